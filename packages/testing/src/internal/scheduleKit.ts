@@ -1,0 +1,277 @@
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import * as Random from "effect/Random"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+
+/** @internal */
+export interface DelaysOptions {
+  readonly attempts: number
+  readonly seed: number
+  readonly input?: unknown
+}
+
+/** @internal */
+export const delays = <Out, R>(
+  // `any` input: the schedule is stepped with the caller's input (or `undefined`) exactly as `Effect.retry` would
+  // step it with an error; the public overloads keep the pairing of schedule and input typed.
+  schedule: Schedule.Schedule<Out, any, R>,
+  options: DelaysOptions
+): Effect.Effect<Array<number>, never, R> =>
+  Effect.gen(function*() {
+    const result: Array<number> = []
+    let state = schedule.initial
+    // Stepping from `now = 0` and advancing by each delay is what `Schedule.driver` does under a TestClock when the
+    // attempts themselves take no time; `upTo`/elapsed-based schedules therefore see the same elapsed time.
+    let now = 0
+    while (result.length < options.attempts) {
+      const [nextState, , decision] = yield* schedule.step(now, options.input, state)
+      if (ScheduleDecision.isDone(decision)) break
+      const delay = Math.max(0, Intervals.start(decision.intervals) - now)
+      result.push(delay)
+      now += delay
+      state = nextState
+    }
+    return result
+  }).pipe(Effect.withRandom(Random.make(options.seed)))
+
+/** @internal */
+export const delaysSync = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  options: DelaysOptions
+): Array<number> => Effect.runSync(delays(schedule, options))
+
+/** @internal */
+export class LawViolation extends Error {
+  readonly law: string
+  readonly seed: number | undefined
+  readonly delays: ReadonlyArray<number>
+  constructor(law: string, detail: string, seed: number | undefined, delays: ReadonlyArray<number>) {
+    const seedText = seed === undefined ? "" : ` (seed ${seed})`
+    super(`schedule law "${law}" violated${seedText}: ${detail}; delays (ms): [${formatDelays(delays)}]`)
+    this.name = "LawViolation"
+    this.law = law
+    this.seed = seed
+    this.delays = delays
+  }
+}
+
+const formatDelays = (delays: ReadonlyArray<number>): string => {
+  const shown = delays.slice(0, 24).map((delay) => String(Math.round(delay * 1000) / 1000))
+  return delays.length > 24 ? `${shown.join(", ")}, ... (${delays.length} in all)` : shown.join(", ")
+}
+
+const defaultAttempts = 32
+
+// Schedules express delays as absolute interval starts, so `start - now` carries floating-point noise of a few ulps;
+// a law must not report 10.000000000000002ms against a 10ms cap.
+const tolerance = 1e-6
+
+/** @internal */
+export interface LawOptions {
+  readonly seed: number
+  readonly attempts?: number | undefined
+  readonly input?: unknown
+}
+
+const run = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  options: LawOptions,
+  attempts?: number
+) =>
+  delaysSync(schedule, {
+    attempts: attempts ?? options.attempts ?? defaultAttempts,
+    seed: options.seed,
+    input: options.input
+  })
+
+/** @internal */
+export const capHolds = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  cap: number,
+  options: LawOptions
+): true => {
+  const sequence = run(schedule, options)
+  const index = sequence.findIndex((delay) => delay > cap + tolerance)
+  if (index >= 0) {
+    throw new LawViolation(
+      "capHolds",
+      `delay #${index + 1} is ${sequence[index]}ms, above the cap of ${cap}ms`,
+      options.seed,
+      sequence
+    )
+  }
+  return true
+}
+
+/** @internal */
+export const attemptsBounded = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  maxRetries: number,
+  options: LawOptions
+): true => {
+  // One step past the bound is enough to see whether the schedule stops.
+  const sequence = run(schedule, options, maxRetries + 1)
+  if (sequence.length > maxRetries) {
+    throw new LawViolation(
+      "attemptsBounded",
+      `the schedule asked for retry #${sequence.length} but at most ${maxRetries} retries are allowed`,
+      options.seed,
+      sequence
+    )
+  }
+  return true
+}
+
+/** @internal */
+export const totalBounded = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  maxTotal: number,
+  options: LawOptions
+): true => {
+  const sequence = run(schedule, options)
+  let total = 0
+  for (let index = 0; index < sequence.length; index++) {
+    total += sequence[index]
+    if (total > maxTotal + tolerance) {
+      throw new LawViolation(
+        "totalBounded",
+        `the delays sum to ${total}ms after retry #${index + 1}, above the bound of ${maxTotal}ms`,
+        options.seed,
+        sequence
+      )
+    }
+  }
+  return true
+}
+
+/** @internal */
+export const deterministic = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  options: LawOptions
+): true => {
+  const first = run(schedule, options)
+  const second = run(schedule, options)
+  const index = firstDifference(first, second)
+  if (index >= 0) {
+    throw new LawViolation(
+      "deterministic",
+      `two runs with the same seed differ at delay #${index + 1}: ${first[index]}ms then ${second[index]}ms`,
+      options.seed,
+      first
+    )
+  }
+  return true
+}
+
+const firstDifference = (left: ReadonlyArray<number>, right: ReadonlyArray<number>): number => {
+  const length = Math.max(left.length, right.length)
+  for (let index = 0; index < length; index++) {
+    if (left[index] !== right[index]) return index
+  }
+  return -1
+}
+
+/** @internal */
+export interface EnvelopeOptions {
+  readonly seeds: number | ReadonlyArray<number>
+  readonly attempts?: number | undefined
+  readonly cap?: number | undefined
+  readonly input?: unknown
+}
+
+/** @internal */
+export const seedList = (seeds: number | ReadonlyArray<number>): ReadonlyArray<number> =>
+  typeof seeds === "number" ? Array.from({ length: seeds }, (_, index) => index) : seeds
+
+/** @internal */
+export const envelope = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  options: EnvelopeOptions
+): Array<number> => {
+  const upper: Array<number> = []
+  for (const seed of seedList(options.seeds)) {
+    const sequence = delaysSync(schedule, {
+      attempts: options.attempts ?? defaultAttempts,
+      seed,
+      input: options.input
+    })
+    for (let index = 0; index < sequence.length; index++) {
+      upper[index] = Math.max(upper[index] ?? 0, sequence[index])
+    }
+  }
+  return upper
+}
+
+/** @internal */
+export const envelopeMonotone = <Out>(
+  schedule: Schedule.Schedule<Out, any, never>,
+  options: EnvelopeOptions
+): true => {
+  const upper = envelope(schedule, options)
+  const cap = options.cap ?? Number.POSITIVE_INFINITY
+  for (let index = 1; index < upper.length; index++) {
+    // Once the envelope has reached the cap it may only stay there; jitter below the cap is not a decrease.
+    if (upper[index - 1] >= cap - tolerance) break
+    if (upper[index] < upper[index - 1] - tolerance) {
+      throw new LawViolation(
+        "envelopeMonotone",
+        `the largest delay #${index + 1} over ${seedList(options.seeds).length} seeds is ${upper[index]}ms, ` +
+          `below the largest delay #${index} (${upper[index - 1]}ms)`,
+        undefined,
+        upper
+      )
+    }
+  }
+  return true
+}
+
+/** @internal */
+export type Jitter = "none" | "full" | "equal" | "decorrelated"
+
+/** @internal */
+export interface BackoffConfig {
+  readonly base: number
+  readonly factor: number
+  readonly cap: number
+  readonly jitter: Jitter
+  readonly maxAttempts: number
+  readonly maxElapsed: number | undefined
+}
+
+/** @internal */
+export const seedArbitrary: FastCheck.Arbitrary<number> = FastCheck.integer({ min: 0, max: 0x7fffffff })
+
+/** @internal */
+export const jitterArbitrary: FastCheck.Arbitrary<Jitter> = FastCheck.constantFrom<Jitter>(
+  "none",
+  "full",
+  "equal",
+  "decorrelated"
+)
+
+/** @internal */
+export const backoffConfigArbitrary = (constraints?: {
+  readonly jitter?: ReadonlyArray<Jitter> | undefined
+  readonly maxElapsed?: boolean | undefined
+}): FastCheck.Arbitrary<BackoffConfig> =>
+  FastCheck.record({
+    base: FastCheck.integer({ min: 1, max: 2_000 }),
+    factor: FastCheck.double({ min: 1, max: 4, noNaN: true, noDefaultInfinity: true }),
+    capOverBase: FastCheck.integer({ min: 1, max: 200 }),
+    jitter: constraints?.jitter === undefined ?
+      jitterArbitrary :
+      FastCheck.constantFrom(...constraints.jitter),
+    maxAttempts: FastCheck.integer({ min: 1, max: 20 }),
+    maxElapsed: constraints?.maxElapsed === false ?
+      FastCheck.constant(undefined) :
+      FastCheck.option(FastCheck.integer({ min: 1, max: 600_000 }), { nil: undefined })
+  }).map(({ base, capOverBase, factor, jitter, maxAttempts, maxElapsed }) => ({
+    base,
+    factor,
+    cap: base * capOverBase,
+    jitter,
+    maxAttempts,
+    maxElapsed
+  }))

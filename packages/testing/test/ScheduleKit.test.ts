@@ -1,0 +1,128 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ScheduleKit } from "@sturdy/testing"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Interval from "effect/ScheduleInterval"
+
+// A backoff whose cap is applied BEFORE the jitter is added: equal/decorrelated jitter then overshoot the cap.
+const capBeforeJitter = (base: number, cap: number, jitter: "equal" | "decorrelated") =>
+  Schedule.makeWithState<{ readonly attempt: number; readonly previous: number }, unknown, number>(
+    { attempt: 0, previous: base },
+    (now, _input, state) =>
+      Effect.map(Random.next, (random) => {
+        const capped = Math.min(cap, base * 2 ** state.attempt)
+        const delay = jitter === "equal" ?
+          capped + random * capped / 2 :
+          Math.min(cap, state.previous * 3) + random * base
+        return [
+          { attempt: state.attempt + 1, previous: delay },
+          delay,
+          ScheduleDecision.continueWith(Interval.after(now + delay))
+        ] as const
+      })
+  )
+
+describe("ScheduleKit", () => {
+  it("steps a schedule as Effect.retry would, ending when it stops", () => {
+    const schedule = Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(3)))
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 10, seed: 1 })).toEqual([100, 200, 400])
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 2, seed: 1 })).toEqual([100, 200])
+  })
+
+  it.effect("sees elapsed time, so upTo stops at the bound", () =>
+    Effect.gen(function*() {
+      const schedule = Schedule.spaced("1 second").pipe(Schedule.upTo("3500 millis"))
+      const delays = yield* ScheduleKit.delays(schedule, { attempts: 10, seed: 1 })
+      expect(delays).toEqual([1000, 1000, 1000, 1000])
+    }))
+
+  it("passes the input to each step", () => {
+    const schedule = Schedule.identity<number>().pipe(Schedule.addDelay((n) => n))
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 3, seed: 1, input: 250 })).toEqual([250, 250, 250])
+  })
+
+  it("is reproducible for a seed and differs across seeds", () => {
+    const schedule = Schedule.jittered(Schedule.exponential("100 millis"))
+    const first = ScheduleKit.delaysSync(schedule, { attempts: 8, seed: 42 })
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 8, seed: 42 })).toEqual(first)
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 8, seed: 43 })).not.toEqual(first)
+  })
+
+  it.prop(
+    "the laws hold for a correctly capped jittered schedule",
+    [ScheduleKit.backoffConfigArbitrary({ maxElapsed: false }), ScheduleKit.seedArbitrary],
+    ([config, seed]) => {
+      const schedule = Schedule.exponential(config.base, config.factor).pipe(
+        Schedule.jittered,
+        Schedule.modifyDelay((delay) => Math.min(config.cap, Duration.toMillis(delay))),
+        Schedule.intersect(Schedule.recurs(config.maxAttempts - 1))
+      )
+      ScheduleKit.laws.capHolds(schedule, config.cap, { seed })
+      ScheduleKit.laws.attemptsBounded(schedule, config.maxAttempts - 1, { seed })
+      ScheduleKit.laws.totalBounded(schedule, config.cap * (config.maxAttempts - 1), { seed })
+      return ScheduleKit.laws.deterministic(schedule, { seed })
+    },
+    { fastCheck: { numRuns: 1000, seed: 42 } }
+  )
+
+  it("a cap applied before equal jitter fails capHolds with a readable counterexample", () => {
+    const result = FastCheck.check(
+      FastCheck.property(
+        ScheduleKit.seedArbitrary,
+        (seed) => ScheduleKit.laws.capHolds(capBeforeJitter(100, 1_000, "equal"), 1_000, { seed, attempts: 10 })
+      ),
+      { seed: 42, numRuns: 100 }
+    )
+    expect(result.failed).toBe(true)
+    const message = String(result.errorInstance instanceof Error ? result.errorInstance.message : "")
+    expect(message).toMatch(/schedule law "capHolds" violated \(seed \d+\): delay #\d+ is [\d.]+ms, above the cap/)
+    expect(message).toContain("delays (ms): [")
+  })
+
+  it("a cap applied before decorrelated jitter fails capHolds", () => {
+    expect(() => ScheduleKit.laws.capHolds(capBeforeJitter(100, 1_000, "decorrelated"), 1_000, { seed: 3 }))
+      .toThrow(ScheduleKit.LawViolation)
+  })
+
+  it("an unbounded schedule fails attemptsBounded and totalBounded", () => {
+    const forever = Schedule.spaced("1 second")
+    expect(() => ScheduleKit.laws.attemptsBounded(forever, 5, { seed: 1 })).toThrow(
+      /asked for retry #6 but at most 5 retries are allowed/
+    )
+    expect(() => ScheduleKit.laws.totalBounded(forever, 4_500, { seed: 1 })).toThrow(
+      /sum to 5000ms after retry #5, above the bound of 4500ms/
+    )
+  })
+
+  it("a schedule that reads an unseeded source fails deterministic", () => {
+    let calls = 0
+    const drifting = Schedule.spaced("1 second").pipe(Schedule.addDelay(() => ++calls))
+    expect(() => ScheduleKit.laws.deterministic(drifting, { seed: 1, attempts: 3 })).toThrow(/differ at delay #1/)
+  })
+
+  it("a shrinking envelope fails envelopeMonotone; exponential jitter passes it", () => {
+    const shrinking = Schedule.fromDelays("1 second", "500 millis", "2 seconds")
+    expect(() => ScheduleKit.laws.envelopeMonotone(shrinking, { seeds: 5 })).toThrow(
+      /largest delay #2 over 5 seeds is 500ms, below the largest delay #1 \(1000ms\)/
+    )
+    const jittered = Schedule.exponential("100 millis").pipe(
+      Schedule.jittered,
+      Schedule.modifyDelay((delay) => Math.min(5_000, Duration.toMillis(delay)))
+    )
+    expect(ScheduleKit.laws.envelopeMonotone(jittered, { seeds: 200, attempts: 12, cap: 5_000 })).toBe(true)
+  })
+
+  it("the arbitraries respect their ranges", () => {
+    FastCheck.assert(
+      FastCheck.property(
+        ScheduleKit.backoffConfigArbitrary(),
+        (config) => config.base >= 1 && config.cap >= config.base && config.factor >= 1 && config.maxAttempts >= 1
+      ),
+      { seed: 42, numRuns: 500 }
+    )
+  })
+})
