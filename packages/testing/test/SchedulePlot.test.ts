@@ -1,0 +1,83 @@
+import { describe, expect, it } from "@effect/vitest"
+import { SchedulePlot } from "@sturdy/testing"
+import * as Schedule from "effect/Schedule"
+
+describe("SchedulePlot", () => {
+  it("summarises a deterministic schedule: min, median and max coincide", () => {
+    const rows = SchedulePlot.summary(Schedule.exponential("100 millis"), { attempts: 4, seeds: 10 })
+    expect(rows).toEqual([
+      { attempt: 1, count: 10, min: 100, median: 100, max: 100 },
+      { attempt: 2, count: 10, min: 200, median: 200, max: 200 },
+      { attempt: 3, count: 10, min: 400, median: 400, max: 400 },
+      { attempt: 4, count: 10, min: 800, median: 800, max: 800 }
+    ])
+  })
+
+  it("summarises jitter: Effect's jittered stays within 0.8x..1.2x with the median near 1x", () => {
+    const rows = SchedulePlot.summary(Schedule.jittered(Schedule.spaced("1 second")), { attempts: 3, seeds: 2_000 })
+    for (const row of rows) {
+      expect(row.count).toBe(2_000)
+      expect(row.min).toBeGreaterThanOrEqual(800)
+      expect(row.min).toBeLessThan(810)
+      expect(row.max).toBeLessThanOrEqual(1_200)
+      expect(row.max).toBeGreaterThan(1_190)
+      expect(Math.abs(row.median - 1_000)).toBeLessThan(20)
+    }
+  })
+
+  it("counts only the seeds that reached a retry", () => {
+    const rows = SchedulePlot.summary(Schedule.spaced("1 second").pipe(Schedule.upTo("2500 millis")), {
+      attempts: 5,
+      seeds: [1, 2, 3]
+    })
+    expect(rows.map((row) => row.count)).toEqual([3, 3, 3])
+  })
+
+  it("medians of an even count average the two middle values", () => {
+    const rows = SchedulePlot.summary(Schedule.jittered(Schedule.spaced("1 second")), { attempts: 1, seeds: [1, 2] })
+    expect(rows[0].median).toBeCloseTo((rows[0].min + rows[0].max) / 2, 9)
+  })
+
+  it("renders a well-formed SVG with axes, labels, the band and the three series", () => {
+    const rows = SchedulePlot.summary(Schedule.jittered(Schedule.exponential("100 millis")), {
+      attempts: 6,
+      seeds: 100
+    })
+    const svg = SchedulePlot.toSvg(rows, { title: "exponential <jittered> & capped" })
+    expect(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"")).toBe(true)
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true)
+    expect(svg).toContain("exponential &lt;jittered&gt; &amp; capped")
+    expect(svg).toContain("class=\"axes\"")
+    expect(svg).toContain(">retry</text>")
+    expect(svg).toContain(">delay</text>")
+    expect(svg).toContain("class=\"band\"")
+    for (const name of ["min", "median", "max"]) {
+      const match = svg.match(new RegExp(`data-series="${name}" points="([^"]+)"`))
+      expect(match).not.toBeNull()
+      expect(match![1].split(" ")).toHaveLength(6)
+    }
+    // Every opened element is closed: a minimal well-formedness check without an XML parser.
+    const tags = [...svg.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)]
+    const stack: Array<string> = []
+    for (const [, closing, name, selfClosing] of tags) {
+      if (selfClosing === "/") continue
+      if (closing === "/") expect(stack.pop()).toBe(name)
+      else stack.push(name)
+    }
+    expect(stack).toEqual([])
+    // The y axis is labelled with round values up to (at least) the largest delay.
+    expect(svg).toMatch(/>0ms<\/text>/)
+    expect(svg).toMatch(/>[\d.]+s<\/text>/)
+  })
+
+  it("renders sparklines scaled to the largest value", () => {
+    expect(SchedulePlot.sparkline([1, 2, 4, 8])).toBe("▂▃▅█")
+    expect(SchedulePlot.sparkline([0, 0])).toBe("▁▁")
+    expect(SchedulePlot.sparkline([5], { max: 10 })).toBe("▅")
+    const lines = SchedulePlot.toSparklines(SchedulePlot.summary(Schedule.exponential("1 second"), {
+      attempts: 4,
+      seeds: 1
+    })).split("\n")
+    expect(lines).toEqual(["max    ▂▃▅█ 8s", "median ▂▃▅█ 8s", "min    ▂▃▅█ 8s"])
+  })
+})
