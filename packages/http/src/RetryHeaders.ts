@@ -1,0 +1,254 @@
+/**
+ * Reads how long a server asks us to wait, and how much quota is left, from its response headers.
+ *
+ * Understood headers: `Retry-After` (RFC 9110), the IETF RateLimit fields of draft-ietf-httpapi-ratelimit-headers in
+ * all their shapes (`RateLimit: "default";r=50;t=30` with `RateLimit-Policy: "default";q=100;w=60`; the draft-07
+ * dictionary `RateLimit: limit=100, remaining=50, reset=5`; the older `RateLimit-Limit` / `RateLimit-Remaining` /
+ * `RateLimit-Reset` triple with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
+ * `X-RateLimit-Remaining` / `X-RateLimit-Reset`. Nothing here throws or fails: a value we cannot read is `None`.
+ *
+ * Times are relative to `nowMillis`, which the caller takes from the Effect `Clock` (`currentRetryAfter` does it for
+ * you), so tests with `TestClock` are deterministic.
+ *
+ * | Input                                                  | Answer                                                        |
+ * | ------------------------------------------------------ | ------------------------------------------------------------- |
+ * | `Retry-After: 120`                                     | 120 s                                                         |
+ * | `Retry-After: 1.5` (fractional, lenient)               | 1.5 s (delays round up to the next millisecond)               |
+ * | `Retry-After: 0`                                       | 0 s                                                           |
+ * | `Retry-After: <future HTTP-date>`                      | date − now (IMF-fixdate, RFC 850 and asctime are all read)    |
+ * | `Retry-After: <past HTTP-date>` or now                 | 0 s: the server's moment has come                             |
+ * | `Retry-After: -5`                                      | `None` (not delta-seconds; treated as garbage)                |
+ * | `Retry-After: soon`, `1e3`, `Sun, 31 Feb 2026 …`, ``   | `None` (garbage, impossible dates, empty)                     |
+ * | any delay above 24 h (`maxDelay`), `Retry-After: 1e30` | 24 h, with `clamped: true` in the structured value            |
+ * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`) | `n` delta seconds (1e9 s is 31 years; no real delta is that long) |
+ * | reset `1e9 ≤ n < 1e12`                                 | epoch seconds: `n·1000 − now`, 0 s if past                    |
+ * | reset `n ≥ 1e12`                                       | epoch milliseconds: `n − now`, 0 s if past                    |
+ * | reset / `t=` / `w=` negative or garbage                | `None` for that value; the rest of the header still counts    |
+ * | remaining / limit / `q=` negative, fractional, garbage | `None` for that value                                         |
+ * | remaining / limit beyond 2^53 − 1                      | `Number.MAX_SAFE_INTEGER`                                     |
+ * | `RateLimit` / `RateLimit-Policy` not a valid structured field | the whole field is ignored (RFC 9651); the triple is read instead |
+ *
+ * `retryAfter` (the server's requested minimum wait) takes the first of:
+ * 1. a readable `Retry-After` (a garbage one is skipped, not fatal);
+ * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
+ * 3. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
+ *
+ * and is `None` otherwise, including when remaining is 0 but no reset was sent.
+ *
+ * @since 0.1.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as internal from "./internal/retryHeaders.js"
+
+/**
+ * The longest delay any parser here returns (24 hours); longer requests are clamped to it and flagged `clamped`.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Duration } from "effect"
+ *
+ * Duration.toHours(RetryHeaders.maxDelay) // 24
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxDelay: Duration.Duration = internal.maxDelay
+
+/**
+ * A delay read from a header, already clamped to `[0, maxDelay]`.
+ *
+ * `format` says how the value was read: `delta-seconds`, `http-date`, `epoch-seconds` or `epoch-millis` (see the
+ * magnitude rule in the module documentation).
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Duration, Option } from "effect"
+ *
+ * const delay: RetryHeaders.Delay = { duration: Duration.seconds(5), clamped: false, format: "delta-seconds" }
+ * Option.some(delay)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Delay {
+  readonly duration: Duration.Duration
+  /** `true` when the server asked for more than `maxDelay` and `duration` was cut down to it. */
+  readonly clamped: boolean
+  readonly format: "delta-seconds" | "http-date" | "epoch-seconds" | "epoch-millis"
+}
+
+/**
+ * The wait a server asked for, and which header asked for it.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ * import { Option } from "effect"
+ *
+ * const wait = RetryHeaders.parse(Headers.fromInput({ "retry-after": "3" }), Date.now()).wait
+ * Option.map(wait, (w) => w.source) // Option.some("retry-after")
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Wait extends Delay {
+  readonly source: "retry-after" | "ratelimit" | "x-ratelimit"
+}
+
+/**
+ * One quota the server reports: how many requests it allows, how many are left, and when it resets.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ *
+ * const [quota] = RetryHeaders.parse(Headers.fromInput({ ratelimit: "\"default\";r=0;t=30" }), Date.now()).rateLimits
+ * quota?.remaining // Option.some(0)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimit {
+  /** The policy name in the newer `RateLimit` form; `None` for the triple, the draft-07 dictionary and `X-RateLimit-*`. */
+  readonly policy: Option.Option<string>
+  /** From `RateLimit-Limit`, `X-RateLimit-Limit`, or the `q` of the `RateLimit-Policy` of the same name. */
+  readonly limit: Option.Option<number>
+  readonly remaining: Option.Option<number>
+  readonly reset: Option.Option<Delay>
+}
+
+/**
+ * One entry of `RateLimit-Policy`: a quota over a time window.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ *
+ * const parsed = RetryHeaders.parse(Headers.fromInput({ "ratelimit-policy": "\"default\";q=100;w=60" }), Date.now())
+ * parsed.policies[0]?.quota // 100
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitPolicy {
+  /** `None` in the older form `RateLimit-Policy: 100;w=60`, where the item is the quota itself. */
+  readonly name: Option.Option<string>
+  readonly quota: number
+  readonly window: Option.Option<Duration.Duration>
+  /** The `qu` parameter (`"requests"`, `"content-bytes"`, ...). */
+  readonly quotaUnit: Option.Option<string>
+}
+
+/**
+ * Everything the retry and rate-limit headers of one response say.
+ *
+ * `limit`, `remaining` and `reset` summarise the most constrained IETF quota (the lowest remaining), else
+ * `X-RateLimit-*`; the full detail is in `rateLimits`, `policies` and `xRateLimit`.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ *
+ * const parsed: RetryHeaders.RetryHeaders = RetryHeaders.parse(
+ *   Headers.fromInput({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "30" }),
+ *   Date.now()
+ * )
+ * parsed.remaining // Option.some(0)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryHeaders {
+  /** What `retryAfter` returns, with its clamp flag and the header it came from. */
+  readonly wait: Option.Option<Wait>
+  /** `Retry-After` alone. */
+  readonly retryAfter: Option.Option<Delay>
+  readonly limit: Option.Option<number>
+  readonly remaining: Option.Option<number>
+  readonly reset: Option.Option<Delay>
+  /** The IETF `RateLimit` items, or one item built from the `RateLimit-Limit/-Remaining/-Reset` triple. */
+  readonly rateLimits: ReadonlyArray<RateLimit>
+  readonly policies: ReadonlyArray<RateLimitPolicy>
+  /** The vendor `X-RateLimit-Limit/-Remaining/-Reset` headers. */
+  readonly xRateLimit: Option.Option<RateLimit>
+}
+
+/**
+ * The server's requested minimum wait: `Retry-After`, else the IETF reset of an exhausted quota, else
+ * `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0; clamped to `[0, maxDelay]`.
+ *
+ * Cheap on the happy path: a response with none of these headers costs a few property reads and no allocation.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ *
+ * RetryHeaders.retryAfter(Headers.fromInput({ "retry-after": "2" }), Date.now()) // Option.some(2 seconds)
+ * ```
+ * @since 0.1.0
+ * @category getters
+ */
+export const retryAfter: (headers: Headers.Headers, nowMillis: number) => Option.Option<Duration.Duration> =
+  internal.retryAfter
+
+/**
+ * Reads every retry and rate-limit header into one structured value.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ *
+ * const parsed = RetryHeaders.parse(
+ *   Headers.fromInput({ "ratelimit": "\"default\";r=50;t=30", "ratelimit-policy": "\"default\";q=100;w=60" }),
+ *   Date.now()
+ * )
+ * parsed.limit // Option.some(100)
+ * ```
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parse: (headers: Headers.Headers, nowMillis: number) => RetryHeaders = internal.parse
+
+/**
+ * Parses one `Retry-After` value: delta-seconds or an HTTP-date relative to `nowMillis`.
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ *
+ * RetryHeaders.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.UTC(2015, 9, 21, 7, 27, 0)) // 60 seconds
+ * ```
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseRetryAfter: (value: string, nowMillis: number) => Option.Option<Duration.Duration> =
+  internal.parseRetryAfter
+
+/**
+ * `retryAfter` with `nowMillis` read from the Effect `Clock` (so `TestClock` drives it in tests).
+ *
+ * @example
+ * ```ts
+ * import { RetryHeaders } from "@sturdy/http"
+ * import { Headers } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const program = RetryHeaders.currentRetryAfter(Headers.fromInput({ "retry-after": "5" }))
+ * Effect.runSync(program) // Option.some(5 seconds)
+ * ```
+ * @since 0.1.0
+ * @category getters
+ */
+export const currentRetryAfter: (headers: Headers.Headers) => Effect.Effect<Option.Option<Duration.Duration>> =
+  internal.currentRetryAfter

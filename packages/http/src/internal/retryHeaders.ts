@@ -1,0 +1,524 @@
+import type * as Headers from "@effect/platform/Headers"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as RetryHeaders from "../RetryHeaders.js"
+
+/** @internal */
+export const maxDelayMillis = 24 * 60 * 60 * 1000
+
+/** @internal */
+export const maxDelay: Duration.Duration = Duration.millis(maxDelayMillis)
+
+/** @internal */
+export const epochSecondsThreshold = 1e9
+
+/** @internal */
+export const epochMillisThreshold = 1e12
+
+// Headers is a null-prototype record with lower-cased keys, so a plain property read is the cheapest lookup and
+// allocates nothing when the header is absent.
+const lookup = (headers: Headers.Headers, name: string): string | undefined => (headers as Record<string, string>)[name]
+
+const makeDelay = (millis: number, format: RetryHeaders.Delay["format"]): RetryHeaders.Delay => {
+  // Round up so that a caller never retries before the instant the server named.
+  const wanted = millis <= 0 ? 0 : Math.ceil(millis)
+  const clamped = !(wanted <= maxDelayMillis)
+  return { duration: Duration.millis(clamped ? maxDelayMillis : wanted), clamped, format }
+}
+
+// -----------------------------------------------------------------------------
+// numbers
+// -----------------------------------------------------------------------------
+
+const unsignedDecimal = /^\d+(?:\.\d+)?$/
+const unsignedInteger = /^\d+$/
+
+const parseSeconds = (value: string): number | undefined => {
+  const trimmed = value.trim()
+  return unsignedDecimal.test(trimmed) ? Number(trimmed) : undefined
+}
+
+const parseCount = (value: string | undefined): Option.Option<number> => {
+  if (value === undefined) return Option.none()
+  const trimmed = value.trim()
+  if (!unsignedInteger.test(trimmed)) return Option.none()
+  return Option.some(Math.min(Number(trimmed), Number.MAX_SAFE_INTEGER))
+}
+
+const deltaSecondsDelay = (seconds: number): RetryHeaders.Delay => makeDelay(seconds * 1000, "delta-seconds")
+
+/**
+ * Delta seconds below 1e9, epoch seconds from 1e9, epoch milliseconds from 1e12.
+ *
+ * @internal
+ */
+export const resetDelay = (seconds: number, nowMillis: number): RetryHeaders.Delay =>
+  seconds >= epochMillisThreshold
+    ? makeDelay(seconds - nowMillis, "epoch-millis")
+    : seconds >= epochSecondsThreshold
+    ? makeDelay(seconds * 1000 - nowMillis, "epoch-seconds")
+    : deltaSecondsDelay(seconds)
+
+const parseReset = (value: string | undefined, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
+  if (value === undefined) return Option.none()
+  const seconds = parseSeconds(value)
+  return seconds === undefined ? Option.none() : Option.some(resetDelay(seconds, nowMillis))
+}
+
+// -----------------------------------------------------------------------------
+// HTTP-date (RFC 9110 section 5.6.7)
+// -----------------------------------------------------------------------------
+
+const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+const imfFixdate = /^(?:mon|tue|wed|thu|fri|sat|sun), (\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) gmt$/i
+const rfc850Date =
+  /^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday), (\d{1,2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) gmt$/i
+const asctimeDate = /^(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
+
+const utcMillis = (
+  year: number,
+  monthName: string,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number
+): number | undefined => {
+  const month = months.indexOf(monthName.toLowerCase())
+  if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined
+  const date = new Date(0)
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month, day)
+  if (date.getUTCDate() !== day) return undefined
+  // A leap second (60) lands on the next minute, which is as close as a millisecond clock gets.
+  return date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000
+}
+
+/** @internal */
+export const parseHttpDate = (value: string, nowMillis: number): number | undefined => {
+  let match = imfFixdate.exec(value)
+  if (match !== null) {
+    return utcMillis(
+      Number(match[3]),
+      match[2]!,
+      Number(match[1]),
+      Number(match[4]),
+      Number(match[5]),
+      Number(match[6])
+    )
+  }
+  match = rfc850Date.exec(value)
+  if (match !== null) {
+    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits.
+    const currentYear = new Date(nowMillis).getUTCFullYear()
+    let year = currentYear - (currentYear % 100) + Number(match[3])
+    if (year > currentYear + 50) year -= 100
+    return utcMillis(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]))
+  }
+  match = asctimeDate.exec(value)
+  if (match !== null) {
+    return utcMillis(
+      Number(match[6]),
+      match[1]!,
+      Number(match[2]),
+      Number(match[3]),
+      Number(match[4]),
+      Number(match[5])
+    )
+  }
+  return undefined
+}
+
+/** @internal */
+export const parseRetryAfterDelay = (value: string, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
+  const trimmed = value.trim()
+  const seconds = parseSeconds(trimmed)
+  if (seconds !== undefined) return Option.some(deltaSecondsDelay(seconds))
+  const at = parseHttpDate(trimmed, nowMillis)
+  return at === undefined ? Option.none() : Option.some(makeDelay(at - nowMillis, "http-date"))
+}
+
+/** @internal */
+export const parseRetryAfter = (value: string, nowMillis: number): Option.Option<Duration.Duration> =>
+  Option.map(parseRetryAfterDelay(value, nowMillis), (delay) => delay.duration)
+
+// -----------------------------------------------------------------------------
+// Structured fields (RFC 9651), the subset the RateLimit drafts use
+// -----------------------------------------------------------------------------
+
+type BareItem = number | string | boolean | Token | Uint8Array
+
+class Token {
+  constructor(readonly value: string) {}
+}
+
+interface Member {
+  readonly key: string | undefined
+  readonly value: BareItem | ReadonlyArray<BareItem>
+  readonly params: ReadonlyMap<string, BareItem>
+}
+
+class SfParser {
+  private index = 0
+  constructor(private readonly input: string) {}
+
+  private peek(): string {
+    return this.input.charAt(this.index)
+  }
+
+  private skip(pattern: RegExp): void {
+    while (this.index < this.input.length && pattern.test(this.peek())) this.index++
+  }
+
+  private key(): string | undefined {
+    const match = /^[a-z*][a-z0-9_.*-]*/.exec(this.input.slice(this.index))
+    if (match === null) return undefined
+    this.index += match[0].length
+    return match[0]
+  }
+
+  private bareItem(): BareItem | undefined {
+    const rest = this.input.slice(this.index)
+    const c = this.peek()
+    if (c === "-" || (c >= "0" && c <= "9")) {
+      const match = /^-?\d+(?:\.\d+)?/.exec(rest)
+      if (match === null) return undefined
+      this.index += match[0].length
+      return Number(match[0])
+    }
+    if (c === "\"") {
+      let out = ""
+      for (let i = this.index + 1; i < this.input.length; i++) {
+        const ch = this.input.charAt(i)
+        if (ch === "\\") {
+          const next = this.input.charAt(i + 1)
+          if (next !== "\"" && next !== "\\") return undefined
+          out += next
+          i++
+        } else if (ch === "\"") {
+          this.index = i + 1
+          return out
+        } else if (ch < " " || ch > "~") {
+          return undefined
+        } else {
+          out += ch
+        }
+      }
+      return undefined
+    }
+    if (c === "*" || /[a-z]/i.test(c)) {
+      const match = /^[a-z*][a-z0-9!#$%&'*+\-.^_`|~:/]*/i.exec(rest)
+      this.index += match![0].length
+      return new Token(match![0])
+    }
+    if (c === ":") {
+      const match = /^:([a-z0-9+/=]*):/i.exec(rest)
+      if (match === null) return undefined
+      this.index += match[0].length
+      return Uint8Array.from(Buffer.from(match[1]!, "base64"))
+    }
+    if (c === "?") {
+      const match = /^\?[01]/.exec(rest)
+      if (match === null) return undefined
+      this.index += 2
+      return match[0] === "?1"
+    }
+    return undefined
+  }
+
+  private params(): Map<string, BareItem> | undefined {
+    const params = new Map<string, BareItem>()
+    while (this.peek() === ";") {
+      this.index++
+      this.skip(/ /)
+      const key = this.key()
+      if (key === undefined) return undefined
+      let value: BareItem | undefined = true
+      if (this.peek() === "=") {
+        this.index++
+        value = this.bareItem()
+        if (value === undefined) return undefined
+      }
+      params.set(key, value)
+    }
+    return params
+  }
+
+  private itemOrInnerList(): BareItem | ReadonlyArray<BareItem> | undefined {
+    if (this.peek() !== "(") return this.bareItem()
+    this.index++
+    const items: Array<BareItem> = []
+    while (this.index < this.input.length) {
+      this.skip(/ /)
+      if (this.peek() === ")") {
+        this.index++
+        return items
+      }
+      const item = this.bareItem()
+      if (item === undefined || this.params() === undefined) return undefined
+      items.push(item)
+      if (this.peek() !== " " && this.peek() !== ")") return undefined
+    }
+    return undefined
+  }
+
+  /** Parses a List, or a Dictionary when `dictionary` is set; `undefined` when the field is malformed. */
+  members(dictionary: boolean): Array<Member> | undefined {
+    const members: Array<Member> = []
+    this.skip(/ /)
+    while (this.index < this.input.length) {
+      let key: string | undefined
+      let value: BareItem | ReadonlyArray<BareItem> | undefined = true
+      if (dictionary) {
+        key = this.key()
+        if (key === undefined) return undefined
+        if (this.peek() === "=") {
+          this.index++
+          value = this.itemOrInnerList()
+        }
+      } else {
+        value = this.itemOrInnerList()
+      }
+      if (value === undefined) return undefined
+      const params = this.params()
+      if (params === undefined) return undefined
+      members.push({ key, value, params })
+      this.skip(/[ \t]/)
+      if (this.index >= this.input.length) return members
+      if (this.peek() !== ",") return undefined
+      this.index++
+      this.skip(/[ \t]/)
+      if (this.index >= this.input.length) return undefined
+    }
+    return members
+  }
+}
+
+const parseList = (value: string): Array<Member> | undefined => new SfParser(value.trim()).members(false)
+
+const parseDictionary = (value: string): Array<Member> | undefined => new SfParser(value.trim()).members(true)
+
+const nameOf = (value: Member["value"]): Option.Option<string> =>
+  typeof value === "string" ? Option.some(value) : value instanceof Token ? Option.some(value.value) : Option.none()
+
+const nonNegativeInteger = (value: BareItem | ReadonlyArray<BareItem> | undefined): Option.Option<number> =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0
+    ? Option.some(Math.min(value, Number.MAX_SAFE_INTEGER))
+    : Option.none()
+
+const nonNegativeSeconds = (
+  value: BareItem | ReadonlyArray<BareItem> | undefined
+): Option.Option<number> => typeof value === "number" && value >= 0 ? Option.some(value) : Option.none()
+
+/** @internal */
+export const parsePolicies = (value: string): ReadonlyArray<RetryHeaders.RateLimitPolicy> => {
+  const members = parseList(value)
+  if (members === undefined) return []
+  const policies: Array<RetryHeaders.RateLimitPolicy> = []
+  for (const member of members) {
+    const name = nameOf(member.value)
+    // The newer drafts name the policy and put the quota in `q`; the older ones make the quota the item itself.
+    const quota = Option.isSome(name) ? nonNegativeInteger(member.params.get("q")) : nonNegativeInteger(member.value)
+    if (Option.isNone(quota)) continue
+    const unit = member.params.get("qu")
+    policies.push({
+      name,
+      quota: quota.value,
+      window: Option.map(nonNegativeSeconds(member.params.get("w")), (seconds) => Duration.millis(seconds * 1000)),
+      quotaUnit: typeof unit === "string" || unit instanceof Token
+        ? Option.some(typeof unit === "string" ? unit : unit.value)
+        : Option.none()
+    })
+  }
+  return policies
+}
+
+const limitFor = (
+  name: Option.Option<string>,
+  policies: ReadonlyArray<RetryHeaders.RateLimitPolicy>
+): Option.Option<number> => {
+  if (Option.isNone(name)) return Option.none()
+  for (const policy of policies) {
+    if (Option.isSome(policy.name) && policy.name.value === name.value) return Option.some(policy.quota)
+  }
+  return Option.none()
+}
+
+/** @internal */
+export const parseRateLimitField = (
+  value: string,
+  policies: ReadonlyArray<RetryHeaders.RateLimitPolicy>,
+  nowMillis: number
+): ReadonlyArray<RetryHeaders.RateLimit> => {
+  const list = parseList(value)
+  if (list !== undefined) {
+    return list.map((member) => {
+      const policy = nameOf(member.value)
+      return {
+        policy,
+        limit: limitFor(policy, policies),
+        remaining: nonNegativeInteger(member.params.get("r")),
+        reset: Option.map(nonNegativeSeconds(member.params.get("t")), deltaSecondsDelay)
+      }
+    })
+  }
+  // draft-ietf-httpapi-ratelimit-headers-07 sent a Dictionary: `RateLimit: limit=100, remaining=50, reset=5`.
+  const dictionary = parseDictionary(value)
+  if (dictionary === undefined) return []
+  const get = (key: string) => dictionary.find((member) => member.key === key)?.value
+  return [{
+    policy: Option.none(),
+    limit: nonNegativeInteger(get("limit")),
+    remaining: nonNegativeInteger(get("remaining")),
+    reset: Option.map(nonNegativeSeconds(get("reset")), (seconds) => resetDelay(seconds, nowMillis))
+  }]
+}
+
+const firstLimit = (value: string | undefined): Option.Option<number> => {
+  if (value === undefined) return Option.none()
+  // Early drafts allowed `RateLimit-Limit: 100, 100;w=60`; the first item is the limit in force.
+  const members = parseList(value)
+  return members === undefined || members.length === 0 ? Option.none() : nonNegativeInteger(members[0]!.value)
+}
+
+// -----------------------------------------------------------------------------
+// parse / retryAfter
+// -----------------------------------------------------------------------------
+
+const isExhausted = (rateLimit: RetryHeaders.RateLimit): boolean =>
+  Option.isSome(rateLimit.remaining) && rateLimit.remaining.value === 0 && Option.isSome(rateLimit.reset)
+
+// When several quotas are exhausted the request can only succeed once the last of them resets.
+const exhaustedReset = (rateLimits: ReadonlyArray<RetryHeaders.RateLimit>): Option.Option<RetryHeaders.Delay> => {
+  let longest: RetryHeaders.Delay | undefined
+  for (const rateLimit of rateLimits) {
+    if (isExhausted(rateLimit)) {
+      const reset = Option.getOrThrow(rateLimit.reset)
+      if (longest === undefined || Duration.greaterThan(reset.duration, longest.duration)) longest = reset
+    }
+  }
+  return Option.fromNullable(longest)
+}
+
+const mostConstrained = (rateLimits: ReadonlyArray<RetryHeaders.RateLimit>): Option.Option<RetryHeaders.RateLimit> => {
+  let best: RetryHeaders.RateLimit | undefined
+  for (const rateLimit of rateLimits) {
+    if (best === undefined) {
+      best = rateLimit
+    } else if (
+      Option.isSome(rateLimit.remaining) &&
+      (Option.isNone(best.remaining) || rateLimit.remaining.value < best.remaining.value)
+    ) {
+      best = rateLimit
+    }
+  }
+  return Option.fromNullable(best)
+}
+
+const ietfRateLimits = (
+  headers: Headers.Headers,
+  policies: ReadonlyArray<RetryHeaders.RateLimitPolicy>,
+  nowMillis: number
+): ReadonlyArray<RetryHeaders.RateLimit> => {
+  const field = lookup(headers, "ratelimit")
+  if (field !== undefined) {
+    const rateLimits = parseRateLimitField(field, policies, nowMillis)
+    if (rateLimits.length > 0) return rateLimits
+  }
+  const limit = lookup(headers, "ratelimit-limit")
+  const remaining = lookup(headers, "ratelimit-remaining")
+  const reset = lookup(headers, "ratelimit-reset")
+  if (limit === undefined && remaining === undefined && reset === undefined) return []
+  return [{
+    policy: Option.none(),
+    limit: firstLimit(limit),
+    remaining: parseCount(remaining),
+    reset: parseReset(reset, nowMillis)
+  }]
+}
+
+const xRateLimit = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.RateLimit> => {
+  const limit = lookup(headers, "x-ratelimit-limit")
+  const remaining = lookup(headers, "x-ratelimit-remaining")
+  const reset = lookup(headers, "x-ratelimit-reset")
+  if (limit === undefined && remaining === undefined && reset === undefined) return Option.none()
+  return Option.some({
+    policy: Option.none(),
+    limit: parseCount(limit),
+    remaining: parseCount(remaining),
+    reset: parseReset(reset, nowMillis)
+  })
+}
+
+/** @internal */
+export const parse = (headers: Headers.Headers, nowMillis: number): RetryHeaders.RetryHeaders => {
+  const retryAfterValue = lookup(headers, "retry-after")
+  const retryAfter = retryAfterValue === undefined
+    ? Option.none()
+    : parseRetryAfterDelay(retryAfterValue, nowMillis)
+  const policyValue = lookup(headers, "ratelimit-policy")
+  const policies = policyValue === undefined ? [] : parsePolicies(policyValue)
+  const rateLimits = ietfRateLimits(headers, policies, nowMillis)
+  const vendor = xRateLimit(headers, nowMillis)
+  const summary = Option.orElse(mostConstrained(rateLimits), () => vendor)
+
+  let wait: Option.Option<RetryHeaders.Wait> = Option.map(retryAfter, (delay) => ({ ...delay, source: "retry-after" }))
+  if (Option.isNone(wait)) {
+    wait = Option.map(exhaustedReset(rateLimits), (delay) => ({ ...delay, source: "ratelimit" }))
+  }
+  if (Option.isNone(wait)) {
+    wait = Option.map(
+      Option.filter(vendor, isExhausted),
+      (rateLimit) => ({ ...Option.getOrThrow(rateLimit.reset), source: "x-ratelimit" })
+    )
+  }
+
+  return {
+    wait,
+    retryAfter,
+    limit: Option.flatMap(summary, (rateLimit) => rateLimit.limit),
+    remaining: Option.flatMap(summary, (rateLimit) => rateLimit.remaining),
+    reset: Option.flatMap(summary, (rateLimit) => rateLimit.reset),
+    rateLimits,
+    policies,
+    xRateLimit: vendor
+  }
+}
+
+const zeroCount = /^\s*0+\s*$/
+const noRateLimits: ReadonlyArray<RetryHeaders.RateLimit> = []
+const noPolicies: ReadonlyArray<RetryHeaders.RateLimitPolicy> = []
+
+/** @internal */
+export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<Duration.Duration> => {
+  // Runs on every response: answer from the few headers that matter without building the structured value, and
+  // without allocating when they are absent or the quota is not exhausted.
+  const retryAfterValue = lookup(headers, "retry-after")
+  if (retryAfterValue !== undefined) {
+    const delay = parseRetryAfter(retryAfterValue, nowMillis)
+    if (Option.isSome(delay)) return delay
+  }
+  const field = lookup(headers, "ratelimit")
+  const rateLimits = field === undefined ? noRateLimits : parseRateLimitField(field, noPolicies, nowMillis)
+  if (rateLimits.length > 0) {
+    const reset = exhaustedReset(rateLimits)
+    if (Option.isSome(reset)) return Option.some(reset.value.duration)
+  } else {
+    const remaining = lookup(headers, "ratelimit-remaining")
+    if (remaining !== undefined && zeroCount.test(remaining)) {
+      const reset = parseReset(lookup(headers, "ratelimit-reset"), nowMillis)
+      if (Option.isSome(reset)) return Option.some(reset.value.duration)
+    }
+  }
+  const remaining = lookup(headers, "x-ratelimit-remaining")
+  if (remaining !== undefined && zeroCount.test(remaining)) {
+    return Option.map(parseReset(lookup(headers, "x-ratelimit-reset"), nowMillis), (delay) => delay.duration)
+  }
+  return Option.none()
+}
+
+/** @internal */
+export const currentRetryAfter = (headers: Headers.Headers): Effect.Effect<Option.Option<Duration.Duration>> =>
+  Effect.map(Clock.currentTimeMillis, (nowMillis) => retryAfter(headers, nowMillis))

@@ -1,0 +1,408 @@
+import * as Headers from "@effect/platform/Headers"
+import { describe, expect, it } from "@effect/vitest"
+import { RetryHeaders } from "@sturdy/http"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+
+const now = Date.UTC(2026, 10, 25, 12, 0, 0)
+const maxMillis = 24 * 60 * 60 * 1000
+
+const millis = (option: Option.Option<Duration.Duration>): number | undefined =>
+  Option.getOrUndefined(Option.map(option, Duration.toMillis))
+
+const headers = (input: Record<string, string>) => Headers.fromInput(input)
+
+const retryAfterMillis = (input: Record<string, string>, at = now) =>
+  millis(RetryHeaders.retryAfter(headers(input), at))
+
+const imfFixdate = (at: number) => new Date(at).toUTCString()
+
+describe("RetryHeaders", () => {
+  describe("parseRetryAfter: delta-seconds", () => {
+    it.each([
+      ["120", 120_000],
+      ["0", 0],
+      ["  7 ", 7_000],
+      ["1.5", 1_500],
+      ["0.0001", 1],
+      ["007", 7_000]
+    ])("%j waits %d ms", (value, expected) => {
+      expect(millis(RetryHeaders.parseRetryAfter(value, now))).toBe(expected)
+    })
+
+    it.each(["-5", "-0", "soon", "", "   ", "1e3", "0x10", "12 s", "1,2", "+3", ".5", "5.", "NaN", "Infinity"])(
+      "%j is garbage: None",
+      (value) => {
+        expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
+      }
+    )
+
+    it("clamps a delay above 24 h to 24 h and records that it did", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("86400", now))).toBe(maxMillis)
+      expect(millis(RetryHeaders.parseRetryAfter("86401", now))).toBe(maxMillis)
+      expect(millis(RetryHeaders.parseRetryAfter("9".repeat(400), now))).toBe(maxMillis)
+      const atLimit = RetryHeaders.parse(headers({ "retry-after": "86400" }), now).retryAfter
+      const beyond = RetryHeaders.parse(headers({ "retry-after": "86401" }), now).retryAfter
+      expect(Option.map(atLimit, (d) => d.clamped)).toStrictEqual(Option.some(false))
+      expect(Option.map(beyond, (d) => [d.clamped, d.format])).toStrictEqual(Option.some([true, "delta-seconds"]))
+      expect(Duration.toHours(RetryHeaders.maxDelay)).toBe(24)
+    })
+  })
+
+  describe("parseRetryAfter: HTTP-date", () => {
+    it("reads IMF-fixdate relative to now", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:01:30 GMT", now))).toBe(90_000)
+    })
+
+    it("reads the obsolete RFC 850 and asctime formats", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("Wednesday, 25-Nov-26 12:00:10 GMT", now))).toBe(10_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Wed Nov 25 12:00:20 2026", now))).toBe(20_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Thu Nov 26 11:00:00 2026", now))).toBe(23 * 3_600_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Tue Dec  1 12:00:00 2026", now))).toBe(maxMillis)
+    })
+
+    it("reads an RFC 850 two-digit year more than 50 years ahead as the past century", () => {
+      // 77 would be 2077, more than 50 years after 2026, so it is 1977: long past.
+      expect(millis(RetryHeaders.parseRetryAfter("Friday, 25-Nov-77 12:00:00 GMT", now))).toBe(0)
+      // 76 is 2076, not more than 50 years ahead: far future, clamped.
+      expect(millis(RetryHeaders.parseRetryAfter("Wednesday, 25-Nov-76 12:00:00 GMT", now))).toBe(maxMillis)
+    })
+
+    it("is case-insensitive and tolerates surrounding whitespace", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("  wed, 25 NOV 2026 12:00:05 gmt ", now))).toBe(5_000)
+    })
+
+    it("answers zero for a date in the past or exactly now", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", now))).toBe(0)
+      expect(millis(RetryHeaders.parseRetryAfter(imfFixdate(now), now))).toBe(0)
+    })
+
+    it("clamps a far-future date to 24 h, flagged", () => {
+      const parsed = RetryHeaders.parse(headers({ "retry-after": "Fri, 31 Dec 9999 23:59:59 GMT" }), now)
+      expect(Option.map(parsed.retryAfter, (d) => [Duration.toMillis(d.duration), d.clamped, d.format]))
+        .toStrictEqual(Option.some([maxMillis, true, "http-date"]))
+    })
+
+    it.each([
+      "Wed, 31 Feb 2026 12:00:00 GMT",
+      "Wed, 25 Nov 2026 24:00:00 GMT",
+      "Wed, 25 Nov 2026 12:60:00 GMT",
+      "Wed, 25 Foo 2026 12:00:00 GMT",
+      "Wed, 25 Nov 2026 12:00:00 UTC",
+      "Wed, 25 Nov 2026 12:00:00 +0000",
+      "2026-11-25T12:00:00Z",
+      "Wed, 25 Nov 2026",
+      "Wed",
+      "Wed, 25 Nov 2026 12:00:00 GMT, Wed, 25 Nov 2026 12:00:00 GMT"
+    ])("%j is not an HTTP-date: None", (value) => {
+      expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
+    })
+  })
+
+  describe("retryAfter", () => {
+    it("is None when no header speaks of waiting", () => {
+      expect(RetryHeaders.retryAfter(Headers.empty, now)).toStrictEqual(Option.none())
+      expect(retryAfterMillis({ "content-type": "application/json" })).toBeUndefined()
+      expect(retryAfterMillis({ "x-ratelimit-remaining": "10", "x-ratelimit-reset": "30" })).toBeUndefined()
+      expect(retryAfterMillis({ "ratelimit": "\"default\";r=3;t=30" })).toBeUndefined()
+    })
+
+    it("prefers Retry-After over every rate-limit header", () => {
+      expect(retryAfterMillis({
+        "retry-after": "5",
+        "ratelimit": "\"default\";r=0;t=30",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": "60"
+      })).toBe(5_000)
+    })
+
+    it("skips a garbage Retry-After and uses the exhausted quota's reset", () => {
+      expect(retryAfterMillis({ "retry-after": "soon", "ratelimit": "\"default\";r=0;t=30" })).toBe(30_000)
+    })
+
+    it("uses the newer RateLimit field's reset when remaining is 0; the longest of several exhausted quotas", () => {
+      expect(retryAfterMillis({ "ratelimit": "\"default\";r=0;t=30" })).toBe(30_000)
+      expect(retryAfterMillis({ "ratelimit": "\"burst\";r=0;t=1, \"daily\";r=0;t=3600, \"hour\";r=9;t=7200" }))
+        .toBe(3_600_000)
+    })
+
+    it("uses the RateLimit-Remaining / RateLimit-Reset triple", () => {
+      expect(retryAfterMillis({ "ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "12" }))
+        .toBe(12_000)
+      expect(retryAfterMillis({ "ratelimit-remaining": "1", "ratelimit-reset": "12" })).toBeUndefined()
+    })
+
+    it("uses the draft-07 dictionary form", () => {
+      expect(retryAfterMillis({ "ratelimit": "limit=100, remaining=0, reset=8" })).toBe(8_000)
+    })
+
+    it("falls back to X-RateLimit-Reset when X-RateLimit-Remaining is 0", () => {
+      expect(retryAfterMillis({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "30" })).toBe(30_000)
+      expect(
+        retryAfterMillis({
+          "ratelimit": "\"default\";r=5;t=30",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": "9"
+        })
+      )
+        .toBe(9_000)
+    })
+
+    it("is None when remaining is 0 but no readable reset was sent", () => {
+      expect(retryAfterMillis({ "x-ratelimit-remaining": "0" })).toBeUndefined()
+      expect(retryAfterMillis({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "later" })).toBeUndefined()
+      expect(retryAfterMillis({ "ratelimit": "\"default\";r=0" })).toBeUndefined()
+    })
+
+    it("ignores header-name case (Headers lower-cases them)", () => {
+      expect(retryAfterMillis({ "Retry-After": "4" })).toBe(4_000)
+      expect(retryAfterMillis({ "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4" })).toBe(4_000)
+    })
+
+    it.effect("currentRetryAfter reads the Clock", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(now)
+        const input = headers({ "retry-after": "Wed, 25 Nov 2026 12:00:30 GMT" })
+        expect(millis(yield* RetryHeaders.currentRetryAfter(input))).toBe(30_000)
+        yield* TestClock.adjust("20 seconds")
+        expect(millis(yield* RetryHeaders.currentRetryAfter(input))).toBe(10_000)
+        yield* TestClock.adjust("1 minute")
+        expect(millis(yield* RetryHeaders.currentRetryAfter(input))).toBe(0)
+      }))
+  })
+
+  describe("X-RateLimit-Reset and RateLimit-Reset: the magnitude rule", () => {
+    const xReset = (value: string) => {
+      const parsed = RetryHeaders.parse(headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": value }), now)
+      return Option.getOrUndefined(
+        Option.map(
+          parsed.reset,
+          (d) => ({ millis: Duration.toMillis(d.duration), clamped: d.clamped, format: d.format })
+        )
+      )
+    }
+
+    it("reads values below 1e9 as delta seconds", () => {
+      expect(xReset("30")).toStrictEqual({ millis: 30_000, clamped: false, format: "delta-seconds" })
+      expect(xReset("0.25")).toStrictEqual({ millis: 250, clamped: false, format: "delta-seconds" })
+      expect(xReset("999999999")).toStrictEqual({ millis: maxMillis, clamped: true, format: "delta-seconds" })
+    })
+
+    it("reads values from 1e9 as epoch seconds", () => {
+      const epochSeconds = now / 1000 + 45
+      expect(xReset(String(epochSeconds))).toStrictEqual({ millis: 45_000, clamped: false, format: "epoch-seconds" })
+      expect(xReset("1000000000")).toStrictEqual({ millis: 0, clamped: false, format: "epoch-seconds" })
+      expect(xReset(String(now / 1000 + 2 * 86_400))).toStrictEqual({
+        millis: maxMillis,
+        clamped: true,
+        format: "epoch-seconds"
+      })
+    })
+
+    it("reads values from 1e12 as epoch milliseconds", () => {
+      expect(xReset(String(now + 1_234))).toStrictEqual({ millis: 1_234, clamped: false, format: "epoch-millis" })
+      expect(xReset(String(now - 1))).toStrictEqual({ millis: 0, clamped: false, format: "epoch-millis" })
+    })
+
+    it("answers None for negative or garbage resets", () => {
+      expect(xReset("-30")).toBeUndefined()
+      expect(xReset("soon")).toBeUndefined()
+      expect(xReset("")).toBeUndefined()
+    })
+
+    it("applies the same rule to RateLimit-Reset", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit-remaining": "0", "ratelimit-reset": String(now / 1000 + 10) }),
+        now
+      )
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.format, w.source]))
+        .toStrictEqual(Option.some([10_000, "epoch-seconds", "ratelimit"]))
+    })
+  })
+
+  describe("parse", () => {
+    it("reads the newer RateLimit and RateLimit-Policy fields, joining the limit by policy name", () => {
+      const parsed = RetryHeaders.parse(
+        headers({
+          "ratelimit": "\"default\";r=50;t=30, \"daily\";r=900;t=3600",
+          "ratelimit-policy": "\"default\";q=100;w=60, \"daily\";q=1000;w=86400;qu=\"requests\""
+        }),
+        now
+      )
+      expect(parsed.rateLimits.map((r) => [r.policy, r.limit, r.remaining, Option.map(r.reset, (d) => d.format)]))
+        .toStrictEqual([
+          [Option.some("default"), Option.some(100), Option.some(50), Option.some("delta-seconds")],
+          [Option.some("daily"), Option.some(1000), Option.some(900), Option.some("delta-seconds")]
+        ])
+      expect(parsed.policies.map((p) => [p.name, p.quota, Option.map(p.window, Duration.toSeconds), p.quotaUnit]))
+        .toStrictEqual([
+          [Option.some("default"), 100, Option.some(60), Option.none()],
+          [Option.some("daily"), 1000, Option.some(86400), Option.some("requests")]
+        ])
+      // The summary is the most constrained quota.
+      expect([parsed.limit, parsed.remaining]).toStrictEqual([Option.some(100), Option.some(50)])
+      expect(millis(Option.map(parsed.reset, (d) => d.duration))).toBe(30_000)
+      expect(parsed.wait).toStrictEqual(Option.none())
+    })
+
+    it("accepts tokens as policy names and the older integer RateLimit-Policy form", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit": "default;r=5;t=1", "ratelimit-policy": "10, 100;w=60" }),
+        now
+      )
+      expect(parsed.rateLimits[0]?.policy).toStrictEqual(Option.some("default"))
+      expect(parsed.policies.map((p) => [p.name, p.quota, Option.map(p.window, Duration.toSeconds)])).toStrictEqual([
+        [Option.none(), 10, Option.none()],
+        [Option.none(), 100, Option.some(60)]
+      ])
+    })
+
+    it("reads the RateLimit-Limit / -Remaining / -Reset triple, including a limit with policies", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit-limit": "100, 100;w=60", "ratelimit-remaining": "7", "ratelimit-reset": "20" }),
+        now
+      )
+      expect([parsed.limit, parsed.remaining]).toStrictEqual([Option.some(100), Option.some(7)])
+      expect(millis(Option.map(parsed.reset, (d) => d.duration))).toBe(20_000)
+      expect(parsed.rateLimits).toHaveLength(1)
+    })
+
+    it("ignores a malformed RateLimit field as a whole and falls back to the triple", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit": "\"default;r=0;t=30", "ratelimit-remaining": "0", "ratelimit-reset": "3" }),
+        now
+      )
+      expect(parsed.rateLimits.map((r) => r.policy)).toStrictEqual([Option.none()])
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.source]))
+        .toStrictEqual(Option.some([3_000, "ratelimit"]))
+      expect(RetryHeaders.parse(headers({ "ratelimit-policy": "\"a\";q=1,, \"b\";q=2" }), now).policies).toStrictEqual(
+        []
+      )
+    })
+
+    it("answers None for a negative, fractional or garbage count, and keeps the rest of the item", () => {
+      const parsed = RetryHeaders.parse(headers({ "ratelimit": "\"a\";r=-1;t=5, \"b\";r=1.5;t=-2, \"c\";r=x" }), now)
+      expect(parsed.rateLimits.map((r) => [r.remaining, Option.isSome(r.reset)])).toStrictEqual([
+        [Option.none(), true],
+        [Option.none(), false],
+        [Option.none(), false]
+      ])
+      const vendor = RetryHeaders.parse(
+        headers({ "x-ratelimit-limit": "-1", "x-ratelimit-remaining": "lots", "x-ratelimit-reset": "5" }),
+        now
+      ).xRateLimit
+      expect(Option.map(vendor, (r) => [r.limit, r.remaining])).toStrictEqual(
+        Option.some([Option.none(), Option.none()])
+      )
+    })
+
+    it("caps a huge count at Number.MAX_SAFE_INTEGER", () => {
+      const parsed = RetryHeaders.parse(headers({ "x-ratelimit-remaining": "9".repeat(30) }), now)
+      expect(parsed.remaining).toStrictEqual(Option.some(Number.MAX_SAFE_INTEGER))
+    })
+
+    it("prefers IETF quotas over X-RateLimit-* for the summary and keeps both", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit-remaining": "3", "x-ratelimit-remaining": "8", "x-ratelimit-limit": "10" }),
+        now
+      )
+      expect(parsed.remaining).toStrictEqual(Option.some(3))
+      expect(Option.flatMap(parsed.xRateLimit, (r) => r.limit)).toStrictEqual(Option.some(10))
+    })
+
+    it("reports the source and clamp flag of the wait", () => {
+      const parsed = RetryHeaders.parse(headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "100000" }), now)
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.clamped, w.source]))
+        .toStrictEqual(Option.some([maxMillis, true, "x-ratelimit"]))
+      expect(RetryHeaders.parse(Headers.empty, now)).toStrictEqual({
+        wait: Option.none(),
+        retryAfter: Option.none(),
+        limit: Option.none(),
+        remaining: Option.none(),
+        reset: Option.none(),
+        rateLimits: [],
+        policies: [],
+        xRateLimit: Option.none()
+      })
+    })
+  })
+
+  describe("properties", () => {
+    const fastCheck = { fastCheck: { seed: 42, numRuns: 500 } }
+    const nowArb = FastCheck.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2090, 0, 1) })
+    const headerValueArb = FastCheck.oneof(
+      FastCheck.string(),
+      FastCheck.integer({ min: -1e13, max: 1e13 }).map(String),
+      FastCheck.double({ noNaN: true }).map(String),
+      FastCheck.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
+      FastCheck.constantFrom("0", "00", "\"default\";r=0;t=30", "limit=1, remaining=0, reset=2", "1;w=60")
+    )
+    const headerNames = [
+      "retry-after",
+      "ratelimit",
+      "ratelimit-policy",
+      "ratelimit-limit",
+      "ratelimit-remaining",
+      "ratelimit-reset",
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset"
+    ] as const
+    const headersArb = FastCheck.dictionary(FastCheck.constantFrom(...headerNames), headerValueArb)
+
+    it.prop("a delta-seconds value round-trips", [FastCheck.integer({ min: 0, max: 86_400 }), nowArb], ([s, at]) => {
+      expect(millis(RetryHeaders.parseRetryAfter(String(s), at))).toBe(s * 1000)
+    }, fastCheck)
+
+    it.prop(
+      "an IMF-fixdate round-trips to the whole-second delay",
+      [FastCheck.integer({ min: 0, max: maxMillis }), nowArb],
+      ([delayMillis, at]) => {
+        const target = at + delayMillis
+        const expected = Math.max(0, Math.floor(target / 1000) * 1000 - at)
+        expect(millis(RetryHeaders.parseRetryAfter(imfFixdate(target), at))).toBe(expected)
+      },
+      fastCheck
+    )
+
+    it.prop("never throws, never negative, never above the maximum", [FastCheck.string(), nowArb], ([value, at]) => {
+      const delay = millis(RetryHeaders.parseRetryAfter(value, at))
+      if (delay !== undefined) {
+        expect(delay).toBeGreaterThanOrEqual(0)
+        expect(delay).toBeLessThanOrEqual(maxMillis)
+      }
+    }, fastCheck)
+
+    it.prop(
+      "retryAfter agrees with parse(...).wait and stays within [0, 24 h]",
+      [headersArb, nowArb],
+      ([input, at]) => {
+        const h = headers(input)
+        const fast = millis(RetryHeaders.retryAfter(h, at))
+        const parsed = RetryHeaders.parse(h, at)
+        expect(fast).toBe(millis(Option.map(parsed.wait, (w) => w.duration)))
+        for (const delay of [parsed.wait, parsed.retryAfter, parsed.reset]) {
+          const ms = millis(Option.map(delay, (d) => d.duration))
+          if (ms !== undefined) {
+            expect(ms).toBeGreaterThanOrEqual(0)
+            expect(ms).toBeLessThanOrEqual(maxMillis)
+          }
+        }
+      },
+      fastCheck
+    )
+
+    it.prop(
+      "a structured RateLimit field never throws on arbitrary text",
+      [FastCheck.string({ unit: FastCheck.constantFrom(..."\"();=,:?*- 0123456789abcrtqw\\") }), nowArb],
+      ([value, at]) => {
+        const parsed = RetryHeaders.parse(headers({ "ratelimit": value, "ratelimit-policy": value }), at)
+        expect(Array.isArray(parsed.rateLimits)).toBe(true)
+      },
+      fastCheck
+    )
+  })
+})
