@@ -1,5 +1,24 @@
 /**
  * @since 0.1.0
  */
-export {}
+export * as Attempt from "./Attempt.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as HttpFailure from "./HttpFailure.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Redaction from "./Redaction.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RetryHeaders from "./RetryHeaders.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SturdyClient from "./SturdyClient.js"

@@ -1,0 +1,224 @@
+/**
+ * One attempt at a request: send, check the status, read the body into one bounded buffer and decode it, as a
+ * single Effect whose only failures are {@link HttpFailure.HttpFailure}s.
+ *
+ * Retry, deadline and breaker policies wrap this unit, so everything that can go wrong with one exchange, including
+ * a body that stalls or stops halfway, fails inside it.
+ *
+ * | Option                 | Default                          | Effect                                                  |
+ * | ---------------------- | -------------------------------- | ------------------------------------------------------- |
+ * | `maxBodyBytes`         | 10 MiB                           | larger bodies fail with `BodyTooLarge`                  |
+ * | `timeout`              | none                             | the whole attempt; fails with `Timeout` (`Attempt`)     |
+ * | `bodyTimeout`          | none                             | reading the body; fails with `Timeout` (`BodyRead`)     |
+ * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted |
+ * | `errorSchema`          | none                             | decodes 4xx/5xx bodies into the failure's `payload`     |
+ *
+ * @since 0.1.0
+ */
+import type * as Headers from "@effect/platform/Headers"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
+import type * as HttpFailure from "./HttpFailure.js"
+import * as internal from "./internal/attempt.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Largest body read, in bytes (default 10 MiB). */
+  readonly maxBodyBytes?: number | undefined
+  /** Limit for the whole attempt, from sending to the decoded body. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Limit for reading the body once the headers arrived. */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
+  /** Accepted media types: exact (`application/json`), suffix (`+json`) or range (`text/*`). */
+  readonly expectedContentTypes?: ReadonlyArray<string> | undefined
+  /** Schema of the API's error body; decoded into `payload` of status failures when it matches. */
+  readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
+}
+
+/**
+ * A successful (2xx) response whose body has been read completely.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Received {
+  readonly request: HttpClientRequest.HttpClientRequest
+  /** The platform response; its body has already been consumed into `body`. */
+  readonly response: HttpClientResponse.HttpClientResponse
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly body: Uint8Array
+  /** `body` decoded as UTF-8 (computed once, on first access). */
+  readonly text: string
+}
+
+/**
+ * A client whose failures this module can classify: a plain `HttpClient` or one already classified.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Client<R = never> = HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>
+
+/**
+ * The default largest body read: 10 MiB.
+ *
+ * @example
+ * ```ts
+ * import { Attempt } from "@sturdy/http"
+ *
+ * console.log(Attempt.defaultMaxBodyBytes) // 10485760
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxBodyBytes: number = internal.defaultMaxBodyBytes
+
+/**
+ * Sends the request and reads a 2xx body into one buffer; any other status fails with its status failure.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   const received = yield* Attempt.send(client, HttpClientRequest.get("https://api.example.com/health"), {
+ *     timeout: "2 seconds"
+ *   })
+ *   return received.text
+ * })
+ * ```
+ * @since 0.1.0
+ * @category attempts
+ */
+export const send: <R = never>(
+  client: Client<R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options?: Options
+) => Effect.Effect<Received, HttpFailure.HttpFailure, R> = internal.send
+
+/**
+ * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   return yield* Attempt.json(client, HttpClientRequest.get("https://api.example.com/users/1"), User, {
+ *     timeout: "2 seconds",
+ *     maxBodyBytes: 64 * 1024
+ *   })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category attempts
+ */
+export const json: <A, I, R, RC = never>(
+  client: Client<RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  options?: Options
+) => Effect.Effect<A, HttpFailure.HttpFailure, R | RC> = internal.json
+
+/**
+ * Decodes an already received body as JSON with `schema`.
+ *
+ * @example
+ * ```ts
+ * import { Attempt } from "@sturdy/http"
+ * import { Schema } from "effect"
+ *
+ * declare const received: Attempt.Received
+ * const count = Attempt.decodeJson(received, Schema.Struct({ count: Schema.Number }))
+ * ```
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeJson: <A, I, R>(
+  received: Received,
+  schema: Schema.Schema<A, I, R>
+) => Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> = internal.decodeJson
+
+/**
+ * Client middleware with the same classification: transport errors and non-2xx statuses become
+ * {@link HttpFailure.HttpFailure}s; header values with CR/LF are refused before sending. Bodies stay unread, so
+ * `timeout` here covers the time to the response headers only.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = Attempt.classify(yield* HttpClient.HttpClient, { timeout: "5 seconds" })
+ *   return yield* client.get("https://api.example.com/health").pipe(
+ *     Effect.catchTags({ ServerError: () => Effect.succeed(null), ConnectionError: () => Effect.succeed(null) })
+ *   )
+ * })
+ * ```
+ * @since 0.1.0
+ * @category middleware
+ */
+export const classify: <E extends HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>(
+  client: HttpClient.HttpClient.With<E, R>,
+  options?: Pick<Options, "timeout" | "bodyTimeout" | "errorSchema" | "maxBodyBytes">
+) => HttpClient.HttpClient.With<HttpFailure.HttpFailure, R> = internal.classify
+
+/**
+ * Maps a platform `HttpClientError` (or an `HttpFailure`, unchanged) to its {@link HttpFailure.HttpFailure}.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) =>
+ *   client.get("https://api.example.com/").pipe(Effect.catchAll(Attempt.fromClientError))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category mapping
+ */
+export const fromClientError: (
+  error: HttpClientError.HttpClientError | HttpFailure.HttpFailure
+) => Effect.Effect<never, HttpFailure.HttpFailure> = internal.fromClientError
+
+/**
+ * Encodes a request body with `schema`; a value the schema rejects fails with `InvalidRequest` (`BodyEncode`).
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Attempt } from "@sturdy/http"
+ * import { Schema } from "effect"
+ *
+ * const request = HttpClientRequest.post("https://api.example.com/users")
+ * const encoded = Attempt.encodeBody(request, Schema.Struct({ name: Schema.NonEmptyString }), { name: "Ada" })
+ * ```
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodeBody: <A, I, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  value: A
+) => Effect.Effect<I, HttpFailure.InvalidRequest, R> = internal.encodeBody

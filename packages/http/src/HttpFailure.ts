@@ -1,0 +1,494 @@
+/**
+ * One tagged error per way an HTTP request can fail, so a caller handles each with `Effect.catchTags`.
+ *
+ * Every failure names the method and the redacted URL in its message; none carries a request header, a secret
+ * query parameter or a raw transport error (causes are copied into a {@link SanitizedCause}).
+ *
+ * ## Classification
+ *
+ * | Tag                     | Variant (`reason` / `phase` / `status`) | `isTransient` | `mayHaveReachedServer` | `retryAfter` |
+ * | ----------------------- | --------------------------------------- | ------------- | ---------------------- | ------------ |
+ * | `ConnectionError`       | `Refused`                               | yes           | no                     | none         |
+ * | `ConnectionError`       | `DnsLookup`                             | yes           | no                     | none         |
+ * | `ConnectionError`       | `ConnectTimeout`                        | yes           | no                     | none         |
+ * | `ConnectionError`       | `Tls`                                   | no            | no                     | none         |
+ * | `ConnectionError`       | `Reset` (before a response)             | yes           | yes                    | none         |
+ * | `ConnectionError`       | `Unknown`                               | yes           | yes                    | none         |
+ * | `Timeout`               | `Attempt`                               | yes           | yes                    | none         |
+ * | `Timeout`               | `BodyRead`                              | yes           | yes                    | none         |
+ * | `Timeout`               | `Deadline`                              | no            | yes                    | none         |
+ * | `ClientError`           | 408, 425                                | yes           | yes                    | none         |
+ * | `ClientError`           | other 4xx                               | no            | yes                    | none         |
+ * | `RateLimited`           | 429                                     | yes           | yes                    | `Retry-After` / `RateLimit` |
+ * | `ServerError`           | 5xx except 501, 505, 511                | yes           | yes                    | `Retry-After` (e.g. 503) |
+ * | `ServerError`           | 501, 505, 511                           | no            | yes                    | `Retry-After` |
+ * | `UnexpectedStatus`      | 1xx, 3xx                                | no            | yes                    | none         |
+ * | `BodyTruncated`         | connection lost mid-body                | yes           | yes                    | none         |
+ * | `BodyTooLarge`          | over `maxBodyBytes`                     | no            | yes                    | none         |
+ * | `UnexpectedContentType` |                                         | no            | yes                    | none         |
+ * | `InvalidJson`           |                                         | no            | yes                    | none         |
+ * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
+ * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
+ *
+ * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. A TLS
+ * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
+ * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
+ * a truncated body does not. 501, 505 and 511 describe the server's configuration, not its load.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
+import * as internal from "./internal/httpFailure.js"
+
+/**
+ * A copy of a low-level error (name, code, redacted message) that is safe to log and serialize.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SanitizedCause {
+  readonly name: string
+  readonly code: string | undefined
+  readonly message: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestInfo {
+  /** The request method, e.g. `GET`. */
+  readonly method: string
+  /** The URL with secrets replaced by `<redacted>`. */
+  readonly url: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseInfo extends RequestInfo {
+  readonly status: number
+  /** Response headers with lower-case names and secret values redacted. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StatusInfo extends ResponseInfo {
+  /** The first bytes of the body as text (at most 1 KiB, secrets redacted). */
+  readonly bodyExcerpt: string
+  /** The error body decoded with the caller's `errorSchema`, when one was given and it matched. */
+  readonly payload: Option.Option<unknown>
+}
+
+/**
+ * The connection failed before a response arrived.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const program = call.pipe(Effect.catchTag("ConnectionError", (e) => Effect.succeed(`down: ${e.reason}`)))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectionError extends Data.TaggedError("ConnectionError")<
+  RequestInfo & {
+    readonly reason: "Refused" | "Reset" | "DnsLookup" | "Tls" | "ConnectTimeout" | "Unknown"
+    readonly cause?: SanitizedCause | undefined
+  }
+> {
+  /** Refused, DNS and TLS failures and connect timeouts happen before the request is written. */
+  get reachedServer(): boolean {
+    return this.reason === "Reset" || this.reason === "Unknown"
+  }
+  override get message(): string {
+    const detail = this.cause?.code ?? this.cause?.message
+    return `${describeConnection[this.reason]}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
+  }
+}
+
+const describeConnection: Record<ConnectionError["reason"], string> = {
+  Refused: "connection refused",
+  Reset: "connection reset before a response",
+  DnsLookup: "DNS lookup failed",
+  Tls: "TLS failure",
+  ConnectTimeout: "connect timed out",
+  Unknown: "transport failure"
+}
+
+/**
+ * A time limit fired: the attempt's (`Attempt`), the whole operation's (`Deadline`) or the body read's (`BodyRead`).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Duration } from "effect"
+ *
+ * const e = new HttpFailure.Timeout({ method: "GET", url: "https://x.test/", phase: "Attempt", timeout: Duration.seconds(2) })
+ * console.log(e.message) // "attempt timed out after 2s: GET https://x.test/"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class Timeout extends Data.TaggedError("Timeout")<
+  RequestInfo & {
+    readonly phase: "Attempt" | "Deadline" | "BodyRead"
+    readonly timeout: Duration.Duration
+  }
+> {
+  override get message(): string {
+    const which = this.phase === "Attempt" ? "attempt" : this.phase === "Deadline" ? "deadline" : "body read"
+    return `${which} timed out after ${internal.formatDuration(this.timeout)}: ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * The server answered 4xx (other than 429).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const orNotFound = call.pipe(
+ *   Effect.catchTag("ClientError", (e) => e.status === 404 ? Effect.succeed("missing") : Effect.fail(e))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClientError extends Data.TaggedError("ClientError")<StatusInfo> {
+  override get message(): string {
+    return internal.statusMessage(this)
+  }
+}
+
+/**
+ * The server answered 429; `retryAfter` is the wait it asked for (`Retry-After` or `RateLimit` headers).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect, Option } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const patient = call.pipe(
+ *   Effect.catchTag("RateLimited", (e) => Effect.sleep(Option.getOrElse(e.retryAfter, () => "1 second")).pipe(Effect.zipRight(call)))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class RateLimited extends Data.TaggedError("RateLimited")<
+  StatusInfo & { readonly retryAfter: Option.Option<Duration.Duration> }
+> {
+  override get message(): string {
+    return internal.statusMessage(this)
+  }
+}
+
+/**
+ * The server answered 5xx; `retryAfter` is set when it sent `Retry-After` (typically with 503).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.ServerError
+ * HttpFailure.isTransient(e) // true unless the status is 501, 505 or 511
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ServerError extends Data.TaggedError("ServerError")<
+  StatusInfo & { readonly retryAfter: Option.Option<Duration.Duration> }
+> {
+  override get message(): string {
+    return internal.statusMessage(this)
+  }
+}
+
+/**
+ * The server answered with a status that is neither success nor error (1xx, or a 3xx that was not followed).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.UnexpectedStatus
+ * console.log(e.headers["location"])
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnexpectedStatus extends Data.TaggedError("UnexpectedStatus")<StatusInfo> {
+  override get message(): string {
+    return internal.statusMessage(this)
+  }
+}
+
+/**
+ * The connection broke while the body was being read (fewer bytes than `Content-Length`, or a reset mid-body).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.BodyTruncated
+ * console.log(`${e.receivedBytes} of ${e.expectedBytes ?? "?"} bytes`)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class BodyTruncated extends Data.TaggedError("BodyTruncated")<
+  ResponseInfo & {
+    readonly receivedBytes: number | undefined
+    readonly expectedBytes: number | undefined
+    readonly cause?: SanitizedCause | undefined
+  }
+> {
+  override get message(): string {
+    const of = this.expectedBytes === undefined ? "" : ` (${this.receivedBytes ?? "?"} of ${this.expectedBytes} bytes)`
+    return `response body truncated${of}: ${this.status} ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * The body is larger than the attempt's `maxBodyBytes`; reading stopped at the limit.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.BodyTooLarge
+ * console.log(e.limitBytes)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class BodyTooLarge extends Data.TaggedError("BodyTooLarge")<
+  ResponseInfo & {
+    readonly limitBytes: number
+    readonly declaredBytes: number | undefined
+  }
+> {
+  override get message(): string {
+    const declared = this.declaredBytes === undefined ? "" : ` (Content-Length ${this.declaredBytes})`
+    return `response body exceeds ${this.limitBytes} bytes${declared}: ${this.status} ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * The response's `Content-Type` is not one the caller expects (e.g. an HTML error page from a proxy).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.UnexpectedContentType
+ * console.log(e.contentType, e.expected)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnexpectedContentType extends Data.TaggedError("UnexpectedContentType")<
+  ResponseInfo & {
+    readonly contentType: string
+    readonly expected: ReadonlyArray<string>
+  }
+> {
+  override get message(): string {
+    return `unexpected content type "${this.contentType}" (expected ${
+      this.expected.join(" or ")
+    }): ${this.status} ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * The body is not valid JSON.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.InvalidJson
+ * console.log(e.detail, e.bodyExcerpt)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidJson extends Data.TaggedError("InvalidJson")<
+  ResponseInfo & {
+    readonly detail: string
+    readonly bodyExcerpt: string
+  }
+> {
+  override get message(): string {
+    return `invalid JSON (${this.detail}): ${this.status} ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * One problem found by the Schema: where (`$.items[0].id`) and what.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SchemaIssue {
+  readonly path: string
+  readonly message: string
+}
+
+/**
+ * The body is JSON but does not match the Schema; `path` and `issue` describe the first problem.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.SchemaMismatch
+ * console.log(`${e.path}: ${e.issue}`)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
+  ResponseInfo & {
+    readonly path: string
+    readonly issue: string
+    readonly issues: ReadonlyArray<SchemaIssue>
+  }
+> {
+  override get message(): string {
+    return `response does not match the schema at ${this.path}: ${this.issue} (${this.status} ${this.method} ${this.url})`
+  }
+}
+
+/**
+ * The request could not be sent: malformed URL, a header value with CR/LF, or a body the Schema could not encode.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const program = call.pipe(Effect.catchTag("InvalidRequest", (e) => Effect.die(e)))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidRequest extends Data.TaggedError("InvalidRequest")<
+  RequestInfo & {
+    readonly reason: "MalformedUrl" | "InvalidHeader" | "BodyEncode"
+    readonly detail: string
+  }
+> {
+  override get message(): string {
+    const what = this.reason === "MalformedUrl"
+      ? "malformed URL"
+      : this.reason === "InvalidHeader"
+      ? "invalid header"
+      : "request body failed to encode"
+    return `${what} (${this.detail}): ${this.method} ${this.url}`
+  }
+}
+
+/**
+ * Every way an HTTP request can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HttpFailure =
+  | ConnectionError
+  | Timeout
+  | ClientError
+  | RateLimited
+  | ServerError
+  | UnexpectedStatus
+  | BodyTruncated
+  | BodyTooLarge
+  | UnexpectedContentType
+  | InvalidJson
+  | SchemaMismatch
+  | InvalidRequest
+
+/**
+ * The failures that carry an HTTP status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StatusFailure = ClientError | RateLimited | ServerError | UnexpectedStatus
+
+/**
+ * Whether a value is one of the {@link HttpFailure} errors.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * HttpFailure.isHttpFailure(new Error("x")) // false
+ * ```
+ * @since 0.1.0
+ * @category guards
+ */
+export const isHttpFailure: (u: unknown) => u is HttpFailure = internal.isHttpFailure
+
+/**
+ * Whether repeating the request may succeed (see the table in the module docs).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect, Schedule } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const retried = call.pipe(Effect.retry({ schedule: Schedule.exponential("100 millis"), while: HttpFailure.isTransient, times: 3 }))
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const isTransient: (failure: HttpFailure) => boolean = internal.isTransient
+
+/**
+ * Whether the server can have received the request; `false` means it is safe to repeat even a non-idempotent one.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.HttpFailure
+ * const safeToRepeatPost = HttpFailure.isTransient(e) && !HttpFailure.mayHaveReachedServer(e)
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const mayHaveReachedServer: (failure: HttpFailure) => boolean = internal.mayHaveReachedServer
+
+/**
+ * The minimum wait the server asked for, when it asked (429, and 5xx with `Retry-After`).
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Duration, Option } from "effect"
+ *
+ * declare const e: HttpFailure.HttpFailure
+ * const wait = Option.getOrElse(HttpFailure.retryAfter(e), () => Duration.seconds(1))
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const retryAfter: (failure: HttpFailure) => Option.Option<Duration.Duration> = internal.retryAfter

@@ -1,0 +1,578 @@
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as Attempt from "../Attempt.js"
+import * as HttpFailure from "../HttpFailure.js"
+import * as RetryHeaders from "../RetryHeaders.js"
+import * as redaction from "./redaction.js"
+
+/** @internal */
+export const defaultMaxBodyBytes = 10 * 1024 * 1024
+
+/** @internal */
+export const defaultJsonContentTypes: ReadonlyArray<string> = ["application/json", "+json"]
+
+const excerptBytes = 1024
+const errorBodyLimit = 64 * 1024
+const utf8 = new TextDecoder()
+
+// -----------------------------------------------------------------------------
+// request description (only computed on failure paths)
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const requestInfo = (request: HttpClientRequest.HttpClientRequest): HttpFailure.RequestInfo => ({
+  method: request.method,
+  url: redaction.redactUrlWithParams(request.url, request.urlParams)
+})
+
+const responseInfo = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse
+): HttpFailure.ResponseInfo => ({
+  ...requestInfo(request),
+  status: response.status,
+  headers: redaction.redactHeaders(response.headers)
+})
+
+// -----------------------------------------------------------------------------
+// causes
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const sanitizeCause = (cause: unknown): HttpFailure.SanitizedCause | undefined => {
+  if (cause === undefined || cause === null) return undefined
+  const root = rootCause(cause)
+  const code = findCode(cause)
+  if (root instanceof Error) {
+    return { name: root.name, code, message: redaction.redactText(root.message) }
+  }
+  return { name: typeof root, code, message: redaction.redactText(String(root)) }
+}
+
+const nested = (u: unknown): ReadonlyArray<unknown> => {
+  if (typeof u !== "object" || u === null) return []
+  const out: Array<unknown> = []
+  if ("cause" in u && u.cause !== undefined) out.push(u.cause)
+  if ("errors" in u && Array.isArray(u.errors)) out.push(...u.errors)
+  return out
+}
+
+const rootCause = (cause: unknown): unknown => {
+  let current = cause
+  for (let depth = 0; depth < 6; depth++) {
+    const next = nested(current)
+    // fetch wraps the system error in `TypeError: fetch failed`; the useful part is inside
+    if (next.length === 0 || findOwnCode(current) !== undefined) return current
+    current = next[0]
+  }
+  return current
+}
+
+const findOwnCode = (u: unknown): string | undefined =>
+  typeof u === "object" && u !== null && "code" in u && typeof u.code === "string" ? u.code : undefined
+
+const findCode = (cause: unknown): string | undefined => {
+  const queue: Array<unknown> = [cause]
+  for (let i = 0; i < queue.length && i < 16; i++) {
+    const code = findOwnCode(queue[i])
+    if (code !== undefined) return code
+    queue.push(...nested(queue[i]))
+  }
+  return undefined
+}
+
+const collectMessages = (cause: unknown): string => {
+  const queue: Array<unknown> = [cause]
+  const messages: Array<string> = []
+  for (let i = 0; i < queue.length && i < 16; i++) {
+    const u = queue[i]
+    if (u instanceof Error) messages.push(u.message)
+    queue.push(...nested(u))
+  }
+  return messages.join(" | ").toLowerCase()
+}
+
+const dnsCodes = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "EAI_NODATA"])
+const resetCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED", "EHOSTDOWN"])
+const connectTimeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"])
+const tlsCodes = new Set([
+  "EPROTO",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+])
+const invalidHeaderCodes = new Set(["ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "UND_ERR_INVALID_ARG"])
+
+/** @internal */
+export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["reason"] => {
+  const code = findCode(cause)
+  if (code !== undefined) {
+    if (code === "ECONNREFUSED") return "Refused"
+    if (dnsCodes.has(code)) return "DnsLookup"
+    if (resetCodes.has(code)) return "Reset"
+    if (connectTimeoutCodes.has(code)) return "ConnectTimeout"
+    if (tlsCodes.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") || code.includes("CERT")) {
+      return "Tls"
+    }
+  }
+  const messages = collectMessages(cause)
+  if (messages.includes("other side closed") || messages.includes("socket hang up")) return "Reset"
+  if (messages.includes("certificate") || messages.includes("ssl")) return "Tls"
+  return "Unknown"
+}
+
+/** @internal */
+export const fromRequestError = (error: HttpClientError.RequestError): HttpFailure.HttpFailure => {
+  const info = requestInfo(error.request)
+  switch (error.reason) {
+    case "InvalidUrl":
+      return new HttpFailure.InvalidRequest({ ...info, reason: "MalformedUrl", detail: "the URL does not parse" })
+    case "Encode":
+      return new HttpFailure.InvalidRequest({
+        ...info,
+        reason: "BodyEncode",
+        detail: sanitizeCause(error.cause)?.message ?? "the body could not be written"
+      })
+    case "Transport": {
+      const code = findCode(error.cause)
+      if (code !== undefined && invalidHeaderCodes.has(code)) {
+        return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
+      }
+      if (code === "UND_ERR_HEADERS_TIMEOUT") {
+        return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: Duration.zero })
+      }
+      return new HttpFailure.ConnectionError({
+        ...info,
+        reason: connectionReason(error.cause),
+        cause: sanitizeCause(error.cause)
+      })
+    }
+  }
+}
+
+/** @internal */
+export const fromClientError = (error: HttpClientError.HttpClientError | HttpFailure.HttpFailure) => {
+  if (HttpFailure.isHttpFailure(error)) return Effect.fail(error)
+  if (error._tag === "RequestError") return Effect.fail(fromRequestError(error))
+  // A ResponseError reaching `execute` comes from middleware such as `filterStatusOk`.
+  return error.reason === "StatusCode"
+    ? Effect.flatMap(statusFailure(error.response, {}), Effect.fail)
+    : Effect.fail(
+      new HttpFailure.BodyTruncated({
+        ...responseInfo(error.request, error.response),
+        receivedBytes: undefined,
+        expectedBytes: undefined,
+        cause: sanitizeCause(error.cause)
+      })
+    )
+}
+
+// -----------------------------------------------------------------------------
+// request validation
+// -----------------------------------------------------------------------------
+
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const forbiddenInValue = /[\r\n\0]/
+
+/** @internal */
+export const validateRequest = (
+  request: HttpClientRequest.HttpClientRequest
+): HttpFailure.InvalidRequest | undefined => {
+  const headers = request.headers
+  for (const name in headers) {
+    if (!headerName.test(name)) {
+      return new HttpFailure.InvalidRequest({
+        ...requestInfo(request),
+        reason: "InvalidHeader",
+        detail: `header name "${name.replace(/[\r\n]/g, " ")}" is not a token`
+      })
+    }
+    if (forbiddenInValue.test(headers[name])) {
+      return new HttpFailure.InvalidRequest({
+        ...requestInfo(request),
+        reason: "InvalidHeader",
+        detail: `header "${name}" contains CR, LF or NUL`
+      })
+    }
+  }
+  return undefined
+}
+
+// -----------------------------------------------------------------------------
+// body
+// -----------------------------------------------------------------------------
+
+const declaredLength = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
+  const value = response.headers["content-length"]
+  if (value === undefined) return undefined
+  const length = Number(value)
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined
+}
+
+const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: number): boolean =>
+  request.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)
+
+const emptyBody = new Uint8Array(0)
+
+/** Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection. */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+
+const truncated = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  cause: unknown,
+  receivedBytes: number | undefined,
+  expectedBytes: number | undefined
+) =>
+  new HttpFailure.BodyTruncated({
+    ...responseInfo(request, response),
+    receivedBytes,
+    expectedBytes,
+    cause: sanitizeCause(cause)
+  })
+
+const tooLarge = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limitBytes: number,
+  declaredBytes: number | undefined
+) => new HttpFailure.BodyTooLarge({ ...responseInfo(request, response), limitBytes, declaredBytes })
+
+const readBounded = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array, HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge> => {
+  if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
+  const declared = declaredLength(response)
+  if (declared !== undefined) {
+    if (declared > limit) {
+      return Effect.zipRight(discard(response), Effect.fail(tooLarge(request, response, limit, declared)))
+    }
+    // Content-Length bounds the read: one buffer, no stream.
+    return Effect.flatMap(
+      Effect.mapError(response.arrayBuffer, (error) => truncated(request, response, error.cause, undefined, declared)),
+      (buffer): Effect.Effect<Uint8Array, HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge> => {
+        if (buffer.byteLength > limit) return Effect.fail(tooLarge(request, response, limit, declared))
+        // A decoded (decompressed) body legitimately differs from the declared length.
+        if (buffer.byteLength < declared && response.headers["content-encoding"] === undefined) {
+          return Effect.fail(truncated(request, response, undefined, buffer.byteLength, declared))
+        }
+        return Effect.succeed(new Uint8Array(buffer))
+      }
+    )
+  }
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.runForEachChunk((chunk) => {
+        for (const bytes of Chunk.toReadonlyArray(chunk)) {
+          total += bytes.byteLength
+          if (total > limit) return Effect.fail(tooLarge(request, response, limit, undefined))
+          chunks.push(bytes)
+        }
+        return Effect.void
+      }),
+      Effect.catchTag(
+        "ResponseError",
+        (error) => Effect.fail(truncated(request, response, error.cause, total, undefined))
+      ),
+      Effect.map(() => concat(chunks, total))
+    )
+  })
+}
+
+const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return out
+}
+
+const withBodyTimeout = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  request: HttpClientRequest.HttpClientRequest,
+  bodyTimeout: Duration.DurationInput | undefined
+): Effect.Effect<A, E | HttpFailure.Timeout, R> =>
+  bodyTimeout === undefined ? effect : Effect.timeoutFail(effect, {
+    duration: bodyTimeout,
+    onTimeout: () =>
+      new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
+  })
+
+// -----------------------------------------------------------------------------
+// status
+// -----------------------------------------------------------------------------
+
+const excerpt = (body: Uint8Array): string =>
+  redaction.redactText(utf8.decode(body.byteLength > excerptBytes ? body.subarray(0, excerptBytes) : body))
+
+const decodePayload = (
+  body: Uint8Array,
+  errorSchema: Schema.Schema.AnyNoContext | undefined
+): Option.Option<unknown> => {
+  if (errorSchema === undefined || body.byteLength === 0) return Option.none()
+  try {
+    return Schema.decodeUnknownOption(errorSchema)(JSON.parse(utf8.decode(body)))
+  } catch {
+    return Option.none()
+  }
+}
+
+/** @internal */
+export const statusFailure = (
+  response: HttpClientResponse.HttpClientResponse,
+  options: Attempt.Options
+): Effect.Effect<HttpFailure.StatusFailure, HttpFailure.Timeout> => {
+  const request = response.request
+  return withBodyTimeout(
+    Effect.orElseSucceed(
+      readBounded(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
+      () => emptyBody
+    ),
+    request,
+    options.bodyTimeout
+  ).pipe(
+    Effect.zipWith(Clock.currentTimeMillis, (body, now): HttpFailure.StatusFailure => {
+      const status = response.status
+      const fields = {
+        ...responseInfo(request, response),
+        bodyExcerpt: excerpt(body),
+        payload: decodePayload(body, options.errorSchema)
+      }
+      if (status === 429) {
+        return new HttpFailure.RateLimited({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
+      }
+      if (status >= 500 && status <= 599) {
+        return new HttpFailure.ServerError({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
+      }
+      if (status >= 400 && status <= 499) return new HttpFailure.ClientError(fields)
+      return new HttpFailure.UnexpectedStatus(fields)
+    })
+  )
+}
+
+// -----------------------------------------------------------------------------
+// the attempt
+// -----------------------------------------------------------------------------
+
+class ReceivedImpl implements Attempt.Received {
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    readonly response: HttpClientResponse.HttpClientResponse,
+    readonly body: Uint8Array
+  ) {}
+  get status(): number {
+    return this.response.status
+  }
+  get headers(): Headers.Headers {
+    return this.response.headers
+  }
+  private decodedText: string | undefined
+  get text(): string {
+    return this.decodedText ??= utf8.decode(this.body)
+  }
+  toJSON() {
+    return {
+      _id: "@sturdy/http/Attempt/Received",
+      method: this.request.method,
+      url: redaction.redactUrlWithParams(this.request.url, this.request.urlParams),
+      status: this.status,
+      headers: redaction.redactHeaders(this.headers),
+      bodyBytes: this.body.byteLength
+    }
+  }
+}
+
+const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
+  const media = contentType.split(";", 1)[0].trim().toLowerCase()
+  for (const entry of expected) {
+    const wanted = entry.toLowerCase()
+    if (wanted === media || wanted === "*/*") return true
+    if (wanted.startsWith("+") && media.endsWith(wanted)) return true
+    if (wanted.endsWith("/*") && media.startsWith(wanted.slice(0, -1))) return true
+  }
+  return false
+}
+
+const withAttemptTimeout = <A, R>(
+  effect: Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.DurationInput | undefined
+): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
+  timeout === undefined ? effect : Effect.timeoutFail(effect, {
+    duration: timeout,
+    onTimeout: () =>
+      new HttpFailure.Timeout({ ...requestInfo(request), phase: "Attempt", timeout: Duration.decode(timeout) })
+  })
+
+const receive = <R>(
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options: Attempt.Options,
+  expectedContentTypes: ReadonlyArray<string> | undefined
+): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> => {
+  const invalid = validateRequest(request)
+  if (invalid !== undefined) return Effect.fail(invalid)
+  return client.execute(request).pipe(
+    Effect.catchAll(fromClientError),
+    Effect.flatMap((response): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure> => {
+      const status = response.status
+      if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
+      if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
+        const contentType = response.headers["content-type"]
+        if (contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes)) {
+          return Effect.zipRight(
+            discard(response),
+            Effect.fail(
+              new HttpFailure.UnexpectedContentType({
+                ...responseInfo(request, response),
+                contentType: contentType.replace(/[\r\n]/g, " "),
+                expected: expectedContentTypes
+              })
+            )
+          )
+        }
+      }
+      return Effect.map(
+        withBodyTimeout(
+          readBounded(request, response, options.maxBodyBytes ?? defaultMaxBodyBytes),
+          request,
+          options.bodyTimeout
+        ),
+        (body) => new ReceivedImpl(request, response, body)
+      )
+    })
+  )
+}
+
+/** @internal */
+export const send = <R>(
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options: Attempt.Options = {}
+): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> =>
+  withAttemptTimeout(receive(client, request, options, options.expectedContentTypes), request, options.timeout)
+
+/** @internal */
+export const schemaIssues = (error: ParseResult.ParseError): ReadonlyArray<HttpFailure.SchemaIssue> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: formatPath(issue.path),
+    // "Expected X, actual <value>": the value may be a secret the caller sent or the server echoed
+    message: redaction.redactText(issue.message.replace(/, actual [\s\S]*$/, ""))
+  }))
+
+const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  let out = "$"
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`
+    else if (typeof key === "string" && identifier.test(key)) out += `.${key}`
+    else out += `[${JSON.stringify(String(key))}]`
+  }
+  return out
+}
+
+/** @internal */
+export const decodeJson = <A, I, R>(
+  received: Attempt.Received,
+  schema: Schema.Schema<A, I, R>
+): Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> => {
+  let json: unknown
+  try {
+    if (received.body.byteLength === 0) throw new SyntaxError("empty body")
+    json = JSON.parse(received.text)
+  } catch (error) {
+    return Effect.fail(
+      new HttpFailure.InvalidJson({
+        ...responseInfo(received.request, received.response),
+        detail: redaction.redactText(error instanceof Error ? error.message : String(error)),
+        bodyExcerpt: excerpt(received.body)
+      })
+    )
+  }
+  return Effect.mapError(Schema.decodeUnknown(schema, { errors: "all" })(json), (error) => {
+    const issues = schemaIssues(error)
+    const first = issues[0] ?? { path: "$", message: "does not match" }
+    return new HttpFailure.SchemaMismatch({
+      ...responseInfo(received.request, received.response),
+      path: first.path,
+      issue: first.message,
+      issues
+    })
+  })
+}
+
+/** @internal */
+export const json = <A, I, R, RC>(
+  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  options: Attempt.Options = {}
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> =>
+  withAttemptTimeout(
+    Effect.flatMap(
+      receive(client, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
+      (received) => decodeJson(received, schema)
+    ),
+    request,
+    options.timeout
+  )
+
+/** @internal */
+export const encodeBody = <A, I, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  value: A
+): Effect.Effect<I, HttpFailure.InvalidRequest, R> =>
+  Effect.mapError(Schema.encode(schema, { errors: "all" })(value), (error) => {
+    const issue = schemaIssues(error)[0]
+    return new HttpFailure.InvalidRequest({
+      ...requestInfo(request),
+      reason: "BodyEncode",
+      detail: issue === undefined ? "does not match the schema" : `${issue.path}: ${issue.message}`
+    })
+  })
+
+/** @internal */
+export const classify = <E extends HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>(
+  client: HttpClient.HttpClient.With<E, R>,
+  options: Attempt.Options = {}
+): HttpClient.HttpClient.With<HttpFailure.HttpFailure, R> =>
+  HttpClient.makeWith<never, never, HttpFailure.HttpFailure, R>(
+    (requestEffect) =>
+      Effect.flatMap(requestEffect, (request) => {
+        const invalid = validateRequest(request)
+        if (invalid !== undefined) return Effect.fail(invalid)
+        return client.execute(request).pipe(
+          Effect.catchAll((error: E) => fromClientError(error)),
+          Effect.flatMap((response) =>
+            response.status >= 200 && response.status < 300
+              ? Effect.succeed(response)
+              : Effect.flatMap(statusFailure(response, options), Effect.fail)
+          ),
+          (effect) => withAttemptTimeout(effect, request, options.timeout)
+        )
+      }),
+    Effect.succeed
+  )

@@ -1,0 +1,166 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
+import type * as Attempt from "../Attempt.js"
+import * as HttpFailure from "../HttpFailure.js"
+import type * as SturdyClient from "../SturdyClient.js"
+import * as attempt from "./attempt.js"
+
+/** @internal */
+export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/SturdyClient")
+
+const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
+
+/** @internal */
+export const resolveUrl = (baseUrl: string | undefined, url: string): string => {
+  if (baseUrl === undefined || baseUrl === "" || absoluteUrl.test(url)) return url
+  if (url === "") return baseUrl
+  const base = baseUrl.endsWith("/") ? baseUrl.slice(0, -1) : baseUrl
+  return url.startsWith("/") || url.startsWith("?") || url.startsWith("#") ? `${base}${url}` : `${base}/${url}`
+}
+
+const mergeAttemptOptions = (defaults: Attempt.Options, overrides: Attempt.Options): Attempt.Options => ({
+  maxBodyBytes: overrides.maxBodyBytes ?? defaults.maxBodyBytes,
+  timeout: overrides.timeout ?? defaults.timeout,
+  bodyTimeout: overrides.bodyTimeout ?? defaults.bodyTimeout,
+  expectedContentTypes: overrides.expectedContentTypes ?? defaults.expectedContentTypes,
+  errorSchema: overrides.errorSchema ?? defaults.errorSchema
+})
+
+const setBody = <B, BI, BR>(
+  request: HttpClientRequest.HttpClientRequest,
+  options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpFailure.InvalidRequest, BR> => {
+  if (!("body" in options) || options.body === undefined) return Effect.succeed(request)
+  const body = options.body
+  if (HttpBody.isHttpBody(body)) return Effect.succeed(HttpClientRequest.setBody(request, body))
+  const toJson = (value: unknown): Effect.Effect<HttpClientRequest.HttpClientRequest, HttpFailure.InvalidRequest> => {
+    try {
+      return Effect.succeed(HttpClientRequest.bodyUnsafeJson(request, value))
+    } catch (error) {
+      return Effect.fail(
+        new HttpFailure.InvalidRequest({
+          ...attempt.requestInfo(request),
+          reason: "BodyEncode",
+          detail: attempt.sanitizeCause(error)?.message ?? "JSON.stringify failed"
+        })
+      )
+    }
+  }
+  if (options.bodySchema === undefined) return toJson(body)
+  return Effect.flatMap(attempt.encodeBody(request, options.bodySchema, body), toJson)
+}
+
+/** @internal */
+export const makeWith = (
+  client: HttpClient.HttpClient,
+  options: SturdyClient.SturdyClient.Options = {}
+): SturdyClient.SturdyClient.Service => {
+  const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
+  const defaultHeaders = options.headers === undefined ? undefined : Headers.fromInput(options.headers)
+  const transformed: Attempt.Client = options.transformClient === undefined ? client : options.transformClient(client)
+  const prepared: Attempt.Client = HttpClient.mapRequest(transformed, (request) => {
+    const url = resolveUrl(baseUrl, request.url)
+    let prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
+    if (defaultHeaders !== undefined) {
+      // request headers win over the defaults
+      prepared = HttpClientRequest.setHeaders(prepared, { ...defaultHeaders, ...prepared.headers })
+    }
+    return prepared
+  })
+  const defaults: Attempt.Options = {
+    maxBodyBytes: options.maxBodyBytes,
+    timeout: options.timeout,
+    bodyTimeout: options.bodyTimeout,
+    expectedContentTypes: options.expectedContentTypes,
+    errorSchema: options.errorSchema
+  }
+
+  const run = <A, I, R, B, BI, BR>(
+    request: HttpClientRequest.HttpClientRequest,
+    requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
+      readonly schema?: Schema.Schema<A, I, R> | undefined
+    }
+  ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> => {
+    let withParams = request
+    if (requestOptions.urlParams !== undefined) {
+      withParams = HttpClientRequest.appendUrlParams(withParams, requestOptions.urlParams)
+    }
+    if (requestOptions.headers !== undefined) {
+      withParams = HttpClientRequest.setHeaders(withParams, requestOptions.headers)
+    }
+    const attemptOptions = mergeAttemptOptions(defaults, requestOptions)
+    const schema = requestOptions.schema
+    return Effect.flatMap(
+      setBody(withParams, requestOptions),
+      (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
+        schema === undefined
+          ? attempt.send(prepared, ready, attemptOptions)
+          : attempt.json(prepared, ready, schema, attemptOptions)
+    )
+  }
+
+  const method = (verb: HttpMethod.HttpMethod | undefined): SturdyClient.SturdyClient.Method => {
+    function call<A, I, R, B = unknown, BI = unknown, BR = never>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
+        readonly schema: Schema.Schema<A, I, R>
+      }
+    ): Effect.Effect<A, HttpFailure.HttpFailure, R | BR>
+    function call<B = unknown, BI = unknown, BR = never>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+    ): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, BR>
+    function call<A, I, R, B, BI, BR>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
+        readonly schema?: Schema.Schema<A, I, R> | undefined
+      } = {}
+    ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> {
+      const request = typeof pathOrRequest === "string"
+        ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
+        : verb === undefined || pathOrRequest.method === verb
+        ? pathOrRequest
+        : HttpClientRequest.setMethod(pathOrRequest, verb)
+      return run(request, requestOptions)
+    }
+    return call
+  }
+
+  return {
+    client: attempt.classify(prepared, defaults),
+    execute: method(undefined),
+    get: method("GET"),
+    post: method("POST"),
+    put: method("PUT"),
+    patch: method("PATCH"),
+    del: method("DELETE"),
+    head: method("HEAD"),
+    options: method("OPTIONS")
+  }
+}
+
+/** @internal */
+export const make = (
+  options: SturdyClient.SturdyClient.Options = {}
+): Effect.Effect<SturdyClient.SturdyClient.Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (client) => makeWith(client, options))
+
+/** @internal */
+export const layerConfig = (
+  options: Config.Config.Wrap<SturdyClient.SturdyClient.Options>
+): Layer.Layer<SturdyClient.SturdyClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
+
+/** @internal */
+export const layer = (
+  options: SturdyClient.SturdyClient.Options = {}
+): Layer.Layer<SturdyClient.SturdyClient, never, HttpClient.HttpClient> => Layer.effect(tag, make(options))
