@@ -4,29 +4,38 @@
  * Understood headers: `Retry-After` (RFC 9110), the IETF RateLimit fields of draft-ietf-httpapi-ratelimit-headers in
  * all their shapes (`RateLimit: "default";r=50;t=30` with `RateLimit-Policy: "default";q=100;w=60`; the draft-07
  * dictionary `RateLimit: limit=100, remaining=50, reset=5`; the older `RateLimit-Limit` / `RateLimit-Remaining` /
- * `RateLimit-Reset` triple with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
+ * `RateLimit-Reset` triple, with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
  * `X-RateLimit-Remaining` / `X-RateLimit-Reset`. Nothing here throws or fails: a value we cannot read is `None`.
  *
  * Times are relative to `nowMillis`, which the caller takes from the Effect `Clock` (`currentRetryAfter` does it for
  * you), so tests with `TestClock` are deterministic.
  *
- * | Input                                                  | Answer                                                        |
- * | ------------------------------------------------------ | ------------------------------------------------------------- |
- * | `Retry-After: 120`                                     | 120 s                                                         |
- * | `Retry-After: 1.5` (fractional, lenient)               | 1.5 s (delays round up to the next millisecond)               |
- * | `Retry-After: 0`                                       | 0 s                                                           |
- * | `Retry-After: <future HTTP-date>`                      | date − now (IMF-fixdate, RFC 850 and asctime are all read)    |
- * | `Retry-After: <past HTTP-date>` or now                 | 0 s: the server's moment has come                             |
- * | `Retry-After: -5`                                      | `None` (not delta-seconds; treated as garbage)                |
- * | `Retry-After: soon`, `1e3`, `Sun, 31 Feb 2026 …`, ``   | `None` (garbage, impossible dates, empty)                     |
- * | any delay above 24 h (`maxDelay`), `Retry-After: 1e30` | 24 h, with `clamped: true` in the structured value            |
- * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`) | `n` delta seconds (1e9 s is 31 years; no real delta is that long) |
- * | reset `1e9 ≤ n < 1e12`                                 | epoch seconds: `n·1000 − now`, 0 s if past                    |
- * | reset `n ≥ 1e12`                                       | epoch milliseconds: `n − now`, 0 s if past                    |
- * | reset / `t=` / `w=` negative or garbage                | `None` for that value; the rest of the header still counts    |
- * | remaining / limit / `q=` negative, fractional, garbage | `None` for that value                                         |
- * | remaining / limit beyond 2^53 − 1                      | `Number.MAX_SAFE_INTEGER`                                     |
- * | `RateLimit` / `RateLimit-Policy` not a valid structured field | the whole field is ignored (RFC 9651); the triple is read instead |
+ * | Input                                                     | Answer                                                    |
+ * | --------------------------------------------------------- | --------------------------------------------------------- |
+ * | `Retry-After: 120`                                        | 120 s                                                     |
+ * | `Retry-After: 0`                                          | 0 s                                                       |
+ * | `Retry-After: 1.5` (fractional: lenient, not RFC)         | 1.5 s; every delay rounds up to the next millisecond      |
+ * | `Retry-After: <HTTP-date in the future>`                  | date − now; IMF-fixdate, RFC 850 and asctime are all read |
+ * | `Retry-After: <HTTP-date now or in the past>`             | 0 s: the moment the server named has come                 |
+ * | `Retry-After: -5`                                         | `None`: not delta-seconds, so garbage                     |
+ * | `Retry-After: soon`, `1e3`, `+3`, empty                   | `None` (garbage)                                          |
+ * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601    | `None` (impossible date, or not an HTTP-date)             |
+ * | `Retry-After: 120, 120` (a repeated header, joined)       | `None` (garbage)                                          |
+ * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
+ * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
+ * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`)                |
+ * | reset `1e9 ≤ n < 1e12`                                    | epoch seconds: `n·1000 − now`, 0 s if past                |
+ * | reset `n ≥ 1e12`                                          | epoch milliseconds: `n − now`, 0 s if past                |
+ * | reset, `t=`, `w=` negative or garbage                     | `None` for that value; the rest of the header counts      |
+ * | remaining, limit, `r=`, `q=` negative, fractional, garbage | `None` for that value                                    |
+ * | remaining, limit above 2^53 − 1                           | `Number.MAX_SAFE_INTEGER`                                 |
+ * | `RateLimit`, `RateLimit-Policy` malformed (RFC 9651)      | field ignored; `RateLimit-Limit/-Remaining/-Reset` used   |
+ *
+ * Why the magnitude rule works: no server means a delta of 1e9 s (31 years), every epoch-seconds timestamp since
+ * 2001-09-09 is at least 1e9, and every epoch-milliseconds timestamp since then is at least 1e12. A reset in the
+ * draft RateLimit field (`t=`) is always delta seconds, as the draft specifies; the draft-07 `reset=` and the
+`RateLimit-Reset` / `X-RateLimit-Reset` headers follow the magnitude rule. Structured fields are read leniently
+ * in one respect: integers longer than 15 digits are accepted (and then clamped) rather than voiding the field.
  *
  * `retryAfter` (the server's requested minimum wait) takes the first of:
  * 1. a readable `Retry-After` (a garbage one is skipped, not fatal);

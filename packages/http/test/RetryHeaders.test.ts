@@ -96,7 +96,8 @@ describe("RetryHeaders", () => {
       "2026-11-25T12:00:00Z",
       "Wed, 25 Nov 2026",
       "Wed",
-      "Wed, 25 Nov 2026 12:00:00 GMT, Wed, 25 Nov 2026 12:00:00 GMT"
+      "Wed, 25 Nov 2026 12:00:00 GMT, Wed, 25 Nov 2026 12:00:00 GMT",
+      "120, 120"
     ])("%j is not an HTTP-date: None", (value) => {
       expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
     })
@@ -283,6 +284,31 @@ describe("RetryHeaders", () => {
       )
     })
 
+    it("reads structured-field details: escapes, byte-sequence and boolean parameters, whitespace", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "ratelimit": "  \"a\\\"b\";r=0;t=10;pk=:cHsdsRa894==:,\t\"c\"; flag;r=4" }),
+        now
+      )
+      expect(parsed.rateLimits.map((r) => [r.policy, r.remaining])).toStrictEqual([
+        [Option.some("a\"b"), Option.some(0)],
+        [Option.some("c"), Option.some(4)]
+      ])
+      expect(millis(Option.map(parsed.wait, (w) => w.duration))).toBe(10_000)
+    })
+
+    it.each([
+      "\"default\";r=0;t=5,",
+      "\"default\";r=0;t=5 x",
+      "\"default\";R=0;t=5",
+      "\"unterminated;r=0;t=5",
+      "\"bad\\escape\";r=0;t=5",
+      "\"default\";r=0;t=5;pk=:unterminated"
+    ])("ignores the malformed RateLimit field %j as a whole", (value) => {
+      const parsed = RetryHeaders.parse(headers({ "ratelimit": value }), now)
+      expect([parsed.rateLimits, parsed.wait]).toStrictEqual([[], Option.none()])
+      expect(RetryHeaders.retryAfter(headers({ "ratelimit": value }), now)).toStrictEqual(Option.none())
+    })
+
     it("answers None for a negative, fractional or garbage count, and keeps the rest of the item", () => {
       const parsed = RetryHeaders.parse(headers({ "ratelimit": "\"a\";r=-1;t=5, \"b\";r=1.5;t=-2, \"c\";r=x" }), now)
       expect(parsed.rateLimits.map((r) => [r.remaining, Option.isSome(r.reset)])).toStrictEqual([
@@ -297,6 +323,16 @@ describe("RetryHeaders", () => {
       expect(Option.map(vendor, (r) => [r.limit, r.remaining])).toStrictEqual(
         Option.some([Option.none(), Option.none()])
       )
+    })
+
+    it("accepts structured-field integers longer than 15 digits and clamps the reset", () => {
+      const parsed = RetryHeaders.parse(headers({ "ratelimit": "\"default\";r=0;t=99999999999999999999" }), now)
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.clamped, w.format]))
+        .toStrictEqual(Option.some([maxMillis, true, "delta-seconds"]))
+    })
+
+    it("applies the magnitude rule to the draft-07 reset", () => {
+      expect(retryAfterMillis({ "ratelimit": `limit=10, remaining=0, reset=${now / 1000 + 7}` })).toBe(7_000)
     })
 
     it("caps a huge count at Number.MAX_SAFE_INTEGER", () => {

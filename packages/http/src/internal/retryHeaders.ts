@@ -148,10 +148,29 @@ export const parseRetryAfter = (value: string, nowMillis: number): Option.Option
 // Structured fields (RFC 9651), the subset the RateLimit drafts use
 // -----------------------------------------------------------------------------
 
-type BareItem = number | string | boolean | Token | Uint8Array
+type BareItem = number | string | boolean | Token | ByteSequence
 
 class Token {
   constructor(readonly value: string) {}
+}
+
+// Kept as base64 text: no RateLimit parameter we read is binary, so decoding would be wasted work.
+class ByteSequence {
+  constructor(readonly base64: string) {}
+}
+
+// Sticky patterns match at `lastIndex`, so the parser never slices the input.
+const sfKey = /[a-z*][a-z0-9_.*-]*/y
+const sfNumber = /-?\d+(?:\.\d+)?/y
+const sfToken = /[a-z*][a-z0-9!#$%&'*+\-.^_`|~:/]*/iy
+const sfByteSequence = /:([a-z0-9+/=]*):/iy
+const sfBoolean = /\?[01]/y
+const sfSpace = / /
+const sfOptionalWhitespace = /[ \t]/
+
+const matchAt = (pattern: RegExp, input: string, index: number): RegExpExecArray | null => {
+  pattern.lastIndex = index
+  return pattern.exec(input)
 }
 
 interface Member {
@@ -173,17 +192,16 @@ class SfParser {
   }
 
   private key(): string | undefined {
-    const match = /^[a-z*][a-z0-9_.*-]*/.exec(this.input.slice(this.index))
+    const match = matchAt(sfKey, this.input, this.index)
     if (match === null) return undefined
     this.index += match[0].length
     return match[0]
   }
 
   private bareItem(): BareItem | undefined {
-    const rest = this.input.slice(this.index)
     const c = this.peek()
     if (c === "-" || (c >= "0" && c <= "9")) {
-      const match = /^-?\d+(?:\.\d+)?/.exec(rest)
+      const match = matchAt(sfNumber, this.input, this.index)
       if (match === null) return undefined
       this.index += match[0].length
       return Number(match[0])
@@ -208,19 +226,19 @@ class SfParser {
       }
       return undefined
     }
-    if (c === "*" || /[a-z]/i.test(c)) {
-      const match = /^[a-z*][a-z0-9!#$%&'*+\-.^_`|~:/]*/i.exec(rest)
-      this.index += match![0].length
-      return new Token(match![0])
+    if (c === "*" || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z")) {
+      const match = matchAt(sfToken, this.input, this.index)!
+      this.index += match[0].length
+      return new Token(match[0])
     }
     if (c === ":") {
-      const match = /^:([a-z0-9+/=]*):/i.exec(rest)
+      const match = matchAt(sfByteSequence, this.input, this.index)
       if (match === null) return undefined
       this.index += match[0].length
-      return Uint8Array.from(Buffer.from(match[1]!, "base64"))
+      return new ByteSequence(match[1]!)
     }
     if (c === "?") {
-      const match = /^\?[01]/.exec(rest)
+      const match = matchAt(sfBoolean, this.input, this.index)
       if (match === null) return undefined
       this.index += 2
       return match[0] === "?1"
@@ -232,7 +250,7 @@ class SfParser {
     const params = new Map<string, BareItem>()
     while (this.peek() === ";") {
       this.index++
-      this.skip(/ /)
+      this.skip(sfSpace)
       const key = this.key()
       if (key === undefined) return undefined
       let value: BareItem | undefined = true
@@ -251,7 +269,7 @@ class SfParser {
     this.index++
     const items: Array<BareItem> = []
     while (this.index < this.input.length) {
-      this.skip(/ /)
+      this.skip(sfSpace)
       if (this.peek() === ")") {
         this.index++
         return items
@@ -267,7 +285,7 @@ class SfParser {
   /** Parses a List, or a Dictionary when `dictionary` is set; `undefined` when the field is malformed. */
   members(dictionary: boolean): Array<Member> | undefined {
     const members: Array<Member> = []
-    this.skip(/ /)
+    this.skip(sfSpace)
     while (this.index < this.input.length) {
       let key: string | undefined
       let value: BareItem | ReadonlyArray<BareItem> | undefined = true
@@ -285,11 +303,11 @@ class SfParser {
       const params = this.params()
       if (params === undefined) return undefined
       members.push({ key, value, params })
-      this.skip(/[ \t]/)
+      this.skip(sfOptionalWhitespace)
       if (this.index >= this.input.length) return members
       if (this.peek() !== ",") return undefined
       this.index++
-      this.skip(/[ \t]/)
+      this.skip(sfOptionalWhitespace)
       if (this.index >= this.input.length) return undefined
     }
     return members
