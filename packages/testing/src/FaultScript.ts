@@ -1,0 +1,860 @@
+/**
+ * The fault-script language shared by `FaultServer` (a real loopback server) and `ScriptedClient` (an in-memory
+ * `HttpClient`): routes carry scripts of faults, and the same script behaves the same on both.
+ *
+ * Scripts are plain data described by `Schema`, so they can be written in code with the constructors below or loaded
+ * from JSON with `Schema.decodeUnknown(FaultScript.Routes)`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as internal from "./internal/faultScript.js"
+
+// -----------------------------------------------------------------------------
+// models
+// -----------------------------------------------------------------------------
+
+/**
+ * A `Retry-After` value: a literal header value (`"1"` seconds, or an HTTP date), or an HTTP date computed at
+ * response time as "now plus `seconds`" on the responder's clock.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const literal: FaultScript.RetryAfter = "2"
+ * const relative: FaultScript.RetryAfter = { _tag: "RelativeDate", seconds: 30 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const RetryAfter = Schema.Union(
+  Schema.String,
+  Schema.TaggedStruct("RelativeDate", { seconds: Schema.Number })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryAfter = typeof RetryAfter.Type
+
+/**
+ * The IETF `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) and optional `RateLimit-Policy`
+ * header fields.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.status(429, { rateLimit: { limit: 100, remaining: 0, reset: 10 } })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const RateLimit = Schema.Struct({
+  limit: Schema.Number,
+  remaining: Schema.Number,
+  reset: Schema.Number,
+  policy: Schema.optional(Schema.String)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimit extends Schema.Schema.Type<typeof RateLimit> {}
+
+/**
+ * What a response carries: nothing, a JSON value, text, JSON that does not parse, or a valid JSON document of exactly
+ * `bytes` bytes (to exercise size limits).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const body: FaultScript.Body = { _tag: "Json", value: { id: 1 } }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Body = Schema.Union(
+  Schema.TaggedStruct("Empty", {}),
+  Schema.TaggedStruct("Json", { value: Schema.Unknown }),
+  Schema.TaggedStruct("Text", { text: Schema.String, contentType: Schema.String }),
+  Schema.TaggedStruct("MalformedJson", { text: Schema.String }),
+  Schema.TaggedStruct("Oversized", { bytes: Schema.NonNegativeInt })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Body = typeof Body.Type
+
+/**
+ * How a response body ends: completely, with a connection reset after `afterBytes` bytes, or with the connection
+ * closed while `Content-Length` still promises `missingBytes` more.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const ending: FaultScript.Ending = { _tag: "ResetMidBody", afterBytes: 8 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Ending = Schema.Union(
+  Schema.TaggedStruct("Complete", {}),
+  Schema.TaggedStruct("ResetMidBody", { afterBytes: Schema.NonNegativeInt }),
+  Schema.TaggedStruct("Truncated", { missingBytes: Schema.Positive })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Ending = typeof Ending.Type
+
+/**
+ * A response: status, headers and body, sent after `latencyMillis`, the body paced at `bytesPerSecond` when set, and
+ * ended as `ending` says.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.Respond = FaultScript.status(503, { retryAfter: "1" })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Respond = Schema.TaggedStruct("Respond", {
+  status: Schema.Int.pipe(Schema.between(100, 599)),
+  headers: Schema.Record({ key: Schema.String, value: Schema.String }),
+  retryAfter: Schema.optional(RetryAfter),
+  rateLimit: Schema.optional(RateLimit),
+  body: Body,
+  latencyMillis: Schema.NonNegative,
+  bytesPerSecond: Schema.optional(Schema.Positive),
+  ending: Ending
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Respond extends Schema.Schema.Type<typeof Respond> {}
+
+/**
+ * The connection is reset (TCP RST) after `latencyMillis`, before any response header is sent.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.Reset = FaultScript.reset("beforeHeaders")
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Reset = Schema.TaggedStruct("Reset", { latencyMillis: Schema.NonNegative })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reset extends Schema.Schema.Type<typeof Reset> {}
+
+/**
+ * No response at all until the client gives up (the request log then shows `aborted: true`).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.Hang = FaultScript.hang
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Hang = Schema.TaggedStruct("Hang", {})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Hang extends Schema.Schema.Type<typeof Hang> {}
+
+/**
+ * One answer to one request.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const faults: ReadonlyArray<FaultScript.Fault> = [FaultScript.status(503), FaultScript.reset("beforeHeaders")]
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Fault = Schema.Union(Respond, Reset, Hang)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault = typeof Fault.Type
+
+/**
+ * The faults given to successive requests on a route (a per-route counter); after the last step it repeats the last
+ * step (`"repeatLast"`) or starts over (`"cycle"`).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script: FaultScript.Sequence = FaultScript.sequence(FaultScript.status(503), FaultScript.json({ ok: true }))
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Sequence = Schema.TaggedStruct("Sequence", {
+  steps: Schema.NonEmptyArray(Fault),
+  afterLast: Schema.Literal("repeatLast", "cycle")
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Sequence extends Schema.Schema.Type<typeof Sequence> {}
+
+/**
+ * Seeded probabilities: request number `n` on the route draws a number from `(seed, n)` alone, so a run repeats
+ * exactly; the first choice whose cumulative probability exceeds the draw wins, else `otherwise`.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script: FaultScript.Random = FaultScript.random({
+ *   seed: 42,
+ *   choices: [[0.2, FaultScript.status(503)]],
+ *   otherwise: FaultScript.json({ ok: true })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Random = Schema.TaggedStruct("Random", {
+  seed: Schema.Int,
+  choices: Schema.Array(Schema.Struct({ probability: Schema.Number.pipe(Schema.between(0, 1)), fault: Fault })),
+  otherwise: Fault
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Random extends Schema.Schema.Type<typeof Random> {}
+
+/**
+ * A route's script.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script: FaultScript.Script = FaultScript.always(FaultScript.status(200))
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Script = Schema.Union(Sequence, Random)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Script = typeof Script.Type
+
+/**
+ * A method (`"*"` for any) and a path (exact, or a prefix when it ends in `*`; the query string is ignored) with its
+ * script.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const route: FaultScript.Route = FaultScript.route("GET /items", FaultScript.status(200))
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Route = Schema.Struct({ method: Schema.String, path: Schema.String, script: Script })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Route extends Schema.Schema.Type<typeof Route> {}
+
+/**
+ * During `[fromMillis, toMillis)` after the responder started, every request gets `fault`; route counters do not
+ * advance during an outage.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const outage = FaultScript.outage({ from: "1 second", to: "3 seconds", fault: FaultScript.status(503) })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Outage = Schema.Struct({ fromMillis: Schema.NonNegative, toMillis: Schema.NonNegative, fault: Fault })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outage extends Schema.Schema.Type<typeof Outage> {}
+
+/**
+ * Everything a responder does: routes, outage windows, and the answer to a request no route matches.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const routes = Schema.decodeUnknownSync(FaultScript.Routes)({
+ *   routes: [{ method: "GET", path: "/items", script: { _tag: "Random", seed: 1, choices: [], otherwise: {
+ *     _tag: "Respond", status: 200, headers: {}, body: { _tag: "Empty" }, latencyMillis: 0, ending: { _tag: "Complete" }
+ *   } } }],
+ *   outages: [],
+ *   notFound: { _tag: "Hang" }
+ * })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Routes = Schema.Struct({
+  routes: Schema.Array(Route),
+  outages: Schema.Array(Outage),
+  notFound: Fault
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Routes extends Schema.Schema.Type<typeof Routes> {}
+
+// -----------------------------------------------------------------------------
+// constructors
+// -----------------------------------------------------------------------------
+
+/**
+ * Options shared by the response constructors.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResponseOptions {
+  readonly status?: number | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /** A number is seconds; a `Date` becomes an HTTP date; a string is sent as is. */
+  readonly retryAfter?: number | string | Date | RetryAfter | undefined
+  readonly rateLimit?: RateLimit | undefined
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * A response with `status` and no body.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.status(503, { retryAfter: "1" })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const status: (status: number, options?: Omit<ResponseOptions, "status">) => Respond = internal.status
+
+/**
+ * A response with a JSON body (status 200 unless given).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.json({ items: [] })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const json: (body: unknown, options?: ResponseOptions) => Respond = internal.json
+
+/**
+ * A response with a text body (status 200, `text/plain; charset=utf-8` unless given).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.text("hello")
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const text: (body: string, options?: ResponseOptions & { readonly contentType?: string }) => Respond =
+  internal.text
+
+/**
+ * A response labelled `application/json` whose body does not parse.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.malformedJson()
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const malformedJson: (options?: ResponseOptions & { readonly text?: string }) => Respond = internal.malformedJson
+
+/**
+ * A valid JSON response of exactly `bytes` bytes (at least 12), for exercising response size limits.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.oversized(1024 * 1024)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const oversized: (bytes: number, options?: ResponseOptions) => Respond = internal.oversized
+
+/**
+ * A connection reset: `"beforeHeaders"` resets before any header; `"midBody"` sends a 200 JSON response's headers and
+ * the first `afterBytes` (default 8) bytes of its body, then resets.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const beforeHeaders = FaultScript.reset("beforeHeaders")
+ * const midBody = FaultScript.reset("midBody", { afterBytes: 4 })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const reset: {
+  (when: "beforeHeaders", options?: { readonly latency?: Duration.DurationInput | undefined }): Reset
+  (when: "midBody", options?: ResponseOptions & { readonly afterBytes?: number; readonly body?: unknown }): Respond
+} = internal.reset
+
+/**
+ * A 200 JSON response whose `Content-Length` promises `missingBytes` (default 16) more bytes than are sent before the
+ * connection closes.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.truncated({ body: { items: [1, 2, 3] } })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const truncated: (
+  options?: ResponseOptions & { readonly missingBytes?: number; readonly body?: unknown }
+) => Respond = internal.truncated
+
+/**
+ * Never answers; the request stays open until the client gives up.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script = FaultScript.sequence(FaultScript.hang, FaultScript.json({ ok: true }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const hang: Hang = internal.hang
+
+// -----------------------------------------------------------------------------
+// combinators
+// -----------------------------------------------------------------------------
+
+/**
+ * Waits `latency` before sending headers (or before resetting); no effect on `Hang`.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const slow = FaultScript.withLatency(FaultScript.json({ ok: true }), "200 millis")
+ * const slowToo = pipe(FaultScript.json({ ok: true }), FaultScript.withLatency("200 millis"))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withLatency: {
+  (latency: Duration.DurationInput): <F extends Fault>(self: F) => F
+  <F extends Fault>(self: F, latency: Duration.DurationInput): F
+} = internal.withLatency
+
+/**
+ * Paces the body at `bytesPerSecond` (in chunks of about 1/20 of a second each).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const trickle = pipe(FaultScript.oversized(1000), FaultScript.withSlowBody(500))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withSlowBody: {
+  (bytesPerSecond: number): (self: Respond) => Respond
+  (self: Respond, bytesPerSecond: number): Respond
+} = internal.withSlowBody
+
+/**
+ * Adds header fields (names are lower-cased).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = pipe(FaultScript.status(503), FaultScript.withHeaders({ "x-request-id": "abc" }))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withHeaders: {
+  (headers: Readonly<Record<string, string>>): (self: Respond) => Respond
+  (self: Respond, headers: Readonly<Record<string, string>>): Respond
+} = internal.withHeaders
+
+/**
+ * Replaces how the body ends (complete, reset mid-body, truncated).
+ *
+ * @example
+ * ```ts
+ * import { pipe } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = pipe(FaultScript.json({ a: 1 }), FaultScript.withEnding({ _tag: "ResetMidBody", afterBytes: 3 }))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withEnding: {
+  (ending: Ending): (self: Respond) => Respond
+  (self: Respond, ending: Ending): Respond
+} = internal.withEnding
+
+// -----------------------------------------------------------------------------
+// scripts and routes
+// -----------------------------------------------------------------------------
+
+/**
+ * Successive requests on the route get successive faults; the last one repeats.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script = FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.status(200))
+ * ```
+ * @since 0.1.0
+ * @category scripts
+ */
+export const sequence: (...steps: readonly [Fault, ...Array<Fault>]) => Sequence = internal.sequence
+
+/**
+ * Successive requests on the route get successive faults, starting over after the last.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const flapping = FaultScript.cycle(FaultScript.status(503), FaultScript.status(200))
+ * ```
+ * @since 0.1.0
+ * @category scripts
+ */
+export const cycle: (...steps: readonly [Fault, ...Array<Fault>]) => Sequence = internal.cycle
+
+/**
+ * Every request gets the same fault.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const down = FaultScript.always(FaultScript.status(503))
+ * ```
+ * @since 0.1.0
+ * @category scripts
+ */
+export const always: (fault: Fault) => Sequence = internal.always
+
+/**
+ * Seeded probabilities; `choices` pairs a probability with a fault.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const flaky = FaultScript.random({ seed: 7, choices: [[0.2, FaultScript.status(503)]], otherwise: FaultScript.status(200) })
+ * ```
+ * @since 0.1.0
+ * @category scripts
+ */
+export const random: (options: {
+  readonly seed: number
+  readonly choices: ReadonlyArray<readonly [probability: number, fault: Fault]>
+  readonly otherwise: Fault
+}) => Random = internal.random
+
+/**
+ * The fault the script gives the request with 0-based number `attempt` on its route (pure; both responders use it).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const third = FaultScript.faultAt(FaultScript.sequence(FaultScript.status(503), FaultScript.status(200)), 2)
+ * ```
+ * @since 0.1.0
+ * @category scripts
+ */
+export const faultAt: (script: Script, attempt: number) => Fault = internal.faultAt
+
+/**
+ * A route from `"METHOD /path"` (or `"/path"` for any method) and a script or a single fault.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const route = FaultScript.route("POST /orders", FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.status(201)))
+ * ```
+ * @since 0.1.0
+ * @category routes
+ */
+export const route: (key: string, script: Script | Fault) => Route = internal.route
+
+/**
+ * An outage window relative to the responder's start.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const outage = FaultScript.outage({ from: 0, to: "2 seconds", fault: FaultScript.reset("beforeHeaders") })
+ * ```
+ * @since 0.1.0
+ * @category routes
+ */
+export const outage: (options: {
+  readonly from: Duration.DurationInput
+  readonly to: Duration.DurationInput
+  readonly fault: Fault
+}) => Outage = internal.outage
+
+/**
+ * The routes a responder serves, from a record keyed by `"METHOD /path"` (or routes); unmatched requests get a 404
+ * unless `notFound` says otherwise.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const routes = FaultScript.routes({
+ *   "GET /items": FaultScript.sequence(FaultScript.status(503, { retryAfter: "1" }), FaultScript.json({ items: [] })),
+ *   "POST /orders": FaultScript.random({ seed: 1, choices: [[0.2, FaultScript.status(503)]], otherwise: FaultScript.status(201) })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category routes
+ */
+export const routes: (
+  routes: Readonly<Record<string, Script | Fault>> | ReadonlyArray<Route>,
+  options?: { readonly outages?: ReadonlyArray<Outage> | undefined; readonly notFound?: Fault | undefined }
+) => Routes = internal.routes
+
+// -----------------------------------------------------------------------------
+// request log
+// -----------------------------------------------------------------------------
+
+/**
+ * One request as the responder saw it. Header names are lower-case.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoggedRequest {
+  readonly method: string
+  /** Path and query string. */
+  readonly path: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly idempotencyKey: string | undefined
+  /** `Clock.currentTimeMillis` of the responder when the request arrived. */
+  readonly arrivedAt: number
+  /** Milliseconds since the responder started (what outage windows compare against). */
+  readonly sinceStart: number
+  /** The matched route as `"METHOD /path"`, or `undefined` when none matched. */
+  readonly route: string | undefined
+  /** 0-based number of this request on its route (the script counter); `-1` during an outage or with no route. */
+  readonly attempt: number
+  readonly outage: boolean
+  readonly fault: Fault
+  /** The client went away before the response was finished. */
+  readonly aborted: boolean
+  /** The responder finished (sent everything, or performed its reset/truncation). */
+  readonly finished: boolean
+}
+
+/**
+ * Requests currently open and the most seen open at once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InFlight {
+  readonly current: number
+  readonly max: number
+}
+
+/**
+ * The request log and controls that `FaultServer` and `ScriptedClient` both provide.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const seen = Effect.flatMap(FaultScript.FaultLog, (log) => log.requests)
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class FaultLog extends Context.Tag("@sturdy/testing/FaultScript/FaultLog")<FaultLog, FaultLog.Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export declare namespace FaultLog {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** A snapshot of every request since start (or the last `reset`), in arrival order. */
+    readonly requests: Effect.Effect<ReadonlyArray<LoggedRequest>>
+    readonly inFlight: Effect.Effect<InFlight>
+    /** Completes once no request is open (a real server notices client aborts a moment later). */
+    readonly awaitIdle: Effect.Effect<void>
+    /** Replaces (or adds) the script of a `"METHOD /path"` route and restarts its counter. */
+    readonly setScript: (route: string, script: Script | Fault) => Effect.Effect<void>
+    /** Clears the log, restarts every route counter and sets `max` in-flight to the current count. */
+    readonly reset: Effect.Effect<void>
+  }
+}
+
+/**
+ * The request log of the `FaultLog` in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const count = Effect.map(FaultScript.requests, (requests) => requests.length)
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const requests: Effect.Effect<ReadonlyArray<LoggedRequest>, never, FaultLog> = internal.requests(FaultLog)
+
+/**
+ * The in-flight counters of the `FaultLog` in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const max = Effect.map(FaultScript.inFlight, (inFlight) => inFlight.max)
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const inFlight: Effect.Effect<InFlight, never, FaultLog> = internal.inFlight(FaultLog)
+
+/**
+ * Waits until no request is open on the `FaultLog` in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const settled = Effect.zipRight(FaultScript.awaitIdle, FaultScript.requests)
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const awaitIdle: Effect.Effect<void, never, FaultLog> = internal.awaitIdle(FaultLog)
+
+/**
+ * Replaces a route's script on the `FaultLog` in context.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const recover = FaultScript.setScript("GET /items", FaultScript.json({ items: [] }))
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const setScript: (route: string, script: Script | Fault) => Effect.Effect<void, never, FaultLog> = internal
+  .setScript(FaultLog)
+
+/**
+ * Clears the log and counters of the `FaultLog` in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fresh = Effect.zipRight(FaultScript.resetLog, FaultScript.requests)
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const resetLog: Effect.Effect<void, never, FaultLog> = internal.resetLog(FaultLog)

@@ -1,0 +1,93 @@
+/**
+ * An in-memory `HttpClient` that answers according to a `FaultScript`, driven by the Effect `Clock`: fast,
+ * deterministic and socket-free, for unit tests under `TestClock`.
+ *
+ * Latencies and slow bodies are `Effect.sleep`s. Resets and truncations fail the way `NodeHttpClient.layerUndici`
+ * fails against `FaultServer`: a `RequestError` (`Transport`) or a `ResponseError` (`Decode`) whose `cause` is shaped
+ * like undici's (`code: "ECONNRESET"`, or a `SocketError` with `code: "UND_ERR_SOCKET"`).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as FaultScript from "./FaultScript.js"
+import * as internal from "./internal/scriptedClient.js"
+
+/**
+ * A scripted client and the shared `FaultLog` controls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ScriptedClient extends FaultScript.FaultLog.Service {
+  readonly client: HttpClient.HttpClient
+}
+
+/**
+ * Builds a scripted client; outage windows count from the `Clock` time at which it is made. Responders still running
+ * (slow bodies, hangs) are interrupted when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultScript, ScriptedClient } from "@sturdy/testing"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /items": FaultScript.status(503) }))
+ *   const response = yield* scripted.client.get("http://api.test/items")
+ *   return response.status
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (routes: FaultScript.Routes) => Effect.Effect<ScriptedClient, never, Scope.Scope> = internal.make
+
+/**
+ * Provides `HttpClient.HttpClient` and `FaultScript.FaultLog`.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript, ScriptedClient } from "@sturdy/testing"
+ *
+ * const ClientTest = ScriptedClient.layer(FaultScript.routes({
+ *   "GET /items": FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.json({ items: [] }))
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (routes: FaultScript.Routes) => Layer.Layer<HttpClient.HttpClient | FaultScript.FaultLog> =
+  internal.layer
+
+/**
+ * The `Error` a connection reset surfaces as (`code: "ECONNRESET"`, like Node's socket errors).
+ *
+ * @example
+ * ```ts
+ * import { ScriptedClient } from "@sturdy/testing"
+ *
+ * const cause = ScriptedClient.connectionReset()
+ * console.log(cause.code) // "ECONNRESET"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const connectionReset: () => Error & { readonly code: "ECONNRESET" } = internal.connectionReset
+
+/**
+ * The `Error` a connection closed by the server surfaces as (undici's `SocketError`, `code: "UND_ERR_SOCKET"`).
+ *
+ * @example
+ * ```ts
+ * import { ScriptedClient } from "@sturdy/testing"
+ *
+ * const cause = ScriptedClient.socketClosed()
+ * console.log(cause.name, cause.code) // "SocketError" "UND_ERR_SOCKET"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const socketClosed: () => Error & { readonly code: "UND_ERR_SOCKET" } = internal.socketClosed

@@ -1,0 +1,462 @@
+import type * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type * as FaultScript from "../FaultScript.js"
+
+type Fault = FaultScript.Fault
+type Respond = FaultScript.Respond
+type ResponseOptions = FaultScript.ResponseOptions
+
+// -----------------------------------------------------------------------------
+// constructors
+// -----------------------------------------------------------------------------
+
+const toMillis = (input: Duration.DurationInput | undefined): number =>
+  input === undefined ? 0 : Duration.toMillis(Duration.decode(input))
+
+const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (headers !== undefined) {
+    for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value
+  }
+  return out
+}
+
+const toRetryAfter = (input: NonNullable<ResponseOptions["retryAfter"]>): FaultScript.RetryAfter => {
+  if (typeof input === "number") return String(input)
+  if (input instanceof Date) return input.toUTCString()
+  return input
+}
+
+const respond = (status: number, body: FaultScript.Body, options: ResponseOptions | undefined): Respond => ({
+  _tag: "Respond",
+  status: options?.status ?? status,
+  headers: lowerCaseKeys(options?.headers),
+  ...(options?.retryAfter !== undefined ? { retryAfter: toRetryAfter(options.retryAfter) } : {}),
+  ...(options?.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+  body,
+  latencyMillis: toMillis(options?.latency),
+  ending: { _tag: "Complete" }
+})
+
+/** @internal */
+export const status = (code: number, options?: Omit<ResponseOptions, "status">): Respond =>
+  respond(code, { _tag: "Empty" }, options)
+
+/** @internal */
+export const json = (value: unknown, options?: ResponseOptions): Respond =>
+  respond(200, { _tag: "Json", value }, options)
+
+/** @internal */
+export const text = (body: string, options?: ResponseOptions & { readonly contentType?: string }): Respond =>
+  respond(200, { _tag: "Text", text: body, contentType: options?.contentType ?? "text/plain; charset=utf-8" }, options)
+
+/** @internal */
+export const malformedJson = (options?: ResponseOptions & { readonly text?: string }): Respond =>
+  respond(200, { _tag: "MalformedJson", text: options?.text ?? "{\"items\": [1, 2," }, options)
+
+/** @internal */
+export const oversized = (bytes: number, options?: ResponseOptions): Respond =>
+  respond(200, { _tag: "Oversized", bytes: Math.max(12, Math.floor(bytes)) }, options)
+
+/** @internal */
+export const reset: {
+  (when: "beforeHeaders", options?: { readonly latency?: Duration.DurationInput | undefined }): FaultScript.Reset
+  (when: "midBody", options?: ResponseOptions & { readonly afterBytes?: number; readonly body?: unknown }): Respond
+} = ((
+  when: "beforeHeaders" | "midBody",
+  options?: ResponseOptions & { readonly afterBytes?: number; readonly body?: unknown }
+): Fault =>
+  when === "beforeHeaders" ?
+    { _tag: "Reset", latencyMillis: toMillis(options?.latency) } :
+    withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
+      _tag: "ResetMidBody",
+      afterBytes: options?.afterBytes ?? 8
+    })) as typeof reset
+
+/** @internal */
+export const truncated = (
+  options?: ResponseOptions & { readonly missingBytes?: number; readonly body?: unknown }
+): Respond =>
+  withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
+    _tag: "Truncated",
+    missingBytes: options?.missingBytes ?? 16
+  })
+
+/** @internal */
+export const hang: FaultScript.Hang = { _tag: "Hang" }
+
+// -----------------------------------------------------------------------------
+// combinators
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const withLatency = dual<
+  (latency: Duration.DurationInput) => <F extends Fault>(self: F) => F,
+  <F extends Fault>(self: F, latency: Duration.DurationInput) => F
+>(
+  2,
+  <F extends Fault>(self: F, latency: Duration.DurationInput): F =>
+    self._tag === "Hang" ? self : { ...self, latencyMillis: toMillis(latency) }
+)
+
+/** @internal */
+export const withSlowBody = dual<
+  (bytesPerSecond: number) => (self: Respond) => Respond,
+  (self: Respond, bytesPerSecond: number) => Respond
+>(2, (self, bytesPerSecond) => ({ ...self, bytesPerSecond }))
+
+/** @internal */
+export const withHeaders = dual<
+  (headers: Readonly<Record<string, string>>) => (self: Respond) => Respond,
+  (self: Respond, headers: Readonly<Record<string, string>>) => Respond
+>(2, (self, headers) => ({ ...self, headers: { ...self.headers, ...lowerCaseKeys(headers) } }))
+
+/** @internal */
+export const withEnding = dual<
+  (ending: FaultScript.Ending) => (self: Respond) => Respond,
+  (self: Respond, ending: FaultScript.Ending) => Respond
+>(2, (self, ending) => ({ ...self, ending }))
+
+// -----------------------------------------------------------------------------
+// scripts
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const sequence = (...steps: readonly [Fault, ...Array<Fault>]): FaultScript.Sequence => ({
+  _tag: "Sequence",
+  steps,
+  afterLast: "repeatLast"
+})
+
+/** @internal */
+export const cycle = (...steps: readonly [Fault, ...Array<Fault>]): FaultScript.Sequence => ({
+  _tag: "Sequence",
+  steps,
+  afterLast: "cycle"
+})
+
+/** @internal */
+export const always = (fault: Fault): FaultScript.Sequence => sequence(fault)
+
+/** @internal */
+export const random = (options: {
+  readonly seed: number
+  readonly choices: ReadonlyArray<readonly [probability: number, fault: Fault]>
+  readonly otherwise: Fault
+}): FaultScript.Random => ({
+  _tag: "Random",
+  seed: options.seed,
+  choices: options.choices.map(([probability, fault]) => ({ probability, fault })),
+  otherwise: options.otherwise
+})
+
+/**
+ * A uniform draw in [0, 1) that depends on `(seed, attempt)` only (one mulberry32 step over a mixed state), so the
+ * n-th request on a route gets the same fault however requests on other routes interleave.
+ * @internal
+ */
+export const draw = (seed: number, attempt: number): number => {
+  let state = (Math.imul(seed | 0, 0x85ebca6b) ^ Math.imul(attempt + 1, 0x9e3779b9)) + 0x6d2b79f5
+  state = Math.imul(state ^ (state >>> 15), state | 1)
+  state ^= state + Math.imul(state ^ (state >>> 7), state | 61)
+  return ((state ^ (state >>> 14)) >>> 0) / 4294967296
+}
+
+/** @internal */
+export const faultAt = (script: FaultScript.Script, attempt: number): Fault => {
+  switch (script._tag) {
+    case "Sequence": {
+      const steps = script.steps
+      const index = script.afterLast === "cycle" ? attempt % steps.length : Math.min(attempt, steps.length - 1)
+      return steps[index]
+    }
+    case "Random": {
+      const u = draw(script.seed, attempt)
+      let cumulative = 0
+      for (const choice of script.choices) {
+        cumulative += choice.probability
+        if (u < cumulative) return choice.fault
+      }
+      return script.otherwise
+    }
+  }
+}
+
+const isScript = (input: FaultScript.Script | Fault): input is FaultScript.Script =>
+  input._tag === "Sequence" || input._tag === "Random"
+
+const toScript = (input: FaultScript.Script | Fault): FaultScript.Script => isScript(input) ? input : always(input)
+
+const parseKey = (key: string): { readonly method: string; readonly path: string } => {
+  const trimmed = key.trim()
+  const space = trimmed.indexOf(" ")
+  if (space === -1) return { method: "*", path: trimmed }
+  return { method: trimmed.slice(0, space).toUpperCase(), path: trimmed.slice(space + 1).trim() }
+}
+
+/** @internal */
+export const route = (key: string, script: FaultScript.Script | Fault): FaultScript.Route => ({
+  ...parseKey(key),
+  script: toScript(script)
+})
+
+/** @internal */
+export const outage = (options: {
+  readonly from: Duration.DurationInput
+  readonly to: Duration.DurationInput
+  readonly fault: Fault
+}): FaultScript.Outage => ({ fromMillis: toMillis(options.from), toMillis: toMillis(options.to), fault: options.fault })
+
+/** @internal */
+export const routes = (
+  input: Readonly<Record<string, FaultScript.Script | Fault>> | ReadonlyArray<FaultScript.Route>,
+  options?: { readonly outages?: ReadonlyArray<FaultScript.Outage> | undefined; readonly notFound?: Fault | undefined }
+): FaultScript.Routes => ({
+  routes: isRouteArray(input) ? input : Object.entries(input).map(([key, script]) => route(key, script)),
+  outages: options?.outages ?? [],
+  notFound: options?.notFound ?? status(404)
+})
+
+const isRouteArray = (
+  input: Readonly<Record<string, FaultScript.Script | Fault>> | ReadonlyArray<FaultScript.Route>
+): input is ReadonlyArray<FaultScript.Route> => Array.isArray(input)
+
+const routeKey = (route: FaultScript.Route): string => `${route.method} ${route.path}`
+
+const matches = (route: FaultScript.Route, method: string, pathname: string): boolean =>
+  (route.method === "*" || route.method === method.toUpperCase()) &&
+  (route.path.endsWith("*") ? pathname.startsWith(route.path.slice(0, -1)) : route.path === pathname)
+
+// -----------------------------------------------------------------------------
+// engine: routing, counters and the request log shared by both responders
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export interface Decision {
+  readonly fault: Fault
+  readonly route: string | undefined
+  readonly attempt: number
+  readonly outage: boolean
+}
+
+type MutableEntry = {
+  -readonly [K in keyof FaultScript.LoggedRequest]: FaultScript.LoggedRequest[K]
+}
+
+/** @internal */
+export interface Entry {
+  /** Marks the request finished by the responder (idempotent; ignored once closed). */
+  readonly finish: () => void
+  /** Marks the request closed; `aborted` when the responder had not finished. */
+  readonly close: () => void
+  readonly decision: Decision
+}
+
+/** @internal */
+export class Engine {
+  private routes: Array<FaultScript.Route>
+  private readonly counters = new Map<string, number>()
+  private log: Array<MutableEntry> = []
+  private current = 0
+  private max = 0
+  private idleWaiters: Array<() => void> = []
+
+  constructor(private readonly spec: FaultScript.Routes, readonly startMillis: number) {
+    this.routes = [...spec.routes]
+  }
+
+  decide(method: string, pathname: string, sinceStart: number): Decision {
+    for (const window of this.spec.outages) {
+      if (sinceStart >= window.fromMillis && sinceStart < window.toMillis) {
+        const matched = this.routes.find((route) => matches(route, method, pathname))
+        return {
+          fault: window.fault,
+          route: matched === undefined ? undefined : routeKey(matched),
+          attempt: -1,
+          outage: true
+        }
+      }
+    }
+    const matched = this.routes.find((route) => matches(route, method, pathname))
+    if (matched === undefined) return { fault: this.spec.notFound, route: undefined, attempt: -1, outage: false }
+    const key = routeKey(matched)
+    const attempt = this.counters.get(key) ?? 0
+    this.counters.set(key, attempt + 1)
+    return { fault: faultAt(matched.script, attempt), route: key, attempt, outage: false }
+  }
+
+  arrive(request: {
+    readonly method: string
+    readonly path: string
+    readonly headers: Readonly<Record<string, string>>
+    readonly nowMillis: number
+  }): Entry {
+    const pathname = request.path.split("?")[0]
+    const sinceStart = request.nowMillis - this.startMillis
+    const decision = this.decide(request.method, pathname, sinceStart)
+    const entry: MutableEntry = {
+      method: request.method.toUpperCase(),
+      path: request.path,
+      headers: request.headers,
+      idempotencyKey: request.headers["idempotency-key"],
+      arrivedAt: request.nowMillis,
+      sinceStart,
+      route: decision.route,
+      attempt: decision.attempt,
+      outage: decision.outage,
+      fault: decision.fault,
+      aborted: false,
+      finished: false
+    }
+    this.log.push(entry)
+    this.current++
+    this.max = Math.max(this.max, this.current)
+    let closed = false
+    return {
+      decision,
+      finish: () => {
+        if (!closed) entry.finished = true
+      },
+      close: () => {
+        if (closed) return
+        closed = true
+        if (!entry.finished) entry.aborted = true
+        this.current--
+        if (this.current === 0) {
+          const waiters = this.idleWaiters
+          this.idleWaiters = []
+          for (const wake of waiters) wake()
+        }
+      }
+    }
+  }
+
+  setScript(key: string, script: FaultScript.Script | Fault): void {
+    const next = route(key, script)
+    const nextKey = routeKey(next)
+    const index = this.routes.findIndex((existing) => routeKey(existing) === nextKey)
+    if (index === -1) this.routes.push(next)
+    else this.routes[index] = next
+    this.counters.delete(nextKey)
+  }
+
+  service(): FaultScript.FaultLog.Service {
+    return {
+      requests: Effect.sync(() => this.log.map((entry) => ({ ...entry }))),
+      inFlight: Effect.sync(() => ({ current: this.current, max: this.max })),
+      awaitIdle: Effect.async<void>((resume) => {
+        if (this.current === 0) return resume(Effect.void)
+        const wake = () => resume(Effect.void)
+        this.idleWaiters.push(wake)
+        return Effect.sync(() => {
+          this.idleWaiters = this.idleWaiters.filter((waiter) => waiter !== wake)
+        })
+      }),
+      setScript: (key, script) => Effect.sync(() => this.setScript(key, script)),
+      reset: Effect.sync(() => {
+        this.log = []
+        this.counters.clear()
+        this.max = this.current
+      })
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// rendering a Respond into bytes and a delivery plan
+// -----------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+
+const oversizedJson = (bytes: number): string => {
+  // {"data":"xxx"} is 11 bytes of framing around the padding
+  const padding = Math.max(0, bytes - 11)
+  return `{"data":"${"x".repeat(padding)}"}`
+}
+
+/** @internal */
+export const bodyBytes = (body: FaultScript.Body): { readonly bytes: Uint8Array; readonly contentType?: string } => {
+  switch (body._tag) {
+    case "Empty":
+      return { bytes: new Uint8Array(0) }
+    case "Json":
+      return { bytes: encoder.encode(JSON.stringify(body.value) ?? "null"), contentType: "application/json" }
+    case "Text":
+      return { bytes: encoder.encode(body.text), contentType: body.contentType }
+    case "MalformedJson":
+      return { bytes: encoder.encode(body.text), contentType: "application/json" }
+    case "Oversized":
+      return { bytes: encoder.encode(oversizedJson(body.bytes)), contentType: "application/json" }
+  }
+}
+
+/** @internal */
+export interface Plan {
+  readonly status: number
+  readonly headers: Record<string, string>
+  /** Chunks to send, each after waiting `delayMillis`. */
+  readonly chunks: ReadonlyArray<{ readonly delayMillis: number; readonly bytes: Uint8Array }>
+  readonly ending: "complete" | "reset" | "truncated"
+}
+
+/** @internal */
+export const plan = (fault: Respond, nowMillis: number): Plan => {
+  const { bytes, contentType } = bodyBytes(fault.body)
+  const headers: Record<string, string> = {}
+  if (contentType !== undefined) headers["content-type"] = contentType
+  if (fault.retryAfter !== undefined) {
+    headers["retry-after"] = typeof fault.retryAfter === "string" ?
+      fault.retryAfter :
+      new Date(nowMillis + fault.retryAfter.seconds * 1000).toUTCString()
+  }
+  if (fault.rateLimit !== undefined) {
+    headers["ratelimit-limit"] = String(fault.rateLimit.limit)
+    headers["ratelimit-remaining"] = String(fault.rateLimit.remaining)
+    headers["ratelimit-reset"] = String(fault.rateLimit.reset)
+    if (fault.rateLimit.policy !== undefined) headers["ratelimit-policy"] = fault.rateLimit.policy
+  }
+  Object.assign(headers, lowerCaseKeys(fault.headers))
+  const ending = fault.ending
+  const sent = ending._tag === "ResetMidBody" ? bytes.subarray(0, Math.min(ending.afterBytes, bytes.length)) : bytes
+  headers["content-length"] = String(bytes.length + (ending._tag === "Truncated" ? ending.missingBytes : 0))
+  const chunks: Array<{ delayMillis: number; bytes: Uint8Array }> = []
+  if (fault.bytesPerSecond === undefined) {
+    if (sent.length > 0) chunks.push({ delayMillis: 0, bytes: sent })
+  } else {
+    const size = Math.max(1, Math.ceil(fault.bytesPerSecond / 20))
+    for (let offset = 0; offset < sent.length; offset += size) {
+      const piece = sent.subarray(offset, offset + size)
+      chunks.push({ delayMillis: (piece.length / fault.bytesPerSecond) * 1000, bytes: piece })
+    }
+  }
+  return {
+    status: fault.status,
+    headers,
+    chunks,
+    ending: ending._tag === "Complete" ? "complete" : ending._tag === "ResetMidBody" ? "reset" : "truncated"
+  }
+}
+
+// -----------------------------------------------------------------------------
+// accessors
+// -----------------------------------------------------------------------------
+
+type Tag = Context.Tag<FaultScript.FaultLog, FaultScript.FaultLog.Service>
+
+/** @internal */
+export const requests = (tag: Tag) => Effect.flatMap(tag, (log) => log.requests)
+
+/** @internal */
+export const inFlight = (tag: Tag) => Effect.flatMap(tag, (log) => log.inFlight)
+
+/** @internal */
+export const awaitIdle = (tag: Tag) => Effect.flatMap(tag, (log) => log.awaitIdle)
+
+/** @internal */
+export const setScript = (tag: Tag) => (key: string, script: FaultScript.Script | Fault) =>
+  Effect.flatMap(tag, (log) => log.setScript(key, script))
+
+/** @internal */
+export const resetLog = (tag: Tag) => Effect.flatMap(tag, (log) => log.reset)

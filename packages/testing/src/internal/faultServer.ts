@@ -1,0 +1,121 @@
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import * as FaultScript from "../FaultScript.js"
+import type * as FaultServer from "../FaultServer.js"
+import * as engine from "./faultScript.js"
+
+const flatHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value
+  }
+  return out
+}
+
+const handle = (
+  state: engine.Engine,
+  clock: Clock.Clock,
+  request: Http.IncomingMessage,
+  response: Http.ServerResponse
+): void => {
+  const entry = state.arrive({
+    method: request.method ?? "GET",
+    path: request.url ?? "/",
+    headers: flatHeaders(request.headers),
+    nowMillis: clock.unsafeCurrentTimeMillis()
+  })
+  const socket: Net.Socket = request.socket
+  const timers = new Set<NodeJS.Timeout>()
+  const later = (millis: number, run: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      run()
+    }, millis)
+    timers.add(timer)
+  }
+  response.on("close", () => {
+    for (const timer of timers) clearTimeout(timer)
+    if (response.writableFinished) entry.finish()
+    entry.close()
+  })
+  request.resume()
+
+  const fault = entry.decision.fault
+  switch (fault._tag) {
+    case "Hang":
+      return
+    case "Reset":
+      return later(fault.latencyMillis, () => {
+        entry.finish()
+        socket.resetAndDestroy()
+      })
+    case "Respond":
+      return later(fault.latencyMillis, () => {
+        const plan = engine.plan(fault, clock.unsafeCurrentTimeMillis())
+        response.writeHead(plan.status, plan.headers)
+        response.flushHeaders()
+        const sendFrom = (index: number): void => {
+          if (index < plan.chunks.length) {
+            const chunk = plan.chunks[index]
+            return later(chunk.delayMillis, () => {
+              response.write(chunk.bytes)
+              sendFrom(index + 1)
+            })
+          }
+          switch (plan.ending) {
+            case "complete":
+              return void response.end()
+            case "reset":
+              // wait until the partial body is handed to the kernel, so the client sees it before the RST
+              return void response.write(new Uint8Array(0), () => {
+                entry.finish()
+                socket.resetAndDestroy()
+              })
+            case "truncated":
+              return void response.write(new Uint8Array(0), () => {
+                entry.finish()
+                socket.end()
+              })
+          }
+        }
+        sendFrom(0)
+      })
+  }
+}
+
+/** @internal */
+export const make = (routes: FaultScript.Routes) =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const state = new engine.Engine(routes, clock.unsafeCurrentTimeMillis())
+    const server = Http.createServer((request, response) => handle(state, clock, request, response))
+    server.keepAliveTimeout = 1000
+    const port = yield* Effect.acquireRelease(
+      Effect.async<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address()
+          resume(Effect.succeed(typeof address === "object" && address !== null ? address.port : 0))
+        })
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
+    )
+    const service: FaultServer.FaultServer = { ...state.service(), url: `http://127.0.0.1:${port}`, port }
+    return service
+  })
+
+/** @internal */
+export const layer = (
+  tag: Context.Tag<FaultServer.FaultServer, FaultServer.FaultServer>,
+  routes: FaultScript.Routes
+): Layer.Layer<FaultServer.FaultServer | FaultScript.FaultLog> =>
+  Layer.scopedContext(
+    Effect.map(make(routes), (server) => Context.make(tag, server).pipe(Context.add(FaultScript.FaultLog, server)))
+  )

@@ -1,0 +1,227 @@
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
+import * as Take from "effect/Take"
+import * as FaultScript from "../FaultScript.js"
+import type * as ScriptedClient from "../ScriptedClient.js"
+import * as engine from "./faultScript.js"
+
+/** @internal */
+export const connectionReset = (): Error & { readonly code: "ECONNRESET" } =>
+  Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" as const, errno: -104, syscall: "read" })
+
+class SocketError extends Error {
+  readonly code = "UND_ERR_SOCKET" as const
+  constructor() {
+    super("other side closed")
+    this.name = "SocketError"
+  }
+}
+
+/** @internal */
+export const socketClosed = (): Error & { readonly code: "UND_ERR_SOCKET" } => new SocketError()
+
+interface Head {
+  readonly status: number
+  readonly headers: Headers.Headers
+}
+
+type BodyQueue = Queue.Queue<Take.Take<Uint8Array, Error>>
+
+const sleepMillis = (millis: number) => millis > 0 ? Effect.sleep(millis) : Effect.void
+
+/** Plays the server's side of one exchange: it runs on its own, whether or not the client reads the body. */
+const respond = (
+  entry: engine.Entry,
+  head: Deferred.Deferred<Head, Error>,
+  body: BodyQueue
+): Effect.Effect<void> => {
+  const fault = entry.decision.fault
+  switch (fault._tag) {
+    case "Hang":
+      return Effect.never
+    case "Reset":
+      return Effect.zipRight(
+        sleepMillis(fault.latencyMillis),
+        Effect.suspend(() => {
+          entry.finish()
+          return Deferred.fail(head, connectionReset())
+        })
+      )
+    case "Respond":
+      return Effect.gen(function*() {
+        yield* sleepMillis(fault.latencyMillis)
+        const plan = engine.plan(fault, yield* Clock.currentTimeMillis)
+        yield* Deferred.succeed(head, { status: plan.status, headers: Headers.fromInput(plan.headers) })
+        for (const chunk of plan.chunks) {
+          yield* sleepMillis(chunk.delayMillis)
+          yield* Queue.offer(body, Take.chunk(Chunk.of(chunk.bytes)))
+        }
+        entry.finish()
+        switch (plan.ending) {
+          case "complete":
+            return yield* Queue.offer(body, Take.end)
+          case "reset":
+            return yield* Queue.offer(body, Take.fail(connectionReset()))
+          case "truncated":
+            return yield* Queue.offer(body, Take.fail(socketClosed()))
+        }
+      })
+  }
+}
+
+const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
+  let length = 0
+  for (const chunk of chunks) length += chunk.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+const decoder = new TextDecoder()
+
+class ScriptedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+
+  constructor(
+    readonly request: HttpClientRequest.HttpClientRequest,
+    private readonly head: Head,
+    private readonly body: BodyQueue
+  ) {
+    super()
+  }
+
+  get status() {
+    return this.head.status
+  }
+
+  get headers() {
+    return this.head.headers
+  }
+
+  get cookies(): Cookies.Cookies {
+    const header = this.head.headers["set-cookie"]
+    return header === undefined ? Cookies.empty : Cookies.fromSetCookie([header])
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+
+  private decodeError(cause: unknown) {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return Stream.fromQueue(this.body).pipe(Stream.flattenTake, Stream.mapError((cause) => this.decodeError(cause)))
+  }
+
+  private bytesBody?: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
+  private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
+    return this.bytesBody ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.stream), concat)))
+  }
+
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return Effect.map(this.bytes, (bytes) => decoder.decode(bytes))
+  }
+
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => text === "" ? null : JSON.parse(text) as unknown,
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return Effect.map(this.bytes, (bytes) => bytes.slice().buffer)
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: () => UrlParams.fromInput(new URLSearchParams(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.bytes, (bytes) =>
+      Effect.tryPromise({
+        try: () => new Response(new Uint8Array(bytes), { headers: this.head.headers }).formData(),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+/** @internal */
+export const make = (routes: FaultScript.Routes) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const state = new engine.Engine(routes, yield* Clock.currentTimeMillis)
+    const client = HttpClient.make((request, url, signal) =>
+      Effect.gen(function*() {
+        const entry = state.arrive({
+          method: request.method,
+          path: url.pathname + url.search,
+          headers: request.headers,
+          nowMillis: yield* Clock.currentTimeMillis
+        })
+        const head = yield* Deferred.make<Head, Error>()
+        const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
+        const responder = yield* respond(entry, head, body).pipe(
+          Effect.ensuring(Effect.sync(entry.close)),
+          Effect.forkIn(scope)
+        )
+        // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
+        signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
+        const received = yield* Deferred.await(head).pipe(
+          Effect.onInterrupt(() => Fiber.interrupt(responder)),
+          Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause }))
+        )
+        return new ScriptedResponse(request, received, body)
+      })
+    )
+    const service: ScriptedClient.ScriptedClient = { ...state.service(), client }
+    return service
+  })
+
+/** @internal */
+export const layer = (routes: FaultScript.Routes): Layer.Layer<HttpClient.HttpClient | FaultScript.FaultLog> =>
+  Layer.scopedContext(
+    Effect.map(
+      make(routes),
+      (scripted) =>
+        Context.make(HttpClient.HttpClient, scripted.client).pipe(Context.add(FaultScript.FaultLog, scripted))
+    )
+  )
