@@ -1,5 +1,8 @@
 /**
  * @since 0.1.0
  */
+export * as FaultScript from "./FaultScript.js"
+export * as FaultServer from "./FaultServer.js"
 export * as ScheduleKit from "./ScheduleKit.js"
 export * as SchedulePlot from "./SchedulePlot.js"
+export * as ScriptedClient from "./ScriptedClient.js"
