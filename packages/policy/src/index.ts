@@ -1,4 +1,7 @@
 /**
  * @since 0.1.0
  */
-export {}
+export * as Backoff from "./Backoff.js"
+export * as Deadline from "./Deadline.js"
+export * as Retry from "./Retry.js"
+export * as RetryBudget from "./RetryBudget.js"

@@ -1,0 +1,129 @@
+/**
+ * Exponential backoff as a `Schedule`, with the jitter modes of AWS's "Exponential Backoff and Jitter".
+ *
+ * With `t(n) = min(cap, base × factorⁿ)` for the n-th retry (n = 0 before the second attempt):
+ *
+ * | jitter                   | delay before retry n                              |
+ * | ------------------------ | ------------------------------------------------- |
+ * | `"none"`                 | `t(n)`                                            |
+ * | `"full"` (default)       | `random(0, t(n))`                                 |
+ * | `"equal"`                | `t(n) / 2 + random(0, t(n) / 2)`                  |
+ * | `"decorrelated"`         | `min(cap, random(base, previous × 3))`, `factor` unused |
+ *
+ * The cap is applied after jitter, so every delay is ≤ `cap` in every mode; delays are whole milliseconds, rounded
+ * down (so `envelope` rounds its bounds down too). Full jitter is the default because it
+ * spreads a crowd of clients best for the least total wait (AWS's measurements); `"none"` is for tests and plots.
+ *
+ * Defaults:
+ *
+ * | option        | default      | meaning                                                            |
+ * | ------------- | ------------ | ------------------------------------------------------------------ |
+ * | `base`        | `100 millis` | envelope of the first retry's delay                                |
+ * | `factor`      | `2`          | growth of the envelope per retry (≥ 1)                             |
+ * | `cap`         | `10 seconds` | upper bound of any single delay, applied after jitter              |
+ * | `jitter`      | `"full"`     | see above                                                          |
+ * | `maxAttempts` | `3`          | attempts in total, the first included (so 2 retries)               |
+ * | `maxElapsed`  | unbounded    | hard limit: no retry starts later than this after the first failure |
+ *
+ * Randomness comes from Effect's `Random` service, so `Effect.withRandom(Random.make(seed))` reproduces a
+ * sequence. Unlike `Schedule.upTo` (which only checks before sleeping, so the last sleep can run past it),
+ * `maxElapsed` is checked against the end of the next delay. For a total time limit across attempts, prefer
+ * `Deadline.withDeadline`.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Schedule from "effect/Schedule"
+import * as internal from "./internal/backoff.js"
+
+/**
+ * How the delay is randomised within its envelope.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * const jitter: Backoff.Jitter = "equal"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Jitter = "none" | "full" | "equal" | "decorrelated"
+
+/**
+ * Options of `exponential`; every field is optional (see the module's defaults table).
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * const options: Backoff.Options = { base: "200 millis", cap: "5 seconds", maxAttempts: 5 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly base?: Duration.DurationInput | undefined
+  readonly factor?: number | undefined
+  readonly cap?: Duration.DurationInput | undefined
+  readonly jitter?: Jitter | undefined
+  readonly maxAttempts?: number | undefined
+  readonly maxElapsed?: Duration.DurationInput | undefined
+}
+
+/**
+ * The default options.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * const patient = Backoff.exponential({ ...Backoff.defaults, maxAttempts: 6 })
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: {
+  readonly base: Duration.Duration
+  readonly factor: number
+  readonly cap: Duration.Duration
+  readonly jitter: Jitter
+  readonly maxAttempts: number
+  readonly maxElapsed: Duration.Duration
+} = internal.defaults
+
+/**
+ * A backoff schedule whose output is the delay it chose. Throws a `RangeError` at construction for a negative or
+ * infinite base, a factor below 1, a negative cap, or `maxAttempts` below 1.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * declare const flaky: Effect.Effect<string, Error>
+ * const resilient = Effect.retry(flaky, Backoff.exponential({ jitter: "equal", maxAttempts: 4 }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const exponential: (options?: Options) => Schedule.Schedule<Duration.Duration> = internal.exponential
+
+/**
+ * The range the delay before retry `n` (0 = before the second attempt) falls in, for tests and plots. For
+ * `"decorrelated"` the upper bound is `min(cap, base × 3ⁿ⁺¹)`. Bounds are rounded down to whole milliseconds, as
+ * the delays are.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * const { lower, upper } = Backoff.envelope({ jitter: "equal" }, 2)
+ * ```
+ * @since 0.1.0
+ * @category utils
+ */
+export const envelope: (
+  options: Options | undefined,
+  n: number
+) => { readonly lower: Duration.Duration; readonly upper: Duration.Duration } = internal.envelope

@@ -1,0 +1,185 @@
+/**
+ * Retries any failing Effect on a `Schedule` (by default `Backoff.exponential()`), honouring a server's requested
+ * minimum wait, the current `Deadline` and, when asked, a shared `RetryBudget`. Transport-agnostic: which failures
+ * are retryable and what the server asked for are functions the caller supplies.
+ *
+ * For each failure, in order:
+ *
+ * 1. `while(failure)` false → the failure is returned (`"not-retryable"`).
+ * 2. The schedule is stepped with the failure; done → the failure is returned (`"exhausted"`).
+ * 3. `delayHint(failure)` (a Retry-After, say) is a minimum: above `maxHintedDelay` the failure is returned at
+ *    once without sleeping (`"retry-after-too-long"`); above the schedule's delay it replaces it, plus a small
+ *    positive jitter (`hintJitter`), never more than `maxHintedDelay` (`"retry-after"`).
+ * 4. If the next attempt would start at or after the current deadline, the ORIGINAL failure is returned at once
+ *    (`"deadline"`): no sleep runs past a deadline, and the caller learns why the call failed rather than only
+ *    that time ran out. (A deadline that fires during an attempt fails with `Deadline.DeadlineExceeded`.)
+ * 5. With `budget`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
+ *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the original.
+ * 6. Otherwise it sleeps and runs the next attempt.
+ *
+ * With `budget` every logical call also deposits one request into the budget. Each decision is reported as an
+ * `Attempt`: a span event (`retry` or `retry.stop`, with `retry.attempt`, `retry.delay_ms`, `retry.reason`), a
+ * `retry.attempts` span annotation, an `Effect.logDebug` line, and the optional `onAttempt` hook.
+ *
+ * The happy path is cheap: nothing is stepped, forked or slept before the first failure.
+ *
+ * | option           | default                  |
+ * | ---------------- | ------------------------ |
+ * | `schedule`       | `Backoff.exponential()`  |
+ * | `while`          | every typed failure      |
+ * | `delayHint`      | none                     |
+ * | `maxHintedDelay` | `30 seconds`             |
+ * | `hintJitter`     | `0.1` (up to +10 %)      |
+ * | `budget`         | none                     |
+ *
+ * Defects and interruptions are never retried.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import * as internal from "./internal/retry.js"
+import type { RetryBudget, RetryBudgetExhausted } from "./RetryBudget.js"
+
+/**
+ * Why a retry was or was not made: `"backoff"` and `"retry-after"` retry; the others give up.
+ *
+ * @example
+ * ```ts
+ * import { Retry } from "@sturdy/policy"
+ *
+ * const gaveUp = (reason: Retry.Reason) => reason !== "backoff" && reason !== "retry-after"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Reason =
+  | "backoff"
+  | "retry-after"
+  | "budget-refused"
+  | "deadline"
+  | "retry-after-too-long"
+  | "exhausted"
+  | "not-retryable"
+
+/**
+ * One retry decision: `attempt` is the number of the attempt it is about (2 for the first retry), `delay` the
+ * wait before it (for a decision to give up, the wait that would have been; zero when none was computed), and
+ * `failure` the failure that led to it.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { Retry } from "@sturdy/policy"
+ *
+ * const line = (a: Retry.Attempt<Error>) => `#${a.attempt} in ${Duration.format(a.delay)}: ${a.reason}`
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Attempt<E> {
+  readonly attempt: number
+  readonly delay: Duration.Duration
+  readonly reason: Reason
+  readonly retrying: boolean
+  readonly failure: E
+}
+
+/**
+ * Options of `retry` without a budget; see the module's table for defaults.
+ *
+ * @example
+ * ```ts
+ * import { Option } from "effect"
+ * import { Retry } from "@sturdy/policy"
+ *
+ * const options: Retry.Options<{ readonly retryable: boolean }> = {
+ *   while: (e) => e.retryable,
+ *   delayHint: () => Option.none()
+ * }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<E, R = never> {
+  readonly schedule?: Schedule.Schedule<unknown, E, R> | undefined
+  readonly while?: ((failure: E) => boolean) | undefined
+  readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
+  readonly maxHintedDelay?: Duration.DurationInput | undefined
+  readonly hintJitter?: number | undefined
+  readonly budget?: undefined
+  readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
+}
+
+/**
+ * Options of `retry` with a `RetryBudget` key (an upstream's host, say).
+ *
+ * @example
+ * ```ts
+ * import { Retry } from "@sturdy/policy"
+ *
+ * const options: Retry.BudgetedOptions<Error> = { budget: "api.example.com" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface BudgetedOptions<E, R = never> extends Omit<Options<E, R>, "budget"> {
+  readonly budget: string
+}
+
+/**
+ * The defaults of the hint options.
+ *
+ * @example
+ * ```ts
+ * import { Retry } from "@sturdy/policy"
+ *
+ * const patient = { maxHintedDelay: "2 minutes", hintJitter: Retry.defaults.hintJitter }
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: {
+  readonly maxHintedDelay: Duration.Duration
+  readonly hintJitter: number
+} = internal.defaults
+
+/**
+ * Retries `self` on its typed failures; see the module's documentation for the order of decisions.
+ *
+ * @example
+ * ```ts
+ * import { Data, Duration, Effect, Option } from "effect"
+ * import { Backoff, Deadline, Retry, RetryBudget } from "@sturdy/policy"
+ *
+ * class Unavailable extends Data.TaggedError("Unavailable")<{ readonly retryAfter: Option.Option<Duration.Duration> }> {}
+ * declare const call: Effect.Effect<string, Unavailable>
+ *
+ * const resilient = call.pipe(
+ *   Deadline.attemptTimeout("2 seconds"),
+ *   Retry.retry({
+ *     schedule: Backoff.exponential({ maxAttempts: 4 }),
+ *     while: (e) => e._tag === "Unavailable" || e.reason === "attempt-timeout",
+ *     delayHint: (e) => e._tag === "Unavailable" ? e.retryAfter : Option.none(),
+ *     budget: "api.example.com"
+ *   }),
+ *   Deadline.withDeadline("10 seconds"),
+ *   Effect.provide(RetryBudget.layer())
+ * )
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retry: {
+  <E, R2 = never>(
+    options: BudgetedOptions<E, R2>
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
+  <E, R2 = never>(options?: Options<E, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
+  <A, E, R, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    options: BudgetedOptions<E, R2>
+  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
+  <A, E, R, R2 = never>(self: Effect.Effect<A, E, R>, options?: Options<E, R2>): Effect.Effect<A, E, R | R2>
+} = internal.retry

@@ -1,0 +1,153 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Interval from "effect/ScheduleInterval"
+
+// Mirrors the documented shapes in `Backoff.ts` (the public face checks that they agree).
+/** @internal */
+export type Jitter = "none" | "full" | "equal" | "decorrelated"
+
+/** @internal */
+export interface Options {
+  readonly base?: Duration.DurationInput | undefined
+  readonly factor?: number | undefined
+  readonly cap?: Duration.DurationInput | undefined
+  readonly jitter?: Jitter | undefined
+  readonly maxAttempts?: number | undefined
+  readonly maxElapsed?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export const defaults = {
+  base: Duration.millis(100),
+  factor: 2,
+  cap: Duration.seconds(10),
+  jitter: "full",
+  maxAttempts: 3,
+  maxElapsed: Duration.infinity
+} as const
+
+interface Resolved {
+  readonly baseMillis: number
+  readonly factor: number
+  readonly capMillis: number
+  readonly jitter: Jitter
+  readonly maxAttempts: number
+  readonly maxElapsedMillis: number
+}
+
+const resolve = (options: Options | undefined): Resolved => {
+  const resolved: Resolved = {
+    baseMillis: Duration.toMillis(options?.base ?? defaults.base),
+    factor: options?.factor ?? defaults.factor,
+    capMillis: Duration.toMillis(options?.cap ?? defaults.cap),
+    jitter: options?.jitter ?? defaults.jitter,
+    maxAttempts: options?.maxAttempts ?? defaults.maxAttempts,
+    maxElapsedMillis: Duration.toMillis(options?.maxElapsed ?? defaults.maxElapsed)
+  }
+  if (!(resolved.baseMillis >= 0) || !Number.isFinite(resolved.baseMillis)) {
+    throw new RangeError("Backoff: base must be a finite, non-negative duration")
+  }
+  if (!(resolved.factor >= 1)) {
+    throw new RangeError("Backoff: factor must be >= 1")
+  }
+  if (!(resolved.capMillis >= 0)) {
+    throw new RangeError("Backoff: cap must be a non-negative duration")
+  }
+  if (!(resolved.maxAttempts >= 1) || !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)) {
+    throw new RangeError("Backoff: maxAttempts must be an integer >= 1 (or Infinity)")
+  }
+  return resolved
+}
+
+const exponentialMillis = (resolved: Resolved, retry: number): number =>
+  Math.min(resolved.capMillis, resolved.baseMillis * Math.pow(resolved.factor, retry))
+
+const between = (low: number, high: number, unit: number): number => low + (high - low) * unit
+
+// `retry` counts from 0 (the delay before the second attempt); `previousMillis` is the delay chosen last time
+// (the base before the first retry); `unit` is a uniform random number in [0, 1).
+const nextDelayMillis = (resolved: Resolved, retry: number, previousMillis: number, unit: number): number => {
+  let jittered: number
+  switch (resolved.jitter) {
+    case "none": {
+      jittered = exponentialMillis(resolved, retry)
+      break
+    }
+    case "full": {
+      jittered = between(0, exponentialMillis(resolved, retry), unit)
+      break
+    }
+    case "equal": {
+      const envelope = exponentialMillis(resolved, retry)
+      jittered = envelope / 2 + between(0, envelope / 2, unit)
+      break
+    }
+    case "decorrelated": {
+      jittered = between(resolved.baseMillis, Math.max(resolved.baseMillis, previousMillis * 3), unit)
+      break
+    }
+  }
+  // The cap is applied after jitter so that it bounds every mode, decorrelated included. Whole milliseconds keep
+  // clock arithmetic exact; rounding down is monotonic, so every bound (as rounded by `envelope`) still holds.
+  return Math.floor(Math.min(resolved.capMillis, jittered))
+}
+
+/** @internal */
+export const envelope = (
+  options: Options | undefined,
+  retry: number
+): { readonly lower: Duration.Duration; readonly upper: Duration.Duration } => {
+  const resolved = resolve(options)
+  const bound = (millis: number) => Duration.millis(Math.floor(Math.min(resolved.capMillis, millis)))
+  const exponential = exponentialMillis(resolved, retry)
+  switch (resolved.jitter) {
+    case "none":
+      return { lower: bound(exponential), upper: bound(exponential) }
+    case "full":
+      return { lower: Duration.zero, upper: bound(exponential) }
+    case "equal":
+      return { lower: bound(exponential / 2), upper: bound(exponential) }
+    case "decorrelated":
+      return {
+        lower: bound(resolved.baseMillis),
+        upper: bound(resolved.baseMillis * Math.pow(3, retry + 1))
+      }
+  }
+}
+
+interface State {
+  readonly retries: number
+  readonly previousMillis: number
+  readonly startMillis: number | undefined
+}
+
+/** @internal */
+export const exponential = (options?: Options): Schedule.Schedule<Duration.Duration> => {
+  const resolved = resolve(options)
+  const initial: State = { retries: 0, previousMillis: resolved.baseMillis, startMillis: undefined }
+  return Schedule.makeWithState(initial, (now, _input: unknown, state) => {
+    if (state.retries + 1 >= resolved.maxAttempts) {
+      return Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
+    }
+    return Effect.map(
+      resolved.jitter === "none" ? Effect.succeed(0) : Random.next,
+      (unit) => {
+        const startMillis = state.startMillis ?? now
+        const delayMillis = nextDelayMillis(resolved, state.retries, state.previousMillis, unit)
+        // A hard limit, unlike `Schedule.upTo`: no retry is scheduled to start after `maxElapsed`.
+        if (now - startMillis + delayMillis > resolved.maxElapsedMillis) {
+          return [state, Duration.zero, ScheduleDecision.done] as const
+        }
+        const next: State = { retries: state.retries + 1, previousMillis: delayMillis, startMillis }
+        return [
+          next,
+          Duration.millis(delayMillis),
+          ScheduleDecision.continueWith(Interval.after(now + delayMillis))
+        ] as const
+      }
+    )
+  })
+}

@@ -1,0 +1,200 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import { constTrue, dual } from "effect/Function"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
+import * as backoff from "./backoff.js"
+import * as deadline from "./deadline.js"
+
+// Mirrors the documented shapes in `Retry.ts` (the public face checks that they agree).
+/** @internal */
+export type Reason =
+  | "backoff"
+  | "retry-after"
+  | "budget-refused"
+  | "deadline"
+  | "retry-after-too-long"
+  | "exhausted"
+  | "not-retryable"
+
+/** @internal */
+export interface Attempt<E> {
+  readonly attempt: number
+  readonly delay: Duration.Duration
+  readonly reason: Reason
+  readonly retrying: boolean
+  readonly failure: E
+}
+
+/** @internal */
+export interface Options<E, R> {
+  readonly schedule?: Schedule.Schedule<unknown, E, R> | undefined
+  readonly while?: ((failure: E) => boolean) | undefined
+  readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
+  readonly maxHintedDelay?: Duration.DurationInput | undefined
+  readonly hintJitter?: number | undefined
+  readonly budget?: undefined
+  readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
+}
+
+/** @internal */
+export const defaults = {
+  maxHintedDelay: Duration.seconds(30),
+  hintJitter: 0.1
+} as const
+
+interface Budget {
+  readonly key: string
+  readonly service: RetryBudget["Type"]
+}
+
+const observe = <E>(event: Attempt<E>): Effect.Effect<void> => {
+  const delayMillis = Duration.toMillis(event.delay)
+  const attributes = {
+    "retry.attempt": event.attempt,
+    "retry.delay_ms": delayMillis,
+    "retry.reason": event.reason,
+    "retry.retrying": event.retrying
+  }
+  const message = event.retrying
+    ? `retrying: attempt ${event.attempt} after ${Duration.format(event.delay)} (${event.reason})`
+    : `not retrying: attempt ${event.attempt} not made (${event.reason})`
+  return Effect.zipRight(
+    Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+      Option.isSome(span)
+        ? Effect.flatMap(Clock.currentTimeNanos, (nanos) =>
+          Effect.sync(() => span.value.event(event.retrying ? "retry" : "retry.stop", nanos, attributes)))
+        : Effect.void),
+    Effect.zipRight(
+      Effect.annotateCurrentSpan({ "retry.attempts": event.retrying ? event.attempt : event.attempt - 1 }),
+      Effect.annotateLogs(Effect.logDebug(message), attributes)
+    )
+  )
+}
+
+/** @internal */
+export interface BudgetedOptions<E, R> extends Omit<Options<E, R>, "budget"> {
+  readonly budget: string
+}
+
+/** @internal */
+export const retry: {
+  <E, R2 = never>(
+    options: BudgetedOptions<E, R2>
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
+  <E, R2 = never>(options?: Options<E, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
+  <A, E, R, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    options: BudgetedOptions<E, R2>
+  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
+  <A, E, R, R2 = never>(self: Effect.Effect<A, E, R>, options?: Options<E, R2>): Effect.Effect<A, E, R | R2>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  (
+    self: Effect.Effect<any, any, any>,
+    options?: Options<any, any> | BudgetedOptions<any, any>
+  ): Effect.Effect<any, any, any> => retryImpl(self, options ?? {})
+)
+
+const retryImpl = <A, E, R, R2>(
+  self: Effect.Effect<A, E, R>,
+  options: Options<E, R2> | BudgetedOptions<E, R2>
+): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
+  const schedule: Schedule.Schedule<unknown, E, R2> = options.schedule ?? backoff.exponential()
+  const retryable = options.while ?? constTrue
+  const maxHintedMillis = Duration.toMillis(options.maxHintedDelay ?? defaults.maxHintedDelay)
+  const hintJitter = options.hintJitter ?? defaults.hintJitter
+
+  const report = (event: Attempt<E>): Effect.Effect<void, never, R2> =>
+    options.onAttempt === undefined ? observe(event) : Effect.zipRight(observe(event), options.onAttempt(event))
+
+  const giveUp = (
+    failure: E,
+    attempt: number,
+    delayMillis: number,
+    reason: Reason,
+    budget: Budget | undefined
+  ): Effect.Effect<never, E | RetryBudgetExhausted<E>, R2> => {
+    const failWith: Effect.Effect<never, E | RetryBudgetExhausted<E>> =
+      reason === "budget-refused" && budget !== undefined
+        ? Effect.fail(new RetryBudgetExhausted({ key: budget.key, attempts: attempt - 1, failure }))
+        : Effect.fail(failure)
+    return Effect.zipRight(
+      report({ attempt, delay: Duration.millis(delayMillis), reason, retrying: false, failure }),
+      failWith
+    )
+  }
+
+  // `made` attempts have run; the last one failed with `failure`. Nothing here runs on the happy path.
+  const onFailure = (
+    failure: E,
+    made: number,
+    state: unknown,
+    budget: Budget | undefined
+  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
+    const next = made + 1
+    if (!retryable(failure)) {
+      return giveUp(failure, next, 0, "not-retryable", budget)
+    }
+    return Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const [nextState, , decision] = yield* schedule.step(now, failure, state)
+      if (ScheduleDecision.isDone(decision)) {
+        return yield* giveUp(failure, next, 0, "exhausted", budget)
+      }
+      let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+      let reason: Reason = "backoff"
+      const hint = options.delayHint === undefined ? Option.none() : options.delayHint(failure)
+      if (Option.isSome(hint)) {
+        const hintMillis = Duration.toMillis(hint.value)
+        if (hintMillis > maxHintedMillis) {
+          return yield* giveUp(failure, next, hintMillis, "retry-after-too-long", budget)
+        }
+        if (hintMillis > delayMillis) {
+          // Clients told the same instant must not all wake together: add a little, never less than the hint.
+          const unit = yield* Random.next
+          delayMillis = Math.max(
+            hintMillis,
+            Math.floor(Math.min(maxHintedMillis, hintMillis + hintMillis * hintJitter * unit))
+          )
+          reason = "retry-after"
+        }
+      }
+      const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
+      if (now + delayMillis >= deadlineAt) {
+        return yield* giveUp(failure, next, delayMillis, "deadline", budget)
+      }
+      if (budget !== undefined && !(yield* budget.service.withdraw(budget.key))) {
+        return yield* giveUp(failure, next, delayMillis, "budget-refused", budget)
+      }
+      yield* report({ attempt: next, delay: Duration.millis(delayMillis), reason, retrying: true, failure })
+      if (delayMillis > 0) {
+        yield* Effect.sleep(Duration.millis(delayMillis))
+      }
+      return yield* attemptFrom(next, nextState, budget)
+    })
+  }
+
+  const attemptFrom = (
+    made: number,
+    state: unknown,
+    budget: Budget | undefined
+  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
+    Effect.catchAll(self, (failure) => onFailure(failure, made, state, budget))
+
+  const budgetKey = options.budget
+  if (budgetKey === undefined) {
+    return Effect.suspend(() => attemptFrom(1, schedule.initial, undefined))
+  }
+  return Effect.flatMap(
+    RetryBudget,
+    (service) =>
+      Effect.zipRight(service.deposit(budgetKey), attemptFrom(1, schedule.initial, { key: budgetKey, service }))
+  )
+}

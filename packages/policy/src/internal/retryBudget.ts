@@ -1,0 +1,110 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+
+// Mirrors the documented shapes in `RetryBudget.ts` (the public face checks that they agree).
+/** @internal */
+export interface Options {
+  readonly ratio?: number | undefined
+  readonly minRetries?: number | undefined
+  readonly window?: Duration.DurationInput | undefined
+}
+
+/** @internal */
+export interface Stats {
+  readonly requests: number
+  readonly retries: number
+  readonly available: number
+}
+
+/** @internal */
+export interface Service {
+  readonly deposit: (key: string) => Effect.Effect<void>
+  readonly withdraw: (key: string) => Effect.Effect<boolean>
+  readonly stats: (key: string) => Effect.Effect<Stats>
+}
+
+/** @internal */
+export const defaults = {
+  ratio: 0.2,
+  minRetries: 10,
+  window: Duration.seconds(10)
+} as const
+
+// The window is cut into slots so that it slides with Clock time and no timer is needed to expire old counts.
+const slotCount = 10
+
+interface Counters {
+  readonly slot: Array<number>
+  readonly requests: Array<number>
+  readonly retries: Array<number>
+}
+
+/** @internal */
+export const unsafeMake = (options?: Options): Service => {
+  const ratio = options?.ratio ?? defaults.ratio
+  const minRetries = options?.minRetries ?? defaults.minRetries
+  const windowMillis = Duration.toMillis(options?.window ?? defaults.window)
+  if (!(ratio >= 0) || !(minRetries >= 0) || !(windowMillis > 0) || !Number.isFinite(windowMillis)) {
+    throw new RangeError("RetryBudget: ratio and minRetries must be >= 0 and window a finite positive duration")
+  }
+  const slotMillis = windowMillis / slotCount
+  const byKey = new Map<string, Counters>()
+
+  const countersFor = (key: string, now: number): { counters: Counters; current: number } => {
+    let counters = byKey.get(key)
+    if (counters === undefined) {
+      counters = {
+        slot: new Array<number>(slotCount).fill(-1),
+        requests: new Array<number>(slotCount).fill(0),
+        retries: new Array<number>(slotCount).fill(0)
+      }
+      byKey.set(key, counters)
+    }
+    const current = Math.floor(now / slotMillis)
+    const position = current % slotCount
+    if (counters.slot[position] !== current) {
+      counters.slot[position] = current
+      counters.requests[position] = 0
+      counters.retries[position] = 0
+    }
+    return { counters, current }
+  }
+
+  const totals = (counters: Counters, current: number) => {
+    let requests = 0
+    let retries = 0
+    for (let i = 0; i < slotCount; i++) {
+      if (counters.slot[i]! > current - slotCount) {
+        requests += counters.requests[i]!
+        retries += counters.retries[i]!
+      }
+    }
+    return { requests, retries, available: Math.max(0, Math.floor(minRetries + ratio * requests - retries)) }
+  }
+
+  return {
+    deposit: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const { counters, current } = countersFor(key, now)
+        counters.requests[current % slotCount]! += 1
+      }),
+    withdraw: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const { counters, current } = countersFor(key, now)
+        if (totals(counters, current).available < 1) {
+          return false
+        }
+        counters.retries[current % slotCount]! += 1
+        return true
+      }),
+    stats: (key) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const { counters, current } = countersFor(key, now)
+        return totals(counters, current)
+      })
+  }
+}
+
+/** @internal */
+export const make = (options?: Options): Effect.Effect<Service> => Effect.sync(() => unsafeMake(options))

@@ -1,0 +1,172 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Backoff from "@sturdy/policy/Backoff"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+import * as TestClock from "effect/TestClock"
+
+// Steps the schedule as a retry driver would, returning the delay of each retry (what would be slept).
+const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Array<number> =>
+  Effect.runSync(
+    Effect.gen(function*() {
+      const schedule = Backoff.exponential(options)
+      let state = schedule.initial
+      let now = 1_000_000
+      const delays: Array<number> = []
+      for (let i = 0; i < maxSteps; i++) {
+        const [next, , decision] = yield* schedule.step(now, undefined, state)
+        if (ScheduleDecision.isDone(decision)) break
+        const delay = Intervals.start(decision.intervals) - now
+        delays.push(delay)
+        now += delay
+        state = next
+      }
+      return delays
+    }).pipe(Effect.withRandom(Random.make(seed)))
+  )
+
+const jitterArb = FastCheck.constantFrom<Backoff.Jitter>("none", "full", "equal", "decorrelated")
+const optionsArb = FastCheck.record({
+  base: FastCheck.integer({ min: 0, max: 2_000 }).map(Duration.millis),
+  factor: FastCheck.double({ min: 1, max: 4, noNaN: true }),
+  cap: FastCheck.integer({ min: 0, max: 20_000 }).map(Duration.millis),
+  jitter: jitterArb,
+  maxAttempts: FastCheck.integer({ min: 1, max: 12 })
+})
+const seedArb = FastCheck.integer()
+const epsilon = 1e-6
+
+describe("Backoff", () => {
+  it.prop("every delay is at most the cap, in every jitter mode", [optionsArb, seedArb], ([options, seed]) => {
+    const cap = Duration.toMillis(options.cap)
+    for (const delay of sampleDelays(options, seed)) {
+      expect(delay).toBeGreaterThanOrEqual(0)
+      expect(delay).toBeLessThanOrEqual(cap + epsilon)
+    }
+  }, { fastCheck: { seed: 42, numRuns: 300 } })
+
+  it.prop("each delay falls within its envelope", [optionsArb, seedArb], ([options, seed]) => {
+    sampleDelays(options, seed).forEach((delay, n) => {
+      const { lower, upper } = Backoff.envelope(options, n)
+      expect(delay).toBeGreaterThanOrEqual(Duration.toMillis(lower) - epsilon)
+      expect(delay).toBeLessThanOrEqual(Duration.toMillis(upper) + epsilon)
+    })
+  }, { fastCheck: { seed: 42, numRuns: 300 } })
+
+  it.prop(
+    "full jitter stays within [0, min(cap, base × factorⁿ)]",
+    [optionsArb, seedArb],
+    ([options, seed]) => {
+      const base = Duration.toMillis(options.base)
+      const cap = Duration.toMillis(options.cap)
+      sampleDelays({ ...options, jitter: "full" }, seed).forEach((delay, n) => {
+        expect(delay).toBeGreaterThanOrEqual(0)
+        expect(delay).toBeLessThanOrEqual(Math.min(cap, base * Math.pow(options.factor, n)) + epsilon)
+      })
+    },
+    { fastCheck: { seed: 42, numRuns: 300 } }
+  )
+
+  it.prop("allows maxAttempts - 1 retries and no more", [optionsArb, seedArb], ([options, seed]) => {
+    expect(sampleDelays(options, seed).length).toBe(options.maxAttempts - 1)
+  }, { fastCheck: { seed: 42, numRuns: 200 } })
+
+  it.prop("the same seed gives the same sequence", [optionsArb, seedArb], ([options, seed]) => {
+    expect(sampleDelays(options, seed)).toEqual(sampleDelays(options, seed))
+  }, { fastCheck: { seed: 42, numRuns: 200 } })
+
+  it("different seeds give different full-jitter sequences", () => {
+    const options: Backoff.Options = { maxAttempts: 6 }
+    expect(sampleDelays(options, 1)).not.toEqual(sampleDelays(options, 2))
+  })
+
+  it("without jitter the delays are the exponential envelope, capped", () => {
+    expect(sampleDelays({ jitter: "none", base: "100 millis", cap: "1 second", maxAttempts: 7 }, 0)).toEqual([
+      100,
+      200,
+      400,
+      800,
+      1000,
+      1000
+    ])
+  })
+
+  it("decorrelated jitter stays within [base, 3 × previous] and the cap", () => {
+    const delays = sampleDelays({ jitter: "decorrelated", base: "50 millis", cap: "2 seconds", maxAttempts: 30 }, 7)
+    let previous = 50
+    for (const delay of delays) {
+      expect(delay).toBeGreaterThanOrEqual(50)
+      expect(delay).toBeLessThanOrEqual(Math.min(2000, previous * 3) + epsilon)
+      previous = delay
+    }
+  })
+
+  it("maxElapsed is a hard limit, unlike Schedule.upTo", () => {
+    // base 100, no jitter: 100 (ends at 100), 200 (ends at 300 > 250: not scheduled)
+    expect(sampleDelays({ jitter: "none", maxAttempts: Infinity, maxElapsed: "250 millis" }, 0)).toEqual([100])
+    // Schedule.upTo only checks the elapsed time before sleeping, so its last sleep crosses the limit.
+    const soft = Effect.runSync(
+      Schedule.run(Schedule.exponential("100 millis").pipe(Schedule.upTo("250 millis")), 0, [1, 2, 3, 4, 5])
+    )
+    expect(Array.from(soft).map(Duration.toMillis)).toEqual([100, 200, 400])
+  })
+
+  it.effect("drives Effect.retry: 3 attempts by default, sleeping on the TestClock", () =>
+    Effect.gen(function*() {
+      const attempts = yield* Ref.make<Array<number>>([])
+      const failing = Effect.flatMap(
+        TestClock.currentTimeMillis,
+        (now) => Ref.update(attempts, (times) => [...times, now]).pipe(Effect.zipRight(Effect.fail("boom")))
+      )
+      const fiber = yield* Effect.fork(Effect.retry(failing, Backoff.exponential({ jitter: "none" })))
+      yield* TestClock.adjust("1 minute")
+      const exit = yield* Fiber.await(fiber)
+      expect(exit._tag).toBe("Failure")
+      expect(yield* Ref.get(attempts)).toEqual([0, 100, 300])
+    }))
+
+  it.effect("Effect.withRandom with the same seed reproduces the sleeps", () =>
+    Effect.gen(function*() {
+      const run = (seed: number) =>
+        Effect.gen(function*() {
+          const start = yield* TestClock.currentTimeMillis
+          const times = yield* Ref.make<Array<number>>([])
+          const failing = Effect.flatMap(
+            TestClock.currentTimeMillis,
+            (now) => Ref.update(times, (ts) => [...ts, now - start]).pipe(Effect.zipRight(Effect.fail("boom")))
+          )
+          const fiber = yield* Effect.fork(
+            Effect.retry(failing, Backoff.exponential({ maxAttempts: 5 })).pipe(
+              Effect.withRandom(Random.make(seed))
+            )
+          )
+          yield* TestClock.adjust("1 minute")
+          yield* Fiber.await(fiber)
+          return yield* Ref.get(times)
+        })
+      const first = yield* run(123)
+      const second = yield* run(123)
+      expect(first.length).toBe(5)
+      expect(second).toEqual(first)
+    }))
+
+  it("rejects invalid options at construction", () => {
+    expect(() => Backoff.exponential({ factor: 0.5 })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ maxAttempts: 0 })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ base: Duration.infinity })).toThrow(RangeError)
+  })
+
+  it("defaults: full jitter, 3 attempts, 100ms base, 10s cap", () => {
+    expect(Backoff.defaults.jitter).toBe("full")
+    expect(Backoff.defaults.maxAttempts).toBe(3)
+    expect(Duration.toMillis(Backoff.defaults.base)).toBe(100)
+    expect(Duration.toMillis(Backoff.defaults.cap)).toBe(10_000)
+    expect(sampleDelays({}, 1).length).toBe(2)
+  })
+})
