@@ -22,3 +22,13 @@ export * as RetryHeaders from "./RetryHeaders.js"
  * @since 0.1.0
  */
 export * as SturdyClient from "./SturdyClient.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Auth from "./Auth.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as OAuth2 from "./OAuth2.js"

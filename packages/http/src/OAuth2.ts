@@ -1,0 +1,261 @@
+/**
+ * OAuth2 client credentials (RFC 6749 §4.4): fetches an access token, caches it until shortly before it expires,
+ * refreshes it single-flight, retries the token request on transient failures, and turns token endpoint failures
+ * into typed errors named after RFC 6749 §5.2 error codes.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Auth from "./Auth.js"
+import * as internal from "./internal/oauth2.js"
+
+/**
+ * The error codes of RFC 6749 §5.2.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ *
+ * OAuth2.errorCodes.includes("invalid_client") // true
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const errorCodes: ReadonlyArray<ErrorCode> = internal.errorCodes
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ErrorCode = internal.ErrorCode
+
+/**
+ * The token endpoint refused the request with an RFC 6749 error (`reason`; `"unknown"` for an extension code, which
+ * stays in `errorCode`). Retrying does not help: the client id, secret, scope or grant must change.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const explain = <A, R>(self: Effect.Effect<A, OAuth2.TokenError, R>) =>
+ *   Effect.catchTag(self, "TokenRejected", (error) =>
+ *     error.reason === "invalid_client" ? Effect.die("check the client secret") : Effect.fail(error))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const TokenRejected: typeof internal.TokenRejected = internal.TokenRejected
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type TokenRejected = internal.TokenRejected
+
+/**
+ * The token request failed without an OAuth2 answer: the endpoint could not be reached (`Transport`), answered an
+ * unexpected status (`Status`: 5xx, 429 and 408 are retried), or sent a success body without a usable token
+ * (`MalformedResponse`).
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ *
+ * const error = new OAuth2.TokenRequestFailed({ reason: "Status", status: 503, detail: "unavailable" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const TokenRequestFailed: typeof internal.TokenRequestFailed = internal.TokenRequestFailed
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type TokenRequestFailed = internal.TokenRequestFailed
+
+/**
+ * Every way a token request can fail.
+ *
+ * @example
+ * ```ts
+ * import type { OAuth2 } from "@sturdy/http"
+ *
+ * const describe = (error: OAuth2.TokenError): string => `${error._tag}: ${error.reason}`
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export type TokenError = TokenRejected | TokenRequestFailed
+
+/**
+ * Whether a token error is worth retrying (transport failures, 5xx, 429, 408).
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ *
+ * OAuth2.isRetryable(new OAuth2.TokenRequestFailed({ reason: "Transport", detail: "Transport" })) // true
+ * ```
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isRetryable: (error: TokenError) => boolean = internal.isRetryable
+
+/**
+ * Settings of the client credentials grant.
+ *
+ * | option                 | default                                   |
+ * | ---------------------- | ----------------------------------------- |
+ * | `clientAuthentication` | `"basic"` (HTTP Basic, RFC 6749 §2.3.1)   |
+ * | `scope`, `audience`    | not sent                                  |
+ * | `expirySkew`           | 30 seconds, capped at half the lifetime   |
+ * | `retry`                | `defaultRetry`, only for retryable errors |
+ * | `origins`              | the origin of each request's first hop    |
+ *
+ * @example
+ * ```ts
+ * import type { OAuth2 } from "@sturdy/http"
+ * import { Redacted } from "effect"
+ *
+ * const options: OAuth2.ClientCredentialsOptions = {
+ *   tokenUrl: "https://auth.example.com/oauth/token",
+ *   clientId: "reports",
+ *   clientSecret: Redacted.make("s"),
+ *   scope: ["reports:read"]
+ * }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface ClientCredentialsOptions {
+  readonly tokenUrl: string | URL
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly clientAuthentication?: "basic" | "body" | undefined
+  readonly scope?: string | ReadonlyArray<string> | undefined
+  readonly audience?: string | undefined
+  readonly extraParams?: Readonly<Record<string, string>> | undefined
+  readonly expirySkew?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, TokenError> | undefined
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The token request's default retry: exponential from 200 ms, doubling, jittered, at most 3 retries.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ * import { Schedule } from "effect"
+ *
+ * const patient = OAuth2.defaultRetry.pipe(Schedule.upTo("10 seconds"))
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRetry: Schedule.Schedule<unknown, TokenError> = internal.defaultRetry
+
+/**
+ * Makes one token request (with retries) through the `HttpClient` in context, without caching.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ * import { Redacted } from "effect"
+ *
+ * const token = OAuth2.requestToken({
+ *   tokenUrl: "https://auth.example.com/oauth/token",
+ *   clientId: "reports",
+ *   clientSecret: Redacted.make("s")
+ * })
+ * ```
+ * @since 0.1.0
+ * @category token requests
+ */
+export const requestToken: (
+  options: ClientCredentialsOptions
+) => Effect.Effect<Auth.AccessToken, TokenError, HttpClient.HttpClient> = internal.requestToken
+
+/**
+ * A cached, single-flight `Auth.TokenSource` for the client credentials grant; token requests go through the
+ * `HttpClient` in context. Use it with `Auth.bearerFrom`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Auth, OAuth2 } from "@sturdy/http"
+ * import { Config, Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const tokens = yield* OAuth2.clientCredentials({
+ *     tokenUrl: "https://auth.example.com/oauth/token",
+ *     clientId: "reports",
+ *     clientSecret: yield* Config.redacted("OAUTH_CLIENT_SECRET")
+ *   })
+ *   const client = (yield* HttpClient.HttpClient).pipe(Auth.bearerFrom(tokens), HttpClient.followRedirects())
+ *   return yield* client.get("https://api.example.com/reports")
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clientCredentials: (
+  options: ClientCredentialsOptions
+) => Effect.Effect<Auth.TokenSource<TokenError>, never, Scope.Scope | HttpClient.HttpClient> =
+  internal.clientCredentials
+
+/**
+ * Wraps the `HttpClient` in context with client credentials; the token requests use the wrapped client. Token
+ * failures and `Auth.Unauthorized` arrive as a `RequestError` whose `cause` is the typed error (the `HttpClient` tag
+ * only carries `HttpClientError`).
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { OAuth2 } from "@sturdy/http"
+ * import { Layer, Redacted } from "effect"
+ *
+ * const ClientLive = OAuth2.layerClientCredentials({
+ *   tokenUrl: "https://auth.example.com/oauth/token",
+ *   clientId: "reports",
+ *   clientSecret: Redacted.make("s")
+ * }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClientCredentials: (
+  options: ClientCredentialsOptions
+) => Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> = internal.layerClientCredentials
+
+/**
+ * `layerClientCredentials` with its settings read from configuration.
+ *
+ * @example
+ * ```ts
+ * import { OAuth2 } from "@sturdy/http"
+ * import { Config } from "effect"
+ *
+ * const AuthLive = OAuth2.layerClientCredentialsConfig(Config.all({
+ *   tokenUrl: Config.string("OAUTH_TOKEN_URL"),
+ *   clientId: Config.string("OAUTH_CLIENT_ID"),
+ *   clientSecret: Config.redacted("OAUTH_CLIENT_SECRET")
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClientCredentialsConfig: (
+  config: Config.Config<ClientCredentialsOptions>
+) => Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =
+  internal.layerClientCredentialsConfig

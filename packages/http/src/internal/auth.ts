@@ -1,0 +1,639 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Jwt from "./jwt.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const REDACTED = "<redacted>"
+
+/** @internal */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>("@sturdy/http/Auth/Unauthorized")("Unauthorized", {
+  method: Schema.String,
+  url: Schema.String,
+  status: Schema.Number
+}) {
+  override get message() {
+    return `the server answered ${this.status} again after the credentials were refreshed (${this.method} ${this.url})`
+  }
+}
+
+/** @internal */
+export class MalformedJwt extends Schema.TaggedError<MalformedJwt>("@sturdy/http/Auth/MalformedJwt")("MalformedJwt", {
+  reason: Schema.Literal("Structure", "Encoding", "Payload", "Expiry")
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "Structure":
+        return "the bearer token is not a compact JWT (three dot-separated parts)"
+      case "Encoding":
+        return "the JWT payload is not valid base64url"
+      case "Payload":
+        return "the JWT payload is not a JSON object"
+      case "Expiry":
+        return "the JWT `exp` claim is not a number of seconds"
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------
+// credentials
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export type Credential = Data.TaggedEnum<{
+  Bearer: { readonly token: Redacted.Redacted<string> }
+  ApiKeyHeader: { readonly header: string; readonly key: Redacted.Redacted<string> }
+  ApiKeyQuery: { readonly param: string; readonly key: Redacted.Redacted<string> }
+}>
+
+/** @internal */
+export const Credential = Data.taggedEnum<Credential>()
+
+/** @internal */
+export interface Options {
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+/** @internal */
+export interface AccessToken {
+  readonly token: Redacted.Redacted<string>
+  readonly expiresAt: Option.Option<number>
+}
+
+/** @internal */
+export interface TokenSource<E> {
+  readonly get: Effect.Effect<AccessToken, E>
+  readonly invalidate: (stale: AccessToken) => Effect.Effect<void>
+}
+
+/** @internal */
+export interface TokenSourceOptions {
+  readonly expirySkew?: Duration.DurationInput | undefined
+}
+
+// -----------------------------------------------------------------------------
+// the middleware core
+// -----------------------------------------------------------------------------
+
+interface Attached {
+  readonly request: HttpClientRequest.HttpClientRequest
+  // present when the credential can be refreshed: a 401 invalidates it and the request is replayed once
+  readonly invalidate: Option.Option<Effect.Effect<void>>
+}
+
+interface Authenticator<E, R> {
+  readonly attach: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attached, E, R>
+  readonly headers: ReadonlyArray<string>
+  readonly params: ReadonlyArray<string>
+}
+
+interface Processing<E, R> {
+  readonly preprocess: HttpClient.HttpClient.Preprocess<E, R>
+  readonly postprocess: HttpClient.HttpClient.Postprocess<E, R>
+}
+
+// `preprocess`/`postprocess` are not on the public interface, but every client built by @effect/platform has them;
+// acting in `postprocess` is what lets the middleware decide per redirect hop.
+const hasProcessing = <E, R>(
+  client: HttpClient.HttpClient.With<E, R>
+): client is HttpClient.HttpClient.With<E, R> & Processing<E, R> =>
+  Predicate.hasProperty(client, "preprocess") && Predicate.isFunction(client.preprocess) &&
+  Predicate.hasProperty(client, "postprocess") && Predicate.isFunction(client.postprocess)
+
+const processingOf = <E, R>(client: HttpClient.HttpClient.With<E, R>): Processing<E, R> =>
+  hasProcessing(client) ? client : {
+    preprocess: Effect.succeed,
+    postprocess: (request) => Effect.flatMap(request, client.execute)
+  }
+
+/** @internal */
+export const isClient = (u: unknown): u is HttpClient.HttpClient.With<unknown, unknown> =>
+  Predicate.hasProperty(u, HttpClient.TypeId)
+
+const originOf = (url: string): Option.Option<string> => {
+  try {
+    return Option.some(new URL(url).origin)
+  } catch {
+    return Option.none()
+  }
+}
+
+const normalizeOrigin = (origin: string): string => Option.getOrElse(originOf(origin), () => origin)
+
+/** @internal */
+export const redactRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  headers: ReadonlyArray<string>,
+  params: ReadonlyArray<string>
+): HttpClientRequest.HttpClientRequest => {
+  let redacted = request
+  for (const name of headers) {
+    if (Headers.has(redacted.headers, name)) {
+      redacted = HttpClientRequest.setHeader(redacted, name, REDACTED)
+    }
+  }
+  for (const name of params) {
+    if (Option.isSome(UrlParams.getFirst(redacted.urlParams, name))) {
+      redacted = HttpClientRequest.setUrlParam(redacted, name, REDACTED)
+    }
+  }
+  return redacted
+}
+
+const stripCredentials = (
+  request: HttpClientRequest.HttpClientRequest,
+  headers: ReadonlyArray<string>,
+  params: ReadonlyArray<string>
+): HttpClientRequest.HttpClientRequest => {
+  const carries = headers.some((name) => Headers.has(request.headers, name)) ||
+    request.urlParams.some(([key]) => params.includes(key))
+  if (!carries) return request
+  return HttpClientRequest.make(request.method)(request.url, {
+    headers: Headers.remove(request.headers, headers),
+    urlParams: request.urlParams.filter(([key]) => !params.includes(key)),
+    body: request.body,
+    ...(Option.isSome(request.hash) ? { hash: request.hash.value } : {})
+  })
+}
+
+/** @internal */
+export const redactError = <E>(
+  error: E,
+  headers: ReadonlyArray<string>,
+  params: ReadonlyArray<string>
+): E => {
+  if (!HttpClientError.isHttpClientError(error)) {
+    return error
+  }
+  const request = redactRequest(error.request, headers, params)
+  if (request === error.request) {
+    return error
+  }
+  // the rebuilt error is the same class with the same tag, so `E` is preserved
+  const rebuilt: HttpClientError.HttpClientError = error._tag === "RequestError"
+    ? new HttpClientError.RequestError({ ...copyOptional(error), request, reason: error.reason })
+    : new HttpClientError.ResponseError({
+      ...copyOptional(error),
+      request,
+      response: error.response,
+      reason: error.reason
+    })
+  return rebuilt as E
+}
+
+const copyOptional = (
+  error: HttpClientError.HttpClientError
+): { readonly cause?: unknown; readonly description?: string } => ({
+  ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  ...(error.description !== undefined ? { description: error.description } : {})
+})
+
+const redactedUrl = (request: HttpClientRequest.HttpClientRequest, params: ReadonlyArray<string>): string => {
+  const redacted = redactRequest(request, [], params)
+  const url = UrlParams.makeUrl(redacted.url, redacted.urlParams, Option.none())
+  return Either.isRight(url) ? url.right.toString() : redacted.url
+}
+
+const withoutQuery = (url: string): string => {
+  const index = url.search(/[?#]/)
+  return index === -1 ? url : url.slice(0, index)
+}
+
+const authenticateWith = <E, R, E2, R2>(
+  self: HttpClient.HttpClient.With<E, R>,
+  authenticator: Authenticator<E2, R2>,
+  options: Options | undefined
+): HttpClient.HttpClient.With<E | E2 | Unauthorized, R | R2> => {
+  const inner = processingOf(self)
+  const { headers, params } = authenticator
+  const allowedOrigins = options?.origins !== undefined
+    ? Option.some(new Set(options.origins.map(normalizeOrigin)))
+    : Option.none()
+  // The origin of the first hop of the current execution. `preprocess` runs once per execution and resets it;
+  // `postprocess` runs once per hop when `HttpClient.followRedirects` is applied outside this middleware.
+  const firstHopOrigin = FiberRef.unsafeMake<Option.Option<string>>(Option.none())
+
+  const isAllowed = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<boolean> => {
+    const origin = originOf(request.url)
+    if (Option.isNone(origin)) return Effect.succeed(false)
+    if (Option.isSome(allowedOrigins)) return Effect.succeed(allowedOrigins.value.has(origin.value))
+    return Effect.flatMap(FiberRef.get(firstHopOrigin), (first) =>
+      Option.match(first, {
+        onNone: () => Effect.as(FiberRef.set(firstHopOrigin, origin), true),
+        onSome: (first) => Effect.succeed(first === origin.value)
+      }))
+  }
+
+  const send = (request: HttpClientRequest.HttpClientRequest) => {
+    let sent = inner.postprocess(Effect.succeed(request)).pipe(
+      Effect.mapError((error) => redactError(error, headers, params)),
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...headers])
+    )
+    const carriesParam = params.some((name) => Option.isSome(UrlParams.getFirst(request.urlParams, name)))
+    if (carriesParam) {
+      // the platform span records `url.full` and `url.query` verbatim: replace it with a span that redacts them
+      sent = sent.pipe(
+        Effect.locally(HttpClient.currentTracerDisabledWhen, () => true),
+        Effect.withSpan(`http.client ${request.method}`, {
+          kind: "client",
+          captureStackTrace: false,
+          attributes: {
+            "http.request.method": request.method,
+            "url.full": redactedUrl(request, params)
+          }
+        })
+      )
+    }
+    return sent
+  }
+
+  const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
+    new Unauthorized({
+      method: response.request.method,
+      url: withoutQuery(response.request.url),
+      status: response.status
+    })
+
+  const postprocess = (
+    requestEffect: Effect.Effect<HttpClientRequest.HttpClientRequest, E, R>
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | E2 | Unauthorized, R | R2> =>
+    Effect.flatMap(requestEffect, (request) =>
+      Effect.flatMap(isAllowed(request), (allowed) => {
+        if (!allowed) return send(stripCredentials(request, headers, params))
+        return Effect.flatMap(authenticator.attach(request), (first) =>
+          Effect.flatMap(send(first.request), (response) => {
+            if (response.status !== 401 || Option.isNone(first.invalidate)) {
+              return Effect.succeed(response)
+            }
+            return first.invalidate.value.pipe(
+              Effect.zipRight(authenticator.attach(request)),
+              Effect.flatMap((second) =>
+                send(second.request)
+              ),
+              Effect.flatMap((replayed) =>
+                replayed.status === 401 ? Effect.fail(unauthorized(replayed)) : Effect.succeed(replayed)
+              )
+            )
+          }))
+      }))
+
+  return HttpClient.makeWith(
+    postprocess,
+    (request) => Effect.zipLeft(inner.preprocess(request), FiberRef.set(firstHopOrigin, Option.none()))
+  )
+}
+
+// -----------------------------------------------------------------------------
+// static credentials
+// -----------------------------------------------------------------------------
+
+const staticAuthenticator = (credential: Credential): Authenticator<never, never> => {
+  switch (credential._tag) {
+    case "Bearer":
+      return {
+        headers: ["authorization"],
+        params: [],
+        attach: (request) =>
+          Effect.succeed({
+            request: HttpClientRequest.bearerToken(request, credential.token),
+            invalidate: Option.none()
+          })
+      }
+    case "ApiKeyHeader": {
+      const header = credential.header.toLowerCase()
+      return {
+        headers: [header],
+        params: [],
+        attach: (request) =>
+          Effect.succeed({
+            request: HttpClientRequest.setHeader(request, header, Redacted.value(credential.key)),
+            invalidate: Option.none()
+          })
+      }
+    }
+    case "ApiKeyQuery":
+      return {
+        headers: [],
+        params: [credential.param],
+        attach: (request) =>
+          Effect.succeed({
+            request: HttpClientRequest.setUrlParam(request, credential.param, Redacted.value(credential.key)),
+            invalidate: Option.none()
+          })
+      }
+  }
+}
+
+/** @internal */
+export const authenticate = dual<
+  (
+    credential: Credential,
+    options?: Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    credential: Credential,
+    options?: Options
+  ) => HttpClient.HttpClient.With<E, R>
+>(
+  (args) => isClient(args[0]),
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, credential: Credential, options?: Options) =>
+    // a static credential is never invalidated, so `Unauthorized` cannot occur
+    authenticateWith(self, staticAuthenticator(credential), options) as HttpClient.HttpClient.With<E, R>
+)
+
+/** @internal */
+export const bearer = dual<
+  (
+    token: Redacted.Redacted<string>,
+    options?: Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    token: Redacted.Redacted<string>,
+    options?: Options
+  ) => HttpClient.HttpClient.With<E, R>
+>(
+  (args) => isClient(args[0]),
+  (self, token, options) => authenticate(self, Credential.Bearer({ token }), options)
+)
+
+/** @internal */
+export const apiKeyHeader = dual<
+  (
+    header: string,
+    key: Redacted.Redacted<string>,
+    options?: Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    header: string,
+    key: Redacted.Redacted<string>,
+    options?: Options
+  ) => HttpClient.HttpClient.With<E, R>
+>(
+  (args) => isClient(args[0]),
+  (self, header, key, options) => authenticate(self, Credential.ApiKeyHeader({ header, key }), options)
+)
+
+/** @internal */
+export const apiKeyQuery = dual<
+  (
+    param: string,
+    key: Redacted.Redacted<string>,
+    options?: Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    param: string,
+    key: Redacted.Redacted<string>,
+    options?: Options
+  ) => HttpClient.HttpClient.With<E, R>
+>(
+  (args) => isClient(args[0]),
+  (self, param, key, options) => authenticate(self, Credential.ApiKeyQuery({ param, key }), options)
+)
+
+/** @internal */
+export const layer = (
+  credential: Credential,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> =>
+  Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, authenticate(credential, options)))
+
+/** @internal */
+export const layerConfig = (
+  config: Config.Config<Credential>,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(config, (credential) => layer(credential, options)))
+
+// -----------------------------------------------------------------------------
+// refreshable tokens
+// -----------------------------------------------------------------------------
+
+interface CachedToken {
+  readonly token: AccessToken
+  readonly refreshAt: Option.Option<number>
+}
+
+interface TokenState<E> {
+  readonly cached: Option.Option<CachedToken>
+  readonly inflight: Option.Option<Deferred.Deferred<AccessToken, E>>
+}
+
+type Lookup<E> =
+  | { readonly _tag: "Fresh"; readonly token: AccessToken }
+  | { readonly _tag: "Await"; readonly deferred: Deferred.Deferred<AccessToken, E> }
+  | { readonly _tag: "Lead" }
+
+const isFresh = (cached: CachedToken, now: number): boolean =>
+  Option.match(cached.refreshAt, { onNone: () => true, onSome: (refreshAt) => now < refreshAt })
+
+const isUnexpired = (cached: CachedToken, now: number): boolean =>
+  Option.match(cached.token.expiresAt, { onNone: () => true, onSome: (expiresAt) => now < expiresAt })
+
+/** @internal */
+export const makeTokenSource = <E, R>(
+  acquire: Effect.Effect<AccessToken, E, R>,
+  options?: TokenSourceOptions
+): Effect.Effect<TokenSource<E>, never, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const context = yield* Effect.context<R>()
+    const skewMillis = Duration.toMillis(options?.expirySkew ?? Duration.seconds(30))
+    const state = yield* Ref.make<TokenState<E>>({ cached: Option.none(), inflight: Option.none() })
+
+    const cache = (token: AccessToken, now: number): CachedToken => ({
+      token,
+      // a skew longer than the token's lifetime would refresh on every call: cap it at half the lifetime
+      refreshAt: Option.map(token.expiresAt, (expiresAt) => expiresAt - Math.min(skewMillis, (expiresAt - now) / 2))
+    })
+
+    const refresh = (deferred: Deferred.Deferred<AccessToken, E>) =>
+      acquire.pipe(
+        Effect.provide(context),
+        Effect.onExit((exit) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Ref.update(state, (current) => ({
+              cached: Exit.isSuccess(exit) ? Option.some(cache(exit.value, now)) : current.cached,
+              inflight: Option.none()
+            })))
+        ),
+        Effect.intoDeferred(deferred),
+        // the refresh runs in the source's scope: interrupting the caller that started it does not fail the others
+        Effect.forkIn(scope)
+      )
+
+    const get: Effect.Effect<AccessToken, E> = Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const deferred = yield* Deferred.make<AccessToken, E>()
+        const lookup = yield* Ref.modify(state, (current): readonly [Lookup<E>, TokenState<E>] => {
+          if (Option.isSome(current.cached) && isFresh(current.cached.value, now)) {
+            return [{ _tag: "Fresh", token: current.cached.value.token }, current]
+          }
+          if (Option.isSome(current.inflight)) {
+            return [{ _tag: "Await", deferred: current.inflight.value }, current]
+          }
+          return [{ _tag: "Lead" }, { ...current, inflight: Option.some(deferred) }]
+        })
+        if (lookup._tag === "Fresh") return lookup.token
+        const awaited = lookup._tag === "Await" ? lookup.deferred : deferred
+        if (lookup._tag === "Lead") yield* refresh(deferred)
+        return yield* restore(Deferred.await(awaited)).pipe(
+          // a refresh ahead of expiry that fails still leaves a token that the server accepts
+          Effect.catchAll((error) =>
+            Effect.flatMap(Ref.get(state), (current) =>
+              Option.isSome(current.cached) && isUnexpired(current.cached.value, now)
+                ? Effect.succeed(current.cached.value.token)
+                : Effect.fail(error))
+          )
+        )
+      })
+    )
+
+    const invalidate = (stale: AccessToken): Effect.Effect<void> =>
+      Ref.update(state, (current) =>
+        Option.isSome(current.cached) && current.cached.value.token === stale
+          ? { ...current, cached: Option.none() }
+          : current)
+
+    return { get, invalidate }
+  })
+
+/** @internal */
+export const jwtSource = <E, R>(
+  acquire: Effect.Effect<Redacted.Redacted<string>, E, R>,
+  options?: TokenSourceOptions
+): Effect.Effect<TokenSource<E | MalformedJwt>, never, Scope.Scope | R> =>
+  makeTokenSource(
+    Effect.flatMap(acquire, (token) =>
+      Either.match(Jwt.readExpiry(token), {
+        onLeft: (reason) => Effect.fail(new MalformedJwt({ reason })),
+        onRight: (expiresAt) => Effect.succeed<AccessToken>({ token, expiresAt })
+      })),
+    options
+  )
+
+const sourceAuthenticator = <E>(source: TokenSource<E>): Authenticator<E, never> => ({
+  headers: ["authorization"],
+  params: [],
+  attach: (request) =>
+    Effect.map(source.get, (token) => ({
+      request: HttpClientRequest.bearerToken(request, token.token),
+      invalidate: Option.some(source.invalidate(token))
+    }))
+})
+
+/** @internal */
+export const bearerFrom = dual<
+  <E2>(
+    source: TokenSource<E2>,
+    options?: Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>,
+  <E, R, E2>(
+    self: HttpClient.HttpClient.With<E, R>,
+    source: TokenSource<E2>,
+    options?: Options
+  ) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>
+>(
+  (args) => isClient(args[0]),
+  (self, source, options) => authenticateWith(self, sourceAuthenticator(source), options)
+)
+
+const failOrDie = <E>(error: E): Effect.Effect<never, HttpClientError.HttpClientError> =>
+  HttpClientError.isHttpClientError(error) ? Effect.fail(error) : Effect.die(error)
+
+/**
+ * Folds failures that are not `HttpClientError` into one, so that the client still fits the `HttpClient` tag; the
+ * typed error stays available as `cause`.
+ *
+ * @internal
+ */
+export const asHttpClientErrors = <E, R>(
+  self: HttpClient.HttpClient.With<E | HttpClientError.HttpClientError, R>
+): HttpClient.HttpClient.With<HttpClientError.HttpClientError, R> => {
+  const inner = processingOf(self)
+  return HttpClient.makeWith(
+    (requestEffect) =>
+      Effect.flatMap(
+        Effect.catchAll(requestEffect, failOrDie),
+        (request) =>
+          Effect.catchAll(inner.postprocess(Effect.succeed(request)), (error) =>
+            HttpClientError.isHttpClientError(error) ? Effect.fail(error) : Effect.fail(
+              new HttpClientError.RequestError({
+                request: redactRequest(request, ["authorization"], []),
+                reason: "Transport",
+                cause: error,
+                description: Predicate.hasProperty(error, "message") && Predicate.isString(error.message)
+                  ? error.message
+                  : "authentication failed"
+              })
+            ))
+      ),
+    inner.preprocess
+  )
+}
+
+/** @internal */
+export const layerBearerFrom = <E, R>(
+  source: Effect.Effect<TokenSource<E>, never, Scope.Scope | R | HttpClient.HttpClient>,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient | Exclude<R, Scope.Scope>> =>
+  Layer.scoped(
+    HttpClient.HttpClient,
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const tokens = yield* source
+      return asHttpClientErrors(bearerFrom(client, tokens, options))
+    })
+  )
+
+/** @internal */
+export const layerBearerConfig = (
+  token: Config.Config<Redacted.Redacted<string>>,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(token, (token) => layer(Credential.Bearer({ token }), options)))
+
+/** @internal */
+export const layerApiKeyHeaderConfig = (
+  header: string,
+  key: Config.Config<Redacted.Redacted<string>>,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(key, (key) => layer(Credential.ApiKeyHeader({ header, key }), options)))
+
+/** @internal */
+export const layerApiKeyQueryConfig = (
+  param: string,
+  key: Config.Config<Redacted.Redacted<string>>,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(key, (key) => layer(Credential.ApiKeyQuery({ param, key }), options)))

@@ -1,0 +1,245 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Auth from "./auth.js"
+import * as Jwt from "./jwt.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const errorCodes = [
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope"
+] as const
+
+/** @internal */
+export type ErrorCode = typeof errorCodes[number]
+
+/** @internal */
+export class TokenRejected extends Schema.TaggedError<TokenRejected>("@sturdy/http/OAuth2/TokenRejected")(
+  "TokenRejected",
+  {
+    reason: Schema.Literal(...errorCodes, "unknown"),
+    errorCode: Schema.String,
+    status: Schema.Number,
+    description: Schema.optional(Schema.String)
+  }
+) {
+  override get message() {
+    const description = this.description !== undefined ? `: ${this.description}` : ""
+    return `the token endpoint rejected the request with ${this.errorCode} (status ${this.status})${description}`
+  }
+}
+
+/** @internal */
+export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
+  "@sturdy/http/OAuth2/TokenRequestFailed"
+)("TokenRequestFailed", {
+  reason: Schema.Literal("Transport", "Status", "MalformedResponse"),
+  status: Schema.optional(Schema.Number),
+  detail: Schema.String
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "Transport":
+        return `the token endpoint could not be reached: ${this.detail}`
+      case "Status":
+        return `the token endpoint answered ${this.status}: ${this.detail}`
+      case "MalformedResponse":
+        return `the token endpoint answered with an unreadable token response: ${this.detail}`
+    }
+  }
+}
+
+/** @internal */
+export type TokenError = TokenRejected | TokenRequestFailed
+
+/** @internal */
+export const isRetryable = (error: TokenError): boolean =>
+  error._tag === "TokenRequestFailed" && (
+    error.reason === "Transport" ||
+    (error.reason === "Status" && error.status !== undefined &&
+      (error.status >= 500 || error.status === 429 || error.status === 408))
+  )
+
+// -----------------------------------------------------------------------------
+// client credentials
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export interface ClientCredentialsOptions {
+  readonly tokenUrl: string | URL
+  readonly clientId: string
+  readonly clientSecret: Redacted.Redacted<string>
+  readonly clientAuthentication?: "basic" | "body" | undefined
+  readonly scope?: string | ReadonlyArray<string> | undefined
+  readonly audience?: string | undefined
+  readonly extraParams?: Readonly<Record<string, string>> | undefined
+  readonly expirySkew?: Duration.DurationInput | undefined
+  readonly retry?: Schedule.Schedule<unknown, TokenError> | undefined
+  readonly origins?: ReadonlyArray<string> | undefined
+}
+
+/** @internal */
+export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Schedule.exponential("200 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(3))
+)
+
+const ExpiresIn = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+const TokenResponse = Schema.Struct({
+  access_token: Schema.NonEmptyString,
+  token_type: Schema.optional(Schema.String),
+  expires_in: Schema.optional(ExpiresIn),
+  scope: Schema.optional(Schema.String)
+})
+
+const ErrorResponse = Schema.Struct({
+  error: Schema.String,
+  error_description: Schema.optional(Schema.String)
+})
+
+const decodeTokenResponse = Schema.decodeUnknownEither(TokenResponse)
+const decodeErrorResponse = Schema.decodeUnknownEither(ErrorResponse)
+
+// RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined for Basic authentication
+const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, "+")
+
+const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
+
+const transportFailure = (error: HttpClientError.HttpClientError): TokenRequestFailed =>
+  new TokenRequestFailed({ reason: "Transport", detail: error.reason })
+
+const readJson = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.flatMap(
+    Effect.mapError(response.text, transportFailure),
+    (text) =>
+      Effect.try({
+        try: (): unknown => JSON.parse(text),
+        catch: () =>
+          new TokenRequestFailed({ reason: "MalformedResponse", status: response.status, detail: "body is not JSON" })
+      })
+  )
+
+const tokenRequest = (options: ClientCredentialsOptions): HttpClientRequest.HttpClientRequest => {
+  const params: Record<string, string> = { ...options.extraParams, grant_type: "client_credentials" }
+  if (options.scope !== undefined) {
+    params.scope = typeof options.scope === "string" ? options.scope : options.scope.join(" ")
+  }
+  if (options.audience !== undefined) params.audience = options.audience
+  const request = HttpClientRequest.post(options.tokenUrl).pipe(HttpClientRequest.acceptJson)
+  if (options.clientAuthentication === "body") {
+    return HttpClientRequest.bodyUrlParams(request, {
+      ...params,
+      client_id: options.clientId,
+      client_secret: Redacted.value(options.clientSecret)
+    })
+  }
+  const basic = Encoding.encodeBase64(
+    `${formEncode(options.clientId)}:${formEncode(Redacted.value(options.clientSecret))}`
+  )
+  return request.pipe(
+    HttpClientRequest.setHeader("authorization", `Basic ${basic}`),
+    HttpClientRequest.bodyUrlParams(params)
+  )
+}
+
+const toAccessToken = (
+  body: typeof TokenResponse.Type,
+  requestedAt: number
+): Effect.Effect<Auth.AccessToken, TokenRequestFailed> => {
+  if (body.token_type !== undefined && body.token_type.toLowerCase() !== "bearer") {
+    return Effect.fail(
+      new TokenRequestFailed({ reason: "MalformedResponse", detail: `unsupported token_type ${body.token_type}` })
+    )
+  }
+  const token = Redacted.make(body.access_token)
+  // without `expires_in`, a JWT access token still tells when it expires; an opaque one lives until a 401
+  const expiresAt = body.expires_in !== undefined
+    ? Option.some(requestedAt + body.expires_in * 1000)
+    : Either.getOrElse(Jwt.readExpiry(token), () => Option.none<number>())
+  return Effect.succeed({ token, expiresAt })
+}
+
+/** @internal */
+export const requestToken = (
+  options: ClientCredentialsOptions
+): Effect.Effect<Auth.AccessToken, TokenError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    // the expiry counts from when the request left, so a slow token endpoint cannot stretch the token's lifetime
+    const requestedAt = yield* Clock.currentTimeMillis
+    const response = yield* Effect.mapError(client.execute(tokenRequest(options)), transportFailure)
+    if (response.status >= 200 && response.status < 300) {
+      const json = yield* readJson(response)
+      const body = decodeTokenResponse(json)
+      if (Either.isLeft(body)) {
+        return yield* new TokenRequestFailed({
+          reason: "MalformedResponse",
+          status: response.status,
+          detail: "missing or invalid access_token, token_type or expires_in"
+        })
+      }
+      return yield* toAccessToken(body.right, requestedAt)
+    }
+    const isClientError = response.status >= 400 && response.status < 500 && response.status !== 408 &&
+      response.status !== 429
+    const errorBody = yield* Effect.either(readJson(response))
+    const oauthError = Either.flatMap(errorBody, (json) => Either.mapLeft(decodeErrorResponse(json), () => undefined))
+    if (isClientError && Either.isRight(oauthError)) {
+      const { error, error_description } = oauthError.right
+      return yield* new TokenRejected({
+        reason: isErrorCode(error) ? error : "unknown",
+        errorCode: error,
+        status: response.status,
+        ...(error_description !== undefined ? { description: error_description } : {})
+      })
+    }
+    return yield* new TokenRequestFailed({
+      reason: "Status",
+      status: response.status,
+      detail: isClientError ? "no OAuth2 error in the response" : "the token endpoint is unavailable"
+    })
+  }).pipe(
+    Effect.retry({ schedule: options.retry ?? defaultRetry, while: isRetryable }),
+    Effect.withSpan("OAuth2.requestToken", { attributes: { "oauth2.client_id": options.clientId } })
+  )
+
+/** @internal */
+export const clientCredentials = (
+  options: ClientCredentialsOptions
+): Effect.Effect<Auth.TokenSource<TokenError>, never, Scope.Scope | HttpClient.HttpClient> =>
+  Auth.makeTokenSource(requestToken(options), { expirySkew: options.expirySkew })
+
+/** @internal */
+export const layerClientCredentials = (
+  options: ClientCredentialsOptions
+): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> =>
+  Auth.layerBearerFrom(clientCredentials(options), { origins: options.origins })
+
+/** @internal */
+export const layerClientCredentialsConfig = (
+  config: Config.Config<ClientCredentialsOptions>
+): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(config, layerClientCredentials))
