@@ -1,0 +1,191 @@
+/**
+ * A fast `HttpClient` for Node built directly on undici's `Dispatcher.dispatch`: no AbortController, no Node stream
+ * and no span per request unless a tracer is installed, and `response.json` / `text` / `arrayBuffer` read the body
+ * into one buffer.
+ *
+ * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
+ * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
+ * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as Undici from "undici"
+import * as internal from "./internal/undiciHttpClient.js"
+
+/**
+ * The undici dispatcher (an `Agent`, `Pool`, `Client` or anything implementing `dispatch`) the client sends through.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Pool } from "undici"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.layerWithDispatcher.pipe(
+ *   Layer.provide(Layer.succeed(UndiciHttpClient.Dispatcher, new Pool("http://127.0.0.1:8080", { connections: 16 })))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export interface Dispatcher {
+  readonly _: unique symbol
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.dispatcherTag
+
+/**
+ * Connection-pool settings for the undici `Agent` this module creates.
+ *
+ * | option | default |
+ * | --- | --- |
+ * | `connections` | unlimited per origin |
+ * | `pipelining` | 1 |
+ * | `keepAliveTimeout` | 4 seconds |
+ * | `keepAliveMaxTimeout` | 10 minutes |
+ * | `connectTimeout` | 10 seconds |
+ * | `headersTimeout` | none (use `Effect.timeout`) |
+ * | `bodyTimeout` | none (use `Effect.timeout`) |
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const options: UndiciHttpClient.DispatcherOptions = { connections: 32, keepAliveTimeout: "10 seconds" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface DispatcherOptions {
+  /** Maximum sockets per origin. */
+  readonly connections?: number | undefined
+  /** Requests in flight per socket (HTTP/1.1 pipelining); 1 disables pipelining. */
+  readonly pipelining?: number | undefined
+  /** How long an idle keep-alive socket stays open when the server gives no hint. */
+  readonly keepAliveTimeout?: Duration.DurationInput | undefined
+  /** Upper bound on a server's `Keep-Alive: timeout=` hint. */
+  readonly keepAliveMaxTimeout?: Duration.DurationInput | undefined
+  /** How long establishing a connection (TCP and TLS) may take; fails with `UND_ERR_CONNECT_TIMEOUT`. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Deadline for the response headers; fails with `UND_ERR_HEADERS_TIMEOUT` as a `RequestError`. */
+  readonly headersTimeout?: Duration.DurationInput | undefined
+  /** Longest pause between body chunks; fails with `UND_ERR_BODY_TIMEOUT` as a `ResponseError`. */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Creates an undici `Agent` with the given pool settings, destroyed when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = Effect.map(UndiciHttpClient.makeDispatcher({ connections: 8 }), UndiciHttpClient.make)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =
+  internal.makeDispatcher
+
+/**
+ * An `HttpClient` sending every request through `dispatcher`.
+ *
+ * @example
+ * ```ts
+ * import { Agent } from "undici"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.make(new Agent({ connections: 8 }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (dispatcher: Undici.Dispatcher) => HttpClient.HttpClient = internal.make
+
+/**
+ * Provides the `Dispatcher` with an `Agent` created from `options` and destroyed with the layer.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.layerWithDispatcher.pipe(
+ *   Layer.provide(UndiciHttpClient.layerDispatcher({ connections: 16, pipelining: 1 }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerDispatcher: (options?: DispatcherOptions) => Layer.Layer<Dispatcher> = internal.layerDispatcher
+
+/**
+ * The `HttpClient` on whatever `Dispatcher` you provide (your own `Agent`, `Pool`, a `MockAgent` in tests).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Agent } from "undici"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.layerWithDispatcher.pipe(
+ *   Layer.provide(Layer.succeed(UndiciHttpClient.Dispatcher, new Agent()))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithDispatcher: Layer.Layer<HttpClient.HttpClient, never, Dispatcher> = internal.layerWithDispatcher
+
+/**
+ * The `HttpClient` on its own `Agent`, created from `options` and destroyed with the layer.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const program = HttpClient.get("http://127.0.0.1:8080/health").pipe(
+ *   Effect.flatMap((response) => response.json),
+ *   Effect.provide(UndiciHttpClient.layer({ connections: 16 }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (options?: DispatcherOptions) => Layer.Layer<HttpClient.HttpClient> = internal.layer
+
+/**
+ * Like `layer`, with the pool settings read from configuration.
+ *
+ * @example
+ * ```ts
+ * import { Config, Duration } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.layerConfig(Config.all({
+ *   connections: Config.integer("HTTP_CONNECTIONS"),
+ *   keepAliveTimeout: Config.withDefault(Config.duration("HTTP_KEEP_ALIVE"), Duration.seconds(4))
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: (
+  config: Config.Config<DispatcherOptions>
+) => Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError> = internal.layerConfig

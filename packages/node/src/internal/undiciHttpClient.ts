@@ -1,0 +1,612 @@
+import * as Cookies from "@effect/platform/Cookies"
+import * as Headers from "@effect/platform/Headers"
+import type * as Body from "@effect/platform/HttpBody"
+import * as Client from "@effect/platform/HttpClient"
+import * as Error from "@effect/platform/HttpClientError"
+import * as ClientRequest from "@effect/platform/HttpClientRequest"
+import * as ClientResponse from "@effect/platform/HttpClientResponse"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as TraceContext from "@effect/platform/HttpTraceContext"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Chunk from "effect/Chunk"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
+import { Readable } from "node:stream"
+import type { ReadableStream as WebReadableStream } from "node:stream/web"
+import * as Undici from "undici"
+import type * as UndiciHttpClient from "../UndiciHttpClient.js"
+
+// -----------------------------------------------------------------------------
+// Dispatcher
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const dispatcherTag = Context.GenericTag<UndiciHttpClient.Dispatcher, Undici.Dispatcher>(
+  "@sturdy/node/UndiciHttpClient/Dispatcher"
+)
+
+const toMillis = (input: Duration.DurationInput | undefined, fallback: number): number =>
+  input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
+
+/** @internal */
+export const agentOptions = (options: UndiciHttpClient.DispatcherOptions = {}): Undici.Agent.Options => {
+  const agentOptions: Undici.Agent.Options = {
+    pipelining: options.pipelining ?? 1,
+    keepAliveTimeout: toMillis(options.keepAliveTimeout, 4_000),
+    keepAliveMaxTimeout: toMillis(options.keepAliveMaxTimeout, 600_000),
+    connectTimeout: toMillis(options.connectTimeout, 10_000),
+    // Zero disables undici's own timers: deadlines belong to Effect.timeout unless asked for here.
+    headersTimeout: toMillis(options.headersTimeout, 0),
+    bodyTimeout: toMillis(options.bodyTimeout, 0)
+  }
+  return options.connections === undefined ? agentOptions : { ...agentOptions, connections: options.connections }
+}
+
+/** @internal */
+export const makeDispatcher = (
+  options?: UndiciHttpClient.DispatcherOptions
+): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Undici.Agent(agentOptions(options))),
+    (dispatcher) => Effect.promise(() => dispatcher.destroy())
+  )
+
+/** @internal */
+export const layerDispatcher = (
+  options?: UndiciHttpClient.DispatcherOptions
+): Layer.Layer<UndiciHttpClient.Dispatcher> => Layer.scoped(dispatcherTag, makeDispatcher(options))
+
+// -----------------------------------------------------------------------------
+// Tracing
+// -----------------------------------------------------------------------------
+
+// The tracer every fiber has unless a real one (OpenTelemetry, ...) is installed: its spans go nowhere.
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+const hexCharacters = "abcdef0123456789"
+const randomHex = (length: number): string => {
+  let result = ""
+  for (let i = 0; i < length; i++) {
+    result += hexCharacters[(Math.random() * 16) | 0]
+  }
+  return result
+}
+
+/**
+ * With the native tracer the client span would never be exported, so it is not built; the server still receives the
+ * `b3` / `traceparent` headers that span would have carried (same trace id and sampling decision, a fresh span id).
+ */
+const propagationHeaders = (parent: Tracer.AnySpan | undefined): Headers.Headers => {
+  const traceId = parent === undefined ? randomHex(32) : parent.traceId
+  const spanId = randomHex(16)
+  const sampled = parent === undefined ? true : parent.sampled
+  return Headers.unsafeFromRecord({
+    b3: `${traceId}-${spanId}-${sampled ? "1" : "0"}${parent === undefined ? "" : `-${parent.spanId}`}`,
+    traceparent: `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`
+  })
+}
+
+// The platform keeps the controllers of `HttpClient.withScope` requests here; sharing the global entry lets scoped
+// requests keep their "abort when the scope closes" semantics on this transport too.
+const scopedRequests = globalValue(
+  "@effect/platform/HttpClient/scopedRequests",
+  () => new WeakMap<ClientRequest.HttpClientRequest, AbortController>()
+)
+
+// -----------------------------------------------------------------------------
+// Client
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
+  Client.makeWith(
+    (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
+      Effect.flatMap(requestEffect, (request) =>
+        Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
+          const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+          if (urlResult._tag === "Left") {
+            return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
+          }
+          const url = urlResult.right
+          if (
+            !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+            fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
+          ) {
+            return send(dispatcher, request, url)
+          }
+          if (fiber.currentTracer === nativeTracer) {
+            return send(
+              dispatcher,
+              fiber.getFiberRef(Client.currentTracerPropagation)
+                ? ClientRequest.setHeaders(request, propagationHeaders(fiber.currentSpan))
+                : request,
+              url
+            )
+          }
+          return sendWithSpan(dispatcher, request, url, fiber)
+        })),
+    Effect.succeed as Client.HttpClient.Preprocess<never, never>
+  )
+
+const sendWithSpan = (
+  dispatcher: Undici.Dispatcher,
+  request: ClientRequest.HttpClientRequest,
+  url: URL,
+  fiber: Fiber.RuntimeFiber<unknown, unknown>
+): Effect.Effect<ClientResponse.HttpClientResponse, Error.HttpClientError> => {
+  const nameGenerator = Context.get(fiber.currentContext, Client.SpanNameGenerator)
+  return Effect.useSpan(nameGenerator(request), { kind: "client", captureStackTrace: false }, (span) => {
+    span.attribute("http.request.method", request.method)
+    span.attribute("server.address", url.origin)
+    if (url.port !== "") {
+      span.attribute("server.port", +url.port)
+    }
+    span.attribute("url.full", url.toString())
+    span.attribute("url.path", url.pathname)
+    span.attribute("url.scheme", url.protocol.slice(0, -1))
+    const query = url.search.slice(1)
+    if (query !== "") {
+      span.attribute("url.query", query)
+    }
+    const redactedNames = fiber.getFiberRef(Headers.currentRedactedNames)
+    const requestHeaders = Headers.redact(request.headers, redactedNames)
+    for (const name in requestHeaders) {
+      span.attribute(`http.request.header.${name}`, String(requestHeaders[name]))
+    }
+    const sent = fiber.getFiberRef(Client.currentTracerPropagation)
+      ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
+      : request
+    return send(dispatcher, sent, url).pipe(
+      Effect.withParentSpan(span),
+      Effect.tap((response) => {
+        span.attribute("http.response.status_code", response.status)
+        const responseHeaders = Headers.redact(response.headers, redactedNames)
+        for (const name in responseHeaders) {
+          span.attribute(`http.response.header.${name}`, String(responseHeaders[name]))
+        }
+      })
+    )
+  })
+}
+
+type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
+
+const send = (
+  dispatcher: Undici.Dispatcher,
+  request: ClientRequest.HttpClientRequest,
+  url: URL
+): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return dispatchRequest(dispatcher, request, url, null)
+    case "Uint8Array":
+      return dispatchRequest(dispatcher, request, url, body.body)
+    case "Raw":
+      return dispatchRequest(dispatcher, request, url, body.body as DispatchBody)
+    case "FormData": {
+      if (body.formData instanceof Undici.FormData) {
+        return dispatchRequest(dispatcher, request, url, body.formData)
+      }
+      // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
+      // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
+      const encoded = new Response(body.formData)
+      const contentType = encoded.headers.get("content-type")
+      const withType = contentType === null ? request : ClientRequest.setHeader(request, "content-type", contentType)
+      return dispatchRequest(
+        dispatcher,
+        withType,
+        url,
+        encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>)
+      )
+    }
+    case "Stream":
+      return Effect.flatMap(
+        Effect.runtime<never>(),
+        (runtime) => dispatchRequest(dispatcher, request, url, streamToReadable(body, runtime))
+      )
+  }
+}
+
+const streamToReadable = (body: Body.Stream, runtime: Runtime.Runtime<never>): Readable =>
+  Readable.from(Stream.toAsyncIterableRuntime(body.stream, runtime), { objectMode: false })
+
+const dispatchRequest = (
+  dispatcher: Undici.Dispatcher,
+  request: ClientRequest.HttpClientRequest,
+  url: URL,
+  body: DispatchBody
+): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> =>
+  Effect.async<ClientResponse.HttpClientResponse, Error.RequestError>((resume) => {
+    const call = new UndiciCall(request, resume)
+    const scoped = scopedRequests.get(request)
+    if (scoped !== undefined) {
+      call.scoped = true
+      if (scoped.signal.aborted) {
+        call.abort()
+      } else {
+        scoped.signal.addEventListener("abort", () => call.abort(), { once: true })
+      }
+    }
+    dispatcher.dispatch({
+      origin: url.origin,
+      path: url.pathname + url.search + url.hash,
+      method: request.method as Undici.Dispatcher.HttpMethod,
+      headers: request.headers,
+      body
+    }, call)
+    return Effect.sync(() => call.abort())
+  })
+
+// -----------------------------------------------------------------------------
+// The dispatch handler: one per request
+// -----------------------------------------------------------------------------
+
+const emptyChunks: Array<Buffer> = []
+// An unread body is buffered up to this many bytes before the socket is paused.
+const highWaterMark = 64 * 1024
+
+const enum BodyMode {
+  Unread,
+  Whole,
+  Streaming
+}
+
+class RequestAborted extends globalThis.Error {
+  readonly code = "UND_ERR_ABORTED"
+  constructor() {
+    super("Request aborted")
+    this.name = "AbortError"
+  }
+}
+
+/**
+ * Holds the state of one request: the undici abort handle, the buffered response body and whoever waits for it.
+ * It never references the response object, so an unread response can be collected and its request aborted.
+ */
+class UndiciCall implements Undici.Dispatcher.DispatchHandler {
+  scoped = false
+  private abortRequest: ((error?: Error) => void) | undefined = undefined
+  private abortRequested = false
+  private resumeResponse:
+    | ((effect: Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError>) => void)
+    | undefined
+  private resumeSocket: (() => void) | undefined = undefined
+  private paused = false
+
+  mode = BodyMode.Unread
+  chunks: Array<Buffer> = emptyChunks
+  bufferedBytes = 0
+  complete = false
+  failure: unknown = undefined
+  failed = false
+  wake: (() => void) | undefined = undefined
+
+  constructor(
+    readonly request: ClientRequest.HttpClientRequest,
+    resume: (effect: Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError>) => void
+  ) {
+    this.resumeResponse = resume
+  }
+
+  get settled(): boolean {
+    return this.complete || this.failed
+  }
+
+  abort(): void {
+    if (this.abortRequested || this.settled) return
+    this.abortRequested = true
+    this.abortRequest?.(new RequestAborted())
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.abortRequested) {
+      abort(new RequestAborted())
+    } else {
+      this.abortRequest = abort
+    }
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void): boolean {
+    if (statusCode < 200) return true
+    this.resumeSocket = resume
+    const resumeResponse = this.resumeResponse
+    this.resumeResponse = undefined
+    if (resumeResponse !== undefined) {
+      const response = new UndiciResponse(this.request, this, statusCode, rawHeaders)
+      if (!this.scoped) unreadResponses.register(response, this)
+      resumeResponse(Exit.succeed(response))
+    }
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.chunks === emptyChunks) {
+      this.chunks = [chunk]
+    } else {
+      this.chunks.push(chunk)
+    }
+    this.bufferedBytes += chunk.length
+    if (this.mode === BodyMode.Streaming) {
+      this.notify()
+    }
+    if (this.mode !== BodyMode.Whole && this.bufferedBytes >= highWaterMark) {
+      this.paused = true
+      return false
+    }
+    return true
+  }
+
+  onComplete(): void {
+    this.complete = true
+    this.notify()
+  }
+
+  onError(error: Error): void {
+    const resumeResponse = this.resumeResponse
+    if (resumeResponse !== undefined) {
+      this.resumeResponse = undefined
+      this.failed = true
+      // After an abort the fiber was interrupted and nobody waits for this failure.
+      if (!this.abortRequested) {
+        resumeResponse(
+          Effect.fail(new Error.RequestError({ request: this.request, reason: "Transport", cause: error }))
+        )
+      }
+      return
+    }
+    if (this.complete) return
+    this.failed = true
+    this.failure = error
+    this.notify()
+  }
+
+  private notify(): void {
+    const wake = this.wake
+    if (wake !== undefined) {
+      this.wake = undefined
+      wake()
+    }
+  }
+
+  resume(): void {
+    if (this.paused) {
+      this.paused = false
+      this.resumeSocket?.()
+    }
+  }
+
+  takeChunks(): Array<Buffer> {
+    const chunks = this.chunks
+    this.chunks = emptyChunks
+    this.bufferedBytes = 0
+    this.resume()
+    return chunks
+  }
+}
+
+// Plays the role of the platform's response registry: a response dropped before its body was read must not keep a
+// paused connection out of the pool forever.
+const unreadResponses = globalValue(
+  "@sturdy/node/UndiciHttpClient/unreadResponses",
+  () => new FinalizationRegistry<UndiciCall>((call) => call.abort())
+)
+
+// -----------------------------------------------------------------------------
+// Response
+// -----------------------------------------------------------------------------
+
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: false })
+
+const concatChunks = (chunks: ReadonlyArray<Buffer>, length: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]
+  return Buffer.concat(chunks, length)
+}
+
+const copyToArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
+  const copy = new Uint8Array(bytes.byteLength)
+  copy.set(bytes)
+  return copy.buffer
+}
+
+const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Record<string, string> => {
+  const out: Record<string, string> = Object.create(null)
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toString("latin1").toLowerCase()
+    const value = rawHeaders[i + 1].toString("latin1")
+    const existing = out[name]
+    out[name] = existing === undefined ? value : `${existing}, ${value}`
+  }
+  return out
+}
+
+class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpClientResponse {
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+  readonly [ClientResponse.TypeId]: ClientResponse.TypeId = ClientResponse.TypeId
+
+  constructor(
+    readonly request: ClientRequest.HttpClientRequest,
+    private readonly call: UndiciCall,
+    readonly status: number,
+    private readonly rawHeaders: Array<Buffer>
+  ) {
+    super()
+  }
+
+  get statusText(): string | undefined {
+    return undefined
+  }
+
+  private cachedHeaders: Headers.Headers | undefined = undefined
+  get headers(): Headers.Headers {
+    return this.cachedHeaders ??= Headers.unsafeFromRecord(parseHeaders(this.rawHeaders))
+  }
+
+  private cachedCookies: Cookies.Cookies | undefined = undefined
+  get cookies(): Cookies.Cookies {
+    if (this.cachedCookies !== undefined) return this.cachedCookies
+    const setCookies: Array<string> = []
+    for (let i = 0; i < this.rawHeaders.length; i += 2) {
+      if (this.rawHeaders[i].length === 10 && this.rawHeaders[i].toString("latin1").toLowerCase() === "set-cookie") {
+        setCookies.push(this.rawHeaders[i + 1].toString("latin1"))
+      }
+    }
+    return this.cachedCookies = setCookies.length === 0 ? Cookies.empty : Cookies.fromSetCookie(setCookies)
+  }
+
+  get remoteAddress(): Option.Option<string> {
+    return Option.none()
+  }
+
+  private decodeError(cause: unknown): Error.ResponseError {
+    return new Error.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+
+  private wholeBody: Uint8Array | undefined = undefined
+
+  private takeWholeBody(): Exit.Exit<Uint8Array, Error.ResponseError> {
+    const call = this.call
+    if (this.wholeBody === undefined) {
+      if (call.failed) return Exit.fail(this.decodeError(call.failure))
+      const length = call.bufferedBytes
+      this.wholeBody = concatChunks(call.takeChunks(), length)
+      call.mode = BodyMode.Whole
+    }
+    return Exit.succeed(this.wholeBody)
+  }
+
+  /** Reads the body into one buffer: synchronously when it already arrived, otherwise once undici completes it. */
+  private get bytes(): Effect.Effect<Uint8Array, Error.ResponseError> {
+    const call = this.call
+    if (this.wholeBody !== undefined) return Exit.succeed(this.wholeBody)
+    if (call.mode === BodyMode.Streaming) {
+      return Exit.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
+    }
+    if (call.settled) return this.takeWholeBody()
+    call.mode = BodyMode.Whole
+    call.resume()
+    return Effect.async<Uint8Array, Error.ResponseError>((resume) => {
+      if (call.settled) return resume(this.takeWholeBody())
+      call.wake = () => resume(this.takeWholeBody())
+      return Effect.sync(() => {
+        call.wake = undefined
+        if (!call.scoped) call.abort()
+      })
+    })
+  }
+
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, Error.ResponseError> {
+    return Effect.map(this.bytes, copyToArrayBuffer)
+  }
+
+  get text(): Effect.Effect<string, Error.ResponseError> {
+    return Effect.flatMap(this.bytes, (bytes) => {
+      try {
+        return Exit.succeed(utf8.decode(bytes))
+      } catch (cause) {
+        return Exit.fail(this.decodeError(cause))
+      }
+    })
+  }
+
+  get json(): Effect.Effect<unknown, Error.ResponseError> {
+    return Effect.flatMap(this.bytes, (bytes) => {
+      try {
+        const text = utf8.decode(bytes)
+        return Exit.succeed(text === "" ? null : JSON.parse(text) as unknown)
+      } catch (cause) {
+        return Exit.fail(this.decodeError(cause))
+      }
+    })
+  }
+
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, Error.ResponseError> {
+    return Effect.flatMap(this.text, (text) => {
+      try {
+        return Exit.succeed(UrlParams.fromInput(new URLSearchParams(text)))
+      } catch (cause) {
+        return Exit.fail(this.decodeError(cause))
+      }
+    })
+  }
+
+  get formData(): Effect.Effect<FormData, Error.ResponseError> {
+    return Effect.flatMap(this.bytes, (bytes) =>
+      Effect.tryPromise({
+        try: () =>
+          new Response(copyToArrayBuffer(bytes), { headers: { "content-type": this.headers["content-type"] ?? "" } })
+            .formData(),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+
+  get stream(): Stream.Stream<Uint8Array, Error.ResponseError> {
+    return Stream.suspend(() => {
+      const call = this.call
+      if (call.mode !== BodyMode.Unread) {
+        return Stream.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
+      }
+      call.mode = BodyMode.Streaming
+      const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Error.ResponseError>> = Effect.suspend(() => {
+        if (call.bufferedBytes > 0) return Exit.succeed(Chunk.unsafeFromArray<Uint8Array>(call.takeChunks()))
+        if (call.failed) return Exit.fail(Option.some(this.decodeError(call.failure)))
+        if (call.complete) return Exit.fail(Option.none())
+        return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<Error.ResponseError>>((resume) => {
+          call.wake = () => resume(pull)
+          return Effect.sync(() => {
+            call.wake = undefined
+          })
+        })
+      })
+      return Stream.repeatEffectChunkOption(pull).pipe(
+        // Leaving the stream early (interrupt, take, failure downstream) releases the connection.
+        Stream.ensuring(Effect.sync(() => {
+          if (!call.scoped) call.abort()
+        }))
+      )
+    })
+  }
+
+  toJSON(): unknown {
+    return IncomingMessage.inspect(this, {
+      _id: "@effect/platform/HttpClientResponse",
+      request: this.request.toJSON(),
+      status: this.status
+    })
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Layers
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const layerWithDispatcher: Layer.Layer<Client.HttpClient, never, UndiciHttpClient.Dispatcher> = Client
+  .layerMergedContext(Effect.map(dispatcherTag, make))
+
+/** @internal */
+export const layer = (options?: UndiciHttpClient.DispatcherOptions): Layer.Layer<Client.HttpClient> =>
+  Layer.provide(layerWithDispatcher, layerDispatcher(options))
+
+/** @internal */
+export const layerConfig = (
+  config: Config.Config<UndiciHttpClient.DispatcherOptions>
+): Layer.Layer<Client.HttpClient, ConfigError.ConfigError> =>
+  Layer.provide(
+    layerWithDispatcher,
+    Layer.scoped(dispatcherTag, Effect.flatMap(config, (options) => makeDispatcher(options)))
+  )

@@ -1,0 +1,638 @@
+import { HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import type { HttpClientError } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { UndiciHttpClient } from "@sturdy/node"
+import { Chunk, Config, ConfigProvider, Deferred, Effect, Exit, Fiber, Schema, Stream } from "effect"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import { Agent } from "undici"
+
+// -----------------------------------------------------------------------------
+// A real server on 127.0.0.1:0 with one route per scenario
+// -----------------------------------------------------------------------------
+
+interface ServerLog {
+  connections: number
+  readonly closed: Array<string>
+  readonly onRequest: Map<string, () => void>
+  readonly onClose: Map<string, () => void>
+}
+
+const log: ServerLog = { connections: 0, closed: [], onRequest: new Map(), onClose: new Map() }
+
+// the tag of the latest request on each connection, reported when the connection closes
+const lastTag = new WeakMap<Net.Socket, string>()
+
+const readBody = (request: Http.IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => resolve(Buffer.concat(chunks)))
+    request.on("error", reject)
+  })
+
+const writeAndThen = (socket: Net.Socket, data: string, then: () => void) => socket.write(data, () => then())
+
+const handle = async (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+  const url = new URL(request.url ?? "/", "http://127.0.0.1")
+  const tag = url.searchParams.get("tag") ?? url.pathname
+  lastTag.set(request.socket, tag)
+  log.onRequest.get(tag)?.()
+  switch (url.pathname) {
+    case "/json": {
+      response.writeHead(200, { "content-type": "application/json", "set-cookie": ["a=1", "b=2"], "x-multi": "one" })
+      response.end(JSON.stringify({ hello: "world" }))
+      return
+    }
+    case "/echo": {
+      const body = await readBody(request)
+      response.writeHead(200, { "content-type": "application/json" })
+      response.end(JSON.stringify({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: body.toString("utf8")
+      }))
+      return
+    }
+    case "/status": {
+      const status = Number(url.searchParams.get("code"))
+      response.writeHead(status, { "content-type": "text/plain" })
+      response.end(status === 204 || status === 304 ? undefined : `status ${status}`)
+      return
+    }
+    case "/text": {
+      response.writeHead(200, { "content-type": "text/plain; charset=utf-8" })
+      response.end("\uFEFFhéllo wörld")
+      return
+    }
+    case "/empty": {
+      response.writeHead(200, { "content-length": "0" })
+      response.end()
+      return
+    }
+    case "/stream": {
+      const count = Number(url.searchParams.get("chunks") ?? "5")
+      response.writeHead(200, { "content-type": "application/octet-stream" })
+      let sent = 0
+      const next = () => {
+        if (sent === count) return response.end()
+        sent++
+        response.write(`chunk${sent};`, () => setImmediate(next))
+      }
+      next()
+      return
+    }
+    case "/big": {
+      // larger than the client's read-ahead buffer, so the socket gets paused until someone reads
+      response.writeHead(200, { "content-type": "application/octet-stream" })
+      response.end(Buffer.alloc(512 * 1024, 7))
+      return
+    }
+    case "/endless": {
+      response.writeHead(200, { "content-type": "application/octet-stream" })
+      const timer = setInterval(() => response.write("tick;"), 5)
+      response.on("close", () => clearInterval(timer))
+      return
+    }
+    case "/hang":
+      return
+    case "/headers-then-hang": {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": "100" })
+      response.write("0123456789")
+      return
+    }
+    case "/reset-before-headers": {
+      request.socket.resetAndDestroy()
+      return
+    }
+    case "/close-before-headers": {
+      request.socket.destroy()
+      return
+    }
+    case "/reset-mid-body": {
+      response.writeHead(200, { "content-type": "text/plain", "content-length": "100" })
+      response.write("0123456789", () => request.socket.destroy())
+      return
+    }
+    case "/truncated": {
+      // Connection: close, so undici completes the message at EOF and compares the byte count with content-length
+      const socket = request.socket
+      writeAndThen(
+        socket,
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\nconnection: close\r\n\r\n0123456789",
+        () => socket.end()
+      )
+      return
+    }
+    default: {
+      response.writeHead(404)
+      response.end()
+    }
+  }
+}
+
+let server: Http.Server
+let base = ""
+let refusedBase = ""
+
+beforeAll(async () => {
+  server = Http.createServer((request, response) => {
+    handle(request, response).catch((error) => response.destroy(error))
+  })
+  server.keepAliveTimeout = 10_000
+  server.on("connection", (socket: Net.Socket) => {
+    log.connections++
+    socket.once("close", () => {
+      const tag = lastTag.get(socket)
+      if (tag === undefined) return
+      log.closed.push(tag)
+      log.onClose.get(tag)?.()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  base = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+  const closed = Http.createServer()
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve))
+  refusedBase = `http://127.0.0.1:${(closed.address() as Net.AddressInfo).port}`
+  await new Promise<void>((resolve) => closed.close(() => resolve()))
+})
+
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+/** Resolves when the server receives a request tagged `tag`. */
+const serverReceives = (tag: string) =>
+  Effect.gen(function*() {
+    const deferred = yield* Deferred.make<void>()
+    log.onRequest.set(tag, () => Deferred.unsafeDone(deferred, Exit.void))
+    return deferred
+  })
+
+/** Resolves when the server sees the connection of the request tagged `tag` close. */
+const serverSeesClose = (tag: string) =>
+  Effect.gen(function*() {
+    const deferred = yield* Deferred.make<void>()
+    log.onClose.set(tag, () => Deferred.unsafeDone(deferred, Exit.void))
+    return deferred
+  })
+
+const sturdy = UndiciHttpClient.layer()
+
+const codeOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "code" in error ? error.code : undefined
+
+interface Shape {
+  readonly tag: string
+  readonly reason: string
+  readonly code: unknown
+}
+
+const shapeOf = (error: HttpClientError.HttpClientError): Shape => ({
+  tag: error._tag,
+  reason: error.reason,
+  code: codeOf(error.cause)
+})
+
+/** Runs the same failing program through both transports and returns both error shapes. */
+const bothFail = <A>(program: Effect.Effect<A, HttpClientError.HttpClientError, HttpClient.HttpClient>) =>
+  Effect.gen(function*() {
+    const ours = yield* program.pipe(Effect.flip, Effect.provide(sturdy))
+    const platform = yield* program.pipe(Effect.flip, Effect.provide(NodeHttpClient.layerUndici))
+    return { ours: shapeOf(ours), platform: shapeOf(platform), error: ours }
+  })
+
+const getText = (path: string) =>
+  HttpClient.get(`${base}${path}`).pipe(Effect.flatMap((response) => response.text), Effect.scoped)
+
+const Echo = Schema.Struct({
+  method: Schema.String,
+  url: Schema.String,
+  headers: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Array(Schema.String)) }),
+  body: Schema.String
+})
+
+const echo = (request: HttpClientRequest.HttpClientRequest) =>
+  HttpClient.execute(request).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(Echo)))
+
+describe("UndiciHttpClient", () => {
+  describe("requests", () => {
+    it.live("GET with headers and url params", () =>
+      Effect.gen(function*() {
+        const result = yield* echo(
+          HttpClientRequest.get(`${base}/echo`).pipe(
+            HttpClientRequest.setHeader("x-request-id", "abc"),
+            HttpClientRequest.setUrlParam("q", "a b")
+          )
+        )
+        expect(result.method).toBe("GET")
+        expect(result.url).toBe("/echo?q=a+b")
+        expect(result.headers["x-request-id"]).toBe("abc")
+        expect(result.body).toBe("")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("POST a JSON (Uint8Array) body with its content type", () =>
+      Effect.gen(function*() {
+        const request = yield* HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyJson({ a: 1 }))
+        const result = yield* echo(request)
+        expect(result.method).toBe("POST")
+        expect(result.body).toBe("{\"a\":1}")
+        expect(result.headers["content-type"]).toBe("application/json")
+        expect(result.headers["content-length"]).toBe("7")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("POST a text body", () =>
+      Effect.gen(function*() {
+        const result = yield* echo(
+          HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyText("hi", "text/x"))
+        )
+        expect(result.body).toBe("hi")
+        expect(result.headers["content-type"]).toBe("text/x")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("PUT a raw body", () =>
+      Effect.gen(function*() {
+        const result = yield* echo(
+          HttpClientRequest.put(`${base}/echo`).pipe(
+            HttpClientRequest.setBody(HttpBody.raw("raw-string", { contentType: "text/plain" }))
+          )
+        )
+        expect(result.method).toBe("PUT")
+        expect(result.body).toBe("raw-string")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("POST a FormData body as multipart", () =>
+      Effect.gen(function*() {
+        const form = new FormData()
+        form.append("field", "value")
+        const result = yield* echo(HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyFormData(form)))
+        expect(result.headers["content-type"]).toMatch(/^multipart\/form-data; boundary=/)
+        expect(result.body).toContain("name=\"field\"")
+        expect(result.body).toContain("value")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("POST a streaming body", () =>
+      Effect.gen(function*() {
+        const encoder = new TextEncoder()
+        const body = Stream.make("one,", "two,", "three").pipe(Stream.map((part) => encoder.encode(part)))
+        const result = yield* echo(
+          HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyStream(body, { contentType: "text/csv" }))
+        )
+        expect(result.body).toBe("one,two,three")
+        expect(result.headers["content-type"]).toBe("text/csv")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a failing request body stream fails the request like layerUndici does", () =>
+      Effect.gen(function*() {
+        const body = Stream.fail(new Error("boom"))
+        const { ours, platform } = yield* bothFail(
+          HttpClient.execute(HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyStream(body)))
+        )
+        expect(ours).toEqual(platform)
+        expect(ours.tag).toBe("RequestError")
+      }))
+
+    it.live("an invalid URL is a RequestError with reason InvalidUrl", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(HttpClient.get("http://[not-a-host"))
+        expect(ours).toEqual(platform)
+        expect(ours.reason).toBe("InvalidUrl")
+      }))
+  })
+
+  describe("responses", () => {
+    it.live("status, headers, cookies and json", () =>
+      Effect.gen(function*() {
+        const response = yield* HttpClient.get(`${base}/json`)
+        expect(response.status).toBe(200)
+        expect(response.headers["content-type"]).toBe("application/json")
+        expect(response.headers["set-cookie"]).toBe("a=1, b=2")
+        expect(Object.keys(response.cookies.cookies).sort()).toEqual(["a", "b"])
+        expect(yield* response.json).toEqual({ hello: "world" })
+        // the body is kept, so it can be read again in another form
+        expect(yield* response.text).toBe("{\"hello\":\"world\"}")
+        expect(new TextDecoder().decode(yield* response.arrayBuffer)).toBe("{\"hello\":\"world\"}")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("headers are the same record layerUndici gives", () =>
+      Effect.gen(function*() {
+        const read = HttpClient.get(`${base}/json`).pipe(
+          Effect.map((response) => {
+            const { date: _date, ...rest } = response.headers
+            return rest
+          })
+        )
+        const ours = yield* Effect.provide(read, sturdy)
+        const platform = yield* Effect.provide(read, NodeHttpClient.layerUndici)
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("text decodes UTF-8 and drops a byte-order mark", () =>
+      Effect.gen(function*() {
+        expect(yield* getText("/text")).toBe("héllo wörld")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("json of an empty body is null", () =>
+      Effect.gen(function*() {
+        const response = yield* HttpClient.get(`${base}/empty`)
+        expect(yield* response.json).toBeNull()
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("invalid JSON is a ResponseError with reason Decode, like layerUndici", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(
+          HttpClient.get(`${base}/text`).pipe(Effect.flatMap((response) => response.json))
+        )
+        expect(ours).toEqual(platform)
+        expect(ours).toMatchObject({ tag: "ResponseError", reason: "Decode" })
+      }))
+
+    it.live("status codes pass through; filterStatusOk fails with reason StatusCode", () =>
+      Effect.gen(function*() {
+        for (const code of [201, 204, 301, 404, 500, 503]) {
+          const response = yield* HttpClient.get(`${base}/status?code=${code}`)
+          expect(response.status).toBe(code)
+          expect(yield* response.text).toBe(code === 204 ? "" : `status ${code}`)
+        }
+        const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
+        const error = yield* Effect.flip(client.get(`${base}/status?code=503`))
+        expect(error).toMatchObject({ _tag: "ResponseError", reason: "StatusCode" })
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("HEAD has no body", () =>
+      Effect.gen(function*() {
+        const response = yield* HttpClient.head(`${base}/json`)
+        expect(response.status).toBe(200)
+        expect(yield* response.text).toBe("")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("streams the body chunk by chunk", () =>
+      Effect.gen(function*() {
+        const response = yield* HttpClient.get(`${base}/stream?chunks=5`)
+        const chunks = yield* Stream.runCollect(Stream.decodeText(response.stream))
+        expect(Chunk.join(chunks, "")).toBe("chunk1;chunk2;chunk3;chunk4;chunk5;")
+        const again = yield* Effect.flip(response.text)
+        expect(again).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a body larger than the read-ahead buffer arrives whole, streamed or read at once", () =>
+      Effect.gen(function*() {
+        const whole = yield* HttpClient.get(`${base}/big`).pipe(
+          Effect.tap(() => Effect.sleep("20 millis")),
+          Effect.flatMap((response) => response.arrayBuffer)
+        )
+        expect(whole.byteLength).toBe(512 * 1024)
+        const streamed = yield* HttpClient.get(`${base}/big`).pipe(
+          Effect.tap(() => Effect.sleep("20 millis")),
+          Effect.flatMap((response) => Stream.runFold(response.stream, 0, (total, chunk) => total + chunk.length))
+        )
+        expect(streamed).toBe(512 * 1024)
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("HttpClientResponse.stream keeps working", () =>
+      Effect.gen(function*() {
+        const text = yield* HttpClient.get(`${base}/stream?chunks=3`).pipe(
+          HttpClientResponse.stream,
+          Stream.decodeText(),
+          Stream.mkString
+        )
+        expect(text).toBe("chunk1;chunk2;chunk3;")
+      }).pipe(Effect.provide(sturdy)))
+  })
+
+  describe("connections", () => {
+    it.live("keeps the connection alive across sequential requests", () =>
+      Effect.gen(function*() {
+        const before = log.connections
+        for (let i = 0; i < 10; i++) {
+          expect(yield* getText("/status?code=200")).toBe("status 200")
+        }
+        expect(log.connections - before).toBe(1)
+      }).pipe(Effect.provide(UndiciHttpClient.layer({ connections: 1, keepAliveTimeout: "5 seconds" }))))
+
+    it.live("without a limit, sequential requests still share at most two connections", () =>
+      Effect.gen(function*() {
+        // undici frees a pipelining-1 socket on setImmediate, so a request sent straight after the previous body may
+        // open a second socket; raw undici and layerUndici do the same
+        const before = log.connections
+        for (let i = 0; i < 10; i++) {
+          expect(yield* getText("/status?code=200")).toBe("status 200")
+        }
+        expect(log.connections - before).toBeLessThanOrEqual(2)
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("honours the connections limit of the pool", () =>
+      Effect.gen(function*() {
+        const before = log.connections
+        yield* Effect.all(Array.from({ length: 10 }, () => getText("/stream?chunks=2")), { concurrency: 10 })
+        expect(log.connections - before).toBe(2)
+      }).pipe(Effect.provide(UndiciHttpClient.layer({ connections: 2 }))))
+
+    it.live("sends through a user-provided dispatcher", () =>
+      Effect.gen(function*() {
+        const agent = new Agent({ connections: 1 })
+        const before = log.connections
+        const text = yield* getText("/status?code=200").pipe(
+          Effect.provide(UndiciHttpClient.layerWithDispatcher),
+          Effect.provideService(UndiciHttpClient.Dispatcher, agent)
+        )
+        expect(text).toBe("status 200")
+        expect(log.connections - before).toBe(1)
+        yield* Effect.promise(() => agent.destroy())
+      }))
+  })
+
+  describe("interruption", () => {
+    it.live("interrupting a request waiting for headers closes its connection", () =>
+      Effect.gen(function*() {
+        const received = yield* serverReceives("hang-1")
+        const closed = yield* serverSeesClose("hang-1")
+        const fiber = yield* Effect.fork(HttpClient.get(`${base}/hang?tag=hang-1`))
+        yield* Deferred.await(received)
+        yield* Fiber.interrupt(fiber)
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+        expect(log.closed).toContain("hang-1")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("interrupting a body read closes the connection", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("hang-2")
+        const response = yield* HttpClient.get(`${base}/headers-then-hang?tag=hang-2`)
+        const fiber = yield* Effect.fork(response.text)
+        yield* Effect.sleep("20 millis")
+        yield* Fiber.interrupt(fiber)
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+        expect(log.closed).toContain("hang-2")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("leaving a response stream early closes the connection", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("endless")
+        const response = yield* HttpClient.get(`${base}/endless?tag=endless`)
+        const first = yield* Stream.runHead(response.stream)
+        expect(first._tag).toBe("Some")
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+        expect(log.closed).toContain("endless")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("Effect.timeout on a slow server interrupts and closes the connection", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("hang-3")
+        const result = yield* HttpClient.get(`${base}/hang?tag=hang-3`).pipe(Effect.timeout("50 millis"), Effect.flip)
+        expect(result._tag).toBe("TimeoutException")
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+      }).pipe(Effect.provide(sturdy)))
+  })
+
+  describe("failures have the same shape as layerUndici", () => {
+    it.live("connection refused", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(HttpClient.get(`${refusedBase}/json`))
+        expect(ours).toEqual({ tag: "RequestError", reason: "Transport", code: "ECONNREFUSED" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("connection reset before the headers", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(HttpClient.get(`${base}/reset-before-headers`))
+        expect(ours).toEqual({ tag: "RequestError", reason: "Transport", code: "ECONNRESET" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("connection closed before the headers", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(HttpClient.get(`${base}/close-before-headers`))
+        expect(ours).toEqual({ tag: "RequestError", reason: "Transport", code: "UND_ERR_SOCKET" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("connection closed in the middle of the body", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(
+          HttpClient.get(`${base}/reset-mid-body`).pipe(Effect.flatMap((response) => response.text))
+        )
+        expect(ours).toEqual({ tag: "ResponseError", reason: "Decode", code: "UND_ERR_SOCKET" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("connection closed in the middle of a streamed body", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(
+          HttpClient.get(`${base}/reset-mid-body`).pipe(
+            Effect.flatMap((response) => Stream.runDrain(response.stream))
+          )
+        )
+        expect(ours).toEqual({ tag: "ResponseError", reason: "Decode", code: "UND_ERR_SOCKET" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("a body shorter than its content-length", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(
+          HttpClient.get(`${base}/truncated`).pipe(Effect.flatMap((response) => response.arrayBuffer))
+        )
+        expect(ours).toEqual({ tag: "ResponseError", reason: "Decode", code: "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" })
+        expect(ours).toEqual(platform)
+      }))
+
+    it.live("unknown host", () =>
+      Effect.gen(function*() {
+        const { ours, platform } = yield* bothFail(HttpClient.get("http://sturdy-does-not-exist.invalid/"))
+        expect(ours).toEqual({ tag: "RequestError", reason: "Transport", code: "ENOTFOUND" })
+        expect(ours).toEqual(platform)
+      }))
+  })
+
+  describe("timeouts", () => {
+    it.live("a headers timeout is a RequestError with UND_ERR_HEADERS_TIMEOUT", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(HttpClient.get(`${base}/hang?tag=hang-4`))
+        expect(shapeOf(error)).toEqual({ tag: "RequestError", reason: "Transport", code: "UND_ERR_HEADERS_TIMEOUT" })
+      }).pipe(Effect.provide(UndiciHttpClient.layer({ headersTimeout: "100 millis" }))))
+
+    it.live("a body timeout is a ResponseError with UND_ERR_BODY_TIMEOUT", () =>
+      Effect.gen(function*() {
+        const error = yield* HttpClient.get(`${base}/headers-then-hang?tag=hang-5`).pipe(
+          Effect.flatMap((response) => response.text),
+          Effect.flip
+        )
+        expect(shapeOf(error)).toEqual({ tag: "ResponseError", reason: "Decode", code: "UND_ERR_BODY_TIMEOUT" })
+      }).pipe(Effect.provide(UndiciHttpClient.layer({ bodyTimeout: "100 millis" }))))
+
+    it.live("a connect timeout can be configured", () =>
+      Effect.gen(function*() {
+        const text = yield* getText("/status?code=200")
+        expect(text).toBe("status 200")
+      }).pipe(Effect.provide(UndiciHttpClient.layer({ connectTimeout: "1 second", pipelining: 2 }))))
+  })
+
+  describe("tracing", () => {
+    it.live("propagates the current span to the server", () =>
+      Effect.gen(function*() {
+        const result = yield* echo(HttpClientRequest.get(`${base}/echo`)).pipe(Effect.withSpan("parent"))
+        const parent = yield* Effect.makeSpan("unused")
+        expect(parent).toBeDefined()
+        expect(result.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+        expect(result.headers["b3"]).toMatch(/^[0-9a-f]{32}-[0-9a-f]{16}-1-[0-9a-f]{16}$/)
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("the trace id is the parent span's", () =>
+      Effect.gen(function*() {
+        const [traceId, result] = yield* Effect.gen(function*() {
+          const span = yield* Effect.currentSpan
+          return [span.traceId, yield* echo(HttpClientRequest.get(`${base}/echo`))] as const
+        }).pipe(Effect.withSpan("parent"))
+        expect(String(result.headers["traceparent"]).split("-")[1]).toBe(traceId)
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("no trace headers when propagation is off or the tracer is disabled", () =>
+      Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        const noPropagation = yield* client.pipe(HttpClient.withTracerPropagation(false)).get(`${base}/echo`).pipe(
+          Effect.flatMap(HttpClientResponse.schemaBodyJson(Echo))
+        )
+        expect(noPropagation.headers["traceparent"]).toBeUndefined()
+        const disabled = yield* client.pipe(HttpClient.withTracerDisabledWhen(() => true)).get(`${base}/echo`).pipe(
+          Effect.flatMap(HttpClientResponse.schemaBodyJson(Echo))
+        )
+        expect(disabled.headers["traceparent"]).toBeUndefined()
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("with an installed tracer, a client span is recorded with the request attributes", () =>
+      Effect.gen(function*() {
+        const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+        const tracer = yield* Effect.tracer
+        const recording = {
+          ...tracer,
+          span(...args: Parameters<typeof tracer.span>) {
+            const span = tracer.span(...args)
+            spans.push({ name: span.name, attributes: span.attributes })
+            return span
+          }
+        }
+        const result = yield* echo(HttpClientRequest.get(`${base}/echo`)).pipe(
+          Effect.withSpan("parent"),
+          Effect.withTracer(recording)
+        )
+        const client = spans.find((span) => span.name === "http.client GET")
+        expect(client?.attributes.get("http.request.method")).toBe("GET")
+        expect(client?.attributes.get("http.response.status_code")).toBe(200)
+        expect(result.headers["traceparent"]).toBeDefined()
+      }).pipe(Effect.provide(sturdy)))
+  })
+
+  it.live("layerConfig builds the pool from configuration", () =>
+    Effect.gen(function*() {
+      const before = log.connections
+      yield* Effect.all(Array.from({ length: 6 }, () => getText("/stream?chunks=2")), { concurrency: 6 })
+      expect(log.connections - before).toBe(3)
+    }).pipe(
+      Effect.provide(UndiciHttpClient.layerConfig(Config.map(Config.integer("HTTP_CONNECTIONS"), (connections) => ({
+        connections
+      })))),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HTTP_CONNECTIONS", "3"]])))
+    ))
+})
