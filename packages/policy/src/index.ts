@@ -1,7 +1,4 @@
 /**
  * @since 0.1.0
  */
-export * as Backoff from "./Backoff.js"
-export * as Deadline from "./Deadline.js"
-export * as Retry from "./Retry.js"
-export * as RetryBudget from "./RetryBudget.js"
+export * as CircuitBreaker from "./CircuitBreaker.js"

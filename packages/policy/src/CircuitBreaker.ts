@@ -1,0 +1,347 @@
+/**
+ * Stops calling an upstream that keeps failing, and probes it again after a pause.
+ *
+ * A breaker has three states:
+ *
+ * - `Closed`: calls go through; outcomes are recorded.
+ * - `Open`: calls fail at once with {@link CircuitOpen}, without reaching the upstream.
+ * - `HalfOpen`: after the pause, up to `halfOpenMaxProbes` calls go through as probes; `successThreshold`
+ *   successful probes close the breaker, one failed probe opens it again with the next (longer) pause.
+ *
+ * There are no timers: every transition is decided from the `Clock` when a call arrives, so a breaker works
+ * under `TestClock` and in serverless functions that are frozen between requests.
+ *
+ * Defaults:
+ *
+ * | option                  | default                 | meaning                                                   |
+ * | ----------------------- | ----------------------- | --------------------------------------------------------- |
+ * | `consecutiveFailures`   | `3`                     | this many counted failures in a row open the breaker      |
+ * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default) |
+ * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
+ * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |
+ * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
+ * | `slowCallDuration`      | off                     | calls at least this slow count as slow                    |
+ * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
+ * | `halfOpenMaxProbes`     | `1`                     | calls admitted while HalfOpen                             |
+ * | `successThreshold`      | `1`                     | successful probes needed to close                         |
+ * | `isFailure`             | every failure counts    | which failures count (HTTP passes "transient or timeout") |
+ *
+ * The 60 s default is deliberately conservative: a breaker exists to give a struggling upstream room. For
+ * interactive clients pass a growing schedule such as
+ * `Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))` (5 s, 10 s, 20 s, 40 s,
+ * 60 s, 60 s …); the schedule restarts from its first step whenever the breaker closes.
+ *
+ * Interaction with retries: a retry must not hammer an open breaker. `CircuitOpen.retryAfter` is the time until a
+ * probe is allowed; a retry policy may wait that long only if it still fits its deadline, and otherwise give up.
+ * Rejections by a breaker, bulkhead, rate limiter or adaptive throttle are never counted as failures by a breaker.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import * as internal from "./internal/circuitBreaker.js"
+
+/**
+ * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
+ * (`Duration.infinity` while the breaker is isolated by hand).
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const fallback = (self: Effect.Effect<string, CircuitBreaker.CircuitOpen>) =>
+ *   self.pipe(Effect.catchTag("CircuitOpen", (e) => Effect.succeed(`later: ${Duration.toMillis(e.retryAfter)}`)))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const CircuitOpen: typeof internal.CircuitOpen = internal.CircuitOpen
+
+/**
+ * The instance type of {@link CircuitOpen}.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const keyOf = (e: CircuitBreaker.CircuitOpen) => e.key
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface CircuitOpen extends internal.CircuitOpen {}
+
+/**
+ * The three states of a breaker.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const isHealthy = (state: CircuitBreaker.State) => state === "Closed"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type State = "Closed" | "Open" | "HalfOpen"
+
+/**
+ * A state transition, published on `changes`; `at` is the Clock time in milliseconds.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const describe = (change: CircuitBreaker.StateChange) => `${change.key}: ${change.from} -> ${change.to}`
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface StateChange {
+  readonly key: string
+  readonly from: State
+  readonly to: State
+  readonly at: number
+}
+
+/**
+ * The current state and counts of a breaker (counts are over the sliding window).
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const failureRatio = (s: CircuitBreaker.Snapshot) => (s.calls === 0 ? 0 : s.failures / s.calls)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshot {
+  readonly key: string
+  readonly state: State
+  readonly isolated: boolean
+  readonly consecutiveFailures: number
+  readonly calls: number
+  readonly failures: number
+  readonly slowCalls: number
+  readonly probesInFlight: number
+  readonly retryAfter: Duration.Duration
+}
+
+/**
+ * How a breaker decides to open and when it probes again; see the module docs for the defaults.
+ *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const options: CircuitBreaker.Options = {
+ *   failureRateThreshold: 0.5,
+ *   minimumThroughput: 20,
+ *   breakDuration: Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))
+ * }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly consecutiveFailures?: number | undefined
+  readonly failureRateThreshold?: number | undefined
+  readonly slidingWindow?: Duration.DurationInput | undefined
+  readonly minimumThroughput?: number | undefined
+  readonly slowCallDuration?: Duration.DurationInput | undefined
+  readonly slowCallRateThreshold?: number | undefined
+  readonly halfOpenMaxProbes?: number | undefined
+  readonly successThreshold?: number | undefined
+  readonly breakDuration?: Schedule.Schedule<unknown, unknown> | undefined
+  readonly isFailure?: ((error: unknown) => boolean) | undefined
+}
+
+/**
+ * A circuit breaker for one upstream (one key).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("api.example.com")
+ *   yield* breaker.isolate
+ *   return yield* breaker.state
+ * }).pipe(Effect.scoped)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface CircuitBreaker {
+  readonly key: string
+  /** Runs `self` through the breaker (prefer {@link withBreaker}). */
+  readonly run: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  readonly state: Effect.Effect<State>
+  readonly snapshot: Effect.Effect<Snapshot>
+  /** Transitions, from the moment of subscription. */
+  readonly changes: Stream.Stream<StateChange>
+  /** Holds the breaker open until `reset`, whatever the upstream does. */
+  readonly isolate: Effect.Effect<void>
+  /** Closes the breaker and forgets its counts and its pause schedule. */
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * Creates a breaker for `key`; its `changes` stream ends when the scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const breaker = CircuitBreaker.make("payments", { consecutiveFailures: 5 })
+ * const program = Effect.scoped(Effect.flatMap(breaker, (b) => b.state))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (key: string, options?: Options) => Effect.Effect<CircuitBreaker, never, Scope.Scope> = internal.make
+
+/**
+ * Runs `self` through the breaker; fails fast with `CircuitOpen` while open.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("users")
+ *   return yield* Effect.succeed("user").pipe(CircuitBreaker.withBreaker(breaker))
+ * }).pipe(Effect.scoped)
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withBreaker: {
+  (breaker: CircuitBreaker): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CircuitBreaker): Effect.Effect<A, E | CircuitOpen, R>
+} = internal.withBreaker
+
+/**
+ * Options of a {@link Registry}: the options every breaker gets, and how many breakers are kept.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const options: CircuitBreaker.RegistryOptions = { capacity: 1_000, breaker: { consecutiveFailures: 5 } }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegistryOptions {
+  /** Breakers kept; the least recently used one is dropped beyond this (default 10,000). */
+  readonly capacity?: number | undefined
+  readonly breaker?: Options | undefined
+}
+
+/**
+ * One breaker per key (e.g. per host), created on first use and kept in a bounded LRU map, so 10⁵ distinct keys
+ * do not grow memory without limit. An evicted breaker is forgotten: if its key comes back it starts Closed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const registry = yield* CircuitBreaker.Registry
+ *   return yield* Effect.succeed(1).pipe(registry.withBreaker("api.example.com"))
+ * }).pipe(Effect.provide(CircuitBreaker.layerRegistry({ capacity: 1_000 })))
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegistryService {
+  readonly get: (key: string) => Effect.Effect<CircuitBreaker>
+  readonly withBreaker: (
+    key: string
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  readonly size: Effect.Effect<number>
+  /** Transitions of every breaker in the registry. */
+  readonly changes: Stream.Stream<StateChange>
+}
+
+/**
+ * The service tag of a breaker registry ({@link RegistryService}).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const size = Effect.flatMap(CircuitBreaker.Registry, (registry) => registry.size)
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class Registry extends Context.Tag("@sturdy/policy/CircuitBreaker/Registry")<Registry, RegistryService>() {}
+
+/**
+ * Creates a registry whose breakers live as long as the scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const program = Effect.scoped(Effect.flatMap(CircuitBreaker.makeRegistry({ capacity: 100 }), (r) => r.size))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeRegistry: (options?: RegistryOptions) => Effect.Effect<RegistryService, never, Scope.Scope> =
+  internal.makeRegistry
+
+/**
+ * A layer providing a {@link Registry}.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const BreakersLive = CircuitBreaker.layerRegistry({ breaker: { failureRateThreshold: 0.5 } })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRegistry = (options?: RegistryOptions): Layer.Layer<Registry> =>
+  Layer.scoped(Registry, internal.makeRegistry(options))
+
+/**
+ * Runs `self` through the registry's breaker for `key`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const guarded = Effect.succeed("ok").pipe(CircuitBreaker.withBreakerFor("api.example.com"))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withBreakerFor: {
+  (key: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R | Registry>
+  <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E | CircuitOpen, R | Registry>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E | CircuitOpen, R | Registry> =>
+    Effect.flatMap(Registry, (registry) => registry.withBreaker(key)(self))
+)

@@ -1,0 +1,337 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as PubSub from "effect/PubSub"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as CB from "../CircuitBreaker.js"
+import { isPolicyRejection } from "./rejection.js"
+
+/** @internal */
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+  key: Schema.String,
+  retryAfter: Schema.DurationFromMillis
+}) {
+  override get message(): string {
+    return `circuit ${this.key} is open; retry after ${Duration.format(this.retryAfter)}`
+  }
+}
+
+/** @internal */
+export const defaultBreakDuration: Schedule.Schedule<unknown> = Schedule.spaced("60 seconds")
+
+interface ResolvedOptions {
+  readonly consecutiveFailures: number
+  readonly failureRateThreshold: number | undefined
+  readonly slowCallRateThreshold: number | undefined
+  readonly slowCallDuration: number
+  readonly windowMillis: number
+  readonly bucketMillis: number
+  readonly minimumThroughput: number
+  readonly halfOpenMaxProbes: number
+  readonly successThreshold: number
+  readonly breakDuration: Schedule.Schedule<unknown, unknown>
+  readonly isFailure: (error: unknown) => boolean
+}
+
+const BUCKETS = 10
+
+const resolve = (options: CB.Options = {}): ResolvedOptions => {
+  const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.slidingWindow ?? "60 seconds")))
+  return {
+    consecutiveFailures: options.consecutiveFailures ?? 3,
+    failureRateThreshold: options.failureRateThreshold,
+    slowCallRateThreshold: options.slowCallRateThreshold ??
+      (options.slowCallDuration !== undefined ? 1 : undefined),
+    slowCallDuration: options.slowCallDuration !== undefined
+      ? Duration.toMillis(Duration.decode(options.slowCallDuration))
+      : Number.POSITIVE_INFINITY,
+    windowMillis,
+    bucketMillis: Math.max(1, Math.ceil(windowMillis / BUCKETS)),
+    minimumThroughput: options.minimumThroughput ?? 10,
+    halfOpenMaxProbes: Math.max(1, options.halfOpenMaxProbes ?? 1),
+    successThreshold: Math.max(1, options.successThreshold ?? 1),
+    breakDuration: options.breakDuration ?? defaultBreakDuration,
+    isFailure: options.isFailure ?? (() => true)
+  }
+}
+
+interface Bucket {
+  start: number
+  calls: number
+  failures: number
+  slow: number
+}
+
+type Admission =
+  | { readonly _tag: "Admitted"; readonly generation: number; readonly probe: boolean; readonly startedAt: number }
+  | { readonly _tag: "Rejected"; readonly retryAfter: Duration.Duration }
+
+type Outcome = "success" | "failure" | "ignored"
+
+/**
+ * All mutable state lives in one object that is read and written only in synchronous blocks, so every
+ * admission and every transition is atomic with respect to other fibers without a lock.
+ * @internal
+ */
+class BreakerState {
+  state: CB.State = "Closed"
+  generation = 0
+  isolated = false
+  consecutiveFailures = 0
+  buckets: Array<Bucket> = []
+  openUntil = 0
+  lastBreakMillis = 0
+  scheduleState: unknown
+  probesInFlight = 0
+  probeSuccesses = 0
+  constructor(readonly initialScheduleState: unknown) {
+    this.scheduleState = initialScheduleState
+  }
+}
+
+/** @internal */
+export const unsafeMake = (
+  key: string,
+  options: CB.Options | undefined,
+  publish: (change: CB.StateChange) => void,
+  changes: Stream.Stream<CB.StateChange>
+): CB.CircuitBreaker => {
+  const config = resolve(options)
+  const s = new BreakerState(config.breakDuration.initial)
+
+  const transition = (to: CB.State, now: number): void => {
+    const from = s.state
+    s.state = to
+    s.generation++
+    s.probesInFlight = 0
+    s.probeSuccesses = 0
+    s.consecutiveFailures = 0
+    s.buckets = []
+    if (to === "Closed") {
+      s.scheduleState = s.initialScheduleState
+      s.lastBreakMillis = 0
+    }
+    if (from !== to) publish({ key, from, to, at: now })
+  }
+
+  const open = (now: number): Effect.Effect<void> => {
+    // open synchronously; the pause is filled in once the (possibly effectful) schedule has stepped
+    transition("Open", now)
+    s.openUntil = Number.POSITIVE_INFINITY
+    const generation = s.generation
+    return Effect.map(config.breakDuration.step(now, undefined, s.scheduleState), ([next, _, decision]) => {
+      if (s.generation !== generation) return
+      s.scheduleState = next
+      if (ScheduleDecision.isContinue(decision)) {
+        s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+      }
+      // a finished schedule keeps its last pause rather than probing immediately
+      s.openUntil = now + s.lastBreakMillis
+    })
+  }
+
+  const windowTotals = (now: number) => {
+    let calls = 0
+    let failures = 0
+    let slow = 0
+    for (const bucket of s.buckets) {
+      if (bucket.start > now - config.windowMillis) {
+        calls += bucket.calls
+        failures += bucket.failures
+        slow += bucket.slow
+      }
+    }
+    return { calls, failures, slow }
+  }
+
+  const currentBucket = (now: number): Bucket => {
+    const start = now - (now % config.bucketMillis)
+    const last = s.buckets[s.buckets.length - 1]
+    if (last !== undefined && last.start === start) return last
+    const bucket: Bucket = { start, calls: 0, failures: 0, slow: 0 }
+    s.buckets = s.buckets.filter((b) => b.start > now - config.windowMillis)
+    s.buckets.push(bucket)
+    return bucket
+  }
+
+  const retryAfter = (now: number): Duration.Duration =>
+    s.isolated
+      ? Duration.infinity
+      : s.state === "Open" && Number.isFinite(s.openUntil)
+      ? Duration.millis(Math.max(0, s.openUntil - now))
+      // every probe slot is taken (or the pause is still being computed): the earliest a new probe could go
+      // is after a failed probe's pause
+      : Duration.millis(s.lastBreakMillis)
+
+  const admit = (now: number): Admission => {
+    if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
+    if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
+    if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
+    if (s.state === "HalfOpen" && s.probesInFlight + s.probeSuccesses < config.halfOpenMaxProbes) {
+      s.probesInFlight++
+      return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now }
+    }
+    return { _tag: "Rejected", retryAfter: retryAfter(now) }
+  }
+
+  const record = (admission: Admission & { _tag: "Admitted" }, outcome: Outcome, now: number): Effect.Effect<void> => {
+    // an outcome from before the last transition says nothing about the upstream now
+    if (admission.generation !== s.generation || s.isolated) return Effect.void
+    const isSlow = now - admission.startedAt >= config.slowCallDuration
+    if (admission.probe) {
+      s.probesInFlight--
+      if (outcome === "ignored") return Effect.void
+      if (outcome === "failure" || (isSlow && config.slowCallRateThreshold !== undefined)) return open(now)
+      s.probeSuccesses++
+      if (s.probeSuccesses >= config.successThreshold) transition("Closed", now)
+      return Effect.void
+    }
+    if (outcome === "ignored") return Effect.void
+    const bucket = currentBucket(now)
+    bucket.calls++
+    if (outcome === "failure") bucket.failures++
+    if (isSlow) bucket.slow++
+    s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
+    if (s.consecutiveFailures >= config.consecutiveFailures) return open(now)
+    const totals = windowTotals(now)
+    if (totals.calls >= config.minimumThroughput) {
+      if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
+        return open(now)
+      }
+      if (config.slowCallRateThreshold !== undefined && totals.slow / totals.calls >= config.slowCallRateThreshold) {
+        return open(now)
+      }
+    }
+    return Effect.void
+  }
+
+  const classify = <A, E>(exit: Exit.Exit<A, E>): Outcome => {
+    if (Exit.isSuccess(exit)) return "success"
+    const failure = Cause.failureOption(exit.cause)
+    if (failure._tag === "Some") {
+      return isPolicyRejection(failure.value) || !config.isFailure(failure.value) ? "ignored" : "failure"
+    }
+    // interruption says nothing about the upstream; a defect does
+    return Cause.isInterruptedOnly(exit.cause) ? "ignored" : "failure"
+  }
+
+  const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+    Effect.clockWith((clock) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
+          const admission = admit(clock.unsafeCurrentTimeMillis())
+          return admission._tag === "Rejected"
+            ? Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }))
+            : Effect.onExit(
+              restore(self),
+              (exit) => Effect.suspend(() => record(admission, classify(exit), clock.unsafeCurrentTimeMillis()))
+            )
+        })
+      )
+    )
+
+  const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
+    Effect.sync((): CB.Snapshot => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const totals = windowTotals(now)
+      // Open whose pause has elapsed is reported as HalfOpen: that is what the next call will see
+      const state: CB.State = s.state === "Open" && !s.isolated && now >= s.openUntil ? "HalfOpen" : s.state
+      return {
+        key,
+        state,
+        isolated: s.isolated,
+        consecutiveFailures: s.consecutiveFailures,
+        calls: totals.calls,
+        failures: totals.failures,
+        slowCalls: totals.slow,
+        probesInFlight: s.probesInFlight,
+        retryAfter: state === "Open" ? retryAfter(now) : Duration.zero
+      }
+    })
+  )
+
+  return {
+    key,
+    run,
+    snapshot,
+    state: Effect.map(snapshot, (_) => _.state),
+    changes,
+    isolate: Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        s.isolated = true
+        transition("Open", clock.unsafeCurrentTimeMillis())
+      })
+    ),
+    reset: Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        s.isolated = false
+        transition("Closed", clock.unsafeCurrentTimeMillis())
+      })
+    )
+  }
+}
+
+// a breaker used after its scope closed keeps working; only its events are dropped
+const publishTo = (hub: PubSub.PubSub<CB.StateChange>) => (change: CB.StateChange): void => {
+  hub.unsafeOffer(change)
+}
+
+/** @internal */
+export const make = (key: string, options?: CB.Options): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown),
+    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub))
+  )
+
+/** @internal */
+export const withBreaker = dual<
+  (breaker: CB.CircuitBreaker) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>,
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CB.CircuitBreaker) => Effect.Effect<A, E | CircuitOpen, R>
+>(2, (self, breaker) => breaker.run(self))
+
+/** @internal */
+export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const capacity = Math.max(1, options.capacity ?? 10_000)
+    const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
+    const changes = Stream.fromPubSub(hub)
+    const publish = publishTo(hub)
+    // a Map iterates in insertion order; re-inserting on access makes its first key the least recently used
+    const breakers = new Map<string, CB.CircuitBreaker>()
+    const get = (key: string): Effect.Effect<CB.CircuitBreaker> =>
+      Effect.sync(() => {
+        const existing = breakers.get(key)
+        if (existing !== undefined) {
+          breakers.delete(key)
+          breakers.set(key, existing)
+          return existing
+        }
+        const created = unsafeMake(
+          key,
+          options.breaker,
+          publish,
+          Stream.filter(changes, (change) => change.key === key)
+        )
+        breakers.set(key, created)
+        while (breakers.size > capacity) {
+          const oldest = breakers.keys().next()
+          if (oldest.done === true) break
+          breakers.delete(oldest.value)
+        }
+        return created
+      })
+    yield* Effect.addFinalizer(() => Effect.sync(() => breakers.clear()))
+    return {
+      get,
+      size: Effect.sync(() => breakers.size),
+      changes,
+      withBreaker: (key) => (self) => Effect.flatMap(get(key), (breaker) => breaker.run(self))
+    } satisfies CB.RegistryService
+  })

@@ -1,0 +1,247 @@
+import { describe, expect, it } from "@effect/vitest"
+import { CircuitBreaker } from "@sturdy/policy"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { makeUpstream } from "./utils/upstream.js"
+
+const growing = Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("20 seconds")))
+
+describe("CircuitBreaker", () => {
+  it.scoped("opens after 3 failures, fails fast, probes once, closes on success and reopens longer on failure", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: growing })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) {
+        expect((yield* Effect.flip(call))._tag).toBe("UpstreamFailure")
+      }
+      expect(yield* breaker.state).toBe("Open")
+
+      const rejected = yield* Effect.flip(call)
+      expect(rejected).toBeInstanceOf(CircuitBreaker.CircuitOpen)
+      expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(5_000)
+      expect(yield* upstream.count).toBe(3)
+
+      yield* TestClock.adjust("4 seconds")
+      yield* Effect.flip(call)
+      expect(yield* upstream.count).toBe(3)
+
+      // the probe fails: open again, this time for 10 s
+      yield* TestClock.adjust("1 second")
+      expect((yield* Effect.flip(call))._tag).toBe("UpstreamFailure")
+      expect(yield* upstream.count).toBe(4)
+      const reopened = yield* Effect.flip(call)
+      expect(reopened._tag === "CircuitOpen" && Duration.toMillis(reopened.retryAfter)).toBe(10_000)
+
+      yield* TestClock.adjust("9 seconds")
+      expect((yield* Effect.flip(call))._tag).toBe("CircuitOpen")
+      yield* TestClock.adjust("1 second")
+      yield* upstream.failNext(false)
+      expect(yield* call).toBe(5)
+      expect(yield* breaker.state).toBe("Closed")
+
+      // closing resets the schedule: the next opening pauses 5 s again
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.flip(call)
+      const again = yield* Effect.flip(call)
+      expect(again._tag === "CircuitOpen" && Duration.toMillis(again.retryAfter)).toBe(5_000)
+    }))
+
+  it.scoped("a success in between resets the consecutive count", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api")
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      for (const fail of [true, true, false, true, true, false]) {
+        yield* upstream.failNext(fail)
+        yield* Effect.either(call)
+      }
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it.scoped("opens on the failure ratio of the window only once the minimum throughput is reached", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", {
+        consecutiveFailures: Number.POSITIVE_INFINITY,
+        failureRateThreshold: 0.5,
+        minimumThroughput: 10,
+        slidingWindow: "10 seconds"
+      })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      // 4 failures out of 4 is 100 %, but below the minimum throughput
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 4; i++) yield* Effect.either(call)
+      expect(yield* breaker.state).toBe("Closed")
+
+      // those failures slide out of the window
+      yield* TestClock.adjust("11 seconds")
+      yield* upstream.failNext(false)
+      for (let i = 0; i < 6; i++) yield* call
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(call)
+      expect((yield* breaker.snapshot).calls).toBe(9)
+      expect(yield* breaker.state).toBe("Closed")
+      // 10 calls, 4 failures: 40 %
+      yield* Effect.either(call)
+      expect(yield* breaker.state).toBe("Closed")
+      // 11 calls, 5 failures; 12 calls, 6 failures = 50 %
+      yield* Effect.either(call)
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.either(call)
+      expect(yield* breaker.state).toBe("Open")
+    }))
+
+  it.scoped("counts slow successes towards the slow-call ratio", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", {
+        slowCallDuration: "2 seconds",
+        slowCallRateThreshold: 0.5,
+        minimumThroughput: 4
+      })
+      const fast = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      const slow = upstream.call.pipe(Effect.delay("3 seconds"), CircuitBreaker.withBreaker(breaker))
+      yield* fast
+      yield* fast
+      const first = yield* Effect.fork(slow)
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.join(first)
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 3, slowCalls: 1 })
+      const second = yield* Effect.fork(slow)
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.join(second)
+      expect(yield* breaker.state).toBe("Open")
+      expect(yield* upstream.count).toBe(4)
+    }))
+
+  it.scoped("admits exactly N probes among 1,000 concurrent fibers", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const gate = yield* Deferred.make<void>()
+      const breaker = yield* CircuitBreaker.make("api", { halfOpenMaxProbes: 3, successThreshold: 3 })
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(upstream.call.pipe(CircuitBreaker.withBreaker(breaker)))
+      yield* upstream.failNext(false)
+      yield* TestClock.adjust("60 seconds")
+
+      const blocked = Effect.zipRight(Deferred.await(gate), upstream.call)
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 1_000 }),
+        () => Effect.fork(Effect.exit(blocked.pipe(CircuitBreaker.withBreaker(breaker)))),
+        { concurrency: "unbounded" }
+      )
+      yield* Effect.yieldNow()
+      expect((yield* breaker.snapshot).probesInFlight).toBe(3)
+      yield* Deferred.succeed(gate, undefined)
+      const exits = yield* Fiber.joinAll(fibers)
+      expect(yield* upstream.count).toBe(6)
+      expect(exits.filter(Exit.isSuccess)).toHaveLength(3)
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it.scoped("never counts policy rejections, and counts only what isFailure selects", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", {
+        isFailure: (error) => error === "timeout"
+      })
+      const rejected = Effect.fail({ _tag: "BulkheadRejected" as const })
+      for (let i = 0; i < 5; i++) yield* Effect.either(rejected.pipe(CircuitBreaker.withBreaker(breaker)))
+      for (let i = 0; i < 5; i++) {
+        yield* Effect.either(Effect.fail("not found").pipe(CircuitBreaker.withBreaker(breaker)))
+      }
+      expect(yield* breaker.state).toBe("Closed")
+      for (let i = 0; i < 3; i++) yield* Effect.either(Effect.fail("timeout").pipe(CircuitBreaker.withBreaker(breaker)))
+      expect(yield* breaker.state).toBe("Open")
+    }))
+
+  it.scoped("isolate holds the breaker open until reset, and changes reports every transition", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: Schedule.spaced("1 second") })
+      const collected = yield* breaker.changes.pipe(Stream.take(5), Stream.runCollect, Effect.fork)
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+
+      yield* breaker.isolate
+      yield* TestClock.adjust("1 hour")
+      const isolated = yield* Effect.flip(call)
+      expect(isolated._tag === "CircuitOpen" && Duration.isFinite(isolated.retryAfter)).toBe(false)
+      yield* breaker.reset
+      expect(yield* call).toBe(1)
+
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(call)
+      yield* TestClock.adjust("1 second")
+      yield* upstream.failNext(false)
+      yield* call
+      const changes = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+      expect(changes.map((c) => `${c.from}>${c.to}`)).toEqual([
+        "Closed>Open",
+        "Open>Closed",
+        "Closed>Open",
+        "Open>HalfOpen",
+        "HalfOpen>Closed"
+      ])
+    }))
+
+  it.scoped("a registry keeps one breaker per key and stays bounded over 10^5 keys", () =>
+    Effect.gen(function*() {
+      const registry = yield* CircuitBreaker.makeRegistry({ capacity: 100 })
+      const fail = (key: string) => Effect.either(Effect.fail("boom").pipe(registry.withBreaker(key)))
+      for (let i = 0; i < 3; i++) yield* fail("hot")
+      for (let i = 0; i < 100_000; i++) {
+        yield* registry.get(`host-${i}`)
+        // touching "hot" keeps it recently used
+        if (i % 50 === 0) yield* Effect.either(Effect.void.pipe(registry.withBreaker("hot")))
+      }
+      expect(yield* registry.size).toBe(100)
+      expect(yield* Effect.flatMap(registry.get("hot"), (b) => b.state)).toBe("Open")
+      expect(yield* Effect.flatMap(registry.get("host-0"), (b) => b.state)).toBe("Closed")
+    }))
+
+  it.effect("withBreakerFor uses the Registry service", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 3; i++) yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreakerFor("x")))
+      const error = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreakerFor("x")))
+      expect(error).toBeInstanceOf(CircuitBreaker.CircuitOpen)
+      expect(yield* Effect.succeed(1).pipe(CircuitBreaker.withBreakerFor("y"))).toBe(1)
+    }).pipe(Effect.provide(CircuitBreaker.layerRegistry())))
+
+  it.scoped("no half-open probe slot is lost when fibers are interrupted at random points (10^4 runs)", () =>
+    Effect.gen(function*() {
+      const probes = 3
+      const registry = yield* CircuitBreaker.makeRegistry({
+        capacity: 10,
+        // a zero pause makes the very next call a probe, with no clock to move
+        breaker: { halfOpenMaxProbes: probes, successThreshold: probes, breakDuration: Schedule.spaced(0) }
+      })
+      for (let run = 0; run < 10_000; run++) {
+        const breaker = yield* registry.get(`run-${run}`)
+        for (let i = 0; i < 3; i++) yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
+        const contenders = yield* Random.nextIntBetween(1, 7)
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: contenders }),
+          () => Effect.fork(Effect.never.pipe(CircuitBreaker.withBreaker(breaker))),
+          { concurrency: "unbounded" }
+        )
+        const steps = yield* Random.nextIntBetween(0, 3)
+        for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
+        yield* Fiber.interruptAll(fibers)
+        expect((yield* breaker.snapshot).probesInFlight).toBe(0)
+        // every slot is free again: `probes` successful probes close the breaker
+        for (let i = 0; i < probes; i++) yield* Effect.void.pipe(CircuitBreaker.withBreaker(breaker))
+        expect(yield* breaker.state).toBe("Closed")
+      }
+    }).pipe(Effect.withRandom(Random.make(42))))
+})
