@@ -102,9 +102,12 @@ const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"/g
 const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=([^\s&;,"]+)/g
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]+/gi
 
+const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
+
 /** @internal */
 export const redactText = (text: string): string =>
   text
+    .replace(urlInText, (url) => redactUrl(url))
     .replace(jsonPairPattern, (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match)
     .replace(formPairPattern, (match, prefix: string, name: string) =>
       isSecretParamName(name) ? `${prefix}${name}=${placeholder}` : match)

@@ -1,0 +1,133 @@
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+
+/** What a handler sees: the request, the response, and the body the client sent. */
+export type Handler = (request: Http.IncomingMessage, response: Http.ServerResponse, body: string) => void
+
+export interface RecordedRequest {
+  readonly method: string
+  readonly url: string
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+export interface LoopbackServer {
+  /** `http://127.0.0.1:<port>` without a trailing slash. */
+  readonly url: string
+  readonly port: number
+  /** Every request that reached a handler, in arrival order. */
+  readonly requests: ReadonlyArray<RecordedRequest>
+  /** How many requests reached `path` (ignoring the query string). */
+  readonly hits: (path: string) => number
+}
+
+/**
+ * Starts a `node:http` server on 127.0.0.1 (free port) routing by path; it closes, dropping open connections, when
+ * the scope closes. Unknown paths answer 404 with an empty body.
+ */
+export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<LoopbackServer, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ server: Http.Server; state: LoopbackServer }>((resume) => {
+      const requests: Array<RecordedRequest> = []
+      const timers = new Set<NodeJS.Timeout>()
+      const server = Http.createServer((request, response) => {
+        const chunks: Array<Buffer> = []
+        request.on("data", (chunk: Buffer) => chunks.push(chunk))
+        request.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8")
+          const path = (request.url ?? "/").split("?", 1)[0]
+          requests.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body })
+          const handler = routes[path]
+          if (handler === undefined) {
+            response.writeHead(404).end()
+            return
+          }
+          handler(request, response, body)
+        })
+      })
+      server.on("close", () => timers.forEach(clearTimeout))
+      server.listen(0, "127.0.0.1", () => {
+        const port = (server.address() as Net.AddressInfo).port
+        resume(Effect.succeed({
+          server,
+          state: {
+            url: `http://127.0.0.1:${port}`,
+            port,
+            requests,
+            hits: (path) => requests.filter((r) => r.url.split("?", 1)[0] === path).length
+          }
+        }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ state }) => state))
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
+  const server = Http.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const port = (server.address() as Net.AddressInfo).port
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/** Sends `body` as JSON with the given status and extra headers. */
+export const json = (status: number, body: unknown, headers: Http.OutgoingHttpHeaders = {}): Handler => (_, res) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/** Sends raw text with a content type. */
+export const text =
+  (status: number, contentType: string, body: string, headers: Http.OutgoingHttpHeaders = {}): Handler => (_, res) => {
+    res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body), ...headers })
+    res.end(body)
+  }
+
+/** Destroys the socket before any response byte is written. */
+export const resetBeforeHeaders: Handler = (req) => {
+  req.socket.destroy()
+}
+
+/** Promises `declared` bytes, writes `sent`, then destroys the socket (chunked when `declared` is undefined). */
+export const resetMidBody = (declared: number | undefined, sent: number): Handler => (_, res) => {
+  const headers: Http.OutgoingHttpHeaders = { "content-type": "application/json" }
+  if (declared !== undefined) headers["content-length"] = declared
+  res.writeHead(200, headers)
+  res.write("[" + "1,".repeat(Math.max(0, Math.floor((sent - 1) / 2))))
+  res.flushHeaders()
+  setTimeout(() => res.socket?.destroy(), 20)
+}
+
+/** Waits `millis` before answering with JSON. */
+export const slowHeaders = (millis: number, body: unknown = { ok: true }): Handler => (req, res) => {
+  const timer = setTimeout(() => json(200, body)(req, res, ""), millis)
+  res.on("close", () => clearTimeout(timer))
+}
+
+/** Sends headers and a first chunk at once, the rest after `millis`. */
+export const slowBody = (millis: number): Handler => (_, res) => {
+  const body = JSON.stringify({ ok: true })
+  res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+  res.write(body.slice(0, 3))
+  const timer = setTimeout(() => res.end(body.slice(3)), millis)
+  res.on("close", () => clearTimeout(timer))
+}
+
+/** Sends `bytes` bytes of JSON, with or without a Content-Length. */
+export const largeBody = (bytes: number, withLength: boolean): Handler => (_, res) => {
+  const body = `"${"x".repeat(Math.max(0, bytes - 2))}"`
+  const headers: Http.OutgoingHttpHeaders = { "content-type": "application/json" }
+  if (withLength) headers["content-length"] = Buffer.byteLength(body)
+  res.writeHead(200, headers)
+  // several writes so a chunked response arrives in several chunks
+  for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.slice(i, i + 16 * 1024))
+  res.end()
+}
