@@ -1,0 +1,123 @@
+import { describe, expect, it } from "@effect/vitest"
+import { FaultScript } from "@sturdy/testing"
+import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
+import { pipe } from "effect/Function"
+import * as Schema from "effect/Schema"
+
+const ok = FaultScript.status(200)
+const unavailable = FaultScript.status(503)
+
+describe("FaultScript", () => {
+  it("constructors describe responses as plain data", () => {
+    expect(FaultScript.status(503, { retryAfter: 1, headers: { "X-Trace": "a" }, latency: "2 seconds" })).toEqual({
+      _tag: "Respond",
+      status: 503,
+      headers: { "x-trace": "a" },
+      retryAfter: "1",
+      body: { _tag: "Empty" },
+      latencyMillis: 2000,
+      ending: { _tag: "Complete" }
+    })
+    expect(FaultScript.status(503, { retryAfter: new Date(0) }).retryAfter).toBe("Thu, 01 Jan 1970 00:00:00 GMT")
+    expect(FaultScript.json({ a: 1 }, { status: 201 })).toMatchObject({
+      status: 201,
+      body: { _tag: "Json", value: { a: 1 } }
+    })
+    expect(FaultScript.reset("beforeHeaders", { latency: "10 millis" })).toEqual({ _tag: "Reset", latencyMillis: 10 })
+    expect(FaultScript.reset("midBody", { afterBytes: 3 }).ending).toEqual({ _tag: "ResetMidBody", afterBytes: 3 })
+    expect(FaultScript.truncated().ending).toEqual({ _tag: "Truncated", missingBytes: 16 })
+    expect(FaultScript.oversized(5).body).toEqual({ _tag: "Oversized", bytes: 12 })
+    expect(FaultScript.malformedJson().body._tag).toBe("MalformedJson")
+    expect(FaultScript.hang).toEqual({ _tag: "Hang" })
+  })
+
+  it("combinators work data-first and data-last", () => {
+    expect(FaultScript.withLatency(ok, "1 second")).toEqual(pipe(ok, FaultScript.withLatency(1000)))
+    expect(FaultScript.withLatency(FaultScript.hang, "1 second")).toEqual(FaultScript.hang)
+    expect(pipe(ok, FaultScript.withSlowBody(100)).bytesPerSecond).toBe(100)
+    expect(pipe(ok, FaultScript.withHeaders({ "Retry-After": "3" })).headers).toEqual({ "retry-after": "3" })
+    expect(FaultScript.withEnding(ok, { _tag: "Truncated", missingBytes: 1 }).ending._tag).toBe("Truncated")
+  })
+
+  it("a sequence repeats its last step; a cycle starts over", () => {
+    const sequence = FaultScript.sequence(unavailable, unavailable, ok)
+    expect([0, 1, 2, 3, 10].map((n) => FaultScript.faultAt(sequence, n))).toEqual([
+      unavailable,
+      unavailable,
+      ok,
+      ok,
+      ok
+    ])
+    const cycle = FaultScript.cycle(unavailable, ok)
+    expect([0, 1, 2, 3].map((n) => FaultScript.faultAt(cycle, n))).toEqual([unavailable, ok, unavailable, ok])
+    expect(FaultScript.faultAt(FaultScript.always(ok), 99)).toEqual(ok)
+  })
+
+  it.prop(
+    "a random script hits each fault close to its probability, and the same seed gives the same faults",
+    [FastCheck.integer(), FastCheck.double({ min: 0.05, max: 0.95, noNaN: true })],
+    ([seed, probability]) => {
+      const script = FaultScript.random({ seed, choices: [[probability, unavailable]], otherwise: ok })
+      const draws = Array.from({ length: 4000 }, (_, n) => FaultScript.faultAt(script, n))
+      const rate = draws.filter((fault) => fault === unavailable).length / draws.length
+      expect(Math.abs(rate - probability)).toBeLessThan(0.05)
+      expect(Array.from({ length: 50 }, (_, n) => FaultScript.faultAt(script, n))).toEqual(draws.slice(0, 50))
+    },
+    { fastCheck: { seed: 42, numRuns: 50 } }
+  )
+
+  it("routes are keyed by METHOD and path; a single fault becomes an always-script", () => {
+    const routes = FaultScript.routes({
+      "get /items": ok,
+      "/any": FaultScript.cycle(unavailable, ok)
+    }, { outages: [FaultScript.outage({ from: "1 second", to: "2 seconds", fault: unavailable })] })
+    expect(routes.routes).toEqual([
+      { method: "GET", path: "/items", script: FaultScript.always(ok) },
+      { method: "*", path: "/any", script: FaultScript.cycle(unavailable, ok) }
+    ])
+    expect(routes.outages).toEqual([{ fromMillis: 1000, toMillis: 2000, fault: unavailable }])
+    expect(routes.notFound).toEqual(FaultScript.status(404))
+  })
+
+  it.effect("scripts round-trip through JSON with the Routes schema", () =>
+    Effect.gen(function*() {
+      const routes = FaultScript.routes({
+        "GET /items": FaultScript.sequence(
+          FaultScript.status(429, {
+            retryAfter: { _tag: "RelativeDate", seconds: 5 },
+            rateLimit: { limit: 1, remaining: 0, reset: 5 }
+          }),
+          FaultScript.withSlowBody(FaultScript.json({ items: [1] }), 100),
+          FaultScript.reset("midBody"),
+          FaultScript.truncated(),
+          FaultScript.malformedJson(),
+          FaultScript.oversized(100),
+          FaultScript.hang
+        ),
+        "POST /orders": FaultScript.random({
+          seed: 3,
+          choices: [[0.5, FaultScript.reset("beforeHeaders")]],
+          otherwise: ok
+        })
+      }, { outages: [FaultScript.outage({ from: 0, to: "1 second", fault: unavailable })] })
+      const json = JSON.stringify(yield* Schema.encode(FaultScript.Routes)(routes))
+      const decoded = yield* Schema.decodeUnknown(Schema.parseJson(FaultScript.Routes))(json)
+      expect(decoded).toEqual(routes)
+    }))
+
+  it.effect("the schema rejects a status outside 100-599 and a probability above 1", () =>
+    Effect.gen(function*() {
+      const badStatus = yield* Effect.either(Schema.decodeUnknown(FaultScript.Fault)({ ...ok, status: 42 }))
+      expect(badStatus._tag).toBe("Left")
+      const badProbability = yield* Effect.either(
+        Schema.decodeUnknown(FaultScript.Script)({
+          _tag: "Random",
+          seed: 1,
+          choices: [{ probability: 1.5, fault: ok }],
+          otherwise: ok
+        })
+      )
+      expect(badProbability._tag).toBe("Left")
+    }))
+})
