@@ -1,0 +1,230 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import { Auth, OAuth2 } from "@sturdy/http"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
+
+const SECRET = "client-s3cr3t"
+
+interface Seen {
+  readonly url: URL
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+const bodyText = (request: HttpClientRequest.HttpClientRequest): string =>
+  request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } })
+
+const tokenEndpoint = (respond: (call: number, seen: Seen) => Response) => {
+  const seen: Array<Seen> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.sync(() => {
+      const hop = { url, headers: request.headers, body: bodyText(request) }
+      seen.push(hop)
+      return HttpClientResponse.fromWeb(request, respond(seen.length, hop))
+    })
+  )
+  return { seen, layer: Layer.succeed(HttpClient.HttpClient, client) }
+}
+
+const options: OAuth2.ClientCredentialsOptions = {
+  tokenUrl: "http://auth.test/token",
+  clientId: "reports app",
+  clientSecret: Redacted.make(SECRET),
+  scope: ["reports:read", "reports:write"],
+  audience: "https://api.test"
+}
+
+const granted = (expiresIn: number | string = 3600, accessToken = "access-1") =>
+  json(200, { access_token: accessToken, token_type: "Bearer", expires_in: expiresIn })
+
+const noRetry = { ...options, retry: Schedule.stop }
+
+describe("OAuth2", () => {
+  describe("requestToken", () => {
+    it.effect("sends the client credentials grant with HTTP Basic client authentication", () =>
+      Effect.gen(function*() {
+        const { layer, seen } = tokenEndpoint(() => granted())
+        const token = yield* OAuth2.requestToken(options).pipe(Effect.provide(layer))
+        expect(Redacted.value(token.token)).toBe("access-1")
+        expect(token.expiresAt).toEqual(Option.some(3_600_000))
+        const basic = Buffer.from(seen[0]!.headers["authorization"]!.replace("Basic ", ""), "base64").toString()
+        expect(basic).toBe(`reports+app:${SECRET}`)
+        const params = new URLSearchParams(seen[0]!.body)
+        expect(Object.fromEntries(params)).toEqual({
+          grant_type: "client_credentials",
+          scope: "reports:read reports:write",
+          audience: "https://api.test"
+        })
+        expect(seen[0]!.headers["content-type"]).toBe("application/x-www-form-urlencoded")
+      }))
+
+    it.effect("sends client_id and client_secret in the body when asked to", () =>
+      Effect.gen(function*() {
+        const { layer, seen } = tokenEndpoint(() => granted())
+        yield* OAuth2.requestToken({ ...options, clientAuthentication: "body" }).pipe(Effect.provide(layer))
+        const params = new URLSearchParams(seen[0]!.body)
+        expect(params.get("client_id")).toBe("reports app")
+        expect(params.get("client_secret")).toBe(SECRET)
+        expect(seen[0]!.headers["authorization"]).toBeUndefined()
+      }))
+
+    it.effect("accepts expires_in as a string and falls back to a JWT's exp", () =>
+      Effect.gen(function*() {
+        const asString = tokenEndpoint(() => granted("120"))
+        const fromString = yield* OAuth2.requestToken(options).pipe(Effect.provide(asString.layer))
+        expect(fromString.expiresAt).toEqual(Option.some(120_000))
+        const payload = Buffer.from(JSON.stringify({ exp: 300 })).toString("base64url")
+        const asJwt = tokenEndpoint(() => json(200, { access_token: `h.${payload}.s`, token_type: "bearer" }))
+        const fromJwt = yield* OAuth2.requestToken(options).pipe(Effect.provide(asJwt.layer))
+        expect(fromJwt.expiresAt).toEqual(Option.some(300_000))
+      }))
+
+    it.effect("maps every RFC 6749 error code to TokenRejected without retrying", () =>
+      Effect.gen(function*() {
+        for (const code of OAuth2.errorCodes) {
+          const { layer, seen } = tokenEndpoint(() => json(400, { error: code, error_description: "no" }))
+          const error = yield* Effect.flip(OAuth2.requestToken(options).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRejected", reason: code, status: 400, description: "no" })
+          expect(seen).toHaveLength(1)
+        }
+      }))
+
+    it.effect("keeps an extension error code as reason unknown", () =>
+      Effect.gen(function*() {
+        const { layer } = tokenEndpoint(() => json(401, { error: "account_locked" }))
+        const error = yield* Effect.flip(OAuth2.requestToken(options).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRejected", reason: "unknown", errorCode: "account_locked" })
+      }))
+
+    it.effect("a success without access_token is MalformedResponse", () =>
+      Effect.gen(function*() {
+        const { layer } = tokenEndpoint(() => json(200, { token_type: "Bearer" }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+      }))
+
+    it.effect("a success that is not JSON is MalformedResponse", () =>
+      Effect.gen(function*() {
+        const { layer } = tokenEndpoint(() => new Response("<html>", { status: 200 }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+      }))
+
+    it.effect("a non-bearer token type is MalformedResponse", () =>
+      Effect.gen(function*() {
+        const { layer } = tokenEndpoint(() => json(200, { access_token: "x", token_type: "mac" }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+      }))
+
+    it.effect("retries 503 with the jittered default backoff, then succeeds", () =>
+      Effect.gen(function*() {
+        const { layer, seen } = tokenEndpoint((call) => call <= 2 ? json(503, {}) : granted())
+        const fiber = yield* OAuth2.requestToken(options).pipe(
+          Effect.provide(layer),
+          Effect.withRandom(Random.make(42)),
+          Effect.fork
+        )
+        yield* TestClock.adjust("100 millis")
+        expect(seen).toHaveLength(1) // the first retry waits at least 200 ms * 0.8
+        yield* TestClock.adjust("10 seconds")
+        const token = yield* Fiber.join(fiber)
+        expect(Redacted.value(token.token)).toBe("access-1")
+        expect(seen).toHaveLength(3)
+      }))
+
+    it.effect("gives up after the default 3 retries with the last Status failure", () =>
+      Effect.gen(function*() {
+        const { layer, seen } = tokenEndpoint(() => json(500, { error: "server_error" }))
+        const fiber = yield* OAuth2.requestToken(options).pipe(
+          Effect.provide(layer),
+          Effect.withRandom(Random.make(42)),
+          Effect.flip,
+          Effect.fork
+        )
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "Status", status: 500 })
+        expect(seen).toHaveLength(4)
+      }))
+
+    it.effect("a transport failure is TokenRequestFailed Transport", () =>
+      Effect.gen(function*() {
+        const failing = HttpClient.make((request) =>
+          Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "refused" }))
+        )
+        const error = yield* Effect.flip(
+          OAuth2.requestToken(noRetry).pipe(Effect.provide(Layer.succeed(HttpClient.HttpClient, failing)))
+        )
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "Transport" })
+        expect(OAuth2.isRetryable(error)).toBe(true)
+      }))
+
+    it.effect("no error message contains the client secret", () =>
+      Effect.gen(function*() {
+        const bodies = [json(400, { error: "invalid_client" }), json(200, {}), json(503, {}), new Response("x")]
+        for (const body of bodies) {
+          const { layer } = tokenEndpoint(() => body.clone())
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error.message).not.toContain(SECRET)
+          expect(JSON.stringify(error)).not.toContain(SECRET)
+        }
+      }))
+  })
+
+  describe("clientCredentials with Auth.bearerFrom", () => {
+    it.scoped("caches the token and sends it to the API", () =>
+      Effect.gen(function*() {
+        let tokenRequests = 0
+        const apiSeen: Array<string | undefined> = []
+        const client = HttpClient.make((request, url) =>
+          Effect.sync(() => {
+            if (url.pathname === "/token") {
+              tokenRequests++
+              return HttpClientResponse.fromWeb(request, granted(3600, `access-${tokenRequests}`))
+            }
+            apiSeen.push(request.headers["authorization"])
+            return HttpClientResponse.fromWeb(request, new Response("ok"))
+          })
+        )
+        const tokens = yield* OAuth2.clientCredentials(options).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+        const authed = client.pipe(Auth.bearerFrom(tokens))
+        yield* authed.get("http://api.test/a")
+        yield* authed.get("http://api.test/b")
+        expect(tokenRequests).toBe(1)
+        expect(apiSeen).toEqual(["Bearer access-1", "Bearer access-1"])
+      }))
+
+    it.effect("layerClientCredentials folds token failures into a RequestError whose cause is typed", () =>
+      Effect.gen(function*() {
+        const client = HttpClient.make((request) =>
+          Effect.succeed(HttpClientResponse.fromWeb(request, json(400, { error: "invalid_scope" })))
+        )
+        const error = yield* Effect.flip(
+          Effect.flatMap(HttpClient.HttpClient, (authed) => authed.get("http://api.test/a")).pipe(
+            Effect.provide(
+              OAuth2.layerClientCredentials(options).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+            )
+          )
+        )
+        expect(error._tag).toBe("RequestError")
+        expect(error.cause).toBeInstanceOf(OAuth2.TokenRejected)
+        expect(error.message).not.toContain(SECRET)
+      }))
+  })
+})
