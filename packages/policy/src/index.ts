@@ -2,3 +2,4 @@
  * @since 0.1.0
  */
 export * as CircuitBreaker from "./CircuitBreaker.js"
+export * as Bulkhead from "./Bulkhead.js"

@@ -1,0 +1,125 @@
+/**
+ * Caps how many calls run at once against one upstream, with a bounded queue and a bounded wait.
+ *
+ * | option          | default    | meaning                                                        |
+ * | --------------- | ---------- | -------------------------------------------------------------- |
+ * | `maxConcurrent` | (required) | calls running at once                                          |
+ * | `maxQueued`     | `0`        | calls waiting for a permit; beyond this, `BulkheadRejected` "full" |
+ * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "timeout" |
+ *
+ * A permit is released when the call succeeds, fails, dies or is interrupted, including while it waits in the
+ * queue. Queued callers are served before newcomers. A `BulkheadRejected` is never counted as a failure by a
+ * circuit breaker or an adaptive throttle.
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as internal from "./internal/bulkhead.js"
+
+/**
+ * The failure of a call the bulkhead turned away: `full` when the queue was full, `timeout` when no permit
+ * came within `maxWait`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Bulkhead } from "@sturdy/policy"
+ *
+ * const shed = (self: Effect.Effect<string, Bulkhead.BulkheadRejected>) =>
+ *   self.pipe(Effect.catchTag("BulkheadRejected", (e) => Effect.succeed(`busy (${e.reason})`)))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const BulkheadRejected: typeof internal.BulkheadRejected = internal.BulkheadRejected
+
+/**
+ * The instance type of {@link BulkheadRejected}.
+ *
+ * @example
+ * ```ts
+ * import type { Bulkhead } from "@sturdy/policy"
+ *
+ * const wasFull = (e: Bulkhead.BulkheadRejected) => e.reason === "full"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface BulkheadRejected extends internal.BulkheadRejected {}
+
+/**
+ * Options of a bulkhead; see the module docs for the defaults.
+ *
+ * @example
+ * ```ts
+ * import type { Bulkhead } from "@sturdy/policy"
+ *
+ * const options: Bulkhead.Options = { key: "search", maxConcurrent: 10, maxQueued: 50, maxWait: "2 seconds" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** A label carried by `BulkheadRejected` (default `"default"`). */
+  readonly key?: string | undefined
+  readonly maxConcurrent: number
+  readonly maxQueued?: number | undefined
+  readonly maxWait?: Duration.DurationInput | undefined
+}
+
+/**
+ * A bulkhead: a concurrency limit with a bounded queue.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bulkhead } from "@sturdy/policy"
+ *
+ * const load = Effect.flatMap(Bulkhead.make({ maxConcurrent: 2 }), (bulkhead) => bulkhead.snapshot)
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Bulkhead {
+  readonly key: string
+  /** Runs `self` holding a permit (prefer {@link withBulkhead}). */
+  readonly run: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BulkheadRejected, R>
+  /** Calls running and calls waiting, now. */
+  readonly snapshot: Effect.Effect<{ readonly active: number; readonly queued: number }>
+}
+
+/**
+ * Creates a bulkhead.
+ *
+ * @example
+ * ```ts
+ * import { Bulkhead } from "@sturdy/policy"
+ *
+ * const bulkhead = Bulkhead.make({ maxConcurrent: 10, maxQueued: 100, maxWait: "1 second" })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<Bulkhead> = internal.make
+
+/**
+ * Runs `self` once the bulkhead grants a permit; fails with `BulkheadRejected` when it cannot.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Bulkhead } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+ *   return yield* Effect.succeed("done").pipe(Bulkhead.withBulkhead(bulkhead))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withBulkhead: {
+  (bulkhead: Bulkhead): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | BulkheadRejected, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, bulkhead: Bulkhead): Effect.Effect<A, E | BulkheadRejected, R>
+} = internal.withBulkhead

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Bulkhead } from "@sturdy/policy"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as TestClock from "effect/TestClock"
+
+describe("Bulkhead", () => {
+  it.effect("runs at most maxConcurrent calls, queues maxQueued and rejects the rest as full", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ key: "search", maxConcurrent: 2, maxQueued: 1 })
+      const gate = yield* Deferred.make<void>()
+      const running = yield* Ref.make(0)
+      const peak = yield* Ref.make(0)
+      const call = Effect.gen(function*() {
+        const now = yield* Ref.updateAndGet(running, (n) => n + 1)
+        yield* Ref.update(peak, (p) => Math.max(p, now))
+        yield* Deferred.await(gate)
+        yield* Ref.update(running, (n) => n - 1)
+        return "ok"
+      }).pipe(Bulkhead.withBulkhead(bulkhead))
+
+      const admitted = yield* Effect.forEach([1, 2, 3], () => Effect.fork(call))
+      yield* Effect.yieldNow()
+      expect(yield* bulkhead.snapshot).toEqual({ active: 2, queued: 1 })
+      const rejected = yield* Effect.flip(call)
+      expect(rejected).toBeInstanceOf(Bulkhead.BulkheadRejected)
+      expect(rejected).toMatchObject({ key: "search", reason: "full" })
+
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.joinAll(admitted)).toEqual(["ok", "ok", "ok"])
+      expect(yield* Ref.get(peak)).toBe(2)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("rejects with timeout after maxWait in the queue and releases on failure", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 5, maxWait: "2 seconds" })
+      const holder = yield* Effect.fork(Effect.sleep("10 seconds").pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const waiter = yield* Effect.fork(Effect.flip(Effect.succeed(1).pipe(Bulkhead.withBulkhead(bulkhead))))
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* Fiber.join(waiter)).toMatchObject({ _tag: "BulkheadRejected", reason: "timeout" })
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* TestClock.adjust("8 seconds")
+      yield* Fiber.join(holder)
+      // a failing call gives its permit back
+      yield* Effect.flip(Effect.fail("boom").pipe(Bulkhead.withBulkhead(bulkhead)))
+      expect(yield* Effect.succeed(2).pipe(Bulkhead.withBulkhead(bulkhead))).toBe(2)
+    }))
+
+  it.effect("no permit is lost when fibers are interrupted at random points (10^4 runs)", () =>
+    Effect.gen(function*() {
+      const maxConcurrent = 3
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent, maxQueued: 3, maxWait: "1 second" })
+      for (let run = 0; run < 10_000; run++) {
+        const contenders = yield* Random.nextIntBetween(1, 8)
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: contenders }),
+          () => Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead))),
+          { concurrency: "unbounded" }
+        )
+        const steps = yield* Random.nextIntBetween(0, 3)
+        for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
+        yield* Fiber.interruptAll(fibers)
+        expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+      }
+      // all permits are back: maxConcurrent calls can hold one at the same time, and one more is queued
+      const gate = yield* Deferred.make<void>()
+      const holders = yield* Effect.forEach(
+        Array.from({ length: maxConcurrent + 1 }),
+        () => Effect.fork(Deferred.await(gate).pipe(Bulkhead.withBulkhead(bulkhead))),
+        { concurrency: "unbounded" }
+      )
+      yield* Effect.yieldNow()
+      expect(yield* bulkhead.snapshot).toEqual({ active: maxConcurrent, queued: 1 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(holders)
+    }).pipe(Effect.withRandom(Random.make(42))))
+})
