@@ -1,0 +1,248 @@
+import { HttpClientError, HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Attempt, type HttpFailure } from "@sturdy/http"
+import { Duration, Effect, Either, Fiber, Option, Schema, TestClock } from "effect"
+import { fakeClient, jsonResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const request = HttpClientRequest.get("https://api.example.com/users/1")
+
+const failureOf = <A, R>(effect: Effect.Effect<A, HttpFailure.HttpFailure, R>) =>
+  Effect.map(Effect.either(effect), (either) => {
+    if (Either.isRight(either)) throw new Error("expected a failure, got a success")
+    return either.left
+  })
+
+const transportFailure = (cause: unknown) => fakeClient(() => Effect.fail({ cause })).client
+
+describe("Attempt", () => {
+  it.effect("decodes a JSON body with the schema", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(jsonResponse(200, { id: 1, name: "Ada" })))
+      expect(yield* Attempt.json(client, request, User)).toEqual({ id: 1, name: "Ada" })
+    }))
+
+  it.effect("send returns the status, headers and the whole body", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(new Response("hello", { headers: { "x-a": "1" } })))
+      const received = yield* Attempt.send(client, request)
+      expect(received.status).toBe(200)
+      expect(received.headers["x-a"]).toBe("1")
+      expect(received.text).toBe("hello")
+      expect(received.body.byteLength).toBe(5)
+    }))
+
+  it.effect("the attempt timeout fires on virtual time while the headers are late", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.as(Effect.sleep("10 seconds"), jsonResponse(200, { id: 1 })))
+      const fiber = yield* Effect.fork(failureOf(Attempt.json(client, request, User, { timeout: "2 seconds" })))
+      yield* TestClock.adjust("1999 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const failure = yield* Fiber.join(fiber)
+      if (failure._tag !== "Timeout") throw new Error(`unexpected ${failure._tag}`)
+      expect(failure.phase).toBe("Attempt")
+      expect(Duration.toMillis(failure.timeout)).toBe(2000)
+    }))
+
+  it.effect("a body that stalls fails inside the attempt with a BodyRead timeout", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
+      const fiber = yield* Effect.fork(
+        failureOf(Attempt.json(client, request, User, { bodyTimeout: "500 millis", timeout: "5 seconds" }))
+      )
+      yield* TestClock.adjust("500 millis")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("BodyRead")
+    }))
+
+  it.effect("maps transport causes to connection reasons", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, HttpFailure.ConnectionError["reason"]]> = [
+        [systemError("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:443"), "Refused"],
+        // fetch wraps the system error: TypeError("fetch failed", { cause })
+        [new TypeError("fetch failed", { cause: systemError("ECONNREFUSED") }), "Refused"],
+        [new AggregateError([systemError("ECONNREFUSED"), systemError("ECONNREFUSED")]), "Refused"],
+        [systemError("ENOTFOUND", "getaddrinfo ENOTFOUND api.example.com"), "DnsLookup"],
+        [systemError("EAI_AGAIN"), "DnsLookup"],
+        [systemError("ECONNRESET", "socket hang up"), "Reset"],
+        [new TypeError("fetch failed", { cause: systemError("UND_ERR_SOCKET", "other side closed") }), "Reset"],
+        [systemError("ERR_TLS_CERT_ALTNAME_INVALID"), "Tls"],
+        [systemError("DEPTH_ZERO_SELF_SIGNED_CERT"), "Tls"],
+        [systemError("UND_ERR_CONNECT_TIMEOUT"), "ConnectTimeout"],
+        [new Error("something odd"), "Unknown"]
+      ]
+      for (const [cause, reason] of cases) {
+        const failure = yield* failureOf(Attempt.json(transportFailure(cause), request, User))
+        if (failure._tag !== "ConnectionError") throw new Error(`unexpected ${failure._tag}`)
+        expect(failure.reason).toBe(reason)
+      }
+    }))
+
+  it.effect("keeps a sanitized copy of the cause, not the raw error", () =>
+    Effect.gen(function*() {
+      const cause = systemError("ECONNRESET", "reset while sending https://api.example.com/?token=t0p")
+      const failure = yield* failureOf(Attempt.send(transportFailure(cause), request))
+      if (failure._tag !== "ConnectionError") throw new Error(`unexpected ${failure._tag}`)
+      expect(failure.cause).toEqual({
+        name: "Error",
+        code: "ECONNRESET",
+        message: "reset while sending https://api.example.com/?token=<redacted>"
+      })
+      expect(failure.message).toBe(
+        "connection reset before a response (ECONNRESET): GET https://api.example.com/users/1"
+      )
+    }))
+
+  it.effect("maps platform encode and URL errors to InvalidRequest", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.never)
+      const encode = yield* failureOf(
+        Attempt.fromClientError(
+          new HttpClientError.RequestError({ request, reason: "Encode", cause: new Error("stream broke") })
+        )
+      )
+      expect(encode._tag === "InvalidRequest" && encode.reason).toBe("BodyEncode")
+      const url = yield* failureOf(
+        Attempt.send(client, HttpClientRequest.get("http://exa mple.com/"))
+      )
+      expect(url._tag === "InvalidRequest" && url.reason).toBe("MalformedUrl")
+    }))
+
+  it.effect("refuses header values with CR or LF before sending", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(200, {})))
+      const failure = yield* failureOf(
+        Attempt.send(client, HttpClientRequest.setHeader(request, "x-trace", "a\nb"))
+      )
+      expect(failure._tag === "InvalidRequest" && failure.reason).toBe("InvalidHeader")
+      expect(failure.message).toContain(`header "x-trace" contains CR, LF or NUL`)
+      expect(seen).toHaveLength(0)
+    }))
+
+  it.effect("status failures carry the status, redacted headers, an excerpt and the typed payload", () =>
+    Effect.gen(function*() {
+      const ApiError = Schema.Struct({ code: Schema.String })
+      const { client } = fakeClient(() =>
+        Effect.succeed(jsonResponse(409, { code: "E_CONFLICT", detail: "x".repeat(5000) }, { "set-cookie": "s=1" }))
+      )
+      const failure = yield* failureOf(Attempt.json(client, request, User, { errorSchema: ApiError }))
+      if (failure._tag !== "ClientError") throw new Error(`unexpected ${failure._tag}`)
+      expect(failure.status).toBe(409)
+      expect(failure.headers["set-cookie"]).toBe("<redacted>")
+      expect(failure.bodyExcerpt.length).toBe(1024)
+      expect(failure.payload).toEqual(Option.some({ code: "E_CONFLICT" }))
+
+      const mismatch = yield* failureOf(Attempt.json(client, request, User, { errorSchema: Schema.Number }))
+      expect(mismatch._tag === "ClientError" && mismatch.payload).toEqual(Option.none())
+    }))
+
+  it.effect("rate limits and server errors carry the server's requested wait", () =>
+    Effect.gen(function*() {
+      const limited = fakeClient(() => Effect.succeed(jsonResponse(429, {}, { "retry-after": "12" }))).client
+      const failure = yield* failureOf(Attempt.send(limited, request))
+      expect(failure._tag).toBe("RateLimited")
+      expect(failure._tag === "RateLimited" && Option.map(failure.retryAfter, Duration.toSeconds)).toEqual(
+        Option.some(12)
+      )
+      const unavailable = fakeClient(() => Effect.succeed(new Response("", { status: 503 }))).client
+      const server = yield* failureOf(Attempt.send(unavailable, request))
+      expect(server._tag === "ServerError" && server.retryAfter).toEqual(Option.none())
+      const moved = fakeClient(() => Effect.succeed(new Response("", { status: 302 }))).client
+      expect((yield* failureOf(Attempt.send(moved, request)))._tag).toBe("UnexpectedStatus")
+    }))
+
+  it.effect("content types: JSON suffixes pass, a missing type passes, others fail", () =>
+    Effect.gen(function*() {
+      const withType = (type: string | undefined) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(`{"id":1,"name":"Ada"}`, type === undefined ? {} : { headers: { "content-type": type } })
+          )
+        ).client
+      expect(yield* Attempt.json(withType("application/vnd.api+json; charset=utf-8"), request, User)).toEqual({
+        id: 1,
+        name: "Ada"
+      })
+      const untyped = fakeClient(() =>
+        Effect.succeed(new Response(new TextEncoder().encode(`{"id":1,"name":"Ada"}`)))
+      ).client
+      expect((yield* Attempt.json(untyped, request, User)).id).toBe(1)
+      const wrong = yield* failureOf(Attempt.json(withType("text/plain"), request, User))
+      expect(wrong._tag).toBe("UnexpectedContentType")
+      const accepted = yield* Attempt.send(withType("text/csv"), request, { expectedContentTypes: ["text/*"] })
+      expect(accepted.status).toBe(200)
+    }))
+
+  it.effect("decode failures: invalid JSON, empty body, schema mismatch with the issue path", () =>
+    Effect.gen(function*() {
+      const body = (text: string) =>
+        fakeClient(() => Effect.succeed(new Response(text, { headers: { "content-type": "application/json" } })))
+          .client
+      const invalid = yield* failureOf(Attempt.json(body("{\"id\": 1,"), request, User))
+      expect(invalid._tag).toBe("InvalidJson")
+      const empty = yield* failureOf(Attempt.json(body(""), request, User))
+      expect(empty._tag === "InvalidJson" && empty.detail).toBe("empty body")
+      const mismatch = yield* failureOf(
+        Attempt.json(
+          body(`{"users":[{"id":1,"name":"a"},{"id":"2","name":"b"}]}`),
+          request,
+          Schema.Struct({
+            users: Schema.Array(User)
+          })
+        )
+      )
+      if (mismatch._tag !== "SchemaMismatch") throw new Error(`unexpected ${mismatch._tag}`)
+      expect(mismatch.path).toBe("$.users[1].id")
+      expect(mismatch.issue).toBe("Expected number")
+    }))
+
+  it.effect("bounds the body: declared or streamed bodies over the limit fail with BodyTooLarge", () =>
+    Effect.gen(function*() {
+      const declared = fakeClient(() =>
+        Effect.succeed(new Response("x".repeat(100), { headers: { "content-length": "100" } }))
+      ).client
+      const large = yield* failureOf(Attempt.send(declared, request, { maxBodyBytes: 50 }))
+      expect(large._tag === "BodyTooLarge" && large.declaredBytes).toBe(100)
+      const streamed = fakeClient(() =>
+        Effect.succeed(
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(10))
+                controller.close()
+              }
+            })
+          )
+        )
+      ).client
+      const chunked = yield* failureOf(Attempt.send(streamed, request, { maxBodyBytes: 55 }))
+      expect(chunked._tag === "BodyTooLarge" && chunked.limitBytes).toBe(55)
+      expect((yield* Attempt.send(streamed, request, { maxBodyBytes: 100 })).body.byteLength).toBe(100)
+    }))
+
+  it.effect("HEAD and 204 responses have an empty body", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(new Response(null, { status: 204 })))
+      expect((yield* Attempt.send(client, request)).body.byteLength).toBe(0)
+      expect((yield* Attempt.send(client, HttpClientRequest.head("https://api.example.com/"))).status).toBe(204)
+    }))
+
+  it.effect("classify turns a platform client into one that fails with HttpFailure", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(jsonResponse(500, { oops: true })))
+      const failure = yield* failureOf(Attempt.classify(client).execute(request))
+      expect(failure._tag).toBe("ServerError")
+      const refused = yield* failureOf(Attempt.classify(transportFailure(systemError("ECONNREFUSED"))).execute(request))
+      expect(refused._tag === "ConnectionError" && refused.reason).toBe("Refused")
+    }))
+
+  it.effect("encodeBody fails with InvalidRequest naming the path, not the value", () =>
+    Effect.gen(function*() {
+      const Login = Schema.Struct({ user: Schema.String, password: Schema.String.pipe(Schema.minLength(12)) })
+      const failure = yield* failureOf(Attempt.encodeBody(request, Login, { user: "ada", password: "hunter2" }))
+      expect(failure._tag === "InvalidRequest" && failure.reason).toBe("BodyEncode")
+      expect(failure.message).toContain("$.password")
+      expect(failure.message).not.toContain("hunter2")
+    }))
+})

@@ -1,0 +1,113 @@
+import { describe, expect, it } from "@effect/vitest"
+import { HttpFailure } from "@sturdy/http"
+import { Duration, Effect, FastCheck, Option } from "effect"
+
+const request = { method: "GET", url: "https://api.example.com/items?api_key=<redacted>" }
+const response = { ...request, headers: { "content-type": "application/json" } }
+const status = (code: number): HttpFailure.StatusFailure => {
+  const fields = { ...response, status: code, bodyExcerpt: "", payload: Option.none() }
+  if (code === 429) return new HttpFailure.RateLimited({ ...fields, retryAfter: Option.some(Duration.seconds(3)) })
+  if (code >= 500) return new HttpFailure.ServerError({ ...fields, retryAfter: Option.none() })
+  if (code >= 400) return new HttpFailure.ClientError(fields)
+  return new HttpFailure.UnexpectedStatus(fields)
+}
+
+const connection = (reason: HttpFailure.ConnectionError["reason"]) =>
+  new HttpFailure.ConnectionError({ ...request, reason })
+const timeout = (phase: HttpFailure.Timeout["phase"]) =>
+  new HttpFailure.Timeout({ ...request, phase, timeout: Duration.millis(250) })
+const decodeFailures: ReadonlyArray<HttpFailure.HttpFailure> = [
+  new HttpFailure.InvalidJson({ ...response, status: 200, detail: "Unexpected end", bodyExcerpt: "{" }),
+  new HttpFailure.SchemaMismatch({ ...response, status: 200, path: "$.id", issue: "Expected number", issues: [] }),
+  new HttpFailure.BodyTooLarge({ ...response, status: 200, limitBytes: 10, declaredBytes: 20 }),
+  new HttpFailure.UnexpectedContentType({ ...response, status: 200, contentType: "text/html", expected: ["+json"] })
+]
+
+describe("HttpFailure", () => {
+  it("classifies connection failures by whether the request left the client", () => {
+    for (const reason of ["Refused", "DnsLookup", "ConnectTimeout"] as const) {
+      expect(HttpFailure.isTransient(connection(reason))).toBe(true)
+      expect(HttpFailure.mayHaveReachedServer(connection(reason))).toBe(false)
+    }
+    expect(HttpFailure.isTransient(connection("Tls"))).toBe(false)
+    expect(HttpFailure.mayHaveReachedServer(connection("Tls"))).toBe(false)
+    for (const reason of ["Reset", "Unknown"] as const) {
+      expect(HttpFailure.isTransient(connection(reason))).toBe(true)
+      expect(HttpFailure.mayHaveReachedServer(connection(reason))).toBe(true)
+      expect(connection(reason).reachedServer).toBe(true)
+    }
+  })
+
+  it("retries attempt and body timeouts but not a spent deadline", () => {
+    expect(HttpFailure.isTransient(timeout("Attempt"))).toBe(true)
+    expect(HttpFailure.isTransient(timeout("BodyRead"))).toBe(true)
+    expect(HttpFailure.isTransient(timeout("Deadline"))).toBe(false)
+    expect(timeout("BodyRead").message).toBe(
+      "body read timed out after 250ms: GET https://api.example.com/items?api_key=<redacted>"
+    )
+  })
+
+  it("treats 408, 425, 429 and 5xx other than 501/505/511 as transient", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.integer({ min: 300, max: 599 }), (code) => {
+        const expected = code === 408 || code === 425 || code === 429 ||
+          (code >= 500 && ![501, 505, 511].includes(code))
+        return HttpFailure.isTransient(status(code)) === expected && HttpFailure.mayHaveReachedServer(status(code))
+      }),
+      { seed: 42, numRuns: 500 }
+    )
+  })
+
+  it("never retries decode failures or invalid requests, but retries a truncated body", () => {
+    for (const failure of decodeFailures) {
+      expect(HttpFailure.isTransient(failure)).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(failure)).toBe(true)
+    }
+    const truncated = new HttpFailure.BodyTruncated({
+      ...response,
+      status: 200,
+      receivedBytes: 5,
+      expectedBytes: 10
+    })
+    expect(HttpFailure.isTransient(truncated)).toBe(true)
+    expect(truncated.message).toContain("(5 of 10 bytes)")
+    const invalid = new HttpFailure.InvalidRequest({ ...request, reason: "InvalidHeader", detail: "x" })
+    expect(HttpFailure.isTransient(invalid)).toBe(false)
+    expect(HttpFailure.mayHaveReachedServer(invalid)).toBe(false)
+  })
+
+  it("exposes the server's requested wait only for rate limits and server errors", () => {
+    expect(HttpFailure.retryAfter(status(429))).toEqual(Option.some(Duration.seconds(3)))
+    expect(HttpFailure.retryAfter(status(503))).toEqual(Option.none())
+    expect(HttpFailure.retryAfter(status(404))).toEqual(Option.none())
+    expect(HttpFailure.retryAfter(timeout("Attempt"))).toEqual(Option.none())
+  })
+
+  it("recognises its own failures only", () => {
+    expect(HttpFailure.isHttpFailure(status(404))).toBe(true)
+    expect(HttpFailure.isHttpFailure(timeout("Deadline"))).toBe(true)
+    expect(HttpFailure.isHttpFailure(new Error("x"))).toBe(false)
+    expect(HttpFailure.isHttpFailure({ _tag: "Timeout" })).toBe(false)
+  })
+
+  it("names status, method and URL in the message", () => {
+    expect(status(404).message).toBe("404 Not Found GET https://api.example.com/items?api_key=<redacted>")
+    expect(connection("Refused").message).toBe(
+      "connection refused: GET https://api.example.com/items?api_key=<redacted>"
+    )
+  })
+
+  it.effect("lets callers handle each kind with catchTags", () =>
+    Effect.gen(function*() {
+      const failing: Effect.Effect<string, HttpFailure.HttpFailure> = Effect.fail(status(429))
+      const handled = yield* failing.pipe(
+        Effect.catchTags({
+          RateLimited: (e) => Effect.succeed(`wait ${Duration.format(Option.getOrThrow(e.retryAfter))}`),
+          ClientError: () => Effect.succeed("client"),
+          ServerError: () => Effect.succeed("server")
+        }),
+        Effect.orElseSucceed(() => "other")
+      )
+      expect(handled).toBe("wait 3s")
+    }))
+})

@@ -1,0 +1,397 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Backoff from "@sturdy/policy/Backoff"
+import * as Deadline from "@sturdy/policy/Deadline"
+import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
+
+class Unavailable extends Data.TaggedError("Unavailable")<{
+  readonly attempt: number
+  readonly retryAfter: Option.Option<Duration.Duration>
+}> {}
+
+class BadRequest extends Data.TaggedError("BadRequest")<{}> {}
+
+// An upstream that fails its first `failures` attempts (all of them by default), recording when each arrived.
+const makeUpstream = (options?: {
+  readonly failures?: number
+  readonly retryAfter?: Duration.DurationInput
+}) => {
+  const arrivals: Array<number> = []
+  const call = Effect.flatMap(TestClock.currentTimeMillis, (now) => {
+    arrivals.push(now)
+    const attempt = arrivals.length
+    return attempt <= (options?.failures ?? Infinity)
+      ? Effect.fail(
+        new Unavailable({
+          attempt,
+          retryAfter: Option.map(Option.fromNullable(options?.retryAfter), Duration.decode)
+        })
+      )
+      : Effect.succeed(`ok after ${attempt}`)
+  })
+  return { call, arrivals }
+}
+
+const hintOf = (e: Unavailable) => e.retryAfter
+
+// Runs `effect` to completion on the TestClock, advancing virtual time as far as needed.
+const runVirtual = <A, E>(effect: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* TestClock.adjust("1 hour")
+    return yield* Fiber.await(fiber)
+  })
+
+const collector = <E>() => {
+  const attempts: Array<Retry.Attempt<E>> = []
+  const onAttempt = (attempt: Retry.Attempt<E>) => Effect.sync(() => attempts.push(attempt))
+  return { attempts, onAttempt }
+}
+
+const summary = <E>(attempts: ReadonlyArray<Retry.Attempt<E>>) =>
+  attempts.map((a) => [a.attempt, Duration.toMillis(a.delay), a.reason, a.retrying] as const)
+
+const noJitter = Backoff.exponential({ jitter: "none" })
+
+describe("Retry", () => {
+  it.effect("does not touch the schedule when the first attempt succeeds", () =>
+    Effect.gen(function*() {
+      let steps = 0
+      const counting = Schedule.makeWithState(0, (_now, _in: unknown, state: number) =>
+        Effect.sync(() => {
+          steps++
+          return [state, state, { _tag: "Done" }] as never
+        }))
+      const { attempts, onAttempt } = collector<never>()
+      const result = yield* Effect.succeed(1).pipe(Retry.retry({ schedule: counting, onAttempt }))
+      expect(result).toBe(1)
+      expect(steps).toBe(0)
+      expect(attempts).toEqual([])
+    }))
+
+  it.effect("retries on the default backoff: 3 attempts, then the original failure", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* runVirtual(upstream.call.pipe(Retry.retry({ schedule: noJitter, onAttempt })))
+      expect(exit).toStrictEqual(Exit.fail(new Unavailable({ attempt: 3, retryAfter: Option.none() })))
+      expect(upstream.arrivals).toEqual([0, 100, 300])
+      expect(summary(attempts)).toEqual([
+        [2, 100, "backoff", true],
+        [3, 200, "backoff", true],
+        [4, 0, "exhausted", false]
+      ])
+    }))
+
+  it.effect("succeeds once the upstream recovers", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ failures: 1 })
+      const exit = yield* runVirtual(upstream.call.pipe(Retry.retry()))
+      expect(exit).toStrictEqual(Exit.succeed("ok after 2"))
+      expect(upstream.arrivals.length).toBe(2)
+    }))
+
+  it.effect("a failure the predicate rejects is returned after one attempt", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const call = Effect.suspend(() => {
+        calls++
+        return Effect.fail(new BadRequest())
+      })
+      const { attempts, onAttempt } = collector<BadRequest | Unavailable>()
+      const exit = yield* runVirtual(
+        call.pipe(Retry.retry({ while: (e: BadRequest | Unavailable) => e._tag === "Unavailable", onAttempt }))
+      )
+      expect(exit).toStrictEqual(Exit.fail(new BadRequest()))
+      expect(calls).toBe(1)
+      expect(summary(attempts)).toEqual([[2, 0, "not-retryable", false]])
+    }))
+
+  it.effect("defects are not retried", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const exit = yield* runVirtual(
+        Effect.suspend(() => {
+          calls++
+          return Effect.die("bug")
+        }).pipe(Retry.retry())
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(calls).toBe(1)
+    }))
+
+  it.effect("a Retry-After larger than the backoff delay is waited, plus a small jitter", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ failures: 1, retryAfter: "2 seconds" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* runVirtual(
+        upstream.call.pipe(Retry.retry({ schedule: noJitter, delayHint: hintOf, onAttempt }))
+      )
+      expect(exit).toStrictEqual(Exit.succeed("ok after 2"))
+      const wait = upstream.arrivals[1]! - upstream.arrivals[0]!
+      expect(wait).toBeGreaterThanOrEqual(2000)
+      expect(wait).toBeLessThanOrEqual(2200)
+      expect(attempts[0]!.reason).toBe("retry-after")
+    }))
+
+  it.effect("a Retry-After smaller than the backoff delay does not shorten it", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ failures: 1, retryAfter: "10 millis" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      yield* runVirtual(upstream.call.pipe(Retry.retry({ schedule: noJitter, delayHint: hintOf, onAttempt })))
+      expect(upstream.arrivals).toEqual([0, 100])
+      expect(attempts[0]!.reason).toBe("backoff")
+    }))
+
+  it.effect("a Retry-After above maxHintedDelay fails at once after one attempt, with the original failure", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ retryAfter: "2 minutes" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* upstream.call.pipe(
+        Retry.retry({ delayHint: hintOf, maxHintedDelay: "1 minute", onAttempt }),
+        Effect.exit
+      )
+      expect(exit).toStrictEqual(
+        Exit.fail(new Unavailable({ attempt: 1, retryAfter: Option.some(Duration.minutes(2)) }))
+      )
+      expect(upstream.arrivals).toEqual([0])
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+      expect(summary(attempts)).toEqual([[2, 120_000, "retry-after-too-long", false]])
+    }))
+
+  it.effect("a Retry-After beyond the deadline fails at once with the original failure", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ retryAfter: "5 seconds" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* upstream.call.pipe(
+        Retry.retry({ delayHint: hintOf, onAttempt }),
+        Deadline.withDeadline("3 seconds"),
+        Effect.exit
+      )
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("Unavailable")
+      expect(upstream.arrivals).toEqual([0])
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+      expect(attempts.map((a) => a.reason)).toEqual(["deadline"])
+    }))
+
+  it.effect("a deadline shorter than the next backoff delay fails at once with the original failure", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* upstream.call.pipe(
+        Retry.retry({ schedule: Backoff.exponential({ jitter: "none", base: "1 second" }), onAttempt }),
+        Deadline.withDeadline("500 millis"),
+        Effect.exit
+      )
+      expect(exit).toStrictEqual(Exit.fail(new Unavailable({ attempt: 1, retryAfter: Option.none() })))
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+      expect(summary(attempts)).toEqual([[2, 1000, "deadline", false]])
+    }))
+
+  it.effect("stops retrying when the remaining deadline cannot hold the next delay", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* runVirtual(upstream.call.pipe(
+        Retry.retry({ schedule: Backoff.exponential({ jitter: "none", maxAttempts: 10 }), onAttempt }),
+        Deadline.withDeadline("1 second")
+      ))
+      // 100 + 200 + 400 = 700 ms slept; the next 800 ms would cross the deadline at 1000 ms
+      expect(upstream.arrivals).toEqual([0, 100, 300, 700])
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("Unavailable")
+      expect(attempts.at(-1)!.reason).toBe("deadline")
+    }))
+
+  it.effect("attempt timeouts are retried when the predicate says so; the total deadline still bounds the call", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const hanging = Effect.suspend(() => {
+        calls++
+        return Effect.never
+      })
+      const exit = yield* runVirtual(hanging.pipe(
+        Deadline.attemptTimeout("1 second"),
+        Retry.retry({
+          schedule: Backoff.exponential({ jitter: "none", maxAttempts: 100 }),
+          while: (e) => e.reason === "attempt-timeout"
+        }),
+        Deadline.withDeadline("3 seconds")
+      ))
+      expect(exit).toStrictEqual(
+        Exit.fail(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(3) }))
+      )
+      // attempts start at 0, 1100, 2300; the third is cut by the total deadline at 3000
+      expect(calls).toBe(3)
+    }))
+
+  it.effect("a refused budget returns the original failure, wrapped, without retrying", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const error = yield* upstream.call.pipe(
+        Retry.retry({ budget: "api", onAttempt }),
+        Effect.flip,
+        Effect.provide(RetryBudget.layer({ minRetries: 0, ratio: 0 }))
+      )
+      expect(error).toStrictEqual(
+        new RetryBudget.RetryBudgetExhausted({
+          key: "api",
+          attempts: 1,
+          failure: new Unavailable({ attempt: 1, retryAfter: Option.none() })
+        })
+      )
+      expect(upstream.arrivals).toEqual([0])
+      expect(attempts.map((a) => a.reason)).toEqual(["budget-refused"])
+      // a caller that does not care why can recover the original failure
+      const original = yield* Effect.fail(error).pipe(
+        Effect.catchTag("RetryBudgetExhausted", (e) => Effect.fail(e.failure)),
+        Effect.flip
+      )
+      expect(original._tag).toBe("Unavailable")
+    }))
+
+  it.effect("full outage: with a budget, attempts stay near the logical calls; without, they triple", () =>
+    Effect.gen(function*() {
+      const calls = 100
+      const outage = (retry: (call: Effect.Effect<never, Unavailable>) => Effect.Effect<unknown, unknown>) =>
+        Effect.gen(function*() {
+          let attempts = 0
+          const call = Effect.suspend(() => {
+            attempts++
+            return Effect.fail(new Unavailable({ attempt: attempts, retryAfter: Option.none() }))
+          })
+          const exits = yield* runVirtual(
+            Effect.all(Array.from({ length: calls }, () => Effect.exit(retry(call))), { concurrency: "unbounded" })
+          )
+          expect(Exit.isSuccess(exits)).toBe(true)
+          return attempts
+        })
+
+      const unbudgeted = yield* outage((call) => Retry.retry(call))
+      expect(unbudgeted).toBe(3 * calls)
+
+      // one budget shared by every call (as one `RetryBudget.layer` provided to the whole program gives)
+      const shared = yield* Effect.gen(function*() {
+        const budget = yield* RetryBudget.make()
+        return yield* outage((call) =>
+          Retry.retry(call, { budget: "api" }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
+        )
+      })
+      const { ratio, minRetries } = RetryBudget.defaults
+      expect(shared).toBeLessThanOrEqual(calls + ratio * calls + minRetries)
+      expect(shared).toBeGreaterThan(calls)
+    }))
+
+  it.effect("reports each decision as span events, a span annotation and debug logs", () =>
+    Effect.gen(function*() {
+      const events: Array<readonly [string, Record<string, unknown>]> = []
+      const annotations = new Map<string, unknown>()
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => ({
+          _tag: "Span",
+          name,
+          spanId: "span",
+          traceId: "trace",
+          parent,
+          context,
+          status: { _tag: "Started", startTime },
+          attributes: annotations,
+          links,
+          sampled: true,
+          kind,
+          end: () => {},
+          attribute: (key, value) => annotations.set(key, value),
+          event: (eventName, _time, attributes) => events.push([eventName, attributes ?? {}]),
+          addLinks: () => {}
+        }),
+        context: (f) => f()
+      })
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => logs.push(String(Array.isArray(message) ? message[0] : message)))
+      const upstream = makeUpstream({ failures: 1 })
+      yield* runVirtual(
+        upstream.call.pipe(
+          Retry.retry({ schedule: noJitter }),
+          Effect.withSpan("call"),
+          Effect.withTracer(tracer),
+          Logger.withMinimumLogLevel(LogLevel.Debug),
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+        )
+      )
+      expect(events.filter(([name]) => name === "retry" || name === "retry.stop")).toEqual([
+        ["retry", { "retry.attempt": 2, "retry.delay_ms": 100, "retry.reason": "backoff", "retry.retrying": true }]
+      ])
+      expect(annotations.get("retry.attempts")).toBe(2)
+      expect(logs).toEqual(["retrying: attempt 2 after 100ms (backoff)"])
+    }))
+
+  const arbitraries = {
+    seed: FastCheck.integer(),
+    base: FastCheck.integer({ min: 1, max: 1000 }),
+    jitter: FastCheck.constantFrom<Backoff.Jitter>("none", "full", "equal", "decorrelated"),
+    maxAttempts: FastCheck.integer({ min: 1, max: 15 })
+  }
+
+  it.effect.prop(
+    "no sleep runs past the deadline and attempts never exceed maxAttempts",
+    { ...arbitraries, deadline: FastCheck.integer({ min: 1, max: 5000 }) },
+    ({ base, deadline, jitter, maxAttempts, seed }) =>
+      Effect.gen(function*() {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream()
+        const { attempts, onAttempt } = collector<Unavailable>()
+        yield* runVirtual(upstream.call.pipe(
+          Retry.retry({
+            schedule: Backoff.exponential({ base: Duration.millis(base), jitter, maxAttempts }),
+            onAttempt
+          }),
+          Deadline.withDeadline(Duration.millis(deadline)),
+          Effect.withRandom(Random.make(seed))
+        ))
+        const slept = attempts.filter((a) => a.retrying).reduce((sum, a) => sum + Duration.toMillis(a.delay), 0)
+        expect(slept).toBeLessThan(deadline)
+        expect(upstream.arrivals.at(-1)! - start).toBeLessThan(deadline)
+        expect(upstream.arrivals.length).toBeLessThanOrEqual(maxAttempts)
+      }),
+    { fastCheck: { seed: 42, numRuns: 60 } }
+  )
+
+  it.effect.prop(
+    "Retry-After is honoured as a minimum, with at most hintJitter on top",
+    { ...arbitraries, hint: FastCheck.integer({ min: 0, max: 5000 }) },
+    ({ base, hint, jitter, maxAttempts, seed }) =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream({ retryAfter: Duration.millis(hint) })
+        const schedule = Backoff.exponential({ base: Duration.millis(base), jitter, maxAttempts })
+        yield* runVirtual(upstream.call.pipe(
+          Retry.retry({ schedule, delayHint: hintOf, maxHintedDelay: "10 seconds", hintJitter: 0.1 }),
+          Effect.withRandom(Random.make(seed))
+        ))
+        expect(upstream.arrivals.length).toBe(maxAttempts)
+        for (let i = 1; i < upstream.arrivals.length; i++) {
+          const wait = upstream.arrivals[i]! - upstream.arrivals[i - 1]!
+          expect(wait).toBeGreaterThanOrEqual(hint)
+          expect(wait).toBeLessThanOrEqual(
+            Math.max(
+              hint * 1.1,
+              Duration.toMillis(Backoff.envelope({ base: Duration.millis(base), jitter }, i - 1).upper)
+            )
+          )
+        }
+      }),
+    { fastCheck: { seed: 42, numRuns: 60 } }
+  )
+})

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as TestClock from "effect/TestClock"
+
+const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
+  Effect.map(Effect.replicateEffect(budget.withdraw(key), n), (results) => results.filter(Boolean).length)
+
+describe("RetryBudget", () => {
+  it.effect("allows the floor of retries with no traffic, then refuses", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ minRetries: 10 })
+      expect(yield* withdrawMany(budget, "api", 15)).toBe(10)
+      expect(yield* budget.stats("api")).toEqual({ requests: 0, retries: 10, available: 0 })
+    }))
+
+  it.effect("allows ratio × requests on top of the floor", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make()
+      yield* Effect.replicateEffect(budget.deposit("api"), 100)
+      expect(yield* budget.stats("api")).toEqual({ requests: 100, retries: 0, available: 30 })
+      expect(yield* withdrawMany(budget, "api", 100)).toBe(30)
+    }))
+
+  it.effect("keys are budgeted separately", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ minRetries: 2, ratio: 0 })
+      expect(yield* withdrawMany(budget, "a", 5)).toBe(2)
+      expect(yield* withdrawMany(budget, "b", 5)).toBe(2)
+    }))
+
+  it.effect("the window slides with the Clock: old counts expire, recent ones stay", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ minRetries: 0, ratio: 0.5, window: "10 seconds" })
+      yield* Effect.replicateEffect(budget.deposit("api"), 10) // t = 0
+      yield* TestClock.adjust("5 seconds")
+      yield* Effect.replicateEffect(budget.deposit("api"), 4) // t = 5s
+      expect((yield* budget.stats("api")).requests).toBe(14)
+      expect(yield* withdrawMany(budget, "api", 10)).toBe(7)
+      yield* TestClock.adjust("5 seconds") // t = 10s: the t = 0 slot has left the window
+      expect(yield* budget.stats("api")).toEqual({ requests: 4, retries: 7, available: 0 })
+      yield* TestClock.adjust("5 seconds") // t = 15s: everything has left
+      expect(yield* budget.stats("api")).toEqual({ requests: 0, retries: 0, available: 0 })
+    }))
+
+  it.effect("a layer is one budget shared by every fiber", () =>
+    Effect.gen(function*() {
+      const withdraw = Effect.flatMap(RetryBudget.RetryBudget, (budget) => budget.withdraw("api"))
+      const results = yield* Effect.all(Effect.replicate(withdraw, 20), { concurrency: "unbounded" })
+      expect(results.filter(Boolean).length).toBe(3)
+    }).pipe(Effect.provide(RetryBudget.layer({ minRetries: 3 }))))
+
+  it.effect("rejects invalid options", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(RetryBudget.make({ ratio: -1 }))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(() => RetryBudget.unsafeMake({ window: 0 })).toThrow(RangeError)
+    }))
+
+  it("defaults: 20% of requests, a floor of 10 per 10 second window", () => {
+    expect(RetryBudget.defaults.ratio).toBe(0.2)
+    expect(RetryBudget.defaults.minRetries).toBe(10)
+  })
+})
