@@ -3,8 +3,14 @@
  * deterministic and socket-free, for unit tests under `TestClock`.
  *
  * Latencies and slow bodies are `Effect.sleep`s. Resets and truncations fail the way `NodeHttpClient.layerUndici`
- * fails against `FaultServer`: a `RequestError` (`Transport`) or a `ResponseError` (`Decode`) whose `cause` is shaped
- * like undici's (`code: "ECONNRESET"`, or a `SocketError` with `code: "UND_ERR_SOCKET"`).
+ * fails against `FaultServer`, with causes shaped like undici's:
+ *
+ * | fault                     | error                        | cause                                            |
+ * | ------------------------- | ---------------------------- | ------------------------------------------------ |
+ * | reset before headers      | `RequestError` `Transport`   | `Error` `code: "ECONNRESET"`                     |
+ * | reset mid-body, truncated | `ResponseError` `Decode`     | `SocketError` `code: "UND_ERR_SOCKET"`           |
+ * | malformed JSON (`.json`)  | `ResponseError` `Decode`     | `SyntaxError`                                    |
+ * | hang                      | never completes              | until interrupted (e.g. `Effect.timeout`)        |
  *
  * @since 0.1.0
  */

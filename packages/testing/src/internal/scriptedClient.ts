@@ -78,8 +78,8 @@ const respond = (
         switch (plan.ending) {
           case "complete":
             return yield* Queue.offer(body, Take.end)
+          // undici reports a reset that follows part of a body as "other side closed", the same as an early close
           case "reset":
-            return yield* Queue.offer(body, Take.fail(connectionReset()))
           case "truncated":
             return yield* Queue.offer(body, Take.fail(socketClosed()))
         }
