@@ -1,17 +1,9 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, SturdyClient } from "@sturdy/http"
-import type { Layer } from "effect"
 import { Duration, Effect, Either, Option, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
-
-/** The transports every failure kind is checked on; a new transport is one more line here. */
-const transports: ReadonlyArray<readonly [name: string, layer: Layer.Layer<HttpClient.HttpClient>]> = [
-  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
-  ["NodeHttpClient.layer", NodeHttpClient.layer],
-  ["FetchHttpClient.layer", FetchHttpClient.layer]
-]
+import { transports } from "./utils/transports.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ApiError = Schema.Struct({ error: Schema.String, code: Schema.String })

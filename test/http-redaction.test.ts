@@ -1,16 +1,10 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Attempt, SturdyClient } from "@sturdy/http"
-import { Cause, Effect, Either, Inspectable, type Layer, Schema } from "effect"
+import { Cause, Effect, Either, Inspectable, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
-
-const transports: ReadonlyArray<readonly [name: string, layer: Layer.Layer<HttpClient.HttpClient>]> = [
-  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
-  ["NodeHttpClient.layer", NodeHttpClient.layer],
-  ["FetchHttpClient.layer", FetchHttpClient.layer]
-]
+import { transports } from "./utils/transports.js"
 
 const secrets = [
   "sk-AUTH-41c7",

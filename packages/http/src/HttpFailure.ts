@@ -432,6 +432,21 @@ export type HttpFailure =
  */
 export type StatusFailure = ClientError | RateLimited | ServerError | UnexpectedStatus
 
+internal.brand([
+  ConnectionError,
+  Timeout,
+  ClientError,
+  RateLimited,
+  ServerError,
+  UnexpectedStatus,
+  BodyTruncated,
+  BodyTooLarge,
+  UnexpectedContentType,
+  InvalidJson,
+  SchemaMismatch,
+  InvalidRequest
+])
+
 /**
  * Whether a value is one of the {@link HttpFailure} errors.
  *

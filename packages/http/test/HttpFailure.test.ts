@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { HttpFailure } from "@sturdy/http"
-import { Duration, Effect, FastCheck, Option } from "effect"
+import { Data, Duration, Effect, FastCheck, Option } from "effect"
 
 const request = { method: "GET", url: "https://api.example.com/items?api_key=<redacted>" }
 const response = { ...request, headers: { "content-type": "application/json" } }
@@ -88,6 +88,8 @@ describe("HttpFailure", () => {
     expect(HttpFailure.isHttpFailure(timeout("Deadline"))).toBe(true)
     expect(HttpFailure.isHttpFailure(new Error("x"))).toBe(false)
     expect(HttpFailure.isHttpFailure({ _tag: "Timeout" })).toBe(false)
+    class OtherTimeout extends Data.TaggedError("Timeout")<{}> {}
+    expect(HttpFailure.isHttpFailure(new OtherTimeout())).toBe(false)
   })
 
   it("names status, method and URL in the message", () => {

@@ -22,24 +22,19 @@ type Tagged =
       | "InvalidRequest"
   }
 
-const tags = new Set([
-  "ConnectionError",
-  "Timeout",
-  "ClientError",
-  "RateLimited",
-  "ServerError",
-  "UnexpectedStatus",
-  "BodyTruncated",
-  "BodyTooLarge",
-  "UnexpectedContentType",
-  "InvalidJson",
-  "SchemaMismatch",
-  "InvalidRequest"
-])
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("@sturdy/http/HttpFailure")
 
 /** @internal */
-export const isHttpFailure = <A>(u: unknown): u is A =>
-  u instanceof Error && hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+export type TypeId = typeof TypeId
+
+/** @internal */
+export const isHttpFailure = <A>(u: unknown): u is A => hasProperty(u, TypeId)
+
+/** @internal Marks the failure classes, so `isHttpFailure` tells them from other errors with the same `_tag`. */
+export const brand = (classes: ReadonlyArray<{ readonly prototype: object }>): void => {
+  for (const failure of classes) Object.defineProperty(failure.prototype, TypeId, { value: TypeId })
+}
 
 /** @internal */
 export const isTransientStatus = (status: number): boolean =>
