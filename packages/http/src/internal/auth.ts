@@ -2,7 +2,8 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
@@ -15,6 +16,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
+import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -22,6 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Jwt from "./jwt.js"
 
 // -----------------------------------------------------------------------------
@@ -200,10 +203,83 @@ export const redactError = <E>(
     : new HttpClientError.ResponseError({
       ...copyOptional(error),
       request,
-      response: error.response,
+      response: redactResponse(error.response, headers, params),
       reason: error.reason
     })
   return rebuilt as E
+}
+
+// A response whose `request` (and everything that renders it: `toJSON`, inspection, errors from reading the body)
+// shows the credentials as `<redacted>`. The platform keeps the sent request on the response, and responses and
+// `ResponseError`s are what applications log.
+class RedactedResponse implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+  readonly request: HttpClientRequest.HttpClientRequest
+  constructor(
+    readonly original: HttpClientResponse.HttpClientResponse,
+    readonly redactedHeaders: ReadonlyArray<string>,
+    readonly redactedParams: ReadonlyArray<string>
+  ) {
+    this.request = redactRequest(original.request, redactedHeaders, redactedParams)
+  }
+  private redact<A>(
+    effect: Effect.Effect<A, HttpClientError.ResponseError>
+  ): Effect.Effect<A, HttpClientError.ResponseError> {
+    return Effect.mapError(effect, (error) => redactError(error, this.redactedHeaders, this.redactedParams))
+  }
+  get status() {
+    return this.original.status
+  }
+  get headers() {
+    return this.original.headers
+  }
+  get cookies() {
+    return this.original.cookies
+  }
+  get remoteAddress() {
+    return this.original.remoteAddress
+  }
+  get formData() {
+    return this.redact(this.original.formData)
+  }
+  get text() {
+    return this.redact(this.original.text)
+  }
+  get json() {
+    return this.redact(this.original.json)
+  }
+  get urlParamsBody() {
+    return this.redact(this.original.urlParamsBody)
+  }
+  get arrayBuffer() {
+    return this.redact(this.original.arrayBuffer)
+  }
+  get stream() {
+    return Stream.mapError(
+      this.original.stream,
+      (error) => redactError(error, this.redactedHeaders, this.redactedParams)
+    )
+  }
+  toJSON(): unknown {
+    const json = this.original.toJSON()
+    return Predicate.isRecord(json) ? { ...json, request: this.request.toJSON() } : json
+  }
+  toString(): string {
+    return Inspectable.format(this.toJSON())
+  }
+  [Inspectable.NodeInspectSymbol](): unknown {
+    return this.toJSON()
+  }
+}
+
+const redactResponse = (
+  response: HttpClientResponse.HttpClientResponse,
+  headers: ReadonlyArray<string>,
+  params: ReadonlyArray<string>
+): HttpClientResponse.HttpClientResponse => {
+  const request = redactRequest(response.request, headers, params)
+  return request === response.request ? response : new RedactedResponse(response, headers, params)
 }
 
 const copyOptional = (
@@ -251,7 +327,10 @@ const authenticateWith = <E, R, E2, R2>(
 
   const send = (request: HttpClientRequest.HttpClientRequest) => {
     let sent = inner.postprocess(Effect.succeed(request)).pipe(
-      Effect.mapError((error) => redactError(error, headers, params)),
+      Effect.mapBoth({
+        onFailure: (error) => redactError(error, headers, params),
+        onSuccess: (response) => redactResponse(response, headers, params)
+      }),
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...headers])
     )
     const carriesParam = params.some((name) => Option.isSome(UrlParams.getFirst(request.urlParams, name)))

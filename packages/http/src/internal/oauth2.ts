@@ -129,7 +129,7 @@ const formEncode = (value: string): string => encodeURIComponent(value).replace(
 const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
 
 const transportFailure = (error: HttpClientError.HttpClientError): TokenRequestFailed =>
-  new TokenRequestFailed({ reason: "Transport", detail: error.reason })
+  new TokenRequestFailed({ reason: "Transport", detail: error.description ?? error.reason })
 
 const readJson = (response: HttpClientResponse.HttpClientResponse) =>
   Effect.flatMap(

@@ -1,0 +1,136 @@
+// Helpers for the auth integration tests: a node:http server on 127.0.0.1 (port 0) and a tracer and logger that
+// record everything, so the tests can search them for secrets.
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Inspectable from "effect/Inspectable"
+import * as Logger from "effect/Logger"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+
+export interface Received {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+export type Handler = (request: Received, response: Http.ServerResponse) => void
+
+export interface Loopback {
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string
+  readonly received: ReadonlyArray<Received>
+  readonly count: (path: string) => number
+}
+
+export const listen = (handler: Handler): Effect.Effect<Loopback, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly server: Http.Server; readonly loopback: Loopback }>((resume) => {
+      const received: Array<Received> = []
+      const server = Http.createServer((request, response) => {
+        const chunks: Array<Buffer> = []
+        request.on("data", (chunk: Buffer) => chunks.push(chunk))
+        request.on("end", () => {
+          const url = new URL(request.url ?? "/", "http://127.0.0.1")
+          const entry: Received = {
+            method: request.method ?? "",
+            path: url.pathname,
+            query: url.searchParams,
+            headers: request.headers,
+            body: Buffer.concat(chunks).toString("utf8")
+          }
+          received.push(entry)
+          handler(entry, response)
+        })
+      })
+      server.listen({ port: 0, host: "127.0.0.1", backlog: 2048 }, () => {
+        const { port } = server.address() as Net.AddressInfo
+        resume(Effect.succeed({
+          server,
+          loopback: {
+            origin: `http://127.0.0.1:${port}`,
+            received,
+            count: (path) => received.filter((entry) => entry.path === path).length
+          }
+        }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ loopback }) => loopback))
+
+export const sendJson = (response: Http.ServerResponse, status: number, body: unknown): void => {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
+}
+
+class RecordedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly attributes = new Map<string, unknown>()
+  readonly events: Array<string> = []
+  readonly links: Array<Tracer.SpanLink>
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  ended: Option.Option<Exit.Exit<unknown, unknown>> | undefined
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    links: ReadonlyArray<Tracer.SpanLink>,
+    startTime: bigint,
+    readonly kind: Tracer.SpanKind,
+    readonly spanId: string,
+    readonly traceId: string
+  ) {
+    this.links = [...links]
+    this.status = { _tag: "Started", startTime }
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+    if (exit._tag === "Failure") this.events.push(Cause.pretty(exit.cause))
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.events.push(`${name} ${Inspectable.toStringUnknown(attributes ?? {})}`)
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+/** A tracer that keeps every span; `dump` renders names, attributes and events as text to search. */
+export const recordingTracer = () => {
+  const spans: Array<RecordedSpan> = []
+  const tracer = Tracer.make({
+    span(name, parent, context, links, startTime, kind) {
+      const span = new RecordedSpan(name, parent, context, links, startTime, kind, `span-${spans.length}`, "trace")
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  const dump = () =>
+    spans.map((span) =>
+      [span.name, ...[...span.attributes].map(([key, value]) => `${key}=${String(value)}`), ...span.events].join("\n")
+    ).join("\n")
+  return { tracer, spans, dump }
+}
+
+/** A logger that keeps every line in logfmt, causes included. */
+export const recordingLogger = () => {
+  const lines: Array<string> = []
+  const logger = Logger.map(Logger.logfmtLogger, (line) => {
+    lines.push(line)
+  })
+  return { layer: Logger.replace(Logger.defaultLogger, logger), lines }
+}
