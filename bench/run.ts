@@ -1,1 +1,202 @@
-export {}
+/**
+ * Runs the benchmarks and rewrites the results: `results.json`, the tables between the markers in `README.md`, and
+ * `throughput.svg`. Sturdy variants that miss their targets are profiled (`node --cpu-prof`) and summarized.
+ *
+ *   npx pnpm@10.34.8 bench                         # everything, as published
+ *   npx pnpm@10.34.8 bench -- --rounds 3 --duration 500 --only undici,platform --no-write
+ *
+ * Flags (or environment variables): --rounds (BENCH_ROUNDS), --duration ms per contender and concurrency
+ * (BENCH_DURATION_MS), --warmup ms (BENCH_WARMUP_MS), --concurrency 1,64, --only name,name, --skip-http,
+ * --skip-policies, --policy-rounds, --fibers, --calls (per fiber), --no-pin, --no-profile, --no-write.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { entries, notMeasured } from "./src/entries.js"
+import { type HappyPathRow, runHappyPath } from "./src/happyPath.js"
+import { cases } from "./src/policies.js"
+import { runPolicies } from "./src/policyRun.js"
+import { profileEntry } from "./src/profileRun.js"
+import {
+  chartSvg,
+  happyPathMarkdown,
+  machineMarkdown,
+  policiesMarkdown,
+  replaceBetweenMarkers,
+  type Results,
+  type TargetCheck
+} from "./src/report.js"
+import { canPin, pin, startServer } from "./src/server.js"
+import { median } from "./src/stats.js"
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "5" },
+    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "1000" },
+    warmup: { type: "string", default: process.env.BENCH_WARMUP_MS ?? "300" },
+    concurrency: { type: "string", default: process.env.BENCH_CONCURRENCY ?? "1,64" },
+    only: { type: "string" },
+    "skip-http": { type: "boolean", default: false },
+    "skip-policies": { type: "boolean", default: false },
+    "policy-rounds": { type: "string", default: process.env.BENCH_POLICY_ROUNDS ?? "5" },
+    fibers: { type: "string", default: "1000" },
+    calls: { type: "string", default: process.env.BENCH_POLICY_CALLS ?? "100" },
+    "no-pin": { type: "boolean", default: false },
+    "no-profile": { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+    "profile-ms": { type: "string", default: "6000" }
+  },
+  allowPositionals: true
+})
+
+const integer = (name: string, text: string): number => {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} needs a whole number, got ${text}`)
+  return value
+}
+
+const cpuModel = (): string => {
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"))
+    return line?.split(":")[1]?.trim() ?? os.cpus()[0]?.model ?? "unknown"
+  } catch {
+    return os.cpus()[0]?.model ?? "unknown"
+  }
+}
+
+const main = async () => {
+  const rounds = integer("rounds", flags.rounds)
+  const durationMs = integer("duration", flags.duration)
+  const warmupMs = integer("warmup", flags.warmup)
+  const concurrencies = flags.concurrency.split(",").map((c) => integer("concurrency", c))
+  const only = flags.only?.split(",").map((name) => name.trim())
+  const selected = only === undefined ? entries : entries.filter((entry) => only.includes(entry.name))
+  const partial = only !== undefined || flags["skip-http"] || flags["skip-policies"]
+  const write = !flags["no-write"] && !partial
+  const log = (line: string) => console.log(line)
+
+  const cores = os.availableParallelism()
+  const pinning = !flags["no-pin"] && cores >= 2 && canPin()
+  const loadAverageBefore = os.loadavg()
+  const server = await startServer(pinning ? { cpu: 1 } : {})
+  if (pinning) pin(process.pid, 0)
+  const pinned = pinning ? "client on core 0, server on core 1 (`taskset`)" : "none"
+  log(`server ${server.url} (pid ${server.pid}); pinning: ${pinned}`)
+
+  let happyPath: Array<HappyPathRow> = []
+  try {
+    if (!flags["skip-http"]) {
+      happyPath = await runHappyPath(selected, server, {
+        rounds,
+        durationMs,
+        warmupMs,
+        concurrencies,
+        baselines: { platform: "platform", undici: "undici" },
+        log
+      })
+    }
+  } finally {
+    await server.close()
+  }
+  const policyRounds = integer("policy-rounds", flags["policy-rounds"])
+  const fibers = integer("fibers", flags.fibers)
+  const callsPerFiber = integer("calls", flags.calls)
+  const policies = flags["skip-policies"] ? [] : await runPolicies(cases, {
+    rounds: policyRounds,
+    fibers,
+    callsPerFiber,
+    log
+  })
+
+  const ratioOf = (name: string, against: "platform" | "undici" | string, concurrency: number): number => {
+    const row = happyPath.find((r) => r.name === name && r.concurrency === concurrency)
+    if (row === undefined) return Number.NaN
+    if (against === "platform") return row.vsPlatform
+    if (against === "undici") return row.vsUndici
+    const base = happyPath.find((r) => r.name === against && r.concurrency === concurrency)
+    return base === undefined
+      ? Number.NaN
+      : median(row.samples.map((s, i) => s.throughput / base.samples[i]!.throughput))
+  }
+  const target = (label: string, entry: string, against: string, threshold: number): TargetCheck => ({
+    target: label,
+    entry,
+    against,
+    threshold,
+    measured: concurrencies.map((concurrency) => {
+      const ratio = ratioOf(entry, against, concurrency)
+      return { concurrency, ratio, met: ratio >= threshold }
+    })
+  })
+  const targets = [
+    target("sturdy standard stack ≥ 0.95× platform", "sturdy standard stack", "platform", 0.95),
+    target("sturdy standard stack ≥ 1.0× cockatiel + undici", "sturdy standard stack", "cockatiel + undici", 1),
+    target("sturdy transport (+ schemaBodyJson) ≥ 0.6× undici", "sturdy transport", "undici", 0.6),
+    target("sturdy attempt (transport + decode) ≥ 0.6× undici", "sturdy attempt", "undici", 0.6)
+  ].filter((check) => check.measured.every((m) => !Number.isNaN(m.ratio)))
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    command: "npx pnpm@10.34.8 bench",
+    machine: {
+      nproc: cores,
+      cpuModel: cpuModel(),
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+      loadAverageBefore,
+      loadAverageAfter: os.loadavg(),
+      pinned
+    },
+    config: { rounds, durationMs, warmupMs, concurrencies, policyRounds, fibers, callsPerFiber },
+    notMeasured,
+    happyPath,
+    policies,
+    targets
+  }
+
+  log("")
+  log(machineMarkdown(results))
+  log("")
+  if (happyPath.length > 0) log(happyPathMarkdown(results))
+  log("")
+  if (policies.length > 0) log(policiesMarkdown(results))
+
+  const missed = [...new Set(targets.filter((t) => t.measured.some((m) => !m.met)).map((t) => t.entry))]
+  const profiles: Array<string> = []
+  if (!flags["no-profile"] && write) {
+    for (const name of missed) {
+      log(`\nprofiling ${name} (missed a target)`)
+      profiles.push(await profileEntry(name, { durationMs: integer("profile-ms", flags["profile-ms"]), pin: pinning }))
+    }
+  }
+
+  if (write) {
+    fs.writeFileSync(path.join(here, "results.json"), JSON.stringify(results, null, 2) + "\n")
+    fs.writeFileSync(path.join(here, "throughput.svg"), chartSvg(results))
+    const readmePath = path.join(here, "README.md")
+    let readme = fs.existsSync(readmePath) ? fs.readFileSync(readmePath, "utf8") : "# Sturdy benchmarks\n"
+    readme = replaceBetweenMarkers(readme, "machine", machineMarkdown(results))
+    readme = replaceBetweenMarkers(readme, "happy-path", happyPathMarkdown(results))
+    readme = replaceBetweenMarkers(readme, "policies", policiesMarkdown(results))
+    readme = replaceBetweenMarkers(
+      readme,
+      "profiles",
+      profiles.length === 0
+        ? "Every Sturdy variant met its targets in this run; nothing was profiled."
+        : profiles.join("\n\n")
+    )
+    fs.writeFileSync(readmePath, readme)
+    log("\nwrote results.json, throughput.svg and the tables in README.md")
+  } else {
+    log("\n(partial or --no-write run: results not written)")
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

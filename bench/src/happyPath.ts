@@ -1,0 +1,113 @@
+import type { Entry, Sample } from "./harness.js"
+import { runLoad } from "./harness.js"
+import type { Server } from "./server.js"
+import { median, rotate } from "./stats.js"
+
+/**
+ * Settings of the happy-path benchmark.
+ */
+export interface HappyPathOptions {
+  readonly rounds: number
+  readonly durationMs: number
+  readonly warmupMs: number
+  readonly concurrencies: ReadonlyArray<number>
+  /** Names of the entries the ratios are taken against. */
+  readonly baselines: { readonly platform: string; readonly undici: string }
+  readonly log?: ((line: string) => void) | undefined
+}
+
+/**
+ * One contender at one concurrency: medians over the rounds; the ratios are medians of the per-round ratios, each
+ * taken against the baseline measured in the same round.
+ */
+export interface HappyPathRow {
+  readonly name: string
+  readonly description: string
+  readonly concurrency: number
+  readonly throughput: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly cpuMicrosPerRequest: number
+  /** Server CPU time over wall time (1 = one core busy). */
+  readonly serverCpu: number
+  readonly vsPlatform: number
+  readonly vsUndici: number
+  readonly samples: ReadonlyArray<Sample>
+}
+
+interface Measured {
+  readonly sample: Sample
+  readonly serverCpu: number
+}
+
+const collectGarbage = (): void => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc !== undefined) gc()
+}
+
+/**
+ * Runs every entry at every concurrency in interleaved rounds (each round runs every contender once, starting with a
+ * different one), so that a drift in the machine's load touches every contender alike.
+ */
+export const runHappyPath = async (
+  entries: ReadonlyArray<Entry>,
+  server: Server,
+  options: HappyPathOptions
+): Promise<Array<HappyPathRow>> => {
+  const measured = new Map<string, Array<Measured>>()
+  const key = (name: string, concurrency: number) => `${name}@${concurrency}`
+  for (let round = 0; round < options.rounds; round++) {
+    for (const entry of rotate(entries, round)) {
+      const client = await entry.setup(server.url)
+      try {
+        const highest = Math.max(...options.concurrencies)
+        if (options.warmupMs > 0) await runLoad(client, highest, { durationMs: options.warmupMs })
+        for (const concurrency of options.concurrencies) {
+          collectGarbage()
+          const serverBefore = await server.cpuMicros()
+          const sample = await runLoad(client, concurrency, { durationMs: options.durationMs })
+          const serverCpu = (await server.cpuMicros() - serverBefore) / 1000 / sample.elapsedMs
+          const list = measured.get(key(entry.name, concurrency)) ?? []
+          list.push({ sample, serverCpu })
+          measured.set(key(entry.name, concurrency), list)
+          options.log?.(
+            `round ${round + 1}/${options.rounds}  c=${String(concurrency).padEnd(3)} ${entry.name.padEnd(30)}` +
+              `${sample.throughput.toFixed(0).padStart(7)} req/s  p50 ${sample.p50Ms.toFixed(2).padStart(6)} ms` +
+              `  p99 ${sample.p99Ms.toFixed(2).padStart(7)} ms  ${
+                sample.cpuMicrosPerRequest.toFixed(1).padStart(6)
+              } µs CPU/req` +
+              `  server ${(serverCpu * 100).toFixed(0)}%`
+          )
+        }
+      } finally {
+        await client.close()
+      }
+    }
+  }
+  const rows: Array<HappyPathRow> = []
+  for (const concurrency of options.concurrencies) {
+    const roundRatio = (name: string, baseline: string) => {
+      const own = measured.get(key(name, concurrency)) ?? []
+      const base = measured.get(key(baseline, concurrency)) ?? []
+      return median(own.map((m, round) => m.sample.throughput / (base[round]?.sample.throughput ?? Number.NaN)))
+    }
+    for (const entry of entries) {
+      const list = measured.get(key(entry.name, concurrency)) ?? []
+      const samples = list.map((m) => m.sample)
+      rows.push({
+        name: entry.name,
+        description: entry.description,
+        concurrency,
+        throughput: median(samples.map((s) => s.throughput)),
+        p50Ms: median(samples.map((s) => s.p50Ms)),
+        p99Ms: median(samples.map((s) => s.p99Ms)),
+        cpuMicrosPerRequest: median(samples.map((s) => s.cpuMicrosPerRequest)),
+        serverCpu: median(list.map((m) => m.serverCpu)),
+        vsPlatform: roundRatio(entry.name, options.baselines.platform),
+        vsUndici: roundRatio(entry.name, options.baselines.undici),
+        samples
+      })
+    }
+  }
+  return rows
+}

@@ -1,0 +1,220 @@
+import type { HappyPathRow } from "./happyPath.js"
+import type { PolicyRow } from "./policyRun.js"
+
+/**
+ * Where and how a run was made.
+ */
+export interface Machine {
+  readonly nproc: number
+  readonly cpuModel: string
+  readonly node: string
+  readonly os: string
+  readonly loadAverageBefore: ReadonlyArray<number>
+  readonly loadAverageAfter: ReadonlyArray<number>
+  readonly pinned: string
+}
+
+/**
+ * A performance target and whether the run met it, per concurrency.
+ */
+export interface TargetCheck {
+  readonly target: string
+  readonly entry: string
+  readonly against: string
+  readonly threshold: number
+  readonly measured: ReadonlyArray<{ readonly concurrency: number; readonly ratio: number; readonly met: boolean }>
+}
+
+/**
+ * Everything one run produced (written to `results.json`).
+ */
+export interface Results {
+  readonly date: string
+  readonly command: string
+  readonly machine: Machine
+  readonly config: {
+    readonly rounds: number
+    readonly durationMs: number
+    readonly warmupMs: number
+    readonly concurrencies: ReadonlyArray<number>
+    readonly policyRounds: number
+    readonly fibers: number
+    readonly callsPerFiber: number
+  }
+  readonly notMeasured: ReadonlyArray<string>
+  readonly happyPath: ReadonlyArray<HappyPathRow>
+  readonly policies: ReadonlyArray<PolicyRow>
+  readonly targets: ReadonlyArray<TargetCheck>
+}
+
+const fixed = (value: number | null, digits: number) =>
+  value === null || Number.isNaN(value) ? "–" : value.toFixed(digits)
+const times = (value: number | null) => value === null || Number.isNaN(value) ? "–" : `${value.toFixed(2)}×`
+const thousands = (value: number) => Number.isNaN(value) ? "–" : Math.round(value).toLocaleString("en-US")
+
+/**
+ * The machine, command and settings, as markdown.
+ */
+export const machineMarkdown = (results: Results): string => {
+  const { config, machine } = results
+  return [
+    `Run on ${results.date}: \`${results.command}\`.`,
+    "",
+    "| | |",
+    "| --- | --- |",
+    `| CPU | ${machine.cpuModel}, \`nproc\` = ${machine.nproc} |`,
+    `| Node | ${machine.node} (${machine.os}) |`,
+    `| pinning | ${machine.pinned} |`,
+    `| load average (1, 5, 15 min) before / after | ${
+      machine.loadAverageBefore.map((l) => l.toFixed(2)).join(", ")
+    } / ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(", ")} |`,
+    `| happy path | ${config.rounds} interleaved rounds × ${config.durationMs} ms per contender and concurrency (after ${config.warmupMs} ms warm-up), concurrency ${
+      config.concurrencies.join(" and ")
+    } |`,
+    `| policies | ${config.policyRounds} rounds × ${
+      config.fibers.toLocaleString("en-US")
+    } fibers × ${config.callsPerFiber} calls |`,
+    ...(results.notMeasured.length === 0 ? [] : [`| not measured | ${results.notMeasured.join("; ")} |`])
+  ].join("\n")
+}
+
+/**
+ * The happy-path tables (one per concurrency) and the target checks, as markdown.
+ */
+export const happyPathMarkdown = (results: Results): string => {
+  const sections: Array<string> = []
+  for (const concurrency of results.config.concurrencies) {
+    const rows = results.happyPath.filter((row) => row.concurrency === concurrency)
+    sections.push(
+      `**Concurrency ${concurrency}**`,
+      "",
+      "| client | req/s | p50 ms | p99 ms | client CPU µs/req | × platform | × undici | server CPU |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      ...rows.map((row) =>
+        `| ${row.name} | ${thousands(row.throughput)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${
+          fixed(row.cpuMicrosPerRequest, 1)
+        } | ${times(row.vsPlatform)} | ${times(row.vsUndici)} | ${fixed(row.serverCpu * 100, 0)} % |`
+      ),
+      ""
+    )
+  }
+  sections.push(
+    "**Targets** (throughput ratios, median of the per-round ratios; aimed at, not asserted)",
+    "",
+    `| target | ${results.config.concurrencies.map((c) => `c=${c}`).join(" | ")} |`,
+    `| --- | ${results.config.concurrencies.map(() => "---:").join(" | ")} |`,
+    ...results.targets.map((target) =>
+      `| ${target.target} | ${
+        target.measured.map((m) => `${m.ratio.toFixed(2)}× ${m.met ? "✓" : "✗ missed"}`).join(" | ")
+      } |`
+    ),
+    "",
+    "Contenders:",
+    "",
+    ...results.config.concurrencies.slice(0, 1).flatMap((concurrency) =>
+      results.happyPath.filter((row) => row.concurrency === concurrency).map((row) =>
+        `- **${row.name}**: ${row.description}`
+      )
+    )
+  )
+  return sections.join("\n")
+}
+
+/**
+ * The policy table, as markdown.
+ */
+export const policiesMarkdown = (results: Results): string =>
+  [
+    "| policy | settings | Sturdy ns/call | Sturdy overhead ns | cockatiel ns/call | cockatiel overhead ns | Sturdy ÷ cockatiel |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ...results.policies.map((row) =>
+      `| ${row.name} | ${row.settings} | ${fixed(row.sturdyNs, 0)} | ${fixed(row.sturdyOverheadNs, 0)} | ${
+        fixed(row.cockatielNs, 0)
+      } | ${fixed(row.cockatielOverheadNs, 0)} | ${times(row.ratio)} |`
+    )
+  ].join("\n")
+
+const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+
+/**
+ * A horizontal bar chart of each contender's throughput relative to raw undici, one bar per concurrency.
+ */
+export const chartSvg = (results: Results): string => {
+  const concurrencies = results.config.concurrencies
+  const names = [...new Set(results.happyPath.map((row) => row.name))]
+  const colors = ["#9ecae1", "#3182bd", "#08519c", "#6baed6"]
+  const labelWidth = 210
+  const plotWidth = 460
+  const barHeight = 12
+  const rowHeight = concurrencies.length * barHeight + 12
+  const top = 56
+  const height = top + names.length * rowHeight + 40
+  const width = labelWidth + plotWidth + 80
+  const ratios = results.happyPath.map((row) => row.vsUndici).filter((ratio) => !Number.isNaN(ratio))
+  const maxRatio = Math.max(1.25, Math.ceil(Math.max(...ratios) * 4) / 4)
+  const x = (ratio: number) => labelWidth + ratio / maxRatio * plotWidth
+  const parts: Array<string> = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${labelWidth}" y="20" font-size="14" font-weight="bold">Throughput relative to raw undici (higher is better)</text>`,
+    `<text x="${labelWidth}" y="38" fill="#555">median of ${results.config.rounds} interleaved rounds; ${
+      escapeXml(results.machine.cpuModel)
+    }, ${results.machine.nproc} cores, Node ${escapeXml(results.machine.node)}</text>`
+  ]
+  for (let tick = 0; tick <= maxRatio + 1e-9; tick += 0.25) {
+    const major = Math.abs(tick - Math.round(tick)) < 1e-9 || Math.abs(tick * 2 - Math.round(tick * 2)) < 1e-9
+    if (!major) continue
+    parts.push(
+      `<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 30}" stroke="${
+        tick === 1 ? "#444" : "#ddd"
+      }" stroke-dasharray="${tick === 1 ? "4 3" : "0"}"/>`,
+      `<text x="${x(tick)}" y="${height - 16}" text-anchor="middle" fill="#555">${tick.toFixed(1)}×</text>`
+    )
+  }
+  names.forEach((name, index) => {
+    const y = top + index * rowHeight
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + rowHeight / 2}" text-anchor="end" dominant-baseline="middle">${
+        escapeXml(name)
+      }</text>`
+    )
+    concurrencies.forEach((concurrency, bar) => {
+      const row = results.happyPath.find((r) => r.name === name && r.concurrency === concurrency)
+      if (row === undefined || Number.isNaN(row.vsUndici)) return
+      const barY = y + 6 + bar * barHeight
+      parts.push(
+        `<rect x="${labelWidth}" y="${barY}" width="${Math.max(1, x(row.vsUndici) - labelWidth)}" height="${
+          barHeight - 2
+        }" fill="${colors[bar % colors.length]}"><title>${escapeXml(name)}, concurrency ${concurrency}: ${
+          thousands(row.throughput)
+        } req/s</title></rect>`,
+        `<text x="${x(row.vsUndici) + 4}" y="${
+          barY + barHeight / 2
+        }" dominant-baseline="middle" font-size="10" fill="#333">${row.vsUndici.toFixed(2)}× (${
+          thousands(row.throughput)
+        }/s)</text>`
+      )
+    })
+  })
+  concurrencies.forEach((concurrency, bar) => {
+    const legendX = labelWidth + plotWidth - 150 + bar * 80
+    parts.push(
+      `<rect x="${legendX}" y="${height - 12}" width="10" height="10" fill="${colors[bar % colors.length]}"/>`,
+      `<text x="${legendX + 14}" y="${height - 3}" font-size="11">c = ${concurrency}</text>`
+    )
+  })
+  parts.push("</svg>")
+  return parts.join("\n") + "\n"
+}
+
+/**
+ * Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in `document` with `content`.
+ */
+export const replaceBetweenMarkers = (document: string, name: string, content: string): string => {
+  const start = `<!-- ${name}:start -->`
+  const end = `<!-- ${name}:end -->`
+  const from = document.indexOf(start)
+  const to = document.indexOf(end)
+  if (from === -1 || to === -1 || to < from) return `${document.trimEnd()}\n\n${start}\n${content}\n${end}\n`
+  return `${document.slice(0, from + start.length)}\n${content}\n${document.slice(to)}`
+}

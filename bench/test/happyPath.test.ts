@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { entries } from "../src/entries.js"
+import { runHappyPath } from "../src/happyPath.js"
+import { runLoad } from "../src/harness.js"
+import { type Server, startServer } from "../src/server.js"
+
+describe("happy-path benchmark (smoke)", () => {
+  let server: Server
+  let wrongServer: Server
+  beforeAll(async () => {
+    server = await startServer()
+    // 200 with JSON of the wrong shape: a contender that does not validate would count it as a success
+    wrongServer = await startServer({ document: JSON.stringify({ id: "1", name: 2 }) })
+  })
+  afterAll(async () => {
+    await server.close()
+    await wrongServer.close()
+  })
+
+  it("lists every contender the brief asks for, each once", () => {
+    const names = entries.map((entry) => entry.name)
+    expect(new Set(names).size).toBe(names.length)
+    expect(names).toEqual(expect.arrayContaining(["undici", "platform", "cockatiel + undici", "ky", "got"]))
+  })
+
+  for (const entry of entries) {
+    it(`${entry.name}: completes a handful of requests at concurrency 1 and 4`, async () => {
+      const client = await entry.setup(server.url)
+      try {
+        const serial = await runLoad(client, 1, { count: 5 })
+        const parallel = await runLoad(client, 4, { count: 12 })
+        expect(serial.requests).toBe(5)
+        expect(parallel.requests).toBeGreaterThanOrEqual(12)
+        expect(parallel.p99Ms).toBeGreaterThanOrEqual(parallel.p50Ms)
+        expect(parallel.cpuMicrosPerRequest).toBeGreaterThan(0)
+      } finally {
+        await client.close()
+      }
+    })
+
+    it(`${entry.name}: rejects a body of the wrong shape`, async () => {
+      const client = await entry.setup(wrongServer.url)
+      try {
+        await expect(client.request()).rejects.toBeDefined()
+      } finally {
+        await client.close()
+      }
+    })
+  }
+
+  it("runs interleaved rounds and takes ratios against the baselines of the same round", async () => {
+    const [undici, platform] = [entries.find((e) => e.name === "undici")!, entries.find((e) => e.name === "platform")!]
+    const rows = await runHappyPath([undici, platform], server, {
+      rounds: 2,
+      durationMs: 40,
+      warmupMs: 0,
+      concurrencies: [1, 4],
+      baselines: { platform: "platform", undici: "undici" }
+    })
+    expect(rows.map((row) => `${row.name}@${row.concurrency}`)).toEqual([
+      "undici@1",
+      "platform@1",
+      "undici@4",
+      "platform@4"
+    ])
+    for (const row of rows) {
+      expect(row.samples).toHaveLength(2)
+      expect(row.throughput).toBeGreaterThan(0)
+    }
+    expect(rows.filter((row) => row.name === "undici").every((row) => row.vsUndici === 1)).toBe(true)
+    expect(rows.filter((row) => row.name === "platform").every((row) => row.vsPlatform === 1)).toBe(true)
+  })
+})
