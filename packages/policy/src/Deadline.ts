@@ -96,7 +96,6 @@ export const attemptTimeout: {
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Deadline } from "@sturdy/policy"
  *
  * const left = Deadline.remaining.pipe(Deadline.withDeadline("3 seconds"))
@@ -111,7 +110,6 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = intern
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Deadline } from "@sturdy/policy"
  *
  * const at = Deadline.current.pipe(Deadline.withDeadline("3 seconds"))
@@ -161,7 +159,6 @@ export const defaultHeaderName: string = internal.defaultHeaderName
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Deadline } from "@sturdy/policy"
  *
  * const header = Deadline.header({ name: "grpc-timeout-ms" }).pipe(Deadline.withDeadline("3 seconds"))

@@ -34,7 +34,7 @@ export interface Attempt<E> {
 
 /** @internal */
 export interface Options<E, R> {
-  readonly schedule?: Schedule.Schedule<unknown, E, R> | undefined
+  readonly schedule?: Schedule.Schedule<unknown, NoInfer<E>, R> | undefined
   readonly while?: ((failure: E) => boolean) | undefined
   readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
   readonly maxHintedDelay?: Duration.DurationInput | undefined
