@@ -1,5 +1,6 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
+import { UndiciHttpClient } from "@sturdy/node"
 import type { Layer } from "effect"
 
 /**
@@ -8,5 +9,6 @@ import type { Layer } from "effect"
 export const transports: ReadonlyArray<readonly [name: string, layer: Layer.Layer<HttpClient.HttpClient>]> = [
   ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
   ["NodeHttpClient.layer", NodeHttpClient.layer],
-  ["FetchHttpClient.layer", FetchHttpClient.layer]
+  ["FetchHttpClient.layer", FetchHttpClient.layer],
+  ["@sturdy/node UndiciHttpClient.layer", UndiciHttpClient.layer()]
 ]
