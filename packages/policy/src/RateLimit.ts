@@ -1,0 +1,260 @@
+/**
+ * A client-side rate limiter per key (e.g. per host or per API token), on `@effect/experimental`'s RateLimiter.
+ *
+ * | option          | default          | meaning                                                          |
+ * | --------------- | ---------------- | ---------------------------------------------------------------- |
+ * | `limit`         | (required)       | calls per `window`                                               |
+ * | `window`        | (required)       | the window, e.g. `"1 second"`                                    |
+ * | `algorithm`     | `"token-bucket"` | or `"fixed-window"`                                              |
+ * | `onExceeded`    | `"delay"`        | wait for a slot, or `"fail"` at once with `RateLimitExceeded`    |
+ * | `maxPausedKeys` | `10,000`         | server pauses remembered at once (expired ones are dropped first) |
+ *
+ * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
+ * process, {@link layerStoreRedis} to share the limit between processes; swapping them is a layer change.
+ *
+ * Server hints: when an upstream answers with `Retry-After` for a key, call `pauseFor` / `pauseUntil`; every
+ * caller of that key then waits (mode `"delay"`) or fails with reason `"paused"` (mode `"fail"`) until then, not
+ * only the fiber that saw the hint. Pauses are kept in this process's memory, not in the store.
+ *
+ * A caller interrupted while it waits for its slot gives the slot back. A `RateLimitExceeded` is never counted as
+ * a failure by a circuit breaker or an adaptive throttle.
+ *
+ * @since 0.1.0
+ */
+import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
+import type * as RedisStore from "@effect/experimental/RateLimiter/Redis"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as internal from "./internal/rateLimit.js"
+
+/**
+ * The failure of a call the limiter turned away (mode `"fail"`): `limit` when the key is out of slots, `paused`
+ * while a server hint pauses the key; `retryAfter` is when to try again.
+ *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const waitHint = (self: Effect.Effect<void, RateLimit.RateLimitExceeded>) =>
+ *   self.pipe(Effect.catchTag("RateLimitExceeded", (e) => Effect.succeed(Duration.toMillis(e.retryAfter))))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const RateLimitExceeded: typeof internal.RateLimitExceeded = internal.RateLimitExceeded
+
+/**
+ * The instance type of {@link RateLimitExceeded}.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const pausedByServer = (e: RateLimit.RateLimitExceeded) => e.reason === "paused"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface RateLimitExceeded extends internal.RateLimitExceeded {}
+
+/**
+ * The failure when the store (e.g. Redis) could not be reached; its message never includes the cause.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * // fail open: let the call through when the shared store is down
+ * const failOpen = (self: Effect.Effect<void, RateLimit.RateLimitStoreError>) =>
+ *   self.pipe(Effect.catchTag("RateLimitStoreError", () => Effect.void))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const RateLimitStoreError: typeof internal.RateLimitStoreError = internal.RateLimitStoreError
+
+/**
+ * The instance type of {@link RateLimitStoreError}.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const keyOf = (e: RateLimit.RateLimitStoreError) => e.key
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface RateLimitStoreError extends internal.RateLimitStoreError {}
+
+/**
+ * Options of a limiter; see the module docs for the defaults.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const options: RateLimit.Options = { limit: 10, window: "1 second", onExceeded: "fail" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly limit: number
+  readonly window: Duration.DurationInput
+  readonly algorithm?: "token-bucket" | "fixed-window" | undefined
+  readonly onExceeded?: "delay" | "fail" | undefined
+  readonly maxPausedKeys?: number | undefined
+}
+
+/**
+ * A limiter shared by every key; each key has its own counter in the store.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const limiter = yield* RateLimit.make({ limit: 5, window: "1 second" })
+ *   yield* limiter.pauseFor("api.example.com", "30 seconds")
+ *   return yield* limiter.pausedFor("api.example.com")
+ * }).pipe(Effect.provide(RateLimit.layerStoreMemory))
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimiter {
+  /** Takes `tokens` (default 1) for `key`: waits for them (mode "delay") or fails (mode "fail"). */
+  readonly consume: (key: string, tokens?: number) => Effect.Effect<void, RateLimitExceeded | RateLimitStoreError>
+  /** Runs `self` after taking its tokens (prefer {@link withRateLimit}). */
+  readonly run: (
+    key: string,
+    tokens?: number
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimitExceeded | RateLimitStoreError, R>
+  /** Holds every caller of `key` until the given Clock time (epoch milliseconds), e.g. from `Retry-After`. */
+  readonly pauseUntil: (key: string, epochMillis: number) => Effect.Effect<void>
+  /** Holds every caller of `key` for `duration` from now. */
+  readonly pauseFor: (key: string, duration: Duration.DurationInput) => Effect.Effect<void>
+  /** What is left of a server pause on `key` (zero when none). */
+  readonly pausedFor: (key: string) => Effect.Effect<Duration.Duration>
+}
+
+/**
+ * Creates a limiter over the `RateLimiterStore` in the context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const limiter = RateLimit.make({ limit: 100, window: "1 minute" }).pipe(Effect.provide(RateLimit.layerStoreMemory))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options: Options) => Effect.Effect<RateLimiter, never, RateLimiterStore> = internal.make
+
+/**
+ * Runs `self` once the limiter grants a slot for `key`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const limiter = yield* RateLimit.make({ limit: 5, window: "1 second" })
+ *   return yield* Effect.succeed("ok").pipe(RateLimit.withRateLimit(limiter, "api.example.com"))
+ * }).pipe(Effect.provide(RateLimit.layerStoreMemory))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withRateLimit: {
+  (
+    limiter: RateLimiter,
+    key: string
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RateLimitExceeded | RateLimitStoreError, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    limiter: RateLimiter,
+    key: string
+  ): Effect.Effect<A, E | RateLimitExceeded | RateLimitStoreError, R>
+} = internal.withRateLimit
+
+/**
+ * The store tag, `@effect/experimental`'s `RateLimiterStore`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const store = Effect.provide(RateLimit.RateLimiterStore, RateLimit.layerStoreMemory)
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export const RateLimiterStore: typeof ExperimentalRateLimiter.RateLimiterStore =
+  ExperimentalRateLimiter.RateLimiterStore
+
+/**
+ * The service type of {@link RateLimiterStore}.
+ *
+ * @example
+ * ```ts
+ * import type { Layer } from "effect"
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * type StoreLayer = Layer.Layer<RateLimit.RateLimiterStore>
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export type RateLimiterStore = ExperimentalRateLimiter.RateLimiterStore
+
+/**
+ * A store in this process's memory (driven by the Clock, so it works under `TestClock`).
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const StoreLive = RateLimit.layerStoreMemory
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export const layerStoreMemory: Layer.Layer<RateLimiterStore> = ExperimentalRateLimiter.layerStoreMemory
+
+/**
+ * A store in Redis (via ioredis), shared by every process using the same server and `prefix`.
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const StoreLive = RateLimit.layerStoreRedis({ host: "127.0.0.1", port: 6379, prefix: "myapp:ratelimit:" })
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export const layerStoreRedis: (options: RedisStoreOptions) => Layer.Layer<RateLimiterStore> = internal.layerStoreRedis
+
+/**
+ * ioredis connection options plus a key `prefix` (default `"ratelimiter:"`), as `@effect/experimental` takes them.
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const options: RateLimit.RedisStoreOptions = { host: "127.0.0.1", port: 6379, prefix: "myapp:" }
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export type RedisStoreOptions = Parameters<typeof RedisStore.make>[0]

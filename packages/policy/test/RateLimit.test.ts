@@ -1,0 +1,148 @@
+import { describe, expect, it } from "@effect/vitest"
+import { RateLimit } from "@sturdy/policy"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
+import * as TestClock from "effect/TestClock"
+import { startRedisServer } from "./utils/redis.js"
+
+const memory = Effect.provide(RateLimit.layerStoreMemory)
+
+/** A clock moved by hand whose sleeps never end: waiting callers stay put until they are interrupted. */
+const makeManualClock = () => {
+  let now = 1_000_000
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => now,
+    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
+    currentTimeMillis: Effect.sync(() => now),
+    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+    sleep: () => Effect.never
+  }
+  return { clock, advance: (millis: number) => (now += millis) }
+}
+
+describe("RateLimit", () => {
+  it.effect("fail mode: the call beyond the limit fails with retryAfter, and succeeds once a slot refills", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 2, window: "1 second", onExceeded: "fail" })
+      yield* limiter.consume("api")
+      yield* limiter.consume("api")
+      const error = yield* Effect.flip(limiter.consume("api"))
+      expect(error).toBeInstanceOf(RateLimit.RateLimitExceeded)
+      expect(error).toMatchObject({ key: "api", reason: "limit" })
+      expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBe(500)
+      // another key has its own slots
+      yield* limiter.consume("other")
+      yield* TestClock.adjust("500 millis")
+      yield* limiter.consume("api")
+    }).pipe(memory))
+
+  it.effect("delay mode: the call beyond the limit waits for its slot", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 2, window: "1 second" })
+      const calls = yield* Ref.make(0)
+      const call = Ref.update(calls, (n) => n + 1).pipe(RateLimit.withRateLimit(limiter, "api"))
+      const fiber = yield* Effect.fork(Effect.all([call, call, call, call]))
+      yield* Effect.yieldNow()
+      expect(yield* Ref.get(calls)).toBe(2)
+      yield* TestClock.adjust("500 millis")
+      expect(yield* Ref.get(calls)).toBe(3)
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.join(fiber)
+      expect(yield* Ref.get(calls)).toBe(4)
+    }).pipe(memory))
+
+  it.effect("a server pause on a key holds every caller of that key, not only the one that saw it", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 100, window: "1 second" })
+      const failing = yield* RateLimit.make({ limit: 100, window: "1 second", onExceeded: "fail" })
+      const reached = yield* Ref.make(0)
+      const call = Ref.update(reached, (n) => n + 1).pipe(RateLimit.withRateLimit(limiter, "api"))
+
+      // one fiber sees Retry-After: 5 and pauses the key
+      yield* limiter.pauseFor("api", "5 seconds")
+      // ... a hint for a shorter time never shortens the pause
+      yield* limiter.pauseFor("api", "1 second")
+      const others = yield* Effect.forEach([1, 2, 3], () => Effect.fork(call))
+      const unrelated = yield* Effect.fork(
+        Ref.update(reached, (n) => n + 100).pipe(
+          RateLimit.withRateLimit(limiter, "elsewhere")
+        )
+      )
+      yield* Fiber.join(unrelated)
+      yield* TestClock.adjust("4 seconds")
+      expect(yield* Ref.get(reached)).toBe(100)
+      expect(Duration.toMillis(yield* limiter.pausedFor("api"))).toBe(1_000)
+
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.joinAll(others)
+      expect(yield* Ref.get(reached)).toBe(103)
+
+      // the pause of one limiter is its own; in fail mode a pause fails with reason "paused"
+      yield* failing.pauseUntil("api", (yield* Clock.currentTimeMillis) + 2_000)
+      const paused = yield* Effect.flip(failing.consume("api"))
+      expect(paused).toMatchObject({ _tag: "RateLimitExceeded", reason: "paused" })
+      expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(2_000)
+    }).pipe(memory))
+
+  const manual = makeManualClock()
+  it.effect(
+    "no token is lost when waiting callers are interrupted at random points (10^4 runs)",
+    () =>
+      Effect.gen(function*() {
+        const limit = 3
+        const waiting = yield* RateLimit.make({ limit, window: "3 seconds" })
+        const checking = yield* RateLimit.make({ limit, window: "3 seconds", onExceeded: "fail" })
+        for (let run = 0; run < 10_000; run++) {
+          const key = `run-${run}`
+          const contenders = yield* Random.nextIntBetween(1, 8)
+          const fibers = yield* Effect.forEach(
+            Array.from({ length: contenders }),
+            () => Effect.fork(waiting.consume(key)),
+            { concurrency: "unbounded" }
+          )
+          const steps = yield* Random.nextIntBetween(0, 3)
+          for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
+          yield* Fiber.interruptAll(fibers)
+          // one full window later the bucket must be full again: no slot stays reserved by an interrupted caller
+          manual.advance(3_000)
+          for (let i = 0; i < limit; i++) yield* checking.consume(key)
+          expect((yield* Effect.flip(checking.consume(key)))._tag).toBe("RateLimitExceeded")
+        }
+      }).pipe(Effect.withClock(manual.clock), Effect.withRandom(Random.make(42)), memory),
+    120_000
+  )
+
+  it.live("a Redis store shares one limit between two processes", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = RateLimit.layerStoreRedis({ host: redis.host, port: redis.port, prefix: "test:" })
+      // two layers build two Redis connections: two processes sharing one server
+      const processA = yield* Layer.build(store)
+      const processB = yield* Layer.build(store)
+      const options = { limit: 3, window: "10 seconds", onExceeded: "fail", algorithm: "fixed-window" } as const
+      const limiterA = yield* Effect.provide(RateLimit.make(options), processA)
+      const limiterB = yield* Effect.provide(RateLimit.make(options), processB)
+
+      yield* limiterA.consume("api")
+      yield* limiterB.consume("api")
+      yield* limiterA.consume("api")
+      const error = yield* Effect.flip(limiterB.consume("api"))
+      expect(error).toMatchObject({ _tag: "RateLimitExceeded", key: "api", reason: "limit" })
+      expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBeGreaterThan(0)
+      // keys stay separate in Redis too
+      yield* limiterB.consume("other")
+
+      const tokenBucket = yield* Effect.provide(
+        RateLimit.make({ limit: 1, window: "10 seconds", onExceeded: "fail" }),
+        processA
+      )
+      yield* tokenBucket.consume("bucket")
+      expect((yield* Effect.flip(tokenBucket.consume("bucket")))._tag).toBe("RateLimitExceeded")
+    }).pipe(Effect.scoped))
+})
