@@ -1,6 +1,10 @@
 /**
  * @since 0.1.0
  */
-export * as CircuitBreaker from "./CircuitBreaker.js"
+export * as Backoff from "./Backoff.js"
 export * as Bulkhead from "./Bulkhead.js"
+export * as CircuitBreaker from "./CircuitBreaker.js"
+export * as Deadline from "./Deadline.js"
 export * as RateLimit from "./RateLimit.js"
+export * as Retry from "./Retry.js"
+export * as RetryBudget from "./RetryBudget.js"
