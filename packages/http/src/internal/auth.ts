@@ -26,13 +26,14 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Jwt from "./jwt.js"
+import * as Redaction from "./redaction.js"
 
 // -----------------------------------------------------------------------------
 // errors
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const REDACTED = "<redacted>"
+export const REDACTED: string = Redaction.placeholder
 
 /** @internal */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>("@sturdy/http/Auth/Unauthorized")("Unauthorized", {
@@ -291,8 +292,7 @@ const copyOptional = (
 
 const redactedUrl = (request: HttpClientRequest.HttpClientRequest, params: ReadonlyArray<string>): string => {
   const redacted = redactRequest(request, [], params)
-  const url = UrlParams.makeUrl(redacted.url, redacted.urlParams, Option.none())
-  return Either.isRight(url) ? url.right.toString() : redacted.url
+  return Redaction.redactUrlWithParams(redacted.url, redacted.urlParams)
 }
 
 const withoutQuery = (url: string): string => {
@@ -331,7 +331,10 @@ const authenticateWith = <E, R, E2, R2>(
         onFailure: (error) => redactError(error, headers, params),
         onSuccess: (response) => redactResponse(response, headers, params)
       }),
-      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...headers])
+      Effect.locallyWith(
+        Headers.currentRedactedNames,
+        (names) => [...names, ...headers, ...Redaction.headerNamesToRedact]
+      )
     )
     const carriesParam = params.some((name) => Option.isSome(UrlParams.getFirst(request.urlParams, name)))
     if (carriesParam) {
@@ -354,7 +357,7 @@ const authenticateWith = <E, R, E2, R2>(
   const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
     new Unauthorized({
       method: response.request.method,
-      url: withoutQuery(response.request.url),
+      url: Redaction.redactUrl(withoutQuery(response.request.url)),
       status: response.status
     })
 

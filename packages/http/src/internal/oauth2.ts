@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Auth from "./auth.js"
 import * as Jwt from "./jwt.js"
+import * as Redaction from "./redaction.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -129,7 +130,7 @@ const formEncode = (value: string): string => encodeURIComponent(value).replace(
 const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
 
 const transportFailure = (error: HttpClientError.HttpClientError): TokenRequestFailed =>
-  new TokenRequestFailed({ reason: "Transport", detail: error.description ?? error.reason })
+  new TokenRequestFailed({ reason: "Transport", detail: Redaction.redactText(error.description ?? error.reason) })
 
 const readJson = (response: HttpClientResponse.HttpClientResponse) =>
   Effect.flatMap(
@@ -213,7 +214,7 @@ export const requestToken = (
         reason: isErrorCode(error) ? error : "unknown",
         errorCode: error,
         status: response.status,
-        ...(error_description !== undefined ? { description: error_description } : {})
+        ...(error_description !== undefined ? { description: Redaction.redactText(error_description) } : {})
       })
     }
     return yield* new TokenRequestFailed({
