@@ -104,6 +104,33 @@ describe("Retry", () => {
       expect(upstream.arrivals.length).toBe(2)
     }))
 
+  it.effect("accepts any Effect schedule, fed with the failures", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const schedule = Schedule.spaced("1 second").pipe(
+        Schedule.intersect(Schedule.recurs(3)),
+        Schedule.whileInput((e: Unavailable) => e.attempt < 3)
+      )
+      const exit = yield* runVirtual(upstream.call.pipe(Retry.retry({ schedule })))
+      expect(exit).toStrictEqual(Exit.fail(new Unavailable({ attempt: 3, retryAfter: Option.none() })))
+      expect(upstream.arrivals).toEqual([0, 1000, 2000])
+    }))
+
+  it.effect("the default schedule is jittered backoff, reproducible with a seeded Random", () =>
+    Effect.gen(function*() {
+      const run = Effect.gen(function*() {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream()
+        yield* runVirtual(upstream.call.pipe(Retry.retry(), Effect.withRandom(Random.make(99))))
+        return upstream.arrivals.map((t) => t - start)
+      })
+      const first = yield* run
+      expect(first.length).toBe(3)
+      expect(first[1]).toBeLessThanOrEqual(100)
+      expect(first[2]! - first[1]!).toBeLessThanOrEqual(200)
+      expect(yield* run).toEqual(first)
+    }))
+
   it.effect("a failure the predicate rejects is returned after one attempt", () =>
     Effect.gen(function*() {
       let calls = 0

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
 
 const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
@@ -50,6 +53,18 @@ describe("RetryBudget", () => {
       const results = yield* Effect.all(Effect.replicate(withdraw, 20), { concurrency: "unbounded" })
       expect(results.filter(Boolean).length).toBe(3)
     }).pipe(Effect.provide(RetryBudget.layer({ minRetries: 3 }))))
+
+  it.effect("layerConfig reads its options from Config", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.RetryBudget
+      expect(yield* withdrawMany(budget, "api", 5)).toBe(2)
+    }).pipe(
+      Effect.provide(
+        RetryBudget.layerConfig(Config.all({ minRetries: Config.integer("MIN_RETRIES") })).pipe(
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["MIN_RETRIES", "2"]]))))
+        )
+      )
+    ))
 
   it.effect("rejects invalid options", () =>
     Effect.gen(function*() {
