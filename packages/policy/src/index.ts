@@ -1,6 +1,7 @@
 /**
  * @since 0.1.0
  */
+export * as AdaptiveThrottle from "./AdaptiveThrottle.js"
 export * as Backoff from "./Backoff.js"
 export * as Bulkhead from "./Bulkhead.js"
 export * as CircuitBreaker from "./CircuitBreaker.js"

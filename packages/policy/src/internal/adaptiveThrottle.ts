@@ -1,0 +1,118 @@
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { dual } from "effect/Function"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import type * as AT from "../AdaptiveThrottle.js"
+import { isPolicyRejection } from "./rejection.js"
+
+/** @internal */
+export class AdaptiveThrottleRejected extends Schema.TaggedError<AdaptiveThrottleRejected>()(
+  "AdaptiveThrottleRejected",
+  { key: Schema.String, probability: Schema.Number }
+) {
+  override get message(): string {
+    return `adaptive throttle ${this.key} rejected the call locally (p = ${this.probability.toFixed(3)})`
+  }
+}
+
+const BUCKETS = 10
+
+interface Bucket {
+  start: number
+  requests: number
+  accepts: number
+}
+
+/** @internal */
+export const rejectProbability = (requests: number, accepts: number, k: number): number =>
+  Math.max(0, (requests - k * accepts) / (requests + 1))
+
+/** @internal */
+export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottle> =>
+  Effect.sync(() => {
+    const key = options.key ?? "default"
+    const k = options.k ?? 2
+    const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.window ?? "2 minutes")))
+    const bucketMillis = Math.max(1, Math.ceil(windowMillis / BUCKETS))
+    const isRejectedByBackend = options.isRejectedByBackend ?? (() => true)
+    let buckets: Array<Bucket> = []
+
+    const totals = (now: number) => {
+      let requests = 0
+      let accepts = 0
+      for (const bucket of buckets) {
+        if (bucket.start > now - windowMillis) {
+          requests += bucket.requests
+          accepts += bucket.accepts
+        }
+      }
+      return { requests, accepts }
+    }
+
+    const record = (now: number, accepted: boolean) => {
+      const start = now - (now % bucketMillis)
+      let bucket = buckets[buckets.length - 1]
+      if (bucket === undefined || bucket.start !== start) {
+        bucket = { start, requests: 0, accepts: 0 }
+        buckets = buckets.filter((b) => b.start > now - windowMillis)
+        buckets.push(bucket)
+      }
+      bucket.requests++
+      if (accepted) bucket.accepts++
+    }
+
+    // null: the outcome says nothing about the backend (interruption, another policy's rejection)
+    const accepted = <A, E>(exit: Exit.Exit<A, E>): boolean | null => {
+      if (Exit.isSuccess(exit)) return true
+      const failure = Cause.failureOption(exit.cause)
+      if (failure._tag === "Some") {
+        if (isPolicyRejection(failure.value)) return null
+        return !isRejectedByBackend(failure.value)
+      }
+      return Cause.isInterruptedOnly(exit.cause) ? null : false
+    }
+
+    const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | AdaptiveThrottleRejected, R> =>
+      Effect.clockWith((clock) =>
+        Effect.flatMap(Random.next, (draw): Effect.Effect<A, E | AdaptiveThrottleRejected, R> => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const { accepts, requests } = totals(now)
+          const probability = rejectProbability(requests, accepts, k)
+          if (draw < probability) {
+            // a local rejection is still a request: that is what lets the probability reach 1 while the backend fails
+            record(now, false)
+            return Effect.fail(new AdaptiveThrottleRejected({ key, probability }))
+          }
+          return Effect.onExit(self, (exit) =>
+            Effect.sync(() => {
+              const outcome = accepted(exit)
+              if (outcome !== null) record(clock.unsafeCurrentTimeMillis(), outcome)
+            }))
+        })
+      )
+
+    return {
+      key,
+      run,
+      snapshot: Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const { accepts, requests } = totals(clock.unsafeCurrentTimeMillis())
+          return { requests, accepts, rejectProbability: rejectProbability(requests, accepts, k) }
+        })
+      )
+    }
+  })
+
+/** @internal */
+export const withAdaptiveThrottle = dual<
+  (
+    throttle: AT.AdaptiveThrottle
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | AdaptiveThrottleRejected, R>,
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    throttle: AT.AdaptiveThrottle
+  ) => Effect.Effect<A, E | AdaptiveThrottleRejected, R>
+>(2, (self, throttle) => throttle.run(self))

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "@effect/vitest"
+import { AdaptiveThrottle } from "@sturdy/policy"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import { makeUpstream } from "./utils/upstream.js"
+
+describe("AdaptiveThrottle", () => {
+  it.effect("never rejects while the backend accepts everything", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const throttle = yield* AdaptiveThrottle.make()
+      for (let i = 0; i < 1_000; i++) yield* upstream.call.pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))
+      expect(yield* upstream.count).toBe(1_000)
+      expect(yield* throttle.snapshot).toEqual({ requests: 1_000, accepts: 1_000, rejectProbability: 0 })
+    }).pipe(Effect.withRandom(Random.make(7))))
+
+  it.effect("converges to max(0, (requests - K·accepts) / (requests + 1)) when the backend rejects everything", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const throttle = yield* AdaptiveThrottle.make({ key: "search", k: 2 })
+      const call = upstream.call.pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))
+      for (let i = 0; i < 100; i++) yield* call
+      yield* upstream.failNext(true)
+
+      let expectedLocalRejections = 0
+      let localRejections = 0
+      let allLocalRejections = 0
+      for (let i = 0; i < 10_000; i++) {
+        const before = yield* throttle.snapshot
+        // the probability in force is exactly the formula over the window's counts
+        expect(before.rejectProbability).toBe(AdaptiveThrottle.rejectProbability(before.requests, before.accepts, 2))
+        const error = yield* Effect.flip(call)
+        if (error._tag === "AdaptiveThrottleRejected") allLocalRejections++
+        if (i >= 8_000) {
+          expectedLocalRejections += before.rejectProbability
+          if (error._tag === "AdaptiveThrottleRejected") localRejections++
+        }
+      }
+      const after = yield* throttle.snapshot
+      expect(after).toMatchObject({ requests: 10_100, accepts: 100 })
+      expect(after.rejectProbability).toBeCloseTo((10_100 - 200) / 10_101, 10)
+      // over the last 2,000 calls, the share rejected locally matches the formula (±1 % of the calls)
+      expect(Math.abs(localRejections - expectedLocalRejections)).toBeLessThan(20)
+      expect(localRejections / 2_000).toBeGreaterThan(0.97)
+      // a locally rejected call never reaches the backend
+      expect(yield* upstream.count).toBe(10_100 - allLocalRejections)
+      expect(allLocalRejections).toBeGreaterThan(9_000)
+    }).pipe(Effect.withRandom(Random.make(42))))
+
+  it.effect("forgets the window: the probability falls back to 0 once old counts slide out", () =>
+    Effect.gen(function*() {
+      const throttle = yield* AdaptiveThrottle.make({ window: "1 minute" })
+      for (let i = 0; i < 500; i++) {
+        yield* Effect.either(Effect.fail("overloaded").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+      }
+      expect((yield* throttle.snapshot).rejectProbability).toBeGreaterThan(0.9)
+      const rejected = yield* Effect.flip(Effect.succeed(1).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+      expect(rejected).toBeInstanceOf(AdaptiveThrottle.AdaptiveThrottleRejected)
+      yield* TestClock.adjust("61 seconds")
+      expect(yield* throttle.snapshot).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
+      expect(yield* Effect.succeed(1).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))).toBe(1)
+    }).pipe(Effect.withRandom(Random.make(1))))
+
+  it.effect("only counts failures the predicate selects, and never other policies' rejections", () =>
+    Effect.gen(function*() {
+      const throttle = yield* AdaptiveThrottle.make({ isRejectedByBackend: (error) => error === "overloaded" })
+      for (let i = 0; i < 100; i++) {
+        yield* Effect.either(Effect.fail("not found").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+        yield* Effect.either(
+          Effect.fail({ _tag: "CircuitOpen" as const }).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))
+        )
+      }
+      expect(yield* throttle.snapshot).toEqual({ requests: 100, accepts: 100, rejectProbability: 0 })
+    }).pipe(Effect.withRandom(Random.make(3))))
+})
