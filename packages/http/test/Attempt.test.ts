@@ -221,6 +221,31 @@ describe("Attempt", () => {
       expect((yield* Attempt.send(streamed, request, { maxBodyBytes: 100 })).body.byteLength).toBe(100)
     }))
 
+  it.effect("a body that breaks off is BodyTruncated; undici's own body timeout is a BodyRead timeout", () =>
+    Effect.gen(function*() {
+      const breaking = (error: Error) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(
+              new ReadableStream<Uint8Array>({
+                start(controller) {
+                  controller.enqueue(new TextEncoder().encode("{\"id\":"))
+                  controller.error(error)
+                }
+              }),
+              { headers: { "content-type": "application/json" } }
+            )
+          )
+        ).client
+      const reset = yield* failureOf(
+        Attempt.json(breaking(systemError("UND_ERR_SOCKET", "other side closed")), request, User)
+      )
+      if (reset._tag !== "BodyTruncated") throw new Error(`unexpected ${reset._tag}`)
+      expect(reset.cause?.code).toBe("UND_ERR_SOCKET")
+      const slow = yield* failureOf(Attempt.json(breaking(systemError("UND_ERR_BODY_TIMEOUT")), request, User))
+      expect(slow._tag === "Timeout" && slow.phase).toBe("BodyRead")
+    }))
+
   it.effect("HEAD and 204 responses have an empty body", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.succeed(new Response(null, { status: 204 })))

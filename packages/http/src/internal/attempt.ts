@@ -245,6 +245,23 @@ const truncated = (
     cause: sanitizeCause(cause)
   })
 
+/** A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
+const bodyReadFailure = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  cause: unknown,
+  receivedBytes: number | undefined,
+  expectedBytes: number | undefined
+): HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout => {
+  const code = findCode(cause)
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    return new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.zero })
+  }
+  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") return tooLarge(request, response, limit, expectedBytes)
+  return truncated(request, response, cause, receivedBytes, expectedBytes)
+}
+
 const tooLarge = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
@@ -252,11 +269,13 @@ const tooLarge = (
   declaredBytes: number | undefined
 ) => new HttpFailure.BodyTooLarge({ ...responseInfo(request, response), limitBytes, declaredBytes })
 
+type BodyReadFailure = HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout
+
 const readBounded = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   limit: number
-): Effect.Effect<Uint8Array, HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge> => {
+): Effect.Effect<Uint8Array, BodyReadFailure> => {
   if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
   const declared = declaredLength(response)
   if (declared !== undefined) {
@@ -265,8 +284,11 @@ const readBounded = (
     }
     // Content-Length bounds the read: one buffer, no stream.
     return Effect.flatMap(
-      Effect.mapError(response.arrayBuffer, (error) => truncated(request, response, error.cause, undefined, declared)),
-      (buffer): Effect.Effect<Uint8Array, HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge> => {
+      Effect.mapError(
+        response.arrayBuffer,
+        (error) => bodyReadFailure(request, response, limit, error.cause, undefined, declared)
+      ),
+      (buffer): Effect.Effect<Uint8Array, BodyReadFailure> => {
         if (buffer.byteLength > limit) return Effect.fail(tooLarge(request, response, limit, declared))
         // A decoded (decompressed) body legitimately differs from the declared length.
         if (buffer.byteLength < declared && response.headers["content-encoding"] === undefined) {
@@ -290,7 +312,7 @@ const readBounded = (
       }),
       Effect.catchTag(
         "ResponseError",
-        (error) => Effect.fail(truncated(request, response, error.cause, total, undefined))
+        (error) => Effect.fail(bodyReadFailure(request, response, limit, error.cause, total, undefined))
       ),
       Effect.map(() => concat(chunks, total))
     )
