@@ -14,6 +14,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 
@@ -73,7 +74,7 @@ describe("Retry", () => {
       const counting = Schedule.makeWithState(0, (_now, _in: unknown, state: number) =>
         Effect.sync(() => {
           steps++
-          return [state, state, { _tag: "Done" }] as never
+          return [state, state, ScheduleDecision.done] as const
         }))
       const { attempts, onAttempt } = collector<never>()
       const result = yield* Effect.succeed(1).pipe(Retry.retry({ schedule: counting, onAttempt }))
