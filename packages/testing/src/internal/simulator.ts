@@ -1,0 +1,646 @@
+import { Backoff, CircuitBreaker, Retry, RetryBudget } from "@sturdy/policy"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import { sparkline } from "./schedulePlot.js"
+import { VirtualTime } from "./virtualTime.js"
+
+/** @internal */
+export interface Window {
+  readonly start: number
+  readonly end: number
+}
+
+/** @internal */
+export interface Upstream {
+  readonly servers: number
+  readonly queueCapacity: number
+  readonly latency: { readonly median: number; readonly sigma: number }
+  readonly slowTail?: { readonly probability: number; readonly latency: number } | undefined
+  readonly errorRate?: number | undefined
+  readonly outages?: ReadonlyArray<Window> | undefined
+  readonly rateLimit?:
+    | { readonly window: Window; readonly perSecond: number; readonly retryAfter: number }
+    | undefined
+  readonly slowdown?: number | undefined
+  readonly fastFailLatency?: number | undefined
+}
+
+/** @internal */
+export interface Workload {
+  readonly clients: number
+  readonly duration: number
+  readonly rate: number
+  readonly spikes?: ReadonlyArray<{ readonly window: Window; readonly rate: number }> | undefined
+  readonly burst?: number | undefined
+  readonly attemptTimeout: number
+}
+
+/** @internal */
+export interface Scenario {
+  readonly name: string
+  readonly description: string
+  readonly upstream: Upstream
+  readonly workload: Workload
+  readonly disruption?: Window | undefined
+  readonly drain?: number | undefined
+}
+
+/** @internal */
+export type FailureReason = "Unavailable" | "Overloaded" | "RateLimited" | "Timeout"
+
+/** @internal */
+export class UpstreamFailure extends Data.TaggedError("UpstreamFailure")<{
+  readonly reason: FailureReason
+  readonly status: number
+  readonly retryAfter: Duration.Duration | undefined
+}> {
+  override get message(): string {
+    const hint = this.retryAfter === undefined ? "" : `, retry after ${Duration.format(this.retryAfter)}`
+    return `simulated upstream failed: ${this.reason} (${this.status}${hint})`
+  }
+}
+
+/** @internal */
+export interface Response {
+  readonly status: 200
+}
+
+/** @internal */
+export type Guard = (call: Effect.Effect<Response, UpstreamFailure>) => Effect.Effect<Response, unknown>
+
+/** @internal */
+export interface Policy {
+  readonly name: string
+  readonly make: (client: number) => Effect.Effect<Guard, never, Scope.Scope>
+}
+
+/** @internal */
+export interface Bucket {
+  readonly start: number
+  readonly offered: number
+  readonly succeeded: number
+  readonly upstreamRequests: number
+}
+
+/** @internal */
+export interface Report {
+  readonly scenario: string
+  readonly policy: string
+  readonly seed: number
+  readonly logicalCalls: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly unfinished: number
+  readonly successRate: number
+  readonly goodput: number
+  readonly upstreamRequests: number
+  readonly amplification: number
+  readonly servedRequests: number
+  readonly wastedWork: number
+  readonly rejected: number
+  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number }
+  readonly recoveryTime: number | undefined
+  readonly timeline: ReadonlyArray<Bucket>
+}
+
+/** @internal */
+export interface RunOptions {
+  readonly seed: number
+  readonly bucket?: number | undefined
+}
+
+// mulberry32: tiny, fast and good enough to draw latencies and arrivals; the policies draw from Effect's `Random`.
+const makePrng = (seed: number) => {
+  let state = (seed >>> 0) ^ 0x9e3779b9
+  return (): number => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const inWindow = (windows: ReadonlyArray<Window> | undefined, time: number): boolean => {
+  if (windows === undefined) return false
+  for (const window of windows) if (time >= window.start && time < window.end) return true
+  return false
+}
+
+interface Request {
+  settled: boolean
+  resume: ((effect: Effect.Effect<Response, UpstreamFailure>) => void) | undefined
+  timer: { callback: (() => void) | undefined } | undefined
+}
+
+const success: Effect.Effect<Response> = Effect.succeed({ status: 200 })
+
+class Simulation {
+  readonly time = new VirtualTime()
+  // Separate streams, so that every policy faces the same arrivals and the same service times.
+  private readonly arrivals: () => number
+  private readonly random: () => number
+  private readonly bucketSize: number
+  private readonly buckets: { offered: Array<number>; succeeded: Array<number>; upstream: Array<number> } = {
+    offered: [],
+    succeeded: [],
+    upstream: []
+  }
+  private busy = 0
+  private queue: Array<Request> = []
+  private queueHead = 0
+  private rateWindowStart = -1
+  private rateWindowCount = 0
+  private readonly failures = new Map<string, Effect.Effect<never, UpstreamFailure>>()
+  private spare = Number.NaN
+
+  logicalCalls = 0
+  succeeded = 0
+  failed = 0
+  inFlight = 0
+  upstreamRequests = 0
+  served = 0
+  wasted = 0
+  rejected = 0
+  readonly latencies: Array<number> = []
+
+  constructor(readonly scenario: Scenario, readonly options: RunOptions) {
+    this.arrivals = makePrng(options.seed)
+    this.random = makePrng(options.seed + 0x5bd1e995)
+    this.bucketSize = options.bucket ?? 1_000
+  }
+
+  private count(series: Array<number>, time: number): void {
+    const index = Math.floor(time / this.bucketSize)
+    series[index] = (series[index] ?? 0) + 1
+  }
+
+  private failure(reason: FailureReason, status: number, retryAfter?: number): Effect.Effect<never, UpstreamFailure> {
+    // Failures are immutable, so one instance per kind saves building an Error (and its stack) per request.
+    const key = `${reason}:${retryAfter ?? ""}`
+    let cached = this.failures.get(key)
+    if (cached === undefined) {
+      cached = Effect.fail(
+        new UpstreamFailure({
+          reason,
+          status,
+          retryAfter: retryAfter === undefined ? undefined : Duration.millis(retryAfter)
+        })
+      )
+      this.failures.set(key, cached)
+    }
+    return cached
+  }
+
+  private normal(): number {
+    if (!Number.isNaN(this.spare)) {
+      const value = this.spare
+      this.spare = Number.NaN
+      return value
+    }
+    const u = 1 - this.random()
+    const v = this.random()
+    const radius = Math.sqrt(-2 * Math.log(u))
+    this.spare = radius * Math.sin(2 * Math.PI * v)
+    return radius * Math.cos(2 * Math.PI * v)
+  }
+
+  private serviceTime(): number {
+    const upstream = this.scenario.upstream
+    const tail = upstream.slowTail
+    const base = tail !== undefined && this.random() < tail.probability ?
+      tail.latency :
+      upstream.latency.median * Math.exp(upstream.latency.sigma * this.normal())
+    const queued = this.queue.length - this.queueHead
+    const slowdown = upstream.slowdown ?? 0
+    // Past capacity a real server thrashes (context switches, GC, lock contention): service slows with the queue.
+    return slowdown > 0 && upstream.queueCapacity > 0 ? base * (1 + slowdown * queued / upstream.queueCapacity) : base
+  }
+
+  private settle(request: Request, outcome: Effect.Effect<Response, UpstreamFailure>): void {
+    if (request.settled) return
+    request.settled = true
+    if (request.timer !== undefined) request.timer.callback = undefined
+    const resume = request.resume
+    request.resume = undefined
+    if (resume !== undefined) resume(outcome)
+  }
+
+  private fastFail(request: Request, outcome: Effect.Effect<never, UpstreamFailure>): void {
+    this.rejected++
+    this.time.at(this.time.now + (this.scenario.upstream.fastFailLatency ?? 1), () => this.settle(request, outcome))
+  }
+
+  private startService(request: Request): void {
+    this.busy++
+    this.time.at(this.time.now + this.serviceTime(), () => {
+      this.served++
+      if (request.settled) {
+        // The client gave up while this request queued or ran: the server did the work for nobody.
+        this.wasted++
+      } else {
+        const errorRate = this.scenario.upstream.errorRate ?? 0
+        this.settle(request, errorRate > 0 && this.random() < errorRate ? this.failure("Unavailable", 503) : success)
+      }
+      this.busy--
+      if (this.queueHead < this.queue.length) {
+        const next = this.queue[this.queueHead]
+        this.queue[this.queueHead++] = undefined as never
+        if (this.queueHead > 4_096 && this.queueHead * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.queueHead)
+          this.queueHead = 0
+        }
+        this.startService(next)
+      }
+    })
+  }
+
+  private submit(request: Request): void {
+    const now = this.time.now
+    const upstream = this.scenario.upstream
+    this.upstreamRequests++
+    this.count(this.buckets.upstream, now)
+    if (inWindow(upstream.outages, now)) return this.fastFail(request, this.failure("Unavailable", 503))
+    const limit = upstream.rateLimit
+    if (limit !== undefined && now >= limit.window.start && now < limit.window.end) {
+      const second = Math.floor(now / 1_000)
+      if (second !== this.rateWindowStart) {
+        this.rateWindowStart = second
+        this.rateWindowCount = 0
+      }
+      if (++this.rateWindowCount > limit.perSecond) {
+        return this.fastFail(request, this.failure("RateLimited", 429, limit.retryAfter))
+      }
+    }
+    if (this.busy < upstream.servers) return this.startService(request)
+    if (this.queue.length - this.queueHead < upstream.queueCapacity) {
+      this.queue.push(request)
+      return
+    }
+    this.fastFail(request, this.failure("Overloaded", 503))
+  }
+
+  readonly call: Effect.Effect<Response, UpstreamFailure> = Effect.async<Response, UpstreamFailure>((resume) => {
+    const request: Request = { settled: false, resume, timer: undefined }
+    const timeout = this.scenario.workload.attemptTimeout
+    if (Number.isFinite(timeout)) {
+      request.timer = this.time.at(
+        this.time.now + timeout,
+        () => this.settle(request, this.failure("Timeout", 504))
+      )
+    }
+    this.submit(request)
+    return Effect.sync(() => {
+      // Interrupted by the policy (a deadline, a hedge): the request stays on the server, unanswered.
+      request.settled = true
+      request.resume = undefined
+      if (request.timer !== undefined) request.timer.callback = undefined
+    })
+  })
+
+  private rateAt(time: number): number {
+    const workload = this.scenario.workload
+    if (workload.spikes !== undefined) {
+      for (const spike of workload.spikes) {
+        if (time >= spike.window.start && time < spike.window.end) return spike.rate
+      }
+    }
+    return workload.rate
+  }
+
+  private startCall(guard: Guard): Effect.Effect<unknown> {
+    const started = this.time.now
+    this.logicalCalls++
+    this.inFlight++
+    this.count(this.buckets.offered, started)
+    return Effect.forkDaemon(Effect.onExit(guard(this.call), (exit) =>
+      Effect.sync(() => {
+        this.inFlight--
+        this.latencies.push(this.time.now - started)
+        if (Exit.isSuccess(exit)) {
+          this.succeeded++
+          this.count(this.buckets.succeeded, this.time.now)
+        } else {
+          this.failed++
+        }
+      })))
+  }
+
+  program(policy: Policy): Effect.Effect<void> {
+    const workload = this.scenario.workload
+    return Effect.scoped(Effect.gen(this, function*() {
+      const guards: Array<Guard> = []
+      for (let client = 0; client < workload.clients; client++) guards.push(yield* policy.make(client))
+      const pick = () => guards[Math.floor(this.arrivals() * guards.length)]
+      for (let index = 0; index < (workload.burst ?? 0); index++) yield* this.startCall(pick())
+      while (true) {
+        const rate = this.rateAt(this.time.now)
+        if (!(rate > 0)) {
+          const nextSpike = workload.spikes?.find((spike) => spike.window.start > this.time.now && spike.rate > 0)
+          if (nextSpike === undefined) break
+          yield* this.time.sleep(nextSpike.window.start - this.time.now)
+          continue
+        }
+        const gap = -Math.log(1 - this.arrivals()) * 1_000 / rate
+        if (this.time.now + gap >= workload.duration) break
+        yield* this.time.sleep(gap)
+        yield* this.startCall(pick())
+      }
+      const deadline = workload.duration + (this.scenario.drain ?? 60_000)
+      while (this.inFlight > 0 && this.time.now < deadline) yield* this.time.sleep(100)
+    }))
+  }
+
+  report(policy: Policy): Report {
+    const duration = this.scenario.workload.duration
+    const bucketCount = Math.ceil(duration / this.bucketSize)
+    const timeline: Array<Bucket> = []
+    for (let index = 0; index < bucketCount; index++) {
+      timeline.push({
+        start: index * this.bucketSize,
+        offered: this.buckets.offered[index] ?? 0,
+        succeeded: this.buckets.succeeded[index] ?? 0,
+        upstreamRequests: this.buckets.upstream[index] ?? 0
+      })
+    }
+    const sorted = Float64Array.from(this.latencies).sort()
+    const percentile = (p: number) =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]
+    return {
+      scenario: this.scenario.name,
+      policy: policy.name,
+      seed: this.options.seed,
+      logicalCalls: this.logicalCalls,
+      succeeded: this.succeeded,
+      failed: this.failed,
+      unfinished: this.inFlight,
+      successRate: this.logicalCalls === 0 ? 1 : this.succeeded / this.logicalCalls,
+      goodput: this.succeeded / (duration / 1_000),
+      upstreamRequests: this.upstreamRequests,
+      amplification: this.logicalCalls === 0 ? 0 : this.upstreamRequests / this.logicalCalls,
+      servedRequests: this.served,
+      wastedWork: this.wasted,
+      rejected: this.rejected,
+      latency: {
+        p50: percentile(0.5),
+        p99: percentile(0.99),
+        max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]
+      },
+      recoveryTime: recoveryTime(timeline, this.scenario.disruption, this.bucketSize),
+      timeline
+    }
+  }
+}
+
+// Recovered: from this bucket on, three buckets in a row deliver at least 90% of what was offered in them.
+const recoveryTime = (
+  timeline: ReadonlyArray<Bucket>,
+  disruption: Window | undefined,
+  bucketSize: number
+): number | undefined => {
+  if (disruption === undefined) return undefined
+  const healthy = (bucket: Bucket | undefined) => bucket !== undefined && bucket.succeeded >= 0.9 * bucket.offered
+  const first = Math.ceil(disruption.end / bucketSize)
+  for (let index = first; index + 2 < timeline.length; index++) {
+    if (healthy(timeline[index]) && healthy(timeline[index + 1]) && healthy(timeline[index + 2])) {
+      return Math.max(0, timeline[index].start - disruption.end)
+    }
+  }
+  return undefined
+}
+
+/** @internal */
+export const runSync = (scenario: Scenario, policy: Policy, options: RunOptions): Report => {
+  const simulation = new Simulation(scenario, options)
+  const time = simulation.time
+  const program = simulation.program(policy).pipe(
+    Effect.withClock(time.clock),
+    Effect.withRandom(Random.make(options.seed)),
+    Effect.withScheduler(time.scheduler)
+  )
+  // Policies build tagged errors by the thousand; a simulation never reads their stacks, and capturing them is
+  // the single most expensive thing an Error does.
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  let fiber: Fiber.RuntimeFiber<void>
+  try {
+    fiber = Effect.runFork(program, { scheduler: time.scheduler })
+    time.runUntilDone(fiber, Number.POSITIVE_INFINITY)
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
+  const exit = fiber.unsafePoll()
+  if (exit !== null && Exit.isFailure(exit)) {
+    throw new Error(`the simulation of ${scenario.name} with ${policy.name} failed`, { cause: exit.cause })
+  }
+  return simulation.report(policy)
+}
+
+/** @internal */
+export const run = (scenario: Scenario, policy: Policy, options: RunOptions): Effect.Effect<Report> =>
+  Effect.sync(() => runSync(scenario, policy, options))
+
+/** @internal */
+export const makePolicy = (
+  name: string,
+  make: (client: number) => Effect.Effect<Guard, never, Scope.Scope>
+): Policy => ({ name, make })
+
+const retryAfterHint = (failure: UpstreamFailure): Option.Option<Duration.Duration> =>
+  Option.fromNullable(failure.retryAfter)
+
+/** @internal */
+export const noRetry: Policy = makePolicy("no retry", () => Effect.succeed((call) => call))
+
+/** @internal */
+export const naiveLoop: Policy = makePolicy("naive loop", () =>
+  Effect.succeed((call) =>
+    Retry.retry(call, {
+      schedule: Backoff.exponential({
+        base: "1 second",
+        factor: 2,
+        cap: Duration.infinity,
+        jitter: "none",
+        maxAttempts: 4
+      })
+    })
+  ))
+
+/** @internal */
+export const urllib3: Policy = makePolicy("urllib3-like", () =>
+  Effect.succeed((call) =>
+    Retry.retry(call, {
+      // urllib3's Retry(total=3, backoff_factor=0.5) with status_forcelist 429/5xx: 0.5 s, 1 s, 2 s, no jitter,
+      // and Retry-After obeyed to the letter.
+      schedule: Backoff.exponential({
+        base: "500 millis",
+        factor: 2,
+        cap: "120 seconds",
+        jitter: "none",
+        maxAttempts: 4
+      }),
+      delayHint: retryAfterHint,
+      hintJitter: 0
+    })
+  ))
+
+/** @internal */
+export interface BackoffPolicyOptions extends Backoff.Options {
+  readonly name?: string | undefined
+}
+
+/** @internal */
+export const backoff = (options: BackoffPolicyOptions): Policy => {
+  const { name, ...schedule } = options
+  return makePolicy(
+    name ?? `backoff (${schedule.jitter ?? Backoff.defaults.jitter} jitter)`,
+    () =>
+      Effect.succeed((call) =>
+        Retry.retry(call, { schedule: Backoff.exponential(schedule), delayHint: retryAfterHint })
+      )
+  )
+}
+
+/** @internal */
+export interface StandardOptions {
+  readonly backoff?: Backoff.Options | undefined
+  readonly budget?: RetryBudget.RetryBudget.Options | undefined
+  readonly breaker?: CircuitBreaker.Options | undefined
+}
+
+/** @internal */
+export const standardDefaults: {
+  readonly backoff: Backoff.Options
+  readonly budget: RetryBudget.RetryBudget.Options
+  readonly breaker: CircuitBreaker.Options
+} = {
+  backoff: { jitter: "full" },
+  budget: {},
+  breaker: {
+    // Trip on the failure rate over a window, not on a short streak: at a 20% error rate, streaks of three are common.
+    consecutiveFailures: Number.POSITIVE_INFINITY,
+    failureRateThreshold: 0.5,
+    minimumThroughput: 20,
+    slidingWindow: "10 seconds",
+    breakDuration: Schedule.exponential("1 second").pipe(Schedule.union(Schedule.spaced("30 seconds")))
+  }
+}
+
+/** @internal */
+export const sturdy = (options?: StandardOptions): Policy =>
+  makePolicy("sturdy (backoff + budget + breaker)", (client) =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make(options?.budget ?? standardDefaults.budget)
+      const breaker = yield* CircuitBreaker.make(`upstream-${client}`, options?.breaker ?? standardDefaults.breaker)
+      const schedule = Backoff.exponential(options?.backoff ?? standardDefaults.backoff)
+      return (call) =>
+        Retry.retry(CircuitBreaker.withBreaker(call, breaker), {
+          schedule,
+          budget: "upstream",
+          delayHint: (failure) => failure._tag === "UpstreamFailure" ? retryAfterHint(failure) : Option.none(),
+          // An open breaker already said "not now"; retrying it would only spin.
+          while: (failure) => failure._tag === "UpstreamFailure"
+        }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
+    }))
+
+// About 950 requests per second: 50 servers, 50 ms median service time.
+const standardUpstream: Upstream = {
+  servers: 50,
+  queueCapacity: 2_000,
+  latency: { median: 50, sigma: 0.3 }
+}
+
+/** @internal */
+export const randomErrors: Scenario = {
+  name: "20% random 503s",
+  description: "Half of capacity offered; one response in five is a 503, independently of load.",
+  upstream: { ...standardUpstream, errorRate: 0.2 },
+  workload: { clients: 100, duration: 30_000, rate: 500, attemptTimeout: 1_000 }
+}
+
+/** @internal */
+export const outage: Scenario = {
+  name: "full outage then recovery",
+  description: "Half of capacity offered; every request fails fast with a 503 from 10 s to 20 s.",
+  upstream: { ...standardUpstream, outages: [{ start: 10_000, end: 20_000 }] },
+  workload: { clients: 100, duration: 40_000, rate: 500, attemptTimeout: 1_000 },
+  disruption: { start: 10_000, end: 20_000 }
+}
+
+/** @internal */
+export const retryStorm: Scenario = {
+  name: "retry storm",
+  description: "75% of capacity offered, then 2.5x capacity for 5 s; requests that queue past the 1 s client " +
+    "timeout are still served, for nobody.",
+  upstream: standardUpstream,
+  workload: {
+    clients: 100,
+    duration: 60_000,
+    rate: 700,
+    spikes: [{ window: { start: 10_000, end: 15_000 }, rate: 2_400 }],
+    attemptTimeout: 1_000
+  },
+  disruption: { start: 10_000, end: 15_000 }
+}
+
+/** @internal */
+export const slowTail: Scenario = {
+  name: "slow tail",
+  description: "Half of capacity offered; 5% of responses take 3 s, past the 1 s client timeout.",
+  // More servers: a 3 s response holds a server for 3 s, and 5% of them would otherwise exhaust 50 servers.
+  upstream: { ...standardUpstream, servers: 200, slowTail: { probability: 0.05, latency: 3_000 } },
+  workload: { clients: 100, duration: 30_000, rate: 500, attemptTimeout: 1_000 }
+}
+
+/** @internal */
+export const rateLimitStorm: Scenario = {
+  name: "429 storm with Retry-After",
+  description: "Half of capacity offered; from 10 s to 25 s the upstream admits 200 requests a second and answers " +
+    "the rest 429 with Retry-After: 2 s.",
+  upstream: {
+    ...standardUpstream,
+    rateLimit: { window: { start: 10_000, end: 25_000 }, perSecond: 200, retryAfter: 2_000 }
+  },
+  workload: { clients: 100, duration: 40_000, rate: 500, attemptTimeout: 1_000 },
+  disruption: { start: 10_000, end: 25_000 }
+}
+
+/** @internal */
+export const contention: Scenario = {
+  name: "contention",
+  description: "1,000 clients call at the same instant an upstream with 20 servers and no queue: whoever does not " +
+    "get a server is refused and retries (the AWS jitter experiment).",
+  upstream: { servers: 20, queueCapacity: 0, latency: { median: 10, sigma: 0.1 } },
+  workload: { clients: 1_000, duration: 1, rate: 0, burst: 1_000, attemptTimeout: Number.POSITIVE_INFINITY },
+  drain: 600_000
+}
+
+/** @internal */
+export const scenarios = { randomErrors, outage, retryStorm, slowTail, rateLimitStorm, contention }
+
+/** @internal */
+export const policies = { noRetry, naiveLoop, urllib3, sturdy: sturdy() }
+
+/** @internal */
+export const format = (report: Report): string => {
+  const percent = (value: number) => `${(value * 100).toFixed(1)}%`
+  const health = sparkline(
+    report.timeline.map((bucket) => bucket.offered === 0 ? 1 : Math.min(1, bucket.succeeded / bucket.offered)),
+    { max: 1 }
+  )
+  return [
+    `${report.scenario} / ${report.policy} (seed ${report.seed})`,
+    `  success ${percent(report.successRate)}, goodput ${report.goodput.toFixed(1)}/s, ` +
+    `amplification ${report.amplification.toFixed(2)}x, wasted ${report.wastedWork}`,
+    `  latency p50 ${report.latency.p50.toFixed(0)}ms, p99 ${report.latency.p99.toFixed(0)}ms, ` +
+    `recovery ${report.recoveryTime === undefined ? "n/a" : `${report.recoveryTime}ms`}`,
+    `  health ${health}`
+  ].join("\n")
+}

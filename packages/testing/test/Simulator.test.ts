@@ -1,0 +1,141 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Simulator } from "@sturdy/testing"
+import * as Effect from "effect/Effect"
+
+// The built-in scenarios scaled down to a tenth of the traffic, so that each run takes well under a second.
+const scaled = (scenario: Simulator.Scenario, duration: number): Simulator.Scenario => ({
+  ...scenario,
+  upstream: {
+    ...scenario.upstream,
+    servers: Math.round(scenario.upstream.servers / 10),
+    queueCapacity: Math.round(scenario.upstream.queueCapacity / 10),
+    rateLimit: scenario.upstream.rateLimit === undefined ?
+      undefined :
+      { ...scenario.upstream.rateLimit, perSecond: scenario.upstream.rateLimit.perSecond / 10 }
+  },
+  workload: {
+    ...scenario.workload,
+    clients: Math.round(scenario.workload.clients / 10),
+    rate: scenario.workload.rate / 10,
+    duration,
+    spikes: scenario.workload.spikes?.map((spike) => ({ ...spike, rate: spike.rate / 10 }))
+  }
+})
+
+const healthyShare = (report: Simulator.Report, from: number) => {
+  const tail = report.timeline.filter((bucket) => bucket.start >= from)
+  const offered = tail.reduce((sum, bucket) => sum + bucket.offered, 0)
+  const succeeded = tail.reduce((sum, bucket) => sum + bucket.succeeded, 0)
+  return succeeded / offered
+}
+
+describe("Simulator", () => {
+  const randomErrors = scaled(Simulator.scenarios.randomErrors, 20_000)
+
+  it.effect("the same seed gives the same report; another seed another", () =>
+    Effect.gen(function*() {
+      const first = yield* Simulator.run(randomErrors, Simulator.policies.sturdy, { seed: 7 })
+      const again = yield* Simulator.run(randomErrors, Simulator.policies.sturdy, { seed: 7 })
+      const other = yield* Simulator.run(randomErrors, Simulator.policies.sturdy, { seed: 8 })
+      expect(again).toEqual(first)
+      expect(other.logicalCalls).not.toBe(first.logicalCalls)
+    }))
+
+  it("measures what an upstream with 20% random 503s does to each policy", () => {
+    const noRetry = Simulator.runSync(randomErrors, Simulator.policies.noRetry, { seed: 1 })
+    // 50 calls/s for 20 s.
+    expect(noRetry.logicalCalls).toBeGreaterThan(900)
+    expect(noRetry.logicalCalls).toBeLessThan(1_100)
+    expect(noRetry.upstreamRequests).toBe(noRetry.logicalCalls)
+    expect(noRetry.amplification).toBe(1)
+    expect(noRetry.successRate).toBeGreaterThan(0.75)
+    expect(noRetry.successRate).toBeLessThan(0.85)
+    expect(noRetry.goodput).toBeCloseTo(noRetry.succeeded / 20, 9)
+    // Log-normal service time with a 50 ms median, and no queueing at half of capacity.
+    expect(noRetry.latency.p50).toBeGreaterThan(45)
+    expect(noRetry.latency.p50).toBeLessThan(55)
+    expect(noRetry.wastedWork).toBe(0)
+    expect(noRetry.timeline).toHaveLength(20)
+    expect(noRetry.timeline.reduce((sum, bucket) => sum + bucket.offered, 0)).toBe(noRetry.logicalCalls)
+
+    // Three retries, 1 s apart at least: nearly every call succeeds, about 1.25 requests per call, and the calls
+    // that needed a retry waited for it in virtual time.
+    const naive = Simulator.runSync(randomErrors, Simulator.policies.naiveLoop, { seed: 1 })
+    expect(naive.logicalCalls).toBe(noRetry.logicalCalls)
+    expect(naive.successRate).toBeGreaterThan(0.99)
+    expect(naive.amplification).toBeGreaterThan(1.2)
+    expect(naive.amplification).toBeLessThan(1.3)
+    expect(naive.latency.p99).toBeGreaterThan(3_000)
+
+    const sturdy = Simulator.runSync(randomErrors, Simulator.policies.sturdy, { seed: 1 })
+    expect(sturdy.successRate).toBeGreaterThan(0.97)
+    expect(sturdy.latency.p99).toBeLessThan(1_000)
+  })
+
+  it("with many contending clients, no jitter does the most work and full/decorrelated jitter the least", () => {
+    const contention: Simulator.Scenario = {
+      ...Simulator.scenarios.contention,
+      workload: { ...Simulator.scenarios.contention.workload, clients: 200, burst: 200 }
+    }
+    const work = Object.fromEntries(
+      (["none", "equal", "full", "decorrelated"] as const).map((jitter) => {
+        const report = Simulator.runSync(
+          contention,
+          Simulator.backoff({ jitter, base: "10 millis", cap: "2 seconds", maxAttempts: 100 }),
+          { seed: 1 }
+        )
+        expect(report.successRate).toBe(1)
+        return [jitter, report.upstreamRequests]
+      })
+    )
+    expect(work.none).toBeGreaterThan(1.3 * Math.max(work.equal, work.full, work.decorrelated))
+    expect(Math.min(work.full, work.decorrelated)).toBeLessThan(work.equal)
+    expect(Math.min(work.full, work.decorrelated)).toBe(Math.min(work.none, work.equal, work.full, work.decorrelated))
+  })
+
+  it("after a spike the naive loop stays collapsed while budget + breaker recover to full goodput", () => {
+    const storm = scaled(Simulator.scenarios.retryStorm, 40_000)
+    const naive = Simulator.runSync(storm, Simulator.policies.naiveLoop, { seed: 1 })
+    const sturdy = Simulator.runSync(storm, Simulator.policies.sturdy, { seed: 1 })
+    const noRetry = Simulator.runSync(storm, Simulator.policies.noRetry, { seed: 1 })
+
+    // Metastable: 15 s after the spike ended, the naive loop still delivers almost nothing, multiplies the load by
+    // more than three, and its upstream serves mostly requests nobody waits for.
+    expect(naive.recoveryTime).toBeUndefined()
+    expect(healthyShare(naive, 30_000)).toBeLessThan(0.1)
+    expect(naive.amplification).toBeGreaterThan(3)
+    expect(naive.wastedWork).toBeGreaterThan(naive.servedRequests / 2)
+
+    // The standard stack sheds load while the queue drains, then delivers what is offered.
+    expect(sturdy.recoveryTime).toBeDefined()
+    expect(sturdy.recoveryTime!).toBeLessThan(10_000)
+    expect(healthyShare(sturdy, 30_000)).toBeGreaterThan(0.95)
+    expect(sturdy.amplification).toBeLessThan(1.1)
+    expect(sturdy.goodput).toBeGreaterThan(2 * naive.goodput)
+    // Without retries the system also recovers (the spike alone is not enough), and no sooner.
+    expect(noRetry.recoveryTime).toBeDefined()
+    expect(noRetry.recoveryTime!).toBeGreaterThanOrEqual(sturdy.recoveryTime!)
+  })
+
+  it("obeys Retry-After in a 429 storm and measures the outage's recovery", () => {
+    const storm = scaled(Simulator.scenarios.rateLimitStorm, 40_000)
+    const urllib3 = Simulator.runSync(storm, Simulator.policies.urllib3, { seed: 3 })
+    expect(urllib3.recoveryTime).toBe(0)
+    // 200 of 500 calls a second are admitted for 15 s; retries that wait the 2 s they are told rescue most others.
+    expect(urllib3.successRate).toBeGreaterThan(0.8)
+    expect(urllib3.rejected).toBeGreaterThan(0)
+
+    const outage = scaled(Simulator.scenarios.outage, 40_000)
+    const sturdy = Simulator.runSync(outage, Simulator.policies.sturdy, { seed: 3 })
+    expect(sturdy.recoveryTime).toBeDefined()
+    expect(sturdy.recoveryTime!).toBeLessThan(15_000)
+  })
+
+  it("formats a report for a terminal", () => {
+    const report = Simulator.runSync(randomErrors, Simulator.policies.noRetry, { seed: 1 })
+    const text = Simulator.format(report)
+    expect(text).toContain("20% random 503s / no retry (seed 1)")
+    expect(text).toMatch(/success \d+\.\d%, goodput [\d.]+\/s, amplification 1\.00x/)
+    expect(text).toMatch(/health [▁▂▃▄▅▆▇█]{20}/)
+  })
+})
