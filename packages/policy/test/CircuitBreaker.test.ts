@@ -218,30 +218,37 @@ describe("CircuitBreaker", () => {
       expect(yield* Effect.succeed(1).pipe(CircuitBreaker.withBreakerFor("y"))).toBe(1)
     }).pipe(Effect.provide(CircuitBreaker.layerRegistry())))
 
-  it.scoped("no half-open probe slot is lost when fibers are interrupted at random points (10^4 runs)", () =>
-    Effect.gen(function*() {
-      const probes = 3
-      const registry = yield* CircuitBreaker.makeRegistry({
-        capacity: 10,
-        // a zero pause makes the very next call a probe, with no clock to move
-        breaker: { halfOpenMaxProbes: probes, successThreshold: probes, breakDuration: Schedule.spaced(0) }
-      })
-      for (let run = 0; run < 10_000; run++) {
-        const breaker = yield* registry.get(`run-${run}`)
-        for (let i = 0; i < 3; i++) yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
-        const contenders = yield* Random.nextIntBetween(1, 7)
-        const fibers = yield* Effect.forEach(
-          Array.from({ length: contenders }),
-          () => Effect.fork(Effect.never.pipe(CircuitBreaker.withBreaker(breaker))),
-          { concurrency: "unbounded" }
-        )
-        const steps = yield* Random.nextIntBetween(0, 3)
-        for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
-        yield* Fiber.interruptAll(fibers)
-        expect((yield* breaker.snapshot).probesInFlight).toBe(0)
-        // every slot is free again: `probes` successful probes close the breaker
-        for (let i = 0; i < probes; i++) yield* Effect.void.pipe(CircuitBreaker.withBreaker(breaker))
-        expect(yield* breaker.state).toBe("Closed")
-      }
-    }).pipe(Effect.withRandom(Random.make(42))))
+  // 10^4 runs take a few seconds on an idle machine; the long timeout is headroom for loaded CI runners
+  it.scoped(
+    "no half-open probe slot is lost when fibers are interrupted at random points (10^4 runs)",
+    () =>
+      Effect.gen(function*() {
+        const probes = 3
+        const registry = yield* CircuitBreaker.makeRegistry({
+          capacity: 10,
+          // a zero pause makes the very next call a probe, with no clock to move
+          breaker: { halfOpenMaxProbes: probes, successThreshold: probes, breakDuration: Schedule.spaced(0) }
+        })
+        for (let run = 0; run < 10_000; run++) {
+          const breaker = yield* registry.get(`run-${run}`)
+          for (let i = 0; i < 3; i++) {
+            yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
+          }
+          const contenders = yield* Random.nextIntBetween(1, 7)
+          const fibers = yield* Effect.forEach(
+            Array.from({ length: contenders }),
+            () => Effect.fork(Effect.never.pipe(CircuitBreaker.withBreaker(breaker))),
+            { concurrency: "unbounded" }
+          )
+          const steps = yield* Random.nextIntBetween(0, 3)
+          for (let i = 0; i < steps; i++) yield* Effect.yieldNow()
+          yield* Fiber.interruptAll(fibers)
+          expect((yield* breaker.snapshot).probesInFlight).toBe(0)
+          // every slot is free again: `probes` successful probes close the breaker
+          for (let i = 0; i < probes; i++) yield* Effect.void.pipe(CircuitBreaker.withBreaker(breaker))
+          expect(yield* breaker.state).toBe("Closed")
+        }
+      }).pipe(Effect.withRandom(Random.make(42))),
+    120_000
+  )
 })
