@@ -1,16 +1,49 @@
 // Helpers for the auth integration tests: a node:http server on 127.0.0.1 (port 0) and a tracer and logger that
 // record everything, so the tests can search them for secrets.
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Undici from "undici"
+
+/** A real undici client whose pool reuses at most 64 connections, so 1,000 concurrent calls queue instead of dialing. */
+export const clientLayer = NodeHttpClient.layerUndiciWithoutDispatcher.pipe(
+  Layer.provide(Layer.scoped(
+    NodeHttpClient.Dispatcher,
+    Effect.acquireRelease(
+      Effect.sync(() => new Undici.Agent({ connections: 64 })),
+      (agent) => Effect.promise(() => agent.destroy())
+    )
+  ))
+)
+
+const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 10)))
+
+/**
+ * Joins a fiber whose real HTTP calls are interleaved with virtual sleeps: lets real I/O progress, then moves the
+ * TestClock by `step`, until the fiber is done.
+ */
+export const driveUntilDone = <A, E>(fiber: Fiber.Fiber<A, E>, step: Duration.DurationInput = "500 millis") =>
+  Effect.gen(function*() {
+    for (let round = 0; round < 400; round++) {
+      if (Option.isSome(yield* Fiber.poll(fiber))) break
+      yield* realPause
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
 
 export interface Received {
   readonly method: string

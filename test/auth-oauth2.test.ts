@@ -1,4 +1,3 @@
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Auth, OAuth2 } from "@sturdy/http"
@@ -8,7 +7,15 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import type * as Http from "node:http"
-import { listen, type Loopback, recordingLogger, recordingTracer, sendJson } from "./auth-loopback.js"
+import {
+  clientLayer,
+  driveUntilDone,
+  listen,
+  type Loopback,
+  recordingLogger,
+  recordingTracer,
+  sendJson
+} from "./auth-loopback.js"
 
 const CLIENT_ID = "reports"
 const CLIENT_SECRET = "cl1ent-s3cret-xyz"
@@ -28,6 +35,8 @@ interface AuthorityOptions {
   /** Whether the API accepts the n-th issued token (default: every token). */
   readonly accepts?: (tokenNumber: number) => boolean
   readonly redirectTo?: string
+  /** The token endpoint answers 503 to this many requests before it issues tokens. */
+  readonly unavailableFor?: number
 }
 
 const expectedBasic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64")}`
@@ -35,6 +44,7 @@ const expectedBasic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toSt
 const authority = (options: AuthorityOptions = {}) =>
   Effect.gen(function*() {
     let issued = 0
+    let unavailable = options.unavailableFor ?? 0
     const issue = (response: Http.ServerResponse) => {
       issued++
       sendJson(response, 200, {
@@ -47,6 +57,10 @@ const authority = (options: AuthorityOptions = {}) =>
       if (request.path === "/token") {
         if (request.headers.authorization !== expectedBasic) {
           return sendJson(response, 401, { error: "invalid_client", error_description: "bad client credentials" })
+        }
+        if (unavailable > 0) {
+          unavailable--
+          return sendJson(response, 503, {})
         }
         if (options.tokenDelayMillis === undefined) return issue(response)
         setTimeout(() => issue(response), options.tokenDelayMillis)
@@ -107,7 +121,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
         `Bearer ${TOKEN_PREFIX}1`,
         `Bearer ${TOKEN_PREFIX}2`
       ])
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("1,000 concurrent calls that find no token cause exactly one token request", () =>
     Effect.gen(function*() {
@@ -121,7 +135,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       expect(issued()).toBe(1)
       expect(server.count("/token")).toBe(1)
       expect(statuses.filter((status) => status === 200)).toHaveLength(1000)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("1,000 concurrent calls that find the token expired cause exactly one refresh", () =>
     Effect.gen(function*() {
@@ -133,7 +147,18 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
         concurrency: "unbounded"
       })
       expect(issued()).toBe(2)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
+
+  it.scoped("a token endpoint that answers 503 twice is retried with backoff, then the call succeeds", () =>
+    Effect.gen(function*() {
+      const { issued, server } = yield* authority({ unavailableFor: 2 })
+      const client = yield* authedClient(server)
+      const fiber = yield* Effect.fork(client.get(`${server.origin}/api/items`))
+      const response = yield* driveUntilDone(fiber)
+      expect(response.status).toBe(200)
+      expect(server.count("/token")).toBe(3)
+      expect(issued()).toBe(1)
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("a 401 triggers one refresh and one replay", () =>
     Effect.gen(function*() {
@@ -143,7 +168,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       expect(response.status).toBe(200)
       expect(issued()).toBe(2)
       expect(apiAuthorizations()).toEqual([`Bearer ${TOKEN_PREFIX}1`, `Bearer ${TOKEN_PREFIX}2`])
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("a second 401 surfaces as Auth.Unauthorized after exactly two API requests", () =>
     Effect.gen(function*() {
@@ -154,7 +179,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       expect(error).toMatchObject({ _tag: "Unauthorized", status: 401, method: "GET" })
       expect(server.count("/api/items")).toBe(2)
       expect(issued()).toBe(2)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("a cross-origin redirect arrives at the other origin without the Authorization header", () =>
     Effect.gen(function*() {
@@ -168,7 +193,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       )
       expect(elsewhere.count("/landing")).toBe(1)
       expect(elsewhere.received[0]!.headers.authorization).toBeUndefined()
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("a redirect to the same origin keeps the Authorization header", () =>
     Effect.gen(function*() {
@@ -176,7 +201,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       const client = yield* authedClient(server)
       yield* client.get(`${server.origin}/start`)
       expect(apiAuthorizations()).toEqual([`Bearer ${TOKEN_PREFIX}1`, `Bearer ${TOKEN_PREFIX}1`])
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("layerClientCredentials wraps the HttpClient service", () =>
     Effect.gen(function*() {
@@ -188,7 +213,7 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
         return [first.status, second.status]
       }).pipe(
         Effect.provide(
-          OAuth2.layerClientCredentials(credentials(server)).pipe(Layer.provide(NodeHttpClient.layerUndici))
+          OAuth2.layerClientCredentials(credentials(server)).pipe(Layer.provide(clientLayer))
         )
       )
       expect(statuses).toEqual([200, 200])
@@ -222,12 +247,11 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
         // a token endpoint that is gone: TokenRequestFailed Transport, after retries
         const gone = yield* authedClient(server, { tokenUrl: "http://127.0.0.1:9/token" })
         const fiber = yield* Effect.fork(run(gone.get(`${server.origin}/api/items`)))
-        yield* TestClock.adjust("1 minute")
-        yield* fiber.await
+        yield* driveUntilDone(fiber)
       }).pipe(
         Effect.provide(logs.layer),
         Effect.withTracer(traces.tracer),
-        Effect.provide(NodeHttpClient.layerUndici)
+        Effect.provide(clientLayer)
       )
 
       expect(messages.length).toBe(3)

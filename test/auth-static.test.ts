@@ -1,4 +1,3 @@
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Auth } from "@sturdy/http"
@@ -8,7 +7,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { listen, recordingLogger, recordingTracer, sendJson } from "./auth-loopback.js"
+import { clientLayer, listen, recordingLogger, recordingTracer, sendJson } from "./auth-loopback.js"
 
 const BEARER = "b34rer-s3cret"
 const HEADER_KEY = "h34der-s3cret"
@@ -45,7 +44,7 @@ describe("auth: static credentials against a loopback server", () => {
       expect(landed.headers["x-service-key"]).toBeUndefined()
       expect(landed.query.has("api_key")).toBe(false)
       expect(landed.query.get("page")).toBe("2")
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("a redirect back to the original origin gets the credentials again", () =>
     Effect.gen(function*() {
@@ -61,7 +60,7 @@ describe("auth: static credentials against a loopback server", () => {
         `Bearer ${BEARER}`
       ])
       expect(origin.received[1]!.query.get("api_key")).toBe(QUERY_KEY)
-    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+    }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("Auth.layerConfig reads the key with Config.redacted and wraps the HttpClient service", () =>
     Effect.gen(function*() {
@@ -70,7 +69,7 @@ describe("auth: static credentials against a loopback server", () => {
         Effect.provide(
           Auth.layerConfig(
             Config.map(Config.redacted("SERVICE_KEY"), (key) => Auth.Credential.ApiKeyHeader({ header: "X-Key", key }))
-          ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+          ).pipe(Layer.provide(clientLayer))
         ),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["SERVICE_KEY", HEADER_KEY]])))
       )
@@ -107,7 +106,7 @@ describe("auth: static credentials against a loopback server", () => {
         Effect.withSpan("scenario"),
         Effect.provide(logs.layer),
         Effect.withTracer(traces.tracer),
-        Effect.provide(NodeHttpClient.layerUndici)
+        Effect.provide(clientLayer)
       )
 
       expect(server.count("/items")).toBe(1)

@@ -300,6 +300,10 @@ const withoutQuery = (url: string): string => {
   return index === -1 ? url : url.slice(0, index)
 }
 
+// reading the refused response to its end lets the connection be reused for the replay
+const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Effect.timeout(response.arrayBuffer, Duration.seconds(1)))
+
 const authenticateWith = <E, R, E2, R2>(
   self: HttpClient.HttpClient.With<E, R>,
   authenticator: Authenticator<E2, R2>,
@@ -372,7 +376,8 @@ const authenticateWith = <E, R, E2, R2>(
             if (response.status !== 401 || Option.isNone(first.invalidate)) {
               return Effect.succeed(response)
             }
-            return first.invalidate.value.pipe(
+            return discardBody(response).pipe(
+              Effect.zipRight(first.invalidate.value),
               Effect.zipRight(authenticator.attach(request)),
               Effect.flatMap((second) =>
                 send(second.request)
