@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import type * as Backoff from "@sturdy/policy/Backoff"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as FastCheck from "effect/FastCheck"
 import type * as Schedule from "effect/Schedule"
@@ -112,6 +114,12 @@ export interface EnvelopeOptions<In = unknown> {
   readonly attempts?: number | undefined
   /** Once the envelope reaches the cap it may stay there. */
   readonly cap?: number | undefined
+  /**
+   * The relative dip tolerated between neighbours, and below the cap (default `min(0.5, 12 / seeds)`): a maximum
+   * over n seeds sits about 1/(n+1) below the true envelope, so a flat stretch (factor 1, or near the cap) can dip
+   * by sampling error alone. Use many seeds to make the law sharp.
+   */
+  readonly slack?: number | undefined
   readonly input?: In
 }
 
@@ -247,3 +255,54 @@ export const backoffConfigArbitrary: (constraints?: {
   /** `false` never sets `maxElapsed`. */
   readonly maxElapsed?: boolean | undefined
 }) => FastCheck.Arbitrary<BackoffConfig> = internal.backoffConfigArbitrary
+
+/**
+ * The `Backoff.Options` a configuration stands for (`maxElapsed: undefined` means unbounded).
+ *
+ * @example
+ * ```ts
+ * import { ScheduleKit } from "@sturdy/testing"
+ *
+ * const options = ScheduleKit.backoffOptions({
+ *   base: 100, factor: 2, cap: 10_000, jitter: "full", maxAttempts: 5, maxElapsed: undefined
+ * })
+ * ```
+ * @since 0.1.0
+ * @category backoff
+ */
+export const backoffOptions: (config: BackoffConfig) => Backoff.Options = internal.backoffOptions
+
+/**
+ * The real `Backoff.exponential` schedule for a configuration.
+ *
+ * @example
+ * ```ts
+ * import { ScheduleKit } from "@sturdy/testing"
+ *
+ * const schedule = ScheduleKit.backoffSchedule({
+ *   base: 100, factor: 2, cap: 10_000, jitter: "equal", maxAttempts: 5, maxElapsed: 30_000
+ * })
+ * ```
+ * @since 0.1.0
+ * @category backoff
+ */
+export const backoffSchedule: (config: BackoffConfig) => Schedule.Schedule<Duration.Duration> = internal.backoffSchedule
+
+/**
+ * Every single-seed law for a configuration's Backoff schedule: the cap holds, at most `maxAttempts - 1` retries,
+ * a total of at most `min(maxElapsed, cap × retries)`, and the same seed gives the same delays.
+ *
+ * @example
+ * ```ts
+ * import { ScheduleKit } from "@sturdy/testing"
+ *
+ * // it.prop("Backoff keeps its laws", [ScheduleKit.backoffConfigArbitrary(), ScheduleKit.seedArbitrary],
+ * //   ([config, seed]) => ScheduleKit.backoffLaws(config, { seed }))
+ * ScheduleKit.backoffLaws({ base: 100, factor: 2, cap: 1_000, jitter: "full", maxAttempts: 4, maxElapsed: undefined }, {
+ *   seed: 1
+ * })
+ * ```
+ * @since 0.1.0
+ * @category laws
+ */
+export const backoffLaws: (config: BackoffConfig, options: LawOptions) => true = internal.backoffLaws
