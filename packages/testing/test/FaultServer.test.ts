@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Http from "node:http"
 
 interface Observed {
@@ -15,7 +18,7 @@ interface Observed {
 /** A plain node:http client: what a user of any HTTP stack would see on the wire. */
 const send = (
   url: string,
-  options: { readonly method?: string; readonly headers?: Record<string, string>; readonly abortAfter?: number } = {}
+  options: { readonly method?: string; readonly headers?: Record<string, string> } = {}
 ) =>
   Effect.async<Observed>((resume) => {
     const started = Date.now()
@@ -49,12 +52,6 @@ const send = (
     )
     request.on("error", (error: NodeJS.ErrnoException) => done(false, error.code ?? error.message))
     request.end()
-    if (options.abortAfter !== undefined) {
-      setTimeout(() => {
-        request.destroy()
-        done(false, "client-abort")
-      }, options.abortAfter)
-    }
     return Effect.sync(() => request.destroy())
   })
 
@@ -199,8 +196,15 @@ describe("FaultServer", () => {
   it.scopedLive("hangs until the client gives up and logs the abort", () =>
     Effect.gen(function*() {
       const server = yield* FaultServer.make(FaultScript.routes({ "GET /hang": FaultScript.hang }))
-      const result = yield* send(`${server.url}/hang`, { abortAfter: 60 })
-      expect(result.error).toBe("client-abort")
+      const client = yield* Effect.fork(send(`${server.url}/hang`))
+      yield* server.requests.pipe(
+        Effect.repeat({ until: (log) => log.length === 1, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("1 second")
+      )
+      yield* Effect.sleep("30 millis")
+      expect(Option.isNone(yield* Fiber.poll(client))).toBe(true)
+      // interrupting the client destroys its request: the client gives up
+      yield* Fiber.interrupt(client)
       yield* server.awaitIdle
       const [entry] = yield* server.requests
       expect(entry.aborted).toBe(true)
@@ -210,18 +214,23 @@ describe("FaultServer", () => {
 
   it.scopedLive("counts requests in flight and the maximum", () =>
     Effect.gen(function*() {
+      // a hang holds each request open for as long as we like, so the count does not depend on timing
       const server = yield* FaultServer.make(FaultScript.routes({
-        "GET /slow": FaultScript.status(200, { latency: "60 millis" })
+        "GET /held": FaultScript.hang,
+        "GET /quick": FaultScript.status(200)
       }))
-      const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 3 }, () => send(`${server.url}/slow`)), {
-        concurrency: "unbounded"
-      }))
-      yield* Effect.sleep("30 millis")
-      expect((yield* server.inFlight).current).toBe(3)
-      const results = yield* fiber.await.pipe(Effect.flatten)
-      expect(results.map((result) => result.status)).toEqual([200, 200, 200])
+      const clients = yield* Effect.forEach([1, 2, 3], () => Effect.fork(send(`${server.url}/held`)))
+      yield* server.requests.pipe(
+        Effect.repeat({ until: (log) => log.length === 3, schedule: Schedule.spaced("5 millis") }),
+        Effect.timeout("2 seconds")
+      )
+      expect(yield* server.inFlight).toEqual({ current: 3, max: 3 })
+      yield* Fiber.interruptAll(clients)
+      yield* server.awaitIdle
+      expect((yield* send(`${server.url}/quick`)).status).toBe(200)
       yield* server.awaitIdle
       expect(yield* server.inFlight).toEqual({ current: 0, max: 3 })
+      expect((yield* server.requests).map((entry) => entry.aborted)).toEqual([true, true, true, false])
       yield* server.reset
       expect(yield* server.inFlight).toEqual({ current: 0, max: 0 })
       expect(yield* server.requests).toEqual([])
@@ -231,15 +240,15 @@ describe("FaultServer", () => {
     Effect.gen(function*() {
       const server = yield* FaultServer.make(FaultScript.routes(
         { "GET /items": FaultScript.sequence(FaultScript.status(200), FaultScript.status(201)) },
-        { outages: [FaultScript.outage({ from: 0, to: "150 millis", fault: FaultScript.status(503) })] }
+        { outages: [FaultScript.outage({ from: 0, to: "400 millis", fault: FaultScript.status(503) })] }
       ))
       const during = yield* send(`${server.url}/items`)
-      yield* Effect.sleep("170 millis")
+      yield* Effect.sleep("450 millis")
       const after = yield* send(`${server.url}/items`)
       expect([during.status, after.status]).toEqual([503, 200])
       const log = yield* server.requests
       expect(log.map((entry) => [entry.outage, entry.attempt])).toEqual([[true, -1], [false, 0]])
-      expect(log[1].sinceStart).toBeGreaterThanOrEqual(150)
+      expect(log[1].sinceStart).toBeGreaterThanOrEqual(400)
     }))
 
   it.scopedLive("replaces a route's script at runtime and restarts its counter", () =>

@@ -211,11 +211,11 @@ describe("Parity: ScriptedClient and FaultServer (undici) observe the same outco
               otherwise: FaultScript.status(200)
             })
           },
-          { outages: [FaultScript.outage({ from: 0, to: "60 millis", fault: FaultScript.status(502) })] }
+          { outages: [FaultScript.outage({ from: 0, to: "400 millis", fault: FaultScript.status(502) })] }
         ),
         [
           { path: "/flaky" },
-          ...Array.from({ length: 15 }, (_, i) => ({ path: "/flaky", sleepBefore: i === 0 ? 100 : 0 }))
+          ...Array.from({ length: 15 }, (_, i) => ({ path: "/flaky", sleepBefore: i === 0 ? 450 : 0 }))
         ]
       )
       expect(log.map((entry) => entry.outage)).toEqual([true, ...Array.from({ length: 15 }, () => false)])
