@@ -42,6 +42,8 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -77,6 +79,39 @@ export const CircuitOpen: typeof internal.CircuitOpen = internal.CircuitOpen
  * @category errors
  */
 export interface CircuitOpen extends internal.CircuitOpen {}
+
+/**
+ * Whether `u` is a {@link CircuitOpen} failure.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "@sturdy/policy"
+ *
+ * const shouldFallBack = (failure: unknown) => CircuitBreaker.isCircuitOpen(failure)
+ * ```
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagged(u, "CircuitOpen")
+
+/**
+ * The time until a probe is allowed, for `Retry.retry`'s `delayHint`: a retry then waits for the probe instead of
+ * hammering the open breaker, and gives up at once when that wait exceeds its `maxHintedDelay` (an isolated
+ * breaker hints `Duration.infinity`). Any other failure gives no hint.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker, Retry } from "@sturdy/policy"
+ *
+ * declare const guarded: Effect.Effect<string, CircuitBreaker.CircuitOpen>
+ * const patient = guarded.pipe(Retry.retry({ delayHint: CircuitBreaker.delayHint, maxHintedDelay: "30 seconds" }))
+ * ```
+ * @since 0.1.0
+ * @category utils
+ */
+export const delayHint = (failure: unknown): Option.Option<Duration.Duration> =>
+  isCircuitOpen(failure) ? Option.some(failure.retryAfter) : Option.none()
 
 /**
  * The three states of a breaker.

@@ -26,6 +26,8 @@ import type * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as internal from "./internal/rateLimit.js"
 
 /**
@@ -89,6 +91,37 @@ export const RateLimitStoreError: typeof internal.RateLimitStoreError = internal
  * @category errors
  */
 export interface RateLimitStoreError extends internal.RateLimitStoreError {}
+
+/**
+ * Whether `u` is a {@link RateLimitExceeded} failure.
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const limited = (failure: unknown) => RateLimit.isRateLimitExceeded(failure)
+ * ```
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isRateLimitExceeded = (u: unknown): u is RateLimitExceeded => Predicate.isTagged(u, "RateLimitExceeded")
+
+/**
+ * `retryAfter` of a {@link RateLimitExceeded}, for `Retry.retry`'s `delayHint`; any other failure gives no hint.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RateLimit, Retry } from "@sturdy/policy"
+ *
+ * declare const limited: Effect.Effect<string, RateLimit.RateLimitExceeded>
+ * const patient = limited.pipe(Retry.retry({ delayHint: RateLimit.delayHint }))
+ * ```
+ * @since 0.1.0
+ * @category utils
+ */
+export const delayHint = (failure: unknown): Option.Option<Duration.Duration> =>
+  isRateLimitExceeded(failure) ? Option.some(failure.retryAfter) : Option.none()
 
 /**
  * Options of a limiter; see the module docs for the defaults.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CircuitBreaker } from "@sturdy/policy"
+import { CircuitBreaker, Retry } from "@sturdy/policy"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -193,6 +193,35 @@ describe("CircuitBreaker", () => {
         "Open>HalfOpen",
         "HalfOpen>Closed"
       ])
+    }))
+
+  it.scoped("Retry with CircuitBreaker.delayHint waits for the probe, and gives up at once on an isolated breaker", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: Schedule.spaced("5 seconds") })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(call)
+      yield* upstream.failNext(false)
+
+      const patient = call.pipe(Retry.retry({
+        schedule: Schedule.recurs(3),
+        while: CircuitBreaker.isCircuitOpen,
+        delayHint: CircuitBreaker.delayHint,
+        maxHintedDelay: "30 seconds"
+      }))
+      const fiber = yield* Effect.fork(patient)
+      yield* TestClock.adjust("4 seconds")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("2 seconds")
+      // one rejected attempt, then the probe: the open breaker was not hammered
+      expect(yield* Fiber.join(fiber)).toBe(4)
+      expect(yield* upstream.count).toBe(4)
+
+      yield* breaker.isolate
+      const isolated = yield* Effect.flip(patient)
+      expect(CircuitBreaker.isCircuitOpen(isolated)).toBe(true)
+      expect(yield* upstream.count).toBe(4)
     }))
 
   it.scoped("a registry keeps one breaker per key and stays bounded over 10^5 keys", () =>
