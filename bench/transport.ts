@@ -2,7 +2,7 @@
  * Quick transport benchmark (not wired into scripts): raw undici `Pool.request` vs `NodeHttpClient.layerUndici` vs
  * `UndiciHttpClient.layer`, concurrency 64, against a keep-alive server in a child process.
  *
- *   npx tsx bench/transport.ts [secondsPerRun=3] [rounds=2]
+ *   npx tsx bench/transport.ts [secondsPerRun=3] [rounds=2] [only=substring of a contender name]
  */
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -20,10 +20,12 @@ const server = http.createServer((req, res) => {
 })
 server.keepAliveTimeout = 60000
 server.listen(0, "127.0.0.1", () => process.send(server.address().port))
+process.on("disconnect", () => process.exit(0))
 `
 
 const seconds = Number(process.argv[2] ?? 3)
 const rounds = Number(process.argv[3] ?? 2)
+const only = process.argv[4]
 const concurrency = 64
 
 const Payload = Schema.Struct({
@@ -57,7 +59,7 @@ const rawUndici = (url: string) => {
       while (performance.now() < deadline) {
         const response = await pool.request({ method: "GET", path: "/item" })
         if (response.statusCode !== 200) throw new Error("status")
-        Schema.decodeUnknownSync(Payload)(await response.body.json())
+        await response.body.json()
         count++
       }
     }
@@ -108,11 +110,13 @@ const main = async () => {
         ),
         url
       ),
-    "sturdy UndiciHttpClient": () => effectClient(UndiciHttpClient.layer(), url)
+    "sturdy UndiciHttpClient": () => effectClient(UndiciHttpClient.layer(), url),
+    "sturdy, connections: 64": () => effectClient(UndiciHttpClient.layer({ connections: concurrency }), url)
   }
   const totals: Record<string, Array<Result>> = {}
   for (let round = 0; round < rounds; round++) {
     for (const [name, makeContender] of Object.entries(contenders)) {
+      if (only !== undefined && !name.includes(only)) continue
       const contender = makeContender()
       await contender.run(performance.now() + 300) // warm-up
       const result = await measure(contender.run)
@@ -132,9 +136,9 @@ const main = async () => {
     const elapsed = results.reduce((sum, result) => sum + result.elapsedMs, 0)
     return requests / elapsed * 1000
   }
-  const baseline = rate("undici Pool.request")
+  const baseline = totals["undici Pool.request"] === undefined ? Number.NaN : rate("undici Pool.request")
   console.log("\nsummary (all rounds)")
-  for (const name of Object.keys(contenders)) {
+  for (const name of Object.keys(totals)) {
     console.log(
       `${name.padEnd(26)} ${rate(name).toFixed(0).padStart(6)} req/s  ${(rate(name) / baseline).toFixed(2)}× raw`
     )

@@ -478,6 +478,18 @@ describe("UndiciHttpClient", () => {
         expect(log.closed).toContain("endless")
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("HttpClient.withScope: closing the scope closes the connection of an unread response", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("hang-6")
+        const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+        const status = yield* client.get(`${base}/headers-then-hang?tag=hang-6`).pipe(
+          Effect.map((response) => response.status),
+          Effect.scoped
+        )
+        expect(status).toBe(200)
+        yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("Effect.timeout on a slow server interrupts and closes the connection", () =>
       Effect.gen(function*() {
         const closed = yield* serverSeesClose("hang-3")
@@ -588,6 +600,13 @@ describe("UndiciHttpClient", () => {
         expect(String(result.headers["traceparent"]).split("-")[1]).toBe(traceId)
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("with no tracer installed and no current span, no trace headers are sent", () =>
+      Effect.gen(function*() {
+        const result = yield* echo(HttpClientRequest.get(`${base}/echo`))
+        expect(result.headers["traceparent"]).toBeUndefined()
+        expect(result.headers["b3"]).toBeUndefined()
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("no trace headers when propagation is off or the tracer is disabled", () =>
       Effect.gen(function*() {
         const client = yield* HttpClient.HttpClient
@@ -613,10 +632,7 @@ describe("UndiciHttpClient", () => {
             return span
           }
         }
-        const result = yield* echo(HttpClientRequest.get(`${base}/echo`)).pipe(
-          Effect.withSpan("parent"),
-          Effect.withTracer(recording)
-        )
+        const result = yield* echo(HttpClientRequest.get(`${base}/echo`)).pipe(Effect.withTracer(recording))
         const client = spans.find((span) => span.name === "http.client GET")
         expect(client?.attributes.get("http.request.method")).toBe("GET")
         expect(client?.attributes.get("http.response.status_code")).toBe(200)

@@ -77,26 +77,19 @@ export const layerDispatcher = (
 // The tracer every fiber has unless a real one (OpenTelemetry, ...) is installed: its spans go nowhere.
 const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
-const hexCharacters = "abcdef0123456789"
-const randomHex = (length: number): string => {
-  let result = ""
-  for (let i = 0; i < length; i++) {
-    result += hexCharacters[(Math.random() * 16) | 0]
-  }
-  return result
-}
+const hex8 = (): string => ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, "0")
 
 /**
- * With the native tracer the client span would never be exported, so it is not built; the server still receives the
- * `b3` / `traceparent` headers that span would have carried (same trace id and sampling decision, a fresh span id).
+ * With the native tracer the client span would never be exported, so it is not built. Inside a span (say, a server
+ * handler continuing an incoming trace) the server still receives the `b3` / `traceparent` headers that the client
+ * span would have carried: the parent's trace id and sampling decision, a fresh span id. Outside any span there is
+ * nothing to continue, and a trace id that nobody records is not sent.
  */
-const propagationHeaders = (parent: Tracer.AnySpan | undefined): Headers.Headers => {
-  const traceId = parent === undefined ? randomHex(32) : parent.traceId
-  const spanId = randomHex(16)
-  const sampled = parent === undefined ? true : parent.sampled
+const propagationHeaders = (parent: Tracer.AnySpan): Headers.Headers => {
+  const spanId = hex8() + hex8()
   return Headers.unsafeFromRecord({
-    b3: `${traceId}-${spanId}-${sampled ? "1" : "0"}${parent === undefined ? "" : `-${parent.spanId}`}`,
-    traceparent: `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`
+    b3: `${parent.traceId}-${spanId}-${parent.sampled ? "1" : "0"}-${parent.spanId}`,
+    traceparent: `00-${parent.traceId}-${spanId}-${parent.sampled ? "01" : "00"}`
   })
 }
 
@@ -129,10 +122,11 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
             return send(dispatcher, request, url)
           }
           if (fiber.currentTracer === nativeTracer) {
+            const parent = fiber.currentSpan
             return send(
               dispatcher,
-              fiber.getFiberRef(Client.currentTracerPropagation)
-                ? ClientRequest.setHeaders(request, propagationHeaders(fiber.currentSpan))
+              parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
+                ? ClientRequest.setHeaders(request, propagationHeaders(parent))
                 : request,
               url
             )
@@ -489,49 +483,64 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
     return Exit.succeed(this.wholeBody)
   }
 
-  /** Reads the body into one buffer: synchronously when it already arrived, otherwise once undici completes it. */
-  private get bytes(): Effect.Effect<Uint8Array, Error.ResponseError> {
+  /**
+   * Reads the body into one buffer and decodes it. Small bodies usually arrive with the headers, so the result is
+   * computed on the spot and returned as an `Exit`; otherwise it waits for undici to complete the body.
+   */
+  private readWhole<A>(
+    decode: (bytes: Uint8Array) => Exit.Exit<A, Error.ResponseError>
+  ): Effect.Effect<A, Error.ResponseError> {
     const call = this.call
-    if (this.wholeBody !== undefined) return Exit.succeed(this.wholeBody)
+    if (this.wholeBody !== undefined) return decode(this.wholeBody)
     if (call.mode === BodyMode.Streaming) {
       return Exit.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
     }
-    if (call.settled) return this.takeWholeBody()
+    if (call.settled) {
+      const bytes = this.takeWholeBody()
+      return bytes._tag === "Success" ? decode(bytes.value) : Exit.failCause(bytes.cause)
+    }
     call.mode = BodyMode.Whole
     call.resume()
-    return Effect.async<Uint8Array, Error.ResponseError>((resume) => {
-      if (call.settled) return resume(this.takeWholeBody())
-      call.wake = () => resume(this.takeWholeBody())
-      return Effect.sync(() => {
-        call.wake = undefined
-        if (!call.scoped) call.abort()
-      })
-    })
+    return Effect.flatMap(
+      Effect.async<Uint8Array, Error.ResponseError>((resume) => {
+        if (call.settled) return resume(this.takeWholeBody())
+        call.wake = () => resume(this.takeWholeBody())
+        return Effect.sync(() => {
+          call.wake = undefined
+          if (!call.scoped) call.abort()
+        })
+      }),
+      decode
+    )
+  }
+
+  private readonly decodeText = (bytes: Uint8Array): Exit.Exit<string, Error.ResponseError> => {
+    try {
+      return Exit.succeed(utf8.decode(bytes))
+    } catch (cause) {
+      return Exit.fail(this.decodeError(cause))
+    }
+  }
+
+  private readonly decodeJson = (bytes: Uint8Array): Exit.Exit<unknown, Error.ResponseError> => {
+    try {
+      const text = utf8.decode(bytes)
+      return Exit.succeed(text === "" ? null : JSON.parse(text) as unknown)
+    } catch (cause) {
+      return Exit.fail(this.decodeError(cause))
+    }
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, Error.ResponseError> {
-    return Effect.map(this.bytes, copyToArrayBuffer)
+    return this.readWhole((bytes) => Exit.succeed(copyToArrayBuffer(bytes)))
   }
 
   get text(): Effect.Effect<string, Error.ResponseError> {
-    return Effect.flatMap(this.bytes, (bytes) => {
-      try {
-        return Exit.succeed(utf8.decode(bytes))
-      } catch (cause) {
-        return Exit.fail(this.decodeError(cause))
-      }
-    })
+    return this.readWhole(this.decodeText)
   }
 
   get json(): Effect.Effect<unknown, Error.ResponseError> {
-    return Effect.flatMap(this.bytes, (bytes) => {
-      try {
-        const text = utf8.decode(bytes)
-        return Exit.succeed(text === "" ? null : JSON.parse(text) as unknown)
-      } catch (cause) {
-        return Exit.fail(this.decodeError(cause))
-      }
-    })
+    return this.readWhole(this.decodeJson)
   }
 
   get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, Error.ResponseError> {
@@ -545,7 +554,7 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
   }
 
   get formData(): Effect.Effect<FormData, Error.ResponseError> {
-    return Effect.flatMap(this.bytes, (bytes) =>
+    return Effect.flatMap(this.readWhole(Exit.succeed), (bytes) =>
       Effect.tryPromise({
         try: () =>
           new Response(copyToArrayBuffer(bytes), { headers: { "content-type": this.headers["content-type"] ?? "" } })
