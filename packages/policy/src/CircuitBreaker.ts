@@ -223,7 +223,10 @@ export interface CircuitBreaker {
   readonly run: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
   readonly state: Effect.Effect<State>
   readonly snapshot: Effect.Effect<Snapshot>
-  /** Transitions, from the moment of subscription. */
+  /**
+   * Transitions, from the moment of subscription. With no timers, Open → HalfOpen is published when the first
+   * call after the pause arrives (`state` already reports HalfOpen once the pause is over).
+   */
   readonly changes: Stream.Stream<StateChange>
   /** Holds the breaker open until `reset`, whatever the upstream does. */
   readonly isolate: Effect.Effect<void>
