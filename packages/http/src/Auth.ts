@@ -4,8 +4,11 @@
  *
  * Credentials are attached per request hop, only to the origin of the first hop (or to `options.origins`): apply
  * `HttpClient.followRedirects` after the middleware, `client.pipe(Auth.bearer(token), HttpClient.followRedirects())`,
- * and a redirect to another origin arrives without them. Errors, spans and `Headers` inspection show the credential
- * as `<redacted>`.
+ * and a redirect to another origin arrives without them. Redirects followed below the middleware are out of its
+ * reach: do not apply `followRedirects` before it, and with `FetchHttpClient` set `RequestInit` to
+ * `{ redirect: "manual" }` (fetch drops only `Authorization` on a cross-origin redirect, not an API key header).
+ *
+ * Errors, responses (`response.request`), spans and `Headers` inspection show the credential as `<redacted>`.
  *
  * @since 0.1.0
  */

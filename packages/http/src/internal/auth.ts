@@ -110,10 +110,14 @@ interface Attached {
   readonly invalidate: Option.Option<Effect.Effect<void>>
 }
 
-interface Authenticator<E, R> {
+interface Authenticator<E, R, U> {
   readonly attach: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attached, E, R>
   readonly headers: ReadonlyArray<string>
   readonly params: ReadonlyArray<string>
+  // what a 401 to the replayed request becomes
+  readonly refusedAgain: (
+    response: HttpClientResponse.HttpClientResponse
+  ) => Effect.Effect<HttpClientResponse.HttpClientResponse, U>
 }
 
 interface Processing<E, R> {
@@ -304,11 +308,20 @@ const withoutQuery = (url: string): string => {
 const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Effect.timeout(response.arrayBuffer, Duration.seconds(1)))
 
-const authenticateWith = <E, R, E2, R2>(
+const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
+  Effect.fail(
+    new Unauthorized({
+      method: response.request.method,
+      url: Redaction.redactUrl(withoutQuery(response.request.url)),
+      status: response.status
+    })
+  )
+
+const authenticateWith = <E, R, E2, R2, U>(
   self: HttpClient.HttpClient.With<E, R>,
-  authenticator: Authenticator<E2, R2>,
+  authenticator: Authenticator<E2, R2, U>,
   options: Options | undefined
-): HttpClient.HttpClient.With<E | E2 | Unauthorized, R | R2> => {
+): HttpClient.HttpClient.With<E | E2 | U, R | R2> => {
   const inner = processingOf(self)
   const { headers, params } = authenticator
   const allowedOrigins = options?.origins !== undefined
@@ -358,16 +371,9 @@ const authenticateWith = <E, R, E2, R2>(
     return sent
   }
 
-  const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
-    new Unauthorized({
-      method: response.request.method,
-      url: Redaction.redactUrl(withoutQuery(response.request.url)),
-      status: response.status
-    })
-
   const postprocess = (
     requestEffect: Effect.Effect<HttpClientRequest.HttpClientRequest, E, R>
-  ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | E2 | Unauthorized, R | R2> =>
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | E2 | U, R | R2> =>
     Effect.flatMap(requestEffect, (request) =>
       Effect.flatMap(isAllowed(request), (allowed) => {
         if (!allowed) return send(stripCredentials(request, headers, params))
@@ -383,7 +389,7 @@ const authenticateWith = <E, R, E2, R2>(
                 send(second.request)
               ),
               Effect.flatMap((replayed) =>
-                replayed.status === 401 ? Effect.fail(unauthorized(replayed)) : Effect.succeed(replayed)
+                replayed.status === 401 ? authenticator.refusedAgain(replayed) : Effect.succeed(replayed)
               )
             )
           }))
@@ -399,12 +405,13 @@ const authenticateWith = <E, R, E2, R2>(
 // static credentials
 // -----------------------------------------------------------------------------
 
-const staticAuthenticator = (credential: Credential): Authenticator<never, never> => {
+const staticAuthenticator = (credential: Credential): Authenticator<never, never, never> => {
   switch (credential._tag) {
     case "Bearer":
       return {
         headers: ["authorization"],
         params: [],
+        refusedAgain: Effect.succeed,
         attach: (request) =>
           Effect.succeed({
             request: HttpClientRequest.bearerToken(request, credential.token),
@@ -416,6 +423,7 @@ const staticAuthenticator = (credential: Credential): Authenticator<never, never
       return {
         headers: [header],
         params: [],
+        refusedAgain: Effect.succeed,
         attach: (request) =>
           Effect.succeed({
             request: HttpClientRequest.setHeader(request, header, Redacted.value(credential.key)),
@@ -427,6 +435,7 @@ const staticAuthenticator = (credential: Credential): Authenticator<never, never
       return {
         headers: [],
         params: [credential.param],
+        refusedAgain: Effect.succeed,
         attach: (request) =>
           Effect.succeed({
             request: HttpClientRequest.setUrlParam(request, credential.param, Redacted.value(credential.key)),
@@ -450,8 +459,7 @@ export const authenticate = dual<
 >(
   (args) => isClient(args[0]),
   <E, R>(self: HttpClient.HttpClient.With<E, R>, credential: Credential, options?: Options) =>
-    // a static credential is never invalidated, so `Unauthorized` cannot occur
-    authenticateWith(self, staticAuthenticator(credential), options) as HttpClient.HttpClient.With<E, R>
+    authenticateWith(self, staticAuthenticator(credential), options)
 )
 
 /** @internal */
@@ -628,9 +636,10 @@ export const jwtSource = <E, R>(
     options
   )
 
-const sourceAuthenticator = <E>(source: TokenSource<E>): Authenticator<E, never> => ({
+const sourceAuthenticator = <E>(source: TokenSource<E>): Authenticator<E, never, Unauthorized> => ({
   headers: ["authorization"],
   params: [],
+  refusedAgain: unauthorized,
   attach: (request) =>
     Effect.map(source.get, (token) => ({
       request: HttpClientRequest.bearerToken(request, token.token),
