@@ -11,6 +11,7 @@ import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -121,6 +122,30 @@ describe("Auth", () => {
         expect(seen[1]!.url.searchParams.has("api_key")).toBe(false)
         expect(seen[1]!.headers["x-key"]).toBeUndefined()
       }))
+
+    it.effect.prop(
+      "whatever the redirect target, the credential goes only to the first hop's origin",
+      [FastCheck.webUrl({ withQueryParameters: true }), FastCheck.webUrl()],
+      ([start, target]) =>
+        Effect.gen(function*() {
+          const startOrigin = new URL(start).origin
+          const { client, seen } = scripted(() =>
+            seen.length === 1 ? new Response(null, { status: 302, headers: { location: target } }) : ok()
+          )
+          yield* client.pipe(
+            Auth.bearer(Redacted.make(SECRET)),
+            Auth.apiKeyQuery("api_key", Redacted.make(SECRET)),
+            HttpClient.followRedirects()
+          ).get(start)
+          expect(seen).toHaveLength(2)
+          for (const hop of seen) {
+            const credentialed = hop.url.origin === startOrigin
+            expect(hop.headers["authorization"] === `Bearer ${SECRET}`).toBe(credentialed)
+            expect(hop.url.searchParams.get("api_key") === SECRET).toBe(credentialed)
+          }
+        }),
+      { fastCheck: { seed: 42, numRuns: 200 } }
+    )
 
     it.effect("a same-origin hop keeps the credential", () =>
       Effect.gen(function*() {
@@ -339,6 +364,23 @@ describe("Auth", () => {
         yield* source.get
         expect(acquired).toBe(2)
       }))
+
+    it.scoped.prop(
+      "reads any numeric exp claim, whatever the other claims",
+      [
+        FastCheck.integer({ min: 0, max: 2 ** 40 }),
+        FastCheck.dictionary(
+          FastCheck.string().filter((key) => key !== "exp" && key !== "__proto__"),
+          FastCheck.jsonValue()
+        )
+      ],
+      ([exp, claims]) =>
+        Effect.gen(function*() {
+          const source = yield* Auth.jwtSource(Effect.succeed(jwt({ ...claims, exp })))
+          expect((yield* source.get).expiresAt).toEqual(Option.some(exp * 1000))
+        }),
+      { fastCheck: { seed: 42, numRuns: 200 } }
+    )
 
     it.scoped("a JWT without exp is cached until invalidated", () =>
       Effect.gen(function*() {
