@@ -550,11 +550,28 @@ describe("UndiciHttpClient", () => {
         expect(ours).toEqual(platform)
       }))
 
-    it.live("unknown host", () =>
+    it.live("unknown host (a failing DNS lookup, answered locally)", () =>
       Effect.gen(function*() {
-        const { ours, platform } = yield* bothFail(HttpClient.get("http://sturdy-does-not-exist.invalid/"))
-        expect(ours).toEqual({ tag: "RequestError", reason: "Transport", code: "ENOTFOUND" })
-        expect(ours).toEqual(platform)
+        // the lookup fails the way getaddrinfo does, so no resolver outside this machine is asked
+        const lookup: Net.LookupFunction = (hostname, _options, callback) => {
+          const error: NodeJS.ErrnoException = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+            code: "ENOTFOUND"
+          })
+          callback(error, "", 4)
+        }
+        const program = HttpClient.get("http://sturdy-does-not-exist.invalid/")
+        const ours = yield* program.pipe(
+          Effect.flip,
+          Effect.provide(UndiciHttpClient.layerWithDispatcher),
+          Effect.provideService(UndiciHttpClient.Dispatcher, new Agent({ connect: { lookup } }))
+        )
+        const platform = yield* program.pipe(
+          Effect.flip,
+          Effect.provide(NodeHttpClient.layerUndiciWithoutDispatcher),
+          Effect.provideService(NodeHttpClient.Dispatcher, new Agent({ connect: { lookup } }))
+        )
+        expect(shapeOf(ours)).toEqual({ tag: "RequestError", reason: "Transport", code: "ENOTFOUND" })
+        expect(shapeOf(ours)).toEqual(shapeOf(platform))
       }))
   })
 
