@@ -1,0 +1,324 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
+import { RetryBudget } from "../RetryBudget.js"
+
+// Mirrors the documented shapes in `Hedge.ts` (the public face checks that they agree).
+/** @internal */
+export interface LatencyTracker {
+  readonly record: (key: string, latency: Duration.DurationInput) => Effect.Effect<void>
+  readonly quantile: (key: string, quantile: number) => Effect.Effect<Option.Option<Duration.Duration>>
+  readonly count: (key: string) => Effect.Effect<number>
+}
+
+/** @internal */
+export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
+
+/** @internal */
+export interface Percentile {
+  readonly [PercentileTypeId]: typeof PercentileTypeId
+  readonly tracker: LatencyTracker
+  readonly key: string
+  readonly quantile: number
+  readonly fallback: Duration.Duration
+  readonly minSamples: number
+  readonly min: Duration.Duration
+  readonly max: Duration.Duration
+}
+
+/** @internal */
+export type Delay = Duration.DurationInput | Percentile
+
+/** @internal */
+export interface HedgeEvent {
+  readonly index: number
+  readonly trigger: "delay" | "failure"
+  readonly elapsed: Duration.Duration
+}
+
+/** @internal */
+export interface Options<R> {
+  readonly delay: Delay
+  readonly maxHedges?: number | undefined
+  readonly budget?: string | undefined
+  readonly deposit?: boolean | undefined
+  readonly enabled?: boolean | Effect.Effect<boolean, never, R> | undefined
+  readonly failure?: "first" | "last" | undefined
+  readonly onHedge?: ((event: HedgeEvent) => Effect.Effect<void, never, R>) | undefined
+}
+
+/** @internal */
+export const defaults = {
+  maxHedges: 1,
+  samples: 128,
+  maxKeys: 1024,
+  quantile: 0.95,
+  minSamples: 20
+} as const
+
+/** @internal */
+export const currentIndex: FiberRef.FiberRef<number> = globalValue(
+  Symbol.for("@sturdy/policy/Hedge/currentIndex"),
+  () => FiberRef.unsafeMake(0)
+)
+
+// -----------------------------------------------------------------------------
+// latency tracker
+// -----------------------------------------------------------------------------
+
+interface Ring {
+  readonly samples: Array<number>
+  next: number
+  sorted: Array<number> | undefined
+}
+
+/** @internal */
+export const unsafeMakeLatencyTracker = (options?: {
+  readonly samples?: number | undefined
+  readonly maxKeys?: number | undefined
+}): LatencyTracker => {
+  const capacity = options?.samples ?? defaults.samples
+  const maxKeys = options?.maxKeys ?? defaults.maxKeys
+  if (!(capacity >= 1) || !(maxKeys >= 1) || !Number.isInteger(capacity) || !Number.isInteger(maxKeys)) {
+    throw new RangeError("Hedge.LatencyTracker: samples and maxKeys must be positive integers")
+  }
+  // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
+  const rings = new Map<string, Ring>()
+  const touch = (key: string): Ring | undefined => {
+    const ring = rings.get(key)
+    if (ring !== undefined) {
+      rings.delete(key)
+      rings.set(key, ring)
+    }
+    return ring
+  }
+  return {
+    record: (key, latency) =>
+      Effect.sync(() => {
+        const millis = Duration.toMillis(latency)
+        if (!Number.isFinite(millis) || millis < 0) return
+        let ring = touch(key)
+        if (ring === undefined) {
+          if (rings.size >= maxKeys) {
+            rings.delete(rings.keys().next().value!)
+          }
+          ring = { samples: [], next: 0, sorted: undefined }
+          rings.set(key, ring)
+        }
+        if (ring.samples.length < capacity) {
+          ring.samples.push(millis)
+        } else {
+          ring.samples[ring.next] = millis
+        }
+        ring.next = (ring.next + 1) % capacity
+        ring.sorted = undefined
+      }),
+    quantile: (key, quantile) =>
+      Effect.sync(() => {
+        const ring = touch(key)
+        if (ring === undefined || ring.samples.length === 0) return Option.none()
+        ring.sorted ??= ring.samples.slice().sort((a, b) => a - b)
+        const q = Math.min(1, Math.max(0, quantile))
+        const rank = Math.max(0, Math.ceil(q * ring.sorted.length) - 1)
+        return Option.some(Duration.millis(ring.sorted[rank]!))
+      }),
+    count: (key) => Effect.sync(() => rings.get(key)?.samples.length ?? 0)
+  }
+}
+
+/** @internal */
+export const makeLatencyTracker = (options?: {
+  readonly samples?: number | undefined
+  readonly maxKeys?: number | undefined
+}): Effect.Effect<LatencyTracker> => Effect.sync(() => unsafeMakeLatencyTracker(options))
+
+/** @internal */
+export const percentile = (options: {
+  readonly tracker: LatencyTracker
+  readonly key: string
+  readonly quantile?: number | undefined
+  readonly fallback: Duration.DurationInput
+  readonly minSamples?: number | undefined
+  readonly min?: Duration.DurationInput | undefined
+  readonly max?: Duration.DurationInput | undefined
+}): Percentile => ({
+  [PercentileTypeId]: PercentileTypeId,
+  tracker: options.tracker,
+  key: options.key,
+  quantile: options.quantile ?? defaults.quantile,
+  fallback: Duration.decode(options.fallback),
+  minSamples: options.minSamples ?? defaults.minSamples,
+  min: Duration.decode(options.min ?? Duration.zero),
+  max: Duration.decode(options.max ?? Duration.infinity)
+})
+
+const isPercentile = (delay: Delay): delay is Percentile => Predicate.hasProperty(delay, PercentileTypeId)
+
+const resolveDelay = (delay: Delay): Effect.Effect<number> => {
+  if (!isPercentile(delay)) {
+    return Effect.succeed(Duration.toMillis(delay))
+  }
+  return Effect.flatMap(delay.tracker.count(delay.key), (count) =>
+    count < delay.minSamples
+      ? Effect.succeed(Duration.toMillis(delay.fallback))
+      : Effect.map(delay.tracker.quantile(delay.key, delay.quantile), (observed) => {
+        const millis = Option.match(observed, {
+          onNone: () => Duration.toMillis(delay.fallback),
+          onSome: Duration.toMillis
+        })
+        return Math.min(Duration.toMillis(delay.max), Math.max(Duration.toMillis(delay.min), millis))
+      }))
+}
+
+// -----------------------------------------------------------------------------
+// hedge
+// -----------------------------------------------------------------------------
+
+interface Settled<A, E> {
+  readonly index: number
+  readonly startedAt: number
+  readonly exit: Exit.Exit<A, E>
+}
+
+/** @internal */
+export const hedge: {
+  <R2 = never>(
+    options: Options<R2> & { readonly budget: string }
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2 | RetryBudget>
+  <R2 = never>(options: Options<R2>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
+  <A, E, R, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    options: Options<R2> & { readonly budget: string }
+  ): Effect.Effect<A, E, R | R2 | RetryBudget>
+  <A, E, R, R2 = never>(self: Effect.Effect<A, E, R>, options: Options<R2>): Effect.Effect<A, E, R | R2>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  (self: Effect.Effect<any, any, any>, options: Options<any>): Effect.Effect<any, any, any> => {
+    const enabled = options.enabled ?? true
+    if (enabled === false) return self
+    const run = options.budget === undefined
+      ? hedgeImpl(self, options, undefined)
+      : Effect.flatMap(RetryBudget, (service) => hedgeImpl(self, options, service))
+    return enabled === true ? run : Effect.flatMap(enabled, (on) => (on ? run : self))
+  }
+)
+
+const hedgeImpl = <A, E, R, R2>(
+  self: Effect.Effect<A, E, R>,
+  options: Options<R2>,
+  budget: RetryBudget["Type"] | undefined
+): Effect.Effect<A, E, R | R2> => {
+  const maxHedges = options.maxHedges ?? defaults.maxHedges
+  if (maxHedges < 1) return self
+  const budgetKey = options.budget
+  const keepFirst = options.failure === "first"
+
+  return Effect.acquireUseRelease(
+    Scope.make(),
+    (scope) =>
+      Effect.gen(function*() {
+        if (budget !== undefined && budgetKey !== undefined && options.deposit !== false) {
+          yield* budget.deposit(budgetKey)
+        }
+        const delayMillis = yield* resolveDelay(options.delay)
+        const settledQueue = yield* Queue.unbounded<Settled<A, E>>()
+        const startedAt = yield* Clock.currentTimeMillis
+        let started = 0
+        let settled = 0
+        let hedging = true
+        let firstFailure: Option.Option<E> = Option.none()
+
+        const start = (index: number): Effect.Effect<void, never, R> =>
+          Effect.flatMap(Clock.currentTimeMillis, (attemptStartedAt) => {
+            started++
+            const attempt = index === 0
+              ? self
+              : Effect.withSpan(self, "sturdy.hedge", { attributes: { "hedge.index": index } })
+            return attempt.pipe(
+              Effect.locally(currentIndex, index),
+              Effect.exit,
+              Effect.flatMap((exit) => Queue.offer(settledQueue, { index, startedAt: attemptStartedAt, exit })),
+              Effect.forkIn(scope),
+              Effect.asVoid
+            )
+          })
+
+        // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
+        const tryHedge = (trigger: HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
+          Effect.gen(function*() {
+            if (budget !== undefined && budgetKey !== undefined && !(yield* budget.withdraw(budgetKey))) {
+              hedging = false
+              yield* Effect.annotateCurrentSpan("hedge.budget_refused", true)
+              return
+            }
+            const index = started
+            const now = yield* Clock.currentTimeMillis
+            if (options.onHedge !== undefined) {
+              yield* options.onHedge({ index, trigger, elapsed: Duration.millis(now - startedAt) })
+            }
+            yield* start(index)
+          })
+
+        const canHedge = () => hedging && started - 1 < maxHedges
+
+        yield* start(0)
+        let nextHedgeAt = startedAt + delayMillis
+        while (true) {
+          let next: Option.Option<Settled<A, E>>
+          if (canHedge()) {
+            const wait = nextHedgeAt - (yield* Clock.currentTimeMillis)
+            next = wait <= 0
+              ? Option.none()
+              : yield* Effect.timeoutOption(Queue.take(settledQueue), Duration.millis(wait))
+          } else {
+            next = Option.some(yield* Queue.take(settledQueue))
+          }
+          if (Option.isNone(next)) {
+            yield* tryHedge("delay")
+            nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+            continue
+          }
+          settled++
+          const { exit, index } = next.value
+          if (Exit.isSuccess(exit)) {
+            if (started > 1) {
+              yield* Effect.annotateCurrentSpan({ "hedge.attempts": started, "hedge.winner": index })
+            }
+            if (isPercentile(options.delay)) {
+              const now = yield* Clock.currentTimeMillis
+              yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.value.startedAt))
+            }
+            return exit.value
+          }
+          const typed = Cause.failureOption(exit.cause)
+          if (Option.isNone(typed)) {
+            // A defect (or an interruption from elsewhere) is not a reason to hedge: it ends the call as it is.
+            return yield* Effect.failCause(exit.cause)
+          }
+          if (Option.isNone(firstFailure)) {
+            firstFailure = typed
+          }
+          if (canHedge()) {
+            // As in gRPC hedging, a failed attempt sends the next hedge at once instead of waiting for the timer.
+            yield* tryHedge("failure")
+            nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+          }
+          if (settled === started) {
+            return yield* Effect.fail(keepFirst ? Option.getOrElse(firstFailure, () => typed.value) : typed.value)
+          }
+        }
+      }),
+    // Closing the scope interrupts the attempts still running and waits for them, so a loser's request is
+    // aborted before the winner's value is returned.
+    (scope, exit) => Scope.close(scope, exit)
+  )
+}

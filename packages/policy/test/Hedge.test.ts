@@ -1,0 +1,211 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Hedge from "@sturdy/policy/Hedge"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+
+class Unavailable extends Data.TaggedError("Unavailable")<{ readonly attempt: number }> {}
+
+interface Outcome {
+  readonly latency: Duration.DurationInput
+  readonly fail?: boolean
+}
+
+// An upstream whose n-th attempt takes `outcomes[n].latency` and then answers (or fails); records what happened.
+const makeUpstream = (outcomes: ReadonlyArray<Outcome>) => {
+  const log: Array<{ attempt: number; index: number; startedAt: number; end?: "done" | "interrupted" }> = []
+  const call = Effect.gen(function*() {
+    const attempt = log.length
+    const index = yield* FiberRef.get(Hedge.currentIndex)
+    const entry: (typeof log)[number] = { attempt, index, startedAt: yield* TestClock.currentTimeMillis }
+    log.push(entry)
+    const outcome = outcomes[Math.min(attempt, outcomes.length - 1)]!
+    yield* Effect.sleep(outcome.latency).pipe(Effect.onInterrupt(() =>
+      Effect.sync(() => {
+        entry.end = "interrupted"
+      })
+    ))
+    entry.end = "done"
+    if (outcome.fail === true) return yield* Effect.fail(new Unavailable({ attempt }))
+    return `answer ${attempt}`
+  })
+  return { call, log }
+}
+
+describe("Hedge", () => {
+  it.effect("a slow primary and a fast hedge: the hedge wins and the primary is interrupted", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "50 millis" }])
+      const events: Array<Hedge.HedgeEvent> = []
+      const fiber = yield* Effect.fork(
+        upstream.call.pipe(
+          Hedge.hedge({ delay: "100 millis", onHedge: (event) => Effect.sync(() => events.push(event)) })
+        )
+      )
+      yield* TestClock.adjust("99 millis")
+      expect(upstream.log).toHaveLength(1)
+      yield* TestClock.adjust("1 millis")
+      expect(upstream.log).toHaveLength(2)
+      expect(upstream.log[1]).toMatchObject({ index: 1, startedAt: 100 })
+      yield* TestClock.adjust("50 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+      expect(upstream.log.map((entry) => entry.end)).toEqual(["interrupted", "done"])
+      expect(upstream.log[0]!.index).toBe(0)
+      expect(events).toEqual([{ index: 1, trigger: "delay", elapsed: Duration.millis(100) }])
+    }))
+
+  it.effect("a primary that answers before the delay sends no hedge", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "30 millis" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" })))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      expect(upstream.log).toHaveLength(1)
+    }))
+
+  it.effect("the primary still wins when it answers before the hedge", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "150 millis" }, { latency: "1 second" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" })))
+      yield* TestClock.adjust("150 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      expect(upstream.log.map((entry) => entry.end)).toEqual(["done", "interrupted"])
+    }))
+
+  it.effect("maxHedges bounds the extra attempts, spaced by the delay", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis", maxHedges: 2 })))
+      yield* TestClock.adjust("1 second")
+      expect(upstream.log.map((entry) => entry.startedAt)).toEqual([0, 100, 200])
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      expect(upstream.log.map((entry) => entry.end)).toEqual(["done", "interrupted", "interrupted"])
+    }))
+
+  it.effect("a failed attempt sends the next hedge at once; all failing returns the last failure by default", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 millis", fail: true }, { latency: "20 millis", fail: true }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" }), Effect.flip))
+      yield* TestClock.adjust("30 millis")
+      expect(upstream.log.map((entry) => entry.startedAt)).toEqual([0, 10])
+      expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 1 }))
+    }))
+
+  it.effect("failure: \"first\" returns the earliest failure", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 millis", fail: true }, { latency: "20 millis", fail: true }])
+      const fiber = yield* Effect.fork(
+        upstream.call.pipe(Hedge.hedge({ delay: "100 millis", failure: "first" }), Effect.flip)
+      )
+      yield* TestClock.adjust("30 millis")
+      expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 0 }))
+    }))
+
+  it.effect("a failure while a hedge is still running waits for the hedge", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "300 millis", fail: true }, { latency: "300 millis" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" })))
+      yield* TestClock.adjust("400 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+      expect(upstream.log).toHaveLength(2)
+    }))
+
+  it.effect("enabled: false runs the attempt alone (a non-idempotent request)", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis", enabled: false })))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      expect(upstream.log).toHaveLength(1)
+      const effectful = makeUpstream([{ latency: "10 seconds" }])
+      const fiber2 = yield* Effect.fork(
+        effectful.call.pipe(Hedge.hedge({ delay: "100 millis", enabled: Effect.succeed(false) }))
+      )
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber2)
+      expect(effectful.log).toHaveLength(1)
+    }))
+
+  it.effect("each hedge draws on the retry budget; a refusal means no hedge", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ ratio: 0, minRetries: 1 })
+      const run = Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "1 second" }, { latency: "10 millis" }])
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(
+            Hedge.hedge({ delay: "100 millis", budget: "api" }),
+            Effect.provideService(RetryBudget.RetryBudget, budget)
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        return { answer: yield* Fiber.join(fiber), attempts: upstream.log.length }
+      })
+      expect(yield* run).toEqual({ answer: "answer 1", attempts: 2 })
+      expect(yield* run).toEqual({ answer: "answer 0", attempts: 1 })
+      expect(yield* budget.stats("api")).toEqual({ requests: 2, retries: 1, available: 0 })
+    }))
+
+  it.effect("a defect in an attempt ends the call and interrupts the others", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }])
+      let calls = 0
+      const call = Effect.suspend(() => ++calls === 2 ? Effect.die("boom") : upstream.call)
+      const fiber = yield* Effect.fork(call.pipe(Hedge.hedge({ delay: "100 millis" })))
+      yield* TestClock.adjust("100 millis")
+      const exit = yield* Fiber.await(fiber)
+      expect(exit).toStrictEqual(Exit.die("boom"))
+      expect(upstream.log[0]!.end).toBe("interrupted")
+    }))
+
+  it.effect("interrupting the hedged call interrupts every attempt", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }])
+      const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" })))
+      yield* TestClock.adjust("150 millis")
+      yield* Fiber.interrupt(fiber)
+      expect(upstream.log.map((entry) => entry.end)).toEqual(["interrupted", "interrupted"])
+    }))
+
+  it.effect("a percentile delay uses the fallback until enough samples, then the observed quantile", () =>
+    Effect.gen(function*() {
+      const tracker = yield* Hedge.makeLatencyTracker({ samples: 10 })
+      const delay = Hedge.percentile({ tracker, key: "GET /x", quantile: 0.5, fallback: "1 second", minSamples: 3 })
+      const hedgeStart = Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "40 millis" }])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay })))
+        yield* TestClock.adjust("40 millis")
+        yield* Fiber.join(fiber)
+      })
+      for (let i = 0; i < 3; i++) yield* hedgeStart
+      expect(yield* tracker.count("GET /x")).toBe(3)
+      expect(yield* tracker.quantile("GET /x", 0.5)).toEqual(Option.some(Duration.millis(40)))
+      const slow = makeUpstream([{ latency: "10 seconds" }, { latency: "10 millis" }])
+      const fiber = yield* Effect.fork(slow.call.pipe(Hedge.hedge({ delay })))
+      yield* TestClock.adjust("40 millis")
+      expect(slow.log.map((entry) => entry.startedAt)).toEqual([120, 160])
+      yield* TestClock.adjust("10 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+    }))
+
+  it.effect("the latency tracker is bounded: a ring of samples, least recently used keys evicted", () =>
+    Effect.gen(function*() {
+      const tracker = Hedge.unsafeMakeLatencyTracker({ samples: 3, maxKeys: 2 })
+      for (const millis of [1, 2, 3, 100, 200]) yield* tracker.record("a", Duration.millis(millis))
+      expect(yield* tracker.count("a")).toBe(3)
+      expect(yield* tracker.quantile("a", 0)).toEqual(Option.some(Duration.millis(3)))
+      expect(yield* tracker.quantile("a", 1)).toEqual(Option.some(Duration.millis(200)))
+      yield* tracker.record("b", Duration.millis(5))
+      yield* tracker.quantile("a", 0.5)
+      yield* tracker.record("c", Duration.millis(5))
+      expect(yield* tracker.count("b")).toBe(0)
+      expect(yield* tracker.count("a")).toBe(3)
+      expect(() => Hedge.unsafeMakeLatencyTracker({ samples: 0 })).toThrow(RangeError)
+    }))
+})
