@@ -417,6 +417,8 @@ const copyToArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
   return copy.buffer
 }
 
+const decodeArrayBuffer = (bytes: Uint8Array): Exit.Exit<ArrayBuffer, never> => Exit.succeed(copyToArrayBuffer(bytes))
+
 const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Record<string, string> => {
   const out: Record<string, string> = Object.create(null)
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -488,16 +490,16 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
    * computed on the spot and returned as an `Exit`; otherwise it waits for undici to complete the body.
    */
   private readWhole<A>(
-    decode: (bytes: Uint8Array) => Exit.Exit<A, Error.ResponseError>
+    decode: (this: UndiciResponse, bytes: Uint8Array) => Exit.Exit<A, Error.ResponseError>
   ): Effect.Effect<A, Error.ResponseError> {
     const call = this.call
-    if (this.wholeBody !== undefined) return decode(this.wholeBody)
+    if (this.wholeBody !== undefined) return decode.call(this, this.wholeBody)
     if (call.mode === BodyMode.Streaming) {
       return Exit.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
     }
     if (call.settled) {
       const bytes = this.takeWholeBody()
-      return bytes._tag === "Success" ? decode(bytes.value) : Exit.failCause(bytes.cause)
+      return bytes._tag === "Success" ? decode.call(this, bytes.value) : Exit.failCause(bytes.cause)
     }
     call.mode = BodyMode.Whole
     call.resume()
@@ -510,11 +512,11 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
           if (!call.scoped) call.abort()
         })
       }),
-      decode
+      (bytes) => decode.call(this, bytes)
     )
   }
 
-  private readonly decodeText = (bytes: Uint8Array): Exit.Exit<string, Error.ResponseError> => {
+  private decodeText(bytes: Uint8Array): Exit.Exit<string, Error.ResponseError> {
     try {
       return Exit.succeed(utf8.decode(bytes))
     } catch (cause) {
@@ -522,7 +524,7 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
     }
   }
 
-  private readonly decodeJson = (bytes: Uint8Array): Exit.Exit<unknown, Error.ResponseError> => {
+  private decodeJson(bytes: Uint8Array): Exit.Exit<unknown, Error.ResponseError> {
     try {
       const text = utf8.decode(bytes)
       return Exit.succeed(text === "" ? null : JSON.parse(text) as unknown)
@@ -532,7 +534,7 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, Error.ResponseError> {
-    return this.readWhole((bytes) => Exit.succeed(copyToArrayBuffer(bytes)))
+    return this.readWhole(decodeArrayBuffer)
   }
 
   get text(): Effect.Effect<string, Error.ResponseError> {
@@ -554,7 +556,7 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
   }
 
   get formData(): Effect.Effect<FormData, Error.ResponseError> {
-    return Effect.flatMap(this.readWhole(Exit.succeed), (bytes) =>
+    return Effect.flatMap(this.readWhole(Exit.succeed<Uint8Array>), (bytes) =>
       Effect.tryPromise({
         try: () =>
           new Response(copyToArrayBuffer(bytes), { headers: { "content-type": this.headers["content-type"] ?? "" } })
