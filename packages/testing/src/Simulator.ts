@@ -135,8 +135,9 @@ export interface Response {
 }
 
 /**
- * One client's policy applied to one logical call: it receives the attempt (an Effect that can be run again
- * for each retry) and returns the guarded call.
+ * One client's policy: it receives the attempt (an Effect that can be run again for each retry) and returns the
+ * guarded call. It is applied once per client, and the Effect it returns runs once per logical call, so any
+ * per-call state must live inside that Effect.
  *
  * @since 0.1.0
  * @category models

@@ -131,6 +131,22 @@ describe("Simulator", () => {
     expect(sturdy.recoveryTime!).toBeLessThan(15_000)
   })
 
+  it("in a slow tail, timed-out attempts leave work behind and a retry rescues the call", () => {
+    const slowTail = scaled(Simulator.scenarios.slowTail, 20_000)
+    const noRetry = Simulator.runSync(slowTail, Simulator.policies.noRetry, { seed: 5 })
+    // 5% of responses take 3 s, past the 1 s timeout: those calls fail, and the server still finishes them.
+    expect(noRetry.successRate).toBeGreaterThan(0.93)
+    expect(noRetry.successRate).toBeLessThan(0.97)
+    expect(noRetry.latency.p99).toBe(1_000)
+    // (those still running when the last call ended are not counted as served)
+    expect(noRetry.wastedWork).toBeLessThanOrEqual(noRetry.failed)
+    expect(noRetry.wastedWork).toBeGreaterThan(0.8 * noRetry.failed)
+    const sturdy = Simulator.runSync(slowTail, Simulator.policies.sturdy, { seed: 5 })
+    expect(sturdy.successRate).toBeGreaterThan(0.99)
+    expect(sturdy.amplification).toBeGreaterThan(1.04)
+    expect(sturdy.amplification).toBeLessThan(1.07)
+  })
+
   it("formats a report for a terminal", () => {
     const report = Simulator.runSync(randomErrors, Simulator.policies.noRetry, { seed: 1 })
     const text = Simulator.format(report)

@@ -315,13 +315,13 @@ class Simulation {
     return workload.rate
   }
 
-  private startCall(guard: Guard): Effect.Effect<unknown> {
-    const started = this.time.now
-    this.logicalCalls++
-    this.inFlight++
-    this.count(this.buckets.offered, started)
-    return Effect.forkDaemon(Effect.onExit(guard(this.call), (exit) =>
-      Effect.sync(() => {
+  // A client's guarded call is built once and run for each of its logical calls: an Effect is a description, and
+  // building the policy's wrapper per call would cost more than some of the calls.
+  private tracked(guard: Guard): Effect.Effect<void> {
+    const guarded = guard(this.call)
+    return Effect.suspend(() => {
+      const started = this.time.now
+      return Effect.map(Effect.exit(guarded), (exit) => {
         this.inFlight--
         this.latencies.push(this.time.now - started)
         if (Exit.isSuccess(exit)) {
@@ -330,14 +330,22 @@ class Simulation {
         } else {
           this.failed++
         }
-      })))
+      })
+    })
+  }
+
+  private startCall(tracked: Effect.Effect<void>): Effect.Effect<unknown> {
+    this.logicalCalls++
+    this.inFlight++
+    this.count(this.buckets.offered, this.time.now)
+    return Effect.forkDaemon(tracked)
   }
 
   program(policy: Policy): Effect.Effect<void> {
     const workload = this.scenario.workload
     return Effect.scoped(Effect.gen(this, function*() {
-      const guards: Array<Guard> = []
-      for (let client = 0; client < workload.clients; client++) guards.push(yield* policy.make(client))
+      const guards: Array<Effect.Effect<void>> = []
+      for (let client = 0; client < workload.clients; client++) guards.push(this.tracked(yield* policy.make(client)))
       const pick = () => guards[Math.floor(this.arrivals() * guards.length)]
       for (let index = 0; index < (workload.burst ?? 0); index++) yield* this.startCall(pick())
       while (true) {
