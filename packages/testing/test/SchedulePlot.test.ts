@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Backoff } from "@sturdy/policy"
 import { SchedulePlot } from "@sturdy/testing"
+import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 
 describe("SchedulePlot", () => {
@@ -23,6 +25,23 @@ describe("SchedulePlot", () => {
       expect(row.max).toBeGreaterThan(1_190)
       expect(Math.abs(row.median - 1_000)).toBeLessThan(20)
     }
+  })
+
+  it("summarises Backoff's equal jitter inside the envelope Backoff documents", () => {
+    const options: Backoff.Options = { base: "100 millis", cap: "2 seconds", jitter: "equal", maxAttempts: 8 }
+    const rows = SchedulePlot.summary(Backoff.exponential(options), { attempts: 10, seeds: 1_000 })
+    expect(rows).toHaveLength(7)
+    rows.forEach((row, retry) => {
+      const { lower, upper } = Backoff.envelope(options, retry)
+      expect(row.count).toBe(1_000)
+      expect(row.min).toBeGreaterThanOrEqual(Duration.toMillis(lower))
+      expect(row.max).toBeLessThanOrEqual(Duration.toMillis(upper))
+      // 1,000 uniform draws reach within 2% of both ends, and their median sits near the middle.
+      const width = Duration.toMillis(upper) - Duration.toMillis(lower)
+      expect(row.min - Duration.toMillis(lower)).toBeLessThanOrEqual(0.02 * width + 1)
+      expect(Duration.toMillis(upper) - row.max).toBeLessThanOrEqual(0.02 * width + 1)
+      expect(Math.abs(row.median - (Duration.toMillis(lower) + width / 2))).toBeLessThan(0.1 * width + 1)
+    })
   })
 
   it("counts only the seeds that reached a retry", () => {
