@@ -69,7 +69,11 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * @category models
  */
 export interface DispatcherOptions {
-  /** Maximum sockets per origin. */
+  /**
+   * Maximum sockets per origin. Unlimited by default (as undici's `Agent` and `layerUndici`), but under sustained
+   * concurrency undici then opens more sockets than requests in flight (a pipelining-1 socket is released on the next
+   * `setImmediate`); setting it near the expected concurrency is markedly cheaper per request.
+   */
   readonly connections?: number | undefined
   /** Requests in flight per socket (HTTP/1.1 pipelining); 1 disables pipelining. */
   readonly pipelining?: number | undefined
