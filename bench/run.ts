@@ -7,7 +7,8 @@
  *
  * Flags (or environment variables): --rounds (BENCH_ROUNDS), --duration ms per contender and concurrency
  * (BENCH_DURATION_MS), --warmup ms (BENCH_WARMUP_MS), --concurrency 1,64, --only name,name, --skip-http,
- * --skip-policies, --policy-rounds, --fibers, --calls (per fiber), --no-pin, --no-profile, --no-write.
+ * --skip-policies, --skip-breakdown, --breakdown-rounds, --policy-rounds, --fibers, --calls (per fiber), --no-pin,
+ * --no-profile, --no-write.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -16,10 +17,12 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { entries, notMeasured } from "./src/entries.js"
 import { type HappyPathRow, runHappyPath } from "./src/happyPath.js"
+import type { Sample } from "./src/harness.js"
 import { cases } from "./src/policies.js"
 import { runPolicies } from "./src/policyRun.js"
 import { profileEntry } from "./src/profileRun.js"
 import {
+  breakdownMarkdown,
   chartSvg,
   happyPathMarkdown,
   machineMarkdown,
@@ -30,6 +33,7 @@ import {
 } from "./src/report.js"
 import { canPin, pin, startServer } from "./src/server.js"
 import { median } from "./src/stats.js"
+import { stackBreakdown } from "./src/sturdyClients.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -45,6 +49,8 @@ const { values: flags } = parseArgs({
     "policy-rounds": { type: "string", default: process.env.BENCH_POLICY_ROUNDS ?? "5" },
     fibers: { type: "string", default: "1000" },
     calls: { type: "string", default: process.env.BENCH_POLICY_CALLS ?? "100" },
+    "skip-breakdown": { type: "boolean", default: false },
+    "breakdown-rounds": { type: "string", default: process.env.BENCH_BREAKDOWN_ROUNDS ?? "3" },
     "no-pin": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
@@ -75,7 +81,7 @@ const main = async () => {
   const concurrencies = flags.concurrency.split(",").map((c) => integer("concurrency", c))
   const only = flags.only?.split(",").map((name) => name.trim())
   const selected = only === undefined ? entries : entries.filter((entry) => only.includes(entry.name))
-  const partial = only !== undefined || flags["skip-http"] || flags["skip-policies"]
+  const partial = only !== undefined || flags["skip-http"] || flags["skip-policies"] || flags["skip-breakdown"]
   const write = !flags["no-write"] && !partial
   const log = (line: string) => console.log(line)
 
@@ -88,6 +94,8 @@ const main = async () => {
   log(`server ${server.url} (pid ${server.pid}); pinning: ${pinned}`)
 
   let happyPath: Array<HappyPathRow> = []
+  let breakdown: Array<HappyPathRow> = []
+  const breakdownRounds = integer("breakdown-rounds", flags["breakdown-rounds"])
   try {
     if (!flags["skip-http"]) {
       happyPath = await runHappyPath(selected, server, {
@@ -96,6 +104,17 @@ const main = async () => {
         warmupMs,
         concurrencies,
         baselines: { platform: "platform", undici: "undici" },
+        log
+      })
+    }
+    if (!flags["skip-breakdown"] && only === undefined) {
+      log("\nthe standard stack, one layer at a time (concurrency 64)")
+      breakdown = await runHappyPath(stackBreakdown, server, {
+        rounds: breakdownRounds,
+        durationMs,
+        warmupMs,
+        concurrencies: [Math.max(...concurrencies)],
+        baselines: { platform: "attempt", undici: "attempt" },
         log
       })
     }
@@ -112,15 +131,16 @@ const main = async () => {
     log
   })
 
-  const ratioOf = (name: string, against: "platform" | "undici" | string, concurrency: number): number => {
+  const ratioOf = (name: string, against: string, concurrency: number) => {
     const row = happyPath.find((r) => r.name === name && r.concurrency === concurrency)
-    if (row === undefined) return Number.NaN
-    if (against === "platform") return row.vsPlatform
-    if (against === "undici") return row.vsUndici
     const base = happyPath.find((r) => r.name === against && r.concurrency === concurrency)
-    return base === undefined
-      ? Number.NaN
-      : median(row.samples.map((s, i) => s.throughput / base.samples[i]!.throughput))
+    if (row === undefined || base === undefined) return { throughput: Number.NaN, cpu: Number.NaN }
+    const paired = (ratio: (own: Sample, other: Sample) => number) =>
+      median(row.samples.map((sample, round) => ratio(sample, base.samples[round]!)))
+    return {
+      throughput: paired((own, other) => own.throughput / other.throughput),
+      cpu: paired((own, other) => other.cpuMicrosPerRequest / own.cpuMicrosPerRequest)
+    }
   }
   const target = (label: string, entry: string, against: string, threshold: number): TargetCheck => ({
     target: label,
@@ -129,7 +149,13 @@ const main = async () => {
     threshold,
     measured: concurrencies.map((concurrency) => {
       const ratio = ratioOf(entry, against, concurrency)
-      return { concurrency, ratio, met: ratio >= threshold }
+      return {
+        concurrency,
+        ratio: ratio.throughput,
+        met: ratio.throughput >= threshold,
+        cpuRatio: ratio.cpu,
+        cpuMet: ratio.cpu >= threshold
+      }
     })
   })
   const targets = [
@@ -151,10 +177,11 @@ const main = async () => {
       loadAverageAfter: os.loadavg(),
       pinned
     },
-    config: { rounds, durationMs, warmupMs, concurrencies, policyRounds, fibers, callsPerFiber },
+    config: { rounds, durationMs, warmupMs, concurrencies, policyRounds, fibers, callsPerFiber, breakdownRounds },
     notMeasured,
     happyPath,
     policies,
+    breakdown,
     targets
   }
 
@@ -164,8 +191,12 @@ const main = async () => {
   if (happyPath.length > 0) log(happyPathMarkdown(results))
   log("")
   if (policies.length > 0) log(policiesMarkdown(results))
+  log("")
+  if (breakdown.length > 0) log(breakdownMarkdown(results))
 
-  const missed = [...new Set(targets.filter((t) => t.measured.some((m) => !m.met)).map((t) => t.entry))]
+  const missed = [
+    ...new Set(targets.filter((t) => t.measured.some((m) => !m.met || !m.cpuMet)).map((t) => t.entry))
+  ]
   const profiles: Array<string> = []
   if (!flags["no-profile"] && write) {
     for (const name of missed) {
@@ -182,6 +213,7 @@ const main = async () => {
     readme = replaceBetweenMarkers(readme, "machine", machineMarkdown(results))
     readme = replaceBetweenMarkers(readme, "happy-path", happyPathMarkdown(results))
     readme = replaceBetweenMarkers(readme, "policies", policiesMarkdown(results))
+    readme = replaceBetweenMarkers(readme, "breakdown", breakdownMarkdown(results))
     readme = replaceBetweenMarkers(
       readme,
       "profiles",

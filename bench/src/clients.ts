@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import { got } from "got"
 import ky from "ky"
+import { setMaxListeners } from "node:events"
 import * as http from "node:http"
 import { Pool } from "undici"
 import { effectClient } from "./effectClient.js"
@@ -165,6 +166,10 @@ export const cockatielUndici: Entry = {
       circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
       timeout(timeoutMs, TimeoutStrategy.Aggressive)
     )
+    // One long-lived signal for the client (a shutdown signal, say): without one, cockatiel derives every call's
+    // signal from a single shared never-aborted signal, and 64 concurrent calls trip Node's listener-leak warning.
+    const shutdown = new AbortController()
+    setMaxListeners(0, shutdown.signal)
     return {
       request: () =>
         policy.execute(async ({ signal }) => {
@@ -174,8 +179,11 @@ export const cockatielUndici: Entry = {
             throw new Error(`status ${response.statusCode}`)
           }
           validate(await response.body.json())
-        }),
-      close: () => pool.close()
+        }, shutdown.signal),
+      close: () => {
+        shutdown.abort()
+        return pool.close()
+      }
     }
   }
 }

@@ -32,6 +32,9 @@ export interface HappyPathRow {
   readonly serverCpu: number
   readonly vsPlatform: number
   readonly vsUndici: number
+  /** The baseline's client CPU per request over this contender's (higher is better: 0.5 = twice the CPU). */
+  readonly cpuVsPlatform: number
+  readonly cpuVsUndici: number
   readonly samples: ReadonlyArray<Sample>
 }
 
@@ -86,11 +89,16 @@ export const runHappyPath = async (
   }
   const rows: Array<HappyPathRow> = []
   for (const concurrency of options.concurrencies) {
-    const roundRatio = (name: string, baseline: string) => {
+    const roundRatio = (name: string, baseline: string, ratio: (own: Sample, base: Sample) => number) => {
       const own = measured.get(key(name, concurrency)) ?? []
       const base = measured.get(key(baseline, concurrency)) ?? []
-      return median(own.map((m, round) => m.sample.throughput / (base[round]?.sample.throughput ?? Number.NaN)))
+      return median(own.map((m, round) => {
+        const other = base[round]
+        return other === undefined ? Number.NaN : ratio(m.sample, other.sample)
+      }))
     }
+    const throughputRatio = (own: Sample, base: Sample) => own.throughput / base.throughput
+    const cpuRatio = (own: Sample, base: Sample) => base.cpuMicrosPerRequest / own.cpuMicrosPerRequest
     for (const entry of entries) {
       const list = measured.get(key(entry.name, concurrency)) ?? []
       const samples = list.map((m) => m.sample)
@@ -103,8 +111,10 @@ export const runHappyPath = async (
         p99Ms: median(samples.map((s) => s.p99Ms)),
         cpuMicrosPerRequest: median(samples.map((s) => s.cpuMicrosPerRequest)),
         serverCpu: median(list.map((m) => m.serverCpu)),
-        vsPlatform: roundRatio(entry.name, options.baselines.platform),
-        vsUndici: roundRatio(entry.name, options.baselines.undici),
+        vsPlatform: roundRatio(entry.name, options.baselines.platform, throughputRatio),
+        vsUndici: roundRatio(entry.name, options.baselines.undici, throughputRatio),
+        cpuVsPlatform: roundRatio(entry.name, options.baselines.platform, cpuRatio),
+        cpuVsUndici: roundRatio(entry.name, options.baselines.undici, cpuRatio),
         samples
       })
     }

@@ -14,6 +14,8 @@ export interface CpuProfile {
   }>
   readonly samples: ReadonlyArray<number>
   readonly timeDeltas: ReadonlyArray<number>
+  /** Microseconds on the monotonic clock `process.hrtime` reads. */
+  readonly startTime?: number | undefined
 }
 
 /**
@@ -66,16 +68,25 @@ const ranked = (totals: Map<string, number>, busy: number, top: number): Array<S
     .map(([name, microseconds]) => ({ name, ms: microseconds / 1000, share: microseconds / busy }))
 
 /**
- * Sums self time per function and per area; `(idle)` is counted apart and excluded from the shares.
+ * Sums self time per function and per area; `(idle)` is counted apart and excluded from the shares. With `window`
+ * (start and end in µs on `process.hrtime`'s clock), only samples taken inside it count, so that start-up (loading
+ * and compiling modules) does not dilute the load being profiled.
  */
-export const summarize = (profile: CpuProfile, top = 15): ProfileSummary => {
+export const summarize = (
+  profile: CpuProfile,
+  top = 15,
+  window?: readonly [start: number, end: number]
+): ProfileSummary => {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const functions = new Map<string, number>()
   const areas = new Map<string, number>()
   let busy = 0
   let idle = 0
+  let timestamp = profile.startTime ?? 0
   profile.samples.forEach((id, index) => {
     const delta = profile.timeDeltas[index] ?? 0
+    timestamp += delta
+    if (window !== undefined && (timestamp < window[0] || timestamp > window[1])) return
     const frame = byId.get(id)?.callFrame
     if (frame === undefined) return
     if (frame.functionName === "(idle)") {
@@ -103,8 +114,11 @@ export const summarize = (profile: CpuProfile, top = 15): ProfileSummary => {
 /**
  * Reads and summarizes a `.cpuprofile` file.
  */
-export const summarizeFile = (file: string, top?: number): ProfileSummary =>
-  summarize(JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile, top)
+export const summarizeFile = (
+  file: string,
+  top?: number,
+  window?: readonly [start: number, end: number]
+): ProfileSummary => summarize(JSON.parse(fs.readFileSync(file, "utf8")) as CpuProfile, top, window)
 
 /**
  * A profile summary as markdown.

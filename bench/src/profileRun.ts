@@ -2,6 +2,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { Sample } from "./harness.js"
 import { summarizeFile, summaryMarkdown } from "./profile.js"
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -40,6 +41,15 @@ export const profileEntry = async (
   )
   const file = fs.readdirSync(directory).find((f) => f.endsWith(".cpuprofile"))
   if (file === undefined) throw new Error(`no profile written for ${name}`)
-  const summary = summarizeFile(path.join(directory, file))
-  return summaryMarkdown(`${name}, concurrency 64, ${options.durationMs} ms (${output.replace(/^.*?: /, "")})`, summary)
+  const report = JSON.parse(output.split("\n").at(-1) ?? "{}") as {
+    readonly window: readonly [number, number]
+    readonly sample: Sample
+  }
+  const summary = summarizeFile(path.join(directory, file), 15, report.window)
+  return summaryMarkdown(
+    `${name}, concurrency 64, ${options.durationMs} ms (${report.sample.throughput.toFixed(0)} req/s, ${
+      report.sample.cpuMicrosPerRequest.toFixed(1)
+    } µs CPU/req; samples from the measured load only)`,
+    summary
+  )
 }

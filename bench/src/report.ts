@@ -1,5 +1,6 @@
 import type { HappyPathRow } from "./happyPath.js"
 import type { PolicyRow } from "./policyRun.js"
+import { median } from "./stats.js"
 
 /**
  * Where and how a run was made.
@@ -22,7 +23,15 @@ export interface TargetCheck {
   readonly entry: string
   readonly against: string
   readonly threshold: number
-  readonly measured: ReadonlyArray<{ readonly concurrency: number; readonly ratio: number; readonly met: boolean }>
+  readonly measured: ReadonlyArray<{
+    readonly concurrency: number
+    /** Throughput ratio. */
+    readonly ratio: number
+    readonly met: boolean
+    /** The same comparison on client CPU per request (baseline's over the contender's). */
+    readonly cpuRatio: number
+    readonly cpuMet: boolean
+  }>
 }
 
 /**
@@ -40,10 +49,13 @@ export interface Results {
     readonly policyRounds: number
     readonly fibers: number
     readonly callsPerFiber: number
+    readonly breakdownRounds: number
   }
   readonly notMeasured: ReadonlyArray<string>
   readonly happyPath: ReadonlyArray<HappyPathRow>
   readonly policies: ReadonlyArray<PolicyRow>
+  /** The standard stack built up one layer at a time (concurrency 64). */
+  readonly breakdown: ReadonlyArray<HappyPathRow>
   readonly targets: ReadonlyArray<TargetCheck>
 }
 
@@ -73,7 +85,10 @@ export const machineMarkdown = (results: Results): string => {
     } |`,
     `| policies | ${config.policyRounds} rounds × ${
       config.fibers.toLocaleString("en-US")
-    } fibers × ${config.callsPerFiber} calls |`,
+    } fibers × ${config.callsPerFiber} calls each (a tenth for cases that set a timer per call) |`,
+    `| stack breakdown | ${config.breakdownRounds} interleaved rounds × ${config.durationMs} ms, concurrency ${
+      Math.max(...config.concurrencies)
+    } |`,
     ...(results.notMeasured.length === 0 ? [] : [`| not measured | ${results.notMeasured.join("; ")} |`])
   ].join("\n")
 }
@@ -88,24 +103,29 @@ export const happyPathMarkdown = (results: Results): string => {
     sections.push(
       `**Concurrency ${concurrency}**`,
       "",
-      "| client | req/s | p50 ms | p99 ms | client CPU µs/req | × platform | × undici | server CPU |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      "| client | req/s | p50 ms | p99 ms | client CPU µs/req | req/s × platform | req/s × undici | CPU × platform | CPU × undici | server CPU |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
       ...rows.map((row) =>
         `| ${row.name} | ${thousands(row.throughput)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${
           fixed(row.cpuMicrosPerRequest, 1)
-        } | ${times(row.vsPlatform)} | ${times(row.vsUndici)} | ${fixed(row.serverCpu * 100, 0)} % |`
+        } | ${times(row.vsPlatform)} | ${times(row.vsUndici)} | ${times(row.cpuVsPlatform)} | ${
+          times(row.cpuVsUndici)
+        } | ${fixed(row.serverCpu * 100, 0)} % |`
       ),
       ""
     )
   }
   sections.push(
-    "**Targets** (throughput ratios, median of the per-round ratios; aimed at, not asserted)",
+    "**Targets** (aimed at, not asserted): the throughput ratio, and the same comparison on client CPU per request " +
+      "(the baseline's CPU µs/req over the contender's), each the median of the per-round ratios",
     "",
-    `| target | ${results.config.concurrencies.map((c) => `c=${c}`).join(" | ")} |`,
-    `| --- | ${results.config.concurrencies.map(() => "---:").join(" | ")} |`,
+    `| target | ${results.config.concurrencies.map((c) => `req/s, c=${c} | CPU, c=${c}`).join(" | ")} |`,
+    `| --- | ${results.config.concurrencies.map(() => "---: | ---:").join(" | ")} |`,
     ...results.targets.map((target) =>
       `| ${target.target} | ${
-        target.measured.map((m) => `${m.ratio.toFixed(2)}× ${m.met ? "✓" : "✗ missed"}`).join(" | ")
+        target.measured.map((m) =>
+          `${m.ratio.toFixed(2)}× ${m.met ? "✓" : "✗"} | ${m.cpuRatio.toFixed(2)}× ${m.cpuMet ? "✓" : "✗"}`
+        ).join(" | ")
       } |`
     ),
     "",
@@ -121,16 +141,39 @@ export const happyPathMarkdown = (results: Results): string => {
 }
 
 /**
+ * The standard stack's layers, each row adding one, as markdown: what each layer adds to the client CPU per request
+ * (median of the per-round differences to the row above).
+ */
+export const breakdownMarkdown = (results: Results): string => {
+  const rows = results.breakdown
+  return [
+    "| layers | req/s | p50 ms | p99 ms | client CPU µs/req | added CPU µs/req | CPU × attempt |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((row, index) => {
+      const previous = rows[index - 1]
+      const added = previous === undefined ? Number.NaN : median(
+        row.samples.map((sample, round) =>
+          sample.cpuMicrosPerRequest - (previous.samples[round]?.cpuMicrosPerRequest ?? Number.NaN)
+        )
+      )
+      return `| ${row.name} | ${thousands(row.throughput)} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${
+        fixed(row.cpuMicrosPerRequest, 1)
+      } | ${previous === undefined ? "" : `${added >= 0 ? "+" : ""}${fixed(added, 1)}`} | ${times(row.cpuVsUndici)} |`
+    })
+  ].join("\n")
+}
+
+/**
  * The policy table, as markdown.
  */
 export const policiesMarkdown = (results: Results): string =>
   [
-    "| policy | settings | Sturdy ns/call | Sturdy overhead ns | cockatiel ns/call | cockatiel overhead ns | Sturdy ÷ cockatiel |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    "| policy | settings | calls per fiber | Sturdy CPU ns/call | Sturdy overhead | cockatiel CPU ns/call | cockatiel overhead | Sturdy ÷ cockatiel |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...results.policies.map((row) =>
-      `| ${row.name} | ${row.settings} | ${fixed(row.sturdyNs, 0)} | ${fixed(row.sturdyOverheadNs, 0)} | ${
-        fixed(row.cockatielNs, 0)
-      } | ${fixed(row.cockatielOverheadNs, 0)} | ${times(row.ratio)} |`
+      `| ${row.name} | ${row.settings} | ${row.callsPerFiber} | ${fixed(row.sturdyNs, 0)} | ${
+        fixed(row.sturdyOverheadNs, 0)
+      } | ${fixed(row.cockatielNs, 0)} | ${fixed(row.cockatielOverheadNs, 0)} | ${times(row.ratio)} |`
     )
   ].join("\n")
 

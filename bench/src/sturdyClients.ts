@@ -59,13 +59,28 @@ const delayHint = (failure: unknown) =>
   HttpFailure.isHttpFailure(failure) ? HttpFailure.retryAfter(failure) : Option.none()
 
 /**
- * The standard stack: a total deadline, retries with backoff under a retry budget, a circuit breaker, a bulkhead,
- * and an attempt with its own timeout and Schema decoding.
+ * The layers of the standard stack, innermost first; the breakdown adds them one at a time.
  */
-export const sturdyStandard: Entry = {
-  name: "sturdy standard stack",
-  description:
-    "`Attempt.json` with a 5 s attempt timeout, inside a bulkhead (64), a circuit breaker, `Retry.retry` (exponential backoff, 2 retries, retry budget) and a 10 s `Deadline`",
+export const stackLayers = [
+  "attempt timeout",
+  "bulkhead",
+  "circuit breaker",
+  "retry",
+  "retry budget",
+  "deadline"
+] as const
+
+/**
+ * A stack layer.
+ */
+export type StackLayer = typeof stackLayers[number]
+
+/**
+ * `Attempt.json` on the Sturdy transport wrapped in the given layers of the standard stack, in the standard order.
+ */
+export const stackEntry = (name: string, description: string, layers: ReadonlyArray<StackLayer>): Entry => ({
+  name,
+  description,
   setup: (url) =>
     effectClient(
       Layer.merge(transport(), RetryBudget.layer()),
@@ -74,20 +89,42 @@ export const sturdyStandard: Entry = {
         const breaker = yield* CircuitBreaker.make("bench", { consecutiveFailures: 5 })
         const bulkhead = yield* Bulkhead.make({ key: "bench", maxConcurrent: maxSockets, maxQueued: 1_000 })
         const request = HttpClientRequest.get(url + path)
-        return Attempt.json(client, request, Payload, { timeout: "5 seconds" }).pipe(
-          Bulkhead.withBulkhead(bulkhead),
-          CircuitBreaker.withBreaker(breaker),
-          Retry.retry({
-            schedule: Backoff.exponential({ maxAttempts: 3 }),
-            while: isRetryable,
-            delayHint,
-            budget: "bench"
-          }),
-          Deadline.withDeadline("10 seconds")
-        )
+        const has = (layer: StackLayer) => layers.includes(layer)
+        const attempt = Attempt.json(client, request, Payload, has("attempt timeout") ? { timeout: "5 seconds" } : {})
+        const bulkheaded = has("bulkhead") ? Bulkhead.withBulkhead(attempt, bulkhead) : attempt
+        const broken = has("circuit breaker") ? CircuitBreaker.withBreaker(bulkheaded, breaker) : bulkheaded
+        const schedule = Backoff.exponential({ maxAttempts: 3 })
+        const retried = !has("retry")
+          ? broken
+          : has("retry budget")
+          ? Retry.retry(broken, { schedule, while: isRetryable, delayHint, budget: "bench" })
+          : Retry.retry(broken, { schedule, while: isRetryable, delayHint })
+        return has("deadline") ? Deadline.withDeadline(retried, "10 seconds") : retried
       })
     )
-}
+})
+
+/**
+ * The standard stack: a total deadline, retries with backoff under a retry budget, a circuit breaker, a bulkhead,
+ * and an attempt with its own timeout and Schema decoding.
+ */
+export const sturdyStandard: Entry = stackEntry(
+  "sturdy standard stack",
+  "`Attempt.json` with a 5 s attempt timeout, inside a bulkhead (64 running, 1,000 queued), a circuit breaker " +
+    "(5 consecutive failures), `Retry.retry` (`Backoff.exponential`, 3 attempts, transient failures, Retry-After, " +
+    "retry budget) and a 10 s `Deadline`",
+  stackLayers
+)
+
+/**
+ * The standard stack built up one layer at a time, from the bare attempt to the full stack.
+ */
+export const stackBreakdown: ReadonlyArray<Entry> = [
+  { ...sturdyAttempt, name: "attempt" },
+  ...stackLayers.map((layer, index) =>
+    stackEntry(`+ ${layer}`, `the previous row with ${layer} added`, stackLayers.slice(0, index + 1))
+  )
+]
 
 /**
  * The Sturdy contenders.

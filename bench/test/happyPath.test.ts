@@ -3,6 +3,7 @@ import { entries } from "../src/entries.js"
 import { runHappyPath } from "../src/happyPath.js"
 import { runLoad } from "../src/harness.js"
 import { type Server, startServer } from "../src/server.js"
+import { stackBreakdown } from "../src/sturdyClients.js"
 
 describe("happy-path benchmark (smoke)", () => {
   let server: Server
@@ -42,6 +43,17 @@ describe("happy-path benchmark (smoke)", () => {
       const client = await entry.setup(wrongServer.url)
       try {
         await expect(client.request()).rejects.toBeDefined()
+      } finally {
+        await client.close()
+      }
+    })
+  }
+
+  for (const entry of stackBreakdown) {
+    it(`stack breakdown "${entry.name}": completes a handful of requests`, async () => {
+      const client = await entry.setup(server.url)
+      try {
+        expect((await runLoad(client, 4, { count: 8 })).requests).toBeGreaterThanOrEqual(8)
       } finally {
         await client.close()
       }
