@@ -11,6 +11,16 @@ export * as HttpFailure from "./HttpFailure.js"
 /**
  * @since 0.1.0
  */
+export * as Idempotency from "./Idempotency.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Policy from "./Policy.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Redaction from "./Redaction.js"
 
 /**

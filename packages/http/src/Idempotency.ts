@@ -1,0 +1,135 @@
+/**
+ * Which requests are safe to send again after a failure that may have reached the server (RFC 9110 §9.2.2), and
+ * the `Idempotency-Key` header that makes a POST or PATCH safe to repeat.
+ *
+ * | Request                                   | Repeated after a failure that may have reached the server? |
+ * | ----------------------------------------- | ----------------------------------------------------------- |
+ * | GET, HEAD, OPTIONS, TRACE, PUT, DELETE    | yes                                                         |
+ * | POST, PATCH (or any other method)         | only with an `Idempotency-Key` header                       |
+ * | any method, failure proved it never left  | yes (`HttpFailure.mayHaveReachedServer` is `false`)         |
+ *
+ * A key is generated once per logical request (`crypto.randomUUID`) and sent unchanged with every attempt, so the
+ * server can recognise the repeats.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Effect from "effect/Effect"
+import type * as HttpFailure from "./HttpFailure.js"
+import * as internal from "./internal/idempotency.js"
+
+/**
+ * The header that carries the key, lower-case: `idempotency-key`.
+ *
+ * @example
+ * ```ts
+ * import { Idempotency } from "@sturdy/http"
+ *
+ * console.log(Idempotency.headerName) // "idempotency-key"
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const headerName: string = internal.headerName
+
+/**
+ * The methods RFC 9110 defines as idempotent: GET, HEAD, OPTIONS, TRACE, PUT and DELETE.
+ *
+ * @example
+ * ```ts
+ * import { Idempotency } from "@sturdy/http"
+ *
+ * Idempotency.idempotentMethods.has("PUT") // true
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const idempotentMethods: ReadonlySet<string> = internal.idempotentMethods
+
+/**
+ * Whether the request carries a non-empty `Idempotency-Key`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Idempotency } from "@sturdy/http"
+ *
+ * Idempotency.hasKey(HttpClientRequest.post("https://x.test/", { headers: { "idempotency-key": "k1" } })) // true
+ * ```
+ * @since 0.1.0
+ * @category predicates
+ */
+export const hasKey: (request: HttpClientRequest.HttpClientRequest) => boolean = internal.hasKey
+
+/**
+ * Whether sending the request twice has the effect of sending it once: an idempotent method, or an
+ * `Idempotency-Key`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Idempotency } from "@sturdy/http"
+ *
+ * Idempotency.isIdempotent(HttpClientRequest.post("https://x.test/orders")) // false
+ * ```
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isIdempotent: (request: HttpClientRequest.HttpClientRequest) => boolean = internal.isIdempotent
+
+/**
+ * Whether the request may be sent again after `failure`: it is idempotent, or the failure proves the request never
+ * reached the server (a refused connection, a failed DNS lookup). Whether the failure is worth retrying at all is a
+ * separate question (`HttpFailure.isTransient`).
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { HttpFailure, Idempotency } from "@sturdy/http"
+ *
+ * const request = HttpClientRequest.post("https://x.test/orders")
+ * const refused = new HttpFailure.ConnectionError({ method: "POST", url: "https://x.test/orders", reason: "Refused" })
+ * Idempotency.isSafeToRepeat(request, refused) // true: it never left
+ * ```
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isSafeToRepeat: (
+  request: HttpClientRequest.HttpClientRequest,
+  failure: HttpFailure.HttpFailure
+) => boolean = internal.isSafeToRepeat
+
+/**
+ * A fresh key (`crypto.randomUUID()`).
+ *
+ * @example
+ * ```ts
+ * import { Idempotency } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const key = Effect.runSync(Idempotency.generateKey) // e.g. "3b241101-e2bb-4255-8caf-4136c566a962"
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const generateKey: Effect.Effect<string> = internal.generateKey
+
+/**
+ * Adds a fresh `Idempotency-Key` to a non-idempotent request that has none; other requests are returned as they
+ * are. Call it once per logical request and send the result with every attempt.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Idempotency } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const keyed = Idempotency.ensureKey(HttpClientRequest.post("https://x.test/orders"))
+ * const key = Effect.map(keyed, (request) => request.headers[Idempotency.headerName])
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const ensureKey: (
+  request: HttpClientRequest.HttpClientRequest
+) => Effect.Effect<HttpClientRequest.HttpClientRequest> = internal.ensureKey

@@ -1,0 +1,793 @@
+/**
+ * The standard resilience pipeline for HTTP calls: one value describes, per upstream, every policy a request goes
+ * through, outermost first:
+ *
+ * ```text
+ * rate limiter → total deadline → retry (budget, [hedging]) → circuit breaker → bulkhead → attempt timeout → attempt
+ * ```
+ *
+ * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
+ * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
+ * once, with {@link layer}).
+ *
+ * ## Defaults
+ *
+ * In the spirit of Microsoft's standard resilience handler (`AddStandardResilienceHandler`):
+ *
+ * | Stage           | Option                                 | Default                       |
+ * | --------------- | -------------------------------------- | ----------------------------- |
+ * | rate limiter    | `rateLimit`                            | off                           |
+ * | total deadline  | `totalTimeout`                         | 30 s                          |
+ * | retry           | `retry.maxAttempts` (with the first)   | 3 (at most 10)                |
+ * |                 | `retry.baseDelay` / `retry.maxDelay`   | 2 s / 30 s, exponential       |
+ * |                 | `retry.jitter`                         | `"full"`                      |
+ * |                 | `retry.maxRetryAfter`                  | 30 s                          |
+ * |                 | `retry.retryAfterJitter`               | 0.1 (up to +10 %)             |
+ * |                 | `retry.budget`                         | on (`RetryBudget` defaults: 20 % + 10 per 10 s) |
+ * |                 | `retry.idempotencyKey`                 | off                           |
+ * |                 | `retry.retryOn`                        | {@link isRetryableByDefault}  |
+ * | hedging         | `hedging`                              | off (`{ delay, maxHedges }`)  |
+ * | circuit breaker | `circuitBreaker.failureRateThreshold`  | 0.1                           |
+ * |                 | `circuitBreaker.minimumThroughput`     | 100                           |
+ * |                 | `circuitBreaker.slidingWindow`         | 30 s                          |
+ * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
+ * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
+ * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
+ * | attempt timeout | `attemptTimeout`                       | 10 s                          |
+ * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
+ *
+ * ## Rules
+ *
+ * - Retried: failures {@link isRetryableByDefault} accepts (transient failures; never decode or schema failures;
+ *   no 4xx but 408, 429, and 413 when the server sent `Retry-After`), and only when the request is safe to repeat
+ *   (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an `Idempotency-Key`,
+ *   or any request whose failure proves it never reached the server.
+ * - A server's `Retry-After` (or `RateLimit` headers) is the minimum wait; beyond `retry.maxRetryAfter`, or past
+ *   the deadline, the call fails at once with the server's failure. A 429 or 503 with `Retry-After` also pauses
+ *   the upstream key: every later call to it waits until then, or fails at once with `RateLimitExceeded`
+ *   (`"paused"`) when the pause is longer than it could wait.
+ * - An open breaker is not hammered: its `retryAfter` is used as the wait before the next attempt, which is made
+ *   only when it fits the deadline.
+ * - The breaker counts transient failures and timeouts; other 4xx, decode failures and the policies' own
+ *   rejections do not count.
+ * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline`.
+ *
+ * The happy path forks nothing but the deadline's and the attempt's timers, and steps no schedule: the retry
+ * schedule, the budget withdrawal and the pause check run only after a failure.
+ *
+ * Validated when built (a violation is {@link InvalidPolicy} naming the field): `attemptTimeout ≤ totalTimeout`,
+ * `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `1 ≤ retry.maxAttempts ≤ 10`, and the ranges of the other
+ * numbers.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Backoff from "@sturdy/policy/Backoff"
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as Hedge from "@sturdy/policy/Hedge"
+import type * as RateLimit from "@sturdy/policy/RateLimit"
+import type * as RetryBudget from "@sturdy/policy/RetryBudget"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Attempt from "./Attempt.js"
+import type * as HttpFailure from "./HttpFailure.js"
+import * as internal from "./internal/policy.js"
+import type * as SturdyClient from "./SturdyClient.js"
+
+// -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+/**
+ * Which failures are retried: a predicate over the failure, or one entry per tag (`true`, `false` or a predicate);
+ * tags without an entry keep the default ({@link isRetryableByDefault}). Safety still applies: a request that is
+ * not safe to repeat is never retried after a failure that may have reached the server.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const retryOn: Policy.RetryOn = { ClientError: (e) => e.status === 409, ServerError: (e) => e.status !== 500 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryOn =
+  | ((failure: HttpFailure.HttpFailure) => boolean)
+  | {
+    readonly [Tag in HttpFailure.HttpFailure["_tag"]]?:
+      | boolean
+      | ((failure: Extract<HttpFailure.HttpFailure, { readonly _tag: Tag }>) => boolean)
+      | undefined
+  }
+
+/**
+ * The retry stage: attempts, backoff, the server's waits, the budget and idempotency keys.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const retry: Policy.RetryOptions = { maxAttempts: 4, baseDelay: "200 millis", idempotencyKey: true }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Attempts including the first (default 3, at most 10). */
+  readonly maxAttempts?: number | undefined
+  /** The first backoff delay (default 2 s), doubling up to `maxDelay` (default 30 s). */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly jitter?: Backoff.Jitter | undefined
+  /** The longest server-requested wait honoured (default 30 s); a longer one fails at once. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Fraction added at random to a server-requested wait (default 0.1). */
+  readonly retryAfterJitter?: number | undefined
+  /** Withdraw every retry from the `RetryBudget` of the upstream (default `true`). */
+  readonly budget?: boolean | undefined
+  /** Give POST and PATCH requests without one an `Idempotency-Key`, the same on every attempt (default `false`). */
+  readonly idempotencyKey?: boolean | undefined
+  readonly retryOn?: RetryOn | undefined
+}
+
+/**
+ * The circuit breaker stage (one breaker per upstream key); see `@sturdy/policy/CircuitBreaker`.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const breaker: Policy.CircuitBreakerOptions = { consecutiveFailures: 5, breakDuration: "10 seconds" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface CircuitBreakerOptions {
+  readonly failureRateThreshold?: number | undefined
+  readonly minimumThroughput?: number | undefined
+  readonly slidingWindow?: Duration.DurationInput | undefined
+  /** A fixed pause or a schedule of pauses before a probe. */
+  readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
+  /** Counted failures in a row that open the breaker (default off). */
+  readonly consecutiveFailures?: number | undefined
+  readonly halfOpenMaxProbes?: number | undefined
+  readonly successThreshold?: number | undefined
+}
+
+/**
+ * The bulkhead stage (one per upstream key); see `@sturdy/policy/Bulkhead`.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const bulkhead: Policy.BulkheadOptions = { maxConcurrent: 20, maxQueued: 50, maxWait: "1 second" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkheadOptions {
+  readonly maxConcurrent?: number | undefined
+  readonly maxQueued?: number | undefined
+  readonly maxWait?: Duration.DurationInput | undefined
+}
+
+/**
+ * The client-side rate limiter stage (per upstream key); see `@sturdy/policy/RateLimit`.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const rateLimit: Policy.RateLimitOptions = { limit: 100, window: "1 second", onExceeded: "fail" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimitOptions {
+  readonly limit: number
+  readonly window: Duration.DurationInput
+  readonly algorithm?: "token-bucket" | "fixed-window" | undefined
+  readonly onExceeded?: "delay" | "fail" | undefined
+}
+
+/**
+ * The hedging stage (`@sturdy/policy/Hedge`): while an attempt is slow, start another copy and keep the first
+ * success. Each copy goes through the breaker, bulkhead and attempt timeout; with the retry budget on, every hedge
+ * withdraws from it. Only requests that are safe to repeat are hedged.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const hedging: Policy.HedgingOptions = { delay: "300 millis", maxHedges: 1 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface HedgingOptions {
+  readonly delay: Hedge.Delay
+  readonly maxHedges?: number | undefined
+  readonly failure?: "first" | "last" | undefined
+}
+
+/**
+ * What may be overridden per endpoint (method and path pattern): time limits, retry, hedging, the deadline header.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const reports: Policy.EndpointOptions = { totalTimeout: "2 minutes", attemptTimeout: "1 minute", retry: false }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface EndpointOptions {
+  /** The logical call's deadline; `"infinity"` for none. */
+  readonly totalTimeout?: Duration.DurationInput | undefined
+  /** One attempt's limit (send, body read, decode); `"infinity"` for none. */
+  readonly attemptTimeout?: Duration.DurationInput | undefined
+  /** `false` turns retries off. */
+  readonly retry?: RetryOptions | false | undefined
+  readonly hedging?: HedgingOptions | false | undefined
+  /** Send the time left as this header (`true`: `x-request-timeout-ms`) with every attempt. */
+  readonly deadlineHeader?: string | boolean | undefined
+}
+
+/**
+ * What may be overridden per host: everything an endpoint may, plus the per-upstream stages.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const slowPartner: Policy.HostOptions = { attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: "1 minute" } }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface HostOptions extends EndpointOptions {
+  readonly circuitBreaker?: CircuitBreakerOptions | false | undefined
+  readonly bulkhead?: BulkheadOptions | false | undefined
+  readonly rateLimit?: RateLimitOptions | false | undefined
+}
+
+/**
+ * The whole pipeline: defaults for every upstream, overrides by host (`"api.example.com"` or
+ * `"api.example.com:8443"`) and by endpoint (`"POST /orders"`, `"/reports/**"`, `"GET /users/:id"`; the first match
+ * wins). An endpoint override applies on top of the host's.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const options: Policy.Options = {
+ *   totalTimeout: "10 seconds",
+ *   attemptTimeout: "2 seconds",
+ *   retry: { maxAttempts: 4, idempotencyKey: true },
+ *   hosts: { "payments.example.com": { retry: { maxAttempts: 2 } } },
+ *   endpoints: { "GET /reports/**": { totalTimeout: "1 minute", attemptTimeout: "30 seconds" } }
+ * }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends HostOptions {
+  /** The key breakers, bulkheads, limiters and budgets are kept under (default `scheme://host:port`). */
+  readonly upstreamKey?: ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
+  readonly hosts?: Readonly<Record<string, HostOptions>> | undefined
+  readonly endpoints?: Readonly<Record<string, EndpointOptions>> | undefined
+}
+
+/**
+ * The pipeline as it applies to one request, for inspection and tests.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const line = (d: Policy.Describe) => `${d.key}: ${d.maxAttempts} attempts`
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Describe {
+  readonly key: string
+  readonly totalTimeout: Option.Option<Duration.Duration>
+  readonly attemptTimeout: Option.Option<Duration.Duration>
+  readonly maxAttempts: number
+  readonly circuitBreaker: boolean
+  readonly bulkhead: boolean
+  readonly rateLimit: boolean
+  readonly deadlineHeader: Option.Option<string>
+}
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * A policy's configuration is invalid; `field` names the offending option (e.g. `attemptTimeout`,
+ * `hosts["api.example.com"].circuitBreaker.slidingWindow`).
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Policy.make({ totalTimeout: "1 second", attemptTimeout: "5 seconds" })).pipe(
+ *   Effect.catchTag("InvalidPolicy", (e) => Effect.die(`fix ${e.field}: ${e.detail}`))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const InvalidPolicy: typeof internal.InvalidPolicy = internal.InvalidPolicy
+
+/**
+ * The instance type of {@link InvalidPolicy}.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const field = (e: Policy.InvalidPolicy) => e.field
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface InvalidPolicy extends internal.InvalidPolicy {}
+
+/**
+ * A rejection by one of the policies themselves: the call was not sent (or not sent again) to protect the
+ * upstream or the caller. `RetryBudgetExhausted` carries the failure that was not retried.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const isRejection = (e: Policy.Failure): e is Policy.Rejection =>
+ *   ["CircuitOpen", "BulkheadRejected", "RateLimitExceeded", "RateLimitStoreError", "RetryBudgetExhausted"].includes(e._tag)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export type Rejection =
+  | CircuitBreaker.CircuitOpen
+  | Bulkhead.BulkheadRejected
+  | RateLimit.RateLimitExceeded
+  | RateLimit.RateLimitStoreError
+  | RetryBudget.RetryBudgetExhausted<HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected>
+
+/**
+ * Every way a call through the pipeline can fail: an {@link HttpFailure.HttpFailure} or a {@link Rejection}.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, Policy.Failure>
+ * const handled = call.pipe(Effect.catchTags({ CircuitOpen: () => Effect.succeed("later"), Timeout: () => Effect.succeed("slow") }))
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export type Failure = HttpFailure.HttpFailure | Rejection
+
+// -----------------------------------------------------------------------------
+// the policy
+// -----------------------------------------------------------------------------
+
+/**
+ * A built pipeline with its per-upstream state.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  readonly options: Options
+  /**
+   * Runs one logical request: `send` makes one attempt with the request it is given (which carries the
+   * `Idempotency-Key` and the deadline header when configured).
+   */
+  readonly run: <A, R>(
+    request: HttpClientRequest.HttpClientRequest,
+    send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+  ) => Effect.Effect<A, Failure, R>
+  /** The resolved pipeline for a request (host and endpoint overrides applied). */
+  readonly describe: (request: HttpClientRequest.HttpClientRequest) => Describe
+  /** The retry budget the pipeline withdraws from (the `RetryBudget` in context when built, or its own). */
+  readonly budget: RetryBudget.RetryBudget.Service
+  /** The breaker a request would go through, if the pipeline has one. */
+  readonly circuitBreaker: (
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<Option.Option<CircuitBreaker.CircuitBreaker>>
+}
+
+/**
+ * The tag of the pipeline service.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const describe = Effect.map(Policy.Policy, (policy) => policy.options)
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export const Policy: Context.Tag<Policy, Policy> = internal.tag
+
+/**
+ * The defaults of the standard pipeline (see the module's table).
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Duration } from "effect"
+ *
+ * console.log(Duration.format(Policy.defaults.totalTimeout)) // "30s"
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: typeof internal.defaults = internal.defaults
+
+/**
+ * The largest `retry.maxAttempts` a policy accepts: 10.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ *
+ * console.log(Policy.maxAttemptsCap) // 10
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const maxAttemptsCap: number = internal.maxAttemptsCap
+
+/**
+ * Checks the options without building anything.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Either } from "effect"
+ *
+ * const checked = Policy.validate({ retry: { maxAttempts: 50 } })
+ * if (Either.isLeft(checked)) console.log(checked.left.field) // "retry.maxAttempts"
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validate: (options: Options) => Either.Either<Options, InvalidPolicy> = internal.validate
+
+/**
+ * Builds the pipeline; its breakers live as long as the scope. Uses the `RetryBudget` and
+ * `RateLimit.RateLimiterStore` in context when there are any, in-memory ones otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const policy = yield* Policy.make({ totalTimeout: "5 seconds", attemptTimeout: "1 second" })
+ *   return policy.options
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (options?: Options) => Effect.Effect<Policy, InvalidPolicy, Scope.Scope> = internal.make
+
+/**
+ * A layer providing the pipeline.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ *
+ * const PolicyLive = Policy.layer({ retry: { maxAttempts: 4 }, hosts: { "slow.example.com": { attemptTimeout: "20 seconds" } } })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: (options?: Options) => Layer.Layer<Policy, InvalidPolicy> = internal.layer
+
+/**
+ * A layer whose options are read from `Config`; {@link config} reads the standard fields.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Config } from "effect"
+ *
+ * const PolicyLive = Policy.layerConfig(Config.nested(Policy.config, "HTTP_POLICY"))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: (
+  config: Config.Config<Options>
+) => Layer.Layer<Policy, InvalidPolicy | ConfigError.ConfigError> = internal.layerConfig
+
+/**
+ * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
+ * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxRetryAfter, budget, idempotencyKey}`,
+ * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
+ * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{limit, window}`.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { ConfigProvider, Effect } from "effect"
+ *
+ * const options = Effect.withConfigProvider(
+ *   Policy.config,
+ *   ConfigProvider.fromJson({ totalTimeout: "10 seconds", retry: { maxAttempts: 2 } })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = internal.config
+
+/**
+ * The default upstream key of a request: `scheme://host:port` (the port filled in for http and https).
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Policy } from "@sturdy/http"
+ *
+ * Policy.upstreamKey(HttpClientRequest.get("https://API.example.com/users")) // "https://api.example.com:443"
+ * ```
+ * @since 0.1.0
+ * @category keys
+ */
+export const upstreamKey: (request: HttpClientRequest.HttpClientRequest) => string = internal.upstreamKey
+
+/**
+ * The default retry predicate: transient failures (`HttpFailure.isTransient`), but no 4xx other than 408 and 429,
+ * and 413 only when the server sent `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure, Policy } from "@sturdy/http"
+ * import { Option } from "effect"
+ *
+ * const notFound = new HttpFailure.ClientError({
+ *   method: "GET", url: "https://x.test/", status: 404, headers: {}, bodyExcerpt: "", payload: Option.none()
+ * })
+ * Policy.isRetryableByDefault(notFound) // false
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const isRetryableByDefault: (failure: HttpFailure.HttpFailure) => boolean = internal.isRetryableByDefault
+
+/**
+ * Whether the breaker counts a failure: transient failures and timeouts, but no 4xx other than 408 and 429, and
+ * never a policy's own rejection.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure, Policy } from "@sturdy/http"
+ * import { Duration } from "effect"
+ *
+ * Policy.countsAgainstUpstream(new HttpFailure.Timeout({ method: "GET", url: "https://x.test/", phase: "Attempt", timeout: Duration.seconds(1) })) // true
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const countsAgainstUpstream: (error: unknown) => boolean = internal.countsAgainstUpstream
+
+// -----------------------------------------------------------------------------
+// calls
+// -----------------------------------------------------------------------------
+
+/**
+ * Runs one logical request through the `Policy` in context; `send` makes one attempt.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt, Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   return yield* Policy.run(HttpClientRequest.get("https://api.example.com/health"), (request) => Attempt.send(client, request))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const run: <A, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+) => Effect.Effect<A, Failure, R | Policy> = internal.run
+
+/**
+ * `Attempt.send` through the `Policy` in context.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) =>
+ *   Policy.send(client, HttpClientRequest.get("https://api.example.com/health"))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const send: <R = never>(
+  client: Attempt.Client<R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options?: Attempt.Options
+) => Effect.Effect<Attempt.Received, Failure, R | Policy> = internal.send
+
+/**
+ * `Attempt.json` through the `Policy` in context.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Policy } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) =>
+ *   Policy.json(client, HttpClientRequest.get("https://api.example.com/users/1"), User)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category calls
+ */
+export const json: <A, I, R, RC = never>(
+  client: Attempt.Client<RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  options?: Attempt.Options
+) => Effect.Effect<A, Failure, R | RC | Policy> = internal.json
+
+// -----------------------------------------------------------------------------
+// client
+// -----------------------------------------------------------------------------
+
+/**
+ * A request method of {@link Client}: `SturdyClient`'s, failing with {@link Failure}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Method {
+  <A, I, R, B = unknown, BI = unknown, BR = never>(
+    pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+    options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & { readonly schema: Schema.Schema<A, I, R> }
+  ): Effect.Effect<A, Failure, R | BR>
+  <B = unknown, BI = unknown, BR = never>(
+    pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+    options?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+  ): Effect.Effect<Attempt.Received, Failure, BR>
+}
+
+/**
+ * A `SturdyClient` whose every request runs through a {@link Policy}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client {
+  readonly policy: Policy
+  readonly execute: Method
+  readonly get: Method
+  readonly post: Method
+  readonly put: Method
+  readonly patch: Method
+  readonly del: Method
+  readonly head: Method
+  readonly options: Method
+}
+
+/**
+ * The tag of the client service.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ * const program = Effect.flatMap(Policy.Client, (api) => api.get("/users/1", { schema: User }))
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export const Client: Context.Tag<Client, Client> = internal.clientTag
+
+/**
+ * Builds the client on a platform client and a pipeline; `options` are `SturdyClient`'s (base URL, headers,
+ * attempt options).
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const policy = yield* Policy.make({ retry: { maxAttempts: 2 } })
+ *   const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: "https://api.example.com" })
+ *   return yield* api.get("/health")
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeClientWith: (
+  client: HttpClient.HttpClient,
+  policy: Policy,
+  options?: SturdyClient.SturdyClient.Options
+) => Client = internal.makeClientWith
+
+/**
+ * Builds the client on the `HttpClient` and the `Policy` in context.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const api = yield* Policy.makeClient({ baseUrl: "https://api.example.com" })
+ *   return yield* api.post("/orders", { body: { sku: "A-1" } })
+ * })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeClient: (
+  options?: SturdyClient.SturdyClient.Options
+) => Effect.Effect<Client, never, HttpClient.HttpClient | Policy> = internal.makeClient
+
+/**
+ * A layer providing the client, built on the `HttpClient` and `Policy` layers below it.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Policy } from "@sturdy/http"
+ * import { Layer } from "effect"
+ *
+ * const ApiLive = Policy.layerClient({ baseUrl: "https://api.example.com" }).pipe(
+ *   Layer.provide(Policy.layer({ retry: { idempotencyKey: true } })),
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient: (
+  options?: SturdyClient.SturdyClient.Options
+) => Layer.Layer<Client, never, HttpClient.HttpClient | Policy> = internal.layerClient

@@ -1,0 +1,37 @@
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import type * as HttpFailure from "../HttpFailure.js"
+import * as httpFailure from "./httpFailure.js"
+
+/** @internal */
+export const headerName = "idempotency-key"
+
+/** @internal */
+export const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
+
+/** @internal */
+export const hasKey = (request: HttpClientRequest.HttpClientRequest): boolean => {
+  const value = request.headers[headerName]
+  return value !== undefined && value !== ""
+}
+
+/** @internal */
+export const isIdempotent = (request: HttpClientRequest.HttpClientRequest): boolean =>
+  idempotentMethods.has(request.method) || hasKey(request)
+
+/** @internal */
+export const isSafeToRepeat = (
+  request: HttpClientRequest.HttpClientRequest,
+  failure: HttpFailure.HttpFailure
+): boolean => isIdempotent(request) || !httpFailure.mayHaveReachedServer(failure)
+
+/** @internal */
+export const generateKey: Effect.Effect<string> = Effect.sync(() => globalThis.crypto.randomUUID())
+
+/** @internal */
+export const ensureKey = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<HttpClientRequest.HttpClientRequest> =>
+  isIdempotent(request)
+    ? Effect.succeed(request)
+    : Effect.map(generateKey, (key) => HttpClientRequest.setHeader(request, headerName, key))

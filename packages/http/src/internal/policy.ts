@@ -1,0 +1,944 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as Backoff from "@sturdy/policy/Backoff"
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadModule from "@sturdy/policy/Bulkhead"
+import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as Deadline from "@sturdy/policy/Deadline"
+import * as Hedge from "@sturdy/policy/Hedge"
+import * as RateLimit from "@sturdy/policy/RateLimit"
+import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Attempt from "../Attempt.js"
+import * as HttpFailure from "../HttpFailure.js"
+import type * as P from "../Policy.js"
+import * as RetryHeaders from "../RetryHeaders.js"
+import type * as SturdyClient from "../SturdyClient.js"
+import * as attempt from "./attempt.js"
+import * as idempotency from "./idempotency.js"
+import * as sturdyClient from "./sturdyClient.js"
+
+// -----------------------------------------------------------------------------
+// errors and defaults
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{
+  readonly field: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `invalid policy: ${this.field} ${this.detail}`
+  }
+}
+
+/** @internal */
+export const maxAttemptsCap = 10
+
+/** @internal */
+export const defaults = {
+  totalTimeout: Duration.seconds(30),
+  attemptTimeout: Duration.seconds(10),
+  retry: {
+    maxAttempts: 3,
+    baseDelay: Duration.seconds(2),
+    maxDelay: Duration.seconds(30),
+    jitter: "full",
+    maxRetryAfter: Duration.seconds(30),
+    retryAfterJitter: 0.1,
+    budget: true,
+    idempotencyKey: false
+  },
+  circuitBreaker: {
+    failureRateThreshold: 0.1,
+    minimumThroughput: 100,
+    slidingWindow: Duration.seconds(30),
+    breakDuration: Duration.seconds(5),
+    consecutiveFailures: Number.POSITIVE_INFINITY,
+    halfOpenMaxProbes: 1,
+    successThreshold: 1
+  },
+  bulkhead: { maxConcurrent: 1000, maxQueued: 0 }
+} as const
+
+// -----------------------------------------------------------------------------
+// upstream keys and endpoint patterns
+// -----------------------------------------------------------------------------
+
+const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?([^?#]*)/i
+const defaultPorts: Record<string, string> = { http: "80", https: "443", ws: "80", wss: "443" }
+
+interface Target {
+  /** scheme://host:port, the default upstream key */
+  readonly origin: string
+  readonly host: string
+  readonly hostPort: string
+  readonly path: string
+}
+
+/** @internal */
+export const parseTarget = (url: string): Target => {
+  const match = originPattern.exec(url)
+  if (match === null) return { origin: url, host: "", hostPort: "", path: url }
+  const scheme = match[1].toLowerCase()
+  const host = match[2].toLowerCase()
+  const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]
+  const hostPort = `${host}:${port}`
+  return { origin: `${scheme}://${hostPort}`, host, hostPort, path: match[4] === "" ? "/" : match[4] }
+}
+
+/** @internal */
+export const upstreamKey = (request: HttpClientRequest.HttpClientRequest): string => parseTarget(request.url).origin
+
+interface EndpointMatcher {
+  readonly name: string
+  readonly method: string | undefined
+  readonly path: RegExp
+  readonly options: P.EndpointOptions
+}
+
+const endpointKey = /^(?:([A-Za-z]+|\*)\s+)?(\/\S*)$/
+
+const compileEndpoint = (name: string, options: P.EndpointOptions): EndpointMatcher | InvalidPolicy => {
+  const match = endpointKey.exec(name.trim())
+  if (match === null) {
+    return new InvalidPolicy({
+      field: `endpoints[${JSON.stringify(name)}]`,
+      detail: "must be \"METHOD /path\" or \"/path\" (segments may be * or :name, a last ** matches the rest)"
+    })
+  }
+  const method = match[1] === undefined || match[1] === "*" ? undefined : match[1].toUpperCase()
+  const source = match[2]
+    .split("/")
+    .map((segment) =>
+      segment === "**"
+        ? "\u0000"
+        : segment === "*" || segment.startsWith(":")
+        ? "[^/]+"
+        : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    )
+    .join("/")
+    .replace("/\u0000", "(?:/.*)?")
+  return { name, method, path: new RegExp(`^${source}/?$`), options }
+}
+
+// -----------------------------------------------------------------------------
+// resolution and validation
+// -----------------------------------------------------------------------------
+
+interface ResolvedRetry {
+  readonly maxAttempts: number
+  readonly baseDelay: Duration.Duration
+  readonly maxDelay: Duration.Duration
+  readonly jitter: Backoff.Jitter
+  readonly maxRetryAfter: Duration.Duration
+  readonly retryAfterJitter: number
+  readonly budget: boolean
+  readonly idempotencyKey: boolean
+  readonly retryOn: P.RetryOn | undefined
+}
+
+interface ResolvedBreaker {
+  readonly failureRateThreshold: number
+  readonly minimumThroughput: number
+  readonly slidingWindow: Duration.Duration
+  readonly breakDuration: Duration.Duration | Schedule.Schedule<unknown, unknown>
+  readonly consecutiveFailures: number
+  readonly halfOpenMaxProbes: number
+  readonly successThreshold: number
+}
+
+interface ResolvedBulkhead {
+  readonly maxConcurrent: number
+  readonly maxQueued: number
+  readonly maxWait: Duration.Duration | undefined
+}
+
+interface ResolvedRateLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+  readonly algorithm: "token-bucket" | "fixed-window"
+  readonly onExceeded: "delay" | "fail"
+}
+
+/** @internal */
+export interface Resolved {
+  readonly totalTimeout: Duration.Duration | undefined
+  readonly attemptTimeout: Duration.Duration | undefined
+  readonly retry: ResolvedRetry | undefined
+  readonly hedging: P.HedgingOptions | undefined
+  readonly circuitBreaker: ResolvedBreaker | undefined
+  readonly bulkhead: ResolvedBulkhead | undefined
+  readonly rateLimit: ResolvedRateLimit | undefined
+  readonly deadlineHeader: string | undefined
+}
+
+const decodeField = (field: string, input: Duration.DurationInput): Duration.Duration => {
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
+  if (decoded === undefined) throw new InvalidPolicy({ field, detail: "is not a duration" })
+  return decoded
+}
+
+const finite = (duration: Duration.Duration): Duration.Duration | undefined =>
+  Duration.isFinite(duration) ? duration : undefined
+
+const resolveRetry = (
+  base: ResolvedRetry | undefined,
+  input: P.RetryOptions | false | undefined,
+  field: string
+): ResolvedRetry | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  const from: ResolvedRetry = base ?? { ...defaults.retry, retryOn: undefined }
+  return {
+    maxAttempts: input.maxAttempts ?? from.maxAttempts,
+    baseDelay: input.baseDelay === undefined ? from.baseDelay : decodeField(`${field}.baseDelay`, input.baseDelay),
+    maxDelay: input.maxDelay === undefined ? from.maxDelay : decodeField(`${field}.maxDelay`, input.maxDelay),
+    jitter: input.jitter ?? from.jitter,
+    maxRetryAfter: input.maxRetryAfter === undefined
+      ? from.maxRetryAfter
+      : decodeField(`${field}.maxRetryAfter`, input.maxRetryAfter),
+    retryAfterJitter: input.retryAfterJitter ?? from.retryAfterJitter,
+    budget: input.budget ?? from.budget,
+    idempotencyKey: input.idempotencyKey ?? from.idempotencyKey,
+    retryOn: input.retryOn ?? from.retryOn
+  }
+}
+
+const resolveBreaker = (
+  base: ResolvedBreaker | undefined,
+  input: P.CircuitBreakerOptions | false | undefined,
+  field: string
+): ResolvedBreaker | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  const from: ResolvedBreaker = base ?? defaults.circuitBreaker
+  const breakDuration = input.breakDuration
+  return {
+    failureRateThreshold: input.failureRateThreshold ?? from.failureRateThreshold,
+    minimumThroughput: input.minimumThroughput ?? from.minimumThroughput,
+    slidingWindow: input.slidingWindow === undefined
+      ? from.slidingWindow
+      : decodeField(`${field}.slidingWindow`, input.slidingWindow),
+    breakDuration: breakDuration === undefined
+      ? from.breakDuration
+      : Schedule.isSchedule(breakDuration)
+      ? breakDuration
+      : decodeField(`${field}.breakDuration`, breakDuration),
+    consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
+    halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
+    successThreshold: input.successThreshold ?? from.successThreshold
+  }
+}
+
+const resolveBulkhead = (
+  base: ResolvedBulkhead | undefined,
+  input: P.BulkheadOptions | false | undefined,
+  field: string
+): ResolvedBulkhead | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  const from: ResolvedBulkhead = base ?? { ...defaults.bulkhead, maxWait: undefined }
+  return {
+    maxConcurrent: input.maxConcurrent ?? from.maxConcurrent,
+    maxQueued: input.maxQueued ?? from.maxQueued,
+    maxWait: input.maxWait === undefined ? from.maxWait : decodeField(`${field}.maxWait`, input.maxWait)
+  }
+}
+
+const resolveRateLimit = (
+  base: ResolvedRateLimit | undefined,
+  input: P.RateLimitOptions | false | undefined,
+  field: string
+): ResolvedRateLimit | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  return {
+    limit: input.limit,
+    window: decodeField(`${field}.window`, input.window),
+    algorithm: input.algorithm ?? base?.algorithm ?? "token-bucket",
+    onExceeded: input.onExceeded ?? base?.onExceeded ?? "delay"
+  }
+}
+
+const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOptions, prefix: string): Resolved => ({
+  totalTimeout: input.totalTimeout === undefined
+    ? base.totalTimeout
+    : finite(decodeField(`${prefix}totalTimeout`, input.totalTimeout)),
+  attemptTimeout: input.attemptTimeout === undefined
+    ? base.attemptTimeout
+    : finite(decodeField(`${prefix}attemptTimeout`, input.attemptTimeout)),
+  retry: resolveRetry(base.retry, input.retry, `${prefix}retry`),
+  hedging: input.hedging === undefined ? base.hedging : input.hedging === false ? undefined : input.hedging,
+  circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`),
+  bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
+  rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
+  deadlineHeader: input.deadlineHeader === undefined
+    ? base.deadlineHeader
+    : input.deadlineHeader === false
+    ? undefined
+    : input.deadlineHeader === true
+    ? Deadline.defaultHeaderName
+    : input.deadlineHeader.toLowerCase()
+})
+
+const packageDefaults: Resolved = {
+  totalTimeout: defaults.totalTimeout,
+  attemptTimeout: defaults.attemptTimeout,
+  retry: { ...defaults.retry, retryOn: undefined },
+  hedging: undefined,
+  circuitBreaker: defaults.circuitBreaker,
+  bulkhead: { ...defaults.bulkhead, maxWait: undefined },
+  rateLimit: undefined,
+  deadlineHeader: undefined
+}
+
+const check = (condition: boolean, field: string, detail: string): void => {
+  if (!condition) throw new InvalidPolicy({ field, detail })
+}
+
+const validateResolved = (resolved: Resolved, prefix: string): void => {
+  const total = resolved.totalTimeout
+  const each = resolved.attemptTimeout
+  if (total !== undefined) check(Duration.toMillis(total) > 0, `${prefix}totalTimeout`, "must be positive")
+  if (each !== undefined) {
+    check(Duration.toMillis(each) > 0, `${prefix}attemptTimeout`, "must be positive")
+    if (total !== undefined) {
+      check(
+        Duration.lessThanOrEqualTo(each, total),
+        `${prefix}attemptTimeout`,
+        `(${Duration.format(each)}) must not exceed totalTimeout (${Duration.format(total)})`
+      )
+    }
+  }
+  const retry = resolved.retry
+  if (retry !== undefined) {
+    check(
+      Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1 && retry.maxAttempts <= maxAttemptsCap,
+      `${prefix}retry.maxAttempts`,
+      `(${retry.maxAttempts}) must be an integer from 1 to ${maxAttemptsCap}`
+    )
+    check(
+      Duration.lessThanOrEqualTo(retry.baseDelay, retry.maxDelay),
+      `${prefix}retry.baseDelay`,
+      "must not exceed retry.maxDelay"
+    )
+    check(
+      retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
+      `${prefix}retry.retryAfterJitter`,
+      "must be between 0 and 1"
+    )
+  }
+  const breaker = resolved.circuitBreaker
+  if (breaker !== undefined) {
+    check(
+      breaker.failureRateThreshold > 0 && breaker.failureRateThreshold <= 1,
+      `${prefix}circuitBreaker.failureRateThreshold`,
+      "must be in (0, 1]"
+    )
+    check(
+      breaker.minimumThroughput >= 1,
+      `${prefix}circuitBreaker.minimumThroughput`,
+      "must be at least 1"
+    )
+    check(
+      breaker.consecutiveFailures >= 1,
+      `${prefix}circuitBreaker.consecutiveFailures`,
+      "must be at least 1"
+    )
+    if (each !== undefined) {
+      check(
+        Duration.greaterThanOrEqualTo(breaker.slidingWindow, Duration.times(each, 2)),
+        `${prefix}circuitBreaker.slidingWindow`,
+        `(${Duration.format(breaker.slidingWindow)}) must be at least twice attemptTimeout (${Duration.format(each)})`
+      )
+    }
+  }
+  const bulkhead = resolved.bulkhead
+  if (bulkhead !== undefined) {
+    check(
+      Number.isInteger(bulkhead.maxConcurrent) && bulkhead.maxConcurrent >= 1,
+      `${prefix}bulkhead.maxConcurrent`,
+      "must be an integer of at least 1"
+    )
+    check(
+      Number.isInteger(bulkhead.maxQueued) && bulkhead.maxQueued >= 0,
+      `${prefix}bulkhead.maxQueued`,
+      "must be a non-negative integer"
+    )
+  }
+  const rateLimit = resolved.rateLimit
+  if (rateLimit !== undefined) {
+    check(rateLimit.limit >= 1, `${prefix}rateLimit.limit`, "must be at least 1")
+    check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
+  }
+}
+
+interface Compiled {
+  readonly base: Resolved
+  readonly hosts: ReadonlyMap<string, Resolved>
+  readonly endpoints: ReadonlyArray<EndpointMatcher>
+}
+
+const compile = (options: P.Options): Compiled => {
+  const base = resolveLayer(packageDefaults, options, "")
+  validateResolved(base, "")
+  const endpoints: Array<EndpointMatcher> = []
+  for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) {
+    const matcher = compileEndpoint(name, endpoint)
+    if (matcher instanceof InvalidPolicy) throw matcher
+    endpoints.push(matcher)
+  }
+  const hosts = new Map<string, Resolved>()
+  for (const [name, host] of Object.entries(options.hosts ?? {})) {
+    const prefix = `hosts[${JSON.stringify(name)}].`
+    const resolved = resolveLayer(base, host, prefix)
+    validateResolved(resolved, prefix)
+    hosts.set(name.toLowerCase(), resolved)
+  }
+  // every endpoint is checked on every profile it can apply to
+  for (const matcher of endpoints) {
+    const prefix = `endpoints[${JSON.stringify(matcher.name)}].`
+    validateResolved(resolveLayer(base, matcher.options, prefix), prefix)
+    for (const [host, resolved] of hosts) {
+      validateResolved(resolveLayer(resolved, matcher.options, `hosts[${JSON.stringify(host)}].${prefix}`), prefix)
+    }
+  }
+  return { base, hosts, endpoints }
+}
+
+/** @internal */
+export const validate = (options: P.Options): Either.Either<P.Options, InvalidPolicy> => {
+  try {
+    compile(options)
+    return Either.right(options)
+  } catch (error) {
+    if (error instanceof InvalidPolicy) return Either.left(error)
+    throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// classification
+// -----------------------------------------------------------------------------
+
+type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+
+/** @internal */
+export const countsAgainstUpstream = (error: unknown): boolean => {
+  if (!HttpFailure.isHttpFailure(error)) return false
+  if (error._tag === "Timeout") return true
+  if (error._tag === "ClientError") return error.status === 408
+  return HttpFailure.isTransient(error)
+}
+
+// Retry-After on a 413 lives only in the headers; it is read once, with the Clock, when the failure arrives.
+const contentTooLargeHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
+
+/** @internal */
+export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean => {
+  switch (failure._tag) {
+    case "ClientError":
+      return failure.status === 408 || (failure.status === 413 && contentTooLargeHints.has(failure))
+    case "RateLimited":
+      return true
+    default:
+      return HttpFailure.isTransient(failure)
+  }
+}
+
+const retryOnWith = (retryOn: P.RetryOn | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
+  if (retryOn === undefined) return isRetryableByDefault(failure)
+  if (typeof retryOn === "function") return retryOn(failure)
+  const entry = retryOn[failure._tag]
+  if (entry === undefined) return isRetryableByDefault(failure)
+  if (typeof entry === "boolean") return entry
+  return (entry as (failure: HttpFailure.HttpFailure) => boolean)(failure)
+}
+
+const delayHint = (failure: Guarded): Option.Option<Duration.Duration> => {
+  if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
+  if (failure._tag === "BulkheadRejected") return Option.none()
+  const tooLarge = contentTooLargeHints.get(failure)
+  return tooLarge === undefined ? HttpFailure.retryAfter(failure) : Option.some(tooLarge)
+}
+
+const toTimeout = (
+  error: Deadline.DeadlineExceeded,
+  request: HttpClientRequest.HttpClientRequest
+): HttpFailure.Timeout =>
+  new HttpFailure.Timeout({
+    ...attempt.requestInfo(request),
+    phase: error.reason === "deadline" ? "Deadline" : "Attempt",
+    timeout: error.timeout
+  })
+
+// -----------------------------------------------------------------------------
+// the pipeline
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const tag = Context.GenericTag<P.Policy>("@sturdy/http/Policy")
+
+interface Profile {
+  readonly resolved: Resolved
+  readonly breakers: CircuitBreaker.RegistryService | undefined
+  readonly limiter: RateLimit.RateLimiter | undefined
+  readonly bulkheads: Map<string, Bulkhead.Bulkhead>
+}
+
+interface Stack {
+  readonly resolved: Resolved
+  readonly profile: Profile
+  readonly schedule: Schedule.Schedule<unknown, unknown> | undefined
+  readonly retryOn: (failure: HttpFailure.HttpFailure) => boolean
+}
+
+const bulkheadCapacity = 10_000
+
+const breakerOptions = (breaker: ResolvedBreaker): CircuitBreaker.Options => ({
+  failureRateThreshold: breaker.failureRateThreshold,
+  minimumThroughput: breaker.minimumThroughput,
+  slidingWindow: breaker.slidingWindow,
+  breakDuration: Schedule.isSchedule(breaker.breakDuration)
+    ? breaker.breakDuration
+    : Schedule.spaced(breaker.breakDuration),
+  consecutiveFailures: breaker.consecutiveFailures,
+  halfOpenMaxProbes: breaker.halfOpenMaxProbes,
+  successThreshold: breaker.successThreshold,
+  isFailure: countsAgainstUpstream
+})
+
+const makeProfile = (
+  resolved: Resolved,
+  store: Context.Context<RateLimit.RateLimiterStore>
+): Effect.Effect<Profile, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const breakers = resolved.circuitBreaker === undefined ? undefined : yield* CircuitBreaker.makeRegistry({
+      breaker: breakerOptions(resolved.circuitBreaker)
+    })
+    const limiter = resolved.rateLimit === undefined
+      ? undefined
+      : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)
+    return { resolved, breakers, limiter, bulkheads: new Map() }
+  })
+
+/** @internal */
+export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPolicy, Scope.Scope> =>
+  Effect.gen(function*() {
+    const compiled = yield* Effect.try({
+      try: () => compile(options),
+      catch: (error) =>
+        error instanceof InvalidPolicy ? error : new InvalidPolicy({ field: "?", detail: String(error) })
+    })
+    const budget = Option.getOrUndefined(yield* Effect.serviceOption(RetryBudget.RetryBudget)) ??
+      (yield* RetryBudget.make())
+    const store = Option.match(yield* Effect.serviceOption(RateLimit.RateLimiterStore), {
+      onNone: () => undefined,
+      onSome: (store) => Context.make(RateLimit.RateLimiterStore, store)
+    }) ?? (yield* Layer.build(RateLimit.layerStoreMemory))
+    // every caller of a key that was told to wait (429/503 with Retry-After) waits: RateLimit's pauses
+    const pauses = yield* Effect.provide(RateLimit.make({ limit: 1, window: "1 second" }), store)
+    let anyPause = false
+
+    const baseProfile = yield* makeProfile(compiled.base, store)
+    const hostProfiles = new Map<string, Profile>()
+    for (const [host, resolved] of compiled.hosts) hostProfiles.set(host, yield* makeProfile(resolved, store))
+
+    const stacks = new Map<string, Stack>()
+    const stackFor = (target: Target, method: string): Stack => {
+      const profileName = hostProfiles.has(target.hostPort)
+        ? target.hostPort
+        : hostProfiles.has(target.host)
+        ? target.host
+        : ""
+      const profile = profileName === "" ? baseProfile : hostProfiles.get(profileName)!
+      let endpoint = -1
+      for (let i = 0; i < compiled.endpoints.length; i++) {
+        const matcher = compiled.endpoints[i]
+        if ((matcher.method === undefined || matcher.method === method) && matcher.path.test(target.path)) {
+          endpoint = i
+          break
+        }
+      }
+      const cacheKey = `${profileName}\u0000${endpoint}`
+      let stack = stacks.get(cacheKey)
+      if (stack === undefined) {
+        const resolved = endpoint === -1
+          ? profile.resolved
+          : resolveLayer(profile.resolved, compiled.endpoints[endpoint].options, "")
+        const retry = resolved.retry
+        stack = {
+          resolved,
+          profile,
+          schedule: retry === undefined ? undefined : Backoff.exponential({
+            base: retry.baseDelay,
+            cap: retry.maxDelay,
+            jitter: retry.jitter,
+            maxAttempts: retry.maxAttempts
+          }),
+          retryOn: retryOnWith(retry?.retryOn)
+        }
+        stacks.set(cacheKey, stack)
+      }
+      return stack
+    }
+
+    const bulkheadFor = (profile: Profile, options: ResolvedBulkhead, key: string): Bulkhead.Bulkhead => {
+      let bulkhead = profile.bulkheads.get(key)
+      if (bulkhead === undefined) {
+        bulkhead = Effect.runSync(BulkheadModule.make({
+          key,
+          maxConcurrent: options.maxConcurrent,
+          maxQueued: options.maxQueued,
+          maxWait: options.maxWait
+        }))
+        profile.bulkheads.set(key, bulkhead)
+        if (profile.bulkheads.size > bulkheadCapacity) {
+          const oldest = profile.bulkheads.keys().next()
+          if (oldest.done !== true) profile.bulkheads.delete(oldest.value)
+        }
+      }
+      return bulkhead
+    }
+
+    const onAttemptFailure = (
+      failure: HttpFailure.HttpFailure,
+      key: string
+    ): Effect.Effect<never, HttpFailure.HttpFailure> => {
+      if (failure._tag === "RateLimited" || (failure._tag === "ServerError" && failure.status === 503)) {
+        const wait = failure.retryAfter
+        if (Option.isSome(wait)) {
+          anyPause = true
+          return Effect.zipRight(pauses.pauseFor(key, wait.value), Effect.fail(failure))
+        }
+      }
+      if (failure._tag === "ClientError" && failure.status === 413 && failure.headers["retry-after"] !== undefined) {
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const hint = RetryHeaders.parseRetryAfter(failure.headers["retry-after"]!, now)
+          if (Option.isSome(hint)) contentTooLargeHints.set(failure, hint.value)
+          return Effect.fail(failure)
+        })
+      }
+      return Effect.fail(failure)
+    }
+
+    const run = <A, R>(
+      request: HttpClientRequest.HttpClientRequest,
+      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+    ): Effect.Effect<A, P.Failure, R> => {
+      const target = parseTarget(request.url)
+      const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
+      const stack = stackFor(target, request.method)
+      const resolved = stack.resolved
+      const retry = resolved.retry
+      const keyed = retry !== undefined && retry.idempotencyKey && !idempotency.isIdempotent(request)
+      if (keyed) {
+        return Effect.flatMap(idempotency.ensureKey(request), (withKey) => pipeline(withKey, key, stack, send))
+      }
+      return pipeline(request, key, stack, send)
+    }
+
+    const pipeline = <A, R>(
+      request: HttpClientRequest.HttpClientRequest,
+      key: string,
+      stack: Stack,
+      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+    ): Effect.Effect<A, P.Failure, R> => {
+      const resolved = stack.resolved
+      const profile = stack.profile
+
+      // attempt timeout, innermost: it covers sending, reading the body and decoding
+      const headerName = resolved.deadlineHeader
+      const sent: Effect.Effect<A, HttpFailure.HttpFailure | Deadline.DeadlineExceeded, R> = headerName === undefined
+        ? send(request)
+        : Effect.flatMap(
+          Deadline.header({ name: headerName }),
+          (header) =>
+            send(
+              Option.isSome(header) ? HttpClientRequest.setHeader(request, header.value[0], header.value[1]) : request
+            )
+        )
+      const timed = resolved.attemptTimeout === undefined
+        ? sent
+        : Deadline.attemptTimeout(sent, resolved.attemptTimeout)
+      let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(
+        timed,
+        (error) => onAttemptFailure(error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error, key)
+      )
+
+      if (resolved.bulkhead !== undefined) {
+        guarded = bulkheadFor(profile, resolved.bulkhead, key).run(guarded)
+      }
+      if (profile.breakers !== undefined) {
+        guarded = profile.breakers.withBreaker(key)(guarded)
+      }
+
+      const retry = resolved.retry
+      const idempotent = idempotency.isIdempotent(request)
+      const hedging = resolved.hedging
+      if (hedging !== undefined && idempotent) {
+        // with a budget, every hedge is a retry to pay for; the retry stage already deposited the call
+        guarded = retry !== undefined && retry.budget
+          ? Effect.provideService(
+            Hedge.hedge(guarded, { ...hedging, budget: key, deposit: false }),
+            RetryBudget.RetryBudget,
+            budget
+          )
+          : Hedge.hedge(guarded, hedging)
+      }
+      let retried: Effect.Effect<A, P.Failure, R> = guarded
+      if (retry !== undefined) {
+        const retryable = (failure: Guarded): boolean => {
+          if (failure._tag === "CircuitOpen") return true
+          if (failure._tag === "BulkheadRejected") return false
+          return stack.retryOn(failure) && (idempotent || !HttpFailure.mayHaveReachedServer(failure))
+        }
+        const common = {
+          schedule: stack.schedule!,
+          while: retryable,
+          delayHint,
+          maxHintedDelay: retry.maxRetryAfter,
+          hintJitter: retry.retryAfterJitter
+        }
+        retried = retry.budget
+          ? Effect.provideService(Retry.retry(guarded, { ...common, budget: key }), RetryBudget.RetryBudget, budget)
+          : Retry.retry(guarded, common)
+      }
+
+      const total = resolved.totalTimeout
+      const bounded: Effect.Effect<A, P.Failure, R> = total === undefined ? retried : Effect.mapError(
+        Deadline.withDeadline(retried, total),
+        (error) => error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error
+      )
+
+      // outermost: the client-side rate limit, and the pause a server asked for on this key
+      const limiter = profile.limiter
+      const limited: Effect.Effect<A, P.Failure, R> = limiter === undefined ? bounded : limiter.run(key)(bounded)
+      if (!anyPause) return limited
+      return Effect.flatMap(pauses.pausedFor(key), (left) => {
+        if (Duration.isZero(left)) return limited
+        return Effect.flatMap(Deadline.remaining, (remaining) => {
+          let patience: Duration.Duration = retry === undefined ? defaults.retry.maxRetryAfter : retry.maxRetryAfter
+          if (total !== undefined) patience = Duration.min(patience, total)
+          if (Option.isSome(remaining)) patience = Duration.min(patience, remaining.value)
+          return Duration.greaterThan(left, patience)
+            ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "paused", retryAfter: left }))
+            : Effect.zipRight(Effect.sleep(left), limited)
+        })
+      })
+    }
+
+    const describe = (request: HttpClientRequest.HttpClientRequest): P.Describe => {
+      const target = parseTarget(request.url)
+      const resolved = stackFor(target, request.method).resolved
+      return {
+        key: options.upstreamKey === undefined ? target.origin : options.upstreamKey(request),
+        totalTimeout: Option.fromNullable(resolved.totalTimeout),
+        attemptTimeout: Option.fromNullable(resolved.attemptTimeout),
+        maxAttempts: resolved.retry?.maxAttempts ?? 1,
+        circuitBreaker: resolved.circuitBreaker !== undefined,
+        bulkhead: resolved.bulkhead !== undefined,
+        rateLimit: resolved.rateLimit !== undefined,
+        deadlineHeader: Option.fromNullable(resolved.deadlineHeader)
+      }
+    }
+
+    return {
+      options,
+      run,
+      describe,
+      budget,
+      circuitBreaker: (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.suspend(() => {
+          const target = parseTarget(request.url)
+          const profile = stackFor(target, request.method).profile
+          const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
+          return profile.breakers === undefined
+            ? Effect.succeed(Option.none())
+            : Effect.map(profile.breakers.get(key), Option.some)
+        })
+    } satisfies P.Policy
+  })
+
+/** @internal */
+export const layer = (options: P.Options = {}): Layer.Layer<P.Policy, InvalidPolicy> => Layer.scoped(tag, make(options))
+
+/** @internal */
+export const layerConfig = (
+  config: Config.Config<P.Options>
+): Layer.Layer<P.Policy, InvalidPolicy | ConfigError.ConfigError> => Layer.scoped(tag, Effect.flatMap(config, make))
+
+// -----------------------------------------------------------------------------
+// Config
+// -----------------------------------------------------------------------------
+
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
+
+/** @internal */
+export const config: Config.Config<P.Options> = Config.all({
+  totalTimeout: optional(Config.duration("totalTimeout")),
+  attemptTimeout: optional(Config.duration("attemptTimeout")),
+  deadlineHeader: optional(Config.string("deadlineHeader")),
+  retry: Config.nested(
+    Config.all({
+      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      maxAttempts: optional(Config.integer("maxAttempts")),
+      baseDelay: optional(Config.duration("baseDelay")),
+      maxDelay: optional(Config.duration("maxDelay")),
+      maxRetryAfter: optional(Config.duration("maxRetryAfter")),
+      budget: optional(Config.boolean("budget")),
+      idempotencyKey: optional(Config.boolean("idempotencyKey"))
+    }),
+    "retry"
+  ),
+  circuitBreaker: Config.nested(
+    Config.all({
+      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      failureRateThreshold: optional(Config.number("failureRateThreshold")),
+      minimumThroughput: optional(Config.integer("minimumThroughput")),
+      consecutiveFailures: optional(Config.integer("consecutiveFailures")),
+      slidingWindow: optional(Config.duration("slidingWindow")),
+      breakDuration: optional(Config.duration("breakDuration"))
+    }),
+    "circuitBreaker"
+  ),
+  bulkhead: Config.nested(
+    Config.all({
+      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      maxConcurrent: optional(Config.integer("maxConcurrent")),
+      maxQueued: optional(Config.integer("maxQueued")),
+      maxWait: optional(Config.duration("maxWait"))
+    }),
+    "bulkhead"
+  ),
+  rateLimit: Config.nested(
+    Config.all({ limit: optional(Config.integer("limit")), window: optional(Config.duration("window")) }),
+    "rateLimit"
+  )
+}).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.Options => {
+  const { enabled: retryOn, ...retryOptions } = retry
+  const { enabled: breakerOn, ...breakerOptions } = circuitBreaker
+  const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
+  return {
+    ...rest,
+    retry: retryOn ? retryOptions : false,
+    circuitBreaker: breakerOn ? breakerOptions : false,
+    bulkhead: bulkheadOn ? bulkheadOptions : false,
+    rateLimit: rateLimit.limit === undefined || rateLimit.window === undefined
+      ? undefined
+      : { limit: rateLimit.limit, window: rateLimit.window }
+  }
+}))
+
+// -----------------------------------------------------------------------------
+// attempts and the client
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const run = <A, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+): Effect.Effect<A, P.Failure, R | P.Policy> => Effect.flatMap(tag, (policy) => policy.run(request, send))
+
+/** @internal */
+export const send = <R = never>(
+  client: Attempt.Client<R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options?: Attempt.Options
+): Effect.Effect<Attempt.Received, P.Failure, R | P.Policy> =>
+  run(request, (ready) => attempt.send(client, ready, options))
+
+/** @internal */
+export const json = <A, I, R, RC = never>(
+  client: Attempt.Client<RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  options?: Attempt.Options
+): Effect.Effect<A, P.Failure, R | RC | P.Policy> =>
+  run(request, (ready) => attempt.json(client, ready, schema, options))
+
+/** @internal */
+export const clientTag = Context.GenericTag<P.Client>("@sturdy/http/Policy/Client")
+
+/** @internal */
+export const makeClientWith = (
+  client: HttpClient.HttpClient,
+  policy: P.Policy,
+  options: SturdyClient.SturdyClient.Options = {}
+): P.Client => {
+  const api = sturdyClient.makeWith(client, options)
+  const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
+  const method = (verb: HttpMethod.HttpMethod | undefined): P.Method => {
+    function call<A, I, R, B = unknown, BI = unknown, BR = never>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & { readonly schema: Schema.Schema<A, I, R> }
+    ): Effect.Effect<A, P.Failure, R | BR>
+    function call<B = unknown, BI = unknown, BR = never>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+    ): Effect.Effect<Attempt.Received, P.Failure, BR>
+    function call<A, I, R, B, BI, BR>(
+      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
+        readonly schema?: Schema.Schema<A, I, R> | undefined
+      } = {}
+    ): Effect.Effect<A | Attempt.Received, P.Failure, R | BR> {
+      let request = typeof pathOrRequest === "string"
+        ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
+        : verb === undefined || pathOrRequest.method === verb
+        ? pathOrRequest
+        : HttpClientRequest.setMethod(pathOrRequest, verb)
+      const url = sturdyClient.resolveUrl(baseUrl, request.url)
+      if (url !== request.url) request = HttpClientRequest.setUrl(request, url)
+      // the pipeline decides on the request as it will be sent: an Idempotency-Key in `headers` counts
+      if (requestOptions.headers !== undefined) request = HttpClientRequest.setHeaders(request, requestOptions.headers)
+      const schema = requestOptions.schema
+      return policy.run(
+        request,
+        (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> =>
+          schema === undefined
+            ? api.execute(ready, requestOptions)
+            : api.execute(ready, { ...requestOptions, schema })
+      )
+    }
+    return call
+  }
+  return {
+    policy,
+    execute: method(undefined),
+    get: method("GET"),
+    post: method("POST"),
+    put: method("PUT"),
+    patch: method("PATCH"),
+    del: method("DELETE"),
+    head: method("HEAD"),
+    options: method("OPTIONS")
+  }
+}
+
+/** @internal */
+export const makeClient = (
+  options?: SturdyClient.SturdyClient.Options
+): Effect.Effect<P.Client, never, HttpClient.HttpClient | P.Policy> =>
+  Effect.zipWith(HttpClient.HttpClient, tag, (client, policy) => makeClientWith(client, policy, options))
+
+/** @internal */
+export const layerClient = (
+  options?: SturdyClient.SturdyClient.Options
+): Layer.Layer<P.Client, never, HttpClient.HttpClient | P.Policy> => Layer.effect(clientTag, makeClient(options))

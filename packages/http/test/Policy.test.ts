@@ -1,0 +1,730 @@
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { type HttpFailure, Idempotency, Policy } from "@sturdy/http"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import { FaultScript, ScriptedClient } from "@sturdy/testing"
+import {
+  Cause,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Random,
+  Schema,
+  type Scope,
+  TestClock
+} from "effect"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const ada = { id: 1, name: "Ada" }
+const base = "http://api.test"
+
+// small delays so that virtual time stays readable; every test below sets what it relies on
+const quick: Policy.Options = {
+  totalTimeout: "30 seconds",
+  attemptTimeout: "10 seconds",
+  retry: { baseDelay: "100 millis", maxDelay: "1 second", budget: false },
+  circuitBreaker: false
+}
+
+interface Harness {
+  readonly api: Policy.Client
+  readonly policy: Policy.Policy
+  readonly scripted: ScriptedClient.ScriptedClient
+}
+
+const harness = (
+  routes: Parameters<typeof FaultScript.routes>[0],
+  options: Policy.Options = quick
+): Effect.Effect<Harness, Policy.InvalidPolicy, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scripted = yield* ScriptedClient.make(FaultScript.routes(routes))
+    const policy = yield* Policy.make(options)
+    const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+    return { api, policy, scripted }
+  })
+
+// Runs `effect` on the TestClock with seeded randomness, advancing virtual time until it is done.
+const runVirtual = <A, E, R>(effect: Effect.Effect<A, E, R>, advance: Duration.DurationInput = "1 hour") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.withRandom(effect, Random.make(42)))
+    yield* TestClock.adjust(advance)
+    return yield* Fiber.await(fiber)
+  })
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return failure.value
+}
+
+const arrivals = (scripted: ScriptedClient.ScriptedClient) =>
+  Effect.map(scripted.requests, (requests) => requests.map((r) => r.arrivedAt))
+
+describe("Policy", () => {
+  describe("which failures retry", () => {
+    it.scoped("503, 503, 200: three requests and the decoded body", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada))
+        })
+        const exit = yield* runVirtual(api.get("/users/1", { schema: User }))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).length).toBe(3)
+      }))
+
+    it.scoped("POST answered 503 is not repeated: one request, the ServerError", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "POST /orders": FaultScript.status(503) })
+        const failure = failureOf(yield* runVirtual(api.post("/orders", { body: { sku: "A" } })))
+        expect(failure._tag).toBe("ServerError")
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+
+    it.scoped("POST with a generated Idempotency-Key is retried with the same key every time", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness(
+          {
+            "POST /orders": FaultScript.sequence(
+              FaultScript.status(503),
+              FaultScript.status(503),
+              FaultScript.json(ada)
+            )
+          },
+          { ...quick, retry: { baseDelay: "100 millis", budget: false, idempotencyKey: true } }
+        )
+        expect(yield* runVirtual(api.post("/orders", { body: { sku: "A" }, schema: User }))).toEqual(Exit.succeed(ada))
+        const keys = (yield* scripted.requests).map((r) => r.idempotencyKey)
+        expect(keys.length).toBe(3)
+        expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        expect(new Set(keys).size).toBe(1)
+      }))
+
+    it.scoped("each logical POST gets its own key; a key the caller sent is kept", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness(
+          { "POST /orders": FaultScript.json(ada) },
+          { ...quick, retry: { idempotencyKey: true, budget: false } }
+        )
+        yield* runVirtual(api.post("/orders"))
+        yield* runVirtual(api.post("/orders"))
+        yield* runVirtual(api.post("/orders", { headers: { "Idempotency-Key": "mine" } }))
+        const keys = (yield* scripted.requests).map((r) => r.idempotencyKey)
+        expect(keys[0]).not.toBe(keys[1])
+        expect(keys[2]).toBe("mine")
+      }))
+
+    it.scoped("PATCH with a caller's Idempotency-Key is retried", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "PATCH /users/1": FaultScript.sequence(FaultScript.status(502), FaultScript.json(ada))
+        })
+        const exit = yield* runVirtual(api.patch("/users/1", { headers: { "idempotency-key": "k-1" }, schema: User }))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).map((r) => r.idempotencyKey)).toEqual(["k-1", "k-1"])
+      }))
+
+    it.scoped("PUT and DELETE retry; a reset before the headers is retried for GET but not for POST", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "PUT /a": FaultScript.sequence(FaultScript.status(500), FaultScript.status(204)),
+          "DELETE /a": FaultScript.sequence(FaultScript.status(504), FaultScript.status(204)),
+          "GET /b": FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.json(ada)),
+          "POST /b": FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.json(ada))
+        })
+        expect(Exit.isSuccess(yield* runVirtual(api.put("/a")))).toBe(true)
+        expect(Exit.isSuccess(yield* runVirtual(api.del("/a")))).toBe(true)
+        expect(Exit.isSuccess(yield* runVirtual(api.get("/b")))).toBe(true)
+        const failure = failureOf(yield* runVirtual(api.post("/b")))
+        expect(failure._tag === "ConnectionError" && failure.reason).toBe("Reset")
+        const routes = (yield* scripted.requests).map((r) => r.route)
+        expect(routes).toEqual(["PUT /a", "PUT /a", "DELETE /a", "DELETE /a", "GET /b", "GET /b", "POST /b"])
+      }))
+
+    it.effect("a refused connection is retried even for POST", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const client = HttpClient.make((request) => {
+          calls++
+          return calls === 1
+            ? Effect.fail(
+              new HttpClientError.RequestError({
+                request,
+                reason: "Transport",
+                cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+              })
+            )
+            : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
+        })
+        const exit = yield* Effect.scoped(Effect.gen(function*() {
+          const api = Policy.makeClientWith(client, yield* Policy.make(quick), { baseUrl: base })
+          return yield* runVirtual(api.post("/orders", { schema: User }))
+        }))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect(calls).toBe(2)
+      }))
+
+    it.scoped("never retries 4xx (but 408, 429), decode or schema failures", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /404": FaultScript.status(404),
+          "GET /409": FaultScript.status(409),
+          "GET /413": FaultScript.status(413),
+          "GET /bad-json": FaultScript.malformedJson(),
+          "GET /mismatch": FaultScript.json({ id: "one" }),
+          "GET /408": FaultScript.sequence(FaultScript.status(408), FaultScript.json(ada)),
+          "GET /429": FaultScript.sequence(FaultScript.status(429), FaultScript.json(ada))
+        })
+        const tags: Array<string> = []
+        for (const path of ["/404", "/409", "/413", "/bad-json", "/mismatch"]) {
+          tags.push(failureOf(yield* runVirtual(api.get(path, { schema: User })))._tag)
+        }
+        expect(tags).toEqual(["ClientError", "ClientError", "ClientError", "InvalidJson", "SchemaMismatch"])
+        expect(yield* runVirtual(api.get("/408", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect(yield* runVirtual(api.get("/429", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).length).toBe(5 + 2 + 2)
+      }))
+
+    it.scoped("413 is retried only when the server sent Retry-After, after that wait", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "PUT /upload": FaultScript.sequence(FaultScript.status(413, { retryAfter: 3 }), FaultScript.status(201))
+        })
+        expect(Exit.isSuccess(yield* runVirtual(api.put("/upload")))).toBe(true)
+        const [first, second] = yield* arrivals(scripted)
+        expect(second - first).toBeGreaterThanOrEqual(3000)
+      }))
+
+    it.scoped("a predicate by tag overrides the default", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /conflict": FaultScript.sequence(FaultScript.status(409), FaultScript.json(ada)),
+          "GET /down": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+        }, {
+          ...quick,
+          retry: {
+            baseDelay: "100 millis",
+            budget: false,
+            retryOn: { ClientError: (e) => e.status === 409, ServerError: false }
+          }
+        })
+        expect(yield* runVirtual(api.get("/conflict", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect(failureOf(yield* runVirtual(api.get("/down")))._tag).toBe("ServerError")
+        expect((yield* scripted.requests).length).toBe(3)
+      }))
+
+    it.scoped("a plain predicate replaces the default, but never makes an unsafe request repeat", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(404), FaultScript.json(ada)),
+          "POST /x": FaultScript.sequence(FaultScript.status(404), FaultScript.json(ada))
+        }, { ...quick, retry: { baseDelay: "100 millis", budget: false, retryOn: () => true } })
+        expect(Exit.isSuccess(yield* runVirtual(api.get("/x")))).toBe(true)
+        expect(failureOf(yield* runVirtual(api.post("/x")))._tag).toBe("ClientError")
+        expect((yield* scripted.requests).length).toBe(3)
+      }))
+
+    it.scoped("gives up after maxAttempts with the last failure", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /down": FaultScript.status(503) }, {
+          ...quick,
+          retry: { maxAttempts: 5, baseDelay: "10 millis", budget: false }
+        })
+        const failure = failureOf(yield* runVirtual(api.get("/down")))
+        expect(failure._tag === "ServerError" && failure.status).toBe(503)
+        expect((yield* scripted.requests).length).toBe(5)
+      }))
+  })
+
+  describe("server waits", () => {
+    it.scoped("Retry-After is the minimum wait, plus at most 10 % jitter", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /limited": FaultScript.sequence(FaultScript.status(429, { retryAfter: 2 }), FaultScript.json(ada))
+        })
+        expect(yield* runVirtual(api.get("/limited", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = yield* arrivals(scripted)
+        expect(second - first).toBeGreaterThanOrEqual(2000)
+        expect(second - first).toBeLessThanOrEqual(2200)
+      }))
+
+    it.scoped("the RateLimit headers are honoured like Retry-After", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /limited": FaultScript.sequence(
+            FaultScript.status(429, { rateLimit: { limit: 10, remaining: 0, reset: 4 } }),
+            FaultScript.json(ada)
+          )
+        })
+        expect(yield* runVirtual(api.get("/limited", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = yield* arrivals(scripted)
+        expect(second - first).toBeGreaterThanOrEqual(4000)
+      }))
+
+    it.scoped("a wait beyond maxRetryAfter fails at once with the RateLimited failure", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /limited": FaultScript.status(429, { retryAfter: 3600 }) })
+        const started = yield* TestClock.currentTimeMillis
+        const fiber = yield* Effect.fork(api.get("/limited"))
+        yield* TestClock.adjust("1 millis")
+        const failure = failureOf(yield* Fiber.await(fiber))
+        expect(failure._tag).toBe("RateLimited")
+        expect(failure._tag === "RateLimited" && Option.map(failure.retryAfter, Duration.toSeconds)).toEqual(
+          Option.some(3600)
+        )
+        expect((yield* scripted.requests).length).toBe(1)
+        expect((yield* TestClock.currentTimeMillis) - started).toBeLessThanOrEqual(1)
+      }))
+
+    it.scoped("a wait beyond the deadline fails at once with the RateLimited failure", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /limited": FaultScript.status(503, { retryAfter: 20 }) }, {
+          ...quick,
+          totalTimeout: "5 seconds",
+          attemptTimeout: "1 second"
+        })
+        const fiber = yield* Effect.fork(api.get("/limited"))
+        yield* TestClock.adjust("1 millis")
+        const failure = failureOf(yield* Fiber.await(fiber))
+        expect(failure._tag === "ServerError" && failure.status).toBe(503)
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+
+    it.scoped("a 429 with Retry-After pauses every caller of that upstream until then", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({
+          "GET /a": FaultScript.status(429, { retryAfter: 2 }),
+          "GET /b": FaultScript.json(ada)
+        }, { ...quick, retry: false })
+        expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("RateLimited")
+        const pausedAt = yield* TestClock.currentTimeMillis
+        // another upstream is not paused
+        const other = Policy.makeClientWith(scripted.client, policy, { baseUrl: "http://other.test" })
+        expect(yield* runVirtual(other.get("/b", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
+        expect(yield* runVirtual(api.get("/b", { schema: User }))).toEqual(Exit.succeed(ada))
+        const requests = yield* scripted.requests
+        expect(requests.map((r) => r.route)).toEqual(["GET /a", "GET /b", "GET /b"])
+        expect(requests[1].arrivedAt - pausedAt).toBeLessThan(10)
+        expect(requests[2].arrivedAt - pausedAt).toBeGreaterThanOrEqual(1999)
+      }))
+
+    it.scoped("a pause longer than the caller could wait fails at once with RateLimitExceeded", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /a": FaultScript.status(503, { retryAfter: 600 }),
+          "GET /b": FaultScript.json(ada)
+        }, { ...quick, retry: false })
+        yield* runVirtual(api.get("/a"), "1 millis")
+        const failure = failureOf(yield* runVirtual(api.get("/b"), "1 millis"))
+        expect(failure._tag).toBe("RateLimitExceeded")
+        expect(failure._tag === "RateLimitExceeded" && failure.reason).toBe("paused")
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+  })
+
+  describe("deadlines", () => {
+    it.scoped("the attempt timeout covers the whole attempt and is retried as Timeout(Attempt)", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /slow": FaultScript.sequence(
+            FaultScript.withSlowBody(FaultScript.json({ ...ada, padding: "x".repeat(40) }), 10),
+            FaultScript.json(ada)
+          )
+        }, { ...quick, attemptTimeout: "1 second", totalTimeout: "10 seconds" })
+        const exit = yield* runVirtual(api.get("/slow", { schema: User }))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("an attempt that times out fails with Timeout(Attempt) when no retry is left", () =>
+      Effect.gen(function*() {
+        const { api } = yield* harness({ "GET /hang": FaultScript.hang }, {
+          ...quick,
+          attemptTimeout: "1 second",
+          retry: false
+        })
+        const failure = failureOf(yield* runVirtual(api.get("/hang")))
+        expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+        expect(failure._tag === "Timeout" && Duration.toMillis(failure.timeout)).toBe(1000)
+      }))
+
+    it.scoped("the total deadline ends the logical call with Timeout(Deadline)", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /hang": FaultScript.hang }, {
+          ...quick,
+          totalTimeout: "3 seconds",
+          attemptTimeout: "2 seconds",
+          retry: { maxAttempts: 5, baseDelay: "10 millis", budget: false }
+        })
+        const started = yield* TestClock.currentTimeMillis
+        const failure = failureOf(yield* runVirtual(api.get("/hang")))
+        expect(failure._tag === "Timeout" && failure.phase).toBe("Deadline")
+        expect(failure.message).toContain("GET http://api.test/hang")
+        expect((yield* scripted.requests).length).toBe(2)
+        expect((yield* TestClock.currentTimeMillis) - started).toBeGreaterThanOrEqual(3000)
+      }))
+
+    it.scoped("sends the time left in the deadline header", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /x": FaultScript.json(ada) }, {
+          ...quick,
+          totalTimeout: "5 seconds",
+          attemptTimeout: "2 seconds",
+          deadlineHeader: true
+        })
+        yield* runVirtual(api.get("/x"))
+        const [request] = yield* scripted.requests
+        expect(request.headers["x-request-timeout-ms"]).toBe("2000")
+      }))
+  })
+
+  describe("budget", () => {
+    it.scoped("a refused withdrawal surfaces as RetryBudgetExhausted carrying the failure", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /down": FaultScript.status(503) }, {
+          ...quick,
+          retry: { baseDelay: "10 millis", budget: true }
+        }).pipe(Effect.provide(RetryBudget.layer({ ratio: 0, minRetries: 0 })))
+        const failure = failureOf(yield* runVirtual(api.get("/down")))
+        expect(failure._tag).toBe("RetryBudgetExhausted")
+        expect(failure._tag === "RetryBudgetExhausted" && failure.failure._tag).toBe("ServerError")
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+
+    it.scoped("the budget is kept per upstream key (scheme, host, port)", () =>
+      Effect.gen(function*() {
+        const { policy, scripted } = yield* harness({ "GET /down": FaultScript.status(503) }, {
+          ...quick,
+          retry: { baseDelay: "10 millis", budget: true }
+        })
+        const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: "https://API.test" })
+        yield* runVirtual(api.get("/down"), "1 second")
+        const stats = yield* policy.budget.stats("https://api.test:443")
+        expect(stats).toMatchObject({ requests: 1, retries: 2 })
+        expect(yield* policy.budget.stats("http://api.test:80")).toMatchObject({ requests: 0, retries: 0 })
+      }))
+  })
+
+  describe("breaker and bulkhead", () => {
+    const breaking: Policy.Options = {
+      ...quick,
+      retry: false,
+      circuitBreaker: { consecutiveFailures: 2, breakDuration: "10 seconds" }
+    }
+
+    it.scoped("opens after counted failures; while open nothing reaches the server", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({ "GET /down": FaultScript.status(503) }, breaking)
+        for (let i = 0; i < 2; i++) yield* runVirtual(api.get("/down"), "1 millis")
+        const failure = failureOf(yield* runVirtual(api.get("/down"), "1 millis"))
+        expect(failure._tag).toBe("CircuitOpen")
+        expect((yield* scripted.requests).length).toBe(2)
+        const breaker = Option.getOrThrow(yield* policy.circuitBreaker(HttpClientRequest.get(`${base}/down`)))
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("4xx other than 408/429 and schema failures do not count", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({
+          "GET /missing": FaultScript.status(404),
+          "GET /mismatch": FaultScript.json({ id: "x" })
+        }, breaking)
+        for (let i = 0; i < 3; i++) {
+          yield* runVirtual(api.get("/missing"), "1 millis")
+          yield* runVirtual(api.get("/mismatch", { schema: User }), "1 millis")
+        }
+        expect((yield* scripted.requests).length).toBe(6)
+        const breaker = Option.getOrThrow(yield* policy.circuitBreaker(HttpClientRequest.get(`${base}/x`)))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a retry waits for the probe when it fits the deadline", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /flaky": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+        }, {
+          ...quick,
+          retry: { maxAttempts: 3, baseDelay: "10 millis", budget: false },
+          circuitBreaker: { consecutiveFailures: 1, breakDuration: "2 seconds" }
+        })
+        expect(yield* runVirtual(api.get("/flaky", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = yield* arrivals(scripted)
+        // the second request is the probe, sent once the breaker allowed it
+        expect(second - first).toBeGreaterThanOrEqual(2000)
+        expect((yield* scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("a retry gives up at once when the probe would come after the deadline", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /flaky": FaultScript.status(503) }, {
+          ...quick,
+          totalTimeout: "5 seconds",
+          attemptTimeout: "1 second",
+          retry: { maxAttempts: 3, baseDelay: "10 millis", budget: false },
+          circuitBreaker: { consecutiveFailures: 1, breakDuration: "1 minute", slidingWindow: "10 seconds" }
+        })
+        const failure = failureOf(yield* runVirtual(api.get("/flaky"), "1 second"))
+        expect(failure._tag).toBe("CircuitOpen")
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+
+    it.scoped("a full bulkhead rejects at once; the rejection is neither retried nor counted", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({
+          "GET /slow": FaultScript.withLatency(FaultScript.json(ada), "1 second")
+        }, {
+          ...quick,
+          bulkhead: { maxConcurrent: 1 },
+          circuitBreaker: { consecutiveFailures: 1, breakDuration: "10 seconds" }
+        })
+        const slow = yield* Effect.fork(api.get("/slow"))
+        yield* TestClock.adjust("1 millis")
+        const rejected = failureOf(yield* runVirtual(api.get("/slow"), "1 millis"))
+        expect(rejected._tag).toBe("BulkheadRejected")
+        yield* TestClock.adjust("2 seconds")
+        expect(Exit.isSuccess(yield* Fiber.await(slow))).toBe(true)
+        expect((yield* scripted.requests).length).toBe(1)
+        const breaker = Option.getOrThrow(yield* policy.circuitBreaker(HttpClientRequest.get(`${base}/slow`)))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+  })
+
+  describe("client-side rate limit and hedging", () => {
+    it.scoped("the rate limiter spaces calls to one upstream", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /x": FaultScript.json(ada) }, {
+          ...quick,
+          rateLimit: { limit: 1, window: "1 second", algorithm: "fixed-window" }
+        })
+        yield* runVirtual(Effect.all([api.get("/x"), api.get("/x"), api.get("/x")], { concurrency: "unbounded" }))
+        const times = (yield* arrivals(scripted)).sort((a, b) => a - b)
+        expect(times[2] - times[0]).toBeGreaterThanOrEqual(2000)
+      }))
+
+    it.scoped("a slow attempt is hedged and the first answer wins", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.withLatency(FaultScript.json(ada), "5 seconds"),
+            FaultScript.json(ada)
+          )
+        }, { ...quick, hedging: { delay: "100 millis" } })
+        const started = yield* TestClock.currentTimeMillis
+        const fiber = yield* Effect.fork(api.get("/x", { schema: User }))
+        yield* TestClock.adjust("200 millis")
+        expect(yield* Fiber.await(fiber)).toEqual(Exit.succeed(ada))
+        expect((yield* TestClock.currentTimeMillis) - started).toBeLessThan(1000)
+        expect((yield* scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("a POST without a key is never hedged", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "POST /x": FaultScript.withLatency(FaultScript.json(ada), "1 second")
+        }, { ...quick, hedging: { delay: "100 millis" } })
+        expect(Exit.isSuccess(yield* runVirtual(api.post("/x")))).toBe(true)
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+  })
+
+  describe("validation", () => {
+    const fieldOf = (options: Policy.Options) => {
+      const result = Policy.validate(options)
+      return Either.isLeft(result) ? result.left.field : undefined
+    }
+
+    it("attempt timeout must not exceed the total deadline", () => {
+      expect(fieldOf({ totalTimeout: "5 seconds", attemptTimeout: "6 seconds" })).toBe("attemptTimeout")
+      const result = Policy.validate({ totalTimeout: "5 seconds", attemptTimeout: "6 seconds" })
+      expect(Either.isLeft(result) && result.left._tag).toBe("InvalidPolicy")
+      expect(Either.isLeft(result) && result.left.message).toContain("must not exceed totalTimeout")
+    })
+
+    it("the breaker window must be at least twice the attempt timeout", () => {
+      expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "19 seconds" } })).toBe(
+        "circuitBreaker.slidingWindow"
+      )
+      expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "20 seconds" } })).toBe(
+        undefined
+      )
+    })
+
+    it("attempts are capped", () => {
+      expect(fieldOf({ retry: { maxAttempts: Policy.maxAttemptsCap + 1 } })).toBe("retry.maxAttempts")
+      expect(fieldOf({ retry: { maxAttempts: 0 } })).toBe("retry.maxAttempts")
+      expect(fieldOf({ retry: { maxAttempts: 2.5 } })).toBe("retry.maxAttempts")
+      expect(fieldOf({ retry: { maxAttempts: Policy.maxAttemptsCap } })).toBe(undefined)
+    })
+
+    it("overrides are validated on top of what they override, and name their place", () => {
+      expect(fieldOf({ hosts: { "api.test": { attemptTimeout: "1 minute" } } })).toBe(
+        "hosts[\"api.test\"].attemptTimeout"
+      )
+      expect(fieldOf({ endpoints: { "GET /reports/**": { retry: { maxAttempts: 20 } } } })).toBe(
+        "endpoints[\"GET /reports/**\"].retry.maxAttempts"
+      )
+      expect(fieldOf({ endpoints: { "reports": {} } })).toBe("endpoints[\"reports\"]")
+      expect(fieldOf({ totalTimeout: "soon" as Duration.DurationInput })).toBe("totalTimeout")
+    })
+
+    it.effect("make and layer fail with the typed error", () =>
+      Effect.gen(function*() {
+        const made = yield* Effect.flip(Effect.scoped(Policy.make({ retry: { maxAttempts: 11 } })))
+        expect(made.field).toBe("retry.maxAttempts")
+        const layered = yield* Effect.flip(
+          Layer.build(Policy.layer({ bulkhead: { maxConcurrent: 0 } })).pipe(
+            Effect.scoped
+          )
+        )
+        expect(layered._tag === "InvalidPolicy" && layered.field).toBe("bulkhead.maxConcurrent")
+      }))
+  })
+
+  describe("configuration", () => {
+    it.scoped("the defaults follow the standard resilience handler", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make()
+        expect(policy.describe(HttpClientRequest.get("https://api.test/x"))).toEqual({
+          key: "https://api.test:443",
+          totalTimeout: Option.some(Duration.seconds(30)),
+          attemptTimeout: Option.some(Duration.seconds(10)),
+          maxAttempts: 3,
+          circuitBreaker: true,
+          bulkhead: true,
+          rateLimit: false,
+          deadlineHeader: Option.none()
+        })
+      }))
+
+    it.scoped("hosts and endpoints override the defaults; the first matching endpoint wins", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make({
+          hosts: { "slow.test": { attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: "1 minute" } } },
+          endpoints: {
+            "POST /orders": { retry: false },
+            "GET /reports/**": { totalTimeout: "2 minutes", attemptTimeout: "15 seconds" },
+            "/users/:id": { retry: { maxAttempts: 5 } }
+          }
+        })
+        const describe = (method: "GET" | "POST", url: string) => policy.describe(HttpClientRequest.make(method)(url))
+        expect(describe("GET", "http://slow.test/x").attemptTimeout).toEqual(Option.some(Duration.seconds(20)))
+        expect(describe("GET", "http://fast.test/x").attemptTimeout).toEqual(Option.some(Duration.seconds(10)))
+        expect(describe("POST", "http://fast.test/orders").maxAttempts).toBe(1)
+        expect(describe("GET", "http://fast.test/orders").maxAttempts).toBe(3)
+        expect(describe("GET", "http://fast.test/reports/2026/11").totalTimeout).toEqual(
+          Option.some(Duration.minutes(2))
+        )
+        expect(describe("GET", "http://slow.test/users/7?x=1").maxAttempts).toBe(5)
+        expect(describe("GET", "http://slow.test/users/7").attemptTimeout).toEqual(Option.some(Duration.seconds(20)))
+        expect(describe("GET", "http://slow.test/users/7/teams").maxAttempts).toBe(3)
+      }))
+
+    it.effect("layerConfig reads the standard fields", () =>
+      Effect.gen(function*() {
+        const provider = ConfigProvider.fromJson({
+          totalTimeout: "10 seconds",
+          attemptTimeout: "2 seconds",
+          deadlineHeader: "x-deadline",
+          retry: { maxAttempts: 4 },
+          circuitBreaker: { enabled: false },
+          rateLimit: { limit: 10, window: "1 second" }
+        })
+        const described = yield* Effect.map(Policy.Policy, (policy) =>
+          policy.describe(HttpClientRequest.get("https://api.test/"))).pipe(
+            Effect.provide(
+              Layer.setConfigProvider(provider).pipe(Layer.provideMerge(Policy.layerConfig(Policy.config)))
+            ),
+            Effect.provide(Layer.setConfigProvider(provider))
+          )
+        expect(described).toMatchObject({
+          totalTimeout: Option.some(Duration.seconds(10)),
+          attemptTimeout: Option.some(Duration.seconds(2)),
+          maxAttempts: 4,
+          circuitBreaker: false,
+          rateLimit: true,
+          deadlineHeader: Option.some("x-deadline")
+        })
+        const invalid = yield* Effect.flip(
+          Layer.build(Policy.layerConfig(Policy.config)).pipe(
+            Effect.scoped,
+            Effect.withConfigProvider(ConfigProvider.fromJson({ retry: { maxAttempts: 40 } }))
+          )
+        )
+        expect(invalid._tag === "InvalidPolicy" && invalid.field).toBe("retry.maxAttempts")
+      }))
+  })
+
+  describe("Policy.run, send and json", () => {
+    it.scoped("run the Policy in context around any attempt", () =>
+      Effect.gen(function*() {
+        const scripted = yield* ScriptedClient.make(FaultScript.routes({
+          "GET /x": FaultScript.sequence(FaultScript.status(500), FaultScript.json(ada))
+        }))
+        const request = HttpClientRequest.get(`${base}/x`)
+        const user = yield* runVirtual(
+          Policy.json(scripted.client, request, User).pipe(
+            Effect.provide(Policy.layer(quick))
+          )
+        )
+        expect(user).toEqual(Exit.succeed(ada))
+        const received = yield* runVirtual(
+          Policy.send(scripted.client, request).pipe(Effect.provide(Policy.layer(quick)))
+        )
+        expect(Exit.isSuccess(received)).toBe(true)
+        expect((yield* scripted.requests).length).toBe(3)
+      }))
+
+    it.scoped("the client layer runs every request through the Policy layer", () =>
+      Effect.gen(function*() {
+        const scripted = yield* ScriptedClient.make(FaultScript.routes({
+          "GET /x": FaultScript.sequence(FaultScript.status(502), FaultScript.json(ada))
+        }))
+        const program = Effect.flatMap(Policy.Client, (api) => api.get("/x", { schema: User }))
+        const exit = yield* runVirtual(program.pipe(
+          Effect.provide(
+            Policy.layerClient({ baseUrl: base }).pipe(
+              Layer.provide(Policy.layer(quick)),
+              Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+            )
+          )
+        ))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).length).toBe(2)
+      }))
+  })
+
+  it("Idempotency is re-exported for the pipeline's users", () => {
+    expect(Idempotency.headerName).toBe("idempotency-key")
+  })
+})
+
+// a type-level check: the union is closed
+export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Effect<string> =>
+  call.pipe(
+    Effect.catchTags({
+      CircuitOpen: () => Effect.succeed("open"),
+      BulkheadRejected: () => Effect.succeed("busy"),
+      RateLimitExceeded: () => Effect.succeed("limited"),
+      RateLimitStoreError: () => Effect.succeed("store"),
+      RetryBudgetExhausted: () => Effect.succeed("budget"),
+      ConnectionError: () => Effect.succeed("c"),
+      Timeout: () => Effect.succeed("t"),
+      ClientError: () => Effect.succeed("4xx"),
+      RateLimited: () => Effect.succeed("429"),
+      ServerError: () => Effect.succeed("5xx"),
+      UnexpectedStatus: () => Effect.succeed("3xx"),
+      BodyTruncated: () => Effect.succeed("b"),
+      BodyTooLarge: () => Effect.succeed("b"),
+      UnexpectedContentType: () => Effect.succeed("ct"),
+      InvalidJson: () => Effect.succeed("j"),
+      SchemaMismatch: () => Effect.succeed("s"),
+      InvalidRequest: () => Effect.succeed("r")
+    })
+  )
+
+export type _Failure = HttpFailure.HttpFailure
