@@ -1,0 +1,123 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Fallback from "@sturdy/policy/Fallback"
+import * as StaleCache from "@sturdy/policy/StaleCache"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+
+class Unavailable extends Data.TaggedError("Unavailable")<{ readonly call: number }> {}
+
+// An upstream that answers `price-<n>` for its n-th call while healthy and fails while not.
+const makeUpstream = () => {
+  const state = { calls: 0, healthy: true }
+  const call = Effect.suspend(() => {
+    state.calls++
+    return state.healthy
+      ? Effect.succeed(`price-${state.calls}`)
+      : Effect.fail(new Unavailable({ call: state.calls }))
+  })
+  return { state, call }
+}
+
+describe("StaleCache", () => {
+  it.effect("serves the last good answer only when the upstream fails, with its age", () =>
+    Effect.gen(function*() {
+      const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 minute" })
+      const upstream = makeUpstream()
+      const call = upstream.call.pipe(StaleCache.serve(cache, "sku-1"))
+
+      expect(yield* call).toEqual(Fallback.fresh("price-1", "upstream"))
+      yield* TestClock.adjust("10 seconds")
+      // Healthy: the upstream answers and the cache is not used.
+      expect(yield* call).toEqual(Fallback.fresh("price-2", "upstream"))
+
+      upstream.state.healthy = false
+      yield* TestClock.adjust("15 seconds")
+      const stale = yield* call
+      expect(stale).toEqual({
+        value: "price-2",
+        source: "stale",
+        failures: [{ source: "upstream", error: new Unavailable({ call: 3 }) }],
+        age: Option.some(Duration.seconds(15))
+      })
+      expect(Fallback.isDegraded(stale)).toBe(true)
+      expect(upstream.state.calls).toBe(3)
+    }))
+
+  it.effect("respects max staleness: an answer older than that is not served, and dropped", () =>
+    Effect.gen(function*() {
+      const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 minute" })
+      const upstream = makeUpstream()
+      const call = upstream.call.pipe(StaleCache.serve(cache, "sku-1"))
+      yield* call
+      upstream.state.healthy = false
+      yield* TestClock.adjust("60 seconds")
+      expect((yield* call).age).toEqual(Option.some(Duration.minutes(1)))
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Effect.exit(call)).toStrictEqual(Exit.fail(new Unavailable({ call: 3 })))
+      expect(yield* cache.size).toBe(0)
+      expect(yield* Effect.flip(cache.lookup("sku-1"))).toEqual(
+        new StaleCache.NoStaleAnswer({ key: "sku-1", reason: "missing" })
+      )
+    }))
+
+  it.effect("lookup says why nothing is served", () =>
+    Effect.gen(function*() {
+      const cache = StaleCache.unsafeMake<number>({ maxEntries: 10, maxStaleness: "1 second" })
+      const missing = yield* Effect.flip(StaleCache.lookup(cache, "a"))
+      expect(missing.reason).toBe("missing")
+      expect(missing.message).toBe("no earlier answer is cached for a")
+      yield* cache.set("a", 1)
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Effect.flip(StaleCache.lookup(cache, "a"))).reason).toBe("too-old")
+    }))
+
+  it.effect("is bounded: the least recently used key is evicted first", () =>
+    Effect.gen(function*() {
+      const cache = StaleCache.unsafeMake<number>({ maxEntries: 2, maxStaleness: "1 hour" })
+      yield* cache.set("a", 1)
+      yield* cache.set("b", 2)
+      // Reading "a" makes "b" the least recently used.
+      expect(Option.map(yield* cache.get("a"), (entry) => entry.value)).toEqual(Option.some(1))
+      yield* cache.set("c", 3)
+      expect(yield* cache.size).toBe(2)
+      expect(yield* cache.get("b")).toEqual(Option.none())
+      expect(Option.isSome(yield* cache.get("a"))).toBe(true)
+      expect(Option.isSome(yield* cache.get("c"))).toBe(true)
+      // Overwriting a key does not evict another.
+      yield* cache.set("c", 4)
+      expect(yield* cache.size).toBe(2)
+      yield* cache.invalidate("a")
+      expect(yield* cache.get("a")).toEqual(Option.none())
+    }))
+
+  it.effect("a failure with nothing stored is returned as is; defects are never masked", () =>
+    Effect.gen(function*() {
+      const cache = StaleCache.unsafeMake<string>({ maxEntries: 2, maxStaleness: "1 hour" })
+      const upstream = makeUpstream()
+      upstream.state.healthy = false
+      expect(yield* Effect.exit(upstream.call.pipe(StaleCache.serve(cache, "k")))).toStrictEqual(
+        Exit.fail(new Unavailable({ call: 1 }))
+      )
+      yield* cache.set("k", "old")
+      expect(yield* Effect.exit(Effect.die("boom").pipe(StaleCache.serve(cache, "k")))).toStrictEqual(Exit.die("boom"))
+    }))
+
+  it.effect("each key has its own answer", () =>
+    Effect.gen(function*() {
+      const cache = StaleCache.unsafeMake<string>({ maxEntries: 10, maxStaleness: "1 hour" })
+      yield* Effect.succeed("for a").pipe(StaleCache.serve(cache, "a"))
+      yield* Effect.succeed("for b").pipe(StaleCache.remember(cache, "b"))
+      const failing = Effect.fail(new Unavailable({ call: 0 }))
+      expect((yield* StaleCache.serve(failing, cache, "a")).value).toBe("for a")
+      expect((yield* StaleCache.serve(failing, cache, "b")).value).toBe("for b")
+    }))
+
+  it("rejects a size that is not a positive integer", () => {
+    expect(() => StaleCache.unsafeMake({ maxEntries: 0, maxStaleness: "1 second" })).toThrow(RangeError)
+    expect(() => StaleCache.unsafeMake({ maxEntries: 1.5, maxStaleness: "1 second" })).toThrow(RangeError)
+  })
+})
