@@ -1,0 +1,86 @@
+/**
+ * Smoke tests: every example runs against its own loopback FaultServer, finishes, and prints what it promises.
+ * Each example exports its program as `main`; its output is captured from `console`.
+ */
+import { afterEach, describe, expect, it, vi } from "@effect/vitest"
+import { Effect } from "effect"
+import * as CircuitBreakerExample from "../circuit-breaker.js"
+import * as HedgingExample from "../hedging.js"
+import * as RetryAfterExample from "../retry-after.js"
+import * as ScheduleExample from "../schedule-property-test.js"
+import * as TypedErrorsExample from "../typed-errors.js"
+
+const run = async <E>(main: Effect.Effect<void, E>): Promise<string> => {
+  const lines: Array<string> = []
+  const record = (...args: ReadonlyArray<unknown>) => {
+    lines.push(args.map(String).join(" "))
+  }
+  vi.spyOn(console, "log").mockImplementation(record)
+  vi.spyOn(console, "error").mockImplementation(record)
+  await Effect.runPromise(main)
+  return lines.join("\n")
+}
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe("examples", () => {
+  it("typed-errors: one tag per failure kind", async () => {
+    const out = await run(TypedErrorsExample.main)
+    expect(out).toMatch(/GET \/users\/1 +ok: Ada/)
+    expect(out).toMatch(/ClientError 404: no such user/)
+    expect(out).toMatch(/SchemaMismatch at \$\.id/)
+    expect(out).toMatch(/InvalidJson/)
+    expect(out).toMatch(/ServerError 503, retry after 2s/)
+    expect(out).toMatch(/RateLimited, retry after 7s/)
+    expect(out).toMatch(/UnexpectedContentType "text\/html"/)
+    expect(out).toMatch(/ConnectionError \(Reset\)/)
+    expect(out).toMatch(/Timeout \(Attempt, after 300ms\)/)
+    expect(out).toMatch(/BodyTruncated/)
+    expect(out).toMatch(/ConnectionError \(Refused\) +transient=yes {2}reached server=no/)
+    expect(out).toMatch(/InvalidRequest \(InvalidHeader\)/)
+    expect(out).toMatch(/api_key=<redacted>/)
+    expect(out).not.toMatch(/s3cret/)
+  })
+
+  it("retry-after: backoff, then the server's Retry-After, then give up on a too-long one", async () => {
+    const out = await run(RetryAfterExample.main)
+    expect(out).toMatch(/attempt 1 failed: ServerError -> retry #2 in \d+ms \(backoff\)/)
+    expect(out).toMatch(/attempt 2 failed: RateLimited -> retry #3 in 1s \d+ms \(retry-after\)/)
+    expect(out).toMatch(/-> order 42, total 99.5/)
+    expect(out).toMatch(/give up \(retry-after-too-long\)/)
+    // the third request arrived at least one second after the second
+    const arrivals = [...out.matchAll(/\+ *(\d+) ms {2}GET \/orders\/42/g)].map((m) => Number(m[1]))
+    expect(arrivals).toHaveLength(3)
+    expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(1000)
+  })
+
+  it("circuit-breaker: opens, rejects without calling, probes, closes", async () => {
+    const out = await run(CircuitBreakerExample.main)
+    expect(out).toMatch(/breaker prices: Closed -> Open/)
+    expect(out).toMatch(/CircuitOpen \(probe in/)
+    expect(out).toMatch(/breaker prices: HalfOpen -> Open/)
+    expect(out).toMatch(/breaker prices: HalfOpen -> Closed/)
+    const summary = out.match(/16 calls, (\d+) reached the server; breaker is (\w+)/)
+    expect(summary?.[2]).toBe("Closed")
+    expect(Number(summary?.[1])).toBeLessThan(16)
+  })
+
+  it("hedging: hedges win the slow searches and the losers are aborted", async () => {
+    const out = await run(HedgingExample.main)
+    expect(out).toMatch(/hedge #1 sent after \d+ms \(delay\)/)
+    expect(out).toMatch(/won by hedge #\d/)
+    const max = (label: string) => Number(out.match(new RegExp(`${label} +p50 +\\d+ ms +max +(\\d+) ms`))?.[1])
+    expect(max("plain")).toBeGreaterThanOrEqual(600)
+    expect(max("hedged")).toBeLessThan(600)
+    expect(out).toMatch(/hedged: \d+ requests, [1-9]\d* slow copies aborted/)
+  })
+
+  it("schedule-property-test: Backoff passes, jitter-after-cap is caught", async () => {
+    const out = await run(ScheduleExample.main)
+    expect(out).toMatch(/300 cases passed/)
+    expect(out).toMatch(/capHolds.*above the cap of 2000ms/)
+    expect(out).toMatch(/max +\S+ 1\.\d+s/)
+  })
+})
