@@ -1,0 +1,86 @@
+import { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Policy } from "@sturdy/http"
+import { FaultScript, FaultServer } from "@sturdy/testing"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const ada = { id: 1, name: "Ada" }
+
+const tagOf = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>): string =>
+  Exit.isSuccess(exit) ? "Success" : Option.match(Cause.failureOption(exit.cause), {
+    onNone: () => "Defect",
+    onSome: (error) => error._tag
+  })
+
+describe("policy: circuit breaker against a loopback FaultServer (undici)", () => {
+  it.scopedLive("while the breaker is open the server sees nothing beyond the probes", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({ "GET /users/1": FaultScript.status(503) }))
+      const policy = yield* Policy.make({
+        totalTimeout: "5 seconds",
+        attemptTimeout: "1 second",
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 3, breakDuration: "200 millis", slidingWindow: "10 seconds" }
+      })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const call = Effect.exit(api.get("/users/1", { schema: User }))
+      const seen = Effect.map(server.requests, (requests) => requests.length)
+
+      // three 503s open the breaker
+      for (let i = 0; i < 3; i++) expect(tagOf(yield* call)).toBe("ServerError")
+      expect(yield* seen).toBe(3)
+
+      // open: 20 calls, none reaches the server
+      const whileOpen = yield* Effect.all(Array.from({ length: 20 }, () => call), { concurrency: "unbounded" })
+      expect(whileOpen.map(tagOf).every((tag) => tag === "CircuitOpen")).toBe(true)
+      expect(yield* seen).toBe(3)
+
+      // after the pause, of 10 concurrent calls exactly one is let through as the probe; it fails and reopens
+      yield* Effect.sleep("250 millis")
+      const halfOpen = yield* Effect.all(Array.from({ length: 10 }, () => call), { concurrency: "unbounded" })
+      expect(halfOpen.map(tagOf).filter((tag) => tag === "ServerError").length).toBe(1)
+      expect(halfOpen.map(tagOf).filter((tag) => tag === "CircuitOpen").length).toBe(9)
+      expect(yield* seen).toBe(4)
+      expect(tagOf(yield* call)).toBe("CircuitOpen")
+      expect(yield* seen).toBe(4)
+
+      // the upstream recovers: the next probe succeeds and closes the breaker
+      yield* server.setScript("GET /users/1", FaultScript.json(ada))
+      yield* Effect.sleep("250 millis")
+      expect(yield* call).toEqual(Exit.succeed(ada))
+      expect(yield* call).toEqual(Exit.succeed(ada))
+      expect(yield* seen).toBe(6)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a retry does not hammer the open breaker: it waits for the probe inside the deadline", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+      }))
+      const policy = yield* Policy.make({
+        totalTimeout: "3 seconds",
+        attemptTimeout: "1 second",
+        retry: { maxAttempts: 3, baseDelay: "5 millis", budget: false },
+        circuitBreaker: { consecutiveFailures: 1, breakDuration: "200 millis", slidingWindow: "10 seconds" }
+      })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+      const [first, probe] = yield* server.requests
+      expect((yield* server.requests).length).toBe(2)
+      expect(probe.arrivedAt - first.arrivedAt).toBeGreaterThanOrEqual(190)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("4xx answers (other than 408/429) never open the breaker", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({ "GET /missing": FaultScript.status(404) }))
+      const policy = yield* Policy.make({
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 2, breakDuration: "10 seconds" }
+      })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      for (let i = 0; i < 5; i++) expect(tagOf(yield* Effect.exit(api.get("/missing")))).toBe("ClientError")
+      expect((yield* server.requests).length).toBe(5)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})

@@ -1,0 +1,143 @@
+import { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Policy } from "@sturdy/http"
+import { FaultScript, FaultServer } from "@sturdy/testing"
+import { Cause, Clock, Effect, Exit, Option, Schema, type Scope } from "effect"
+import * as Loopback from "./utils/loopbackServer.js"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const ada = { id: 1, name: "Ada" }
+
+// fast backoff: real time is spent only where a test is about the server's wait
+const fast: Policy.Options = {
+  totalTimeout: "5 seconds",
+  attemptTimeout: "2 seconds",
+  retry: { baseDelay: "10 millis", maxDelay: "50 millis", budget: false },
+  circuitBreaker: false
+}
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return failure.value
+}
+
+const serve = (
+  routes: Parameters<typeof FaultScript.routes>[0],
+  options: Policy.Options = fast
+): Effect.Effect<
+  { readonly server: FaultServer.FaultServer; readonly api: Policy.Client },
+  Policy.InvalidPolicy,
+  Scope.Scope | HttpClient.HttpClient
+> =>
+  Effect.gen(function*() {
+    const server = yield* FaultServer.make(FaultScript.routes(routes))
+    const policy = yield* Policy.make(options)
+    const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+    return { server, api }
+  })
+
+describe("policy: safe retries against a loopback FaultServer (undici)", () => {
+  it.scopedLive("503, 503, 200: the server sees 3 requests and the call succeeds", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada))
+      })
+      expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+      expect((yield* server.requests).length).toBe(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("POST answered 503: 1 request and the ServerError", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({ "POST /orders": FaultScript.status(503) })
+      const failure = failureOf(yield* Effect.exit(api.post("/orders", { body: { sku: "A-1" } })))
+      expect(failure._tag === "ServerError" && failure.status).toBe(503)
+      expect((yield* server.requests).length).toBe(1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("POST with an Idempotency-Key is retried with the same key each time", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({
+        "POST /orders": FaultScript.sequence(FaultScript.status(503), FaultScript.status(502), FaultScript.json(ada)),
+        "POST /payments": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+      }, { ...fast, retry: { baseDelay: "10 millis", budget: false, idempotencyKey: true } })
+      // the caller's own key
+      yield* api.post("/orders", { body: { sku: "A-1" }, headers: { "Idempotency-Key": "order-42" }, schema: User })
+      // a generated one
+      yield* api.post("/payments", { body: { amount: 10 }, schema: User })
+      const requests = yield* server.requests
+      const keysOf = (route: string) => requests.filter((r) => r.route === route).map((r) => r.idempotencyKey)
+      expect(keysOf("POST /orders")).toEqual(["order-42", "order-42", "order-42"])
+      const generated = keysOf("POST /payments")
+      expect(generated.length).toBe(2)
+      expect(generated[0]).toMatch(/^[0-9a-f-]{36}$/)
+      expect(generated[1]).toBe(generated[0])
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  // the one test that waits for real: the server's Retry-After is 1 s
+  it.scopedLive("429 with Retry-After: 1 puts at least 1 s between the first two requests", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({
+        "GET /limited": FaultScript.sequence(FaultScript.status(429, { retryAfter: "1" }), FaultScript.json(ada))
+      })
+      expect(yield* api.get("/limited", { schema: User })).toEqual(ada)
+      const [first, second] = yield* server.requests
+      expect(second.arrivedAt - first.arrivedAt).toBeGreaterThanOrEqual(1000)
+      expect(second.arrivedAt - first.arrivedAt).toBeLessThan(1500)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("Retry-After: 3600 with a 5 s deadline fails at once after 1 request", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({ "GET /limited": FaultScript.status(429, { retryAfter: "3600" }) }, {
+        ...fast,
+        totalTimeout: "5 seconds",
+        retry: { baseDelay: "10 millis", budget: false, maxRetryAfter: "2 hours" }
+      })
+      const started = yield* Clock.currentTimeMillis
+      const failure = failureOf(yield* Effect.exit(api.get("/limited")))
+      const elapsed = (yield* Clock.currentTimeMillis) - started
+      expect(failure._tag).toBe("RateLimited")
+      expect((yield* server.requests).length).toBe(1)
+      expect(elapsed).toBeLessThan(1000)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a refused connection is retried even for POST", () =>
+    Effect.gen(function*() {
+      const port = yield* Loopback.closedPort
+      let sent = 0
+      const counting = HttpClient.tapRequest(yield* HttpClient.HttpClient, () =>
+        Effect.sync(() => {
+          sent++
+        }))
+      const api = Policy.makeClientWith(counting, yield* Policy.make(fast), { baseUrl: `http://127.0.0.1:${port}` })
+      const failure = failureOf(yield* Effect.exit(api.post("/orders", { body: { sku: "A-1" } })))
+      expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")
+      expect(sent).toBe(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a hung attempt times out as Timeout(Attempt) and the retry succeeds", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({
+        "GET /slow": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
+      }, { ...fast, attemptTimeout: "150 millis", totalTimeout: "2 seconds" })
+      expect(yield* api.get("/slow", { schema: User })).toEqual(ada)
+      expect((yield* server.requests).length).toBe(2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("the total deadline ends a call that keeps hanging with Timeout(Deadline)", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({ "GET /hang": FaultScript.hang }, {
+        ...fast,
+        attemptTimeout: "100 millis",
+        totalTimeout: "250 millis",
+        retry: { maxAttempts: 10, baseDelay: "10 millis", budget: false }
+      })
+      const failure = failureOf(yield* Effect.exit(api.get("/hang")))
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Deadline")
+      const seen = (yield* server.requests).length
+      expect(seen).toBeGreaterThanOrEqual(2)
+      expect(seen).toBeLessThanOrEqual(3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
