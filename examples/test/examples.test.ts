@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Effect } from "effect"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
+import * as FallbackExample from "../fallback-layers.js"
 import * as HedgingExample from "../hedging.js"
 import * as RetryAfterExample from "../retry-after.js"
 import * as ScheduleExample from "../schedule-property-test.js"
@@ -82,5 +83,18 @@ describe("examples", () => {
     expect(out).toMatch(/300 cases passed/)
     expect(out).toMatch(/capHolds.*above the cap of 2000ms/)
     expect(out).toMatch(/max +\S+ 1\.\d+s/)
+  })
+
+  it("fallback-layers: each answer names its source, the failures before it, and its age", async () => {
+    const out = await run(FallbackExample.main)
+    expect(out).toMatch(/A-1: 1999 cents from primary {2}\(fresh\)/)
+    expect(out).toMatch(
+      /A-1: 1999 cents from cache, \d+ms old {2}\(degraded; tried primary ServerError, primary ServerError, replica ServerError\)/
+    )
+    expect(out).toMatch(/B-2: 450 cents from replica/)
+    expect(out).toMatch(/C-3: 0 cents from default .*cache NoStaleAnswer/)
+    expect(out).toMatch(/Z-9: failed with ClientError/)
+    // the 404 stopped the plan: the replica was never asked for Z-9
+    expect(out).not.toMatch(/\/replica\/prices\/Z-9/)
   })
 })
