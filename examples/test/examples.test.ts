@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Effect } from "effect"
+import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as HedgingExample from "../hedging.js"
@@ -96,5 +97,17 @@ describe("examples", () => {
     expect(out).toMatch(/Z-9: failed with ClientError/)
     // the 404 stopped the plan: the replica was never asked for Z-9
     expect(out).not.toMatch(/\/replica\/prices\/Z-9/)
+  })
+
+  it("auth: one token shared, refreshed on 401 and replayed; secrets never in messages", async () => {
+    const out = await run(AuthExample.main)
+    expect(out).toMatch(/reports: q1, q2; archive: 2025/)
+    expect(out).toMatch(/GET \/reports +authorization: Bearer <token #1> +-> 401/)
+    expect(out).toMatch(/GET \/reports +authorization: Bearer <token #2> +-> 200/)
+    expect(out).toMatch(/GET \/reports\/archive +authorization: Bearer <token #2> +-> 200/)
+    expect(out.match(/POST \/oauth\/token/g)).toHaveLength(2)
+    expect(out).toMatch(/api_key=<redacted>/)
+    expect(out).toMatch(/secret in the error\? no/)
+    expect(out).not.toMatch(/s3cret/)
   })
 })
