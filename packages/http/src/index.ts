@@ -36,6 +36,11 @@ export * as SturdyClient from "./SturdyClient.js"
 /**
  * @since 0.1.0
  */
+export * as Telemetry from "./Telemetry.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Auth from "./Auth.js"
 
 /**

@@ -1,0 +1,331 @@
+/**
+ * Spans, metrics and logs for HTTP calls, with every URL redacted: one span per logical call, a child span per
+ * attempt, Effect `Metric`s for outcomes, retries, rejections, breaker states and latency, and debug/warning logs.
+ *
+ * ## Spans
+ *
+ * Built only when a real tracer is installed (spans of Effect's default tracer go nowhere, so nothing is built and
+ * no attribute is computed). Attribute names follow the OpenTelemetry HTTP client conventions.
+ *
+ * | Span                                  | Kind     | Attributes                                                   |
+ * | ------------------------------------- | -------- | ------------------------------------------------------------ |
+ * | `http.client.request {METHOD}`        | `client` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts` (Retry adds `retry` / `retry.stop` events) |
+ * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it), `sturdy.breaker_state` (when tracked); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
+ *
+ * `error.type` is the status code for a status failure, else the failure's tag. Inside an attempt span the
+ * platform's own client span is disabled (it records `url.full` and `url.query` unredacted); the `traceparent` and
+ * `b3` headers are sent from the attempt span instead.
+ *
+ * ## Metrics
+ *
+ * | Name                                      | Type      | Labels                                      |
+ * | ----------------------------------------- | --------- | ------------------------------------------- |
+ * | `sturdy_http_client_requests_total`       | counter   | `method`, `host`, `outcome`, `failure_tag`  |
+ * | `sturdy_http_client_request_duration_ms`  | histogram | `method`, `host`, `outcome`                 |
+ * | `sturdy_http_client_attempts_total`       | counter   | `method`, `host`, `outcome`, `failure_tag`  |
+ * | `sturdy_http_client_attempt_duration_ms`  | histogram | `method`, `host`, `outcome`                 |
+ * | `sturdy_http_client_retries_total`        | counter   | `method`, `host`, `reason` (`backoff`, `retry-after`) |
+ * | `sturdy_retry_budget_refusals_total`      | counter   | `host`                                      |
+ * | `sturdy_policy_rejections_total`          | counter   | `host`, `policy` (`circuit_breaker`, `bulkhead`, `rate_limit`, `adaptive_throttle`) |
+ * | `sturdy_circuit_breaker_state`            | gauge     | `upstream` (0 closed, 1 half-open, 2 open)  |
+ * | `sturdy_circuit_breaker_transitions_total`| counter   | `upstream`, `from`, `to` (`closed`, `half_open`, `open`) |
+ *
+ * - `outcome`: `success`, `failure` (an HTTP failure), `rejected` (a policy refused: breaker open, bulkhead full,
+ *   rate limited), `interrupted`, `defect`. `failure_tag`: the failure's `_tag`, `none` on success.
+ * - `method`: the standard methods, anything else `_OTHER`. `host`: `server.address:port`, never a path or query;
+ *   `upstream`: the breaker key (`scheme://host:port` by default). Cardinality is bounded by the upstreams called.
+ * - Histogram boundaries (ms, {@link latencyBoundaries}): 5, 10, 20, ... doubling ... 40,960 (14 buckets, then
+ *   +Inf), covering the pipeline's default 30 s deadline.
+ * - A rejection is counted once: when it ends the call, or when Retry retries past it ({@link onRetry}).
+ * - Labels set with `Effect.tagMetrics` around a call are added to every metric it updates.
+ *
+ * ## Logs
+ *
+ * `Effect.logDebug` when a call succeeds or is interrupted, an attempt fails, or a breaker changes state;
+ * `Effect.logWarning` when a call fails, the retry budget refuses a retry, or a breaker opens. Messages and
+ * annotations (`url.full`, `http.request.method`, `sturdy.*`) carry redacted URLs and failure messages only, never
+ * a header. Nothing is built when the level is below the fiber's minimum log level.
+ *
+ * ## Wiring
+ *
+ * ```text
+ * logicalCall( rate limiter → deadline → retry(onAttempt: onRetry) → breaker → bulkhead → timeout → attempt(send) )
+ * trackBreaker(registry) once per breaker registry, in the pipeline's scope
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as Retry from "@sturdy/policy/Retry"
+import type * as Effect from "effect/Effect"
+import type * as Metric from "effect/Metric"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/telemetry.js"
+
+/**
+ * A request described by its method and URL, for calls that are not an `HttpClientRequest`.
+ *
+ * @example
+ * ```ts
+ * import type { Telemetry } from "@sturdy/http"
+ *
+ * const input: Telemetry.TargetInput = { method: "GET", url: "https://api.example.com/users?api_key=k" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface TargetInput {
+  readonly method: string
+  readonly url: string | URL
+}
+
+/**
+ * What telemetry records about a request: the method, the redacted URL and the server it goes to.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sturdy/http"
+ *
+ * const target: Telemetry.Target = Telemetry.target({ method: "GET", url: "https://api.example.com/v1?token=t" })
+ * console.log(target.url, target.host) // "https://api.example.com/v1?token=<redacted>" "api.example.com:443"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Target {
+  /** The method as sent, upper-case. */
+  readonly method: string
+  /** The URL with secret query parameters and user info replaced by `<redacted>`. */
+  readonly url: string
+  readonly serverAddress: string
+  readonly serverPort: number | undefined
+  /** `serverAddress:serverPort`: the `host` label of metrics. */
+  readonly host: string
+  /** `scheme://host:port`, the default upstream key of `Policy` and its breakers. */
+  readonly upstream: string
+}
+
+/**
+ * How a call or attempt ended, as the `outcome` label and the `sturdy.outcome` attribute.
+ *
+ * @example
+ * ```ts
+ * import type { Telemetry } from "@sturdy/http"
+ *
+ * const bad = (outcome: Telemetry.Outcome) => outcome === "failure" || outcome === "defect"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = "success" | "failure" | "rejected" | "interrupted" | "defect"
+
+/**
+ * Options of {@link logicalCall}.
+ *
+ * @example
+ * ```ts
+ * import type { Telemetry } from "@sturdy/http"
+ *
+ * const options: Telemetry.LogicalCallOptions = { upstream: "payments" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogicalCallOptions {
+  /** The key the call's breaker is tracked under, when not `scheme://host:port` (`Policy`'s `upstreamKey`). */
+  readonly upstream?: string | undefined
+}
+
+/**
+ * The histogram boundaries of both latency histograms, in milliseconds: 5 doubling to 40,960.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sturdy/http"
+ *
+ * console.log(Telemetry.latencyBoundaries.length) // 14
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const latencyBoundaries: ReadonlyArray<number> = internal.latencyBoundaries
+
+/**
+ * The metrics this module updates (see the table in the module docs), e.g. to read them in a test or a health page.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sturdy/http"
+ * import { Effect, Metric } from "effect"
+ *
+ * const ok = Metric.value(Telemetry.metrics.requests.pipe(
+ *   Metric.taggedWithLabels([]),
+ *   Metric.tagged("outcome", "success")
+ * ))
+ * const program = Effect.map(ok, (state) => state.count)
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics: {
+  readonly requests: Metric.Metric.Counter<number>
+  readonly requestDuration: Metric.Metric.Histogram<number>
+  readonly attempts: Metric.Metric.Counter<number>
+  readonly attemptDuration: Metric.Metric.Histogram<number>
+  readonly retries: Metric.Metric.Counter<number>
+  readonly budgetRefusals: Metric.Metric.Counter<number>
+  readonly rejections: Metric.Metric.Counter<number>
+  readonly breakerState: Metric.Metric.Gauge<number>
+  readonly breakerTransitions: Metric.Metric.Counter<number>
+} = internal.metrics
+
+/**
+ * Describes a request for telemetry: method, redacted URL, server address and port, `host` label, upstream key.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { Telemetry } from "@sturdy/http"
+ *
+ * const target = Telemetry.target(HttpClientRequest.get("https://api.example.com/users", { urlParams: { api_key: "k" } }))
+ * console.log(target.url) // "https://api.example.com/users?api_key=<redacted>"
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const target: (request: HttpClientRequest.HttpClientRequest | TargetInput) => Target = internal.target
+
+/**
+ * Runs `self` as one logical call: a `http.client.request` span (when a tracer is installed), the request counter
+ * and duration histogram, and a log line at the end. Attempts inside it are numbered from it.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt, Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const request = HttpClientRequest.get("https://api.example.com/health")
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) =>
+ *   Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(Telemetry.logicalCall(request))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const logicalCall: {
+  (
+    request: HttpClientRequest.HttpClientRequest | TargetInput,
+    options?: LogicalCallOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    request: HttpClientRequest.HttpClientRequest | TargetInput,
+    options?: LogicalCallOptions
+  ): Effect.Effect<A, E, R>
+} = internal.logicalCall
+
+/**
+ * Runs one attempt: `send` gets the request with the attempt span's trace headers, inside a `http.client.attempt`
+ * span (the platform's own unredacted client span disabled); updates the attempt counter and histogram.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt, Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) =>
+ *   Telemetry.attempt(HttpClientRequest.get("https://api.example.com/health"), (ready) => Attempt.send(client, ready))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const attempt: <A, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R>
+) => Effect.Effect<A, E, R> = internal.attempt
+
+/**
+ * Wraps a `send` function so each call of it is an {@link attempt}; the shape `Policy.run` takes.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Attempt, Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.flatMap(HttpClient.HttpClient, (client) => {
+ *   const send = Telemetry.instrumentSend((request: HttpClientRequest.HttpClientRequest) => Attempt.send(client, request))
+ *   return send(HttpClientRequest.get("https://api.example.com/health"))
+ * })
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const instrumentSend: <A, E, R>(
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R>
+) => (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R> = internal.instrumentSend
+
+/**
+ * A `Retry` `onAttempt` hook: counts retries by reason and budget refusals, and hands the wait and its reason to the
+ * next attempt span (`sturdy.delay_ms`, `sturdy.delay_reason`).
+ *
+ * @example
+ * ```ts
+ * import { Retry } from "@sturdy/policy"
+ * import { HttpFailure, Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const retried = call.pipe(Retry.retry({ while: HttpFailure.isTransient, onAttempt: Telemetry.onRetry }))
+ * ```
+ * @since 0.1.0
+ * @category hooks
+ */
+export const onRetry: <E>(attempt: Retry.Attempt<E>) => Effect.Effect<void> = internal.onRetry
+
+/**
+ * Subscribes to a breaker's (or a whole registry's) `changes` for as long as the scope lives: the state gauge, the
+ * transition counter, a log line per transition, and the state that attempt spans report as `sturdy.breaker_state`.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker } from "@sturdy/policy"
+ * import { Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const registry = yield* CircuitBreaker.makeRegistry({ breaker: { consecutiveFailures: 5 } })
+ *   yield* Telemetry.trackBreaker(registry)
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category hooks
+ */
+export const trackBreaker: (
+  source: CircuitBreaker.CircuitBreaker | CircuitBreaker.RegistryService
+) => Effect.Effect<void, never, Scope.Scope> = internal.trackBreaker
+
+/**
+ * Client middleware that records each response's status on the current attempt span, for `send` functions that
+ * return a decoded body rather than the response.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { SturdyClient, Telemetry } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.map(HttpClient.HttpClient, (client) =>
+ *   SturdyClient.makeWith(Telemetry.client(client), { baseUrl: "https://api.example.com" })
+ * )
+ * ```
+ * @since 0.1.0
+ * @category middleware
+ */
+export const client: <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R> =
+  internal.client

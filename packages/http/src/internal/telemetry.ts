@@ -1,0 +1,599 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as Hedge from "@sturdy/policy/Hedge"
+import type * as Retry from "@sturdy/policy/Retry"
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberStatus from "effect/FiberStatus"
+import { constTrue, dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
+import type * as T from "../Telemetry.js"
+import * as redaction from "./redaction.js"
+
+// -----------------------------------------------------------------------------
+// targets
+// -----------------------------------------------------------------------------
+
+const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?/i
+const defaultPorts: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443 }
+
+const knownMethods: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "TRACE",
+  "CONNECT"
+])
+
+/** @internal */
+export const methodLabel = (method: string): string => {
+  const upper = method.toUpperCase()
+  return knownMethods.has(upper) ? upper : "_OTHER"
+}
+
+const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest => HttpClientRequest.TypeId in Object(u)
+
+/** @internal */
+export const target = (request: HttpClientRequest.HttpClientRequest | T.TargetInput): T.Target => {
+  const method = request.method.toUpperCase()
+  const url = isRequest(request)
+    ? redaction.redactUrlWithParams(request.url, request.urlParams)
+    : redaction.redactUrl(request.url)
+  const match = originPattern.exec(url)
+  if (match === null) {
+    return { method, url, serverAddress: "", serverPort: undefined, host: "unknown", upstream: "unknown" }
+  }
+  const scheme = match[1].toLowerCase()
+  const serverAddress = match[2].toLowerCase()
+  const serverPort = match[3] === undefined || match[3] === "" ? defaultPorts[scheme] : Number(match[3])
+  const host = serverPort === undefined ? serverAddress : `${serverAddress}:${serverPort}`
+  return { method, url, serverAddress, serverPort, host, upstream: `${scheme}://${host}` }
+}
+
+// -----------------------------------------------------------------------------
+// metrics
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const latencyBoundaries: ReadonlyArray<number> = Array.from({ length: 14 }, (_, i) => 5 * 2 ** i)
+
+const boundaries = MetricBoundaries.fromIterable(latencyBoundaries)
+
+/** @internal */
+export const metrics = globalValue(Symbol.for("@sturdy/http/Telemetry/metrics"), () => ({
+  requests: Metric.counter("sturdy_http_client_requests_total", {
+    description: "Logical HTTP calls by method, host, outcome and failure tag",
+    incremental: true
+  }),
+  requestDuration: Metric.histogram(
+    "sturdy_http_client_request_duration_ms",
+    boundaries,
+    "Duration of a logical HTTP call (all attempts and waits), in milliseconds"
+  ),
+  attempts: Metric.counter("sturdy_http_client_attempts_total", {
+    description: "HTTP attempts (requests sent) by method, host, outcome and failure tag",
+    incremental: true
+  }),
+  attemptDuration: Metric.histogram(
+    "sturdy_http_client_attempt_duration_ms",
+    boundaries,
+    "Duration of one HTTP attempt (send, body read and decode), in milliseconds"
+  ),
+  retries: Metric.counter("sturdy_http_client_retries_total", {
+    description: "Retries scheduled, by method, host and reason (backoff or retry-after)",
+    incremental: true
+  }),
+  budgetRefusals: Metric.counter("sturdy_retry_budget_refusals_total", {
+    description: "Retries the retry budget refused, by host",
+    incremental: true
+  }),
+  rejections: Metric.counter("sturdy_policy_rejections_total", {
+    description: "Calls or attempts a policy refused before sending, by host and policy",
+    incremental: true
+  }),
+  breakerState: Metric.gauge("sturdy_circuit_breaker_state", {
+    description: "Circuit breaker state by upstream: 0 closed, 1 half-open, 2 open"
+  }),
+  breakerTransitions: Metric.counter("sturdy_circuit_breaker_transitions_total", {
+    description: "Circuit breaker state transitions by upstream, from and to",
+    incremental: true
+  })
+}))
+
+const label = MetricLabel.make
+
+interface Updatable<In> {
+  readonly unsafeUpdate: (input: In, extraTags: ReadonlyArray<MetricLabel.MetricLabel>) => void
+}
+
+const update = <In>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  metric: Updatable<In>,
+  value: In,
+  labels: ReadonlyArray<MetricLabel.MetricLabel>
+): void => {
+  const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
+  metric.unsafeUpdate(value, ambient.length === 0 ? labels : [...ambient, ...labels])
+}
+
+const rejectionPolicies: Readonly<Record<string, string>> = {
+  CircuitOpen: "circuit_breaker",
+  BulkheadRejected: "bulkhead",
+  RateLimitExceeded: "rate_limit",
+  RateLimitStoreError: "rate_limit",
+  AdaptiveThrottleRejected: "adaptive_throttle"
+}
+
+const tagOf = (u: unknown): string | undefined =>
+  hasProperty(u, "_tag") && typeof u._tag === "string" ? u._tag : undefined
+
+const statusOf = (u: unknown): number | undefined =>
+  hasProperty(u, "status") && typeof u.status === "number" ? u.status : undefined
+
+/** The rejection behind a failure, looking through `RetryBudgetExhausted` to the failure it did not retry. */
+const rejectionPolicy = (failure: unknown): string | undefined => {
+  const tag = tagOf(failure)
+  if (tag === undefined) return undefined
+  if (tag === "RetryBudgetExhausted" && hasProperty(failure, "failure")) return rejectionPolicy(failure.failure)
+  return rejectionPolicies[tag]
+}
+
+// -----------------------------------------------------------------------------
+// tracing and logging helpers
+// -----------------------------------------------------------------------------
+
+// The tracer every fiber has unless a real one (OpenTelemetry, ...) is installed: its spans go nowhere.
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== nativeTracer
+
+const logEnabled = (fiber: Fiber.RuntimeFiber<unknown, unknown>, level: LogLevel.LogLevel): boolean =>
+  LogLevel.greaterThanEqual(level, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+
+const log = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  level: LogLevel.LogLevel,
+  message: string,
+  annotations: () => Record<string, unknown>
+): Effect.Effect<void> =>
+  logEnabled(fiber, level) ? Effect.annotateLogs(Effect.logWithLevel(level, message), annotations()) : Effect.void
+
+const breakerStateValue: Record<CircuitBreaker.State, number> = { Closed: 0, HalfOpen: 1, Open: 2 }
+
+const breakerStateName: Record<CircuitBreaker.State, string> = {
+  Closed: "closed",
+  HalfOpen: "half_open",
+  Open: "open"
+}
+
+const breakerStateCapacity = 10_000
+
+/** The last state each tracked breaker reported, by upstream key (what attempt spans read). */
+const breakerStates = globalValue(
+  Symbol.for("@sturdy/http/Telemetry/breakerStates"),
+  () => new Map<string, CircuitBreaker.State>()
+)
+
+const rememberBreakerState = (key: string, state: CircuitBreaker.State): void => {
+  breakerStates.delete(key)
+  breakerStates.set(key, state)
+  if (breakerStates.size > breakerStateCapacity) {
+    const oldest = breakerStates.keys().next()
+    if (oldest.done !== true) breakerStates.delete(oldest.value)
+  }
+}
+
+// -----------------------------------------------------------------------------
+// logical calls
+// -----------------------------------------------------------------------------
+
+interface CallState {
+  readonly target: T.Target
+  readonly requestUrl: string | undefined
+  readonly upstream: string
+  attempts: number
+  pendingDelayMillis: number | undefined
+  pendingDelayReason: string | undefined
+}
+
+/** @internal */
+export const currentCall = globalValue(
+  Symbol.for("@sturdy/http/Telemetry/currentCall"),
+  () => FiberRef.unsafeMake<CallState | undefined>(undefined)
+)
+
+interface Outcome {
+  readonly outcome: T.Outcome
+  readonly failureTag: string
+  readonly failure: unknown
+  readonly status: number | undefined
+  readonly errorType: string | undefined
+}
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
+  if (exit._tag === "Success") {
+    return {
+      outcome: "success",
+      failureTag: "none",
+      failure: undefined,
+      status: statusOf(exit.value),
+      errorType: undefined
+    }
+  }
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    const failureTag = tagOf(error) ?? "unknown"
+    const status = statusOf(error)
+    return {
+      outcome: rejectionPolicies[failureTag] === undefined ? "failure" : "rejected",
+      failureTag,
+      failure: error,
+      status,
+      errorType: status === undefined ? failureTag : String(status)
+    }
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) {
+    return { outcome: "interrupted", failureTag: "none", failure: undefined, status: undefined, errorType: undefined }
+  }
+  return { outcome: "defect", failureTag: "none", failure: undefined, status: undefined, errorType: "_OTHER" }
+}
+
+const elapsedMillis = (clock: Clock.Clock, startNanos: bigint): number =>
+  Number(clock.unsafeCurrentTimeNanos() - startNanos) / 1_000_000
+
+const requestAttributes = (target: T.Target): Record<string, unknown> => {
+  const attributes: Record<string, unknown> = {
+    "http.request.method": methodLabel(target.method),
+    "url.full": target.url,
+    "server.address": target.serverAddress
+  }
+  if (target.serverPort !== undefined) attributes["server.port"] = target.serverPort
+  if (attributes["http.request.method"] === "_OTHER") attributes["http.request.method_original"] = target.method
+  return attributes
+}
+
+const annotateOutcome = (span: Tracer.Span, result: Outcome): void => {
+  if (result.status !== undefined) span.attribute("http.response.status_code", result.status)
+  if (result.errorType !== undefined) span.attribute("error.type", result.errorType)
+  if (result.failureTag !== "none") span.attribute("sturdy.failure_tag", result.failureTag)
+  span.attribute("sturdy.outcome", result.outcome)
+}
+
+const describeFailure = (failure: unknown): string => {
+  if (hasProperty(failure, "message") && typeof failure.message === "string") {
+    // HttpFailure and policy messages never carry a secret; run them through the text redactor all the same.
+    return redaction.redactText(failure.message)
+  }
+  return "unknown failure"
+}
+
+/** @internal */
+export const logicalCall: {
+  (
+    request: HttpClientRequest.HttpClientRequest | T.TargetInput,
+    options?: T.LogicalCallOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    request: HttpClientRequest.HttpClientRequest | T.TargetInput,
+    options?: T.LogicalCallOptions
+  ): Effect.Effect<A, E, R>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    request: HttpClientRequest.HttpClientRequest | T.TargetInput,
+    options?: T.LogicalCallOptions
+  ): Effect.Effect<A, E, R> =>
+    Effect.clockWith((clock) =>
+      Effect.withFiberRuntime<A, E, R>((fiber) => {
+        const callTarget = target(request)
+        const state: CallState = {
+          target: callTarget,
+          requestUrl: isRequest(request) ? request.url : undefined,
+          upstream: options?.upstream ?? callTarget.upstream,
+          attempts: 0,
+          pendingDelayMillis: undefined,
+          pendingDelayReason: undefined
+        }
+        const startNanos = clock.unsafeCurrentTimeNanos()
+        const body = (span: Tracer.Span | undefined): Effect.Effect<A, E, R> =>
+          Effect.onExit(
+            Effect.locally(self, currentCall, state),
+            (exit) => finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos))
+          )
+        if (!isTracing(fiber)) return body(undefined)
+        return Effect.useSpan(
+          `http.client.request ${methodLabel(callTarget.method)}`,
+          { kind: "client", attributes: requestAttributes(callTarget), captureStackTrace: false },
+          (span) => Effect.withParentSpan(body(span), span)
+        )
+      })
+    )
+)
+
+const finishCall = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  state: CallState,
+  exit: Exit.Exit<unknown, unknown>,
+  span: Tracer.Span | undefined,
+  millis: number
+): Effect.Effect<void> => {
+  const result = outcomeOf(exit)
+  const callTarget = state.target
+  const method = methodLabel(callTarget.method)
+  const host = label("host", callTarget.host)
+  update(fiber, metrics.requests, 1, [
+    label("method", method),
+    host,
+    label("outcome", result.outcome),
+    label("failure_tag", result.failureTag)
+  ])
+  update(fiber, metrics.requestDuration, millis, [label("method", method), host, label("outcome", result.outcome)])
+  const policy = rejectionPolicy(result.failure)
+  if (policy !== undefined) update(fiber, metrics.rejections, 1, [host, label("policy", policy)])
+  if (span !== undefined) {
+    annotateOutcome(span, result)
+    span.attribute("sturdy.attempts", state.attempts)
+    if (result.failureTag === "CircuitOpen") span.attribute("sturdy.breaker_state", "open")
+  }
+  const annotations = () => ({
+    "http.request.method": callTarget.method,
+    "url.full": callTarget.url,
+    "sturdy.outcome": result.outcome,
+    "sturdy.failure_tag": result.failureTag,
+    "sturdy.attempts": state.attempts,
+    "sturdy.duration_ms": Math.round(millis),
+    ...(result.status === undefined ? {} : { "http.response.status_code": result.status })
+  })
+  switch (result.outcome) {
+    case "success":
+      return log(fiber, LogLevel.Debug, `${callTarget.method} ${callTarget.url} succeeded`, annotations)
+    case "interrupted":
+      return log(fiber, LogLevel.Debug, `${callTarget.method} ${callTarget.url} interrupted`, annotations)
+    default:
+      return log(
+        fiber,
+        LogLevel.Warning,
+        `${callTarget.method} ${callTarget.url} failed: ${
+          result.outcome === "defect" ? "defect" : describeFailure(result.failure)
+        }`,
+        annotations
+      )
+  }
+}
+
+// -----------------------------------------------------------------------------
+// attempts
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const attempt = <A, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) =>
+    Effect.withFiberRuntime<A, E, R>((fiber) => {
+      const call = fiber.getFiberRef(currentCall)
+      const attemptTarget = call !== undefined && call.requestUrl === request.url && call.target.method ===
+          request.method
+        ? call.target
+        : target(request)
+      const number = call === undefined ? 1 : ++call.attempts
+      const delayMillis = call?.pendingDelayMillis
+      const delayReason = call?.pendingDelayReason
+      if (call !== undefined) {
+        call.pendingDelayMillis = undefined
+        call.pendingDelayReason = undefined
+      }
+      const hedgeIndex = fiber.getFiberRef(Hedge.currentIndex)
+      const startNanos = clock.unsafeCurrentTimeNanos()
+      const finish = (span: Tracer.Span | undefined) => (exit: Exit.Exit<A, E>) =>
+        finishAttempt(fiber, attemptTarget, number, exit, span, elapsedMillis(clock, startNanos))
+      if (!isTracing(fiber)) return Effect.onExit(send(request), finish(undefined))
+      const attributes = requestAttributes(attemptTarget)
+      attributes["sturdy.attempt"] = number
+      attributes["sturdy.hedge_index"] = hedgeIndex
+      if (number > 1) attributes["http.request.resend_count"] = number - 1
+      if (delayMillis !== undefined) attributes["sturdy.delay_ms"] = delayMillis
+      if (delayReason !== undefined) attributes["sturdy.delay_reason"] = delayReason
+      const breakerState = breakerStates.get(call?.upstream ?? attemptTarget.upstream)
+      if (breakerState !== undefined) attributes["sturdy.breaker_state"] = breakerStateName[breakerState]
+      return Effect.useSpan(
+        `http.client.attempt ${methodLabel(attemptTarget.method)}`,
+        { kind: "client", attributes, captureStackTrace: false },
+        (span) => {
+          // Our span replaces the platform's, whose `url.full` and `url.query` are not redacted; the trace
+          // headers the platform would have sent are sent from our span instead.
+          const sent = fiber.getFiberRef(HttpClient.currentTracerPropagation)
+            ? HttpClientRequest.setHeaders(request, HttpTraceContext.toHeaders(span))
+            : request
+          return send(sent).pipe(
+            Effect.locally(HttpClient.currentTracerDisabledWhen, constTrue),
+            Effect.withParentSpan(span),
+            Effect.onExit(finish(span))
+          )
+        }
+      )
+    })
+  )
+
+/** @internal */
+export const instrumentSend = <A, E, R>(
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E, R>
+) =>
+(request: HttpClientRequest.HttpClientRequest): Effect.Effect<A, E, R> => attempt(request, send)
+
+const finishAttempt = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  attemptTarget: T.Target,
+  number: number,
+  exit: Exit.Exit<unknown, unknown>,
+  span: Tracer.Span | undefined,
+  millis: number
+): Effect.Effect<void> => {
+  const result = outcomeOf(exit)
+  const method = methodLabel(attemptTarget.method)
+  const host = label("host", attemptTarget.host)
+  update(fiber, metrics.attempts, 1, [
+    label("method", method),
+    host,
+    label("outcome", result.outcome),
+    label("failure_tag", result.failureTag)
+  ])
+  update(fiber, metrics.attemptDuration, millis, [label("method", method), host, label("outcome", result.outcome)])
+  if (span !== undefined) annotateOutcome(span, result)
+  if (result.outcome === "success" || result.outcome === "interrupted") return Effect.void
+  return log(
+    fiber,
+    LogLevel.Debug,
+    `${attemptTarget.method} ${attemptTarget.url} attempt ${number} failed: ${
+      result.outcome === "defect" ? "defect" : describeFailure(result.failure)
+    }`,
+    () => ({
+      "http.request.method": attemptTarget.method,
+      "url.full": attemptTarget.url,
+      "sturdy.attempt": number,
+      "sturdy.failure_tag": result.failureTag,
+      "sturdy.duration_ms": Math.round(millis),
+      ...(result.status === undefined ? {} : { "http.response.status_code": result.status })
+    })
+  )
+}
+
+/** @internal */
+export const recordResponse = (status: number): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const span = fiber.currentSpan
+    if (span !== undefined && span._tag === "Span" && isTracing(fiber)) {
+      span.attribute("http.response.status_code", status)
+    }
+    return Effect.void
+  })
+
+/** @internal */
+export const client = <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E, R> =>
+  HttpClient.transformResponse(self, Effect.tap((response) => recordResponse(response.status)))
+
+// -----------------------------------------------------------------------------
+// retries
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const onRetry = <E>(event: Retry.Attempt<E>): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const call = fiber.getFiberRef(currentCall)
+    const method = label("method", call === undefined ? "_OTHER" : methodLabel(call.target.method))
+    const host = label("host", call?.target.host ?? "unknown")
+    const delayMillis = Duration.toMillis(event.delay)
+    if (event.retrying) {
+      if (call !== undefined) {
+        call.pendingDelayMillis = delayMillis
+        call.pendingDelayReason = event.reason
+      }
+      update(fiber, metrics.retries, 1, [method, host, label("reason", event.reason)])
+      // A rejection that is retried never reaches the logical call's outcome; count it here.
+      const policy = rejectionPolicy(event.failure)
+      if (policy !== undefined) update(fiber, metrics.rejections, 1, [host, label("policy", policy)])
+      return Effect.void
+    }
+    if (event.reason !== "budget-refused") return Effect.void
+    update(fiber, metrics.budgetRefusals, 1, [host])
+    return log(
+      fiber,
+      LogLevel.Warning,
+      `retry budget refused attempt ${event.attempt}${
+        call === undefined ? "" : ` of ${call.target.method} ${call.target.url}`
+      }`,
+      () => ({
+        "sturdy.attempt": event.attempt,
+        "sturdy.delay_ms": delayMillis,
+        "sturdy.failure_tag": tagOf(event.failure) ?? "unknown",
+        ...(call === undefined ? {} : { "url.full": call.target.url })
+      })
+    )
+  })
+
+// -----------------------------------------------------------------------------
+// circuit breakers
+// -----------------------------------------------------------------------------
+
+const isBreaker = (
+  source: CircuitBreaker.CircuitBreaker | CircuitBreaker.RegistryService
+): source is CircuitBreaker.CircuitBreaker => "run" in source
+
+const recordBreakerState = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  key: string,
+  state: CircuitBreaker.State
+): void => {
+  rememberBreakerState(key, state)
+  update(fiber, metrics.breakerState, breakerStateValue[state], [label("upstream", key)])
+}
+
+// Keys are `scheme://host:port` by default (kept as they are, to match the upstream of calls); a custom key that
+// looks like it could carry a query or user info is redacted like a URL.
+const breakerKey = (key: string): string => /[?#@]/.test(key) ? redaction.redactUrl(key) : key
+
+const onBreakerChange = (change: CircuitBreaker.StateChange): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const key = breakerKey(change.key)
+    recordBreakerState(fiber, key, change.to)
+    update(fiber, metrics.breakerTransitions, 1, [
+      label("upstream", key),
+      label("from", breakerStateName[change.from]),
+      label("to", breakerStateName[change.to])
+    ])
+    return log(
+      fiber,
+      change.to === "Open" ? LogLevel.Warning : LogLevel.Debug,
+      `circuit breaker ${key}: ${breakerStateName[change.from]} -> ${breakerStateName[change.to]}`,
+      () => ({
+        "sturdy.upstream": key,
+        "sturdy.breaker_state": breakerStateName[change.to],
+        "sturdy.breaker_previous_state": breakerStateName[change.from]
+      })
+    )
+  })
+
+/** @internal */
+export const trackBreaker = (
+  source: CircuitBreaker.CircuitBreaker | CircuitBreaker.RegistryService
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (isBreaker(source)) {
+      const state = yield* source.state
+      yield* Effect.withFiberRuntime((fiber) => {
+        recordBreakerState(fiber, breakerKey(source.key), state)
+        return Effect.void
+      })
+    }
+    const subscriber = yield* Effect.forkScoped(Stream.runForEach(source.changes, onBreakerChange))
+    // `changes` only carries transitions from the moment of subscription: return once the subscriber waits on it.
+    for (let spins = 0; spins < 100; spins++) {
+      yield* Effect.yieldNow()
+      if (FiberStatus.isSuspended(yield* subscriber.status)) break
+    }
+  })

@@ -1,0 +1,439 @@
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
+import { Bulkhead, CircuitBreaker, Retry, RetryBudget } from "@sturdy/policy"
+import type { Context, Exit } from "effect"
+import {
+  Effect,
+  Fiber,
+  HashMap,
+  Logger,
+  LogLevel,
+  Metric,
+  MetricState,
+  Option,
+  Ref,
+  Schedule,
+  Schema,
+  TestClock,
+  Tracer
+} from "effect"
+
+// -----------------------------------------------------------------------------
+// a tracer that keeps every span, a logger that keeps every line, metric readers
+// -----------------------------------------------------------------------------
+
+class TestSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }> = []
+  readonly links: Array<Tracer.SpanLink> = []
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    readonly kind: Tracer.SpanKind,
+    startTime: bigint,
+    id: number
+  ) {
+    this.status = { _tag: "Started", startTime }
+    this.spanId = `span-${id}`
+    this.traceId = Option.isSome(parent) ? parent.value.traceId : `trace-${id}`
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
+    this.events.push({ name, attributes: attributes ?? {} })
+  }
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+const makeTracer = () => {
+  const spans: Array<TestSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, _links, startTime, kind) => {
+      const span = new TestSpan(name, parent, context, kind, startTime, spans.length + 1)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, spans }
+}
+
+const makeLogger = () => {
+  const lines: Array<{ readonly level: string; readonly text: string }> = []
+  const logger = Logger.make(({ annotations, logLevel, message }) => {
+    const annotated = JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))
+    lines.push({ level: logLevel.label, text: `${JSON.stringify(message)} ${annotated}` })
+  })
+  return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
+
+/**
+ * The value of a counter or gauge (a histogram's count) whose labels include all of `labels`, summed over the other
+ * labels; `undefined` when no such metric was ever updated.
+ */
+const metricValue = (name: string, labels: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let total: number | undefined
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== name) continue
+      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
+      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
+      const state = pair.metricState
+      total ??= 0
+      if (MetricState.isCounterState(state)) total += Number(state.count)
+      else if (MetricState.isGaugeState(state)) total += Number(state.value)
+      else if (MetricState.isHistogramState(state)) total += state.count
+    }
+    return total
+  })
+
+// -----------------------------------------------------------------------------
+// a scripted transport
+// -----------------------------------------------------------------------------
+
+interface Reply {
+  readonly status: number
+  readonly body?: string
+  readonly headers?: Record<string, string>
+}
+
+const scriptedClient = (replies: ReadonlyArray<Reply>) =>
+  Effect.map(Ref.make<ReadonlyArray<HttpClientRequest.HttpClientRequest>>([]), (seen) => {
+    let next = 0
+    const client = HttpClient.make((request) =>
+      Effect.flatMap(Ref.update(seen, (all) => [...all, request]), () => {
+        const reply = replies[Math.min(next++, replies.length - 1)]
+        return Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(reply.body ?? "{}", {
+            status: reply.status,
+            headers: { "content-type": "application/json", ...reply.headers }
+          })
+        ))
+      })
+    )
+    return { client, seen }
+  })
+
+const spanAttributesText = (spans: ReadonlyArray<TestSpan>): string =>
+  JSON.stringify(spans.map((span) => ({
+    name: span.name,
+    attributes: Object.fromEntries(span.attributes),
+    events: span.events
+  })))
+
+/** Runs a call through Retry (spaced 100 ms) inside a logical call, moving the TestClock along. */
+const callWithRetry = <A, E>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, E>,
+  retryable: (failure: E) => boolean = () => true
+) =>
+  Effect.gen(function*() {
+    const fiber = yield* Telemetry.attempt(request, send).pipe(
+      Retry.retry({ schedule: Schedule.spaced("100 millis"), while: retryable, onAttempt: Telemetry.onRetry }),
+      Telemetry.logicalCall(request),
+      Effect.exit,
+      Effect.fork
+    )
+    for (let step = 0; step < 10; step++) yield* TestClock.adjust("100 millis")
+    return yield* Fiber.join(fiber)
+  })
+
+// -----------------------------------------------------------------------------
+// tests
+// -----------------------------------------------------------------------------
+
+describe("Telemetry", () => {
+  it.effect("a 503 then a 200 through Retry: one logical span with two attempt spans under it", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeTracer()
+      const { client, seen } = yield* scriptedClient([{ status: 503 }, { status: 200, body: "{\"ok\":true}" }])
+      const request = HttpClientRequest.get("https://api.example.test/items")
+      const exit = yield* callWithRetry(request, (ready) => Attempt.send(client, ready), HttpFailure.isTransient).pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(exit._tag).toBe("Success")
+
+      // our two levels only: the platform's own client span is disabled under the attempt span
+      expect(spans.map((span) => span.name)).toEqual([
+        "http.client.request GET",
+        "http.client.attempt GET",
+        "http.client.attempt GET"
+      ])
+      const [call, first, second] = spans
+      expect(call.kind).toBe("client")
+      expect(first.kind).toBe("client")
+      expect(Option.map(first.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
+      expect(Option.map(second.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
+      expect(Object.fromEntries(call.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.full": "https://api.example.test/items",
+        "server.address": "api.example.test",
+        "server.port": 443,
+        "http.response.status_code": 200,
+        "sturdy.outcome": "success",
+        "sturdy.attempts": 2
+      })
+      expect(call.attributes.has("error.type")).toBe(false)
+      expect(call.events.map((event) => event.name)).toEqual(["retry"])
+      expect(Object.fromEntries(first.attributes)).toMatchObject({
+        "sturdy.attempt": 1,
+        "sturdy.hedge_index": 0,
+        "http.response.status_code": 503,
+        "error.type": "503",
+        "sturdy.failure_tag": "ServerError",
+        "sturdy.outcome": "failure"
+      })
+      expect(first.attributes.has("sturdy.delay_ms")).toBe(false)
+      expect(Object.fromEntries(second.attributes)).toMatchObject({
+        "sturdy.attempt": 2,
+        "http.request.resend_count": 1,
+        "sturdy.delay_ms": 100,
+        "sturdy.delay_reason": "backoff",
+        "http.response.status_code": 200,
+        "sturdy.outcome": "success"
+      })
+      expect(second.attributes.has("error.type")).toBe(false)
+      expect(spans.every((span) => span.status._tag === "Ended")).toBe(true)
+
+      // each attempt carried its own span's trace context
+      const sent = yield* Ref.get(seen)
+      expect(sent.map((request) => request.headers["traceparent"])).toEqual([
+        `00-${first.traceId}-${first.spanId}-01`,
+        `00-${second.traceId}-${second.spanId}-01`
+      ])
+    }))
+
+  it.effect("no secret in any span attribute, event or log line", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeTracer()
+      const { lines, layer } = makeLogger()
+      const { client } = yield* scriptedClient([
+        { status: 503, body: "{\"access_token\":\"BODY-SECRET-1\"}" },
+        { status: 401, body: "{\"error\":\"nope\"}", headers: { "set-cookie": "session=COOKIE-SECRET-2" } }
+      ])
+      const request = HttpClientRequest.get(
+        "https://user:USERINFO-SECRET-3@api.example.test/v1/items?api_key=QUERY-SECRET-4",
+        {
+          urlParams: { access_token: "PARAM-SECRET-5", page: "2" },
+          headers: { authorization: "Bearer HEADER-SECRET-6", "x-api-key": "HEADER-SECRET-7" }
+        }
+      )
+      const exit = yield* callWithRetry(request, (ready) => Attempt.send(client, ready), HttpFailure.isTransient).pipe(
+        Effect.withTracer(tracer),
+        Effect.provide(layer),
+        Logger.withMinimumLogLevel(LogLevel.All)
+      )
+      expect(exit._tag).toBe("Failure")
+      expect(spans).toHaveLength(3)
+      expect(spans[0].attributes.get("url.full")).toBe(
+        "https://<redacted>@api.example.test/v1/items?api_key=<redacted>&access_token=<redacted>&page=2"
+      )
+      expect(spans[0].attributes.get("error.type")).toBe("401")
+      expect(spans[0].attributes.get("sturdy.failure_tag")).toBe("ClientError")
+      // the call's failure is logged at warning level, the failed attempts at debug level
+      expect(lines.filter((line) => line.level === "WARN")).toHaveLength(1)
+      expect(lines.some((line) => line.level === "DEBUG" && line.text.includes("attempt 1 failed"))).toBe(true)
+      expect(lines.some((line) => line.text.includes("api_key=<redacted>"))).toBe(true)
+      const everything = spanAttributesText(spans) + lines.map((line) => line.text).join("\n")
+      for (const secret of ["SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "SECRET-5", "SECRET-6", "SECRET-7"]) {
+        expect(everything).not.toContain(secret)
+      }
+      expect(everything).not.toContain("Bearer")
+    }))
+
+  it.effect("counts calls, attempts and retries by outcome, and times them", () =>
+    Effect.gen(function*() {
+      const host = "metrics-1.example.test:443"
+      const { client } = yield* scriptedClient([{ status: 503 }, { status: 503 }, { status: 200 }])
+      const request = HttpClientRequest.post("https://metrics-1.example.test/orders")
+      yield* callWithRetry(request, (ready) => Attempt.send(client, ready))
+
+      const calls = "sturdy_http_client_requests_total"
+      const attempts = "sturdy_http_client_attempts_total"
+      expect(yield* metricValue(calls, { host, method: "POST", outcome: "success", failure_tag: "none" })).toBe(1)
+      expect(yield* metricValue(calls, { host })).toBe(1)
+      expect(yield* metricValue(attempts, { host, outcome: "failure", failure_tag: "ServerError" })).toBe(2)
+      expect(yield* metricValue(attempts, { host, outcome: "success" })).toBe(1)
+      expect(yield* metricValue("sturdy_http_client_retries_total", { host, method: "POST", reason: "backoff" }))
+        .toBe(2)
+      expect(yield* metricValue("sturdy_http_client_request_duration_ms", { host, outcome: "success" })).toBe(1)
+      expect(yield* metricValue("sturdy_http_client_attempt_duration_ms", { host })).toBe(3)
+
+      // the logical call spans both waits (TestClock time)
+      const [histogram] = (yield* Metric.snapshot).filter((pair) =>
+        pair.metricKey.name === "sturdy_http_client_request_duration_ms" &&
+        pair.metricKey.tags.some((tag) => tag.key === "host" && tag.value === host)
+      )
+      const state = histogram.metricState
+      expect(MetricState.isHistogramState(state) && state.sum).toBe(200)
+      // the bucket boundaries are the documented ones
+      expect(MetricState.isHistogramState(state) && state.buckets.map(([bound]) => bound))
+        .toEqual([...Telemetry.latencyBoundaries, Number.POSITIVE_INFINITY])
+    }))
+
+  it.effect("builds no span without a tracer, and still counts", () =>
+    Effect.gen(function*() {
+      const host = "no-tracer.example.test:443"
+      const { client } = yield* scriptedClient([{ status: 200 }])
+      const request = HttpClientRequest.get("https://no-tracer.example.test/")
+      const inside = yield* Telemetry.attempt(
+        request,
+        (ready) => Effect.zipRight(Attempt.send(client, ready), Effect.option(Effect.currentSpan))
+      ).pipe(Telemetry.logicalCall(request))
+      expect(Option.isNone(inside)).toBe(true)
+      expect(yield* metricValue("sturdy_http_client_requests_total", { host, outcome: "success" })).toBe(1)
+      expect(yield* metricValue("sturdy_http_client_attempts_total", { host, outcome: "success" })).toBe(1)
+    }))
+
+  it.effect("labels by host, never by path or query, and tags metrics with the ambient labels", () =>
+    Effect.gen(function*() {
+      const { client } = yield* scriptedClient([{ status: 200 }])
+      const call = (path: string) => {
+        const request = HttpClientRequest.get(`https://labels.example.test:8443${path}`)
+        return Telemetry.logicalCall(Telemetry.attempt(request, (ready) => Attempt.send(client, ready)), request)
+      }
+      yield* Effect.tagMetrics(Effect.all([call("/a?id=1"), call("/b?id=2")]), "service", "billing")
+      const pairs = (yield* Metric.snapshot).filter((pair) =>
+        pair.metricKey.name === "sturdy_http_client_requests_total" &&
+        pair.metricKey.tags.some((tag) => tag.value === "labels.example.test:8443")
+      )
+      expect(pairs).toHaveLength(1)
+      expect(pairs[0].metricKey.tags.map((tag) => tag.key).sort()).toEqual(
+        ["failure_tag", "host", "method", "outcome", "service"]
+      )
+    }))
+
+  it.effect("a policy's rejection is an outcome of its own, counted once", () =>
+    Effect.gen(function*() {
+      const host = "rejected.example.test:443"
+      const bulkhead = yield* Bulkhead.make({ key: "rejected", maxConcurrent: 1 })
+      const { client } = yield* scriptedClient([{ status: 200 }])
+      const request = HttpClientRequest.get("https://rejected.example.test/")
+      const slow = Telemetry.attempt(request, (ready) => Effect.zipLeft(Attempt.send(client, ready), Effect.never))
+      const holder = yield* Effect.fork(Bulkhead.withBulkhead(slow, bulkhead))
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+        Bulkhead.withBulkhead(bulkhead),
+        Telemetry.logicalCall(request),
+        Effect.exit
+      )
+      yield* Fiber.interrupt(holder)
+      expect(exit._tag).toBe("Failure")
+      expect(
+        yield* metricValue("sturdy_http_client_requests_total", {
+          host,
+          outcome: "rejected",
+          failure_tag: "BulkheadRejected"
+        })
+      ).toBe(1)
+      expect(yield* metricValue("sturdy_policy_rejections_total", { host, policy: "bulkhead" })).toBe(1)
+      // no attempt was sent for the rejected call; the held one was interrupted
+      expect(yield* metricValue("sturdy_http_client_attempts_total", { host, outcome: "interrupted" })).toBe(1)
+      expect(yield* metricValue("sturdy_http_client_attempts_total", { host })).toBe(1)
+    }))
+
+  it.effect("counts a retry the budget refused and warns about it", () =>
+    Effect.gen(function*() {
+      const host = "budget.example.test:443"
+      const { lines, layer } = makeLogger()
+      const { client } = yield* scriptedClient([{ status: 503 }])
+      const request = HttpClientRequest.get("https://budget.example.test/?token=BUDGET-SECRET")
+      const exit = yield* Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+        Retry.retry({ budget: "budget", onAttempt: Telemetry.onRetry }),
+        Telemetry.logicalCall(request),
+        Effect.provideServiceEffect(RetryBudget.RetryBudget, RetryBudget.make({ ratio: 0, minRetries: 0 })),
+        Effect.provide(layer),
+        Effect.exit
+      )
+      expect(exit._tag).toBe("Failure")
+      expect(yield* metricValue("sturdy_retry_budget_refusals_total", { host })).toBe(1)
+      expect(
+        yield* metricValue("sturdy_http_client_requests_total", {
+          host,
+          outcome: "failure",
+          failure_tag: "RetryBudgetExhausted"
+        })
+      ).toBe(1)
+      const warnings = lines.filter((line) => line.level === "WARN").map((line) => line.text)
+      expect(warnings.some((text) => text.includes("retry budget refused attempt 2"))).toBe(true)
+      expect(warnings.join("\n")).not.toContain("BUDGET-SECRET")
+    }))
+
+  it.scoped("tracks a breaker: state gauge, transitions, a warning when it opens, the state on attempt spans", () =>
+    Effect.gen(function*() {
+      const upstream = "https://breaker.example.test:443"
+      const { spans, tracer } = makeTracer()
+      const { lines, layer } = makeLogger()
+      const breaker = yield* CircuitBreaker.make(upstream, { consecutiveFailures: 1 })
+      yield* Telemetry.trackBreaker(breaker).pipe(Effect.provide(layer))
+      expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(0)
+
+      const { client } = yield* scriptedClient([{ status: 503 }])
+      const request = HttpClientRequest.get("https://breaker.example.test/")
+      const call = Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+        CircuitBreaker.withBreaker(breaker),
+        Telemetry.logicalCall(request),
+        Effect.exit
+      )
+      yield* call.pipe(Effect.withTracer(tracer))
+      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(2)
+      expect(
+        yield* metricValue("sturdy_circuit_breaker_transitions_total", { upstream, from: "closed", to: "open" })
+      ).toBe(1)
+      expect(lines.some((line) => line.level === "WARN" && line.text.includes("closed -> open"))).toBe(true)
+      expect(spans[1].attributes.get("sturdy.breaker_state")).toBe("closed")
+
+      // rejected while open: no attempt span, the call says why
+      yield* call.pipe(Effect.withTracer(tracer))
+      expect(spans.map((span) => span.name)).toEqual([
+        "http.client.request GET",
+        "http.client.attempt GET",
+        "http.client.request GET"
+      ])
+      expect(spans[2].attributes.get("sturdy.failure_tag")).toBe("CircuitOpen")
+      expect(spans[2].attributes.get("sturdy.breaker_state")).toBe("open")
+      expect(spans[2].attributes.get("sturdy.outcome")).toBe("rejected")
+      expect(yield* metricValue("sturdy_policy_rejections_total", { policy: "circuit_breaker" })).toBeGreaterThan(0)
+    }))
+
+  it.effect("the client middleware puts the status of a decoded response on the attempt span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeTracer()
+      const { client } = yield* scriptedClient([{ status: 201, body: "{\"id\":7}" }])
+      const request = HttpClientRequest.post("https://json.example.test/users")
+      const created = yield* Telemetry.attempt(
+        request,
+        (ready) => Attempt.json(Telemetry.client(client), ready, Schema.Struct({ id: Schema.Number }))
+      ).pipe(Telemetry.logicalCall(request), Effect.withTracer(tracer))
+      expect(created).toEqual({ id: 7 })
+      expect(spans[1].attributes.get("http.response.status_code")).toBe(201)
+    }))
+
+  it.effect("describes a request with a redacted URL and a bounded host label", () =>
+    Effect.sync(() => {
+      expect(Telemetry.target({ method: "get", url: "http://[::1]:8080/a?sig=S3CR3T&x=1" })).toEqual({
+        method: "GET",
+        url: "http://[::1]:8080/a?sig=<redacted>&x=1",
+        serverAddress: "[::1]",
+        serverPort: 8080,
+        host: "[::1]:8080",
+        upstream: "http://[::1]:8080"
+      })
+      expect(Telemetry.target({ method: "BREW", url: "not a url" }).host).toBe("unknown")
+    }))
+})
