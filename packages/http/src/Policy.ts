@@ -532,7 +532,9 @@ export const layerConfig: (
  * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxRetryAfter, budget, idempotencyKey}`,
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{limit, window}`.
+ * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`. A section with
+ * nothing set is inherited; `enabled: false` turns it off.
  *
  * @example
  * ```ts
@@ -584,8 +586,9 @@ export const upstreamKey: (request: HttpClientRequest.HttpClientRequest) => stri
 export const isRetryableByDefault: (failure: HttpFailure.HttpFailure) => boolean = internal.isRetryableByDefault
 
 /**
- * Whether the breaker counts a failure: transient failures and timeouts, but no 4xx other than 408 and 429, and
- * never a policy's own rejection.
+ * Whether the breaker counts a failure: transient failures and attempt timeouts, but no 4xx other than 408 and
+ * 429, no `Timeout(Deadline)` (an attempt that found no time left was never sent), and never a policy's own
+ * rejection.
  *
  * @example
  * ```ts

@@ -12,6 +12,8 @@ import {
   Exit,
   Fiber,
   Layer,
+  Logger,
+  LogLevel,
   Option,
   Random,
   Schema,
@@ -238,6 +240,32 @@ describe("Policy", () => {
         const failure = failureOf(yield* runVirtual(api.get("/down")))
         expect(failure._tag === "ServerError" && failure.status).toBe(503)
         expect((yield* scripted.requests).length).toBe(5)
+      }))
+  })
+
+  describe("observability", () => {
+    it.scoped("each retry decision is a debug log line and a span annotation", () =>
+      Effect.gen(function*() {
+        const { api } = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(503), FaultScript.status(500), FaultScript.json(ada))
+        })
+        const lines: Array<string> = []
+        const logger = Logger.make(({ message }) => {
+          lines.push(Array.isArray(message) ? message.join(" ") : String(message))
+        })
+        const exit = yield* runVirtual(
+          api.get("/x").pipe(
+            Effect.zipRight(Effect.currentSpan),
+            Effect.withSpan("checkout"),
+            Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+            Logger.withMinimumLogLevel(LogLevel.Debug)
+          )
+        )
+        expect(lines.filter((line) => line.startsWith("retrying: attempt"))).toEqual([
+          expect.stringMatching(/^retrying: attempt 2 after .* \(backoff\)$/),
+          expect.stringMatching(/^retrying: attempt 3 after .* \(backoff\)$/)
+        ])
+        expect(Exit.isSuccess(exit) && exit.value.attributes.get("retry.attempts")).toBe(3)
       }))
   })
 
@@ -649,6 +677,22 @@ describe("Policy", () => {
           rateLimit: true,
           deadlineHeader: Option.some("x-deadline")
         })
+        const overrides = yield* Effect.map(Policy.Policy, (policy) => [
+          policy.describe(HttpClientRequest.get("https://slow.test/x")),
+          policy.describe(HttpClientRequest.post("https://api.test/orders")),
+          policy.describe(HttpClientRequest.get("https://api.test/x"))
+        ]).pipe(
+          Effect.provide(Policy.layerConfig(Policy.config)),
+          Effect.withConfigProvider(ConfigProvider.fromJson({
+            circuitBreaker: { enabled: false },
+            hosts: { "slow.test": { attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: "1 minute" } } },
+            endpoints: { "POST /orders": { retry: { enabled: false } } }
+          }))
+        )
+        expect(
+          overrides.map((d) => [Option.map(d.attemptTimeout, Duration.toSeconds), d.maxAttempts, d.circuitBreaker])
+        )
+          .toEqual([[Option.some(20), 3, true], [Option.some(10), 1, false], [Option.some(10), 3, false]])
         const invalid = yield* Effect.flip(
           Layer.build(Policy.layerConfig(Policy.config)).pipe(
             Effect.scoped,

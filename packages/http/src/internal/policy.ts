@@ -18,6 +18,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -441,7 +442,8 @@ type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.B
 /** @internal */
 export const countsAgainstUpstream = (error: unknown): boolean => {
   if (!HttpFailure.isHttpFailure(error)) return false
-  if (error._tag === "Timeout") return true
+  // an attempt that found no time left was never sent; a running one cut off by the deadline is interrupted instead
+  if (error._tag === "Timeout") return error.phase !== "Deadline"
   if (error._tag === "ClientError") return error.status === 408
   return HttpFailure.isTransient(error)
 }
@@ -790,14 +792,21 @@ export const layerConfig = (
 const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
   Config.map(Config.option(config), Option.getOrUndefined)
 
-/** @internal */
-export const config: Config.Config<P.Options> = Config.all({
+// A section is inherited when nothing in it is set, turned off by `enabled: false`, and otherwise overrides.
+const section = <A extends object>(enabled: boolean | undefined, fields: A): A | false | undefined =>
+  enabled === false
+    ? false
+    : enabled === true || Object.values(fields).some((value) => value !== undefined)
+    ? fields
+    : undefined
+
+const timeConfig = {
   totalTimeout: optional(Config.duration("totalTimeout")),
   attemptTimeout: optional(Config.duration("attemptTimeout")),
   deadlineHeader: optional(Config.string("deadlineHeader")),
   retry: Config.nested(
     Config.all({
-      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      enabled: optional(Config.boolean("enabled")),
       maxAttempts: optional(Config.integer("maxAttempts")),
       baseDelay: optional(Config.duration("baseDelay")),
       maxDelay: optional(Config.duration("maxDelay")),
@@ -806,10 +815,21 @@ export const config: Config.Config<P.Options> = Config.all({
       idempotencyKey: optional(Config.boolean("idempotencyKey"))
     }),
     "retry"
-  ),
+  )
+}
+
+const endpointConfig: Config.Config<P.EndpointOptions> = Config.all(timeConfig).pipe(
+  Config.map(({ retry: { enabled, ...retry }, ...rest }): P.EndpointOptions => ({
+    ...rest,
+    retry: section(enabled, retry)
+  }))
+)
+
+const hostConfig: Config.Config<P.HostOptions> = Config.all({
+  ...timeConfig,
   circuitBreaker: Config.nested(
     Config.all({
-      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      enabled: optional(Config.boolean("enabled")),
       failureRateThreshold: optional(Config.number("failureRateThreshold")),
       minimumThroughput: optional(Config.integer("minimumThroughput")),
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
@@ -820,7 +840,7 @@ export const config: Config.Config<P.Options> = Config.all({
   ),
   bulkhead: Config.nested(
     Config.all({
-      enabled: Config.withDefault(Config.boolean("enabled"), true),
+      enabled: optional(Config.boolean("enabled")),
       maxConcurrent: optional(Config.integer("maxConcurrent")),
       maxQueued: optional(Config.integer("maxQueued")),
       maxWait: optional(Config.duration("maxWait"))
@@ -828,23 +848,39 @@ export const config: Config.Config<P.Options> = Config.all({
     "bulkhead"
   ),
   rateLimit: Config.nested(
-    Config.all({ limit: optional(Config.integer("limit")), window: optional(Config.duration("window")) }),
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      limit: optional(Config.integer("limit")),
+      window: optional(Config.duration("window"))
+    }),
     "rateLimit"
   )
-}).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.Options => {
+}).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.HostOptions => {
   const { enabled: retryOn, ...retryOptions } = retry
   const { enabled: breakerOn, ...breakerOptions } = circuitBreaker
   const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
   return {
     ...rest,
-    retry: retryOn ? retryOptions : false,
-    circuitBreaker: breakerOn ? breakerOptions : false,
-    bulkhead: bulkheadOn ? bulkheadOptions : false,
-    rateLimit: rateLimit.limit === undefined || rateLimit.window === undefined
+    retry: section(retryOn, retryOptions),
+    circuitBreaker: section(breakerOn, breakerOptions),
+    bulkhead: section(bulkheadOn, bulkheadOptions),
+    rateLimit: rateLimit.enabled === false
+      ? false
+      : rateLimit.limit === undefined || rateLimit.window === undefined
       ? undefined
       : { limit: rateLimit.limit, window: rateLimit.window }
   }
 }))
+
+const record = <A>(config: Config.Config<A>, name: string): Config.Config<Record<string, A>> =>
+  Config.map(Config.hashMap(config, name), (map) => Object.fromEntries(HashMap.toEntries(map)))
+
+/** @internal */
+export const config: Config.Config<P.Options> = Config.all({
+  defaults: hostConfig,
+  hosts: record(hostConfig, "hosts"),
+  endpoints: record(endpointConfig, "endpoints")
+}).pipe(Config.map(({ defaults, endpoints, hosts }): P.Options => ({ ...defaults, hosts, endpoints })))
 
 // -----------------------------------------------------------------------------
 // attempts and the client
