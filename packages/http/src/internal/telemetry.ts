@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -23,6 +24,7 @@ import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as HttpFailure from "../HttpFailure.js"
 import type * as T from "../Telemetry.js"
 import * as redaction from "./redaction.js"
 
@@ -53,21 +55,46 @@ export const methodLabel = (method: string): string => {
 
 const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest => HttpClientRequest.TypeId in Object(u)
 
+// Metrics need only the host, parsed from the raw URL; the redacted URL (a `URL` parse) is built when a span or a
+// log line first asks for it.
+class TargetImpl implements T.Target {
+  #url: string | undefined
+  constructor(
+    readonly method: string,
+    readonly serverAddress: string,
+    readonly serverPort: number | undefined,
+    readonly host: string,
+    readonly upstream: string,
+    private readonly redact: () => string
+  ) {}
+  get url(): string {
+    return this.#url ??= this.redact()
+  }
+  toJSON(): unknown {
+    return {
+      method: this.method,
+      url: this.url,
+      serverAddress: this.serverAddress,
+      serverPort: this.serverPort,
+      host: this.host,
+      upstream: this.upstream
+    }
+  }
+}
+
 /** @internal */
 export const target = (request: HttpClientRequest.HttpClientRequest | T.TargetInput): T.Target => {
   const method = request.method.toUpperCase()
-  const url = isRequest(request)
-    ? redaction.redactUrlWithParams(request.url, request.urlParams)
-    : redaction.redactUrl(request.url)
-  const match = originPattern.exec(url)
-  if (match === null) {
-    return { method, url, serverAddress: "", serverPort: undefined, host: "unknown", upstream: "unknown" }
-  }
+  const redact = isRequest(request)
+    ? () => redaction.redactUrlWithParams(request.url, request.urlParams)
+    : () => redaction.redactUrl(request.url)
+  const match = originPattern.exec(String(request.url))
+  if (match === null) return new TargetImpl(method, "", undefined, "unknown", "unknown", redact)
   const scheme = match[1].toLowerCase()
   const serverAddress = match[2].toLowerCase()
   const serverPort = match[3] === undefined || match[3] === "" ? defaultPorts[scheme] : Number(match[3])
   const host = serverPort === undefined ? serverAddress : `${serverAddress}:${serverPort}`
-  return { method, url, serverAddress, serverPort, host, upstream: `${scheme}://${host}` }
+  return new TargetImpl(method, serverAddress, serverPort, host, `${scheme}://${host}`, redact)
 }
 
 // -----------------------------------------------------------------------------
@@ -147,8 +174,18 @@ const rejectionPolicies: Readonly<Record<string, string>> = {
 const tagOf = (u: unknown): string | undefined =>
   hasProperty(u, "_tag") && typeof u._tag === "string" ? u._tag : undefined
 
-const statusOf = (u: unknown): number | undefined =>
+const numericStatus = (u: unknown): number | undefined =>
   hasProperty(u, "status") && typeof u.status === "number" ? u.status : undefined
+
+const isResponse = (u: unknown): u is HttpClientResponse.HttpClientResponse => HttpClientResponse.TypeId in Object(u)
+
+/** The status of a response, an `Attempt.Received` or a status failure; never of a decoded body. */
+const statusOf = (u: unknown): number | undefined => {
+  if (isResponse(u) || HttpFailure.isHttpFailure(u)) return numericStatus(u)
+  return hasProperty(u, "response") && isResponse(u.response)
+    ? numericStatus(u)
+    : undefined
+}
 
 /** The rejection behind a failure, looking through `RetryBudgetExhausted` to the failure it did not retry. */
 const rejectionPolicy = (failure: unknown): string | undefined => {
