@@ -1,4 +1,9 @@
 /**
  * @since 0.1.0
  */
-export {}
+export * as Cli from "./Cli.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ExitCode from "./ExitCode.js"

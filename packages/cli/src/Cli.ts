@@ -1,0 +1,78 @@
+/**
+ * The `sturdy` command: requests through a resilience policy with a timeline of attempts, backoff tables and
+ * plots, and policy simulations.
+ *
+ * ```text
+ * sturdy get|post|put|patch|delete|head URL [--header K:V]... [--data JSON] [--schema FILE]
+ *        [--policy standard|none|FILE] [--retries N] [--timeout D] [--deadline D] [--json]
+ * sturdy schedule [--base D] [--factor F] [--cap D] [--jitter MODE] [--attempts N] [--seed S] [--seeds N] [--plot FILE]
+ * sturdy simulate --scenario NAME|list [--policy NAME]... [--seed S] [--duration D]
+ * sturdy scenarios
+ * ```
+ *
+ * Durations are written `500ms`, `2s`, `1.5m`, `1h`. The exit codes are in {@link ExitCode}.
+ *
+ * @since 0.1.0
+ */
+import type * as CliApp from "@effect/cli/CliApp"
+import type * as Effect from "effect/Effect"
+import * as internal from "./internal/cli.js"
+
+/**
+ * The services the command needs: a file system, paths and a terminal (`NodeContext.layer` provides them all).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment = CliApp.CliApp.Environment
+
+/**
+ * The version `--version` prints.
+ *
+ * @example
+ * ```ts
+ * import { Cli } from "@sturdy/cli"
+ *
+ * console.log(Cli.version) // "0.1.0"
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const version: string = internal.version
+
+/**
+ * The root command with its subcommands, for embedding in another `@effect/cli` application.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@effect/cli"
+ * import { Cli } from "@sturdy/cli"
+ *
+ * const app = Command.make("tools").pipe(Command.withSubcommands([Cli.command]))
+ * ```
+ * @since 0.1.0
+ * @category commands
+ */
+export const command: typeof internal.command = internal.command
+
+/**
+ * Runs the command on `argv` (the arguments after the program name) and returns its exit code; it never fails.
+ * Output goes through the `Console` service: the body or table to `Console.log` (stdout), the timeline, progress
+ * and errors to `Console.error` (stderr).
+ *
+ * @example
+ * ```ts
+ * import { NodeContext, NodeRuntime } from "@effect/platform-node"
+ * import { Cli } from "@sturdy/cli"
+ * import { Effect } from "effect"
+ *
+ * Cli.run(["schedule", "--attempts", "5"]).pipe(
+ *   Effect.flatMap((code) => Effect.sync(() => { process.exitCode = code })),
+ *   Effect.provide(NodeContext.layer),
+ *   NodeRuntime.runMain
+ * )
+ * ```
+ * @since 0.1.0
+ * @category running
+ */
+export const run: (argv: ReadonlyArray<string>) => Effect.Effect<number, never, Environment> = internal.run

@@ -1,0 +1,221 @@
+import * as Args from "@effect/cli/Args"
+import type * as CliApp from "@effect/cli/CliApp"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Cause from "effect/Cause"
+import * as Console from "effect/Console"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as durations from "./duration.js"
+import { CommandFailed } from "./errors.js"
+import * as exitCode from "./exitCode.js"
+import * as request from "./request.js"
+import * as schedule from "./schedule.js"
+import * as simulate from "./simulate.js"
+
+/** @internal */
+export const version = "0.1.0"
+
+const duration = (name: string): Options.Options<Duration.Duration> =>
+  Options.text(name).pipe(
+    Options.mapEffect((text) =>
+      Either.match(durations.parse(text), {
+        onLeft: (detail) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${detail}`))),
+        onRight: Effect.succeed
+      })
+    )
+  )
+
+// -----------------------------------------------------------------------------
+// get | post | put | patch | delete | head
+// -----------------------------------------------------------------------------
+
+const requestOptions = {
+  url: Args.text({ name: "url" }).pipe(Args.withDescription("The URL to request (http or https).")),
+  header: Options.text("header").pipe(
+    Options.withAlias("H"),
+    Options.withDescription("A request header as NAME:VALUE; repeat for several."),
+    Options.repeated
+  ),
+  data: Options.text("data").pipe(
+    Options.withAlias("d"),
+    Options.withDescription("A JSON request body (sent as application/json)."),
+    Options.optional
+  ),
+  schema: Options.text("schema").pipe(
+    Options.withDescription(
+      "Validate the JSON body: a JSON Schema file (.json: type, properties, required, items, enum, const, anyOf...) " +
+        "or a module (.ts/.js) whose default or `schema` export is an Effect Schema."
+    ),
+    Options.optional
+  ),
+  policy: Options.text("policy").pipe(
+    Options.withDescription(
+      "The resilience pipeline: `standard` (3 attempts, 2s full-jitter backoff, attempt timeout 10s, deadline 30s, " +
+        "retry budget, circuit breaker), `none` (one attempt, no limits) or a JSON file with the pipeline options."
+    ),
+    Options.withDefault("standard")
+  ),
+  retries: Options.integer("retries").pipe(
+    Options.withDescription("Retries after the first attempt (0 turns retrying off; at most 9)."),
+    Options.optional
+  ),
+  timeout: duration("timeout").pipe(
+    Options.withDescription("Time limit of each attempt, e.g. 500ms, 2s, 1m."),
+    Options.optional
+  ),
+  deadline: duration("deadline").pipe(
+    Options.withDescription("Time limit of the whole call, retries and waits included, e.g. 10s."),
+    Options.optional
+  ),
+  json: Options.boolean("json").pipe(
+    Options.withDescription("Print a JSON result (status, attempts, timing, body) to stdout instead of the body.")
+  )
+}
+
+const requestCommand = (method: request.Method) =>
+  Command.make(
+    method.toLowerCase(),
+    requestOptions,
+    (args) =>
+      request.run({
+        method,
+        url: args.url,
+        headers: args.header,
+        data: args.data,
+        schema: args.schema,
+        policy: args.policy,
+        retries: args.retries,
+        timeout: args.timeout,
+        deadline: args.deadline,
+        json: args.json
+      })
+  ).pipe(
+    Command.withDescription(
+      `Send a ${method} request through the policy: the attempts' timeline goes to stderr, the body to stdout, ` +
+        "and the exit code tells the kind of failure (see the README)."
+    )
+  )
+
+// -----------------------------------------------------------------------------
+// schedule
+// -----------------------------------------------------------------------------
+
+const scheduleCommand = Command.make(
+  "schedule",
+  {
+    base: duration("base").pipe(
+      Options.withDescription("The first retry's delay envelope (default 100ms)."),
+      Options.withDefault(durations.parse("100ms").pipe(Either.getOrThrow))
+    ),
+    factor: Options.float("factor").pipe(
+      Options.withDescription("Growth of the envelope per retry (≥ 1, default 2)."),
+      Options.withDefault(2)
+    ),
+    cap: duration("cap").pipe(
+      Options.withDescription("Upper bound of any single delay (default 10s)."),
+      Options.withDefault(durations.parse("10s").pipe(Either.getOrThrow))
+    ),
+    jitter: Options.choice("jitter", ["none", "full", "equal", "decorrelated"]).pipe(
+      Options.withDescription("How the delay is randomised within its envelope (default full)."),
+      Options.withDefault("full" as const)
+    ),
+    attempts: Options.integer("attempts").pipe(
+      Options.withDescription("Attempts in all, the first included (default 6)."),
+      Options.withDefault(6)
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.withDescription("The first random seed (alone: show that one sequence)."),
+      Options.optional
+    ),
+    seeds: Options.integer("seeds").pipe(
+      Options.withDescription("How many seeds to summarise (default 1000, or 1 with --seed)."),
+      Options.optional
+    ),
+    plot: Options.text("plot").pipe(
+      Options.withDescription("Also write the min/median/max plot as an SVG file."),
+      Options.optional
+    )
+  },
+  schedule.run
+).pipe(
+  Command.withDescription("Show the delays of an exponential backoff: min, median and max over seeds per retry.")
+)
+
+// -----------------------------------------------------------------------------
+// simulate | scenarios
+// -----------------------------------------------------------------------------
+
+const simulateCommand = Command.make(
+  "simulate",
+  {
+    scenario: Options.text("scenario").pipe(
+      Options.withDescription("A built-in scenario (see `sturdy scenarios`), or `list`.")
+    ),
+    policies: Options.text("policy").pipe(
+      Options.withDescription("A policy to compare (noRetry, naiveLoop, urllib3, sturdy); repeat; default all."),
+      Options.repeated
+    ),
+    seed: Options.integer("seed").pipe(Options.withDescription("The random seed (default 1)."), Options.withDefault(1)),
+    duration: duration("duration").pipe(
+      Options.withDescription("Override how long calls keep arriving (virtual time), e.g. 5s for a quick run."),
+      Options.optional
+    )
+  },
+  simulate.run
+).pipe(
+  Command.withDescription(
+    "Simulate many clients calling a modelled upstream through each policy, in virtual time, and compare goodput, " +
+      "success rate, amplification, latency and recovery."
+  )
+)
+
+const scenariosCommand = Command.make("scenarios", {}, () => simulate.list).pipe(
+  Command.withDescription("List the built-in simulation scenarios and policies.")
+)
+
+// -----------------------------------------------------------------------------
+// root
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const command = Command.make("sturdy").pipe(
+  Command.withDescription("Resilient HTTP requests from the command line, backoff tables and policy simulations."),
+  Command.withSubcommands([
+    requestCommand("GET"),
+    requestCommand("POST"),
+    requestCommand("PUT"),
+    requestCommand("PATCH"),
+    requestCommand("DELETE"),
+    requestCommand("HEAD"),
+    scheduleCommand,
+    simulateCommand,
+    scenariosCommand
+  ])
+)
+
+const cliApp = Command.run(command, { name: "sturdy", version })
+
+/** @internal */
+export const run = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
+  cliApp(["node", "sturdy", ...argv]).pipe(
+    Effect.as(exitCode.codes.Ok),
+    Effect.catchAll((error) => {
+      if (error instanceof CommandFailed) {
+        return error.detail === undefined
+          ? Effect.succeed(error.code)
+          : Effect.as(Console.error(`sturdy: ${error.detail}`), error.code)
+      }
+      // @effect/cli has already printed what was wrong with the command line
+      return Effect.succeed(exitCode.codes.Usage)
+    }),
+    Effect.catchAllCause((cause) =>
+      Effect.as(
+        Console.error(`sturdy: internal error (please report it):\n${Cause.pretty(cause)}`),
+        exitCode.codes.Internal
+      )
+    )
+  )

@@ -1,0 +1,53 @@
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+
+const units: Record<string, number> = {
+  ms: 1,
+  millis: 1,
+  milli: 1,
+  millisecond: 1,
+  milliseconds: 1,
+  s: 1_000,
+  sec: 1_000,
+  secs: 1_000,
+  second: 1_000,
+  seconds: 1_000,
+  m: 60_000,
+  min: 60_000,
+  mins: 60_000,
+  minute: 60_000,
+  minutes: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+  hours: 3_600_000
+}
+
+const pattern = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/
+
+/** @internal */
+export const parse = (input: string): Either.Either<Duration.Duration, string> => {
+  const text = input.trim().toLowerCase()
+  if (text === "infinity" || text === "none") return Either.right(Duration.infinity)
+  const match = pattern.exec(text)
+  if (match === null) {
+    return Either.left(`invalid duration "${input}" (expected e.g. 500ms, 2s, 1.5m, 1h)`)
+  }
+  const factor = units[match[2]]
+  if (factor === undefined) {
+    return Either.left(`invalid duration unit in "${input}" (use ms, s, m or h)`)
+  }
+  return Either.right(Duration.millis(Math.round(Number(match[1]) * factor)))
+}
+
+/** @internal */
+export const format = (millis: number): string => {
+  if (!Number.isFinite(millis)) return "∞"
+  if (millis < 1_000) return `${Math.round(millis)}ms`
+  if (millis < 60_000) return `${trim(millis / 1_000)}s`
+  return `${trim(millis / 60_000)}m`
+}
+
+const trim = (value: number): string => {
+  const fixed = value.toFixed(value < 10 ? 2 : 1)
+  return fixed.replace(/\.?0+$/, "")
+}

@@ -1,0 +1,295 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as Path from "@effect/platform/Path"
+import * as Attempt from "@sturdy/http/Attempt"
+import type * as HttpFailure from "@sturdy/http/HttpFailure"
+import * as Policy from "@sturdy/http/Policy"
+import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import * as durations from "./duration.js"
+import { CommandFailed } from "./errors.js"
+import * as exitCode from "./exitCode.js"
+import type * as jsonSchema from "./jsonSchema.js"
+import * as policyFile from "./policyFile.js"
+import * as schemaFile from "./schemaFile.js"
+import * as timeline from "./timeline.js"
+
+/** The HTTP methods the command has a subcommand for. */
+export const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] as const
+
+/** @internal */
+export type Method = typeof methods[number]
+
+/** The parsed command line of `sturdy get|post|...`. */
+export interface Input {
+  readonly method: Method
+  readonly url: string
+  readonly headers: ReadonlyArray<string>
+  readonly data: Option.Option<string>
+  readonly schema: Option.Option<string>
+  readonly policy: string
+  readonly retries: Option.Option<number>
+  readonly timeout: Option.Option<Duration.Duration>
+  readonly deadline: Option.Option<Duration.Duration>
+  readonly json: boolean
+}
+
+const usage = (detail: string) => new CommandFailed({ code: exitCode.codes.Usage, detail })
+
+/** `--policy none`: one attempt, no breaker, bulkhead or time limits (flags may still add them). */
+export const noPolicy: Policy.Options = {
+  retry: false,
+  hedging: false,
+  circuitBreaker: false,
+  bulkhead: false,
+  rateLimit: false,
+  totalTimeout: Duration.infinity,
+  attemptTimeout: Duration.infinity
+}
+
+const loadPolicy = (
+  name: string,
+  fs: FileSystem.FileSystem
+): Effect.Effect<Policy.Options, CommandFailed> => {
+  if (name === "standard") return Effect.succeed({})
+  if (name === "none") return Effect.succeed(noPolicy)
+  return Effect.flatMap(
+    Effect.mapError(
+      fs.readFileString(name),
+      (error) => usage(`--policy ${name}: not "standard", "none" or a readable file (${error.message})`)
+    ),
+    (text) =>
+      Either.match(policyFile.decode(text), {
+        onLeft: (detail) => Effect.fail(usage(`--policy ${name}: ${detail}`)),
+        onRight: (options) => Effect.succeed<Policy.Options>(options)
+      })
+  )
+}
+
+/** Applies `--retries`, `--timeout` and `--deadline` on top of the policy, keeping it valid where that is obvious. */
+export const applyFlags = (base: Policy.Options, input: Pick<Input, "retries" | "timeout" | "deadline">) => {
+  const options: {
+    -readonly [K in keyof Policy.Options]: Policy.Options[K]
+  } = { ...base }
+  if (Option.isSome(input.retries)) {
+    const retries = input.retries.value
+    options.retry = retries === 0
+      ? false
+      : { ...(typeof base.retry === "object" ? base.retry : {}), maxAttempts: retries + 1 }
+  }
+  if (Option.isSome(input.timeout)) {
+    const timeout = input.timeout.value
+    options.attemptTimeout = timeout
+    if (Option.isNone(input.deadline) && base.totalTimeout === undefined) {
+      options.totalTimeout = Duration.max(Policy.defaults.totalTimeout, timeout)
+    }
+    const breaker = base.circuitBreaker
+    if (breaker !== false && breaker?.slidingWindow === undefined) {
+      // the breaker's window must hold two attempts; a long --timeout should not make the default invalid
+      const window = Duration.max(Policy.defaults.circuitBreaker.slidingWindow, Duration.times(timeout, 2))
+      options.circuitBreaker = { ...(breaker ?? {}), slidingWindow: window }
+    }
+  }
+  if (Option.isSome(input.deadline)) {
+    const deadline = input.deadline.value
+    options.totalTimeout = deadline
+    if (Option.isNone(input.timeout) && base.attemptTimeout === undefined) {
+      options.attemptTimeout = Duration.min(Policy.defaults.attemptTimeout, deadline)
+    }
+  }
+  return options
+}
+
+const parseHeader = (header: string): Either.Either<readonly [string, string], string> => {
+  const colon = header.indexOf(":")
+  if (colon <= 0) return Either.left(`--header "${header}": expected NAME:VALUE`)
+  return Either.right([header.slice(0, colon).trim(), header.slice(colon + 1).trim()] as const)
+}
+
+const isJsonContentType = (contentType: string | undefined): boolean => {
+  if (contentType === undefined) return false
+  const media = contentType.split(";")[0].trim().toLowerCase()
+  return media === "application/json" || media.endsWith("+json")
+}
+
+interface Exchange {
+  readonly status: number
+  readonly received: Attempt.Received
+  /** The body as JSON (decoded with `--schema`, or parsed when the server said it is JSON). */
+  readonly json: Option.Option<unknown>
+}
+
+const anyJson: jsonSchema.JsonValueSchema = Schema.Unknown
+
+const exchange = (
+  client: Attempt.Client,
+  request: HttpClientRequest.HttpClientRequest,
+  schema: Option.Option<jsonSchema.JsonValueSchema>
+): Effect.Effect<Exchange, HttpFailure.HttpFailure> =>
+  Effect.flatMap(Attempt.send(client, request), (received) => {
+    const decodeWith = Option.isSome(schema)
+      ? schema.value
+      : isJsonContentType(received.headers["content-type"]) && received.body.length > 0
+      ? anyJson
+      : undefined
+    if (decodeWith === undefined) return Effect.succeed({ status: received.status, received, json: Option.none() })
+    return Effect.map(
+      Attempt.decodeJson(received, decodeWith),
+      (value): Exchange => ({ status: received.status, received, json: Option.some(value) })
+    )
+  })
+
+const encodeBody = (exchange: Exchange, schema: Option.Option<jsonSchema.JsonValueSchema>): unknown => {
+  if (Option.isNone(exchange.json)) return exchange.received.text
+  if (Option.isNone(schema)) return exchange.json.value
+  // decoded values (dates, say) are encoded back for printing
+  return Either.getOrElse(Schema.encodeEither(schema.value)(exchange.json.value), () => exchange.received.text)
+}
+
+const rowJson = (row: timeline.Row) => ({
+  attempt: row.attempt,
+  startedAtMs: Math.round(row.startedAt),
+  durationMs: row.endedAt === undefined ? null : Math.round(row.endedAt - row.startedAt),
+  outcome: timeline.outcomeLabel(row.outcome),
+  status: row.outcome?._tag === "Ok" || row.outcome?._tag === "Failed" ? row.outcome.status ?? null : null,
+  next: row.decision === undefined ? null : {
+    retrying: row.decision.retrying,
+    delayMs: row.decision.delayMillis,
+    reason: timeline.reasonLabel(row.decision.reason)
+  }
+})
+
+const describePolicy = (described: Policy.Describe): string => {
+  const parts = [`${described.maxAttempts} attempt${described.maxAttempts === 1 ? "" : "s"}`]
+  if (Option.isSome(described.attemptTimeout)) {
+    parts.push(`attempt timeout ${durations.format(Duration.toMillis(described.attemptTimeout.value))}`)
+  }
+  if (Option.isSome(described.totalTimeout)) {
+    parts.push(`deadline ${durations.format(Duration.toMillis(described.totalTimeout.value))}`)
+  }
+  if (described.circuitBreaker) parts.push("circuit breaker")
+  return parts.join(", ")
+}
+
+/** Runs one request through the policy, printing the timeline to stderr and the body (or `--json`) to stdout. */
+export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem.FileSystem | Path.Path> =>
+  Effect.scoped(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const base = yield* loadPolicy(input.policy, fs)
+    const options = applyFlags(base, input)
+    const schema = Option.isSome(input.schema) ? Option.some(yield* schemaFile.load(input.schema.value)) : Option.none()
+
+    let request = HttpClientRequest.make(input.method)(input.url)
+    for (const header of input.headers) {
+      const parsed = parseHeader(header)
+      if (Either.isLeft(parsed)) return yield* usage(parsed.left)
+      request = HttpClientRequest.setHeader(request, parsed.right[0], parsed.right[1])
+    }
+    if (Option.isSome(input.data)) {
+      try {
+        JSON.parse(input.data.value)
+      } catch (error) {
+        return yield* usage(`--data is not valid JSON (${error instanceof Error ? error.message : String(error)})`)
+      }
+      request = HttpClientRequest.bodyText(request, input.data.value, "application/json")
+    }
+    request = HttpClientRequest.acceptJson(request)
+
+    const policy = yield* Effect.mapError(Policy.make(options), (error) => usage(error.message))
+    const client = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
+
+    const events = yield* Queue.unbounded<timeline.Event>()
+    const recorder = new timeline.Recorder(() => performance.now(), (event) => Queue.unsafeOffer(events, event))
+    const printer = yield* Effect.fork(Effect.gen(function*() {
+      while (true) {
+        const event = yield* Queue.take(events)
+        if (event._tag === "Done") return
+        yield* Console.error(
+          event._tag === "Finished"
+            ? timeline.formatFinished(event.row)
+            : timeline.formatDecision(event.row.decision!)
+        )
+      }
+    }))
+
+    // the retry stage reports each decision as a debug log annotated with `retry.*`: the timeline reads them there
+    const decisions = Logger.make(({ annotations }) => {
+      const reason = HashMap.get(annotations, "retry.reason")
+      const attempt = HashMap.get(annotations, "retry.attempt")
+      if (Option.isNone(reason) || Option.isNone(attempt)) return
+      recorder.decide(Number(attempt.value), {
+        reason: String(reason.value),
+        delayMillis: Number(Option.getOrElse(HashMap.get(annotations, "retry.delay_ms"), () => 0)),
+        retrying: Option.getOrElse(HashMap.get(annotations, "retry.retrying"), () => false) === true
+      })
+    })
+
+    yield* Console.error(
+      `${input.method} ${input.url} (policy ${input.policy}: ${describePolicy(policy.describe(request))})`
+    )
+    const result = yield* policy.run(
+      request,
+      (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema))
+    ).pipe(
+      Effect.either,
+      Effect.locally(FiberRef.currentLoggers, HashSet.make(decisions)),
+      Logger.withMinimumLogLevel(LogLevel.Debug)
+    )
+    if (Either.isLeft(result)) recorder.finishWith(result.left._tag)
+    yield* Queue.offer(events, { _tag: "Done" })
+    yield* Fiber.join(printer)
+    const elapsed = recorder.elapsed()
+
+    if (Either.isRight(result)) {
+      const done = result.right
+      yield* Console.error(
+        `→ ${done.status} in ${durations.format(elapsed)} after ${recorder.rows.length} attempt${
+          recorder.rows.length === 1 ? "" : "s"
+        }`
+      )
+      if (input.json) {
+        yield* Console.log(JSON.stringify({
+          ok: true,
+          exitCode: 0,
+          method: input.method,
+          url: input.url,
+          status: done.status,
+          headers: done.received.headers,
+          body: encodeBody(done, schema),
+          attempts: recorder.rows.map(rowJson),
+          elapsedMs: Math.round(elapsed)
+        }))
+      } else if (input.method !== "HEAD" && done.received.text.length > 0) {
+        yield* Console.log(done.received.text)
+      }
+      return
+    }
+    const failure = result.left
+    const code = exitCode.fromFailure(failure)
+    yield* Console.error(`→ failed after ${durations.format(elapsed)}: ${failure.message} (exit ${code})`)
+    if (input.json) {
+      yield* Console.log(JSON.stringify({
+        ok: false,
+        exitCode: code,
+        method: input.method,
+        url: input.url,
+        status: "status" in failure ? failure.status : null,
+        error: { tag: failure._tag, kind: exitCode.kindOf(failure), message: failure.message },
+        attempts: recorder.rows.map(rowJson),
+        elapsedMs: Math.round(elapsed)
+      }))
+    }
+    return yield* new CommandFailed({ code })
+  }))

@@ -1,0 +1,196 @@
+import type * as HttpFailure from "@sturdy/http/HttpFailure"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as durations from "./duration.js"
+
+/** What happened to one attempt. */
+export type Outcome =
+  | { readonly _tag: "Ok"; readonly status: number }
+  | { readonly _tag: "Failed"; readonly label: string; readonly status: number | undefined }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "NotSent"; readonly label: string }
+
+/** The retry decision taken after an attempt failed. */
+export interface Decision {
+  readonly retrying: boolean
+  readonly delayMillis: number
+  readonly reason: string
+}
+
+/** One row of the timeline. */
+export interface Row {
+  readonly attempt: number
+  readonly startedAt: number
+  endedAt: number | undefined
+  outcome: Outcome | undefined
+  decision: Decision | undefined
+}
+
+/** A line to print as it happens. */
+export type Event =
+  | { readonly _tag: "Finished"; readonly row: Row }
+  | { readonly _tag: "Decided"; readonly row: Row }
+  | { readonly _tag: "Done" }
+
+const describeFailure = (failure: HttpFailure.HttpFailure): string => {
+  switch (failure._tag) {
+    case "ConnectionError":
+      return `ConnectionError (${failure.reason})`
+    case "Timeout":
+      return `Timeout (${failure.phase})`
+    case "InvalidRequest":
+      return `InvalidRequest (${failure.reason})`
+    default:
+      return failure._tag
+  }
+}
+
+const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
+  "status" in failure ? failure.status : undefined
+
+/**
+ * Collects the attempts of one call and the retry decisions between them. Attempt numbers follow the retry
+ * stage's: a retry decision about attempt `n` is about the failure of attempt `n - 1`.
+ */
+export class Recorder {
+  readonly rows: Array<Row> = []
+  private nextAttempt = 1
+
+  readonly startedAt: number
+
+  constructor(readonly clock: () => number, readonly emit: (event: Event) => void) {
+    this.startedAt = clock()
+  }
+
+  /** Milliseconds since the call started. */
+  elapsed(): number {
+    return this.clock() - this.startedAt
+  }
+
+  /** Wraps one attempt so its start, end and outcome are recorded. */
+  observe<A extends { readonly status: number }, R>(
+    attempt: Effect.Effect<A, HttpFailure.HttpFailure, R>
+  ): Effect.Effect<A, HttpFailure.HttpFailure, R> {
+    return Effect.suspend(() => {
+      const row: Row = {
+        attempt: this.nextAttempt,
+        startedAt: this.elapsed(),
+        endedAt: undefined,
+        outcome: undefined,
+        decision: undefined
+      }
+      this.rows.push(row)
+      return Effect.onExit(attempt, (exit) =>
+        Effect.sync(() => {
+          row.endedAt = this.elapsed()
+          row.outcome = Exit.match(exit, {
+            onSuccess: (value): Outcome => ({ _tag: "Ok", status: value.status }),
+            onFailure: (cause): Outcome => {
+              const failure = cause._tag === "Fail" ? cause.error : undefined
+              if (failure !== undefined) {
+                return { _tag: "Failed", label: describeFailure(failure), status: statusOf(failure) }
+              }
+              return { _tag: "Interrupted" }
+            }
+          })
+          this.emit({ _tag: "Finished", row })
+        }))
+    })
+  }
+
+  /** Records a retry decision (from the retry stage's `retry.*` log annotations). */
+  decide(attempt: number, decision: Decision): void {
+    let row: Row | undefined
+    for (const candidate of this.rows) {
+      if (candidate.attempt === attempt - 1) row = candidate
+    }
+    if (row === undefined) {
+      // the attempt was refused by a policy (an open breaker, say) before it was sent
+      row = {
+        attempt: attempt - 1,
+        startedAt: this.elapsed(),
+        endedAt: undefined,
+        outcome: { _tag: "NotSent", label: "rejected by policy" },
+        decision: undefined
+      }
+      this.rows.push(row)
+      this.emit({ _tag: "Finished", row })
+    }
+    row.decision = decision
+    if (decision.retrying) this.nextAttempt = attempt
+    this.emit({ _tag: "Decided", row })
+  }
+
+  /** Labels the last row with the call's final failure when no attempt could be sent at all. */
+  finishWith(label: string): void {
+    const last = this.rows.at(-1)
+    if (last === undefined) {
+      const row: Row = {
+        attempt: this.nextAttempt,
+        startedAt: this.elapsed(),
+        endedAt: undefined,
+        outcome: { _tag: "NotSent", label },
+        decision: undefined
+      }
+      this.rows.push(row)
+      this.emit({ _tag: "Finished", row })
+    } else if (last.outcome?._tag === "NotSent") {
+      last.outcome = { _tag: "NotSent", label }
+    }
+  }
+}
+
+const reasonLabels: Record<string, string> = {
+  "backoff": "backoff",
+  "retry-after": "retry-after",
+  "budget-refused": "budget",
+  "deadline": "deadline",
+  "retry-after-too-long": "retry-after too long",
+  "exhausted": "attempts exhausted",
+  "not-retryable": "not retryable"
+}
+
+/** The label of a retry reason as the timeline prints it. */
+export const reasonLabel = (reason: string): string => reasonLabels[reason] ?? reason
+
+const pad = (text: string, width: number): string =>
+  text.length >= width ? text : text + " ".repeat(width - text.length)
+
+/** The outcome of an attempt as a short label: `200`, `503 ServerError`, `ConnectionError (Refused)`. */
+export const outcomeLabel = (outcome: Outcome | undefined): string => {
+  if (outcome === undefined) return "…"
+  switch (outcome._tag) {
+    case "Ok":
+      return `${outcome.status} OK`
+    case "Failed":
+      return outcome.status === undefined ? outcome.label : `${outcome.status} ${outcome.label}`
+    case "Interrupted":
+      return "interrupted (timeout)"
+    case "NotSent":
+      return `not sent: ${outcome.label}`
+  }
+}
+
+/** The line printed when an attempt ends. */
+export const formatFinished = (row: Row): string => {
+  const took = row.endedAt === undefined ? "" : ` in ${durations.format(row.endedAt - row.startedAt)}`
+  return `  #${pad(String(row.attempt), 3)}${pad(`+${durations.format(row.startedAt)}`, 10)}${
+    outcomeLabel(row.outcome)
+  }${took}`
+}
+
+/** The line printed when a retry decision is taken. */
+export const formatDecision = (decision: Decision): string => {
+  const delay = durations.format(decision.delayMillis)
+  if (decision.retrying) return `        ↳ retry in ${delay} (${reasonLabel(decision.reason)})`
+  switch (decision.reason) {
+    case "deadline":
+      return `        ↳ giving up: the next attempt (in ${delay}) would start past the deadline (deadline)`
+    case "budget-refused":
+      return `        ↳ giving up: the retry budget is spent (budget)`
+    case "retry-after-too-long":
+      return `        ↳ giving up: the wait asked for (${delay}) is longer than allowed (retry-after)`
+    default:
+      return `        ↳ giving up (${reasonLabel(decision.reason)})`
+  }
+}

@@ -1,0 +1,242 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ExitCode } from "@sturdy/cli"
+import { FaultScript, FaultServer } from "@sturdy/testing"
+import * as Effect from "effect/Effect"
+import * as Http from "node:http"
+import * as Path from "node:path"
+import { fastPolicy, sturdy, tempFile } from "./utils.js"
+
+const server = (routes: Parameters<typeof FaultScript.routes>[0]) => FaultServer.make(FaultScript.routes(routes))
+
+/** A loopback port nobody listens on: bound, then closed. */
+const closedPort = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const probe = Http.createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      probe.close(() => resolve(port))
+    })
+  })
+)
+
+const itemSchema = {
+  type: "object",
+  properties: { id: { type: "integer" }, name: { type: "string" }, tags: { type: "array", items: { type: "string" } } },
+  required: ["id", "name"]
+}
+
+describe("sturdy get|post|...", () => {
+  it.scopedLive("retries a flaky server (503, 503, 200), shows each attempt and prints the body", () =>
+    Effect.gen(function*() {
+      const api = yield* server({
+        "GET /items": FaultScript.sequence(
+          FaultScript.status(503),
+          FaultScript.status(503),
+          FaultScript.json({ items: [1, 2] })
+        )
+      })
+      const ran = yield* sturdy("get", `${api.url}/items`, "--policy", fastPolicy())
+      expect(ran.code).toBe(0)
+      expect(JSON.parse(ran.stdout)).toEqual({ items: [1, 2] })
+      const lines = ran.stderr.split("\n")
+      expect(lines.filter((line) => /^\s+#\d/.test(line))).toHaveLength(3)
+      expect(lines.filter((line) => line.includes("503 ServerError"))).toHaveLength(2)
+      expect(lines.filter((line) => /retry in \d+ms \(backoff\)/.test(line))).toHaveLength(2)
+      expect(lines.some((line) => /#3\s+\+\d+ms\s+200 OK/.test(line))).toBe(true)
+      expect(ran.stderr).toMatch(/→ 200 in .* after 3 attempts/)
+      expect(yield* api.requests).toHaveLength(3)
+    }))
+
+  it.scopedLive("waits the server's Retry-After before the next attempt", () =>
+    Effect.gen(function*() {
+      const api = yield* server({
+        "GET /busy": FaultScript.sequence(FaultScript.status(503, { retryAfter: 1 }), FaultScript.json({ ok: true }))
+      })
+      const ran = yield* sturdy("get", `${api.url}/busy`, "--policy", fastPolicy())
+      expect(ran.code).toBe(0)
+      expect(ran.stderr).toMatch(/retry in 1(\.\d+)?s \(retry-after\)/)
+      const requests = yield* api.requests
+      expect(requests).toHaveLength(2)
+      expect(requests[1].arrivedAt - requests[0].arrivedAt).toBeGreaterThanOrEqual(1_000)
+    }))
+
+  it.scopedLive("--json prints status, attempts, timing and the body as one JSON document", () =>
+    Effect.gen(function*() {
+      const api = yield* server({
+        "GET /items/1": FaultScript.sequence(FaultScript.status(500), FaultScript.json({ id: 1, name: "a" }))
+      })
+      const ran = yield* sturdy("get", `${api.url}/items/1`, "--policy", fastPolicy(), "--json")
+      expect(ran.code).toBe(0)
+      const result = JSON.parse(ran.stdout)
+      expect(result).toMatchObject({ ok: true, exitCode: 0, status: 200, body: { id: 1, name: "a" } })
+      expect(result.attempts).toHaveLength(2)
+      expect(result.attempts[0]).toMatchObject({ attempt: 1, status: 500, next: { retrying: true, reason: "backoff" } })
+      expect(result.attempts[1]).toMatchObject({ attempt: 2, status: 200, next: null })
+      expect(result.elapsedMs).toBeGreaterThanOrEqual(result.attempts[1].startedAtMs)
+    }))
+
+  it.scopedLive("sends --header and --data, and a POST is not retried after a 503 that may have reached the server", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "POST /orders": FaultScript.status(503) })
+      const ran = yield* sturdy(
+        "post",
+        `${api.url}/orders`,
+        "--header",
+        "x-trace: abc",
+        "--data",
+        "{\"sku\":\"A-1\"}",
+        "--policy",
+        fastPolicy()
+      )
+      expect(ran.code).toBe(ExitCode.codes.ServerError)
+      expect(ran.stderr).toContain("giving up (not retryable)")
+      const requests = yield* api.requests
+      expect(requests).toHaveLength(1)
+      expect(requests[0].headers["x-trace"]).toBe("abc")
+      expect(requests[0].headers["content-type"]).toBe("application/json")
+    }))
+
+  it.scopedLive("HEAD prints no body", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "HEAD /health": FaultScript.status(200) })
+      const ran = yield* sturdy("head", `${api.url}/health`, "--policy", "none")
+      expect(ran.code).toBe(0)
+      expect(ran.stdout).toBe("")
+    }))
+
+  it.scopedLive("--schema with a JSON Schema file accepts a matching body", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /items/1": FaultScript.json({ id: 1, name: "a", tags: ["x"] }) })
+      const ran = yield* sturdy("get", `${api.url}/items/1`, "--schema", tempFile("item.json", itemSchema))
+      expect(ran.code).toBe(0)
+      expect(JSON.parse(ran.stdout)).toEqual({ id: 1, name: "a", tags: ["x"] })
+    }))
+
+  it.scopedLive("--schema with a TypeScript module exporting an Effect Schema", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /items/1": FaultScript.json({ id: "one", name: "a" }) })
+      const ran = yield* sturdy(
+        "get",
+        `${api.url}/items/1`,
+        "--schema",
+        Path.join(import.meta.dirname, "fixtures", "item-schema.ts")
+      )
+      expect(ran.code).toBe(ExitCode.codes.SchemaMismatch)
+      expect(ran.stderr).toContain("$.id")
+    }))
+})
+
+describe("exit codes", () => {
+  it.scopedLive("404 → ClientError (4), not retried", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /missing": FaultScript.status(404) })
+      const ran = yield* sturdy("get", `${api.url}/missing`, "--policy", fastPolicy())
+      expect(ran.code).toBe(ExitCode.codes.ClientError)
+      expect(ran.code).toBe(4)
+      expect(yield* api.requests).toHaveLength(1)
+    }))
+
+  it.scopedLive("429 → RateLimited (6)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /limited": FaultScript.status(429) })
+      const ran = yield* sturdy("get", `${api.url}/limited`, "--policy", "none")
+      expect(ran.code).toBe(ExitCode.codes.RateLimited)
+      expect(ran.code).toBe(6)
+    }))
+
+  it.scopedLive("500 after the retries → ServerError (5)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /broken": FaultScript.status(500) })
+      const ran = yield* sturdy("get", `${api.url}/broken`, "--policy", fastPolicy(), "--retries", "1")
+      expect(ran.code).toBe(ExitCode.codes.ServerError)
+      expect(ran.code).toBe(5)
+      expect(ran.stderr).toContain("giving up (attempts exhausted)")
+      expect(yield* api.requests).toHaveLength(2)
+    }))
+
+  it.scopedLive("refused connection → Connection (7)", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const ran = yield* sturdy("get", `http://127.0.0.1:${port}/`, "--policy", fastPolicy(), "--retries", "1")
+      expect(ran.code).toBe(ExitCode.codes.Connection)
+      expect(ran.code).toBe(7)
+      expect(ran.stderr.match(/ConnectionError \(Refused\)/g)).toHaveLength(2)
+    }))
+
+  it.scopedLive("a hanging server and --timeout → Timeout (8)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /slow": FaultScript.hang })
+      const ran = yield* sturdy("get", `${api.url}/slow`, "--policy", "none", "--timeout", "200ms")
+      expect(ran.code).toBe(ExitCode.codes.Timeout)
+      expect(ran.code).toBe(8)
+      expect(ran.stderr).toContain("interrupted (timeout)")
+    }))
+
+  it.scopedLive("--deadline stops the retries → Timeout (8)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /slow": FaultScript.hang })
+      const ran = yield* sturdy("get", `${api.url}/slow`, "--deadline", "300ms")
+      expect(ran.code).toBe(ExitCode.codes.Timeout)
+      expect(ran.stderr).toContain("deadline")
+    }))
+
+  it.scopedLive("invalid JSON → InvalidResponse (10)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /garbled": FaultScript.malformedJson() })
+      const ran = yield* sturdy("get", `${api.url}/garbled`)
+      expect(ran.code).toBe(ExitCode.codes.InvalidResponse)
+      expect(ran.code).toBe(10)
+      expect(yield* api.requests).toHaveLength(1)
+    }))
+
+  it.scopedLive("schema mismatch → SchemaMismatch (11), with the path in the message", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /items/1": FaultScript.json({ id: 1, name: 42 }) })
+      const ran = yield* sturdy("get", `${api.url}/items/1`, "--schema", tempFile("item.json", itemSchema))
+      expect(ran.code).toBe(ExitCode.codes.SchemaMismatch)
+      expect(ran.code).toBe(11)
+      expect(ran.stderr).toContain("$.name")
+    }))
+
+  it.scopedLive("an open circuit breaker → CircuitOpen (13)", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /down": FaultScript.status(503) })
+      const policy = fastPolicy({ circuitBreaker: { consecutiveFailures: 1, breakDuration: "1m" } })
+      const ran = yield* sturdy("get", `${api.url}/down`, "--policy", policy)
+      expect(ran.code).toBe(ExitCode.codes.CircuitOpen)
+      expect(ran.code).toBe(13)
+      expect(ran.stderr).toContain("not sent")
+      expect(yield* api.requests).toHaveLength(1)
+    }))
+
+  it.effect("a malformed URL → InvalidRequest (3)", () =>
+    Effect.gen(function*() {
+      const ran = yield* sturdy("get", "not a url", "--policy", "none")
+      expect(ran.code).toBe(ExitCode.codes.InvalidRequest)
+      expect(ran.code).toBe(3)
+    }))
+
+  it.effect("usage errors → Usage (2): bad duration, bad header, bad --data, unknown policy file, invalid policy", () =>
+    Effect.gen(function*() {
+      const url = "http://127.0.0.1:1/"
+      const badDuration = yield* sturdy("get", url, "--timeout", "soon")
+      expect(badDuration.code).toBe(2)
+      expect(badDuration.stderr).toContain("invalid duration")
+      const badHeader = yield* sturdy("get", url, "--header", "no-colon")
+      expect(badHeader.code).toBe(2)
+      const badData = yield* sturdy("post", url, "--data", "{nope")
+      expect(badData.code).toBe(2)
+      expect(badData.stderr).toContain("--data is not valid JSON")
+      const missingFile = yield* sturdy("get", url, "--policy", "/nonexistent/policy.json")
+      expect(missingFile.code).toBe(2)
+      const typo = yield* sturdy("get", url, "--policy", tempFile("p.json", { retyr: {} }))
+      expect(typo.code).toBe(2)
+      expect(typo.stderr).toContain("retyr")
+      const tooMany = yield* sturdy("get", url, "--retries", "50")
+      expect(tooMany.code).toBe(2)
+      expect(tooMany.stderr).toContain("retry.maxAttempts")
+      const unknownOption = yield* sturdy("get", url, "--frobnicate")
+      expect(unknownOption.code).toBe(2)
+    }))
+})
