@@ -4,6 +4,9 @@
  */
 import { afterEach, describe, expect, it, vi } from "@effect/vitest"
 import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import * as Path from "node:path"
+import { promisify } from "node:util"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as FallbackExample from "../fallback-layers.js"
@@ -110,4 +113,32 @@ describe("examples", () => {
     expect(out).toMatch(/secret in the error\? no/)
     expect(out).not.toMatch(/s3cret/)
   })
+
+  it("main (pnpm start): the flagship runs as a script, shows progress on stderr and a report on stdout", async () => {
+    const root = Path.resolve(import.meta.dirname, "..", "..")
+    const { stderr, stdout } = await promisify(execFile)(
+      Path.join(root, "node_modules", ".bin", "tsx"),
+      [Path.join(root, "examples", "main.ts")],
+      { cwd: root, timeout: 60_000 }
+    )
+    // progress: attempts, retry decisions, hedges, breaker transitions, fallbacks
+    expect(stderr).toMatch(/users +attempt 1: 503 ServerError/)
+    expect(stderr).toMatch(/users +retry: attempt 2 in \d+ms \(backoff\)/)
+    expect(stderr).toMatch(/orders +retry: attempt 2 in 1s \d+ms \(retry-after\)/)
+    expect(stderr).toMatch(/recommendations +attempt \d \(hedge #1\): ok/)
+    expect(stderr).toMatch(/recommendations +breaker Closed -> Open/)
+    expect(stderr).toMatch(/pricing +answered by cache, .* old/)
+    // the report: one row per load, then one block per API
+    expect(stdout).toMatch(/^1 +\S+ +ok after 3 attempts +ok after 2 attempts +ok, hedge #1 won +ok/m)
+    expect(stdout).toMatch(/^2 .*fallback: popular +fallback: cache, /m)
+    expect(stdout).toMatch(/^4 +\S+ +ok +ok +ok +fallback: cache, /m)
+    expect(stdout).toMatch(/retries +load 1: #2 after \d+ms \(backoff\), #3 after \d+ms \(backoff\)/)
+    expect(stdout).toMatch(/retries +load 1: #2 after 1s \d+ms \(retry-after\)/)
+    expect(stdout).toMatch(/breaker +Closed -> Open at \S+, Open -> HalfOpen at \S+, HalfOpen -> Closed at/)
+    expect(stdout).toMatch(/breaker +Closed -> Open at \S+, Open -> HalfOpen at \S+, HalfOpen -> Open at/)
+    expect(stdout).toMatch(/answers +2x upstream, 2x popular \(after upstream: CircuitOpen\)/)
+    const total = Number(stdout.match(/total time ([\d.]+)s/)?.[1])
+    expect(total).toBeGreaterThan(2)
+    expect(total).toBeLessThan(10)
+  }, 90_000)
 })
