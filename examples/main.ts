@@ -155,7 +155,7 @@ class Journal {
 
   /** Stamps the event with the current load and time, keeps it, and prints it as a progress line. */
   record(event: DistributiveOmit<Event, "load" | "at">): void {
-    const stamped = { ...event, load: this.load, at: this.now } as Event
+    const stamped: Event = { ...event, load: this.load, at: this.now }
     this.events.push(stamped)
     process.stderr.write(`${seconds(stamped.at).padStart(6)}  ${describeEvent(stamped)}\n`)
   }

@@ -13,6 +13,7 @@ import * as FallbackExample from "../fallback-layers.js"
 import * as HedgingExample from "../hedging.js"
 import * as RetryAfterExample from "../retry-after.js"
 import * as ScheduleExample from "../schedule-property-test.js"
+import * as TelemetryExample from "../telemetry.js"
 import * as TypedErrorsExample from "../typed-errors.js"
 
 const run = async <E>(main: Effect.Effect<void, E>): Promise<string> => {
@@ -111,6 +112,24 @@ describe("examples", () => {
     expect(out.match(/POST \/oauth\/token/g)).toHaveLength(2)
     expect(out).toMatch(/api_key=<redacted>/)
     expect(out).toMatch(/secret in the error\? no/)
+    expect(out).not.toMatch(/s3cret/)
+  })
+
+  it("telemetry: a span per call with attempt children and retry events, and Sturdy's metrics", async () => {
+    const out = await run(TelemetryExample.main)
+    expect(out).toMatch(/GET \/inventory\/A-1: stock 4/)
+    expect(out).toMatch(/GET \/inventory\/B-2: CircuitOpen/)
+    expect(out).toMatch(
+      /http\.client\.request GET \(\d+ms\)\n +url\.full=\S+\/inventory\/A-1\?api_key=<redacted> sturdy\.outcome=success sturdy\.attempts=2/
+    )
+    expect(out).toMatch(/event retry: retry\.attempt=2 retry\.delay_ms=\d+ retry\.reason=backoff/)
+    expect(out).toMatch(/event retry\.stop: .*retry\.reason=exhausted/)
+    expect(out).toMatch(
+      / {4}http\.client\.attempt GET \(\d+ms\)\n +url\.full=.*sturdy\.attempt=2 sturdy\.delay_ms=\d+ sturdy\.delay_reason=backoff/
+    )
+    expect(out).toMatch(/sturdy_circuit_breaker_transitions_total\{upstream=inventory,from=closed,to=open\} 1/)
+    expect(out).toMatch(/sturdy_http_client_requests_total\{.*outcome=rejected,failure_tag=CircuitOpen\} 1/)
+    expect(out).toMatch(/sturdy_http_client_retries_total\{.*reason=backoff\} 3/)
     expect(out).not.toMatch(/s3cret/)
   })
 
