@@ -125,6 +125,23 @@ describe("sturdy get|post|...", () => {
       expect(ran.code).toBe(ExitCode.codes.SchemaMismatch)
       expect(ran.stderr).toContain("$.id")
     }))
+
+  it.scopedLive("--schema with a JavaScript module whose default export is an Effect Schema", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /items/1": FaultScript.json({ id: 1, name: "a" }) })
+      const schema = Path.join(import.meta.dirname, "fixtures", "item-default.mjs")
+      const ran = yield* sturdy("get", `${api.url}/items/1`, "--schema", schema, "--json")
+      expect(ran.code).toBe(0)
+      expect(JSON.parse(ran.stdout).body).toEqual({ id: 1, name: "a" })
+      const notASchema = yield* sturdy(
+        "get",
+        `${api.url}/items/1`,
+        "--schema",
+        Path.join(import.meta.dirname, "utils.ts")
+      )
+      expect(notASchema.code).toBe(ExitCode.codes.Usage)
+      expect(notASchema.stderr).toContain("exports no Effect Schema")
+    }))
 })
 
 describe("exit codes", () => {
@@ -173,12 +190,37 @@ describe("exit codes", () => {
       expect(ran.stderr).toContain("interrupted (timeout)")
     }))
 
-  it.scopedLive("--deadline stops the retries → Timeout (8)", () =>
+  it.scopedLive("--deadline on a hanging server → Timeout (8)", () =>
     Effect.gen(function*() {
       const api = yield* server({ "GET /slow": FaultScript.hang })
-      const ran = yield* sturdy("get", `${api.url}/slow`, "--deadline", "300ms")
+      const ran = yield* sturdy("get", `${api.url}/slow`, "--policy", "none", "--deadline", "300ms")
       expect(ran.code).toBe(ExitCode.codes.Timeout)
-      expect(ran.stderr).toContain("deadline")
+      expect(ran.stderr).toContain("deadline timed out after 300ms")
+    }))
+
+  it.scopedLive("a retry that would start past --deadline is not made: the server's failure is reported at once", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /down": FaultScript.status(503) })
+      const policy = tempFile("slow-backoff.json", { retry: { baseDelay: "1s", jitter: "none" } })
+      const ran = yield* sturdy("get", `${api.url}/down`, "--policy", policy, "--deadline", "500ms", "--json")
+      expect(ran.code).toBe(ExitCode.codes.ServerError)
+      expect(ran.stderr).toContain("giving up: the next attempt (in 1s) would start past the deadline (deadline)")
+      const result = JSON.parse(ran.stdout)
+      expect(result).toMatchObject({
+        ok: false,
+        exitCode: 5,
+        status: 503,
+        error: { tag: "ServerError", kind: "ServerError" }
+      })
+      expect(result.attempts).toEqual([
+        expect.objectContaining({
+          attempt: 1,
+          status: 503,
+          next: { retrying: false, delayMs: 1_000, reason: "deadline" }
+        })
+      ])
+      expect(result.elapsedMs).toBeLessThan(1_000)
+      expect(yield* api.requests).toHaveLength(1)
     }))
 
   it.scopedLive("invalid JSON → InvalidResponse (10)", () =>
