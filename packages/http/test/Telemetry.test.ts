@@ -1,11 +1,13 @@
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
-import { Bulkhead, CircuitBreaker, Retry, RetryBudget } from "@sturdy/policy"
+import { Bulkhead, CircuitBreaker, Hedge, Retry, RetryBudget } from "@sturdy/policy"
 import type { Context, Exit } from "effect"
 import {
+  Duration,
   Effect,
   Fiber,
+  FiberRef,
   HashMap,
   Logger,
   LogLevel,
@@ -431,6 +433,57 @@ describe("Telemetry", () => {
       )
       expect(spans[3].name).toBe("http.client.attempt POST")
       expect(spans[3].attributes.get("http.response.status_code")).toBe(201)
+    }))
+
+  it.effect("a hedged attempt is numbered, carries its hedge index, and the loser ends interrupted", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeTracer()
+      const { client } = yield* scriptedClient([{ status: 200 }])
+      const request = HttpClientRequest.get("https://hedge.example.test/slow")
+      const send = (ready: HttpClientRequest.HttpClientRequest) =>
+        Effect.flatMap(
+          FiberRef.get(Hedge.currentIndex),
+          (index) => index === 0 ? Effect.never : Attempt.send(client, ready)
+        )
+      const fiber = yield* Telemetry.attempt(request, send).pipe(
+        Hedge.hedge({ delay: "50 millis" }),
+        Telemetry.logicalCall(request),
+        Effect.withTracer(tracer),
+        Effect.fork
+      )
+      yield* TestClock.adjust("50 millis")
+      const received = yield* Fiber.join(fiber)
+      expect(received.status).toBe(200)
+      const attempts = spans.filter((span) => span.name === "http.client.attempt GET")
+      expect(attempts.map((span) => [span.attributes.get("sturdy.attempt"), span.attributes.get("sturdy.hedge_index")]))
+        .toEqual([[1, 0], [2, 1]])
+      expect(attempts.map((span) => span.attributes.get("sturdy.outcome"))).toEqual(["interrupted", "success"])
+      expect(spans[0].attributes.get("sturdy.attempts")).toBe(2)
+      expect(
+        yield* metricValue("sturdy_http_client_attempts_total", {
+          host: "hedge.example.test:443",
+          outcome: "interrupted"
+        })
+      ).toBe(1)
+    }))
+
+  it.effect("a retried rejection is counted by onRetry, with the call's host", () =>
+    Effect.gen(function*() {
+      const host = "retried-rejection.example.test:443"
+      const request = HttpClientRequest.get(`https://${host}/`)
+      const open = new CircuitBreaker.CircuitOpen({ key: `https://${host}`, retryAfter: Duration.seconds(1) })
+      yield* Telemetry.onRetry({
+        attempt: 2,
+        delay: Duration.seconds(1),
+        reason: "retry-after",
+        retrying: true,
+        failure: open
+      })
+        .pipe(Telemetry.logicalCall(request))
+      expect(yield* metricValue("sturdy_policy_rejections_total", { host, policy: "circuit_breaker" })).toBe(1)
+      expect(yield* metricValue("sturdy_http_client_retries_total", { host, reason: "retry-after" })).toBe(1)
+      // the call itself succeeded
+      expect(yield* metricValue("sturdy_http_client_requests_total", { host, outcome: "success" })).toBe(1)
     }))
 
   it.effect("describes a request with a redacted URL and a bounded host label", () =>
