@@ -35,7 +35,7 @@ export interface PolicyCase {
   readonly cockatiel?: (() => IPolicy) | undefined
   /**
    * Share of the configured calls per fiber this case makes (default 1): cases that set a timer per call are two
-   * orders of magnitude dearer, and get a tenth so that the run stays short. Their overhead is taken against the
+   * orders of magnitude dearer, and get a twentieth so that the run stays short. Their overhead is taken against the
    * baseline measured at the same number of calls, since each fiber's start is spread over fewer calls.
    */
   readonly callShare?: number | undefined
@@ -90,14 +90,14 @@ export const cases: ReadonlyArray<PolicyCase> = [
     settings: `total deadline of ${generous}; never reached`,
     sturdy: Effect.succeed((self) => Deadline.withDeadline(self, generous)),
     cockatiel: () => timeout(10_000, TimeoutStrategy.Cooperative),
-    callShare: 0.1
+    callShare: 0.05
   },
   {
     name: "Effect.timeout (reference)",
     settings: "Effect's own `Effect.timeout` of 10 seconds, for comparison with the deadline",
     sturdy: Effect.succeed((self) => Effect.timeout(self, generous)),
     cockatiel: () => timeout(10_000, TimeoutStrategy.Cooperative),
-    callShare: 0.1
+    callShare: 0.05
   },
   {
     name: "retry",

@@ -61,6 +61,26 @@ const shortUrl = (url: string) => {
   return trimmed.replace(/^file:\/\//, "")
 }
 
+const sourceLines = new Map<string, ReadonlyArray<string> | undefined>()
+
+/**
+ * The start of the source line a frame points at, to tell apart the anonymous functions of one file (Effect's run
+ * loop is mostly anonymous closures); nothing when the file is not readable or was transpiled onto one line.
+ */
+const sourceHint = (url: string, lineNumber: number): string => {
+  if (!url.startsWith("file://") || lineNumber <= 0) return ""
+  if (!sourceLines.has(url)) {
+    try {
+      sourceLines.set(url, fs.readFileSync(new URL(url), "utf8").split("\n"))
+    } catch {
+      sourceLines.set(url, undefined)
+    }
+  }
+  const line = sourceLines.get(url)?.[lineNumber]?.trim()
+  if (line === undefined || line === "") return ""
+  return ` — ${line.length > 48 ? `${line.slice(0, 48)}…` : line}`
+}
+
 const ranked = (totals: Map<string, number>, busy: number, top: number): Array<SelfTime> =>
   [...totals.entries()]
     .sort((a, b) => b[1] - a[1])
@@ -96,9 +116,9 @@ export const summarize = (
     busy += delta
     const name = frame.url === ""
       ? frame.functionName
-      : `${frame.functionName === "" ? "(anonymous)" : frame.functionName} ${shortUrl(frame.url)}:${
-        frame.lineNumber + 1
-      }`
+      : frame.functionName === ""
+      ? `(anonymous) ${shortUrl(frame.url)}:${frame.lineNumber + 1}${sourceHint(frame.url, frame.lineNumber)}`
+      : `${frame.functionName} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`
     functions.set(name, (functions.get(name) ?? 0) + delta)
     const area = areaOf(frame.url, frame.functionName)
     areas.set(area, (areas.get(area) ?? 0) + delta)

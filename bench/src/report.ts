@@ -85,7 +85,7 @@ export const machineMarkdown = (results: Results): string => {
     } |`,
     `| policies | ${config.policyRounds} rounds × ${
       config.fibers.toLocaleString("en-US")
-    } fibers × ${config.callsPerFiber} calls each (a tenth for cases that set a timer per call) |`,
+    } fibers × ${config.callsPerFiber} calls each (a twentieth for cases that set a timer per call) |`,
     `| stack breakdown | ${config.breakdownRounds} interleaved rounds × ${config.durationMs} ms, concurrency ${
       Math.max(...config.concurrencies)
     } |`,
@@ -180,71 +180,82 @@ export const policiesMarkdown = (results: Results): string =>
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
 
 /**
- * A horizontal bar chart of each contender's throughput relative to raw undici, one bar per concurrency.
+ * Two horizontal bar charts side by side, one bar per contender and concurrency: throughput relative to raw undici,
+ * and client CPU per request relative to raw undici (undici's µs over the contender's, so higher is better in both).
  */
 export const chartSvg = (results: Results): string => {
   const concurrencies = results.config.concurrencies
   const names = [...new Set(results.happyPath.map((row) => row.name))]
   const colors = ["#9ecae1", "#3182bd", "#08519c", "#6baed6"]
-  const labelWidth = 210
-  const plotWidth = 460
+  const labelWidth = 190
+  const panelWidth = 330
+  const gap = 110
   const barHeight = 12
   const rowHeight = concurrencies.length * barHeight + 12
-  const top = 56
-  const height = top + names.length * rowHeight + 40
-  const width = labelWidth + plotWidth + 80
-  const ratios = results.happyPath.map((row) => row.vsUndici).filter((ratio) => !Number.isNaN(ratio))
-  const maxRatio = Math.max(1.25, Math.ceil(Math.max(...ratios) * 4) / 4)
-  const x = (ratio: number) => labelWidth + ratio / maxRatio * plotWidth
+  const top = 78
+  const height = top + names.length * rowHeight + 36
+  const width = labelWidth + 2 * panelWidth + gap + 130
+  const panels = [
+    { title: "Throughput (req/s) × raw undici", value: (row: HappyPathRow) => row.vsUndici, absolute: "req/s" },
+    { title: "Client CPU efficiency × raw undici", value: (row: HappyPathRow) => row.cpuVsUndici, absolute: "µs" }
+  ] as const
   const parts: Array<string> = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${labelWidth}" y="20" font-size="14" font-weight="bold">Throughput relative to raw undici (higher is better)</text>`,
+    `<text x="${labelWidth}" y="20" font-size="14" font-weight="bold">Happy path relative to raw undici (higher is better)</text>`,
     `<text x="${labelWidth}" y="38" fill="#555">median of ${results.config.rounds} interleaved rounds; ${
       escapeXml(results.machine.cpuModel)
-    }, ${results.machine.nproc} cores, Node ${escapeXml(results.machine.node)}</text>`
+    }, ${results.machine.nproc} cores, Node ${
+      escapeXml(results.machine.node)
+    }; CPU efficiency = undici's CPU µs/req ÷ the client's</text>`
   ]
-  for (let tick = 0; tick <= maxRatio + 1e-9; tick += 0.25) {
-    const major = Math.abs(tick - Math.round(tick)) < 1e-9 || Math.abs(tick * 2 - Math.round(tick * 2)) < 1e-9
-    if (!major) continue
-    parts.push(
-      `<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 30}" stroke="${
-        tick === 1 ? "#444" : "#ddd"
-      }" stroke-dasharray="${tick === 1 ? "4 3" : "0"}"/>`,
-      `<text x="${x(tick)}" y="${height - 16}" text-anchor="middle" fill="#555">${tick.toFixed(1)}×</text>`
-    )
-  }
-  names.forEach((name, index) => {
-    const y = top + index * rowHeight
-    parts.push(
-      `<text x="${labelWidth - 8}" y="${y + rowHeight / 2}" text-anchor="end" dominant-baseline="middle">${
-        escapeXml(name)
-      }</text>`
-    )
-    concurrencies.forEach((concurrency, bar) => {
-      const row = results.happyPath.find((r) => r.name === name && r.concurrency === concurrency)
-      if (row === undefined || Number.isNaN(row.vsUndici)) return
-      const barY = y + 6 + bar * barHeight
-      parts.push(
-        `<rect x="${labelWidth}" y="${barY}" width="${Math.max(1, x(row.vsUndici) - labelWidth)}" height="${
-          barHeight - 2
-        }" fill="${colors[bar % colors.length]}"><title>${escapeXml(name)}, concurrency ${concurrency}: ${
-          thousands(row.throughput)
-        } req/s</title></rect>`,
-        `<text x="${x(row.vsUndici) + 4}" y="${
-          barY + barHeight / 2
-        }" dominant-baseline="middle" font-size="10" fill="#333">${row.vsUndici.toFixed(2)}× (${
-          thousands(row.throughput)
-        }/s)</text>`
-      )
-    })
-  })
   concurrencies.forEach((concurrency, bar) => {
-    const legendX = labelWidth + plotWidth - 150 + bar * 80
+    const legendX = width - 80 - (concurrencies.length - 1 - bar) * 70
     parts.push(
-      `<rect x="${legendX}" y="${height - 12}" width="10" height="10" fill="${colors[bar % colors.length]}"/>`,
-      `<text x="${legendX + 14}" y="${height - 3}" font-size="11">c = ${concurrency}</text>`
+      `<rect x="${legendX}" y="11" width="10" height="10" fill="${colors[bar % colors.length]}"/>`,
+      `<text x="${legendX + 14}" y="20" font-size="11">c = ${concurrency}</text>`
     )
+  })
+  names.forEach((name, index) => {
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${
+        top + index * rowHeight + rowHeight / 2
+      }" text-anchor="end" dominant-baseline="middle">${escapeXml(name)}</text>`
+    )
+  })
+  panels.forEach((panel, panelIndex) => {
+    const left = labelWidth + panelIndex * (panelWidth + gap)
+    const values = results.happyPath.map(panel.value).filter((value) => !Number.isNaN(value))
+    const maxRatio = Math.max(1.25, Math.ceil(Math.max(...values) * 4) / 4)
+    const x = (ratio: number) => left + ratio / maxRatio * panelWidth
+    parts.push(`<text x="${left}" y="${top - 16}" font-weight="bold">${escapeXml(panel.title)}</text>`)
+    for (let tick = 0; tick <= maxRatio + 1e-9; tick += 0.5) {
+      parts.push(
+        `<line x1="${x(tick)}" y1="${top - 6}" x2="${x(tick)}" y2="${height - 28}" stroke="${
+          tick === 1 ? "#444" : "#ddd"
+        }" stroke-dasharray="${tick === 1 ? "4 3" : "0"}"/>`,
+        `<text x="${x(tick)}" y="${height - 12}" text-anchor="middle" fill="#555">${tick.toFixed(1)}×</text>`
+      )
+    }
+    names.forEach((name, index) => {
+      concurrencies.forEach((concurrency, bar) => {
+        const row = results.happyPath.find((r) => r.name === name && r.concurrency === concurrency)
+        const value = row === undefined ? Number.NaN : panel.value(row)
+        if (row === undefined || Number.isNaN(value)) return
+        const barY = top + index * rowHeight + 6 + bar * barHeight
+        const absolute = panel.absolute === "req/s"
+          ? `${thousands(row.throughput)}/s`
+          : `${fixed(row.cpuMicrosPerRequest, 0)} µs`
+        parts.push(
+          `<rect x="${left}" y="${barY}" width="${Math.max(1, x(value) - left)}" height="${barHeight - 2}" fill="${
+            colors[bar % colors.length]
+          }"><title>${escapeXml(name)}, concurrency ${concurrency}: ${absolute}</title></rect>`,
+          `<text x="${x(value) + 4}" y="${
+            barY + barHeight / 2
+          }" dominant-baseline="middle" font-size="10" fill="#333">${value.toFixed(2)}× (${absolute})</text>`
+        )
+      })
+    })
   })
   parts.push("</svg>")
   return parts.join("\n") + "\n"

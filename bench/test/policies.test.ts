@@ -24,7 +24,7 @@ describe("policy decision cost (smoke)", () => {
     expect(baseline!.name).toBe(cases[0]!.name)
     expect(baseline!.sturdyOverheadNs).toBe(0)
     expect(baseline!.cockatielOverheadNs).toBe(0)
-    // timer-based cases make a tenth of the calls, so the baseline is measured at that load too
+    // timer-based cases make a twentieth of the calls, so the baseline is measured at that load too
     expect(shortBaseline!.callsPerFiber).toBe(1)
     expect(shortBaseline!.sturdyOverheadNs).toBe(0)
     expect(rows.find((row) => row.name === "deadline")!.callsPerFiber).toBe(1)
