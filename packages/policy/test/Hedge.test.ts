@@ -1,10 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -173,6 +176,68 @@ describe("Hedge", () => {
       expect(upstream.log.map((entry) => entry.end)).toEqual(["interrupted", "interrupted"])
     }))
 
+  it.effect("an attempt that settles at the very instant the hedge is due is not lost", () =>
+    Effect.gen(function*() {
+      for (const fail of [false, true]) {
+        const upstream = makeUpstream([{ latency: "100 millis", fail }, { latency: "50 millis" }])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: "100 millis" }), Effect.either))
+        yield* TestClock.adjust("200 millis")
+        expect(yield* Fiber.join(fiber)).toEqual(Either.right(fail ? "answer 1" : "answer 0"))
+        if (fail) expect(upstream.log.length).toBe(2)
+        expect(upstream.log.every((entry) => entry.end !== undefined)).toBe(true)
+      }
+    }))
+
+  it.effect("runs under the caller's deadline: when it passes every attempt is interrupted", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "10 seconds" }])
+      const fiber = yield* Effect.fork(
+        upstream.call.pipe(Hedge.hedge({ delay: "100 millis", maxHedges: 3 }), Deadline.withDeadline("250 millis"))
+      )
+      yield* TestClock.adjust("250 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error._tag).toBe("DeadlineExceeded")
+      expect(upstream.log.map((entry) => [entry.startedAt, entry.end])).toEqual([
+        [0, "interrupted"],
+        [100, "interrupted"],
+        [200, "interrupted"]
+      ])
+    }))
+
+  it.effect("matches a reference model: start times, winner and failure (seeded)", () =>
+    Effect.gen(function*() {
+      const arbitrary = FastCheck.record({
+        delay: FastCheck.integer({ min: 1, max: 500 }),
+        maxHedges: FastCheck.integer({ min: 0, max: 3 }),
+        failure: FastCheck.constantFrom("first" as const, "last" as const),
+        outcomes: FastCheck.array(
+          FastCheck.record({ latency: FastCheck.integer({ min: 1, max: 1000 }), fail: FastCheck.boolean() }),
+          { minLength: 4, maxLength: 4 }
+        )
+      })
+      let checked = 0
+      for (const sample of FastCheck.sample(arbitrary, { seed: 42, numRuns: 300 })) {
+        const expected = model(sample)
+        if (expected === undefined) continue
+        checked++
+        const upstream = makeUpstream(sample.outcomes)
+        const base = yield* TestClock.currentTimeMillis
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(
+            Hedge.hedge({ delay: sample.delay, maxHedges: sample.maxHedges, failure: sample.failure }),
+            Effect.either
+          )
+        )
+        yield* TestClock.adjust("1 hour")
+        const result = yield* Fiber.join(fiber)
+        expect({ starts: upstream.log.map((entry) => entry.startedAt - base), result }).toEqual({
+          starts: expected.starts,
+          result: expected.result
+        })
+      }
+      expect(checked).toBeGreaterThan(250)
+    }))
+
   it.effect("a percentile delay uses the fallback until enough samples, then the observed quantile", () =>
     Effect.gen(function*() {
       const tracker = yield* Hedge.makeLatencyTracker({ samples: 10 })
@@ -209,3 +274,49 @@ describe("Hedge", () => {
       expect(() => Hedge.unsafeMakeLatencyTracker({ samples: 0 })).toThrow(RangeError)
     }))
 })
+
+interface ModelInput {
+  readonly delay: number
+  readonly maxHedges: number
+  readonly failure: "first" | "last"
+  readonly outcomes: ReadonlyArray<{ readonly latency: number; readonly fail: boolean }>
+}
+
+// The documented behaviour, simulated event by event; `undefined` when two events coincide (their order is free).
+const model = (input: ModelInput) => {
+  const starts: Array<number> = []
+  const ends: Array<number | undefined> = []
+  const failures: Array<number> = []
+  let nextHedgeAt = input.delay
+  const start = (at: number) => {
+    const outcome = input.outcomes[Math.min(starts.length, input.outcomes.length - 1)]!
+    ends.push(at + outcome.latency)
+    starts.push(at)
+  }
+  const canHedge = () => starts.length - 1 < input.maxHedges
+  start(0)
+  while (true) {
+    const running = ends.flatMap((end, i) => (end === undefined ? [] : [[end, i] as const]))
+    const times = [...running.map(([end]) => end), ...(canHedge() ? [nextHedgeAt] : [])]
+    if (new Set(times).size !== times.length) return undefined
+    const earliest = running.reduce((a, b) => (b[0] < a[0] ? b : a), [Infinity, -1] as const)
+    if (canHedge() && nextHedgeAt < earliest[0]) {
+      start(nextHedgeAt)
+      nextHedgeAt += input.delay
+      continue
+    }
+    const [at, i] = earliest
+    ends[i] = undefined
+    const outcome = input.outcomes[Math.min(i, input.outcomes.length - 1)]!
+    if (!outcome.fail) return { starts, result: Either.right(`answer ${i}`) }
+    failures.push(i)
+    if (canHedge()) {
+      start(at)
+      nextHedgeAt = at + input.delay
+    }
+    if (ends.every((end) => end === undefined)) {
+      const failed = input.failure === "first" ? failures[0]! : failures[failures.length - 1]!
+      return { starts, result: Either.left(new Unavailable({ attempt: failed })) }
+    }
+  }
+}

@@ -1,14 +1,15 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import { RetryBudget } from "../RetryBudget.js"
 
@@ -230,8 +231,11 @@ const hedgeImpl = <A, E, R, R2>(
           yield* budget.deposit(budgetKey)
         }
         const delayMillis = yield* resolveDelay(options.delay)
-        const settledQueue = yield* Queue.unbounded<Settled<A, E>>()
         const startedAt = yield* Clock.currentTimeMillis
+        // Settled attempts wait in a plain array and `signal` only wakes the loop: a wake-up lost to the hedge timer
+        // loses no attempt's outcome (a queue taker interrupted at the wrong moment could).
+        const settledAttempts: Array<Settled<A, E>> = []
+        let signal = Deferred.unsafeMake<void>(FiberId.none)
         let started = 0
         let settled = 0
         let hedging = true
@@ -246,10 +250,27 @@ const hedgeImpl = <A, E, R, R2>(
             return attempt.pipe(
               Effect.locally(currentIndex, index),
               Effect.exit,
-              Effect.flatMap((exit) => Queue.offer(settledQueue, { index, startedAt: attemptStartedAt, exit })),
+              Effect.flatMap((exit) =>
+                Effect.sync(() => {
+                  settledAttempts.push({ index, startedAt: attemptStartedAt, exit })
+                  Deferred.unsafeDone(signal, Exit.void)
+                })
+              ),
               Effect.forkIn(scope),
               Effect.asVoid
             )
+          })
+
+        // Returns when an attempt has settled or after `maxWait` millis (never, when undefined).
+        const awaitSettled = (maxWait: number | undefined): Effect.Effect<void> =>
+          Effect.suspend(() => {
+            if (settledAttempts.length > 0) return Effect.void
+            // Made in the same synchronous step as the check above, so no settlement can slip in between.
+            signal = Deferred.unsafeMake<void>(FiberId.none)
+            const awaited = Deferred.await(signal)
+            return maxWait === undefined
+              ? awaited
+              : Effect.asVoid(Effect.timeoutOption(awaited, Duration.millis(maxWait)))
           })
 
         // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
@@ -273,29 +294,30 @@ const hedgeImpl = <A, E, R, R2>(
         yield* start(0)
         let nextHedgeAt = startedAt + delayMillis
         while (true) {
-          let next: Option.Option<Settled<A, E>>
-          if (canHedge()) {
-            const wait = nextHedgeAt - (yield* Clock.currentTimeMillis)
-            next = wait <= 0
-              ? Option.none()
-              : yield* Effect.timeoutOption(Queue.take(settledQueue), Duration.millis(wait))
-          } else {
-            next = Option.some(yield* Queue.take(settledQueue))
-          }
-          if (Option.isNone(next)) {
-            yield* tryHedge("delay")
-            nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+          const next = settledAttempts.shift()
+          if (next === undefined) {
+            if (canHedge()) {
+              const wait = nextHedgeAt - (yield* Clock.currentTimeMillis)
+              if (wait <= 0) {
+                yield* tryHedge("delay")
+                nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+              } else {
+                yield* awaitSettled(wait)
+              }
+            } else {
+              yield* awaitSettled(undefined)
+            }
             continue
           }
           settled++
-          const { exit, index } = next.value
+          const { exit, index } = next
           if (Exit.isSuccess(exit)) {
             if (started > 1) {
               yield* Effect.annotateCurrentSpan({ "hedge.attempts": started, "hedge.winner": index })
             }
             if (isPercentile(options.delay)) {
               const now = yield* Clock.currentTimeMillis
-              yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.value.startedAt))
+              yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.startedAt))
             }
             return exit.value
           }
