@@ -358,7 +358,7 @@ const program = (journal: Journal) =>
     for (let load = 1; load <= 4; load++) {
       journal.load = load
       if (load === 4) {
-        journal.record({ _tag: "Note", text: "a second later: the breakers' pause is over" })
+        journal.record({ _tag: "Note", text: "waiting 1.1 s: the open breakers' pause ends" })
         yield* Effect.sleep("1100 millis")
       }
       for (const [text, route, script] of incidents[load] ?? []) {
@@ -372,13 +372,29 @@ const program = (journal: Journal) =>
       const startedAt = journal.now
       const page = yield* dashboard
       loads.push({ load, millis: journal.now - startedAt })
-      const shown = Either.match(page.recommendations, { onLeft: () => [], onRight: (r) => r.items })
-      journal.record({ _tag: "Note", text: `load ${load} rendered: ${shown.length} recommendations` })
+      // each part of the page is an Either with that call's own error type
+      const rendered = [
+        Either.match(page.user, { onLeft: (e) => `no user (${e._tag})`, onRight: (u) => `user ${u.name}` }),
+        Either.match(page.orders, {
+          onLeft: (e) => `no orders (${e._tag})`,
+          onRight: (o) => `${o.orders.length} orders`
+        }),
+        Either.match(page.recommendations, {
+          onLeft: (e) => `no recommendations (${e._tag})`,
+          onRight: (r) => `${r.items.length} recommendations`
+        }),
+        Either.match(page.prices, {
+          onLeft: (e) => `no prices (${e._tag})`,
+          onRight: (p) => `${Object.keys(p.prices).length} prices`
+        })
+      ]
+      journal.record({ _tag: "Note", text: `load ${load} rendered: ${rendered.join(", ")}` })
     }
 
     yield* server.awaitIdle
     const requests = yield* server.requests
-    yield* Console.log(report(journal, loads, requests.length))
+    const pipelines = apis.map((api) => [api, policy.describe(requestOf(api))] as const)
+    yield* Console.log(report(journal, loads, new Map(pipelines), requests.length))
   })
 
 export const main = Effect.suspend(() => {
@@ -418,7 +434,26 @@ const cell = (journal: Journal, api: Api, load: number): string => {
   return tries > 1 ? `ok after ${tries} attempts` : "ok"
 }
 
-const report = (journal: Journal, loads: ReadonlyArray<Load>, serverRequests: number): string => {
+const describePipeline = (pipeline: Policy.Describe | undefined): string => {
+  if (pipeline === undefined) return "-"
+  const limit = (label: string, d: Option.Option<Duration.Duration>) =>
+    Option.match(d, { onNone: () => [], onSome: (d) => [`${label} ${Duration.format(d)}`] })
+  return [
+    ...limit("deadline", pipeline.totalTimeout),
+    ...limit("attempt timeout", pipeline.attemptTimeout),
+    `up to ${pipeline.maxAttempts} attempts`,
+    ...(pipeline.circuitBreaker ? ["breaker"] : []),
+    ...(pipeline.bulkhead ? ["bulkhead"] : []),
+    ...(pipeline.rateLimit ? ["rate limit"] : [])
+  ].join(", ")
+}
+
+const report = (
+  journal: Journal,
+  loads: ReadonlyArray<Load>,
+  pipelines: ReadonlyMap<Api, Policy.Describe>,
+  serverRequests: number
+): string => {
   const lines: Array<string> = []
   const total = journal.now
   lines.push("", "Sturdy flagship: a dashboard over four flaky APIs, loaded 4 times", "")
@@ -437,6 +472,7 @@ const report = (journal: Journal, loads: ReadonlyArray<Load>, serverRequests: nu
     const answers = journal.of("Answer", api)
     const hedges = attempts.filter((a) => a.hedge > 0)
     lines.push("", `${api}  (GET ${paths[api]})`)
+    lines.push(`  pipeline   ${describePipeline(pipelines.get(api))}`)
     lines.push(`  attempts   ${attempts.length}: ${tally(attempts.map((a) => a.outcome))}`)
     const waits = retries.filter((r) => r.retrying)
     const waitsByLoad = loads.flatMap(({ load }) => {
