@@ -9,6 +9,7 @@ import {
   Fiber,
   FiberRef,
   HashMap,
+  Inspectable,
   Logger,
   LogLevel,
   Metric,
@@ -76,8 +77,9 @@ const makeTracer = () => {
 const makeLogger = () => {
   const lines: Array<{ readonly level: string; readonly text: string }> = []
   const logger = Logger.make(({ annotations, logLevel, message }) => {
-    const annotated = JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))
-    lines.push({ level: logLevel.label, text: `${JSON.stringify(message)} ${annotated}` })
+    // as Effect's own loggers render: `Redactable` values (platform `Headers`) see the fiber's redacted names
+    const annotated = Inspectable.stringifyCircular(Object.fromEntries(HashMap.toEntries(annotations)))
+    lines.push({ level: logLevel.label, text: `${Inspectable.stringifyCircular(message)} ${annotated}` })
   })
   return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
@@ -484,6 +486,27 @@ describe("Telemetry", () => {
       expect(yield* metricValue("sturdy_http_client_retries_total", { host, reason: "retry-after" })).toBe(1)
       // the call itself succeeded
       expect(yield* metricValue("sturdy_http_client_requests_total", { host, outcome: "success" })).toBe(1)
+    }))
+
+  it.effect("under a logical call the platform builds no span of its own and logged headers hide every secret", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeTracer()
+      const { lines, layer } = makeLogger()
+      const { client } = yield* scriptedClient([{ status: 200 }])
+      const request = HttpClientRequest.get("https://plain.example.test/", {
+        headers: { "x-auth-token": "TOKEN-SECRET-8", "x-session-id": "SESSION-SECRET-9" }
+      })
+      yield* client.execute(request).pipe(
+        Effect.zipRight(Effect.logWarning("sending", request.headers)),
+        Telemetry.logicalCall(request),
+        Effect.withTracer(tracer),
+        Effect.provide(layer)
+      )
+      expect(spans.map((span) => span.name)).toEqual(["http.client.request GET"])
+      const logged = lines.map((line) => line.text).join("\n")
+      expect(logged).toContain("x-auth-token")
+      expect(logged).not.toContain("TOKEN-SECRET-8")
+      expect(logged).not.toContain("SESSION-SECRET-9")
     }))
 
   it.effect("describes a request with a redacted URL and a bounded host label", () =>

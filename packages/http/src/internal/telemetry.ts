@@ -1,3 +1,4 @@
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -297,6 +298,19 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
   return { outcome: "defect", failureTag: "none", failure: undefined, status: undefined, errorType: "_OTHER" }
 }
 
+const secretHeaderNamesAdded = new WeakMap<ReadonlyArray<string | RegExp>, ReadonlyArray<string | RegExp>>()
+
+/** The fiber's redacted header names plus ours, so that a request or its headers logged during a call hide them. */
+const withSecretHeaderNames = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> => {
+  let extended = secretHeaderNamesAdded.get(names)
+  if (extended === undefined) {
+    extended = [...names, ...redaction.headerNamesToRedact]
+    secretHeaderNamesAdded.set(names, extended)
+    secretHeaderNamesAdded.set(extended, extended)
+  }
+  return extended
+}
+
 const elapsedMillis = (clock: Clock.Clock, startNanos: bigint): number =>
   Number(clock.unsafeCurrentTimeNanos() - startNanos) / 1_000_000
 
@@ -356,16 +370,22 @@ export const logicalCall: {
           pendingDelayReason: undefined
         }
         const startNanos = clock.unsafeCurrentTimeNanos()
+        const redactedNames = withSecretHeaderNames(fiber.getFiberRef(Headers.currentRedactedNames))
         const body = (span: Tracer.Span | undefined): Effect.Effect<A, E, R> =>
           Effect.onExit(
-            Effect.locally(self, currentCall, state),
+            self.pipe(Effect.locally(currentCall, state), Effect.locally(Headers.currentRedactedNames, redactedNames)),
             (exit) => finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos))
           )
         if (!isTracing(fiber)) return body(undefined)
         return Effect.useSpan(
           `http.client.request ${methodLabel(callTarget.method)}`,
           { kind: "client", attributes: requestAttributes(callTarget), captureStackTrace: false },
-          (span) => Effect.withParentSpan(body(span), span)
+          // Under our span the platform's client span (unredacted `url.full` / `url.query`) is never built;
+          // `attempt` sends the trace headers it would have sent.
+          (span) =>
+            Effect.withParentSpan(body(span), span).pipe(
+              Effect.locally(HttpClient.currentTracerDisabledWhen, constTrue)
+            )
         )
       })
     )
