@@ -40,8 +40,9 @@ export interface Failure<E, S extends string = string> {
 }
 
 /**
- * An answer with its provenance: `source` answered; `failures` are the sources tried before it, in order (empty for
- * an answer from the first source); `age` is `Some` for an answer served from a cache.
+ * An answer with its provenance: `source` answered; `failures` are the failed tries before it, in order (one entry
+ * per failed attempt, so a step retried three times appears three times; empty for an answer from the first try);
+ * `age` is `Some` for an answer served from a cache.
  *
  * @example
  * ```ts

@@ -5,6 +5,7 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
@@ -114,6 +115,55 @@ describe("StaleCache", () => {
       const failing = Effect.fail(new Unavailable({ call: 0 }))
       expect((yield* StaleCache.serve(failing, cache, "a")).value).toBe("for a")
       expect((yield* StaleCache.serve(failing, cache, "b")).value).toBe("for b")
+    }))
+
+  it.effect("agrees with a reference LRU with expiry on random operations (seeded)", () =>
+    Effect.gen(function*() {
+      type Op =
+        | { readonly op: "set"; readonly key: string; readonly value: number }
+        | { readonly op: "get"; readonly key: string }
+        | { readonly op: "wait"; readonly millis: number }
+      const key = FastCheck.constantFrom("a", "b", "c", "d", "e")
+      const op: FastCheck.Arbitrary<Op> = FastCheck.oneof(
+        FastCheck.record({ op: FastCheck.constant("set" as const), key, value: FastCheck.integer() }),
+        FastCheck.record({ op: FastCheck.constant("get" as const), key }),
+        FastCheck.record({ op: FastCheck.constant("wait" as const), millis: FastCheck.integer({ min: 0, max: 400 }) })
+      )
+      const runs = FastCheck.sample(
+        FastCheck.record({
+          maxEntries: FastCheck.integer({ min: 1, max: 4 }),
+          ops: FastCheck.array(op, { maxLength: 40 })
+        }),
+        { seed: 42, numRuns: 200 }
+      )
+      for (const { maxEntries, ops } of runs) {
+        const cache = StaleCache.unsafeMake<number>({ maxEntries, maxStaleness: "1 second" })
+        // The reference: entries in least-recently-used-first order.
+        let reference: Array<{ key: string; value: number; at: number }> = []
+        let now = yield* TestClock.currentTimeMillis
+        for (const step of ops) {
+          if (step.op === "wait") {
+            yield* TestClock.adjust(Duration.millis(step.millis))
+            now += step.millis
+          } else if (step.op === "set") {
+            yield* cache.set(step.key, step.value)
+            reference = reference.filter((entry) => entry.key !== step.key)
+            if (reference.length >= maxEntries) reference.shift()
+            reference.push({ key: step.key, value: step.value, at: now })
+          } else {
+            const found = reference.find((entry) => entry.key === step.key)
+            reference = reference.filter((entry) => entry.key !== step.key)
+            let expected: Option.Option<{ value: number; age: Duration.Duration }> = Option.none()
+            if (found !== undefined && now - found.at <= 1000) {
+              reference.push(found)
+              expected = Option.some({ value: found.value, age: Duration.millis(now - found.at) })
+            }
+            const actual = Option.map(yield* cache.get(step.key), (entry) => ({ value: entry.value, age: entry.age }))
+            expect(actual).toEqual(expected)
+          }
+          expect(yield* cache.size).toBe(reference.length)
+        }
+      }
     }))
 
   it("rejects a size that is not a positive integer", () => {

@@ -134,6 +134,26 @@ describe("Workflow", () => {
       expect(started).toBe(0)
     }))
 
+  it.effect("concurrency bounds how many calls run at once", () =>
+    Effect.gen(function*() {
+      let running = 0
+      let most = 0
+      const call = Effect.acquireUseRelease(
+        Effect.sync(() => {
+          running++
+          most = Math.max(most, running)
+        }),
+        () => Effect.sleep("100 millis"),
+        () => Effect.sync(() => running--)
+      )
+      const fiber = yield* Effect.fork(
+        Workflow.allOrNothing({ a: call, b: call, c: call, d: call }, { concurrency: 2, deadline: "1 second" })
+      )
+      yield* TestClock.adjust("200 millis")
+      yield* Fiber.join(fiber)
+      expect(most).toBe(2)
+    }))
+
   it.effect("without a deadline anywhere, calls run to their end", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(
