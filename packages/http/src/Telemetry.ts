@@ -12,9 +12,11 @@
  * | `http.client.request {METHOD}`        | `client` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts` (Retry adds `retry` / `retry.stop` events) |
  * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it), `sturdy.breaker_state` (when tracked); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
- * `error.type` is the status code for a status failure, else the failure's tag. Inside an attempt span the
- * platform's own client span is disabled (it records `url.full` and `url.query` unredacted); the `traceparent` and
- * `b3` headers are sent from the attempt span instead.
+ * `error.type` is the status code for a status failure, else the failure's tag. Under our spans the platform's own
+ * client span is not built (it records `url.full` and `url.query` unredacted); the `traceparent` and `b3` headers
+ * are sent from the attempt span instead (so use {@link attempt} for propagation). During a logical call
+ * `Headers.currentRedactedNames` also lists `Redaction`'s secret header names, so platform `Headers` that are
+ * logged or printed hide them.
  *
  * ## Metrics
  *
@@ -198,8 +200,9 @@ export const metrics: {
 export const target: (request: HttpClientRequest.HttpClientRequest | TargetInput) => Target = internal.target
 
 /**
- * Runs `self` as one logical call: a `http.client.request` span (when a tracer is installed), the request counter
- * and duration histogram, and a log line at the end. Attempts inside it are numbered from it.
+ * Runs `self` as one logical call: a `http.client.request` span (when a tracer is installed, with the platform's
+ * unredacted client span disabled under it), the request counter and duration histogram, and a log line at the
+ * end. Attempts inside it are numbered from it.
  *
  * @example
  * ```ts
