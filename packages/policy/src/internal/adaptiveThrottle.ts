@@ -84,7 +84,7 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
           if (draw < probability) {
             // a local rejection is still a request: that is what lets the probability reach 1 while the backend fails
             record(now, false)
-            return Effect.fail(new AdaptiveThrottleRejected({ key, probability }))
+            return Effect.fail(new AdaptiveThrottleRejected({ key, probability }, true))
           }
           return Effect.onExit(self, (exit) =>
             Effect.sync(() => {

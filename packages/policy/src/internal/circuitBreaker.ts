@@ -228,7 +228,7 @@ export const unsafeMake = (
         Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
           const admission = admit(clock.unsafeCurrentTimeMillis())
           return admission._tag === "Rejected"
-            ? Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }))
+            ? Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }, true))
             : Effect.onExit(
               restore(self),
               (exit) => Effect.suspend(() => record(admission, classify(exit), clock.unsafeCurrentTimeMillis()))

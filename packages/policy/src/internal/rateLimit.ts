@@ -85,8 +85,8 @@ export const make = (
 
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
-        ? new RateLimitExceeded({ key, reason: "limit", retryAfter: error.retryAfter })
-        : new RateLimitStoreError({ key, cause: error.cause })
+        ? new RateLimitExceeded({ key, reason: "limit", retryAfter: error.retryAfter }, true)
+        : new RateLimitStoreError({ key, cause: error.cause }, true)
 
     // a caller interrupted while waiting for its reserved slot hands the slot back, so no token is lost
     const refund = (key: string, tokens: number): Effect.Effect<void> =>
@@ -104,7 +104,9 @@ export const make = (
           return Effect.suspend(() => {
             const remaining = pausedFor(key, clock.unsafeCurrentTimeMillis())
             return remaining > 0
-              ? Effect.fail(new RateLimitExceeded({ key, reason: "paused", retryAfter: Duration.millis(remaining) }))
+              ? Effect.fail(
+                new RateLimitExceeded({ key, reason: "paused", retryAfter: Duration.millis(remaining) }, true)
+              )
               : Effect.asVoid(Effect.mapError(
                 limiter.consume({ algorithm, onExceeded: "fail", window, limit: options.limit, key, tokens }),
                 toError(key)

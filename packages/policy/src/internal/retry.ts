@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import { constTrue, dual } from "effect/Function"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Schedule from "effect/Schedule"
@@ -54,7 +55,7 @@ interface Budget {
   readonly service: RetryBudget["Type"]
 }
 
-const observe = <E>(event: Attempt<E>): Effect.Effect<void> => {
+const describe = <E>(event: Attempt<E>): Effect.Effect<void> => {
   const delayMillis = Duration.toMillis(event.delay)
   const attributes = {
     "retry.attempt": event.attempt,
@@ -77,6 +78,17 @@ const observe = <E>(event: Attempt<E>): Effect.Effect<void> => {
     )
   )
 }
+
+// Telemetry is built only for someone who reads it: a span to annotate, or a minimum log level that lets Debug through.
+// Under load every failed attempt passes here, and building a message, attributes and a log entry nobody reads
+// would cost more than the attempt.
+const observe = <E>(event: Attempt<E>): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const span = fiber.currentSpan
+    const traced = span !== undefined && span._tag === "Span"
+    const logged = !LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+    return traced || logged ? describe(event) : Effect.void
+  })
 
 /** @internal */
 export interface BudgetedOptions<E, R> extends Omit<Options<E, R>, "budget"> {
@@ -188,13 +200,22 @@ const retryImpl = <A, E, R, R2>(
   ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
     Effect.catchAll(self, (failure) => onFailure(failure, made, state, budget))
 
+  // The first attempt is the same Effect for every call: building it once keeps the happy path free of allocations.
   const budgetKey = options.budget
   if (budgetKey === undefined) {
-    return Effect.suspend(() => attemptFrom(1, schedule.initial, undefined))
+    return attemptFrom(1, schedule.initial, undefined)
   }
-  return Effect.flatMap(
-    RetryBudget,
-    (service) =>
-      Effect.zipRight(service.deposit(budgetKey), attemptFrom(1, schedule.initial, { key: budgetKey, service }))
-  )
+  // One service is usually provided for the whole life of the policy: remember its first attempt.
+  let lastService: RetryBudget["Type"] | undefined
+  let lastFirstAttempt: Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> = Effect.never
+  return Effect.flatMap(RetryBudget, (service) => {
+    if (service !== lastService) {
+      lastService = service
+      lastFirstAttempt = Effect.zipRight(
+        service.deposit(budgetKey),
+        attemptFrom(1, schedule.initial, { key: budgetKey, service })
+      )
+    }
+    return lastFirstAttempt
+  })
 }
