@@ -52,8 +52,11 @@
  *   rejections do not count.
  * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline`.
  *
- * The happy path forks nothing but the deadline's and the attempt's timers, and steps no schedule: the retry
- * schedule, the budget withdrawal and the pause check run only after a failure.
+ * The happy path is cheap: each attempt arms one timer (its attempt timeout, or the time left before the deadline
+ * when that is shorter); the total deadline itself is only a deadline check (`Deadline.establish`) that the retry
+ * stage and nested calls read, with no timer of its own (unless `bulkhead.maxQueued > 0`, where a queued wait
+ * could outlast it). No schedule is stepped, no budget withdrawn and no pause checked before the first failure;
+ * nothing is forked unless hedging is on.
  *
  * Validated when built (a violation is {@link InvalidPolicy} naming the field): `attemptTimeout ≤ totalTimeout`,
  * `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `1 ≤ retry.maxAttempts ≤ 10`, and the ranges of the other
@@ -236,10 +239,10 @@ export interface HedgingOptions {
  * @category models
  */
 export interface EndpointOptions {
-  /** The logical call's deadline; `"infinity"` for none. */
-  readonly totalTimeout?: Duration.DurationInput | undefined
-  /** One attempt's limit (send, body read, decode); `"infinity"` for none. */
-  readonly attemptTimeout?: Duration.DurationInput | undefined
+  /** The logical call's deadline; `false` (or an infinite duration) for none. */
+  readonly totalTimeout?: Duration.DurationInput | false | undefined
+  /** One attempt's limit (send, body read, decode); `false` (or an infinite duration) for none. */
+  readonly attemptTimeout?: Duration.DurationInput | false | undefined
   /** `false` turns retries off. */
   readonly retry?: RetryOptions | false | undefined
   readonly hedging?: HedgingOptions | false | undefined
@@ -587,8 +590,8 @@ export const isRetryableByDefault: (failure: HttpFailure.HttpFailure) => boolean
 
 /**
  * Whether the breaker counts a failure: transient failures and attempt timeouts, but no 4xx other than 408 and
- * 429, no `Timeout(Deadline)` (an attempt that found no time left was never sent), and never a policy's own
- * rejection.
+ * 429, no `Timeout(Deadline)` (the caller ran out of time, which says nothing about the upstream), and never a
+ * policy's own rejection.
  *
  * @example
  * ```ts

@@ -92,6 +92,30 @@ export const attemptTimeout: {
 } = internal.attemptTimeout
 
 /**
+ * Sets the current deadline to `timeout` from now (or keeps the enclosing one, if sooner) WITHOUT arming a timer:
+ * retries, `ensureRemaining`, `remaining` and nested calls see it, but nothing interrupts `self` when it passes. For
+ * callers that bound every blocking step themselves (each attempt under its own timer of at most the time left),
+ * so that the happy path arms one timer instead of two.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const attempt = Effect.flatMap(Deadline.remaining, (left) =>
+ *   Effect.sleep("1 second").pipe(Effect.timeout(Option.getOrElse(left, () => "10 seconds")))
+ * )
+ * const call = attempt.pipe(Deadline.establish("3 seconds"))
+ * ```
+ * @since 0.1.0
+ * @category combinators
+ */
+export const establish: {
+  (timeout: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R>
+} = internal.establish
+
+/**
  * The time left before the current deadline (zero once it has passed), or `None` when no deadline is set.
  *
  * @example

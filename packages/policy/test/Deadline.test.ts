@@ -104,6 +104,30 @@ describe("Deadline", () => {
       expect(expired.reason).toBe("deadline")
     }))
 
+  it.effect("establish sets the deadline without arming a timer; an inner one can only shorten it", () =>
+    Effect.gen(function*() {
+      const seen = yield* Deadline.current.pipe(Deadline.establish("2 seconds"))
+      expect(seen).toEqual(Option.some(2000))
+      const nested = yield* Deadline.current.pipe(Deadline.establish("5 seconds"), Deadline.establish("1 second"))
+      expect(nested).toEqual(Option.some(1000))
+      // nothing interrupts: the effect outlives the deadline it set
+      const fiber = yield* Effect.fork(
+        Effect.sleep("3 seconds").pipe(Effect.as("done"), Deadline.establish("1 second"))
+      )
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("done")
+      const late = yield* Effect.exit(
+        Effect.sleep("2 seconds").pipe(
+          Effect.zipRight(Deadline.ensureRemaining("1 millis")),
+          Deadline.establish("1 second"),
+          Effect.fork,
+          Effect.tap(() => TestClock.adjust("2 seconds")),
+          Effect.flatMap(Fiber.join)
+        )
+      )
+      expect(Exit.isFailure(late)).toBe(true)
+    }))
+
   it.effect("ensureRemaining fails at once unless enough time is left", () =>
     Effect.gen(function*() {
       expect(yield* Effect.exit(Deadline.ensureRemaining("1 hour"))).toStrictEqual(Exit.void)

@@ -279,9 +279,13 @@ const resolveRateLimit = (
 const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOptions, prefix: string): Resolved => ({
   totalTimeout: input.totalTimeout === undefined
     ? base.totalTimeout
+    : input.totalTimeout === false
+    ? undefined
     : finite(decodeField(`${prefix}totalTimeout`, input.totalTimeout)),
   attemptTimeout: input.attemptTimeout === undefined
     ? base.attemptTimeout
+    : input.attemptTimeout === false
+    ? undefined
     : finite(decodeField(`${prefix}attemptTimeout`, input.attemptTimeout)),
   retry: resolveRetry(base.retry, input.retry, `${prefix}retry`),
   hedging: input.hedging === undefined ? base.hedging : input.hedging === false ? undefined : input.hedging,
@@ -442,7 +446,7 @@ type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.B
 /** @internal */
 export const countsAgainstUpstream = (error: unknown): boolean => {
   if (!HttpFailure.isHttpFailure(error)) return false
-  // an attempt that found no time left was never sent; a running one cut off by the deadline is interrupted instead
+  // the caller running out of time says nothing about the upstream
   if (error._tag === "Timeout") return error.phase !== "Deadline"
   if (error._tag === "ClientError") return error.status === 408
   return HttpFailure.isTransient(error)
@@ -488,6 +492,53 @@ const toTimeout = (
     phase: error.reason === "deadline" ? "Deadline" : "Attempt",
     timeout: error.timeout
   })
+
+// -----------------------------------------------------------------------------
+// the attempt under its time limit
+// -----------------------------------------------------------------------------
+
+// The current deadline has passed: the failure names its limit (read from `Deadline`, on this failure path only).
+const deadlineSpent = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<never, HttpFailure.Timeout> =>
+  Effect.matchEffect(Deadline.ensureRemaining(Duration.infinity), {
+    onFailure: (error) => Effect.fail(toTimeout(error, request)),
+    onSuccess: () =>
+      Effect.fail(
+        new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "Deadline", timeout: Duration.zero })
+      )
+  })
+
+// One timer per attempt: the attempt timeout, or the time left before the deadline when that is shorter.
+const timedAttempt = <A, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  resolved: Resolved
+): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
+  Effect.flatMap(Deadline.current, (deadlineAt) =>
+    Effect.clockWith((clock) => {
+      const left = Option.isSome(deadlineAt)
+        ? deadlineAt.value - clock.unsafeCurrentTimeMillis()
+        : Number.POSITIVE_INFINITY
+      if (left <= 0) return deadlineSpent(request)
+      const attemptTimeout = resolved.attemptTimeout
+      const attemptMillis = attemptTimeout === undefined ? Number.POSITIVE_INFINITY : Duration.toMillis(attemptTimeout)
+      const byDeadline = left < attemptMillis
+      const limit = byDeadline ? left : attemptMillis
+      const headerName = resolved.deadlineHeader
+      const sent = headerName === undefined || !Number.isFinite(limit)
+        ? send(request)
+        : send(HttpClientRequest.setHeader(request, headerName, String(Math.floor(limit))))
+      if (!Number.isFinite(limit)) return sent
+      return Effect.flatten(Effect.timeoutTo(sent, {
+        duration: Duration.millis(limit),
+        onSuccess: Effect.succeed,
+        onTimeout: (): Effect.Effect<never, HttpFailure.Timeout> =>
+          byDeadline || attemptTimeout === undefined
+            ? deadlineSpent(request)
+            : Effect.fail(
+              new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "Attempt", timeout: attemptTimeout })
+            )
+      }))
+    }))
 
 // -----------------------------------------------------------------------------
 // the pipeline
@@ -665,22 +716,9 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       const profile = stack.profile
 
       // attempt timeout, innermost: it covers sending, reading the body and decoding
-      const headerName = resolved.deadlineHeader
-      const sent: Effect.Effect<A, HttpFailure.HttpFailure | Deadline.DeadlineExceeded, R> = headerName === undefined
-        ? send(request)
-        : Effect.flatMap(
-          Deadline.header({ name: headerName }),
-          (header) =>
-            send(
-              Option.isSome(header) ? HttpClientRequest.setHeader(request, header.value[0], header.value[1]) : request
-            )
-        )
-      const timed = resolved.attemptTimeout === undefined
-        ? sent
-        : Deadline.attemptTimeout(sent, resolved.attemptTimeout)
       let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(
-        timed,
-        (error) => onAttemptFailure(error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error, key)
+        timedAttempt(request, send, resolved),
+        (failure) => onAttemptFailure(failure, key)
       )
 
       if (resolved.bulkhead !== undefined) {
@@ -722,11 +760,17 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
           : Retry.retry(guarded, common)
       }
 
+      // Every attempt arms one timer, bounded by the time left, and every retry sleep checks the deadline: the total
+      // deadline needs no timer of its own, unless a queue in the bulkhead could wait past it.
       const total = resolved.totalTimeout
-      const bounded: Effect.Effect<A, P.Failure, R> = total === undefined ? retried : Effect.mapError(
-        Deadline.withDeadline(retried, total),
-        (error) => error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error
-      )
+      const bounded: Effect.Effect<A, P.Failure, R> = total === undefined
+        ? retried
+        : resolved.bulkhead !== undefined && resolved.bulkhead.maxQueued > 0
+        ? Effect.mapError(
+          Deadline.withDeadline(retried, total),
+          (error) => error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error
+        )
+        : Deadline.establish(retried, total)
 
       // outermost: the client-side rate limit, and the pause a server asked for on this key
       const limiter = profile.limiter

@@ -66,7 +66,7 @@ const limit = <A, E, R>(
       const own = now + Duration.toMillis(duration)
       const effective: Current = own < outer.at ? { at: own, timeout: duration, reason } : outer
       if (effective.at <= now) {
-        return Effect.fail(new DeadlineExceeded({ reason: effective.reason, timeout: effective.timeout }))
+        return Effect.fail(new DeadlineExceeded({ reason: effective.reason, timeout: effective.timeout }, true))
       }
       // The outer limit already races a timer that interrupts `self`: a looser inner limit adds nothing but cost.
       if (effective === outer) {
@@ -75,7 +75,7 @@ const limit = <A, E, R>(
       return Effect.locally(
         Effect.timeoutFail(self, {
           duration: Duration.millis(own - now),
-          onTimeout: () => new DeadlineExceeded({ reason, timeout: duration })
+          onTimeout: () => new DeadlineExceeded({ reason, timeout: duration }, true)
         }),
         currentRef,
         effective
@@ -99,12 +99,28 @@ export const attemptTimeout = dual<
 >(2, (self, timeout) => limit(self, timeout, "attempt-timeout"))
 
 /** @internal */
+export const establish = dual<
+  (timeout: Duration.DurationInput) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput) => Effect.Effect<A, E, R>
+>(
+  2,
+  (self, timeout) =>
+    Effect.flatMap(FiberRef.get(currentRef), (outer) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const duration = Duration.decode(timeout)
+        const at = now + Duration.toMillis(duration)
+        const established: Current = { at, timeout: duration, reason: "deadline" }
+        return at < outer.at ? Effect.locally(self, currentRef, established) : self
+      }))
+)
+
+/** @internal */
 export const ensureRemaining = (minimum: Duration.DurationInput): Effect.Effect<void, DeadlineExceeded> =>
   Effect.flatMap(FiberRef.get(currentRef), (current) =>
     Number.isFinite(current.at)
       ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
         current.at - now < Duration.toMillis(minimum) || current.at <= now
-          ? Effect.fail(new DeadlineExceeded({ reason: current.reason, timeout: current.timeout }))
+          ? Effect.fail(new DeadlineExceeded({ reason: current.reason, timeout: current.timeout }, true))
           : Effect.void)
       : Effect.void)
 
