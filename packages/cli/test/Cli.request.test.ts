@@ -97,6 +97,16 @@ describe("sturdy get|post|...", () => {
       expect(requests[0].headers["content-type"]).toBe("application/json")
     }))
 
+  it.scopedLive("keeps a secret query parameter out of the timeline and the JSON result", () =>
+    Effect.gen(function*() {
+      const api = yield* server({ "GET /items": FaultScript.json({ ok: true }) })
+      const ran = yield* sturdy("get", `${api.url}/items?api_key=hunter2`, "--policy", "none", "--json")
+      expect(ran.code).toBe(0)
+      expect(ran.stderr).not.toContain("hunter2")
+      expect(ran.stdout).not.toContain("hunter2")
+      expect((yield* api.requests)[0].path).toBe("/items?api_key=hunter2")
+    }))
+
   it.scopedLive("HEAD prints no body", () =>
     Effect.gen(function*() {
       const api = yield* server({ "HEAD /health": FaultScript.status(200) })

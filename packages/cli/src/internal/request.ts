@@ -4,6 +4,7 @@ import type * as Path from "@effect/platform/Path"
 import * as Attempt from "@sturdy/http/Attempt"
 import type * as HttpFailure from "@sturdy/http/HttpFailure"
 import * as Policy from "@sturdy/http/Policy"
+import * as Redaction from "@sturdy/http/Redaction"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -236,8 +237,10 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       })
     })
 
+    // stderr ends up in CI logs: keep tokens in query strings out of it, as the failures' messages do
+    const shownUrl = Redaction.redactUrl(input.url)
     yield* Console.error(
-      `${input.method} ${input.url} (policy ${input.policy}: ${describePolicy(policy.describe(request))})`
+      `${input.method} ${shownUrl} (policy ${input.policy}: ${describePolicy(policy.describe(request))})`
     )
     const result = yield* policy.run(
       request,
@@ -264,7 +267,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           ok: true,
           exitCode: 0,
           method: input.method,
-          url: input.url,
+          url: shownUrl,
           status: done.status,
           headers: done.received.headers,
           body: encodeBody(done, schema),
@@ -284,7 +287,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
         ok: false,
         exitCode: code,
         method: input.method,
-        url: input.url,
+        url: shownUrl,
         status: "status" in failure ? failure.status : null,
         error: { tag: failure._tag, kind: exitCode.kindOf(failure), message: failure.message },
         attempts: recorder.rows.map(rowJson),
