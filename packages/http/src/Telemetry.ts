@@ -162,11 +162,9 @@ export const latencyBoundaries: ReadonlyArray<number> = internal.latencyBoundari
  * import { Telemetry } from "@sturdy/http"
  * import { Effect, Metric } from "effect"
  *
- * const ok = Metric.value(Telemetry.metrics.requests.pipe(
- *   Metric.taggedWithLabels([]),
- *   Metric.tagged("outcome", "success")
- * ))
- * const program = Effect.map(ok, (state) => state.count)
+ * // one series per label set (method, host, outcome, failure_tag)
+ * const series = Effect.map(Metric.snapshot, (pairs) =>
+ *   pairs.filter((pair) => pair.metricKey.name === "sturdy_http_client_requests_total"))
  * ```
  * @since 0.1.0
  * @category metrics
