@@ -4,6 +4,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
@@ -223,124 +224,157 @@ const hedgeImpl = <A, E, R, R2>(
   const budgetKey = options.budget
   const keepFirst = options.failure === "first"
 
-  return Effect.acquireUseRelease(
-    Scope.make(),
-    (scope) =>
-      Effect.gen(function*() {
-        if (budget !== undefined && budgetKey !== undefined && options.deposit !== false) {
-          yield* budget.deposit(budgetKey)
-        }
-        const delayMillis = yield* resolveDelay(options.delay)
-        const startedAt = yield* Clock.currentTimeMillis
-        // Settled attempts wait in a plain array and `signal` only wakes the loop: a wake-up lost to the hedge timer
-        // loses no attempt's outcome (a queue taker interrupted at the wrong moment could).
-        const settledAttempts: Array<Settled<A, E>> = []
-        let signal = Deferred.unsafeMake<void>(FiberId.none)
-        let started = 0
-        let settled = 0
-        let hedging = true
-        let firstFailure: Option.Option<E> = Option.none()
+  return Effect.suspend(() => {
+    // The hedge timer is a daemon fiber that only wakes the loop. It is interrupted without waiting for it, so the happy
+    // path pays for one timer rather than for a race; a generation number silences a timer that fires after being
+    // replaced.
+    let timer: Fiber.RuntimeFiber<void> | undefined
+    let timerGeneration = 0
+    let timerFired = false
+    const disarmTimer: Effect.Effect<void> = Effect.suspend(() => {
+      const running = timer
+      timer = undefined
+      timerGeneration++
+      timerFired = false
+      return running === undefined ? Effect.void : Fiber.interruptFork(running)
+    })
 
-        const start = (index: number): Effect.Effect<void, never, R> =>
-          Effect.flatMap(Clock.currentTimeMillis, (attemptStartedAt) => {
-            started++
-            const attempt = index === 0
-              ? self
-              : Effect.withSpan(self, "sturdy.hedge", { attributes: { "hedge.index": index } })
-            return attempt.pipe(
-              Effect.locally(currentIndex, index),
-              Effect.exit,
-              Effect.flatMap((exit) =>
-                Effect.sync(() => {
-                  settledAttempts.push({ index, startedAt: attemptStartedAt, exit })
+    return Effect.acquireUseRelease(
+      Scope.make(),
+      (scope) =>
+        Effect.gen(function*() {
+          if (budget !== undefined && budgetKey !== undefined && options.deposit !== false) {
+            yield* budget.deposit(budgetKey)
+          }
+          const delayMillis = yield* resolveDelay(options.delay)
+          const startedAt = yield* Clock.currentTimeMillis
+          // Settled attempts wait in a plain array and `signal` only wakes the loop: a wake-up lost to the hedge timer
+          // loses no attempt's outcome (a queue taker interrupted at the wrong moment could).
+          const settledAttempts: Array<Settled<A, E>> = []
+          let signal = Deferred.unsafeMake<void>(FiberId.none)
+          let started = 0
+          let settled = 0
+          let hedging = true
+          let firstFailure: Option.Option<E> = Option.none()
+
+          const start = (index: number): Effect.Effect<void, never, R> =>
+            Effect.flatMap(Clock.currentTimeMillis, (attemptStartedAt) => {
+              started++
+              const attempt = index === 0
+                ? self
+                : Effect.withSpan(self, "sturdy.hedge", { attributes: { "hedge.index": index } })
+              return attempt.pipe(
+                Effect.locally(currentIndex, index),
+                Effect.exit,
+                Effect.flatMap((exit) =>
+                  Effect.sync(() => {
+                    settledAttempts.push({ index, startedAt: attemptStartedAt, exit })
+                    Deferred.unsafeDone(signal, Exit.void)
+                  })
+                ),
+                Effect.forkIn(scope),
+                Effect.asVoid
+              )
+            })
+
+          const armTimer = (wait: number): Effect.Effect<void> =>
+            Effect.flatMap(disarmTimer, () => {
+              const generation = timerGeneration
+              return Effect.sleep(Duration.millis(wait)).pipe(
+                Effect.zipRight(Effect.sync(() => {
+                  if (generation !== timerGeneration) return
+                  timerFired = true
                   Deferred.unsafeDone(signal, Exit.void)
+                })),
+                Effect.forkDaemon,
+                Effect.map((fiber) => {
+                  timer = fiber
                 })
-              ),
-              Effect.forkIn(scope),
-              Effect.asVoid
-            )
-          })
+              )
+            })
 
-        // Returns when an attempt has settled or after `maxWait` millis (never, when undefined).
-        const awaitSettled = (maxWait: number | undefined): Effect.Effect<void> =>
-          Effect.suspend(() => {
-            if (settledAttempts.length > 0) return Effect.void
-            // Made in the same synchronous step as the check above, so no settlement can slip in between.
+          // Returns once an attempt has settled or the timer has fired.
+          const awaitSignal: Effect.Effect<void> = Effect.suspend(() => {
+            if (settledAttempts.length > 0 || timerFired) return Effect.void
+            // Made in the same synchronous step as the check above, so no wake-up can slip in between.
             signal = Deferred.unsafeMake<void>(FiberId.none)
-            const awaited = Deferred.await(signal)
-            return maxWait === undefined
-              ? awaited
-              : Effect.asVoid(Effect.timeoutOption(awaited, Duration.millis(maxWait)))
+            return Deferred.await(signal)
           })
 
-        // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
-        const tryHedge = (trigger: HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
-          Effect.gen(function*() {
-            if (budget !== undefined && budgetKey !== undefined && !(yield* budget.withdraw(budgetKey))) {
-              hedging = false
-              yield* Effect.annotateCurrentSpan("hedge.budget_refused", true)
-              return
-            }
-            const index = started
-            const now = yield* Clock.currentTimeMillis
-            if (options.onHedge !== undefined) {
-              yield* options.onHedge({ index, trigger, elapsed: Duration.millis(now - startedAt) })
-            }
-            yield* start(index)
-          })
-
-        const canHedge = () => hedging && started - 1 < maxHedges
-
-        yield* start(0)
-        let nextHedgeAt = startedAt + delayMillis
-        while (true) {
-          const next = settledAttempts.shift()
-          if (next === undefined) {
-            if (canHedge()) {
-              const wait = nextHedgeAt - (yield* Clock.currentTimeMillis)
-              if (wait <= 0) {
-                yield* tryHedge("delay")
-                nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
-              } else {
-                yield* awaitSettled(wait)
+          // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
+          const tryHedge = (trigger: HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
+            Effect.gen(function*() {
+              if (budget !== undefined && budgetKey !== undefined && !(yield* budget.withdraw(budgetKey))) {
+                hedging = false
+                yield* Effect.annotateCurrentSpan("hedge.budget_refused", true)
+                return
               }
-            } else {
-              yield* awaitSettled(undefined)
-            }
-            continue
-          }
-          settled++
-          const { exit, index } = next
-          if (Exit.isSuccess(exit)) {
-            if (started > 1) {
-              yield* Effect.annotateCurrentSpan({ "hedge.attempts": started, "hedge.winner": index })
-            }
-            if (isPercentile(options.delay)) {
+              const index = started
               const now = yield* Clock.currentTimeMillis
-              yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.startedAt))
+              if (options.onHedge !== undefined) {
+                yield* options.onHedge({ index, trigger, elapsed: Duration.millis(now - startedAt) })
+              }
+              yield* start(index)
+            })
+
+          const canHedge = () => hedging && started - 1 < maxHedges
+
+          yield* start(0)
+          let nextHedgeAt = startedAt + delayMillis
+          yield* armTimer(delayMillis)
+          while (true) {
+            const next = settledAttempts.shift()
+            if (next === undefined) {
+              if (canHedge()) {
+                const now = yield* Clock.currentTimeMillis
+                if (now >= nextHedgeAt) {
+                  yield* tryHedge("delay")
+                  nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+                  yield* (canHedge() ? armTimer(delayMillis) : disarmTimer)
+                  continue
+                }
+                if (timerFired) {
+                  // Woken early (a clock that moved back, say): wait for the rest.
+                  yield* armTimer(nextHedgeAt - now)
+                }
+              }
+              yield* awaitSignal
+              continue
             }
-            return exit.value
+            settled++
+            const { exit, index } = next
+            if (Exit.isSuccess(exit)) {
+              if (started > 1) {
+                yield* Effect.annotateCurrentSpan({ "hedge.attempts": started, "hedge.winner": index })
+              }
+              if (isPercentile(options.delay)) {
+                const now = yield* Clock.currentTimeMillis
+                yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.startedAt))
+              }
+              return exit.value
+            }
+            const typed = Cause.failureOption(exit.cause)
+            if (Option.isNone(typed)) {
+              // A defect (or an interruption from elsewhere) is not a reason to hedge: it ends the call as it is.
+              return yield* Effect.failCause(exit.cause)
+            }
+            if (Option.isNone(firstFailure)) {
+              firstFailure = typed
+            }
+            if (canHedge()) {
+              // As in gRPC hedging, a failed attempt sends the next hedge at once instead of waiting for the timer.
+              yield* tryHedge("failure")
+              nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+              yield* (canHedge() ? armTimer(delayMillis) : disarmTimer)
+            }
+            if (settled === started) {
+              return yield* Effect.fail(keepFirst ? Option.getOrElse(firstFailure, () => typed.value) : typed.value)
+            }
           }
-          const typed = Cause.failureOption(exit.cause)
-          if (Option.isNone(typed)) {
-            // A defect (or an interruption from elsewhere) is not a reason to hedge: it ends the call as it is.
-            return yield* Effect.failCause(exit.cause)
-          }
-          if (Option.isNone(firstFailure)) {
-            firstFailure = typed
-          }
-          if (canHedge()) {
-            // As in gRPC hedging, a failed attempt sends the next hedge at once instead of waiting for the timer.
-            yield* tryHedge("failure")
-            nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
-          }
-          if (settled === started) {
-            return yield* Effect.fail(keepFirst ? Option.getOrElse(firstFailure, () => typed.value) : typed.value)
-          }
-        }
-      }),
-    // Closing the scope interrupts the attempts still running and waits for them, so a loser's request is
-    // aborted before the winner's value is returned.
-    (scope, exit) => Scope.close(scope, exit)
-  )
+        }),
+      // Closing the scope interrupts the attempts still running and waits for them, so a loser's request is
+      // aborted before the winner's value is returned.
+      (scope, exit) => Effect.zipRight(disarmTimer, Scope.close(scope, exit))
+    )
+  })
 }
