@@ -18,6 +18,7 @@ import {
   Random,
   Schema,
   type Scope,
+  Supervisor,
   TestClock
 } from "effect"
 
@@ -240,6 +241,38 @@ describe("Policy", () => {
         const failure = failureOf(yield* runVirtual(api.get("/down")))
         expect(failure._tag === "ServerError" && failure.status).toBe(503)
         expect((yield* scripted.requests).length).toBe(5)
+      }))
+  })
+
+  describe("the happy path", () => {
+    class Forks extends Supervisor.AbstractSupervisor<number> {
+      started = 0
+      get value() {
+        return Effect.sync(() => this.started)
+      }
+      override onStart() {
+        this.started++
+      }
+    }
+    const forksOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        const forks = new Forks()
+        return Effect.zipRight(Effect.supervised(effect, forks), forks.value)
+      })
+
+    it.scoped("forks only what one timeout forks, and nothing when no time limit is set", () =>
+      Effect.gen(function*() {
+        const request = HttpClientRequest.get(`${base}/x`)
+        const ok = () => Effect.succeed(ada)
+        const oneTimer = yield* forksOf(Effect.timeout(Effect.succeed(ada), "10 seconds"))
+        const standard = yield* Policy.make()
+        const forks = yield* forksOf(standard.run(request, ok))
+        expect(forks).toBeGreaterThan(0)
+        expect(forks).toBeLessThanOrEqual(oneTimer)
+        const untimed = yield* Policy.make({ totalTimeout: false, attemptTimeout: false })
+        expect(yield* forksOf(untimed.run(request, ok))).toBe(0)
+        // the retry budget saw the call, the breaker its success; no retry was withdrawn
+        expect(yield* standard.budget.stats(Policy.upstreamKey(request))).toMatchObject({ requests: 1, retries: 0 })
       }))
   })
 
