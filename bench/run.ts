@@ -40,7 +40,7 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const { values: flags } = parseArgs({
   options: {
     rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "5" },
-    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "1000" },
+    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "800" },
     warmup: { type: "string", default: process.env.BENCH_WARMUP_MS ?? "300" },
     concurrency: { type: "string", default: process.env.BENCH_CONCURRENCY ?? "1,64" },
     only: { type: "string" },
@@ -54,7 +54,7 @@ const { values: flags } = parseArgs({
     "no-pin": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
-    "profile-ms": { type: "string", default: "6000" }
+    "profile-ms": { type: "string", default: "5000" }
   },
   allowPositionals: true
 })
