@@ -33,23 +33,7 @@ export type Failures<C extends Calls> = Effect.Effect.Error<C[keyof C]>
 export type Requirements<C extends Calls> = Effect.Effect.Context<C[keyof C]>
 
 const spent = (current: deadline.Current) =>
-  new deadline.DeadlineExceeded({ reason: current.reason, timeout: current.timeout })
-
-// Sets the shared deadline for what follows (an inner one can only shorten it), without arming a timer: each call
-// is bounded by `bounded` instead, so one late call does not take the others' results with it.
-const establish = <A, E, R>(
-  self: Effect.Effect<A, E, R>,
-  timeout: Duration.DurationInput | undefined
-): Effect.Effect<A, E, R> =>
-  timeout === undefined ?
-    self :
-    Effect.flatMap(FiberRef.get(deadline.currentRef), (outer) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const duration = Duration.decode(timeout)
-        const at = now + Duration.toMillis(duration)
-        const shared: deadline.Current = { at, timeout: duration, reason: "deadline" }
-        return at < outer.at ? Effect.locally(self, deadline.currentRef, shared) : self
-      }))
+  new deadline.DeadlineExceeded({ reason: current.reason, timeout: current.timeout }, true)
 
 // Runs `call` until the shared deadline; a call entered after it fails at once with the deadline's failure.
 const bounded = <A, E, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E | deadline.DeadlineExceeded, R> =>
@@ -82,12 +66,14 @@ export const allOrNothing = <const C extends Calls>(
   calls: C,
   options?: Options
 ): Effect.Effect<Successes<C>, Failures<C> | deadline.DeadlineExceeded, Requirements<C>> => {
-  const all = whileTimeLeft(
-    Effect.all(mapRecord(calls, bounded), { concurrency: options?.concurrency ?? "unbounded" }),
-    Effect.fail
+  // One bound for the whole: when the deadline passes, every call still running is interrupted anyway.
+  const all = bounded(
+    Effect.all(calls as Record<string, Effect.Effect<any, any, any>>, {
+      concurrency: options?.concurrency ?? "unbounded"
+    })
   )
   // `Effect.all` over a record keeps each key's type; TypeScript cannot follow that through the generic `C`.
-  return establish(all, options?.deadline) as Effect.Effect<
+  return (options?.deadline === undefined ? all : deadline.establish(all, options.deadline)) as Effect.Effect<
     Successes<C>,
     Failures<C> | deadline.DeadlineExceeded,
     Requirements<C>
@@ -103,7 +89,11 @@ export const bestEffort = <const C extends Calls>(
     Effect.all(mapRecord(calls, bounded), { concurrency: options?.concurrency ?? "unbounded", mode: "either" }),
     (failure) => Effect.succeed(mapRecord(calls, () => Either.left(failure)))
   )
-  return establish(all, options?.deadline) as Effect.Effect<Results<C>, never, Requirements<C>>
+  return (options?.deadline === undefined ? all : deadline.establish(all, options.deadline)) as Effect.Effect<
+    Results<C>,
+    never,
+    Requirements<C>
+  >
 }
 
 /** @internal */
