@@ -10,6 +10,30 @@
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
  * once, with {@link layer}).
  *
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Policy } from "@sturdy/http"
+ * import { Effect, Layer, Schema } from "effect"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ *
+ * // every request of this client runs through the standard pipeline (the defaults below)
+ * const ApiLive = Policy.layerClient({ baseUrl: "https://api.example.com" }).pipe(
+ *   Layer.provide(Policy.layer({ retry: { idempotencyKey: true } })),
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const api = yield* Policy.Client
+ *   const user = yield* api.get("/users/1", { schema: User })
+ *   yield* api.post("/orders", { body: { sku: "A-1" } }) // retried with one Idempotency-Key
+ *   return user
+ * }).pipe(
+ *   Effect.catchTags({ CircuitOpen: () => Effect.succeed(null), Timeout: () => Effect.succeed(null) }),
+ *   Effect.provide(ApiLive)
+ * )
+ * ```
+ *
  * ## Defaults
  *
  * In the spirit of Microsoft's standard resilience handler (`AddStandardResilienceHandler`):

@@ -630,6 +630,10 @@ describe("Policy", () => {
         "endpoints[\"GET /reports/**\"].retry.maxAttempts"
       )
       expect(fieldOf({ endpoints: { "reports": {} } })).toBe("endpoints[\"reports\"]")
+      expect(fieldOf({
+        hosts: { "api.test": { attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: "1 minute" } } },
+        endpoints: { "/x": { totalTimeout: "10 seconds" } }
+      })).toBe("hosts[\"api.test\"].endpoints[\"/x\"].attemptTimeout")
       expect(fieldOf({ totalTimeout: "soon" as Duration.DurationInput })).toBe("totalTimeout")
     })
 

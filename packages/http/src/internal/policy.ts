@@ -420,7 +420,8 @@ const compile = (options: P.Options): Compiled => {
     const prefix = `endpoints[${JSON.stringify(matcher.name)}].`
     validateResolved(resolveLayer(base, matcher.options, prefix), prefix)
     for (const [host, resolved] of hosts) {
-      validateResolved(resolveLayer(resolved, matcher.options, `hosts[${JSON.stringify(host)}].${prefix}`), prefix)
+      const hostPrefix = `hosts[${JSON.stringify(host)}].${prefix}`
+      validateResolved(resolveLayer(resolved, matcher.options, hostPrefix), hostPrefix)
     }
   }
   return { base, hosts, endpoints }
