@@ -2,10 +2,11 @@
  * Several upstream calls under one shared deadline, with a chosen partial-failure mode.
  *
  * The calls are a record (`{ user: getUser, orders: getOrders }`) run concurrently (`concurrency`, default
- * unbounded). `deadline` sets the shared `Deadline` for all of them (an enclosing deadline that is sooner wins, as
- * with `Deadline.withDeadline`); without it they share the enclosing one. Each call is bounded by that deadline: a
- * call still running when it passes is interrupted and fails with `Deadline.DeadlineExceeded`, and a call entered
- * after it passed fails with it at once. Nested workflows, retries and hedges inside a call see the same deadline.
+ * unbounded). `deadline` sets the shared `Deadline` for all of them (an enclosing deadline that is sooner wins,
+ * whether set with `Deadline.withDeadline` or `Deadline.establish`); without it they share the enclosing one. The
+ * calls are bounded by that deadline: what still runs when it passes is interrupted and fails with
+ * `Deadline.DeadlineExceeded` (all-or-nothing: the workflow; best-effort: each late call), and a workflow entered
+ * after it passed starts no call. Nested workflows, retries and hedges inside a call see the same deadline.
  *
  * | mode             | result                                                                                   |
  * | ---------------- | ---------------------------------------------------------------------------------------- |
