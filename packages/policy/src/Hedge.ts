@@ -27,7 +27,8 @@
  * its own span or log; hedges (index ≥ 1) also run in a `sturdy.hedge` span with a `hedge.index` attribute, and
  * when a hedge was sent the caller's span gets `hedge.attempts` and `hedge.winner`.
  *
- * Everything reads `Clock`, so it runs under `TestClock`; attempts inherit the caller's `Deadline`.
+ * Everything reads `Clock`, so it runs under `TestClock`. Attempts inherit the caller's `Deadline`, and no hedge
+ * starts at or after it (with `Deadline.establish` no timer interrupts the call; each attempt bounds itself).
  *
  * @since 0.1.0
  */

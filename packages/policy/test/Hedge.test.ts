@@ -204,6 +204,17 @@ describe("Hedge", () => {
       ])
     }))
 
+  it.effect("sends no hedge once the deadline has passed (a deadline established without a timer)", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream([{ latency: "1 second" }])
+      const fiber = yield* Effect.fork(
+        upstream.call.pipe(Hedge.hedge({ delay: "100 millis", maxHedges: 3 }), Deadline.establish("250 millis"))
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      expect(upstream.log.map((entry) => entry.startedAt)).toEqual([0, 100, 200])
+    }))
+
   it.effect("matches a reference model: start times, winner and failure (seeded)", () =>
     Effect.gen(function*() {
       const arbitrary = FastCheck.record({

@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
 import { RetryBudget } from "../RetryBudget.js"
+import * as deadline from "./deadline.js"
 
 // Mirrors the documented shapes in `Hedge.ts` (the public face checks that they agree).
 /** @internal */
@@ -304,6 +305,11 @@ const hedgeImpl = <A, E, R, R2>(
           // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
           const tryHedge = (trigger: HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
             Effect.gen(function*() {
+              // A hedge started at or after the deadline could only fail: stop hedging instead.
+              if ((yield* deadline.deadlineMillis) <= (yield* Clock.currentTimeMillis)) {
+                hedging = false
+                return
+              }
               if (budget !== undefined && budgetKey !== undefined && !(yield* budget.withdraw(budgetKey))) {
                 hedging = false
                 yield* Effect.annotateCurrentSpan("hedge.budget_refused", true)
