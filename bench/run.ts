@@ -37,7 +37,11 @@ import { stackBreakdown } from "./src/sturdyClients.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
+// `pnpm bench -- --rounds 3` forwards the `--` itself, after which parseArgs would read no flags
+const args = process.argv.slice(2).filter((arg, index) => !(index === 0 && arg === "--"))
+
 const { values: flags } = parseArgs({
+  args,
   options: {
     rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "5" },
     duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "800" },

@@ -142,7 +142,7 @@ export const happyPathMarkdown = (results: Results): string => {
 
 /**
  * The standard stack's layers, each row adding one, as markdown: what each layer adds to the client CPU per request
- * (median of the per-round differences to the row above).
+ * (median of the per-round differences to the row above); then the comparison rows, measured in the same rounds.
  */
 export const breakdownMarkdown = (results: Results): string => {
   const rows = results.breakdown
@@ -150,7 +150,8 @@ export const breakdownMarkdown = (results: Results): string => {
     "| layers | req/s | p50 ms | p99 ms | client CPU µs/req | added CPU µs/req | CPU × attempt |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row, index) => {
-      const previous = rows[index - 1]
+      // only the cumulative rows ("+ layer") add to the row above; the comparison rows at the end stand alone
+      const previous = row.name.startsWith("+ ") ? rows[index - 1] : undefined
       const added = previous === undefined ? Number.NaN : median(
         row.samples.map((sample, round) =>
           sample.cpuMicrosPerRequest - (previous.samples[round]?.cpuMicrosPerRequest ?? Number.NaN)

@@ -13,7 +13,7 @@ import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { maxSockets, path } from "./clients.js"
+import { cockatielUndici, maxSockets, path } from "./clients.js"
 import { effectClient } from "./effectClient.js"
 import type { Entry } from "./harness.js"
 import { Payload } from "./payload.js"
@@ -117,13 +117,25 @@ export const sturdyStandard: Entry = stackEntry(
 )
 
 /**
- * The standard stack built up one layer at a time, from the bare attempt to the full stack.
+ * Sturdy with the policies the cockatiel contender has (attempt timeout, breaker, retry), nothing else.
+ */
+export const sturdyCockatielSet: Entry = stackEntry(
+  "sturdy with cockatiel's set",
+  "`Attempt.json` with a 5 s attempt timeout, a circuit breaker and `Retry.retry`: the policies of the cockatiel row",
+  ["attempt timeout", "circuit breaker", "retry"]
+)
+
+/**
+ * The standard stack built up one layer at a time, from the bare attempt to the full stack, then, for a comparison
+ * in the same rounds, Sturdy with cockatiel's set of policies and cockatiel itself.
  */
 export const stackBreakdown: ReadonlyArray<Entry> = [
   { ...sturdyAttempt, name: "attempt" },
   ...stackLayers.map((layer, index) =>
     stackEntry(`+ ${layer}`, `the previous row with ${layer} added`, stackLayers.slice(0, index + 1))
-  )
+  ),
+  sturdyCockatielSet,
+  cockatielUndici
 ]
 
 /**
