@@ -12,6 +12,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly attempt: number }> {}
 
@@ -213,6 +214,52 @@ describe("Hedge", () => {
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toBe("answer 0")
       expect(upstream.log.map((entry) => entry.startedAt)).toEqual([0, 100, 200])
+    }))
+
+  it.effect("telemetry: hedges run in a sturdy.hedge span with hedge.index; the caller's span names the winner", () =>
+    Effect.gen(function*() {
+      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind) => {
+          const attributes = new Map<string, unknown>()
+          spans.push({ name, attributes })
+          return {
+            _tag: "Span",
+            name,
+            spanId: `span-${spans.length}`,
+            traceId: "trace",
+            parent,
+            context,
+            status: { _tag: "Started", startTime },
+            attributes,
+            links,
+            sampled: true,
+            kind,
+            end: () => {},
+            attribute: (key, value) => attributes.set(key, value),
+            event: () => {},
+            addLinks: () => {}
+          }
+        },
+        context: (f) => f()
+      })
+      const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "10 seconds" }, { latency: "10 millis" }])
+      const fiber = yield* Effect.fork(
+        upstream.call.pipe(
+          Hedge.hedge({ delay: "100 millis", maxHedges: 2 }),
+          Effect.withSpan("call"),
+          Effect.withTracer(tracer)
+        )
+      )
+      yield* TestClock.adjust("300 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 2")
+      expect(spans.map((span) => [span.name, span.attributes.get("hedge.index")])).toEqual([
+        ["call", undefined],
+        ["sturdy.hedge", 1],
+        ["sturdy.hedge", 2]
+      ])
+      expect(spans[0]!.attributes.get("hedge.attempts")).toBe(3)
+      expect(spans[0]!.attributes.get("hedge.winner")).toBe(2)
     }))
 
   it.effect("matches a reference model: start times, winner and failure (seeded)", () =>
