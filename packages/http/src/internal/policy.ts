@@ -2,8 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Backoff from "@sturdy/policy/Backoff"
-import type * as Bulkhead from "@sturdy/policy/Bulkhead"
-import * as BulkheadModule from "@sturdy/policy/Bulkhead"
+import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -655,7 +654,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
     const bulkheadFor = (profile: Profile, options: ResolvedBulkhead, key: string): Bulkhead.Bulkhead => {
       let bulkhead = profile.bulkheads.get(key)
       if (bulkhead === undefined) {
-        bulkhead = Effect.runSync(BulkheadModule.make({
+        bulkhead = Effect.runSync(Bulkhead.make({
           key,
           maxConcurrent: options.maxConcurrent,
           maxQueued: options.maxQueued,
