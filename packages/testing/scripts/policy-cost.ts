@@ -13,7 +13,7 @@ import * as Scope from "effect/Scope"
 const calls = Number(process.argv[2] ?? 20_000)
 const rounds = 5
 
-const loop = (effect: Effect.Effect<unknown, unknown>): Effect.Effect<void, unknown> =>
+const loop = <R>(effect: Effect.Effect<unknown, unknown, R>): Effect.Effect<void, unknown, R> =>
   Effect.suspend(() => {
     let index = 0
     return Effect.whileLoop({
@@ -24,8 +24,12 @@ const loop = (effect: Effect.Effect<unknown, unknown>): Effect.Effect<void, unkn
   })
 
 // The default scheduler, as in an application: `runSync` would run forked fibers (a timeout's timer) differently.
-const time = async (effect: Effect.Effect<unknown, unknown>): Promise<number> => {
-  const program = loop(effect)
+const time = async (
+  effect: Effect.Effect<unknown, unknown, RetryBudget.RetryBudget>,
+  budget: RetryBudget.RetryBudget.Service
+): Promise<number> => {
+  // the budget is provided around the loop, as an application provides it once
+  const program = Effect.provideService(loop(effect), RetryBudget.RetryBudget, budget)
   await Effect.runPromise(program)
   let best = Number.POSITIVE_INFINITY
   for (let round = 0; round < rounds; round++) {
@@ -42,12 +46,9 @@ const main = Effect.gen(function*() {
   const breaker = yield* Scope.extend(CircuitBreaker.make("bench"), scope)
   const bulkhead = yield* Bulkhead.make({ maxConcurrent: 10 })
   const budget = RetryBudget.unsafeMake()
-  const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+  const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown, RetryBudget.RetryBudget>]> = [
     ["Retry.retry (success)", Retry.retry(Effect.void)],
-    [
-      "Retry.retry with budget (success)",
-      Effect.provideService(Retry.retry(Effect.void, { budget: "bench" }), RetryBudget.RetryBudget, budget)
-    ],
+    ["Retry.retry with budget (success)", Retry.retry(Effect.void, { budget: "bench" })],
     ["RetryBudget deposit", budget.deposit("bench")],
     ["Deadline.withDeadline (success)", Deadline.withDeadline(Effect.void, "10 seconds")],
     ["Deadline.attemptTimeout (success)", Deadline.attemptTimeout(Effect.void, "1 second")],
@@ -58,10 +59,10 @@ const main = Effect.gen(function*() {
     ["CircuitBreaker.withBreaker (closed)", CircuitBreaker.withBreaker(Effect.void, breaker)],
     ["Bulkhead.withBulkhead (uncontended)", Bulkhead.withBulkhead(Effect.void, bulkhead)]
   ]
-  const baseline = yield* Effect.promise(() => time(Effect.void))
+  const baseline = yield* Effect.promise(() => time(Effect.void, budget))
   console.log(`Effect.void itself: ${baseline.toFixed(0)} ns/call of CPU (${calls} calls, best of ${rounds})`)
   for (const [name, effect] of cases) {
-    const total = yield* Effect.promise(() => time(effect))
+    const total = yield* Effect.promise(() => time(effect, budget))
     console.log(`${name.padEnd(40)} ${(total - baseline).toFixed(0).padStart(6)} ns/call`)
   }
   yield* Scope.close(scope, Effect.void.pipe(Effect.exit))

@@ -200,6 +200,8 @@ export const unsafeMake = (
     if (isSlow) bucket.slow++
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) return open(now)
+    // without a rate threshold the window's totals decide nothing: skip summing them on every call
+    if (config.failureRateThreshold === undefined && config.slowCallRateThreshold === undefined) return Effect.void
     const totals = windowTotals(now)
     if (totals.calls >= config.minimumThroughput) {
       if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
@@ -222,19 +224,26 @@ export const unsafeMake = (
     return Cause.isInterruptedOnly(exit.cause) ? "ignored" : "failure"
   }
 
+  // One mask, one clock read and one `matchCauseEffect` a call: the closed path allocates only its admission.
   const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
-    Effect.clockWith((clock) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
-          const admission = admit(clock.unsafeCurrentTimeMillis())
-          return admission._tag === "Rejected"
-            ? Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }, true))
-            : Effect.onExit(
-              restore(self),
-              (exit) => Effect.suspend(() => record(admission, classify(exit), clock.unsafeCurrentTimeMillis()))
-            )
+    Effect.uninterruptibleMask((restore) =>
+      Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
+        const admission = admit(clock.unsafeCurrentTimeMillis())
+        if (admission._tag === "Rejected") {
+          return Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }, true))
+        }
+        return Effect.matchCauseEffect(restore(self), {
+          onFailure: (cause) =>
+            Effect.zipRight(
+              record(admission, classify(Exit.failCause(cause)), clock.unsafeCurrentTimeMillis()),
+              Effect.failCause(cause)
+            ),
+          onSuccess: (value) => {
+            const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis())
+            return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
+          }
         })
-      )
+      })
     )
 
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>

@@ -59,28 +59,38 @@ const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   timeout: Duration.DurationInput,
   reason: "deadline" | "attempt-timeout"
-): Effect.Effect<A, E | DeadlineExceeded, R> =>
-  Effect.flatMap(FiberRef.get(currentRef), (outer) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const duration = Duration.decode(timeout)
-      const own = now + Duration.toMillis(duration)
-      const effective: Current = own < outer.at ? { at: own, timeout: duration, reason } : outer
-      if (effective.at <= now) {
-        return Effect.fail(new DeadlineExceeded({ reason: effective.reason, timeout: effective.timeout }, true))
-      }
-      // The outer limit already races a timer that interrupts `self`: a looser inner limit adds nothing but cost.
-      if (effective === outer) {
+): Effect.Effect<A, E | DeadlineExceeded, R> => {
+  // decoded on first use (an invalid input still fails where it used to), then reused by every call
+  let duration: Duration.Duration | undefined
+  return Effect.flatMap(FiberRef.get(currentRef), (outer) =>
+    Effect.clockWith((clock) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      if (duration === undefined) duration = Duration.decode(timeout)
+      const limitDuration = duration
+      const own = now + Duration.toMillis(limitDuration)
+      if (own >= outer.at) {
+        if (outer.at <= now) {
+          return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
+        }
+        // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
         return self
       }
+      if (own <= now) {
+        return Effect.fail(new DeadlineExceeded({ reason, timeout: limitDuration }, true))
+      }
+      // A hanging `self` must be interrupted, so a timer is unavoidable here. Measured per call (policy-cost.ts):
+      // `Effect.timeoutFail` and `Effect.raceFirst` against a sleep cost about the same, and two self-managed daemon
+      // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
       return Effect.locally(
         Effect.timeoutFail(self, {
           duration: Duration.millis(own - now),
-          onTimeout: () => new DeadlineExceeded({ reason, timeout: duration }, true)
+          onTimeout: () => new DeadlineExceeded({ reason, timeout: limitDuration }, true)
         }),
         currentRef,
-        effective
+        { at: own, timeout: limitDuration, reason }
       )
     }))
+}
 
 /** @internal */
 export const withDeadline = dual<

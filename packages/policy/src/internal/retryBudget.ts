@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
@@ -40,6 +39,9 @@ interface Counters {
   readonly retries: Array<number>
 }
 
+const granted = Effect.succeed(true)
+const refused = Effect.succeed(false)
+
 /** @internal */
 export const unsafeMake = (options?: Options): Service => {
   const ratio = options?.ratio ?? defaults.ratio
@@ -51,7 +53,7 @@ export const unsafeMake = (options?: Options): Service => {
   const slotMillis = windowMillis / slotCount
   const byKey = new Map<string, Counters>()
 
-  const countersFor = (key: string, now: number): { counters: Counters; current: number } => {
+  const countersFor = (key: string, current: number): Counters => {
     let counters = byKey.get(key)
     if (counters === undefined) {
       counters = {
@@ -61,17 +63,28 @@ export const unsafeMake = (options?: Options): Service => {
       }
       byKey.set(key, counters)
     }
-    const current = Math.floor(now / slotMillis)
     const position = current % slotCount
     if (counters.slot[position] !== current) {
       counters.slot[position] = current
       counters.requests[position] = 0
       counters.retries[position] = 0
     }
-    return { counters, current }
+    return counters
   }
 
-  const totals = (counters: Counters, current: number) => {
+  const available = (counters: Counters, current: number): number => {
+    let requests = 0
+    let retries = 0
+    for (let i = 0; i < slotCount; i++) {
+      if (counters.slot[i]! > current - slotCount) {
+        requests += counters.requests[i]!
+        retries += counters.retries[i]!
+      }
+    }
+    return Math.max(0, Math.floor(minRetries + ratio * requests - retries))
+  }
+
+  const totals = (counters: Counters, current: number): Stats => {
     let requests = 0
     let retries = 0
     for (let i = 0; i < slotCount; i++) {
@@ -83,26 +96,31 @@ export const unsafeMake = (options?: Options): Service => {
     return { requests, retries, available: Math.max(0, Math.floor(minRetries + ratio * requests - retries)) }
   }
 
+  // A deposit runs on every call: it reads the clock and bumps a counter, and allocates nothing.
   return {
     deposit: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const { counters, current } = countersFor(key, now)
-        counters.requests[current % slotCount]! += 1
+      Effect.clockWith((clock) => {
+        const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
+        countersFor(key, current).requests[current % slotCount]! += 1
+        return Effect.void
       }),
     withdraw: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const { counters, current } = countersFor(key, now)
-        if (totals(counters, current).available < 1) {
-          return false
+      Effect.clockWith((clock) => {
+        const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
+        const counters = countersFor(key, current)
+        if (available(counters, current) < 1) {
+          return refused
         }
         counters.retries[current % slotCount]! += 1
-        return true
+        return granted
       }),
     stats: (key) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const { counters, current } = countersFor(key, now)
-        return totals(counters, current)
-      })
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
+          return totals(countersFor(key, current), current)
+        })
+      )
   }
 }
 
