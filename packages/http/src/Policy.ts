@@ -758,7 +758,8 @@ export const Client: Context.Tag<Client, Client> = internal.clientTag
 
 /**
  * Builds the client on a platform client and a pipeline; `options` are `SturdyClient`'s (base URL, headers,
- * attempt options).
+ * attempt options). Leave `timeout` unset there: the pipeline's `attemptTimeout` already bounds each attempt with
+ * one timer, and a `timeout` would arm a second one.
  *
  * @example
  * ```ts
