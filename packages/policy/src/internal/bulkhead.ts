@@ -17,6 +17,16 @@ export class BulkheadRejected extends Schema.TaggedError<BulkheadRejected>()("Bu
   }
 }
 
+interface Waiter {
+  resume: ((effect: Effect.Effect<void>) => void) | undefined
+  /** A permit was handed to this waiter (and `active` already counts it). */
+  granted: boolean
+  /** The waiter left the queue without a permit. */
+  cancelled: boolean
+  /** A granted permit was given back because the waiter never ran. */
+  returned: boolean
+}
+
 /** @internal */
 export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
   Effect.sync(() => {
@@ -24,47 +34,91 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
     const maxConcurrent = Math.max(1, options.maxConcurrent)
     const maxQueued = Math.max(0, options.maxQueued ?? 0)
     const maxWait = options.maxWait === undefined ? Duration.infinity : Duration.decode(options.maxWait)
-    const semaphore = Effect.unsafeMakeSemaphore(maxConcurrent)
+    // Permits are counted here rather than in a Semaphore: an uncontended call then costs one counter increment,
+    // and a released permit goes straight to the first waiter, so queued callers go first.
     let active = 0
     let queued = 0
+    let waiters: Array<Waiter> = []
+    let head = 0
 
     const full = new BulkheadRejected({ key, reason: "full" })
     const timedOut = new BulkheadRejected({ key, reason: "timeout" })
 
-    const waitForPermit: Effect.Effect<void, BulkheadRejected> = Duration.isFinite(maxWait)
-      ? Effect.flatMap(
-        Effect.timeoutOption(semaphore.take(1), maxWait),
-        (taken) => Option.isSome(taken) ? Effect.void : Effect.fail(timedOut)
+    const release = (): void => {
+      while (head < waiters.length) {
+        const next = waiters[head]!
+        waiters[head++] = undefined as never
+        if (next.cancelled) continue
+        // the permit changes hands: `active` stays as it is
+        next.granted = true
+        queued--
+        if (head > 1_024 && head * 2 > waiters.length) {
+          waiters = waiters.slice(head)
+          head = 0
+        }
+        const resume = next.resume
+        next.resume = undefined
+        resume?.(Effect.void)
+        return
+      }
+      waiters = []
+      head = 0
+      active--
+    }
+    const releasePermit = Effect.sync(release)
+
+    const giveBack = (waiter: Waiter): void => {
+      if (waiter.granted && !waiter.returned) {
+        waiter.returned = true
+        release()
+      }
+    }
+
+    const waitFor = (waiter: Waiter): Effect.Effect<void> =>
+      Effect.onInterrupt(
+        Effect.async<void>((resume) => {
+          if (waiter.granted) return resume(Effect.void)
+          waiter.resume = resume
+          return Effect.sync(() => {
+            waiter.resume = undefined
+            if (!waiter.granted && !waiter.cancelled) {
+              waiter.cancelled = true
+              queued--
+            }
+          })
+        }),
+        // interrupted after the permit was handed over, before it could be used
+        () => Effect.sync(() => giveBack(waiter))
       )
-      : Effect.asVoid(semaphore.take(1))
+
+    const waitForPermit = (waiter: Waiter): Effect.Effect<void, BulkheadRejected> =>
+      Duration.isFinite(maxWait)
+        ? Effect.flatMap(
+          Effect.timeoutOption(waitFor(waiter), maxWait),
+          (taken) =>
+            Option.isSome(taken) ? Effect.void : Effect.suspend(() => {
+              // the permit may have arrived as the wait timed out
+              giveBack(waiter)
+              return Effect.fail(timedOut)
+            })
+        )
+        : waitFor(waiter)
 
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejected, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
-          const runHoldingPermit = Effect.suspend(() => {
-            active++
-            return Effect.ensuring(
-              restore(self),
-              Effect.suspend(() => {
-                active--
-                return semaphore.release(1)
-              })
-            )
-          })
           // queued callers go first: a newcomer may take a free permit only when nobody waits
           if (queued === 0 && active < maxConcurrent) {
-            return Effect.zipRight(restore(semaphore.take(1)), runHoldingPermit)
+            active++
+            return Effect.ensuring(restore(self), releasePermit)
           }
           if (queued >= maxQueued) return Effect.fail(full)
           queued++
+          const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
+          waiters.push(waiter)
           return Effect.zipRight(
-            Effect.ensuring(
-              restore(waitForPermit),
-              Effect.sync(() => {
-                queued--
-              })
-            ),
-            runHoldingPermit
+            Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
+            Effect.ensuring(restore(self), releasePermit)
           )
         })
       )
