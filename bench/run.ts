@@ -7,7 +7,7 @@
  *
  * Flags (or environment variables): --rounds (BENCH_ROUNDS), --duration ms per contender and concurrency
  * (BENCH_DURATION_MS), --warmup ms (BENCH_WARMUP_MS), --concurrency 1,64, --only name,name, --skip-http,
- * --skip-policies, --skip-breakdown, --breakdown-rounds, --policy-rounds, --fibers, --calls (per fiber), --no-pin,
+ * --skip-policies, --skip-breakdown, --breakdown-rounds, --policy-rounds, --fibers, --calls (per fiber), --pin, --no-pin,
  * --no-profile, --no-write.
  */
 import * as fs from "node:fs"
@@ -43,9 +43,9 @@ const args = process.argv.slice(2).filter((arg, index) => !(index === 0 && arg =
 const { values: flags } = parseArgs({
   args,
   options: {
-    rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "5" },
-    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "800" },
-    warmup: { type: "string", default: process.env.BENCH_WARMUP_MS ?? "300" },
+    rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "9" },
+    duration: { type: "string", default: process.env.BENCH_DURATION_MS ?? "500" },
+    warmup: { type: "string", default: process.env.BENCH_WARMUP_MS ?? "500" },
     concurrency: { type: "string", default: process.env.BENCH_CONCURRENCY ?? "1,64" },
     only: { type: "string" },
     "skip-http": { type: "boolean", default: false },
@@ -54,7 +54,8 @@ const { values: flags } = parseArgs({
     fibers: { type: "string", default: "1000" },
     calls: { type: "string", default: process.env.BENCH_POLICY_CALLS ?? "100" },
     "skip-breakdown": { type: "boolean", default: false },
-    "breakdown-rounds": { type: "string", default: process.env.BENCH_BREAKDOWN_ROUNDS ?? "3" },
+    "breakdown-rounds": { type: "string", default: process.env.BENCH_BREAKDOWN_ROUNDS ?? "5" },
+    pin: { type: "boolean", default: false },
     "no-pin": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
@@ -90,11 +91,18 @@ const main = async () => {
   const log = (line: string) => console.log(line)
 
   const cores = os.availableParallelism()
-  const pinning = !flags["no-pin"] && cores >= 2 && canPin()
   const loadAverageBefore = os.loadavg()
+  // Pinning pays on a quiet machine; on a busy one it keeps the client on a core other work is using while the
+  // server's core idles, so it is left to the scheduler unless asked for.
+  const busy = loadAverageBefore[0]! > cores / 2
+  const pinning = !flags["no-pin"] && cores >= 2 && canPin() && (flags.pin || !busy)
   const server = await startServer(pinning ? { cpu: 1 } : {})
   if (pinning) pin(process.pid, 0)
-  const pinned = pinning ? "client on core 0, server on core 1 (`taskset`)" : "none"
+  const pinned = pinning
+    ? "client on core 0, server on core 1 (`taskset`)"
+    : busy && !flags["no-pin"]
+    ? "none: the machine was busy (1-minute load average above half the cores); `--pin` forces it"
+    : "none"
   log(`server ${server.url} (pid ${server.pid}); pinning: ${pinned}`)
 
   let happyPath: Array<HappyPathRow> = []

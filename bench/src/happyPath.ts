@@ -1,4 +1,4 @@
-import type { Entry, Sample } from "./harness.js"
+import type { Client, Entry, Sample } from "./harness.js"
 import { runLoad } from "./harness.js"
 import type { Server } from "./server.js"
 import { median, rotate } from "./stats.js"
@@ -50,7 +50,8 @@ const collectGarbage = (): void => {
 
 /**
  * Runs every entry at every concurrency in interleaved rounds (each round runs every contender once, starting with a
- * different one), so that a drift in the machine's load touches every contender alike.
+ * different one), so that a drift in the machine's load touches every contender alike. `warmupMs` is spent once per
+ * contender, at the highest concurrency, before the first round.
  */
 export const runHappyPath = async (
   entries: ReadonlyArray<Entry>,
@@ -59,12 +60,21 @@ export const runHappyPath = async (
 ): Promise<Array<HappyPathRow>> => {
   const measured = new Map<string, Array<Measured>>()
   const key = (name: string, concurrency: number) => `${name}@${concurrency}`
-  for (let round = 0; round < options.rounds; round++) {
-    for (const entry of rotate(entries, round)) {
+  const highest = Math.max(...options.concurrencies)
+  // Every contender is set up and warmed once, then the rounds only measure: rounds stay short, so there can be
+  // many of them, and a burst of outside load lands in one round's samples rather than in one contender's.
+  const clients = new Map<string, Client>()
+  try {
+    for (const entry of entries) {
       const client = await entry.setup(server.url)
-      try {
-        const highest = Math.max(...options.concurrencies)
-        if (options.warmupMs > 0) await runLoad(client, highest, { durationMs: options.warmupMs })
+      clients.set(entry.name, client)
+      if (options.warmupMs > 0) await runLoad(client, highest, { durationMs: options.warmupMs })
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const entry of rotate(entries, round)) {
+        const client = clients.get(entry.name)!
+        // re-opens sockets that idled out while the other contenders ran; not measured
+        await runLoad(client, highest, { count: highest * 2 })
         for (const concurrency of options.concurrencies) {
           collectGarbage()
           const serverBefore = await server.cpuMicros()
@@ -82,10 +92,10 @@ export const runHappyPath = async (
               `  server ${(serverCpu * 100).toFixed(0)}%`
           )
         }
-      } finally {
-        await client.close()
       }
     }
+  } finally {
+    for (const client of clients.values()) await client.close()
   }
   const rows: Array<HappyPathRow> = []
   for (const concurrency of options.concurrencies) {

@@ -17,6 +17,7 @@ import {
 } from "cockatiel"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 
 /**
@@ -98,6 +99,22 @@ export const cases: ReadonlyArray<PolicyCase> = [
     sturdy: Effect.succeed((self) => Effect.timeout(self, generous)),
     cockatiel: () => timeout(10_000, TimeoutStrategy.Cooperative),
     callShare: 0.05
+  },
+  {
+    name: "fork + join (reference)",
+    settings: "runs the call in a child fiber and joins it (`Effect.timeout` races the call in one)",
+    sturdy: Effect.succeed((self) => Effect.flatMap(Effect.fork(self), Fiber.join))
+  },
+  {
+    name: "setTimeout + clearTimeout (reference)",
+    settings:
+      "starts and clears a 10 s Node timer around the call (`Effect.ensuring`): about what a timeout without a fork costs",
+    sturdy: Effect.succeed((self) =>
+      Effect.suspend(() => {
+        const timer = setTimeout(() => undefined, 10_000)
+        return Effect.ensuring(self, Effect.sync(() => clearTimeout(timer)))
+      })
+    )
   },
   {
     name: "retry",

@@ -80,7 +80,7 @@ export const machineMarkdown = (results: Results): string => {
     `| load average (1, 5, 15 min) before / after | ${
       machine.loadAverageBefore.map((l) => l.toFixed(2)).join(", ")
     } / ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(", ")} |`,
-    `| happy path | ${config.rounds} interleaved rounds × ${config.durationMs} ms per contender and concurrency (after ${config.warmupMs} ms warm-up), concurrency ${
+    `| happy path | ${config.rounds} interleaved rounds × ${config.durationMs} ms per contender and concurrency (after one ${config.warmupMs} ms warm-up each), concurrency ${
       config.concurrencies.join(" and ")
     } |`,
     `| policies | ${config.policyRounds} rounds × ${
