@@ -173,6 +173,8 @@ const main = async () => {
   const targets = [
     target("sturdy standard stack ≥ 0.95× platform", "sturdy standard stack", "platform", 0.95),
     target("sturdy standard stack ≥ 1.0× cockatiel + undici", "sturdy standard stack", "cockatiel + undici", 1),
+    target("sturdy Policy pipeline ≥ 0.95× platform", "sturdy Policy pipeline", "platform", 0.95),
+    target("sturdy Policy pipeline ≥ 1.0× cockatiel + undici", "sturdy Policy pipeline", "cockatiel + undici", 1),
     target("sturdy transport (+ schemaBodyJson) ≥ 0.6× undici", "sturdy transport", "undici", 0.6),
     target("sturdy attempt (transport + decode) ≥ 0.6× undici", "sturdy attempt", "undici", 0.6)
   ].filter((check) => check.measured.every((m) => !Number.isNaN(m.ratio)))

@@ -3,6 +3,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Attempt from "@sturdy/http/Attempt"
 import * as HttpFailure from "@sturdy/http/HttpFailure"
+import * as Policy from "@sturdy/http/Policy"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -117,6 +118,20 @@ export const sturdyStandard: Entry = stackEntry(
 )
 
 /**
+ * `@sturdy/http`'s own standard pipeline (`Policy.json` with `Policy.layer()` defaults) on the Sturdy transport.
+ */
+export const sturdyPolicyPipeline: Entry = {
+  name: "sturdy Policy pipeline",
+  description: "`Policy.json` with `Policy.layer()` defaults (30 s deadline, retry with budget, breaker, bulkhead " +
+    "1,000, 10 s attempt timeout) on the Sturdy transport",
+  setup: (url) =>
+    effectClient(
+      Layer.merge(transport(), Policy.layer()),
+      Effect.map(HttpClient.HttpClient, (client) => Policy.json(client, HttpClientRequest.get(url + path), Payload))
+    )
+}
+
+/**
  * Sturdy with the policies the cockatiel contender has (attempt timeout, breaker, retry), nothing else.
  */
 export const sturdyCockatielSet: Entry = stackEntry(
@@ -141,4 +156,4 @@ export const stackBreakdown: ReadonlyArray<Entry> = [
 /**
  * The Sturdy contenders.
  */
-export const sturdy: ReadonlyArray<Entry> = [sturdyTransport, sturdyAttempt, sturdyStandard]
+export const sturdy: ReadonlyArray<Entry> = [sturdyTransport, sturdyAttempt, sturdyStandard, sturdyPolicyPipeline]
