@@ -8,6 +8,7 @@
  */
 import { Bulkhead, CircuitBreaker, Deadline, Retry, RetryBudget } from "@sturdy/policy"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 
 const calls = Number(process.argv[2] ?? 20_000)
@@ -65,7 +66,7 @@ const main = Effect.gen(function*() {
     const total = yield* Effect.promise(() => time(effect, budget))
     console.log(`${name.padEnd(40)} ${(total - baseline).toFixed(0).padStart(6)} ns/call`)
   }
-  yield* Scope.close(scope, Effect.void.pipe(Effect.exit))
+  yield* Scope.close(scope, Exit.void)
 })
 
 Effect.runPromise(main).catch((error) => {
