@@ -148,20 +148,55 @@ export const metrics = globalValue(Symbol.for("@sturdy/http/Telemetry/metrics"),
   })
 }))
 
-const label = MetricLabel.make
-
 interface Updatable<In> {
   readonly unsafeUpdate: (input: In, extraTags: ReadonlyArray<MetricLabel.MetricLabel>) => void
 }
+
+interface LabelNames {
+  readonly id: string
+  readonly names: ReadonlyArray<string>
+}
+
+const labelNames = (...names: Array<string>): LabelNames => ({ id: names.join(","), names })
+
+const callLabels = labelNames("method", "host", "outcome", "failure_tag")
+const latencyLabels = labelNames("method", "host", "outcome")
+const retryLabels = labelNames("method", "host", "reason")
+const rejectionLabels = labelNames("host", "policy")
+const hostLabels = labelNames("host")
+const upstreamLabels = labelNames("upstream")
+const transitionLabels = labelNames("upstream", "from", "to")
+
+// Effect caches a metric's hook by the identity of the label array (a new array costs a registry lookup that hashes
+// the whole key, ~15 µs for a histogram), so each label set is built once, per set of ambient `Effect.tagMetrics`
+// labels. The cache is cleared when full: label values are bounded, but not by us.
+const labelArrays = new WeakMap<
+  ReadonlyArray<MetricLabel.MetricLabel>,
+  Map<string, ReadonlyArray<MetricLabel.MetricLabel>>
+>()
+const labelArrayCapacity = 10_000
 
 const update = <In>(
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   metric: Updatable<In>,
   value: In,
-  labels: ReadonlyArray<MetricLabel.MetricLabel>
+  names: LabelNames,
+  ...values: Array<string>
 ): void => {
   const ambient = fiber.getFiberRef(FiberRef.currentMetricLabels)
-  metric.unsafeUpdate(value, ambient.length === 0 ? labels : [...ambient, ...labels])
+  let arrays = labelArrays.get(ambient)
+  if (arrays === undefined) {
+    arrays = new Map()
+    labelArrays.set(ambient, arrays)
+  }
+  const key = `${names.id}\u0000${values.join("\u0000")}`
+  let labels = arrays.get(key)
+  if (labels === undefined) {
+    if (arrays.size >= labelArrayCapacity) arrays.clear()
+    labels = [...ambient, ...names.names.map((name, i) => MetricLabel.make(name, values[i]))]
+    arrays.set(key, labels)
+  }
+  metric.unsafeUpdate(value, labels)
 }
 
 const rejectionPolicies: Readonly<Record<string, string>> = {
@@ -212,10 +247,10 @@ const logEnabled = (fiber: Fiber.RuntimeFiber<unknown, unknown>, level: LogLevel
 const log = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   level: LogLevel.LogLevel,
-  message: string,
+  message: () => string,
   annotations: () => Record<string, unknown>
 ): Effect.Effect<void> =>
-  logEnabled(fiber, level) ? Effect.annotateLogs(Effect.logWithLevel(level, message), annotations()) : Effect.void
+  logEnabled(fiber, level) ? Effect.annotateLogs(Effect.logWithLevel(level, message()), annotations()) : Effect.void
 
 const breakerStateValue: Record<CircuitBreaker.State, number> = { Closed: 0, HalfOpen: 1, Open: 2 }
 
@@ -370,22 +405,48 @@ export const logicalCall: {
           pendingDelayReason: undefined
         }
         const startNanos = clock.unsafeCurrentTimeNanos()
-        const redactedNames = withSecretHeaderNames(fiber.getFiberRef(Headers.currentRedactedNames))
+        const traced = isTracing(fiber)
+        const previousCall = fiber.getFiberRef(currentCall)
+        // `Effect.locally` costs more than the rest of a call's telemetry (each fiber ref set copies the fiber's
+        // refs), so the refs are set, and put back, within the one uninterruptible region `onExit` needs anyway.
         const body = (span: Tracer.Span | undefined): Effect.Effect<A, E, R> =>
-          Effect.onExit(
-            self.pipe(Effect.locally(currentCall, state), Effect.locally(Headers.currentRedactedNames, redactedNames)),
-            (exit) => finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos))
-          )
-        if (!isTracing(fiber)) return body(undefined)
+          Effect.uninterruptibleMask((restore) => {
+            let enter: Effect.Effect<void> = FiberRef.set(currentCall, state)
+            let leave: Effect.Effect<void> = FiberRef.set(currentCall, previousCall)
+            if (span !== undefined) {
+              // Under our span the platform's client span (unredacted `url.full` / `url.query`) is never built
+              // (`attempt` sends the trace headers it would have), and platform `Headers` that are logged (log
+              // lines become span events) hide every header `Redaction` calls secret.
+              const previousNames = fiber.getFiberRef(Headers.currentRedactedNames)
+              const previousDisabled = fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)
+              enter = Effect.zipRight(
+                enter,
+                Effect.zipRight(
+                  FiberRef.set(HttpClient.currentTracerDisabledWhen, constTrue),
+                  FiberRef.set(Headers.currentRedactedNames, withSecretHeaderNames(previousNames))
+                )
+              )
+              leave = Effect.zipRight(
+                leave,
+                Effect.zipRight(
+                  FiberRef.set(HttpClient.currentTracerDisabledWhen, previousDisabled),
+                  FiberRef.set(Headers.currentRedactedNames, previousNames)
+                )
+              )
+            }
+            return Effect.zipRight(
+              enter,
+              Effect.onExit(
+                restore(span === undefined ? self : Effect.withParentSpan(self, span)),
+                (exit) => Effect.zipRight(leave, finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos)))
+              )
+            )
+          })
+        if (!traced) return body(undefined)
         return Effect.useSpan(
           `http.client.request ${methodLabel(callTarget.method)}`,
           { kind: "client", attributes: requestAttributes(callTarget), captureStackTrace: false },
-          // Under our span the platform's client span (unredacted `url.full` / `url.query`) is never built;
-          // `attempt` sends the trace headers it would have sent.
-          (span) =>
-            Effect.withParentSpan(body(span), span).pipe(
-              Effect.locally(HttpClient.currentTracerDisabledWhen, constTrue)
-            )
+          body
         )
       })
     )
@@ -401,16 +462,11 @@ const finishCall = (
   const result = outcomeOf(exit)
   const callTarget = state.target
   const method = methodLabel(callTarget.method)
-  const host = label("host", callTarget.host)
-  update(fiber, metrics.requests, 1, [
-    label("method", method),
-    host,
-    label("outcome", result.outcome),
-    label("failure_tag", result.failureTag)
-  ])
-  update(fiber, metrics.requestDuration, millis, [label("method", method), host, label("outcome", result.outcome)])
+  const host = callTarget.host
+  update(fiber, metrics.requests, 1, callLabels, method, host, result.outcome, result.failureTag)
+  update(fiber, metrics.requestDuration, millis, latencyLabels, method, host, result.outcome)
   const policy = rejectionPolicy(result.failure)
-  if (policy !== undefined) update(fiber, metrics.rejections, 1, [host, label("policy", policy)])
+  if (policy !== undefined) update(fiber, metrics.rejections, 1, rejectionLabels, host, policy)
   if (span !== undefined) {
     annotateOutcome(span, result)
     span.attribute("sturdy.attempts", state.attempts)
@@ -427,16 +483,17 @@ const finishCall = (
   })
   switch (result.outcome) {
     case "success":
-      return log(fiber, LogLevel.Debug, `${callTarget.method} ${callTarget.url} succeeded`, annotations)
+      return log(fiber, LogLevel.Debug, () => `${callTarget.method} ${callTarget.url} succeeded`, annotations)
     case "interrupted":
-      return log(fiber, LogLevel.Debug, `${callTarget.method} ${callTarget.url} interrupted`, annotations)
+      return log(fiber, LogLevel.Debug, () => `${callTarget.method} ${callTarget.url} interrupted`, annotations)
     default:
       return log(
         fiber,
         LogLevel.Warning,
-        `${callTarget.method} ${callTarget.url} failed: ${
-          result.outcome === "defect" ? "defect" : describeFailure(result.failure)
-        }`,
+        () =>
+          `${callTarget.method} ${callTarget.url} failed: ${
+            result.outcome === "defect" ? "defect" : describeFailure(result.failure)
+          }`,
         annotations
       )
   }
@@ -513,22 +570,18 @@ const finishAttempt = (
 ): Effect.Effect<void> => {
   const result = outcomeOf(exit)
   const method = methodLabel(attemptTarget.method)
-  const host = label("host", attemptTarget.host)
-  update(fiber, metrics.attempts, 1, [
-    label("method", method),
-    host,
-    label("outcome", result.outcome),
-    label("failure_tag", result.failureTag)
-  ])
-  update(fiber, metrics.attemptDuration, millis, [label("method", method), host, label("outcome", result.outcome)])
+  const host = attemptTarget.host
+  update(fiber, metrics.attempts, 1, callLabels, method, host, result.outcome, result.failureTag)
+  update(fiber, metrics.attemptDuration, millis, latencyLabels, method, host, result.outcome)
   if (span !== undefined) annotateOutcome(span, result)
   if (result.outcome === "success" || result.outcome === "interrupted") return Effect.void
   return log(
     fiber,
     LogLevel.Debug,
-    `${attemptTarget.method} ${attemptTarget.url} attempt ${number} failed: ${
-      result.outcome === "defect" ? "defect" : describeFailure(result.failure)
-    }`,
+    () =>
+      `${attemptTarget.method} ${attemptTarget.url} attempt ${number} failed: ${
+        result.outcome === "defect" ? "defect" : describeFailure(result.failure)
+      }`,
     () => ({
       "http.request.method": attemptTarget.method,
       "url.full": attemptTarget.url,
@@ -562,28 +615,29 @@ export const client = <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient
 export const onRetry = <E>(event: Retry.Attempt<E>): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
     const call = fiber.getFiberRef(currentCall)
-    const method = label("method", call === undefined ? "_OTHER" : methodLabel(call.target.method))
-    const host = label("host", call?.target.host ?? "unknown")
+    const method = call === undefined ? "_OTHER" : methodLabel(call.target.method)
+    const host = call?.target.host ?? "unknown"
     const delayMillis = Duration.toMillis(event.delay)
     if (event.retrying) {
       if (call !== undefined) {
         call.pendingDelayMillis = delayMillis
         call.pendingDelayReason = event.reason
       }
-      update(fiber, metrics.retries, 1, [method, host, label("reason", event.reason)])
+      update(fiber, metrics.retries, 1, retryLabels, method, host, event.reason)
       // A rejection that is retried never reaches the logical call's outcome; count it here.
       const policy = rejectionPolicy(event.failure)
-      if (policy !== undefined) update(fiber, metrics.rejections, 1, [host, label("policy", policy)])
+      if (policy !== undefined) update(fiber, metrics.rejections, 1, rejectionLabels, host, policy)
       return Effect.void
     }
     if (event.reason !== "budget-refused") return Effect.void
-    update(fiber, metrics.budgetRefusals, 1, [host])
+    update(fiber, metrics.budgetRefusals, 1, hostLabels, host)
     return log(
       fiber,
       LogLevel.Warning,
-      `retry budget refused attempt ${event.attempt}${
-        call === undefined ? "" : ` of ${call.target.method} ${call.target.url}`
-      }`,
+      () =>
+        `retry budget refused attempt ${event.attempt}${
+          call === undefined ? "" : ` of ${call.target.method} ${call.target.url}`
+        }`,
       () => ({
         "sturdy.attempt": event.attempt,
         "sturdy.delay_ms": delayMillis,
@@ -607,7 +661,7 @@ const recordBreakerState = (
   state: CircuitBreaker.State
 ): void => {
   rememberBreakerState(key, state)
-  update(fiber, metrics.breakerState, breakerStateValue[state], [label("upstream", key)])
+  update(fiber, metrics.breakerState, breakerStateValue[state], upstreamLabels, key)
 }
 
 // Keys are `scheme://host:port` by default (kept as they are, to match the upstream of calls); a custom key that
@@ -618,15 +672,19 @@ const onBreakerChange = (change: CircuitBreaker.StateChange): Effect.Effect<void
   Effect.withFiberRuntime((fiber) => {
     const key = breakerKey(change.key)
     recordBreakerState(fiber, key, change.to)
-    update(fiber, metrics.breakerTransitions, 1, [
-      label("upstream", key),
-      label("from", breakerStateName[change.from]),
-      label("to", breakerStateName[change.to])
-    ])
+    update(
+      fiber,
+      metrics.breakerTransitions,
+      1,
+      transitionLabels,
+      key,
+      breakerStateName[change.from],
+      breakerStateName[change.to]
+    )
     return log(
       fiber,
       change.to === "Open" ? LogLevel.Warning : LogLevel.Debug,
-      `circuit breaker ${key}: ${breakerStateName[change.from]} -> ${breakerStateName[change.to]}`,
+      () => `circuit breaker ${key}: ${breakerStateName[change.from]} -> ${breakerStateName[change.to]}`,
       () => ({
         "sturdy.upstream": key,
         "sturdy.breaker_state": breakerStateName[change.to],
