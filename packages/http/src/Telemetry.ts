@@ -14,9 +14,15 @@
  *
  * `error.type` is the status code for a status failure, else the failure's tag. Under our spans the platform's own
  * client span is not built (it records `url.full` and `url.query` unredacted); the `traceparent` and `b3` headers
- * are sent from the attempt span instead (so use {@link attempt} for propagation). During a logical call
+ * are sent from the attempt span instead (so use {@link attempt} for propagation). Within a traced logical call
  * `Headers.currentRedactedNames` also lists `Redaction`'s secret header names, so platform `Headers` that are
- * logged or printed hide them.
+ * logged (log lines become span events) hide them.
+ *
+ * ## Cost
+ *
+ * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
+ * per call one fiber-ref region, a regex for the host, and counter and histogram updates on label arrays built once
+ * per label set. Measured on an in-memory `Policy.run`, a few µs per call and attempt.
  *
  * ## Metrics
  *
