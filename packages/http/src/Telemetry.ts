@@ -22,7 +22,7 @@
  *
  * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
  * per call one fiber-ref region, a regex for the host, and counter and histogram updates on label arrays built once
- * per label set. Measured on an in-memory `Policy.run`, a few µs per call and attempt.
+ * per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
  *
  * ## Metrics
  *
