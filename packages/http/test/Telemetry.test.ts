@@ -435,6 +435,7 @@ describe("Telemetry", () => {
       )
       expect(spans[3].name).toBe("http.client.attempt POST")
       expect(spans[3].attributes.get("http.response.status_code")).toBe(201)
+      expect(spans[2].attributes.get("http.response.status_code")).toBe(201)
     }))
 
   it.effect("a hedged attempt is numbered, carries its hedge index, and the loser ends interrupted", () =>

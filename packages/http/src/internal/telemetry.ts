@@ -288,6 +288,8 @@ interface CallState {
   attempts: number
   pendingDelayMillis: number | undefined
   pendingDelayReason: string | undefined
+  /** The status of the last response seen, for calls whose result is a decoded body. */
+  lastStatus: number | undefined
 }
 
 /** @internal */
@@ -402,7 +404,8 @@ export const logicalCall: {
           upstream: options?.upstream ?? callTarget.upstream,
           attempts: 0,
           pendingDelayMillis: undefined,
-          pendingDelayReason: undefined
+          pendingDelayReason: undefined,
+          lastStatus: undefined
         }
         const startNanos = clock.unsafeCurrentTimeNanos()
         const traced = isTracing(fiber)
@@ -459,7 +462,11 @@ const finishCall = (
   span: Tracer.Span | undefined,
   millis: number
 ): Effect.Effect<void> => {
-  const result = outcomeOf(exit)
+  const found = outcomeOf(exit)
+  // a decoded body has no status; the client middleware saw the response's
+  const result = found.outcome === "success" && found.status === undefined && state.lastStatus !== undefined
+    ? { ...found, status: state.lastStatus }
+    : found
   const callTarget = state.target
   const method = methodLabel(callTarget.method)
   const host = callTarget.host
@@ -596,6 +603,8 @@ const finishAttempt = (
 /** @internal */
 export const recordResponse = (status: number): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
+    const call = fiber.getFiberRef(currentCall)
+    if (call !== undefined) call.lastStatus = status
     const span = fiber.currentSpan
     if (span !== undefined && span._tag === "Span" && isTracing(fiber)) {
       span.attribute("http.response.status_code", status)
