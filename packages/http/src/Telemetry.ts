@@ -9,8 +9,8 @@
  *
  * | Span                                  | Kind     | Attributes                                                   |
  * | ------------------------------------- | -------- | ------------------------------------------------------------ |
- * | `http.client.request {METHOD}`        | `client` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts` (Retry adds `retry` / `retry.stop` events) |
- * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it), `sturdy.breaker_state` (when tracked); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
+ * | `http.client.request {METHOD}`        | `client` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts`, `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
+ * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
  * `error.type` is the status code for a status failure, else the failure's tag. Under our spans the platform's own
  * client span is not built (it records `url.full` and `url.query` unredacted); the `traceparent` and `b3` headers
@@ -57,9 +57,13 @@
  * ## Wiring
  *
  * ```text
- * logicalCall( rate limiter → deadline → retry(onAttempt: onRetry) → breaker → bulkhead → timeout → attempt(send) )
- * trackBreaker(registry) once per breaker registry, in the pipeline's scope
+ * logicalCall( rate limiter → deadline → retry(onAttempt: onRetry) → breaker → bulkhead → attempt( timeout → send ) )
+ * trackBreaker(registry)   once per breaker registry, in the pipeline's scope
+ * client(httpClient)       under a client whose calls return decoded bodies, for their status codes
  * ```
+ *
+ * `logicalCall` and `attempt` are the two calls a pipeline needs; the attempt goes outside the attempt timeout so a
+ * timed-out attempt ends with its `Timeout` rather than as interrupted.
  *
  * @since 0.1.0
  */
