@@ -415,6 +415,43 @@ describe("Telemetry", () => {
       expect(yield* metricValue("sturdy_policy_rejections_total", { policy: "circuit_breaker" })).toBeGreaterThan(0)
     }))
 
+  it.scoped("tracks every breaker of a registry, and the state its transitions reached shows on attempt spans", () =>
+    Effect.gen(function*() {
+      const upstream = "https://registry.example.test:443"
+      const { spans, tracer } = makeTracer()
+      const registry = yield* CircuitBreaker.makeRegistry({
+        breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced("1 second") }
+      })
+      yield* Telemetry.trackBreaker(registry)
+      const { client } = yield* scriptedClient([{ status: 503 }, { status: 200 }])
+      const request = HttpClientRequest.get("https://registry.example.test/")
+      const call = Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+        registry.withBreaker(upstream),
+        Telemetry.logicalCall(request),
+        Effect.withTracer(tracer),
+        Effect.exit
+      )
+      yield* call
+      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(2)
+
+      // after the pause the probe goes through as half-open and closes the breaker
+      yield* TestClock.adjust("1 second")
+      yield* call
+      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(0)
+      expect(
+        yield* metricValue("sturdy_circuit_breaker_transitions_total", { upstream, from: "open", to: "half_open" })
+      ).toBe(1)
+      expect(
+        yield* metricValue("sturdy_circuit_breaker_transitions_total", { upstream, from: "half_open", to: "closed" })
+      ).toBe(1)
+      const attempts = spans.filter((span) => span.name === "http.client.attempt GET")
+      expect(attempts.map((span) => span.attributes.get("sturdy.outcome"))).toEqual(["failure", "success"])
+      // nothing was reported before the first attempt; the second was the half-open probe
+      expect(attempts.map((span) => span.attributes.get("sturdy.breaker_state"))).toEqual([undefined, "half_open"])
+    }))
+
   it.effect("a decoded body's own status field is not the HTTP status; the client middleware records the real one", () =>
     Effect.gen(function*() {
       const { spans, tracer } = makeTracer()

@@ -541,7 +541,12 @@ export const attempt = <A, E, R>(
       if (delayMillis !== undefined) attributes["sturdy.delay_ms"] = delayMillis
       if (delayReason !== undefined) attributes["sturdy.delay_reason"] = delayReason
       const breakerState = breakerStates.get(call?.upstream ?? attemptTarget.upstream)
-      if (breakerState !== undefined) attributes["sturdy.breaker_state"] = breakerStateName[breakerState]
+      if (breakerState !== undefined) {
+        // An attempt runs inside the breaker, which admits none while open: one admitted while the breaker was last
+        // seen open is its probe (Open -> HalfOpen is published as the probe is admitted, and read here a moment
+        // later).
+        attributes["sturdy.breaker_state"] = breakerStateName[breakerState === "Open" ? "HalfOpen" : breakerState]
+      }
       return Effect.useSpan(
         `http.client.attempt ${methodLabel(attemptTarget.method)}`,
         { kind: "client", attributes, captureStackTrace: false },
