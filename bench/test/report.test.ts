@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { areaOf, summarize } from "../src/profile.js"
-import { replaceBetweenMarkers } from "../src/report.js"
+import { breakdownMarkdown, chartSvg, happyPathMarkdown, replaceBetweenMarkers, type Results } from "../src/report.js"
 import { median, rotate } from "../src/stats.js"
 
 describe("results", () => {
@@ -43,5 +43,84 @@ describe("profile summary", () => {
     expect(summary.busyMs).toBe(8)
     expect(summary.areas.map((a) => [a.name, a.share])).toEqual([["effect", 0.75], ["@sturdy/policy", 0.25]])
     expect(summary.functions[0]!.name).toBe("decode effect/dist/Schema.js:1")
+  })
+})
+
+describe("report", () => {
+  const sample = (throughput: number, cpu: number) => ({
+    requests: throughput,
+    elapsedMs: 1000,
+    throughput,
+    p50Ms: 1,
+    p99Ms: 2,
+    cpuMicrosPerRequest: cpu
+  })
+  const row = (name: string, throughput: number, cpu: number, vsUndici: number) => ({
+    name,
+    description: `${name} <described>`,
+    concurrency: 64,
+    throughput,
+    p50Ms: 1,
+    p99Ms: 2,
+    cpuMicrosPerRequest: cpu,
+    serverCpu: 0.1,
+    vsPlatform: 1,
+    vsUndici,
+    cpuVsPlatform: 1,
+    cpuVsUndici: vsUndici,
+    samples: [sample(throughput, cpu)]
+  })
+  const results: Results = {
+    date: "2026-01-01T00:00:00.000Z",
+    command: "npx pnpm@10.34.8 bench",
+    machine: {
+      nproc: 2,
+      cpuModel: "Test CPU",
+      node: "v20.0.0",
+      os: "Linux",
+      loadAverageBefore: [0, 0, 0],
+      loadAverageAfter: [0, 0, 0],
+      pinned: "none"
+    },
+    config: {
+      rounds: 1,
+      durationMs: 10,
+      warmupMs: 0,
+      concurrencies: [64],
+      policyRounds: 1,
+      fibers: 1,
+      callsPerFiber: 1,
+      breakdownRounds: 1
+    },
+    notMeasured: [],
+    happyPath: [row("undici", 2000, 100, 1), row("a & b", 1000, 200, 0.5)],
+    policies: [],
+    breakdown: [row("attempt", 1000, 200, 1), row("+ deadline", 500, 350, 0.57)],
+    targets: [{
+      target: "a & b ≥ 0.6× undici",
+      entry: "a & b",
+      against: "undici",
+      threshold: 0.6,
+      measured: [{ concurrency: 64, ratio: 0.5, met: false, cpuRatio: 0.5, cpuMet: false }]
+    }]
+  }
+
+  it("tabulates every contender and marks a missed target", () => {
+    const markdown = happyPathMarkdown(results)
+    expect(markdown).toContain("| undici | 2,000 |")
+    expect(markdown).toContain("| a & b ≥ 0.6× undici | 0.50× ✗ | 0.50× ✗ |")
+  })
+
+  it("shows what each layer of the breakdown adds", () => {
+    expect(breakdownMarkdown(results)).toContain("| + deadline | 500 | 1.00 | 2.00 | 350.0 | +150.0 | 0.57× |")
+  })
+
+  it("draws one bar per contender and panel, with names escaped", () => {
+    const svg = chartSvg(results)
+    expect(svg.startsWith("<svg")).toBe(true)
+    expect(svg.trimEnd().endsWith("</svg>")).toBe(true)
+    expect(svg).toContain("a &amp; b")
+    // a bar carries its figures as a tooltip: 2 contenders × 2 panels × 1 concurrency
+    expect(svg.match(/<\/title><\/rect>/g)).toHaveLength(4)
   })
 })
