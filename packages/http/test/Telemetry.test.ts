@@ -104,6 +104,9 @@ const metricValue = (name: string, labels: Record<string, string>) =>
     return total
   })
 
+/** Lets the breaker's `changes` subscriber (another fiber) take the transitions published so far. */
+const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
 // -----------------------------------------------------------------------------
 // a scripted transport
 // -----------------------------------------------------------------------------
@@ -394,7 +397,7 @@ describe("Telemetry", () => {
         Effect.exit
       )
       yield* call.pipe(Effect.withTracer(tracer))
-      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      yield* settle
       expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(2)
       expect(
         yield* metricValue("sturdy_circuit_breaker_transitions_total", { upstream, from: "closed", to: "open" })
@@ -432,13 +435,13 @@ describe("Telemetry", () => {
         Effect.exit
       )
       yield* call
-      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      yield* settle
       expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(2)
 
       // after the pause the probe goes through as half-open and closes the breaker
       yield* TestClock.adjust("1 second")
       yield* call
-      for (let spin = 0; spin < 5; spin++) yield* Effect.yieldNow()
+      yield* settle
       expect(yield* metricValue("sturdy_circuit_breaker_state", { upstream })).toBe(0)
       expect(
         yield* metricValue("sturdy_circuit_breaker_transitions_total", { upstream, from: "open", to: "half_open" })
