@@ -95,6 +95,7 @@ import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as Hedge from "@sturdy/policy/Hedge"
 import type * as RateLimit from "@sturdy/policy/RateLimit"
+import type * as Retry from "@sturdy/policy/Retry"
 import type * as RetryBudget from "@sturdy/policy/RetryBudget"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -102,6 +103,7 @@ import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
@@ -317,6 +319,215 @@ export interface Options extends HostOptions {
   readonly upstreamKey?: ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
   readonly hosts?: Readonly<Record<string, HostOptions>> | undefined
   readonly endpoints?: Readonly<Record<string, EndpointOptions>> | undefined
+  /**
+   * Observes every call through the pipeline (see {@link Event}); also gets each breaker's transitions. Unset, the
+   * pipeline does no observation work at all.
+   */
+  readonly onEvent?: ((event: Event) => Effect.Effect<void>) | undefined
+  /**
+   * Records each call with `Telemetry`: a `http.client.request` span, a `http.client.attempt` span per attempt
+   * (hedges included), its metrics, and retries through `Telemetry.onRetry`. Default: on for the calls made while a
+   * real tracer is installed (not Effect's native one), off otherwise, so an untraced call pays one check. `true`:
+   * every call, metrics even without a tracer, and also `Telemetry.trackBreaker` on the pipeline's breakers (the
+   * breaker gauge and transition counter, a log line per transition, `sturdy.breaker_state` on attempt spans).
+   * `false`: never.
+   */
+  readonly telemetry?: boolean | undefined
+}
+
+// -----------------------------------------------------------------------------
+// events
+// -----------------------------------------------------------------------------
+
+/**
+ * An attempt passed the breaker and the bulkhead and is about to be sent. `attempt` is the retry stage's number
+ * (1 for the first, 2 for the first retry); `hedge` is 0 for the primary copy and n for the n-th hedge of it.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const label = (e: Policy.AttemptStarted) => e.hedge === 0 ? `#${e.attempt}` : `#${e.attempt} hedge ${e.hedge}`
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface AttemptStarted {
+  readonly _tag: "AttemptStarted"
+  /** The upstream key (`scheme://host:port` unless `upstreamKey` says otherwise). */
+  readonly key: string
+  readonly attempt: number
+  readonly hedge: number
+}
+
+/**
+ * An attempt ended (its attempt timeout included): `outcome`, the response `status` when the attempt returned a
+ * response or `Attempt.Received` or failed with a status, the failure, and how long it took (`Clock` time).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ * import { Duration } from "effect"
+ *
+ * const line = (e: Policy.AttemptEnded) =>
+ *   `#${e.attempt} ${e.status ?? e.failure?._tag ?? e.outcome} in ${Duration.format(e.duration)}`
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface AttemptEnded {
+  readonly _tag: "AttemptEnded"
+  readonly key: string
+  readonly attempt: number
+  readonly hedge: number
+  readonly outcome: "success" | "failure" | "interrupted" | "defect"
+  readonly status: number | undefined
+  readonly failure: HttpFailure.HttpFailure | undefined
+  readonly duration: Duration.Duration
+  /** The attempt's exit, e.g. to read a decoded value. */
+  readonly exit: Exit.Exit<unknown, HttpFailure.HttpFailure>
+}
+
+/**
+ * The retry stage decided after a failure (`Retry.Attempt`): `attempt` is the attempt the decision is about (2 for
+ * the first retry), `delay` the wait before it and `reason` why (`"backoff"` and `"retry-after"` retry).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const gaveUp = (e: Policy.RetryDecision) => !e.retrying && e.reason !== "not-retryable"
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface RetryDecision {
+  readonly _tag: "RetryDecision"
+  readonly key: string
+  readonly attempt: number
+  readonly delay: Duration.Duration
+  readonly reason: Retry.Reason
+  readonly retrying: boolean
+  readonly failure: HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+}
+
+/**
+ * The hedging stage started another copy of attempt `attempt` (`index` 1 for the first hedge), after its delay or
+ * after a copy failed.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const line = (e: Policy.HedgeStarted) => `hedge ${e.index} of #${e.attempt} (${e.trigger})`
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface HedgeStarted {
+  readonly _tag: "HedgeStarted"
+  readonly key: string
+  readonly attempt: number
+  readonly index: number
+  readonly trigger: "delay" | "failure"
+  readonly elapsed: Duration.Duration
+}
+
+/**
+ * A circuit breaker of the pipeline changed state; `key` is its upstream key, `at` the `Clock` time in ms. Only the
+ * hook in the policy's options gets these (a breaker's transitions belong to no one call).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const opened = (e: Policy.BreakerTransition) => e.to === "Open"
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface BreakerTransition {
+  readonly _tag: "BreakerTransition"
+  readonly key: string
+  readonly from: CircuitBreaker.State
+  readonly to: CircuitBreaker.State
+  readonly at: number
+}
+
+/**
+ * A policy refused to send `attempt`: an open breaker or a full bulkhead (for one attempt, which may be retried),
+ * the rate limiter or a server's pause (before the first attempt), or the retry budget (instead of a retry).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const line = (e: Policy.Rejected) => `#${e.attempt} not sent: ${e.rejection._tag}`
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export interface Rejected {
+  readonly _tag: "Rejected"
+  readonly key: string
+  readonly attempt: number
+  readonly rejection: Rejection
+}
+
+/**
+ * What the observation hook sees of a call, in order: for each attempt `AttemptStarted` then `AttemptEnded` (or a
+ * `Rejected` instead of both), then, after a failure, one `RetryDecision`; `HedgeStarted` when a hedge is started;
+ * `BreakerTransition` whenever a breaker changes state.
+ *
+ * The hook runs on the calling fiber, in line with the call: keep it quick, and let it not fail (a defect in it
+ * fails the call). It is set for the whole pipeline (`Options.onEvent`, which also gets breaker transitions) or
+ * for one call ({@link RunOptions}); with both, both see the call's events.
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Duration, Effect } from "effect"
+ *
+ * const describe = (event: Policy.Event): string => {
+ *   switch (event._tag) {
+ *     case "AttemptStarted":
+ *       return `${event.key} attempt ${event.attempt}${event.hedge > 0 ? ` (hedge ${event.hedge})` : ""}`
+ *     case "AttemptEnded":
+ *       return `  ${event.status ?? event.failure?._tag ?? event.outcome} in ${Duration.format(event.duration)}`
+ *     case "RetryDecision":
+ *       return event.retrying ? `  retry in ${Duration.format(event.delay)} (${event.reason})` : `  no retry (${event.reason})`
+ *     case "HedgeStarted":
+ *       return `  hedge ${event.index} (${event.trigger})`
+ *     case "BreakerTransition":
+ *       return `${event.key} breaker ${event.from} -> ${event.to}`
+ *     case "Rejected":
+ *       return `  not sent: ${event.rejection._tag}`
+ *   }
+ * }
+ *
+ * const PolicyLive = Policy.layer({ onEvent: (event) => Effect.logInfo(describe(event)) })
+ * ```
+ * @since 0.1.0
+ * @category events
+ */
+export type Event = AttemptStarted | AttemptEnded | RetryDecision | HedgeStarted | BreakerTransition | Rejected
+
+/**
+ * Options of one call: an observation hook for this call only (see {@link Event}).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * const seen: Array<Policy.Event> = []
+ * const options: Policy.RunOptions = { onEvent: (event) => Effect.sync(() => seen.push(event)) }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly onEvent?: ((event: Event) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -433,7 +644,8 @@ export interface Policy {
    */
   readonly run: <A, R>(
     request: HttpClientRequest.HttpClientRequest,
-    send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+    send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+    options?: RunOptions
   ) => Effect.Effect<A, Failure, R>
   /** The resolved pipeline for a request (host and endpoint overrides applied). */
   readonly describe: (request: HttpClientRequest.HttpClientRequest) => Describe
@@ -652,7 +864,8 @@ export const countsAgainstUpstream: (error: unknown) => boolean = internal.count
  */
 export const run: <A, R>(
   request: HttpClientRequest.HttpClientRequest,
-  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  options?: RunOptions
 ) => Effect.Effect<A, Failure, R | Policy> = internal.run
 
 /**
@@ -706,7 +919,8 @@ export const json: <A, I, R, RC = never>(
 // -----------------------------------------------------------------------------
 
 /**
- * A request method of {@link Client}: `SturdyClient`'s, failing with {@link Failure}.
+ * A request method of {@link Client}: `SturdyClient`'s, failing with {@link Failure}; its options may also carry
+ * an observation hook for the call ({@link RunOptions}).
  *
  * @since 0.1.0
  * @category models
@@ -714,11 +928,13 @@ export const json: <A, I, R, RC = never>(
 export interface Method {
   <A, I, R, B = unknown, BI = unknown, BR = never>(
     pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-    options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & { readonly schema: Schema.Schema<A, I, R> }
+    options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & RunOptions & {
+      readonly schema: Schema.Schema<A, I, R>
+    }
   ): Effect.Effect<A, Failure, R | BR>
   <B = unknown, BI = unknown, BR = never>(
     pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-    options?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+    options?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & RunOptions
   ): Effect.Effect<Attempt.Received, Failure, BR>
 }
 

@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -9,6 +10,7 @@ import * as Hedge from "@sturdy/policy/Hedge"
 import * as RateLimit from "@sturdy/policy/RateLimit"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -17,17 +19,24 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberStatus from "effect/FiberStatus"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import type * as SturdyClient from "../SturdyClient.js"
+import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
 import * as sturdyClient from "./sturdyClient.js"
@@ -541,6 +550,114 @@ const timedAttempt = <A, R>(
     }))
 
 // -----------------------------------------------------------------------------
+// observation: the event hook and telemetry
+// -----------------------------------------------------------------------------
+
+type Hook = (event: P.Event) => Effect.Effect<void>
+
+/** One observed call: where its hooks send events, and the retry stage's current attempt number. */
+interface Observer {
+  readonly key: string
+  readonly emit: Hook
+  attempt: number
+}
+
+const bothHooks = (first: Hook | undefined, second: Hook | undefined): Hook | undefined =>
+  first === undefined ? second : second === undefined ? first : (event) => Effect.zipRight(first(event), second(event))
+
+// The tracer every fiber has unless a real one is installed: its spans go nowhere, so telemetry is not worth it.
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+
+const isResponse = (u: unknown): u is HttpClientResponse.HttpClientResponse =>
+  typeof u === "object" && u !== null && HttpClientResponse.TypeId in u
+
+/** The status of a response or an `Attempt.Received`; never of a decoded body, whose `status` means something else. */
+const successStatus = (value: unknown): number | undefined => {
+  if (isResponse(value)) return value.status
+  if (typeof value === "object" && value !== null && "response" in value && isResponse(value.response)) {
+    return value.response.status
+  }
+  return undefined
+}
+
+const attemptEnded = (
+  observer: Observer,
+  attempt: number,
+  hedge: number,
+  exit: Exit.Exit<unknown, HttpFailure.HttpFailure>,
+  millis: number
+): P.AttemptEnded => {
+  let outcome: P.AttemptEnded["outcome"] = "success"
+  let status: number | undefined
+  let failure: HttpFailure.HttpFailure | undefined
+  if (exit._tag === "Success") {
+    status = successStatus(exit.value)
+  } else {
+    const failed = Cause.failureOption(exit.cause)
+    if (Option.isSome(failed)) {
+      outcome = "failure"
+      failure = failed.value
+      status = "status" in failure && typeof failure.status === "number" ? failure.status : undefined
+    } else {
+      outcome = Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
+    }
+  }
+  return {
+    _tag: "AttemptEnded",
+    key: observer.key,
+    attempt,
+    hedge,
+    outcome,
+    status,
+    failure,
+    duration: Duration.millis(Math.max(0, millis)),
+    exit
+  }
+}
+
+// Reports an attempt that passed the breaker and the bulkhead: started, then ended (with its timeout).
+const observeAttempt = <A, R>(
+  self: Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  observer: Observer
+): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
+  Effect.flatMap(FiberRef.get(Hedge.currentIndex), (hedge) =>
+    Effect.clockWith((clock) => {
+      const attempt = observer.attempt
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      return Effect.zipRight(
+        observer.emit({ _tag: "AttemptStarted", key: observer.key, attempt, hedge }),
+        Effect.onExit(
+          self,
+          (exit) =>
+            observer.emit(attemptEnded(observer, attempt, hedge, exit, clock.unsafeCurrentTimeMillis() - startedAt))
+        )
+      )
+    }))
+
+const isAttemptRejection = (failure: Guarded): failure is CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected =>
+  failure._tag === "CircuitOpen" || failure._tag === "BulkheadRejected"
+
+// Forwards every transition of a registry's breakers to the hook, for as long as the scope lives.
+const observeBreakers = (
+  registry: CircuitBreaker.RegistryService,
+  hook: Hook
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const subscriber = yield* Effect.forkScoped(Stream.runForEach(
+      registry.changes,
+      (change) => hook({ _tag: "BreakerTransition", key: change.key, from: change.from, to: change.to, at: change.at })
+    ))
+    // `changes` only carries transitions from the moment of subscription: return once the subscriber waits on it
+    for (let spins = 0; spins < 100; spins++) {
+      yield* Effect.yieldNow()
+      if (FiberStatus.isSuspended(yield* subscriber.status)) break
+    }
+  })
+
+// -----------------------------------------------------------------------------
 // the pipeline
 // -----------------------------------------------------------------------------
 
@@ -611,6 +728,15 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
     const baseProfile = yield* makeProfile(compiled.base, store)
     const hostProfiles = new Map<string, Profile>()
     for (const [host, resolved] of compiled.hosts) hostProfiles.set(host, yield* makeProfile(resolved, store))
+
+    const onEvent: Hook | undefined = options.onEvent
+    const telemetry = options.telemetry
+    for (const profile of [baseProfile, ...hostProfiles.values()]) {
+      if (profile.breakers === undefined) continue
+      // Tracking logs every transition from a fiber of its own, whatever the calls' tracer: only when asked for
+      if (telemetry === true) yield* Telemetry.trackBreaker(profile.breakers)
+      if (onEvent !== undefined) yield* observeBreakers(profile.breakers, onEvent)
+    }
 
     const stacks = new Map<string, Stack>()
     const stackFor = (target: Target, method: string): Stack => {
@@ -692,34 +818,48 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
 
     const run = <A, R>(
       request: HttpClientRequest.HttpClientRequest,
-      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+      runOptions?: P.RunOptions
     ): Effect.Effect<A, P.Failure, R> => {
       const target = parseTarget(request.url)
       const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
       const stack = stackFor(target, request.method)
       const resolved = stack.resolved
       const retry = resolved.retry
+      const hook = runOptions?.onEvent === undefined ? onEvent : bothHooks(onEvent, runOptions.onEvent)
       const keyed = retry !== undefined && retry.idempotencyKey && !idempotency.isIdempotent(request)
-      if (keyed) {
-        return Effect.flatMap(idempotency.ensureKey(request), (withKey) => pipeline(withKey, key, stack, send))
+      const start = (ready: HttpClientRequest.HttpClientRequest, traced: boolean): Effect.Effect<A, P.Failure, R> => {
+        const observer: Observer | undefined = hook === undefined ? undefined : { key, emit: hook, attempt: 1 }
+        return keyed
+          ? Effect.flatMap(
+            idempotency.ensureKey(ready),
+            (withKey) => pipeline(withKey, key, stack, send, observer, traced)
+          )
+          : pipeline(ready, key, stack, send, observer, traced)
       }
-      return pipeline(request, key, stack, send)
+      if (telemetry === false) return start(request, false)
+      if (telemetry === true) return start(request, true)
+      return Effect.withFiberRuntime((fiber) => start(request, isTracing(fiber)))
     }
 
     const pipeline = <A, R>(
       request: HttpClientRequest.HttpClientRequest,
       key: string,
       stack: Stack,
-      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+      send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+      observer: Observer | undefined,
+      traced: boolean
     ): Effect.Effect<A, P.Failure, R> => {
       const resolved = stack.resolved
       const profile = stack.profile
 
-      // attempt timeout, innermost: it covers sending, reading the body and decoding
-      let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(
-        timedAttempt(request, send, resolved),
-        (failure) => onAttemptFailure(failure, key)
-      )
+      // attempt timeout, innermost: it covers sending, reading the body and decoding. The attempt span wraps it, so
+      // that an attempt that runs out of time ends as a `Timeout` failure rather than as interrupted.
+      let timed: Effect.Effect<A, HttpFailure.HttpFailure, R> = traced
+        ? Telemetry.attempt(request, (ready) => timedAttempt(ready, send, resolved))
+        : timedAttempt(request, send, resolved)
+      if (observer !== undefined) timed = observeAttempt(timed, observer)
+      let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(timed, (failure) => onAttemptFailure(failure, key))
 
       if (resolved.bulkhead !== undefined) {
         guarded = bulkheadFor(profile, resolved.bulkhead, key).run(guarded)
@@ -727,19 +867,34 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       if (profile.breakers !== undefined) {
         guarded = profile.breakers.withBreaker(key)(guarded)
       }
+      if (observer !== undefined && (resolved.bulkhead !== undefined || profile.breakers !== undefined)) {
+        guarded = Effect.tapError(guarded, (failure) =>
+          isAttemptRejection(failure)
+            ? observer.emit({ _tag: "Rejected", key, attempt: observer.attempt, rejection: failure })
+            : Effect.void)
+      }
 
       const retry = resolved.retry
       const idempotent = idempotency.isIdempotent(request)
       const hedging = resolved.hedging
       if (hedging !== undefined && idempotent) {
         // with a budget, every hedge is a retry to pay for; the retry stage already deposited the call
+        const onHedge = observer === undefined ? undefined : (event: Hedge.HedgeEvent) =>
+          observer.emit({
+            _tag: "HedgeStarted",
+            key,
+            attempt: observer.attempt,
+            index: event.index,
+            trigger: event.trigger,
+            elapsed: event.elapsed
+          })
         guarded = retry !== undefined && retry.budget
           ? Effect.provideService(
-            Hedge.hedge(guarded, { ...hedging, budget: key, deposit: false }),
+            Hedge.hedge(guarded, { ...hedging, budget: key, deposit: false, onHedge }),
             RetryBudget.RetryBudget,
             budget
           )
-          : Hedge.hedge(guarded, hedging)
+          : Hedge.hedge(guarded, { ...hedging, onHedge })
       }
       let retried: Effect.Effect<A, P.Failure, R> = guarded
       if (retry !== undefined) {
@@ -748,12 +903,28 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
           if (failure._tag === "BulkheadRejected") return false
           return stack.retryOn(failure) && (idempotent || !HttpFailure.mayHaveReachedServer(failure))
         }
+        const onAttempt = observer === undefined
+          ? traced ? Telemetry.onRetry : undefined
+          : (decision: Retry.Attempt<Guarded>): Effect.Effect<void> => {
+            if (decision.retrying) observer.attempt = decision.attempt
+            const reported = observer.emit({
+              _tag: "RetryDecision",
+              key,
+              attempt: decision.attempt,
+              delay: decision.delay,
+              reason: decision.reason,
+              retrying: decision.retrying,
+              failure: decision.failure
+            })
+            return traced ? Effect.zipRight(Telemetry.onRetry(decision), reported) : reported
+          }
         const common = {
           schedule: stack.schedule!,
           while: retryable,
           delayHint,
           maxHintedDelay: retry.maxRetryAfter,
-          hintJitter: retry.retryAfterJitter
+          hintJitter: retry.retryAfterJitter,
+          onAttempt
         }
         retried = retry.budget
           ? Effect.provideService(Retry.retry(guarded, { ...common, budget: key }), RetryBudget.RetryBudget, budget)
@@ -775,7 +946,29 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       // outermost: the client-side rate limit, and the pause a server asked for on this key
       const limiter = profile.limiter
       const limited: Effect.Effect<A, P.Failure, R> = limiter === undefined ? bounded : limiter.run(key)(bounded)
-      if (!anyPause) return limited
+      const paused = anyPause ? pausedThen(limited, key, resolved) : limited
+      const observed = observer === undefined ? paused : Effect.tapError(paused, (failure) => {
+        switch (failure._tag) {
+          case "RateLimitExceeded":
+          case "RateLimitStoreError":
+            return observer.emit({ _tag: "Rejected", key, attempt: observer.attempt, rejection: failure })
+          case "RetryBudgetExhausted":
+            return observer.emit({ _tag: "Rejected", key, attempt: failure.attempts + 1, rejection: failure })
+          default:
+            return Effect.void
+        }
+      })
+      return traced ? Telemetry.logicalCall(observed, request, { upstream: key }) : observed
+    }
+
+    // the pause a server asked for on this key: wait it out when it fits, fail at once otherwise
+    const pausedThen = <A, R>(
+      limited: Effect.Effect<A, P.Failure, R>,
+      key: string,
+      resolved: Resolved
+    ): Effect.Effect<A, P.Failure, R> => {
+      const retry = resolved.retry
+      const total = resolved.totalTimeout
       return Effect.flatMap(pauses.pausedFor(key), (left) => {
         if (Duration.isZero(left)) return limited
         return Effect.flatMap(Deadline.remaining, (remaining) => {
@@ -933,8 +1126,9 @@ export const config: Config.Config<P.Options> = Config.all({
 /** @internal */
 export const run = <A, R>(
   request: HttpClientRequest.HttpClientRequest,
-  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
-): Effect.Effect<A, P.Failure, R | P.Policy> => Effect.flatMap(tag, (policy) => policy.run(request, send))
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  options?: P.RunOptions
+): Effect.Effect<A, P.Failure, R | P.Policy> => Effect.flatMap(tag, (policy) => policy.run(request, send, options))
 
 /** @internal */
 export const send = <R = never>(
@@ -967,15 +1161,17 @@ export const makeClientWith = (
   const method = (verb: HttpMethod.HttpMethod | undefined): P.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & { readonly schema: Schema.Schema<A, I, R> }
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions & {
+        readonly schema: Schema.Schema<A, I, R>
+      }
     ): Effect.Effect<A, P.Failure, R | BR>
     function call<B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
+      requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions
     ): Effect.Effect<Attempt.Received, P.Failure, BR>
     function call<A, I, R, B, BI, BR>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
+      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions & {
         readonly schema?: Schema.Schema<A, I, R> | undefined
       } = {}
     ): Effect.Effect<A | Attempt.Received, P.Failure, R | BR> {
@@ -994,7 +1190,8 @@ export const makeClientWith = (
         (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> =>
           schema === undefined
             ? api.execute(ready, requestOptions)
-            : api.execute(ready, { ...requestOptions, schema })
+            : api.execute(ready, { ...requestOptions, schema }),
+        requestOptions.onEvent === undefined ? undefined : requestOptions
       )
     }
     return call
