@@ -1,11 +1,12 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type HttpFailure, Idempotency, Policy } from "@sturdy/http"
+import { type HttpFailure, Idempotency, Policy, Telemetry } from "@sturdy/http"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient } from "@sturdy/testing"
 import {
   Cause,
   ConfigProvider,
+  type Context,
   Duration,
   Effect,
   Either,
@@ -14,12 +15,14 @@ import {
   Layer,
   Logger,
   LogLevel,
+  Metric,
   Option,
   Random,
   Schema,
   type Scope,
   Supervisor,
-  TestClock
+  TestClock,
+  Tracer
 } from "effect"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -809,3 +812,275 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
   )
 
 export type _Failure = HttpFailure.HttpFailure
+
+// -----------------------------------------------------------------------------
+// observation: the event hook and telemetry
+// -----------------------------------------------------------------------------
+
+// A tracer that keeps every span it is asked for.
+class CollectedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink> = []
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    readonly kind: Tracer.SpanKind,
+    startTime: bigint,
+    id: number
+  ) {
+    this.status = { _tag: "Started", startTime }
+    this.spanId = `span-${id}`
+    this.traceId = Option.isSome(parent) ? parent.value.traceId : `trace-${id}`
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+const collectingTracer = () => {
+  const spans: Array<CollectedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, _links, startTime, kind) => {
+      const span = new CollectedSpan(name, parent, context, kind, startTime, spans.length + 1)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+// An event as the tests compare it: the fields a user would look at.
+const brief = (event: Policy.Event): string => {
+  switch (event._tag) {
+    case "AttemptStarted":
+      return `started #${event.attempt}/${event.hedge}`
+    case "AttemptEnded":
+      return `ended #${event.attempt}/${event.hedge} ${event.outcome} ${event.status ?? "-"} ${
+        event.failure?._tag ?? "-"
+      } ${Duration.toMillis(event.duration)}ms`
+    case "RetryDecision":
+      return `decided #${event.attempt} ${event.retrying ? "retry" : "stop"} ${event.reason} ${
+        Duration.toMillis(event.delay)
+      }ms`
+    case "HedgeStarted":
+      return `hedge #${event.attempt}.${event.index} ${event.trigger}`
+    case "BreakerTransition":
+      return `breaker ${event.key} ${event.from}->${event.to}`
+    case "Rejected":
+      return `rejected #${event.attempt} ${event.rejection._tag}`
+  }
+}
+
+describe("Policy observation", () => {
+  it.scoped("the hook sees 503, 503, 200 as attempts, retry decisions and their delays", () =>
+    Effect.gen(function*() {
+      const seen: Array<Policy.Event> = []
+      const { api, scripted } = yield* harness({
+        "GET /users/1": FaultScript.sequence(
+          FaultScript.withLatency(FaultScript.status(503), "40 millis"),
+          FaultScript.status(503),
+          FaultScript.json(ada)
+        )
+      }, { ...quick, retry: { baseDelay: "100 millis", maxDelay: "1 second", budget: false, jitter: "none" } })
+      const exit = yield* runVirtual(api.get("/users/1", { onEvent: (event) => Effect.sync(() => seen.push(event)) }))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(seen.map(brief)).toEqual([
+        "started #1/0",
+        "ended #1/0 failure 503 ServerError 40ms",
+        "decided #2 retry backoff 100ms",
+        "started #2/0",
+        "ended #2/0 failure 503 ServerError 0ms",
+        "decided #3 retry backoff 200ms",
+        "started #3/0",
+        "ended #3/0 success 200 - 0ms"
+      ])
+      expect(new Set(seen.map((event) => event.key))).toEqual(new Set(["http://api.test:80"]))
+      // the decisions are the waits the server saw between requests
+      expect(yield* arrivals(scripted)).toEqual([0, 140, 340])
+    }))
+
+  it.scoped("a policy-wide hook and a per-call hook both see the call; a decoded success has no status", () =>
+    Effect.gen(function*() {
+      const wide: Array<string> = []
+      const call: Array<string> = []
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(500), FaultScript.json(ada))
+      }))
+      const policy = yield* Policy.make({ ...quick, onEvent: (event) => Effect.sync(() => wide.push(brief(event))) })
+      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+      const exit = yield* runVirtual(
+        api.get("/users/1", { schema: User, onEvent: (event) => Effect.sync(() => call.push(brief(event))) })
+      )
+      expect(exit).toEqual(Exit.succeed(ada))
+      expect(call).toEqual(wide)
+      expect(call.at(-1)).toBe("ended #2/0 success - - 0ms")
+      expect(call.filter((line) => line.startsWith("decided"))).toHaveLength(1)
+    }))
+
+  it.scoped("a request that is not retried ends with a decision to stop", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const { api } = yield* harness({ "GET /missing": FaultScript.status(404) })
+      const exit = yield* runVirtual(
+        api.get("/missing", { onEvent: (event) => Effect.sync(() => seen.push(brief(event))) })
+      )
+      expect(failureOf(exit)._tag).toBe("ClientError")
+      expect(seen).toEqual([
+        "started #1/0",
+        "ended #1/0 failure 404 ClientError 0ms",
+        "decided #2 stop not-retryable 0ms"
+      ])
+    }))
+
+  it.scoped("breaker transitions reach the policy's hook; calls it refuses are Rejected, never started", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /flaky": FaultScript.status(503) }))
+      const policy = yield* Policy.make({
+        ...quick,
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 2, breakDuration: "5 seconds" },
+        onEvent: (event) => Effect.sync(() => seen.push(brief(event)))
+      })
+      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+      for (let i = 0; i < 3; i++) yield* Effect.exit(api.get("/flaky"))
+      // transitions arrive on the breakers' `changes` stream: let its subscriber run
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      expect(seen.filter((line) => line.startsWith("started") || line.startsWith("rejected"))).toEqual([
+        "started #1/0",
+        "started #1/0",
+        "rejected #1 CircuitOpen"
+      ])
+      expect(seen.filter((line) => line.startsWith("breaker"))).toEqual(["breaker http://api.test:80 Closed->Open"])
+      expect((yield* scripted.requests).length).toBe(2)
+    }))
+
+  it.scoped("hedges are reported with their index, and each copy is an attempt", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const { api } = yield* harness({
+        "GET /slow": FaultScript.sequence(
+          FaultScript.withLatency(FaultScript.json(ada), "500 millis"),
+          FaultScript.json(ada)
+        )
+      }, { ...quick, hedging: { delay: "100 millis", maxHedges: 1 } })
+      const exit = yield* runVirtual(
+        api.get("/slow", { onEvent: (event) => Effect.sync(() => seen.push(brief(event))) })
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(seen).toEqual([
+        "started #1/0",
+        "hedge #1.1 delay",
+        "started #1/1",
+        "ended #1/1 success 200 - 0ms",
+        "ended #1/0 interrupted - - 100ms"
+      ])
+    }))
+
+  it.scoped("with telemetry on, a tracer sees one logical span and one attempt span per attempt, without secrets", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = collectingTracer()
+      const { api } = yield* harness({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada))
+      }, { ...quick, telemetry: true })
+      const host = Metric.tagged(Metric.tagged(Telemetry.metrics.requests, "method", "GET"), "host", "api.test:80")
+      const succeeded = host.pipe(Metric.tagged("outcome", "success"), Metric.tagged("failure_tag", "none"))
+      const before = (yield* Metric.value(succeeded)).count
+      const exit = yield* runVirtual(
+        api.get("/users/1?api_key=SECRET-KEY-1", { schema: User }).pipe(Effect.withTracer(tracer))
+      )
+      expect(exit).toEqual(Exit.succeed(ada))
+
+      const logical = spans.filter((span) => span.name === "http.client.request GET")
+      const attempts = spans.filter((span) => span.name === "http.client.attempt GET")
+      expect(logical).toHaveLength(1)
+      expect(attempts).toHaveLength(3)
+      for (const span of attempts) {
+        expect(Option.map(span.parent, (parent) => parent.spanId)).toEqual(Option.some(logical[0].spanId))
+      }
+      expect(attempts.map((span) => span.attributes.get("sturdy.attempt"))).toEqual([1, 2, 3])
+      expect(attempts.map((span) => span.attributes.get("sturdy.delay_reason"))).toEqual([
+        undefined,
+        "backoff",
+        "backoff"
+      ])
+      expect(attempts.map((span) => span.attributes.get("sturdy.failure_tag"))).toEqual([
+        "ServerError",
+        "ServerError",
+        undefined
+      ])
+      expect(logical[0].attributes.get("sturdy.attempts")).toBe(3)
+      expect(logical[0].attributes.get("url.full")).toBe("http://api.test/users/1?api_key=<redacted>")
+      // no span attribute carries the key
+      for (const span of spans) {
+        for (const value of span.attributes.values()) expect(String(value)).not.toContain("SECRET-KEY-1")
+      }
+      expect((yield* Metric.value(succeeded)).count).toBe(before + 1)
+    }))
+
+  it.scoped("by default, an untraced call records nothing; telemetry: false records nothing even when traced", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = collectingTracer()
+      const requests = Metric.tagged(Telemetry.metrics.requests, "method", "GET").pipe(
+        Metric.tagged("host", "quiet.test:80"),
+        Metric.tagged("outcome", "success"),
+        Metric.tagged("failure_tag", "none")
+      )
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /ok": FaultScript.json(ada) }))
+      const byDefault = yield* Policy.make(quick)
+      const off = yield* Policy.make({ ...quick, telemetry: false })
+      yield* Policy.makeClientWith(scripted.client, byDefault, { baseUrl: "http://quiet.test" }).get("/ok")
+      yield* Policy.makeClientWith(scripted.client, off, { baseUrl: "http://quiet.test" }).get("/ok").pipe(
+        Effect.withTracer(tracer)
+      )
+      expect((yield* Metric.value(requests)).count).toBe(0)
+      // only the platform's own client span
+      expect(spans.map((span) => span.name)).toEqual(["http.client GET"])
+      // the default turns on as soon as a tracer is there (and the platform's unredacted span is not built)
+      yield* Policy.makeClientWith(scripted.client, byDefault, { baseUrl: "http://quiet.test" }).get("/ok").pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(spans.slice(1).map((span) => span.name)).toEqual(["http.client.request GET", "http.client.attempt GET"])
+      expect((yield* Metric.value(requests)).count).toBe(1)
+    }))
+
+  it.scoped("with telemetry: true, retries and breaker transitions are counted", () =>
+    Effect.gen(function*() {
+      const retries = Metric.tagged(Telemetry.metrics.retries, "method", "GET").pipe(
+        Metric.tagged("host", "counted.test:80"),
+        Metric.tagged("reason", "backoff")
+      )
+      const opened = Metric.tagged(Telemetry.metrics.breakerTransitions, "upstream", "http://counted.test:80").pipe(
+        Metric.tagged("from", "closed"),
+        Metric.tagged("to", "open")
+      )
+      const retriesBefore = (yield* Metric.value(retries)).count
+      const openedBefore = (yield* Metric.value(opened)).count
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /down": FaultScript.status(503) }))
+      const policy = yield* Policy.make({
+        ...quick,
+        retry: { baseDelay: "100 millis", maxDelay: "1 second", budget: false, maxAttempts: 2 },
+        circuitBreaker: { consecutiveFailures: 2 },
+        telemetry: true
+      })
+      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: "http://counted.test" })
+      yield* runVirtual(api.get("/down"))
+      for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+      expect((yield* Metric.value(retries)).count).toBe(retriesBefore + 1)
+      expect((yield* Metric.value(opened)).count).toBe(openedBefore + 1)
+    }))
+})
