@@ -1,0 +1,127 @@
+import { HttpClient } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Policy } from "@sturdy/http"
+import { FaultScript, FaultServer } from "@sturdy/testing"
+import type { Context, Exit } from "effect"
+import { Effect, Metric, MetricState, Option, Tracer } from "effect"
+import { transports } from "./utils/transports.js"
+
+class CollectedSpan implements Tracer.Span {
+  readonly _tag = "Span"
+  readonly spanId: string
+  readonly traceId: string
+  readonly sampled = true
+  status: Tracer.SpanStatus
+  readonly attributes = new Map<string, unknown>()
+  readonly links: Array<Tracer.SpanLink> = []
+  constructor(
+    readonly name: string,
+    readonly parent: Option.Option<Tracer.AnySpan>,
+    readonly context: Context.Context<never>,
+    readonly kind: Tracer.SpanKind,
+    startTime: bigint,
+    id: number
+  ) {
+    this.status = { _tag: "Started", startTime }
+    this.spanId = id.toString(16).padStart(16, "0")
+    this.traceId = Option.isSome(parent) ? parent.value.traceId : id.toString(16).padStart(32, "0")
+  }
+  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
+    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
+  }
+  attribute(key: string, value: unknown): void {
+    this.attributes.set(key, value)
+  }
+  event(): void {}
+  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
+    this.links.push(...links)
+  }
+}
+
+const collectingTracer = () => {
+  const spans: Array<CollectedSpan> = []
+  const tracer = Tracer.make({
+    span: (name, parent, context, _links, startTime, kind) => {
+      const span = new CollectedSpan(name, parent, context, kind, startTime, spans.length + 1)
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  return { spans, tracer }
+}
+
+const counter = (name: string, labels: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let total = 0
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== name) continue
+      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
+      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
+      if (MetricState.isCounterState(pair.metricState)) total += Number(pair.metricState.count)
+    }
+    return total
+  })
+
+describe.each(transports)("Policy with Telemetry over a loopback FaultServer with %s", (_, transport) => {
+  it.scopedLive("a 503 then a 200: one logical span, two attempt spans with the retry's wait", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /items": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ items: [] }))
+      }))
+      const { spans, tracer } = collectingTracer()
+      const policy = yield* Policy.make({
+        retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
+      })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const received = yield* api.get("/items?api_key=POLICY-SECRET-1").pipe(Effect.withTracer(tracer))
+      expect(received.status).toBe(200)
+
+      expect(spans.map((span) => span.name)).toEqual([
+        "http.client.request GET",
+        "http.client.attempt GET",
+        "http.client.attempt GET"
+      ])
+      const [call, first, second] = spans
+      expect(Option.map(first.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
+      expect(Option.map(second.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
+      expect(call.attributes.get("url.full")).toBe(`${server.url}/items?api_key=<redacted>`)
+      expect(call.attributes.get("sturdy.attempts")).toBe(2)
+      expect(call.attributes.get("http.response.status_code")).toBe(200)
+      expect(Object.fromEntries(first.attributes)).toMatchObject({
+        "sturdy.attempt": 1,
+        "http.response.status_code": 503,
+        "error.type": "503"
+      })
+      expect(Object.fromEntries(second.attributes)).toMatchObject({
+        "sturdy.attempt": 2,
+        "sturdy.delay_ms": 10,
+        "sturdy.delay_reason": "backoff",
+        "http.response.status_code": 200
+      })
+      expect(JSON.stringify(spans.map((span) => Object.fromEntries(span.attributes)))).not.toContain("POLICY-SECRET-1")
+      const log = yield* server.requests
+      expect(log.map((entry) => entry.headers["traceparent"])).toEqual([
+        `00-${first.traceId}-${first.spanId}-01`,
+        `00-${second.traceId}-${second.spanId}-01`
+      ])
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("with telemetry: true and no tracer, calls and attempts are still counted", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /items": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ items: [] }))
+      }))
+      const policy = yield* Policy.make({
+        telemetry: true,
+        retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
+      })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      yield* api.get("/items")
+      const host = `127.0.0.1:${server.port}`
+      expect(yield* counter("sturdy_http_client_requests_total", { host, outcome: "success" })).toBe(1)
+      expect(yield* counter("sturdy_http_client_attempts_total", { host, failure_tag: "ServerError" })).toBe(1)
+      expect(yield* counter("sturdy_http_client_attempts_total", { host, outcome: "success" })).toBe(1)
+      expect(yield* counter("sturdy_http_client_retries_total", { host, reason: "backoff" })).toBe(1)
+    }).pipe(Effect.provide(transport)))
+})
