@@ -82,6 +82,31 @@
  * could outlast it). No schedule is stepped, no budget withdrawn and no pause checked before the first failure;
  * nothing is forked unless hedging is on.
  *
+ * ## Observing
+ *
+ * `onEvent` (in the options, or per call: `policy.run(request, send, { onEvent })`, `api.get(path, { onEvent })`)
+ * sees each call as a sequence of {@link Event}s: `AttemptStarted` / `AttemptEnded` per attempt (hedges included),
+ * `RetryDecision` after each failure, `HedgeStarted`, `Rejected` when a policy refuses to send, and (policy-wide
+ * hook only) `BreakerTransition`. Unset, nothing is built for it.
+ *
+ * `telemetry` wires `Telemetry` in: the logical-call span around the whole pipeline, an attempt span around each
+ * attempt (its timeout included, so a timed-out attempt ends as `Timeout`), retries through `Telemetry.onRetry`,
+ * and with `telemetry: true` the breakers through `Telemetry.trackBreaker`. By default it is on only for calls made
+ * under a real tracer; an untraced call pays one check.
+ *
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Duration, Effect } from "effect"
+ *
+ * const PolicyLive = Policy.layer({
+ *   telemetry: true, // metrics even without a tracer
+ *   onEvent: (event) =>
+ *     event._tag === "RetryDecision" && event.retrying
+ *       ? Effect.logInfo(`${event.key}: retry #${event.attempt} in ${Duration.format(event.delay)} (${event.reason})`)
+ *       : Effect.void
+ * })
+ * ```
+ *
  * Validated when built (a violation is {@link InvalidPolicy} naming the field): `attemptTimeout ≤ totalTimeout`,
  * `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `1 ≤ retry.maxAttempts ≤ 10`, and the ranges of the other
  * numbers.
