@@ -797,8 +797,8 @@ export const layerConfig: (
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxRetryAfter, budget, idempotencyKey}`,
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
  * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
- * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`. A section with
- * nothing set is inherited; `enabled: false` turns it off.
+ * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
+ * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *
  * @example
  * ```ts

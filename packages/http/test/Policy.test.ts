@@ -1058,6 +1058,14 @@ describe("Policy observation", () => {
       expect((yield* Metric.value(requests)).count).toBe(1)
     }))
 
+  it.effect("telemetry is read from Config", () =>
+    Effect.gen(function*() {
+      const on = yield* Effect.withConfigProvider(Policy.config, ConfigProvider.fromJson({ telemetry: true }))
+      const unset = yield* Effect.withConfigProvider(Policy.config, ConfigProvider.fromJson({}))
+      expect(on.telemetry).toBe(true)
+      expect(unset.telemetry).toBeUndefined()
+    }))
+
   it.scoped("with telemetry: true, retries and breaker transitions are counted", () =>
     Effect.gen(function*() {
       const retries = Metric.tagged(Telemetry.metrics.retries, "method", "GET").pipe(

@@ -1116,8 +1116,14 @@ const record = <A>(config: Config.Config<A>, name: string): Config.Config<Record
 export const config: Config.Config<P.Options> = Config.all({
   defaults: hostConfig,
   hosts: record(hostConfig, "hosts"),
-  endpoints: record(endpointConfig, "endpoints")
-}).pipe(Config.map(({ defaults, endpoints, hosts }): P.Options => ({ ...defaults, hosts, endpoints })))
+  endpoints: record(endpointConfig, "endpoints"),
+  telemetry: optional(Config.boolean("telemetry"))
+}).pipe(Config.map(({ defaults, endpoints, hosts, telemetry }): P.Options => ({
+  ...defaults,
+  hosts,
+  endpoints,
+  ...(telemetry === undefined ? {} : { telemetry })
+})))
 
 // -----------------------------------------------------------------------------
 // attempts and the client
