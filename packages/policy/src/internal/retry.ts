@@ -9,40 +9,10 @@ import * as Random from "effect/Random"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
+import type * as Retry from "../Retry.js"
 import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
 import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
-
-// Mirrors the documented shapes in `Retry.ts` (the public face checks that they agree).
-/** @internal */
-export type Reason =
-  | "backoff"
-  | "retry-after"
-  | "budget-refused"
-  | "deadline"
-  | "retry-after-too-long"
-  | "exhausted"
-  | "not-retryable"
-
-/** @internal */
-export interface Attempt<E> {
-  readonly attempt: number
-  readonly delay: Duration.Duration
-  readonly reason: Reason
-  readonly retrying: boolean
-  readonly failure: E
-}
-
-/** @internal */
-export interface Options<E, R> {
-  readonly schedule?: Schedule.Schedule<unknown, NoInfer<E>, R> | undefined
-  readonly while?: ((failure: E) => boolean) | undefined
-  readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
-  readonly maxHintedDelay?: Duration.DurationInput | undefined
-  readonly hintJitter?: number | undefined
-  readonly budget?: undefined
-  readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
-}
 
 /** @internal */
 export const defaults = {
@@ -55,7 +25,7 @@ interface Budget {
   readonly service: RetryBudget["Type"]
 }
 
-const describe = <E>(event: Attempt<E>): Effect.Effect<void> => {
+const describe = <E>(event: Retry.Attempt<E>): Effect.Effect<void> => {
   const delayMillis = Duration.toMillis(event.delay)
   const attributes = {
     "retry.attempt": event.attempt,
@@ -82,7 +52,7 @@ const describe = <E>(event: Attempt<E>): Effect.Effect<void> => {
 // Telemetry is built only for someone who reads it: a span to annotate, or a minimum log level that lets Debug through.
 // Under load every failed attempt passes here, and building a message, attributes and a log entry nobody reads
 // would cost more than the attempt.
-const observe = <E>(event: Attempt<E>): Effect.Effect<void> =>
+const observe = <E>(event: Retry.Attempt<E>): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
     const span = fiber.currentSpan
     const traced = span !== undefined && span._tag === "Span"
@@ -91,46 +61,31 @@ const observe = <E>(event: Attempt<E>): Effect.Effect<void> =>
   })
 
 /** @internal */
-export interface BudgetedOptions<E, R> extends Omit<Options<E, R>, "budget"> {
-  readonly budget: string
-}
-
-/** @internal */
-export const retry: {
-  <E, R2 = never>(
-    options: BudgetedOptions<E, R2>
-  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
-  <E, R2 = never>(options?: Options<E, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
-  <A, E, R, R2 = never>(
-    self: Effect.Effect<A, E, R>,
-    options: BudgetedOptions<E, R2>
-  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
-  <A, E, R, R2 = never>(self: Effect.Effect<A, E, R>, options?: Options<E, R2>): Effect.Effect<A, E, R | R2>
-} = dual(
+export const retry: typeof Retry.retry = dual(
   (args) => Effect.isEffect(args[0]),
   (
     self: Effect.Effect<any, any, any>,
-    options?: Options<any, any> | BudgetedOptions<any, any>
+    options?: Retry.Options<any, any> | Retry.BudgetedOptions<any, any>
   ): Effect.Effect<any, any, any> => retryImpl(self, options ?? {})
 )
 
 const retryImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
-  options: Options<E, R2> | BudgetedOptions<E, R2>
+  options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
   const schedule: Schedule.Schedule<unknown, E, R2> = options.schedule ?? backoff.exponential()
   const retryable = options.while ?? constTrue
   const maxHintedMillis = Duration.toMillis(options.maxHintedDelay ?? defaults.maxHintedDelay)
   const hintJitter = options.hintJitter ?? defaults.hintJitter
 
-  const report = (event: Attempt<E>): Effect.Effect<void, never, R2> =>
+  const report = (event: Retry.Attempt<E>): Effect.Effect<void, never, R2> =>
     options.onAttempt === undefined ? observe(event) : Effect.zipRight(observe(event), options.onAttempt(event))
 
   const giveUp = (
     failure: E,
     attempt: number,
     delayMillis: number,
-    reason: Reason,
+    reason: Retry.Reason,
     budget: Budget | undefined
   ): Effect.Effect<never, E | RetryBudgetExhausted<E>, R2> => {
     const failWith: Effect.Effect<never, E | RetryBudgetExhausted<E>> =
@@ -161,7 +116,7 @@ const retryImpl = <A, E, R, R2>(
         return yield* giveUp(failure, next, 0, "exhausted", budget)
       }
       let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
-      let reason: Reason = "backoff"
+      let reason: Retry.Reason = "backoff"
       const hint = options.delayHint === undefined ? Option.none() : options.delayHint(failure)
       if (Option.isSome(hint)) {
         const hintMillis = Duration.toMillis(hint.value)
