@@ -98,35 +98,40 @@ export declare namespace Step {
    * @since 0.1.0
    * @category models
    */
-  export interface Any extends internal.AnyStep {}
+  export interface Any {
+    readonly source: string
+    readonly layer: Layer.Layer.Any
+    readonly attempts?: number | undefined
+    readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
+  }
   /**
    * The source name of a step (distributes over a union of steps).
    *
    * @since 0.1.0
    * @category models
    */
-  export type Source<T> = internal.SourceOf<T>
+  export type Source<T> = T extends Step<infer S, infer _I, infer _LE, infer _LR> ? S : never
   /**
    * The services a step's layer provides.
    *
    * @since 0.1.0
    * @category models
    */
-  export type Provides<T> = internal.ProvidesOf<T>
+  export type Provides<T> = T extends Step<infer _S, infer I, infer _LE, infer _LR> ? I : never
   /**
    * The failure of a step's layer.
    *
    * @since 0.1.0
    * @category models
    */
-  export type Error<T> = internal.ErrorOf<T>
+  export type Error<T> = T extends Step<infer _S, infer _I, infer LE, infer _LR> ? LE : never
   /**
    * The requirements of a step's layer.
    *
    * @since 0.1.0
    * @category models
    */
-  export type Context<T> = internal.ContextOf<T>
+  export type Context<T> = T extends Step<infer _S, infer _I, infer _LE, infer LR> ? LR : never
 }
 
 /**

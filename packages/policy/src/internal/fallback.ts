@@ -7,30 +7,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import type * as Schedule from "effect/Schedule"
-
-// Mirrors the documented shapes in `Fallback.ts` (the public face checks that they agree).
-/** @internal */
-export interface Failure<E, S extends string> {
-  readonly source: S
-  readonly error: E
-}
-
-/** @internal */
-export interface Provenanced<A, E, S extends string> {
-  readonly value: A
-  readonly source: S
-  readonly failures: ReadonlyArray<Failure<E, S>>
-  readonly age: Option.Option<Duration.Duration>
-}
-
-/** @internal */
-export interface Step<S extends string, I, LE, LR> {
-  readonly source: S
-  readonly layer: Layer.Layer<I, LE, LR>
-  readonly attempts?: number | undefined
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-}
+import type * as Fallback from "../Fallback.js"
 
 /** @internal */
 export const PlanTypeId: unique symbol = Symbol.for("@sturdy/policy/Fallback/Plan")
@@ -38,25 +15,8 @@ export const PlanTypeId: unique symbol = Symbol.for("@sturdy/policy/Fallback/Pla
 /** @internal */
 export interface Plan<S extends string, I, LE, LR> {
   readonly [PlanTypeId]: typeof PlanTypeId
-  readonly steps: readonly [Step<S, I, LE, LR>, ...Array<Step<S, I, LE, LR>>]
+  readonly steps: readonly [Fallback.Step<S, I, LE, LR>, ...Array<Fallback.Step<S, I, LE, LR>>]
 }
-
-/** @internal */
-export interface AnyStep {
-  readonly source: string
-  readonly layer: Layer.Layer.Any
-  readonly attempts?: number | undefined
-  readonly schedule?: Schedule.Schedule<unknown, unknown> | undefined
-}
-
-/** @internal */
-export type SourceOf<T> = T extends Step<infer S, infer _I, infer _LE, infer _LR> ? S : never
-/** @internal */
-export type ProvidesOf<T> = T extends Step<infer _S, infer I, infer _LE, infer _LR> ? I : never
-/** @internal */
-export type ErrorOf<T> = T extends Step<infer _S, infer _I, infer LE, infer _LR> ? LE : never
-/** @internal */
-export type ContextOf<T> = T extends Step<infer _S, infer _I, infer _LE, infer LR> ? LR : never
 
 // What the provenance of the answer being built collects: one per call, so concurrent calls never mix.
 interface Collector {
@@ -75,11 +35,11 @@ export const markStale = (age: Duration.Duration): Effect.Effect<void> =>
   })
 
 /** @internal */
-export const isDegraded = <A, E, S extends string>(self: Provenanced<A, E, S>): boolean =>
+export const isDegraded = <A, E, S extends string>(self: Fallback.Provenanced<A, E, S>): boolean =>
   self.failures.length > 0 || Option.isSome(self.age)
 
 /** @internal */
-export const fresh = <A, S extends string>(value: A, source: S): Provenanced<A, never, S> => ({
+export const fresh = <A, S extends string>(value: A, source: S): Fallback.Provenanced<A, never, S> => ({
   value,
   source,
   failures: [],
@@ -87,9 +47,14 @@ export const fresh = <A, S extends string>(value: A, source: S): Provenanced<A, 
 })
 
 /** @internal */
-export const make = <const Steps extends readonly [AnyStep, ...Array<AnyStep>]>(
+export const make = <const Steps extends readonly [Fallback.Step.Any, ...Array<Fallback.Step.Any>]>(
   ...steps: Steps
-): Plan<SourceOf<Steps[number]>, ProvidesOf<Steps[number]>, ErrorOf<Steps[number]>, ContextOf<Steps[number]>> => {
+): Plan<
+  Fallback.Step.Source<Steps[number]>,
+  Fallback.Step.Provides<Steps[number]>,
+  Fallback.Step.Error<Steps[number]>,
+  Fallback.Step.Context<Steps[number]>
+> => {
   steps.forEach((step, i) => {
     if (step.attempts !== undefined && !(step.attempts >= 1)) {
       throw new RangeError(`Fallback.make: step[${i}] (${step.source}) attempts must be at least 1`)
@@ -97,10 +62,10 @@ export const make = <const Steps extends readonly [AnyStep, ...Array<AnyStep>]>(
   })
   // `Steps` and the plan's step type describe the same values; TypeScript cannot see through the mapped unions.
   const typed = steps as unknown as Plan<
-    SourceOf<Steps[number]>,
-    ProvidesOf<Steps[number]>,
-    ErrorOf<Steps[number]>,
-    ContextOf<Steps[number]>
+    Fallback.Step.Source<Steps[number]>,
+    Fallback.Step.Provides<Steps[number]>,
+    Fallback.Step.Error<Steps[number]>,
+    Fallback.Step.Context<Steps[number]>
   >["steps"]
   return { [PlanTypeId]: PlanTypeId, steps: typed }
 }
@@ -109,31 +74,16 @@ export const make = <const Steps extends readonly [AnyStep, ...Array<AnyStep>]>(
 export const isPlan = (u: unknown): u is Plan<string, unknown, unknown, unknown> => Predicate.hasProperty(u, PlanTypeId)
 
 /** @internal */
-export interface RunOptions<E> {
-  readonly while?: ((error: E) => boolean) | undefined
-}
-
-/** @internal */
-export const run: {
-  <S extends string, I, LE, LR, E>(
-    plan: Plan<S, I, LE, LR>,
-    options?: RunOptions<NoInfer<E> | LE>
-  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A, E | LE, S>, E | LE, Exclude<R, I> | LR>
-  <A, E, R, S extends string, I, LE, LR>(
-    self: Effect.Effect<A, E, R>,
-    plan: Plan<S, I, LE, LR>,
-    options?: RunOptions<NoInfer<E> | LE>
-  ): Effect.Effect<Provenanced<A, E | LE, S>, E | LE, Exclude<R, I> | LR>
-} = dual(
+export const run: typeof Fallback.run = dual(
   (args) => Effect.isEffect(args[0]),
   <A, E, R, S extends string, I, LE, LR>(
     self: Effect.Effect<A, E, R>,
     plan: Plan<S, I, LE, LR>,
-    options?: RunOptions<E | LE>
-  ): Effect.Effect<Provenanced<A, E | LE, S>, E | LE, Exclude<R, I> | LR> =>
+    options?: Fallback.RunOptions<E | LE>
+  ): Effect.Effect<Fallback.Provenanced<A, E | LE, S>, E | LE, Exclude<R, I> | LR> =>
     Effect.suspend(() => {
       const collector: Collector = { age: Option.none() }
-      const failures: Array<Failure<E | LE, S>> = []
+      const failures: Array<Fallback.Failure<E | LE, S>> = []
       // The source whose layer was built last: the one the next run of `self` talks to.
       let current: S = plan.steps[0].source
       const record = (source: S, error: E | LE) =>
@@ -141,7 +91,7 @@ export const run: {
           failures.push({ source, error })
         })
       const keepGoing = options?.while
-      const toExecutionStep = (step: Step<S, I, LE, LR>) => ({
+      const toExecutionStep = (step: Fallback.Step<S, I, LE, LR>) => ({
         // A step whose layer cannot be built (no cache configured, say) counts as a failure of that source.
         provide: step.layer.pipe(
           Layer.tapError((error) => record(step.source, error)),
@@ -162,7 +112,7 @@ export const run: {
         collector.age = Option.none()
         return self.pipe(
           Effect.tapError((error) => record(source, error)),
-          Effect.map((value): Provenanced<A, E | LE, S> => ({
+          Effect.map((value): Fallback.Provenanced<A, E | LE, S> => ({
             value,
             source,
             failures: failures.slice(),
@@ -180,9 +130,9 @@ export type Sources = Readonly<Record<string, Effect.Effect<any, any, any>>>
 /** @internal */
 export const firstOf = <const Srcs extends Sources>(
   sources: Srcs,
-  options?: RunOptions<Effect.Effect.Error<Srcs[keyof Srcs]>>
+  options?: Fallback.RunOptions<Effect.Effect.Error<Srcs[keyof Srcs]>>
 ): Effect.Effect<
-  Provenanced<
+  Fallback.Provenanced<
     Effect.Effect.Success<Srcs[keyof Srcs]>,
     Effect.Effect.Error<Srcs[keyof Srcs]>,
     Extract<keyof Srcs, string>
@@ -203,8 +153,8 @@ export const firstOf = <const Srcs extends Sources>(
   const keepGoing = options?.while
   return Effect.suspend(() => {
     const collector: Collector = { age: Option.none() }
-    const failures: Array<Failure<E, S>> = []
-    const from = (i: number): Effect.Effect<Provenanced<A, E, S>, E, R> => {
+    const failures: Array<Fallback.Failure<E, S>> = []
+    const from = (i: number): Effect.Effect<Fallback.Provenanced<A, E, S>, E, R> => {
       const source = keys[i]!
       const effect: Effect.Effect<A, E, R> = sources[source]
       collector.age = Option.none()
@@ -227,26 +177,26 @@ export const orElse: {
   <A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
     that: Effect.Effect<A2, E2, R2>,
     options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
   <A, E, R, A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
     self: Effect.Effect<A, E, R>,
     that: Effect.Effect<A2, E2, R2>,
     options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
+  ): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
 } = dual(
   (args) => Effect.isEffect(args[0]) && Effect.isEffect(args[1]),
   <A, E, R, A2, E2, R2, S1 extends string, S2 extends string>(
     self: Effect.Effect<A, E, R>,
     that: Effect.Effect<A2, E2, R2>,
     options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2> => {
+  ): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2> => {
     const primary = (options?.source ?? "primary") as S1
     const fallback = (options?.fallback ?? "fallback") as S2
     return Effect.suspend(() => {
       const collector: Collector = { age: Option.none() }
       return Effect.matchEffect(self, {
         onSuccess: (value) =>
-          Effect.succeed<Provenanced<A | A2, E | E2, S1 | S2>>({
+          Effect.succeed<Fallback.Provenanced<A | A2, E | E2, S1 | S2>>({
             value,
             source: primary,
             failures: [],
@@ -254,7 +204,7 @@ export const orElse: {
           }),
         onFailure: (error) => {
           collector.age = Option.none()
-          return Effect.map(that, (value): Provenanced<A | A2, E | E2, S1 | S2> => ({
+          return Effect.map(that, (value): Fallback.Provenanced<A | A2, E | E2, S1 | S2> => ({
             value,
             source: fallback,
             failures: [{ source: primary, error }],

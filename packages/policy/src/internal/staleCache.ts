@@ -4,32 +4,9 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Fallback from "../Fallback.js"
+import type * as StaleCache from "../StaleCache.js"
 import * as fallback from "./fallback.js"
-
-// Mirrors the documented shapes in `StaleCache.ts` (the public face checks that they agree).
-/** @internal */
-export interface Entry<A> {
-  readonly value: A
-  readonly storedAt: number
-  readonly age: Duration.Duration
-}
-
-/** @internal */
-export interface Options {
-  readonly maxEntries: number
-  readonly maxStaleness: Duration.DurationInput
-}
-
-/** @internal */
-export interface StaleCache<A> {
-  readonly maxEntries: number
-  readonly maxStaleness: Duration.Duration
-  readonly get: (key: string) => Effect.Effect<Option.Option<Entry<A>>>
-  readonly lookup: (key: string) => Effect.Effect<Entry<A>, NoStaleAnswer>
-  readonly set: (key: string, value: A) => Effect.Effect<void>
-  readonly invalidate: (key: string) => Effect.Effect<void>
-  readonly size: Effect.Effect<number>
-}
 
 /** @internal */
 export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/policy/NoStaleAnswer")(
@@ -52,7 +29,7 @@ interface Stored<A> {
 }
 
 /** @internal */
-export const unsafeMake = <A>(options: Options): StaleCache<A> => {
+export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCache<A> => {
   const maxEntries = options.maxEntries
   const maxStaleness = Duration.decode(options.maxStaleness)
   const maxStalenessMillis = Duration.toMillis(maxStaleness)
@@ -61,7 +38,7 @@ export const unsafeMake = <A>(options: Options): StaleCache<A> => {
   }
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
   const entries = new Map<string, Stored<A>>()
-  const lookup = (key: string): Effect.Effect<Entry<A>, NoStaleAnswer> =>
+  const lookup = (key: string): Effect.Effect<StaleCache.Entry<A>, NoStaleAnswer> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const stored = entries.get(key)
       if (stored === undefined) return Effect.fail(new NoStaleAnswer({ key, reason: "missing" }))
@@ -95,44 +72,29 @@ export const unsafeMake = <A>(options: Options): StaleCache<A> => {
 }
 
 /** @internal */
-export const make = <A>(options: Options): Effect.Effect<StaleCache<A>> => Effect.sync(() => unsafeMake<A>(options))
+export const make = <A>(options: StaleCache.Options): Effect.Effect<StaleCache.StaleCache<A>> =>
+  Effect.sync(() => unsafeMake<A>(options))
 
 /** @internal */
-export const lookup: {
-  (key: string): <A>(cache: StaleCache<A>) => Effect.Effect<A, NoStaleAnswer>
-  <A>(cache: StaleCache<A>, key: string): Effect.Effect<A, NoStaleAnswer>
-} = dual(
+export const lookup: typeof StaleCache.lookup = dual(
   2,
-  <A>(cache: StaleCache<A>, key: string): Effect.Effect<A, NoStaleAnswer> =>
+  <A>(cache: StaleCache.StaleCache<A>, key: string): Effect.Effect<A, NoStaleAnswer> =>
     Effect.flatMap(cache.lookup(key), (entry) => Effect.as(fallback.markStale(entry.age), entry.value))
 )
 
 /** @internal */
-export const remember: {
-  <A>(cache: StaleCache<A>, key: string): <E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  <A, E, R>(self: Effect.Effect<A, E, R>, cache: StaleCache<A>, key: string): Effect.Effect<A, E, R>
-} = dual(
+export const remember: typeof StaleCache.remember = dual(
   3,
-  <A, E, R>(self: Effect.Effect<A, E, R>, cache: StaleCache<A>, key: string): Effect.Effect<A, E, R> =>
+  <A, E, R>(self: Effect.Effect<A, E, R>, cache: StaleCache.StaleCache<A>, key: string): Effect.Effect<A, E, R> =>
     Effect.tap(self, (value) => cache.set(key, value))
 )
 
 /** @internal */
-export const serve: {
-  <A>(
-    cache: StaleCache<A>,
-    key: string
-  ): <E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<fallback.Provenanced<A, E, "upstream" | "stale">, E, R>
-  <A, E, R>(
-    self: Effect.Effect<A, E, R>,
-    cache: StaleCache<A>,
-    key: string
-  ): Effect.Effect<fallback.Provenanced<A, E, "upstream" | "stale">, E, R>
-} = dual(3, <A, E, R>(
+export const serve: typeof StaleCache.serve = dual(3, <A, E, R>(
   self: Effect.Effect<A, E, R>,
-  cache: StaleCache<A>,
+  cache: StaleCache.StaleCache<A>,
   key: string
-): Effect.Effect<fallback.Provenanced<A, E, "upstream" | "stale">, E, R> =>
+): Effect.Effect<Fallback.Provenanced<A, E, "upstream" | "stale">, E, R> =>
   Effect.matchEffect(self, {
     onSuccess: (value) => Effect.as(cache.set(key, value), fallback.fresh<A, "upstream" | "stale">(value, "upstream")),
     // Only a typed failure of the upstream falls back; a stale entry too old (or none) leaves the failure as it is.
@@ -140,7 +102,7 @@ export const serve: {
       Effect.matchEffect(cache.lookup(key), {
         onFailure: () => Effect.fail(error),
         onSuccess: (entry) =>
-          Effect.succeed<fallback.Provenanced<A, E, "upstream" | "stale">>({
+          Effect.succeed<Fallback.Provenanced<A, E, "upstream" | "stale">>({
             value: entry.value,
             source: "stale",
             failures: [{ source: "upstream", error }],
