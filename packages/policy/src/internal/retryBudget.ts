@@ -1,27 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-
-// Mirrors the documented shapes in `RetryBudget.ts` (the public face checks that they agree).
-/** @internal */
-export interface Options {
-  readonly ratio?: number | undefined
-  readonly minRetries?: number | undefined
-  readonly window?: Duration.DurationInput | undefined
-}
-
-/** @internal */
-export interface Stats {
-  readonly requests: number
-  readonly retries: number
-  readonly available: number
-}
-
-/** @internal */
-export interface Service {
-  readonly deposit: (key: string) => Effect.Effect<void>
-  readonly withdraw: (key: string) => Effect.Effect<boolean>
-  readonly stats: (key: string) => Effect.Effect<Stats>
-}
+import type { RetryBudget } from "../RetryBudget.js"
 
 /** @internal */
 export const defaults = {
@@ -43,7 +22,7 @@ const granted = Effect.succeed(true)
 const refused = Effect.succeed(false)
 
 /** @internal */
-export const unsafeMake = (options?: Options): Service => {
+export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service => {
   const ratio = options?.ratio ?? defaults.ratio
   const minRetries = options?.minRetries ?? defaults.minRetries
   const windowMillis = Duration.toMillis(options?.window ?? defaults.window)
@@ -72,19 +51,7 @@ export const unsafeMake = (options?: Options): Service => {
     return counters
   }
 
-  const available = (counters: Counters, current: number): number => {
-    let requests = 0
-    let retries = 0
-    for (let i = 0; i < slotCount; i++) {
-      if (counters.slot[i]! > current - slotCount) {
-        requests += counters.requests[i]!
-        retries += counters.retries[i]!
-      }
-    }
-    return Math.max(0, Math.floor(minRetries + ratio * requests - retries))
-  }
-
-  const totals = (counters: Counters, current: number): Stats => {
+  const totals = (counters: Counters, current: number): RetryBudget.Stats => {
     let requests = 0
     let retries = 0
     for (let i = 0; i < slotCount; i++) {
@@ -108,7 +75,7 @@ export const unsafeMake = (options?: Options): Service => {
       Effect.clockWith((clock) => {
         const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
         const counters = countersFor(key, current)
-        if (available(counters, current) < 1) {
+        if (totals(counters, current).available < 1) {
           return refused
         }
         counters.retries[current % slotCount]! += 1
@@ -125,4 +92,5 @@ export const unsafeMake = (options?: Options): Service => {
 }
 
 /** @internal */
-export const make = (options?: Options): Effect.Effect<Service> => Effect.sync(() => unsafeMake(options))
+export const make = (options?: RetryBudget.Options): Effect.Effect<RetryBudget.Service> =>
+  Effect.sync(() => unsafeMake(options))
