@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import type { Context, Exit } from "effect"
-import { Effect, Metric, MetricState, Option, Tracer } from "effect"
+import { Effect, Metric, MetricState, Option, Schema, Tracer } from "effect"
 import { transports } from "./utils/transports.js"
 
 class CollectedSpan implements Tracer.Span {
@@ -123,5 +123,22 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       expect(yield* counter("sturdy_http_client_attempts_total", { host, failure_tag: "ServerError" })).toBe(1)
       expect(yield* counter("sturdy_http_client_attempts_total", { host, outcome: "success" })).toBe(1)
       expect(yield* counter("sturdy_http_client_retries_total", { host, reason: "backoff" })).toBe(1)
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("a decoded body: the attempt and call spans still carry the response's status", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /users/1": FaultScript.json({ id: 1, status: 3 }, { status: 203 })
+      }))
+      const { spans, tracer } = collectingTracer()
+      const policy = yield* Policy.make({ retry: { budget: false } })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const User = Schema.Struct({ id: Schema.Number, status: Schema.Number })
+      const user = yield* api.get("/users/1", { schema: User }).pipe(Effect.withTracer(tracer))
+      expect(user).toEqual({ id: 1, status: 3 })
+      expect(spans.map((span) => [span.name, span.attributes.get("http.response.status_code")])).toEqual([
+        ["http.client.request GET", 203],
+        ["http.client.attempt GET", 203]
+      ])
     }).pipe(Effect.provide(transport)))
 })

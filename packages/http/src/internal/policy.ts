@@ -1162,7 +1162,8 @@ export const makeClientWith = (
   policy: P.Policy,
   options: SturdyClient.SturdyClient.Options = {}
 ): P.Client => {
-  const api = sturdyClient.makeWith(client, options)
+  // records each response's status for the attempt and call spans, also when the body is decoded
+  const api = sturdyClient.makeWith(Telemetry.client(client), options)
   const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
   const method = (verb: HttpMethod.HttpMethod | undefined): P.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
