@@ -4,20 +4,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
-
-// Mirrors the documented shapes in `Backoff.ts` (the public face checks that they agree).
-/** @internal */
-export type Jitter = "none" | "full" | "equal" | "decorrelated"
-
-/** @internal */
-export interface Options {
-  readonly base?: Duration.DurationInput | undefined
-  readonly factor?: number | undefined
-  readonly cap?: Duration.DurationInput | undefined
-  readonly jitter?: Jitter | undefined
-  readonly maxAttempts?: number | undefined
-  readonly maxElapsed?: Duration.DurationInput | undefined
-}
+import type * as Backoff from "../Backoff.js"
 
 /** @internal */
 export const defaults = {
@@ -33,12 +20,12 @@ interface Resolved {
   readonly baseMillis: number
   readonly factor: number
   readonly capMillis: number
-  readonly jitter: Jitter
+  readonly jitter: Backoff.Jitter
   readonly maxAttempts: number
   readonly maxElapsedMillis: number
 }
 
-const resolve = (options: Options | undefined): Resolved => {
+const resolve = (options: Backoff.Options | undefined): Resolved => {
   const resolved: Resolved = {
     baseMillis: Duration.toMillis(options?.base ?? defaults.base),
     factor: options?.factor ?? defaults.factor,
@@ -97,7 +84,7 @@ const nextDelayMillis = (resolved: Resolved, retry: number, previousMillis: numb
 
 /** @internal */
 export const envelope = (
-  options: Options | undefined,
+  options: Backoff.Options | undefined,
   retry: number
 ): { readonly lower: Duration.Duration; readonly upper: Duration.Duration } => {
   const resolved = resolve(options)
@@ -125,7 +112,7 @@ interface State {
 }
 
 /** @internal */
-export const exponential = (options?: Options): Schedule.Schedule<Duration.Duration> => {
+export const exponential = (options?: Backoff.Options): Schedule.Schedule<Duration.Duration> => {
   const resolved = resolve(options)
   const initial: State = { retries: 0, previousMillis: resolved.baseMillis, startMillis: undefined }
   return Schedule.makeWithState(initial, (now, _input: unknown, state) => {

@@ -12,16 +12,9 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Scope from "effect/Scope"
+import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
-
-// Mirrors the documented shapes in `Hedge.ts` (the public face checks that they agree).
-/** @internal */
-export interface LatencyTracker {
-  readonly record: (key: string, latency: Duration.DurationInput) => Effect.Effect<void>
-  readonly quantile: (key: string, quantile: number) => Effect.Effect<Option.Option<Duration.Duration>>
-  readonly count: (key: string) => Effect.Effect<number>
-}
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -29,7 +22,7 @@ export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/
 /** @internal */
 export interface Percentile {
   readonly [PercentileTypeId]: typeof PercentileTypeId
-  readonly tracker: LatencyTracker
+  readonly tracker: Hedge.LatencyTracker
   readonly key: string
   readonly quantile: number
   readonly fallback: Duration.Duration
@@ -38,26 +31,8 @@ export interface Percentile {
   readonly max: Duration.Duration
 }
 
-/** @internal */
-export type Delay = Duration.DurationInput | Percentile
-
-/** @internal */
-export interface HedgeEvent {
-  readonly index: number
-  readonly trigger: "delay" | "failure"
-  readonly elapsed: Duration.Duration
-}
-
-/** @internal */
-export interface Options<R> {
-  readonly delay: Delay
-  readonly maxHedges?: number | undefined
-  readonly budget?: string | undefined
-  readonly deposit?: boolean | undefined
-  readonly enabled?: boolean | Effect.Effect<boolean, never, R> | undefined
-  readonly failure?: "first" | "last" | undefined
-  readonly onHedge?: ((event: HedgeEvent) => Effect.Effect<void, never, R>) | undefined
-}
+// What the implementation accepts: either options shape of `Hedge.hedge`.
+type AnyOptions<R> = Hedge.Options<R> | Hedge.BudgetedOptions<R>
 
 /** @internal */
 export const defaults = {
@@ -85,10 +60,7 @@ interface Ring {
 }
 
 /** @internal */
-export const unsafeMakeLatencyTracker = (options?: {
-  readonly samples?: number | undefined
-  readonly maxKeys?: number | undefined
-}): LatencyTracker => {
+export const unsafeMakeLatencyTracker: typeof Hedge.unsafeMakeLatencyTracker = (options) => {
   const capacity = options?.samples ?? defaults.samples
   const maxKeys = options?.maxKeys ?? defaults.maxKeys
   if (!(capacity >= 1) || !(maxKeys >= 1) || !Number.isInteger(capacity) || !Number.isInteger(maxKeys)) {
@@ -139,21 +111,11 @@ export const unsafeMakeLatencyTracker = (options?: {
 }
 
 /** @internal */
-export const makeLatencyTracker = (options?: {
-  readonly samples?: number | undefined
-  readonly maxKeys?: number | undefined
-}): Effect.Effect<LatencyTracker> => Effect.sync(() => unsafeMakeLatencyTracker(options))
+export const makeLatencyTracker: typeof Hedge.makeLatencyTracker = (options) =>
+  Effect.sync(() => unsafeMakeLatencyTracker(options))
 
 /** @internal */
-export const percentile = (options: {
-  readonly tracker: LatencyTracker
-  readonly key: string
-  readonly quantile?: number | undefined
-  readonly fallback: Duration.DurationInput
-  readonly minSamples?: number | undefined
-  readonly min?: Duration.DurationInput | undefined
-  readonly max?: Duration.DurationInput | undefined
-}): Percentile => ({
+export const percentile: typeof Hedge.percentile = (options) => ({
   [PercentileTypeId]: PercentileTypeId,
   tracker: options.tracker,
   key: options.key,
@@ -164,9 +126,9 @@ export const percentile = (options: {
   max: Duration.decode(options.max ?? Duration.infinity)
 })
 
-const isPercentile = (delay: Delay): delay is Percentile => Predicate.hasProperty(delay, PercentileTypeId)
+const isPercentile = (delay: Hedge.Delay): delay is Percentile => Predicate.hasProperty(delay, PercentileTypeId)
 
-const resolveDelay = (delay: Delay): Effect.Effect<number> => {
+const resolveDelay = (delay: Hedge.Delay): Effect.Effect<number> => {
   if (!isPercentile(delay)) {
     return Effect.succeed(Duration.toMillis(delay))
   }
@@ -193,19 +155,9 @@ interface Settled<A, E> {
 }
 
 /** @internal */
-export const hedge: {
-  <R2 = never>(
-    options: Options<R2> & { readonly budget: string }
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2 | RetryBudget>
-  <R2 = never>(options: Options<R2>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
-  <A, E, R, R2 = never>(
-    self: Effect.Effect<A, E, R>,
-    options: Options<R2> & { readonly budget: string }
-  ): Effect.Effect<A, E, R | R2 | RetryBudget>
-  <A, E, R, R2 = never>(self: Effect.Effect<A, E, R>, options: Options<R2>): Effect.Effect<A, E, R | R2>
-} = dual(
+export const hedge: typeof Hedge.hedge = dual(
   (args) => Effect.isEffect(args[0]),
-  (self: Effect.Effect<any, any, any>, options: Options<any>): Effect.Effect<any, any, any> => {
+  (self: Effect.Effect<any, any, any>, options: AnyOptions<any>): Effect.Effect<any, any, any> => {
     const enabled = options.enabled ?? true
     if (enabled === false) return self
     const run = options.budget === undefined
@@ -217,7 +169,7 @@ export const hedge: {
 
 const hedgeImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
-  options: Options<R2>,
+  options: AnyOptions<R2>,
   budget: RetryBudget["Type"] | undefined
 ): Effect.Effect<A, E, R | R2> => {
   const maxHedges = options.maxHedges ?? defaults.maxHedges
@@ -303,7 +255,7 @@ const hedgeImpl = <A, E, R, R2>(
           })
 
           // Starts the next hedge if any is left and the budget allows it; a refusal ends hedging for this call.
-          const tryHedge = (trigger: HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
+          const tryHedge = (trigger: Hedge.HedgeEvent["trigger"]): Effect.Effect<void, never, R | R2> =>
             Effect.gen(function*() {
               // A hedge started at or after the deadline could only fail: stop hedging instead.
               if ((yield* deadline.deadlineMillis) <= (yield* Clock.currentTimeMillis)) {
