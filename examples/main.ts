@@ -20,9 +20,8 @@
  * Where the events come from:
  *
  * - attempts: the `send` function given to `Policy.run` (its `Hedge.currentIndex` says which hedge it is);
- * - retry decisions: `Retry`'s own debug log lines (annotated with `retry.attempt`, `retry.delay_ms`,
- *   `retry.reason`), read by a `Logger`;
- * - breaker transitions: the `changes` stream of each API's breaker (`policy.circuitBreaker(request)`);
+ * - retry decisions: the `RetryDecision` events of each call's `onEvent` hook (`policy.run(request, send, { onEvent })`);
+ * - breaker transitions: the `BreakerTransition` events of the policy-wide `onEvent` hook (keyed per API);
  * - fallbacks: the provenance of `Fallback.firstOf` answers (`source`, `failures`, `age` from `StaleCache`).
  *
  * Run: `pnpm start` (or `npx tsx examples/main.ts`)
@@ -42,14 +41,11 @@ import {
   Either,
   Exit,
   FiberRef,
-  HashMap,
-  HashSet,
   Logger,
   LogLevel,
   Option,
   Random,
-  Schema,
-  Stream
+  Schema
 } from "effect"
 import { pathToFileURL } from "node:url"
 
@@ -205,22 +201,6 @@ const describeEvent = (event: Event): string => {
   }
 }
 
-/** Reads `Retry`'s own decision logs (annotated with `retry.*`) into the journal; other log lines are dropped. */
-const retryDecisions = (journal: Journal) =>
-  Logger.make(({ annotations }) => {
-    const api = Option.getOrUndefined(HashMap.get(annotations, "api"))
-    const reason = Option.getOrUndefined(HashMap.get(annotations, "retry.reason"))
-    if (!isApi(api) || typeof reason !== "string") return
-    journal.record({
-      _tag: "Retry",
-      api,
-      attempt: Number(Option.getOrElse(HashMap.get(annotations, "retry.attempt"), () => 0)),
-      delayMillis: Number(Option.getOrElse(HashMap.get(annotations, "retry.delay_ms"), () => 0)),
-      reason,
-      retrying: Option.getOrElse(HashMap.get(annotations, "retry.retrying"), () => false) === true
-    })
-  })
-
 const describeFailure = (error: unknown): string => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) return String(error)
   return "status" in error ? `${String(error.status)} ${String(error._tag)}` : String(error._tag)
@@ -239,7 +219,15 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
 // the program
 // -----------------------------------------------------------------------------
 
-const policyOptions: Policy.Options = {
+const policyOptions = (journal: Journal): Policy.Options => ({
+  // breaker transitions belong to no one call: only the policy-wide hook sees them
+  onEvent: (event) => {
+    if (event._tag !== "BreakerTransition") return Effect.void
+    const api = event.key
+    return isApi(api)
+      ? Effect.sync(() => journal.record({ _tag: "Breaker", api, from: event.from, to: event.to }))
+      : Effect.void
+  },
   // one breaker, retry budget and server pause per API, although the four share a host
   upstreamKey: (request) => new URL(request.url).pathname.split("/")[1] ?? "",
   totalTimeout: "2500 millis",
@@ -254,7 +242,7 @@ const policyOptions: Policy.Options = {
     },
     "GET /pricing/**": { retry: { maxRetryAfter: "250 millis" } }
   }
-}
+})
 
 const loadDeadline = Duration.millis(2500)
 
@@ -267,22 +255,9 @@ const program = (journal: Journal) =>
   Effect.gen(function*() {
     const server = yield* FaultServer.make(routes)
     const client = yield* HttpClient.HttpClient
-    const policy = yield* Policy.make(policyOptions)
+    const policy = yield* Policy.make(policyOptions(journal))
     const priceCache = yield* StaleCache.make<typeof Prices.Type>({ maxEntries: 100, maxStaleness: "1 minute" })
     const requestOf = (api: Api) => HttpClientRequest.get(`${server.url}${paths[api]}`)
-
-    // breaker transitions, from each API's breaker in the pipeline
-    for (const api of apis) {
-      const breaker = yield* policy.circuitBreaker(requestOf(api))
-      if (Option.isNone(breaker)) continue
-      yield* breaker.value.changes.pipe(
-        Stream.runForEach((change) =>
-          Effect.sync(() => journal.record({ _tag: "Breaker", api, from: change.from, to: change.to }))
-        ),
-        Effect.forkScoped
-      )
-    }
-    yield* Effect.sleep("10 millis")
 
     // one attempt: what `Policy.run` calls for the first try, every retry and every hedge
     const attempt = <A, I>(api: Api, request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
@@ -307,9 +282,22 @@ const program = (journal: Journal) =>
         )
       })
 
-    // one logical call through the pipeline; the `api` log annotation labels Retry's decisions
+    // one logical call through the pipeline; its hook sees this call's retry decisions
+    const onEvent = (api: Api) => (event: Policy.Event): Effect.Effect<void> =>
+      event._tag === "RetryDecision"
+        ? Effect.sync(() =>
+          journal.record({
+            _tag: "Retry",
+            api,
+            attempt: event.attempt,
+            delayMillis: Duration.toMillis(event.delay),
+            reason: event.reason,
+            retrying: event.retrying
+          })
+        )
+        : Effect.void
     const call = <A, I>(api: Api, schema: Schema.Schema<A, I>) =>
-      policy.run(requestOf(api), (request) => attempt(api, request, schema)).pipe(Effect.annotateLogs("api", api))
+      policy.run(requestOf(api), (request) => attempt(api, request, schema), { onEvent: onEvent(api) })
 
     // records where the answer came from (or why there is none) and how long the call took
     const answered = <A, E>(api: Api, self: Effect.Effect<Fallback.Provenanced<A, unknown>, E>) =>
@@ -402,9 +390,8 @@ export const main = Effect.suspend(() => {
   return program(journal).pipe(
     Effect.scoped,
     Effect.provide(UndiciHttpClient.layer()),
-    // Retry's decisions are debug log lines: read them into the journal, and print no other log line
-    Effect.locally(FiberRef.currentLoggers, HashSet.make(retryDecisions(journal))),
-    Logger.withMinimumLogLevel(LogLevel.Debug),
+    // every event reaches the journal through the policy's hooks: no log line belongs in the report
+    Logger.withMinimumLogLevel(LogLevel.None),
     // Backoff jitter draws from Effect's Random: a fixed seed makes the delays repeat from run to run
     Effect.withRandom(Random.make(42))
   )

@@ -11,11 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
-import * as HashMap from "effect/HashMap"
-import * as HashSet from "effect/HashSet"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
@@ -225,17 +220,17 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       }
     }))
 
-    // the retry stage reports each decision as a debug log annotated with `retry.*`: the timeline reads them there
-    const decisions = Logger.make(({ annotations }) => {
-      const reason = HashMap.get(annotations, "retry.reason")
-      const attempt = HashMap.get(annotations, "retry.attempt")
-      if (Option.isNone(reason) || Option.isNone(attempt)) return
-      recorder.decide(Number(attempt.value), {
-        reason: String(reason.value),
-        delayMillis: Number(Option.getOrElse(HashMap.get(annotations, "retry.delay_ms"), () => 0)),
-        retrying: Option.getOrElse(HashMap.get(annotations, "retry.retrying"), () => false) === true
-      })
-    })
+    // the policy reports each retry decision to the call's hook, in line with the call
+    const onEvent = (event: Policy.Event): Effect.Effect<void> =>
+      event._tag === "RetryDecision"
+        ? Effect.sync(() =>
+          recorder.decide(event.attempt, {
+            reason: event.reason,
+            delayMillis: Duration.toMillis(event.delay),
+            retrying: event.retrying
+          })
+        )
+        : Effect.void
 
     // stderr ends up in CI logs: keep tokens in query strings out of it, as the failures' messages do
     const shownUrl = Redaction.redactUrl(input.url)
@@ -244,12 +239,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     )
     const result = yield* policy.run(
       request,
-      (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema))
-    ).pipe(
-      Effect.either,
-      Effect.locally(FiberRef.currentLoggers, HashSet.make(decisions)),
-      Logger.withMinimumLogLevel(LogLevel.Debug)
-    )
+      (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema)),
+      { onEvent }
+    ).pipe(Effect.either)
     if (Either.isLeft(result)) recorder.finishWith(result.left._tag)
     yield* Queue.offer(events, { _tag: "Done" })
     yield* Fiber.join(printer)

@@ -98,7 +98,7 @@ export class Recorder {
     })
   }
 
-  /** Records a retry decision (from the retry stage's `retry.*` log annotations). */
+  /** Records a retry decision (from the policy's `RetryDecision` events). */
   decide(attempt: number, decision: Decision): void {
     let row: Row | undefined
     for (const candidate of this.rows) {
