@@ -6,20 +6,14 @@ import * as Random from "effect/Random"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
-
-/** @internal */
-export interface DelaysOptions {
-  readonly attempts: number
-  readonly seed: number
-  readonly input?: unknown
-}
+import type * as ScheduleKit from "../ScheduleKit.js"
 
 /** @internal */
 export const delays = <Out, R>(
   // `any` input: the schedule is stepped with the caller's input (or `undefined`) exactly as `Effect.retry` would
   // step it with an error; the public overloads keep the pairing of schedule and input typed.
   schedule: Schedule.Schedule<Out, any, R>,
-  options: DelaysOptions
+  options: ScheduleKit.DelaysOptions
 ): Effect.Effect<Array<number>, never, R> =>
   Effect.gen(function*() {
     const result: Array<number> = []
@@ -41,7 +35,7 @@ export const delays = <Out, R>(
 /** @internal */
 export const delaysSync = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: DelaysOptions
+  options: ScheduleKit.DelaysOptions
 ): Array<number> => Effect.runSync(delays(schedule, options))
 
 /** @internal */
@@ -70,16 +64,9 @@ const defaultAttempts = 32
 // a law must not report 10.000000000000002ms against a 10ms cap.
 const tolerance = 1e-6
 
-/** @internal */
-export interface LawOptions {
-  readonly seed: number
-  readonly attempts?: number | undefined
-  readonly input?: unknown
-}
-
 const run = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: LawOptions,
+  options: ScheduleKit.LawOptions,
   attempts?: number
 ) =>
   delaysSync(schedule, {
@@ -92,7 +79,7 @@ const run = <Out>(
 export const capHolds = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   cap: number,
-  options: LawOptions
+  options: ScheduleKit.LawOptions
 ): true => {
   const sequence = run(schedule, options)
   const index = sequence.findIndex((delay) => delay > cap + tolerance)
@@ -111,7 +98,7 @@ export const capHolds = <Out>(
 export const attemptsBounded = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   maxRetries: number,
-  options: LawOptions
+  options: ScheduleKit.LawOptions
 ): true => {
   // One step past the bound is enough to see whether the schedule stops.
   const sequence = run(schedule, options, maxRetries + 1)
@@ -130,7 +117,7 @@ export const attemptsBounded = <Out>(
 export const totalBounded = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   maxTotal: number,
-  options: LawOptions
+  options: ScheduleKit.LawOptions
 ): true => {
   const sequence = run(schedule, options)
   let total = 0
@@ -151,7 +138,7 @@ export const totalBounded = <Out>(
 /** @internal */
 export const deterministic = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: LawOptions
+  options: ScheduleKit.LawOptions
 ): true => {
   const first = run(schedule, options)
   const second = run(schedule, options)
@@ -176,22 +163,13 @@ const firstDifference = (left: ReadonlyArray<number>, right: ReadonlyArray<numbe
 }
 
 /** @internal */
-export interface EnvelopeOptions {
-  readonly seeds: number | ReadonlyArray<number>
-  readonly attempts?: number | undefined
-  readonly cap?: number | undefined
-  readonly slack?: number | undefined
-  readonly input?: unknown
-}
-
-/** @internal */
 export const seedList = (seeds: number | ReadonlyArray<number>): ReadonlyArray<number> =>
   typeof seeds === "number" ? Array.from({ length: seeds }, (_, index) => index) : seeds
 
 /** @internal */
 export const envelope = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: EnvelopeOptions
+  options: ScheduleKit.EnvelopeOptions
 ): Array<number> => {
   const upper: Array<number> = []
   // One `runSync` for all seeds: running an Effect has a fixed cost that dominates short schedules.
@@ -212,7 +190,7 @@ export const envelope = <Out>(
 /** @internal */
 export const envelopeMonotone = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: EnvelopeOptions
+  options: ScheduleKit.EnvelopeOptions
 ): true => {
   const upper = envelope(schedule, options)
   const cap = options.cap ?? Number.POSITIVE_INFINITY
@@ -236,23 +214,10 @@ export const envelopeMonotone = <Out>(
 }
 
 /** @internal */
-export type Jitter = "none" | "full" | "equal" | "decorrelated"
-
-/** @internal */
-export interface BackoffConfig {
-  readonly base: number
-  readonly factor: number
-  readonly cap: number
-  readonly jitter: Jitter
-  readonly maxAttempts: number
-  readonly maxElapsed: number | undefined
-}
-
-/** @internal */
 export const seedArbitrary: FastCheck.Arbitrary<number> = FastCheck.integer({ min: 0, max: 0x7fffffff })
 
 /** @internal */
-export const jitterArbitrary: FastCheck.Arbitrary<Jitter> = FastCheck.constantFrom<Jitter>(
+export const jitterArbitrary: FastCheck.Arbitrary<ScheduleKit.Jitter> = FastCheck.constantFrom<ScheduleKit.Jitter>(
   "none",
   "full",
   "equal",
@@ -261,9 +226,9 @@ export const jitterArbitrary: FastCheck.Arbitrary<Jitter> = FastCheck.constantFr
 
 /** @internal */
 export const backoffConfigArbitrary = (constraints?: {
-  readonly jitter?: ReadonlyArray<Jitter> | undefined
+  readonly jitter?: ReadonlyArray<ScheduleKit.Jitter> | undefined
   readonly maxElapsed?: boolean | undefined
-}): FastCheck.Arbitrary<BackoffConfig> =>
+}): FastCheck.Arbitrary<ScheduleKit.BackoffConfig> =>
   FastCheck.record({
     base: FastCheck.integer({ min: 1, max: 2_000 }),
     factor: FastCheck.double({ min: 1, max: 4, noNaN: true, noDefaultInfinity: true }),
@@ -285,7 +250,7 @@ export const backoffConfigArbitrary = (constraints?: {
   }))
 
 /** @internal */
-export const backoffOptions = (config: BackoffConfig): Backoff.Options => ({
+export const backoffOptions = (config: ScheduleKit.BackoffConfig): Backoff.Options => ({
   base: Duration.millis(config.base),
   factor: config.factor,
   cap: Duration.millis(config.cap),
@@ -295,11 +260,11 @@ export const backoffOptions = (config: BackoffConfig): Backoff.Options => ({
 })
 
 /** @internal */
-export const backoffSchedule = (config: BackoffConfig): Schedule.Schedule<Duration.Duration> =>
+export const backoffSchedule = (config: ScheduleKit.BackoffConfig): Schedule.Schedule<Duration.Duration> =>
   Backoff.exponential(backoffOptions(config))
 
 /** @internal */
-export const backoffLaws = (config: BackoffConfig, options: LawOptions): true => {
+export const backoffLaws = (config: ScheduleKit.BackoffConfig, options: ScheduleKit.LawOptions): true => {
   const schedule = backoffSchedule(config)
   const retries = config.maxAttempts - 1
   capHolds(schedule, config.cap, options)

@@ -1,21 +1,6 @@
 import type * as Schedule from "effect/Schedule"
+import type * as SchedulePlot from "../SchedulePlot.js"
 import * as scheduleKit from "./scheduleKit.js"
-
-/** @internal */
-export interface AttemptSummary {
-  readonly attempt: number
-  readonly count: number
-  readonly min: number
-  readonly median: number
-  readonly max: number
-}
-
-/** @internal */
-export interface SummaryOptions {
-  readonly attempts: number
-  readonly seeds: number | ReadonlyArray<number>
-  readonly input?: unknown
-}
 
 const median = (sorted: ReadonlyArray<number>): number => {
   const middle = Math.floor(sorted.length / 2)
@@ -25,8 +10,8 @@ const median = (sorted: ReadonlyArray<number>): number => {
 /** @internal */
 export const summary = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
-  options: SummaryOptions
-): Array<AttemptSummary> => {
+  options: SchedulePlot.SummaryOptions
+): Array<SchedulePlot.AttemptSummary> => {
   const perAttempt: Array<Array<number>> = []
   for (const seed of scheduleKit.seedList(options.seeds)) {
     const delays = scheduleKit.delaysSync(schedule, { attempts: options.attempts, seed, input: options.input })
@@ -44,13 +29,6 @@ export const summary = <Out>(
       max: sorted[sorted.length - 1]
     }
   })
-}
-
-/** @internal */
-export interface SvgOptions {
-  readonly width?: number | undefined
-  readonly height?: number | undefined
-  readonly title?: string | undefined
 }
 
 const escapeXml = (text: string): string =>
@@ -74,7 +52,7 @@ const niceStep = (range: number, ticks: number): number => {
 }
 
 /** @internal */
-export const toSvg = (rows: ReadonlyArray<AttemptSummary>, options?: SvgOptions): string => {
+export const toSvg = (rows: ReadonlyArray<SchedulePlot.AttemptSummary>, options?: SchedulePlot.SvgOptions): string => {
   const width = options?.width ?? 640
   const height = options?.height ?? 360
   const title = options?.title ?? "Delay before each retry (min, median, max over seeds)"
@@ -88,7 +66,7 @@ export const toSvg = (rows: ReadonlyArray<AttemptSummary>, options?: SvgOptions)
   const x = (attempt: number) =>
     margin.left + (lastAttempt === 1 ? plotWidth / 2 : (attempt - 1) / (lastAttempt - 1) * plotWidth)
   const y = (delay: number) => margin.top + plotHeight - delay / yTop * plotHeight
-  const points = (pick: (row: AttemptSummary) => number) =>
+  const points = (pick: (row: SchedulePlot.AttemptSummary) => number) =>
     rows.map((row) => `${round(x(row.attempt))},${round(y(pick(row)))}`).join(" ")
 
   const parts: Array<string> = []
@@ -133,9 +111,9 @@ export const toSvg = (rows: ReadonlyArray<AttemptSummary>, options?: SvgOptions)
     }`
     parts.push(`<polygon class="band" points="${band}" fill="#4c78a8" fill-opacity="0.15" stroke="none"/>`)
     const series = [
-      { name: "max", color: "#e45756", pick: (row: AttemptSummary) => row.max },
-      { name: "median", color: "#4c78a8", pick: (row: AttemptSummary) => row.median },
-      { name: "min", color: "#54a24b", pick: (row: AttemptSummary) => row.min }
+      { name: "max", color: "#e45756", pick: (row: SchedulePlot.AttemptSummary) => row.max },
+      { name: "median", color: "#4c78a8", pick: (row: SchedulePlot.AttemptSummary) => row.median },
+      { name: "min", color: "#54a24b", pick: (row: SchedulePlot.AttemptSummary) => row.min }
     ]
     series.forEach((line, index) => {
       parts.push(
@@ -168,9 +146,9 @@ export const sparkline = (values: ReadonlyArray<number>, options?: { readonly ma
 }
 
 /** @internal */
-export const toSparklines = (rows: ReadonlyArray<AttemptSummary>): string => {
+export const toSparklines = (rows: ReadonlyArray<SchedulePlot.AttemptSummary>): string => {
   const max = rows.reduce((top, row) => Math.max(top, row.max), 0)
-  const line = (name: string, pick: (row: AttemptSummary) => number) =>
+  const line = (name: string, pick: (row: SchedulePlot.AttemptSummary) => number) =>
     `${name.padEnd(6)} ${sparkline(rows.map(pick), { max })} ${
       formatMillis(rows.length > 0 ? pick(rows[rows.length - 1]) : 0)
     }`

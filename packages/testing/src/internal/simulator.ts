@@ -8,56 +8,13 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Simulator from "../Simulator.js"
 import { sparkline } from "./schedulePlot.js"
 import { VirtualTime } from "./virtualTime.js"
 
 /** @internal */
-export interface Window {
-  readonly start: number
-  readonly end: number
-}
-
-/** @internal */
-export interface Upstream {
-  readonly servers: number
-  readonly queueCapacity: number
-  readonly latency: { readonly median: number; readonly sigma: number }
-  readonly slowTail?: { readonly probability: number; readonly latency: number } | undefined
-  readonly errorRate?: number | undefined
-  readonly outages?: ReadonlyArray<Window> | undefined
-  readonly rateLimit?:
-    | { readonly window: Window; readonly perSecond: number; readonly retryAfter: number }
-    | undefined
-  readonly slowdown?: number | undefined
-  readonly fastFailLatency?: number | undefined
-}
-
-/** @internal */
-export interface Workload {
-  readonly clients: number
-  readonly duration: number
-  readonly rate: number
-  readonly spikes?: ReadonlyArray<{ readonly window: Window; readonly rate: number }> | undefined
-  readonly burst?: number | undefined
-  readonly attemptTimeout: number
-}
-
-/** @internal */
-export interface Scenario {
-  readonly name: string
-  readonly description: string
-  readonly upstream: Upstream
-  readonly workload: Workload
-  readonly disruption?: Window | undefined
-  readonly drain?: number | undefined
-}
-
-/** @internal */
-export type FailureReason = "Unavailable" | "Overloaded" | "RateLimited" | "Timeout"
-
-/** @internal */
 export class UpstreamFailure extends Data.TaggedError("UpstreamFailure")<{
-  readonly reason: FailureReason
+  readonly reason: Simulator.FailureReason
   readonly status: number
   readonly retryAfter: Duration.Duration | undefined
 }> {
@@ -65,55 +22,6 @@ export class UpstreamFailure extends Data.TaggedError("UpstreamFailure")<{
     const hint = this.retryAfter === undefined ? "" : `, retry after ${Duration.format(this.retryAfter)}`
     return `simulated upstream failed: ${this.reason} (${this.status}${hint})`
   }
-}
-
-/** @internal */
-export interface Response {
-  readonly status: 200
-}
-
-/** @internal */
-export type Guard = (call: Effect.Effect<Response, UpstreamFailure>) => Effect.Effect<Response, unknown>
-
-/** @internal */
-export interface Policy {
-  readonly name: string
-  readonly make: (client: number) => Effect.Effect<Guard, never, Scope.Scope>
-}
-
-/** @internal */
-export interface Bucket {
-  readonly start: number
-  readonly offered: number
-  readonly succeeded: number
-  readonly upstreamRequests: number
-}
-
-/** @internal */
-export interface Report {
-  readonly scenario: string
-  readonly policy: string
-  readonly seed: number
-  readonly logicalCalls: number
-  readonly succeeded: number
-  readonly failed: number
-  readonly unfinished: number
-  readonly successRate: number
-  readonly goodput: number
-  readonly upstreamRequests: number
-  readonly amplification: number
-  readonly servedRequests: number
-  readonly wastedWork: number
-  readonly rejected: number
-  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number }
-  readonly recoveryTime: number | undefined
-  readonly timeline: ReadonlyArray<Bucket>
-}
-
-/** @internal */
-export interface RunOptions {
-  readonly seed: number
-  readonly bucket?: number | undefined
 }
 
 // mulberry32: tiny, fast and good enough to draw latencies and arrivals; the policies draw from Effect's `Random`.
@@ -128,7 +36,7 @@ const makePrng = (seed: number) => {
   }
 }
 
-const inWindow = (windows: ReadonlyArray<Window> | undefined, time: number): boolean => {
+const inWindow = (windows: ReadonlyArray<Simulator.Window> | undefined, time: number): boolean => {
   if (windows === undefined) return false
   for (const window of windows) if (time >= window.start && time < window.end) return true
   return false
@@ -136,11 +44,11 @@ const inWindow = (windows: ReadonlyArray<Window> | undefined, time: number): boo
 
 interface Request {
   settled: boolean
-  resume: ((effect: Effect.Effect<Response, UpstreamFailure>) => void) | undefined
+  resume: ((effect: Effect.Effect<Simulator.Response, UpstreamFailure>) => void) | undefined
   timer: { callback: (() => void) | undefined } | undefined
 }
 
-const success: Effect.Effect<Response> = Effect.succeed({ status: 200 })
+const success: Effect.Effect<Simulator.Response> = Effect.succeed({ status: 200 })
 
 class Simulation {
   readonly time = new VirtualTime()
@@ -171,7 +79,7 @@ class Simulation {
   rejected = 0
   readonly latencies: Array<number> = []
 
-  constructor(readonly scenario: Scenario, readonly options: RunOptions) {
+  constructor(readonly scenario: Simulator.Scenario, readonly options: Simulator.RunOptions) {
     this.arrivals = makePrng(options.seed)
     this.random = makePrng(options.seed + 0x5bd1e995)
     this.bucketSize = options.bucket ?? 1_000
@@ -182,7 +90,11 @@ class Simulation {
     series[index] = (series[index] ?? 0) + 1
   }
 
-  private failure(reason: FailureReason, status: number, retryAfter?: number): Effect.Effect<never, UpstreamFailure> {
+  private failure(
+    reason: Simulator.FailureReason,
+    status: number,
+    retryAfter?: number
+  ): Effect.Effect<never, UpstreamFailure> {
     // Failures are immutable, so one instance per kind saves building an Error (and its stack) per request.
     const key = `${reason}:${retryAfter ?? ""}`
     let cached = this.failures.get(key)
@@ -224,7 +136,7 @@ class Simulation {
     return slowdown > 0 && upstream.queueCapacity > 0 ? base * (1 + slowdown * queued / upstream.queueCapacity) : base
   }
 
-  private settle(request: Request, outcome: Effect.Effect<Response, UpstreamFailure>): void {
+  private settle(request: Request, outcome: Effect.Effect<Simulator.Response, UpstreamFailure>): void {
     if (request.settled) return
     request.settled = true
     if (request.timer !== undefined) request.timer.callback = undefined
@@ -287,23 +199,25 @@ class Simulation {
     this.fastFail(request, this.failure("Overloaded", 503))
   }
 
-  readonly call: Effect.Effect<Response, UpstreamFailure> = Effect.async<Response, UpstreamFailure>((resume) => {
-    const request: Request = { settled: false, resume, timer: undefined }
-    const timeout = this.scenario.workload.attemptTimeout
-    if (Number.isFinite(timeout)) {
-      request.timer = this.time.at(
-        this.time.now + timeout,
-        () => this.settle(request, this.failure("Timeout", 504))
-      )
+  readonly call: Effect.Effect<Simulator.Response, UpstreamFailure> = Effect.async<Simulator.Response, UpstreamFailure>(
+    (resume) => {
+      const request: Request = { settled: false, resume, timer: undefined }
+      const timeout = this.scenario.workload.attemptTimeout
+      if (Number.isFinite(timeout)) {
+        request.timer = this.time.at(
+          this.time.now + timeout,
+          () => this.settle(request, this.failure("Timeout", 504))
+        )
+      }
+      this.submit(request)
+      return Effect.sync(() => {
+        // Interrupted by the policy (a deadline, a hedge): the request stays on the server, unanswered.
+        request.settled = true
+        request.resume = undefined
+        if (request.timer !== undefined) request.timer.callback = undefined
+      })
     }
-    this.submit(request)
-    return Effect.sync(() => {
-      // Interrupted by the policy (a deadline, a hedge): the request stays on the server, unanswered.
-      request.settled = true
-      request.resume = undefined
-      if (request.timer !== undefined) request.timer.callback = undefined
-    })
-  })
+  )
 
   private rateAt(time: number): number {
     const workload = this.scenario.workload
@@ -317,7 +231,7 @@ class Simulation {
 
   // A client's guarded call is built once and run for each of its logical calls: an Effect is a description, and
   // building the policy's wrapper per call would cost more than some of the calls.
-  private tracked(guard: Guard): Effect.Effect<void> {
+  private tracked(guard: Simulator.Guard): Effect.Effect<void> {
     const guarded = guard(this.call)
     return Effect.suspend(() => {
       const started = this.time.now
@@ -341,7 +255,7 @@ class Simulation {
     return Effect.forkDaemon(tracked)
   }
 
-  program(policy: Policy): Effect.Effect<void> {
+  program(policy: Simulator.Policy): Effect.Effect<void> {
     const workload = this.scenario.workload
     return Effect.scoped(Effect.gen(this, function*() {
       const guards: Array<Effect.Effect<void>> = []
@@ -366,10 +280,10 @@ class Simulation {
     }))
   }
 
-  report(policy: Policy): Report {
+  report(policy: Simulator.Policy): Simulator.Report {
     const duration = this.scenario.workload.duration
     const bucketCount = Math.ceil(duration / this.bucketSize)
-    const timeline: Array<Bucket> = []
+    const timeline: Array<Simulator.Bucket> = []
     for (let index = 0; index < bucketCount; index++) {
       timeline.push({
         start: index * this.bucketSize,
@@ -409,12 +323,13 @@ class Simulation {
 
 // Recovered: from this bucket on, three buckets in a row deliver at least 90% of what was offered in them.
 const recoveryTime = (
-  timeline: ReadonlyArray<Bucket>,
-  disruption: Window | undefined,
+  timeline: ReadonlyArray<Simulator.Bucket>,
+  disruption: Simulator.Window | undefined,
   bucketSize: number
 ): number | undefined => {
   if (disruption === undefined) return undefined
-  const healthy = (bucket: Bucket | undefined) => bucket !== undefined && bucket.succeeded >= 0.9 * bucket.offered
+  const healthy = (bucket: Simulator.Bucket | undefined) =>
+    bucket !== undefined && bucket.succeeded >= 0.9 * bucket.offered
   const first = Math.ceil(disruption.end / bucketSize)
   for (let index = first; index + 2 < timeline.length; index++) {
     if (healthy(timeline[index]) && healthy(timeline[index + 1]) && healthy(timeline[index + 2])) {
@@ -425,7 +340,11 @@ const recoveryTime = (
 }
 
 /** @internal */
-export const runSync = (scenario: Scenario, policy: Policy, options: RunOptions): Report => {
+export const runSync = (
+  scenario: Simulator.Scenario,
+  policy: Simulator.Policy,
+  options: Simulator.RunOptions
+): Simulator.Report => {
   const simulation = new Simulation(scenario, options)
   const time = simulation.time
   const program = simulation.program(policy).pipe(
@@ -452,23 +371,26 @@ export const runSync = (scenario: Scenario, policy: Policy, options: RunOptions)
 }
 
 /** @internal */
-export const run = (scenario: Scenario, policy: Policy, options: RunOptions): Effect.Effect<Report> =>
-  Effect.sync(() => runSync(scenario, policy, options))
+export const run = (
+  scenario: Simulator.Scenario,
+  policy: Simulator.Policy,
+  options: Simulator.RunOptions
+): Effect.Effect<Simulator.Report> => Effect.sync(() => runSync(scenario, policy, options))
 
 /** @internal */
 export const makePolicy = (
   name: string,
-  make: (client: number) => Effect.Effect<Guard, never, Scope.Scope>
-): Policy => ({ name, make })
+  make: (client: number) => Effect.Effect<Simulator.Guard, never, Scope.Scope>
+): Simulator.Policy => ({ name, make })
 
 const retryAfterHint = (failure: UpstreamFailure): Option.Option<Duration.Duration> =>
   Option.fromNullable(failure.retryAfter)
 
 /** @internal */
-export const noRetry: Policy = makePolicy("no retry", () => Effect.succeed((call) => call))
+export const noRetry: Simulator.Policy = makePolicy("no retry", () => Effect.succeed((call) => call))
 
 /** @internal */
-export const naiveLoop: Policy = makePolicy("naive loop", () =>
+export const naiveLoop: Simulator.Policy = makePolicy("naive loop", () =>
   Effect.succeed((call) =>
     Retry.retry(call, {
       schedule: Backoff.exponential({
@@ -482,7 +404,7 @@ export const naiveLoop: Policy = makePolicy("naive loop", () =>
   ))
 
 /** @internal */
-export const urllib3: Policy = makePolicy("urllib3-like", () =>
+export const urllib3: Simulator.Policy = makePolicy("urllib3-like", () =>
   Effect.succeed((call) =>
     Retry.retry(call, {
       // urllib3's Retry(total=3, backoff_factor=0.5) with status_forcelist 429/5xx: 0.5 s, 1 s, 2 s, no jitter,
@@ -500,12 +422,7 @@ export const urllib3: Policy = makePolicy("urllib3-like", () =>
   ))
 
 /** @internal */
-export interface BackoffPolicyOptions extends Backoff.Options {
-  readonly name?: string | undefined
-}
-
-/** @internal */
-export const backoff = (options: BackoffPolicyOptions): Policy => {
+export const backoff = (options: Simulator.BackoffPolicyOptions): Simulator.Policy => {
   const { name, ...schedule } = options
   return makePolicy(
     name ?? `backoff (${schedule.jitter ?? Backoff.defaults.jitter} jitter)`,
@@ -514,13 +431,6 @@ export const backoff = (options: BackoffPolicyOptions): Policy => {
         Retry.retry(call, { schedule: Backoff.exponential(schedule), delayHint: retryAfterHint })
       )
   )
-}
-
-/** @internal */
-export interface StandardOptions {
-  readonly backoff?: Backoff.Options | undefined
-  readonly budget?: RetryBudget.RetryBudget.Options | undefined
-  readonly breaker?: CircuitBreaker.Options | undefined
 }
 
 /** @internal */
@@ -542,7 +452,7 @@ export const standardDefaults: {
 }
 
 /** @internal */
-export const sturdy = (options?: StandardOptions): Policy =>
+export const sturdy = (options?: Simulator.StandardOptions): Simulator.Policy =>
   makePolicy("sturdy (backoff + budget + breaker)", (client) =>
     Effect.gen(function*() {
       const budget = yield* RetryBudget.make(options?.budget ?? standardDefaults.budget)
@@ -559,14 +469,14 @@ export const sturdy = (options?: StandardOptions): Policy =>
     }))
 
 // About 950 requests per second: 50 servers, 50 ms median service time.
-const standardUpstream: Upstream = {
+const standardUpstream: Simulator.Upstream = {
   servers: 50,
   queueCapacity: 2_000,
   latency: { median: 50, sigma: 0.3 }
 }
 
 /** @internal */
-export const randomErrors: Scenario = {
+export const randomErrors: Simulator.Scenario = {
   name: "20% random 503s",
   description: "Half of capacity offered; one response in five is a 503, independently of load.",
   upstream: { ...standardUpstream, errorRate: 0.2 },
@@ -574,7 +484,7 @@ export const randomErrors: Scenario = {
 }
 
 /** @internal */
-export const outage: Scenario = {
+export const outage: Simulator.Scenario = {
   name: "full outage then recovery",
   description: "Half of capacity offered; every request fails fast with a 503 from 10 s to 20 s.",
   upstream: { ...standardUpstream, outages: [{ start: 10_000, end: 20_000 }] },
@@ -583,7 +493,7 @@ export const outage: Scenario = {
 }
 
 /** @internal */
-export const retryStorm: Scenario = {
+export const retryStorm: Simulator.Scenario = {
   name: "retry storm",
   description: "75% of capacity offered, then 2.5x capacity for 5 s; requests that queue past the 1 s client " +
     "timeout are still served, for nobody.",
@@ -599,7 +509,7 @@ export const retryStorm: Scenario = {
 }
 
 /** @internal */
-export const slowTail: Scenario = {
+export const slowTail: Simulator.Scenario = {
   name: "slow tail",
   description: "Half of capacity offered; 5% of responses take 3 s, past the 1 s client timeout.",
   // More servers: a 3 s response holds a server for 3 s, and 5% of them would otherwise exhaust 50 servers.
@@ -608,7 +518,7 @@ export const slowTail: Scenario = {
 }
 
 /** @internal */
-export const rateLimitStorm: Scenario = {
+export const rateLimitStorm: Simulator.Scenario = {
   name: "429 storm with Retry-After",
   description: "Half of capacity offered; from 10 s to 25 s the upstream admits 200 requests a second and answers " +
     "the rest 429 with Retry-After: 2 s.",
@@ -621,7 +531,7 @@ export const rateLimitStorm: Scenario = {
 }
 
 /** @internal */
-export const contention: Scenario = {
+export const contention: Simulator.Scenario = {
   name: "contention",
   description: "1,000 clients call at the same instant an upstream with 20 servers and no queue: whoever does not " +
     "get a server is refused and retries (the AWS jitter experiment).",
@@ -637,7 +547,7 @@ export const scenarios = { randomErrors, outage, retryStorm, slowTail, rateLimit
 export const policies = { noRetry, naiveLoop, urllib3, sturdy: sturdy() }
 
 /** @internal */
-export const format = (report: Report): string => {
+export const format = (report: Simulator.Report): string => {
   const percent = (value: number) => `${(value * 100).toFixed(1)}%`
   const health = sparkline(
     report.timeline.map((bucket) => bucket.offered === 0 ? 1 : Math.min(1, bucket.succeeded / bucket.offered)),
