@@ -1,17 +1,4 @@
-import type * as HttpFailure from "@sturdy/http/HttpFailure"
-import type * as Bulkhead from "@sturdy/policy/Bulkhead"
-import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
-import type * as RateLimit from "@sturdy/policy/RateLimit"
-import type * as RetryBudget from "@sturdy/policy/RetryBudget"
-
-/** @internal */
-export type Failure =
-  | HttpFailure.HttpFailure
-  | CircuitBreaker.CircuitOpen
-  | Bulkhead.BulkheadRejected
-  | RateLimit.RateLimitExceeded
-  | RateLimit.RateLimitStoreError
-  | RetryBudget.RetryBudgetExhausted<Failure>
+import type * as ExitCode from "../ExitCode.js"
 
 /** @internal */
 export const codes = {
@@ -30,13 +17,10 @@ export const codes = {
   BodyIncomplete: 12,
   CircuitOpen: 13,
   Rejected: 14
-} as const
+} as const satisfies Record<ExitCode.Kind, number>
 
 /** @internal */
-export type Kind = keyof typeof codes
-
-/** @internal */
-export const descriptions: Record<Kind, string> = {
+export const descriptions: Record<ExitCode.Kind, string> = {
   Ok: "the request succeeded (2xx), or the command finished",
   Internal: "unexpected internal error (a bug: please report it)",
   Usage: "usage error: unknown option, bad value, unreadable --policy/--schema file, invalid policy",
@@ -55,7 +39,7 @@ export const descriptions: Record<Kind, string> = {
 }
 
 /** @internal */
-export const kindOf = (failure: Failure): Kind => {
+export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
   switch (failure._tag) {
     case "ConnectionError":
       return "Connection"
@@ -93,11 +77,11 @@ export const kindOf = (failure: Failure): Kind => {
 }
 
 /** @internal */
-export const fromFailure = (failure: Failure): number => codes[kindOf(failure)]
+export const fromFailure = (failure: ExitCode.Failure): number => codes[kindOf(failure)]
 
 /** @internal */
 export const markdownTable = (): string => {
-  const rows = (Object.keys(codes) as Array<Kind>).map((kind) =>
+  const rows = (Object.keys(codes) as Array<ExitCode.Kind>).map((kind) =>
     `| ${codes[kind]} | \`${kind}\` | ${descriptions[kind]} |`
   )
   return ["| code | kind | meaning |", "| ---: | --- | --- |", ...rows].join("\n")
