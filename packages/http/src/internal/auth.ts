@@ -25,6 +25,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as Auth from "../Auth.js"
 import * as Jwt from "./jwt.js"
 import * as Redaction from "./redaction.js"
 
@@ -69,36 +70,7 @@ export class MalformedJwt extends Schema.TaggedError<MalformedJwt>("@sturdy/http
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export type Credential = Data.TaggedEnum<{
-  Bearer: { readonly token: Redacted.Redacted<string> }
-  ApiKeyHeader: { readonly header: string; readonly key: Redacted.Redacted<string> }
-  ApiKeyQuery: { readonly param: string; readonly key: Redacted.Redacted<string> }
-}>
-
-/** @internal */
-export const Credential = Data.taggedEnum<Credential>()
-
-/** @internal */
-export interface Options {
-  readonly origins?: ReadonlyArray<string> | undefined
-}
-
-/** @internal */
-export interface AccessToken {
-  readonly token: Redacted.Redacted<string>
-  readonly expiresAt: Option.Option<number>
-}
-
-/** @internal */
-export interface TokenSource<E> {
-  readonly get: Effect.Effect<AccessToken, E>
-  readonly invalidate: (stale: AccessToken) => Effect.Effect<void>
-}
-
-/** @internal */
-export interface TokenSourceOptions {
-  readonly expirySkew?: Duration.DurationInput | undefined
-}
+export const Credential = Data.taggedEnum<Auth.Credential>()
 
 // -----------------------------------------------------------------------------
 // the middleware core
@@ -320,7 +292,7 @@ const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
 const authenticateWith = <E, R, E2, R2, U>(
   self: HttpClient.HttpClient.With<E, R>,
   authenticator: Authenticator<E2, R2, U>,
-  options: Options | undefined
+  options: Auth.Options | undefined
 ): HttpClient.HttpClient.With<E | E2 | U, R | R2> => {
   const inner = processingOf(self)
   const { headers, params } = authenticator
@@ -405,7 +377,7 @@ const authenticateWith = <E, R, E2, R2, U>(
 // static credentials
 // -----------------------------------------------------------------------------
 
-const staticAuthenticator = (credential: Credential): Authenticator<never, never, never> => {
+const staticAuthenticator = (credential: Auth.Credential): Authenticator<never, never, never> => {
   switch (credential._tag) {
     case "Bearer":
       return {
@@ -448,17 +420,17 @@ const staticAuthenticator = (credential: Credential): Authenticator<never, never
 /** @internal */
 export const authenticate = dual<
   (
-    credential: Credential,
-    options?: Options
+    credential: Auth.Credential,
+    options?: Auth.Options
   ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
-    credential: Credential,
-    options?: Options
+    credential: Auth.Credential,
+    options?: Auth.Options
   ) => HttpClient.HttpClient.With<E, R>
 >(
   (args) => isClient(args[0]),
-  <E, R>(self: HttpClient.HttpClient.With<E, R>, credential: Credential, options?: Options) =>
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, credential: Auth.Credential, options?: Auth.Options) =>
     authenticateWith(self, staticAuthenticator(credential), options)
 )
 
@@ -466,12 +438,12 @@ export const authenticate = dual<
 export const bearer = dual<
   (
     token: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
     token: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => HttpClient.HttpClient.With<E, R>
 >(
   (args) => isClient(args[0]),
@@ -483,13 +455,13 @@ export const apiKeyHeader = dual<
   (
     header: string,
     key: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
     header: string,
     key: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => HttpClient.HttpClient.With<E, R>
 >(
   (args) => isClient(args[0]),
@@ -501,13 +473,13 @@ export const apiKeyQuery = dual<
   (
     param: string,
     key: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
     param: string,
     key: Redacted.Redacted<string>,
-    options?: Options
+    options?: Auth.Options
   ) => HttpClient.HttpClient.With<E, R>
 >(
   (args) => isClient(args[0]),
@@ -516,15 +488,15 @@ export const apiKeyQuery = dual<
 
 /** @internal */
 export const layer = (
-  credential: Credential,
-  options?: Options
+  credential: Auth.Credential,
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> =>
   Layer.effect(HttpClient.HttpClient, Effect.map(HttpClient.HttpClient, authenticate(credential, options)))
 
 /** @internal */
 export const layerConfig = (
-  config: Config.Config<Credential>,
-  options?: Options
+  config: Config.Config<Auth.Credential>,
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(config, (credential) => layer(credential, options)))
 
@@ -533,18 +505,18 @@ export const layerConfig = (
 // -----------------------------------------------------------------------------
 
 interface CachedToken {
-  readonly token: AccessToken
+  readonly token: Auth.AccessToken
   readonly refreshAt: Option.Option<number>
 }
 
 interface TokenState<E> {
   readonly cached: Option.Option<CachedToken>
-  readonly inflight: Option.Option<Deferred.Deferred<AccessToken, E>>
+  readonly inflight: Option.Option<Deferred.Deferred<Auth.AccessToken, E>>
 }
 
 type Lookup<E> =
-  | { readonly _tag: "Fresh"; readonly token: AccessToken }
-  | { readonly _tag: "Await"; readonly deferred: Deferred.Deferred<AccessToken, E> }
+  | { readonly _tag: "Fresh"; readonly token: Auth.AccessToken }
+  | { readonly _tag: "Await"; readonly deferred: Deferred.Deferred<Auth.AccessToken, E> }
   | { readonly _tag: "Lead" }
 
 const isFresh = (cached: CachedToken, now: number): boolean =>
@@ -555,22 +527,22 @@ const isUnexpired = (cached: CachedToken, now: number): boolean =>
 
 /** @internal */
 export const makeTokenSource = <E, R>(
-  acquire: Effect.Effect<AccessToken, E, R>,
-  options?: TokenSourceOptions
-): Effect.Effect<TokenSource<E>, never, Scope.Scope | R> =>
+  acquire: Effect.Effect<Auth.AccessToken, E, R>,
+  options?: Auth.TokenSourceOptions
+): Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
     const skewMillis = Duration.toMillis(options?.expirySkew ?? Duration.seconds(30))
     const state = yield* Ref.make<TokenState<E>>({ cached: Option.none(), inflight: Option.none() })
 
-    const cache = (token: AccessToken, now: number): CachedToken => ({
+    const cache = (token: Auth.AccessToken, now: number): CachedToken => ({
       token,
       // a skew longer than the token's lifetime would refresh on every call: cap it at half the lifetime
       refreshAt: Option.map(token.expiresAt, (expiresAt) => expiresAt - Math.min(skewMillis, (expiresAt - now) / 2))
     })
 
-    const refresh = (deferred: Deferred.Deferred<AccessToken, E>) =>
+    const refresh = (deferred: Deferred.Deferred<Auth.AccessToken, E>) =>
       acquire.pipe(
         Effect.provide(context),
         Effect.onExit((exit) =>
@@ -585,10 +557,10 @@ export const makeTokenSource = <E, R>(
         Effect.forkIn(scope)
       )
 
-    const get: Effect.Effect<AccessToken, E> = Effect.uninterruptibleMask((restore) =>
+    const get: Effect.Effect<Auth.AccessToken, E> = Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const deferred = yield* Deferred.make<AccessToken, E>()
+        const deferred = yield* Deferred.make<Auth.AccessToken, E>()
         const lookup = yield* Ref.modify(state, (current): readonly [Lookup<E>, TokenState<E>] => {
           if (Option.isSome(current.cached) && isFresh(current.cached.value, now)) {
             return [{ _tag: "Fresh", token: current.cached.value.token }, current]
@@ -613,7 +585,7 @@ export const makeTokenSource = <E, R>(
       })
     )
 
-    const invalidate = (stale: AccessToken): Effect.Effect<void> =>
+    const invalidate = (stale: Auth.AccessToken): Effect.Effect<void> =>
       Ref.update(state, (current) =>
         Option.isSome(current.cached) && current.cached.value.token === stale
           ? { ...current, cached: Option.none() }
@@ -625,18 +597,18 @@ export const makeTokenSource = <E, R>(
 /** @internal */
 export const jwtSource = <E, R>(
   acquire: Effect.Effect<Redacted.Redacted<string>, E, R>,
-  options?: TokenSourceOptions
-): Effect.Effect<TokenSource<E | MalformedJwt>, never, Scope.Scope | R> =>
+  options?: Auth.TokenSourceOptions
+): Effect.Effect<Auth.TokenSource<E | MalformedJwt>, never, Scope.Scope | R> =>
   makeTokenSource(
     Effect.flatMap(acquire, (token) =>
       Either.match(Jwt.readExpiry(token), {
         onLeft: (reason) => Effect.fail(new MalformedJwt({ reason })),
-        onRight: (expiresAt) => Effect.succeed<AccessToken>({ token, expiresAt })
+        onRight: (expiresAt) => Effect.succeed<Auth.AccessToken>({ token, expiresAt })
       })),
     options
   )
 
-const sourceAuthenticator = <E>(source: TokenSource<E>): Authenticator<E, never, Unauthorized> => ({
+const sourceAuthenticator = <E>(source: Auth.TokenSource<E>): Authenticator<E, never, Unauthorized> => ({
   headers: ["authorization"],
   params: [],
   refusedAgain: unauthorized,
@@ -650,13 +622,13 @@ const sourceAuthenticator = <E>(source: TokenSource<E>): Authenticator<E, never,
 /** @internal */
 export const bearerFrom = dual<
   <E2>(
-    source: TokenSource<E2>,
-    options?: Options
+    source: Auth.TokenSource<E2>,
+    options?: Auth.Options
   ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>,
   <E, R, E2>(
     self: HttpClient.HttpClient.With<E, R>,
-    source: TokenSource<E2>,
-    options?: Options
+    source: Auth.TokenSource<E2>,
+    options?: Auth.Options
   ) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>
 >(
   (args) => isClient(args[0]),
@@ -699,8 +671,8 @@ export const asHttpClientErrors = <E, R>(
 
 /** @internal */
 export const layerBearerFrom = <E, R>(
-  source: Effect.Effect<TokenSource<E>, never, Scope.Scope | R | HttpClient.HttpClient>,
-  options?: Options
+  source: Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | R | HttpClient.HttpClient>,
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient | Exclude<R, Scope.Scope>> =>
   Layer.scoped(
     HttpClient.HttpClient,
@@ -714,7 +686,7 @@ export const layerBearerFrom = <E, R>(
 /** @internal */
 export const layerBearerConfig = (
   token: Config.Config<Redacted.Redacted<string>>,
-  options?: Options
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(token, (token) => layer(Credential.Bearer({ token }), options)))
 
@@ -722,7 +694,7 @@ export const layerBearerConfig = (
 export const layerApiKeyHeaderConfig = (
   header: string,
   key: Config.Config<Redacted.Redacted<string>>,
-  options?: Options
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(key, (key) => layer(Credential.ApiKeyHeader({ header, key }), options)))
 
@@ -730,6 +702,6 @@ export const layerApiKeyHeaderConfig = (
 export const layerApiKeyQueryConfig = (
   param: string,
   key: Config.Config<Redacted.Redacted<string>>,
-  options?: Options
+  options?: Auth.Options
 ): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(key, (key) => layer(Credential.ApiKeyQuery({ param, key }), options)))

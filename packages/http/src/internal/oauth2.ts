@@ -5,7 +5,6 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
@@ -15,7 +14,9 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import * as Auth from "./auth.js"
+import type * as Auth from "../Auth.js"
+import type * as OAuth2 from "../OAuth2.js"
+import * as auth from "./auth.js"
 import * as Jwt from "./jwt.js"
 import * as Redaction from "./redaction.js"
 
@@ -88,20 +89,6 @@ export const isRetryable = (error: TokenError): boolean =>
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export interface ClientCredentialsOptions {
-  readonly tokenUrl: string | URL
-  readonly clientId: string
-  readonly clientSecret: Redacted.Redacted<string>
-  readonly clientAuthentication?: "basic" | "body" | undefined
-  readonly scope?: string | ReadonlyArray<string> | undefined
-  readonly audience?: string | undefined
-  readonly extraParams?: Readonly<Record<string, string>> | undefined
-  readonly expirySkew?: Duration.DurationInput | undefined
-  readonly retry?: Schedule.Schedule<unknown, TokenError> | undefined
-  readonly origins?: ReadonlyArray<string> | undefined
-}
-
-/** @internal */
 export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Schedule.exponential("200 millis", 2).pipe(
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(3))
@@ -143,7 +130,7 @@ const readJson = (response: HttpClientResponse.HttpClientResponse) =>
       })
   )
 
-const tokenRequest = (options: ClientCredentialsOptions): HttpClientRequest.HttpClientRequest => {
+const tokenRequest = (options: OAuth2.ClientCredentialsOptions): HttpClientRequest.HttpClientRequest => {
   const params: Record<string, string> = { ...options.extraParams, grant_type: "client_credentials" }
   if (options.scope !== undefined) {
     params.scope = typeof options.scope === "string" ? options.scope : options.scope.join(" ")
@@ -185,7 +172,7 @@ const toAccessToken = (
 
 /** @internal */
 export const requestToken = (
-  options: ClientCredentialsOptions
+  options: OAuth2.ClientCredentialsOptions
 ): Effect.Effect<Auth.AccessToken, TokenError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
@@ -229,18 +216,18 @@ export const requestToken = (
 
 /** @internal */
 export const clientCredentials = (
-  options: ClientCredentialsOptions
+  options: OAuth2.ClientCredentialsOptions
 ): Effect.Effect<Auth.TokenSource<TokenError>, never, Scope.Scope | HttpClient.HttpClient> =>
-  Auth.makeTokenSource(requestToken(options), { expirySkew: options.expirySkew })
+  auth.makeTokenSource(requestToken(options), { expirySkew: options.expirySkew })
 
 /** @internal */
 export const layerClientCredentials = (
-  options: ClientCredentialsOptions
+  options: OAuth2.ClientCredentialsOptions
 ): Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient> =>
-  Auth.layerBearerFrom(clientCredentials(options), { origins: options.origins })
+  auth.layerBearerFrom(clientCredentials(options), { origins: options.origins })
 
 /** @internal */
 export const layerClientCredentialsConfig = (
-  config: Config.Config<ClientCredentialsOptions>
+  config: Config.Config<OAuth2.ClientCredentialsOptions>
 ): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.unwrapEffect(Effect.map(config, layerClientCredentials))
