@@ -60,7 +60,10 @@ describe("telemetry-otel example", () => {
     expect(exportedText).toContain("api_key=<redacted>")
     expect(exportedText).not.toMatch(/s3cret/)
     const requests = result.metrics.find((metric) => metric.descriptor.name === "sturdy_http_client_requests_total")
-    expect(requests?.dataPoints.map((point) => point.value)).toEqual([1])
+    // Effect's metric registry is process-wide: keep to this run's server
+    const host = out.match(/host=(127\.0\.0\.1:\d+)/)?.[1]
+    expect(requests?.dataPoints.filter((point) => point.attributes.host === host).map((point) => point.value))
+      .toEqual([1])
 
     expect(out).toMatch(
       /sturdy_http_client_requests_total\{method=GET,host=127\.0\.0\.1:\d+,outcome=success,failure_tag=none\} 1/
