@@ -220,17 +220,27 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       }
     }))
 
-    // the policy reports each retry decision to the call's hook, in line with the call
-    const onEvent = (event: Policy.Event): Effect.Effect<void> =>
-      event._tag === "RetryDecision"
-        ? Effect.sync(() =>
-          recorder.decide(event.attempt, {
-            reason: event.reason,
-            delayMillis: Duration.toMillis(event.delay),
-            retrying: event.retrying
-          })
-        )
-        : Effect.void
+    // the policy reports to the call's hook, in line with the call: which attempts it refused, and each retry decision
+    const onEvent = (event: Policy.Event): Effect.Effect<void> => {
+      switch (event._tag) {
+        case "Rejected":
+          // the rate limiter and the retry budget refuse a call or a retry, not an attempt: the final failure and the
+          // decision's line say those
+          return event.rejection._tag === "CircuitOpen" || event.rejection._tag === "BulkheadRejected"
+            ? Effect.sync(() => recorder.reject(event.attempt, event.rejection._tag))
+            : Effect.void
+        case "RetryDecision":
+          return Effect.sync(() =>
+            recorder.decide(event.attempt, {
+              reason: event.reason,
+              delayMillis: Duration.toMillis(event.delay),
+              retrying: event.retrying
+            })
+          )
+        default:
+          return Effect.void
+      }
+    }
 
     // stderr ends up in CI logs: keep tokens in query strings out of it, as the failures' messages do
     const shownUrl = Redaction.redactUrl(input.url)

@@ -98,27 +98,35 @@ export class Recorder {
     })
   }
 
-  /** Records a retry decision (from the policy's `RetryDecision` events). */
+  /** Records an attempt a policy refused to send (an open breaker, a full bulkhead), labelled with the refusal. */
+  reject(attempt: number, label: string): void {
+    this.rowOf(attempt, label)
+  }
+
+  /** Records a retry decision (from the policy's `RetryDecision` events) on the row of the attempt that failed. */
   decide(attempt: number, decision: Decision): void {
-    let row: Row | undefined
-    for (const candidate of this.rows) {
-      if (candidate.attempt === attempt - 1) row = candidate
-    }
-    if (row === undefined) {
-      // the attempt was refused by a policy (an open breaker, say) before it was sent
-      row = {
-        attempt: attempt - 1,
-        startedAt: this.elapsed(),
-        endedAt: undefined,
-        outcome: { _tag: "NotSent", label: "rejected by policy" },
-        decision: undefined
-      }
-      this.rows.push(row)
-      this.emit({ _tag: "Finished", row })
-    }
+    // the policy reports a refused attempt before deciding about it: the fallback only keeps a decision from being lost
+    const row = this.rowOf(attempt - 1, "rejected by policy")
     row.decision = decision
     if (decision.retrying) this.nextAttempt = attempt
     this.emit({ _tag: "Decided", row })
+  }
+
+  // The last row of `attempt` (a hedge shares its attempt's number), or a new not-sent row for it.
+  private rowOf(attempt: number, notSentLabel: string): Row {
+    for (let index = this.rows.length - 1; index >= 0; index--) {
+      if (this.rows[index].attempt === attempt) return this.rows[index]
+    }
+    const row: Row = {
+      attempt,
+      startedAt: this.elapsed(),
+      endedAt: undefined,
+      outcome: { _tag: "NotSent", label: notSentLabel },
+      decision: undefined
+    }
+    this.rows.push(row)
+    this.emit({ _tag: "Finished", row })
+    return row
   }
 
   /** Labels the last row with the call's final failure when no attempt could be sent at all. */
