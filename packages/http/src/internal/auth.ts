@@ -418,72 +418,39 @@ const staticAuthenticator = (credential: Auth.Credential): Authenticator<never, 
 }
 
 /** @internal */
-export const authenticate = dual<
-  (
-    credential: Auth.Credential,
-    options?: Auth.Options
-  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
-  <E, R>(
-    self: HttpClient.HttpClient.With<E, R>,
-    credential: Auth.Credential,
-    options?: Auth.Options
-  ) => HttpClient.HttpClient.With<E, R>
->(
+export const authenticate: typeof Auth.authenticate = dual(
   (args) => isClient(args[0]),
   <E, R>(self: HttpClient.HttpClient.With<E, R>, credential: Auth.Credential, options?: Auth.Options) =>
     authenticateWith(self, staticAuthenticator(credential), options)
 )
 
 /** @internal */
-export const bearer = dual<
-  (
-    token: Redacted.Redacted<string>,
-    options?: Auth.Options
-  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
-  <E, R>(
-    self: HttpClient.HttpClient.With<E, R>,
-    token: Redacted.Redacted<string>,
-    options?: Auth.Options
-  ) => HttpClient.HttpClient.With<E, R>
->(
+export const bearer: typeof Auth.bearer = dual(
   (args) => isClient(args[0]),
-  (self, token, options) => authenticate(self, Credential.Bearer({ token }), options)
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, token: Redacted.Redacted<string>, options?: Auth.Options) =>
+    authenticate(self, Credential.Bearer({ token }), options)
 )
 
 /** @internal */
-export const apiKeyHeader = dual<
-  (
-    header: string,
-    key: Redacted.Redacted<string>,
-    options?: Auth.Options
-  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+export const apiKeyHeader: typeof Auth.apiKeyHeader = dual(
+  (args) => isClient(args[0]),
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
     header: string,
     key: Redacted.Redacted<string>,
     options?: Auth.Options
-  ) => HttpClient.HttpClient.With<E, R>
->(
-  (args) => isClient(args[0]),
-  (self, header, key, options) => authenticate(self, Credential.ApiKeyHeader({ header, key }), options)
+  ) => authenticate(self, Credential.ApiKeyHeader({ header, key }), options)
 )
 
 /** @internal */
-export const apiKeyQuery = dual<
-  (
-    param: string,
-    key: Redacted.Redacted<string>,
-    options?: Auth.Options
-  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
+export const apiKeyQuery: typeof Auth.apiKeyQuery = dual(
+  (args) => isClient(args[0]),
   <E, R>(
     self: HttpClient.HttpClient.With<E, R>,
     param: string,
     key: Redacted.Redacted<string>,
     options?: Auth.Options
-  ) => HttpClient.HttpClient.With<E, R>
->(
-  (args) => isClient(args[0]),
-  (self, param, key, options) => authenticate(self, Credential.ApiKeyQuery({ param, key }), options)
+  ) => authenticate(self, Credential.ApiKeyQuery({ param, key }), options)
 )
 
 /** @internal */
@@ -620,19 +587,10 @@ const sourceAuthenticator = <E>(source: Auth.TokenSource<E>): Authenticator<E, n
 })
 
 /** @internal */
-export const bearerFrom = dual<
-  <E2>(
-    source: Auth.TokenSource<E2>,
-    options?: Auth.Options
-  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>,
-  <E, R, E2>(
-    self: HttpClient.HttpClient.With<E, R>,
-    source: Auth.TokenSource<E2>,
-    options?: Auth.Options
-  ) => HttpClient.HttpClient.With<E | E2 | Unauthorized, R>
->(
+export const bearerFrom: typeof Auth.bearerFrom = dual(
   (args) => isClient(args[0]),
-  (self, source, options) => authenticateWith(self, sourceAuthenticator(source), options)
+  <E, R, E2>(self: HttpClient.HttpClient.With<E, R>, source: Auth.TokenSource<E2>, options?: Auth.Options) =>
+    authenticateWith(self, sourceAuthenticator(source), options)
 )
 
 const failOrDie = <E>(error: E): Effect.Effect<never, HttpClientError.HttpClientError> =>
