@@ -5,8 +5,8 @@
  *
  * The pipeline is wired by hand so every hook is visible: `Telemetry.logicalCall` around `Retry.retry` (with
  * `onAttempt: Telemetry.onRetry`) around a `CircuitBreaker` (tracked with `Telemetry.trackBreaker`) around
- * `Telemetry.attempt`. The program installs a tiny in-memory tracer, makes four calls, and prints the span tree and
- * the metric snapshot. Any OpenTelemetry exporter (`@effect/opentelemetry`) would receive the same spans.
+ * `Telemetry.attempt`. The program installs `TestTracer.make()` from `@sturdy/testing` (an in-memory tracer), makes
+ * four calls, and prints the span tree and the metric snapshot. Any OpenTelemetry exporter (`@effect/opentelemetry`) would receive the same spans.
  *
  * Run: `npx tsx examples/telemetry.ts`
  */
@@ -16,8 +16,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Backoff, CircuitBreaker, Retry } from "@sturdy/policy"
-import { FaultScript, FaultServer } from "@sturdy/testing"
-import { Console, type Context, Effect, type Exit, Metric, MetricState, Option, Random, Schema, Tracer } from "effect"
+import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
+import { Console, Effect, Metric, MetricState, Option, Random, Schema } from "effect"
 import { pathToFileURL } from "node:url"
 
 const Item = Schema.Struct({ sku: Schema.String, stock: Schema.Number })
@@ -27,63 +27,6 @@ const routes = FaultScript.routes({
   "GET /inventory/B-2": FaultScript.json({ sku: "B-2", stock: 0 }),
   "GET /inventory/C-3": FaultScript.status(503)
 })
-
-// -----------------------------------------------------------------------------
-// an in-memory tracer: Effect's Tracer interface, kept in an array
-// -----------------------------------------------------------------------------
-
-interface EventRecord {
-  readonly name: string
-  readonly attributes: Record<string, unknown>
-}
-
-class MemorySpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly sampled = true
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<EventRecord> = []
-  readonly links: Array<Tracer.SpanLink>
-  status: Tracer.SpanStatus
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    links: ReadonlyArray<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind,
-    readonly spanId: string,
-    readonly traceId: string
-  ) {
-    this.links = [...links]
-    this.status = { _tag: "Started", startTime }
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push({ name, attributes: attributes ?? {} })
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-const memoryTracer = () => {
-  const spans: Array<MemorySpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, links, startTime, kind) => {
-      const traceId = Option.match(parent, { onNone: () => `trace-${spans.length + 1}`, onSome: (p) => p.traceId })
-      const span = new MemorySpan(name, parent, context, links, startTime, kind, `span-${spans.length + 1}`, traceId)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 // -----------------------------------------------------------------------------
 // printing
@@ -101,14 +44,12 @@ const shown = [
   "sturdy.breaker_state"
 ]
 
-const durationOf = (span: MemorySpan): string =>
+const durationOf = (span: TestTracer.CollectedSpan): string =>
   span.status._tag === "Ended" ? `${Number((span.status.endTime - span.status.startTime) / 1_000_000n)}ms` : "open"
 
-const printTree = (spans: ReadonlyArray<MemorySpan>): Array<string> => {
+const printTree = (collected: TestTracer.TestTracer): Array<string> => {
   const lines: Array<string> = []
-  const childrenOf = (id: string) =>
-    spans.filter((s) => Option.isSome(s.parent) && s.parent.value.spanId === id && s.name.startsWith("http.client"))
-  const visit = (span: MemorySpan, depth: number) => {
+  const visit = (span: TestTracer.CollectedSpan, depth: number) => {
     const indent = "  ".repeat(depth)
     const attributes = shown.flatMap((key) =>
       span.attributes.has(key) ? [`${key}=${String(span.attributes.get(key))}`] : []
@@ -120,9 +61,11 @@ const printTree = (spans: ReadonlyArray<MemorySpan>): Array<string> => {
       const detail = Object.entries(event.attributes).map(([k, v]) => `${k}=${String(v)}`).join(" ")
       lines.push(`${indent}    event ${event.name}: ${detail}`)
     }
-    for (const child of childrenOf(span.spanId)) visit(child, depth + 1)
+    for (const child of collected.children(span)) {
+      if (child.name.startsWith("http.client")) visit(child, depth + 1)
+    }
   }
-  for (const root of spans.filter((s) => s.name.startsWith("http.client.request"))) visit(root, 0)
+  for (const root of collected.spans.filter((s) => s.name.startsWith("http.client.request"))) visit(root, 0)
   return lines
 }
 
@@ -148,7 +91,7 @@ const printMetrics = Effect.map(Metric.snapshot, (pairs) =>
 // -----------------------------------------------------------------------------
 
 export const main = Effect.gen(function*() {
-  const { spans, tracer } = memoryTracer()
+  const collected = TestTracer.make()
   const server = yield* FaultServer.make(routes)
   const client = yield* HttpClient.HttpClient
   const breaker = yield* CircuitBreaker.make("inventory", { consecutiveFailures: 3 })
@@ -179,12 +122,12 @@ export const main = Effect.gen(function*() {
         `GET /inventory/${sku}: ${result._tag === "Right" ? `stock ${result.right.stock}` : result.left._tag}`
       )
     }
-  }).pipe(Effect.withTracer(tracer))
+  }).pipe(Effect.withTracer(collected.tracer))
   // breaker transitions are tracked by a background fiber: give it a moment to catch up
   yield* Effect.sleep("20 millis")
 
   yield* Console.log("\nspans:")
-  for (const line of printTree(spans)) yield* Console.log(`  ${line}`)
+  for (const line of printTree(collected)) yield* Console.log(`  ${line}`)
   yield* Console.log("\nmetrics:")
   for (const line of yield* printMetrics) yield* Console.log(`  ${line}`)
 }).pipe(

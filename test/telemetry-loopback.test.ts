@@ -2,58 +2,9 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
 import { Retry } from "@sturdy/policy"
-import { FaultScript, FaultServer } from "@sturdy/testing"
-import type { Context, Exit } from "effect"
-import { Effect, HashMap, Logger, LogLevel, Option, Schedule, Tracer } from "effect"
+import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
+import { Effect, HashMap, Logger, LogLevel, Option, Schedule } from "effect"
 import { transports } from "./utils/transports.js"
-
-class CollectedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId: string
-  readonly sampled = true
-  status: Tracer.SpanStatus
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }> = []
-  readonly links: Array<Tracer.SpanLink> = []
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint,
-    id: number
-  ) {
-    this.status = { _tag: "Started", startTime }
-    this.spanId = id.toString(16).padStart(16, "0")
-    this.traceId = Option.isSome(parent) ? parent.value.traceId : id.toString(16).padStart(32, "0")
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push({ name, attributes: attributes ?? {} })
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-const collectingTracer = () => {
-  const spans: Array<CollectedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => {
-      const span = new CollectedSpan(name, parent, context, kind, startTime, spans.length + 1)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
-}
 
 const apiKey = "LOOPBACK-APIKEY-7f3a"
 const bearer = "LOOPBACK-BEARER-c41d"
@@ -64,7 +15,7 @@ describe.each(transports)("Telemetry over a loopback FaultServer with %s", (_, t
       const server = yield* FaultServer.make(FaultScript.routes({
         "GET /items": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ items: [1, 2] }))
       }))
-      const { spans, tracer } = collectingTracer()
+      const { spans, tracer } = TestTracer.make()
       const lines: Array<string> = []
       const logger = Logger.make(({ annotations, logLevel, message }) => {
         lines.push(`${logLevel.label} ${JSON.stringify(message)} ${JSON.stringify(HashMap.toEntries(annotations))}`)

@@ -1,55 +1,9 @@
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
-import { FaultScript, FaultServer } from "@sturdy/testing"
-import type { Context, Exit } from "effect"
-import { Effect, Metric, MetricState, Option, Schema, Tracer } from "effect"
+import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
+import { Effect, Metric, MetricState, Option, Schema } from "effect"
 import { transports } from "./utils/transports.js"
-
-class CollectedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId: string
-  readonly sampled = true
-  status: Tracer.SpanStatus
-  readonly attributes = new Map<string, unknown>()
-  readonly links: Array<Tracer.SpanLink> = []
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint,
-    id: number
-  ) {
-    this.status = { _tag: "Started", startTime }
-    this.spanId = id.toString(16).padStart(16, "0")
-    this.traceId = Option.isSome(parent) ? parent.value.traceId : id.toString(16).padStart(32, "0")
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(): void {}
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-const collectingTracer = () => {
-  const spans: Array<CollectedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => {
-      const span = new CollectedSpan(name, parent, context, kind, startTime, spans.length + 1)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
-}
 
 const counter = (name: string, labels: Record<string, string>) =>
   Effect.map(Metric.snapshot, (pairs) => {
@@ -69,7 +23,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       const server = yield* FaultServer.make(FaultScript.routes({
         "GET /items": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ items: [] }))
       }))
-      const { spans, tracer } = collectingTracer()
+      const { spans, tracer } = TestTracer.make()
       const policy = yield* Policy.make({
         retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
       })
@@ -130,7 +84,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       const server = yield* FaultServer.make(FaultScript.routes({
         "GET /users/1": FaultScript.json({ id: 1, status: 3 }, { status: 203 })
       }))
-      const { spans, tracer } = collectingTracer()
+      const { spans, tracer } = TestTracer.make()
       const policy = yield* Policy.make({ retry: { budget: false } })
       const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
       const User = Schema.Struct({ id: Schema.Number, status: Schema.Number })

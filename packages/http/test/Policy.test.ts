@@ -2,11 +2,10 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Idempotency, Policy, Telemetry } from "@sturdy/http"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
-import { FaultScript, ScriptedClient } from "@sturdy/testing"
+import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Cause,
   ConfigProvider,
-  type Context,
   Duration,
   Effect,
   Either,
@@ -21,8 +20,7 @@ import {
   Schema,
   type Scope,
   Supervisor,
-  TestClock,
-  Tracer
+  TestClock
 } from "effect"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -817,52 +815,6 @@ export type _Failure = HttpFailure.HttpFailure
 // observation: the event hook and telemetry
 // -----------------------------------------------------------------------------
 
-// A tracer that keeps every span it is asked for.
-class CollectedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId: string
-  readonly sampled = true
-  status: Tracer.SpanStatus
-  readonly attributes = new Map<string, unknown>()
-  readonly links: Array<Tracer.SpanLink> = []
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint,
-    id: number
-  ) {
-    this.status = { _tag: "Started", startTime }
-    this.spanId = `span-${id}`
-    this.traceId = Option.isSome(parent) ? parent.value.traceId : `trace-${id}`
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(): void {}
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-const collectingTracer = () => {
-  const spans: Array<CollectedSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => {
-      const span = new CollectedSpan(name, parent, context, kind, startTime, spans.length + 1)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { spans, tracer }
-}
-
 // An event as the tests compare it: the fields a user would look at.
 const brief = (event: Policy.Event): string => {
   switch (event._tag) {
@@ -993,7 +945,7 @@ describe("Policy observation", () => {
 
   it.scoped("with telemetry on, a tracer sees one logical span and one attempt span per attempt, without secrets", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = collectingTracer()
+      const { spans, tracer } = TestTracer.make()
       const { api } = yield* harness({
         "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada))
       }, { ...quick, telemetry: true })
@@ -1034,7 +986,7 @@ describe("Policy observation", () => {
 
   it.scoped("by default, an untraced call records nothing; telemetry: false records nothing even when traced", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = collectingTracer()
+      const { spans, tracer } = TestTracer.make()
       const requests = Metric.tagged(Telemetry.metrics.requests, "method", "GET").pipe(
         Metric.tagged("host", "quiet.test:80"),
         Metric.tagged("outcome", "success"),

@@ -2,7 +2,7 @@ import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platf
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
 import { Bulkhead, CircuitBreaker, Hedge, Retry, RetryBudget } from "@sturdy/policy"
-import type { Context, Exit } from "effect"
+import { TestTracer } from "@sturdy/testing"
 import {
   Duration,
   Effect,
@@ -18,61 +18,12 @@ import {
   Ref,
   Schedule,
   Schema,
-  TestClock,
-  Tracer
+  TestClock
 } from "effect"
 
 // -----------------------------------------------------------------------------
-// a tracer that keeps every span, a logger that keeps every line, metric readers
+// a logger that keeps every line, metric readers (spans are kept by TestTracer)
 // -----------------------------------------------------------------------------
-
-class TestSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly spanId: string
-  readonly traceId: string
-  readonly sampled = true
-  status: Tracer.SpanStatus
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }> = []
-  readonly links: Array<Tracer.SpanLink> = []
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    readonly kind: Tracer.SpanKind,
-    startTime: bigint,
-    id: number
-  ) {
-    this.status = { _tag: "Started", startTime }
-    this.spanId = `span-${id}`
-    this.traceId = Option.isSome(parent) ? parent.value.traceId : `trace-${id}`
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push({ name, attributes: attributes ?? {} })
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-const makeTracer = () => {
-  const spans: Array<TestSpan> = []
-  const tracer = Tracer.make({
-    span: (name, parent, context, _links, startTime, kind) => {
-      const span = new TestSpan(name, parent, context, kind, startTime, spans.length + 1)
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 const makeLogger = () => {
   const lines: Array<{ readonly level: string; readonly text: string }> = []
@@ -135,7 +86,7 @@ const scriptedClient = (replies: ReadonlyArray<Reply>) =>
     return { client, seen }
   })
 
-const spanAttributesText = (spans: ReadonlyArray<TestSpan>): string =>
+const spanAttributesText = (spans: ReadonlyArray<TestTracer.CollectedSpan>): string =>
   JSON.stringify(spans.map((span) => ({
     name: span.name,
     attributes: Object.fromEntries(span.attributes),
@@ -166,7 +117,7 @@ const callWithRetry = <A, E>(
 describe("Telemetry", () => {
   it.effect("a 503 then a 200 through Retry: one logical span with two attempt spans under it", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { client, seen } = yield* scriptedClient([{ status: 503 }, { status: 200, body: "{\"ok\":true}" }])
       const request = HttpClientRequest.get("https://api.example.test/items")
       const exit = yield* callWithRetry(request, (ready) => Attempt.send(client, ready), HttpFailure.isTransient).pipe(
@@ -226,7 +177,7 @@ describe("Telemetry", () => {
 
   it.effect("no secret in any span attribute, event or log line", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { lines, layer } = makeLogger()
       const { client } = yield* scriptedClient([
         { status: 503, body: "{\"access_token\":\"BODY-SECRET-1\"}" },
@@ -383,7 +334,7 @@ describe("Telemetry", () => {
   it.scoped("tracks a breaker: state gauge, transitions, a warning when it opens, the state on attempt spans", () =>
     Effect.gen(function*() {
       const upstream = "https://breaker.example.test:443"
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { lines, layer } = makeLogger()
       const breaker = yield* CircuitBreaker.make(upstream, { consecutiveFailures: 1 })
       yield* Telemetry.trackBreaker(breaker).pipe(Effect.provide(layer))
@@ -421,7 +372,7 @@ describe("Telemetry", () => {
   it.scoped("tracks every breaker of a registry, and the state its transitions reached shows on attempt spans", () =>
     Effect.gen(function*() {
       const upstream = "https://registry.example.test:443"
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const registry = yield* CircuitBreaker.makeRegistry({
         breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced("1 second") }
       })
@@ -457,7 +408,7 @@ describe("Telemetry", () => {
 
   it.effect("a decoded body's own status field is not the HTTP status; the client middleware records the real one", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { client } = yield* scriptedClient([{ status: 201, body: "{\"id\":7,\"status\":3}" }])
       const request = HttpClientRequest.post("https://json.example.test/users")
       const Created = Schema.Struct({ id: Schema.Number, status: Schema.Number })
@@ -480,7 +431,7 @@ describe("Telemetry", () => {
 
   it.effect("a hedged attempt is numbered, carries its hedge index, and the loser ends interrupted", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { client } = yield* scriptedClient([{ status: 200 }])
       const request = HttpClientRequest.get("https://hedge.example.test/slow")
       const send = (ready: HttpClientRequest.HttpClientRequest) =>
@@ -531,7 +482,7 @@ describe("Telemetry", () => {
 
   it.effect("under a logical call the platform builds no span of its own and logged headers hide every secret", () =>
     Effect.gen(function*() {
-      const { spans, tracer } = makeTracer()
+      const { spans, tracer } = TestTracer.make()
       const { lines, layer } = makeLogger()
       const { client } = yield* scriptedClient([{ status: 200 }])
       const request = HttpClientRequest.get("https://plain.example.test/", {
