@@ -1182,11 +1182,7 @@ export const makeClientWith = (
         readonly schema?: Schema.Schema<A, I, R> | undefined
       } = {}
     ): Effect.Effect<A | Attempt.Received, P.Failure, R | BR> {
-      let request = typeof pathOrRequest === "string"
-        ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
-        : verb === undefined || pathOrRequest.method === verb
-        ? pathOrRequest
-        : HttpClientRequest.setMethod(pathOrRequest, verb)
+      let request = sturdyClient.requestFor(verb, pathOrRequest)
       const url = sturdyClient.resolveUrl(baseUrl, request.url)
       if (url !== request.url) request = HttpClientRequest.setUrl(request, url)
       // the pipeline decides on the request as it will be sent: an Idempotency-Key in `headers` counts

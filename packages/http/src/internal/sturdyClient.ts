@@ -20,6 +20,17 @@ export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/S
 const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
 
 /** @internal */
+/** @internal A path becomes a request with `verb` (GET when none); a request keeps its method unless `verb` differs. */
+export const requestFor = (
+  verb: HttpMethod.HttpMethod | undefined,
+  pathOrRequest: string | HttpClientRequest.HttpClientRequest
+): HttpClientRequest.HttpClientRequest =>
+  typeof pathOrRequest === "string"
+    ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
+    : verb === undefined || pathOrRequest.method === verb
+    ? pathOrRequest
+    : HttpClientRequest.setMethod(pathOrRequest, verb)
+
 export const resolveUrl = (baseUrl: string | undefined, url: string): string => {
   if (baseUrl === undefined || baseUrl === "" || absoluteUrl.test(url)) return url
   if (url === "") return baseUrl
@@ -125,12 +136,7 @@ export const makeWith = (
         readonly schema?: Schema.Schema<A, I, R> | undefined
       } = {}
     ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> {
-      const request = typeof pathOrRequest === "string"
-        ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
-        : verb === undefined || pathOrRequest.method === verb
-        ? pathOrRequest
-        : HttpClientRequest.setMethod(pathOrRequest, verb)
-      return run(request, requestOptions)
+      return run(requestFor(verb, pathOrRequest), requestOptions)
     }
     return call
   }
