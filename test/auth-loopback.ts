@@ -1,11 +1,10 @@
 // Helpers for the auth integration tests: a node:http server on 127.0.0.1 (port 0) and a tracer and logger that
 // record everything, so the tests can search them for secrets.
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { TestTracer } from "@sturdy/testing"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
@@ -13,7 +12,6 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Undici from "undici"
@@ -105,58 +103,21 @@ export const sendJson = (response: Http.ServerResponse, status: number, body: un
   response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body))
 }
 
-class RecordedSpan implements Tracer.Span {
-  readonly _tag = "Span"
-  readonly attributes = new Map<string, unknown>()
-  readonly events: Array<string> = []
-  readonly links: Array<Tracer.SpanLink>
-  readonly sampled = true
-  status: Tracer.SpanStatus
-  ended: Option.Option<Exit.Exit<unknown, unknown>> | undefined
-  constructor(
-    readonly name: string,
-    readonly parent: Option.Option<Tracer.AnySpan>,
-    readonly context: Context.Context<never>,
-    links: ReadonlyArray<Tracer.SpanLink>,
-    startTime: bigint,
-    readonly kind: Tracer.SpanKind,
-    readonly spanId: string,
-    readonly traceId: string
-  ) {
-    this.links = [...links]
-    this.status = { _tag: "Started", startTime }
-  }
-  end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
-    this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
-    if (exit._tag === "Failure") this.events.push(Cause.pretty(exit.cause))
-  }
-  attribute(key: string, value: unknown): void {
-    this.attributes.set(key, value)
-  }
-  event(name: string, _startTime: bigint, attributes?: Record<string, unknown>): void {
-    this.events.push(`${name} ${Inspectable.toStringUnknown(attributes ?? {})}`)
-  }
-  addLinks(links: ReadonlyArray<Tracer.SpanLink>): void {
-    this.links.push(...links)
-  }
-}
-
-/** A tracer that keeps every span; `dump` renders names, attributes and events as text to search. */
+/** A tracer that keeps every span; `dump` renders names, attributes, events and failures as text to search. */
 export const recordingTracer = () => {
-  const spans: Array<RecordedSpan> = []
-  const tracer = Tracer.make({
-    span(name, parent, context, links, startTime, kind) {
-      const span = new RecordedSpan(name, parent, context, links, startTime, kind, `span-${spans.length}`, "trace")
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
+  const collected = TestTracer.make()
   const dump = () =>
-    spans.map((span) =>
-      [span.name, ...[...span.attributes].map(([key, value]) => `${key}=${String(value)}`), ...span.events].join("\n")
+    collected.spans.map((span) =>
+      [
+        span.name,
+        ...[...span.attributes].map(([key, value]) => `${key}=${String(value)}`),
+        ...span.events.map((event) => `${event.name} ${Inspectable.toStringUnknown(event.attributes)}`),
+        ...(span.status._tag === "Ended" && span.status.exit._tag === "Failure"
+          ? [Cause.pretty(span.status.exit.cause)]
+          : [])
+      ].join("\n")
     ).join("\n")
-  return { tracer, spans, dump }
+  return { tracer: collected.tracer, spans: collected.spans, dump }
 }
 
 /** A logger that keeps every line in logfmt, causes included. */
