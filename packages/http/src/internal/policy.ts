@@ -1201,14 +1201,7 @@ export const makeClientWith = (
   }
   return {
     policy,
-    execute: method(undefined),
-    get: method("GET"),
-    post: method("POST"),
-    put: method("PUT"),
-    patch: method("PATCH"),
-    del: method("DELETE"),
-    head: method("HEAD"),
-    options: method("OPTIONS")
+    ...sturdyClient.methodsOf(method)
   }
 }
 

@@ -31,6 +31,18 @@ export const requestFor = (
     ? pathOrRequest
     : HttpClientRequest.setMethod(pathOrRequest, verb)
 
+/** @internal The request methods of a client, each built from its verb (`execute` keeps the request's own). */
+export const methodsOf = <M>(method: (verb: HttpMethod.HttpMethod | undefined) => M) => ({
+  execute: method(undefined),
+  get: method("GET"),
+  post: method("POST"),
+  put: method("PUT"),
+  patch: method("PATCH"),
+  del: method("DELETE"),
+  head: method("HEAD"),
+  options: method("OPTIONS")
+})
+
 export const resolveUrl = (baseUrl: string | undefined, url: string): string => {
   if (baseUrl === undefined || baseUrl === "" || absoluteUrl.test(url)) return url
   if (url === "") return baseUrl
@@ -143,14 +155,7 @@ export const makeWith = (
 
   return {
     client: attempt.classify(prepared, defaults),
-    execute: method(undefined),
-    get: method("GET"),
-    post: method("POST"),
-    put: method("PUT"),
-    patch: method("PATCH"),
-    del: method("DELETE"),
-    head: method("HEAD"),
-    options: method("OPTIONS")
+    ...methodsOf(method)
   }
 }
 
