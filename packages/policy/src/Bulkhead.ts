@@ -7,6 +7,9 @@
  * | `maxQueued`     | `0`        | calls waiting for a permit; beyond this, `BulkheadRejected` "full" |
  * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "timeout" |
  *
+ * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
+ * with `BulkheadRejected` "timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
+ *
  * A permit is released when the call succeeds, fails, dies or is interrupted, including while it waits in the
  * queue. Queued callers are served before newcomers. A `BulkheadRejected` is never counted as a failure by a
  * circuit breaker or an adaptive throttle.
@@ -19,7 +22,7 @@ import * as internal from "./internal/bulkhead.js"
 
 /**
  * The failure of a call the bulkhead turned away: `full` when the queue was full, `timeout` when no permit
- * came within `maxWait`.
+ * came within `maxWait` (or before an established deadline).
  *
  * @example
  * ```ts

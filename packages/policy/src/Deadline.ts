@@ -9,8 +9,10 @@
  *
  * @since 0.1.0
  */
+import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
 import type * as Option from "effect/Option"
 import * as internal from "./internal/deadline.js"
 
@@ -49,6 +51,78 @@ export const DeadlineExceeded: typeof internal.DeadlineExceeded = internal.Deadl
 export type DeadlineExceeded = internal.DeadlineExceeded
 
 /**
+ * How `withDeadline` and `attemptTimeout` enforce their limit.
+ *
+ * - `selfEnforcing` (default `false`): `self` aborts its own waits when `currentLimit` passes, failing with
+ *   `DeadlineExceeded` in its own error channel (as `@sturdy/node`'s transport does with its requests). Then only
+ *   the limit is set: no fiber is forked and no timer armed. Such an effect's timers run on real time, so under any
+ *   Clock but the live one (TestClock, a simulator's) the usual timer is armed anyway. Set it only when every wait
+ *   inside `self` honours the limit; a wait that does not is not bounded.
+ *
+ * @example
+ * ```ts
+ * import type { Deadline } from "@sturdy/policy"
+ *
+ * const options: Deadline.LimitOptions = { selfEnforcing: true }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface LimitOptions extends internal.LimitOptions {}
+
+/**
+ * The limit in force: `at` is an absolute `Clock` time in milliseconds (`Infinity` when none is set), `timeout` and
+ * `reason` describe it for the `DeadlineExceeded` it fails with, and `armed` says whether a timer interrupts the
+ * fiber when it passes (`false` after `establish` or under a self-enforcing limit: each wait must then bound itself).
+ * `attemptTimeout` (`attemptMillis` in milliseconds, `Infinity` when none) caps every attempt inside, from the
+ * attempt's own start; a self-enforcing transport applies it with `reason` `"attempt-timeout"`.
+ *
+ * @example
+ * ```ts
+ * import type { Deadline } from "@sturdy/policy"
+ *
+ * const describe = (limit: Deadline.Limit) => `${limit.reason} at ${limit.at}`
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Limit extends internal.Current {}
+
+/**
+ * The current limit, for code that bounds its own waits: a transport reads it when it sends and, if the fiber's
+ * Clock is the live one (`isLiveClock`, since its timers run on real time), aborts the request at the sooner of
+ * `at` (unless `armed`) and its own start plus `attemptMillis`, failing with `new DeadlineExceeded({ reason,
+ * timeout })` of whichever limit that was.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const at = FiberRef.get(Deadline.currentLimit).pipe(Effect.map((limit) => limit.at), Deadline.withDeadline("1 second"))
+ * ```
+ * @since 0.1.0
+ * @category fiber refs
+ */
+export const currentLimit: FiberRef.FiberRef<Limit> = internal.currentRef
+
+/**
+ * Whether `clock` is the default, real-time Clock: only then do real timers (a transport's `setTimeout`) agree
+ * with deadlines read from it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const live = Effect.map(Effect.clock, Deadline.isLiveClock)
+ * ```
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isLiveClock: (clock: Clock.Clock) => boolean = internal.isLiveClock
+
+/**
  * Runs `self` under a total deadline of `timeout` from now, or the enclosing deadline if that is sooner. Fails at
  * once with `DeadlineExceeded` when no time is left, and interrupts `self` when the deadline passes.
  *
@@ -64,9 +138,14 @@ export type DeadlineExceeded = internal.DeadlineExceeded
  */
 export const withDeadline: {
   (
-    timeout: Duration.DurationInput
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DeadlineExceeded, R>
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E | DeadlineExceeded, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
+  ): Effect.Effect<A, E | DeadlineExceeded, R>
 } = internal.withDeadline
 
 /**
@@ -86,16 +165,23 @@ export const withDeadline: {
  */
 export const attemptTimeout: {
   (
-    timeout: Duration.DurationInput
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DeadlineExceeded, R>
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E | DeadlineExceeded, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
+  ): Effect.Effect<A, E | DeadlineExceeded, R>
 } = internal.attemptTimeout
 
 /**
  * Sets the current deadline to `timeout` from now (or keeps the enclosing one, if sooner) WITHOUT arming a timer:
- * retries, `ensureRemaining`, `remaining` and nested calls see it, but nothing interrupts `self` when it passes. For
- * callers that bound every blocking step themselves (each attempt under its own timer of at most the time left),
- * so that the happy path arms one timer instead of two.
+ * retries, `ensureRemaining`, `remaining` and nested calls see it, but nothing interrupts `self` when it passes. Every
+ * wait inside must bound itself, as Sturdy's own do: `Retry` never sleeps past it, a `Bulkhead` queue never waits
+ * past it, `attemptTimeout` arms a timer for it, and an `Attempt` on a transport that enforces deadlines (or under
+ * its own timer) fails when it passes. With `attemptTimeout` it also caps each attempt inside (see
+ * `EstablishOptions`), so that a pipeline of Sturdy's policies arms no timer and forks no fiber on the happy path.
  *
  * @example
  * ```ts
@@ -111,9 +197,34 @@ export const attemptTimeout: {
  * @category combinators
  */
 export const establish: {
-  (timeout: Duration.DurationInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput): Effect.Effect<A, E, R>
+  (
+    timeout: Duration.DurationInput,
+    options?: EstablishOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput, options?: EstablishOptions): Effect.Effect<
+    A,
+    E,
+    R
+  >
 } = internal.establish
+
+/**
+ * Options of `establish`.
+ *
+ * - `attemptTimeout`: the longest any attempt inside may run, from its own start: every `attemptTimeout` inside is
+ *   capped by it, and a self-enforcing transport applies it to each request from the moment it sends, with no
+ *   limit set per attempt. Never loosens an enclosing one.
+ *
+ * @example
+ * ```ts
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const options: Deadline.EstablishOptions = { attemptTimeout: "2 seconds" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface EstablishOptions extends internal.EstablishOptions {}
 
 /**
  * The time left before the current deadline (zero once it has passed), or `None` when no deadline is set.

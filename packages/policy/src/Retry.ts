@@ -127,6 +127,28 @@ export interface Options<E, R = never> {
  */
 export interface BudgetedOptions<E, R = never> extends Omit<Options<E, R>, "budget"> {
   readonly budget: string
+  /** The budget to draw from; when absent, the `RetryBudget` service of the context. */
+  readonly budgetService?: RetryBudget.Service | undefined
+}
+
+/**
+ * Options of `retry` with a budget key and the budget itself, so that no `RetryBudget` is looked up per call (a
+ * pipeline that owns its budget).
+ *
+ * @example
+ * ```ts
+ * import { Retry, RetryBudget } from "@sturdy/policy"
+ *
+ * const options: Retry.OwnBudgetOptions<Error> = {
+ *   budget: "api.example.com",
+ *   budgetService: RetryBudget.unsafeMake()
+ * }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface OwnBudgetOptions<E, R = never> extends BudgetedOptions<E, R> {
+  readonly budgetService: RetryBudget.Service
 }
 
 /**
@@ -174,9 +196,16 @@ export const defaults: {
  */
 export const retry: {
   <E, R2 = never>(
+    options: OwnBudgetOptions<E, R2>
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2>
+  <E, R2 = never>(
     options: BudgetedOptions<E, R2>
   ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget>
   <E, R2 = never>(options?: Options<E, R2>): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
+  <A, E, R, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    options: OwnBudgetOptions<E, R2>
+  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2>
   <A, E, R, R2 = never>(
     self: Effect.Effect<A, E, R>,
     options: BudgetedOptions<E, R2>

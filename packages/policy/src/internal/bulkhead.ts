@@ -1,9 +1,11 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
+import * as deadline from "./deadline.js"
 
 /** @internal */
 export class BulkheadRejected extends Schema.TaggedError<BulkheadRejected>()("BulkheadRejected", {
@@ -91,18 +93,25 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
         () => Effect.sync(() => giveBack(waiter))
       )
 
+    const maxWaitMillis = Duration.toMillis(maxWait)
+    // A queued call waits at most `maxWait`, and never past a deadline that no timer enforces (`Deadline.establish`):
+    // an armed one interrupts the wait anyway.
     const waitForPermit = (waiter: Waiter): Effect.Effect<void, BulkheadRejected> =>
-      Duration.isFinite(maxWait)
-        ? Effect.flatMap(
-          Effect.timeoutOption(waitFor(waiter), maxWait),
-          (taken) =>
-            Option.isSome(taken) ? Effect.void : Effect.suspend(() => {
-              // the permit may have arrived as the wait timed out
-              giveBack(waiter)
-              return Effect.fail(timedOut)
-            })
-        )
-        : waitFor(waiter)
+      Effect.flatMap(FiberRef.get(deadline.currentRef), (current) =>
+        Effect.clockWith((clock) => {
+          const left = current.armed ? Number.POSITIVE_INFINITY : current.at - clock.unsafeCurrentTimeMillis()
+          const wait = Math.min(maxWaitMillis, left)
+          if (!Number.isFinite(wait)) return waitFor(waiter)
+          return Effect.flatMap(
+            Effect.timeoutOption(waitFor(waiter), Duration.millis(Math.max(0, wait))),
+            (taken) =>
+              Option.isSome(taken) ? Effect.void : Effect.suspend(() => {
+                // the permit may have arrived as the wait timed out
+                giveBack(waiter)
+                return Effect.fail(timedOut)
+              })
+          )
+        }))
 
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejected, R> =>
       Effect.uninterruptibleMask((restore) =>

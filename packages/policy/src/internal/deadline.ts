@@ -27,9 +27,30 @@ export interface Current {
   readonly at: number
   readonly timeout: Duration.Duration
   readonly reason: "deadline" | "attempt-timeout"
+  readonly armed: boolean
+  readonly attemptTimeout: Duration.Duration
+  readonly attemptMillis: number
 }
 
-const none: Current = { at: Number.POSITIVE_INFINITY, timeout: Duration.infinity, reason: "deadline" }
+const none: Current = {
+  at: Number.POSITIVE_INFINITY,
+  timeout: Duration.infinity,
+  reason: "deadline",
+  armed: true,
+  attemptTimeout: Duration.infinity,
+  attemptMillis: Number.POSITIVE_INFINITY
+}
+
+/** @internal */
+export interface LimitOptions {
+  readonly selfEnforcing?: boolean | undefined
+}
+
+// The default services' Clock: only under it do transports' real timers agree with the deadline's clock.
+const liveClock: Clock.Clock = Effect.runSync(Effect.clock)
+
+/** @internal */
+export const isLiveClock = (clock: Clock.Clock): boolean => clock === liveClock
 
 /** @internal */
 export const currentRef: FiberRef.FiberRef<Current> = globalValue(
@@ -55,72 +76,131 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect
       : Effect.succeed(Option.none())
 )
 
+/**
+ * `Effect.locally` for the limit, at a third of its cost: the outer limit is restored when `self` succeeds or fails.
+ * An interrupted `self` skips the restore, which only finalizers could observe, and none reads the limit; a fiber
+ * joined after success hands no limit back to its parent either.
+ */
+const withLimit = <A, E, R>(self: Effect.Effect<A, E, R>, limit: Current): Effect.Effect<A, E, R> =>
+  Effect.flatMap(
+    FiberRef.getAndSet(currentRef, limit),
+    (outer) => Effect.flatMap(Effect.exit(self), (exit) => Effect.zipRight(FiberRef.set(currentRef, outer), exit))
+  )
+
 const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   timeout: Duration.DurationInput,
-  reason: "deadline" | "attempt-timeout"
+  reason: "deadline" | "attempt-timeout",
+  options: LimitOptions | undefined
 ): Effect.Effect<A, E | DeadlineExceeded, R> => {
   // decoded on first use (an invalid input still fails where it used to), then reused by every call
   let duration: Duration.Duration | undefined
+  const selfEnforcing = options?.selfEnforcing === true
   return Effect.flatMap(FiberRef.get(currentRef), (outer) =>
     Effect.clockWith((clock) => {
       const now = clock.unsafeCurrentTimeMillis()
       if (duration === undefined) duration = Duration.decode(timeout)
-      const limitDuration = duration
-      const own = now + Duration.toMillis(limitDuration)
-      if (own >= outer.at) {
-        if (outer.at <= now) {
-          return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
-        }
-        // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
-        return self
+      // an attempt never runs longer than the attempt timeout established around it
+      const own = reason === "attempt-timeout" && outer.attemptMillis < Duration.toMillis(duration)
+        ? outer.attemptTimeout
+        : duration
+      let limit: Current = { ...outer, at: now + Duration.toMillis(own), timeout: own, reason, armed: true }
+      if (limit.at >= outer.at && outer.at <= now) {
+        return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
       }
-      if (own <= now) {
-        return Effect.fail(new DeadlineExceeded({ reason, timeout: limitDuration }, true))
+      if (limit.at <= now) return Effect.fail(new DeadlineExceeded({ reason, timeout: own }, true))
+      // `self` aborts its own waits when the limit passes (a transport reading `currentRef`): no fiber, no timer.
+      // Its timers run on real time, so under any other Clock (TestClock, a simulator's) the timer below is armed.
+      if (selfEnforcing && clock === liveClock) {
+        // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
+        if (limit.at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
+        return withLimit(self, { ...limit, armed: false })
+      }
+      if (limit.at >= outer.at) {
+        // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
+        if (outer.armed) return self
+        // The outer limit was only established: this one enforces it.
+        limit = { ...outer, armed: true }
       }
       // A hanging `self` must be interrupted, so a timer is unavoidable here. Measured per call (policy-cost.ts):
       // `Effect.timeoutFail` and `Effect.raceFirst` against a sleep cost about the same, and two self-managed daemon
       // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
-      return Effect.locally(
+      const fired = limit
+      return withLimit(
         Effect.timeoutFail(self, {
-          duration: Duration.millis(own - now),
-          onTimeout: () => new DeadlineExceeded({ reason, timeout: limitDuration }, true)
+          duration: Duration.millis(fired.at - now),
+          onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
         }),
-        currentRef,
-        { at: own, timeout: limitDuration, reason }
+        fired
       )
     }))
 }
 
+const isEffectFirst = (args: IArguments): boolean => Effect.isEffect(args[0])
+
 /** @internal */
 export const withDeadline = dual<
   (
-    timeout: Duration.DurationInput
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
   ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DeadlineExceeded, R>,
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput) => Effect.Effect<A, E | DeadlineExceeded, R>
->(2, (self, timeout) => limit(self, timeout, "deadline"))
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
+  ) => Effect.Effect<A, E | DeadlineExceeded, R>
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "deadline", options))
 
 /** @internal */
 export const attemptTimeout = dual<
   (
-    timeout: Duration.DurationInput
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
   ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | DeadlineExceeded, R>,
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput) => Effect.Effect<A, E | DeadlineExceeded, R>
->(2, (self, timeout) => limit(self, timeout, "attempt-timeout"))
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    timeout: Duration.DurationInput,
+    options?: LimitOptions
+  ) => Effect.Effect<A, E | DeadlineExceeded, R>
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "attempt-timeout", options))
+
+/** @internal */
+export interface EstablishOptions {
+  readonly attemptTimeout?: Duration.DurationInput | undefined
+}
 
 /** @internal */
 export const establish = dual<
-  (timeout: Duration.DurationInput) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput) => Effect.Effect<A, E, R>
+  (
+    timeout: Duration.DurationInput,
+    options?: EstablishOptions
+  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput, options?: EstablishOptions) => Effect.Effect<
+    A,
+    E,
+    R
+  >
 >(
-  2,
-  (self, timeout) =>
+  isEffectFirst,
+  (self, timeout, options) =>
     Effect.flatMap(FiberRef.get(currentRef), (outer) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.clockWith((clock) => {
         const duration = Duration.decode(timeout)
-        const at = now + Duration.toMillis(duration)
-        const established: Current = { at, timeout: duration, reason: "deadline" }
-        return at < outer.at ? Effect.locally(self, currentRef, established) : self
+        const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
+        let attemptTimeout = outer.attemptTimeout
+        if (options?.attemptTimeout !== undefined) {
+          const asked = Duration.decode(options.attemptTimeout)
+          if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
+        }
+        const sooner = at < outer.at
+        if (!sooner && attemptTimeout === outer.attemptTimeout) return self
+        const attemptMillis = Duration.toMillis(attemptTimeout)
+        return withLimit(
+          self,
+          sooner
+            ? { at, timeout: duration, reason: "deadline", armed: false, attemptTimeout, attemptMillis }
+            : { ...outer, attemptTimeout, attemptMillis }
+        )
       }))
 )
 

@@ -160,6 +160,13 @@ const retryImpl = <A, E, R, R2>(
   if (budgetKey === undefined) {
     return attemptFrom(1, schedule.initial, undefined)
   }
+  const ownService = "budgetService" in options ? options.budgetService : undefined
+  if (ownService !== undefined) {
+    return Effect.zipRight(
+      ownService.deposit(budgetKey),
+      attemptFrom(1, schedule.initial, { key: budgetKey, service: ownService })
+    )
+  }
   // One service is usually provided for the whole life of the policy: remember its first attempt.
   let lastService: RetryBudget["Type"] | undefined
   let lastFirstAttempt: Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> = Effect.never
