@@ -3,10 +3,13 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -14,6 +17,7 @@ import * as Stream from "effect/Stream"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as RetryHeaders from "../RetryHeaders.js"
+import { hasProcessing } from "./processing.js"
 import * as redaction from "./redaction.js"
 
 /** @internal */
@@ -134,6 +138,20 @@ export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["r
   return "Unknown"
 }
 
+const isDeadlineExceeded = (cause: unknown): cause is Deadline.DeadlineExceeded =>
+  cause instanceof Deadline.DeadlineExceeded
+
+/** @internal */
+export const deadlineTimeout = (
+  error: Deadline.DeadlineExceeded,
+  request: HttpClientRequest.HttpClientRequest
+): HttpFailure.Timeout =>
+  new HttpFailure.Timeout({
+    ...requestInfo(request),
+    phase: error.reason === "deadline" ? "Deadline" : "Attempt",
+    timeout: error.timeout
+  })
+
 /** @internal */
 export const fromRequestError = (error: HttpClientError.RequestError): HttpFailure.HttpFailure => {
   const info = requestInfo(error.request)
@@ -147,6 +165,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
         detail: sanitizeCause(error.cause)?.message ?? "the body could not be written"
       })
     case "Transport": {
+      if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request)
       const code = findCode(error.cause)
       if (code !== undefined && invalidHeaderCodes.has(code)) {
         return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
@@ -254,6 +273,8 @@ const bodyReadFailure = (
   receivedBytes: number | undefined,
   expectedBytes: number | undefined
 ): HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout => {
+  // the transport enforced the attempt's deadline while the body was on its way
+  if (isDeadlineExceeded(cause)) return deadlineTimeout(cause, request)
   const code = findCode(cause)
   if (code === "UND_ERR_BODY_TIMEOUT") {
     return new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.zero })
@@ -367,9 +388,10 @@ export const statusFailure = (
 ): Effect.Effect<HttpFailure.StatusFailure, HttpFailure.Timeout> => {
   const request = response.request
   return withBodyTimeout(
-    Effect.orElseSucceed(
+    Effect.catchAll(
       readBounded(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
-      () => emptyBody
+      (failure) =>
+        failure._tag === "Timeout" && failure.phase !== "BodyRead" ? Effect.fail(failure) : Effect.succeed(emptyBody)
     ),
     request,
     options.bodyTimeout
@@ -447,15 +469,80 @@ const withAttemptTimeout = <A, R>(
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "Attempt", timeout: Duration.decode(timeout) })
   })
 
+// Clients whose transport enforces `Deadline.currentLimit` itself, by their `postprocess`: `mapRequest` and
+// `mapRequestEffect` keep it, so derived clients stay known.
+const enforcingTransports = globalValue(
+  Symbol.for("@sturdy/http/Attempt/enforcingTransports"),
+  () => new WeakSet<object>()
+)
+
+/** @internal */
+export const declareDeadlineEnforcement = <C extends HttpClient.HttpClient.With<any, any>>(client: C): C => {
+  if (hasProcessing(client)) enforcingTransports.add(client.postprocess)
+  return client
+}
+
+/** @internal */
+export const enforcesDeadlines = (client: HttpClient.HttpClient.With<any, any>): boolean =>
+  hasProcessing(client) && enforcingTransports.has(client.postprocess)
+
+/** @internal */
+export const inheritDeadlineEnforcement = <C extends HttpClient.HttpClient.With<any, any>>(
+  from: HttpClient.HttpClient.With<any, any>,
+  to: C
+): C => enforcesDeadlines(from) ? declareDeadlineEnforcement(to) : to
+
+/**
+ * Runs one exchange under the attempt's limit: `timeout`, or what is left of the current deadline if sooner, and
+ * a deadline that no timer enforces yet (`Deadline.establish`, a `Policy`) even without a `timeout`. A transport
+ * that enforces deadlines itself, given a request ready at once, is left to do so: no fiber, no timer of ours.
+ */
+const timed = <A, R, RX>(
+  client: Attempt.Client<R>,
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.DurationInput | undefined,
+  exchange: (
+    response: Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      HttpClientError.HttpClientError | HttpFailure.HttpFailure,
+      R
+    >
+  ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
+  const invalid = validateRequest(request)
+  if (invalid !== undefined) return Effect.fail(invalid)
+  let selfEnforcing = false
+  let response: Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    HttpClientError.HttpClientError | HttpFailure.HttpFailure,
+    R
+  >
+  if (hasProcessing(client) && enforcingTransports.has(client.postprocess)) {
+    const prepared = client.preprocess(request)
+    // a request step that may wait (`mapRequestEffect`) is not the transport's to bound
+    selfEnforcing = Exit.isExit(prepared)
+    response = client.postprocess(prepared)
+  } else {
+    response = client.execute(request)
+  }
+  return Effect.catchIf(
+    Deadline.attemptTimeout(exchange(response), timeout ?? Duration.infinity, { selfEnforcing }),
+    isDeadlineExceeded,
+    (error) => Effect.fail(deadlineTimeout(error, request))
+  )
+}
+
 const receive = <R>(
-  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>,
+  response: Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    HttpClientError.HttpClientError | HttpFailure.HttpFailure,
+    R
+  >,
   request: HttpClientRequest.HttpClientRequest,
   options: Attempt.Options,
   expectedContentTypes: ReadonlyArray<string> | undefined
-): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> => {
-  const invalid = validateRequest(request)
-  if (invalid !== undefined) return Effect.fail(invalid)
-  return client.execute(request).pipe(
+): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> =>
+  response.pipe(
     Effect.catchAll(fromClientError),
     Effect.flatMap((response): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure> => {
       const status = response.status
@@ -485,15 +572,19 @@ const receive = <R>(
       )
     })
   )
-}
 
 /** @internal */
 export const send = <R>(
-  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>,
+  client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   options: Attempt.Options = {}
 ): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> =>
-  withAttemptTimeout(receive(client, request, options, options.expectedContentTypes), request, options.timeout)
+  timed(
+    client,
+    request,
+    options.timeout,
+    (response) => receive(response, request, options, options.expectedContentTypes)
+  )
 
 /** @internal */
 export const schemaIssues = (error: ParseResult.ParseError): ReadonlyArray<HttpFailure.SchemaIssue> =>
@@ -547,19 +638,16 @@ export const decodeJson = <A, I, R>(
 
 /** @internal */
 export const json = <A, I, R, RC>(
-  client: HttpClient.HttpClient.With<HttpClientError.HttpClientError | HttpFailure.HttpFailure, RC>,
+  client: Attempt.Client<RC>,
   request: HttpClientRequest.HttpClientRequest,
   schema: Schema.Schema<A, I, R>,
   options: Attempt.Options = {}
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> =>
-  withAttemptTimeout(
+  timed(client, request, options.timeout, (response) =>
     Effect.flatMap(
-      receive(client, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
+      receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
       (received) => decodeJson(received, schema)
-    ),
-    request,
-    options.timeout
-  )
+    ))
 
 /** @internal */
 export const encodeBody = <A, I, R>(

@@ -27,6 +27,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import * as Jwt from "./jwt.js"
+import { processingOf } from "./processing.js"
 import * as Redaction from "./redaction.js"
 
 // -----------------------------------------------------------------------------
@@ -91,25 +92,6 @@ interface Authenticator<E, R, U> {
     response: HttpClientResponse.HttpClientResponse
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, U>
 }
-
-interface Processing<E, R> {
-  readonly preprocess: HttpClient.HttpClient.Preprocess<E, R>
-  readonly postprocess: HttpClient.HttpClient.Postprocess<E, R>
-}
-
-// `preprocess`/`postprocess` are not on the public interface, but every client built by @effect/platform has them;
-// acting in `postprocess` is what lets the middleware decide per redirect hop.
-const hasProcessing = <E, R>(
-  client: HttpClient.HttpClient.With<E, R>
-): client is HttpClient.HttpClient.With<E, R> & Processing<E, R> =>
-  Predicate.hasProperty(client, "preprocess") && Predicate.isFunction(client.preprocess) &&
-  Predicate.hasProperty(client, "postprocess") && Predicate.isFunction(client.postprocess)
-
-const processingOf = <E, R>(client: HttpClient.HttpClient.With<E, R>): Processing<E, R> =>
-  hasProcessing(client) ? client : {
-    preprocess: Effect.succeed,
-    postprocess: (request) => Effect.flatMap(request, client.execute)
-  }
 
 /** @internal */
 export const isClient = (u: unknown): u is HttpClient.HttpClient.With<unknown, unknown> =>

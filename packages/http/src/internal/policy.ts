@@ -492,62 +492,41 @@ const delayHint = (failure: Guarded): Option.Option<Duration.Duration> => {
   return tooLarge === undefined ? HttpFailure.retryAfter(failure) : Option.some(tooLarge)
 }
 
-const toTimeout = (
-  error: Deadline.DeadlineExceeded,
-  request: HttpClientRequest.HttpClientRequest
-): HttpFailure.Timeout =>
-  new HttpFailure.Timeout({
-    ...attempt.requestInfo(request),
-    phase: error.reason === "deadline" ? "Deadline" : "Attempt",
-    timeout: error.timeout
-  })
-
 // -----------------------------------------------------------------------------
 // the attempt under its time limit
 // -----------------------------------------------------------------------------
 
-// The current deadline has passed: the failure names its limit (read from `Deadline`, on this failure path only).
-const deadlineSpent = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<never, HttpFailure.Timeout> =>
-  Effect.matchEffect(Deadline.ensureRemaining(Duration.infinity), {
-    onFailure: (error) => Effect.fail(toTimeout(error, request)),
-    onSuccess: () =>
-      Effect.fail(
-        new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "Deadline", timeout: Duration.zero })
-      )
-  })
+const isDeadlineExceeded = (error: unknown): error is Deadline.DeadlineExceeded =>
+  error instanceof Deadline.DeadlineExceeded
 
-// One timer per attempt: the attempt timeout, or the time left before the deadline when that is shorter.
+// The attempt's limit is its timeout, or the time left before the deadline when that is shorter. A `send` that honours
+// the limit itself (an `Attempt`) is trusted with it; anything else races one timer.
 const timedAttempt = <A, R>(
   request: HttpClientRequest.HttpClientRequest,
   send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
-  resolved: Resolved
-): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
-  Effect.flatMap(Deadline.current, (deadlineAt) =>
+  resolved: Resolved,
+  selfEnforcing: boolean
+): Effect.Effect<A, HttpFailure.HttpFailure, R> => {
+  const attemptTimeout = resolved.attemptTimeout ?? Duration.infinity
+  // The deadline and the attempt timeout are established around the retries: an Attempt applies both itself
+  const limited = selfEnforcing ? send : (ready: HttpClientRequest.HttpClientRequest) =>
+    Effect.catchIf(
+      Deadline.attemptTimeout(send(ready), attemptTimeout),
+      isDeadlineExceeded,
+      (error) => Effect.fail(attempt.deadlineTimeout(error, request))
+    )
+  const headerName = resolved.deadlineHeader
+  if (headerName === undefined) return limited(request)
+  return Effect.flatMap(FiberRef.get(Deadline.currentLimit), (current) =>
     Effect.clockWith((clock) => {
-      const left = Option.isSome(deadlineAt)
-        ? deadlineAt.value - clock.unsafeCurrentTimeMillis()
-        : Number.POSITIVE_INFINITY
-      if (left <= 0) return deadlineSpent(request)
-      const attemptTimeout = resolved.attemptTimeout
-      const attemptMillis = attemptTimeout === undefined ? Number.POSITIVE_INFINITY : Duration.toMillis(attemptTimeout)
-      const byDeadline = left < attemptMillis
-      const limit = byDeadline ? left : attemptMillis
-      const headerName = resolved.deadlineHeader
-      const sent = headerName === undefined || !Number.isFinite(limit)
-        ? send(request)
-        : send(HttpClientRequest.setHeader(request, headerName, String(Math.floor(limit))))
-      if (!Number.isFinite(limit)) return sent
-      return Effect.flatten(Effect.timeoutTo(sent, {
-        duration: Duration.millis(limit),
-        onSuccess: Effect.succeed,
-        onTimeout: (): Effect.Effect<never, HttpFailure.Timeout> =>
-          byDeadline || attemptTimeout === undefined
-            ? deadlineSpent(request)
-            : Effect.fail(
-              new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "Attempt", timeout: attemptTimeout })
-            )
-      }))
+      const limit = Math.min(current.at - clock.unsafeCurrentTimeMillis(), Duration.toMillis(attemptTimeout))
+      return limited(
+        Number.isFinite(limit) && limit > 0
+          ? HttpClientRequest.setHeader(request, headerName, String(Math.floor(limit)))
+          : request
+      )
     }))
+}
 
 // -----------------------------------------------------------------------------
 // observation: the event hook and telemetry
@@ -828,14 +807,15 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       const retry = resolved.retry
       const hook = runOptions?.onEvent === undefined ? onEvent : bothHooks(onEvent, runOptions.onEvent)
       const keyed = retry !== undefined && retry.idempotencyKey && !idempotency.isIdempotent(request)
+      const selfEnforcing = runOptions?.sendHonoursDeadline === true
       const start = (ready: HttpClientRequest.HttpClientRequest, traced: boolean): Effect.Effect<A, P.Failure, R> => {
         const observer: Observer | undefined = hook === undefined ? undefined : { key, emit: hook, attempt: 1 }
         return keyed
           ? Effect.flatMap(
             idempotency.ensureKey(ready),
-            (withKey) => pipeline(withKey, key, stack, send, observer, traced)
+            (withKey) => pipeline(withKey, key, stack, send, observer, traced, selfEnforcing)
           )
-          : pipeline(ready, key, stack, send, observer, traced)
+          : pipeline(ready, key, stack, send, observer, traced, selfEnforcing)
       }
       if (telemetry === false) return start(request, false)
       if (telemetry === true) return start(request, true)
@@ -848,7 +828,8 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       stack: Stack,
       send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
       observer: Observer | undefined,
-      traced: boolean
+      traced: boolean,
+      selfEnforcing: boolean
     ): Effect.Effect<A, P.Failure, R> => {
       const resolved = stack.resolved
       const profile = stack.profile
@@ -856,8 +837,8 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       // attempt timeout, innermost: it covers sending, reading the body and decoding. The attempt span wraps it, so
       // that an attempt that runs out of time ends as a `Timeout` failure rather than as interrupted.
       let timed: Effect.Effect<A, HttpFailure.HttpFailure, R> = traced
-        ? Telemetry.attempt(request, (ready) => timedAttempt(ready, send, resolved))
-        : timedAttempt(request, send, resolved)
+        ? Telemetry.attempt(request, (ready) => timedAttempt(ready, send, resolved, selfEnforcing))
+        : timedAttempt(request, send, resolved, selfEnforcing)
       if (observer !== undefined) timed = observeAttempt(timed, observer)
       let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(timed, (failure) => onAttemptFailure(failure, key))
 
@@ -927,21 +908,17 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
           onAttempt
         }
         retried = retry.budget
-          ? Effect.provideService(Retry.retry(guarded, { ...common, budget: key }), RetryBudget.RetryBudget, budget)
+          ? Retry.retry(guarded, { ...common, budget: key, budgetService: budget })
           : Retry.retry(guarded, common)
       }
 
-      // Every attempt arms one timer, bounded by the time left, and every retry sleep checks the deadline: the total
-      // deadline needs no timer of its own, unless a queue in the bulkhead could wait past it.
+      // No timer for the deadline: each wait inside bounds itself by it. Retry sleeps never pass it, a bulkhead queue
+      // never waits past it, and each attempt ends by the attempt timeout or the deadline, whichever comes first:
+      // enforced by the transport when it can, by one timer otherwise.
       const total = resolved.totalTimeout
-      const bounded: Effect.Effect<A, P.Failure, R> = total === undefined
+      const bounded: Effect.Effect<A, P.Failure, R> = total === undefined && resolved.attemptTimeout === undefined
         ? retried
-        : resolved.bulkhead !== undefined && resolved.bulkhead.maxQueued > 0
-        ? Effect.mapError(
-          Deadline.withDeadline(retried, total),
-          (error) => error._tag === "DeadlineExceeded" ? toTimeout(error, request) : error
-        )
-        : Deadline.establish(retried, total)
+        : Deadline.establish(retried, total ?? Duration.infinity, { attemptTimeout: resolved.attemptTimeout })
 
       // outermost: the client-side rate limit, and the pause a server asked for on this key
       const limiter = profile.limiter
@@ -1136,13 +1113,16 @@ export const run = <A, R>(
   options?: P.RunOptions
 ): Effect.Effect<A, P.Failure, R | P.Policy> => Effect.flatMap(tag, (policy) => policy.run(request, send, options))
 
+// `send` runs an Attempt, which honours the limit the pipeline sets
+const attemptRunOptions: P.RunOptions = { sendHonoursDeadline: true }
+
 /** @internal */
 export const send = <R = never>(
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   options?: Attempt.Options
 ): Effect.Effect<Attempt.Received, P.Failure, R | P.Policy> =>
-  run(request, (ready) => attempt.send(client, ready, options))
+  run(request, (ready) => attempt.send(client, ready, options), attemptRunOptions)
 
 /** @internal */
 export const json = <A, I, R, RC = never>(
@@ -1151,7 +1131,7 @@ export const json = <A, I, R, RC = never>(
   schema: Schema.Schema<A, I, R>,
   options?: Attempt.Options
 ): Effect.Effect<A, P.Failure, R | RC | P.Policy> =>
-  run(request, (ready) => attempt.json(client, ready, schema, options))
+  run(request, (ready) => attempt.json(client, ready, schema, options), attemptRunOptions)
 
 /** @internal */
 export const clientTag = Context.GenericTag<P.Client>("@sturdy/http/Policy/Client")
@@ -1194,7 +1174,9 @@ export const makeClientWith = (
           schema === undefined
             ? api.execute(ready, requestOptions)
             : api.execute(ready, { ...requestOptions, schema }),
-        requestOptions.onEvent === undefined ? undefined : requestOptions
+        requestOptions.onEvent === undefined
+          ? attemptRunOptions
+          : { onEvent: requestOptions.onEvent, sendHonoursDeadline: true }
       )
     }
     return call

@@ -90,7 +90,7 @@ export const makeWith = (
   const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
   const defaultHeaders = options.headers === undefined ? undefined : Headers.fromInput(options.headers)
   const transformed: Attempt.Client = options.transformClient === undefined ? client : options.transformClient(client)
-  const prepared: Attempt.Client = HttpClient.mapRequest(transformed, (request) => {
+  const prepare = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
     const url = resolveUrl(baseUrl, request.url)
     let prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
     if (defaultHeaders !== undefined) {
@@ -98,7 +98,8 @@ export const makeWith = (
       prepared = HttpClientRequest.setHeaders(prepared, { ...defaultHeaders, ...prepared.headers })
     }
     return prepared
-  })
+  }
+  const prepared: Attempt.Client = HttpClient.mapRequest(transformed, prepare)
   const defaults: Attempt.Options = {
     maxBodyBytes: options.maxBodyBytes,
     timeout: options.timeout,
@@ -125,9 +126,10 @@ export const makeWith = (
     return Effect.flatMap(
       setBody(withParams, requestOptions),
       (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
+        // prepared here rather than by `prepared`'s request step, so that the attempt sees a request ready at once
         schema === undefined
-          ? attempt.send(prepared, ready, attemptOptions)
-          : attempt.json(prepared, ready, schema, attemptOptions)
+          ? attempt.send(transformed, prepare(ready), attemptOptions)
+          : attempt.json(transformed, prepare(ready), schema, attemptOptions)
     )
   }
 

@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as T from "../Telemetry.js"
+import * as attemptInternal from "./attempt.js"
 import * as redaction from "./redaction.js"
 
 // -----------------------------------------------------------------------------
@@ -619,7 +620,10 @@ export const recordResponse = (status: number): Effect.Effect<void> =>
 
 /** @internal */
 export const client = <E, R>(self: HttpClient.HttpClient.With<E, R>): HttpClient.HttpClient.With<E, R> =>
-  HttpClient.transformResponse(self, Effect.tap((response) => recordResponse(response.status)))
+  attemptInternal.inheritDeadlineEnforcement(
+    self,
+    HttpClient.transformResponse(self, Effect.tap((response) => recordResponse(response.status)))
+  )
 
 // -----------------------------------------------------------------------------
 // retries
