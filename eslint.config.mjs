@@ -3,7 +3,16 @@ import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/build/**", "**/dist/**", "**/coverage/**", "**/.tsbuildinfo/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/build/**",
+      "**/dist/**",
+      "**/coverage/**",
+      "**/.tsbuildinfo/**",
+      "bench/scratch/**"
+    ]
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -197,7 +197,8 @@ describe("exit codes", () => {
       const ran = yield* sturdy("get", `${api.url}/slow`, "--policy", "none", "--timeout", "200ms")
       expect(ran.code).toBe(ExitCode.codes.Timeout)
       expect(ran.code).toBe(8)
-      expect(ran.stderr).toContain("interrupted (timeout)")
+      // the transport enforces the attempt timeout itself: the attempt ends as a failure, not interrupted
+      expect(ran.stderr).toContain("Timeout (Attempt)")
     }))
 
   it.scopedLive("--deadline on a hanging server → Timeout (8)", () =>

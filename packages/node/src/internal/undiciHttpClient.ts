@@ -8,7 +8,10 @@ import * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Attempt from "@sturdy/http/Attempt"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -106,41 +109,60 @@ const scopedRequests = globalValue(
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
-  Client.makeWith(
+  Attempt.declareDeadlineEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
-      Effect.flatMap(requestEffect, (request) =>
-        Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
-          const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-          if (urlResult._tag === "Left") {
-            return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
-          }
-          const url = urlResult.right
-          if (
-            !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
-            fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
-          ) {
-            return send(dispatcher, request, url)
-          }
-          if (fiber.currentTracer === nativeTracer) {
-            const parent = fiber.currentSpan
-            return send(
-              dispatcher,
-              parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
-                ? ClientRequest.setHeaders(request, propagationHeaders(parent))
-                : request,
-              url
-            )
-          }
-          return sendWithSpan(dispatcher, request, url, fiber)
-        })),
+      Effect.flatMap(
+        requestEffect,
+        (request) =>
+          Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
+            const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+            if (urlResult._tag === "Left") {
+              return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
+            }
+            const url = urlResult.right
+            const limit = enforcedLimit(fiber)
+            if (
+              !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+              fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
+            ) {
+              return send(dispatcher, request, url, limit)
+            }
+            if (fiber.currentTracer === nativeTracer) {
+              const parent = fiber.currentSpan
+              return send(
+                dispatcher,
+                parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
+                  ? ClientRequest.setHeaders(request, propagationHeaders(parent))
+                  : request,
+                url,
+                limit
+              )
+            }
+            return sendWithSpan(dispatcher, request, url, fiber, limit)
+          })
+      ),
     Effect.succeed as Client.HttpClient.Preprocess<never, never>
-  )
+  ))
+
+/**
+ * The limits this request must enforce itself: a deadline that no timer enforces (`Deadline.establish`, or an
+ * attempt that left it to the transport) and the attempt timeout established around it, which runs from now. Only
+ * under the live Clock, since the request's timer runs on real time.
+ */
+const enforcedLimit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Deadline.Limit | undefined => {
+  const limit = fiber.getFiberRef(Deadline.currentLimit)
+  return (limit.armed || !Number.isFinite(limit.at)) && !Number.isFinite(limit.attemptMillis) ||
+      !Deadline.isLiveClock(Context.get(fiber.currentDefaultServices, Clock.Clock))
+    ? undefined
+    : limit
+}
 
 const sendWithSpan = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
   url: URL,
-  fiber: Fiber.RuntimeFiber<unknown, unknown>
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.HttpClientError> => {
   const nameGenerator = Context.get(fiber.currentContext, Client.SpanNameGenerator)
   return Effect.useSpan(nameGenerator(request), { kind: "client", captureStackTrace: false }, (span) => {
@@ -164,7 +186,7 @@ const sendWithSpan = (
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
       : request
-    return send(dispatcher, sent, url).pipe(
+    return send(dispatcher, sent, url, limit).pipe(
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
@@ -182,19 +204,20 @@ type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined
 const send = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
-  url: URL
+  url: URL,
+  limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> => {
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return dispatchRequest(dispatcher, request, url, null)
+      return dispatchRequest(dispatcher, request, url, null, limit)
     case "Uint8Array":
-      return dispatchRequest(dispatcher, request, url, body.body)
+      return dispatchRequest(dispatcher, request, url, body.body, limit)
     case "Raw":
-      return dispatchRequest(dispatcher, request, url, body.body as DispatchBody)
+      return dispatchRequest(dispatcher, request, url, body.body as DispatchBody, limit)
     case "FormData": {
       if (body.formData instanceof Undici.FormData) {
-        return dispatchRequest(dispatcher, request, url, body.formData)
+        return dispatchRequest(dispatcher, request, url, body.formData, limit)
       }
       // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
       // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
@@ -205,13 +228,14 @@ const send = (
         dispatcher,
         withType,
         url,
-        encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>)
+        encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>),
+        limit
       )
     }
     case "Stream":
       return Effect.flatMap(
         Effect.runtime<never>(),
-        (runtime) => dispatchRequest(dispatcher, request, url, streamToReadable(body, runtime))
+        (runtime) => dispatchRequest(dispatcher, request, url, streamToReadable(body, runtime), limit)
       )
   }
 }
@@ -223,10 +247,26 @@ const dispatchRequest = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
   url: URL,
-  body: DispatchBody
+  body: DispatchBody,
+  limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> =>
   Effect.async<ClientResponse.HttpClientResponse, Error.RequestError>((resume) => {
+    let timeLeft = 0
+    let attemptFirst = false
+    if (limit !== undefined) {
+      timeLeft = limit.armed ? Number.POSITIVE_INFINITY : limit.at - Date.now()
+      if (timeLeft <= 0) {
+        return resume(
+          Effect.fail(new Error.RequestError({ request, reason: "Transport", cause: limitExceeded(limit, false) }))
+        )
+      }
+      if (limit.attemptMillis < timeLeft) {
+        timeLeft = limit.attemptMillis
+        attemptFirst = true
+      }
+    }
     const call = new UndiciCall(request, resume)
+    if (limit !== undefined) call.expireAfter(timeLeft, limit, attemptFirst)
     const scoped = scopedRequests.get(request)
     if (scoped !== undefined) {
       call.scoped = true
@@ -259,6 +299,11 @@ const enum BodyMode {
   Whole,
   Streaming
 }
+
+const limitExceeded = (limit: Deadline.Limit, byAttemptTimeout: boolean): Deadline.DeadlineExceeded =>
+  byAttemptTimeout
+    ? new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: limit.attemptTimeout }, true)
+    : new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }, true)
 
 class RequestAborted extends globalThis.Error {
   readonly code = "UND_ERR_ABORTED"
@@ -301,7 +346,42 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     return this.complete || this.failed
   }
 
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+
+  /**
+   * Fails the request, whichever phase it is in, once `millis` pass: the deadline `limit` left to the transport, or
+   * its attempt timeout when that comes first.
+   */
+  expireAfter(millis: number, limit: Deadline.Limit, byAttemptTimeout: boolean): void {
+    this.timer = setTimeout(() => this.expire(limit, byAttemptTimeout), millis)
+  }
+
+  private expire(limit: Deadline.Limit, byAttemptTimeout: boolean): void {
+    this.timer = undefined
+    if (this.settled || this.abortRequested) return
+    const error = limitExceeded(limit, byAttemptTimeout)
+    const resumeResponse = this.resumeResponse
+    this.resumeResponse = undefined
+    this.failed = true
+    this.failure = error
+    this.abortRequested = true
+    this.abortRequest?.(error)
+    if (resumeResponse !== undefined) {
+      resumeResponse(Effect.fail(new Error.RequestError({ request: this.request, reason: "Transport", cause: error })))
+    } else {
+      this.notify()
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+  }
+
   abort(): void {
+    this.clearTimer()
     if (this.abortRequested || this.settled) return
     this.abortRequested = true
     this.abortRequest?.(new RequestAborted())
@@ -346,11 +426,13 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    this.clearTimer()
     this.complete = true
     this.notify()
   }
 
   onError(error: Error): void {
+    this.clearTimer()
     const resumeResponse = this.resumeResponse
     if (resumeResponse !== undefined) {
       this.resumeResponse = undefined
@@ -363,7 +445,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
       }
       return
     }
-    if (this.complete) return
+    if (this.settled) return
     this.failed = true
     this.failure = error
     this.notify()
@@ -606,8 +688,12 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const layerWithDispatcher: Layer.Layer<Client.HttpClient, never, UndiciHttpClient.Dispatcher> = Client
-  .layerMergedContext(Effect.map(dispatcherTag, make))
+export const layerWithDispatcher: Layer.Layer<Client.HttpClient, never, UndiciHttpClient.Dispatcher> = Layer.effect(
+  // not `HttpClient.layerMergedContext`: the client captures its dispatcher and needs no other service, so merging
+  // the layer's context into every request would only cost
+  Client.HttpClient,
+  Effect.map(dispatcherTag, make)
+)
 
 /** @internal */
 export const layer = (options?: UndiciHttpClient.DispatcherOptions): Layer.Layer<Client.HttpClient> =>
