@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
@@ -158,5 +159,240 @@ describe("Deadline", () => {
         Option.some([Deadline.defaultHeaderName, "2750"]),
         Option.some(["x-deadline-ms", "2750"])
       ])
+    }))
+})
+
+const limitNow = FiberRef.get(Deadline.currentLimit)
+
+describe("Deadline: self-enforcing limits and established attempt timeouts (TestClock)", () => {
+  it.effect("selfEnforcing still arms a timer under TestClock: a hanging effect fails when the limit passes", () =>
+    Effect.gen(function*() {
+      const deadline = yield* Effect.fork(Effect.never.pipe(Deadline.withDeadline("1 second", { selfEnforcing: true })))
+      const attempt = yield* Effect.fork(Deadline.attemptTimeout(Effect.never, "500 millis", { selfEnforcing: true }))
+      yield* TestClock.adjust("499 millis")
+      expect(Option.isNone(yield* Fiber.poll(attempt))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Effect.flip(Fiber.join(attempt))).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(500) })
+      )
+      yield* TestClock.adjust("499 millis")
+      expect(Option.isNone(yield* Fiber.poll(deadline))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Effect.flip(Fiber.join(deadline))).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(1) })
+      )
+    }))
+
+  it.effect("the limit seen under TestClock with selfEnforcing is armed (a timer enforces it)", () =>
+    Effect.gen(function*() {
+      expect(Deadline.isLiveClock(yield* Effect.clock)).toBe(false)
+      const limit = yield* limitNow.pipe(Deadline.attemptTimeout("500 millis", { selfEnforcing: true }))
+      expect(limit).toMatchObject({ at: 500, reason: "attempt-timeout", armed: true })
+      expect(Duration.toMillis(limit.timeout)).toBe(500)
+    }))
+
+  it.effect("establish's attemptTimeout caps a looser inner attemptTimeout: 10 s inside a 1 s cap fails at 1 s", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.never.pipe(
+          Deadline.attemptTimeout("10 seconds"),
+          Deadline.establish("1 minute", { attemptTimeout: "1 second" })
+        )
+      )
+      yield* TestClock.adjust("999 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.seconds(1) })
+      )
+      expect(error.message).toBe("attempt timed out after 1s")
+    }))
+
+  it.effect("establish's attemptTimeout does not loosen a tighter inner attemptTimeout", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.never.pipe(
+          Deadline.attemptTimeout("200 millis"),
+          Deadline.establish("1 minute", { attemptTimeout: "1 second" })
+        )
+      )
+      yield* TestClock.adjust("200 millis")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(200) })
+      )
+    }))
+
+  it.effect("each attempt gets the established cap from its own start", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.gen(function*() {
+          yield* Effect.sleep("700 millis")
+          return yield* Effect.never.pipe(Deadline.attemptTimeout("10 seconds"), Effect.flip)
+        }).pipe(Deadline.establish("1 minute", { attemptTimeout: "1 second" }))
+      )
+      yield* TestClock.adjust("1699 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* Fiber.join(fiber)).reason).toBe("attempt-timeout")
+    }))
+
+  it.effect("an attemptTimeout looser than an established deadline fails at that deadline, reason deadline", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.never.pipe(Deadline.attemptTimeout("10 seconds"), Deadline.establish("2 seconds"))
+      )
+      yield* TestClock.adjust("1999 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(2) }))
+      expect(error.message).toBe("deadline of 2s exceeded")
+    }))
+
+  it.effect("a looser withDeadline inside an established deadline also ends at the established one", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.never.pipe(Deadline.withDeadline("1 minute"), Deadline.establish("3 seconds"))
+      )
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* Effect.flip(Fiber.join(fiber))).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(3) })
+      )
+    }))
+
+  it.effect("currentLimit: nothing by default, armed under withDeadline, unarmed with attemptMillis under establish", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(10_000)
+      const none = yield* limitNow
+      expect(none).toMatchObject({ at: Number.POSITIVE_INFINITY, attemptMillis: Number.POSITIVE_INFINITY })
+      expect(Duration.isFinite(none.attemptTimeout)).toBe(false)
+
+      const armed = yield* limitNow.pipe(Deadline.withDeadline("3 seconds"))
+      expect(armed).toMatchObject({ at: 13_000, reason: "deadline", armed: true })
+      expect(Duration.toMillis(armed.timeout)).toBe(3000)
+
+      const established = yield* limitNow.pipe(Deadline.establish("2 seconds", { attemptTimeout: "500 millis" }))
+      expect(established).toMatchObject({ at: 12_000, reason: "deadline", armed: false, attemptMillis: 500 })
+      expect(Duration.toMillis(established.timeout)).toBe(2000)
+      expect(Duration.toMillis(established.attemptTimeout)).toBe(500)
+
+      // an attempt cap alone sets no deadline
+      const capOnly = yield* limitNow.pipe(Deadline.establish(Duration.infinity, { attemptTimeout: "1 second" }))
+      expect(capOnly).toMatchObject({ at: Number.POSITIVE_INFINITY, attemptMillis: 1000 })
+
+      // a looser establish keeps the enclosing deadline and attempt cap
+      const nested = yield* limitNow.pipe(
+        Deadline.establish("1 minute", { attemptTimeout: "5 seconds" }),
+        Deadline.establish("2 seconds", { attemptTimeout: "500 millis" })
+      )
+      expect(nested).toMatchObject({ at: 12_000, armed: false, attemptMillis: 500 })
+    }))
+
+  it.effect("the outer limit is restored after the inner effect succeeds and after it fails", () =>
+    Effect.gen(function*() {
+      const seen = yield* Effect.gen(function*() {
+        const outer = yield* limitNow
+        const inside = yield* limitNow.pipe(Deadline.withDeadline("1 second"))
+        const afterSuccess = yield* limitNow
+        const failed = yield* Effect.fail("boom").pipe(Deadline.attemptTimeout("500 millis"), Effect.exit)
+        const afterFailure = yield* limitNow
+        const establishedFailure = yield* Effect.fail("boom").pipe(
+          Deadline.establish("1 second", { attemptTimeout: "100 millis" }),
+          Effect.exit
+        )
+        const afterEstablished = yield* limitNow
+        return { outer, inside, afterSuccess, failed, afterFailure, establishedFailure, afterEstablished }
+      }).pipe(Deadline.withDeadline("5 seconds"))
+      expect(seen.inside.at).toBe(1000)
+      expect(seen.outer.at).toBe(5000)
+      expect(seen.afterSuccess).toStrictEqual(seen.outer)
+      expect(seen.failed).toStrictEqual(Exit.fail("boom"))
+      expect(seen.afterFailure).toStrictEqual(seen.outer)
+      expect(seen.establishedFailure).toStrictEqual(Exit.fail("boom"))
+      expect(seen.afterEstablished).toStrictEqual(seen.outer)
+      expect((yield* limitNow).at).toBe(Number.POSITIVE_INFINITY)
+    }))
+
+  it.effect("the outer limit is restored after an inner limit fires", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.gen(function*() {
+          const outer = yield* limitNow
+          const inner = yield* Effect.never.pipe(Deadline.attemptTimeout("1 second"), Effect.flip)
+          const after = yield* limitNow
+          return { outer, inner, after }
+        }).pipe(Deadline.establish("10 seconds"))
+      )
+      yield* TestClock.adjust("1 second")
+      const { after, inner, outer } = yield* Fiber.join(fiber)
+      expect(inner.reason).toBe("attempt-timeout")
+      expect(outer).toMatchObject({ at: 10_000, armed: false })
+      expect(after).toStrictEqual(outer)
+    }))
+})
+
+describe("Deadline: self-enforcing limits under the live clock", () => {
+  it.live("isLiveClock is true for the default clock", () =>
+    Effect.gen(function*() {
+      expect(Deadline.isLiveClock(yield* Effect.clock)).toBe(true)
+    }))
+
+  it.live("a self-enforcing attemptTimeout arms no timer: Effect.never outlives its 50 ms limit", () =>
+    Effect.gen(function*() {
+      const winner = yield* Effect.race(
+        Deadline.attemptTimeout(Effect.never, "50 millis", { selfEnforcing: true }).pipe(Effect.as("never")),
+        Effect.sleep("150 millis").pipe(Effect.as("sleep"))
+      )
+      // the contract: `self` must abort its own waits; nothing else does
+      expect(winner).toBe("sleep")
+    }))
+
+  it.live("inside a self-enforcing limit the current limit is unarmed, with the limit's time and reason", () =>
+    Effect.gen(function*() {
+      const before = Date.now()
+      const attempt = yield* limitNow.pipe(Deadline.attemptTimeout("50 millis", { selfEnforcing: true }))
+      const after = Date.now()
+      expect(attempt).toMatchObject({ reason: "attempt-timeout", armed: false })
+      expect(Duration.toMillis(attempt.timeout)).toBe(50)
+      expect(attempt.at).toBeGreaterThanOrEqual(before + 50)
+      expect(attempt.at).toBeLessThanOrEqual(after + 50)
+
+      const deadline = yield* limitNow.pipe(Deadline.withDeadline("1 second", { selfEnforcing: true }))
+      expect(deadline).toMatchObject({ reason: "deadline", armed: false })
+      // no limit is left behind
+      expect((yield* limitNow).at).toBe(Number.POSITIVE_INFINITY)
+    }))
+
+  it.live("a self-enforcing limit looser than an armed one leaves the armed one in force", () =>
+    Effect.gen(function*() {
+      const seen = yield* Effect.gen(function*() {
+        const outer = yield* limitNow
+        const inner = yield* limitNow.pipe(Deadline.attemptTimeout("1 minute", { selfEnforcing: true }))
+        return { outer, inner }
+      }).pipe(Deadline.withDeadline("10 seconds"))
+      expect(seen.outer.armed).toBe(true)
+      expect(seen.inner).toStrictEqual(seen.outer)
+    }))
+
+  it.live("an attempt inside an established cap is left to `self`: the limit stays the established one", () =>
+    Effect.gen(function*() {
+      const seen = yield* Effect.gen(function*() {
+        const outer = yield* limitNow
+        const inner = yield* limitNow.pipe(Deadline.attemptTimeout("10 seconds", { selfEnforcing: true }))
+        return { outer, inner }
+      }).pipe(Deadline.establish("1 minute", { attemptTimeout: "100 millis" }))
+      expect(seen.outer).toMatchObject({ armed: false, attemptMillis: 100 })
+      expect(seen.inner).toStrictEqual(seen.outer)
+    }))
+
+  it.live("a self-enforcing limit with no time left fails at once", () =>
+    Effect.gen(function*() {
+      let ran = false
+      const error = yield* Effect.sync(() => {
+        ran = true
+      }).pipe(Deadline.attemptTimeout(Duration.zero, { selfEnforcing: true }), Effect.flip)
+      expect(ran).toBe(false)
+      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.zero }))
     }))
 })
