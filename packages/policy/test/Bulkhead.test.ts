@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Bulkhead } from "@sturdy/policy"
+import { Bulkhead, Deadline } from "@sturdy/policy"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
@@ -80,4 +82,101 @@ describe("Bulkhead", () => {
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.joinAll(holders)
     }).pipe(Effect.withRandom(Random.make(42))), 120_000)
+})
+
+describe("Bulkhead: queued calls and deadlines", () => {
+  it.effect("a queued call never waits past an established deadline: BulkheadRejected timeout at 1 s", () =>
+    Effect.gen(function*() {
+      // no maxWait: only the deadline bounds the wait
+      const bulkhead = yield* Bulkhead.make({ key: "reports", maxConcurrent: 1, maxQueued: 5 })
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(Deferred.await(gate).pipe(Effect.as("held"), Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      let ran = false
+      const waiter = yield* Effect.fork(
+        Effect.sync(() => {
+          ran = true
+        }).pipe(Bulkhead.withBulkhead(bulkhead), Deadline.establish("1 second"), Effect.flip)
+      )
+      yield* Effect.yieldNow()
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 1 })
+      yield* TestClock.adjust("999 millis")
+      expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const rejected = yield* Fiber.join(waiter)
+      expect(rejected).toBeInstanceOf(Bulkhead.BulkheadRejected)
+      expect(rejected).toMatchObject({ key: "reports", reason: "timeout" })
+      expect(ran).toBe(false)
+      // the rejected call gave back nothing: the holder still has the only permit
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      const queuedLater = yield* Effect.fork(Effect.succeed("later").pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 1 })
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(holder)).toBe("held")
+      // a later call still gets the permit
+      expect(yield* Fiber.join(queuedLater)).toBe("later")
+      expect(yield* Effect.succeed(3).pipe(Bulkhead.withBulkhead(bulkhead))).toBe(3)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("maxWait still applies when it is sooner than the established deadline", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 1, maxWait: "300 millis" })
+      const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const waiter = yield* Effect.fork(
+        Effect.void.pipe(Bulkhead.withBulkhead(bulkhead), Deadline.establish("1 second"), Effect.flip)
+      )
+      yield* TestClock.adjust("300 millis")
+      expect(yield* Fiber.join(waiter)).toMatchObject({ _tag: "BulkheadRejected", reason: "timeout" })
+      yield* Fiber.interrupt(holder)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("a queued call that gets the permit in time runs, even under an established deadline", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 1 })
+      const holder = yield* Effect.fork(Effect.sleep("400 millis").pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const waiter = yield* Effect.fork(
+        Effect.succeed("served").pipe(Bulkhead.withBulkhead(bulkhead), Deadline.establish("1 second"))
+      )
+      yield* TestClock.adjust("400 millis")
+      yield* Fiber.join(holder)
+      expect(yield* Fiber.join(waiter)).toBe("served")
+      // the deadline passing afterwards changes nothing
+      yield* TestClock.adjust("1 second")
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("a queued call entered after the established deadline passed is rejected at once", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 1 })
+      const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const exit = yield* Effect.gen(function*() {
+        yield* TestClock.adjust("2 seconds")
+        return yield* Effect.void.pipe(Bulkhead.withBulkhead(bulkhead), Effect.exit)
+      }).pipe(Deadline.establish("1 second"))
+      expect(exit).toStrictEqual(Exit.fail(new Bulkhead.BulkheadRejected({ key: "default", reason: "timeout" })))
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* Fiber.interrupt(holder)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("under an armed deadline the wait is interrupted by its timer: DeadlineExceeded", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 1 })
+      const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const waiter = yield* Effect.fork(
+        Effect.void.pipe(Bulkhead.withBulkhead(bulkhead), Deadline.withDeadline("1 second"), Effect.flip)
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(waiter)).toMatchObject({ _tag: "DeadlineExceeded", reason: "deadline" })
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* Fiber.interrupt(holder)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
 })

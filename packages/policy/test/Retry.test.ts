@@ -423,3 +423,53 @@ describe("Retry", () => {
     { fastCheck: { seed: 42, numRuns: 60 } }
   )
 })
+
+describe("Retry: a budget passed directly (budgetService)", () => {
+  it.effect("draws from budgetService with no RetryBudget in context: a refusing budget ends with RetryBudgetExhausted", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const budgetService = RetryBudget.unsafeMake({ minRetries: 0, ratio: 0 })
+      // no RetryBudget provided: the program type-checks and runs without one
+      const error = yield* upstream.call.pipe(Retry.retry({ budget: "api", budgetService, onAttempt }), Effect.flip)
+      expect(error).toStrictEqual(
+        new RetryBudget.RetryBudgetExhausted({
+          key: "api",
+          attempts: 1,
+          failure: new Unavailable({ attempt: 1, retryAfter: Option.none() })
+        })
+      )
+      expect(upstream.arrivals).toEqual([0])
+      expect(attempts.map((a) => a.reason)).toEqual(["budget-refused"])
+      expect(yield* budgetService.stats("api")).toMatchObject({ requests: 1, retries: 0 })
+    }))
+
+  it.effect("the budget passed directly is used even when another RetryBudget is in context", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream()
+      const own = RetryBudget.unsafeMake({ minRetries: 0, ratio: 0 })
+      const inContext = yield* RetryBudget.make({ minRetries: 100 })
+      const error = yield* upstream.call.pipe(
+        Retry.retry({ budget: "api", budgetService: own }),
+        Effect.flip,
+        Effect.provideService(RetryBudget.RetryBudget, inContext)
+      )
+      expect(error._tag).toBe("RetryBudgetExhausted")
+      expect(upstream.arrivals).toEqual([0])
+      expect(yield* inContext.stats("api")).toMatchObject({ requests: 0, retries: 0 })
+    }))
+
+  it.effect("a budget with room allows the retries and records the request and the retries it granted", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ failures: 2 })
+      const budgetService = RetryBudget.unsafeMake({ minRetries: 5, ratio: 0 })
+      const fiber = yield* Effect.fork(upstream.call.pipe(
+        Retry.retry({ budget: "api", budgetService, schedule: noJitter })
+      ))
+      // 100 ms + 200 ms of backoff, well inside the budget's 10 s window
+      yield* TestClock.adjust("300 millis")
+      expect(yield* Fiber.join(fiber)).toBe("ok after 3")
+      expect(upstream.arrivals).toEqual([0, 100, 300])
+      expect(yield* budgetService.stats("api")).toMatchObject({ requests: 1, retries: 2 })
+    }))
+})
