@@ -88,10 +88,17 @@ export const cases: ReadonlyArray<PolicyCase> = [
   },
   {
     name: "deadline",
-    settings: `total deadline of ${generous}; never reached`,
+    settings: `total deadline of ${generous}, \`Deadline.withDeadline\` (a timer races the call); never reached`,
     sturdy: Effect.succeed((self) => Deadline.withDeadline(self, generous)),
     cockatiel: () => timeout(10_000, TimeoutStrategy.Cooperative),
     callShare: 0.05
+  },
+  {
+    name: "deadline (established)",
+    settings: `the same deadline with \`Deadline.establish\` and a 5 s attempt timeout: no timer, each wait bounds ` +
+      "itself (what `Policy` and the Sturdy transport do)",
+    sturdy: Effect.succeed((self) => Deadline.establish(self, generous, { attemptTimeout: "5 seconds" })),
+    cockatiel: () => timeout(10_000, TimeoutStrategy.Cooperative)
   },
   {
     name: "Effect.timeout (reference)",

@@ -100,7 +100,9 @@ export const stackEntry = (name: string, description: string, layers: ReadonlyAr
           : has("retry budget")
           ? Retry.retry(broken, { schedule, while: isRetryable, delayHint, budget: "bench" })
           : Retry.retry(broken, { schedule, while: isRetryable, delayHint })
-        return has("deadline") ? Deadline.withDeadline(retried, "10 seconds") : retried
+        // Every wait inside bounds itself by an established deadline (the transport, Retry's sleeps, the bulkhead
+        // queue), so it needs no timer of its own: `withDeadline` would race one against the whole call.
+        return has("deadline") ? Deadline.establish(retried, "10 seconds") : retried
       })
     )
 })
@@ -113,7 +115,7 @@ export const sturdyStandard: Entry = stackEntry(
   "sturdy standard stack",
   "`Attempt.json` with a 5 s attempt timeout, inside a bulkhead (64 running, 1,000 queued), a circuit breaker " +
     "(5 consecutive failures), `Retry.retry` (`Backoff.exponential`, 3 attempts, transient failures, Retry-After, " +
-    "retry budget) and a 10 s `Deadline`",
+    "retry budget) and a 10 s deadline (`Deadline.establish`: enforced by the transport, Retry and the bulkhead)",
   stackLayers
 )
 

@@ -448,6 +448,7 @@ class ReceivedImpl implements Attempt.Received {
 }
 
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
+  if (contentType === expected[0]) return true
   const media = contentType.split(";", 1)[0].trim().toLowerCase()
   for (const entry of expected) {
     const wanted = entry.toLowerCase()
@@ -624,15 +625,36 @@ export const decodeJson = <A, I, R>(
       })
     )
   }
-  return Effect.mapError(Schema.decodeUnknown(schema, { errors: "all" })(json), (error) => {
-    const issues = schemaIssues(error)
-    const first = issues[0] ?? { path: "$", message: "does not match" }
-    return new HttpFailure.SchemaMismatch({
-      ...responseInfo(received.request, received.response),
-      path: first.path,
-      issue: first.message,
-      issues
-    })
+  return Effect.catchAll(decoderOf(schema)(json), (firstError) =>
+    // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again
+    Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
+      onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
+      onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
+    }))
+}
+
+// Built once per schema: a decoder is a closure over the schema's compiled parser.
+const decoders = new WeakMap<Schema.Schema.Any, (u: unknown) => Effect.Effect<any, ParseResult.ParseError, any>>()
+
+const decoderOf = <A, I, R>(
+  schema: Schema.Schema<A, I, R>
+): (u: unknown) => Effect.Effect<A, ParseResult.ParseError, R> => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknown(schema)
+    decoders.set(schema, decoder)
+  }
+  return decoder
+}
+
+const schemaMismatch = (received: Attempt.Received, error: ParseResult.ParseError): HttpFailure.SchemaMismatch => {
+  const issues = schemaIssues(error)
+  const first = issues[0] ?? { path: "$", message: "does not match" }
+  return new HttpFailure.SchemaMismatch({
+    ...responseInfo(received.request, received.response),
+    path: first.path,
+    issue: first.message,
+    issues
   })
 }
 

@@ -314,33 +314,33 @@ export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB
     const publish = publishTo(hub)
     // a Map iterates in insertion order; re-inserting on access makes its first key the least recently used
     const breakers = new Map<string, CB.CircuitBreaker>()
-    const get = (key: string): Effect.Effect<CB.CircuitBreaker> =>
-      Effect.sync(() => {
-        const existing = breakers.get(key)
-        if (existing !== undefined) {
-          breakers.delete(key)
-          breakers.set(key, existing)
-          return existing
-        }
-        const created = unsafeMake(
-          key,
-          options.breaker,
-          publish,
-          Stream.filter(changes, (change) => change.key === key)
-        )
-        breakers.set(key, created)
-        while (breakers.size > capacity) {
-          const oldest = breakers.keys().next()
-          if (oldest.done === true) break
-          breakers.delete(oldest.value)
-        }
-        return created
-      })
+    const lookup = (key: string): CB.CircuitBreaker => {
+      const existing = breakers.get(key)
+      if (existing !== undefined) {
+        breakers.delete(key)
+        breakers.set(key, existing)
+        return existing
+      }
+      const created = unsafeMake(
+        key,
+        options.breaker,
+        publish,
+        Stream.filter(changes, (change) => change.key === key)
+      )
+      breakers.set(key, created)
+      while (breakers.size > capacity) {
+        const oldest = breakers.keys().next()
+        if (oldest.done === true) break
+        breakers.delete(oldest.value)
+      }
+      return created
+    }
+    const get = (key: string): Effect.Effect<CB.CircuitBreaker> => Effect.sync(() => lookup(key))
     yield* Effect.addFinalizer(() => Effect.sync(() => breakers.clear()))
     return {
       get,
       size: Effect.sync(() => breakers.size),
       changes,
-      withBreaker: (key) => (self) => Effect.flatMap(get(key), (breaker) => breaker.run(self))
+      withBreaker: (key) => (self) => Effect.suspend(() => lookup(key).run(self))
     } satisfies CB.RegistryService
   })
