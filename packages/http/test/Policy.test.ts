@@ -984,6 +984,24 @@ describe("Policy observation", () => {
       expect((yield* Metric.value(succeeded)).count).toBe(before + 1)
     }))
 
+  it.scoped("urlParams given to a Policy.Client call are on the request the pipeline and its spans see, once", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { api, scripted } = yield* harness({ "GET /users/1": FaultScript.json(ada) }, { ...quick, telemetry: true })
+      const exit = yield* runVirtual(
+        api.get("/users/1", { schema: User, urlParams: { page: "2", api_key: "SECRET-KEY-2" } }).pipe(
+          Effect.withTracer(tracer)
+        )
+      )
+      expect(exit).toEqual(Exit.succeed(ada))
+      const logical = spans.filter((span) => span.name === "http.client.request GET")
+      expect(logical[0].attributes.get("url.full")).toBe("http://api.test/users/1?page=2&api_key=<redacted>")
+      const sent = yield* scripted.requests
+      expect(sent).toHaveLength(1)
+      // appended once, not once by the pipeline and again by the client
+      expect(sent[0].path).toBe("/users/1?page=2&api_key=SECRET-KEY-2")
+    }))
+
   it.scoped("by default, an untraced call records nothing; telemetry: false records nothing even when traced", () =>
     Effect.gen(function*() {
       const { spans, tracer } = TestTracer.make()

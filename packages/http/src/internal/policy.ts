@@ -1165,15 +1165,20 @@ export const makeClientWith = (
       let request = sturdyClient.requestFor(verb, pathOrRequest)
       const url = sturdyClient.resolveUrl(baseUrl, request.url)
       if (url !== request.url) request = HttpClientRequest.setUrl(request, url)
-      // the pipeline decides on the request as it will be sent: an Idempotency-Key in `headers` counts
+      // the pipeline decides on the request as it will be sent: an Idempotency-Key in `headers` counts, and the
+      // call's telemetry shows the query parameters (redacted) of `urlParams`
       if (requestOptions.headers !== undefined) request = HttpClientRequest.setHeaders(request, requestOptions.headers)
+      if (requestOptions.urlParams !== undefined) {
+        request = HttpClientRequest.appendUrlParams(request, requestOptions.urlParams)
+      }
       const schema = requestOptions.schema
+      const sendOptions = { ...requestOptions, headers: undefined, urlParams: undefined }
       return policy.run(
         request,
         (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> =>
           schema === undefined
-            ? api.execute(ready, requestOptions)
-            : api.execute(ready, { ...requestOptions, schema }),
+            ? api.execute(ready, sendOptions)
+            : api.execute(ready, { ...sendOptions, schema }),
         requestOptions.onEvent === undefined
           ? attemptRunOptions
           : { onEvent: requestOptions.onEvent, sendHonoursDeadline: true }
