@@ -1,4 +1,4 @@
-import { HttpClient } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
 import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
@@ -92,6 +92,29 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       expect(user).toEqual({ id: 1, status: 3 })
       expect(spans.map((span) => [span.name, span.attributes.get("http.response.status_code")])).toEqual([
         ["http.client.request GET", 203],
+        ["http.client.attempt GET", 203]
+      ])
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("Policy.json (no Policy.Client): the attempt and call spans carry the response's status too", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ id: 1 }, { status: 203 }))
+      }))
+      const { spans, tracer } = TestTracer.make()
+      const User = Schema.Struct({ id: Schema.Number })
+      const user = yield* Policy.json(
+        yield* HttpClient.HttpClient,
+        HttpClientRequest.get(`${server.url}/users/1`),
+        User
+      ).pipe(
+        Effect.withTracer(tracer),
+        Effect.provide(Policy.layer({ retry: { baseDelay: "10 millis", maxDelay: "10 millis", budget: false } }))
+      )
+      expect(user).toEqual({ id: 1 })
+      expect(spans.map((span) => [span.name, span.attributes.get("http.response.status_code")])).toEqual([
+        ["http.client.request GET", 203],
+        ["http.client.attempt GET", 503],
         ["http.client.attempt GET", 203]
       ])
     }).pipe(Effect.provide(transport)))

@@ -40,6 +40,7 @@ import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
 import * as sturdyClient from "./sturdyClient.js"
+import * as telemetryInternal from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
 // errors and defaults
@@ -1116,13 +1117,36 @@ export const run = <A, R>(
 // `send` runs an Attempt, which honours the limit the pipeline sets
 const attemptRunOptions: P.RunOptions = { sendHonoursDeadline: true }
 
+// A client that records each response's status for the call's spans, built once per client.
+const statusRecording = new WeakMap<object, Attempt.Client<any>>()
+
+// The client an attempt uses: the one that records statuses while the call is traced, so that a call whose result
+// is a decoded body still reports the status it got.
+const attemptClient = <R, A, E, RE>(
+  client: Attempt.Client<R>,
+  use: (client: Attempt.Client<R>) => Effect.Effect<A, E, RE>
+): Effect.Effect<A, E, RE> =>
+  Effect.withFiberRuntime((fiber) => {
+    if (fiber.getFiberRef(telemetryInternal.currentCall) === undefined) return use(client)
+    let recording: Attempt.Client<R> | undefined = statusRecording.get(client)
+    if (recording === undefined) {
+      recording = Telemetry.client(client)
+      statusRecording.set(client, recording)
+    }
+    return use(recording)
+  })
+
 /** @internal */
 export const send = <R = never>(
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   options?: Attempt.Options
 ): Effect.Effect<Attempt.Received, P.Failure, R | P.Policy> =>
-  run(request, (ready) => attempt.send(client, ready, options), attemptRunOptions)
+  run(
+    request,
+    (ready) => attemptClient(client, (client) => attempt.send(client, ready, options)),
+    attemptRunOptions
+  )
 
 /** @internal */
 export const json = <A, I, R, RC = never>(
@@ -1131,7 +1155,11 @@ export const json = <A, I, R, RC = never>(
   schema: Schema.Schema<A, I, R>,
   options?: Attempt.Options
 ): Effect.Effect<A, P.Failure, R | RC | P.Policy> =>
-  run(request, (ready) => attempt.json(client, ready, schema, options), attemptRunOptions)
+  run(
+    request,
+    (ready) => attemptClient(client, (client) => attempt.json(client, ready, schema, options)),
+    attemptRunOptions
+  )
 
 /** @internal */
 export const clientTag = Context.GenericTag<P.Client>("@sturdy/http/Policy/Client")
