@@ -2,8 +2,23 @@ import { HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } from "@ef
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Attempt, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Chunk, Config, ConfigProvider, Deferred, Effect, Exit, Fiber, Schema, Stream } from "effect"
+import { Deadline } from "@sturdy/policy"
+import {
+  Chunk,
+  Config,
+  ConfigProvider,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Option,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import { Agent } from "undici"
@@ -668,4 +683,242 @@ describe("UndiciHttpClient", () => {
       })))),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HTTP_CONNECTIONS", "3"]])))
     ))
+})
+
+// -----------------------------------------------------------------------------
+// Deadlines enforced by the transport itself
+// -----------------------------------------------------------------------------
+
+const Hello = Schema.Struct({ hello: Schema.String })
+
+/** Runs `effect`, which must fail, and returns its error with the real milliseconds it took. */
+const flipTimed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const error = yield* Effect.flip(effect)
+    return { error, elapsed: Date.now() - started }
+  })
+
+const expectTimeout = (
+  error: unknown,
+  expected: { readonly phase: HttpFailure.Timeout["phase"]; readonly millis: number }
+) => {
+  expect(error).toBeInstanceOf(HttpFailure.Timeout)
+  const timeout = error as HttpFailure.Timeout
+  expect(timeout.phase).toBe(expected.phase)
+  expect(Duration.toMillis(timeout.timeout)).toBe(expected.millis)
+}
+
+/** The DeadlineExceeded inside a platform error's cause, if that is what it is. */
+const deadlineCause = (error: HttpClientError.HttpClientError): Deadline.DeadlineExceeded | undefined =>
+  error.cause instanceof Deadline.DeadlineExceeded ? error.cause : undefined
+
+/** Waits `millis` of real time, whatever the fiber's Clock. */
+const realWait = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+
+describe("UndiciHttpClient enforces deadlines itself", () => {
+  it.live("Attempt.json with a 100 ms timeout against a silent server: Timeout(Attempt) at ~100 ms, request aborted", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("deadline-a")
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.json(client, HttpClientRequest.get(`${base}/hang?tag=deadline-a`), Hello, { timeout: "100 millis" })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeGreaterThanOrEqual(80)
+      expect(elapsed).toBeLessThan(1500)
+      // the transport aborted the request: the server sees its connection close
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+      expect(log.closed).toContain("deadline-a")
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("headers, then a stalled body: Timeout(Attempt) while the body is read, connection closed", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("deadline-b")
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/headers-then-hang?tag=deadline-b`), {
+          timeout: "100 millis"
+        })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeGreaterThanOrEqual(80)
+      expect(elapsed).toBeLessThan(1500)
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("no timer of Effect's is needed: an uninterruptible attempt still ends at its timeout", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=deadline-u`), { timeout: "100 millis" }).pipe(
+          Effect.uninterruptible,
+          // a safety net: an attempt that relied on a racing timer could not be interrupted and would hang here
+          Effect.disconnect,
+          Effect.timeoutFail({ duration: "1500 millis", onTimeout: () => "hung" as const })
+        )
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeLessThan(1500)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("Deadline.establish around a raw client.get: RequestError caused by DeadlineExceeded(deadline)", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("deadline-c")
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        client.get(`${base}/hang?tag=deadline-c`).pipe(Deadline.establish("100 millis"))
+      )
+      expect(error._tag).toBe("RequestError")
+      expect(error.reason).toBe("Transport")
+      expect(deadlineCause(error)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.millis(100) })
+      )
+      expect(elapsed).toBeGreaterThanOrEqual(80)
+      expect(elapsed).toBeLessThan(1500)
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("an established attempt cap: RequestError caused by DeadlineExceeded(attempt-timeout)", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { error } = yield* flipTimed(
+        client.get(`${base}/hang?tag=deadline-cap`).pipe(
+          Deadline.establish("1 minute", { attemptTimeout: "100 millis" })
+        )
+      )
+      expect(error._tag).toBe("RequestError")
+      expect(deadlineCause(error)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(100) })
+      )
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("the deadline passing while the body is read: ResponseError caused by DeadlineExceeded", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("deadline-body")
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        client.get(`${base}/headers-then-hang?tag=deadline-body`).pipe(
+          Effect.flatMap((response) => response.text),
+          Deadline.establish("100 millis")
+        )
+      )
+      expect(error._tag).toBe("ResponseError")
+      expect(deadlineCause(error)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.millis(100) })
+      )
+      expect(elapsed).toBeLessThan(1500)
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a streamed body is cut by the deadline the same way", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { error } = yield* flipTimed(
+        client.get(`${base}/headers-then-hang?tag=deadline-stream`).pipe(
+          Effect.flatMap((response) => Stream.runDrain(response.stream)),
+          Deadline.establish("100 millis")
+        )
+      )
+      expect(error._tag).toBe("ResponseError")
+      expect(deadlineCause(error)?.reason).toBe("deadline")
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a deadline already passed at dispatch fails at once, without waiting for the server", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        realWait(20).pipe(
+          Effect.zipRight(client.get(`${base}/hang?tag=deadline-late`)),
+          Deadline.establish("5 millis")
+        )
+      )
+      expect(deadlineCause(error)?.reason).toBe("deadline")
+      expect(elapsed).toBeLessThan(1000)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a fast server answers well within the deadline and the limit does not linger", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const hello = yield* Attempt.json(client, HttpClientRequest.get(`${base}/json`), Hello, {
+        timeout: "100 millis"
+      })
+      expect(hello).toEqual({ hello: "world" })
+      // the connection is reused after the timer was cleared: waiting past the timeout fails nothing
+      yield* realWait(150)
+      const again = yield* client.get(`${base}/json`).pipe(
+        Effect.flatMap((response) => response.json),
+        Deadline.establish("100 millis")
+      )
+      expect(again).toEqual({ hello: "world" })
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a request step that waits (mapRequestEffect) is bounded by a timer instead: still Timeout(Attempt)", () =>
+    Effect.gen(function*() {
+      const client = (yield* HttpClient.HttpClient).pipe(
+        HttpClient.mapRequestEffect((request) => Effect.as(Effect.yieldNow(), request))
+      )
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=deadline-effect`), { timeout: "100 millis" })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeLessThan(1500)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("enforcesDeadlines: true for this layer's client and mapRequest of it, false for layerUndici's", () =>
+    Effect.gen(function*() {
+      const ours = yield* HttpClient.HttpClient.pipe(Effect.provide(sturdy))
+      expect(Attempt.enforcesDeadlines(ours)).toBe(true)
+      expect(Attempt.enforcesDeadlines(HttpClient.mapRequest(ours, HttpClientRequest.setHeader("x-a", "1")))).toBe(
+        true
+      )
+      expect(
+        Attempt.enforcesDeadlines(HttpClient.mapRequestEffect(ours, (request) => Effect.succeed(request)))
+      ).toBe(true)
+      const withDispatcher = yield* HttpClient.HttpClient.pipe(
+        Effect.provide(UndiciHttpClient.layerWithDispatcher),
+        Effect.provideService(UndiciHttpClient.Dispatcher, new Agent())
+      )
+      expect(Attempt.enforcesDeadlines(withDispatcher)).toBe(true)
+      const platform = yield* HttpClient.HttpClient.pipe(Effect.provide(NodeHttpClient.layerUndici))
+      expect(Attempt.enforcesDeadlines(platform)).toBe(false)
+    }))
+
+  // TestClock: the transport's real-time timer would disagree with the clock, so the attempt races an Effect timer
+  it.effect("under TestClock an attempt with a timeout still succeeds against a fast server", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const hello = yield* Attempt.json(client, HttpClientRequest.get(`${base}/json`), Hello, { timeout: "1 second" })
+      expect(hello).toEqual({ hello: "world" })
+    }).pipe(Effect.provide(sturdy)))
+
+  it.effect("under TestClock the attempt's timeout fires when the TestClock passes it, not in real time", () =>
+    Effect.gen(function*() {
+      const received = yield* serverReceives("deadline-e")
+      const closed = yield* serverSeesClose("deadline-e")
+      const client = yield* HttpClient.HttpClient
+      const fiber = yield* Effect.fork(
+        Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=deadline-e`), { timeout: "100 millis" })
+      )
+      yield* Deferred.await(received)
+      // real time passes the timeout; virtual time does not
+      yield* realWait(200)
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("100 millis")
+      expectTimeout(yield* Effect.flip(Fiber.join(fiber)), { phase: "Attempt", millis: 100 })
+      yield* Deferred.await(closed)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.effect("under TestClock an established deadline is not the transport's to enforce", () =>
+    Effect.gen(function*() {
+      const received = yield* serverReceives("deadline-f")
+      const closed = yield* serverSeesClose("deadline-f")
+      const client = yield* HttpClient.HttpClient
+      const fiber = yield* Effect.fork(client.get(`${base}/hang?tag=deadline-f`).pipe(Deadline.establish("50 millis")))
+      yield* Deferred.await(received)
+      yield* realWait(150)
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      yield* Deferred.await(closed)
+    }).pipe(Effect.provide(sturdy)))
 })
