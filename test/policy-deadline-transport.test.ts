@@ -1,0 +1,165 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Attempt, HttpFailure, Policy } from "@sturdy/http"
+import { UndiciHttpClient } from "@sturdy/node"
+import { FaultScript, FaultServer } from "@sturdy/testing"
+import { Cause, Duration, Effect, Exit, Option, Schema, type Scope } from "effect"
+import { transports } from "./utils/transports.js"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const ada = { id: 1, name: "Ada" }
+
+// real time is spent only on the timeouts under test
+const options: Policy.Options = {
+  totalTimeout: "5 seconds",
+  attemptTimeout: "100 millis",
+  retry: { maxAttempts: 2, baseDelay: "10 millis", maxDelay: "20 millis", budget: false },
+  circuitBreaker: false
+}
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+  return failure.value
+}
+
+const serve = (
+  routes: Parameters<typeof FaultScript.routes>[0],
+  policyOptions: Policy.Options
+): Effect.Effect<
+  { readonly server: FaultServer.FaultServer; readonly policy: Policy.Policy; readonly client: HttpClient.HttpClient },
+  Policy.InvalidPolicy,
+  Scope.Scope | HttpClient.HttpClient
+> =>
+  Effect.gen(function*() {
+    const server = yield* FaultServer.make(FaultScript.routes(routes))
+    const policy = yield* Policy.make(policyOptions)
+    return { server, policy, client: yield* HttpClient.HttpClient }
+  })
+
+/** Runs `effect` and measures it in real time (`Date.now`, whatever the Clock). */
+const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    const exit = yield* Effect.exit(effect)
+    return { exit, elapsed: Date.now() - started }
+  })
+
+describe.each(transports)("policy: deadlines and attempt timeouts over %s", (_, transport) => {
+  it.scopedLive("a hung first attempt is cut at the 100 ms attempt timeout and the retry succeeds", () =>
+    Effect.gen(function*() {
+      const { client, policy, server } = yield* serve({
+        "GET /users/1": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
+      }, options)
+      const { elapsed, exit } = yield* timed(
+        Policy.json(client, HttpClientRequest.get(`${server.url}/users/1`), User).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+      )
+      expect(exit).toStrictEqual(Exit.succeed(ada))
+      expect(elapsed).toBeGreaterThanOrEqual(90)
+      expect(elapsed).toBeLessThan(1500)
+      // the server notices the aborted first request a moment after the client gave up on it
+      yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
+      const requests = yield* server.requests
+      expect(requests.map((r) => [r.attempt, r.fault._tag, r.aborted])).toEqual([
+        [0, "Hang", true],
+        [1, "Respond", false]
+      ])
+      expect(requests[1].arrivedAt - requests[0].arrivedAt).toBeGreaterThanOrEqual(90)
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("a server that always hangs ends with Timeout(Deadline) at the 150 ms total timeout", () =>
+    Effect.gen(function*() {
+      const { client, policy, server } = yield* serve({ "GET /hang": FaultScript.hang }, {
+        ...options,
+        totalTimeout: "150 millis",
+        attemptTimeout: false
+      })
+      const { elapsed, exit } = yield* timed(
+        Policy.send(client, HttpClientRequest.get(`${server.url}/hang`)).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+      )
+      const failure = failureOf(exit)
+      expect(failure).toBeInstanceOf(HttpFailure.Timeout)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Deadline")
+      expect(failure._tag === "Timeout" && Duration.toMillis(failure.timeout)).toBe(150)
+      expect(elapsed).toBeGreaterThanOrEqual(140)
+      expect(elapsed).toBeLessThan(1500)
+      yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
+      // a deadline is not retried: one request, aborted
+      expect((yield* server.requests).map((r) => r.aborted)).toEqual([true])
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("each attempt gets the full attempt timeout; the deadline cuts the last one short", () =>
+    Effect.gen(function*() {
+      const { client, policy, server } = yield* serve({ "GET /hang": FaultScript.hang }, {
+        ...options,
+        totalTimeout: "250 millis",
+        retry: { maxAttempts: 5, baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
+      })
+      const { elapsed, exit } = yield* timed(
+        Policy.json(client, HttpClientRequest.get(`${server.url}/hang`), User).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+      )
+      // 100 ms, 10 ms pause, 100 ms, 10 ms pause, then the ~30 ms left before the deadline
+      const failure = failureOf(exit)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Deadline")
+      expect(elapsed).toBeGreaterThanOrEqual(240)
+      expect(elapsed).toBeLessThan(1500)
+      yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
+      const requests = yield* server.requests
+      // (a last request the deadline aborts while it connects may never be logged by the server)
+      expect(requests.length).toBeGreaterThanOrEqual(2)
+      expect(requests.length).toBeLessThanOrEqual(3)
+      expect(requests.every((r) => r.aborted)).toBe(true)
+    }).pipe(Effect.provide(transport)))
+})
+
+describe("policy over @sturdy/node's UndiciHttpClient: the transport enforces the limits", () => {
+  const sturdy = UndiciHttpClient.layer()
+
+  it.scopedLive("the client declares it, so Policy.json sets no timer: an uninterruptible call still times out", () =>
+    Effect.gen(function*() {
+      const { client, policy, server } = yield* serve({
+        "GET /users/1": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
+      }, options)
+      expect(Attempt.enforcesDeadlines(client)).toBe(true)
+      const { exit } = yield* timed(
+        Policy.json(client, HttpClientRequest.get(`${server.url}/users/1`), User).pipe(
+          Effect.provideService(Policy.Policy, policy),
+          Effect.uninterruptible,
+          // a safety net: a call relying on a racing timer could not be interrupted and would hang here
+          Effect.disconnect,
+          Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "hung" as const })
+        )
+      )
+      expect(exit).toStrictEqual(Exit.succeed(ada))
+      yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
+      expect((yield* server.requests).map((r) => r.aborted)).toEqual([true, false])
+    }).pipe(Effect.provide(sturdy)))
+
+  it.scopedLive("Policy.Client: the total deadline aborts the request, Timeout(Deadline)", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({ "GET /hang": FaultScript.hang }))
+      const policy = yield* Policy.make({ ...options, totalTimeout: "150 millis", attemptTimeout: false })
+      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const { elapsed, exit } = yield* timed(
+        api.get("/hang").pipe(
+          Effect.uninterruptible,
+          Effect.disconnect,
+          Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "hung" as const })
+        )
+      )
+      const failure = failureOf(exit)
+      expect(failure).toBeInstanceOf(HttpFailure.Timeout)
+      expect(failure instanceof HttpFailure.Timeout && failure.phase).toBe("Deadline")
+      expect(elapsed).toBeGreaterThanOrEqual(140)
+      expect(elapsed).toBeLessThan(1500)
+      yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
+      expect((yield* server.requests).map((r) => r.aborted)).toEqual([true])
+    }).pipe(Effect.provide(sturdy)))
+})
