@@ -900,17 +900,26 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
             })
             return traced ? Effect.zipRight(Telemetry.onRetry(decision), reported) : reported
           }
-        const common = {
-          schedule: stack.schedule!,
-          while: retryable,
-          delayHint,
-          maxHintedDelay: retry.maxRetryAfter,
-          hintJitter: retry.retryAfterJitter,
-          onAttempt
-        }
+        // one literal of one shape per call: a spread here cost more than the rest of the pipeline's set-up
         retried = retry.budget
-          ? Retry.retry(guarded, { ...common, budget: key, budgetService: budget })
-          : Retry.retry(guarded, common)
+          ? Retry.retry(guarded, {
+            schedule: stack.schedule!,
+            while: retryable,
+            delayHint,
+            maxHintedDelay: retry.maxRetryAfter,
+            hintJitter: retry.retryAfterJitter,
+            onAttempt,
+            budget: key,
+            budgetService: budget
+          })
+          : Retry.retry(guarded, {
+            schedule: stack.schedule!,
+            while: retryable,
+            delayHint,
+            maxHintedDelay: retry.maxRetryAfter,
+            hintJitter: retry.retryAfterJitter,
+            onAttempt
+          })
       }
 
       // No timer for the deadline: each wait inside bounds itself by it. Retry sleeps never pass it, a bulkhead queue

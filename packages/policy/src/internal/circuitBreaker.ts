@@ -314,13 +314,19 @@ export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB
     const publish = publishTo(hub)
     // a Map iterates in insertion order; re-inserting on access makes its first key the least recently used
     const breakers = new Map<string, CB.CircuitBreaker>()
+    // the key used last is already the most recent: most calls go to the same upstream as the one before
+    let lastKey: string | undefined
     const lookup = (key: string): CB.CircuitBreaker => {
       const existing = breakers.get(key)
       if (existing !== undefined) {
-        breakers.delete(key)
-        breakers.set(key, existing)
+        if (key !== lastKey) {
+          breakers.delete(key)
+          breakers.set(key, existing)
+          lastKey = key
+        }
         return existing
       }
+      lastKey = key
       const created = unsafeMake(
         key,
         options.breaker,
