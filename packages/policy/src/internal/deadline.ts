@@ -1,4 +1,5 @@
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -96,44 +97,45 @@ const limit = <A, E, R>(
   // decoded on first use (an invalid input still fails where it used to), then reused by every call
   let duration: Duration.Duration | undefined
   const selfEnforcing = options?.selfEnforcing === true
-  return Effect.flatMap(FiberRef.get(currentRef), (outer) =>
-    Effect.clockWith((clock) => {
-      const now = clock.unsafeCurrentTimeMillis()
-      if (duration === undefined) duration = Duration.decode(timeout)
-      // an attempt never runs longer than the attempt timeout established around it
-      const own = reason === "attempt-timeout" && outer.attemptMillis < Duration.toMillis(duration)
-        ? outer.attemptTimeout
-        : duration
-      let limit: Current = { ...outer, at: now + Duration.toMillis(own), timeout: own, reason, armed: true }
-      if (limit.at >= outer.at && outer.at <= now) {
-        return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
-      }
-      if (limit.at <= now) return Effect.fail(new DeadlineExceeded({ reason, timeout: own }, true))
-      // `self` aborts its own waits when the limit passes (a transport reading `currentRef`): no fiber, no timer.
-      // Its timers run on real time, so under any other Clock (TestClock, a simulator's) the timer below is armed.
-      if (selfEnforcing && clock === liveClock) {
-        // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
-        if (limit.at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
-        return withLimit(self, { ...limit, armed: false })
-      }
-      if (limit.at >= outer.at) {
-        // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
-        if (outer.armed) return self
-        // The outer limit was only established: this one enforces it.
-        limit = { ...outer, armed: true }
-      }
-      // A hanging `self` must be interrupted, so a timer is unavoidable here. Measured per call (policy-cost.ts):
-      // `Effect.timeoutFail` and `Effect.raceFirst` against a sleep cost about the same, and two self-managed daemon
-      // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
-      const fired = limit
-      return withLimit(
-        Effect.timeoutFail(self, {
-          duration: Duration.millis(fired.at - now),
-          onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
-        }),
-        fired
-      )
-    }))
+  return Effect.withFiberRuntime((fiber) => {
+    const outer = fiber.getFiberRef(currentRef)
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const now = clock.unsafeCurrentTimeMillis()
+    if (duration === undefined) duration = Duration.decode(timeout)
+    // an attempt never runs longer than the attempt timeout established around it
+    const own = reason === "attempt-timeout" && outer.attemptMillis < Duration.toMillis(duration)
+      ? outer.attemptTimeout
+      : duration
+    let limit: Current = { ...outer, at: now + Duration.toMillis(own), timeout: own, reason, armed: true }
+    if (limit.at >= outer.at && outer.at <= now) {
+      return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
+    }
+    if (limit.at <= now) return Effect.fail(new DeadlineExceeded({ reason, timeout: own }, true))
+    // `self` aborts its own waits when the limit passes (a transport reading `currentRef`): no fiber, no timer.
+    // Its timers run on real time, so under any other Clock (TestClock, a simulator's) the timer below is armed.
+    if (selfEnforcing && clock === liveClock) {
+      // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
+      if (limit.at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
+      return withLimit(self, { ...limit, armed: false })
+    }
+    if (limit.at >= outer.at) {
+      // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
+      if (outer.armed) return self
+      // The outer limit was only established: this one enforces it.
+      limit = { ...outer, armed: true }
+    }
+    // A hanging `self` must be interrupted, so a timer is unavoidable here. Measured per call (policy-cost.ts):
+    // `Effect.timeoutFail` and `Effect.raceFirst` against a sleep cost about the same, and two self-managed daemon
+    // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
+    const fired = limit
+    return withLimit(
+      Effect.timeoutFail(self, {
+        duration: Duration.millis(fired.at - now),
+        onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
+      }),
+      fired
+    )
+  })
 }
 
 const isEffectFirst = (args: IArguments): boolean => Effect.isEffect(args[0])
@@ -183,25 +185,26 @@ export const establish = dual<
 >(
   isEffectFirst,
   (self, timeout, options) =>
-    Effect.flatMap(FiberRef.get(currentRef), (outer) =>
-      Effect.clockWith((clock) => {
-        const duration = Duration.decode(timeout)
-        const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
-        let attemptTimeout = outer.attemptTimeout
-        if (options?.attemptTimeout !== undefined) {
-          const asked = Duration.decode(options.attemptTimeout)
-          if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
-        }
-        const sooner = at < outer.at
-        if (!sooner && attemptTimeout === outer.attemptTimeout) return self
-        const attemptMillis = Duration.toMillis(attemptTimeout)
-        return withLimit(
-          self,
-          sooner
-            ? { at, timeout: duration, reason: "deadline", armed: false, attemptTimeout, attemptMillis }
-            : { ...outer, attemptTimeout, attemptMillis }
-        )
-      }))
+    Effect.withFiberRuntime((fiber) => {
+      const outer = fiber.getFiberRef(currentRef)
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const duration = Duration.decode(timeout)
+      const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
+      let attemptTimeout = outer.attemptTimeout
+      if (options?.attemptTimeout !== undefined) {
+        const asked = Duration.decode(options.attemptTimeout)
+        if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
+      }
+      const sooner = at < outer.at
+      if (!sooner && attemptTimeout === outer.attemptTimeout) return self
+      const attemptMillis = Duration.toMillis(attemptTimeout)
+      return withLimit(
+        self,
+        sooner
+          ? { at, timeout: duration, reason: "deadline", armed: false, attemptTimeout, attemptMillis }
+          : { ...outer, attemptTimeout, attemptMillis }
+      )
+    })
 )
 
 /** @internal */
