@@ -118,6 +118,17 @@ const handle = async (request: Http.IncomingMessage, response: Http.ServerRespon
       response.write("0123456789")
       return
     }
+    case "/chunked-then-hang": {
+      // no content-length: the body is chunked and read as a stream
+      response.writeHead(200, { "content-type": "text/plain" })
+      response.write("0123456789")
+      return
+    }
+    case "/error-then-hang": {
+      response.writeHead(503, { "content-type": "text/plain", "content-length": "100" })
+      response.write("0123456789")
+      return
+    }
     case "/reset-before-headers": {
       request.socket.resetAndDestroy()
       return
@@ -745,6 +756,43 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(elapsed).toBeGreaterThanOrEqual(80)
       expect(elapsed).toBeLessThan(1500)
       yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a chunked body that stalls: Timeout(Attempt)", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("deadline-chunked")
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/chunked-then-hang?tag=deadline-chunked`), {
+          timeout: "100 millis"
+        })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeLessThan(1500)
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("an error status whose body stalls is a Timeout(Attempt), not a ServerError with a cut excerpt", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/error-then-hang?tag=deadline-503`), {
+          timeout: "100 millis"
+        })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeLessThan(1500)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("an established deadline reaches Attempt as Timeout(Deadline) with the deadline's duration", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const { error } = yield* flipTimed(
+        Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=deadline-established`), {
+          timeout: "5 seconds"
+        }).pipe(Deadline.establish("100 millis"))
+      )
+      expectTimeout(error, { phase: "Deadline", millis: 100 })
     }).pipe(Effect.provide(sturdy)))
 
   it.live("no timer of Effect's is needed: an uninterruptible attempt still ends at its timeout", () =>
