@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { FaultScript, FaultServer } from "@sturdy/testing"
-import { Cause, Duration, Effect, Exit, Option, Schema, type Scope } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Option, Schema, type Scope } from "effect"
 import { transports } from "./utils/transports.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -91,6 +91,36 @@ describe.each(transports)("policy: deadlines and attempt timeouts over %s", (_, 
       yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
       // a deadline is not retried: one request, aborted
       expect((yield* server.requests).map((r) => r.aborted)).toEqual([true])
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("a call still queued in the bulkhead when the deadline passes ends with Timeout(Deadline)", () =>
+    Effect.gen(function*() {
+      const { client, policy, server } = yield* serve({
+        "GET /slow": FaultScript.hang,
+        "GET /fast": FaultScript.json(ada)
+      }, {
+        totalTimeout: "150 millis",
+        attemptTimeout: false,
+        retry: false,
+        circuitBreaker: false,
+        bulkhead: { maxConcurrent: 1, maxQueued: 1 },
+        endpoints: { "GET /slow": { totalTimeout: "2 seconds" } }
+      })
+      const send = (path: string) =>
+        Policy.send(client, HttpClientRequest.get(`${server.url}${path}`)).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+      const slow = yield* Effect.fork(send("/slow"))
+      // the slow call holds the only permit once the server has it
+      while ((yield* server.requests).length === 0) yield* Effect.sleep("5 millis")
+      const { elapsed, exit } = yield* timed(send("/fast"))
+      const failure = failureOf(exit)
+      expect(failure).toBeInstanceOf(HttpFailure.Timeout)
+      expect(failure).toMatchObject({ phase: "Deadline" })
+      expect(Duration.toMillis((failure as HttpFailure.Timeout).timeout)).toBe(150)
+      expect(elapsed).toBeGreaterThanOrEqual(140)
+      expect(elapsed).toBeLessThan(1500)
+      yield* Fiber.interrupt(slow)
     }).pipe(Effect.provide(transport)))
 
   it.scopedLive("each attempt gets the full attempt timeout; the deadline cuts the last one short", () =>

@@ -74,13 +74,14 @@
  *   only when it fits the deadline.
  * - The breaker counts transient failures and timeouts; other 4xx, decode failures and the policies' own
  *   rejections do not count.
- * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline`.
+ * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline` (also for a call
+ *   still queued in the bulkhead when the deadline passes).
  *
- * The happy path is cheap: each attempt arms one timer (its attempt timeout, or the time left before the deadline
- * when that is shorter); the total deadline itself is only a deadline check (`Deadline.establish`) that the retry
- * stage and nested calls read, with no timer of its own (unless `bulkhead.maxQueued > 0`, where a queued wait
- * could outlast it). No schedule is stepped, no budget withdrawn and no pause checked before the first failure;
- * nothing is forked unless hedging is on.
+ * The happy path is cheap: the deadline and the attempt timeout are established once per call
+ * (`Deadline.establish`) and every wait bounds itself by them: retry sleeps, bulkhead queues, and the attempt, which
+ * `@sturdy/node`'s transport aborts itself (other transports, `Policy.run` with a `send` of your own, and TestClock
+ * get one timer per attempt). No schedule is stepped, no budget withdrawn and no pause checked before the first
+ * failure; nothing is forked unless hedging is on.
  *
  * ## Observing
  *

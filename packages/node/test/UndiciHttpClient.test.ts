@@ -728,6 +728,29 @@ const deadlineCause = (error: HttpClientError.HttpClientError): Deadline.Deadlin
 const realWait = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
 describe("UndiciHttpClient enforces deadlines itself", () => {
+  it.live("a schema whose decoding waits is still bounded by the attempt's timeout", () =>
+    Effect.gen(function*() {
+      const SlowHello = Schema.transformOrFail(Hello, Schema.String, {
+        decode: (value) => Effect.as(Effect.sleep("300 millis"), value.hello),
+        encode: (hello) => Effect.succeed({ hello })
+      })
+      const client = yield* HttpClient.HttpClient
+      const { elapsed, error } = yield* flipTimed(
+        Attempt.json(client, HttpClientRequest.get(`${base}/json`), SlowHello, { timeout: "100 millis" })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(elapsed).toBeLessThan(280)
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a limit longer than Node's timers can hold (30 days) is no limit, not one that fires at once", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const hello = yield* Attempt.json(client, HttpClientRequest.get(`${base}/json`), Hello, { timeout: "30 days" })
+      expect(hello).toEqual({ hello: "world" })
+      const response = yield* client.get(`${base}/json`).pipe(Deadline.establish("30 days"))
+      expect(response.status).toBe(200)
+    }).pipe(Effect.provide(sturdy)))
+
   it.live("Attempt.json with a 100 ms timeout against a silent server: Timeout(Attempt) at ~100 ms, request aborted", () =>
     Effect.gen(function*() {
       const closed = yield* serverSeesClose("deadline-a")

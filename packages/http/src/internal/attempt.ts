@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
@@ -507,7 +508,8 @@ const timed = <A, R, RX>(
       HttpClientResponse.HttpClientResponse,
       HttpClientError.HttpClientError | HttpFailure.HttpFailure,
       R
-    >
+    >,
+    selfEnforcing: boolean
   ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   const invalid = validateRequest(request)
@@ -527,7 +529,7 @@ const timed = <A, R, RX>(
     response = client.execute(request)
   }
   return Effect.catchIf(
-    Deadline.attemptTimeout(exchange(response), timeout ?? Duration.infinity, { selfEnforcing }),
+    Deadline.attemptTimeout(exchange(response, selfEnforcing), timeout ?? Duration.infinity, { selfEnforcing }),
     isDeadlineExceeded,
     (error) => Effect.fail(deadlineTimeout(error, request))
   )
@@ -625,7 +627,10 @@ export const decodeJson = <A, I, R>(
       })
     )
   }
-  return Effect.catchAll(decoderOf(schema)(json), (firstError) =>
+  const decoded = decoderOf(schema)(json)
+  // a synchronous schema answers with an Either: its success stays an Exit, so callers can tell nothing waits
+  if (Either.isEither(decoded) && Either.isRight(decoded)) return Exit.succeed(decoded.right as A)
+  return Effect.catchAll(decoded, (firstError) =>
     // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again
     Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
       onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
@@ -665,10 +670,22 @@ export const json = <A, I, R, RC>(
   schema: Schema.Schema<A, I, R>,
   options: Attempt.Options = {}
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> =>
-  timed(client, request, options.timeout, (response) =>
+  timed(client, request, options.timeout, (response, selfEnforcing) =>
     Effect.flatMap(
       receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
-      (received) => decodeJson(received, schema)
+      (received) => {
+        const decoded = decodeJson(received, schema)
+        // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
+        // a timer of what is left of the attempt's limit (for an attempt timeout established around the attempt,
+        // counted from the decode's start), as it would under the attempt's own timer on another transport.
+        return selfEnforcing && !Exit.isExit(decoded)
+          ? Effect.catchIf(
+            Deadline.attemptTimeout(decoded, options.timeout ?? Duration.infinity),
+            isDeadlineExceeded,
+            (error) => Effect.fail(deadlineTimeout(error, request))
+          )
+          : decoded
+      }
     ))
 
 /** @internal */

@@ -529,6 +529,26 @@ const timedAttempt = <A, R>(
     }))
 }
 
+const isQueueTimeout = (failure: Guarded): failure is Bulkhead.BulkheadRejected =>
+  failure._tag === "BulkheadRejected" && failure.reason === "timeout"
+
+const queueTimedOut = (
+  rejection: Bulkhead.BulkheadRejected,
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<never, Bulkhead.BulkheadRejected | HttpFailure.Timeout> =>
+  Effect.withFiberRuntime((fiber) => {
+    const limit = fiber.getFiberRef(Deadline.currentLimit)
+    const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+    return now >= limit.at
+      ? Effect.fail(
+        attempt.deadlineTimeout(
+          new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }),
+          request
+        )
+      )
+      : Effect.fail(rejection)
+  })
+
 // -----------------------------------------------------------------------------
 // observation: the event hook and telemetry
 // -----------------------------------------------------------------------------
@@ -845,6 +865,10 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
 
       if (resolved.bulkhead !== undefined) {
         guarded = bulkheadFor(profile, resolved.bulkhead, key).run(guarded)
+        // a call still queued when the deadline passes timed out: the HTTP taxonomy says so, not the bulkhead
+        if (resolved.bulkhead.maxQueued > 0) {
+          guarded = Effect.catchIf(guarded, isQueueTimeout, (rejection) => queueTimedOut(rejection, request))
+        }
       }
       if (profile.breakers !== undefined) {
         guarded = profile.breakers.withBreaker(key)(guarded)

@@ -266,7 +266,8 @@ const dispatchRequest = (
       }
     }
     const call = new UndiciCall(request, resume)
-    if (limit !== undefined) call.expireAfter(timeLeft, limit, attemptFirst)
+    // Node fires a longer timer at once; a limit over 24.8 days is no limit (Effect's Clock never fires one either)
+    if (limit !== undefined && timeLeft <= maxTimerMillis) call.expireAfter(timeLeft, limit, attemptFirst)
     const scoped = scopedRequests.get(request)
     if (scoped !== undefined) {
       call.scoped = true
@@ -299,6 +300,8 @@ const enum BodyMode {
   Whole,
   Streaming
 }
+
+const maxTimerMillis = 2 ** 31 - 1
 
 const limitExceeded = (limit: Deadline.Limit, byAttemptTimeout: boolean): Deadline.DeadlineExceeded =>
   byAttemptTimeout

@@ -15,7 +15,7 @@ export class BulkheadRejected extends Schema.TaggedError<BulkheadRejected>()("Bu
   override get message(): string {
     return this.reason === "full"
       ? `bulkhead ${this.key} is full`
-      : `bulkhead ${this.key}: no permit within the maximum wait`
+      : `bulkhead ${this.key}: no permit in time (its maximum wait, or the deadline, passed)`
   }
 }
 
