@@ -106,23 +106,26 @@ const limit = <A, E, R>(
     const own = reason === "attempt-timeout" && outer.attemptMillis < Duration.toMillis(duration)
       ? outer.attemptTimeout
       : duration
-    let limit: Current = { ...outer, at: now + Duration.toMillis(own), timeout: own, reason, armed: true }
-    if (limit.at >= outer.at && outer.at <= now) {
+    const at = now + Duration.toMillis(own)
+    if (at >= outer.at && outer.at <= now) {
       return Effect.fail(new DeadlineExceeded({ reason: outer.reason, timeout: outer.timeout }, true))
     }
-    if (limit.at <= now) return Effect.fail(new DeadlineExceeded({ reason, timeout: own }, true))
+    if (at <= now) return Effect.fail(new DeadlineExceeded({ reason, timeout: own }, true))
     // `self` aborts its own waits when the limit passes (a transport reading `currentRef`): no fiber, no timer.
     // Its timers run on real time, so under any other Clock (TestClock, a simulator's) the timer below is armed.
     if (selfEnforcing && clock === liveClock) {
       // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
-      if (limit.at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
-      return withLimit(self, { ...limit, armed: false })
+      if (at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
+      return withLimit(self, { ...outer, at, timeout: own, reason, armed: false })
     }
-    if (limit.at >= outer.at) {
+    let limit: Current
+    if (at >= outer.at) {
       // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
       if (outer.armed) return self
       // The outer limit was only established: this one enforces it.
       limit = { ...outer, armed: true }
+    } else {
+      limit = { ...outer, at, timeout: own, reason, armed: true }
     }
     // A hanging `self` must be interrupted, so a timer is unavoidable here. Measured per call (policy-cost.ts):
     // `Effect.timeoutFail` and `Effect.raceFirst` against a sleep cost about the same, and two self-managed daemon
