@@ -3,7 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { FaultScript, FaultServer } from "@sturdy/testing"
-import { Cause, Duration, Effect, Exit, Fiber, Option, Schema, type Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, Schema } from "effect"
+import { failureOf, serve } from "./utils/policyServer.js"
 import { transports } from "./utils/transports.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -16,27 +17,6 @@ const options: Policy.Options = {
   retry: { maxAttempts: 2, baseDelay: "10 millis", maxDelay: "20 millis", budget: false },
   circuitBreaker: false
 }
-
-const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
-  const failure = Cause.failureOption(exit.cause)
-  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
-  return failure.value
-}
-
-const serve = (
-  routes: Parameters<typeof FaultScript.routes>[0],
-  policyOptions: Policy.Options
-): Effect.Effect<
-  { readonly server: FaultServer.FaultServer; readonly policy: Policy.Policy; readonly client: HttpClient.HttpClient },
-  Policy.InvalidPolicy,
-  Scope.Scope | HttpClient.HttpClient
-> =>
-  Effect.gen(function*() {
-    const server = yield* FaultServer.make(FaultScript.routes(routes))
-    const policy = yield* Policy.make(policyOptions)
-    return { server, policy, client: yield* HttpClient.HttpClient }
-  })
 
 /** Runs `effect` and measures it in real time (`Date.now`, whatever the Clock). */
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>

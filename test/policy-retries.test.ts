@@ -2,9 +2,10 @@ import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
-import { FaultScript, FaultServer } from "@sturdy/testing"
-import { Cause, Clock, Effect, Exit, Option, Schema, type Scope } from "effect"
+import { FaultScript } from "@sturdy/testing"
+import { Clock, Effect, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
+import { failureOf, serve as serveWith } from "./utils/policyServer.js"
 import { transports } from "./utils/transports.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -18,27 +19,8 @@ const fast: Policy.Options = {
   circuitBreaker: false
 }
 
-const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
-  const failure = Cause.failureOption(exit.cause)
-  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
-  return failure.value
-}
-
-const serve = (
-  routes: Parameters<typeof FaultScript.routes>[0],
-  options: Policy.Options = fast
-): Effect.Effect<
-  { readonly server: FaultServer.FaultServer; readonly api: Policy.Client },
-  Policy.InvalidPolicy,
-  Scope.Scope | HttpClient.HttpClient
-> =>
-  Effect.gen(function*() {
-    const server = yield* FaultServer.make(FaultScript.routes(routes))
-    const policy = yield* Policy.make(options)
-    const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
-    return { server, api }
-  })
+const serve = (routes: Parameters<typeof FaultScript.routes>[0], options: Policy.Options = fast) =>
+  serveWith(routes, options)
 
 describe.each(transports)("policy: safe retries against a loopback FaultServer over %s", (_, transport) => {
   it.scopedLive("503, 503, 200: the server sees 3 requests and the call succeeds", () =>
