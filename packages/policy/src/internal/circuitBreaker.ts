@@ -86,6 +86,10 @@ class BreakerState {
   isolated = false
   consecutiveFailures = 0
   buckets: Array<Bucket> = []
+  /** Sums over `buckets`: never below the window's totals (a bucket leaves only when the next one starts). */
+  keptCalls = 0
+  keptFailures = 0
+  keptSlow = 0
   openUntil = 0
   lastBreakMillis = 0
   scheduleState: unknown
@@ -114,6 +118,9 @@ export const unsafeMake = (
     s.probeSuccesses = 0
     s.consecutiveFailures = 0
     s.buckets = []
+    s.keptCalls = 0
+    s.keptFailures = 0
+    s.keptSlow = 0
     if (to === "Closed") {
       s.scheduleState = s.initialScheduleState
       s.lastBreakMillis = 0
@@ -156,7 +163,13 @@ export const unsafeMake = (
     const last = s.buckets[s.buckets.length - 1]
     if (last !== undefined && last.start === start) return last
     const bucket: Bucket = { start, calls: 0, failures: 0, slow: 0 }
-    s.buckets = s.buckets.filter((b) => b.start > now - config.windowMillis)
+    s.buckets = s.buckets.filter((b) => {
+      if (b.start > now - config.windowMillis) return true
+      s.keptCalls -= b.calls
+      s.keptFailures -= b.failures
+      s.keptSlow -= b.slow
+      return false
+    })
     s.buckets.push(bucket)
     return bucket
   }
@@ -196,12 +209,25 @@ export const unsafeMake = (
     if (outcome === "ignored") return Effect.void
     const bucket = currentBucket(now)
     bucket.calls++
-    if (outcome === "failure") bucket.failures++
-    if (isSlow) bucket.slow++
+    s.keptCalls++
+    if (outcome === "failure") {
+      bucket.failures++
+      s.keptFailures++
+    }
+    if (isSlow) {
+      bucket.slow++
+      s.keptSlow++
+    }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) return open(now)
-    // without a rate threshold the window's totals decide nothing: skip summing them on every call
-    if (config.failureRateThreshold === undefined && config.slowCallRateThreshold === undefined) return Effect.void
+    // The window's totals are summed only when a rate could trip: the kept sums bound them from above, so with
+    // too few calls, or no failure (no slow call) kept at all, no threshold can be reached.
+    const failureRate = config.failureRateThreshold
+    const slowRate = config.slowCallRateThreshold
+    if (s.keptCalls < config.minimumThroughput) return Effect.void
+    const mayFail = failureRate !== undefined && (s.keptFailures > 0 || failureRate <= 0)
+    const maySlow = slowRate !== undefined && (s.keptSlow > 0 || slowRate <= 0)
+    if (!mayFail && !maySlow) return Effect.void
     const totals = windowTotals(now)
     if (totals.calls >= config.minimumThroughput) {
       if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
