@@ -139,7 +139,8 @@ export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["r
   return "Unknown"
 }
 
-const isDeadlineExceeded = (cause: unknown): cause is Deadline.DeadlineExceeded =>
+/** @internal */
+export const isDeadlineExceeded = (cause: unknown): cause is Deadline.DeadlineExceeded =>
   cause instanceof Deadline.DeadlineExceeded
 
 /** @internal */

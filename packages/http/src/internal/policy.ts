@@ -497,9 +497,6 @@ const delayHint = (failure: Guarded): Option.Option<Duration.Duration> => {
 // the attempt under its time limit
 // -----------------------------------------------------------------------------
 
-const isDeadlineExceeded = (error: unknown): error is Deadline.DeadlineExceeded =>
-  error instanceof Deadline.DeadlineExceeded
-
 // The attempt's limit is its timeout, or the time left before the deadline when that is shorter. A `send` that honours
 // the limit itself (an `Attempt`) is trusted with it; anything else races one timer.
 const timedAttempt = <A, R>(
@@ -513,7 +510,7 @@ const timedAttempt = <A, R>(
   const limited = selfEnforcing ? send : (ready: HttpClientRequest.HttpClientRequest) =>
     Effect.catchIf(
       Deadline.attemptTimeout(send(ready), attemptTimeout),
-      isDeadlineExceeded,
+      attempt.isDeadlineExceeded,
       (error) => Effect.fail(attempt.deadlineTimeout(error, request))
     )
   const headerName = resolved.deadlineHeader
