@@ -100,8 +100,20 @@ interface Target {
   readonly path: string
 }
 
+// Most calls go to the URL of the call before: its parse is kept.
+let lastParsedUrl: string | undefined
+let lastTarget: Target | undefined
+
 /** @internal */
 export const parseTarget = (url: string): Target => {
+  if (url === lastParsedUrl) return lastTarget!
+  const target = parseTargetOnce(url)
+  lastParsedUrl = url
+  lastTarget = target
+  return target
+}
+
+const parseTargetOnce = (url: string): Target => {
   const match = originPattern.exec(url)
   if (match === null) return { origin: url, host: "", hostPort: "", path: url }
   const scheme = match[1].toLowerCase()
@@ -736,7 +748,11 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
     }
 
     const stacks = new Map<string, Stack>()
+    const onlyBase = hostProfiles.size === 0 && compiled.endpoints.length === 0
+    let baseStack: Stack | undefined
     const stackFor = (target: Target, method: string): Stack => {
+      // without host or endpoint overrides every call shares the base stack
+      if (onlyBase && baseStack !== undefined) return baseStack
       const profileName = hostProfiles.has(target.hostPort)
         ? target.hostPort
         : hostProfiles.has(target.host)
@@ -770,6 +786,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
           retryOn: retryOnWith(retry?.retryOn)
         }
         stacks.set(cacheKey, stack)
+        if (onlyBase) baseStack = stack
       }
       return stack
     }
