@@ -67,7 +67,6 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
       head = 0
       active--
     }
-    const releasePermit = Effect.sync(release)
 
     const giveBack = (waiter: Waiter): void => {
       if (waiter.granted && !waiter.returned) {
@@ -113,13 +112,26 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
           )
         }))
 
+    // Already inside `run`'s mask: the permit is given back on every exit without `ensuring`'s own mask.
+    const runHolding = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.matchCauseEffect(self, {
+        onFailure: (cause) => {
+          release()
+          return Effect.failCause(cause)
+        },
+        onSuccess: (value) => {
+          release()
+          return Effect.succeed(value)
+        }
+      })
+
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejected, R> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           // queued callers go first: a newcomer may take a free permit only when nobody waits
           if (queued === 0 && active < maxConcurrent) {
             active++
-            return Effect.ensuring(restore(self), releasePermit)
+            return runHolding(restore(self))
           }
           if (queued >= maxQueued) return Effect.fail(full)
           queued++
@@ -127,7 +139,7 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
           waiters.push(waiter)
           return Effect.zipRight(
             Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
-            Effect.ensuring(restore(self), releasePermit)
+            runHolding(restore(self))
           )
         })
       )
