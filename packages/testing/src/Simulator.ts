@@ -323,7 +323,7 @@ export interface StandardOptions {
 /**
  * The standard stack's settings: full-jitter backoff with Backoff's defaults (100 ms base, 10 s cap, 3 attempts),
  * RetryBudget's defaults, and a breaker that trips at 50% failures over 10 s (20 calls at least) and pauses 1 s,
- * 2 s, 4 s... up to 30 s.
+ * 2 s, 4 s, then 5 s at most (a longer pause outlasts the outage it protects against and delays the recovery).
  *
  * @since 0.1.0
  * @category policies

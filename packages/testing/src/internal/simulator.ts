@@ -447,7 +447,7 @@ export const standardDefaults: {
     failureRateThreshold: 0.5,
     minimumThroughput: 20,
     slidingWindow: "10 seconds",
-    breakDuration: Schedule.exponential("1 second").pipe(Schedule.union(Schedule.spaced("30 seconds")))
+    breakDuration: Schedule.exponential("1 second").pipe(Schedule.union(Schedule.spaced("5 seconds")))
   }
 }
 
