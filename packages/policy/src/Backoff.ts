@@ -94,7 +94,9 @@ export const defaults: {
 
 /**
  * A backoff schedule whose output is the delay it chose. Throws a `RangeError` at construction for a negative or
- * infinite base, a factor below 1, a negative cap, or `maxAttempts` below 1.
+ * infinite base, a factor below 1, a negative cap, `maxAttempts` below 1, or a base or finite cap longer than a
+ * timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite cap means none, but no
+ * delay ever exceeds 2^31 − 1 ms.
  *
  * @example
  * ```ts
@@ -127,3 +129,63 @@ export const envelope: (
   options: Options | undefined,
   n: number
 ) => { readonly lower: Duration.Duration; readonly upper: Duration.Duration } = internal.envelope
+
+/**
+ * The limits {@link bounded} puts on any schedule.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * const limits: Backoff.BoundedOptions = { cap: "5 seconds", maxAttempts: 15, maxElapsed: "1 minute" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface BoundedOptions {
+  /** No delay exceeds it (default: none, but never more than a timer holds, 2^31 − 1 ms). */
+  readonly cap?: Duration.DurationInput | undefined
+  /** Attempts in total, the first included (default unbounded). */
+  readonly maxAttempts?: number | undefined
+  /** No retry is scheduled to start later than this after the first failure (default unbounded). */
+  readonly maxElapsed?: Duration.DurationInput | undefined
+}
+
+/**
+ * A schedule from a delay function: `delay(retry, input)` is the wait before retry `retry`, **1-based** (1 is the
+ * wait after the first attempt failed), given the failure. It never stops by itself: bound it with {@link bounded}.
+ * A delay that is not positive (or not a duration) is no wait.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ *
+ * // 100 ms, 200 ms, 300 ms, ...: linear
+ * const linear = Backoff.bounded(Backoff.fromDelay((retry) => retry * 100), { maxAttempts: 5 })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromDelay: <In = unknown>(
+  delay: (retry: number, input: In) => Duration.DurationInput
+) => Schedule.Schedule<Duration.Duration, In> = internal.fromDelay
+
+/**
+ * Bounds any schedule: each delay is capped (after whatever jitter the schedule applies), the attempts are limited,
+ * and no retry starts later than `maxElapsed`; the output is the delay chosen. Throws a `RangeError` for a finite
+ * cap longer than a timer can hold or `maxAttempts` below 1.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@sturdy/policy"
+ * import { Schedule } from "effect"
+ *
+ * const fibonacci = Backoff.bounded(Schedule.fibonacci("100 millis"), { cap: "2 seconds", maxAttempts: 8 })
+ * ```
+ * @since 0.2.0
+ * @category combinators
+ */
+export const bounded: <Out, In, R>(
+  schedule: Schedule.Schedule<Out, In, R>,
+  options: BoundedOptions
+) => Schedule.Schedule<Duration.Duration, In, R> = internal.bounded

@@ -184,6 +184,9 @@ export interface Snapshot {
  *   breakDuration: Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))
  * }
  * ```
+ * A `slidingWindow` or `slowCallDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days) throws a
+ * `RangeError` naming the option when the breaker is made (a defect of `make`).
+ *
  * @since 0.1.0
  * @category models
  */

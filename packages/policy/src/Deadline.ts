@@ -133,6 +133,10 @@ export const isLiveClock: (clock: Clock.Clock) => boolean = internal.isLiveClock
  *
  * const call = Effect.sleep("5 seconds").pipe(Deadline.withDeadline("2 seconds"))
  * ```
+ *
+ * A finite `timeout` longer than a timer can hold (2^31 − 1 ms, about 24.8 days) would never fire: it throws a
+ * `RangeError` naming the option when the Effect is built. An infinite one means no limit. The same holds for
+ * `attemptTimeout` and `establish`.
  * @since 0.1.0
  * @category combinators
  */

@@ -247,7 +247,9 @@ export const percentile: (options: {
 }) => Percentile = internal.percentile
 
 /**
- * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged.
+ * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged. A `maxHedges`
+ * that is not an integer ≥ 0, or a finite delay (fixed, or a percentile's `fallback`, `min`, `max`) longer than a
+ * timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied.
  *
  * @example
  * ```ts

@@ -1,21 +1,29 @@
 /**
  * Retries any failing Effect on a `Schedule` (by default `Backoff.exponential()`), honouring a server's requested
- * minimum wait, the current `Deadline` and, when asked, a shared `RetryBudget`. Transport-agnostic: which failures
+ * wait, the current `Deadline` and, when asked, a shared `RetryBudget`. Transport-agnostic: which failures
  * are retryable and what the server asked for are functions the caller supplies.
  *
  * For each failure, in order:
  *
- * 1. `while(failure)` false → the failure is returned (`"not-retryable"`).
+ * 1. `while(failure, attempt)` false → the failure is returned (`"not-retryable"`); `attempt` is the number of the
+ *    attempt that failed (1 for the first).
  * 2. The schedule is stepped with the failure; done → the failure is returned (`"exhausted"`).
- * 3. `delayHint(failure)` (a Retry-After, say) is a minimum: above `maxHintedDelay` the failure is returned at
- *    once without sleeping (`"retry-after-too-long"`); above the schedule's delay it replaces it, plus a small
- *    positive jitter (`hintJitter`), never more than `maxHintedDelay` (`"retry-after"`).
+ * 3. `delayHint(failure)` (a Retry-After, say) **is** the wait, replacing the schedule's delay (as ky, got, undici,
+ *    urllib3 and Polly do): above `maxHintedDelay` the failure is returned at once without sleeping
+ *    (`"retry-after-too-long"`); otherwise the wait is the hint plus a small positive jitter, at most `hintJitter` of
+ *    it and at most `maxHintJitter`, never more than `maxHintedDelay` (`"retry-after"`). A zero hint ("now", or a
+ *    past date) retries at once, with no jitter; the attempt limit, the deadline and the budget still bound a
+ *    server that keeps answering 0. Why not a floor under the backoff: `Retry-After: 2` would then wait up to the
+ *    backoff's cap, and `Retry-After: 0` would change nothing.
  * 4. If the next attempt would start at or after the current deadline, the ORIGINAL failure is returned at once
  *    (`"deadline"`): no sleep runs past a deadline, and the caller learns why the call failed rather than only
  *    that time ran out. (A deadline that fires during an attempt fails with `Deadline.DeadlineExceeded`.)
  * 5. With `budget`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
  *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the original.
  * 6. Otherwise it sleeps and runs the next attempt.
+ *
+ * When it gives up, `finalFailure(failure, attempts)` (if given) rewrites the failure returned, with the number of
+ * attempts made (a way to record it on the failure, as `@sturdy/http`'s `Policy` does).
  *
  * With `budget` every logical call also deposits one request into the budget. Each decision is reported as an
  * `Attempt`: a span event (`retry` or `retry.stop`, with `retry.attempt`, `retry.delay_ms`, `retry.reason`), a
@@ -30,9 +38,12 @@
  * | `delayHint`      | none                     |
  * | `maxHintedDelay` | `30 seconds`             |
  * | `hintJitter`     | `0.1` (up to +10 %)      |
+ * | `maxHintJitter`  | `1 second`               |
  * | `budget`         | none                     |
  *
- * Defects and interruptions are never retried.
+ * Defects and interruptions are never retried. A `maxHintedDelay` or `maxHintJitter` longer than a timer can hold
+ * (2^31 − 1 ms, about 24.8 days; `maxHintedDelay` may be infinite) or a `hintJitter` outside [0, 1] throws a
+ * `RangeError` naming the option when `retry` is applied.
  *
  * @since 0.1.0
  */
@@ -105,10 +116,17 @@ export interface Attempt<E> {
  */
 export interface Options<E, R = never> {
   readonly schedule?: Schedule.Schedule<unknown, NoInfer<E>, R> | undefined
-  readonly while?: ((failure: E) => boolean) | undefined
+  /** Whether to retry after `failure`; `attempt` is the number of the attempt that failed (1 for the first). */
+  readonly while?: ((failure: E, attempt: number) => boolean) | undefined
+  /** The wait the failure asks for (a server's `Retry-After`, say): it replaces the schedule's delay. */
   readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
   readonly maxHintedDelay?: Duration.DurationInput | undefined
+  /** The largest fraction of a hint added to it at random (default 0.1). */
   readonly hintJitter?: number | undefined
+  /** The most ever added to a hint at random (default 1 second). */
+  readonly maxHintJitter?: Duration.DurationInput | undefined
+  /** Rewrites the failure returned when retrying stops, given the number of attempts made. */
+  readonly finalFailure?: ((failure: E, attempts: number) => E) | undefined
   readonly budget?: undefined
   readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
 }
@@ -166,6 +184,7 @@ export interface OwnBudgetOptions<E, R = never> extends BudgetedOptions<E, R> {
 export const defaults: {
   readonly maxHintedDelay: Duration.Duration
   readonly hintJitter: number
+  readonly maxHintJitter: Duration.Duration
 } = internal.defaults
 
 /**

@@ -162,11 +162,77 @@ describe("Backoff", () => {
     expect(() => Backoff.exponential({ base: Duration.infinity })).toThrow(RangeError)
   })
 
+  it("rejects a base or finite cap a timer cannot hold (2^31 − 1 ms), naming it; an infinite cap stays below it", () => {
+    expect(() => Backoff.exponential({ base: "25 days" })).toThrow(/Backoff: base .* exceeds what a timer can hold/)
+    expect(() => Backoff.exponential({ cap: Duration.millis(2 ** 31) })).toThrow(/Backoff: cap/)
+    expect(() => Backoff.exponential({ cap: Duration.millis(2 ** 31 - 1) })).not.toThrow()
+    const delays = sampleDelays({ base: "1 day", cap: Duration.infinity, jitter: "none", maxAttempts: 8 }, 1)
+    expect(delays.length).toBe(7)
+    expect(Math.max(...delays)).toBe(2 ** 31 - 1)
+  })
+
   it("defaults: full jitter, 3 attempts, 100ms base, 10s cap", () => {
     expect(Backoff.defaults.jitter).toBe("full")
     expect(Backoff.defaults.maxAttempts).toBe(3)
     expect(Duration.toMillis(Backoff.defaults.base)).toBe(100)
     expect(Duration.toMillis(Backoff.defaults.cap)).toBe(10_000)
     expect(sampleDelays({}, 1).length).toBe(2)
+  })
+})
+
+// Steps any schedule as a retry driver would (the input is the failure), returning each delay.
+const stepDelays = <In>(schedule: Schedule.Schedule<unknown, In>, inputs: ReadonlyArray<In>, start = 0) =>
+  Effect.runSync(Effect.gen(function*() {
+    let state = schedule.initial
+    let now = start
+    const delays: Array<number> = []
+    for (const input of inputs) {
+      const [next, , decision] = yield* schedule.step(now, input, state)
+      if (ScheduleDecision.isDone(decision)) break
+      const delay = Intervals.start(decision.intervals) - now
+      delays.push(delay)
+      now += delay
+      state = next
+    }
+    return delays
+  }))
+
+describe("Backoff.fromDelay and Backoff.bounded", () => {
+  it("fromDelay is told the 1-based retry number and the failure", () => {
+    const seen: Array<[number, string]> = []
+    const schedule = Backoff.fromDelay((retry: number, failure: string) => {
+      seen.push([retry, failure])
+      return Duration.millis(retry * 100)
+    })
+    expect(stepDelays(schedule, ["a", "b", "c"])).toEqual([100, 200, 300])
+    expect(seen).toEqual([[1, "a"], [2, "b"], [3, "c"]])
+  })
+
+  it("fromDelay treats a negative or invalid delay as no wait", () => {
+    expect(stepDelays(Backoff.fromDelay(() => -5), [1, 2])).toEqual([0, 0])
+    expect(stepDelays(Backoff.fromDelay(() => "soon" as Duration.DurationInput), [1])).toEqual([0])
+  })
+
+  it("bounded caps every delay, limits attempts, and stops before maxElapsed", () => {
+    const linear = Backoff.fromDelay((retry) => retry * 1000)
+    const inputs = Array.from({ length: 20 }, (_, i) => i)
+    expect(stepDelays(Backoff.bounded(linear, { cap: "2500 millis" }), inputs.slice(0, 5))).toEqual([
+      1000,
+      2000,
+      2500,
+      2500,
+      2500
+    ])
+    expect(stepDelays(Backoff.bounded(linear, { maxAttempts: 4 }), inputs)).toEqual([1000, 2000, 3000])
+    // 1 + 2 + 3 = 6 s fit in 7 s; the fourth (4 s) would start at 10 s
+    expect(stepDelays(Backoff.bounded(linear, { maxElapsed: "7 seconds" }), inputs)).toEqual([1000, 2000, 3000])
+    expect(stepDelays(Backoff.bounded(Schedule.recurs(2), {}), inputs)).toEqual([0, 0])
+    expect(stepDelays(Backoff.bounded(Schedule.exponential("1 second"), { cap: "3 seconds" }), inputs.slice(0, 4)))
+      .toEqual([1000, 2000, 3000, 3000])
+  })
+
+  it("bounded rejects a finite cap a timer cannot hold and maxAttempts below 1", () => {
+    expect(() => Backoff.bounded(Schedule.forever, { cap: "30 days" })).toThrow(/cap/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxAttempts: 0 })).toThrow(RangeError)
   })
 })

@@ -15,6 +15,17 @@ import { makeUpstream } from "./utils/upstream.js"
 const growing = Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("20 seconds")))
 
 describe("CircuitBreaker", () => {
+  it.effect("rejects a slidingWindow or slowCallDuration a timer cannot hold, naming it (a defect)", () =>
+    Effect.gen(function*() {
+      for (const [options, field] of [
+        [{ slidingWindow: "30 days" }, "slidingWindow"],
+        [{ slowCallDuration: Duration.millis(2 ** 31) }, "slowCallDuration"]
+      ] as const) {
+        const exit = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", options)))
+        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(new RegExp(`CircuitBreaker: ${field} .* timer`))
+      }
+    }))
+
   it.scoped("opens after 3 failures, fails fast, probes once, closes on success and reopens longer on failure", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

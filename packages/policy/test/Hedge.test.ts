@@ -43,6 +43,13 @@ const makeUpstream = (outcomes: ReadonlyArray<Outcome>) => {
 }
 
 describe("Hedge", () => {
+  it("rejects a negative or fractional maxHedges and a delay a timer cannot hold, naming them", () => {
+    expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: -1 })).toThrow(/maxHedges/)
+    expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 1.5 })).toThrow(/maxHedges/)
+    expect(() => Hedge.hedge(Effect.void, { delay: "30 days" })).toThrow(/Hedge: delay .* exceeds what a timer/)
+    expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 0 })).not.toThrow()
+  })
+
   it.effect("a slow primary and a fast hedge: the hedge wins and the primary is interrupted", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "50 millis" }])

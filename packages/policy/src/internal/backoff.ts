@@ -4,7 +4,9 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
+import * as Intervals from "effect/ScheduleIntervals"
 import type * as Backoff from "../Backoff.js"
+import { maxTimerMillis, timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -29,7 +31,8 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   const resolved: Resolved = {
     baseMillis: Duration.toMillis(options?.base ?? defaults.base),
     factor: options?.factor ?? defaults.factor,
-    capMillis: Duration.toMillis(options?.cap ?? defaults.cap),
+    // an infinite cap means none, but no delay may exceed what a timer can hold
+    capMillis: Math.min(maxTimerMillis, Duration.toMillis(options?.cap ?? defaults.cap)),
     jitter: options?.jitter ?? defaults.jitter,
     maxAttempts: options?.maxAttempts ?? defaults.maxAttempts,
     maxElapsedMillis: Duration.toMillis(options?.maxElapsed ?? defaults.maxElapsed)
@@ -43,6 +46,8 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   if (!(resolved.capMillis >= 0)) {
     throw new RangeError("Backoff: cap must be a non-negative duration")
   }
+  if (options?.base !== undefined) timerDuration("Backoff", "base", options.base)
+  if (options?.cap !== undefined) timerDuration("Backoff", "cap", options.cap, true)
   if (!(resolved.maxAttempts >= 1) || !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)) {
     throw new RangeError("Backoff: maxAttempts must be an integer >= 1 (or Infinity)")
   }
@@ -136,5 +141,64 @@ export const exponential = (options?: Backoff.Options): Schedule.Schedule<Durati
         ] as const
       }
     )
+  })
+}
+
+/** @internal */
+export const fromDelay = <In = unknown>(
+  delay: (retry: number, input: In) => Duration.DurationInput
+): Schedule.Schedule<Duration.Duration, In> =>
+  Schedule.makeWithState(0, (now, input: In, retries) => {
+    const decoded = Duration.decodeUnknown(delay(retries + 1, input))
+    const millis = decoded._tag === "Some" ? Duration.toMillis(decoded.value) : NaN
+    // a delay that is not one (NaN, negative, not a duration) is no wait; an infinite one is as long as a timer holds
+    const delayMillis = millis > 0 ? Math.ceil(Math.min(millis, maxTimerMillis)) : 0
+    return Effect.succeed(
+      [
+        retries + 1,
+        Duration.millis(delayMillis),
+        ScheduleDecision.continueWith(Interval.after(now + delayMillis))
+      ] as const
+    )
+  })
+
+interface BoundedState {
+  readonly inner: unknown
+  readonly retries: number
+  readonly startMillis: number | undefined
+}
+
+/** @internal */
+export const bounded = <Out, In, R>(
+  schedule: Schedule.Schedule<Out, In, R>,
+  options: Backoff.BoundedOptions
+): Schedule.Schedule<Duration.Duration, In, R> => {
+  const capMillis = Math.min(
+    maxTimerMillis,
+    options.cap === undefined ? Infinity : Duration.toMillis(timerDuration("Backoff.bounded", "cap", options.cap, true))
+  )
+  const maxAttempts = options.maxAttempts ?? Infinity
+  if (!(maxAttempts >= 1) || !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)) {
+    throw new RangeError("Backoff.bounded: maxAttempts must be an integer >= 1 (or Infinity)")
+  }
+  const maxElapsedMillis = options.maxElapsed === undefined ? Infinity : Duration.toMillis(options.maxElapsed)
+  const initial: BoundedState = { inner: schedule.initial, retries: 0, startMillis: undefined }
+  const done = (state: BoundedState) => Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
+  return Schedule.makeWithState(initial, (now, input: In, state) => {
+    if (state.retries + 1 >= maxAttempts) return done(state)
+    return Effect.flatMap(schedule.step(now, input, state.inner), ([inner, , decision]) => {
+      if (ScheduleDecision.isDone(decision)) return done(state)
+      const startMillis = state.startMillis ?? now
+      const wanted = Math.max(0, Intervals.start(decision.intervals) - now)
+      const delayMillis = Math.floor(Math.min(capMillis, wanted))
+      if (now - startMillis + delayMillis > maxElapsedMillis) return done(state)
+      return Effect.succeed(
+        [
+          { inner, retries: state.retries + 1, startMillis },
+          Duration.millis(delayMillis),
+          ScheduleDecision.continueWith(Interval.after(now + delayMillis))
+        ] as const
+      )
+    })
   })
 }

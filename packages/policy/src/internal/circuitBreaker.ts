@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import { isPolicyRejection } from "./rejection.js"
+import { checkTimer } from "./timer.js"
 
 /** @internal */
 export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
@@ -43,6 +44,8 @@ interface ResolvedOptions {
 const BUCKETS = 10
 
 const resolve = (options: CB.Options = {}): ResolvedOptions => {
+  if (options.slidingWindow !== undefined) checkTimer("CircuitBreaker", "slidingWindow", options.slidingWindow)
+  if (options.slowCallDuration !== undefined) checkTimer("CircuitBreaker", "slowCallDuration", options.slowCallDuration)
   const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.slidingWindow ?? "60 seconds")))
   return {
     consecutiveFailures: options.consecutiveFailures ?? 3,

@@ -15,6 +15,7 @@ import * as Scope from "effect/Scope"
 import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
+import { checkTimer } from "./timer.js"
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -158,6 +159,7 @@ interface Settled<A, E> {
 export const hedge: typeof Hedge.hedge = dual(
   (args) => Effect.isEffect(args[0]),
   (self: Effect.Effect<any, any, any>, options: AnyOptions<any>): Effect.Effect<any, any, any> => {
+    validate(options)
     const enabled = options.enabled ?? true
     if (enabled === false) return self
     const run = options.budget === undefined
@@ -166,6 +168,22 @@ export const hedge: typeof Hedge.hedge = dual(
     return enabled === true ? run : Effect.flatMap(enabled, (on) => (on ? run : self))
   }
 )
+
+// A delay a timer cannot hold would never fire; a negative or fractional number of hedges means nothing.
+const validate = (options: AnyOptions<any>): void => {
+  const maxHedges = options.maxHedges
+  if (maxHedges !== undefined && !(Number.isInteger(maxHedges) && maxHedges >= 0)) {
+    throw new RangeError(`Hedge: maxHedges (${maxHedges}) must be an integer of at least 0`)
+  }
+  const delay = options.delay
+  if (isPercentile(delay)) {
+    checkTimer("Hedge", "delay.fallback", delay.fallback)
+    checkTimer("Hedge", "delay.min", delay.min)
+    checkTimer("Hedge", "delay.max", delay.max)
+  } else {
+    checkTimer("Hedge", "delay", delay)
+  }
+}
 
 const hedgeImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,

@@ -13,11 +13,13 @@ import type * as Retry from "../Retry.js"
 import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
 import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
+import { timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
   maxHintedDelay: Duration.seconds(30),
-  hintJitter: 0.1
+  hintJitter: 0.1,
+  maxHintJitter: Duration.seconds(1)
 } as const
 
 interface Budget {
@@ -74,9 +76,20 @@ const retryImpl = <A, E, R, R2>(
   options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
   const schedule: Schedule.Schedule<unknown, E, R2> = options.schedule ?? backoff.exponential()
-  const retryable = options.while ?? constTrue
-  const maxHintedMillis = Duration.toMillis(options.maxHintedDelay ?? defaults.maxHintedDelay)
+  const retryable: (failure: E, attempt: number) => boolean = options.while ?? constTrue
+  const maxHintedMillis = Duration.toMillis(
+    options.maxHintedDelay === undefined
+      ? defaults.maxHintedDelay
+      : timerDuration("Retry", "maxHintedDelay", options.maxHintedDelay, true)
+  )
   const hintJitter = options.hintJitter ?? defaults.hintJitter
+  if (!(hintJitter >= 0 && hintJitter <= 1)) throw new RangeError("Retry: hintJitter must be between 0 and 1")
+  const maxHintJitterMillis = Duration.toMillis(
+    options.maxHintJitter === undefined
+      ? defaults.maxHintJitter
+      : timerDuration("Retry", "maxHintJitter", options.maxHintJitter)
+  )
+  const finalFailure = options.finalFailure
 
   const report = (event: Retry.Attempt<E>): Effect.Effect<void, never, R2> =>
     options.onAttempt === undefined ? observe(event) : Effect.zipRight(observe(event), options.onAttempt(event))
@@ -88,10 +101,12 @@ const retryImpl = <A, E, R, R2>(
     reason: Retry.Reason,
     budget: Budget | undefined
   ): Effect.Effect<never, E | RetryBudgetExhausted<E>, R2> => {
+    // `attempt` is the attempt that will not be made: `attempt - 1` were made
+    const final = finalFailure === undefined ? failure : finalFailure(failure, attempt - 1)
     const failWith: Effect.Effect<never, E | RetryBudgetExhausted<E>> =
       reason === "budget-refused" && budget !== undefined
-        ? Effect.fail(new RetryBudgetExhausted({ key: budget.key, attempts: attempt - 1, failure }))
-        : Effect.fail(failure)
+        ? Effect.fail(new RetryBudgetExhausted({ key: budget.key, attempts: attempt - 1, failure: final }))
+        : Effect.fail(final)
     return Effect.zipRight(
       report({ attempt, delay: Duration.millis(delayMillis), reason, retrying: false, failure }),
       failWith
@@ -106,7 +121,7 @@ const retryImpl = <A, E, R, R2>(
     budget: Budget | undefined
   ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
     const next = made + 1
-    if (!retryable(failure)) {
+    if (!retryable(failure, made)) {
       return giveUp(failure, next, 0, "not-retryable", budget)
     }
     return Effect.gen(function*() {
@@ -119,19 +134,21 @@ const retryImpl = <A, E, R, R2>(
       let reason: Retry.Reason = "backoff"
       const hint = options.delayHint === undefined ? Option.none() : options.delayHint(failure)
       if (Option.isSome(hint)) {
-        const hintMillis = Duration.toMillis(hint.value)
+        // The server's wait replaces the backoff (a floor under it would make `Retry-After: 0` change nothing and
+        // `Retry-After: 2` wait up to the backoff's cap). The schedule was still stepped: its attempt limit holds.
+        const hintMillis = Math.ceil(Math.max(0, Duration.toMillis(hint.value)))
         if (hintMillis > maxHintedMillis) {
           return yield* giveUp(failure, next, hintMillis, "retry-after-too-long", budget)
         }
-        if (hintMillis > delayMillis) {
-          // Clients told the same instant must not all wake together: add a little, never less than the hint.
+        delayMillis = hintMillis
+        if (hintMillis > 0 && hintJitter > 0) {
+          // Clients told the same instant must not all wake together: add a little, never less than the hint and
+          // never more than `hintJitter` of it or `maxHintJitter`; a 0 ("now") stays 0.
           const unit = yield* Random.next
-          delayMillis = Math.max(
-            hintMillis,
-            Math.floor(Math.min(maxHintedMillis, hintMillis + hintMillis * hintJitter * unit))
-          )
-          reason = "retry-after"
+          const spread = Math.min(hintMillis * hintJitter, maxHintJitterMillis)
+          delayMillis = Math.max(hintMillis, Math.min(maxHintedMillis, Math.floor(hintMillis + spread * unit)))
         }
+        reason = "retry-after"
       }
       const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
       if (now + delayMillis >= deadlineAt) {

@@ -1,0 +1,33 @@
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+
+/** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
+export const maxTimerMillis = 2 ** 31 - 1
+
+/** @internal A duration option a timer can hold, or a `RangeError` naming the field. */
+export const timerDuration = (
+  owner: string,
+  field: string,
+  input: Duration.DurationInput,
+  allowInfinite = false
+): Duration.Duration => {
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} is not a duration`)
+  const millis = Duration.toMillis(decoded.value)
+  if (millis === Infinity && allowInfinite) return decoded.value
+  if (!(millis <= maxTimerMillis)) {
+    throw new RangeError(
+      `${owner}: ${field} (${Duration.format(decoded.value)}) exceeds what a timer can hold (2^31 − 1 ms, about 24.8 days)`
+    )
+  }
+  return decoded.value
+}
+
+/**
+ * @internal Throws a `RangeError` naming the field when `input` is a finite duration longer than a timer can hold;
+ * anything else (an infinite duration, or an input that is not a duration) is left to the caller.
+ */
+export const checkTimer = (owner: string, field: string, input: Duration.DurationInput): void => {
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) timerDuration(owner, field, decoded.value)
+}
