@@ -30,6 +30,9 @@
  * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
  * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
  *
+ * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
+ * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
+ *
  * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. A TLS
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
@@ -63,6 +66,15 @@ export interface RequestInfo {
   readonly method: string
   /** The URL with secrets replaced by `<redacted>`. */
   readonly url: string
+  /**
+   * How many attempts the call made before it ended with this failure: set by `Policy` on the failure it returns
+   * when it stops retrying (for any reason: not retryable, attempts exhausted, deadline, server wait too long;
+   * hedges are not counted), and then shown at the end of `message` (`… (after 3 attempts)`) and in `toJSON`.
+   * Unset on a failure of a single attempt outside a retrying `Policy`.
+   *
+   * @since 0.2.0
+   */
+  readonly attempts?: number | undefined
 }
 
 /**

@@ -8,15 +8,50 @@
  * | POST, PATCH (or any other method)         | only with an `Idempotency-Key` header                       |
  * | any method, failure proved it never left  | yes (`HttpFailure.mayHaveReachedServer` is `false`)         |
  *
+ * The last row is a considered choice: a refused connection, a failed DNS lookup or a connect timeout happen before
+ * a byte of the request is written, so repeating even a POST cannot apply it twice. `Policy` follows it unless
+ * `retry.retryUnsent: false`, for callers who would rather never repeat a non-idempotent request at all.
+ *
  * A key is generated once per logical request (`crypto.randomUUID`) and sent unchanged with every attempt, so the
  * server can recognise the repeats.
  *
  * @since 0.1.0
  */
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpMethod from "@effect/platform/HttpMethod"
 import type * as Effect from "effect/Effect"
 import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/idempotency.js"
+
+/**
+ * The request methods Sturdy knows by name: Effect's `HttpMethod` plus `TRACE` (which Effect's type lacks), so a
+ * TRACE needs no cast where Sturdy takes a method (`retry.methods`, `isIdempotentMethod`).
+ *
+ * @example
+ * ```ts
+ * import type { Idempotency } from "@sturdy/http"
+ *
+ * const safe: ReadonlyArray<Idempotency.Method> = ["GET", "HEAD", "OPTIONS", "TRACE"]
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type Method = HttpMethod.HttpMethod | "TRACE"
+
+/**
+ * Whether a method is idempotent by RFC 9110 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE); case-insensitive.
+ *
+ * @example
+ * ```ts
+ * import { Idempotency } from "@sturdy/http"
+ *
+ * Idempotency.isIdempotentMethod("TRACE") // true
+ * Idempotency.isIdempotentMethod("post") // false
+ * ```
+ * @since 0.2.0
+ * @category predicates
+ */
+export const isIdempotentMethod: (method: Method | Lowercase<Method> | string) => boolean = internal.isIdempotentMethod
 
 /**
  * The header that carries the key, lower-case: `idempotency-key`.

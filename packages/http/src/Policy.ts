@@ -137,6 +137,7 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Attempt from "./Attempt.js"
 import type * as HttpFailure from "./HttpFailure.js"
+import type * as Idempotency from "./Idempotency.js"
 import * as internal from "./internal/policy.js"
 import type * as SturdyClient from "./SturdyClient.js"
 
@@ -145,55 +146,124 @@ import type * as SturdyClient from "./SturdyClient.js"
 // -----------------------------------------------------------------------------
 
 /**
- * Which failures are retried: a predicate over the failure, or one entry per tag (`true`, `false` or a predicate);
- * tags without an entry keep the default ({@link isRetryableByDefault}). Safety still applies: a request that is
- * not safe to repeat is never retried after a failure that may have reached the server.
+ * Which failures are retried: a predicate over the failure and the number of the attempt that failed (1 for the
+ * first), or one entry per tag (`true`, `false` or such a predicate); tags without an entry keep the default
+ * ({@link isRetryableByDefault}, or membership in `retry.statuses` for a failure with a status). Safety still
+ * applies: a request that is not safe to repeat is never retried after a failure that may have reached the server,
+ * and `retry.methods` still limits which methods retry.
  *
  * @example
  * ```ts
  * import type { Policy } from "@sturdy/http"
  *
- * const retryOn: Policy.RetryOn = { ClientError: (e) => e.status === 409, ServerError: (e) => e.status !== 500 }
+ * const retryOn: Policy.RetryOn = {
+ *   ClientError: (e) => e.status === 409,
+ *   ServerError: (e, attempt) => e.status !== 500 || attempt < 2
+ * }
  * ```
  * @since 0.1.0
  * @category models
  */
 export type RetryOn =
-  | ((failure: HttpFailure.HttpFailure) => boolean)
+  | ((failure: HttpFailure.HttpFailure, attempt: number) => boolean)
   | {
     readonly [Tag in HttpFailure.HttpFailure["_tag"]]?:
       | boolean
-      | ((failure: Extract<HttpFailure.HttpFailure, { readonly _tag: Tag }>) => boolean)
+      | ((failure: Extract<HttpFailure.HttpFailure, { readonly _tag: Tag }>, attempt: number) => boolean)
       | undefined
   }
 
 /**
+ * What the retry stage decides about: a failure of the attempt, or the breaker or bulkhead refusing it. A custom
+ * `retry.schedule` is stepped with it and `retry.delay` is given it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+
+/**
  * The retry stage: attempts, backoff, the server's waits, the budget and idempotency keys.
+ *
+ * | option | default | meaning |
+ * | --- | --- | --- |
+ * | `maxAttempts` | 3 | attempts in total, the first included; above 10 only when `totalTimeout` or `maxElapsed` bounds the call |
+ * | `baseDelay` / `maxDelay` / `jitter` | 2 s / 30 s / `"full"` | the exponential backoff; `maxDelay` caps every delay |
+ * | `maxElapsed` | none | no retry starts later than this after the first failure |
+ * | `schedule` / `delay` | none | replace the exponential backoff (still capped by `maxDelay`, limited by `maxAttempts`, `maxElapsed`, the deadline and the budget) |
+ * | `statuses` | none | allow-list of retried statuses (replaces the default status rules) |
+ * | `methods` | none | allow-list of retried methods, case-insensitive, combined (AND) with the failure's kind; `[]` disables retries |
+ * | `respectRetryAfter` | `true` | honour `Retry-After` / `RateLimit` waits |
+ * | `retryAfterStatuses` | 413, 429, 503 | the statuses whose server waits are honoured |
+ * | `maxRetryAfter` | 30 s | a longer server wait fails the call at once |
+ * | `retryAfterJitter` | 0.1 | at most this fraction (and at most 1 s) added to a server wait |
+ * | `budget` | `true` | withdraw every retry from the upstream's `RetryBudget` |
+ * | `idempotencyKey` | `false` | give POST and PATCH an `Idempotency-Key` |
+ * | `retryUnsent` | `true` | retry a request that is not safe to repeat when the failure proves it was never sent |
+ * | `retryOn` | {@link isRetryableByDefault} | which failures retry |
  *
  * @example
  * ```ts
  * import type { Policy } from "@sturdy/http"
  *
  * const retry: Policy.RetryOptions = { maxAttempts: 4, baseDelay: "200 millis", idempotencyKey: true }
+ * const quick: Policy.RetryOptions = { maxAttempts: 15, delay: (attempt) => attempt * 100, methods: ["get"] }
  * ```
  * @since 0.1.0
  * @category models
  */
 export interface RetryOptions {
-  /** Attempts including the first (default 3, at most 10). */
+  /**
+   * Attempts including the first (default 3). Above 10 only when the call is bounded: by `totalTimeout` (on by
+   * default) or `maxElapsed`.
+   */
   readonly maxAttempts?: number | undefined
   /** The first backoff delay (default 2 s), doubling up to `maxDelay` (default 30 s). */
   readonly baseDelay?: Duration.DurationInput | undefined
+  /** The cap on every delay, the backoff's or a custom schedule's (default 30 s). */
   readonly maxDelay?: Duration.DurationInput | undefined
   readonly jitter?: Backoff.Jitter | undefined
+  /** No retry is scheduled to start later than this after the first failure (default: none). */
+  readonly maxElapsed?: Duration.DurationInput | undefined
+  /**
+   * Replaces the exponential backoff: the schedule is stepped with each failure and its delay is the wait. The
+   * policy still caps it by `maxDelay`, limits it by `maxAttempts` and `maxElapsed`, and applies the deadline, the
+   * budget, the server's waits and the idempotency rules.
+   */
+  readonly schedule?: Schedule.Schedule<unknown, RetryFailure> | undefined
+  /**
+   * Replaces the exponential backoff with a function: `delay(attempt, failure)` is the wait after attempt `attempt`
+   * (1-based) failed with `failure`, under the same limits as `schedule`.
+   */
+  readonly delay?: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
+  /**
+   * The statuses that retry (e.g. `[429, 503]`), replacing the default rules for failures with a status; failures
+   * without one (connection, timeout) keep the default. `retryOn` entries still win.
+   */
+  readonly statuses?: ReadonlyArray<number> | undefined
+  /**
+   * The methods that retry, case-insensitive (e.g. `["GET", "put"]`); the failure must be retryable too, and the
+   * idempotency rules still apply. An empty list turns retries off.
+   */
+  readonly methods?: ReadonlyArray<Idempotency.Method | Lowercase<Idempotency.Method>> | undefined
+  /** Honour the server's wait (`Retry-After`, else the `RateLimit` reset) on `retryAfterStatuses` (default `true`). */
+  readonly respectRetryAfter?: boolean | undefined
+  /** The statuses whose `Retry-After` / `RateLimit` wait is honoured (default 413, 429, 503). */
+  readonly retryAfterStatuses?: ReadonlyArray<number> | undefined
   /** The longest server-requested wait honoured (default 30 s); a longer one fails at once. */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /** Fraction added at random to a server-requested wait (default 0.1). */
+  /** Fraction added at random to a server-requested wait (default 0.1, and never more than 1 s). */
   readonly retryAfterJitter?: number | undefined
   /** Withdraw every retry from the `RetryBudget` of the upstream (default `true`). */
   readonly budget?: boolean | undefined
   /** Give POST and PATCH requests without one an `Idempotency-Key`, the same on every attempt (default `false`). */
   readonly idempotencyKey?: boolean | undefined
+  /**
+   * Retry a request that is not safe to repeat (a POST without `Idempotency-Key`) after a failure that proves it
+   * was never sent: a refused connection, a failed DNS lookup, a connect timeout (default `true`). `false` never
+   * repeats such a request.
+   */
+  readonly retryUnsent?: boolean | undefined
   readonly retryOn?: RetryOn | undefined
 }
 
@@ -802,7 +872,8 @@ export const layerConfig: (
 
 /**
  * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
- * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxRetryAfter, budget, idempotencyKey}`,
+ * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
+ * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
  * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the

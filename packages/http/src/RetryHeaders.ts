@@ -14,16 +14,16 @@
  * | --------------------------------------------------------- | --------------------------------------------------------- |
  * | `Retry-After: 120`                                        | 120 s                                                     |
  * | `Retry-After: 0`                                          | 0 s                                                       |
- * | `Retry-After: 1.5` (fractional: lenient, not RFC)         | 1.5 s; every delay rounds up to the next millisecond      |
  * | `Retry-After: <HTTP-date in the future>`                  | date − now; IMF-fixdate, RFC 850 and asctime are all read |
  * | `Retry-After: <HTTP-date now or in the past>`             | 0 s: the moment the server named has come                 |
- * | `Retry-After: -5`                                         | `None`: not delta-seconds, so garbage                     |
- * | `Retry-After: soon`, `1e3`, `+3`, empty                   | `None` (garbage)                                          |
+ * | `Retry-After: " 7\t"` (SP / HTAB around the digits)      | 7 s                                                       |
+ * | `Retry-After: 1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3`      | `None`: RFC 9110 delay-seconds is digits only             |
+ * | `Retry-After: soon`, empty                                | `None` (garbage)                                          |
  * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601    | `None` (impossible date, or not an HTTP-date)             |
  * | `Retry-After: 120, 120` (a repeated header, joined)       | `None` (garbage)                                          |
  * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
- * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`)                |
+ * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
  * | reset `1e9 ≤ n < 1e12`                                    | epoch seconds: `n·1000 − now`, 0 s if past                |
  * | reset `n ≥ 1e12`                                          | epoch milliseconds: `n − now`, 0 s if past                |
  * | reset, `t=`, `w=` negative or garbage                     | `None` for that value; the rest of the header counts      |
@@ -37,7 +37,9 @@
 `RateLimit-Reset` / `X-RateLimit-Reset` headers follow the magnitude rule. Structured fields are read leniently
  * in one respect: integers longer than 15 digits are accepted (and then clamped) rather than voiding the field.
  *
- * `retryAfter` (the server's requested minimum wait) takes the first of:
+ * A `None` is never an error: the caller then waits its own computed backoff (`Policy` does), as if no hint was sent.
+ *
+ * `retryAfter` (the wait the server asked for) takes the first of:
  * 1. a readable `Retry-After` (a garbage one is skipped, not fatal);
  * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
  * 3. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
@@ -192,7 +194,7 @@ export interface RetryHeaders {
 }
 
 /**
- * The server's requested minimum wait: `Retry-After`, else the IETF reset of an exhausted quota, else
+ * The wait the server asked for: `Retry-After`, else the IETF reset of an exhausted quota, else
  * `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0; clamped to `[0, maxDelay]`.
  *
  * Cheap on the happy path: a response with none of these headers costs a few property reads and no allocation.
@@ -230,7 +232,8 @@ export const retryAfter: (headers: Headers.Headers, nowMillis: number) => Option
 export const parse: (headers: Headers.Headers, nowMillis: number) => RetryHeaders = internal.parse
 
 /**
- * Parses one `Retry-After` value: delta-seconds or an HTTP-date relative to `nowMillis`.
+ * Parses one `Retry-After` value: delay-seconds (digits only, RFC 9110; optional SP/HTAB around) or an HTTP-date
+ * (IMF-fixdate, the obsolete RFC 850 and asctime forms) relative to `nowMillis`; anything else is `None`.
  *
  * @example
  * ```ts

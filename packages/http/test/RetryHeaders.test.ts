@@ -26,18 +26,70 @@ describe("RetryHeaders", () => {
       ["120", 120_000],
       ["0", 0],
       ["  7 ", 7_000],
-      ["1.5", 1_500],
-      ["0.0001", 1],
+      ["\t7\t", 7_000],
       ["007", 7_000]
     ])("%j waits %d ms", (value, expected) => {
       expect(millis(RetryHeaders.parseRetryAfter(value, now))).toBe(expected)
     })
 
-    it.each(["-5", "-0", "soon", "", "   ", "1e3", "0x10", "12 s", "1,2", "+3", ".5", "5.", "NaN", "Infinity"])(
-      "%j is garbage: None",
-      (value) => {
-        expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
-      }
+    it.each([
+      "-5",
+      "-1",
+      "-0",
+      "soon",
+      "",
+      "   ",
+      "1e3",
+      "0x10",
+      "12 s",
+      "1,2",
+      "+3",
+      "+1",
+      ".5",
+      "5.",
+      "1.0",
+      "1.5",
+      "0.0001",
+      "NaN",
+      "Infinity",
+      "\u00a07",
+      "7\n"
+    ])("%j is not delay-seconds (RFC 9110: 1*DIGIT): None", (value) => {
+      expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
+    })
+
+    it.prop(
+      "only digits, with optional SP/HTAB around them, are delay-seconds",
+      [FastCheck.string({ unit: FastCheck.constantFrom("0", "1", "9", ".", "+", "-", "e", "x", " ", "\t", "a", ",") })],
+      ([value]) => {
+        const digitsOnly = /^[ \t]*\d+[ \t]*$/.test(value)
+        const parsed = RetryHeaders.parseRetryAfter(value, now)
+        expect(Option.isSome(parsed)).toBe(digitsOnly)
+        if (digitsOnly) expect(millis(parsed)).toBe(Math.min(Number(value.trim()) * 1000, maxMillis))
+      },
+      { fastCheck: { seed: 15, numRuns: 2000 } }
+    )
+
+    it.prop(
+      "a decimal, signed, exponent or hex form of a number is never read (falls back to the backoff)",
+      [
+        FastCheck.integer({ min: 0, max: 100_000 }),
+        FastCheck.constantFrom(
+          (n: number) => `${n}.0`,
+          (n: number) => `${n}.5`,
+          (n: number) => `+${n}`,
+          (n: number) => `-${n}`,
+          (n: number) => `0x${n.toString(16)}`,
+          (n: number) => `${n}e3`,
+          (n: number) => `${n}E0`,
+          (n: number) => `.${n}`
+        )
+      ],
+      ([n, form]) => {
+        expect(RetryHeaders.parseRetryAfter(form(n), now)).toStrictEqual(Option.none())
+        expect(RetryHeaders.retryAfter(headers({ "retry-after": form(n) }), now)).toStrictEqual(Option.none())
+      },
+      { fastCheck: { seed: 15, numRuns: 500 } }
     )
 
     it("clamps a delay above 24 h to 24 h and records that it did", () => {

@@ -31,10 +31,28 @@ export type TypeId = typeof TypeId
 /** @internal */
 export const isHttpFailure = <A>(u: unknown): u is A => hasProperty(u, TypeId)
 
-/** @internal Marks the failure classes, so `isHttpFailure` tells them from other errors with the same `_tag`. */
+/**
+ * @internal Marks the failure classes, so `isHttpFailure` tells them from other errors with the same `_tag`, and
+ * ends each message with the attempts made when the failure carries them (`attempts`, set by `Policy`).
+ */
 export const brand = (classes: ReadonlyArray<{ readonly prototype: object }>): void => {
-  for (const failure of classes) Object.defineProperty(failure.prototype, TypeId, { value: TypeId })
+  for (const failure of classes) {
+    Object.defineProperty(failure.prototype, TypeId, { value: TypeId })
+    const message = Object.getOwnPropertyDescriptor(failure.prototype, "message")?.get
+    if (message !== undefined) {
+      Object.defineProperty(failure.prototype, "message", {
+        configurable: true,
+        get(this: { readonly attempts?: number | undefined }) {
+          return withAttempts(message.call(this), this.attempts)
+        }
+      })
+    }
+  }
 }
+
+/** @internal */
+export const withAttempts = (message: string, attempts: number | undefined): string =>
+  typeof attempts === "number" ? `${message} (after ${attempts} attempt${attempts === 1 ? "" : "s"})` : message
 
 /** @internal */
 export const isTransientStatus = (status: number): boolean =>

@@ -10,6 +10,10 @@ export const headerName = "idempotency-key"
 export const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 
 /** @internal */
+export const isIdempotentMethod = (method: string): boolean =>
+  idempotentMethods.has(method) || idempotentMethods.has(method.toUpperCase())
+
+/** @internal */
 export const hasKey = (request: HttpClientRequest.HttpClientRequest): boolean => {
   const value = request.headers[headerName]
   return value !== undefined && value !== ""

@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Headers from "@effect/platform/Headers"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -38,6 +39,7 @@ import * as RetryHeaders from "../RetryHeaders.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
+import type * as Idempotency from "../Idempotency.js"
 import * as idempotency from "./idempotency.js"
 import * as sturdyClient from "./sturdyClient.js"
 import * as telemetryInternal from "./telemetry.js"
@@ -46,18 +48,37 @@ import * as telemetryInternal from "./telemetry.js"
 // errors and defaults
 // -----------------------------------------------------------------------------
 
-/** @internal */
-export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{
+/** @internal One thing wrong with a policy's options: the field the user set, and what is wrong with it. */
+export interface Problem {
   readonly field: string
   readonly detail: string
-}> {
-  override get message(): string {
-    return `invalid policy: ${this.field} ${this.detail}`
-  }
 }
 
 /** @internal */
+export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{
+  /** The first problem's field. */
+  readonly field: string
+  /** The first problem's detail. */
+  readonly detail: string
+  /** Every problem found, the first included. */
+  readonly problems: ReadonlyArray<Problem>
+}> {
+  override get message(): string {
+    if (this.problems.length <= 1) return `invalid policy: ${this.field} ${this.detail}`
+    return `invalid policy (${this.problems.length} problems): ${
+      this.problems.map((problem) => `${problem.field} ${problem.detail}`).join("; ")
+    }`
+  }
+}
+
+const invalid = (problems: ReadonlyArray<Problem>): InvalidPolicy =>
+  new InvalidPolicy({ field: problems[0]!.field, detail: problems[0]!.detail, problems })
+
+/** @internal */
 export const maxAttemptsCap = 10
+
+/** @internal The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): a longer wait never fires. */
+export const maxTimerMillis = 2 ** 31 - 1
 
 /** @internal */
 export const defaults = {
@@ -70,8 +91,11 @@ export const defaults = {
     jitter: "full",
     maxRetryAfter: Duration.seconds(30),
     retryAfterJitter: 0.1,
+    respectRetryAfter: true,
+    retryAfterStatuses: [413, 429, 503],
     budget: true,
-    idempotencyKey: false
+    idempotencyKey: false,
+    retryUnsent: true
   },
   circuitBreaker: {
     failureRateThreshold: 0.1,
@@ -138,10 +162,10 @@ const endpointKey = /^(?:([A-Za-z]+|\*)\s+)?(\/\S*)$/
 const compileEndpoint = (name: string, options: P.EndpointOptions): EndpointMatcher | InvalidPolicy => {
   const match = endpointKey.exec(name.trim())
   if (match === null) {
-    return new InvalidPolicy({
+    return invalid([{
       field: `endpoints[${JSON.stringify(name)}]`,
       detail: "must be \"METHOD /path\" or \"/path\" (segments may be * or :name, a last ** matches the rest)"
-    })
+    }])
   }
   const method = match[1] === undefined || match[1] === "*" ? undefined : match[1].toUpperCase()
   const source = match[2]
@@ -162,15 +186,25 @@ const compileEndpoint = (name: string, options: P.EndpointOptions): EndpointMatc
 // resolution and validation
 // -----------------------------------------------------------------------------
 
+type RetryFailure = P.RetryFailure
+
 interface ResolvedRetry {
   readonly maxAttempts: number
   readonly baseDelay: Duration.Duration
   readonly maxDelay: Duration.Duration
   readonly jitter: Backoff.Jitter
+  readonly maxElapsed: Duration.Duration | undefined
+  readonly schedule: Schedule.Schedule<unknown, RetryFailure> | undefined
+  readonly delay: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
+  readonly statuses: ReadonlySet<number> | undefined
+  readonly methods: ReadonlySet<string> | undefined
+  readonly respectRetryAfter: boolean
+  readonly retryAfterStatuses: ReadonlySet<number>
   readonly maxRetryAfter: Duration.Duration
   readonly retryAfterJitter: number
   readonly budget: boolean
   readonly idempotencyKey: boolean
+  readonly retryUnsent: boolean
   readonly retryOn: P.RetryOn | undefined
 }
 
@@ -207,36 +241,143 @@ export interface Resolved {
   readonly bulkhead: ResolvedBulkhead | undefined
   readonly rateLimit: ResolvedRateLimit | undefined
   readonly deadlineHeader: string | undefined
+  /**
+   * Where the user set the options validation compares with each other (`"retry.baseDelay"` →
+   * `"hosts[\"a\"].retry.baseDelay"`); an option without an entry has its default (or a derived value).
+   */
+  readonly origins: Readonly<Record<string, string>>
 }
 
-const decodeField = (field: string, input: Duration.DurationInput): Duration.Duration => {
+// Problems found while compiling: every one is collected, so InvalidPolicy can list them all at once. Outside of a
+// compilation (resolving a stack at run time, on options already validated) a problem is thrown.
+let collecting: Array<Problem> | undefined
+
+const problem = (field: string, detail: string): void => {
+  if (collecting === undefined) throw invalid([{ field, detail }])
+  if (!collecting.some((known) => known.field === field && known.detail === detail)) {
+    collecting.push({ field, detail })
+  }
+}
+
+const timerLimit = "2^31 − 1 ms, about 24.8 days, the longest a timer can hold: a longer wait would never fire"
+
+/**
+ * Decodes a duration option; a problem (and `fallback`) when it is not a duration, or when it is finite and longer
+ * than a timer can hold (an infinite one is `none` where `allowInfinite`, a problem elsewhere).
+ */
+const decodeField = (
+  field: string,
+  input: Duration.DurationInput,
+  fallback: Duration.Duration,
+  allowInfinite: boolean
+): Duration.Duration => {
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
-  if (decoded === undefined) throw new InvalidPolicy({ field, detail: "is not a duration" })
+  if (decoded === undefined) {
+    problem(field, "is not a duration")
+    return fallback
+  }
+  const millis = Duration.toMillis(decoded)
+  if (millis === Infinity) {
+    if (allowInfinite) return decoded
+    problem(field, `must be finite (at most ${timerLimit})`)
+    return fallback
+  }
+  if (millis > maxTimerMillis) {
+    problem(field, `(${Duration.format(decoded)}) exceeds ${timerLimit}`)
+    return fallback
+  }
   return decoded
 }
 
 const finite = (duration: Duration.Duration): Duration.Duration | undefined =>
   Duration.isFinite(duration) ? duration : undefined
 
+const statusSet = (field: string, input: ReadonlyArray<number>): ReadonlySet<number> => {
+  if (!Array.isArray(input)) {
+    problem(field, "must be a list of status codes")
+    return new Set()
+  }
+  for (const status of input) {
+    if (!(Number.isInteger(status) && status >= 100 && status <= 599)) {
+      problem(field, `(${String(status)}) must list status codes, integers from 100 to 599`)
+    }
+  }
+  return new Set(input)
+}
+
+const methodToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const methodSet = (field: string, input: ReadonlyArray<string>): ReadonlySet<string> => {
+  if (!Array.isArray(input)) {
+    problem(field, "must be a list of methods")
+    return new Set()
+  }
+  for (const method of input) {
+    if (typeof method !== "string" || !methodToken.test(method)) {
+      problem(field, `(${JSON.stringify(method)}) must list HTTP methods`)
+    }
+  }
+  return new Set(input.map((method) => String(method).toUpperCase()))
+}
+
+const retryKeys = [
+  "maxAttempts",
+  "baseDelay",
+  "maxDelay",
+  "maxElapsed",
+  "schedule",
+  "delay"
+] as const
+
 const resolveRetry = (
   base: ResolvedRetry | undefined,
   input: P.RetryOptions | false | undefined,
-  field: string
+  field: string,
+  origins: Record<string, string>
 ): ResolvedRetry | undefined => {
   if (input === false) return undefined
   if (input === undefined) return base
-  const from: ResolvedRetry = base ?? { ...defaults.retry, retryOn: undefined }
+  if (base === undefined) for (const key of retryKeys) delete origins[`retry.${key}`]
+  const from: ResolvedRetry = base ?? packageDefaults.retry!
+  for (const key of retryKeys) if (input[key] !== undefined) origins[`retry.${key}`] = `${field}.${key}`
+  // a schedule or delay function replaces the exponential backoff, and the one set last wins over the other
+  const replacesBackoff = input.schedule !== undefined || input.delay !== undefined
+  if (input.schedule !== undefined && !Schedule.isSchedule(input.schedule)) {
+    problem(`${field}.schedule`, "must be a Schedule")
+  }
+  if (input.delay !== undefined && typeof input.delay !== "function") {
+    problem(`${field}.delay`, "must be a function from the attempt number (1-based) and the failure to a duration")
+  }
+  if (input.schedule !== undefined && input.delay !== undefined) {
+    problem(`${field}.schedule`, `and ${field}.delay are alternatives: set one`)
+  }
   return {
     maxAttempts: input.maxAttempts ?? from.maxAttempts,
-    baseDelay: input.baseDelay === undefined ? from.baseDelay : decodeField(`${field}.baseDelay`, input.baseDelay),
-    maxDelay: input.maxDelay === undefined ? from.maxDelay : decodeField(`${field}.maxDelay`, input.maxDelay),
+    baseDelay: input.baseDelay === undefined
+      ? from.baseDelay
+      : decodeField(`${field}.baseDelay`, input.baseDelay, from.baseDelay, false),
+    maxDelay: input.maxDelay === undefined
+      ? from.maxDelay
+      : decodeField(`${field}.maxDelay`, input.maxDelay, from.maxDelay, false),
     jitter: input.jitter ?? from.jitter,
+    maxElapsed: input.maxElapsed === undefined
+      ? from.maxElapsed
+      : finite(decodeField(`${field}.maxElapsed`, input.maxElapsed, Duration.infinity, true)),
+    schedule: replacesBackoff ? input.schedule : from.schedule,
+    delay: replacesBackoff ? input.delay : from.delay,
+    statuses: input.statuses === undefined ? from.statuses : statusSet(`${field}.statuses`, input.statuses),
+    methods: input.methods === undefined ? from.methods : methodSet(`${field}.methods`, input.methods),
+    respectRetryAfter: input.respectRetryAfter ?? from.respectRetryAfter,
+    retryAfterStatuses: input.retryAfterStatuses === undefined
+      ? from.retryAfterStatuses
+      : statusSet(`${field}.retryAfterStatuses`, input.retryAfterStatuses),
     maxRetryAfter: input.maxRetryAfter === undefined
       ? from.maxRetryAfter
-      : decodeField(`${field}.maxRetryAfter`, input.maxRetryAfter),
+      : decodeField(`${field}.maxRetryAfter`, input.maxRetryAfter, from.maxRetryAfter, true),
     retryAfterJitter: input.retryAfterJitter ?? from.retryAfterJitter,
     budget: input.budget ?? from.budget,
     idempotencyKey: input.idempotencyKey ?? from.idempotencyKey,
+    retryUnsent: input.retryUnsent ?? from.retryUnsent,
     retryOn: input.retryOn ?? from.retryOn
   }
 }
@@ -244,23 +385,26 @@ const resolveRetry = (
 const resolveBreaker = (
   base: ResolvedBreaker | undefined,
   input: P.CircuitBreakerOptions | false | undefined,
-  field: string
+  field: string,
+  origins: Record<string, string>
 ): ResolvedBreaker | undefined => {
   if (input === false) return undefined
   if (input === undefined) return base
+  if (base === undefined) delete origins["circuitBreaker.slidingWindow"]
   const from: ResolvedBreaker = base ?? defaults.circuitBreaker
+  if (input.slidingWindow !== undefined) origins["circuitBreaker.slidingWindow"] = `${field}.slidingWindow`
   const breakDuration = input.breakDuration
   return {
     failureRateThreshold: input.failureRateThreshold ?? from.failureRateThreshold,
     minimumThroughput: input.minimumThroughput ?? from.minimumThroughput,
     slidingWindow: input.slidingWindow === undefined
       ? from.slidingWindow
-      : decodeField(`${field}.slidingWindow`, input.slidingWindow),
+      : decodeField(`${field}.slidingWindow`, input.slidingWindow, from.slidingWindow, false),
     breakDuration: breakDuration === undefined
       ? from.breakDuration
       : Schedule.isSchedule(breakDuration)
       ? breakDuration
-      : decodeField(`${field}.breakDuration`, breakDuration),
+      : decodeField(`${field}.breakDuration`, breakDuration, defaults.circuitBreaker.breakDuration, false),
     consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
     halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
     successThreshold: input.successThreshold ?? from.successThreshold
@@ -278,7 +422,9 @@ const resolveBulkhead = (
   return {
     maxConcurrent: input.maxConcurrent ?? from.maxConcurrent,
     maxQueued: input.maxQueued ?? from.maxQueued,
-    maxWait: input.maxWait === undefined ? from.maxWait : decodeField(`${field}.maxWait`, input.maxWait)
+    maxWait: input.maxWait === undefined
+      ? from.maxWait
+      : finite(decodeField(`${field}.maxWait`, input.maxWait, Duration.infinity, true))
   }
 }
 
@@ -291,78 +437,168 @@ const resolveRateLimit = (
   if (input === undefined) return base
   return {
     limit: input.limit,
-    window: decodeField(`${field}.window`, input.window),
+    window: decodeField(`${field}.window`, input.window, Duration.seconds(1), false),
     algorithm: input.algorithm ?? base?.algorithm ?? "token-bucket",
     onExceeded: input.onExceeded ?? base?.onExceeded ?? "delay"
   }
 }
 
-const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOptions, prefix: string): Resolved => ({
-  totalTimeout: input.totalTimeout === undefined
+const resolveHedging = (
+  base: P.HedgingOptions | undefined,
+  input: P.HedgingOptions | false | undefined,
+  field: string
+): P.HedgingOptions | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
+    problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
+  }
+  // a fixed delay must fit a timer (a percentile's bounds are checked by Hedge itself)
+  const delay = input.delay
+  if (!(typeof delay === "object" && delay !== null && "tracker" in delay)) {
+    decodeField(`${field}.delay`, delay, Duration.zero, false)
+  }
+  return input
+}
+
+// RFC 9110 token: what a header name may be made of
+const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const resolveDeadlineHeader = (
+  base: string | undefined,
+  input: string | boolean | undefined,
+  field: string
+): string | undefined => {
+  if (input === undefined) return base
+  if (input === false) return undefined
+  if (input === true) return Deadline.defaultHeaderName
+  if (typeof input !== "string" || !headerToken.test(input)) {
+    problem(field, `(${JSON.stringify(input)}) is not a valid header name (an RFC 9110 token)`)
+    return base
+  }
+  return input.toLowerCase()
+}
+
+/**
+ * The attempt timeout when the user set none: the default (10 s), or, under a total deadline shorter than that, the
+ * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`), so that a hung attempt still leaves time to retry.
+ */
+const derivedAttemptTimeout = (
+  total: Duration.Duration | undefined,
+  retry: ResolvedRetry | undefined
+): Duration.Duration => {
+  if (total === undefined || Duration.greaterThanOrEqualTo(total, defaults.attemptTimeout)) {
+    return defaults.attemptTimeout
+  }
+  const attempts = retry === undefined || !(retry.maxAttempts >= 1) ? 1 : Math.floor(retry.maxAttempts)
+  return Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
+}
+
+const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOptions, prefix: string): Resolved => {
+  const origins: Record<string, string> = { ...base.origins }
+  if (input.totalTimeout !== undefined) origins.totalTimeout = `${prefix}totalTimeout`
+  if (input.attemptTimeout !== undefined) origins.attemptTimeout = `${prefix}attemptTimeout`
+  const totalTimeout = input.totalTimeout === undefined
     ? base.totalTimeout
     : input.totalTimeout === false
     ? undefined
-    : finite(decodeField(`${prefix}totalTimeout`, input.totalTimeout)),
-  attemptTimeout: input.attemptTimeout === undefined
+    : finite(decodeField(`${prefix}totalTimeout`, input.totalTimeout, defaults.totalTimeout, true))
+  const retry = resolveRetry(base.retry, input.retry, `${prefix}retry`, origins)
+  const attemptTimeout = origins.attemptTimeout === undefined
+    ? derivedAttemptTimeout(totalTimeout, retry)
+    : input.attemptTimeout === undefined
     ? base.attemptTimeout
     : input.attemptTimeout === false
     ? undefined
-    : finite(decodeField(`${prefix}attemptTimeout`, input.attemptTimeout)),
-  retry: resolveRetry(base.retry, input.retry, `${prefix}retry`),
-  hedging: input.hedging === undefined ? base.hedging : input.hedging === false ? undefined : input.hedging,
-  circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`),
-  bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
-  rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
-  deadlineHeader: input.deadlineHeader === undefined
-    ? base.deadlineHeader
-    : input.deadlineHeader === false
-    ? undefined
-    : input.deadlineHeader === true
-    ? Deadline.defaultHeaderName
-    : input.deadlineHeader.toLowerCase()
-})
+    : finite(decodeField(`${prefix}attemptTimeout`, input.attemptTimeout, defaults.attemptTimeout, true))
+  return {
+    totalTimeout,
+    attemptTimeout,
+    retry,
+    hedging: resolveHedging(base.hedging, input.hedging, `${prefix}hedging`),
+    circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`, origins),
+    bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
+    rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
+    deadlineHeader: resolveDeadlineHeader(base.deadlineHeader, input.deadlineHeader, `${prefix}deadlineHeader`),
+    origins
+  }
+}
 
 const packageDefaults: Resolved = {
   totalTimeout: defaults.totalTimeout,
   attemptTimeout: defaults.attemptTimeout,
-  retry: { ...defaults.retry, retryOn: undefined },
+  retry: {
+    ...defaults.retry,
+    maxElapsed: undefined,
+    schedule: undefined,
+    delay: undefined,
+    statuses: undefined,
+    methods: undefined,
+    retryAfterStatuses: new Set(defaults.retry.retryAfterStatuses),
+    retryOn: undefined
+  },
   hedging: undefined,
   circuitBreaker: defaults.circuitBreaker,
   bulkhead: { ...defaults.bulkhead, maxWait: undefined },
   rateLimit: undefined,
-  deadlineHeader: undefined
+  deadlineHeader: undefined,
+  origins: {}
 }
 
 const check = (condition: boolean, field: string, detail: string): void => {
-  if (!condition) throw new InvalidPolicy({ field, detail })
+  if (!condition) problem(field, detail)
 }
+
+// "(2s, set at hosts["a"].retry.baseDelay)" or "(2s, the default)"
+const valueOf = (resolved: Resolved, key: string, value: Duration.Duration, derived = false): string =>
+  resolved.origins[key] === undefined
+    ? `(${Duration.format(value)}, ${derived ? "derived" : "the default"})`
+    : `(${Duration.format(value)}, set at ${resolved.origins[key]})`
+
+// Of two options in conflict, the one to name: the one the user set (the first when both or neither were).
+const blame = (resolved: Resolved, prefix: string, first: string, second: string): string =>
+  `${prefix}${resolved.origins[first] === undefined && resolved.origins[second] !== undefined ? second : first}`
 
 const validateResolved = (resolved: Resolved, prefix: string): void => {
   const total = resolved.totalTimeout
   const each = resolved.attemptTimeout
+  const retry = resolved.retry
   if (total !== undefined) check(Duration.toMillis(total) > 0, `${prefix}totalTimeout`, "must be positive")
   if (each !== undefined) {
     check(Duration.toMillis(each) > 0, `${prefix}attemptTimeout`, "must be positive")
-    if (total !== undefined) {
-      check(
-        Duration.lessThanOrEqualTo(each, total),
+    if (total !== undefined && Duration.greaterThan(each, total)) {
+      // only reachable when the user set attemptTimeout: unset, it is derived to fit
+      problem(
         `${prefix}attemptTimeout`,
-        `(${Duration.format(each)}) must not exceed totalTimeout (${Duration.format(total)})`
+        `${valueOf(resolved, "attemptTimeout", each)} must not exceed totalTimeout ${
+          valueOf(resolved, "totalTimeout", total)
+        }; leave attemptTimeout unset to have it derived (totalTimeout ÷ maxAttempts when under 10s)`
       )
     }
   }
-  const retry = resolved.retry
   if (retry !== undefined) {
-    check(
-      Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1 && retry.maxAttempts <= maxAttemptsCap,
-      `${prefix}retry.maxAttempts`,
-      `(${retry.maxAttempts}) must be an integer from 1 to ${maxAttemptsCap}`
-    )
-    check(
-      Duration.lessThanOrEqualTo(retry.baseDelay, retry.maxDelay),
-      `${prefix}retry.baseDelay`,
-      "must not exceed retry.maxDelay"
-    )
+    const bounded = total !== undefined || retry.maxElapsed !== undefined
+    if (!(Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1)) {
+      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1`)
+    } else if (retry.maxAttempts > maxAttemptsCap && !bounded) {
+      problem(
+        `${prefix}retry.maxAttempts`,
+        `(${retry.maxAttempts}) above ${maxAttemptsCap} needs a bound on the call: set totalTimeout or retry.maxElapsed`
+      )
+    }
+    if (retry.schedule === undefined && retry.delay === undefined && Duration.greaterThan(retry.baseDelay, retry.maxDelay)) {
+      const field = blame(resolved, prefix, "retry.baseDelay", "retry.maxDelay")
+      problem(
+        field,
+        field.endsWith("maxDelay")
+          ? `${valueOf(resolved, "retry.maxDelay", retry.maxDelay)} must be at least retry.baseDelay ${
+            valueOf(resolved, "retry.baseDelay", retry.baseDelay)
+          }`
+          : `${valueOf(resolved, "retry.baseDelay", retry.baseDelay)} must not exceed retry.maxDelay ${
+            valueOf(resolved, "retry.maxDelay", retry.maxDelay)
+          }`
+      )
+    }
     check(
       retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
       `${prefix}retry.retryAfterJitter`,
@@ -386,11 +622,26 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.consecutiveFailures`,
       "must be at least 1"
     )
-    if (each !== undefined) {
-      check(
-        Duration.greaterThanOrEqualTo(breaker.slidingWindow, Duration.times(each, 2)),
-        `${prefix}circuitBreaker.slidingWindow`,
-        `(${Duration.format(breaker.slidingWindow)}) must be at least twice attemptTimeout (${Duration.format(each)})`
+    check(
+      Number.isInteger(breaker.halfOpenMaxProbes) && breaker.halfOpenMaxProbes >= 1,
+      `${prefix}circuitBreaker.halfOpenMaxProbes`,
+      `(${breaker.halfOpenMaxProbes}) must be an integer of at least 1`
+    )
+    check(
+      Number.isInteger(breaker.successThreshold) && breaker.successThreshold >= 1,
+      `${prefix}circuitBreaker.successThreshold`,
+      `(${breaker.successThreshold}) must be an integer of at least 1`
+    )
+    if (each !== undefined && Duration.lessThan(breaker.slidingWindow, Duration.times(each, 2))) {
+      const field = blame(resolved, prefix, "circuitBreaker.slidingWindow", "attemptTimeout")
+      problem(
+        field,
+        field.endsWith("attemptTimeout")
+          ? `${valueOf(resolved, "attemptTimeout", each)} must be at most half of circuitBreaker.slidingWindow ${
+            valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)
+          }`
+          : `${valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)} must be at least twice ` +
+            `attemptTimeout ${valueOf(resolved, "attemptTimeout", each, true)}`
       )
     }
   }
@@ -420,13 +671,16 @@ interface Compiled {
   readonly endpoints: ReadonlyArray<EndpointMatcher>
 }
 
-const compile = (options: P.Options): Compiled => {
+const compileAll = (options: P.Options): Compiled => {
   const base = resolveLayer(packageDefaults, options, "")
   validateResolved(base, "")
   const endpoints: Array<EndpointMatcher> = []
   for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) {
     const matcher = compileEndpoint(name, endpoint)
-    if (matcher instanceof InvalidPolicy) throw matcher
+    if (matcher instanceof InvalidPolicy) {
+      problem(matcher.field, matcher.detail)
+      continue
+    }
     endpoints.push(matcher)
   }
   const hosts = new Map<string, Resolved>()
@@ -446,6 +700,20 @@ const compile = (options: P.Options): Compiled => {
     }
   }
   return { base, hosts, endpoints }
+}
+
+// Compiles the options, collecting every problem; throws one InvalidPolicy listing them all.
+const compile = (options: P.Options): Compiled => {
+  const outer = collecting
+  const problems: Array<Problem> = []
+  collecting = problems
+  try {
+    const compiled = compileAll(options)
+    if (problems.length > 0) throw invalid(problems)
+    return compiled
+  } finally {
+    collecting = outer
+  }
 }
 
 /** @internal */
@@ -474,14 +742,15 @@ export const countsAgainstUpstream = (error: unknown): boolean => {
   return HttpFailure.isTransient(error)
 }
 
-// Retry-After on a 413 lives only in the headers; it is read once, with the Clock, when the failure arrives.
-const contentTooLargeHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
+// A 4xx's Retry-After (413, or another status listed in `retryAfterStatuses`) lives only in its headers; it is read
+// once, with the Clock, when the failure arrives.
+const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
 
 /** @internal */
 export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean => {
   switch (failure._tag) {
     case "ClientError":
-      return failure.status === 408 || (failure.status === 413 && contentTooLargeHints.has(failure))
+      return failure.status === 408 || (failure.status === 413 && clientErrorHints.has(failure))
     case "RateLimited":
       return true
     default:
@@ -489,20 +758,50 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
   }
 }
 
-const retryOnWith = (retryOn: P.RetryOn | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
-  if (retryOn === undefined) return isRetryableByDefault(failure)
-  if (typeof retryOn === "function") return retryOn(failure)
-  const entry = retryOn[failure._tag]
-  if (entry === undefined) return isRetryableByDefault(failure)
-  if (typeof entry === "boolean") return entry
-  return (entry as (failure: HttpFailure.HttpFailure) => boolean)(failure)
+const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
+  "status" in failure && typeof failure.status === "number" ? failure.status : undefined
+
+// The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
+const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
+  if (statuses === undefined) return isRetryableByDefault(failure)
+  const status = statusOf(failure)
+  return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
 }
 
-const delayHint = (failure: Guarded): Option.Option<Duration.Duration> => {
+const retryOnWith = (
+  retryOn: P.RetryOn | undefined,
+  statuses: ReadonlySet<number> | undefined
+): (failure: HttpFailure.HttpFailure, attempt: number) => boolean => {
+  const fallback = defaultRetryable(statuses)
+  if (retryOn === undefined) return fallback
+  if (typeof retryOn === "function") return retryOn
+  return (failure, attempt) => {
+    const entry = retryOn[failure._tag]
+    if (entry === undefined) return fallback(failure)
+    if (typeof entry === "boolean") return entry
+    return (entry as (failure: HttpFailure.HttpFailure, attempt: number) => boolean)(failure, attempt)
+  }
+}
+
+// The server's wait counts only on the statuses it is tied to (413, 429, 503 by default), and only when respected;
+// an open breaker's wait for its probe is the policy's own and always counts.
+const delayHintWith = (retry: ResolvedRetry) => (failure: Guarded): Option.Option<Duration.Duration> => {
   if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
-  if (failure._tag === "BulkheadRejected") return Option.none()
-  const tooLarge = contentTooLargeHints.get(failure)
-  return tooLarge === undefined ? HttpFailure.retryAfter(failure) : Option.some(tooLarge)
+  if (failure._tag === "BulkheadRejected" || !retry.respectRetryAfter) return Option.none()
+  const status = statusOf(failure)
+  if (status === undefined || !retry.retryAfterStatuses.has(status)) return Option.none()
+  const fromHeaders = clientErrorHints.get(failure)
+  return fromHeaders === undefined ? HttpFailure.retryAfter(failure) : Option.some(fromHeaders)
+}
+
+// Records the failure's attempts on the failure the call ends with (its message and JSON show them).
+const withAttempts = (failure: Guarded, attempts: number): Guarded => {
+  if (!HttpFailure.isHttpFailure(failure)) return failure
+  const Failure = failure.constructor as new(fields: object) => HttpFailure.HttpFailure
+  const copy = new Failure({ ...failure, attempts })
+  const hint = clientErrorHints.get(failure)
+  if (hint !== undefined) clientErrorHints.set(copy, hint)
+  return copy
 }
 
 // -----------------------------------------------------------------------------
@@ -683,8 +982,23 @@ interface Profile {
 interface Stack {
   readonly resolved: Resolved
   readonly profile: Profile
-  readonly schedule: Schedule.Schedule<unknown, unknown> | undefined
-  readonly retryOn: (failure: HttpFailure.HttpFailure) => boolean
+  readonly schedule: Schedule.Schedule<unknown, RetryFailure> | undefined
+  readonly retryOn: (failure: HttpFailure.HttpFailure, attempt: number) => boolean
+  readonly delayHint: (failure: Guarded) => Option.Option<Duration.Duration>
+}
+
+// The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
+const scheduleFor = (retry: ResolvedRetry): Schedule.Schedule<unknown, RetryFailure> => {
+  const limits = { cap: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
+  if (retry.schedule !== undefined) return Backoff.bounded(retry.schedule, limits)
+  if (retry.delay !== undefined) return Backoff.bounded(Backoff.fromDelay(retry.delay), limits)
+  return Backoff.exponential({
+    base: retry.baseDelay,
+    cap: retry.maxDelay,
+    jitter: retry.jitter,
+    maxAttempts: retry.maxAttempts,
+    maxElapsed: retry.maxElapsed
+  })
 }
 
 const bulkheadCapacity = 10_000
@@ -722,7 +1036,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
     const compiled = yield* Effect.try({
       try: () => compile(options),
       catch: (error) =>
-        error instanceof InvalidPolicy ? error : new InvalidPolicy({ field: "?", detail: String(error) })
+        error instanceof InvalidPolicy ? error : invalid([{ field: "?", detail: String(error) }])
     })
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(RetryBudget.RetryBudget)) ??
       (yield* RetryBudget.make())
@@ -777,13 +1091,9 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
         stack = {
           resolved,
           profile,
-          schedule: retry === undefined ? undefined : Backoff.exponential({
-            base: retry.baseDelay,
-            cap: retry.maxDelay,
-            jitter: retry.jitter,
-            maxAttempts: retry.maxAttempts
-          }),
-          retryOn: retryOnWith(retry?.retryOn)
+          schedule: retry === undefined ? undefined : scheduleFor(retry),
+          retryOn: retryOnWith(retry?.retryOn, retry?.statuses),
+          delayHint: delayHintWith(retry ?? packageDefaults.retry!)
         }
         stacks.set(cacheKey, stack)
         if (onlyBase) baseStack = stack
@@ -811,19 +1121,29 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
 
     const onAttemptFailure = (
       failure: HttpFailure.HttpFailure,
-      key: string
+      key: string,
+      retry: ResolvedRetry
     ): Effect.Effect<never, HttpFailure.HttpFailure> => {
-      if (failure._tag === "RateLimited" || (failure._tag === "ServerError" && failure.status === 503)) {
+      if (!retry.respectRetryAfter) return Effect.fail(failure)
+      if (
+        (failure._tag === "RateLimited" || (failure._tag === "ServerError" && failure.status === 503)) &&
+        retry.retryAfterStatuses.has(failure.status)
+      ) {
         const wait = failure.retryAfter
-        if (Option.isSome(wait)) {
+        if (Option.isSome(wait) && Duration.toMillis(wait.value) > 0) {
           anyPause = true
           return Effect.zipRight(pauses.pauseFor(key, wait.value), Effect.fail(failure))
         }
       }
-      if (failure._tag === "ClientError" && failure.status === 413 && failure.headers["retry-after"] !== undefined) {
+      if (failure._tag === "ClientError" && retry.retryAfterStatuses.has(failure.status)) {
+        const headers = failure.headers as unknown as Headers.Headers
+        if (
+          headers["retry-after"] === undefined && headers["ratelimit"] === undefined &&
+          headers["ratelimit-remaining"] === undefined && headers["x-ratelimit-remaining"] === undefined
+        ) return Effect.fail(failure)
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const hint = RetryHeaders.parseRetryAfter(failure.headers["retry-after"]!, now)
-          if (Option.isSome(hint)) contentTooLargeHints.set(failure, hint.value)
+          const hint = RetryHeaders.retryAfter(headers, now)
+          if (Option.isSome(hint)) clientErrorHints.set(failure, hint.value)
           return Effect.fail(failure)
         })
       }
@@ -875,7 +1195,11 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
         ? Telemetry.attempt(request, (ready) => timedAttempt(ready, send, resolved, selfEnforcing))
         : timedAttempt(request, send, resolved, selfEnforcing)
       if (observer !== undefined) timed = observeAttempt(timed, observer)
-      let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(timed, (failure) => onAttemptFailure(failure, key))
+      const hintRules = resolved.retry ?? packageDefaults.retry!
+      let guarded: Effect.Effect<A, Guarded, R> = Effect.catchAll(
+        timed,
+        (failure) => onAttemptFailure(failure, key, hintRules)
+      )
 
       if (resolved.bulkhead !== undefined) {
         guarded = bulkheadFor(profile, resolved.bulkhead, key).run(guarded)
@@ -918,11 +1242,18 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       }
       let retried: Effect.Effect<A, P.Failure, R> = guarded
       if (retry !== undefined) {
-        const retryable = (failure: Guarded): boolean => {
+        // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
+        // request that is not safe to repeat, even when the failure proves it was never sent
+        const methodAllowed = retry.methods === undefined || retry.methods.has(request.method.toUpperCase())
+        const retryUnsent = retry.retryUnsent
+        const retryable = (failure: Guarded, attempt: number): boolean => {
+          if (!methodAllowed) return false
           if (failure._tag === "CircuitOpen") return true
           if (failure._tag === "BulkheadRejected") return false
-          return stack.retryOn(failure) && (idempotent || !HttpFailure.mayHaveReachedServer(failure))
+          return stack.retryOn(failure, attempt) &&
+            (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
         }
+        const delayHint = stack.delayHint
         const onAttempt = observer === undefined
           ? traced ? Telemetry.onRetry : undefined
           : (decision: Retry.Attempt<Guarded>): Effect.Effect<void> => {
@@ -946,6 +1277,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
             delayHint,
             maxHintedDelay: retry.maxRetryAfter,
             hintJitter: retry.retryAfterJitter,
+            finalFailure: withAttempts,
             onAttempt,
             budget: key,
             budgetService: budget
@@ -956,6 +1288,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
             delayHint,
             maxHintedDelay: retry.maxRetryAfter,
             hintJitter: retry.retryAfterJitter,
+            finalFailure: withAttempts,
             onAttempt
           })
       }
@@ -1072,9 +1405,17 @@ const timeConfig = {
       maxAttempts: optional(Config.integer("maxAttempts")),
       baseDelay: optional(Config.duration("baseDelay")),
       maxDelay: optional(Config.duration("maxDelay")),
+      maxElapsed: optional(Config.duration("maxElapsed")),
       maxRetryAfter: optional(Config.duration("maxRetryAfter")),
+      respectRetryAfter: optional(Config.boolean("respectRetryAfter")),
+      retryAfterStatuses: optional(Config.array(Config.integer(), "retryAfterStatuses")),
+      statuses: optional(Config.array(Config.integer(), "statuses")),
+      methods: optional(
+        Config.array(Config.string(), "methods") as Config.Config<ReadonlyArray<Idempotency.Method>>
+      ),
       budget: optional(Config.boolean("budget")),
-      idempotencyKey: optional(Config.boolean("idempotencyKey"))
+      idempotencyKey: optional(Config.boolean("idempotencyKey")),
+      retryUnsent: optional(Config.boolean("retryUnsent"))
     }),
     "retry"
   )

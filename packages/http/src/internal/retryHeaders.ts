@@ -33,6 +33,8 @@ const makeDelay = (millis: number, format: RetryHeaders.Delay["format"]): RetryH
 // -----------------------------------------------------------------------------
 
 const unsignedDecimal = /^\d+(?:\.\d+)?$/
+const delaySeconds = /^\d+$/
+const surroundingWhitespace = /^[ \t]+|[ \t]+$/g
 const unsignedInteger = /^\d+$/
 
 const parseSeconds = (value: string): number | undefined => {
@@ -133,9 +135,10 @@ export const parseHttpDate = (value: string, nowMillis: number): number | undefi
 
 /** @internal */
 export const parseRetryAfterDelay = (value: string, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
-  const trimmed = value.trim()
-  const seconds = parseSeconds(trimmed)
-  if (seconds !== undefined) return Option.some(deltaSecondsDelay(seconds))
+  // RFC 9110 §10.2.3: delay-seconds = 1*DIGIT, with optional whitespace (SP, HTAB) around the field value.
+  // `1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3` are not delay-seconds: no hint, so the caller's backoff applies.
+  const trimmed = value.replace(surroundingWhitespace, "")
+  if (delaySeconds.test(trimmed)) return Option.some(deltaSecondsDelay(Number(trimmed)))
   const at = parseHttpDate(trimmed, nowMillis)
   return at === undefined ? Option.none() : Option.some(makeDelay(at - nowMillis, "http-date"))
 }

@@ -11,6 +11,8 @@ export const timerDuration = (
   input: Duration.DurationInput,
   allowInfinite = false
 ): Duration.Duration => {
+  // the common case, on paths that run per call: a Duration already within bounds
+  if (Duration.isDuration(input) && Duration.toMillis(input) <= maxTimerMillis) return input
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} is not a duration`)
   const millis = Duration.toMillis(decoded.value)
@@ -28,6 +30,8 @@ export const timerDuration = (
  * anything else (an infinite duration, or an input that is not a duration) is left to the caller.
  */
 export const checkTimer = (owner: string, field: string, input: Duration.DurationInput): void => {
+  if (typeof input === "number" && input <= maxTimerMillis) return
+  if (Duration.isDuration(input) && Duration.toMillis(input) <= maxTimerMillis) return
   const decoded = Duration.decodeUnknown(input)
   if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) timerDuration(owner, field, decoded.value)
 }
