@@ -714,6 +714,26 @@ export type Rejection =
   | RetryBudget.RetryBudgetExhausted<HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected>
 
 /**
+ * How many attempts a call made before it failed with `failure`: the `attempts` an {@link HttpFailure.HttpFailure}
+ * carries when the retry stage gave up on it, or a `RetryBudgetExhausted`'s; `undefined` for a failure the retry
+ * stage did not return (an open breaker, a full bulkhead, the rate limiter, or a pipeline with `retry: false`).
+ *
+ * @example
+ * ```ts
+ * import { Policy } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, Policy.Failure>
+ * const logged = call.pipe(
+ *   Effect.tapError((e) => Effect.logWarning(`gave up after ${Policy.attemptsOf(e) ?? 1} attempts: ${e.message}`))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category classification
+ */
+export const attemptsOf: (failure: Failure) => number | undefined = internal.attemptsOf
+
+/**
  * Every way a call through the pipeline can fail: an {@link HttpFailure.HttpFailure} or a {@link Rejection}.
  *
  * @example

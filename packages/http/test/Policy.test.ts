@@ -17,6 +17,7 @@ import {
   Metric,
   Option,
   Random,
+  Schedule,
   Schema,
   type Scope,
   Supervisor,
@@ -616,18 +617,24 @@ describe("Policy", () => {
       )
     })
 
-    it("attempts are capped", () => {
-      expect(fieldOf({ retry: { maxAttempts: Policy.maxAttemptsCap + 1 } })).toBe("retry.maxAttempts")
+    it("attempts above 10 need a bound on the call: totalTimeout (on by default) or retry.maxElapsed", () => {
+      expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: Policy.maxAttemptsCap + 1 } })).toBe(
+        "retry.maxAttempts"
+      )
+      expect(fieldOf({ retry: { maxAttempts: 15 } })).toBe(undefined)
+      expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: 15, maxElapsed: "1 minute" } })).toBe(undefined)
       expect(fieldOf({ retry: { maxAttempts: 0 } })).toBe("retry.maxAttempts")
       expect(fieldOf({ retry: { maxAttempts: 2.5 } })).toBe("retry.maxAttempts")
-      expect(fieldOf({ retry: { maxAttempts: Policy.maxAttemptsCap } })).toBe(undefined)
+      expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: Policy.maxAttemptsCap } })).toBe(undefined)
+      const unbounded = Policy.validate({ totalTimeout: false, retry: { maxAttempts: 15 } })
+      expect(Either.isLeft(unbounded) && unbounded.left.message).toContain("set totalTimeout or retry.maxElapsed")
     })
 
     it("overrides are validated on top of what they override, and name their place", () => {
       expect(fieldOf({ hosts: { "api.test": { attemptTimeout: "1 minute" } } })).toBe(
         "hosts[\"api.test\"].attemptTimeout"
       )
-      expect(fieldOf({ endpoints: { "GET /reports/**": { retry: { maxAttempts: 20 } } } })).toBe(
+      expect(fieldOf({ endpoints: { "GET /reports/**": { totalTimeout: false, retry: { maxAttempts: 20 } } } })).toBe(
         "endpoints[\"GET /reports/**\"].retry.maxAttempts"
       )
       expect(fieldOf({ endpoints: { "reports": {} } })).toBe("endpoints[\"reports\"]")
@@ -640,7 +647,7 @@ describe("Policy", () => {
 
     it.effect("make and layer fail with the typed error", () =>
       Effect.gen(function*() {
-        const made = yield* Effect.flip(Effect.scoped(Policy.make({ retry: { maxAttempts: 11 } })))
+        const made = yield* Effect.flip(Effect.scoped(Policy.make({ retry: { maxAttempts: 0 } })))
         expect(made.field).toBe("retry.maxAttempts")
         const layered = yield* Effect.flip(
           Layer.build(Policy.layer({ bulkhead: { maxConcurrent: 0 } })).pipe(
@@ -734,7 +741,7 @@ describe("Policy", () => {
         const invalid = yield* Effect.flip(
           Layer.build(Policy.layerConfig(Policy.config)).pipe(
             Effect.scoped,
-            Effect.withConfigProvider(ConfigProvider.fromJson({ retry: { maxAttempts: 40 } }))
+            Effect.withConfigProvider(ConfigProvider.fromJson({ retry: { maxAttempts: 0 } }))
           )
         )
         expect(invalid._tag === "InvalidPolicy" && invalid.field).toBe("retry.maxAttempts")
@@ -1061,4 +1068,356 @@ describe("Policy observation", () => {
       expect((yield* Metric.value(retries)).count).toBe(retriesBefore + 1)
       expect((yield* Metric.value(opened)).count).toBe(openedBefore + 1)
     }))
+})
+
+describe("Policy retry rules (server waits, allow-lists, custom delays, attempts)", () => {
+  // no jitter anywhere, so that every delay below is exact
+  const exact: Policy.Options = {
+    totalTimeout: "2 minutes",
+    attemptTimeout: "10 seconds",
+    retry: { baseDelay: "100 millis", maxDelay: "10 seconds", jitter: "none", retryAfterJitter: 0, budget: false },
+    circuitBreaker: false
+  }
+  const retryWith = (retry: Policy.RetryOptions, options: Policy.Options = exact): Policy.Options => ({
+    ...options,
+    retry: { ...(options.retry as Policy.RetryOptions), ...retry }
+  })
+
+  it.scoped("a server's Retry-After replaces the backoff, even a longer backoff: Retry-After: 2 waits 2 s", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(
+          FaultScript.status(503, { retryAfter: 2 }),
+          FaultScript.status(503, { retryAfter: 2 }),
+          FaultScript.json(ada)
+        )
+      }, retryWith({ baseDelay: "5 seconds" }))
+      expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* arrivals(scripted)).toEqual([0, 2000, 4000])
+    }))
+
+  it.scoped("Retry-After: 0 and a past date retry at once; maxAttempts still ends it, with the attempts made", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /zero": FaultScript.status(429, { retryAfter: 0 }),
+        "GET /past": FaultScript.sequence(
+          FaultScript.status(503, { retryAfter: new Date(Date.UTC(2015, 9, 21, 7, 28)) }),
+          FaultScript.json(ada)
+        )
+      }, retryWith({ baseDelay: "1 second", retryAfterJitter: 0.1 }))
+      // a clock in 2026, so that a 2015 date is in the past
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const failure = failureOf(yield* runVirtual(api.get("/zero")))
+      expect(failure._tag).toBe("RateLimited")
+      expect(Policy.attemptsOf(failure)).toBe(3)
+      const zero = yield* arrivals(scripted)
+      expect(zero.map((t) => t - zero[0])).toEqual([0, 0, 0])
+      expect(yield* runVirtual(api.get("/past", { schema: User }))).toEqual(Exit.succeed(ada))
+      const past = (yield* arrivals(scripted)).slice(3)
+      expect(past.map((t) => t - past[0])).toEqual([0, 0])
+    }))
+
+  it.scoped("the jitter on a server wait is at most 10 % and at most 1 s", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(FaultScript.status(429, { retryAfter: 25 }), FaultScript.json(ada))
+      }, retryWith({ retryAfterJitter: 0.1, maxRetryAfter: "1 minute" }))
+      expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      const [first, second] = yield* arrivals(scripted)
+      expect(second - first).toBeGreaterThanOrEqual(25_000)
+      expect(second - first).toBeLessThanOrEqual(26_000)
+    }))
+
+  it.scoped("an invalid delay-seconds (1.5, +1, 1e3) is no hint: the backoff applies", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(
+          FaultScript.status(503, { retryAfter: "1.5" }),
+          FaultScript.status(503, { retryAfter: "+1" }),
+          FaultScript.status(503, { retryAfter: "1e3" }),
+          FaultScript.json(ada)
+        )
+      }, retryWith({ maxAttempts: 4 }))
+      expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* arrivals(scripted)).toEqual([0, 100, 300, 700])
+    }))
+
+  it.scoped("by default only 413, 429 and 503 hints count: a 500 with Retry-After retries on the backoff", () =>
+    Effect.gen(function*() {
+      const routes = {
+        "GET /a": FaultScript.sequence(FaultScript.status(500, { retryAfter: 5 }), FaultScript.json(ada))
+      }
+      const byDefault = yield* harness(routes, retryWith({}))
+      yield* runVirtual(byDefault.api.get("/a"))
+      expect(yield* arrivals(byDefault.scripted)).toEqual([0, 100])
+      const configured = yield* harness(routes, retryWith({ retryAfterStatuses: [500] }))
+      yield* runVirtual(configured.api.get("/a"))
+      const [first, second] = yield* arrivals(configured.scripted)
+      expect(second - first).toBe(5000)
+    }))
+
+  it.scoped("respectRetryAfter: false ignores the server's wait, even one beyond maxRetryAfter", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(FaultScript.status(429, { retryAfter: 3600 }), FaultScript.json(ada))
+      }, retryWith({ respectRetryAfter: false }))
+      expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* arrivals(scripted)).toEqual([0, 100])
+    }))
+
+  it.scoped("statuses is an allow-list for failures with a status; connection failures keep the default", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /409": FaultScript.sequence(FaultScript.status(409), FaultScript.json(ada)),
+        "GET /503": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "GET /reset": FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.json(ada))
+      }, retryWith({ statuses: [409] }))
+      expect(yield* runVirtual(api.get("/409", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(failureOf(yield* runVirtual(api.get("/503")))._tag).toBe("ServerError")
+      expect(yield* runVirtual(api.get("/reset", { schema: User }))).toEqual(Exit.succeed(ada))
+      const requests = yield* scripted.requests
+      expect(requests.map((r) => r.route)).toEqual(["GET /409", "GET /409", "GET /503", "GET /reset", "GET /reset"])
+    }))
+
+  it.scoped("methods is a case-insensitive allow-list ANDed with the failure; an empty list disables retries", () =>
+    Effect.gen(function*() {
+      const routes = {
+        "GET /a": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "PUT /a": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "GET /404": FaultScript.status(404),
+        "TRACE /a": FaultScript.sequence(FaultScript.status(503), FaultScript.status(200))
+      }
+      const onlyGet = yield* harness(routes, retryWith({ methods: ["get", "TRACE"] }))
+      expect(yield* runVirtual(onlyGet.api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(failureOf(yield* runVirtual(onlyGet.api.put("/a")))._tag).toBe("ServerError")
+      expect(failureOf(yield* runVirtual(onlyGet.api.get("/404")))._tag).toBe("ClientError")
+      const trace = HttpClientRequest.make("TRACE" as "GET")(`${base}/a`)
+      expect(Exit.isSuccess(yield* runVirtual(onlyGet.api.execute(trace)))).toBe(true)
+      expect((yield* onlyGet.scripted.requests).map((r) => r.route)).toEqual([
+        "GET /a",
+        "GET /a",
+        "PUT /a",
+        "GET /404",
+        "TRACE /a",
+        "TRACE /a"
+      ])
+      const none = yield* harness(routes, retryWith({ methods: [] }))
+      expect(failureOf(yield* runVirtual(none.api.get("/a")))._tag).toBe("ServerError")
+      expect((yield* none.scripted.requests).length).toBe(1)
+    }))
+
+  it.scoped("a delay function (1-based) replaces the backoff, capped by maxDelay", () =>
+    Effect.gen(function*() {
+      const seen: Array<[number, string]> = []
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.status(503)
+      }, retryWith({
+        maxAttempts: 4,
+        maxDelay: "600 millis",
+        delay: (attempt, failure) => {
+          seen.push([attempt, failure._tag])
+          return Duration.millis(attempt * 250)
+        }
+      }))
+      const failure = failureOf(yield* runVirtual(api.get("/a")))
+      expect(failure._tag === "ServerError" && failure.attempts).toBe(4)
+      expect(yield* arrivals(scripted)).toEqual([0, 250, 750, 1350])
+      expect(seen).toEqual([[1, "ServerError"], [2, "ServerError"], [3, "ServerError"]])
+    }))
+
+  it.scoped("a custom Schedule replaces the backoff but not the idempotency rules, the hints or the deadline", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(
+          FaultScript.status(503),
+          FaultScript.status(503, { retryAfter: 1 }),
+          FaultScript.json(ada)
+        ),
+        "POST /orders": FaultScript.status(503),
+        "GET /slow": FaultScript.status(503)
+      }, retryWith({ schedule: Schedule.spaced("700 millis"), maxAttempts: 5 }, { ...exact, totalTimeout: "2 seconds", attemptTimeout: "1 second" }))
+      expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* arrivals(scripted)).toEqual([0, 700, 1700])
+      expect(failureOf(yield* runVirtual(api.post("/orders")))._tag).toBe("ServerError")
+      const slow = failureOf(yield* runVirtual(api.get("/slow")))
+      // 0, 700, 1400: a fourth at 2100 would start after the 2 s deadline
+      expect(slow._tag === "ServerError" && slow.attempts).toBe(3)
+      expect((yield* scripted.requests).map((r) => r.route)).toEqual([
+        "GET /a",
+        "GET /a",
+        "GET /a",
+        "POST /orders",
+        "GET /slow",
+        "GET /slow",
+        "GET /slow"
+      ])
+    }))
+
+  it.scoped("retryOn is told the number of the attempt that failed", () =>
+    Effect.gen(function*() {
+      const seen: Array<number> = []
+      const { scripted, api } = yield* harness({ "GET /a": FaultScript.status(503) }, retryWith({
+        maxAttempts: 5,
+        retryOn: { ServerError: (_, attempt) => (seen.push(attempt), attempt < 2) }
+      }))
+      const failure = failureOf(yield* runVirtual(api.get("/a")))
+      expect(failure._tag === "ServerError" && failure.attempts).toBe(2)
+      expect(seen).toEqual([1, 2])
+      expect((yield* scripted.requests).length).toBe(2)
+    }))
+
+  it.scoped("15 quick attempts are allowed under a deadline", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({ "GET /a": FaultScript.status(503) }, {
+        ...exact,
+        totalTimeout: "10 seconds",
+        retry: { maxAttempts: 15, delay: () => "10 millis", budget: false }
+      })
+      const failure = failureOf(yield* runVirtual(api.get("/a")))
+      expect(failure._tag === "ServerError" && failure.attempts).toBe(15)
+      expect(yield* arrivals(scripted)).toEqual(Array.from({ length: 15 }, (_, i) => i * 10))
+    }))
+
+  it.effect("retryUnsent: false never repeats a POST, even after a refused connection", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const client = HttpClient.make((request) => {
+        calls++
+        return Effect.fail(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+          })
+        )
+      })
+      const failure = yield* Effect.scoped(Effect.gen(function*() {
+        const api = Policy.makeClientWith(client, yield* Policy.make(retryWith({ retryUnsent: false })), {
+          baseUrl: base
+        })
+        return failureOf(yield* runVirtual(api.post("/orders")))
+      }))
+      expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")
+      expect(Policy.attemptsOf(failure)).toBe(1)
+      expect(calls).toBe(1)
+    }))
+
+  it.scoped("the final failure says how many attempts were made, in its message and JSON, and catchTag still works", () =>
+    Effect.gen(function*() {
+      const { api } = yield* harness({ "GET /a": FaultScript.status(503), "GET /404": FaultScript.status(404) })
+      const exhausted = failureOf(yield* runVirtual(api.get("/a")))
+      expect(exhausted._tag === "ServerError" && exhausted.attempts).toBe(3)
+      expect(Policy.attemptsOf(exhausted)).toBe(3)
+      expect(exhausted.message).toMatch(/^503 Service Unavailable GET http:\/\/api\.test\/a.* \(after 3 attempts\)$/)
+      expect(JSON.parse(JSON.stringify(exhausted))).toMatchObject({ _tag: "ServerError", status: 503, attempts: 3 })
+      const notFound = failureOf(yield* runVirtual(api.get("/404")))
+      expect(notFound.message).toContain("(after 1 attempt)")
+      const caught = yield* runVirtual(
+        api.get("/a").pipe(Effect.catchTag("ServerError", (e) => Effect.succeed(`gave up after ${e.attempts}`)))
+      )
+      expect(caught).toEqual(Exit.succeed("gave up after 3"))
+    }))
+
+  it.scoped("a totalTimeout under 10 s without an attemptTimeout derives totalTimeout ÷ maxAttempts", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({ totalTimeout: "6 seconds", retry: { maxAttempts: 4 } })
+      expect(policy.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.millis(1500))
+      )
+      const host = yield* Policy.make({
+        totalTimeout: "3 seconds",
+        hosts: { "slow.test": { totalTimeout: "1 minute" } }
+      })
+      expect(host.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.seconds(1))
+      )
+      expect(host.describe(HttpClientRequest.get("https://slow.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.seconds(10))
+      )
+    }))
+})
+
+describe("Policy validation: every problem at once", () => {
+  const problemsOf = (options: Policy.Options) => {
+    const result = Policy.validate(options)
+    return Either.isLeft(result) ? result.left.problems.map((p) => `${p.field} ${p.detail}`) : []
+  }
+
+  it("lists every problem, each naming the field the user set", () => {
+    const problems = problemsOf({
+      retry: { maxDelay: "1 second", retryAfterJitter: 2 },
+      circuitBreaker: { halfOpenMaxProbes: 0, successThreshold: 0 },
+      hedging: { delay: "100 millis", maxHedges: -1 },
+      deadlineHeader: "x bad header"
+    })
+    expect(problems).toEqual([
+      "retry.maxDelay (1s, set at retry.maxDelay) must be at least retry.baseDelay (2s, the default)",
+      "retry.retryAfterJitter must be between 0 and 1",
+      "hedging.maxHedges (-1) must be an integer of at least 0",
+      "deadlineHeader (\"x bad header\") is not a valid header name (an RFC 9110 token)",
+      "circuitBreaker.halfOpenMaxProbes (0) must be an integer of at least 1",
+      "circuitBreaker.successThreshold (0) must be an integer of at least 1"
+    ].sort((a, b) => problems.indexOf(a) - problems.indexOf(b)))
+    expect(problems.length).toBe(6)
+    const result = Policy.validate({ retry: { maxDelay: "1 second" }, circuitBreaker: { successThreshold: 0 } })
+    expect(Either.isLeft(result) && result.left.message).toBe(
+      "invalid policy (2 problems): retry.maxDelay (1s, set at retry.maxDelay) must be at least retry.baseDelay " +
+        "(2s, the default); circuitBreaker.successThreshold (0) must be an integer of at least 1"
+    )
+  })
+
+  it("names which default an option conflicted with, and where the other was set", () => {
+    expect(problemsOf({ retry: { baseDelay: "1 minute" } })).toEqual([
+      "retry.baseDelay (1m, set at retry.baseDelay) must not exceed retry.maxDelay (30s, the default)"
+    ])
+    expect(problemsOf({ attemptTimeout: "20 seconds" })).toEqual([
+      "attemptTimeout (20s, set at attemptTimeout) must be at most half of circuitBreaker.slidingWindow (30s, the default)"
+    ])
+    expect(problemsOf({ totalTimeout: "5 seconds", attemptTimeout: "6 seconds" })[0]).toContain(
+      "leave attemptTimeout unset to have it derived"
+    )
+  })
+
+  it("rejects durations a timer cannot hold (above 2^31 − 1 ms), naming the field", () => {
+    const problems = problemsOf({
+      totalTimeout: "25 days",
+      attemptTimeout: Duration.millis(2 ** 31),
+      retry: { baseDelay: "30 days", maxDelay: "40 days", maxRetryAfter: "30 days" },
+      circuitBreaker: { slidingWindow: "60 days", breakDuration: "30 days" },
+      bulkhead: { maxWait: "30 days" },
+      hedging: { delay: "30 days" }
+    })
+    expect(problems.map((p) => p.split(" ")[0])).toEqual([
+      "totalTimeout",
+      "retry.baseDelay",
+      "retry.maxDelay",
+      "retry.maxRetryAfter",
+      "attemptTimeout",
+      "hedging.delay",
+      "circuitBreaker.slidingWindow",
+      "circuitBreaker.breakDuration",
+      "bulkhead.maxWait"
+    ])
+    for (const problem of problems) expect(problem).toContain("2^31 − 1 ms")
+    expect(problemsOf({ totalTimeout: Duration.millis(2 ** 31 - 1), attemptTimeout: "10 seconds" })).toEqual([])
+    expect(problemsOf({ totalTimeout: Duration.infinity, attemptTimeout: Duration.infinity })).toEqual([])
+  })
+
+  it("rejects a schedule and a delay function together, and status lists with non-statuses", () => {
+    expect(problemsOf({ retry: { schedule: Schedule.spaced("1 second"), delay: () => 1 } })[0]).toContain(
+      "retry.schedule and retry.delay are alternatives"
+    )
+    expect(problemsOf({ retry: { statuses: [503, 1000], retryAfterStatuses: [42] } })).toEqual([
+      "retry.statuses (1000) must list status codes, integers from 100 to 599",
+      "retry.retryAfterStatuses (42) must list status codes, integers from 100 to 599"
+    ])
+  })
+
+  it("TRACE is a method Sturdy names without a cast", () => {
+    const methods: ReadonlyArray<Idempotency.Method> = ["TRACE", "GET"]
+    expect(problemsOf({ retry: { methods } })).toEqual([])
+    expect(Idempotency.isIdempotentMethod("TRACE")).toBe(true)
+    expect(Idempotency.isIdempotentMethod("trace")).toBe(true)
+    expect(Idempotency.isIdempotentMethod("POST")).toBe(false)
+  })
 })

@@ -794,6 +794,12 @@ const delayHintWith = (retry: ResolvedRetry) => (failure: Guarded): Option.Optio
   return fromHeaders === undefined ? HttpFailure.retryAfter(failure) : Option.some(fromHeaders)
 }
 
+/** @internal */
+export const attemptsOf = (failure: P.Failure): number | undefined => {
+  if (failure._tag === "RetryBudgetExhausted") return failure.attempts
+  return HttpFailure.isHttpFailure(failure) ? failure.attempts : undefined
+}
+
 // Records the failure's attempts on the failure the call ends with (its message and JSON show them).
 const withAttempts = (failure: Guarded, attempts: number): Guarded => {
   if (!HttpFailure.isHttpFailure(failure)) return failure
