@@ -131,3 +131,55 @@ describe("policy: the server's Retry-After in real time (undici)", () => {
       expect(second.arrivedAt - first.arrivedAt).toBeLessThan(1500)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 })
+
+describe.each(transports)("policy: retry rules against a loopback FaultServer over %s", (_, transport) => {
+  it.scopedLive("Retry-After: 0 retries at once, and the final failure says how many attempts were made", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({ "GET /now": FaultScript.status(503, { retryAfter: "0" }) }, {
+        ...fast,
+        retry: { baseDelay: "2 seconds", maxDelay: "2 seconds", jitter: "none", budget: false }
+      })
+      const started = yield* Clock.currentTimeMillis
+      const failure = failureOf(yield* Effect.exit(api.get("/now")))
+      expect((yield* Clock.currentTimeMillis) - started).toBeLessThan(1000)
+      expect(failure._tag === "ServerError" && failure.attempts).toBe(3)
+      expect(failure.message).toContain("(after 3 attempts)")
+      expect((yield* server.requests).length).toBe(3)
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("an invalid Retry-After (1.5) and a 500's Retry-After fall back to the quick backoff", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({
+        "GET /fraction": FaultScript.sequence(FaultScript.status(503, { retryAfter: "1.5" }), FaultScript.json(ada)),
+        "GET /500": FaultScript.sequence(FaultScript.status(500, { retryAfter: "3" }), FaultScript.json(ada))
+      })
+      const started = yield* Clock.currentTimeMillis
+      expect(yield* api.get("/fraction", { schema: User })).toEqual(ada)
+      expect(yield* api.get("/500", { schema: User })).toEqual(ada)
+      expect((yield* Clock.currentTimeMillis) - started).toBeLessThan(1000)
+      expect((yield* server.requests).length).toBe(4)
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("retry.methods and retryUnsent: a PUT outside the list and a refused POST are sent once", () =>
+    Effect.gen(function*() {
+      const { api, server } = yield* serve({ "PUT /a": FaultScript.status(503), "GET /a": FaultScript.status(503) }, {
+        ...fast,
+        retry: { baseDelay: "10 millis", budget: false, methods: ["get"] }
+      })
+      expect(failureOf(yield* Effect.exit(api.put("/a")))._tag).toBe("ServerError")
+      expect(failureOf(yield* Effect.exit(api.get("/a")))._tag).toBe("ServerError")
+      expect((yield* server.requests).map((r) => r.method)).toEqual(["PUT", "GET", "GET", "GET"])
+
+      const port = yield* Loopback.closedPort
+      let sent = 0
+      const counting = HttpClient.tapRequest(yield* HttpClient.HttpClient, () =>
+        Effect.sync(() => {
+          sent++
+        }))
+      const strict = yield* Policy.make({ ...fast, retry: { baseDelay: "10 millis", budget: false, retryUnsent: false } })
+      const refused = Policy.makeClientWith(counting, strict, { baseUrl: `http://127.0.0.1:${port}` })
+      const failure = failureOf(yield* Effect.exit(refused.post("/orders", { body: { sku: "A-1" } })))
+      expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")
+      expect(sent).toBe(1)
+    }).pipe(Effect.provide(transport)))
+})
