@@ -505,7 +505,8 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
 export const mayHaveReachedServer: (failure: HttpFailure) => boolean = internal.mayHaveReachedServer
 
 /**
- * The minimum wait the server asked for, when it asked (429, and 5xx with `Retry-After`).
+ * The wait the server asked for, when it asked (429, and 5xx with `Retry-After`). `Policy` honours it on 413, 429
+ * and 503 by default (`retry.retryAfterStatuses`), as the wait itself rather than a minimum.
  *
  * @example
  * ```ts

@@ -42,11 +42,16 @@
  * | --------------- | -------------------------------------- | ----------------------------- |
  * | rate limiter    | `rateLimit`                            | off                           |
  * | total deadline  | `totalTimeout`                         | 30 s                          |
- * | retry           | `retry.maxAttempts` (with the first)   | 3 (at most 10)                |
+ * | retry           | `retry.maxAttempts` (with the first)   | 3 (above 10 only with a deadline or `maxElapsed`) |
  * |                 | `retry.baseDelay` / `retry.maxDelay`   | 2 s / 30 s, exponential       |
  * |                 | `retry.jitter`                         | `"full"`                      |
+ * |                 | `retry.schedule` / `retry.delay`       | none (the exponential backoff) |
+ * |                 | `retry.statuses` / `retry.methods`     | none (the rules below)        |
+ * |                 | `retry.respectRetryAfter`              | `true`                        |
+ * |                 | `retry.retryAfterStatuses`             | 413, 429, 503                 |
  * |                 | `retry.maxRetryAfter`                  | 30 s                          |
- * |                 | `retry.retryAfterJitter`               | 0.1 (up to +10 %)             |
+ * |                 | `retry.retryAfterJitter`               | 0.1 (up to +10 %, at most 1 s) |
+ * |                 | `retry.retryUnsent`                    | `true`                        |
  * |                 | `retry.budget`                         | on (`RetryBudget` defaults: 20 % + 10 per 10 s) |
  * |                 | `retry.idempotencyKey`                 | off                           |
  * |                 | `retry.retryOn`                        | {@link isRetryableByDefault}  |
@@ -57,7 +62,7 @@
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
- * | attempt timeout | `attemptTimeout`                       | 10 s                          |
+ * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
  *
  * ## Rules
@@ -65,11 +70,21 @@
  * - Retried: failures {@link isRetryableByDefault} accepts (transient failures; never decode or schema failures;
  *   no 4xx but 408, 429, and 413 when the server sent `Retry-After`), and only when the request is safe to repeat
  *   (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an `Idempotency-Key`,
- *   or any request whose failure proves it never reached the server.
- * - A server's `Retry-After` (or `RateLimit` headers) is the minimum wait; beyond `retry.maxRetryAfter`, or past
- *   the deadline, the call fails at once with the server's failure. A 429 or 503 with `Retry-After` also pauses
- *   the upstream key: every later call to it waits until then, or fails at once with `RateLimitExceeded`
- *   (`"paused"`) when the pause is longer than it could wait.
+ *   or any request whose failure proves it never reached the server (a refused connection, a failed DNS lookup,
+ *   a connect timeout: nothing was sent, so even a POST cannot be applied twice; `retry.retryUnsent: false` turns
+ *   this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the first part, never the second.
+ * - A server's wait **is** the wait (as in ky, got, undici, urllib3 and Polly): `Retry-After` (delay-seconds or an
+ *   HTTP-date), else the `RateLimit` reset of an exhausted quota, on a 413, 429 or 503 (`retry.retryAfterStatuses`),
+ *   replaces the backoff, plus a jitter of at most 10 % and at most 1 s so that clients told the same instant do
+ *   not all wake together. `Retry-After: 0` or a past date retries at once (no jitter); `maxAttempts`, the budget
+ *   and the deadline still bound a server that keeps answering 0. A value that is not a valid hint (`1.5`, `+1`,
+ *   `1e3`) is ignored and the backoff applies. Why not a floor under the backoff: `Retry-After: 2` would wait up to
+ *   the backoff's cap, and `Retry-After: 0` would change nothing. Beyond `retry.maxRetryAfter`, or past the
+ *   deadline, the call fails at once with the server's failure. A 429 or 503 with a wait also pauses the upstream
+ *   key: every later call to it waits until then, or fails at once with `RateLimitExceeded` (`"paused"`) when the
+ *   pause is longer than it could wait. `retry.respectRetryAfter: false` ignores server waits (and pauses) entirely.
+ * - When the retry stage stops, the failure it returns carries `attempts`, the attempts the call made (in its
+ *   `message` and `toJSON` too; see {@link attemptsOf}).
  * - An open breaker is not hammered: its `retryAfter` is used as the wait before the next attempt, which is made
  *   only when it fits the deadline.
  * - The breaker counts transient failures and timeouts; other 4xx, decode failures and the policies' own
@@ -108,9 +123,14 @@
  * })
  * ```
  *
- * Validated when built (a violation is {@link InvalidPolicy} naming the field): `attemptTimeout ≤ totalTimeout`,
- * `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `1 ≤ retry.maxAttempts ≤ 10`, and the ranges of the other
- * numbers.
+ * Validated when built ({@link InvalidPolicy} lists every problem at once, each naming the field the user set and
+ * the default or the other field it conflicts with): `attemptTimeout ≤ totalTimeout` (an unset `attemptTimeout` is
+ * derived to fit instead), `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `retry.baseDelay ≤ retry.maxDelay`,
+ * `retry.maxAttempts ≥ 1` (above 10 only when `totalTimeout` or `retry.maxElapsed` bounds the call), durations no
+ * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
+ * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none),
+ * `circuitBreaker.halfOpenMaxProbes` and `successThreshold` ≥ 1, `hedging.maxHedges` ≥ 0, `deadlineHeader` a
+ * valid header name, and the ranges of the other numbers.
  *
  * @since 0.1.0
  */
@@ -661,8 +681,10 @@ export interface Describe {
 // -----------------------------------------------------------------------------
 
 /**
- * A policy's configuration is invalid; `field` names the offending option (e.g. `attemptTimeout`,
- * `hosts["api.example.com"].circuitBreaker.slidingWindow`).
+ * A policy's configuration is invalid. `problems` lists every problem found, each with the `field` the user set
+ * (e.g. `retry.maxDelay`, `hosts["api.example.com"].circuitBreaker.slidingWindow`) and a `detail` naming the value
+ * and what it conflicts with (`(1s, set at retry.maxDelay) must be at least retry.baseDelay (2s, the default)`);
+ * `field` and `detail` are the first problem's. The message lists them all.
  *
  * @example
  * ```ts
@@ -811,7 +833,8 @@ export const Policy: Context.Tag<Policy, Policy> = internal.tag
 export const defaults: typeof internal.defaults = internal.defaults
 
 /**
- * The largest `retry.maxAttempts` a policy accepts: 10.
+ * The largest `retry.maxAttempts` a policy accepts when nothing bounds the call in time: 10. With a `totalTimeout`
+ * (on by default) or a `retry.maxElapsed`, any number is accepted.
  *
  * @example
  * ```ts
@@ -832,8 +855,8 @@ export const maxAttemptsCap: number = internal.maxAttemptsCap
  * import { Policy } from "@sturdy/http"
  * import { Either } from "effect"
  *
- * const checked = Policy.validate({ retry: { maxAttempts: 50 } })
- * if (Either.isLeft(checked)) console.log(checked.left.field) // "retry.maxAttempts"
+ * const checked = Policy.validate({ totalTimeout: false, retry: { maxAttempts: 50 } })
+ * if (Either.isLeft(checked)) console.log(checked.left.problems) // [{ field: "retry.maxAttempts", detail: "..." }]
  * ```
  * @since 0.1.0
  * @category constructors
