@@ -176,7 +176,10 @@ describe.each(transports)("policy: retry rules against a loopback FaultServer ov
         Effect.sync(() => {
           sent++
         }))
-      const strict = yield* Policy.make({ ...fast, retry: { baseDelay: "10 millis", budget: false, retryUnsent: false } })
+      const strict = yield* Policy.make({
+        ...fast,
+        retry: { baseDelay: "10 millis", budget: false, retryUnsent: false }
+      })
       const refused = Policy.makeClientWith(counting, strict, { baseUrl: `http://127.0.0.1:${port}` })
       const failure = failureOf(yield* Effect.exit(refused.post("/orders", { body: { sku: "A-1" } })))
       expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")

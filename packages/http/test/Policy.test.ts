@@ -1165,6 +1165,17 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(yield* arrivals(scripted)).toEqual([0, 100])
     }))
 
+  it.scoped("respectRetryAfter: false does not pause the upstream either", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.status(503, { retryAfter: 600 }),
+        "GET /b": FaultScript.json(ada)
+      }, retryWith({ respectRetryAfter: false, maxAttempts: 1 }))
+      expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("ServerError")
+      expect(yield* runVirtual(api.get("/b", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
+      expect((yield* arrivals(scripted)).length).toBe(2)
+    }))
+
   it.scoped("statuses is an allow-list for failures with a status; connection failures keep the default", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({
@@ -1209,16 +1220,19 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
   it.scoped("a delay function (1-based) replaces the backoff, capped by maxDelay", () =>
     Effect.gen(function*() {
       const seen: Array<[number, string]> = []
-      const { api, scripted } = yield* harness({
-        "GET /a": FaultScript.status(503)
-      }, retryWith({
-        maxAttempts: 4,
-        maxDelay: "600 millis",
-        delay: (attempt, failure) => {
-          seen.push([attempt, failure._tag])
-          return Duration.millis(attempt * 250)
-        }
-      }))
+      const { api, scripted } = yield* harness(
+        {
+          "GET /a": FaultScript.status(503)
+        },
+        retryWith({
+          maxAttempts: 4,
+          maxDelay: "600 millis",
+          delay: (attempt, failure) => {
+            seen.push([attempt, failure._tag])
+            return Duration.millis(attempt * 250)
+          }
+        })
+      )
       const failure = failureOf(yield* runVirtual(api.get("/a")))
       expect(failure._tag === "ServerError" && failure.attempts).toBe(4)
       expect(yield* arrivals(scripted)).toEqual([0, 250, 750, 1350])
@@ -1227,15 +1241,22 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
 
   it.scoped("a custom Schedule replaces the backoff but not the idempotency rules, the hints or the deadline", () =>
     Effect.gen(function*() {
-      const { api, scripted } = yield* harness({
-        "GET /a": FaultScript.sequence(
-          FaultScript.status(503),
-          FaultScript.status(503, { retryAfter: 1 }),
-          FaultScript.json(ada)
-        ),
-        "POST /orders": FaultScript.status(503),
-        "GET /slow": FaultScript.status(503)
-      }, retryWith({ schedule: Schedule.spaced("700 millis"), maxAttempts: 5 }, { ...exact, totalTimeout: "2 seconds", attemptTimeout: "1 second" }))
+      const { api, scripted } = yield* harness(
+        {
+          "GET /a": FaultScript.sequence(
+            FaultScript.status(503),
+            FaultScript.status(503, { retryAfter: 1 }),
+            FaultScript.json(ada)
+          ),
+          "POST /orders": FaultScript.status(503),
+          "GET /slow": FaultScript.status(503)
+        },
+        retryWith({ schedule: Schedule.spaced("700 millis"), maxAttempts: 5 }, {
+          ...exact,
+          totalTimeout: "2 seconds",
+          attemptTimeout: "1 second"
+        })
+      )
       expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
       expect(yield* arrivals(scripted)).toEqual([0, 700, 1700])
       expect(failureOf(yield* runVirtual(api.post("/orders")))._tag).toBe("ServerError")
@@ -1256,10 +1277,13 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
   it.scoped("retryOn is told the number of the attempt that failed", () =>
     Effect.gen(function*() {
       const seen: Array<number> = []
-      const { scripted, api } = yield* harness({ "GET /a": FaultScript.status(503) }, retryWith({
-        maxAttempts: 5,
-        retryOn: { ServerError: (_, attempt) => (seen.push(attempt), attempt < 2) }
-      }))
+      const { scripted, api } = yield* harness(
+        { "GET /a": FaultScript.status(503) },
+        retryWith({
+          maxAttempts: 5,
+          retryOn: { ServerError: (_, attempt) => (seen.push(attempt), attempt < 2) }
+        })
+      )
       const failure = failureOf(yield* runVirtual(api.get("/a")))
       expect(failure._tag === "ServerError" && failure.attempts).toBe(2)
       expect(seen).toEqual([1, 2])

@@ -17,10 +17,12 @@ const growing = Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.s
 describe("CircuitBreaker", () => {
   it.effect("rejects a slidingWindow or slowCallDuration a timer cannot hold, naming it (a defect)", () =>
     Effect.gen(function*() {
-      for (const [options, field] of [
-        [{ slidingWindow: "30 days" }, "slidingWindow"],
-        [{ slowCallDuration: Duration.millis(2 ** 31) }, "slowCallDuration"]
-      ] as const) {
+      for (
+        const [options, field] of [
+          [{ slidingWindow: "30 days" }, "slidingWindow"],
+          [{ slowCallDuration: Duration.millis(2 ** 31) }, "slowCallDuration"]
+        ] as const
+      ) {
         const exit = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", options)))
         expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(new RegExp(`CircuitBreaker: ${field} .* timer`))
       }

@@ -205,7 +205,11 @@ describe("Retry", () => {
       const upstream = makeUpstream({ retryAfter: Duration.zero })
       const { attempts, onAttempt } = collector<Unavailable>()
       const exit = yield* runVirtual(upstream.call.pipe(
-        Retry.retry({ schedule: Backoff.exponential({ base: "1 second", maxAttempts: 4 }), delayHint: hintOf, onAttempt })
+        Retry.retry({
+          schedule: Backoff.exponential({ base: "1 second", maxAttempts: 4 }),
+          delayHint: hintOf,
+          onAttempt
+        })
       ))
       expect(Exit.isFailure(exit)).toBe(true)
       expect(upstream.arrivals).toEqual([0, 0, 0, 0])
@@ -256,14 +260,17 @@ describe("Retry", () => {
   it.effect("finalFailure rewrites the failure returned with the number of attempts made", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream()
-      const tagged = (failure: Unavailable, attempts: number) => new Unavailable({ ...failure, attempt: attempts * 100 })
+      const tagged = (failure: Unavailable, attempts: number) =>
+        new Unavailable({ ...failure, attempt: attempts * 100 })
       const exhausted = yield* runVirtual(upstream.call.pipe(
         Retry.retry({ schedule: Backoff.exponential({ jitter: "none", maxAttempts: 3 }), finalFailure: tagged })
       ))
       expect(Exit.isFailure(exhausted) && exhausted.cause._tag === "Fail" && exhausted.cause.error.attempt).toBe(300)
-      const refused = yield* runVirtual(makeUpstream().call.pipe(
-        Retry.retry({ while: () => false, finalFailure: tagged })
-      ))
+      const refused = yield* runVirtual(
+        makeUpstream().call.pipe(
+          Retry.retry({ while: () => false, finalFailure: tagged })
+        )
+      )
       expect(Exit.isFailure(refused) && refused.cause._tag === "Fail" && refused.cause.error.attempt).toBe(100)
     }))
 

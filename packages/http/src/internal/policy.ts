@@ -1,7 +1,7 @@
+import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Headers from "@effect/platform/Headers"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -34,12 +34,12 @@ import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
+import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
-import type * as Idempotency from "../Idempotency.js"
 import * as idempotency from "./idempotency.js"
 import * as sturdyClient from "./sturdyClient.js"
 import * as telemetryInternal from "./telemetry.js"
@@ -337,7 +337,7 @@ const resolveRetry = (
 ): ResolvedRetry | undefined => {
   if (input === false) return undefined
   if (input === undefined) return base
-  if (base === undefined) for (const key of retryKeys) delete origins[`retry.${key}`]
+  if (base === undefined) { for (const key of retryKeys) delete origins[`retry.${key}`] }
   const from: ResolvedRetry = base ?? packageDefaults.retry!
   for (const key of retryKeys) if (input[key] !== undefined) origins[`retry.${key}`] = `${field}.${key}`
   // a schedule or delay function replaces the exponential backoff, and the one set last wins over the other
@@ -586,7 +586,9 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
         `(${retry.maxAttempts}) above ${maxAttemptsCap} needs a bound on the call: set totalTimeout or retry.maxElapsed`
       )
     }
-    if (retry.schedule === undefined && retry.delay === undefined && Duration.greaterThan(retry.baseDelay, retry.maxDelay)) {
+    if (
+      retry.schedule === undefined && retry.delay === undefined && Duration.greaterThan(retry.baseDelay, retry.maxDelay)
+    ) {
       const field = blame(resolved, prefix, "retry.baseDelay", "retry.maxDelay")
       problem(
         field,
@@ -1041,8 +1043,7 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
   Effect.gen(function*() {
     const compiled = yield* Effect.try({
       try: () => compile(options),
-      catch: (error) =>
-        error instanceof InvalidPolicy ? error : invalid([{ field: "?", detail: String(error) }])
+      catch: (error) => error instanceof InvalidPolicy ? error : invalid([{ field: "?", detail: String(error) }])
     })
     const budget = Option.getOrUndefined(yield* Effect.serviceOption(RetryBudget.RetryBudget)) ??
       (yield* RetryBudget.make())

@@ -19,7 +19,9 @@ export const timerDuration = (
   if (millis === Infinity && allowInfinite) return decoded.value
   if (!(millis <= maxTimerMillis)) {
     throw new RangeError(
-      `${owner}: ${field} (${Duration.format(decoded.value)}) exceeds what a timer can hold (2^31 − 1 ms, about 24.8 days)`
+      `${owner}: ${field} (${
+        Duration.format(decoded.value)
+      }) exceeds what a timer can hold (2^31 − 1 ms, about 24.8 days)`
     )
   }
   return decoded.value
