@@ -134,9 +134,10 @@ export const isLiveClock: (clock: Clock.Clock) => boolean = internal.isLiveClock
  * const call = Effect.sleep("5 seconds").pipe(Deadline.withDeadline("2 seconds"))
  * ```
  *
- * A finite `timeout` longer than a timer can hold (2^31 − 1 ms, about 24.8 days) would never fire: it throws a
- * `RangeError` naming the option when the Effect is built. An infinite one means no limit. The same holds for
- * `attemptTimeout` and `establish`.
+ * A `timeout` longer than a timer can hold (2^31 − 1 ms, about 24.8 days) is no limit, as an infinite one is: no
+ * timer fires for it (neither Effect's nor `@sturdy/node`'s, which would otherwise fire at once), the same for
+ * `attemptTimeout` and `establish`. `Policy` rejects such options when built instead, since there a user asked for
+ * a limit.
  * @since 0.1.0
  * @category combinators
  */

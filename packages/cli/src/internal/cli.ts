@@ -60,7 +60,7 @@ const requestOptions = {
     Options.withDefault("standard")
   ),
   retries: Options.integer("retries").pipe(
-    Options.withDescription("Retries after the first attempt (0 turns retrying off; at most 9)."),
+    Options.withDescription("Retries after the first attempt (0 turns retrying off; above 9 only under a deadline)."),
     Options.optional
   ),
   timeout: duration("timeout").pipe(

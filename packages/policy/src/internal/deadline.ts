@@ -7,7 +7,6 @@ import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { checkTimer } from "./timer.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/DeadlineExceeded")(
@@ -155,10 +154,7 @@ export const withDeadline = dual<
     timeout: Duration.DurationInput,
     options?: LimitOptions
   ) => Effect.Effect<A, E | DeadlineExceeded, R>
->(isEffectFirst, (self, timeout, options) => {
-  checkTimer("Deadline.withDeadline", "timeout", timeout)
-  return limit(self, timeout, "deadline", options)
-})
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "deadline", options))
 
 /** @internal */
 export const attemptTimeout = dual<
@@ -171,10 +167,7 @@ export const attemptTimeout = dual<
     timeout: Duration.DurationInput,
     options?: LimitOptions
   ) => Effect.Effect<A, E | DeadlineExceeded, R>
->(isEffectFirst, (self, timeout, options) => {
-  checkTimer("Deadline.attemptTimeout", "timeout", timeout)
-  return limit(self, timeout, "attempt-timeout", options)
-})
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "attempt-timeout", options))
 
 /** @internal */
 export interface EstablishOptions {
@@ -194,12 +187,8 @@ export const establish = dual<
   >
 >(
   isEffectFirst,
-  (self, timeout, options) => {
-    checkTimer("Deadline.establish", "timeout", timeout)
-    if (options?.attemptTimeout !== undefined) {
-      checkTimer("Deadline.establish", "attemptTimeout", options.attemptTimeout)
-    }
-    return Effect.withFiberRuntime((fiber) => {
+  (self, timeout, options) =>
+    Effect.withFiberRuntime((fiber) => {
       const outer = fiber.getFiberRef(currentRef)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const duration = Duration.decode(timeout)
@@ -219,7 +208,6 @@ export const establish = dual<
           : { ...outer, attemptTimeout, attemptMillis }
       )
     })
-  }
 )
 
 /** @internal */
