@@ -1,5 +1,5 @@
 /**
- * Retries that honour the server: a 503 is retried on exponential backoff, a 429 waits at least the `Retry-After`
+ * Retries that honour the server: a 503 is retried on exponential backoff, a 429 waits the `Retry-After`
  * the server sent, and a `Retry-After` longer than we are willing to wait gives up at once instead of sleeping.
  *
  * `Retry.retry` is transport-agnostic: the HTTP knowledge is two functions from `HttpFailure` (`isTransient`,
