@@ -19,6 +19,15 @@ const unavailable = new HttpFailure.ServerError({
 const timedOut = new HttpFailure.Timeout({ method: "POST", url, phase: "Attempt", timeout: Duration.seconds(1) })
 
 describe("Idempotency", () => {
+  it("TRACE is one of Sturdy's methods, no cast needed, and idempotent in any case", () => {
+    const methods: ReadonlyArray<Idempotency.Method> = ["TRACE", "GET", "HEAD", "OPTIONS", "PUT", "DELETE"]
+    for (const method of methods) {
+      expect(Idempotency.isIdempotentMethod(method)).toBe(true)
+      expect(Idempotency.isIdempotentMethod(method.toLowerCase())).toBe(true)
+    }
+    expect(["POST", "patch"].map(Idempotency.isIdempotentMethod)).toEqual([false, false])
+  })
+
   it("the RFC 9110 idempotent methods are safe to repeat, POST and PATCH are not", () => {
     for (const method of ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"] as const) {
       expect(Idempotency.isIdempotent(HttpClientRequest.make(method)(url))).toBe(true)
