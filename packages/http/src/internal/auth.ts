@@ -360,6 +360,8 @@ const authenticateWith = <E, R, E2, R2, U>(
 // -----------------------------------------------------------------------------
 
 const staticAuthenticator = (credential: Auth.Credential): Authenticator<never, never, never> => {
+  // a server that echoes the credential (an error body, a header) has it redacted by value
+  Redaction.unsafeRegisterSecret(credential._tag === "Bearer" ? credential.token : credential.key)
   switch (credential._tag) {
     case "Bearer":
       return {
@@ -562,10 +564,13 @@ const sourceAuthenticator = <E>(source: Auth.TokenSource<E>): Authenticator<E, n
   params: [],
   refusedAgain: unauthorized,
   attach: (request) =>
-    Effect.map(source.get, (token) => ({
-      request: HttpClientRequest.bearerToken(request, token.token),
-      invalidate: Option.some(source.invalidate(token))
-    }))
+    Effect.map(source.get, (token) => {
+      Redaction.unsafeRegisterSecret(token.token)
+      return {
+        request: HttpClientRequest.bearerToken(request, token.token),
+        invalidate: Option.some(source.invalidate(token))
+      }
+    })
 })
 
 /** @internal */
