@@ -29,6 +29,7 @@
  * | `InvalidJson`           |                                         | no            | yes                    | none         |
  * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
  * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
+ * | `RedirectFailed`        | `TooMany`, `InvalidLocation`, `Downgrade` | no          | yes                    | none         |
  *
  * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. A TLS
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
@@ -405,6 +406,40 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<
 }
 
 /**
+ * `Redirect.follow` gave up: more redirects than `maxRedirects` (`TooMany`), a `Location` that is not an http(s)
+ * URL (`InvalidLocation`), or an https → http hop while downgrades are refused (`Downgrade`). `location` is the
+ * redacted target it refused, `redirects` how many hops were followed.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const program = call.pipe(Effect.catchTag("RedirectFailed", (e) => Effect.succeed(`stuck after ${e.redirects} hops`)))
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class RedirectFailed extends Data.TaggedError("RedirectFailed")<
+  RequestInfo & {
+    readonly reason: "TooMany" | "InvalidLocation" | "Downgrade"
+    readonly status: number
+    readonly redirects: number
+    readonly location: string
+  }
+> {
+  override get message(): string {
+    const what = this.reason === "TooMany"
+      ? `more than ${this.redirects} redirects`
+      : this.reason === "InvalidLocation"
+      ? `redirect to an invalid location "${this.location}"`
+      : `redirect from https to http refused (${this.location})`
+    return `${what} (${this.status}): ${this.method} ${this.url}`
+  }
+}
+
+/**
  * Every way an HTTP request can fail.
  *
  * @since 0.1.0
@@ -423,6 +458,7 @@ export type HttpFailure =
   | InvalidJson
   | SchemaMismatch
   | InvalidRequest
+  | RedirectFailed
 
 /**
  * The failures that carry an HTTP status.
@@ -444,7 +480,8 @@ internal.brand([
   UnexpectedContentType,
   InvalidJson,
   SchemaMismatch,
-  InvalidRequest
+  InvalidRequest,
+  RedirectFailed
 ])
 
 /**

@@ -20,6 +20,7 @@ type Tagged =
       | "InvalidJson"
       | "SchemaMismatch"
       | "InvalidRequest"
+      | "RedirectFailed"
   }
 
 /** @internal */
@@ -60,6 +61,7 @@ export const isTransient = (failure: Tagged): boolean => {
     case "InvalidJson":
     case "SchemaMismatch":
     case "InvalidRequest":
+    case "RedirectFailed":
       return false
   }
 }
