@@ -3,6 +3,7 @@ import { ExitCode } from "@sturdy/cli"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { fastPolicy, sturdy, tempFile } from "./utils.js"
 
@@ -268,6 +269,54 @@ describe("exit codes", () => {
       const ran = yield* sturdy("get", "not a url", "--policy", "none")
       expect(ran.code).toBe(ExitCode.codes.InvalidRequest)
       expect(ran.code).toBe(3)
+    }))
+
+  it.scopedLive("a file:, data: or ftp: URL → InvalidRequest (3) before anything is sent", () =>
+    Effect.gen(function*() {
+      // a TCP listener that counts connections: nothing may reach it
+      let connections = 0
+      const listener = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer((socket) => {
+            connections++
+            socket.destroy()
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+      )
+      const port = (listener.address() as Net.AddressInfo).port
+      for (
+        const url of [
+          "file:///etc/passwd",
+          "data:application/json,{}",
+          `ftp://127.0.0.1:${port}/items?token=CLI-SCHEME-TOKEN`,
+          `ws://127.0.0.1:${port}/`
+        ]
+      ) {
+        const ran = yield* sturdy("get", url, "--policy", "standard", "--json")
+        expect([url, ran.code]).toEqual([url, ExitCode.codes.InvalidRequest])
+        expect(ran.stderr).toContain("is not http or https")
+        expect(ran.stderr + ran.stdout).not.toContain("CLI-SCHEME-TOKEN")
+        expect(JSON.parse(ran.stdout)).toMatchObject({ ok: false, exitCode: 3, error: { tag: "InvalidRequest" } })
+      }
+      expect(connections).toBe(0)
+    }))
+
+  it.effect("an absurdly nested policy file → Usage (2) with a one-line reason", () =>
+    Effect.gen(function*() {
+      const url = "http://127.0.0.1:1/"
+      for (const [open, close] of [["[", "]"], [`{"a":`, "}"]]) {
+        const deep = tempFile("deep.json", `{"retry":${open.repeat(5_000)}1${close.repeat(5_000)}}`)
+        const ran = yield* sturdy("get", url, "--policy", deep)
+        expect(ran.code).toBe(ExitCode.codes.Usage)
+        expect(ran.stderr.trim().split("\n")).toHaveLength(1)
+        expect(ran.stderr).toContain("nested deeper than 32 levels")
+      }
+      // shallow nesting is still read and checked as a policy
+      const shallow = yield* sturdy("get", url, "--policy", tempFile("p.json", { retry: [[[1]]] }))
+      expect(shallow.code).toBe(ExitCode.codes.Usage)
+      expect(shallow.stderr).not.toContain("nested deeper")
     }))
 
   it.effect("usage errors → Usage (2): bad duration, bad header, bad --data, unknown policy file, invalid policy", () =>
