@@ -283,7 +283,10 @@ describe("exit codes", () => {
           })
           server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
         }),
-        (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
       )
       const port = (listener.address() as Net.AddressInfo).port
       for (
