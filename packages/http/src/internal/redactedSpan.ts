@@ -46,7 +46,8 @@ export const withRedactedSpan = <A, E, R>(
       if (parsed.port !== "") attributes["server.port"] = Number(parsed.port)
       attributes["url.path"] = parsed.pathname
       attributes["url.scheme"] = parsed.protocol.slice(0, -1)
-      if (parsed.search !== "") attributes["url.query"] = parsed.search.slice(1)
+      const query = url.indexOf("?")
+      if (query !== -1) attributes["url.query"] = url.slice(query + 1)
     } catch {
       // a URL that does not parse fails in the transport; `url.full` says what it was
     }

@@ -204,18 +204,30 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
     addValue(out, safeDecode(user))
     addValue(out, safeDecode(password.join(":")))
   }
+  const hashAt = url.indexOf("#")
   const query = url.indexOf("?")
-  if (query !== -1) {
-    const end = url.indexOf("#", query)
-    for (const pair of url.slice(query + 1, end === -1 ? undefined : end).split("&")) {
+  if (query !== -1 && (hashAt === -1 || query < hashAt)) {
+    for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
       const eq = pair.indexOf("=")
       if (eq > 0 && isSecretParamName(safeDecode(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
     }
   }
+  // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
+  if (hashAt !== -1) addFragment(out, url.slice(hashAt + 1))
+  if (request.hash._tag === "Some") addFragment(out, request.hash.value)
   return out.size === 0 ? noSecrets : [...out]
 }
 
 const noSecrets: ReadonlyArray<string> = []
+
+const addFragment = (out: Set<string>, fragment: string): void => {
+  addValue(out, fragment)
+  addValue(out, safeDecode(fragment))
+  for (const part of fragment.split(/[&;]/)) {
+    const eq = part.indexOf("=")
+    addValue(out, safeDecode(eq === -1 ? part : part.slice(eq + 1)))
+  }
+}
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
