@@ -24,7 +24,8 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   Ok: "the request succeeded (2xx), or the command finished",
   Internal: "unexpected internal error (a bug: please report it)",
   Usage: "usage error: unknown option, bad value, unreadable --policy/--schema file, invalid policy",
-  InvalidRequest: "the request could not be sent: malformed URL, header with CR/LF, body that failed to encode",
+  InvalidRequest:
+    "the request could not be sent: malformed or non-http(s) URL, header with CR/LF, body that failed to encode",
   ClientError: "the server answered 4xx (other than 429)",
   ServerError: "the server answered 5xx",
   RateLimited: "the server answered 429, or a client-side rate limit / server pause refused the call",

@@ -287,7 +287,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           method: input.method,
           url: shownUrl,
           status: done.status,
-          headers: done.received.headers,
+          // CI logs keep what is printed: cookies and credentials in the response headers are redacted
+          headers: Redaction.redactHeaders(done.received.headers),
           body: encodeBody(done, schema),
           attempts: recorder.rows.map(rowJson),
           elapsedMs: Math.round(elapsed)
