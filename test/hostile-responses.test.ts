@@ -97,45 +97,49 @@ const Item = Schema.Struct({ id: Schema.Number })
 const Loose = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 describe.each(transports)("hostile responses over %s", (_, transport) => {
-  it.scopedLive("whatever the server sends, the attempt ends with a value or a typed failure, never a defect", () =>
-    Effect.gen(function*() {
-      let current: Hostile = { head: "HTTP/1.1 204 No Content\r\n\r\n", body: "", ending: "end" }
-      const server = yield* Raw.start({ "/fuzz": (socket) => send(socket, current) })
-      const client = (yield* HttpClient.HttpClient).pipe(Redirect.follow({ maxRedirects: 2 }))
-      const defects: Array<string> = []
-      const run = (response: Hostile, schema: Schema.Schema<any, any>) =>
-        Effect.gen(function*() {
-          current = response
-          const exit = yield* Effect.exit(
-            Attempt.json(client, HttpClientRequest.get(`${server.url}/fuzz`), schema, {
-              timeout: "300 millis",
-              maxBodyBytes: 64 * 1024,
-              expectedContentTypes: ["*/*"]
-            })
-          )
-          if (Exit.isSuccess(exit)) {
-            // a decoded value inherits nothing the server sent
-            if (typeof exit.value === "object" && exit.value !== null) {
-              expect(Object.getPrototypeOf(exit.value)).toBe(Object.prototype)
-              expect((exit.value as any).polluted).toBeUndefined()
+  it.scopedLive(
+    "whatever the server sends, the attempt ends with a value or a typed failure, never a defect",
+    () =>
+      Effect.gen(function*() {
+        let current: Hostile = { head: "HTTP/1.1 204 No Content\r\n\r\n", body: "", ending: "end" }
+        const server = yield* Raw.start({ "/fuzz": (socket) => send(socket, current) })
+        const client = (yield* HttpClient.HttpClient).pipe(Redirect.follow({ maxRedirects: 2 }))
+        const defects: Array<string> = []
+        const run = (response: Hostile, schema: Schema.Schema<any, any>) =>
+          Effect.gen(function*() {
+            current = response
+            const exit = yield* Effect.exit(
+              Attempt.json(client, HttpClientRequest.get(`${server.url}/fuzz`), schema, {
+                timeout: "300 millis",
+                maxBodyBytes: 64 * 1024,
+                expectedContentTypes: ["*/*"]
+              })
+            )
+            if (Exit.isSuccess(exit)) {
+              // a decoded value inherits nothing the server sent
+              if (typeof exit.value === "object" && exit.value !== null) {
+                expect(Object.getPrototypeOf(exit.value)).toBe(Object.prototype)
+                expect((exit.value as any).polluted).toBeUndefined()
+              }
+              return
             }
-            return
-          }
-          const failure = Cause.failureOption(exit.cause)
-          if (failure._tag === "None" || !HttpFailure.isHttpFailure(failure.value)) {
-            defects.push(`${JSON.stringify(response).slice(0, 300)} -> ${Cause.pretty(exit.cause).slice(0, 500)}`)
-          }
-        })
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(hostile, fc.boolean(), async (response, strict) => {
-            await Effect.runPromise(run(response, strict ? Item : Loose))
-            return true
-          }),
-          { seed: 20261204, numRuns: 120, endOnFailure: true }
+            const failure = Cause.failureOption(exit.cause)
+            if (failure._tag === "None" || !HttpFailure.isHttpFailure(failure.value)) {
+              defects.push(`${JSON.stringify(response).slice(0, 300)} -> ${Cause.pretty(exit.cause).slice(0, 500)}`)
+            }
+          })
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(hostile, fc.boolean(), async (response, strict) => {
+              await Effect.runPromise(run(response, strict ? Item : Loose))
+              return true
+            }),
+            { seed: 20261204, numRuns: 120, endOnFailure: true }
+          )
         )
-      )
-      expect(defects).toEqual([])
-      expect(server.requests.length).toBeGreaterThanOrEqual(120)
-    }).pipe(Effect.provide(transport)), 120_000)
+        expect(defects).toEqual([])
+        expect(server.requests.length).toBeGreaterThanOrEqual(120)
+      }).pipe(Effect.provide(transport)),
+    120_000
+  )
 })

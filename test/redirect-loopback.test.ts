@@ -4,8 +4,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Auth, HttpFailure, Redaction, Redirect } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Effect, Either, Inspectable, Layer, Redacted, Schema } from "effect"
+import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
-import * as Http from "node:http"
+import type * as Http from "node:http"
 import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
@@ -166,7 +167,11 @@ describe.each(transports)("Redirect.follow over %s", (_, transport) => {
       // the default limit is fetch's
       const defaults = (yield* HttpClient.HttpClient).pipe(Redirect.follow())
       const again = yield* Effect.flip(Attempt.json(defaults, HttpClientRequest.get(`${a.url}/loop`), Schema.Unknown))
-      expect(again).toMatchObject({ _tag: "RedirectFailed", reason: "TooMany", redirects: Redirect.defaultMaxRedirects })
+      expect(again).toMatchObject({
+        _tag: "RedirectFailed",
+        reason: "TooMany",
+        redirects: Redirect.defaultMaxRedirects
+      })
     }).pipe(Effect.provide(transport)))
 
   it.scopedLive("a Location that is not an http(s) URL fails with InvalidLocation; none is returned as is", () =>
@@ -178,9 +183,13 @@ describe.each(transports)("Redirect.follow over %s", (_, transport) => {
       for (const text of [file.message, JSON.stringify(file), Inspectable.format(file)]) {
         expect(text).not.toContain("LOCATION-TOKEN-7")
       }
-      const garbage = yield* Effect.flip(Attempt.json(client, HttpClientRequest.get(`${a.url}/garbage`), Schema.Unknown))
+      const garbage = yield* Effect.flip(
+        Attempt.json(client, HttpClientRequest.get(`${a.url}/garbage`), Schema.Unknown)
+      )
       expect(garbage).toMatchObject({ _tag: "RedirectFailed", reason: "InvalidLocation" })
-      const none = yield* Effect.flip(Attempt.json(client, HttpClientRequest.get(`${a.url}/no-location`), Schema.Unknown))
+      const none = yield* Effect.flip(
+        Attempt.json(client, HttpClientRequest.get(`${a.url}/no-location`), Schema.Unknown)
+      )
       expect(none).toMatchObject({ _tag: "UnexpectedStatus", status: 302 })
     }).pipe(Effect.provide(transport)))
 
@@ -214,7 +223,9 @@ const httpsServer = (handler: Http.RequestListener) =>
       })
   )
 
-const trusting: ReadonlyArray<readonly [string, Effect.Effect<HttpClient.HttpClient, never, import("effect").Scope.Scope>]> = [
+const trusting: ReadonlyArray<
+  readonly [string, Effect.Effect<HttpClient.HttpClient, never, Scope.Scope>]
+> = [
   [
     "@sturdy/node UndiciHttpClient",
     Effect.acquireRelease(

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Auth, HttpFailure, Policy, Redaction, Redirect, SturdyClient } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
 import { Cause, Effect, HashMap, Inspectable, Layer, Logger, LogLevel, Redacted, Schema } from "effect"
+import type * as Net from "node:net"
 import * as Util from "node:util"
 import * as Loopback from "./utils/loopbackServer.js"
 import * as Raw from "./utils/rawServer.js"
@@ -74,16 +75,17 @@ const fragment = `#${secret.fragment}&access_token=${secret.fragmentToken}`
 const userNames = ["x-tenant", "tenant_ref"]
 
 /** A hostile server: error pages echo the request head, headers echo credentials and carry OAuth codes. */
-const hostile = (body: (request: Raw.RawRequest) => string, status: string, contentType = "text/plain") =>
-(socket: import("node:net").Socket, request: Raw.RawRequest) =>
-  Raw.respond(socket, status, [
-    ["Content-Type", contentType],
-    ["Set-Cookie", `session=${secret.setCookie}; HttpOnly`],
-    ["X-Echo-Partner", request.headers["x-partner"] ?? ""],
-    ["X-Echo-Tenant", request.headers["x-tenant"] ?? ""],
-    ["Location", `https://app.test/cb?code=${secret.locationCode}&state=ok`],
-    ["Link", `<https://api.test/next?sig=${secret.linkSig}>; rel="next"`]
-  ], body(request))
+const hostile =
+  (body: (request: Raw.RawRequest) => string, status: string, contentType = "text/plain") =>
+  (socket: Net.Socket, request: Raw.RawRequest) =>
+    Raw.respond(socket, status, [
+      ["Content-Type", contentType],
+      ["Set-Cookie", `session=${secret.setCookie}; HttpOnly`],
+      ["X-Echo-Partner", request.headers["x-partner"] ?? ""],
+      ["X-Echo-Tenant", request.headers["x-tenant"] ?? ""],
+      ["Location", `https://app.test/cb?code=${secret.locationCode}&state=ok`],
+      ["Link", `<https://api.test/next?sig=${secret.linkSig}>; rel="next"`]
+    ], body(request))
 
 const routes: Record<string, Raw.RawHandler> = {
   "/unauthorized": hostile(Raw.echo, "401 Unauthorized"),
@@ -170,9 +172,11 @@ const observe = <A, E>(
     const lines: Array<string> = []
     const events: Array<unknown> = []
     const logger = Logger.make(({ annotations, cause, logLevel, message }) => {
-      lines.push(`${logLevel.label} ${Util.inspect(message, { depth: 10 })} ${
-        Util.inspect(HashMap.toEntries(annotations), { depth: 10 })
-      } ${Cause.pretty(cause)}`)
+      lines.push(
+        `${logLevel.label} ${Util.inspect(message, { depth: 10 })} ${
+          Util.inspect(HashMap.toEntries(annotations), { depth: 10 })
+        } ${Cause.pretty(cause)}`
+      )
     })
     const exit = yield* Effect.exit(
       call((event) => Effect.sync(() => events.push(event))).pipe(
@@ -303,7 +307,9 @@ describe.each(transports)("no secret leaves, whatever the failure, over %s", (na
       expect(leaks).toEqual([])
       // fetch refuses URLs with credentials before sending; every other transport sends them
       expect(tags.slice(0, 3)).toEqual(
-        isFetch ? ["ConnectionError", "ConnectionError", "ConnectionError"] : ["Timeout", "ClientError", "ConnectionError"]
+        isFetch
+          ? ["ConnectionError", "ConnectionError", "ConnectionError"]
+          : ["Timeout", "ClientError", "ConnectionError"]
       )
       expect(tags.slice(3)).toEqual([
         "ClientError",

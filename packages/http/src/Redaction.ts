@@ -90,8 +90,7 @@ export const withSecretNames: {
  * @since 0.2.0
  * @category layers
  */
-export const layerSecretNames: (names: ReadonlyArray<string | RegExp>) => Layer.Layer<never> =
-  internal.layerSecretNames
+export const layerSecretNames: (names: ReadonlyArray<string | RegExp>) => Layer.Layer<never> = internal.layerSecretNames
 
 /**
  * Adds secret values to search for in everything Sturdy renders, in this process (the 1,024 most recent are kept;

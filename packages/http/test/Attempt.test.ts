@@ -334,7 +334,7 @@ describe("Attempt", () => {
         for (const body of bodies) {
           for (const schema of [Loose, Nested, Schema.Unknown] as ReadonlyArray<Schema.Schema<any>>) {
             const decoded = yield* Attempt.json(textResponse(body), request, schema)
-            for (const value of [decoded, decoded.a, ({})]) {
+            for (const value of [decoded, decoded.a, {}]) {
               expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
               expect((value as any).polluted).toBeUndefined()
               expect((value as any).isAdmin).toBeUndefined()

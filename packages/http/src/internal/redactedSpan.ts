@@ -17,7 +17,6 @@ export interface ResponseRecorder {
   (response: HttpClientResponse.HttpClientResponse): void
 }
 
-
 /**
  * Runs one request under a client span whose attributes are redacted, in place of @effect/platform's: the platform's
  * span records `url.full` and `url.query` verbatim and ends with the transport's raw error, whose message names the

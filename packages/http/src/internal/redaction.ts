@@ -370,7 +370,8 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
         (match, start: string, name: string, colon: string) =>
           isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
       )
-      .replace(bearerPattern, (_, scheme: string) => `${scheme} ${placeholder}`),
+      .replace(bearerPattern, (_, scheme: string) =>
+        `${scheme} ${placeholder}`),
     secrets
   )
 
