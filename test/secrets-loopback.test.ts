@@ -351,4 +351,18 @@ describe("the platform's client span is replaced under a tracer", () => {
       expect(server.requests[0].headers.traceparent).toContain(span.spanId)
       expect(HttpFailure.isHttpFailure(failure)).toBe(true)
     }).pipe(Effect.provide(transports[0][1])))
+
+  it.scopedLive("with Auth.apiKeyQuery under Attempt: one redacted client span, not two", () =>
+    Effect.gen(function*() {
+      const server = yield* Raw.start(routes)
+      const http = (yield* HttpClient.HttpClient).pipe(Auth.apiKeyQuery("k", Redacted.make(secret.partner)))
+      const tracer = TestTracer.make()
+      const failure = yield* Effect.flip(
+        Attempt.send(http, HttpClientRequest.get(`${server.url}/unauthorized`)).pipe(Effect.withTracer(tracer.tracer))
+      )
+      expect(failure._tag).toBe("ClientError")
+      expect(tracer.spans.map((span) => span.name)).toEqual(["http.client GET"])
+      expect(server.requests[0].path).toContain(secret.partner)
+      for (const text of [...spanRenderings(tracer), ...renderings(failure)]) expect(text).not.toContain(secret.partner)
+    }).pipe(Effect.provide(transports[0][1])))
 })

@@ -507,9 +507,9 @@ class ReceivedImpl implements Attempt.Received {
     return {
       _id: "@sturdy/http/Attempt/Received",
       method: this.request.method,
-      url: redaction.redactUrlWithParams(this.request.url, this.request.urlParams),
+      url: redaction.redactRequestUrl(this.request),
       status: this.status,
-      headers: redaction.redactHeaders(this.headers),
+      headers: redaction.redactHeaders(this.headers, secretsOf(this.request, this.response)),
       bodyBytes: this.body.byteLength
     }
   }

@@ -310,7 +310,9 @@ const authenticateWith = <E, R, E2, R2, U>(
     const carriesParam = params.some((name) => Option.isSome(UrlParams.getFirst(request.urlParams, name)))
     if (carriesParam) {
       // the platform span records `url.full` and `url.query` verbatim: replace it with a span that redacts them
-      sent = sent.pipe(
+      // (unless no platform span would be built: under an `Attempt` or a `Policy`, which record their own)
+      const unspanned = sent
+      const spanned = unspanned.pipe(
         Effect.locally(HttpClient.currentTracerDisabledWhen, () => true),
         Effect.withSpan(`http.client ${request.method}`, {
           kind: "client",
@@ -320,6 +322,9 @@ const authenticateWith = <E, R, E2, R2, U>(
             "url.full": redactedUrl(request, params)
           }
         })
+      )
+      sent = Effect.withFiberRuntime((fiber) =>
+        fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request) ? unspanned : spanned
       )
     }
     return sent
