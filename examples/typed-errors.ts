@@ -63,7 +63,8 @@ const describe = (self: Effect.Effect<typeof User.Type, HttpFailure.HttpFailure>
       UnexpectedContentType: (e) => Effect.succeed(`UnexpectedContentType "${e.contentType}"`),
       InvalidJson: (e) => Effect.succeed(`InvalidJson (${e.detail})`),
       SchemaMismatch: (e) => Effect.succeed(`SchemaMismatch at ${e.path}: ${e.issue}`),
-      InvalidRequest: (e) => Effect.succeed(`InvalidRequest (${e.reason})`)
+      InvalidRequest: (e) => Effect.succeed(`InvalidRequest (${e.reason})`),
+      RedirectFailed: (e) => Effect.succeed(`RedirectFailed (${e.reason})`)
     })
   )
 

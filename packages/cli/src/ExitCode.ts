@@ -7,13 +7,13 @@
  * | 0    | `Ok`               | the request succeeded (2xx), or the command finished                             |
  * | 1    | `Internal`         | unexpected internal error (a bug)                                                |
  * | 2    | `Usage`            | unknown option, bad value, unreadable `--policy`/`--schema` file, invalid policy |
- * | 3    | `InvalidRequest`   | malformed URL, header with CR/LF, body that failed to encode                     |
+ * | 3    | `InvalidRequest`   | malformed or non-http(s) URL, header with CR/LF, body that failed to encode      |
  * | 4    | `ClientError`      | 4xx other than 429                                                               |
  * | 5    | `ServerError`      | 5xx                                                                              |
  * | 6    | `RateLimited`      | 429, or a client-side rate limit / server pause refused the call                 |
  * | 7    | `Connection`       | refused, DNS lookup, TLS, reset before a response                                |
  * | 8    | `Timeout`          | an attempt timed out, or the call ran past its deadline                          |
- * | 9    | `UnexpectedStatus` | 1xx or an unfollowed 3xx                                                         |
+ * | 9    | `UnexpectedStatus` | 1xx or an unfollowed 3xx, or a redirect that could not be followed               |
  * | 10   | `InvalidResponse`  | the body is not valid JSON, or has an unexpected `Content-Type`                  |
  * | 11   | `SchemaMismatch`   | the JSON body does not match `--schema`                                          |
  * | 12   | `BodyIncomplete`   | the body was cut off, or is larger than the size limit                           |

@@ -3,6 +3,7 @@ import { ExitCode } from "@sturdy/cli"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { fastPolicy, sturdy, tempFile } from "./utils.js"
 
@@ -105,6 +106,91 @@ describe("sturdy get|post|...", () => {
       expect(ran.stderr).not.toContain("hunter2")
       expect(ran.stdout).not.toContain("hunter2")
       expect((yield* api.requests)[0].path).toBe("/items?api_key=hunter2")
+    }))
+
+  it.scopedLive("no secret in the output, whatever the failure: headers, query, user info and fragment", () =>
+    Effect.gen(function*() {
+      const secrets = ["CLI-BEARER-1a2b", "CLI-APIKEY-3c4d", "CLI-JWT-5e6f", "CLI-USERPW-7a8b", "CLI-FRAG-9c0d"]
+      // a hostile server: every answer echoes the request head and carries an OAuth code in Location
+      const echo = (status: number) => (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+        const head = `${request.method} ${request.url}\n${
+          Object.entries(request.headers).map(([k, v]) => `${k}: ${v}`).join("\n")
+        }`
+        response.writeHead(status, {
+          "content-type": status === 299 ? "application/json" : "text/plain",
+          location: "https://app.test/cb?code=CLI-CODE-e1f2",
+          "set-cookie": "session=CLI-SETCOOKIE-a3b4"
+        })
+        response.end(status === 299 ? `{"echo": ${JSON.stringify(head)}` : head)
+      }
+      const routes: Record<string, (req: Http.IncomingMessage, res: Http.ServerResponse) => void> = {
+        "/unauthorized": echo(401),
+        "/broken": echo(500),
+        "/moved": echo(302),
+        "/invalid": echo(299),
+        "/ok": echo(200),
+        "/hang": () => {}
+      }
+      const listener = yield* Effect.acquireRelease(
+        Effect.async<Http.Server>((resume) => {
+          const s = Http.createServer((req, res) => routes[(req.url ?? "/").split("?")[0]]?.(req, res))
+          s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
+        }),
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.closeAllConnections()
+            s.close(() => resume(Effect.void))
+          })
+      )
+      const port = (listener.address() as Net.AddressInfo).port
+      const closed = yield* closedPort
+      const leaked = ["CLI-CODE-e1f2", "CLI-SETCOOKIE-a3b4", ...secrets]
+      for (
+        const [path, code] of [
+          ["/unauthorized", 4],
+          ["/broken", 5],
+          ["/moved", 9],
+          ["/invalid", 10],
+          ["/hang", 8],
+          ["/ok", 0]
+        ] as const
+      ) {
+        for (const json of [[], ["--json"]]) {
+          const ran = yield* sturdy(
+            "get",
+            `http://ada:${secrets[3]}@127.0.0.1:${port}${path}?jwt=${secrets[2]}&page=1#${secrets[4]}`,
+            "--header",
+            `Authorization: Bearer ${secrets[0]}`,
+            "--header",
+            `X-Api-Key: ${secrets[1]}`,
+            "--policy",
+            "none",
+            "--timeout",
+            "300ms",
+            ...json
+          )
+          expect([path, ran.code]).toEqual([path, code])
+          const output = ran.stdout + ran.stderr
+          // a successful body is the user's to see; everything else is checked
+          const checked = path !== "/ok"
+            ? output
+            : json.length === 0
+            ? ran.stderr
+            : ran.stderr + JSON.stringify({ ...JSON.parse(ran.stdout), body: null })
+          for (const secret of leaked) expect([path, json, checked.includes(secret)]).toEqual([path, json, false])
+        }
+      }
+      const refused = yield* sturdy(
+        "get",
+        `http://ada:${secrets[3]}@127.0.0.1:${closed}/x?jwt=${secrets[2]}#${secrets[4]}`,
+        "--header",
+        `X-Api-Key: ${secrets[1]}`,
+        "--policy",
+        "none",
+        "--json"
+      )
+      expect(refused.code).toBe(7)
+      for (const secret of secrets) expect(refused.stdout + refused.stderr).not.toContain(secret)
     }))
 
   it.scopedLive("HEAD prints no body", () =>
@@ -268,6 +354,57 @@ describe("exit codes", () => {
       const ran = yield* sturdy("get", "not a url", "--policy", "none")
       expect(ran.code).toBe(ExitCode.codes.InvalidRequest)
       expect(ran.code).toBe(3)
+    }))
+
+  it.scopedLive("a file:, data: or ftp: URL → InvalidRequest (3) before anything is sent", () =>
+    Effect.gen(function*() {
+      // a TCP listener that counts connections: nothing may reach it
+      let connections = 0
+      const listener = yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const server = Net.createServer((socket) => {
+            connections++
+            socket.destroy()
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      const port = (listener.address() as Net.AddressInfo).port
+      for (
+        const url of [
+          "file:///etc/passwd",
+          "data:application/json,{}",
+          `ftp://127.0.0.1:${port}/items?token=CLI-SCHEME-TOKEN`,
+          `ws://127.0.0.1:${port}/`
+        ]
+      ) {
+        const ran = yield* sturdy("get", url, "--policy", "standard", "--json")
+        expect([url, ran.code]).toEqual([url, ExitCode.codes.InvalidRequest])
+        expect(ran.stderr).toContain("is not http or https")
+        expect(ran.stderr + ran.stdout).not.toContain("CLI-SCHEME-TOKEN")
+        expect(JSON.parse(ran.stdout)).toMatchObject({ ok: false, exitCode: 3, error: { tag: "InvalidRequest" } })
+      }
+      expect(connections).toBe(0)
+    }))
+
+  it.effect("an absurdly nested policy file → Usage (2) with a one-line reason", () =>
+    Effect.gen(function*() {
+      const url = "http://127.0.0.1:1/"
+      for (const [open, close] of [["[", "]"], [`{"a":`, "}"]]) {
+        const deep = tempFile("deep.json", `{"retry":${open.repeat(5_000)}1${close.repeat(5_000)}}`)
+        const ran = yield* sturdy("get", url, "--policy", deep)
+        expect(ran.code).toBe(ExitCode.codes.Usage)
+        expect(ran.stderr.trim().split("\n")).toHaveLength(1)
+        expect(ran.stderr).toContain("nested deeper than 32 levels")
+      }
+      // shallow nesting is still read and checked as a policy
+      const shallow = yield* sturdy("get", url, "--policy", tempFile("p.json", { retry: [[[1]]] }))
+      expect(shallow.code).toBe(ExitCode.codes.Usage)
+      expect(shallow.stderr).not.toContain("nested deeper")
     }))
 
   it.effect("usage errors → Usage (2): bad duration, bad header, bad --data, unknown policy file, invalid policy", () =>

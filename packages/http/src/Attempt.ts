@@ -13,6 +13,12 @@
  * | `bodyTimeout`          | none                             | reading the body; fails with `Timeout` (`BodyRead`)     |
  * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted |
  * | `errorSchema`          | none                             | decodes 4xx/5xx bodies into the failure's `payload`     |
+ * | `maxJsonDepth`         | 512                              | a body nested deeper fails with `InvalidJson` before it is parsed |
+ *
+ * Decoding a hostile body never crashes: a body nested deeper than `maxJsonDepth` (arrays or objects) fails with
+ * `InvalidJson` before the Schema sees it (Schema's issue formatting recurses once per level; 512 is deeper than any
+ * real API and far from the stack's limit), and `__proto__` keys are dropped while parsing, so no decoded value (a
+ * `Schema.Record` included) inherits keys an attacker chose. `constructor` and `prototype` keys stay own properties.
  *
  * An attempt also honours the enclosing `Deadline` (a `Policy`'s total timeout, `Deadline.establish`), with or
  * without a `timeout` of its own. On a transport that enforces deadlines itself (`@sturdy/node`'s
@@ -47,6 +53,8 @@ export interface Options {
   readonly expectedContentTypes?: ReadonlyArray<string> | undefined
   /** Schema of the API's error body; decoded into `payload` of status failures when it matches. */
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
+  /** Deepest nesting of arrays and objects a JSON body may have (default 512); deeper fails with `InvalidJson`. */
+  readonly maxJsonDepth?: number | undefined
 }
 
 /**
@@ -159,7 +167,8 @@ export const json: <A, I, R, RC = never>(
  */
 export const decodeJson: <A, I, R>(
   received: Received,
-  schema: Schema.Schema<A, I, R>
+  schema: Schema.Schema<A, I, R>,
+  options?: Pick<Options, "maxJsonDepth">
 ) => Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> = internal.decodeJson
 
 /**

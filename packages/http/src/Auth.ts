@@ -3,12 +3,14 @@
  * OAuth2 access tokens) that stay `Redacted` end to end.
  *
  * Credentials are attached per request hop, only to the origin of the first hop (or to `options.origins`): apply
- * `HttpClient.followRedirects` after the middleware, `client.pipe(Auth.bearer(token), HttpClient.followRedirects())`,
- * and a redirect to another origin arrives without them. Redirects followed below the middleware are out of its
- * reach: do not apply `followRedirects` before it, and with `FetchHttpClient` set `RequestInit` to
+ * `Redirect.follow` after the middleware, `client.pipe(Auth.bearer(token), Redirect.follow())`, and a redirect to
+ * another origin arrives without them (`Redirect.follow` also drops the secret headers set on the request itself;
+ * `HttpClient.followRedirects` works with `Auth` but keeps those). Redirects followed below the middleware are out
+ * of its reach: do not apply a redirect middleware before it, and with `FetchHttpClient` set `RequestInit` to
  * `{ redirect: "manual" }` (fetch drops only `Authorization` on a cross-origin redirect, not an API key header).
  *
- * Errors, responses (`response.request`), spans and `Headers` inspection show the credential as `<redacted>`.
+ * Errors, responses (`response.request`), spans and `Headers` inspection show the credential as `<redacted>`, and the
+ * credential's value is redacted wherever a server echoes it (`Redaction`'s value rule).
  *
  * @since 0.1.0
  */

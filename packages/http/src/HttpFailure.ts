@@ -29,6 +29,7 @@
  * | `InvalidJson`           |                                         | no            | yes                    | none         |
  * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
  * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
+ * | `RedirectFailed`        | `TooMany`, `InvalidLocation`, `Downgrade` | no          | yes                    | none         |
  *
  * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
  * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
@@ -417,6 +418,40 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<
 }
 
 /**
+ * `Redirect.follow` gave up: more redirects than `maxRedirects` (`TooMany`), a `Location` that is not an http(s)
+ * URL (`InvalidLocation`), or an https → http hop while downgrades are refused (`Downgrade`). `location` is the
+ * redacted target it refused, `redirects` how many hops were followed.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const program = call.pipe(Effect.catchTag("RedirectFailed", (e) => Effect.succeed(`stuck after ${e.redirects} hops`)))
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class RedirectFailed extends Data.TaggedError("RedirectFailed")<
+  RequestInfo & {
+    readonly reason: "TooMany" | "InvalidLocation" | "Downgrade"
+    readonly status: number
+    readonly redirects: number
+    readonly location: string
+  }
+> {
+  override get message(): string {
+    const what = this.reason === "TooMany"
+      ? `more than ${this.redirects} redirects`
+      : this.reason === "InvalidLocation"
+      ? `redirect to an invalid location "${this.location}"`
+      : `redirect from https to http refused (${this.location})`
+    return `${what} (${this.status}): ${this.method} ${this.url}`
+  }
+}
+
+/**
  * Every way an HTTP request can fail.
  *
  * @since 0.1.0
@@ -435,6 +470,7 @@ export type HttpFailure =
   | InvalidJson
   | SchemaMismatch
   | InvalidRequest
+  | RedirectFailed
 
 /**
  * The failures that carry an HTTP status.
@@ -456,7 +492,8 @@ internal.brand([
   UnexpectedContentType,
   InvalidJson,
   SchemaMismatch,
-  InvalidRequest
+  InvalidRequest,
+  RedirectFailed
 ])
 
 /**

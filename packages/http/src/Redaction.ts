@@ -1,14 +1,29 @@
 /**
  * Removes secrets from URLs, headers and text before they reach a message, a log or a span.
  *
- * A header is secret when its name is `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie` or contains
- * `api-key`, `token`, `secret`, `session`, `password`, `signature`, `credential` or `auth`. A query parameter is
- * secret when its name is `key`, `sig`, `code`, `apikey`, `client_secret`... or contains one of the same words
- * (`api_key`, `access_token`, `password`, `signature`...). User info in a URL (`user:pass@`) is always removed.
+ * What is secret:
+ *
+ * | what | rule |
+ * | --- | --- |
+ * | header names | `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`, `Proxy-Authenticate`; any name containing `api-key`, `token`, `secret`, `session`, `password`, `passwd`, `passphrase`, `signature`, `credential`, `private-key`, `auth`, `jwt` or `cookie`; a name ending in `key` after `-`, `_` or `.` (`x-functions-key`) or in camel case (`signingKey`) |
+ * | query parameter names | the same, plus `sig`, `pwd`, `pass`, `code`, `code_verifier`, `assertion`, `client_assertion`, `otp`, `ticket`, `hmac`, `apikey`, `client_secret` (`jwt`, `id_token`, `refresh_token`, `auth`, `session`, `api_key`, `access_key`...) |
+ * | names you add | {@link withSecretNames} / {@link layerSecretNames}: exact names (case-insensitive) or patterns, for headers and parameters |
+ * | URL parts | user info (`user:pass@`) and the fragment are dropped |
+ * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
+ * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed, its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written and URL-encoded) |
+ *
+ * Where: every `HttpFailure` (`url`, `headers`, `bodyExcerpt`, `detail`, `issue`, causes, so `message`, `toString`,
+ * `toJSON` and inspection), every span, span event and log line `Telemetry` and `Policy` write, `Policy` events, the
+ * `sturdy` command's output. The platform's own client span, which records the raw URL and ends with the raw
+ * transport error, is replaced by a redacted one wherever Sturdy sends a request.
  *
  * @since 0.1.0
  */
 import type * as Headers from "@effect/platform/Headers"
+import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
+import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as internal from "./internal/redaction.js"
 
 /**
@@ -26,7 +41,77 @@ import * as internal from "./internal/redaction.js"
 export const placeholder: string = internal.placeholder
 
 /**
- * Whether a header with this name carries a secret.
+ * Header and query parameter names the current fiber treats as secret on top of the built-in rule: a string is an
+ * exact name (case-insensitive), a `RegExp` is tested against the name as written. Empty by default.
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@sturdy/http"
+ * import { Effect, FiberRef } from "effect"
+ *
+ * const names = FiberRef.get(Redaction.currentSecretNames)
+ * ```
+ * @since 0.2.0
+ * @category fiber refs
+ */
+export const currentSecretNames: FiberRef.FiberRef<ReadonlyArray<string | RegExp>> = internal.currentSecretNames
+
+/**
+ * Treats more header and query parameter names as secret while `self` runs (everything Sturdy renders inside it:
+ * failures, spans, logs, events, redirect header stripping).
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string>
+ * const redacted = call.pipe(Redaction.withSecretNames(["x-tenant", /^x-partner-/i, "state"]))
+ * ```
+ * @since 0.2.0
+ * @category combinators
+ */
+export const withSecretNames: {
+  (names: ReadonlyArray<string | RegExp>): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, names: ReadonlyArray<string | RegExp>): Effect.Effect<A, E, R>
+} = internal.withSecretNames
+
+/**
+ * {@link withSecretNames} for a whole program, as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const program: Effect.Effect<void>
+ * const main = program.pipe(Effect.provide(Redaction.layerSecretNames(["x-tenant", "state"])))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSecretNames: (names: ReadonlyArray<string | RegExp>) => Layer.Layer<never> = internal.layerSecretNames
+
+/**
+ * Adds secret values to search for in everything Sturdy renders, in this process (the 1,024 most recent are kept;
+ * values shorter than 4 characters are ignored). `Auth` registers the credentials it attaches by itself.
+ *
+ * @example
+ * ```ts
+ * import { Redaction } from "@sturdy/http"
+ * import { Redacted } from "effect"
+ *
+ * const program = Redaction.registerSecretValues(Redacted.make("tenant-7f3a9c"))
+ * ```
+ * @since 0.2.0
+ * @category values
+ */
+export const registerSecretValues: (
+  ...secrets: ReadonlyArray<string | Redacted.Redacted<string>>
+) => Effect.Effect<void> = internal.registerSecretValues
+
+/**
+ * Whether a header with this name carries a secret (inside a fiber, the names of {@link currentSecretNames} too).
  *
  * @example
  * ```ts
@@ -40,7 +125,7 @@ export const placeholder: string = internal.placeholder
 export const isSecretHeaderName: (name: string) => boolean = internal.isSecretHeaderName
 
 /**
- * Whether a query parameter with this name carries a secret.
+ * Whether a query parameter with this name carries a secret (inside a fiber, {@link currentSecretNames} too).
  *
  * @example
  * ```ts
@@ -70,7 +155,8 @@ export const isSecretParamName: (name: string) => boolean = internal.isSecretPar
 export const headerNamesToRedact: ReadonlyArray<string | RegExp> = internal.headerNamesToRedact
 
 /**
- * Copies headers into a plain record with lower-case names and every secret value replaced by the placeholder.
+ * Copies headers into a plain record with lower-case names, secret values replaced by the placeholder and the URLs
+ * of `Location`, `Content-Location`, `Link` and `Refresh` redacted.
  *
  * @example
  * ```ts
@@ -87,13 +173,14 @@ export const redactHeaders: (
 ) => Record<string, string> = internal.redactHeaders
 
 /**
- * Returns the URL with user info and secret query or fragment parameters replaced; works on unparsable URLs too.
+ * Returns the URL without user info and fragment, secret query parameters and registered secret values replaced;
+ * works on relative and unparsable URLs too.
  *
  * @example
  * ```ts
  * import { Redaction } from "@sturdy/http"
  *
- * Redaction.redactUrl("https://api.example.com/v1?api_key=abc&page=2")
+ * Redaction.redactUrl("https://ada:pw@api.example.com/v1?api_key=abc&page=2#id_token=x")
  * // "https://api.example.com/v1?api_key=<redacted>&page=2"
  * ```
  * @since 0.1.0
@@ -118,7 +205,8 @@ export const redactUrlWithParams: (url: string, urlParams: ReadonlyArray<readonl
   internal.redactUrlWithParams
 
 /**
- * Replaces secret-looking `"name": "value"` and `name=value` pairs and `Bearer ...` credentials in free text.
+ * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, `Bearer ...` credentials, the
+ * secrets in URLs and registered secret values in free text.
  *
  * @example
  * ```ts

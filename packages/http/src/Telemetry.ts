@@ -13,8 +13,11 @@
  * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
  * `error.type` is the status code for a status failure, else the failure's tag. Under our spans the platform's own
- * client span is not built (it records `url.full` and `url.query` unredacted); the `traceparent` and `b3` headers
- * are sent from the attempt span instead (so use {@link attempt} for propagation). Within a traced logical call
+ * client span is not built (it records `url.full` and `url.query` unredacted and ends with the transport's raw
+ * error, whose message names the raw URL); the `traceparent` and `b3` headers are sent from the attempt span instead
+ * (so use {@link attempt} for propagation). Outside them, `Attempt` replaces the platform's span with a redacted
+ * `http.client {METHOD}` span of its own. Every `url.full` is redacted as `Redaction` says: secret query parameters
+ * replaced, user info and the fragment dropped, the request's secret values searched for. Within a traced logical call
  * `Headers.currentRedactedNames` also lists `Redaction`'s secret header names, so platform `Headers` that are
  * logged (log lines become span events) hide them.
  *

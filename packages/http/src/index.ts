@@ -24,6 +24,11 @@ export * as Policy from "./Policy.js"
 export * as Redaction from "./Redaction.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as Redirect from "./Redirect.js"
+
+/**
  * @since 0.1.0
  */
 export * as RetryHeaders from "./RetryHeaders.js"

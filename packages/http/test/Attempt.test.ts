@@ -270,4 +270,79 @@ describe("Attempt", () => {
       expect(failure.message).toContain("$.password")
       expect(failure.message).not.toContain("hunter2")
     }))
+
+  describe("hostile JSON", () => {
+    const textResponse = (body: string) =>
+      fakeClient(() => Effect.succeed(new Response(body, { headers: { "content-type": "application/json" } }))).client
+    const Tree: Schema.Schema<Tree> = Schema.Struct({ children: Schema.Array(Schema.suspend(() => Tree)) })
+    interface Tree {
+      readonly children: ReadonlyArray<Tree>
+    }
+
+    it.effect("a body nested deeper than maxJsonDepth fails with InvalidJson, never a defect", () =>
+      Effect.gen(function*() {
+        for (const [open, close] of [["[", "]"], [`{"a":`, "}"], [`{"children":[`, "]}"]]) {
+          const deep = `${open.repeat(3_000)}1${close.repeat(3_000)}`
+          for (const schema of [User, Schema.Unknown, Tree] as ReadonlyArray<Schema.Schema<unknown>>) {
+            const failure = yield* failureOf(Attempt.json(textResponse(deep), request, schema))
+            expect(failure._tag).toBe("InvalidJson")
+            if (failure._tag === "InvalidJson") expect(failure.detail).toContain("deeper than 512 levels")
+          }
+        }
+      }))
+
+    it.effect("the depth is configurable; the default lets 512 levels through", () =>
+      Effect.gen(function*() {
+        const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`
+        const at512 = yield* Attempt.json(textResponse(nested(512)), request, Schema.Unknown)
+        expect(Array.isArray(at512)).toBe(true)
+        const over = yield* failureOf(Attempt.json(textResponse(nested(513)), request, Schema.Unknown))
+        expect(over._tag).toBe("InvalidJson")
+        const strict = yield* failureOf(
+          Attempt.json(textResponse(nested(11)), request, Schema.Unknown, { maxJsonDepth: 10 })
+        )
+        expect(strict._tag).toBe("InvalidJson")
+        // brackets inside strings do not count
+        const inString = JSON.stringify({ s: "[".repeat(5_000) })
+        expect(yield* Attempt.json(textResponse(inString), request, Schema.Struct({ s: Schema.String }))).toEqual(
+          JSON.parse(inString)
+        )
+      }))
+
+    it.effect("a recursive schema over data deeper than the stack allows is a SchemaMismatch, not a RangeError", () =>
+      Effect.gen(function*() {
+        // within the depth bound, but a very deep recursion for the schema: a failure either way, never a defect
+        const deep = `${`{"children":[`.repeat(20_000)}${"]}".repeat(20_000)}`
+        const exit = yield* Effect.exit(
+          Attempt.json(textResponse(deep), request, Tree, { maxJsonDepth: 100_000 })
+        )
+        if (exit._tag === "Failure") {
+          const failure = yield* failureOf(Effect.failCause(exit.cause))
+          expect(["SchemaMismatch", "InvalidJson"]).toContain(failure._tag)
+        }
+      }))
+
+    it.effect("__proto__ keys never reach a prototype: nothing the attacker sent is inherited", () =>
+      Effect.gen(function*() {
+        const bodies = [
+          `{"__proto__": {"polluted": "yes", "isAdmin": true}, "a": {"__proto__": {"polluted": "yes"}}}`,
+          `{"\\u005f\\u005fproto__": {"polluted": "yes"}, "a": {"\\u005f_pro\\u0074o__": {"isAdmin": true}}}`,
+          `{"constructor": {"prototype": {"polluted": "yes"}}, "a": {"prototype": {"isAdmin": true}}}`
+        ]
+        const Loose = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+        const Nested = Schema.Record({ key: Schema.String, value: Loose })
+        for (const body of bodies) {
+          for (const schema of [Loose, Nested, Schema.Unknown] as ReadonlyArray<Schema.Schema<any>>) {
+            const decoded = yield* Attempt.json(textResponse(body), request, schema)
+            for (const value of [decoded, decoded.a, {}]) {
+              expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+              expect((value as any).polluted).toBeUndefined()
+              expect((value as any).isAdmin).toBeUndefined()
+            }
+            expect(Object.keys(decoded)).not.toContain("__proto__")
+          }
+        }
+        expect(({} as any).polluted).toBeUndefined()
+      }))
+  })
 })

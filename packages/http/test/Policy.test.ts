@@ -812,7 +812,8 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
       UnexpectedContentType: () => Effect.succeed("ct"),
       InvalidJson: () => Effect.succeed("j"),
       SchemaMismatch: () => Effect.succeed("s"),
-      InvalidRequest: () => Effect.succeed("r")
+      InvalidRequest: () => Effect.succeed("r"),
+      RedirectFailed: () => Effect.succeed("3xx")
     })
   )
 

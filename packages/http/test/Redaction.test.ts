@@ -1,7 +1,7 @@
 import { Headers } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Redaction } from "@sturdy/http"
-import { FastCheck } from "effect"
+import { Effect, FastCheck, Redacted } from "effect"
 
 describe("Redaction", () => {
   it("recognises secret header names, case-insensitively", () => {
@@ -45,12 +45,91 @@ describe("Redaction", () => {
     })
   })
 
-  it("redacts user info, secret query and fragment parameters, keeping the rest", () => {
+  it("drops user info and the fragment, redacts secret query parameters, keeps the rest", () => {
     expect(Redaction.redactUrl("https://ada:pw@api.example.com/v1/items?api_key=abc&page=2#access_token=xyz"))
-      .toBe("https://<redacted>@api.example.com/v1/items?api_key=<redacted>&page=2#access_token=<redacted>")
-    expect(Redaction.redactUrl("https://api.example.com/v1#section")).toBe("https://api.example.com/v1#section")
+      .toBe("https://api.example.com/v1/items?api_key=<redacted>&page=2")
+    expect(Redaction.redactUrl("https://api.example.com/v1#section")).toBe("https://api.example.com/v1")
     expect(Redaction.redactUrlWithParams("https://api.example.com/v1", [["token", "t"], ["q", "x y"]]))
       .toBe("https://api.example.com/v1?token=<redacted>&q=x%20y")
+  })
+
+  it("widens the query rule by pattern: JWTs, OAuth codes, *_token, *_key, sessions", () => {
+    const secret = [
+      "jwt",
+      "id_token",
+      "refresh_token",
+      "code",
+      "auth",
+      "session",
+      "secret",
+      "my_token",
+      "license_key",
+      "x-functions-key",
+      "signingKey",
+      "SESSION_ID",
+      "code_verifier",
+      "client_assertion",
+      "otp"
+    ]
+    for (const name of secret) expect([name, Redaction.isSecretParamName(name)]).toEqual([name, true])
+    for (const name of ["page", "per_page", "keyword", "monkey", "keys", "state", "id", "q"]) {
+      expect([name, Redaction.isSecretParamName(name)]).toEqual([name, false])
+    }
+    for (const name of ["X-Functions-Key", "Ocp-Apim-Subscription-Key", "X-Jwt", "X-Session"]) {
+      expect([name, Redaction.isSecretHeaderName(name)]).toEqual([name, true])
+    }
+  })
+
+  it.effect("adds the names a user declares, as strings or patterns, for headers and parameters", () =>
+    Effect.gen(function*() {
+      expect(Redaction.isSecretParamName("state")).toBe(false)
+      const inside = yield* Effect.sync(() => ({
+        state: Redaction.isSecretParamName("STATE"),
+        partner: Redaction.isSecretHeaderName("X-Partner-Id"),
+        url: Redaction.redactUrl("https://x.test/cb?state=s3cr3t&page=1"),
+        headers: Redaction.redactHeaders({ "x-partner-id": "p-77", accept: "a" })
+      })).pipe(Redaction.withSecretNames(["state", /^x-partner-/i]))
+      expect(inside).toEqual({
+        state: true,
+        partner: true,
+        url: "https://x.test/cb?state=<redacted>&page=1",
+        headers: { "x-partner-id": "<redacted>", accept: "a" }
+      })
+      const viaLayer = yield* Effect.sync(() => Redaction.isSecretParamName("tenant")).pipe(
+        Effect.provide(Redaction.layerSecretNames(["tenant"]))
+      )
+      expect(viaLayer).toBe(true)
+      // outside, the built-in rule only
+      expect(Redaction.isSecretParamName("state")).toBe(false)
+      expect(yield* Effect.sync(() => Redaction.isSecretParamName("tenant"))).toBe(false)
+    }))
+
+  it("applies the query rule to URL-valued response headers", () => {
+    const headers = Redaction.redactHeaders({
+      location: "https://app.test/cb?code=OAUTH-CODE-1&state=ok#id_token=T",
+      "content-location": "/items?access_token=AT-2&page=3",
+      link: "<https://api.test/items?page=2&sig=SIG-3>; rel=\"next\"",
+      refresh: "0; url=https://app.test/?session=SESS-4"
+    })
+    const text = JSON.stringify(headers)
+    for (const secret of ["OAUTH-CODE-1", "AT-2", "SIG-3", "SESS-4", "id_token"]) expect(text).not.toContain(secret)
+    expect(headers.location).toBe("https://app.test/cb?code=<redacted>&state=ok")
+    expect(headers["content-location"]).toBe("/items?access_token=<redacted>&page=3")
+    expect(headers.link).toBe("<https://api.test/items?page=2&sig=<redacted>>; rel=\"next\"")
+  })
+
+  it.effect("redacts registered secret values wherever they appear, as written and URL-encoded", () =>
+    Effect.gen(function*() {
+      yield* Redaction.registerSecretValues(Redacted.make("Tenant/Secret+77"), "plain-secret-88")
+      const text = Redaction.redactText("echo: Tenant/Secret+77 and Tenant%2FSecret%2B77, plain-secret-88!")
+      expect(text).toBe("echo: <redacted> and <redacted>, <redacted>!")
+      expect(Redaction.redactUrl("https://x.test/?q=plain-secret-88")).toBe("https://x.test/?q=<redacted>")
+      expect(Redaction.redactHeaders({ "x-echo": "got plain-secret-88" })).toEqual({ "x-echo": "got <redacted>" })
+    }))
+
+  it("redacts header-like lines in free text", () => {
+    const text = Redaction.redactText("GET /x HTTP/1.1\r\nX-Api-Key: k-123\r\nAccept: */*\r\nCookie: sid=abc")
+    expect(text).toBe("GET /x HTTP/1.1\r\nX-Api-Key: <redacted>\r\nAccept: */*\r\nCookie: <redacted>")
   })
 
   it("redacts URLs that do not parse", () => {

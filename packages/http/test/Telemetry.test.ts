@@ -198,7 +198,7 @@ describe("Telemetry", () => {
       expect(exit._tag).toBe("Failure")
       expect(spans).toHaveLength(3)
       expect(spans[0].attributes.get("url.full")).toBe(
-        "https://<redacted>@api.example.test/v1/items?api_key=<redacted>&access_token=<redacted>&page=2"
+        "https://api.example.test/v1/items?api_key=<redacted>&access_token=<redacted>&page=2"
       )
       expect(spans[0].attributes.get("error.type")).toBe("401")
       expect(spans[0].attributes.get("sturdy.failure_tag")).toBe("ClientError")

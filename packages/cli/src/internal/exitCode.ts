@@ -24,13 +24,14 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   Ok: "the request succeeded (2xx), or the command finished",
   Internal: "unexpected internal error (a bug: please report it)",
   Usage: "usage error: unknown option, bad value, unreadable --policy/--schema file, invalid policy",
-  InvalidRequest: "the request could not be sent: malformed URL, header with CR/LF, body that failed to encode",
+  InvalidRequest:
+    "the request could not be sent: malformed or non-http(s) URL, header with CR/LF, body that failed to encode",
   ClientError: "the server answered 4xx (other than 429)",
   ServerError: "the server answered 5xx",
   RateLimited: "the server answered 429, or a client-side rate limit / server pause refused the call",
   Connection: "connection failed: refused, DNS lookup, TLS, reset before a response",
   Timeout: "an attempt timed out (--timeout) or the whole call ran past its deadline (--deadline)",
-  UnexpectedStatus: "the server answered 1xx or an unfollowed 3xx",
+  UnexpectedStatus: "the server answered 1xx or an unfollowed 3xx, or a redirect could not be followed",
   InvalidResponse: "the body is not valid JSON, or its Content-Type is not the expected one",
   SchemaMismatch: "the JSON body does not match --schema",
   BodyIncomplete: "the body was cut off mid-way, or is larger than the size limit",
@@ -52,6 +53,7 @@ export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
     case "ServerError":
       return "ServerError"
     case "UnexpectedStatus":
+    case "RedirectFailed":
       return "UnexpectedStatus"
     case "BodyTruncated":
     case "BodyTooLarge":

@@ -37,7 +37,8 @@ const failureTags = [
   "UnexpectedContentType",
   "InvalidJson",
   "SchemaMismatch",
-  "InvalidRequest"
+  "InvalidRequest",
+  "RedirectFailed"
 ] as const
 
 const RetryOn = Schema.partial(
@@ -120,14 +121,49 @@ export type PolicyFile = typeof PolicyFile.Type
 
 /** Decodes the text of a policy file; unknown keys are errors, so a typo does not silently change nothing. */
 export const decode = (text: string): Either.Either<PolicyFile, string> => {
+  // a policy is a few levels deep; anything far deeper is not one, and formatting its Schema issues would recurse
+  // once per level
+  const depth = nestingDepth(text, maxDepth)
+  if (depth > maxDepth) return Either.left(`nested deeper than ${maxDepth} levels: not a policy file`)
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (error) {
-    return Either.left(`not valid JSON: ${error instanceof Error ? error.message : String(error)}`)
+    return Either.left(`not valid JSON: ${oneLine(error instanceof Error ? error.message : String(error))}`)
   }
-  return Either.mapLeft(
-    Schema.decodeUnknownEither(PolicyFile, { onExcessProperty: "error", errors: "all" })(json),
-    (error) => ParseResult.TreeFormatter.formatErrorSync(error)
-  )
+  try {
+    return Either.mapLeft(
+      Schema.decodeUnknownEither(PolicyFile, { onExcessProperty: "error", errors: "all" })(json),
+      (error) => ParseResult.TreeFormatter.formatErrorSync(error)
+    )
+  } catch (error) {
+    if (error instanceof RangeError) return Either.left("too deeply nested to read: not a policy file")
+    throw error
+  }
+}
+
+/** @internal The deepest a policy file may nest objects and arrays. */
+export const maxDepth = 32
+
+const oneLine = (text: string): string => text.replace(/\s+/g, " ").trim()
+
+/** How deep the JSON text nests arrays and objects, counting no further than `limit + 1`; strings are skipped. */
+const nestingDepth = (text: string, limit: number): number => {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i)
+    if (inString) {
+      if (char === 0x5c) i++
+      else if (char === 0x22) inString = false
+    } else if (char === 0x22) {
+      inString = true
+    } else if (char === 0x5b || char === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest
+    } else if (char === 0x5d || char === 0x7d) {
+      depth--
+    }
+  }
+  return deepest
 }

@@ -2,7 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Path from "@effect/platform/Path"
 import * as Attempt from "@sturdy/http/Attempt"
-import type * as HttpFailure from "@sturdy/http/HttpFailure"
+import * as HttpFailure from "@sturdy/http/HttpFailure"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redaction from "@sturdy/http/Redaction"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
@@ -179,6 +179,20 @@ const describePolicy = (described: Policy.Describe): string => {
   return parts.join(", ")
 }
 
+/** `InvalidRequest` for a URL that is absolute but not http(s); a URL that does not parse is the attempt's to fail. */
+const unsupportedScheme = (request: HttpClientRequest.HttpClientRequest): HttpFailure.InvalidRequest | undefined => {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(request.url.trim())
+  if (scheme === null) return undefined
+  const name = scheme[1].toLowerCase()
+  if (name === "http" || name === "https") return undefined
+  return new HttpFailure.InvalidRequest({
+    method: request.method,
+    url: Redaction.redactUrl(request.url),
+    reason: "MalformedUrl",
+    detail: `the scheme "${name.replace(/[^a-z0-9+.-]/g, "")}:" is not http or https`
+  })
+}
+
 /** Runs one request through the policy, printing the timeline to stderr and the body (or `--json`) to stdout. */
 export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem.FileSystem | Path.Path> =>
   Effect.scoped(Effect.gen(function*() {
@@ -247,7 +261,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     yield* Console.error(
       `${input.method} ${shownUrl} (policy ${input.policy}: ${describePolicy(policy.describe(request))})`
     )
-    const result = yield* policy.run(
+    // only http(s) is sent: `file:`, `data:` and the rest fail before anything leaves, as an invalid request
+    const unsupported = unsupportedScheme(request)
+    const result = unsupported !== undefined ? Either.left(unsupported) : yield* policy.run(
       request,
       (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema)),
       { onEvent }
@@ -271,7 +287,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           method: input.method,
           url: shownUrl,
           status: done.status,
-          headers: done.received.headers,
+          // CI logs keep what is printed: cookies and credentials in the response headers are redacted
+          headers: Redaction.redactHeaders(done.received.headers),
           body: encodeBody(done, schema),
           attempts: recorder.rows.map(rowJson),
           elapsedMs: Math.round(elapsed)

@@ -19,6 +19,7 @@ import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import { hasProcessing } from "./processing.js"
+import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
 
 /** @internal */
@@ -38,8 +39,19 @@ const utf8 = new TextDecoder()
 /** @internal */
 export const requestInfo = (request: HttpClientRequest.HttpClientRequest): HttpFailure.RequestInfo => ({
   method: request.method,
-  url: redaction.redactUrlWithParams(request.url, request.urlParams)
+  url: redaction.redactRequestUrl(request)
 })
+
+/** The secrets of the request as the caller built it and as it was sent (after middleware): searched by value. */
+const secretsOf = (
+  request: HttpClientRequest.HttpClientRequest,
+  response?: HttpClientResponse.HttpClientResponse
+): ReadonlyArray<string> => {
+  const own = redaction.secretsOf(request)
+  if (response === undefined || response.request === request) return own
+  const sent = redaction.secretsOf(response.request)
+  return sent.length === 0 ? own : own.length === 0 ? sent : [...own, ...sent]
+}
 
 const responseInfo = (
   request: HttpClientRequest.HttpClientRequest,
@@ -47,7 +59,7 @@ const responseInfo = (
 ): HttpFailure.ResponseInfo => ({
   ...requestInfo(request),
   status: response.status,
-  headers: redaction.redactHeaders(response.headers)
+  headers: redaction.redactHeaders(response.headers, secretsOf(request, response))
 })
 
 // -----------------------------------------------------------------------------
@@ -55,14 +67,17 @@ const responseInfo = (
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const sanitizeCause = (cause: unknown): HttpFailure.SanitizedCause | undefined => {
+export const sanitizeCause = (
+  cause: unknown,
+  secrets?: ReadonlyArray<string>
+): HttpFailure.SanitizedCause | undefined => {
   if (cause === undefined || cause === null) return undefined
   const root = rootCause(cause)
   const code = findCode(cause)
   if (root instanceof Error) {
-    return { name: root.name, code, message: redaction.redactText(root.message) }
+    return { name: root.name, code, message: redaction.redactText(root.message, secrets) }
   }
-  return { name: typeof root, code, message: redaction.redactText(String(root)) }
+  return { name: typeof root, code, message: redaction.redactText(String(root), secrets) }
 }
 
 const nested = (u: unknown): ReadonlyArray<unknown> => {
@@ -164,7 +179,8 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       return new HttpFailure.InvalidRequest({
         ...info,
         reason: "BodyEncode",
-        detail: sanitizeCause(error.cause)?.message ?? "the body could not be written"
+        detail: sanitizeCause(error.cause, redaction.secretsOf(error.request))?.message ??
+          "the body could not be written"
       })
     case "Transport": {
       if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request)
@@ -178,7 +194,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       return new HttpFailure.ConnectionError({
         ...info,
         reason: connectionReason(error.cause),
-        cause: sanitizeCause(error.cause)
+        cause: sanitizeCause(error.cause, redaction.secretsOf(error.request))
       })
     }
   }
@@ -196,7 +212,7 @@ export const fromClientError = (error: HttpClientError.HttpClientError | HttpFai
         ...responseInfo(error.request, error.response),
         receivedBytes: undefined,
         expectedBytes: undefined,
-        cause: sanitizeCause(error.cause)
+        cause: sanitizeCause(error.cause, secretsOf(error.request, error.response))
       })
     )
 }
@@ -263,7 +279,7 @@ const truncated = (
     ...responseInfo(request, response),
     receivedBytes,
     expectedBytes,
-    cause: sanitizeCause(cause)
+    cause: sanitizeCause(cause, secretsOf(request, response))
   })
 
 /** A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
@@ -368,20 +384,70 @@ const withBodyTimeout = <A, E, R>(
 // status
 // -----------------------------------------------------------------------------
 
-const excerpt = (body: Uint8Array): string =>
-  redaction.redactText(utf8.decode(body.byteLength > excerptBytes ? body.subarray(0, excerptBytes) : body))
+const excerpt = (body: Uint8Array, secrets: ReadonlyArray<string>): string =>
+  redaction.redactText(utf8.decode(body.byteLength > excerptBytes ? body.subarray(0, excerptBytes) : body), secrets)
 
 const decodePayload = (
   body: Uint8Array,
-  errorSchema: Schema.Schema.AnyNoContext | undefined
+  errorSchema: Schema.Schema.AnyNoContext | undefined,
+  maxDepth: number
 ): Option.Option<unknown> => {
-  if (errorSchema === undefined || body.byteLength === 0) return Option.none()
+  if (errorSchema === undefined || body.byteLength === 0 || jsonDepthExceeds(body, maxDepth)) return Option.none()
   try {
-    return Schema.decodeUnknownOption(errorSchema)(JSON.parse(utf8.decode(body)))
+    return Schema.decodeUnknownOption(errorSchema)(parseJson(utf8.decode(body)))
   } catch {
     return Option.none()
   }
 }
+
+// -----------------------------------------------------------------------------
+// hostile JSON
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export const defaultMaxJsonDepth = 512
+
+/**
+ * Whether the JSON text nests arrays and objects deeper than `max`: one pass over the bytes, skipping strings. A
+ * body shorter than twice the limit cannot be that deep and parse, so it is not scanned.
+ *
+ * @internal
+ */
+export const jsonDepthExceeds = (bytes: Uint8Array, max: number): boolean => {
+  if (bytes.byteLength <= 2 * max) return false
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]
+    if (inString) {
+      if (byte === 0x5c) i++
+      else if (byte === 0x22) inString = false
+    } else if (byte === 0x22) {
+      inString = true
+    } else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > max) return true
+    } else if (byte === 0x5d || byte === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
+
+// `__proto__` written as is or with escaped letters (`\u005f\u005fproto__`)
+const escapedProtoLetter = /\\u00(?:5f|6f|7[024])/i
+
+const dropProto = (key: string, value: unknown): unknown => key === "__proto__" ? undefined : value
+
+/**
+ * `JSON.parse`, except that `__proto__` keys are dropped: `JSON.parse` makes them own properties, but code that
+ * copies them with assignment (`Schema.Record`, spreads into `{}`) would set the copy's prototype.
+ *
+ * @internal
+ */
+export const parseJson = (text: string): unknown =>
+  text.includes("__proto__") || (text.includes("\\u00") && escapedProtoLetter.test(text))
+    ? JSON.parse(text, dropProto)
+    : JSON.parse(text)
 
 /** @internal */
 export const statusFailure = (
@@ -402,8 +468,8 @@ export const statusFailure = (
       const status = response.status
       const fields = {
         ...responseInfo(request, response),
-        bodyExcerpt: excerpt(body),
-        payload: decodePayload(body, options.errorSchema)
+        bodyExcerpt: excerpt(body, secretsOf(request, response)),
+        payload: decodePayload(body, options.errorSchema, options.maxJsonDepth ?? defaultMaxJsonDepth)
       }
       if (status === 429) {
         return new HttpFailure.RateLimited({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
@@ -441,9 +507,9 @@ class ReceivedImpl implements Attempt.Received {
     return {
       _id: "@sturdy/http/Attempt/Received",
       method: this.request.method,
-      url: redaction.redactUrlWithParams(this.request.url, this.request.urlParams),
+      url: redaction.redactRequestUrl(this.request),
       status: this.status,
-      headers: redaction.redactHeaders(this.headers),
+      headers: redaction.redactHeaders(this.headers, secretsOf(this.request, this.response)),
       bodyBytes: this.body.byteLength
     }
   }
@@ -515,6 +581,35 @@ const timed = <A, R, RX>(
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   const invalid = validateRequest(request)
   if (invalid !== undefined) return Effect.fail(invalid)
+  // under a tracer, the platform's client span (raw URL, raw transport error) is replaced by a redacted one
+  return redactedSpan.withRedactedSpan(request, (sent, record) =>
+    timedExchange(
+      client,
+      sent,
+      timeout,
+      record === undefined ? exchange : (response, selfEnforcing) =>
+        exchange(
+          Effect.tap(response, (response) => {
+            record(response)
+          }),
+          selfEnforcing
+        )
+    ))
+}
+
+const timedExchange = <A, R, RX>(
+  client: Attempt.Client<R>,
+  request: HttpClientRequest.HttpClientRequest,
+  timeout: Duration.DurationInput | undefined,
+  exchange: (
+    response: Effect.Effect<
+      HttpClientResponse.HttpClientResponse,
+      HttpClientError.HttpClientError | HttpFailure.HttpFailure,
+      R
+    >,
+    selfEnforcing: boolean
+  ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   let selfEnforcing = false
   let response: Effect.Effect<
     HttpClientResponse.HttpClientResponse,
@@ -591,11 +686,14 @@ export const send = <R>(
   )
 
 /** @internal */
-export const schemaIssues = (error: ParseResult.ParseError): ReadonlyArray<HttpFailure.SchemaIssue> =>
+export const schemaIssues = (
+  error: ParseResult.ParseError,
+  secrets?: ReadonlyArray<string>
+): ReadonlyArray<HttpFailure.SchemaIssue> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
     path: formatPath(issue.path),
     // "Expected X, actual <value>": the value may be a secret the caller sent or the server echoed
-    message: redaction.redactText(issue.message.replace(/, actual [\s\S]*$/, ""))
+    message: redaction.redactText(issue.message.replace(/, actual [\s\S]*$/, ""), secrets)
   }))
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
@@ -613,22 +711,34 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
 /** @internal */
 export const decodeJson = <A, I, R>(
   received: Attempt.Received,
-  schema: Schema.Schema<A, I, R>
+  schema: Schema.Schema<A, I, R>,
+  options?: Pick<Attempt.Options, "maxJsonDepth">
 ): Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> => {
   let json: unknown
+  const maxDepth = options?.maxJsonDepth ?? defaultMaxJsonDepth
   try {
     if (received.body.byteLength === 0) throw new SyntaxError("empty body")
-    json = JSON.parse(received.text)
+    if (jsonDepthExceeds(received.body, maxDepth)) {
+      throw new SyntaxError(`nested deeper than ${maxDepth} levels (maxJsonDepth)`)
+    }
+    json = parseJson(received.text)
   } catch (error) {
+    const secrets = secretsOf(received.request, received.response)
     return Effect.fail(
       new HttpFailure.InvalidJson({
         ...responseInfo(received.request, received.response),
-        detail: redaction.redactText(error instanceof Error ? error.message : String(error)),
-        bodyExcerpt: excerpt(received.body)
+        detail: redaction.redactText(error instanceof Error ? error.message : String(error), secrets),
+        bodyExcerpt: excerpt(received.body, secrets)
       })
     )
   }
-  const decoded = decoderOf(schema)(json)
+  let decoded: Effect.Effect<A, ParseResult.ParseError, R>
+  try {
+    decoded = decoderOf(schema)(json)
+  } catch (error) {
+    // a recursive schema over deep data can still exhaust the stack: a failure, never a defect
+    return Effect.fail(tooDeepToDecode(received, error))
+  }
   // a synchronous schema answers with an Either: its success stays an Exit, so callers can tell nothing waits
   if (Either.isEither(decoded) && Either.isRight(decoded)) return Exit.succeed(decoded.right as A)
   return Effect.catchAll(decoded, (firstError) =>
@@ -636,7 +746,22 @@ export const decodeJson = <A, I, R>(
     Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
       onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
       onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
-    }))
+    })).pipe(
+      Effect.catchSomeDefect((defect) =>
+        defect instanceof RangeError ? Option.some(Effect.fail(tooDeepToDecode(received, defect))) : Option.none()
+      )
+    )
+}
+
+const tooDeepToDecode = (received: Attempt.Received, error: unknown): HttpFailure.SchemaMismatch => {
+  if (!(error instanceof RangeError)) throw error
+  const issue = "too deeply nested to decode"
+  return new HttpFailure.SchemaMismatch({
+    ...responseInfo(received.request, received.response),
+    path: "$",
+    issue,
+    issues: [{ path: "$", message: issue }]
+  })
 }
 
 // Built once per schema: a decoder is a closure over the schema's compiled parser.
@@ -654,7 +779,12 @@ const decoderOf = <A, I, R>(
 }
 
 const schemaMismatch = (received: Attempt.Received, error: ParseResult.ParseError): HttpFailure.SchemaMismatch => {
-  const issues = schemaIssues(error)
+  let issues: ReadonlyArray<HttpFailure.SchemaIssue>
+  try {
+    issues = schemaIssues(error, secretsOf(received.request, received.response))
+  } catch (defect) {
+    return tooDeepToDecode(received, defect)
+  }
   const first = issues[0] ?? { path: "$", message: "does not match" }
   return new HttpFailure.SchemaMismatch({
     ...responseInfo(received.request, received.response),
@@ -675,7 +805,7 @@ export const json = <A, I, R, RC>(
     Effect.flatMap(
       receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
       (received) => {
-        const decoded = decodeJson(received, schema)
+        const decoded = decodeJson(received, schema, options)
         // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
         // a timer of what is left of the attempt's limit (for an attempt timeout established around the attempt,
         // counted from the decode's start), as it would under the attempt's own timer on another transport.
@@ -714,15 +844,17 @@ export const classify = <E extends HttpClientError.HttpClientError | HttpFailure
       Effect.flatMap(requestEffect, (request) => {
         const invalid = validateRequest(request)
         if (invalid !== undefined) return Effect.fail(invalid)
-        return client.execute(request).pipe(
-          Effect.catchAll((error: E) => fromClientError(error)),
-          Effect.flatMap((response) =>
-            response.status >= 200 && response.status < 300
-              ? Effect.succeed(response)
-              : Effect.flatMap(statusFailure(response, options), Effect.fail)
-          ),
-          (effect) => withAttemptTimeout(effect, request, options.timeout)
-        )
+        return redactedSpan.withRedactedSpan(request, (sent, record) =>
+          client.execute(sent).pipe(
+            Effect.catchAll((error: E) => fromClientError(error)),
+            Effect.flatMap((response) => {
+              record?.(response)
+              return response.status >= 200 && response.status < 300
+                ? Effect.succeed(response)
+                : Effect.flatMap(statusFailure(response, options), Effect.fail)
+            }),
+            (effect) => withAttemptTimeout(effect, request, options.timeout)
+          ))
       }),
     Effect.succeed
   )

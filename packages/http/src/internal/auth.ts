@@ -310,7 +310,9 @@ const authenticateWith = <E, R, E2, R2, U>(
     const carriesParam = params.some((name) => Option.isSome(UrlParams.getFirst(request.urlParams, name)))
     if (carriesParam) {
       // the platform span records `url.full` and `url.query` verbatim: replace it with a span that redacts them
-      sent = sent.pipe(
+      // (unless no platform span would be built: under an `Attempt` or a `Policy`, which record their own)
+      const unspanned = sent
+      const spanned = unspanned.pipe(
         Effect.locally(HttpClient.currentTracerDisabledWhen, () => true),
         Effect.withSpan(`http.client ${request.method}`, {
           kind: "client",
@@ -320,6 +322,9 @@ const authenticateWith = <E, R, E2, R2, U>(
             "url.full": redactedUrl(request, params)
           }
         })
+      )
+      sent = Effect.withFiberRuntime((fiber) =>
+        fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request) ? unspanned : spanned
       )
     }
     return sent
@@ -360,6 +365,8 @@ const authenticateWith = <E, R, E2, R2, U>(
 // -----------------------------------------------------------------------------
 
 const staticAuthenticator = (credential: Auth.Credential): Authenticator<never, never, never> => {
+  // a server that echoes the credential (an error body, a header) has it redacted by value
+  Redaction.unsafeRegisterSecret(credential._tag === "Bearer" ? credential.token : credential.key)
   switch (credential._tag) {
     case "Bearer":
       return {
@@ -562,10 +569,13 @@ const sourceAuthenticator = <E>(source: Auth.TokenSource<E>): Authenticator<E, n
   params: [],
   refusedAgain: unauthorized,
   attach: (request) =>
-    Effect.map(source.get, (token) => ({
-      request: HttpClientRequest.bearerToken(request, token.token),
-      invalidate: Option.some(source.invalidate(token))
-    }))
+    Effect.map(source.get, (token) => {
+      Redaction.unsafeRegisterSecret(token.token)
+      return {
+        request: HttpClientRequest.bearerToken(request, token.token),
+        invalidate: Option.some(source.invalidate(token))
+      }
+    })
 })
 
 /** @internal */

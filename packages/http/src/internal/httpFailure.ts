@@ -20,6 +20,7 @@ type Tagged =
       | "InvalidJson"
       | "SchemaMismatch"
       | "InvalidRequest"
+      | "RedirectFailed"
   }
 
 /** @internal */
@@ -78,6 +79,7 @@ export const isTransient = (failure: Tagged): boolean => {
     case "InvalidJson":
     case "SchemaMismatch":
     case "InvalidRequest":
+    case "RedirectFailed":
       return false
   }
 }

@@ -137,6 +137,8 @@ const tokenRequest = (options: OAuth2.ClientCredentialsOptions): HttpClientReque
   }
   if (options.audience !== undefined) params.audience = options.audience
   const request = HttpClientRequest.post(options.tokenUrl).pipe(HttpClientRequest.acceptJson)
+  // a token endpoint that echoes the secret has it redacted by value
+  Redaction.unsafeRegisterSecret(options.clientSecret)
   if (options.clientAuthentication === "body") {
     return HttpClientRequest.bodyUrlParams(request, {
       ...params,

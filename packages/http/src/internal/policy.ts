@@ -41,6 +41,7 @@ import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
+import * as redaction from "./redaction.js"
 import * as sturdyClient from "./sturdyClient.js"
 import * as telemetryInternal from "./telemetry.js"
 
@@ -139,7 +140,8 @@ export const parseTarget = (url: string): Target => {
 
 const parseTargetOnce = (url: string): Target => {
   const match = originPattern.exec(url)
-  if (match === null) return { origin: url, host: "", hostPort: "", path: url }
+  // not an absolute URL (it fails as `MalformedUrl`): its key, shown in events and breaker metrics, is redacted
+  if (match === null) return { origin: redaction.redactUrl(url), host: "", hostPort: "", path: url }
   const scheme = match[1].toLowerCase()
   const host = match[2].toLowerCase()
   const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]

@@ -1,7 +1,19 @@
 import type * as Headers from "@effect/platform/Headers"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import { dual } from "effect/Function"
+import { globalValue } from "effect/GlobalValue"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 
 /** @internal */
 export const placeholder = "<redacted>"
+
+// -----------------------------------------------------------------------------
+// names
+// -----------------------------------------------------------------------------
 
 const secretHeaderExact = new Set([
   "authorization",
@@ -12,43 +24,239 @@ const secretHeaderExact = new Set([
   "proxy-authenticate"
 ])
 
-const secretNamePattern = /api[-_]?key|token|secret|session|passw(or)?d|signature|credential|private[-_]?key|auth/i
+/**
+ * A name that contains one of these words, or ends in `key` after a separator (`x-functions-key`, `access_key`,
+ * `key`), is secret, as a header and as a query parameter.
+ */
+const secretNamePattern =
+  /api[-_.]?key|token|secret|session|passw(or)?d|passphrase|signature|credential|private[-_.]?key|auth|jwt|cookie|(^|[-_.])key$/i
+
+/** `signingKey`, `accessKey`: a camel-case name ending in `Key` (matched on the name as written). */
+const camelKeyPattern = /[a-z0-9]Key$/
 
 const secretParamExact = new Set([
-  "key",
   "sig",
   "pwd",
   "pass",
   "code",
+  "code_verifier",
+  "assertion",
+  "client_assertion",
+  "otp",
+  "ticket",
+  "hmac",
   "apikey",
   "client_secret",
   "x-amz-security-token"
 ])
 
 /** @internal */
+export const currentSecretNames = globalValue(
+  Symbol.for("@sturdy/http/Redaction/currentSecretNames"),
+  () => FiberRef.unsafeMake<ReadonlyArray<string | RegExp>>([])
+)
+
+/** The names the running fiber adds (`withSecretNames`); none outside a fiber. */
+const addedNames = (): ReadonlyArray<string | RegExp> => {
+  const fiber = Fiber.getCurrentFiber()
+  return fiber._tag === "Some" ? fiber.value.getFiberRef(currentSecretNames) : []
+}
+
+const matchesAdded = (name: string, lower: string): boolean => {
+  const added = addedNames()
+  for (let i = 0; i < added.length; i++) {
+    const entry = added[i]
+    if (typeof entry === "string" ? entry.toLowerCase() === lower : testPattern(entry, name)) return true
+  }
+  return false
+}
+
+const testPattern = (pattern: RegExp, name: string): boolean => {
+  // a global or sticky pattern keeps state between calls: reset it so the answer does not depend on the last one
+  pattern.lastIndex = 0
+  return pattern.test(name)
+}
+
+/** @internal */
 export const isSecretHeaderName = (name: string): boolean => {
   const lower = name.toLowerCase()
-  return secretHeaderExact.has(lower) || secretNamePattern.test(lower)
+  return secretHeaderExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
+    matchesAdded(name, lower)
 }
 
 /** @internal */
 export const isSecretParamName = (name: string): boolean => {
   const lower = name.toLowerCase()
-  return secretParamExact.has(lower) || secretNamePattern.test(lower)
+  return secretParamExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
+    matchesAdded(name, lower)
 }
 
 /** @internal */
-export const redactHeaders = (
-  headers: Headers.Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
-): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const name of Object.keys(headers)) {
-    const value = (headers as Record<string, unknown>)[name]
-    if (value === undefined) continue
-    out[name.toLowerCase()] = isSecretHeaderName(name) ? placeholder : String(value)
+export const withSecretNames = dual<
+  (names: ReadonlyArray<string | RegExp>) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  <A, E, R>(self: Effect.Effect<A, E, R>, names: ReadonlyArray<string | RegExp>) => Effect.Effect<A, E, R>
+>(2, (self, names) => Effect.locallyWith(self, currentSecretNames, (current) => [...current, ...names]))
+
+/** @internal */
+export const layerSecretNames = (names: ReadonlyArray<string | RegExp>): Layer.Layer<never> =>
+  Layer.scopedDiscard(Effect.locallyScopedWith(currentSecretNames, (current) => [...current, ...names]))
+
+// -----------------------------------------------------------------------------
+// values
+// -----------------------------------------------------------------------------
+
+/** Values shorter than this are not searched for: they would match inside ordinary words. */
+const minimumSecretLength = 4
+const secretValueCapacity = 1024
+
+/** The secrets the process holds (Auth's credentials, `registerSecretValues`), most recent last. */
+const secretValues = globalValue(
+  Symbol.for("@sturdy/http/Redaction/secretValues"),
+  () => new Map<string, true>()
+)
+
+/** @internal */
+export const unsafeRegisterSecret = (secret: string | Redacted.Redacted<string>): void => {
+  const value = typeof secret === "string" ? secret : Redacted.value(secret)
+  if (value.length < minimumSecretLength) return
+  if (secretValues.has(value)) {
+    secretValues.delete(value)
+  } else if (secretValues.size >= secretValueCapacity) {
+    const oldest = secretValues.keys().next()
+    if (oldest.done !== true) secretValues.delete(oldest.value)
   }
-  return out
+  secretValues.set(value, true)
 }
+
+/** @internal */
+export const registerSecretValues = (
+  ...secrets: ReadonlyArray<string | Redacted.Redacted<string>>
+): Effect.Effect<void> =>
+  Effect.sync(() => {
+    for (const secret of secrets) unsafeRegisterSecret(secret)
+  })
+
+const credentialScheme = /^\s*([A-Za-z][A-Za-z0-9._~+-]*)\s+(.+)$/
+
+const addValue = (out: Set<string>, value: string | undefined): void => {
+  if (value === undefined) return
+  const trimmed = value.trim()
+  if (trimmed.length >= minimumSecretLength) out.add(trimmed)
+}
+
+const decodeBase64 = (text: string): string | undefined => {
+  if (!/^[A-Za-z0-9+/=]+$/.test(text)) return undefined
+  try {
+    return atob(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The secret parts of a header value: the value, the credential after an auth scheme, cookie values. */
+const addHeaderValue = (out: Set<string>, name: string, value: string): void => {
+  addValue(out, value)
+  const lower = name.toLowerCase()
+  if (lower === "cookie" || lower === "set-cookie") {
+    for (const pair of value.split(";")) addValue(out, pair.slice(pair.indexOf("=") + 1))
+    return
+  }
+  const scheme = credentialScheme.exec(value)
+  if (scheme !== null) {
+    addValue(out, scheme[2])
+    if (scheme[1].toLowerCase() === "basic") {
+      const decoded = decodeBase64(scheme[2].trim())
+      if (decoded !== undefined && decoded.includes(":")) {
+        addValue(out, decoded)
+        addValue(out, decoded.slice(decoded.indexOf(":") + 1))
+      }
+    }
+  }
+}
+
+const safeDecode = (text: string): string => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The secrets a request carries: values of headers and query parameters whose names are secret, and the user info
+ * of its URL.
+ *
+ * @internal
+ */
+export const secretsOf = (request: HttpClientRequest.HttpClientRequest): ReadonlyArray<string> => {
+  const out = new Set<string>()
+  const headers = request.headers
+  for (const name in headers) {
+    if (isSecretHeaderName(name)) addHeaderValue(out, name, headers[name])
+  }
+  for (const [name, value] of request.urlParams) {
+    if (isSecretParamName(name)) addValue(out, value)
+  }
+  const url = request.url
+  const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)
+  if (userInfo !== null) {
+    const [user, ...password] = userInfo[1].split(":")
+    addValue(out, safeDecode(user))
+    addValue(out, safeDecode(password.join(":")))
+  }
+  const hashAt = url.indexOf("#")
+  const query = url.indexOf("?")
+  if (query !== -1 && (hashAt === -1 || query < hashAt)) {
+    for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
+      const eq = pair.indexOf("=")
+      if (eq > 0 && isSecretParamName(safeDecode(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+    }
+  }
+  // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
+  if (hashAt !== -1) addFragment(out, url.slice(hashAt + 1))
+  if (request.hash._tag === "Some") addFragment(out, request.hash.value)
+  return out.size === 0 ? noSecrets : [...out]
+}
+
+const noSecrets: ReadonlyArray<string> = []
+
+const addFragment = (out: Set<string>, fragment: string): void => {
+  addValue(out, fragment)
+  addValue(out, safeDecode(fragment))
+  for (const part of fragment.split(/[&;]/)) {
+    const eq = part.indexOf("=")
+    addValue(out, safeDecode(eq === -1 ? part : part.slice(eq + 1)))
+  }
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/** Replaces every registered secret and every given one, as written and URL-encoded, wherever it appears. */
+const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
+  if (text.length < minimumSecretLength || (secretValues.size === 0 && extra.length === 0)) return text
+  const candidates: Array<string> = []
+  const consider = (value: string) => {
+    if (value.length <= text.length && text.includes(value)) candidates.push(value)
+  }
+  for (const value of secretValues.keys()) {
+    consider(value)
+    const encoded = encodeURIComponent(value)
+    if (encoded !== value) consider(encoded)
+  }
+  for (const value of extra) {
+    consider(value)
+    const encoded = encodeURIComponent(value)
+    if (encoded !== value) consider(encoded)
+  }
+  if (candidates.length === 0) return text
+  // the longest first, so a secret that contains another is replaced whole
+  candidates.sort((a, b) => b.length - a.length)
+  return text.replace(new RegExp(candidates.map(escapeRegExp).join("|"), "g"), placeholder)
+}
+
+// -----------------------------------------------------------------------------
+// URLs
+// -----------------------------------------------------------------------------
 
 const redactParams = (params: URLSearchParams): string => {
   const parts: Array<string> = []
@@ -60,62 +268,122 @@ const redactParams = (params: URLSearchParams): string => {
   return parts.join("&")
 }
 
-// Used when a URL does not parse: secrets can still sit in `user:pass@` or `name=value` pairs.
+// Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs.
 const redactUnparsedUrl = (url: string): string =>
   url
-    .replace(/\/\/[^/?#@\s]*@/g, `//${placeholder}@`)
-    .replace(/([?&#;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) => {
-      let decoded = name
-      try {
-        decoded = decodeURIComponent(name)
-      } catch {
-        // keep the raw name
-      }
-      return isSecretParamName(decoded) ? `${separator}${name}=${placeholder}` : match
-    })
+    .replace(/#[\s\S]*$/, "")
+    .replace(/\/\/[^/?#\s]*@/g, "//")
+    .replace(/([?&;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
+      isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
     .replace(/[\r\n]/g, " ")
 
-/** @internal */
-export const redactUrl = (url: string | URL): string => {
+const redactUrlOnly = (url: string | URL): string => {
   let parsed: URL
   try {
     parsed = typeof url === "string" ? new URL(url) : url
   } catch {
     return redactUnparsedUrl(String(url))
   }
-  const userInfo = parsed.username !== "" || parsed.password !== "" ? `${placeholder}@` : ""
+  // user info is dropped, and so is the fragment: it is never sent, and single-page apps keep tokens in it
   const search = parsed.search === "" ? "" : `?${redactParams(parsed.searchParams)}`
-  const hash = parsed.hash.includes("=") ? `#${redactParams(new URLSearchParams(parsed.hash.slice(1)))}` : parsed.hash
-  return `${parsed.protocol}//${userInfo}${parsed.host}${parsed.pathname}${search}${hash}`
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${search}`
 }
 
 /** @internal */
-export const redactUrlWithParams = (url: string, urlParams: ReadonlyArray<readonly [string, string]>): string => {
-  if (urlParams.length === 0) return redactUrl(url)
+export const redactUrl = (url: string | URL, secrets: ReadonlyArray<string> = noSecrets): string =>
+  redactValues(redactUrlOnly(url), secrets)
+
+/** @internal */
+export const redactUrlWithParams = (
+  url: string,
+  urlParams: ReadonlyArray<readonly [string, string]>,
+  secrets: ReadonlyArray<string> = noSecrets
+): string => {
+  if (urlParams.length === 0) return redactUrl(url, secrets)
   const params = new URLSearchParams()
   for (const [name, value] of urlParams) params.append(name, value)
-  return redactUrl(`${url}${url.includes("?") ? "&" : "?"}${params.toString()}`)
+  const hash = url.indexOf("#")
+  const base = hash === -1 ? url : url.slice(0, hash)
+  return redactUrl(`${base}${base.includes("?") ? "&" : "?"}${params.toString()}`, secrets)
 }
 
-// Matches `"name": "value"`, `name=value` and `Bearer xxx` where the name looks secret.
-const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"/g
-const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=([^\s&;,"]+)/g
+/** @internal */
+export const redactRequestUrl = (request: HttpClientRequest.HttpClientRequest): string =>
+  redactUrlWithParams(request.url, request.urlParams, secretsOf(request))
+
+// -----------------------------------------------------------------------------
+// headers
+// -----------------------------------------------------------------------------
+
+/** Response headers whose value is a URL (or, for `Link` and `Refresh`, contains one). */
+const urlValuedHeaders = new Set(["location", "content-location", "link", "refresh"])
+
+/** @internal */
+export const redactHeaders = (
+  headers: Headers.Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  secrets: ReadonlyArray<string> = noSecrets
+): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(headers)) {
+    const value = (headers as Record<string, unknown>)[name]
+    if (value === undefined || name === "__proto__") continue
+    const lower = name.toLowerCase()
+    if (isSecretHeaderName(name)) {
+      out[lower] = placeholder
+    } else if (urlValuedHeaders.has(lower)) {
+      const text = String(value)
+      out[lower] = lower === "location" || lower === "content-location"
+        ? redactUrl(text.trim(), secrets)
+        : redactText(text, secrets)
+    } else {
+      out[lower] = redactValues(String(value), secrets)
+    }
+  }
+  return out
+}
+
+// -----------------------------------------------------------------------------
+// text
+// -----------------------------------------------------------------------------
+
+// Matches `"name": "value"` (or a number, `true`...), `name=value`, `Name: value` lines and `Bearer xxx`.
+const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+)/g
+const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|[^\s&;,"<>]+)/g
+const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]+/gi
 
 const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
 
 /** @internal */
-export const redactText = (text: string): string =>
-  text
-    .replace(urlInText, (url) => redactUrl(url))
-    .replace(jsonPairPattern, (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match)
-    .replace(formPairPattern, (match, prefix: string, name: string) =>
-      isSecretParamName(name) ? `${prefix}${name}=${placeholder}` : match)
-    .replace(bearerPattern, (_, scheme: string) =>
-      `${scheme} ${placeholder}`)
+export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
+  redactValues(
+    text
+      .replace(urlInText, (url) => redactUrlOnly(url))
+      .replace(
+        jsonPairPattern,
+        (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
+      )
+      .replace(formPairPattern, (match, prefix: string, name: string) =>
+        isSecretParamName(name) ? `${prefix}${name}=${placeholder}` : match)
+      .replace(
+        headerLinePattern,
+        (match, start: string, name: string, colon: string) =>
+          isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
+      )
+      .replace(bearerPattern, (_, scheme: string) =>
+        `${scheme} ${placeholder}`),
+    secrets
+  )
 
 /** @internal */
 export const headerNamesToRedact: ReadonlyArray<string | RegExp> = [
   ...secretHeaderExact,
-  secretNamePattern
+  secretNamePattern,
+  camelKeyPattern
 ]
+
+/** @internal The header names the running fiber treats as secret: ours and those added with `withSecretNames`. */
+export const currentHeaderNamesToRedact = (): ReadonlyArray<string | RegExp> => {
+  const added = addedNames()
+  return added.length === 0 ? headerNamesToRedact : [...headerNamesToRedact, ...added]
+}

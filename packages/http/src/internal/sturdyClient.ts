@@ -55,7 +55,8 @@ const mergeAttemptOptions = (defaults: Attempt.Options, overrides: Attempt.Optio
   timeout: overrides.timeout ?? defaults.timeout,
   bodyTimeout: overrides.bodyTimeout ?? defaults.bodyTimeout,
   expectedContentTypes: overrides.expectedContentTypes ?? defaults.expectedContentTypes,
-  errorSchema: overrides.errorSchema ?? defaults.errorSchema
+  errorSchema: overrides.errorSchema ?? defaults.errorSchema,
+  maxJsonDepth: overrides.maxJsonDepth ?? defaults.maxJsonDepth
 })
 
 const setBody = <B, BI, BR>(
@@ -105,7 +106,8 @@ export const makeWith = (
     timeout: options.timeout,
     bodyTimeout: options.bodyTimeout,
     expectedContentTypes: options.expectedContentTypes,
-    errorSchema: options.errorSchema
+    errorSchema: options.errorSchema,
+    maxJsonDepth: options.maxJsonDepth
   }
 
   const run = <A, I, R, B, BI, BR>(

@@ -88,7 +88,7 @@ class TargetImpl implements T.Target {
 export const target = (request: HttpClientRequest.HttpClientRequest | T.TargetInput): T.Target => {
   const method = request.method.toUpperCase()
   const redact = isRequest(request)
-    ? () => redaction.redactUrlWithParams(request.url, request.urlParams)
+    ? () => redaction.redactRequestUrl(request)
     : () => redaction.redactUrl(request.url)
   const match = originPattern.exec(String(request.url))
   if (match === null) return new TargetImpl(method, "", undefined, "unknown", "unknown", redact)
@@ -340,6 +340,9 @@ const secretHeaderNamesAdded = new WeakMap<ReadonlyArray<string | RegExp>, Reado
 
 /** The fiber's redacted header names plus ours, so that a request or its headers logged during a call hide them. */
 const withSecretHeaderNames = (names: ReadonlyArray<string | RegExp>): ReadonlyArray<string | RegExp> => {
+  const ours = redaction.currentHeaderNamesToRedact()
+  // names added with `Redaction.withSecretNames` are the fiber's own: not cached
+  if (ours !== redaction.headerNamesToRedact) return [...names, ...ours]
   let extended = secretHeaderNamesAdded.get(names)
   if (extended === undefined) {
     extended = [...names, ...redaction.headerNamesToRedact]

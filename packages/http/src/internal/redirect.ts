@@ -1,0 +1,147 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import * as HttpFailure from "../HttpFailure.js"
+import type * as Redirect from "../Redirect.js"
+import * as attempt from "./attempt.js"
+import { processingOf } from "./processing.js"
+import * as redaction from "./redaction.js"
+
+/** @internal */
+export const defaultMaxRedirects = 20
+
+const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
+
+/** Headers that describe the body: dropped with it when a redirect turns the request into a GET (fetch). */
+const bodyHeaders = ["content-type", "content-length", "content-encoding", "content-language", "content-location"]
+
+/** Dropped on every hop to another origin (curl, fetch), with every header `Redaction` calls secret. */
+const crossOriginHeaders = ["authorization", "proxy-authorization", "cookie", "host"]
+
+/** @internal */
+export const isRedirect = (response: HttpClientResponse.HttpClientResponse): boolean =>
+  redirectStatuses.has(response.status) && response.headers["location"] !== undefined
+
+/** Reads at most one chunk of the redirect's body, then lets the stream's finalizer close it. */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+
+const originOf = (url: URL): string => `${url.protocol}//${url.host}`
+
+/** The URL a request is sent to: its `url` with its `urlParams`. */
+const targetOf = (request: HttpClientRequest.HttpClientRequest): URL | undefined => {
+  try {
+    const url = new URL(request.url)
+    for (const [name, value] of request.urlParams) url.searchParams.append(name, value)
+    return url
+  } catch {
+    return undefined
+  }
+}
+
+/** 303 turns any method but HEAD into GET; 301 and 302 turn POST into GET (fetch); 307 and 308 keep both. */
+const methodAfter = (method: HttpClientRequest.HttpClientRequest["method"], status: number) =>
+  (status === 303 && method !== "HEAD") || ((status === 301 || status === 302) && method === "POST") ? "GET" : method
+
+/** @internal */
+export const nextRequest = (
+  request: HttpClientRequest.HttpClientRequest,
+  status: number,
+  from: URL,
+  to: URL
+): HttpClientRequest.HttpClientRequest => {
+  let headers = request.headers
+  if (originOf(from) !== originOf(to)) {
+    headers = Headers.remove(headers, crossOriginHeaders)
+    const secret: Array<string> = []
+    for (const name in headers) if (redaction.isSecretHeaderName(name)) secret.push(name)
+    if (secret.length > 0) headers = Headers.remove(headers, secret)
+  }
+  const method = methodAfter(request.method, status)
+  const dropBody = method !== request.method
+  if (dropBody) headers = Headers.remove(headers, bodyHeaders)
+  const hash = to.hash !== "" ? to.hash.slice(1) : Option.getOrUndefined(request.hash)
+  to.hash = ""
+  return HttpClientRequest.make(method)(to.toString(), {
+    headers,
+    ...(dropBody ? {} : { body: request.body }),
+    ...(hash === undefined ? {} : { hash })
+  })
+}
+
+const refuse = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  reason: HttpFailure.RedirectFailed["reason"],
+  redirects: number,
+  location: string
+) =>
+  Effect.zipRight(
+    discard(response),
+    Effect.fail(
+      new HttpFailure.RedirectFailed({
+        ...attempt.requestInfo(request),
+        reason,
+        status: response.status,
+        redirects,
+        location: redaction.redactUrl(location, redaction.secretsOf(response.request))
+      })
+    )
+  )
+
+/** @internal */
+export const follow = dual<
+  (
+    options?: Redirect.Options
+  ) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E | HttpFailure.RedirectFailed, R>,
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
+    options?: Redirect.Options
+  ) => HttpClient.HttpClient.With<E | HttpFailure.RedirectFailed, R>
+>((args) => hasProperty(args[0], HttpClient.TypeId), <E, R>(
+  self: HttpClient.HttpClient.With<E, R>,
+  options?: Redirect.Options
+): HttpClient.HttpClient.With<E | HttpFailure.RedirectFailed, R> => {
+  const inner = processingOf(self)
+  const maxRedirects = options?.maxRedirects ?? defaultMaxRedirects
+  const allowDowngrade = options?.allowDowngrade ?? true
+  const loop = (
+    first: HttpClientRequest.HttpClientRequest,
+    request: HttpClientRequest.HttpClientRequest,
+    redirects: number
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, E | HttpFailure.RedirectFailed, R> =>
+    Effect.flatMap(inner.postprocess(Effect.succeed(request)), (response) => {
+      if (!isRedirect(response)) return Effect.succeed(response)
+      // a body that is a stream was consumed by the first hop and cannot be sent again: the 3xx is the answer
+      if (request.body._tag === "Stream" && methodAfter(request.method, response.status) === request.method) {
+        return Effect.succeed(response)
+      }
+      const location = response.headers["location"]!
+      const from = targetOf(response.request) ?? targetOf(request)
+      let to: URL
+      try {
+        to = new URL(location, from)
+      } catch {
+        return refuse(first, response, "InvalidLocation", redirects, location)
+      }
+      if (from === undefined || (to.protocol !== "http:" && to.protocol !== "https:")) {
+        return refuse(first, response, "InvalidLocation", redirects, location)
+      }
+      if (redirects >= maxRedirects) return refuse(first, response, "TooMany", redirects, to.href)
+      if (!allowDowngrade && from.protocol === "https:" && to.protocol === "http:") {
+        return refuse(first, response, "Downgrade", redirects, to.href)
+      }
+      const next = nextRequest(request, response.status, from, to)
+      return Effect.zipRight(discard(response), loop(first, next, redirects + 1))
+    })
+  return HttpClient.makeWith(
+    (requestEffect) => Effect.flatMap(requestEffect, (request) => loop(request, request, 0)),
+    inner.preprocess
+  )
+})
