@@ -413,7 +413,9 @@ describe("CircuitBreaker", () => {
         })
         const failures = [new ServerError(502, "/"), { _tag: "Timeout" }, new ServerError(503, "/")]
         yield* Effect.succeed(0).pipe(CircuitBreaker.withBreaker(breaker))
-        for (const failure of failures) yield* Effect.either(Effect.fail(failure).pipe(CircuitBreaker.withBreaker(breaker)))
+        for (const failure of failures) {
+          yield* Effect.either(Effect.fail(failure).pipe(CircuitBreaker.withBreaker(breaker)))
+        }
         const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
         expect(open).toMatchObject({ reason: "failure-rate", failures: 3, sameKind: false })
         expect(open.message).toBe("circuit open for api after 3 failures, the last ServerError 503; retry after 1m")

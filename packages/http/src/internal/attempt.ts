@@ -692,22 +692,22 @@ export const json = <A, I, R, RC>(
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
   const request = withoutFragment(input)
   return timed(client, request, options.timeout, (response, selfEnforcing) =>
-      Effect.flatMap(
-        receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
-        (received) => {
-          const decoded = decodeJson(received, schema)
-          // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
-          // a timer of what is left of the attempt's limit (for an attempt timeout established around the attempt,
-          // counted from the decode's start), as it would under the attempt's own timer on another transport.
-          return selfEnforcing && !Exit.isExit(decoded)
-            ? Effect.catchIf(
-              Deadline.attemptTimeout(decoded, options.timeout ?? Duration.infinity),
-              isDeadlineExceeded,
-              (error) => Effect.fail(deadlineTimeout(error, request))
-            )
-            : decoded
-        }
-      ))
+    Effect.flatMap(
+      receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
+      (received) => {
+        const decoded = decodeJson(received, schema)
+        // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
+        // a timer of what is left of the attempt's limit (for an attempt timeout established around the attempt,
+        // counted from the decode's start), as it would under the attempt's own timer on another transport.
+        return selfEnforcing && !Exit.isExit(decoded)
+          ? Effect.catchIf(
+            Deadline.attemptTimeout(decoded, options.timeout ?? Duration.infinity),
+            isDeadlineExceeded,
+            (error) => Effect.fail(deadlineTimeout(error, request))
+          )
+          : decoded
+      }
+    ))
 }
 
 /** @internal */
