@@ -838,7 +838,7 @@ export const layerConfig: (
  * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxRetryAfter, budget, idempotencyKey}`,
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * breakDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

@@ -48,8 +48,10 @@
  * `Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))` (5 s, 10 s, 20 s, 40 s,
  * 60 s, 60 s …); the schedule restarts from its first step whenever the breaker closes.
  *
- * Interaction with retries: a retry must not hammer an open breaker. `CircuitOpen.retryAfter` is the time until a
- * probe is allowed; a retry policy may wait that long only if it still fits its deadline, and otherwise give up.
+ * Interaction with retries: a retry must not hammer an open breaker. The breaker already knows the answer, so the
+ * simplest is not to retry `CircuitOpen` at all and let the caller fall back (HTTP's `Policy` does so by default).
+ * `CircuitOpen.retryAfter` is the time until a probe is allowed; a retry that waits for the probe ({@link delayHint})
+ * should do so only if it still fits its deadline, and otherwise give up.
  * Rejections by a breaker, bulkhead, rate limiter or adaptive throttle are never counted as failures by a breaker.
  *
  * @since 0.1.0
