@@ -31,7 +31,10 @@ const rawServer: Effect.Effect<{ readonly url: string; readonly lines: ReadonlyA
         resume(Effect.succeed({ server, url: `http://127.0.0.1:${port}`, lines }))
       })
     }),
-    ({ server }) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   )
 
 const Empty = Schema.Struct({})

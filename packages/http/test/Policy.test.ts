@@ -1074,7 +1074,7 @@ describe("Policy observation", () => {
 describe("Policy: what the breaker counts, half-open probes, failing fast, attempt timeouts", () => {
   const breakerAt = (policy: Policy.Policy, path = "/x") =>
     Effect.map(policy.circuitBreaker(HttpClientRequest.get(`${base}${path}`)), Option.getOrThrow)
-  const once = (effect: Effect.Effect<unknown, unknown>) => runVirtual(effect, "1 millis")
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>) => runVirtual(effect, "1 millis")
   const tagOf = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
     Exit.isSuccess(exit) ? "Success" : failureOf(exit)._tag
 
@@ -1095,7 +1095,7 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
           [FaultScript.status(503), true],
           [FaultScript.status(408), true],
           [FaultScript.hang, true],
-          [FaultScript.reset(), true]
+          [FaultScript.reset("beforeHeaders"), true]
         ]
         for (const [script, opens] of cases) {
           const { api, policy, scripted } = yield* harness({ "GET /x": script }, {
