@@ -1,9 +1,10 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import { Duration, Effect, Exit, Fiber, Schema } from "effect"
+import * as Http from "node:http"
 import { failureOf, serve } from "./utils/policyServer.js"
 import { transports } from "./utils/transports.js"
 
@@ -32,6 +33,7 @@ describe.each(transports)("policy: deadlines and attempt timeouts over %s", (_, 
       const { client, policy, server } = yield* serve({
         "GET /users/1": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
       }, options)
+      const started = Date.now()
       const { elapsed, exit } = yield* timed(
         Policy.json(client, HttpClientRequest.get(`${server.url}/users/1`), User).pipe(
           Effect.provideService(Policy.Policy, policy)
@@ -47,7 +49,9 @@ describe.each(transports)("policy: deadlines and attempt timeouts over %s", (_, 
         [0, "Hang", true],
         [1, "Respond", false]
       ])
-      expect(requests[1].arrivedAt - requests[0].arrivedAt).toBeGreaterThanOrEqual(90)
+      // the retry reaches the server only after the attempt timeout (counted from the call's start: the first
+      // request may reach the server some ms after its attempt began, and the retry no longer waits for its close)
+      expect(requests[1].arrivedAt - started).toBeGreaterThanOrEqual(90)
     }).pipe(Effect.provide(transport)))
 
   it.scopedLive("a server that always hangs ends with Timeout(Deadline) at the 150 ms total timeout", () =>
@@ -173,4 +177,62 @@ describe("policy over @sturdy/node's UndiciHttpClient: the transport enforces th
       yield* server.awaitIdle.pipe(Effect.timeout("2 seconds"))
       expect((yield* server.requests).map((r) => r.aborted)).toEqual([true])
     }).pipe(Effect.provide(sturdy)))
+})
+
+describe("policy over a transport that ignores interruption (its canceler waits for the response)", () => {
+  // A node:http client that ignores the abort signal: on interruption it waits for the whole response to arrive.
+  const stubborn = (log: Array<string>) =>
+    HttpClient.make((request, url) =>
+      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
+        const sent = Http.get(url, (res) => {
+          const chunks: Array<Buffer> = []
+          res.on("data", (chunk: Buffer) => chunks.push(chunk))
+          res.on("end", () => {
+            log.push("response ended")
+            const headers = new Headers()
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (typeof value === "string") headers.set(name, value)
+            }
+            resume(Effect.succeed(HttpClientResponse.fromWeb(
+              request,
+              new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers })
+            )))
+          })
+        })
+        sent.on(
+          "error",
+          (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+        )
+        return Effect.async<void>((done) => {
+          log.push("interrupted")
+          sent.on("close", () => done(Effect.void))
+        })
+      })
+    )
+
+  it.scopedLive("the caller gets Timeout at the 100 ms attempt timeout, not when the 1 s answer arrives; counted once", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /users/1": FaultScript.withLatency(FaultScript.json(ada), "1 second")
+      }))
+      const policy = yield* Policy.make({ ...options, retry: false })
+      const api = Policy.makeClientWith(stubborn(log), policy, { baseUrl: server.url })
+      const events: Array<string> = []
+      const { elapsed, exit } = yield* timed(api.get("/users/1", {
+        schema: User,
+        onEvent: (event) => Effect.sync(() => events.push(event._tag))
+      }))
+      const failure = failureOf(exit)
+      expect(failure instanceof HttpFailure.Timeout && failure.phase).toBe("Attempt")
+      expect(elapsed).toBeGreaterThanOrEqual(90)
+      expect(elapsed).toBeLessThan(700)
+      expect(log).toEqual(["interrupted"])
+      // the abandoned request goes on in the background until the server answers; nothing more is reported
+      yield* server.awaitIdle.pipe(Effect.timeout("3 seconds"))
+      yield* Effect.sleep("50 millis")
+      expect(log).toEqual(["interrupted", "response ended"])
+      expect(events).toEqual(["AttemptStarted", "AttemptEnded"])
+      expect((yield* server.requests).length).toBe(1)
+    }))
 })

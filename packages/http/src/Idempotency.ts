@@ -5,6 +5,7 @@
  * | Request                                   | Repeated after a failure that may have reached the server? |
  * | ----------------------------------------- | ----------------------------------------------------------- |
  * | GET, HEAD, OPTIONS, TRACE, PUT, DELETE    | yes                                                         |
+ * | QUERY (safe and idempotent, with a body)  | yes                                                         |
  * | POST, PATCH (or any other method)         | only with an `Idempotency-Key` header                       |
  * | any method, failure proved it never left  | yes (`HttpFailure.mayHaveReachedServer` is `false`)         |
  *
@@ -68,13 +69,15 @@ export const isIdempotentMethod: (method: Method | Lowercase<Method> | string) =
 export const headerName: string = internal.headerName
 
 /**
- * The methods RFC 9110 defines as idempotent: GET, HEAD, OPTIONS, TRACE, PUT and DELETE.
+ * The idempotent methods: those RFC 9110 defines as idempotent (GET, HEAD, OPTIONS, TRACE, PUT and DELETE) and
+ * QUERY, the IETF's safe method with a body (draft-ietf-httpbis-safe-method-w-body), which is treated like GET.
  *
  * @example
  * ```ts
  * import { Idempotency } from "@sturdy/http"
  *
  * Idempotency.idempotentMethods.has("PUT") // true
+ * Idempotency.idempotentMethods.has("QUERY") // true
  * ```
  * @since 0.1.0
  * @category constants

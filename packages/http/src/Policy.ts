@@ -61,6 +61,8 @@
  * |                 | `circuitBreaker.slidingWindow`         | 30 s                          |
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
+ * |                 | `circuitBreaker.countsAsFailure`       | {@link countsAgainstUpstream} |
+ * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
@@ -85,10 +87,16 @@
  *   pause is longer than it could wait. `retry.respectRetryAfter: false` ignores server waits (and pauses) entirely.
  * - When the retry stage stops, the failure it returns carries `attempts`, the attempts the call made (in its
  *   `message` and `toJSON` too; see {@link attemptsOf}).
- * - An open breaker is not hammered: its `retryAfter` is used as the wait before the next attempt, which is made
- *   only when it fits the deadline.
- * - The breaker counts transient failures and timeouts; other 4xx, decode failures and the policies' own
- *   rejections do not count.
+ * - An open breaker fails fast: a call, or a retry, that meets it gets `CircuitOpen` at once (it says what tripped
+ *   the breaker and when the probe is due), so the caller can fall back in milliseconds instead of sleeping out the
+ *   break. With `circuitBreaker.waitForProbe: true` a retry waits for the probe instead, when that fits
+ *   `retry.maxRetryAfter` and the deadline.
+ * - The breaker counts server failures only ({@link countsAgainstUpstream}): 5xx other than 501, 505 and 511,
+ *   attempt timeouts and 408, refused, reset and unclassified connections, truncated bodies. A 429 does not (it
+ *   says "slow down", and already pauses the key); other 4xx and bad bodies are answers from a live upstream and
+ *   count as successful calls, so one closes a half-open breaker (the caller still gets its failure). The caller's
+ *   deadline, a malformed request, DNS and TLS failures count neither way; nor do the policies' own rejections.
+ *   `circuitBreaker.countsAsFailure` changes which count.
  * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline` (also for a call
  *   still queued in the bulkhead when the deadline passes).
  *
@@ -288,6 +296,24 @@ export interface RetryOptions {
 }
 
 /**
+ * Which failures count against an upstream's breaker: the statuses that count (a status failure counts only when
+ * listed; failures without a status, such as timeouts and resets, keep the default), or a predicate over the
+ * failure. Default {@link countsAgainstUpstream}: server failures only.
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * // 429 counts too (an upstream that sheds load this way is struggling)
+ * const statuses: Policy.CountsAsFailure = [429, 500, 502, 503, 504]
+ * const predicate: Policy.CountsAsFailure = (failure) => failure._tag === "Timeout" && failure.phase === "Attempt"
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type CountsAsFailure = ReadonlyArray<number> | ((failure: HttpFailure.HttpFailure) => boolean)
+
+/**
  * The circuit breaker stage (one breaker per upstream key); see `@sturdy/policy/CircuitBreaker`.
  *
  * @example
@@ -309,6 +335,14 @@ export interface CircuitBreakerOptions {
   readonly consecutiveFailures?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
+  /** Which failures count (default {@link countsAgainstUpstream}: server failures, no 429 nor other 4xx). */
+  readonly countsAsFailure?: CountsAsFailure | undefined
+  /**
+   * When a retry meets the open breaker, wait for its probe (`CircuitOpen.retryAfter`), within `retry.maxRetryAfter`
+   * and the deadline, instead of failing at once with `CircuitOpen` (default `false`: the caller gets it at once and
+   * can fall back).
+   */
+  readonly waitForProbe?: boolean | undefined
 }
 
 /**
@@ -918,7 +952,7 @@ export const layerConfig: (
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * breakDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *
@@ -972,9 +1006,10 @@ export const upstreamKey: (request: HttpClientRequest.HttpClientRequest) => stri
 export const isRetryableByDefault: (failure: HttpFailure.HttpFailure) => boolean = internal.isRetryableByDefault
 
 /**
- * Whether the breaker counts a failure: transient failures and attempt timeouts, but no 4xx other than 408 and
- * 429, no `Timeout(Deadline)` (the caller ran out of time, which says nothing about the upstream), and never a
- * policy's own rejection.
+ * Whether the breaker counts a failure by default: server failures only, i.e. `ServerError` other than 501, 505 and
+ * 511, `Timeout` (phase `Attempt` or `BodyRead`), `ClientError` 408, `ConnectionError` `Refused`, `Reset`,
+ * `ConnectTimeout` or `Unknown`, and `BodyTruncated`. Not a 429 nor any other 4xx, no `Timeout(Deadline)` (the caller
+ * ran out of time, which says nothing about the upstream), and never a policy's own rejection.
  *
  * @example
  * ```ts

@@ -77,4 +77,15 @@ describe("Idempotency", () => {
       { seed: 42, numRuns: 20 }
     )
   })
+
+  it("QUERY (safe, idempotent, with a body) is treated like GET: safe to repeat after any failure", () => {
+    const query = HttpClientRequest.make("QUERY" as "GET")("https://api.test/search").pipe(
+      HttpClientRequest.bodyUnsafeJson({ q: "ada" })
+    )
+    expect(Idempotency.idempotentMethods.has("QUERY")).toBe(true)
+    expect(Idempotency.isIdempotent(query)).toBe(true)
+    expect(Idempotency.isSafeToRepeat(query, unavailable)).toBe(true)
+    expect(Idempotency.isSafeToRepeat(query, reset)).toBe(true)
+    expect(Idempotency.isSafeToRepeat(HttpClientRequest.post("https://api.test/search"), reset)).toBe(false)
+  })
 })

@@ -1,10 +1,12 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Idempotency, Policy, Telemetry } from "@sturdy/http"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Cause,
+  Clock,
   ConfigProvider,
   Duration,
   Effect,
@@ -23,6 +25,7 @@ import {
   Supervisor,
   TestClock
 } from "effect"
+import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ada = { id: 1, name: "Ada" }
@@ -506,14 +509,14 @@ describe("Policy", () => {
         expect(yield* breaker.state).toBe("Closed")
       }))
 
-    it.scoped("a retry waits for the probe when it fits the deadline", () =>
+    it.scoped("with waitForProbe, a retry waits for the probe when it fits the deadline", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({
           "GET /flaky": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
         }, {
           ...quick,
           retry: { maxAttempts: 3, baseDelay: "10 millis", budget: false },
-          circuitBreaker: { consecutiveFailures: 1, breakDuration: "2 seconds" }
+          circuitBreaker: { consecutiveFailures: 1, breakDuration: "2 seconds", waitForProbe: true }
         })
         expect(yield* runVirtual(api.get("/flaky", { schema: User }))).toEqual(Exit.succeed(ada))
         const [first, second] = yield* arrivals(scripted)
@@ -522,14 +525,19 @@ describe("Policy", () => {
         expect((yield* scripted.requests).length).toBe(2)
       }))
 
-    it.scoped("a retry gives up at once when the probe would come after the deadline", () =>
+    it.scoped("with waitForProbe, a retry gives up at once when the probe would come after the deadline", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({ "GET /flaky": FaultScript.status(503) }, {
           ...quick,
           totalTimeout: "5 seconds",
           attemptTimeout: "1 second",
           retry: { maxAttempts: 3, baseDelay: "10 millis", budget: false },
-          circuitBreaker: { consecutiveFailures: 1, breakDuration: "1 minute", slidingWindow: "10 seconds" }
+          circuitBreaker: {
+            consecutiveFailures: 1,
+            breakDuration: "1 minute",
+            slidingWindow: "10 seconds",
+            waitForProbe: true
+          }
         })
         const failure = failureOf(yield* runVirtual(api.get("/flaky"), "1 second"))
         expect(failure._tag).toBe("CircuitOpen")
@@ -1444,5 +1452,320 @@ describe("Policy validation: every problem at once", () => {
     expect(Idempotency.isIdempotentMethod("TRACE")).toBe(true)
     expect(Idempotency.isIdempotentMethod("trace")).toBe(true)
     expect(Idempotency.isIdempotentMethod("POST")).toBe(false)
+  })
+})
+
+describe("Policy: what the breaker counts, half-open probes, failing fast, attempt timeouts", () => {
+  const breakerAt = (policy: Policy.Policy, path = "/x") =>
+    Effect.map(policy.circuitBreaker(HttpClientRequest.get(`${base}${path}`)), Option.getOrThrow)
+  const once = <A, E, R>(effect: Effect.Effect<A, E, R>) => runVirtual(effect, "1 millis")
+  const tagOf = (exit: Exit.Exit<unknown, { readonly _tag: string }>) =>
+    Exit.isSuccess(exit) ? "Success" : failureOf(exit)._tag
+
+  describe("which failures count", () => {
+    const counting = (circuitBreaker: Policy.CircuitBreakerOptions = {}): Policy.Options => ({
+      ...quick,
+      retry: false,
+      circuitBreaker: { consecutiveFailures: 2, breakDuration: "10 seconds", ...circuitBreaker }
+    })
+
+    it.scoped("by default 429 and other 4xx never open the breaker; 503, 408, attempt timeouts and resets do", () =>
+      Effect.gen(function*() {
+        const cases: ReadonlyArray<readonly [FaultScript.Script | FaultScript.Fault, boolean]> = [
+          [FaultScript.status(429), false],
+          [FaultScript.status(404), false],
+          [FaultScript.status(501), false],
+          [FaultScript.json({ id: "x" }), false],
+          [FaultScript.status(503), true],
+          [FaultScript.status(408), true],
+          [FaultScript.hang, true],
+          [FaultScript.reset("beforeHeaders"), true]
+        ]
+        for (const [script, opens] of cases) {
+          const { api, policy, scripted } = yield* harness({ "GET /x": script }, {
+            ...counting(),
+            attemptTimeout: "1 second"
+          })
+          for (let i = 0; i < 4; i++) yield* runVirtual(api.get("/x", { schema: User }), "2 seconds")
+          expect([yield* (yield* breakerAt(policy)).state, (yield* scripted.requests).length]).toEqual(
+            opens ? ["Open", 2] : ["Closed", 4]
+          )
+        }
+      }))
+
+    it.scoped("countsAsFailure: the listed statuses count and no others; failures without a status keep the default", () =>
+      Effect.gen(function*() {
+        const listed = yield* harness({ "GET /x": FaultScript.status(429), "GET /y": FaultScript.status(503) }, {
+          ...counting({ countsAsFailure: [429] }),
+          attemptTimeout: "1 second"
+        })
+        for (let i = 0; i < 3; i++) yield* once(listed.api.get("/y"))
+        expect(yield* (yield* breakerAt(listed.policy)).state).toBe("Closed")
+        for (let i = 0; i < 2; i++) yield* once(listed.api.get("/x"))
+        expect(yield* (yield* breakerAt(listed.policy)).state).toBe("Open")
+
+        const timeouts = yield* harness({ "GET /x": FaultScript.hang }, {
+          ...counting({ countsAsFailure: [] }),
+          attemptTimeout: "1 second"
+        })
+        for (let i = 0; i < 2; i++) yield* runVirtual(timeouts.api.get("/x"), "2 seconds")
+        expect(yield* (yield* breakerAt(timeouts.policy)).state).toBe("Open")
+      }))
+
+    it.scoped("countsAsFailure as a predicate over the failure decides alone", () =>
+      Effect.gen(function*() {
+        const { api, policy } = yield* harness(
+          { "GET /x": FaultScript.status(503), "GET /y": FaultScript.status(409) },
+          counting({
+            countsAsFailure: (failure) => failure._tag === "ClientError" && failure.status === 409
+          })
+        )
+        for (let i = 0; i < 3; i++) yield* once(api.get("/x"))
+        expect(yield* (yield* breakerAt(policy)).state).toBe("Closed")
+        for (let i = 0; i < 2; i++) yield* once(api.get("/y"))
+        expect(yield* (yield* breakerAt(policy)).state).toBe("Open")
+      }))
+
+    it("countsAsFailure and waitForProbe are validated and read from Config", () => {
+      const fieldOf = (options: Policy.Options) => {
+        const result = Policy.validate(options)
+        return Either.isLeft(result) ? result.left.field : undefined
+      }
+      expect(fieldOf({ circuitBreaker: { countsAsFailure: [503, 99] } })).toBe("circuitBreaker.countsAsFailure")
+      expect(fieldOf({ circuitBreaker: { countsAsFailure: [503.5] } })).toBe("circuitBreaker.countsAsFailure")
+      expect(fieldOf({ circuitBreaker: { countsAsFailure: "503" as unknown as Policy.CountsAsFailure } })).toBe(
+        "circuitBreaker.countsAsFailure"
+      )
+      expect(fieldOf({ hosts: { "a.test": { circuitBreaker: { waitForProbe: "yes" as unknown as boolean } } } })).toBe(
+        "hosts[\"a.test\"].circuitBreaker.waitForProbe"
+      )
+      expect(fieldOf({ circuitBreaker: { countsAsFailure: [429, 503], waitForProbe: true } })).toBe(undefined)
+      expect(fieldOf({ circuitBreaker: { countsAsFailure: () => true } })).toBe(undefined)
+      const options = Effect.runSync(Effect.withConfigProvider(
+        Policy.config,
+        ConfigProvider.fromJson({ circuitBreaker: { countsAsFailure: [429, 503], waitForProbe: true } })
+      ))
+      expect(options.circuitBreaker).toMatchObject({ countsAsFailure: [429, 503], waitForProbe: true })
+    })
+  })
+
+  describe("half-open probes over HTTP", () => {
+    // one 503 opens the breaker for 2 s; the probe gets whatever /x answers next
+    const probing = (...then: ReadonlyArray<FaultScript.Fault>) =>
+      harness({ "GET /x": FaultScript.sequence(FaultScript.status(503), ...then) }, {
+        ...quick,
+        attemptTimeout: "1 second",
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 1, breakDuration: "2 seconds", slidingWindow: "10 seconds" }
+      })
+    const halfOpen = (harnessed: Harness) =>
+      Effect.gen(function*() {
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("ServerError")
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("CircuitOpen")
+        yield* TestClock.adjust("2 seconds")
+        const breaker = yield* breakerAt(harnessed.policy)
+        expect(yield* breaker.state).toBe("HalfOpen")
+        return breaker
+      })
+
+    it.scoped("a 2xx probe closes the breaker", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.json(ada))
+        const breaker = yield* halfOpen(harnessed)
+        expect(yield* once(harnessed.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a 404 probe proves the upstream alive: the breaker closes and the caller gets its ClientError", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.status(404), FaultScript.json(ada))
+        const breaker = yield* halfOpen(harnessed)
+        const failure = failureOf(yield* once(harnessed.api.get("/x")))
+        expect(failure._tag === "ClientError" && failure.status).toBe(404)
+        expect(yield* breaker.state).toBe("Closed")
+        expect(yield* once(harnessed.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+      }))
+
+    it.scoped("a 429 probe closes it too (the upstream answered), and still pauses the key as asked", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.status(429))
+        const breaker = yield* halfOpen(harnessed)
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("RateLimited")
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a 503 probe opens it again", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.status(503))
+        const breaker = yield* halfOpen(harnessed)
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("ServerError")
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("a probe that times out at the attempt timeout opens it again", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.hang)
+        const breaker = yield* halfOpen(harnessed)
+        const failure = failureOf(yield* runVirtual(harnessed.api.get("/x"), "1 second"))
+        expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+        expect(yield* breaker.state).toBe("Open")
+        expect((yield* harnessed.scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("a probe cut short by the caller's deadline, or interrupted, frees its slot and changes nothing", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* probing(FaultScript.hang, FaultScript.hang, FaultScript.json(ada))
+        const breaker = yield* halfOpen(harnessed)
+        // the caller's own deadline passes while the probe waits: Timeout(Deadline), which says nothing of the upstream
+        const cut = failureOf(
+          yield* runVirtual(harnessed.api.get("/x").pipe(Deadline.establish("500 millis")), "500 millis")
+        )
+        expect(cut._tag === "Timeout" && cut.phase).toBe("Deadline")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        const probe = yield* Effect.fork(harnessed.api.get("/x"))
+        yield* TestClock.adjust("100 millis")
+        expect((yield* breaker.snapshot).probesInFlight).toBe(1)
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("CircuitOpen")
+        yield* Fiber.interrupt(probe)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+      }))
+  })
+
+  describe("an open circuit fails fast and says why", () => {
+    it.scoped("a retry that meets the open breaker gets CircuitOpen at once, not after the 5 s break", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({ "GET /x": FaultScript.status(503) }, {
+          ...quick,
+          retry: { maxAttempts: 3, baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false },
+          circuitBreaker: { consecutiveFailures: 1, breakDuration: "5 seconds" }
+        })
+        const started = yield* Clock.currentTimeMillis
+        const fiber = yield* Effect.fork(api.get("/x"))
+        yield* TestClock.adjust("10 millis")
+        const exit = yield* Fiber.await(fiber)
+        const failure = failureOf(exit)
+        expect(failure._tag).toBe("CircuitOpen")
+        expect((yield* Clock.currentTimeMillis) - started).toBe(10)
+        expect((yield* scripted.requests).length).toBe(1)
+        expect(failure.message).toBe(
+          "circuit open for http://api.test:80 after 1 × ServerError 503; retry after 4s 990ms"
+        )
+      }))
+
+    it.scoped("a call made while the breaker is open is rejected without waiting, whatever the retry options", () =>
+      Effect.gen(function*() {
+        const { api } = yield* harness({ "GET /x": FaultScript.status(503) }, {
+          ...quick,
+          retry: { maxAttempts: 5, baseDelay: "10 millis", budget: false },
+          circuitBreaker: { consecutiveFailures: 5, breakDuration: "5 seconds" }
+        })
+        // five attempts of one call, all 503: the fifth opens the breaker
+        expect(tagOf(yield* runVirtual(api.get("/x"), "1 second"))).toBe("ServerError")
+        const exit = yield* Effect.exit(api.get("/x"))
+        const failure = failureOf(exit)
+        expect(failure).toMatchObject({ _tag: "CircuitOpen", reason: "consecutive-failures", failures: 5 })
+        expect(failure.message).toMatch(
+          /^circuit open for http:\/\/api\.test:80 after 5 × ServerError 503; retry after /
+        )
+      }))
+  })
+
+  describe("an attempt timeout on a transport that ignores interruption", () => {
+    // a transport whose request goes on for 5 s whatever happens, and then notices it was interrupted
+    const stubborn = () => {
+      const log: Array<string> = []
+      const { client, seen } = fakeClient(() =>
+        Effect.uninterruptible(Effect.sleep("5 seconds")).pipe(
+          Effect.as(jsonResponse(200, ada)),
+          Effect.onInterrupt(() => Effect.sync(() => log.push("interrupted"))),
+          Effect.tap(() => Effect.sync(() => log.push("answered")))
+        )
+      )
+      return { client, seen, log }
+    }
+
+    it.scoped("the caller gets Timeout at the attempt timeout; the request is interrupted in the background", () =>
+      Effect.gen(function*() {
+        const { client, log, seen } = stubborn()
+        const policy = yield* Policy.make({ ...quick, attemptTimeout: "1 second", retry: false, telemetry: true })
+        const api = Policy.makeClientWith(client, policy, { baseUrl: base })
+        const events: Array<string> = []
+        const attempts = Metric.tagged(Telemetry.metrics.attempts, "method", "GET").pipe(
+          Metric.tagged("host", "api.test:80"),
+          Metric.tagged("outcome", "failure"),
+          Metric.tagged("failure_tag", "Timeout")
+        )
+        const before = (yield* Metric.value(attempts)).count
+        const fiber = yield* Effect.fork(api.get("/users/1", {
+          schema: User,
+          onEvent: (event) => Effect.sync(() => events.push(event._tag))
+        }))
+        yield* TestClock.adjust("1 second")
+        const failure = failureOf(yield* Fiber.await(fiber))
+        expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+        expect(log).toEqual([])
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        expect(log).toEqual(["interrupted"])
+        expect(seen.length).toBe(1)
+        expect(events).toEqual(["AttemptStarted", "AttemptEnded"])
+        expect((yield* Metric.value(attempts)).count).toBe(before + 1)
+      }))
+
+    it.scoped("the same through Policy.run with a send of its own, and through Attempt's own timeout", () =>
+      Effect.gen(function*() {
+        const { client, log } = stubborn()
+        const policy = yield* Policy.make({ ...quick, attemptTimeout: "1 second", retry: false })
+        const viaRun = yield* Effect.fork(
+          policy.run(HttpClientRequest.get(`${base}/x`), () => Effect.uninterruptible(Effect.sleep("5 seconds")))
+        )
+        const viaSturdy = yield* Effect.fork(
+          Effect.scoped(
+            Effect.flatMap(
+              Policy.make({ ...quick, attemptTimeout: false, totalTimeout: false, retry: false }),
+              (p) => Policy.makeClientWith(client, p, { baseUrl: base, timeout: "1 second" }).get("/x")
+            )
+          )
+        )
+        yield* TestClock.adjust("1 second")
+        expect(tagOf(yield* Fiber.await(viaRun))).toBe("Timeout")
+        expect(tagOf(yield* Fiber.await(viaSturdy))).toBe("Timeout")
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        expect(log).toEqual(["interrupted"])
+      }))
+  })
+
+  describe("the edges", () => {
+    it.scoped("QUERY is treated like GET: retried after a 503 that may have reached the server", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "QUERY /search": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+        })
+        const request = HttpClientRequest.make("QUERY" as "GET")(`${base}/search`)
+        const exit = yield* runVirtual(api.execute(request, { body: { q: "ada" }, schema: User }))
+        expect(exit).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).map((r) => r.method)).toEqual(["QUERY", "QUERY"])
+        expect(Idempotency.isIdempotent(request)).toBe(true)
+      }))
+
+    it.scoped("a URL fragment never reaches the transport, nor any failure's rendering", () =>
+      Effect.gen(function*() {
+        const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(503, {})))
+        const policy = yield* Policy.make({ ...quick, retry: false })
+        const api = Policy.makeClientWith(client, policy, { baseUrl: base })
+        const failure = failureOf(yield* once(api.get("/cb#access_token=s3cr3t")))
+        const raw = failureOf(
+          yield* once(
+            Policy.send(client, HttpClientRequest.get(`${base}/raw?x=1#frag-s3cr3t`)).pipe(
+              Effect.provideService(Policy.Policy, policy)
+            )
+          )
+        )
+        expect(seen.map((s) => s.url)).toEqual([`${base}/cb`, `${base}/raw?x=1`])
+        for (const rendering of [failure.message, JSON.stringify(failure), raw.message, JSON.stringify(raw)]) {
+          expect(rendering).not.toContain("s3cr3t")
+        }
+      }))
   })
 })

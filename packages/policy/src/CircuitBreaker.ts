@@ -8,6 +8,22 @@
  * - `HalfOpen`: after the pause, up to `halfOpenMaxProbes` calls go through as probes; `successThreshold`
  *   successful probes close the breaker, one failed probe opens it again with the next (longer) pause.
  *
+ * Every outcome of a call is one of three kinds, and so is every outcome of a probe:
+ *
+ * | outcome                                                   | Closed             | a probe (HalfOpen)              |
+ * | --------------------------------------------------------- | ------------------ | ------------------------------- |
+ * | success                                                   | a successful call  | towards `successThreshold`      |
+ * | a failure `isFailure` selects, a defect, a too-slow call  | a failed call      | opens again, with the next pause |
+ * | any other failure (the upstream answered, e.g. a 404)     | a successful call  | towards `successThreshold`      |
+ * | `isIgnored`, a policy's rejection, interruption           | not recorded       | frees the slot, state unchanged |
+ *
+ * A failure that does not count proves the upstream is alive and answering (a 404 is an answer): like resilience4j
+ * and Polly, it counts as a successful call, and like cockatiel and undici's interceptor, it closes a half-open
+ * breaker (the caller still gets the failure). What says nothing about the upstream changes nothing: an interrupted
+ * probe (a hedge that lost, a caller that gave up) or one the caller's own deadline cut short frees its slot and the
+ * next call may probe at once; the number of probes in flight never exceeds `halfOpenMaxProbes`. A probe that times
+ * out is a counted failure when `isFailure` selects the timeout (HTTP's default does).
+ *
  * There are no timers: every transition is decided from the `Clock` when a call arrives, so a breaker works
  * under `TestClock` and in serverless functions that are frozen between requests.
  *
@@ -24,15 +40,18 @@
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
  * | `halfOpenMaxProbes`     | `1`                     | calls admitted while HalfOpen                             |
  * | `successThreshold`      | `1`                     | successful probes needed to close                         |
- * | `isFailure`             | every failure counts    | which failures count (HTTP passes "transient or timeout") |
+ * | `isFailure`             | every failure counts    | which failures count (HTTP: server failures, see `Policy`) |
+ * | `isIgnored`             | none                    | failures that say nothing about the upstream              |
  *
  * The 60 s default is deliberately conservative: a breaker exists to give a struggling upstream room. For
  * interactive clients pass a growing schedule such as
  * `Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))` (5 s, 10 s, 20 s, 40 s,
  * 60 s, 60 s …); the schedule restarts from its first step whenever the breaker closes.
  *
- * Interaction with retries: a retry must not hammer an open breaker. `CircuitOpen.retryAfter` is the time until a
- * probe is allowed; a retry policy may wait that long only if it still fits its deadline, and otherwise give up.
+ * Interaction with retries: a retry must not hammer an open breaker. The breaker already knows the answer, so the
+ * simplest is not to retry `CircuitOpen` at all and let the caller fall back (HTTP's `Policy` does so by default).
+ * `CircuitOpen.retryAfter` is the time until a probe is allowed; a retry that waits for the probe ({@link delayHint})
+ * should do so only if it still fits its deadline, and otherwise give up.
  * Rejections by a breaker, bulkhead, rate limiter or adaptive throttle are never counted as failures by a breaker.
  *
  * @since 0.1.0
@@ -51,7 +70,11 @@ import * as internal from "./internal/circuitBreaker.js"
 
 /**
  * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
- * (`Duration.infinity` while the breaker is isolated by hand).
+ * (`Duration.infinity` while the breaker is isolated by hand). It says why the breaker opened: `reason`
+ * (`"consecutive-failures"`, `"failure-rate"`, `"slow-calls"`, `"probe-failed"` or `"isolated"`), `failures` (the
+ * counted failures that tripped it), `lastFailure` (the last one's `_tag` and numeric `status`, nothing else of it, so
+ * no URL, message or payload) and `sameKind` (all of them had that tag and status). Its message reads
+ * `circuit open for api.example.com after 5 × ServerError 503; retry after 4s 200ms`.
  *
  * @example
  * ```ts
@@ -200,7 +223,13 @@ export interface Options {
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
   readonly breakDuration?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Which failures count against the upstream (default: all); any other failure counts as a successful call. */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
+  /**
+   * Failures that say nothing about the upstream (it was never reached, or the caller gave up): neither success nor
+   * failure, as resilience4j's `ignoreExceptions`. Checked before `isFailure`. Policies' rejections always are.
+   */
+  readonly isIgnored?: ((error: unknown) => boolean) | undefined
 }
 
 /**

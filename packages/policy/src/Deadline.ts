@@ -58,12 +58,16 @@ export type DeadlineExceeded = internal.DeadlineExceeded
  *   the limit is set: no fiber is forked and no timer armed. Such an effect's timers run on real time, so under any
  *   Clock but the live one (TestClock, a simulator's) the usual timer is armed anyway. Set it only when every wait
  *   inside `self` honours the limit; a wait that does not is not bounded.
+ * - `disconnect` (default `false`): when the timer fires, fail at once and interrupt `self` in the background
+ *   (`Effect.disconnect`), instead of waiting until `self` has stopped. For an effect that may not stop promptly when
+ *   interrupted, such as a request on a transport that ignores interruption: the caller gets `DeadlineExceeded` on
+ *   time, and `self`'s finalizers run when it does stop. Costs one more fiber while a timer is armed.
  *
  * @example
  * ```ts
  * import type { Deadline } from "@sturdy/policy"
  *
- * const options: Deadline.LimitOptions = { selfEnforcing: true }
+ * const options: Deadline.LimitOptions = { selfEnforcing: true, disconnect: true }
  * ```
  * @since 0.1.0
  * @category models

@@ -293,4 +293,166 @@ describe("CircuitBreaker", () => {
       }).pipe(Effect.withRandom(Random.make(42))),
     120_000
   )
+
+  describe("half-open: what each outcome of a probe does", () => {
+    // open after one counted failure, probe after 5 s
+    const options: CircuitBreaker.Options = {
+      consecutiveFailures: 1,
+      breakDuration: Schedule.spaced("5 seconds"),
+      isFailure: (error) => error === "503" || error === "attempt-timeout",
+      isIgnored: (error) => error === "deadline"
+    }
+    const halfOpen = Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", options)
+      yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+      expect(yield* breaker.state).toBe("Open")
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* breaker.state).toBe("HalfOpen")
+      return breaker
+    })
+
+    it.scoped("a successful probe closes the breaker", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        expect(yield* Effect.succeed("ok").pipe(CircuitBreaker.withBreaker(breaker))).toBe("ok")
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a counted failure opens it again, for the next pause", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        expect(yield* Effect.flip(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))).toBe("503")
+        expect(yield* breaker.state).toBe("Open")
+        const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(rejected._tag === "CircuitOpen" && rejected.reason).toBe("probe-failed")
+        expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(5_000)
+      }))
+
+    it.scoped("a probe that times out (a counted failure) opens it again", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        const probe = Effect.never.pipe(
+          Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "attempt-timeout" as const }),
+          CircuitBreaker.withBreaker(breaker),
+          Effect.flip
+        )
+        const fiber = yield* Effect.fork(probe)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* Fiber.join(fiber)).toBe("attempt-timeout")
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("a failure that does not count proves the upstream alive: the breaker closes, the caller gets it", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        expect(yield* Effect.flip(Effect.fail("404").pipe(CircuitBreaker.withBreaker(breaker)))).toBe("404")
+        expect(yield* breaker.state).toBe("Closed")
+        expect(yield* Effect.succeed(2).pipe(CircuitBreaker.withBreaker(breaker))).toBe(2)
+      }))
+
+    it.scoped("an ignored failure frees the probe slot and changes nothing: the next call probes at once", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        expect(yield* Effect.flip(Effect.fail("deadline").pipe(CircuitBreaker.withBreaker(breaker)))).toBe("deadline")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        expect(yield* Effect.succeed(3).pipe(CircuitBreaker.withBreaker(breaker))).toBe(3)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("an interrupted probe frees its slot and changes nothing; while it runs, others are rejected", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        const probe = yield* Effect.fork(Effect.never.pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* Effect.yieldNow()
+        expect((yield* breaker.snapshot).probesInFlight).toBe(1)
+        const other = yield* Effect.flip(Effect.succeed(0).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(other._tag).toBe("CircuitOpen")
+        yield* Fiber.interrupt(probe)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        expect(yield* Effect.succeed(4).pipe(CircuitBreaker.withBreaker(breaker))).toBe(4)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a defect in a probe opens it again", () =>
+      Effect.gen(function*() {
+        const breaker = yield* halfOpen
+        yield* Effect.exit(Effect.die("bug").pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(yield* breaker.state).toBe("Open")
+        const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(rejected._tag === "CircuitOpen" && rejected.lastFailure).toEqual({ tag: "Defect" })
+      }))
+  })
+
+  describe("CircuitOpen says why", () => {
+    class ServerError extends Error {
+      readonly _tag = "ServerError"
+      constructor(readonly status: number, readonly url: string) {
+        super(`GET ${url} failed`)
+      }
+    }
+
+    it.scoped("after 5 counted failures of one kind: \"after 5 × ServerError 503\"", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api.example.com", {
+          consecutiveFailures: 5,
+          breakDuration: Schedule.spaced("5 seconds")
+        })
+        const secret = "https://api.example.com/x?token=s3cr3t"
+        for (let i = 0; i < 5; i++) {
+          yield* Effect.either(Effect.fail(new ServerError(503, secret)).pipe(CircuitBreaker.withBreaker(breaker)))
+        }
+        yield* TestClock.adjust("800 millis")
+        const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(open).toBeInstanceOf(CircuitBreaker.CircuitOpen)
+        expect(open).toMatchObject({
+          key: "api.example.com",
+          reason: "consecutive-failures",
+          failures: 5,
+          lastFailure: { tag: "ServerError", status: 503 },
+          sameKind: true
+        })
+        expect(open.message).toBe("circuit open for api.example.com after 5 × ServerError 503; retry after 4s 200ms")
+        for (const rendering of [open.message, String(open), JSON.stringify(open)]) {
+          expect(rendering).not.toContain("s3cr3t")
+        }
+      }))
+
+    it.scoped("mixed kinds name the count and the last one; the failure rate names the window's failures", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", {
+          consecutiveFailures: Number.POSITIVE_INFINITY,
+          failureRateThreshold: 0.5,
+          minimumThroughput: 4
+        })
+        const failures = [new ServerError(502, "/"), { _tag: "Timeout" }, new ServerError(503, "/")]
+        yield* Effect.succeed(0).pipe(CircuitBreaker.withBreaker(breaker))
+        for (const failure of failures) {
+          yield* Effect.either(Effect.fail(failure).pipe(CircuitBreaker.withBreaker(breaker)))
+        }
+        const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(open).toMatchObject({ reason: "failure-rate", failures: 3, sameKind: false })
+        expect(open.message).toBe("circuit open for api after 3 failures, the last ServerError 503; retry after 1m")
+      }))
+
+    it.scoped("isolation says so; a failure that is not tagged is named \"failure\", never by its text", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 1 })
+        yield* Effect.either(Effect.fail("password=hunter2").pipe(CircuitBreaker.withBreaker(breaker)))
+        const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(open.message).toBe("circuit open for api after 1 × failure; retry after 1m")
+        yield* breaker.isolate
+        const isolated = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(isolated.reason).toBe("isolated")
+        expect(isolated.message).toBe("circuit open for api: isolated until reset")
+      }))
+  })
+
+  it.scoped("a failure isFailure does not select counts as a successful call: it breaks a run of failures", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", { isFailure: (error) => error === "503" })
+      for (const error of ["503", "503", "404", "503", "503"]) {
+        yield* Effect.either(Effect.fail(error).pipe(CircuitBreaker.withBreaker(breaker)))
+      }
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", consecutiveFailures: 2, calls: 5, failures: 4 })
+    }))
 })

@@ -395,4 +395,25 @@ describe("Deadline: self-enforcing limits under the live clock", () => {
       expect(ran).toBe(false)
       expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.zero }))
     }))
+
+  it.effect("disconnect: the limit fails on time even when self ignores interruption, which ends in the background", () =>
+    Effect.gen(function*() {
+      const log: Array<string> = []
+      const stubborn = Effect.uninterruptible(Effect.sleep("5 seconds")).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => log.push("interrupted")))
+      )
+      const disconnected = yield* Effect.fork(
+        Effect.flip(stubborn.pipe(Deadline.attemptTimeout("1 second", { disconnect: true })))
+      )
+      const attached = yield* Effect.fork(Effect.flip(stubborn.pipe(Deadline.attemptTimeout("1 second"))))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(disconnected)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.seconds(1) })
+      )
+      // without it, the caller waits for self to stop
+      expect(Option.isNone(yield* Fiber.poll(attached))).toBe(true)
+      yield* TestClock.adjust("4 seconds")
+      expect((yield* Fiber.join(attached))._tag).toBe("DeadlineExceeded")
+      expect(log).toEqual(["interrupted", "interrupted"])
+    }))
 })

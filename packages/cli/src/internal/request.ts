@@ -266,7 +266,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     const result = unsupported !== undefined ? Either.left(unsupported) : yield* policy.run(
       request,
       (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema)),
-      { onEvent }
+      // `exchange` is an `Attempt`, which honours the attempt's limit itself (the transport enforces it, or one timer
+      // does): its timeline then shows the attempt's own Timeout rather than an interruption by a second timer
+      { onEvent, sendHonoursDeadline: true }
     ).pipe(Effect.either)
     if (Either.isLeft(result)) recorder.finishWith(result.left._tag)
     yield* Queue.offer(events, { _tag: "Done" })

@@ -1,7 +1,7 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
@@ -220,6 +220,18 @@ export const fromClientError = (error: HttpClientError.HttpClientError | HttpFai
 // -----------------------------------------------------------------------------
 // request validation
 // -----------------------------------------------------------------------------
+
+/**
+ * The request as it may go on the wire: without its URL fragment, which identifies a part of the resource for the
+ * client alone (RFC 3986 §3.5) and often holds what only the client may see (`#access_token=…`).
+ * @internal
+ */
+export const withoutFragment = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  const at = request.url.indexOf("#")
+  let sent = at === -1 ? request : HttpClientRequest.setUrl(request, request.url.slice(0, at))
+  if (sent.hash._tag === "Some") sent = HttpClientRequest.removeHash(sent)
+  return sent
+}
 
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const forbiddenInValue = /[\r\n\0]/
@@ -532,7 +544,7 @@ const withAttemptTimeout = <A, R>(
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
-  timeout === undefined ? effect : Effect.timeoutFail(effect, {
+  timeout === undefined ? effect : Effect.timeoutFail(Effect.disconnect(effect), {
     duration: timeout,
     onTimeout: () =>
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "Attempt", timeout: Duration.decode(timeout) })
@@ -625,7 +637,12 @@ const timedExchange = <A, R, RX>(
     response = client.execute(request)
   }
   return Effect.catchIf(
-    Deadline.attemptTimeout(exchange(response, selfEnforcing), timeout ?? Duration.infinity, { selfEnforcing }),
+    // disconnected: the caller gets Timeout on time even from a transport that ignores interruption, whose request
+    // is then interrupted in the background
+    Deadline.attemptTimeout(exchange(response, selfEnforcing), timeout ?? Duration.infinity, {
+      selfEnforcing,
+      disconnect: true
+    }),
     isDeadlineExceeded,
     (error) => Effect.fail(deadlineTimeout(error, request))
   )
@@ -675,15 +692,17 @@ const receive = <R>(
 /** @internal */
 export const send = <R>(
   client: Attempt.Client<R>,
-  request: HttpClientRequest.HttpClientRequest,
+  input: HttpClientRequest.HttpClientRequest,
   options: Attempt.Options = {}
-): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> =>
-  timed(
+): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> => {
+  const request = withoutFragment(input)
+  return timed(
     client,
     request,
     options.timeout,
     (response) => receive(response, request, options, options.expectedContentTypes)
   )
+}
 
 /** @internal */
 export const schemaIssues = (
@@ -797,11 +816,12 @@ const schemaMismatch = (received: Attempt.Received, error: ParseResult.ParseErro
 /** @internal */
 export const json = <A, I, R, RC>(
   client: Attempt.Client<RC>,
-  request: HttpClientRequest.HttpClientRequest,
+  input: HttpClientRequest.HttpClientRequest,
   schema: Schema.Schema<A, I, R>,
   options: Attempt.Options = {}
-): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> =>
-  timed(client, request, options.timeout, (response, selfEnforcing) =>
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
+  const request = withoutFragment(input)
+  return timed(client, request, options.timeout, (response, selfEnforcing) =>
     Effect.flatMap(
       receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
       (received) => {
@@ -818,6 +838,7 @@ export const json = <A, I, R, RC>(
           : decoded
       }
     ))
+}
 
 /** @internal */
 export const encodeBody = <A, I, R>(
@@ -841,7 +862,8 @@ export const classify = <E extends HttpClientError.HttpClientError | HttpFailure
 ): HttpClient.HttpClient.With<HttpFailure.HttpFailure, R> =>
   HttpClient.makeWith<never, never, HttpFailure.HttpFailure, R>(
     (requestEffect) =>
-      Effect.flatMap(requestEffect, (request) => {
+      Effect.flatMap(requestEffect, (ready) => {
+        const request = withoutFragment(ready)
         const invalid = validateRequest(request)
         if (invalid !== undefined) return Effect.fail(invalid)
         return redactedSpan.withRedactedSpan(request, (sent, record) =>

@@ -7,7 +7,16 @@ import * as httpFailure from "./httpFailure.js"
 export const headerName = "idempotency-key"
 
 /** @internal */
-export const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
+export const idempotentMethods: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "TRACE",
+  "PUT",
+  "DELETE",
+  // the HTTP QUERY method (draft-ietf-httpbis-safe-method-w-body): safe and idempotent, like GET, with a body
+  "QUERY"
+])
 
 /** @internal */
 export const isIdempotentMethod = (method: string): boolean =>

@@ -105,7 +105,8 @@ export const defaults = {
     breakDuration: Duration.seconds(5),
     consecutiveFailures: Number.POSITIVE_INFINITY,
     halfOpenMaxProbes: 1,
-    successThreshold: 1
+    successThreshold: 1,
+    waitForProbe: false
   },
   bulkhead: { maxConcurrent: 1000, maxQueued: 0 }
 } as const
@@ -218,6 +219,8 @@ interface ResolvedBreaker {
   readonly consecutiveFailures: number
   readonly halfOpenMaxProbes: number
   readonly successThreshold: number
+  readonly countsAsFailure?: P.CountsAsFailure | undefined
+  readonly waitForProbe: boolean
 }
 
 interface ResolvedBulkhead {
@@ -409,7 +412,9 @@ const resolveBreaker = (
       : decodeField(`${field}.breakDuration`, breakDuration, defaults.circuitBreaker.breakDuration, false),
     consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
     halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
-    successThreshold: input.successThreshold ?? from.successThreshold
+    successThreshold: input.successThreshold ?? from.successThreshold,
+    countsAsFailure: input.countsAsFailure ?? from.countsAsFailure,
+    waitForProbe: input.waitForProbe ?? from.waitForProbe
   }
 }
 
@@ -626,6 +631,18 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.consecutiveFailures`,
       "must be at least 1"
     )
+    const counts: unknown = breaker.countsAsFailure
+    check(
+      counts === undefined || typeof counts === "function" ||
+        (Array.isArray(counts) && counts.every((status) => Number.isInteger(status) && status >= 100 && status <= 599)),
+      `${prefix}circuitBreaker.countsAsFailure`,
+      "must be a list of HTTP statuses (integers from 100 to 599) or a predicate over the failure"
+    )
+    check(
+      typeof breaker.waitForProbe === "boolean",
+      `${prefix}circuitBreaker.waitForProbe`,
+      "must be true or false"
+    )
     check(
       Number.isInteger(breaker.halfOpenMaxProbes) && breaker.halfOpenMaxProbes >= 1,
       `${prefix}circuitBreaker.halfOpenMaxProbes`,
@@ -737,13 +754,64 @@ export const validate = (options: P.Options): Either.Either<P.Options, InvalidPo
 
 type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
 
-/** @internal */
+/**
+ * The default of which failures count against the upstream's breaker: server failures only. A 429 says "slow down",
+ * not "I am broken" (and pauses the key already); other 4xx and bad bodies are answers from a live upstream.
+ * @internal
+ */
 export const countsAgainstUpstream = (error: unknown): boolean => {
   if (!HttpFailure.isHttpFailure(error)) return false
-  // the caller running out of time says nothing about the upstream
-  if (error._tag === "Timeout") return error.phase !== "Deadline"
-  if (error._tag === "ClientError") return error.status === 408
-  return HttpFailure.isTransient(error)
+  switch (error._tag) {
+    case "ServerError":
+      return HttpFailure.isTransient(error)
+    case "ClientError":
+      return error.status === 408
+    case "Timeout":
+      // the caller running out of time says nothing about the upstream
+      return error.phase !== "Deadline"
+    case "ConnectionError":
+      return error.reason === "Refused" || error.reason === "Reset" || error.reason === "ConnectTimeout" ||
+        error.reason === "Unknown"
+    case "BodyTruncated":
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * Failures that say nothing about the upstream, so they neither count nor prove it alive: the caller's deadline, a
+ * request that never left (malformed, or whose host did not resolve), a TLS failure (a configuration matter).
+ * @internal
+ */
+export const saysNothingAboutUpstream = (error: unknown): boolean => {
+  if (!HttpFailure.isHttpFailure(error)) return true
+  switch (error._tag) {
+    case "Timeout":
+      return error.phase === "Deadline"
+    case "InvalidRequest":
+      return true
+    case "ConnectionError":
+      return error.reason === "DnsLookup" || error.reason === "Tls"
+    default:
+      return false
+  }
+}
+
+const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
+  "status" in failure && typeof failure.status === "number" ? failure.status : undefined
+
+/** @internal The breaker's `isFailure` for a `circuitBreaker.countsAsFailure` setting. */
+export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unknown) => boolean => {
+  if (rule === undefined) return countsAgainstUpstream
+  if (typeof rule === "function") return (error) => HttpFailure.isHttpFailure(error) && rule(error)
+  const statuses = new Set(rule)
+  return (error) => {
+    if (!HttpFailure.isHttpFailure(error)) return false
+    const status = statusOf(error)
+    // the listed statuses count and no other; failures without a status keep the default
+    return status === undefined ? countsAgainstUpstream(error) : statuses.has(status)
+  }
 }
 
 // A 4xx's Retry-After (413, or another status listed in `retryAfterStatuses`) lives only in its headers; it is read
@@ -818,6 +886,8 @@ const withAttempts = (failure: Guarded, attempts: number): Guarded => {
 // the attempt under its time limit
 // -----------------------------------------------------------------------------
 
+const disconnectOnTimeout: Deadline.LimitOptions = { disconnect: true }
+
 // The attempt's limit is its timeout, or the time left before the deadline when that is shorter. A `send` that honours
 // the limit itself (an `Attempt`) is trusted with it; anything else races one timer.
 const timedAttempt = <A, R>(
@@ -830,7 +900,8 @@ const timedAttempt = <A, R>(
   // The deadline and the attempt timeout are established around the retries: an Attempt applies both itself
   const limited = selfEnforcing ? send : (ready: HttpClientRequest.HttpClientRequest) =>
     Effect.catchIf(
-      Deadline.attemptTimeout(send(ready), attemptTimeout),
+      // disconnected: Timeout on time whatever `send` does when interrupted; it is interrupted in the background
+      Deadline.attemptTimeout(send(ready), attemptTimeout, disconnectOnTimeout),
       attempt.isDeadlineExceeded,
       (error) => Effect.fail(attempt.deadlineTimeout(error, request))
     )
@@ -1023,8 +1094,17 @@ const breakerOptions = (breaker: ResolvedBreaker): CircuitBreaker.Options => ({
   consecutiveFailures: breaker.consecutiveFailures,
   halfOpenMaxProbes: breaker.halfOpenMaxProbes,
   successThreshold: breaker.successThreshold,
-  isFailure: countsAgainstUpstream
+  ...breakerClassification(breaker.countsAsFailure)
 })
+
+const breakerClassification = (
+  rule: P.CountsAsFailure | undefined
+): Pick<CircuitBreaker.Options, "isFailure" | "isIgnored"> => {
+  const isFailure = breakerCounts(rule)
+  // what the rule counts counts; of the rest, what says nothing about the upstream is ignored, and any other
+  // failure is an answer from a live upstream (a success for the breaker, which closes a half-open one)
+  return { isFailure, isIgnored: (error) => !isFailure(error) && saysNothingAboutUpstream(error) }
+}
 
 const makeProfile = (
   resolved: Resolved,
@@ -1160,10 +1240,12 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
     }
 
     const run = <A, R>(
-      request: HttpClientRequest.HttpClientRequest,
+      input: HttpClientRequest.HttpClientRequest,
       send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
       runOptions?: P.RunOptions
     ): Effect.Effect<A, P.Failure, R> => {
+      // a URL fragment is the client's alone: no attempt, span or failure of the call carries it
+      const request = attempt.withoutFragment(input)
       const target = parseTarget(request.url)
       const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
       const stack = stackFor(target, request.method)
@@ -1251,13 +1333,15 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, InvalidPo
       }
       let retried: Effect.Effect<A, P.Failure, R> = guarded
       if (retry !== undefined) {
+        const waitForProbe = resolved.circuitBreaker?.waitForProbe === true
         // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
         // request that is not safe to repeat, even when the failure proves it was never sent
         const methodAllowed = retry.methods === undefined || retry.methods.has(request.method.toUpperCase())
         const retryUnsent = retry.retryUnsent
         const retryable = (failure: Guarded, attempt: number): boolean => {
           if (!methodAllowed) return false
-          if (failure._tag === "CircuitOpen") return true
+          // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
+          if (failure._tag === "CircuitOpen") return waitForProbe
           if (failure._tag === "BulkheadRejected") return false
           return stack.retryOn(failure, attempt) &&
             (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
@@ -1446,7 +1530,9 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       minimumThroughput: optional(Config.integer("minimumThroughput")),
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
       slidingWindow: optional(Config.duration("slidingWindow")),
-      breakDuration: optional(Config.duration("breakDuration"))
+      breakDuration: optional(Config.duration("breakDuration")),
+      countsAsFailure: optional(Config.array(Config.integer(), "countsAsFailure")),
+      waitForProbe: optional(Config.boolean("waitForProbe"))
     }),
     "circuitBreaker"
   ),

@@ -93,7 +93,8 @@ export const makeWith = (
   const transformed: Attempt.Client = options.transformClient === undefined ? client : options.transformClient(client)
   const prepare = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
     const url = resolveUrl(baseUrl, request.url)
-    let prepared = url === request.url ? request : HttpClientRequest.setUrl(request, url)
+    // a URL fragment is the client's alone: never sent
+    let prepared = attempt.withoutFragment(url === request.url ? request : HttpClientRequest.setUrl(request, url))
     if (defaultHeaders !== undefined) {
       // request headers win over the defaults
       prepared = HttpClientRequest.setHeaders(prepared, { ...defaultHeaders, ...prepared.headers })

@@ -120,6 +120,8 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
               return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
             }
             const url = urlResult.right
+            // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
+            if (url.hash !== "") url.hash = ""
             const limit = enforcedLimit(fiber)
             if (
               !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
@@ -279,7 +281,7 @@ const dispatchRequest = (
     }
     dispatcher.dispatch({
       origin: url.origin,
-      path: url.pathname + url.search + url.hash,
+      path: url.pathname + url.search,
       method: request.method as Undici.Dispatcher.HttpMethod,
       headers: request.headers,
       body

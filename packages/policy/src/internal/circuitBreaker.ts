@@ -1,7 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
 import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
@@ -15,13 +14,69 @@ import { isPolicyRejection } from "./rejection.js"
 import { checkTimer } from "./timer.js"
 
 /** @internal */
+export const FailureLabel = Schema.Struct({
+  tag: Schema.String,
+  status: Schema.optional(Schema.Number)
+})
+
+/** @internal */
+export const TripReason = Schema.Literal(
+  "consecutive-failures",
+  "failure-rate",
+  "slow-calls",
+  "probe-failed",
+  "isolated"
+)
+
+const labelText = (label: typeof FailureLabel.Type): string =>
+  label.status === undefined ? label.tag : `${label.tag} ${label.status}`
+
+/** @internal */
 export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
   key: Schema.String,
-  retryAfter: Schema.DurationFromMillis
+  retryAfter: Schema.DurationFromMillis,
+  reason: Schema.optional(TripReason),
+  failures: Schema.optional(Schema.Number),
+  lastFailure: Schema.optional(FailureLabel),
+  sameKind: Schema.optional(Schema.Boolean)
 }) {
   override get message(): string {
-    return `circuit ${this.key} is open; retry after ${Duration.format(this.retryAfter)}`
+    const wait = `retry after ${Duration.format(this.retryAfter)}`
+    if (this.reason === "isolated") return `circuit open for ${this.key}: isolated until reset`
+    const last = this.lastFailure
+    const n = this.failures
+    if (this.reason === "slow-calls") {
+      return `circuit open for ${this.key} after ${n === 1 ? "a slow call" : `${n ?? "too many"} slow calls`}; ${wait}`
+    }
+    if (this.reason === "probe-failed" && last !== undefined) {
+      return `circuit open for ${this.key} after a failed probe (${labelText(last)}); ${wait}`
+    }
+    if (last !== undefined && n !== undefined) {
+      return this.sameKind === false
+        ? `circuit open for ${this.key} after ${n} failures, the last ${labelText(last)}; ${wait}`
+        : `circuit open for ${this.key} after ${n} × ${labelText(last)}; ${wait}`
+    }
+    return `circuit open for ${this.key}; ${wait}`
   }
+}
+
+const safeTag = /^[A-Za-z_$][\w$]{0,63}$/
+
+/**
+ * What a log line may say about a counted failure: its `_tag` (or an Error's `name`) when it looks like an
+ * identifier, and a numeric `status`; nothing else of it, so no message, URL or payload (which may hold secrets).
+ * @internal
+ */
+export const labelOf = (failure: unknown): typeof FailureLabel.Type => {
+  if (typeof failure !== "object" || failure === null) return { tag: "failure" }
+  const tag = "_tag" in failure && typeof failure._tag === "string"
+    ? failure._tag
+    : failure instanceof Error
+    ? failure.name
+    : "failure"
+  const status = "status" in failure && Number.isInteger(failure.status) ? failure.status as number : undefined
+  const safe = safeTag.test(tag) ? tag : "failure"
+  return status === undefined ? { tag: safe } : { tag: safe, status }
 }
 
 /** @internal */
@@ -39,6 +94,7 @@ interface ResolvedOptions {
   readonly successThreshold: number
   readonly breakDuration: Schedule.Schedule<unknown, unknown>
   readonly isFailure: (error: unknown) => boolean
+  readonly isIgnored: ((error: unknown) => boolean) | undefined
 }
 
 const BUCKETS = 10
@@ -61,7 +117,8 @@ const resolve = (options: CB.Options = {}): ResolvedOptions => {
     halfOpenMaxProbes: Math.max(1, options.halfOpenMaxProbes ?? 1),
     successThreshold: Math.max(1, options.successThreshold ?? 1),
     breakDuration: options.breakDuration ?? defaultBreakDuration,
-    isFailure: options.isFailure ?? (() => true)
+    isFailure: options.isFailure ?? (() => true),
+    isIgnored: options.isIgnored
   }
 }
 
@@ -77,6 +134,15 @@ type Admission =
   | { readonly _tag: "Rejected"; readonly retryAfter: Duration.Duration }
 
 type Outcome = "success" | "failure" | "ignored"
+
+interface Trip {
+  readonly reason: typeof TripReason.Type
+  readonly failures: number
+  readonly lastFailure: typeof FailureLabel.Type | undefined
+  readonly sameKind: boolean
+}
+
+const defectLabel: typeof FailureLabel.Type = { tag: "Defect" }
 
 /**
  * All mutable state lives in one object that is read and written only in synchronous blocks, so every
@@ -98,6 +164,11 @@ class BreakerState {
   scheduleState: unknown
   probesInFlight = 0
   probeSuccesses = 0
+  /** The last counted failure since the last transition, and how many counted failures in a row shared its label. */
+  lastFailure: typeof FailureLabel.Type | undefined = undefined
+  sameKindRun = 0
+  /** Why the breaker last opened; kept through HalfOpen, cleared when it closes. */
+  trip: Trip | undefined = undefined
   constructor(readonly initialScheduleState: unknown) {
     this.scheduleState = initialScheduleState
   }
@@ -124,14 +195,23 @@ export const unsafeMake = (
     s.keptCalls = 0
     s.keptFailures = 0
     s.keptSlow = 0
+    s.lastFailure = undefined
+    s.sameKindRun = 0
     if (to === "Closed") {
       s.scheduleState = s.initialScheduleState
       s.lastBreakMillis = 0
+      s.trip = undefined
     }
     if (from !== to) publish({ key, from, to, at: now })
   }
 
-  const open = (now: number): Effect.Effect<void> => {
+  const open = (now: number, reason: Trip["reason"], failures: number): Effect.Effect<void> => {
+    s.trip = {
+      reason,
+      failures,
+      lastFailure: s.lastFailure,
+      sameKind: s.sameKindRun >= failures
+    }
     // open synchronously; the pause is filled in once the (possibly effectful) schedule has stepped
     transition("Open", now)
     s.openUntil = Number.POSITIVE_INFINITY
@@ -186,6 +266,21 @@ export const unsafeMake = (
       // is after a failed probe's pause
       : Duration.millis(s.lastBreakMillis)
 
+  const rejection = (retryAfter: Duration.Duration): CircuitOpen => {
+    if (s.isolated) return new CircuitOpen({ key, retryAfter, reason: "isolated" }, true)
+    const trip = s.trip
+    return trip === undefined
+      ? new CircuitOpen({ key, retryAfter }, true)
+      : new CircuitOpen({
+        key,
+        retryAfter,
+        reason: trip.reason,
+        failures: trip.failures,
+        ...(trip.lastFailure === undefined ? {} : { lastFailure: trip.lastFailure }),
+        sameKind: trip.sameKind
+      }, true)
+  }
+
   const admit = (now: number): Admission => {
     if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
@@ -197,14 +292,33 @@ export const unsafeMake = (
     return { _tag: "Rejected", retryAfter: retryAfter(now) }
   }
 
-  const record = (admission: Admission & { _tag: "Admitted" }, outcome: Outcome, now: number): Effect.Effect<void> => {
+  const record = (
+    admission: Admission & { _tag: "Admitted" },
+    outcome: Outcome,
+    now: number,
+    label: typeof FailureLabel.Type | undefined
+  ): Effect.Effect<void> => {
     // an outcome from before the last transition says nothing about the upstream now
     if (admission.generation !== s.generation || s.isolated) return Effect.void
     const isSlow = now - admission.startedAt >= config.slowCallDuration
+    if (outcome === "failure" && label !== undefined) {
+      const last = s.lastFailure
+      s.sameKindRun = last !== undefined && last.tag === label.tag && last.status === label.status
+        ? s.sameKindRun + 1
+        : 1
+      s.lastFailure = label
+    }
     if (admission.probe) {
+      // A probe frees its slot whatever its outcome. An ignored one (interrupted, or a failure `isIgnored` says
+      // tells nothing about the upstream) leaves the state as it was: the next call may probe at once.
       s.probesInFlight--
       if (outcome === "ignored") return Effect.void
-      if (outcome === "failure" || (isSlow && config.slowCallRateThreshold !== undefined)) return open(now)
+      if (outcome === "failure") return open(now, "probe-failed", 1)
+      if (isSlow && config.slowCallRateThreshold !== undefined) {
+        s.lastFailure = undefined
+        return open(now, "slow-calls", 1)
+      }
+      // a success, or a failure that does not count (the upstream answered): the upstream is alive
       s.probeSuccesses++
       if (s.probeSuccesses >= config.successThreshold) transition("Closed", now)
       return Effect.void
@@ -222,7 +336,9 @@ export const unsafeMake = (
       s.keptSlow++
     }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
-    if (s.consecutiveFailures >= config.consecutiveFailures) return open(now)
+    if (s.consecutiveFailures >= config.consecutiveFailures) {
+      return open(now, "consecutive-failures", s.consecutiveFailures)
+    }
     // The window's totals are summed only when a rate could trip: the kept sums bound them from above, so with
     // too few calls, or no failure (no slow call) kept at all, no threshold can be reached.
     const failureRate = config.failureRateThreshold
@@ -234,41 +350,44 @@ export const unsafeMake = (
     const totals = windowTotals(now)
     if (totals.calls >= config.minimumThroughput) {
       if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
-        return open(now)
+        return open(now, "failure-rate", totals.failures)
       }
       if (config.slowCallRateThreshold !== undefined && totals.slow / totals.calls >= config.slowCallRateThreshold) {
-        return open(now)
+        return open(now, "slow-calls", totals.slow)
       }
     }
     return Effect.void
   }
 
-  const classify = <A, E>(exit: Exit.Exit<A, E>): Outcome => {
-    if (Exit.isSuccess(exit)) return "success"
-    const failure = Cause.failureOption(exit.cause)
-    if (failure._tag === "Some") {
-      return isPolicyRejection(failure.value) || !config.isFailure(failure.value) ? "ignored" : "failure"
-    }
-    // interruption says nothing about the upstream; a defect does
-    return Cause.isInterruptedOnly(exit.cause) ? "ignored" : "failure"
-  }
+  // A failure counts (`isFailure`), says nothing about the upstream (a policy's rejection, `isIgnored`), or else
+  // proves the upstream answered: it then counts as a successful call, as in resilience4j and Polly.
+  const classify = (failure: unknown): Outcome =>
+    isPolicyRejection(failure) || (config.isIgnored !== undefined && config.isIgnored(failure))
+      ? "ignored"
+      : config.isFailure(failure)
+      ? "failure"
+      : "success"
 
   // One mask, one clock read and one `matchCauseEffect` a call: the closed path allocates only its admission.
   const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
         const admission = admit(clock.unsafeCurrentTimeMillis())
-        if (admission._tag === "Rejected") {
-          return Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }, true))
-        }
+        if (admission._tag === "Rejected") return Effect.fail(rejection(admission.retryAfter))
         return Effect.matchCauseEffect(restore(self), {
-          onFailure: (cause) =>
-            Effect.zipRight(
-              record(admission, classify(Exit.failCause(cause)), clock.unsafeCurrentTimeMillis()),
-              Effect.failCause(cause)
-            ),
+          onFailure: (cause) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const failure = Cause.failureOption(cause)
+            const recorded = failure._tag === "Some"
+              ? record(admission, classify(failure.value), now, labelOf(failure.value))
+              // interruption says nothing about the upstream; a defect does
+              : Cause.isInterruptedOnly(cause)
+              ? record(admission, "ignored", now, undefined)
+              : record(admission, "failure", now, defectLabel)
+            return Effect.zipRight(recorded, Effect.failCause(cause))
+          },
           onSuccess: (value) => {
-            const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis())
+            const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis(), undefined)
             return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
           }
         })

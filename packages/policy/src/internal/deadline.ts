@@ -45,6 +45,7 @@ const none: Current = {
 /** @internal */
 export interface LimitOptions {
   readonly selfEnforcing?: boolean | undefined
+  readonly disconnect?: boolean | undefined
 }
 
 // The default services' Clock: only under it do transports' real timers agree with the deadline's clock.
@@ -97,6 +98,7 @@ const limit = <A, E, R>(
   // decoded on first use (an invalid input still fails where it used to), then reused by every call
   let duration: Duration.Duration | undefined
   const selfEnforcing = options?.selfEnforcing === true
+  const disconnect = options?.disconnect === true
   return Effect.withFiberRuntime((fiber) => {
     const outer = fiber.getFiberRef(currentRef)
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
@@ -132,7 +134,9 @@ const limit = <A, E, R>(
     // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
     const fired = limit
     return withLimit(
-      Effect.timeoutFail(self, {
+      // Disconnected, `self` is interrupted in the background: the limit fails on time even when `self` does not
+      // stop promptly when interrupted (an uninterruptible region, a canceler that waits for the request to end).
+      Effect.timeoutFail(disconnect ? Effect.disconnect(self) : self, {
         duration: Duration.millis(fired.at - now),
         onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
       }),
