@@ -830,9 +830,6 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
   }
 }
 
-const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
-  "status" in failure && typeof failure.status === "number" ? failure.status : undefined
-
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
   if (statuses === undefined) return isRetryableByDefault(failure)
