@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry through tsx (a devDependency of the workspace): the package ships its sources.
-import { register } from "tsx/esm/api"
-
-register()
-await import("../src/bin.ts")
+// The `sturdy` command: the compiled entry point, run by plain node (`pnpm build` produces build/esm in this
+// repository; the published package ships it). `pnpm sturdy ...` in the repository runs the sources through tsx.
+import "../build/esm/bin.js"
