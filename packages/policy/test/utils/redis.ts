@@ -78,7 +78,8 @@ export const freePort: Effect.Effect<number, RedisServerError> = Effect.async<nu
   const server = Net.createServer()
   server.once(
     "error",
-    (error) => resume(Effect.fail(new RedisServerError({ reason: "SpawnFailed", detail: `no free port: ${error.message}` })))
+    (error) =>
+      resume(Effect.fail(new RedisServerError({ reason: "SpawnFailed", detail: `no free port: ${error.message}` })))
   )
   server.listen(0, "127.0.0.1", () => {
     const address = server.address()
