@@ -8,7 +8,7 @@ const spawn = (...args: ReadonlyArray<string>) =>
   ChildProcess.spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 80_000 })
 
 describe("bin/sturdy.mjs", () => {
-  // each spawn starts node and tsx from cold (several seconds on a loaded machine)
+  // each spawn starts node on the compiled build (`pnpm check` or `pnpm build` makes it) from cold
   it("--help lists every command and exits 0", { timeout: 90_000 }, () => {
     const result = spawn("--help")
     expect(result.status).toBe(0)
