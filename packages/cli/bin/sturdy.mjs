@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// The `sturdy` command: the compiled entry point, run by plain node (`pnpm build` produces build/esm in this
-// repository; the published package ships it). `pnpm sturdy ...` in the repository runs the sources through tsx.
-import "../build/esm/bin.js"
+// The `sturdy` command. The package imports its own `bin` module: plain node resolves it to the compiled
+// build/esm/bin.js (what the published package ships); `node --conditions=@sturdy/source --import tsx` (as the
+// repository's tests and `pnpm sturdy` do) runs src/bin.ts instead.
+import "@sturdy/cli/bin"

@@ -4,11 +4,15 @@ import * as Path from "node:path"
 
 const bin = Path.join(import.meta.dirname, "..", "bin", "sturdy.mjs")
 
+// the sources, as in the rest of the tests; test/packaging.test.ts runs the installed, compiled bin with plain node
 const spawn = (...args: ReadonlyArray<string>) =>
-  ChildProcess.spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 80_000 })
+  ChildProcess.spawnSync(process.execPath, ["--conditions=@sturdy/source", "--import", "tsx", bin, ...args], {
+    encoding: "utf8",
+    timeout: 80_000
+  })
 
 describe("bin/sturdy.mjs", () => {
-  // each spawn starts node on the compiled build (`pnpm check` or `pnpm build` makes it) from cold
+  // each spawn starts node and tsx from cold (several seconds on a loaded machine)
   it("--help lists every command and exits 0", { timeout: 90_000 }, () => {
     const result = spawn("--help")
     expect(result.status).toBe(0)
