@@ -40,5 +40,10 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error"
     }
+  },
+  {
+    // plain Node scripts (the .ts sources get their globals from @types/node through TypeScript)
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { console: "readonly", process: "readonly" } }
   }
 )

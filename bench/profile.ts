@@ -1,7 +1,7 @@
 /**
  * Profiles one contender with `node --cpu-prof` and prints where its CPU time goes.
  *
- *   npx tsx profile.ts "sturdy standard stack" [milliseconds]
+ *   pnpm --filter @sturdy/bench profile "sturdy standard stack" [milliseconds]
  */
 import { profileEntry } from "./src/profileRun.js"
 import { canPin } from "./src/server.js"

@@ -2,7 +2,7 @@
  * Quick transport benchmark (not wired into scripts): raw undici `Pool.request` vs `NodeHttpClient.layerUndici` vs
  * `UndiciHttpClient.layer`, concurrency 64, against a keep-alive server in a child process.
  *
- *   npx tsx bench/transport.ts [secondsPerRun=3] [rounds=2] [only=substring of a contender name]
+ *   pnpm example bench/transport.ts [secondsPerRun=3] [rounds=2] [only=substring of a contender name]
  */
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"

@@ -6,7 +6,7 @@
  * The FaultServer plays both the token endpoint and the API. Its request log (what the server really received) is
  * printed with every credential replaced by a label, so you can see which token each request carried.
  *
- * Run: `npx tsx examples/auth.ts`
+ * Run: `pnpm example examples/auth.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Auth, OAuth2, SturdyClient } from "@sturdy/http"

@@ -6,7 +6,7 @@
  * The prices API answers twice, then fails four times, then recovers. A call is made every 100 ms; each line shows
  * what the caller got, and the breaker's `changes` stream prints every transition.
  *
- * Run: `npx tsx examples/circuit-breaker.ts`
+ * Run: `pnpm example examples/circuit-breaker.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SturdyClient } from "@sturdy/http"

@@ -7,7 +7,7 @@
  * The primary answers A-1 once, then goes down (503). The replica knows B-2 only. A 404 from the primary is an
  * answer, not an outage: `while` stops the plan there instead of serving a default price for an unknown product.
  *
- * Run: `npx tsx examples/fallback-layers.ts`
+ * Run: `pnpm example examples/fallback-layers.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import type { HttpFailure } from "@sturdy/http"

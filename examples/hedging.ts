@@ -6,7 +6,7 @@
  * same twelve searches run plain, then hedged; the summary compares their latencies and shows that the losing
  * copies were cancelled on the server's side too.
  *
- * Run: `npx tsx examples/hedging.ts`
+ * Run: `pnpm example examples/hedging.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { SturdyClient } from "@sturdy/http"

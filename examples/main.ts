@@ -24,7 +24,7 @@
  * - breaker transitions: the `BreakerTransition` events of the policy-wide `onEvent` hook (keyed per API);
  * - fallbacks: the provenance of `Fallback.firstOf` answers (`source`, `failures`, `age` from `StaleCache`).
  *
- * Run: `pnpm start` (or `npx tsx examples/main.ts`)
+ * Run: `pnpm start` (or `pnpm example examples/main.ts`)
  */
 import { NodeRuntime } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"

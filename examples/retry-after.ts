@@ -6,7 +6,7 @@
  * `retryAfter`). Every decision is reported to `onAttempt`; the FaultServer's request log shows when each attempt
  * actually arrived. (`Policy` from `@sturdy/http` wires exactly this up by default.)
  *
- * Run: `npx tsx examples/retry-after.ts`
+ * Run: `pnpm example examples/retry-after.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { HttpFailure, SturdyClient } from "@sturdy/http"

@@ -9,7 +9,7 @@
  *
  * The same properties run as a test in `examples/test/schedule-laws.test.ts`.
  *
- * Run: `npx tsx examples/schedule-property-test.ts`
+ * Run: `pnpm example examples/schedule-property-test.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Backoff } from "@sturdy/policy"

@@ -7,7 +7,7 @@
  * (OTLP, Prometheus, console) receives them. Here both exporters are in memory so the program can print what an
  * exporter would have sent: the span tree (query secrets already `<redacted>` in `url.full`) and the metric points.
  *
- * Run: `npx tsx examples/telemetry-otel.ts`
+ * Run: `pnpm example examples/telemetry-otel.ts`
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { NodeRuntime } from "@effect/platform-node"

@@ -8,7 +8,7 @@
  * `Telemetry.attempt`. The program installs `TestTracer.make()` from `@sturdy/testing` (an in-memory tracer), makes
  * four calls, and prints the span tree and the metric snapshot. Any OpenTelemetry exporter (`@effect/opentelemetry`) would receive the same spans.
  *
- * Run: `npx tsx examples/telemetry.ts`
+ * Run: `pnpm example examples/telemetry.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"

@@ -5,7 +5,7 @@
  * A local FaultServer answers each `/users/:n` path with a different fault; the program asks for every one of
  * them and prints which tag came back, whether it is worth retrying and whether the server may have seen it.
  *
- * Run: `npx tsx examples/typed-errors.ts`
+ * Run: `pnpm example examples/typed-errors.ts`
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { HttpFailure, SturdyClient } from "@sturdy/http"

@@ -137,7 +137,7 @@ describe("examples", () => {
     const root = Path.resolve(import.meta.dirname, "..", "..")
     const { stderr, stdout } = await promisify(execFile)(
       Path.join(root, "node_modules", ".bin", "tsx"),
-      [Path.join(root, "examples", "main.ts")],
+      ["--conditions=@sturdy/source", Path.join(root, "examples", "main.ts")],
       { cwd: root, timeout: 60_000 }
     )
     // progress: attempts, retry decisions, hedges, breaker transitions, fallbacks

@@ -103,9 +103,8 @@ export const descriptions: { readonly [K in Kind]: string } = internal.descripti
  * @example
  * ```ts
  * import { ExitCode } from "@sturdy/cli"
- * import type { Policy } from "@sturdy/http"
  *
- * const describe = (failure: Failure) => ExitCode.descriptions[ExitCode.kindOf(failure)]
+ * const describe = (failure: ExitCode.Failure) => ExitCode.descriptions[ExitCode.kindOf(failure)]
  * ```
  * @since 0.1.0
  * @category classification

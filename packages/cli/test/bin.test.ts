@@ -4,8 +4,12 @@ import * as Path from "node:path"
 
 const bin = Path.join(import.meta.dirname, "..", "bin", "sturdy.mjs")
 
+// the sources, as in the rest of the tests; test/packaging.test.ts runs the installed, compiled bin with plain node
 const spawn = (...args: ReadonlyArray<string>) =>
-  ChildProcess.spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 80_000 })
+  ChildProcess.spawnSync(process.execPath, ["--conditions=@sturdy/source", "--import", "tsx", bin, ...args], {
+    encoding: "utf8",
+    timeout: 80_000
+  })
 
 describe("bin/sturdy.mjs", () => {
   // each spawn starts node and tsx from cold (several seconds on a loaded machine)

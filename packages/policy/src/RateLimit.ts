@@ -10,7 +10,8 @@
  * | `maxPausedKeys` | `10,000`         | server pauses remembered at once (expired ones are dropped first) |
  *
  * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
- * process, {@link layerStoreRedis} to share the limit between processes; swapping them is a layer change.
+ * process, `RateLimitRedis.layerStore` (the `@sturdy/policy/RateLimitRedis` entry point, on the optional peer `ioredis`)
+ * to share the limit between processes; swapping them is a layer change.
  *
  * Server hints: when an upstream answers with `Retry-After` for a key, call `pauseFor` / `pauseUntil`; every
  * caller of that key then waits (mode `"delay"`) or fails with reason `"paused"` (mode `"fail"`) until then, not
@@ -22,7 +23,6 @@
  * @since 0.1.0
  */
 import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
-import type * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -263,31 +263,3 @@ export type RateLimiterStore = ExperimentalRateLimiter.RateLimiterStore
  * @category store
  */
 export const layerStoreMemory: Layer.Layer<RateLimiterStore> = ExperimentalRateLimiter.layerStoreMemory
-
-/**
- * A store in Redis (via ioredis), shared by every process using the same server and `prefix`.
- *
- * @example
- * ```ts
- * import { RateLimit } from "@sturdy/policy"
- *
- * const StoreLive = RateLimit.layerStoreRedis({ host: "127.0.0.1", port: 6379, prefix: "myapp:ratelimit:" })
- * ```
- * @since 0.1.0
- * @category store
- */
-export const layerStoreRedis: (options: RedisStoreOptions) => Layer.Layer<RateLimiterStore> = internal.layerStoreRedis
-
-/**
- * ioredis connection options plus a key `prefix` (default `"ratelimiter:"`), as `@effect/experimental` takes them.
- *
- * @example
- * ```ts
- * import type { RateLimit } from "@sturdy/policy"
- *
- * const options: RateLimit.RedisStoreOptions = { host: "127.0.0.1", port: 6379, prefix: "myapp:" }
- * ```
- * @since 0.1.0
- * @category store
- */
-export type RedisStoreOptions = Parameters<typeof RedisStore.make>[0]

@@ -1,6 +1,6 @@
 /**
  * Per-call cost of each policy's happy path around `Effect.void`, in nanoseconds, net of running `Effect.void`
- * itself the same way. Not a test: run it with `npx tsx packages/testing/scripts/policy-cost.ts [calls]`.
+ * itself the same way. Not a test: run it with `pnpm example packages/testing/scripts/policy-cost.ts [calls]`.
  *
  * Every case is an Effect built once and run `calls` times in a loop inside one fiber, the way a client runs its
  * guarded call; the best of five rounds is reported, after a warm-up round. Time is the process's CPU time (not wall

@@ -3,7 +3,7 @@
  * after seed, until at least a million simulated upstream requests have been made, and prints the wall time and
  * the rate. Not a test: run it with
  *
- *   npx tsx packages/testing/scripts/simulate-million.ts [requests] [workers]
+ *   pnpm example packages/testing/scripts/simulate-million.ts [requests] [workers]
  *
  * Runs are independent, so they are spread over `workers` threads (default: one per core); each worker rebuilds the
  * scenario and the policy from their names, since Effects and closures cannot cross a thread boundary.

@@ -15,7 +15,7 @@ const moduleExtensions = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"])
 
 /**
  * Loads `--schema FILE`: a JSON Schema (`.json`), or a module whose default export or `schema` export is an Effect
- * Schema (`.ts` needs the command to run under tsx, as `bin/sturdy.mjs` does).
+ * Schema (a `.ts` module needs a Node that strips types, or `node --import tsx`; `pnpm sturdy` runs under tsx).
  */
 export const load = (
   file: string

@@ -1,9 +1,7 @@
 import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
-import * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 
@@ -158,25 +156,3 @@ export const withRateLimit = dual<
     key: string
   ) => Effect.Effect<A, E | RateLimitExceeded | RateLimitStoreError, R>
 >(3, (self, limiter, key) => limiter.run(key)(self))
-
-/**
- * `@effect/experimental`'s Redis scripts pass the refill interval to `SET ... PX`, which only takes whole
- * milliseconds: 3 calls per 10 s (3333.33 ms) fails with "value is not an integer". Rounding the interval up keeps
- * the limit (never more calls than asked for) and makes every limit work.
- * @internal
- */
-const wholeMillis = (refillRate: Duration.Duration): Duration.Duration =>
-  Duration.millis(Math.max(1, Math.ceil(Duration.toMillis(refillRate))))
-
-/** @internal */
-export const layerStoreRedis = (
-  options: RL.RedisStoreOptions
-): Layer.Layer<ExperimentalRateLimiter.RateLimiterStore> =>
-  Layer.scoped(
-    ExperimentalRateLimiter.RateLimiterStore,
-    Effect.map(RedisStore.make(options), (store) =>
-      ExperimentalRateLimiter.RateLimiterStore.of({
-        fixedWindow: (request) => store.fixedWindow({ ...request, refillRate: wholeMillis(request.refillRate) }),
-        tokenBucket: (request) => store.tokenBucket({ ...request, refillRate: wholeMillis(request.refillRate) })
-      }))
-  )

@@ -1,8 +1,13 @@
+import { beforeAll, describe } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Net from "node:net"
+import type { TestOptions } from "vitest"
+import { isCi, REDIS_SKIP_MARKER, redisServerOnPath } from "./redisAvailability.js"
+
+export { isCi, REDIS_INSTALL_HINT, REDIS_SKIP_MARKER, redisServerOnPath } from "./redisAvailability.js"
 
 /** A redis-server started by a test, listening on 127.0.0.1. */
 export interface RedisServer {
@@ -10,13 +15,72 @@ export interface RedisServer {
   readonly port: number
 }
 
-/** redis-server could not be started (not on PATH, or it exited before it was ready). */
-export class RedisServerError extends Data.TaggedError("RedisServerError")<{ readonly reason: string }> {}
+/**
+ * redis-server could not be started. `reason` says why: `NotInstalled` (not on the PATH), `PortInUse` (another
+ * process took the port), `Exited` (it exited before it was ready, with `exitCode` and its last output), `NotReady`
+ * (no "Ready to accept connections" in time) or `SpawnFailed` (the OS refused to start it).
+ */
+export class RedisServerError extends Data.TaggedError("RedisServerError")<{
+  readonly reason: "NotInstalled" | "PortInUse" | "Exited" | "NotReady" | "SpawnFailed"
+  readonly detail: string
+  readonly port?: number | undefined
+  readonly exitCode?: number | null | undefined
+}> {
+  override get message(): string {
+    const on = this.port === undefined ? "" : ` on 127.0.0.1:${this.port}`
+    switch (this.reason) {
+      case "NotInstalled":
+        return `cannot start redis-server: it is not on the PATH (apt-get install redis-server). ${this.detail}`
+      case "PortInUse":
+        return `cannot start redis-server${on}: the port is already in use. ${this.detail}`
+      case "Exited":
+        return `redis-server${on} exited with code ${this.exitCode} before it was ready. Its last output: ${this.detail}`
+      case "NotReady":
+        return `redis-server${on} did not report "Ready to accept connections" in time. ${this.detail}`
+      case "SpawnFailed":
+        return `cannot start redis-server${on}: ${this.detail}`
+    }
+  }
+}
+
+/**
+ * `describe` for suites that need a real redis-server (started per test with {@link startRedisServer}):
+ *
+ * - redis-server on the PATH: the suite runs.
+ * - missing, `CI` unset: the suite is skipped; the run ends with one line saying so and naming what to install
+ *   (printed by `redisSkipReporter.ts`, registered in `vitest.config.ts`).
+ * - missing, `CI` set: the suite fails, every test with the reason. CI never skips the Redis tests.
+ */
+export const describeWithRedis = (
+  name: string,
+  fn: () => void,
+  options?: number | TestOptions
+): void => {
+  if (redisServerOnPath() !== undefined) {
+    describe(name, fn, options)
+  } else if (!isCi()) {
+    describe.skip(`${name} ${REDIS_SKIP_MARKER}`, fn, options)
+  } else {
+    describe(name, () => {
+      beforeAll(() => {
+        throw new RedisServerError({
+          reason: "NotInstalled",
+          detail: "CI=true: the Redis-backed tests must run in CI, so a missing redis-server is a failure."
+        })
+      })
+      fn()
+    }, options)
+  }
+}
 
 /** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
 export const freePort: Effect.Effect<number, RedisServerError> = Effect.async<number, RedisServerError>((resume) => {
   const server = Net.createServer()
-  server.once("error", (error) => resume(Effect.fail(new RedisServerError({ reason: error.message }))))
+  server.once(
+    "error",
+    (error) =>
+      resume(Effect.fail(new RedisServerError({ reason: "SpawnFailed", detail: `no free port: ${error.message}` })))
+  )
   server.listen(0, "127.0.0.1", () => {
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
@@ -24,16 +88,21 @@ export const freePort: Effect.Effect<number, RedisServerError> = Effect.async<nu
   })
 })
 
+const readyTimeoutMillis = 15_000
+
 const spawnOn = (port: number): Effect.Effect<ChildProcess, RedisServerError> =>
   Effect.async<ChildProcess, RedisServerError>((resume) => {
     const child = spawn(
       "redis-server",
       ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: ["ignore", "pipe", "ignore"] }
+      { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""
+    const tail = () => output.trim().split("\n").slice(-5).join(" | ").slice(-800) || "(no output)"
     const detach = () => {
+      clearTimeout(timer)
       child.stdout?.off("data", onData)
+      child.stderr?.off("data", onData)
       child.off("error", onError)
       child.off("exit", onExit)
     }
@@ -41,20 +110,42 @@ const spawnOn = (port: number): Effect.Effect<ChildProcess, RedisServerError> =>
       output += chunk.toString()
       if (output.includes("Ready to accept connections")) {
         detach()
-        // keep draining stdout so a chatty server never blocks on a full pipe
+        // keep draining the pipes so a chatty server never blocks on a full pipe
         child.stdout?.resume()
+        child.stderr?.resume()
         resume(Effect.succeed(child))
       }
     }
-    const onError = (error: Error) => {
+    const onError = (error: NodeJS.ErrnoException) => {
       detach()
-      resume(Effect.fail(new RedisServerError({ reason: error.message })))
+      resume(Effect.fail(
+        error.code === "ENOENT"
+          ? new RedisServerError({ reason: "NotInstalled", detail: `spawn failed: ${error.message}`, port })
+          : new RedisServerError({ reason: "SpawnFailed", detail: error.message, port })
+      ))
     }
-    const onExit = (code: number | null) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       detach()
-      resume(Effect.fail(new RedisServerError({ reason: `redis-server exited with ${code}: ${output.slice(-500)}` })))
+      resume(Effect.fail(
+        /Address already in use/i.test(output)
+          ? new RedisServerError({ reason: "PortInUse", detail: tail(), port, exitCode: code })
+          : new RedisServerError({
+            reason: "Exited",
+            detail: signal === null ? tail() : `killed by ${signal}; ${tail()}`,
+            port,
+            exitCode: code
+          })
+      ))
     }
+    const timer = setTimeout(() => {
+      detach()
+      child.kill("SIGKILL")
+      resume(Effect.fail(
+        new RedisServerError({ reason: "NotReady", detail: `waited ${readyTimeoutMillis} ms; ${tail()}`, port })
+      ))
+    }, readyTimeoutMillis)
     child.stdout?.on("data", onData)
+    child.stderr?.on("data", onData)
     child.on("error", onError)
     child.on("exit", onExit)
     return Effect.sync(() => {
@@ -72,10 +163,11 @@ const stop = (child: ChildProcess): Effect.Effect<void> =>
 
 /**
  * Starts `redis-server --port N --save "" --appendonly no` on a free loopback port and stops it when the scope
- * closes. Retries a few times in case another process took the port between choosing and binding it.
+ * closes. Retries a few times when another process took the port between choosing and binding it; a missing binary
+ * fails at once.
  */
 export const startRedisServer: Effect.Effect<RedisServer, RedisServerError, Scope.Scope> = Effect.gen(function*() {
   const port = yield* freePort
   yield* Effect.acquireRelease(spawnOn(port), stop)
   return { host: "127.0.0.1", port }
-}).pipe(Effect.retry({ times: 3 }))
+}).pipe(Effect.retry({ times: 3, while: (error) => error.reason === "PortInUse" }))

@@ -1,0 +1,70 @@
+/**
+ * A program as a user of the published packages writes it, compiled by `packaging.test.ts` in a project outside
+ * the workspace (NodeNext, `skipLibCheck: false`) against the packed tarballs and run with plain `node`: a call
+ * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
+ * a rate limiter; and a value from each of the other packages. It prints one JSON line.
+ */
+import { Cli, ExitCode } from "@sturdy/cli"
+import { HttpFailure, Policy } from "@sturdy/http"
+import { UndiciHttpClient } from "@sturdy/node"
+import { Backoff, RateLimit } from "@sturdy/policy"
+import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
+import { ScheduleKit } from "@sturdy/testing"
+import { Effect, Layer, Schema } from "effect"
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+
+const hits: Record<string, number> = {}
+const server = Http.createServer((request, response) => {
+  const path = request.url ?? "/"
+  hits[path] = (hits[path] ?? 0) + 1
+  if (path === "/users/1" && hits[path] === 1) {
+    response.writeHead(503, { "content-type": "text/plain" }).end("busy")
+  } else if (path === "/users/1") {
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: 1, name: "Ada" }))
+  } else {
+    response.writeHead(404, { "content-type": "text/plain" }).end("no such thing")
+  }
+})
+await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+const { port } = server.address() as AddressInfo
+
+const ApiLive = Policy.layerClient({ baseUrl: `http://127.0.0.1:${port}` }).pipe(
+  Layer.provide(Policy.layer({ totalTimeout: "10 seconds", retry: { maxAttempts: 3, baseDelay: "10 millis" } })),
+  Layer.provide(UndiciHttpClient.layer({ connections: 4 }))
+)
+
+// only the type: the Redis store's entry point type-checks, and nothing here loads ioredis
+const redisOptions: RateLimitRedis.StoreOptions = { host: "127.0.0.1", port: 6379 }
+
+const program = Effect.gen(function*() {
+  const api = yield* Policy.Client
+  const user = yield* api.get("/users/1", { schema: User })
+  const missing = yield* Effect.flip(api.get("/nowhere", { schema: User }))
+  const limiter = yield* RateLimit.make({ limit: 1, window: "1 minute", onExceeded: "fail" })
+  yield* limiter.consume("key")
+  const limited = yield* Effect.flip(limiter.consume("key"))
+  return {
+    user,
+    hits,
+    missing: missing._tag === "ClientError" ? `${missing._tag} ${missing.status}` : missing._tag,
+    missingIsTransient: missing._tag === "ClientError" && HttpFailure.isTransient(missing),
+    limited: limited._tag,
+    delays: ScheduleKit.delaysSync(Backoff.exponential({ base: "100 millis", jitter: "none" }), {
+      attempts: 3,
+      seed: 1
+    }),
+    exitCodeConnection: ExitCode.codes.Connection,
+    cliVersion: Cli.version,
+    redisPrefix: redisOptions.prefix ?? "ratelimiter:"
+  }
+})
+
+try {
+  const result = await Effect.runPromise(program.pipe(Effect.provide(Layer.merge(ApiLive, RateLimit.layerStoreMemory))))
+  console.log(JSON.stringify(result))
+} finally {
+  server.close()
+}
