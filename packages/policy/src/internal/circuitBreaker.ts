@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -11,6 +12,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
+import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import { isPolicyRejection } from "./rejection.js"
 
 /** @internal */
@@ -95,6 +97,8 @@ class BreakerState {
   scheduleState: unknown
   probesInFlight = 0
   probeSuccesses = 0
+  /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
+  syncedAt = 0
   constructor(readonly initialScheduleState: unknown) {
     this.scheduleState = initialScheduleState
   }
@@ -105,7 +109,8 @@ export const unsafeMake = (
   key: string,
   options: CB.Options | undefined,
   publish: (change: CB.StateChange) => void,
-  changes: Stream.Stream<CB.StateChange>
+  changes: Stream.Stream<CB.StateChange>,
+  sync?: BreakerSync | undefined
 ): CB.CircuitBreaker => {
   const config = resolve(options)
   const s = new BreakerState(config.breakDuration.initial)
@@ -141,7 +146,25 @@ export const unsafeMake = (
       }
       // a finished schedule keeps its last pause rather than probing immediately
       s.openUntil = now + s.lastBreakMillis
+      // fleet sharing: tell the other processes until when this upstream is paused
+      if (sync !== undefined && !s.isolated) {
+        s.syncedAt = now
+        sync.publish(key, { state: "Open", at: now, until: s.openUntil })
+      }
     })
+  }
+
+  // Fleet sharing: apply a record another process published after the last one seen here. A newer Open pauses
+  // this breaker until the same time (an elapsed pause makes the next call a probe); a newer Closed closes it.
+  const applyShared = (record: SharedRecord, now: number): void => {
+    s.syncedAt = record.at
+    if (record.state === "Open") {
+      if (s.state !== "Open") transition("Open", now)
+      s.openUntil = record.until
+      s.lastBreakMillis = Math.max(0, record.until - record.at)
+    } else if (s.state !== "Closed") {
+      transition("Closed", now)
+    }
   }
 
   const windowTotals = (now: number) => {
@@ -185,6 +208,10 @@ export const unsafeMake = (
 
   const admit = (now: number): Admission => {
     if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
+    if (sync !== undefined) {
+      const shared = sync.latest(key)
+      if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
+    }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
     if (s.state === "HalfOpen" && s.probesInFlight + s.probeSuccesses < config.halfOpenMaxProbes) {
@@ -195,6 +222,8 @@ export const unsafeMake = (
   }
 
   const record = (admission: Admission & { _tag: "Admitted" }, outcome: Outcome, now: number): Effect.Effect<void> => {
+    // fleet sharing: a probe gives its fleet-wide slot back whatever its outcome
+    if (admission.probe && sync !== undefined) sync.releaseProbe(key)
     // an outcome from before the last transition says nothing about the upstream now
     if (admission.generation !== s.generation || s.isolated) return Effect.void
     const isSlow = now - admission.startedAt >= config.slowCallDuration
@@ -203,7 +232,13 @@ export const unsafeMake = (
       if (outcome === "ignored") return Effect.void
       if (outcome === "failure" || (isSlow && config.slowCallRateThreshold !== undefined)) return open(now)
       s.probeSuccesses++
-      if (s.probeSuccesses >= config.successThreshold) transition("Closed", now)
+      if (s.probeSuccesses >= config.successThreshold) {
+        transition("Closed", now)
+        if (sync !== undefined) {
+          s.syncedAt = now
+          sync.publish(key, { state: "Closed", at: now, until: now })
+        }
+      }
       return Effect.void
     }
     if (outcome === "ignored") return Effect.void
@@ -258,19 +293,35 @@ export const unsafeMake = (
         if (admission._tag === "Rejected") {
           return Effect.fail(new CircuitOpen({ key, retryAfter: admission.retryAfter }, true))
         }
-        return Effect.matchCauseEffect(restore(self), {
-          onFailure: (cause) =>
-            Effect.zipRight(
-              record(admission, classify(Exit.failCause(cause)), clock.unsafeCurrentTimeMillis()),
-              Effect.failCause(cause)
-            ),
-          onSuccess: (value) => {
-            const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis())
-            return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
-          }
-        })
+        if (admission.probe && sync !== undefined) {
+          // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
+          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (acquired) => {
+            if (acquired) return attempt(restore, self, admission, clock)
+            if (admission.generation === s.generation) s.probesInFlight--
+            return Effect.fail(new CircuitOpen({ key, retryAfter: Duration.millis(s.lastBreakMillis) }, true))
+          })
+        }
+        return attempt(restore, self, admission, clock)
       })
     )
+
+  const attempt = <A, E, R>(
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    self: Effect.Effect<A, E, R>,
+    admission: Admission & { _tag: "Admitted" },
+    clock: Clock.Clock
+  ): Effect.Effect<A, E | CircuitOpen, R> =>
+    Effect.matchCauseEffect(restore(self), {
+      onFailure: (cause) =>
+        Effect.zipRight(
+          record(admission, classify(Exit.failCause(cause)), clock.unsafeCurrentTimeMillis()),
+          Effect.failCause(cause)
+        ),
+      onSuccess: (value) => {
+        const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis())
+        return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
+      }
+    })
 
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
     Effect.sync((): CB.Snapshot => {
@@ -319,10 +370,14 @@ const publishTo = (hub: PubSub.PubSub<CB.StateChange>) => (change: CB.StateChang
 }
 
 /** @internal */
-export const make = (key: string, options?: CB.Options): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
+export const make = (
+  key: string,
+  options?: CB.Options,
+  sync?: BreakerSync | undefined
+): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown),
-    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub))
+    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub), sync)
   )
 
 /** @internal */
@@ -332,7 +387,10 @@ export const withBreaker = dual<
 >(2, (self, breaker) => breaker.run(self))
 
 /** @internal */
-export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
+export const makeRegistry = (
+  options: CB.RegistryOptions = {},
+  sync?: BreakerSync | undefined
+): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const capacity = Math.max(1, options.capacity ?? 10_000)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
@@ -357,7 +415,8 @@ export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB
         key,
         options.breaker,
         publish,
-        Stream.filter(changes, (change) => change.key === key)
+        Stream.filter(changes, (change) => change.key === key),
+        sync
       )
       breakers.set(key, created)
       while (breakers.size > capacity) {
