@@ -164,7 +164,9 @@ describe("RetryBudgetStore", () => {
 
   it.effect("refuses a syncInterval or timeout that is not a finite positive duration", () =>
     Effect.gen(function*() {
-      for (const options of [{ syncInterval: 0 }, { timeout: "-1 millis" }, { syncInterval: Duration.infinity }] as const) {
+      for (
+        const options of [{ syncInterval: 0 }, { timeout: "-1 millis" }, { syncInterval: Duration.infinity }] as const
+      ) {
         const exit = yield* Effect.exit(
           RetryBudgetStore.makeBudget(options as RetryBudgetStore.Options).pipe(
             Effect.provide(RetryBudgetStore.layerMemory),
@@ -182,9 +184,12 @@ describe("RetryBudgetStore", () => {
       const budgets = yield* Effect.forEach([1, 2, 3, 4], () =>
         Effect.flatMap(Layer.build(store), (context) =>
           Effect.provide(RetryBudgetStore.makeBudget({ minRetries: 5, ratio: 0.1 }), context)))
-      yield* Effect.forEach(budgets, (budget) => depositMany(budget, "api", 50), { discard: true })
+      yield* Effect.forEach(budgets, (budget) =>
+        depositMany(budget, "api", 50), { discard: true })
       const granted = yield* Effect.all(
-        budgets.map((budget) => withdrawMany(budget, "api", 20)),
+        budgets.map((budget) =>
+          withdrawMany(budget, "api", 20)
+        ),
         { concurrency: "unbounded" }
       )
       // 5 + 0.1 × 200 for the fleet, not 4 × (5 + 0.1 × 50)

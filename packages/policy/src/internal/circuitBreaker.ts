@@ -98,7 +98,7 @@ class BreakerState {
   probesInFlight = 0
   probeSuccesses = 0
   /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
-  syncedAt = 0
+  syncedAt = Number.NEGATIVE_INFINITY
   constructor(readonly initialScheduleState: unknown) {
     this.scheduleState = initialScheduleState
   }

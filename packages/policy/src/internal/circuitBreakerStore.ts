@@ -89,9 +89,12 @@ export const makeSync = (
     const timeout = positive("timeout", options?.timeout ?? defaults.timeout)
     const leaseMillis = Duration.toMillis(positive("probeLease", options?.probeLease ?? defaults.probeLease))
     const health = makeHealth("circuit_breaker", timeout)
-    // the fleet's records of the keys in use here, refreshed every syncInterval
+    // the fleet's records of the keys in use here, refreshed every syncInterval; a key is read for a minute after
+    // its last call here (a poll round numbers each read)
     const cache = new Map<string, SharedRecord>()
-    const inUse = new Set<string>()
+    const lastUsed = new Map<string, number>()
+    const idleRounds = Math.max(1, Math.ceil(60_000 / Duration.toMillis(syncInterval)))
+    let round = 0
     // probe slots this process holds in the store, per key
     const leased = new Map<string, number>()
     // writes go through one fiber, in order, so a probe's release never overtakes the transition after it
@@ -99,9 +102,16 @@ export const makeSync = (
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(writes), health.run)))
 
     const poll = Effect.suspend(() => {
-      const keys = Array.from(inUse)
-      inUse.clear()
-      for (const key of cache.keys()) if (!keys.includes(key)) cache.delete(key)
+      round++
+      const keys: Array<string> = []
+      for (const [key, used] of lastUsed) {
+        if (round - used <= idleRounds) {
+          keys.push(key)
+        } else {
+          lastUsed.delete(key)
+          cache.delete(key)
+        }
+      }
       if (keys.length === 0) return Effect.void
       return Effect.map(health.run(store.read(keys)), (result) => {
         if (Option.isNone(result)) return
@@ -116,12 +126,12 @@ export const makeSync = (
 
     return {
       latest: (key) => {
-        inUse.add(key)
+        if (lastUsed.get(key) !== round) lastUsed.set(key, round)
         return cache.get(key)
       },
       publish: (key, record) => {
         cache.set(key, record)
-        inUse.add(key)
+        lastUsed.set(key, round)
         writes.unsafeOffer(store.publish(key, record))
       },
       acquireProbe: (key, limit) =>

@@ -55,6 +55,8 @@ export const makeHealth = (component: string, timeout: Duration.Duration): Healt
     degraded: () => degraded,
     run: <A, E>(op: Effect.Effect<A, E>) =>
       op.pipe(
+        // interruptible even under a caller's mask (a breaker admits under one), so the timeout always ends it
+        Effect.interruptible,
         Effect.timeout(timeout),
         // a defect of the store client counts as the store failing: a call never fails because of the store
         Effect.matchCause({ onFailure: () => Option.none<A>(), onSuccess: Option.some }),
