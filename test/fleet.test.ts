@@ -8,7 +8,7 @@ import * as Loopback from "./utils/loopbackServer.js"
 // Several processes, each with its own Sturdy runtime, call one loopback upstream; Redis on 127.0.0.1 shares the
 // retry budget and the breakers' transitions between them (test/utils/fleetProcess.ts is one process).
 
-const budget = { ratio: 0.2, minRetries: 10, window: "60 seconds" }
+const budget = { ratio: 0.2, minRetries: 10, window: "60 seconds" } as const
 
 const unavailable: Loopback.Handler = (_, response) => {
   response.writeHead(503, { "content-type": "application/json" }).end("{}")

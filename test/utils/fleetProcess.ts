@@ -13,6 +13,7 @@ import * as Policy from "@sturdy/http/Policy"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -27,10 +28,10 @@ export interface Config {
   readonly durationMillis?: number | undefined
   readonly pauseMillis: number
   readonly policy: Policy.Options
-  readonly budget: { readonly ratio: number; readonly minRetries: number; readonly window: string }
-  readonly syncInterval?: string | undefined
+  readonly budget: { readonly ratio: number; readonly minRetries: number; readonly window: Duration.DurationInput }
+  readonly syncInterval?: Duration.DurationInput | undefined
   /** The retry budget's store timeout (default 100 ms). */
-  readonly timeout?: string | undefined
+  readonly timeout?: Duration.DurationInput | undefined
 }
 
 export interface Result {
