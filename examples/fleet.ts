@@ -1,0 +1,181 @@
+/**
+ * A fleet of three processes calling one failing upstream, first each with its own retry budget and breaker, then
+ * sharing them through Redis. Prints how many requests the upstream received per logical call in each run.
+ *
+ * The upstream (a loopback `node:http` server) is down for the whole run: every request answers 503. Each process
+ * (this file, started again as a child with `--worker`) makes 20 calls to `/budget` through a `Policy` with 3
+ * attempts and a retry budget of 20 % + 10 retries per minute, and no breaker, then 20 calls to `/breaker` through
+ * a `Policy` whose breaker opens after 5 failures in a row (no retries). With per-process state each process
+ * spends its own floor of 10 retries and opens its own breaker; with the state on Redis the fleet spends one floor,
+ * and the first breaker to open stops the others.
+ *
+ * Needs `redis-server` on the PATH (it is started on a free port on 127.0.0.1 and stopped at the end).
+ *
+ * Run: `npx tsx examples/fleet.ts`
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Policy } from "@sturdy/http"
+import { RetryBudget } from "@sturdy/policy"
+import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
+import { Console, Effect, Exit, Layer, Logger } from "effect"
+import { spawn } from "node:child_process"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import { fileURLToPath, pathToFileURL } from "node:url"
+
+const processes = 3
+const callsPerProcess = 20
+
+const budgetOnly: Policy.Options = {
+  totalTimeout: "5 seconds",
+  attemptTimeout: "1 second",
+  retry: { baseDelay: "5 millis", maxDelay: "20 millis" },
+  circuitBreaker: false
+}
+
+const breakerOnly: Policy.Options = {
+  totalTimeout: "5 seconds",
+  attemptTimeout: "1 second",
+  retry: { maxAttempts: 1 },
+  circuitBreaker: { consecutiveFailures: 5, breakDuration: "30 seconds" }
+}
+
+// The default rule (20 % + 10 retries) over a minute, so that processes started seconds apart share one window
+const budget = { window: "60 seconds" } as const
+
+interface Worker {
+  readonly upstream: string
+  readonly redis?: { readonly host: string; readonly port: number } | undefined
+}
+
+// One process of the fleet: its own Sturdy runtime; prints its outcomes as one JSON line and exits.
+const worker = (config: Worker) => {
+  const shared = config.redis === undefined
+    ? RetryBudget.layer(budget)
+    : Layer.merge(
+      // a generous timeout: a demo on a busy machine should share, not fall back (the default is 100 ms)
+      RetryBudgetRedis.layer({
+        ...config.redis,
+        prefix: "fleet-example:budget:",
+        budget: { ...budget, timeout: "1 second" }
+      }),
+      CircuitBreakerRedis.layerStore({ ...config.redis, prefix: "fleet-example:breaker:" })
+    )
+  const callAll = (options: Policy.Options, path: string) =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const api = Policy.makeClientWith(client, yield* Policy.make(options), { baseUrl: config.upstream })
+      const outcomes: Record<string, number> = {}
+      for (let i = 0; i < callsPerProcess; i++) {
+        const exit = yield* Effect.exit(api.get(path))
+        const tag = Exit.isSuccess(exit) ? "Success" : exit.cause._tag === "Fail" ? exit.cause.error._tag : "Defect"
+        outcomes[tag] = (outcomes[tag] ?? 0) + 1
+        yield* Effect.sleep("20 millis")
+      }
+      return outcomes
+    })
+  return Effect.gen(function*() {
+    const retried = yield* callAll(budgetOnly, "/budget")
+    const guarded = yield* callAll(breakerOnly, "/breaker")
+    process.stdout.write(JSON.stringify({ budget: retried, breaker: guarded }) + "\n")
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(Layer.merge(shared, NodeHttpClient.layerUndici)),
+    // a process that falls back to its local state says so on stderr
+    Effect.provide(
+      Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => process.stderr.write(`${String(message)}\n`)))
+    )
+  )
+}
+
+const run = (command: string, args: ReadonlyArray<string>, onLine?: (line: string) => void) =>
+  Effect.async<number>((resume) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] })
+    child.stdout.on("data", (chunk: Buffer) => chunk.toString().split("\n").filter(Boolean).forEach((l) => onLine?.(l)))
+    child.once("exit", (code) => resume(Effect.succeed(code ?? 1)))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+const redisServer = (port: number) =>
+  Effect.acquireRelease(
+    Effect.async<ReturnType<typeof spawn>, Error>((resume) => {
+      const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", ""], {
+        stdio: ["ignore", "pipe", "ignore"]
+      })
+      child.stdout.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("Ready to accept connections")) resume(Effect.succeed(child))
+      })
+      child.once("error", (error) => resume(Effect.fail(error)))
+    }),
+    (child) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+const listen = (handler: Http.RequestListener) =>
+  Effect.acquireRelease(
+    Effect.async<Http.Server>((resume) => {
+      const server = Http.createServer(handler)
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+    }),
+    (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+  )
+
+const portOf = (server: Http.Server) => (server.address() as Net.AddressInfo).port
+
+export const main = Effect.gen(function*() {
+  const requests = { "/budget": 0, "/breaker": 0 }
+  const upstream = yield* listen((request, response) => {
+    if (request.url === "/budget" || request.url === "/breaker") requests[request.url]++
+    response.writeHead(503, { "content-type": "application/json" }).end("{}")
+  })
+  // a free port for Redis: bind one, release it, start redis-server on it
+  const probe = yield* Effect.scoped(Effect.map(listen(() => {}), portOf))
+  yield* redisServer(probe)
+  const script = fileURLToPath(import.meta.url)
+
+  const fleet = (redis: Worker["redis"]) =>
+    Effect.gen(function*() {
+      requests["/budget"] = 0
+      requests["/breaker"] = 0
+      const config: Worker = { upstream: `http://127.0.0.1:${portOf(upstream)}`, redis }
+      const lines: Array<string> = []
+      yield* Effect.all(
+        Array.from(
+          { length: processes },
+          () =>
+            run(process.execPath, ["--import", "tsx", script, "--worker", JSON.stringify(config)], (l) => lines.push(l))
+        ),
+        { concurrency: "unbounded" }
+      )
+      return { ...requests, lines }
+    })
+
+  const logical = processes * callsPerProcess
+  const report = (name: string, run: { readonly "/budget": number; readonly "/breaker": number }) =>
+    Console.log(
+      `${name.padEnd(32)} budget: ${String(run["/budget"]).padStart(3)} requests for ${logical} calls (${
+        (run["/budget"] / logical).toFixed(2)
+      }x)   breaker: ${String(run["/breaker"]).padStart(3)} requests for ${logical} calls`
+    )
+  const local = yield* fleet(undefined)
+  yield* report("per-process budget and breaker:", local)
+  const shared = yield* fleet({ host: "127.0.0.1", port: probe })
+  yield* report("shared on Redis:", shared)
+  yield* Console.log(
+    `one process making all ${logical} calls would send at most ${
+      logical + 10 + 0.2 * logical
+    } requests under the budget`
+  )
+}).pipe(Effect.scoped)
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const at = process.argv.indexOf("--worker")
+  Effect.runPromise(at >= 0 ? worker(JSON.parse(process.argv[at + 1]!) as Worker) : main).then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}
