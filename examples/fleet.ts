@@ -5,9 +5,10 @@
  * The upstream (a loopback `node:http` server) is down for the whole run: every request answers 503. Each process
  * (this file, started again as a child with `--worker`) makes 20 calls to `/budget` through a `Policy` with 3
  * attempts and a retry budget of 20 % + 10 retries per minute, and no breaker, then 20 calls to `/breaker` through
- * a `Policy` whose breaker opens after 5 failures in a row (no retries). With per-process state each process
- * spends its own floor of 10 retries and opens its own breaker; with the state on Redis the fleet spends one floor,
- * and the first breaker to open stops the others.
+ * a `Policy` whose breaker opens after 5 failures in a row (no retries; the first process calls every 20 ms, the
+ * others every 150 ms). The processes start together. With per-process state each process spends its own floor of
+ * 10 retries and needs its own 5 failures to open; with the state on Redis the fleet spends one floor, and the busy
+ * process's open breaker stops the quiet ones within 450 ms.
  *
  * Needs `redis-server` on the PATH (it is started on a free port on 127.0.0.1 and stopped at the end).
  *
@@ -38,7 +39,8 @@ const budgetOnly: Policy.Options = {
 const breakerOnly: Policy.Options = {
   totalTimeout: "5 seconds",
   attemptTimeout: "1 second",
-  retry: { maxAttempts: 1 },
+  // no retries, and no deposits in the budget of the same upstream that the first phase measures
+  retry: { maxAttempts: 1, budget: false },
   circuitBreaker: { consecutiveFailures: 5, breakDuration: "30 seconds" }
 }
 
@@ -51,7 +53,7 @@ interface Worker {
 }
 
 // One process of the fleet: its own Sturdy runtime; prints its outcomes as one JSON line and exits.
-const worker = (config: Worker) => {
+const worker = (config: Worker, index: number) => {
   const shared = config.redis === undefined
     ? RetryBudget.layer(budget)
     : Layer.merge(
@@ -63,22 +65,29 @@ const worker = (config: Worker) => {
       }),
       CircuitBreakerRedis.layerStore({ ...config.redis, prefix: "fleet-example:breaker:" })
     )
-  const callAll = (options: Policy.Options, path: string) =>
+  const callAll = (api: Policy.Client, path: string, pauseMillis: number) =>
     Effect.gen(function*() {
-      const client = yield* HttpClient.HttpClient
-      const api = Policy.makeClientWith(client, yield* Policy.make(options), { baseUrl: config.upstream })
       const outcomes: Record<string, number> = {}
       for (let i = 0; i < callsPerProcess; i++) {
         const exit = yield* Effect.exit(api.get(path))
         const tag = Exit.isSuccess(exit) ? "Success" : exit.cause._tag === "Fail" ? exit.cause.error._tag : "Defect"
         outcomes[tag] = (outcomes[tag] ?? 0) + 1
-        yield* Effect.sleep("20 millis")
+        yield* Effect.sleep(pauseMillis)
       }
       return outcomes
     })
   return Effect.gen(function*() {
-    const retried = yield* callAll(budgetOnly, "/budget")
-    const guarded = yield* callAll(breakerOnly, "/breaker")
+    const client = yield* HttpClient.HttpClient
+    const retrying = Policy.makeClientWith(client, yield* Policy.make(budgetOnly), { baseUrl: config.upstream })
+    const breaking = Policy.makeClientWith(client, yield* Policy.make(breakerOnly), { baseUrl: config.upstream })
+    // every process of the fleet starts calling at the same time (the parent says when)
+    process.stdout.write("ready\n")
+    yield* Effect.async<void>((resume) => {
+      process.stdin.once("data", () => resume(Effect.void))
+    })
+    const retried = yield* callAll(retrying, "/budget", 20)
+    // the first process is busy (a call every 20 ms), the others quiet (one every 150 ms): the busy one opens first
+    const guarded = yield* callAll(breaking, "/breaker", index === 0 ? 20 : 150)
     process.stdout.write(JSON.stringify({ budget: retried, breaker: guarded }) + "\n")
   }).pipe(
     Effect.scoped,
@@ -90,12 +99,26 @@ const worker = (config: Worker) => {
   )
 }
 
-const run = (command: string, args: ReadonlyArray<string>, onLine?: (line: string) => void) =>
-  Effect.async<number>((resume) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] })
-    child.stdout.on("data", (chunk: Buffer) => chunk.toString().split("\n").filter(Boolean).forEach((l) => onLine?.(l)))
-    child.once("exit", (code) => resume(Effect.succeed(code ?? 1)))
-    return Effect.sync(() => child.kill("SIGKILL"))
+// Starts `count` workers, lets them all go once every one is ready, and collects their result lines.
+const runWorkers = (count: number, args: (index: number) => ReadonlyArray<string>) =>
+  Effect.async<ReadonlyArray<string>>((resume) => {
+    const lines: Array<string> = []
+    let ready = 0
+    let exited = 0
+    const children = Array.from({ length: count }, (_, index) => {
+      const child = spawn(process.execPath, args(index), { stdio: ["pipe", "pipe", "inherit"] })
+      child.stdout.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString().split("\n").filter(Boolean)) {
+          if (line !== "ready") lines.push(line)
+          else if (++ready === count) children.forEach((c) => c.stdin.write("go\n"))
+        }
+      })
+      child.once("exit", () => {
+        if (++exited === count) resume(Effect.succeed(lines))
+      })
+      return child
+    })
+    return Effect.sync(() => children.forEach((child) => child.kill("SIGKILL")))
   })
 
 const redisServer = (port: number) =>
@@ -118,7 +141,10 @@ const listen = (handler: Http.RequestListener) =>
       const server = Http.createServer(handler)
       server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
     }),
-    (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+    (server) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
   )
 
 const portOf = (server: Http.Server) => (server.address() as Net.AddressInfo).port
@@ -139,14 +165,9 @@ export const main = Effect.gen(function*() {
       requests["/budget"] = 0
       requests["/breaker"] = 0
       const config: Worker = { upstream: `http://127.0.0.1:${portOf(upstream)}`, redis }
-      const lines: Array<string> = []
-      yield* Effect.all(
-        Array.from(
-          { length: processes },
-          () =>
-            run(process.execPath, ["--import", "tsx", script, "--worker", JSON.stringify(config)], (l) => lines.push(l))
-        ),
-        { concurrency: "unbounded" }
+      const lines = yield* runWorkers(
+        processes,
+        (index) => ["--import", "tsx", script, "--worker", JSON.stringify(config), String(index)]
       )
       return { ...requests, lines }
     })
@@ -171,7 +192,9 @@ export const main = Effect.gen(function*() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const at = process.argv.indexOf("--worker")
-  Effect.runPromise(at >= 0 ? worker(JSON.parse(process.argv[at + 1]!) as Worker) : main).then(
+  Effect.runPromise(
+    at >= 0 ? worker(JSON.parse(process.argv[at + 1]!) as Worker, Number(process.argv[at + 2] ?? 0)) : main
+  ).then(
     () => process.exit(0),
     (error) => {
       console.error(error)
