@@ -6,7 +6,7 @@
  * (this file, started again as a child with `--worker`) makes 20 calls to `/budget` through a `Policy` with 3
  * attempts and a retry budget of 20 % + 10 retries per minute, and no breaker, then 20 calls to `/breaker` through
  * a `Policy` whose breaker opens after 5 failures in a row (no retries; the first process calls every 20 ms, the
- * others every 150 ms). The processes start together. With per-process state each process spends its own floor of
+ * others every 400 ms). The processes start together. With per-process state each process spends its own floor of
  * 10 retries and needs its own 5 failures to open; with the state on Redis the fleet spends one floor, and the busy
  * process's open breaker stops the quiet ones within 450 ms.
  *
@@ -86,8 +86,8 @@ const worker = (config: Worker, index: number) => {
       process.stdin.once("data", () => resume(Effect.void))
     })
     const retried = yield* callAll(retrying, "/budget", 20)
-    // the first process is busy (a call every 20 ms), the others quiet (one every 150 ms): the busy one opens first
-    const guarded = yield* callAll(breaking, "/breaker", index === 0 ? 20 : 150)
+    // the first process is busy (a call every 20 ms), the others quiet (one every 400 ms): the busy one opens first
+    const guarded = yield* callAll(breaking, "/breaker", index === 0 ? 20 : 400)
     process.stdout.write(JSON.stringify({ budget: retried, breaker: guarded }) + "\n")
   }).pipe(
     Effect.scoped,
