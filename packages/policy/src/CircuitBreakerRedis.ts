@@ -5,8 +5,9 @@
  *
  * A key's state is one string `<prefix>{<key>}:state` written by a Lua script that keeps the later record (by its
  * Clock time); the probe slots are a counter `<prefix>{<key>}:probes` with a lease (`PEXPIRE`). Reads of every
- * key in use are one `MGET` per `syncInterval`. The connection sends nothing while it is down; breakers then run
- * on their local state and resume sharing when Redis answers (see `CircuitBreakerStore`).
+ * key in use are one `MGET` per `syncInterval` (keys of several upstreams sit in different hash slots: on a Redis
+ * Cluster, give the layer a single node or a proxy). The connection sends nothing while it is down; breakers then
+ * run on their local state and resume sharing when Redis answers (see `CircuitBreakerStore`).
  *
  * @since 0.1.0
  */
