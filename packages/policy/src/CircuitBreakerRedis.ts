@@ -17,8 +17,10 @@ import type * as CircuitBreakerStore from "./CircuitBreakerStore.js"
 import * as internal from "./internal/circuitBreakerRedis.js"
 
 /**
- * ioredis connection options plus a key `prefix` (default `"sturdy:breaker:"`). Unless given, the connection has
- * no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s) for it.
+ * ioredis connection options plus a key `prefix` (default `"sturdy:breaker:"`) and the `sync` options of the
+ * breakers built on the store (`Policy`'s included; see `CircuitBreakerStore.SyncOptions`). Unless given, the
+ * connection has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s)
+ * for it.
  *
  * @example
  * ```ts
@@ -29,7 +31,10 @@ import * as internal from "./internal/circuitBreakerRedis.js"
  * @since 0.1.0
  * @category models
  */
-export type RedisStoreOptions = RedisOptions & { readonly prefix?: string | undefined }
+export type RedisStoreOptions = RedisOptions & {
+  readonly prefix?: string | undefined
+  readonly sync?: CircuitBreakerStore.SyncOptions | undefined
+}
 
 /**
  * The store layer. `Policy` picks it up from its context for its breakers; `CircuitBreakerStore.layerRegistry`

@@ -28,7 +28,8 @@
  *   and a warning log line), and sharing resumes with the first read that succeeds. No call waits on the store
  *   but a half-open probe, for at most `timeout`, and not at all while the store is known to be down.
  *
- * `Policy` uses the `CircuitBreakerStore` in its context, when there is one, for the breakers it builds.
+ * `Policy` uses the `CircuitBreakerStore` in its context, when there is one, for the breakers it builds, with the
+ * store's `sync` options (e.g. `CircuitBreakerRedis.layerStore({ host, port, sync: { syncInterval: "100 millis" } })`).
  *
  * @since 0.1.0
  */
@@ -112,6 +113,8 @@ export declare namespace CircuitBreakerStore {
     ) => Effect.Effect<ReadonlyArray<Record | undefined>, CircuitBreakerStoreError>
     readonly acquireProbe: (request: ProbeRequest) => Effect.Effect<boolean, CircuitBreakerStoreError>
     readonly releaseProbe: (key: string) => Effect.Effect<void, CircuitBreakerStoreError>
+    /** Defaults for the breakers built on this store, `Policy`'s included (their own options win). */
+    readonly sync?: SyncOptions | undefined
   }
 }
 

@@ -184,6 +184,19 @@ describe("CircuitBreakerStore", () => {
       expect(yield* call(b, "api", ok)).toBe("Success")
     }))
 
+  it.scoped("a store's own sync options are the defaults of the breakers built on it (Policy's included)", () =>
+    Effect.gen(function*() {
+      const store = { ...CircuitBreakerStore.makeMemory(), sync: { syncInterval: "1 second" } } as const
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(b, "api", ok)
+      yield* TestClock.adjust("100 millis") // past the first reads, made when the breakers were built
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("Success") // not read yet: b reads every second
+      yield* TestClock.adjust("650 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+    }))
+
   it.effect("refuses a syncInterval, timeout or probeLease that is not a finite positive duration", () =>
     Effect.gen(function*() {
       for (const sync of [{ syncInterval: 0 }, { timeout: "-1 millis" }, { probeLease: Duration.infinity }] as const) {

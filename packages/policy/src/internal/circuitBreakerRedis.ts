@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
+import type * as CBS from "../CircuitBreakerStore.js"
 import type { SharedRecord } from "./breakerSync.js"
 import { CircuitBreakerStore, CircuitBreakerStoreError } from "./circuitBreakerStore.js"
 import { connect, keyOf, type Options } from "./redisConnection.js"
@@ -53,10 +54,11 @@ const decode = (value: string | null): SharedRecord | undefined => {
 }
 
 /** @internal */
-export const makeStore = (options: Options = {}) =>
+export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions | undefined } = {}) =>
   Effect.gen(function*() {
+    const { sync, ...connection } = options
     const prefix = options.prefix ?? "sturdy:breaker:"
-    const redis = (yield* connect(options)) as RedisWithBreaker
+    const redis = (yield* connect(connection)) as RedisWithBreaker
     redis.defineCommand("sturdyBreakerPublish", { lua: publishScript, numberOfKeys: 2, readOnly: false })
     redis.defineCommand("sturdyBreakerAcquire", { lua: acquireScript, numberOfKeys: 1, readOnly: false })
     redis.defineCommand("sturdyBreakerRelease", { lua: releaseScript, numberOfKeys: 1, readOnly: false })
@@ -89,10 +91,13 @@ export const makeStore = (options: Options = {}) =>
             )),
           (granted) => granted === 1
         ),
-      releaseProbe: (key) => Effect.asVoid(attempt(key, () => redis.sturdyBreakerRelease(keyOf(prefix, key, "probes"))))
+      releaseProbe: (key) =>
+        Effect.asVoid(attempt(key, () => redis.sturdyBreakerRelease(keyOf(prefix, key, "probes")))),
+      sync
     })
   })
 
 /** @internal */
-export const layerStore = (options?: Options): Layer.Layer<CircuitBreakerStore> =>
-  Layer.scoped(CircuitBreakerStore, makeStore(options))
+export const layerStore = (
+  options?: Options & { readonly sync?: CBS.SyncOptions | undefined }
+): Layer.Layer<CircuitBreakerStore> => Layer.scoped(CircuitBreakerStore, makeStore(options))

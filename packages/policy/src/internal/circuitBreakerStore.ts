@@ -85,9 +85,15 @@ export const makeSync = (
 ): Effect.Effect<BreakerSync, never, CircuitBreakerStore | Scope.Scope> =>
   Effect.gen(function*() {
     const store = yield* CircuitBreakerStore
-    const syncInterval = positive("syncInterval", options?.syncInterval ?? defaults.syncInterval)
-    const timeout = positive("timeout", options?.timeout ?? defaults.timeout)
-    const leaseMillis = Duration.toMillis(positive("probeLease", options?.probeLease ?? defaults.probeLease))
+    const base = store.sync
+    const syncInterval = positive(
+      "syncInterval",
+      options?.syncInterval ?? base?.syncInterval ?? defaults.syncInterval
+    )
+    const timeout = positive("timeout", options?.timeout ?? base?.timeout ?? defaults.timeout)
+    const leaseMillis = Duration.toMillis(
+      positive("probeLease", options?.probeLease ?? base?.probeLease ?? defaults.probeLease)
+    )
     const health = makeHealth("circuit_breaker", timeout)
     // the fleet's records of the keys in use here, refreshed every syncInterval; a key is read for a minute after
     // its last call here (a poll round numbers each read)
