@@ -1,7 +1,7 @@
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
 import { Effect } from "effect"
-import { runFleet, startRedis } from "./utils/fleet.js"
+import { removeBundle, runFleet, startRedis } from "./utils/fleet.js"
 import type { Config } from "./utils/fleetProcess.js"
 import * as Loopback from "./utils/loopbackServer.js"
 
@@ -21,6 +21,8 @@ const hitTimes = (server: Loopback.LoopbackServer, path: string, times: Map<numb
   server.requests.flatMap((request, i) => request.url === path ? [times.get(i) ?? 0] : [])
 
 describe("fleet: a retry budget and breaker state shared through Redis", () => {
+  afterAll(removeBundle)
+
   it.live("3 processes, a failing upstream: the shared budget keeps the load at one process's bound", () =>
     Effect.gen(function*() {
       const redis = yield* startRedis

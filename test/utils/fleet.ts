@@ -1,5 +1,6 @@
 import { Data, Deferred, Effect, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -40,6 +41,12 @@ const stopChild = (child: ChildProcess) =>
     child.once("exit", () => resume(Effect.void))
     child.kill("SIGKILL")
   })
+
+/** Deletes the bundle of the fleet process (call it once a test file is done). */
+export const removeBundle = async (): Promise<void> => {
+  if (bundled !== undefined) Fs.rmSync(await bundled, { force: true })
+  bundled = undefined
+}
 
 /** A redis-server on 127.0.0.1 that a test can kill and start again on the same port. */
 export interface RedisProcess {
