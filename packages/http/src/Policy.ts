@@ -8,7 +8,10 @@
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
- * once, with {@link layer}).
+ * once, with {@link layer}). To share the retry budget and the breakers' state with every process of a fleet,
+ * provide the `Policy` a `RetryBudget` on a shared store (`RetryBudgetRedis.layer`) and a `CircuitBreakerStore`
+ * (`CircuitBreakerRedis.layerStore`); see `@sturdy/policy/RetryBudgetStore` and `CircuitBreakerStore` for the
+ * consistency each gives.
  *
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
@@ -899,7 +902,8 @@ export const validate: (options: Options) => Either.Either<Options, InvalidPolic
 
 /**
  * Builds the pipeline; its breakers live as long as the scope. Uses the `RetryBudget` and
- * `RateLimit.RateLimiterStore` in context when there are any, in-memory ones otherwise.
+ * `RateLimit.RateLimiterStore` in context when there are any, in-memory ones otherwise, and shares its breakers'
+ * transitions through the `CircuitBreakerStore` in context when there is one.
  *
  * @example
  * ```ts

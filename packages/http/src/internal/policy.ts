@@ -6,6 +6,7 @@ import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RateLimit from "@sturdy/policy/RateLimit"
@@ -1108,9 +1109,15 @@ const makeProfile = (
   store: Context.Context<RateLimit.RateLimiterStore>
 ): Effect.Effect<Profile, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const breakers = resolved.circuitBreaker === undefined ? undefined : yield* CircuitBreaker.makeRegistry({
-      breaker: breakerOptions(resolved.circuitBreaker)
-    })
+    // a CircuitBreakerStore in context shares the breakers' transitions with the fleet (see CircuitBreakerStore)
+    const breakerStore = yield* Effect.serviceOption(CircuitBreakerStore.CircuitBreakerStore)
+    const breakers = resolved.circuitBreaker === undefined
+      ? undefined
+      : Option.isSome(breakerStore)
+      ? yield* CircuitBreakerStore.makeRegistry({ breaker: breakerOptions(resolved.circuitBreaker) }).pipe(
+        Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, breakerStore.value)
+      )
+      : yield* CircuitBreaker.makeRegistry({ breaker: breakerOptions(resolved.circuitBreaker) })
     const limiter = resolved.rateLimit === undefined
       ? undefined
       : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)

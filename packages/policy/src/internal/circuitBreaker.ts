@@ -1,4 +1,5 @@
 import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -10,6 +11,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
+import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import { isPolicyRejection } from "./rejection.js"
 import { checkTimer } from "./timer.js"
 
@@ -169,6 +171,8 @@ class BreakerState {
   sameKindRun = 0
   /** Why the breaker last opened; kept through HalfOpen, cleared when it closes. */
   trip: Trip | undefined = undefined
+  /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
+  syncedAt = Number.NEGATIVE_INFINITY
   constructor(readonly initialScheduleState: unknown) {
     this.scheduleState = initialScheduleState
   }
@@ -179,7 +183,8 @@ export const unsafeMake = (
   key: string,
   options: CB.Options | undefined,
   publish: (change: CB.StateChange) => void,
-  changes: Stream.Stream<CB.StateChange>
+  changes: Stream.Stream<CB.StateChange>,
+  sync?: BreakerSync | undefined
 ): CB.CircuitBreaker => {
   const config = resolve(options)
   const s = new BreakerState(config.breakDuration.initial)
@@ -224,7 +229,25 @@ export const unsafeMake = (
       }
       // a finished schedule keeps its last pause rather than probing immediately
       s.openUntil = now + s.lastBreakMillis
+      // fleet sharing: tell the other processes until when this upstream is paused
+      if (sync !== undefined && !s.isolated) {
+        s.syncedAt = now
+        sync.publish(key, { state: "Open", at: now, until: s.openUntil })
+      }
     })
+  }
+
+  // Fleet sharing: apply a record another process published after the last one seen here. A newer Open pauses
+  // this breaker until the same time (an elapsed pause makes the next call a probe); a newer Closed closes it.
+  const applyShared = (record: SharedRecord, now: number): void => {
+    s.syncedAt = record.at
+    if (record.state === "Open") {
+      if (s.state !== "Open") transition("Open", now)
+      s.openUntil = record.until
+      s.lastBreakMillis = Math.max(0, record.until - record.at)
+    } else if (s.state !== "Closed") {
+      transition("Closed", now)
+    }
   }
 
   const windowTotals = (now: number) => {
@@ -283,6 +306,10 @@ export const unsafeMake = (
 
   const admit = (now: number): Admission => {
     if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
+    if (sync !== undefined) {
+      const shared = sync.latest(key)
+      if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
+    }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
     if (s.state === "HalfOpen" && s.probesInFlight + s.probeSuccesses < config.halfOpenMaxProbes) {
@@ -298,6 +325,8 @@ export const unsafeMake = (
     now: number,
     label: typeof FailureLabel.Type | undefined
   ): Effect.Effect<void> => {
+    // fleet sharing: a probe gives its fleet-wide slot back whatever its outcome
+    if (admission.probe && sync !== undefined) sync.releaseProbe(key)
     // an outcome from before the last transition says nothing about the upstream now
     if (admission.generation !== s.generation || s.isolated) return Effect.void
     const isSlow = now - admission.startedAt >= config.slowCallDuration
@@ -320,7 +349,13 @@ export const unsafeMake = (
       }
       // a success, or a failure that does not count (the upstream answered): the upstream is alive
       s.probeSuccesses++
-      if (s.probeSuccesses >= config.successThreshold) transition("Closed", now)
+      if (s.probeSuccesses >= config.successThreshold) {
+        transition("Closed", now)
+        if (sync !== undefined) {
+          s.syncedAt = now
+          sync.publish(key, { state: "Closed", at: now, until: now })
+        }
+      }
       return Effect.void
     }
     if (outcome === "ignored") return Effect.void
@@ -374,25 +409,41 @@ export const unsafeMake = (
       Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
         const admission = admit(clock.unsafeCurrentTimeMillis())
         if (admission._tag === "Rejected") return Effect.fail(rejection(admission.retryAfter))
-        return Effect.matchCauseEffect(restore(self), {
-          onFailure: (cause) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            const failure = Cause.failureOption(cause)
-            const recorded = failure._tag === "Some"
-              ? record(admission, classify(failure.value), now, labelOf(failure.value))
-              // interruption says nothing about the upstream; a defect does
-              : Cause.isInterruptedOnly(cause)
-              ? record(admission, "ignored", now, undefined)
-              : record(admission, "failure", now, defectLabel)
-            return Effect.zipRight(recorded, Effect.failCause(cause))
-          },
-          onSuccess: (value) => {
-            const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis(), undefined)
-            return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
-          }
-        })
+        if (admission.probe && sync !== undefined) {
+          // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
+          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (acquired) => {
+            if (acquired) return attempt(restore, self, admission, clock)
+            if (admission.generation === s.generation) s.probesInFlight--
+            return Effect.fail(rejection(Duration.millis(s.lastBreakMillis)))
+          })
+        }
+        return attempt(restore, self, admission, clock)
       })
     )
+
+  const attempt = <A, E, R>(
+    restore: <AX, EX, RX>(effect: Effect.Effect<AX, EX, RX>) => Effect.Effect<AX, EX, RX>,
+    self: Effect.Effect<A, E, R>,
+    admission: Admission & { _tag: "Admitted" },
+    clock: Clock.Clock
+  ): Effect.Effect<A, E | CircuitOpen, R> =>
+    Effect.matchCauseEffect(restore(self), {
+      onFailure: (cause) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const failure = Cause.failureOption(cause)
+        const recorded = failure._tag === "Some"
+          ? record(admission, classify(failure.value), now, labelOf(failure.value))
+          // interruption says nothing about the upstream; a defect does
+          : Cause.isInterruptedOnly(cause)
+          ? record(admission, "ignored", now, undefined)
+          : record(admission, "failure", now, defectLabel)
+        return Effect.zipRight(recorded, Effect.failCause(cause))
+      },
+      onSuccess: (value) => {
+        const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis(), undefined)
+        return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
+      }
+    })
 
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
     Effect.sync((): CB.Snapshot => {
@@ -441,10 +492,14 @@ const publishTo = (hub: PubSub.PubSub<CB.StateChange>) => (change: CB.StateChang
 }
 
 /** @internal */
-export const make = (key: string, options?: CB.Options): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
+export const make = (
+  key: string,
+  options?: CB.Options,
+  sync?: BreakerSync | undefined
+): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown),
-    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub))
+    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub), sync)
   )
 
 /** @internal */
@@ -454,7 +509,10 @@ export const withBreaker = dual<
 >(2, (self, breaker) => breaker.run(self))
 
 /** @internal */
-export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
+export const makeRegistry = (
+  options: CB.RegistryOptions = {},
+  sync?: BreakerSync | undefined
+): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const capacity = Math.max(1, options.capacity ?? 10_000)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
@@ -479,7 +537,8 @@ export const makeRegistry = (options: CB.RegistryOptions = {}): Effect.Effect<CB
         key,
         options.breaker,
         publish,
-        Stream.filter(changes, (change) => change.key === key)
+        Stream.filter(changes, (change) => change.key === key),
+        sync
       )
       breakers.set(key, created)
       while (breakers.size > capacity) {

@@ -1,0 +1,57 @@
+/**
+ * A `CircuitBreakerStore` in Redis (via ioredis): breakers of every process using the same server and `prefix`
+ * share their transitions and the half-open probe slots. This entry point alone loads ioredis: import it as
+ * `@sturdy/policy/CircuitBreakerRedis`.
+ *
+ * A key's state is one string `<prefix>{<key>}:state` written by a Lua script that keeps the later record (by its
+ * Clock time); the probe slots are a counter `<prefix>{<key>}:probes` with a lease (`PEXPIRE`). Reads of every
+ * key in use are one `MGET` per `syncInterval` (keys of several upstreams sit in different hash slots: on a Redis
+ * Cluster, give the layer a single node or a proxy). The connection sends nothing while it is down; breakers then
+ * run on their local state and resume sharing when Redis answers (see `CircuitBreakerStore`).
+ *
+ * @since 0.1.0
+ */
+import type * as Layer from "effect/Layer"
+import type { RedisOptions } from "ioredis"
+import type * as CircuitBreakerStore from "./CircuitBreakerStore.js"
+import * as internal from "./internal/circuitBreakerRedis.js"
+
+/**
+ * ioredis connection options plus a key `prefix` (default `"sturdy:breaker:"`) and the `sync` options of the
+ * breakers built on the store (`Policy`'s included; see `CircuitBreakerStore.SyncOptions`). Unless given, the
+ * connection has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s)
+ * for it.
+ *
+ * @example
+ * ```ts
+ * import type * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+ *
+ * const options: CircuitBreakerRedis.RedisStoreOptions = { host: "127.0.0.1", port: 6379, prefix: "myapp:breaker:" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type RedisStoreOptions = RedisOptions & {
+  readonly prefix?: string | undefined
+  readonly sync?: CircuitBreakerStore.SyncOptions | undefined
+}
+
+/**
+ * The store layer. `Policy` picks it up from its context for its breakers; `CircuitBreakerStore.layerRegistry`
+ * and `CircuitBreakerStore.make` use it directly.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ * import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+ *
+ * const BreakersLive = CircuitBreakerStore.layerRegistry().pipe(
+ *   Layer.provide(CircuitBreakerRedis.layerStore({ host: "127.0.0.1", port: 6379 }))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore: (options?: RedisStoreOptions) => Layer.Layer<CircuitBreakerStore.CircuitBreakerStore> =
+  internal.layerStore

@@ -1,0 +1,275 @@
+/**
+ * Breaker state shared by every process that calls one upstream. Each process keeps its own `CircuitBreaker`
+ * (the fast path: an admission reads local memory only); a store behind the {@link CircuitBreakerStore} tag
+ * carries the transitions between them: {@link layerMemory} in one process, `CircuitBreakerRedis.layerStore`
+ * (entry point `@sturdy/policy/CircuitBreakerRedis`) through Redis.
+ *
+ * | option         | default  | meaning                                                                     |
+ * | -------------- | -------- | --------------------------------------------------------------------------- |
+ * | `syncInterval` | `250 ms` | how often a process reads the fleet's state of the keys it used             |
+ * | `timeout`      | `100 ms` | the longest any store operation may take; a probe waits at most this long   |
+ * | `probeLease`   | `10 s`   | a probe slot held by a process that died is given back after this           |
+ *
+ * Consistency:
+ *
+ * - When a breaker opens (or a probe fails and it opens again) it publishes `Open until T`; every other process
+ *   that calls the key reads it within `syncInterval` and is Open until the same T. One process's open breaker
+ *   therefore stops the others within `syncInterval + 2 × timeout` (450 ms by default); calls in that delay go
+ *   through as before. A record carries its Clock time; the later one wins.
+ * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (a
+ *   counter with a lease in the store), so the fleet sends `halfOpenMaxProbes` probes, not one per process; a
+ *   process that gets no slot answers `CircuitOpen`. A probe that closes its breaker publishes `Closed` and the
+ *   others close within `syncInterval`. `successThreshold` counts the probes of one process.
+ * - Consecutive failures and failure rates are counted per process (each breaker decides to open from its own
+ *   calls); only the transitions are shared. `isolate` and `reset` stay local.
+ * - When the store fails or takes longer than `timeout`, each breaker goes on alone on its local state (fail-open
+ *   to local; a probe then needs only its local slot), the outage is reported once (the metric
+ *   `sturdy_shared_state_fallbacks_total{component="circuit_breaker"}`, the gauge `sturdy_shared_state_degraded`
+ *   and a warning log line), and sharing resumes with the first read that succeeds. No call waits on the store
+ *   but a half-open probe, for at most `timeout`, and not at all while the store is known to be down.
+ *
+ * `Policy` uses the `CircuitBreakerStore` in its context, when there is one, for the breakers it builds, with the
+ * store's `sync` options (e.g. `CircuitBreakerRedis.layerStore({ host, port, sync: { syncInterval: "100 millis" } })`).
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
+import * as internal from "./internal/circuitBreakerStore.js"
+
+/**
+ * The tag of the store that carries breaker transitions between processes.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const states = Effect.flatMap(CircuitBreakerStore.CircuitBreakerStore, (store) => store.read(["api.example.com"]))
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export const CircuitBreakerStore: typeof internal.CircuitBreakerStore = internal.CircuitBreakerStore
+
+/**
+ * The identifier type of {@link CircuitBreakerStore}.
+ *
+ * @example
+ * ```ts
+ * import type { Layer } from "effect"
+ * import type { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * type StoreLayer = Layer.Layer<CircuitBreakerStore.CircuitBreakerStore>
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export type CircuitBreakerStore = internal.CircuitBreakerStore
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace CircuitBreakerStore {
+  /**
+   * A key's shared state: `Open` until `until`, or `Closed`, decided at `at` (Clock milliseconds).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Record {
+    readonly state: "Open" | "Closed"
+    readonly at: number
+    readonly until: number
+  }
+
+  /**
+   * Asks for one of `limit` probe slots of `key`, held for `leaseMillis` at most.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface ProbeRequest {
+    readonly key: string
+    readonly limit: number
+    readonly leaseMillis: number
+    readonly now: number
+  }
+
+  /**
+   * A store implementation. `publish` keeps the record with the later `at` and frees the key's probe slots;
+   * `read` answers one record (or `undefined`) per key.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly publish: (key: string, record: Record) => Effect.Effect<void, CircuitBreakerStoreError>
+    readonly read: (
+      keys: ReadonlyArray<string>
+    ) => Effect.Effect<ReadonlyArray<Record | undefined>, CircuitBreakerStoreError>
+    readonly acquireProbe: (request: ProbeRequest) => Effect.Effect<boolean, CircuitBreakerStoreError>
+    readonly releaseProbe: (key: string) => Effect.Effect<void, CircuitBreakerStoreError>
+    /** Defaults for the breakers built on this store, `Policy`'s included (their own options win). */
+    readonly sync?: SyncOptions | undefined
+  }
+}
+
+/**
+ * The failure of a store operation; its message never includes the cause (which may name hosts).
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const error = new CircuitBreakerStore.CircuitBreakerStoreError({ key: "api" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export const CircuitBreakerStoreError: typeof internal.CircuitBreakerStoreError = internal.CircuitBreakerStoreError
+
+/**
+ * The instance type of {@link CircuitBreakerStoreError}.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const keyOf = (e: CircuitBreakerStore.CircuitBreakerStoreError) => e.key
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export interface CircuitBreakerStoreError extends internal.CircuitBreakerStoreError {}
+
+/**
+ * How a breaker talks to the store; see the module's table for the defaults.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const options: CircuitBreakerStore.SyncOptions = { syncInterval: "200 millis", timeout: "50 millis" }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface SyncOptions {
+  readonly syncInterval?: Duration.DurationInput | undefined
+  readonly timeout?: Duration.DurationInput | undefined
+  readonly probeLease?: Duration.DurationInput | undefined
+}
+
+/**
+ * The defaults of {@link SyncOptions}: `syncInterval` 250 ms, `timeout` 100 ms, `probeLease` 10 s.
+ *
+ * @example
+ * ```ts
+ * import { Duration } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const worstDelay = Duration.sum(CircuitBreakerStore.defaults.syncInterval, Duration.times(CircuitBreakerStore.defaults.timeout, 2))
+ * ```
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaults: {
+  readonly syncInterval: Duration.Duration
+  readonly timeout: Duration.Duration
+  readonly probeLease: Duration.Duration
+} = internal.defaults
+
+/**
+ * A store in this process's memory (Clock-driven leases, so it works under `TestClock`). Breakers built on one
+ * memory store share it as processes share Redis.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const BreakersLive = CircuitBreakerStore.layerRegistry().pipe(Layer.provide(CircuitBreakerStore.layerMemory))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<CircuitBreakerStore> = internal.layerMemory
+
+/**
+ * Builds a store in memory, outside of a layer.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const store = CircuitBreakerStore.makeMemory()
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory: () => CircuitBreakerStore.Service = internal.makeMemory
+
+/**
+ * A breaker for `key` whose transitions are shared through the store in context; its polling fiber lives as long
+ * as the scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreakerStore.make("api.example.com", { consecutiveFailures: 5 })
+ *   return yield* breaker.state
+ * }).pipe(Effect.provide(CircuitBreakerStore.layerMemory), Effect.scoped)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  key: string,
+  options?: CircuitBreaker.Options & SyncOptions
+) => Effect.Effect<CircuitBreaker.CircuitBreaker, never, CircuitBreakerStore | Scope.Scope> = internal.make
+
+/**
+ * A breaker registry (one breaker per key) sharing every breaker's transitions through the store in context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const program = Effect.gen(function*() {
+ *   const registry = yield* CircuitBreakerStore.makeRegistry({ breaker: { consecutiveFailures: 5 } })
+ *   return yield* Effect.succeed("ok").pipe(registry.withBreaker("api.example.com"))
+ * }).pipe(Effect.provide(CircuitBreakerStore.layerMemory), Effect.scoped)
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeRegistry: (
+  options?: CircuitBreaker.RegistryOptions & SyncOptions
+) => Effect.Effect<CircuitBreaker.RegistryService, never, CircuitBreakerStore | Scope.Scope> = internal.makeRegistry
+
+/**
+ * A layer providing `CircuitBreaker.Registry` on the store in context.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { CircuitBreakerStore } from "@sturdy/policy"
+ *
+ * const BreakersLive = CircuitBreakerStore.layerRegistry({ syncInterval: "200 millis" }).pipe(
+ *   Layer.provide(CircuitBreakerStore.layerMemory)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRegistry: (
+  options?: CircuitBreaker.RegistryOptions & SyncOptions
+) => Layer.Layer<CircuitBreaker.Registry, never, CircuitBreakerStore> = internal.layerRegistry

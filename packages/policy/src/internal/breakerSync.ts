@@ -1,0 +1,28 @@
+import type * as Effect from "effect/Effect"
+
+/**
+ * A breaker's state as the fleet shares it: `Open` until `until`, or `Closed`, decided at `at` (Clock ms). The
+ * record with the later `at` wins.
+ * @internal
+ */
+export interface SharedRecord {
+  readonly state: "Open" | "Closed"
+  readonly at: number
+  readonly until: number
+}
+
+/**
+ * The narrow hook through which a breaker shares its state (see `CircuitBreakerStore`). Every member but
+ * `acquireProbe` is synchronous and never waits on the store.
+ * @internal
+ */
+export interface BreakerSync {
+  /** The latest fleet record known for `key` (a cache refreshed off the call path); marks the key as in use. */
+  readonly latest: (key: string) => SharedRecord | undefined
+  /** Shares a transition this breaker made itself. */
+  readonly publish: (key: string, record: SharedRecord) => void
+  /** Takes one of the fleet's half-open probe slots (bounded wait; `true` when the store cannot answer). */
+  readonly acquireProbe: (key: string, limit: number) => Effect.Effect<boolean>
+  /** Gives a probe slot back. */
+  readonly releaseProbe: (key: string) => void
+}

@@ -1,0 +1,181 @@
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as CB from "../CircuitBreaker.js"
+import type * as CBS from "../CircuitBreakerStore.js"
+import type { BreakerSync, SharedRecord } from "./breakerSync.js"
+import * as breakerInternal from "./circuitBreaker.js"
+import { makeHealth } from "./sharedState.js"
+
+/** @internal */
+export class CircuitBreakerStore extends Context.Tag("@sturdy/policy/CircuitBreakerStore")<
+  CircuitBreakerStore,
+  CBS.CircuitBreakerStore.Service
+>() {}
+
+/** @internal */
+export class CircuitBreakerStoreError
+  extends Schema.TaggedError<CircuitBreakerStoreError>()("CircuitBreakerStoreError", {
+    key: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  })
+{
+  // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
+  override get message(): string {
+    return `circuit breaker store failed for ${this.key}`
+  }
+}
+
+/** @internal */
+export const defaults = {
+  syncInterval: Duration.millis(250),
+  timeout: Duration.millis(100),
+  probeLease: Duration.seconds(10)
+} as const
+
+/** @internal */
+export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
+  const records = new Map<string, SharedRecord>()
+  const probes = new Map<string, { count: number; expiresAt: number }>()
+  return {
+    publish: (key, record) =>
+      Effect.sync(() => {
+        const current = records.get(key)
+        if (current !== undefined && current.at > record.at) return
+        records.set(key, record)
+        probes.delete(key)
+      }),
+    read: (keys) => Effect.sync(() => keys.map((key) => records.get(key))),
+    acquireProbe: (request) =>
+      Effect.sync(() => {
+        const lease = probes.get(request.key)
+        const count = lease === undefined || lease.expiresAt <= request.now ? 0 : lease.count
+        if (count >= request.limit) return false
+        probes.set(request.key, { count: count + 1, expiresAt: request.now + request.leaseMillis })
+        return true
+      }),
+    releaseProbe: (key) =>
+      Effect.sync(() => {
+        const lease = probes.get(key)
+        if (lease !== undefined && lease.count > 0) lease.count--
+      })
+  }
+}
+
+/** @internal */
+export const layerMemory: Layer.Layer<CircuitBreakerStore> = Layer.sync(CircuitBreakerStore, makeMemory)
+
+const positive = (name: string, input: Duration.DurationInput): Duration.Duration => {
+  const duration = Duration.decode(input)
+  if (!Duration.greaterThan(duration, Duration.zero) || !Duration.isFinite(duration)) {
+    throw new RangeError(`CircuitBreakerStore: ${name} must be a finite positive duration`)
+  }
+  return duration
+}
+
+/** @internal */
+export const makeSync = (
+  options?: CBS.SyncOptions
+): Effect.Effect<BreakerSync, never, CircuitBreakerStore | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* CircuitBreakerStore
+    const base = store.sync
+    const syncInterval = positive(
+      "syncInterval",
+      options?.syncInterval ?? base?.syncInterval ?? defaults.syncInterval
+    )
+    const timeout = positive("timeout", options?.timeout ?? base?.timeout ?? defaults.timeout)
+    const leaseMillis = Duration.toMillis(
+      positive("probeLease", options?.probeLease ?? base?.probeLease ?? defaults.probeLease)
+    )
+    const health = makeHealth("circuit_breaker", timeout)
+    // the fleet's records of the keys in use here, refreshed every syncInterval; a key is read for a minute after
+    // its last call here (a poll round numbers each read)
+    const cache = new Map<string, SharedRecord>()
+    const lastUsed = new Map<string, number>()
+    const idleRounds = Math.max(1, Math.ceil(60_000 / Duration.toMillis(syncInterval)))
+    let round = 0
+    // probe slots this process holds in the store, per key
+    const leased = new Map<string, number>()
+    // writes go through one fiber, in order, so a probe's release never overtakes the transition after it
+    const writes = yield* Effect.acquireRelease(Queue.unbounded<Effect.Effect<unknown, unknown>>(), Queue.shutdown)
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(writes), health.run)))
+
+    const poll = Effect.suspend(() => {
+      round++
+      const keys: Array<string> = []
+      for (const [key, used] of lastUsed) {
+        if (round - used <= idleRounds) {
+          keys.push(key)
+        } else {
+          lastUsed.delete(key)
+          cache.delete(key)
+        }
+      }
+      if (keys.length === 0) return Effect.void
+      return Effect.map(health.run(store.read(keys)), (result) => {
+        if (Option.isNone(result)) return
+        keys.forEach((key, i) => {
+          const record = result.value[i]
+          if (record === undefined) cache.delete(key)
+          else if ((cache.get(key)?.at ?? -1) <= record.at) cache.set(key, record)
+        })
+      })
+    })
+    yield* Effect.forkScoped(Effect.repeat(poll, Schedule.spaced(syncInterval)))
+
+    return {
+      latest: (key) => {
+        if (lastUsed.get(key) !== round) lastUsed.set(key, round)
+        return cache.get(key)
+      },
+      publish: (key, record) => {
+        cache.set(key, record)
+        lastUsed.set(key, round)
+        writes.unsafeOffer(store.publish(key, record))
+      },
+      acquireProbe: (key, limit) =>
+        health.degraded() ? Effect.succeed(true) : Effect.clockWith((clock) =>
+          Effect.map(
+            health.run(store.acquireProbe({ key, limit, leaseMillis, now: clock.unsafeCurrentTimeMillis() })),
+            (result) => {
+              // the store could not answer: the local breaker's own probe limit decides alone
+              if (Option.isNone(result)) return true
+              if (result.value) leased.set(key, (leased.get(key) ?? 0) + 1)
+              return result.value
+            }
+          )
+        ),
+      releaseProbe: (key) => {
+        const held = leased.get(key) ?? 0
+        if (held === 0) return
+        if (held === 1) leased.delete(key)
+        else leased.set(key, held - 1)
+        writes.unsafeOffer(store.releaseProbe(key))
+      }
+    } satisfies BreakerSync
+  })
+
+/** @internal */
+export const make = (
+  key: string,
+  options?: CB.Options & CBS.SyncOptions
+): Effect.Effect<CB.CircuitBreaker, never, CircuitBreakerStore | Scope.Scope> =>
+  Effect.flatMap(makeSync(options), (sync) => breakerInternal.make(key, options, sync))
+
+/** @internal */
+export const makeRegistry = (
+  options?: CB.RegistryOptions & CBS.SyncOptions
+): Effect.Effect<CB.RegistryService, never, CircuitBreakerStore | Scope.Scope> =>
+  Effect.flatMap(makeSync(options), (sync) => breakerInternal.makeRegistry(options, sync))
+
+/** @internal */
+export const layerRegistry = (
+  options?: CB.RegistryOptions & CBS.SyncOptions
+): Layer.Layer<CB.Registry, never, CircuitBreakerStore> => Layer.scoped(CB.Registry, makeRegistry(options))

@@ -1,0 +1,186 @@
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { RetryBudget } from "../RetryBudget.js"
+import type * as RBS from "../RetryBudgetStore.js"
+import * as budgetInternal from "./retryBudget.js"
+import { makeHealth } from "./sharedState.js"
+
+/** @internal */
+export class RetryBudgetStore extends Context.Tag("@sturdy/policy/RetryBudgetStore")<
+  RetryBudgetStore,
+  RBS.RetryBudgetStore.Service
+>() {}
+
+/** @internal */
+export class RetryBudgetStoreError extends Schema.TaggedError<RetryBudgetStoreError>()("RetryBudgetStoreError", {
+  key: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
+  override get message(): string {
+    return `retry budget store failed for ${this.key}`
+  }
+}
+
+/** @internal */
+export const defaults = {
+  syncInterval: Duration.millis(100),
+  timeout: Duration.millis(100)
+} as const
+
+/** The window is cut into this many slots in every store, as in the in-memory `RetryBudget`. @internal */
+export const slotCount = 10
+
+interface Counters {
+  readonly slot: Array<number>
+  readonly requests: Array<number>
+  readonly retries: Array<number>
+}
+
+/** @internal */
+export const makeMemory = (): RBS.RetryBudgetStore.Service => {
+  const byKey = new Map<string, Counters>()
+  return {
+    update: (request) =>
+      Effect.sync(() => {
+        const slotMillis = request.windowMillis / slotCount
+        const current = Math.floor(request.now / slotMillis)
+        let counters = byKey.get(request.key)
+        if (counters === undefined) {
+          counters = {
+            slot: new Array<number>(slotCount).fill(-1),
+            requests: new Array<number>(slotCount).fill(0),
+            retries: new Array<number>(slotCount).fill(0)
+          }
+          byKey.set(request.key, counters)
+        }
+        const position = current % slotCount
+        if (counters.slot[position] !== current) {
+          counters.slot[position] = current
+          counters.requests[position] = 0
+          counters.retries[position] = 0
+        }
+        counters.requests[position]! += request.requests
+        let requests = 0
+        let retries = 0
+        for (let i = 0; i < slotCount; i++) {
+          if (counters.slot[i]! > current - slotCount) {
+            requests += counters.requests[i]!
+            retries += counters.retries[i]!
+          }
+        }
+        let granted = false
+        if (request.withdraw && retries < request.minRetries + request.ratio * requests) {
+          counters.retries[position]! += 1
+          retries += 1
+          granted = true
+        }
+        return { granted, requests, retries }
+      })
+  }
+}
+
+/** @internal */
+export const layerMemory: Layer.Layer<RetryBudgetStore> = Layer.sync(RetryBudgetStore, makeMemory)
+
+const available = (ratio: number, minRetries: number, requests: number, retries: number): number =>
+  Math.max(0, Math.floor(minRetries + ratio * requests - retries))
+
+/** @internal */
+export const makeBudget = (
+  options?: RBS.Options
+): Effect.Effect<RetryBudget.Service, never, RetryBudgetStore | Scope.Scope> =>
+  Effect.gen(function*() {
+    const store = yield* RetryBudgetStore
+    // the local budget validates the options, and decides alone while the store cannot answer
+    const local = budgetInternal.unsafeMake(options)
+    const ratio = options?.ratio ?? budgetInternal.defaults.ratio
+    const minRetries = options?.minRetries ?? budgetInternal.defaults.minRetries
+    const windowMillis = Duration.toMillis(options?.window ?? budgetInternal.defaults.window)
+    const syncInterval = Duration.decode(options?.syncInterval ?? defaults.syncInterval)
+    const timeout = Duration.decode(options?.timeout ?? defaults.timeout)
+    if (!Duration.greaterThan(syncInterval, Duration.zero) || !Duration.isFinite(syncInterval)) {
+      throw new RangeError("RetryBudgetStore: syncInterval must be a finite positive duration")
+    }
+    if (!Duration.greaterThan(timeout, Duration.zero) || !Duration.isFinite(timeout)) {
+      throw new RangeError("RetryBudgetStore: timeout must be a finite positive duration")
+    }
+    const health = makeHealth("retry_budget", timeout)
+    // requests seen here and not yet added to the store, per key
+    const pending = new Map<string, number>()
+
+    const update = (key: string, requests: number, withdraw: boolean) =>
+      Effect.clockWith((clock) =>
+        health.run(store.update({
+          key,
+          requests,
+          withdraw,
+          now: clock.unsafeCurrentTimeMillis(),
+          windowMillis,
+          ratio,
+          minRetries
+        }))
+      )
+
+    const take = (key: string): number => {
+      const n = pending.get(key) ?? 0
+      pending.delete(key)
+      return n
+    }
+
+    // Deposits made while the store failed are dropped from the fleet's count (the local budget has them): the
+    // fleet can only be stricter for it, never looser.
+    const flush = Effect.suspend(() => {
+      if (pending.size === 0) return Effect.void
+      const batch = Array.from(pending)
+      pending.clear()
+      return Effect.forEach(batch, ([key, requests]) => update(key, requests, false), { discard: true })
+    })
+    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(syncInterval)))
+    yield* Effect.addFinalizer(() => flush)
+
+    const withdraw = (key: string): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        if (health.degraded()) return local.withdraw(key)
+        return Effect.flatMap(update(key, take(key), true), (result) => {
+          if (Option.isNone(result)) return local.withdraw(key)
+          // the fleet decided; the local budget counts the retry too, for the time the store may fail
+          return result.value.granted ? Effect.as(local.withdraw(key), true) : Effect.succeed(false)
+        })
+      })
+
+    return {
+      deposit: (key) =>
+        Effect.zipRight(
+          local.deposit(key),
+          Effect.sync(() => {
+            pending.set(key, (pending.get(key) ?? 0) + 1)
+          })
+        ),
+      withdraw,
+      stats: (key) =>
+        Effect.suspend(() =>
+          health.degraded()
+            ? local.stats(key)
+            : Effect.flatMap(update(key, take(key), false), (result) =>
+              Option.isNone(result)
+                ? local.stats(key)
+                : Effect.succeed({
+                  requests: result.value.requests,
+                  retries: result.value.retries,
+                  available: available(ratio, minRetries, result.value.requests, result.value.retries)
+                }))
+        )
+    } satisfies RetryBudget.Service
+  })
+
+/** @internal */
+export const layerBudget = (
+  options?: RBS.Options
+): Layer.Layer<RetryBudget, never, RetryBudgetStore> => Layer.scoped(RetryBudget, makeBudget(options))

@@ -1,0 +1,278 @@
+import { describe, expect, it } from "@effect/vitest"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { startRedisServer } from "./utils/redis.js"
+
+const options = {
+  breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("10 seconds") }
+} as const
+
+const failing = Effect.fail("boom")
+const ok = Effect.succeed("ok")
+
+const openBy = (registry: CircuitBreaker.RegistryService, key: string) =>
+  Effect.replicateEffect(Effect.exit(failing.pipe(registry.withBreaker(key))), 3, { discard: true })
+
+const tagOf = <A, E>(exit: Exit.Exit<A, E>): string =>
+  Exit.isSuccess(exit)
+    ? "Success"
+    : Exit.causeOption(exit).pipe((cause) =>
+      cause._tag === "Some" && cause.value._tag === "Fail"
+        ? String((cause.value.error as { _tag?: string })._tag ?? cause.value.error)
+        : "Other"
+    )
+
+const call = <A, E>(registry: CircuitBreaker.RegistryService, key: string, self: Effect.Effect<A, E>) =>
+  Effect.map(Effect.exit(self.pipe(registry.withBreaker(key))), tagOf)
+
+// two "processes": two registries with their own breakers and polling fibers, on one store
+const twoProcesses = (store: CircuitBreakerStore.CircuitBreakerStore.Service, sync?: CircuitBreakerStore.SyncOptions) =>
+  Effect.gen(function*() {
+    const build = CircuitBreakerStore.makeRegistry({ ...options, ...sync }).pipe(
+      Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store)
+    )
+    return [yield* build, yield* build] as const
+  })
+
+// a store whose outage the test switches on and off; otherwise a memory store
+const switchable = () => {
+  const memory = CircuitBreakerStore.makeMemory()
+  const state = { down: false, hang: false }
+  const guard = <A>(key: string, self: Effect.Effect<A, CircuitBreakerStore.CircuitBreakerStoreError>) =>
+    Effect.suspend(() =>
+      state.hang
+        ? Effect.never
+        : state.down
+        ? Effect.fail(new CircuitBreakerStore.CircuitBreakerStoreError({ key }))
+        : self
+    )
+  const store: CircuitBreakerStore.CircuitBreakerStore.Service = {
+    publish: (key, record) => guard(key, memory.publish(key, record)),
+    read: (keys) => guard(keys[0] ?? "", memory.read(keys)),
+    acquireProbe: (request) => guard(request.key, memory.acquireProbe(request)),
+    releaseProbe: (key) => guard(key, memory.releaseProbe(key))
+  }
+  return { store, state }
+}
+
+describe("CircuitBreakerStore", () => {
+  it.scoped("one process's open breaker stops the others within syncInterval, until the same time", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoProcesses(CircuitBreakerStore.makeMemory())
+      const changes = yield* Effect.fork(Stream.runCollect(Stream.take(b.changes, 1)))
+      expect(yield* call(b, "api", ok)).toBe("Success") // b uses the key
+      yield* openBy(a, "api")
+      expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+      // b has not read the store yet: its calls still go through
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      yield* TestClock.adjust("250 millis")
+      const exit = yield* Effect.exit(ok.pipe(b.withBreaker("api")))
+      expect(tagOf(exit)).toBe("CircuitOpen")
+      // a opened at t = 0 for 10 s: b waits for the same probe time
+      expect(
+        exit._tag === "Failure" && exit.cause._tag === "Fail" &&
+          Duration.toMillis((exit.cause.error as CircuitBreaker.CircuitOpen).retryAfter)
+      ).toBe(9_750)
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(changes))).toMatchObject([{
+        key: "api",
+        from: "Closed",
+        to: "Open"
+      }])
+      // other keys are not affected
+      expect(yield* call(b, "other", ok)).toBe("Success")
+    }))
+
+  it.scoped("half-open admits halfOpenMaxProbes probes for the whole fleet; a success closes every process", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoProcesses(CircuitBreakerStore.makeMemory())
+      yield* call(b, "api", ok)
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe is in flight and holds the fleet's only probe slot
+      const release = yield* Deferred.make<void>()
+      const probe = yield* Effect.fork(call(a, "api", Effect.as(Deferred.await(release), "ok")))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* Fiber.join(probe)).toBe("Success")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.state)).toBe("Closed")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Closed")
+    }))
+
+  it.scoped("a failed probe opens the breaker of every process again", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* twoProcesses(CircuitBreakerStore.makeMemory())
+      yield* call(a, "api", ok)
+      yield* openBy(b, "api")
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* call(b, "api", failing)).toBe("boom") // b's probe fails: open for 10 s more
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.state)).toBe("Open")
+    }))
+
+  it.scoped("a failing store: each breaker goes on alone, the outage is reported once, and sharing resumes", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const { state, store } = switchable()
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(b, "api", ok)
+      state.down = true
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("1 second")
+      // the store is down: b never heard, and keeps calling; a decides alone
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+      expect(logs.filter((line) => line.includes("store failed"))).toHaveLength(2) // once for each process
+      // a's probe does not wait on the dead store: its local slot suffices
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* call(a, "api", ok)).toBe("Success")
+
+      state.down = false
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      expect(logs.filter((line) => line.includes("answers again"))).toHaveLength(2)
+      expect(logs.filter((line) => line.includes("store failed"))).toHaveLength(2)
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+  it.scoped("a probe waits on a store that does not answer for at most `timeout`, then probes on local state", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const [a] = yield* twoProcesses(store, { timeout: "50 millis", syncInterval: "1 hour" })
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("10 seconds")
+      state.hang = true
+      const fiber = yield* Effect.fork(call(a, "api", ok))
+      yield* TestClock.adjust("49 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("Success")
+    }))
+
+  it.scoped("a probe slot held by a process that died is given back after probeLease", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const [a, b] = yield* twoProcesses(store, { probeLease: "2 seconds" })
+      yield* call(b, "api", ok)
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe never finishes (the process hangs or died)
+      yield* Effect.fork(call(a, "api", Effect.never))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+    }))
+
+  it.scoped("a store's own sync options are the defaults of the breakers built on it (Policy's included)", () =>
+    Effect.gen(function*() {
+      const store = { ...CircuitBreakerStore.makeMemory(), sync: { syncInterval: "1 second" } } as const
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(b, "api", ok)
+      yield* TestClock.adjust("100 millis") // past the first reads, made when the breakers were built
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("Success") // not read yet: b reads every second
+      yield* TestClock.adjust("650 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+    }))
+
+  it.effect("refuses a syncInterval, timeout or probeLease that is not a finite positive duration", () =>
+    Effect.gen(function*() {
+      for (const sync of [{ syncInterval: 0 }, { timeout: "-1 millis" }, { probeLease: Duration.infinity }] as const) {
+        const exit = yield* Effect.exit(
+          CircuitBreakerStore.makeRegistry(sync).pipe(Effect.provide(CircuitBreakerStore.layerMemory), Effect.scoped)
+        )
+        expect(Exit.isFailure(exit) && String(exit.cause)).toContain("RangeError")
+      }
+    }))
+
+  it.scoped("make: a single shared breaker", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const build = CircuitBreakerStore.make("api", {
+        consecutiveFailures: 1,
+        breakDuration: Schedule.spaced("5 seconds")
+      })
+        .pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      const a = yield* build
+      const b = yield* build
+      yield* b.state
+      yield* Effect.exit(b.run(ok))
+      yield* Effect.exit(a.run(failing))
+      yield* TestClock.adjust("250 millis")
+      expect(tagOf(yield* Effect.exit(b.run(ok)))).toBe("CircuitOpen")
+    }))
+
+  it.live("Redis: an open breaker in one process stops the others within syncInterval; one probe for the fleet", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:" })
+      const registries = yield* Effect.forEach(
+        [1, 2, 3],
+        () =>
+          Effect.flatMap(Layer.build(store), (context) =>
+            Effect.provide(
+              CircuitBreakerStore.makeRegistry({
+                breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("1 second") },
+                syncInterval: "100 millis"
+              }),
+              context
+            ))
+      )
+      const [a, b, c] = registries as [CircuitBreaker.RegistryService, ...Array<CircuitBreaker.RegistryService>]
+      yield* call(b, "api", ok)
+      yield* call(c!, "api", ok)
+      yield* openBy(a, "api")
+      const opened = Date.now()
+      // the others see Open within syncInterval + 2 × timeout
+      const seen = yield* Effect.forEach([b, c!], (registry) =>
+        call(registry, "api", ok).pipe(
+          Effect.repeat({ until: (tag) => tag === "CircuitOpen", schedule: Schedule.spaced("10 millis") }),
+          Effect.map(() => Date.now() - opened)
+        ), { concurrency: "unbounded" })
+      for (const delay of seen) expect(delay).toBeLessThanOrEqual(300)
+
+      yield* Effect.sleep("1100 millis")
+      // every process is half-open: exactly one probe goes out for the fleet
+      const release = yield* Deferred.make<void>()
+      let probes = 0
+      const probe = Effect.suspend(() => {
+        probes++
+        return Effect.as(Deferred.await(release), "ok")
+      })
+      const results = yield* Effect.all(
+        registries.map((registry) => Effect.fork(call(registry, "api", probe))),
+        { concurrency: "unbounded" }
+      )
+      yield* Effect.sleep("100 millis")
+      expect(probes).toBe(1)
+      yield* Deferred.succeed(release, undefined)
+      const tags = yield* Effect.forEach(results, Fiber.join)
+      expect(tags.filter((tag) => tag === "Success")).toHaveLength(1)
+      expect(tags.filter((tag) => tag === "CircuitOpen")).toHaveLength(2)
+      // the probe closed the fleet's breaker
+      yield* Effect.sleep("300 millis")
+      for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
+    }).pipe(Effect.scoped))
+})
