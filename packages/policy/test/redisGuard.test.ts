@@ -2,7 +2,7 @@
  * The Redis-backed tests on a machine without redis-server: skipped with one line naming what to install when `CI`
  * is unset, a failure saying why when `CI=true`; and startRedisServer's failures name their cause.
  */
-import { afterEach, describe, expect, it } from "@effect/vitest"
+import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
@@ -13,8 +13,10 @@ import { isCi, REDIS_INSTALL_HINT, RedisServerError, redisServerOnPath, startRed
 const root = Path.resolve(import.meta.dirname, "..", "..", "..")
 
 /** A directory holding only `node` (and the given fake programs): a PATH without redis-server. */
+const made: Array<string> = []
 const pathWithout = (fakes: Record<string, string> = {}) => {
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sturdy-path-"))
+  made.push(dir)
   Fs.symlinkSync(process.execPath, Path.join(dir, "node"))
   for (const [name, script] of Object.entries(fakes)) {
     Fs.writeFileSync(Path.join(dir, name), script, { mode: 0o755 })
@@ -47,6 +49,9 @@ describe("Redis test guard", () => {
   const savedPath = process.env.PATH
   afterEach(() => {
     process.env.PATH = savedPath
+  })
+  afterAll(() => {
+    for (const dir of made) Fs.rmSync(dir, { recursive: true, force: true })
   })
 
   it("finds redis-server on the PATH and tells CI apart", () => {
