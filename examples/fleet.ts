@@ -12,7 +12,7 @@
  *
  * Needs `redis-server` on the PATH (it is started on a free port on 127.0.0.1 and stopped at the end).
  *
- * Run: `npx tsx examples/fleet.ts`
+ * Run: `pnpm example examples/fleet.ts`
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -167,7 +167,7 @@ export const main = Effect.gen(function*() {
       const config: Worker = { upstream: `http://127.0.0.1:${portOf(upstream)}`, redis }
       const lines = yield* runWorkers(
         processes,
-        (index) => ["--import", "tsx", script, "--worker", JSON.stringify(config), String(index)]
+        (index) => ["--conditions=@sturdy/source", "--import", "tsx", script, "--worker", JSON.stringify(config), String(index)]
       )
       return { ...requests, lines }
     })

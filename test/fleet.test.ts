@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
 import { Effect } from "effect"
+import { describeWithRedis } from "../packages/policy/test/utils/redis.js"
 import { removeBundle, runFleet, startRedis } from "./utils/fleet.js"
 import type { Config } from "./utils/fleetProcess.js"
 import * as Loopback from "./utils/loopbackServer.js"
@@ -20,7 +21,7 @@ const ok: Loopback.Handler = (_, response) => {
 const hitTimes = (server: Loopback.LoopbackServer, path: string, times: Map<number, number>) =>
   server.requests.flatMap((request, i) => request.url === path ? [times.get(i) ?? 0] : [])
 
-describe("fleet: a retry budget and breaker state shared through Redis", () => {
+describeWithRedis("fleet: a retry budget and breaker state shared through Redis", () => {
   afterAll(removeBundle)
 
   it.live("3 processes, a failing upstream: the shared budget keeps the load at one process's bound", () =>

@@ -96,6 +96,8 @@ const bundle = Effect.promise(() => {
       bundle: true,
       platform: "node",
       format: "esm",
+      // the workspace packages from their sources, as the rest of the tests load them
+      conditions: ["@sturdy/source"],
       outfile,
       logLevel: "error",
       // ioredis and friends are CommonJS: give the bundle a `require`

@@ -13,7 +13,7 @@ import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { startRedisServer } from "./utils/redis.js"
+import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const options = {
   breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("10 seconds") }
@@ -224,55 +224,57 @@ describe("CircuitBreakerStore", () => {
       expect(tagOf(yield* Effect.exit(b.run(ok)))).toBe("CircuitOpen")
     }))
 
-  it.live("Redis: an open breaker in one process stops the others within syncInterval; one probe for the fleet", () =>
-    Effect.gen(function*() {
-      const redis = yield* startRedisServer
-      const store = CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:" })
-      const registries = yield* Effect.forEach(
-        [1, 2, 3],
-        () =>
-          Effect.flatMap(Layer.build(store), (context) =>
-            Effect.provide(
-              CircuitBreakerStore.makeRegistry({
-                breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("1 second") },
-                syncInterval: "100 millis"
-              }),
-              context
-            ))
-      )
-      const [a, b, c] = registries as [CircuitBreaker.RegistryService, ...Array<CircuitBreaker.RegistryService>]
-      yield* call(b, "api", ok)
-      yield* call(c!, "api", ok)
-      yield* openBy(a, "api")
-      const opened = Date.now()
-      // the others see Open within syncInterval + 2 × timeout
-      const seen = yield* Effect.forEach([b, c!], (registry) =>
-        call(registry, "api", ok).pipe(
-          Effect.repeat({ until: (tag) => tag === "CircuitOpen", schedule: Schedule.spaced("10 millis") }),
-          Effect.map(() => Date.now() - opened)
-        ), { concurrency: "unbounded" })
-      for (const delay of seen) expect(delay).toBeLessThanOrEqual(300)
+  describeWithRedis("CircuitBreakerStore on a real redis-server", () => {
+    it.live("Redis: an open breaker in one process stops the others within syncInterval; one probe for the fleet", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const store = CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:" })
+        const registries = yield* Effect.forEach(
+          [1, 2, 3],
+          () =>
+            Effect.flatMap(Layer.build(store), (context) =>
+              Effect.provide(
+                CircuitBreakerStore.makeRegistry({
+                  breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("1 second") },
+                  syncInterval: "100 millis"
+                }),
+                context
+              ))
+        )
+        const [a, b, c] = registries as [CircuitBreaker.RegistryService, ...Array<CircuitBreaker.RegistryService>]
+        yield* call(b, "api", ok)
+        yield* call(c!, "api", ok)
+        yield* openBy(a, "api")
+        const opened = Date.now()
+        // the others see Open within syncInterval + 2 × timeout
+        const seen = yield* Effect.forEach([b, c!], (registry) =>
+          call(registry, "api", ok).pipe(
+            Effect.repeat({ until: (tag) => tag === "CircuitOpen", schedule: Schedule.spaced("10 millis") }),
+            Effect.map(() => Date.now() - opened)
+          ), { concurrency: "unbounded" })
+        for (const delay of seen) expect(delay).toBeLessThanOrEqual(300)
 
-      yield* Effect.sleep("1100 millis")
-      // every process is half-open: exactly one probe goes out for the fleet
-      const release = yield* Deferred.make<void>()
-      let probes = 0
-      const probe = Effect.suspend(() => {
-        probes++
-        return Effect.as(Deferred.await(release), "ok")
-      })
-      const results = yield* Effect.all(
-        registries.map((registry) => Effect.fork(call(registry, "api", probe))),
-        { concurrency: "unbounded" }
-      )
-      yield* Effect.sleep("100 millis")
-      expect(probes).toBe(1)
-      yield* Deferred.succeed(release, undefined)
-      const tags = yield* Effect.forEach(results, Fiber.join)
-      expect(tags.filter((tag) => tag === "Success")).toHaveLength(1)
-      expect(tags.filter((tag) => tag === "CircuitOpen")).toHaveLength(2)
-      // the probe closed the fleet's breaker
-      yield* Effect.sleep("300 millis")
-      for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
-    }).pipe(Effect.scoped))
+        yield* Effect.sleep("1100 millis")
+        // every process is half-open: exactly one probe goes out for the fleet
+        const release = yield* Deferred.make<void>()
+        let probes = 0
+        const probe = Effect.suspend(() => {
+          probes++
+          return Effect.as(Deferred.await(release), "ok")
+        })
+        const results = yield* Effect.all(
+          registries.map((registry) => Effect.fork(call(registry, "api", probe))),
+          { concurrency: "unbounded" }
+        )
+        yield* Effect.sleep("100 millis")
+        expect(probes).toBe(1)
+        yield* Deferred.succeed(release, undefined)
+        const tags = yield* Effect.forEach(results, Fiber.join)
+        expect(tags.filter((tag) => tag === "Success")).toHaveLength(1)
+        expect(tags.filter((tag) => tag === "CircuitOpen")).toHaveLength(2)
+        // the probe closed the fleet's breaker
+        yield* Effect.sleep("300 millis")
+        for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
+      }).pipe(Effect.scoped))
+  })
 })

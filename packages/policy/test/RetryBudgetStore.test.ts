@@ -9,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
-import { startRedisServer } from "./utils/redis.js"
+import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
   Effect.map(Effect.replicateEffect(budget.withdraw(key), n), (results) => results.filter(Boolean).length)
@@ -177,35 +177,41 @@ describe("RetryBudgetStore", () => {
       }
     }))
 
-  it.live("Redis: processes racing for retries never get more than the fleet's bound", () =>
-    Effect.gen(function*() {
-      const redis = yield* startRedisServer
-      const store = RetryBudgetRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:" })
-      const budgets = yield* Effect.forEach([1, 2, 3, 4], () =>
-        Effect.flatMap(Layer.build(store), (context) =>
-          Effect.provide(RetryBudgetStore.makeBudget({ minRetries: 5, ratio: 0.1 }), context)))
-      yield* Effect.forEach(budgets, (budget) =>
-        depositMany(budget, "api", 50), { discard: true })
-      const granted = yield* Effect.all(
-        budgets.map((budget) =>
-          withdrawMany(budget, "api", 20)
-        ),
-        { concurrency: "unbounded" }
-      )
-      // 5 + 0.1 × 200 for the fleet, not 4 × (5 + 0.1 × 50)
-      expect(granted.reduce((a, b) => a + b, 0)).toBe(25)
-      expect(yield* budgets[0]!.stats("api")).toEqual({ requests: 200, retries: 25, available: 0 })
-      // keys stay separate
-      expect(yield* withdrawMany(budgets[1]!, "other", 10)).toBe(5)
-    }).pipe(Effect.scoped))
+  describeWithRedis("RetryBudgetStore on a real redis-server", () => {
+    it.live("Redis: processes racing for retries never get more than the fleet's bound", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const store = RetryBudgetRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:" })
+        const budgets = yield* Effect.forEach([1, 2, 3, 4], () =>
+          Effect.flatMap(Layer.build(store), (context) =>
+            Effect.provide(RetryBudgetStore.makeBudget({ minRetries: 5, ratio: 0.1 }), context)))
+        yield* Effect.forEach(budgets, (budget) =>
+          depositMany(budget, "api", 50), { discard: true })
+        const granted = yield* Effect.all(
+          budgets.map((budget) =>
+            withdrawMany(budget, "api", 20)
+          ),
+          { concurrency: "unbounded" }
+        )
+        // 5 + 0.1 × 200 for the fleet, not 4 × (5 + 0.1 × 50)
+        expect(granted.reduce((a, b) => a + b, 0)).toBe(25)
+        expect(yield* budgets[0]!.stats("api")).toEqual({ requests: 200, retries: 25, available: 0 })
+        // keys stay separate
+        expect(yield* withdrawMany(budgets[1]!, "other", 10)).toBe(5)
+      }).pipe(Effect.scoped))
 
-  it.live("Redis: the one-layer form is a RetryBudget that Policy and Retry pick up", () =>
-    Effect.gen(function*() {
-      const redis = yield* startRedisServer
-      const layer = RetryBudgetRedis.layer({ host: redis.host, port: redis.port, budget: { minRetries: 1, ratio: 0 } })
-      const a = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))
-      const b = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))
-      expect(yield* a.withdraw("api")).toBe(true)
-      expect(yield* b.withdraw("api")).toBe(false)
-    }).pipe(Effect.scoped))
+    it.live("Redis: the one-layer form is a RetryBudget that Policy and Retry pick up", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const layer = RetryBudgetRedis.layer({
+          host: redis.host,
+          port: redis.port,
+          budget: { minRetries: 1, ratio: 0 }
+        })
+        const a = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))
+        const b = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))
+        expect(yield* a.withdraw("api")).toBe(true)
+        expect(yield* b.withdraw("api")).toBe(false)
+      }).pipe(Effect.scoped))
+  })
 })
