@@ -167,7 +167,17 @@ export const main = Effect.gen(function*() {
       const config: Worker = { upstream: `http://127.0.0.1:${portOf(upstream)}`, redis }
       const lines = yield* runWorkers(
         processes,
-        (index) => ["--conditions=@sturdy/source", "--import", "tsx", script, "--worker", JSON.stringify(config), String(index)]
+        (
+          index
+        ) => [
+          "--conditions=@sturdy/source",
+          "--import",
+          "tsx",
+          script,
+          "--worker",
+          JSON.stringify(config),
+          String(index)
+        ]
       )
       return { ...requests, lines }
     })
