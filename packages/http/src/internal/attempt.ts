@@ -573,6 +573,16 @@ export const inheritDeadlineEnforcement = <C extends HttpClient.HttpClient.With<
   to: C
 ): C => enforcesDeadlines(from) ? declareDeadlineEnforcement(to) : to
 
+/** What an attempt does with the response once sent: `selfEnforcing` says the transport enforces the limit itself. */
+type Exchange<A, R, RX> = (
+  response: Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    HttpClientError.HttpClientError | HttpFailure.HttpFailure,
+    R
+  >,
+  selfEnforcing: boolean
+) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
+
 /**
  * Runs one exchange under the attempt's limit: `timeout`, or what is left of the current deadline if sooner, and
  * a deadline that no timer enforces yet (`Deadline.establish`, a `Policy`) even without a `timeout`. A transport
@@ -582,14 +592,7 @@ const timed = <A, R, RX>(
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined,
-  exchange: (
-    response: Effect.Effect<
-      HttpClientResponse.HttpClientResponse,
-      HttpClientError.HttpClientError | HttpFailure.HttpFailure,
-      R
-    >,
-    selfEnforcing: boolean
-  ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
+  exchange: Exchange<A, R, RX>
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   const invalid = validateRequest(request)
   if (invalid !== undefined) return Effect.fail(invalid)
@@ -613,14 +616,7 @@ const timedExchange = <A, R, RX>(
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined,
-  exchange: (
-    response: Effect.Effect<
-      HttpClientResponse.HttpClientResponse,
-      HttpClientError.HttpClientError | HttpFailure.HttpFailure,
-      R
-    >,
-    selfEnforcing: boolean
-  ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
+  exchange: Exchange<A, R, RX>
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   let selfEnforcing = false
   let response: Effect.Effect<
