@@ -10,12 +10,47 @@ export const defaults = {
 } as const
 
 // The window is cut into slots so that it slides with Clock time and no timer is needed to expire old counts.
-const slotCount = 10
+/** @internal */
+export const slotCount = 10
 
-interface Counters {
+/** Requests and retries of one key, per slot of the sliding window. @internal */
+export interface Counters {
   readonly slot: Array<number>
   readonly requests: Array<number>
   readonly retries: Array<number>
+}
+
+/** The key's counters, the slot `current` (a slot number since the epoch) cleared when it starts. @internal */
+export const countersAt = (byKey: Map<string, Counters>, key: string, current: number): Counters => {
+  let counters = byKey.get(key)
+  if (counters === undefined) {
+    counters = {
+      slot: new Array<number>(slotCount).fill(-1),
+      requests: new Array<number>(slotCount).fill(0),
+      retries: new Array<number>(slotCount).fill(0)
+    }
+    byKey.set(key, counters)
+  }
+  const position = current % slotCount
+  if (counters.slot[position] !== current) {
+    counters.slot[position] = current
+    counters.requests[position] = 0
+    counters.retries[position] = 0
+  }
+  return counters
+}
+
+/** Requests and retries over the window that ends in slot `current`. @internal */
+export const windowSums = (counters: Counters, current: number): { requests: number; retries: number } => {
+  let requests = 0
+  let retries = 0
+  for (let i = 0; i < slotCount; i++) {
+    if (counters.slot[i]! > current - slotCount) {
+      requests += counters.requests[i]!
+      retries += counters.retries[i]!
+    }
+  }
+  return { requests, retries }
 }
 
 const granted = Effect.succeed(true)
@@ -32,34 +67,10 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   const slotMillis = windowMillis / slotCount
   const byKey = new Map<string, Counters>()
 
-  const countersFor = (key: string, current: number): Counters => {
-    let counters = byKey.get(key)
-    if (counters === undefined) {
-      counters = {
-        slot: new Array<number>(slotCount).fill(-1),
-        requests: new Array<number>(slotCount).fill(0),
-        retries: new Array<number>(slotCount).fill(0)
-      }
-      byKey.set(key, counters)
-    }
-    const position = current % slotCount
-    if (counters.slot[position] !== current) {
-      counters.slot[position] = current
-      counters.requests[position] = 0
-      counters.retries[position] = 0
-    }
-    return counters
-  }
+  const countersFor = (key: string, current: number): Counters => countersAt(byKey, key, current)
 
   const totals = (counters: Counters, current: number): RetryBudget.Stats => {
-    let requests = 0
-    let retries = 0
-    for (let i = 0; i < slotCount; i++) {
-      if (counters.slot[i]! > current - slotCount) {
-        requests += counters.requests[i]!
-        retries += counters.retries[i]!
-      }
-    }
+    const { requests, retries } = windowSums(counters, current)
     return { requests, retries, available: Math.max(0, Math.floor(minRetries + ratio * requests - retries)) }
   }
 

@@ -35,49 +35,24 @@ export const defaults = {
 } as const
 
 /** The window is cut into this many slots in every store, as in the in-memory `RetryBudget`. @internal */
-export const slotCount = 10
-
-interface Counters {
-  readonly slot: Array<number>
-  readonly requests: Array<number>
-  readonly retries: Array<number>
-}
+export const slotCount = budgetInternal.slotCount
 
 /** @internal */
 export const makeMemory = (): RBS.RetryBudgetStore.Service => {
-  const byKey = new Map<string, Counters>()
+  const byKey = new Map<string, budgetInternal.Counters>()
   return {
     update: (request) =>
       Effect.sync(() => {
         const slotMillis = request.windowMillis / slotCount
         const current = Math.floor(request.now / slotMillis)
-        let counters = byKey.get(request.key)
-        if (counters === undefined) {
-          counters = {
-            slot: new Array<number>(slotCount).fill(-1),
-            requests: new Array<number>(slotCount).fill(0),
-            retries: new Array<number>(slotCount).fill(0)
-          }
-          byKey.set(request.key, counters)
-        }
-        const position = current % slotCount
-        if (counters.slot[position] !== current) {
-          counters.slot[position] = current
-          counters.requests[position] = 0
-          counters.retries[position] = 0
-        }
-        counters.requests[position]! += request.requests
-        let requests = 0
-        let retries = 0
-        for (let i = 0; i < slotCount; i++) {
-          if (counters.slot[i]! > current - slotCount) {
-            requests += counters.requests[i]!
-            retries += counters.retries[i]!
-          }
-        }
+        const counters = budgetInternal.countersAt(byKey, request.key, current)
+        counters.requests[current % slotCount]! += request.requests
+        const sums = budgetInternal.windowSums(counters, current)
+        const requests = sums.requests
+        let retries = sums.retries
         let granted = false
         if (request.withdraw && retries < request.minRetries + request.ratio * requests) {
-          counters.retries[position]! += 1
+          counters.retries[current % slotCount]! += 1
           retries += 1
           granted = true
         }
