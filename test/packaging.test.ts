@@ -16,6 +16,14 @@ import * as Path from "node:path"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const packages = ["cli", "http", "node", "policy", "testing"] as const
+// the package graph users install: @sturdy/node needs only @sturdy/policy (its Deadline), not @sturdy/http
+const sturdyDependencies: Record<(typeof packages)[number], ReadonlyArray<string>> = {
+  cli: ["@sturdy/http", "@sturdy/node", "@sturdy/policy", "@sturdy/testing"],
+  http: ["@sturdy/policy"],
+  node: ["@sturdy/policy"],
+  policy: [],
+  testing: ["@sturdy/http", "@sturdy/policy"]
+}
 const rootManifest = JSON.parse(Fs.readFileSync(Path.join(root, "package.json"), "utf8")) as {
   readonly packageManager: string
 }
@@ -247,6 +255,10 @@ describe("published packages", () => {
       for (const [dep, range] of Object.entries(json.dependencies ?? {})) {
         if (dep.startsWith("@sturdy/")) expect(range).toBe(`^${manifestOf(dep.slice("@sturdy/".length)).version}`)
       }
+      expect(
+        Object.keys(json.dependencies ?? {}).filter((dep) => dep.startsWith("@sturdy/")).sort(),
+        `@sturdy/${name}'s @sturdy dependencies`
+      ).toEqual(sturdyDependencies[name])
       expect(json.exports["."]).toMatchObject({ types: "./build/esm/index.d.ts", default: "./build/esm/index.js" })
       expect(json.exports["./internal/*"]).toBeNull()
       const files = listing.stdout.split("\n")

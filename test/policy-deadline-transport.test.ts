@@ -1,7 +1,8 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, HttpFailure, Policy } from "@sturdy/http"
+import { HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
+import { Deadline } from "@sturdy/policy"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import { Duration, Effect, Exit, Fiber, Schema } from "effect"
 import * as Http from "node:http"
@@ -142,7 +143,7 @@ describe("policy over @sturdy/node's UndiciHttpClient: the transport enforces th
       const { client, policy, server } = yield* serve({
         "GET /users/1": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
       }, options)
-      expect(Attempt.enforcesDeadlines(client)).toBe(true)
+      expect(Deadline.isEnforcedBy(client)).toBe(true)
       const { exit } = yield* timed(
         Policy.json(client, HttpClientRequest.get(`${server.url}/users/1`), User).pipe(
           Effect.provideService(Policy.Policy, policy),

@@ -22,7 +22,7 @@
  *
  * An attempt also honours the enclosing `Deadline` (a `Policy`'s total timeout, `Deadline.establish`), with or
  * without a `timeout` of its own. On a transport that enforces deadlines itself (`@sturdy/node`'s
- * `UndiciHttpClient`, see `declareDeadlineEnforcement`) the limit is left to the transport under the live Clock: no
+ * `UndiciHttpClient`, see `@sturdy/policy`'s `Deadline.declareEnforcement`) the limit is left to the transport under the live Clock: no
  * fiber is forked and no timer armed by the attempt. Elsewhere, and under `TestClock`, a timer races the attempt.
  *
  * @since 0.1.0
@@ -237,42 +237,3 @@ export const encodeBody: <A, I, R>(
   schema: Schema.Schema<A, I, R>,
   value: A
 ) => Effect.Effect<I, HttpFailure.InvalidRequest, R> = internal.encodeBody
-
-/**
- * Declares that `client`'s transport enforces `Deadline.currentLimit` itself: under the live Clock, when a limit
- * that no timer enforces (`limit.armed === false`) passes, it aborts the request, in whatever phase, and fails with
- * a `RequestError` (or, while the body is read, a `ResponseError`) whose `cause` is the `DeadlineExceeded` built from
- * the limit. Attempts on such a client then arm no timer. The declaration survives `HttpClient.mapRequest` and
- * `mapRequestEffect`; a request step that does not complete at once still runs under a timer.
- * `@sturdy/node`'s `UndiciHttpClient` declares it.
- *
- * @example
- * ```ts
- * import { HttpClient } from "@effect/platform"
- * import { Attempt } from "@sturdy/http"
- *
- * // a custom transport that honours Deadline.currentLimit
- * declare const transport: HttpClient.HttpClient
- * const declared = Attempt.declareDeadlineEnforcement(transport)
- * ```
- * @since 0.1.0
- * @category transports
- */
-export const declareDeadlineEnforcement: <C extends HttpClient.HttpClient.With<any, any>>(client: C) => C =
-  internal.declareDeadlineEnforcement
-
-/**
- * Whether `client`'s transport enforces deadlines itself (see `declareDeadlineEnforcement`).
- *
- * @example
- * ```ts
- * import { HttpClient } from "@effect/platform"
- * import { Attempt } from "@sturdy/http"
- * import { Effect } from "effect"
- *
- * const fast = Effect.map(HttpClient.HttpClient, Attempt.enforcesDeadlines)
- * ```
- * @since 0.1.0
- * @category transports
- */
-export const enforcesDeadlines: (client: HttpClient.HttpClient.With<any, any>) => boolean = internal.enforcesDeadlines

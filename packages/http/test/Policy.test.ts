@@ -795,9 +795,20 @@ describe("Policy", () => {
       }))
   })
 
-  it("Idempotency is re-exported for the pipeline's users", () => {
-    expect(Idempotency.headerName).toBe("idempotency-key")
-  })
+  it.scoped("the generated key travels in Idempotency.headerName, where a caller's own key is also read", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness(
+        { "POST /orders": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)) },
+        { ...quick, retry: { baseDelay: "100 millis", budget: false, idempotencyKey: true } }
+      )
+      expect(yield* runVirtual(api.post("/orders", { schema: User }))).toEqual(Exit.succeed(ada))
+      yield* runVirtual(api.post("/orders", { headers: { [Idempotency.headerName]: "caller-key" } }))
+      const sent = (yield* scripted.requests).map((r) => r.headers[Idempotency.headerName.toLowerCase()])
+      expect(sent).toHaveLength(3)
+      expect(sent[0]).toMatch(/^[0-9a-f-]{36}$/)
+      expect(sent[1]).toBe(sent[0])
+      expect(sent[2]).toBe("caller-key")
+    }))
 })
 
 // a type-level check: the union is closed

@@ -936,23 +936,23 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(elapsed).toBeLessThan(1500)
     }).pipe(Effect.provide(sturdy)))
 
-  it.live("enforcesDeadlines: true for this layer's client and mapRequest of it, false for layerUndici's", () =>
+  it.live("Deadline.isEnforcedBy: true for this layer's client and mapRequest of it, false for layerUndici's", () =>
     Effect.gen(function*() {
       const ours = yield* HttpClient.HttpClient.pipe(Effect.provide(sturdy))
-      expect(Attempt.enforcesDeadlines(ours)).toBe(true)
-      expect(Attempt.enforcesDeadlines(HttpClient.mapRequest(ours, HttpClientRequest.setHeader("x-a", "1")))).toBe(
+      expect(Deadline.isEnforcedBy(ours)).toBe(true)
+      expect(Deadline.isEnforcedBy(HttpClient.mapRequest(ours, HttpClientRequest.setHeader("x-a", "1")))).toBe(
         true
       )
       expect(
-        Attempt.enforcesDeadlines(HttpClient.mapRequestEffect(ours, (request) => Effect.succeed(request)))
+        Deadline.isEnforcedBy(HttpClient.mapRequestEffect(ours, (request) => Effect.succeed(request)))
       ).toBe(true)
       const withDispatcher = yield* HttpClient.HttpClient.pipe(
         Effect.provide(UndiciHttpClient.layerWithDispatcher),
         Effect.provideService(UndiciHttpClient.Dispatcher, new Agent())
       )
-      expect(Attempt.enforcesDeadlines(withDispatcher)).toBe(true)
+      expect(Deadline.isEnforcedBy(withDispatcher)).toBe(true)
       const platform = yield* HttpClient.HttpClient.pipe(Effect.provide(NodeHttpClient.layerUndici))
-      expect(Attempt.enforcesDeadlines(platform)).toBe(false)
+      expect(Deadline.isEnforcedBy(platform)).toBe(false)
     }))
 
   // TestClock: the transport's real-time timer would disagree with the clock, so the attempt races an Effect timer

@@ -313,3 +313,46 @@ export const defaultHeaderName: string = internal.defaultHeaderName
 export const header: (options?: {
   readonly name?: string | undefined
 }) => Effect.Effect<Option.Option<readonly [name: string, value: string]>> = internal.header
+
+/**
+ * Declares that `transport` enforces `currentLimit` itself: under the live Clock, when a limit that no timer
+ * enforces (`limit.armed === false`) passes, it aborts the request, in whatever phase, and fails with an error whose
+ * `cause` is the `DeadlineExceeded` built from the limit (`@sturdy/http`'s `Attempt` turns a platform `RequestError`
+ * or `ResponseError` with that cause into its `Timeout`). Code that would otherwise race a timer against the
+ * transport (`@sturdy/http`'s attempts) then arms none. Returns `transport` itself.
+ *
+ * For an `@effect/platform` `HttpClient` the declaration is attached to its request pipeline's last step
+ * (`postprocess`), so clients derived with `HttpClient.mapRequest` and `mapRequestEffect` keep it; any other object
+ * is declared by identity. `@sturdy/node`'s `UndiciHttpClient` declares itself; a custom transport opts in the same
+ * way. Declaring a transport that does not enforce the limit lets a call outlive its deadline.
+ *
+ * @example
+ * ```ts
+ * import type { HttpClient } from "@effect/platform"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * // a custom transport that honours Deadline.currentLimit
+ * declare const transport: HttpClient.HttpClient
+ * const declared = Deadline.declareEnforcement(transport)
+ * ```
+ * @since 0.1.0
+ * @category transports
+ */
+export const declareEnforcement: <C extends object>(transport: C) => C = internal.declareEnforcement
+
+/**
+ * Whether `transport` (or the client it was derived from with `HttpClient.mapRequest`) was declared with
+ * `declareEnforcement`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Deadline } from "@sturdy/policy"
+ * import { Effect } from "effect"
+ *
+ * const selfEnforcing = Effect.map(HttpClient.HttpClient, Deadline.isEnforcedBy)
+ * ```
+ * @since 0.1.0
+ * @category transports
+ */
+export const isEnforcedBy: (transport: object) => boolean = internal.isEnforcedBy

@@ -417,3 +417,24 @@ describe("Deadline: self-enforcing limits under the live clock", () => {
       expect(log).toEqual(["interrupted", "interrupted"])
     }))
 })
+
+describe("Deadline.declareEnforcement", () => {
+  it("declares a transport by its postprocess step, so transports sharing that step are declared too", () => {
+    const postprocess = () => undefined
+    const transport = { postprocess, execute: () => undefined }
+    const derived = { postprocess, execute: () => "another request step" }
+    const other = { postprocess: () => undefined }
+    expect(Deadline.isEnforcedBy(transport)).toBe(false)
+    expect(Deadline.declareEnforcement(transport)).toBe(transport)
+    expect(Deadline.isEnforcedBy(transport)).toBe(true)
+    expect(Deadline.isEnforcedBy(derived)).toBe(true)
+    expect(Deadline.isEnforcedBy(other)).toBe(false)
+  })
+
+  it("declares any other object by identity", () => {
+    const transport = { send: () => undefined }
+    Deadline.declareEnforcement(transport)
+    expect(Deadline.isEnforcedBy(transport)).toBe(true)
+    expect(Deadline.isEnforcedBy({ send: transport.send })).toBe(false)
+  })
+})

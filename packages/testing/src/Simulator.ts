@@ -321,9 +321,17 @@ export interface StandardOptions {
 }
 
 /**
- * The standard stack's settings: full-jitter backoff with Backoff's defaults (100 ms base, 10 s cap, 3 attempts),
- * RetryBudget's defaults, and a breaker that trips at 50% failures over 10 s (20 calls at least) and pauses 1 s,
- * 2 s, 4 s, then 5 s at most (a longer pause outlasts the outage it protects against and delays the recovery).
+ * The standard stack's settings, read from `@sturdy/http`'s `Policy.defaults` (what `Policy.make` runs when
+ * nothing is overridden), so that what is simulated is what ships: full-jitter backoff from `retry.baseDelay` (2 s)
+ * capped at `retry.maxDelay` (30 s), `retry.maxAttempts` (3) attempts, Retry-After obeyed up to
+ * `retry.maxRetryAfter` (30 s) with `retry.retryAfterJitter` (10 %); RetryBudget's defaults (the pipeline's
+ * `retry.budget: true`); and `circuitBreaker`'s breaker (trips at 10 % failures over 30 s, 100 calls at least, and
+ * pauses 5 s), counting 5xx and attempt timeouts but not a 429, as the pipeline's breaker does.
+ *
+ * The simulator runs these policies on simulated calls, not on HTTP requests, so it builds the pipeline's retry,
+ * budget and breaker stages from these values rather than running `Policy.make`; the stages it leaves out do not act
+ * in the scenarios: the attempt timeout is the scenario's (`workload.attemptTimeout`), the 30 s total timeout is
+ * never reached by 3 attempts, and the bulkhead (1,000 concurrent calls per upstream) never fills.
  *
  * @since 0.1.0
  * @category policies
@@ -335,8 +343,9 @@ export const standardDefaults: {
 } = internal.standardDefaults
 
 /**
- * Sturdy's standard stack, per client: `Retry.retry` with jittered backoff and Retry-After, a `RetryBudget`, and a
- * `CircuitBreaker` around each attempt (an open breaker is not retried).
+ * Sturdy's standard stack, per client (each client is one process with its own pipeline): `Retry.retry` with jittered
+ * backoff and Retry-After, a `RetryBudget`, and a `CircuitBreaker` around each attempt (an open breaker is not
+ * retried), with {@link standardDefaults}: the shipped `Policy.defaults`.
  *
  * @example
  * ```ts

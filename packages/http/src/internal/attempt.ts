@@ -10,7 +10,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -550,28 +549,11 @@ const withAttemptTimeout = <A, R>(
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "Attempt", timeout: Duration.decode(timeout) })
   })
 
-// Clients whose transport enforces `Deadline.currentLimit` itself, by their `postprocess`: `mapRequest` and
-// `mapRequestEffect` keep it, so derived clients stay known.
-const enforcingTransports = globalValue(
-  Symbol.for("@sturdy/http/Attempt/enforcingTransports"),
-  () => new WeakSet<object>()
-)
-
-/** @internal */
-export const declareDeadlineEnforcement = <C extends HttpClient.HttpClient.With<any, any>>(client: C): C => {
-  if (hasProcessing(client)) enforcingTransports.add(client.postprocess)
-  return client
-}
-
-/** @internal */
-export const enforcesDeadlines = (client: HttpClient.HttpClient.With<any, any>): boolean =>
-  hasProcessing(client) && enforcingTransports.has(client.postprocess)
-
 /** @internal */
 export const inheritDeadlineEnforcement = <C extends HttpClient.HttpClient.With<any, any>>(
   from: HttpClient.HttpClient.With<any, any>,
   to: C
-): C => enforcesDeadlines(from) ? declareDeadlineEnforcement(to) : to
+): C => Deadline.isEnforcedBy(from) ? Deadline.declareEnforcement(to) : to
 
 /** What an attempt does with the response once sent: `selfEnforcing` says the transport enforces the limit itself. */
 type Exchange<A, R, RX> = (
@@ -624,7 +606,7 @@ const timedExchange = <A, R, RX>(
     HttpClientError.HttpClientError | HttpFailure.HttpFailure,
     R
   >
-  if (hasProcessing(client) && enforcingTransports.has(client.postprocess)) {
+  if (hasProcessing(client) && Deadline.isEnforcedBy(client)) {
     const prepared = client.preprocess(request)
     // a request step that may wait (`mapRequestEffect`) is not the transport's to bound
     selfEnforcing = Exit.isExit(prepared)

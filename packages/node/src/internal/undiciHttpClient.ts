@@ -8,7 +8,6 @@ import * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
-import * as Attempt from "@sturdy/http/Attempt"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -109,7 +108,7 @@ const scopedRequests = globalValue(
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
-  Attempt.declareDeadlineEnforcement(Client.makeWith(
+  Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
       Effect.flatMap(
         requestEffect,

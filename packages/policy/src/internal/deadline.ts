@@ -235,3 +235,28 @@ export const header = (options?: {
     remaining,
     Option.map((left) => [options?.name ?? defaultHeaderName, String(Math.floor(Duration.toMillis(left)))] as const)
   )
+
+// -----------------------------------------------------------------------------
+// transports that enforce the limit themselves
+// -----------------------------------------------------------------------------
+
+// Keyed by the client's `postprocess` step when it has one (every @effect/platform HttpClient does): `mapRequest`
+// and `mapRequestEffect` keep that step, so the clients derived from a declared one stay known.
+const enforcingTransports = globalValue(
+  Symbol.for("@sturdy/policy/Deadline/enforcingTransports"),
+  () => new WeakSet<object>()
+)
+
+const enforcementKey = (transport: object): object => {
+  const postprocess = (transport as { readonly postprocess?: unknown }).postprocess
+  return typeof postprocess === "function" ? postprocess : transport
+}
+
+/** @internal */
+export const declareEnforcement = <C extends object>(transport: C): C => {
+  enforcingTransports.add(enforcementKey(transport))
+  return transport
+}
+
+/** @internal */
+export const isEnforcedBy = (transport: object): boolean => enforcingTransports.has(enforcementKey(transport))

@@ -1,3 +1,4 @@
+import * as Policy from "@sturdy/http/Policy"
 import { Backoff, CircuitBreaker, Retry, RetryBudget } from "@sturdy/policy"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -433,21 +434,31 @@ export const backoff = (options: Simulator.BackoffPolicyOptions): Simulator.Poli
   )
 }
 
+const shipped = Policy.defaults
+
 /** @internal */
 export const standardDefaults: {
   readonly backoff: Backoff.Options
   readonly budget: RetryBudget.RetryBudget.Options
   readonly breaker: CircuitBreaker.Options
 } = {
-  backoff: { jitter: "full" },
+  backoff: {
+    base: shipped.retry.baseDelay,
+    cap: shipped.retry.maxDelay,
+    jitter: shipped.retry.jitter,
+    maxAttempts: shipped.retry.maxAttempts
+  },
   budget: {},
   breaker: {
-    // Trip on the failure rate over a window, not on a short streak: at a 20% error rate, streaks of three are common.
-    consecutiveFailures: Number.POSITIVE_INFINITY,
-    failureRateThreshold: 0.5,
-    minimumThroughput: 20,
-    slidingWindow: "10 seconds",
-    breakDuration: Schedule.exponential("1 second").pipe(Schedule.union(Schedule.spaced("5 seconds")))
+    failureRateThreshold: shipped.circuitBreaker.failureRateThreshold,
+    minimumThroughput: shipped.circuitBreaker.minimumThroughput,
+    slidingWindow: shipped.circuitBreaker.slidingWindow,
+    breakDuration: Schedule.spaced(shipped.circuitBreaker.breakDuration),
+    consecutiveFailures: shipped.circuitBreaker.consecutiveFailures,
+    halfOpenMaxProbes: shipped.circuitBreaker.halfOpenMaxProbes,
+    successThreshold: shipped.circuitBreaker.successThreshold,
+    // the pipeline's breaker counts what speaks against the upstream: 5xx and attempt timeouts, not a 429
+    isFailure: (failure) => failure instanceof UpstreamFailure && failure.reason !== "RateLimited"
   }
 }
 
@@ -463,6 +474,8 @@ export const sturdy = (options?: Simulator.StandardOptions): Simulator.Policy =>
           schedule,
           budget: "upstream",
           delayHint: (failure) => failure._tag === "UpstreamFailure" ? retryAfterHint(failure) : Option.none(),
+          maxHintedDelay: shipped.retry.maxRetryAfter,
+          hintJitter: shipped.retry.retryAfterJitter,
           // An open breaker already said "not now"; retrying it would only spin.
           while: (failure) => failure._tag === "UpstreamFailure"
         }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
