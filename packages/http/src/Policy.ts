@@ -681,13 +681,6 @@ export type Event = AttemptStarted | AttemptEnded | RetryDecision | HedgeStarted
  */
 export interface RunOptions {
   readonly onEvent?: ((event: Event) => Effect.Effect<void>) | undefined
-  /**
-   * `send` bounds every wait of its own by `Deadline.currentLimit`, as `Attempt.send` and `Attempt.json` do (they
-   * leave it to a transport that enforces deadlines, or arm a timer): the pipeline then only sets each attempt's
-   * limit and races nothing. `Policy.send`, `Policy.json` and `Policy.Client` set it. Default `false`: each attempt
-   * races a timer, whatever `send` does.
-   */
-  readonly sendHonoursDeadline?: boolean | undefined
 }
 
 /**

@@ -18,6 +18,7 @@ import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
+import * as observe from "./observe.js"
 import * as events from "./policyEvents.js"
 import * as policyOptions from "./policyOptions.js"
 import * as stages from "./policyStages.js"
@@ -27,6 +28,20 @@ import * as upstream from "./upstream.js"
 
 /** @internal */
 export const tag = Context.GenericTag<P.Policy>("@sturdy/http/Policy")
+
+/**
+ * Marks a call whose `send` bounds every wait of its own by `Deadline.currentLimit`, as `Attempt.send` and
+ * `Attempt.json` do (they leave it to a transport that enforces deadlines, or arm a timer): the pipeline then only
+ * sets each attempt's limit and races no timer. `Policy.send`, `Policy.json` and `Policy.Client` set it; it is not
+ * part of the public `RunOptions` (a global symbol, so that `@sturdy/cli`, whose sends are `Attempt`s, can set it).
+ * @internal
+ */
+export const honoursDeadline: unique symbol = Symbol.for("@sturdy/http/Policy/sendHonoursDeadline")
+
+/** @internal */
+export interface InternalRunOptions extends P.RunOptions {
+  readonly [honoursDeadline]?: boolean | undefined
+}
 
 // Runs one call through its stack (with an Idempotency-Key first, when the policy adds one).
 const start = <A, R>(
@@ -136,11 +151,11 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
       const retry = stack.resolved.retry
       const hook = runOptions?.onEvent === undefined ? onEvent : events.bothHooks(onEvent, runOptions.onEvent)
       const keyed = retry !== undefined && retry.idempotencyKey && !idempotency.isIdempotent(request)
-      const selfEnforcing = runOptions?.sendHonoursDeadline === true
+      const selfEnforcing = runOptions !== undefined && (runOptions as InternalRunOptions)[honoursDeadline] === true
       if (telemetry === false) return start(stack, request, key, send, hook, false, selfEnforcing, keyed)
       if (telemetry === true) return start(stack, request, key, send, hook, true, selfEnforcing, keyed)
       return Effect.withFiberRuntime((fiber) =>
-        start(stack, request, key, send, hook, events.isTracing(fiber), selfEnforcing, keyed)
+        start(stack, request, key, send, hook, observe.isTracing(fiber), selfEnforcing, keyed)
       )
     }
 
@@ -198,7 +213,7 @@ export const run = <A, R>(
 ): Effect.Effect<A, P.Failure, R | P.Policy> => Effect.flatMap(tag, (policy) => policy.run(request, send, options))
 
 // `send` runs an Attempt, which honours the limit the pipeline sets
-const attemptRunOptions: P.RunOptions = { sendHonoursDeadline: true }
+const attemptRunOptions: InternalRunOptions = { [honoursDeadline]: true }
 
 // A client that records each response's status for the call's spans, built once per client.
 const statusRecording = new WeakMap<object, Attempt.Client<any>>()
@@ -292,7 +307,7 @@ export const makeClientWith = (
             : api.execute(ready, { ...sendOptions, schema }),
         requestOptions.onEvent === undefined
           ? attemptRunOptions
-          : { onEvent: requestOptions.onEvent, sendHonoursDeadline: true }
+          : { onEvent: requestOptions.onEvent, [honoursDeadline]: true }
       )
     }
     return call

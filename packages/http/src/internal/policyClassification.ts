@@ -4,6 +4,8 @@ import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
+import * as httpFailure from "./httpFailure.js"
+import * as observe from "./observe.js"
 import type * as policyOptions from "./policyOptions.js"
 
 // -----------------------------------------------------------------------------
@@ -14,29 +16,13 @@ import type * as policyOptions from "./policyOptions.js"
 export type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
 
 /**
- * The default of which failures count against the upstream's breaker: server failures only. A 429 says "slow down",
- * not "I am broken" (and pauses the key already); other 4xx and bad bodies are answers from a live upstream.
+ * The default of which failures count against the upstream's breaker: server failures only (the `counts` column of
+ * the classification table in internal/httpFailure.ts). A 429 says "slow down", not "I am broken" (and pauses the key
+ * already); other 4xx and bad bodies are answers from a live upstream.
  * @internal
  */
-export const countsAgainstUpstream = (error: unknown): boolean => {
-  if (!HttpFailure.isHttpFailure(error)) return false
-  switch (error._tag) {
-    case "ServerError":
-      return HttpFailure.isTransient(error)
-    case "ClientError":
-      return error.status === 408
-    case "Timeout":
-      // the caller running out of time says nothing about the upstream
-      return error.phase !== "Deadline"
-    case "ConnectionError":
-      return error.reason === "Refused" || error.reason === "Reset" || error.reason === "ConnectTimeout" ||
-        error.reason === "Unknown"
-    case "BodyTruncated":
-      return true
-    default:
-      return false
-  }
-}
+export const countsAgainstUpstream = (error: unknown): boolean =>
+  HttpFailure.isHttpFailure(error) && httpFailure.treatment(error).counts
 
 /**
  * Failures that say nothing about the upstream, so they neither count nor prove it alive: the caller's deadline, a
@@ -57,10 +43,6 @@ export const saysNothingAboutUpstream = (error: unknown): boolean => {
   }
 }
 
-/** @internal */
-export const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
-  "status" in failure && typeof failure.status === "number" ? failure.status : undefined
-
 /** @internal The breaker's `isFailure` for a `circuitBreaker.countsAsFailure` setting. */
 export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unknown) => boolean => {
   if (rule === undefined) return countsAgainstUpstream
@@ -68,7 +50,7 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
   const statuses = new Set(rule)
   return (error) => {
     if (!HttpFailure.isHttpFailure(error)) return false
-    const status = statusOf(error)
+    const status = observe.statusOf(error)
     // the listed statuses count and no other; failures without a status keep the default
     return status === undefined ? countsAgainstUpstream(error) : statuses.has(status)
   }
@@ -79,22 +61,18 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
 /** @internal */
 export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
 
-/** @internal */
-export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean => {
-  switch (failure._tag) {
-    case "ClientError":
-      return failure.status === 408 || (failure.status === 413 && clientErrorHints.has(failure))
-    case "RateLimited":
-      return true
-    default:
-      return HttpFailure.isTransient(failure)
-  }
-}
+/**
+ * The `retried` column of the classification table, and a 413 that came with a Retry-After (read by the policy).
+ * @internal
+ */
+export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean =>
+  httpFailure.treatment(failure).retried ||
+  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
   if (statuses === undefined) return isRetryableByDefault(failure)
-  const status = statusOf(failure)
+  const status = observe.statusOf(failure)
   return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
 }
 
@@ -121,7 +99,7 @@ export const delayHintWith =
   (retry: policyOptions.ResolvedRetry) => (failure: Guarded): Option.Option<Duration.Duration> => {
     if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
     if (failure._tag === "BulkheadRejected" || !retry.respectRetryAfter) return Option.none()
-    const status = statusOf(failure)
+    const status = observe.statusOf(failure)
     if (status === undefined || !retry.retryAfterStatuses.has(status)) return Option.none()
     const fromHeaders = clientErrorHints.get(failure)
     return fromHeaders === undefined ? HttpFailure.retryAfter(failure) : Option.some(fromHeaders)

@@ -1,4 +1,3 @@
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -6,15 +5,14 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberStatus from "effect/FiberStatus"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
 import type * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
+import * as observe from "./observe.js"
 import type * as classification from "./policyClassification.js"
 
 // -----------------------------------------------------------------------------
@@ -36,25 +34,6 @@ export interface Observer {
 export const bothHooks = (first: Hook | undefined, second: Hook | undefined): Hook | undefined =>
   first === undefined ? second : second === undefined ? first : (event) => Effect.zipRight(first(event), second(event))
 
-// The tracer every fiber has unless a real one is installed: its spans go nowhere, so telemetry is not worth it.
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
-
-/** @internal */
-export const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.currentTracer !== nativeTracer && fiber.getFiberRef(FiberRef.currentTracerEnabled)
-
-const isResponse = (u: unknown): u is HttpClientResponse.HttpClientResponse =>
-  typeof u === "object" && u !== null && HttpClientResponse.TypeId in u
-
-/** The status of a response or an `Attempt.Received`; never of a decoded body, whose `status` means something else. */
-const successStatus = (value: unknown): number | undefined => {
-  if (isResponse(value)) return value.status
-  if (typeof value === "object" && value !== null && "response" in value && isResponse(value.response)) {
-    return value.response.status
-  }
-  return undefined
-}
-
 const attemptEnded = (
   observer: Observer,
   attempt: number,
@@ -66,13 +45,13 @@ const attemptEnded = (
   let status: number | undefined
   let failure: HttpFailure.HttpFailure | undefined
   if (exit._tag === "Success") {
-    status = successStatus(exit.value)
+    status = observe.statusOf(exit.value)
   } else {
     const failed = Cause.failureOption(exit.cause)
     if (Option.isSome(failed)) {
       outcome = "failure"
       failure = failed.value
-      status = "status" in failure && typeof failure.status === "number" ? failure.status : undefined
+      status = observe.statusOf(failure)
     } else {
       outcome = Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "defect"
     }
@@ -114,7 +93,7 @@ export const observeAttempt = <A, R>(
 export const isAttemptRejection = (
   failure: classification.Guarded
 ): failure is CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected =>
-  failure._tag === "CircuitOpen" || failure._tag === "BulkheadRejected"
+  observe.rejections[failure._tag]?.rejects === "attempt"
 
 // Forwards every transition of a registry's breakers to the hook, for as long as the scope lives.
 /** @internal */

@@ -22,6 +22,7 @@ import type * as P from "../Policy.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
+import * as observe from "./observe.js"
 import * as classification from "./policyClassification.js"
 import * as events from "./policyEvents.js"
 import * as policyOptions from "./policyOptions.js"
@@ -114,15 +115,13 @@ const observeCall: Stage = (next) => (call) => {
   const observer = call.observer
   const inner = next(call)
   const observed = observer === undefined ? inner : Effect.tapError(inner, (failure) => {
-    switch (failure._tag) {
-      case "RateLimitExceeded":
-      case "RateLimitStoreError":
-        return observer.emit({ _tag: "Rejected", key: call.key, attempt: observer.attempt, rejection: failure })
-      case "RetryBudgetExhausted":
-        return observer.emit({ _tag: "Rejected", key: call.key, attempt: failure.attempts + 1, rejection: failure })
-      default:
-        return Effect.void
+    // a rejection of the whole call (an attempt's is reported where it happens), or a retry the budget refused
+    if (failure._tag === "RetryBudgetExhausted") {
+      return observer.emit({ _tag: "Rejected", key: call.key, attempt: failure.attempts + 1, rejection: failure })
     }
+    return observe.rejections[failure._tag]?.rejects === "call"
+      ? observer.emit({ _tag: "Rejected", key: call.key, attempt: observer.attempt, rejection: failure as P.Rejection })
+      : Effect.void
   })
   return call.traced ? Telemetry.logicalCall(observed, call.request, { upstream: call.key }) : observed
 }
