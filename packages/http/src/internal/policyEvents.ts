@@ -6,7 +6,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
-import * as FiberStatus from "effect/FiberStatus"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -102,13 +101,10 @@ export const observeBreakers = (
   hook: Hook
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const subscriber = yield* Effect.forkScoped(Stream.runForEach(
-      registry.changes,
+    // subscribed before returning: every transition from now on reaches the hook
+    const changes = yield* registry.subscribe
+    yield* Effect.forkScoped(Stream.runForEach(
+      changes,
       (change) => hook({ _tag: "BreakerTransition", key: change.key, from: change.from, to: change.to, at: change.at })
     ))
-    // `changes` only carries transitions from the moment of subscription: return once the subscriber waits on it
-    for (let spins = 0; spins < 100; spins++) {
-      yield* Effect.yieldNow()
-      if (FiberStatus.isSuspended(yield* subscriber.status)) break
-    }
   })

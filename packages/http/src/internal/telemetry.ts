@@ -697,8 +697,14 @@ export const trackBreaker = (
         return Effect.void
       })
     }
+    if (!isBreaker(source)) {
+      // a registry subscribes before returning: every transition from now on is tracked
+      yield* Effect.forkScoped(Stream.runForEach(yield* source.subscribe, onBreakerChange))
+      return
+    }
     const subscriber = yield* Effect.forkScoped(Stream.runForEach(source.changes, onBreakerChange))
-    // `changes` only carries transitions from the moment of subscription: return once the subscriber waits on it.
+    // a single breaker's `changes` only carries transitions from the moment of subscription: return once the
+    // subscriber waits on it
     for (let spins = 0; spins < 100; spins++) {
       yield* Effect.yieldNow()
       if (FiberStatus.isSuspended(yield* subscriber.status)) break
