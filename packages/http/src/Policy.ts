@@ -3,8 +3,15 @@
  * through, outermost first:
  *
  * ```text
- * rate limiter → total deadline → retry (budget, [hedging]) → circuit breaker → bulkhead → attempt timeout → attempt
+ * server pause → rate limiter → total deadline → retry (budget) → hedging → circuit breaker → bulkhead
+ *   → attempt timeout → attempt
  * ```
+ *
+ * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`): every later call of the
+ * key waits it out when it fits the call's patience (`retry.maxRetryAfter`, the deadline), and fails at once with
+ * `RateLimitExceeded` (reason `"paused"`) otherwise. Each stage is a small function wrapping the next; the stages a
+ * profile (host, endpoint) turns off are left out, and a profile's pipeline is built once, by the first call that
+ * needs it.
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
@@ -681,13 +688,6 @@ export type Event = AttemptStarted | AttemptEnded | RetryDecision | HedgeStarted
  */
 export interface RunOptions {
   readonly onEvent?: ((event: Event) => Effect.Effect<void>) | undefined
-  /**
-   * `send` bounds every wait of its own by `Deadline.currentLimit`, as `Attempt.send` and `Attempt.json` do (they
-   * leave it to a transport that enforces deadlines, or arm a timer): the pipeline then only sets each attempt's
-   * limit and races nothing. `Policy.send`, `Policy.json` and `Policy.Client` set it. Default `false`: each attempt
-   * races a timer, whatever `send` does.
-   */
-  readonly sendHonoursDeadline?: boolean | undefined
 }
 
 /**

@@ -344,8 +344,13 @@ export interface RegistryService {
     key: string
   ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
   readonly size: Effect.Effect<number>
-  /** Transitions of every breaker in the registry. */
+  /** Transitions of every breaker in the registry, from the moment the stream starts running. */
   readonly changes: Stream.Stream<StateChange>
+  /**
+   * Subscribes now, for as long as the scope lives: the stream carries every transition from the moment this effect
+   * returns, however late it is run (`changes` only sees those after the stream starts, in whatever fiber runs it).
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<StateChange>, never, Scope.Scope>
 }
 
 /**

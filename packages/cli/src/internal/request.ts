@@ -22,6 +22,9 @@ import * as policyFile from "./policyFile.js"
 import * as schemaFile from "./schemaFile.js"
 import * as timeline from "./timeline.js"
 
+// @sturdy/http's internal mark for a `send` that is an `Attempt` (see `honoursDeadline` in its internal/policy.ts)
+const sendHonoursDeadline = Symbol.for("@sturdy/http/Policy/sendHonoursDeadline")
+
 /** The HTTP methods the command has a subcommand for. */
 export const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] as const
 
@@ -256,6 +259,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       }
     }
 
+    const runOptions = { onEvent, [sendHonoursDeadline]: true }
     // stderr ends up in CI logs: keep tokens in query strings out of it, as the failures' messages do
     const shownUrl = Redaction.redactUrl(input.url)
     yield* Console.error(
@@ -267,8 +271,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       request,
       (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema)),
       // `exchange` is an `Attempt`, which honours the attempt's limit itself (the transport enforces it, or one timer
-      // does): its timeline then shows the attempt's own Timeout rather than an interruption by a second timer
-      { onEvent, sendHonoursDeadline: true }
+      // does): its timeline then shows the attempt's own Timeout rather than an interruption by a second timer. The
+      // mark is @sturdy/http's internal one (what `Policy.send` sets), not part of the public `RunOptions`.
+      runOptions
     ).pipe(Effect.either)
     if (Either.isLeft(result)) recorder.finishWith(result.left._tag)
     yield* Queue.offer(events, { _tag: "Done" })

@@ -60,29 +60,76 @@ export const isTransientStatus = (status: number): boolean =>
   status === 408 || status === 425 || status === 429 ||
   (status >= 500 && status <= 599 && status !== 501 && status !== 505 && status !== 511)
 
-/** @internal */
-export const isTransient = (failure: Tagged): boolean => {
+/**
+ * How a failure is treated, from one table: whether repeating the request may succeed (`transient`, what
+ * `HttpFailure.isTransient` says), whether `Policy` retries it by default (`retried`), and whether it counts against
+ * the upstream's circuit breaker by default (`counts`).
+ *
+ * @internal
+ */
+export interface Treatment {
+  readonly transient: boolean
+  readonly retried: boolean
+  readonly counts: boolean
+}
+
+// the upstream failed: a retry may succeed, and the breaker counts it
+const upstreamFailed: Treatment = { transient: true, retried: true, counts: true }
+// a retry may succeed, but the failure says nothing against the upstream
+const retriedNotCounted: Treatment = { transient: true, retried: true, counts: false }
+// transient, but not retried by default (425) or retried as its own kind (a 429 arrives as `RateLimited`)
+const transientOnly: Treatment = { transient: true, retried: false, counts: false }
+// a `RateLimited` without a transient status: the server still asked to slow down, so it is retried
+const rateLimitedOnly: Treatment = { transient: false, retried: true, counts: false }
+const permanent: Treatment = { transient: false, retried: false, counts: false }
+
+/**
+ * The one classification table. Where the three columns deliberately differ:
+ * - a DNS failure may resolve on a retry, but never reached the upstream: not counted; TLS is configuration:
+ *   permanent;
+ * - 425 Too Early is transient (the server may accept the replay later), but replaying early data is the caller's
+ *   decision: not retried by default (`retryOn`/`statuses` opt in), and not counted;
+ * - 429 (`RateLimited`) says "slow down", not "I am broken": retried (after its Retry-After), never counted;
+ * - a 413 is permanent, but `Policy` retries it when it came with a Retry-After (read by `Policy`, not here);
+ * - the caller's own deadline (`Timeout` in phase `Deadline`) says nothing about the upstream: none of the three.
+ *
+ * @internal
+ */
+export const treatment = (failure: Tagged): Treatment => {
   switch (failure._tag) {
     case "ConnectionError":
-      return failure.reason !== "Tls"
+      return failure.reason === "Tls"
+        ? permanent
+        : failure.reason === "DnsLookup"
+        ? retriedNotCounted
+        : failure.reason === "Refused" || failure.reason === "Reset" || failure.reason === "ConnectTimeout" ||
+            failure.reason === "Unknown"
+        ? upstreamFailed
+        : retriedNotCounted
     case "Timeout":
-      return failure.phase !== "Deadline"
+      return failure.phase === "Deadline" ? permanent : upstreamFailed
     case "ClientError":
+      return failure.status === 408 ? upstreamFailed : isTransientStatus(failure.status) ? transientOnly : permanent
     case "RateLimited":
+      return isTransientStatus(failure.status) ? retriedNotCounted : rateLimitedOnly
     case "ServerError":
+      return isTransientStatus(failure.status) ? upstreamFailed : permanent
     case "UnexpectedStatus":
-      return isTransientStatus(failure.status)
+      return isTransientStatus(failure.status) ? retriedNotCounted : permanent
     case "BodyTruncated":
-      return true
+      return upstreamFailed
     case "BodyTooLarge":
     case "UnexpectedContentType":
     case "InvalidJson":
     case "SchemaMismatch":
     case "InvalidRequest":
     case "RedirectFailed":
-      return false
+      return permanent
   }
 }
+
+/** @internal */
+export const isTransient = (failure: Tagged): boolean => treatment(failure).transient
 
 /** @internal */
 export const mayHaveReachedServer = (failure: Tagged): boolean => {

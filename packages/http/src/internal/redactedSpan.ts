@@ -4,13 +4,9 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import { constTrue } from "effect/Function"
-import type * as Tracer from "effect/Tracer"
+import * as observe from "./observe.js"
 import * as redaction from "./redaction.js"
-
-// The tracer every fiber has unless a real one is installed: its spans go nowhere.
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
 
 /** @internal What the span records of the response, once it arrives. */
 export interface ResponseRecorder {
@@ -31,8 +27,7 @@ export const withRedactedSpan = <A, E, R>(
 ): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime((fiber) => {
     if (
-      fiber.currentTracer === nativeTracer || !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
-      fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
+      !observe.isTracing(fiber) || fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)(request)
     ) {
       return run(request, undefined)
     }

@@ -1,7 +1,6 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -25,17 +24,15 @@ import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
-import * as HttpFailure from "../HttpFailure.js"
 import type * as T from "../Telemetry.js"
 import * as attemptInternal from "./attempt.js"
+import * as observe from "./observe.js"
 import * as redaction from "./redaction.js"
+import * as upstream from "./upstream.js"
 
 // -----------------------------------------------------------------------------
 // targets
 // -----------------------------------------------------------------------------
-
-const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?/i
-const defaultPorts: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443 }
 
 const knownMethods: ReadonlySet<string> = new Set([
   "GET",
@@ -90,11 +87,12 @@ export const target = (request: HttpClientRequest.HttpClientRequest | T.TargetIn
   const redact = isRequest(request)
     ? () => redaction.redactRequestUrl(request)
     : () => redaction.redactUrl(request.url)
-  const match = originPattern.exec(String(request.url))
+  const match = upstream.originPattern.exec(String(request.url))
   if (match === null) return new TargetImpl(method, "", undefined, "unknown", "unknown", redact)
   const scheme = match[1].toLowerCase()
   const serverAddress = match[2].toLowerCase()
-  const serverPort = match[3] === undefined || match[3] === "" ? defaultPorts[scheme] : Number(match[3])
+  const port = match[3] === undefined || match[3] === "" ? upstream.defaultPorts[scheme] : match[3]
+  const serverPort = port === undefined ? undefined : Number(port)
   const host = serverPort === undefined ? serverAddress : `${serverAddress}:${serverPort}`
   return new TargetImpl(method, serverAddress, serverPort, host, `${scheme}://${host}`, redact)
 }
@@ -200,47 +198,20 @@ const update = <In>(
   metric.unsafeUpdate(value, labels)
 }
 
-const rejectionPolicies: Readonly<Record<string, string>> = {
-  CircuitOpen: "circuit_breaker",
-  BulkheadRejected: "bulkhead",
-  RateLimitExceeded: "rate_limit",
-  RateLimitStoreError: "rate_limit",
-  AdaptiveThrottleRejected: "adaptive_throttle"
-}
-
 const tagOf = (u: unknown): string | undefined =>
   hasProperty(u, "_tag") && typeof u._tag === "string" ? u._tag : undefined
-
-const numericStatus = (u: unknown): number | undefined =>
-  hasProperty(u, "status") && typeof u.status === "number" ? u.status : undefined
-
-const isResponse = (u: unknown): u is HttpClientResponse.HttpClientResponse => HttpClientResponse.TypeId in Object(u)
-
-/** The status of a response, an `Attempt.Received` or a status failure; never of a decoded body. */
-const statusOf = (u: unknown): number | undefined => {
-  if (isResponse(u) || HttpFailure.isHttpFailure(u)) return numericStatus(u)
-  return hasProperty(u, "response") && isResponse(u.response)
-    ? numericStatus(u)
-    : undefined
-}
 
 /** The rejection behind a failure, looking through `RetryBudgetExhausted` to the failure it did not retry. */
 const rejectionPolicy = (failure: unknown): string | undefined => {
   const tag = tagOf(failure)
   if (tag === undefined) return undefined
   if (tag === "RetryBudgetExhausted" && hasProperty(failure, "failure")) return rejectionPolicy(failure.failure)
-  return rejectionPolicies[tag]
+  return observe.rejections[tag]?.policy
 }
 
 // -----------------------------------------------------------------------------
 // tracing and logging helpers
 // -----------------------------------------------------------------------------
-
-// The tracer every fiber has unless a real one (OpenTelemetry, ...) is installed: its spans go nowhere.
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
-
-const isTracing = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
-  fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== nativeTracer
 
 const logEnabled = (fiber: Fiber.RuntimeFiber<unknown, unknown>, level: LogLevel.LogLevel): boolean =>
   LogLevel.greaterThanEqual(level, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
@@ -313,7 +284,7 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
       outcome: "success",
       failureTag: "none",
       failure: undefined,
-      status: statusOf(exit.value),
+      status: observe.statusOf(exit.value),
       errorType: undefined
     }
   }
@@ -321,9 +292,9 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
   if (Option.isSome(failure)) {
     const error = failure.value
     const failureTag = tagOf(error) ?? "unknown"
-    const status = statusOf(error)
+    const status = observe.statusOf(error)
     return {
-      outcome: rejectionPolicies[failureTag] === undefined ? "failure" : "rejected",
+      outcome: observe.rejections[failureTag] === undefined ? "failure" : "rejected",
       failureTag,
       failure: error,
       status,
@@ -412,7 +383,7 @@ export const logicalCall: {
           lastStatus: undefined
         }
         const startNanos = clock.unsafeCurrentTimeNanos()
-        const traced = isTracing(fiber)
+        const traced = observe.isTracing(fiber)
         const previousCall = fiber.getFiberRef(currentCall)
         // `Effect.locally` costs more than the rest of a call's telemetry (each fiber ref set copies the fiber's
         // refs), so the refs are set, and put back, within the one uninterruptible region `onExit` needs anyway.
@@ -537,7 +508,7 @@ export const attempt = <A, E, R>(
       const startNanos = clock.unsafeCurrentTimeNanos()
       const finish = (span: Tracer.Span | undefined) => (exit: Exit.Exit<A, E>) =>
         finishAttempt(fiber, attemptTarget, number, exit, span, elapsedMillis(clock, startNanos))
-      if (!isTracing(fiber)) return Effect.onExit(send(request), finish(undefined))
+      if (!observe.isTracing(fiber)) return Effect.onExit(send(request), finish(undefined))
       const attributes = requestAttributes(attemptTarget)
       attributes["sturdy.attempt"] = number
       attributes["sturdy.hedge_index"] = hedgeIndex
@@ -615,7 +586,7 @@ export const recordResponse = (status: number): Effect.Effect<void> =>
     const call = fiber.getFiberRef(currentCall)
     if (call !== undefined) call.lastStatus = status
     const span = fiber.currentSpan
-    if (span !== undefined && span._tag === "Span" && isTracing(fiber)) {
+    if (span !== undefined && span._tag === "Span" && observe.isTracing(fiber)) {
       span.attribute("http.response.status_code", status)
     }
     return Effect.void
@@ -726,8 +697,14 @@ export const trackBreaker = (
         return Effect.void
       })
     }
+    if (!isBreaker(source)) {
+      // a registry subscribes before returning: every transition from now on is tracked
+      yield* Effect.forkScoped(Stream.runForEach(yield* source.subscribe, onBreakerChange))
+      return
+    }
     const subscriber = yield* Effect.forkScoped(Stream.runForEach(source.changes, onBreakerChange))
-    // `changes` only carries transitions from the moment of subscription: return once the subscriber waits on it.
+    // a single breaker's `changes` only carries transitions from the moment of subscription: return once the
+    // subscriber waits on it
     for (let spins = 0; spins < 100; spins++) {
       yield* Effect.yieldNow()
       if (FiberStatus.isSuspended(yield* subscriber.status)) break

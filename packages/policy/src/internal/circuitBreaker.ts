@@ -554,6 +554,7 @@ export const makeRegistry = (
       get,
       size: Effect.sync(() => breakers.size),
       changes,
+      subscribe: Stream.fromPubSub(hub, { scoped: true }),
       withBreaker: (key) => (self) => Effect.suspend(() => lookup(key).run(self))
     } satisfies CB.RegistryService
   })

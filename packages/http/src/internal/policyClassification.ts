@@ -1,0 +1,123 @@
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as HttpFailure from "../HttpFailure.js"
+import type * as P from "../Policy.js"
+import * as httpFailure from "./httpFailure.js"
+import * as observe from "./observe.js"
+import type * as policyOptions from "./policyOptions.js"
+
+// -----------------------------------------------------------------------------
+// classification
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+
+/**
+ * The default of which failures count against the upstream's breaker: server failures only (the `counts` column of
+ * the classification table in internal/httpFailure.ts). A 429 says "slow down", not "I am broken" (and pauses the key
+ * already); other 4xx and bad bodies are answers from a live upstream.
+ * @internal
+ */
+export const countsAgainstUpstream = (error: unknown): boolean =>
+  HttpFailure.isHttpFailure(error) && httpFailure.treatment(error).counts
+
+/**
+ * Failures that say nothing about the upstream, so they neither count nor prove it alive: the caller's deadline, a
+ * request that never left (malformed, or whose host did not resolve), a TLS failure (a configuration matter).
+ * @internal
+ */
+export const saysNothingAboutUpstream = (error: unknown): boolean => {
+  if (!HttpFailure.isHttpFailure(error)) return true
+  switch (error._tag) {
+    case "Timeout":
+      return error.phase === "Deadline"
+    case "InvalidRequest":
+      return true
+    case "ConnectionError":
+      return error.reason === "DnsLookup" || error.reason === "Tls"
+    default:
+      return false
+  }
+}
+
+/** @internal The breaker's `isFailure` for a `circuitBreaker.countsAsFailure` setting. */
+export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unknown) => boolean => {
+  if (rule === undefined) return countsAgainstUpstream
+  if (typeof rule === "function") return (error) => HttpFailure.isHttpFailure(error) && rule(error)
+  const statuses = new Set(rule)
+  return (error) => {
+    if (!HttpFailure.isHttpFailure(error)) return false
+    const status = observe.statusOf(error)
+    // the listed statuses count and no other; failures without a status keep the default
+    return status === undefined ? countsAgainstUpstream(error) : statuses.has(status)
+  }
+}
+
+// A 4xx's Retry-After (413, or another status listed in `retryAfterStatuses`) lives only in its headers; it is read
+// once, with the Clock, when the failure arrives.
+/** @internal */
+export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
+
+/**
+ * The `retried` column of the classification table, and a 413 that came with a Retry-After (read by the policy).
+ * @internal
+ */
+export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean =>
+  httpFailure.treatment(failure).retried ||
+  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
+
+// The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
+const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
+  if (statuses === undefined) return isRetryableByDefault(failure)
+  const status = observe.statusOf(failure)
+  return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
+}
+
+/** @internal */
+export const retryOnWith = (
+  retryOn: P.RetryOn | undefined,
+  statuses: ReadonlySet<number> | undefined
+): (failure: HttpFailure.HttpFailure, attempt: number) => boolean => {
+  const fallback = defaultRetryable(statuses)
+  if (retryOn === undefined) return fallback
+  if (typeof retryOn === "function") return retryOn
+  return (failure, attempt) => {
+    const entry = retryOn[failure._tag]
+    if (entry === undefined) return fallback(failure)
+    if (typeof entry === "boolean") return entry
+    return (entry as (failure: HttpFailure.HttpFailure, attempt: number) => boolean)(failure, attempt)
+  }
+}
+
+// The server's wait counts only on the statuses it is tied to (413, 429, 503 by default), and only when respected;
+// an open breaker's wait for its probe is the policy's own and always counts.
+/** @internal */
+export const delayHintWith =
+  (retry: policyOptions.ResolvedRetry) => (failure: Guarded): Option.Option<Duration.Duration> => {
+    if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
+    if (failure._tag === "BulkheadRejected" || !retry.respectRetryAfter) return Option.none()
+    const status = observe.statusOf(failure)
+    if (status === undefined || !retry.retryAfterStatuses.has(status)) return Option.none()
+    const fromHeaders = clientErrorHints.get(failure)
+    return fromHeaders === undefined ? HttpFailure.retryAfter(failure) : Option.some(fromHeaders)
+  }
+
+/** @internal */
+export const attemptsOf = (failure: P.Failure): number | undefined => {
+  if (failure._tag === "RetryBudgetExhausted") return failure.attempts
+  return HttpFailure.isHttpFailure(failure) ? failure.attempts : undefined
+}
+
+// Records the failure's attempts on the failure the call ends with (its message and JSON show them).
+/** @internal */
+export const withAttempts = (failure: Guarded, attempts: number): Guarded => {
+  if (!HttpFailure.isHttpFailure(failure)) return failure
+  const Failure = failure.constructor as new(fields: object) => HttpFailure.HttpFailure
+  const copy = new Failure({ ...failure, attempts })
+  const hint = clientErrorHints.get(failure)
+  if (hint !== undefined) clientErrorHints.set(copy, hint)
+  return copy
+}

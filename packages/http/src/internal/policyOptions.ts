@@ -1,0 +1,763 @@
+import type * as Backoff from "@sturdy/policy/Backoff"
+import * as Deadline from "@sturdy/policy/Deadline"
+import * as Config from "effect/Config"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as HashMap from "effect/HashMap"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Idempotency from "../Idempotency.js"
+import type * as P from "../Policy.js"
+import * as upstream from "./upstream.js"
+
+// -----------------------------------------------------------------------------
+// errors and defaults
+// -----------------------------------------------------------------------------
+
+/** @internal One thing wrong with a policy's options: the field the user set, and what is wrong with it. */
+export interface Problem {
+  readonly field: string
+  readonly detail: string
+}
+
+/** @internal */
+export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{
+  /** The first problem's field. */
+  readonly field: string
+  /** The first problem's detail. */
+  readonly detail: string
+  /** Every problem found, the first included. */
+  readonly problems: ReadonlyArray<Problem>
+}> {
+  override get message(): string {
+    if (this.problems.length <= 1) return `invalid policy: ${this.field} ${this.detail}`
+    return `invalid policy (${this.problems.length} problems): ${
+      this.problems.map((problem) => `${problem.field} ${problem.detail}`).join("; ")
+    }`
+  }
+}
+
+/** @internal */
+export const invalid = (problems: ReadonlyArray<Problem>): InvalidPolicy =>
+  new InvalidPolicy({ field: problems[0]!.field, detail: problems[0]!.detail, problems })
+
+/** @internal */
+export const maxAttemptsCap = 10
+
+/** @internal The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): a longer wait never fires. */
+export const maxTimerMillis = 2 ** 31 - 1
+
+/** @internal */
+export const defaults = {
+  totalTimeout: Duration.seconds(30),
+  attemptTimeout: Duration.seconds(10),
+  retry: {
+    maxAttempts: 3,
+    baseDelay: Duration.seconds(2),
+    maxDelay: Duration.seconds(30),
+    jitter: "full",
+    maxRetryAfter: Duration.seconds(30),
+    retryAfterJitter: 0.1,
+    respectRetryAfter: true,
+    retryAfterStatuses: [413, 429, 503],
+    budget: true,
+    idempotencyKey: false,
+    retryUnsent: true
+  },
+  circuitBreaker: {
+    failureRateThreshold: 0.1,
+    minimumThroughput: 100,
+    slidingWindow: Duration.seconds(30),
+    breakDuration: Duration.seconds(5),
+    consecutiveFailures: Number.POSITIVE_INFINITY,
+    halfOpenMaxProbes: 1,
+    successThreshold: 1,
+    waitForProbe: false
+  },
+  bulkhead: { maxConcurrent: 1000, maxQueued: 0 }
+} as const
+
+// -----------------------------------------------------------------------------
+// resolution and validation
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export type RetryFailure = P.RetryFailure
+
+/** @internal */
+export interface ResolvedRetry {
+  readonly maxAttempts: number
+  readonly baseDelay: Duration.Duration
+  readonly maxDelay: Duration.Duration
+  readonly jitter: Backoff.Jitter
+  readonly maxElapsed: Duration.Duration | undefined
+  readonly schedule: Schedule.Schedule<unknown, RetryFailure> | undefined
+  readonly delay: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
+  readonly statuses: ReadonlySet<number> | undefined
+  readonly methods: ReadonlySet<string> | undefined
+  readonly respectRetryAfter: boolean
+  readonly retryAfterStatuses: ReadonlySet<number>
+  readonly maxRetryAfter: Duration.Duration
+  readonly retryAfterJitter: number
+  readonly budget: boolean
+  readonly idempotencyKey: boolean
+  readonly retryUnsent: boolean
+  readonly retryOn: P.RetryOn | undefined
+}
+
+/** @internal */
+export interface ResolvedBreaker {
+  readonly failureRateThreshold: number
+  readonly minimumThroughput: number
+  readonly slidingWindow: Duration.Duration
+  readonly breakDuration: Duration.Duration | Schedule.Schedule<unknown, unknown>
+  readonly consecutiveFailures: number
+  readonly halfOpenMaxProbes: number
+  readonly successThreshold: number
+  readonly countsAsFailure?: P.CountsAsFailure | undefined
+  readonly waitForProbe: boolean
+}
+
+/** @internal */
+export interface ResolvedBulkhead {
+  readonly maxConcurrent: number
+  readonly maxQueued: number
+  readonly maxWait: Duration.Duration | undefined
+}
+
+interface ResolvedRateLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+  readonly algorithm: "token-bucket" | "fixed-window"
+  readonly onExceeded: "delay" | "fail"
+}
+
+/** @internal */
+export interface Resolved {
+  readonly totalTimeout: Duration.Duration | undefined
+  readonly attemptTimeout: Duration.Duration | undefined
+  readonly retry: ResolvedRetry | undefined
+  readonly hedging: P.HedgingOptions | undefined
+  readonly circuitBreaker: ResolvedBreaker | undefined
+  readonly bulkhead: ResolvedBulkhead | undefined
+  readonly rateLimit: ResolvedRateLimit | undefined
+  readonly deadlineHeader: string | undefined
+  /**
+   * Where the user set the options validation compares with each other (`"retry.baseDelay"` →
+   * `"hosts[\"a\"].retry.baseDelay"`); an option without an entry has its default (or a derived value).
+   */
+  readonly origins: Readonly<Record<string, string>>
+}
+
+// Problems found while compiling: every one is collected, so InvalidPolicy can list them all at once. Outside of a
+// compilation (resolving a stack at run time, on options already validated) a problem is thrown.
+let collecting: Array<Problem> | undefined
+
+const problem = (field: string, detail: string): void => {
+  if (collecting === undefined) throw invalid([{ field, detail }])
+  if (!collecting.some((known) => known.field === field && known.detail === detail)) {
+    collecting.push({ field, detail })
+  }
+}
+
+const timerLimit = "2^31 − 1 ms, about 24.8 days, the longest a timer can hold: a longer wait would never fire"
+
+/**
+ * Decodes a duration option; a problem (and `fallback`) when it is not a duration, or when it is finite and longer
+ * than a timer can hold (an infinite one is `none` where `allowInfinite`, a problem elsewhere).
+ */
+const decodeField = (
+  field: string,
+  input: Duration.DurationInput,
+  fallback: Duration.Duration,
+  allowInfinite: boolean
+): Duration.Duration => {
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
+  if (decoded === undefined) {
+    problem(field, "is not a duration")
+    return fallback
+  }
+  const millis = Duration.toMillis(decoded)
+  if (millis === Infinity) {
+    if (allowInfinite) return decoded
+    problem(field, `must be finite (at most ${timerLimit})`)
+    return fallback
+  }
+  if (millis > maxTimerMillis) {
+    problem(field, `(${Duration.format(decoded)}) exceeds ${timerLimit}`)
+    return fallback
+  }
+  return decoded
+}
+
+const finite = (duration: Duration.Duration): Duration.Duration | undefined =>
+  Duration.isFinite(duration) ? duration : undefined
+
+const statusSet = (field: string, input: ReadonlyArray<number>): ReadonlySet<number> => {
+  if (!Array.isArray(input)) {
+    problem(field, "must be a list of status codes")
+    return new Set()
+  }
+  for (const status of input) {
+    if (!(Number.isInteger(status) && status >= 100 && status <= 599)) {
+      problem(field, `(${String(status)}) must list status codes, integers from 100 to 599`)
+    }
+  }
+  return new Set(input)
+}
+
+const methodToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const methodSet = (field: string, input: ReadonlyArray<string>): ReadonlySet<string> => {
+  if (!Array.isArray(input)) {
+    problem(field, "must be a list of methods")
+    return new Set()
+  }
+  for (const method of input) {
+    if (typeof method !== "string" || !methodToken.test(method)) {
+      problem(field, `(${JSON.stringify(method)}) must list HTTP methods`)
+    }
+  }
+  return new Set(input.map((method) => String(method).toUpperCase()))
+}
+
+const retryKeys = [
+  "maxAttempts",
+  "baseDelay",
+  "maxDelay",
+  "maxElapsed",
+  "schedule",
+  "delay"
+] as const
+
+const resolveRetry = (
+  base: ResolvedRetry | undefined,
+  input: P.RetryOptions | false | undefined,
+  field: string,
+  origins: Record<string, string>
+): ResolvedRetry | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  if (base === undefined) { for (const key of retryKeys) delete origins[`retry.${key}`] }
+  const from: ResolvedRetry = base ?? packageDefaults.retry!
+  for (const key of retryKeys) if (input[key] !== undefined) origins[`retry.${key}`] = `${field}.${key}`
+  // a schedule or delay function replaces the exponential backoff, and the one set last wins over the other
+  const replacesBackoff = input.schedule !== undefined || input.delay !== undefined
+  if (input.schedule !== undefined && !Schedule.isSchedule(input.schedule)) {
+    problem(`${field}.schedule`, "must be a Schedule")
+  }
+  if (input.delay !== undefined && typeof input.delay !== "function") {
+    problem(`${field}.delay`, "must be a function from the attempt number (1-based) and the failure to a duration")
+  }
+  if (input.schedule !== undefined && input.delay !== undefined) {
+    problem(`${field}.schedule`, `and ${field}.delay are alternatives: set one`)
+  }
+  return {
+    maxAttempts: input.maxAttempts ?? from.maxAttempts,
+    baseDelay: input.baseDelay === undefined
+      ? from.baseDelay
+      : decodeField(`${field}.baseDelay`, input.baseDelay, from.baseDelay, false),
+    maxDelay: input.maxDelay === undefined
+      ? from.maxDelay
+      : decodeField(`${field}.maxDelay`, input.maxDelay, from.maxDelay, false),
+    jitter: input.jitter ?? from.jitter,
+    maxElapsed: input.maxElapsed === undefined
+      ? from.maxElapsed
+      : finite(decodeField(`${field}.maxElapsed`, input.maxElapsed, Duration.infinity, true)),
+    schedule: replacesBackoff ? input.schedule : from.schedule,
+    delay: replacesBackoff ? input.delay : from.delay,
+    statuses: input.statuses === undefined ? from.statuses : statusSet(`${field}.statuses`, input.statuses),
+    methods: input.methods === undefined ? from.methods : methodSet(`${field}.methods`, input.methods),
+    respectRetryAfter: input.respectRetryAfter ?? from.respectRetryAfter,
+    retryAfterStatuses: input.retryAfterStatuses === undefined
+      ? from.retryAfterStatuses
+      : statusSet(`${field}.retryAfterStatuses`, input.retryAfterStatuses),
+    maxRetryAfter: input.maxRetryAfter === undefined
+      ? from.maxRetryAfter
+      : decodeField(`${field}.maxRetryAfter`, input.maxRetryAfter, from.maxRetryAfter, true),
+    retryAfterJitter: input.retryAfterJitter ?? from.retryAfterJitter,
+    budget: input.budget ?? from.budget,
+    idempotencyKey: input.idempotencyKey ?? from.idempotencyKey,
+    retryUnsent: input.retryUnsent ?? from.retryUnsent,
+    retryOn: input.retryOn ?? from.retryOn
+  }
+}
+
+const resolveBreaker = (
+  base: ResolvedBreaker | undefined,
+  input: P.CircuitBreakerOptions | false | undefined,
+  field: string,
+  origins: Record<string, string>
+): ResolvedBreaker | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  if (base === undefined) delete origins["circuitBreaker.slidingWindow"]
+  const from: ResolvedBreaker = base ?? defaults.circuitBreaker
+  if (input.slidingWindow !== undefined) origins["circuitBreaker.slidingWindow"] = `${field}.slidingWindow`
+  const breakDuration = input.breakDuration
+  return {
+    failureRateThreshold: input.failureRateThreshold ?? from.failureRateThreshold,
+    minimumThroughput: input.minimumThroughput ?? from.minimumThroughput,
+    slidingWindow: input.slidingWindow === undefined
+      ? from.slidingWindow
+      : decodeField(`${field}.slidingWindow`, input.slidingWindow, from.slidingWindow, false),
+    breakDuration: breakDuration === undefined
+      ? from.breakDuration
+      : Schedule.isSchedule(breakDuration)
+      ? breakDuration
+      : decodeField(`${field}.breakDuration`, breakDuration, defaults.circuitBreaker.breakDuration, false),
+    consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
+    halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
+    successThreshold: input.successThreshold ?? from.successThreshold,
+    countsAsFailure: input.countsAsFailure ?? from.countsAsFailure,
+    waitForProbe: input.waitForProbe ?? from.waitForProbe
+  }
+}
+
+const resolveBulkhead = (
+  base: ResolvedBulkhead | undefined,
+  input: P.BulkheadOptions | false | undefined,
+  field: string
+): ResolvedBulkhead | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  const from: ResolvedBulkhead = base ?? { ...defaults.bulkhead, maxWait: undefined }
+  return {
+    maxConcurrent: input.maxConcurrent ?? from.maxConcurrent,
+    maxQueued: input.maxQueued ?? from.maxQueued,
+    maxWait: input.maxWait === undefined
+      ? from.maxWait
+      : finite(decodeField(`${field}.maxWait`, input.maxWait, Duration.infinity, true))
+  }
+}
+
+const resolveRateLimit = (
+  base: ResolvedRateLimit | undefined,
+  input: P.RateLimitOptions | false | undefined,
+  field: string
+): ResolvedRateLimit | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  return {
+    limit: input.limit,
+    window: decodeField(`${field}.window`, input.window, Duration.seconds(1), false),
+    algorithm: input.algorithm ?? base?.algorithm ?? "token-bucket",
+    onExceeded: input.onExceeded ?? base?.onExceeded ?? "delay"
+  }
+}
+
+const resolveHedging = (
+  base: P.HedgingOptions | undefined,
+  input: P.HedgingOptions | false | undefined,
+  field: string
+): P.HedgingOptions | undefined => {
+  if (input === false) return undefined
+  if (input === undefined) return base
+  if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
+    problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
+  }
+  // a fixed delay must fit a timer (a percentile's bounds are checked by Hedge itself)
+  const delay = input.delay
+  if (!(typeof delay === "object" && delay !== null && "tracker" in delay)) {
+    decodeField(`${field}.delay`, delay, Duration.zero, false)
+  }
+  return input
+}
+
+// RFC 9110 token: what a header name may be made of
+const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+const resolveDeadlineHeader = (
+  base: string | undefined,
+  input: string | boolean | undefined,
+  field: string
+): string | undefined => {
+  if (input === undefined) return base
+  if (input === false) return undefined
+  if (input === true) return Deadline.defaultHeaderName
+  if (typeof input !== "string" || !headerToken.test(input)) {
+    problem(field, `(${JSON.stringify(input)}) is not a valid header name (an RFC 9110 token)`)
+    return base
+  }
+  return input.toLowerCase()
+}
+
+/**
+ * The attempt timeout when the user set none: the default (10 s), or, under a total deadline shorter than that, the
+ * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`), so that a hung attempt still leaves time to retry.
+ */
+const derivedAttemptTimeout = (
+  total: Duration.Duration | undefined,
+  retry: ResolvedRetry | undefined
+): Duration.Duration => {
+  if (total === undefined || Duration.greaterThanOrEqualTo(total, defaults.attemptTimeout)) {
+    return defaults.attemptTimeout
+  }
+  const attempts = retry === undefined || !(retry.maxAttempts >= 1) ? 1 : Math.floor(retry.maxAttempts)
+  return Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
+}
+
+/** @internal */
+export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOptions, prefix: string): Resolved => {
+  const origins: Record<string, string> = { ...base.origins }
+  if (input.totalTimeout !== undefined) origins.totalTimeout = `${prefix}totalTimeout`
+  if (input.attemptTimeout !== undefined) origins.attemptTimeout = `${prefix}attemptTimeout`
+  const totalTimeout = input.totalTimeout === undefined
+    ? base.totalTimeout
+    : input.totalTimeout === false
+    ? undefined
+    : finite(decodeField(`${prefix}totalTimeout`, input.totalTimeout, defaults.totalTimeout, true))
+  const retry = resolveRetry(base.retry, input.retry, `${prefix}retry`, origins)
+  const attemptTimeout = origins.attemptTimeout === undefined
+    ? derivedAttemptTimeout(totalTimeout, retry)
+    : input.attemptTimeout === undefined
+    ? base.attemptTimeout
+    : input.attemptTimeout === false
+    ? undefined
+    : finite(decodeField(`${prefix}attemptTimeout`, input.attemptTimeout, defaults.attemptTimeout, true))
+  return {
+    totalTimeout,
+    attemptTimeout,
+    retry,
+    hedging: resolveHedging(base.hedging, input.hedging, `${prefix}hedging`),
+    circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`, origins),
+    bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
+    rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
+    deadlineHeader: resolveDeadlineHeader(base.deadlineHeader, input.deadlineHeader, `${prefix}deadlineHeader`),
+    origins
+  }
+}
+
+/** @internal */
+export const packageDefaults: Resolved = {
+  totalTimeout: defaults.totalTimeout,
+  attemptTimeout: defaults.attemptTimeout,
+  retry: {
+    ...defaults.retry,
+    maxElapsed: undefined,
+    schedule: undefined,
+    delay: undefined,
+    statuses: undefined,
+    methods: undefined,
+    retryAfterStatuses: new Set(defaults.retry.retryAfterStatuses),
+    retryOn: undefined
+  },
+  hedging: undefined,
+  circuitBreaker: defaults.circuitBreaker,
+  bulkhead: { ...defaults.bulkhead, maxWait: undefined },
+  rateLimit: undefined,
+  deadlineHeader: undefined,
+  origins: {}
+}
+
+const check = (condition: boolean, field: string, detail: string): void => {
+  if (!condition) problem(field, detail)
+}
+
+// "(2s, set at hosts["a"].retry.baseDelay)" or "(2s, the default)"
+const valueOf = (resolved: Resolved, key: string, value: Duration.Duration, derived = false): string =>
+  resolved.origins[key] === undefined
+    ? `(${Duration.format(value)}, ${derived ? "derived" : "the default"})`
+    : `(${Duration.format(value)}, set at ${resolved.origins[key]})`
+
+// Of two options in conflict, the one to name: the one the user set (the first when both or neither were).
+const blame = (resolved: Resolved, prefix: string, first: string, second: string): string =>
+  `${prefix}${resolved.origins[first] === undefined && resolved.origins[second] !== undefined ? second : first}`
+
+const validateResolved = (resolved: Resolved, prefix: string): void => {
+  const total = resolved.totalTimeout
+  const each = resolved.attemptTimeout
+  const retry = resolved.retry
+  if (total !== undefined) check(Duration.toMillis(total) > 0, `${prefix}totalTimeout`, "must be positive")
+  if (each !== undefined) {
+    check(Duration.toMillis(each) > 0, `${prefix}attemptTimeout`, "must be positive")
+    if (total !== undefined && Duration.greaterThan(each, total)) {
+      // only reachable when the user set attemptTimeout: unset, it is derived to fit
+      problem(
+        `${prefix}attemptTimeout`,
+        `${valueOf(resolved, "attemptTimeout", each)} must not exceed totalTimeout ${
+          valueOf(resolved, "totalTimeout", total)
+        }; leave attemptTimeout unset to have it derived (totalTimeout ÷ maxAttempts when under 10s)`
+      )
+    }
+  }
+  if (retry !== undefined) {
+    const bounded = total !== undefined || retry.maxElapsed !== undefined
+    if (!(Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1)) {
+      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1`)
+    } else if (retry.maxAttempts > maxAttemptsCap && !bounded) {
+      problem(
+        `${prefix}retry.maxAttempts`,
+        `(${retry.maxAttempts}) above ${maxAttemptsCap} needs a bound on the call: set totalTimeout or retry.maxElapsed`
+      )
+    }
+    if (
+      retry.schedule === undefined && retry.delay === undefined && Duration.greaterThan(retry.baseDelay, retry.maxDelay)
+    ) {
+      const field = blame(resolved, prefix, "retry.baseDelay", "retry.maxDelay")
+      problem(
+        field,
+        field.endsWith("maxDelay")
+          ? `${valueOf(resolved, "retry.maxDelay", retry.maxDelay)} must be at least retry.baseDelay ${
+            valueOf(resolved, "retry.baseDelay", retry.baseDelay)
+          }`
+          : `${valueOf(resolved, "retry.baseDelay", retry.baseDelay)} must not exceed retry.maxDelay ${
+            valueOf(resolved, "retry.maxDelay", retry.maxDelay)
+          }`
+      )
+    }
+    check(
+      retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
+      `${prefix}retry.retryAfterJitter`,
+      "must be between 0 and 1"
+    )
+  }
+  const breaker = resolved.circuitBreaker
+  if (breaker !== undefined) {
+    check(
+      breaker.failureRateThreshold > 0 && breaker.failureRateThreshold <= 1,
+      `${prefix}circuitBreaker.failureRateThreshold`,
+      "must be in (0, 1]"
+    )
+    check(
+      breaker.minimumThroughput >= 1,
+      `${prefix}circuitBreaker.minimumThroughput`,
+      "must be at least 1"
+    )
+    check(
+      breaker.consecutiveFailures >= 1,
+      `${prefix}circuitBreaker.consecutiveFailures`,
+      "must be at least 1"
+    )
+    const counts: unknown = breaker.countsAsFailure
+    check(
+      counts === undefined || typeof counts === "function" ||
+        (Array.isArray(counts) && counts.every((status) => Number.isInteger(status) && status >= 100 && status <= 599)),
+      `${prefix}circuitBreaker.countsAsFailure`,
+      "must be a list of HTTP statuses (integers from 100 to 599) or a predicate over the failure"
+    )
+    check(
+      typeof breaker.waitForProbe === "boolean",
+      `${prefix}circuitBreaker.waitForProbe`,
+      "must be true or false"
+    )
+    check(
+      Number.isInteger(breaker.halfOpenMaxProbes) && breaker.halfOpenMaxProbes >= 1,
+      `${prefix}circuitBreaker.halfOpenMaxProbes`,
+      `(${breaker.halfOpenMaxProbes}) must be an integer of at least 1`
+    )
+    check(
+      Number.isInteger(breaker.successThreshold) && breaker.successThreshold >= 1,
+      `${prefix}circuitBreaker.successThreshold`,
+      `(${breaker.successThreshold}) must be an integer of at least 1`
+    )
+    if (each !== undefined && Duration.lessThan(breaker.slidingWindow, Duration.times(each, 2))) {
+      const field = blame(resolved, prefix, "circuitBreaker.slidingWindow", "attemptTimeout")
+      problem(
+        field,
+        field.endsWith("attemptTimeout")
+          ? `${valueOf(resolved, "attemptTimeout", each)} must be at most half of circuitBreaker.slidingWindow ${
+            valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)
+          }`
+          : `${valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)} must be at least twice ` +
+            `attemptTimeout ${valueOf(resolved, "attemptTimeout", each, true)}`
+      )
+    }
+  }
+  const bulkhead = resolved.bulkhead
+  if (bulkhead !== undefined) {
+    check(
+      Number.isInteger(bulkhead.maxConcurrent) && bulkhead.maxConcurrent >= 1,
+      `${prefix}bulkhead.maxConcurrent`,
+      "must be an integer of at least 1"
+    )
+    check(
+      Number.isInteger(bulkhead.maxQueued) && bulkhead.maxQueued >= 0,
+      `${prefix}bulkhead.maxQueued`,
+      "must be a non-negative integer"
+    )
+  }
+  const rateLimit = resolved.rateLimit
+  if (rateLimit !== undefined) {
+    check(rateLimit.limit >= 1, `${prefix}rateLimit.limit`, "must be at least 1")
+    check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
+  }
+}
+
+/** @internal */
+export interface Compiled {
+  readonly base: Resolved
+  readonly hosts: ReadonlyMap<string, Resolved>
+  readonly endpoints: ReadonlyArray<upstream.EndpointMatcher>
+}
+
+const compileAll = (options: P.Options): Compiled => {
+  const base = resolveLayer(packageDefaults, options, "")
+  validateResolved(base, "")
+  const endpoints: Array<upstream.EndpointMatcher> = []
+  for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) {
+    const matcher = upstream.compileEndpoint(name, endpoint)
+    if (!("path" in matcher)) {
+      problem(matcher.field, matcher.detail)
+      continue
+    }
+    endpoints.push(matcher)
+  }
+  const hosts = new Map<string, Resolved>()
+  for (const [name, host] of Object.entries(options.hosts ?? {})) {
+    const prefix = `hosts[${JSON.stringify(name)}].`
+    const resolved = resolveLayer(base, host, prefix)
+    validateResolved(resolved, prefix)
+    hosts.set(name.toLowerCase(), resolved)
+  }
+  // every endpoint is checked on every profile it can apply to
+  for (const matcher of endpoints) {
+    const prefix = `endpoints[${JSON.stringify(matcher.name)}].`
+    validateResolved(resolveLayer(base, matcher.options, prefix), prefix)
+    for (const [host, resolved] of hosts) {
+      const hostPrefix = `hosts[${JSON.stringify(host)}].${prefix}`
+      validateResolved(resolveLayer(resolved, matcher.options, hostPrefix), hostPrefix)
+    }
+  }
+  return { base, hosts, endpoints }
+}
+
+// Compiles the options, collecting every problem; throws one InvalidPolicy listing them all.
+/** @internal */
+export const compile = (options: P.Options): Compiled => {
+  const outer = collecting
+  const problems: Array<Problem> = []
+  collecting = problems
+  try {
+    const compiled = compileAll(options)
+    if (problems.length > 0) throw invalid(problems)
+    return compiled
+  } finally {
+    collecting = outer
+  }
+}
+
+/** @internal */
+export const validate = (options: P.Options): Either.Either<P.Options, InvalidPolicy> => {
+  try {
+    compile(options)
+    return Either.right(options)
+  } catch (error) {
+    if (error instanceof InvalidPolicy) return Either.left(error)
+    throw error
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Config
+// -----------------------------------------------------------------------------
+
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
+
+// A section is inherited when nothing in it is set, turned off by `enabled: false`, and otherwise overrides.
+const section = <A extends object>(enabled: boolean | undefined, fields: A): A | false | undefined =>
+  enabled === false
+    ? false
+    : enabled === true || Object.values(fields).some((value) => value !== undefined)
+    ? fields
+    : undefined
+
+const timeConfig = {
+  totalTimeout: optional(Config.duration("totalTimeout")),
+  attemptTimeout: optional(Config.duration("attemptTimeout")),
+  deadlineHeader: optional(Config.string("deadlineHeader")),
+  retry: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      maxAttempts: optional(Config.integer("maxAttempts")),
+      baseDelay: optional(Config.duration("baseDelay")),
+      maxDelay: optional(Config.duration("maxDelay")),
+      maxElapsed: optional(Config.duration("maxElapsed")),
+      maxRetryAfter: optional(Config.duration("maxRetryAfter")),
+      respectRetryAfter: optional(Config.boolean("respectRetryAfter")),
+      retryAfterStatuses: optional(Config.array(Config.integer(), "retryAfterStatuses")),
+      statuses: optional(Config.array(Config.integer(), "statuses")),
+      methods: optional(
+        Config.array(Config.string(), "methods") as Config.Config<ReadonlyArray<Idempotency.Method>>
+      ),
+      budget: optional(Config.boolean("budget")),
+      idempotencyKey: optional(Config.boolean("idempotencyKey")),
+      retryUnsent: optional(Config.boolean("retryUnsent"))
+    }),
+    "retry"
+  )
+}
+
+const endpointConfig: Config.Config<P.EndpointOptions> = Config.all(timeConfig).pipe(
+  Config.map(({ retry: { enabled, ...retry }, ...rest }): P.EndpointOptions => ({
+    ...rest,
+    retry: section(enabled, retry)
+  }))
+)
+
+const hostConfig: Config.Config<P.HostOptions> = Config.all({
+  ...timeConfig,
+  circuitBreaker: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      failureRateThreshold: optional(Config.number("failureRateThreshold")),
+      minimumThroughput: optional(Config.integer("minimumThroughput")),
+      consecutiveFailures: optional(Config.integer("consecutiveFailures")),
+      slidingWindow: optional(Config.duration("slidingWindow")),
+      breakDuration: optional(Config.duration("breakDuration")),
+      countsAsFailure: optional(Config.array(Config.integer(), "countsAsFailure")),
+      waitForProbe: optional(Config.boolean("waitForProbe"))
+    }),
+    "circuitBreaker"
+  ),
+  bulkhead: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      maxConcurrent: optional(Config.integer("maxConcurrent")),
+      maxQueued: optional(Config.integer("maxQueued")),
+      maxWait: optional(Config.duration("maxWait"))
+    }),
+    "bulkhead"
+  ),
+  rateLimit: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      limit: optional(Config.integer("limit")),
+      window: optional(Config.duration("window"))
+    }),
+    "rateLimit"
+  )
+}).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.HostOptions => {
+  const { enabled: retryOn, ...retryOptions } = retry
+  const { enabled: breakerOn, ...breakerOptions } = circuitBreaker
+  const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
+  return {
+    ...rest,
+    retry: section(retryOn, retryOptions),
+    circuitBreaker: section(breakerOn, breakerOptions),
+    bulkhead: section(bulkheadOn, bulkheadOptions),
+    rateLimit: rateLimit.enabled === false
+      ? false
+      : rateLimit.limit === undefined || rateLimit.window === undefined
+      ? undefined
+      : { limit: rateLimit.limit, window: rateLimit.window }
+  }
+}))
+
+const record = <A>(config: Config.Config<A>, name: string): Config.Config<Record<string, A>> =>
+  Config.map(Config.hashMap(config, name), (map) => Object.fromEntries(HashMap.toEntries(map)))
+
+/** @internal */
+export const config: Config.Config<P.Options> = Config.all({
+  defaults: hostConfig,
+  hosts: record(hostConfig, "hosts"),
+  endpoints: record(endpointConfig, "endpoints"),
+  telemetry: optional(Config.boolean("telemetry"))
+}).pipe(Config.map(({ defaults, endpoints, hosts, telemetry }): P.Options => ({
+  ...defaults,
+  hosts,
+  endpoints,
+  ...(telemetry === undefined ? {} : { telemetry })
+})))

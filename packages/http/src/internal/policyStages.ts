@@ -1,0 +1,490 @@
+import type * as Headers from "@effect/platform/Headers"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Backoff from "@sturdy/policy/Backoff"
+import * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
+import * as Deadline from "@sturdy/policy/Deadline"
+import * as Hedge from "@sturdy/policy/Hedge"
+import * as RateLimit from "@sturdy/policy/RateLimit"
+import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as HttpFailure from "../HttpFailure.js"
+import type * as P from "../Policy.js"
+import * as RetryHeaders from "../RetryHeaders.js"
+import * as Telemetry from "../Telemetry.js"
+import * as attempt from "./attempt.js"
+import * as observe from "./observe.js"
+import * as classification from "./policyClassification.js"
+import * as events from "./policyEvents.js"
+import * as policyOptions from "./policyOptions.js"
+
+// -----------------------------------------------------------------------------
+// the pipeline: an ordered list of stages
+// -----------------------------------------------------------------------------
+
+/** @internal How a call sends one attempt. */
+export type Send<A, R> = (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+
+/** @internal One call through the stages: what every stage reads, made once per call. */
+export interface Call<A, R> {
+  readonly request: HttpClientRequest.HttpClientRequest
+  readonly key: string
+  readonly idempotent: boolean
+  readonly send: Send<A, R>
+  readonly observer: events.Observer | undefined
+  readonly traced: boolean
+  /** `send` applies the attempt timeout and the deadline itself (an `Attempt`): no timer is raced around it. */
+  readonly selfEnforcing: boolean
+}
+
+/**
+ * The stages from one point inward, as one function of the call. The failure is the pipeline's: the inner stages only
+ * fail with the narrower `Guarded` (an attempt's `HttpFailure`, or a breaker's or bulkhead's rejection).
+ * @internal
+ */
+export interface Step {
+  <A, R>(call: Call<A, R>): Effect.Effect<A, P.Failure, R>
+}
+
+/** @internal A stage wraps the step inside it. */
+export type Stage = (next: Step) => Step
+
+/** @internal What the stages of one policy share: the pauses servers asked for, per key, and the retry budget. */
+export interface Shared {
+  readonly pauses: RateLimit.RateLimiter
+  readonly budget: RetryBudget.RetryBudget["Type"]
+  /** Set once a server asked for a pause: until then the pause stage costs nothing. */
+  anyPause: boolean
+}
+
+/** @internal The pipeline of one upstream profile and endpoint, built the first time a call needs it. */
+export interface Stack {
+  readonly resolved: policyOptions.Resolved
+  readonly profile: Profile
+  readonly run: Step
+}
+
+/**
+ * The stages, outermost first. A stage the options turn off is left out, so a call pays only for what is on:
+ *
+ *   call span and rejection events
+ *   → server pause → rate limit → deadline → retry (+ budget) → hedging → breaker → bulkhead
+ *   → Retry-After hints and the attempt's events → attempt timeout → the attempt (`send`)
+ *
+ * @internal
+ */
+export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, shared: Shared): Stack => {
+  const retry = resolved.retry
+  const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined
+  const stages: ReadonlyArray<Stage | undefined> = [
+    observeCall,
+    serverPause(resolved, shared),
+    profile.limiter === undefined ? undefined : rateLimit(profile.limiter),
+    resolved.totalTimeout === undefined && resolved.attemptTimeout === undefined ? undefined : deadline(resolved),
+    retry === undefined ? undefined : retrying(resolved, retry, shared.budget),
+    resolved.hedging === undefined ? undefined : hedging(resolved.hedging, retry, shared.budget),
+    guarded ? rejectionEvents : undefined,
+    profile.breakers === undefined ? undefined : breaker(profile.breakers),
+    resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
+    retryAfterHints(retry ?? policyOptions.packageDefaults.retry!, shared),
+    observeAttempt
+  ]
+  let run: Step = attemptTimeout(resolved)
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const stage = stages[i]
+    if (stage !== undefined) run = stage(run)
+  }
+  return { resolved, profile, run }
+}
+
+// The inner stages fail only with an attempt's failure or a breaker's or bulkhead's rejection.
+const guardedOf = <A, R>(effect: Effect.Effect<A, P.Failure, R>) =>
+  effect as Effect.Effect<A, classification.Guarded, R>
+
+// outermost: the call's span, and the events of the rejections that end a call
+const observeCall: Stage = (next) => (call) => {
+  const observer = call.observer
+  const inner = next(call)
+  const observed = observer === undefined ? inner : Effect.tapError(inner, (failure) => {
+    // a rejection of the whole call (an attempt's is reported where it happens), or a retry the budget refused
+    if (failure._tag === "RetryBudgetExhausted") {
+      return observer.emit({ _tag: "Rejected", key: call.key, attempt: failure.attempts + 1, rejection: failure })
+    }
+    return observe.rejections[failure._tag]?.rejects === "call"
+      ? observer.emit({ _tag: "Rejected", key: call.key, attempt: observer.attempt, rejection: failure as P.Rejection })
+      : Effect.void
+  })
+  return call.traced ? Telemetry.logicalCall(observed, call.request, { upstream: call.key }) : observed
+}
+
+// the pause a server asked for on this key (429/503 with Retry-After): wait it out when it fits, fail at once otherwise
+const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage => {
+  const patienceCap = resolved.retry === undefined
+    ? policyOptions.defaults.retry.maxRetryAfter
+    : resolved.retry.maxRetryAfter
+  const total = resolved.totalTimeout
+  return (next) => (call) => {
+    if (!shared.anyPause) return next(call)
+    const limited = next(call)
+    const key = call.key
+    return Effect.flatMap(shared.pauses.pausedFor(key), (left) => {
+      if (Duration.isZero(left)) return limited
+      return Effect.flatMap(Deadline.remaining, (remaining) => {
+        let patience: Duration.Duration = patienceCap
+        if (total !== undefined) patience = Duration.min(patience, total)
+        if (Option.isSome(remaining)) patience = Duration.min(patience, remaining.value)
+        return Duration.greaterThan(left, patience)
+          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "paused", retryAfter: left }))
+          : Effect.zipRight(Effect.sleep(left), limited)
+      })
+    })
+  }
+}
+
+// the client-side rate limit of the key
+const rateLimit = (limiter: RateLimit.RateLimiter): Stage => (next) => (call) => limiter.run(call.key)(next(call))
+
+// No timer for the deadline: each wait inside bounds itself by it. Retry sleeps never pass it, a bulkhead queue never
+// waits past it, and each attempt ends by the attempt timeout or the deadline, whichever comes first: enforced by the
+// transport when it can, by one timer otherwise.
+const deadline = (resolved: policyOptions.Resolved): Stage => {
+  const total = resolved.totalTimeout ?? Duration.infinity
+  const limits = { attemptTimeout: resolved.attemptTimeout }
+  return (next) => (call) => Deadline.establish(next(call), total, limits)
+}
+
+const retrying = (
+  resolved: policyOptions.Resolved,
+  retry: policyOptions.ResolvedRetry,
+  budget: Shared["budget"]
+): Stage => {
+  const schedule = scheduleFor(retry)
+  const retryOn = classification.retryOnWith(retry.retryOn, retry.statuses)
+  const delayHint = classification.delayHintWith(retry)
+  const waitForProbe = resolved.circuitBreaker?.waitForProbe === true
+  const retryUnsent = retry.retryUnsent
+  return (next) => (call) => {
+    const guarded = guardedOf(next(call))
+    const observer = call.observer
+    const traced = call.traced
+    const idempotent = call.idempotent
+    // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
+    // request that is not safe to repeat, even when the failure proves it was never sent
+    const methodAllowed = retry.methods === undefined || retry.methods.has(call.request.method.toUpperCase())
+    const retryable = (failure: classification.Guarded, attempt: number): boolean => {
+      if (!methodAllowed) return false
+      // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
+      if (failure._tag === "CircuitOpen") return waitForProbe
+      if (failure._tag === "BulkheadRejected") return false
+      return retryOn(failure, attempt) &&
+        (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
+    }
+    const onAttempt = observer === undefined
+      ? traced ? Telemetry.onRetry : undefined
+      : (decision: Retry.Attempt<classification.Guarded>): Effect.Effect<void> => {
+        if (decision.retrying) observer.attempt = decision.attempt
+        const reported = observer.emit({
+          _tag: "RetryDecision",
+          key: call.key,
+          attempt: decision.attempt,
+          delay: decision.delay,
+          reason: decision.reason,
+          retrying: decision.retrying,
+          failure: decision.failure
+        })
+        return traced ? Effect.zipRight(Telemetry.onRetry(decision), reported) : reported
+      }
+    // one literal of one shape per call: a spread here cost more than the rest of the pipeline's set-up
+    return retry.budget
+      ? Retry.retry(guarded, {
+        schedule,
+        while: retryable,
+        delayHint,
+        maxHintedDelay: retry.maxRetryAfter,
+        hintJitter: retry.retryAfterJitter,
+        finalFailure: classification.withAttempts,
+        onAttempt,
+        budget: call.key,
+        budgetService: budget
+      })
+      : Retry.retry(guarded, {
+        schedule,
+        while: retryable,
+        delayHint,
+        maxHintedDelay: retry.maxRetryAfter,
+        hintJitter: retry.retryAfterJitter,
+        finalFailure: classification.withAttempts,
+        onAttempt
+      })
+  }
+}
+
+// hedges of an idempotent request; with a budget, every hedge is a retry to pay for (the retry stage already
+// deposited the call)
+const hedging = (
+  options: P.HedgingOptions,
+  retry: policyOptions.ResolvedRetry | undefined,
+  budget: Shared["budget"]
+): Stage => {
+  const budgeted = retry !== undefined && retry.budget
+  return (next) => (call) => {
+    const guarded = guardedOf(next(call))
+    if (!call.idempotent) return guarded
+    const observer = call.observer
+    const onHedge = observer === undefined ? undefined : (event: Hedge.HedgeEvent) =>
+      observer.emit({
+        _tag: "HedgeStarted",
+        key: call.key,
+        attempt: observer.attempt,
+        index: event.index,
+        trigger: event.trigger,
+        elapsed: event.elapsed
+      })
+    return budgeted
+      ? Effect.provideService(
+        Hedge.hedge(guarded, { ...options, budget: call.key, deposit: false, onHedge }),
+        RetryBudget.RetryBudget,
+        budget
+      )
+      : Hedge.hedge(guarded, { ...options, onHedge })
+  }
+}
+
+// the events of an attempt the breaker or the bulkhead turned away
+const rejectionEvents: Stage = (next) => (call) => {
+  const observer = call.observer
+  if (observer === undefined) return next(call)
+  return Effect.tapError(guardedOf(next(call)), (failure) =>
+    events.isAttemptRejection(failure)
+      ? observer.emit({ _tag: "Rejected", key: call.key, attempt: observer.attempt, rejection: failure })
+      : Effect.void)
+}
+
+const breaker = (breakers: CircuitBreaker.RegistryService): Stage => (next) => (call) =>
+  breakers.withBreaker(call.key)(guardedOf(next(call)))
+
+const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): Stage => {
+  const bulkheadOf = bulkheadFor(profile, options)
+  const queues = options.maxQueued > 0
+  return (next) => (call) => {
+    const inner = guardedOf(next(call))
+    const known = profile.bulkheads.get(call.key)
+    const limited = known === undefined
+      ? Effect.flatMap(bulkheadOf(call.key), (created) => created.run(inner))
+      : known.run(inner)
+    // a call still queued when the deadline passes timed out: the HTTP taxonomy says so, not the bulkhead
+    return queues
+      ? Effect.catchIf(limited, isQueueTimeout, (rejection) => queueTimedOut(rejection, call.request))
+      : limited
+  }
+}
+
+// The key's bulkhead, made the first time the key is seen; at most `bulkheadCapacity` keys are kept, the oldest go.
+const bulkheadFor = (profile: Profile, options: policyOptions.ResolvedBulkhead) => {
+  const bulkheadOptions = {
+    maxConcurrent: options.maxConcurrent,
+    maxQueued: options.maxQueued,
+    maxWait: options.maxWait
+  }
+  return (key: string): Effect.Effect<Bulkhead.Bulkhead> =>
+    Effect.map(Bulkhead.make({ key, ...bulkheadOptions }), (created) => {
+      // another call of the key may have made one first: every call of a key shares one
+      const known = profile.bulkheads.get(key)
+      if (known !== undefined) return known
+      profile.bulkheads.set(key, created)
+      if (profile.bulkheads.size > bulkheadCapacity) {
+        const oldest = profile.bulkheads.keys().next()
+        if (oldest.done !== true) profile.bulkheads.delete(oldest.value)
+      }
+      return created
+    })
+}
+
+// what a failed attempt tells the policy: a server's pause for the key (429/503 with Retry-After), or a 4xx's
+// Retry-After read once with the Clock
+const retryAfterHints = (retry: policyOptions.ResolvedRetry, shared: Shared): Stage => (next) => (call) =>
+  Effect.catchAll(
+    next(call),
+    (failure) => onAttemptFailure(failure as HttpFailure.HttpFailure, call.key, retry, shared)
+  )
+
+const onAttemptFailure = (
+  failure: HttpFailure.HttpFailure,
+  key: string,
+  retry: policyOptions.ResolvedRetry,
+  shared: Shared
+): Effect.Effect<never, HttpFailure.HttpFailure> => {
+  if (!retry.respectRetryAfter) return Effect.fail(failure)
+  if (
+    (failure._tag === "RateLimited" || (failure._tag === "ServerError" && failure.status === 503)) &&
+    retry.retryAfterStatuses.has(failure.status)
+  ) {
+    const wait = failure.retryAfter
+    if (Option.isSome(wait) && Duration.toMillis(wait.value) > 0) {
+      shared.anyPause = true
+      return Effect.zipRight(shared.pauses.pauseFor(key, wait.value), Effect.fail(failure))
+    }
+  }
+  if (failure._tag === "ClientError" && retry.retryAfterStatuses.has(failure.status)) {
+    const headers = failure.headers as unknown as Headers.Headers
+    if (
+      headers["retry-after"] === undefined && headers["ratelimit"] === undefined &&
+      headers["ratelimit-remaining"] === undefined && headers["x-ratelimit-remaining"] === undefined
+    ) return Effect.fail(failure)
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const hint = RetryHeaders.retryAfter(headers, now)
+      if (Option.isSome(hint)) classification.clientErrorHints.set(failure, hint.value)
+      return Effect.fail(failure)
+    })
+  }
+  return Effect.fail(failure)
+}
+
+// an attempt that passed the breaker and the bulkhead: started, then ended (with its timeout)
+const observeAttempt: Stage = (next) => (call) =>
+  call.observer === undefined
+    ? next(call)
+    : events.observeAttempt(next(call) as Effect.Effect<any, HttpFailure.HttpFailure, any>, call.observer)
+
+// innermost: the attempt under its timeout, which covers sending, reading the body and decoding. The attempt span
+// wraps it, so that an attempt that runs out of time ends as a `Timeout` failure rather than as interrupted.
+const attemptTimeout = (resolved: policyOptions.Resolved): Step => (call) =>
+  call.traced
+    ? Telemetry.attempt(call.request, (ready) => timedAttempt(ready, call.send, resolved, call.selfEnforcing))
+    : timedAttempt(call.request, call.send, resolved, call.selfEnforcing)
+
+// -----------------------------------------------------------------------------
+// the attempt under its time limit
+// -----------------------------------------------------------------------------
+
+const disconnectOnTimeout: Deadline.LimitOptions = { disconnect: true }
+
+// The attempt's limit is its timeout, or the time left before the deadline when that is shorter. A `send` that honours
+// the limit itself (an `Attempt`) is trusted with it; anything else races one timer.
+const timedAttempt = <A, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  resolved: policyOptions.Resolved,
+  selfEnforcing: boolean
+): Effect.Effect<A, HttpFailure.HttpFailure, R> => {
+  const attemptTimeout = resolved.attemptTimeout ?? Duration.infinity
+  // The deadline and the attempt timeout are established around the retries: an Attempt applies both itself
+  const limited = selfEnforcing ? send : (ready: HttpClientRequest.HttpClientRequest) =>
+    Effect.catchIf(
+      // disconnected: Timeout on time whatever `send` does when interrupted; it is interrupted in the background
+      Deadline.attemptTimeout(send(ready), attemptTimeout, disconnectOnTimeout),
+      attempt.isDeadlineExceeded,
+      (error) => Effect.fail(attempt.deadlineTimeout(error, request))
+    )
+  const headerName = resolved.deadlineHeader
+  if (headerName === undefined) return limited(request)
+  return Effect.flatMap(FiberRef.get(Deadline.currentLimit), (current) =>
+    Effect.clockWith((clock) => {
+      const limit = Math.min(current.at - clock.unsafeCurrentTimeMillis(), Duration.toMillis(attemptTimeout))
+      return limited(
+        Number.isFinite(limit) && limit > 0
+          ? HttpClientRequest.setHeader(request, headerName, String(Math.floor(limit)))
+          : request
+      )
+    }))
+}
+
+const isQueueTimeout = (failure: classification.Guarded): failure is Bulkhead.BulkheadRejected =>
+  failure._tag === "BulkheadRejected" && failure.reason === "timeout"
+
+const queueTimedOut = (
+  rejection: Bulkhead.BulkheadRejected,
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<never, Bulkhead.BulkheadRejected | HttpFailure.Timeout> =>
+  Effect.withFiberRuntime((fiber) => {
+    const limit = fiber.getFiberRef(Deadline.currentLimit)
+    const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+    return now >= limit.at
+      ? Effect.fail(
+        attempt.deadlineTimeout(
+          new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }),
+          request
+        )
+      )
+      : Effect.fail(rejection)
+  })
+
+// -----------------------------------------------------------------------------
+// the state of a profile
+// -----------------------------------------------------------------------------
+
+/** @internal */
+export interface Profile {
+  readonly resolved: policyOptions.Resolved
+  readonly breakers: CircuitBreaker.RegistryService | undefined
+  readonly limiter: RateLimit.RateLimiter | undefined
+  readonly bulkheads: Map<string, Bulkhead.Bulkhead>
+}
+
+// The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
+const scheduleFor = (retry: policyOptions.ResolvedRetry): Schedule.Schedule<unknown, policyOptions.RetryFailure> => {
+  const limits = { cap: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
+  if (retry.schedule !== undefined) return Backoff.bounded(retry.schedule, limits)
+  if (retry.delay !== undefined) return Backoff.bounded(Backoff.fromDelay(retry.delay), limits)
+  return Backoff.exponential({
+    base: retry.baseDelay,
+    cap: retry.maxDelay,
+    jitter: retry.jitter,
+    maxAttempts: retry.maxAttempts,
+    maxElapsed: retry.maxElapsed
+  })
+}
+
+const bulkheadCapacity = 10_000
+
+const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.Options => ({
+  failureRateThreshold: breaker.failureRateThreshold,
+  minimumThroughput: breaker.minimumThroughput,
+  slidingWindow: breaker.slidingWindow,
+  breakDuration: Schedule.isSchedule(breaker.breakDuration)
+    ? breaker.breakDuration
+    : Schedule.spaced(breaker.breakDuration),
+  consecutiveFailures: breaker.consecutiveFailures,
+  halfOpenMaxProbes: breaker.halfOpenMaxProbes,
+  successThreshold: breaker.successThreshold,
+  ...breakerClassification(breaker.countsAsFailure)
+})
+
+const breakerClassification = (
+  rule: P.CountsAsFailure | undefined
+): Pick<CircuitBreaker.Options, "isFailure" | "isIgnored"> => {
+  const isFailure = classification.breakerCounts(rule)
+  // what the rule counts counts; of the rest, what says nothing about the upstream is ignored, and any other
+  // failure is an answer from a live upstream (a success for the breaker, which closes a half-open one)
+  return { isFailure, isIgnored: (error) => !isFailure(error) && classification.saysNothingAboutUpstream(error) }
+}
+
+/** @internal */
+export const makeProfile = (
+  resolved: policyOptions.Resolved,
+  store: Context.Context<RateLimit.RateLimiterStore>
+): Effect.Effect<Profile, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    // a CircuitBreakerStore in context shares the breakers' transitions with the fleet (see CircuitBreakerStore)
+    const breakerStore = yield* Effect.serviceOption(CircuitBreakerStore.CircuitBreakerStore)
+    const breakers = resolved.circuitBreaker === undefined
+      ? undefined
+      : Option.isSome(breakerStore)
+      ? yield* CircuitBreakerStore.makeRegistry({ breaker: breakerOptions(resolved.circuitBreaker) }).pipe(
+        Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, breakerStore.value)
+      )
+      : yield* CircuitBreaker.makeRegistry({ breaker: breakerOptions(resolved.circuitBreaker) })
+    const limiter = resolved.rateLimit === undefined
+      ? undefined
+      : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)
+    return { resolved, breakers, limiter, bulkheads: new Map() }
+  })

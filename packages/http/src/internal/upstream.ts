@@ -1,0 +1,85 @@
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as P from "../Policy.js"
+import * as redaction from "./redaction.js"
+
+// -----------------------------------------------------------------------------
+// upstream keys and endpoint patterns
+// -----------------------------------------------------------------------------
+
+/** @internal scheme, host (a bracketed IPv6 literal or a name), port and path of an absolute URL */
+export const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?([^?#]*)/i
+/** @internal */
+export const defaultPorts: Readonly<Record<string, string>> = { http: "80", https: "443", ws: "80", wss: "443" }
+
+/** @internal */
+export interface Target {
+  /** scheme://host:port, the default upstream key */
+  readonly origin: string
+  readonly host: string
+  readonly hostPort: string
+  readonly path: string
+}
+
+// Most calls go to the URL of the call before: its parse is kept.
+let lastParsedUrl: string | undefined
+let lastTarget: Target | undefined
+
+/** @internal */
+export const parseTarget = (url: string): Target => {
+  if (url === lastParsedUrl) return lastTarget!
+  const target = parseTargetOnce(url)
+  lastParsedUrl = url
+  lastTarget = target
+  return target
+}
+
+const parseTargetOnce = (url: string): Target => {
+  const match = originPattern.exec(url)
+  // not an absolute URL (it fails as `MalformedUrl`): its key, shown in events and breaker metrics, is redacted
+  if (match === null) return { origin: redaction.redactUrl(url), host: "", hostPort: "", path: url }
+  const scheme = match[1].toLowerCase()
+  const host = match[2].toLowerCase()
+  const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]
+  const hostPort = `${host}:${port}`
+  return { origin: `${scheme}://${hostPort}`, host, hostPort, path: match[4] === "" ? "/" : match[4] }
+}
+
+/** @internal */
+export const upstreamKey = (request: HttpClientRequest.HttpClientRequest): string => parseTarget(request.url).origin
+
+/** @internal */
+export interface EndpointMatcher {
+  readonly name: string
+  readonly method: string | undefined
+  readonly path: RegExp
+  readonly options: P.EndpointOptions
+}
+
+const endpointKey = /^(?:([A-Za-z]+|\*)\s+)?(\/\S*)$/
+
+/** @internal */
+export const compileEndpoint = (
+  name: string,
+  options: P.EndpointOptions
+): EndpointMatcher | { readonly field: string; readonly detail: string } => {
+  const match = endpointKey.exec(name.trim())
+  if (match === null) {
+    return {
+      field: `endpoints[${JSON.stringify(name)}]`,
+      detail: "must be \"METHOD /path\" or \"/path\" (segments may be * or :name, a last ** matches the rest)"
+    }
+  }
+  const method = match[1] === undefined || match[1] === "*" ? undefined : match[1].toUpperCase()
+  const source = match[2]
+    .split("/")
+    .map((segment) =>
+      segment === "**"
+        ? "\u0000"
+        : segment === "*" || segment.startsWith(":")
+        ? "[^/]+"
+        : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    )
+    .join("/")
+    .replace("/\u0000", "(?:/.*)?")
+  return { name, method, path: new RegExp(`^${source}/?$`), options }
+}
