@@ -25,8 +25,9 @@ import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/idempotency.js"
 
 /**
- * The request methods Sturdy knows by name: Effect's `HttpMethod` plus `TRACE` (which Effect's type lacks), so a
- * TRACE needs no cast where Sturdy takes a method (`retry.methods`, `isIdempotentMethod`).
+ * The request methods Sturdy knows by name: Effect's `HttpMethod` plus `TRACE` and `QUERY` (which Effect's type
+ * lacks), so neither needs a cast where Sturdy takes a method (`retry.methods`, `isIdempotentMethod`, the clients'
+ * `trace` and `query`).
  *
  * @example
  * ```ts
@@ -37,7 +38,7 @@ import * as internal from "./internal/idempotency.js"
  * @since 0.2.0
  * @category models
  */
-export type Method = HttpMethod.HttpMethod | "TRACE"
+export type Method = HttpMethod.HttpMethod | "TRACE" | "QUERY"
 
 /**
  * Whether a method is idempotent by RFC 9110 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE); case-insensitive.

@@ -66,7 +66,7 @@
  * |                 | `retry.idempotencyKey`                 | off                           |
  * |                 | `retry.retryOn`                        | {@link isRetryableByDefault}  |
  * | hedging         | `hedging`                              | off (`{ delay, maxHedges }`)  |
- * | circuit breaker | `circuitBreaker.failureRateThreshold`  | 0.1                           |
+ * | circuit breaker | `circuitBreaker.failureRateThreshold`  | 0.5                           |
  * |                 | `circuitBreaker.minimumThroughput`     | 100                           |
  * |                 | `circuitBreaker.slidingWindow`         | 30 s                          |
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
@@ -1140,6 +1140,10 @@ export interface Client {
   readonly del: Method
   readonly head: Method
   readonly options: Method
+  /** TRACE, which Effect's `HttpMethod` lacks (fetch refuses to send it; the Node transports do). */
+  readonly trace: Method
+  /** QUERY, the IETF's safe, idempotent method with a body: retried and hedged like GET. */
+  readonly query: Method
 }
 
 /**

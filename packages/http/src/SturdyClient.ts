@@ -95,6 +95,10 @@ export declare namespace SturdyClient {
     readonly del: Method
     readonly head: Method
     readonly options: Method
+    /** TRACE, which Effect's `HttpMethod` lacks (fetch refuses to send it; the Node transports do). */
+    readonly trace: Method
+    /** QUERY, the IETF's safe, idempotent method with a body: retried and hedged like GET. */
+    readonly query: Method
   }
 }
 

@@ -1760,6 +1760,19 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(Idempotency.isIdempotent(request)).toBe(true)
       }))
 
+    it.scoped("the client's query and trace need no cast, send their method and retry like GET", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "QUERY /search": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+          "TRACE /echo": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+        })
+        expect(yield* runVirtual(api.query("/search", { body: { q: "ada" }, schema: User }))).toEqual(Exit.succeed(ada))
+        expect(yield* runVirtual(api.trace("/echo", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect((yield* scripted.requests).map((r) => r.method)).toEqual(["QUERY", "QUERY", "TRACE", "TRACE"])
+        const methods: ReadonlyArray<Idempotency.Method> = ["QUERY", "TRACE"]
+        expect(Either.isRight(Policy.validate({ retry: { methods } }))).toBe(true)
+      }))
+
     it.scoped("a URL fragment never reaches the transport, nor any failure's rendering", () =>
       Effect.gen(function*() {
         const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(503, {})))

@@ -58,9 +58,13 @@ describe("SturdyClient", () => {
       yield* api.del("/x")
       yield* api.head("/x")
       yield* api.options("/x")
+      yield* api.trace("/x")
+      yield* api.query("/x", { body: { q: "ada" } })
       yield* api.get(HttpClientRequest.post("/x"))
       yield* api.execute(HttpClientRequest.patch("/x"))
-      expect(seen.map((s) => s.method)).toEqual(["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "GET", "PATCH"])
+      expect(seen.map((s) => s.method)).toEqual(
+        ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "QUERY", "GET", "PATCH"]
+      )
     }))
 
   it.effect("encodes the body with `bodySchema`, sends plain values as JSON and HttpBody as is", () =>

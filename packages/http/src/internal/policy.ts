@@ -1,6 +1,5 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as RateLimit from "@sturdy/policy/RateLimit"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import type * as Config from "effect/Config"
@@ -13,6 +12,7 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Attempt from "../Attempt.js"
 import type * as HttpFailure from "../HttpFailure.js"
+import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
@@ -271,7 +271,7 @@ export const makeClientWith = (
   // records each response's status for the attempt and call spans, also when the body is decoded
   const api = sturdyClient.makeWith(Telemetry.client(client), options)
   const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
-  const method = (verb: HttpMethod.HttpMethod | undefined): P.Method => {
+  const method = (verb: Idempotency.Method | undefined): P.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions & {

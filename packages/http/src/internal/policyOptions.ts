@@ -66,7 +66,9 @@ export const defaults = {
     retryUnsent: true
   },
   circuitBreaker: {
-    failureRateThreshold: 0.1,
+    // half the attempts: a breaker is for an upstream that is down, not one whose errors the retries absorb (every
+    // attempt counts, so at 0.1 a steady 20 % of 503s keeps it open and fails calls a retry would have rescued)
+    failureRateThreshold: 0.5,
     minimumThroughput: 100,
     slidingWindow: Duration.seconds(30),
     breakDuration: Duration.seconds(5),

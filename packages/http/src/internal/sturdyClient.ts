@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
+import type * as Idempotency from "../Idempotency.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as attempt from "./attempt.js"
 
@@ -19,20 +20,27 @@ export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/S
 
 const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
 
-/** @internal */
 /** @internal A path becomes a request with `verb` (GET when none); a request keeps its method unless `verb` differs. */
 export const requestFor = (
-  verb: HttpMethod.HttpMethod | undefined,
+  verb: Idempotency.Method | undefined,
   pathOrRequest: string | HttpClientRequest.HttpClientRequest
-): HttpClientRequest.HttpClientRequest =>
-  typeof pathOrRequest === "string"
-    ? HttpClientRequest.make(verb ?? "GET")(pathOrRequest)
-    : verb === undefined || pathOrRequest.method === verb
+): HttpClientRequest.HttpClientRequest => {
+  if (verb === undefined) {
+    return typeof pathOrRequest === "string"
+      ? HttpClientRequest.get(pathOrRequest)
+      : pathOrRequest
+  }
+  // Effect's HttpMethod lacks TRACE and QUERY; the request carries the method as a string and every transport sends it
+  const method = verb as HttpMethod.HttpMethod
+  return typeof pathOrRequest === "string"
+    ? HttpClientRequest.make(method)(pathOrRequest)
+    : pathOrRequest.method === method
     ? pathOrRequest
-    : HttpClientRequest.setMethod(pathOrRequest, verb)
+    : HttpClientRequest.setMethod(pathOrRequest, method)
+}
 
 /** @internal The request methods of a client, each built from its verb (`execute` keeps the request's own). */
-export const methodsOf = <M>(method: (verb: HttpMethod.HttpMethod | undefined) => M) => ({
+export const methodsOf = <M>(method: (verb: Idempotency.Method | undefined) => M) => ({
   execute: method(undefined),
   get: method("GET"),
   post: method("POST"),
@@ -40,7 +48,9 @@ export const methodsOf = <M>(method: (verb: HttpMethod.HttpMethod | undefined) =
   patch: method("PATCH"),
   del: method("DELETE"),
   head: method("HEAD"),
-  options: method("OPTIONS")
+  options: method("OPTIONS"),
+  trace: method("TRACE"),
+  query: method("QUERY")
 })
 
 export const resolveUrl = (baseUrl: string | undefined, url: string): string => {
@@ -136,7 +146,7 @@ export const makeWith = (
     )
   }
 
-  const method = (verb: HttpMethod.HttpMethod | undefined): SturdyClient.SturdyClient.Method => {
+  const method = (verb: Idempotency.Method | undefined): SturdyClient.SturdyClient.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
