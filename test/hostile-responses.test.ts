@@ -119,7 +119,7 @@ describe.each(transports)("hostile responses over %s", (_, transport) => {
               // a decoded value inherits nothing the server sent
               if (typeof exit.value === "object" && exit.value !== null) {
                 expect(Object.getPrototypeOf(exit.value)).toBe(Object.prototype)
-                expect((exit.value as any).polluted).toBeUndefined()
+                expect((exit.value as Record<string, unknown>).polluted).toBeUndefined()
               }
               return
             }

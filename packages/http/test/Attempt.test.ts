@@ -336,13 +336,13 @@ describe("Attempt", () => {
             const decoded = yield* Attempt.json(textResponse(body), request, schema)
             for (const value of [decoded, decoded.a, {}]) {
               expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
-              expect((value as any).polluted).toBeUndefined()
-              expect((value as any).isAdmin).toBeUndefined()
+              expect((value as Record<string, unknown>).polluted).toBeUndefined()
+              expect((value as Record<string, unknown>).isAdmin).toBeUndefined()
             }
             expect(Object.keys(decoded)).not.toContain("__proto__")
           }
         }
-        expect(({} as any).polluted).toBeUndefined()
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       }))
   })
 })
