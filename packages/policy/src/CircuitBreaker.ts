@@ -119,7 +119,7 @@ export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagge
 
 /**
  * The time until a probe is allowed, for `Retry.retry`'s `delayHint`: a retry then waits for the probe instead of
- * hammering the open breaker, and gives up at once when that wait exceeds its `maxHintedDelay` (an isolated
+ * hammering the open breaker, and gives up at once when that wait exceeds its `maxRetryAfter` (an isolated
  * breaker hints `Duration.infinity`). Any other failure gives no hint.
  *
  * @example
@@ -128,7 +128,7 @@ export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagge
  * import { CircuitBreaker, Retry } from "@sturdy/policy"
  *
  * declare const guarded: Effect.Effect<string, CircuitBreaker.CircuitOpen>
- * const patient = guarded.pipe(Retry.retry({ delayHint: CircuitBreaker.delayHint, maxHintedDelay: "30 seconds" }))
+ * const patient = guarded.pipe(Retry.retry({ delayHint: CircuitBreaker.delayHint, maxRetryAfter: "30 seconds" }))
  * ```
  * @since 0.1.0
  * @category utils

@@ -221,7 +221,7 @@ describe("CircuitBreaker", () => {
         schedule: Schedule.recurs(3),
         while: CircuitBreaker.isCircuitOpen,
         delayHint: CircuitBreaker.delayHint,
-        maxHintedDelay: "30 seconds"
+        maxRetryAfter: "30 seconds"
       }))
       const fiber = yield* Effect.fork(patient)
       yield* TestClock.adjust("4 seconds")

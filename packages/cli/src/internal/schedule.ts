@@ -38,9 +38,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     const firstSeed = Option.getOrElse(input.seed, () => 0)
     const seeds = Array.from({ length: seedCount }, (_, i) => firstSeed + i)
     const options: Backoff.Options = {
-      base: input.base,
+      baseDelay: input.base,
       factor: input.factor,
-      cap: input.cap,
+      maxDelay: input.cap,
       jitter: input.jitter,
       maxAttempts: input.attempts
     }

@@ -209,19 +209,19 @@ const retrying = (
         schedule,
         while: retryable,
         delayHint,
-        maxHintedDelay: retry.maxRetryAfter,
-        hintJitter: retry.retryAfterJitter,
+        maxRetryAfter: retry.maxRetryAfter,
+        retryAfterJitter: retry.retryAfterJitter,
         finalFailure: classification.withAttempts,
         onAttempt,
-        budget: call.key,
+        budgetKey: call.key,
         budgetService: budget
       })
       : Retry.retry(guarded, {
         schedule,
         while: retryable,
         delayHint,
-        maxHintedDelay: retry.maxRetryAfter,
-        hintJitter: retry.retryAfterJitter,
+        maxRetryAfter: retry.maxRetryAfter,
+        retryAfterJitter: retry.retryAfterJitter,
         finalFailure: classification.withAttempts,
         onAttempt
       })
@@ -251,7 +251,7 @@ const hedging = (
       })
     return budgeted
       ? Effect.provideService(
-        Hedge.hedge(guarded, { ...options, budget: call.key, deposit: false, onHedge }),
+        Hedge.hedge(guarded, { ...options, budgetKey: call.key, deposit: false, onHedge }),
         RetryBudget.RetryBudget,
         budget
       )
@@ -432,12 +432,12 @@ export interface Profile {
 
 // The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
 const scheduleFor = (retry: policyOptions.ResolvedRetry): Schedule.Schedule<unknown, policyOptions.RetryFailure> => {
-  const limits = { cap: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
+  const limits = { maxDelay: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
   if (retry.schedule !== undefined) return Backoff.bounded(retry.schedule, limits)
   if (retry.delay !== undefined) return Backoff.bounded(Backoff.fromDelay(retry.delay), limits)
   return Backoff.exponential({
-    base: retry.baseDelay,
-    cap: retry.maxDelay,
+    baseDelay: retry.baseDelay,
+    maxDelay: retry.maxDelay,
     jitter: retry.jitter,
     maxAttempts: retry.maxAttempts,
     maxElapsed: retry.maxElapsed

@@ -251,9 +251,9 @@ export const backoffConfigArbitrary = (constraints?: {
 
 /** @internal */
 export const backoffOptions = (config: ScheduleKit.BackoffConfig): Backoff.Options => ({
-  base: Duration.millis(config.base),
+  baseDelay: Duration.millis(config.base),
   factor: config.factor,
-  cap: Duration.millis(config.cap),
+  maxDelay: Duration.millis(config.cap),
   jitter: config.jitter,
   maxAttempts: config.maxAttempts,
   maxElapsed: config.maxElapsed === undefined ? Duration.infinity : Duration.millis(config.maxElapsed)
