@@ -32,7 +32,7 @@
  * | option                  | default                 | meaning                                                   |
  * | ----------------------- | ----------------------- | --------------------------------------------------------- |
  * | `consecutiveFailures`   | `3`                     | this many counted failures in a row open the breaker      |
- * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default) |
+ * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
  * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |
  * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
@@ -222,7 +222,8 @@ export interface Options {
   readonly slowCallRateThreshold?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
-  readonly breakDuration?: Schedule.Schedule<unknown, unknown> | undefined
+  /** The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. */
+  readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures count against the upstream (default: all); any other failure counts as a successful call. */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
   /**

@@ -178,6 +178,32 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state).toBe("Open")
     }))
 
+  it.scoped("breakDuration as a duration is the same pause every time the breaker opens", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: "2 seconds" })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      for (let opening = 0; opening < 2; opening++) {
+        yield* upstream.failNext(true)
+        for (let i = 0; i < 3; i++) yield* Effect.either(call)
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("1999 millis")
+        const open = yield* Effect.flip(call)
+        expect(open._tag).toBe("CircuitOpen")
+        yield* TestClock.adjust("1 millis")
+        expect(yield* breaker.state).toBe("HalfOpen")
+      }
+      yield* upstream.failNext(false)
+      yield* call
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it("breakDuration longer than a timer can hold throws a RangeError naming it", () => {
+    expect(() => Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { breakDuration: "30 days" })))).toThrow(
+      /CircuitBreaker: breakDuration/
+    )
+  })
+
   it.scoped("isolate holds the breaker open until reset, and changes reports every transition", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

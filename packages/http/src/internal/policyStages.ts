@@ -450,9 +450,7 @@ const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.
   failureRateThreshold: breaker.failureRateThreshold,
   minimumThroughput: breaker.minimumThroughput,
   slidingWindow: breaker.slidingWindow,
-  breakDuration: Schedule.isSchedule(breaker.breakDuration)
-    ? breaker.breakDuration
-    : Schedule.spaced(breaker.breakDuration),
+  breakDuration: breaker.breakDuration,
   consecutiveFailures: breaker.consecutiveFailures,
   halfOpenMaxProbes: breaker.halfOpenMaxProbes,
   successThreshold: breaker.successThreshold,

@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkTimer } from "./timer.js"
+import { checkTimer, timerDuration } from "./timer.js"
 
 /** @internal */
 export const FailureLabel = Schema.Struct({
@@ -118,7 +118,11 @@ const resolve = (options: CB.Options = {}): ResolvedOptions => {
     minimumThroughput: options.minimumThroughput ?? 10,
     halfOpenMaxProbes: Math.max(1, options.halfOpenMaxProbes ?? 1),
     successThreshold: Math.max(1, options.successThreshold ?? 1),
-    breakDuration: options.breakDuration ?? defaultBreakDuration,
+    breakDuration: options.breakDuration === undefined
+      ? defaultBreakDuration
+      : Schedule.isSchedule(options.breakDuration)
+      ? options.breakDuration
+      : Schedule.spaced(timerDuration("CircuitBreaker", "breakDuration", options.breakDuration)),
     isFailure: options.isFailure ?? (() => true),
     isIgnored: options.isIgnored
   }
