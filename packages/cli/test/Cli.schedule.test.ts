@@ -35,7 +35,9 @@ describe("sturdy schedule", () => {
       expect(rows.map((row) => row[0])).toEqual(["1", "2", "3", "4", "5"])
       const ms = (cell: string) => Duration.toMillis(Either.getOrThrow(durations.parse(cell)))
       for (const [index, row] of rows.entries()) {
-        const upper = Duration.toMillis(Backoff.envelope({ baseDelay: "100 millis", maxDelay: "1 second" }, index).upper)
+        const upper = Duration.toMillis(
+          Backoff.envelope({ baseDelay: "100 millis", maxDelay: "1 second" }, index).upper
+        )
         const [min, median, max] = [ms(row[3]), ms(row[4]), ms(row[5])]
         expect(min).toBeLessThanOrEqual(median)
         expect(median).toBeLessThanOrEqual(max)

@@ -71,7 +71,7 @@ import * as internal from "./internal/circuitBreaker.js"
 /**
  * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
  * (`Duration.infinity` while the breaker is isolated by hand). It says why the breaker opened: `reason`
- * (`"consecutive-failures"`, `"failure-rate"`, `"slow-calls"`, `"probe-failed"` or `"isolated"`), `failures` (the
+ * (`"ConsecutiveFailures"`, `"FailureRate"`, `"SlowCalls"`, `"ProbeFailed"` or `"Isolated"`), `failures` (the
  * counted failures that tripped it), `lastFailure` (the last one's `_tag` and numeric `status`, nothing else of it, so
  * no URL, message or payload) and `sameKind` (all of them had that tag and status). Its message reads
  * `circuit open for api.example.com after 5 × ServerError 503; retry after 4s 200ms`.

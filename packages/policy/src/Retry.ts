@@ -202,7 +202,7 @@ export const defaults: {
  *   Deadline.attemptTimeout("2 seconds"),
  *   Retry.retry({
  *     schedule: Backoff.exponential({ maxAttempts: 4 }),
- *     while: (e) => e._tag === "Unavailable" || e.reason === "attempt-timeout",
+ *     while: (e) => e._tag === "Unavailable" || e.reason === "Attempt",
  *     delayHint: (e) => e._tag === "Unavailable" ? e.retryAfter : Option.none(),
  *     budgetKey: "api.example.com"
  *   }),

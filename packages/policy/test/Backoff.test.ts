@@ -98,7 +98,12 @@ describe("Backoff", () => {
   })
 
   it("decorrelated jitter stays within [base, 3 × previous] and the cap", () => {
-    const delays = sampleDelays({ jitter: "decorrelated", baseDelay: "50 millis", maxDelay: "2 seconds", maxAttempts: 30 }, 7)
+    const delays = sampleDelays({
+      jitter: "decorrelated",
+      baseDelay: "50 millis",
+      maxDelay: "2 seconds",
+      maxAttempts: 30
+    }, 7)
     let previous = 50
     for (const delay of delays) {
       expect(delay).toBeGreaterThanOrEqual(50)
@@ -163,7 +168,9 @@ describe("Backoff", () => {
   })
 
   it("rejects a base or finite cap a timer cannot hold (2^31 − 1 ms), naming it; an infinite cap stays below it", () => {
-    expect(() => Backoff.exponential({ baseDelay: "25 days" })).toThrow(/Backoff: baseDelay .* exceeds what a timer can hold/)
+    expect(() => Backoff.exponential({ baseDelay: "25 days" })).toThrow(
+      /Backoff: baseDelay .* exceeds what a timer can hold/
+    )
     expect(() => Backoff.exponential({ maxDelay: Duration.millis(2 ** 31) })).toThrow(/Backoff: maxDelay/)
     expect(() => Backoff.exponential({ maxDelay: Duration.millis(2 ** 31 - 1) })).not.toThrow()
     const delays = sampleDelays({ baseDelay: "1 day", maxDelay: Duration.infinity, jitter: "none", maxAttempts: 8 }, 1)

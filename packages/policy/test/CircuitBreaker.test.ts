@@ -350,7 +350,7 @@ describe("CircuitBreaker", () => {
         expect(yield* Effect.flip(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))).toBe("503")
         expect(yield* breaker.state).toBe("Open")
         const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(rejected._tag === "CircuitOpen" && rejected.reason).toBe("probe-failed")
+        expect(rejected._tag === "CircuitOpen" && rejected.reason).toBe("ProbeFailed")
         expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(5_000)
       }))
 
@@ -432,7 +432,7 @@ describe("CircuitBreaker", () => {
         expect(open).toBeInstanceOf(CircuitBreaker.CircuitOpen)
         expect(open).toMatchObject({
           key: "api.example.com",
-          reason: "consecutive-failures",
+          reason: "ConsecutiveFailures",
           failures: 5,
           lastFailure: { tag: "ServerError", status: 503 },
           sameKind: true
@@ -456,7 +456,7 @@ describe("CircuitBreaker", () => {
           yield* Effect.either(Effect.fail(failure).pipe(CircuitBreaker.withBreaker(breaker)))
         }
         const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(open).toMatchObject({ reason: "failure-rate", failures: 3, sameKind: false })
+        expect(open).toMatchObject({ reason: "FailureRate", failures: 3, sameKind: false })
         expect(open.message).toBe("circuit open for api after 3 failures, the last ServerError 503; retry after 1m")
       }))
 
@@ -468,7 +468,7 @@ describe("CircuitBreaker", () => {
         expect(open.message).toBe("circuit open for api after 1 × failure; retry after 1m")
         yield* breaker.isolate
         const isolated = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(isolated.reason).toBe("isolated")
+        expect(isolated.reason).toBe("Isolated")
         expect(isolated.message).toBe("circuit open for api: isolated until reset")
       }))
   })

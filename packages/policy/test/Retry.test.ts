@@ -355,12 +355,12 @@ describe("Retry", () => {
         Deadline.attemptTimeout("1 second"),
         Retry.retry({
           schedule: Backoff.exponential({ jitter: "none", maxAttempts: 100 }),
-          while: (e) => e.reason === "attempt-timeout"
+          while: (e) => e.reason === "Attempt"
         }),
         Deadline.withDeadline("3 seconds")
       ))
       expect(exit).toStrictEqual(
-        Exit.fail(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(3) }))
+        Exit.fail(new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(3) }))
       )
       // attempts start at 0, 1100, 2300; the third is cut by the total deadline at 3000
       expect(calls).toBe(3)

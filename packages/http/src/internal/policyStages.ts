@@ -15,7 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
@@ -143,7 +143,7 @@ const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage =>
         if (total !== undefined) patience = Duration.min(patience, total)
         if (Option.isSome(remaining)) patience = Duration.min(patience, remaining.value)
         return Duration.greaterThan(left, patience)
-          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "paused", retryAfter: left }))
+          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "Paused", retryAfter: left }))
           : Effect.zipRight(Effect.sleep(left), limited)
       })
     })
@@ -399,7 +399,7 @@ const timedAttempt = <A, R>(
 }
 
 const isQueueTimeout = (failure: classification.Guarded): failure is Bulkhead.BulkheadRejected =>
-  failure._tag === "BulkheadRejected" && failure.reason === "timeout"
+  failure._tag === "BulkheadRejected" && failure.reason === "Timeout"
 
 const queueTimedOut = (
   rejection: Bulkhead.BulkheadRejected,

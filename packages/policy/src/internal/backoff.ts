@@ -175,7 +175,9 @@ export const bounded = <Out, In, R>(
 ): Schedule.Schedule<Duration.Duration, In, R> => {
   const capMillis = Math.min(
     maxTimerMillis,
-    options.maxDelay === undefined ? Infinity : Duration.toMillis(timerDuration("Backoff.bounded", "maxDelay", options.maxDelay, true))
+    options.maxDelay === undefined
+      ? Infinity
+      : Duration.toMillis(timerDuration("Backoff.bounded", "maxDelay", options.maxDelay, true))
   )
   const maxAttempts = options.maxAttempts ?? Infinity
   if (!(maxAttempts >= 1) || !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)) {

@@ -83,7 +83,9 @@ const retryImpl = <A, E, R, R2>(
       : timerDuration("Retry", "maxRetryAfter", options.maxRetryAfter, true)
   )
   const retryAfterJitter = options.retryAfterJitter ?? defaults.retryAfterJitter
-  if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
+  if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
+    throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
+  }
   const maxRetryAfterJitterMillis = Duration.toMillis(
     options.maxRetryAfterJitter === undefined
       ? defaults.maxRetryAfterJitter
