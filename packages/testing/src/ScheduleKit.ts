@@ -112,8 +112,8 @@ export interface LawOptions<In = unknown> {
 export interface EnvelopeOptions<In = unknown> {
   readonly seeds: number | ReadonlyArray<number>
   readonly attempts?: number | undefined
-  /** Once the envelope reaches the cap it may stay there. */
-  readonly cap?: number | undefined
+  /** Once the envelope reaches `maxDelay` (milliseconds) it may stay there. */
+  readonly maxDelay?: number | undefined
   /**
    * The relative dip tolerated between neighbours, and below the cap (default `min(0.5, 12 / seeds)`): a maximum
    * over n seeds sits about 1/(n+1) below the true envelope, so a flat stretch (factor 1, or near the cap) can dip
@@ -199,9 +199,9 @@ export type Jitter = "none" | "full" | "equal" | "decorrelated"
  * @category models
  */
 export interface BackoffConfig {
-  readonly base: number
+  readonly baseDelay: number
   readonly factor: number
-  readonly cap: number
+  readonly maxDelay: number
   readonly jitter: Jitter
   /** Attempts in all, the first one included: at most `maxAttempts - 1` retries. */
   readonly maxAttempts: number
@@ -264,7 +264,7 @@ export const backoffConfigArbitrary: (constraints?: {
  * import { ScheduleKit } from "@sturdy/testing"
  *
  * const options = ScheduleKit.backoffOptions({
- *   base: 100, factor: 2, cap: 10_000, jitter: "full", maxAttempts: 5, maxElapsed: undefined
+ *   baseDelay: 100, factor: 2, maxDelay: 10_000, jitter: "full", maxAttempts: 5, maxElapsed: undefined
  * })
  * ```
  * @since 0.1.0
