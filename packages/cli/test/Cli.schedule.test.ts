@@ -16,11 +16,11 @@ describe("sturdy schedule", () => {
     Effect.gen(function*() {
       const ran = yield* sturdy(
         "schedule",
-        "--base",
+        "--base-delay",
         "100ms",
         "--factor",
         "2",
-        "--cap",
+        "--max-delay",
         "1s",
         "--jitter",
         "full",
@@ -89,6 +89,6 @@ describe("sturdy schedule", () => {
       expect((yield* sturdy("schedule", "--factor", "0.5")).code).toBe(2)
       expect((yield* sturdy("schedule", "--attempts", "1")).code).toBe(2)
       expect((yield* sturdy("schedule", "--jitter", "wild")).code).toBe(2)
-      expect((yield* sturdy("schedule", "--base", "fast")).code).toBe(2)
+      expect((yield* sturdy("schedule", "--base-delay", "fast")).code).toBe(2)
     }))
 })
