@@ -143,7 +143,8 @@ describe("ScheduleKit", () => {
     FastCheck.assert(
       FastCheck.property(
         ScheduleKit.backoffConfigArbitrary(),
-        (config) => config.baseDelay >= 1 && config.maxDelay >= config.baseDelay && config.factor >= 1 && config.maxAttempts >= 1
+        (config) =>
+          config.baseDelay >= 1 && config.maxDelay >= config.baseDelay && config.factor >= 1 && config.maxAttempts >= 1
       ),
       { seed: 42, numRuns: 500 }
     )
