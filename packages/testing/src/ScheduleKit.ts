@@ -280,7 +280,7 @@ export const backoffOptions: (config: BackoffConfig) => Backoff.Options = intern
  * import { ScheduleKit } from "@sturdy/testing"
  *
  * const schedule = ScheduleKit.backoffSchedule({
- *   base: 100, factor: 2, cap: 10_000, jitter: "equal", maxAttempts: 5, maxElapsed: 30_000
+ *   baseDelay: 100, factor: 2, maxDelay: 10_000, jitter: "equal", maxAttempts: 5, maxElapsed: 30_000
  * })
  * ```
  * @since 0.1.0
@@ -290,7 +290,7 @@ export const backoffSchedule: (config: BackoffConfig) => Schedule.Schedule<Durat
 
 /**
  * Every single-seed law for a configuration's Backoff schedule: the cap holds, at most `maxAttempts - 1` retries,
- * a total of at most `min(maxElapsed, cap × retries)`, and the same seed gives the same delays.
+ * a total of at most `min(maxElapsed, maxDelay × retries)`, and the same seed gives the same delays.
  *
  * @example
  * ```ts
@@ -298,9 +298,10 @@ export const backoffSchedule: (config: BackoffConfig) => Schedule.Schedule<Durat
  *
  * // it.prop("Backoff keeps its laws", [ScheduleKit.backoffConfigArbitrary(), ScheduleKit.seedArbitrary],
  * //   ([config, seed]) => ScheduleKit.backoffLaws(config, { seed }))
- * ScheduleKit.backoffLaws({ base: 100, factor: 2, cap: 1_000, jitter: "full", maxAttempts: 4, maxElapsed: undefined }, {
- *   seed: 1
- * })
+ * ScheduleKit.backoffLaws(
+ *   { baseDelay: 100, factor: 2, maxDelay: 1_000, jitter: "full", maxAttempts: 4, maxElapsed: undefined },
+ *   { seed: 1 }
+ * )
  * ```
  * @since 0.1.0
  * @category laws
