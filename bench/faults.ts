@@ -40,16 +40,16 @@ export const kyLike: Simulator.Policy = Simulator.makePolicy(
     Effect.succeed((call) =>
       Retry.retry(call, {
         schedule: Backoff.exponential({
-          base: "300 millis",
+          baseDelay: "300 millis",
           factor: 2,
-          cap: Duration.infinity,
+          maxDelay: Duration.infinity,
           jitter: "none",
           maxAttempts: 3
         }),
         while: (failure) => failure.reason !== "Timeout",
         delayHint: retryAfterHint,
-        maxHintedDelay: "60 seconds",
-        hintJitter: 0
+        maxRetryAfter: "60 seconds",
+        retryAfterJitter: 0
       })
     )
 )

@@ -25,15 +25,15 @@ const routes = FaultScript.routes({
     FaultScript.status(429, { retryAfter: 1 }),
     FaultScript.json({ id: "42", total: 99.5 })
   ),
-  // asks for two minutes: longer than `maxHintedDelay`, so we give up without waiting
+  // asks for two minutes: longer than `maxRetryAfter`, so we give up without waiting
   "GET /orders/43": FaultScript.status(429, { retryAfter: 120 })
 })
 
 const retryPolicy = {
-  schedule: Backoff.exponential({ base: "100 millis", maxAttempts: 4 }),
+  schedule: Backoff.exponential({ baseDelay: "100 millis", maxAttempts: 4 }),
   while: HttpFailure.isTransient,
   delayHint: HttpFailure.retryAfter,
-  maxHintedDelay: "5 seconds",
+  maxRetryAfter: "5 seconds",
   onAttempt: (attempt: Retry.Attempt<HttpFailure.HttpFailure>) =>
     Console.log(
       `  attempt ${attempt.attempt - 1} failed: ${attempt.failure._tag} -> ${

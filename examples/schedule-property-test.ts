@@ -55,12 +55,15 @@ export const main = Effect.gen(function*() {
   }
 
   yield* Console.log(
-    "\n3. Backoff.exponential({ base: 100 ms, cap: 2 s, maxAttempts: 8 }), 200 seeds (min / median / max)"
+    "\n3. Backoff.exponential({ baseDelay: 100 ms, maxDelay: 2 s, maxAttempts: 8 }), 200 seeds (min / median / max)"
   )
-  const rows = SchedulePlot.summary(Backoff.exponential({ base: "100 millis", cap: "2 seconds", maxAttempts: 8 }), {
-    attempts: 7,
-    seeds: 200
-  })
+  const rows = SchedulePlot.summary(
+    Backoff.exponential({ baseDelay: "100 millis", maxDelay: "2 seconds", maxAttempts: 8 }),
+    {
+      attempts: 7,
+      seeds: 200
+    }
+  )
   yield* Console.log(SchedulePlot.toSparklines(rows))
 })
 

@@ -105,7 +105,7 @@ export const main = Effect.gen(function*() {
     return Telemetry.attempt(request, (ready) => Attempt.json(client, ready, Item)).pipe(
       CircuitBreaker.withBreaker(breaker),
       Retry.retry({
-        schedule: Backoff.exponential({ base: "50 millis", maxAttempts: 3 }),
+        schedule: Backoff.exponential({ baseDelay: "50 millis", maxAttempts: 3 }),
         while: (e) => e._tag !== "CircuitOpen" && HttpFailure.isTransient(e),
         delayHint: (e) => e._tag === "CircuitOpen" ? Option.none() : HttpFailure.retryAfter(e),
         onAttempt: Telemetry.onRetry

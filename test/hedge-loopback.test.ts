@@ -66,7 +66,7 @@ describe.each(transports)("Hedge against a loopback FaultServer over %s", (_, tr
         "GET /search": FaultScript.json({ from: "primary" }, { latency: "300 millis" })
       }))
       const hit = yield* search(server).pipe(
-        Hedge.hedge({ delay: "50 millis", budget: "search" }),
+        Hedge.hedge({ delay: "50 millis", budgetKey: "search" }),
         Effect.provide(RetryBudget.layer({ ratio: 0, minRetries: 0 }))
       )
       expect(hit).toEqual({ from: "primary" })

@@ -132,7 +132,7 @@ export const cases: ReadonlyArray<PolicyCase> = [
   {
     name: "retry + budget",
     settings: "as above, each call deposited in a `RetryBudget` (one key)",
-    sturdy: Effect.succeed((self) => Retry.retry(self, { budget: "bench" }))
+    sturdy: Effect.succeed((self) => Retry.retry(self, { budgetKey: "bench" }))
   }
 ]
 

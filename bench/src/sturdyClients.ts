@@ -98,7 +98,7 @@ export const stackEntry = (name: string, description: string, layers: ReadonlyAr
         const retried = !has("retry")
           ? broken
           : has("retry budget")
-          ? Retry.retry(broken, { schedule, while: isRetryable, delayHint, budget: "bench" })
+          ? Retry.retry(broken, { schedule, while: isRetryable, delayHint, budgetKey: "bench" })
           : Retry.retry(broken, { schedule, while: isRetryable, delayHint })
         // Every wait inside bounds itself by an established deadline (the transport, Retry's sleeps, the bulkhead
         // queue), so it needs no timer of its own: `withDeadline` would race one against the whole call.

@@ -19,7 +19,7 @@ describe("schedule laws", () => {
     "my backoff (1 s base, 30 s cap, 6 attempts) never waits past the cap nor more than 5 times",
     [ScheduleKit.seedArbitrary],
     ([seed]) => {
-      const schedule = Backoff.exponential({ base: "1 second", cap: "30 seconds", maxAttempts: 6 })
+      const schedule = Backoff.exponential({ baseDelay: "1 second", maxDelay: "30 seconds", maxAttempts: 6 })
       ScheduleKit.laws.capHolds(schedule, 30_000, { seed })
       ScheduleKit.laws.attemptsBounded(schedule, 5, { seed })
       return ScheduleKit.laws.deterministic(schedule, { seed })

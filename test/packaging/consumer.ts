@@ -52,7 +52,7 @@ const program = Effect.gen(function*() {
     missing: missing._tag === "ClientError" ? `${missing._tag} ${missing.status}` : missing._tag,
     missingIsTransient: missing._tag === "ClientError" && HttpFailure.isTransient(missing),
     limited: limited._tag,
-    delays: ScheduleKit.delaysSync(Backoff.exponential({ base: "100 millis", jitter: "none" }), {
+    delays: ScheduleKit.delaysSync(Backoff.exponential({ baseDelay: "100 millis", jitter: "none" }), {
       attempts: 3,
       seed: 1
     }),

@@ -5,7 +5,8 @@
  * ```text
  * sturdy get|post|put|patch|delete|head URL [--header K:V]... [--data JSON] [--schema FILE]
  *        [--policy standard|none|FILE] [--retries N] [--timeout D] [--deadline D] [--json]
- * sturdy schedule [--base D] [--factor F] [--cap D] [--jitter MODE] [--attempts N] [--seed S] [--seeds N] [--plot FILE]
+ * sturdy schedule [--base-delay D] [--factor F] [--max-delay D] [--jitter MODE] [--attempts N]
+ *        [--seed S] [--seeds N] [--plot FILE]
  * sturdy simulate --scenario NAME|list [--policy NAME]... [--seed S] [--duration D]
  * sturdy scenarios
  * ```

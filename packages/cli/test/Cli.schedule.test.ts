@@ -16,11 +16,11 @@ describe("sturdy schedule", () => {
     Effect.gen(function*() {
       const ran = yield* sturdy(
         "schedule",
-        "--base",
+        "--base-delay",
         "100ms",
         "--factor",
         "2",
-        "--cap",
+        "--max-delay",
         "1s",
         "--jitter",
         "full",
@@ -35,7 +35,9 @@ describe("sturdy schedule", () => {
       expect(rows.map((row) => row[0])).toEqual(["1", "2", "3", "4", "5"])
       const ms = (cell: string) => Duration.toMillis(Either.getOrThrow(durations.parse(cell)))
       for (const [index, row] of rows.entries()) {
-        const upper = Duration.toMillis(Backoff.envelope({ base: "100 millis", cap: "1 second" }, index).upper)
+        const upper = Duration.toMillis(
+          Backoff.envelope({ baseDelay: "100 millis", maxDelay: "1 second" }, index).upper
+        )
         const [min, median, max] = [ms(row[3]), ms(row[4]), ms(row[5])]
         expect(min).toBeLessThanOrEqual(median)
         expect(median).toBeLessThanOrEqual(max)
@@ -87,6 +89,6 @@ describe("sturdy schedule", () => {
       expect((yield* sturdy("schedule", "--factor", "0.5")).code).toBe(2)
       expect((yield* sturdy("schedule", "--attempts", "1")).code).toBe(2)
       expect((yield* sturdy("schedule", "--jitter", "wild")).code).toBe(2)
-      expect((yield* sturdy("schedule", "--base", "fast")).code).toBe(2)
+      expect((yield* sturdy("schedule", "--base-delay", "fast")).code).toBe(2)
     }))
 })

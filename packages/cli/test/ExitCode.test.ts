@@ -41,8 +41,8 @@ const cases: ReadonlyArray<readonly [ExitCode.Failure, ExitCode.Kind, number]> =
   ],
   [new HttpFailure.InvalidRequest({ ...request, reason: "MalformedUrl", detail: "x" }), "InvalidRequest", 3],
   [new CircuitBreaker.CircuitOpen({ key: "k", retryAfter: Duration.seconds(5) }), "CircuitOpen", 13],
-  [new Bulkhead.BulkheadRejected({ key: "k", reason: "full" }), "Rejected", 14],
-  [new RateLimit.RateLimitExceeded({ key: "k", reason: "paused", retryAfter: Duration.seconds(1) }), "RateLimited", 6],
+  [new Bulkhead.BulkheadRejected({ key: "k", reason: "Full" }), "Rejected", 14],
+  [new RateLimit.RateLimitExceeded({ key: "k", reason: "Paused", retryAfter: Duration.seconds(1) }), "RateLimited", 6],
   [new RateLimit.RateLimitStoreError({ key: "k" }), "Rejected", 14]
 ]
 

@@ -9,7 +9,7 @@
  *
  * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`): every later call of the
  * key waits it out when it fits the call's patience (`retry.maxRetryAfter`, the deadline), and fails at once with
- * `RateLimitExceeded` (reason `"paused"`) otherwise. Each stage is a small function wrapping the next; the stages a
+ * `RateLimitExceeded` (reason `"Paused"`) otherwise. Each stage is a small function wrapping the next; the stages a
  * profile (host, endpoint) turns off are left out, and a profile's pipeline is built once, by the first call that
  * needs it.
  *
@@ -93,7 +93,7 @@
  *   `1e3`) is ignored and the backoff applies. Why not a floor under the backoff: `Retry-After: 2` would wait up to
  *   the backoff's cap, and `Retry-After: 0` would change nothing. Beyond `retry.maxRetryAfter`, or past the
  *   deadline, the call fails at once with the server's failure. A 429 or 503 with a wait also pauses the upstream
- *   key: every later call to it waits until then, or fails at once with `RateLimitExceeded` (`"paused"`) when the
+ *   key: every later call to it waits until then, or fails at once with `RateLimitExceeded` (`"Paused"`) when the
  *   pause is longer than it could wait. `retry.respectRetryAfter: false` ignores server waits (and pauses) entirely.
  * - When the retry stage stops, the failure it returns carries `attempts`, the attempts the call made (in its
  *   `message` and `toJSON` too; see {@link attemptsOf}).

@@ -388,7 +388,7 @@ describe("Policy", () => {
         yield* runVirtual(api.get("/a"), "1 millis")
         const failure = failureOf(yield* runVirtual(api.get("/b"), "1 millis"))
         expect(failure._tag).toBe("RateLimitExceeded")
-        expect(failure._tag === "RateLimitExceeded" && failure.reason).toBe("paused")
+        expect(failure._tag === "RateLimitExceeded" && failure.reason).toBe("Paused")
         expect((yield* scripted.requests).length).toBe(1)
       }))
   })
@@ -1674,7 +1674,7 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(tagOf(yield* runVirtual(api.get("/x"), "1 second"))).toBe("ServerError")
         const exit = yield* Effect.exit(api.get("/x"))
         const failure = failureOf(exit)
-        expect(failure).toMatchObject({ _tag: "CircuitOpen", reason: "consecutive-failures", failures: 5 })
+        expect(failure).toMatchObject({ _tag: "CircuitOpen", reason: "ConsecutiveFailures", failures: 5 })
         expect(failure.message).toMatch(
           /^circuit open for http:\/\/api\.test:80 after 5 × ServerError 503; retry after /
         )

@@ -311,7 +311,7 @@ describe("Telemetry", () => {
       const { client } = yield* scriptedClient([{ status: 503 }])
       const request = HttpClientRequest.get("https://budget.example.test/?token=BUDGET-SECRET")
       const exit = yield* Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
-        Retry.retry({ budget: "budget", onAttempt: Telemetry.onRetry }),
+        Retry.retry({ budgetKey: "budget", onAttempt: Telemetry.onRetry }),
         Telemetry.logicalCall(request),
         Effect.provideServiceEffect(RetryBudget.RetryBudget, RetryBudget.make({ ratio: 0, minRetries: 0 })),
         Effect.provide(layer),

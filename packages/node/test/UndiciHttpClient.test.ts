@@ -833,7 +833,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(elapsed).toBeLessThan(1500)
     }).pipe(Effect.provide(sturdy)))
 
-  it.live("Deadline.establish around a raw client.get: RequestError caused by DeadlineExceeded(deadline)", () =>
+  it.live("Deadline.establish around a raw client.get: RequestError caused by DeadlineExceeded(Deadline)", () =>
     Effect.gen(function*() {
       const closed = yield* serverSeesClose("deadline-c")
       const client = yield* HttpClient.HttpClient
@@ -843,14 +843,14 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(error._tag).toBe("RequestError")
       expect(error.reason).toBe("Transport")
       expect(deadlineCause(error)).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.millis(100) })
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(100) })
       )
       expect(elapsed).toBeGreaterThanOrEqual(80)
       expect(elapsed).toBeLessThan(1500)
       yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
     }).pipe(Effect.provide(sturdy)))
 
-  it.live("an established attempt cap: RequestError caused by DeadlineExceeded(attempt-timeout)", () =>
+  it.live("an established attempt cap: RequestError caused by DeadlineExceeded(Attempt)", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient
       const { error } = yield* flipTimed(
@@ -860,7 +860,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       )
       expect(error._tag).toBe("RequestError")
       expect(deadlineCause(error)).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(100) })
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.millis(100) })
       )
     }).pipe(Effect.provide(sturdy)))
 
@@ -876,7 +876,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       )
       expect(error._tag).toBe("ResponseError")
       expect(deadlineCause(error)).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.millis(100) })
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(100) })
       )
       expect(elapsed).toBeLessThan(1500)
       yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
@@ -892,7 +892,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
         )
       )
       expect(error._tag).toBe("ResponseError")
-      expect(deadlineCause(error)?.reason).toBe("deadline")
+      expect(deadlineCause(error)?.reason).toBe("Deadline")
     }).pipe(Effect.provide(sturdy)))
 
   it.live("a deadline already passed at dispatch fails at once, without waiting for the server", () =>
@@ -904,7 +904,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
           Deadline.establish("5 millis")
         )
       )
-      expect(deadlineCause(error)?.reason).toBe("deadline")
+      expect(deadlineCause(error)?.reason).toBe("Deadline")
       expect(elapsed).toBeLessThan(1000)
     }).pipe(Effect.provide(sturdy)))
 

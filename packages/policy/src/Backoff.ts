@@ -1,16 +1,16 @@
 /**
  * Exponential backoff as a `Schedule`, with the jitter modes of AWS's "Exponential Backoff and Jitter".
  *
- * With `t(n) = min(cap, base × factorⁿ)` for the n-th retry (n = 0 before the second attempt):
+ * With `t(n) = min(maxDelay, baseDelay × factorⁿ)` for the n-th retry (n = 0 before the second attempt):
  *
  * | jitter                   | delay before retry n                              |
  * | ------------------------ | ------------------------------------------------- |
  * | `"none"`                 | `t(n)`                                            |
  * | `"full"` (default)       | `random(0, t(n))`                                 |
  * | `"equal"`                | `t(n) / 2 + random(0, t(n) / 2)`                  |
- * | `"decorrelated"`         | `min(cap, random(base, previous × 3))`, `factor` unused |
+ * | `"decorrelated"`         | `min(maxDelay, random(baseDelay, previous × 3))`, `factor` unused |
  *
- * The cap is applied after jitter, so every delay is ≤ `cap` in every mode; delays are whole milliseconds, rounded
+ * `maxDelay` is applied after jitter, so every delay is ≤ `maxDelay` in every mode; delays are whole milliseconds, rounded
  * down (so `envelope` rounds its bounds down too). Full jitter is the default because it
  * spreads a crowd of clients best for the least total wait (AWS's measurements); `"none"` is for tests and plots.
  *
@@ -18,9 +18,9 @@
  *
  * | option        | default      | meaning                                                            |
  * | ------------- | ------------ | ------------------------------------------------------------------ |
- * | `base`        | `100 millis` | envelope of the first retry's delay                                |
+ * | `baseDelay`   | `100 millis` | envelope of the first retry's delay                                |
  * | `factor`      | `2`          | growth of the envelope per retry (≥ 1)                             |
- * | `cap`         | `10 seconds` | upper bound of any single delay, applied after jitter              |
+ * | `maxDelay`    | `10 seconds` | upper bound of any single delay, applied after jitter              |
  * | `jitter`      | `"full"`     | see above                                                          |
  * | `maxAttempts` | `3`          | attempts in total, the first included (so 2 retries)               |
  * | `maxElapsed`  | unbounded    | hard limit: no retry starts later than this after the first failure |
@@ -57,15 +57,15 @@ export type Jitter = "none" | "full" | "equal" | "decorrelated"
  * ```ts
  * import { Backoff } from "@sturdy/policy"
  *
- * const options: Backoff.Options = { base: "200 millis", cap: "5 seconds", maxAttempts: 5 }
+ * const options: Backoff.Options = { baseDelay: "200 millis", maxDelay: "5 seconds", maxAttempts: 5 }
  * ```
  * @since 0.1.0
  * @category models
  */
 export interface Options {
-  readonly base?: Duration.DurationInput | undefined
+  readonly baseDelay?: Duration.DurationInput | undefined
   readonly factor?: number | undefined
-  readonly cap?: Duration.DurationInput | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
   readonly jitter?: Jitter | undefined
   readonly maxAttempts?: number | undefined
   readonly maxElapsed?: Duration.DurationInput | undefined
@@ -84,9 +84,9 @@ export interface Options {
  * @category constants
  */
 export const defaults: {
-  readonly base: Duration.Duration
+  readonly baseDelay: Duration.Duration
   readonly factor: number
-  readonly cap: Duration.Duration
+  readonly maxDelay: Duration.Duration
   readonly jitter: Jitter
   readonly maxAttempts: number
   readonly maxElapsed: Duration.Duration
@@ -94,8 +94,8 @@ export const defaults: {
 
 /**
  * A backoff schedule whose output is the delay it chose. Throws a `RangeError` at construction for a negative or
- * infinite base, a factor below 1, a negative cap, `maxAttempts` below 1, or a base or finite cap longer than a
- * timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite cap means none, but no
+ * infinite baseDelay, a factor below 1, a negative maxDelay, `maxAttempts` below 1, or a baseDelay or finite maxDelay longer than a
+ * timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
  * delay ever exceeds 2^31 − 1 ms.
  *
  * @example
@@ -113,7 +113,7 @@ export const exponential: (options?: Options) => Schedule.Schedule<Duration.Dura
 
 /**
  * The range the delay before retry `n` (0 = before the second attempt) falls in, for tests and plots. For
- * `"decorrelated"` the upper bound is `min(cap, base × 3ⁿ⁺¹)`. Bounds are rounded down to whole milliseconds, as
+ * `"decorrelated"` the upper bound is `min(maxDelay, baseDelay × 3ⁿ⁺¹)`. Bounds are rounded down to whole milliseconds, as
  * the delays are.
  *
  * @example
@@ -137,14 +137,14 @@ export const envelope: (
  * ```ts
  * import { Backoff } from "@sturdy/policy"
  *
- * const limits: Backoff.BoundedOptions = { cap: "5 seconds", maxAttempts: 15, maxElapsed: "1 minute" }
+ * const limits: Backoff.BoundedOptions = { maxDelay: "5 seconds", maxAttempts: 15, maxElapsed: "1 minute" }
  * ```
  * @since 0.2.0
  * @category models
  */
 export interface BoundedOptions {
   /** No delay exceeds it (default: none, but never more than a timer holds, 2^31 − 1 ms). */
-  readonly cap?: Duration.DurationInput | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
   /** Attempts in total, the first included (default unbounded). */
   readonly maxAttempts?: number | undefined
   /** No retry is scheduled to start later than this after the first failure (default unbounded). */
@@ -173,14 +173,14 @@ export const fromDelay: <In = unknown>(
 /**
  * Bounds any schedule: each delay is capped (after whatever jitter the schedule applies), the attempts are limited,
  * and no retry starts later than `maxElapsed`; the output is the delay chosen. Throws a `RangeError` for a finite
- * cap longer than a timer can hold or `maxAttempts` below 1.
+ * maxDelay longer than a timer can hold or `maxAttempts` below 1.
  *
  * @example
  * ```ts
  * import { Backoff } from "@sturdy/policy"
  * import { Schedule } from "effect"
  *
- * const fibonacci = Backoff.bounded(Schedule.fibonacci("100 millis"), { cap: "2 seconds", maxAttempts: 8 })
+ * const fibonacci = Backoff.bounded(Schedule.fibonacci("100 millis"), { maxDelay: "2 seconds", maxAttempts: 8 })
  * ```
  * @since 0.2.0
  * @category combinators

@@ -44,7 +44,7 @@ export const BulkheadRejected: typeof internal.BulkheadRejected = internal.Bulkh
  * ```ts
  * import type { Bulkhead } from "@sturdy/policy"
  *
- * const wasFull = (e: Bulkhead.BulkheadRejected) => e.reason === "full"
+ * const wasFull = (e: Bulkhead.BulkheadRejected) => e.reason === "Full"
  * ```
  * @since 0.1.0
  * @category errors

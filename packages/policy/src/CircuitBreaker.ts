@@ -32,7 +32,7 @@
  * | option                  | default                 | meaning                                                   |
  * | ----------------------- | ----------------------- | --------------------------------------------------------- |
  * | `consecutiveFailures`   | `3`                     | this many counted failures in a row open the breaker      |
- * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default) |
+ * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
  * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |
  * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
@@ -71,7 +71,7 @@ import * as internal from "./internal/circuitBreaker.js"
 /**
  * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
  * (`Duration.infinity` while the breaker is isolated by hand). It says why the breaker opened: `reason`
- * (`"consecutive-failures"`, `"failure-rate"`, `"slow-calls"`, `"probe-failed"` or `"isolated"`), `failures` (the
+ * (`"ConsecutiveFailures"`, `"FailureRate"`, `"SlowCalls"`, `"ProbeFailed"` or `"Isolated"`), `failures` (the
  * counted failures that tripped it), `lastFailure` (the last one's `_tag` and numeric `status`, nothing else of it, so
  * no URL, message or payload) and `sameKind` (all of them had that tag and status). Its message reads
  * `circuit open for api.example.com after 5 × ServerError 503; retry after 4s 200ms`.
@@ -119,7 +119,7 @@ export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagge
 
 /**
  * The time until a probe is allowed, for `Retry.retry`'s `delayHint`: a retry then waits for the probe instead of
- * hammering the open breaker, and gives up at once when that wait exceeds its `maxHintedDelay` (an isolated
+ * hammering the open breaker, and gives up at once when that wait exceeds its `maxRetryAfter` (an isolated
  * breaker hints `Duration.infinity`). Any other failure gives no hint.
  *
  * @example
@@ -128,7 +128,7 @@ export const isCircuitOpen = (u: unknown): u is CircuitOpen => Predicate.isTagge
  * import { CircuitBreaker, Retry } from "@sturdy/policy"
  *
  * declare const guarded: Effect.Effect<string, CircuitBreaker.CircuitOpen>
- * const patient = guarded.pipe(Retry.retry({ delayHint: CircuitBreaker.delayHint, maxHintedDelay: "30 seconds" }))
+ * const patient = guarded.pipe(Retry.retry({ delayHint: CircuitBreaker.delayHint, maxRetryAfter: "30 seconds" }))
  * ```
  * @since 0.1.0
  * @category utils
@@ -222,7 +222,8 @@ export interface Options {
   readonly slowCallRateThreshold?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
-  readonly breakDuration?: Schedule.Schedule<unknown, unknown> | undefined
+  /** The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. */
+  readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures count against the upstream (default: all); any other failure counts as a successful call. */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
   /**

@@ -17,8 +17,8 @@ import type * as Option from "effect/Option"
 import * as internal from "./internal/deadline.js"
 
 /**
- * The failure of a call that ran out of time: `reason` is `"deadline"` when the logical call's total deadline
- * passed, `"attempt-timeout"` when a single attempt's timeout fired (a retry may follow). `timeout` is the limit
+ * The failure of a call that ran out of time: `reason` is `"Deadline"` when the logical call's total deadline
+ * passed, `"Attempt"` when a single attempt's timeout fired (a retry may follow). `timeout` is the limit
  * that fired.
  *
  * @example
@@ -79,7 +79,7 @@ export interface LimitOptions extends internal.LimitOptions {}
  * `reason` describe it for the `DeadlineExceeded` it fails with, and `armed` says whether a timer interrupts the
  * fiber when it passes (`false` after `establish` or under a self-enforcing limit: each wait must then bound itself).
  * `attemptTimeout` (`attemptMillis` in milliseconds, `Infinity` when none) caps every attempt inside, from the
- * attempt's own start; a self-enforcing transport applies it with `reason` `"attempt-timeout"`.
+ * attempt's own start; a self-enforcing transport applies it with `reason` `"Attempt"`.
  *
  * @example
  * ```ts
@@ -159,8 +159,8 @@ export const withDeadline: {
 
 /**
  * Limits one attempt to `timeout` (or what is left of the enclosing deadline, if less). When this limit fires the
- * failure is `DeadlineExceeded` with reason `"attempt-timeout"`, which a retry predicate may choose to retry; when
- * the enclosing deadline fires first the reason is `"deadline"`.
+ * failure is `DeadlineExceeded` with reason `"Attempt"`, which a retry predicate may choose to retry; when
+ * the enclosing deadline fires first the reason is `"Deadline"`.
  *
  * @example
  * ```ts

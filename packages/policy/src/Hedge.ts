@@ -13,8 +13,8 @@
  * | ----------- | ------- | ---------------------------------------------------------------------------- |
  * | `delay`     | —       | a duration, or `percentile(...)`: a latency quantile observed per key          |
  * | `maxHedges` | `1`     | extra attempts at most (0 turns hedging off)                                 |
- * | `budget`    | none    | `RetryBudget` key: each hedge withdraws one retry; refused → no more hedges   |
- * | `deposit`   | `true`  | with `budget`, deposit one request per call (false when `Retry` already does) |
+ * | `budgetKey` | none    | `RetryBudget` key: each hedge withdraws one retry; refused → no more hedges   |
+ * | `deposit`   | `true`  | with `budgetKey`, deposit one request per call (false when `Retry` already does) |
  * | `enabled`   | `true`  | `false` (or an Effect of false) runs the attempt as is, nothing forked        |
  * | `failure`   | `last`  | which failure to return when all attempts failed                              |
  * | `onHedge`   | none    | called before each hedge starts, with its index                              |
@@ -123,7 +123,7 @@ export interface HedgeEvent {
 export interface Options<R = never> {
   readonly delay: Delay
   readonly maxHedges?: number | undefined
-  readonly budget?: undefined
+  readonly budgetKey?: undefined
   readonly deposit?: boolean | undefined
   readonly enabled?: boolean | Effect.Effect<boolean, never, R> | undefined
   readonly failure?: "first" | "last" | undefined
@@ -137,13 +137,13 @@ export interface Options<R = never> {
  * ```ts
  * import { Hedge } from "@sturdy/policy"
  *
- * const options: Hedge.BudgetedOptions = { delay: "100 millis", budget: "api.example.com", deposit: false }
+ * const options: Hedge.BudgetedOptions = { delay: "100 millis", budgetKey: "api.example.com", deposit: false }
  * ```
  * @since 0.1.0
  * @category models
  */
-export interface BudgetedOptions<R = never> extends Omit<Options<R>, "budget"> {
-  readonly budget: string
+export interface BudgetedOptions<R = never> extends Omit<Options<R>, "budgetKey"> {
+  readonly budgetKey: string
 }
 
 /**
@@ -258,7 +258,7 @@ export const percentile: (options: {
  *
  * declare const getUser: Effect.Effect<string, Error>
  * const hedged = getUser.pipe(
- *   Hedge.hedge({ delay: "100 millis", maxHedges: 2, budget: "users-api" }),
+ *   Hedge.hedge({ delay: "100 millis", maxHedges: 2, budgetKey: "users-api" }),
  *   Effect.provide(RetryBudget.layer())
  * )
  * ```

@@ -14,7 +14,7 @@
  * to share the limit between processes; swapping them is a layer change.
  *
  * Server hints: when an upstream answers with `Retry-After` for a key, call `pauseFor` / `pauseUntil`; every
- * caller of that key then waits (mode `"delay"`) or fails with reason `"paused"` (mode `"fail"`) until then, not
+ * caller of that key then waits (mode `"delay"`) or fails with reason `"Paused"` (mode `"fail"`) until then, not
  * only the fiber that saw the hint. Pauses are kept in this process's memory, not in the store.
  *
  * A caller interrupted while it waits for its slot gives the slot back. A `RateLimitExceeded` is never counted as
@@ -54,7 +54,7 @@ export const RateLimitExceeded: typeof internal.RateLimitExceeded = internal.Rat
  * ```ts
  * import type { RateLimit } from "@sturdy/policy"
  *
- * const pausedByServer = (e: RateLimit.RateLimitExceeded) => e.reason === "paused"
+ * const pausedByServer = (e: RateLimit.RateLimitExceeded) => e.reason === "Paused"
  * ```
  * @since 0.1.0
  * @category errors

@@ -9,23 +9,23 @@
  *    attempt that failed (1 for the first).
  * 2. The schedule is stepped with the failure; done → the failure is returned (`"exhausted"`).
  * 3. `delayHint(failure)` (a Retry-After, say) **is** the wait, replacing the schedule's delay (as ky, got, undici,
- *    urllib3 and Polly do): above `maxHintedDelay` the failure is returned at once without sleeping
- *    (`"retry-after-too-long"`); otherwise the wait is the hint plus a small positive jitter, at most `hintJitter` of
- *    it and at most `maxHintJitter`, never more than `maxHintedDelay` (`"retry-after"`). A zero hint ("now", or a
+ *    urllib3 and Polly do): above `maxRetryAfter` the failure is returned at once without sleeping
+ *    (`"retry-after-too-long"`); otherwise the wait is the hint plus a small positive jitter, at most `retryAfterJitter` of
+ *    it and at most `maxRetryAfterJitter`, never more than `maxRetryAfter` (`"retry-after"`). A zero hint ("now", or a
  *    past date) retries at once, with no jitter; the attempt limit, the deadline and the budget still bound a
  *    server that keeps answering 0. Why not a floor under the backoff: `Retry-After: 2` would then wait up to the
  *    backoff's cap, and `Retry-After: 0` would change nothing.
  * 4. If the next attempt would start at or after the current deadline, the ORIGINAL failure is returned at once
  *    (`"deadline"`): no sleep runs past a deadline, and the caller learns why the call failed rather than only
  *    that time ran out. (A deadline that fires during an attempt fails with `Deadline.DeadlineExceeded`.)
- * 5. With `budget`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
+ * 5. With `budgetKey`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
  *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the original.
  * 6. Otherwise it sleeps and runs the next attempt.
  *
  * When it gives up, `finalFailure(failure, attempts)` (if given) rewrites the failure returned, with the number of
  * attempts made (a way to record it on the failure, as `@sturdy/http`'s `Policy` does).
  *
- * With `budget` every logical call also deposits one request into the budget. Each decision is reported as an
+ * With `budgetKey` every logical call also deposits one request into the budget. Each decision is reported as an
  * `Attempt`: a span event (`retry` or `retry.stop`, with `retry.attempt`, `retry.delay_ms`, `retry.reason`), a
  * `retry.attempts` span annotation, an `Effect.logDebug` line, and the optional `onAttempt` hook.
  *
@@ -36,13 +36,13 @@
  * | `schedule`       | `Backoff.exponential()`  |
  * | `while`          | every typed failure      |
  * | `delayHint`      | none                     |
- * | `maxHintedDelay` | `30 seconds`             |
- * | `hintJitter`     | `0.1` (up to +10 %)      |
- * | `maxHintJitter`  | `1 second`               |
- * | `budget`         | none                     |
+ * | `maxRetryAfter` | `30 seconds`             |
+ * | `retryAfterJitter`     | `0.1` (up to +10 %)      |
+ * | `maxRetryAfterJitter`  | `1 second`               |
+ * | `budgetKey`      | none                     |
  *
- * Defects and interruptions are never retried. A `maxHintedDelay` or `maxHintJitter` longer than a timer can hold
- * (2^31 − 1 ms, about 24.8 days; `maxHintedDelay` may be infinite) or a `hintJitter` outside [0, 1] throws a
+ * Defects and interruptions are never retried. A `maxRetryAfter` or `maxRetryAfterJitter` longer than a timer can hold
+ * (2^31 − 1 ms, about 24.8 days; `maxRetryAfter` may be infinite) or a `retryAfterJitter` outside [0, 1] throws a
  * `RangeError` naming the option when `retry` is applied.
  *
  * @since 0.1.0
@@ -120,14 +120,14 @@ export interface Options<E, R = never> {
   readonly while?: ((failure: E, attempt: number) => boolean) | undefined
   /** The wait the failure asks for (a server's `Retry-After`, say): it replaces the schedule's delay. */
   readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
-  readonly maxHintedDelay?: Duration.DurationInput | undefined
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
   /** The largest fraction of a hint added to it at random (default 0.1). */
-  readonly hintJitter?: number | undefined
+  readonly retryAfterJitter?: number | undefined
   /** The most ever added to a hint at random (default 1 second). */
-  readonly maxHintJitter?: Duration.DurationInput | undefined
+  readonly maxRetryAfterJitter?: Duration.DurationInput | undefined
   /** Rewrites the failure returned when retrying stops, given the number of attempts made. */
   readonly finalFailure?: ((failure: E, attempts: number) => E) | undefined
-  readonly budget?: undefined
+  readonly budgetKey?: undefined
   readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
 }
 
@@ -138,13 +138,13 @@ export interface Options<E, R = never> {
  * ```ts
  * import { Retry } from "@sturdy/policy"
  *
- * const options: Retry.BudgetedOptions<Error> = { budget: "api.example.com" }
+ * const options: Retry.BudgetedOptions<Error> = { budgetKey: "api.example.com" }
  * ```
  * @since 0.1.0
  * @category models
  */
-export interface BudgetedOptions<E, R = never> extends Omit<Options<E, R>, "budget"> {
-  readonly budget: string
+export interface BudgetedOptions<E, R = never> extends Omit<Options<E, R>, "budgetKey"> {
+  readonly budgetKey: string
   /** The budget to draw from; when absent, the `RetryBudget` service of the context. */
   readonly budgetService?: RetryBudget.Service | undefined
 }
@@ -158,7 +158,7 @@ export interface BudgetedOptions<E, R = never> extends Omit<Options<E, R>, "budg
  * import { Retry, RetryBudget } from "@sturdy/policy"
  *
  * const options: Retry.OwnBudgetOptions<Error> = {
- *   budget: "api.example.com",
+ *   budgetKey: "api.example.com",
  *   budgetService: RetryBudget.unsafeMake()
  * }
  * ```
@@ -176,15 +176,15 @@ export interface OwnBudgetOptions<E, R = never> extends BudgetedOptions<E, R> {
  * ```ts
  * import { Retry } from "@sturdy/policy"
  *
- * const patient = { maxHintedDelay: "2 minutes", hintJitter: Retry.defaults.hintJitter }
+ * const patient = { maxRetryAfter: "2 minutes", retryAfterJitter: Retry.defaults.retryAfterJitter }
  * ```
  * @since 0.1.0
  * @category constants
  */
 export const defaults: {
-  readonly maxHintedDelay: Duration.Duration
-  readonly hintJitter: number
-  readonly maxHintJitter: Duration.Duration
+  readonly maxRetryAfter: Duration.Duration
+  readonly retryAfterJitter: number
+  readonly maxRetryAfterJitter: Duration.Duration
 } = internal.defaults
 
 /**
@@ -202,9 +202,9 @@ export const defaults: {
  *   Deadline.attemptTimeout("2 seconds"),
  *   Retry.retry({
  *     schedule: Backoff.exponential({ maxAttempts: 4 }),
- *     while: (e) => e._tag === "Unavailable" || e.reason === "attempt-timeout",
+ *     while: (e) => e._tag === "Unavailable" || e.reason === "Attempt",
  *     delayHint: (e) => e._tag === "Unavailable" ? e.retryAfter : Option.none(),
- *     budget: "api.example.com"
+ *     budgetKey: "api.example.com"
  *   }),
  *   Deadline.withDeadline("10 seconds"),
  *   Effect.provide(RetryBudget.layer())

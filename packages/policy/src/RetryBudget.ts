@@ -17,10 +17,10 @@
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as internal from "./internal/retryBudget.js"
 
 /**
@@ -93,11 +93,21 @@ export declare namespace RetryBudget {
  * @since 0.1.0
  * @category errors
  */
-export class RetryBudgetExhausted<E> extends Data.TaggedError("RetryBudgetExhausted")<{
-  readonly key: string
-  readonly attempts: number
-  readonly failure: E
-}> {
+export class RetryBudgetExhausted<E = unknown>
+  extends Schema.TaggedError<RetryBudgetExhausted<any>>("@sturdy/policy/RetryBudget/RetryBudgetExhausted")(
+    "RetryBudgetExhausted",
+    { key: Schema.String, attempts: Schema.Number, failure: Schema.Unknown }
+  )
+{
+  /**
+   * The last failure, which was not retried.
+   *
+   * @since 0.1.0
+   */
+  declare readonly failure: E
+  constructor(props: { readonly key: string; readonly attempts: number; readonly failure: E }) {
+    super(props)
+  }
   /**
    * @since 0.1.0
    */

@@ -88,8 +88,8 @@ export interface StaleCache<A> {
 }
 
 /**
- * The failure of `lookup` when there is nothing to serve: `reason` is `"missing"` (never stored, or evicted) or
- * `"too-old"` (older than `maxStaleness`; it is then dropped).
+ * The failure of `lookup` when there is nothing to serve: `reason` is `"Missing"` (never stored, or evicted) or
+ * `"TooOld"` (older than `maxStaleness`; it is then dropped).
  *
  * @example
  * ```ts

@@ -33,9 +33,9 @@ const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Ar
 
 const jitterArb = FastCheck.constantFrom<Backoff.Jitter>("none", "full", "equal", "decorrelated")
 const optionsArb = FastCheck.record({
-  base: FastCheck.integer({ min: 0, max: 2_000 }).map(Duration.millis),
+  baseDelay: FastCheck.integer({ min: 0, max: 2_000 }).map(Duration.millis),
   factor: FastCheck.double({ min: 1, max: 4, noNaN: true }),
-  cap: FastCheck.integer({ min: 0, max: 20_000 }).map(Duration.millis),
+  maxDelay: FastCheck.integer({ min: 0, max: 20_000 }).map(Duration.millis),
   jitter: jitterArb,
   maxAttempts: FastCheck.integer({ min: 1, max: 12 })
 })
@@ -44,7 +44,7 @@ const epsilon = 1e-6
 
 describe("Backoff", () => {
   it.prop("every delay is at most the cap, in every jitter mode", [optionsArb, seedArb], ([options, seed]) => {
-    const cap = Duration.toMillis(options.cap)
+    const cap = Duration.toMillis(options.maxDelay)
     for (const delay of sampleDelays(options, seed)) {
       expect(delay).toBeGreaterThanOrEqual(0)
       expect(delay).toBeLessThanOrEqual(cap + epsilon)
@@ -63,8 +63,8 @@ describe("Backoff", () => {
     "full jitter stays within [0, min(cap, base × factorⁿ)]",
     [optionsArb, seedArb],
     ([options, seed]) => {
-      const base = Duration.toMillis(options.base)
-      const cap = Duration.toMillis(options.cap)
+      const base = Duration.toMillis(options.baseDelay)
+      const cap = Duration.toMillis(options.maxDelay)
       sampleDelays({ ...options, jitter: "full" }, seed).forEach((delay, n) => {
         expect(delay).toBeGreaterThanOrEqual(0)
         expect(delay).toBeLessThanOrEqual(Math.min(cap, base * Math.pow(options.factor, n)) + epsilon)
@@ -87,7 +87,7 @@ describe("Backoff", () => {
   })
 
   it("without jitter the delays are the exponential envelope, capped", () => {
-    expect(sampleDelays({ jitter: "none", base: "100 millis", cap: "1 second", maxAttempts: 7 }, 0)).toEqual([
+    expect(sampleDelays({ jitter: "none", baseDelay: "100 millis", maxDelay: "1 second", maxAttempts: 7 }, 0)).toEqual([
       100,
       200,
       400,
@@ -98,7 +98,12 @@ describe("Backoff", () => {
   })
 
   it("decorrelated jitter stays within [base, 3 × previous] and the cap", () => {
-    const delays = sampleDelays({ jitter: "decorrelated", base: "50 millis", cap: "2 seconds", maxAttempts: 30 }, 7)
+    const delays = sampleDelays({
+      jitter: "decorrelated",
+      baseDelay: "50 millis",
+      maxDelay: "2 seconds",
+      maxAttempts: 30
+    }, 7)
     let previous = 50
     for (const delay of delays) {
       expect(delay).toBeGreaterThanOrEqual(50)
@@ -159,14 +164,16 @@ describe("Backoff", () => {
   it("rejects invalid options at construction", () => {
     expect(() => Backoff.exponential({ factor: 0.5 })).toThrow(RangeError)
     expect(() => Backoff.exponential({ maxAttempts: 0 })).toThrow(RangeError)
-    expect(() => Backoff.exponential({ base: Duration.infinity })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ baseDelay: Duration.infinity })).toThrow(RangeError)
   })
 
   it("rejects a base or finite cap a timer cannot hold (2^31 − 1 ms), naming it; an infinite cap stays below it", () => {
-    expect(() => Backoff.exponential({ base: "25 days" })).toThrow(/Backoff: base .* exceeds what a timer can hold/)
-    expect(() => Backoff.exponential({ cap: Duration.millis(2 ** 31) })).toThrow(/Backoff: cap/)
-    expect(() => Backoff.exponential({ cap: Duration.millis(2 ** 31 - 1) })).not.toThrow()
-    const delays = sampleDelays({ base: "1 day", cap: Duration.infinity, jitter: "none", maxAttempts: 8 }, 1)
+    expect(() => Backoff.exponential({ baseDelay: "25 days" })).toThrow(
+      /Backoff: baseDelay .* exceeds what a timer can hold/
+    )
+    expect(() => Backoff.exponential({ maxDelay: Duration.millis(2 ** 31) })).toThrow(/Backoff: maxDelay/)
+    expect(() => Backoff.exponential({ maxDelay: Duration.millis(2 ** 31 - 1) })).not.toThrow()
+    const delays = sampleDelays({ baseDelay: "1 day", maxDelay: Duration.infinity, jitter: "none", maxAttempts: 8 }, 1)
     expect(delays.length).toBe(7)
     expect(Math.max(...delays)).toBe(2 ** 31 - 1)
   })
@@ -174,8 +181,8 @@ describe("Backoff", () => {
   it("defaults: full jitter, 3 attempts, 100ms base, 10s cap", () => {
     expect(Backoff.defaults.jitter).toBe("full")
     expect(Backoff.defaults.maxAttempts).toBe(3)
-    expect(Duration.toMillis(Backoff.defaults.base)).toBe(100)
-    expect(Duration.toMillis(Backoff.defaults.cap)).toBe(10_000)
+    expect(Duration.toMillis(Backoff.defaults.baseDelay)).toBe(100)
+    expect(Duration.toMillis(Backoff.defaults.maxDelay)).toBe(10_000)
     expect(sampleDelays({}, 1).length).toBe(2)
   })
 })
@@ -216,7 +223,7 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
   it("bounded caps every delay, limits attempts, and stops before maxElapsed", () => {
     const linear = Backoff.fromDelay((retry) => retry * 1000)
     const inputs = Array.from({ length: 20 }, (_, i) => i)
-    expect(stepDelays(Backoff.bounded(linear, { cap: "2500 millis" }), inputs.slice(0, 5))).toEqual([
+    expect(stepDelays(Backoff.bounded(linear, { maxDelay: "2500 millis" }), inputs.slice(0, 5))).toEqual([
       1000,
       2000,
       2500,
@@ -227,12 +234,12 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
     // 1 + 2 + 3 = 6 s fit in 7 s; the fourth (4 s) would start at 10 s
     expect(stepDelays(Backoff.bounded(linear, { maxElapsed: "7 seconds" }), inputs)).toEqual([1000, 2000, 3000])
     expect(stepDelays(Backoff.bounded(Schedule.recurs(2), {}), inputs)).toEqual([0, 0])
-    expect(stepDelays(Backoff.bounded(Schedule.exponential("1 second"), { cap: "3 seconds" }), inputs.slice(0, 4)))
+    expect(stepDelays(Backoff.bounded(Schedule.exponential("1 second"), { maxDelay: "3 seconds" }), inputs.slice(0, 4)))
       .toEqual([1000, 2000, 3000, 3000])
   })
 
   it("bounded rejects a finite cap a timer cannot hold and maxAttempts below 1", () => {
-    expect(() => Backoff.bounded(Schedule.forever, { cap: "30 days" })).toThrow(/cap/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxDelay: "30 days" })).toThrow(/maxDelay/)
     expect(() => Backoff.bounded(Schedule.forever, { maxAttempts: 0 })).toThrow(RangeError)
   })
 })

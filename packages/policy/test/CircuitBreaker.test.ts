@@ -178,6 +178,32 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state).toBe("Open")
     }))
 
+  it.scoped("breakDuration as a duration is the same pause every time the breaker opens", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: "2 seconds" })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      for (let opening = 0; opening < 2; opening++) {
+        yield* upstream.failNext(true)
+        for (let i = 0; i < 3; i++) yield* Effect.either(call)
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("1999 millis")
+        const open = yield* Effect.flip(call)
+        expect(open._tag).toBe("CircuitOpen")
+        yield* TestClock.adjust("1 millis")
+        expect(yield* breaker.state).toBe("HalfOpen")
+      }
+      yield* upstream.failNext(false)
+      yield* call
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it("breakDuration longer than a timer can hold throws a RangeError naming it", () => {
+    expect(() => Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { breakDuration: "30 days" })))).toThrow(
+      /CircuitBreaker: breakDuration/
+    )
+  })
+
   it.scoped("isolate holds the breaker open until reset, and changes reports every transition", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream
@@ -221,7 +247,7 @@ describe("CircuitBreaker", () => {
         schedule: Schedule.recurs(3),
         while: CircuitBreaker.isCircuitOpen,
         delayHint: CircuitBreaker.delayHint,
-        maxHintedDelay: "30 seconds"
+        maxRetryAfter: "30 seconds"
       }))
       const fiber = yield* Effect.fork(patient)
       yield* TestClock.adjust("4 seconds")
@@ -324,7 +350,7 @@ describe("CircuitBreaker", () => {
         expect(yield* Effect.flip(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))).toBe("503")
         expect(yield* breaker.state).toBe("Open")
         const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(rejected._tag === "CircuitOpen" && rejected.reason).toBe("probe-failed")
+        expect(rejected._tag === "CircuitOpen" && rejected.reason).toBe("ProbeFailed")
         expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(5_000)
       }))
 
@@ -406,7 +432,7 @@ describe("CircuitBreaker", () => {
         expect(open).toBeInstanceOf(CircuitBreaker.CircuitOpen)
         expect(open).toMatchObject({
           key: "api.example.com",
-          reason: "consecutive-failures",
+          reason: "ConsecutiveFailures",
           failures: 5,
           lastFailure: { tag: "ServerError", status: 503 },
           sameKind: true
@@ -430,7 +456,7 @@ describe("CircuitBreaker", () => {
           yield* Effect.either(Effect.fail(failure).pipe(CircuitBreaker.withBreaker(breaker)))
         }
         const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(open).toMatchObject({ reason: "failure-rate", failures: 3, sameKind: false })
+        expect(open).toMatchObject({ reason: "FailureRate", failures: 3, sameKind: false })
         expect(open.message).toBe("circuit open for api after 3 failures, the last ServerError 503; retry after 1m")
       }))
 
@@ -442,7 +468,7 @@ describe("CircuitBreaker", () => {
         expect(open.message).toBe("circuit open for api after 1 × failure; retry after 1m")
         yield* breaker.isolate
         const isolated = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
-        expect(isolated.reason).toBe("isolated")
+        expect(isolated.reason).toBe("Isolated")
         expect(isolated.message).toBe("circuit open for api: isolated until reset")
       }))
   })

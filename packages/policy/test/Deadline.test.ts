@@ -19,7 +19,7 @@ describe("Deadline", () => {
       yield* TestClock.adjust("1 millis")
       const error = yield* Effect.flip(Fiber.join(fiber))
       expect(error._tag).toBe("DeadlineExceeded")
-      expect(error.reason).toBe("deadline")
+      expect(error.reason).toBe("Deadline")
       expect(Duration.toMillis(error.timeout)).toBe(1000)
       expect(error.message).toBe("deadline of 1s exceeded")
     }))
@@ -41,7 +41,7 @@ describe("Deadline", () => {
       }).pipe(Deadline.withDeadline(Duration.zero), Effect.exit)
       expect(ran).toBe(false)
       expect(exit).toStrictEqual(
-        Exit.fail(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.zero }))
+        Exit.fail(new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.zero }))
       )
     }))
 
@@ -71,7 +71,7 @@ describe("Deadline", () => {
       )
       yield* TestClock.adjust("2 seconds")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error.reason).toBe("deadline")
+      expect(error.reason).toBe("Deadline")
       expect(Duration.toMillis(error.timeout)).toBe(2000)
     }))
 
@@ -84,17 +84,17 @@ describe("Deadline", () => {
         inner = yield* Effect.succeed("late").pipe(Deadline.withDeadline("10 seconds"), Effect.exit)
       }).pipe(Effect.uninterruptible, Deadline.withDeadline("2 seconds"), Effect.exit)
       expect(inner).toStrictEqual(
-        Exit.fail(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(2) }))
+        Exit.fail(new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(2) }))
       )
       expect(Exit.isFailure(outer)).toBe(true)
     }))
 
-  it.effect("attemptTimeout fails with reason attempt-timeout; the total deadline wins when sooner", () =>
+  it.effect("attemptTimeout fails with reason Attempt; the total deadline wins when sooner", () =>
     Effect.gen(function*() {
       const attempt = yield* Effect.fork(Effect.never.pipe(Deadline.attemptTimeout("500 millis")))
       yield* TestClock.adjust("500 millis")
       const timedOut = yield* Effect.flip(Fiber.join(attempt))
-      expect(timedOut.reason).toBe("attempt-timeout")
+      expect(timedOut.reason).toBe("Attempt")
       expect(timedOut.message).toBe("attempt timed out after 500ms")
 
       const bounded = yield* Effect.fork(
@@ -102,7 +102,7 @@ describe("Deadline", () => {
       )
       yield* TestClock.adjust("1 second")
       const expired = yield* Effect.flip(Fiber.join(bounded))
-      expect(expired.reason).toBe("deadline")
+      expect(expired.reason).toBe("Deadline")
     }))
 
   it.effect("establish sets the deadline without arming a timer; an inner one can only shorten it", () =>
@@ -173,13 +173,13 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       expect(Option.isNone(yield* Fiber.poll(attempt))).toBe(true)
       yield* TestClock.adjust("1 millis")
       expect(yield* Effect.flip(Fiber.join(attempt))).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(500) })
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.millis(500) })
       )
       yield* TestClock.adjust("499 millis")
       expect(Option.isNone(yield* Fiber.poll(deadline))).toBe(true)
       yield* TestClock.adjust("1 millis")
       expect(yield* Effect.flip(Fiber.join(deadline))).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(1) })
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(1) })
       )
     }))
 
@@ -187,7 +187,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
     Effect.gen(function*() {
       expect(Deadline.isLiveClock(yield* Effect.clock)).toBe(false)
       const limit = yield* limitNow.pipe(Deadline.attemptTimeout("500 millis", { selfEnforcing: true }))
-      expect(limit).toMatchObject({ at: 500, reason: "attempt-timeout", armed: true })
+      expect(limit).toMatchObject({ at: 500, reason: "Attempt", armed: true })
       expect(Duration.toMillis(limit.timeout)).toBe(500)
     }))
 
@@ -204,7 +204,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       yield* TestClock.adjust("1 millis")
       const error = yield* Effect.flip(Fiber.join(fiber))
       expect(error).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.seconds(1) })
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) })
       )
       expect(error.message).toBe("attempt timed out after 1s")
     }))
@@ -219,7 +219,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       )
       yield* TestClock.adjust("200 millis")
       expect(yield* Effect.flip(Fiber.join(fiber))).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.millis(200) })
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.millis(200) })
       )
     }))
 
@@ -234,7 +234,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       yield* TestClock.adjust("1699 millis")
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* TestClock.adjust("1 millis")
-      expect((yield* Fiber.join(fiber)).reason).toBe("attempt-timeout")
+      expect((yield* Fiber.join(fiber)).reason).toBe("Attempt")
     }))
 
   it.effect("an attemptTimeout looser than an established deadline fails at that deadline, reason deadline", () =>
@@ -246,7 +246,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* TestClock.adjust("1 millis")
       const error = yield* Effect.flip(Fiber.join(fiber))
-      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(2) }))
+      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(2) }))
       expect(error.message).toBe("deadline of 2s exceeded")
     }))
 
@@ -257,7 +257,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       )
       yield* TestClock.adjust("3 seconds")
       expect(yield* Effect.flip(Fiber.join(fiber))).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(3) })
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(3) })
       )
     }))
 
@@ -269,11 +269,11 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       expect(Duration.isFinite(none.attemptTimeout)).toBe(false)
 
       const armed = yield* limitNow.pipe(Deadline.withDeadline("3 seconds"))
-      expect(armed).toMatchObject({ at: 13_000, reason: "deadline", armed: true })
+      expect(armed).toMatchObject({ at: 13_000, reason: "Deadline", armed: true })
       expect(Duration.toMillis(armed.timeout)).toBe(3000)
 
       const established = yield* limitNow.pipe(Deadline.establish("2 seconds", { attemptTimeout: "500 millis" }))
-      expect(established).toMatchObject({ at: 12_000, reason: "deadline", armed: false, attemptMillis: 500 })
+      expect(established).toMatchObject({ at: 12_000, reason: "Deadline", armed: false, attemptMillis: 500 })
       expect(Duration.toMillis(established.timeout)).toBe(2000)
       expect(Duration.toMillis(established.attemptTimeout)).toBe(500)
 
@@ -326,7 +326,7 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       )
       yield* TestClock.adjust("1 second")
       const { after, inner, outer } = yield* Fiber.join(fiber)
-      expect(inner.reason).toBe("attempt-timeout")
+      expect(inner.reason).toBe("Attempt")
       expect(outer).toMatchObject({ at: 10_000, armed: false })
       expect(after).toStrictEqual(outer)
     }))
@@ -353,13 +353,13 @@ describe("Deadline: self-enforcing limits under the live clock", () => {
       const before = Date.now()
       const attempt = yield* limitNow.pipe(Deadline.attemptTimeout("50 millis", { selfEnforcing: true }))
       const after = Date.now()
-      expect(attempt).toMatchObject({ reason: "attempt-timeout", armed: false })
+      expect(attempt).toMatchObject({ reason: "Attempt", armed: false })
       expect(Duration.toMillis(attempt.timeout)).toBe(50)
       expect(attempt.at).toBeGreaterThanOrEqual(before + 50)
       expect(attempt.at).toBeLessThanOrEqual(after + 50)
 
       const deadline = yield* limitNow.pipe(Deadline.withDeadline("1 second", { selfEnforcing: true }))
-      expect(deadline).toMatchObject({ reason: "deadline", armed: false })
+      expect(deadline).toMatchObject({ reason: "Deadline", armed: false })
       // no limit is left behind
       expect((yield* limitNow).at).toBe(Number.POSITIVE_INFINITY)
     }))
@@ -393,7 +393,7 @@ describe("Deadline: self-enforcing limits under the live clock", () => {
         ran = true
       }).pipe(Deadline.attemptTimeout(Duration.zero, { selfEnforcing: true }), Effect.flip)
       expect(ran).toBe(false)
-      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.zero }))
+      expect(error).toStrictEqual(new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.zero }))
     }))
 
   it.effect("disconnect: the limit fails on time even when self ignores interruption, which ends in the background", () =>
@@ -408,7 +408,7 @@ describe("Deadline: self-enforcing limits under the live clock", () => {
       const attached = yield* Effect.fork(Effect.flip(stubborn.pipe(Deadline.attemptTimeout("1 second"))))
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(disconnected)).toStrictEqual(
-        new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: Duration.seconds(1) })
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) })
       )
       // without it, the caller waits for self to stop
       expect(Option.isNone(yield* Fiber.poll(attached))).toBe(true)

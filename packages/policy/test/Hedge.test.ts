@@ -151,7 +151,7 @@ describe("Hedge", () => {
         const upstream = makeUpstream([{ latency: "1 second" }, { latency: "10 millis" }])
         const fiber = yield* Effect.fork(
           upstream.call.pipe(
-            Hedge.hedge({ delay: "100 millis", budget: "api" }),
+            Hedge.hedge({ delay: "100 millis", budgetKey: "api" }),
             Effect.provideService(RetryBudget.RetryBudget, budget)
           )
         )

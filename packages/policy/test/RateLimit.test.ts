@@ -32,7 +32,7 @@ describe("RateLimit", () => {
       yield* limiter.consume("api")
       const error = yield* Effect.flip(limiter.consume("api"))
       expect(error).toBeInstanceOf(RateLimit.RateLimitExceeded)
-      expect(error).toMatchObject({ key: "api", reason: "limit" })
+      expect(error).toMatchObject({ key: "api", reason: "Limit" })
       expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBe(500)
       // another key has its own slots
       yield* limiter.consume("other")
@@ -81,10 +81,10 @@ describe("RateLimit", () => {
       yield* Fiber.joinAll(others)
       expect(yield* Ref.get(reached)).toBe(103)
 
-      // the pause of one limiter is its own; in fail mode a pause fails with reason "paused"
+      // the pause of one limiter is its own; in fail mode a pause fails with reason "Paused"
       yield* failing.pauseUntil("api", (yield* Clock.currentTimeMillis) + 2_000)
       const paused = yield* Effect.flip(failing.consume("api"))
-      expect(paused).toMatchObject({ _tag: "RateLimitExceeded", reason: "paused" })
+      expect(paused).toMatchObject({ _tag: "RateLimitExceeded", reason: "Paused" })
       expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(2_000)
     }).pipe(memory))
 

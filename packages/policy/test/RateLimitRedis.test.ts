@@ -22,7 +22,7 @@ describeWithRedis("RateLimitRedis", () => {
       yield* limiterB.consume("api")
       yield* limiterA.consume("api")
       const error = yield* Effect.flip(limiterB.consume("api"))
-      expect(error).toMatchObject({ _tag: "RateLimitExceeded", key: "api", reason: "limit" })
+      expect(error).toMatchObject({ _tag: "RateLimitExceeded", key: "api", reason: "Limit" })
       expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBeGreaterThan(0)
       // keys stay separate in Redis too
       yield* limiterB.consume("other")

@@ -192,9 +192,9 @@ describe("Retry", () => {
   it.effect("Retry-After: 2 on the second retry waits 2 s (up to +10 %), not the larger backoff", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream({ failures: 2, retryAfter: "2 seconds" })
-      const schedule = Backoff.exponential({ base: "3 seconds", jitter: "none", maxAttempts: 3 })
+      const schedule = Backoff.exponential({ baseDelay: "3 seconds", jitter: "none", maxAttempts: 3 })
       const exit = yield* runVirtual(upstream.call.pipe(
-        Retry.retry({ schedule, delayHint: hintOf, hintJitter: 0 })
+        Retry.retry({ schedule, delayHint: hintOf, retryAfterJitter: 0 })
       ))
       expect(exit).toStrictEqual(Exit.succeed("ok after 3"))
       expect(upstream.arrivals).toEqual([0, 2000, 4000])
@@ -206,7 +206,7 @@ describe("Retry", () => {
       const { attempts, onAttempt } = collector<Unavailable>()
       const exit = yield* runVirtual(upstream.call.pipe(
         Retry.retry({
-          schedule: Backoff.exponential({ base: "1 second", maxAttempts: 4 }),
+          schedule: Backoff.exponential({ baseDelay: "1 second", maxAttempts: 4 }),
           delayHint: hintOf,
           onAttempt
         })
@@ -221,7 +221,7 @@ describe("Retry", () => {
       ])
     }))
 
-  it.effect("the jitter on a long hint is bounded by maxHintJitter (default 1 s), not only by 10 %", () =>
+  it.effect("the jitter on a long hint is bounded by maxRetryAfterJitter (default 1 s), not only by 10 %", () =>
     Effect.gen(function*() {
       for (const seed of [1, 2, 3, 4, 5]) {
         const upstream = makeUpstream({ failures: 1, retryAfter: "25 seconds" })
@@ -235,7 +235,7 @@ describe("Retry", () => {
       }
       const upstream = makeUpstream({ failures: 1, retryAfter: "25 seconds" })
       yield* runVirtual(upstream.call.pipe(
-        Retry.retry({ schedule: noJitter, delayHint: hintOf, maxHintJitter: "10 millis" })
+        Retry.retry({ schedule: noJitter, delayHint: hintOf, maxRetryAfterJitter: "10 millis" })
       ))
       expect(upstream.arrivals[1]! - upstream.arrivals[0]!).toBeLessThanOrEqual(25_010)
     }))
@@ -276,21 +276,21 @@ describe("Retry", () => {
 
   it("durations a timer cannot hold, and a jitter outside [0, 1], are rejected when applied", () => {
     const call = makeUpstream().call
-    expect(() => Retry.retry(call, { maxHintedDelay: Duration.millis(2 ** 31) })).toThrow(
-      /Retry: maxHintedDelay .* exceeds what a timer can hold/
+    expect(() => Retry.retry(call, { maxRetryAfter: Duration.millis(2 ** 31) })).toThrow(
+      /Retry: maxRetryAfter .* exceeds what a timer can hold/
     )
-    expect(() => Retry.retry(call, { maxHintJitter: "30 days" })).toThrow(/maxHintJitter/)
-    expect(() => Retry.retry(call, { hintJitter: 1.5 })).toThrow(/hintJitter/)
-    expect(() => Retry.retry(call, { maxHintedDelay: Duration.infinity })).not.toThrow()
-    expect(() => Retry.retry(call, { maxHintedDelay: Duration.millis(2 ** 31 - 1) })).not.toThrow()
+    expect(() => Retry.retry(call, { maxRetryAfterJitter: "30 days" })).toThrow(/maxRetryAfterJitter/)
+    expect(() => Retry.retry(call, { retryAfterJitter: 1.5 })).toThrow(/retryAfterJitter/)
+    expect(() => Retry.retry(call, { maxRetryAfter: Duration.infinity })).not.toThrow()
+    expect(() => Retry.retry(call, { maxRetryAfter: Duration.millis(2 ** 31 - 1) })).not.toThrow()
   })
 
-  it.effect("a Retry-After above maxHintedDelay fails at once after one attempt, with the original failure", () =>
+  it.effect("a Retry-After above maxRetryAfter fails at once after one attempt, with the original failure", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream({ retryAfter: "2 minutes" })
       const { attempts, onAttempt } = collector<Unavailable>()
       const exit = yield* upstream.call.pipe(
-        Retry.retry({ delayHint: hintOf, maxHintedDelay: "1 minute", onAttempt }),
+        Retry.retry({ delayHint: hintOf, maxRetryAfter: "1 minute", onAttempt }),
         Effect.exit
       )
       expect(exit).toStrictEqual(
@@ -321,7 +321,7 @@ describe("Retry", () => {
       const upstream = makeUpstream()
       const { attempts, onAttempt } = collector<Unavailable>()
       const exit = yield* upstream.call.pipe(
-        Retry.retry({ schedule: Backoff.exponential({ jitter: "none", base: "1 second" }), onAttempt }),
+        Retry.retry({ schedule: Backoff.exponential({ jitter: "none", baseDelay: "1 second" }), onAttempt }),
         Deadline.withDeadline("500 millis"),
         Effect.exit
       )
@@ -355,12 +355,12 @@ describe("Retry", () => {
         Deadline.attemptTimeout("1 second"),
         Retry.retry({
           schedule: Backoff.exponential({ jitter: "none", maxAttempts: 100 }),
-          while: (e) => e.reason === "attempt-timeout"
+          while: (e) => e.reason === "Attempt"
         }),
         Deadline.withDeadline("3 seconds")
       ))
       expect(exit).toStrictEqual(
-        Exit.fail(new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.seconds(3) }))
+        Exit.fail(new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.seconds(3) }))
       )
       // attempts start at 0, 1100, 2300; the third is cut by the total deadline at 3000
       expect(calls).toBe(3)
@@ -371,7 +371,7 @@ describe("Retry", () => {
       const upstream = makeUpstream()
       const { attempts, onAttempt } = collector<Unavailable>()
       const error = yield* upstream.call.pipe(
-        Retry.retry({ budget: "api", onAttempt }),
+        Retry.retry({ budgetKey: "api", onAttempt }),
         Effect.flip,
         Effect.provide(RetryBudget.layer({ minRetries: 0, ratio: 0 }))
       )
@@ -416,7 +416,7 @@ describe("Retry", () => {
       const shared = yield* Effect.gen(function*() {
         const budget = yield* RetryBudget.make()
         return yield* outage((call) =>
-          Retry.retry(call, { budget: "api" }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
+          Retry.retry(call, { budgetKey: "api" }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
         )
       })
       const { ratio, minRetries } = RetryBudget.defaults
@@ -484,7 +484,7 @@ describe("Retry", () => {
         const { attempts, onAttempt } = collector<Unavailable>()
         yield* runVirtual(upstream.call.pipe(
           Retry.retry({
-            schedule: Backoff.exponential({ base: Duration.millis(base), jitter, maxAttempts }),
+            schedule: Backoff.exponential({ baseDelay: Duration.millis(base), jitter, maxAttempts }),
             onAttempt
           }),
           Deadline.withDeadline(Duration.millis(deadline)),
@@ -504,9 +504,9 @@ describe("Retry", () => {
     ({ base, hint, jitter, maxAttempts, seed }) =>
       Effect.gen(function*() {
         const upstream = makeUpstream({ retryAfter: Duration.millis(hint) })
-        const schedule = Backoff.exponential({ base: Duration.millis(base), jitter, maxAttempts })
+        const schedule = Backoff.exponential({ baseDelay: Duration.millis(base), jitter, maxAttempts })
         yield* runVirtual(upstream.call.pipe(
-          Retry.retry({ schedule, delayHint: hintOf, maxHintedDelay: "10 seconds", hintJitter: 0.1 }),
+          Retry.retry({ schedule, delayHint: hintOf, maxRetryAfter: "10 seconds", retryAfterJitter: 0.1 }),
           Effect.withRandom(Random.make(seed))
         ))
         expect(upstream.arrivals.length).toBe(maxAttempts)
@@ -527,7 +527,7 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       const { attempts, onAttempt } = collector<Unavailable>()
       const budgetService = RetryBudget.unsafeMake({ minRetries: 0, ratio: 0 })
       // no RetryBudget provided: the program type-checks and runs without one
-      const error = yield* upstream.call.pipe(Retry.retry({ budget: "api", budgetService, onAttempt }), Effect.flip)
+      const error = yield* upstream.call.pipe(Retry.retry({ budgetKey: "api", budgetService, onAttempt }), Effect.flip)
       expect(error).toStrictEqual(
         new RetryBudget.RetryBudgetExhausted({
           key: "api",
@@ -546,7 +546,7 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       const own = RetryBudget.unsafeMake({ minRetries: 0, ratio: 0 })
       const inContext = yield* RetryBudget.make({ minRetries: 100 })
       const error = yield* upstream.call.pipe(
-        Retry.retry({ budget: "api", budgetService: own }),
+        Retry.retry({ budgetKey: "api", budgetService: own }),
         Effect.flip,
         Effect.provideService(RetryBudget.RetryBudget, inContext)
       )
@@ -560,7 +560,7 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       const upstream = makeUpstream({ failures: 2 })
       const budgetService = RetryBudget.unsafeMake({ minRetries: 5, ratio: 0 })
       const fiber = yield* Effect.fork(upstream.call.pipe(
-        Retry.retry({ budget: "api", budgetService, schedule: noJitter })
+        Retry.retry({ budgetKey: "api", budgetService, schedule: noJitter })
       ))
       // 100 ms + 200 ms of backoff, well inside the budget's 10 s window
       yield* TestClock.adjust("300 millis")

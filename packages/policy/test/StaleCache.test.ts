@@ -61,7 +61,7 @@ describe("StaleCache", () => {
       expect(yield* Effect.exit(call)).toStrictEqual(Exit.fail(new Unavailable({ call: 3 })))
       expect(yield* cache.size).toBe(0)
       expect(yield* Effect.flip(cache.lookup("sku-1"))).toEqual(
-        new StaleCache.NoStaleAnswer({ key: "sku-1", reason: "missing" })
+        new StaleCache.NoStaleAnswer({ key: "sku-1", reason: "Missing" })
       )
     }))
 
@@ -69,11 +69,11 @@ describe("StaleCache", () => {
     Effect.gen(function*() {
       const cache = StaleCache.unsafeMake<number>({ maxEntries: 10, maxStaleness: "1 second" })
       const missing = yield* Effect.flip(StaleCache.lookup(cache, "a"))
-      expect(missing.reason).toBe("missing")
+      expect(missing.reason).toBe("Missing")
       expect(missing.message).toBe("no earlier answer is cached for a")
       yield* cache.set("a", 1)
       yield* TestClock.adjust("2 seconds")
-      expect((yield* Effect.flip(StaleCache.lookup(cache, "a"))).reason).toBe("too-old")
+      expect((yield* Effect.flip(StaleCache.lookup(cache, "a"))).reason).toBe("TooOld")
     }))
 
   it.effect("is bounded: the least recently used key is evicted first", () =>

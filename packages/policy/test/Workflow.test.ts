@@ -14,7 +14,7 @@ class UserError extends Data.TaggedError("UserError")<{}> {}
 class AdsError extends Data.TaggedError("AdsError")<{ readonly status: number }> {}
 
 const deadlineOf = (millis: number) =>
-  new Deadline.DeadlineExceeded({ reason: "deadline", timeout: Duration.millis(millis) })
+  new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(millis) })
 
 // A call that takes `latency`, then answers (or fails), and records how it ended.
 const makeCall = <A, E = never>(latency: Duration.DurationInput, answer: Exit.Exit<A, E>) => {

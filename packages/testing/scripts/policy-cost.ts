@@ -49,7 +49,7 @@ const main = Effect.gen(function*() {
   const budget = RetryBudget.unsafeMake()
   const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown, RetryBudget.RetryBudget>]> = [
     ["Retry.retry (success)", Retry.retry(Effect.void)],
-    ["Retry.retry with budget (success)", Retry.retry(Effect.void, { budget: "bench" })],
+    ["Retry.retry with budget (success)", Retry.retry(Effect.void, { budgetKey: "bench" })],
     ["RetryBudget deposit", budget.deposit("bench")],
     ["Deadline.withDeadline (success)", Deadline.withDeadline(Effect.void, "10 seconds")],
     ["Deadline.attemptTimeout (success)", Deadline.attemptTimeout(Effect.void, "1 second")],

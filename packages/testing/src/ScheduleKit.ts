@@ -112,8 +112,8 @@ export interface LawOptions<In = unknown> {
 export interface EnvelopeOptions<In = unknown> {
   readonly seeds: number | ReadonlyArray<number>
   readonly attempts?: number | undefined
-  /** Once the envelope reaches the cap it may stay there. */
-  readonly cap?: number | undefined
+  /** Once the envelope reaches `maxDelay` (milliseconds) it may stay there. */
+  readonly maxDelay?: number | undefined
   /**
    * The relative dip tolerated between neighbours, and below the cap (default `min(0.5, 12 / seeds)`): a maximum
    * over n seeds sits about 1/(n+1) below the true envelope, so a flat stretch (factor 1, or near the cap) can dip
@@ -199,9 +199,9 @@ export type Jitter = "none" | "full" | "equal" | "decorrelated"
  * @category models
  */
 export interface BackoffConfig {
-  readonly base: number
+  readonly baseDelay: number
   readonly factor: number
-  readonly cap: number
+  readonly maxDelay: number
   readonly jitter: Jitter
   /** Attempts in all, the first one included: at most `maxAttempts - 1` retries. */
   readonly maxAttempts: number
@@ -264,7 +264,7 @@ export const backoffConfigArbitrary: (constraints?: {
  * import { ScheduleKit } from "@sturdy/testing"
  *
  * const options = ScheduleKit.backoffOptions({
- *   base: 100, factor: 2, cap: 10_000, jitter: "full", maxAttempts: 5, maxElapsed: undefined
+ *   baseDelay: 100, factor: 2, maxDelay: 10_000, jitter: "full", maxAttempts: 5, maxElapsed: undefined
  * })
  * ```
  * @since 0.1.0
@@ -280,7 +280,7 @@ export const backoffOptions: (config: BackoffConfig) => Backoff.Options = intern
  * import { ScheduleKit } from "@sturdy/testing"
  *
  * const schedule = ScheduleKit.backoffSchedule({
- *   base: 100, factor: 2, cap: 10_000, jitter: "equal", maxAttempts: 5, maxElapsed: 30_000
+ *   baseDelay: 100, factor: 2, maxDelay: 10_000, jitter: "equal", maxAttempts: 5, maxElapsed: 30_000
  * })
  * ```
  * @since 0.1.0
@@ -290,7 +290,7 @@ export const backoffSchedule: (config: BackoffConfig) => Schedule.Schedule<Durat
 
 /**
  * Every single-seed law for a configuration's Backoff schedule: the cap holds, at most `maxAttempts - 1` retries,
- * a total of at most `min(maxElapsed, cap × retries)`, and the same seed gives the same delays.
+ * a total of at most `min(maxElapsed, maxDelay × retries)`, and the same seed gives the same delays.
  *
  * @example
  * ```ts
@@ -298,9 +298,10 @@ export const backoffSchedule: (config: BackoffConfig) => Schedule.Schedule<Durat
  *
  * // it.prop("Backoff keeps its laws", [ScheduleKit.backoffConfigArbitrary(), ScheduleKit.seedArbitrary],
  * //   ([config, seed]) => ScheduleKit.backoffLaws(config, { seed }))
- * ScheduleKit.backoffLaws({ base: 100, factor: 2, cap: 1_000, jitter: "full", maxAttempts: 4, maxElapsed: undefined }, {
- *   seed: 1
- * })
+ * ScheduleKit.backoffLaws(
+ *   { baseDelay: 100, factor: 2, maxDelay: 1_000, jitter: "full", maxAttempts: 4, maxElapsed: undefined },
+ *   { seed: 1 }
+ * )
  * ```
  * @since 0.1.0
  * @category laws

@@ -301,7 +301,7 @@ export interface BackoffPolicyOptions extends Backoff.Options {
  * ```ts
  * import { Simulator } from "@sturdy/testing"
  *
- * const fullJitter = Simulator.backoff({ jitter: "full", base: "10 millis", maxAttempts: 20 })
+ * const fullJitter = Simulator.backoff({ jitter: "full", baseDelay: "10 millis", maxAttempts: 20 })
  * ```
  * @since 0.1.0
  * @category policies

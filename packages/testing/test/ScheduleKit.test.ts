@@ -56,14 +56,14 @@ describe("ScheduleKit", () => {
     "the laws hold for a correctly capped jittered schedule",
     [ScheduleKit.backoffConfigArbitrary({ maxElapsed: false }), ScheduleKit.seedArbitrary],
     ([config, seed]) => {
-      const schedule = Schedule.exponential(config.base, config.factor).pipe(
+      const schedule = Schedule.exponential(config.baseDelay, config.factor).pipe(
         Schedule.jittered,
-        Schedule.modifyDelay((delay) => Math.min(config.cap, Duration.toMillis(delay))),
+        Schedule.modifyDelay((delay) => Math.min(config.maxDelay, Duration.toMillis(delay))),
         Schedule.intersect(Schedule.recurs(config.maxAttempts - 1))
       )
-      ScheduleKit.laws.capHolds(schedule, config.cap, { seed })
+      ScheduleKit.laws.capHolds(schedule, config.maxDelay, { seed })
       ScheduleKit.laws.attemptsBounded(schedule, config.maxAttempts - 1, { seed })
-      ScheduleKit.laws.totalBounded(schedule, config.cap * (config.maxAttempts - 1), { seed })
+      ScheduleKit.laws.totalBounded(schedule, config.maxDelay * (config.maxAttempts - 1), { seed })
       return ScheduleKit.laws.deterministic(schedule, { seed })
     },
     { fastCheck: { numRuns: 1000, seed: 42 } }
@@ -86,7 +86,7 @@ describe("ScheduleKit", () => {
         ScheduleKit.laws.envelopeMonotone(ScheduleKit.backoffSchedule(config), {
           seeds: 40,
           attempts: config.maxAttempts,
-          cap: config.cap
+          maxDelay: config.maxDelay
         }),
       { fastCheck: { numRuns: 1000, seed: 42 } }
     )
@@ -136,14 +136,15 @@ describe("ScheduleKit", () => {
       Schedule.jittered,
       Schedule.modifyDelay((delay) => Math.min(5_000, Duration.toMillis(delay)))
     )
-    expect(ScheduleKit.laws.envelopeMonotone(jittered, { seeds: 200, attempts: 12, cap: 5_000 })).toBe(true)
+    expect(ScheduleKit.laws.envelopeMonotone(jittered, { seeds: 200, attempts: 12, maxDelay: 5_000 })).toBe(true)
   })
 
   it("the arbitraries respect their ranges", () => {
     FastCheck.assert(
       FastCheck.property(
         ScheduleKit.backoffConfigArbitrary(),
-        (config) => config.base >= 1 && config.cap >= config.base && config.factor >= 1 && config.maxAttempts >= 1
+        (config) =>
+          config.baseDelay >= 1 && config.maxDelay >= config.baseDelay && config.factor >= 1 && config.maxAttempts >= 1
       ),
       { seed: 42, numRuns: 500 }
     )

@@ -28,7 +28,7 @@ describe("SchedulePlot", () => {
   })
 
   it("summarises Backoff's equal jitter inside the envelope Backoff documents", () => {
-    const options: Backoff.Options = { base: "100 millis", cap: "2 seconds", jitter: "equal", maxAttempts: 8 }
+    const options: Backoff.Options = { baseDelay: "100 millis", maxDelay: "2 seconds", jitter: "equal", maxAttempts: 8 }
     const rows = SchedulePlot.summary(Backoff.exponential(options), { attempts: 10, seeds: 1_000 })
     expect(rows).toHaveLength(7)
     rows.forEach((row, retry) => {

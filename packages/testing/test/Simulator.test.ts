@@ -94,7 +94,7 @@ describe("Simulator", () => {
       (["none", "equal", "full", "decorrelated"] as const).map((jitter) => {
         const report = Simulator.runSync(
           contention,
-          Simulator.backoff({ jitter, base: "10 millis", cap: "2 seconds", maxAttempts: 100 }),
+          Simulator.backoff({ jitter, baseDelay: "10 millis", maxDelay: "2 seconds", maxAttempts: 100 }),
           { seed: 1 }
         )
         expect(report.successRate).toBe(1)

@@ -107,7 +107,7 @@ const requestCommand = (method: request.Method) =>
 const scheduleCommand = Command.make(
   "schedule",
   {
-    base: duration("base").pipe(
+    baseDelay: duration("base-delay").pipe(
       Options.withDescription("The first retry's delay envelope (default 100ms)."),
       Options.withDefault(durations.parse("100ms").pipe(Either.getOrThrow))
     ),
@@ -115,7 +115,7 @@ const scheduleCommand = Command.make(
       Options.withDescription("Growth of the envelope per retry (≥ 1, default 2)."),
       Options.withDefault(2)
     ),
-    cap: duration("cap").pipe(
+    maxDelay: duration("max-delay").pipe(
       Options.withDescription("Upper bound of any single delay (default 10s)."),
       Options.withDefault(durations.parse("10s").pipe(Either.getOrThrow))
     ),

@@ -13,9 +13,9 @@ import * as table from "./table.js"
 
 /** The parsed command line of `sturdy schedule`. */
 export interface Input {
-  readonly base: Duration.Duration
+  readonly baseDelay: Duration.Duration
   readonly factor: number
-  readonly cap: Duration.Duration
+  readonly maxDelay: Duration.Duration
   readonly jitter: Backoff.Jitter
   readonly attempts: number
   readonly seed: Option.Option<number>
@@ -38,9 +38,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     const firstSeed = Option.getOrElse(input.seed, () => 0)
     const seeds = Array.from({ length: seedCount }, (_, i) => firstSeed + i)
     const options: Backoff.Options = {
-      base: input.base,
+      baseDelay: input.baseDelay,
       factor: input.factor,
-      cap: input.cap,
+      maxDelay: input.maxDelay,
       jitter: input.jitter,
       maxAttempts: input.attempts
     }
@@ -64,8 +64,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
         ms(cumulative)
       ]
     })
-    const title = `exponential backoff: base ${ms(Duration.toMillis(input.base))}, factor ${input.factor}, cap ${
-      ms(Duration.toMillis(input.cap))
+    const title = `exponential backoff: base ${ms(Duration.toMillis(input.baseDelay))}, factor ${input.factor}, cap ${
+      ms(Duration.toMillis(input.maxDelay))
     }, jitter ${input.jitter}, ${input.attempts} attempts`
     yield* Console.log(`${title} (${seedCount === 1 ? `seed ${firstSeed}` : `${seedCount} seeds from ${firstSeed}`})`)
     yield* Console.log("")

@@ -164,7 +164,7 @@ export const deadlineTimeout = (
 ): HttpFailure.Timeout =>
   new HttpFailure.Timeout({
     ...requestInfo(request),
-    phase: error.reason === "deadline" ? "Deadline" : "Attempt",
+    phase: error.reason,
     timeout: error.timeout
   })
 

@@ -1,12 +1,12 @@
 import type * as Backoff from "@sturdy/policy/Backoff"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Config from "effect/Config"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
 import * as upstream from "./upstream.js"
@@ -22,14 +22,16 @@ export interface Problem {
 }
 
 /** @internal */
-export class InvalidPolicy extends Data.TaggedError("InvalidPolicy")<{
-  /** The first problem's field. */
-  readonly field: string
-  /** The first problem's detail. */
-  readonly detail: string
-  /** Every problem found, the first included. */
-  readonly problems: ReadonlyArray<Problem>
-}> {
+export class InvalidPolicy
+  extends Schema.TaggedError<InvalidPolicy>("@sturdy/http/Policy/InvalidPolicy")("InvalidPolicy", {
+    /** The first problem's field. */
+    field: Schema.String,
+    /** The first problem's detail. */
+    detail: Schema.String,
+    /** Every problem found, the first included. */
+    problems: Schema.Array(Schema.Struct({ field: Schema.String, detail: Schema.String }))
+  })
+{
   override get message(): string {
     if (this.problems.length <= 1) return `invalid policy: ${this.field} ${this.detail}`
     return `invalid policy (${this.problems.length} problems): ${

@@ -15,7 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
@@ -143,7 +143,7 @@ const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage =>
         if (total !== undefined) patience = Duration.min(patience, total)
         if (Option.isSome(remaining)) patience = Duration.min(patience, remaining.value)
         return Duration.greaterThan(left, patience)
-          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "paused", retryAfter: left }))
+          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "Paused", retryAfter: left }))
           : Effect.zipRight(Effect.sleep(left), limited)
       })
     })
@@ -209,19 +209,19 @@ const retrying = (
         schedule,
         while: retryable,
         delayHint,
-        maxHintedDelay: retry.maxRetryAfter,
-        hintJitter: retry.retryAfterJitter,
+        maxRetryAfter: retry.maxRetryAfter,
+        retryAfterJitter: retry.retryAfterJitter,
         finalFailure: classification.withAttempts,
         onAttempt,
-        budget: call.key,
+        budgetKey: call.key,
         budgetService: budget
       })
       : Retry.retry(guarded, {
         schedule,
         while: retryable,
         delayHint,
-        maxHintedDelay: retry.maxRetryAfter,
-        hintJitter: retry.retryAfterJitter,
+        maxRetryAfter: retry.maxRetryAfter,
+        retryAfterJitter: retry.retryAfterJitter,
         finalFailure: classification.withAttempts,
         onAttempt
       })
@@ -251,7 +251,7 @@ const hedging = (
       })
     return budgeted
       ? Effect.provideService(
-        Hedge.hedge(guarded, { ...options, budget: call.key, deposit: false, onHedge }),
+        Hedge.hedge(guarded, { ...options, budgetKey: call.key, deposit: false, onHedge }),
         RetryBudget.RetryBudget,
         budget
       )
@@ -399,7 +399,7 @@ const timedAttempt = <A, R>(
 }
 
 const isQueueTimeout = (failure: classification.Guarded): failure is Bulkhead.BulkheadRejected =>
-  failure._tag === "BulkheadRejected" && failure.reason === "timeout"
+  failure._tag === "BulkheadRejected" && failure.reason === "Timeout"
 
 const queueTimedOut = (
   rejection: Bulkhead.BulkheadRejected,
@@ -432,12 +432,12 @@ export interface Profile {
 
 // The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
 const scheduleFor = (retry: policyOptions.ResolvedRetry): Schedule.Schedule<unknown, policyOptions.RetryFailure> => {
-  const limits = { cap: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
+  const limits = { maxDelay: retry.maxDelay, maxAttempts: retry.maxAttempts, maxElapsed: retry.maxElapsed }
   if (retry.schedule !== undefined) return Backoff.bounded(retry.schedule, limits)
   if (retry.delay !== undefined) return Backoff.bounded(Backoff.fromDelay(retry.delay), limits)
   return Backoff.exponential({
-    base: retry.baseDelay,
-    cap: retry.maxDelay,
+    baseDelay: retry.baseDelay,
+    maxDelay: retry.maxDelay,
     jitter: retry.jitter,
     maxAttempts: retry.maxAttempts,
     maxElapsed: retry.maxElapsed
@@ -450,9 +450,7 @@ const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.
   failureRateThreshold: breaker.failureRateThreshold,
   minimumThroughput: breaker.minimumThroughput,
   slidingWindow: breaker.slidingWindow,
-  breakDuration: Schedule.isSchedule(breaker.breakDuration)
-    ? breaker.breakDuration
-    : Schedule.spaced(breaker.breakDuration),
+  breakDuration: breaker.breakDuration,
   consecutiveFailures: breaker.consecutiveFailures,
   halfOpenMaxProbes: breaker.halfOpenMaxProbes,
   successThreshold: breaker.successThreshold,

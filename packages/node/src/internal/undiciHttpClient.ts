@@ -306,7 +306,7 @@ const maxTimerMillis = 2 ** 31 - 1
 
 const limitExceeded = (limit: Deadline.Limit, byAttemptTimeout: boolean): Deadline.DeadlineExceeded =>
   byAttemptTimeout
-    ? new Deadline.DeadlineExceeded({ reason: "attempt-timeout", timeout: limit.attemptTimeout }, true)
+    ? new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: limit.attemptTimeout }, true)
     : new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }, true)
 
 class RequestAborted extends globalThis.Error {

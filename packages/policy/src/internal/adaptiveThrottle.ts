@@ -9,10 +9,12 @@ import type * as AT from "../AdaptiveThrottle.js"
 import { isPolicyRejection } from "./rejection.js"
 
 /** @internal */
-export class AdaptiveThrottleRejected extends Schema.TaggedError<AdaptiveThrottleRejected>()(
-  "AdaptiveThrottleRejected",
-  { key: Schema.String, probability: Schema.Number }
-) {
+export class AdaptiveThrottleRejected
+  extends Schema.TaggedError<AdaptiveThrottleRejected>("@sturdy/policy/AdaptiveThrottle/AdaptiveThrottleRejected")(
+    "AdaptiveThrottleRejected",
+    { key: Schema.String, probability: Schema.Number }
+  )
+{
   override get message(): string {
     return `adaptive throttle ${this.key} rejected the call locally (p = ${this.probability.toFixed(3)})`
   }

@@ -10,9 +10,9 @@ import { maxTimerMillis, timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
-  base: Duration.millis(100),
+  baseDelay: Duration.millis(100),
   factor: 2,
-  cap: Duration.seconds(10),
+  maxDelay: Duration.seconds(10),
   jitter: "full",
   maxAttempts: 3,
   maxElapsed: Duration.infinity
@@ -29,25 +29,25 @@ interface Resolved {
 
 const resolve = (options: Backoff.Options | undefined): Resolved => {
   const resolved: Resolved = {
-    baseMillis: Duration.toMillis(options?.base ?? defaults.base),
+    baseMillis: Duration.toMillis(options?.baseDelay ?? defaults.baseDelay),
     factor: options?.factor ?? defaults.factor,
     // an infinite cap means none, but no delay may exceed what a timer can hold
-    capMillis: Math.min(maxTimerMillis, Duration.toMillis(options?.cap ?? defaults.cap)),
+    capMillis: Math.min(maxTimerMillis, Duration.toMillis(options?.maxDelay ?? defaults.maxDelay)),
     jitter: options?.jitter ?? defaults.jitter,
     maxAttempts: options?.maxAttempts ?? defaults.maxAttempts,
     maxElapsedMillis: Duration.toMillis(options?.maxElapsed ?? defaults.maxElapsed)
   }
   if (!(resolved.baseMillis >= 0) || !Number.isFinite(resolved.baseMillis)) {
-    throw new RangeError("Backoff: base must be a finite, non-negative duration")
+    throw new RangeError("Backoff: baseDelay must be a finite, non-negative duration")
   }
   if (!(resolved.factor >= 1)) {
     throw new RangeError("Backoff: factor must be >= 1")
   }
   if (!(resolved.capMillis >= 0)) {
-    throw new RangeError("Backoff: cap must be a non-negative duration")
+    throw new RangeError("Backoff: maxDelay must be a non-negative duration")
   }
-  if (options?.base !== undefined) timerDuration("Backoff", "base", options.base)
-  if (options?.cap !== undefined) timerDuration("Backoff", "cap", options.cap, true)
+  if (options?.baseDelay !== undefined) timerDuration("Backoff", "baseDelay", options.baseDelay)
+  if (options?.maxDelay !== undefined) timerDuration("Backoff", "maxDelay", options.maxDelay, true)
   if (!(resolved.maxAttempts >= 1) || !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)) {
     throw new RangeError("Backoff: maxAttempts must be an integer >= 1 (or Infinity)")
   }
@@ -175,7 +175,9 @@ export const bounded = <Out, In, R>(
 ): Schedule.Schedule<Duration.Duration, In, R> => {
   const capMillis = Math.min(
     maxTimerMillis,
-    options.cap === undefined ? Infinity : Duration.toMillis(timerDuration("Backoff.bounded", "cap", options.cap, true))
+    options.maxDelay === undefined
+      ? Infinity
+      : Duration.toMillis(timerDuration("Backoff.bounded", "maxDelay", options.maxDelay, true))
   )
   const maxAttempts = options.maxAttempts ?? Infinity
   if (!(maxAttempts >= 1) || !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)) {

@@ -8,12 +8,14 @@ import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
 
 /** @internal */
-export class BulkheadRejected extends Schema.TaggedError<BulkheadRejected>()("BulkheadRejected", {
-  key: Schema.String,
-  reason: Schema.Literal("full", "timeout")
-}) {
+export class BulkheadRejected
+  extends Schema.TaggedError<BulkheadRejected>("@sturdy/policy/Bulkhead/BulkheadRejected")("BulkheadRejected", {
+    key: Schema.String,
+    reason: Schema.Literal("Full", "Timeout")
+  })
+{
   override get message(): string {
-    return this.reason === "full"
+    return this.reason === "Full"
       ? `bulkhead ${this.key} is full`
       : `bulkhead ${this.key}: no permit in time (its maximum wait, or the deadline, passed)`
   }
@@ -43,8 +45,8 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
     let waiters: Array<Waiter> = []
     let head = 0
 
-    const full = new BulkheadRejected({ key, reason: "full" })
-    const timedOut = new BulkheadRejected({ key, reason: "timeout" })
+    const full = new BulkheadRejected({ key, reason: "Full" })
+    const timedOut = new BulkheadRejected({ key, reason: "Timeout" })
 
     const release = (): void => {
       while (head < waiters.length) {

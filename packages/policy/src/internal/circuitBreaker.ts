@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkTimer } from "./timer.js"
+import { checkTimer, timerDuration } from "./timer.js"
 
 /** @internal */
 export const FailureLabel = Schema.Struct({
@@ -23,34 +23,36 @@ export const FailureLabel = Schema.Struct({
 
 /** @internal */
 export const TripReason = Schema.Literal(
-  "consecutive-failures",
-  "failure-rate",
-  "slow-calls",
-  "probe-failed",
-  "isolated"
+  "ConsecutiveFailures",
+  "FailureRate",
+  "SlowCalls",
+  "ProbeFailed",
+  "Isolated"
 )
 
 const labelText = (label: typeof FailureLabel.Type): string =>
   label.status === undefined ? label.tag : `${label.tag} ${label.status}`
 
 /** @internal */
-export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
-  key: Schema.String,
-  retryAfter: Schema.DurationFromMillis,
-  reason: Schema.optional(TripReason),
-  failures: Schema.optional(Schema.Number),
-  lastFailure: Schema.optional(FailureLabel),
-  sameKind: Schema.optional(Schema.Boolean)
-}) {
+export class CircuitOpen
+  extends Schema.TaggedError<CircuitOpen>("@sturdy/policy/CircuitBreaker/CircuitOpen")("CircuitOpen", {
+    key: Schema.String,
+    retryAfter: Schema.DurationFromMillis,
+    reason: Schema.optional(TripReason),
+    failures: Schema.optional(Schema.Number),
+    lastFailure: Schema.optional(FailureLabel),
+    sameKind: Schema.optional(Schema.Boolean)
+  })
+{
   override get message(): string {
     const wait = `retry after ${Duration.format(this.retryAfter)}`
-    if (this.reason === "isolated") return `circuit open for ${this.key}: isolated until reset`
+    if (this.reason === "Isolated") return `circuit open for ${this.key}: isolated until reset`
     const last = this.lastFailure
     const n = this.failures
-    if (this.reason === "slow-calls") {
+    if (this.reason === "SlowCalls") {
       return `circuit open for ${this.key} after ${n === 1 ? "a slow call" : `${n ?? "too many"} slow calls`}; ${wait}`
     }
-    if (this.reason === "probe-failed" && last !== undefined) {
+    if (this.reason === "ProbeFailed" && last !== undefined) {
       return `circuit open for ${this.key} after a failed probe (${labelText(last)}); ${wait}`
     }
     if (last !== undefined && n !== undefined) {
@@ -118,7 +120,11 @@ const resolve = (options: CB.Options = {}): ResolvedOptions => {
     minimumThroughput: options.minimumThroughput ?? 10,
     halfOpenMaxProbes: Math.max(1, options.halfOpenMaxProbes ?? 1),
     successThreshold: Math.max(1, options.successThreshold ?? 1),
-    breakDuration: options.breakDuration ?? defaultBreakDuration,
+    breakDuration: options.breakDuration === undefined
+      ? defaultBreakDuration
+      : Schedule.isSchedule(options.breakDuration)
+      ? options.breakDuration
+      : Schedule.spaced(timerDuration("CircuitBreaker", "breakDuration", options.breakDuration)),
     isFailure: options.isFailure ?? (() => true),
     isIgnored: options.isIgnored
   }
@@ -290,7 +296,7 @@ export const unsafeMake = (
       : Duration.millis(s.lastBreakMillis)
 
   const rejection = (retryAfter: Duration.Duration): CircuitOpen => {
-    if (s.isolated) return new CircuitOpen({ key, retryAfter, reason: "isolated" }, true)
+    if (s.isolated) return new CircuitOpen({ key, retryAfter, reason: "Isolated" }, true)
     const trip = s.trip
     return trip === undefined
       ? new CircuitOpen({ key, retryAfter }, true)
@@ -342,10 +348,10 @@ export const unsafeMake = (
       // tells nothing about the upstream) leaves the state as it was: the next call may probe at once.
       s.probesInFlight--
       if (outcome === "ignored") return Effect.void
-      if (outcome === "failure") return open(now, "probe-failed", 1)
+      if (outcome === "failure") return open(now, "ProbeFailed", 1)
       if (isSlow && config.slowCallRateThreshold !== undefined) {
         s.lastFailure = undefined
-        return open(now, "slow-calls", 1)
+        return open(now, "SlowCalls", 1)
       }
       // a success, or a failure that does not count (the upstream answered): the upstream is alive
       s.probeSuccesses++
@@ -372,7 +378,7 @@ export const unsafeMake = (
     }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) {
-      return open(now, "consecutive-failures", s.consecutiveFailures)
+      return open(now, "ConsecutiveFailures", s.consecutiveFailures)
     }
     // The window's totals are summed only when a rate could trip: the kept sums bound them from above, so with
     // too few calls, or no failure (no slow call) kept at all, no threshold can be reached.
@@ -385,10 +391,10 @@ export const unsafeMake = (
     const totals = windowTotals(now)
     if (totals.calls >= config.minimumThroughput) {
       if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
-        return open(now, "failure-rate", totals.failures)
+        return open(now, "FailureRate", totals.failures)
       }
       if (config.slowCallRateThreshold !== undefined && totals.slow / totals.calls >= config.slowCallRateThreshold) {
-        return open(now, "slow-calls", totals.slow)
+        return open(now, "SlowCalls", totals.slow)
       }
     }
     return Effect.void

@@ -21,10 +21,13 @@ export class CircuitBreakerStore extends Context.Tag("@sturdy/policy/CircuitBrea
 
 /** @internal */
 export class CircuitBreakerStoreError
-  extends Schema.TaggedError<CircuitBreakerStoreError>()("CircuitBreakerStoreError", {
-    key: Schema.String,
-    cause: Schema.optional(Schema.Defect)
-  })
+  extends Schema.TaggedError<CircuitBreakerStoreError>("@sturdy/policy/CircuitBreakerStore/CircuitBreakerStoreError")(
+    "CircuitBreakerStoreError",
+    {
+      key: Schema.String,
+      cause: Schema.optional(Schema.Defect)
+    }
+  )
 {
   // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
   override get message(): string {

@@ -9,15 +9,15 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /** @internal */
-export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/DeadlineExceeded")(
+export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
   "DeadlineExceeded",
   {
-    reason: Schema.Literal("deadline", "attempt-timeout"),
+    reason: Schema.Literal("Deadline", "Attempt"),
     timeout: Schema.DurationFromMillis
   }
 ) {
   override get message(): string {
-    return this.reason === "deadline"
+    return this.reason === "Deadline"
       ? `deadline of ${Duration.format(this.timeout)} exceeded`
       : `attempt timed out after ${Duration.format(this.timeout)}`
   }
@@ -27,7 +27,7 @@ export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@stu
 export interface Current {
   readonly at: number
   readonly timeout: Duration.Duration
-  readonly reason: "deadline" | "attempt-timeout"
+  readonly reason: "Deadline" | "Attempt"
   readonly armed: boolean
   readonly attemptTimeout: Duration.Duration
   readonly attemptMillis: number
@@ -36,7 +36,7 @@ export interface Current {
 const none: Current = {
   at: Number.POSITIVE_INFINITY,
   timeout: Duration.infinity,
-  reason: "deadline",
+  reason: "Deadline",
   armed: true,
   attemptTimeout: Duration.infinity,
   attemptMillis: Number.POSITIVE_INFINITY
@@ -92,7 +92,7 @@ const withLimit = <A, E, R>(self: Effect.Effect<A, E, R>, limit: Current): Effec
 const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   timeout: Duration.DurationInput,
-  reason: "deadline" | "attempt-timeout",
+  reason: "Deadline" | "Attempt",
   options: LimitOptions | undefined
 ): Effect.Effect<A, E | DeadlineExceeded, R> => {
   // decoded on first use (an invalid input still fails where it used to), then reused by every call
@@ -105,7 +105,7 @@ const limit = <A, E, R>(
     const now = clock.unsafeCurrentTimeMillis()
     if (duration === undefined) duration = Duration.decode(timeout)
     // an attempt never runs longer than the attempt timeout established around it
-    const own = reason === "attempt-timeout" && outer.attemptMillis < Duration.toMillis(duration)
+    const own = reason === "Attempt" && outer.attemptMillis < Duration.toMillis(duration)
       ? outer.attemptTimeout
       : duration
     const at = now + Duration.toMillis(own)
@@ -117,7 +117,7 @@ const limit = <A, E, R>(
     // Its timers run on real time, so under any other Clock (TestClock, a simulator's) the timer below is armed.
     if (selfEnforcing && clock === liveClock) {
       // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
-      if (at >= outer.at || (reason === "attempt-timeout" && own === outer.attemptTimeout)) return self
+      if (at >= outer.at || (reason === "Attempt" && own === outer.attemptTimeout)) return self
       return withLimit(self, { ...outer, at, timeout: own, reason, armed: false })
     }
     let limit: Current
@@ -158,7 +158,7 @@ export const withDeadline = dual<
     timeout: Duration.DurationInput,
     options?: LimitOptions
   ) => Effect.Effect<A, E | DeadlineExceeded, R>
->(isEffectFirst, (self, timeout, options) => limit(self, timeout, "deadline", options))
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "Deadline", options))
 
 /** @internal */
 export const attemptTimeout = dual<
@@ -171,7 +171,7 @@ export const attemptTimeout = dual<
     timeout: Duration.DurationInput,
     options?: LimitOptions
   ) => Effect.Effect<A, E | DeadlineExceeded, R>
->(isEffectFirst, (self, timeout, options) => limit(self, timeout, "attempt-timeout", options))
+>(isEffectFirst, (self, timeout, options) => limit(self, timeout, "Attempt", options))
 
 /** @internal */
 export interface EstablishOptions {
@@ -208,7 +208,7 @@ export const establish = dual<
       return withLimit(
         self,
         sooner
-          ? { at, timeout: duration, reason: "deadline", armed: false, attemptTimeout, attemptMillis }
+          ? { at, timeout: duration, reason: "Deadline", armed: false, attemptTimeout, attemptMillis }
           : { ...outer, attemptTimeout, attemptMillis }
       )
     })

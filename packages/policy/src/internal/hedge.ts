@@ -162,7 +162,7 @@ export const hedge: typeof Hedge.hedge = dual(
     validate(options)
     const enabled = options.enabled ?? true
     if (enabled === false) return self
-    const run = options.budget === undefined
+    const run = options.budgetKey === undefined
       ? hedgeImpl(self, options, undefined)
       : Effect.flatMap(RetryBudget, (service) => hedgeImpl(self, options, service))
     return enabled === true ? run : Effect.flatMap(enabled, (on) => (on ? run : self))
@@ -192,7 +192,7 @@ const hedgeImpl = <A, E, R, R2>(
 ): Effect.Effect<A, E, R | R2> => {
   const maxHedges = options.maxHedges ?? defaults.maxHedges
   if (maxHedges < 1) return self
-  const budgetKey = options.budget
+  const budgetKey = options.budgetKey
   const keepFirst = options.failure === "first"
 
   return Effect.suspend(() => {

@@ -6,23 +6,30 @@ import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 
 /** @internal */
-export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
-  key: Schema.String,
-  reason: Schema.Literal("limit", "paused"),
-  retryAfter: Schema.DurationFromMillis
-}) {
+export class RateLimitExceeded
+  extends Schema.TaggedError<RateLimitExceeded>("@sturdy/policy/RateLimit/RateLimitExceeded")("RateLimitExceeded", {
+    key: Schema.String,
+    reason: Schema.Literal("Limit", "Paused"),
+    retryAfter: Schema.DurationFromMillis
+  })
+{
   override get message(): string {
-    return this.reason === "paused"
+    return this.reason === "Paused"
       ? `rate limit ${this.key} is paused by the server; retry after ${Duration.format(this.retryAfter)}`
       : `rate limit ${this.key} exceeded; retry after ${Duration.format(this.retryAfter)}`
   }
 }
 
 /** @internal */
-export class RateLimitStoreError extends Schema.TaggedError<RateLimitStoreError>()("RateLimitStoreError", {
-  key: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class RateLimitStoreError
+  extends Schema.TaggedError<RateLimitStoreError>("@sturdy/policy/RateLimit/RateLimitStoreError")(
+    "RateLimitStoreError",
+    {
+      key: Schema.String,
+      cause: Schema.optional(Schema.Defect)
+    }
+  )
+{
   // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
   override get message(): string {
     return `rate limit store failed for ${this.key}`
@@ -83,7 +90,7 @@ export const make = (
 
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
-        ? new RateLimitExceeded({ key, reason: "limit", retryAfter: error.retryAfter }, true)
+        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: error.retryAfter }, true)
         : new RateLimitStoreError({ key, cause: error.cause }, true)
 
     // a caller interrupted while waiting for its reserved slot hands the slot back, so no token is lost
@@ -103,7 +110,7 @@ export const make = (
             const remaining = pausedFor(key, clock.unsafeCurrentTimeMillis())
             return remaining > 0
               ? Effect.fail(
-                new RateLimitExceeded({ key, reason: "paused", retryAfter: Duration.millis(remaining) }, true)
+                new RateLimitExceeded({ key, reason: "Paused", retryAfter: Duration.millis(remaining) }, true)
               )
               : Effect.asVoid(Effect.mapError(
                 limiter.consume({ algorithm, onExceeded: "fail", window, limit: options.limit, key, tokens }),

@@ -17,9 +17,9 @@ import { timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
-  maxHintedDelay: Duration.seconds(30),
-  hintJitter: 0.1,
-  maxHintJitter: Duration.seconds(1)
+  maxRetryAfter: Duration.seconds(30),
+  retryAfterJitter: 0.1,
+  maxRetryAfterJitter: Duration.seconds(1)
 } as const
 
 interface Budget {
@@ -78,16 +78,18 @@ const retryImpl = <A, E, R, R2>(
   const schedule: Schedule.Schedule<unknown, E, R2> = options.schedule ?? backoff.exponential()
   const retryable: (failure: E, attempt: number) => boolean = options.while ?? constTrue
   const maxHintedMillis = Duration.toMillis(
-    options.maxHintedDelay === undefined
-      ? defaults.maxHintedDelay
-      : timerDuration("Retry", "maxHintedDelay", options.maxHintedDelay, true)
+    options.maxRetryAfter === undefined
+      ? defaults.maxRetryAfter
+      : timerDuration("Retry", "maxRetryAfter", options.maxRetryAfter, true)
   )
-  const hintJitter = options.hintJitter ?? defaults.hintJitter
-  if (!(hintJitter >= 0 && hintJitter <= 1)) throw new RangeError("Retry: hintJitter must be between 0 and 1")
-  const maxHintJitterMillis = Duration.toMillis(
-    options.maxHintJitter === undefined
-      ? defaults.maxHintJitter
-      : timerDuration("Retry", "maxHintJitter", options.maxHintJitter)
+  const retryAfterJitter = options.retryAfterJitter ?? defaults.retryAfterJitter
+  if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
+    throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
+  }
+  const maxRetryAfterJitterMillis = Duration.toMillis(
+    options.maxRetryAfterJitter === undefined
+      ? defaults.maxRetryAfterJitter
+      : timerDuration("Retry", "maxRetryAfterJitter", options.maxRetryAfterJitter)
   )
   const finalFailure = options.finalFailure
 
@@ -141,11 +143,11 @@ const retryImpl = <A, E, R, R2>(
           return yield* giveUp(failure, next, hintMillis, "retry-after-too-long", budget)
         }
         delayMillis = hintMillis
-        if (hintMillis > 0 && hintJitter > 0) {
+        if (hintMillis > 0 && retryAfterJitter > 0) {
           // Clients told the same instant must not all wake together: add a little, never less than the hint and
-          // never more than `hintJitter` of it or `maxHintJitter`; a 0 ("now") stays 0.
+          // never more than `retryAfterJitter` of it or `maxRetryAfterJitter`; a 0 ("now") stays 0.
           const unit = yield* Random.next
-          const spread = Math.min(hintMillis * hintJitter, maxHintJitterMillis)
+          const spread = Math.min(hintMillis * retryAfterJitter, maxRetryAfterJitterMillis)
           delayMillis = Math.max(hintMillis, Math.min(maxHintedMillis, Math.floor(hintMillis + spread * unit)))
         }
         reason = "retry-after"
@@ -173,7 +175,7 @@ const retryImpl = <A, E, R, R2>(
     Effect.catchAll(self, (failure) => onFailure(failure, made, state, budget))
 
   // The first attempt is the same Effect for every call: building it once keeps the happy path free of allocations.
-  const budgetKey = options.budget
+  const budgetKey = options.budgetKey
   if (budgetKey === undefined) {
     return attemptFrom(1, schedule.initial, undefined)
   }

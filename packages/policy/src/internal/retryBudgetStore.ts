@@ -18,10 +18,15 @@ export class RetryBudgetStore extends Context.Tag("@sturdy/policy/RetryBudgetSto
 >() {}
 
 /** @internal */
-export class RetryBudgetStoreError extends Schema.TaggedError<RetryBudgetStoreError>()("RetryBudgetStoreError", {
-  key: Schema.String,
-  cause: Schema.optional(Schema.Defect)
-}) {
+export class RetryBudgetStoreError
+  extends Schema.TaggedError<RetryBudgetStoreError>("@sturdy/policy/RetryBudgetStore/RetryBudgetStoreError")(
+    "RetryBudgetStoreError",
+    {
+      key: Schema.String,
+      cause: Schema.optional(Schema.Defect)
+    }
+  )
+{
   // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
   override get message(): string {
     return `retry budget store failed for ${this.key}`

@@ -9,15 +9,15 @@ import type * as StaleCache from "../StaleCache.js"
 import * as fallback from "./fallback.js"
 
 /** @internal */
-export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/policy/NoStaleAnswer")(
+export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/policy/StaleCache/NoStaleAnswer")(
   "NoStaleAnswer",
   {
     key: Schema.String,
-    reason: Schema.Literal("missing", "too-old")
+    reason: Schema.Literal("Missing", "TooOld")
   }
 ) {
   override get message(): string {
-    return this.reason === "missing"
+    return this.reason === "Missing"
       ? `no earlier answer is cached for ${this.key}`
       : `the cached answer for ${this.key} is older than the allowed staleness`
   }
@@ -41,11 +41,11 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
   const lookup = (key: string): Effect.Effect<StaleCache.Entry<A>, NoStaleAnswer> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const stored = entries.get(key)
-      if (stored === undefined) return Effect.fail(new NoStaleAnswer({ key, reason: "missing" }))
+      if (stored === undefined) return Effect.fail(new NoStaleAnswer({ key, reason: "Missing" }))
       entries.delete(key)
       const ageMillis = Math.max(0, now - stored.storedAt)
       if (ageMillis > maxStalenessMillis) {
-        return Effect.fail(new NoStaleAnswer({ key, reason: "too-old" }))
+        return Effect.fail(new NoStaleAnswer({ key, reason: "TooOld" }))
       }
       entries.set(key, stored)
       return Effect.succeed({ value: stored.value, storedAt: stored.storedAt, age: Duration.millis(ageMillis) })

@@ -193,7 +193,7 @@ export const envelopeMonotone = <Out>(
   options: ScheduleKit.EnvelopeOptions
 ): true => {
   const upper = envelope(schedule, options)
-  const cap = options.cap ?? Number.POSITIVE_INFINITY
+  const cap = options.maxDelay ?? Number.POSITIVE_INFINITY
   // The maximum of n uniform draws falls short of the true bound by about 1/(n+1) of it, so a flat stretch of a
   // sampled envelope (at the cap, or with factor 1) dips by that much; 12/n keeps such noise from failing the law.
   const slack = options.slack ?? Math.min(0.5, 12 / seedList(options.seeds).length)
@@ -241,9 +241,9 @@ export const backoffConfigArbitrary = (constraints?: {
       FastCheck.constant(undefined) :
       FastCheck.option(FastCheck.integer({ min: 1, max: 600_000 }), { nil: undefined })
   }).map(({ base, capOverBase, factor, jitter, maxAttempts, maxElapsed }) => ({
-    base,
+    baseDelay: base,
     factor,
-    cap: base * capOverBase,
+    maxDelay: base * capOverBase,
     jitter,
     maxAttempts,
     maxElapsed
@@ -251,9 +251,9 @@ export const backoffConfigArbitrary = (constraints?: {
 
 /** @internal */
 export const backoffOptions = (config: ScheduleKit.BackoffConfig): Backoff.Options => ({
-  base: Duration.millis(config.base),
+  baseDelay: Duration.millis(config.baseDelay),
   factor: config.factor,
-  cap: Duration.millis(config.cap),
+  maxDelay: Duration.millis(config.maxDelay),
   jitter: config.jitter,
   maxAttempts: config.maxAttempts,
   maxElapsed: config.maxElapsed === undefined ? Duration.infinity : Duration.millis(config.maxElapsed)
@@ -267,8 +267,8 @@ export const backoffSchedule = (config: ScheduleKit.BackoffConfig): Schedule.Sch
 export const backoffLaws = (config: ScheduleKit.BackoffConfig, options: ScheduleKit.LawOptions): true => {
   const schedule = backoffSchedule(config)
   const retries = config.maxAttempts - 1
-  capHolds(schedule, config.cap, options)
+  capHolds(schedule, config.maxDelay, options)
   attemptsBounded(schedule, retries, options)
-  totalBounded(schedule, Math.min(config.maxElapsed ?? Number.POSITIVE_INFINITY, config.cap * retries), options)
+  totalBounded(schedule, Math.min(config.maxElapsed ?? Number.POSITIVE_INFINITY, config.maxDelay * retries), options)
   return deterministic(schedule, options)
 }

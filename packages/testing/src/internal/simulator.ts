@@ -395,9 +395,9 @@ export const naiveLoop: Simulator.Policy = makePolicy("naive loop", () =>
   Effect.succeed((call) =>
     Retry.retry(call, {
       schedule: Backoff.exponential({
-        base: "1 second",
+        baseDelay: "1 second",
         factor: 2,
-        cap: Duration.infinity,
+        maxDelay: Duration.infinity,
         jitter: "none",
         maxAttempts: 4
       })
@@ -411,14 +411,14 @@ export const urllib3: Simulator.Policy = makePolicy("urllib3-like", () =>
       // urllib3's Retry(total=3, backoff_factor=0.5) with status_forcelist 429/5xx: 0.5 s, 1 s, 2 s, no jitter,
       // and Retry-After obeyed to the letter.
       schedule: Backoff.exponential({
-        base: "500 millis",
+        baseDelay: "500 millis",
         factor: 2,
-        cap: "120 seconds",
+        maxDelay: "120 seconds",
         jitter: "none",
         maxAttempts: 4
       }),
       delayHint: retryAfterHint,
-      hintJitter: 0
+      retryAfterJitter: 0
     })
   ))
 
@@ -443,8 +443,8 @@ export const standardDefaults: {
   readonly breaker: CircuitBreaker.Options
 } = {
   backoff: {
-    base: shipped.retry.baseDelay,
-    cap: shipped.retry.maxDelay,
+    baseDelay: shipped.retry.baseDelay,
+    maxDelay: shipped.retry.maxDelay,
     jitter: shipped.retry.jitter,
     maxAttempts: shipped.retry.maxAttempts
   },
@@ -472,10 +472,10 @@ export const sturdy = (options?: Simulator.StandardOptions): Simulator.Policy =>
       return (call) =>
         Retry.retry(CircuitBreaker.withBreaker(call, breaker), {
           schedule,
-          budget: "upstream",
+          budgetKey: "upstream",
           delayHint: (failure) => failure._tag === "UpstreamFailure" ? retryAfterHint(failure) : Option.none(),
-          maxHintedDelay: shipped.retry.maxRetryAfter,
-          hintJitter: shipped.retry.retryAfterJitter,
+          maxRetryAfter: shipped.retry.maxRetryAfter,
+          retryAfterJitter: shipped.retry.retryAfterJitter,
           // An open breaker already said "not now"; retrying it would only spin.
           while: (failure) => failure._tag === "UpstreamFailure"
         }).pipe(Effect.provideService(RetryBudget.RetryBudget, budget))
