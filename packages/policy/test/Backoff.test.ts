@@ -11,16 +11,21 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
 
-// Steps the schedule as a retry driver would, returning the delay of each retry (what would be slept).
-const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Array<number> =>
+// Steps a schedule as a retry driver would (the input is the failure), returning the delay of each retry (what
+// would be slept); randomness from `seed`.
+const stepDelays = <In>(
+  schedule: Schedule.Schedule<unknown, In>,
+  inputs: ReadonlyArray<In>,
+  start = 0,
+  seed = 0
+): Array<number> =>
   Effect.runSync(
     Effect.gen(function*() {
-      const schedule = Backoff.exponential(options)
       let state = schedule.initial
-      let now = 1_000_000
+      let now = start
       const delays: Array<number> = []
-      for (let i = 0; i < maxSteps; i++) {
-        const [next, , decision] = yield* schedule.step(now, undefined, state)
+      for (const input of inputs) {
+        const [next, , decision] = yield* schedule.step(now, input, state)
         if (ScheduleDecision.isDone(decision)) break
         const delay = Intervals.start(decision.intervals) - now
         delays.push(delay)
@@ -30,6 +35,9 @@ const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Ar
       return delays
     }).pipe(Effect.withRandom(Random.make(seed)))
   )
+
+const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Array<number> =>
+  stepDelays(Backoff.exponential(options), new Array<undefined>(maxSteps).fill(undefined), 1_000_000, seed)
 
 const jitterArb = FastCheck.constantFrom<Backoff.Jitter>("none", "full", "equal", "decorrelated")
 const optionsArb = FastCheck.record({
@@ -186,23 +194,6 @@ describe("Backoff", () => {
     expect(sampleDelays({}, 1).length).toBe(2)
   })
 })
-
-// Steps any schedule as a retry driver would (the input is the failure), returning each delay.
-const stepDelays = <In>(schedule: Schedule.Schedule<unknown, In>, inputs: ReadonlyArray<In>, start = 0) =>
-  Effect.runSync(Effect.gen(function*() {
-    let state = schedule.initial
-    let now = start
-    const delays: Array<number> = []
-    for (const input of inputs) {
-      const [next, , decision] = yield* schedule.step(now, input, state)
-      if (ScheduleDecision.isDone(decision)) break
-      const delay = Intervals.start(decision.intervals) - now
-      delays.push(delay)
-      now += delay
-      state = next
-    }
-    return delays
-  }))
 
 describe("Backoff.fromDelay and Backoff.bounded", () => {
   it("fromDelay is told the 1-based retry number and the failure", () => {
