@@ -261,6 +261,13 @@ export interface CircuitBreaker {
    * call after the pause arrives (`state` already reports HalfOpen once the pause is over).
    */
   readonly changes: Stream.Stream<StateChange>
+  /**
+   * Subscribes now, for as long as the scope lives: the stream carries every transition from the moment this effect
+   * returns, however late it is run (`changes` only sees those after the stream starts, in whatever fiber runs it).
+   *
+   * @since 0.1.0
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<StateChange>, never, Scope.Scope>
   /** Holds the breaker open until `reset`, whatever the upstream does. */
   readonly isolate: Effect.Effect<void>
   /** Closes the breaker and forgets its counts and its pause schedule. */

@@ -263,6 +263,33 @@ describe("CircuitBreaker", () => {
       expect(yield* upstream.count).toBe(4)
     }))
 
+  it.scoped("subscribe misses no transition made right after it returns, on a breaker and on a registry's", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", { breakDuration: "1 second" })
+      const registry = yield* CircuitBreaker.makeRegistry()
+      const pooled = yield* registry.get("https://a.example:443")
+      const other = yield* registry.get("https://b.example:443")
+      const fromBreaker = yield* breaker.subscribe
+      const fromPooled = yield* pooled.subscribe
+      // no yield between subscribing and the transitions: the streams have not started running yet
+      yield* breaker.isolate
+      yield* breaker.reset
+      yield* other.isolate
+      yield* pooled.isolate
+      const seen = (changes: Stream.Stream<CircuitBreaker.StateChange>) =>
+        Effect.map(
+          Stream.runCollect(Stream.take(changes, 2)),
+          (all) => Chunk.toReadonlyArray(all).map((c) => `${c.key} ${c.from}>${c.to}`)
+        )
+      expect(yield* seen(fromBreaker)).toEqual(["api Closed>Open", "api Open>Closed"])
+      yield* pooled.reset
+      // a registry breaker's stream carries its own key only
+      expect(yield* seen(fromPooled)).toEqual([
+        "https://a.example:443 Closed>Open",
+        "https://a.example:443 Open>Closed"
+      ])
+    }))
+
   it.scoped("a registry keeps one breaker per key and stays bounded over 10^5 keys", () =>
     Effect.gen(function*() {
       const registry = yield* CircuitBreaker.makeRegistry({ capacity: 100 })

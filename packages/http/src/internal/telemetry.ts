@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import * as FiberStatus from "effect/FiberStatus"
 import { constTrue, dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as LogLevel from "effect/LogLevel"
@@ -690,6 +689,8 @@ export const trackBreaker = (
   source: CircuitBreaker.CircuitBreaker | CircuitBreaker.RegistryService
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
+    // subscribed before the current state is read: a transition in between is tracked, never missed
+    const changes = yield* source.subscribe
     if (isBreaker(source)) {
       const state = yield* source.state
       yield* Effect.withFiberRuntime((fiber) => {
@@ -697,16 +698,5 @@ export const trackBreaker = (
         return Effect.void
       })
     }
-    if (!isBreaker(source)) {
-      // a registry subscribes before returning: every transition from now on is tracked
-      yield* Effect.forkScoped(Stream.runForEach(yield* source.subscribe, onBreakerChange))
-      return
-    }
-    const subscriber = yield* Effect.forkScoped(Stream.runForEach(source.changes, onBreakerChange))
-    // a single breaker's `changes` only carries transitions from the moment of subscription: return once the
-    // subscriber waits on it
-    for (let spins = 0; spins < 100; spins++) {
-      yield* Effect.yieldNow()
-      if (FiberStatus.isSuspended(yield* subscriber.status)) break
-    }
+    yield* Effect.forkScoped(Stream.runForEach(changes, onBreakerChange))
   })

@@ -190,6 +190,7 @@ export const unsafeMake = (
   options: CB.Options | undefined,
   publish: (change: CB.StateChange) => void,
   changes: Stream.Stream<CB.StateChange>,
+  subscribe: Effect.Effect<Stream.Stream<CB.StateChange>, never, Scope.Scope>,
   sync?: BreakerSync | undefined
 ): CB.CircuitBreaker => {
   const config = resolve(options)
@@ -477,6 +478,7 @@ export const unsafeMake = (
     snapshot,
     state: Effect.map(snapshot, (_) => _.state),
     changes,
+    subscribe,
     isolate: Effect.clockWith((clock) =>
       Effect.sync(() => {
         s.isolated = true
@@ -505,7 +507,8 @@ export const make = (
 ): Effect.Effect<CB.CircuitBreaker, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown),
-    (hub) => unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub), sync)
+    (hub) =>
+      unsafeMake(key, options, publishTo(hub), Stream.fromPubSub(hub), Stream.fromPubSub(hub, { scoped: true }), sync)
   )
 
 /** @internal */
@@ -523,6 +526,7 @@ export const makeRegistry = (
     const capacity = Math.max(1, options.capacity ?? 10_000)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
     const changes = Stream.fromPubSub(hub)
+    const subscribe = Stream.fromPubSub(hub, { scoped: true })
     const publish = publishTo(hub)
     // a Map iterates in insertion order; re-inserting on access makes its first key the least recently used
     const breakers = new Map<string, CB.CircuitBreaker>()
@@ -544,6 +548,7 @@ export const makeRegistry = (
         options.breaker,
         publish,
         Stream.filter(changes, (change) => change.key === key),
+        Effect.map(subscribe, Stream.filter((change: CB.StateChange) => change.key === key)),
         sync
       )
       breakers.set(key, created)
@@ -560,7 +565,7 @@ export const makeRegistry = (
       get,
       size: Effect.sync(() => breakers.size),
       changes,
-      subscribe: Stream.fromPubSub(hub, { scoped: true }),
+      subscribe,
       withBreaker: (key) => (self) => Effect.suspend(() => lookup(key).run(self))
     } satisfies CB.RegistryService
   })
