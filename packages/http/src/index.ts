@@ -4,6 +4,11 @@
 export * as Attempt from "./Attempt.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as ClientResponse from "./ClientResponse.js"
+
+/**
  * @since 0.1.0
  */
 export * as HttpFailure from "./HttpFailure.js"

@@ -2,8 +2,7 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
@@ -16,7 +15,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -26,6 +24,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
+import * as clientResponse from "./clientResponse.js"
 import * as Jwt from "./jwt.js"
 import { processingOf } from "./processing.js"
 import * as Redaction from "./redaction.js"
@@ -171,21 +170,15 @@ export const redactError = <E>(
 // A response whose `request` (and everything that renders it: `toJSON`, inspection, errors from reading the body)
 // shows the credentials as `<redacted>`. The platform keeps the sent request on the response, and responses and
 // `ResponseError`s are what applications log.
-class RedactedResponse implements HttpClientResponse.HttpClientResponse {
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-  readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
+class RedactedResponse extends clientResponse.Class {
   readonly request: HttpClientRequest.HttpClientRequest
   constructor(
     readonly original: HttpClientResponse.HttpClientResponse,
     readonly redactedHeaders: ReadonlyArray<string>,
     readonly redactedParams: ReadonlyArray<string>
   ) {
+    super()
     this.request = redactRequest(original.request, redactedHeaders, redactedParams)
-  }
-  private redact<A>(
-    effect: Effect.Effect<A, HttpClientError.ResponseError>
-  ): Effect.Effect<A, HttpClientError.ResponseError> {
-    return Effect.mapError(effect, (error) => redactError(error, this.redactedHeaders, this.redactedParams))
   }
   get status() {
     return this.original.status
@@ -193,26 +186,17 @@ class RedactedResponse implements HttpClientResponse.HttpClientResponse {
   get headers() {
     return this.original.headers
   }
-  get cookies() {
+  override get cookies() {
     return this.original.cookies
   }
-  get remoteAddress() {
+  override get remoteAddress() {
     return this.original.remoteAddress
   }
-  get formData() {
-    return this.redact(this.original.formData)
-  }
-  get text() {
-    return this.redact(this.original.text)
-  }
-  get json() {
-    return this.redact(this.original.json)
-  }
-  get urlParamsBody() {
-    return this.redact(this.original.urlParamsBody)
-  }
-  get arrayBuffer() {
-    return this.redact(this.original.arrayBuffer)
+  get bytes() {
+    return Effect.mapError(
+      Effect.map(this.original.arrayBuffer, (buffer) => new Uint8Array(buffer)),
+      (error) => redactError(error, this.redactedHeaders, this.redactedParams)
+    )
   }
   get stream() {
     return Stream.mapError(
@@ -220,15 +204,9 @@ class RedactedResponse implements HttpClientResponse.HttpClientResponse {
       (error) => redactError(error, this.redactedHeaders, this.redactedParams)
     )
   }
-  toJSON(): unknown {
+  override toJSON(): unknown {
     const json = this.original.toJSON()
     return Predicate.isRecord(json) ? { ...json, request: this.request.toJSON() } : json
-  }
-  toString(): string {
-    return Inspectable.format(this.toJSON())
-  }
-  [Inspectable.NodeInspectSymbol](): unknown {
-    return this.toJSON()
   }
 }
 

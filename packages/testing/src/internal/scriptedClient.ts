@@ -1,11 +1,8 @@
-import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
-import * as UrlParams from "@effect/platform/UrlParams"
+import * as ClientResponse from "@sturdy/http/ClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -13,9 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
@@ -99,12 +94,7 @@ const concat = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
   return out
 }
 
-const decoder = new TextDecoder()
-
-class ScriptedResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
-  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
-
+class ScriptedResponse extends ClientResponse.Class {
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     private readonly head: Head,
@@ -121,66 +111,13 @@ class ScriptedResponse extends Inspectable.Class implements HttpClientResponse.H
     return this.head.headers
   }
 
-  get cookies(): Cookies.Cookies {
-    const header = this.head.headers["set-cookie"]
-    return header === undefined ? Cookies.empty : Cookies.fromSetCookie([header])
-  }
-
-  get remoteAddress(): Option.Option<string> {
-    return Option.none()
-  }
-
-  private decodeError(cause: unknown) {
-    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
-  }
-
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     return Stream.fromQueue(this.body).pipe(Stream.flattenTake, Stream.mapError((cause) => this.decodeError(cause)))
   }
 
-  private bytesBody?: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
-  private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
-    return this.bytesBody ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.stream), concat)))
-  }
-
-  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.map(this.bytes, (bytes) => decoder.decode(bytes))
-  }
-
-  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => text === "" ? null : JSON.parse(text) as unknown,
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return Effect.map(this.bytes, (bytes) => bytes.slice().buffer)
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.text, (text) =>
-      Effect.try({
-        try: () => UrlParams.fromInput(new URLSearchParams(text)),
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.bytes, (bytes) =>
-      Effect.tryPromise({
-        try: () => new Response(new Uint8Array(bytes), { headers: this.head.headers }).formData(),
-        catch: (cause) => this.decodeError(cause)
-      }))
-  }
-
-  toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
-    })
+  private wholeBody?: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
+  get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
+    return this.wholeBody ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.stream), concat)))
   }
 }
 
