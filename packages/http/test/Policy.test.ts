@@ -754,6 +754,47 @@ describe("Policy", () => {
         )
         expect(invalid._tag === "InvalidPolicy" && invalid.field).toBe("retry.maxAttempts")
       }))
+    it.effect("config reads the retry lists and switches, and layerConfig rejects a bad entry naming its field", () =>
+      Effect.gen(function*() {
+        const options = yield* Effect.withConfigProvider(
+          Policy.config,
+          ConfigProvider.fromJson({
+            retry: {
+              statuses: [502, 503],
+              methods: ["GET", "put"],
+              retryAfterStatuses: [429],
+              maxElapsed: "30 seconds",
+              respectRetryAfter: false,
+              retryUnsent: false
+            },
+            hosts: { "a.test": { retry: { statuses: [500] } } },
+            endpoints: { "GET /slow": { retry: { methods: ["GET"], maxElapsed: "1 minute" } } }
+          })
+        )
+        expect(options.retry).toMatchObject({
+          statuses: [502, 503],
+          methods: ["GET", "put"],
+          retryAfterStatuses: [429],
+          respectRetryAfter: false,
+          retryUnsent: false
+        })
+        const retry = options.retry as Policy.RetryOptions
+        expect(Duration.toSeconds(retry.maxElapsed!)).toBe(30)
+        expect(options.hosts?.["a.test"]?.retry).toMatchObject({ statuses: [500] })
+        expect(options.endpoints?.["GET /slow"]?.retry).toMatchObject({ methods: ["GET"] })
+        const fieldOfConfig = (json: object) =>
+          Layer.build(Policy.layerConfig(Policy.config)).pipe(
+            Effect.scoped,
+            Effect.withConfigProvider(ConfigProvider.fromJson(json)),
+            Effect.flip,
+            Effect.map((error) => error._tag === "InvalidPolicy" ? error.field : error._tag)
+          )
+        expect(yield* fieldOfConfig({ retry: { statuses: [99] } })).toBe("retry.statuses")
+        expect(yield* fieldOfConfig({ retry: { retryAfterStatuses: [600] } })).toBe("retry.retryAfterStatuses")
+        expect(yield* fieldOfConfig({ retry: { methods: ["GET", "GE T"] } })).toBe("retry.methods")
+        // not a list of numbers: the config itself fails, before any policy is made
+        expect(yield* fieldOfConfig({ retry: { statuses: ["many"] } })).toBe("ConfigError")
+      }))
   })
 
   describe("Policy.run, send and json", () => {
