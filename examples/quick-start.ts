@@ -8,6 +8,7 @@ import { UndiciHttpClient } from "@sturdy/node"
 import { Console, Effect, Layer, Schema } from "effect"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+// the client's calls run through the Policy below it
 const ApiLive = SturdyClient.layer({ baseUrl: "https://api.example.com" }).pipe(
   Layer.provide(Policy.layer({ totalTimeout: "10 seconds", retry: { maxAttempts: 4 } })),
   Layer.provide(UndiciHttpClient.layer({ connections: 64 }))
