@@ -61,7 +61,7 @@ const worker = (config: Worker, index: number) => {
       RetryBudgetRedis.layer({
         ...config.redis,
         prefix: "fleet-example:budget:",
-        budget: { ...budget, timeout: "1 second" }
+        retryBudget: { ...budget, timeout: "1 second" }
       }),
       CircuitBreakerRedis.layerStore({ ...config.redis, prefix: "fleet-example:breaker:" })
     )

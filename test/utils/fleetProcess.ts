@@ -90,7 +90,7 @@ const main = (config: Config) => {
   const shared = config.redis === undefined
     ? RetryBudget.layer(config.budget)
     : Layer.merge(
-      RetryBudgetRedis.layer({ ...config.redis, prefix: `${config.redis.prefix}budget:`, budget }),
+      RetryBudgetRedis.layer({ ...config.redis, prefix: `${config.redis.prefix}budget:`, retryBudget: budget }),
       CircuitBreakerRedis.layerStore({ ...config.redis, prefix: `${config.redis.prefix}breaker:` })
     )
   const policyLayer = Policy.layer(config.policy).pipe(Layer.provide(shared))
