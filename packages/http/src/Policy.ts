@@ -156,6 +156,8 @@
  *
  * @since 0.1.0
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Backoff from "@sturdy/policy/Backoff"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -180,6 +182,7 @@ import type * as Attempt from "./Attempt.js"
 import type * as HttpFailure from "./HttpFailure.js"
 import type * as Idempotency from "./Idempotency.js"
 import * as internal from "./internal/policy.js"
+import * as withPolicyInternal from "./internal/withPolicy.js"
 
 // -----------------------------------------------------------------------------
 // options
@@ -1104,3 +1107,52 @@ export const json: <A, I, R, RC = never>(
   schema: Schema.Schema<A, I, R>,
   options?: Attempt.Options
 ) => Effect.Effect<A, Failure, R | RC | Policy> = internal.json
+
+// -----------------------------------------------------------------------------
+// client middleware
+// -----------------------------------------------------------------------------
+
+/**
+ * A client → client transform, in the style of `HttpClient.retryTransient`, for code that speaks
+ * `HttpClient` (such as `HttpApiClient`): every request of the returned client runs through `policy`.
+ *
+ * Each attempt's response is classified as an `Attempt` classifies it: a 2xx is returned with its body unread (the
+ * attempt's limit covers the response's headers; the caller reads the body), any other status is a status failure
+ * for the policy (retried, counted by the breaker, `Retry-After` obeyed), its body read into memory (up to 10 MiB).
+ * When the policy gives up on a status failure, the last response with that status is returned, so that
+ * `HttpApiClient` still decodes its error schemas; transport failures, timeouts and the policy's rejections become an
+ * `HttpClientError.RequestError` (reason `"Transport"`) whose `cause` is the Sturdy failure (a `Policy.Failure`).
+ * Since the body of a 2xx is read after the call, a body that fails to arrive is not retried: use `SturdyClient`
+ * for calls whose body read should be part of each attempt.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi, HttpApiClient, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { Policy } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const Api = HttpApi.make("api").add(
+ *   HttpApiGroup.make("users").add(HttpApiEndpoint.get("list", "/users").addSuccess(Schema.Array(Schema.String)))
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const policy = yield* Policy.make({ retry: { maxAttempts: 4 } })
+ *   const client = yield* HttpApiClient.make(Api, {
+ *     baseUrl: "https://api.example.com",
+ *     transformClient: Policy.withPolicy(policy)
+ *   })
+ *   return yield* client.users.list()
+ * }).pipe(Effect.scoped)
+ * ```
+ * @since 0.2.0
+ * @category client middleware
+ */
+export const withPolicy: {
+  (policy: Policy): <R>(
+    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+  ) => HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+  <R>(
+    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>,
+    policy: Policy
+  ): HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+} = withPolicyInternal.withPolicy

@@ -1,4 +1,13 @@
-import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiClient,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpClient,
+  HttpClientError,
+  HttpClientRequest,
+  HttpClientResponse
+} from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import * as Deadline from "@sturdy/policy/Deadline"
@@ -1794,4 +1803,88 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         }
       }))
   })
+})
+
+describe("Policy.withPolicy (client → client)", () => {
+  const fast: Policy.Options = {
+    ...quick,
+    retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", jitter: "none", budget: false }
+  }
+  const scriptedWith = (routes: Parameters<typeof FaultScript.routes>[0]) =>
+    ScriptedClient.make(FaultScript.routes(routes))
+
+  it.scoped("retries a 503 and returns the 200; gives up with the last response, body readable", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({
+        "GET /flaky": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "GET /down": FaultScript.text("down for maintenance", { status: 503 }),
+        "GET /missing": FaultScript.status(404)
+      })
+      const client = Policy.withPolicy(scripted.client, yield* Policy.make(fast))
+      const ok = yield* runVirtual(Effect.flatMap(client.get(`${base}/flaky`), (response) => response.json))
+      expect(ok).toEqual(Exit.succeed(ada))
+      const down = yield* runVirtual(
+        Effect.flatMap(
+          client.get(`${base}/down`),
+          (response) => Effect.map(response.text, (text) => [response.status, text])
+        )
+      )
+      expect(down).toEqual(Exit.succeed([503, "down for maintenance"]))
+      const missing = yield* runVirtual(Effect.map(client.get(`${base}/missing`), (response) => response.status))
+      expect(missing).toEqual(Exit.succeed(404))
+      expect((yield* scripted.requests).map((r) => r.path)).toEqual([
+        "/flaky",
+        "/flaky",
+        "/down",
+        "/down",
+        "/down",
+        "/missing"
+      ])
+    }))
+
+  it.scoped("transport failures and the policy's rejections are RequestErrors whose cause is the Sturdy failure", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({
+        "GET /reset": FaultScript.reset("beforeHeaders"),
+        "GET /down": FaultScript.status(503)
+      })
+      const reset = yield* runVirtual(Policy.withPolicy(scripted.client, yield* Policy.make(fast)).get(`${base}/reset`))
+      const resetError = failureOf(reset)
+      expect(resetError._tag === "RequestError" && resetError.reason).toBe("Transport")
+      expect((resetError.cause as HttpFailure.HttpFailure)._tag).toBe("ConnectionError")
+      expect(Policy.attemptsOf(resetError.cause as HttpFailure.HttpFailure)).toBe(3)
+
+      const breaking = yield* Policy.make({ ...fast, retry: false, circuitBreaker: { consecutiveFailures: 1 } })
+      const client = scripted.client.pipe(Policy.withPolicy(breaking))
+      // no retry, no wait: run at once, so that the break (5 s of the TestClock) is still on for the second call
+      expect(yield* Effect.exit(Effect.map(client.get(`${base}/down`), (r) => r.status))).toEqual(Exit.succeed(503))
+      const open = failureOf(yield* Effect.exit(client.get(`${base}/down`)))
+      expect(open._tag === "RequestError" && (open.cause as Policy.Failure)._tag).toBe("CircuitOpen")
+      expect((yield* scripted.requests).filter((r) => r.path === "/down")).toHaveLength(1)
+    }))
+
+  it.scoped("HttpApiClient through the policy: success after retries, and its error schemas still decode", () =>
+    Effect.gen(function*() {
+      class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { id: Schema.Number }) {}
+      const Api = HttpApi.make("api").add(
+        HttpApiGroup.make("users").add(
+          HttpApiEndpoint.get("get", "/users/:id")
+            .setPath(Schema.Struct({ id: Schema.NumberFromString }))
+            .addSuccess(User)
+            .addError(NotFound, { status: 404 })
+        )
+      )
+      const scripted = yield* scriptedWith({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(502), FaultScript.json(ada)),
+        "GET /users/2": FaultScript.json({ _tag: "NotFound", id: 2 }, { status: 404 })
+      })
+      const policy = yield* Policy.make(fast)
+      const api = yield* HttpApiClient.make(Api, { baseUrl: base, transformClient: Policy.withPolicy(policy) }).pipe(
+        Effect.provideService(HttpClient.HttpClient, scripted.client)
+      )
+      expect(yield* runVirtual(api.users.get({ path: { id: 1 } }))).toEqual(Exit.succeed(ada))
+      const notFound = failureOf(yield* runVirtual(api.users.get({ path: { id: 2 } })))
+      expect(notFound).toEqual(new NotFound({ id: 2 }))
+      expect((yield* scripted.requests).map((r) => r.path)).toEqual(["/users/1", "/users/1", "/users/1", "/users/2"])
+    }))
 })
