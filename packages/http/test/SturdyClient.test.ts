@@ -226,6 +226,25 @@ describe("SturdyClient and a Policy", () => {
       expect(failure._tag).toBe("ServerError")
       expect(failure._tag !== "InvalidPolicy" && Policy.attemptsOf(failure)).toBe(3)
       expect(yield* scripted.requests).toHaveLength(6)
+      const viaConfig = yield* settle(
+        Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/down")).pipe(
+          Effect.provide(
+            SturdyClient.layerConfig({ baseUrl: Config.string("API_URL") }).pipe(
+              Layer.provide(PolicyLive),
+              Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+            )
+          ),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["API_URL", "http://api.test"]])))
+        )
+      )
+      const configFailure = exitFailure(viaConfig)
+      expect(
+        configFailure._tag !== "InvalidPolicy" && configFailure._tag !== "ConfigError" && [
+          configFailure._tag,
+          Policy.attemptsOf(configFailure)
+        ]
+      ).toEqual(["ServerError", 3])
+      expect(yield* scripted.requests).toHaveLength(9)
     }))
 
   it.scoped("an explicit policy wins over the one in context", () =>
