@@ -9,6 +9,7 @@
  *
  * Run: `pnpm example examples/fallback-layers.ts`
  */
+import { HttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import type { HttpFailure } from "@sturdy/http"
 import { SturdyClient } from "@sturdy/http"
@@ -39,7 +40,9 @@ const routes = FaultScript.routes({
 
 export const main = Effect.gen(function*() {
   const server = yield* FaultServer.make(routes)
-  const api = yield* SturdyClient.make({ baseUrl: server.url, timeout: "500 millis" })
+  // no Policy: each call is one attempt, failing with HttpFailure only
+  const http = yield* HttpClient.HttpClient
+  const api = SturdyClient.makeWith(http, { baseUrl: server.url, timeout: "500 millis" })
   const cache = yield* StaleCache.make<Price>({ maxEntries: 1_000, maxStaleness: "1 minute" })
 
   const plan = Fallback.make(

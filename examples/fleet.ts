@@ -16,7 +16,7 @@
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import * as HttpClient from "@effect/platform/HttpClient"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import { RetryBudget } from "@sturdy/policy"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
@@ -61,11 +61,11 @@ const worker = (config: Worker, index: number) => {
       RetryBudgetRedis.layer({
         ...config.redis,
         prefix: "fleet-example:budget:",
-        budget: { ...budget, timeout: "1 second" }
+        retryBudget: { ...budget, timeout: "1 second" }
       }),
       CircuitBreakerRedis.layerStore({ ...config.redis, prefix: "fleet-example:breaker:" })
     )
-  const callAll = (api: Policy.Client, path: string, pauseMillis: number) =>
+  const callAll = (api: SturdyClient.SturdyClient, path: string, pauseMillis: number) =>
     Effect.gen(function*() {
       const outcomes: Record<string, number> = {}
       for (let i = 0; i < callsPerProcess; i++) {
@@ -78,8 +78,11 @@ const worker = (config: Worker, index: number) => {
     })
   return Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const retrying = Policy.makeClientWith(client, yield* Policy.make(budgetOnly), { baseUrl: config.upstream })
-    const breaking = Policy.makeClientWith(client, yield* Policy.make(breakerOnly), { baseUrl: config.upstream })
+    const retrying = SturdyClient.makeWith(client, { baseUrl: config.upstream, policy: yield* Policy.make(budgetOnly) })
+    const breaking = SturdyClient.makeWith(client, {
+      baseUrl: config.upstream,
+      policy: yield* Policy.make(breakerOnly)
+    })
     // every process of the fleet starts calling at the same time (the parent says when)
     process.stdout.write("ready\n")
     yield* Effect.async<void>((resume) => {

@@ -8,6 +8,7 @@
  *
  * Run: `pnpm example examples/retry-after.ts`
  */
+import { HttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { HttpFailure, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
@@ -46,7 +47,9 @@ const retryPolicy = {
 
 export const main = Effect.gen(function*() {
   const server = yield* FaultServer.make(routes)
-  const api = yield* SturdyClient.make({ baseUrl: server.url, timeout: "1 second" })
+  // no Policy: each call is one attempt, failing with HttpFailure only
+  const http = yield* HttpClient.HttpClient
+  const api = SturdyClient.makeWith(http, { baseUrl: server.url, timeout: "1 second" })
 
   yield* Console.log("GET /orders/42")
   const order = yield* api.get("/orders/42", { schema: Order }).pipe(Retry.retry(retryPolicy))

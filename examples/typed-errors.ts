@@ -7,6 +7,7 @@
  *
  * Run: `pnpm example examples/typed-errors.ts`
  */
+import { HttpClient } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { HttpFailure, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
@@ -86,8 +87,10 @@ export const main = Effect.gen(function*() {
   // a port nobody listens on: start a server and stop it again
   const closedUrl = yield* Effect.scoped(Effect.map(FaultServer.make(FaultScript.routes({})), (s) => s.url))
 
-  const api = yield* SturdyClient.make({ baseUrl: server.url, timeout: "300 millis", errorSchema: ApiError })
-  const offline = yield* SturdyClient.make({ baseUrl: closedUrl, timeout: "300 millis" })
+  // no Policy: each call is one attempt, failing with HttpFailure only
+  const http = yield* HttpClient.HttpClient
+  const api = SturdyClient.makeWith(http, { baseUrl: server.url, timeout: "300 millis", errorSchema: ApiError })
+  const offline = SturdyClient.makeWith(http, { baseUrl: closedUrl, timeout: "300 millis" })
 
   const calls: ReadonlyArray<readonly [string, Effect.Effect<typeof User.Type, HttpFailure.HttpFailure>]> = [
     ...Array.from({ length: 10 }, (_, i) => {

@@ -40,14 +40,14 @@ const rawServer: Effect.Effect<{ readonly url: string; readonly lines: ReadonlyA
 const Empty = Schema.Struct({})
 
 describe.each(transports)("a URL fragment is never sent, over %s", (_, transport) => {
-  it.scopedLive("SturdyClient, Policy.Client and Attempt send the request line without the fragment", () =>
+  it.scopedLive("SturdyClient (with and without a policy) and Attempt send the request line without the fragment", () =>
     Effect.gen(function*() {
       const server = yield* rawServer
       const client = yield* HttpClient.HttpClient
       const sturdy = SturdyClient.makeWith(client, { baseUrl: server.url })
       yield* sturdy.get("/cb#access_token=s3cr3t", { schema: Empty })
       yield* sturdy.get("/cb?state=1#access_token=s3cr3t")
-      const api = Policy.makeClientWith(client, yield* Policy.make({ retry: false }), { baseUrl: server.url })
+      const api = SturdyClient.makeWith(client, { baseUrl: server.url, policy: yield* Policy.make({ retry: false }) })
       yield* api.get("/policy#access_token=s3cr3t", { schema: Empty })
       yield* Attempt.json(client, HttpClientRequest.get(`${server.url}/attempt#s3cr3t`), Empty)
       yield* Attempt.send(client, HttpClientRequest.get(`${server.url}/hash`).pipe(HttpClientRequest.setHash("s3cr3t")))
@@ -83,7 +83,7 @@ describe("QUERY is safe and idempotent, like GET (undici transports)", () => {
           "QUERY /search": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ hits: 3 }))
         }))
         const policy = yield* Policy.make({ retry: { maxAttempts: 2, baseDelay: "5 millis", budget: false } })
-        const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+        const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
         const request = HttpClientRequest.make("QUERY" as "GET")("/search")
         expect(yield* api.execute(request, { body: { q: "ada" }, schema: Result })).toEqual({ hits: 3 })
         expect((yield* server.requests).map((r) => [r.method, r.attempt])).toEqual([["QUERY", 0], ["QUERY", 1]])

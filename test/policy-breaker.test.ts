@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 
@@ -24,7 +24,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
         retry: false,
         circuitBreaker: { consecutiveFailures: 3, breakDuration: "200 millis", slidingWindow: "10 seconds" }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const call = Effect.exit(api.get("/users/1", { schema: User }))
       const seen = Effect.map(server.requests, (requests) => requests.length)
 
@@ -70,7 +70,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
           waitForProbe: true
         }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
       const [first, probe] = yield* server.requests
       expect((yield* server.requests).length).toBe(2)
@@ -87,7 +87,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
         retry: false,
         circuitBreaker: { consecutiveFailures: 2, breakDuration: "10 seconds" }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       for (let i = 0; i < 5; i++) expect(tagOf(yield* Effect.exit(api.get("/missing")))).toBe("ClientError")
       for (let i = 0; i < 5; i++) expect(tagOf(yield* Effect.exit(api.get("/busy")))).toBe("RateLimited")
       expect((yield* server.requests).length).toBe(10)
@@ -100,7 +100,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
         retry: { maxAttempts: 3, baseDelay: "5 millis", maxDelay: "5 millis", budget: false },
         circuitBreaker: { consecutiveFailures: 1, breakDuration: "5 seconds", slidingWindow: "30 seconds" }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const started = Date.now()
       const exit = yield* Effect.exit(api.get("/users/1", { schema: User }))
       const elapsed = Date.now() - started
@@ -123,7 +123,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
         retry: false,
         circuitBreaker: { consecutiveFailures: 1, breakDuration: "200 millis", slidingWindow: "10 seconds" }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const call = Effect.exit(api.get("/users/1", { schema: User }))
       expect(tagOf(yield* call)).toBe("ServerError")
       expect(tagOf(yield* call)).toBe("CircuitOpen")
@@ -145,7 +145,7 @@ describe("policy: circuit breaker against a loopback FaultServer (undici)", () =
         retry: false,
         circuitBreaker: { consecutiveFailures: 1, breakDuration: "200 millis", slidingWindow: "10 seconds" }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const call = Effect.exit(api.get("/users/1"))
       expect(tagOf(yield* call)).toBe("ServerError")
       yield* Effect.sleep("250 millis")

@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { HttpFailure, Policy } from "@sturdy/http"
+import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
 import { FaultScript, FaultServer } from "@sturdy/testing"
@@ -158,11 +158,11 @@ describe("policy over @sturdy/node's UndiciHttpClient: the transport enforces th
       expect((yield* server.requests).map((r) => r.aborted)).toEqual([true, false])
     }).pipe(Effect.provide(sturdy)))
 
-  it.scopedLive("Policy.Client: the total deadline aborts the request, Timeout(Deadline)", () =>
+  it.scopedLive("SturdyClient with a policy: the total deadline aborts the request, Timeout(Deadline)", () =>
     Effect.gen(function*() {
       const server = yield* FaultServer.make(FaultScript.routes({ "GET /hang": FaultScript.hang }))
       const policy = yield* Policy.make({ ...options, totalTimeout: "150 millis", attemptTimeout: false })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const { elapsed, exit } = yield* timed(
         api.get("/hang").pipe(
           Effect.uninterruptible,
@@ -218,7 +218,7 @@ describe("policy over a transport that ignores interruption (its canceler waits 
         "GET /users/1": FaultScript.withLatency(FaultScript.json(ada), "1 second")
       }))
       const policy = yield* Policy.make({ ...options, retry: false })
-      const api = Policy.makeClientWith(stubborn(log), policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(stubborn(log), { baseUrl: server.url, policy })
       const events: Array<string> = []
       const { elapsed, exit } = yield* timed(api.get("/users/1", {
         schema: User,

@@ -1,7 +1,7 @@
 import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import { Effect, Exit } from "effect"
@@ -19,7 +19,7 @@ const outage = (budget: boolean) =>
       retry: { maxAttempts: attempts, baseDelay: "5 millis", maxDelay: "20 millis", budget },
       circuitBreaker: false
     })
-    const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+    const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
     const exits = yield* Effect.all(Array.from({ length: calls }, () => Effect.exit(api.get("/items"))), {
       concurrency: "unbounded"
     })

@@ -1,7 +1,7 @@
 import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import { FaultScript } from "@sturdy/testing"
 import { Clock, Effect, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
@@ -82,7 +82,10 @@ describe.each(transports)("policy: safe retries against a loopback FaultServer o
         Effect.sync(() => {
           sent++
         }))
-      const api = Policy.makeClientWith(counting, yield* Policy.make(fast), { baseUrl: `http://127.0.0.1:${port}` })
+      const api = SturdyClient.makeWith(counting, {
+        baseUrl: `http://127.0.0.1:${port}`,
+        policy: yield* Policy.make(fast)
+      })
       const failure = failureOf(yield* Effect.exit(api.post("/orders", { body: { sku: "A-1" } })))
       expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")
       expect(sent).toBe(3)
@@ -180,7 +183,7 @@ describe.each(transports)("policy: retry rules against a loopback FaultServer ov
         ...fast,
         retry: { baseDelay: "10 millis", budget: false, retryUnsent: false }
       })
-      const refused = Policy.makeClientWith(counting, strict, { baseUrl: `http://127.0.0.1:${port}` })
+      const refused = SturdyClient.makeWith(counting, { baseUrl: `http://127.0.0.1:${port}`, policy: strict })
       const failure = failureOf(yield* Effect.exit(refused.post("/orders", { body: { sku: "A-1" } })))
       expect(failure._tag === "ConnectionError" && failure.reason).toBe("Refused")
       expect(sent).toBe(1)

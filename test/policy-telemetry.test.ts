@@ -1,6 +1,6 @@
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Policy, Telemetry } from "@sturdy/http"
+import { Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
 import { Duration, Effect, Metric, Option, Schema } from "effect"
 import { transports } from "./utils/transports.js"
@@ -29,7 +29,7 @@ describe.each(transports)(
         const { spans, tracer } = TestTracer.make()
         const events: Array<Policy.Event> = []
         const policy = yield* Policy.make({ ...fast, telemetry: true })
-        const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+        const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
         const host = `127.0.0.1:${server.port}`
         const succeeded = Metric.tagged(Telemetry.metrics.requests, "method", "GET").pipe(
           Metric.tagged("host", host),
@@ -130,7 +130,7 @@ describe.each(transports)(
           circuitBreaker: { consecutiveFailures: 2, breakDuration: "10 seconds" },
           onEvent: (event) => Effect.sync(() => events.push(event))
         })
-        const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+        const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
         for (let i = 0; i < 3; i++) yield* Effect.exit(api.get("/down"))
         yield* Effect.sleep("20 millis")
 

@@ -210,27 +210,29 @@ const policyOptions: Policy.Options = {
 describe.each(transports)("no secret leaves, whatever the failure, over %s", (name, transport) => {
   const isFetch = name.startsWith("Fetch")
 
-  it.scopedLive("every failure kind through Policy.Client: failures, spans, logs and events", () =>
+  it.scopedLive("every failure kind through a SturdyClient with a policy: failures, spans, logs and events", () =>
     Effect.gen(function*() {
       const server = yield* Raw.start(routes)
       const port = yield* Loopback.closedPort
       const http = yield* HttpClient.HttpClient
       const policy = yield* Policy.make(policyOptions)
-      const api = Policy.makeClientWith(http, policy, {
+      const api = SturdyClient.makeWith(http, {
         baseUrl: server.url,
         headers,
-        transformClient: (client) => client.pipe(Auth.apiKeyHeader("X-Partner", Redacted.make(secret.partner)))
+        transformClient: (client) => client.pipe(Auth.apiKeyHeader("X-Partner", Redacted.make(secret.partner))),
+        policy: policy
       })
-      const redirecting = Policy.makeClientWith(http, policy, {
+      const redirecting = SturdyClient.makeWith(http, {
         baseUrl: server.url,
         headers,
-        transformClient: (client) => client.pipe(Redirect.follow({ maxRedirects: 2 }))
+        transformClient: (client) => client.pipe(Redirect.follow({ maxRedirects: 2 })),
+        policy: policy
       })
-      const breaking = Policy.makeClientWith(
-        http,
-        yield* Policy.make({ ...policyOptions, retry: false, circuitBreaker: { consecutiveFailures: 1 } }),
-        { baseUrl: server.url, headers }
-      )
+      const breaking = SturdyClient.makeWith(http, {
+        baseUrl: server.url,
+        headers,
+        policy: yield* Policy.make({ ...policyOptions, retry: false, circuitBreaker: { consecutiveFailures: 1 } })
+      })
       const withOptions = (onEvent: Policy.RunOptions["onEvent"]) => ({ urlParams, schema: Item, onEvent })
       const calls: ReadonlyArray<
         readonly [string, (onEvent: Policy.RunOptions["onEvent"]) => Effect.Effect<unknown, unknown>]
@@ -279,7 +281,7 @@ describe.each(transports)("no secret leaves, whatever the failure, over %s", (na
       const http = yield* HttpClient.HttpClient
       const withUserInfo = (url: string) => url.replace("http://", `http://${secret.user}:${secret.userPassword}@`)
       const policy = yield* Policy.make({ ...policyOptions, totalTimeout: "300 millis", attemptTimeout: "300 millis" })
-      const api = Policy.makeClientWith(http, policy, { baseUrl: withUserInfo(server.url), headers })
+      const api = SturdyClient.makeWith(http, { baseUrl: withUserInfo(server.url), headers, policy })
       const bare = SturdyClient.makeWith(http, { baseUrl: server.url, headers, timeout: "300 millis" })
       const calls: ReadonlyArray<(onEvent: Policy.RunOptions["onEvent"]) => Effect.Effect<unknown, unknown>> = [
         (onEvent) => api.get(`/hang${fragment}`, { urlParams, onEvent }),

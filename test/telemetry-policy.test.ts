@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import { FaultScript, FaultServer, TestTracer } from "@sturdy/testing"
 import { Effect, Metric, MetricState, Option, Schema } from "effect"
 import { transports } from "./utils/transports.js"
@@ -27,7 +27,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       const policy = yield* Policy.make({
         retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const received = yield* api.get("/items?api_key=POLICY-SECRET-1").pipe(Effect.withTracer(tracer))
       expect(received.status).toBe(200)
 
@@ -70,7 +70,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
         telemetry: true,
         retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", budget: false }
       })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       yield* api.get("/items")
       const host = `127.0.0.1:${server.port}`
       expect(yield* counter("sturdy_http_client_requests_total", { host, outcome: "success" })).toBe(1)
@@ -86,7 +86,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       }))
       const { spans, tracer } = TestTracer.make()
       const policy = yield* Policy.make({ retry: { budget: false } })
-      const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: server.url })
+      const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: server.url, policy })
       const User = Schema.Struct({ id: Schema.Number, status: Schema.Number })
       const user = yield* api.get("/users/1", { schema: User }).pipe(Effect.withTracer(tracer))
       expect(user).toEqual({ id: 1, status: 3 })
@@ -96,7 +96,7 @@ describe.each(transports)("Policy with Telemetry over a loopback FaultServer wit
       ])
     }).pipe(Effect.provide(transport)))
 
-  it.scopedLive("Policy.json (no Policy.Client): the attempt and call spans carry the response's status too", () =>
+  it.scopedLive("Policy.json (no SturdyClient): the attempt and call spans carry the response's status too", () =>
     Effect.gen(function*() {
       const server = yield* FaultServer.make(FaultScript.routes({
         "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.json({ id: 1 }, { status: 203 }))

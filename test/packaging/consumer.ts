@@ -5,7 +5,7 @@
  * a rate limiter; and a value from each of the other packages. It prints one JSON line.
  */
 import { Cli, ExitCode } from "@sturdy/cli"
-import { HttpFailure, Policy } from "@sturdy/http"
+import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Backoff, RateLimit } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
@@ -31,7 +31,7 @@ const server = Http.createServer((request, response) => {
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
 const { port } = server.address() as AddressInfo
 
-const ApiLive = Policy.layerClient({ baseUrl: `http://127.0.0.1:${port}` }).pipe(
+const ApiLive = SturdyClient.layer({ baseUrl: `http://127.0.0.1:${port}` }).pipe(
   Layer.provide(Policy.layer({ totalTimeout: "10 seconds", retry: { maxAttempts: 3, baseDelay: "10 millis" } })),
   Layer.provide(UndiciHttpClient.layer({ connections: 4 }))
 )
@@ -40,7 +40,7 @@ const ApiLive = Policy.layerClient({ baseUrl: `http://127.0.0.1:${port}` }).pipe
 const redisOptions: RateLimitRedis.StoreOptions = { host: "127.0.0.1", port: 6379 }
 
 const program = Effect.gen(function*() {
-  const api = yield* Policy.Client
+  const api = yield* SturdyClient.SturdyClient
   const user = yield* api.get("/users/1", { schema: User })
   const missing = yield* Effect.flip(api.get("/nowhere", { schema: User }))
   const limiter = yield* RateLimit.make({ limit: 1, window: "1 minute", onExceeded: "fail" })

@@ -10,6 +10,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Policy from "@sturdy/http/Policy"
+import * as SturdyClient from "@sturdy/http/SturdyClient"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
@@ -59,7 +60,7 @@ const program = (config: Config) =>
   Effect.gen(function*() {
     const policy = yield* Policy.Policy
     const client = yield* HttpClient.HttpClient
-    const api = Policy.makeClientWith(client, policy, { baseUrl: config.upstream })
+    const api = SturdyClient.makeWith(client, { baseUrl: config.upstream, policy })
     write({ ready: true })
     yield* waitForStart
     const outcomes: Array<string> = []
@@ -89,7 +90,7 @@ const main = (config: Config) => {
   const shared = config.redis === undefined
     ? RetryBudget.layer(config.budget)
     : Layer.merge(
-      RetryBudgetRedis.layer({ ...config.redis, prefix: `${config.redis.prefix}budget:`, budget }),
+      RetryBudgetRedis.layer({ ...config.redis, prefix: `${config.redis.prefix}budget:`, retryBudget: budget }),
       CircuitBreakerRedis.layerStore({ ...config.redis, prefix: `${config.redis.prefix}breaker:` })
     )
   const policyLayer = Policy.layer(config.policy).pipe(Layer.provide(shared))

@@ -1,5 +1,5 @@
 import { HttpClient } from "@effect/platform"
-import { Policy } from "@sturdy/http"
+import { Policy, SturdyClient } from "@sturdy/http"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import { Cause, Effect, Exit, Option, type Scope } from "effect"
 
@@ -11,7 +11,7 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   return failure.value
 }
 
-/** A loopback FaultServer with `routes`, a Policy built from `options`, a Policy.Client on the server, the client. */
+/** A loopback FaultServer with `routes`, a Policy built from `options`, a SturdyClient.SturdyClient on the server, the client. */
 export const serve = (
   routes: Parameters<typeof FaultScript.routes>[0],
   options: Policy.Options
@@ -19,7 +19,7 @@ export const serve = (
   {
     readonly server: FaultServer.FaultServer
     readonly policy: Policy.Policy
-    readonly api: Policy.Client
+    readonly api: SturdyClient.SturdyClient
     readonly client: HttpClient.HttpClient
   },
   Policy.InvalidPolicy,
@@ -29,5 +29,5 @@ export const serve = (
     const server = yield* FaultServer.make(FaultScript.routes(routes))
     const policy = yield* Policy.make(options)
     const client = yield* HttpClient.HttpClient
-    return { server, policy, client, api: Policy.makeClientWith(client, policy, { baseUrl: server.url }) }
+    return { server, policy, client, api: SturdyClient.makeWith(client, { baseUrl: server.url, policy }) }
   })

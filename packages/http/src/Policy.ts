@@ -22,19 +22,20 @@
  *
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
- * import { Policy } from "@sturdy/http"
+ * import { Policy, SturdyClient } from "@sturdy/http"
  * import { Effect, Layer, Schema } from "effect"
  *
  * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
  *
- * // every request of this client runs through the standard pipeline (the defaults below)
- * const ApiLive = Policy.layerClient({ baseUrl: "https://api.example.com" }).pipe(
+ * // every request of this client runs through the standard pipeline (the defaults below): SturdyClient uses the
+ * // Policy in context
+ * const ApiLive = SturdyClient.layer({ baseUrl: "https://api.example.com" }).pipe(
  *   Layer.provide(Policy.layer({ retry: { idempotencyKey: true } })),
  *   Layer.provide(NodeHttpClient.layerUndici)
  * )
  *
  * const program = Effect.gen(function*() {
- *   const api = yield* Policy.Client
+ *   const api = yield* SturdyClient.SturdyClient
  *   const user = yield* api.get("/users/1", { schema: User })
  *   yield* api.post("/orders", { body: { sku: "A-1" } }) // retried with one Idempotency-Key
  *   return user
@@ -109,6 +110,9 @@
  *   `circuitBreaker.countsAsFailure` changes which count.
  * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline` (also for a call
  *   still queued in the bulkhead when the deadline passes).
+ * - One limit per attempt: a `SturdyClient`'s (or one request's) `timeout`, and the `timeout` of `Policy.send` /
+ *   `Policy.json`, bound each attempt together with `attemptTimeout`, and the shorter applies (one timer, not two).
+ *   An attempt that runs out of either fails with `Timeout` phase `Attempt` and is retried as such.
  *
  * The happy path is cheap: the deadline and the attempt timeout are established once per call
  * (`Deadline.establish`) and every wait bounds itself by them: retry sleeps, bulkhead queues, and the attempt, which
@@ -153,6 +157,7 @@
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Backoff from "@sturdy/policy/Backoff"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
@@ -177,7 +182,7 @@ import type * as Attempt from "./Attempt.js"
 import type * as HttpFailure from "./HttpFailure.js"
 import type * as Idempotency from "./Idempotency.js"
 import * as internal from "./internal/policy.js"
-import type * as SturdyClient from "./SturdyClient.js"
+import * as withPolicyInternal from "./internal/withPolicy.js"
 
 // -----------------------------------------------------------------------------
 // options
@@ -427,7 +432,10 @@ export interface HedgingOptions {
 export interface EndpointOptions {
   /** The logical call's deadline; `false` (or an infinite duration) for none. */
   readonly totalTimeout?: Duration.DurationInput | false | undefined
-  /** One attempt's limit (send, body read, decode); `false` (or an infinite duration) for none. */
+  /**
+   * One attempt's limit (send, body read, decode); `false` (or an infinite duration) for none. A client's or a
+   * request's `timeout` shorter than this one bounds the attempt instead (the shorter wins; one timer).
+   */
   readonly attemptTimeout?: Duration.DurationInput | false | undefined
   /** `false` turns retries off. */
   readonly retry?: RetryOptions | false | undefined
@@ -1101,130 +1109,50 @@ export const json: <A, I, R, RC = never>(
 ) => Effect.Effect<A, Failure, R | RC | Policy> = internal.json
 
 // -----------------------------------------------------------------------------
-// client
+// client middleware
 // -----------------------------------------------------------------------------
 
 /**
- * A request method of {@link Client}: `SturdyClient`'s, failing with {@link Failure}; its options may also carry
- * an observation hook for the call ({@link RunOptions}).
+ * A client → client transform, in the style of `HttpClient.retryTransient`, for code that speaks
+ * `HttpClient` (such as `HttpApiClient`): every request of the returned client runs through `policy`.
  *
- * @since 0.1.0
- * @category models
- */
-export interface Method {
-  <A, I, R, B = unknown, BI = unknown, BR = never>(
-    pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-    options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & RunOptions & {
-      readonly schema: Schema.Schema<A, I, R>
-    }
-  ): Effect.Effect<A, Failure, R | BR>
-  <B = unknown, BI = unknown, BR = never>(
-    pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-    options?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & RunOptions
-  ): Effect.Effect<Attempt.Received, Failure, BR>
-}
-
-/**
- * A `SturdyClient` whose every request runs through a {@link Policy}.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Client {
-  readonly policy: Policy
-  readonly execute: Method
-  readonly get: Method
-  readonly post: Method
-  readonly put: Method
-  readonly patch: Method
-  readonly del: Method
-  readonly head: Method
-  readonly options: Method
-  /** TRACE, which Effect's `HttpMethod` lacks (fetch refuses to send it; the Node transports do). */
-  readonly trace: Method
-  /** QUERY, the IETF's safe, idempotent method with a body: retried and hedged like GET. */
-  readonly query: Method
-}
-
-/**
- * The tag of the client service.
+ * Each attempt's response is classified as an `Attempt` classifies it: a 2xx is returned with its body unread (the
+ * attempt's limit covers the response's headers; the caller reads the body), any other status is a status failure
+ * for the policy (retried, counted by the breaker, `Retry-After` obeyed), its body read into memory (up to 10 MiB).
+ * When the policy gives up on a status failure, the last response with that status is returned, so that
+ * `HttpApiClient` still decodes its error schemas; transport failures, timeouts and the policy's rejections become an
+ * `HttpClientError.RequestError` (reason `"Transport"`) whose `cause` is the Sturdy failure (a `Policy.Failure`).
+ * Since the body of a 2xx is read after the call, a body that fails to arrive is not retried: use `SturdyClient`
+ * for calls whose body read should be part of each attempt.
  *
  * @example
  * ```ts
+ * import { HttpApi, HttpApiClient, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
  * import { Policy } from "@sturdy/http"
  * import { Effect, Schema } from "effect"
  *
- * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
- * const program = Effect.flatMap(Policy.Client, (api) => api.get("/users/1", { schema: User }))
- * ```
- * @since 0.1.0
- * @category tags
- */
-export const Client: Context.Tag<Client, Client> = internal.clientTag
-
-/**
- * Builds the client on a platform client and a pipeline; `options` are `SturdyClient`'s (base URL, headers,
- * attempt options). Leave `timeout` unset there: the pipeline's `attemptTimeout` already bounds each attempt with
- * one timer, and a `timeout` would arm a second one.
- *
- * @example
- * ```ts
- * import { HttpClient } from "@effect/platform"
- * import { Policy } from "@sturdy/http"
- * import { Effect } from "effect"
- *
- * const program = Effect.scoped(Effect.gen(function*() {
- *   const policy = yield* Policy.make({ retry: { maxAttempts: 2 } })
- *   const api = Policy.makeClientWith(yield* HttpClient.HttpClient, policy, { baseUrl: "https://api.example.com" })
- *   return yield* api.get("/health")
- * }))
- * ```
- * @since 0.1.0
- * @category constructors
- */
-export const makeClientWith: (
-  client: HttpClient.HttpClient,
-  policy: Policy,
-  options?: SturdyClient.SturdyClient.Options
-) => Client = internal.makeClientWith
-
-/**
- * Builds the client on the `HttpClient` and the `Policy` in context.
- *
- * @example
- * ```ts
- * import { Policy } from "@sturdy/http"
- * import { Effect } from "effect"
+ * const Api = HttpApi.make("api").add(
+ *   HttpApiGroup.make("users").add(HttpApiEndpoint.get("list", "/users").addSuccess(Schema.Array(Schema.String)))
+ * )
  *
  * const program = Effect.gen(function*() {
- *   const api = yield* Policy.makeClient({ baseUrl: "https://api.example.com" })
- *   return yield* api.post("/orders", { body: { sku: "A-1" } })
- * })
+ *   const policy = yield* Policy.make({ retry: { maxAttempts: 4 } })
+ *   const client = yield* HttpApiClient.make(Api, {
+ *     baseUrl: "https://api.example.com",
+ *     transformClient: Policy.withPolicy(policy)
+ *   })
+ *   return yield* client.users.list()
+ * }).pipe(Effect.scoped)
  * ```
- * @since 0.1.0
- * @category constructors
+ * @since 0.2.0
+ * @category client middleware
  */
-export const makeClient: (
-  options?: SturdyClient.SturdyClient.Options
-) => Effect.Effect<Client, never, HttpClient.HttpClient | Policy> = internal.makeClient
-
-/**
- * A layer providing the client, built on the `HttpClient` and `Policy` layers below it.
- *
- * @example
- * ```ts
- * import { NodeHttpClient } from "@effect/platform-node"
- * import { Policy } from "@sturdy/http"
- * import { Layer } from "effect"
- *
- * const ApiLive = Policy.layerClient({ baseUrl: "https://api.example.com" }).pipe(
- *   Layer.provide(Policy.layer({ retry: { idempotencyKey: true } })),
- *   Layer.provide(NodeHttpClient.layerUndici)
- * )
- * ```
- * @since 0.1.0
- * @category layers
- */
-export const layerClient: (
-  options?: SturdyClient.SturdyClient.Options
-) => Layer.Layer<Client, never, HttpClient.HttpClient | Policy> = internal.layerClient
+export const withPolicy: {
+  (policy: Policy): <R>(
+    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+  ) => HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+  <R>(
+    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>,
+    policy: Policy
+  ): HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+} = withPolicyInternal.withPolicy

@@ -1,6 +1,21 @@
 /**
- * A typed HTTP client service: base URL, default headers, and per-verb methods that return either the received
- * response or its JSON body decoded with a Schema, failing only with {@link HttpFailure.HttpFailure}s.
+ * The typed HTTP client service: base URL, default headers, and per-verb methods that return either the received
+ * response or its JSON body decoded with a Schema.
+ *
+ * Its calls run through a `Policy` when it has one (the `Policy` service in context for {@link make}, {@link layer}
+ * and {@link layerConfig}, or `policy` in the options, which wins): retries, deadline, breaker, bulkhead and the rest
+ * of the pipeline. Without one, each call is one attempt. The methods fail with `Policy.Failure`: an
+ * {@link HttpFailure.HttpFailure}, or one of the policy's rejections (`CircuitOpen`, `BulkheadRejected`,
+ * `RateLimitExceeded`, `RetryBudgetExhausted`), which only a client with a policy can produce.
+ *
+ * Each call builds its request once (base URL, default headers, `headers`, `urlParams`, the body encoded once, the
+ * URL fragment dropped): the pipeline decides on the request as it is sent (an `Idempotency-Key` in `headers`
+ * counts) and every attempt, retry or hedge sends that same request.
+ *
+ * Timeouts: the client's or the request's `timeout` bounds each attempt. With a policy, the policy's
+ * `attemptTimeout` bounds each attempt too, and the shorter of the two applies; one timer is armed for it (none on a
+ * transport that enforces deadlines itself, as `@sturdy/node`'s does). Either way, an attempt that runs out of time
+ * fails with `HttpFailure.Timeout` (phase `"Attempt"`), which the policy retries like any attempt timeout.
  *
  * Built on `HttpClient.HttpClient`, so any platform transport (undici, node:http, fetch) and any client middleware
  * (via `transformClient`) plug in underneath.
@@ -17,10 +32,12 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "./Attempt.js"
 import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/sturdyClient.js"
+import type * as Policy from "./Policy.js"
 
 /**
  * The client service.
@@ -46,15 +63,21 @@ export declare namespace SturdyClient {
     readonly headers?: Headers.Input | undefined
     /** Wraps the platform client (auth, tracing, policies) before classification. */
     readonly transformClient?: ((client: HttpClient.HttpClient) => Attempt.Client) | undefined
+    /**
+     * The pipeline every call runs through. Unset: the `Policy` in context for `make`, `layer` and `layerConfig`,
+     * none for `makeWith`. With none, each call is one attempt.
+     */
+    readonly policy?: Policy.Policy | undefined
   }
 
   /**
-   * Per-request options; attempt options override the client's.
+   * Per-request options; attempt options override the client's. `onEvent` observes this call's pipeline events
+   * (with a policy; see `Policy.RunOptions`).
    *
    * @since 0.1.0
    * @category models
    */
-  export interface RequestOptions<B = unknown, BI = unknown, BR = never> extends Attempt.Options {
+  export interface RequestOptions<B = unknown, BI = unknown, BR = never> extends Attempt.Options, Policy.RunOptions {
     readonly urlParams?: UrlParams.Input | undefined
     readonly headers?: Headers.Input | undefined
     /** An `HttpBody` is sent as is; any other value is sent as JSON, encoded with `bodySchema` when given. */
@@ -63,42 +86,51 @@ export declare namespace SturdyClient {
   }
 
   /**
-   * A request method: with `schema` it returns the decoded body, without it the received response.
+   * A request method: with `schema` it returns the decoded body, without it the received response. It fails with
+   * `E`: `Policy.Failure` (an `HttpFailure`, or, with a policy, one of the policy's rejections), or only
+   * `HttpFailure` for a client that `makeWith` built without a policy.
    *
    * @since 0.1.0
    * @category models
    */
-  export interface Method {
+  export interface Method<E = Policy.Failure> {
     <A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       options: RequestOptions<B, BI, BR> & { readonly schema: Schema.Schema<A, I, R> }
-    ): Effect.Effect<A, HttpFailure.HttpFailure, R | BR>
+    ): Effect.Effect<A, E, R | BR>
     <B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       options?: RequestOptions<B, BI, BR>
-    ): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, BR>
+    ): Effect.Effect<Attempt.Received, E, BR>
   }
 
   /**
+   * The service; `E` is the methods' failure (see {@link Method}).
+   *
    * @since 0.1.0
    * @category models
    */
-  export interface Service {
-    /** The platform client with base URL, default headers and classification applied (bodies unread). */
+  export interface Service<E = Policy.Failure> {
+    /**
+     * The platform client with base URL, default headers, `timeout` and classification applied (bodies unread). It
+     * does not run through the policy (`Policy.withPolicy` makes such a client that does).
+     */
     readonly client: HttpClient.HttpClient.With<HttpFailure.HttpFailure>
+    /** The policy the calls run through, if any. */
+    readonly policy: Option.Option<Policy.Policy>
     /** Sends a request with its own method. */
-    readonly execute: Method
-    readonly get: Method
-    readonly post: Method
-    readonly put: Method
-    readonly patch: Method
-    readonly del: Method
-    readonly head: Method
-    readonly options: Method
+    readonly execute: Method<E>
+    readonly get: Method<E>
+    readonly post: Method<E>
+    readonly put: Method<E>
+    readonly patch: Method<E>
+    readonly del: Method<E>
+    readonly head: Method<E>
+    readonly options: Method<E>
     /** TRACE, which Effect's `HttpMethod` lacks (fetch refuses to send it; the Node transports do). */
-    readonly trace: Method
+    readonly trace: Method<E>
     /** QUERY, the IETF's safe, idempotent method with a body: retried and hedged like GET. */
-    readonly query: Method
+    readonly query: Method<E>
   }
 }
 
@@ -119,27 +151,36 @@ export declare namespace SturdyClient {
 export const SturdyClient: Context.Tag<SturdyClient, SturdyClient> = internal.tag
 
 /**
- * Builds the service on a given platform client.
+ * Builds the service on a given platform client, through `options.policy` when given (nothing is read from the
+ * context). Without a policy its methods fail with `HttpFailure` only.
  *
  * @example
  * ```ts
  * import { HttpClient } from "@effect/platform"
- * import { SturdyClient } from "@sturdy/http"
+ * import { Policy, SturdyClient } from "@sturdy/http"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
- *   const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: "https://api.example.com" })
- *   return yield* api.head("/health")
- * })
+ *   const policy = yield* Policy.make({ retry: { maxAttempts: 2 } })
+ *   const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, { baseUrl: "https://api.example.com", policy })
+ *   return yield* api.head("/health", { timeout: "2 seconds" })
+ * }).pipe(Effect.scoped)
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const makeWith: (client: HttpClient.HttpClient, options?: SturdyClient.Options) => SturdyClient =
-  internal.makeWith
+export const makeWith: {
+  (client: HttpClient.HttpClient, options: SturdyClient.Options & { readonly policy: Policy.Policy }): SturdyClient
+  (
+    client: HttpClient.HttpClient,
+    options?: SturdyClient.Options & { readonly policy?: undefined }
+  ): SturdyClient.Service<HttpFailure.HttpFailure>
+  (client: HttpClient.HttpClient, options?: SturdyClient.Options): SturdyClient
+} = internal.makeWith as any // without a policy, no rejection can occur
 
 /**
- * Builds the service on the `HttpClient` in context.
+ * Builds the service on the `HttpClient` in context, through the `Policy` in context when there is one (an explicit
+ * `options.policy` wins).
  *
  * @example
  * ```ts
@@ -162,15 +203,18 @@ export const make: (options?: SturdyClient.Options) => Effect.Effect<SturdyClien
   internal.make
 
 /**
- * A layer providing the service, built on the `HttpClient` layer below it.
+ * A layer providing the service, built on the `HttpClient` layer below it, through the `Policy` below it when
+ * there is one.
  *
  * @example
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
- * import { SturdyClient } from "@sturdy/http"
+ * import { Policy, SturdyClient } from "@sturdy/http"
  * import { Layer } from "effect"
  *
+ * // every call runs through the standard pipeline; drop the Policy layer for plain single attempts
  * const ApiLive = SturdyClient.layer({ baseUrl: "https://api.example.com" }).pipe(
+ *   Layer.provide(Policy.layer({ retry: { idempotencyKey: true } })),
  *   Layer.provide(NodeHttpClient.layerUndici)
  * )
  * ```
@@ -181,7 +225,8 @@ export const layer: (options?: SturdyClient.Options) => Layer.Layer<SturdyClient
   internal.layer
 
 /**
- * A layer whose options are read from `Config` (e.g. the base URL from the environment).
+ * A layer whose options are read from `Config` (e.g. the base URL from the environment); through the `Policy`
+ * below it when there is one.
  *
  * @example
  * ```ts

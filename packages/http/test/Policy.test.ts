@@ -1,6 +1,15 @@
-import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiClient,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpClient,
+  HttpClientError,
+  HttpClientRequest,
+  HttpClientResponse
+} from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type HttpFailure, Idempotency, Policy, Telemetry } from "@sturdy/http"
+import { type HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
@@ -40,7 +49,7 @@ const quick: Policy.Options = {
 }
 
 interface Harness {
-  readonly api: Policy.Client
+  readonly api: SturdyClient.SturdyClient
   readonly policy: Policy.Policy
   readonly scripted: ScriptedClient.ScriptedClient
 }
@@ -52,7 +61,7 @@ const harness = (
   Effect.gen(function*() {
     const scripted = yield* ScriptedClient.make(FaultScript.routes(routes))
     const policy = yield* Policy.make(options)
-    const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+    const api = SturdyClient.makeWith(scripted.client, { baseUrl: base, policy })
     return { api, policy, scripted }
   })
 
@@ -170,7 +179,7 @@ describe("Policy", () => {
             : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
         })
         const exit = yield* Effect.scoped(Effect.gen(function*() {
-          const api = Policy.makeClientWith(client, yield* Policy.make(quick), { baseUrl: base })
+          const api = SturdyClient.makeWith(client, { baseUrl: base, policy: yield* Policy.make(quick) })
           return yield* runVirtual(api.post("/orders", { schema: User }))
         }))
         expect(exit).toEqual(Exit.succeed(ada))
@@ -370,7 +379,7 @@ describe("Policy", () => {
         expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("RateLimited")
         const pausedAt = yield* TestClock.currentTimeMillis
         // another upstream is not paused
-        const other = Policy.makeClientWith(scripted.client, policy, { baseUrl: "http://other.test" })
+        const other = SturdyClient.makeWith(scripted.client, { baseUrl: "http://other.test", policy })
         expect(yield* runVirtual(other.get("/b", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
         expect(yield* runVirtual(api.get("/b", { schema: User }))).toEqual(Exit.succeed(ada))
         const requests = yield* scripted.requests
@@ -468,7 +477,7 @@ describe("Policy", () => {
           ...quick,
           retry: { baseDelay: "10 millis", budget: true }
         })
-        const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: "https://API.test" })
+        const api = SturdyClient.makeWith(scripted.client, { baseUrl: "https://API.test", policy })
         yield* runVirtual(api.get("/down"), "1 second")
         const stats = yield* policy.budget.stats("https://api.test:443")
         expect(stats).toMatchObject({ requests: 1, retries: 2 })
@@ -822,10 +831,10 @@ describe("Policy", () => {
         const scripted = yield* ScriptedClient.make(FaultScript.routes({
           "GET /x": FaultScript.sequence(FaultScript.status(502), FaultScript.json(ada))
         }))
-        const program = Effect.flatMap(Policy.Client, (api) => api.get("/x", { schema: User }))
+        const program = Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/x", { schema: User }))
         const exit = yield* runVirtual(program.pipe(
           Effect.provide(
-            Policy.layerClient({ baseUrl: base }).pipe(
+            SturdyClient.layer({ baseUrl: base }).pipe(
               Layer.provide(Policy.layer(quick)),
               Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
             )
@@ -941,7 +950,7 @@ describe("Policy observation", () => {
         "GET /users/1": FaultScript.sequence(FaultScript.status(500), FaultScript.json(ada))
       }))
       const policy = yield* Policy.make({ ...quick, onEvent: (event) => Effect.sync(() => wide.push(brief(event))) })
-      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: base, policy })
       const exit = yield* runVirtual(
         api.get("/users/1", { schema: User, onEvent: (event) => Effect.sync(() => call.push(brief(event))) })
       )
@@ -976,7 +985,7 @@ describe("Policy observation", () => {
         circuitBreaker: { consecutiveFailures: 2, breakDuration: "5 seconds" },
         onEvent: (event) => Effect.sync(() => seen.push(brief(event)))
       })
-      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: base })
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: base, policy })
       for (let i = 0; i < 3; i++) yield* Effect.exit(api.get("/flaky"))
       // transitions arrive on the breakers' `changes` stream: let its subscriber run
       for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
@@ -1052,7 +1061,7 @@ describe("Policy observation", () => {
       expect((yield* Metric.value(succeeded)).count).toBe(before + 1)
     }))
 
-  it.scoped("urlParams given to a Policy.Client call are on the request the pipeline and its spans see, once", () =>
+  it.scoped("urlParams given to a SturdyClient call with a policy are on the request the pipeline and its spans see, once", () =>
     Effect.gen(function*() {
       const { spans, tracer } = TestTracer.make()
       const { api, scripted } = yield* harness({ "GET /users/1": FaultScript.json(ada) }, { ...quick, telemetry: true })
@@ -1081,17 +1090,18 @@ describe("Policy observation", () => {
       const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /ok": FaultScript.json(ada) }))
       const byDefault = yield* Policy.make(quick)
       const off = yield* Policy.make({ ...quick, telemetry: false })
-      yield* Policy.makeClientWith(scripted.client, byDefault, { baseUrl: "http://quiet.test" }).get("/ok")
-      yield* Policy.makeClientWith(scripted.client, off, { baseUrl: "http://quiet.test" }).get("/ok").pipe(
+      yield* SturdyClient.makeWith(scripted.client, { baseUrl: "http://quiet.test", policy: byDefault }).get("/ok")
+      yield* SturdyClient.makeWith(scripted.client, { baseUrl: "http://quiet.test", policy: off }).get("/ok").pipe(
         Effect.withTracer(tracer)
       )
       expect((yield* Metric.value(requests)).count).toBe(0)
       // only the platform's own client span
       expect(spans.map((span) => span.name)).toEqual(["http.client GET"])
       // the default turns on as soon as a tracer is there (and the platform's unredacted span is not built)
-      yield* Policy.makeClientWith(scripted.client, byDefault, { baseUrl: "http://quiet.test" }).get("/ok").pipe(
-        Effect.withTracer(tracer)
-      )
+      yield* SturdyClient.makeWith(scripted.client, { baseUrl: "http://quiet.test", policy: byDefault }).get("/ok")
+        .pipe(
+          Effect.withTracer(tracer)
+        )
       expect(spans.slice(1).map((span) => span.name)).toEqual(["http.client.request GET", "http.client.attempt GET"])
       expect((yield* Metric.value(requests)).count).toBe(1)
     }))
@@ -1123,7 +1133,7 @@ describe("Policy observation", () => {
         circuitBreaker: { consecutiveFailures: 2 },
         telemetry: true
       })
-      const api = Policy.makeClientWith(scripted.client, policy, { baseUrl: "http://counted.test" })
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://counted.test", policy })
       yield* runVirtual(api.get("/down"))
       for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
       expect((yield* Metric.value(retries)).count).toBe(retriesBefore + 1)
@@ -1377,8 +1387,9 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
         )
       })
       const failure = yield* Effect.scoped(Effect.gen(function*() {
-        const api = Policy.makeClientWith(client, yield* Policy.make(retryWith({ retryUnsent: false })), {
-          baseUrl: base
+        const api = SturdyClient.makeWith(client, {
+          baseUrl: base,
+          policy: yield* Policy.make(retryWith({ retryUnsent: false }))
         })
         return failureOf(yield* runVirtual(api.post("/orders")))
       }))
@@ -1740,7 +1751,7 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
       Effect.gen(function*() {
         const { client, log, seen } = stubborn()
         const policy = yield* Policy.make({ ...quick, attemptTimeout: "1 second", retry: false, telemetry: true })
-        const api = Policy.makeClientWith(client, policy, { baseUrl: base })
+        const api = SturdyClient.makeWith(client, { baseUrl: base, policy })
         const events: Array<string> = []
         const attempts = Metric.tagged(Telemetry.metrics.attempts, "method", "GET").pipe(
           Metric.tagged("host", "api.test:80"),
@@ -1775,7 +1786,7 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
           Effect.scoped(
             Effect.flatMap(
               Policy.make({ ...quick, attemptTimeout: false, totalTimeout: false, retry: false }),
-              (p) => Policy.makeClientWith(client, p, { baseUrl: base, timeout: "1 second" }).get("/x")
+              (p) => SturdyClient.makeWith(client, { baseUrl: base, timeout: "1 second", policy: p }).get("/x")
             )
           )
         )
@@ -1818,7 +1829,7 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
       Effect.gen(function*() {
         const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(503, {})))
         const policy = yield* Policy.make({ ...quick, retry: false })
-        const api = Policy.makeClientWith(client, policy, { baseUrl: base })
+        const api = SturdyClient.makeWith(client, { baseUrl: base, policy })
         const failure = failureOf(yield* once(api.get("/cb#access_token=s3cr3t")))
         const raw = failureOf(
           yield* once(
@@ -1833,4 +1844,88 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         }
       }))
   })
+})
+
+describe("Policy.withPolicy (client → client)", () => {
+  const fast: Policy.Options = {
+    ...quick,
+    retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", jitter: "none", budget: false }
+  }
+  const scriptedWith = (routes: Parameters<typeof FaultScript.routes>[0]) =>
+    ScriptedClient.make(FaultScript.routes(routes))
+
+  it.scoped("retries a 503 and returns the 200; gives up with the last response, body readable", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({
+        "GET /flaky": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "GET /down": FaultScript.text("down for maintenance", { status: 503 }),
+        "GET /missing": FaultScript.status(404)
+      })
+      const client = Policy.withPolicy(scripted.client, yield* Policy.make(fast))
+      const ok = yield* runVirtual(Effect.flatMap(client.get(`${base}/flaky`), (response) => response.json))
+      expect(ok).toEqual(Exit.succeed(ada))
+      const down = yield* runVirtual(
+        Effect.flatMap(
+          client.get(`${base}/down`),
+          (response) => Effect.map(response.text, (text) => [response.status, text])
+        )
+      )
+      expect(down).toEqual(Exit.succeed([503, "down for maintenance"]))
+      const missing = yield* runVirtual(Effect.map(client.get(`${base}/missing`), (response) => response.status))
+      expect(missing).toEqual(Exit.succeed(404))
+      expect((yield* scripted.requests).map((r) => r.path)).toEqual([
+        "/flaky",
+        "/flaky",
+        "/down",
+        "/down",
+        "/down",
+        "/missing"
+      ])
+    }))
+
+  it.scoped("transport failures and the policy's rejections are RequestErrors whose cause is the Sturdy failure", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({
+        "GET /reset": FaultScript.reset("beforeHeaders"),
+        "GET /down": FaultScript.status(503)
+      })
+      const reset = yield* runVirtual(Policy.withPolicy(scripted.client, yield* Policy.make(fast)).get(`${base}/reset`))
+      const resetError = failureOf(reset)
+      expect(resetError._tag === "RequestError" && resetError.reason).toBe("Transport")
+      expect((resetError.cause as HttpFailure.HttpFailure)._tag).toBe("ConnectionError")
+      expect(Policy.attemptsOf(resetError.cause as HttpFailure.HttpFailure)).toBe(3)
+
+      const breaking = yield* Policy.make({ ...fast, retry: false, circuitBreaker: { consecutiveFailures: 1 } })
+      const client = scripted.client.pipe(Policy.withPolicy(breaking))
+      // no retry, no wait: run at once, so that the break (5 s of the TestClock) is still on for the second call
+      expect(yield* Effect.exit(Effect.map(client.get(`${base}/down`), (r) => r.status))).toEqual(Exit.succeed(503))
+      const open = failureOf(yield* Effect.exit(client.get(`${base}/down`)))
+      expect(open._tag === "RequestError" && (open.cause as Policy.Failure)._tag).toBe("CircuitOpen")
+      expect((yield* scripted.requests).filter((r) => r.path === "/down")).toHaveLength(1)
+    }))
+
+  it.scoped("HttpApiClient through the policy: success after retries, and its error schemas still decode", () =>
+    Effect.gen(function*() {
+      class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { id: Schema.Number }) {}
+      const Api = HttpApi.make("api").add(
+        HttpApiGroup.make("users").add(
+          HttpApiEndpoint.get("get", "/users/:id")
+            .setPath(Schema.Struct({ id: Schema.NumberFromString }))
+            .addSuccess(User)
+            .addError(NotFound, { status: 404 })
+        )
+      )
+      const scripted = yield* scriptedWith({
+        "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(502), FaultScript.json(ada)),
+        "GET /users/2": FaultScript.json({ _tag: "NotFound", id: 2 }, { status: 404 })
+      })
+      const policy = yield* Policy.make(fast)
+      const api = yield* HttpApiClient.make(Api, { baseUrl: base, transformClient: Policy.withPolicy(policy) }).pipe(
+        Effect.provideService(HttpClient.HttpClient, scripted.client)
+      )
+      expect(yield* runVirtual(api.users.get({ path: { id: 1 } }))).toEqual(Exit.succeed(ada))
+      const notFound = failureOf(yield* runVirtual(api.users.get({ path: { id: 2 } })))
+      expect(notFound).toEqual(new NotFound({ id: 2 }))
+      expect((yield* scripted.requests).map((r) => r.path)).toEqual(["/users/1", "/users/1", "/users/1", "/users/2"])
+    }))
 })

@@ -1,12 +1,28 @@
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type HttpFailure, SturdyClient } from "@sturdy/http"
-import { Config, ConfigProvider, Effect, Either, Layer, Schema } from "effect"
+import { type HttpFailure, Policy, SturdyClient } from "@sturdy/http"
+import { FaultScript, ScriptedClient } from "@sturdy/testing"
+import {
+  Cause,
+  Chunk,
+  Config,
+  ConfigProvider,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schema,
+  TestClock
+} from "effect"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+const ada = { id: 1, name: "Ada" }
 
-const failureOf = <A, R>(effect: Effect.Effect<A, HttpFailure.HttpFailure, R>) =>
+const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.either(effect), (either) => {
     if (Either.isRight(either)) throw new Error("expected a failure, got a success")
     return either.left
@@ -136,5 +152,220 @@ describe("SturdyClient", () => {
         )
       )
       expect(seen.map((s) => s.url)).toEqual(["https://one.test/a", "https://two.test/b"])
+    }))
+})
+
+describe("SturdyClient and a Policy", () => {
+  // small, jitter-free delays so that virtual time is exact
+  const fast: Policy.Options = {
+    totalTimeout: "30 seconds",
+    attemptTimeout: "10 seconds",
+    retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", jitter: "none", budget: false },
+    circuitBreaker: false
+  }
+  const flaky = () =>
+    FaultScript.routes({
+      "GET /users/1": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada)),
+      "POST /orders": FaultScript.sequence(FaultScript.status(503), FaultScript.status(503), FaultScript.json(ada)),
+      "GET /down": FaultScript.status(503),
+      "GET /slow": FaultScript.hang
+    })
+  const settle = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(effect)
+      yield* TestClock.adjust("1 minute")
+      return yield* Fiber.await(fiber)
+    })
+  const exitFailure = <A, E>(exit: Exit.Exit<A, E>): E => {
+    if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+    return failure.value
+  }
+
+  it.scoped("without a policy each call is one attempt, failing with HttpFailure only", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://api.test" })
+      expect(Option.isNone(api.policy)).toBe(true)
+      const failure: HttpFailure.HttpFailure = yield* failureOf(api.get("/down"))
+      expect(failure._tag).toBe("ServerError")
+      expect(yield* scripted.requests).toHaveLength(1)
+      // `make` without a Policy in context: the same
+      const fromContext = yield* SturdyClient.make({ baseUrl: "http://api.test" }).pipe(
+        Effect.provideService(HttpClient.HttpClient, scripted.client)
+      )
+      expect(Option.isNone(fromContext.policy)).toBe(true)
+      expect((yield* failureOf(fromContext.get("/down")))._tag).toBe("ServerError")
+      expect(yield* scripted.requests).toHaveLength(2)
+    }))
+
+  it.scoped("make and layer run the calls through the Policy in context", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const PolicyLive = Policy.layer(fast)
+      const viaMake = yield* settle(
+        Effect.flatMap(SturdyClient.make({ baseUrl: "http://api.test" }), (api) => {
+          expect(Option.isSome(api.policy)).toBe(true)
+          return api.get("/users/1", { schema: User })
+        }).pipe(Effect.provide(PolicyLive), Effect.provideService(HttpClient.HttpClient, scripted.client))
+      )
+      expect(viaMake).toEqual(Exit.succeed(ada))
+      expect(yield* scripted.requests).toHaveLength(3)
+      const viaLayer = yield* settle(
+        Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/down")).pipe(
+          Effect.provide(
+            SturdyClient.layer({ baseUrl: "http://api.test" }).pipe(
+              Layer.provide(PolicyLive),
+              Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+            )
+          )
+        )
+      )
+      const failure = exitFailure(viaLayer)
+      expect(failure._tag).toBe("ServerError")
+      expect(failure._tag !== "InvalidPolicy" && Policy.attemptsOf(failure)).toBe(3)
+      expect(yield* scripted.requests).toHaveLength(6)
+      const viaConfig = yield* settle(
+        Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/down")).pipe(
+          Effect.provide(
+            SturdyClient.layerConfig({ baseUrl: Config.string("API_URL") }).pipe(
+              Layer.provide(PolicyLive),
+              Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client))
+            )
+          ),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["API_URL", "http://api.test"]])))
+        )
+      )
+      const configFailure = exitFailure(viaConfig)
+      expect(
+        configFailure._tag !== "InvalidPolicy" && configFailure._tag !== "ConfigError" && [
+          configFailure._tag,
+          Policy.attemptsOf(configFailure)
+        ]
+      ).toEqual(["ServerError", 3])
+      expect(yield* scripted.requests).toHaveLength(9)
+    }))
+
+  it.scoped("an explicit policy wins over the one in context", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const explicit = yield* Policy.make(fast)
+      const exit = yield* settle(
+        Effect.flatMap(
+          SturdyClient.make({ baseUrl: "http://api.test", policy: explicit }),
+          (api) => {
+            expect(api.policy).toEqual(Option.some(explicit))
+            return api.get("/users/1", { schema: User })
+          }
+        ).pipe(
+          Effect.provide(Policy.layer({ ...fast, retry: false })),
+          Effect.provideService(HttpClient.HttpClient, scripted.client)
+        )
+      )
+      expect(exit).toEqual(Exit.succeed(ada))
+      expect(yield* scripted.requests).toHaveLength(3)
+    }))
+
+  it.scoped("the request is built once: the body encoded once, an Idempotency-Key in headers makes a POST retried", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      let encodings = 0
+      const Order = Schema.transform(Schema.Struct({ sku: Schema.String }), Schema.Struct({ sku: Schema.String }), {
+        strict: true,
+        decode: (order) => order,
+        encode: (order) => {
+          encodings++
+          return order
+        }
+      })
+      const api = SturdyClient.makeWith(scripted.client, {
+        baseUrl: "http://api.test",
+        headers: { "x-client": "sturdy" },
+        policy: yield* Policy.make(fast)
+      })
+      const exit = yield* settle(
+        api.post("/orders#mine", { body: { sku: "A-1" }, bodySchema: Order, headers: { "Idempotency-Key": "k-1" } })
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(encodings).toBe(1)
+      const requests = yield* scripted.requests
+      expect(requests.map((r) => [r.path, r.idempotencyKey, r.headers["x-client"]])).toEqual([
+        ["/orders", "k-1", "sturdy"],
+        ["/orders", "k-1", "sturdy"],
+        ["/orders", "k-1", "sturdy"]
+      ])
+    }))
+
+  it.scoped("a request's timeout shorter than the policy's attemptTimeout bounds each attempt, under one timer", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const policy = yield* Policy.make({
+        ...fast,
+        attemptTimeout: "1 second",
+        retry: { ...fast.retry, maxAttempts: 2 }
+      })
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://api.test", policy })
+      const fiber = yield* Effect.fork(api.get("/slow", { timeout: "200 millis" }))
+      yield* TestClock.adjust("1 millis")
+      // one timer for the attempt: at 200 ms, not a second one at 1 s
+      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([200])
+      yield* TestClock.adjust("1 minute")
+      const failure = exitFailure(yield* Fiber.await(fiber))
+      expect(failure._tag === "Timeout" && [failure.phase, Duration.toMillis(failure.timeout)]).toEqual([
+        "Attempt",
+        200
+      ])
+      expect(Policy.attemptsOf(failure)).toBe(2)
+      // 200 ms, the backoff's 100 ms, then the second attempt
+      expect((yield* scripted.requests).map((r) => r.arrivedAt)).toEqual([0, 300])
+    }))
+
+  it.scoped("the policy's attemptTimeout bounds each attempt when it is the shorter, under one timer", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const policy = yield* Policy.make({
+        ...fast,
+        attemptTimeout: "1 second",
+        retry: { ...fast.retry, maxAttempts: 2 }
+      })
+      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://api.test", policy, timeout: "5 seconds" })
+      const fiber = yield* Effect.fork(api.get("/slow"))
+      yield* TestClock.adjust("1 millis")
+      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([1_000])
+      yield* TestClock.adjust("1 minute")
+      const failure = exitFailure(yield* Fiber.await(fiber))
+      expect(failure._tag === "Timeout" && [failure.phase, Duration.toMillis(failure.timeout)]).toEqual([
+        "Attempt",
+        1_000
+      ])
+      expect((yield* scripted.requests).map((r) => r.arrivedAt)).toEqual([0, 1_100])
+    }))
+
+  it.scoped("onEvent given to a call sees that call's events only", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(flaky())
+      const api = SturdyClient.makeWith(scripted.client, {
+        baseUrl: "http://api.test",
+        policy: yield* Policy.make(fast)
+      })
+      const seen: Array<string> = []
+      const onEvent = (event: Policy.Event) =>
+        Effect.sync(() => {
+          seen.push(event._tag === "RetryDecision" ? `${event._tag}:${event.attempt}` : `${event._tag}`)
+        })
+      expect(yield* settle(api.get("/users/1", { schema: User, onEvent }))).toEqual(Exit.succeed(ada))
+      expect(seen).toEqual([
+        "AttemptStarted",
+        "AttemptEnded",
+        "RetryDecision:2",
+        "AttemptStarted",
+        "AttemptEnded",
+        "RetryDecision:3",
+        "AttemptStarted",
+        "AttemptEnded"
+      ])
+      yield* settle(api.get("/down"))
+      expect(seen).toHaveLength(8)
     }))
 })

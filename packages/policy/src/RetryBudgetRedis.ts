@@ -51,18 +51,18 @@ export const layerStore: (options?: RedisStoreOptions) => Layer.Layer<RetryBudge
   internal.layerStore
 
 /**
- * A `RetryBudget` shared through Redis in one layer: the connection options, and the budget's under `budget`.
+ * A `RetryBudget` shared through Redis in one layer: the connection options, and the budget's under `retryBudget` (as `RetryBudget.layer` takes them).
  * `Policy` uses the `RetryBudget` in its context, so providing this layer to it shares its budget with the fleet.
  *
  * @example
  * ```ts
  * import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
  *
- * const BudgetLive = RetryBudgetRedis.layer({ host: "127.0.0.1", port: 6379, budget: { ratio: 0.2 } })
+ * const BudgetLive = RetryBudgetRedis.layer({ host: "127.0.0.1", port: 6379, retryBudget: { ratio: 0.2 } })
  * ```
  * @since 0.1.0
  * @category layers
  */
 export const layer: (
-  options?: RedisStoreOptions & { readonly budget?: RetryBudgetStore.Options | undefined }
+  options?: RedisStoreOptions & { readonly retryBudget?: RetryBudgetStore.Options | undefined }
 ) => Layer.Layer<RetryBudget.RetryBudget> = internal.layer

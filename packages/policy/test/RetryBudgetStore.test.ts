@@ -206,7 +206,7 @@ describe("RetryBudgetStore", () => {
         const layer = RetryBudgetRedis.layer({
           host: redis.host,
           port: redis.port,
-          budget: { minRetries: 1, ratio: 0 }
+          retryBudget: { minRetries: 1, ratio: 0 }
         })
         const a = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))
         const b = yield* Effect.provide(RetryBudget.RetryBudget, yield* Layer.build(layer))

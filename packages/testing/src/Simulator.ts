@@ -316,7 +316,7 @@ export const backoff: (options: BackoffPolicyOptions) => Policy = internal.backo
  */
 export interface StandardOptions {
   readonly backoff?: Backoff.Options | undefined
-  readonly budget?: RetryBudget.RetryBudget.Options | undefined
+  readonly retryBudget?: RetryBudget.RetryBudget.Options | undefined
   readonly breaker?: CircuitBreaker.Options | undefined
 }
 
@@ -338,7 +338,7 @@ export interface StandardOptions {
  */
 export const standardDefaults: {
   readonly backoff: Backoff.Options
-  readonly budget: RetryBudget.RetryBudget.Options
+  readonly retryBudget: RetryBudget.RetryBudget.Options
   readonly breaker: CircuitBreaker.Options
 } = internal.standardDefaults
 

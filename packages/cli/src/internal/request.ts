@@ -5,6 +5,7 @@ import * as Attempt from "@sturdy/http/Attempt"
 import * as HttpFailure from "@sturdy/http/HttpFailure"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redaction from "@sturdy/http/Redaction"
+import * as SturdyClient from "@sturdy/http/SturdyClient"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -21,9 +22,6 @@ import type * as jsonSchema from "./jsonSchema.js"
 import * as policyFile from "./policyFile.js"
 import * as schemaFile from "./schemaFile.js"
 import * as timeline from "./timeline.js"
-
-// @sturdy/http's internal mark for a `send` that is an `Attempt` (see `honoursDeadline` in its internal/policy.ts)
-const sendHonoursDeadline = Symbol.for("@sturdy/http/Policy/sendHonoursDeadline")
 
 /** The HTTP methods the command has a subcommand for. */
 export const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] as const
@@ -132,23 +130,22 @@ interface Exchange {
 
 const anyJson: jsonSchema.JsonValueSchema = Schema.Unknown
 
-const exchange = (
-  client: Attempt.Client,
-  request: HttpClientRequest.HttpClientRequest,
+// The body as JSON: decoded with `--schema`, or parsed when the server said it is JSON.
+const decodeBody = (
+  received: Attempt.Received,
   schema: Option.Option<jsonSchema.JsonValueSchema>
-): Effect.Effect<Exchange, HttpFailure.HttpFailure> =>
-  Effect.flatMap(Attempt.send(client, request), (received) => {
-    const decodeWith = Option.isSome(schema)
-      ? schema.value
-      : isJsonContentType(received.headers["content-type"]) && received.body.length > 0
-      ? anyJson
-      : undefined
-    if (decodeWith === undefined) return Effect.succeed({ status: received.status, received, json: Option.none() })
-    return Effect.map(
-      Attempt.decodeJson(received, decodeWith),
-      (value): Exchange => ({ status: received.status, received, json: Option.some(value) })
-    )
-  })
+): Effect.Effect<Exchange, HttpFailure.HttpFailure> => {
+  const decodeWith = Option.isSome(schema)
+    ? schema.value
+    : isJsonContentType(received.headers["content-type"]) && received.body.length > 0
+    ? anyJson
+    : undefined
+  if (decodeWith === undefined) return Effect.succeed({ status: received.status, received, json: Option.none() })
+  return Effect.map(
+    Attempt.decodeJson(received, decodeWith),
+    (value): Exchange => ({ status: received.status, received, json: Option.some(value) })
+  )
+}
 
 const encodeBody = (exchange: Exchange, schema: Option.Option<jsonSchema.JsonValueSchema>): unknown => {
   if (Option.isNone(exchange.json)) return exchange.received.text
@@ -221,7 +218,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     request = HttpClientRequest.acceptJson(request)
 
     const policy = yield* Effect.mapError(Policy.make(options), (error) => usage(error.message))
-    const client = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
+    // every call of the client runs through the policy; each attempt is an `Attempt`, which the transport bounds
+    const api = SturdyClient.makeWith(UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher()), { policy })
 
     const events = yield* Queue.unbounded<timeline.Event>()
     const recorder = new timeline.Recorder(() => performance.now(), (event) => Queue.unsafeOffer(events, event))
@@ -237,9 +235,14 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       }
     }))
 
-    // the policy reports to the call's hook, in line with the call: which attempts it refused, and each retry decision
+    // the policy reports to the call's hook, in line with the call: each attempt's start and end, which attempts it
+    // refused, and each retry decision
     const onEvent = (event: Policy.Event): Effect.Effect<void> => {
       switch (event._tag) {
+        case "AttemptStarted":
+          return Effect.sync(() => recorder.started(event.attempt, event.hedge))
+        case "AttemptEnded":
+          return Effect.sync(() => recorder.ended(event.attempt, event.hedge, event))
         case "Rejected":
           // the rate limiter and the retry budget refuse a call or a retry, not an attempt: the final failure and the
           // decision's line say those
@@ -259,7 +262,6 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
       }
     }
 
-    const runOptions = { onEvent, [sendHonoursDeadline]: true }
     // stderr ends up in CI logs: keep tokens in query strings out of it, as the failures' messages do
     const shownUrl = Redaction.redactUrl(input.url)
     yield* Console.error(
@@ -267,14 +269,12 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     )
     // only http(s) is sent: `file:`, `data:` and the rest fail before anything leaves, as an invalid request
     const unsupported = unsupportedScheme(request)
-    const result = unsupported !== undefined ? Either.left(unsupported) : yield* policy.run(
-      request,
-      (attemptRequest) => recorder.observe(exchange(client, attemptRequest, schema)),
-      // `exchange` is an `Attempt`, which honours the attempt's limit itself (the transport enforces it, or one timer
-      // does): its timeline then shows the attempt's own Timeout rather than an interruption by a second timer. The
-      // mark is @sturdy/http's internal one (what `Policy.send` sets), not part of the public `RunOptions`.
-      runOptions
-    ).pipe(Effect.either)
+    // the body is decoded once the call is done: a body that does not decode is never retried (nor counted by the
+    // breaker), so it is the call's failure, after the attempt that received it
+    const result = unsupported !== undefined ? Either.left(unsupported) : yield* api.execute(request, { onEvent }).pipe(
+      Effect.flatMap((received) => decodeBody(received, schema)),
+      Effect.either
+    )
     if (Either.isLeft(result)) recorder.finishWith(result.left._tag)
     yield* Queue.offer(events, { _tag: "Done" })
     yield* Fiber.join(printer)

@@ -64,7 +64,9 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
         ms(cumulative)
       ]
     })
-    const title = `exponential backoff: base ${ms(Duration.toMillis(input.baseDelay))}, factor ${input.factor}, cap ${
+    const title = `exponential backoff: baseDelay ${
+      ms(Duration.toMillis(input.baseDelay))
+    }, factor ${input.factor}, maxDelay ${
       ms(Duration.toMillis(input.maxDelay))
     }, jitter ${input.jitter}, ${input.attempts} attempts`
     yield* Console.log(`${title} (${seedCount === 1 ? `seed ${firstSeed}` : `${seedCount} seeds from ${firstSeed}`})`)

@@ -1,6 +1,4 @@
 import type * as HttpFailure from "@sturdy/http/HttpFailure"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as durations from "./duration.js"
 
 /** What happened to one attempt. */
@@ -24,6 +22,13 @@ export interface Row {
   endedAt: number | undefined
   outcome: Outcome | undefined
   decision: Decision | undefined
+}
+
+/** How an attempt ended (the fields of the policy's `AttemptEnded` event that a row shows). */
+export interface Ended {
+  readonly outcome: "success" | "failure" | "interrupted" | "defect"
+  readonly status: number | undefined
+  readonly failure: HttpFailure.HttpFailure | undefined
 }
 
 /** A line to print as it happens. */
@@ -67,35 +72,29 @@ export class Recorder {
     return this.clock() - this.startedAt
   }
 
-  /** Wraps one attempt so its start, end and outcome are recorded. */
-  observe<A extends { readonly status: number }, R>(
-    attempt: Effect.Effect<A, HttpFailure.HttpFailure, R>
-  ): Effect.Effect<A, HttpFailure.HttpFailure, R> {
-    return Effect.suspend(() => {
-      const row: Row = {
-        attempt: this.nextAttempt,
-        startedAt: this.elapsed(),
-        endedAt: undefined,
-        outcome: undefined,
-        decision: undefined
-      }
-      this.rows.push(row)
-      return Effect.onExit(attempt, (exit) =>
-        Effect.sync(() => {
-          row.endedAt = this.elapsed()
-          row.outcome = Exit.match(exit, {
-            onSuccess: (value): Outcome => ({ _tag: "Ok", status: value.status }),
-            onFailure: (cause): Outcome => {
-              const failure = cause._tag === "Fail" ? cause.error : undefined
-              if (failure !== undefined) {
-                return { _tag: "Failed", label: describeFailure(failure), status: statusOf(failure) }
-              }
-              return { _tag: "Interrupted" }
-            }
-          })
-          this.emit({ _tag: "Finished", row })
-        }))
-    })
+  // the rows of the attempts under way, by attempt and hedge
+  private readonly running = new Map<string, Row>()
+
+  /** Records the start of an attempt (or of one of its hedges), from the policy's `AttemptStarted` event. */
+  started(attempt: number, hedge: number): void {
+    const row: Row = { attempt, startedAt: this.elapsed(), endedAt: undefined, outcome: undefined, decision: undefined }
+    this.rows.push(row)
+    this.running.set(`${attempt}/${hedge}`, row)
+  }
+
+  /** Records the end and outcome of an attempt, from the policy's `AttemptEnded` event. */
+  ended(attempt: number, hedge: number, ended: Ended): void {
+    const key = `${attempt}/${hedge}`
+    const row = this.running.get(key)
+    if (row === undefined) return
+    this.running.delete(key)
+    row.endedAt = this.elapsed()
+    row.outcome = ended.outcome === "success"
+      ? { _tag: "Ok", status: ended.status ?? 0 }
+      : ended.failure !== undefined
+      ? { _tag: "Failed", label: describeFailure(ended.failure), status: statusOf(ended.failure) }
+      : { _tag: "Interrupted" }
+    this.emit({ _tag: "Finished", row })
   }
 
   /** Records an attempt a policy refused to send (an open breaker, a full bulkhead), labelled with the refusal. */

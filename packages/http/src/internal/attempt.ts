@@ -321,7 +321,8 @@ const tooLarge = (
 
 type BodyReadFailure = HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout
 
-const readBounded = (
+/** @internal */
+export const readBounded = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   limit: number

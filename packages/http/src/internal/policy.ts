@@ -1,5 +1,4 @@
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as RateLimit from "@sturdy/policy/RateLimit"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import type * as Config from "effect/Config"
@@ -12,9 +11,7 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Attempt from "../Attempt.js"
 import type * as HttpFailure from "../HttpFailure.js"
-import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
-import type * as SturdyClient from "../SturdyClient.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
@@ -22,7 +19,6 @@ import * as observe from "./observe.js"
 import * as events from "./policyEvents.js"
 import * as policyOptions from "./policyOptions.js"
 import * as stages from "./policyStages.js"
-import * as sturdyClient from "./sturdyClient.js"
 import * as telemetryInternal from "./telemetry.js"
 import * as upstream from "./upstream.js"
 
@@ -32,11 +28,11 @@ export const tag = Context.GenericTag<P.Policy>("@sturdy/http/Policy")
 /**
  * Marks a call whose `send` bounds every wait of its own by `Deadline.currentLimit`, as `Attempt.send` and
  * `Attempt.json` do (they leave it to a transport that enforces deadlines, or arm a timer): the pipeline then only
- * sets each attempt's limit and races no timer. `Policy.send`, `Policy.json` and `Policy.Client` set it; it is not
- * part of the public `RunOptions` (a global symbol, so that `@sturdy/cli`, whose sends are `Attempt`s, can set it).
+ * sets each attempt's limit and races no timer. `Policy.send`, `Policy.json` and `SturdyClient` set it; it is not
+ * part of the public `RunOptions` (a symbol of this module's own: only @sturdy/http's sends can be marked).
  * @internal
  */
-export const honoursDeadline: unique symbol = Symbol.for("@sturdy/http/Policy/sendHonoursDeadline")
+export const honoursDeadline: unique symbol = Symbol("@sturdy/http/Policy/sendHonoursDeadline")
 
 /** @internal */
 export interface InternalRunOptions extends P.RunOptions {
@@ -259,75 +255,26 @@ export const json = <A, I, R, RC = never>(
     attemptRunOptions
   )
 
-/** @internal */
-export const clientTag = Context.GenericTag<P.Client>("@sturdy/http/Policy/Client")
-
-/** @internal */
-export const makeClientWith = (
-  client: HttpClient.HttpClient,
+/**
+ * One call of a client through `policy`: each attempt runs `use` on `client` (the status-recording one while
+ * traced), which must be an `Attempt` (it honours the attempt's limit itself).
+ * @internal
+ */
+export const runAttempts = <A, R, RC>(
   policy: P.Policy,
-  options: SturdyClient.SturdyClient.Options = {}
-): P.Client => {
-  // records each response's status for the attempt and call spans, also when the body is decoded
-  const api = sturdyClient.makeWith(Telemetry.client(client), options)
-  const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
-  const method = (verb: Idempotency.Method | undefined): P.Method => {
-    function call<A, I, R, B = unknown, BI = unknown, BR = never>(
-      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions & {
-        readonly schema: Schema.Schema<A, I, R>
-      }
-    ): Effect.Effect<A, P.Failure, R | BR>
-    function call<B = unknown, BI = unknown, BR = never>(
-      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions
-    ): Effect.Effect<Attempt.Received, P.Failure, BR>
-    function call<A, I, R, B, BI, BR>(
-      pathOrRequest: string | HttpClientRequest.HttpClientRequest,
-      requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & P.RunOptions & {
-        readonly schema?: Schema.Schema<A, I, R> | undefined
-      } = {}
-    ): Effect.Effect<A | Attempt.Received, P.Failure, R | BR> {
-      let request = sturdyClient.requestFor(verb, pathOrRequest)
-      const url = sturdyClient.resolveUrl(baseUrl, request.url)
-      if (url !== request.url) request = HttpClientRequest.setUrl(request, url)
-      // the pipeline decides on the request as it will be sent: an Idempotency-Key in `headers` counts, and the
-      // call's telemetry shows the query parameters (redacted) of `urlParams`
-      if (requestOptions.headers !== undefined) request = HttpClientRequest.setHeaders(request, requestOptions.headers)
-      if (requestOptions.urlParams !== undefined) {
-        request = HttpClientRequest.appendUrlParams(request, requestOptions.urlParams)
-      }
-      const schema = requestOptions.schema
-      const sendOptions = { ...requestOptions, headers: undefined, urlParams: undefined }
-      return policy.run(
-        request,
-        (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> =>
-          schema === undefined
-            ? api.execute(ready, sendOptions)
-            : api.execute(ready, { ...sendOptions, schema }),
-        requestOptions.onEvent === undefined
-          ? attemptRunOptions
-          : { onEvent: requestOptions.onEvent, [honoursDeadline]: true }
-      )
-    }
-    return call
-  }
-  return {
-    policy,
-    ...sturdyClient.methodsOf(method)
-  }
-}
-
-/** @internal */
-export const makeClient = (
-  options?: SturdyClient.SturdyClient.Options
-): Effect.Effect<P.Client, never, HttpClient.HttpClient | P.Policy> =>
-  Effect.zipWith(HttpClient.HttpClient, tag, (client, policy) => makeClientWith(client, policy, options))
-
-/** @internal */
-export const layerClient = (
-  options?: SturdyClient.SturdyClient.Options
-): Layer.Layer<P.Client, never, HttpClient.HttpClient | P.Policy> => Layer.effect(clientTag, makeClient(options))
+  client: Attempt.Client<RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  use: (
+    client: Attempt.Client<RC>,
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  onEvent: P.RunOptions["onEvent"]
+): Effect.Effect<A, P.Failure, R> =>
+  policy.run(
+    request,
+    (ready) => attemptClient(client, (client) => use(client, ready)),
+    onEvent === undefined ? attemptRunOptions : { onEvent, [honoursDeadline]: true } satisfies InternalRunOptions
+  )
 
 // -----------------------------------------------------------------------------
 // re-exports for the public module

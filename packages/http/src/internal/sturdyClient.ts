@@ -8,12 +8,15 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as Idempotency from "../Idempotency.js"
+import type * as Policy from "../Policy.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as attempt from "./attempt.js"
+import * as policyInternal from "./policy.js"
 
 /** @internal */
 export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/SturdyClient")
@@ -98,6 +101,7 @@ export const makeWith = (
   client: HttpClient.HttpClient,
   options: SturdyClient.SturdyClient.Options = {}
 ): SturdyClient.SturdyClient.Service => {
+  const policy = options.policy
   const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
   const defaultHeaders = options.headers === undefined ? undefined : Headers.fromInput(options.headers)
   const transformed: Attempt.Client = options.transformClient === undefined ? client : options.transformClient(client)
@@ -126,23 +130,31 @@ export const makeWith = (
     requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
       readonly schema?: Schema.Schema<A, I, R> | undefined
     }
-  ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> => {
-    let withParams = request
+  ): Effect.Effect<A | Attempt.Received, Policy.Failure, R | BR> => {
+    // The request is built once, as it will be sent: the pipeline decides on it (an Idempotency-Key in `headers`
+    // counts; the call's telemetry shows the redacted `urlParams`) and every attempt sends it, body encoded once.
+    let built = prepare(request)
+    if (requestOptions.headers !== undefined) built = HttpClientRequest.setHeaders(built, requestOptions.headers)
     if (requestOptions.urlParams !== undefined) {
-      withParams = HttpClientRequest.appendUrlParams(withParams, requestOptions.urlParams)
+      built = HttpClientRequest.appendUrlParams(built, requestOptions.urlParams)
     }
-    if (requestOptions.headers !== undefined) {
-      withParams = HttpClientRequest.setHeaders(withParams, requestOptions.headers)
-    }
+    // the request's `timeout` narrows the attempt's limit (`Deadline.attemptTimeout`): with a policy, the sooner of it
+    // and the policy's `attemptTimeout` bounds each attempt, under one timer
     const attemptOptions = mergeAttemptOptions(defaults, requestOptions)
     const schema = requestOptions.schema
+    const sendOn = (
+      client: Attempt.Client,
+      ready: HttpClientRequest.HttpClientRequest
+    ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
+      schema === undefined
+        ? attempt.send(client, ready, attemptOptions)
+        : attempt.json(client, ready, schema, attemptOptions)
     return Effect.flatMap(
-      setBody(withParams, requestOptions),
-      (ready): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
-        // prepared here rather than by `prepared`'s request step, so that the attempt sees a request ready at once
-        schema === undefined
-          ? attempt.send(transformed, prepare(ready), attemptOptions)
-          : attempt.json(transformed, prepare(ready), schema, attemptOptions)
+      setBody(built, requestOptions),
+      (ready) =>
+        policy === undefined
+          ? sendOn(transformed, ready)
+          : policyInternal.runAttempts(policy, transformed, ready, sendOn, requestOptions.onEvent)
     )
   }
 
@@ -152,17 +164,17 @@ export const makeWith = (
       requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
         readonly schema: Schema.Schema<A, I, R>
       }
-    ): Effect.Effect<A, HttpFailure.HttpFailure, R | BR>
+    ): Effect.Effect<A, Policy.Failure, R | BR>
     function call<B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       requestOptions?: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
-    ): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, BR>
+    ): Effect.Effect<Attempt.Received, Policy.Failure, BR>
     function call<A, I, R, B, BI, BR>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
       requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR> & {
         readonly schema?: Schema.Schema<A, I, R> | undefined
       } = {}
-    ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R | BR> {
+    ): Effect.Effect<A | Attempt.Received, Policy.Failure, R | BR> {
       return run(requestFor(verb, pathOrRequest), requestOptions)
     }
     return call
@@ -170,6 +182,7 @@ export const makeWith = (
 
   return {
     client: attempt.classify(prepared, defaults),
+    policy: Option.fromNullable(policy),
     ...methodsOf(method)
   }
 }
@@ -178,7 +191,13 @@ export const makeWith = (
 export const make = (
   options: SturdyClient.SturdyClient.Options = {}
 ): Effect.Effect<SturdyClient.SturdyClient.Service, never, HttpClient.HttpClient> =>
-  Effect.map(HttpClient.HttpClient, (client) => makeWith(client, options))
+  Effect.zipWith(
+    HttpClient.HttpClient,
+    Effect.serviceOption(policyInternal.tag),
+    (client, policy) =>
+      // an explicit `policy` wins over the one in context
+      makeWith(client, options.policy !== undefined ? options : { ...options, policy: Option.getOrUndefined(policy) })
+  )
 
 /** @internal */
 export const layerConfig = (

@@ -91,8 +91,8 @@ export const layerStore = (options?: Options): Layer.Layer<RetryBudgetStore> =>
 
 /** @internal */
 export const layer = (
-  options?: Options & { readonly budget?: RBS.Options | undefined }
+  options?: Options & { readonly retryBudget?: RBS.Options | undefined }
 ): Layer.Layer<RetryBudget> => {
-  const { budget, ...redis } = options ?? {}
-  return layerBudget(budget).pipe(Layer.provide(layerStore(redis)))
+  const { retryBudget, ...redis } = options ?? {}
+  return layerBudget(retryBudget).pipe(Layer.provide(layerStore(redis)))
 }

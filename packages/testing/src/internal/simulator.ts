@@ -439,7 +439,7 @@ const shipped = Policy.defaults
 /** @internal */
 export const standardDefaults: {
   readonly backoff: Backoff.Options
-  readonly budget: RetryBudget.RetryBudget.Options
+  readonly retryBudget: RetryBudget.RetryBudget.Options
   readonly breaker: CircuitBreaker.Options
 } = {
   backoff: {
@@ -448,7 +448,7 @@ export const standardDefaults: {
     jitter: shipped.retry.jitter,
     maxAttempts: shipped.retry.maxAttempts
   },
-  budget: {},
+  retryBudget: {},
   breaker: {
     failureRateThreshold: shipped.circuitBreaker.failureRateThreshold,
     minimumThroughput: shipped.circuitBreaker.minimumThroughput,
@@ -466,7 +466,7 @@ export const standardDefaults: {
 export const sturdy = (options?: Simulator.StandardOptions): Simulator.Policy =>
   makePolicy("sturdy (backoff + budget + breaker)", (client) =>
     Effect.gen(function*() {
-      const budget = yield* RetryBudget.make(options?.budget ?? standardDefaults.budget)
+      const budget = yield* RetryBudget.make(options?.retryBudget ?? standardDefaults.retryBudget)
       const breaker = yield* CircuitBreaker.make(`upstream-${client}`, options?.breaker ?? standardDefaults.breaker)
       const schedule = Backoff.exponential(options?.backoff ?? standardDefaults.backoff)
       return (call) =>
