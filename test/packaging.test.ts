@@ -16,11 +16,12 @@ import * as Path from "node:path"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const packages = ["cli", "http", "node", "policy", "testing"] as const
-// the package graph users install: @sturdy/node needs only @sturdy/policy (its Deadline), not @sturdy/http
+// the package graph users install: @sturdy/node needs @sturdy/policy (its Deadline) and @sturdy/http (the
+// ClientResponse base of its responses), nothing else of Sturdy
 const sturdyDependencies: Record<(typeof packages)[number], ReadonlyArray<string>> = {
   cli: ["@sturdy/http", "@sturdy/node", "@sturdy/policy", "@sturdy/testing"],
   http: ["@sturdy/policy"],
-  node: ["@sturdy/policy"],
+  node: ["@sturdy/http", "@sturdy/policy"],
   policy: [],
   testing: ["@sturdy/http", "@sturdy/policy"]
 }

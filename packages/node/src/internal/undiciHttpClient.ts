@@ -4,10 +4,10 @@ import type * as Body from "@effect/platform/HttpBody"
 import * as Client from "@effect/platform/HttpClient"
 import * as Error from "@effect/platform/HttpClientError"
 import * as ClientRequest from "@effect/platform/HttpClientRequest"
-import * as ClientResponse from "@effect/platform/HttpClientResponse"
-import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import type * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as ClientResponseBase from "@sturdy/http/ClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -20,7 +20,6 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
-import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
@@ -490,20 +489,10 @@ const unreadResponses = globalValue(
 // Response
 // -----------------------------------------------------------------------------
 
-const utf8 = new TextDecoder("utf-8", { ignoreBOM: false })
-
 const concatChunks = (chunks: ReadonlyArray<Buffer>, length: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]
   return Buffer.concat(chunks, length)
 }
-
-const copyToArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
-  const copy = new Uint8Array(bytes.byteLength)
-  copy.set(bytes)
-  return copy.buffer
-}
-
-const decodeArrayBuffer = (bytes: Uint8Array): Exit.Exit<ArrayBuffer, never> => Exit.succeed(copyToArrayBuffer(bytes))
 
 const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Record<string, string> => {
   const out: Record<string, string> = Object.create(null)
@@ -516,10 +505,7 @@ const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Record<string, string>
   return out
 }
 
-class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpClientResponse {
-  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  readonly [ClientResponse.TypeId]: ClientResponse.TypeId = ClientResponse.TypeId
-
+class UndiciResponse extends ClientResponseBase.Class {
   constructor(
     readonly request: ClientRequest.HttpClientRequest,
     private readonly call: UndiciCall,
@@ -538,8 +524,9 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
     return this.cachedHeaders ??= Headers.unsafeFromRecord(parseHeaders(this.rawHeaders))
   }
 
+  // each Set-Cookie apart: the joined header cannot be split safely (an Expires date holds a comma)
   private cachedCookies: Cookies.Cookies | undefined = undefined
-  get cookies(): Cookies.Cookies {
+  override get cookies(): Cookies.Cookies {
     if (this.cachedCookies !== undefined) return this.cachedCookies
     const setCookies: Array<string> = []
     for (let i = 0; i < this.rawHeaders.length; i += 2) {
@@ -548,14 +535,6 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
       }
     }
     return this.cachedCookies = setCookies.length === 0 ? Cookies.empty : Cookies.fromSetCookie(setCookies)
-  }
-
-  get remoteAddress(): Option.Option<string> {
-    return Option.none()
-  }
-
-  private decodeError(cause: unknown): Error.ResponseError {
-    return new Error.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
 
   private wholeBody: Uint8Array | undefined = undefined
@@ -572,83 +551,26 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
   }
 
   /**
-   * Reads the body into one buffer and decodes it. Small bodies usually arrive with the headers, so the result is
-   * computed on the spot and returned as an `Exit`; otherwise it waits for undici to complete the body.
+   * The whole body in one buffer. Small bodies usually arrive with the headers, so it is an `Exit` on the spot (and
+   * so is every decoded form of it); otherwise it waits for undici to complete the body.
    */
-  private readWhole<A>(
-    decode: (this: UndiciResponse, bytes: Uint8Array) => Exit.Exit<A, Error.ResponseError>
-  ): Effect.Effect<A, Error.ResponseError> {
+  get bytes(): Effect.Effect<Uint8Array, Error.ResponseError> {
     const call = this.call
-    if (this.wholeBody !== undefined) return decode.call(this, this.wholeBody)
+    if (this.wholeBody !== undefined) return Exit.succeed(this.wholeBody)
     if (call.mode === BodyMode.Streaming) {
       return Exit.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
     }
-    if (call.settled) {
-      const bytes = this.takeWholeBody()
-      return bytes._tag === "Success" ? decode.call(this, bytes.value) : Exit.failCause(bytes.cause)
-    }
+    if (call.settled) return this.takeWholeBody()
     call.mode = BodyMode.Whole
     call.resume()
-    return Effect.flatMap(
-      Effect.async<Uint8Array, Error.ResponseError>((resume) => {
-        if (call.settled) return resume(this.takeWholeBody())
-        call.wake = () => resume(this.takeWholeBody())
-        return Effect.sync(() => {
-          call.wake = undefined
-          if (!call.scoped) call.abort()
-        })
-      }),
-      (bytes) => decode.call(this, bytes)
-    )
-  }
-
-  private decodeText(bytes: Uint8Array): Exit.Exit<string, Error.ResponseError> {
-    try {
-      return Exit.succeed(utf8.decode(bytes))
-    } catch (cause) {
-      return Exit.fail(this.decodeError(cause))
-    }
-  }
-
-  private decodeJson(bytes: Uint8Array): Exit.Exit<unknown, Error.ResponseError> {
-    try {
-      const text = utf8.decode(bytes)
-      return Exit.succeed(text === "" ? null : JSON.parse(text) as unknown)
-    } catch (cause) {
-      return Exit.fail(this.decodeError(cause))
-    }
-  }
-
-  get arrayBuffer(): Effect.Effect<ArrayBuffer, Error.ResponseError> {
-    return this.readWhole(decodeArrayBuffer)
-  }
-
-  get text(): Effect.Effect<string, Error.ResponseError> {
-    return this.readWhole(this.decodeText)
-  }
-
-  get json(): Effect.Effect<unknown, Error.ResponseError> {
-    return this.readWhole(this.decodeJson)
-  }
-
-  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, Error.ResponseError> {
-    return Effect.flatMap(this.text, (text) => {
-      try {
-        return Exit.succeed(UrlParams.fromInput(new URLSearchParams(text)))
-      } catch (cause) {
-        return Exit.fail(this.decodeError(cause))
-      }
+    return Effect.async<Uint8Array, Error.ResponseError>((resume) => {
+      if (call.settled) return resume(this.takeWholeBody())
+      call.wake = () => resume(this.takeWholeBody())
+      return Effect.sync(() => {
+        call.wake = undefined
+        if (!call.scoped) call.abort()
+      })
     })
-  }
-
-  get formData(): Effect.Effect<FormData, Error.ResponseError> {
-    return Effect.flatMap(this.readWhole(Exit.succeed<Uint8Array>), (bytes) =>
-      Effect.tryPromise({
-        try: () =>
-          new Response(copyToArrayBuffer(bytes), { headers: { "content-type": this.headers["content-type"] ?? "" } })
-            .formData(),
-        catch: (cause) => this.decodeError(cause)
-      }))
   }
 
   get stream(): Stream.Stream<Uint8Array, Error.ResponseError> {
@@ -675,14 +597,6 @@ class UndiciResponse extends Inspectable.Class implements ClientResponse.HttpCli
           if (!call.scoped) call.abort()
         }))
       )
-    })
-  }
-
-  toJSON(): unknown {
-    return IncomingMessage.inspect(this, {
-      _id: "@effect/platform/HttpClientResponse",
-      request: this.request.toJSON(),
-      status: this.status
     })
   }
 }
