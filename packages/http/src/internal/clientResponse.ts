@@ -40,18 +40,22 @@ export abstract class Class extends Inspectable.Class implements HttpClientRespo
   /** Decodes the whole body; when `bytes` is already an `Exit` (the body arrived), without another Effect step. */
   decodeBytes<A>(decode: (bytes: Uint8Array) => A): Effect.Effect<A, HttpClientError.ResponseError> {
     const bytes = this.bytes
-    const attempt = (value: Uint8Array): Exit.Exit<A, HttpClientError.ResponseError> => {
-      try {
-        return Exit.succeed(decode(value))
-      } catch (cause) {
-        return Exit.fail(this.decodeError(cause))
-      }
-    }
     if (Exit.isExit(bytes)) {
       const whole = bytes as Exit.Exit<Uint8Array, HttpClientError.ResponseError>
-      return whole._tag === "Success" ? attempt(whole.value) : Exit.failCause(whole.cause)
+      return whole._tag === "Success" ? this.tryDecode(decode, whole.value) : Exit.failCause(whole.cause)
     }
-    return Effect.flatMap(bytes, attempt)
+    return Effect.flatMap(bytes, (value) => this.tryDecode(decode, value))
+  }
+
+  private tryDecode<A>(
+    decode: (bytes: Uint8Array) => A,
+    bytes: Uint8Array
+  ): Exit.Exit<A, HttpClientError.ResponseError> {
+    try {
+      return Exit.succeed(decode(bytes))
+    } catch (cause) {
+      return Exit.fail(this.decodeError(cause))
+    }
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
