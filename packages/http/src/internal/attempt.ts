@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as RetryHeaders from "../RetryHeaders.js"
+import * as clientResponse from "./clientResponse.js"
 import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
@@ -334,19 +335,25 @@ export const readBounded = (
       return Effect.zipRight(discard(response), Effect.fail(tooLarge(request, response, limit, declared)))
     }
     // Content-Length bounds the read: one buffer, no stream.
+    const checked = (bytes: Uint8Array): Exit.Exit<Uint8Array, BodyReadFailure> => {
+      if (bytes.byteLength > limit) return Exit.fail(tooLarge(request, response, limit, declared))
+      // A decoded (decompressed) body legitimately differs from the declared length.
+      if (bytes.byteLength < declared && response.headers["content-encoding"] === undefined) {
+        return Exit.fail(truncated(request, response, undefined, bytes.byteLength, declared))
+      }
+      return Exit.succeed(bytes)
+    }
+    // a ClientResponse (Sturdy's transport) hands over its own buffer: no copy, and no Effect step once it arrived
+    const whole = response instanceof clientResponse.Class
+      ? response.bytes
+      : Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+    if (Exit.isExit(whole) && whole._tag === "Success") return checked(whole.value as Uint8Array)
     return Effect.flatMap(
       Effect.mapError(
-        response.arrayBuffer,
+        whole,
         (error) => bodyReadFailure(request, response, limit, error.cause, undefined, declared)
       ),
-      (buffer): Effect.Effect<Uint8Array, BodyReadFailure> => {
-        if (buffer.byteLength > limit) return Effect.fail(tooLarge(request, response, limit, declared))
-        // A decoded (decompressed) body legitimately differs from the declared length.
-        if (buffer.byteLength < declared && response.headers["content-encoding"] === undefined) {
-          return Effect.fail(truncated(request, response, undefined, buffer.byteLength, declared))
-        }
-        return Effect.succeed(new Uint8Array(buffer))
-      }
+      checked
     )
   }
   return Effect.suspend(() => {
