@@ -128,23 +128,22 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
       })
 
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejected, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          // queued callers go first: a newcomer may take a free permit only when nobody waits
-          if (queued === 0 && active < maxConcurrent) {
-            active++
-            return runHolding(restore(self))
-          }
-          if (queued >= maxQueued) return Effect.fail(full)
-          queued++
-          const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
-          waiters.push(waiter)
-          return Effect.zipRight(
-            Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
-            runHolding(restore(self))
-          )
-        })
-      )
+      // the mask's body runs each time the effect runs: no `suspend` of its own
+      Effect.uninterruptibleMask((restore) => {
+        // queued callers go first: a newcomer may take a free permit only when nobody waits
+        if (queued === 0 && active < maxConcurrent) {
+          active++
+          return runHolding(restore(self))
+        }
+        if (queued >= maxQueued) return Effect.fail(full)
+        queued++
+        const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
+        waiters.push(waiter)
+        return Effect.zipRight(
+          Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
+          runHolding(restore(self))
+        )
+      })
 
     return {
       key,
