@@ -1,3 +1,4 @@
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -101,17 +102,24 @@ const withLimit = <A, E, R>(
   limit: Current
 ): Effect.Effect<A, E, R> => {
   setLimit(fiber, limit)
-  return Effect.matchCauseEffect(self, {
-    onFailure: (cause) => {
-      setLimit(fiber, outer)
-      return Effect.failCause(cause)
-    },
-    onSuccess: (value) => {
-      setLimit(fiber, outer)
-      return Effect.succeed(value)
-    }
-  })
+  return Effect.matchCauseEffect(
+    self,
+    handlers(
+      (cause: Cause.Cause<E>) => {
+        setLimit(fiber, outer)
+        return Effect.failCause(cause)
+      },
+      (value: A) => {
+        setLimit(fiber, outer)
+        return Effect.succeed(value)
+      }
+    )
+  )
 }
+
+// The handlers of `matchCauseEffect` from arrows passed as arguments: a function written as a property or a `const`
+// is given its name at run time by transpilers that keep names (tsx, esbuild's `keepNames`), a cost on every call.
+const handlers = <F, S>(onFailure: F, onSuccess: S) => ({ onFailure, onSuccess })
 
 const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
