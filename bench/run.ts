@@ -8,7 +8,7 @@
  * Flags (or environment variables): --rounds (BENCH_ROUNDS), --duration ms per contender and concurrency
  * (BENCH_DURATION_MS), --warmup ms (BENCH_WARMUP_MS), --concurrency 1,64, --only name,name, --skip-http,
  * --skip-policies, --skip-breakdown, --breakdown-rounds, --policy-rounds, --fibers, --calls (per fiber), --pin, --no-pin,
- * --no-profile, --no-write.
+ * --no-profile, --no-write, --allocation-requests (BENCH_ALLOCATION_REQUESTS; 0 skips the allocation measurement).
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -22,6 +22,7 @@ import { cases } from "./src/policies.js"
 import { runPolicies } from "./src/policyRun.js"
 import { profileEntry } from "./src/profileRun.js"
 import {
+  allocationMarkdown,
   breakdownMarkdown,
   chartSvg,
   happyPathMarkdown,
@@ -59,7 +60,8 @@ const { values: flags } = parseArgs({
     "no-pin": { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
-    "profile-ms": { type: "string", default: "5000" }
+    "profile-ms": { type: "string", default: "5000" },
+    "allocation-requests": { type: "string", default: process.env.BENCH_ALLOCATION_REQUESTS ?? "2000" }
   },
   allowPositionals: true
 })
@@ -116,7 +118,8 @@ const main = async () => {
         warmupMs,
         concurrencies,
         baselines: { platform: "platform", undici: "undici" },
-        log
+        log,
+        allocationRequests: integer("allocation-requests", flags["allocation-requests"])
       })
     }
     if (!flags["skip-breakdown"] && only === undefined) {
@@ -176,7 +179,10 @@ const main = async () => {
     target("sturdy Policy pipeline ≥ 0.95× platform", "sturdy Policy pipeline", "platform", 0.95),
     target("sturdy Policy pipeline ≥ 1.0× cockatiel + undici", "sturdy Policy pipeline", "cockatiel + undici", 1),
     target("sturdy transport (+ schemaBodyJson) ≥ 0.6× undici", "sturdy transport", "undici", 0.6),
-    target("sturdy attempt (transport + decode) ≥ 0.6× undici", "sturdy attempt", "undici", 0.6)
+    target("sturdy attempt (transport + decode) ≥ 0.6× undici", "sturdy attempt", "undici", 0.6),
+    // issue 19: P1 (c=64; at c=1 the aim is 0.85×) and P2 (c=64)
+    target("P1 sturdy Policy pipeline ≥ 0.5× undici", "sturdy Policy pipeline", "undici", 0.5),
+    target("P2 sturdy attempt ≥ 0.75× undici", "sturdy attempt", "undici", 0.75)
   ].filter((check) => check.measured.every((m) => !Number.isNaN(m.ratio)))
 
   const results: Results = {
@@ -191,7 +197,17 @@ const main = async () => {
       loadAverageAfter: os.loadavg(),
       pinned
     },
-    config: { rounds, durationMs, warmupMs, concurrencies, policyRounds, fibers, callsPerFiber, breakdownRounds },
+    config: {
+      rounds,
+      durationMs,
+      warmupMs,
+      concurrencies,
+      policyRounds,
+      fibers,
+      callsPerFiber,
+      breakdownRounds,
+      allocationRequests: integer("allocation-requests", flags["allocation-requests"])
+    },
     notMeasured,
     happyPath,
     policies,
@@ -203,6 +219,8 @@ const main = async () => {
   log(machineMarkdown(results))
   log("")
   if (happyPath.length > 0) log(happyPathMarkdown(results))
+  const allocation = allocationMarkdown(results)
+  if (allocation !== "") log(`\n${allocation}`)
   log("")
   if (policies.length > 0) log(policiesMarkdown(results))
   log("")
@@ -226,6 +244,7 @@ const main = async () => {
     let readme = fs.existsSync(readmePath) ? fs.readFileSync(readmePath, "utf8") : "# Sturdy benchmarks\n"
     readme = replaceBetweenMarkers(readme, "machine", machineMarkdown(results))
     readme = replaceBetweenMarkers(readme, "happy-path", happyPathMarkdown(results))
+    readme = replaceBetweenMarkers(readme, "allocation", allocation)
     readme = replaceBetweenMarkers(readme, "policies", policiesMarkdown(results))
     readme = replaceBetweenMarkers(readme, "breakdown", breakdownMarkdown(results))
     readme = replaceBetweenMarkers(

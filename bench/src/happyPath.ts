@@ -1,3 +1,4 @@
+import { bytesPerRequest } from "./allocation.js"
 import type { Client, Entry, Sample } from "./harness.js"
 import { runLoad } from "./harness.js"
 import type { Server } from "./server.js"
@@ -14,6 +15,11 @@ export interface HappyPathOptions {
   /** Names of the entries the ratios are taken against. */
   readonly baselines: { readonly platform: string; readonly undici: string }
   readonly log?: ((line: string) => void) | undefined
+  /**
+   * Requests per contender and round over which allocation is measured (at the highest concurrency, after the timed
+   * rounds, with V8's sampling heap profiler on); 0 or absent measures none.
+   */
+  readonly allocationRequests?: number | undefined
 }
 
 /**
@@ -36,6 +42,11 @@ export interface HappyPathRow {
   readonly cpuVsPlatform: number
   readonly cpuVsUndici: number
   readonly samples: ReadonlyArray<Sample>
+  /**
+   * Bytes allocated in the client process per request, median over the rounds (measured at the highest concurrency
+   * only, and only when asked for).
+   */
+  readonly bytesPerRequest?: number | undefined
 }
 
 interface Measured {
@@ -59,6 +70,7 @@ export const runHappyPath = async (
   options: HappyPathOptions
 ): Promise<Array<HappyPathRow>> => {
   const measured = new Map<string, Array<Measured>>()
+  const allocated = new Map<string, Array<number>>()
   const key = (name: string, concurrency: number) => `${name}@${concurrency}`
   const highest = Math.max(...options.concurrencies)
   // Every contender is set up and warmed once, then the rounds only measure: rounds stay short, so there can be
@@ -94,6 +106,23 @@ export const runHappyPath = async (
         }
       }
     }
+    const allocationRequests = options.allocationRequests ?? 0
+    if (allocationRequests > 0) {
+      for (let round = 0; round < options.rounds; round++) {
+        for (const entry of rotate(entries, round)) {
+          const client = clients.get(entry.name)!
+          collectGarbage()
+          const bytes = await bytesPerRequest(client, { concurrency: highest, requests: allocationRequests })
+          const list = allocated.get(entry.name) ?? []
+          list.push(bytes)
+          allocated.set(entry.name, list)
+          options.log?.(
+            `allocation round ${round + 1}/${options.rounds}  c=${String(highest).padEnd(3)} ${entry.name.padEnd(30)}` +
+              `${bytes.toFixed(0).padStart(8)} bytes/req`
+          )
+        }
+      }
+    }
   } finally {
     for (const client of clients.values()) await client.close()
   }
@@ -111,6 +140,7 @@ export const runHappyPath = async (
     const cpuRatio = (own: Sample, base: Sample) => base.cpuMicrosPerRequest / own.cpuMicrosPerRequest
     for (const entry of entries) {
       const list = measured.get(key(entry.name, concurrency)) ?? []
+      const bytes = concurrency === highest ? allocated.get(entry.name) : undefined
       const samples = list.map((m) => m.sample)
       rows.push({
         name: entry.name,
@@ -125,7 +155,8 @@ export const runHappyPath = async (
         vsUndici: roundRatio(entry.name, options.baselines.undici, throughputRatio),
         cpuVsPlatform: roundRatio(entry.name, options.baselines.platform, cpuRatio),
         cpuVsUndici: roundRatio(entry.name, options.baselines.undici, cpuRatio),
-        samples
+        samples,
+        ...(bytes === undefined ? {} : { bytesPerRequest: median(bytes) })
       })
     }
   }

@@ -50,6 +50,8 @@ export interface Results {
     readonly fibers: number
     readonly callsPerFiber: number
     readonly breakdownRounds: number
+    /** Requests per contender and round of the allocation measurement (0: not measured). */
+    readonly allocationRequests?: number | undefined
   }
   readonly notMeasured: ReadonlyArray<string>
   readonly happyPath: ReadonlyArray<HappyPathRow>
@@ -89,6 +91,13 @@ export const machineMarkdown = (results: Results): string => {
     `| stack breakdown | ${config.breakdownRounds} interleaved rounds × ${config.durationMs} ms, concurrency ${
       Math.max(...config.concurrencies)
     } |`,
+    ...((config.allocationRequests ?? 0) === 0 ? [] : [
+      `| allocation | ${config.rounds} rounds × ${
+        config.allocationRequests!.toLocaleString("en-US")
+      } requests per contender at concurrency ${
+        Math.max(...config.concurrencies)
+      }, after the timed rounds, under V8's sampling heap profiler (freed objects included) |`
+    ]),
     ...(results.notMeasured.length === 0 ? [] : [`| not measured | ${results.notMeasured.join("; ")} |`])
   ].join("\n")
 }
@@ -138,6 +147,35 @@ export const happyPathMarkdown = (results: Results): string => {
     )
   )
   return sections.join("\n")
+}
+
+/**
+ * Bytes allocated per request (the highest concurrency), as markdown, with the allocation target: the `Policy`
+ * pipeline at most twice the bare attempt. Empty when the run measured no allocation.
+ */
+export const allocationMarkdown = (results: Results): string => {
+  const rows = results.happyPath.filter((row) => row.bytesPerRequest !== undefined)
+  if (rows.length === 0) return ""
+  const bytesOf = (name: string) => rows.find((row) => row.name === name)?.bytesPerRequest ?? Number.NaN
+  const undici = bytesOf("undici")
+  const attempt = bytesOf("sturdy attempt")
+  const policy = bytesOf("sturdy Policy pipeline")
+  const target = policy / attempt
+  return [
+    `| client | bytes allocated per request, c=${rows[0]!.concurrency} | × undici | × sturdy attempt |`,
+    "| --- | ---: | ---: | ---: |",
+    ...rows.map((row) =>
+      `| ${row.name} | ${thousands(row.bytesPerRequest!)} | ${times(row.bytesPerRequest! / undici)} | ${
+        times(row.bytesPerRequest! / attempt)
+      } |`
+    ),
+    ...(Number.isNaN(target) ? [] : [
+      "",
+      `Allocation target (aimed at, not asserted): sturdy Policy pipeline ≤ 2× sturdy attempt → ${times(target)} ${
+        target <= 2 ? "✓" : "✗"
+      }`
+    ])
+  ].join("\n")
 }
 
 /**

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
+import { sumSelfSize } from "../src/allocation.js"
 import { areaOf, summarize } from "../src/profile.js"
-import { breakdownMarkdown, chartSvg, happyPathMarkdown, replaceBetweenMarkers, type Results } from "../src/report.js"
+import {
+  allocationMarkdown,
+  breakdownMarkdown,
+  chartSvg,
+  happyPathMarkdown,
+  replaceBetweenMarkers,
+  type Results
+} from "../src/report.js"
 import { median, rotate } from "../src/stats.js"
 
 describe("results", () => {
@@ -122,5 +130,26 @@ describe("report", () => {
     expect(svg).toContain("a &amp; b")
     // a bar carries its figures as a tooltip: 2 contenders × 2 panels × 1 concurrency
     expect(svg.match(/<\/title><\/rect>/g)).toHaveLength(4)
+  })
+
+  it("tabulates the bytes allocated per request and checks the Policy pipeline against the bare attempt", () => {
+    const allocated = (name: string, bytes: number) => ({ ...row(name, 1000, 100, 1), bytesPerRequest: bytes })
+    const markdown = allocationMarkdown({
+      ...results,
+      happyPath: [
+        allocated("undici", 10_000),
+        allocated("sturdy attempt", 25_000),
+        allocated("sturdy Policy pipeline", 60_000)
+      ]
+    })
+    expect(markdown).toContain("| sturdy attempt | 25,000 | 2.50× | 1.00× |")
+    expect(markdown).toContain("sturdy Policy pipeline ≤ 2× sturdy attempt → 2.40× ✗")
+    // a run that measured no allocation has no table
+    expect(allocationMarkdown(results)).toBe("")
+  })
+
+  it("sums the sampled sizes of a heap profile's whole tree", () => {
+    const leaf = (selfSize: number) => ({ selfSize, children: [] })
+    expect(sumSelfSize({ selfSize: 0, children: [{ selfSize: 512, children: [leaf(1024)] }, leaf(2048)] })).toBe(3584)
   })
 })

@@ -28,6 +28,27 @@ describe("CircuitBreaker", () => {
       }
     }))
 
+  it.scoped("a call admitted before a transition does not count when it ends after it, while later calls do", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 2 })
+      const release = yield* Deferred.make<void>()
+      const failing = Effect.fail("boom" as const)
+      // admitted while closed, in the breaker's first generation; fails once released
+      const early = yield* Effect.fork(
+        Effect.zipRight(Deferred.await(release), failing).pipe(CircuitBreaker.withBreaker(breaker))
+      )
+      yield* Effect.yieldNow()
+      yield* breaker.reset
+      yield* Effect.flip(failing.pipe(CircuitBreaker.withBreaker(breaker)))
+      yield* Deferred.succeed(release, undefined)
+      expect(yield* Effect.flip(Fiber.join(early))).toBe("boom")
+      // the early failure was not counted: one failure in a row, still closed
+      expect((yield* breaker.snapshot).consecutiveFailures).toBe(1)
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.flip(failing.pipe(CircuitBreaker.withBreaker(breaker)))
+      expect(yield* breaker.state).toBe("Open")
+    }))
+
   it.scoped("opens after 3 failures, fails fast, probes once, closes on success and reopens longer on failure", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

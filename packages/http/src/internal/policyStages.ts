@@ -172,22 +172,25 @@ const retrying = (
   const delayHint = classification.delayHintWith(retry)
   const waitForProbe = resolved.circuitBreaker?.waitForProbe === true
   const retryUnsent = retry.retryUnsent
+  // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
+  // request that is not safe to repeat, even when the failure proves it was never sent. One rule for idempotent
+  // calls and one for the others, built with the stage rather than per call.
+  const retryableWhen = (idempotent: boolean) => (failure: classification.Guarded, attempt: number): boolean => {
+    // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
+    if (failure._tag === "CircuitOpen") return waitForProbe
+    if (failure._tag === "BulkheadRejected") return false
+    return retryOn(failure, attempt) &&
+      (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
+  }
+  const retryableIdempotent = retryableWhen(true)
+  const retryableOther = retryableWhen(false)
+  const never = (): boolean => false
   return (next) => (call) => {
     const guarded = guardedOf(next(call))
     const observer = call.observer
     const traced = call.traced
-    const idempotent = call.idempotent
-    // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
-    // request that is not safe to repeat, even when the failure proves it was never sent
     const methodAllowed = retry.methods === undefined || retry.methods.has(call.request.method.toUpperCase())
-    const retryable = (failure: classification.Guarded, attempt: number): boolean => {
-      if (!methodAllowed) return false
-      // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
-      if (failure._tag === "CircuitOpen") return waitForProbe
-      if (failure._tag === "BulkheadRejected") return false
-      return retryOn(failure, attempt) &&
-        (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
-    }
+    const retryable = !methodAllowed ? never : call.idempotent ? retryableIdempotent : retryableOther
     const onAttempt = observer === undefined
       ? traced ? Telemetry.onRetry : undefined
       : (decision: Retry.Attempt<classification.Guarded>): Effect.Effect<void> => {

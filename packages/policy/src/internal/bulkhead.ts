@@ -1,3 +1,4 @@
+import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -114,37 +115,38 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
           )
         }))
 
-    // Already inside `run`'s mask: the permit is given back on every exit without `ensuring`'s own mask.
+    // Already inside `run`'s mask: the permit is given back on every exit without `ensuring`'s own mask. The
+    // handlers hold nothing of the call: one pair serves every call of the bulkhead.
+    const releasing = {
+      onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> => {
+        release()
+        return Effect.failCause(cause)
+      },
+      onSuccess: (value: unknown): Effect.Effect<unknown> => {
+        release()
+        return Effect.succeed(value)
+      }
+    }
     const runHolding = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.matchCauseEffect(self, {
-        onFailure: (cause) => {
-          release()
-          return Effect.failCause(cause)
-        },
-        onSuccess: (value) => {
-          release()
-          return Effect.succeed(value)
-        }
-      })
+      Effect.matchCauseEffect(self, releasing) as Effect.Effect<A, E, R>
 
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | BulkheadRejected, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          // queued callers go first: a newcomer may take a free permit only when nobody waits
-          if (queued === 0 && active < maxConcurrent) {
-            active++
-            return runHolding(restore(self))
-          }
-          if (queued >= maxQueued) return Effect.fail(full)
-          queued++
-          const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
-          waiters.push(waiter)
-          return Effect.zipRight(
-            Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
-            runHolding(restore(self))
-          )
-        })
-      )
+      // the mask's body runs each time the effect runs: no `suspend` of its own
+      Effect.uninterruptibleMask((restore) => {
+        // queued callers go first: a newcomer may take a free permit only when nobody waits
+        if (queued === 0 && active < maxConcurrent) {
+          active++
+          return runHolding(restore(self))
+        }
+        if (queued >= maxQueued) return Effect.fail(full)
+        queued++
+        const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
+        waiters.push(waiter)
+        return Effect.zipRight(
+          Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
+          runHolding(restore(self))
+        )
+      })
 
     return {
       key,

@@ -434,23 +434,47 @@ export const unsafeMake = (
     admission: Admission & { _tag: "Admitted" },
     clock: Clock.Clock
   ): Effect.Effect<A, E | CircuitOpen, R> =>
-    Effect.matchCauseEffect(restore(self), {
-      onFailure: (cause) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const failure = Cause.failureOption(cause)
-        const recorded = failure._tag === "Some"
-          ? record(admission, classify(failure.value), now, labelOf(failure.value))
-          // interruption says nothing about the upstream; a defect does
-          : Cause.isInterruptedOnly(cause)
-          ? record(admission, "ignored", now, undefined)
-          : record(admission, "failure", now, defectLabel)
-        return Effect.zipRight(recorded, Effect.failCause(cause))
-      },
-      onSuccess: (value) => {
-        const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis(), undefined)
-        return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
-      }
-    })
+    Effect.matchCauseEffect(
+      restore(self),
+      // a call admitted while closed, with no slow calls to time: the handlers of its generation and clock serve it
+      !admission.probe && config.slowCallDuration === Number.POSITIVE_INFINITY
+        ? closedHandlers(admission.generation, clock)
+        : recordingHandlers(admission, clock)
+    ) as Effect.Effect<A, E | CircuitOpen, R>
+
+  // What ends an admitted call: its outcome recorded, then its own result.
+  const recordingHandlers = (admission: Admission & { _tag: "Admitted" }, clock: Clock.Clock) => ({
+    onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const failure = Cause.failureOption(cause)
+      const recorded = failure._tag === "Some"
+        ? record(admission, classify(failure.value), now, labelOf(failure.value))
+        // interruption says nothing about the upstream; a defect does
+        : Cause.isInterruptedOnly(cause)
+        ? record(admission, "ignored", now, undefined)
+        : record(admission, "failure", now, defectLabel)
+      return Effect.zipRight(recorded, Effect.failCause(cause))
+    },
+    onSuccess: (value: unknown): Effect.Effect<unknown> => {
+      const recorded = record(admission, "success", clock.unsafeCurrentTimeMillis(), undefined)
+      return recorded === Effect.void ? Effect.succeed(value) : Effect.as(recorded, value)
+    }
+  })
+
+  // Every call admitted while closed in one generation, under one Clock, and timing no slow calls, is recorded
+  // alike: they share one set of handlers (and one admission), made again when the generation or the Clock changes.
+  let closed: {
+    readonly generation: number
+    readonly clock: Clock.Clock
+    readonly handlers: ReturnType<typeof recordingHandlers>
+  } | undefined
+  const closedHandlers = (generation: number, clock: Clock.Clock) => {
+    if (closed === undefined || closed.generation !== generation || closed.clock !== clock) {
+      const admission = { _tag: "Admitted", generation, probe: false, startedAt: 0 } as const
+      closed = { generation, clock, handlers: recordingHandlers(admission, clock) }
+    }
+    return closed.handlers
+  }
 
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
     Effect.sync((): CB.Snapshot => {

@@ -1,7 +1,9 @@
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
@@ -78,16 +80,46 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect
       : Effect.succeed(Option.none())
 )
 
+// The running fiber's own setter (what `FiberRef.set` calls, one step later): a limit is set and restored in the
+// step that decides it, rather than in steps of its own.
+interface FiberRefSetter {
+  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
+}
+
+const setLimit = (fiber: Fiber.RuntimeFiber<unknown, unknown>, value: Current): void =>
+  (fiber as unknown as FiberRefSetter).setFiberRef(currentRef, value)
+
 /**
- * `Effect.locally` for the limit, at a third of its cost: the outer limit is restored when `self` succeeds or fails.
- * An interrupted `self` skips the restore, which only finalizers could observe, and none reads the limit; a fiber
- * joined after success hands no limit back to its parent either.
+ * `Effect.locally` for the limit, in one step of its own: called from the `withFiberRuntime` step that read `outer`,
+ * it sets `limit` at once and restores `outer` when `self` succeeds or fails. An interrupted `self` skips the restore,
+ * which only finalizers could observe, and none reads the limit; a fiber joined after success hands no limit back to
+ * its parent either.
  */
-const withLimit = <A, E, R>(self: Effect.Effect<A, E, R>, limit: Current): Effect.Effect<A, E, R> =>
-  Effect.flatMap(
-    FiberRef.getAndSet(currentRef, limit),
-    (outer) => Effect.flatMap(Effect.exit(self), (exit) => Effect.zipRight(FiberRef.set(currentRef, outer), exit))
+const withLimit = <A, E, R>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  outer: Current,
+  self: Effect.Effect<A, E, R>,
+  limit: Current
+): Effect.Effect<A, E, R> => {
+  setLimit(fiber, limit)
+  return Effect.matchCauseEffect(
+    self,
+    handlers(
+      (cause: Cause.Cause<E>) => {
+        setLimit(fiber, outer)
+        return Effect.failCause(cause)
+      },
+      (value: A) => {
+        setLimit(fiber, outer)
+        return Effect.succeed(value)
+      }
+    )
   )
+}
+
+// The handlers of `matchCauseEffect` from arrows passed as arguments: a function written as a property or a `const`
+// is given its name at run time by transpilers that keep names (tsx, esbuild's `keepNames`), a cost on every call.
+const handlers = <F, S>(onFailure: F, onSuccess: S) => ({ onFailure, onSuccess })
 
 const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
@@ -118,7 +150,7 @@ const limit = <A, E, R>(
     if (selfEnforcing && clock === liveClock) {
       // Looser than the limit in force, or the attempt timeout that `self` applies from its own start anyway
       if (at >= outer.at || (reason === "Attempt" && own === outer.attemptTimeout)) return self
-      return withLimit(self, { ...outer, at, timeout: own, reason, armed: false })
+      return withLimit(fiber, outer, self, { ...outer, at, timeout: own, reason, armed: false })
     }
     let limit: Current
     if (at >= outer.at) {
@@ -134,6 +166,8 @@ const limit = <A, E, R>(
     // fibers (child + alarm, no awaiting the loser) cost more: Effect's forks dominate either way.
     const fired = limit
     return withLimit(
+      fiber,
+      outer,
       // Disconnected, `self` is interrupted in the background: the limit fails on time even when `self` does not
       // stop promptly when interrupted (an uninterruptible region, a canceler that waits for the request to end).
       Effect.timeoutFail(disconnect ? Effect.disconnect(self) : self, {
@@ -191,27 +225,33 @@ export const establish = dual<
   >
 >(
   isEffectFirst,
-  (self, timeout, options) =>
-    Effect.withFiberRuntime((fiber) => {
+  (self, timeout, options) => {
+    // decoded on first use (an invalid input still fails where it used to), then reused by every run
+    let duration: Duration.Duration | undefined
+    let asked: Duration.Duration | undefined
+    return Effect.withFiberRuntime((fiber) => {
       const outer = fiber.getFiberRef(currentRef)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      const duration = Duration.decode(timeout)
+      if (duration === undefined) duration = Duration.decode(timeout)
       const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
       let attemptTimeout = outer.attemptTimeout
       if (options?.attemptTimeout !== undefined) {
-        const asked = Duration.decode(options.attemptTimeout)
+        if (asked === undefined) asked = Duration.decode(options.attemptTimeout)
         if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
       }
       const sooner = at < outer.at
       if (!sooner && attemptTimeout === outer.attemptTimeout) return self
       const attemptMillis = Duration.toMillis(attemptTimeout)
       return withLimit(
+        fiber,
+        outer,
         self,
         sooner
           ? { at, timeout: duration, reason: "Deadline", armed: false, attemptTimeout, attemptMillis }
           : { ...outer, attemptTimeout, attemptMillis }
       )
     })
+  }
 )
 
 /** @internal */

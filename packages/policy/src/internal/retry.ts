@@ -71,119 +71,157 @@ export const retry: typeof Retry.retry = dual(
   ): Effect.Effect<any, any, any> => retryImpl(self, options ?? {})
 )
 
-const retryImpl = <A, E, R, R2>(
-  self: Effect.Effect<A, E, R>,
-  options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
-): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
-  const schedule: Schedule.Schedule<unknown, E, R2> = options.schedule ?? backoff.exponential()
-  const retryable: (failure: E, attempt: number) => boolean = options.while ?? constTrue
+// What stays the same from attempt to attempt, resolved (and validated) once per `retry` call. The steps of a retry are
+// functions of the module, handed this and the call's state, so that a call allocates no closure it never runs.
+interface Resolved<E, R2> {
+  readonly schedule: Schedule.Schedule<unknown, E, R2>
+  readonly delayHint: ((failure: E) => Option.Option<Duration.Duration>) | undefined
+  readonly maxHintedMillis: number
+  readonly retryAfterJitter: number
+  readonly maxRetryAfterJitterMillis: number
+  readonly finalFailure: ((failure: E, attempts: number) => E) | undefined
+}
+
+// What one call brings: the effect to repeat, which failures to retry, who hears of each decision, its budget.
+interface CallState<A, E, R, R2> {
+  readonly self: Effect.Effect<A, E, R>
+  readonly retryable: (failure: E, attempt: number) => boolean
+  readonly onAttempt: ((attempt: Retry.Attempt<E>) => Effect.Effect<void, never, R2>) | undefined
+}
+
+const resolve = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
+  const retryAfterJitter = options.retryAfterJitter ?? defaults.retryAfterJitter
   const maxHintedMillis = Duration.toMillis(
     options.maxRetryAfter === undefined
       ? defaults.maxRetryAfter
       : timerDuration("Retry", "maxRetryAfter", options.maxRetryAfter, true)
   )
-  const retryAfterJitter = options.retryAfterJitter ?? defaults.retryAfterJitter
   if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
     throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
   }
-  const maxRetryAfterJitterMillis = Duration.toMillis(
-    options.maxRetryAfterJitter === undefined
-      ? defaults.maxRetryAfterJitter
-      : timerDuration("Retry", "maxRetryAfterJitter", options.maxRetryAfterJitter)
+  return {
+    schedule: options.schedule ?? backoff.exponential(),
+    delayHint: options.delayHint,
+    maxHintedMillis,
+    retryAfterJitter,
+    maxRetryAfterJitterMillis: Duration.toMillis(
+      options.maxRetryAfterJitter === undefined
+        ? defaults.maxRetryAfterJitter
+        : timerDuration("Retry", "maxRetryAfterJitter", options.maxRetryAfterJitter)
+    ),
+    finalFailure: options.finalFailure
+  }
+}
+
+const report = <A, E, R, R2>(
+  call: CallState<A, E, R, R2>,
+  event: Retry.Attempt<E>
+): Effect.Effect<void, never, R2> =>
+  call.onAttempt === undefined ? observe(event) : Effect.zipRight(observe(event), call.onAttempt(event))
+
+const giveUp = <A, E, R, R2>(
+  resolved: Resolved<E, R2>,
+  call: CallState<A, E, R, R2>,
+  failure: E,
+  attempt: number,
+  delayMillis: number,
+  reason: Retry.Reason,
+  budget: Budget | undefined
+): Effect.Effect<never, E | RetryBudgetExhausted<E>, R2> => {
+  // `attempt` is the attempt that will not be made: `attempt - 1` were made
+  const final = resolved.finalFailure === undefined ? failure : resolved.finalFailure(failure, attempt - 1)
+  const failWith: Effect.Effect<never, E | RetryBudgetExhausted<E>> =
+    reason === "budget-refused" && budget !== undefined
+      ? Effect.fail(new RetryBudgetExhausted({ key: budget.key, attempts: attempt - 1, failure: final }))
+      : Effect.fail(final)
+  return Effect.zipRight(
+    report(call, { attempt, delay: Duration.millis(delayMillis), reason, retrying: false, failure }),
+    failWith
   )
-  const finalFailure = options.finalFailure
+}
 
-  const report = (event: Retry.Attempt<E>): Effect.Effect<void, never, R2> =>
-    options.onAttempt === undefined ? observe(event) : Effect.zipRight(observe(event), options.onAttempt(event))
-
-  const giveUp = (
-    failure: E,
-    attempt: number,
-    delayMillis: number,
-    reason: Retry.Reason,
-    budget: Budget | undefined
-  ): Effect.Effect<never, E | RetryBudgetExhausted<E>, R2> => {
-    // `attempt` is the attempt that will not be made: `attempt - 1` were made
-    const final = finalFailure === undefined ? failure : finalFailure(failure, attempt - 1)
-    const failWith: Effect.Effect<never, E | RetryBudgetExhausted<E>> =
-      reason === "budget-refused" && budget !== undefined
-        ? Effect.fail(new RetryBudgetExhausted({ key: budget.key, attempts: attempt - 1, failure: final }))
-        : Effect.fail(final)
-    return Effect.zipRight(
-      report({ attempt, delay: Duration.millis(delayMillis), reason, retrying: false, failure }),
-      failWith
-    )
+// `made` attempts have run; the last one failed with `failure`. Nothing here runs on the happy path.
+const onFailure = <A, E, R, R2>(
+  resolved: Resolved<E, R2>,
+  call: CallState<A, E, R, R2>,
+  failure: E,
+  made: number,
+  state: unknown,
+  budget: Budget | undefined
+): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
+  const next = made + 1
+  if (!call.retryable(failure, made)) {
+    return giveUp(resolved, call, failure, next, 0, "not-retryable", budget)
   }
-
-  // `made` attempts have run; the last one failed with `failure`. Nothing here runs on the happy path.
-  const onFailure = (
-    failure: E,
-    made: number,
-    state: unknown,
-    budget: Budget | undefined
-  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
-    const next = made + 1
-    if (!retryable(failure, made)) {
-      return giveUp(failure, next, 0, "not-retryable", budget)
+  return Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const [nextState, , decision] = yield* resolved.schedule.step(now, failure, state)
+    if (ScheduleDecision.isDone(decision)) {
+      return yield* giveUp(resolved, call, failure, next, 0, "exhausted", budget)
     }
-    return Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const [nextState, , decision] = yield* schedule.step(now, failure, state)
-      if (ScheduleDecision.isDone(decision)) {
-        return yield* giveUp(failure, next, 0, "exhausted", budget)
+    let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+    let reason: Retry.Reason = "backoff"
+    const hint = resolved.delayHint === undefined ? Option.none() : resolved.delayHint(failure)
+    if (Option.isSome(hint)) {
+      // The server's wait replaces the backoff (a floor under it would make `Retry-After: 0` change nothing and
+      // `Retry-After: 2` wait up to the backoff's cap). The schedule was still stepped: its attempt limit holds.
+      const hintMillis = Math.ceil(Math.max(0, Duration.toMillis(hint.value)))
+      if (hintMillis > resolved.maxHintedMillis) {
+        return yield* giveUp(resolved, call, failure, next, hintMillis, "retry-after-too-long", budget)
       }
-      let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
-      let reason: Retry.Reason = "backoff"
-      const hint = options.delayHint === undefined ? Option.none() : options.delayHint(failure)
-      if (Option.isSome(hint)) {
-        // The server's wait replaces the backoff (a floor under it would make `Retry-After: 0` change nothing and
-        // `Retry-After: 2` wait up to the backoff's cap). The schedule was still stepped: its attempt limit holds.
-        const hintMillis = Math.ceil(Math.max(0, Duration.toMillis(hint.value)))
-        if (hintMillis > maxHintedMillis) {
-          return yield* giveUp(failure, next, hintMillis, "retry-after-too-long", budget)
-        }
-        delayMillis = hintMillis
-        if (hintMillis > 0 && retryAfterJitter > 0) {
-          // Clients told the same instant must not all wake together: add a little, never less than the hint and
-          // never more than `retryAfterJitter` of it or `maxRetryAfterJitter`; a 0 ("now") stays 0.
-          const unit = yield* Random.next
-          const spread = Math.min(hintMillis * retryAfterJitter, maxRetryAfterJitterMillis)
-          delayMillis = Math.max(hintMillis, Math.min(maxHintedMillis, Math.floor(hintMillis + spread * unit)))
-        }
-        reason = "retry-after"
+      delayMillis = hintMillis
+      if (hintMillis > 0 && resolved.retryAfterJitter > 0) {
+        // Clients told the same instant must not all wake together: add a little, never less than the hint and
+        // never more than `retryAfterJitter` of it or `maxRetryAfterJitter`; a 0 ("now") stays 0.
+        const unit = yield* Random.next
+        const spread = Math.min(hintMillis * resolved.retryAfterJitter, resolved.maxRetryAfterJitterMillis)
+        delayMillis = Math.max(
+          hintMillis,
+          Math.min(resolved.maxHintedMillis, Math.floor(hintMillis + spread * unit))
+        )
       }
-      const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
-      if (now + delayMillis >= deadlineAt) {
-        return yield* giveUp(failure, next, delayMillis, "deadline", budget)
-      }
-      if (budget !== undefined && !(yield* budget.service.withdraw(budget.key))) {
-        return yield* giveUp(failure, next, delayMillis, "budget-refused", budget)
-      }
-      yield* report({ attempt: next, delay: Duration.millis(delayMillis), reason, retrying: true, failure })
-      if (delayMillis > 0) {
-        yield* Effect.sleep(Duration.millis(delayMillis))
-      }
-      return yield* attemptFrom(next, nextState, budget)
-    })
-  }
+      reason = "retry-after"
+    }
+    const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
+    if (now + delayMillis >= deadlineAt) {
+      return yield* giveUp(resolved, call, failure, next, delayMillis, "deadline", budget)
+    }
+    if (budget !== undefined && !(yield* budget.service.withdraw(budget.key))) {
+      return yield* giveUp(resolved, call, failure, next, delayMillis, "budget-refused", budget)
+    }
+    yield* report(call, { attempt: next, delay: Duration.millis(delayMillis), reason, retrying: true, failure })
+    if (delayMillis > 0) {
+      yield* Effect.sleep(Duration.millis(delayMillis))
+    }
+    return yield* attemptFrom(resolved, call, next, nextState, budget)
+  })
+}
 
-  const attemptFrom = (
-    made: number,
-    state: unknown,
-    budget: Budget | undefined
-  ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
-    Effect.catchAll(self, (failure) => onFailure(failure, made, state, budget))
+const attemptFrom = <A, E, R, R2>(
+  resolved: Resolved<E, R2>,
+  call: CallState<A, E, R, R2>,
+  made: number,
+  state: unknown,
+  budget: Budget | undefined
+): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
+  Effect.catchAll(call.self, (failure) => onFailure(resolved, call, failure, made, state, budget))
 
+const retryImpl = <A, E, R, R2>(
+  self: Effect.Effect<A, E, R>,
+  options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
+): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
+  const resolved = resolve(options)
+  const call: CallState<A, E, R, R2> = { self, retryable: options.while ?? constTrue, onAttempt: options.onAttempt }
   // The first attempt is the same Effect for every call: building it once keeps the happy path free of allocations.
   const budgetKey = options.budgetKey
   if (budgetKey === undefined) {
-    return attemptFrom(1, schedule.initial, undefined)
+    return attemptFrom(resolved, call, 1, resolved.schedule.initial, undefined)
   }
   const ownService = "budgetService" in options ? options.budgetService : undefined
   if (ownService !== undefined) {
     return Effect.zipRight(
       ownService.deposit(budgetKey),
-      attemptFrom(1, schedule.initial, { key: budgetKey, service: ownService })
+      attemptFrom(resolved, call, 1, resolved.schedule.initial, { key: budgetKey, service: ownService })
     )
   }
   // One service is usually provided for the whole life of the policy: remember its first attempt.
@@ -194,7 +232,7 @@ const retryImpl = <A, E, R, R2>(
       lastService = service
       lastFirstAttempt = Effect.zipRight(
         service.deposit(budgetKey),
-        attemptFrom(1, schedule.initial, { key: budgetKey, service })
+        attemptFrom(resolved, call, 1, resolved.schedule.initial, { key: budgetKey, service })
       )
     }
     return lastFirstAttempt
