@@ -47,7 +47,8 @@ export const areaOf = (url: string, functionName: string): string => {
   if (packageMatch !== null) {
     return packageMatch[1]!
   }
-  const sturdyMatch = /\/packages\/([^/]+)\/src\//.exec(url)
+  // the compiled packages (what `pnpm bench` runs), or their sources
+  const sturdyMatch = /\/packages\/([^/]+)\/(?:build\/esm|src)\//.exec(url)
   if (sturdyMatch !== null) return `@sturdy/${sturdyMatch[1]}`
   if (url.includes("/bench/")) return "bench harness"
   return "other"

@@ -27,7 +27,6 @@ export const profileEntry = async (
         "--cpu-prof",
         "--cpu-prof-dir",
         directory,
-        "--conditions=@sturdy/source",
         "--import",
         "tsx",
         path.join(benchDir, "src", "profileTarget.ts"),

@@ -1,7 +1,7 @@
 /**
  * The process `node --cpu-prof` profiles: one contender at concurrency 64 for a while, nothing else.
  *
- *   node --cpu-prof --conditions=@sturdy/source --import tsx src/profileTarget.ts "<entry name>" <milliseconds> [pin]
+ *   node --cpu-prof --import tsx src/profileTarget.ts "<entry name>" <milliseconds> [pin]
  */
 import { entries } from "./entries.js"
 import { runLoad } from "./harness.js"

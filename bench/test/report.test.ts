@@ -32,6 +32,7 @@ describe("profile summary", () => {
     expect(areaOf("file:///w/node_modules/.pnpm/@effect+platform@0.97.2/node_modules/@effect/platform/x.js", "f"))
       .toBe("@effect/platform")
     expect(areaOf("file:///w/packages/policy/src/internal/retry.ts", "retry")).toBe("@sturdy/policy")
+    expect(areaOf("file:///w/packages/http/build/esm/internal/attempt.js", "json")).toBe("@sturdy/http")
     expect(areaOf("node:internal/streams/readable", "read")).toBe("node internals")
     expect(areaOf("", "(garbage collector)")).toBe("(garbage collector)")
   })
