@@ -157,19 +157,28 @@ const main = async () => {
       cpu: paired((own, other) => other.cpuMicrosPerRequest / own.cpuMicrosPerRequest)
     }
   }
-  const target = (label: string, entry: string, against: string, threshold: number): TargetCheck => ({
+  // `atConcurrency` overrides the threshold where the aim differs (issue 19 asks more of P1 at c=1)
+  const target = (
+    label: string,
+    entry: string,
+    against: string,
+    threshold: number,
+    atConcurrency: Readonly<Record<number, number>> = {}
+  ): TargetCheck => ({
     target: label,
     entry,
     against,
     threshold,
     measured: concurrencies.map((concurrency) => {
       const ratio = ratioOf(entry, against, concurrency)
+      const aim = atConcurrency[concurrency] ?? threshold
       return {
         concurrency,
+        ...(aim !== threshold ? { threshold: aim } : {}),
         ratio: ratio.throughput,
-        met: ratio.throughput >= threshold,
+        met: ratio.throughput >= aim,
         cpuRatio: ratio.cpu,
-        cpuMet: ratio.cpu >= threshold
+        cpuMet: ratio.cpu >= aim
       }
     })
   })
@@ -180,8 +189,10 @@ const main = async () => {
     target("sturdy Policy pipeline ≥ 1.0× cockatiel + undici", "sturdy Policy pipeline", "cockatiel + undici", 1),
     target("sturdy transport (+ schemaBodyJson) ≥ 0.6× undici", "sturdy transport", "undici", 0.6),
     target("sturdy attempt (transport + decode) ≥ 0.6× undici", "sturdy attempt", "undici", 0.6),
-    // issue 19: P1 (c=64; at c=1 the aim is 0.85×) and P2 (c=64)
-    target("P1 sturdy Policy pipeline ≥ 0.5× undici", "sturdy Policy pipeline", "undici", 0.5),
+    // issue 19: P1 (0.5× at c=64, 0.85× at c=1) and P2
+    target("P1 sturdy Policy pipeline ≥ 0.5× undici (≥ 0.85× at c=1)", "sturdy Policy pipeline", "undici", 0.5, {
+      1: 0.85
+    }),
     target("P2 sturdy attempt ≥ 0.75× undici", "sturdy attempt", "undici", 0.75)
   ].filter((check) => check.measured.every((m) => !Number.isNaN(m.ratio)))
 

@@ -22,9 +22,12 @@ export interface TargetCheck {
   readonly target: string
   readonly entry: string
   readonly against: string
+  /** The ratio aimed at; `measured[i].threshold` when it differs per concurrency. */
   readonly threshold: number
   readonly measured: ReadonlyArray<{
     readonly concurrency: number
+    /** The ratio aimed at for this concurrency, when it differs from `threshold`. */
+    readonly threshold?: number | undefined
     /** Throughput ratio. */
     readonly ratio: number
     readonly met: boolean
