@@ -240,6 +240,23 @@ describe("Retry", () => {
       expect(upstream.arrivals[1]! - upstream.arrivals[0]!).toBeLessThanOrEqual(25_010)
     }))
 
+  it.effect("calls with the same schedule but other settings each get their own, in any order", () =>
+    Effect.gen(function*() {
+      // one schedule value shared by every call, as a Policy stage shares its own: only the other settings differ.
+      // A 3 s hint is waited under a 5 s maxRetryAfter (and the 30 s default) and gives up the call under 2 s.
+      const outcomes: Array<string> = []
+      for (const maxRetryAfter of ["5 seconds", "2 seconds", "5 seconds", undefined, "2 seconds"] as const) {
+        const upstream = makeUpstream({ failures: 1, retryAfter: "3 seconds" })
+        yield* Effect.either(runVirtual(upstream.call.pipe(
+          Retry.retry({ schedule: noJitter, delayHint: hintOf, maxRetryAfter, retryAfterJitter: 0 })
+        )))
+        outcomes.push(
+          upstream.arrivals.length === 1 ? "gave up" : `waited ${upstream.arrivals[1]! - upstream.arrivals[0]!}`
+        )
+      }
+      expect(outcomes).toEqual(["waited 3000", "gave up", "waited 3000", "waited 3000", "gave up"])
+    }))
+
   it.effect("while is told the number of the attempt that failed", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream()

@@ -206,11 +206,49 @@ const attemptFrom = <A, E, R, R2>(
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
   Effect.catchAll(call.self, (failure) => onFailure(resolved, call, failure, made, state, budget))
 
+// A caller that retries with the same settings call after call (a `Policy` stage builds one options literal per call
+// from values fixed when the stage was made) gets the same resolution back: six comparisons instead of decoding
+// durations and allocating per call. Only the settings are kept, not the call's own options (its hooks).
+let last: {
+  readonly schedule: unknown
+  readonly delayHint: unknown
+  readonly maxRetryAfter: unknown
+  readonly retryAfterJitter: unknown
+  readonly maxRetryAfterJitter: unknown
+  readonly finalFailure: unknown
+  readonly resolved: Resolved<any, any>
+} | undefined
+const resolveReused = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
+  if (
+    last !== undefined &&
+    options.schedule !== undefined &&
+    last.schedule === options.schedule &&
+    last.delayHint === options.delayHint &&
+    last.maxRetryAfter === options.maxRetryAfter &&
+    last.retryAfterJitter === options.retryAfterJitter &&
+    last.maxRetryAfterJitter === options.maxRetryAfterJitter &&
+    last.finalFailure === options.finalFailure
+  ) {
+    return last.resolved
+  }
+  const resolved = resolve(options)
+  last = {
+    schedule: options.schedule,
+    delayHint: options.delayHint,
+    maxRetryAfter: options.maxRetryAfter,
+    retryAfterJitter: options.retryAfterJitter,
+    maxRetryAfterJitter: options.maxRetryAfterJitter,
+    finalFailure: options.finalFailure,
+    resolved
+  }
+  return resolved
+}
+
 const retryImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
   options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
-  const resolved = resolve(options)
+  const resolved = resolveReused(options)
   const call: CallState<A, E, R, R2> = { self, retryable: options.while ?? constTrue, onAttempt: options.onAttempt }
   // The first attempt is the same Effect for every call: building it once keeps the happy path free of allocations.
   const budgetKey = options.budgetKey
