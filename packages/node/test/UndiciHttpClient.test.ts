@@ -1,4 +1,4 @@
-import { HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { Headers, HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -354,6 +354,13 @@ describe("UndiciHttpClient", () => {
         const ours = yield* Effect.provide(read, sturdy)
         const platform = yield* Effect.provide(read, NodeHttpClient.layerUndici)
         expect(ours).toEqual(platform)
+        // and the same kind of value: platform Headers, which redaction and inspection recognise
+        const headersOf = Effect.map(HttpClient.get(`${base}/json`), (response) => response.headers)
+        const oursHeaders = yield* Effect.provide(headersOf, sturdy)
+        expect(Headers.isHeaders(oursHeaders)).toBe(true)
+        expect(Object.getPrototypeOf(oursHeaders)).toBe(
+          Object.getPrototypeOf(yield* Effect.provide(headersOf, NodeHttpClient.layerUndici))
+        )
       }))
 
     it.live("text decodes UTF-8 and drops a byte-order mark", () =>

@@ -494,15 +494,19 @@ const concatChunks = (chunks: ReadonlyArray<Buffer>, length: number): Uint8Array
   return Buffer.concat(chunks, length)
 }
 
-const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Record<string, string> => {
-  const out: Record<string, string> = Object.create(null)
+// Headers built on the platform's own prototype from the start: `Headers.unsafeFromRecord` would set the prototype
+// of a finished object, which costs V8 more than the parsing.
+const headersProto: object = Object.getPrototypeOf(Headers.empty)
+
+const parseHeaders = (rawHeaders: ReadonlyArray<Buffer>): Headers.Headers => {
+  const out: Record<string, string> = Object.create(headersProto)
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toString("latin1").toLowerCase()
     const value = rawHeaders[i + 1].toString("latin1")
     const existing = out[name]
     out[name] = existing === undefined ? value : `${existing}, ${value}`
   }
-  return out
+  return out as Headers.Headers
 }
 
 class UndiciResponse extends ClientResponseBase.Class {
@@ -521,7 +525,7 @@ class UndiciResponse extends ClientResponseBase.Class {
 
   private cachedHeaders: Headers.Headers | undefined = undefined
   get headers(): Headers.Headers {
-    return this.cachedHeaders ??= Headers.unsafeFromRecord(parseHeaders(this.rawHeaders))
+    return this.cachedHeaders ??= parseHeaders(this.rawHeaders)
   }
 
   // each Set-Cookie apart: the joined header cannot be split safely (an Expires date holds a comma)
