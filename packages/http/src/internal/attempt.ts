@@ -634,7 +634,7 @@ const timedExchange = <A, R, RX>(
   )
 }
 
-const receive = <R>(
+const receive = <A, R, RX>(
   response: Effect.Effect<
     HttpClientResponse.HttpClientResponse,
     HttpClientError.HttpClientError | HttpFailure.HttpFailure,
@@ -642,11 +642,13 @@ const receive = <R>(
   >,
   request: HttpClientRequest.HttpClientRequest,
   options: Attempt.Options,
-  expectedContentTypes: ReadonlyArray<string> | undefined
-): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> =>
-  response.pipe(
-    Effect.catchAll(fromClientError),
-    Effect.flatMap((response): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure> => {
+  expectedContentTypes: ReadonlyArray<string> | undefined,
+  then: (received: Attempt.Received) => Effect.Effect<A, HttpFailure.HttpFailure, RX>
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> =>
+  // one step for both outcomes: `fromClientError` always fails, so this is `catchAll` then `flatMap`
+  Effect.matchEffect(response, {
+    onFailure: fromClientError,
+    onSuccess: (response): Effect.Effect<A, HttpFailure.HttpFailure, RX> => {
       const status = response.status
       if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
@@ -664,16 +666,23 @@ const receive = <R>(
           )
         }
       }
-      return Effect.map(
-        withBodyTimeout(
-          readBounded(request, response, options.maxBodyBytes ?? defaultMaxBodyBytes),
-          request,
-          options.bodyTimeout
-        ),
-        (body) => new ReceivedImpl(request, response, body)
+      const body = withBodyTimeout(
+        readBounded(request, response, options.maxBodyBytes ?? defaultMaxBodyBytes),
+        request,
+        options.bodyTimeout
       )
-    })
-  )
+      // a body that has already arrived goes on at once, without a step of its own
+      if (Exit.isExit(body)) {
+        const read = body as Exit.Exit<Uint8Array, HttpFailure.HttpFailure>
+        return read._tag === "Success"
+          ? then(new ReceivedImpl(request, response, read.value))
+          : Exit.failCause(read.cause)
+      }
+      return Effect.flatMap(body, (bytes) => then(new ReceivedImpl(request, response, bytes)))
+    }
+  })
+
+const received = (received: Attempt.Received): Effect.Effect<Attempt.Received> => Exit.succeed(received)
 
 /** @internal */
 export const send = <R>(
@@ -686,7 +695,7 @@ export const send = <R>(
     client,
     request,
     options.timeout,
-    (response) => receive(response, request, options, options.expectedContentTypes)
+    (response) => receive(response, request, options, options.expectedContentTypes, received)
   )
 }
 
@@ -808,8 +817,11 @@ export const json = <A, I, R, RC>(
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
   const request = withoutFragment(input)
   return timed(client, request, options.timeout, (response, selfEnforcing) =>
-    Effect.flatMap(
-      receive(response, request, options, options.expectedContentTypes ?? defaultJsonContentTypes),
+    receive(
+      response,
+      request,
+      options,
+      options.expectedContentTypes ?? defaultJsonContentTypes,
       (received) => {
         const decoded = decodeJson(received, schema, options)
         // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
