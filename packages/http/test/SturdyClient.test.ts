@@ -297,7 +297,12 @@ describe("SturdyClient and a Policy", () => {
       ])
     }))
 
-  it.scoped("a request's timeout shorter than the policy's attemptTimeout bounds each attempt, under one timer", () =>
+  // a policy with a 1 s attemptTimeout and 2 attempts around a route that never answers, with the client's and the
+  // request's own `timeout`: the shorter bounds each attempt, under one timer
+  const oneTimerPerAttempt = (
+    timeouts: { readonly client?: Duration.DurationInput; readonly request?: Duration.DurationInput },
+    expectedMillis: number
+  ) =>
     Effect.gen(function*() {
       const scripted = yield* ScriptedClient.make(flaky())
       const policy = yield* Policy.make({
@@ -305,42 +310,33 @@ describe("SturdyClient and a Policy", () => {
         attemptTimeout: "1 second",
         retry: { ...fast.retry, maxAttempts: 2 }
       })
-      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://api.test", policy })
-      const fiber = yield* Effect.fork(api.get("/slow", { timeout: "200 millis" }))
+      const api = SturdyClient.makeWith(scripted.client, {
+        baseUrl: "http://api.test",
+        policy,
+        ...(timeouts.client !== undefined ? { timeout: timeouts.client } : {})
+      })
+      const fiber = yield* Effect.fork(
+        api.get("/slow", timeouts.request !== undefined ? { timeout: timeouts.request } : {})
+      )
       yield* TestClock.adjust("1 millis")
-      // one timer for the attempt: at 200 ms, not a second one at 1 s
-      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([200])
+      // one timer for the attempt, at the shorter limit, not a second one at the longer
+      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([expectedMillis])
       yield* TestClock.adjust("1 minute")
       const failure = exitFailure(yield* Fiber.await(fiber))
       expect(failure._tag === "Timeout" && [failure.phase, Duration.toMillis(failure.timeout)]).toEqual([
         "Attempt",
-        200
+        expectedMillis
       ])
       expect(Policy.attemptsOf(failure)).toBe(2)
-      // 200 ms, the backoff's 100 ms, then the second attempt
-      expect((yield* scripted.requests).map((r) => r.arrivedAt)).toEqual([0, 300])
-    }))
+      // the first attempt's limit, the backoff's 100 ms, then the second attempt
+      expect((yield* scripted.requests).map((r) => r.arrivedAt)).toEqual([0, expectedMillis + 100])
+    })
+
+  it.scoped("a request's timeout shorter than the policy's attemptTimeout bounds each attempt, under one timer", () =>
+    oneTimerPerAttempt({ request: "200 millis" }, 200))
 
   it.scoped("the policy's attemptTimeout bounds each attempt when it is the shorter, under one timer", () =>
-    Effect.gen(function*() {
-      const scripted = yield* ScriptedClient.make(flaky())
-      const policy = yield* Policy.make({
-        ...fast,
-        attemptTimeout: "1 second",
-        retry: { ...fast.retry, maxAttempts: 2 }
-      })
-      const api = SturdyClient.makeWith(scripted.client, { baseUrl: "http://api.test", policy, timeout: "5 seconds" })
-      const fiber = yield* Effect.fork(api.get("/slow"))
-      yield* TestClock.adjust("1 millis")
-      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([1_000])
-      yield* TestClock.adjust("1 minute")
-      const failure = exitFailure(yield* Fiber.await(fiber))
-      expect(failure._tag === "Timeout" && [failure.phase, Duration.toMillis(failure.timeout)]).toEqual([
-        "Attempt",
-        1_000
-      ])
-      expect((yield* scripted.requests).map((r) => r.arrivedAt)).toEqual([0, 1_100])
-    }))
+    oneTimerPerAttempt({ client: "5 seconds" }, 1_000))
 
   it.scoped("onEvent given to a call sees that call's events only", () =>
     Effect.gen(function*() {

@@ -209,38 +209,27 @@ const attemptFrom = <A, E, R, R2>(
 // A caller that retries with the same settings call after call (a `Policy` stage builds one options literal per call
 // from values fixed when the stage was made) gets the same resolution back: six comparisons instead of decoding
 // durations and allocating per call. Only the settings are kept, not the call's own options (its hooks).
-let last: {
-  readonly schedule: unknown
-  readonly delayHint: unknown
-  readonly maxRetryAfter: unknown
-  readonly retryAfterJitter: unknown
-  readonly maxRetryAfterJitter: unknown
-  readonly finalFailure: unknown
-  readonly resolved: Resolved<any, any>
-} | undefined
+const settingNames = [
+  "schedule",
+  "delayHint",
+  "maxRetryAfter",
+  "retryAfterJitter",
+  "maxRetryAfterJitter",
+  "finalFailure"
+] as const
+let lastSettings: Record<(typeof settingNames)[number], unknown> | undefined
+let lastResolved: Resolved<any, any> | undefined
 const resolveReused = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
-  if (
-    last !== undefined &&
-    options.schedule !== undefined &&
-    last.schedule === options.schedule &&
-    last.delayHint === options.delayHint &&
-    last.maxRetryAfter === options.maxRetryAfter &&
-    last.retryAfterJitter === options.retryAfterJitter &&
-    last.maxRetryAfterJitter === options.maxRetryAfterJitter &&
-    last.finalFailure === options.finalFailure
-  ) {
-    return last.resolved
+  if (lastSettings !== undefined && options.schedule !== undefined) {
+    let same = true
+    for (const name of settingNames) same &&= lastSettings[name] === options[name]
+    if (same) return lastResolved!
   }
   const resolved = resolve(options)
-  last = {
-    schedule: options.schedule,
-    delayHint: options.delayHint,
-    maxRetryAfter: options.maxRetryAfter,
-    retryAfterJitter: options.retryAfterJitter,
-    maxRetryAfterJitter: options.maxRetryAfterJitter,
-    finalFailure: options.finalFailure,
-    resolved
-  }
+  const settings = {} as Record<(typeof settingNames)[number], unknown>
+  for (const name of settingNames) settings[name] = options[name]
+  lastSettings = settings
+  lastResolved = resolved
   return resolved
 }
 
