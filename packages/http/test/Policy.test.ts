@@ -1883,6 +1883,33 @@ describe("Policy.withPolicy (client → client)", () => {
       ])
     }))
 
+  it.scoped("traced, each attempt span and the call's span carry the status received, as a SturdyClient's do", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const scripted = yield* scriptedWith({
+        "GET /flaky": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)),
+        "GET /missing": FaultScript.status(404)
+      })
+      const client = Policy.withPolicy(scripted.client, yield* Policy.make({ ...fast, telemetry: true }))
+      expect(yield* runVirtual(client.get(`${base}/flaky`).pipe(Effect.asVoid, Effect.withTracer(tracer)))).toEqual(
+        Exit.void
+      )
+      const statusOf = (span: (typeof spans)[number]) => span.attributes.get("http.response.status_code")
+      const attempts = spans.filter((span) => span.name === "http.client.attempt GET")
+      expect(attempts.map(statusOf)).toEqual([503, 200])
+      const logical = spans.filter((span) => span.name === "http.client.request GET")
+      expect(logical.map(statusOf)).toEqual([200])
+      // a status the policy gave up on is the call's status too
+      yield* runVirtual(
+        client.get(`${base}/missing?api_key=SECRET-KEY-3`).pipe(Effect.asVoid, Effect.withTracer(tracer))
+      )
+      expect(spans.filter((span) => span.name === "http.client.request GET").map(statusOf)).toEqual([200, 404])
+      // no span carries the key: the platform's own client span (raw URL) is replaced by a redacted one
+      for (const span of spans) {
+        for (const value of span.attributes.values()) expect(String(value)).not.toContain("SECRET-KEY-3")
+      }
+    }))
+
   it.scoped("transport failures and the policy's rejections are RequestErrors whose cause is the Sturdy failure", () =>
     Effect.gen(function*() {
       const scripted = yield* scriptedWith({
