@@ -176,7 +176,11 @@ export const makeWith: {
     options?: SturdyClient.Options & { readonly policy?: undefined }
   ): SturdyClient.Service<HttpFailure.HttpFailure>
   (client: HttpClient.HttpClient, options?: SturdyClient.Options): SturdyClient
-} = internal.makeWith as any // without a policy, no rejection can occur
+} = internal.makeWith as {
+  // without a policy, no rejection can occur: the narrower failure type of the second overload is the truth
+  (client: HttpClient.HttpClient, options?: SturdyClient.Options): SturdyClient
+  (client: HttpClient.HttpClient, options?: SturdyClient.Options): SturdyClient.Service<HttpFailure.HttpFailure>
+}
 
 /**
  * Builds the service on the `HttpClient` in context, through the `Policy` in context when there is one (an explicit
