@@ -101,8 +101,7 @@ const decodeJson = (bytes: Uint8Array): unknown => {
   return text === "" ? null : JSON.parse(text)
 }
 
-/** @internal */
-export const copyToArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
+const copyToArrayBuffer = (bytes: Uint8Array): ArrayBuffer => {
   const copy = new Uint8Array(bytes.byteLength)
   copy.set(bytes)
   return copy.buffer
