@@ -340,7 +340,8 @@ export interface RegistryOptions {
  *
  * const program = Effect.gen(function*() {
  *   const registry = yield* CircuitBreaker.Registry
- *   return yield* Effect.succeed(1).pipe(registry.withBreaker("api.example.com"))
+ *   const one = yield* Effect.succeed(1).pipe(registry.withBreaker("api.example.com"))
+ *   return yield* registry.withBreaker(Effect.succeed(one + 1), "api.example.com")
  * }).pipe(Effect.provide(CircuitBreaker.layerRegistry({ capacity: 1_000 })))
  * ```
  * @since 0.1.0
@@ -348,9 +349,11 @@ export interface RegistryOptions {
  */
 export interface RegistryService {
   readonly get: (key: string) => Effect.Effect<CircuitBreaker>
-  readonly withBreaker: (
-    key: string
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  /** Runs `self` behind the breaker of `key`: data-last (`pipe(registry.withBreaker(key))`) or data-first. */
+  readonly withBreaker: {
+    (key: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+    <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E | CircuitOpen, R>
+  }
   readonly size: Effect.Effect<number>
   /** Transitions of every breaker in the registry, from the moment the stream starts running. */
   readonly changes: Stream.Stream<StateChange>

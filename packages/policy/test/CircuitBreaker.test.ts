@@ -4,6 +4,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
@@ -309,6 +310,27 @@ describe("CircuitBreaker", () => {
         "https://a.example:443 Closed>Open",
         "https://a.example:443 Open>Closed"
       ])
+    }))
+
+  it.scoped("a call to a closed breaker interrupted while it runs counts for nothing, data-first or data-last", () =>
+    Effect.gen(function*() {
+      const registry = yield* CircuitBreaker.makeRegistry({ breaker: { consecutiveFailures: 2 } })
+      const breaker = yield* registry.get("k")
+      expect(yield* Effect.either(registry.withBreaker(Effect.fail("boom"), "k"))).toStrictEqual(Either.left("boom"))
+      const first = yield* Effect.fork(registry.withBreaker(Effect.never, "k"))
+      const second = yield* Effect.fork(Effect.never.pipe(registry.withBreaker("k")))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(first)
+      yield* Fiber.interrupt(second)
+      // neither a failure (it would open) nor a success (it would end the run of failures)
+      expect((yield* breaker.snapshot).consecutiveFailures).toBe(1)
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.either(Effect.fail("boom").pipe(registry.withBreaker("k")))
+      expect(yield* breaker.state).toBe("Open")
+      expect(yield* Effect.either(registry.withBreaker(Effect.succeed(1), "k"))).toMatchObject({
+        _tag: "Left",
+        left: { _tag: "CircuitOpen" }
+      })
     }))
 
   it.scoped("a registry keeps one breaker per key and stays bounded over 10^5 keys", () =>

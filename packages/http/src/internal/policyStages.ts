@@ -273,7 +273,7 @@ const rejectionEvents: Stage = (next) => (call) => {
 }
 
 const breaker = (breakers: CircuitBreaker.RegistryService): Stage => (next) => (call) =>
-  breakers.withBreaker(call.key)(guardedOf(next(call)))
+  breakers.withBreaker(guardedOf(next(call)), call.key)
 
 const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): Stage => {
   const bulkheadOf = bulkheadFor(profile, options)

@@ -1,7 +1,9 @@
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
 import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
@@ -182,6 +184,14 @@ class BreakerState {
   constructor(readonly initialScheduleState: unknown) {
     this.scheduleState = initialScheduleState
   }
+}
+
+/** A breaker as this module makes it: `run` from a step that already has the fiber (a registry's lookup). */
+interface Breaker extends CB.CircuitBreaker {
+  readonly runIn: <A, E, R>(
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    self: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | CircuitOpen, R>
 }
 
 /** @internal */
@@ -410,8 +420,27 @@ export const unsafeMake = (
       ? "failure"
       : "success"
 
-  // One mask, one clock read and one `matchCauseEffect` a call: the closed path allocates only its admission.
+  // A call to a closed breaker that times no slow calls holds nothing: admitting it changes no state, and an
+  // interrupted one records nothing ("ignored"). So it needs no mask: one step reads the clock and admits it, and
+  // its outcome is recorded by the handlers every such call shares. Other calls (probes, timed calls, a breaker
+  // that shares its state with the fleet, or one that may change state now) are admitted under a mask, so that
+  // what they hold (a probe's slot) is always given back.
+  const runIn = <A, E, R>(
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | CircuitOpen, R> => {
+    if (s.state !== "Closed" || s.isolated || sync !== undefined || config.slowCallDuration !== Infinity) {
+      return masked(self)
+    }
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    return Effect.matchCauseEffect(self, closedHandlers(s.generation, clock)) as Effect.Effect<A, E | CircuitOpen, R>
+  }
+
   const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+    Effect.withFiberRuntime((fiber) => runIn(fiber, self))
+
+  // One mask, one clock read and one `matchCauseEffect` a call.
+  const masked = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
         const admission = admit(clock.unsafeCurrentTimeMillis())
@@ -496,9 +525,10 @@ export const unsafeMake = (
     })
   )
 
-  return {
+  const breaker: Breaker = {
     key,
     run,
+    runIn,
     snapshot,
     state: Effect.map(snapshot, (_) => _.state),
     changes,
@@ -516,6 +546,7 @@ export const unsafeMake = (
       })
     )
   }
+  return breaker
 }
 
 // a breaker used after its scope closed keeps working; only its events are dropped
@@ -590,6 +621,11 @@ export const makeRegistry = (
       size: Effect.sync(() => breakers.size),
       changes,
       subscribe,
-      withBreaker: (key) => (self) => Effect.suspend(() => lookup(key).run(self))
+      // the breaker is looked up (and made, on first use) in the step that admits the call
+      withBreaker: dual(
+        2,
+        <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E | CircuitOpen, R> =>
+          Effect.withFiberRuntime((fiber) => (lookup(key) as Breaker).runIn(fiber, self))
+      )
     } satisfies CB.RegistryService
   })
