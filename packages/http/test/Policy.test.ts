@@ -826,6 +826,34 @@ describe("Policy", () => {
         expect((yield* scripted.requests).length).toBe(3)
       }))
 
+    it.scoped("Policy.json and Policy.send run through a Policy made by hand (its own run), traced or not", () =>
+      Effect.gen(function*() {
+        const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /x": FaultScript.json(ada) }))
+        const real = yield* Policy.make(quick)
+        const runs: Array<string> = []
+        // a hand-made Policy: the interface, delegating to a real one and recording what it was asked to run
+        const byHand: Policy.Policy = {
+          ...real,
+          run: (request, send, options) => {
+            runs.push(request.url)
+            return real.run(request, send, options)
+          }
+        }
+        const request = HttpClientRequest.get(`${base}/x`)
+        const { spans, tracer } = TestTracer.make()
+        const provided = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          Effect.provideService(effect, Policy.Policy, byHand)
+        expect(yield* provided(Policy.json(scripted.client, request, User))).toEqual(ada)
+        expect((yield* provided(Policy.send(scripted.client, request))).status).toBe(200)
+        expect(yield* provided(Policy.json(scripted.client, request, User)).pipe(Effect.withTracer(tracer)))
+          .toEqual(ada)
+        expect(runs).toEqual([`${base}/x`, `${base}/x`, `${base}/x`])
+        // traced, the call's span still gets the status of the response its decoded body came from
+        const call = spans.find((span) => span.name === "http.client.request GET")
+        expect(call?.attributes.get("http.response.status_code")).toBe(200)
+        expect((yield* scripted.requests).length).toBe(3)
+      }))
+
     it.scoped("the client layer runs every request through the Policy layer", () =>
       Effect.gen(function*() {
         const scripted = yield* ScriptedClient.make(FaultScript.routes({

@@ -5,6 +5,7 @@ import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
@@ -38,6 +39,23 @@ export const honoursDeadline: unique symbol = Symbol("@sturdy/http/Policy/sendHo
 export interface InternalRunOptions extends P.RunOptions {
   readonly [honoursDeadline]?: boolean | undefined
 }
+
+/** How a call sends its attempts, given whether they record their statuses for the call's span. */
+type SendFor<A, R> = (recording: boolean) => stages.Send<A, R>
+
+/** A call started from a step that already has the fiber (`Policy.send`, `Policy.json`, `SturdyClient`). */
+interface RunIn {
+  <A, R>(
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    request: HttpClientRequest.HttpClientRequest,
+    sendFor: SendFor<A, R>,
+    options: InternalRunOptions
+  ): Effect.Effect<A, P.Failure, R>
+}
+
+// Keyed by a policy's `run`: a policy that is ours, or a copy that keeps our `run`, starts its calls in one step; a
+// policy whose `run` is someone else's (a decorator, a test double) is asked through its `run`.
+const runsInFiber = new WeakMap<P.Policy["run"], RunIn>()
 
 // Runs one call through its stack (with an Idempotency-Key first, when the policy adds one).
 const start = <A, R>(
@@ -134,10 +152,12 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
       return stack
     }
 
-    const run = <A, R>(
+    // One call: everything that depends only on the request is read here, in the step that starts it.
+    const begin = <A, R>(
       input: HttpClientRequest.HttpClientRequest,
-      send: stages.Send<A, R>,
-      runOptions?: P.RunOptions
+      send: stages.Send<A, R> | SendFor<A, R>,
+      runOptions: P.RunOptions | undefined,
+      fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
     ): Effect.Effect<A, P.Failure, R> => {
       // a URL fragment is the client's alone: no attempt, span or failure of the call carries it
       const request = attempt.withoutFragment(input)
@@ -148,12 +168,22 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
       const hook = runOptions?.onEvent === undefined ? onEvent : events.bothHooks(onEvent, runOptions.onEvent)
       const keyed = retry !== undefined && retry.idempotencyKey && !idempotency.isIdempotent(request)
       const selfEnforcing = runOptions !== undefined && (runOptions as InternalRunOptions)[honoursDeadline] === true
-      if (telemetry === false) return start(stack, request, key, send, hook, false, selfEnforcing, keyed)
-      if (telemetry === true) return start(stack, request, key, send, hook, true, selfEnforcing, keyed)
-      return Effect.withFiberRuntime((fiber) =>
-        start(stack, request, key, send, hook, observe.isTracing(fiber), selfEnforcing, keyed)
-      )
+      const traced = telemetry === undefined ? observe.isTracing(fiber!) : telemetry
+      // an attempt of a traced call (or of a call inside one) records its status for the call's span
+      const ready = fiber === undefined
+        ? send as stages.Send<A, R>
+        : (send as SendFor<A, R>)(traced || fiber.getFiberRef(telemetryInternal.currentCall) !== undefined)
+      return start(stack, request, key, ready, hook, traced, selfEnforcing, keyed)
     }
+
+    const run = <A, R>(
+      input: HttpClientRequest.HttpClientRequest,
+      send: stages.Send<A, R>,
+      runOptions?: P.RunOptions
+    ): Effect.Effect<A, P.Failure, R> =>
+      telemetry === undefined
+        ? Effect.withFiberRuntime((fiber) => begin(input, (_recording: boolean) => send, runOptions, fiber))
+        : begin(input, send, runOptions, undefined)
 
     const describe = (request: HttpClientRequest.HttpClientRequest): P.Describe => {
       const target = upstream.parseTarget(request.url)
@@ -170,7 +200,8 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
       }
     }
 
-    return {
+    runsInFiber.set(run, (fiber, input, sendFor, runOptions) => begin(input, sendFor, runOptions, fiber))
+    const policy: P.Policy = {
       options,
       run,
       describe,
@@ -184,7 +215,8 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
             ? Effect.succeed(Option.none())
             : Effect.map(profile.breakers.get(key), Option.some)
         })
-    } satisfies P.Policy
+    }
+    return policy
   })
 
 /** @internal */
@@ -216,18 +248,41 @@ const statusRecording = new WeakMap<object, Attempt.Client<any>>()
 
 // The client an attempt uses: the one that records statuses while the call is traced, so that a call whose result
 // is a decoded body still reports the status it got.
-const attemptClient = <R, A, E, RE>(
-  client: Attempt.Client<R>,
-  use: (client: Attempt.Client<R>) => Effect.Effect<A, E, RE>
-): Effect.Effect<A, E, RE> =>
+const attemptClient = <R>(client: Attempt.Client<R>, recording: boolean): Attempt.Client<R> => {
+  if (!recording) return client
+  let recorder: Attempt.Client<R> | undefined = statusRecording.get(client)
+  if (recorder === undefined) {
+    recorder = Telemetry.client(client)
+    statusRecording.set(client, recorder)
+  }
+  return recorder
+}
+
+// One step starts the call: it finds the policy, and whether the call is traced, in the fiber it runs in.
+const runAttemptsIn = <A, R, RC, RP>(
+  policy: P.Policy | undefined,
+  client: Attempt.Client<RC>,
+  request: HttpClientRequest.HttpClientRequest,
+  use: (client: Attempt.Client<RC>, request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, any, R>,
+  runOptions: InternalRunOptions
+): Effect.Effect<A, P.Failure, R | RP> =>
   Effect.withFiberRuntime((fiber) => {
-    if (fiber.getFiberRef(telemetryInternal.currentCall) === undefined) return use(client)
-    let recording: Attempt.Client<R> | undefined = statusRecording.get(client)
-    if (recording === undefined) {
-      recording = Telemetry.client(client)
-      statusRecording.set(client, recording)
+    const found = policy ?? Context.unsafeGet(fiber.currentContext, tag)
+    const sendFor: SendFor<A, R> = (recording) => {
+      const chosen = attemptClient(client, recording)
+      return (ready) => use(chosen, ready)
     }
-    return use(recording)
+    const inFiber = runsInFiber.get(found.run)
+    if (inFiber !== undefined) return inFiber(fiber, request, sendFor, runOptions)
+    // a Policy whose `run` is not ours: its own `run`, the status recorded as ours would
+    return found.run(
+      request,
+      (ready) =>
+        Effect.withFiberRuntime((attemptFiber) =>
+          sendFor(attemptFiber.getFiberRef(telemetryInternal.currentCall) !== undefined)(ready)
+        ),
+      runOptions
+    )
   })
 
 /** @internal */
@@ -236,11 +291,7 @@ export const send = <R = never>(
   request: HttpClientRequest.HttpClientRequest,
   options?: Attempt.Options
 ): Effect.Effect<Attempt.Received, P.Failure, R | P.Policy> =>
-  run(
-    request,
-    (ready) => attemptClient(client, (client) => attempt.send(client, ready, options)),
-    attemptRunOptions
-  )
+  runAttemptsIn(undefined, client, request, (client, ready) => attempt.send(client, ready, options), attemptRunOptions)
 
 /** @internal */
 export const json = <A, I, R, RC = never>(
@@ -249,9 +300,11 @@ export const json = <A, I, R, RC = never>(
   schema: Schema.Schema<A, I, R>,
   options?: Attempt.Options
 ): Effect.Effect<A, P.Failure, R | RC | P.Policy> =>
-  run(
+  runAttemptsIn(
+    undefined,
+    client,
     request,
-    (ready) => attemptClient(client, (client) => attempt.json(client, ready, schema, options)),
+    (client, ready) => attempt.json(client, ready, schema, options),
     attemptRunOptions
   )
 
@@ -270,10 +323,12 @@ export const runAttempts = <A, R, RC>(
   ) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
   onEvent: P.RunOptions["onEvent"]
 ): Effect.Effect<A, P.Failure, R> =>
-  policy.run(
+  runAttemptsIn(
+    policy,
+    client,
     request,
-    (ready) => attemptClient(client, (client) => use(client, ready)),
-    onEvent === undefined ? attemptRunOptions : { onEvent, [honoursDeadline]: true } satisfies InternalRunOptions
+    use,
+    onEvent === undefined ? attemptRunOptions : { onEvent, [honoursDeadline]: true }
   )
 
 // -----------------------------------------------------------------------------
