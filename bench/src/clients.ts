@@ -14,6 +14,7 @@ import {
   wrap
 } from "cockatiel"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import { got } from "got"
 import ky from "ky"
@@ -34,6 +35,16 @@ export const maxSockets = 64
 const retries = 2
 const timeoutMs = 5_000
 
+/** One GET of the document on undici's pool: the status checked, the body parsed by undici and validated by hand. */
+const undiciGet = async (pool: Pool): Promise<void> => {
+  const response = await pool.request({ method: "GET", path })
+  if (response.statusCode !== 200) {
+    await response.body.dump()
+    throw new Error(`status ${response.statusCode}`)
+  }
+  validate(await response.body.json())
+}
+
 /**
  * The practical limit: undici's pool, the body parsed by undici, a hand validation.
  */
@@ -43,17 +54,31 @@ export const undiciRaw: Entry = {
   setup: (url) => {
     const pool = new Pool(url, { connections: maxSockets })
     return {
-      request: async () => {
-        const response = await pool.request({ method: "GET", path })
-        if (response.statusCode !== 200) {
-          await response.body.dump()
-          throw new Error(`status ${response.statusCode}`)
-        }
-        validate(await response.body.json())
-      },
+      request: () => undiciGet(pool),
       close: () => pool.close()
     }
   }
+}
+
+/**
+ * The Effect floor: the same request wrapped in `Effect.promise`, nothing else. Run by the Promise caller (one
+ * `Runtime.runPromise` per request), it is the least any Effect program started per request pays over raw undici.
+ */
+export const undiciInEffect: Entry = {
+  name: "undici in Effect.promise",
+  description: "raw undici `Pool.request` + `body.json()` + hand validation inside `Effect.promise`, one " +
+    "`Runtime.runPromise` per request: the least any Effect program started per request pays",
+  setup: (url) =>
+    effectClient(
+      Layer.empty,
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.sync(() => new Pool(url, { connections: maxSockets })),
+          (pool) => Effect.promise(() => pool.close())
+        ),
+        (pool) => Effect.promise(() => undiciGet(pool))
+      )
+    )
 }
 
 /**

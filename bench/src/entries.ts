@@ -1,11 +1,31 @@
-import { others } from "./clients.js"
+import { others, platformBare, platformRetryTimeout, undiciInEffect, undiciRaw } from "./clients.js"
 import type { Entry } from "./harness.js"
 import { sturdy } from "./sturdyClients.js"
 
 /**
- * Every contender of the happy-path benchmark, in table order.
+ * Every contender of the happy-path benchmark, in table order: raw undici, the same in `Effect.promise` (the floor
+ * of any Effect program started per request), the platform's two, Sturdy's, then the other clients.
  */
-export const entries: ReadonlyArray<Entry> = [...others.slice(0, 3), ...sturdy, ...others.slice(3)]
+export const entries: ReadonlyArray<Entry> = [
+  undiciRaw,
+  undiciInEffect,
+  platformBare,
+  platformRetryTimeout,
+  ...sturdy,
+  ...others.slice(3)
+]
+
+/**
+ * The contenders measured again as Effect-native callers (the fibers of a running Effect program make the requests):
+ * raw undici, whose native caller is its own Promise loop, and Sturdy's.
+ */
+export const nativeNames: ReadonlyArray<string> = [
+  "undici",
+  "sturdy transport",
+  "sturdy attempt",
+  "sturdy standard stack",
+  "sturdy Policy pipeline"
+]
 
 /**
  * Contenders the brief asked for that this version cannot measure yet, with the reason (listed in the results).

@@ -1,5 +1,5 @@
 import { bytesPerRequest } from "./allocation.js"
-import type { Client, Entry, Sample } from "./harness.js"
+import type { Client, Entry, Sample, Stop } from "./harness.js"
 import { runLoad } from "./harness.js"
 import type { Server } from "./server.js"
 import { median, rotate } from "./stats.js"
@@ -20,6 +20,11 @@ export interface HappyPathOptions {
    * rounds, with V8's sampling heap profiler on); 0 or absent measures none.
    */
   readonly allocationRequests?: number | undefined
+  /**
+   * How a load is run, warm-up and socket re-opening included: `runLoad` (the default) as a Promise caller,
+   * `runNative` as an Effect-native caller.
+   */
+  readonly load?: ((client: Client, concurrency: number, stop: Stop) => Promise<Sample>) | undefined
 }
 
 /**
@@ -73,6 +78,7 @@ export const runHappyPath = async (
   const allocated = new Map<string, Array<number>>()
   const key = (name: string, concurrency: number) => `${name}@${concurrency}`
   const highest = Math.max(...options.concurrencies)
+  const load = options.load ?? runLoad
   // Every contender is set up and warmed once, then the rounds only measure: rounds stay short, so there can be
   // many of them, and a burst of outside load lands in one round's samples rather than in one contender's.
   const clients = new Map<string, Client>()
@@ -80,17 +86,17 @@ export const runHappyPath = async (
     for (const entry of entries) {
       const client = await entry.setup(server.url)
       clients.set(entry.name, client)
-      if (options.warmupMs > 0) await runLoad(client, highest, { durationMs: options.warmupMs })
+      if (options.warmupMs > 0) await load(client, highest, { durationMs: options.warmupMs })
     }
     for (let round = 0; round < options.rounds; round++) {
       for (const entry of rotate(entries, round)) {
         const client = clients.get(entry.name)!
         // re-opens sockets that idled out while the other contenders ran; not measured
-        await runLoad(client, highest, { count: highest * 2 })
+        await load(client, highest, { count: highest * 2 })
         for (const concurrency of options.concurrencies) {
           collectGarbage()
           const serverBefore = await server.cpuMicros()
-          const sample = await runLoad(client, concurrency, { durationMs: options.durationMs })
+          const sample = await load(client, concurrency, { durationMs: options.durationMs })
           const serverCpu = (await server.cpuMicros() - serverBefore) / 1000 / sample.elapsedMs
           const list = measured.get(key(entry.name, concurrency)) ?? []
           list.push({ sample, serverCpu })

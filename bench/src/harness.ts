@@ -15,6 +15,12 @@ export interface Entry {
 export interface Client {
   readonly request: () => Promise<void>
   readonly close: () => Promise<void>
+  /**
+   * The same load run by an Effect-native caller: the fibers of one running Effect program each loop the request
+   * effect, with no `Runtime.runPromise` per request (see `effectClient`). Absent for contenders that are not
+   * Effect programs, whose native caller is the Promise loop of `runLoad` itself.
+   */
+  readonly native?: ((concurrency: number, stop: Stop) => Promise<Sample>) | undefined
 }
 
 /**
@@ -40,44 +46,73 @@ const quantile = (sorted: Float64Array, q: number): number =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
 
 /**
+ * Records the latencies of one load, from its start to `sample()`, along with the process's CPU time over it.
+ */
+export class LoadRecorder {
+  private latencies = new Float64Array(4096)
+  private completed = 0
+  private readonly cpuBefore = process.cpuUsage()
+  /** When the load started (`performance.now()`). */
+  readonly start = performance.now()
+
+  /** Adds one completed request that took `ms` milliseconds. */
+  record(ms: number): void {
+    if (this.completed === this.latencies.length) {
+      const grown = new Float64Array(this.latencies.length * 2)
+      grown.set(this.latencies)
+      this.latencies = grown
+    }
+    this.latencies[this.completed++] = ms
+  }
+
+  /** The measurements of the load so far. */
+  sample(): Sample {
+    const elapsedMs = performance.now() - this.start
+    const cpu = process.cpuUsage(this.cpuBefore)
+    const completed = this.completed
+    const sorted = this.latencies.subarray(0, completed).sort()
+    return {
+      requests: completed,
+      elapsedMs,
+      throughput: completed / elapsedMs * 1000,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+      cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, completed)
+    }
+  }
+}
+
+/**
+ * Whether a load should start another request, given how many it has started and when it started.
+ */
+export const keepGoing = (stop: Stop, started: () => number, start: number): () => boolean =>
+  "count" in stop
+    ? () => started() < stop.count
+    : () => performance.now() - start < stop.durationMs
+
+/**
  * Runs `concurrency` workers, each sending one request after the other, until the stop condition; the first failure
  * rejects the whole load (a benchmark that errors measures nothing).
  */
 export const runLoad = async (client: Client, concurrency: number, stop: Stop): Promise<Sample> => {
-  let latencies = new Float64Array(4096)
-  let completed = 0
   let started = 0
-  const record = (ms: number) => {
-    if (completed === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2)
-      grown.set(latencies)
-      latencies = grown
-    }
-    latencies[completed++] = ms
-  }
-  const cpuBefore = process.cpuUsage()
-  const start = performance.now()
-  const keepGoing: () => boolean = "count" in stop
-    ? () => started < stop.count
-    : () => performance.now() - start < stop.durationMs
+  const recorder = new LoadRecorder()
+  const more = keepGoing(stop, () => started, recorder.start)
   const worker = async () => {
-    while (keepGoing()) {
+    while (more()) {
       started++
       const sent = performance.now()
       await client.request()
-      record(performance.now() - sent)
+      recorder.record(performance.now() - sent)
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  const elapsedMs = performance.now() - start
-  const cpu = process.cpuUsage(cpuBefore)
-  const sorted = latencies.subarray(0, completed).sort()
-  return {
-    requests: completed,
-    elapsedMs,
-    throughput: completed / elapsedMs * 1000,
-    p50Ms: quantile(sorted, 0.5),
-    p99Ms: quantile(sorted, 0.99),
-    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, completed)
-  }
+  return recorder.sample()
 }
+
+/**
+ * Runs the load as the contender's Effect-native caller would (`client.native`), or, for a contender that has none,
+ * as `runLoad` does.
+ */
+export const runNative = (client: Client, concurrency: number, stop: Stop): Promise<Sample> =>
+  client.native === undefined ? runLoad(client, concurrency, stop) : client.native(concurrency, stop)

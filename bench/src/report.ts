@@ -53,11 +53,19 @@ export interface Results {
     readonly fibers: number
     readonly callsPerFiber: number
     readonly breakdownRounds: number
+    /** Rounds of the Effect-native callers' happy path (absent in runs made before it was measured). */
+    readonly nativeRounds?: number | undefined
     /** Requests per contender and round of the allocation measurement (0: not measured). */
     readonly allocationRequests?: number | undefined
   }
   readonly notMeasured: ReadonlyArray<string>
+  /** Measured with one `Runtime.runPromise` per request, as a Promise caller (a route handler) would. */
   readonly happyPath: ReadonlyArray<HappyPathRow>
+  /**
+   * The same contenders (raw undici and Sturdy's) run by Effect-native callers: the fibers of one running Effect
+   * program make the requests (absent in runs made before it was measured).
+   */
+  readonly native?: ReadonlyArray<HappyPathRow> | undefined
   readonly policies: ReadonlyArray<PolicyRow>
   /** The standard stack built up one layer at a time (concurrency 64). */
   readonly breakdown: ReadonlyArray<HappyPathRow>
@@ -94,6 +102,11 @@ export const machineMarkdown = (results: Results): string => {
     `| stack breakdown | ${config.breakdownRounds} interleaved rounds × ${config.durationMs} ms, concurrency ${
       Math.max(...config.concurrencies)
     } |`,
+    ...(config.nativeRounds === undefined || (results.native ?? []).length === 0 ? [] : [
+      `| Effect-native callers | ${config.nativeRounds} interleaved rounds × ${config.durationMs} ms, concurrency ${
+        config.concurrencies.join(" and ")
+      }, each load one Effect program of that many fibers |`
+    ]),
     ...((config.allocationRequests ?? 0) === 0 ? [] : [
       `| allocation | ${config.rounds} rounds × ${
         config.allocationRequests!.toLocaleString("en-US")
@@ -150,6 +163,26 @@ export const happyPathMarkdown = (results: Results): string => {
     )
   )
   return sections.join("\n")
+}
+
+/**
+ * The Effect-native callers' table, as markdown: one row per contender and concurrency, ratios against raw undici
+ * measured in the same rounds. Empty when the run measured none.
+ */
+export const nativeMarkdown = (results: Results): string => {
+  const rows = results.native ?? []
+  if (rows.length === 0) return ""
+  return [
+    "| client | c | req/s | p50 ms | p99 ms | client CPU µs/req | req/s × undici | CPU × undici |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...results.config.concurrencies.flatMap((concurrency) =>
+      rows.filter((row) => row.concurrency === concurrency).map((row) =>
+        `| ${row.name} | ${concurrency} | ${thousands(row.throughput)} | ${fixed(row.p50Ms, 2)} | ${
+          fixed(row.p99Ms, 2)
+        } | ${fixed(row.cpuMicrosPerRequest, 1)} | ${times(row.vsUndici)} | ${times(row.cpuVsUndici)} |`
+      )
+    )
+  ].join("\n")
 }
 
 /**

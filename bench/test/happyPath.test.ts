@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { entries } from "../src/entries.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { effectClient } from "../src/effectClient.js"
+import { entries, nativeNames } from "../src/entries.js"
 import { runHappyPath } from "../src/happyPath.js"
-import { runLoad } from "../src/harness.js"
+import { runLoad, runNative } from "../src/harness.js"
 import { type Server, startServer } from "../src/server.js"
 import { stackBreakdown } from "../src/sturdyClients.js"
 
@@ -25,7 +28,12 @@ describe("happy-path benchmark (smoke)", () => {
   it("lists every contender the brief asks for, each once", () => {
     const names = entries.map((entry) => entry.name)
     expect(new Set(names).size).toBe(names.length)
-    expect(names).toEqual(expect.arrayContaining(["undici", "platform", "cockatiel + undici", "ky", "got"]))
+    expect(names).toEqual(
+      expect.arrayContaining(["undici", "undici in Effect.promise", "platform", "cockatiel + undici", "ky", "got"])
+    )
+    // the floor is read against raw undici: it comes right after it
+    expect(names.indexOf("undici in Effect.promise")).toBe(names.indexOf("undici") + 1)
+    expect(nativeNames.every((name) => names.includes(name))).toBe(true)
   })
 
   for (const entry of entries) {
@@ -55,6 +63,61 @@ describe("happy-path benchmark (smoke)", () => {
       }
     })
   }
+
+  for (const entry of entries.filter((e) => nativeNames.includes(e.name))) {
+    it(`${entry.name}: as an Effect-native caller, completes exactly the requested count`, async () => {
+      const client = await entry.setup(server.url)
+      try {
+        // raw undici has no Effect-native form: its native caller is the Promise loop itself
+        expect(client.native === undefined).toBe(entry.name === "undici")
+        const serial = await runNative(client, 1, { count: 5 })
+        const parallel = await runNative(client, 4, { count: 13 })
+        expect(serial.requests).toBe(5)
+        expect(parallel.requests).toBe(13)
+        expect(parallel.p99Ms).toBeGreaterThanOrEqual(parallel.p50Ms)
+        expect(parallel.cpuMicrosPerRequest).toBeGreaterThan(0)
+      } finally {
+        await client.close()
+      }
+    })
+
+    it(`${entry.name}: as an Effect-native caller, a failed request fails the whole load at once`, async () => {
+      const client = await entry.setup(wrongServer.url)
+      try {
+        // a load that went on after the failure would run for the full minute and time the test out
+        const error: unknown = await runNative(client, 4, { durationMs: 60_000 }).then(
+          () => undefined,
+          (e: unknown) => e ?? "rejected"
+        )
+        expect(String(error)).toMatch(shapeError)
+      } finally {
+        await client.close()
+      }
+    })
+  }
+
+  it("an Effect-native load runs the request effect in as many fibers as asked, and nothing else per request", async () => {
+    let runs = 0
+    let running = 0
+    let most = 0
+    const request = Effect.zipRight(
+      Effect.sync(() => {
+        runs++
+        most = Math.max(most, ++running)
+      }),
+      Effect.zipRight(Effect.yieldNow(), Effect.sync(() => running--))
+    )
+    const client = await effectClient(Layer.empty, Effect.succeed(request))
+    try {
+      const sample = await runNative(client, 3, { count: 30 })
+      expect(sample.requests).toBe(30)
+      expect(runs).toBe(30)
+      expect(most).toBe(3)
+      expect(running).toBe(0)
+    } finally {
+      await client.close()
+    }
+  })
 
   for (const entry of stackBreakdown) {
     it(`stack breakdown "${entry.name}": completes a handful of requests`, async () => {
@@ -88,5 +151,29 @@ describe("happy-path benchmark (smoke)", () => {
     }
     expect(rows.filter((row) => row.name === "undici").every((row) => row.vsUndici === 1)).toBe(true)
     expect(rows.filter((row) => row.name === "platform").every((row) => row.vsPlatform === 1)).toBe(true)
+  })
+
+  it("runs the same rounds with Effect-native callers", async () => {
+    const names = ["undici", "sturdy attempt"]
+    const rows = await runHappyPath(entries.filter((e) => names.includes(e.name)), server, {
+      rounds: 2,
+      durationMs: 40,
+      warmupMs: 0,
+      concurrencies: [1, 4],
+      baselines: { platform: "platform", undici: "undici" },
+      load: runNative
+    })
+    expect(rows.map((row) => `${row.name}@${row.concurrency}`)).toEqual([
+      "undici@1",
+      "sturdy attempt@1",
+      "undici@4",
+      "sturdy attempt@4"
+    ])
+    for (const row of rows) {
+      expect(row.samples).toHaveLength(2)
+      expect(row.throughput).toBeGreaterThan(0)
+      expect(row.vsUndici).toBeGreaterThan(0)
+    }
+    expect(rows.filter((row) => row.name === "undici").every((row) => row.vsUndici === 1)).toBe(true)
   })
 })

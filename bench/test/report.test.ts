@@ -6,6 +6,8 @@ import {
   breakdownMarkdown,
   chartSvg,
   happyPathMarkdown,
+  machineMarkdown,
+  nativeMarkdown,
   replaceBetweenMarkers,
   type Results
 } from "../src/report.js"
@@ -118,6 +120,38 @@ describe("report", () => {
     const markdown = happyPathMarkdown(results)
     expect(markdown).toContain("| undici | 2,000 |")
     expect(markdown).toContain("| a & b ≥ 0.6× undici | 0.50× ✗ | 0.50× ✗ |")
+  })
+
+  it("tabulates the Effect-native callers by concurrency, and nothing for a run that measured none", () => {
+    const at = (concurrency: number, name: string, throughput: number, cpu: number, vsUndici: number) => ({
+      ...row(name, throughput, cpu, vsUndici),
+      concurrency
+    })
+    const native = {
+      ...results,
+      config: { ...results.config, concurrencies: [1, 64], nativeRounds: 3 },
+      native: [
+        at(1, "undici", 4000, 150, 1),
+        at(1, "sturdy attempt", 3000, 200, 0.75),
+        at(64, "undici", 16000, 60, 1),
+        at(64, "sturdy attempt", 12000, 80, 0.75)
+      ]
+    }
+    const lines = nativeMarkdown(native).split("\n")
+    expect(lines[0]).toBe(
+      "| client | c | req/s | p50 ms | p99 ms | client CPU µs/req | req/s × undici | CPU × undici |"
+    )
+    expect(lines.slice(2)).toEqual([
+      "| undici | 1 | 4,000 | 1.00 | 2.00 | 150.0 | 1.00× | 1.00× |",
+      "| sturdy attempt | 1 | 3,000 | 1.00 | 2.00 | 200.0 | 0.75× | 0.75× |",
+      "| undici | 64 | 16,000 | 1.00 | 2.00 | 60.0 | 1.00× | 1.00× |",
+      "| sturdy attempt | 64 | 12,000 | 1.00 | 2.00 | 80.0 | 0.75× | 0.75× |"
+    ])
+    expect(machineMarkdown(native)).toContain(
+      "| Effect-native callers | 3 interleaved rounds × 10 ms, concurrency 1 and 64,"
+    )
+    expect(nativeMarkdown(results)).toBe("")
+    expect(machineMarkdown(results)).not.toContain("Effect-native")
   })
 
   it("shows what each layer of the breakdown adds", () => {
