@@ -6,10 +6,12 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -586,23 +588,28 @@ const timed = <A, R, RX>(
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   const invalid = validateRequest(request)
   if (invalid !== undefined) return Effect.fail(invalid)
-  // under a tracer, the platform's client span (raw URL, raw transport error) is replaced by a redacted one
-  return redactedSpan.withRedactedSpan(request, (sent, record) =>
-    timedExchange(
-      client,
-      sent,
-      timeout,
-      record === undefined ? exchange : (response, selfEnforcing) =>
-        exchange(
-          Effect.tap(response, (response) => {
-            record(response)
-          }),
-          selfEnforcing
-        )
-    ))
+  return Effect.withFiberRuntime((fiber) => {
+    if (!redactedSpan.isSpanned(fiber, request)) return timedExchange(fiber, client, request, timeout, exchange)
+    // under a tracer, the platform's client span (raw URL, raw transport error) is replaced by a redacted one
+    return redactedSpan.withRedactedSpanIn(fiber, request, (sent, record) =>
+      timedExchange(
+        fiber,
+        client,
+        sent,
+        timeout,
+        record === undefined ? exchange : (response, selfEnforcing) =>
+          exchange(
+            Effect.tap(response, (response) => {
+              record(response)
+            }),
+            selfEnforcing
+          )
+      ))
+  })
 }
 
 const timedExchange = <A, R, RX>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined,
@@ -621,6 +628,16 @@ const timedExchange = <A, R, RX>(
     response = client.postprocess(prepared)
   } else {
     response = client.execute(request)
+  }
+  // With no timeout of its own, an attempt on a transport that enforces the limit in force has nothing to add while
+  // that limit has not passed yet (the transport fails it with the limit's own error); otherwise the limit is applied
+  // here, by the transport or by a timer.
+  if (timeout === undefined && selfEnforcing) {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    if (
+      Deadline.isLiveClock(clock) &&
+      fiber.getFiberRef(Deadline.currentLimit).at > clock.unsafeCurrentTimeMillis()
+    ) return exchange(response, true)
   }
   return Effect.catchIf(
     // disconnected: the caller gets Timeout on time even from a transport that ignores interruption, whose request
