@@ -106,43 +106,45 @@ const scopedRequests = globalValue(
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient =>
-  Deadline.declareEnforcement(Client.makeWith(
+export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
+  const execute = (request: ClientRequest.HttpClientRequest) =>
+    Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
+      const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      if (urlResult._tag === "Left") {
+        return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
+      }
+      const url = urlResult.right
+      // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
+      if (url.hash !== "") url.hash = ""
+      const limit = enforcedLimit(fiber)
+      if (
+        !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
+        fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
+      ) {
+        return send(dispatcher, request, url, limit)
+      }
+      if (fiber.currentTracer === nativeTracer) {
+        const parent = fiber.currentSpan
+        return send(
+          dispatcher,
+          parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
+            ? ClientRequest.setHeaders(request, propagationHeaders(parent))
+            : request,
+          url,
+          limit
+        )
+      }
+      return sendWithSpan(dispatcher, request, url, fiber, limit)
+    })
+  return Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
-      Effect.flatMap(
-        requestEffect,
-        (request) =>
-          Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
-            const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-            if (urlResult._tag === "Left") {
-              return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
-            }
-            const url = urlResult.right
-            // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
-            if (url.hash !== "") url.hash = ""
-            const limit = enforcedLimit(fiber)
-            if (
-              !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
-              fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
-            ) {
-              return send(dispatcher, request, url, limit)
-            }
-            if (fiber.currentTracer === nativeTracer) {
-              const parent = fiber.currentSpan
-              return send(
-                dispatcher,
-                parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
-                  ? ClientRequest.setHeaders(request, propagationHeaders(parent))
-                  : request,
-                url,
-                limit
-              )
-            }
-            return sendWithSpan(dispatcher, request, url, fiber, limit)
-          })
-      ),
+      // a request ready at once (the client's own preprocess, an `Attempt`) is sent without a step to unwrap it
+      Exit.isExit(requestEffect) && requestEffect._tag === "Success"
+        ? execute((requestEffect as Exit.Success<ClientRequest.HttpClientRequest, never>).value)
+        : Effect.flatMap(requestEffect, execute),
     Effect.succeed as Client.HttpClient.Preprocess<never, never>
   ))
+}
 
 /**
  * The limits this request must enforce itself: a deadline that no timer enforces (`Deadline.establish`, or an

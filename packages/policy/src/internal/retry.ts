@@ -1,4 +1,5 @@
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -13,6 +14,7 @@ import type * as Retry from "../Retry.js"
 import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
 import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
+import * as retryBudget from "./retryBudget.js"
 import { timerDuration } from "./timer.js"
 
 /** @internal */
@@ -245,23 +247,31 @@ const retryImpl = <A, E, R, R2>(
     return attemptFrom(resolved, call, 1, resolved.schedule.initial, undefined)
   }
   const ownService = "budgetService" in options ? options.budgetService : undefined
-  if (ownService !== undefined) {
-    return Effect.zipRight(
-      ownService.deposit(budgetKey),
-      attemptFrom(resolved, call, 1, resolved.schedule.initial, { key: budgetKey, service: ownService })
-    )
-  }
+  if (ownService !== undefined) return depositThen(ownService, budgetKey, resolved, call)
   // One service is usually provided for the whole life of the policy: remember its first attempt.
   let lastService: RetryBudget["Type"] | undefined
   let lastFirstAttempt: Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> = Effect.never
   return Effect.flatMap(RetryBudget, (service) => {
     if (service !== lastService) {
       lastService = service
-      lastFirstAttempt = Effect.zipRight(
-        service.deposit(budgetKey),
-        attemptFrom(resolved, call, 1, resolved.schedule.initial, { key: budgetKey, service })
-      )
+      lastFirstAttempt = depositThen(service, budgetKey, resolved, call)
     }
     return lastFirstAttempt
+  })
+}
+
+// The call is deposited, then its first attempt runs: the in-memory budget's deposit in the same step.
+const depositThen = <A, E, R, R2>(
+  service: RetryBudget["Type"],
+  key: string,
+  resolved: Resolved<E, R2>,
+  call: CallState<A, E, R, R2>
+): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
+  const first = attemptFrom(resolved, call, 1, resolved.schedule.initial, { key, service })
+  const depositAt = retryBudget.synchronousDeposit(service)
+  if (depositAt === undefined) return Effect.zipRight(service.deposit(key), first)
+  return Effect.withFiberRuntime((fiber) => {
+    depositAt(key, Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis())
+    return first
   })
 }

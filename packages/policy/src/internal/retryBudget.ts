@@ -75,11 +75,14 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   }
 
   // A deposit runs on every call: it reads the clock and bumps a counter, and allocates nothing.
-  return {
+  const depositAt = (key: string, nowMillis: number): void => {
+    const current = Math.floor(nowMillis / slotMillis)
+    countersFor(key, current).requests[current % slotCount]! += 1
+  }
+  const service: RetryBudget.Service = {
     deposit: (key) =>
       Effect.clockWith((clock) => {
-        const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
-        countersFor(key, current).requests[current % slotCount]! += 1
+        depositAt(key, clock.unsafeCurrentTimeMillis())
         return Effect.void
       }),
     withdraw: (key) =>
@@ -100,7 +103,18 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
         })
       )
   }
+  synchronousDeposits.set(service, depositAt)
+  return service
 }
+
+// The in-memory budget's deposit as a plain function, for a caller that already read the clock in a step of its own
+// (`Retry`): a budget from elsewhere (Redis, a test double) has none and is asked through `deposit`.
+const synchronousDeposits = new WeakMap<RetryBudget.Service, (key: string, nowMillis: number) => void>()
+
+/** @internal */
+export const synchronousDeposit = (
+  service: RetryBudget.Service
+): ((key: string, nowMillis: number) => void) | undefined => synchronousDeposits.get(service)
 
 /** @internal */
 export const make = (options?: RetryBudget.Options): Effect.Effect<RetryBudget.Service> =>
