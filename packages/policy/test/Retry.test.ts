@@ -557,6 +557,26 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       expect(yield* budgetService.stats("api")).toMatchObject({ requests: 1, retries: 0 })
     }))
 
+  it.effect("a budget made by hand is asked through its own deposit, passed directly or from context", () =>
+    Effect.gen(function*() {
+      const upstream = makeUpstream({ failures: 0 })
+      const inner = RetryBudget.unsafeMake()
+      const deposits: Array<string> = []
+      // a decorator over the in-memory budget: its deposit must be the one called, on every call
+      const byHand: RetryBudget.Service = {
+        ...inner,
+        deposit: (key) => Effect.zipRight(Effect.sync(() => deposits.push(key)), inner.deposit(key))
+      }
+      yield* upstream.call.pipe(Retry.retry({ budgetKey: "direct", budgetService: byHand }))
+      yield* upstream.call.pipe(
+        Retry.retry({ budgetKey: "context" }),
+        Effect.provideService(RetryBudget.RetryBudget, byHand)
+      )
+      expect(deposits).toEqual(["direct", "context"])
+      expect(yield* inner.stats("direct")).toMatchObject({ requests: 1 })
+      expect(yield* inner.stats("context")).toMatchObject({ requests: 1 })
+    }))
+
   it.effect("the budget passed directly is used even when another RetryBudget is in context", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream()
