@@ -563,7 +563,7 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       const inner = RetryBudget.unsafeMake()
       const deposits: Array<string> = []
       // a decorator over the in-memory budget: its deposit must be the one called, on every call
-      const byHand: RetryBudget.Service = {
+      const byHand: RetryBudget.RetryBudget.Service = {
         ...inner,
         deposit: (key) => Effect.zipRight(Effect.sync(() => deposits.push(key)), inner.deposit(key))
       }

@@ -407,7 +407,8 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.resumeResponse = undefined
     if (resumeResponse !== undefined) {
       const response = new UndiciResponse(this.request, this, statusCode, rawHeaders)
-      if (!this.scoped) unreadResponses.register(response, this)
+      // only a body that can fill the buffer pauses the socket: a shorter one completes whether it is read or not
+      if (!this.scoped && !(declaredLength(rawHeaders) < highWaterMark)) unreadResponses.register(response, this)
       resumeResponse(Exit.succeed(response))
     }
     return true
@@ -433,11 +434,20 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   onComplete(): void {
     this.clearTimer()
     this.complete = true
+    this.release()
     this.notify()
+  }
+
+  // Settled, the call needs nothing of undici's any more: a response that outlives it (or the registry of unread
+  // responses, which keeps the call until its response is collected) does not keep undici's request alive.
+  private release(): void {
+    this.abortRequest = undefined
+    this.resumeSocket = undefined
   }
 
   onError(error: Error): void {
     this.clearTimer()
+    this.release()
     const resumeResponse = this.resumeResponse
     if (resumeResponse !== undefined) {
       this.resumeResponse = undefined
@@ -490,6 +500,18 @@ const unreadResponses = globalValue(
 // -----------------------------------------------------------------------------
 // Response
 // -----------------------------------------------------------------------------
+
+// The Content-Length of the raw headers, or `Infinity` when there is none (or it is not a number).
+const declaredLength = (rawHeaders: ReadonlyArray<Buffer>): number => {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]
+    if (name.length === 14 && name.toString("latin1").toLowerCase() === "content-length") {
+      const value = Number(rawHeaders[i + 1].toString("latin1"))
+      return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY
+    }
+  }
+  return Number.POSITIVE_INFINITY
+}
 
 const concatChunks = (chunks: ReadonlyArray<Buffer>, length: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]
