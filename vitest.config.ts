@@ -18,6 +18,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     sequence: { concurrent: false },
     pool: "forks",
+    // the transport's test of unread responses collects garbage on purpose
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
     // one line at the end of a run that skipped the Redis-backed suites (no redis-server, CI unset)
     reporters: ["default", "./packages/policy/test/utils/redisSkipReporter.ts"]
   }

@@ -208,6 +208,17 @@ const serverSeesClose = (tag: string) =>
 
 const sturdy = UndiciHttpClient.layer()
 
+// Collects garbage every 20 ms until `done` or `rounds` rounds (the finalization of unread responses needs a GC)
+const collectGarbageUntil = (done: Effect.Effect<boolean>, rounds: number) =>
+  Effect.gen(function*() {
+    const collect = (globalThis as { gc?: () => void }).gc
+    if (collect === undefined) throw new Error("run the tests with --expose-gc (vitest.config.ts does)")
+    for (let round = 0; round < rounds && !(yield* done); round++) {
+      collect()
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
 const codeOf = (error: unknown): unknown =>
   typeof error === "object" && error !== null && "code" in error ? error.code : undefined
 
@@ -509,6 +520,24 @@ describe("UndiciHttpClient", () => {
         expect(first._tag).toBe("Some")
         yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
         expect(log.closed).toContain("endless")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a dropped response whose body would pause the socket closes its connection once collected", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("big-dropped")
+        // the response is dropped unread: its 512 KiB body fills the read-ahead buffer and pauses the socket
+        expect(yield* HttpClient.get(`${base}/big?tag=big-dropped`).pipe(Effect.map((response) => response.status)))
+          .toBe(200)
+        yield* collectGarbageUntil(Deferred.isDone(closed), 150)
+        expect(yield* Deferred.isDone(closed)).toBe(true)
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a dropped response with a short body completes unread: collecting it leaves the connection open", () =>
+      Effect.gen(function*() {
+        expect(yield* HttpClient.get(`${base}/json?tag=short-dropped`).pipe(Effect.map((response) => response.status)))
+          .toBe(200)
+        yield* collectGarbageUntil(Effect.succeed(false), 5)
+        expect(log.closed).not.toContain("short-dropped")
       }).pipe(Effect.provide(sturdy)))
 
     it.live("HttpClient.withScope: closing the scope closes the connection of an unread response", () =>
