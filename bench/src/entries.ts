@@ -17,10 +17,12 @@ export const entries: ReadonlyArray<Entry> = [
 
 /**
  * The contenders measured again as Effect-native callers (the fibers of a running Effect program make the requests):
- * raw undici, whose native caller is its own Promise loop, and Sturdy's.
+ * raw undici, whose native caller is its own Promise loop, the same in `Effect.promise` (the floor of any request an
+ * Effect program makes), and Sturdy's.
  */
 export const nativeNames: ReadonlyArray<string> = [
   "undici",
+  "undici in Effect.promise",
   "sturdy transport",
   "sturdy attempt",
   "sturdy standard stack",
