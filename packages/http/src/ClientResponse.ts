@@ -15,7 +15,8 @@ import * as internal from "./internal/clientResponse.js"
 
 /**
  * The base class. Implement `request`, `status`, `headers`, `stream` and `bytes`; override `cookies` when the
- * transport keeps each `Set-Cookie` apart (a joined header cannot be split safely).
+ * transport keeps each `Set-Cookie` apart (a joined header cannot be split safely), and `header(name)` (one header
+ * by its lower-case name, `headers[name]` by default) when it can find one without building every header.
  *
  * @example
  * ```ts

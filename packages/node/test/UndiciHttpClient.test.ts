@@ -2,7 +2,7 @@ import { Headers, HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } 
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Attempt, HttpFailure } from "@sturdy/http"
+import { Attempt, type ClientResponse, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
 import {
@@ -341,6 +341,24 @@ describe("UndiciHttpClient", () => {
   })
 
   describe("responses", () => {
+    it.effect("header(name) agrees with headers[name] for every header, repeated ones included, before and after", () =>
+      Effect.gen(function*() {
+        const fresh = () =>
+          HttpClient.get(`${base}/json`).pipe(
+            Effect.map((response) => response as ClientResponse.Class),
+            Effect.tap((response) => response.text)
+          )
+        const before = yield* fresh()
+        const names = ["content-type", "set-cookie", "x-multi", "content-length", "absent"]
+        const read = names.map((name) => before.header(name))
+        expect(read).toEqual(names.map((name) => before.headers[name]))
+        expect(before.header("set-cookie")).toBe("a=1, b=2")
+        expect(before.header("absent")).toBeUndefined()
+        const after = yield* fresh()
+        const headers = after.headers
+        for (const name of Object.keys(headers)) expect(after.header(name)).toBe(headers[name])
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("status, headers, cookies and json", () =>
       Effect.gen(function*() {
         const response = yield* HttpClient.get(`${base}/json`)

@@ -266,8 +266,12 @@ export const validateRequest = (
 // body
 // -----------------------------------------------------------------------------
 
+// One header of the response: a ClientResponse (Sturdy's transport) finds it without building every header.
+const headerOf = (response: HttpClientResponse.HttpClientResponse, name: string): string | undefined =>
+  response instanceof clientResponse.Class ? response.header(name) : response.headers[name]
+
 const declaredLength = (response: HttpClientResponse.HttpClientResponse): number | undefined => {
-  const value = response.headers["content-length"]
+  const value = headerOf(response, "content-length")
   if (value === undefined) return undefined
   const length = Number(value)
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined
@@ -340,7 +344,7 @@ export const readBounded = (
     const checked = (bytes: Uint8Array): Exit.Exit<Uint8Array, BodyReadFailure> => {
       if (bytes.byteLength > limit) return Exit.fail(tooLarge(request, response, limit, declared))
       // A decoded (decompressed) body legitimately differs from the declared length.
-      if (bytes.byteLength < declared && response.headers["content-encoding"] === undefined) {
+      if (bytes.byteLength < declared && headerOf(response, "content-encoding") === undefined) {
         return Exit.fail(truncated(request, response, undefined, bytes.byteLength, declared))
       }
       return Exit.succeed(bytes)
@@ -669,7 +673,7 @@ const receive = <A, R, RX>(
       const status = response.status
       if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
-        const contentType = response.headers["content-type"]
+        const contentType = headerOf(response, "content-type")
         if (contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes)) {
           return Effect.zipRight(
             discard(response),

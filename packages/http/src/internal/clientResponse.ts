@@ -24,6 +24,11 @@ export abstract class Class extends Inspectable.Class implements HttpClientRespo
   abstract readonly stream: Stream.Stream<Uint8Array, HttpClientError.ResponseError>
   abstract readonly bytes: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
 
+  /** One header by its lower-case name, as `headers[name]` has it (repeated headers joined with ", "). */
+  header(name: string): string | undefined {
+    return this.headers[name]
+  }
+
   get cookies(): Cookies.Cookies {
     const header = this.headers["set-cookie"]
     return header === undefined ? Cookies.empty : Cookies.fromSetCookie([header])

@@ -501,16 +501,23 @@ const unreadResponses = globalValue(
 // Response
 // -----------------------------------------------------------------------------
 
-// The Content-Length of the raw headers, or `Infinity` when there is none (or it is not a number).
-const declaredLength = (rawHeaders: ReadonlyArray<Buffer>): number => {
+// One header of the raw ones by its lower-case name, repeated ones joined as `parseHeaders` joins them.
+const rawHeader = (rawHeaders: ReadonlyArray<Buffer>, name: string): string | undefined => {
+  let value: string | undefined
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]
-    if (name.length === 14 && name.toString("latin1").toLowerCase() === "content-length") {
-      const value = Number(rawHeaders[i + 1].toString("latin1"))
-      return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY
+    const raw = rawHeaders[i]
+    if (raw.length === name.length && raw.toString("latin1").toLowerCase() === name) {
+      const found = rawHeaders[i + 1].toString("latin1")
+      value = value === undefined ? found : `${value}, ${found}`
     }
   }
-  return Number.POSITIVE_INFINITY
+  return value
+}
+
+// The Content-Length of the raw headers, or `Infinity` when there is none (or it is not a number).
+const declaredLength = (rawHeaders: ReadonlyArray<Buffer>): number => {
+  const value = Number(rawHeader(rawHeaders, "content-length") ?? Number.NaN)
+  return Number.isFinite(value) ? value : Number.POSITIVE_INFINITY
 }
 
 const concatChunks = (chunks: ReadonlyArray<Buffer>, length: number): Uint8Array => {
@@ -550,6 +557,11 @@ class UndiciResponse extends ClientResponseBase.Class {
   private cachedHeaders: Headers.Headers | undefined = undefined
   get headers(): Headers.Headers {
     return this.cachedHeaders ??= parseHeaders(this.rawHeaders)
+  }
+
+  // one header straight from the raw ones: an attempt reads two or three, and needs no object of all of them
+  override header(name: string): string | undefined {
+    return this.cachedHeaders === undefined ? rawHeader(this.rawHeaders, name) : this.cachedHeaders[name]
   }
 
   // each Set-Cookie apart: the joined header cannot be split safely (an Expires date holds a comma)
