@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { effectClient } from "../src/effectClient.js"
 import { entries, nativeNames } from "../src/entries.js"
-import { runHappyPath } from "../src/happyPath.js"
+import { type HappyPathOptions, runHappyPath } from "../src/happyPath.js"
 import { runLoad, runNative } from "../src/harness.js"
 import { type Server, startServer } from "../src/server.js"
 import { stackBreakdown } from "../src/sturdyClients.js"
@@ -130,50 +130,34 @@ describe("happy-path benchmark (smoke)", () => {
     })
   }
 
-  it("runs interleaved rounds and takes ratios against the baselines of the same round", async () => {
-    const [undici, platform] = [entries.find((e) => e.name === "undici")!, entries.find((e) => e.name === "platform")!]
-    const rows = await runHappyPath([undici, platform], server, {
-      rounds: 2,
-      durationMs: 40,
-      warmupMs: 0,
-      concurrencies: [1, 4],
-      baselines: { platform: "platform", undici: "undici" }
-    })
-    expect(rows.map((row) => `${row.name}@${row.concurrency}`)).toEqual([
-      "undici@1",
-      "platform@1",
-      "undici@4",
-      "platform@4"
-    ])
-    for (const row of rows) {
-      expect(row.samples).toHaveLength(2)
-      expect(row.throughput).toBeGreaterThan(0)
-    }
-    expect(rows.filter((row) => row.name === "undici").every((row) => row.vsUndici === 1)).toBe(true)
-    expect(rows.filter((row) => row.name === "platform").every((row) => row.vsPlatform === 1)).toBe(true)
-  })
-
-  it("runs the same rounds with Effect-native callers", async () => {
-    const names = ["undici", "sturdy attempt"]
-    const rows = await runHappyPath(entries.filter((e) => names.includes(e.name)), server, {
+  // two short rounds at c=1 and c=4; each row has both samples, a throughput and its ratio
+  const twoRounds = async (names: ReadonlyArray<string>, load?: HappyPathOptions["load"]) => {
+    const rows = await runHappyPath(names.map((name) => entries.find((e) => e.name === name)!), server, {
       rounds: 2,
       durationMs: 40,
       warmupMs: 0,
       concurrencies: [1, 4],
       baselines: { platform: "platform", undici: "undici" },
-      load: runNative
+      load
     })
-    expect(rows.map((row) => `${row.name}@${row.concurrency}`)).toEqual([
-      "undici@1",
-      "sturdy attempt@1",
-      "undici@4",
-      "sturdy attempt@4"
-    ])
+    expect(rows.map((row) => `${row.name}@${row.concurrency}`)).toEqual(
+      [1, 4].flatMap((concurrency) => names.map((name) => `${name}@${concurrency}`))
+    )
     for (const row of rows) {
       expect(row.samples).toHaveLength(2)
       expect(row.throughput).toBeGreaterThan(0)
       expect(row.vsUndici).toBeGreaterThan(0)
     }
     expect(rows.filter((row) => row.name === "undici").every((row) => row.vsUndici === 1)).toBe(true)
+    return rows
+  }
+
+  it("runs interleaved rounds and takes ratios against the baselines of the same round", async () => {
+    const rows = await twoRounds(["undici", "platform"])
+    expect(rows.filter((row) => row.name === "platform").every((row) => row.vsPlatform === 1)).toBe(true)
+  })
+
+  it("runs the same rounds with Effect-native callers", async () => {
+    await twoRounds(["undici", "sturdy attempt"], runNative)
   })
 })
