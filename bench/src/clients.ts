@@ -61,13 +61,14 @@ export const undiciRaw: Entry = {
 }
 
 /**
- * The Effect floor: the same request wrapped in `Effect.promise`, nothing else. Run by the Promise caller (one
- * `Runtime.runPromise` per request), it is the least any Effect program started per request pays over raw undici.
+ * Raw undici's own calls wrapped in `Effect.promise`, nothing else: what running the same work as an Effect program
+ * costs over raw undici (one `Runtime.runPromise` per request for the Promise caller), before any library does
+ * anything. Not a floor for a transport that drives undici's dispatcher directly, as Sturdy's does.
  */
 export const undiciInEffect: Entry = {
   name: "undici in Effect.promise",
   description: "raw undici `Pool.request` + `body.json()` + hand validation inside `Effect.promise`, one " +
-    "`Runtime.runPromise` per request: the least any Effect program started per request pays",
+    "`Runtime.runPromise` per request: what running raw undici's calls as an Effect program costs",
   setup: (url) =>
     effectClient(
       Layer.empty,

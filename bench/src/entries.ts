@@ -3,8 +3,8 @@ import type { Entry } from "./harness.js"
 import { sturdy } from "./sturdyClients.js"
 
 /**
- * Every contender of the happy-path benchmark, in table order: raw undici, the same in `Effect.promise` (the floor
- * of any Effect program started per request), the platform's two, Sturdy's, then the other clients.
+ * Every contender of the happy-path benchmark, in table order: raw undici, the same in `Effect.promise` (what
+ * running raw undici's calls as an Effect program costs), the platform's two, Sturdy's, then the other clients.
  */
 export const entries: ReadonlyArray<Entry> = [
   undiciRaw,
@@ -17,8 +17,7 @@ export const entries: ReadonlyArray<Entry> = [
 
 /**
  * The contenders measured again as Effect-native callers (the fibers of a running Effect program make the requests):
- * raw undici, whose native caller is its own Promise loop, the same in `Effect.promise` (the floor of any request an
- * Effect program makes), and Sturdy's.
+ * raw undici, whose native caller is its own Promise loop, the same in `Effect.promise`, and Sturdy's.
  */
 export const nativeNames: ReadonlyArray<string> = [
   "undici",
