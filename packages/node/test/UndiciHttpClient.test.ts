@@ -820,6 +820,41 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(log.closed).toContain("deadline-a")
     }).pipe(Effect.provide(sturdy)))
 
+  it.live("requests under different limits each time out at their own, a later and shorter one first", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const started = Date.now()
+      const order: Array<number> = []
+      const attempt = (millis: number, delayMillis: number) =>
+        Effect.sleep(Duration.millis(delayMillis)).pipe(
+          Effect.zipRight(Effect.flip(
+            Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=limits-${millis}`), {
+              timeout: Duration.millis(millis)
+            })
+          )),
+          Effect.tap(() => Effect.sync(() => order.push(millis))),
+          Effect.map((error) => ({ error, at: Date.now() - started }))
+        )
+      // the 150 ms one starts last but is due first; a request that succeeds meanwhile leaves nothing due
+      const [slow, middle, fast, ok] = yield* Effect.all([
+        attempt(600, 0),
+        attempt(350, 0),
+        attempt(150, 30),
+        Attempt.send(client, HttpClientRequest.get(`${base}/json`), { timeout: "1 second" })
+      ], { concurrency: "unbounded" })
+      expect(ok.status).toBe(200)
+      expect(order).toEqual([150, 350, 600])
+      expectTimeout(fast.error, { phase: "Attempt", millis: 150 })
+      expectTimeout(middle.error, { phase: "Attempt", millis: 350 })
+      expectTimeout(slow.error, { phase: "Attempt", millis: 600 })
+      expect(fast.at).toBeGreaterThanOrEqual(150)
+      // the shorter limit set the shared timer earlier: it did not wait for the 350 ms one
+      expect(fast.at).toBeLessThan(middle.at - 100)
+      expect(middle.at).toBeGreaterThanOrEqual(330)
+      expect(slow.at).toBeGreaterThanOrEqual(580)
+      expect(slow.at).toBeLessThan(3000)
+    }).pipe(Effect.provide(UndiciHttpClient.layer({ connections: 8 }))))
+
   it.live("headers, then a stalled body: Timeout(Attempt) while the body is read, connection closed", () =>
     Effect.gen(function*() {
       const closed = yield* serverSeesClose("deadline-b")

@@ -351,20 +351,26 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     return this.complete || this.failed
   }
 
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Where the call sits in `expiries` (-1: not there), and when it expires (`performance.now()` time). */
+  expiryIndex = -1
+  expiresAt = 0
+  private expiryLimit: Deadline.Limit | undefined = undefined
+  private expiryByAttemptTimeout = false
 
   /**
    * Fails the request, whichever phase it is in, once `millis` pass: the deadline `limit` left to the transport, or
    * its attempt timeout when that comes first.
    */
   expireAfter(millis: number, limit: Deadline.Limit, byAttemptTimeout: boolean): void {
-    this.timer = setTimeout(() => this.expire(limit, byAttemptTimeout), millis)
+    this.expiryLimit = limit
+    this.expiryByAttemptTimeout = byAttemptTimeout
+    expiries.add(this, performance.now() + millis)
   }
 
-  private expire(limit: Deadline.Limit, byAttemptTimeout: boolean): void {
-    this.timer = undefined
-    if (this.settled || this.abortRequested) return
-    const error = limitExceeded(limit, byAttemptTimeout)
+  expire(): void {
+    const limit = this.expiryLimit
+    if (this.settled || this.abortRequested || limit === undefined) return
+    const error = limitExceeded(limit, this.expiryByAttemptTimeout)
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
     this.failed = true
@@ -379,10 +385,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   private clearTimer(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer)
-      this.timer = undefined
-    }
+    if (this.expiryIndex !== -1) expiries.remove(this)
   }
 
   abort(): void {
@@ -489,6 +492,95 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     return chunks
   }
 }
+
+// -----------------------------------------------------------------------------
+// Expiries: one timer for every request under a limit
+// -----------------------------------------------------------------------------
+
+/**
+ * The requests under a limit, earliest expiry first (a binary heap), and one Node timer for the earliest. A timer per
+ * request cost more than the rest of the transport's work on a request: each lives as long as its request, and Node
+ * keeps it in lists of its own. A request that ends leaves the heap at once; the timer is not moved for it, so it may
+ * fire before anything is due, and is then set for the earliest expiry left. It does not keep the process alive:
+ * a request in flight does, with its socket.
+ */
+class Expiries {
+  private readonly heap: Array<UndiciCall> = []
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private timerAt = Number.POSITIVE_INFINITY
+
+  add(call: UndiciCall, at: number): void {
+    call.expiresAt = at
+    call.expiryIndex = this.heap.length
+    this.heap.push(call)
+    this.up(call.expiryIndex)
+    if (at < this.timerAt) this.arm(at)
+  }
+
+  remove(call: UndiciCall): void {
+    const index = call.expiryIndex
+    call.expiryIndex = -1
+    const last = this.heap.pop()!
+    if (last === call) return
+    this.heap[index] = last
+    last.expiryIndex = index
+    this.down(index)
+    this.up(last.expiryIndex)
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(this.fire, Math.max(0, Math.ceil(at - performance.now())))
+    this.timer.unref()
+  }
+
+  private readonly fire = (): void => {
+    this.timer = undefined
+    this.timerAt = Number.POSITIVE_INFINITY
+    const now = performance.now()
+    while (this.heap.length > 0 && this.heap[0].expiresAt <= now) {
+      const due = this.heap[0]
+      this.remove(due)
+      due.expire()
+    }
+    if (this.heap.length > 0) this.arm(this.heap[0].expiresAt)
+  }
+
+  private up(index: number): void {
+    const heap = this.heap
+    const call = heap[index]
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1
+      const parent = heap[parentIndex]
+      if (parent.expiresAt <= call.expiresAt) break
+      heap[index] = parent
+      parent.expiryIndex = index
+      index = parentIndex
+    }
+    heap[index] = call
+    call.expiryIndex = index
+  }
+
+  private down(index: number): void {
+    const heap = this.heap
+    const call = heap[index]
+    const length = heap.length
+    while (true) {
+      let child = 2 * index + 1
+      if (child >= length) break
+      if (child + 1 < length && heap[child + 1].expiresAt < heap[child].expiresAt) child++
+      if (heap[child].expiresAt >= call.expiresAt) break
+      heap[index] = heap[child]
+      heap[index].expiryIndex = index
+      index = child
+    }
+    heap[index] = call
+    call.expiryIndex = index
+  }
+}
+
+const expiries = new Expiries()
 
 // Plays the role of the platform's response registry: a response dropped before its body was read must not keep a
 // paused connection out of the pool forever.
