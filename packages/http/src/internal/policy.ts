@@ -263,7 +263,10 @@ const runAttemptsIn = <A, R, RC, RP>(
   policy: P.Policy | undefined,
   client: Attempt.Client<RC>,
   request: HttpClientRequest.HttpClientRequest,
-  use: (client: Attempt.Client<RC>, request: HttpClientRequest.HttpClientRequest) => Effect.Effect<A, any, R>,
+  use: (
+    client: Attempt.Client<RC>,
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
   runOptions: InternalRunOptions
 ): Effect.Effect<A, P.Failure, R | RP> =>
   Effect.withFiberRuntime((fiber) => {
