@@ -258,15 +258,18 @@ const attemptClient = <R>(client: Attempt.Client<R>, recording: boolean): Attemp
   return recorder
 }
 
+/** What one attempt of a call does with the client it is given (an `Attempt`). */
+type UseClient<A, R, RC> = (
+  client: Attempt.Client<RC>,
+  request: HttpClientRequest.HttpClientRequest
+) => Effect.Effect<A, HttpFailure.HttpFailure, R>
+
 // One step starts the call: it finds the policy, and whether the call is traced, in the fiber it runs in.
 const runAttemptsIn = <A, R, RC, RP>(
   policy: P.Policy | undefined,
   client: Attempt.Client<RC>,
   request: HttpClientRequest.HttpClientRequest,
-  use: (
-    client: Attempt.Client<RC>,
-    request: HttpClientRequest.HttpClientRequest
-  ) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  use: UseClient<A, R, RC>,
   runOptions: InternalRunOptions
 ): Effect.Effect<A, P.Failure, R | RP> =>
   Effect.withFiberRuntime((fiber) => {
@@ -320,10 +323,7 @@ export const runAttempts = <A, R, RC>(
   policy: P.Policy,
   client: Attempt.Client<RC>,
   request: HttpClientRequest.HttpClientRequest,
-  use: (
-    client: Attempt.Client<RC>,
-    request: HttpClientRequest.HttpClientRequest
-  ) => Effect.Effect<A, HttpFailure.HttpFailure, R>,
+  use: UseClient<A, R, RC>,
   onEvent: P.RunOptions["onEvent"]
 ): Effect.Effect<A, P.Failure, R> =>
   runAttemptsIn(
