@@ -1,7 +1,8 @@
-import { HttpClientError, HttpClientRequest } from "@effect/platform"
+import { HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, type HttpFailure } from "@sturdy/http"
-import { Duration, Effect, Either, Fiber, Option, Schema, TestClock } from "effect"
+import { Arbitrary, Duration, Effect, Either, FastCheck, Fiber, Option, ParseResult, Schema, TestClock } from "effect"
+import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -344,5 +345,197 @@ describe("Attempt", () => {
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       }))
+  })
+})
+
+// -----------------------------------------------------------------------------
+// plain schemas: decoded without the parser's bookkeeping, to the same result
+// -----------------------------------------------------------------------------
+
+type AnySchema = Schema.Schema<any, any, never>
+
+const receivedOf = (text: string): Attempt.Received => {
+  const body = new TextEncoder().encode(text)
+  const response = HttpClientResponse.fromWeb(request, new Response(body))
+  return { request, response, status: 200, headers: response.headers, body, text }
+}
+
+const leafSchema = FastCheck.constantFrom<AnySchema>(
+  Schema.String,
+  Schema.Number,
+  Schema.Boolean,
+  Schema.Null,
+  Schema.Unknown,
+  Schema.Literal("a"),
+  Schema.Literal(1, "b", true),
+  Schema.Int,
+  Schema.NonEmptyString,
+  Schema.Number.pipe(Schema.between(0, 10)),
+  Schema.Enums({ A: "a", One: 1 })
+)
+
+const fieldName = FastCheck.constantFrom("id", "name", "n", "toString", "constructor")
+
+const { schema: plainSchema } = FastCheck.letrec<{ schema: AnySchema; composite: AnySchema }>((tie) => ({
+  schema: FastCheck.oneof({ depthSize: "small" }, leafSchema, tie("composite")),
+  composite: FastCheck.oneof(
+    FastCheck.uniqueArray(
+      FastCheck.tuple(fieldName, tie("schema"), FastCheck.constantFrom("required", "optional", "exact")),
+      { selector: ([name]) => name, maxLength: 4 }
+    ).map((fields) =>
+      Schema.Struct(Object.fromEntries(fields.map(([name, type, kind]) => [
+        name,
+        kind === "required"
+          ? type
+          : kind === "optional"
+          ? Schema.optional(type)
+          : Schema.optionalWith(type, { exact: true })
+      ])))
+    ),
+    tie("schema").map((type) => Schema.Array(type)),
+    tie("schema").map((type) => Schema.NonEmptyArray(type)),
+    FastCheck.tuple(tie("schema"), tie("schema")).map(([first, second]) => Schema.Tuple(first, second)),
+    FastCheck.tuple(tie("schema"), tie("schema")).map(([first, second]) => Schema.Union(first, second)),
+    tie("schema").map((type) => Schema.NullOr(type)),
+    // not plain: decoded by the parser alone
+    tie("schema").map((type) =>
+      Schema.Struct({ id: type }).annotations({ parseOptions: { onExcessProperty: "preserve" } })
+    ),
+    FastCheck.constant(Schema.Struct({ n: Schema.NumberFromString }))
+  )
+}))
+
+// one value in the document replaced by a value of another kind or dropped from its object, one object given a key
+// the schema does not declare, or one array made longer
+const mutated = (value: unknown, pick: number): unknown => {
+  const copy = JSON.parse(JSON.stringify(value) ?? "null")
+  const holders: Array<[Record<string, unknown>, string]> = []
+  const objects: Array<Record<string, unknown>> = []
+  const arrays: Array<Array<unknown>> = []
+  const walk = (node: unknown) => {
+    if (typeof node !== "object" || node === null) return
+    if (Array.isArray(node)) arrays.push(node)
+    else objects.push(node as Record<string, unknown>)
+    for (const key of Object.keys(node)) {
+      holders.push([node as Record<string, unknown>, key])
+      walk((node as Record<string, unknown>)[key])
+    }
+  }
+  walk(copy)
+  if (pick % 4 === 1 && objects.length > 0) {
+    objects[pick % objects.length]!.undeclared = true
+    return copy
+  }
+  if (pick % 4 === 2 && arrays.length > 0) {
+    const array = arrays[pick % arrays.length]!
+    array.push(array[0] ?? 1)
+    return copy
+  }
+  if (holders.length === 0) return typeof copy === "string" ? 7 : "x"
+  const [holder, key] = holders[pick % holders.length]!
+  if (pick % 3 === 0 && !Array.isArray(holder)) delete holder[key]
+  else holder[key] = typeof holder[key] === "string" ? 7 : pick % 2 === 0 ? "x" : [holder[key]]
+  return copy
+}
+
+// a value's own keys in order, their values and the kinds of its objects: what two decodes must agree on (an own
+// `constructor` key defeats `toStrictEqual`)
+const ownStructure = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? ["array", value.map(ownStructure)]
+    : typeof value === "object" && value !== null
+    ? [
+      "object",
+      Object.getPrototypeOf(value) === Object.prototype,
+      Reflect.ownKeys(value).map((key) => [
+        String(key),
+        ownStructure((value as Record<PropertyKey, unknown>)[key])
+      ])
+    ]
+    : [typeof value, value]
+
+const schemaAndDocument = plainSchema.chain((schema) =>
+  FastCheck.tuple(
+    FastCheck.constant(schema),
+    FastCheck.oneof(
+      Arbitrary.make(schema),
+      FastCheck.tuple(Arbitrary.make(schema), FastCheck.nat()).map(([value, pick]) => mutated(value, pick)),
+      FastCheck.jsonValue()
+    ).map((value) => JSON.stringify(value)).filter((text): text is string => typeof text === "string")
+  )
+)
+
+describe("Attempt.decodeJson with plain schemas", () => {
+  it.prop(
+    "decodes every document as Schema.decodeUnknown does: the same value, keys in the same order, or the same issues",
+    [schemaAndDocument],
+    ([[schema, text]]) => {
+      const expected = Schema.decodeUnknownEither(schema)(JSON.parse(text))
+      const actual = Effect.runSync(Effect.either(Attempt.decodeJson(receivedOf(text), schema)))
+      if (Either.isRight(expected)) {
+        expect(Either.isRight(actual)).toBe(true)
+        expect(ownStructure(Either.getOrThrow(actual))).toEqual(ownStructure(expected.right))
+      } else {
+        expect(Either.isLeft(actual)).toBe(true)
+        const failure = Either.flip(actual).pipe(Either.getOrThrow)
+        expect(failure._tag).toBe("SchemaMismatch")
+        const all = Schema.decodeUnknownEither(schema, { errors: "all" })(JSON.parse(text))
+        const issues = ParseResult.ArrayFormatter.formatErrorSync(Either.flip(all).pipe(Either.getOrThrow))
+        expect(failure._tag === "SchemaMismatch" && failure.issues.length).toBe(issues.length)
+      }
+    },
+    { fastCheck: { seed: 42, numRuns: 600 } }
+  )
+
+  it("takes the plain path for structs, arrays, tuples, primitives, literals and refinements", () => {
+    const User = Schema.Struct({
+      id: Schema.Int,
+      name: Schema.NonEmptyString,
+      role: Schema.Literal("admin", "user"),
+      tags: Schema.Array(Schema.String),
+      manager: Schema.NullOr(Schema.Struct({ id: Schema.Number })),
+      nickname: Schema.optional(Schema.String),
+      point: Schema.Tuple(Schema.Number, Schema.Number)
+    })
+    const decode = plainDecoder.compile(User.ast)
+    expect(decode).toBeDefined()
+    const document = {
+      extra: true,
+      point: [1, 2],
+      manager: { id: 2, undeclared: true },
+      tags: ["a"],
+      role: "user",
+      name: "Ada",
+      id: 1
+    }
+    const decoded = decode!(document)
+    expect(Object.keys(decoded as object)).toEqual(["id", "name", "role", "tags", "manager", "point"])
+    expect(decoded).toStrictEqual(Either.getOrThrow(Schema.decodeUnknownEither(User)(document)))
+    expect((decoded as { tags: unknown }).tags).not.toBe(document.tags)
+    expect((decoded as { manager: unknown }).manager).toStrictEqual({ id: 2 })
+    expect(decode!({ ...document, manager: null })).toStrictEqual({ ...decoded as object, manager: null })
+    expect(decode!({ ...document, id: 1.5 })).toBe(plainDecoder.unsure)
+    expect(decode!({ ...document, role: "root" })).toBe(plainDecoder.unsure)
+  })
+
+  it("leaves to the parser what transforms, suspends, declares or carries parse options", () => {
+    interface Tree {
+      readonly children: ReadonlyArray<Tree>
+    }
+    const Tree: Schema.Schema<Tree> = Schema.Struct({ children: Schema.Array(Schema.suspend(() => Tree)) })
+    for (
+      const schema of [
+        Schema.Struct({ at: Schema.Date }),
+        Schema.Struct({ n: Schema.NumberFromString }),
+        Tree,
+        Schema.Struct({ id: Schema.Number }).annotations({ parseOptions: { exact: true } }),
+        Schema.Record({ key: Schema.String, value: Schema.Number }),
+        Schema.Option(Schema.String),
+        Schema.Union(Schema.Struct({ a: Schema.String }), Schema.Struct({ b: Schema.String })),
+        Schema.Struct({ a: Schema.optionalWith(Schema.String, { default: () => "" }) })
+      ] as ReadonlyArray<AnySchema>
+    ) {
+      expect(plainDecoder.compile(schema.ast)).toBeUndefined()
+    }
   })
 })

@@ -20,6 +20,7 @@ import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import * as clientResponse from "./clientResponse.js"
+import * as plainDecoder from "./plainDecoder.js"
 import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
@@ -799,7 +800,9 @@ const tooDeepToDecode = (received: Attempt.Received, error: unknown): HttpFailur
   })
 }
 
-// Built once per schema: a decoder is a closure over the schema's compiled parser.
+// Built once per schema: a decoder is a closure over the schema's compiled parser. A plain schema (structs, arrays,
+// primitives, literals) is tried first with a plain decoder, which returns what the parser would; the parser decides
+// whatever the plain decoder is unsure of, and so reports every issue in its own words.
 const decoders = new WeakMap<Schema.Schema.Any, (u: unknown) => Effect.Effect<any, ParseResult.ParseError, any>>()
 
 const decoderOf = <A, I, R>(
@@ -807,7 +810,12 @@ const decoderOf = <A, I, R>(
 ): (u: unknown) => Effect.Effect<A, ParseResult.ParseError, R> => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    decoder = Schema.decodeUnknown(schema)
+    const parse = Schema.decodeUnknown(schema)
+    const plain = plainDecoder.compile(schema.ast)
+    decoder = plain === undefined ? parse : (u) => {
+      const decoded = plain(u)
+      return decoded === plainDecoder.unsure ? parse(u) : Either.right(decoded as A)
+    }
     decoders.set(schema, decoder)
   }
   return decoder
