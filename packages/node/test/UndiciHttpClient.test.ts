@@ -338,6 +338,56 @@ describe("UndiciHttpClient", () => {
         expect(ours).toEqual(platform)
         expect(ours.reason).toBe("InvalidUrl")
       }))
+
+    // each URL is parsed once per client and kept: what it keeps must never send a request elsewhere
+    const sentPath = (request: HttpClientRequest.HttpClientRequest) =>
+      HttpClient.execute(request).pipe(
+        Effect.flatMap(HttpClientResponse.schemaBodyJson(Schema.Struct({ url: Schema.String }))),
+        Effect.map((echo) => echo.url)
+      )
+
+    it.live("a URL sent again goes where it went, with its own query params and without its fragment", () =>
+      Effect.gen(function*() {
+        const plain = HttpClientRequest.get(`${base}/echo?a=1`)
+        for (let round = 0; round < 2; round++) {
+          expect(yield* sentPath(plain)).toBe("/echo?a=1")
+          expect(yield* sentPath(HttpClientRequest.setUrlParam(plain, "b", "2"))).toBe("/echo?a=1&b=2")
+          expect(yield* sentPath(HttpClientRequest.setHash(plain, "part"))).toBe("/echo?a=1")
+          expect(yield* sentPath(HttpClientRequest.get(`${base}/echo?a=1#part`))).toBe("/echo?a=1")
+          expect(yield* sentPath(HttpClientRequest.get(`${base}/echo?a=2`))).toBe("/echo?a=2")
+        }
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("past the URLs a client keeps, every request still goes to its own URL", () =>
+      Effect.gen(function*() {
+        const paths = Array.from({ length: 300 }, (_, index) => `/echo?n=${index}`)
+        for (const round of [0, 1]) {
+          const sent = yield* Effect.forEach(
+            round === 0 ? paths : paths.slice().reverse(),
+            (path) => sentPath(HttpClientRequest.get(`${base}${path}`)),
+            { concurrency: 16 }
+          )
+          expect(sent).toEqual(round === 0 ? paths : paths.slice().reverse())
+        }
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("relative URLs follow a global location as it changes, as layerUndici's do", () =>
+      Effect.gen(function*() {
+        const global = globalThis as { location?: unknown }
+        const restore = () => {
+          delete global.location
+        }
+        yield* Effect.addFinalizer(() => Effect.sync(restore))
+        const status = Effect.map(HttpClient.get("echo?n=1"), (response) => response.status)
+        global.location = { origin: base, pathname: "/" }
+        expect(yield* status).toBe(200)
+        global.location = { origin: base, pathname: "/elsewhere/" }
+        expect(yield* status).toBe(404)
+        restore()
+        const { ours, platform } = yield* bothFail(HttpClient.get("echo?n=1"))
+        expect(ours).toEqual(platform)
+        expect(ours.reason).toBe("InvalidUrl")
+      }).pipe(Effect.scoped, Effect.provide(sturdy)))
   })
 
   describe("responses", () => {

@@ -105,23 +105,59 @@ const scopedRequests = globalValue(
 // Client
 // -----------------------------------------------------------------------------
 
+/**
+ * Where a request goes: its URL without the fragment, and the origin and path undici is given.
+ */
+interface Target {
+  readonly url: URL
+  readonly origin: string
+  readonly path: string
+}
+
+// A client calls a handful of URLs again and again, and parsing one (`new URL`, then its origin and path) costs
+// about a microsecond and a few hundred bytes: each is parsed once per client, the oldest forgotten past this many.
+const targetCapacity = 256
+
+// a page's location is the base of relative URLs, and it can change: no target is kept while there is one
+const hasLocation = (): boolean => (globalThis as { readonly location?: unknown }).location !== undefined
+
+const targetsOf = () => {
+  const known = new Map<string, Target>()
+  return (request: ClientRequest.HttpClientRequest): Target | Error.RequestError => {
+    const keep = request.urlParams.length === 0 && request.hash._tag === "None" && !hasLocation()
+    if (keep) {
+      const target = known.get(request.url)
+      if (target !== undefined) return target
+    }
+    const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    if (urlResult._tag === "Left") {
+      return new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left })
+    }
+    const url = urlResult.right
+    // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
+    if (url.hash !== "") url.hash = ""
+    const target: Target = { url, origin: url.origin, path: url.pathname + url.search }
+    if (keep) {
+      if (known.size >= targetCapacity) known.delete(known.keys().next().value!)
+      known.set(request.url, target)
+    }
+    return target
+  }
+}
+
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
+  const targetOf = targetsOf()
   const execute = (request: ClientRequest.HttpClientRequest) =>
     Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
-      const urlResult = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-      if (urlResult._tag === "Left") {
-        return Effect.fail(new Error.RequestError({ request, reason: "InvalidUrl", cause: urlResult.left }))
-      }
-      const url = urlResult.right
-      // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
-      if (url.hash !== "") url.hash = ""
+      const target = targetOf(request)
+      if (target instanceof Error.RequestError) return Effect.fail(target)
       const limit = enforcedLimit(fiber)
       if (
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
       ) {
-        return send(dispatcher, request, url, limit)
+        return send(dispatcher, request, target, limit)
       }
       if (fiber.currentTracer === nativeTracer) {
         const parent = fiber.currentSpan
@@ -130,11 +166,11 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
           parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
             ? ClientRequest.setHeaders(request, propagationHeaders(parent))
             : request,
-          url,
+          target,
           limit
         )
       }
-      return sendWithSpan(dispatcher, request, url, fiber, limit)
+      return sendWithSpan(dispatcher, request, target, fiber, limit)
     })
   return Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
@@ -162,10 +198,11 @@ const enforcedLimit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Deadline.Li
 const sendWithSpan = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
-  url: URL,
+  target: Target,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.HttpClientError> => {
+  const url = target.url
   const nameGenerator = Context.get(fiber.currentContext, Client.SpanNameGenerator)
   return Effect.useSpan(nameGenerator(request), { kind: "client", captureStackTrace: false }, (span) => {
     span.attribute("http.request.method", request.method)
@@ -188,7 +225,7 @@ const sendWithSpan = (
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
       : request
-    return send(dispatcher, sent, url, limit).pipe(
+    return send(dispatcher, sent, target, limit).pipe(
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
@@ -206,20 +243,20 @@ type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined
 const send = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
-  url: URL,
+  target: Target,
   limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> => {
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return dispatchRequest(dispatcher, request, url, null, limit)
+      return dispatchRequest(dispatcher, request, target, null, limit)
     case "Uint8Array":
-      return dispatchRequest(dispatcher, request, url, body.body, limit)
+      return dispatchRequest(dispatcher, request, target, body.body, limit)
     case "Raw":
-      return dispatchRequest(dispatcher, request, url, body.body as DispatchBody, limit)
+      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit)
     case "FormData": {
       if (body.formData instanceof Undici.FormData) {
-        return dispatchRequest(dispatcher, request, url, body.formData, limit)
+        return dispatchRequest(dispatcher, request, target, body.formData, limit)
       }
       // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
       // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
@@ -229,7 +266,7 @@ const send = (
       return dispatchRequest(
         dispatcher,
         withType,
-        url,
+        target,
         encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>),
         limit
       )
@@ -237,7 +274,7 @@ const send = (
     case "Stream":
       return Effect.flatMap(
         Effect.runtime<never>(),
-        (runtime) => dispatchRequest(dispatcher, request, url, streamToReadable(body, runtime), limit)
+        (runtime) => dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit)
       )
   }
 }
@@ -248,7 +285,7 @@ const streamToReadable = (body: Body.Stream, runtime: Runtime.Runtime<never>): R
 const dispatchRequest = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
-  url: URL,
+  target: Target,
   body: DispatchBody,
   limit: Deadline.Limit | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> =>
@@ -280,8 +317,8 @@ const dispatchRequest = (
       }
     }
     dispatcher.dispatch({
-      origin: url.origin,
-      path: url.pathname + url.search,
+      origin: target.origin,
+      path: target.path,
       method: request.method as Undici.Dispatcher.HttpMethod,
       headers: request.headers,
       body
