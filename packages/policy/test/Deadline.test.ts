@@ -314,6 +314,29 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       expect((yield* limitNow).at).toBe(Number.POSITIVE_INFINITY)
     }))
 
+  it.effect("what the effect sets under a limit stays set after it: only the limit is put back", () =>
+    Effect.gen(function*() {
+      const note = FiberRef.unsafeMake("none")
+      const seen = yield* Effect.gen(function*() {
+        const outer = yield* limitNow
+        yield* FiberRef.set(note, "established").pipe(Deadline.establish("1 second"))
+        const afterEstablished = { limit: yield* limitNow, note: yield* FiberRef.get(note) }
+        yield* Effect.fail("boom").pipe(
+          Effect.ensuring(FiberRef.set(note, "failed")),
+          Deadline.establish("2 seconds"),
+          Effect.exit
+        )
+        const afterFailure = { limit: yield* limitNow, note: yield* FiberRef.get(note) }
+        yield* Effect.void.pipe(Deadline.withDeadline("3 seconds"))
+        const afterNothing = { limit: yield* limitNow, note: yield* FiberRef.get(note) }
+        return { outer, afterEstablished, afterFailure, afterNothing }
+      }).pipe(Deadline.withDeadline("5 seconds"))
+      expect(seen.afterEstablished).toStrictEqual({ limit: seen.outer, note: "established" })
+      expect(seen.afterFailure).toStrictEqual({ limit: seen.outer, note: "failed" })
+      expect(seen.afterNothing).toStrictEqual({ limit: seen.outer, note: "failed" })
+      expect(yield* FiberRef.get(note)).toBe("failed")
+    }))
+
   it.effect("the outer limit is restored after an inner limit fires", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(

@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import type * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
@@ -80,14 +81,37 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect
       : Effect.succeed(Option.none())
 )
 
-// The running fiber's own setter (what `FiberRef.set` calls, one step later): a limit is set and restored in the
-// step that decides it, rather than in steps of its own.
+// The running fiber's own setters (what `FiberRef.set` and `Effect.setFiberRefs` call, one step later): a limit is
+// set and restored in the step that decides it, rather than in steps of its own. `_fiberRefs` is read as it is:
+// `getFiberRefs()` writes the runtime flags first, a copy of every ref.
 interface FiberRefSetter {
   setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
+  setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
+  readonly _fiberRefs?: FiberRefs.FiberRefs
 }
 
-const setLimit = (fiber: Fiber.RuntimeFiber<unknown, unknown>, value: Current): void =>
-  (fiber as unknown as FiberRefSetter).setFiberRef(currentRef, value)
+/**
+ * Sets `limit` and returns what puts `outer` back. Setting a ref copies all of the fiber's refs; when nothing else was
+ * set in between, putting the limit back is taking the fiber's refs from before, which copies nothing. (A fiber that
+ * does not show its refs, as a later Effect might not, has the limit set back like any ref.)
+ */
+const setLimitUntil = (
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  outer: Current,
+  limit: Current
+): () => void => {
+  const setter = fiber as unknown as FiberRefSetter
+  const before = setter._fiberRefs
+  setter.setFiberRef(currentRef, limit)
+  const during = setter._fiberRefs
+  if (before === undefined || during === undefined || setter.setFiberRefs === undefined) {
+    return () => setter.setFiberRef(currentRef, outer)
+  }
+  return () => {
+    if (setter._fiberRefs === during) setter.setFiberRefs!(before)
+    else setter.setFiberRef(currentRef, outer)
+  }
+}
 
 /**
  * `Effect.locally` for the limit, in one step of its own: called from the `withFiberRuntime` step that read `outer`,
@@ -101,16 +125,16 @@ const withLimit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   limit: Current
 ): Effect.Effect<A, E, R> => {
-  setLimit(fiber, limit)
+  const restore = setLimitUntil(fiber, outer, limit)
   return Effect.matchCauseEffect(
     self,
     handlers(
       (cause: Cause.Cause<E>) => {
-        setLimit(fiber, outer)
+        restore()
         return Effect.failCause(cause)
       },
       (value: A) => {
-        setLimit(fiber, outer)
+        restore()
         return Effect.succeed(value)
       }
     )
