@@ -3,6 +3,7 @@ import * as Backoff from "@sturdy/policy/Backoff"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -159,6 +160,31 @@ describe("Retry", () => {
       )
       expect(Exit.isFailure(exit)).toBe(true)
       expect(calls).toBe(1)
+    }))
+
+  it.effect("a failure that comes with a defect is not retried and the defect is kept; an interruption neither", () =>
+    Effect.gen(function*() {
+      let calls = 0
+      const failedAndDied = Cause.parallel(
+        Cause.fail(new Unavailable({ attempt: 1, retryAfter: Option.none() })),
+        Cause.die("bug")
+      )
+      const exit = yield* runVirtual(
+        Effect.suspend(() => {
+          calls++
+          return Effect.failCause(failedAndDied)
+        }).pipe(Retry.retry())
+      )
+      expect(exit).toStrictEqual(Exit.failCause(Cause.stripFailures(failedAndDied)))
+      expect(calls).toBe(1)
+      const interrupted = yield* runVirtual(
+        Effect.suspend(() => {
+          calls++
+          return Effect.interrupt
+        }).pipe(Retry.retry())
+      )
+      expect(Exit.isInterrupted(interrupted)).toBe(true)
+      expect(calls).toBe(2)
     }))
 
   it.effect("a Retry-After larger than the backoff delay is waited, plus a small jitter", () =>

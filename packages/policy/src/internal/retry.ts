@@ -1,3 +1,5 @@
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -199,6 +201,8 @@ const onFailure = <A, E, R, R2>(
   })
 }
 
+// `Effect.catchAll`, whose handler also runs on success (to pass the value on: one more step per call); a handler
+// of causes is skipped on success. A cause with a defect is not caught, as `catchAll` does not catch it.
 const attemptFrom = <A, E, R, R2>(
   resolved: Resolved<E, R2>,
   call: CallState<A, E, R, R2>,
@@ -206,7 +210,13 @@ const attemptFrom = <A, E, R, R2>(
   state: unknown,
   budget: Budget | undefined
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> =>
-  Effect.catchAll(call.self, (failure) => onFailure(resolved, call, failure, made, state, budget))
+  Effect.catchAllCause(call.self, (cause) => {
+    if (Chunk.isNonEmpty(Cause.defects(cause))) return Effect.failCause(Cause.stripFailures(cause))
+    const failures = Cause.failures(cause)
+    return Chunk.isNonEmpty(failures)
+      ? onFailure(resolved, call, Chunk.headNonEmpty(failures), made, state, budget)
+      : Effect.failCause(cause)
+  })
 
 // A caller that retries with the same settings call after call (a `Policy` stage builds one options literal per call
 // from values fixed when the stage was made) gets the same resolution back: six comparisons instead of decoding
