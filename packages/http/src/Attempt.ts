@@ -154,6 +154,11 @@ export const json: <A, I, R, RC = never>(
 /**
  * Decodes an already received body as JSON with `schema`.
  *
+ * A plain schema (structs, arrays, tuples, strings, numbers, booleans, literals, enums, unions of these and their
+ * refinements) is decoded by a decoder compiled once per schema, which returns exactly what `Schema.decodeUnknown`
+ * returns and leaves to it every document it is unsure of, so a `SchemaMismatch` lists the parser's own issues. Any
+ * other schema is decoded by `Schema.decodeUnknown`.
+ *
  * @example
  * ```ts
  * import { Attempt } from "@sturdy/http"

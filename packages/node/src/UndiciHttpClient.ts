@@ -1,7 +1,8 @@
 /**
  * A fast `HttpClient` for Node built directly on undici's `Dispatcher.dispatch`: no AbortController, no Node stream
  * and no span per request unless a tracer is installed, and `response.json` / `text` / `arrayBuffer` read the body
- * into one buffer.
+ * into one buffer. Each request URL is parsed once per client and kept (up to 256; not those with `urlParams` or a
+ * `hash`, nor relative ones while a global `location` exists).
  *
  * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
  * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
