@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import * as Path from "node:path"
 import { promisify } from "node:util"
+import { describeWithRedis } from "../../packages/policy/test/utils/redis.js"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as FallbackExample from "../fallback-layers.js"
@@ -160,4 +161,35 @@ describe("examples", () => {
     expect(total).toBeGreaterThan(2)
     expect(total).toBeLessThan(10)
   }, 90_000)
+})
+
+describeWithRedis("examples with Redis", () => {
+  it("fleet: three processes send fewer requests with the budget and breaker shared on Redis", async () => {
+    const root = Path.resolve(import.meta.dirname, "..", "..")
+    const { stdout } = await promisify(execFile)(
+      Path.join(root, "node_modules", ".bin", "tsx"),
+      ["--conditions=@sturdy/source", Path.join(root, "examples", "fleet.ts")],
+      { cwd: root, timeout: 120_000 }
+    )
+    const run = (name: string) => {
+      const found = stdout.match(
+        new RegExp(
+          `${name} +budget: +(\\d+) requests for 60 calls \\([\\d.]+x\\) +breaker: +(\\d+) requests for 60 calls`
+        )
+      )
+      expect(found, `a "${name}" line in:\n${stdout}`).not.toBeNull()
+      return { budget: Number(found![1]), breaker: Number(found![2]) }
+    }
+    const local = run("per-process budget and breaker:")
+    const shared = run("shared on Redis:")
+    // each process spends its own floor of 10 retries plus 20 % of its 20 calls: 3 × (20 + 14)
+    expect(local.budget).toBe(102)
+    // the fleet spends one floor: 60 calls + 10 + 20 % of 60 at the most
+    expect(shared.budget).toBeGreaterThanOrEqual(60)
+    expect(shared.budget).toBeLessThanOrEqual(82)
+    // each process needs its own 5 failures to open its breaker; shared, the busy one's open breaker stops the others
+    expect(local.breaker).toBe(15)
+    expect(shared.breaker).toBeLessThan(local.breaker)
+    expect(stdout).toMatch(/one process making all 60 calls would send at most 82 requests under the budget/)
+  }, 150_000)
 })
