@@ -47,6 +47,14 @@ const number = identityOf("primitive", (input) => typeof input === "number")
 const boolean = identityOf("primitive", (input) => typeof input === "boolean")
 const undefinedOnly = identityOf("primitive", (input) => input === undefined)
 
+// whether any of `decoders` accepts `input` (a loop: a callback would be a closure per decode)
+const anyAccepts = (decoders: ReadonlyArray<PlainDecoder>, input: unknown): boolean => {
+  for (let index = 0; index < decoders.length; index++) {
+    if (decoders[index](input) !== unsure) return true
+  }
+  return false
+}
+
 const isRecord = (input: unknown): input is Record<PropertyKey, unknown> =>
   typeof input === "object" && input !== null && !Array.isArray(input)
 
@@ -81,7 +89,12 @@ const compileNode = (ast: AST.AST): Compiled | undefined => {
     }
     case "Enums": {
       const values = ast.enums.map(([, value]) => value)
-      return identityOf("primitive", (input) => values.some((value) => value === input))
+      return identityOf("primitive", (input) => {
+        for (let index = 0; index < values.length; index++) {
+          if (values[index] === input) return true
+        }
+        return false
+      })
     }
     case "Refinement":
       return refinement(ast)
@@ -189,7 +202,7 @@ const union = (ast: AST.Union): Compiled | undefined => {
   if (members.every((member) => member.identity)) {
     const decoders = members.map((member) => member.decode)
     return {
-      decode: (input) => decoders.some((decode) => decode(input) !== unsure) ? input : unsure,
+      decode: (input) => anyAccepts(decoders, input) ? input : unsure,
       identity: true,
       domain: members.some((member) => member.domain !== "primitive") ? "any" : "primitive"
     }
@@ -209,7 +222,7 @@ const union = (ast: AST.Union): Compiled | undefined => {
     decode: (input) => {
       if (isRecord(input)) return record === undefined ? unsure : record(input)
       if (Array.isArray(input)) return array === undefined ? unsure : array(input)
-      return primitives.some((decode) => decode(input) !== unsure) ? input : unsure
+      return anyAccepts(primitives, input) ? input : unsure
     },
     identity: false,
     domain: "any"
