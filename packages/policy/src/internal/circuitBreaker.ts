@@ -421,7 +421,7 @@ export const unsafeMake = (
       : "success"
 
   // A call to a closed breaker that times no slow calls holds nothing: admitting it changes no state, and an
-  // interrupted one records nothing ("ignored"). So it needs no mask: one step reads the clock and admits it, and
+  // interrupted one records nothing ("ignored"). So it needs no mask: one step finds the clock and admits it, and
   // its outcome is recorded by the handlers every such call shares. Other calls (probes, timed calls, a breaker
   // that shares its state with the fleet, or one that may change state now) are admitted under a mask, so that
   // what they hold (a probe's slot) is always given back.
