@@ -221,6 +221,14 @@ const main = async () => {
       { 1: 0.85 }
     ),
     target("P2 (Promise caller) sturdy attempt ≥ 0.75× undici", "sturdy attempt", "undici", 0.75),
+    target(
+      "P1 (Promise caller via Runner) sturdy Policy pipeline ≥ 0.5× undici (≥ 0.85× at c=1)",
+      "sturdy Policy pipeline via Runner",
+      "undici",
+      0.5,
+      { 1: 0.85 }
+    ),
+    target("P2 (Promise caller via Runner) sturdy attempt ≥ 0.75× undici", "sturdy attempt via Runner", "undici", 0.75),
     nativeTarget(
       "P1 (Effect-native caller) sturdy Policy pipeline ≥ 0.5× undici (≥ 0.85× at c=1)",
       "sturdy Policy pipeline",

@@ -21,7 +21,7 @@ import ky from "ky"
 import { setMaxListeners } from "node:events"
 import * as http from "node:http"
 import { Pool } from "undici"
-import { effectClient } from "./effectClient.js"
+import { effectClient, type PromiseCaller } from "./effectClient.js"
 import type { Entry } from "./harness.js"
 import { Payload, validate } from "./payload.js"
 
@@ -60,6 +60,19 @@ export const undiciRaw: Entry = {
   }
 }
 
+const undiciInEffectVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
+  effectClient(
+    Layer.empty,
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.sync(() => new Pool(url, { connections: maxSockets })),
+        (pool) => Effect.promise(() => pool.close())
+      ),
+      (pool) => Effect.promise(() => undiciGet(pool))
+    ),
+    caller
+  )
+
 /**
  * Raw undici's own calls wrapped in `Effect.promise`, nothing else: what running the same work as an Effect program
  * costs over raw undici (one `Runtime.runPromise` per request for the Promise caller), before any library does
@@ -69,17 +82,17 @@ export const undiciInEffect: Entry = {
   name: "undici in Effect.promise",
   description: "raw undici `Pool.request` + `body.json()` + hand validation inside `Effect.promise`, one " +
     "`Runtime.runPromise` per request: what running raw undici's calls as an Effect program costs",
-  setup: (url) =>
-    effectClient(
-      Layer.empty,
-      Effect.map(
-        Effect.acquireRelease(
-          Effect.sync(() => new Pool(url, { connections: maxSockets })),
-          (pool) => Effect.promise(() => pool.close())
-        ),
-        (pool) => Effect.promise(() => undiciGet(pool))
-      )
-    )
+  setup: undiciInEffectVia("runPromise")
+}
+
+/**
+ * The same, each request run through `@sturdy/policy`'s `Runner` instead of a root fiber of its own.
+ */
+export const undiciInEffectViaRunner: Entry = {
+  name: "undici in Effect.promise via Runner",
+  description: "the same, each request run by a `Runner` (`@sturdy/policy`): a pool of long-lived fibers instead " +
+    "of a root fiber per request",
+  setup: undiciInEffectVia("Runner")
 }
 
 /**

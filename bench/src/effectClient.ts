@@ -1,3 +1,4 @@
+import * as Runner from "@sturdy/policy/Runner"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
@@ -42,24 +43,36 @@ export const nativeLoad = <E, R>(
   })
 
 /**
+ * How a Promise caller runs each request: its own root fiber (`Runtime.runPromise`), or `@sturdy/policy`'s `Runner`
+ * (a pool of long-lived fibers).
+ */
+export type PromiseCaller = "runPromise" | "Runner"
+
+/**
  * Adapts an Effect-based contender to the harness: `layer` is built once, `setup` runs once on it (in a scope closed
- * with the client) and returns the per-request effect, and each `request` runs that effect as its own fiber on the
- * runtime, as a Promise-based caller (a route handler, say) would; `native` runs a whole load as one Effect program
- * on the same runtime (`nativeLoad`), as an Effect-native caller would.
+ * with the client) and returns the per-request effect, and each `request` runs that effect as a Promise-based caller
+ * (a route handler, say) would: as its own fiber on the runtime (`Runtime.runPromise`), or through a `Runner` made
+ * on the runtime when `caller` says so. `native` runs a whole load as one Effect program on the same runtime
+ * (`nativeLoad`), as an Effect-native caller would.
  */
 export const effectClient = async <R, LE, SE>(
   layer: Layer.Layer<R, LE>,
-  setup: Effect.Effect<Effect.Effect<unknown, unknown, NoInfer<R>>, SE, NoInfer<R> | Scope.Scope>
+  setup: Effect.Effect<Effect.Effect<unknown, unknown, NoInfer<R>>, SE, NoInfer<R> | Scope.Scope>,
+  caller: PromiseCaller = "runPromise"
 ): Promise<Client> => {
   const managed = ManagedRuntime.make(layer)
   const runtime = await managed.runtime()
   const run = Runtime.runPromise(runtime)
   const scope = await run(Scope.make())
   const request = await run(Effect.provideService(setup, Scope.Scope, scope))
+  const runner = caller === "Runner" ? Runner.unsafeMake(runtime) : undefined
   return {
-    request: () => run(request).then(() => undefined),
+    request: runner === undefined
+      ? () => run(request).then(() => undefined)
+      : () => runner.runPromise(request).then(() => undefined),
     native: (concurrency, stop) => run(nativeLoad(request, concurrency, stop)),
     close: async () => {
+      runner?.close()
       await run(Scope.close(scope, Exit.void))
       await managed.dispose()
     }

@@ -1,10 +1,18 @@
-import { others, platformBare, platformRetryTimeout, undiciInEffect, undiciRaw } from "./clients.js"
+import {
+  others,
+  platformBare,
+  platformRetryTimeout,
+  undiciInEffect,
+  undiciInEffectViaRunner,
+  undiciRaw
+} from "./clients.js"
 import type { Entry } from "./harness.js"
-import { sturdy } from "./sturdyClients.js"
+import { sturdy, sturdyViaRunner } from "./sturdyClients.js"
 
 /**
  * Every contender of the happy-path benchmark, in table order: raw undici, the same in `Effect.promise` (what
- * running raw undici's calls as an Effect program costs), the platform's two, Sturdy's, then the other clients.
+ * running raw undici's calls as an Effect program costs), the platform's two, Sturdy's, then the other clients; last,
+ * the Promise callers that run their requests through a `Runner` rather than `Runtime.runPromise`.
  */
 export const entries: ReadonlyArray<Entry> = [
   undiciRaw,
@@ -12,7 +20,9 @@ export const entries: ReadonlyArray<Entry> = [
   platformBare,
   platformRetryTimeout,
   ...sturdy,
-  ...others.slice(3)
+  ...others.slice(3),
+  undiciInEffectViaRunner,
+  ...sturdyViaRunner
 ]
 
 /**

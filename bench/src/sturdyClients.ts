@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { cockatielUndici, maxSockets, path } from "./clients.js"
-import { effectClient } from "./effectClient.js"
+import { effectClient, type PromiseCaller } from "./effectClient.js"
 import type { Entry } from "./harness.js"
 import { Payload } from "./payload.js"
 
@@ -40,17 +40,29 @@ export const sturdyTransport: Entry = {
 /**
  * One Sturdy attempt (send, status, bounded read, Schema decode) with no policy around it.
  */
+const attemptVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
+  effectClient(
+    transport(),
+    Effect.map(HttpClient.HttpClient, (client) => {
+      const request = HttpClientRequest.get(url + path)
+      return Attempt.json(client, request, Payload)
+    }),
+    caller
+  )
+
 export const sturdyAttempt: Entry = {
   name: "sturdy attempt",
   description: "`Attempt.json` (send + status + bounded read + Schema decode) on the Sturdy transport, no policy",
-  setup: (url) =>
-    effectClient(
-      transport(),
-      Effect.map(HttpClient.HttpClient, (client) => {
-        const request = HttpClientRequest.get(url + path)
-        return Attempt.json(client, request, Payload)
-      })
-    )
+  setup: attemptVia("runPromise")
+}
+
+/**
+ * The same attempt, each request run through a `Runner` (`@sturdy/policy`) rather than a root fiber of its own.
+ */
+export const sturdyAttemptViaRunner: Entry = {
+  name: "sturdy attempt via Runner",
+  description: "the same, each request run by a `Runner` (a pool of long-lived fibers)",
+  setup: attemptVia("Runner")
 }
 
 const isRetryable = (failure: unknown): boolean =>
@@ -122,15 +134,27 @@ export const sturdyStandard: Entry = stackEntry(
 /**
  * `@sturdy/http`'s own standard pipeline (`Policy.json` with `Policy.layer()` defaults) on the Sturdy transport.
  */
+const policyPipelineVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
+  effectClient(
+    Layer.merge(transport(), Policy.layer()),
+    Effect.map(HttpClient.HttpClient, (client) => Policy.json(client, HttpClientRequest.get(url + path), Payload)),
+    caller
+  )
+
 export const sturdyPolicyPipeline: Entry = {
   name: "sturdy Policy pipeline",
   description: "`Policy.json` with `Policy.layer()` defaults (30 s deadline, retry with budget, breaker, bulkhead " +
     "1,000, 10 s attempt timeout) on the Sturdy transport",
-  setup: (url) =>
-    effectClient(
-      Layer.merge(transport(), Policy.layer()),
-      Effect.map(HttpClient.HttpClient, (client) => Policy.json(client, HttpClientRequest.get(url + path), Payload))
-    )
+  setup: policyPipelineVia("runPromise")
+}
+
+/**
+ * The same pipeline, each request run through a `Runner` (`@sturdy/policy`) rather than a root fiber of its own.
+ */
+export const sturdyPolicyPipelineViaRunner: Entry = {
+  name: "sturdy Policy pipeline via Runner",
+  description: "the same, each request run by a `Runner` (a pool of long-lived fibers)",
+  setup: policyPipelineVia("Runner")
 }
 
 /**
@@ -159,3 +183,8 @@ export const stackBreakdown: ReadonlyArray<Entry> = [
  * The Sturdy contenders.
  */
 export const sturdy: ReadonlyArray<Entry> = [sturdyTransport, sturdyAttempt, sturdyStandard, sturdyPolicyPipeline]
+
+/**
+ * Sturdy's attempt and pipeline run by a `Runner` instead of `Runtime.runPromise`, after the contenders above.
+ */
+export const sturdyViaRunner: ReadonlyArray<Entry> = [sturdyAttemptViaRunner, sturdyPolicyPipelineViaRunner]

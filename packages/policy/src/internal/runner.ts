@@ -1,0 +1,180 @@
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import type * as FiberRefs from "effect/FiberRefs"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import type * as RunnerModule from "../Runner.js"
+
+/** @internal */
+export const defaultMaxIdle = 128
+
+/** One Promise caller's effect, and how to settle its Promise. */
+interface Job {
+  readonly effect: Effect.Effect<unknown, unknown>
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** A worker, as the runner sees it while the worker is parked. */
+interface Worker {
+  readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+  /** Set when the worker's fiber has ended, however it ended: a parked worker that ended is never handed a job. */
+  ended: boolean
+  /** Hands a parked worker its next job. */
+  readonly hand: (job: Job) => void
+}
+
+// What a worker needs of the fiber it runs on, beyond the public API: putting the refs it started with back between
+// jobs, and ending the fibers a job forked, as the end of a root fiber does. Both exist on Effect 3's fibers; a fiber
+// without them (a later Effect) makes the runner fall back to a root fiber per call.
+interface WorkerFiber {
+  readonly _fiberRefs?: FiberRefs.FiberRefs
+  setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
+  interruptAllChildren?(): Effect.Effect<unknown> | null
+}
+
+const canServe = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => {
+  const worker = fiber as unknown as WorkerFiber
+  return worker._fiberRefs !== undefined && typeof worker.setFiberRefs === "function" &&
+    typeof worker.interruptAllChildren === "function"
+}
+
+const checkMaxIdle = (maxIdle: number): number => {
+  if (!(Number.isInteger(maxIdle) && maxIdle >= 0)) {
+    throw new RangeError(`Runner: maxIdle (${maxIdle}) must be an integer of at least 0`)
+  }
+  return maxIdle
+}
+
+/** @internal */
+export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModule.Options): RunnerModule.Runner<R> => {
+  const maxIdle = checkMaxIdle(options?.maxIdle ?? defaultMaxIdle)
+  const runPromiseOnRoot = Runtime.runPromise(runtime)
+  const fork = Runtime.runFork(runtime)
+  const parked: Array<Worker> = []
+  let closed = false
+  let busy = 0
+  // whether this Effect's fibers let a worker serve more than one job (else a root fiber per call, as before)
+  const served = Runtime.runSync(runtime)(Effect.withFiberRuntime((fiber) => Effect.succeed(canServe(fiber))))
+
+  // A worker runs jobs one after the other on one fiber. Between jobs it puts back the refs it started with (what a
+  // job set does not reach the next one) and interrupts, and awaits, the fibers the job forked; then it settles the
+  // job's Promise, as the end of a root fiber would. With nothing to do it parks, or ends when enough others are
+  // parked or the runner is closed.
+  const work = (first: Job): Effect.Effect<void> =>
+    Effect.withFiberRuntime((fiber) => {
+      const worker = fiber as unknown as WorkerFiber
+      const initialRefs = worker._fiberRefs!
+      let job: Job | undefined = first
+      // A worker interrupted from outside (the runner closed, or a job interrupting its own fiber) skips the steps
+      // below: the fiber's end settles the job it was running.
+      let wake: ((effect: Effect.Effect<void>) => void) | undefined
+      const self: Worker = {
+        fiber,
+        ended: false,
+        hand: (handed) => {
+          job = handed
+          busy++
+          const resume = wake!
+          wake = undefined
+          resume(run)
+        }
+      }
+      // However the fiber ends, a parked worker leaves the pool, and a job it was running is settled: a worker is
+      // interrupted from outside when the runner closes, or when a job interrupts the fiber it runs on, and then
+      // skips the steps below.
+      fiber.addObserver((exit: Exit.Exit<unknown, unknown>) => {
+        self.ended = true
+        const at = parked.indexOf(self)
+        if (at !== -1) parked.splice(at, 1)
+        if (job === undefined) return
+        const interrupted = job
+        job = undefined
+        busy--
+        interrupted.reject(
+          Runtime.makeFiberFailure(exit._tag === "Failure" ? exit.cause : Cause.interrupt(fiber.id()))
+        )
+      })
+      // the handlers run on the worker's fiber, which alone may touch its children and refs
+      const settle = (succeeded: boolean, outcome: unknown): Effect.Effect<void> => {
+        const children = worker.interruptAllChildren!()
+        return children === null
+          ? finish(succeeded, outcome)
+          : Effect.flatMap(children, () => finish(succeeded, outcome))
+      }
+      const finish = (succeeded: boolean, outcome: unknown): Effect.Effect<void> => {
+        const done = job!
+        job = undefined
+        busy--
+        if (worker._fiberRefs !== initialRefs) worker.setFiberRefs!(initialRefs)
+        if (succeeded) done.resolve(outcome)
+        else done.reject(Runtime.makeFiberFailure(outcome as Cause.Cause<unknown>))
+        return next
+      }
+      const handlers = {
+        onFailure: (cause: Cause.Cause<unknown>) => settle(false, cause),
+        onSuccess: (value: unknown) => settle(true, value)
+      }
+      const run: Effect.Effect<void> = Effect.suspend(() => Effect.matchCauseEffect(job!.effect, handlers))
+      // no canceler (it would cost a region per park): a parked worker is only interrupted by `close`, which takes it
+      // out of the pool first, and one interrupted otherwise is marked ended by the observer above
+      const park: Effect.Effect<void> = Effect.async<void>((resume) => {
+        wake = resume
+        parked.push(self)
+      })
+      const next: Effect.Effect<void> = Effect.suspend(() => closed || parked.length >= maxIdle ? Effect.void : park)
+      busy++
+      return run
+    })
+
+  const runPromise = <A, E>(
+    effect: Effect.Effect<A, E, R>,
+    options?: { readonly signal?: AbortSignal | undefined }
+  ): Promise<A> => {
+    // A caller that may abort needs a fiber of its own to interrupt: a root fiber, as `Runtime.runPromise` makes.
+    if (closed || !served || options?.signal !== undefined) {
+      return runPromiseOnRoot(effect, options?.signal === undefined ? undefined : { signal: options.signal })
+    }
+    return new Promise<A>((resolve, reject) => {
+      // the runtime provides `R` to every fiber it forks, the worker's included
+      const job: Job = {
+        effect: effect as Effect.Effect<unknown, unknown>,
+        resolve: resolve as (value: unknown) => void,
+        reject
+      }
+      let worker = parked.pop()
+      while (worker !== undefined && worker.ended) worker = parked.pop()
+      if (worker !== undefined) worker.hand(job)
+      else fork(work(job))
+    })
+  }
+
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    for (const worker of parked.splice(0)) worker.fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  return {
+    runPromise,
+    close,
+    get idle() {
+      return parked.length
+    },
+    get busy() {
+      return busy
+    }
+  }
+}
+
+/** @internal */
+export const make = <R = never>(
+  options?: RunnerModule.Options
+): Effect.Effect<RunnerModule.Runner<R>, never, R | Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.flatMap(Effect.runtime<R>(), (runtime) => Effect.sync(() => unsafeMake(runtime, options))),
+    (runner) => Effect.sync(() => runner.close())
+  )
