@@ -12,6 +12,7 @@ import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as HedgingExample from "../hedging.js"
+import * as PromiseHandlerExample from "../promise-handler.js"
 import * as RetryAfterExample from "../retry-after.js"
 import * as ScheduleExample from "../schedule-property-test.js"
 import * as TelemetryExample from "../telemetry.js"
@@ -61,6 +62,17 @@ describe("examples", () => {
     const arrivals = [...out.matchAll(/\+ *(\d+) ms {2}GET \/orders\/42/g)].map((m) => Number(m[1]))
     expect(arrivals).toHaveLength(3)
     expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(1000)
+  })
+
+  it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {
+    const out = await run(PromiseHandlerExample.main)
+    expect(out).toContain(`GET /quote/apple -> 200 {"sku":"apple","cents":45}`)
+    // the 503 was retried inside the handler's one call
+    expect(out).toContain(`GET /quote/pear  -> 200 {"sku":"pear","cents":60}`)
+    expect(out).toContain(`GET /quote/plum  -> 404 {"error":"no such sku"}`)
+    expect(out).toContain(`GET /quote/fig   -> 502 {"error":"upstream sent a bad price"}`)
+    // four calls, one of them retried once; the calls came one at a time, so one worker served them all
+    expect(out).toContain("upstream saw 5 requests; 1 worker fiber(s) parked, 0 busy")
   })
 
   it("circuit-breaker: opens, rejects without calling, probes, closes", async () => {
