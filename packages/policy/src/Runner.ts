@@ -28,7 +28,7 @@
  * Where it pays: in `pnpm bench`, a Promise caller of `Policy.json` or `Attempt.json` (one call per request, 64 at a
  * time) spends less CPU per request through a `Runner` than through `Runtime.runPromise`; see `bench/README.md`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
 import type * as Effect from "effect/Effect"
 import type * as Runtime from "effect/Runtime"
@@ -36,7 +36,7 @@ import type * as Scope from "effect/Scope"
 import * as internal from "./internal/runner.js"
 
 /**
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Options {
@@ -60,7 +60,7 @@ export interface Options {
  *   })
  * )
  * ```
- * @since 0.1.0
+ * @since 0.2.0
  * @category models
  */
 export interface Runner<in R> {
@@ -83,7 +83,7 @@ export interface Runner<in R> {
 /**
  * The default of `maxIdle`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category constants
  */
 export const defaultMaxIdle: number = internal.defaultMaxIdle
@@ -99,7 +99,7 @@ export const defaultMaxIdle: number = internal.defaultMaxIdle
  *
  * const runner = Runner.make({ maxIdle: 64 })
  * ```
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const make: <R = never>(options?: Options) => Effect.Effect<Runner<R>, never, R | Scope.Scope> = internal.make
@@ -122,7 +122,7 @@ export const make: <R = never>(options?: Options) => Effect.Effect<Runner<R>, ne
  *   return answer
  * }
  * ```
- * @since 0.1.0
+ * @since 0.2.0
  * @category constructors
  */
 export const unsafeMake: <R>(runtime: Runtime.Runtime<R>, options?: Options) => Runner<R> = internal.unsafeMake

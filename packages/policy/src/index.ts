@@ -13,6 +13,10 @@ export * as RateLimit from "./RateLimit.js"
 export * as Retry from "./Retry.js"
 export * as RetryBudget from "./RetryBudget.js"
 export * as RetryBudgetStore from "./RetryBudgetStore.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as Runner from "./Runner.js"
 export * as StaleCache from "./StaleCache.js"
 export * as Workflow from "./Workflow.js"
