@@ -18,12 +18,9 @@ interface Job {
   readonly reject: (error: unknown) => void
 }
 
-/** A worker, as the runner sees it while the worker is parked. */
-interface Worker {
+/** A parked worker: its fiber, and how to hand it its next job. */
+interface Parked {
   readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
-  /** Set when the worker's fiber has ended, however it ended: a parked worker that ended is never handed a job. */
-  ended: boolean
-  /** Hands a parked worker its next job. */
   readonly hand: (job: Job) => void
 }
 
@@ -54,7 +51,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
   const maxIdle = checkMaxIdle(options?.maxIdle ?? defaultMaxIdle)
   const runPromiseOnRoot = Runtime.runPromise(runtime)
   const fork = Runtime.runFork(runtime)
-  const parked: Array<Worker> = []
+  const parked: Array<Parked> = []
   let closed = false
   let busy = 0
   // whether this Effect's fibers let a worker serve more than one job (else a root fiber per call, as before)
@@ -69,12 +66,9 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
       const worker = fiber as unknown as WorkerFiber
       const initialRefs = worker._fiberRefs!
       let job: Job | undefined = first
-      // A worker interrupted from outside (the runner closed, or a job interrupting its own fiber) skips the steps
-      // below: the fiber's end settles the job it was running.
       let wake: ((effect: Effect.Effect<void>) => void) | undefined
-      const self: Worker = {
+      const entry: Parked = {
         fiber,
-        ended: false,
         hand: (handed) => {
           job = handed
           busy++
@@ -87,8 +81,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
       // interrupted from outside when the runner closes, or when a job interrupts the fiber it runs on, and then
       // skips the steps below.
       fiber.addObserver((exit: Exit.Exit<unknown, unknown>) => {
-        self.ended = true
-        const at = parked.indexOf(self)
+        const at = parked.indexOf(entry)
         if (at !== -1) parked.splice(at, 1)
         if (job === undefined) return
         const interrupted = job
@@ -119,11 +112,11 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
         onSuccess: (value: unknown) => settle(true, value)
       }
       const run: Effect.Effect<void> = Effect.suspend(() => Effect.matchCauseEffect(job!.effect, handlers))
-      // no canceler (it would cost a region per park): a parked worker is only interrupted by `close`, which takes it
-      // out of the pool first, and one interrupted otherwise is marked ended by the observer above
+      // no canceler (it would cost a region per park): `close` takes a parked worker out of the pool before it
+      // interrupts it, and the observer above takes out one interrupted otherwise
       const park: Effect.Effect<void> = Effect.async<void>((resume) => {
         wake = resume
-        parked.push(self)
+        parked.push(entry)
       })
       const next: Effect.Effect<void> = Effect.suspend(() => closed || parked.length >= maxIdle ? Effect.void : park)
       busy++
@@ -145,8 +138,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
         resolve: resolve as (value: unknown) => void,
         reject
       }
-      let worker = parked.pop()
-      while (worker !== undefined && worker.ended) worker = parked.pop()
+      const worker = parked.pop()
       if (worker !== undefined) worker.hand(job)
       else fork(work(job))
     })
