@@ -188,18 +188,14 @@ describe("Runner", () => {
 
   it.effect("make runs on the making fiber's runtime and closes with its scope", () =>
     Effect.gen(function*() {
-      const scope = yield* Effect.scope
-      const runner = yield* Runner.make<Greeting>()
-      const greeting = yield* Effect.promise(() => runner.runPromise(Greeting))
-      expect(greeting).toBe("hi")
-      expect(runner.idle).toBe(1)
-      yield* Effect.promise(() => Promise.resolve())
-      return { runner, scope }
-    }).pipe(
-      Effect.scoped,
-      Effect.map(({ runner }) => expect(runner.idle).toBe(0)),
-      Effect.provideService(Greeting, "hi")
-    ))
+      const runner = yield* Effect.scoped(Effect.gen(function*() {
+        const runner = yield* Runner.make<Greeting>()
+        expect(yield* Effect.promise(() => runner.runPromise(Greeting))).toBe("hi")
+        expect(runner.idle).toBe(1)
+        return runner
+      }))
+      expect(runner.idle).toBe(0)
+    }).pipe(Effect.provideService(Greeting, "hi")))
 
   it("settles many concurrent calls with their own values", () =>
     withRunner(async (runner) => {
