@@ -284,14 +284,15 @@ describe("published packages", () => {
       expectSuccess("node dist/main.js", program)
       expect(JSON.parse(program.stdout.trim())).toEqual({
         user: { id: 1, name: "Ada" },
-        hits: { "/users/1": 2, "/nowhere": 1 },
+        hits: { "/users/1": 3, "/nowhere": 1 },
         missing: "ClientError 404",
         missingIsTransient: false,
         limited: "RateLimitExceeded",
         delays: [100, 200],
         exitCodeConnection: 7,
         cliVersion: manifestOf("cli").version,
-        redisPrefix: "ratelimiter:"
+        redisPrefix: "ratelimiter:",
+        runner: { user: { id: 1, name: "Ada" }, parked: 1 }
       })
     },
     420_000

@@ -2,15 +2,16 @@
  * A program as a user of the published packages writes it, compiled by `packaging.test.ts` in a project outside
  * the workspace (NodeNext, `skipLibCheck: false`) against the packed tarballs and run with plain `node`: a call
  * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
- * a rate limiter; and a value from each of the other packages. It prints one JSON line.
+ * a rate limiter; a call from Promise code through a `Runner`; and a value from each of the other packages. It prints
+ * one JSON line.
  */
 import { Cli, ExitCode } from "@sturdy/cli"
 import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Backoff, RateLimit } from "@sturdy/policy"
+import { Backoff, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
 import { ScheduleKit } from "@sturdy/testing"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -62,9 +63,26 @@ const program = Effect.gen(function*() {
   }
 })
 
+// Promise code calling through a Runner, as a route handler would: the runner needs the fibers of the installed
+// `effect`, so this checks that the peer copy is the one it runs on
+const viaRunner = async () => {
+  const managed = ManagedRuntime.make(ApiLive)
+  const runner = Runner.unsafeMake(await managed.runtime())
+  try {
+    const user = await runner.runPromise(
+      Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/users/1", { schema: User }))
+    )
+    return { user, parked: runner.idle }
+  } finally {
+    runner.close()
+    await managed.dispose()
+  }
+}
+
 try {
   const result = await Effect.runPromise(program.pipe(Effect.provide(Layer.merge(ApiLive, RateLimit.layerStoreMemory))))
-  console.log(JSON.stringify(result))
+  const runner = await viaRunner()
+  console.log(JSON.stringify({ ...result, runner }))
 } finally {
   server.close()
 }
