@@ -262,7 +262,8 @@ export const chartSvg = (results: Results): string => {
   const concurrencies = results.config.concurrencies
   const names = [...new Set(results.happyPath.map((row) => row.name))]
   const colors = ["#9ecae1", "#3182bd", "#08519c", "#6baed6"]
-  const labelWidth = 190
+  // room for the longest contender name at 12 px (about 6.8 px a character) and the gap before the bars
+  const labelWidth = Math.max(190, Math.ceil(Math.max(...names.map((name) => name.length)) * 6.8) + 16)
   const panelWidth = 330
   const gap = 110
   const barHeight = 12

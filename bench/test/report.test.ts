@@ -167,6 +167,19 @@ describe("report", () => {
     expect(svg.match(/<\/title><\/rect>/g)).toHaveLength(4)
   })
 
+  it("leaves room left of the bars for the longest contender name", () => {
+    const long = "a contender with a name of fifty characters, long."
+    const bars = (svg: string) =>
+      [...svg.matchAll(/<rect x="(\d+(?:\.\d+)?)" y="\d+(?:\.\d+)?" width/g)].map((m) => Number(m[1]))
+    const short = Math.min(...bars(chartSvg(results)))
+    const widened = Math.min(
+      ...bars(chartSvg({ ...results, happyPath: [...results.happyPath, row(long, 1000, 100, 1)] }))
+    )
+    // at 12 px a character takes about 6–7 px: the bars start after the name, not under it
+    expect(widened).toBeGreaterThanOrEqual(long.length * 6.5)
+    expect(widened).toBeGreaterThan(short)
+  })
+
   it("tabulates the bytes allocated per request and checks the Policy pipeline against the bare attempt", () => {
     const allocated = (name: string, bytes: number) => ({ ...row(name, 1000, 100, 1), bytesPerRequest: bytes })
     const markdown = allocationMarkdown({
