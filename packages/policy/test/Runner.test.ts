@@ -5,6 +5,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
@@ -43,7 +44,108 @@ const withRunner = async <A>(
   }
 }
 
+// A call's program, drawn at random: steps that yield, set a ref or fork a fiber that never ends, then an outcome.
+type Step = { readonly _tag: "yield" } | { readonly _tag: "set"; readonly value: number } | { readonly _tag: "fork" }
+type End =
+  | { readonly _tag: "succeed"; readonly value: number }
+  | { readonly _tag: "fail"; readonly error: number }
+  | { readonly _tag: "die" }
+  | { readonly _tag: "interrupt" }
+interface Drawn {
+  readonly steps: ReadonlyArray<Step>
+  readonly end: End
+}
+const drawn: FastCheck.Arbitrary<Drawn> = FastCheck.record({
+  steps: FastCheck.array(
+    FastCheck.oneof(
+      FastCheck.constant<Step>({ _tag: "yield" }),
+      FastCheck.integer({ min: 1, max: 9 }).map((value): Step => ({ _tag: "set", value })),
+      FastCheck.constant<Step>({ _tag: "fork" })
+    ),
+    { maxLength: 5 }
+  ),
+  end: FastCheck.oneof(
+    FastCheck.integer({ min: 0, max: 99 }).map((value): End => ({ _tag: "succeed", value })),
+    FastCheck.integer({ min: 0, max: 99 }).map((error): End => ({ _tag: "fail", error })),
+    FastCheck.constant<End>({ _tag: "die" }),
+    FastCheck.constant<End>({ _tag: "interrupt" })
+  )
+})
+
+// The program of `call`; the ref's value at its start is part of its outcome, and the fibers it forks are kept.
+const programOf = (call: Drawn, forks: Array<Fiber.RuntimeFiber<never>>): Effect.Effect<string, string> =>
+  Effect.gen(function*() {
+    const start = yield* FiberRef.get(counter)
+    for (const step of call.steps) {
+      if (step._tag === "yield") yield* Effect.yieldNow()
+      else if (step._tag === "set") yield* FiberRef.set(counter, step.value)
+      else forks.push(yield* Effect.fork(Effect.never))
+    }
+    const end = call.end
+    if (end._tag === "succeed") return `${start}:${end.value}`
+    if (end._tag === "fail") return yield* Effect.fail(`${start}:${end.error}`)
+    if (end._tag === "die") return yield* Effect.die(`${start}:defect`)
+    return yield* Effect.interrupt
+  })
+
+// What a Promise settled with, without the fiber ids an interruption names.
+const outcomeOf = async (promise: Promise<string>) => {
+  const exit = await settled(promise)
+  return Exit.isSuccess(exit)
+    ? { value: exit.value }
+    : {
+      failures: [...Cause.failures(exit.cause)],
+      defects: [...Cause.defects(exit.cause)],
+      interrupted: Cause.isInterrupted(exit.cause)
+    }
+}
+
 describe("Runner", () => {
+  it("settles any mix of calls as Runtime.runPromise does, each from the runtime's refs, its forks ended first", async () => {
+    const runtime = Runtime.defaultRuntime
+    const drew = { forks: 0, ends: new Set<string>() }
+    await FastCheck.assert(
+      FastCheck.asyncProperty(
+        FastCheck.array(drawn, { minLength: 1, maxLength: 24 }),
+        FastCheck.integer({ min: 0, max: 4 }),
+        async (calls, maxIdle) => {
+          for (const call of calls) drew.ends.add(call.end._tag)
+          const expected = await Promise.all(
+            calls.map((call) => outcomeOf(Runtime.runPromise(runtime)(programOf(call, []))))
+          )
+          const runner = Runner.unsafeMake(runtime, { maxIdle })
+          try {
+            // twice over, so that later calls run on workers earlier calls left parked
+            for (let round = 0; round < 2; round++) {
+              const forks = calls.map((): Array<Fiber.RuntimeFiber<never>> => [])
+              // whether, when the call settled, every fiber it forked had ended
+              const endedFirst: Array<boolean> = []
+              const actual = await Promise.all(calls.map((call, i) => {
+                const promise = runner.runPromise(programOf(call, forks[i]!))
+                const ended = () => {
+                  endedFirst[i] = forks[i]!.every((fiber) => fiber.unsafePoll() !== null)
+                }
+                promise.then(ended, ended)
+                return outcomeOf(promise)
+              }))
+              expect(actual).toEqual(expected)
+              expect(endedFirst).toEqual(calls.map(() => true))
+              drew.forks += forks.flat().length
+              expect(runner.busy).toBe(0)
+              expect(runner.idle).toBeLessThanOrEqual(maxIdle)
+            }
+          } finally {
+            runner.close()
+          }
+        }
+      ),
+      { seed: 7, numRuns: 60 }
+    )
+    // the draws reached every outcome, and calls that forked
+    expect([...drew.ends].sort()).toEqual(["die", "fail", "interrupt", "succeed"])
+    expect(drew.forks).toBeGreaterThan(0)
+  })
+
   it("resolves with the value, using the runtime's context", () =>
     withRunner(async (runner) => {
       expect(await runner.runPromise(Effect.map(Greeting, (greeting) => `${greeting}, world`))).toBe("hello, world")
