@@ -6,7 +6,10 @@
  * runner of its own, and what it allocates lives until it ends. A `Runner` hands each call to a parked worker fiber
  * (or starts one when none is parked), and the worker settles the call's Promise as the end of a root fiber would:
  *
- * - the call starts from the runtime's refs (a `FiberRef` a call sets does not reach the next call on that worker);
+ * - the call starts at once, in the caller's stack, as `Runtime.runPromise` starts a root fiber: its first steps
+ *   have run when `runPromise` returns;
+ * - the call starts from the runtime's refs, and runs on the runtime's scheduler (a `FiberRef` a call sets does not
+ *   reach the next call on that worker);
  * - the fibers a call forks (`Effect.fork`) are interrupted, and awaited, before its Promise settles; daemon fibers
  *   (`Effect.forkDaemon`) and fibers forked into a scope are left alone;
  * - the Promise resolves with the value, or rejects with the `FiberFailure` of the cause (`Runtime.isFiberFailure`),

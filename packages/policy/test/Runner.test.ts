@@ -188,6 +188,24 @@ describe("Runner", () => {
       expect(runner.busy).toBe(0)
     }))
 
+  it("starts each call at once, as Runtime.runPromise does, and runs it on the runtime's scheduler", () =>
+    withRunner(async (runner, runtime) => {
+      const log: Array<string> = []
+      const first = runner.runPromise(Effect.sync(() => log.push("first")))
+      // a new worker and a parked one alike: the call's first steps have run when runPromise returns
+      expect(log).toEqual(["first"])
+      await first
+      expect(runner.idle).toBe(1)
+      const second = runner.runPromise(Effect.sync(() => log.push("second")))
+      expect(log).toEqual(["first", "second"])
+      await second
+      const scheduler = FiberRef.get(FiberRef.currentScheduler)
+      expect(await runner.runPromise(scheduler)).toBe(await Runtime.runPromise(runtime)(scheduler))
+      expect(await runner.runPromise(Effect.flatMap(Effect.fork(scheduler), Fiber.join))).toBe(
+        await Runtime.runPromise(runtime)(scheduler)
+      )
+    }))
+
   it("interrupts and awaits the fibers a call forked before settling it; daemon fibers are left running", () =>
     withRunner(async (runner) => {
       const log: Array<string> = []

@@ -3,8 +3,10 @@ import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import type * as FiberRefs from "effect/FiberRefs"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Runtime from "effect/Runtime"
+import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type * as RunnerModule from "../Runner.js"
 
@@ -39,6 +41,14 @@ const canServe = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => {
     typeof worker.interruptAllChildren === "function"
 }
 
+// A parked worker's scheduler: a job handed to it starts at once, in the caller's stack, as a root fiber of
+// `Runtime.runPromise` does, rather than a task later. Only the hand-off runs on it: the job puts the runtime's refs
+// (and so its scheduler) back before its first step.
+const immediately: Scheduler.Scheduler = {
+  shouldYield: () => false,
+  scheduleTask: (task) => task()
+}
+
 const checkMaxIdle = (maxIdle: number): number => {
   if (!(Number.isInteger(maxIdle) && maxIdle >= 0)) {
     throw new RangeError(`Runner: maxIdle (${maxIdle}) must be an integer of at least 0`)
@@ -65,6 +75,11 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
     Effect.withFiberRuntime((fiber) => {
       const worker = fiber as unknown as WorkerFiber
       const initialRefs = worker._fiberRefs!
+      const parkedRefs = FiberRefs.updateAs(initialRefs, {
+        fiberId: fiber.id(),
+        fiberRef: FiberRef.currentScheduler,
+        value: immediately
+      })
       let job: Job | undefined = first
       let wake: ((effect: Effect.Effect<void>) => void) | undefined
       const entry: Parked = {
@@ -102,7 +117,6 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
         const done = job!
         job = undefined
         busy--
-        if (worker._fiberRefs !== initialRefs) worker.setFiberRefs!(initialRefs)
         if (succeeded) done.resolve(outcome)
         else done.reject(Runtime.makeFiberFailure(outcome as Cause.Cause<unknown>))
         return next
@@ -111,14 +125,22 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
         onFailure: (cause: Cause.Cause<unknown>) => settle(false, cause),
         onSuccess: (value: unknown) => settle(true, value)
       }
-      const run: Effect.Effect<void> = Effect.suspend(() => Effect.matchCauseEffect(job!.effect, handlers))
+      // each job starts from the refs the worker started with: what the last one set does not reach it
+      const run: Effect.Effect<void> = Effect.suspend(() => {
+        worker.setFiberRefs!(initialRefs)
+        return Effect.matchCauseEffect(job!.effect, handlers)
+      })
       // no canceler (it would cost a region per park): `close` takes a parked worker out of the pool before it
       // interrupts it, and the observer above takes out one interrupted otherwise
       const park: Effect.Effect<void> = Effect.async<void>((resume) => {
         wake = resume
         parked.push(entry)
       })
-      const next: Effect.Effect<void> = Effect.suspend(() => closed || parked.length >= maxIdle ? Effect.void : park)
+      const next: Effect.Effect<void> = Effect.suspend(() => {
+        if (closed || parked.length >= maxIdle) return Effect.void
+        worker.setFiberRefs!(parkedRefs)
+        return park
+      })
       busy++
       return run
     })
