@@ -28,8 +28,8 @@
  * (a `ManagedRuntime`'s, say) and is closed with `close()`. Closing ends the parked workers; busy ones end after their
  * call, and calls made after closing run on root fibers (`Runtime.runPromise`), so nothing is lost.
  *
- * Where it pays: in `pnpm bench`, a Promise caller of `Policy.json` or `Attempt.json` (one call per request, 64 at a
- * time) spends less CPU per request through a `Runner` than through `Runtime.runPromise`; see `bench/README.md`.
+ * What it saves is measured in `bench/README.md` (`pnpm bench`, the rows "via Runner"): a call allocates less than
+ * with a root fiber, and a Promise caller of `Attempt.json` ran faster through a `Runner` in every run there.
  *
  * @since 0.2.0
  */
