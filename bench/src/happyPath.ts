@@ -2,7 +2,7 @@ import { bytesPerRequest } from "./allocation.js"
 import type { Client, Entry, Sample, Stop } from "./harness.js"
 import { runLoad } from "./harness.js"
 import type { Server } from "./server.js"
-import { median, rotate } from "./stats.js"
+import { median, shuffled } from "./stats.js"
 
 /**
  * Settings of the happy-path benchmark.
@@ -65,8 +65,8 @@ const collectGarbage = (): void => {
 }
 
 /**
- * Runs every entry at every concurrency in interleaved rounds (each round runs every contender once, starting with a
- * different one), so that a drift in the machine's load touches every contender alike. `warmupMs` is spent once per
+ * Runs every entry at every concurrency in interleaved rounds (each round runs every contender once, in an order drawn
+ * from the round's number), so that a drift in the machine's load touches every contender alike. `warmupMs` is spent once per
  * contender, at the highest concurrency, before the first round.
  */
 export const runHappyPath = async (
@@ -89,7 +89,7 @@ export const runHappyPath = async (
       if (options.warmupMs > 0) await load(client, highest, { durationMs: options.warmupMs })
     }
     for (let round = 0; round < options.rounds; round++) {
-      for (const entry of rotate(entries, round)) {
+      for (const entry of shuffled(entries, round)) {
         const client = clients.get(entry.name)!
         // re-opens sockets that idled out while the other contenders ran; not measured
         await load(client, highest, { count: highest * 2 })
@@ -115,7 +115,7 @@ export const runHappyPath = async (
     const allocationRequests = options.allocationRequests ?? 0
     if (allocationRequests > 0) {
       for (let round = 0; round < options.rounds; round++) {
-        for (const entry of rotate(entries, round)) {
+        for (const entry of shuffled(entries, round)) {
           const client = clients.get(entry.name)!
           collectGarbage()
           const bytes = await bytesPerRequest(client, { concurrency: highest, requests: allocationRequests })

@@ -11,7 +11,7 @@ import {
   replaceBetweenMarkers,
   type Results
 } from "../src/report.js"
-import { median, rotate } from "../src/stats.js"
+import { median, shuffled } from "../src/stats.js"
 
 describe("results", () => {
   it("replaces only the text between a pair of markers", () => {
@@ -20,10 +20,23 @@ describe("results", () => {
     expect(replaceBetweenMarkers("# T\n", "b", "x")).toBe("# T\n\n<!-- b:start -->\nx\n<!-- b:end -->\n")
   })
 
-  it("takes medians and rotates the running order", () => {
+  it("takes medians", () => {
     expect(median([3, 1, 2])).toBe(2)
     expect(median([4, 1, 2, 3])).toBe(2.5)
-    expect(rotate(["a", "b", "c"], 4)).toEqual(["b", "c", "a"])
+  })
+
+  it("runs the contenders in a seeded order each round: every one first sometimes, behind varying neighbours", () => {
+    const names = "abcdefghijklmno".split("")
+    const rounds = Array.from({ length: 9 }, (_, round) => shuffled(names, round))
+    for (const order of rounds) expect([...order].sort()).toEqual(names)
+    // the same seed, the same order
+    expect(shuffled(names, 3)).toEqual(rounds[3])
+    expect(new Set(rounds.map((order) => order.join(""))).size).toBe(9)
+    // whoever ran just before a contender changes from round to round
+    const before = (name: string) => new Set(rounds.map((order) => order[order.indexOf(name) - 1] ?? "none"))
+    for (const name of names) expect(before(name).size).toBeGreaterThan(3)
+    expect(new Set(rounds.map((order) => order[0])).size).toBeGreaterThan(4)
+    expect(shuffled([], 1)).toEqual([])
   })
 })
 
