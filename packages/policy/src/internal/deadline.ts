@@ -5,11 +5,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import type * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { internalsOf } from "./fiberInternals.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
@@ -81,17 +81,9 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect
       : Effect.succeed(Option.none())
 )
 
-// The running fiber's own setters (what `FiberRef.set` and `Effect.setFiberRefs` call, one step later): a limit is
-// set and restored in the step that decides it, rather than in steps of its own. `_fiberRefs` is read as it is:
-// `getFiberRefs()` writes the runtime flags first, a copy of every ref.
-interface FiberRefSetter {
-  setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
-  setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
-  readonly _fiberRefs?: FiberRefs.FiberRefs
-}
-
 /**
- * Sets `limit` and returns what puts `outer` back. Setting a ref copies all of the fiber's refs; when nothing else was
+ * Sets `limit` and returns what puts `outer` back, both in the step that decides the limit rather than in steps of
+ * their own (the fiber's own setters, one step sooner than `FiberRef.set`). Setting a ref copies all of the fiber's refs; when nothing else was
  * set in between, putting the limit back is taking the fiber's refs from before, which copies nothing. (A fiber that
  * does not show its refs, as a later Effect might not, has the limit set back like any ref.)
  */
@@ -100,7 +92,7 @@ const setLimitUntil = (
   outer: Current,
   limit: Current
 ): () => void => {
-  const setter = fiber as unknown as FiberRefSetter
+  const setter = internalsOf(fiber)
   const before = setter._fiberRefs
   setter.setFiberRef(currentRef, limit)
   const during = setter._fiberRefs

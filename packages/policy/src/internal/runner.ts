@@ -9,6 +9,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type * as RunnerModule from "../Runner.js"
+import { internalsOf } from "./fiberInternals.js"
 
 /** @internal */
 export const defaultMaxIdle = 128
@@ -26,17 +27,10 @@ interface Parked {
   readonly hand: (job: Job) => void
 }
 
-// What a worker needs of the fiber it runs on, beyond the public API: putting the refs it started with back between
-// jobs, and ending the fibers a job forked, as the end of a root fiber does. Both exist on Effect 3's fibers; a fiber
-// without them (a later Effect) makes the runner fall back to a root fiber per call.
-interface WorkerFiber {
-  readonly _fiberRefs?: FiberRefs.FiberRefs
-  setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
-  interruptAllChildren?(): Effect.Effect<unknown> | null
-}
-
+// A worker puts back the refs it started with between jobs and ends the fibers a job forked, as the end of a root
+// fiber does: both through fiber internals of Effect 3. Without them every call runs on a root fiber.
 const canServe = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => {
-  const worker = fiber as unknown as WorkerFiber
+  const worker = internalsOf(fiber)
   return worker._fiberRefs !== undefined && typeof worker.setFiberRefs === "function" &&
     typeof worker.interruptAllChildren === "function"
 }
@@ -73,7 +67,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
   // parked or the runner is closed.
   const work = (first: Job): Effect.Effect<void> =>
     Effect.withFiberRuntime((fiber) => {
-      const worker = fiber as unknown as WorkerFiber
+      const worker = internalsOf(fiber)
       const initialRefs = worker._fiberRefs!
       const parkedRefs = FiberRefs.updateAs(initialRefs, {
         fiberId: fiber.id(),
