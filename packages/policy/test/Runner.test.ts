@@ -274,7 +274,7 @@ describe("Runner", () => {
     withRunner(async (runner) => {
       const gate = Effect.runSync(Deferred.make<void>())
       const calls = Array.from({ length: 20 }, (_, i) => runner.runPromise(Effect.as(Deferred.await(gate), i)))
-      await Effect.runPromise(Effect.yieldNow())
+      // every call started at once, each on a worker of its own
       expect(runner.busy).toBe(20)
       Effect.runSync(Deferred.succeed(gate, undefined))
       expect(await Promise.all(calls)).toEqual(Array.from({ length: 20 }, (_, i) => i))
