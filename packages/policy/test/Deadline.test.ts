@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Deadline from "@sturdy/policy/Deadline"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -335,6 +337,30 @@ describe("Deadline: self-enforcing limits and established attempt timeouts (Test
       expect(seen.afterFailure).toStrictEqual({ limit: seen.outer, note: "failed" })
       expect(seen.afterNothing).toStrictEqual({ limit: seen.outer, note: "failed" })
       expect(yield* FiberRef.get(note)).toBe("failed")
+    }))
+
+  it.effect("under a limit the fiber keeps its services and Clock, and fibers it forks see the limit", () =>
+    Effect.gen(function*() {
+      class Greeting extends Context.Tag("Greeting")<Greeting, string>() {}
+      yield* TestClock.adjust("7 seconds")
+      const seen = yield* Effect.gen(function*() {
+        const limit = yield* limitNow
+        const forked = yield* Effect.fork(limitNow).pipe(Effect.flatMap(Fiber.join))
+        const greeting = yield* Greeting
+        const inner = yield* Effect.provideService(Greeting, "inner")(Greeting)
+        const afterInner = yield* Greeting
+        const now = yield* Clock.currentTimeMillis
+        return { limit, forked, greeting, inner, afterInner, now }
+      }).pipe(
+        Deadline.establish("1 second", { attemptTimeout: "100 millis" }),
+        Effect.provideService(Greeting, "outer")
+      )
+      expect(seen.limit.at).toBe(8000)
+      expect(seen.forked).toStrictEqual(seen.limit)
+      expect([seen.greeting, seen.inner, seen.afterInner, seen.now]).toStrictEqual(["outer", "inner", "outer", 7000])
+      expect((yield* limitNow).at).toBe(Number.POSITIVE_INFINITY)
+      const forkedAfter = yield* Effect.fork(limitNow).pipe(Effect.flatMap(Fiber.join))
+      expect(forkedAfter.at).toBe(Number.POSITIVE_INFINITY)
     }))
 
   it.effect("the outer limit is restored after an inner limit fires", () =>

@@ -3,8 +3,11 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import type * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
@@ -82,27 +85,49 @@ export const remaining: Effect.Effect<Option.Option<Duration.Duration>> = Effect
 )
 
 /**
+ * The fiber's refs with `limit` in place of the limit in force, as `FiberRef.set` would make them (the fiber's own entry
+ * replaced, or pushed over its parent's), without comparing values: a limit set here is always a new one.
+ */
+const refsWithLimit = (refs: FiberRefs.FiberRefs, fiberId: FiberId.Runtime, limit: Current): FiberRefs.FiberRefs => {
+  const locals = new Map(refs.locals)
+  const stack = locals.get(currentRef)
+  const entry = [fiberId, limit] as const
+  if (stack === undefined) locals.set(currentRef, [entry])
+  else if (stack[0][0] === fiberId || Equal.equals(stack[0][0], fiberId)) {
+    locals.set(currentRef, [entry, ...stack.slice(1)])
+  } else locals.set(currentRef, [entry, ...stack])
+  return FiberRefs.unsafeMake(locals)
+}
+
+/**
  * Sets `limit` and returns what puts `outer` back, both in the step that decides the limit rather than in steps of
- * their own (the fiber's own setters, one step sooner than `FiberRef.set`). Setting a ref copies all of the fiber's refs; when nothing else was
- * set in between, putting the limit back is taking the fiber's refs from before, which copies nothing. (A fiber that
- * does not show its refs, as a later Effect might not, has the limit set back like any ref.)
+ * their own. `FiberRef.set` would copy all of the fiber's refs and then read six of them again into the fiber's
+ * caches; around a real request those reads land on memory gone cold while the request was out, and cost more than
+ * the copy. Only the limit changes here, so the caches stay valid: the refs are swapped without them, and putting the
+ * limit back is taking the refs from before, when nothing else was set in between. (A fiber that does not show its
+ * refs, as a later Effect might not, has the limit set and set back like any ref.)
  */
 const setLimitUntil = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   outer: Current,
   limit: Current
 ): () => void => {
-  const setter = internalsOf(fiber)
-  const before = setter._fiberRefs
-  setter.setFiberRef(currentRef, limit)
-  const during = setter._fiberRefs
-  if (before === undefined || during === undefined || setter.setFiberRefs === undefined) {
-    return () => setter.setFiberRef(currentRef, outer)
+  const internals = internalsOf(fiber)
+  const before = internals._fiberRefs
+  if (before !== undefined) {
+    const during = refsWithLimit(before, fiber.id(), limit)
+    internals._fiberRefs = during
+    // the fiber reads its refs where they were swapped: checked, not assumed
+    if (fiber.getFiberRef(currentRef) === limit) {
+      return () => {
+        if (internals._fiberRefs === during) internals._fiberRefs = before
+        else internals.setFiberRef(currentRef, outer)
+      }
+    }
+    internals._fiberRefs = before
   }
-  return () => {
-    if (setter._fiberRefs === during) setter.setFiberRefs!(before)
-    else setter.setFiberRef(currentRef, outer)
-  }
+  internals.setFiberRef(currentRef, limit)
+  return () => internals.setFiberRef(currentRef, outer)
 }
 
 /**

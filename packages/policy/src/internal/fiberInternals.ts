@@ -14,8 +14,12 @@ export interface FiberInternals {
   setFiberRef<X>(fiberRef: FiberRef.FiberRef<X>, value: X): void
   /** Replaces all of the fiber's refs (what `Effect.setFiberRefs` ends in). */
   setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
-  /** The fiber's refs as they are; `getFiberRefs()` would write the runtime flags first, a copy of every ref. */
-  readonly _fiberRefs?: FiberRefs.FiberRefs
+  /**
+   * The fiber's refs as they are; `getFiberRefs()` would write the runtime flags first, a copy of every ref. Assigned
+   * only with refs that differ from the present ones in refs the fiber keeps no cache of (`setFiberRefs` refreshes
+   * its caches of the services, scheduler, supervisor and context).
+   */
+  _fiberRefs?: FiberRefs.FiberRefs
   /** Interrupts the fiber's children, returning what awaits them (null for none), as a fiber does when it ends. */
   interruptAllChildren?(): Effect.Effect<unknown> | null
 }
