@@ -9,6 +9,8 @@ import * as Hedge from "@sturdy/policy/Hedge"
 import * as RateLimit from "@sturdy/policy/RateLimit"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -315,10 +317,34 @@ const bulkheadFor = (profile: Profile, options: policyOptions.ResolvedBulkhead) 
 // what a failed attempt tells the policy: a server's pause for the key (429/503 with Retry-After), or a 4xx's
 // Retry-After read once with the Clock
 const retryAfterHints = (retry: policyOptions.ResolvedRetry, shared: Shared): Stage => (next) => (call) =>
-  Effect.catchAll(
+  catchFailure(
     next(call),
     (failure) => onAttemptFailure(failure as HttpFailure.HttpFailure, call.key, retry, shared)
   )
+
+// `Effect.catchAll` in one frame that a success passes over. `catchAll` is a `matchCauseEffect` whose success handler
+// is one more step, and around a real request every step the response goes back through costs: its frame has gone
+// cold while the request was out. The same causes reach `f` as with `catchAll`.
+const catchFailure = <A, E, R, E2, R2>(
+  self: Effect.Effect<A, E, R>,
+  f: (failure: E) => Effect.Effect<never, E2, R2>
+): Effect.Effect<A, E2, R | R2> =>
+  Effect.catchAllCause(self, (cause) => {
+    if (Chunk.isNonEmpty(Cause.defects(cause))) return Effect.failCause(electFailures(cause))
+    const failure = Cause.failureOption(cause)
+    return Option.isSome(failure) ? f(failure.value) : Effect.failCause(cause as Cause.Cause<never>)
+  })
+
+// what `catchAll` fails with when the cause holds a defect: its failures as defects too
+const electFailures = <E>(cause: Cause.Cause<E>): Cause.Cause<never> =>
+  Cause.match(cause, {
+    onEmpty: Cause.empty,
+    onFail: (error) => Cause.die(error),
+    onDie: (defect) => Cause.die(defect),
+    onInterrupt: (fiberId) => Cause.interrupt(fiberId),
+    onSequential: (left, right) => Cause.sequential(left, right),
+    onParallel: (left, right) => Cause.parallel(left, right)
+  })
 
 const onAttemptFailure = (
   failure: HttpFailure.HttpFailure,
