@@ -199,6 +199,11 @@ describe("Runner", () => {
       const second = runner.runPromise(Effect.sync(() => log.push("second")))
       expect(log).toEqual(["first", "second"])
       await second
+      // on the parked worker the call yields to the runtime's scheduler: nothing after the yield has run yet
+      const third = runner.runPromise(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => log.push("after yield"))))
+      expect(log).toEqual(["first", "second"])
+      await third
+      expect(log).toEqual(["first", "second", "after yield"])
       const scheduler = FiberRef.get(FiberRef.currentScheduler)
       expect(await runner.runPromise(scheduler)).toBe(await Runtime.runPromise(runtime)(scheduler))
       expect(await runner.runPromise(Effect.flatMap(Effect.fork(scheduler), Fiber.join))).toBe(

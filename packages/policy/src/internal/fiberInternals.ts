@@ -2,6 +2,7 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as FiberRef from "effect/FiberRef"
 import type * as FiberRefs from "effect/FiberRefs"
+import type * as Scheduler from "effect/Scheduler"
 
 /**
  * What this package uses of Effect 3's running fiber beyond its public API, each to be called by the fiber itself
@@ -20,6 +21,8 @@ export interface FiberInternals {
    * its caches of the services, scheduler, supervisor and context).
    */
   _fiberRefs?: FiberRefs.FiberRefs
+  /** The fiber's cache of its scheduler ref, which `setFiberRefs` refreshes with the others. */
+  currentScheduler?: Scheduler.Scheduler
   /** Interrupts the fiber's children, returning what awaits them (null for none), as a fiber does when it ends. */
   interruptAllChildren?(): Effect.Effect<unknown> | null
 }

@@ -74,6 +74,16 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
         fiberRef: FiberRef.currentScheduler,
         value: immediately
       })
+      const initialScheduler = worker.currentScheduler
+      // The worker moves between its two sets of refs, which differ in the scheduler alone. When the job left the
+      // fiber's refs as it found them, the fiber's caches of its refs are those of the other set but for the
+      // scheduler: the refs are swapped and that one cache set, without `setFiberRefs` reading six refs again.
+      const switchRefs = (from: FiberRefs.FiberRefs, to: FiberRefs.FiberRefs, scheduler: Scheduler.Scheduler) => {
+        if (worker._fiberRefs === from && initialScheduler !== undefined) {
+          worker._fiberRefs = to
+          worker.currentScheduler = scheduler
+        } else worker.setFiberRefs!(to)
+      }
       let job: Job | undefined = first
       let wake: ((effect: Effect.Effect<void>) => void) | undefined
       const entry: Parked = {
@@ -121,7 +131,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
       }
       // each job starts from the refs the worker started with: what the last one set does not reach it
       const run: Effect.Effect<void> = Effect.suspend(() => {
-        worker.setFiberRefs!(initialRefs)
+        switchRefs(parkedRefs, initialRefs, initialScheduler!)
         return Effect.matchCauseEffect(job!.effect, handlers)
       })
       // no canceler (it would cost a region per park): `close` takes a parked worker out of the pool before it
@@ -132,7 +142,7 @@ export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModul
       })
       const next: Effect.Effect<void> = Effect.suspend(() => {
         if (closed || parked.length >= maxIdle) return Effect.void
-        worker.setFiberRefs!(parkedRefs)
+        switchRefs(initialRefs, parkedRefs, immediately)
         return park
       })
       busy++
