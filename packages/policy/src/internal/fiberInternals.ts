@@ -17,8 +17,9 @@ export interface FiberInternals {
   setFiberRefs?(fiberRefs: FiberRefs.FiberRefs): void
   /**
    * The fiber's refs as they are; `getFiberRefs()` would write the runtime flags first, a copy of every ref. Assigned
-   * only with refs that differ from the present ones in refs the fiber keeps no cache of (`setFiberRefs` refreshes
-   * its caches of the services, scheduler, supervisor and context).
+   * directly only with refs that differ from the present ones in refs the fiber keeps no cache of, or with the cache
+   * that differs set alongside (`setFiberRefs` refreshes its caches of the services, scheduler, supervisor and
+   * context).
    */
   _fiberRefs?: FiberRefs.FiberRefs
   /** The fiber's cache of its scheduler ref, which `setFiberRefs` refreshes with the others. */
