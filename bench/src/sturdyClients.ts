@@ -37,9 +37,7 @@ export const sturdyTransport: Entry = {
     )
 }
 
-/**
- * One Sturdy attempt (send, status, bounded read, Schema decode) with no policy around it.
- */
+// the attempt's setup for a Promise caller of either kind
 const attemptVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
   effectClient(
     transport(),
@@ -50,6 +48,9 @@ const attemptVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
     caller
   )
 
+/**
+ * One Sturdy attempt (send, status, bounded read, Schema decode) with no policy around it.
+ */
 export const sturdyAttempt: Entry = {
   name: "sturdy attempt",
   description: "`Attempt.json` (send + status + bounded read + Schema decode) on the Sturdy transport, no policy",
@@ -131,9 +132,7 @@ export const sturdyStandard: Entry = stackEntry(
   stackLayers
 )
 
-/**
- * `@sturdy/http`'s own standard pipeline (`Policy.json` with `Policy.layer()` defaults) on the Sturdy transport.
- */
+// the pipeline's setup for a Promise caller of either kind
 const policyPipelineVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
   effectClient(
     Layer.merge(transport(), Policy.layer()),
@@ -141,6 +140,9 @@ const policyPipelineVia = (caller: PromiseCaller): Entry["setup"] => (url) =>
     caller
   )
 
+/**
+ * `@sturdy/http`'s own standard pipeline (`Policy.json` with `Policy.layer()` defaults) on the Sturdy transport.
+ */
 export const sturdyPolicyPipeline: Entry = {
   name: "sturdy Policy pipeline",
   description: "`Policy.json` with `Policy.layer()` defaults (30 s deadline, retry with budget, breaker, bulkhead " +
