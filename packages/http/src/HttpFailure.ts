@@ -34,7 +34,10 @@
  * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
  * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
  *
- * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. A TLS
+ * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. Node
+ * reports `ETIMEDOUT`, `EHOSTUNREACH` and `ENETUNREACH` both for a connect that failed and for a socket that was
+ * already open (a send that timed out): only with the `connect` syscall are they `ConnectTimeout`, otherwise
+ * `Unknown`, which may have reached the server. A TLS
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
  * a truncated body does not. 501, 505 and 511 describe the server's configuration, not its load.

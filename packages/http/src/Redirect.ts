@@ -12,7 +12,8 @@
  * - **Another origin** (scheme, host or port differs, so every https → http downgrade too): `Authorization`,
  *   `Proxy-Authorization`, `Cookie`, `Host` and every header `Redaction` calls secret (`X-Api-Key`, `*-Token`...,
  *   and the names added with `Redaction.withSecretNames`) are dropped, as curl does without `--location-trusted`;
- *   fetch drops only `Authorization`. Same-origin hops keep every header.
+ *   fetch drops only `Authorization`. So is any header whose value holds a registered secret (`Auth`'s credential,
+ *   `Redaction.registerSecretValues`), whatever its name. Same-origin hops keep every header.
  * - Dropping the body also drops `Content-Type`, `Content-Length`, `Content-Encoding`, `Content-Language`,
  *   `Content-Location`. The request's query parameters are not carried over: the `Location` is the whole target.
  * - More than `maxRedirects` (default 20, as fetch) fails with `RedirectFailed` `TooMany`; a `Location` that does

@@ -71,6 +71,19 @@ describe("Attempt", () => {
         [systemError("ERR_TLS_CERT_ALTNAME_INVALID"), "Tls"],
         [systemError("DEPTH_ZERO_SELF_SIGNED_CERT"), "Tls"],
         [systemError("UND_ERR_CONNECT_TIMEOUT"), "ConnectTimeout"],
+        // the same codes come from connecting and from a socket already open: only the first is known unsent
+        [Object.assign(systemError("ETIMEDOUT"), { syscall: "connect" }), "ConnectTimeout"],
+        [Object.assign(systemError("EHOSTUNREACH"), { syscall: "connect" }), "ConnectTimeout"],
+        [
+          Object.assign(new AggregateError([Object.assign(systemError("ETIMEDOUT"), { syscall: "connect" })]), {
+            code: "ETIMEDOUT"
+          }),
+          "ConnectTimeout"
+        ],
+        [systemError("ETIMEDOUT"), "Unknown"],
+        [Object.assign(systemError("ETIMEDOUT"), { syscall: "write" }), "Unknown"],
+        [Object.assign(systemError("EHOSTUNREACH"), { syscall: "read" }), "Unknown"],
+        [Object.assign(systemError("ENETUNREACH"), { syscall: "write" }), "Unknown"],
         [new Error("something odd"), "Unknown"]
       ]
       for (const [cause, reason] of cases) {
@@ -136,6 +149,38 @@ describe("Attempt", () => {
 
       const mismatch = yield* failureOf(Attempt.json(client, request, User, { errorSchema: Schema.Number }))
       expect(mismatch._tag === "ClientError" && mismatch.payload).toEqual(Option.none())
+    }))
+
+  it.effect("an error body's excerpt and payload carry no echoed secret, wherever the excerpt is cut", () =>
+    Effect.gen(function*() {
+      const token = "S-echoed-token-0123456789abcdefghij"
+      const secretRequest = HttpClientRequest.get("https://api.example.com/users/1").pipe(
+        HttpClientRequest.setHeader("authorization", `Bearer ${token}`)
+      )
+      const ApiError = Schema.Struct({ message: Schema.String, code: Schema.String })
+      // the token straddles the excerpt's 1 KiB cut, and sits JSON-escaped in the payload's message
+      const message = `${"x".repeat(1000)} ${token} expired`
+      const { client } = fakeClient(() => Effect.succeed(jsonResponse(401, { message, code: "E_TOKEN" })))
+      const failure = yield* failureOf(Attempt.json(client, secretRequest, User, { errorSchema: ApiError }))
+      if (failure._tag !== "ClientError") throw new Error(`unexpected ${failure._tag}`)
+      const rendered = [failure.bodyExcerpt, JSON.stringify(failure), JSON.stringify(failure.payload)].join("\n")
+      for (const part of [token, token.slice(0, 8)]) expect(rendered).not.toContain(part)
+      expect(Buffer.byteLength(failure.bodyExcerpt)).toBeLessThanOrEqual(1024)
+      // the payload keeps what the caller reads: only the secret is gone
+      expect(failure.payload).toEqual(
+        Option.some({ message: `${"x".repeat(1000)} <redacted> expired`, code: "E_TOKEN" })
+      )
+    }))
+
+  it.effect("invalid JSON's detail does not quote the body", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() =>
+        Effect.succeed(new Response("S-quoted-secret-body", { headers: { "content-type": "application/json" } }))
+      )
+      const failure = yield* failureOf(Attempt.json(client, request, User))
+      if (failure._tag !== "InvalidJson") throw new Error(`unexpected ${failure._tag}`)
+      expect(failure.detail).not.toContain("S-quoted")
+      expect(failure.detail).toContain("not valid JSON")
     }))
 
   it.effect("rate limits and server errors carry the server's requested wait", () =>
@@ -245,6 +290,61 @@ describe("Attempt", () => {
       expect(reset.cause?.code).toBe("UND_ERR_SOCKET")
       const slow = yield* failureOf(Attempt.json(breaking(systemError("UND_ERR_BODY_TIMEOUT")), request, User))
       expect(slow._tag === "Timeout" && slow.phase).toBe("BodyRead")
+    }))
+
+  it.effect("an encoded body is counted as it streams: its Content-Length does not bound a decompressed body", () =>
+    Effect.gen(function*() {
+      // fetch inflates a gzip body whose Content-Length counts the compressed bytes: reading it whole before checking
+      // the size would hold all of it (here it never ends, so a whole read would never return)
+      const { client } = fakeClient(() =>
+        Effect.succeed(
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(10))
+              }
+            }),
+            { headers: { "content-length": "10", "content-encoding": "gzip" } }
+          )
+        )
+      )
+      const failure = yield* failureOf(Attempt.send(client, request, { maxBodyBytes: 50 }))
+      expect(failure._tag === "BodyTooLarge" && failure.limitBytes).toBe(50)
+    }))
+
+  it.effect("a 204 or a HEAD answer decodes nothing with the schema: Schema.Void accepts it", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(new Response(null, { status: 204 })))
+      expect(yield* Attempt.json(client, request, Schema.Void)).toBeUndefined()
+      const struct = yield* failureOf(Attempt.json(client, request, User))
+      expect(struct._tag).toBe("SchemaMismatch")
+      // any other empty body is still not JSON
+      const empty = fakeClient(() =>
+        Effect.succeed(new Response("", { headers: { "content-type": "application/json" } }))
+      ).client
+      expect((yield* failureOf(Attempt.json(empty, request, Schema.Void)))._tag).toBe("InvalidJson")
+    }))
+
+  it.effect("an error body cut by the body timeout keeps the status and its Retry-After", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() =>
+        Effect.succeed(
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode("{\"error\":"))
+              }
+            }),
+            { status: 429, headers: { "retry-after": "7" } }
+          )
+        )
+      )
+      const fiber = yield* Effect.fork(failureOf(Attempt.send(client, request, { bodyTimeout: "1 second" })))
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.join(fiber)
+      if (failure._tag !== "RateLimited") throw new Error(`unexpected ${failure._tag}`)
+      expect(Option.map(failure.retryAfter, Duration.toSeconds)).toEqual(Option.some(7))
+      expect(failure.bodyExcerpt).toBe("")
     }))
 
   it.effect("HEAD and 204 responses have an empty body", () =>

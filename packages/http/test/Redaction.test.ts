@@ -28,7 +28,9 @@ describe("Redaction", () => {
       "password",
       "secret",
       "client_secret",
-      "X-Amz-Signature"
+      "X-Amz-Signature",
+      // OpenTelemetry's default list for `url.full` (S3 signature version 2)
+      "AWSAccessKeyId"
     ]
     for (const name of secret) expect(Redaction.isSecretParamName(name)).toBe(true)
     for (const name of ["page", "limit", "q", "sort", "monkey", "keyword"]) {
@@ -125,6 +127,18 @@ describe("Redaction", () => {
       expect(text).toBe("echo: <redacted> and <redacted>, <redacted>!")
       expect(Redaction.redactUrl("https://x.test/?q=plain-secret-88")).toBe("https://x.test/?q=<redacted>")
       expect(Redaction.redactHeaders({ "x-echo": "got plain-secret-88" })).toEqual({ "x-echo": "got <redacted>" })
+    }))
+
+  it.effect("redacts the other forms a server echoes a secret in: lower-case hex, form encoding, JSON's \\/", () =>
+    Effect.gen(function*() {
+      yield* Redaction.registerSecretValues("Echo/Token+9 x")
+      const forms = [
+        "Echo%2FToken%2B9%20x",
+        "Echo%2fToken%2b9%20x",
+        "Echo%2FToken%2B9+x",
+        JSON.stringify({ echoed: "Echo/Token+9 x" }).replaceAll("/", "\\/")
+      ]
+      for (const form of forms) expect(Redaction.redactText(`got ${form}`)).not.toContain("Token")
     }))
 
   it("redacts header-like lines in free text", () => {

@@ -1,7 +1,7 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Redirect } from "@sturdy/http"
-import { Effect, Schema, Stream } from "effect"
+import { Attempt, Auth, Policy, Redirect, Telemetry } from "@sturdy/http"
+import { Effect, Redacted, Schema, Stream } from "effect"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const moved = (status: number, location: string) => new Response(null, { status, headers: { location } })
@@ -43,6 +43,25 @@ describe("Redirect", () => {
       )
       expect(seen.map((s) => s.headers.authorization)).toEqual(["Bearer t-1234", undefined])
     }))
+
+  it.effect("a header that holds a registered credential stays on its origin, whatever its name", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(url.host === "api.test" ? moved(302, "https://elsewhere.test/") : jsonResponse(200, {}))
+      )
+      // Auth applied outside the redirect middleware (its docs advise against it) attaches its key to every hop
+      yield* Attempt.send(
+        client.pipe(Redirect.follow(), Auth.apiKeyHeader("x-partner", Redacted.make("partner-key-4711"))),
+        HttpClientRequest.get("https://api.test/")
+      )
+      expect(seen.map((s) => s.headers["x-partner"])).toEqual(["partner-key-4711", undefined])
+    }))
+
+  it("a password holding an unencoded '@' never reaches a key or a label: the host follows the last '@'", () => {
+    const request = HttpClientRequest.get("http://alice:pw-head@pw-tail-secret@127.0.0.1:8080/x")
+    expect(Policy.upstreamKey(request)).toBe("http://127.0.0.1:8080")
+    expect(JSON.stringify(Telemetry.target(request))).not.toContain("pw-tail")
+  })
 
   it.effect("a 307 with a streamed body is returned, not followed: the body cannot be sent twice", () =>
     Effect.gen(function*() {

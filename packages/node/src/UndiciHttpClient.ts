@@ -84,9 +84,16 @@ export interface DispatcherOptions {
   readonly keepAliveMaxTimeout?: Duration.DurationInput | undefined
   /** How long establishing a connection (TCP and TLS) may take; fails with `UND_ERR_CONNECT_TIMEOUT`. */
   readonly connectTimeout?: Duration.DurationInput | undefined
-  /** Deadline for the response headers; fails with `UND_ERR_HEADERS_TIMEOUT` as a `RequestError`. */
+  /**
+   * Deadline for the response headers; fails with `UND_ERR_HEADERS_TIMEOUT` as a `RequestError` (in `@sturdy/http`, a
+   * `Timeout` of phase `Attempt` with this limit). undici checks it on a timer of about one second's resolution, so a
+   * limit under a few seconds fires up to a second late: `Attempt`'s timeouts and `Deadline` are exact.
+   */
   readonly headersTimeout?: Duration.DurationInput | undefined
-  /** Longest pause between body chunks; fails with `UND_ERR_BODY_TIMEOUT` as a `ResponseError`. */
+  /**
+   * Longest pause between body chunks; fails with `UND_ERR_BODY_TIMEOUT` as a `ResponseError` (in `@sturdy/http`, a
+   * `Timeout` of phase `BodyRead` with this limit). Checked on the same coarse timer as `headersTimeout`.
+   */
   readonly bodyTimeout?: Duration.DurationInput | undefined
 }
 

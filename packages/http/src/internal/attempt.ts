@@ -115,6 +115,33 @@ const findCode = (cause: unknown): string | undefined => {
   return undefined
 }
 
+// The limit of undici's own headers or body timeout, when the transport says it (`@sturdy/node` adds
+// `timeoutMillis` to the error); zero when it is not known.
+const transportLimit = (cause: unknown, code: string): Duration.Duration => {
+  const queue: Array<unknown> = [cause]
+  for (let i = 0; i < queue.length && i < 16; i++) {
+    const u = queue[i]
+    if (findOwnCode(u) === code) {
+      const millis = (u as { readonly timeoutMillis?: unknown }).timeoutMillis
+      return typeof millis === "number" && millis > 0 ? Duration.millis(millis) : Duration.zero
+    }
+    queue.push(...nested(u))
+  }
+  return Duration.zero
+}
+
+// Whether an error with `code` in the chain says it came from `connect` (Node's system errors name their syscall;
+// with `autoSelectFamily` each address's error sits in an `AggregateError`).
+const failedWhileConnecting = (cause: unknown, code: string): boolean => {
+  const queue: Array<unknown> = [cause]
+  for (let i = 0; i < queue.length && i < 16; i++) {
+    const u = queue[i]
+    if (findOwnCode(u) === code && (u as { readonly syscall?: unknown }).syscall === "connect") return true
+    queue.push(...nested(u))
+  }
+  return false
+}
+
 const collectMessages = (cause: unknown): string => {
   const queue: Array<unknown> = [cause]
   const messages: Array<string> = []
@@ -128,7 +155,9 @@ const collectMessages = (cause: unknown): string => {
 
 const dnsCodes = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "EAI_NODATA"])
 const resetCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED", "EHOSTDOWN"])
-const connectTimeoutCodes = new Set(["UND_ERR_CONNECT_TIMEOUT", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"])
+// Node gives these codes to a connect that failed, and also to a socket that was already open (a send that timed out,
+// an unreachable host reported on a live connection): only the first proves the request was never written.
+const unsentWhileConnectingCodes = new Set(["ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"])
 const tlsCodes = new Set([
   "EPROTO",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
@@ -146,7 +175,8 @@ export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["r
     if (code === "ECONNREFUSED") return "Refused"
     if (dnsCodes.has(code)) return "DnsLookup"
     if (resetCodes.has(code)) return "Reset"
-    if (connectTimeoutCodes.has(code)) return "ConnectTimeout"
+    if (code === "UND_ERR_CONNECT_TIMEOUT") return "ConnectTimeout"
+    if (unsentWhileConnectingCodes.has(code)) return failedWhileConnecting(cause, code) ? "ConnectTimeout" : "Unknown"
     if (tlsCodes.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") || code.includes("CERT")) {
       return "Tls"
     }
@@ -192,7 +222,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
         return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
       }
       if (code === "UND_ERR_HEADERS_TIMEOUT") {
-        return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: Duration.zero })
+        return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: transportLimit(error.cause, code) })
       }
       return new HttpFailure.ConnectionError({
         ...info,
@@ -314,7 +344,7 @@ const bodyReadFailure = (
   if (isDeadlineExceeded(cause)) return deadlineTimeout(cause, request)
   const code = findCode(cause)
   if (code === "UND_ERR_BODY_TIMEOUT") {
-    return new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.zero })
+    return new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: transportLimit(cause, code) })
   }
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") return tooLarge(request, response, limit, expectedBytes)
   return truncated(request, response, cause, receivedBytes, expectedBytes)
@@ -337,10 +367,16 @@ export const readBounded = (
 ): Effect.Effect<Uint8Array, BodyReadFailure> => {
   if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
   const declared = declaredLength(response)
-  if (declared !== undefined) {
-    if (declared > limit) {
-      return Effect.zipRight(discard(response), Effect.fail(tooLarge(request, response, limit, declared)))
-    }
+  if (declared !== undefined && declared > limit) {
+    return Effect.zipRight(discard(response), Effect.fail(tooLarge(request, response, limit, declared)))
+  }
+  // Content-Length counts the bytes sent. A transport that decompresses (fetch) hands over more than that, so an
+  // encoded body is read as a counted stream: a small compressed body can inflate past any limit. Sturdy's own
+  // transport never decompresses.
+  if (
+    declared !== undefined &&
+    (response instanceof clientResponse.Class || headerOf(response, "content-encoding") === undefined)
+  ) {
     // Content-Length bounds the read: one buffer, no stream.
     const checked = (bytes: Uint8Array): Exit.Exit<Uint8Array, BodyReadFailure> => {
       if (bytes.byteLength > limit) return Exit.fail(tooLarge(request, response, limit, declared))
@@ -410,17 +446,48 @@ const withBodyTimeout = <A, E, R>(
 // status
 // -----------------------------------------------------------------------------
 
-const excerpt = (body: Uint8Array, secrets: ReadonlyArray<string>): string =>
-  redaction.redactText(utf8.decode(body.byteLength > excerptBytes ? body.subarray(0, excerptBytes) : body), secrets)
+// Redaction runs before the cut: a secret the cut split would no longer match whole, and its first part would stay.
+// The text redacted is bounded, so a large body costs no more than this.
+const excerptWindowBytes = excerptBytes + 16 * 1024
 
+const excerpt = (body: Uint8Array, secrets: ReadonlyArray<string>): string =>
+  cutToExcerpt(
+    redaction.redactText(
+      utf8.decode(body.byteLength > excerptWindowBytes ? body.subarray(0, excerptWindowBytes) : body),
+      secrets
+    )
+  )
+
+const utf8Encoder = new TextEncoder()
+
+/** The text's first `excerptBytes` bytes, without a character or a `<redacted>` the cut would split. */
+const cutToExcerpt = (text: string): string => {
+  // a UTF-16 unit is at most three bytes of UTF-8
+  if (text.length * 3 <= excerptBytes) return text
+  const bytes = utf8Encoder.encode(text)
+  if (bytes.byteLength <= excerptBytes) return text
+  let cut = utf8.decode(bytes.subarray(0, excerptBytes))
+  if (cut.endsWith("\uFFFD")) cut = cut.slice(0, -1)
+  const open = cut.lastIndexOf("<")
+  if (
+    open !== -1 && cut.length - open < redaction.placeholder.length && redaction.placeholder.startsWith(cut.slice(open))
+  ) {
+    cut = cut.slice(0, open)
+  }
+  return cut
+}
+
+// The payload is redacted as the excerpt is: a server that echoes the token it was sent must not put it in a failure
+// that gets logged. Redacting the parsed value, not the text, finds a secret however the JSON escaped it.
 const decodePayload = (
   body: Uint8Array,
   errorSchema: Schema.Schema.AnyNoContext | undefined,
-  maxDepth: number
+  maxDepth: number,
+  secrets: ReadonlyArray<string>
 ): Option.Option<unknown> => {
   if (errorSchema === undefined || body.byteLength === 0 || jsonDepthExceeds(body, maxDepth)) return Option.none()
   try {
-    return Schema.decodeUnknownOption(errorSchema)(parseJson(utf8.decode(body)))
+    return Schema.decodeUnknownOption(errorSchema)(redaction.redactJson(parseJson(utf8.decode(body)), secrets))
   } catch {
     return Option.none()
   }
@@ -481,21 +548,26 @@ export const statusFailure = (
   options: Attempt.Options
 ): Effect.Effect<HttpFailure.StatusFailure, HttpFailure.Timeout> => {
   const request = response.request
-  return withBodyTimeout(
-    Effect.catchAll(
+  // The status already says what happened: an error body that cannot be read, or that stalls past the body timeout
+  // (the transport's or `bodyTimeout`), leaves the excerpt empty but keeps the status and its Retry-After. The
+  // attempt's timeout and the deadline end it as a `Timeout`, as they end any attempt: a transport that does not
+  // enforce them has the whole exchange interrupted, and the outcome must not depend on the transport.
+  return Effect.catchAll(
+    withBodyTimeout(
       readBounded(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
-      (failure) =>
-        failure._tag === "Timeout" && failure.phase !== "BodyRead" ? Effect.fail(failure) : Effect.succeed(emptyBody)
+      request,
+      options.bodyTimeout
     ),
-    request,
-    options.bodyTimeout
+    (failure) =>
+      failure._tag === "Timeout" && failure.phase !== "BodyRead" ? Effect.fail(failure) : Effect.succeed(emptyBody)
   ).pipe(
     Effect.zipWith(Clock.currentTimeMillis, (body, now): HttpFailure.StatusFailure => {
       const status = response.status
+      const secrets = secretsOf(request, response)
       const fields = {
         ...responseInfo(request, response),
-        bodyExcerpt: excerpt(body, secretsOf(request, response)),
-        payload: decodePayload(body, options.errorSchema, options.maxJsonDepth ?? defaultMaxJsonDepth)
+        bodyExcerpt: excerpt(body, secrets),
+        payload: decodePayload(body, options.errorSchema, options.maxJsonDepth ?? defaultMaxJsonDepth, secrets)
       }
       if (status === 429) {
         return new HttpFailure.RateLimited({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
@@ -744,6 +816,15 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
   return out
 }
 
+// V8 quotes the start of the text it could not parse (`Unexpected token 'S', "S-3cr3t-to"... is not valid JSON`):
+// a secret cut short there no longer matches whole, so the quote goes; the excerpt shows the body, redacted.
+const quotedText = /"[\s\S]*"(?:\.\.\.)?\s*(?=is not valid JSON)/
+
+const parseErrorDetail = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(quotedText, "the body ")
+}
+
 /** @internal */
 export const decodeJson = <A, I, R>(
   received: Attempt.Received,
@@ -753,17 +834,23 @@ export const decodeJson = <A, I, R>(
   let json: unknown
   const maxDepth = options?.maxJsonDepth ?? defaultMaxJsonDepth
   try {
-    if (received.body.byteLength === 0) throw new SyntaxError("empty body")
-    if (jsonDepthExceeds(received.body, maxDepth)) {
-      throw new SyntaxError(`nested deeper than ${maxDepth} levels (maxJsonDepth)`)
+    if (received.body.byteLength === 0) {
+      // No Content and a HEAD answer have no body by definition: the schema decides (`Schema.Void` accepts it), as
+      // got and ky hand over an empty value; any other empty body is not JSON.
+      if (!hasNoBody(received.request, received.status)) throw new SyntaxError("empty body")
+      json = undefined
+    } else {
+      if (jsonDepthExceeds(received.body, maxDepth)) {
+        throw new SyntaxError(`nested deeper than ${maxDepth} levels (maxJsonDepth)`)
+      }
+      json = parseJson(received.text)
     }
-    json = parseJson(received.text)
   } catch (error) {
     const secrets = secretsOf(received.request, received.response)
     return Effect.fail(
       new HttpFailure.InvalidJson({
         ...responseInfo(received.request, received.response),
-        detail: redaction.redactText(error instanceof Error ? error.message : String(error), secrets),
+        detail: redaction.redactText(parseErrorDetail(error), secrets),
         bodyExcerpt: excerpt(received.body, secrets)
       })
     )

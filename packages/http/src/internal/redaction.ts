@@ -47,7 +47,9 @@ const secretParamExact = new Set([
   "hmac",
   "apikey",
   "client_secret",
-  "x-amz-security-token"
+  "x-amz-security-token",
+  // OpenTelemetry's list of query keys to redact in `url.full` (S3's signature version 2)
+  "awsaccesskeyid"
 ])
 
 /** @internal */
@@ -126,6 +128,18 @@ export const unsafeRegisterSecret = (secret: string | Redacted.Redacted<string>)
     if (oldest.done !== true) secretValues.delete(oldest.value)
   }
   secretValues.set(value, true)
+}
+
+/**
+ * Whether `text` holds a secret the process registered (Auth's credentials, `registerSecretValues`): a header that
+ * carries one is secret whatever its name.
+ *
+ * @internal
+ */
+export const holdsRegisteredSecret = (text: string): boolean => {
+  if (text.length < minimumSecretLength) return false
+  for (const value of secretValues.keys()) if (text.includes(value)) return true
+  return false
 }
 
 /** @internal */
@@ -231,23 +245,32 @@ const addFragment = (out: Set<string>, fragment: string): void => {
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
-/** Replaces every registered secret and every given one, as written and URL-encoded, wherever it appears. */
+/**
+ * The forms a secret takes when a server echoes it: as written; URL-encoded, with upper- or lower-case hex, and with
+ * `+` for spaces (form encoding); and JSON-escaped with `\/` (PHP's `json_encode` escapes slashes, and base64 tokens
+ * hold them).
+ */
+const considerForms = (value: string, consider: (form: string) => void): void => {
+  consider(value)
+  const encoded = encodeURIComponent(value)
+  if (encoded !== value) {
+    consider(encoded)
+    const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+    if (lowerHex !== encoded) consider(lowerHex)
+    if (value.includes(" ")) consider(encoded.replaceAll("%20", "+"))
+  }
+  if (value.includes("/")) consider(value.replaceAll("/", "\\/"))
+}
+
+/** Replaces every registered secret and every given one, in each of its echoed forms, wherever it appears. */
 const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
   if (text.length < minimumSecretLength || (secretValues.size === 0 && extra.length === 0)) return text
   const candidates: Array<string> = []
   const consider = (value: string) => {
     if (value.length <= text.length && text.includes(value)) candidates.push(value)
   }
-  for (const value of secretValues.keys()) {
-    consider(value)
-    const encoded = encodeURIComponent(value)
-    if (encoded !== value) consider(encoded)
-  }
-  for (const value of extra) {
-    consider(value)
-    const encoded = encodeURIComponent(value)
-    if (encoded !== value) consider(encoded)
-  }
+  for (const value of secretValues.keys()) considerForms(value, consider)
+  for (const value of extra) considerForms(value, consider)
   if (candidates.length === 0) return text
   // the longest first, so a secret that contains another is replaced whole
   candidates.sort((a, b) => b.length - a.length)
@@ -374,6 +397,29 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
         `${scheme} ${placeholder}`),
     secrets
   )
+
+/**
+ * A parsed JSON value with `redactText` applied to every string in it. Keys are kept, and so are values under
+ * secret-looking keys that hold no secret: an error body's `code` or `session` field is data the caller reads.
+ *
+ * @internal
+ */
+export const redactJson = (value: unknown, secrets: ReadonlyArray<string> = noSecrets): unknown => {
+  if (typeof value === "string") return redactText(value, secrets)
+  if (typeof value !== "object" || value === null) return value
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, secrets))
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    // assigned as a data property: a `__proto__` key must not set the copy's prototype
+    Object.defineProperty(out, key, {
+      value: redactJson((value as Record<string, unknown>)[key], secrets),
+      enumerable: true,
+      writable: true,
+      configurable: true
+    })
+  }
+  return out
+}
 
 /** @internal */
 export const headerNamesToRedact: ReadonlyArray<string | RegExp> = [

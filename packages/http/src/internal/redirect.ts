@@ -21,7 +21,10 @@ const redirectStatuses: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 /** Headers that describe the body: dropped with it when a redirect turns the request into a GET (fetch). */
 const bodyHeaders = ["content-type", "content-length", "content-encoding", "content-language", "content-location"]
 
-/** Dropped on every hop to another origin (curl, fetch), with every header `Redaction` calls secret. */
+/**
+ * Dropped on every hop to another origin (curl, fetch), with every header `Redaction` calls secret and every header
+ * that holds a registered secret value.
+ */
 const crossOriginHeaders = ["authorization", "proxy-authorization", "cookie", "host"]
 
 /** @internal */
@@ -60,7 +63,11 @@ export const nextRequest = (
   if (originOf(from) !== originOf(to)) {
     headers = Headers.remove(headers, crossOriginHeaders)
     const secret: Array<string> = []
-    for (const name in headers) if (redaction.isSecretHeaderName(name)) secret.push(name)
+    // a header carrying a registered credential goes too, whatever its name: Auth applied outside this middleware
+    // (against its advice) must not hand its key to another origin
+    for (const name in headers) {
+      if (redaction.isSecretHeaderName(name) || redaction.holdsRegisteredSecret(headers[name])) secret.push(name)
+    }
     if (secret.length > 0) headers = Headers.remove(headers, secret)
   }
   const method = methodAfter(request.method, status)

@@ -6,8 +6,11 @@ import * as redaction from "./redaction.js"
 // upstream keys and endpoint patterns
 // -----------------------------------------------------------------------------
 
-/** @internal scheme, host (a bracketed IPv6 literal or a name), port and path of an absolute URL */
-export const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?([^?#]*)/i
+/**
+ * @internal scheme, host (a bracketed IPv6 literal or a name), port and path of an absolute URL. The user info ends
+ * at the authority's last `@`, as the URL standard reads it: a password may hold an unencoded `@`.
+ */
+export const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?([^?#]*)/i
 /** @internal */
 export const defaultPorts: Readonly<Record<string, string>> = { http: "80", https: "443", ws: "80", wss: "443" }
 

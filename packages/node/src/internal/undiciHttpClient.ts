@@ -57,12 +57,36 @@ export const agentOptions = (options: UndiciHttpClient.DispatcherOptions = {}): 
   return options.connections === undefined ? agentOptions : { ...agentOptions, connections: options.connections }
 }
 
+/**
+ * The headers and body timeouts of the dispatchers made with them. undici's timeout errors do not say what the limit
+ * was; the call adds it to the error, so the failure reports the limit that fired.
+ */
+const transportTimeouts = new WeakMap<Undici.Dispatcher, TransportTimeouts>()
+// only looked up once some dispatcher has timeouts of its own: the default has none
+let anyTransportTimeouts = false
+
+interface TransportTimeouts {
+  readonly headersMillis: number
+  readonly bodyMillis: number
+}
+
 /** @internal */
 export const makeDispatcher = (
   options?: UndiciHttpClient.DispatcherOptions
 ): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => new Undici.Agent(agentOptions(options))),
+    Effect.sync(() => {
+      const resolved = agentOptions(options)
+      const dispatcher = new Undici.Agent(resolved)
+      if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
+        anyTransportTimeouts = true
+        transportTimeouts.set(dispatcher, {
+          headersMillis: resolved.headersTimeout!,
+          bodyMillis: resolved.bodyTimeout!
+        })
+      }
+      return dispatcher
+    }),
     (dispatcher) => Effect.promise(() => dispatcher.destroy())
   )
 
@@ -305,6 +329,7 @@ const dispatchRequest = (
       }
     }
     const call = new UndiciCall(request, resume)
+    if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
     // Node fires a longer timer at once; a limit over 24.8 days is no limit (Effect's Clock never fires one either)
     if (limit !== undefined && timeLeft <= maxTimerMillis) call.expireAfter(timeLeft, limit, attemptFirst)
     const scoped = scopedRequests.get(request)
@@ -353,6 +378,17 @@ class RequestAborted extends globalThis.Error {
     super("Request aborted")
     this.name = "AbortError"
   }
+}
+
+// `timeoutMillis` on undici's timeout error: the limit that fired, which `@sturdy/http` reports in its `Timeout`
+const withTransportLimit = (error: Error, timeouts: TransportTimeouts): void => {
+  const code = (error as { readonly code?: unknown }).code
+  const millis = code === "UND_ERR_HEADERS_TIMEOUT"
+    ? timeouts.headersMillis
+    : code === "UND_ERR_BODY_TIMEOUT"
+    ? timeouts.bodyMillis
+    : 0
+  if (millis > 0) Object.defineProperty(error, "timeoutMillis", { value: millis, configurable: true })
 }
 
 /**
@@ -485,7 +521,10 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.resumeSocket = undefined
   }
 
+  transportTimeouts: TransportTimeouts | undefined = undefined
+
   onError(error: Error): void {
+    if (this.transportTimeouts !== undefined) withTransportLimit(error, this.transportTimeouts)
     this.clearTimer()
     this.release()
     const resumeResponse = this.resumeResponse
