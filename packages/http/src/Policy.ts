@@ -7,11 +7,14 @@
  *   → attempt timeout → attempt
  * ```
  *
- * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`): every later call of the
- * key waits it out when it fits the call's patience (`retry.maxRetryAfter`, the deadline), and fails at once with
- * `RateLimitExceeded` (reason `"Paused"`) otherwise. Each stage is a small function wrapping the next; the stages a
- * profile (host, endpoint) turns off are left out, and a profile's pipeline is built once, by the first call that
- * needs it.
+ * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`), kept no longer than
+ * the `retry.maxRetryAfter` of the call that was told: every later call of the key waits it out when the server's
+ * wait fits the call's patience (`retry.maxRetryAfter`, and the deadline, which the pause must end before), and fails
+ * at once with `RateLimitExceeded` (reason `"Paused"`) otherwise; once the pause kept is over, a call probes the
+ * upstream again. The time a call waits out a pause counts against its `totalTimeout`: its deadline starts when it
+ * starts waiting. Each stage is a small function wrapping the next; the
+ * stages a profile (host, endpoint) turns off are left out, and a profile's pipeline is built once, by the first call
+ * that needs it.
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
@@ -93,9 +96,14 @@
  *   and the deadline still bound a server that keeps answering 0. A value that is not a valid hint (`1.5`, `+1`,
  *   `1e3`) is ignored and the backoff applies. Why not a floor under the backoff: `Retry-After: 2` would wait up to
  *   the backoff's cap, and `Retry-After: 0` would change nothing. Beyond `retry.maxRetryAfter`, or past the
- *   deadline, the call fails at once with the server's failure. A 429 or 503 with a wait also pauses the upstream
- *   key: every later call to it waits until then, or fails at once with `RateLimitExceeded` (`"Paused"`) when the
- *   pause is longer than it could wait. `retry.respectRetryAfter: false` ignores server waits (and pauses) entirely.
+ *   deadline, the call fails at once with the server's failure. The jitter never takes the wait past
+ *   `retry.maxRetryAfter`, `retry.maxElapsed` or the deadline: whether a wait fits is decided on the server's own
+ *   value. A server's wait is held to `retry.maxElapsed` as the backoff is: a retry it would start later than that
+ *   after the first failure is not made. A 429 or 503 with a wait also pauses the upstream key: every later call to
+ *   it waits until then, or fails at once with `RateLimitExceeded` (`"Paused"`) when the server's wait is longer than
+ *   it could wait. The pause lasts that wait but at most `retry.maxRetryAfter`, so that one `Retry-After: 86400`
+ *   does not fail every call of the host for a day: after that a call probes, and a server still asking for long
+ *   pauses the key again. `retry.respectRetryAfter: false` ignores server waits (and pauses) entirely.
  * - When the retry stage stops, the failure it returns carries `attempts`, the attempts the call made (in its
  *   `message` and `toJSON` too; see {@link attemptsOf}).
  * - An open breaker fails fast: a call, or a retry, that meets it gets `CircuitOpen` at once (it says what tripped
@@ -232,14 +240,14 @@ export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen 
  * | --- | --- | --- |
  * | `maxAttempts` | 3 | attempts in total, the first included; above 10 only when `totalTimeout` or `maxElapsed` bounds the call |
  * | `baseDelay` / `maxDelay` / `jitter` | 2 s / 30 s / `"full"` | the exponential backoff; `maxDelay` caps every delay |
- * | `maxElapsed` | none | no retry starts later than this after the first failure |
+ * | `maxElapsed` | none | no retry starts later than this after the first failure, after a server's wait too |
  * | `schedule` / `delay` | none | replace the exponential backoff (still capped by `maxDelay`, limited by `maxAttempts`, `maxElapsed`, the deadline and the budget) |
  * | `statuses` | none | allow-list of retried statuses (replaces the default status rules) |
  * | `methods` | none | allow-list of retried methods, case-insensitive, combined (AND) with the failure's kind; `[]` disables retries |
  * | `respectRetryAfter` | `true` | honour `Retry-After` / `RateLimit` waits |
  * | `retryAfterStatuses` | 413, 429, 503 | the statuses whose server waits are honoured |
- * | `maxRetryAfter` | 30 s | a longer server wait fails the call at once |
- * | `retryAfterJitter` | 0.1 | at most this fraction (and at most 1 s) added to a server wait |
+ * | `maxRetryAfter` | 30 s | a longer server wait fails the call at once, and pauses the key for this long, not longer |
+ * | `retryAfterJitter` | 0.1 | at most this fraction (and at most 1 s) added to a server wait, never past `maxRetryAfter`, `maxElapsed` or the deadline |
  * | `budget` | `true` | withdraw every retry from the upstream's `RetryBudget` |
  * | `idempotencyKey` | `false` | give POST and PATCH an `Idempotency-Key` |
  * | `retryUnsent` | `true` | retry a request that is not safe to repeat when the failure proves it was never sent |
@@ -266,7 +274,10 @@ export interface RetryOptions {
   /** The cap on every delay, the backoff's or a custom schedule's (default 30 s). */
   readonly maxDelay?: Duration.DurationInput | undefined
   readonly jitter?: Backoff.Jitter | undefined
-  /** No retry is scheduled to start later than this after the first failure (default: none). */
+  /**
+   * No retry is scheduled to start later than this after the first failure (default: none), whether its wait is the
+   * backoff's, the schedule's or a server's (`Retry-After`).
+   */
   readonly maxElapsed?: Duration.DurationInput | undefined
   /**
    * Replaces the exponential backoff: the schedule is stepped with each failure and its delay is the wait. The
@@ -293,9 +304,16 @@ export interface RetryOptions {
   readonly respectRetryAfter?: boolean | undefined
   /** The statuses whose `Retry-After` / `RateLimit` wait is honoured (default 413, 429, 503). */
   readonly retryAfterStatuses?: ReadonlyArray<number> | undefined
-  /** The longest server-requested wait honoured (default 30 s); a longer one fails at once. */
+  /**
+   * The longest server-requested wait honoured (default 30 s); a longer one fails at once. Also the longest a
+   * server's wait pauses the upstream key for the calls after it, however long the server asked for: the calls
+   * during the pause fail at once (`RateLimitExceeded`, `"Paused"`), and the first after it probes the upstream.
+   */
   readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /** Fraction added at random to a server-requested wait (default 0.1, and never more than 1 s). */
+  /**
+   * Fraction added at random to a server-requested wait (default 0.1, and never more than 1 s); it never takes the
+   * wait past `maxRetryAfter`, `maxElapsed` or the deadline.
+   */
   readonly retryAfterJitter?: number | undefined
   /** Withdraw every retry from the `RetryBudget` of the upstream (default `true`). */
   readonly budget?: boolean | undefined
@@ -430,7 +448,10 @@ export interface HedgingOptions {
  * @category models
  */
 export interface EndpointOptions {
-  /** The logical call's deadline; `false` (or an infinite duration) for none. */
+  /**
+   * The logical call's deadline; `false` (or an infinite duration) for none. A server pause the call waits out counts
+   * against it (see the module's pipeline).
+   */
   readonly totalTimeout?: Duration.DurationInput | false | undefined
   /**
    * One attempt's limit (send, body read, decode); `false` (or an infinite duration) for none. A client's or a

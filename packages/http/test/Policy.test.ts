@@ -400,6 +400,75 @@ describe("Policy", () => {
         expect(failure._tag === "RateLimitExceeded" && failure.reason).toBe("Paused")
         expect((yield* scripted.requests).length).toBe(1)
       }))
+
+    it.scoped("a pause lasts at most maxRetryAfter, however long the server asked: then a call probes, and pauses again", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /search": FaultScript.status(429, { retryAfter: 86_400 }),
+          "GET /users/1": FaultScript.json(ada)
+        }, { ...quick, retry: { ...(quick.retry as Policy.RetryOptions), maxRetryAfter: "10 seconds" } })
+        for (let round = 0; round < 2; round++) {
+          // told to wait a day, the call gives up at once, and so do the calls of the key for the next 10 s
+          expect(failureOf(yield* runVirtual(api.get("/search"), "1 millis"))._tag).toBe("RateLimited")
+          const paused = failureOf(yield* runVirtual(api.get("/users/1"), "1 millis"))
+          expect(paused._tag === "RateLimitExceeded" && paused.reason).toBe("Paused")
+          expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(9999)
+          yield* TestClock.adjust("9998 millis")
+          // not a day: the first call after the pause kept goes out
+          expect(yield* runVirtual(api.get("/users/1", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
+        }
+        const requests = yield* scripted.requests
+        expect(requests.map((r) => r.route)).toEqual(["GET /search", "GET /users/1", "GET /search", "GET /users/1"])
+        expect(requests[1].arrivedAt - requests[0].arrivedAt).toBe(10_000)
+        expect(requests[3].arrivedAt - requests[2].arrivedAt).toBe(10_000)
+      }))
+
+    it.scoped("a server's wait that fits is waited out by the calls after it, up to maxRetryAfter", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /a": FaultScript.status(429, { retryAfter: 8 }),
+          "GET /b": FaultScript.json(ada)
+        }, {
+          ...quick,
+          retry: { ...(quick.retry as Policy.RetryOptions), maxAttempts: 1, maxRetryAfter: "10 seconds" }
+        })
+        expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("RateLimited")
+        expect(yield* runVirtual(api.get("/b", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = yield* arrivals(scripted)
+        expect(second - first).toBe(8000)
+      }))
+
+    it.scoped("a call that waits out a pause still ends by its totalTimeout: the pause counts against it", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /a": FaultScript.status(503, { retryAfter: 20 }),
+          "GET /slow": FaultScript.hang
+        }, { ...quick, totalTimeout: "30 seconds", attemptTimeout: "30 seconds", retry: false })
+        yield* runVirtual(api.get("/a"), "1 millis")
+        const started = yield* TestClock.currentTimeMillis
+        const fiber = yield* Effect.fork(api.get("/slow"))
+        yield* TestClock.adjust("29999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const failure = failureOf(yield* Fiber.await(fiber))
+        expect(failure._tag === "Timeout" && failure.phase).toBe("Deadline")
+        expect(failure._tag === "Timeout" && Duration.toMillis(failure.timeout)).toBe(30_000)
+        // sent once the pause was over, 19.999 s in
+        expect((yield* arrivals(scripted))[1] - started).toBe(19_999)
+      }))
+
+    it.scoped("a pause that would use up the deadline fails at once with RateLimitExceeded", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /a": FaultScript.status(503, { retryAfter: 20 }),
+          "GET /b": FaultScript.json(ada)
+        }, { ...quick, totalTimeout: "20 seconds", attemptTimeout: "5 seconds", retry: false })
+        expect(failureOf(yield* Effect.exit(api.get("/a")))._tag).toBe("ServerError")
+        const failure = failureOf(yield* Effect.exit(api.get("/b")))
+        expect(failure._tag === "RateLimitExceeded" && failure.reason).toBe("Paused")
+        expect((yield* scripted.requests).length).toBe(1)
+        expect(yield* TestClock.currentTimeMillis).toBe(0)
+      }))
   })
 
   describe("deadlines", () => {
@@ -1225,6 +1294,38 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       const [first, second] = yield* arrivals(scripted)
       expect(second - first).toBeGreaterThanOrEqual(25_000)
       expect(second - first).toBeLessThanOrEqual(26_000)
+    }))
+
+  it.scoped("a server's wait that fits the deadline is retried whatever the jitter adds, never past the deadline", () =>
+    Effect.gen(function*() {
+      for (let seed = 0; seed < 10; seed++) {
+        const { api, scripted } = yield* harness(
+          {
+            "GET /a": FaultScript.sequence(FaultScript.status(503, { retryAfter: 10 }), FaultScript.json(ada))
+          },
+          retryWith({ retryAfterJitter: 0.1 }, { ...exact, totalTimeout: "10500 millis", attemptTimeout: "5 seconds" })
+        )
+        const exit = yield* runVirtual(Effect.withRandom(api.get("/a", { schema: User }), Random.make(seed)))
+        expect(exit).toEqual(Exit.succeed(ada))
+        const [first, second] = yield* arrivals(scripted)
+        expect(second - first).toBeGreaterThanOrEqual(10_000)
+        expect(second - first).toBeLessThan(10_500)
+      }
+    }))
+
+  it.scoped("maxElapsed holds a server's wait too: no retry starts later than it after the first failure", () =>
+    Effect.gen(function*() {
+      const options = retryWith({ maxElapsed: "5 seconds", maxAttempts: 5 })
+      const longer = yield* harness({ "GET /a": FaultScript.status(503, { retryAfter: 10 }) }, options)
+      const failure = failureOf(yield* runVirtual(longer.api.get("/a")))
+      expect(failure._tag).toBe("ServerError")
+      expect(Policy.attemptsOf(failure)).toBe(1)
+      expect(yield* arrivals(longer.scripted)).toEqual([0])
+      // shorter waits are made while they fit: at 2 s and 4 s, not at 6 s
+      const shorter = yield* harness({ "GET /a": FaultScript.status(503, { retryAfter: 2 }) }, options)
+      const started = yield* TestClock.currentTimeMillis
+      expect(Policy.attemptsOf(failureOf(yield* runVirtual(shorter.api.get("/a"))))).toBe(3)
+      expect((yield* arrivals(shorter.scripted)).map((t) => t - started)).toEqual([0, 2000, 4000])
     }))
 
   it.scoped("an invalid delay-seconds (1.5, +1, 1e3) is no hint: the backoff applies", () =>

@@ -27,7 +27,10 @@
  *
  * Randomness comes from Effect's `Random` service, so `Effect.withRandom(Random.make(seed))` reproduces a
  * sequence. Unlike `Schedule.upTo` (which only checks before sleeping, so the last sleep can run past it),
- * `maxElapsed` is checked against the end of the next delay. For a total time limit across attempts, prefer
+ * `maxElapsed` is checked against the end of the next delay. `Retry.retry` holds a server's wait (`delayHint`), which
+ * replaces the delay, to the same limit: a retry after that wait that would start later ends retrying, as the
+ * schedule's own delay would. It can do so for the schedule `exponential` or `bounded` returned, not for one combined
+ * further (`Schedule.intersect`, ...): bound that with `bounded` last. For a total time limit across attempts, prefer
  * `Deadline.withDeadline`.
  *
  * @since 0.1.0
@@ -147,7 +150,10 @@ export interface BoundedOptions {
   readonly maxDelay?: Duration.DurationInput | undefined
   /** Attempts in total, the first included (default unbounded). */
   readonly maxAttempts?: number | undefined
-  /** No retry is scheduled to start later than this after the first failure (default unbounded). */
+  /**
+   * No retry is scheduled to start later than this after the first failure (default unbounded), a server's wait
+   * that replaces the delay under `Retry.retry` included.
+   */
   readonly maxElapsed?: Duration.DurationInput | undefined
 }
 

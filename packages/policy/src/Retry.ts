@@ -10,14 +10,18 @@
  * 2. The schedule is stepped with the failure; done → the failure is returned (`"exhausted"`).
  * 3. `delayHint(failure)` (a Retry-After, say) **is** the wait, replacing the schedule's delay (as ky, got, undici,
  *    urllib3 and Polly do): above `maxRetryAfter` the failure is returned at once without sleeping
- *    (`"retry-after-too-long"`); otherwise the wait is the hint plus a small positive jitter, at most `retryAfterJitter` of
- *    it and at most `maxRetryAfterJitter`, never more than `maxRetryAfter` (`"retry-after"`). A zero hint ("now", or a
- *    past date) retries at once, with no jitter; the attempt limit, the deadline and the budget still bound a
- *    server that keeps answering 0. Why not a floor under the backoff: `Retry-After: 2` would then wait up to the
- *    backoff's cap, and `Retry-After: 0` would change nothing.
- * 4. If the next attempt would start at or after the current deadline, the ORIGINAL failure is returned at once
- *    (`"deadline"`): no sleep runs past a deadline, and the caller learns why the call failed rather than only
- *    that time ran out. (A deadline that fires during an attempt fails with `Deadline.DeadlineExceeded`.)
+ *    (`"retry-after-too-long"`). The hint is held to the limits the schedule's own delay was: a `Backoff` schedule's
+ *    `maxElapsed` (a retry that would start later than that after the first failure ends retrying as the schedule
+ *    would, `"exhausted"`; as in cenkalti/backoff) and the deadline (step 4). Otherwise the wait is the hint plus a
+ *    small positive jitter, at most `retryAfterJitter` of it and at most `maxRetryAfterJitter`, and never past
+ *    `maxRetryAfter`, `maxElapsed` or the deadline (`"retry-after"`): the jitter shortens rather than turning a hint
+ *    that fits into a give-up. A zero hint ("now", or a past date) retries at once, with no jitter; the attempt
+ *    limit, the deadline and the budget still bound a server that keeps answering 0. Why not a floor under the
+ *    backoff: `Retry-After: 2` would then wait up to the backoff's cap, and `Retry-After: 0` would change nothing.
+ * 4. If the next attempt would start at or after the current deadline (for a hint: the hint itself, before any
+ *    jitter), the ORIGINAL failure is returned at once (`"deadline"`): no sleep runs past a deadline, and the caller
+ *    learns why the call failed rather than only that time ran out. (A deadline that fires during an attempt fails
+ *    with `Deadline.DeadlineExceeded`.)
  * 5. With `budgetKey`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
  *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the original.
  * 6. Otherwise it sleeps and runs the next attempt.
@@ -118,10 +122,16 @@ export interface Options<E, R = never> {
   readonly schedule?: Schedule.Schedule<unknown, NoInfer<E>, R> | undefined
   /** Whether to retry after `failure`; `attempt` is the number of the attempt that failed (1 for the first). */
   readonly while?: ((failure: E, attempt: number) => boolean) | undefined
-  /** The wait the failure asks for (a server's `Retry-After`, say): it replaces the schedule's delay. */
+  /**
+   * The wait the failure asks for (a server's `Retry-After`, say): it replaces the schedule's delay, under the same
+   * `maxElapsed` (of a `Backoff` schedule) and deadline.
+   */
   readonly delayHint?: ((failure: E) => Option.Option<Duration.Duration>) | undefined
   readonly maxRetryAfter?: Duration.DurationInput | undefined
-  /** The largest fraction of a hint added to it at random (default 0.1). */
+  /**
+   * The largest fraction of a hint added to it at random (default 0.1); the addition never takes the wait past
+   * `maxRetryAfter`, `maxElapsed` or the deadline.
+   */
   readonly retryAfterJitter?: number | undefined
   /** The most ever added to a hint at random (default 1 second). */
   readonly maxRetryAfterJitter?: Duration.DurationInput | undefined

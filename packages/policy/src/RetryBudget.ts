@@ -9,8 +9,10 @@
  * | `minRetries` | `10`         | retries always allowed per window, so low traffic can retry    |
  * | `window`     | `10 seconds` | sliding window (ten slots, driven by `Clock`, no timers)       |
  *
- * In a window a retry is allowed while `retries < minRetries + ratio × requests`. The service is shared by every
- * fiber through its layer; keys (an upstream's host, say) are counted separately.
+ * In a window a retry is allowed while `retries < minRetries + ratio × requests`, so a fraction of a retry allows one
+ * (ratio 0.5 with one request and no floor: one retry). A budget on a shared store (`RetryBudgetStore`,
+ * `RetryBudgetRedis`) applies the same rule to the fleet's counts, so moving to one changes no decision. The service
+ * is shared by every fiber through its layer; keys (an upstream's host, say) are counted separately.
  *
  * @since 0.1.0
  */
@@ -55,7 +57,8 @@ export declare namespace RetryBudget {
   }
 
   /**
-   * Counts for one key over the current window; `available` is how many retries would be allowed now.
+   * Counts for one key over the current window; `available` is how many retries would be allowed now, one after the
+   * other (`minRetries + ratio × requests − retries` rounded up, never below 0).
    *
    * @since 0.1.0
    * @category models

@@ -359,6 +359,91 @@ describe("Retry", () => {
       expect(attempts.map((a) => a.reason)).toEqual(["deadline"])
     }))
 
+  it.effect("a Retry-After that fits the deadline is retried whatever the jitter: the jitter stops short of it", () =>
+    Effect.gen(function*() {
+      // 10 s asked, 10.5 s left: up to +1 s of jitter must neither give up nor sleep past the deadline
+      for (let seed = 0; seed < 20; seed++) {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream({ failures: 1, retryAfter: "10 seconds" })
+        const { attempts, onAttempt } = collector<Unavailable>()
+        const exit = yield* runVirtual(upstream.call.pipe(
+          Retry.retry({ schedule: noJitter, delayHint: hintOf, onAttempt }),
+          Deadline.withDeadline("10500 millis"),
+          Effect.withRandom(Random.make(seed))
+        ))
+        expect(exit).toStrictEqual(Exit.succeed("ok after 2"))
+        expect(attempts.map((a) => a.reason)).toEqual(["retry-after"])
+        expect(upstream.arrivals[1]! - start).toBeGreaterThanOrEqual(10_000)
+        expect(upstream.arrivals[1]! - start).toBeLessThan(10_500)
+      }
+      // the hint itself reaching the deadline still gives up at once
+      const upstream = makeUpstream({ failures: 1, retryAfter: "10 seconds" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* upstream.call.pipe(
+        Retry.retry({ schedule: noJitter, delayHint: hintOf, onAttempt }),
+        Deadline.withDeadline("10 seconds"),
+        Effect.exit
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(upstream.arrivals.length).toBe(1)
+      expect(summary(attempts)).toEqual([[2, 10_000, "deadline", false]])
+    }))
+
+  it.effect("a Retry-After is held to a Backoff schedule's maxElapsed: a retry past it ends retrying, as the schedule would", () =>
+    Effect.gen(function*() {
+      const longer = makeUpstream({ retryAfter: "10 seconds" })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* longer.call.pipe(
+        Retry.retry({
+          schedule: Backoff.exponential({ maxAttempts: 5, maxElapsed: "5 seconds" }),
+          delayHint: hintOf,
+          onAttempt
+        }),
+        Effect.exit
+      )
+      expect(exit).toStrictEqual(
+        Exit.fail(new Unavailable({ attempt: 1, retryAfter: Option.some(Duration.seconds(10)) }))
+      )
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
+      expect(summary(attempts)).toEqual([[2, 0, "exhausted", false]])
+
+      // shorter waits are made until the next would start after 5 s from the first failure; `bounded` too
+      for (
+        const schedule of [
+          Backoff.exponential({ maxAttempts: 10, maxElapsed: "5 seconds" }),
+          Backoff.bounded(Backoff.fromDelay(() => "1 millis"), { maxElapsed: "5 seconds" })
+        ]
+      ) {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream({ retryAfter: "2 seconds" })
+        const { attempts, onAttempt } = collector<Unavailable>()
+        yield* runVirtual(
+          upstream.call.pipe(Retry.retry({ schedule, delayHint: hintOf, retryAfterJitter: 0, onAttempt }))
+        )
+        expect(upstream.arrivals.map((t) => t - start)).toEqual([0, 2000, 4000])
+        expect(attempts.at(-1)!.reason).toBe("exhausted")
+      }
+    }))
+
+  it.effect("the jitter on a Retry-After never takes a retry past maxElapsed", () =>
+    Effect.gen(function*() {
+      for (let seed = 0; seed < 10; seed++) {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream({ failures: 1, retryAfter: "4900 millis" })
+        const exit = yield* runVirtual(upstream.call.pipe(
+          Retry.retry({
+            schedule: Backoff.exponential({ maxElapsed: "5 seconds" }),
+            delayHint: hintOf,
+            retryAfterJitter: 0.1
+          }),
+          Effect.withRandom(Random.make(seed))
+        ))
+        expect(exit).toStrictEqual(Exit.succeed("ok after 2"))
+        expect(upstream.arrivals[1]! - start).toBeGreaterThanOrEqual(4900)
+        expect(upstream.arrivals[1]! - start).toBeLessThanOrEqual(5000)
+      }
+    }))
+
   it.effect("a deadline shorter than the next backoff delay fails at once with the original failure", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream()
@@ -558,6 +643,39 @@ describe("Retry", () => {
           expect(wait).toBeGreaterThanOrEqual(hint)
           expect(wait).toBeLessThanOrEqual(hint + Math.min(hint * 0.1, 1000))
         }
+      }),
+    { fastCheck: { seed: 42, numRuns: 60 } }
+  )
+
+  it.effect.prop(
+    "with a server's wait, no retry starts at or past the deadline, nor past maxElapsed after the first failure",
+    {
+      ...arbitraries,
+      hint: FastCheck.integer({ min: 0, max: 5000 }),
+      deadline: FastCheck.integer({ min: 1, max: 20_000 }),
+      maxElapsed: FastCheck.integer({ min: 0, max: 20_000 })
+    },
+    ({ base, deadline, hint, jitter, maxAttempts, maxElapsed, seed }) =>
+      Effect.gen(function*() {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream({ retryAfter: Duration.millis(hint) })
+        const schedule = Backoff.exponential({
+          baseDelay: Duration.millis(base),
+          jitter,
+          maxAttempts,
+          maxElapsed: Duration.millis(maxElapsed)
+        })
+        yield* runVirtual(upstream.call.pipe(
+          Retry.retry({ schedule, delayHint: hintOf, retryAfterJitter: 0.1 }),
+          Deadline.withDeadline(Duration.millis(deadline)),
+          Effect.withRandom(Random.make(seed))
+        ))
+        for (const arrival of upstream.arrivals.slice(1)) {
+          expect(arrival - start).toBeLessThan(deadline)
+          expect(arrival - start).toBeLessThanOrEqual(maxElapsed)
+          expect(arrival - start).toBeGreaterThanOrEqual(hint)
+        }
+        expect(upstream.arrivals.length).toBeLessThanOrEqual(maxAttempts)
       }),
     { fastCheck: { seed: 42, numRuns: 60 } }
   )

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as RetryBudgetStore from "@sturdy/policy/RetryBudgetStore"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -25,6 +26,41 @@ describe("RetryBudget", () => {
       expect(yield* budget.stats("api")).toEqual({ requests: 100, retries: 0, available: 30 })
       expect(yield* withdrawMany(budget, "api", 100)).toBe(30)
     }))
+
+  it.effect("a fraction of a retry allows one: ratio 0.5 with one request allows one retry, with two one", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ ratio: 0.5, minRetries: 0 })
+      yield* budget.deposit("api")
+      expect(yield* budget.stats("api")).toEqual({ requests: 1, retries: 0, available: 1 })
+      expect(yield* withdrawMany(budget, "api", 3)).toBe(1)
+      yield* budget.deposit("api")
+      expect(yield* budget.stats("api")).toEqual({ requests: 2, retries: 1, available: 0 })
+      expect(yield* withdrawMany(budget, "api", 3)).toBe(0)
+    }))
+
+  it.effect("decides as a budget on a shared store does, request by request, and reports the same stats", () =>
+    Effect.gen(function*() {
+      const cases = [{ ratio: 0.5, minRetries: 0 }, { ratio: 0.3, minRetries: 1 }, { ratio: 0.2 }]
+      for (const [index, options] of cases.entries()) {
+        // one store for every case: a key of its own each
+        const key = `api-${index}`
+        const memory = yield* RetryBudget.make(options)
+        const shared = yield* RetryBudgetStore.makeBudget(options)
+        const decisions = { memory: [] as Array<boolean>, shared: [] as Array<boolean> }
+        for (let i = 0; i < 30; i++) {
+          yield* memory.deposit(key)
+          yield* shared.deposit(key)
+          expect(yield* memory.stats(key)).toEqual(yield* shared.stats(key))
+          // a failing call asks for a retry after every request, and a second one after every third
+          for (let n = i % 3 === 0 ? 2 : 1; n > 0; n--) {
+            decisions.memory.push(yield* memory.withdraw(key))
+            decisions.shared.push(yield* shared.withdraw(key))
+          }
+        }
+        expect(decisions.memory).toEqual(decisions.shared)
+        expect(decisions.memory).toContain(false)
+      }
+    }).pipe(Effect.scoped, Effect.provide(RetryBudgetStore.layerMemory)))
 
   it.effect("keys are budgeted separately", () =>
     Effect.gen(function*() {

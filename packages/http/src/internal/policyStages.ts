@@ -66,7 +66,22 @@ export interface Shared {
   readonly budget: RetryBudget.RetryBudget["Type"]
   /** Set once a server asked for a pause: until then the pause stage costs nothing. */
   anyPause: boolean
+  /** The waits asked for that were longer than the pause kept for them, per key; made by the first such wait. */
+  longWaits?: Map<string, LongWait> | undefined
 }
+
+/**
+ * A server's wait longer than the pause kept (the `maxRetryAfter` of the call told): until `probeAt`, the end of that
+ * pause, a call is held to the server's own wait (`until`), as the call told was; after it, a call probes.
+ * @internal
+ */
+export interface LongWait {
+  readonly until: number
+  readonly probeAt: number
+}
+
+// as many as a `RateLimit` keeps pauses by default
+const maxLongWaits = 10_000
 
 /** @internal The pipeline of one upstream profile and endpoint, built the first time a call needs it. */
 export interface Stack {
@@ -128,26 +143,38 @@ const observeCall: Stage = (next) => (call) => {
   return call.traced ? Telemetry.logicalCall(observed, call.request, { upstream: call.key }) : observed
 }
 
-// the pause a server asked for on this key (429/503 with Retry-After): wait it out when it fits, fail at once otherwise
+// The pause a server asked for on this key (429/503 with Retry-After): wait it out when it fits, fail at once
+// otherwise. The wait is part of the call, so a call that waits has its total deadline established before it: the
+// deadline stage inside keeps that sooner one rather than starting a fresh `totalTimeout` once the pause is over.
+// A call that meets no pause pays none of this.
 const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage => {
   const patienceCap = resolved.retry === undefined
     ? policyOptions.defaults.retry.maxRetryAfter
     : resolved.retry.maxRetryAfter
+  const patienceMillis = Duration.toMillis(patienceCap)
   const total = resolved.totalTimeout
+  const totalMillis = total === undefined ? Infinity : Duration.toMillis(total)
   return (next) => (call) => {
     if (!shared.anyPause) return next(call)
     const limited = next(call)
     const key = call.key
     return Effect.flatMap(shared.pauses.pausedFor(key), (left) => {
       if (Duration.isZero(left)) return limited
-      return Effect.flatMap(Deadline.remaining, (remaining) => {
-        let patience: Duration.Duration = patienceCap
-        if (total !== undefined) patience = Duration.min(patience, total)
-        if (Option.isSome(remaining)) patience = Duration.min(patience, remaining.value)
-        return Duration.greaterThan(left, patience)
-          ? Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "Paused", retryAfter: left }))
-          : Effect.zipRight(Effect.sleep(left), limited)
-      })
+      return Effect.clockWith((clock) =>
+        Effect.flatMap(FiberRef.get(Deadline.currentLimit), (limit) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const leftMillis = Duration.toMillis(left)
+          const long = shared.longWaits?.get(key)
+          const askedMillis = long !== undefined && long.probeAt > now
+            ? Math.max(leftMillis, long.until - now)
+            : leftMillis
+          // a pause that would use up the deadline leaves no time to send: refused like one past the patience
+          const fits = askedMillis <= patienceMillis && leftMillis < totalMillis && now + leftMillis < limit.at
+          if (!fits) return Effect.fail(new RateLimit.RateLimitExceeded({ key, reason: "Paused", retryAfter: left }))
+          const paused = Effect.zipRight(Effect.sleep(left), limited)
+          return total === undefined ? paused : Deadline.establish(paused, total)
+        })
+      )
     })
   }
 }
@@ -360,7 +387,19 @@ const onAttemptFailure = (
     const wait = failure.retryAfter
     if (Option.isSome(wait) && Duration.toMillis(wait.value) > 0) {
       shared.anyPause = true
-      return Effect.zipRight(shared.pauses.pauseFor(key, wait.value), Effect.fail(failure))
+      const waitMillis = Duration.toMillis(wait.value)
+      const keptMillis = Duration.toMillis(retry.maxRetryAfter)
+      if (waitMillis <= keptMillis) {
+        return Effect.zipRight(shared.pauses.pauseFor(key, wait.value), Effect.fail(failure))
+      }
+      // The pause kept is no longer than this call would have waited: a server's day-long `Retry-After` must not
+      // make every call of the key fail at once for a day. Until then, calls are held to the server's own wait (and
+      // so fail at once, as this one did); after it a call probes, and a server still asking for long pauses again.
+      return Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        rememberLongWait(shared, key, now, now + waitMillis, now + keptMillis)
+        return Effect.zipRight(shared.pauses.pauseUntil(key, now + keptMillis), Effect.fail(failure))
+      })
     }
   }
   if (failure._tag === "ClientError" && retry.retryAfterStatuses.has(failure.status)) {
@@ -376,6 +415,27 @@ const onAttemptFailure = (
     })
   }
   return Effect.fail(failure)
+}
+
+// A later wait extends the one known while its pause lasts, as the pause itself is extended; once that pause is over the
+// old wait says nothing any more.
+const rememberLongWait = (shared: Shared, key: string, now: number, until: number, probeAt: number): void => {
+  const waits = shared.longWaits ??= new Map()
+  const known = waits.get(key)
+  waits.set(
+    key,
+    known !== undefined && known.probeAt > now
+      ? { until: Math.max(until, known.until), probeAt: Math.max(probeAt, known.probeAt) }
+      : { until, probeAt }
+  )
+  if (waits.size > maxLongWaits) {
+    for (const [k, wait] of waits) if (wait.probeAt <= now) waits.delete(k)
+    // still too many: the oldest go, and their calls probe at the end of the pause (kept by the limiter)
+    for (const k of waits.keys()) {
+      if (waits.size <= maxLongWaits) break
+      waits.delete(k)
+    }
+  }
 }
 
 // an attempt that passed the breaker and the bulkhead: started, then ended (with its timeout)

@@ -110,17 +110,41 @@ export const envelope = (
   }
 }
 
-interface State {
+/**
+ * What the states of the schedules made here share: when the first failure was seen (set by the first step).
+ * @internal
+ */
+export interface ElapsedState {
+  readonly startMillis: number | undefined
+}
+
+// The `maxElapsed` of each schedule made here that has one, for `Retry`: a server's wait replaces the delay the
+// schedule checked against its limit, and must be held to the same limit.
+const elapsedLimits = new WeakMap<Schedule.Schedule<unknown, never, unknown>, number>()
+
+const withElapsedLimit = <S extends Schedule.Schedule<any, any, any>>(schedule: S, maxElapsedMillis: number): S => {
+  if (maxElapsedMillis < Infinity) elapsedLimits.set(schedule, maxElapsedMillis)
+  return schedule
+}
+
+/**
+ * The `maxElapsed` of a schedule made by `exponential` or `bounded` (its state then is an `ElapsedState`), or
+ * `undefined` for any other schedule or none.
+ * @internal
+ */
+export const maxElapsedMillisOf = (schedule: Schedule.Schedule<unknown, never, unknown>): number | undefined =>
+  elapsedLimits.get(schedule)
+
+interface State extends ElapsedState {
   readonly retries: number
   readonly previousMillis: number
-  readonly startMillis: number | undefined
 }
 
 /** @internal */
 export const exponential = (options?: Backoff.Options): Schedule.Schedule<Duration.Duration> => {
   const resolved = resolve(options)
   const initial: State = { retries: 0, previousMillis: resolved.baseMillis, startMillis: undefined }
-  return Schedule.makeWithState(initial, (now, _input: unknown, state) => {
+  const schedule = Schedule.makeWithState(initial, (now, _input: unknown, state) => {
     if (state.retries + 1 >= resolved.maxAttempts) {
       return Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
     }
@@ -142,6 +166,7 @@ export const exponential = (options?: Backoff.Options): Schedule.Schedule<Durati
       }
     )
   })
+  return withElapsedLimit(schedule, resolved.maxElapsedMillis)
 }
 
 /** @internal */
@@ -162,10 +187,9 @@ export const fromDelay = <In = unknown>(
     )
   })
 
-interface BoundedState {
+interface BoundedState extends ElapsedState {
   readonly inner: unknown
   readonly retries: number
-  readonly startMillis: number | undefined
 }
 
 /** @internal */
@@ -186,7 +210,7 @@ export const bounded = <Out, In, R>(
   const maxElapsedMillis = options.maxElapsed === undefined ? Infinity : Duration.toMillis(options.maxElapsed)
   const initial: BoundedState = { inner: schedule.initial, retries: 0, startMillis: undefined }
   const done = (state: BoundedState) => Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
-  return Schedule.makeWithState(initial, (now, input: In, state) => {
+  const limited = Schedule.makeWithState(initial, (now, input: In, state) => {
     if (state.retries + 1 >= maxAttempts) return done(state)
     return Effect.flatMap(schedule.step(now, input, state.inner), ([inner, , decision]) => {
       if (ScheduleDecision.isDone(decision)) return done(state)
@@ -203,4 +227,5 @@ export const bounded = <Out, In, R>(
       )
     })
   })
+  return withElapsedLimit(limited, maxElapsedMillis)
 }

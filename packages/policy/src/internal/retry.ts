@@ -79,6 +79,8 @@ export const retry: typeof Retry.retry = dual(
 // functions of the module, handed this and the call's state, so that a call allocates no closure it never runs.
 interface Resolved<E, R2> {
   readonly schedule: Schedule.Schedule<unknown, E, R2>
+  /** The schedule's `maxElapsed` when it is a `Backoff` schedule that has one: a hint is held to it too. */
+  readonly maxElapsedMillis: number | undefined
   readonly delayHint: ((failure: E) => Option.Option<Duration.Duration>) | undefined
   readonly maxHintedMillis: number
   readonly retryAfterJitter: number
@@ -103,8 +105,10 @@ const resolve = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E,
   if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
     throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
   }
+  const schedule = options.schedule ?? backoff.exponential()
   return {
-    schedule: options.schedule ?? backoff.exponential(),
+    schedule,
+    maxElapsedMillis: backoff.maxElapsedMillisOf(schedule),
     delayHint: options.delayHint,
     maxHintedMillis,
     retryAfterJitter,
@@ -165,6 +169,7 @@ const onFailure = <A, E, R, R2>(
     }
     let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
     let reason: Retry.Reason = "backoff"
+    const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
     const hint = resolved.delayHint === undefined ? Option.none() : resolved.delayHint(failure)
     if (Option.isSome(hint)) {
       // The server's wait replaces the backoff (a floor under it would make `Retry-After: 0` change nothing and
@@ -173,21 +178,39 @@ const onFailure = <A, E, R, R2>(
       if (hintMillis > resolved.maxHintedMillis) {
         return yield* giveUp(resolved, call, failure, next, hintMillis, "retry-after-too-long", budget)
       }
+      // The schedule held its own delay to its `maxElapsed`; the wait that replaces it is held to it too, and a
+      // schedule's limit ends retrying the same way whichever wait went past it.
+      let latestMillis = Infinity
+      if (resolved.maxElapsedMillis !== undefined) {
+        const startMillis = (nextState as backoff.ElapsedState).startMillis ?? now
+        latestMillis = startMillis + resolved.maxElapsedMillis - now
+        if (hintMillis > latestMillis) {
+          return yield* giveUp(resolved, call, failure, next, 0, "exhausted", budget)
+        }
+      }
+      // The server's own wait decides whether the retry fits the deadline, not the jitter added to it below.
+      if (now + hintMillis >= deadlineAt) {
+        return yield* giveUp(resolved, call, failure, next, hintMillis, "deadline", budget)
+      }
       delayMillis = hintMillis
       if (hintMillis > 0 && resolved.retryAfterJitter > 0) {
         // Clients told the same instant must not all wake together: add a little, never less than the hint and
-        // never more than `retryAfterJitter` of it or `maxRetryAfterJitter`; a 0 ("now") stays 0.
+        // never more than `retryAfterJitter` of it or `maxRetryAfterJitter`; a 0 ("now") stays 0. The jitter is
+        // also cut short of whatever the hint fitted: `maxRetryAfter`, `maxElapsed`, the deadline.
         const unit = yield* Random.next
         const spread = Math.min(hintMillis * resolved.retryAfterJitter, resolved.maxRetryAfterJitterMillis)
         delayMillis = Math.max(
           hintMillis,
-          Math.min(resolved.maxHintedMillis, Math.floor(hintMillis + spread * unit))
+          Math.min(
+            resolved.maxHintedMillis,
+            latestMillis,
+            deadlineAt - now - 1,
+            Math.floor(hintMillis + spread * unit)
+          )
         )
       }
       reason = "retry-after"
-    }
-    const deadlineAt = (yield* FiberRef.get(deadline.currentRef)).at
-    if (now + delayMillis >= deadlineAt) {
+    } else if (now + delayMillis >= deadlineAt) {
       return yield* giveUp(resolved, call, failure, next, delayMillis, "deadline", budget)
     }
     if (budget !== undefined && !(yield* budget.service.withdraw(budget.key))) {

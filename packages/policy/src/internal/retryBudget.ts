@@ -53,6 +53,22 @@ export const windowSums = (counters: Counters, current: number): { requests: num
   return { requests, retries }
 }
 
+/**
+ * The budget rule, the same in memory, in a `RetryBudgetStore` and in Redis's script, so that moving a budget to a
+ * shared store changes no decision: a fraction of a retry allowed is a retry (ratio 0.5 and one request allow one).
+ * @internal
+ */
+export const allows = (ratio: number, minRetries: number, requests: number, retries: number): boolean =>
+  retries < minRetries + ratio * requests
+
+/**
+ * How many retries `allows` would grant one after the other from here: the `n` with `retries + k` allowed for every
+ * `k < n`.
+ * @internal
+ */
+export const available = (ratio: number, minRetries: number, requests: number, retries: number): number =>
+  Math.max(0, Math.ceil(minRetries + ratio * requests - retries))
+
 const granted = Effect.succeed(true)
 const refused = Effect.succeed(false)
 
@@ -71,7 +87,7 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
 
   const totals = (counters: Counters, current: number): RetryBudget.Stats => {
     const { requests, retries } = windowSums(counters, current)
-    return { requests, retries, available: Math.max(0, Math.floor(minRetries + ratio * requests - retries)) }
+    return { requests, retries, available: available(ratio, minRetries, requests, retries) }
   }
 
   // A deposit runs on every call: it reads the clock and bumps a counter, and allocates nothing.
@@ -89,7 +105,8 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
       Effect.clockWith((clock) => {
         const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
         const counters = countersFor(key, current)
-        if (totals(counters, current).available < 1) {
+        const { requests, retries } = windowSums(counters, current)
+        if (!allows(ratio, minRetries, requests, retries)) {
           return refused
         }
         counters.retries[current % slotCount]! += 1

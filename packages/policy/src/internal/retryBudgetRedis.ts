@@ -20,7 +20,8 @@ interface RedisWithBudget extends Redis {
 }
 
 // One slot of a window is a hash {q = requests, r = retries} under `<base>:<slot number>`, expiring after two
-// windows. The script adds the requests, sums the window and, when asked, counts one retry if the rule allows it:
+// windows. The script adds the requests, sums the window and, when asked, counts one retry if the rule allows it (the
+// in-memory budget's `allows`, so that moving to Redis changes no decision):
 // all in one atomic step, so processes never race between the check and the count.
 const script = `
 local base = KEYS[1]

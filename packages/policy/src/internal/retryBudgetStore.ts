@@ -56,7 +56,7 @@ export const makeMemory = (): RBS.RetryBudgetStore.Service => {
         const requests = sums.requests
         let retries = sums.retries
         let granted = false
-        if (request.withdraw && retries < request.minRetries + request.ratio * requests) {
+        if (request.withdraw && budgetInternal.allows(request.ratio, request.minRetries, requests, retries)) {
           counters.retries[current % slotCount]! += 1
           retries += 1
           granted = true
@@ -68,9 +68,6 @@ export const makeMemory = (): RBS.RetryBudgetStore.Service => {
 
 /** @internal */
 export const layerMemory: Layer.Layer<RetryBudgetStore> = Layer.sync(RetryBudgetStore, makeMemory)
-
-const available = (ratio: number, minRetries: number, requests: number, retries: number): number =>
-  Math.max(0, Math.floor(minRetries + ratio * requests - retries))
 
 /** @internal */
 export const makeBudget = (
@@ -154,7 +151,7 @@ export const makeBudget = (
                 : Effect.succeed({
                   requests: result.value.requests,
                   retries: result.value.retries,
-                  available: available(ratio, minRetries, result.value.requests, result.value.retries)
+                  available: budgetInternal.available(ratio, minRetries, result.value.requests, result.value.retries)
                 }))
         )
     } satisfies RetryBudget.Service
