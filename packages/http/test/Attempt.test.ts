@@ -68,6 +68,7 @@ describe("Attempt", () => {
         [systemError("EAI_AGAIN"), "DnsLookup"],
         [systemError("ECONNRESET", "socket hang up"), "Reset"],
         [new TypeError("fetch failed", { cause: systemError("UND_ERR_SOCKET", "other side closed") }), "Reset"],
+        [systemError("UND_ERR_SOCKET", "bad response"), "Unknown"],
         [systemError("ERR_TLS_CERT_ALTNAME_INVALID"), "Tls"],
         [systemError("DEPTH_ZERO_SELF_SIGNED_CERT"), "Tls"],
         [systemError("UND_ERR_CONNECT_TIMEOUT"), "ConnectTimeout"],

@@ -168,13 +168,16 @@ const tlsCodes = new Set([
 ])
 const invalidHeaderCodes = new Set(["ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "UND_ERR_INVALID_ARG"])
 
+const isBadResponse = (cause: unknown): boolean => collectMessages(cause).includes("bad response")
+
 /** @internal */
 export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["reason"] => {
   const code = findCode(cause)
   if (code !== undefined) {
     if (code === "ECONNREFUSED") return "Refused"
     if (dnsCodes.has(code)) return "DnsLookup"
-    if (resetCodes.has(code)) return "Reset"
+    // undici's "bad response" is a protocol violation on the socket (an unsolicited 1xx, say), not a reset
+    if (resetCodes.has(code)) return code === "UND_ERR_SOCKET" && isBadResponse(cause) ? "Unknown" : "Reset"
     if (code === "UND_ERR_CONNECT_TIMEOUT") return "ConnectTimeout"
     if (unsentWhileConnectingCodes.has(code)) return failedWhileConnecting(cause, code) ? "ConnectTimeout" : "Unknown"
     if (tlsCodes.has(code) || code.startsWith("ERR_TLS_") || code.startsWith("ERR_SSL_") || code.includes("CERT")) {
