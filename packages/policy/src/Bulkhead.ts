@@ -7,12 +7,18 @@
  * | `maxQueued`     | `0`        | calls waiting for a permit; beyond this, `BulkheadRejected` "full" |
  * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "timeout" |
  *
+ * `make` throws a `RangeError` naming the option (a defect) for a `maxConcurrent` that is not an integer ≥ 1, a
+ * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` longer than a timer can hold
+ * (2^31 − 1 ms, about 24.8 days).
+ *
  * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
  * with `BulkheadRejected` "timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
  *
  * A permit is released when the call succeeds, fails, dies or is interrupted, including while it waits in the
- * queue. Queued callers are served before newcomers. A `BulkheadRejected` is never counted as a failure by a
- * circuit breaker or an adaptive throttle.
+ * queue. Queued callers are served before newcomers, in the order they came; a caller that stops waiting (timed
+ * out or interrupted) leaves the queue at once, so the queue holds at most `maxQueued` callers even while the
+ * permit holders hang. A `BulkheadRejected` is never counted as a failure by a circuit breaker or an adaptive
+ * throttle.
  *
  * @since 0.1.0
  */
@@ -66,8 +72,11 @@ export interface BulkheadRejected extends internal.BulkheadRejected {}
 export interface Options {
   /** A label carried by `BulkheadRejected` (default `"default"`). */
   readonly key?: string | undefined
+  /** Calls running at once: an integer ≥ 1, or `Infinity`. */
   readonly maxConcurrent: number
+  /** Calls waiting for a permit (default 0: none wait): an integer ≥ 0, or `Infinity`. */
   readonly maxQueued?: number | undefined
+  /** The longest a call waits in the queue (default: no limit but the deadline). */
   readonly maxWait?: Duration.DurationInput | undefined
 }
 
@@ -93,7 +102,8 @@ export interface Bulkhead {
 }
 
 /**
- * Creates a bulkhead.
+ * Creates a bulkhead. Throws a `RangeError` naming the option (a defect of `make`) for a `maxConcurrent` that is
+ * not an integer ≥ 1, a `maxQueued` that is not an integer ≥ 0, or a `maxWait` a timer cannot hold.
  *
  * @example
  * ```ts

@@ -5,8 +5,11 @@
  *
  * - `Closed`: calls go through; outcomes are recorded.
  * - `Open`: calls fail at once with {@link CircuitOpen}, without reaching the upstream.
- * - `HalfOpen`: after the pause, up to `halfOpenMaxProbes` calls go through as probes; `successThreshold`
- *   successful probes close the breaker, one failed probe opens it again with the next (longer) pause.
+ * - `HalfOpen`: after the pause, calls go through as probes, at most `halfOpenMaxProbes` at once; once
+ *   `successThreshold` probes have succeeded the breaker closes, and one failed probe opens it again with the next
+ *   (longer) pause. A probe that ends frees its slot for the next call, so probes go on, a few at a time, until one of
+ *   the two happens, whatever the two numbers are (a `successThreshold` above `halfOpenMaxProbes` is met by probes
+ *   in turn, as in Failsafe).
  *
  * Every outcome of a call is one of three kinds, and so is every outcome of a probe:
  *
@@ -38,8 +41,8 @@
  * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
  * | `slowCallDuration`      | off                     | calls at least this slow count as slow                    |
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
- * | `halfOpenMaxProbes`     | `1`                     | calls admitted while HalfOpen                             |
- * | `successThreshold`      | `1`                     | successful probes needed to close                         |
+ * | `halfOpenMaxProbes`     | `1`                     | probes in flight at once while HalfOpen                   |
+ * | `successThreshold`      | `1`                     | successful probes needed to close (they may run in turn)  |
  * | `isFailure`             | every failure counts    | which failures count (HTTP: server failures, see `Policy`) |
  * | `isIgnored`             | none                    | failures that say nothing about the upstream              |
  *
@@ -220,9 +223,21 @@ export interface Options {
   readonly minimumThroughput?: number | undefined
   readonly slowCallDuration?: Duration.DurationInput | undefined
   readonly slowCallRateThreshold?: number | undefined
+  /**
+   * How many probes may be in flight at once while half-open (default 1). It bounds concurrency, not the number of
+   * probes: a probe that ends frees its slot for the next call.
+   */
   readonly halfOpenMaxProbes?: number | undefined
+  /**
+   * How many probes must succeed before the breaker closes (default 1); with fewer slots than that they run in turn.
+   * The count restarts whenever the breaker opens again.
+   */
   readonly successThreshold?: number | undefined
-  /** The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. */
+  /**
+   * The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. The
+   * step runs uninterruptibly, as part of the call that opens the breaker (an interrupted step would leave it open
+   * with no end): keep a schedule's effects (`tapOutput`, say) short.
+   */
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Which failures count against the upstream (default: all); any other failure counts as a successful call. */
   readonly isFailure?: ((error: unknown) => boolean) | undefined

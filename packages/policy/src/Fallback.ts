@@ -8,7 +8,8 @@
  * a failure of that source. With `while`, a failure for which it returns false is returned at once (a `NotFound`
  * need not go to the default). When every step fails, the last failure is returned, its type unchanged.
  *
- * For one-off calls without layers, `firstOf` tries a record of effects in key order and `orElse` pairs two.
+ * For one-off calls without layers, `firstOf` tries a record of effects in key order and `orElse` pairs two; both
+ * take the same `while` (default: every typed failure moves on).
  *
  * A source that answers from a cache calls `markStale(age)` (as `StaleCache.lookup` does), and the answer's `age` is
  * then `Some(age)`.
@@ -295,28 +296,66 @@ export const firstOf: <const Sources extends Readonly<Record<string, Effect.Effe
 > = internal.firstOf
 
 /**
- * Runs `that` when `self` fails; the answer says which one gave it (`"primary"` and `"fallback"` unless named).
+ * Options of `orElse`: the names of the two sources in the answer's provenance (default `"primary"` and
+ * `"fallback"`), and `while(error)`: false returns that failure of `self` at once instead of running `that`
+ * (default: every typed failure falls back). With `while`, the failure type keeps `self`'s failures.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { Fallback } from "@sturdy/policy"
  *
- * declare const fromApi: Effect.Effect<number, Error>
+ * const options: Fallback.OrElseOptions<{ readonly _tag: string }, "api", "default"> = {
+ *   source: "api",
+ *   fallback: "default",
+ *   while: (e) => e._tag !== "NotFound"
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface OrElseOptions<E, S1 extends string = "primary", S2 extends string = "fallback"> {
+  readonly source?: S1 | undefined
+  readonly fallback?: S2 | undefined
+  readonly while?: ((error: E) => boolean) | undefined
+}
+
+/**
+ * Runs `that` when `self` fails (with a failure `while` accepts, if given); the answer says which one gave it
+ * (`"primary"` and `"fallback"` unless named). A failure `while` rejects is returned as it is, so with `while` the
+ * failure type is `self`'s and `that`'s; without it, only `that`'s.
+ *
+ * @example
+ * ```ts
+ * import { Data, Effect } from "effect"
+ * import { Fallback } from "@sturdy/policy"
+ *
+ * class NotFound extends Data.TaggedError("NotFound")<{}> {}
+ * declare const fromApi: Effect.Effect<number, NotFound | Error>
  * const answer = fromApi.pipe(Fallback.orElse(Effect.succeed(0), { fallback: "default" }))
+ * // a NotFound is an answer, not a reason for the default
+ * const unlessNotFound = fromApi.pipe(Fallback.orElse(Effect.succeed(0), { while: (e) => !(e instanceof NotFound) }))
  * ```
  * @since 0.1.0
  * @category combinators
  */
 export const orElse: {
+  <A2, E2, R2, E, S1 extends string = "primary", S2 extends string = "fallback">(
+    that: Effect.Effect<A2, E2, R2>,
+    options: OrElseOptions<E, S1, S2> & { readonly while: (error: E) => boolean }
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E | E2, R | R2>
   <A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
     that: Effect.Effect<A2, E2, R2>,
-    options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
+    options?: OrElseOptions<never, S1, S2> & { readonly while?: undefined }
   ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
   <A, E, R, A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
     self: Effect.Effect<A, E, R>,
     that: Effect.Effect<A2, E2, R2>,
-    options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
+    options: OrElseOptions<NoInfer<E>, S1, S2> & { readonly while: (error: NoInfer<E>) => boolean }
+  ): Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E | E2, R | R2>
+  <A, E, R, A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
+    self: Effect.Effect<A, E, R>,
+    that: Effect.Effect<A2, E2, R2>,
+    options?: OrElseOptions<never, S1, S2> & { readonly while?: undefined }
   ): Effect.Effect<Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
 } = internal.orElse
 

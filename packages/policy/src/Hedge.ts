@@ -4,10 +4,17 @@
  *
  * `hedge(options)(attempt)` runs `attempt` (one try, for any transport); once `delay` has passed without an answer it
  * starts the same effect again, up to `maxHedges` extra copies, each `delay` after the previous one. A copy that
- * fails sends the next hedge at once (as gRPC hedging does). The first success wins and every other attempt is
- * interrupted, and awaited, before the value is returned: an HTTP attempt's request is aborted. If every attempt
- * fails, the call fails with the LAST failure by default (`failure: "first"` keeps the earliest one), and a defect
- * in any attempt ends the call at once.
+ * fails sends the next hedge at once (as gRPC hedging does) when `while(failure)` says the failure may be worth
+ * another copy; any other failure is the answer: it ends the call at once, as a defect does, and the copies still
+ * running are interrupted (gRPC commits on a status outside `nonFatalStatusCodes`; Polly asks `ShouldHandle`). The
+ * first success wins and every other attempt is interrupted, and awaited, before the value is returned: an HTTP
+ * attempt's request is aborted. If every attempt fails, the call fails with the LAST failure by default
+ * (`failure: "first"` keeps the earliest one).
+ *
+ * By default every typed failure lets the next copy start except a rejection by one of this package's policies
+ * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`) inside the hedged effect: a
+ * copy would be turned away just as fast. A `while` of your own replaces that default; a transport passes its
+ * classifier (a 404 is an answer, a 503 is worth a copy).
  *
  * | option      | default | meaning                                                                      |
  * | ----------- | ------- | ---------------------------------------------------------------------------- |
@@ -17,6 +24,7 @@
  * | `deposit`   | `true`  | with `budgetKey`, deposit one request per call (false when `Retry` already does) |
  * | `enabled`   | `true`  | `false` (or an Effect of false) runs the attempt as is, nothing forked        |
  * | `failure`   | `last`  | which failure to return when all attempts failed                              |
+ * | `while`     | see above | which failures let the next copy start at once; any other ends the call     |
  * | `onHedge`   | none    | called before each hedge starts, with its index                              |
  *
  * **Idempotency.** Hedging sends the same request more than once, concurrently. A transport must only hedge requests
@@ -113,9 +121,15 @@ export interface HedgeEvent {
  *
  * @example
  * ```ts
+ * import { Predicate } from "effect"
  * import { Hedge } from "@sturdy/policy"
  *
- * const options: Hedge.Options = { delay: "100 millis", maxHedges: 2 }
+ * // a NotFound is the answer: no copy of the request would find more
+ * const options: Hedge.Options = {
+ *   delay: "100 millis",
+ *   maxHedges: 2,
+ *   while: (failure) => !Predicate.isTagged(failure, "NotFound")
+ * }
  * ```
  * @since 0.1.0
  * @category models
@@ -128,6 +142,14 @@ export interface Options<R = never> {
   readonly enabled?: boolean | Effect.Effect<boolean, never, R> | undefined
   readonly failure?: "first" | "last" | undefined
   readonly onHedge?: ((event: HedgeEvent) => Effect.Effect<void, never, R>) | undefined
+  /**
+   * Whether an attempt's typed failure lets the next copy start (at once, if one is left); `false` makes that
+   * failure the call's answer and interrupts the other copies. Default: every failure but a rejection by one of this
+   * package's policies (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`).
+   *
+   * @since 0.2.0
+   */
+  readonly while?: ((failure: unknown) => boolean) | undefined
 }
 
 /**

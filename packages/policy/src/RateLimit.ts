@@ -7,7 +7,18 @@
  * | `window`        | (required)       | the window, e.g. `"1 second"`                                    |
  * | `algorithm`     | `"token-bucket"` | or `"fixed-window"`                                              |
  * | `onExceeded`    | `"delay"`        | wait for a slot, or `"fail"` at once with `RateLimitExceeded`    |
+ * | `maxWait`       | unbounded        | mode `"delay"`: the longest a caller waits (for a pause and a slot) |
  * | `maxPausedKeys` | `10,000`         | server pauses remembered at once (expired ones are dropped first) |
+ *
+ * Mode `"delay"` never waits past what the caller can use: a wait (for a server pause, or for the caller's slot)
+ * longer than `maxWait`, or that would end at or after the current `Deadline` (armed by `Deadline.withDeadline` or
+ * only established by `Deadline.establish`), fails at once with `RateLimitExceeded` (`retryAfter` is that wait) and
+ * gives back the slot it reserved, as resilience4j's `timeoutDuration` does; the caller can fall back now rather than
+ * learn at the deadline that the slot came too late.
+ *
+ * A call takes `tokens` (default 1): an integer from 1 to `limit`. Any other number is a defect (a `RangeError`): a
+ * request for more than `limit` could never be granted. `make` throws a `RangeError` (a defect) for a `limit` below 1
+ * or a `window` that is not a finite, positive duration.
  *
  * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
  * process, `RateLimitRedis.layerStore` (the `@sturdy/policy/RateLimitRedis` entry point, on the optional peer `ioredis`)
@@ -31,8 +42,9 @@ import * as Predicate from "effect/Predicate"
 import * as internal from "./internal/rateLimit.js"
 
 /**
- * The failure of a call the limiter turned away (mode `"fail"`): `limit` when the key is out of slots, `paused`
- * while a server hint pauses the key; `retryAfter` is when to try again.
+ * The failure of a call the limiter turned away (mode `"fail"`, or mode `"delay"` when the wait would not fit
+ * `maxWait` or the deadline): `limit` when the key is out of slots, `paused` while a server hint pauses the key;
+ * `retryAfter` is when to try again.
  *
  * @example
  * ```ts
@@ -140,6 +152,13 @@ export interface Options {
   readonly window: Duration.DurationInput
   readonly algorithm?: "token-bucket" | "fixed-window" | undefined
   readonly onExceeded?: "delay" | "fail" | undefined
+  /**
+   * Mode `"delay"`: the longest a caller may wait, for a server pause and for its slot (default: no limit but the
+   * deadline). A longer wait fails at once with `RateLimitExceeded`, and the slot is not taken.
+   *
+   * @since 0.2.0
+   */
+  readonly maxWait?: Duration.DurationInput | undefined
   readonly maxPausedKeys?: number | undefined
 }
 
@@ -161,7 +180,10 @@ export interface Options {
  * @category models
  */
 export interface RateLimiter {
-  /** Takes `tokens` (default 1) for `key`: waits for them (mode "delay") or fails (mode "fail"). */
+  /**
+   * Takes `tokens` (default 1; an integer from 1 to `limit`, anything else is a `RangeError` defect) for `key`: waits
+   * for them (mode "delay", within `maxWait` and the deadline) or fails (mode "fail").
+   */
   readonly consume: (key: string, tokens?: number) => Effect.Effect<void, RateLimitExceeded | RateLimitStoreError>
   /** Runs `self` after taking its tokens (prefer {@link withRateLimit}). */
   readonly run: (

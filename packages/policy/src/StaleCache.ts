@@ -5,7 +5,9 @@
  *
  * `serve(self, cache, key)` is the whole policy for one call: a success is stored and returned as `"upstream"`; a
  * typed failure returns the stored answer as `"stale"` with its `age` and the failure in `failures`, or the failure
- * itself when nothing young enough is stored. Defects and interruptions are never masked.
+ * itself when nothing young enough is stored. Defects and interruptions are never masked. By default any typed
+ * failure is answered from the cache; `while(error)` false returns that failure as it is (a `NotFound` says the
+ * answer is gone, not that the upstream is down: RFC 5861's stale-if-error is for server errors).
  *
  * Inside a `Fallback` chain, `remember` stores what the primary returns and `lookup` is the cache source (its answer
  * is marked with its age; it fails with `NoStaleAnswer` when there is none).
@@ -14,6 +16,10 @@
  * | -------------- | ------------------------------------------------------- |
  * | `maxEntries`   | keys kept at most (LRU)                                 |
  * | `maxStaleness` | oldest answer that may be served; older ones are dropped |
+ *
+ * | `serve` option | default             | meaning                                            |
+ * | -------------- | ------------------- | -------------------------------------------------- |
+ * | `while`        | every typed failure | which failures of the upstream the cache may answer |
  *
  * @since 0.1.0
  */
@@ -147,17 +153,38 @@ export const unsafeMake: <A>(options: Options) => StaleCache<A> = internal.unsaf
 export const make: <A>(options: Options) => Effect.Effect<StaleCache<A>> = internal.make
 
 /**
- * Runs `self`; stores its success under `key`, and on a typed failure serves the stored answer if one is young
- * enough (see the module's documentation).
+ * Options of `serve`: `while(error)` false returns that failure of the upstream as it is instead of answering it
+ * from the cache (default: every typed failure is answered from the cache).
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import type { StaleCache } from "@sturdy/policy"
+ *
+ * const options: StaleCache.ServeOptions<{ readonly _tag: string }> = { while: (e) => e._tag !== "NotFound" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ServeOptions<E> {
+  readonly while?: ((error: E) => boolean) | undefined
+}
+
+/**
+ * Runs `self`; stores its success under `key`, and on a typed failure (one `while` accepts, if given) serves the
+ * stored answer if one is young enough (see the module's documentation).
+ *
+ * @example
+ * ```ts
+ * import { Data, Effect } from "effect"
  * import { StaleCache } from "@sturdy/policy"
  *
- * declare const price: Effect.Effect<number, Error>
+ * class NotFound extends Data.TaggedError("NotFound")<{}> {}
+ * class Unavailable extends Data.TaggedError("Unavailable")<{}> {}
+ * declare const price: Effect.Effect<number, NotFound | Unavailable>
  * const cache = StaleCache.unsafeMake<number>({ maxEntries: 100, maxStaleness: "10 minutes" })
  * const answer = price.pipe(StaleCache.serve(cache, "sku-1"))
+ * // a deleted product is not served from the cache
+ * const unlessGone = price.pipe(StaleCache.serve(cache, "sku-1", { while: (e) => e._tag !== "NotFound" }))
  * ```
  * @since 0.1.0
  * @category combinators
@@ -167,10 +194,16 @@ export const serve: {
     cache: StaleCache<A>,
     key: string
   ): <E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A, E, "upstream" | "stale">, E, R>
+  <A, E>(
+    cache: StaleCache<A>,
+    key: string,
+    options: ServeOptions<E>
+  ): <R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Provenanced<A, E, "upstream" | "stale">, E, R>
   <A, E, R>(
     self: Effect.Effect<A, E, R>,
     cache: StaleCache<A>,
-    key: string
+    key: string,
+    options?: ServeOptions<NoInfer<E>>
   ): Effect.Effect<Provenanced<A, E, "upstream" | "stale">, E, R>
 } = internal.serve
 

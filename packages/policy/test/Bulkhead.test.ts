@@ -37,6 +37,53 @@ describe("Bulkhead", () => {
       expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
     }))
 
+  it.effect("rejects a maxConcurrent, maxQueued or maxWait that means nothing, naming it (a defect of make)", () =>
+    Effect.gen(function*() {
+      for (
+        const [options, field] of [
+          [{ maxConcurrent: Number.NaN }, "maxConcurrent"],
+          [{ maxConcurrent: 0 }, "maxConcurrent"],
+          [{ maxConcurrent: 2.5 }, "maxConcurrent"],
+          [{ maxConcurrent: 1, maxQueued: -1 }, "maxQueued"],
+          [{ maxConcurrent: 1, maxQueued: Number.NaN }, "maxQueued"],
+          [{ maxConcurrent: 1, maxWait: "30 days" }, "maxWait"]
+        ] as const
+      ) {
+        const exit = yield* Effect.exit(Bulkhead.make(options))
+        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(new RegExp(`RangeError: Bulkhead: ${field} `))
+      }
+      // no limit at all is a limit too
+      const unbounded = yield* Bulkhead.make({ maxConcurrent: Infinity, maxQueued: Infinity })
+      expect(yield* Effect.succeed(1).pipe(Bulkhead.withBulkhead(unbounded))).toBe(1)
+    }))
+
+  it.effect("callers that stop waiting leave the queue at once; the others are served in the order they came", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 3 })
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* Effect.fork(Deferred.await(gate).pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const order: Array<string> = []
+      const queue = (name: string) =>
+        Effect.fork(Effect.sync(() => void order.push(name)).pipe(Bulkhead.withBulkhead(bulkhead)))
+      const impatient = Effect.fork(
+        Effect.void.pipe(Bulkhead.withBulkhead(bulkhead), Deadline.establish("1 second"), Effect.flip)
+      )
+      const first = yield* queue("first")
+      // while the holder hangs, a hundred callers queue between the two that stay, and give up
+      for (let round = 0; round < 50; round++) {
+        const gaveUp = yield* Effect.all([impatient, impatient])
+        yield* TestClock.adjust("1 second")
+        for (const fiber of gaveUp) expect(yield* Fiber.join(fiber)).toMatchObject({ reason: "Timeout" })
+        expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 1 })
+      }
+      const second = yield* queue("second")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll([holder, first, second])
+      expect(order).toEqual(["first", "second"])
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
   it.effect("rejects with timeout after maxWait in the queue and releases on failure", () =>
     Effect.gen(function*() {
       const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 5, maxWait: "2 seconds" })

@@ -477,6 +477,95 @@ describe("CircuitBreaker", () => {
         const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
         expect(rejected._tag === "CircuitOpen" && rejected.lastFailure).toEqual({ tag: "Defect" })
       }))
+
+    it.scoped("successThreshold above halfOpenMaxProbes: probes go in turn until enough succeeded", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", { ...options, halfOpenMaxProbes: 1, successThreshold: 3 })
+        yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 1; i <= 2; i++) {
+          expect(yield* Effect.succeed(i).pipe(CircuitBreaker.withBreaker(breaker))).toBe(i)
+          expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        }
+        // one probe at a time: while the third runs, another call is turned away
+        const gate = yield* Deferred.make<void>()
+        const third = yield* Effect.fork(Deferred.await(gate).pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* Effect.yieldNow()
+        expect((yield* Effect.flip(Effect.succeed(0).pipe(CircuitBreaker.withBreaker(breaker))))._tag).toBe(
+          "CircuitOpen"
+        )
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(third)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("successThreshold above halfOpenMaxProbes: a failed probe after successes opens it again", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", { ...options, halfOpenMaxProbes: 2, successThreshold: 5 })
+        yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 0; i < 4; i++) yield* Effect.succeed(i).pipe(CircuitBreaker.withBreaker(breaker))
+        expect(yield* breaker.state).toBe("HalfOpen")
+        yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(yield* breaker.state).toBe("Open")
+        // the successes before the failure are forgotten: five more are needed after the next pause
+        yield* TestClock.adjust("5 seconds")
+        for (let i = 0; i < 4; i++) yield* Effect.succeed(i).pipe(CircuitBreaker.withBreaker(breaker))
+        expect(yield* breaker.state).toBe("HalfOpen")
+        yield* Effect.succeed(4).pipe(CircuitBreaker.withBreaker(breaker))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+  })
+
+  describe("an effectful breakDuration schedule", () => {
+    // the schedule's step waits for `gate` (a metrics write, say) before the pause is known
+    const gated = (gate: Deferred.Deferred<void>) =>
+      CircuitBreaker.make("api", {
+        consecutiveFailures: 1,
+        breakDuration: Schedule.spaced("10 seconds").pipe(Schedule.tapOutput(() => Deferred.await(gate)))
+      })
+
+    it.scoped("the call that opens the breaker, interrupted while the schedule steps, still sets the pause", () =>
+      Effect.gen(function*() {
+        const gate = yield* Deferred.make<void>()
+        const breaker = yield* gated(gate)
+        // a call admitted on the closed path, which has no mask of its own
+        const tripping = yield* Effect.fork(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* Effect.yieldNow()
+        expect(yield* breaker.state).toBe("Open")
+        const interrupted = yield* Effect.fork(Fiber.interrupt(tripping))
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(gate, undefined)
+        expect(Exit.isInterrupted(yield* Fiber.join(interrupted))).toBe(true)
+        const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(10_000)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* Effect.succeed(2).pipe(CircuitBreaker.withBreaker(breaker))).toBe(2)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a probe interrupted while the schedule steps for its failure still sets the next pause", () =>
+      Effect.gen(function*() {
+        const later = yield* Deferred.make<void>()
+        let first = true
+        const breaker = yield* CircuitBreaker.make("api", {
+          consecutiveFailures: 1,
+          // the first opening steps at once; the second waits for `later`
+          breakDuration: Schedule.spaced("10 seconds").pipe(
+            Schedule.tapOutput(() => first ? Effect.sync(() => void (first = false)) : Deferred.await(later))
+          )
+        })
+        yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* TestClock.adjust("10 seconds")
+        const probe = yield* Effect.fork(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* Effect.yieldNow()
+        const interrupted = yield* Effect.fork(Fiber.interrupt(probe))
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(later, undefined)
+        yield* Fiber.join(interrupted)
+        const rejected = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(rejected._tag === "CircuitOpen" && Duration.toMillis(rejected.retryAfter)).toBe(10_000)
+      }))
   })
 
   describe("CircuitOpen says why", () => {

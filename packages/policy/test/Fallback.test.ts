@@ -222,5 +222,33 @@ describe("Fallback", () => {
           age: Option.none()
         })
       }))
+
+    it.effect("orElse with while: a failure it rejects is returned as is, and the fallback does not run", () =>
+      Effect.gen(function*() {
+        let fallbacks = 0
+        const backup = Effect.sync(() => ++fallbacks)
+        const upstream = (error: Unavailable | NotFound): Effect.Effect<number, Unavailable | NotFound> =>
+          Effect.fail(error)
+        const isDown = (e: Unavailable | NotFound) => e._tag === "Unavailable"
+        // data-last: the failure type keeps the primary's failures
+        const missing: Effect.Effect<
+          Fallback.Provenanced<number, Unavailable | NotFound, string>,
+          NotFound | Unavailable
+        > = upstream(new NotFound({ sku: "x" })).pipe(Fallback.orElse(backup, { while: isDown }))
+        expect(yield* Effect.flip(missing)).toEqual(new NotFound({ sku: "x" }))
+        // data-first, with named sources
+        const down = yield* Fallback.orElse(upstream(new Unavailable({ source: "api" })), backup, {
+          source: "api",
+          fallback: "default",
+          while: (e) => e._tag === "Unavailable"
+        })
+        expect(down).toMatchObject({ value: 1, source: "default" })
+        expect(fallbacks).toBe(1)
+        // without while, any failure falls back and the primary's failures leave the type
+        const always: Effect.Effect<Fallback.Provenanced<number, Unavailable | NotFound, string>> = upstream(
+          new NotFound({ sku: "x" })
+        ).pipe(Fallback.orElse(backup))
+        expect((yield* always).source).toBe("fallback")
+      }))
   })
 })

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
@@ -11,6 +13,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 
@@ -174,6 +177,75 @@ describe("Hedge", () => {
       expect(exit).toStrictEqual(Exit.die("boom"))
       expect(upstream.log[0]!.end).toBe("interrupted")
     }))
+
+  describe("while: which failures let the next copy start", () => {
+    class NotFound extends Data.TaggedError("NotFound")<{}> {}
+
+    it.effect("a failure it rejects is the answer: no copy starts for it", () =>
+      Effect.gen(function*() {
+        let sent = 0
+        const call = Effect.sync(() => sent++).pipe(
+          Effect.zipRight(Effect.sleep("10 millis")),
+          Effect.zipRight(Effect.fail(new NotFound()))
+        )
+        const fiber = yield* Effect.fork(
+          call.pipe(
+            Hedge.hedge({
+              delay: "1 second",
+              maxHedges: 2,
+              while: (failure) => !Predicate.isTagged(failure, "NotFound")
+            }),
+            Effect.flip
+          )
+        )
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* Fiber.join(fiber)).toEqual(new NotFound())
+        expect(sent).toBe(1)
+      }))
+
+    it.effect("a failure it rejects ends the call and interrupts the copies still running", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "50 millis", fail: true }])
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(Hedge.hedge({ delay: "100 millis", maxHedges: 2, while: () => false }), Effect.flip)
+        )
+        yield* TestClock.adjust("150 millis")
+        expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 1 }))
+        expect(upstream.log.map((entry) => entry.end)).toEqual(["interrupted", "done"])
+      }))
+
+    it.effect("a failure it accepts sends the next copy at once, as without it", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "10 millis", fail: true }, { latency: "20 millis" }])
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(Hedge.hedge({ delay: "1 second", while: (failure) => failure instanceof Unavailable }))
+        )
+        yield* TestClock.adjust("30 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 1")
+        expect(upstream.log.map((entry) => entry.startedAt)).toEqual([0, 10])
+      }))
+
+    it.effect("by default a policy's rejection inside the hedged effect starts no copy", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 1 })
+        yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
+        const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+        const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+        yield* Effect.yieldNow()
+        const hedges: Array<Hedge.HedgeEvent> = []
+        const hedged = Hedge.hedge({
+          delay: "1 second",
+          maxHedges: 3,
+          onHedge: (e) => Effect.sync(() => hedges.push(e))
+        })
+        const open = yield* Effect.flip(Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker), hedged))
+        expect(open._tag).toBe("CircuitOpen")
+        const full = yield* Effect.flip(Effect.succeed(1).pipe(Bulkhead.withBulkhead(bulkhead), hedged))
+        expect(full._tag).toBe("BulkheadRejected")
+        expect(hedges).toEqual([])
+        yield* Fiber.interrupt(holder)
+      }).pipe(Effect.scoped))
+  })
 
   it.effect("interrupting the hedged call interrupts every attempt", () =>
     Effect.gen(function*() {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { RateLimit } from "@sturdy/policy"
+import { Deadline, RateLimit } from "@sturdy/policy"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
@@ -53,6 +55,90 @@ describe("RateLimit", () => {
       yield* TestClock.adjust("500 millis")
       yield* Fiber.join(fiber)
       expect(yield* Ref.get(calls)).toBe(4)
+    }).pipe(memory))
+
+  it.effect("a request for more tokens than the limit, or for a number that is not a count, is a defect", () =>
+    Effect.gen(function*() {
+      for (const onExceeded of ["delay", "fail"] as const) {
+        const limiter = yield* RateLimit.make({ limit: 2, window: "1 second", onExceeded })
+        let ran = 0
+        for (const tokens of [3, 0, -1, 1.5, Number.NaN]) {
+          const exit = yield* Effect.exit(Effect.sync(() => ran++).pipe(limiter.run(onExceeded, tokens)))
+          expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) && String(exit.cause)).toMatch(
+            /RangeError: RateLimit: tokens .* must be an integer from 1 to the limit \(2\)/
+          )
+        }
+        expect(ran).toBe(0)
+        // nothing was taken: the whole limit is still there, at once
+        yield* limiter.consume(onExceeded, 2)
+      }
+    }).pipe(memory))
+
+  it.effect("make rejects a limit below 1 or a window of no length (a defect)", () =>
+    Effect.gen(function*() {
+      for (
+        const options of [
+          { limit: 0, window: "1 second" },
+          { limit: Number.NaN, window: "1 second" },
+          { limit: 1, window: 0 },
+          { limit: 1, window: Duration.infinity }
+        ] satisfies Array<RateLimit.Options>
+      ) {
+        const exit = yield* Effect.exit(RateLimit.make(options))
+        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/RangeError: RateLimit: (limit|window)/)
+      }
+    }).pipe(memory))
+
+  it.effect("delay mode under an established deadline: a slot that comes too late fails at once and is given back", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "10 seconds" })
+      yield* limiter.consume("api")
+      let ran = false
+      const late = yield* Effect.sync(() => {
+        ran = true
+      }).pipe(RateLimit.withRateLimit(limiter, "api"), Deadline.establish("1 second"), Effect.flip)
+      expect(ran).toBe(false)
+      expect(late).toMatchObject({ _tag: "RateLimitExceeded", reason: "Limit" })
+      expect(late._tag === "RateLimitExceeded" && Duration.toMillis(late.retryAfter)).toBe(10_000)
+      // the rejected caller took nothing: the next slot is still 10 s away, not 20
+      const next = yield* Effect.fork(limiter.consume("api"))
+      yield* TestClock.adjust("10 seconds")
+      expect(Exit.isSuccess(yield* Fiber.await(next))).toBe(true)
+    }).pipe(memory))
+
+  it.effect("delay mode: a wait that fits the deadline and maxWait is waited", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second", maxWait: "1 second" })
+      yield* limiter.consume("api")
+      const fiber = yield* Effect.fork(limiter.consume("api").pipe(Deadline.establish("2 seconds")))
+      yield* TestClock.adjust("999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(Exit.isSuccess(yield* Fiber.await(fiber))).toBe(true)
+    }).pipe(memory))
+
+  it.effect("delay mode: a wait longer than maxWait fails at once, for a slot and for a server pause alike", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "2 seconds", maxWait: "1 second" })
+      yield* limiter.consume("api")
+      const slot = yield* Effect.flip(limiter.consume("api"))
+      expect(slot).toMatchObject({ _tag: "RateLimitExceeded", reason: "Limit" })
+      yield* limiter.pauseFor("other", "5 seconds")
+      const paused = yield* Effect.flip(limiter.consume("other"))
+      expect(paused).toMatchObject({ _tag: "RateLimitExceeded", reason: "Paused" })
+      expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(5_000)
+      // the slot given back is there once the first one refills
+      yield* TestClock.adjust("2 seconds")
+      yield* limiter.consume("api")
+    }).pipe(memory))
+
+  it.effect("delay mode: a server pause that outlasts an armed deadline fails at once, not at the deadline", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 10, window: "1 second" })
+      yield* limiter.pauseFor("api", "30 seconds")
+      const error = yield* Effect.flip(limiter.consume("api").pipe(Deadline.withDeadline("5 seconds")))
+      expect(error).toMatchObject({ _tag: "RateLimitExceeded", reason: "Paused" })
+      expect(yield* TestClock.currentTimeMillis).toBe(0)
     }).pipe(memory))
 
   it.effect("a server pause on a key holds every caller of that key, not only the one that saw it", () =>

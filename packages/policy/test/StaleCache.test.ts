@@ -107,6 +107,24 @@ describe("StaleCache", () => {
       expect(yield* Effect.exit(Effect.die("boom").pipe(StaleCache.serve(cache, "k")))).toStrictEqual(Exit.die("boom"))
     }))
 
+  it.effect("with while, a failure it rejects is returned as is, even with a young answer stored", () =>
+    Effect.gen(function*() {
+      class NotFound extends Data.TaggedError("NotFound")<{}> {}
+      const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 hour" })
+      yield* Effect.succeed("v1").pipe(StaleCache.serve(cache, "k"))
+      yield* TestClock.adjust("1 minute")
+      const serverError = (e: Unavailable | NotFound) => e._tag === "Unavailable"
+      const gone: Effect.Effect<string, NotFound | Unavailable> = Effect.fail(new NotFound())
+      expect(yield* Effect.flip(gone.pipe(StaleCache.serve(cache, "k", { while: serverError })))).toEqual(
+        new NotFound()
+      )
+      const down: Effect.Effect<string, NotFound | Unavailable> = Effect.fail(new Unavailable({ call: 1 }))
+      const stale = yield* StaleCache.serve(down, cache, "k", { while: (e) => e._tag === "Unavailable" })
+      expect(stale).toMatchObject({ value: "v1", source: "stale", age: Option.some(Duration.minutes(1)) })
+      // without while, any typed failure is answered from the cache (the default)
+      expect((yield* gone.pipe(StaleCache.serve(cache, "k"))).source).toBe("stale")
+    }))
+
   it.effect("each key has its own answer", () =>
     Effect.gen(function*() {
       const cache = StaleCache.unsafeMake<string>({ maxEntries: 10, maxStaleness: "1 hour" })

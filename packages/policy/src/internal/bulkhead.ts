@@ -7,6 +7,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
+import { checkTimer } from "./timer.js"
 
 /** @internal */
 export class BulkheadRejected
@@ -22,6 +23,10 @@ export class BulkheadRejected
   }
 }
 
+/**
+ * A queued call: a node of a doubly linked list, so a waiter that leaves the queue (timed out, interrupted) is
+ * unlinked at once; with the permit holders stuck, waiters that gave up would otherwise pile up without bound.
+ */
 interface Waiter {
   resume: ((effect: Effect.Effect<void>) => void) | undefined
   /** A permit was handed to this waiter (and `active` already counts it). */
@@ -30,51 +35,84 @@ interface Waiter {
   cancelled: boolean
   /** A granted permit was given back because the waiter never ran. */
   returned: boolean
+  prev: Waiter | undefined
+  next: Waiter | undefined
+}
+
+// A count option: an integer of at least `min`, or `Infinity` (no limit).
+const checkCount = (field: string, value: number, min: number): void => {
+  if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
+    throw new RangeError(`Bulkhead: ${field} (${value}) must be an integer of at least ${min} (or Infinity)`)
+  }
 }
 
 /** @internal */
 export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
   Effect.sync(() => {
     const key = options.key ?? "default"
-    const maxConcurrent = Math.max(1, options.maxConcurrent)
-    const maxQueued = Math.max(0, options.maxQueued ?? 0)
+    const maxConcurrent = options.maxConcurrent
+    const maxQueued = options.maxQueued ?? 0
+    // NaN would turn every call away, and 0 used to become 1 unseen: a bad limit is a defect of `make`
+    checkCount("maxConcurrent", maxConcurrent, 1)
+    checkCount("maxQueued", maxQueued, 0)
+    if (options.maxWait !== undefined) checkTimer("Bulkhead", "maxWait", options.maxWait)
     const maxWait = options.maxWait === undefined ? Duration.infinity : Duration.decode(options.maxWait)
     // Permits are counted here rather than in a Semaphore: an uncontended call then costs one counter increment,
     // and a released permit goes straight to the first waiter, so queued callers go first.
     let active = 0
     let queued = 0
-    let waiters: Array<Waiter> = []
-    let head = 0
+    // the queue, first in first out; every waiter in it is neither granted nor cancelled
+    let first: Waiter | undefined
+    let last: Waiter | undefined
+
+    const enqueue = (waiter: Waiter): void => {
+      waiter.prev = last
+      if (last === undefined) first = waiter
+      else last.next = waiter
+      last = waiter
+    }
+
+    const unlink = (waiter: Waiter): void => {
+      const { next, prev } = waiter
+      if (prev === undefined) first = next
+      else prev.next = next
+      if (next === undefined) last = prev
+      else next.prev = prev
+      waiter.prev = undefined
+      waiter.next = undefined
+    }
 
     const full = new BulkheadRejected({ key, reason: "Full" })
     const timedOut = new BulkheadRejected({ key, reason: "Timeout" })
 
     const release = (): void => {
-      while (head < waiters.length) {
-        const next = waiters[head]!
-        waiters[head++] = undefined as never
-        if (next.cancelled) continue
-        // the permit changes hands: `active` stays as it is
-        next.granted = true
-        queued--
-        if (head > 1_024 && head * 2 > waiters.length) {
-          waiters = waiters.slice(head)
-          head = 0
-        }
-        const resume = next.resume
-        next.resume = undefined
-        resume?.(Effect.void)
+      const next = first
+      if (next === undefined) {
+        active--
         return
       }
-      waiters = []
-      head = 0
-      active--
+      unlink(next)
+      // the permit changes hands: `active` stays as it is
+      next.granted = true
+      queued--
+      const resume = next.resume
+      next.resume = undefined
+      resume?.(Effect.void)
     }
 
-    const giveBack = (waiter: Waiter): void => {
-      if (waiter.granted && !waiter.returned) {
-        waiter.returned = true
-        release()
+    // A waiter that gives up without running leaves the queue, or gives back the permit it was handed meanwhile.
+    // Called on every way out (interrupted, timed out, even before its wait began), so it may run more than once.
+    const leave = (waiter: Waiter): void => {
+      waiter.resume = undefined
+      if (waiter.granted) {
+        if (!waiter.returned) {
+          waiter.returned = true
+          release()
+        }
+      } else if (!waiter.cancelled) {
+        waiter.cancelled = true
+        queued--
+        unlink(waiter)
       }
     }
 
@@ -83,16 +121,10 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
         Effect.async<void>((resume) => {
           if (waiter.granted) return resume(Effect.void)
           waiter.resume = resume
-          return Effect.sync(() => {
-            waiter.resume = undefined
-            if (!waiter.granted && !waiter.cancelled) {
-              waiter.cancelled = true
-              queued--
-            }
-          })
+          return Effect.sync(() => leave(waiter))
         }),
         // interrupted after the permit was handed over, before it could be used
-        () => Effect.sync(() => giveBack(waiter))
+        () => Effect.sync(() => leave(waiter))
       )
 
     const maxWaitMillis = Duration.toMillis(maxWait)
@@ -109,7 +141,7 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
             (taken) =>
               Option.isSome(taken) ? Effect.void : Effect.suspend(() => {
                 // the permit may have arrived as the wait timed out
-                giveBack(waiter)
+                leave(waiter)
                 return Effect.fail(timedOut)
               })
           )
@@ -140,10 +172,17 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
         }
         if (queued >= maxQueued) return Effect.fail(full)
         queued++
-        const waiter: Waiter = { resume: undefined, granted: false, cancelled: false, returned: false }
-        waiters.push(waiter)
+        const waiter: Waiter = {
+          resume: undefined,
+          granted: false,
+          cancelled: false,
+          returned: false,
+          prev: undefined,
+          next: undefined
+        }
+        enqueue(waiter)
         return Effect.zipRight(
-          Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => giveBack(waiter))),
+          Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => leave(waiter))),
           runHolding(restore(self))
         )
       })

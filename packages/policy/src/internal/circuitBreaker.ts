@@ -227,31 +227,40 @@ export const unsafeMake = (
     if (from !== to) publish({ key, from, to, at: now })
   }
 
+  // Opening holds the breaker with no end (`openUntil` +∞) until the (possibly effectful) schedule has stepped, so
+  // the opening and the step are one uninterruptible region: a call interrupted in between (on the closed path,
+  // which has no mask of its own) would otherwise leave the breaker open for ever. The region starts before the
+  // breaker opens, so an interruption that arrives first (the fiber may yield before any step) only loses this
+  // outcome, as for any interrupted call. Only a call that opens the breaker pays for it.
   const open = (now: number, reason: Trip["reason"], failures: number): Effect.Effect<void> => {
-    s.trip = {
-      reason,
-      failures,
-      lastFailure: s.lastFailure,
-      sameKind: s.sameKindRun >= failures
-    }
-    // open synchronously; the pause is filled in once the (possibly effectful) schedule has stepped
-    transition("Open", now)
-    s.openUntil = Number.POSITIVE_INFINITY
     const generation = s.generation
-    return Effect.map(config.breakDuration.step(now, undefined, s.scheduleState), ([next, _, decision]) => {
-      if (s.generation !== generation) return
-      s.scheduleState = next
-      if (ScheduleDecision.isContinue(decision)) {
-        s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+    return Effect.uninterruptible(Effect.suspend(() => {
+      // another outcome changed the state first (it opened the breaker, say): this one is out of date
+      if (s.generation !== generation) return Effect.void
+      s.trip = {
+        reason,
+        failures,
+        lastFailure: s.lastFailure,
+        sameKind: s.sameKindRun >= failures
       }
-      // a finished schedule keeps its last pause rather than probing immediately
-      s.openUntil = now + s.lastBreakMillis
-      // fleet sharing: tell the other processes until when this upstream is paused
-      if (sync !== undefined && !s.isolated) {
-        s.syncedAt = now
-        sync.publish(key, { state: "Open", at: now, until: s.openUntil })
-      }
-    })
+      transition("Open", now)
+      s.openUntil = Number.POSITIVE_INFINITY
+      const opened = s.generation
+      return Effect.map(config.breakDuration.step(now, undefined, s.scheduleState), ([next, _, decision]) => {
+        if (s.generation !== opened) return
+        s.scheduleState = next
+        if (ScheduleDecision.isContinue(decision)) {
+          s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+        }
+        // a finished schedule keeps its last pause rather than probing immediately
+        s.openUntil = now + s.lastBreakMillis
+        // fleet sharing: tell the other processes until when this upstream is paused
+        if (sync !== undefined && !s.isolated) {
+          s.syncedAt = now
+          sync.publish(key, { state: "Open", at: now, until: s.openUntil })
+        }
+      })
+    }))
   }
 
   // Fleet sharing: apply a record another process published after the last one seen here. A newer Open pauses
@@ -329,7 +338,10 @@ export const unsafeMake = (
     }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
-    if (s.state === "HalfOpen" && s.probesInFlight + s.probeSuccesses < config.halfOpenMaxProbes) {
+    // `halfOpenMaxProbes` bounds the probes in flight, not the probes in all: slots freed by successful probes are
+    // taken by the next calls until `successThreshold` successes close the breaker (or a failure opens it), so no
+    // pair of settings can leave it half-open for ever
+    if (s.state === "HalfOpen" && s.probesInFlight < config.halfOpenMaxProbes) {
       s.probesInFlight++
       return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now }
     }

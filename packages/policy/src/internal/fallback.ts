@@ -173,25 +173,16 @@ export const firstOf = <const Srcs extends Sources>(
 }
 
 /** @internal */
-export const orElse: {
-  <A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
-    that: Effect.Effect<A2, E2, R2>,
-    options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
-  <A, E, R, A2, E2, R2, S1 extends string = "primary", S2 extends string = "fallback">(
-    self: Effect.Effect<A, E, R>,
-    that: Effect.Effect<A2, E2, R2>,
-    options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2>
-} = dual(
+export const orElse: typeof Fallback.orElse = dual(
   (args) => Effect.isEffect(args[0]) && Effect.isEffect(args[1]),
   <A, E, R, A2, E2, R2, S1 extends string, S2 extends string>(
     self: Effect.Effect<A, E, R>,
     that: Effect.Effect<A2, E2, R2>,
-    options?: { readonly source?: S1 | undefined; readonly fallback?: S2 | undefined }
-  ): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E2, R | R2> => {
+    options?: Fallback.OrElseOptions<E, S1, S2>
+  ): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E | E2, R | R2> => {
     const primary = (options?.source ?? "primary") as S1
     const fallback = (options?.fallback ?? "fallback") as S2
+    const keepGoing = options?.while
     return Effect.suspend(() => {
       const collector: Collector = { age: Option.none() }
       return Effect.matchEffect(self, {
@@ -202,7 +193,9 @@ export const orElse: {
             failures: [],
             age: collector.age
           }),
-        onFailure: (error) => {
+        onFailure: (error): Effect.Effect<Fallback.Provenanced<A | A2, E | E2, S1 | S2>, E | E2, R2> => {
+          // a failure `while` rejects is the answer (a NotFound need not go to the default)
+          if (keepGoing !== undefined && !keepGoing(error)) return Effect.fail(error)
           collector.age = Option.none()
           return Effect.map(that, (value): Fallback.Provenanced<A | A2, E | E2, S1 | S2> => ({
             value,

@@ -15,6 +15,7 @@ import * as Scope from "effect/Scope"
 import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
+import { isPolicyRejection } from "./rejection.js"
 import { checkTimer } from "./timer.js"
 
 /** @internal */
@@ -185,6 +186,10 @@ const validate = (options: AnyOptions<any>): void => {
   }
 }
 
+// A policy's rejection inside the hedged effect (an open breaker, a full bulkhead, a rate limit) would turn a copy
+// away just as fast: it is not a reason to send one.
+const defaultWhile = (failure: unknown): boolean => !isPolicyRejection(failure)
+
 const hedgeImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
   options: AnyOptions<R2>,
@@ -194,6 +199,7 @@ const hedgeImpl = <A, E, R, R2>(
   if (maxHedges < 1) return self
   const budgetKey = options.budgetKey
   const keepFirst = options.failure === "first"
+  const keepGoing = options.while ?? defaultWhile
 
   return Effect.suspend(() => {
     // The hedge timer is a daemon fiber that only wakes the loop. It is interrupted without waiting for it, so the happy
@@ -333,6 +339,11 @@ const hedgeImpl = <A, E, R, R2>(
             if (Option.isNone(typed)) {
               // A defect (or an interruption from elsewhere) is not a reason to hedge: it ends the call as it is.
               return yield* Effect.failCause(exit.cause)
+            }
+            if (!keepGoing(typed.value)) {
+              // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
+              // the scope interrupts the copies still running.
+              return yield* Effect.fail(typed.value)
             }
             if (Option.isNone(firstFailure)) {
               firstFailure = typed

@@ -1,9 +1,13 @@
 import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
+import * as deadline from "./deadline.js"
 
 /** @internal */
 export class RateLimitExceeded
@@ -36,17 +40,35 @@ export class RateLimitStoreError
   }
 }
 
+// A limit below 1 could grant no call at all; a window of no length (or no end) gives no rate.
+const check = (options: RL.Options): void => {
+  if (!(options.limit >= 1 && Number.isFinite(options.limit))) {
+    throw new RangeError(`RateLimit: limit (${options.limit}) must be a finite number of at least 1`)
+  }
+  const window = Duration.decodeUnknown(options.window)
+  if (Option.isNone(window) || !Duration.isFinite(window.value) || Duration.toMillis(window.value) <= 0) {
+    throw new RangeError("RateLimit: window must be a finite, positive duration")
+  }
+  if (options.maxWait !== undefined && Option.isNone(Duration.decodeUnknown(options.maxWait))) {
+    throw new RangeError("RateLimit: maxWait is not a duration")
+  }
+}
+
 /** @internal */
 export const make = (
   options: RL.Options
 ): Effect.Effect<RL.RateLimiter, never, ExperimentalRateLimiter.RateLimiterStore> =>
   Effect.gen(function*() {
+    check(options)
     const store = yield* ExperimentalRateLimiter.RateLimiterStore
     const limiter = yield* ExperimentalRateLimiter.make
     const algorithm = options.algorithm ?? "token-bucket"
     const onExceeded = options.onExceeded ?? "delay"
     const window = Duration.decode(options.window)
     const refillRate = Duration.unsafeDivide(window, options.limit)
+    const maxWaitMillis = options.maxWait === undefined
+      ? Number.POSITIVE_INFINITY
+      : Duration.toMillis(Duration.decode(options.maxWait))
     const maxPauses = options.maxPausedKeys ?? 10_000
     // key -> epoch millis until which every caller of the key waits (server hints such as Retry-After)
     const pauses = new Map<string, number>()
@@ -79,15 +101,6 @@ export const make = (
         })
       )
 
-    const waitWhilePaused = (key: string): Effect.Effect<void> =>
-      Effect.clockWith((clock) => {
-        const loop: Effect.Effect<void> = Effect.suspend(() => {
-          const remaining = pausedFor(key, clock.unsafeCurrentTimeMillis())
-          return remaining === 0 ? Effect.void : Effect.zipRight(Effect.sleep(Duration.millis(remaining)), loop)
-        })
-        return loop
-      })
-
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
         ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: error.retryAfter }, true)
@@ -103,40 +116,79 @@ export const make = (
           : Effect.asVoid(store.fixedWindow({ key, tokens: -tokens, refillRate, limit: undefined }))
       )
 
-    const consume = (key: string, tokens = 1): Effect.Effect<void, RateLimitExceeded | RateLimitStoreError> =>
+    // The store would take a request for more tokens than `limit` as no request at all (it waits one window and goes
+    // through, or promises a `retryAfter` that never comes): such a request can never be granted, so it is a defect.
+    const checkTokens = (tokens: number): RangeError | undefined =>
+      Number.isInteger(tokens) && tokens >= 1 && tokens <= options.limit
+        ? undefined
+        : new RangeError(`RateLimit: tokens (${tokens}) must be an integer from 1 to the limit (${options.limit})`)
+
+    const consumeOrFail = (key: string, tokens: number): Effect.Effect<void, RateLimitExceeded | RateLimitStoreError> =>
       Effect.clockWith((clock) => {
-        if (onExceeded === "fail") {
-          return Effect.suspend(() => {
-            const remaining = pausedFor(key, clock.unsafeCurrentTimeMillis())
-            return remaining > 0
-              ? Effect.fail(
-                new RateLimitExceeded({ key, reason: "Paused", retryAfter: Duration.millis(remaining) }, true)
-              )
-              : Effect.asVoid(Effect.mapError(
-                limiter.consume({ algorithm, onExceeded: "fail", window, limit: options.limit, key, tokens }),
-                toError(key)
-              ))
-          })
-        }
-        return Effect.zipRight(
-          waitWhilePaused(key),
-          Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(
-              Effect.mapError(
-                limiter.consume({ algorithm, onExceeded: "delay", window, limit: options.limit, key, tokens }),
-                toError(key)
-              ),
-              (result) =>
-                Duration.isZero(result.delay)
-                  ? Effect.void
-                  : Effect.onInterrupt(restore(Effect.sleep(result.delay)), () => refund(key, tokens))
-            )
-          )
-        ).pipe(
-          // a pause that arrived while this caller waited for its slot holds it too
-          Effect.zipLeft(waitWhilePaused(key))
-        )
+        const remaining = pausedFor(key, clock.unsafeCurrentTimeMillis())
+        return remaining > 0
+          ? Effect.fail(new RateLimitExceeded({ key, reason: "Paused", retryAfter: Duration.millis(remaining) }, true))
+          : Effect.asVoid(Effect.mapError(
+            limiter.consume({ algorithm, onExceeded: "fail", window, limit: options.limit, key, tokens }),
+            toError(key)
+          ))
       })
+
+    // Mode "delay". A caller waits for a server pause and for its slot, but only as long as it may: no longer than
+    // `maxWait`, and never until the deadline in force (armed or only established) or past it. A wait that does not
+    // fit fails at once with `RateLimitExceeded`, its `retryAfter` the wait, and a reserved slot is given back (as
+    // resilience4j's `timeoutDuration`): the caller learns now what waiting would only tell it later.
+    const consumeOrWait = (key: string, tokens: number): Effect.Effect<void, RateLimitExceeded | RateLimitStoreError> =>
+      Effect.withFiberRuntime((fiber) => {
+        const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+        const deadlineAt = fiber.getFiberRef(deadline.currentRef).at
+        const latest = clock.unsafeCurrentTimeMillis() + maxWaitMillis
+        const fits = (startAt: number): boolean => startAt <= latest && startAt < deadlineAt
+
+        // Waits out a server pause on `key` that ends in time; the rejection for one that does not.
+        const waitPause: Effect.Effect<RateLimitExceeded | undefined> = Effect.suspend(() => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const remaining = pausedFor(key, now)
+          if (remaining === 0) return Effect.succeed(undefined)
+          if (!fits(now + remaining)) {
+            return Effect.succeed(
+              new RateLimitExceeded({ key, reason: "Paused", retryAfter: Duration.millis(remaining) }, true)
+            )
+          }
+          return Effect.zipRight(Effect.sleep(Duration.millis(remaining)), waitPause)
+        })
+
+        const reserve = Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(
+            Effect.mapError(
+              limiter.consume({ algorithm, onExceeded: "delay", window, limit: options.limit, key, tokens }),
+              toError(key)
+            ),
+            (result): Effect.Effect<void, RateLimitExceeded> => {
+              const wait = Duration.toMillis(result.delay)
+              if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
+                const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
+                return Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+              }
+              // a pause that arrived while this caller waited for its slot holds it too
+              const waited = wait > 0 ? Effect.zipRight(Effect.sleep(result.delay), waitPause) : waitPause
+              return Effect.flatMap(
+                Effect.onInterrupt(restore(waited), () => refund(key, tokens)),
+                (rejected) =>
+                  rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+              )
+            }
+          )
+        )
+
+        return Effect.flatMap(waitPause, (rejected) => rejected === undefined ? reserve : Effect.fail(rejected))
+      })
+
+    const consume = (key: string, tokens = 1): Effect.Effect<void, RateLimitExceeded | RateLimitStoreError> => {
+      const invalid = checkTokens(tokens)
+      if (invalid !== undefined) return Effect.die(invalid)
+      return onExceeded === "fail" ? consumeOrFail(key, tokens) : consumeOrWait(key, tokens)
+    }
 
     return {
       consume,

@@ -90,16 +90,19 @@ export const remember: typeof StaleCache.remember = dual(
 )
 
 /** @internal */
-export const serve: typeof StaleCache.serve = dual(3, <A, E, R>(
+export const serve: typeof StaleCache.serve = dual((args) => Effect.isEffect(args[0]), <A, E, R>(
   self: Effect.Effect<A, E, R>,
   cache: StaleCache.StaleCache<A>,
-  key: string
-): Effect.Effect<Fallback.Provenanced<A, E, "upstream" | "stale">, E, R> =>
-  Effect.matchEffect(self, {
+  key: string,
+  options?: StaleCache.ServeOptions<E>
+): Effect.Effect<Fallback.Provenanced<A, E, "upstream" | "stale">, E, R> => {
+  const keepGoing = options?.while
+  return Effect.matchEffect(self, {
     onSuccess: (value) => Effect.as(cache.set(key, value), fallback.fresh<A, "upstream" | "stale">(value, "upstream")),
-    // Only a typed failure of the upstream falls back; a stale entry too old (or none) leaves the failure as it is.
+    // Only a typed failure of the upstream falls back, and only one `while` accepts (a NotFound is an answer); a
+    // stale entry too old (or none) leaves the failure as it is.
     onFailure: (error) =>
-      Effect.matchEffect(cache.lookup(key), {
+      keepGoing !== undefined && !keepGoing(error) ? Effect.fail(error) : Effect.matchEffect(cache.lookup(key), {
         onFailure: () => Effect.fail(error),
         onSuccess: (entry) =>
           Effect.succeed<Fallback.Provenanced<A, E, "upstream" | "stale">>({
@@ -109,4 +112,5 @@ export const serve: typeof StaleCache.serve = dual(3, <A, E, R>(
             age: Option.some(entry.age)
           })
       })
-  }))
+  })
+})
