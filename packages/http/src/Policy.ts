@@ -418,7 +418,10 @@ export interface RateLimitOptions {
 /**
  * The hedging stage (`@sturdy/policy/Hedge`): while an attempt is slow, start another copy and keep the first
  * success. Each copy goes through the breaker, bulkhead and attempt timeout; with the retry budget on, every hedge
- * withdraws from it. Only requests that are safe to repeat are hedged.
+ * withdraws from it. Only requests that are safe to repeat are hedged. A failed copy starts the next one at once only
+ * when the retry rule would repeat the failure and the server asked for no wait (a 503 without `Retry-After`, a reset
+ * connection); any other failure (a 404, a bad body, a 429 with its wait, an open breaker) ends the hedging, and the
+ * retry stage decides from there.
  *
  * @example
  * ```ts

@@ -671,6 +671,33 @@ describe("Policy", () => {
         expect((yield* scripted.requests).length).toBe(2)
       }))
 
+    it.scoped("a failed attempt starts the next copy only when it is worth repeating without a wait", () =>
+      Effect.gen(function*() {
+        // the delay is long: every copy below is started by a failure, never by the timer
+        const hedging = { delay: "20 seconds", maxHedges: 2 } as const
+        const gone = yield* harness({ "GET /x": FaultScript.always(FaultScript.status(404)) }, { ...quick, hedging })
+        const notFound = yield* runVirtual(gone.api.get("/x"))
+        expect(Exit.isFailure(notFound)).toBe(true)
+        expect((yield* gone.scripted.requests).length).toBe(1)
+
+        const flaky = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+        }, { ...quick, hedging })
+        const started = yield* TestClock.currentTimeMillis
+        expect(yield* runVirtual(flaky.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect((yield* arrivals(flaky.scripted)).map((at) => at - started)).toEqual([0, 0])
+
+        // a server's wait goes to the retry stage, which waits as asked, rather than to an instant copy
+        const limited = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(429, { retryAfter: 2 }), FaultScript.json(ada))
+        }, { ...quick, hedging })
+        const before = yield* TestClock.currentTimeMillis
+        expect(yield* runVirtual(limited.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = (yield* arrivals(limited.scripted)).map((at) => at - before)
+        expect(first).toBe(0)
+        expect(second).toBeGreaterThanOrEqual(2000)
+      }))
+
     it.scoped("a POST without a key is never hedged", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

@@ -268,6 +268,12 @@ const hedging = (
   budget: Shared["budget"]
 ): Stage => {
   const budgeted = retry !== undefined && retry.budget
+  const retryOn = classification.retryOnWith(retry?.retryOn, retry?.statuses)
+  // A failed attempt starts the next copy at once only when a retry would repeat it and the server asked for no wait:
+  // a 404 or a bad body ends the call, a 429 or a 503 with Retry-After goes to the retry stage, which waits as
+  // asked, and a policy's own rejection (open breaker, full bulkhead) would only turn the copy away too.
+  const hedgeOn = (failure: unknown): boolean =>
+    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isNone(HttpFailure.retryAfter(failure))
   return (next) => (call) => {
     const guarded = guardedOf(next(call))
     if (!call.idempotent) return guarded
@@ -283,11 +289,11 @@ const hedging = (
       })
     return budgeted
       ? Effect.provideService(
-        Hedge.hedge(guarded, { ...options, budgetKey: call.key, deposit: false, onHedge }),
+        Hedge.hedge(guarded, { ...options, budgetKey: call.key, deposit: false, onHedge, while: hedgeOn }),
         RetryBudget.RetryBudget,
         budget
       )
-      : Hedge.hedge(guarded, { ...options, onHedge })
+      : Hedge.hedge(guarded, { ...options, onHedge, while: hedgeOn })
   }
 }
 
