@@ -34,7 +34,7 @@
  *
  * | option                  | default                 | meaning                                                   |
  * | ----------------------- | ----------------------- | --------------------------------------------------------- |
- * | `consecutiveFailures`   | `3`                     | this many counted failures in a row open the breaker      |
+ * | `consecutiveFailures`   | `3`; off with a rate    | this many counted failures in a row open the breaker; off (`Infinity`) when `failureRateThreshold` or `slowCallDuration` is set, so rates are judged only over `minimumThroughput` calls |
  * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
  * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |

@@ -104,6 +104,23 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state).toBe("Closed")
     }))
 
+  it.scoped("a breaker given a failure rate judges rates only: a run of failures under minimumThroughput opens nothing", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const rated = yield* CircuitBreaker.make("rated", { failureRateThreshold: 0.5, minimumThroughput: 20 })
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 5; i++) yield* Effect.either(upstream.call.pipe(CircuitBreaker.withBreaker(rated)))
+      expect(yield* rated.state).toBe("Closed")
+      // asked for, the run still counts alongside the rate
+      const both = yield* CircuitBreaker.make("both", {
+        failureRateThreshold: 0.5,
+        minimumThroughput: 20,
+        consecutiveFailures: 3
+      })
+      for (let i = 0; i < 3; i++) yield* Effect.either(upstream.call.pipe(CircuitBreaker.withBreaker(both)))
+      expect(yield* both.state).toBe("Open")
+    }))
+
   it.scoped("opens on the failure ratio of the window only once the minimum throughput is reached", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

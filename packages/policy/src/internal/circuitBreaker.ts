@@ -110,7 +110,10 @@ const resolve = (options: CB.Options = {}): ResolvedOptions => {
   if (options.slowCallDuration !== undefined) checkTimer("CircuitBreaker", "slowCallDuration", options.slowCallDuration)
   const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.slidingWindow ?? "60 seconds")))
   return {
-    consecutiveFailures: options.consecutiveFailures ?? 3,
+    // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
+    // `minimumThroughput` calls were seen
+    consecutiveFailures: options.consecutiveFailures ??
+      (options.failureRateThreshold !== undefined || options.slowCallDuration !== undefined ? Infinity : 3),
     failureRateThreshold: options.failureRateThreshold,
     slowCallRateThreshold: options.slowCallRateThreshold ??
       (options.slowCallDuration !== undefined ? 1 : undefined),
