@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, type HttpFailure } from "@sturdy/http"
 import { Arbitrary, Duration, Effect, Either, FastCheck, Fiber, Option, ParseResult, Schema, TestClock } from "effect"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
-import { fakeClient, jsonResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
+import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const request = HttpClientRequest.get("https://api.example.com/users/1")
@@ -299,14 +299,9 @@ describe("Attempt", () => {
       // the size would hold all of it (here it never ends, so a whole read would never return)
       const { client } = fakeClient(() =>
         Effect.succeed(
-          new Response(
-            new ReadableStream<Uint8Array>({
-              start(controller) {
-                for (let i = 0; i < 10; i++) controller.enqueue(new Uint8Array(10))
-              }
-            }),
-            { headers: { "content-length": "10", "content-encoding": "gzip" } }
-          )
+          openResponse(Array.from({ length: 10 }, () => new Uint8Array(10)), {
+            headers: { "content-length": "10", "content-encoding": "gzip" }
+          })
         )
       )
       const failure = yield* failureOf(Attempt.send(client, request, { maxBodyBytes: 50 }))
@@ -329,16 +324,7 @@ describe("Attempt", () => {
   it.effect("an error body cut by the body timeout keeps the status and its Retry-After", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() =>
-        Effect.succeed(
-          new Response(
-            new ReadableStream<Uint8Array>({
-              start(controller) {
-                controller.enqueue(new TextEncoder().encode("{\"error\":"))
-              }
-            }),
-            { status: 429, headers: { "retry-after": "7" } }
-          )
-        )
+        Effect.succeed(openResponse(["{\"error\":"], { status: 429, headers: { "retry-after": "7" } }))
       )
       const fiber = yield* Effect.fork(failureOf(Attempt.send(client, request, { bodyTimeout: "1 second" })))
       yield* TestClock.adjust("1 second")

@@ -35,16 +35,22 @@ export const fakeClient = (
 export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } })
 
-/** A `Response` whose body sends `first` and then never ends. */
-export const stalledResponse = (first: string, headers: Record<string, string> = {}): Response =>
+/** A `Response` whose body sends `chunks` and then never ends. */
+export const openResponse = (chunks: ReadonlyArray<Uint8Array | string>, init: ResponseInit): Response =>
   new Response(
     new ReadableStream<Uint8Array>({
       start(controller) {
-        controller.enqueue(new TextEncoder().encode(first))
+        for (const chunk of chunks) {
+          controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk)
+        }
       }
     }),
-    { status: 200, headers: { "content-type": "application/json", ...headers } }
+    init
   )
+
+/** A JSON `Response` whose body sends `first` and then never ends. */
+export const stalledResponse = (first: string, headers: Record<string, string> = {}): Response =>
+  openResponse([first], { status: 200, headers: { "content-type": "application/json", ...headers } })
 
 /** A system-style error with a `code`, as node and undici raise them. */
 export const systemError = (code: string, message = code): Error => Object.assign(new Error(message), { code })
