@@ -1,6 +1,6 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Auth, Policy, Redirect, Telemetry } from "@sturdy/http"
+import { Attempt, Auth, Redirect } from "@sturdy/http"
 import { Effect, Redacted, Schema, Stream } from "effect"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
@@ -56,12 +56,6 @@ describe("Redirect", () => {
       )
       expect(seen.map((s) => s.headers["x-partner"])).toEqual(["partner-key-4711", undefined])
     }))
-
-  it("a password holding an unencoded '@' never reaches a key or a label: the host follows the last '@'", () => {
-    const request = HttpClientRequest.get("http://alice:pw-head@pw-tail-secret@127.0.0.1:8080/x")
-    expect(Policy.upstreamKey(request)).toBe("http://127.0.0.1:8080")
-    expect(JSON.stringify(Telemetry.target(request))).not.toContain("pw-tail")
-  })
 
   it.effect("a 307 with a streamed body is returned, not followed: the body cannot be sent twice", () =>
     Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, HttpFailure, Telemetry } from "@sturdy/http"
+import { Attempt, HttpFailure, Policy, Telemetry } from "@sturdy/http"
 import { Bulkhead, CircuitBreaker, Hedge, Retry, RetryBudget } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
 import {
@@ -132,7 +132,8 @@ describe("Telemetry", () => {
         "http.client.attempt GET"
       ])
       const [call, first, second] = spans
-      expect(call.kind).toBe("client")
+      // the attempts are the client spans; the logical call around them is internal (OpenTelemetry's conventions)
+      expect(call.kind).toBe("internal")
       expect(first.kind).toBe("client")
       expect(Option.map(first.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
       expect(Option.map(second.parent, (parent) => parent.spanId)).toEqual(Option.some(call.spanId))
@@ -515,4 +516,46 @@ describe("Telemetry", () => {
       expect(target.url).toBe("http://[::1]:8080/a?sig=<redacted>&x=1")
       expect(Telemetry.target({ method: "BREW", url: "not a url" }).host).toBe("unknown")
     }))
+
+  it.effect("a method the conventions do not know names its spans HTTP; QUERY is known", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = yield* scriptedClient([{ status: 200, body: "{}" }, { status: 200, body: "{}" }])
+      for (const method of ["PURGE", "QUERY"] as const) {
+        const request = HttpClientRequest.make(method as "GET")("https://api.example.test/items")
+        yield* Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+          Telemetry.logicalCall(request),
+          Effect.withTracer(tracer)
+        )
+      }
+      expect(spans.map((span) => span.name)).toEqual([
+        "http.client.request HTTP",
+        "http.client.attempt HTTP",
+        "http.client.request QUERY",
+        "http.client.attempt QUERY"
+      ])
+      expect(Object.fromEntries(spans[0].attributes)).toMatchObject({
+        "http.request.method": "_OTHER",
+        "http.request.method_original": "PURGE"
+      })
+      expect(Object.fromEntries(spans[2].attributes)).toMatchObject({ "http.request.method": "QUERY" })
+    }))
+
+  it("reads the host as the URL standard does, which is where the transport connects", () => {
+    const cases: ReadonlyArray<readonly [url: string, host: string]> = [
+      // a password may hold an unencoded '@': the user info ends at the last one
+      ["http://alice:pw-head@pw-tail-secret@127.0.0.1:8080/x", "127.0.0.1:8080"],
+      // a backslash ends an http(s) authority as a slash does
+      ["http://real.test:8080\\@victim.test/x", "real.test:8080"]
+    ]
+    for (const [url, host] of cases) {
+      expect(new URL(url).host).toBe(host)
+      const request = HttpClientRequest.get(url)
+      expect(Policy.upstreamKey(request)).toBe(`http://${host}`)
+      const target = Telemetry.target(request)
+      expect(target.host).toBe(host)
+      expect(target.url.startsWith(`http://${host}/`)).toBe(true)
+      expect(JSON.stringify(target)).not.toContain("pw-tail")
+    }
+  })
 })

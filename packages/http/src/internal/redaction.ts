@@ -212,7 +212,8 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
     if (isSecretParamName(name)) addValue(out, value)
   }
   const url = request.url
-  const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)
+  // the user info as the URL standard reads it (a `\` ends the authority of an http(s) URL)
+  const userInfo = /^[a-z][a-z0-9+.-]*:[/\\]{2}([^/?#\\]*)@/i.exec(url)
   if (userInfo !== null) {
     const [user, ...password] = userInfo[1].split(":")
     addValue(out, safeDecode(user))
@@ -295,7 +296,7 @@ const redactParams = (params: URLSearchParams): string => {
 const redactUnparsedUrl = (url: string): string =>
   url
     .replace(/#[\s\S]*$/, "")
-    .replace(/\/\/[^/?#\s]*@/g, "//")
+    .replace(/\/\/[^/?#\\\s]*@/g, "//")
     .replace(/([?&;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
       isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
     .replace(/[\r\n]/g, " ")

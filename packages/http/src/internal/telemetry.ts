@@ -42,13 +42,21 @@ const knownMethods: ReadonlySet<string> = new Set([
   "PATCH",
   "OPTIONS",
   "TRACE",
-  "CONNECT"
+  "CONNECT",
+  // RFC 9110's list and QUERY, as OpenTelemetry's semantic conventions (1.45) know them
+  "QUERY"
 ])
 
 /** @internal */
 export const methodLabel = (method: string): string => {
   const upper = method.toUpperCase()
   return knownMethods.has(upper) ? upper : "_OTHER"
+}
+
+// A span is named by its method, and `HTTP` when the method is not a known one (the attribute says `_OTHER`).
+const spanMethod = (method: string): string => {
+  const label = methodLabel(method)
+  return label === "_OTHER" ? "HTTP" : label
 }
 
 const isRequest = (u: unknown): u is HttpClientRequest.HttpClientRequest => HttpClientRequest.TypeId in Object(u)
@@ -421,8 +429,10 @@ export const logicalCall: {
           })
         if (!traced) return body(undefined)
         return Effect.useSpan(
-          `http.client.request ${methodLabel(callTarget.method)}`,
-          { kind: "client", attributes: requestAttributes(callTarget), captureStackTrace: false },
+          `http.client.request ${spanMethod(callTarget.method)}`,
+          // internal, not client: each attempt is the client span, and a logical span around them must not count the
+          // call again (OpenTelemetry's HTTP client conventions)
+          { kind: "internal", attributes: requestAttributes(callTarget), captureStackTrace: false },
           body
         )
       })
@@ -522,7 +532,7 @@ export const attempt = <A, E, R>(
         attributes["sturdy.breaker_state"] = breakerStateName[breakerState === "Open" ? "HalfOpen" : breakerState]
       }
       return Effect.useSpan(
-        `http.client.attempt ${methodLabel(attemptTarget.method)}`,
+        `http.client.attempt ${spanMethod(attemptTarget.method)}`,
         { kind: "client", attributes, captureStackTrace: false },
         (span) => {
           // Our span replaces the platform's, whose `url.full` and `url.query` are not redacted; the trace

@@ -7,10 +7,12 @@ import * as redaction from "./redaction.js"
 // -----------------------------------------------------------------------------
 
 /**
- * @internal scheme, host (a bracketed IPv6 literal or a name), port and path of an absolute URL. The user info ends
- * at the authority's last `@`, as the URL standard reads it: a password may hold an unencoded `@`.
+ * @internal scheme, host (a bracketed IPv6 literal or a name), port and path of an absolute URL, read as the URL
+ * standard reads an http(s) URL, which is what the transport connects to: the user info ends at the authority's last
+ * `@` (a password may hold an unencoded `@`), and a `\` ends the authority as a `/` does
+ * (`http://a:8080\@b/` goes to `a:8080`).
  */
-export const originPattern = /^([a-z][a-z0-9+.-]*):\/\/(?:[^/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d*))?([^?#]*)/i
+export const originPattern = /^([a-z][a-z0-9+.-]*):[/\\]{2}(?:[^/?#\\]*@)?(\[[^\]]*\]|[^:/?#\\]*)(?::(\d*))?([^?#]*)/i
 /** @internal */
 export const defaultPorts: Readonly<Record<string, string>> = { http: "80", https: "443", ws: "80", wss: "443" }
 
@@ -44,7 +46,9 @@ const parseTargetOnce = (url: string): Target => {
   const host = match[2].toLowerCase()
   const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]
   const hostPort = `${host}:${port}`
-  return { origin: `${scheme}://${hostPort}`, host, hostPort, path: match[4] === "" ? "/" : match[4] }
+  // a `\` in an http(s) path is a `/` to the URL standard
+  const path = match[4] === "" ? "/" : match[4].includes("\\") ? match[4].replaceAll("\\", "/") : match[4]
+  return { origin: `${scheme}://${hostPort}`, host, hostPort, path }
 }
 
 /** @internal */
