@@ -517,6 +517,21 @@ describe("Telemetry", () => {
       expect(Telemetry.target({ method: "BREW", url: "not a url" }).host).toBe("unknown")
     }))
 
+  it.effect("a 4xx or 5xx handed back as a value still sets error.type on the attempt span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = yield* scriptedClient([{ status: 500 }, { status: 200, body: "{}" }])
+      const request = HttpClientRequest.get("https://api.example.test/items")
+      // a plain platform client does not fail on status: the 500 comes back as a response
+      for (let i = 0; i < 2; i++) {
+        yield* Telemetry.attempt(request, (ready) => client.execute(ready)).pipe(Effect.withTracer(tracer))
+      }
+      const [failed, ok] = spans.map((span) => Object.fromEntries(span.attributes))
+      expect(failed).toMatchObject({ "http.response.status_code": 500, "error.type": "500" })
+      expect(ok["http.response.status_code"]).toBe(200)
+      expect(ok["error.type"]).toBeUndefined()
+    }))
+
   it.effect("a method the conventions do not know names its spans HTTP; QUERY is known", () =>
     Effect.gen(function*() {
       const { spans, tracer } = TestTracer.make()

@@ -287,12 +287,15 @@ interface Outcome {
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
   if (exit._tag === "Success") {
+    const status = observe.statusOf(exit.value)
     return {
       outcome: "success",
       failureTag: "none",
       failure: undefined,
-      status: observe.statusOf(exit.value),
-      errorType: undefined
+      status,
+      // a 4xx or 5xx handed back as a value (a client that does not fail on status) is still an error to the
+      // conventions: `error.type` is its status code
+      errorType: status !== undefined && status >= 400 ? String(status) : undefined
     }
   }
   const failure = Cause.failureOption(exit.cause)
