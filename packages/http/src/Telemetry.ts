@@ -12,7 +12,8 @@
  * | `http.client.request {METHOD}`        | `internal` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts`, `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
  * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
- * `error.type` is the status code for a status failure, else the failure's tag. Under our spans the platform's own
+ * `error.type` is the status code for a status failure (or for a 4xx or 5xx response handed back as a value), else
+ * the failure's tag. Under our spans the platform's own
  * client span is not built (it records `url.full` and `url.query` unredacted and ends with the transport's raw
  * error, whose message names the raw URL); the `traceparent` and `b3` headers are sent from the attempt span instead
  * (so use {@link attempt} for propagation). Outside them, `Attempt` replaces the platform's span with a redacted
