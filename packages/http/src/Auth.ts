@@ -321,7 +321,8 @@ export const bearerFrom: {
 /**
  * Builds a `TokenSource` from an effect that fetches a token: the token is cached until `expirySkew` before its
  * `expiresAt`, concurrent refreshes are single-flight, and a failed refresh still serves the old token while it has
- * not expired. The refresh runs in the given scope, so interrupting one caller does not fail the others.
+ * not expired. The refresh runs in the given scope, so interrupting one caller does not fail the others; the refresh
+ * itself stays interruptible, so a timeout on the token request fires and closing the scope ends a request in flight.
  *
  * @example
  * ```ts

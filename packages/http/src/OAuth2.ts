@@ -64,7 +64,8 @@ export type TokenRejected = internal.TokenRejected
 /**
  * The token request failed without an OAuth2 answer: the endpoint could not be reached (`Transport`), answered an
  * unexpected status (`Status`: 5xx, 429 and 408 are retried), or sent a success body without a usable token
- * (`MalformedResponse`).
+ * (`MalformedResponse`: no `access_token`, a token type other than Bearer, or an `expires_in` that is not a finite,
+ * positive number of seconds; a numeric string is read).
  *
  * @example
  * ```ts

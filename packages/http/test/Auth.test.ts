@@ -16,6 +16,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 
 const SECRET = "s3cr3t-value"
@@ -278,6 +279,27 @@ describe("Auth", () => {
         expect(calls).toBe(3)
       }))
 
+    it.scoped("the refresh can be interrupted: its own timeout fires, and closing the source's scope ends it", () =>
+      Effect.gen(function*() {
+        // a token request with a timeout of its own (as a timeout on the token client would be)
+        const timed = yield* Auth.makeTokenSource(
+          Effect.never.pipe(Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "token request timed out" }))
+        )
+        const waiting = yield* Effect.fork(Effect.flip(timed.get))
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* Fiber.join(waiting)).toBe("token request timed out")
+
+        let interrupted = false
+        const scope = yield* Scope.make()
+        const hung = yield* Auth.makeTokenSource(
+          Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => interrupted = true)))
+        ).pipe(Scope.extend(scope))
+        yield* Effect.fork(hung.get)
+        yield* TestClock.adjust("1 second")
+        yield* Scope.close(scope, Exit.void)
+        expect(interrupted).toBe(true)
+      }))
+
     it.scoped("invalidate drops only the token it was given", () =>
       Effect.gen(function*() {
         const { acquired, source } = yield* countingSource()
@@ -323,6 +345,28 @@ describe("Auth", () => {
         expect(error._tag).toBe("Unauthorized")
         expect(error).toMatchObject({ method: "GET", url: "http://api.test/items", status: 401 })
         expect(seen).toHaveLength(2)
+      }))
+
+    it.scoped("the refused replay's body is read to its end, so its connection can be reused", () =>
+      Effect.gen(function*() {
+        const { source } = yield* staticTokens
+        let bodiesRead = 0
+        const { client } = scripted(() =>
+          new Response(
+            new ReadableStream<Uint8Array>({
+              pull(controller) {
+                controller.enqueue(new TextEncoder().encode("{\"error\":\"invalid_token\"}"))
+                controller.close()
+                bodiesRead++
+              }
+            }),
+            { status: 401 }
+          )
+        )
+        const error = yield* Effect.flip(client.pipe(Auth.bearerFrom(source)).get("http://api.test/items"))
+        expect(error._tag).toBe("Unauthorized")
+        // the first 401's body and the replay's
+        expect(bodiesRead).toBe(2)
       }))
 
     it.scoped("50 concurrent 401s with the same token cause one refresh", () =>

@@ -116,6 +116,18 @@ describe("OAuth2", () => {
         expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
       }))
 
+    it.effect("an expires_in that is not a finite, positive lifetime is MalformedResponse", () =>
+      Effect.gen(function*() {
+        // such a token would never count as fresh, and every call would ask for a new one
+        for (const expiresIn of [0, -60, "NaN", "Infinity", "-1"]) {
+          const { layer } = tokenEndpoint(() => granted(expiresIn))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+        }
+        const { layer } = tokenEndpoint(() => granted("3600"))
+        expect(Option.isSome((yield* OAuth2.requestToken(noRetry).pipe(Effect.provide(layer))).expiresAt)).toBe(true)
+      }))
+
     it.effect("a success that is not JSON is MalformedResponse", () =>
       Effect.gen(function*() {
         const { layer } = tokenEndpoint(() => new Response("<html>", { status: 200 }))

@@ -240,13 +240,17 @@ const withoutQuery = (url: string): string => {
 const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Effect.timeout(response.arrayBuffer, Duration.seconds(1)))
 
+// the refused replay's body is read to its end too: the caller gets no response to release the connection with
 const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
-  Effect.fail(
-    new Unauthorized({
-      method: response.request.method,
-      url: Redaction.redactUrl(withoutQuery(response.request.url)),
-      status: response.status
-    })
+  Effect.zipRight(
+    discardBody(response),
+    Effect.fail(
+      new Unauthorized({
+        method: response.request.method,
+        url: Redaction.redactUrl(withoutQuery(response.request.url)),
+        status: response.status
+      })
+    )
   )
 
 const authenticateWith = <E, R, E2, R2, U>(
@@ -479,6 +483,9 @@ export const makeTokenSource = <E, R>(
     const refresh = (deferred: Deferred.Deferred<Auth.AccessToken, E>) =>
       acquire.pipe(
         Effect.provide(context),
+        // forked from a masked region, the refresh would inherit it: a timeout on the token client could not fire,
+        // and closing the source's scope would wait for a token request that never answers
+        Effect.interruptible,
         Effect.onExit((exit) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Ref.update(state, (current) => ({

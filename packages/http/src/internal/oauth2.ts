@@ -94,7 +94,9 @@ export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Schedule.exp
   Schedule.intersect(Schedule.recurs(3))
 )
 
-const ExpiresIn = Schema.Union(Schema.Number, Schema.NumberFromString)
+// a lifetime in seconds, finite and positive (as oauth4webapi requires): a NaN, infinite, zero or negative one would
+// never count as fresh, and every call would ask for a new token. Numeric strings are read (Azure AD v1 sends them).
+const ExpiresIn = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(Schema.finite(), Schema.positive())
 
 const TokenResponse = Schema.Struct({
   access_token: Schema.NonEmptyString,
