@@ -105,53 +105,41 @@ const rootCause = (cause: unknown): unknown => {
 const findOwnCode = (u: unknown): string | undefined =>
   typeof u === "object" && u !== null && "code" in u && typeof u.code === "string" ? u.code : undefined
 
-const findCode = (cause: unknown): string | undefined => {
+/** Every error in a cause's chain (`cause`, `AggregateError`'s `errors`), breadth first, at most 16. */
+const causeChain = (cause: unknown): ReadonlyArray<unknown> => {
   const queue: Array<unknown> = [cause]
-  for (let i = 0; i < queue.length && i < 16; i++) {
-    const code = findOwnCode(queue[i])
+  for (let i = 0; i < queue.length && queue.length < 16; i++) queue.push(...nested(queue[i]))
+  return queue.slice(0, 16)
+}
+
+const findCode = (cause: unknown): string | undefined => {
+  for (const u of causeChain(cause)) {
+    const code = findOwnCode(u)
     if (code !== undefined) return code
-    queue.push(...nested(queue[i]))
   }
   return undefined
 }
 
+// The first error in the chain with `code`.
+const withCode = (cause: unknown, code: string): unknown => causeChain(cause).find((u) => findOwnCode(u) === code)
+
 // The limit of undici's own headers or body timeout, when the transport says it (`@sturdy/node` adds
 // `timeoutMillis` to the error); zero when it is not known.
 const transportLimit = (cause: unknown, code: string): Duration.Duration => {
-  const queue: Array<unknown> = [cause]
-  for (let i = 0; i < queue.length && i < 16; i++) {
-    const u = queue[i]
-    if (findOwnCode(u) === code) {
-      const millis = (u as { readonly timeoutMillis?: unknown }).timeoutMillis
-      return typeof millis === "number" && millis > 0 ? Duration.millis(millis) : Duration.zero
-    }
-    queue.push(...nested(u))
-  }
-  return Duration.zero
+  const millis = (withCode(cause, code) as { readonly timeoutMillis?: unknown } | undefined)?.timeoutMillis
+  return typeof millis === "number" && millis > 0 ? Duration.millis(millis) : Duration.zero
 }
 
 // Whether an error with `code` in the chain says it came from `connect` (Node's system errors name their syscall;
 // with `autoSelectFamily` each address's error sits in an `AggregateError`).
-const failedWhileConnecting = (cause: unknown, code: string): boolean => {
-  const queue: Array<unknown> = [cause]
-  for (let i = 0; i < queue.length && i < 16; i++) {
-    const u = queue[i]
-    if (findOwnCode(u) === code && (u as { readonly syscall?: unknown }).syscall === "connect") return true
-    queue.push(...nested(u))
-  }
-  return false
-}
+const failedWhileConnecting = (cause: unknown, code: string): boolean =>
+  causeChain(cause).some((u) => findOwnCode(u) === code && (u as { readonly syscall?: unknown }).syscall === "connect")
 
-const collectMessages = (cause: unknown): string => {
-  const queue: Array<unknown> = [cause]
-  const messages: Array<string> = []
-  for (let i = 0; i < queue.length && i < 16; i++) {
-    const u = queue[i]
-    if (u instanceof Error) messages.push(u.message)
-    queue.push(...nested(u))
-  }
-  return messages.join(" | ").toLowerCase()
-}
+const collectMessages = (cause: unknown): string =>
+  causeChain(cause)
+    .flatMap((u) => u instanceof Error ? [u.message] : [])
+    .join(" | ")
+    .toLowerCase()
 
 const dnsCodes = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "EAI_NODATA"])
 const resetCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED", "EHOSTDOWN"])
