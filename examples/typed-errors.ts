@@ -65,7 +65,8 @@ const describe = (self: Effect.Effect<typeof User.Type, HttpFailure.HttpFailure>
       InvalidJson: (e) => Effect.succeed(`InvalidJson (${e.detail})`),
       SchemaMismatch: (e) => Effect.succeed(`SchemaMismatch at ${e.path}: ${e.issue}`),
       InvalidRequest: (e) => Effect.succeed(`InvalidRequest (${e.reason})`),
-      RedirectFailed: (e) => Effect.succeed(`RedirectFailed (${e.reason})`)
+      RedirectFailed: (e) => Effect.succeed(`RedirectFailed (${e.reason})`),
+      AuthenticationFailed: (e) => Effect.succeed(`AuthenticationFailed (${e.reason})`)
     })
   )
 

@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
-import { Auth, OAuth2 } from "@sturdy/http"
+import { Auth, HttpFailure, OAuth2, Policy } from "@sturdy/http"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -218,6 +219,40 @@ describe("auth: OAuth2 client credentials against a loopback server", () => {
       )
       expect(statuses).toEqual([200, 200])
       expect(issued()).toBe(1)
+    }))
+
+  it.scoped("under a Policy, a refused client is AuthenticationFailed and a refused token a ClientError 401, neither retried", () =>
+    Effect.gen(function*() {
+      const { server } = yield* authority({ accepts: () => false })
+      const policy = yield* Policy.make({ retry: { baseDelay: "100 millis", budget: false } })
+      const callWith = (overrides: Partial<OAuth2.ClientCredentialsOptions>) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.flatMap(HttpClient.HttpClient, (client) =>
+            Policy.send(client, HttpClientRequest.post(`${server.origin}/api/orders`))).pipe(
+              Effect.provideService(Policy.Policy, policy),
+              Effect.provide(
+                OAuth2.layerClientCredentials(credentials(server, overrides)).pipe(Layer.provide(clientLayer))
+              ),
+              Effect.flip,
+              Effect.fork
+            )
+          return yield* driveUntilDone(fiber)
+        })
+
+      const refused = yield* callWith({ clientSecret: Redacted.make(`${CLIENT_SECRET}-wrong`) })
+      expect(refused).toBeInstanceOf(HttpFailure.AuthenticationFailed)
+      expect(refused).toMatchObject({ reason: "Rejected", method: "POST", attempts: 1 })
+      expect(refused.message).toContain("invalid_client")
+      expect(refused.message).not.toContain(CLIENT_SECRET)
+      expect(server.count("/token")).toBe(1)
+      expect(server.count("/api/orders")).toBe(0)
+
+      const unauthorized = yield* callWith({})
+      expect(unauthorized).toBeInstanceOf(HttpFailure.ClientError)
+      expect(unauthorized).toMatchObject({ status: 401, attempts: 1 })
+      // the POST and its one replay with a fresh token
+      expect(server.count("/api/orders")).toBe(2)
+      expect(server.count("/token")).toBe(3)
     }))
 
   it.scoped("no secret appears in an error message, a log line or a span", () =>

@@ -404,8 +404,11 @@ export const layerConfig: (
 
 /**
  * Wraps the `HttpClient` in context with a refreshable bearer token. The `HttpClient` tag only carries
- * `HttpClientError`, so a token failure or `Unauthorized` arrives as a `RequestError` whose `cause` is the typed
- * error; use `bearerFrom` on a client value to keep the typed errors in the error channel.
+ * `HttpClientError`, so a token failure arrives as a `RequestError` whose `cause` is an
+ * `HttpFailure.AuthenticationFailed` (`Rejected`, `Unavailable` or `Malformed`, the request not sent), which an
+ * `Attempt` or a `Policy` fails with as it is. A second 401 after a refresh is handed on as the response, as with a
+ * static credential (an `Attempt` makes it a `ClientError` 401). Use `bearerFrom` on a client value to keep the token
+ * source's own errors and `Unauthorized` in the error channel instead.
  *
  * @example
  * ```ts

@@ -30,6 +30,8 @@
  * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
  * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
  * | `RedirectFailed`        | `TooMany`, `InvalidLocation`, `Downgrade` | no          | yes                    | none         |
+ * | `AuthenticationFailed`  | `Unavailable`                           | yes           | no                     | none         |
+ * | `AuthenticationFailed`  | `Rejected`, `Malformed`                 | no            | no                     | none         |
  *
  * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
  * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
@@ -455,6 +457,49 @@ export class RedirectFailed extends Data.TaggedError("RedirectFailed")<
 }
 
 /**
+ * The request was never sent because its credentials could not be had: an `Auth` or `OAuth2` layer's token source
+ * failed. `reason` says how: the token endpoint refused the client (`Rejected`: `invalid_client`, a wrong secret, a
+ * 4xx), could not be reached or answered 5xx, 429 or 408 (`Unavailable`), or its answer was not a usable token
+ * (`Malformed`). `detail` is the token failure's message, redacted; `cause` a sanitized copy of it.
+ *
+ * `Unavailable` is transient, but `Policy` does not retry it by default: the token source retries its own request
+ * (`OAuth2`'s `retry` option), and retrying the call as well would multiply the token requests (add
+ * `retryOn: { AuthenticationFailed: true }` to opt in). None of the three counts against the API's breaker, whose
+ * upstream was never asked. A second 401 after a refresh is not this failure: it is the API's answer, a
+ * `ClientError` 401.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ * import { Effect } from "effect"
+ *
+ * declare const call: Effect.Effect<string, HttpFailure.HttpFailure>
+ * const program = call.pipe(
+ *   Effect.catchTag("AuthenticationFailed", (e) =>
+ *     e.reason === "Rejected" ? Effect.die(e) : Effect.succeed("auth server down, try later"))
+ * )
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class AuthenticationFailed extends Data.TaggedError("AuthenticationFailed")<
+  RequestInfo & {
+    readonly reason: "Rejected" | "Unavailable" | "Malformed"
+    readonly detail: string
+    readonly cause?: SanitizedCause | undefined
+  }
+> {
+  override get message(): string {
+    const what = this.reason === "Rejected"
+      ? "credentials refused"
+      : this.reason === "Unavailable"
+      ? "credentials unavailable"
+      : "credentials unreadable"
+    return `${what}, request not sent (${this.detail}): ${this.method} ${this.url}`
+  }
+}
+
+/**
  * Every way an HTTP request can fail.
  *
  * @since 0.1.0
@@ -474,6 +519,7 @@ export type HttpFailure =
   | SchemaMismatch
   | InvalidRequest
   | RedirectFailed
+  | AuthenticationFailed
 
 /**
  * The failures that carry an HTTP status.
@@ -496,7 +542,8 @@ internal.brand([
   InvalidJson,
   SchemaMismatch,
   InvalidRequest,
-  RedirectFailed
+  RedirectFailed,
+  AuthenticationFailed
 ])
 
 /**

@@ -115,13 +115,14 @@ export const isRetryable: (error: TokenError) => boolean = internal.isRetryable
 /**
  * Settings of the client credentials grant.
  *
- * | option                 | default                                   |
- * | ---------------------- | ----------------------------------------- |
- * | `clientAuthentication` | `"basic"` (HTTP Basic, RFC 6749 §2.3.1)   |
- * | `scope`, `audience`    | not sent                                  |
- * | `expirySkew`           | 30 seconds, capped at half the lifetime   |
- * | `retry`                | `defaultRetry`, only for retryable errors |
- * | `origins`              | the origin of each request's first hop    |
+ * | option                 | default                                                                     |
+ * | ---------------------- | --------------------------------------------------------------------------- |
+ * | `clientAuthentication` | `"basic"` (HTTP Basic, RFC 6749 §2.3.1)                                     |
+ * | `scope`, `audience`    | not sent                                                                    |
+ * | `expirySkew`           | 30 seconds, capped at half the lifetime                                     |
+ * | `retry`                | `defaultRetry`, only for retryable errors                                   |
+ * | `timeout`              | 30 seconds per token request, its body included (`Duration.infinity`: none) |
+ * | `origins`              | the origin of each request's first hop                                      |
  *
  * @example
  * ```ts
@@ -148,6 +149,14 @@ export interface ClientCredentialsOptions {
   readonly extraParams?: Readonly<Record<string, string>> | undefined
   readonly expirySkew?: Duration.DurationInput | undefined
   readonly retry?: Schedule.Schedule<unknown, TokenError> | undefined
+  /**
+   * How long one token request may take, its body included; when it runs out the request fails with
+   * `TokenRequestFailed` `Transport` (retried by `retry`). Without it, an endpoint that never answers would hold
+   * every caller waiting for the token.
+   *
+   * @since 0.2.0
+   */
+  readonly timeout?: Duration.DurationInput | undefined
   readonly origins?: ReadonlyArray<string> | undefined
 }
 
@@ -216,9 +225,12 @@ export const clientCredentials: (
   internal.clientCredentials
 
 /**
- * Wraps the `HttpClient` in context with client credentials; the token requests use the wrapped client. Token
- * failures and `Auth.Unauthorized` arrive as a `RequestError` whose `cause` is the typed error (the `HttpClient` tag
- * only carries `HttpClientError`).
+ * Wraps the `HttpClient` in context with client credentials; the token requests use the wrapped client. The
+ * `HttpClient` tag only carries `HttpClientError`, so a token failure arrives as a `RequestError` whose `cause` is an
+ * `HttpFailure.AuthenticationFailed`: `Rejected` for `TokenRejected` and other 4xx, `Unavailable` for what
+ * {@link isRetryable} accepts (after `retry`), `Malformed` for an unusable token response. An `Attempt` or a
+ * `Policy` fails with it as it is. A second 401 after a refresh is handed on as the API's response (a `ClientError`
+ * 401 to an `Attempt`).
  *
  * @example
  * ```ts

@@ -1,20 +1,23 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import { describe, expect, it } from "@effect/vitest"
-import { Auth } from "@sturdy/http"
+import { Auth, HttpFailure, Policy, Redaction } from "@sturdy/http"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
@@ -384,6 +387,180 @@ describe("Auth", () => {
         )
         expect(responses.every((response) => response.status === 200)).toBe(true)
         expect(acquired()).toBe(2)
+      }))
+  })
+
+  describe("layerBearerFrom under an Attempt and a Policy", () => {
+    // a quick Policy on the TestClock, with a breaker that would open after two counted failures
+    const quick: Policy.Options = {
+      totalTimeout: "30 seconds",
+      attemptTimeout: "10 seconds",
+      retry: { baseDelay: "100 millis", maxDelay: "1 second", budget: false },
+      circuitBreaker: { consecutiveFailures: 2 }
+    }
+
+    const callThrough = <E>(
+      source: Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | HttpClient.HttpClient>,
+      api: HttpClient.HttpClient,
+      options: Policy.Options = quick
+    ) =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make(options)
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, api)))
+        )
+        const client = Context.get(context, HttpClient.HttpClient)
+        const call = Policy.send(client, HttpClientRequest.get("http://api.test/items")).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+        // each call on the TestClock, with seeded jitter, until it is done
+        return (count: number = 1) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(
+              Effect.withRandom(Effect.replicateEffect(Effect.exit(call), count), Random.make(7))
+            )
+            yield* TestClock.adjust("1 hour")
+            return yield* Fiber.join(fiber)
+          })
+      })
+
+    const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+      if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+      return Option.getOrThrow(Cause.failureOption(exit.cause))
+    }
+
+    it.scoped("a second 401 is the API's answer: a ClientError 401 with its body, not retried", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.sync(() => ({ token: Redacted.make(`token-${++acquired}`), expiresAt: Option.none() }))
+        )
+        const { client, seen } = scripted(() =>
+          new Response("{\"error\":\"invalid_token\"}", {
+            status: 401,
+            headers: { "content-type": "application/json" }
+          })
+        )
+        const call = yield* callThrough(source, client)
+        const [exit] = yield* call()
+        const failure = failureOf(exit!)
+        expect(failure).toBeInstanceOf(HttpFailure.ClientError)
+        expect(failure).toMatchObject({ status: 401, bodyExcerpt: "{\"error\":\"invalid_token\"}", attempts: 1 })
+        // the request and its one replay after a refresh; before, the folded failure was retried as a transport error
+        expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
+      }))
+
+    it.scoped("without Sturdy, a second 401 is handed on as the response, as with a static credential", () =>
+      Effect.gen(function*() {
+        const source = Auth.makeTokenSource(Effect.succeed({ token: Redacted.make("t"), expiresAt: Option.none() }))
+        const { client, seen } = scripted(() => new Response("no", { status: 401 }))
+        const response = yield* Effect.flatMap(HttpClient.HttpClient, (authed) => authed.get("http://api.test/a")).pipe(
+          Effect.provide(Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client))))
+        )
+        expect(response.status).toBe(401)
+        expect(yield* response.text).toBe("no")
+        expect(seen).toHaveLength(2)
+      }))
+
+    const statusFailure = (status: number) => {
+      const fields = {
+        method: "POST",
+        url: "https://auth.test/token",
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none()
+      }
+      return status >= 500
+        ? new HttpFailure.ServerError({ ...fields, retryAfter: Option.none() })
+        : new HttpFailure.ClientError(fields)
+    }
+
+    const cases: ReadonlyArray<
+      readonly [string, Effect.Effect<never, unknown> | "jwtSource", HttpFailure.AuthenticationFailed["reason"]]
+    > = [
+      ["a token that is not a JWT (jwtSource)", "jwtSource", "Malformed"],
+      ["the token endpoint's 401 (a Sturdy call)", Effect.fail(statusFailure(401)), "Rejected"],
+      ["the token endpoint's 503 (a Sturdy call)", Effect.fail(statusFailure(503)), "Unavailable"],
+      [
+        "the token endpoint's unreadable body (a Sturdy call)",
+        Effect.fail(
+          new HttpFailure.InvalidJson({
+            method: "POST",
+            url: "https://auth.test/token",
+            status: 200,
+            headers: {},
+            detail: "Unexpected end",
+            bodyExcerpt: "{"
+          })
+        ),
+        "Malformed"
+      ],
+      ["an error Sturdy cannot read", Effect.fail(new Error(`vault sealed (${SECRET})`)), "Unavailable"]
+    ]
+
+    for (const [name, failing, reason] of cases) {
+      it.scoped(`${name}: AuthenticationFailed ${reason}, not sent, not retried, not counted by the breaker`, () =>
+        Effect.gen(function*() {
+          yield* Redaction.registerSecretValues(Redacted.make(SECRET))
+          let acquired = 0
+          const counted = <A, E>(effect: Effect.Effect<A, E>) => Effect.suspend(() => (acquired++, effect))
+          const source = failing === "jwtSource"
+            ? Auth.jwtSource(counted(Effect.succeed(Redacted.make(SECRET))))
+            : Auth.makeTokenSource(counted(failing))
+          const { client, seen } = scripted(ok)
+          const call = yield* callThrough(source, client)
+          // three calls: with a breaker that opens after two counted failures, the third would be CircuitOpen
+          const exits = yield* call(3)
+          for (const exit of exits) {
+            const failure = failureOf(exit)
+            expect(failure).toBeInstanceOf(HttpFailure.AuthenticationFailed)
+            expect(failure).toMatchObject({ reason, method: "GET", url: "http://api.test/items", attempts: 1 })
+            expect(HttpFailure.mayHaveReachedServer(failure as HttpFailure.HttpFailure)).toBe(false)
+            expect(failure.message).not.toContain(SECRET)
+          }
+          // the source is asked again on every call: a failed refresh is not cached
+          expect(acquired).toBe(3)
+          expect(seen).toHaveLength(0)
+        }))
+    }
+
+    it.scoped("retryOn opts an unavailable token source into the Policy's retries", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.suspend(() =>
+            ++acquired < 3
+              ? Effect.fail(statusFailure(503))
+              : Effect.succeed({ token: Redacted.make("t"), expiresAt: Option.none() })
+          )
+        )
+        const { client, seen } = scripted(ok)
+        const call = yield* callThrough(source, client, {
+          ...quick,
+          retry: { ...quick.retry, retryOn: { AuthenticationFailed: true } }
+        })
+        const [exit] = yield* call()
+        expect(Exit.isSuccess(exit!)).toBe(true)
+        expect(acquired).toBe(3)
+        expect(seen).toHaveLength(1)
+      }))
+
+    it.scoped("without Sturdy, a token failure is a RequestError whose cause is the AuthenticationFailed", () =>
+      Effect.gen(function*() {
+        const source = Auth.makeTokenSource(Effect.fail(statusFailure(400)))
+        const { client } = scripted(ok)
+        const error = yield* Effect.flip(
+          Effect.flatMap(HttpClient.HttpClient, (authed) => authed.get("http://api.test/a")).pipe(
+            Effect.provide(
+              Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+            )
+          )
+        )
+        expect(error).toBeInstanceOf(HttpClientError.RequestError)
+        expect(error.cause).toBeInstanceOf(HttpFailure.AuthenticationFailed)
+        expect(error.cause).toMatchObject({ reason: "Rejected" })
+        expect(error.message).toContain("credentials refused")
       }))
   })
 

@@ -38,6 +38,23 @@ describe("HttpFailure", () => {
     }
   })
 
+  it("classifies credentials that could not be had as never sent; only an unavailable token endpoint as transient", () => {
+    const auth = (reason: HttpFailure.AuthenticationFailed["reason"]) =>
+      new HttpFailure.AuthenticationFailed({ ...request, reason, detail: "the token endpoint answered 503" })
+    expect(HttpFailure.isTransient(auth("Unavailable"))).toBe(true)
+    expect(HttpFailure.isTransient(auth("Rejected"))).toBe(false)
+    expect(HttpFailure.isTransient(auth("Malformed"))).toBe(false)
+    for (const reason of ["Unavailable", "Rejected", "Malformed"] as const) {
+      expect(HttpFailure.mayHaveReachedServer(auth(reason))).toBe(false)
+      expect(HttpFailure.isHttpFailure(auth(reason))).toBe(true)
+      expect(Option.isNone(HttpFailure.retryAfter(auth(reason)))).toBe(true)
+    }
+    expect(auth("Rejected").message).toBe(
+      "credentials refused, request not sent (the token endpoint answered 503): " +
+        "GET https://api.example.com/items?api_key=<redacted>"
+    )
+  })
+
   it("retries attempt and body timeouts but not a spent deadline", () => {
     expect(HttpFailure.isTransient(timeout("Attempt"))).toBe(true)
     expect(HttpFailure.isTransient(timeout("BodyRead"))).toBe(true)

@@ -1,10 +1,13 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
-import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
-import { Auth, OAuth2 } from "@sturdy/http"
+import { Auth, HttpFailure, OAuth2, Policy } from "@sturdy/http"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -185,6 +188,52 @@ describe("OAuth2", () => {
         expect(OAuth2.isRetryable(error)).toBe(true)
       }))
 
+    it.effect("a token endpoint that never answers fails after the 30 s default timeout, and is retried", () =>
+      Effect.gen(function*() {
+        let requests = 0
+        const silent = HttpClient.make(() => Effect.sync(() => requests++).pipe(Effect.zipRight(Effect.never)))
+        const fiber = yield* OAuth2.requestToken({ ...options, retry: Schedule.recurs(1) }).pipe(
+          Effect.provide(Layer.succeed(HttpClient.HttpClient, silent)),
+          Effect.flip,
+          Effect.fork
+        )
+        yield* TestClock.adjust("29 seconds")
+        expect(fiber.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 second")
+        expect(requests).toBe(2)
+        yield* TestClock.adjust("30 seconds")
+        const error = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "Transport", detail: "no answer within 30s" })
+        expect(OAuth2.isRetryable(error)).toBe(true)
+      }))
+
+    it.effect("the timeout covers the token response's body, and Duration.infinity turns it off", () =>
+      Effect.gen(function*() {
+        // headers at once, then a body that never ends
+        const stalled = HttpClient.make((request) =>
+          Effect.succeed(
+            HttpClientResponse.fromWeb(
+              request,
+              new Response(new ReadableStream({ pull: () => new Promise<void>(() => {}) }), { status: 200 })
+            )
+          )
+        )
+        const layer = Layer.succeed(HttpClient.HttpClient, stalled)
+        const limited = yield* OAuth2.requestToken({ ...noRetry, timeout: "5 seconds" }).pipe(
+          Effect.provide(layer),
+          Effect.flip,
+          Effect.fork
+        )
+        const unlimited = yield* OAuth2.requestToken({ ...noRetry, timeout: Duration.infinity }).pipe(
+          Effect.provide(layer),
+          Effect.fork
+        )
+        yield* TestClock.adjust("1 day")
+        expect(yield* Fiber.join(limited)).toMatchObject({ reason: "Transport", detail: "no answer within 5s" })
+        expect(unlimited.unsafePoll()).toBeNull()
+        yield* Fiber.interrupt(unlimited)
+      }))
+
     it.effect("no error message contains the client secret", () =>
       Effect.gen(function*() {
         const bodies = [json(400, { error: "invalid_client" }), json(200, {}), json(503, {}), new Response("x")]
@@ -222,7 +271,7 @@ describe("OAuth2", () => {
         expect(apiSeen).toEqual(["Bearer access-1", "Bearer access-1"])
       }))
 
-    it.effect("layerClientCredentials folds token failures into a RequestError whose cause is typed", () =>
+    it.effect("layerClientCredentials folds a token failure into a RequestError whose cause is AuthenticationFailed", () =>
       Effect.gen(function*() {
         const client = HttpClient.make((request) =>
           Effect.succeed(HttpClientResponse.fromWeb(request, json(400, { error: "invalid_scope" })))
@@ -235,8 +284,78 @@ describe("OAuth2", () => {
           )
         )
         expect(error._tag).toBe("RequestError")
-        expect(error.cause).toBeInstanceOf(OAuth2.TokenRejected)
+        expect(error.cause).toBeInstanceOf(HttpFailure.AuthenticationFailed)
+        expect(error.cause).toMatchObject({
+          reason: "Rejected",
+          method: "GET",
+          url: "http://api.test/a",
+          cause: { name: "TokenRejected", code: "invalid_scope" }
+        })
         expect(error.message).not.toContain(SECRET)
       }))
+
+    describe("layerClientCredentials under a Policy", () => {
+      // the token endpoint answers `token`; the API answers 200 to every request
+      const serve = (token: (call: number) => Response) => {
+        let tokenRequests = 0
+        let apiRequests = 0
+        const client = HttpClient.make((request, url) =>
+          Effect.sync(() => {
+            if (url.pathname === "/token") return HttpClientResponse.fromWeb(request, token(++tokenRequests))
+            apiRequests++
+            return HttpClientResponse.fromWeb(request, json(200, { ok: true }))
+          })
+        )
+        return { client, tokenRequests: () => tokenRequests, apiRequests: () => apiRequests }
+      }
+
+      const callOnce = (client: HttpClient.HttpClient, settings: OAuth2.ClientCredentialsOptions) =>
+        Effect.gen(function*() {
+          const policy = yield* Policy.make({
+            retry: { baseDelay: "100 millis", maxDelay: "1 second", budget: false },
+            circuitBreaker: false
+          })
+          const fiber = yield* Effect.flatMap(
+            HttpClient.HttpClient,
+            (authed) => Policy.send(authed, HttpClientRequest.post("http://api.test/orders"))
+          ).pipe(
+            Effect.provideService(Policy.Policy, policy),
+            Effect.provide(
+              OAuth2.layerClientCredentials(settings).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+            ),
+            Effect.withRandom(Random.make(42)),
+            Effect.exit,
+            Effect.fork
+          )
+          yield* TestClock.adjust("10 minutes")
+          return yield* Fiber.join(fiber)
+        }).pipe(Effect.scoped)
+
+      const cases = [
+        ["a wrong client secret (invalid_client)", () => json(401, { error: "invalid_client" }), "Rejected", 1],
+        ["a token endpoint at a wrong URL (404)", () => new Response("not here", { status: 404 }), "Rejected", 1],
+        ["an unusable token response", () => json(200, { token_type: "Bearer" }), "Malformed", 1],
+        // the token source's own retry (one here), and no more
+        ["a token endpoint that is down (503)", () => json(503, {}), "Unavailable", 2]
+      ] as const
+
+      for (const [name, token, reason, tokenRequests] of cases) {
+        it.effect(`${name}: AuthenticationFailed ${reason}, the POST never sent, the call not retried`, () =>
+          Effect.gen(function*() {
+            const endpoint = serve(token)
+            const exit = yield* callOnce(endpoint.client, { ...options, retry: Schedule.recurs(1) })
+            expect(Exit.isFailure(exit)).toBe(true)
+            const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+            expect(Option.getOrThrow(failure)).toMatchObject({
+              _tag: "AuthenticationFailed",
+              reason,
+              method: "POST",
+              attempts: 1
+            })
+            expect(endpoint.tokenRequests()).toBe(tokenRequests)
+            expect(endpoint.apiRequests()).toBe(0)
+          }))
+      }
+    })
   })
 })

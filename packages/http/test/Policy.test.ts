@@ -1006,7 +1006,8 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
       InvalidJson: () => Effect.succeed("j"),
       SchemaMismatch: () => Effect.succeed("s"),
       InvalidRequest: () => Effect.succeed("r"),
-      RedirectFailed: () => Effect.succeed("3xx")
+      RedirectFailed: () => Effect.succeed("3xx"),
+      AuthenticationFailed: () => Effect.succeed("auth")
     })
   )
 

@@ -63,7 +63,9 @@ export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
       return "InvalidResponse"
     case "SchemaMismatch":
       return "SchemaMismatch"
+    // `AuthenticationFailed`: not sent either, its credentials could not be had (the command uses no token source)
     case "InvalidRequest":
+    case "AuthenticationFailed":
       return "InvalidRequest"
     case "CircuitOpen":
       return "CircuitOpen"

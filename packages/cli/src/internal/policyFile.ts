@@ -38,7 +38,8 @@ const failureTags = [
   "InvalidJson",
   "SchemaMismatch",
   "InvalidRequest",
-  "RedirectFailed"
+  "RedirectFailed",
+  "AuthenticationFailed"
 ] as const
 
 const RetryOn = Schema.partial(

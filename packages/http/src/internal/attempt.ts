@@ -195,6 +195,8 @@ export const deadlineTimeout = (
 
 /** @internal */
 export const fromRequestError = (error: HttpClientError.RequestError): HttpFailure.HttpFailure => {
+  // a middleware that must fit the `HttpClient` tag (an `Auth` layer) carries its typed failure as the cause
+  if (HttpFailure.isHttpFailure(error.cause)) return error.cause
   const info = requestInfo(error.request)
   switch (error.reason) {
     case "InvalidUrl":

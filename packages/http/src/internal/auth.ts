@@ -24,6 +24,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
+import * as HttpFailure from "../HttpFailure.js"
 import * as clientResponse from "./clientResponse.js"
 import * as Jwt from "./jwt.js"
 import { processingOf } from "./processing.js"
@@ -47,6 +48,17 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("@sturdy/http
   }
 }
 
+/**
+ * What a token failure means for the request it was meant for, read by `asHttpClientErrors`: each token error class
+ * says it with a getter under this key, so the layers need not know every source's errors.
+ *
+ * @internal
+ */
+export const credentialFailureReason: unique symbol = Symbol.for("@sturdy/http/Auth/credentialFailureReason")
+
+/** @internal */
+export type CredentialFailureReason = HttpFailure.AuthenticationFailed["reason"]
+
 /** @internal */
 export class MalformedJwt extends Schema.TaggedError<MalformedJwt>("@sturdy/http/Auth/MalformedJwt")("MalformedJwt", {
   reason: Schema.Literal("Structure", "Encoding", "Payload", "Expiry")
@@ -62,6 +74,9 @@ export class MalformedJwt extends Schema.TaggedError<MalformedJwt>("@sturdy/http
       case "Expiry":
         return "the JWT `exp` claim is not a number of seconds"
     }
+  }
+  get [credentialFailureReason](): CredentialFailureReason {
+    return "Malformed"
   }
 }
 
@@ -573,9 +588,55 @@ export const bearerFrom: typeof Auth.bearerFrom = dual(
 const failOrDie = <E>(error: E): Effect.Effect<never, HttpClientError.HttpClientError> =>
   HttpClientError.isHttpClientError(error) ? Effect.fail(error) : Effect.die(error)
 
+const malformedAnswers: ReadonlySet<string> = new Set([
+  "InvalidJson",
+  "SchemaMismatch",
+  "UnexpectedContentType",
+  "BodyTooLarge"
+])
+
+const reasonOf = (error: unknown): CredentialFailureReason => {
+  if (Predicate.hasProperty(error, credentialFailureReason)) {
+    const reason = error[credentialFailureReason]
+    if (reason === "Rejected" || reason === "Unavailable" || reason === "Malformed") return reason
+  }
+  // a token source that calls its endpoint through Sturdy fails with the endpoint's own failure
+  if (HttpFailure.isHttpFailure(error)) {
+    return HttpFailure.isTransient(error) ? "Unavailable" : malformedAnswers.has(error._tag) ? "Malformed" : "Rejected"
+  }
+  // an error Sturdy cannot read: as a failed token request, which the source may succeed with later
+  return "Unavailable"
+}
+
+const stringProperty = (error: unknown, name: string): string | undefined =>
+  Predicate.hasProperty(error, name) && Predicate.isString(error[name]) ? error[name] : undefined
+
 /**
- * Folds failures that are not `HttpClientError` into one, so that the client still fits the `HttpClient` tag; the
- * typed error stays available as `cause`.
+ * The failure of a request whose credentials could not be had, from the token source's error.
+ *
+ * @internal
+ */
+export const authenticationFailed = (
+  request: HttpClientRequest.HttpClientRequest,
+  error: unknown
+): HttpFailure.AuthenticationFailed => {
+  const detail = Redaction.redactText(stringProperty(error, "message") ?? "the token source failed")
+  return new HttpFailure.AuthenticationFailed({
+    method: request.method,
+    url: Redaction.redactRequestUrl(request),
+    reason: reasonOf(error),
+    detail,
+    cause: {
+      name: stringProperty(error, "_tag") ?? stringProperty(error, "name") ?? typeof error,
+      code: stringProperty(error, "errorCode") ?? stringProperty(error, "code"),
+      message: detail
+    }
+  })
+}
+
+/**
+ * Folds failures that are not `HttpClientError` into one, so that the client still fits the `HttpClient` tag: a
+ * `RequestError` whose `cause` is an `HttpFailure.AuthenticationFailed`, which an `Attempt` or a `Policy` unwraps.
  *
  * @internal
  */
@@ -588,17 +649,18 @@ export const asHttpClientErrors = <E, R>(
       Effect.flatMap(
         Effect.catchAll(requestEffect, failOrDie),
         (request) =>
-          Effect.catchAll(inner.postprocess(Effect.succeed(request)), (error) =>
-            HttpClientError.isHttpClientError(error) ? Effect.fail(error) : Effect.fail(
+          Effect.catchAll(inner.postprocess(Effect.succeed(request)), (error) => {
+            if (HttpClientError.isHttpClientError(error)) return Effect.fail(error)
+            const failure = authenticationFailed(request, error)
+            return Effect.fail(
               new HttpClientError.RequestError({
                 request: redactRequest(request, ["authorization"], []),
                 reason: "Transport",
-                cause: error,
-                description: Predicate.hasProperty(error, "message") && Predicate.isString(error.message)
-                  ? error.message
-                  : "authentication failed"
+                cause: failure,
+                description: failure.message
               })
-            ))
+            )
+          })
       ),
     inner.preprocess
   )
@@ -614,7 +676,13 @@ export const layerBearerFrom = <E, R>(
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient
       const tokens = yield* source
-      return asHttpClientErrors(bearerFrom(client, tokens, options))
+      // a second 401 is the API's answer, handed on as it is (a `ClientError` 401 to an `Attempt`), as with a
+      // static credential: folded into a `RequestError` it would read as a transport failure and be retried
+      const authenticator: Authenticator<E, never, never> = {
+        ...sourceAuthenticator(tokens),
+        refusedAgain: Effect.succeed
+      }
+      return asHttpClientErrors(authenticateWith(client, authenticator, options))
     })
   )
 

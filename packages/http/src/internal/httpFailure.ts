@@ -6,6 +6,7 @@ import { hasProperty } from "effect/Predicate"
 type Tagged =
   | { readonly _tag: "ConnectionError"; readonly reason: string }
   | { readonly _tag: "Timeout"; readonly phase: string }
+  | { readonly _tag: "AuthenticationFailed"; readonly reason: string }
   | { readonly _tag: "ClientError" | "UnexpectedStatus"; readonly status: number }
   | {
     readonly _tag: "RateLimited" | "ServerError"
@@ -91,7 +92,10 @@ const permanent: Treatment = { transient: false, retried: false, counts: false }
  *   decision: not retried by default (`retryOn`/`statuses` opt in), and not counted;
  * - 429 (`RateLimited`) says "slow down", not "I am broken": retried (after its Retry-After), never counted;
  * - a 413 is permanent, but `Policy` retries it when it came with a Retry-After (read by `Policy`, not here);
- * - the caller's own deadline (`Timeout` in phase `Deadline`) says nothing about the upstream: none of the three.
+ * - the caller's own deadline (`Timeout` in phase `Deadline`) says nothing about the upstream: none of the three;
+ * - credentials that could not be had (`AuthenticationFailed`) never reached the upstream: not counted; an
+ *   unavailable token endpoint is transient, but the token source retries its own request, so the call is not
+ *   retried by default (that would multiply the token requests).
  *
  * @internal
  */
@@ -125,6 +129,8 @@ export const treatment = (failure: Tagged): Treatment => {
     case "InvalidRequest":
     case "RedirectFailed":
       return permanent
+    case "AuthenticationFailed":
+      return failure.reason === "Unavailable" ? transientOnly : permanent
   }
 }
 
@@ -137,6 +143,7 @@ export const mayHaveReachedServer = (failure: Tagged): boolean => {
     case "ConnectionError":
       return failure.reason === "Reset" || failure.reason === "Unknown"
     case "InvalidRequest":
+    case "AuthenticationFailed":
       return false
     default:
       return true

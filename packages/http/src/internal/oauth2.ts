@@ -5,6 +5,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
@@ -51,6 +52,9 @@ export class TokenRejected extends Schema.TaggedError<TokenRejected>("@sturdy/ht
     const description = this.description !== undefined ? `: ${this.description}` : ""
     return `the token endpoint rejected the request with ${this.errorCode} (status ${this.status})${description}`
   }
+  get [auth.credentialFailureReason](): auth.CredentialFailureReason {
+    return "Rejected"
+  }
 }
 
 /** @internal */
@@ -70,6 +74,9 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
       case "MalformedResponse":
         return `the token endpoint answered with an unreadable token response: ${this.detail}`
     }
+  }
+  get [auth.credentialFailureReason](): auth.CredentialFailureReason {
+    return isRetryable(this) ? "Unavailable" : this.reason === "MalformedResponse" ? "Malformed" : "Rejected"
   }
 }
 
@@ -175,6 +182,21 @@ const toAccessToken = (
 }
 
 /** @internal */
+export const defaultTimeout: Duration.Duration = Duration.seconds(30)
+
+const timeoutOf = (options: OAuth2.ClientCredentialsOptions): Duration.Duration =>
+  options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout)
+
+// a token endpoint that never answers would otherwise hold every caller waiting for the refresh
+const noAnswer = (timeout: Duration.Duration): TokenRequestFailed =>
+  new TokenRequestFailed({ reason: "Transport", detail: `no answer within ${Duration.format(timeout)}` })
+
+const withTimeout = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Duration.isFinite(timeout)
+    ? Effect.timeoutFail(self, { duration: timeout, onTimeout: () => noAnswer(timeout) })
+    : self
+
+/** @internal */
 export const requestToken = (
   options: OAuth2.ClientCredentialsOptions
 ): Effect.Effect<Auth.AccessToken, TokenError, HttpClient.HttpClient> =>
@@ -214,6 +236,7 @@ export const requestToken = (
       detail: isClientError ? "no OAuth2 error in the response" : "the token endpoint is unavailable"
     })
   }).pipe(
+    withTimeout(timeoutOf(options)),
     Effect.retry({ schedule: options.retry ?? defaultRetry, while: isRetryable }),
     Effect.withSpan("OAuth2.requestToken", { attributes: { "oauth2.client_id": options.clientId } })
   )

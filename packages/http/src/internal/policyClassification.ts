@@ -26,7 +26,8 @@ export const countsAgainstUpstream = (error: unknown): boolean =>
 
 /**
  * Failures that say nothing about the upstream, so they neither count nor prove it alive: the caller's deadline, a
- * request that never left (malformed, or whose host did not resolve), a TLS failure (a configuration matter).
+ * request that never left (malformed, without credentials, or whose host did not resolve), a TLS failure (a
+ * configuration matter).
  * @internal
  */
 export const saysNothingAboutUpstream = (error: unknown): boolean => {
@@ -35,6 +36,7 @@ export const saysNothingAboutUpstream = (error: unknown): boolean => {
     case "Timeout":
       return error.phase === "Deadline"
     case "InvalidRequest":
+    case "AuthenticationFailed":
       return true
     case "ConnectionError":
       return error.reason === "DnsLookup" || error.reason === "Tls"
