@@ -7,14 +7,18 @@
  * as requests, so the probability keeps rising while the backend rejects everything, and falls as accepts come
  * back. Draws come from Effect's `Random` (seed it with `Effect.withRandom` for reproducible tests).
  *
- * | option                | default           | meaning                                                     |
- * | --------------------- | ----------------- | ----------------------------------------------------------- |
- * | `k`                   | `2`               | accepts multiplier; lower throttles earlier (1.1 is aggressive) |
- * | `window`              | `"2 minutes"`     | how much history counts                                     |
- * | `isRejectedByBackend` | every failure     | which failures mean "the backend refused" (HTTP: 429, 503…) |
+ * | option                | default       | meaning                                                                        |
+ * | --------------------- | ------------- | ------------------------------------------------------------------------------ |
+ * | `k`                   | `2`           | accepts multiplier, finite and ≥ 1; lower throttles earlier (1.1 is aggressive) |
+ * | `window`              | `"2 minutes"` | how much history counts, a finite duration of at least 1 ms                    |
+ * | `isRejectedByBackend` | every failure | which failures (and defects) mean "the backend refused" (HTTP: 429, 503…)      |
+ *
+ * `make` throws a `RangeError` (a defect) for a `k` below 1 or not finite (below 1 a backend that accepts every call
+ * is still throttled; NaN turns the throttle off) and for a `window` that is not a finite duration of at least 1 ms.
  *
  * The throttle is off by default: nothing is throttled unless a call is wrapped with {@link withAdaptiveThrottle}.
- * Interrupted calls and rejections by other policies (breaker, bulkhead, limiter) are not counted.
+ * Interrupted calls, rejections by other policies (breaker, bulkhead, limiter) and defects that
+ * `isRejectedByBackend` does not accept are not counted.
  *
  * @since 0.1.0
  */

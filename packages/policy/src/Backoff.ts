@@ -97,8 +97,8 @@ export const defaults: {
 
 /**
  * A backoff schedule whose output is the delay it chose. Throws a `RangeError` at construction for a negative or
- * infinite baseDelay, a factor below 1, a negative maxDelay, `maxAttempts` below 1, or a baseDelay or finite maxDelay longer than a
- * timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
+ * infinite baseDelay, a factor below 1 or not finite, an unknown jitter mode, a negative maxDelay, `maxAttempts` below
+ * 1, or a baseDelay or finite maxDelay longer than a timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
  * delay ever exceeds 2^31 − 1 ms.
  *
  * @example

@@ -73,4 +73,36 @@ describe("AdaptiveThrottle", () => {
       }
       expect(yield* throttle.snapshot).toEqual({ requests: 100, accepts: 100, rejectProbability: 0 })
     }).pipe(Effect.withRandom(Random.make(3))))
+
+  it.effect("a defect is counted only when the predicate says the backend refused; by default every one is", () =>
+    Effect.gen(function*() {
+      const options = { isRejectedByBackend: (error: unknown) => error === "overloaded" }
+      const bugs = yield* AdaptiveThrottle.make(options)
+      const refusals = yield* AdaptiveThrottle.make(options)
+      const byDefault = yield* AdaptiveThrottle.make()
+      for (let i = 0; i < 50; i++) {
+        yield* Effect.exit(Effect.die(new TypeError("a bug")).pipe(AdaptiveThrottle.withAdaptiveThrottle(bugs)))
+        yield* Effect.exit(Effect.die("overloaded").pipe(AdaptiveThrottle.withAdaptiveThrottle(refusals)))
+        yield* Effect.exit(Effect.die(new TypeError("a bug")).pipe(AdaptiveThrottle.withAdaptiveThrottle(byDefault)))
+      }
+      // the caller's own bug says nothing about the backend: never throttled
+      expect(yield* bugs.snapshot).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
+      // a defect the predicate accepts is a refusal, as is any defect by default
+      for (const throttle of [refusals, byDefault]) {
+        const counted = yield* throttle.snapshot
+        expect(counted.accepts).toBe(0)
+        expect(counted.requests).toBe(50)
+        expect(counted.rejectProbability).toBeGreaterThan(0.9)
+      }
+    }).pipe(Effect.withRandom(Random.make(5))))
+
+  it("make refuses a k or a window that cannot work, naming it", () => {
+    for (const k of [NaN, 0.5, 0, -1, Infinity]) {
+      expect(() => Effect.runSync(AdaptiveThrottle.make({ k }))).toThrow(/AdaptiveThrottle: k .* at least 1/)
+    }
+    for (const window of [0, -5, NaN, Infinity]) {
+      expect(() => Effect.runSync(AdaptiveThrottle.make({ window }))).toThrow(/AdaptiveThrottle: window/)
+    }
+    expect(() => Effect.runSync(AdaptiveThrottle.make({ k: 1, window: "1 millis" }))).not.toThrow()
+  })
 })

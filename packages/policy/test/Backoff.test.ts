@@ -173,7 +173,30 @@ describe("Backoff", () => {
     expect(() => Backoff.exponential({ factor: 0.5 })).toThrow(RangeError)
     expect(() => Backoff.exponential({ maxAttempts: 0 })).toThrow(RangeError)
     expect(() => Backoff.exponential({ baseDelay: Duration.infinity })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ factor: Infinity })).toThrow(/factor must be a finite number/)
+    expect(() => Backoff.exponential({ factor: NaN })).toThrow(RangeError)
   })
+
+  it("rejects an unknown jitter mode, as read from configuration, instead of sleeping NaN (zero) between retries", () => {
+    for (const jitter of ["Full", "", "random"]) {
+      expect(() => Backoff.exponential({ jitter: jitter as Backoff.Jitter })).toThrow(
+        /Backoff: jitter must be one of none, full, equal, decorrelated/
+      )
+      expect(() => Backoff.envelope({ jitter: jitter as Backoff.Jitter }, 0)).toThrow(RangeError)
+    }
+  })
+
+  it.prop(
+    "a zero base stays zero for any number of retries, in every jitter mode (no 0 × ∞)",
+    [jitterArb, FastCheck.integer({ min: 1000, max: 100_000 })],
+    ([jitter, retry]) => {
+      const delays = sampleDelays({ baseDelay: 0, jitter, maxAttempts: Infinity }, 7, 1100)
+      expect(delays.every((delay) => delay === 0)).toBe(true)
+      const { lower, upper } = Backoff.envelope({ baseDelay: 0, jitter }, retry)
+      expect([Duration.toMillis(lower), Duration.toMillis(upper)]).toEqual([0, 0])
+    },
+    { fastCheck: { seed: 42, numRuns: 20 } }
+  )
 
   it("rejects a base or finite cap a timer cannot hold (2^31 − 1 ms), naming it; an infinite cap stays below it", () => {
     expect(() => Backoff.exponential({ baseDelay: "25 days" })).toThrow(

@@ -131,6 +131,30 @@ describe("Deadline", () => {
       expect(Exit.isFailure(late)).toBe(true)
     }))
 
+  it.effect("a limit longer than a timer can hold is none, as an infinite one: nothing fires, remaining is None", () =>
+    Effect.gen(function*() {
+      const tooLong = Duration.millis(2 ** 31)
+      const limits = [
+        Deadline.withDeadline(tooLong),
+        Deadline.attemptTimeout(tooLong),
+        Deadline.establish(tooLong),
+        // an established attempt timeout a timer cannot hold caps nothing
+        <A, E, R>(self: Effect.Effect<A, E, R>) =>
+          self.pipe(Deadline.attemptTimeout(tooLong), Deadline.establish(tooLong, { attemptTimeout: tooLong }))
+      ]
+      for (const limited of limits) {
+        expect(yield* limited(Deadline.remaining)).toEqual(Option.none())
+        const fiber = yield* Effect.fork(limited(Effect.never))
+        yield* TestClock.adjust("400 days")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* Fiber.interrupt(fiber)
+      }
+      // one millisecond less is a limit
+      const fiber = yield* Effect.fork(Effect.exit(Deadline.withDeadline(Effect.never, Duration.millis(2 ** 31 - 1))))
+      yield* TestClock.adjust("25 days")
+      expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
+    }))
+
   it.effect("ensureRemaining fails at once unless enough time is left", () =>
     Effect.gen(function*() {
       expect(yield* Effect.exit(Deadline.ensureRemaining("1 hour"))).toStrictEqual(Exit.void)

@@ -37,7 +37,14 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
   Effect.sync(() => {
     const key = options.key ?? "default"
     const k = options.k ?? 2
-    const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.window ?? "2 minutes")))
+    // below 1 a backend that accepts everything is still throttled; NaN would turn the throttle off
+    if (!(k >= 1 && Number.isFinite(k))) {
+      throw new RangeError(`AdaptiveThrottle: k (${k}) must be a finite number of at least 1 (the SRE book uses 2)`)
+    }
+    const windowMillis = Duration.toMillis(Duration.decode(options.window ?? "2 minutes"))
+    if (!(windowMillis >= 1 && Number.isFinite(windowMillis))) {
+      throw new RangeError(`AdaptiveThrottle: window (${windowMillis} ms) must be a finite duration of at least 1 ms`)
+    }
     const bucketMillis = Math.max(1, Math.ceil(windowMillis / BUCKETS))
     const isRejectedByBackend = options.isRejectedByBackend ?? (() => true)
     let buckets: Array<Bucket> = []
@@ -66,7 +73,8 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
       if (accepted) bucket.accepts++
     }
 
-    // null: the outcome says nothing about the backend (interruption, another policy's rejection)
+    // null: the outcome says nothing about the backend (interruption, another policy's rejection, a defect of the
+    // caller's own code, which `isRejectedByBackend` is asked about like any failure)
     const accepted = <A, E>(exit: Exit.Exit<A, E>): boolean | null => {
       if (Exit.isSuccess(exit)) return true
       const failure = Cause.failureOption(exit.cause)
@@ -74,7 +82,9 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
         if (isPolicyRejection(failure.value)) return null
         return !isRejectedByBackend(failure.value)
       }
-      return Cause.isInterruptedOnly(exit.cause) ? null : false
+      const defect = Cause.dieOption(exit.cause)
+      if (defect._tag === "Some") return isRejectedByBackend(defect.value) ? false : null
+      return null
     }
 
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | AdaptiveThrottleRejected, R> =>

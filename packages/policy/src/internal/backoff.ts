@@ -40,8 +40,12 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   if (!(resolved.baseMillis >= 0) || !Number.isFinite(resolved.baseMillis)) {
     throw new RangeError("Backoff: baseDelay must be a finite, non-negative duration")
   }
-  if (!(resolved.factor >= 1)) {
-    throw new RangeError("Backoff: factor must be >= 1")
+  if (!(resolved.factor >= 1) || !Number.isFinite(resolved.factor)) {
+    throw new RangeError("Backoff: factor must be a finite number >= 1")
+  }
+  // a typo read from configuration ("Full") would otherwise make every delay NaN, which sleeps as zero
+  if (!jitters.includes(resolved.jitter)) {
+    throw new RangeError(`Backoff: jitter must be one of ${jitters.join(", ")} (got ${String(resolved.jitter)})`)
   }
   if (!(resolved.capMillis >= 0)) {
     throw new RangeError("Backoff: maxDelay must be a non-negative duration")
@@ -54,8 +58,13 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   return resolved
 }
 
+const jitters: ReadonlyArray<Backoff.Jitter> = ["none", "full", "equal", "decorrelated"]
+
+// base × multiplier for a multiplier that may have overflowed to Infinity: a zero base stays zero (0 × ∞ is NaN)
+const scaled = (baseMillis: number, multiplier: number): number => baseMillis === 0 ? 0 : baseMillis * multiplier
+
 const exponentialMillis = (resolved: Resolved, retry: number): number =>
-  Math.min(resolved.capMillis, resolved.baseMillis * Math.pow(resolved.factor, retry))
+  Math.min(resolved.capMillis, scaled(resolved.baseMillis, Math.pow(resolved.factor, retry)))
 
 const between = (low: number, high: number, unit: number): number => low + (high - low) * unit
 
@@ -105,7 +114,7 @@ export const envelope = (
     case "decorrelated":
       return {
         lower: bound(resolved.baseMillis),
-        upper: bound(resolved.baseMillis * Math.pow(3, retry + 1))
+        upper: bound(scaled(resolved.baseMillis, Math.pow(3, retry + 1)))
       }
   }
 }

@@ -13,6 +13,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { internalsOf } from "./fiberInternals.js"
+import { maxTimerMillis } from "./timer.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
@@ -162,6 +163,11 @@ const withLimit = <A, E, R>(
 // is given its name at run time by transpilers that keep names (tsx, esbuild's `keepNames`), a cost on every call.
 const handlers = <F, S>(onFailure: F, onSuccess: S) => ({ onFailure, onSuccess })
 
+// A limit longer than a timer can hold is none, as documented: no timer fires for it on the live clock (Effect's and
+// `@sturdy/node`'s would fire at once), so it must not fire under a TestClock or show in `remaining` either.
+const noLongerThanATimer = (duration: Duration.Duration): Duration.Duration =>
+  Duration.toMillis(duration) > maxTimerMillis ? Duration.infinity : duration
+
 const limit = <A, E, R>(
   self: Effect.Effect<A, E, R>,
   timeout: Duration.DurationInput,
@@ -176,7 +182,7 @@ const limit = <A, E, R>(
     const outer = fiber.getFiberRef(currentRef)
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const now = clock.unsafeCurrentTimeMillis()
-    if (duration === undefined) duration = Duration.decode(timeout)
+    if (duration === undefined) duration = noLongerThanATimer(Duration.decode(timeout))
     // an attempt never runs longer than the attempt timeout established around it
     const own = reason === "Attempt" && outer.attemptMillis < Duration.toMillis(duration)
       ? outer.attemptTimeout
@@ -195,8 +201,9 @@ const limit = <A, E, R>(
     }
     let limit: Current
     if (at >= outer.at) {
-      // The outer limit already arms a timer that interrupts `self`: a looser inner limit adds nothing but cost.
-      if (outer.armed) return self
+      // The outer limit already arms a timer that interrupts `self`, or there is none: a looser inner limit adds
+      // nothing but cost.
+      if (outer.armed || outer.at === Infinity) return self
       // The outer limit was only established: this one enforces it.
       limit = { ...outer, armed: true }
     } else {
@@ -273,11 +280,11 @@ export const establish = dual<
     return Effect.withFiberRuntime((fiber) => {
       const outer = fiber.getFiberRef(currentRef)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      if (duration === undefined) duration = Duration.decode(timeout)
+      if (duration === undefined) duration = noLongerThanATimer(Duration.decode(timeout))
       const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
       let attemptTimeout = outer.attemptTimeout
       if (options?.attemptTimeout !== undefined) {
-        if (asked === undefined) asked = Duration.decode(options.attemptTimeout)
+        if (asked === undefined) asked = noLongerThanATimer(Duration.decode(options.attemptTimeout))
         if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
       }
       const sooner = at < outer.at
