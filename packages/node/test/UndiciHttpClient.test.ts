@@ -6,6 +6,7 @@ import { Attempt, type ClientResponse, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
 import {
+  Cause,
   Chunk,
   Config,
   ConfigProvider,
@@ -35,6 +36,16 @@ interface ServerLog {
 }
 
 const log: ServerLog = { connections: 0, closed: [], onRequest: new Map(), onClose: new Map() }
+
+// the responses of `/held` requests, by tag, whose bodies are still arriving
+const held = new Map<string, Http.ServerResponse>()
+
+/** Sends the rest of the body of the `/held` request tagged `tag`. */
+const releaseHeld = (tag: string) =>
+  Effect.sync(() => {
+    held.get(tag)?.end("1}")
+    held.delete(tag)
+  })
 
 // the tag of the latest request on each connection, reported when the connection closes
 const lastTag = new WeakMap<Net.Socket, string>()
@@ -113,6 +124,13 @@ const handle = async (request: Http.IncomingMessage, response: Http.ServerRespon
     }
     case "/hang":
       return
+    case "/held": {
+      // half of a JSON body, then nothing until the test ends it with `releaseHeld(tag)`
+      response.writeHead(200, { "content-type": "application/json" })
+      response.write("{\"a\":")
+      held.set(tag, response)
+      return
+    }
     case "/headers-then-hang": {
       response.writeHead(200, { "content-type": "text/plain", "content-length": "100" })
       response.write("0123456789")
@@ -1130,5 +1148,141 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
       yield* Fiber.interrupt(fiber)
       yield* Deferred.await(closed)
+    }).pipe(Effect.provide(sturdy)))
+})
+
+// -----------------------------------------------------------------------------
+// Several readers of one body at once
+// -----------------------------------------------------------------------------
+
+/** Awaits `fibers`; the timeout guards against a reader left waiting forever, it is not a timing assertion. */
+const awaitAll = <A, E>(fibers: ReadonlyArray<Fiber.Fiber<A, E>>) =>
+  Effect.all(fibers.map((fiber) => Fiber.await(fiber))).pipe(
+    Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => "a reader was left waiting forever" })
+  )
+
+/** A one-connection pool: a request aborted by the client shows as a second connection for the next request. */
+const oneConnection = UndiciHttpClient.layer({ connections: 1, keepAliveTimeout: "5 seconds" })
+
+/** The response of a `/held` request (its body still arriving) with `readers` forked on it, each seeing the last. */
+const forkReaders = <A>(
+  tag: string,
+  readers: ReadonlyArray<(response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, unknown>>
+) =>
+  Effect.gen(function*() {
+    const response = yield* HttpClient.get(`${base}/held?tag=${tag}`)
+    const fibers: Array<Fiber.RuntimeFiber<A, unknown>> = []
+    for (const read of readers) {
+      fibers.push(yield* Effect.fork(read(response)))
+      yield* Effect.yieldNow()
+    }
+    return { response, fibers }
+  })
+
+describe("UndiciHttpClient: several readers of one body at once", () => {
+  it.live("text and json forked while the body arrives: both get the whole body, the connection is kept", () =>
+    Effect.gen(function*() {
+      const before = log.connections
+      const { fibers } = yield* forkReaders<unknown>("readers-2", [(r) => r.text, (r) => r.json])
+      yield* releaseHeld("readers-2")
+      const exits = yield* awaitAll(fibers)
+      expect(exits).toStrictEqual([Exit.succeed("{\"a\":1}"), Exit.succeed({ a: 1 })])
+      expect(yield* getText("/status?code=200")).toBe("status 200")
+      expect(log.connections - before).toBe(1)
+    }).pipe(Effect.provide(oneConnection)))
+
+  it.live("three readers at once (text, json, arrayBuffer) all get the same bytes", () =>
+    Effect.gen(function*() {
+      const { fibers } = yield* forkReaders<unknown>("readers-3", [
+        (r) => r.text,
+        (r) => r.json,
+        (r) => Effect.map(r.arrayBuffer, (buffer) => new TextDecoder().decode(buffer))
+      ])
+      yield* releaseHeld("readers-3")
+      const exits = yield* awaitAll(fibers)
+      expect(exits).toStrictEqual([Exit.succeed("{\"a\":1}"), Exit.succeed({ a: 1 }), Exit.succeed("{\"a\":1}")])
+    }).pipe(Effect.provide(sturdy)))
+
+  for (const interrupted of [0, 1, 2]) {
+    it.live(`interrupting reader ${interrupted + 1} of three: the others get the body, the request is not aborted`, () =>
+      Effect.gen(function*() {
+        const tag = `readers-interrupt-${interrupted}`
+        const before = log.connections
+        const { fibers } = yield* forkReaders<string>(tag, [(r) => r.text, (r) => r.text, (r) => r.text])
+        yield* Fiber.interrupt(fibers[interrupted])
+        yield* releaseHeld(tag)
+        const exits = yield* awaitAll(fibers.filter((_, i) => i !== interrupted))
+        expect(exits).toStrictEqual([Exit.succeed("{\"a\":1}"), Exit.succeed("{\"a\":1}")])
+        expect(yield* getText("/status?code=200")).toBe("status 200")
+        expect(log.connections - before).toBe(1)
+        expect(log.closed).not.toContain(tag)
+      }).pipe(Effect.provide(oneConnection)))
+  }
+
+  it.live("interrupting every reader aborts the request: the server sees its connection close", () =>
+    Effect.gen(function*() {
+      const closed = yield* serverSeesClose("readers-all-interrupted")
+      const { fibers } = yield* forkReaders<unknown>("readers-all-interrupted", [(r) => r.text, (r) => r.json])
+      yield* Fiber.interrupt(fibers[1])
+      yield* Fiber.interrupt(fibers[0])
+      yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+      expect(log.closed).toContain("readers-all-interrupted")
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a body timeout reaches every waiting reader as a ResponseError with UND_ERR_BODY_TIMEOUT", () =>
+    Effect.gen(function*() {
+      const { fibers } = yield* forkReaders<unknown>("readers-body-timeout", [(r) => r.text, (r) => r.json])
+      const exits = yield* awaitAll(fibers)
+      for (const exit of exits) {
+        expect(Exit.isFailure(exit)).toBe(true)
+        const error = Option.getOrThrow(Exit.causeOption(exit).pipe(Option.flatMap(Cause.failureOption)))
+        expect(shapeOf(error as HttpClientError.HttpClientError)).toEqual({
+          tag: "ResponseError",
+          reason: "Decode",
+          code: "UND_ERR_BODY_TIMEOUT"
+        })
+      }
+      yield* releaseHeld("readers-body-timeout")
+    }).pipe(Effect.provide(UndiciHttpClient.layer({ bodyTimeout: "100 millis" }))))
+
+  it.live("a deadline passing while two readers wait fails both with a ResponseError caused by DeadlineExceeded", () =>
+    Effect.gen(function*() {
+      const exits = yield* Effect.flatMap(
+        forkReaders<unknown>("readers-deadline", [(r) => r.text, (r) => r.json]),
+        ({ fibers }) => awaitAll(fibers)
+      ).pipe(Deadline.establish("100 millis"))
+      for (const exit of exits) {
+        const error = Option.getOrThrow(Exit.causeOption(exit).pipe(Option.flatMap(Cause.failureOption)))
+        expect(error).toMatchObject({ _tag: "ResponseError" })
+        expect(deadlineCause(error as HttpClientError.HttpClientError)?.reason).toBe("Deadline")
+      }
+      yield* releaseHeld("readers-deadline")
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("a stream asked for while a whole-body read waits fails typed; the read still gets the body", () =>
+    Effect.gen(function*() {
+      const { fibers, response } = yield* forkReaders<string>("readers-stream-after", [(r) => r.text])
+      const error = yield* Effect.flip(Stream.runCollect(response.stream))
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      yield* releaseHeld("readers-stream-after")
+      expect(yield* awaitAll(fibers)).toStrictEqual([Exit.succeed("{\"a\":1}")])
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("text asked for while a stream is read fails typed; the stream still gets every byte", () =>
+    Effect.gen(function*() {
+      const firstChunk = yield* Deferred.make<void>()
+      const { fibers, response } = yield* forkReaders<string>("readers-text-after", [
+        (r) =>
+          r.stream.pipe(
+            Stream.tap(() => Deferred.succeed(firstChunk, undefined)),
+            Stream.decodeText(),
+            Stream.mkString
+          )
+      ])
+      yield* Deferred.await(firstChunk)
+      const error = yield* Effect.flip(response.text).pipe(Effect.timeout("3 seconds"))
+      expect(error).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+      yield* releaseHeld("readers-text-after")
+      expect(yield* awaitAll(fibers)).toStrictEqual([Exit.succeed("{\"a\":1}")])
     }).pipe(Effect.provide(sturdy)))
 })

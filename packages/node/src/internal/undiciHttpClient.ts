@@ -411,7 +411,10 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   complete = false
   failure: unknown = undefined
   failed = false
+  /** Whoever waits for more of the body: the stream's next pull, or the first reader of the whole body. */
   wake: (() => void) | undefined = undefined
+  /** Further readers of the whole body waiting at the same time as `wake`: only a second one allocates the list. */
+  private moreWakes: Array<() => void> | undefined = undefined
 
   constructor(
     readonly request: ClientRequest.HttpClientRequest,
@@ -549,8 +552,40 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     const wake = this.wake
     if (wake !== undefined) {
       this.wake = undefined
+      const more = this.moreWakes
+      if (more === undefined) return wake()
+      this.moreWakes = undefined
       wake()
+      for (let i = 0; i < more.length; i++) more[i]()
     }
+  }
+
+  /** Adds a reader waiting for the whole body; every one waiting is woken together. */
+  addWaiter(wake: () => void): void {
+    if (this.wake === undefined) {
+      this.wake = wake
+    } else if (this.moreWakes === undefined) {
+      this.moreWakes = [wake]
+    } else {
+      this.moreWakes.push(wake)
+    }
+  }
+
+  /** Takes back a waiting reader's wake-up (an interrupted read); true when no reader waits any more. */
+  removeWaiter(wake: () => void): boolean {
+    const more = this.moreWakes
+    if (more === undefined) {
+      if (this.wake === wake) this.wake = undefined
+      return this.wake === undefined
+    }
+    if (this.wake === wake) {
+      this.wake = more.pop()
+    } else {
+      const index = more.indexOf(wake)
+      if (index !== -1) more.splice(index, 1)
+    }
+    if (more.length === 0) this.moreWakes = undefined
+    return this.wake === undefined
   }
 
   resume(): void {
@@ -773,10 +808,12 @@ class UndiciResponse extends ClientResponseBase.Class {
     call.resume()
     return Effect.async<Uint8Array, Error.ResponseError>((resume) => {
       if (call.settled) return resume(this.takeWholeBody())
-      call.wake = () => resume(this.takeWholeBody())
+      // Readers at once (`text` and `json` forked on one response) all get the same bytes; the request is aborted
+      // only when the last of them is interrupted.
+      const wake = () => resume(this.takeWholeBody())
+      call.addWaiter(wake)
       return Effect.sync(() => {
-        call.wake = undefined
-        if (!call.scoped) call.abort()
+        if (call.removeWaiter(wake) && !call.scoped) call.abort()
       })
     })
   }
