@@ -3,11 +3,16 @@
  * share their transitions and the half-open probe slots. This entry point alone loads ioredis: import it as
  * `@sturdy/policy/CircuitBreakerRedis`.
  *
- * A key's state is one string `<prefix>{<key>}:state` written by a Lua script that keeps the later record (by its
- * Clock time); the probe slots are a counter `<prefix>{<key>}:probes` with a lease (`PEXPIRE`). Reads of every
- * key in use are one `MGET` per `syncInterval` (keys of several upstreams sit in different hash slots: on a Redis
- * Cluster, give the layer a single node or a proxy). The connection sends nothing while it is down; breakers then
- * run on their local state and resume sharing when Redis answers (see `CircuitBreakerStore`).
+ * A key's state is one string `<prefix>{<key>}:state` written by a Lua script: the record, its writer and Redis's
+ * `TIME` when it arrived. Processes' clocks need not agree: the record that reached Redis last wins (one process's
+ * records by their `at`), and a reader re-bases another process's record on its own Clock from the age Redis
+ * measured, so the pause is shared as a duration. The key lives for the pause plus 60 s; an open-until-reset
+ * record for 60 s, as `reset` is local and a lasting record would open every process started later. The probe
+ * slots are `<prefix>{<key>}:probes`, the expiry (Redis's clock) of each slot held: a slot of a process that died
+ * is given back `probeLease` after it was granted, however often the others probe. Reads of every key in use are
+ * one script per `syncInterval` (keys of several upstreams sit in different hash slots: on a Redis Cluster, give
+ * the layer a single node or a proxy). The connection sends nothing while it is down; breakers then run on their
+ * local state and resume sharing when Redis answers (see `CircuitBreakerStore`).
  *
  * @since 0.1.0
  */

@@ -15,9 +15,14 @@
  * - When a breaker opens (or a probe fails and it opens again) it publishes `Open until T`; every other process
  *   that calls the key reads it within `syncInterval` and is Open until the same T. One process's open breaker
  *   therefore stops the others within `syncInterval + 2 × timeout` (450 ms by default); calls in that delay go
- *   through as before. A record carries its Clock time; the later one wins.
- * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (a
- *   counter with a lease in the store), so the fleet sends `halfOpenMaxProbes` probes, not one per process; a
+ *   through as before. An open-until-reset breaker (`breakDuration` of `Duration.infinity`) is shared as such.
+ * - Clocks: the memory store serves one process, one Clock; a record's `at` orders records, the later one wins.
+ *   Redis does not trust the processes' clocks to agree: it shares a pause as a duration that its own clock
+ *   measures, and keeps the record that reached it last (one process's records by their `at`). Each process then
+ *   ends the pause within the publish's and the read's transit times (each under `timeout`) after the opener, and
+ *   never earlier, whatever the skew between their clocks; probe leases run on Redis's clock.
+ * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (each
+ *   slot with its own lease in the store), so the fleet sends `halfOpenMaxProbes` probes, not one per process; a
  *   process that gets no slot answers `CircuitOpen`. A probe that closes its breaker publishes `Closed` and the
  *   others close within `syncInterval`. `successThreshold` counts the probes of one process.
  * - Consecutive failures and failure rates are counted per process (each breaker decides to open from its own
@@ -75,7 +80,9 @@ export type CircuitBreakerStore = internal.CircuitBreakerStore
  */
 export declare namespace CircuitBreakerStore {
   /**
-   * A key's shared state: `Open` until `until`, or `Closed`, decided at `at` (Clock milliseconds).
+   * A key's shared state: `Open` until `until` (`Infinity`: until reset), or `Closed`, decided at `at`, both in
+   * Clock milliseconds of the process that holds the record: a store shared by processes hands out another
+   * process's record on the reader's Clock (e.g. Redis re-bases it by the age its own clock measured).
    *
    * @since 0.1.0
    * @category models
@@ -87,7 +94,8 @@ export declare namespace CircuitBreakerStore {
   }
 
   /**
-   * Asks for one of `limit` probe slots of `key`, held for `leaseMillis` at most.
+   * Asks for one of `limit` probe slots of `key`, held for `leaseMillis` at most (each slot its own lease). `now`
+   * is the caller's Clock time, which the memory store's leases run on; Redis uses its own clock.
    *
    * @since 0.1.0
    * @category models
@@ -100,8 +108,9 @@ export declare namespace CircuitBreakerStore {
   }
 
   /**
-   * A store implementation. `publish` keeps the record with the later `at` and frees the key's probe slots;
-   * `read` answers one record (or `undefined`) per key.
+   * A store implementation. `publish` keeps the newer record (the memory store: the later `at`) and frees the
+   * key's probe slots; `read` answers one record (or `undefined`) per key; `releaseProbe` gives back the slot of
+   * `key` granted last, so the older ones (a dead process's among them) keep their own lease.
    *
    * @since 0.1.0
    * @category models

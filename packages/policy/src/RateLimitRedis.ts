@@ -5,18 +5,38 @@
  * This is its own entry point, `@sturdy/policy/RateLimitRedis`, because it loads `ioredis` (an optional peer
  * dependency of `@sturdy/policy`: `pnpm add ioredis`). Importing `@sturdy/policy` or `@sturdy/http` never does.
  *
- * | option   | default          | meaning                                              |
- * | -------- | ---------------- | ---------------------------------------------------- |
- * | `prefix` | `"ratelimiter:"` | prefix of every key this store writes                |
- * | (others) | ioredis defaults | ioredis connection options: `host`, `port`, `password`, `tls`, ... |
+ * | option                 | default          | meaning                                                    |
+ * | ---------------------- | ---------------- | ---------------------------------------------------------- |
+ * | `prefix`               | `"ratelimiter:"` | prefix of every key this store writes                      |
+ * | `commandTimeout`       | `1000` (ms)      | the longest one call waits on Redis before it fails        |
+ * | `connectTimeout`       | `1000` (ms)      | how long building the layer waits for the first connection |
+ * | `enableOfflineQueue`   | `false`          | commands are never queued while the connection is down     |
+ * | `maxRetriesPerRequest` | `1`              | one attempt per command                                    |
+ * | (others)               | ioredis defaults | ioredis connection options: `host`, `port`, `password`, `tls`, ... |
  *
- * The connection opens when the layer is built and closes with its scope. Refill intervals are rounded up to whole
- * milliseconds (Redis `PX` takes integers), so a limit is never exceeded by rounding.
+ * Every call is bounded. While Redis is unreachable, `consume` fails at once with `RateLimitStoreError` (nothing is
+ * queued; ioredis keeps reconnecting in the background and the store resumes when Redis answers); while Redis does
+ * not answer, it fails after `commandTimeout`. A call that timed out may still be counted if Redis runs it later.
+ * Building the layer waits at most `connectTimeout` for the connection and then starts anyway; closing its scope
+ * drops the connection without waiting on Redis. Catch `RateLimitStoreError` to fail open.
+ *
+ * Keys. Fixed window: one counter `<prefix><key>` whose expiry is the window. Token bucket: `<prefix>{<key>}:tokens`
+ * and `<prefix>{<key>}:refill`, updated by one Lua script; the hash tag `{<key>}` puts both in one Redis Cluster
+ * slot (a key that is empty or starts with `}` has no usable tag), and two keys never share a bucket. Both expire
+ * when the bucket would be full again, so idle clients leave nothing behind. Both algorithms under one `prefix`
+ * share the key space: give them different prefixes if fixed-window keys may contain `{`.
+ *
+ * Time. The fixed window is measured by Redis (the key's expiry) and the token bucket refills by the Redis
+ * server's clock (`TIME`), so a process whose clock is off neither gains tokens nor starves the others; the `Clock`
+ * of the calling fiber (a `TestClock` included) does not move either. The answers are otherwise those of the
+ * memory store, except that a bucket forgotten once full restarts its refill from its next call. Fixed-window
+ * refill intervals are rounded up to whole milliseconds (Redis `PX` takes integers), so a limit is never exceeded by
+ * rounding.
  *
  * @since 0.1.0
  */
-import type * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import type * as Layer from "effect/Layer"
+import type { RedisOptions } from "ioredis"
 import * as internal from "./internal/rateLimitRedis.js"
 import type * as RateLimit from "./RateLimit.js"
 
@@ -38,15 +58,17 @@ import type * as RateLimit from "./RateLimit.js"
 export const layerStore: (options: StoreOptions) => Layer.Layer<RateLimit.RateLimiterStore> = internal.layerStore
 
 /**
- * ioredis connection options plus a key `prefix` (default `"ratelimiter:"`), as `@effect/experimental` takes them.
+ * ioredis connection options plus a key `prefix` (default `"ratelimiter:"`). Unless given, the connection has no
+ * offline queue, one attempt per command and a `commandTimeout` of 1000 ms, and the layer waits `connectTimeout`
+ * (default 1000 ms) for it.
  *
  * @example
  * ```ts
  * import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
  *
- * const options: RateLimitRedis.StoreOptions = { host: "127.0.0.1", port: 6379, prefix: "myapp:" }
+ * const options: RateLimitRedis.StoreOptions = { host: "127.0.0.1", port: 6379, prefix: "myapp:", commandTimeout: 200 }
  * ```
  * @since 0.1.0
  * @category store
  */
-export type StoreOptions = Parameters<typeof RedisStore.make>[0]
+export type StoreOptions = RedisOptions & { readonly prefix?: string | undefined }

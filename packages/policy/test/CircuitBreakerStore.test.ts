@@ -184,6 +184,32 @@ describe("CircuitBreakerStore", () => {
       expect(yield* call(b, "api", ok)).toBe("Success")
     }))
 
+  it.effect("memory store: a dead process's probe slot comes back after its lease while others keep probing", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const probe = (now: number) => store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now })
+      expect(yield* probe(0)).toBe(true) // a process takes a slot and dies
+      // another process probes every 400 ms, each probe taking a slot and giving it back
+      for (let now = 400; now <= 2_000; now += 400) {
+        expect(yield* probe(now)).toBe(true)
+        yield* store.releaseProbe("api")
+      }
+      // the dead slot's lease ended at 1 s: both slots are free
+      expect([yield* probe(2_000), yield* probe(2_000), yield* probe(2_000)]).toEqual([true, true, false])
+    }))
+
+  it.effect("memory store: a release gives back the slot granted last, the older ones keep their lease", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const probe = (now: number) => store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now })
+      expect([yield* probe(0), yield* probe(500)]).toEqual([true, true])
+      yield* store.releaseProbe("api")
+      // the slot granted at 0 is held until 1 s, one more fits meanwhile
+      expect([yield* probe(999), yield* probe(999)]).toEqual([true, false])
+      yield* store.releaseProbe("api")
+      expect([yield* probe(1_000), yield* probe(1_000), yield* probe(1_000)]).toEqual([true, true, false])
+    }))
+
   it.scoped("a store's own sync options are the defaults of the breakers built on it (Policy's included)", () =>
     Effect.gen(function*() {
       const store = { ...CircuitBreakerStore.makeMemory(), sync: { syncInterval: "1 second" } } as const

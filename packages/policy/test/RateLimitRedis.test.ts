@@ -1,10 +1,17 @@
 import { expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
 import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import { describeWithRedis, startRedisServer } from "./utils/redis.js"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import { Redis } from "ioredis"
+import { describeWithRedis, freePort, startRedisServer } from "./utils/redis.js"
 
 describeWithRedis("RateLimitRedis", () => {
   it.live("a Redis store shares one limit between two processes", () =>
@@ -33,5 +40,233 @@ describeWithRedis("RateLimitRedis", () => {
       )
       yield* tokenBucket.consume("bucket")
       expect((yield* Effect.flip(tokenBucket.consume("bucket")))._tag).toBe("RateLimitExceeded")
+    }).pipe(Effect.scoped))
+})
+
+// A second connection, for looking at what the store wrote and for freezing the server as a hung Redis would be.
+const inspect = (server: { readonly host: string; readonly port: number }) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Redis({ host: server.host, port: server.port, lazyConnect: false })),
+    (client) => Effect.sync(() => client.disconnect())
+  ).pipe(Effect.map((client) => ({
+    keys: Effect.promise(() => client.keys("*")).pipe(Effect.map((keys) => keys.sort())),
+    pttl: (key: string) => Effect.promise(() => client.pttl(key)),
+    // SIGSTOP keeps the TCP connection open and unanswered: the case no offline-queue setting can catch
+    freeze: Effect.promise(() => client.info("server")).pipe(
+      Effect.map((info) => Number(/process_id:(\d+)/.exec(info)?.[1])),
+      Effect.flatMap((pid) =>
+        Effect.acquireRelease(
+          Effect.sync(() => process.kill(pid, "SIGSTOP")),
+          () => Effect.sync(() => process.kill(pid, "SIGCONT"))
+        )
+      )
+    )
+  })))
+
+const elapsedOf = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, number], E, R> =>
+  Effect.suspend(() => {
+    const start = Date.now()
+    return Effect.map(self, (a) => [a, Date.now() - start] as const)
+  })
+
+const outcome = (exit: Exit.Exit<void, { readonly _tag: string }>): string =>
+  Exit.isSuccess(exit) ? "ok" : Option.match(Cause.failureOption(exit.cause), {
+    onNone: () => Cause.pretty(exit.cause),
+    onSome: (error) => error._tag
+  })
+
+// A Clock `offsetMillis` ahead of the live one, as on a host whose clock is wrong; sleeping is unaffected.
+const skewedClock = (live: Clock.Clock, offsetMillis: number): Clock.Clock => {
+  const millis = () => live.unsafeCurrentTimeMillis() + offsetMillis
+  return {
+    ...live,
+    unsafeCurrentTimeMillis: millis,
+    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
+    currentTimeMillis: Effect.sync(millis),
+    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n)
+  }
+}
+
+describeWithRedis("RateLimitRedis: bounded calls", () => {
+  for (const algorithm of ["fixed-window", "token-bucket"] as const) {
+    it.live(
+      `${algorithm}: with nothing listening, consume fails with RateLimitStoreError at once`,
+      () =>
+        Effect.gen(function*() {
+          const port = yield* freePort
+          const store = yield* Layer.build(RateLimitRedis.layerStore({ host: "127.0.0.1", port, connectTimeout: 100 }))
+          const limiter = yield* Effect.provide(
+            RateLimit.make({ limit: 5, window: "1 second", onExceeded: "fail", algorithm }),
+            store
+          )
+          const [exit, elapsed] = yield* elapsedOf(Effect.exit(limiter.consume("api")))
+          expect(outcome(exit)).toBe("RateLimitStoreError")
+          expect(elapsed).toBeLessThan(500)
+        }).pipe(Effect.scoped),
+      20_000
+    )
+  }
+
+  it.live(
+    "a Redis that stops answering: consume fails with RateLimitStoreError after commandTimeout",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* startRedisServer
+        const redis = yield* inspect(server)
+        const store = yield* Layer.build(
+          RateLimitRedis.layerStore({ host: server.host, port: server.port, commandTimeout: 200 })
+        )
+        // mode "delay" reserves its slot uninterruptibly: only the store's own bound can end the wait
+        const limiter = yield* Effect.provide(RateLimit.make({ limit: 5, window: "1 second" }), store)
+        yield* limiter.consume("api")
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* redis.freeze
+          const [exit, elapsed] = yield* elapsedOf(Effect.exit(limiter.consume("api")))
+          expect(outcome(exit)).toBe("RateLimitStoreError")
+          expect(elapsed).toBeGreaterThanOrEqual(150)
+          expect(elapsed).toBeLessThan(1_000)
+        }))
+      }).pipe(Effect.scoped),
+    20_000
+  )
+
+  it.live("a Redis that stops answering: the default bound is one second", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const store = yield* Layer.build(RateLimitRedis.layerStore({ host: server.host, port: server.port }))
+      const limiter = yield* Effect.provide(RateLimit.make({ limit: 5, window: "1 second", onExceeded: "fail" }), store)
+      yield* limiter.consume("api")
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* redis.freeze
+        const [exit, elapsed] = yield* elapsedOf(Effect.exit(limiter.consume("api")))
+        expect(outcome(exit)).toBe("RateLimitStoreError")
+        expect(elapsed).toBeLessThan(2_000)
+      }))
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("closing the layer's scope does not wait on a Redis that does not answer", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const scope = yield* Scope.make()
+      const store = yield* Layer.buildWithScope(
+        RateLimitRedis.layerStore({ host: server.host, port: server.port }),
+        scope
+      )
+      const limiter = yield* Effect.provide(RateLimit.make({ limit: 5, window: "1 second", onExceeded: "fail" }), store)
+      yield* limiter.consume("api")
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* redis.freeze
+        // closing is uninterruptible: watch it from outside for a bounded time
+        const closing = yield* Effect.forkDaemon(Scope.close(scope, Exit.void))
+        const closed = yield* Fiber.await(closing).pipe(Effect.timeout("1 second"), Effect.option)
+        expect(Option.isSome(closed)).toBe(true)
+      }))
+    }).pipe(Effect.scoped), 20_000)
+})
+
+describeWithRedis("RateLimitRedis: token bucket", () => {
+  it.live("every key expires when the bucket would be full again", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const store = yield* Layer.build(RateLimitRedis.layerStore({ host: server.host, port: server.port }))
+      // one token per 2 s
+      const limiter = yield* Effect.provide(
+        RateLimit.make({ limit: 5, window: "10 seconds", onExceeded: "fail" }),
+        store
+      )
+      yield* limiter.consume("client-1")
+      const keys = yield* redis.keys
+      expect(keys).toEqual(["ratelimiter:{client-1}:refill", "ratelimiter:{client-1}:tokens"])
+      for (const key of keys) {
+        const ttl = yield* redis.pttl(key)
+        expect(ttl, key).toBeGreaterThan(1_500)
+        expect(ttl, key).toBeLessThanOrEqual(2_000)
+      }
+      yield* limiter.consume("client-1", 3)
+      for (const key of keys) {
+        const ttl = yield* redis.pttl(key)
+        expect(ttl, key).toBeGreaterThan(7_000)
+        expect(ttl, key).toBeLessThanOrEqual(8_000)
+      }
+    }).pipe(Effect.scoped))
+
+  // a real wait: the bucket refills by the Redis server's clock, which no TestClock moves
+  it.live("an idle bucket leaves nothing behind and is full on its next call", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const store = yield* Layer.build(RateLimitRedis.layerStore({ host: server.host, port: server.port }))
+      const limiter = yield* Effect.provide(
+        RateLimit.make({ limit: 2, window: "200 millis", onExceeded: "fail" }),
+        store
+      )
+      yield* limiter.consume("api")
+      yield* limiter.consume("api")
+      expect(outcome(yield* Effect.exit(limiter.consume("api")))).toBe("RateLimitExceeded")
+      yield* Effect.sleep("250 millis")
+      expect(yield* redis.keys).toEqual([])
+      yield* limiter.consume("api")
+      yield* limiter.consume("api")
+    }).pipe(Effect.scoped))
+
+  it.live("no two keys share a bucket, and a bucket's keys share one cluster hash slot", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const options = { limit: 1, window: "1 hour", onExceeded: "fail" } as const
+      const keys = ["x", "x:refill", "x:tokens", "{x}:tokens", "{x}:refill", "x}:tokens", "x", "x:refill", "{x}:tokens"]
+      const answers = (limiter: RateLimit.RateLimiter) =>
+        Effect.forEach(keys, (key) => Effect.map(Effect.exit(limiter.consume(key)), outcome))
+      const memory = yield* answers(yield* Effect.provide(RateLimit.make(options), RateLimit.layerStoreMemory))
+      const store = yield* Layer.build(
+        RateLimitRedis.layerStore({ host: server.host, port: server.port, prefix: "p:" })
+      )
+      const onRedis = yield* answers(yield* Effect.provide(RateLimit.make(options), store))
+      expect(onRedis).toEqual(memory)
+      expect(memory.filter((answer) => answer === "ok")).toHaveLength(6)
+      // Redis Cluster hashes only the text between the first "{" and the next "}": the user's key
+      const written = yield* redis.keys
+      expect(written).toHaveLength(12)
+      const hashTag = (key: string) => key.slice(key.indexOf("{") + 1, key.indexOf("}", key.indexOf("{") + 1))
+      for (const key of written.filter((key) => key.endsWith(":tokens"))) {
+        const refill = key.replace(/:tokens$/, ":refill")
+        expect(written).toContain(refill)
+        expect(hashTag(key), key).not.toBe("")
+        expect(hashTag(refill), key).toBe(hashTag(key))
+      }
+      expect(written).toContain("p:{x}:tokens")
+    }).pipe(Effect.scoped))
+
+  it.live("the bucket refills by the server's clock: a process whose clock is ahead gains nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const layer = RateLimitRedis.layerStore({ host: server.host, port: server.port })
+      const live = yield* Clock.clockWith(Effect.succeed)
+      const options = { limit: 2, window: "10 seconds", onExceeded: "fail" } as const
+      const a = yield* Effect.provide(RateLimit.make(options), yield* Layer.build(layer))
+      const b = yield* Effect.provide(RateLimit.make(options), yield* Layer.build(layer))
+      const ahead = <A, E>(self: Effect.Effect<A, E>) => Effect.withClock(self, skewedClock(live, 3_600_000))
+      yield* a.consume("api")
+      yield* a.consume("api")
+      expect(outcome(yield* Effect.exit(ahead(b.consume("api"))))).toBe("RateLimitExceeded")
+      // nor does A when its own clock jumps an hour
+      expect(outcome(yield* Effect.exit(ahead(a.consume("api"))))).toBe("RateLimitExceeded")
+    }).pipe(Effect.scoped))
+
+  // a real wait of 250 ms: the refill comes from the server's clock
+  it.live("a process whose clock is ahead does not starve the others", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const layer = RateLimitRedis.layerStore({ host: server.host, port: server.port })
+      const live = yield* Clock.clockWith(Effect.succeed)
+      const options = { limit: 1, window: "200 millis", onExceeded: "fail" } as const
+      const a = yield* Effect.provide(RateLimit.make(options), yield* Layer.build(layer))
+      const b = yield* Effect.provide(RateLimit.make(options), yield* Layer.build(layer))
+      yield* Effect.exit(Effect.withClock(b.consume("api"), skewedClock(live, 3_600_000)))
+      yield* Effect.sleep("250 millis")
+      expect(outcome(yield* Effect.exit(a.consume("api")))).toBe("ok")
     }).pipe(Effect.scoped))
 })

@@ -45,7 +45,9 @@ export const defaults = {
 /** @internal */
 export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
   const records = new Map<string, SharedRecord>()
-  const probes = new Map<string, { count: number; expiresAt: number }>()
+  // per key, the expiry of each probe slot held: one lease per slot, so a slot held by a process that died expires
+  // `leaseMillis` after it was granted however often the others probe
+  const probes = new Map<string, Array<number>>()
   return {
     publish: (key, record) =>
       Effect.sync(() => {
@@ -57,16 +59,25 @@ export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
     read: (keys) => Effect.sync(() => keys.map((key) => records.get(key))),
     acquireProbe: (request) =>
       Effect.sync(() => {
-        const lease = probes.get(request.key)
-        const count = lease === undefined || lease.expiresAt <= request.now ? 0 : lease.count
-        if (count >= request.limit) return false
-        probes.set(request.key, { count: count + 1, expiresAt: request.now + request.leaseMillis })
+        const slots = (probes.get(request.key) ?? []).filter((expiry) => expiry > request.now)
+        if (slots.length >= request.limit) {
+          probes.set(request.key, slots)
+          return false
+        }
+        slots.push(request.now + request.leaseMillis)
+        probes.set(request.key, slots)
         return true
       }),
     releaseProbe: (key) =>
       Effect.sync(() => {
-        const lease = probes.get(key)
-        if (lease !== undefined && lease.count > 0) lease.count--
+        // a release cannot tell which slot is its own: it gives back the one granted last, so the oldest slots (a
+        // dead process's among them) keep their own expiry
+        const slots = probes.get(key)
+        if (slots === undefined || slots.length === 0) return
+        let last = 0
+        for (let i = 1; i < slots.length; i++) if (slots[i]! > slots[last]!) last = i
+        slots.splice(last, 1)
+        if (slots.length === 0) probes.delete(key)
       })
   }
 }

@@ -1,0 +1,161 @@
+import { expect, it } from "@effect/vitest"
+import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Schedule from "effect/Schedule"
+import { Redis } from "ioredis"
+import { describeWithRedis, type RedisServer, startRedisServer } from "./utils/redis.js"
+
+type Service = CircuitBreakerStore.CircuitBreakerStore.Service
+
+// one "process": its own connection (and writer id) on the shared server
+const storeOn = (redis: RedisServer, prefix = "test:") =>
+  Effect.flatMap(
+    Layer.build(CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix })),
+    (context) => Effect.provide(CircuitBreakerStore.CircuitBreakerStore, context)
+  )
+
+const registryOn = (store: Service, options: CircuitBreakerStore.SyncOptions & CircuitBreaker.RegistryOptions) =>
+  CircuitBreakerStore.makeRegistry(options).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+
+const pttl = (redis: RedisServer, key: string) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new Redis({ host: redis.host, port: redis.port, lazyConnect: false })),
+    (client) => Effect.promise(() => client.pttl(key)),
+    (client) => Effect.sync(() => client.disconnect())
+  )
+
+// a Clock `offset` ms away from the live one (another host's clock); sleeps are the live clock's
+const skewedClock = (base: Clock.Clock, offset: number): Clock.Clock => {
+  const millis = () => base.unsafeCurrentTimeMillis() + offset
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
+    currentTimeMillis: Effect.sync(millis),
+    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n),
+    sleep: (duration) => base.sleep(duration)
+  }
+}
+
+const retryAfterOf = (exit: Exit.Exit<unknown, unknown>): Duration.Duration | undefined =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" && (exit.cause.error as { _tag?: string })._tag === "CircuitOpen"
+    ? (exit.cause.error as CircuitBreaker.CircuitOpen).retryAfter
+    : undefined
+
+// calls `key` on `registry` every 10 ms (live clock) until it is rejected, for at most 1 s: the rejection's retryAfter
+const untilRejected = (registry: CircuitBreaker.RegistryService, key: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100; i++) {
+      const retryAfter = retryAfterOf(yield* Effect.exit(Effect.succeed("ok").pipe(registry.withBreaker(key))))
+      if (retryAfter !== undefined) return retryAfter
+      yield* Effect.sleep("10 millis")
+    }
+    return undefined
+  })
+
+describeWithRedis("CircuitBreakerRedis", () => {
+  for (const skew of [3_600_000, -3_600_000]) {
+    it.live(`another process's clock ${skew > 0 ? "ahead" : "behind"} by 1 h: its pause is shared as a duration`, () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const a = yield* storeOn(redis)
+        const b = yield* storeOn(redis)
+        const aNow = Date.now() + skew
+        yield* a.publish("api", { state: "Open", at: aNow, until: aNow + 10_000 })
+        const [seen] = yield* b.read(["api"])
+        const bNow = Date.now()
+        expect(seen?.state).toBe("Open")
+        // on b's clock: opened just now, for 10 s (not an hour more, nor an hour ago)
+        expect(bNow - seen!.at).toBeGreaterThanOrEqual(0)
+        expect(bNow - seen!.at).toBeLessThan(1_000)
+        expect(seen!.until - seen!.at).toBeCloseTo(10_000, 2)
+        // a record read again is the same record (a breaker takes a later `at` as a new transition)
+        expect(yield* b.read(["api"])).toEqual([seen])
+        // b's probe closes the breaker: its record reached Redis last, so it wins whatever the two clocks say
+        yield* b.publish("api", { state: "Closed", at: bNow, until: bNow })
+        const live = yield* Clock.clockWith(Effect.succeed)
+        const [closed] = yield* Effect.withClock(a.read(["api"]), skewedClock(live, skew))
+        expect(closed?.state).toBe("Closed")
+        // on a's clock
+        expect(Math.abs(Date.now() + skew - closed!.at)).toBeLessThan(1_000)
+      }).pipe(Effect.scoped))
+  }
+
+  it.live("a breaker whose clock is an hour ahead pauses the others for its breakDuration, not for an hour", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const live = yield* Clock.clockWith(Effect.succeed)
+      const ahead = skewedClock(live, 3_600_000)
+      const options = {
+        breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced("10 seconds") },
+        syncInterval: "20 millis"
+      } as const
+      const a = yield* Effect.withClock(Effect.flatMap(storeOn(redis), (store) => registryOn(store, options)), ahead)
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      yield* Effect.exit(Effect.succeed("ok").pipe(b.withBreaker("api")))
+      yield* Effect.withClock(Effect.exit(Effect.fail("boom").pipe(a.withBreaker("api"))), ahead)
+      const retryAfter = yield* untilRejected(b, "api")
+      expect(retryAfter).toBeDefined()
+      expect(Duration.toMillis(retryAfter!)).toBeLessThanOrEqual(10_000)
+      expect(Duration.toMillis(retryAfter!)).toBeGreaterThan(9_000)
+    }).pipe(Effect.scoped))
+
+  it.live("a probe slot of a process that died comes back after probeLease while others keep probing", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = yield* storeOn(redis)
+      const probe = { key: "api", limit: 2, leaseMillis: 200, now: 0 }
+      expect(yield* store.acquireProbe(probe)).toBe(true) // a process takes a slot and dies
+      yield* Effect.sleep("120 millis")
+      // another process probes (a slot taken and given back) before the dead slot's lease ends
+      expect(yield* store.acquireProbe(probe)).toBe(true)
+      yield* store.releaseProbe("api")
+      yield* Effect.sleep("120 millis")
+      // 240 ms after the dead grant: both slots are free again
+      expect([yield* store.acquireProbe(probe), yield* store.acquireProbe(probe)]).toEqual([true, true])
+      expect(yield* store.acquireProbe(probe)).toBe(false)
+    }).pipe(Effect.scoped))
+
+  it.live("an open-until-reset record is shared as such, kept 60 s in Redis", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* storeOn(redis)
+      const b = yield* storeOn(redis)
+      const now = Date.now()
+      yield* a.publish("api", { state: "Open", at: now, until: Number.POSITIVE_INFINITY })
+      const [seen] = yield* b.read(["api"])
+      expect(seen?.state).toBe("Open")
+      expect(seen?.until).toBe(Number.POSITIVE_INFINITY)
+      expect(yield* a.read(["api"])).toEqual([{ state: "Open", at: now, until: Number.POSITIVE_INFINITY }])
+      const ttl = yield* pttl(redis, "test:{api}:state")
+      expect(ttl).toBeGreaterThan(59_000)
+      expect(ttl).toBeLessThanOrEqual(60_000)
+    }).pipe(Effect.scoped))
+
+  it.live("a breaker open until reset pauses the other processes, and the store reports no failure", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const options = {
+        breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced(Duration.infinity) },
+        syncInterval: "20 millis"
+      } as const
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      yield* Effect.exit(Effect.succeed("ok").pipe(b.withBreaker("api")))
+      yield* Effect.exit(Effect.fail("boom").pipe(a.withBreaker("api")))
+      const retryAfter = yield* untilRejected(b, "api")
+      expect(retryAfter).toBeDefined()
+      expect(Duration.isFinite(retryAfter!)).toBe(false)
+      expect(logs.filter((line) => line.includes("store failed"))).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+})
