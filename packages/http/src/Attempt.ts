@@ -5,15 +5,22 @@
  * Retry, deadline and breaker policies wrap this unit, so everything that can go wrong with one exchange, including
  * a body that stalls or stops halfway, fails inside it.
  *
- * | Option                 | Default                          | Effect                                                  |
- * | ---------------------- | -------------------------------- | ------------------------------------------------------- |
- * | `maxBodyBytes`         | 10 MiB                           | larger bodies fail with `BodyTooLarge`                  |
- * | `timeout`              | none                             | the whole attempt; fails with `Timeout` (`Attempt`)     |
- * |                        |                                  | (`Deadline` when the enclosing deadline comes first)    |
- * | `bodyTimeout`          | none                             | reading the body; fails with `Timeout` (`BodyRead`)     |
- * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted |
- * | `errorSchema`          | none                             | decodes 4xx/5xx bodies into the failure's `payload`     |
- * | `maxJsonDepth`         | 512                              | a body nested deeper fails with `InvalidJson` before it is parsed |
+ * | Option                 | Default                          | Valid values                       | Effect                                                  |
+ * | ---------------------- | -------------------------------- | ---------------------------------- | ------------------------------------------------------- |
+ * | `maxBodyBytes`         | 10 MiB                           | an integer ≥ 0                     | larger bodies fail with `BodyTooLarge`                  |
+ * | `timeout`              | none                             | a positive duration; infinite or over 2^31 − 1 ms: none | the whole attempt; fails with `Timeout` (`Attempt`) (`Deadline` when the enclosing deadline comes first) |
+ * | `bodyTimeout`          | none                             | as `timeout`                       | reading the body; fails with `Timeout` (`BodyRead`)     |
+ * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | an array of non-empty media types (empty: any) | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted |
+ * | `errorSchema`          | none                             | a Schema                           | decodes 4xx/5xx bodies into the failure's `payload`     |
+ * | `maxJsonDepth`         | 512                              | an integer ≥ 0 (0: no array or object) | a body nested deeper fails with `InvalidJson` before it is parsed |
+ *
+ * Options outside these ranges are refused, never read as "no limit": `send` and `json` fail with
+ * `HttpFailure.InvalidRequest` (reason `InvalidOptions`, its `detail` naming every option that is wrong and why)
+ * before anything is sent, and a client made by `classify` fails each request so; `decodeJson` dies with a
+ * `RangeError` for a `maxJsonDepth` out of range (the body is already there: no request failure fits). A `NaN` limit
+ * is such a value, and so are a negative one, a fraction and a duration that does not parse (`"soon"`). Options are
+ * checked only when given (an attempt without options checks nothing), once per call, and durations are decoded
+ * there once.
  *
  * Decoding a hostile body never crashes: a body nested deeper than `maxJsonDepth` (arrays or objects) fails with
  * `InvalidJson` before the Schema sees it (Schema's issue formatting recurses once per level; 512 is deeper than any
@@ -43,17 +50,23 @@ import * as internal from "./internal/attempt.js"
  * @category models
  */
 export interface Options {
-  /** Largest body read, in bytes (default 10 MiB). */
+  /** Largest body read, in bytes: an integer ≥ 0 (default 10 MiB). */
   readonly maxBodyBytes?: number | undefined
-  /** Limit for the whole attempt, from sending to the decoded body. */
+  /**
+   * Limit for the whole attempt, from sending to the decoded body: a positive duration. An infinite one, or one
+   * longer than a timer can hold (2^31 − 1 ms, about 24.8 days), is none.
+   */
   readonly timeout?: Duration.DurationInput | undefined
-  /** Limit for reading the body once the headers arrived. */
+  /** Limit for reading the body once the headers arrived; the same range as `timeout`. */
   readonly bodyTimeout?: Duration.DurationInput | undefined
-  /** Accepted media types: exact (`application/json`), suffix (`+json`) or range (`text/*`). */
+  /** Accepted media types: exact (`application/json`), suffix (`+json`) or range (`text/*`); empty accepts any. */
   readonly expectedContentTypes?: ReadonlyArray<string> | undefined
   /** Schema of the API's error body; decoded into `payload` of status failures when it matches. */
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined
-  /** Deepest nesting of arrays and objects a JSON body may have (default 512); deeper fails with `InvalidJson`. */
+  /**
+   * Deepest nesting of arrays and objects a JSON body may have: an integer ≥ 0 (default 512); deeper fails with
+   * `InvalidJson`.
+   */
   readonly maxJsonDepth?: number | undefined
 }
 
@@ -97,7 +110,8 @@ export type Client<R = never> = HttpClient.HttpClient.With<HttpClientError.HttpC
 export const defaultMaxBodyBytes: number = internal.defaultMaxBodyBytes
 
 /**
- * Sends the request and reads a 2xx body into one buffer; any other status fails with its status failure.
+ * Sends the request and reads a 2xx body into one buffer; any other status fails with its status failure. Options
+ * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent.
  *
  * @example
  * ```ts
@@ -123,7 +137,8 @@ export const send: <R = never>(
 ) => Effect.Effect<Received, HttpFailure.HttpFailure, R> = internal.send
 
 /**
- * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`.
+ * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`. Options
+ * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent.
  *
  * @example
  * ```ts
@@ -152,7 +167,8 @@ export const json: <A, I, R, RC = never>(
 ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RC> = internal.json
 
 /**
- * Decodes an already received body as JSON with `schema`.
+ * Decodes an already received body as JSON with `schema`. A `maxJsonDepth` that is not an integer ≥ 0 is a defect
+ * (a `RangeError` naming it).
  *
  * A plain schema (structs, arrays, tuples, strings, numbers, booleans, literals, enums, unions of these and their
  * refinements) is decoded by a decoder compiled once per schema, which returns exactly what `Schema.decodeUnknown`
@@ -179,7 +195,8 @@ export const decodeJson: <A, I, R>(
 /**
  * Client middleware with the same classification: transport errors and non-2xx statuses become
  * {@link HttpFailure.HttpFailure}s; header values with CR/LF are refused before sending. Bodies stay unread, so
- * `timeout` here covers the time to the response headers only.
+ * `timeout` here covers the time to the response headers only. The options are checked once, here: options out of
+ * range fail every request with `InvalidRequest` (`InvalidOptions`).
  *
  * @example
  * ```ts

@@ -29,6 +29,7 @@
  * | `InvalidJson`           |                                         | no            | yes                    | none         |
  * | `SchemaMismatch`        |                                         | no            | yes                    | none         |
  * | `InvalidRequest`        | `MalformedUrl`, `InvalidHeader`, `BodyEncode` | no      | no                     | none         |
+ * | `InvalidRequest`        | `InvalidOptions` (an attempt option's value) | no       | no                     | none         |
  * | `RedirectFailed`        | `TooMany`, `InvalidLocation`, `Downgrade` | no          | yes                    | none         |
  * | `AuthenticationFailed`  | `Unavailable`                           | yes           | no                     | none         |
  * | `AuthenticationFailed`  | `Rejected`, `Malformed`                 | no            | no                     | none         |
@@ -393,7 +394,8 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
 }
 
 /**
- * The request could not be sent: malformed URL, a header value with CR/LF, or a body the Schema could not encode.
+ * The request could not be sent: malformed URL, a header value with CR/LF, a body the Schema could not encode, or
+ * attempt options that are not valid (`InvalidOptions`: `detail` names every option and what is wrong with it).
  *
  * @example
  * ```ts
@@ -408,7 +410,7 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
  */
 export class InvalidRequest extends Data.TaggedError("InvalidRequest")<
   RequestInfo & {
-    readonly reason: "MalformedUrl" | "InvalidHeader" | "BodyEncode"
+    readonly reason: "MalformedUrl" | "InvalidHeader" | "BodyEncode" | "InvalidOptions"
     readonly detail: string
   }
 > {
@@ -417,6 +419,8 @@ export class InvalidRequest extends Data.TaggedError("InvalidRequest")<
       ? "malformed URL"
       : this.reason === "InvalidHeader"
       ? "invalid header"
+      : this.reason === "InvalidOptions"
+      ? "invalid options"
       : "request body failed to encode"
     return `${what} (${this.detail}): ${this.method} ${this.url}`
   }

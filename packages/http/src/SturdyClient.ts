@@ -17,6 +17,14 @@
  * transport that enforces deadlines itself, as `@sturdy/node`'s does). Either way, an attempt that runs out of time
  * fails with `HttpFailure.Timeout` (phase `"Attempt"`), which the policy retries like any attempt timeout.
  *
+ * Options: the attempt options (`maxBodyBytes`, `timeout`, `bodyTimeout`, `expectedContentTypes`, `errorSchema`,
+ * `maxJsonDepth`; their ranges are in `Attempt`'s table) are checked once, when the client is built, and durations
+ * decoded there; a request's own are checked only when it sets any. A value out of range (`NaN`, a negative or
+ * fractional limit, a duration that does not parse) is never read as "no limit": the constructors cannot fail, so
+ * every call of such a client fails with `HttpFailure.InvalidRequest` (reason `InvalidOptions`, its `detail` naming
+ * every option that is wrong and why) before anything is sent, as a request with a bad option of its own does.
+ * `layerConfig` checks the values it read and fails with a `ConfigError` instead.
+ *
  * Built on `HttpClient.HttpClient`, so any platform transport (undici, node:http, fetch) and any client middleware
  * (via `transformClient`) plug in underneath.
  *
@@ -53,6 +61,8 @@ export interface SturdyClient extends SturdyClient.Service {}
  */
 export declare namespace SturdyClient {
   /**
+   * The client's options; its attempt options are the defaults of every call, checked when the client is built.
+   *
    * @since 0.1.0
    * @category models
    */
@@ -71,7 +81,8 @@ export declare namespace SturdyClient {
   }
 
   /**
-   * Per-request options; attempt options override the client's. `onEvent` observes this call's pipeline events
+   * Per-request options; attempt options override the client's (an infinite `timeout` or `bodyTimeout` lifts the
+   * client's), and are checked when given. `onEvent` observes this call's pipeline events
    * (with a policy; see `Policy.RunOptions`).
    *
    * @since 0.1.0
@@ -152,7 +163,8 @@ export const SturdyClient: Context.Tag<SturdyClient, SturdyClient> = internal.ta
 
 /**
  * Builds the service on a given platform client, through `options.policy` when given (nothing is read from the
- * context). Without a policy its methods fail with `HttpFailure` only.
+ * context). Without a policy its methods fail with `HttpFailure` only. The options are checked here, once; with one
+ * out of range every call fails with `InvalidRequest` (`InvalidOptions`).
  *
  * @example
  * ```ts
@@ -230,7 +242,8 @@ export const layer: (options?: SturdyClient.Options) => Layer.Layer<SturdyClient
 
 /**
  * A layer whose options are read from `Config` (e.g. the base URL from the environment); through the `Policy`
- * below it when there is one.
+ * below it when there is one. An attempt option read out of range fails the layer with `ConfigError.InvalidData`
+ * naming it.
  *
  * @example
  * ```ts

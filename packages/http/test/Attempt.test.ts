@@ -1,7 +1,20 @@
 import { HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, type HttpFailure } from "@sturdy/http"
-import { Arbitrary, Duration, Effect, Either, FastCheck, Fiber, Option, ParseResult, Schema, TestClock } from "effect"
+import {
+  Arbitrary,
+  Cause,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FastCheck,
+  Fiber,
+  Option,
+  ParseResult,
+  Schema,
+  TestClock
+} from "effect"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -551,6 +564,126 @@ const schemaAndDocument = plainSchema.chain((schema) =>
     ).map((value) => JSON.stringify(value)).filter((text): text is string => typeof text === "string")
   )
 )
+
+describe("Attempt options out of range", () => {
+  // every kind of bad value for every option: none may be read as "no limit", none may be a defect
+  const bad: ReadonlyArray<readonly [keyof Attempt.Options, unknown]> = [
+    ["maxBodyBytes", Number.NaN],
+    ["maxBodyBytes", -1],
+    ["maxBodyBytes", 0.5],
+    ["maxBodyBytes", Number.POSITIVE_INFINITY],
+    ["maxBodyBytes", "1024"],
+    ["maxJsonDepth", Number.NaN],
+    ["maxJsonDepth", -3],
+    ["maxJsonDepth", 1.5],
+    ["maxJsonDepth", Number.POSITIVE_INFINITY],
+    ["timeout", "soon"],
+    ["timeout", Number.NaN],
+    ["timeout", -1],
+    ["timeout", 0],
+    ["timeout", "-5 millis"],
+    ["bodyTimeout", "soon"],
+    ["bodyTimeout", Number.NaN],
+    ["bodyTimeout", -1],
+    ["bodyTimeout", "0 millis"],
+    ["expectedContentTypes", "+json"],
+    ["expectedContentTypes", ["application/json", 7]],
+    ["errorSchema", "not a schema"]
+  ]
+  const options = (field: string, value: unknown) => ({ [field]: value }) as Attempt.Options
+
+  const expectInvalidOptions = (failure: HttpFailure.HttpFailure, field: string) => {
+    expect(failure._tag === "InvalidRequest" && failure.reason, field).toBe("InvalidOptions")
+    expect(failure._tag === "InvalidRequest" && failure.detail).toContain(field)
+    expect(failure.url).toBe("https://api.example.com/users/1")
+  }
+
+  it.effect("send and json fail with InvalidRequest (InvalidOptions) naming the option, before sending", () =>
+    Effect.gen(function*() {
+      for (const [field, value] of bad) {
+        const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(200, { id: 1, name: "Ada" })))
+        expectInvalidOptions(yield* failureOf(Attempt.send(client, request, options(field, value))), field)
+        expectInvalidOptions(yield* failureOf(Attempt.json(client, request, User, options(field, value))), field)
+        expect(seen, `${field}: ${String(value)}`).toHaveLength(0)
+      }
+    }))
+
+  it.effect("a NaN limit does not turn the body limit or the depth guard off", () =>
+    Effect.gen(function*() {
+      const big = fakeClient(() => Effect.succeed(new Response(new Uint8Array(11 * 1024 * 1024)))).client
+      const bigFailure = yield* failureOf(Attempt.send(big, request, { maxBodyBytes: Number.NaN }))
+      expectInvalidOptions(bigFailure, "maxBodyBytes")
+      const deep = `${"[".repeat(5_000)}${"]".repeat(5_000)}`
+      const hostile = fakeClient(() =>
+        Effect.succeed(new Response(deep, { headers: { "content-type": "application/json" } }))
+      ).client
+      const deepFailure = yield* failureOf(Attempt.json(hostile, request, Schema.Unknown, { maxJsonDepth: Number.NaN }))
+      expectInvalidOptions(deepFailure, "maxJsonDepth")
+    }))
+
+  it.effect("every problem is named at once, numbers with their value, strings without theirs", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(jsonResponse(200, {})))
+      const failure = yield* failureOf(
+        Attempt.send(client, request, {
+          maxBodyBytes: -1,
+          maxJsonDepth: 0.5,
+          timeout: "nope" as Duration.DurationInput
+        })
+      )
+      expect(failure._tag === "InvalidRequest" && failure.detail).toBe(
+        "maxBodyBytes must be an integer ≥ 0 (got -1); maxJsonDepth must be an integer ≥ 0 (got 0.5); " +
+          "timeout is not a duration"
+      )
+      const secret = yield* failureOf(Attempt.send(client, request, options("timeout", "s3cr3t-token")))
+      expect(secret.message).not.toContain("s3cr3t")
+    }))
+
+  it.effect("classify checks its options once: each request of a client with a bad one fails", () =>
+    Effect.gen(function*() {
+      for (const [field, value] of bad) {
+        const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(200, {})))
+        const classified = Attempt.classify(client, options(field, value))
+        expectInvalidOptions(yield* failureOf(classified.execute(request)), field)
+        expectInvalidOptions(yield* failureOf(classified.execute(request)), field)
+        expect(seen).toHaveLength(0)
+      }
+    }))
+
+  it.effect("decodeJson dies with a RangeError naming a bad maxJsonDepth: the body is already here", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(jsonResponse(200, [[1]])))
+      const received = yield* Attempt.send(client, request)
+      for (const depth of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+        const exit = yield* Effect.exit(Attempt.decodeJson(received, Schema.Unknown, { maxJsonDepth: depth }))
+        const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+        expect(Option.isSome(defect) && defect.value instanceof RangeError, String(depth)).toBe(true)
+        if (Option.isSome(defect)) expect(String(defect.value)).toContain("maxJsonDepth")
+      }
+      expect(yield* Attempt.decodeJson(received, Schema.Unknown, { maxJsonDepth: 2 })).toEqual([[1]])
+    }))
+
+  it.effect("the edges are valid: zero limits, an infinite timeout (none), an empty list of types (any)", () =>
+    Effect.gen(function*() {
+      const scalar = fakeClient(() => Effect.succeed(jsonResponse(200, 42))).client
+      expect(yield* Attempt.json(scalar, request, Schema.Number, { maxJsonDepth: 0 })).toBe(42)
+      const nested = fakeClient(() => Effect.succeed(jsonResponse(200, [42]))).client
+      expect((yield* failureOf(Attempt.json(nested, request, Schema.Unknown, { maxJsonDepth: 0 })))._tag)
+        .toBe("InvalidJson")
+      const empty = fakeClient(() => Effect.succeed(new Response(null, { status: 204 }))).client
+      expect((yield* Attempt.send(empty, request, { maxBodyBytes: 0 })).body.byteLength).toBe(0)
+      const slow = fakeClient(() => Effect.as(Effect.sleep("1 hour"), new Response("ok"))).client
+      const fiber = yield* Effect.fork(
+        Attempt.send(slow, request, {
+          timeout: Number.POSITIVE_INFINITY,
+          bodyTimeout: Duration.infinity,
+          expectedContentTypes: []
+        })
+      )
+      yield* TestClock.adjust("1 hour")
+      expect((yield* Fiber.join(fiber)).text).toBe("ok")
+    }))
+})
 
 describe("Attempt.decodeJson with plain schemas", () => {
   it.prop(

@@ -6,6 +6,7 @@ import {
   Cause,
   Chunk,
   Config,
+  ConfigError,
   ConfigProvider,
   Duration,
   Effect,
@@ -152,6 +153,131 @@ describe("SturdyClient", () => {
         )
       )
       expect(seen.map((s) => s.url)).toEqual(["https://one.test/a", "https://two.test/b"])
+    }))
+})
+
+describe("SturdyClient options out of range", () => {
+  // every kind of bad value for every attempt option: none may be read as "no limit", none may be a defect
+  const bad: ReadonlyArray<readonly [keyof SturdyClient.SturdyClient.Options, unknown]> = [
+    ["maxBodyBytes", Number.NaN],
+    ["maxBodyBytes", -1],
+    ["maxBodyBytes", 1.5],
+    ["maxBodyBytes", Number.POSITIVE_INFINITY],
+    ["maxBodyBytes", "1024"],
+    ["maxJsonDepth", Number.NaN],
+    ["maxJsonDepth", -1],
+    ["maxJsonDepth", 2.5],
+    ["maxJsonDepth", Number.POSITIVE_INFINITY],
+    ["timeout", "soon"],
+    ["timeout", Number.NaN],
+    ["timeout", -5],
+    ["timeout", 0],
+    ["timeout", "-5 millis"],
+    ["bodyTimeout", "soon"],
+    ["bodyTimeout", Number.NaN],
+    ["bodyTimeout", -5],
+    ["bodyTimeout", "0 seconds"],
+    ["expectedContentTypes", "application/json"],
+    ["expectedContentTypes", [""]],
+    ["errorSchema", { decode: "not a schema" }]
+  ]
+
+  const invalidOptions = (failure: unknown, ...fields: ReadonlyArray<string>) => {
+    const f = failure as HttpFailure.HttpFailure
+    expect(f._tag === "InvalidRequest" && f.reason).toBe("InvalidOptions")
+    for (const field of fields) expect(f._tag === "InvalidRequest" && f.detail).toContain(field)
+  }
+
+  it.effect("a client built with one fails every call with InvalidRequest naming it, and sends nothing", () =>
+    Effect.gen(function*() {
+      for (const [field, value] of bad) {
+        const { client, seen } = echo()
+        const api = SturdyClient.makeWith(client, { baseUrl: "https://a.test", [field]: value })
+        invalidOptions(yield* failureOf(api.get("/users/1")), field)
+        invalidOptions(yield* failureOf(api.post("/users", { schema: User, body: ada })), field)
+        invalidOptions(yield* failureOf(api.client.get("/users/1")), field)
+        expect(seen, `${field}: ${String(value)}`).toHaveLength(0)
+      }
+    }))
+
+  it.effect("make and layer check the same way; the failure is the call's, typed, never a defect", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const transport = Layer.succeed(HttpClient.HttpClient, client)
+      const made = yield* SturdyClient.make({ timeout: "soon" as Duration.DurationInput }).pipe(
+        Effect.provide(transport)
+      )
+      invalidOptions(yield* failureOf(made.get("https://a.test/")), "timeout")
+      const viaLayer = yield* Effect.exit(
+        Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("https://a.test/")).pipe(
+          Effect.provide(SturdyClient.layer({ maxBodyBytes: Number.NaN }).pipe(Layer.provide(transport)))
+        )
+      )
+      expect(Exit.isFailure(viaLayer) && Cause.isFailType(viaLayer.cause)).toBe(true)
+      if (Exit.isFailure(viaLayer)) invalidOptions(Cause.squash(viaLayer.cause), "maxBodyBytes")
+      expect(seen).toHaveLength(0)
+    }))
+
+  it.effect("every problem is named at once, with the number it got", () =>
+    Effect.gen(function*() {
+      const api = SturdyClient.makeWith(echo().client, {
+        maxBodyBytes: Number.NaN,
+        maxJsonDepth: -1,
+        timeout: "soon" as Duration.DurationInput,
+        bodyTimeout: 0
+      })
+      const failure = yield* failureOf(api.get("https://a.test/"))
+      invalidOptions(failure, "maxBodyBytes", "maxJsonDepth", "timeout", "bodyTimeout")
+      expect(failure.message).toContain("maxBodyBytes must be an integer ≥ 0 (got NaN)")
+      expect(failure.message).toContain("maxJsonDepth must be an integer ≥ 0 (got -1)")
+      expect(failure.message).toContain("timeout is not a duration")
+    }))
+
+  it.effect("a request's own bad option fails that call only; the client's others still apply", () =>
+    Effect.gen(function*() {
+      for (const [field, value] of bad) {
+        const { client, seen } = echo()
+        const api = SturdyClient.makeWith(client, { baseUrl: "https://a.test" })
+        invalidOptions(yield* failureOf(api.get("/users/1", { [field]: value })), field)
+        expect(seen, `${field}: ${String(value)}`).toHaveLength(0)
+        expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+      }
+      // a valid override narrows the client's limit; an unset one keeps it
+      const api = SturdyClient.makeWith(echo().client, { maxBodyBytes: 1024 })
+      expect((yield* failureOf(api.get("https://a.test/", { maxBodyBytes: 4 })))._tag).toBe("BodyTooLarge")
+      expect((yield* api.get("https://a.test/", { timeout: "1 second" })).status).toBe(200)
+    }))
+
+  it.effect("the edges are valid: a zero body limit, an infinite timeout that lifts the client's", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.as(Effect.sleep("2 seconds"), new Response(null, { status: 204 })))
+      const api = SturdyClient.makeWith(client, { maxBodyBytes: 0, maxJsonDepth: 0, timeout: "1 second" })
+      const timedOut = yield* Effect.fork(failureOf(api.get("https://a.test/")))
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(timedOut))._tag).toBe("Timeout")
+      const lifted = yield* Effect.fork(api.get("https://a.test/", { timeout: Number.POSITIVE_INFINITY }))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(lifted)).body.byteLength).toBe(0)
+    }))
+
+  it.effect("layerConfig fails with a ConfigError naming an option read out of range", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const exit = yield* Effect.exit(
+        Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/a")).pipe(
+          Effect.provide(
+            SturdyClient.layerConfig({ baseUrl: Config.string("API_URL"), maxBodyBytes: Config.number("API_MAX_BODY") })
+              .pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+          ),
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(new Map([["API_URL", "https://a.test"], ["API_MAX_BODY", "-1"]]))
+          )
+        )
+      )
+      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("maxBodyBytes must be an integer ≥ 0 (got -1)")
+      expect(seen).toHaveLength(0)
     }))
 })
 

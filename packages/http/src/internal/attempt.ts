@@ -244,6 +244,113 @@ export const fromClientError = (error: HttpClientError.HttpClientError | HttpFai
 }
 
 // -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+/** @internal One option that is not valid: its name and what is wrong with it. */
+export interface OptionProblem {
+  readonly field: string
+  readonly detail: string
+}
+
+/** @internal Every problem `checkOptions` found, the first included. */
+export class InvalidOptions {
+  constructor(readonly problems: ReadonlyArray<OptionProblem>) {}
+  get detail(): string {
+    return this.problems.map((problem) => `${problem.field} ${problem.detail}`).join("; ")
+  }
+}
+
+/**
+ * Options as `checkOptions` leaves them: numbers in range, durations decoded, an infinite one as none. The attempt
+ * runs on these without checking them again.
+ *
+ * @internal
+ */
+export interface Checked extends Attempt.Options {
+  readonly timeout?: Duration.Duration | undefined
+  readonly bodyTimeout?: Duration.Duration | undefined
+}
+
+const unchecked: Checked = {}
+
+/** @internal The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): a longer one never fires. */
+export const maxTimerMillis = 2 ** 31 - 1
+
+// The value is shown only when it is a number: a string may be whatever an environment variable held, a secret too.
+const shown = (value: unknown): string =>
+  typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
+
+const checkCount = (field: string, value: unknown, problems: Array<OptionProblem>): number | undefined => {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value
+  problems.push({ field, detail: `must be an integer ≥ 0${shown(value)}` })
+  return undefined
+}
+
+// Duration's own decoding makes zero of a negative or NaN number and of "-5 millis", so zero is refused too: a zero
+// limit would fail every attempt before it is sent.
+const checkDuration = (
+  field: string,
+  value: unknown,
+  problems: Array<OptionProblem>
+): Duration.Duration | undefined => {
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
+  if (decoded === undefined) {
+    problems.push({ field, detail: `is not a duration${typeof value === "number" ? shown(value) : ""}` })
+    return undefined
+  }
+  const millis = Duration.toMillis(decoded)
+  // longer than a timer can hold is no limit, as an infinite one (as `Deadline` reads it)
+  if (millis > maxTimerMillis) return undefined
+  if (!(millis > 0)) {
+    problems.push({ field, detail: `must be a positive duration${typeof value === "number" ? shown(value) : ""}` })
+  }
+  return decoded
+}
+
+/**
+ * Checks the attempt options `options` sets, over `base` (already checked) for those it leaves unset, and collects
+ * every problem. Only the six attempt options are read: a request's other options (`body`, `headers`) are not copied.
+ *
+ * @internal
+ */
+export const checkOptions = (options: Attempt.Options, base: Checked = unchecked): Checked | InvalidOptions => {
+  const problems: Array<OptionProblem> = []
+  const { bodyTimeout, errorSchema, expectedContentTypes, maxBodyBytes, maxJsonDepth, timeout } = options
+  const checked: Checked = {
+    maxBodyBytes: maxBodyBytes === undefined ? base.maxBodyBytes : checkCount("maxBodyBytes", maxBodyBytes, problems),
+    maxJsonDepth: maxJsonDepth === undefined ? base.maxJsonDepth : checkCount("maxJsonDepth", maxJsonDepth, problems),
+    // an infinite limit is none, and replaces the base's
+    timeout: timeout === undefined ? base.timeout : checkDuration("timeout", timeout, problems),
+    bodyTimeout: bodyTimeout === undefined ? base.bodyTimeout : checkDuration("bodyTimeout", bodyTimeout, problems),
+    expectedContentTypes: expectedContentTypes ?? base.expectedContentTypes,
+    errorSchema: errorSchema ?? base.errorSchema
+  }
+  if (
+    expectedContentTypes !== undefined &&
+    !(Array.isArray(expectedContentTypes) &&
+      expectedContentTypes.every((type) => typeof type === "string" && type.length > 0))
+  ) problems.push({ field: "expectedContentTypes", detail: "must be an array of non-empty media types" })
+  if (errorSchema !== undefined && !Schema.isSchema(errorSchema)) {
+    problems.push({ field: "errorSchema", detail: "is not a Schema" })
+  }
+  return problems.length === 0 ? checked : new InvalidOptions(problems)
+}
+
+/** @internal Whether `options` sets any attempt option: a request that sets none runs on its client's, as checked. */
+export const setsAttemptOptions = (options: Attempt.Options): boolean =>
+  options.maxBodyBytes !== undefined || options.timeout !== undefined || options.bodyTimeout !== undefined ||
+  options.expectedContentTypes !== undefined || options.errorSchema !== undefined ||
+  options.maxJsonDepth !== undefined
+
+/** @internal The failure of a call whose options are not valid: nothing was sent. */
+export const invalidOptions = (
+  request: HttpClientRequest.HttpClientRequest,
+  invalid: InvalidOptions
+): HttpFailure.InvalidRequest =>
+  new HttpFailure.InvalidRequest({ ...requestInfo(request), reason: "InvalidOptions", detail: invalid.detail })
+
+// -----------------------------------------------------------------------------
 // request validation
 // -----------------------------------------------------------------------------
 
@@ -775,7 +882,20 @@ const received = (received: Attempt.Received): Effect.Effect<Attempt.Received> =
 export const send = <R>(
   client: Attempt.Client<R>,
   input: HttpClientRequest.HttpClientRequest,
-  options: Attempt.Options = {}
+  options?: Attempt.Options
+): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> => {
+  if (options === undefined) return sendChecked(client, input, unchecked)
+  const checked = checkOptions(options)
+  return checked instanceof InvalidOptions
+    ? Effect.fail(invalidOptions(withoutFragment(input), checked))
+    : sendChecked(client, input, checked)
+}
+
+/** @internal `send` on options `checkOptions` has checked. */
+export const sendChecked = <R>(
+  client: Attempt.Client<R>,
+  input: HttpClientRequest.HttpClientRequest,
+  options: Checked
 ): Effect.Effect<Attempt.Received, HttpFailure.HttpFailure, R> => {
   const request = withoutFragment(input)
   return timed(
@@ -824,8 +944,22 @@ export const decodeJson = <A, I, R>(
   schema: Schema.Schema<A, I, R>,
   options?: Pick<Attempt.Options, "maxJsonDepth">
 ): Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> => {
+  const maxDepth = options?.maxJsonDepth
+  if (maxDepth === undefined) return decodeChecked(received, schema, defaultMaxJsonDepth)
+  // the body is already here, so no request failure fits: a bad limit is the caller's defect, named as such
+  const problems: Array<OptionProblem> = []
+  checkCount("maxJsonDepth", maxDepth, problems)
+  return problems.length === 0
+    ? decodeChecked(received, schema, maxDepth)
+    : Effect.die(new RangeError(`Attempt.decodeJson: ${new InvalidOptions(problems).detail}`))
+}
+
+const decodeChecked = <A, I, R>(
+  received: Attempt.Received,
+  schema: Schema.Schema<A, I, R>,
+  maxDepth: number
+): Effect.Effect<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R> => {
   let json: unknown
-  const maxDepth = options?.maxJsonDepth ?? defaultMaxJsonDepth
   try {
     if (received.body.byteLength === 0) {
       // No Content and a HEAD answer have no body by definition: the schema decides (`Schema.Void` accepts it), as
@@ -922,7 +1056,21 @@ export const json = <A, I, R, RC>(
   client: Attempt.Client<RC>,
   input: HttpClientRequest.HttpClientRequest,
   schema: Schema.Schema<A, I, R>,
-  options: Attempt.Options = {}
+  options?: Attempt.Options
+): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
+  if (options === undefined) return jsonChecked(client, input, schema, unchecked)
+  const checked = checkOptions(options)
+  return checked instanceof InvalidOptions
+    ? Effect.fail(invalidOptions(withoutFragment(input), checked))
+    : jsonChecked(client, input, schema, checked)
+}
+
+/** @internal `json` on options `checkOptions` has checked. */
+export const jsonChecked = <A, I, R, RC>(
+  client: Attempt.Client<RC>,
+  input: HttpClientRequest.HttpClientRequest,
+  schema: Schema.Schema<A, I, R>,
+  options: Checked
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
   const request = withoutFragment(input)
   return timed(client, request, options.timeout, (response, selfEnforcing) =>
@@ -932,7 +1080,7 @@ export const json = <A, I, R, RC>(
       options,
       options.expectedContentTypes ?? defaultJsonContentTypes,
       (received) => {
-        const decoded = decodeJson(received, schema, options)
+        const decoded = decodeChecked(received, schema, options.maxJsonDepth ?? defaultMaxJsonDepth)
         // The transport's timer ends with the body: a schema that waits (an effectful transformation) runs under
         // a timer of what is left of the attempt's limit (for an attempt timeout established around the attempt,
         // counted from the decode's start), as it would under the attempt's own timer on another transport.
@@ -965,12 +1113,20 @@ export const encodeBody = <A, I, R>(
 /** @internal */
 export const classify = <E extends HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>(
   client: HttpClient.HttpClient.With<E, R>,
-  options: Attempt.Options = {}
+  options?: Attempt.Options
+): HttpClient.HttpClient.With<HttpFailure.HttpFailure, R> =>
+  classifyChecked(client, options === undefined ? unchecked : checkOptions(options))
+
+/** @internal `classify` on options `checkOptions` has checked; options that are not valid fail every request. */
+export const classifyChecked = <E extends HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>(
+  client: HttpClient.HttpClient.With<E, R>,
+  options: Checked | InvalidOptions
 ): HttpClient.HttpClient.With<HttpFailure.HttpFailure, R> =>
   HttpClient.makeWith<never, never, HttpFailure.HttpFailure, R>(
     (requestEffect) =>
       Effect.flatMap(requestEffect, (ready) => {
         const request = withoutFragment(ready)
+        if (options instanceof InvalidOptions) return Effect.fail(invalidOptions(request, options))
         const invalid = validateRequest(request)
         if (invalid !== undefined) return Effect.fail(invalid)
         return redactedSpan.withRedactedSpan(request, (sent, record) =>

@@ -4,7 +4,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
 import * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -63,15 +63,6 @@ export const resolveUrl = (baseUrl: string | undefined, url: string): string => 
   return url.startsWith("/") || url.startsWith("?") || url.startsWith("#") ? `${base}${url}` : `${base}/${url}`
 }
 
-const mergeAttemptOptions = (defaults: Attempt.Options, overrides: Attempt.Options): Attempt.Options => ({
-  maxBodyBytes: overrides.maxBodyBytes ?? defaults.maxBodyBytes,
-  timeout: overrides.timeout ?? defaults.timeout,
-  bodyTimeout: overrides.bodyTimeout ?? defaults.bodyTimeout,
-  expectedContentTypes: overrides.expectedContentTypes ?? defaults.expectedContentTypes,
-  errorSchema: overrides.errorSchema ?? defaults.errorSchema,
-  maxJsonDepth: overrides.maxJsonDepth ?? defaults.maxJsonDepth
-})
-
 const setBody = <B, BI, BR>(
   request: HttpClientRequest.HttpClientRequest,
   options: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>
@@ -116,14 +107,10 @@ export const makeWith = (
     return prepared
   }
   const prepared: Attempt.Client = HttpClient.mapRequest(transformed, prepare)
-  const defaults: Attempt.Options = {
-    maxBodyBytes: options.maxBodyBytes,
-    timeout: options.timeout,
-    bodyTimeout: options.bodyTimeout,
-    expectedContentTypes: options.expectedContentTypes,
-    errorSchema: options.errorSchema,
-    maxJsonDepth: options.maxJsonDepth
-  }
+  // Checked once, here: a call that sets no attempt option of its own runs on these as they are. Options that are not
+  // valid do not stop the client from being built (its constructors cannot fail); every call fails instead, typed
+  // and before anything is sent, with all the problems named.
+  const defaults = attempt.checkOptions(options)
 
   const run = <A, I, R, B, BI, BR>(
     request: HttpClientRequest.HttpClientRequest,
@@ -134,21 +121,27 @@ export const makeWith = (
     // The request is built once, as it will be sent: the pipeline decides on it (an Idempotency-Key in `headers`
     // counts; the call's telemetry shows the redacted `urlParams`) and every attempt sends it, body encoded once.
     let built = prepare(request)
+    if (defaults instanceof attempt.InvalidOptions) return Effect.fail(attempt.invalidOptions(built, defaults))
     if (requestOptions.headers !== undefined) built = HttpClientRequest.setHeaders(built, requestOptions.headers)
     if (requestOptions.urlParams !== undefined) {
       built = HttpClientRequest.appendUrlParams(built, requestOptions.urlParams)
     }
     // the request's `timeout` narrows the attempt's limit (`Deadline.attemptTimeout`): with a policy, the sooner of it
     // and the policy's `attemptTimeout` bounds each attempt, under one timer
-    const attemptOptions = mergeAttemptOptions(defaults, requestOptions)
+    const attemptOptions = attempt.setsAttemptOptions(requestOptions)
+      ? attempt.checkOptions(requestOptions, defaults)
+      : defaults
+    if (attemptOptions instanceof attempt.InvalidOptions) {
+      return Effect.fail(attempt.invalidOptions(built, attemptOptions))
+    }
     const schema = requestOptions.schema
     const sendOn = (
       client: Attempt.Client,
       ready: HttpClientRequest.HttpClientRequest
     ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
       schema === undefined
-        ? attempt.send(client, ready, attemptOptions)
-        : attempt.json(client, ready, schema, attemptOptions)
+        ? attempt.sendChecked(client, ready, attemptOptions)
+        : attempt.jsonChecked(client, ready, schema, attemptOptions)
     return Effect.flatMap(
       setBody(built, requestOptions),
       (ready) =>
@@ -181,7 +174,7 @@ export const makeWith = (
   }
 
   return {
-    client: attempt.classify(prepared, defaults),
+    client: attempt.classifyChecked(prepared, defaults),
     policy: Option.fromNullable(policy),
     ...methodsOf(method)
   }
@@ -203,7 +196,14 @@ export const make = (
 export const layerConfig = (
   options: Config.Config.Wrap<SturdyClient.SturdyClient.Options>
 ): Layer.Layer<SturdyClient.SturdyClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
+  Layer.unwrapEffect(Effect.flatMap(Config.unwrap(options), (read) => {
+    // a value from the environment that is not valid stops the layer, where a configuration error belongs, rather
+    // than failing every call later
+    const checked = attempt.checkOptions(read)
+    return checked instanceof attempt.InvalidOptions
+      ? Effect.fail(ConfigError.InvalidData([], `SturdyClient options: ${checked.detail}`))
+      : Effect.succeed(layer(read))
+  }))
 
 /** @internal */
 export const layer = (
