@@ -89,6 +89,9 @@
  *   or any request whose failure proves it never reached the server (a refused connection, a failed DNS lookup,
  *   a connect timeout: nothing was sent, so even a POST cannot be applied twice; `retry.retryUnsent: false` turns
  *   this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the first part, never the second.
+ *   A request whose body is read once (a `Stream` body, or a raw Node `Readable`, web `ReadableStream` or async
+ *   iterable) is never retried nor hedged, whatever the failure: a second send would go out with an empty body (as
+ *   fetch, got and undici's `RetryHandler` refuse to resend it). Give a `Uint8Array` or text body to have it retried.
  * - A server's wait **is** the wait (as in ky, got, undici, urllib3 and Polly): `Retry-After` (delay-seconds or an
  *   HTTP-date), else the `RateLimit` reset of an exhausted quota, on a 413, 429 or 503 (`retry.retryAfterStatuses`),
  *   replaces the backoff, plus a jitter of at most 10 % and at most 1 s so that clients told the same instant do
@@ -418,7 +421,7 @@ export interface RateLimitOptions {
 /**
  * The hedging stage (`@sturdy/policy/Hedge`): while an attempt is slow, start another copy and keep the first
  * success. Each copy goes through the breaker, bulkhead and attempt timeout; with the retry budget on, every hedge
- * withdraws from it. Only requests that are safe to repeat are hedged. A failed copy starts the next one at once only
+ * withdraws from it. Only requests that are safe to repeat, and whose body can be sent again, are hedged. A failed copy starts the next one at once only
  * when the retry rule would repeat the failure and the server asked for no wait (a 503 without `Retry-After`, a reset
  * connection); any other failure (a 404, a bad body, a 429 with its wait, an open breaker) ends the hedging, and the
  * retry stage decides from there.

@@ -6,7 +6,7 @@
  * | --- | --- |
  * | 301, 302 | the same method and body, except POST, which becomes a GET without body (fetch, browsers) |
  * | 303 | GET without body (HEAD stays HEAD) |
- * | 307, 308 | the same method and body; a body that is a stream cannot be sent twice, so the 3xx is returned |
+ * | 307, 308 | the same method and body; a body read once (a `Stream`, or a raw `Readable`, `ReadableStream` or async iterable) cannot be sent twice, so the 3xx is returned |
  * | 300, 304, 305, a 3xx without `Location` | not followed: the response is returned |
  *
  * - **Another origin** (scheme, host or port differs, so every https → http downgrade too): `Authorization`,
@@ -36,7 +36,10 @@ import * as internal from "./internal/redirect.js"
  * @category models
  */
 export interface Options {
-  /** Redirects followed at most (default 20); one more fails with `RedirectFailed` `TooMany`. */
+  /**
+   * Redirects followed at most, an integer of at least 0 (default 20); one more fails with `RedirectFailed` `TooMany`.
+   * `follow` throws a `RangeError` for anything else.
+   */
   readonly maxRedirects?: number | undefined
   /** Whether an https → http hop is followed (default `true`, without the secret headers); `false` fails it. */
   readonly allowDowngrade?: boolean | undefined

@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 
 const SECRET = "s3cr3t-value"
@@ -348,6 +349,24 @@ describe("Auth", () => {
         expect(error._tag).toBe("Unauthorized")
         expect(error).toMatchObject({ method: "GET", url: "http://api.test/items", status: 401 })
         expect(seen).toHaveLength(2)
+      }))
+
+    it.scoped("a 401 to a body read once is not replayed (it would go out empty): the 401, and a fresh token next", () =>
+      Effect.gen(function*() {
+        const { acquired, source } = yield* staticTokens
+        const { client, seen } = scripted((request) =>
+          new Response(null, { status: request.headers["authorization"] === "Bearer token-2" ? 200 : 401 })
+        )
+        const authed = client.pipe(Auth.bearerFrom(source))
+        const upload = HttpClientRequest.put("http://api.test/files/1").pipe(
+          HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("abc")))
+        )
+        const refused = yield* authed.execute(upload)
+        expect(refused.status).toBe(401)
+        expect(seen).toHaveLength(1)
+        // the token was invalidated: the next call asks for a new one
+        expect((yield* authed.get("http://api.test/files/1")).status).toBe(200)
+        expect(acquired()).toBe(2)
       }))
 
     it.scoped("the refused replay's body is read to its end, so its connection can be reused", () =>

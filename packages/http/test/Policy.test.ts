@@ -3,6 +3,7 @@ import {
   HttpApiClient,
   HttpApiEndpoint,
   HttpApiGroup,
+  HttpBody,
   HttpClient,
   HttpClientError,
   HttpClientRequest,
@@ -31,9 +32,11 @@ import {
   Schedule,
   Schema,
   type Scope,
+  Stream,
   Supervisor,
   TestClock
 } from "effect"
+import { Readable } from "node:stream"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -93,6 +96,33 @@ describe("Policy", () => {
         const exit = yield* runVirtual(api.get("/users/1", { schema: User }))
         expect(exit).toEqual(Exit.succeed(ada))
         expect((yield* scripted.requests).length).toBe(3)
+      }))
+
+    it.scoped("a body read once (Stream, Readable, ReadableStream, async iterable) is never retried nor hedged", () =>
+      Effect.gen(function*() {
+        const oneShot: ReadonlyArray<() => HttpBody.HttpBody> = [
+          () => HttpBody.stream(Stream.make(new TextEncoder().encode("abcdef"))),
+          () => HttpBody.raw(Readable.from([Buffer.from("abcdef")])),
+          () => HttpBody.raw(new ReadableStream({ start: (controller) => controller.close() })),
+          () => HttpBody.raw({ async *[Symbol.asyncIterator]() {} })
+        ]
+        const hedged: Policy.Options = { ...quick, hedging: { delay: "100 millis", maxHedges: 2 } }
+        for (const options of [quick, hedged]) {
+          for (const body of oneShot) {
+            const { policy, scripted } = yield* harness({ "PUT /files/1": FaultScript.status(503) }, options)
+            const request = HttpClientRequest.put(`${base}/files/1`).pipe(HttpClientRequest.setBody(body()))
+            const exit = yield* runVirtual(
+              Policy.send(scripted.client, request).pipe(Effect.provideService(Policy.Policy, policy))
+            )
+            expect(failureOf(exit)).toMatchObject({ _tag: "ServerError", status: 503, attempts: 1 })
+            expect((yield* scripted.requests).length).toBe(1)
+          }
+        }
+        // the same PUT with its bytes in memory is retried
+        const { policy, scripted } = yield* harness({ "PUT /files/1": FaultScript.status(503) })
+        const request = HttpClientRequest.put(`${base}/files/1`).pipe(HttpClientRequest.bodyText("abcdef"))
+        yield* runVirtual(Policy.send(scripted.client, request).pipe(Effect.provideService(Policy.Policy, policy)))
+        expect((yield* scripted.requests).length).toBeGreaterThan(1)
       }))
 
     it.scoped("POST answered 503 is not repeated: one request, the ServerError", () =>

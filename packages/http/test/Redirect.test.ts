@@ -1,7 +1,8 @@
-import { HttpClientRequest } from "@effect/platform"
+import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Auth, Redirect } from "@sturdy/http"
-import { Effect, Redacted, Schema, Stream } from "effect"
+import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Readable } from "node:stream"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const moved = (status: number, location: string) => new Response(null, { status, headers: { location } })
@@ -85,4 +86,62 @@ describe("Redirect", () => {
         location: "https://api.test/next"
       })
     }))
+
+  it.effect("a 307 with a raw body read once (Readable, ReadableStream, async iterable) is returned, not followed", () =>
+    Effect.gen(function*() {
+      const bodies = [
+        () => Readable.from([Buffer.from("abc")]),
+        () => new ReadableStream({ start: (controller) => controller.close() }),
+        () => ({ async *[Symbol.asyncIterator]() {} })
+      ]
+      for (const body of bodies) {
+        const { client, seen } = fakeClient(() => Effect.succeed(moved(307, "/again")))
+        const failure = yield* Effect.flip(
+          Attempt.send(
+            client.pipe(Redirect.follow()),
+            HttpClientRequest.put("https://api.test/upload").pipe(HttpClientRequest.setBody(HttpBody.raw(body())))
+          )
+        )
+        expect(failure).toMatchObject({ _tag: "UnexpectedStatus", status: 307 })
+        expect(seen).toHaveLength(1)
+      }
+      // a raw body that is plain data is sent again
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(url.pathname === "/upload" ? moved(307, "/again") : jsonResponse(200, {}))
+      )
+      yield* Attempt.send(
+        client.pipe(Redirect.follow()),
+        HttpClientRequest.put("https://api.test/upload").pipe(
+          HttpClientRequest.setBody(HttpBody.raw(new Uint8Array([1])))
+        )
+      )
+      expect(seen).toHaveLength(2)
+    }))
+
+  it.effect("a Location without a fragment inherits the one written in the request URL, as one set as hash", () =>
+    Effect.gen(function*() {
+      // through the middleware alone: an `Attempt` keeps fragments off the wire before any middleware sees them
+      const { client } = fakeClient((_, url) =>
+        Effect.succeed(url.pathname === "/a" ? moved(302, "/b") : jsonResponse(200, {}))
+      )
+      const following = client.pipe(Redirect.follow())
+      const written = yield* following.execute(HttpClientRequest.get("https://api.test/a#top"))
+      expect(Option.getOrUndefined(written.request.hash)).toBe("top")
+      const set = yield* following.execute(HttpClientRequest.get("https://api.test/a", { hash: "top" }))
+      expect(Option.getOrUndefined(set.request.hash)).toBe("top")
+      const own = yield* following.execute(
+        HttpClientRequest.get("https://api.test/a#top").pipe(
+          HttpClientRequest.setUrl("https://api.test/a")
+        )
+      )
+      expect(Option.isNone(own.request.hash)).toBe(true)
+    }))
+
+  it("refuses a maxRedirects that is not an integer of at least 0, naming it", () => {
+    const { client } = fakeClient(() => Effect.succeed(moved(302, "/next")))
+    for (const maxRedirects of [NaN, -1, 1.5, Infinity]) {
+      expect(() => Redirect.follow(client, { maxRedirects })).toThrow(/Redirect.follow: maxRedirects .* at least 0/)
+    }
+    expect(() => Redirect.follow(client, { maxRedirects: 0 })).not.toThrow()
+  })
 })

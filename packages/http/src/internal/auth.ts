@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as clientResponse from "./clientResponse.js"
+import * as idempotency from "./idempotency.js"
 import * as Jwt from "./jwt.js"
 import { processingOf } from "./processing.js"
 import * as Redaction from "./redaction.js"
@@ -337,6 +338,11 @@ const authenticateWith = <E, R, E2, R2, U>(
           Effect.flatMap(send(first.request), (response) => {
             if (response.status !== 401 || Option.isNone(first.invalidate)) {
               return Effect.succeed(response)
+            }
+            // a one-shot body was read by the first send and a replay would go out empty: the next call gets a
+            // fresh token, this one the 401
+            if (!idempotency.isRepeatableBody(request.body)) {
+              return Effect.as(first.invalidate.value, response)
             }
             return discardBody(response).pipe(
               Effect.zipRight(first.invalidate.value),

@@ -1,3 +1,4 @@
+import type * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import type * as HttpFailure from "../HttpFailure.js"
@@ -31,6 +32,23 @@ export const hasKey = (request: HttpClientRequest.HttpClientRequest): boolean =>
 /** @internal */
 export const isIdempotent = (request: HttpClientRequest.HttpClientRequest): boolean =>
   idempotentMethods.has(request.method) || hasKey(request)
+
+/**
+ * Whether a body can be sent again: a `Stream` body, or a raw body that is a Node `Readable`, a web `ReadableStream`
+ * or an async iterable, is read once by the first send (a second gets nothing, or an empty body), as fetch, OkHttp's
+ * one-shot bodies, got and undici's `RetryHandler` all hold.
+ *
+ * @internal
+ */
+export const isRepeatableBody = (body: HttpBody.HttpBody): boolean => {
+  if (body._tag === "Stream") return false
+  if (body._tag !== "Raw") return true
+  const raw: unknown = body.body
+  if (typeof raw !== "object" || raw === null) return true
+  return !(typeof (raw as { pipe?: unknown }).pipe === "function" ||
+    typeof (raw as { getReader?: unknown }).getReader === "function" ||
+    Symbol.asyncIterator in raw)
+}
 
 /** @internal */
 export const isSafeToRepeat = (

@@ -69,15 +69,17 @@ const start = <A, R>(
   keyed: boolean
 ): Effect.Effect<A, P.Failure, R> => {
   const observer: events.Observer | undefined = hook === undefined ? undefined : { key, emit: hook, attempt: 1 }
+  const repeatable = idempotency.isRepeatableBody(request.body)
   if (!keyed) {
     const idempotent = idempotency.isIdempotent(request)
-    return stack.run({ request, key, idempotent, send, observer, traced, selfEnforcing })
+    return stack.run({ request, key, idempotent, repeatable, send, observer, traced, selfEnforcing })
   }
   return Effect.flatMap(idempotency.ensureKey(request), (withKey) =>
     stack.run({
       request: withKey,
       key,
       idempotent: idempotency.isIdempotent(withKey),
+      repeatable,
       send,
       observer,
       traced,

@@ -41,6 +41,8 @@ export interface Call<A, R> {
   readonly request: HttpClientRequest.HttpClientRequest
   readonly key: string
   readonly idempotent: boolean
+  /** The body can be sent again: not a one-shot stream, which neither a retry nor a hedge may resend. */
+  readonly repeatable: boolean
   readonly send: Send<A, R>
   readonly observer: events.Observer | undefined
   readonly traced: boolean
@@ -219,7 +221,11 @@ const retrying = (
     const observer = call.observer
     const traced = call.traced
     const methodAllowed = retry.methods === undefined || retry.methods.has(call.request.method.toUpperCase())
-    const retryable = !methodAllowed ? never : call.idempotent ? retryableIdempotent : retryableOther
+    const retryable = !methodAllowed || !call.repeatable
+      ? never
+      : call.idempotent
+      ? retryableIdempotent
+      : retryableOther
     const onAttempt = observer === undefined
       ? traced ? Telemetry.onRetry : undefined
       : (decision: Retry.Attempt<classification.Guarded>): Effect.Effect<void> => {
@@ -276,7 +282,7 @@ const hedging = (
     HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isNone(HttpFailure.retryAfter(failure))
   return (next) => (call) => {
     const guarded = guardedOf(next(call))
-    if (!call.idempotent) return guarded
+    if (!call.idempotent || !call.repeatable) return guarded
     const observer = call.observer
     const onHedge = observer === undefined ? undefined : (event: Hedge.HedgeEvent) =>
       observer.emit({

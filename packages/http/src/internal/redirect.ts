@@ -10,6 +10,7 @@ import * as Stream from "effect/Stream"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as Redirect from "../Redirect.js"
 import * as attempt from "./attempt.js"
+import * as idempotency from "./idempotency.js"
 import { processingOf } from "./processing.js"
 import * as redaction from "./redaction.js"
 
@@ -52,6 +53,11 @@ const targetOf = (request: HttpClientRequest.HttpClientRequest): URL | undefined
 const methodAfter = (method: HttpClientRequest.HttpClientRequest["method"], status: number) =>
   (status === 303 && method !== "HEAD") || ((status === 301 || status === 302) && method === "POST") ? "GET" : method
 
+const writtenFragment = (url: string): string | undefined => {
+  const index = url.indexOf("#")
+  return index === -1 || index === url.length - 1 ? undefined : url.slice(index + 1)
+}
+
 /** @internal */
 export const nextRequest = (
   request: HttpClientRequest.HttpClientRequest,
@@ -73,7 +79,8 @@ export const nextRequest = (
   const method = methodAfter(request.method, status)
   const dropBody = method !== request.method
   if (dropBody) headers = Headers.remove(headers, bodyHeaders)
-  const hash = to.hash !== "" ? to.hash.slice(1) : Option.getOrUndefined(request.hash)
+  // fetch: a Location without a fragment inherits the request's, whether it was set as `hash` or written in the URL
+  const hash = to.hash !== "" ? to.hash.slice(1) : Option.getOrUndefined(request.hash) ?? writtenFragment(request.url)
   to.hash = ""
   return HttpClientRequest.make(method)(to.toString(), {
     headers,
@@ -117,6 +124,10 @@ export const follow = dual<
 ): HttpClient.HttpClient.With<E | HttpFailure.RedirectFailed, R> => {
   const inner = processingOf(self)
   const maxRedirects = options?.maxRedirects ?? defaultMaxRedirects
+  // NaN would never be reached: an endless loop of redirects
+  if (!(Number.isInteger(maxRedirects) && maxRedirects >= 0)) {
+    throw new RangeError(`Redirect.follow: maxRedirects (${maxRedirects}) must be an integer of at least 0`)
+  }
   const allowDowngrade = options?.allowDowngrade ?? true
   const loop = (
     first: HttpClientRequest.HttpClientRequest,
@@ -126,7 +137,9 @@ export const follow = dual<
     Effect.flatMap(inner.postprocess(Effect.succeed(request)), (response) => {
       if (!isRedirect(response)) return Effect.succeed(response)
       // a body that is a stream was consumed by the first hop and cannot be sent again: the 3xx is the answer
-      if (request.body._tag === "Stream" && methodAfter(request.method, response.status) === request.method) {
+      if (
+        !idempotency.isRepeatableBody(request.body) && methodAfter(request.method, response.status) === request.method
+      ) {
         return Effect.succeed(response)
       }
       const location = response.headers["location"]!
