@@ -70,7 +70,7 @@ export interface RateLimit extends Schema.Schema.Type<typeof RateLimit> {}
 
 /**
  * What a response carries: nothing, a JSON value, text, JSON that does not parse, or a valid JSON document of exactly
- * `bytes` bytes (to exercise size limits).
+ * `bytes` bytes, an integer ≥ 1 (to exercise size limits; below 11 bytes the document is a string or a digit).
  *
  * @example
  * ```ts
@@ -86,7 +86,7 @@ export const Body = Schema.Union(
   Schema.TaggedStruct("Json", { value: Schema.Unknown }),
   Schema.TaggedStruct("Text", { text: Schema.String, contentType: Schema.String }),
   Schema.TaggedStruct("MalformedJson", { text: Schema.String }),
-  Schema.TaggedStruct("Oversized", { bytes: Schema.NonNegativeInt })
+  Schema.TaggedStruct("Oversized", { bytes: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)) })
 )
 
 /**
@@ -111,7 +111,7 @@ export type Body = typeof Body.Type
 export const Ending = Schema.Union(
   Schema.TaggedStruct("Complete", {}),
   Schema.TaggedStruct("ResetMidBody", { afterBytes: Schema.NonNegativeInt }),
-  Schema.TaggedStruct("Truncated", { missingBytes: Schema.Positive })
+  Schema.TaggedStruct("Truncated", { missingBytes: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)) })
 )
 
 /**
@@ -122,7 +122,8 @@ export type Ending = typeof Ending.Type
 
 /**
  * A response: status, headers and body, sent after `latencyMillis`, the body paced at `bytesPerSecond` when set, and
- * ended as `ending` says.
+ * ended as `ending` says. A hand-written `Respond` that HTTP cannot send (a status of 42) is answered by both
+ * responders with a 500 whose text body says why.
  *
  * @example
  * ```ts
@@ -361,7 +362,9 @@ export interface Routes extends Schema.Schema.Type<typeof Routes> {}
 // -----------------------------------------------------------------------------
 
 /**
- * Options shared by the response constructors.
+ * Options shared by the response constructors. Like every constructor here, they build only what the schema accepts:
+ * a status outside 100–599 (or not an integer) or a negative latency throws a `RangeError` at once, rather than
+ * failing when a request arrives.
  *
  * @since 0.1.0
  * @category models
@@ -433,7 +436,8 @@ export const text: (body: string, options?: ResponseOptions & { readonly content
 export const malformedJson: (options?: ResponseOptions & { readonly text?: string }) => Respond = internal.malformedJson
 
 /**
- * A valid JSON response of exactly `bytes` bytes (at least 12), for exercising response size limits.
+ * A valid JSON response of exactly `bytes` bytes, for exercising response size limits; `bytes` must be an integer
+ * ≥ 1 (else a `RangeError`).
  *
  * @example
  * ```ts
@@ -520,7 +524,8 @@ export const withLatency: {
 } = internal.withLatency
 
 /**
- * Paces the body at `bytesPerSecond` (in chunks of about 1/20 of a second each).
+ * Paces the body at `bytesPerSecond` (in chunks of about 1/20 of a second each); a rate that is not > 0 throws a
+ * `RangeError`.
  *
  * @example
  * ```ts
@@ -578,7 +583,8 @@ export const withEnding: {
 // -----------------------------------------------------------------------------
 
 /**
- * Successive requests on the route get successive faults; the last one repeats.
+ * Successive requests on the route get successive faults; the last one repeats. At least one step is needed (an
+ * empty spread throws a `RangeError`).
  *
  * @example
  * ```ts
@@ -592,7 +598,7 @@ export const withEnding: {
 export const sequence: (...steps: readonly [Fault, ...Array<Fault>]) => Sequence = internal.sequence
 
 /**
- * Successive requests on the route get successive faults, starting over after the last.
+ * Successive requests on the route get successive faults, starting over after the last. At least one step is needed.
  *
  * @example
  * ```ts
@@ -620,7 +626,7 @@ export const cycle: (...steps: readonly [Fault, ...Array<Fault>]) => Sequence = 
 export const always: (fault: Fault) => Sequence = internal.always
 
 /**
- * Seeded probabilities; `choices` pairs a probability with a fault.
+ * Seeded probabilities; `choices` pairs a probability (0 to 1) with a fault; the seed must be an integer.
  *
  * @example
  * ```ts

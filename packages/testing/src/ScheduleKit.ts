@@ -91,7 +91,8 @@ export interface LawViolation extends Error {
 }
 
 /**
- * Options shared by the single-seed laws.
+ * Options shared by the single-seed laws. `attempts` must be an integer ≥ 1 and `seed` a finite number; a law given
+ * anything else throws a `RangeError` (a NaN count would make it pass any schedule).
  *
  * @since 0.1.0
  * @category models
@@ -112,7 +113,10 @@ export interface LawOptions<In = unknown> {
 export interface EnvelopeOptions<In = unknown> {
   readonly seeds: number | ReadonlyArray<number>
   readonly attempts?: number | undefined
-  /** Once the envelope reaches `maxDelay` (milliseconds) it may stay there. */
+  /**
+   * Once the envelope reaches `maxDelay` (milliseconds) it may stay there, within `slack` below it, but never fall
+   * below that again: an envelope that reaches the cap and then collapses (a 2ⁿ that overflows) fails the law.
+   */
   readonly maxDelay?: number | undefined
   /**
    * The relative dip tolerated between neighbours, and below the cap (default `min(0.5, 12 / seeds)`): a maximum
@@ -124,7 +128,10 @@ export interface EnvelopeOptions<In = unknown> {
 }
 
 /**
- * The laws, each returning `true` or throwing a {@link LawViolation}; call them from `it.prop`.
+ * The laws, each returning `true` or throwing a {@link LawViolation}; call them from `it.prop`. A delay that is not
+ * a number (NaN) violates every law it reaches. Bounds must be numbers ≥ 0 (`Infinity` for none), `maxRetries` an
+ * integer ≥ 0 and `seeds` a count ≥ 1 or a non-empty list; anything else throws a `RangeError`, since a NaN bound
+ * would make the law pass vacuously.
  *
  * @example
  * ```ts
@@ -142,7 +149,7 @@ export interface EnvelopeOptions<In = unknown> {
  * @category laws
  */
 export const laws: {
-  /** Every delay is at most `cap` milliseconds. */
+  /** Every delay is a number of at most `cap` milliseconds. */
   readonly capHolds: <Out, In>(schedule: Schedule.Schedule<Out, In>, cap: number, options: LawOptions<In>) => true
   /** The schedule stops after at most `maxRetries` delays. */
   readonly attemptsBounded: <Out, In>(
@@ -158,7 +165,10 @@ export const laws: {
   ) => true
   /** Two runs with the same seed give the same delays. */
   readonly deterministic: <Out, In>(schedule: Schedule.Schedule<Out, In>, options: LawOptions<In>) => true
-  /** The maximum over seeds of delay n never decreases until it reaches the cap. */
+  /**
+   * The maximum over seeds of delay n never decreases until it reaches the cap (`maxDelay`), and stays at the cap
+   * once there.
+   */
   readonly envelopeMonotone: <Out, In>(schedule: Schedule.Schedule<Out, In>, options: EnvelopeOptions<In>) => true
 } = {
   capHolds: internal.capHolds,

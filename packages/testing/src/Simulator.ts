@@ -38,7 +38,10 @@ export interface Window {
  * - `errorRate` of served requests answer 503 (`Unavailable`); during an `outages` window every request fails fast
  *   with a 503; during `rateLimit.window` only `perSecond` requests a second are admitted and the rest answer 429
  *   with `Retry-After: rateLimit.retryAfter`.
- * - A request abandoned by its client (timeout, interruption) is still served: wasted work.
+ * - A request abandoned by its client (timeout, interruption) is still served: wasted work. The run goes on after
+ *   the last call ends until the upstream is idle, so each request it received is counted as served or refused.
+ * - `servers` is an integer ≥ 1, `queueCapacity` an integer ≥ 0 (or `Infinity`), times finite and ≥ 0,
+ *   probabilities from 0 to 1, windows `0 ≤ start ≤ end`; {@link runSync} refuses anything else with a `RangeError`.
  *
  * @since 0.1.0
  * @category models
@@ -61,7 +64,8 @@ export interface Upstream {
 /**
  * The offered load: logical calls arrive as a Poisson process at `rate` per second (or a spike's rate inside its
  * window) until `duration`, each from a client picked at random; `burst` calls arrive together at time 0. Each
- * attempt times out after `attemptTimeout` ms.
+ * attempt times out after `attemptTimeout` ms. `duration` is finite and > 0, `clients` an integer ≥ 1, rates finite
+ * and ≥ 0, `burst` an integer ≥ 0, `attemptTimeout` > 0 (`Infinity` for none).
  *
  * @since 0.1.0
  * @category models
@@ -77,7 +81,8 @@ export interface Workload {
 
 /**
  * An upstream, a workload, and the disruption whose recovery the report measures. Calls still running at
- * `duration` get `drain` more milliseconds to finish (default 60 s).
+ * `duration`, and requests the upstream is still serving for clients that gave up, get `drain` more milliseconds
+ * (finite, default 60 s) to finish.
  *
  * @since 0.1.0
  * @category models
@@ -175,7 +180,9 @@ export interface Bucket {
  *
  * - `goodput`: successful logical calls per second of `duration`; `successRate`: their share of logical calls.
  * - `amplification`: requests the upstream received ÷ logical calls.
- * - `wastedWork`: requests served after their client had given up; `rejected`: requests refused at once.
+ * - `wastedWork`: requests served after their client had given up; `rejected`: requests refused at once;
+ *   `servedRequests + rejected` is `upstreamRequests` unless requests were still queued or in service when the
+ *   drain ran out.
  * - `latency`: of logical calls (success or failure), in ms.
  * - `recoveryTime`: ms from the end of the scenario's disruption until three buckets in a row deliver 90% of what
  *   was offered in them (`undefined` if that never happens, or without a disruption).
@@ -205,7 +212,10 @@ export interface Report {
 
 /**
  * The seed drives arrivals, service times, errors and the policies' `Random`; `bucket` is the timeline's slice
- * (default 1,000 ms).
+ * (default 1,000 ms). The seed must be an integer (a safe one; any from `ScheduleKit.seedArbitrary` will do): seeds
+ * that differ are different runs, apart from one known overlap (seed `s + 0x5bd1e995` draws its arrivals from the
+ * numbers that give seed `s` its service times), so sweep neighbouring seeds. `bucket` must be finite, > 0 and at
+ * least `duration / 1,000,000`.
  *
  * @since 0.1.0
  * @category models
@@ -217,7 +227,9 @@ export interface RunOptions {
 
 /**
  * Runs a scenario with a policy and reports. The simulation itself is synchronous and self-contained: it does
- * not read the caller's clock, and the same seed gives the same report.
+ * not read the caller's clock, and the same seed gives the same report. A scenario or option out of its documented
+ * range (one that would make the run hang or report NaN, such as `bucket: 0` or `duration: 0`) throws a
+ * `RangeError` that names it (a defect, in {@link run}).
  *
  * @example
  * ```ts

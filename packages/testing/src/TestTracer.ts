@@ -24,8 +24,9 @@ export interface CollectedEvent {
 
 /**
  * A span as the test tracer collected it: Effect's `Tracer.Span` plus the events recorded on it. `status` is
- * `Started` until the span ends, then `Ended` with its exit. Span ids are 16 hex digits and trace ids 32, numbered
- * in the order the spans started; a child span shares its parent's trace id.
+ * `Started` until the span ends, then `Ended` with its exit. Span ids are 16 hex digits and trace ids 32: the
+ * tracer's number in the process (first 8 and 16 digits) then the span's number in start order, so two tracers in one
+ * test (a client's and a server's) never hand out the same ids. A child span shares its parent's trace id.
  *
  * @example
  * ```ts
@@ -72,9 +73,15 @@ export interface TestTracer {
   byName(name: string): ReadonlyArray<CollectedSpan>
   /** The first span with this name, or the first that satisfies the predicate. */
   find(nameOrPredicate: string | Predicate<CollectedSpan>): Option.Option<CollectedSpan>
-  /** The spans whose parent is `span`, in start order. */
+  /**
+   * The spans whose parent is `span` itself (the same object), in start order. A span under an external parent
+   * (from a `traceparent` header, say) is nobody's child here, even if that parent carries a collected span's ids.
+   */
   children(span: CollectedSpan): ReadonlyArray<CollectedSpan>
-  /** The collected spans as trees: one per span whose parent was not collected by this tracer. */
+  /**
+   * The collected spans as trees: one per span whose parent is not a span object this tracer collected (no parent,
+   * or an external one).
+   */
   tree(): ReadonlyArray<SpanTree>
 }
 

@@ -27,7 +27,7 @@ describe("FaultScript", () => {
     expect(FaultScript.reset("beforeHeaders", { latency: "10 millis" })).toEqual({ _tag: "Reset", latencyMillis: 10 })
     expect(FaultScript.reset("midBody", { afterBytes: 3 }).ending).toEqual({ _tag: "ResetMidBody", afterBytes: 3 })
     expect(FaultScript.truncated().ending).toEqual({ _tag: "Truncated", missingBytes: 16 })
-    expect(FaultScript.oversized(5).body).toEqual({ _tag: "Oversized", bytes: 12 })
+    expect(FaultScript.oversized(5).body).toEqual({ _tag: "Oversized", bytes: 5 })
     expect(FaultScript.malformedJson().body._tag).toBe("MalformedJson")
     expect(FaultScript.hang).toEqual({ _tag: "Hang" })
   })
@@ -120,4 +120,70 @@ describe("FaultScript", () => {
       )
       expect(badProbability._tag).toBe("Left")
     }))
+
+  describe("constructors build only what the schema accepts (review #7, #8)", () => {
+    const isFault = Schema.is(FaultScript.Fault)
+    const rejects = (build: () => unknown, message: RegExp) => {
+      expect(build).toThrow(RangeError)
+      expect(build).toThrow(message)
+    }
+
+    it("a status outside 100-599, or not an integer, is refused where it is written", () => {
+      for (const code of [0, 42, 99, 600, 1_000, 200.5, Number.NaN]) {
+        rejects(() => FaultScript.status(code), /FaultScript\.status: the status must be an integer from 100 to 599/)
+        rejects(() => FaultScript.json({}, { status: code }), /FaultScript\.json: the status/)
+      }
+      for (const code of [100, 200, 599]) expect(isFault(FaultScript.status(code))).toBe(true)
+    })
+
+    it("withSlowBody, sequence, cycle, oversized, reset, truncated and random refuse what the schema refuses", () => {
+      for (const rate of [0, -10, Number.NaN]) {
+        rejects(() => FaultScript.withSlowBody(ok, rate), /withSlowBody: the rate must be > 0/)
+        rejects(() => pipe(ok, FaultScript.withSlowBody(rate)), /withSlowBody/)
+      }
+      const none = [] as unknown as readonly [FaultScript.Fault]
+      rejects(() => FaultScript.sequence(...none), /sequence: at least one step/)
+      rejects(() => FaultScript.cycle(...none), /cycle: at least one step/)
+      for (const bytes of [0, -1, 1.5, Number.NaN]) rejects(() => FaultScript.oversized(bytes), /oversized: bytes/)
+      rejects(() => FaultScript.reset("midBody", { afterBytes: -1 }), /reset: afterBytes/)
+      for (const missingBytes of [0, 1.5]) rejects(() => FaultScript.truncated({ missingBytes }), /missingBytes/)
+      rejects(() => FaultScript.random({ seed: 1.5, choices: [], otherwise: ok }), /random: the seed/)
+      rejects(() => FaultScript.random({ seed: 1, choices: [[1.5, ok]], otherwise: ok }), /random: a probability/)
+    })
+
+    it.prop(
+      "whatever the constructors build, the schema accepts",
+      [
+        FastCheck.integer({ min: 100, max: 599 }),
+        FastCheck.integer({ min: 1, max: 5_000 }),
+        FastCheck.double({ min: 0.001, max: 1e6, noNaN: true }),
+        FastCheck.nat(100),
+        FastCheck.integer({ min: 1, max: 100 })
+      ],
+      ([code, bytes, rate, afterBytes, missingBytes]) => {
+        const faults: ReadonlyArray<FaultScript.Fault> = [
+          FaultScript.status(code, { latency: bytes }),
+          FaultScript.oversized(bytes, { status: code }),
+          FaultScript.withSlowBody(FaultScript.json({ a: 1 }), rate),
+          FaultScript.reset("midBody", { afterBytes }),
+          FaultScript.truncated({ missingBytes })
+        ]
+        for (const fault of faults) expect(isFault(fault)).toBe(true)
+        expect(Schema.is(FaultScript.Script)(FaultScript.cycle(faults[0], ...faults.slice(1)))).toBe(true)
+      }
+    )
+
+    it("the schema accepts every oversized size a constructor accepts, and refuses the rest", () => {
+      for (let bytes = 1; bytes <= 40; bytes++) {
+        const { body } = FaultScript.oversized(bytes)
+        expect(body).toEqual({ _tag: "Oversized", bytes })
+        expect(Schema.decodeUnknownSync(FaultScript.Body)({ _tag: "Oversized", bytes })).toEqual(body)
+      }
+      // no JSON document has 0 bytes, and a size is whole bytes
+      for (const bytes of [0, -3, 2.5]) {
+        expect(Schema.is(FaultScript.Body)({ _tag: "Oversized", bytes })).toBe(false)
+      }
+      expect(Schema.is(FaultScript.Ending)({ _tag: "Truncated", missingBytes: 1.5 })).toBe(false)
+    })
+  })
 })

@@ -287,4 +287,29 @@ describe("FaultServer", () => {
       const log = yield* FaultScript.requests
       expect(log.map((entry) => entry.route)).toEqual(["GET /health"])
     }).pipe(Effect.provide(FaultServer.layer(FaultScript.routes({ "GET /health": FaultScript.status(200) })))))
+
+  it.scopedLive("a hand-written fault HTTP cannot send is answered 500 with the reason, never an uncaught throw", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /status": { ...FaultScript.status(200), status: 42 },
+        "GET /stalled": { ...FaultScript.json({ a: 1 }), bytesPerSecond: 0 },
+        // Node's writeHead refuses a header value with a line break: the server must not throw it from a timer
+        "GET /header": FaultScript.withHeaders(FaultScript.status(200), { "x-bad": "a\r\nb" }),
+        "GET /small": FaultScript.oversized(5)
+      }))
+      const status = yield* send(`${server.url}/status`)
+      expect(status.status).toBe(500)
+      expect(status.body).toBe("invalid fault script: status 42 is not an integer from 100 to 599")
+      const stalled = yield* send(`${server.url}/stalled`)
+      expect(stalled.status).toBe(500)
+      expect(stalled.body).toContain("bytesPerSecond 0 is not > 0")
+      const header = yield* send(`${server.url}/header`)
+      expect(header.status).toBe(500)
+      expect(header.body).toMatch(/^invalid fault script: .*x-bad/)
+      const small = yield* send(`${server.url}/small`)
+      expect(small.body).toHaveLength(5)
+      expect(() => JSON.parse(small.body)).not.toThrow()
+      yield* server.awaitIdle
+      expect((yield* server.requests).every((entry) => entry.finished)).toBe(true)
+    }))
 })

@@ -149,4 +149,67 @@ describe("ScheduleKit", () => {
       { seed: 42, numRuns: 500 }
     )
   })
+
+  describe("laws cannot be fooled (review #1-#3)", () => {
+    // A schedule from a plain function of the 0-based retry number and one uniform draw.
+    const fromFn = (delay: (n: number, unit: number) => number) =>
+      Schedule.makeWithState<number, unknown, number>(0, (now, _input, n) =>
+        Effect.map(Random.next, (unit) => {
+          const millis = delay(n, unit)
+          return [n + 1, millis, ScheduleDecision.continueWith(Interval.after(now + millis))] as const
+        }))
+
+    it("envelopeMonotone catches an envelope that reaches the cap and then collapses (2ⁿ overflow)", () => {
+      // 100, 200, 400, 800, 1000, 1000, then 1 ms: may stay at the cap, may not fall off it
+      const overflow = fromFn((n) => n < 6 ? Math.min(1_000, 100 * 2 ** n) : 1)
+      expect(() => ScheduleKit.laws.envelopeMonotone(overflow, { seeds: 20, attempts: 10, maxDelay: 1_000 }))
+        .toThrow(/below the cap of 1000ms/)
+      // staying at the cap, or dipping within the slack just below it, is fine
+      const atCap = fromFn((n, unit) => n < 4 ? 100 * 2 ** n : 1_000 * (1 - unit / 100))
+      expect(ScheduleKit.laws.envelopeMonotone(atCap, { seeds: 20, attempts: 10, maxDelay: 1_000, slack: 0.05 }))
+        .toBe(true)
+    })
+
+    it("NaN delays fail capHolds, totalBounded and envelopeMonotone", () => {
+      const nan = fromFn(() => Number.NaN)
+      expect(() => ScheduleKit.laws.capHolds(nan, 1_000, { seed: 1 })).toThrow(/delay #1 is NaNms/)
+      expect(() => ScheduleKit.laws.totalBounded(nan, 1_000, { seed: 1 })).toThrow(ScheduleKit.LawViolation)
+      expect(() => ScheduleKit.laws.envelopeMonotone(nan, { seeds: 3 })).toThrow(/delay #1 is NaN/)
+      // a NaN later in the sequence too, and an infinite delay against a finite cap
+      expect(() => ScheduleKit.laws.capHolds(fromFn((n) => n === 3 ? Number.NaN : 10), 100, { seed: 1 }))
+        .toThrow(/delay #4/)
+      expect(() => ScheduleKit.laws.envelopeMonotone(fromFn((n) => n === 3 ? Number.NaN : 10), { seeds: 3 }))
+        .toThrow(/delay #4 is NaN/)
+      // the same NaNs twice are not a nondeterminism
+      expect(ScheduleKit.laws.deterministic(nan, { seed: 1, attempts: 3 })).toBe(true)
+    })
+
+    it("invalid bounds and counts throw a RangeError instead of passing vacuously", () => {
+      const unbounded = Schedule.spaced("1 second")
+      const cases: ReadonlyArray<readonly [string, () => unknown]> = [
+        ["cap", () => ScheduleKit.laws.capHolds(unbounded, Number.NaN, { seed: 1 })],
+        ["cap", () => ScheduleKit.laws.capHolds(unbounded, -1, { seed: 1 })],
+        ["attempts", () => ScheduleKit.laws.capHolds(unbounded, 10, { seed: 1, attempts: Number.NaN })],
+        ["attempts", () => ScheduleKit.laws.capHolds(unbounded, 10, { seed: 1, attempts: 0 })],
+        ["seed", () => ScheduleKit.laws.capHolds(unbounded, 10, { seed: Number.NaN })],
+        ["maxRetries", () => ScheduleKit.laws.attemptsBounded(unbounded, Number.NaN, { seed: 1 })],
+        ["maxRetries", () => ScheduleKit.laws.attemptsBounded(unbounded, 1.5, { seed: 1 })],
+        ["maxTotal", () => ScheduleKit.laws.totalBounded(unbounded, Number.NaN, { seed: 1 })],
+        ["attempts", () => ScheduleKit.laws.totalBounded(unbounded, 10, { seed: 1, attempts: Number.NaN })],
+        ["attempts", () => ScheduleKit.laws.deterministic(unbounded, { seed: 1, attempts: -2 })],
+        ["seeds", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: 0 })],
+        ["seeds", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: Number.NaN })],
+        ["seeds", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: [] })],
+        ["attempts", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: 5, attempts: Number.NaN })],
+        ["maxDelay", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: 5, maxDelay: Number.NaN })],
+        ["slack", () => ScheduleKit.laws.envelopeMonotone(unbounded, { seeds: 5, slack: Number.NaN })]
+      ]
+      for (const [name, run] of cases) {
+        expect(run).toThrow(RangeError)
+        expect(run).toThrow(name)
+      }
+      // Infinity means "no bound", and still rejects NaN delays
+      expect(ScheduleKit.laws.capHolds(unbounded, Number.POSITIVE_INFINITY, { seed: 1 })).toBe(true)
+    })
+  })
 })

@@ -254,4 +254,29 @@ describe("ScriptedClient", () => {
       const response = yield* client.get(`${base}/missing`)
       expect(response.status).toBe(418)
     }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({}, { notFound: FaultScript.status(418) })))))
+
+  it.effect("an oversized body of any size from 1 byte is a JSON document of exactly that many bytes", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      for (let bytes = 1; bytes <= 40; bytes++) {
+        yield* FaultScript.setScript("GET /big", FaultScript.oversized(bytes))
+        const body = yield* (yield* client.get(`${base}/big`)).arrayBuffer
+        expect(body.byteLength).toBe(bytes)
+        expect(() => JSON.parse(new TextDecoder().decode(body))).not.toThrow()
+      }
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({})))))
+
+  it.effect("a hand-written fault with a status HTTP cannot send is answered 500 with the reason", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const response = yield* client.get(`${base}/bad`)
+      expect(response.status).toBe(500)
+      expect(yield* response.text).toBe("invalid fault script: status 42 is not an integer from 100 to 599")
+      const slow = yield* client.get(`${base}/stalled`)
+      expect(slow.status).toBe(500)
+      expect(yield* slow.text).toContain("bytesPerSecond 0 is not > 0")
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
+      "GET /bad": { ...FaultScript.status(200), status: 42 },
+      "GET /stalled": { ...FaultScript.json({ a: 1 }), bytesPerSecond: 0 }
+    })))))
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { TestTracer } from "@sturdy/testing"
-import { Effect, Exit, Option, TestClock } from "effect"
+import { Effect, Exit, Option, TestClock, Tracer } from "effect"
 
 describe("TestTracer", () => {
   it.effect("collects spans in start order with attributes, events, links, kind and an ended status", () =>
@@ -96,5 +96,44 @@ describe("TestTracer", () => {
 
       expect(first.spans.map((span) => span.name)).toEqual(["b", "a"])
       expect(second.spans.map((span) => span.name)).toEqual(["c"])
+    }))
+
+  it.effect("a parent is matched by object, not by id: an external parent carrying a collected span's ids is a root", () =>
+    Effect.gen(function*() {
+      const collected = TestTracer.make()
+      const first = yield* Effect.makeSpan("first").pipe(Effect.withTracer(collected.tracer))
+      // a propagated context (say a traceparent header) that names `first`, and one that names the next span's id
+      const echo = Tracer.externalSpan({ spanId: first.spanId, traceId: first.traceId })
+      yield* Effect.void.pipe(
+        Effect.withSpan("under-echo"),
+        Effect.withParentSpan(echo),
+        Effect.withTracer(collected.tracer)
+      )
+      const [underEcho] = collected.byName("under-echo")
+      expect(collected.children(first as TestTracer.CollectedSpan)).toEqual([])
+      expect(collected.children(underEcho)).toEqual([])
+      expect(collected.tree().map((tree) => tree.span.name)).toEqual(["first", "under-echo"])
+    }))
+
+  it.effect("each tracer hands out its own ids, so a client and a server tracer in one test never collide", () =>
+    Effect.gen(function*() {
+      const client = TestTracer.make()
+      const server = TestTracer.make()
+      const clientSpan = yield* Effect.makeSpan("client").pipe(Effect.withTracer(client.tracer))
+      const serverSpan = yield* Effect.makeSpan("server").pipe(Effect.withTracer(server.tracer))
+      expect(serverSpan.spanId).not.toBe(clientSpan.spanId)
+      expect(serverSpan.traceId).not.toBe(clientSpan.traceId)
+      // the server handles the client's call: its span has the client's span as an external parent
+      yield* Effect.void.pipe(
+        Effect.withSpan("handler-child"),
+        Effect.withSpan("handler"),
+        Effect.withParentSpan(Tracer.externalSpan({ spanId: clientSpan.spanId, traceId: clientSpan.traceId })),
+        Effect.withTracer(server.tracer)
+      )
+      const [handler] = server.byName("handler")
+      expect(handler.traceId).toBe(clientSpan.traceId)
+      expect(server.children(handler).map((span) => span.name)).toEqual(["handler-child"])
+      const shape = (tree: TestTracer.SpanTree): unknown => [tree.span.name, tree.children.map(shape)]
+      expect(server.tree().map(shape)).toEqual([["server", []], ["handler", [["handler-child", []]]]])
     }))
 })

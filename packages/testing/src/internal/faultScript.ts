@@ -15,6 +15,24 @@ type ResponseOptions = FaultScript.ResponseOptions
 const toMillis = (input: Duration.DurationInput | undefined): number =>
   input === undefined ? 0 : Duration.toMillis(Duration.decode(input))
 
+// The constructors build only what the `FaultScript` schema accepts: a fault that the schema rejects would fail
+// late and differently on each responder (a status of 42 throws inside a FaultServer timer, a rate of 0 trickles on
+// one and hangs on the other), so it is refused here, where the caller wrote it.
+const invalid = (where: string, what: string, got: unknown): never => {
+  throw new RangeError(`FaultScript.${where}: ${what}, got ${String(got)}`)
+}
+
+const requireInteger = (where: string, name: string, value: number, min: number): number =>
+  Number.isSafeInteger(value) && value >= min ? value : invalid(where, `${name} must be an integer ≥ ${min}`, value)
+
+const requireMillis = (where: string, name: string, millis: number): number =>
+  millis >= 0 ? millis : invalid(where, `${name} must be a duration ≥ 0`, millis)
+
+const requireStatus = (where: string, code: number): number =>
+  Number.isInteger(code) && code >= 100 && code <= 599 ?
+    code :
+    invalid(where, "the status must be an integer from 100 to 599", code)
+
 const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): Record<string, string> => {
   const out: Record<string, string> = {}
   if (headers !== undefined) {
@@ -29,36 +47,46 @@ const toRetryAfter = (input: NonNullable<ResponseOptions["retryAfter"]>): FaultS
   return input
 }
 
-const respond = (status: number, body: FaultScript.Body, options: ResponseOptions | undefined): Respond => ({
+const respond = (
+  where: string,
+  status: number,
+  body: FaultScript.Body,
+  options: ResponseOptions | undefined
+): Respond => ({
   _tag: "Respond",
-  status: options?.status ?? status,
+  status: requireStatus(where, options?.status ?? status),
   headers: lowerCaseKeys(options?.headers),
   ...(options?.retryAfter !== undefined ? { retryAfter: toRetryAfter(options.retryAfter) } : {}),
   ...(options?.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
   body,
-  latencyMillis: toMillis(options?.latency),
+  latencyMillis: requireMillis(where, "latency", toMillis(options?.latency)),
   ending: { _tag: "Complete" }
 })
 
 /** @internal */
 export const status = (code: number, options?: Omit<ResponseOptions, "status">): Respond =>
-  respond(code, { _tag: "Empty" }, options)
+  respond("status", code, { _tag: "Empty" }, options)
 
 /** @internal */
 export const json = (value: unknown, options?: ResponseOptions): Respond =>
-  respond(200, { _tag: "Json", value }, options)
+  respond("json", 200, { _tag: "Json", value }, options)
 
 /** @internal */
 export const text = (body: string, options?: ResponseOptions & { readonly contentType?: string }): Respond =>
-  respond(200, { _tag: "Text", text: body, contentType: options?.contentType ?? "text/plain; charset=utf-8" }, options)
+  respond(
+    "text",
+    200,
+    { _tag: "Text", text: body, contentType: options?.contentType ?? "text/plain; charset=utf-8" },
+    options
+  )
 
 /** @internal */
 export const malformedJson = (options?: ResponseOptions & { readonly text?: string }): Respond =>
-  respond(200, { _tag: "MalformedJson", text: options?.text ?? "{\"items\": [1, 2," }, options)
+  respond("malformedJson", 200, { _tag: "MalformedJson", text: options?.text ?? "{\"items\": [1, 2," }, options)
 
 /** @internal */
 export const oversized = (bytes: number, options?: ResponseOptions): Respond =>
-  respond(200, { _tag: "Oversized", bytes: Math.max(12, Math.floor(bytes)) }, options)
+  respond("oversized", 200, { _tag: "Oversized", bytes: requireInteger("oversized", "bytes", bytes, 1) }, options)
 
 /** @internal */
 export const reset: {
@@ -69,10 +97,10 @@ export const reset: {
   options?: ResponseOptions & { readonly afterBytes?: number; readonly body?: unknown }
 ): Fault =>
   when === "beforeHeaders" ?
-    { _tag: "Reset", latencyMillis: toMillis(options?.latency) } :
+    { _tag: "Reset", latencyMillis: requireMillis("reset", "latency", toMillis(options?.latency)) } :
     withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
       _tag: "ResetMidBody",
-      afterBytes: options?.afterBytes ?? 8
+      afterBytes: requireInteger("reset", "afterBytes", options?.afterBytes ?? 8, 0)
     })) as typeof reset
 
 /** @internal */
@@ -81,7 +109,7 @@ export const truncated = (
 ): Respond =>
   withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
     _tag: "Truncated",
-    missingBytes: options?.missingBytes ?? 16
+    missingBytes: requireInteger("truncated", "missingBytes", options?.missingBytes ?? 16, 1)
   })
 
 /** @internal */
@@ -98,14 +126,17 @@ export const withLatency = dual<
 >(
   2,
   <F extends Fault>(self: F, latency: Duration.DurationInput): F =>
-    self._tag === "Hang" ? self : { ...self, latencyMillis: toMillis(latency) }
+    self._tag === "Hang" ? self : { ...self, latencyMillis: requireMillis("withLatency", "latency", toMillis(latency)) }
 )
 
 /** @internal */
 export const withSlowBody = dual<
   (bytesPerSecond: number) => (self: Respond) => Respond,
   (self: Respond, bytesPerSecond: number) => Respond
->(2, (self, bytesPerSecond) => ({ ...self, bytesPerSecond }))
+>(2, (self, bytesPerSecond) => ({
+  ...self,
+  bytesPerSecond: bytesPerSecond > 0 ? bytesPerSecond : invalid("withSlowBody", "the rate must be > 0", bytesPerSecond)
+}))
 
 /** @internal */
 export const withHeaders = dual<
@@ -126,16 +157,20 @@ export const withEnding = dual<
 /** @internal */
 export const sequence = (...steps: readonly [Fault, ...Array<Fault>]): FaultScript.Sequence => ({
   _tag: "Sequence",
-  steps,
+  steps: requireSteps("sequence", steps),
   afterLast: "repeatLast"
 })
 
 /** @internal */
 export const cycle = (...steps: readonly [Fault, ...Array<Fault>]): FaultScript.Sequence => ({
   _tag: "Sequence",
-  steps,
+  steps: requireSteps("cycle", steps),
   afterLast: "cycle"
 })
+
+// The type asks for one step at least, but a spread of an empty array gets past it.
+const requireSteps = (where: string, steps: readonly [Fault, ...Array<Fault>]) =>
+  steps.length > 0 ? steps : invalid(where, "at least one step is needed", "none")
 
 /** @internal */
 export const always = (fault: Fault): FaultScript.Sequence => sequence(fault)
@@ -147,8 +182,15 @@ export const random = (options: {
   readonly otherwise: Fault
 }): FaultScript.Random => ({
   _tag: "Random",
-  seed: options.seed,
-  choices: options.choices.map(([probability, fault]) => ({ probability, fault })),
+  seed: Number.isSafeInteger(options.seed)
+    ? options.seed
+    : invalid("random", "the seed must be an integer", options.seed),
+  choices: options.choices.map(([probability, fault]) => ({
+    probability: probability >= 0 && probability <= 1 ?
+      probability :
+      invalid("random", "a probability must be from 0 to 1", probability),
+    fault
+  })),
   otherwise: options.otherwise
 })
 
@@ -207,7 +249,11 @@ export const outage = (options: {
   readonly from: Duration.DurationInput
   readonly to: Duration.DurationInput
   readonly fault: Fault
-}): FaultScript.Outage => ({ fromMillis: toMillis(options.from), toMillis: toMillis(options.to), fault: options.fault })
+}): FaultScript.Outage => ({
+  fromMillis: requireMillis("outage", "from", toMillis(options.from)),
+  toMillis: requireMillis("outage", "to", toMillis(options.to)),
+  fault: options.fault
+})
 
 /** @internal */
 export const routes = (
@@ -370,10 +416,12 @@ export class Engine {
 
 const encoder = new TextEncoder()
 
+// A valid JSON document of exactly `bytes` bytes (ASCII, so characters are bytes): an object with padding when there
+// is room for its 11 bytes of framing ({"data":""}), else a string, else a one-digit number.
 const oversizedJson = (bytes: number): string => {
-  // {"data":"xxx"} is 11 bytes of framing around the padding
-  const padding = Math.max(0, bytes - 11)
-  return `{"data":"${"x".repeat(padding)}"}`
+  if (bytes >= 11) return `{"data":"${"x".repeat(bytes - 11)}"}`
+  if (bytes >= 2) return `"${"x".repeat(bytes - 2)}"`
+  return bytes === 1 ? "0" : ""
 }
 
 /** @internal */
@@ -401,8 +449,33 @@ export interface Plan {
   readonly ending: "complete" | "reset" | "truncated"
 }
 
+// A fault written as a literal (neither built by the constructors nor decoded by the schema) can still carry what HTTP
+// cannot send. Both responders answer it with the same 500 that says why, rather than one throwing (inside a timer,
+// where it would crash the test process) and the other sending it.
+const unsendable = (fault: Respond): string | undefined => {
+  if (!(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) {
+    return `status ${fault.status} is not an integer from 100 to 599`
+  }
+  if (fault.bytesPerSecond !== undefined && !(fault.bytesPerSecond > 0)) {
+    return `bytesPerSecond ${fault.bytesPerSecond} is not > 0`
+  }
+  return undefined
+}
+
+/** @internal */
+export const invalidFault = (reason: string): Respond => ({
+  _tag: "Respond",
+  status: 500,
+  headers: { "x-fault-script-error": "invalid fault" },
+  body: { _tag: "Text", text: `invalid fault script: ${reason}`, contentType: "text/plain; charset=utf-8" },
+  latencyMillis: 0,
+  ending: { _tag: "Complete" }
+})
+
 /** @internal */
 export const plan = (fault: Respond, nowMillis: number): Plan => {
+  const problem = unsendable(fault)
+  if (problem !== undefined) return plan(invalidFault(problem), nowMillis)
   const { bytes, contentType } = bodyBytes(fault.body)
   const headers: Record<string, string> = {}
   if (contentType !== undefined) headers["content-type"] = contentType

@@ -64,16 +64,48 @@ const defaultAttempts = 32
 // a law must not report 10.000000000000002ms against a 10ms cap.
 const tolerance = 1e-6
 
+// A NaN bound or count turns every comparison false, so a law given one could never fail: it would pass any
+// schedule. Bad arguments are the caller's bug, reported at once rather than as a passing property.
+const requireBound = (law: string, name: string, value: number): void => {
+  if (Number.isNaN(value) || typeof value !== "number" || value < 0) {
+    throw new RangeError(`ScheduleKit.laws.${law}: ${name} must be a number ≥ 0 (Infinity for none), got ${value}`)
+  }
+}
+
+const requireCount = (law: string, name: string, value: number, min: number): void => {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`ScheduleKit.laws.${law}: ${name} must be an integer ≥ ${min}, got ${value}`)
+  }
+}
+
+const requireSeed = (law: string, seed: number): void => {
+  if (typeof seed !== "number" || !Number.isFinite(seed)) {
+    throw new RangeError(`ScheduleKit.laws.${law}: seed must be a finite number, got ${seed}`)
+  }
+}
+
+const lawAttempts = (law: string, options: ScheduleKit.LawOptions | ScheduleKit.EnvelopeOptions): number => {
+  const attempts = options.attempts ?? defaultAttempts
+  requireCount(law, "attempts", attempts, 1)
+  return attempts
+}
+
 const run = <Out>(
+  law: string,
   schedule: Schedule.Schedule<Out, any, never>,
   options: ScheduleKit.LawOptions,
   attempts?: number
-) =>
-  delaysSync(schedule, {
-    attempts: attempts ?? options.attempts ?? defaultAttempts,
+) => {
+  requireSeed(law, options.seed)
+  return delaysSync(schedule, {
+    attempts: attempts ?? lawAttempts(law, options),
     seed: options.seed,
     input: options.input
   })
+}
+
+// `!(delay <= bound)` rather than `delay > bound`: a NaN delay is not a delay at all, and must fail the law.
+const exceeds = (value: number, bound: number): boolean => !(value <= bound + tolerance)
 
 /** @internal */
 export const capHolds = <Out>(
@@ -81,8 +113,9 @@ export const capHolds = <Out>(
   cap: number,
   options: ScheduleKit.LawOptions
 ): true => {
-  const sequence = run(schedule, options)
-  const index = sequence.findIndex((delay) => delay > cap + tolerance)
+  requireBound("capHolds", "cap", cap)
+  const sequence = run("capHolds", schedule, options)
+  const index = sequence.findIndex((delay) => exceeds(delay, cap))
   if (index >= 0) {
     throw new LawViolation(
       "capHolds",
@@ -100,8 +133,9 @@ export const attemptsBounded = <Out>(
   maxRetries: number,
   options: ScheduleKit.LawOptions
 ): true => {
+  requireCount("attemptsBounded", "maxRetries", maxRetries, 0)
   // One step past the bound is enough to see whether the schedule stops.
-  const sequence = run(schedule, options, maxRetries + 1)
+  const sequence = run("attemptsBounded", schedule, options, maxRetries + 1)
   if (sequence.length > maxRetries) {
     throw new LawViolation(
       "attemptsBounded",
@@ -119,11 +153,12 @@ export const totalBounded = <Out>(
   maxTotal: number,
   options: ScheduleKit.LawOptions
 ): true => {
-  const sequence = run(schedule, options)
+  requireBound("totalBounded", "maxTotal", maxTotal)
+  const sequence = run("totalBounded", schedule, options)
   let total = 0
   for (let index = 0; index < sequence.length; index++) {
     total += sequence[index]
-    if (total > maxTotal + tolerance) {
+    if (exceeds(total, maxTotal)) {
       throw new LawViolation(
         "totalBounded",
         `the delays sum to ${total}ms after retry #${index + 1}, above the bound of ${maxTotal}ms`,
@@ -140,8 +175,8 @@ export const deterministic = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   options: ScheduleKit.LawOptions
 ): true => {
-  const first = run(schedule, options)
-  const second = run(schedule, options)
+  const first = run("deterministic", schedule, options)
+  const second = run("deterministic", schedule, options)
   const index = firstDifference(first, second)
   if (index >= 0) {
     throw new LawViolation(
@@ -157,7 +192,8 @@ export const deterministic = <Out>(
 const firstDifference = (left: ReadonlyArray<number>, right: ReadonlyArray<number>): number => {
   const length = Math.max(left.length, right.length)
   for (let index = 0; index < length; index++) {
-    if (left[index] !== right[index]) return index
+    // Object.is: two NaN delays are the same outcome (another law rejects them), not a nondeterminism.
+    if (!Object.is(left[index], right[index])) return index
   }
   return -1
 }
@@ -172,15 +208,20 @@ export const envelope = <Out>(
   options: ScheduleKit.EnvelopeOptions
 ): Array<number> => {
   const upper: Array<number> = []
+  const attempts = options.attempts ?? defaultAttempts
+  if (!Number.isSafeInteger(attempts) || attempts < 0) {
+    throw new RangeError(`ScheduleKit.envelope: attempts must be an integer ≥ 0, got ${attempts}`)
+  }
   // One `runSync` for all seeds: running an Effect has a fixed cost that dominates short schedules.
   const sequences = Effect.runSync(
     Effect.forEach(
       seedList(options.seeds),
-      (seed) => delays(schedule, { attempts: options.attempts ?? defaultAttempts, seed, input: options.input })
+      (seed) => delays(schedule, { attempts, seed, input: options.input })
     )
   )
   for (const sequence of sequences) {
     for (let index = 0; index < sequence.length; index++) {
+      // Math.max keeps a NaN: the envelope of a schedule that yields NaN delays is NaN there, not a number.
       upper[index] = Math.max(upper[index] ?? 0, sequence[index])
     }
   }
@@ -192,19 +233,48 @@ export const envelopeMonotone = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   options: ScheduleKit.EnvelopeOptions
 ): true => {
-  const upper = envelope(schedule, options)
+  const law = "envelopeMonotone"
+  if (typeof options.seeds === "number") requireCount(law, "seeds", options.seeds, 1)
+  const seeds = seedList(options.seeds)
+  if (seeds.length === 0) throw new RangeError(`ScheduleKit.laws.${law}: seeds must not be an empty list`)
+  for (const seed of seeds) requireSeed(law, seed)
+  lawAttempts(law, options)
   const cap = options.maxDelay ?? Number.POSITIVE_INFINITY
+  if (!(cap > 0)) throw new RangeError(`ScheduleKit.laws.${law}: maxDelay must be a number > 0, got ${cap}`)
   // The maximum of n uniform draws falls short of the true bound by about 1/(n+1) of it, so a flat stretch of a
   // sampled envelope (at the cap, or with factor 1) dips by that much; 12/n keeps such noise from failing the law.
-  const slack = options.slack ?? Math.min(0.5, 12 / seedList(options.seeds).length)
-  for (let index = 1; index < upper.length; index++) {
-    // Once the envelope has reached the cap it may only stay there; jitter below the cap is not a decrease.
-    if (upper[index - 1] >= cap * (1 - slack) - tolerance) break
-    if (upper[index] < upper[index - 1] * (1 - slack) - tolerance) {
+  const slack = options.slack ?? Math.min(0.5, 12 / seeds.length)
+  if (!(slack >= 0 && slack < 1)) {
+    throw new RangeError(`ScheduleKit.laws.${law}: slack must be in [0, 1), got ${slack}`)
+  }
+  const upper = envelope(schedule, options)
+  const floorAtCap = cap * (1 - slack) - tolerance
+  let capReached = false
+  for (let index = 0; index < upper.length; index++) {
+    const delay = upper[index]
+    if (Number.isNaN(delay)) {
+      throw new LawViolation(law, `the largest delay #${index + 1} is NaN`, undefined, upper)
+    }
+    if (index === 0) continue
+    const previous = upper[index - 1]
+    capReached ||= previous >= floorAtCap
+    // Once the envelope has reached the cap it may stay there (jitter just below the cap is not a decrease), but it
+    // may not fall off it: a 2ⁿ that overflows after the cap collapses to ~0 and must be caught.
+    if (capReached) {
+      if (!(delay >= floorAtCap)) {
+        throw new LawViolation(
+          law,
+          `the largest delay #${index + 1} over ${seeds.length} seeds is ${delay}ms, ` +
+            `below the cap of ${cap}ms that an earlier delay reached`,
+          undefined,
+          upper
+        )
+      }
+    } else if (!(delay >= previous * (1 - slack) - tolerance)) {
       throw new LawViolation(
-        "envelopeMonotone",
-        `the largest delay #${index + 1} over ${seedList(options.seeds).length} seeds is ${upper[index]}ms, ` +
-          `below the largest delay #${index} (${upper[index - 1]}ms)`,
+        law,
+        `the largest delay #${index + 1} over ${seeds.length} seeds is ${delay}ms, ` +
+          `below the largest delay #${index} (${previous}ms)`,
         undefined,
         upper
       )

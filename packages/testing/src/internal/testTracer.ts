@@ -22,13 +22,15 @@ class CollectedSpanImpl implements TestTracer.CollectedSpan {
     links: ReadonlyArray<Tracer.SpanLink>,
     startTime: bigint,
     readonly kind: Tracer.SpanKind,
+    tracerNumber: number,
     sequence: number
   ) {
     this.links = [...links]
     this.status = { _tag: "Started", startTime }
-    // W3C-shaped ids (16 and 32 hex digits) so that propagated `traceparent` headers are valid
-    this.spanId = sequence.toString(16).padStart(16, "0")
-    this.traceId = Option.isSome(parent) ? parent.value.traceId : sequence.toString(16).padStart(32, "0")
+    // W3C-shaped ids (16 and 32 hex digits) so that propagated `traceparent` headers are valid. The tracer's number
+    // comes first: a client tracer and a server tracer in one test must not hand out the same ids.
+    this.spanId = hex(tracerNumber, 8) + hex(sequence, 8)
+    this.traceId = Option.isSome(parent) ? parent.value.traceId : hex(tracerNumber, 16) + hex(sequence, 16)
   }
   end(endTime: bigint, exit: Exit.Exit<unknown, unknown>): void {
     this.status = { _tag: "Ended", startTime: this.status.startTime, endTime, exit }
@@ -44,15 +46,26 @@ class CollectedSpanImpl implements TestTracer.CollectedSpan {
   }
 }
 
+const hex = (value: number, digits: number): string => (value >>> 0).toString(16).padStart(digits, "0")
+
+// Effect hands a child span the very object its tracer returned for the parent, so identity is exact; ids are not
+// (an external parent from a `traceparent` header can carry any ids, including ones this tracer also hands out).
 const isChildOf = (span: TestTracer.CollectedSpan, parent: TestTracer.CollectedSpan): boolean =>
-  Option.isSome(span.parent) && span.parent.value.spanId === parent.spanId
+  Option.isSome(span.parent) && span.parent.value === parent
+
+// Numbers the tracers made in this process, so that each hands out its own ids (deterministic for a given order of
+// `make` calls, as a test file's are).
+let tracers = 0
 
 /** @internal */
 export const make = (): TestTracer.TestTracer => {
+  const tracerNumber = ++tracers
   const spans: Array<CollectedSpanImpl> = []
+  const collected = new Set<Tracer.AnySpan>()
   const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
-      const span = new CollectedSpanImpl(name, parent, context, links, startTime, kind, spans.length + 1)
+      const span = new CollectedSpanImpl(name, parent, context, links, startTime, kind, tracerNumber, spans.length + 1)
+      collected.add(span)
       spans.push(span)
       return span
     },
@@ -68,7 +81,7 @@ export const make = (): TestTracer.TestTracer => {
   const isRoot = (span: TestTracer.CollectedSpan): boolean =>
     Option.match(span.parent, {
       onNone: () => true,
-      onSome: (parent) => !spans.some((other) => other.spanId === parent.spanId)
+      onSome: (parent) => !collected.has(parent)
     })
   return {
     tracer,
