@@ -226,8 +226,10 @@ export interface RunOptions {
 }
 
 /**
- * Runs a scenario with a policy and reports. The simulation itself is synchronous and self-contained: it does
- * not read the caller's clock, and the same seed gives the same report. A scenario or option out of its documented
+ * Runs a scenario with a policy and reports. The simulation is self-contained: it does not read the caller's
+ * clock, and the same seed gives the same report. It runs in slices, with a turn of the event loop between them, so
+ * a long run can be interrupted (Ctrl-C, a timeout around it) and does not starve the rest of the program; use
+ * {@link runSync} to run it in one go. A scenario or option out of its documented
  * range (one that would make the run hang or report NaN, such as `bucket: 0` or `duration: 0`) throws a
  * `RangeError` that names it (a defect, in {@link run}).
  *
@@ -236,7 +238,7 @@ export interface RunOptions {
  * import { Effect } from "effect"
  * import { Simulator } from "@sturdy/testing"
  *
- * const report = Effect.runSync(
+ * const report = Effect.runPromise(
  *   Simulator.run(Simulator.scenarios.retryStorm, Simulator.policies.sturdy, { seed: 1 })
  * )
  * ```

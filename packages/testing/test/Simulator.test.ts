@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Simulator } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 
 // The built-in scenarios scaled down to a tenth of the traffic, so that each run takes well under a second.
 const scaled = (scenario: Simulator.Scenario, duration: number): Simulator.Scenario => ({
@@ -39,6 +41,24 @@ describe("Simulator", () => {
       const other = yield* Simulator.run(randomErrors, Simulator.policies.sturdy, { seed: 8 })
       expect(again).toEqual(first)
       expect(other.logicalCalls).not.toBe(first.logicalCalls)
+    }))
+
+  it.live("a long run yields to the event loop between slices, so it can be interrupted part-way", () =>
+    Effect.gen(function*() {
+      let clientsMade = 0
+      const counting = Simulator.makePolicy("counting", () => Effect.sync(() => (clientsMade++, (call) => call)))
+      // an hour of traffic: far more than one slice of timers
+      const long = scaled(Simulator.scenarios.randomErrors, 3_600_000)
+      const fiber = yield* Effect.fork(Simulator.run(long, counting, { seed: 1 }))
+      // wait, turn by turn, until the simulation has started (its clients are made), then stop it
+      while (clientsMade === 0) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      // a run that is left alone still completes, with the same report as runSync
+      const short = scaled(Simulator.scenarios.randomErrors, 20_000)
+      expect(yield* Simulator.run(short, Simulator.policies.sturdy, { seed: 3 })).toEqual(
+        Simulator.runSync(short, Simulator.policies.sturdy, { seed: 3 })
+      )
     }))
 
   it("measures what an upstream with 20% random 503s does to each policy", () => {

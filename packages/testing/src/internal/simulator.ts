@@ -424,12 +424,24 @@ const validate = (scenario: Simulator.Scenario, options: Simulator.RunOptions): 
   if (scenario.drain !== undefined) finite("drain", scenario.drain, 0)
 }
 
-/** @internal */
-export const runSync = (
-  scenario: Simulator.Scenario,
-  policy: Simulator.Policy,
-  options: Simulator.RunOptions
-): Simulator.Report => {
+interface Started {
+  readonly simulation: Simulation
+  readonly fiber: Fiber.RuntimeFiber<void>
+}
+
+// Policies build tagged errors by the thousand; a simulation never reads their stacks, and capturing them is the
+// single most expensive thing an Error does.
+const withoutStacks = <A>(f: () => A): A => {
+  const stackTraceLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return f()
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
+}
+
+const start = (scenario: Simulator.Scenario, policy: Simulator.Policy, options: Simulator.RunOptions): Started => {
   validate(scenario, options)
   const simulation = new Simulation(scenario, options)
   const time = simulation.time
@@ -438,30 +450,53 @@ export const runSync = (
     Effect.withRandom(Random.make(options.seed)),
     Effect.withScheduler(time.scheduler)
   )
-  // Policies build tagged errors by the thousand; a simulation never reads their stacks, and capturing them is
-  // the single most expensive thing an Error does.
-  const stackTraceLimit = Error.stackTraceLimit
-  Error.stackTraceLimit = 0
-  let fiber: Fiber.RuntimeFiber<void>
-  try {
-    fiber = Effect.runFork(program, { scheduler: time.scheduler })
-    time.runUntilDone(fiber, Number.POSITIVE_INFINITY)
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit
-  }
-  const exit = fiber.unsafePoll()
+  return { simulation, fiber: withoutStacks(() => Effect.runFork(program, { scheduler: time.scheduler })) }
+}
+
+const finish = (scenario: Simulator.Scenario, policy: Simulator.Policy, started: Started): Simulator.Report => {
+  const exit = started.fiber.unsafePoll()
   if (exit !== null && Exit.isFailure(exit)) {
     throw new Error(`the simulation of ${scenario.name} with ${policy.name} failed`, { cause: exit.cause })
   }
-  return simulation.report(policy)
+  return started.simulation.report(policy)
 }
+
+/** @internal */
+export const runSync = (
+  scenario: Simulator.Scenario,
+  policy: Simulator.Policy,
+  options: Simulator.RunOptions
+): Simulator.Report => {
+  const started = start(scenario, policy, options)
+  withoutStacks(() => started.simulation.time.runUntilDone(started.fiber, Number.POSITIVE_INFINITY))
+  return finish(scenario, policy, started)
+}
+
+// Timers fired between two turns of the event loop: a few milliseconds of work, so that a long run can be
+// interrupted (Ctrl-C, a timeout around it) and the rest of the program is not starved meanwhile.
+const timersPerSlice = 20_000
+
+// A turn of the real event loop (not a microtask): signals and I/O are handled before the next slice.
+const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
 
 /** @internal */
 export const run = (
   scenario: Simulator.Scenario,
   policy: Simulator.Policy,
   options: Simulator.RunOptions
-): Effect.Effect<Simulator.Report> => Effect.sync(() => runSync(scenario, policy, options))
+): Effect.Effect<Simulator.Report> =>
+  Effect.suspend(() => {
+    const started = start(scenario, policy, options)
+    const time = started.simulation.time
+    const slice: Effect.Effect<Simulator.Report> = Effect.flatMap(
+      Effect.sync(() => withoutStacks(() => time.runFor(started.fiber, Number.POSITIVE_INFINITY, timersPerSlice))),
+      (done) => done ? Effect.sync(() => finish(scenario, policy, started)) : Effect.zipRight(nextTurn, slice)
+    )
+    return slice
+  })
 
 /** @internal */
 export const makePolicy = (

@@ -98,17 +98,28 @@ export class VirtualTime {
 
   /** Runs until `fiber` has exited, or until no timer is left (then the fiber is stuck forever). */
   runUntilDone<A, E>(fiber: Fiber.RuntimeFiber<A, E>, until: number): void {
-    while (true) {
+    this.runFor(fiber, until, Number.POSITIVE_INFINITY)
+  }
+
+  /**
+   * Fires at most `timers` timers; `true` when the run is over (`fiber` has exited, or no timer is left before
+   * `until`), `false` when more is left for the next slice.
+   */
+  runFor<A, E>(fiber: Fiber.RuntimeFiber<A, E>, until: number, timers: number): boolean {
+    let fired = 0
+    while (fired < timers) {
       this.drainTasks()
-      if (fiber.unsafePoll() !== null) return
+      if (fiber.unsafePoll() !== null) return true
       const timer = this.pop()
-      if (timer === undefined || timer.time > until) return
+      if (timer === undefined || timer.time > until) return true
       const callback = timer.callback
       if (callback === undefined) continue
       timer.callback = undefined
       if (timer.time > this.now) this.now = timer.time
       callback()
+      fired++
     }
+    return false
   }
 }
 
