@@ -448,7 +448,8 @@ export interface HedgingOptions {
  * ```ts
  * import type { Policy } from "@sturdy/http"
  *
- * const reports: Policy.EndpointOptions = { totalTimeout: "2 minutes", attemptTimeout: "1 minute", retry: false }
+ * // at most half the breaker's 30 s window (a longer attempt needs a longer `circuitBreaker.slidingWindow`)
+ * const reports: Policy.EndpointOptions = { totalTimeout: "2 minutes", attemptTimeout: "15 seconds", retry: false }
  * ```
  * @since 0.1.0
  * @category models
@@ -467,7 +468,10 @@ export interface EndpointOptions {
   /** `false` turns retries off. */
   readonly retry?: RetryOptions | false | undefined
   readonly hedging?: HedgingOptions | false | undefined
-  /** Send the time left as this header (`true`: `x-request-timeout-ms`) with every attempt. */
+  /**
+   * Send the time this attempt has left, the sooner of its attempt timeout and the call's deadline, in milliseconds,
+   * as this header (`true`: `x-request-timeout-ms`) with every attempt.
+   */
   readonly deadlineHeader?: string | boolean | undefined
 }
 
@@ -503,7 +507,7 @@ export interface HostOptions extends EndpointOptions {
  *   attemptTimeout: "2 seconds",
  *   retry: { maxAttempts: 4, idempotencyKey: true },
  *   hosts: { "payments.example.com": { retry: { maxAttempts: 2 } } },
- *   endpoints: { "GET /reports/**": { totalTimeout: "1 minute", attemptTimeout: "30 seconds" } }
+ *   endpoints: { "GET /reports/**": { totalTimeout: "1 minute", attemptTimeout: "15 seconds" } }
  * }
  * ```
  * @since 0.1.0

@@ -10,7 +10,7 @@ import {
   HttpClientResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
+import { HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
@@ -124,6 +124,22 @@ describe("Policy", () => {
         yield* runVirtual(Policy.send(scripted.client, request).pipe(Effect.provideService(Policy.Policy, policy)))
         expect((yield* scripted.requests).length).toBeGreaterThan(1)
       }))
+
+    it("isRetryableByDefault: a 413 only with a Retry-After that parses, also on a failure built by hand", () => {
+      const tooLarge = (headers: Record<string, string>) =>
+        new HttpFailure.ClientError({
+          method: "PUT",
+          url: "https://x.test/",
+          status: 413,
+          headers,
+          bodyExcerpt: "",
+          payload: Option.none()
+        })
+      expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "5" }))).toBe(true)
+      expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }))).toBe(true)
+      expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "soon" }))).toBe(false)
+      expect(Policy.isRetryableByDefault(tooLarge({}))).toBe(false)
+    })
 
     it.scoped("POST answered 503 is not repeated: one request, the ServerError", () =>
       Effect.gen(function*() {
@@ -749,6 +765,25 @@ describe("Policy", () => {
       const result = Policy.validate({ totalTimeout: "5 seconds", attemptTimeout: "6 seconds" })
       expect(Either.isLeft(result) && result.left._tag).toBe("InvalidPolicy")
       expect(Either.isLeft(result) && result.left.message).toContain("must not exceed totalTimeout")
+    })
+
+    it("an endpoint's own problem is reported once, where it was set; one that only a host's settings cause, there", () => {
+      const fields = (options: Policy.Options) => {
+        const result = Policy.validate(options)
+        return Either.isLeft(result) ? result.left.problems.map((problem) => problem.field) : []
+      }
+      // wrong on its own: not repeated under a host that changes nothing about it
+      expect(fields({
+        hosts: { "h.test": { retry: { maxAttempts: 5 } } },
+        endpoints: { "GET /r": { attemptTimeout: "20 seconds" } }
+      })).toEqual(["endpoints[\"GET /r\"].attemptTimeout"])
+      // wrong only with the host's shorter window: named under that host
+      const combined = fields({
+        hosts: { "h.test": { circuitBreaker: { slidingWindow: "25 seconds" } } },
+        endpoints: { "GET /r": { attemptTimeout: "14 seconds" } }
+      })
+      expect(combined).toHaveLength(1)
+      expect(combined[0]).toMatch(/^hosts\["h\.test"\]\.endpoints\["GET \/r"\]\./)
     })
 
     it("the breaker window must be at least twice the attempt timeout", () => {

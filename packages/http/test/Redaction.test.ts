@@ -136,10 +136,25 @@ describe("Redaction", () => {
         "Echo%2FToken%2B9%20x",
         "Echo%2fToken%2b9%20x",
         "Echo%2FToken%2B9+x",
+        "Echo%2fToken%2b9+x",
         JSON.stringify({ echoed: "Echo/Token+9 x" }).replaceAll("/", "\\/")
       ]
       for (const form of forms) expect(Redaction.redactText(`got ${form}`)).not.toContain("Token")
     }))
+
+  it("redacting text twice changes nothing: a URL already redacted keeps its placeholders whole", () => {
+    const messages = [
+      "503 Service Unavailable GET http://h.test/x?api_key=<redacted>",
+      "GET https://h.test/a?page=2&token=<redacted>&q=x failed",
+      `{"url":"https://h.test/?sig=s1"} Bearer b1 password=p1`
+    ]
+    for (const message of messages) {
+      const once = Redaction.redactText(message)
+      expect(Redaction.redactText(once)).toBe(once)
+      expect(once).not.toContain("<redacted><redacted>")
+    }
+    expect(Redaction.redactText(messages[0]!)).toBe(messages[0])
+  })
 
   it("redacts header-like lines in free text", () => {
     const text = Redaction.redactText("GET /x HTTP/1.1\r\nX-Api-Key: k-123\r\nAccept: */*\r\nCookie: sid=abc")

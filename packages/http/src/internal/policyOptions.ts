@@ -618,10 +618,20 @@ const compileAll = (options: P.Options): Compiled => {
   // every endpoint is checked on every profile it can apply to
   for (const matcher of endpoints) {
     const prefix = `endpoints[${JSON.stringify(matcher.name)}].`
+    const found = collecting?.length ?? 0
     validateResolved(resolveLayer(base, matcher.options, prefix), prefix)
+    const own = new Set((collecting ?? []).slice(found).map((known) => `${known.field}\n${known.detail}`))
     for (const [host, resolved] of hosts) {
       const hostPrefix = `hosts[${JSON.stringify(host)}].${prefix}`
+      const start = collecting?.length ?? 0
       validateResolved(resolveLayer(resolved, matcher.options, hostPrefix), hostPrefix)
+      // a problem of the endpoint alone is reported once, where the user set it, not again under every host
+      for (const known of collecting?.splice(start) ?? []) {
+        const asSetOnEndpoint = `${known.field.replaceAll(hostPrefix, prefix)}\n${
+          known.detail.replaceAll(hostPrefix, prefix)
+        }`
+        if (!own.has(asSetOnEndpoint)) collecting?.push(known)
+      }
     }
   }
   return { base, hosts, endpoints }

@@ -258,7 +258,10 @@ const considerForms = (value: string, consider: (form: string) => void): void =>
     consider(encoded)
     const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
     if (lowerHex !== encoded) consider(lowerHex)
-    if (value.includes(" ")) consider(encoded.replaceAll("%20", "+"))
+    if (value.includes(" ")) {
+      consider(encoded.replaceAll("%20", "+"))
+      if (lowerHex !== encoded) consider(lowerHex.replaceAll("%20", "+"))
+    }
   }
   if (value.includes("/")) consider(value.replaceAll("/", "\\/"))
 }
@@ -286,7 +289,9 @@ const redactParams = (params: URLSearchParams): string => {
   const parts: Array<string> = []
   for (const [name, value] of params) {
     parts.push(
-      `${encodeURIComponent(name)}=${isSecretParamName(name) ? placeholder : encodeURIComponent(value)}`
+      `${encodeURIComponent(name)}=${
+        isSecretParamName(name) || value === placeholder ? placeholder : encodeURIComponent(value)
+      }`
     )
   }
   return parts.join("&")
@@ -376,7 +381,8 @@ const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|[^\s&;,"
 const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]+/gi
 
-const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi
+// a URL redacted before (a failure's message, redacted again for a log line) keeps its `<redacted>` values whole
+const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
 
 /** @internal */
 export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
