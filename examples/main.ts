@@ -143,7 +143,8 @@ class Journal {
   readonly events: Array<Event> = []
   readonly started = performance.now()
   load = 0
-  private attemptCount = new Map<Api, number>()
+  // numbered within one load's call, as the retry lines number them
+  private attemptCount = new Map<string, number>()
 
   get now(): number {
     return Math.round(performance.now() - this.started)
@@ -156,9 +157,11 @@ class Journal {
     process.stderr.write(`${seconds(stamped.at).padStart(6)}  ${describeEvent(stamped)}\n`)
   }
 
-  nextAttempt(api: Api): number {
-    const n = (this.attemptCount.get(api) ?? 0) + 1
-    this.attemptCount.set(api, n)
+  /** The attempt's number within its call; a hedge is a copy of the attempt in flight, and keeps its number. */
+  nextAttempt(api: Api, hedge: number): number {
+    const key = `${api}#${this.load}`
+    const n = (this.attemptCount.get(key) ?? 0) + (hedge > 0 ? 0 : 1)
+    this.attemptCount.set(key, n)
     return n
   }
 
@@ -263,7 +266,7 @@ const program = (journal: Journal) =>
     const attempt = <A, I>(api: Api, request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
       Effect.gen(function*() {
         const hedge = yield* FiberRef.get(Hedge.currentIndex)
-        const number = journal.nextAttempt(api)
+        const number = journal.nextAttempt(api, hedge)
         const startedAt = performance.now()
         return yield* Attempt.json(client, request, schema).pipe(
           Effect.onExit((exit) =>
