@@ -11,7 +11,8 @@
  * sturdy scenarios
  * ```
  *
- * Durations are written `500ms`, `2s`, `1.5m`, `1h`. The exit codes are in {@link ExitCode}.
+ * Durations are written `500ms`, `2s`, `1.5m`, `1h`; `--timeout none` and `--deadline none` set no limit. The exit
+ * codes are in {@link ExitCode}.
  *
  * @since 0.1.0
  */
@@ -59,7 +60,8 @@ export const command: typeof internal.command = internal.command
 /**
  * Runs the command on `argv` (the arguments after the program name) and returns its exit code; it never fails.
  * Output goes through the `Console` service: the body or table to `Console.log` (stdout), the timeline, progress
- * and errors to `Console.error` (stderr).
+ * and errors to `Console.error` (stderr). A response body that is not UTF-8 text is written byte for byte to
+ * `process.stdout` instead.
  *
  * @example
  * ```ts

@@ -19,6 +19,7 @@
  * | 12   | `BodyIncomplete`   | the body was cut off, or is larger than the size limit                           |
  * | 13   | `CircuitOpen`      | the circuit breaker for the upstream is open                                     |
  * | 14   | `Rejected`         | another policy rejected the call (bulkhead full, rate limiter store down)        |
+ * | 130  | `Interrupted`      | interrupted by Ctrl-C (SIGINT, 128 + 2); a SIGTERM exits 143 (128 + 15)          |
  *
  * When the retry budget stops the retries, the code is the one of the last attempt's failure.
  *
@@ -53,6 +54,7 @@ export type Kind =
   | "BodyIncomplete"
   | "CircuitOpen"
   | "Rejected"
+  | "Interrupted"
 
 /**
  * A failed call through the policy pipeline: an HTTP failure or a policy's own rejection (the same union as

@@ -5,7 +5,8 @@ import * as Effect from "effect/Effect"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import { fastPolicy, sturdy, tempFile } from "./utils.js"
+import * as request from "../src/internal/request.js"
+import { fastPolicy, loopback, sturdy, tempFile } from "./utils.js"
 
 const server = (routes: Parameters<typeof FaultScript.routes>[0]) => FaultServer.make(FaultScript.routes(routes))
 
@@ -428,5 +429,165 @@ describe("exit codes", () => {
       expect(tooFew.stderr).toContain("retry.maxAttempts")
       const unknownOption = yield* sturdy("get", url, "--frobnicate")
       expect(unknownOption.code).toBe(2)
+    }))
+})
+
+describe("sturdy get|post|... takes the request as the user gives it", () => {
+  const ok =
+    (contentType: string, body: string | Uint8Array) => (_: Http.IncomingMessage, res: Http.ServerResponse) => {
+      res.writeHead(200, { "content-type": contentType })
+      res.end(body)
+    }
+
+  it.scopedLive("--json on success redacts the request's credentials wherever a response header echoes them", () =>
+    Effect.gen(function*() {
+      const bearer = "CLI-ECHO-BEARER-5f6a"
+      const apiKey = "CLI-ECHO-APIKEY-7b8c"
+      const api = yield* loopback((req, res) => {
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "x-echo": `auth=${String(req.headers.authorization)}; key=${String(req.headers["x-api-key"])}`,
+          location: `http://127.0.0.1/cb?state=${String(req.headers["x-api-key"])}`
+        })
+        res.end("{}")
+      })
+      const ran = yield* sturdy(
+        "get",
+        `${api.url}/x`,
+        "-H",
+        `Authorization: Bearer ${bearer}`,
+        "-H",
+        `X-Api-Key: ${apiKey}`,
+        "--policy",
+        "none",
+        "--json"
+      )
+      expect(ran.code).toBe(0)
+      expect(ran.stdout).not.toContain(bearer)
+      expect(ran.stdout).not.toContain(apiKey)
+      const headers = JSON.parse(ran.stdout).headers
+      expect(headers["x-echo"]).toContain("<redacted>")
+      expect(headers.location).toContain("http://127.0.0.1/cb?state=")
+    }))
+
+  it.scopedLive("a body that is not UTF-8 is written byte for byte; a text body still goes through the console", () =>
+    Effect.gen(function*() {
+      const binary = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe, 0x80, 0xc3, 0x28])
+      const api = yield* loopback((req, res) =>
+        req.url === "/png" ? ok("image/png", binary)(req, res) : ok("text/plain", "héllo")(req, res)
+      )
+      const written: Array<Uint8Array> = []
+      const capture = (bytes: Uint8Array) => Effect.sync(() => void written.push(bytes))
+      const png = yield* sturdy("get", `${api.url}/png`, "--policy", "none").pipe(
+        Effect.provideService(request.BinaryOutput, capture)
+      )
+      expect(png.code).toBe(0)
+      expect(png.stdout).toBe("")
+      expect(written.map((bytes) => Buffer.from(bytes).toString("hex"))).toEqual([Buffer.from(binary).toString("hex")])
+      const text = yield* sturdy("get", `${api.url}/text`, "--policy", "none").pipe(
+        Effect.provideService(request.BinaryOutput, capture)
+      )
+      expect([text.code, text.stdout, written.length]).toEqual([0, "héllo", 1])
+    }))
+
+  it.scopedLive("the user's Accept and Content-Type are sent as given; Accept defaults to application/json", () =>
+    Effect.gen(function*() {
+      const api = yield* loopback(ok("text/plain", "a,b"))
+      const csv = yield* sturdy("get", `${api.url}/x`, "--policy", "none", "-H", "accept: text/csv")
+      expect(csv.code).toBe(0)
+      const patch = yield* sturdy(
+        "patch",
+        `${api.url}/x`,
+        "--policy",
+        "none",
+        "-H",
+        "Content-Type: application/merge-patch+json",
+        "--data",
+        "{\"a\":null}"
+      )
+      expect(patch.code).toBe(0)
+      const plain = yield* sturdy("post", `${api.url}/x`, "--policy", "none", "--data", "{}")
+      expect(plain.code).toBe(0)
+      expect(api.seen.map((seen) => [seen.headers.accept, seen.headers["content-type"], seen.body])).toEqual([
+        ["text/csv", undefined, ""],
+        ["application/json", "application/merge-patch+json", "{\"a\":null}"],
+        ["application/json", "application/json", "{}"]
+      ])
+    }))
+
+  it.scopedLive("a header given twice is sent with both values (Cookie pairs joined with '; ')", () =>
+    Effect.gen(function*() {
+      const api = yield* loopback(ok("text/plain", ""))
+      const ran = yield* sturdy(
+        "get",
+        `${api.url}/x`,
+        "--policy",
+        "none",
+        "-H",
+        "X-Tag: one",
+        "-H",
+        "x-tag: two",
+        "-H",
+        "Cookie: a=1",
+        "-H",
+        "Cookie: b=2"
+      )
+      expect(ran.code).toBe(0)
+      expect(api.seen[0].headers["x-tag"]).toBe("one, two")
+      expect(api.seen[0].headers.cookie).toBe("a=1; b=2")
+    }))
+
+  it.effect("a malformed --header names its first word at most, never the credential", () =>
+    Effect.gen(function*() {
+      const url = "http://127.0.0.1:1/"
+      const secret = "CLI-NOCOLON-SECRET-9d0e"
+      for (
+        const header of [`Authorization Bearer ${secret}`, secret, `Authorization Bearer ${secret}:x`, `: ${secret}`]
+      ) {
+        const ran = yield* sturdy("get", url, "--header", header)
+        expect([header, ran.code]).toEqual([header, 2])
+        expect(ran.stderr).not.toContain(secret)
+        expect(ran.stderr).toContain("expected NAME:VALUE")
+      }
+      const named = yield* sturdy("get", url, "--header", `Authorization Bearer ${secret}`)
+      expect(named.stderr).toContain("--header \"Authorization …\"")
+    }))
+
+  it.effect("--timeout: long or none keeps the standard policy valid; past the timer limit it is refused by name", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const url = `http://127.0.0.1:${port}/`
+      for (const timeout of ["300h", "none", "infinity"]) {
+        const ran = yield* sturdy("get", url, "--timeout", timeout, "--retries", "0")
+        expect([timeout, ran.code, ran.stderr]).toEqual([timeout, 7, expect.stringContaining("ConnectionError")])
+      }
+      const long = yield* sturdy("get", url, "--timeout", "300h", "--retries", "0")
+      expect(long.stderr.split("\n")[0]).not.toContain("circuit breaker")
+      const tooLong = yield* sturdy("get", url, "--timeout", "600h")
+      expect(tooLong.code).toBe(2)
+      expect(tooLong.stderr).toContain("--timeout 600h: at most 596h")
+      expect(tooLong.stderr).not.toContain("circuitBreaker")
+      const deadline = yield* sturdy("get", url, "--deadline", "1000h")
+      expect(deadline.code).toBe(2)
+      expect(deadline.stderr).toContain("--deadline 1000h: at most 596h")
+    }))
+
+  it.effect("an invalid policy file is one short line, a path and a problem each", () =>
+    Effect.gen(function*() {
+      const url = "http://127.0.0.1:1/"
+      const ran = yield* sturdy(
+        "get",
+        url,
+        "--policy",
+        tempFile("p.json", { retry: { maxAtempts: 3, jitter: "wild" }, circuitBreaker: true })
+      )
+      expect(ran.code).toBe(2)
+      expect(ran.stderr.trim().split("\n")).toHaveLength(1)
+      expect(ran.stderr.length).toBeLessThan(400)
+      expect(ran.stderr).toContain("retry.maxAtempts: unknown key")
+      expect(ran.stderr).toContain("retry.jitter: expected \"none\" or \"full\" or \"equal\" or \"decorrelated\"")
+      expect(ran.stderr).toContain("circuitBreaker: expected false or an object, actual true")
+      const array = yield* sturdy("get", url, "--policy", tempFile("p.json", []))
+      expect(array.stderr.trim()).toMatch(/^sturdy: --policy .*p\.json: policy: expected an object, actual \[\]$/)
     }))
 })

@@ -66,4 +66,12 @@ describe("sturdy simulate", () => {
       expect(policy.code).toBe(2)
       expect(policy.stderr).toContain("unknown policy \"hope\"")
     }))
+  it.effect("--duration infinity or longer than 1h is a usage error naming the flag and the maximum", () =>
+    Effect.gen(function*() {
+      for (const duration of ["infinity", "none", "2h"]) {
+        const ran = yield* sturdy("simulate", "--scenario", "outage", "--policy", "noRetry", "--duration", duration)
+        expect([duration, ran.code, ran.stdout]).toEqual([duration, 2, ""])
+        expect(ran.stderr).toContain(`--duration ${duration}: at most 1h of virtual time`)
+      }
+    }))
 })

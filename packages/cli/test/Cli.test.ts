@@ -37,4 +37,14 @@ describe("Cli", () => {
       const unknown = yield* sturdy("fetch", "http://127.0.0.1:1/")
       expect(unknown.code).toBe(2)
     }))
+  it.effect("a repeatable option given last without its value is a usage error, not dropped", () =>
+    Effect.gen(function*() {
+      for (const flag of ["-H", "--header"]) {
+        const ran = yield* sturdy("get", "http://127.0.0.1:1/", "--retries", "0", flag)
+        expect([flag, ran.code, ran.stdout]).toEqual([flag, 2, ""])
+        expect(ran.stderr.trim()).toBe(`sturdy: option ${flag}: requires a value`)
+      }
+      const simulate = yield* sturdy("simulate", "--scenario", "outage", "--duration", "1s", "--policy")
+      expect([simulate.code, simulate.stderr.trim()]).toEqual([2, "sturdy: option --policy: requires a value"])
+    }))
 })

@@ -1,12 +1,16 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as durations from "../src/internal/duration.js"
 import * as jsonSchema from "../src/internal/jsonSchema.js"
 import * as policyFile from "../src/internal/policyFile.js"
 import * as request from "../src/internal/request.js"
+import * as terminal from "../src/internal/terminal.js"
 
 const schemaOf = (json: unknown) => Either.getOrThrow(jsonSchema.toSchema(json))
 const accepts = (json: unknown, value: unknown) => Either.isRight(Schema.decodeUnknownEither(schemaOf(json))(value))
@@ -107,5 +111,79 @@ describe("flags on top of a policy", () => {
     expect(long.circuitBreaker).toMatchObject({ slidingWindow: Duration.minutes(2) })
     const short = request.applyFlags({}, { retries: none, timeout: none, deadline: Option.some(Duration.seconds(2)) })
     expect(millisOf(short.attemptTimeout)).toBe(2_000)
+  })
+})
+
+describe("flags that are valid on their own keep the policy valid", () => {
+  const none = Option.none()
+  const timeout = (duration: Duration.Duration, base: Parameters<typeof request.applyFlags>[0] = {}) =>
+    request.applyFlags(base, { retries: none, timeout: Option.some(duration), deadline: none })
+
+  it("a timeout too long for the default breaker's window leaves that breaker out; none leaves its window alone", () => {
+    expect(timeout(Duration.hours(298)).circuitBreaker).toMatchObject({ slidingWindow: Duration.hours(596) })
+    expect(timeout(Duration.hours(300)).circuitBreaker).toBe(false)
+    expect(millisOf(timeout(Duration.hours(300)).totalTimeout)).toBe(Duration.toMillis(Duration.hours(300)))
+    const unbounded = timeout(Duration.infinity)
+    expect(unbounded.circuitBreaker).toBeUndefined()
+    expect(unbounded.attemptTimeout).toEqual(Duration.infinity)
+    expect(unbounded.totalTimeout).toEqual(Duration.infinity)
+    // a breaker the file configures is kept, its window at the most a timer holds
+    expect(timeout(Duration.hours(300), { circuitBreaker: { consecutiveFailures: 3 } }).circuitBreaker).toEqual({
+      consecutiveFailures: 3,
+      slidingWindow: Duration.millis(2 ** 31 - 1)
+    })
+  })
+})
+
+describe("headers as given", () => {
+  it("a malformed header names its first word at most; repeated names are combined", () => {
+    expect(request.parseHeader(" X-Trace :  abc ")).toEqual(Either.right(["X-Trace", "abc"]))
+    expect(request.parseHeader("Authorization Bearer s3cr3t-value")).toEqual(
+      Either.left("--header \"Authorization …\": expected NAME:VALUE (a name without spaces, then \":\")")
+    )
+    expect(Either.getLeft(request.parseHeader("s3cr3t-value")).pipe(Option.getOrThrow)).not.toContain("s3cr3t")
+    expect(Either.getLeft(request.parseHeader(":s3cr3t-value")).pipe(Option.getOrThrow)).not.toContain("s3cr3t")
+    expect(request.combineHeaders([["X-Tag", "one"], ["x-tag", "two"], ["Cookie", "a=1"], ["cookie", "b=2"]]))
+      .toEqual([["X-Tag", "one, two"], ["Cookie", "a=1; b=2"]])
+  })
+})
+
+describe("policy file problems", () => {
+  const problem = (json: unknown) => Either.getLeft(policyFile.decode(JSON.stringify(json))).pipe(Option.getOrThrow)
+  it("one `path: message` per problem, joined with '; ', never the schema's whole type", () => {
+    expect(problem([])).toBe("policy: expected an object, actual []")
+    expect(problem(null)).toBe("policy: expected an object, actual null")
+    expect(problem({ circuitBreaker: true })).toBe("circuitBreaker: expected false or an object, actual true")
+    expect(problem({ retry: { maxAttempts: 3.5 } })).toBe("retry.maxAttempts: expected an integer, actual 3.5")
+    expect(problem({ totalTimeout: -5 })).toBe("totalTimeout: expected string or a non-negative number, actual -5")
+    expect(problem({ hosts: { "a.test": { retry: { maxAttempts: "3" } } } }))
+      .toBe("hosts[\"a.test\"].retry.maxAttempts: expected number, actual \"3\"")
+    expect(problem({ hedging: {}, retry: { jitter: "wild" } })).toBe(
+      "retry.jitter: expected \"none\" or \"full\" or \"equal\" or \"decorrelated\", actual \"wild\"; " +
+        "hedging.delay: is missing"
+    )
+    const many = problem({ retry: { maxAttempts: "a", baseDelay: {}, maxDelay: {}, jitter: 1, budget: 2, retryOn: 3 } })
+    expect(many).toMatch(/; and 1 more$/)
+    expect(many).not.toContain("readonly")
+  })
+})
+
+describe("the terminal", () => {
+  it("colour only on a TTY and without NO_COLOR; escapes are stripped from the streams that may not carry it", () => {
+    const tty = { isTTY: true }
+    const pipe = { isTTY: false }
+    expect(terminal.colorSupport({}, tty, pipe)).toEqual({ stdout: true, stderr: false })
+    expect(terminal.colorSupport({ NO_COLOR: "1" }, tty, tty)).toEqual({ stdout: false, stderr: false })
+    expect(terminal.colorSupport({ NO_COLOR: "" }, tty, tty)).toEqual({ stdout: true, stderr: true })
+    expect(terminal.stripEscapes("\u001b[1m\u001b[36mUSAGE\u001b[39m\u001b[22m x")).toBe("USAGE x")
+  })
+
+  it("an interrupted run exits 128 + the signal's number; a defect 1; otherwise the command's code", () => {
+    const interrupted = Exit.failCause(Cause.interrupt(FiberId.none))
+    expect(terminal.exitCodeOf(interrupted, "SIGINT", 0)).toBe(130)
+    expect(terminal.exitCodeOf(interrupted, "SIGTERM", 0)).toBe(143)
+    expect(terminal.exitCodeOf(interrupted, undefined, 0)).toBe(130)
+    expect(terminal.exitCodeOf(Exit.die(new Error("bug")), undefined, 0)).toBe(1)
+    expect(terminal.exitCodeOf(Exit.void, undefined, 7)).toBe(7)
   })
 })

@@ -3,6 +3,8 @@ import { Cli } from "@sturdy/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Fs from "node:fs"
+import * as Http from "node:http"
+import type * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
@@ -89,3 +91,36 @@ export const tempFile = (name: string, content: unknown): string => {
 /** A policy file that retries quickly, so tests of retries take milliseconds. */
 export const fastPolicy = (extra: Record<string, unknown> = {}): string =>
   tempFile("policy.json", { retry: { maxAttempts: 3, baseDelay: "10ms", maxDelay: "50ms" }, ...extra })
+
+/** What a loopback server saw of one request. */
+export interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: Http.IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A plain HTTP server on 127.0.0.1 for the scope, logging each request (with its body) before `handler` answers. */
+export const loopback = (handler: (request: Http.IncomingMessage, response: Http.ServerResponse) => void) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.async<{ readonly server: Http.Server; readonly seen: Array<Seen> }>((resume) => {
+        const seen: Array<Seen> = []
+        const server = Http.createServer((request, response) => {
+          let body = ""
+          request.on("data", (chunk) => (body += chunk))
+          request.on("end", () => {
+            seen.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body })
+            handler(request, response)
+          })
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, seen })))
+      }),
+      ({ server }) =>
+        Effect.async<void>((resume) => {
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    ),
+    ({ seen, server }) => ({ url: `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`, seen })
+  )

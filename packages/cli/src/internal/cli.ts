@@ -6,7 +6,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as durations from "./duration.js"
@@ -19,15 +19,53 @@ import * as simulate from "./simulate.js"
 /** @internal */
 export const version = "0.1.0"
 
-const duration = (name: string): Options.Options<Duration.Duration> =>
+/** The longest finite `--timeout`/`--deadline`: what a timer can hold (2^31 − 1 ms), in whole hours. */
+const maxTimerHours = Math.floor(request.maxTimerMillis / 3_600_000)
+
+/** The longest `sturdy simulate --duration`: an hour of virtual time is already minutes of real time per policy. */
+export const maxSimulationMillis = 3_600_000
+
+const duration = (
+  name: string,
+  limit?: { readonly maxMillis: number; readonly infinite: boolean; readonly detail: string }
+): Options.Options<Duration.Duration> =>
   Options.text(name).pipe(
     Options.mapEffect((text) =>
       Either.match(durations.parse(text), {
         onLeft: (detail) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${detail}`))),
-        onRight: Effect.succeed
+        onRight: (parsed) => {
+          if (limit === undefined) return Effect.succeed(parsed)
+          const millis = Duration.toMillis(parsed)
+          if (millis <= limit.maxMillis || (millis === Infinity && limit.infinite)) return Effect.succeed(parsed)
+          return Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} ${text}: ${limit.detail}`)))
+        }
       })
     )
   )
+
+/** A time limit: at most what a timer can hold, or `none` (`infinity`) for no limit. */
+const timeLimit = (name: string) =>
+  duration(name, {
+    maxMillis: request.maxTimerMillis,
+    infinite: true,
+    detail: `at most ${maxTimerHours}h (about 24.8 days, the longest a timer can hold); "none" for no limit`
+  })
+
+/**
+ * Options that may be given several times and that `@effect/cli` would drop without a word when the last one has
+ * no value (`Options.repeated` stops at a flag it cannot complete), per subcommand.
+ */
+const repeatedFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
+  ...Object.fromEntries(request.methods.map((method) => [method.toLowerCase(), ["--header", "-H"]])),
+  simulate: ["--policy"]
+}
+
+/** `option -H: requires a value` when argv ends with a repeatable option that has no value. */
+export const missingValue = (argv: ReadonlyArray<string>): string | undefined => {
+  const last = argv.at(-1)
+  if (argv.length < 2 || last === undefined) return undefined
+  return repeatedFlags[argv[0]]?.includes(last) === true ? `option ${last}: requires a value` : undefined
+}
 
 // -----------------------------------------------------------------------------
 // get | post | put | patch | delete | head
@@ -63,12 +101,12 @@ const requestOptions = {
     Options.withDescription("Retries after the first attempt (0 turns retrying off; above 9 only under a deadline)."),
     Options.optional
   ),
-  timeout: duration("timeout").pipe(
-    Options.withDescription("Time limit of each attempt, e.g. 500ms, 2s, 1m."),
+  timeout: timeLimit("timeout").pipe(
+    Options.withDescription("Time limit of each attempt, e.g. 500ms, 2s, 1m; none for no limit."),
     Options.optional
   ),
-  deadline: duration("deadline").pipe(
-    Options.withDescription("Time limit of the whole call, retries and waits included, e.g. 10s."),
+  deadline: timeLimit("deadline").pipe(
+    Options.withDescription("Time limit of the whole call, retries and waits included, e.g. 10s; none for no limit."),
     Options.optional
   ),
   json: Options.boolean("json").pipe(
@@ -160,8 +198,14 @@ const simulateCommand = Command.make(
       Options.repeated
     ),
     seed: Options.integer("seed").pipe(Options.withDescription("The random seed (default 1)."), Options.withDefault(1)),
-    duration: duration("duration").pipe(
-      Options.withDescription("Override how long calls keep arriving (virtual time), e.g. 5s for a quick run."),
+    duration: duration("duration", {
+      maxMillis: maxSimulationMillis,
+      infinite: false,
+      detail: "at most 1h of virtual time (a simulation runs until its calls stop arriving)"
+    }).pipe(
+      Options.withDescription(
+        "Override how long calls keep arriving (virtual time, at most 1h), e.g. 5s for a quick run."
+      ),
       Options.optional
     )
   },
@@ -201,7 +245,12 @@ const cliApp = Command.run(command, { name: "sturdy", version })
 
 /** @internal */
 export const run = (argv: ReadonlyArray<string>): Effect.Effect<number, never, CliApp.CliApp.Environment> =>
-  cliApp(["node", "sturdy", ...argv]).pipe(
+  Effect.suspend(() => {
+    const missing = missingValue(argv)
+    return missing === undefined
+      ? cliApp(["node", "sturdy", ...argv])
+      : Effect.fail(new CommandFailed({ code: exitCode.codes.Usage, detail: missing }))
+  }).pipe(
     Effect.as(exitCode.codes.Ok),
     Effect.catchAll((error) => {
       if (error instanceof CommandFailed) {

@@ -16,7 +16,8 @@ export const codes = {
   SchemaMismatch: 11,
   BodyIncomplete: 12,
   CircuitOpen: 13,
-  Rejected: 14
+  Rejected: 14,
+  Interrupted: 130
 } as const satisfies Record<ExitCode.Kind, number>
 
 /** @internal */
@@ -36,7 +37,8 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   SchemaMismatch: "the JSON body does not match --schema",
   BodyIncomplete: "the body was cut off mid-way, or is larger than the size limit",
   CircuitOpen: "the circuit breaker for the upstream is open",
-  Rejected: "another policy rejected the call (bulkhead full, rate limiter store unavailable)"
+  Rejected: "another policy rejected the call (bulkhead full, rate limiter store unavailable)",
+  Interrupted: "interrupted by Ctrl-C (SIGINT, 128 + 2); a SIGTERM exits 143 (128 + 15)"
 }
 
 /** @internal */

@@ -135,13 +135,73 @@ export const decode = (text: string): Either.Either<PolicyFile, string> => {
   try {
     return Either.mapLeft(
       Schema.decodeUnknownEither(PolicyFile, { onExcessProperty: "error", errors: "all" })(json),
-      (error) => ParseResult.TreeFormatter.formatErrorSync(error)
+      formatIssues
     )
   } catch (error) {
     if (error instanceof RangeError) return Either.left("too deeply nested to read: not a policy file")
     throw error
   }
 }
+
+/** At most this many problems are listed; the rest are counted. */
+const maxIssues = 5
+
+/**
+ * The problems of a policy file on one line, `path: message` joined with `; `. Schema's own issues are close to
+ * the schema: a union (`retry: false | {...}`) reports each member, an optional field `undefined`, and a type is
+ * the schema's whole TypeScript type. Here a problem is reported at its deepest path only, the members' expectations
+ * are merged (`expected false or an object, actual true`), and a type is named by its kind.
+ */
+export const formatIssues = (error: ParseResult.ParseError): string => {
+  const all = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const meaningful = all.filter((issue) => !/^Expected undefined, actual /.test(issue.message))
+  const issues = meaningful.length === 0 ? all : meaningful
+  // a problem under a path explains the failure of the path itself (a union member that almost matched)
+  const deepest = issues.filter((issue) =>
+    !issues.some((other) =>
+      other.path.length > issue.path.length && issue.path.every((key, index) => other.path[index] === key)
+    )
+  )
+  const byPath = new Map<string, { expected: Array<string>; actual: string | undefined; other: Array<string> }>()
+  for (const issue of deepest) {
+    const path = pathText(issue.path)
+    const entry = byPath.get(path) ?? { expected: [], actual: undefined, other: [] }
+    byPath.set(path, entry)
+    const typed = /^Expected ([\s\S]*), actual ([\s\S]*)$/.exec(issue.message)
+    if (typed === null) {
+      const message = oneLine(issue.message).replace(/^is unexpected, expected: /, "unknown key, expected one of ")
+      if (!entry.other.includes(message)) entry.other.push(message)
+    } else {
+      const expected = kindOf(typed[1])
+      if (!entry.expected.includes(expected)) entry.expected.push(expected)
+      entry.actual = clip(oneLine(typed[2]), 40)
+    }
+  }
+  const lines = [...byPath].map(([path, entry]) => {
+    const parts = [...entry.other]
+    if (entry.expected.length > 0) parts.push(`expected ${entry.expected.join(" or ")}, actual ${entry.actual}`)
+    return `${path}: ${clip(parts.join(", "), 200)}`
+  })
+  const shown = lines.slice(0, maxIssues)
+  if (lines.length > maxIssues) shown.push(`and ${lines.length - maxIssues} more`)
+  return shown.join("; ")
+}
+
+/** `retry.maxAttempts`, `hosts["api.example.com"].retry`; the file itself is `policy`. */
+const pathText = (path: ReadonlyArray<PropertyKey>): string =>
+  path.length === 0 ? "policy" : path.map((key, index) =>
+    typeof key === "number"
+      ? `[${key}]`
+      : /^[A-Za-z_$][\w$]*$/.test(String(key))
+      ? `${index === 0 ? "" : "."}${String(key)}`
+      : `[${JSON.stringify(String(key))}]`
+  ).join("")
+
+/** A schema's description, or what kind of value it is when that description is a whole type. */
+const kindOf = (expected: string): string =>
+  expected.startsWith("{") ? "an object" : expected.length > 60 ? "another value" : expected
+
+const clip = (text: string, length: number): string => text.length <= length ? text : `${text.slice(0, length - 1)}…`
 
 /** @internal The deepest a policy file may nest objects and arrays. */
 export const maxDepth = 32

@@ -8,6 +8,7 @@ import * as Redaction from "@sturdy/http/Redaction"
 import * as SturdyClient from "@sturdy/http/SturdyClient"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -75,7 +76,15 @@ const loadPolicy = (
   )
 }
 
-/** Applies `--retries`, `--timeout` and `--deadline` on top of the policy, keeping it valid where that is obvious. */
+/** The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): the policy refuses longer finite limits. */
+export const maxTimerMillis = 2 ** 31 - 1
+
+/**
+ * Applies `--retries`, `--timeout` and `--deadline` on top of the policy. What the flags derive (a deadline that holds
+ * one attempt, a breaker window that holds two) is kept valid, so a flag that is fine on its own never makes the
+ * policy's defaults invalid: `--timeout none` leaves the attempt unbounded (and the deadline too unless one is set),
+ * and a timeout too long for the default breaker's window (over 12.4 days) turns that breaker off for the call.
+ */
 export const applyFlags = (base: Policy.Options, input: Pick<Input, "retries" | "timeout" | "deadline">) => {
   const options: {
     -readonly [K in keyof Policy.Options]: Policy.Options[K]
@@ -93,10 +102,20 @@ export const applyFlags = (base: Policy.Options, input: Pick<Input, "retries" | 
       options.totalTimeout = Duration.max(Policy.defaults.totalTimeout, timeout)
     }
     const breaker = base.circuitBreaker
-    if (breaker !== false && breaker?.slidingWindow === undefined) {
-      // the breaker's window must hold two attempts; a long --timeout should not make the default invalid
-      const window = Duration.max(Policy.defaults.circuitBreaker.slidingWindow, Duration.times(timeout, 2))
-      options.circuitBreaker = { ...(breaker ?? {}), slidingWindow: window }
+    // without an attempt timeout the breaker's window has nothing to hold: its default stays
+    if (breaker !== false && breaker?.slidingWindow === undefined && Duration.isFinite(timeout)) {
+      // the breaker's window must hold two attempts, and a timer must be able to hold the window
+      const twice = Duration.times(timeout, 2)
+      if (Duration.toMillis(twice) <= maxTimerMillis) {
+        const window = Duration.max(Policy.defaults.circuitBreaker.slidingWindow, twice)
+        options.circuitBreaker = { ...(breaker ?? {}), slidingWindow: window }
+      } else if (breaker === undefined) {
+        // no window can: the default breaker, which one call hardly exercises, is left out (the first line says so)
+        options.circuitBreaker = false
+      } else {
+        // a breaker the policy file configures stays: the policy then says which limit to change
+        options.circuitBreaker = { ...breaker, slidingWindow: Duration.millis(maxTimerMillis) }
+      }
     }
   }
   if (Option.isSome(input.deadline)) {
@@ -109,10 +128,86 @@ export const applyFlags = (base: Policy.Options, input: Pick<Input, "retries" | 
   return options
 }
 
-const parseHeader = (header: string): Either.Either<readonly [string, string], string> => {
+/** A header name: an RFC 9110 token. */
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/**
+ * Parses a `--header NAME:VALUE`. A malformed one is named by its first word at most, and only when more follows
+ * it: `-H "Authorization Bearer …"` (no colon) must not print the credential, nor a lone word that may be one.
+ */
+export const parseHeader = (header: string): Either.Either<readonly [string, string], string> => {
   const colon = header.indexOf(":")
-  if (colon <= 0) return Either.left(`--header "${header}": expected NAME:VALUE`)
-  return Either.right([header.slice(0, colon).trim(), header.slice(colon + 1).trim()] as const)
+  const name = colon === -1 ? "" : header.slice(0, colon).trim()
+  if (headerName.test(name)) return Either.right([name, header.slice(colon + 1).trim()] as const)
+  if (colon !== -1 && name.length === 0) {
+    return Either.left(`--header: expected NAME:VALUE, the name before ":" is empty`)
+  }
+  const first = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,40})\s+\S/.exec(header)
+  return Either.left(
+    first === null
+      ? `--header: expected NAME:VALUE (a name without spaces, then ":")`
+      : `--header "${first[1]} …": expected NAME:VALUE (a name without spaces, then ":")`
+  )
+}
+
+/**
+ * The user's headers, each name once (as first written): a header given twice is sent with both values, combined
+ * as RFC 9110 §5.3 allows (`one, two`; `Cookie` pairs with `; `), as curl and xh send both.
+ */
+export const combineHeaders = (
+  headers: ReadonlyArray<readonly [string, string]>
+): Array<readonly [string, string]> => {
+  const combined = new Map<string, [string, string]>()
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase()
+    const seen = combined.get(lower)
+    if (seen === undefined) combined.set(lower, [name, value])
+    else seen[1] = `${seen[1]}${lower === "cookie" ? "; " : ", "}${value}`
+  }
+  return [...combined.values()]
+}
+
+const findHeader = (headers: ReadonlyArray<readonly [string, string]>, name: string): string | undefined =>
+  headers.find(([candidate]) => candidate.toLowerCase() === name)?.[1]
+
+/**
+ * Where a body that is not UTF-8 text goes: raw, byte for byte (`curl -o -`). By default the process's stdout; a
+ * text body goes through `Console.log` like the rest of the output.
+ */
+export class BinaryOutput extends Context.Reference<BinaryOutput>()("@sturdy/cli/BinaryOutput", {
+  defaultValue: (): (bytes: Uint8Array) => Effect.Effect<void> => (bytes) =>
+    Effect.async<void>((resume) => {
+      // the callback runs once the bytes are handed to the OS (or the write failed: a closed pipe ends here too)
+      process.stdout.write(bytes, () => resume(Effect.void))
+    })
+}) {}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+const isUtf8 = (bytes: Uint8Array): boolean => {
+  try {
+    strictUtf8.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The response headers as `--json` shows them: redacted as a failure's are, by name and by the request's secret
+ * values (a server echoing `Authorization` in `X-Echo` or an API key in `Location`), through the rendering
+ * `@sturdy/http` gives the received response (`Redaction.redactHeaders` alone redacts by name only).
+ */
+const redactedResponseHeaders = (received: Attempt.Received): Record<string, string> => {
+  const toJSON: unknown = (received as Partial<Record<"toJSON", unknown>>).toJSON
+  const rendered: unknown = typeof toJSON === "function" ? toJSON.call(received) : undefined
+  if (typeof rendered === "object" && rendered !== null && "headers" in rendered) {
+    const headers = rendered.headers
+    if (typeof headers === "object" && headers !== null && headers !== received.headers) {
+      return headers as Record<string, string>
+    }
+  }
+  return Redaction.redactHeaders(received.headers)
 }
 
 const isJsonContentType = (contentType: string | undefined): boolean => {
@@ -201,21 +296,30 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     const options = applyFlags(base, input)
     const schema = Option.isSome(input.schema) ? Option.some(yield* schemaFile.load(input.schema.value)) : Option.none()
 
-    let request = HttpClientRequest.make(input.method)(input.url)
+    const given: Array<readonly [string, string]> = []
     for (const header of input.headers) {
       const parsed = parseHeader(header)
       if (Either.isLeft(parsed)) return yield* usage(parsed.left)
-      request = HttpClientRequest.setHeader(request, parsed.right[0], parsed.right[1])
+      given.push(parsed.right)
     }
+    const headers = combineHeaders(given)
+    let request = HttpClientRequest.make(input.method)(input.url)
     if (Option.isSome(input.data)) {
       try {
         JSON.parse(input.data.value)
       } catch (error) {
         return yield* usage(`--data is not valid JSON (${error instanceof Error ? error.message : String(error)})`)
       }
-      request = HttpClientRequest.bodyText(request, input.data.value, "application/json")
+      // JSON unless the user says which JSON (`application/merge-patch+json`, say)
+      request = HttpClientRequest.bodyText(
+        request,
+        input.data.value,
+        findHeader(headers, "content-type") ?? "application/json"
+      )
     }
-    request = HttpClientRequest.acceptJson(request)
+    // the user's headers win over what the command would set, as curl's and HTTPie's do
+    if (findHeader(headers, "accept") === undefined) request = HttpClientRequest.acceptJson(request)
+    for (const [name, value] of headers) request = HttpClientRequest.setHeader(request, name, value)
 
     const policy = yield* Effect.mapError(Policy.make(options), (error) => usage(error.message))
     // every call of the client runs through the policy; each attempt is an `Attempt`, which the transport bounds
@@ -295,13 +399,15 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           url: shownUrl,
           status: done.status,
           // CI logs keep what is printed: cookies and credentials in the response headers are redacted
-          headers: Redaction.redactHeaders(done.received.headers),
+          headers: redactedResponseHeaders(done.received),
           body: encodeBody(done, schema),
           attempts: recorder.rows.map(rowJson),
           elapsedMs: Math.round(elapsed)
         }))
-      } else if (input.method !== "HEAD" && done.received.text.length > 0) {
-        yield* Console.log(done.received.text)
+      } else if (input.method !== "HEAD" && done.received.body.length > 0) {
+        // printed as it came: text through the console, anything else (an image, a gzip file) byte for byte
+        if (isUtf8(done.received.body)) yield* Console.log(done.received.text)
+        else yield* (yield* BinaryOutput)(done.received.body)
       }
       return
     }
