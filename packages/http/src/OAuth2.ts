@@ -65,7 +65,8 @@ export type TokenRejected = internal.TokenRejected
  * The token request failed without an OAuth2 answer: the endpoint could not be reached (`Transport`), answered an
  * unexpected status (`Status`: 5xx, 429 and 408 are retried), or sent a success body without a usable token
  * (`MalformedResponse`: no `access_token`, a token type other than Bearer, or an `expires_in` that is not a finite,
- * positive number of seconds; a numeric string is read).
+ * positive number of seconds; a numeric string is read), or could not be made at all (`InvalidRequest`: a `tokenUrl`
+ * that does not parse; not retried).
  *
  * @example
  * ```ts
@@ -152,7 +153,8 @@ export interface ClientCredentialsOptions {
   /**
    * How long one token request may take, its body included; when it runs out the request fails with
    * `TokenRequestFailed` `Transport` (retried by `retry`). Without it, an endpoint that never answers would hold
-   * every caller waiting for the token.
+   * every caller waiting for the token. A positive duration; anything else (`NaN`, `0`, `"soon"`) throws a
+   * `RangeError` where the request is built (`requestToken`, `clientCredentials`, `layerClientCredentials`).
    *
    * @since 0.2.0
    */

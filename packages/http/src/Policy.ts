@@ -202,7 +202,9 @@ import * as withPolicyInternal from "./internal/withPolicy.js"
 /**
  * Which failures are retried: a predicate over the failure and the number of the attempt that failed (1 for the
  * first), or one entry per tag (`true`, `false` or such a predicate); tags without an entry keep the default
- * ({@link isRetryableByDefault}, or membership in `retry.statuses` for a failure with a status). Safety still
+ * ({@link isRetryableByDefault}, or membership in `retry.statuses` for a failure with a status).
+ * `AuthenticationFailed: true` retries the token endpoint's outages (`Unavailable`) only: refused or unreadable
+ * credentials come back the same (a predicate decides otherwise). Safety still
  * applies: a request that is not safe to repeat is never retried after a failure that may have reached the server,
  * and `retry.methods` still limits which methods retry.
  *

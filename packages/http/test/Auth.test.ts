@@ -515,7 +515,24 @@ describe("Auth", () => {
         ),
         "Malformed"
       ],
-      ["an error Sturdy cannot read", Effect.fail(new Error(`vault sealed (${SECRET})`)), "Unavailable"]
+      ["an error Sturdy cannot read", Effect.fail(new Error(`vault sealed (${SECRET})`)), "Unavailable"],
+      [
+        "a TLS failure reaching the token endpoint (a Sturdy call)",
+        Effect.fail(new HttpFailure.ConnectionError({ method: "POST", url: "https://auth.test/token", reason: "Tls" })),
+        "Unavailable"
+      ],
+      [
+        "a nested token source's own AuthenticationFailed",
+        Effect.fail(
+          new HttpFailure.AuthenticationFailed({
+            method: "POST",
+            url: "https://auth.test/token",
+            reason: "Malformed",
+            detail: "x"
+          })
+        ),
+        "Malformed"
+      ]
     ]
 
     for (const [name, failing, reason] of cases) {
@@ -544,6 +561,25 @@ describe("Auth", () => {
         }))
     }
 
+    it.scoped("a token endpoint that hangs: AuthenticationFailed Unavailable within the attempt's time, never counted", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(Effect.suspend(() => (acquired++, Effect.never)))
+        const { client, seen } = scripted(ok)
+        const call = yield* callThrough(source, client)
+        const started = yield* Clock.currentTimeMillis
+        const exits = yield* call(3)
+        for (const exit of exits) {
+          expect(failureOf(exit)).toMatchObject({ _tag: "AuthenticationFailed", reason: "Unavailable", attempts: 1 })
+          expect(failureOf(exit).message).toContain("no token within the 10s the request had left")
+        }
+        // each call gave up at its attempt timeout (10 s), not the token request's own (30 s); the breaker, which
+        // opens after two counted failures, never saw one
+        expect((yield* Clock.currentTimeMillis) - started).toBe(3_600_000)
+        expect(acquired).toBe(1)
+        expect(seen).toHaveLength(0)
+      }))
+
     it.scoped("retryOn opts an unavailable token source into the Policy's retries", () =>
       Effect.gen(function*() {
         let acquired = 0
@@ -563,6 +599,13 @@ describe("Auth", () => {
         expect(Exit.isSuccess(exit!)).toBe(true)
         expect(acquired).toBe(3)
         expect(seen).toHaveLength(1)
+        // refused credentials come back the same: `true` retries outages only
+        let refused = 0
+        const rejecting = Auth.makeTokenSource(Effect.suspend(() => (refused++, Effect.fail(statusFailure(401)))))
+        const optedIn: Policy.Options = { ...quick, retry: { ...quick.retry, retryOn: { AuthenticationFailed: true } } }
+        const [rejected] = yield* (yield* callThrough(rejecting, client, optedIn))()
+        expect(failureOf(rejected!)).toMatchObject({ _tag: "AuthenticationFailed", reason: "Rejected", attempts: 1 })
+        expect(refused).toBe(1)
       }))
 
     it.scoped("without Sturdy, a token failure is a RequestError whose cause is the AuthenticationFailed", () =>
@@ -570,16 +613,20 @@ describe("Auth", () => {
         const source = Auth.makeTokenSource(Effect.fail(statusFailure(400)))
         const { client } = scripted(ok)
         const error = yield* Effect.flip(
-          Effect.flatMap(HttpClient.HttpClient, (authed) => authed.get("http://api.test/a")).pipe(
-            Effect.provide(
-              Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+          Effect.flatMap(HttpClient.HttpClient, (authed) => authed.get(`http://api.test/a?access_token=${SECRET}`))
+            .pipe(
+              Effect.provide(
+                Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+              )
             )
-          )
         )
         expect(error).toBeInstanceOf(HttpClientError.RequestError)
         expect(error.cause).toBeInstanceOf(HttpFailure.AuthenticationFailed)
         expect(error.cause).toMatchObject({ reason: "Rejected" })
         expect(error.message).toContain("credentials refused")
+        // the platform prints the request's URL in the message and its JSON: a secret parameter is redacted there too
+        expect(error.message).not.toContain(SECRET)
+        expect(JSON.stringify(error.toJSON())).not.toContain(SECRET)
       }))
   })
 

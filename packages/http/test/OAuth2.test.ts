@@ -234,6 +234,26 @@ describe("OAuth2", () => {
         yield* Fiber.interrupt(unlimited)
       }))
 
+    it("a timeout that is not a positive duration is refused where the request is built", () => {
+      for (const timeout of [Number.NaN, 0, -5, "soon"]) {
+        expect(() => OAuth2.requestToken({ ...options, timeout: timeout as Duration.DurationInput })).toThrow(
+          /OAuth2: timeout must be a positive duration/
+        )
+      }
+    })
+
+    it.effect("a token URL that does not parse is InvalidRequest, not retried, and Rejected for the layers", () =>
+      Effect.gen(function*() {
+        const { layer, seen } = tokenEndpoint(() => granted())
+        const error = yield* Effect.flip(
+          OAuth2.requestToken({ ...options, tokenUrl: "http//missing-colon/token" }).pipe(Effect.provide(layer))
+        )
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "InvalidRequest" })
+        expect(error.message).toContain("check tokenUrl")
+        expect(OAuth2.isRetryable(error)).toBe(false)
+        expect(seen).toHaveLength(0)
+      }))
+
     it.effect("no error message contains the client secret", () =>
       Effect.gen(function*() {
         const bodies = [json(400, { error: "invalid_client" }), json(200, {}), json(503, {}), new Response("x")]

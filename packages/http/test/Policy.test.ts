@@ -104,7 +104,11 @@ describe("Policy", () => {
           () => HttpBody.stream(Stream.make(new TextEncoder().encode("abcdef"))),
           () => HttpBody.raw(Readable.from([Buffer.from("abcdef")])),
           () => HttpBody.raw(new ReadableStream({ start: (controller) => controller.close() })),
-          () => HttpBody.raw({ async *[Symbol.asyncIterator]() {} })
+          () => HttpBody.raw({ async *[Symbol.asyncIterator]() {} }),
+          () =>
+            HttpBody.raw((function*() {
+              yield new TextEncoder().encode("abcdef")
+            })())
         ]
         const hedged: Policy.Options = { ...quick, hedging: { delay: "100 millis", maxHedges: 2 } }
         for (const options of [quick, hedged]) {
@@ -2138,9 +2142,14 @@ describe("Policy.withPolicy (client → client)", () => {
         "GET /reset": FaultScript.reset("beforeHeaders"),
         "GET /down": FaultScript.status(503)
       })
-      const reset = yield* runVirtual(Policy.withPolicy(scripted.client, yield* Policy.make(fast)).get(`${base}/reset`))
+      const reset = yield* runVirtual(
+        Policy.withPolicy(scripted.client, yield* Policy.make(fast)).get(`${base}/reset?api_key=k-secret-42`)
+      )
       const resetError = failureOf(reset)
       expect(resetError._tag === "RequestError" && resetError.reason).toBe("Transport")
+      // the platform prints the request's URL in the message and the JSON: its secret parameter is redacted
+      expect(resetError.message).not.toContain("k-secret-42")
+      expect(JSON.stringify(resetError.toJSON())).not.toContain("k-secret-42")
       expect((resetError.cause as HttpFailure.HttpFailure)._tag).toBe("ConnectionError")
       expect(Policy.attemptsOf(resetError.cause as HttpFailure.HttpFailure)).toBe(3)
 

@@ -156,6 +156,18 @@ describe("Redaction", () => {
     expect(Redaction.redactText(messages[0]!)).toBe(messages[0])
   })
 
+  it("keeps prose after a lower-case scheme word, and still redacts what looks like a credential there", () => {
+    const prose = [
+      "the token endpoint could not be reached",
+      "the bearer token is not a compact JWT (three dot-separated parts)",
+      "no token within the 10s the request had left",
+      "the token endpoint answered with an unreadable token response"
+    ]
+    for (const text of prose) expect(Redaction.redactText(text)).toBe(text)
+    expect(Redaction.redactText("sent bearer eyJhbGciOi.x9 by mistake")).toBe("sent bearer <redacted> by mistake")
+    expect(Redaction.redactText("Authorization was Bearer abc")).toBe("Authorization was Bearer <redacted>")
+  })
+
   it("redacts header-like lines in free text", () => {
     const text = Redaction.redactText("GET /x HTTP/1.1\r\nX-Api-Key: k-123\r\nAccept: */*\r\nCookie: sid=abc")
     expect(text).toBe("GET /x HTTP/1.1\r\nX-Api-Key: <redacted>\r\nAccept: */*\r\nCookie: <redacted>")

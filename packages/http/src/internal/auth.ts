@@ -4,6 +4,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -494,6 +495,8 @@ export const makeTokenSource = <E, R>(
     const context = yield* Effect.context<R>()
     const skewMillis = Duration.toMillis(options?.expirySkew ?? Duration.seconds(30))
     const state = yield* Ref.make<TokenState<E>>({ cached: Option.none(), inflight: Option.none() })
+    // the cached token, mirrored for a read without an effect (`freshTokenOf`)
+    let latest: CachedToken | undefined
 
     const cache = (token: Auth.AccessToken, now: number): CachedToken => ({
       token,
@@ -509,10 +512,11 @@ export const makeTokenSource = <E, R>(
         Effect.interruptible,
         Effect.onExit((exit) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            Ref.update(state, (current) => ({
-              cached: Exit.isSuccess(exit) ? Option.some(cache(exit.value, now)) : current.cached,
-              inflight: Option.none()
-            })))
+            Ref.update(state, (current) => {
+              const cached = Exit.isSuccess(exit) ? Option.some(cache(exit.value, now)) : current.cached
+              latest = Option.getOrUndefined(cached)
+              return { cached, inflight: Option.none() }
+            }))
         ),
         Effect.intoDeferred(deferred),
         // the refresh runs in the source's scope: interrupting the caller that started it does not fail the others
@@ -548,12 +552,15 @@ export const makeTokenSource = <E, R>(
     )
 
     const invalidate = (stale: Auth.AccessToken): Effect.Effect<void> =>
-      Ref.update(state, (current) =>
-        Option.isSome(current.cached) && current.cached.value.token === stale
-          ? { ...current, cached: Option.none() }
-          : current)
+      Ref.update(state, (current) => {
+        if (Option.isNone(current.cached) || current.cached.value.token !== stale) return current
+        latest = undefined
+        return { ...current, cached: Option.none() }
+      })
 
-    return { get, invalidate }
+    const source: Auth.TokenSource<E> = { get, invalidate }
+    freshTokenOf.set(source, (now) => latest !== undefined && isFresh(latest, now) ? latest.token : undefined)
+    return source
   })
 
 /** @internal */
@@ -606,9 +613,13 @@ const reasonOf = (error: unknown): CredentialFailureReason => {
     const reason = error[credentialFailureReason]
     if (reason === "Rejected" || reason === "Unavailable" || reason === "Malformed") return reason
   }
-  // a token source that calls its endpoint through Sturdy fails with the endpoint's own failure
+  // A token source that calls its endpoint through Sturdy fails with the endpoint's own failure: a 4xx refused the
+  // client, an unreadable answer is no token, and everything else (a connection, TLS, a deadline, a 5xx) means the
+  // endpoint gave no answer.
   if (HttpFailure.isHttpFailure(error)) {
-    return HttpFailure.isTransient(error) ? "Unavailable" : malformedAnswers.has(error._tag) ? "Malformed" : "Rejected"
+    if (error._tag === "AuthenticationFailed") return error.reason
+    if (error._tag === "ClientError") return "Rejected"
+    return malformedAnswers.has(error._tag) ? "Malformed" : "Unavailable"
   }
   // an error Sturdy cannot read: as a failed token request, which the source may succeed with later
   return "Unavailable"
@@ -660,7 +671,7 @@ export const asHttpClientErrors = <E, R>(
             const failure = authenticationFailed(request, error)
             return Effect.fail(
               new HttpClientError.RequestError({
-                request: redactRequest(request, ["authorization"], []),
+                request: redactRequest(Redaction.requestForError(request), ["authorization"], []),
                 reason: "Transport",
                 cause: failure,
                 description: failure.message
@@ -670,6 +681,43 @@ export const asHttpClientErrors = <E, R>(
       ),
     inner.preprocess
   )
+}
+
+// The fresh token a source made by `makeTokenSource` holds, read without waiting: the layers only bound a wait.
+const freshTokenOf = new WeakMap<object, (now: number) => Auth.AccessToken | undefined>()
+
+class TokenWaitTimedOut extends Data.TaggedError("TokenWaitTimedOut")<{ readonly timeout: Duration.Duration }> {
+  override get message() {
+    return `no token within the ${Duration.format(this.timeout)} the request had left`
+  }
+  get [credentialFailureReason](): CredentialFailureReason {
+    return "Unavailable"
+  }
+}
+
+/**
+ * A source's token, waited for no longer than the request's deadline allows (`Deadline.remaining`), so that a token
+ * endpoint that hangs fails the request as `AuthenticationFailed` `Unavailable` (never sent, not counted) rather than
+ * as the attempt's `Timeout`; a transport that enforces the deadline itself arms no timer, so without this bound a
+ * request would wait for the token past its deadline. The wait ends a millisecond before the deadline, so that it
+ * fires before an attempt timer armed for the same instant.
+ */
+const tokenWithinDeadline = <E>(
+  source: Auth.TokenSource<E>
+): Effect.Effect<Auth.AccessToken, E | TokenWaitTimedOut> => {
+  const fresh = freshTokenOf.get(source)
+  return Effect.clockWith((clock) => {
+    const token = fresh?.(clock.unsafeCurrentTimeMillis())
+    if (token !== undefined) return Effect.succeed(token)
+    return Effect.flatMap(Deadline.remaining, (left) => {
+      if (Option.isNone(left)) return source.get
+      const millis = Math.max(0, Duration.toMillis(left.value) - 1)
+      return Effect.timeoutFail(source.get, {
+        duration: Duration.millis(millis),
+        onTimeout: () => new TokenWaitTimedOut({ timeout: left.value })
+      })
+    })
+  })
 }
 
 /** @internal */
@@ -684,8 +732,12 @@ export const layerBearerFrom = <E, R>(
       const tokens = yield* source
       // a second 401 is the API's answer, handed on as it is (a `ClientError` 401 to an `Attempt`), as with a
       // static credential: folded into a `RequestError` it would read as a transport failure and be retried
-      const authenticator: Authenticator<E, never, never> = {
-        ...sourceAuthenticator(tokens),
+      const bounded: Auth.TokenSource<E | TokenWaitTimedOut> = {
+        get: tokenWithinDeadline(tokens),
+        invalidate: tokens.invalidate
+      }
+      const authenticator: Authenticator<E | TokenWaitTimedOut, never, never> = {
+        ...sourceAuthenticator(bounded),
         refusedAgain: Effect.succeed
       }
       return asHttpClientErrors(authenticateWith(client, authenticator, options))

@@ -34,8 +34,8 @@ export const isIdempotent = (request: HttpClientRequest.HttpClientRequest): bool
   idempotentMethods.has(request.method) || hasKey(request)
 
 /**
- * Whether a body can be sent again: a `Stream` body, or a raw body that is a Node `Readable`, a web `ReadableStream`
- * or an async iterable, is read once by the first send (a second gets nothing, or an empty body), as fetch, OkHttp's
+ * Whether a body can be sent again: a `Stream` body, or a raw body that is a Node `Readable`, a web `ReadableStream`,
+ * an async iterable or an iterator (a generator), is read once by the first send (a second gets nothing, or an empty body), as fetch, OkHttp's
  * one-shot bodies, got and undici's `RetryHandler` all hold.
  *
  * @internal
@@ -45,8 +45,10 @@ export const isRepeatableBody = (body: HttpBody.HttpBody): boolean => {
   if (body._tag !== "Raw") return true
   const raw: unknown = body.body
   if (typeof raw !== "object" || raw === null) return true
+  // an iterator (a generator's, say) is consumed by the first send too; an array is iterable but no iterator
   return !(typeof (raw as { pipe?: unknown }).pipe === "function" ||
     typeof (raw as { getReader?: unknown }).getReader === "function" ||
+    typeof (raw as { next?: unknown }).next === "function" ||
     Symbol.asyncIterator in raw)
 }
 

@@ -61,7 +61,7 @@ export class TokenRejected extends Schema.TaggedError<TokenRejected>("@sturdy/ht
 export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
   "@sturdy/http/OAuth2/TokenRequestFailed"
 )("TokenRequestFailed", {
-  reason: Schema.Literal("Transport", "Status", "MalformedResponse"),
+  reason: Schema.Literal("Transport", "Status", "MalformedResponse", "InvalidRequest"),
   status: Schema.optional(Schema.Number),
   detail: Schema.String
 }) {
@@ -73,6 +73,8 @@ export class TokenRequestFailed extends Schema.TaggedError<TokenRequestFailed>(
         return `the token endpoint answered ${this.status}: ${this.detail}`
       case "MalformedResponse":
         return `the token endpoint answered with an unreadable token response: ${this.detail}`
+      case "InvalidRequest":
+        return `the token request could not be made (check tokenUrl): ${this.detail}`
     }
   }
   get [auth.credentialFailureReason](): auth.CredentialFailureReason {
@@ -125,8 +127,12 @@ const formEncode = (value: string): string => encodeURIComponent(value).replace(
 
 const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
 
+// a token URL that does not parse, or a body that does not encode, fails the same way every time: not an outage
 const transportFailure = (error: HttpClientError.HttpClientError): TokenRequestFailed =>
-  new TokenRequestFailed({ reason: "Transport", detail: Redaction.redactText(error.description ?? error.reason) })
+  new TokenRequestFailed({
+    reason: error._tag === "RequestError" && error.reason !== "Transport" ? "InvalidRequest" : "Transport",
+    detail: Redaction.redactText(error.description ?? error.reason)
+  })
 
 const readJson = (response: HttpClientResponse.HttpClientResponse) =>
   Effect.flatMap(
@@ -184,8 +190,17 @@ const toAccessToken = (
 /** @internal */
 export const defaultTimeout: Duration.Duration = Duration.seconds(30)
 
-const timeoutOf = (options: OAuth2.ClientCredentialsOptions): Duration.Duration =>
-  options.timeout === undefined ? defaultTimeout : Duration.decode(options.timeout)
+// checked when the request is built, as `Backoff` checks its options: a NaN or zero would fail every token request
+// at once ("no answer within 0"), read as an outage
+const timeoutOf = (options: OAuth2.ClientCredentialsOptions): Duration.Duration => {
+  if (options.timeout === undefined) return defaultTimeout
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(options.timeout))
+  if (decoded === undefined || !(Duration.toMillis(decoded) > 0)) {
+    const shown = typeof options.timeout === "number" ? ` (got ${options.timeout})` : ""
+    throw new RangeError(`OAuth2: timeout must be a positive duration, Duration.infinity for none${shown}`)
+  }
+  return decoded
+}
 
 // a token endpoint that never answers would otherwise hold every caller waiting for the refresh
 const noAnswer = (timeout: Duration.Duration): TokenRequestFailed =>

@@ -98,6 +98,9 @@ export const retryOnWith = (
   return (failure, attempt) => {
     const entry = retryOn[failure._tag]
     if (entry === undefined) return fallback(failure)
+    // credentials refused or unreadable come back the same however often they are asked for: `true` means the
+    // token endpoint's outages only
+    if (entry === true && failure._tag === "AuthenticationFailed") return failure.reason === "Unavailable"
     if (typeof entry === "boolean") return entry
     return (entry as (failure: HttpFailure.HttpFailure, attempt: number) => boolean)(failure, attempt)
   }

@@ -1,5 +1,6 @@
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as ClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
@@ -318,6 +319,17 @@ const redactUrlOnly = (url: string | URL): string => {
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}${search}`
 }
 
+/**
+ * The request a Sturdy-built `RequestError` carries: its URL with secret query parameters redacted (and user info and
+ * fragment dropped), so that the platform's message and `toJSON`, which print the request's URL, show no secret.
+ *
+ * @internal
+ */
+export const requestForError = (request: HttpClientRequest.HttpClientRequest): HttpClientRequest.HttpClientRequest => {
+  const url = redactRequestUrl(request)
+  return ClientRequest.setUrlParams(ClientRequest.setUrl(request, url), [])
+}
+
 /** @internal */
 export const redactUrl = (url: string | URL, secrets: ReadonlyArray<string> = noSecrets): string =>
   redactValues(redactUrlOnly(url), secrets)
@@ -379,7 +391,16 @@ export const redactHeaders = (
 const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+)/g
 const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|[^\s&;,"<>]+)/g
 const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
-const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+[A-Za-z0-9._~+/=-]+/gi
+const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
+
+// A scheme written as in a header (`Bearer`, `BASIC`) is followed by a credential, whatever it looks like; after a
+// lower-case word it must look like one, or prose would be redacted ("the bearer token is…", "the token endpoint"):
+// at least 8 characters with a digit or a symbol tokens carry, or 20 and more of anything. (Registered secrets are
+// found by value whatever they look like.)
+const isCapitalized = (word: string): boolean => word[0] !== word[0]!.toLowerCase()
+
+const looksLikeCredential = (word: string): boolean =>
+  word.length >= 20 || (word.length >= 8 && /[0-9._~+/=-]/.test(word))
 
 // a URL redacted before (a failure's message, redacted again for a log line) keeps its `<redacted>` values whole
 const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
@@ -400,8 +421,8 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
         (match, start: string, name: string, colon: string) =>
           isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
       )
-      .replace(bearerPattern, (_, scheme: string) =>
-        `${scheme} ${placeholder}`),
+      .replace(bearerPattern, (match, scheme: string, credential: string) =>
+        isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match),
     secrets
   )
 

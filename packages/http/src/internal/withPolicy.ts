@@ -7,6 +7,7 @@ import { dual } from "effect/Function"
 import type * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
 import * as attempt from "./attempt.js"
+import * as redaction from "./redaction.js"
 
 // Statuses whose response may not carry a body (the Fetch standard's null body statuses).
 const nullBodyStatuses = new Set([101, 103, 204, 205, 304])
@@ -82,7 +83,7 @@ export const withPolicy = dual<
               }
               return Effect.fail(
                 new HttpClientError.RequestError({
-                  request,
+                  request: redaction.requestForError(request),
                   reason: "Transport",
                   cause: failure,
                   description: failure.message
