@@ -469,6 +469,25 @@ describe("Auth", () => {
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       }))
 
+    it.scoped("a 401 whose refresh then fails is the API's answer: the request was sent (a ClientError 401)", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.suspend(() =>
+            ++acquired === 1
+              ? Effect.succeed({ token: Redacted.make("token-1"), expiresAt: Option.none() })
+              : Effect.fail(statusFailure(503))
+          )
+        )
+        const { client, seen } = scripted(() => new Response("revoked", { status: 401 }))
+        const [exit] = yield* (yield* callThrough(source, client))()
+        const failure = failureOf(exit!)
+        expect(failure).toMatchObject({ _tag: "ClientError", status: 401, attempts: 1 })
+        expect(HttpFailure.mayHaveReachedServer(failure as HttpFailure.HttpFailure)).toBe(true)
+        expect(seen).toHaveLength(1)
+        expect(acquired).toBe(2)
+      }))
+
     it.scoped("without Sturdy, a second 401 is handed on as the response, as with a static credential", () =>
       Effect.gen(function*() {
         const source = Auth.makeTokenSource(Effect.succeed({ token: Redacted.make("t"), expiresAt: Option.none() }))

@@ -107,6 +107,8 @@ interface Authenticator<E, R, U> {
   readonly refusedAgain: (
     response: HttpClientResponse.HttpClientResponse
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, U>
+  // when the refresh after a 401 fails: the 401 is the answer (the request was sent), rather than the token failure
+  readonly answerWhenRefreshFails?: boolean
 }
 
 /** @internal */
@@ -345,15 +347,25 @@ const authenticateWith = <E, R, E2, R2, U>(
             if (!idempotency.isRepeatableBody(request.body)) {
               return Effect.as(first.invalidate.value, response)
             }
+            const replay = (second: Attached) =>
+              Effect.flatMap(send(second.request), (replayed) =>
+                replayed.status === 401 ? authenticator.refusedAgain(replayed) : Effect.succeed(replayed))
+            if (authenticator.answerWhenRefreshFails === true) {
+              // the 401 stays unread until the refresh is known: if it fails, the caller gets the 401 whole
+              return first.invalidate.value.pipe(
+                Effect.zipRight(Effect.option(authenticator.attach(request))),
+                Effect.flatMap(Option.match({
+                  onNone: () =>
+                    Effect.succeed(response),
+                  onSome: (second) =>
+                    Effect.zipRight(discardBody(response), replay(second))
+                }))
+              )
+            }
             return discardBody(response).pipe(
               Effect.zipRight(first.invalidate.value),
               Effect.zipRight(authenticator.attach(request)),
-              Effect.flatMap((second) =>
-                send(second.request)
-              ),
-              Effect.flatMap((replayed) =>
-                replayed.status === 401 ? authenticator.refusedAgain(replayed) : Effect.succeed(replayed)
-              )
+              Effect.flatMap(replay)
             )
           }))
       }))
@@ -738,7 +750,8 @@ export const layerBearerFrom = <E, R>(
       }
       const authenticator: Authenticator<E | TokenWaitTimedOut, never, never> = {
         ...sourceAuthenticator(bounded),
-        refusedAgain: Effect.succeed
+        refusedAgain: Effect.succeed,
+        answerWhenRefreshFails: true
       }
       return asHttpClientErrors(authenticateWith(client, authenticator, options))
     })
