@@ -8,8 +8,10 @@
  * records by their `at`), and a reader re-bases another process's record on its own Clock from the age Redis
  * measured, so the pause is shared as a duration. The key lives for the pause plus 60 s; an open-until-reset
  * record for 60 s, as `reset` is local and a lasting record would open every process started later. The probe
- * slots are `<prefix>{<key>}:probes`, the expiry (Redis's clock) of each slot held: a slot of a process that died
- * is given back `probeLease` after it was granted, however often the others probe. Reads of every key in use are
+ * slots are `<prefix>{<key>}:probes`, each slot held as its expiry (Redis's clock) and its probe's token: a probe
+ * gives back its own slot, and nothing once its lease ran out; a slot of a process that died is given back
+ * `probeLease` after it was granted, however often the others probe; a previous version's counter is read as that
+ * many slots expiring with the key. Reads of every key in use are
  * one script per `syncInterval` (keys of several upstreams sit in different hash slots: on a Redis Cluster, give
  * the layer a single node or a proxy). The connection sends nothing while it is down; breakers then run on their
  * local state and resume sharing when Redis answers (see `CircuitBreakerStore`).

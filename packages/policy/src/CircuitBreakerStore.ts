@@ -22,9 +22,11 @@
  *   ends the pause within the publish's and the read's transit times (each under `timeout`) after the opener, and
  *   never earlier, whatever the skew between their clocks; probe leases run on Redis's clock.
  * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (each
- *   slot with its own lease in the store), so the fleet sends `halfOpenMaxProbes` probes, not one per process; a
- *   process that gets no slot answers `CircuitOpen`. A probe that closes its breaker publishes `Closed` and the
- *   others close within `syncInterval`. `successThreshold` counts the probes of one process.
+ *   slot with its own lease in the store, named by its probe's token), so the fleet sends `halfOpenMaxProbes`
+ *   probes, not one per process; a process that gets no slot answers `CircuitOpen`. A probe gives back its own
+ *   slot, and nothing once its lease ran out, so probes within their lease are never more than the limit. A probe
+ *   that closes its breaker publishes `Closed` and the others close within `syncInterval`. `successThreshold`
+ *   counts the probes of one process.
  * - Consecutive failures and failure rates are counted per process (each breaker decides to open from its own
  *   calls); only the transitions are shared. `isolate` and `reset` stay local.
  * - When the store fails or takes longer than `timeout`, each breaker goes on alone on its local state (fail-open
@@ -95,7 +97,10 @@ export declare namespace CircuitBreakerStore {
 
   /**
    * Asks for one of `limit` probe slots of `key`, held for `leaseMillis` at most (each slot its own lease). `now`
-   * is the caller's Clock time, which the memory store's leases run on; Redis uses its own clock.
+   * is the caller's Clock time, which the memory store's leases run on; Redis uses its own clock. `token` names the
+   * slot, unique in the fleet per acquisition (a breaker's: a random id and a counter): `releaseProbe(key, token)`
+   * then frees exactly that slot (a store ignoring it still works, with the release of its own choosing). The same
+   * token again while its slot is held is granted again without taking a second slot.
    *
    * @since 0.1.0
    * @category models
@@ -105,12 +110,18 @@ export declare namespace CircuitBreakerStore {
     readonly limit: number
     readonly leaseMillis: number
     readonly now: number
+    readonly token?: string | undefined
   }
 
   /**
    * A store implementation. `publish` keeps the newer record (the memory store: the later `at`) and frees the
-   * key's probe slots; `read` answers one record (or `undefined`) per key; `releaseProbe` gives back the slot of
-   * `key` granted last, so the older ones (a dead process's among them) keep their own lease.
+   * key's probe slots; `read` answers one record (or `undefined`) per key. `releaseProbe(key, token)` gives back
+   * the slot `token` named when it was acquired, and nothing when that slot is gone (its lease ran out, or a
+   * transition freed it): a probe that outlived its lease never frees another's slot. Without a token, it gives
+   * back the oldest slot this store granted without one (the slots left are the latest granted, so every caller
+   * still probing keeps a slot that lasts as long as its own); another store's slots, a dead process's among them,
+   * keep their own lease. Breakers always name their slots; a store written before tokens (a `releaseProbe` of
+   * one parameter) still type-checks and works, with its own release.
    *
    * @since 0.1.0
    * @category models
@@ -121,7 +132,7 @@ export declare namespace CircuitBreakerStore {
       keys: ReadonlyArray<string>
     ) => Effect.Effect<ReadonlyArray<Record | undefined>, CircuitBreakerStoreError>
     readonly acquireProbe: (request: ProbeRequest) => Effect.Effect<boolean, CircuitBreakerStoreError>
-    readonly releaseProbe: (key: string) => Effect.Effect<void, CircuitBreakerStoreError>
+    readonly releaseProbe: (key: string, token?: string | undefined) => Effect.Effect<void, CircuitBreakerStoreError>
     /** Defaults for the breakers built on this store, `Policy`'s included (their own options win). */
     readonly sync?: SyncOptions | undefined
   }

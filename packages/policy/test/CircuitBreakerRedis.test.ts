@@ -110,17 +110,56 @@ describeWithRedis("CircuitBreakerRedis", () => {
   it.live("a probe slot of a process that died comes back after probeLease while others keep probing", () =>
     Effect.gen(function*() {
       const redis = yield* startRedisServer
+      const dead = yield* storeOn(redis)
       const store = yield* storeOn(redis)
       const probe = { key: "api", limit: 2, leaseMillis: 200, now: 0 }
-      expect(yield* store.acquireProbe(probe)).toBe(true) // a process takes a slot and dies
+      expect(yield* dead.acquireProbe(probe)).toBe(true) // a process takes a slot and dies
       yield* Effect.sleep("120 millis")
       // another process probes (a slot taken and given back) before the dead slot's lease ends
-      expect(yield* store.acquireProbe(probe)).toBe(true)
-      yield* store.releaseProbe("api")
+      expect(yield* store.acquireProbe({ ...probe, token: "live" })).toBe(true)
+      yield* store.releaseProbe("api", "live")
       yield* Effect.sleep("120 millis")
       // 240 ms after the dead grant: both slots are free again
       expect([yield* store.acquireProbe(probe), yield* store.acquireProbe(probe)]).toEqual([true, true])
       expect(yield* store.acquireProbe(probe)).toBe(false)
+    }).pipe(Effect.scoped))
+
+  it.live("a release frees the caller's own slot: a probe within its lease keeps it while the others come and go", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = yield* storeOn(redis)
+      const probe = (token: string, leaseMillis: number) =>
+        store.acquireProbe({ key: "api", limit: 2, leaseMillis, now: 0, token })
+      // a's lease is short; b probes for long, granted after a
+      expect([yield* probe("a, short", 100), yield* probe("b: long", 60_000)]).toEqual([true, true])
+      yield* store.releaseProbe("api", "a, short") // a's probe ends: its own slot, not b's (granted last)
+      yield* Effect.sleep("150 millis")
+      // b still probes: one slot is left, not two
+      expect([yield* probe("c", 60_000), yield* probe("d", 60_000)]).toEqual([true, false])
+      yield* store.releaseProbe("api", "a, short") // again, and after its lease: nothing
+      expect(yield* probe("d", 60_000)).toBe(false)
+      yield* store.releaseProbe("api", "b: long")
+      expect(yield* probe("d", 60_000)).toBe(true)
+    }).pipe(Effect.scoped))
+
+  it.live("rolling upgrade: a previous version's probe counter is that many slots, expiring with the key", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = yield* storeOn(redis)
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis({ host: redis.host, port: redis.port })),
+        (client) => Effect.sync(() => client.disconnect())
+      )
+      // two processes of the previous version hold both slots (INCR + PEXPIRE)
+      yield* Effect.promise(() => client.set("test:{api}:probes", "2", "PX", 200))
+      const probe = (limit: number) => store.acquireProbe({ key: "api", limit, leaseMillis: 60_000, now: 0 })
+      expect(yield* probe(2)).toBe(false)
+      expect(yield* probe(3)).toBe(true)
+      expect(yield* probe(3)).toBe(false)
+      // the old slots end when the old key would have: the new slot stays
+      yield* Effect.sleep("250 millis")
+      expect([yield* probe(3), yield* probe(3), yield* probe(3)]).toEqual([true, true, false])
+      expect(yield* pttl(redis, "test:{api}:probes")).toBeGreaterThan(59_000)
     }).pipe(Effect.scoped))
 
   it.live("an open-until-reset record is shared as such, kept 60 s in Redis", () =>

@@ -62,7 +62,7 @@ const switchable = () => {
     publish: (key, record) => guard(key, memory.publish(key, record)),
     read: (keys) => guard(keys[0] ?? "", memory.read(keys)),
     acquireProbe: (request) => guard(request.key, memory.acquireProbe(request)),
-    releaseProbe: (key) => guard(key, memory.releaseProbe(key))
+    releaseProbe: (key, token) => guard(key, memory.releaseProbe(key, token))
   }
   return { store, state }
 }
@@ -187,27 +187,102 @@ describe("CircuitBreakerStore", () => {
   it.effect("memory store: a dead process's probe slot comes back after its lease while others keep probing", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()
-      const probe = (now: number) => store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now })
-      expect(yield* probe(0)).toBe(true) // a process takes a slot and dies
+      const probe = (now: number, token: string) =>
+        store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now, token })
+      expect(yield* probe(0, "dead")).toBe(true) // a process takes a slot and dies
       // another process probes every 400 ms, each probe taking a slot and giving it back
       for (let now = 400; now <= 2_000; now += 400) {
-        expect(yield* probe(now)).toBe(true)
-        yield* store.releaseProbe("api")
+        expect(yield* probe(now, `live${now}`)).toBe(true)
+        yield* store.releaseProbe("api", `live${now}`)
       }
       // the dead slot's lease ended at 1 s: both slots are free
-      expect([yield* probe(2_000), yield* probe(2_000), yield* probe(2_000)]).toEqual([true, true, false])
+      expect([yield* probe(2_000, "x"), yield* probe(2_000, "y"), yield* probe(2_000, "z")]).toEqual([
+        true,
+        true,
+        false
+      ])
     }))
 
-  it.effect("memory store: a release gives back the slot granted last, the older ones keep their lease", () =>
+  // A..E each hold at most one probe; limit 2, lease 1 s. A release used to free the slot granted last: A's took
+  // B's, B's took C's, and C was left on A's slot, which ends at 1 s, so D and E both got one while C probed.
+  const probers = (store: CircuitBreakerStore.CircuitBreakerStore.Service, tokens: boolean) =>
+    Effect.gen(function*() {
+      const inFlight = new Set<string>()
+      const take = (who: string, now: number) =>
+        Effect.map(
+          store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now, ...(tokens ? { token: who } : {}) }),
+          (granted) => granted && inFlight.add(who) !== undefined
+        )
+      const give = (who: string) =>
+        Effect.zipRight(store.releaseProbe("api", tokens ? who : undefined), Effect.sync(() => inFlight.delete(who)))
+      expect([yield* take("A", 0), yield* take("B", 100)]).toEqual([true, true])
+      yield* give("A")
+      expect(yield* take("C", 200)).toBe(true)
+      yield* give("B")
+      // t = 1050: C is within its lease (to 1.2 s), one slot is left
+      expect([yield* take("D", 1_050), yield* take("E", 1_050)]).toEqual([true, false])
+      expect([...inFlight].sort()).toEqual(["C", "D"])
+    })
+
+  it.effect("memory store: a release frees the caller's own slot, so probes within their lease never pass the limit", () =>
+    Effect.gen(function*() {
+      yield* probers(CircuitBreakerStore.makeMemory(), true)
+      // without tokens: the oldest slot granted without one goes, the latest granted stay
+      yield* probers(CircuitBreakerStore.makeMemory(), false)
+    }))
+
+  it.effect("memory store: a probe that outlived its lease gives back nothing, not the slot of the next prober", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()
-      const probe = (now: number) => store.acquireProbe({ key: "api", limit: 2, leaseMillis: 1_000, now })
-      expect([yield* probe(0), yield* probe(500)]).toEqual([true, true])
-      yield* store.releaseProbe("api")
-      // the slot granted at 0 is held until 1 s, one more fits meanwhile
-      expect([yield* probe(999), yield* probe(999)]).toEqual([true, false])
-      yield* store.releaseProbe("api")
-      expect([yield* probe(1_000), yield* probe(1_000), yield* probe(1_000)]).toEqual([true, true, false])
+      const probe = (now: number, token: string) =>
+        store.acquireProbe({ key: "api", limit: 1, leaseMillis: 300, now, token })
+      expect(yield* probe(0, "a")).toBe(true)
+      expect(yield* probe(299, "b")).toBe(false)
+      expect(yield* probe(350, "b")).toBe(true) // a's lease ran out
+      expect(yield* probe(350, "b")).toBe(true) // the same token again: its slot, not a second one
+      yield* store.releaseProbe("api", "a") // a's probe ends
+      expect(yield* probe(400, "c")).toBe(false) // b is still probing
+      yield* store.releaseProbe("api", "b")
+      expect(yield* probe(400, "c")).toBe(true)
+    }))
+
+  it.scoped("fleet, halfOpenMaxProbes 1: a probe that outlived its lease ends without freeing the next probe's slot", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const build = CircuitBreakerStore.makeRegistry({
+        // two successes close a breaker: b's probe leaves the breakers half-open (a transition frees every slot)
+        breaker: {
+          consecutiveFailures: 1,
+          breakDuration: Schedule.spaced("1 second"),
+          halfOpenMaxProbes: 1,
+          successThreshold: 2
+        },
+        probeLease: "300 millis"
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      const [a, b, c] = [yield* build, yield* build, yield* build]
+      for (const r of [b, c]) yield* call(r, "api", ok)
+      yield* call(a, "api", failing)
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(c, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("1 second")
+      // a probes and hangs past its lease; b probes once the lease ran out
+      const aDone = yield* Deferred.make<void>()
+      const bDone = yield* Deferred.make<void>()
+      const pa = yield* Effect.fork(call(a, "api", Effect.as(Deferred.await(aDone), "ok")))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("350 millis")
+      const pb = yield* Effect.fork(call(b, "api", Effect.as(Deferred.await(bDone), "ok")))
+      yield* Effect.yieldNow()
+      // a's probe ends (an interruption, say: it changes nothing) and gives back no slot: b's is still taken
+      yield* Fiber.interrupt(pa)
+      expect(yield* call(c, "api", ok)).toBe("CircuitOpen")
+      // b's probe ends and frees its own slot: c may probe at once
+      yield* Deferred.succeed(bDone, undefined)
+      expect(yield* Fiber.join(pb)).toBe("Success")
+      yield* Effect.yieldNow()
+      expect(yield* call(c, "api", ok)).toBe("Success")
+      yield* Deferred.succeed(aDone, undefined)
     }))
 
   it.scoped("a store's own sync options are the defaults of the breakers built on it (Policy's included)", () =>

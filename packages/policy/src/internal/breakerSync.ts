@@ -21,8 +21,11 @@ export interface BreakerSync {
   readonly latest: (key: string) => SharedRecord | undefined
   /** Shares a transition this breaker made itself. */
   readonly publish: (key: string, record: SharedRecord) => void
-  /** Takes one of the fleet's half-open probe slots (bounded wait; `true` when the store cannot answer). */
-  readonly acquireProbe: (key: string, limit: number) => Effect.Effect<boolean>
-  /** Gives a probe slot back. */
-  readonly releaseProbe: (key: string) => void
+  /**
+   * Takes one of the fleet's half-open probe slots (bounded wait): its token, `false` when every slot is taken, or
+   * `undefined` when the store cannot answer (the breaker's local limit decides alone; there is no slot to give back).
+   */
+  readonly acquireProbe: (key: string, limit: number) => Effect.Effect<string | false | undefined>
+  /** Gives back exactly the slot `token` names (nothing if its lease ran out or a transition freed it). */
+  readonly releaseProbe: (key: string, token: string) => void
 }

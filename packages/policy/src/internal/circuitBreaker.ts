@@ -143,7 +143,14 @@ interface Bucket {
 }
 
 type Admission =
-  | { readonly _tag: "Admitted"; readonly generation: number; readonly probe: boolean; readonly startedAt: number }
+  | {
+    readonly _tag: "Admitted"
+    readonly generation: number
+    readonly probe: boolean
+    readonly startedAt: number
+    /** fleet sharing: the probe's own slot in the store, given back when it ends */
+    readonly token?: string | undefined
+  }
   | { readonly _tag: "Rejected"; readonly retryAfter: Duration.Duration }
 
 type Outcome = "success" | "failure" | "ignored"
@@ -357,8 +364,8 @@ export const unsafeMake = (
     now: number,
     label: typeof FailureLabel.Type | undefined
   ): Effect.Effect<void> => {
-    // fleet sharing: a probe gives its fleet-wide slot back whatever its outcome
-    if (admission.probe && sync !== undefined) sync.releaseProbe(key)
+    // fleet sharing: a probe gives its own fleet-wide slot back whatever its outcome
+    if (admission.token !== undefined && sync !== undefined) sync.releaseProbe(key, admission.token)
     // an outcome from before the last transition says nothing about the upstream now
     if (admission.generation !== s.generation || s.isolated) return Effect.void
     const isSlow = now - admission.startedAt >= config.slowCallDuration
@@ -462,8 +469,9 @@ export const unsafeMake = (
         if (admission._tag === "Rejected") return Effect.fail(rejection(admission.retryAfter))
         if (admission.probe && sync !== undefined) {
           // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
-          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (acquired) => {
-            if (acquired) return attempt(restore, self, admission, clock)
+          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (token) => {
+            if (token === undefined) return attempt(restore, self, admission, clock)
+            if (token !== false) return attempt(restore, self, { ...admission, token }, clock)
             if (admission.generation === s.generation) s.probesInFlight--
             return Effect.fail(rejection(Duration.millis(s.lastBreakMillis)))
           })

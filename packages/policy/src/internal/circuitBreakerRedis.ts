@@ -4,7 +4,7 @@ import type { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
 import type * as CBS from "../CircuitBreakerStore.js"
 import type { SharedRecord } from "./breakerSync.js"
-import { CircuitBreakerStore, CircuitBreakerStoreError } from "./circuitBreakerStore.js"
+import { CircuitBreakerStore, CircuitBreakerStoreError, makeAnonymous } from "./circuitBreakerStore.js"
 import { connect, keyOf, type Options } from "./redisConnection.js"
 
 interface RedisWithBreaker extends Redis {
@@ -17,8 +17,8 @@ interface RedisWithBreaker extends Redis {
     ttl: number
   ): Promise<number>
   sturdyBreakerRead(count: number, ...keys: Array<string>): Promise<Array<string | null>>
-  sturdyBreakerAcquire(probes: string, limit: number, lease: number): Promise<number>
-  sturdyBreakerRelease(probes: string): Promise<number>
+  sturdyBreakerAcquire(probes: string, limit: number, lease: number, token: string): Promise<number>
+  sturdyBreakerRelease(probes: string, token: string): Promise<number>
 }
 
 // Redis's own clock, in milliseconds with microseconds: every time the scripts compare is Redis's, never a
@@ -52,47 +52,65 @@ end
 return out
 `
 
-// Probe slots: a list of the slots' expiry times (Redis's clock), one lease per slot, so a slot held by a process
-// that died expires `lease` ms after it was granted however often the other processes probe.
+// Probe slots: one string, the slots held, each "<expiry>:<token>" (the expiry on Redis's clock, the token its
+// holder's name for it), one lease per slot, so a slot held by a process that died expires `lease` ms after it was
+// granted however often the other processes probe. The key lives as long as its latest slot. Read back from a
+// previous version: a plain count ("1", INCR + PEXPIRE) is that many slots expiring with the key (its PTTL), and a
+// bare expiry is a slot no token can free (it ends with its lease).
 const slotsScript = serverNow + `
 local slots = {}
 local latest = 0
-for slot in string.gmatch(redis.call("GET", KEYS[1]) or "", "[^,]+") do
-  local expiry = tonumber(slot)
-  if expiry and expiry > now then
-    table.insert(slots, expiry)
-    if expiry > latest then latest = expiry end
+local value = redis.call("GET", KEYS[1]) or ""
+if string.match(value, "^%d+$") and tonumber(value) < 100000000000 then
+  local ttl = redis.call("PTTL", KEYS[1])
+  if ttl > 0 then
+    for i = 1, math.min(tonumber(value), 10000) do table.insert(slots, { now + ttl, false }) end
+    latest = now + ttl
+  end
+else
+  for slot in string.gmatch(value, "[^,]+") do
+    local e, token = string.match(slot, "^([^:]*):(.*)$")
+    local expiry = tonumber(e or slot)
+    if expiry and expiry > now then
+      table.insert(slots, { expiry, token or false })
+      if expiry > latest then latest = expiry end
+    end
   end
 end
 `
 
 const writeSlots = `
 local encoded = {}
-for i, expiry in ipairs(slots) do encoded[i] = string.format("%.0f", expiry) end
+for i, slot in ipairs(slots) do
+  encoded[i] = string.format("%.0f", slot[1]) .. (slot[2] and (":" .. slot[2]) or "")
+end
 `
 
 const acquireScript = slotsScript + `
+for _, slot in ipairs(slots) do
+  if slot[2] == ARGV[3] then return 1 end
+end
 if #slots >= tonumber(ARGV[1]) then return 0 end
 local expiry = now + tonumber(ARGV[2])
-table.insert(slots, expiry)
+table.insert(slots, { expiry, ARGV[3] })
 if expiry > latest then latest = expiry end
 ` + writeSlots + `
 redis.call("SET", KEYS[1], table.concat(encoded, ","), "PX", math.max(1, math.ceil(latest - now)))
 return 1
 `
 
-// A release cannot tell which slot is its own: it gives back the one granted last. The oldest slots, a dead
-// process's among them, keep their own expiry (giving back the oldest would renew a dead slot at every probe).
+// A release frees the slot its token names, and nothing when that slot is gone (its lease ran out, or a
+// transition freed it): a probe that outlived its lease never frees the slot of a probe granted after it.
 const releaseScript = slotsScript + `
-local last = 0
-for i, expiry in ipairs(slots) do
-  if last == 0 or expiry > slots[last] then last = i end
+local own = 0
+for i, slot in ipairs(slots) do
+  if slot[2] == ARGV[1] then own = i end
 end
-if last == 0 then return 0 end
-table.remove(slots, last)
+if own == 0 then return 0 end
+table.remove(slots, own)
 latest = 0
-for _, expiry in ipairs(slots) do
-  if expiry > latest then latest = expiry end
+for _, slot in ipairs(slots) do
+  if slot[1] > latest then latest = slot[1] end
 end
 ` + writeSlots + `
 if latest > 0 then
@@ -103,6 +121,9 @@ else
 end
 return 1
 `
+
+// a token as stored: no "," (between slots) nor ":" (after the expiry)
+const tokenOf = (token: string): string => encodeURIComponent(token)
 
 // a state is kept this long after its pause ends, so a process that starts then still learns the fleet's state;
 // a pause until reset is kept this long only (a reset stays local: a lasting record would open every process that
@@ -157,6 +178,8 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
     redis.defineCommand("sturdyBreakerRelease", { lua: releaseScript, numberOfKeys: 1, readOnly: false })
     // this store's records are in this process's Clock and read back as written; another writer's are re-based
     const writer = randomUUID()
+    // the slots this store granted callers that named none, oldest first (see `CircuitBreakerStore.Service`)
+    const anonymous = makeAnonymous()
     // another writer's record as last re-based here, per key: re-basing it again would move its `at` by the
     // jitter of each read's round trip, and a breaker takes a record with a later `at` as a new transition
     const rebased = new Map<string, { readonly value: string; readonly record: SharedRecord }>()
@@ -215,17 +238,29 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
               )
           ),
       acquireProbe: (request) =>
-        Effect.map(
-          attempt(request.key, () =>
-            redis.sturdyBreakerAcquire(
-              keyOf(prefix, request.key, "probes"),
-              request.limit,
-              Math.max(1, Math.ceil(request.leaseMillis))
-            )),
-          (granted) => granted === 1
-        ),
-      releaseProbe: (key) =>
-        Effect.asVoid(attempt(key, () => redis.sturdyBreakerRelease(keyOf(prefix, key, "probes")))),
+        Effect.suspend(() => {
+          const token = request.token ?? anonymous.next()
+          return Effect.map(
+            attempt(request.key, () =>
+              redis.sturdyBreakerAcquire(
+                keyOf(prefix, request.key, "probes"),
+                request.limit,
+                Math.max(1, Math.ceil(request.leaseMillis)),
+                tokenOf(token)
+              )),
+            (granted) => {
+              if (granted === 1 && request.token === undefined) anonymous.granted(request.key, token)
+              return granted === 1
+            }
+          )
+        }),
+      releaseProbe: (key, token) =>
+        Effect.suspend(() => {
+          const own = token ?? anonymous.oldest(key)
+          return own === undefined
+            ? Effect.void
+            : Effect.asVoid(attempt(key, () => redis.sturdyBreakerRelease(keyOf(prefix, key, "probes"), tokenOf(own))))
+        }),
       sync
     })
   })

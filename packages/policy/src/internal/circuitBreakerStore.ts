@@ -42,12 +42,51 @@ export const defaults = {
   probeLease: Duration.seconds(10)
 } as const
 
+// a store's own names for the slots it grants a caller that names none: unique per grant (never a caller's token)
+const anonymousToken = (id: string, n: number): string => `\u0000${id}:${n}`
+
+// the slots granted without a token, per key, oldest first: a release without a token frees the oldest of them, so
+// the slots left are the latest granted and every holder still probing keeps a slot that lasts at least as long as
+// its own (freeing the newest would leave a probe on an older slot that expires first). Bounded per key and in keys.
+/** @internal */
+export const makeAnonymous = () => {
+  const id = globalThis.crypto.randomUUID()
+  const granted = new Map<string, Array<string>>()
+  let n = 0
+  return {
+    next: (): string => anonymousToken(id, ++n),
+    granted: (key: string, token: string): void => {
+      let tokens = granted.get(key)
+      if (tokens === undefined) {
+        if (granted.size >= 10_000) granted.clear()
+        tokens = []
+        granted.set(key, tokens)
+      }
+      tokens.push(token)
+      if (tokens.length > 1_000) tokens.shift()
+    },
+    oldest: (key: string): string | undefined => {
+      const tokens = granted.get(key)
+      const token = tokens?.shift()
+      if (tokens !== undefined && tokens.length === 0) granted.delete(key)
+      return token
+    }
+  }
+}
+
+interface Slot {
+  readonly expiry: number
+  readonly token: string
+}
+
 /** @internal */
 export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
   const records = new Map<string, SharedRecord>()
-  // per key, the expiry of each probe slot held: one lease per slot, so a slot held by a process that died expires
-  // `leaseMillis` after it was granted however often the others probe
-  const probes = new Map<string, Array<number>>()
+  // per key, the probe slots held, each with its own lease and its holder's token: a slot held by a process that
+  // died expires `leaseMillis` after it was granted however often the others probe, and a release frees its own
+  // slot only
+  const probes = new Map<string, Array<Slot>>()
+  const anonymous = makeAnonymous()
   return {
     publish: (key, record) =>
       Effect.sync(() => {
@@ -59,24 +98,24 @@ export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
     read: (keys) => Effect.sync(() => keys.map((key) => records.get(key))),
     acquireProbe: (request) =>
       Effect.sync(() => {
-        const slots = (probes.get(request.key) ?? []).filter((expiry) => expiry > request.now)
-        if (slots.length >= request.limit) {
-          probes.set(request.key, slots)
-          return false
-        }
-        slots.push(request.now + request.leaseMillis)
+        const slots = (probes.get(request.key) ?? []).filter((slot) => slot.expiry > request.now)
         probes.set(request.key, slots)
+        // the same token again (an acquire retried): its slot is already held
+        if (request.token !== undefined && slots.some((slot) => slot.token === request.token)) return true
+        if (slots.length >= request.limit) return false
+        const token = request.token ?? anonymous.next()
+        slots.push({ expiry: request.now + request.leaseMillis, token })
+        if (request.token === undefined) anonymous.granted(request.key, token)
         return true
       }),
-    releaseProbe: (key) =>
+    releaseProbe: (key, token) =>
       Effect.sync(() => {
-        // a release cannot tell which slot is its own: it gives back the one granted last, so the oldest slots (a
-        // dead process's among them) keep their own expiry
+        const own = token ?? anonymous.oldest(key)
         const slots = probes.get(key)
-        if (slots === undefined || slots.length === 0) return
-        let last = 0
-        for (let i = 1; i < slots.length; i++) if (slots[i]! > slots[last]!) last = i
-        slots.splice(last, 1)
+        if (own === undefined || slots === undefined) return
+        // exactly the caller's slot; nothing when its lease ran out (it was dropped, or is another holder's now)
+        const i = slots.findIndex((slot) => slot.token === own)
+        if (i >= 0) slots.splice(i, 1)
         if (slots.length === 0) probes.delete(key)
       })
   }
@@ -115,8 +154,9 @@ export const makeSync = (
     const lastUsed = new Map<string, number>()
     const idleRounds = Math.max(1, Math.ceil(60_000 / Duration.toMillis(syncInterval)))
     let round = 0
-    // probe slots this process holds in the store, per key
-    const leased = new Map<string, number>()
+    // this process's names for the probe slots it takes: unique in the fleet, one per acquisition
+    const tokenPrefix = globalThis.crypto.randomUUID()
+    let tokens = 0
     // writes go through one fiber, in order, so a probe's release never overtakes the transition after it
     const writes = yield* Effect.acquireRelease(Queue.unbounded<Effect.Effect<unknown, unknown>>(), Queue.shutdown)
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(writes), health.run)))
@@ -155,23 +195,16 @@ export const makeSync = (
         writes.unsafeOffer(store.publish(key, record))
       },
       acquireProbe: (key, limit) =>
-        health.degraded() ? Effect.succeed(true) : Effect.clockWith((clock) =>
-          Effect.map(
-            health.run(store.acquireProbe({ key, limit, leaseMillis, now: clock.unsafeCurrentTimeMillis() })),
-            (result) => {
-              // the store could not answer: the local breaker's own probe limit decides alone
-              if (Option.isNone(result)) return true
-              if (result.value) leased.set(key, (leased.get(key) ?? 0) + 1)
-              return result.value
-            }
+        health.degraded() ? Effect.succeed(undefined) : Effect.clockWith((clock) => {
+          const token = `${tokenPrefix}:${++tokens}`
+          return Effect.map(
+            health.run(store.acquireProbe({ key, limit, leaseMillis, now: clock.unsafeCurrentTimeMillis(), token })),
+            // the store could not answer: the local breaker's own probe limit decides alone (no slot to give back)
+            (result) => Option.isNone(result) ? undefined : result.value ? token : false
           )
-        ),
-      releaseProbe: (key) => {
-        const held = leased.get(key) ?? 0
-        if (held === 0) return
-        if (held === 1) leased.delete(key)
-        else leased.set(key, held - 1)
-        writes.unsafeOffer(store.releaseProbe(key))
+        }),
+      releaseProbe: (key, token) => {
+        writes.unsafeOffer(store.releaseProbe(key, token))
       }
     } satisfies BreakerSync
   })
