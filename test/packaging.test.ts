@@ -267,6 +267,9 @@ describe("published packages", () => {
       expect(files).toContain("package/build/esm/index.d.ts")
       expect(files).toContain("package/build/esm/index.d.ts.map")
       expect(files).toContain("package/build/esm/index.js.map")
+      // the npm page's text, and the MIT notice the license asks to ship with every copy
+      expect(files, `@sturdy/${name}`).toContain("package/README.md")
+      expect(files, `@sturdy/${name}`).toContain("package/LICENSE")
       expect(files.filter((f) => f.includes(".tsbuildinfo") || f.includes("/test/"))).toEqual([])
     }
   })
