@@ -25,8 +25,8 @@
  * ## Cost
  *
  * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
- * per call one fiber-ref region, a regex for the host, and counter and histogram updates on label arrays built once
- * per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
+ * per call one fiber-ref region, a regex for the host, a set lookup for its label, and counter and histogram updates
+ * on label arrays built once per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
  *
  * ## Metrics
  *
@@ -45,7 +45,13 @@
  * - `outcome`: `success`, `failure` (an HTTP failure), `rejected` (a policy refused: breaker open, bulkhead full,
  *   rate limited), `interrupted`, `defect`. `failure_tag`: the failure's `_tag`, `none` on success.
  * - `method`: the standard methods, anything else `_OTHER`. `host`: `server.address:port`, never a path or query;
- *   `upstream`: the breaker key (`scheme://host:port` by default). Cardinality is bounded by the upstreams called.
+ *   `upstream`: the breaker key (`scheme://host:port` by default).
+ * - Cardinality is bounded however many hosts a process calls, as OpenTelemetry's SDK bounds an instrument's
+ *   attribute sets: the first {@link cardinalityLimit} (2,000) distinct `host` values keep their own series, and
+ *   every later host is counted under `host="_OTHER"`, the other labels kept; the same holds for `upstream`. A host
+ *   admitted has its own series in every instrument, so ratios across them hold; no count is lost, the totals over
+ *   all series are the calls made. The `_OTHER` breaker gauge holds the state last reported by any breaker beyond
+ *   the limit. The limit lasts for the process, as Effect's metric registry does.
  * - Histogram boundaries (ms, {@link latencyBoundaries}): 5, 10, 20, ... doubling ... 40,960 (14 buckets, then
  *   +Inf), covering the pipeline's default 30 s deadline.
  * - A rejection is counted once: when it ends the call, or when Retry retries past it ({@link onRetry}).
@@ -167,6 +173,28 @@ export interface LogicalCallOptions {
  * @category constants
  */
 export const latencyBoundaries: ReadonlyArray<number> = internal.latencyBoundaries
+
+/**
+ * How many distinct `host` values (and, apart, `upstream` values) get series of their own, in a process: 2,000, the
+ * OpenTelemetry SDK's default cardinality limit. Later hosts are counted under `host="_OTHER"`.
+ *
+ * @example
+ * ```ts
+ * import { Telemetry } from "@sturdy/http"
+ * import { Effect, Metric } from "effect"
+ *
+ * console.log(Telemetry.cardinalityLimit) // 2000
+ * // the series of calls to hosts beyond the limit (one per method, outcome and failure tag)
+ * const overflow = Effect.map(Metric.snapshot, (pairs) =>
+ *   pairs.filter((pair) =>
+ *     pair.metricKey.name === "sturdy_http_client_requests_total" &&
+ *     pair.metricKey.tags.some((tag) => tag.key === "host" && tag.value === "_OTHER")
+ *   ))
+ * ```
+ * @since 0.2.0
+ * @category constants
+ */
+export const cardinalityLimit: number = internal.cardinalityLimit
 
 /**
  * The metrics this module updates (see the table in the module docs), e.g. to read them in a test or a health page.

@@ -574,3 +574,96 @@ describe("Telemetry", () => {
     }
   })
 })
+
+// Runs last: the `host` and `upstream` values admitted are the process's, so the tests above keep their own series.
+describe("Telemetry cardinality", () => {
+  /** The series of `name`, by the value of `label`; the counts of each value's series summed. */
+  const seriesBy = (name: string, label: string) =>
+    Effect.map(Metric.snapshot, (pairs) => {
+      const byValue = new Map<string, number>()
+      for (const pair of pairs) {
+        if (pair.metricKey.name !== name) continue
+        const value = pair.metricKey.tags.find((tag) => tag.key === label)?.value ?? ""
+        const state = pair.metricState
+        const count = MetricState.isCounterState(state)
+          ? Number(state.count)
+          : MetricState.isHistogramState(state)
+          ? state.count
+          : MetricState.isGaugeState(state)
+          ? 1
+          : 0
+        byValue.set(value, (byValue.get(value) ?? 0) + count)
+      }
+      return byValue
+    })
+
+  it.effect(
+    "5,000 hosts: at most the limit plus _OTHER per instrument, the first hosts keep theirs, no call lost",
+    () =>
+      Effect.gen(function*() {
+        const hosts = 5_000
+        const hostOf = (i: number) => `cardinality-${i}.example.test:443`
+        const call = (i: number) => {
+          const request = HttpClientRequest.get(`https://cardinality-${i}.example.test/items?page=${i}`)
+          return Telemetry.attempt(request, () => Effect.succeed("ok")).pipe(Telemetry.logicalCall(request))
+        }
+        for (let i = 0; i < hosts; i++) yield* call(i)
+        // a host seen before the limit was reached keeps its series
+        yield* call(0)
+        for (
+          const name of [
+            "sturdy_http_client_requests_total",
+            "sturdy_http_client_request_duration_ms",
+            "sturdy_http_client_attempts_total",
+            "sturdy_http_client_attempt_duration_ms"
+          ]
+        ) {
+          const byHost = yield* seriesBy(name, "host")
+          expect(byHost.size, name).toBeLessThanOrEqual(Telemetry.cardinalityLimit + 1)
+          expect(byHost.get(hostOf(0)), name).toBe(2)
+          expect(byHost.has(hostOf(hosts - 1)), name).toBe(false)
+          // every call counted: on its host's series, or on the overflow series
+          let ours = 0
+          for (const [host, count] of byHost) {
+            if (host.startsWith("cardinality-") || host === "_OTHER") ours += count
+          }
+          expect(ours, name).toBe(hosts + 1)
+          expect(byHost.get("_OTHER"), name).toBeGreaterThan(0)
+        }
+      }),
+    60_000
+  )
+
+  it.scoped("breakers beyond the limit share the _OTHER upstream series", () =>
+    Effect.gen(function*() {
+      const breakers = Telemetry.cardinalityLimit + 100
+      const upstreamOf = (i: number) => `https://breaker-${i}.example.test:443`
+      const registry = yield* CircuitBreaker.makeRegistry({
+        breaker: { consecutiveFailures: 1, isFailure: () => true }
+      })
+      yield* Telemetry.trackBreaker(registry)
+      for (let i = 0; i < breakers; i++) {
+        yield* Effect.exit(registry.withBreaker(Effect.fail("down"), upstreamOf(i)))
+      }
+      const transitions = "sturdy_circuit_breaker_transitions_total"
+      const total = (byUpstream: Map<string, number>) => {
+        let sum = 0
+        for (const [upstream, count] of byUpstream) {
+          if (upstream.startsWith("https://breaker-") || upstream === "_OTHER") sum += count
+        }
+        return sum
+      }
+      // the registry's subscriber (another fiber) takes the transitions
+      for (let step = 0; step < 1_000 && total(yield* seriesBy(transitions, "upstream")) < breakers; step++) {
+        yield* settle
+      }
+      for (const name of ["sturdy_circuit_breaker_state", transitions]) {
+        const byUpstream = yield* seriesBy(name, "upstream")
+        expect(byUpstream.size, name).toBeLessThanOrEqual(Telemetry.cardinalityLimit + 1)
+        expect(byUpstream.has(upstreamOf(0)), name).toBe(true)
+        expect(byUpstream.has(upstreamOf(breakers - 1)), name).toBe(false)
+        expect(byUpstream.has("_OTHER"), name).toBe(true)
+      }
+      expect(total(yield* seriesBy(transitions, "upstream"))).toBe(breakers)
+    }), 60_000)
+})

@@ -175,7 +175,8 @@ const transitionLabels = labelNames("upstream", "from", "to")
 
 // Effect caches a metric's hook by the identity of the label array (a new array costs a registry lookup that hashes
 // the whole key, ~15 µs for a histogram), so each label set is built once, per set of ambient `Effect.tagMetrics`
-// labels. The cache is cleared when full: label values are bounded, but not by us.
+// labels. The cache is cleared when full: `host` and `upstream` values are bounded (`cardinalityLimit`), ambient
+// labels are not.
 const labelArrays = new WeakMap<
   ReadonlyArray<MetricLabel.MetricLabel>,
   Map<string, ReadonlyArray<MetricLabel.MetricLabel>>
@@ -204,6 +205,35 @@ const update = <In>(
   }
   metric.unsafeUpdate(value, labels)
 }
+
+/** @internal */
+export const cardinalityLimit = 2_000
+
+/** @internal */
+export const overflowLabelValue = "_OTHER"
+
+// Effect's metric registry keeps every series it ever saw, for the life of the process, so a label whose values come
+// from the outside (`host`, `upstream`) is bounded here, as OpenTelemetry's SDK bounds an instrument's attribute sets:
+// the first `cardinalityLimit` values seen keep their own series, and every later one is counted under `_OTHER`.
+// One set per label, shared by the instruments, so that a host has its own series in all of them or in none.
+const admittedValues = (label: string): Set<string> =>
+  globalValue(Symbol.for(`@sturdy/http/Telemetry/admitted/${label}`), () => new Set<string>())
+
+const admittedHosts = admittedValues("host")
+const admittedUpstreams = admittedValues("upstream")
+
+const bounded = (admitted: Set<string>, value: string): string => {
+  if (admitted.has(value)) return value
+  if (admitted.size >= cardinalityLimit) return overflowLabelValue
+  admitted.add(value)
+  return value
+}
+
+/** @internal The `host` label of a host: itself, or `_OTHER` once `cardinalityLimit` others have their series. */
+export const hostLabel = (host: string): string => bounded(admittedHosts, host)
+
+/** @internal The `upstream` label of a breaker key, bounded like {@link hostLabel}. */
+export const upstreamLabel = (key: string): string => bounded(admittedUpstreams, key)
 
 const tagOf = (u: unknown): string | undefined =>
   hasProperty(u, "_tag") && typeof u._tag === "string" ? u._tag : undefined
@@ -456,7 +486,7 @@ const finishCall = (
     : found
   const callTarget = state.target
   const method = methodLabel(callTarget.method)
-  const host = callTarget.host
+  const host = hostLabel(callTarget.host)
   update(fiber, metrics.requests, 1, callLabels, method, host, result.outcome, result.failureTag)
   update(fiber, metrics.requestDuration, millis, latencyLabels, method, host, result.outcome)
   const policy = rejectionPolicy(result.failure)
@@ -569,7 +599,7 @@ const finishAttempt = (
 ): Effect.Effect<void> => {
   const result = outcomeOf(exit)
   const method = methodLabel(attemptTarget.method)
-  const host = attemptTarget.host
+  const host = hostLabel(attemptTarget.host)
   update(fiber, metrics.attempts, 1, callLabels, method, host, result.outcome, result.failureTag)
   update(fiber, metrics.attemptDuration, millis, latencyLabels, method, host, result.outcome)
   if (span !== undefined) annotateOutcome(span, result)
@@ -627,14 +657,15 @@ export const onRetry = <E>(event: Retry.Attempt<E>): Effect.Effect<void> =>
         call.pendingDelayMillis = delayMillis
         call.pendingDelayReason = event.reason
       }
-      update(fiber, metrics.retries, 1, retryLabels, method, host, event.reason)
+      const label = hostLabel(host)
+      update(fiber, metrics.retries, 1, retryLabels, method, label, event.reason)
       // A rejection that is retried never reaches the logical call's outcome; count it here.
       const policy = rejectionPolicy(event.failure)
-      if (policy !== undefined) update(fiber, metrics.rejections, 1, rejectionLabels, host, policy)
+      if (policy !== undefined) update(fiber, metrics.rejections, 1, rejectionLabels, label, policy)
       return Effect.void
     }
     if (event.reason !== "budget-refused") return Effect.void
-    update(fiber, metrics.budgetRefusals, 1, hostLabels, host)
+    update(fiber, metrics.budgetRefusals, 1, hostLabels, hostLabel(host))
     return log(
       fiber,
       LogLevel.Warning,
@@ -665,7 +696,7 @@ const recordBreakerState = (
   state: CircuitBreaker.State
 ): void => {
   rememberBreakerState(key, state)
-  update(fiber, metrics.breakerState, breakerStateValue[state], upstreamLabels, key)
+  update(fiber, metrics.breakerState, breakerStateValue[state], upstreamLabels, upstreamLabel(key))
 }
 
 // Keys are `scheme://host:port` by default (kept as they are, to match the upstream of calls); a custom key that
@@ -681,7 +712,7 @@ const onBreakerChange = (change: CircuitBreaker.StateChange): Effect.Effect<void
       metrics.breakerTransitions,
       1,
       transitionLabels,
-      key,
+      upstreamLabel(key),
       breakerStateName[change.from],
       breakerStateName[change.to]
     )
