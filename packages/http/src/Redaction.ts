@@ -12,6 +12,19 @@
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
  * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed, its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
  *
+ * Registered values (the last row) are kept in two areas, searched alike and in every form above:
+ *
+ * | area | what | kept |
+ * | --- | --- | --- |
+ * | pinned | values given to {@link registerSecretValues}; the static credentials of `Auth.bearer`, `Auth.apiKeyHeader`, `Auth.apiKeyQuery` and their layers; OAuth2 client secrets | for the life of the process, whatever is registered after them; no limit |
+ * | rotating | the tokens `Auth.bearerFrom` (and `layerBearerFrom`, `OAuth2`) takes from a token source | per token source, its current token and the one before it (a request sent before a refresh still carries it); an older one is let go on the next refresh, and all of a source's tokens when the source is garbage collected |
+ *
+ * A long-running service thus holds one entry per pinned value plus two per token source, however many times its
+ * tokens are refreshed. Each distinct pinned value stays for good and is searched in every redaction, so pinning
+ * unboundedly many distinct values (a client built per request with `Auth.bearer` and that request's own token, a
+ * value per tenant registered as tenants come and go) grows memory and redaction time without bound: that is the
+ * caller's to avoid. Hand tokens that change to `Auth.bearerFrom` through `Auth.makeTokenSource` instead.
+ *
  * Where: every `HttpFailure` (`url`, `headers`, `bodyExcerpt`, `detail`, `issue`, causes, so `message`, `toString`,
  * `toJSON` and inspection), every span, span event and log line `Telemetry` and `Policy` write, `Policy` events, the
  * `sturdy` command's output. The platform's own client span, which records the raw URL and ends with the raw
@@ -93,8 +106,11 @@ export const withSecretNames: {
 export const layerSecretNames: (names: ReadonlyArray<string | RegExp>) => Layer.Layer<never> = internal.layerSecretNames
 
 /**
- * Adds secret values to search for in everything Sturdy renders, in this process (the 1,024 most recent are kept;
- * values shorter than 4 characters are ignored). `Auth` registers the credentials it attaches by itself.
+ * Adds long-lived secret values to search for in everything Sturdy renders, in this process: they are pinned, kept
+ * until the process exits and never pushed out by other values (values shorter than 4 characters are ignored). Each
+ * distinct value costs memory and a search in every redaction for good: register the secrets the process holds, not
+ * one per request. `Auth` registers the credentials it attaches by itself (tokens from a token source only while they
+ * are current or the one before).
  *
  * @example
  * ```ts

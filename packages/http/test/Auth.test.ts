@@ -22,6 +22,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as internalRedaction from "../src/internal/redaction.js"
 
 const SECRET = "s3cr3t-value"
 
@@ -206,6 +207,78 @@ describe("Auth", () => {
         expect(error.request.headers["x-custom-key"]).toBe("<redacted>")
         expect(String(error)).not.toContain(SECRET)
       }))
+
+    describe("registered by value", () => {
+      const rotating = Effect.gen(function*() {
+        let minted = 0
+        const source = yield* Auth.makeTokenSource(
+          Effect.sync(() => ({
+            token: Redacted.make(`rotating/token+${++minted}-${"x".repeat(16)}`),
+            expiresAt: Option.none()
+          }))
+        )
+        // as a 401 would: the next call takes a new token
+        const refresh = Effect.flatMap(source.get, source.invalidate)
+        return { source, refresh, token: (n: number) => `rotating/token+${n}-${"x".repeat(16)}` }
+      })
+
+      it.scoped(
+        "a registered secret and a static key stay redacted through 5,000 token refreshes",
+        () =>
+          Effect.gen(function*() {
+            const userSecret = "tenant-secret-7f3a9c2b"
+            const staticKey = "static-api-key-4d1e8a0f"
+            yield* Redaction.registerSecretValues(Redacted.make(userSecret))
+            const { client, seen } = scripted(ok)
+            yield* client.pipe(Auth.bearer(Redacted.make(staticKey))).get("http://partner.test/ping")
+            const { refresh, source, token } = yield* rotating
+            const api = client.pipe(Auth.bearerFrom(source))
+            const registeredBefore = internalRedaction.registeredSecretCount()
+            for (let i = 0; i < 5_000; i++) {
+              yield* api.get("http://api.test/items")
+              yield* refresh
+            }
+            expect(seen).toHaveLength(5_001)
+            const echoed = `echo ${userSecret} ${staticKey} ${encodeURIComponent(staticKey)}`
+            expect(Redaction.redactText(echoed)).toBe("echo <redacted> <redacted> <redacted>")
+            // a header holding them is still dropped on a cross-origin hop
+            expect(internalRedaction.holdsRegisteredSecret(`k=${staticKey}`)).toBe(true)
+            expect(internalRedaction.holdsRegisteredSecret(`k=${userSecret}`)).toBe(true)
+            // the source holds its last two tokens, not 5,000
+            expect(internalRedaction.registeredSecretCount() - registeredBefore).toBe(2)
+            expect(Redaction.redactText(`${token(4_999)} ${token(5_000)}`)).toBe("<redacted> <redacted>")
+            expect(Redaction.redactText(token(4_998))).toBe(token(4_998))
+          }),
+        60_000
+      )
+
+      it.scoped("a refreshed-away token stays redacted, in every echoed form, while it is the previous one", () =>
+        Effect.gen(function*() {
+          const { client } = scripted(ok)
+          const { refresh, source, token } = yield* rotating
+          const api = client.pipe(Auth.bearerFrom(source))
+          const formsOf = (n: number) => [
+            token(n),
+            encodeURIComponent(token(n)),
+            encodeURIComponent(token(n)).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+            token(n).replaceAll("/", "\\/")
+          ]
+          yield* api.get("http://api.test/items")
+          yield* refresh
+          yield* api.get("http://api.test/items")
+          // token 2 is current, token 1 the one before (a request sent before the refresh may still carry it)
+          for (const n of [1, 2]) {
+            for (const form of formsOf(n)) expect(Redaction.redactText(`got ${form}`)).toBe("got <redacted>")
+            expect(internalRedaction.holdsRegisteredSecret(token(n))).toBe(true)
+          }
+          yield* refresh
+          yield* api.get("http://api.test/items")
+          // token 1 is two refreshes old: let go, in all its forms
+          for (const form of formsOf(1)) expect(Redaction.redactText(`got ${form}`)).toBe(`got ${form}`)
+          expect(internalRedaction.holdsRegisteredSecret(token(1))).toBe(false)
+          for (const n of [2, 3]) expect(Redaction.redactText(`got ${token(n)}`)).toBe("got <redacted>")
+        }))
+    })
   })
 
   describe("refreshable tokens", () => {

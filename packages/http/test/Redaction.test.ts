@@ -2,6 +2,7 @@ import { Headers } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Redaction } from "@sturdy/http"
 import { Effect, FastCheck, Redacted } from "effect"
+import * as internal from "../src/internal/redaction.js"
 
 describe("Redaction", () => {
   it("recognises secret header names, case-insensitively", () => {
@@ -141,6 +142,97 @@ describe("Redaction", () => {
       ]
       for (const form of forms) expect(Redaction.redactText(`got ${form}`)).not.toContain("Token")
     }))
+
+  describe("registered values: pinned for good, a token source's tokens while current or the one before", () => {
+    const registered = (value: string) => Redaction.redactText(`got ${value}`) === "got <redacted>"
+
+    it.effect("pinned values are never pushed out, however many are pinned or how many tokens rotate", () =>
+      Effect.gen(function*() {
+        const pinned = Array.from({ length: 2_000 }, (_, i) => `pinned-value-${i}`)
+        yield* Redaction.registerSecretValues(...pinned)
+        const source = {}
+        for (let i = 0; i < 10_000; i++) internal.unsafeRegisterRotatingSecret(source, `rotated-token-${i}`)
+        expect(pinned.filter((value) => !registered(value))).toEqual([])
+        expect(pinned.filter((value) => !internal.holdsRegisteredSecret(value))).toEqual([])
+      }))
+
+    it("a source keeps its current and previous token; older ones are let go, so the registry stays bounded", () => {
+      const source = {}
+      const before = internal.registeredSecretCount()
+      for (let i = 1; i <= 3; i++) internal.unsafeRegisterRotatingSecret(source, `token-${i}-abcdef`)
+      expect([1, 2, 3].map((i) => registered(`token-${i}-abcdef`))).toEqual([false, true, true])
+      for (let i = 4; i <= 5_000; i++) internal.unsafeRegisterRotatingSecret(source, `token-${i}-abcdef`)
+      expect(internal.registeredSecretCount() - before).toBe(2)
+      // the same token attached again (every request between refreshes) changes nothing
+      internal.unsafeRegisterRotatingSecret(source, "token-5000-abcdef")
+      expect([4_998, 4_999, 5_000].map((i) => registered(`token-${i}-abcdef`))).toEqual([false, true, true])
+    })
+
+    it("a source that goes back to its previous token keeps both", () => {
+      const source = {}
+      for (const token of ["back-1-abcdef", "back-2-abcdef", "back-1-abcdef"]) {
+        internal.unsafeRegisterRotatingSecret(source, token)
+      }
+      expect([registered("back-1-abcdef"), registered("back-2-abcdef")]).toEqual([true, true])
+      internal.unsafeRegisterRotatingSecret(source, "back-3-abcdef")
+      expect([registered("back-1-abcdef"), registered("back-2-abcdef")]).toEqual([true, false])
+    })
+
+    it("a rotating token is searched in every echoed form, and let go in every form", () => {
+      const source = {}
+      const token = "Rot/Token+7 q"
+      const forms = [
+        "Rot%2FToken%2B7%20q",
+        "Rot%2fToken%2b7%20q",
+        "Rot%2FToken%2B7+q",
+        "Rot%2fToken%2b7+q",
+        "Rot\\/Token+7 q"
+      ]
+      internal.unsafeRegisterRotatingSecret(source, token)
+      for (const form of [token, ...forms]) expect(registered(form)).toBe(true)
+      internal.unsafeRegisterRotatingSecret(source, "next-1-abcdef")
+      internal.unsafeRegisterRotatingSecret(source, "next-2-abcdef")
+      for (const form of [token, ...forms]) expect(Redaction.redactText(`got ${form}`)).toContain("Token")
+    })
+
+    it.effect("a token two sources hold, or one that is also pinned, stays until nothing holds it", () =>
+      Effect.gen(function*() {
+        const [one, two] = [{}, {}]
+        internal.unsafeRegisterRotatingSecret(one, "shared-token-abc")
+        internal.unsafeRegisterRotatingSecret(two, "shared-token-abc")
+        for (const token of ["one-1-abcdef", "one-2-abcdef"]) internal.unsafeRegisterRotatingSecret(one, token)
+        expect(registered("shared-token-abc")).toBe(true)
+        for (const token of ["two-1-abcdef", "two-2-abcdef"]) internal.unsafeRegisterRotatingSecret(two, token)
+        expect(registered("shared-token-abc")).toBe(false)
+
+        yield* Redaction.registerSecretValues("pinned-and-rotating")
+        internal.unsafeRegisterRotatingSecret(one, "pinned-and-rotating")
+        for (const token of ["one-3-abcdef", "one-4-abcdef"]) internal.unsafeRegisterRotatingSecret(one, token)
+        expect(registered("pinned-and-rotating")).toBe(true)
+      }))
+
+    // vitest's workers run with --expose-gc (vitest.config.ts)
+    const gc = (globalThis as { gc?: () => void }).gc
+    it.live.skipIf(gc === undefined)(
+      "a source that is garbage collected lets its tokens go",
+      () =>
+        Effect.gen(function*() {
+          const held = () => ["collected-1-abcdef", "collected-2-abcdef"].filter(internal.holdsRegisteredSecret)
+          ;(() => {
+            const source = {}
+            internal.unsafeRegisterRotatingSecret(source, "collected-1-abcdef")
+            internal.unsafeRegisterRotatingSecret(source, "collected-2-abcdef")
+          })()
+          expect(held()).toHaveLength(2)
+          for (let i = 0; i < 50 && held().length > 0; i++) {
+            gc!()
+            yield* Effect.sleep("10 millis")
+          }
+          expect(held()).toEqual([])
+          expect(registered("collected-2-abcdef")).toBe(false)
+        })
+    )
+  })
 
   it("redacting text twice changes nothing: a URL already redacted keeps its placeholders whole", () => {
     const messages = [

@@ -381,7 +381,8 @@ const authenticateWith = <E, R, E2, R2, U>(
 // -----------------------------------------------------------------------------
 
 const staticAuthenticator = (credential: Auth.Credential): Authenticator<never, never, never> => {
-  // a server that echoes the credential (an error body, a header) has it redacted by value
+  // a server that echoes the credential (an error body, a header) has it redacted by value, for the life of the
+  // process: a token that changes belongs in a token source (`bearerFrom`), whose old tokens are let go
   Redaction.unsafeRegisterSecret(credential._tag === "Bearer" ? credential.token : credential.key)
   switch (credential._tag) {
     case "Bearer":
@@ -595,7 +596,8 @@ const sourceAuthenticator = <E>(source: Auth.TokenSource<E>): Authenticator<E, n
   refusedAgain: unauthorized,
   attach: (request) =>
     Effect.map(source.get, (token) => {
-      Redaction.unsafeRegisterSecret(token.token)
+      // held for this source while it is current or the one before: a refreshed-away token does not pile up
+      Redaction.unsafeRegisterRotatingSecret(source, token.token)
       return {
         request: HttpClientRequest.bearerToken(request, token.token),
         invalidate: Option.some(source.invalidate(token))

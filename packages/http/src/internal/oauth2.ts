@@ -152,7 +152,7 @@ const tokenRequest = (options: OAuth2.ClientCredentialsOptions): HttpClientReque
   }
   if (options.audience !== undefined) params.audience = options.audience
   const request = HttpClientRequest.post(options.tokenUrl).pipe(HttpClientRequest.acceptJson)
-  // a token endpoint that echoes the secret has it redacted by value
+  // a token endpoint that echoes the secret has it redacted by value (pinned: it lives as long as the client)
   Redaction.unsafeRegisterSecret(options.clientSecret)
   if (options.clientAuthentication === "body") {
     return HttpClientRequest.bodyUrlParams(request, {

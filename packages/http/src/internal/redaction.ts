@@ -110,26 +110,159 @@ export const layerSecretNames = (names: ReadonlyArray<string | RegExp>): Layer.L
 
 /** Values shorter than this are not searched for: they would match inside ordinary words. */
 const minimumSecretLength = 4
-const secretValueCapacity = 1024
 
-/** The secrets the process holds (Auth's credentials, `registerSecretValues`), most recent last. */
-const secretValues = globalValue(
-  Symbol.for("@sturdy/http/Redaction/secretValues"),
-  () => new Map<string, true>()
+/** A token source's tokens kept registered: the current one and the one before, which a request may still carry. */
+interface Rotation {
+  current: string | undefined
+  previous: string | undefined
+}
+
+/**
+ * The secret values the process holds, in two areas:
+ *
+ * - pinned: values given to `registerSecretValues`, static credentials (`Auth.bearer`, `apiKeyHeader`,
+ *   `apiKeyQuery`, their layers) and OAuth2 client secrets; kept for the life of the process, never evicted;
+ * - rotating: the tokens a token source hands to `Auth`, kept per source (its current token and the one before), a
+ *   token let go when its source moves on twice, or when the source is garbage collected.
+ *
+ * `searched` is their union, each value with the forms a server echoes it in, computed once: the one map the hot
+ * path (redaction of a failure, a redirect hop's header check) reads.
+ */
+interface SecretRegistry {
+  readonly pinned: Set<string>
+  /** How many sources hold each rotating value (two sources may share a token). */
+  readonly rotatingHolders: Map<string, number>
+  readonly rotations: WeakMap<object, Rotation>
+  readonly collected: FinalizationRegistry<Rotation> | undefined
+  readonly searched: Map<string, ReadonlyArray<string>>
+}
+
+const registry: SecretRegistry = globalValue(
+  Symbol.for("@sturdy/http/Redaction/secretRegistry"),
+  (): SecretRegistry => {
+    const registry: SecretRegistry = {
+      pinned: new Set(),
+      rotatingHolders: new Map(),
+      rotations: new WeakMap(),
+      collected: typeof FinalizationRegistry === "function"
+        ? new FinalizationRegistry((rotation: Rotation) => {
+          releaseRotating(registry, rotation.previous)
+          releaseRotating(registry, rotation.current)
+        })
+        : undefined,
+      searched: new Map()
+    }
+    return registry
+  }
 )
 
-/** @internal */
-export const unsafeRegisterSecret = (secret: string | Redacted.Redacted<string>): void => {
-  const value = typeof secret === "string" ? secret : Redacted.value(secret)
-  if (value.length < minimumSecretLength) return
-  if (secretValues.has(value)) {
-    secretValues.delete(value)
-  } else if (secretValues.size >= secretValueCapacity) {
-    const oldest = secretValues.keys().next()
-    if (oldest.done !== true) secretValues.delete(oldest.value)
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * The forms a secret takes when a server echoes it: as written; URL-encoded, with upper- or lower-case hex, and with
+ * `+` for spaces (form encoding); and JSON-escaped with `\/` (PHP's `json_encode` escapes slashes, and base64 tokens
+ * hold them).
+ */
+const considerForms = (value: string, consider: (form: string) => void): void => {
+  consider(value)
+  const encoded = encodeURIComponent(value)
+  if (encoded !== value) {
+    consider(encoded)
+    const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+    if (lowerHex !== encoded) consider(lowerHex)
+    if (value.includes(" ")) {
+      consider(encoded.replaceAll("%20", "+"))
+      if (lowerHex !== encoded) consider(lowerHex.replaceAll("%20", "+"))
+    }
   }
-  secretValues.set(value, true)
+  if (value.includes("/")) consider(value.replaceAll("/", "\\/"))
 }
+
+const formsOf = (value: string): ReadonlyArray<string> => {
+  const forms: Array<string> = []
+  considerForms(value, (form) => forms.push(form))
+  return forms
+}
+
+const search = (registry: SecretRegistry, value: string): void => {
+  if (!registry.searched.has(value)) registry.searched.set(value, formsOf(value))
+}
+
+const unsearchUnlessHeld = (registry: SecretRegistry, value: string): void => {
+  if (!registry.pinned.has(value) && !registry.rotatingHolders.has(value)) registry.searched.delete(value)
+}
+
+const holdRotating = (registry: SecretRegistry, value: string): void => {
+  registry.rotatingHolders.set(value, (registry.rotatingHolders.get(value) ?? 0) + 1)
+  search(registry, value)
+}
+
+function releaseRotating(registry: SecretRegistry, value: string | undefined): void {
+  if (value === undefined) return
+  const holders = registry.rotatingHolders.get(value)
+  if (holders === undefined) return
+  if (holders > 1) {
+    registry.rotatingHolders.set(value, holders - 1)
+    return
+  }
+  registry.rotatingHolders.delete(value)
+  unsearchUnlessHeld(registry, value)
+}
+
+const valueOf = (secret: string | Redacted.Redacted<string>): string =>
+  typeof secret === "string" ? secret : Redacted.value(secret)
+
+/**
+ * Pins a long-lived secret (a static credential, a client secret, a value given to `registerSecretValues`): it is
+ * redacted by value for the life of the process, whatever else is registered after it.
+ *
+ * @internal
+ */
+export const unsafeRegisterSecret = (secret: string | Redacted.Redacted<string>): void => {
+  const value = valueOf(secret)
+  if (value.length < minimumSecretLength) return
+  registry.pinned.add(value)
+  search(registry, value)
+}
+
+/**
+ * Registers the token `holder` (a token source) hands out now. The holder's current token and the one before it
+ * (which a request sent before the refresh may still carry) stay registered; an older one is let go, so a source
+ * that refreshes every hour for a year holds two entries, not 8,760. All of a holder's tokens are let go when it is
+ * garbage collected.
+ *
+ * @internal
+ */
+export const unsafeRegisterRotatingSecret = (holder: object, secret: string | Redacted.Redacted<string>): void => {
+  const value = valueOf(secret)
+  if (value.length < minimumSecretLength) return
+  let rotation = registry.rotations.get(holder)
+  if (rotation === undefined) {
+    rotation = { current: undefined, previous: undefined }
+    registry.rotations.set(holder, rotation)
+    registry.collected?.register(holder, rotation)
+  }
+  // every request through the source attaches its current token: this is the common case, and costs a comparison
+  if (rotation.current === value) return
+  if (rotation.previous === value) {
+    // the source went back to the token before (a refresh failed, the cached one is still valid): both stay held
+    rotation.previous = rotation.current
+    rotation.current = value
+    return
+  }
+  const dropped = rotation.previous
+  rotation.previous = rotation.current
+  rotation.current = value
+  holdRotating(registry, value)
+  releaseRotating(registry, dropped)
+}
+
+/**
+ * How many distinct secret values are registered (pinned and rotating), for tests of the registry's bounds.
+ *
+ * @internal
+ */
+export const registeredSecretCount = (): number => registry.searched.size
 
 /**
  * Whether `text` holds a secret the process registered (Auth's credentials, `registerSecretValues`): a header that
@@ -139,7 +272,7 @@ export const unsafeRegisterSecret = (secret: string | Redacted.Redacted<string>)
  */
 export const holdsRegisteredSecret = (text: string): boolean => {
   if (text.length < minimumSecretLength) return false
-  for (const value of secretValues.keys()) if (text.includes(value)) return true
+  for (const value of registry.searched.keys()) if (text.includes(value)) return true
   return false
 }
 
@@ -245,36 +378,14 @@ const addFragment = (out: Set<string>, fragment: string): void => {
   }
 }
 
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-
-/**
- * The forms a secret takes when a server echoes it: as written; URL-encoded, with upper- or lower-case hex, and with
- * `+` for spaces (form encoding); and JSON-escaped with `\/` (PHP's `json_encode` escapes slashes, and base64 tokens
- * hold them).
- */
-const considerForms = (value: string, consider: (form: string) => void): void => {
-  consider(value)
-  const encoded = encodeURIComponent(value)
-  if (encoded !== value) {
-    consider(encoded)
-    const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
-    if (lowerHex !== encoded) consider(lowerHex)
-    if (value.includes(" ")) {
-      consider(encoded.replaceAll("%20", "+"))
-      if (lowerHex !== encoded) consider(lowerHex.replaceAll("%20", "+"))
-    }
-  }
-  if (value.includes("/")) consider(value.replaceAll("/", "\\/"))
-}
-
 /** Replaces every registered secret and every given one, in each of its echoed forms, wherever it appears. */
 const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
-  if (text.length < minimumSecretLength || (secretValues.size === 0 && extra.length === 0)) return text
+  if (text.length < minimumSecretLength || (registry.searched.size === 0 && extra.length === 0)) return text
   const candidates: Array<string> = []
   const consider = (value: string) => {
     if (value.length <= text.length && text.includes(value)) candidates.push(value)
   }
-  for (const value of secretValues.keys()) considerForms(value, consider)
+  for (const forms of registry.searched.values()) for (const form of forms) consider(form)
   for (const value of extra) considerForms(value, consider)
   if (candidates.length === 0) return text
   // the longest first, so a secret that contains another is replaced whole
