@@ -23,6 +23,18 @@
  * (`CircuitBreakerRedis.layerStore`); see `@sturdy/policy/RetryBudgetStore` and `CircuitBreakerStore` for the
  * consistency each gives.
  *
+ * The per-key state is bounded, so that a crawler or a multi-tenant proxy calling many hosts does not grow it
+ * without end:
+ *
+ * - Bulkheads: 10,000 keys per profile (the base options, and each entry of `hosts`). Beyond that, idle bulkheads
+ *   are dropped, those no call used for longest first (a "clock" sweep, close to least recently used), and a key
+ *   whose bulkhead was dropped gets a new one at its next call. A bulkhead with calls running or queued is never
+ *   dropped (the table then holds more, as many as there are busy keys), so `maxConcurrent` and `maxQueued` always
+ *   hold, as in resilience4j's bulkhead registry.
+ * - Server pauses: 10,000 live ones per `Policy` (`@sturdy/policy`'s `RateLimit` default `maxPausedKeys`, which
+ *   `Policy` does not expose). Beyond that, pauses already over go first, then the oldest live pause is dropped
+ *   early: the next call of that key is sent, and probes the upstream, before the server's wait is over.
+ *
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
  * import { Policy, SturdyClient } from "@sturdy/http"

@@ -11,6 +11,7 @@ import {
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
@@ -18,6 +19,7 @@ import {
   Cause,
   Clock,
   ConfigProvider,
+  Deferred,
   Duration,
   Effect,
   Either,
@@ -37,6 +39,7 @@ import {
   TestClock
 } from "effect"
 import { Readable } from "node:stream"
+import * as stages from "../src/internal/policyStages.js"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -2186,4 +2189,154 @@ describe("Policy.withPolicy (client → client)", () => {
       expect(notFound).toEqual(new NotFound({ id: 2 }))
       expect((yield* scripted.requests).map((r) => r.path)).toEqual(["/users/1", "/users/1", "/users/1", "/users/2"])
     }))
+})
+
+describe("Policy: per-key bulkheads under many upstreams", () => {
+  const hosts = (from: number, to: number) => {
+    const requests: Array<HttpClientRequest.HttpClientRequest> = []
+    for (let i = from; i < to; i++) requests.push(HttpClientRequest.get(`http://h${i}.test/x`))
+    return requests
+  }
+  const sendOk = () => Effect.succeed("ok")
+  const hot = HttpClientRequest.get("http://hot.test/x")
+  const lone: Policy.Options = {
+    totalTimeout: false,
+    attemptTimeout: false,
+    retry: false,
+    circuitBreaker: false,
+    bulkhead: { maxConcurrent: 1 }
+  }
+
+  // a send that holds its attempt until `gate` opens, counting the attempts running at once
+  const gated = Effect.gen(function*() {
+    const gate = yield* Deferred.make<void>()
+    const counts = { running: 0, most: 0 }
+    const send = () =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          counts.running++
+          counts.most = Math.max(counts.most, counts.running)
+        }),
+        () => Deferred.await(gate),
+        () => Effect.sync(() => counts.running--)
+      ).pipe(Effect.as("ok"))
+    return { gate, counts, send }
+  })
+
+  it.scoped(
+    "maxConcurrent and maxQueued hold for a busy key after 21,000 calls to other hosts",
+    () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make({ ...lone, bulkhead: { maxConcurrent: 1, maxQueued: 1 } })
+        const { counts, gate, send } = yield* gated
+        const running = yield* Effect.fork(policy.run(hot, send))
+        const queued = yield* Effect.fork(policy.run(hot, send))
+        yield* Effect.yieldNow()
+        for (const request of hosts(0, 21_000)) yield* policy.run(request, sendOk)
+        const third = yield* Effect.either(policy.run(hot, sendOk))
+        expect(Either.isLeft(third) && third.left._tag).toBe("BulkheadRejected")
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.join(running)).toBe("ok")
+        expect(yield* Fiber.join(queued)).toBe("ok")
+        expect(counts.most).toBe(1)
+      }),
+    60_000
+  )
+
+  it.scoped("an attempt after a retry wait runs under the key's current bulkhead", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({
+        ...lone,
+        retry: { maxAttempts: 2, baseDelay: "1 second", maxDelay: "1 second", jitter: "none", budget: false }
+      })
+      const { counts, gate, send } = yield* gated
+      let attempts = 0
+      const failsFirst = (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.suspend(() =>
+          ++attempts === 1
+            ? Effect.fail(
+              new HttpFailure.ServerError({
+                method: "GET",
+                url: request.url,
+                status: 503,
+                headers: {},
+                bodyExcerpt: "",
+                payload: Option.none(),
+                retryAfter: Option.none()
+              })
+            )
+            : send()
+        )
+      expect(yield* policy.run(hot, sendOk)).toBe("ok")
+      // the next call fails and waits a second before its retry, holding no permit meanwhile
+      const waiting = yield* Effect.fork(policy.run(hot, failsFirst))
+      yield* Effect.yieldNow()
+      expect(attempts).toBe(1)
+      // the key's idle bulkhead is dropped among 21,000 other hosts, and the next call of the key gets a new one
+      for (const request of hosts(0, 21_000)) yield* policy.run(request, sendOk)
+      const other = yield* Effect.fork(policy.run(hot, send))
+      yield* Effect.yieldNow()
+      yield* TestClock.adjust("1 second")
+      yield* Effect.yieldNow()
+      expect(counts.most).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      const retried = yield* Fiber.await(waiting)
+      expect(Exit.isFailure(retried) && failureOf(retried)._tag).toBe("BulkheadRejected")
+      expect(attempts).toBe(1)
+      expect(yield* Fiber.join(other)).toBe("ok")
+    }), 60_000)
+
+  describe("the table of one profile", () => {
+    const options = { maxConcurrent: 1, maxQueued: 0, maxWait: undefined }
+    const table = () => {
+      const bulkheads = new Map<string, stages.BulkheadSlot>()
+      return { bulkheads, bulkheadOf: stages.bulkheadFor(bulkheads, options) }
+    }
+
+    it.effect(
+      "a key used now and then keeps its bulkhead; idle keys go, least recently used first",
+      () =>
+        Effect.gen(function*() {
+          const { bulkheadOf, bulkheads } = table()
+          const kept = yield* bulkheadOf("hot")
+          yield* bulkheadOf("cold")
+          for (let i = 0; i < 30_000; i++) {
+            yield* bulkheadOf(`h${i}`)
+            if (i % 1_000 === 0) expect(stages.usedBulkhead(bulkheads, "hot")).toBe(kept)
+          }
+          expect(stages.usedBulkhead(bulkheads, "hot")).toBe(kept)
+          expect(bulkheads.has("cold")).toBe(false)
+          expect(bulkheads.size).toBe(stages.bulkheadCapacity)
+          // the newest keys are kept, the oldest idle ones went
+          expect(bulkheads.has("h29999")).toBe(true)
+          expect(bulkheads.has("h0")).toBe(false)
+        }),
+      60_000
+    )
+
+    it.effect(
+      "busy bulkheads are never dropped: the table grows past the cap, and shrinks once they are idle",
+      () =>
+        Effect.gen(function*() {
+          const { bulkheadOf, bulkheads } = table()
+          const gate = yield* Deferred.make<void>()
+          const busy = stages.bulkheadCapacity + 50
+          const made: Array<Bulkhead.Bulkhead> = []
+          const fibers: Array<Fiber.RuntimeFiber<void, Bulkhead.BulkheadRejected>> = []
+          for (let i = 0; i < busy; i++) {
+            const bulkhead = yield* bulkheadOf(`h${i}`)
+            made.push(bulkhead)
+            fibers.push(yield* Effect.fork(bulkhead.run(Deferred.await(gate))))
+          }
+          yield* Effect.yieldNow()
+          expect(bulkheads.size).toBe(busy)
+          for (let i = 0; i < busy; i += 997) expect(stages.usedBulkhead(bulkheads, `h${i}`)).toBe(made[i])
+          yield* Deferred.succeed(gate, undefined)
+          yield* Fiber.joinAll(fibers)
+          for (let i = 0; i < 10; i++) yield* bulkheadOf(`new${i}`)
+          expect(bulkheads.size).toBe(stages.bulkheadCapacity)
+        }),
+      60_000
+    )
+  })
 })

@@ -317,14 +317,21 @@ const breaker = (breakers: CircuitBreaker.RegistryService): Stage => (next) => (
   breakers.withBreaker(guardedOf(next(call)), call.key)
 
 const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): Stage => {
-  const bulkheadOf = bulkheadFor(profile, options)
+  const bulkheads = profile.bulkheads
+  const bulkheadOf = bulkheadFor(bulkheads, options)
   const queues = options.maxQueued > 0
   return (next) => (call) => {
     const inner = guardedOf(next(call))
-    const known = profile.bulkheads.get(call.key)
-    const limited = known === undefined
-      ? Effect.flatMap(bulkheadOf(call.key), (created) => created.run(inner))
-      : known.run(inner)
+    const key = call.key
+    // Looked up by each attempt as it starts, not once per call: a call waiting for a retry, a pause or a rate limit
+    // holds no permit, so its key's bulkhead may be dropped meanwhile, and an attempt that then ran on the dropped
+    // one would run beside the calls of the key's new bulkhead.
+    const limited = Effect.suspend(() => {
+      const known = usedBulkhead(bulkheads, key)
+      return known === undefined
+        ? Effect.flatMap(bulkheadOf(key), (created) => created.run(inner))
+        : known.run(inner)
+    })
     // a call still queued when the deadline passes timed out: the HTTP taxonomy says so, not the bulkhead
     return queues
       ? Effect.catchIf(limited, isQueueTimeout, (rejection) => queueTimedOut(rejection, call.request))
@@ -332,25 +339,77 @@ const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): St
   }
 }
 
-// The key's bulkhead, made the first time the key is seen; at most `bulkheadCapacity` keys are kept, the oldest go.
-const bulkheadFor = (profile: Profile, options: policyOptions.ResolvedBulkhead) => {
+/**
+ * A key's bulkhead in a profile's table, and whether a call used it since the sweep last passed it.
+ * @internal
+ */
+export interface BulkheadSlot {
+  readonly bulkhead: Bulkhead.Bulkhead
+  used: boolean
+}
+
+/** @internal The keys a profile's table keeps; it holds more only while more of its bulkheads are busy. */
+export const bulkheadCapacity = 10_000
+
+// the entries one new key's sweep looks at, at most: a table of busy bulkheads costs a bounded step per new key
+const sweepStep = 32
+
+/**
+ * The key's bulkhead when the table has one, marked used: one lookup and one write, on the path of every call.
+ * @internal
+ */
+export const usedBulkhead = (bulkheads: Map<string, BulkheadSlot>, key: string): Bulkhead.Bulkhead | undefined => {
+  const slot = bulkheads.get(key)
+  if (slot === undefined) return undefined
+  slot.used = true
+  return slot.bulkhead
+}
+
+/**
+ * The key's bulkhead, made the first time the key is seen. Over `bulkheadCapacity` keys, a sweep (the "clock"
+ * approximation of least-recently-used) goes over the table from its oldest entry: an entry used since the sweep last
+ * passed it goes to the back, its mark cleared; so does one with calls running or queued (dropping it would let a new
+ * bulkhead of the key admit calls beside them); an idle, unused one is dropped. When every entry it looks at is busy
+ * the table grows past the cap rather than break a limit: busy bulkheads are bounded by the calls in flight.
+ * @internal
+ */
+export const bulkheadFor = (bulkheads: Map<string, BulkheadSlot>, options: policyOptions.ResolvedBulkhead) => {
   const bulkheadOptions = {
     maxConcurrent: options.maxConcurrent,
     maxQueued: options.maxQueued,
     maxWait: options.maxWait
   }
   return (key: string): Effect.Effect<Bulkhead.Bulkhead> =>
-    Effect.map(Bulkhead.make({ key, ...bulkheadOptions }), (created) => {
+    Effect.flatMap(Bulkhead.make({ key, ...bulkheadOptions }), (created) => {
       // another call of the key may have made one first: every call of a key shares one
-      const known = profile.bulkheads.get(key)
-      if (known !== undefined) return known
-      profile.bulkheads.set(key, created)
-      if (profile.bulkheads.size > bulkheadCapacity) {
-        const oldest = profile.bulkheads.keys().next()
-        if (oldest.done !== true) profile.bulkheads.delete(oldest.value)
-      }
-      return created
+      const known = usedBulkhead(bulkheads, key)
+      if (known !== undefined) return Effect.succeed(known)
+      bulkheads.set(key, { bulkhead: created, used: false })
+      return bulkheads.size > bulkheadCapacity
+        ? Effect.as(sweep(bulkheads, sweepStep), created)
+        : Effect.succeed(created)
     })
+}
+
+const sweep = (bulkheads: Map<string, BulkheadSlot>, step: number): Effect.Effect<void> => {
+  if (bulkheads.size <= bulkheadCapacity || step === 0) return Effect.void
+  const oldest = bulkheads.entries().next()
+  if (oldest.done === true) return Effect.void
+  const [key, slot] = oldest.value
+  if (slot.used) {
+    slot.used = false
+    bulkheads.delete(key)
+    bulkheads.set(key, slot)
+    return sweep(bulkheads, step - 1)
+  }
+  return Effect.flatMap(slot.bulkhead.snapshot, (load) => {
+    // the table may have changed while the snapshot was read: only this slot of this key is moved or dropped
+    if (bulkheads.get(key) === slot) {
+      bulkheads.delete(key)
+      if (load.active > 0 || load.queued > 0) bulkheads.set(key, slot)
+    }
+    return sweep(bulkheads, step - 1)
+  })
 }
 
 // what a failed attempt tells the policy: a server's pause for the key (429/503 with Retry-After), or a 4xx's
@@ -528,7 +587,8 @@ export interface Profile {
   readonly resolved: policyOptions.Resolved
   readonly breakers: CircuitBreaker.RegistryService | undefined
   readonly limiter: RateLimit.RateLimiter | undefined
-  readonly bulkheads: Map<string, Bulkhead.Bulkhead>
+  /** Per key, oldest first (see {@link bulkheadFor}). */
+  readonly bulkheads: Map<string, BulkheadSlot>
 }
 
 // The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
@@ -544,8 +604,6 @@ const scheduleFor = (retry: policyOptions.ResolvedRetry): Schedule.Schedule<unkn
     maxElapsed: retry.maxElapsed
   })
 }
-
-const bulkheadCapacity = 10_000
 
 const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.Options => ({
   failureRateThreshold: breaker.failureRateThreshold,
