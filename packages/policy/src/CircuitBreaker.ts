@@ -339,14 +339,23 @@ export const withBreaker: {
  * @category models
  */
 export interface RegistryOptions {
-  /** Breakers kept; the least recently used one is dropped beyond this (default 10,000). */
+  /**
+   * Breakers kept (default 10,000): beyond it the least recently used one that holds nothing a new breaker would not
+   * know is dropped; an open breaker in its pause, probing or isolated is kept (see {@link RegistryService}).
+   */
   readonly capacity?: number | undefined
   readonly breaker?: Options | undefined
 }
 
 /**
- * One breaker per key (e.g. per host), created on first use and kept in a bounded LRU map, so 10⁵ distinct keys
- * do not grow memory without limit. An evicted breaker is forgotten: if its key comes back it starts Closed.
+ * One breaker per key (e.g. per host), created on first use and kept in an LRU map bounded by `capacity`, so 10⁵
+ * distinct keys do not grow memory without limit. When a key is added, breakers idle for a sliding window (closed
+ * with no call in it, or a pause over for a window) are dropped, and beyond `capacity` the least recently used
+ * breaker that is closed, or whose pause is over with no probe in flight. A breaker dropped is forgotten (if its key
+ * comes back it starts Closed); one that was not closed first publishes its transition to `Closed` on `changes`, so a
+ * state gauge fed by them ends at the state the key starts in. A breaker open in its pause, probing or isolated is
+ * never dropped: the registry grows past `capacity` rather than send calls to an upstream it knows is down (as
+ * resilience4j and Polly never drop a breaker); such breakers are as many as the upstreams actually failing.
  *
  * @example
  * ```ts

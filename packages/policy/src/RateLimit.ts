@@ -273,7 +273,44 @@ export const RateLimiterStore: typeof ExperimentalRateLimiter.RateLimiterStore =
 export type RateLimiterStore = ExperimentalRateLimiter.RateLimiterStore
 
 /**
- * A store in this process's memory (driven by the Clock, so it works under `TestClock`).
+ * Options of {@link makeStoreMemory}: `maxKeys`, the keys of each kind of counter kept at once (default 10,000).
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "@sturdy/policy"
+ *
+ * const options: RateLimit.StoreMemoryOptions = { maxKeys: 100_000 }
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export interface StoreMemoryOptions {
+  readonly maxKeys?: number | undefined
+}
+
+/**
+ * A store in this process's memory (driven by the Clock, so it works under `TestClock`), with the answers of
+ * `@effect/experimental`'s memory store. It keeps a key only while it matters: a token bucket is dropped once it is
+ * full again and a fixed window once it has passed (a key seen again starts full, or with an empty window, as a new
+ * one; a bucket restarts its refill from that call, as `RateLimitRedis`'s does). Entries are dropped when a new key
+ * is added, and beyond `maxKeys` (default 10,000) the key used least recently is dropped even if it still counts
+ * something: that key starts again with a full bucket. Throws a `RangeError` for a `maxKeys` that is not an integer
+ * of at least 1.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { RateLimit } from "@sturdy/policy"
+ *
+ * const StoreLive = Layer.sync(RateLimit.RateLimiterStore, () => RateLimit.makeStoreMemory({ maxKeys: 100_000 }))
+ * ```
+ * @since 0.1.0
+ * @category store
+ */
+export const makeStoreMemory: (options?: StoreMemoryOptions) => RateLimiterStore["Type"] = internal.makeStoreMemory
+
+/**
+ * A layer of {@link makeStoreMemory} with its defaults (at most 10,000 keys of each kind).
  *
  * @example
  * ```ts
@@ -284,4 +321,4 @@ export type RateLimiterStore = ExperimentalRateLimiter.RateLimiterStore
  * @since 0.1.0
  * @category store
  */
-export const layerStoreMemory: Layer.Layer<RateLimiterStore> = ExperimentalRateLimiter.layerStoreMemory
+export const layerStoreMemory: Layer.Layer<RateLimiterStore> = internal.layerStoreMemory

@@ -8,11 +8,17 @@
  * | `ratio`      | `0.2`        | retries allowed per logical request in the window              |
  * | `minRetries` | `10`         | retries always allowed per window, so low traffic can retry    |
  * | `window`     | `10 seconds` | sliding window (ten slots, driven by `Clock`, no timers)       |
+ * | `maxKeys`    | `10,000`     | keys counted at once (see below)                               |
  *
  * In a window a retry is allowed while `retries < minRetries + ratio × requests`, so a fraction of a retry allows one
  * (ratio 0.5 with one request and no floor: one retry). A budget on a shared store (`RetryBudgetStore`,
  * `RetryBudgetRedis`) applies the same rule to the fleet's counts, so moving to one changes no decision. The service
  * is shared by every fiber through its layer; keys (an upstream's host, say) are counted separately.
+ *
+ * Memory stays bounded however many keys come and go: a key whose window has passed holds nothing (its counts are
+ * zero, exactly as for a key never seen), so it is dropped when a new key is added, and beyond `maxKeys` keys the one
+ * counted into least recently is dropped (it then starts again from the `minRetries` floor). `stats` of a key never
+ * adds it.
  *
  * @since 0.1.0
  */
@@ -54,6 +60,8 @@ export declare namespace RetryBudget {
     readonly ratio?: number | undefined
     readonly minRetries?: number | undefined
     readonly window?: Duration.DurationInput | undefined
+    /** Keys counted at once (an integer of at least 1); the key counted into least recently is dropped beyond it. */
+    readonly maxKeys?: number | undefined
   }
 
   /**
@@ -120,7 +128,7 @@ export class RetryBudgetExhausted<E = unknown>
 }
 
 /**
- * The default options: ratio 0.2, 10 retries per window, a 10 second window.
+ * The default options: ratio 0.2, 10 retries per window, a 10 second window, 10,000 keys.
  *
  * @example
  * ```ts
@@ -135,11 +143,13 @@ export const defaults: {
   readonly ratio: number
   readonly minRetries: number
   readonly window: Duration.Duration
+  readonly maxKeys: number
 } = internal.defaults
 
 /**
  * Builds a budget outside of Effect (the state is in memory and shared by whoever holds it). Throws a
- * `RangeError` for a negative ratio or floor, or a window that is not a finite positive duration.
+ * `RangeError` for a negative ratio or floor, a window that is not a finite positive duration, or a `maxKeys` that
+ * is not an integer of at least 1.
  *
  * @example
  * ```ts

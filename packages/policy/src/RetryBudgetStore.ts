@@ -179,8 +179,26 @@ export const defaults: {
 } = internal.defaults
 
 /**
- * A store in this process's memory (driven by each request's `now`, so it works under `TestClock`). Several
- * budgets built on one memory store share it as processes share Redis.
+ * Options of {@link makeMemory}: `maxKeys`, the keys it counts at once (default 10,000). As in `RetryBudget`, a key
+ * whose window has passed is dropped when a new key is added, the key counted into least recently beyond
+ * `maxKeys`, and a request that only reads a key it does not hold (no requests, no withdrawal) adds nothing.
+ *
+ * @example
+ * ```ts
+ * import { RetryBudgetStore } from "@sturdy/policy"
+ *
+ * const options: RetryBudgetStore.MemoryOptions = { maxKeys: 1_000 }
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  readonly maxKeys?: number | undefined
+}
+
+/**
+ * A store in this process's memory (driven by each request's `now`, so it works under `TestClock`), with the
+ * default {@link MemoryOptions}. Several budgets built on one memory store share it as processes share Redis.
  *
  * @example
  * ```ts
@@ -198,18 +216,19 @@ export const defaults: {
 export const layerMemory: Layer.Layer<RetryBudgetStore> = internal.layerMemory
 
 /**
- * Builds a store in memory, outside of a layer.
+ * Builds a store in memory, outside of a layer. Throws a `RangeError` for a `maxKeys` that is not an integer of at
+ * least 1.
  *
  * @example
  * ```ts
  * import { RetryBudgetStore } from "@sturdy/policy"
  *
- * const store = RetryBudgetStore.makeMemory()
+ * const store = RetryBudgetStore.makeMemory({ maxKeys: 1_000 })
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: () => RetryBudgetStore.Service = internal.makeMemory
+export const makeMemory: (options?: MemoryOptions) => RetryBudgetStore.Service = internal.makeMemory
 
 /**
  * Builds a `RetryBudget` service on the store in context. Its flushing fiber lives as long as the scope (the

@@ -365,6 +365,82 @@ describe("CircuitBreaker", () => {
       expect(yield* Effect.flatMap(registry.get("host-0"), (b) => b.state)).toBe("Closed")
     }))
 
+  describe("a registry over capacity", () => {
+    const openWith = (registry: CircuitBreaker.RegistryService, key: string) =>
+      Effect.either(Effect.fail("boom").pipe(registry.withBreaker(key)))
+
+    it.scoped("keeps an open breaker through its pause however many keys come after it", () =>
+      Effect.gen(function*() {
+        const registry = yield* CircuitBreaker.makeRegistry({
+          capacity: 100,
+          breaker: { consecutiveFailures: 1, breakDuration: "1 hour" }
+        })
+        yield* openWith(registry, "down")
+        for (let i = 0; i < 10_000; i++) yield* registry.withBreaker(Effect.void, `host-${i}`)
+        yield* TestClock.adjust("1 minute")
+        let sent = 0
+        const result = yield* Effect.either(registry.withBreaker(Effect.sync(() => sent++), "down"))
+        expect(sent).toBe(0)
+        expect(Either.isLeft(result) && result.left._tag).toBe("CircuitOpen")
+        expect(yield* registry.size).toBe(100)
+      }))
+
+    it.scoped("grows past capacity rather than forget breakers in their pause, and stays bounded by them", () =>
+      Effect.gen(function*() {
+        const registry = yield* CircuitBreaker.makeRegistry({
+          capacity: 100,
+          breaker: { consecutiveFailures: 1, breakDuration: "1 hour" }
+        })
+        for (let i = 0; i < 200; i++) yield* openWith(registry, `down-${i}`)
+        for (let i = 0; i < 10_000; i++) yield* registry.withBreaker(Effect.void, `host-${i}`)
+        for (let i = 0; i < 200; i++) {
+          expect(yield* Effect.flatMap(registry.get(`down-${i}`), (b) => b.state)).toBe("Open")
+        }
+        const size = yield* registry.size
+        expect(size).toBeGreaterThanOrEqual(200)
+        expect(size).toBeLessThanOrEqual(300)
+      }))
+
+    it.scoped("keeps an isolated breaker", () =>
+      Effect.gen(function*() {
+        const registry = yield* CircuitBreaker.makeRegistry({ capacity: 10 })
+        yield* Effect.flatMap(registry.get("isolated"), (b) => b.isolate)
+        yield* TestClock.adjust("1 day")
+        for (let i = 0; i < 1_000; i++) yield* registry.withBreaker(Effect.void, `host-${i}`)
+        expect(yield* Effect.flatMap(registry.get("isolated"), (b) => b.state)).toBe("Open")
+      }))
+
+    it.scoped("closes a breaker it evicts after its pause, so the last state published for its key is Closed", () =>
+      Effect.gen(function*() {
+        const registry = yield* CircuitBreaker.makeRegistry({
+          capacity: 100,
+          breaker: { consecutiveFailures: 1, breakDuration: "10 seconds" }
+        })
+        const published: Array<[string, string, string]> = []
+        yield* Effect.forkScoped(
+          Stream.runForEach(yield* registry.subscribe, (c) => Effect.sync(() => published.push([c.key, c.from, c.to])))
+        )
+        yield* openWith(registry, "down")
+        yield* TestClock.adjust("1 hour")
+        for (let i = 0; i < 200; i++) yield* registry.withBreaker(Effect.void, `host-${i}`)
+        for (let i = 0; i < 10; i++) yield* Effect.yieldNow()
+        expect(published).toEqual([["down", "Closed", "Open"], ["down", "Open", "Closed"]])
+        expect(yield* registry.size).toBeLessThanOrEqual(100)
+      }))
+
+    it.scoped("drops breakers idle for a sliding window when a key is added, below capacity too", () =>
+      Effect.gen(function*() {
+        const registry = yield* CircuitBreaker.makeRegistry()
+        for (let i = 0; i < 1_000; i++) yield* registry.withBreaker(Effect.void, `host-${i}`)
+        yield* TestClock.adjust("59 seconds")
+        yield* registry.withBreaker(Effect.void, "busy")
+        expect(yield* registry.size).toBe(1_001)
+        yield* TestClock.adjust("1 day")
+        yield* registry.withBreaker(Effect.void, "next")
+        expect(yield* registry.size).toBe(1)
+      }))
+  })
+
   it.effect("withBreakerFor uses the Registry service", () =>
     Effect.gen(function*() {
       for (let i = 0; i < 3; i++) yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreakerFor("x")))

@@ -1,3 +1,4 @@
+import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
 import { Deadline, RateLimit } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
@@ -24,6 +25,14 @@ const makeManualClock = () => {
     sleep: () => Effect.never
   }
   return { clock, advance: (millis: number) => (now += millis) }
+}
+
+// the heap in use after collecting garbage (the tests run with --expose-gc)
+const heapMB = (): number => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed / 1024 / 1024
 }
 
 describe("RateLimit", () => {
@@ -201,4 +210,59 @@ describe("RateLimit", () => {
       }).pipe(Effect.withClock(manual.clock), Effect.withRandom(Random.make(42)), memory),
     120_000
   )
+
+  describe("the memory store", () => {
+    it.effect("answers as @effect/experimental's store does while it forgets nothing", () =>
+      Effect.gen(function*() {
+        const ours = RateLimit.makeStoreMemory()
+        const theirs = yield* Effect.provide(RateLimit.RateLimiterStore, ExperimentalRateLimiter.layerStoreMemory)
+        const keys = ["a", "b", "c"]
+        const refillRate = Duration.millis(100)
+        const ask = (store: typeof ours, i: number, key: string, tokens: number) =>
+          i % 2 === 0
+            ? store.tokenBucket({ key, tokens, limit: 5, refillRate, allowOverflow: tokens < 0 })
+            : store.fixedWindow({ key, tokens, refillRate, limit: tokens < 0 ? undefined : 5 })
+        // every key of both kinds exists from the start, so none is new (and so dropped) later
+        for (const key of keys) {
+          for (const i of [0, 1]) expect(yield* ask(ours, i, key, 1)).toEqual(yield* ask(theirs, i, key, 1))
+        }
+        for (let step = 0; step < 2_000; step++) {
+          const i = yield* Random.nextIntBetween(0, 2)
+          const key = keys[yield* Random.nextIntBetween(0, 3)]!
+          const tokens = (yield* Random.nextBoolean) ? 1 : (yield* Random.nextIntBetween(-2, 4))
+          expect(yield* ask(ours, i, key, tokens)).toEqual(yield* ask(theirs, i, key, tokens))
+          yield* TestClock.adjust(Duration.millis(yield* Random.nextIntBetween(0, 150)))
+        }
+      }).pipe(Effect.withRandom(Random.make(7))))
+
+    it.effect("beyond maxKeys the key used least recently starts again with a full bucket", () =>
+      Effect.gen(function*() {
+        const limiter = yield* RateLimit.make({ limit: 1, window: "1 hour", onExceeded: "fail" }).pipe(
+          Effect.provideService(RateLimit.RateLimiterStore, RateLimit.makeStoreMemory({ maxKeys: 2 }))
+        )
+        yield* limiter.consume("a")
+        expect((yield* Effect.flip(limiter.consume("a")))._tag).toBe("RateLimitExceeded")
+        yield* limiter.consume("b")
+        yield* limiter.consume("c")
+        yield* limiter.consume("a")
+      }))
+
+    it.effect("50,000 hosts then a day idle: the buckets full again are dropped", () =>
+      Effect.gen(function*() {
+        const store = RateLimit.makeStoreMemory({ maxKeys: 100_000 })
+        const limited = yield* RateLimit.make({ limit: 10, window: "1 second", onExceeded: "fail" }).pipe(
+          Effect.provideService(RateLimit.RateLimiterStore, store)
+        )
+        const before = heapMB()
+        for (let i = 0; i < 50_000; i++) yield* limited.consume(`host-${i}`)
+        expect(heapMB() - before).toBeGreaterThan(5)
+        yield* TestClock.adjust("1 day")
+        yield* limited.consume("next")
+        expect(heapMB() - before).toBeLessThan(2)
+      }), 60_000)
+
+    it("maxKeys must be an integer of at least 1", () => {
+      expect(() => RateLimit.makeStoreMemory({ maxKeys: 0 })).toThrow(RangeError)
+    })
+  })
 })

@@ -11,6 +11,14 @@ import * as TestClock from "effect/TestClock"
 const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
   Effect.map(Effect.replicateEffect(budget.withdraw(key), n), (results) => results.filter(Boolean).length)
 
+// the heap in use after collecting garbage (the tests run with --expose-gc)
+const heapMB = (): number => {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  gc?.()
+  return process.memoryUsage().heapUsed / 1024 / 1024
+}
+
 describe("RetryBudget", () => {
   it.effect("allows the floor of retries with no traffic, then refuses", () =>
     Effect.gen(function*() {
@@ -109,8 +117,46 @@ describe("RetryBudget", () => {
       expect(() => RetryBudget.unsafeMake({ window: 0 })).toThrow(RangeError)
     }))
 
+  describe("keys", () => {
+    it.effect("stats of a key never counted into adds nothing: a counted key is not crowded out", () =>
+      Effect.gen(function*() {
+        const budget = yield* RetryBudget.make({ maxKeys: 2 })
+        for (let i = 0; i < 10; i++) yield* budget.deposit("api")
+        for (let i = 0; i < 1_000; i++) expect((yield* budget.stats(`unused-${i}`)).requests).toBe(0)
+        expect((yield* budget.stats("api")).requests).toBe(10)
+      }))
+
+    it.effect("beyond maxKeys the key counted into least recently is dropped", () =>
+      Effect.gen(function*() {
+        const budget = yield* RetryBudget.make({ maxKeys: 2 })
+        yield* budget.deposit("a")
+        yield* budget.deposit("b")
+        yield* budget.deposit("c")
+        expect((yield* budget.stats("a")).requests).toBe(0)
+        expect((yield* budget.stats("b")).requests).toBe(1)
+        expect((yield* budget.stats("c")).requests).toBe(1)
+      }))
+
+    it.effect("50,000 hosts then a day idle: the expired keys are dropped", () =>
+      Effect.gen(function*() {
+        const budget = yield* RetryBudget.make({ maxKeys: 100_000 })
+        const before = heapMB()
+        for (let i = 0; i < 50_000; i++) yield* budget.deposit(`host-${i}`)
+        expect(heapMB() - before).toBeGreaterThan(10)
+        yield* TestClock.adjust("1 day")
+        yield* budget.deposit("next")
+        expect(heapMB() - before).toBeLessThan(3)
+      }), 60_000)
+
+    it("maxKeys must be an integer of at least 1", () => {
+      expect(() => RetryBudget.unsafeMake({ maxKeys: 0 })).toThrow(RangeError)
+      expect(() => RetryBudgetStore.makeMemory({ maxKeys: 1.5 })).toThrow(RangeError)
+    })
+  })
+
   it("defaults: 20% of requests, a floor of 10 per 10 second window", () => {
     expect(RetryBudget.defaults.ratio).toBe(0.2)
     expect(RetryBudget.defaults.minRetries).toBe(10)
+    expect(RetryBudget.defaults.maxKeys).toBe(10_000)
   })
 })

@@ -54,6 +54,18 @@ const fallbacksOf = (component: string) =>
   })
 
 describe("RetryBudgetStore", () => {
+  it.effect("the memory store: a read of a key it does not hold adds nothing, and keys beyond maxKeys go", () =>
+    Effect.gen(function*() {
+      const store = RetryBudgetStore.makeMemory({ maxKeys: 2 })
+      const request = { requests: 0, withdraw: false, now: 0, windowMillis: 10_000, ratio: 0.2, minRetries: 10 }
+      yield* store.update({ ...request, key: "api", requests: 10 })
+      for (let i = 0; i < 1_000; i++) yield* store.update({ ...request, key: `unused-${i}` })
+      expect((yield* store.update({ ...request, key: "api" })).requests).toBe(10)
+      yield* store.update({ ...request, key: "b", requests: 1 })
+      yield* store.update({ ...request, key: "c", requests: 1 })
+      expect((yield* store.update({ ...request, key: "api" })).requests).toBe(0)
+    }))
+
   it.scoped("a memory store gives the same budget as RetryBudget: the floor, then ratio × requests", () =>
     Effect.gen(function*() {
       const budget = yield* RetryBudgetStore.makeBudget().pipe(Effect.provide(RetryBudgetStore.layerMemory))

@@ -191,7 +191,7 @@ class BreakerState {
   trip: Trip | undefined = undefined
   /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
   syncedAt = Number.NEGATIVE_INFINITY
-  constructor(readonly initialScheduleState: unknown) {
+  constructor(readonly initialScheduleState: unknown, public changedAt: number) {
     this.scheduleState = initialScheduleState
   }
 }
@@ -202,6 +202,13 @@ interface Breaker extends CB.CircuitBreaker {
     fiber: Fiber.RuntimeFiber<unknown, unknown>,
     self: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | CircuitOpen, R>
+  /**
+   * A registry's eviction. `"held"` while the breaker holds what a new one would not know (isolated, a pause not yet
+   * over, a probe in flight), `"recent"` when `idle` is asked for and a closed breaker recorded calls in its sliding
+   * window (or a pause ended less than a window ago); otherwise `"released"`, after closing the breaker if it was
+   * not (the transition is published: whoever follows its state sees the state its key starts in if it comes back).
+   */
+  readonly release: (now: number, idle: boolean) => "released" | "recent" | "held"
 }
 
 /** @internal */
@@ -211,14 +218,17 @@ export const unsafeMake = (
   publish: (change: CB.StateChange) => void,
   changes: Stream.Stream<CB.StateChange>,
   subscribe: Effect.Effect<Stream.Stream<CB.StateChange>, never, Scope.Scope>,
-  sync?: BreakerSync | undefined
+  sync?: BreakerSync | undefined,
+  /** when a registry made it: a breaker made in the last sliding window is not idle, whatever it recorded */
+  createdAt = Number.NEGATIVE_INFINITY
 ): CB.CircuitBreaker => {
   const config = resolve(options)
-  const s = new BreakerState(config.breakDuration.initial)
+  const s = new BreakerState(config.breakDuration.initial, createdAt)
 
   const transition = (to: CB.State, now: number): void => {
     const from = s.state
     s.state = to
+    s.changedAt = now
     s.generation++
     s.probesInFlight = 0
     s.probeSuccesses = 0
@@ -548,10 +558,24 @@ export const unsafeMake = (
     })
   )
 
+  const release = (now: number, idle: boolean): "released" | "recent" | "held" => {
+    if (s.isolated) return "held"
+    if (s.state === "Closed") {
+      const last = s.buckets[s.buckets.length - 1]
+      const quietSince = Math.max(s.changedAt, last === undefined ? Number.NEGATIVE_INFINITY : last.start)
+      return idle && quietSince > now - config.windowMillis ? "recent" : "released"
+    }
+    if (s.probesInFlight > 0 || now < s.openUntil) return "held"
+    if (idle && now < s.openUntil + config.windowMillis) return "recent"
+    transition("Closed", now)
+    return "released"
+  }
+
   const breaker: Breaker = {
     key,
     run,
     runIn,
+    release,
     snapshot,
     state: Effect.map(snapshot, (_) => _.state),
     changes,
@@ -595,6 +619,14 @@ export const withBreaker = dual<
   <A, E, R>(self: Effect.Effect<A, E, R>, breaker: CB.CircuitBreaker) => Effect.Effect<A, E | CircuitOpen, R>
 >(2, (self, breaker) => breaker.run(self))
 
+/**
+ * Breakers a registry moves to the back for one new key: a breaker it must keep goes to the back, so the scan goes
+ * round the registry and each new key costs O(1) (amortized: a breaker evicted was paid for when it was made). With
+ * `k` breakers held open and more than `capacity` keys in use, the registry keeps about `k / scanLimit` Closed ones
+ * besides them (the keys new in the last round).
+ */
+const scanLimit = 4
+
 /** @internal */
 export const makeRegistry = (
   options: CB.RegistryOptions = {},
@@ -607,10 +639,36 @@ export const makeRegistry = (
     const subscribe = Stream.fromPubSub(hub, { scoped: true })
     const publish = publishTo(hub)
     // a Map iterates in insertion order; re-inserting on access makes its first key the least recently used
-    const breakers = new Map<string, CB.CircuitBreaker>()
+    const breakers = new Map<string, Breaker>()
     // the key used last is already the most recent: most calls go to the same upstream as the one before
     let lastKey: string | undefined
-    const lookup = (key: string): CB.CircuitBreaker => {
+    // Runs when a key is added, from the least recently used breaker on. Idle breakers (nothing in their sliding
+    // window, or a pause over for a window) hold nothing a new one would not: they go, however many there are. Over
+    // capacity, any breaker a new one could replace goes too (closed, or paused no longer with no probe in flight:
+    // see `release`). One that must stay (open in its pause, probing, isolated) moves to the back and the registry
+    // may grow past its capacity: forgetting it would send the calls it holds back to an upstream that is down.
+    // Such breakers are bounded by the upstreams actually failing.
+    const evict = (created: string, now: number): void => {
+      let moved = 0
+      for (;;) {
+        const oldest = breakers.entries().next()
+        if (oldest.done === true) return
+        const [key, breaker] = oldest.value
+        if (key === created) return
+        const released = breaker.release(now, breakers.size <= capacity)
+        if (released === "released") {
+          breakers.delete(key)
+          continue
+        }
+        // a breaker in use: those after it were used later
+        if (released === "recent" || moved === scanLimit) return
+        moved++
+        breakers.delete(key)
+        breakers.set(key, breaker)
+        lastKey = undefined
+      }
+    }
+    const lookup = (key: string, fiber: Fiber.RuntimeFiber<unknown, unknown>): Breaker => {
       const existing = breakers.get(key)
       if (existing !== undefined) {
         if (key !== lastKey) {
@@ -620,24 +678,23 @@ export const makeRegistry = (
         }
         return existing
       }
-      lastKey = key
+      const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
       const created = unsafeMake(
         key,
         options.breaker,
         publish,
         Stream.filter(changes, (change) => change.key === key),
         Effect.map(subscribe, Stream.filter((change: CB.StateChange) => change.key === key)),
-        sync
-      )
+        sync,
+        now
+      ) as Breaker
       breakers.set(key, created)
-      while (breakers.size > capacity) {
-        const oldest = breakers.keys().next()
-        if (oldest.done === true) break
-        breakers.delete(oldest.value)
-      }
+      lastKey = key
+      evict(key, now)
       return created
     }
-    const get = (key: string): Effect.Effect<CB.CircuitBreaker> => Effect.sync(() => lookup(key))
+    const get = (key: string): Effect.Effect<CB.CircuitBreaker> =>
+      Effect.withFiberRuntime((fiber) => Effect.succeed(lookup(key, fiber)))
     yield* Effect.addFinalizer(() => Effect.sync(() => breakers.clear()))
     return {
       get,
@@ -648,7 +705,7 @@ export const makeRegistry = (
       withBreaker: dual(
         2,
         <A, E, R>(self: Effect.Effect<A, E, R>, key: string): Effect.Effect<A, E | CircuitOpen, R> =>
-          Effect.withFiberRuntime((fiber) => (lookup(key) as Breaker).runIn(fiber, self))
+          Effect.withFiberRuntime((fiber) => lookup(key, fiber).runIn(fiber, self))
       )
     } satisfies CB.RegistryService
   })

@@ -4,6 +4,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
@@ -215,3 +216,104 @@ export const withRateLimit = dual<
     key: string
   ) => Effect.Effect<A, E | RateLimitExceeded | RateLimitStoreError, R>
 >(3, (self, limiter, key) => limiter.run(key)(self))
+
+/** @internal */
+export const defaultMaxKeys = 10_000
+
+/**
+ * Entries of one kind of counter, least recently used first. `freeAt` is when the entry holds nothing an absent one
+ * would not (a bucket full again, a window passed): from then on it can go. When a key is added, the entries free at
+ * the front go (amortized: each was paid for when it was added), and beyond `maxKeys` the least recently used.
+ */
+class Entries<A extends { freeAt: number }> {
+  readonly byKey = new Map<string, A>()
+  constructor(readonly maxKeys: number) {}
+  get(key: string): A | undefined {
+    const entry = this.byKey.get(key)
+    if (entry !== undefined) {
+      this.byKey.delete(key)
+      this.byKey.set(key, entry)
+    }
+    return entry
+  }
+  add(key: string, entry: A, now: number): void {
+    const byKey = this.byKey
+    byKey.set(key, entry)
+    for (const [oldest, old] of byKey) {
+      if (oldest === key || (old.freeAt > now && byKey.size <= this.maxKeys)) return
+      byKey.delete(oldest)
+    }
+  }
+}
+
+/**
+ * `@effect/experimental`'s memory store, answer for answer, except that it forgets what no longer matters: a token
+ * bucket once it is full again, a fixed window once it has passed (an absent key starts full, or with an empty
+ * window, which is the same thing), and beyond `maxKeys` the key used least recently. One difference: a bucket
+ * forgotten once full restarts its refill from its next call, as `RateLimitRedis`'s does.
+ * @internal
+ */
+export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRateLimiter.RateLimiterStore["Type"] => {
+  const maxKeys = options?.maxKeys ?? defaultMaxKeys
+  if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
+    throw new RangeError(`RateLimit: maxKeys (${maxKeys}) must be an integer of at least 1`)
+  }
+  const fixedCounters = new Entries<{ count: number; expiresAt: number; freeAt: number }>(maxKeys)
+  const tokenBuckets = new Entries<{ tokens: number; lastRefill: number; freeAt: number }>(maxKeys)
+  return ExperimentalRateLimiter.RateLimiterStore.of({
+    fixedWindow: (options) =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const refillRateMillis = Duration.toMillis(options.refillRate)
+          const now = clock.unsafeCurrentTimeMillis()
+          let counter = fixedCounters.get(options.key)
+          if (counter === undefined) {
+            counter = { count: 0, expiresAt: now, freeAt: now }
+            fixedCounters.add(options.key, counter, now)
+          } else if (counter.expiresAt <= now) {
+            counter.count = 0
+            counter.expiresAt = now
+          }
+          if (options.limit && counter.count + options.tokens > options.limit) {
+            return [counter.count + options.tokens, counter.expiresAt - now] as const
+          }
+          counter.count += options.tokens
+          counter.expiresAt += refillRateMillis * options.tokens
+          counter.freeAt = counter.expiresAt
+          return [counter.count, counter.expiresAt - now] as const
+        })
+      ),
+    tokenBucket: (options) =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const refillRateMillis = Duration.toMillis(options.refillRate)
+          const now = clock.unsafeCurrentTimeMillis()
+          let bucket = tokenBuckets.get(options.key)
+          if (bucket === undefined) {
+            bucket = { tokens: options.limit, lastRefill: now, freeAt: now }
+            tokenBuckets.add(options.key, bucket, now)
+          } else {
+            const elapsed = now - bucket.lastRefill
+            const tokensToAdd = Math.floor(elapsed / refillRateMillis)
+            if (tokensToAdd > 0) {
+              bucket.tokens = Math.min(options.limit, bucket.tokens + tokensToAdd)
+              bucket.lastRefill += tokensToAdd * refillRateMillis
+            }
+          }
+          const newTokenCount = bucket.tokens - options.tokens
+          if (options.allowOverflow || newTokenCount >= 0) {
+            bucket.tokens = newTokenCount
+          }
+          // full again once the tokens taken have been refilled
+          bucket.freeAt = bucket.lastRefill + Math.max(0, options.limit - bucket.tokens) * refillRateMillis
+          return newTokenCount
+        })
+      )
+  })
+}
+
+/** @internal */
+export const layerStoreMemory: Layer.Layer<ExperimentalRateLimiter.RateLimiterStore> = Layer.sync(
+  ExperimentalRateLimiter.RateLimiterStore,
+  () => makeStoreMemory()
+)

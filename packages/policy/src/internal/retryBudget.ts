@@ -6,7 +6,8 @@ import type { RetryBudget } from "../RetryBudget.js"
 export const defaults = {
   ratio: 0.2,
   minRetries: 10,
-  window: Duration.seconds(10)
+  window: Duration.seconds(10),
+  maxKeys: 10_000
 } as const
 
 // The window is cut into slots so that it slides with Clock time and no timer is needed to expire old counts.
@@ -18,18 +19,60 @@ export interface Counters {
   readonly slot: Array<number>
   readonly requests: Array<number>
   readonly retries: Array<number>
+  /** the last slot counted into, and the epoch millis from which the window holds none of it */
+  last: number
+  expiresAt: number
 }
 
-/** The key's counters, the slot `current` (a slot number since the epoch) cleared when it starts. @internal */
-export const countersAt = (byKey: Map<string, Counters>, key: string, current: number): Counters => {
-  let counters = byKey.get(key)
+/**
+ * The counters of every key, least recently counted into first (a key moves to the back once per slot, not per
+ * call). A key whose window has passed holds nothing (its counts are zero), so it can go: when a key is added the
+ * keys expired at the front are dropped, and past `maxKeys` the least recently counted into. Reading a key's counts
+ * never adds it.
+ * @internal
+ */
+export class Keys {
+  readonly byKey = new Map<string, Counters>()
+  constructor(readonly maxKeys: number) {}
+}
+
+/** @internal */
+export const checkMaxKeys = (module: string, maxKeys: number): void => {
+  if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
+    throw new RangeError(`${module}: maxKeys (${maxKeys}) must be an integer of at least 1`)
+  }
+}
+
+const add = (keys: Keys, key: string, counters: Counters, now: number): void => {
+  const byKey = keys.byKey
+  byKey.set(key, counters)
+  // amortized: a key dropped here was paid for when it was added
+  for (const [oldest, old] of byKey) {
+    if (oldest === key || (old.expiresAt > now && byKey.size <= keys.maxKeys)) return
+    byKey.delete(oldest)
+  }
+}
+
+/**
+ * The key's counters, the slot `current` (a slot number since the epoch, `slotMillis` long) cleared when it starts.
+ * @internal
+ */
+export const countersAt = (keys: Keys, key: string, current: number, slotMillis: number): Counters => {
+  let counters = keys.byKey.get(key)
   if (counters === undefined) {
     counters = {
       slot: new Array<number>(slotCount).fill(-1),
       requests: new Array<number>(slotCount).fill(0),
-      retries: new Array<number>(slotCount).fill(0)
+      retries: new Array<number>(slotCount).fill(0),
+      last: current,
+      expiresAt: (current + slotCount) * slotMillis
     }
-    byKey.set(key, counters)
+    add(keys, key, counters, current * slotMillis)
+  } else if (current > counters.last) {
+    counters.last = current
+    counters.expiresAt = (current + slotCount) * slotMillis
+    keys.byKey.delete(key)
+    keys.byKey.set(key, counters)
   }
   const position = current % slotCount
   if (counters.slot[position] !== current) {
@@ -80,13 +123,16 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   if (!(ratio >= 0) || !(minRetries >= 0) || !(windowMillis > 0) || !Number.isFinite(windowMillis)) {
     throw new RangeError("RetryBudget: ratio and minRetries must be >= 0 and window a finite positive duration")
   }
+  const maxKeys = options?.maxKeys ?? defaults.maxKeys
+  checkMaxKeys("RetryBudget", maxKeys)
   const slotMillis = windowMillis / slotCount
-  const byKey = new Map<string, Counters>()
+  const keys = new Keys(maxKeys)
 
-  const countersFor = (key: string, current: number): Counters => countersAt(byKey, key, current)
+  const countersFor = (key: string, current: number): Counters => countersAt(keys, key, current, slotMillis)
 
-  const totals = (counters: Counters, current: number): RetryBudget.Stats => {
-    const { requests, retries } = windowSums(counters, current)
+  // a key never counted into (or dropped since) has nothing in its window
+  const totals = (counters: Counters | undefined, current: number): RetryBudget.Stats => {
+    const { requests, retries } = counters === undefined ? { requests: 0, retries: 0 } : windowSums(counters, current)
     return { requests, retries, available: available(ratio, minRetries, requests, retries) }
   }
 
@@ -116,7 +162,7 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
       Effect.clockWith((clock) =>
         Effect.sync(() => {
           const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
-          return totals(countersFor(key, current), current)
+          return totals(keys.byKey.get(key), current)
         })
       )
   }

@@ -43,14 +43,20 @@ export const defaults = {
 export const slotCount = budgetInternal.slotCount
 
 /** @internal */
-export const makeMemory = (): RBS.RetryBudgetStore.Service => {
-  const byKey = new Map<string, budgetInternal.Counters>()
+export const makeMemory = (options?: RBS.MemoryOptions): RBS.RetryBudgetStore.Service => {
+  const maxKeys = options?.maxKeys ?? budgetInternal.defaults.maxKeys
+  budgetInternal.checkMaxKeys("RetryBudgetStore", maxKeys)
+  const keys = new budgetInternal.Keys(maxKeys)
   return {
     update: (request) =>
       Effect.sync(() => {
         const slotMillis = request.windowMillis / slotCount
         const current = Math.floor(request.now / slotMillis)
-        const counters = budgetInternal.countersAt(byKey, request.key, current)
+        // a read of a key never counted into (or dropped since) adds nothing
+        if (request.requests === 0 && !request.withdraw && !keys.byKey.has(request.key)) {
+          return { granted: false, requests: 0, retries: 0 }
+        }
+        const counters = budgetInternal.countersAt(keys, request.key, current, slotMillis)
         counters.requests[current % slotCount]! += request.requests
         const sums = budgetInternal.windowSums(counters, current)
         const requests = sums.requests
@@ -67,7 +73,7 @@ export const makeMemory = (): RBS.RetryBudgetStore.Service => {
 }
 
 /** @internal */
-export const layerMemory: Layer.Layer<RetryBudgetStore> = Layer.sync(RetryBudgetStore, makeMemory)
+export const layerMemory: Layer.Layer<RetryBudgetStore> = Layer.sync(RetryBudgetStore, () => makeMemory())
 
 /** @internal */
 export const makeBudget = (
