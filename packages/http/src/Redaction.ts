@@ -33,6 +33,7 @@
  * @since 0.1.0
  */
 import type * as Headers from "@effect/platform/Headers"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Effect from "effect/Effect"
 import type * as FiberRef from "effect/FiberRef"
 import type * as Layer from "effect/Layer"
@@ -172,21 +173,27 @@ export const headerNamesToRedact: ReadonlyArray<string | RegExp> = internal.head
 
 /**
  * Copies headers into a plain record with lower-case names, secret values replaced by the placeholder and the URLs
- * of `Location`, `Content-Location`, `Link` and `Refresh` redacted.
+ * of `Location`, `Content-Location`, `Link` and `Refresh` redacted. Given the request they answer, it also replaces
+ * that request's secrets wherever a server echoes them (the values of its secret headers and parameters, its user
+ * info and fragment), as the failures' `headers` do.
  *
  * @example
  * ```ts
- * import { Headers } from "@effect/platform"
+ * import { Headers, HttpClientRequest } from "@effect/platform"
  * import { Redaction } from "@sturdy/http"
  *
  * Redaction.redactHeaders(Headers.fromInput({ authorization: "Bearer abc" })) // { authorization: "<redacted>" }
+ *
+ * const request = HttpClientRequest.get("https://api.example.com/", { headers: { "x-api-key": "k-123456" } })
+ * Redaction.redactHeaders(Headers.fromInput({ "x-echo": "k-123456" }), request) // { "x-echo": "<redacted>" }
  * ```
  * @since 0.1.0
  * @category redaction
  */
 export const redactHeaders: (
-  headers: Headers.Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
-) => Record<string, string> = internal.redactHeaders
+  headers: Headers.Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  request?: HttpClientRequest.HttpClientRequest
+) => Record<string, string> = internal.redactHeadersFor
 
 /**
  * Returns the URL without user info and fragment, secret query parameters and registered secret values replaced;

@@ -1,4 +1,4 @@
-import { Headers } from "@effect/platform"
+import { Headers, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Redaction } from "@sturdy/http"
 import { Effect, FastCheck, Redacted } from "effect"
@@ -258,6 +258,24 @@ describe("Redaction", () => {
     for (const text of prose) expect(Redaction.redactText(text)).toBe(text)
     expect(Redaction.redactText("sent bearer eyJhbGciOi.x9 by mistake")).toBe("sent bearer <redacted> by mistake")
     expect(Redaction.redactText("Authorization was Bearer abc")).toBe("Authorization was Bearer <redacted>")
+  })
+
+  it("redactHeaders with the request they answer also redacts that request's secrets wherever they are echoed", () => {
+    const request = HttpClientRequest.get("https://ada:pw-77881@api.example.com/?access_token=qs-99887766", {
+      headers: { "x-api-key": "k-12345678", authorization: "Bearer tok-5566778899" }
+    })
+    const echoed = Headers.fromInput({
+      "x-echo": "Bearer tok-5566778899",
+      "x-key-seen": "k-12345678",
+      location: "https://api.example.com/next?state=k-12345678",
+      "x-note": "pw-77881 / qs-99887766"
+    })
+    const redacted = Redaction.redactHeaders(echoed, request)
+    for (const secret of ["tok-5566778899", "k-12345678", "pw-77881", "qs-99887766"]) {
+      expect(JSON.stringify(redacted)).not.toContain(secret)
+    }
+    // without the request, only names and registered values count
+    expect(Redaction.redactHeaders(echoed)["x-key-seen"]).toBe("k-12345678")
   })
 
   it("redacts header-like lines in free text", () => {

@@ -193,23 +193,6 @@ const isUtf8 = (bytes: Uint8Array): boolean => {
   }
 }
 
-/**
- * The response headers as `--json` shows them: redacted as a failure's are, by name and by the request's secret
- * values (a server echoing `Authorization` in `X-Echo` or an API key in `Location`), through the rendering
- * `@sturdy/http` gives the received response (`Redaction.redactHeaders` alone redacts by name only).
- */
-const redactedResponseHeaders = (received: Attempt.Received): Record<string, string> => {
-  const toJSON: unknown = (received as Partial<Record<"toJSON", unknown>>).toJSON
-  const rendered: unknown = typeof toJSON === "function" ? toJSON.call(received) : undefined
-  if (typeof rendered === "object" && rendered !== null && "headers" in rendered) {
-    const headers = rendered.headers
-    if (typeof headers === "object" && headers !== null && headers !== received.headers) {
-      return headers as Record<string, string>
-    }
-  }
-  return Redaction.redactHeaders(received.headers)
-}
-
 const isJsonContentType = (contentType: string | undefined): boolean => {
   if (contentType === undefined) return false
   const media = contentType.split(";")[0].trim().toLowerCase()
@@ -399,7 +382,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           url: shownUrl,
           status: done.status,
           // CI logs keep what is printed: cookies and credentials in the response headers are redacted
-          headers: redactedResponseHeaders(done.received),
+          headers: Redaction.redactHeaders(done.received.headers, request),
           body: encodeBody(done, schema),
           attempts: recorder.rows.map(rowJson),
           elapsedMs: Math.round(elapsed)

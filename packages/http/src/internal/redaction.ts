@@ -494,6 +494,12 @@ export const redactHeaders = (
   return out
 }
 
+/** @internal `Redaction.redactHeaders`: with the request they answer, its secrets too. */
+export const redactHeadersFor = (
+  headers: Headers.Headers | Readonly<Record<string, string | ReadonlyArray<string> | undefined>>,
+  request?: HttpClientRequest.HttpClientRequest
+): Record<string, string> => redactHeaders(headers, request === undefined ? noSecrets : secretsOf(request))
+
 // -----------------------------------------------------------------------------
 // text
 // -----------------------------------------------------------------------------
