@@ -15,6 +15,7 @@ import type * as Effect from "effect/Effect"
 import type * as FiberRef from "effect/FiberRef"
 import type * as Option from "effect/Option"
 import * as internal from "./internal/deadline.js"
+import * as timer from "./internal/timer.js"
 
 /**
  * The failure of a call that ran out of time: `reason` is `"Deadline"` when the logical call's total deadline
@@ -356,3 +357,19 @@ export const declareEnforcement: <C extends object>(transport: C) => C = interna
  * @category transports
  */
 export const isEnforcedBy: (transport: object) => boolean = internal.isEnforcedBy
+
+/**
+ * The longest duration a timer can hold: 2^31 − 1 ms, about 24.8 days. Node fires a longer `setTimeout` at once,
+ * and Effect's Clock never fires it; a limit longer than this is no limit here (see {@link withDeadline}).
+ *
+ * @example
+ * ```ts
+ * import { Deadline } from "@sturdy/policy"
+ * import { Duration } from "effect"
+ *
+ * const holdable = (timeout: Duration.Duration) => Duration.toMillis(timeout) <= Deadline.maxTimerMillis
+ * ```
+ * @since 0.2.0
+ * @category constants
+ */
+export const maxTimerMillis: number = timer.maxTimerMillis

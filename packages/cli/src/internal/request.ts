@@ -7,6 +7,7 @@ import * as Policy from "@sturdy/http/Policy"
 import * as Redaction from "@sturdy/http/Redaction"
 import * as SturdyClient from "@sturdy/http/SturdyClient"
 import * as UndiciHttpClient from "@sturdy/node/UndiciHttpClient"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -77,7 +78,7 @@ const loadPolicy = (
 }
 
 /** The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): the policy refuses longer finite limits. */
-export const maxTimerMillis = 2 ** 31 - 1
+export const maxTimerMillis: number = Deadline.maxTimerMillis
 
 /**
  * Applies `--retries`, `--timeout` and `--deadline` on top of the policy. What the flags derive (a deadline that holds

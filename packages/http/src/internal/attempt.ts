@@ -274,9 +274,6 @@ export interface Checked extends Attempt.Options {
 
 const unchecked: Checked = {}
 
-/** @internal The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): a longer one never fires. */
-export const maxTimerMillis = 2 ** 31 - 1
-
 // The value is shown only when it is a number: a string may be whatever an environment variable held, a secret too.
 const shown = (value: unknown): string =>
   typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
@@ -301,7 +298,7 @@ const checkDuration = (
   }
   const millis = Duration.toMillis(decoded)
   // longer than a timer can hold is no limit, as an infinite one (as `Deadline` reads it)
-  if (millis > maxTimerMillis) return undefined
+  if (millis > Deadline.maxTimerMillis) return undefined
   if (!(millis > 0)) {
     problems.push({ field, detail: `must be a positive duration${typeof value === "number" ? shown(value) : ""}` })
   }

@@ -48,7 +48,7 @@ export const invalid = (problems: ReadonlyArray<Problem>): InvalidPolicy =>
 export const maxAttemptsCap = 10
 
 /** @internal The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): a longer wait never fires. */
-export const maxTimerMillis = 2 ** 31 - 1
+export const maxTimerMillis: number = Deadline.maxTimerMillis
 
 /** @internal */
 export const defaults = {

@@ -365,7 +365,7 @@ const enum BodyMode {
   Streaming
 }
 
-const maxTimerMillis = 2 ** 31 - 1
+const maxTimerMillis = Deadline.maxTimerMillis
 
 const limitExceeded = (limit: Deadline.Limit, byAttemptTimeout: boolean): Deadline.DeadlineExceeded =>
   byAttemptTimeout
