@@ -174,7 +174,9 @@
  * `retry.maxAttempts ≥ 1` (above 10 only when `totalTimeout` or `retry.maxElapsed` bounds the call), durations no
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none),
- * `circuitBreaker.halfOpenMaxProbes` and `successThreshold` ≥ 1, `hedging.maxHedges` ≥ 0, `deadlineHeader` a
+ * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
+ * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1] and `slidingWindow` longer than zero,
+ * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, and the ranges of the other numbers.
  *
  * @since 0.1.0

@@ -2340,3 +2340,38 @@ describe("Policy: per-key bulkheads under many upstreams", () => {
     )
   })
 })
+
+describe("Policy: breaker options and the open breaker's remaining time (second review)", () => {
+  it("refuses counts that are not integers and a sliding window of zero, naming the field", () => {
+    const fieldOf = (options: Policy.Options) => {
+      const result = Policy.validate(options)
+      return Either.isLeft(result) ? result.left.field : undefined
+    }
+    expect(fieldOf({ circuitBreaker: { minimumThroughput: 2.5 } })).toBe("circuitBreaker.minimumThroughput")
+    expect(fieldOf({ circuitBreaker: { consecutiveFailures: 1.5 } })).toBe("circuitBreaker.consecutiveFailures")
+    expect(fieldOf({ attemptTimeout: false, totalTimeout: false, circuitBreaker: { slidingWindow: 0 } })).toBe(
+      "circuitBreaker.slidingWindow"
+    )
+    expect(fieldOf({ circuitBreaker: { consecutiveFailures: Infinity, minimumThroughput: 1 } })).toBe(undefined)
+  })
+
+  it.scoped("a rate equal to failureRateThreshold opens; CircuitOpen.retryAfter counts down the pause", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness(
+        { "GET /ok": FaultScript.json(ada), "GET /down": FaultScript.status(503) },
+        {
+          ...quick,
+          retry: false,
+          circuitBreaker: { failureRateThreshold: 0.5, minimumThroughput: 4, breakDuration: "10 seconds" }
+        }
+      )
+      for (const path of ["/ok", "/down", "/ok"]) yield* runVirtual(api.get(path), "1 millis")
+      // 1 of 3 failed, under the minimum; the fourth call makes it 2 of 4: the threshold itself
+      yield* runVirtual(api.get("/down"), "1 millis")
+      yield* TestClock.adjust("4 seconds")
+      const failure = failureOf(yield* runVirtual(api.get("/ok"), "1 millis"))
+      expect(failure).toMatchObject({ _tag: "CircuitOpen", reason: "FailureRate", failures: 2 })
+      expect(failure._tag === "CircuitOpen" && Duration.toMillis(failure.retryAfter)).toBe(10_000 - 4_000 - 1)
+      expect((yield* scripted.requests).length).toBe(4)
+    }))
+})

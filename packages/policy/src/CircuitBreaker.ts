@@ -210,8 +210,15 @@ export interface Snapshot {
  *   breakDuration: Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("60 seconds")))
  * }
  * ```
- * A `slidingWindow` or `slowCallDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days) throws a
- * `RangeError` naming the option when the breaker is made (a defect of `make`).
+ * Invalid options throw a `RangeError` naming the option when the breaker (or the registry) is made, a defect of
+ * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
+ * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
+ * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `minimumThroughput`, `halfOpenMaxProbes` or
+ * `successThreshold` that is not an integer ≥ 1, a `slidingWindow` or `slowCallDuration` of zero, and a
+ * `slidingWindow`, `slowCallDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ *
+ * The window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
+ * for at least nine tenths of `slidingWindow` after it, and the first of its bucket for all of it.
  *
  * @since 0.1.0
  * @category models
@@ -236,10 +243,15 @@ export interface Options {
   /**
    * The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. The
    * step runs uninterruptibly, as part of the call that opens the breaker (an interrupted step would leave it open
-   * with no end): keep a schedule's effects (`tapOutput`, say) short.
+   * with no end): keep a schedule's effects (`tapOutput`, say) short. A step that dies pauses for the last pause
+   * again (60 s on the first opening), and the call that opened the breaker gets the defect.
    */
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
-  /** Which failures count against the upstream (default: all); any other failure counts as a successful call. */
+  /**
+   * Which failures count against the upstream (default: all); any other failure counts as a successful call. A
+   * predicate (this one or `isIgnored`) that throws is a defect of the call: it counts as a failure, a probe gives its
+   * slot back, and the caller gets the defect after its own failure.
+   */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
   /**
    * Failures that say nothing about the upstream (it was never reached, or the caller gave up): neither success nor
@@ -341,7 +353,8 @@ export const withBreaker: {
 export interface RegistryOptions {
   /**
    * Breakers kept (default 10,000): beyond it the least recently used one that holds nothing a new breaker would not
-   * know is dropped; an open breaker in its pause, probing or isolated is kept (see {@link RegistryService}).
+   * know is dropped; an open breaker in its pause, probing or isolated is kept (see {@link RegistryService}). Not an
+   * integer ≥ 1: a `RangeError` when the registry is made, as for invalid `breaker` options.
    */
   readonly capacity?: number | undefined
   readonly breaker?: Options | undefined

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker, Retry } from "@sturdy/policy"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -733,4 +734,159 @@ describe("CircuitBreaker", () => {
       }
       expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", consecutiveFailures: 2, calls: 5, failures: 4 })
     }))
+
+  describe("second review: options, the window in virtual time, predicates and schedules that fail", () => {
+    const run = (breaker: CircuitBreaker.CircuitBreaker, self: Effect.Effect<unknown, unknown>) =>
+      Effect.exit(self.pipe(CircuitBreaker.withBreaker(breaker)))
+    const dieMessage = (exit: Exit.Exit<unknown, unknown>) => Exit.isFailure(exit) ? String(exit.cause) : "success"
+
+    it.effect("refuses invalid options with a RangeError naming the option, as resilience4j and Polly do", () =>
+      Effect.gen(function*() {
+        const cases: ReadonlyArray<readonly [CircuitBreaker.Options, string]> = [
+          [{ failureRateThreshold: 0 }, "failureRateThreshold"],
+          [{ failureRateThreshold: 1.01 }, "failureRateThreshold"],
+          [{ failureRateThreshold: -0.5 }, "failureRateThreshold"],
+          [{ failureRateThreshold: Number.NaN }, "failureRateThreshold"],
+          [{ slowCallDuration: "1 second", slowCallRateThreshold: 2 }, "slowCallRateThreshold"],
+          [{ consecutiveFailures: 0 }, "consecutiveFailures"],
+          [{ consecutiveFailures: 2.5 }, "consecutiveFailures"],
+          [{ minimumThroughput: 0 }, "minimumThroughput"],
+          [{ halfOpenMaxProbes: 0 }, "halfOpenMaxProbes"],
+          [{ halfOpenMaxProbes: 1.5 }, "halfOpenMaxProbes"],
+          [{ successThreshold: 0 }, "successThreshold"],
+          [{ slidingWindow: 0 }, "slidingWindow"],
+          [{ slowCallDuration: 0 }, "slowCallDuration"]
+        ]
+        for (const [options, field] of cases) {
+          const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", options)))
+          expect(dieMessage(made)).toMatch(new RegExp(`RangeError: CircuitBreaker: ${field} `))
+          // a registry refuses them when it is made, not on its first call
+          const registry = yield* Effect.exit(Effect.scoped(CircuitBreaker.makeRegistry({ breaker: options })))
+          expect(dieMessage(registry)).toMatch(new RegExp(`RangeError: CircuitBreaker: ${field} `))
+        }
+        const capacity = yield* Effect.exit(Effect.scoped(CircuitBreaker.makeRegistry({ capacity: 0 })))
+        expect(dieMessage(capacity)).toMatch(/RangeError: CircuitBreaker: capacity \(0\)/)
+        // the limits themselves are valid: a rate of 1, one call, one failure in a row, no consecutive limit at all
+        const valid = { failureRateThreshold: 1, minimumThroughput: 1, consecutiveFailures: Infinity }
+        const breaker = yield* Effect.scoped(CircuitBreaker.make("k", valid))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a failure rate equal to the threshold opens (>=), judged only once minimumThroughput calls were seen", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.5, minimumThroughput: 4 })
+        yield* run(breaker, Effect.fail("503"))
+        yield* run(breaker, Effect.fail("503"))
+        yield* run(breaker, Effect.void)
+        // 2 of 3 failed, but 3 calls are below the minimum
+        expect(yield* breaker.state).toBe("Closed")
+        yield* run(breaker, Effect.void)
+        // 2 of 4: exactly the threshold
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("the window rolls over in virtual time: a call counts for a whole window after it, then no more", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 1,
+          minimumThroughput: 2,
+          slidingWindow: "10 seconds"
+        })
+        // off the window's own grid (10 buckets of 1 s): a call at 0.999 s still counts at 10.998 s
+        yield* TestClock.adjust("999 millis")
+        yield* run(breaker, Effect.fail("503"))
+        yield* TestClock.adjust("9999 millis")
+        expect(yield* breaker.snapshot).toMatchObject({ calls: 1, failures: 1, state: "Closed" })
+        yield* TestClock.adjust("1 millis")
+        expect(yield* breaker.snapshot).toMatchObject({ calls: 0, failures: 0 })
+        // so a failure now is alone in the window: under the minimum
+        yield* run(breaker, Effect.fail("503"))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* TestClock.adjust("9 seconds")
+        yield* run(breaker, Effect.fail("503"))
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("an isFailure that throws in a probe gives the slot back: a defect, counted as one", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          consecutiveFailures: 1,
+          breakDuration: "1 second",
+          isFailure: (error) => {
+            if (error === "odd") throw new Error("isFailure bug")
+            return true
+          }
+        })
+        yield* run(breaker, Effect.fail("503"))
+        yield* TestClock.adjust("1 second")
+        const probe = yield* run(breaker, Effect.fail("odd"))
+        // the caller gets its own failure, and the predicate's defect after it
+        expect(Exit.isFailure(probe) && Chunk.toReadonlyArray(Cause.failures(probe.cause))).toEqual(["odd"])
+        expect(dieMessage(probe)).toContain("isFailure bug")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        yield* TestClock.adjust("1 second")
+        expect(Exit.isSuccess(yield* run(breaker, Effect.succeed("ok")))).toBe(true)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a breakDuration schedule that dies still ends the pause: the breaker is not open for ever", () =>
+      Effect.gen(function*() {
+        let steps = 0
+        const breaker = yield* CircuitBreaker.make("k", {
+          consecutiveFailures: 1,
+          breakDuration: Schedule.spaced("5 seconds").pipe(
+            Schedule.tapOutput(() => steps++ === 1 ? Effect.die("schedule bug") : Effect.void)
+          )
+        })
+        yield* run(breaker, Effect.fail("503"))
+        yield* TestClock.adjust("5 seconds")
+        // the probe fails; stepping the schedule for the next pause dies: the caller sees the defect
+        expect(dieMessage(yield* run(breaker, Effect.fail("503")))).toContain("schedule bug")
+        // the last pause applies again
+        expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(5_000)
+        yield* TestClock.adjust("5 seconds")
+        expect(Exit.isSuccess(yield* run(breaker, Effect.void))).toBe(true)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("one event per transition, in order, with the Clock time; isolate and reset twice publish once", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { consecutiveFailures: 2, breakDuration: "5 seconds" })
+        const changes = yield* breaker.subscribe
+        const collected = yield* Effect.fork(Stream.runCollect(Stream.take(changes, 7)))
+        let calls = 0
+        const counted = Effect.suspend(() => {
+          calls++
+          return Effect.fail("503")
+        })
+        yield* run(breaker, counted)
+        yield* run(breaker, counted)
+        // open: rejected without a call to the upstream
+        yield* run(breaker, counted)
+        expect(calls).toBe(2)
+        yield* TestClock.adjust("5 seconds")
+        yield* run(breaker, counted)
+        yield* TestClock.adjust("5 seconds")
+        yield* run(breaker, Effect.void)
+        yield* breaker.isolate
+        yield* breaker.isolate
+        yield* TestClock.adjust("1 minute")
+        // isolated: still open after any pause, and no call goes through
+        expect(yield* breaker.state).toBe("Open")
+        yield* run(breaker, counted)
+        expect(calls).toBe(3)
+        yield* breaker.reset
+        yield* breaker.reset
+        const events = Chunk.toReadonlyArray(yield* Fiber.join(collected))
+        expect(events.map((e) => `${e.from}>${e.to}@${e.at}`)).toEqual([
+          "Closed>Open@0",
+          "Open>HalfOpen@5000",
+          "HalfOpen>Open@5000",
+          "Open>HalfOpen@10000",
+          "HalfOpen>Closed@10000",
+          "Closed>Open@10000",
+          "Open>Closed@70000"
+        ])
+      }))
+  })
 })

@@ -525,14 +525,20 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       "must be in (0, 1]"
     )
     check(
-      breaker.minimumThroughput >= 1,
+      Number.isInteger(breaker.minimumThroughput) && breaker.minimumThroughput >= 1,
       `${prefix}circuitBreaker.minimumThroughput`,
-      "must be at least 1"
+      `(${breaker.minimumThroughput}) must be an integer of at least 1`
     )
     check(
-      breaker.consecutiveFailures >= 1,
+      breaker.consecutiveFailures === Number.POSITIVE_INFINITY ||
+        (Number.isInteger(breaker.consecutiveFailures) && breaker.consecutiveFailures >= 1),
       `${prefix}circuitBreaker.consecutiveFailures`,
-      "must be at least 1"
+      `(${breaker.consecutiveFailures}) must be an integer of at least 1 (or Infinity)`
+    )
+    check(
+      Duration.greaterThan(breaker.slidingWindow, Duration.zero),
+      `${prefix}circuitBreaker.slidingWindow`,
+      "must be longer than zero"
     )
     const counts: unknown = breaker.countsAsFailure
     check(

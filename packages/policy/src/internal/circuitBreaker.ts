@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkTimer, timerDuration } from "./timer.js"
+import { timerDuration } from "./timer.js"
 
 /** @internal */
 export const FailureLabel = Schema.Struct({
@@ -105,10 +105,41 @@ interface ResolvedOptions {
 
 const BUCKETS = 10
 
-const resolve = (options: CB.Options = {}): ResolvedOptions => {
-  if (options.slidingWindow !== undefined) checkTimer("CircuitBreaker", "slidingWindow", options.slidingWindow)
-  if (options.slowCallDuration !== undefined) checkTimer("CircuitBreaker", "slowCallDuration", options.slowCallDuration)
-  const windowMillis = Math.max(1, Duration.toMillis(Duration.decode(options.slidingWindow ?? "60 seconds")))
+// A count option: an integer of at least 1 (or `Infinity` where that means "never").
+const checkCount = (field: string, value: number | undefined, infinite: boolean): void => {
+  if (value === undefined || (Number.isInteger(value) && value >= 1) || (infinite && value === Infinity)) return
+  throw new RangeError(
+    `CircuitBreaker: ${field} (${value}) must be an integer of at least 1${infinite ? " (or Infinity)" : ""}`
+  )
+}
+
+// A ratio option: above 0 (a threshold of 0 would open the breaker on successes) and at most 1.
+const checkRatio = (field: string, value: number | undefined): void => {
+  if (value === undefined || (value > 0 && value <= 1)) return
+  throw new RangeError(`CircuitBreaker: ${field} (${value}) must be a ratio above 0 and at most 1`)
+}
+
+// A duration option that must be above zero (a window of no time judges nothing); finite and longer than a timer
+// can hold, or not a duration, is a `RangeError` too.
+const positiveMillis = (field: string, input: Duration.DurationInput): number => {
+  const millis = Duration.toMillis(timerDuration("CircuitBreaker", field, input, true))
+  if (!(millis > 0)) throw new RangeError(`CircuitBreaker: ${field} (${millis} ms) must be longer than zero`)
+  return millis
+}
+
+/**
+ * The options with their defaults; invalid ones (as resilience4j's and Polly's builders refuse them) throw a
+ * `RangeError` naming the option, rather than being clamped into a breaker the caller did not ask for.
+ * @internal
+ */
+export const resolve = (options: CB.Options = {}): ResolvedOptions => {
+  checkCount("consecutiveFailures", options.consecutiveFailures, true)
+  checkCount("minimumThroughput", options.minimumThroughput, false)
+  checkCount("halfOpenMaxProbes", options.halfOpenMaxProbes, false)
+  checkCount("successThreshold", options.successThreshold, false)
+  checkRatio("failureRateThreshold", options.failureRateThreshold)
+  checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
+  const windowMillis = options.slidingWindow === undefined ? 60_000 : positiveMillis("slidingWindow", options.slidingWindow)
   return {
     // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
     // `minimumThroughput` calls were seen
@@ -118,13 +149,13 @@ const resolve = (options: CB.Options = {}): ResolvedOptions => {
     slowCallRateThreshold: options.slowCallRateThreshold ??
       (options.slowCallDuration !== undefined ? 1 : undefined),
     slowCallDuration: options.slowCallDuration !== undefined
-      ? Duration.toMillis(Duration.decode(options.slowCallDuration))
+      ? positiveMillis("slowCallDuration", options.slowCallDuration)
       : Number.POSITIVE_INFINITY,
     windowMillis,
     bucketMillis: Math.max(1, Math.ceil(windowMillis / BUCKETS)),
     minimumThroughput: options.minimumThroughput ?? 10,
-    halfOpenMaxProbes: Math.max(1, options.halfOpenMaxProbes ?? 1),
-    successThreshold: Math.max(1, options.successThreshold ?? 1),
+    halfOpenMaxProbes: options.halfOpenMaxProbes ?? 1,
+    successThreshold: options.successThreshold ?? 1,
     breakDuration: options.breakDuration === undefined
       ? defaultBreakDuration
       : Schedule.isSchedule(options.breakDuration)
@@ -266,21 +297,34 @@ export const unsafeMake = (
       transition("Open", now)
       s.openUntil = Number.POSITIVE_INFINITY
       const opened = s.generation
-      return Effect.map(config.breakDuration.step(now, undefined, s.scheduleState), ([next, _, decision]) => {
-        if (s.generation !== opened) return
-        s.scheduleState = next
-        if (ScheduleDecision.isContinue(decision)) {
-          s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
-        }
-        // a finished schedule keeps its last pause rather than probing immediately
-        s.openUntil = now + s.lastBreakMillis
-        // fleet sharing: tell the other processes until when this upstream is paused
-        if (sync !== undefined && !s.isolated) {
-          s.syncedAt = now
-          sync.publish(key, { state: "Open", at: now, until: s.openUntil })
+      return Effect.matchCauseEffect(config.breakDuration.step(now, undefined, s.scheduleState), {
+        onSuccess: ([next, _, decision]) => {
+          if (s.generation !== opened) return Effect.void
+          s.scheduleState = next
+          if (ScheduleDecision.isContinue(decision)) {
+            s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+          }
+          // a finished schedule keeps its last pause rather than probing immediately
+          pauseUntil(now, now + s.lastBreakMillis)
+          return Effect.void
+        },
+        // a schedule that died still ends the pause (its last one, or the default's), or the breaker would stay
+        // open for ever; the caller gets the defect
+        onFailure: (cause) => {
+          if (s.generation === opened) pauseUntil(now, now + (s.lastBreakMillis > 0 ? s.lastBreakMillis : 60_000))
+          return Effect.failCause(cause)
         }
       })
     }))
+  }
+
+  const pauseUntil = (now: number, until: number): void => {
+    s.openUntil = until
+    // fleet sharing: tell the other processes until when this upstream is paused
+    if (sync !== undefined && !s.isolated) {
+      s.syncedAt = now
+      sync.publish(key, { state: "Open", at: now, until })
+    }
   }
 
   // Fleet sharing: apply a record another process published after the last one seen here. A newer Open pauses
@@ -310,11 +354,12 @@ export const unsafeMake = (
     return { calls, failures, slow }
   }
 
+  // A bucket starts with its first call, as Polly's windows do (not at a multiple of its length): that call counts
+  // for a whole window, and none counts for less than `windowMillis − bucketMillis`.
   const currentBucket = (now: number): Bucket => {
-    const start = now - (now % config.bucketMillis)
     const last = s.buckets[s.buckets.length - 1]
-    if (last !== undefined && last.start === start) return last
-    const bucket: Bucket = { start, calls: 0, failures: 0, slow: 0 }
+    if (last !== undefined && now - last.start < config.bucketMillis) return last
+    const bucket: Bucket = { start: now, calls: 0, failures: 0, slow: 0 }
     s.buckets = s.buckets.filter((b) => {
       if (b.start > now - config.windowMillis) return true
       s.keptCalls -= b.calls
@@ -509,10 +554,22 @@ export const unsafeMake = (
     onFailure: (cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> => {
       const now = clock.unsafeCurrentTimeMillis()
       const failure = Cause.failureOption(cause)
-      const recorded = failure._tag === "Some"
-        ? record(admission, classify(failure.value), now, labelOf(failure.value))
-        // interruption says nothing about the upstream; a defect does
-        : Cause.isInterruptedOnly(cause)
+      if (failure._tag === "Some") {
+        let outcome: Outcome
+        try {
+          outcome = classify(failure.value)
+        } catch (defect) {
+          // an `isFailure` or `isIgnored` that throws is a defect: it counts as one (a probe's slot is given back
+          // whatever happens), and the caller gets it after its own failure
+          return Effect.zipRight(
+            record(admission, "failure", now, defectLabel),
+            Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
+          )
+        }
+        return Effect.zipRight(record(admission, outcome, now, labelOf(failure.value)), Effect.failCause(cause))
+      }
+      // interruption says nothing about the upstream; a defect does
+      const recorded = Cause.isInterruptedOnly(cause)
         ? record(admission, "ignored", now, undefined)
         : record(admission, "failure", now, defectLabel)
       return Effect.zipRight(recorded, Effect.failCause(cause))
@@ -633,7 +690,12 @@ export const makeRegistry = (
   sync?: BreakerSync | undefined
 ): Effect.Effect<CB.RegistryService, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const capacity = Math.max(1, options.capacity ?? 10_000)
+    const capacity = options.capacity ?? 10_000
+    if (!(Number.isInteger(capacity) && capacity >= 1)) {
+      throw new RangeError(`CircuitBreaker: capacity (${capacity}) must be an integer of at least 1`)
+    }
+    // every breaker of the registry is made with these options: refuse invalid ones now, not on the first call
+    resolve(options.breaker)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
     const changes = Stream.fromPubSub(hub)
     const subscribe = Stream.fromPubSub(hub, { scoped: true })
