@@ -249,8 +249,8 @@ export interface Options {
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /**
    * Which failures count against the upstream (default: all); any other failure counts as a successful call. A
-   * predicate (this one or `isIgnored`) that throws is a defect of the call: it counts as a failure, a probe gives its
-   * slot back, and the caller gets the defect after its own failure.
+   * predicate (this one or `isIgnored`) that throws leaves the call unrecorded, as an ignored one (a probe gives its
+   * slot back, as in resilience4j), and the caller gets the predicate's defect after its own failure.
    */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
   /**

@@ -139,7 +139,9 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("successThreshold", options.successThreshold, false)
   checkRatio("failureRateThreshold", options.failureRateThreshold)
   checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
-  const windowMillis = options.slidingWindow === undefined ? 60_000 : positiveMillis("slidingWindow", options.slidingWindow)
+  const windowMillis = options.slidingWindow === undefined
+    ? 60_000
+    : positiveMillis("slidingWindow", options.slidingWindow)
   return {
     // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
     // `minimumThroughput` calls were seen
@@ -559,10 +561,11 @@ export const unsafeMake = (
         try {
           outcome = classify(failure.value)
         } catch (defect) {
-          // an `isFailure` or `isIgnored` that throws is a defect: it counts as one (a probe's slot is given back
-          // whatever happens), and the caller gets it after its own failure
+          // an `isFailure` or `isIgnored` that throws cannot say what the failure means: the call is not recorded
+          // (a probe gives its slot back and the next call may probe, as in resilience4j), and the caller gets the
+          // predicate's defect after its own failure
           return Effect.zipRight(
-            record(admission, "failure", now, defectLabel),
+            record(admission, "ignored", now, undefined),
             Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
           )
         }
