@@ -378,4 +378,52 @@ describe("CircuitBreakerStore", () => {
         for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
       }).pipe(Effect.scoped))
   })
+
+  describe("a probe whose fleet slot comes after the breaker moved on (second review)", () => {
+    // a store that holds the second probe-slot request until `gate` opens
+    const slowSecondAcquire = (gate: Deferred.Deferred<void>) => {
+      const memory = CircuitBreakerStore.makeMemory()
+      let acquires = 0
+      const store: CircuitBreakerStore.CircuitBreakerStore.Service = {
+        ...memory,
+        acquireProbe: (request) =>
+          Effect.suspend(() =>
+            ++acquires === 2
+              ? Effect.zipRight(Deferred.await(gate), memory.acquireProbe(request))
+              : memory.acquireProbe(request)
+          )
+      }
+      return CircuitBreakerStore.make("api", {
+        consecutiveFailures: 1,
+        breakDuration: "10 seconds",
+        halfOpenMaxProbes: 2,
+        timeout: "1 hour"
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+    }
+
+    for (const [outcome, state, expected] of [["fails", "Open", 0], ["succeeds", "Closed", 1]] as const) {
+      it.scoped(`the other probe ${outcome}: the call is admitted afresh (${state}), and ${expected} reach the upstream`, () =>
+        Effect.gen(function*() {
+          const gate = yield* Deferred.make<void>()
+          const breaker = yield* slowSecondAcquire(gate)
+          yield* Effect.exit(breaker.run(failing))
+          yield* TestClock.adjust("10 seconds")
+          const firstDone = yield* Deferred.make<void>()
+          const first = yield* Effect.fork(
+            Effect.exit(breaker.run(Effect.zipRight(Deferred.await(firstDone), outcome === "fails" ? failing : ok)))
+          )
+          yield* Effect.yieldNow()
+          let upstream = 0
+          const second = yield* Effect.fork(Effect.exit(breaker.run(Effect.sync(() => upstream++))))
+          yield* Effect.yieldNow()
+          yield* Deferred.succeed(firstDone, undefined)
+          yield* Fiber.join(first)
+          expect(yield* breaker.state).toBe(state)
+          yield* Deferred.succeed(gate, undefined)
+          expect(tagOf(yield* Fiber.join(second))).toBe(state === "Open" ? "CircuitOpen" : "Success")
+          expect(upstream).toBe(expected)
+          expect((yield* breaker.snapshot).probesInFlight).toBe(0)
+        }))
+    }
+  })
 })

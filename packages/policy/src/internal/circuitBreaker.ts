@@ -527,6 +527,12 @@ export const unsafeMake = (
         if (admission.probe && sync !== undefined) {
           // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
           return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (token) => {
+            if (admission.generation !== s.generation) {
+              // the breaker moved on while the store answered (another probe failed, or closed it): this call is
+              // no probe any more and is admitted afresh, so it never reaches an upstream the breaker holds open
+              if (typeof token === "string") sync.releaseProbe(key, token)
+              return restore(run(self))
+            }
             if (token === undefined) return attempt(restore, self, admission, clock)
             if (token !== false) return attempt(restore, self, { ...admission, token }, clock)
             if (admission.generation === s.generation) s.probesInFlight--
