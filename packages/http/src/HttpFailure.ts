@@ -596,8 +596,10 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
 export const mayHaveReachedServer: (failure: HttpFailure) => boolean = internal.mayHaveReachedServer
 
 /**
- * The wait the server asked for, when it asked (429, and 5xx with `Retry-After`). `Policy` honours it on 413, 429
- * and 503 by default (`retry.retryAfterStatuses`), as the wait itself rather than a minimum.
+ * The wait the server asked for, when it asked (429, and 5xx with `Retry-After`): see `RetryHeaders.retryAfter`; on a
+ * 429 or 503, a `RateLimit-Reset` or `X-RateLimit-Reset` sent without a remaining count is the wait too (as in ky).
+ * `Policy` honours it on 413, 429 and 503 by default (`retry.retryAfterStatuses`), as the wait itself rather than a
+ * minimum.
  *
  * @example
  * ```ts

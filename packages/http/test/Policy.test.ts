@@ -2340,3 +2340,77 @@ describe("Policy: per-key bulkheads under many upstreams", () => {
     )
   })
 })
+
+describe("Policy: server waits in every form (second review)", () => {
+  const exact: Policy.Options = {
+    totalTimeout: "2 minutes",
+    attemptTimeout: "10 seconds",
+    retry: { baseDelay: "10 millis", maxDelay: "20 millis", jitter: "none", retryAfterJitter: 0, budget: false },
+    circuitBreaker: false
+  }
+  const gapsOf = (scripted: ScriptedClient.ScriptedClient) =>
+    Effect.map(arrivals(scripted), (times) => times.map((t) => t - times[0]))
+
+  // ky's "RateLimit-Reset is treated the same as Retry-After": a 429 that names its reset is waited out
+  it.scoped("a 429 or 503 that sends a reset without a remaining count waits the reset (RateLimit-Reset, X-RateLimit-Reset)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const { api, scripted } = yield* harness({
+        "GET /ietf": FaultScript.sequence(
+          FaultScript.status(429, { headers: { "ratelimit-reset": "1" } }),
+          FaultScript.status(429, { headers: { "retry-after": "1" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /vendor": FaultScript.sequence(
+          FaultScript.status(503, { headers: { "x-ratelimit-limit": "100", "x-ratelimit-reset": "3" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /epoch": FaultScript.sequence(
+          // Twitter's spelling, an epoch-seconds reset 2 s ahead
+          FaultScript.status(429, { headers: { "x-rate-limit-reset": `${Date.UTC(2026, 0, 1) / 1000 + 2}` } }),
+          FaultScript.json(ada)
+        )
+      }, exact)
+      expect(yield* runVirtual(api.get("/epoch", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 2000])
+      yield* scripted.reset
+      expect(yield* runVirtual(api.get("/ietf", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 1000, 2000])
+      yield* scripted.reset
+      expect(yield* runVirtual(api.get("/vendor", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 3000])
+    }))
+
+  it.scoped("the failure reports that reset as its retryAfter; a quota with requests left is no wait", () =>
+    Effect.gen(function*() {
+      const { api } = yield* harness({
+        "GET /alone": FaultScript.status(429, { headers: { "ratelimit-reset": "7" } }),
+        "GET /left": FaultScript.status(429, { headers: { "ratelimit-remaining": "5", "ratelimit-reset": "7" } })
+      }, { ...exact, retry: { ...exact.retry, maxAttempts: 1 } })
+      const alone = failureOf(yield* runVirtual(api.get("/alone")))
+      expect(alone._tag === "RateLimited" && HttpFailure.retryAfter(alone)).toEqual(Option.some(Duration.seconds(7)))
+      const left = failureOf(yield* runVirtual(api.get("/left")))
+      expect(left._tag === "RateLimited" && HttpFailure.retryAfter(left)).toEqual(Option.none())
+    }))
+
+  it.scoped("a Retry-After sent twice and joined is read when the copies agree; an RFC 5322 zone is read too", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1, 12, 0, 0))
+      const { api, scripted } = yield* harness({
+        "GET /twice": FaultScript.sequence(
+          FaultScript.status(503, { headers: { "retry-after": "2, 2" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /utc": FaultScript.sequence(
+          FaultScript.status(429, { headers: { "retry-after": "Thu, 01 Jan 2026 14:00:05 UTC" } }),
+          FaultScript.json(ada)
+        )
+      }, exact)
+      expect(yield* runVirtual(api.get("/twice", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 2000])
+      yield* scripted.reset
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1, 14, 0, 0))
+      expect(yield* runVirtual(api.get("/utc", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 5000])
+    }))
+})
