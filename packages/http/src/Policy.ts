@@ -96,8 +96,8 @@
  * ## Rules
  *
  * - Retried: failures {@link isRetryableByDefault} accepts (transient failures; never decode or schema failures;
- *   no 4xx but 408, 429, and 413 when the server sent `Retry-After`), and only when the request is safe to repeat
- *   (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an `Idempotency-Key`,
+ *   no 4xx but 408, 429, and 413 when the server named a wait: `Retry-After` or a reset), and only when the request
+ *   is safe to repeat (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an `Idempotency-Key`,
  *   or any request whose failure proves it never reached the server (a refused connection, a failed DNS lookup,
  *   a connect timeout: nothing was sent, so even a POST cannot be applied twice; `retry.retryUnsent: false` turns
  *   this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the first part, never the second.
@@ -1046,7 +1046,8 @@ export const upstreamKey: (request: HttpClientRequest.HttpClientRequest) => stri
 
 /**
  * The default retry predicate: transient failures (`HttpFailure.isTransient`), but no 4xx other than 408 and 429,
- * and 413 only when the server sent `Retry-After`.
+ * and 413 only when the server named a wait (`Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with no
+ * requests left or no remaining count).
  *
  * @example
  * ```ts

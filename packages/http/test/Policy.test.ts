@@ -2413,4 +2413,34 @@ describe("Policy: server waits in every form (second review)", () => {
       expect(yield* runVirtual(api.get("/utc", { schema: User }))).toEqual(Exit.succeed(ada))
       expect(yield* gapsOf(scripted)).toEqual([0, 5000])
     }))
+
+  it.scoped("a 413 that names its reset, by hand or over the wire, is retried after it; one with requests left is not", () =>
+    Effect.gen(function*() {
+      const tooLarge = (headers: Record<string, string>) =>
+        new HttpFailure.ClientError({
+          method: "PUT",
+          url: "https://x.test/",
+          status: 413,
+          headers,
+          bodyExcerpt: "",
+          payload: Option.none()
+        })
+      expect(Policy.isRetryableByDefault(tooLarge({ "ratelimit-reset": "4" }))).toBe(true)
+      expect(Policy.isRetryableByDefault(tooLarge({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "4" }))).toBe(
+        true
+      )
+      expect(Policy.isRetryableByDefault(tooLarge({ "ratelimit-remaining": "3", "ratelimit-reset": "4" }))).toBe(false)
+      const { api, scripted } = yield* harness({
+        "PUT /a": FaultScript.sequence(
+          FaultScript.status(413, { headers: { "ratelimit-reset": "4" } }),
+          FaultScript.json(ada)
+        ),
+        "PUT /b": FaultScript.status(413, { headers: { "ratelimit-remaining": "3", "ratelimit-reset": "4" } })
+      }, exact)
+      expect(yield* runVirtual(api.put("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 4000])
+      yield* scripted.reset
+      expect(failureOf(yield* runVirtual(api.put("/b")))._tag).toBe("ClientError")
+      expect((yield* scripted.requests).length).toBe(1)
+    }))
 })

@@ -1,13 +1,14 @@
+import type * as Headers from "@effect/platform/Headers"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
-import * as RetryHeaders from "../RetryHeaders.js"
 import * as httpFailure from "./httpFailure.js"
 import * as observe from "./observe.js"
 import type * as policyOptions from "./policyOptions.js"
+import * as retryHeaders from "./retryHeaders.js"
 
 // -----------------------------------------------------------------------------
 // classification
@@ -73,12 +74,11 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
   (failure._tag === "ClientError" && failure.status === 413 &&
     (clientErrorHints.has(failure) || hasValidRetryAfter(failure.headers)))
 
-// A 413 built by hand (or read by a policy without a retry stage) has no hint yet: its header is read here. Whether
-// a value parses does not depend on the clock (a date in the past is valid: it means now).
-const hasValidRetryAfter = (headers: Readonly<Record<string, string>>): boolean => {
-  const value = headers["retry-after"]
-  return value !== undefined && Option.isSome(RetryHeaders.parseRetryAfter(value, 0))
-}
+// A 413 built by hand (or read by a policy without a retry stage) has no hint yet: its headers are read here, as the
+// policy reads them (a reset without a remaining count counts on a 413). Whether a value parses does not depend on
+// the clock (a date in the past is valid: it means now).
+const hasValidRetryAfter = (headers: Readonly<Record<string, string>>): boolean =>
+  Option.isSome(retryHeaders.limitedRetryAfter(headers as unknown as Headers.Headers, 0))
 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
