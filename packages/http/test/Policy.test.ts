@@ -24,6 +24,7 @@ import {
   Effect,
   Either,
   Exit,
+  FastCheck,
   Fiber,
   Layer,
   Logger,
@@ -2443,4 +2444,65 @@ describe("Policy: server waits in every form (second review)", () => {
       expect(failureOf(yield* runVirtual(api.put("/b")))._tag).toBe("ClientError")
       expect((yield* scripted.requests).length).toBe(1)
     }))
+
+  const waitArb = FastCheck.integer({ min: 0, max: 120 })
+  const faultArb: FastCheck.Arbitrary<FaultScript.Fault> = FastCheck.oneof(
+    FastCheck.constant(FaultScript.status(503)),
+    FastCheck.constant(FaultScript.status(500)),
+    FastCheck.constant(FaultScript.reset("beforeHeaders")),
+    waitArb.map((s) => FaultScript.status(503, { headers: { "retry-after": `${s}` } })),
+    waitArb.map((s) => FaultScript.status(429, { headers: { "retry-after": ` ${s}, ${s}` } })),
+    waitArb.map((s) => FaultScript.status(429, { headers: { "ratelimit-reset": `${s}` } })),
+    waitArb.map((s) =>
+      FaultScript.status(503, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": `${s}.5` } })
+    )
+  )
+
+  it.effect.prop(
+    "no retry waits longer than maxDelay or maxRetryAfter (jitter included), starts past the deadline or exceeds maxAttempts",
+    [
+      FastCheck.array(faultArb, { minLength: 1, maxLength: 8 }),
+      FastCheck.integer({ min: 1, max: 8 }),
+      FastCheck.integer({ min: 1, max: 60 }),
+      FastCheck.integer({ min: 1, max: 40 }),
+      FastCheck.integer({ min: 1, max: 20 }),
+      FastCheck.constantFrom("none" as const, "full" as const, "equal" as const, "decorrelated" as const),
+      FastCheck.integer()
+    ],
+    ([faults, maxAttempts, totalSeconds, maxRetryAfterSeconds, maxDelaySeconds, jitter, seed]) =>
+      Effect.scoped(Effect.gen(function*() {
+        const start = yield* TestClock.currentTimeMillis
+        const { api, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(faults[0]!, ...faults.slice(1), FaultScript.json(ada))
+        }, {
+          totalTimeout: `${totalSeconds} seconds`,
+          circuitBreaker: false,
+          retry: {
+            maxAttempts,
+            baseDelay: "500 millis",
+            maxDelay: `${maxDelaySeconds} seconds`,
+            jitter,
+            maxRetryAfter: `${maxRetryAfterSeconds} seconds`,
+            budget: false
+          }
+        })
+        const fiber = yield* Effect.fork(Effect.withRandom(api.get("/x", { schema: User }), Random.make(seed)))
+        yield* TestClock.adjust("10 hours")
+        const exit = yield* Fiber.await(fiber)
+        const times = (yield* scripted.requests).map((r) => r.arrivedAt - start)
+        expect(times.length).toBeLessThanOrEqual(maxAttempts)
+        if (Exit.isFailure(exit)) {
+          const failure = failureOf(exit)
+          if (HttpFailure.isHttpFailure(failure)) expect(Policy.attemptsOf(failure)).toBe(times.length)
+        } else {
+          expect(times.length).toBe(faults.length + 1)
+        }
+        const longestWait = Math.max(maxDelaySeconds, maxRetryAfterSeconds) * 1000
+        for (let i = 1; i < times.length; i++) {
+          expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(longestWait)
+          expect(times[i]!).toBeLessThan(totalSeconds * 1000)
+        }
+      })),
+    { fastCheck: { seed: 7, numRuns: 60 } }
+  )
 })
