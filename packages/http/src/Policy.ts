@@ -97,10 +97,11 @@
  *
  * - Retried: failures {@link isRetryableByDefault} accepts (transient failures; never decode or schema failures;
  *   no 4xx but 408, 429, and 413 when the server named a wait: `Retry-After` or a reset), and only when the request
- *   is safe to repeat (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an `Idempotency-Key`,
- *   or any request whose failure proves it never reached the server (a refused connection, a failed DNS lookup,
- *   a connect timeout: nothing was sent, so even a POST cannot be applied twice; `retry.retryUnsent: false` turns
- *   this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the first part, never the second.
+ *   is safe to repeat (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an
+ *   `Idempotency-Key`, or any request whose failure proves it never reached the server (a refused connection, a
+ *   failed DNS lookup, a connect timeout: nothing was sent, so even a POST cannot be applied twice;
+ *   `retry.retryUnsent: false` turns this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the
+ *   first part, never the second.
  *   A request whose body is read once (a `Stream` body, or a raw Node `Readable`, web `ReadableStream` or async
  *   iterable) is never retried nor hedged, whatever the failure: a second send would go out with an empty body (as
  *   fetch, got and undici's `RetryHandler` refuse to resend it). Give a `Uint8Array` or text body to have it retried.

@@ -1,4 +1,3 @@
-import type * as Headers from "@effect/platform/Headers"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as Duration from "effect/Duration"
@@ -8,7 +7,6 @@ import type * as P from "../Policy.js"
 import * as httpFailure from "./httpFailure.js"
 import * as observe from "./observe.js"
 import type * as policyOptions from "./policyOptions.js"
-import * as retryHeaders from "./retryHeaders.js"
 
 // -----------------------------------------------------------------------------
 // classification
@@ -66,19 +64,12 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
 export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
 
 /**
- * The `retried` column of the classification table, and a 413 that came with a Retry-After (read by the policy).
+ * `HttpFailure.isRetryableByDefault`, and a 413 whose wait the policy already read (with the Clock).
  * @internal
  */
 export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean =>
-  httpFailure.treatment(failure).retried ||
-  (failure._tag === "ClientError" && failure.status === 413 &&
-    (clientErrorHints.has(failure) || hasValidRetryAfter(failure.headers)))
-
-// A 413 built by hand (or read by a policy without a retry stage) has no hint yet: its headers are read here, as the
-// policy reads them (a reset without a remaining count counts on a 413). Whether a value parses does not depend on
-// the clock (a date in the past is valid: it means now).
-const hasValidRetryAfter = (headers: Readonly<Record<string, string>>): boolean =>
-  Option.isSome(retryHeaders.limitedRetryAfter(headers as unknown as Headers.Headers, 0))
+  httpFailure.isRetryableByDefault(failure) ||
+  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
