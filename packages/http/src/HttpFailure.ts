@@ -581,6 +581,25 @@ export const isHttpFailure: (u: unknown) => u is HttpFailure = internal.isHttpFa
 export const isTransient: (failure: HttpFailure) => boolean = internal.isTransient
 
 /**
+ * Whether `Policy` retries this failure by default (its `retry.retryOn` default, before the idempotency rules: a
+ * failure that may have reached the server is repeated only for a request that is safe to repeat). The transient
+ * failures except 425 and `AuthenticationFailed` (its token source retries its own request), and a 413 only when the
+ * server named a wait (`Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with no requests left or no
+ * remaining count). The same predicate as `Policy.isRetryableByDefault`.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.HttpFailure
+ * const worthRepeating = HttpFailure.isRetryableByDefault(e)
+ * ```
+ * @since 0.1.0
+ * @category classification
+ */
+export const isRetryableByDefault: (failure: HttpFailure) => boolean = internal.isRetryableByDefault
+
+/**
  * Whether the server can have received the request; `false` means it is safe to repeat even a non-idempotent one.
  *
  * @example
@@ -596,8 +615,10 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
 export const mayHaveReachedServer: (failure: HttpFailure) => boolean = internal.mayHaveReachedServer
 
 /**
- * The wait the server asked for, when it asked (429, and 5xx with `Retry-After`). `Policy` honours it on 413, 429
- * and 503 by default (`retry.retryAfterStatuses`), as the wait itself rather than a minimum.
+ * The wait the server asked for, when it asked (429, and 5xx with `Retry-After`): see `RetryHeaders.retryAfter`; on a
+ * 429 or 503, a `RateLimit-Reset` or `X-RateLimit-Reset` sent without a remaining count is the wait too (as in ky).
+ * `Policy` honours it on 413, 429 and 503 by default (`retry.retryAfterStatuses`), as the wait itself rather than a
+ * minimum.
  *
  * @example
  * ```ts

@@ -5,7 +5,8 @@
  * all their shapes (`RateLimit: "default";r=50;t=30` with `RateLimit-Policy: "default";q=100;w=60`; the draft-07
  * dictionary `RateLimit: limit=100, remaining=50, reset=5`; the older `RateLimit-Limit` / `RateLimit-Remaining` /
  * `RateLimit-Reset` triple, with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
- * `X-RateLimit-Remaining` / `X-RateLimit-Reset`. Nothing here throws or fails: a value we cannot read is `None`.
+ * `X-RateLimit-Remaining` / `X-RateLimit-Reset` (or Twitter's `X-Rate-Limit-*`, read when `X-RateLimit-*` is absent).
+ * Nothing here throws or fails: a value we cannot read is `None`.
  *
  * Times are relative to `nowMillis`, which the caller takes from the Effect `Clock` (`currentRetryAfter` does it for
  * you), so tests with `TestClock` are deterministic.
@@ -15,12 +16,14 @@
  * | `Retry-After: 120`                                        | 120 s                                                     |
  * | `Retry-After: 0`                                          | 0 s                                                       |
  * | `Retry-After: <HTTP-date in the future>`                  | date − now; IMF-fixdate, RFC 850 and asctime are all read |
+ * | `Retry-After: Wed, 25 Nov 2026 13:00:00 +0100`, `… UTC`   | read as RFC 5322 dates (zones GMT, UT, UTC, Z, ±hhmm; no day name) |
  * | `Retry-After: <HTTP-date now or in the past>`             | 0 s: the moment the server named has come                 |
  * | `Retry-After: " 7\t"` (SP / HTAB around the digits)      | 7 s                                                       |
  * | `Retry-After: 1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3`      | `None`: RFC 9110 delay-seconds is digits only             |
  * | `Retry-After: soon`, empty                                | `None` (garbage)                                          |
- * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601    | `None` (impossible date, or not an HTTP-date)             |
- * | `Retry-After: 120, 120` (a repeated header, joined)       | `None` (garbage)                                          |
+ * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601, `EST` | `None` (impossible date, or not an HTTP-date)         |
+ * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
+ * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
  * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
@@ -34,7 +37,7 @@
  * Why the magnitude rule works: no server means a delta of 1e9 s (31 years), every epoch-seconds timestamp since
  * 2001-09-09 is at least 1e9, and every epoch-milliseconds timestamp since then is at least 1e12. A reset in the
  * draft RateLimit field (`t=`) is always delta seconds, as the draft specifies; the draft-07 `reset=` and the
-`RateLimit-Reset` / `X-RateLimit-Reset` headers follow the magnitude rule. Structured fields are read leniently
+ * `RateLimit-Reset` / `X-RateLimit-Reset` headers follow the magnitude rule. Structured fields are read leniently
  * in one respect: integers longer than 15 digits are accepted (and then clamped) rather than voiding the field.
  *
  * A `None` is never an error: the caller then waits its own computed backoff (`Policy` does), as if no hint was sent.
@@ -44,7 +47,14 @@
  * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
  * 3. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
  *
- * and is `None` otherwise, including when remaining is 0 but no reset was sent.
+ * and is `None` otherwise, including when remaining is 0 but no reset was sent, and when a reset comes without any
+ * remaining count. On a response that already says "limited" (a 429 or 503, or a status of
+ * `Policy`'s `retry.retryAfterStatuses`), `HttpFailure.retryAfter` and `Policy` also take a `RateLimit-Reset` or
+ * `X-RateLimit-Reset` sent without a remaining count as the wait, as ky does: the server said "not now", and when.
+ *
+ * Why the date leniency: RFC 9110 §5.6.7 asks recipients to be robust, as dates forwarded from other sources follow
+ * the Internet Message Format (RFC 5322); urllib3 reads them too. Why copies that agree: Retry-After is a singleton
+ * field, but a server or proxy may send it twice, and transports join the copies with ", ".
  *
  * @since 0.1.0
  */
@@ -233,7 +243,8 @@ export const parse: (headers: Headers.Headers, nowMillis: number) => RetryHeader
 
 /**
  * Parses one `Retry-After` value: delay-seconds (digits only, RFC 9110; optional SP/HTAB around) or an HTTP-date
- * (IMF-fixdate, the obsolete RFC 850 and asctime forms) relative to `nowMillis`; anything else is `None`.
+ * (IMF-fixdate, the obsolete RFC 850 and asctime forms, and RFC 5322 dates with a UT, UTC, Z or ±hhmm zone) relative
+ * to `nowMillis`; copies of the header joined with commas count when they agree; anything else is `None`.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { HttpFailure } from "@sturdy/http"
+import { HttpFailure, Policy } from "@sturdy/http"
 import { Data, Duration, Effect, FastCheck, Option } from "effect"
 
 const request = { method: "GET", url: "https://api.example.com/items?api_key=<redacted>" }
@@ -129,4 +129,48 @@ describe("HttpFailure", () => {
       )
       expect(handled).toBe("wait 3s")
     }))
+
+  describe("isRetryableByDefault", () => {
+    const tooLarge = (headers: Record<string, string>) =>
+      new HttpFailure.ClientError({ ...request, headers, status: 413, bodyExcerpt: "", payload: Option.none() })
+
+    it("retries what a server may answer differently next time, and nothing a repeat cannot change", () => {
+      const retried = [408, 429, 500, 502, 503, 504, 507, 520, 521, 522, 524, 599].map(status)
+      const notRetried = [400, 401, 403, 404, 405, 409, 410, 413, 418, 422, 425, 451, 501, 505, 511, 304].map(status)
+      for (const failure of retried) {
+        expect([failure.status, HttpFailure.isRetryableByDefault(failure)]).toEqual([failure.status, true])
+      }
+      for (const failure of notRetried) {
+        expect([failure.status, HttpFailure.isRetryableByDefault(failure)]).toEqual([failure.status, false])
+      }
+      for (const reason of ["Refused", "DnsLookup", "ConnectTimeout", "Reset", "Unknown"] as const) {
+        expect(HttpFailure.isRetryableByDefault(connection(reason))).toBe(true)
+      }
+      expect(HttpFailure.isRetryableByDefault(connection("Tls"))).toBe(false)
+      expect(HttpFailure.isRetryableByDefault(timeout("Attempt"))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(timeout("Deadline"))).toBe(false)
+      for (const failure of decodeFailures) expect(HttpFailure.isRetryableByDefault(failure)).toBe(false)
+    })
+
+    it("retries a 413 only when its server named a wait", () => {
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "retry-after": "5" }))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "ratelimit-reset": "5" }))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "retry-after": "soon" }))).toBe(false)
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "ratelimit-remaining": "2", "ratelimit-reset": "5" }))).toBe(
+        false
+      )
+      expect(HttpFailure.isRetryableByDefault(tooLarge({}))).toBe(false)
+    })
+
+    it.prop(
+      "is Policy's default predicate",
+      [FastCheck.integer({ min: 100, max: 599 }), FastCheck.constantFrom({}, { "retry-after": "3" })],
+      ([code, headers]) => {
+        const failure = code === 413 ? tooLarge(headers) : status(code)
+        expect(HttpFailure.isRetryableByDefault(failure)).toBe(Policy.isRetryableByDefault(failure))
+      },
+      { fastCheck: { seed: 3, numRuns: 300 } }
+    )
+  })
 })

@@ -24,6 +24,7 @@ import {
   Effect,
   Either,
   Exit,
+  FastCheck,
   Fiber,
   Layer,
   Logger,
@@ -2374,4 +2375,169 @@ describe("Policy: breaker options and the open breaker's remaining time (second 
       expect(failure._tag === "CircuitOpen" && Duration.toMillis(failure.retryAfter)).toBe(10_000 - 4_000 - 1)
       expect((yield* scripted.requests).length).toBe(4)
     }))
+})
+
+describe("Policy: server waits in every form (second review)", () => {
+  const exact: Policy.Options = {
+    totalTimeout: "2 minutes",
+    attemptTimeout: "10 seconds",
+    retry: { baseDelay: "10 millis", maxDelay: "20 millis", jitter: "none", retryAfterJitter: 0, budget: false },
+    circuitBreaker: false
+  }
+  const gapsOf = (scripted: ScriptedClient.ScriptedClient) =>
+    Effect.map(arrivals(scripted), (times) => times.map((t) => t - times[0]))
+
+  // ky's "RateLimit-Reset is treated the same as Retry-After": a 429 that names its reset is waited out
+  it.scoped("a 429 or 503 that sends a reset without a remaining count waits the reset (RateLimit-Reset, X-RateLimit-Reset)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const { api, scripted } = yield* harness({
+        "GET /ietf": FaultScript.sequence(
+          FaultScript.status(429, { headers: { "ratelimit-reset": "1" } }),
+          FaultScript.status(429, { headers: { "retry-after": "1" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /vendor": FaultScript.sequence(
+          FaultScript.status(503, { headers: { "x-ratelimit-limit": "100", "x-ratelimit-reset": "3" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /epoch": FaultScript.sequence(
+          // Twitter's spelling, an epoch-seconds reset 2 s ahead
+          FaultScript.status(429, { headers: { "x-rate-limit-reset": `${Date.UTC(2026, 0, 1) / 1000 + 2}` } }),
+          FaultScript.json(ada)
+        )
+      }, exact)
+      expect(yield* runVirtual(api.get("/epoch", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 2000])
+      yield* scripted.reset
+      expect(yield* runVirtual(api.get("/ietf", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 1000, 2000])
+      yield* scripted.reset
+      expect(yield* runVirtual(api.get("/vendor", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 3000])
+    }))
+
+  it.scoped("the failure reports that reset as its retryAfter; a quota with requests left is no wait", () =>
+    Effect.gen(function*() {
+      const { api } = yield* harness({
+        "GET /alone": FaultScript.status(429, { headers: { "ratelimit-reset": "7" } }),
+        "GET /left": FaultScript.status(429, { headers: { "ratelimit-remaining": "5", "ratelimit-reset": "7" } })
+      }, { ...exact, retry: { ...exact.retry, maxAttempts: 1 } })
+      const alone = failureOf(yield* runVirtual(api.get("/alone")))
+      expect(alone._tag === "RateLimited" && HttpFailure.retryAfter(alone)).toEqual(Option.some(Duration.seconds(7)))
+      const left = failureOf(yield* runVirtual(api.get("/left")))
+      expect(left._tag === "RateLimited" && HttpFailure.retryAfter(left)).toEqual(Option.none())
+    }))
+
+  it.scoped("a Retry-After sent twice and joined is read when the copies agree; an RFC 5322 zone is read too", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1, 12, 0, 0))
+      const { api, scripted } = yield* harness({
+        "GET /twice": FaultScript.sequence(
+          FaultScript.status(503, { headers: { "retry-after": "2, 2" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /utc": FaultScript.sequence(
+          FaultScript.status(429, { headers: { "retry-after": "Thu, 01 Jan 2026 14:00:05 UTC" } }),
+          FaultScript.json(ada)
+        )
+      }, exact)
+      expect(yield* runVirtual(api.get("/twice", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 2000])
+      yield* scripted.reset
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1, 14, 0, 0))
+      expect(yield* runVirtual(api.get("/utc", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 5000])
+    }))
+
+  it.scoped("a 413 that names its reset, by hand or over the wire, is retried after it; one with requests left is not", () =>
+    Effect.gen(function*() {
+      const tooLarge = (headers: Record<string, string>) =>
+        new HttpFailure.ClientError({
+          method: "PUT",
+          url: "https://x.test/",
+          status: 413,
+          headers,
+          bodyExcerpt: "",
+          payload: Option.none()
+        })
+      expect(Policy.isRetryableByDefault(tooLarge({ "ratelimit-reset": "4" }))).toBe(true)
+      expect(Policy.isRetryableByDefault(tooLarge({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "4" }))).toBe(
+        true
+      )
+      expect(Policy.isRetryableByDefault(tooLarge({ "ratelimit-remaining": "3", "ratelimit-reset": "4" }))).toBe(false)
+      const { api, scripted } = yield* harness({
+        "PUT /a": FaultScript.sequence(
+          FaultScript.status(413, { headers: { "ratelimit-reset": "4" } }),
+          FaultScript.json(ada)
+        ),
+        "PUT /b": FaultScript.status(413, { headers: { "ratelimit-remaining": "3", "ratelimit-reset": "4" } })
+      }, exact)
+      expect(yield* runVirtual(api.put("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 4000])
+      yield* scripted.reset
+      expect(failureOf(yield* runVirtual(api.put("/b")))._tag).toBe("ClientError")
+      expect((yield* scripted.requests).length).toBe(1)
+    }))
+
+  const waitArb = FastCheck.integer({ min: 0, max: 120 })
+  const faultArb: FastCheck.Arbitrary<FaultScript.Fault> = FastCheck.oneof(
+    FastCheck.constant(FaultScript.status(503)),
+    FastCheck.constant(FaultScript.status(500)),
+    FastCheck.constant(FaultScript.reset("beforeHeaders")),
+    waitArb.map((s) => FaultScript.status(503, { headers: { "retry-after": `${s}` } })),
+    waitArb.map((s) => FaultScript.status(429, { headers: { "retry-after": ` ${s}, ${s}` } })),
+    waitArb.map((s) => FaultScript.status(429, { headers: { "ratelimit-reset": `${s}` } })),
+    waitArb.map((s) =>
+      FaultScript.status(503, { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": `${s}.5` } })
+    )
+  )
+
+  it.effect.prop(
+    "no retry waits longer than maxDelay or maxRetryAfter (jitter included), starts past the deadline or exceeds maxAttempts",
+    [
+      FastCheck.array(faultArb, { minLength: 1, maxLength: 8 }),
+      FastCheck.integer({ min: 1, max: 8 }),
+      FastCheck.integer({ min: 1, max: 60 }),
+      FastCheck.integer({ min: 1, max: 40 }),
+      FastCheck.integer({ min: 1, max: 20 }),
+      FastCheck.constantFrom("none" as const, "full" as const, "equal" as const, "decorrelated" as const),
+      FastCheck.integer()
+    ],
+    ([faults, maxAttempts, totalSeconds, maxRetryAfterSeconds, maxDelaySeconds, jitter, seed]) =>
+      Effect.scoped(Effect.gen(function*() {
+        const start = yield* TestClock.currentTimeMillis
+        const { api, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(faults[0]!, ...faults.slice(1), FaultScript.json(ada))
+        }, {
+          totalTimeout: `${totalSeconds} seconds`,
+          circuitBreaker: false,
+          retry: {
+            maxAttempts,
+            baseDelay: "500 millis",
+            maxDelay: `${maxDelaySeconds} seconds`,
+            jitter,
+            maxRetryAfter: `${maxRetryAfterSeconds} seconds`,
+            budget: false
+          }
+        })
+        const fiber = yield* Effect.fork(Effect.withRandom(api.get("/x", { schema: User }), Random.make(seed)))
+        yield* TestClock.adjust("10 hours")
+        const exit = yield* Fiber.await(fiber)
+        const times = (yield* scripted.requests).map((r) => r.arrivedAt - start)
+        expect(times.length).toBeLessThanOrEqual(maxAttempts)
+        if (Exit.isFailure(exit)) {
+          const failure = failureOf(exit)
+          if (HttpFailure.isHttpFailure(failure)) expect(Policy.attemptsOf(failure)).toBe(times.length)
+        } else {
+          expect(times.length).toBe(faults.length + 1)
+        }
+        const longestWait = Math.max(maxDelaySeconds, maxRetryAfterSeconds) * 1000
+        for (let i = 1; i < times.length; i++) {
+          expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(longestWait)
+          expect(times[i]!).toBeLessThan(totalSeconds * 1000)
+        }
+      })),
+    { fastCheck: { seed: 7, numRuns: 60 } }
+  )
 })

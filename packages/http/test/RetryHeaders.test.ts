@@ -63,9 +63,17 @@ describe("RetryHeaders", () => {
       [FastCheck.string({ unit: FastCheck.constantFrom("0", "1", "9", ".", "+", "-", "e", "x", " ", "\t", "a", ",") })],
       ([value]) => {
         const digitsOnly = /^[ \t]*\d+[ \t]*$/.test(value)
+        // a header sent twice arrives joined with commas: copies that agree are one value
+        const copies = value.split(",").map((copy) => copy.trim())
+        const agreeing = !digitsOnly && copies.length > 1 && copies.every((copy) => /^[ \t]*\d+[ \t]*$/.test(copy)) &&
+          copies.every((copy) =>
+            Math.min(Number(copy) * 1000, maxMillis) === Math.min(Number(copies[0]) * 1000, maxMillis)
+          )
         const parsed = RetryHeaders.parseRetryAfter(value, now)
-        expect(Option.isSome(parsed)).toBe(digitsOnly)
-        if (digitsOnly) expect(millis(parsed)).toBe(Math.min(Number(value.trim()) * 1000, maxMillis))
+        expect(Option.isSome(parsed)).toBe(digitsOnly || agreeing)
+        if (digitsOnly || agreeing) {
+          expect(millis(parsed)).toBe(Math.min(Number(copies[0]) * 1000, maxMillis))
+        }
       },
       { fastCheck: { seed: 15, numRuns: 2000 } }
     )
@@ -143,15 +151,67 @@ describe("RetryHeaders", () => {
       "Wed, 25 Nov 2026 24:00:00 GMT",
       "Wed, 25 Nov 2026 12:60:00 GMT",
       "Wed, 25 Foo 2026 12:00:00 GMT",
-      "Wed, 25 Nov 2026 12:00:00 UTC",
-      "Wed, 25 Nov 2026 12:00:00 +0000",
+      "Wed, 25 Nov 2026 12:00:00 +0060",
+      "Wed, 25 Nov 2026 12:00:00 EST",
       "2026-11-25T12:00:00Z",
       "Wed, 25 Nov 2026",
       "Wed",
-      "Wed, 25 Nov 2026 12:00:00 GMT, Wed, 25 Nov 2026 12:00:00 GMT",
-      "120, 120"
+      "Wed, 25 Nov 2026 12:00:10 GMT, Wed, 25 Nov 2026 12:00:20 GMT",
+      "120, 60",
+      "120, soon",
+      "120,",
+      ", 120"
     ])("%j is not an HTTP-date: None", (value) => {
       expect(RetryHeaders.parseRetryAfter(value, now)).toStrictEqual(Option.none())
+    })
+
+    // RFC 9110 §5.6.7: recipients are encouraged to be robust; dates forwarded from other sources follow RFC 5322
+    // (urllib3's test_respect_retry_after_header_sleep reads "Mon, 3 Jun 2019 12:00:00 UTC" as an hour ahead).
+    it.each([
+      ["Wed, 25 Nov 2026 12:01:30 UTC", 90_000],
+      ["Wed, 25 Nov 2026 12:01:30 UT", 90_000],
+      ["Wed, 25 Nov 2026 12:01:30 Z", 90_000],
+      ["Wed, 25 Nov 2026 12:01:30 +0000", 90_000],
+      ["Wed, 25 Nov 2026 12:01:30 -0000", 90_000],
+      ["Wed, 25 Nov 2026 13:01:30 +0100", 90_000],
+      ["Wed, 25 Nov 2026 06:31:30 -0530", 90_000],
+      ["Wed, 25 Nov 2026 14:00:00 +0100", 3_600_000],
+      ["25 Nov 2026 12:01:30 GMT", 90_000],
+      ["Wednesday, 25-Nov-26 12:01:30 UTC", 90_000],
+      ["Wed, 25 Nov 2026 11:01:30 UTC", 0]
+    ])("%j is read as an RFC 5322 date: %d ms", (value, expected) => {
+      expect(millis(RetryHeaders.parseRetryAfter(value, now))).toBe(expected)
+      expect(retryAfterMillis({ "retry-after": value })).toBe(expected)
+    })
+
+    it("reads urllib3's UTC example: an hour ahead is 3600 s", () => {
+      const at = Date.UTC(2019, 5, 3, 11, 0, 0)
+      expect(millis(RetryHeaders.parseRetryAfter("Mon, 3 Jun 2019 12:00:00 UTC", at))).toBe(3_600_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Mon, 3 Jun 2019 11:00:00 UTC", at))).toBe(0)
+      expect(millis(RetryHeaders.parseRetryAfter("Mon, 03 Jun 2019 11:30:12 GMT", at))).toBe(1_812_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Monday, 03-Jun-19 11:30:12 GMT", at))).toBe(1_812_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Mon Jun  3 11:30:12 2019", at))).toBe(1_812_000)
+    })
+
+    it.each(
+      [
+        ["120, 120", 120_000, "delta-seconds"],
+        ["120,120", 120_000, "delta-seconds"],
+        [" 7 ,\t7 , 7", 7_000, "delta-seconds"],
+        ["Wed, 25 Nov 2026 12:00:05 GMT, Wed, 25 Nov 2026 12:00:05 GMT", 5_000, "http-date"],
+        ["Wednesday, 25-Nov-26 12:00:05 GMT, Wed, 25 Nov 2026 12:00:05 GMT", 5_000, "http-date"]
+      ] as const
+    )("a header sent twice and joined, %j, whose copies agree, is read as one: %d ms", (value, expected, format) => {
+      expect(millis(RetryHeaders.parseRetryAfter(value, now))).toBe(expected)
+      const parsed = RetryHeaders.parse(headers({ "retry-after": value }), now).retryAfter
+      expect(Option.map(parsed, (d) => [Duration.toMillis(d.duration), d.format])).toStrictEqual(
+        Option.some([expected, format])
+      )
+    })
+
+    it("copies that disagree leave the wait unknown, so the caller's backoff applies", () => {
+      expect(RetryHeaders.parseRetryAfter("1, 2", now)).toStrictEqual(Option.none())
+      expect(retryAfterMillis({ "retry-after": "30, 1", "ratelimit": "\"default\";r=0;t=8" })).toBe(8_000)
     })
   })
 
@@ -492,5 +552,32 @@ describe("RetryHeaders", () => {
       },
       fastCheck
     )
+  })
+
+  describe("Twitter's X-Rate-Limit-* spelling", () => {
+    it("is read as X-RateLimit-*, which wins when both are sent", () => {
+      const parsed = RetryHeaders.parse(
+        headers({ "x-rate-limit-limit": "900", "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30" }),
+        now
+      )
+      expect(parsed.limit).toStrictEqual(Option.some(900))
+      expect(parsed.remaining).toStrictEqual(Option.some(0))
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.source])).toStrictEqual(
+        Option.some([30_000, "x-ratelimit"])
+      )
+      expect(retryAfterMillis({ "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30" })).toBe(30_000)
+      expect(retryAfterMillis({
+        "x-ratelimit-remaining": "1",
+        "x-ratelimit-reset": "10",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": "30"
+      })).toBeUndefined()
+    })
+
+    it("a reset without a remaining count is no wait on its own (only a 429 or 503 makes it one)", () => {
+      expect(retryAfterMillis({ "ratelimit-reset": "7" })).toBeUndefined()
+      expect(retryAfterMillis({ "x-ratelimit-reset": "7" })).toBeUndefined()
+      expect(retryAfterMillis({ "x-rate-limit-limit": "10", "x-rate-limit-reset": "7" })).toBeUndefined()
+    })
   })
 })

@@ -24,6 +24,7 @@ import * as plainDecoder from "./plainDecoder.js"
 import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
+import * as retryHeaders from "./retryHeaders.js"
 
 /** @internal */
 export const defaultMaxBodyBytes = 10 * 1024 * 1024
@@ -667,10 +668,16 @@ export const statusFailure = (
         payload: decodePayload(body, options.errorSchema, options.maxJsonDepth ?? defaultMaxJsonDepth, secrets)
       }
       if (status === 429) {
-        return new HttpFailure.RateLimited({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
+        return new HttpFailure.RateLimited({
+          ...fields,
+          retryAfter: retryHeaders.limitedRetryAfter(response.headers, now)
+        })
       }
       if (status >= 500 && status <= 599) {
-        return new HttpFailure.ServerError({ ...fields, retryAfter: RetryHeaders.retryAfter(response.headers, now) })
+        const retryAfter = status === 503
+          ? retryHeaders.limitedRetryAfter(response.headers, now)
+          : RetryHeaders.retryAfter(response.headers, now)
+        return new HttpFailure.ServerError({ ...fields, retryAfter })
       }
       if (status >= 400 && status <= 499) return new HttpFailure.ClientError(fields)
       return new HttpFailure.UnexpectedStatus(fields)

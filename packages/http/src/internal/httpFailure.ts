@@ -1,13 +1,16 @@
+import type * as Headers from "@effect/platform/Headers"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
+import * as retryHeaders from "./retryHeaders.js"
 
 // Structural views of the failures, so this module does not import `HttpFailure.ts` (which imports it).
 type Tagged =
   | { readonly _tag: "ConnectionError"; readonly reason: string }
   | { readonly _tag: "Timeout"; readonly phase: string }
   | { readonly _tag: "AuthenticationFailed"; readonly reason: string }
-  | { readonly _tag: "ClientError" | "UnexpectedStatus"; readonly status: number }
+  | { readonly _tag: "ClientError"; readonly status: number; readonly headers: Readonly<Record<string, string>> }
+  | { readonly _tag: "UnexpectedStatus"; readonly status: number }
   | {
     readonly _tag: "RateLimited" | "ServerError"
     readonly status: number
@@ -136,6 +139,17 @@ export const treatment = (failure: Tagged): Treatment => {
 
 /** @internal */
 export const isTransient = (failure: Tagged): boolean => treatment(failure).transient
+
+/**
+ * The `retried` column of the classification table, and a 413 whose server named a wait (a `Retry-After`, or a reset
+ * with no requests left or no remaining count), read as `Policy` reads it. Whether a value parses does not depend on
+ * the clock (a date in the past is valid: it means now).
+ * @internal
+ */
+export const isRetryableByDefault = (failure: Tagged): boolean =>
+  treatment(failure).retried ||
+  (failure._tag === "ClientError" && failure.status === 413 &&
+    Option.isSome(retryHeaders.limitedRetryAfter(failure.headers as unknown as Headers.Headers, 0)))
 
 /** @internal */
 export const mayHaveReachedServer = (failure: Tagged): boolean => {

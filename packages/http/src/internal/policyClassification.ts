@@ -4,7 +4,6 @@ import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
-import * as RetryHeaders from "../RetryHeaders.js"
 import * as httpFailure from "./httpFailure.js"
 import * as observe from "./observe.js"
 import type * as policyOptions from "./policyOptions.js"
@@ -65,20 +64,12 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
 export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
 
 /**
- * The `retried` column of the classification table, and a 413 that came with a Retry-After (read by the policy).
+ * `HttpFailure.isRetryableByDefault`, and a 413 whose wait the policy already read (with the Clock).
  * @internal
  */
 export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean =>
-  httpFailure.treatment(failure).retried ||
-  (failure._tag === "ClientError" && failure.status === 413 &&
-    (clientErrorHints.has(failure) || hasValidRetryAfter(failure.headers)))
-
-// A 413 built by hand (or read by a policy without a retry stage) has no hint yet: its header is read here. Whether
-// a value parses does not depend on the clock (a date in the past is valid: it means now).
-const hasValidRetryAfter = (headers: Readonly<Record<string, string>>): boolean => {
-  const value = headers["retry-after"]
-  return value !== undefined && Option.isSome(RetryHeaders.parseRetryAfter(value, 0))
-}
+  httpFailure.isRetryableByDefault(failure) ||
+  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {

@@ -21,13 +21,13 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
-import * as RetryHeaders from "../RetryHeaders.js"
 import * as Telemetry from "../Telemetry.js"
 import * as attempt from "./attempt.js"
 import * as observe from "./observe.js"
 import * as classification from "./policyClassification.js"
 import * as events from "./policyEvents.js"
 import * as policyOptions from "./policyOptions.js"
+import * as retryHeaders from "./retryHeaders.js"
 
 // -----------------------------------------------------------------------------
 // the pipeline: an ordered list of stages
@@ -477,10 +477,11 @@ const onAttemptFailure = (
     const headers = failure.headers as unknown as Headers.Headers
     if (
       headers["retry-after"] === undefined && headers["ratelimit"] === undefined &&
-      headers["ratelimit-remaining"] === undefined && headers["x-ratelimit-remaining"] === undefined
+      headers["ratelimit-reset"] === undefined && headers["x-ratelimit-reset"] === undefined &&
+      headers["x-rate-limit-reset"] === undefined
     ) return Effect.fail(failure)
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const hint = RetryHeaders.retryAfter(headers, now)
+      const hint = retryHeaders.limitedRetryAfter(headers, now)
       if (Option.isSome(hint)) classification.clientErrorHints.set(failure, hint.value)
       return Effect.fail(failure)
     })

@@ -75,9 +75,12 @@ const parseReset = (value: string | undefined, nowMillis: number): Option.Option
 
 const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-const imfFixdate = /^(?:mon|tue|wed|thu|fri|sat|sun), (\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) gmt$/i
+// RFC 9110 §5.6.7 asks recipients to be robust: dates forwarded from non-HTTP sources follow the Internet Message
+// Format (RFC 5322), which allows no day name and the zones UT, UTC and ±hhmm besides GMT (as urllib3 reads them).
+const imfFixdate =
+  /^(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
 const rfc850Date =
-  /^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday), (\d{1,2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) gmt$/i
+  /^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday), (\d{1,2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
 const asctimeDate = /^(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
 
 const utcMillis = (
@@ -98,17 +101,36 @@ const utcMillis = (
   return date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000
 }
 
+// The offset of a zone from UTC in milliseconds: 0 for GMT, UT, UTC and Z; `+0100` is one hour ahead of UTC, so its
+// UTC instant is one hour earlier. `undefined` for minutes above 59.
+const zoneOffsetMillis = (zone: string): number | undefined => {
+  const sign = zone.charAt(0)
+  if (sign !== "+" && sign !== "-") return 0
+  const hours = Number(zone.slice(1, 3))
+  const minutes = Number(zone.slice(3, 5))
+  if (minutes > 59) return undefined
+  return (sign === "+" ? 1 : -1) * (hours * 60 + minutes) * 60_000
+}
+
+const zoned = (millis: number | undefined, zone: string): number | undefined => {
+  const offset = zoneOffsetMillis(zone)
+  return millis === undefined || offset === undefined ? undefined : millis - offset
+}
+
 /** @internal */
 export const parseHttpDate = (value: string, nowMillis: number): number | undefined => {
   let match = imfFixdate.exec(value)
   if (match !== null) {
-    return utcMillis(
-      Number(match[3]),
-      match[2]!,
-      Number(match[1]),
-      Number(match[4]),
-      Number(match[5]),
-      Number(match[6])
+    return zoned(
+      utcMillis(
+        Number(match[3]),
+        match[2]!,
+        Number(match[1]),
+        Number(match[4]),
+        Number(match[5]),
+        Number(match[6])
+      ),
+      match[7]!
     )
   }
   match = rfc850Date.exec(value)
@@ -117,7 +139,10 @@ export const parseHttpDate = (value: string, nowMillis: number): number | undefi
     const currentYear = new Date(nowMillis).getUTCFullYear()
     let year = currentYear - (currentYear % 100) + Number(match[3])
     if (year > currentYear + 50) year -= 100
-    return utcMillis(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]))
+    return zoned(
+      utcMillis(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6])),
+      match[7]!
+    )
   }
   match = asctimeDate.exec(value)
   if (match !== null) {
@@ -137,10 +162,53 @@ export const parseHttpDate = (value: string, nowMillis: number): number | undefi
 export const parseRetryAfterDelay = (value: string, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
   // RFC 9110 §10.2.3: delay-seconds = 1*DIGIT, with optional whitespace (SP, HTAB) around the field value.
   // `1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3` are not delay-seconds: no hint, so the caller's backoff applies.
+  const delay = parseOneRetryAfter(value, nowMillis)
+  if (delay !== undefined) return Option.some(delay)
+  // Retry-After is a singleton field, but a server or a proxy may send it twice, and a transport joins the values with
+  // ", " (fetch and `@sturdy/node` do). Copies that agree are read as one; copies that disagree leave the wait unknown.
+  const members = listMembers(value)
+  if (members === undefined) return Option.none()
+  let agreed: RetryHeaders.Delay | undefined
+  for (const member of members) {
+    const copy = parseOneRetryAfter(member, nowMillis)
+    if (
+      copy === undefined ||
+      (agreed !== undefined && Duration.toMillis(copy.duration) !== Duration.toMillis(agreed.duration))
+    ) {
+      return Option.none()
+    }
+    agreed ??= copy
+  }
+  return Option.fromNullable(agreed)
+}
+
+const parseOneRetryAfter = (value: string, nowMillis: number): RetryHeaders.Delay | undefined => {
   const trimmed = value.replace(surroundingWhitespace, "")
-  if (delaySeconds.test(trimmed)) return Option.some(deltaSecondsDelay(Number(trimmed)))
+  if (delaySeconds.test(trimmed)) return deltaSecondsDelay(Number(trimmed))
   const at = parseHttpDate(trimmed, nowMillis)
-  return at === undefined ? Option.none() : Option.some(makeDelay(at - nowMillis, "http-date"))
+  return at === undefined ? undefined : makeDelay(at - nowMillis, "http-date")
+}
+
+const dayName = /^[ \t]*(?:mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$/i
+
+// The members of a comma-joined list of Retry-After values (the comma after an HTTP-date's day name does not end a
+// member), or `undefined` when the value holds no list.
+const listMembers = (value: string): Array<string> | undefined => {
+  const members: Array<string> = []
+  let start = 0
+  let from = 0
+  for (;;) {
+    const comma = value.indexOf(",", from)
+    if (comma < 0) break
+    from = comma + 1
+    if (!dayName.test(value.slice(start, comma))) {
+      members.push(value.slice(start, comma))
+      start = from
+    }
+  }
+  if (members.length === 0) return undefined
+  members.push(value.slice(start))
+  return members
 }
 
 /** @internal */
@@ -411,11 +479,18 @@ const firstLimit = (value: string | undefined): Option.Option<number> => {
 const isExhausted = (rateLimit: RetryHeaders.RateLimit): boolean =>
   Option.isSome(rateLimit.remaining) && rateLimit.remaining.value === 0 && Option.isSome(rateLimit.reset)
 
+// On a response that already says "limited" (a 429, a 503), a reset sent without a remaining count is the wait too.
+const isExhaustedWhenLimited = (rateLimit: RetryHeaders.RateLimit): boolean =>
+  Option.isSome(rateLimit.reset) && (Option.isNone(rateLimit.remaining) || rateLimit.remaining.value === 0)
+
 // When several quotas are exhausted the request can only succeed once the last of them resets.
-const exhaustedReset = (rateLimits: ReadonlyArray<RetryHeaders.RateLimit>): Option.Option<RetryHeaders.Delay> => {
+const exhaustedReset = (
+  rateLimits: ReadonlyArray<RetryHeaders.RateLimit>,
+  limited = false
+): Option.Option<RetryHeaders.Delay> => {
   let longest: RetryHeaders.Delay | undefined
   for (const rateLimit of rateLimits) {
-    if (isExhausted(rateLimit)) {
+    if (limited ? isExhaustedWhenLimited(rateLimit) : isExhausted(rateLimit)) {
       const reset = Option.getOrThrow(rateLimit.reset)
       if (longest === undefined || Duration.greaterThan(reset.duration, longest.duration)) longest = reset
     }
@@ -460,10 +535,14 @@ const ietfRateLimits = (
   }]
 }
 
+// `X-RateLimit-*` (GitHub and most others), else `X-Rate-Limit-*` (Twitter's spelling).
+const vendorHeader = (headers: Headers.Headers, name: "limit" | "remaining" | "reset"): string | undefined =>
+  lookup(headers, `x-ratelimit-${name}`) ?? lookup(headers, `x-rate-limit-${name}`)
+
 const xRateLimit = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.RateLimit> => {
-  const limit = lookup(headers, "x-ratelimit-limit")
-  const remaining = lookup(headers, "x-ratelimit-remaining")
-  const reset = lookup(headers, "x-ratelimit-reset")
+  const limit = vendorHeader(headers, "limit")
+  const remaining = vendorHeader(headers, "remaining")
+  const reset = vendorHeader(headers, "reset")
   if (limit === undefined && remaining === undefined && reset === undefined) return Option.none()
   return Option.some({
     policy: Option.none(),
@@ -512,10 +591,17 @@ const zeroCount = /^\s*0+\s*$/
 const noRateLimits: ReadonlyArray<RetryHeaders.RateLimit> = []
 const noPolicies: ReadonlyArray<RetryHeaders.RateLimitPolicy> = []
 
-/** @internal */
-export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<Duration.Duration> => {
-  // Runs on every response: answer from the few headers that matter without building the structured value, and
-  // without allocating when they are absent or the quota is not exhausted.
+// A remaining count that is 0, or (`limited`) not sent at all.
+const exhaustedCount = (remaining: string | undefined, limited: boolean): boolean =>
+  remaining === undefined ? limited : zeroCount.test(remaining)
+
+const retryAfterWith = (
+  headers: Headers.Headers,
+  nowMillis: number,
+  limited: boolean
+): Option.Option<Duration.Duration> => {
+  // Runs on every failed response: answer from the few headers that matter without building the structured value,
+  // and without allocating when they are absent or the quota is not exhausted.
   const retryAfterValue = lookup(headers, "retry-after")
   if (retryAfterValue !== undefined) {
     const delay = parseRetryAfter(retryAfterValue, nowMillis)
@@ -524,21 +610,34 @@ export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.
   const field = lookup(headers, "ratelimit")
   const rateLimits = field === undefined ? noRateLimits : parseRateLimitField(field, noPolicies, nowMillis)
   if (rateLimits.length > 0) {
-    const reset = exhaustedReset(rateLimits)
+    const reset = exhaustedReset(rateLimits, limited)
     if (Option.isSome(reset)) return Option.some(reset.value.duration)
   } else {
-    const remaining = lookup(headers, "ratelimit-remaining")
-    if (remaining !== undefined && zeroCount.test(remaining)) {
-      const reset = parseReset(lookup(headers, "ratelimit-reset"), nowMillis)
-      if (Option.isSome(reset)) return Option.some(reset.value.duration)
+    const reset = lookup(headers, "ratelimit-reset")
+    if (reset !== undefined && exhaustedCount(lookup(headers, "ratelimit-remaining"), limited)) {
+      const delay = parseReset(reset, nowMillis)
+      if (Option.isSome(delay)) return Option.some(delay.value.duration)
     }
   }
-  const remaining = lookup(headers, "x-ratelimit-remaining")
-  if (remaining !== undefined && zeroCount.test(remaining)) {
-    return Option.map(parseReset(lookup(headers, "x-ratelimit-reset"), nowMillis), (delay) => delay.duration)
+  const reset = vendorHeader(headers, "reset")
+  if (reset !== undefined && exhaustedCount(vendorHeader(headers, "remaining"), limited)) {
+    return Option.map(parseReset(reset, nowMillis), (delay) => delay.duration)
   }
   return Option.none()
 }
+
+/** @internal */
+export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<Duration.Duration> =>
+  retryAfterWith(headers, nowMillis, false)
+
+/**
+ * The wait of a response that already says "limited" (429, 503, or a status of `retry.retryAfterStatuses`): as
+ * `retryAfter`, and a `RateLimit-Reset` or `X-RateLimit-Reset` sent without a remaining count is the wait too (as ky
+ * reads it): the server answered "not now", and named when.
+ * @internal
+ */
+export const limitedRetryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<Duration.Duration> =>
+  retryAfterWith(headers, nowMillis, true)
 
 /** @internal */
 export const currentRetryAfter = (headers: Headers.Headers): Effect.Effect<Option.Option<Duration.Duration>> =>
