@@ -100,8 +100,9 @@
  *   is safe to repeat (`Idempotency.isSafeToRepeat`): GET, HEAD, OPTIONS, TRACE, PUT, DELETE, a request with an
  *   `Idempotency-Key`, or any request whose failure proves it never reached the server (a refused connection, a
  *   failed DNS lookup, a connect timeout: nothing was sent, so even a POST cannot be applied twice;
- *   `retry.retryUnsent: false` turns this off). `retry.statuses`, `retry.methods` and `retryOn` narrow or widen the
- *   first part, never the second.
+ *   `retry.retryUnsent: false` turns this off). `retry.statuses` and `retryOn` narrow or widen the first part, never
+ *   the second. `retry.methods` is the list of methods that retry, and a method listed there is one the caller
+ *   declares safe to repeat (as in ky, got and urllib3): `methods: ["GET", "POST"]` retries a POST like a GET.
  *   A request whose body is read once (a `Stream` body, or a raw Node `Readable`, web `ReadableStream` or async
  *   iterable) is never retried nor hedged, whatever the failure: a second send would go out with an empty body (as
  *   fetch, got and undici's `RetryHandler` refuse to resend it). Give a `Uint8Array` or text body to have it retried.
@@ -221,8 +222,8 @@ import * as withPolicyInternal from "./internal/withPolicy.js"
  * ({@link isRetryableByDefault}, or membership in `retry.statuses` for a failure with a status).
  * `AuthenticationFailed: true` retries the token endpoint's outages (`Unavailable`) only: refused or unreadable
  * credentials come back the same (a predicate decides otherwise). Safety still
- * applies: a request that is not safe to repeat is never retried after a failure that may have reached the server,
- * and `retry.methods` still limits which methods retry.
+ * applies: a request that is not safe to repeat (nor listed in `retry.methods`) is never retried after a failure that
+ * may have reached the server, and `retry.methods` still limits which methods retry.
  *
  * @example
  * ```ts
@@ -264,7 +265,7 @@ export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen 
  * | `maxElapsed` | none | no retry starts later than this after the first failure, after a server's wait too |
  * | `schedule` / `delay` | none | replace the exponential backoff (still capped by `maxDelay`, limited by `maxAttempts`, `maxElapsed`, the deadline and the budget) |
  * | `statuses` | none | allow-list of retried statuses (replaces the default status rules) |
- * | `methods` | none | allow-list of retried methods, case-insensitive, combined (AND) with the failure's kind; `[]` disables retries |
+ * | `methods` | none | the methods that retry, case-insensitive, combined (AND) with the failure's kind; a listed method counts as safe to repeat (`["GET", "POST"]` retries a POST like a GET, as in ky, got and urllib3); `[]` disables retries |
  * | `respectRetryAfter` | `true` | honour `Retry-After` / `RateLimit` waits |
  * | `retryAfterStatuses` | 413, 429, 503 | the statuses whose server waits are honoured |
  * | `maxRetryAfter` | 30 s | a longer server wait fails the call at once, and pauses the key for this long, not longer |
@@ -317,8 +318,10 @@ export interface RetryOptions {
    */
   readonly statuses?: ReadonlyArray<number> | undefined
   /**
-   * The methods that retry, case-insensitive (e.g. `["GET", "put"]`); the failure must be retryable too, and the
-   * idempotency rules still apply. An empty list turns retries off.
+   * The methods that retry, case-insensitive (e.g. `["GET", "put"]`); the failure must be retryable too. A method
+   * listed here is one the caller declares safe to repeat, as in ky, got and urllib3: `["GET", "POST"]` retries a
+   * POST after a 503 like a GET (without the list, a POST retries only when it never reached the server, or with an
+   * `Idempotency-Key`). An empty list turns retries off.
    */
   readonly methods?: ReadonlyArray<Idempotency.Method | Lowercase<Idempotency.Method>> | undefined
   /** Honour the server's wait (`Retry-After`, else the `RateLimit` reset) on `retryAfterStatuses` (default `true`). */

@@ -1518,6 +1518,28 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect((yield* none.scripted.requests).length).toBe(1)
     }))
 
+  it.scoped("a method listed in methods is declared safe to repeat: a listed POST retries a 503, as ky, got and urllib3", () =>
+    Effect.gen(function*() {
+      const routes = {
+        "POST /a": FaultScript.sequence(FaultScript.status(503), FaultScript.status(500), FaultScript.json(ada)),
+        "PATCH /a": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada))
+      }
+      // urllib3's `Retry(allowed_methods=["POST"], status_forcelist=[500, 503])`
+      const listed = yield* harness(routes, retryWith({ methods: ["post"], statuses: [500, 503] }))
+      expect(yield* runVirtual(listed.api.post("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(failureOf(yield* runVirtual(listed.api.patch("/a")))._tag).toBe("ServerError")
+      expect((yield* listed.scripted.requests).map((r) => r.route)).toEqual([
+        "POST /a",
+        "POST /a",
+        "POST /a",
+        "PATCH /a"
+      ])
+      // unlisted, a POST that reached the server is not repeated
+      const unlisted = yield* harness(routes, retryWith({ statuses: [500, 503] }))
+      expect(failureOf(yield* runVirtual(unlisted.api.post("/a")))._tag).toBe("ServerError")
+      expect((yield* unlisted.scripted.requests).length).toBe(1)
+    }))
+
   it.scoped("a delay function (1-based) replaces the backoff, capped by maxDelay", () =>
     Effect.gen(function*() {
       const seen: Array<[number, string]> = []

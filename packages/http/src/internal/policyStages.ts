@@ -220,10 +220,12 @@ const retrying = (
     const guarded = guardedOf(next(call))
     const observer = call.observer
     const traced = call.traced
-    const methodAllowed = retry.methods === undefined || retry.methods.has(call.request.method.toUpperCase())
-    const retryable = !methodAllowed || !call.repeatable
+    // A method listed in `methods` is one the caller declared safe to repeat (as ky, got and urllib3 read the list): a
+    // listed POST retries like a PUT.
+    const listed = retry.methods === undefined ? undefined : retry.methods.has(call.request.method.toUpperCase())
+    const retryable = listed === false || !call.repeatable
       ? never
-      : call.idempotent
+      : call.idempotent || listed === true
       ? retryableIdempotent
       : retryableOther
     const onAttempt = observer === undefined
