@@ -203,9 +203,9 @@ const retrying = (
   const delayHint = classification.delayHintWith(retry)
   const waitForProbe = resolved.circuitBreaker?.waitForProbe === true
   const retryUnsent = retry.retryUnsent
-  // `methods` is an allow-list combined (AND) with the failure's kind; `retryUnsent: false` never repeats a
-  // request that is not safe to repeat, even when the failure proves it was never sent. One rule for idempotent
-  // calls and one for the others, built with the stage rather than per call.
+  // `methods` is an allow-list combined (AND) with the failure's kind, whose methods count as safe to repeat;
+  // `retryUnsent: false` never repeats a request that is not safe to repeat, even when the failure proves it was never
+  // sent. One rule for calls safe to repeat and one for the others, built with the stage rather than per call.
   const retryableWhen = (idempotent: boolean) => (failure: classification.Guarded, attempt: number): boolean => {
     // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
     if (failure._tag === "CircuitOpen") return waitForProbe
