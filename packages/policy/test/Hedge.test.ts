@@ -245,6 +245,55 @@ describe("Hedge", () => {
         expect(hedges).toEqual([])
         yield* Fiber.interrupt(holder)
       }).pipe(Effect.scoped))
+
+    it.effect("a copy turned away by a policy stops hedging but never ends the call while another copy runs", () =>
+      Effect.gen(function*() {
+        // the primary holds the bulkhead's only permit: every hedge is rejected as full
+        const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+        const upstream = makeUpstream([{ latency: "500 millis" }])
+        const hedges: Array<Hedge.HedgeEvent> = []
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(
+            Bulkhead.withBulkhead(bulkhead),
+            Hedge.hedge({ delay: "100 millis", maxHedges: 3, onHedge: (e) => Effect.sync(() => hedges.push(e)) })
+          )
+        )
+        yield* TestClock.adjust("500 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 0")
+        expect(upstream.log.map((entry) => entry.end)).toEqual(["done"])
+        // one copy was tried and turned away; none after it
+        expect(hedges.map((e) => e.index)).toEqual([1])
+        expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+
+        // the same for a breaker another call opens while the primary is out
+        const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 1 })
+        const slow = makeUpstream([{ latency: "500 millis" }])
+        const guarded = yield* Effect.fork(
+          slow.call.pipe(CircuitBreaker.withBreaker(breaker), Hedge.hedge({ delay: "100 millis", maxHedges: 2 }))
+        )
+        yield* TestClock.adjust("50 millis")
+        yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("450 millis")
+        expect(yield* Fiber.join(guarded)).toBe("answer 0")
+        expect(slow.log.length).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("a policy's rejection is still the answer when no other copy runs", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+        const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+        yield* Effect.yieldNow()
+        // the primary fails over to a copy at once; the copy is turned away with nothing left running
+        let sent = 0
+        const call = Effect.suspend(() =>
+          sent++ === 0 ? Effect.fail(new Unavailable({ attempt: 0 })) : Bulkhead.withBulkhead(Effect.succeed(1), bulkhead)
+        )
+        const failure = yield* Effect.flip(call.pipe(Hedge.hedge({ delay: "1 second", maxHedges: 3 })))
+        expect(failure._tag).toBe("BulkheadRejected")
+        expect(sent).toBe(2)
+        yield* Fiber.interrupt(holder)
+      }))
   })
 
   it.effect("interrupting the hedged call interrupts every attempt", () =>

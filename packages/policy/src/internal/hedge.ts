@@ -341,9 +341,16 @@ const hedgeImpl = <A, E, R, R2>(
               return yield* Effect.failCause(exit.cause)
             }
             if (!keepGoing(typed.value)) {
-              // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
-              // the scope interrupts the copies still running.
-              return yield* Effect.fail(typed.value)
+              if (!(settled < started && isPolicyRejection(typed.value))) {
+                // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
+                // the scope interrupts the copies still running.
+                return yield* Effect.fail(typed.value)
+              }
+              // A policy turned this copy away (a full bulkhead, an open breaker): that says nothing of the copies
+              // already sent, which may still answer. No more copies are sent (as gRPC stops hedging when throttled),
+              // and the call waits for the ones running.
+              hedging = false
+              yield* disarmTimer
             }
             if (Option.isNone(firstFailure)) {
               firstFailure = typed
