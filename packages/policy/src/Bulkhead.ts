@@ -8,8 +8,8 @@
  * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "timeout" |
  *
  * `make` throws a `RangeError` naming the option (a defect) for a `maxConcurrent` that is not an integer ≥ 1, a
- * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` longer than a timer can hold
- * (2^31 − 1 ms, about 24.8 days).
+ * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` that is not a duration or is
+ * longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
  * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
  * with `BulkheadRejected` "timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.

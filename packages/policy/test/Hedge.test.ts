@@ -50,6 +50,9 @@ describe("Hedge", () => {
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: -1 })).toThrow(/maxHedges/)
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 1.5 })).toThrow(/maxHedges/)
     expect(() => Hedge.hedge(Effect.void, { delay: "30 days" })).toThrow(/Hedge: delay .* exceeds what a timer/)
+    expect(() => Hedge.hedge(Effect.void, { delay: "soon" as Duration.DurationInput })).toThrow(
+      /Hedge: delay is not a duration/
+    )
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 0 })).not.toThrow()
   })
 

@@ -182,6 +182,9 @@ const validate = (options: AnyOptions<any>): void => {
     checkTimer("Hedge", "delay.min", delay.min)
     checkTimer("Hedge", "delay.max", delay.max)
   } else {
+    if (typeof delay !== "number" && !Duration.isDuration(delay) && Option.isNone(Duration.decodeUnknown(delay))) {
+      throw new RangeError("Hedge: delay is not a duration")
+    }
     checkTimer("Hedge", "delay", delay)
   }
 }
