@@ -2340,3 +2340,23 @@ describe("Policy: per-key bulkheads under many upstreams", () => {
     )
   })
 })
+
+describe("Policy: hedging, bulkhead, rate limit and time limits together", () => {
+  it.scoped("a hedge the bulkhead turns away does not abort the attempt still out: its answer is the call's", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /x": FaultScript.withLatency(FaultScript.json(ada), "1 second")
+      }, { ...quick, bulkhead: { maxConcurrent: 1 }, hedging: { delay: "100 millis", maxHedges: 2 } })
+      const started = yield* TestClock.currentTimeMillis
+      expect(yield* runVirtual(api.get("/x", { schema: User }), "5 seconds")).toEqual(Exit.succeed(ada))
+      // the primary alone reached the server, and answered after its full latency
+      expect((yield* arrivals(scripted)).map((at) => at - started)).toEqual([0])
+    }))
+
+  it("an infinite rate limit is an InvalidPolicy naming rateLimit.limit, not a defect when the policy is built", () => {
+    const result = Policy.validate({ rateLimit: { limit: Infinity, window: "1 second" } })
+    expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["rateLimit.limit"])
+    const hosts = Policy.validate({ hosts: { "a.test": { rateLimit: { limit: Infinity, window: "1 second" } } } })
+    expect(Either.isLeft(hosts) && hosts.left.field).toBe("hosts[\"a.test\"].rateLimit.limit")
+  })
+})

@@ -584,7 +584,12 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   const rateLimit = resolved.rateLimit
   if (rateLimit !== undefined) {
-    check(rateLimit.limit >= 1, `${prefix}rateLimit.limit`, "must be at least 1")
+    // `RateLimit.make` refuses an infinite limit too: caught here, it is an InvalidPolicy rather than a defect
+    check(
+      rateLimit.limit >= 1 && Number.isFinite(rateLimit.limit),
+      `${prefix}rateLimit.limit`,
+      "must be a finite number of at least 1"
+    )
     check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
   }
 }
