@@ -2359,4 +2359,14 @@ describe("Policy: hedging, bulkhead, rate limit and time limits together", () =>
     const hosts = Policy.validate({ hosts: { "a.test": { rateLimit: { limit: Infinity, window: "1 second" } } } })
     expect(Either.isLeft(hosts) && hosts.left.field).toBe("hosts[\"a.test\"].rateLimit.limit")
   })
+
+  it("a totalTimeout that is not positive is one problem, not a second one about the attemptTimeout derived from it", () => {
+    for (const totalTimeout of [0, -1, "0 millis"] as const) {
+      const result = Policy.validate({ totalTimeout })
+      expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["totalTimeout"])
+    }
+    // set by the user, a too long attemptTimeout is still named
+    const both = Policy.validate({ totalTimeout: "1 second", attemptTimeout: "2 seconds" })
+    expect(Either.isLeft(both) && both.left.problems.map((problem) => problem.field)).toEqual(["attemptTimeout"])
+  })
 })

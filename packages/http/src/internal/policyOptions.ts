@@ -476,7 +476,8 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   if (total !== undefined) check(Duration.toMillis(total) > 0, `${prefix}totalTimeout`, "must be positive")
   if (each !== undefined) {
     check(Duration.toMillis(each) > 0, `${prefix}attemptTimeout`, "must be positive")
-    if (total !== undefined && Duration.greaterThan(each, total)) {
+    // a total that is not positive is its own problem: an attempt timeout derived from it is no second one
+    if (total !== undefined && Duration.toMillis(total) > 0 && Duration.greaterThan(each, total)) {
       // only reachable when the user set attemptTimeout: unset, it is derived to fit
       problem(
         `${prefix}attemptTimeout`,
