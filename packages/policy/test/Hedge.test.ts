@@ -282,6 +282,23 @@ describe("Hedge", () => {
         expect(slow.log.length).toBe(1)
       }).pipe(Effect.scoped))
 
+    it.effect("when the copies still running then fail, theirs is the call's failure, first or last", () =>
+      Effect.gen(function*() {
+        for (const failure of ["first", "last"] as const) {
+          const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+          const upstream = makeUpstream([{ latency: "500 millis", fail: true }])
+          const fiber = yield* Effect.fork(
+            upstream.call.pipe(
+              Bulkhead.withBulkhead(bulkhead),
+              Hedge.hedge({ delay: "100 millis", maxHedges: 2, failure }),
+              Effect.flip
+            )
+          )
+          yield* TestClock.adjust("500 millis")
+          expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 0 }))
+        }
+      }))
+
     it.effect("a policy's rejection is still the answer when no other copy runs", () =>
       Effect.gen(function*() {
         const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })

@@ -351,9 +351,10 @@ const hedgeImpl = <A, E, R, R2>(
               }
               // A policy turned this copy away (a full bulkhead, an open breaker): that says nothing of the copies
               // already sent, which may still answer. No more copies are sent (as gRPC stops hedging when throttled),
-              // and the call waits for the ones running.
+              // and the call waits for the ones running, whose failure, if they fail, is the call's (`first` too).
               hedging = false
               yield* disarmTimer
+              continue
             }
             if (Option.isNone(firstFailure)) {
               firstFailure = typed
