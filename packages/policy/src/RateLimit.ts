@@ -44,8 +44,8 @@ import * as internal from "./internal/rateLimit.js"
 
 /**
  * The failure of a call the limiter turned away (mode `"fail"`, or mode `"delay"` when the wait would not fit
- * `maxWait` or the deadline): `limit` when the key is out of slots, `paused` while a server hint pauses the key;
- * `retryAfter` is when to try again.
+ * `maxWait` or the deadline): reason `"Limit"` when the key is out of slots, `"Paused"` while a server hint pauses the
+ * key; `retryAfter` is when to try again.
  *
  * @example
  * ```ts
