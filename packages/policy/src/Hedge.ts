@@ -274,8 +274,9 @@ export const percentile: (options: {
 
 /**
  * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged. A `maxHedges`
- * that is not an integer ≥ 0, a fixed `delay` that is not a duration, or a finite delay (fixed, or a percentile's `fallback`, `min`, `max`) longer than a
- * timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied.
+ * that is not an integer ≥ 0, a fixed `delay` that is not a duration, or a finite delay (fixed, or a percentile's
+ * `fallback`, `min`, `max`) longer than a timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming
+ * the option when applied.
  *
  * @example
  * ```ts
