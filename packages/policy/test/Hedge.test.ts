@@ -307,12 +307,46 @@ describe("Hedge", () => {
         // the primary fails over to a copy at once; the copy is turned away with nothing left running
         let sent = 0
         const call = Effect.suspend(() =>
-          sent++ === 0 ? Effect.fail(new Unavailable({ attempt: 0 })) : Bulkhead.withBulkhead(Effect.succeed(1), bulkhead)
+          sent++ === 0
+            ? Effect.fail(new Unavailable({ attempt: 0 }))
+            : Bulkhead.withBulkhead(Effect.succeed(1), bulkhead)
         )
         const failure = yield* Effect.flip(call.pipe(Hedge.hedge({ delay: "1 second", maxHedges: 3 })))
         expect(failure._tag).toBe("BulkheadRejected")
         expect(sent).toBe(2)
         yield* Fiber.interrupt(holder)
+      }))
+  })
+
+  describe("the delay's two extremes (as Polly's hedging tests them)", () => {
+    it.effect("a zero delay starts every copy at once; the first answer wins and the others are interrupted", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "300 millis" }, { latency: "100 millis" }, { latency: "200 millis" }])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: 0, maxHedges: 2 })))
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 1")
+        expect(upstream.log.map((entry) => [entry.startedAt, entry.end])).toEqual([
+          [0, "interrupted"],
+          [0, "done"],
+          [0, "interrupted"]
+        ])
+      }))
+
+    it.effect("an infinite delay hedges only on failure: the copies never run at the same time", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([
+          { latency: "1 second", fail: true },
+          { latency: "1 second", fail: true },
+          { latency: "1 second" }
+        ])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: Duration.infinity, maxHedges: 2 })))
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Fiber.join(fiber)).toBe("answer 2")
+        expect(upstream.log.map((entry) => [entry.startedAt, entry.end])).toEqual([
+          [0, "done"],
+          [1000, "done"],
+          [2000, "done"]
+        ])
       }))
   })
 
