@@ -537,7 +537,13 @@ describe("Deadline: nesting against a model", () => {
           seen = left
           return Effect.as(Effect.sleep(sleepMillis), "done")
         })
-        for (const { kind, millis } of limits.slice().reverse()) call = Deadline[kind](call, millis)
+        for (const { kind, millis } of limits.slice().reverse()) {
+          call = kind === "withDeadline"
+            ? Deadline.withDeadline(call, millis)
+            : kind === "attemptTimeout"
+            ? Deadline.attemptTimeout(call, millis)
+            : Deadline.establish(call, millis)
+        }
         const fiber = yield* Effect.fork(call)
         yield* TestClock.adjust("10 seconds")
         const exit = yield* Fiber.await(fiber)

@@ -306,7 +306,7 @@ describe("Hedge", () => {
         yield* Effect.yieldNow()
         // the primary fails over to a copy at once; the copy is turned away with nothing left running
         let sent = 0
-        const call = Effect.suspend(() =>
+        const call = Effect.suspend((): Effect.Effect<number, Unavailable | Bulkhead.BulkheadRejected> =>
           sent++ === 0
             ? Effect.fail(new Unavailable({ attempt: 0 }))
             : Bulkhead.withBulkhead(Effect.succeed(1), bulkhead)

@@ -98,7 +98,9 @@ describe("RateLimit", () => {
         ] satisfies Array<RateLimit.Options>
       ) {
         const exit = yield* Effect.exit(RateLimit.make(options))
-        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/RangeError: RateLimit: (limit|window|maxPausedKeys)/)
+        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(
+          /RangeError: RateLimit: (limit|window|maxPausedKeys)/
+        )
       }
     }).pipe(memory))
 
