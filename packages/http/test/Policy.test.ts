@@ -2353,6 +2353,40 @@ describe("Policy: hedging, bulkhead, rate limit and time limits together", () =>
       expect((yield* arrivals(scripted)).map((at) => at - started)).toEqual([0])
     }))
 
+  it.scoped("the winner is returned on time even when the loser's transport ignores interruption", () =>
+    Effect.gen(function*() {
+      // the first request answers after 1 s and cannot be cut short; the hedge answers 10 ms after it is sent
+      let sent = 0
+      const stubborn = HttpClient.make((request) =>
+        Effect.suspend(() => {
+          const latency = sent++ === 0 ? "1 second" : "10 millis"
+          return Effect.uninterruptible(Effect.sleep(latency)).pipe(
+            Effect.as(
+              HttpClientResponse.fromWeb(
+                request,
+                new Response(JSON.stringify(ada), { status: 200, headers: { "content-type": "application/json" } })
+              )
+            )
+          )
+        })
+      )
+      const policy = yield* Policy.make({ ...quick, hedging: { delay: "100 millis" } })
+      const api = SturdyClient.makeWith(stubborn, { baseUrl: base, policy })
+      const started = yield* TestClock.currentTimeMillis
+      const fiber = yield* Effect.fork(
+        Effect.zip(
+          api.get("/x", { schema: User }),
+          Effect.flatMap(TestClock.currentTimeMillis, (at) => Effect.succeed(at))
+        )
+      )
+      yield* TestClock.adjust("110 millis")
+      const [user, at] = yield* Fiber.join(fiber)
+      expect(user).toEqual(ada)
+      expect(at - started).toBe(110)
+      expect(sent).toBe(2)
+      yield* TestClock.adjust("1 second")
+    }))
+
   it("an infinite rate limit is an InvalidPolicy naming rateLimit.limit, not a defect when the policy is built", () => {
     const result = Policy.validate({ rateLimit: { limit: Infinity, window: "1 second" } })
     expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["rateLimit.limit"])
