@@ -444,8 +444,9 @@ export interface RateLimitOptions {
  * success. Each copy goes through the breaker, bulkhead and attempt timeout; with the retry budget on, every hedge
  * withdraws from it. Only requests that are safe to repeat, and whose body can be sent again, are hedged. A failed copy starts the next one at once only
  * when the retry rule would repeat the failure and the server asked for no wait (a 503 without `Retry-After`, a reset
- * connection); any other failure (a 404, a bad body, a 429 with its wait, an open breaker) ends the hedging, and the
- * retry stage decides from there.
+ * connection); any other failure (a 404, a bad body, a 429 with its wait) ends the call's hedging, and the retry stage
+ * decides from there. A copy the breaker or the bulkhead turns away while another copy is out only stops the
+ * hedging: the copies already sent may still answer.
  *
  * @example
  * ```ts

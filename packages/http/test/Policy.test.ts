@@ -2563,3 +2563,67 @@ describe("Policy: server waits in every form (second review)", () => {
     { fastCheck: { seed: 7, numRuns: 60 } }
   )
 })
+
+describe("Policy: hedging, bulkhead, rate limit and time limits together", () => {
+  it.scoped("a hedge the bulkhead turns away does not abort the attempt still out: its answer is the call's", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({
+        "GET /x": FaultScript.withLatency(FaultScript.json(ada), "1 second")
+      }, { ...quick, bulkhead: { maxConcurrent: 1 }, hedging: { delay: "100 millis", maxHedges: 2 } })
+      const started = yield* TestClock.currentTimeMillis
+      expect(yield* runVirtual(api.get("/x", { schema: User }), "5 seconds")).toEqual(Exit.succeed(ada))
+      // the primary alone reached the server, and answered after its full latency
+      expect((yield* arrivals(scripted)).map((at) => at - started)).toEqual([0])
+    }))
+
+  it.scoped("the winner is returned on time even when the loser's transport ignores interruption", () =>
+    Effect.gen(function*() {
+      // the first request answers after 1 s and cannot be cut short; the hedge answers 10 ms after it is sent
+      let sent = 0
+      const stubborn = HttpClient.make((request) =>
+        Effect.suspend(() => {
+          const latency = sent++ === 0 ? "1 second" : "10 millis"
+          return Effect.uninterruptible(Effect.sleep(latency)).pipe(
+            Effect.as(
+              HttpClientResponse.fromWeb(
+                request,
+                new Response(JSON.stringify(ada), { status: 200, headers: { "content-type": "application/json" } })
+              )
+            )
+          )
+        })
+      )
+      const policy = yield* Policy.make({ ...quick, hedging: { delay: "100 millis" } })
+      const api = SturdyClient.makeWith(stubborn, { baseUrl: base, policy })
+      const started = yield* TestClock.currentTimeMillis
+      const fiber = yield* Effect.fork(
+        Effect.zip(
+          api.get("/x", { schema: User }),
+          Effect.flatMap(TestClock.currentTimeMillis, (at) => Effect.succeed(at))
+        )
+      )
+      yield* TestClock.adjust("110 millis")
+      const [user, at] = yield* Fiber.join(fiber)
+      expect(user).toEqual(ada)
+      expect(at - started).toBe(110)
+      expect(sent).toBe(2)
+      yield* TestClock.adjust("1 second")
+    }))
+
+  it("an infinite rate limit is an InvalidPolicy naming rateLimit.limit, not a defect when the policy is built", () => {
+    const result = Policy.validate({ rateLimit: { limit: Infinity, window: "1 second" } })
+    expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["rateLimit.limit"])
+    const hosts = Policy.validate({ hosts: { "a.test": { rateLimit: { limit: Infinity, window: "1 second" } } } })
+    expect(Either.isLeft(hosts) && hosts.left.field).toBe("hosts[\"a.test\"].rateLimit.limit")
+  })
+
+  it("a totalTimeout that is not positive is one problem, not a second one about the attemptTimeout derived from it", () => {
+    for (const totalTimeout of [0, -1, "0 millis"] as const) {
+      const result = Policy.validate({ totalTimeout })
+      expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["totalTimeout"])
+    }
+    // set by the user, a too long attemptTimeout is still named
+    const both = Policy.validate({ totalTimeout: "1 second", attemptTimeout: "2 seconds" })
+    expect(Either.isLeft(both) && both.left.problems.map((problem) => problem.field)).toEqual(["attemptTimeout"])
+  })
+})

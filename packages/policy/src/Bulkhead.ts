@@ -4,15 +4,15 @@
  * | option          | default    | meaning                                                        |
  * | --------------- | ---------- | -------------------------------------------------------------- |
  * | `maxConcurrent` | (required) | calls running at once                                          |
- * | `maxQueued`     | `0`        | calls waiting for a permit; beyond this, `BulkheadRejected` "full" |
- * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "timeout" |
+ * | `maxQueued`     | `0`        | calls waiting for a permit; beyond this, `BulkheadRejected` "Full" |
+ * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "Timeout" |
  *
  * `make` throws a `RangeError` naming the option (a defect) for a `maxConcurrent` that is not an integer ≥ 1, a
- * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` longer than a timer can hold
- * (2^31 − 1 ms, about 24.8 days).
+ * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` that is not a duration or is
+ * longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
  * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
- * with `BulkheadRejected` "timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
+ * with `BulkheadRejected` "Timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
  *
  * A permit is released when the call succeeds, fails, dies or is interrupted, including while it waits in the
  * queue. Queued callers are served before newcomers, in the order they came; a caller that stops waiting (timed
@@ -27,7 +27,7 @@ import type * as Effect from "effect/Effect"
 import * as internal from "./internal/bulkhead.js"
 
 /**
- * The failure of a call the bulkhead turned away: `full` when the queue was full, `timeout` when no permit
+ * The failure of a call the bulkhead turned away: `"Full"` when the queue was full, `"Timeout"` when no permit
  * came within `maxWait` (or before an established deadline).
  *
  * @example

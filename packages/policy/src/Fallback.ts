@@ -199,7 +199,8 @@ export const isDegraded: <A, E, S extends string>(self: Provenanced<A, E, S>) =>
 export const fresh: <A, S extends string>(value: A, source: S) => Provenanced<A, never, S> = internal.fresh
 
 /**
- * Builds a `Plan` from its steps, tried in the order given. Throws a `RangeError` for `attempts` below 1.
+ * Builds a `Plan` from its steps, tried in the order given. Throws a `RangeError` for `attempts` that are not an
+ * integer of at least 1.
  *
  * @example
  * ```ts

@@ -14,7 +14,10 @@
  * By default every typed failure lets the next copy start except a rejection by one of this package's policies
  * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`) inside the hedged effect: a
  * copy would be turned away just as fast. A `while` of your own replaces that default; a transport passes its
- * classifier (a 404 is an answer, a 503 is worth a copy).
+ * classifier (a 404 is an answer, a 503 is worth a copy). A policy's rejection is not an answer of the upstream,
+ * though: when `while` refuses one while another copy is still running (the primary holds the bulkhead's last permit,
+ * a breaker opened meanwhile), no more copies are sent and the call waits for the copies running, as gRPC stops
+ * hedging when throttled; only with no other copy running is the rejection the call's failure.
  *
  * | option      | default | meaning                                                                      |
  * | ----------- | ------- | ---------------------------------------------------------------------------- |
@@ -144,8 +147,9 @@ export interface Options<R = never> {
   readonly onHedge?: ((event: HedgeEvent) => Effect.Effect<void, never, R>) | undefined
   /**
    * Whether an attempt's typed failure lets the next copy start (at once, if one is left); `false` makes that
-   * failure the call's answer and interrupts the other copies. Default: every failure but a rejection by one of this
-   * package's policies (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`).
+   * failure the call's answer and interrupts the other copies, except a policy's rejection of a copy while another
+   * runs, which only stops hedging. Default: every failure but a rejection by one of this package's policies
+   * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`).
    *
    * @since 0.2.0
    */
@@ -270,8 +274,9 @@ export const percentile: (options: {
 
 /**
  * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged. A `maxHedges`
- * that is not an integer ≥ 0, or a finite delay (fixed, or a percentile's `fallback`, `min`, `max`) longer than a
- * timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied.
+ * that is not an integer ≥ 0, a fixed `delay` that is not a duration, or a finite delay (fixed, or a percentile's
+ * `fallback`, `min`, `max`) longer than a timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming
+ * the option when applied.
  *
  * @example
  * ```ts

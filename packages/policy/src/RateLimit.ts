@@ -17,8 +17,9 @@
  * learn at the deadline that the slot came too late.
  *
  * A call takes `tokens` (default 1): an integer from 1 to `limit`. Any other number is a defect (a `RangeError`): a
- * request for more than `limit` could never be granted. `make` throws a `RangeError` (a defect) for a `limit` below 1
- * or a `window` that is not a finite, positive duration.
+ * request for more than `limit` could never be granted. `make` throws a `RangeError` (a defect) for a `limit` below 1,
+ * a `window` that is not a finite, positive duration, a `maxWait` that is not a duration, or a `maxPausedKeys` that is
+ * not an integer of at least 1.
  *
  * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
  * process, `RateLimitRedis.layerStore` (the `@sturdy/policy/RateLimitRedis` entry point, on the optional peer `ioredis`)
@@ -43,8 +44,8 @@ import * as internal from "./internal/rateLimit.js"
 
 /**
  * The failure of a call the limiter turned away (mode `"fail"`, or mode `"delay"` when the wait would not fit
- * `maxWait` or the deadline): `limit` when the key is out of slots, `paused` while a server hint pauses the key;
- * `retryAfter` is when to try again.
+ * `maxWait` or the deadline): reason `"Limit"` when the key is out of slots, `"Paused"` while a server hint pauses the
+ * key; `retryAfter` is when to try again.
  *
  * @example
  * ```ts

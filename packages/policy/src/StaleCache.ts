@@ -125,7 +125,8 @@ export const NoStaleAnswer: typeof internal.NoStaleAnswer = internal.NoStaleAnsw
 export type NoStaleAnswer = internal.NoStaleAnswer
 
 /**
- * Builds a cache outside of Effect. Throws a `RangeError` unless `maxEntries` is a positive integer.
+ * Builds a cache outside of Effect. Throws a `RangeError` unless `maxEntries` is a positive integer and
+ * `maxStaleness` a duration (`Duration.infinity` serves an answer of any age).
  *
  * @example
  * ```ts

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AdaptiveThrottle } from "@sturdy/policy"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
@@ -100,7 +101,7 @@ describe("AdaptiveThrottle", () => {
     for (const k of [NaN, 0.5, 0, -1, Infinity]) {
       expect(() => Effect.runSync(AdaptiveThrottle.make({ k }))).toThrow(/AdaptiveThrottle: k .* at least 1/)
     }
-    for (const window of [0, -5, NaN, Infinity]) {
+    for (const window of [0, -5, NaN, Infinity, "a while" as Duration.DurationInput]) {
       expect(() => Effect.runSync(AdaptiveThrottle.make({ window }))).toThrow(/AdaptiveThrottle: window/)
     }
     expect(() => Effect.runSync(AdaptiveThrottle.make({ k: 1, window: "1 millis" }))).not.toThrow()

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Bulkhead, Deadline } from "@sturdy/policy"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -46,7 +47,8 @@ describe("Bulkhead", () => {
           [{ maxConcurrent: 2.5 }, "maxConcurrent"],
           [{ maxConcurrent: 1, maxQueued: -1 }, "maxQueued"],
           [{ maxConcurrent: 1, maxQueued: Number.NaN }, "maxQueued"],
-          [{ maxConcurrent: 1, maxWait: "30 days" }, "maxWait"]
+          [{ maxConcurrent: 1, maxWait: "30 days" }, "maxWait"],
+          [{ maxConcurrent: 1, maxWait: "soon" as Duration.DurationInput }, "maxWait"]
         ] as const
       ) {
         const exit = yield* Effect.exit(Bulkhead.make(options))

@@ -5,6 +5,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -510,4 +511,65 @@ describe("Deadline.declareEnforcement", () => {
     expect(Deadline.isEnforcedBy(transport)).toBe(true)
     expect(Deadline.isEnforcedBy({ send: transport.send })).toBe(false)
   })
+})
+
+describe("Deadline: nesting against a model", () => {
+  it.effect("nested withDeadline, attemptTimeout and establish agree with a model (seeded)", () =>
+    Effect.gen(function*() {
+      type Kind = "withDeadline" | "attemptTimeout" | "establish"
+      const layer = FastCheck.record({
+        kind: FastCheck.constantFrom<Kind>("withDeadline", "attemptTimeout", "establish"),
+        tens: FastCheck.integer({ min: 1, max: 50 })
+      })
+      const runs = FastCheck.sample(
+        FastCheck.record({
+          layers: FastCheck.array(layer, { maxLength: 5 }),
+          sleep: FastCheck.integer({ min: 1, max: 60 })
+        }),
+        { seed: 7, numRuns: 200 }
+      )
+      for (const { layers, sleep } of runs) {
+        // distinct limits, and a sleep that ties with none of them: no outcome depends on a race
+        const limits = layers.map((l, i) => ({ kind: l.kind, millis: l.tens * 10 + i + 1 }))
+        const sleepMillis = sleep * 10 + 7
+        let seen: Option.Option<Duration.Duration> = Option.none()
+        let call: Effect.Effect<string, Deadline.DeadlineExceeded> = Effect.flatMap(Deadline.remaining, (left) => {
+          seen = left
+          return Effect.as(Effect.sleep(sleepMillis), "done")
+        })
+        for (const { kind, millis } of limits.slice().reverse()) {
+          call = kind === "withDeadline"
+            ? Deadline.withDeadline(call, millis)
+            : kind === "attemptTimeout"
+            ? Deadline.attemptTimeout(call, millis)
+            : Deadline.establish(call, millis)
+        }
+        const fiber = yield* Effect.fork(call)
+        yield* TestClock.adjust("10 seconds")
+        const exit = yield* Fiber.await(fiber)
+
+        // the model: `remaining` is the soonest limit, established ones included; what fires is the soonest limit
+        // that a timer enforces: an armed one, or an established one with an armed one inside it
+        const context = JSON.stringify({ limits, sleepMillis })
+        const soonest = Math.min(...limits.map((l) => l.millis))
+        expect(seen, context).toStrictEqual(limits.length === 0 ? Option.none() : Option.some(Duration.millis(soonest)))
+        const enforced = limits.filter((l, i) => limits.slice(i).some((inner) => inner.kind !== "establish"))
+        const fired = enforced.reduce<(typeof limits)[number] | undefined>(
+          (first, l) => (first === undefined || l.millis < first.millis ? l : first),
+          undefined
+        )
+        if (fired === undefined || sleepMillis < fired.millis) {
+          expect(exit, context).toStrictEqual(Exit.succeed("done"))
+        } else {
+          expect(exit, context).toStrictEqual(
+            Exit.fail(
+              new Deadline.DeadlineExceeded({
+                reason: fired.kind === "attemptTimeout" ? "Attempt" : "Deadline",
+                timeout: Duration.millis(fired.millis)
+              })
+            )
+          )
+        }
+      }
+    }))
 })

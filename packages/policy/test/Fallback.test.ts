@@ -158,6 +158,11 @@ describe("Fallback", () => {
 
     it("rejects attempts below 1", () => {
       expect(() => Fallback.make({ source: "primary", layer: Layer.empty, attempts: 0 })).toThrow(RangeError)
+      // a fraction of an attempt means nothing either
+      expect(() => Fallback.make({ source: "primary", layer: Layer.empty, attempts: 1.5 })).toThrow(
+        /step\[0\] \(primary\) attempts must be an integer of at least 1/
+      )
+      expect(() => Fallback.make({ source: "primary", layer: Layer.empty, attempts: 3 })).not.toThrow()
     })
   })
 

@@ -50,6 +50,9 @@ describe("Hedge", () => {
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: -1 })).toThrow(/maxHedges/)
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 1.5 })).toThrow(/maxHedges/)
     expect(() => Hedge.hedge(Effect.void, { delay: "30 days" })).toThrow(/Hedge: delay .* exceeds what a timer/)
+    expect(() => Hedge.hedge(Effect.void, { delay: "soon" as Duration.DurationInput })).toThrow(
+      /Hedge: delay is not a duration/
+    )
     expect(() => Hedge.hedge(Effect.void, { delay: "1 second", maxHedges: 0 })).not.toThrow()
   })
 
@@ -245,6 +248,106 @@ describe("Hedge", () => {
         expect(hedges).toEqual([])
         yield* Fiber.interrupt(holder)
       }).pipe(Effect.scoped))
+
+    it.effect("a copy turned away by a policy stops hedging but never ends the call while another copy runs", () =>
+      Effect.gen(function*() {
+        // the primary holds the bulkhead's only permit: every hedge is rejected as full
+        const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+        const upstream = makeUpstream([{ latency: "500 millis" }])
+        const hedges: Array<Hedge.HedgeEvent> = []
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(
+            Bulkhead.withBulkhead(bulkhead),
+            Hedge.hedge({ delay: "100 millis", maxHedges: 3, onHedge: (e) => Effect.sync(() => hedges.push(e)) })
+          )
+        )
+        yield* TestClock.adjust("500 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 0")
+        expect(upstream.log.map((entry) => entry.end)).toEqual(["done"])
+        // one copy was tried and turned away; none after it
+        expect(hedges.map((e) => e.index)).toEqual([1])
+        expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+
+        // the same for a breaker another call opens while the primary is out
+        const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 1 })
+        const slow = makeUpstream([{ latency: "500 millis" }])
+        const guarded = yield* Effect.fork(
+          slow.call.pipe(CircuitBreaker.withBreaker(breaker), Hedge.hedge({ delay: "100 millis", maxHedges: 2 }))
+        )
+        yield* TestClock.adjust("50 millis")
+        yield* Effect.either(Effect.fail("boom").pipe(CircuitBreaker.withBreaker(breaker)))
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("450 millis")
+        expect(yield* Fiber.join(guarded)).toBe("answer 0")
+        expect(slow.log.length).toBe(1)
+      }).pipe(Effect.scoped))
+
+    it.effect("when the copies still running then fail, theirs is the call's failure, first or last", () =>
+      Effect.gen(function*() {
+        for (const failure of ["first", "last"] as const) {
+          const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+          const upstream = makeUpstream([{ latency: "500 millis", fail: true }])
+          const fiber = yield* Effect.fork(
+            upstream.call.pipe(
+              Bulkhead.withBulkhead(bulkhead),
+              Hedge.hedge({ delay: "100 millis", maxHedges: 2, failure }),
+              Effect.flip
+            )
+          )
+          yield* TestClock.adjust("500 millis")
+          expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 0 }))
+        }
+      }))
+
+    it.effect("a policy's rejection is still the answer when no other copy runs", () =>
+      Effect.gen(function*() {
+        const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })
+        const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+        yield* Effect.yieldNow()
+        // the primary fails over to a copy at once; the copy is turned away with nothing left running
+        let sent = 0
+        const call = Effect.suspend((): Effect.Effect<number, Unavailable | Bulkhead.BulkheadRejected> =>
+          sent++ === 0
+            ? Effect.fail(new Unavailable({ attempt: 0 }))
+            : Bulkhead.withBulkhead(Effect.succeed(1), bulkhead)
+        )
+        const failure = yield* Effect.flip(call.pipe(Hedge.hedge({ delay: "1 second", maxHedges: 3 })))
+        expect(failure._tag).toBe("BulkheadRejected")
+        expect(sent).toBe(2)
+        yield* Fiber.interrupt(holder)
+      }))
+  })
+
+  describe("the delay's two extremes (as Polly's hedging tests them)", () => {
+    it.effect("a zero delay starts every copy at once; the first answer wins and the others are interrupted", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "300 millis" }, { latency: "100 millis" }, { latency: "200 millis" }])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: 0, maxHedges: 2 })))
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 1")
+        expect(upstream.log.map((entry) => [entry.startedAt, entry.end])).toEqual([
+          [0, "interrupted"],
+          [0, "done"],
+          [0, "interrupted"]
+        ])
+      }))
+
+    it.effect("an infinite delay hedges only on failure: the copies never run at the same time", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([
+          { latency: "1 second", fail: true },
+          { latency: "1 second", fail: true },
+          { latency: "1 second" }
+        ])
+        const fiber = yield* Effect.fork(upstream.call.pipe(Hedge.hedge({ delay: Duration.infinity, maxHedges: 2 })))
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Fiber.join(fiber)).toBe("answer 2")
+        expect(upstream.log.map((entry) => [entry.startedAt, entry.end])).toEqual([
+          [0, "done"],
+          [1000, "done"],
+          [2000, "done"]
+        ])
+      }))
   })
 
   it.effect("interrupting the hedged call interrupts every attempt", () =>

@@ -90,11 +90,17 @@ describe("RateLimit", () => {
           { limit: 0, window: "1 second" },
           { limit: Number.NaN, window: "1 second" },
           { limit: 1, window: 0 },
-          { limit: 1, window: Duration.infinity }
+          { limit: 1, window: Duration.infinity },
+          // 0 would forget every server pause at once, NaN never forget one
+          { limit: 1, window: "1 second", maxPausedKeys: 0 },
+          { limit: 1, window: "1 second", maxPausedKeys: Number.NaN },
+          { limit: 1, window: "1 second", maxPausedKeys: 2.5 }
         ] satisfies Array<RateLimit.Options>
       ) {
         const exit = yield* Effect.exit(RateLimit.make(options))
-        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/RangeError: RateLimit: (limit|window)/)
+        expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(
+          /RangeError: RateLimit: (limit|window|maxPausedKeys)/
+        )
       }
     }).pipe(memory))
 

@@ -187,5 +187,10 @@ describe("StaleCache", () => {
   it("rejects a size that is not a positive integer", () => {
     expect(() => StaleCache.unsafeMake({ maxEntries: 0, maxStaleness: "1 second" })).toThrow(RangeError)
     expect(() => StaleCache.unsafeMake({ maxEntries: 1.5, maxStaleness: "1 second" })).toThrow(RangeError)
+    // a staleness that is no duration is named, as a size is
+    expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness: "a while" as Duration.DurationInput })).toThrow(
+      /StaleCache: maxStaleness is not a duration/
+    )
+    expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness: Duration.infinity })).not.toThrow()
   })
 })

@@ -476,7 +476,8 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   if (total !== undefined) check(Duration.toMillis(total) > 0, `${prefix}totalTimeout`, "must be positive")
   if (each !== undefined) {
     check(Duration.toMillis(each) > 0, `${prefix}attemptTimeout`, "must be positive")
-    if (total !== undefined && Duration.greaterThan(each, total)) {
+    // a total that is not positive is its own problem: an attempt timeout derived from it is no second one
+    if (total !== undefined && Duration.toMillis(total) > 0 && Duration.greaterThan(each, total)) {
       // only reachable when the user set attemptTimeout: unset, it is derived to fit
       problem(
         `${prefix}attemptTimeout`,
@@ -590,7 +591,12 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   const rateLimit = resolved.rateLimit
   if (rateLimit !== undefined) {
-    check(rateLimit.limit >= 1, `${prefix}rateLimit.limit`, "must be at least 1")
+    // `RateLimit.make` refuses an infinite limit too: caught here, it is an InvalidPolicy rather than a defect
+    check(
+      rateLimit.limit >= 1 && Number.isFinite(rateLimit.limit),
+      `${prefix}rateLimit.limit`,
+      "must be a finite number of at least 1"
+    )
     check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
   }
 }

@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { dual } from "effect/Function"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as AT from "../AdaptiveThrottle.js"
@@ -41,7 +42,8 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
     if (!(k >= 1 && Number.isFinite(k))) {
       throw new RangeError(`AdaptiveThrottle: k (${k}) must be a finite number of at least 1 (the SRE book uses 2)`)
     }
-    const windowMillis = Duration.toMillis(Duration.decode(options.window ?? "2 minutes"))
+    const window = Duration.decodeUnknown(options.window ?? "2 minutes")
+    const windowMillis = Option.isSome(window) ? Duration.toMillis(window.value) : Number.NaN
     if (!(windowMillis >= 1 && Number.isFinite(windowMillis))) {
       throw new RangeError(`AdaptiveThrottle: window (${windowMillis} ms) must be a finite duration of at least 1 ms`)
     }

@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
-import { checkTimer } from "./timer.js"
+import { timerDuration } from "./timer.js"
 
 /** @internal */
 export class BulkheadRejected
@@ -55,8 +55,9 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
     // NaN would turn every call away, and 0 used to become 1 unseen: a bad limit is a defect of `make`
     checkCount("maxConcurrent", maxConcurrent, 1)
     checkCount("maxQueued", maxQueued, 0)
-    if (options.maxWait !== undefined) checkTimer("Bulkhead", "maxWait", options.maxWait)
-    const maxWait = options.maxWait === undefined ? Duration.infinity : Duration.decode(options.maxWait)
+    const maxWait = options.maxWait === undefined
+      ? Duration.infinity
+      : timerDuration("Bulkhead", "maxWait", options.maxWait, true)
     // Permits are counted here rather than in a Semaphore: an uncontended call then costs one counter increment,
     // and a released permit goes straight to the first waiter, so queued callers go first.
     let active = 0

@@ -56,8 +56,8 @@ export const make = <const Steps extends readonly [Fallback.Step.Any, ...Array<F
   Fallback.Step.Context<Steps[number]>
 > => {
   steps.forEach((step, i) => {
-    if (step.attempts !== undefined && !(step.attempts >= 1)) {
-      throw new RangeError(`Fallback.make: step[${i}] (${step.source}) attempts must be at least 1`)
+    if (step.attempts !== undefined && !(Number.isInteger(step.attempts) && step.attempts >= 1)) {
+      throw new RangeError(`Fallback.make: step[${i}] (${step.source}) attempts must be an integer of at least 1`)
     }
   })
   // `Steps` and the plan's step type describe the same values; TypeScript cannot see through the mapped unions.

@@ -182,6 +182,9 @@ const validate = (options: AnyOptions<any>): void => {
     checkTimer("Hedge", "delay.min", delay.min)
     checkTimer("Hedge", "delay.max", delay.max)
   } else {
+    if (typeof delay !== "number" && !Duration.isDuration(delay) && Option.isNone(Duration.decodeUnknown(delay))) {
+      throw new RangeError("Hedge: delay is not a duration")
+    }
     checkTimer("Hedge", "delay", delay)
   }
 }
@@ -341,9 +344,17 @@ const hedgeImpl = <A, E, R, R2>(
               return yield* Effect.failCause(exit.cause)
             }
             if (!keepGoing(typed.value)) {
-              // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
-              // the scope interrupts the copies still running.
-              return yield* Effect.fail(typed.value)
+              if (!(settled < started && isPolicyRejection(typed.value))) {
+                // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
+                // the scope interrupts the copies still running.
+                return yield* Effect.fail(typed.value)
+              }
+              // A policy turned this copy away (a full bulkhead, an open breaker): that says nothing of the copies
+              // already sent, which may still answer. No more copies are sent (as gRPC stops hedging when throttled),
+              // and the call waits for the ones running, whose failure, if they fail, is the call's (`first` too).
+              hedging = false
+              yield* disarmTimer
+              continue
             }
             if (Option.isNone(firstFailure)) {
               firstFailure = typed

@@ -53,6 +53,11 @@ const check = (options: RL.Options): void => {
   if (options.maxWait !== undefined && Option.isNone(Duration.decodeUnknown(options.maxWait))) {
     throw new RangeError("RateLimit: maxWait is not a duration")
   }
+  // 0 or NaN would forget every server pause at once, or never forget one
+  const maxPausedKeys = options.maxPausedKeys
+  if (maxPausedKeys !== undefined && !(Number.isInteger(maxPausedKeys) && maxPausedKeys >= 1)) {
+    throw new RangeError(`RateLimit: maxPausedKeys (${maxPausedKeys}) must be an integer of at least 1`)
+  }
 }
 
 /** @internal */

@@ -31,11 +31,14 @@ interface Stored<A> {
 /** @internal */
 export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCache<A> => {
   const maxEntries = options.maxEntries
-  const maxStaleness = Duration.decode(options.maxStaleness)
-  const maxStalenessMillis = Duration.toMillis(maxStaleness)
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError("StaleCache: maxEntries must be a positive integer")
   }
+  // an answer of any age may be served (Infinity), but a staleness that is no duration is a mistake, named here
+  const decoded = Duration.decodeUnknown(options.maxStaleness)
+  if (Option.isNone(decoded)) throw new RangeError("StaleCache: maxStaleness is not a duration")
+  const maxStaleness = decoded.value
+  const maxStalenessMillis = Duration.toMillis(maxStaleness)
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
   const entries = new Map<string, Stored<A>>()
   const lookup = (key: string): Effect.Effect<StaleCache.Entry<A>, NoStaleAnswer> =>
