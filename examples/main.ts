@@ -13,7 +13,7 @@
  * | `pricing`         | goes down after the first load and stays down                           | fallback to a stale-if-error cache |
  *
  * Each dashboard load is a `Workflow.bestEffort` of the four calls under one 2.5 s deadline. Every call goes through
- * one `Policy` (rate limit → deadline → retry (budget, hedging) → breaker → bulkhead → attempt timeout), keyed per
+ * one `Policy` (deadline → rate limit → retry (budget, hedging) → breaker → bulkhead → attempt timeout), keyed per
  * API. Progress (one line per attempt, retry decision, breaker transition, fallback) goes to stderr; the report goes
  * to stdout. Backoff jitter is seeded, so the delays repeat from run to run.
  *

@@ -3,7 +3,7 @@
  * through, outermost first:
  *
  * ```text
- * server pause → rate limiter → total deadline → retry (budget) → hedging → circuit breaker → bulkhead
+ * server pause → total deadline → rate limiter → retry (budget) → hedging → circuit breaker → bulkhead
  *   → attempt timeout → attempt
  * ```
  *
@@ -12,7 +12,10 @@
  * wait fits the call's patience (`retry.maxRetryAfter`, and the deadline, which the pause must end before), and fails
  * at once with `RateLimitExceeded` (reason `"Paused"`) otherwise; once the pause kept is over, a call probes the
  * upstream again. The time a call waits out a pause counts against its `totalTimeout`: its deadline starts when it
- * starts waiting. Each stage is a small function wrapping the next; the
+ * starts waiting. So does a wait for the client-side rate limiter, which runs inside the deadline: a call whose slot
+ * comes too late to end in time fails at once with `RateLimitExceeded` (reason `"Limit"`, `retryAfter` the wait).
+ * (Microsoft's standard handler puts its limiter outermost, but that limiter never waits; Sturdy's waits by default,
+ * and `totalTimeout` bounds the whole call.) Each stage is a small function wrapping the next; the
  * stages a profile (host, endpoint) turns off are left out, and a profile's pipeline is built once, by the first call
  * that needs it.
  *

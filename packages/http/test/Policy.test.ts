@@ -709,6 +709,31 @@ describe("Policy", () => {
         expect(times[2] - times[0]).toBeGreaterThanOrEqual(2000)
       }))
 
+    it.scoped("a wait for the rate limiter counts against totalTimeout: one that cannot end in time fails at once", () =>
+      Effect.gen(function*() {
+        const options = (window: Duration.DurationInput): Policy.Options => ({
+          ...quick,
+          totalTimeout: "5 seconds",
+          attemptTimeout: "1 second",
+          rateLimit: { limit: 1, window, algorithm: "fixed-window" }
+        })
+        const long = yield* harness({ "GET /x": FaultScript.json(ada) }, options("1 minute"))
+        expect(Exit.isSuccess(yield* runVirtual(long.api.get("/x"), "1 millis"))).toBe(true)
+        const started = yield* TestClock.currentTimeMillis
+        const refused = failureOf(yield* runVirtual(long.api.get("/x"), "1 millis"))
+        expect(refused).toMatchObject({ _tag: "RateLimitExceeded", reason: "Limit" })
+        expect((yield* TestClock.currentTimeMillis) - started).toBeLessThan(1000)
+        expect((yield* long.scripted.requests).length).toBe(1)
+
+        const short = yield* harness({ "GET /x": FaultScript.json(ada) }, options("2 seconds"))
+        const calls = yield* runVirtual(
+          Effect.all([short.api.get("/x"), short.api.get("/x")], { concurrency: "unbounded", mode: "either" })
+        )
+        expect(Exit.isSuccess(calls) && calls.value.every(Either.isRight)).toBe(true)
+        const times = (yield* arrivals(short.scripted)).sort((a, b) => a - b)
+        expect(times[1] - times[0]).toBeGreaterThanOrEqual(2000)
+      }))
+
     it.scoped("a slow attempt is hedged and the first answer wins", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

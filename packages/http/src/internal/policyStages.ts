@@ -96,7 +96,7 @@ export interface Stack {
  * The stages, outermost first. A stage the options turn off is left out, so a call pays only for what is on:
  *
  *   call span and rejection events
- *   → server pause → rate limit → deadline → retry (+ budget) → hedging → breaker → bulkhead
+ *   → server pause → deadline → rate limit → retry (+ budget) → hedging → breaker → bulkhead
  *   → Retry-After hints and the attempt's events → attempt timeout → the attempt (`send`)
  *
  * @internal
@@ -107,8 +107,9 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
   const stages: ReadonlyArray<Stage | undefined> = [
     observeCall,
     serverPause(resolved, shared),
-    profile.limiter === undefined ? undefined : rateLimit(profile.limiter),
     resolved.totalTimeout === undefined && resolved.attemptTimeout === undefined ? undefined : deadline(resolved),
+    // inside the deadline: a wait for the limiter is part of the call, and one that cannot end in time fails at once
+    profile.limiter === undefined ? undefined : rateLimit(profile.limiter),
     retry === undefined ? undefined : retrying(resolved, retry, shared.budget),
     resolved.hedging === undefined ? undefined : hedging(resolved.hedging, retry, shared.budget),
     guarded ? rejectionEvents : undefined,
