@@ -246,7 +246,9 @@ export const makeLatencyTracker: (options?: {
 
 /**
  * A delay read from `tracker` for `key` at `quantile` (default p95), clamped to `[min, max]`; `fallback` until
- * `minSamples` latencies were seen. `hedge` records the latency of each winning attempt under `key`.
+ * `minSamples` latencies were seen. `hedge` records each successful call's latency under `key`, from its first
+ * attempt's start to the winning answer: when a hedge wins, the first attempt would have taken at least that long
+ * (a winning hedge's own, shorter time would pull the quantile down and make hedges ever earlier).
  *
  * @example
  * ```ts

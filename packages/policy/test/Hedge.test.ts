@@ -499,6 +499,19 @@ describe("Hedge", () => {
       expect(yield* Fiber.join(fiber)).toBe("answer 1")
     }))
 
+  it.effect("a percentile delay learns the call's latency from its first attempt, also when a hedge wins", () =>
+    Effect.gen(function*() {
+      const tracker = yield* Hedge.makeLatencyTracker({ samples: 10 })
+      const delay = Hedge.percentile({ tracker, key: "GET /x", quantile: 0.5, fallback: "100 millis", minSamples: 5 })
+      // the first attempt hangs for 10 s, the hedge sent at 100 ms answers 10 ms later
+      const slow = makeUpstream([{ latency: "10 seconds" }, { latency: "10 millis" }])
+      const fiber = yield* Effect.fork(slow.call.pipe(Hedge.hedge({ delay })))
+      yield* TestClock.adjust("110 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+      // 110 ms: the first attempt took at least that long; the hedge's own 10 ms would pull later delays down
+      expect(yield* tracker.quantile("GET /x", 0.5)).toEqual(Option.some(Duration.millis(110)))
+    }))
+
   it.effect("the latency tracker is bounded: a ring of samples, least recently used keys evicted", () =>
     Effect.gen(function*() {
       const tracker = Hedge.unsafeMakeLatencyTracker({ samples: 3, maxKeys: 2 })

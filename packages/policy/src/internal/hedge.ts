@@ -152,7 +152,6 @@ const resolveDelay = (delay: Hedge.Delay): Effect.Effect<number> => {
 
 interface Settled<A, E> {
   readonly index: number
-  readonly startedAt: number
   readonly exit: Exit.Exit<A, E>
 }
 
@@ -238,7 +237,7 @@ const hedgeImpl = <A, E, R, R2>(
           let firstFailure: Option.Option<E> = Option.none()
 
           const start = (index: number): Effect.Effect<void, never, R> =>
-            Effect.flatMap(Clock.currentTimeMillis, (attemptStartedAt) => {
+            Effect.suspend(() => {
               started++
               const attempt = index === 0
                 ? self
@@ -248,7 +247,7 @@ const hedgeImpl = <A, E, R, R2>(
                 Effect.exit,
                 Effect.flatMap((exit) =>
                   Effect.sync(() => {
-                    settledAttempts.push({ index, startedAt: attemptStartedAt, exit })
+                    settledAttempts.push({ index, exit })
                     Deferred.unsafeDone(signal, Exit.void)
                   })
                 ),
@@ -333,8 +332,11 @@ const hedgeImpl = <A, E, R, R2>(
                 yield* Effect.annotateCurrentSpan({ "hedge.attempts": started, "hedge.winner": index })
               }
               if (isPercentile(options.delay)) {
+                // The call's latency, from its first copy: when a hedge wins, the first copy would have taken at
+                // least that long. A winning hedge's own time would teach the tracker latencies shorter than any
+                // first attempt saw, and so earlier and earlier hedges (more load on a slow upstream).
                 const now = yield* Clock.currentTimeMillis
-                yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - next.startedAt))
+                yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - startedAt))
               }
               return exit.value
             }
