@@ -258,6 +258,9 @@ export class UnexpectedStatus extends Data.TaggedError("UnexpectedStatus")<Statu
 
 /**
  * The connection broke while the body was being read (fewer bytes than `Content-Length`, or a reset mid-body).
+ * `receivedBytes` is how much of the body arrived, when known: always for a body without `Content-Length` (it is
+ * counted as it streams), and for one with it on `@sturdy/node`'s transport, which says so; `expectedBytes` is the
+ * declared `Content-Length`.
  *
  * @example
  * ```ts

@@ -130,6 +130,16 @@ const transportLimit = (cause: unknown, code: string): Duration.Duration => {
   return typeof millis === "number" && millis > 0 ? Duration.millis(millis) : Duration.zero
 }
 
+// How much of a body arrived before its read failed, when the transport says it (`@sturdy/node` adds
+// `receivedBytes` to the error of a body read whole).
+const receivedBytesOf = (cause: unknown): number | undefined => {
+  for (const u of causeChain(cause)) {
+    const bytes = (u as { readonly receivedBytes?: unknown } | null)?.receivedBytes
+    if (typeof bytes === "number" && Number.isSafeInteger(bytes) && bytes >= 0) return bytes
+  }
+  return undefined
+}
+
 // Whether an error with `code` in the chain says it came from `connect` (Node's system errors name their syscall;
 // with `autoSelectFamily` each address's error sits in an `AggregateError`).
 const failedWhileConnecting = (cause: unknown, code: string): boolean =>
@@ -491,7 +501,7 @@ export const readBounded = (
     return Effect.flatMap(
       Effect.mapError(
         whole,
-        (error) => bodyReadFailure(request, response, limit, error.cause, undefined, declared)
+        (error) => bodyReadFailure(request, response, limit, error.cause, receivedBytesOf(error.cause), declared)
       ),
       checked
     )
