@@ -1,6 +1,6 @@
 import { HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, type HttpFailure } from "@sturdy/http"
+import { Attempt, HttpFailure } from "@sturdy/http"
 import {
   Arbitrary,
   Cause,
@@ -135,6 +135,27 @@ describe("Attempt", () => {
         Attempt.send(client, HttpClientRequest.get("http://exa mple.com/"))
       )
       expect(url._tag === "InvalidRequest" && url.reason).toBe("MalformedUrl")
+    }))
+
+  it.effect("headers undici refuses (a Content-Length the body does not match, Expect) are InvalidRequest", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [
+          systemError("UND_ERR_REQ_CONTENT_LENGTH_MISMATCH", "Request body length does not match content-length header"),
+          "Content-Length does not match the body (UND_ERR_REQ_CONTENT_LENGTH_MISMATCH)"
+        ],
+        [
+          systemError("UND_ERR_NOT_SUPPORTED", "expect header not supported"),
+          "Expect header not supported by the transport (UND_ERR_NOT_SUPPORTED)"
+        ]
+      ] as const
+      for (const [cause, detail] of cases) {
+        const failure = yield* failureOf(Attempt.json(transportFailure(cause), request, User))
+        expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidHeader", detail })
+        // sending it again sends the same headers: not a connection failure to retry
+        expect(HttpFailure.isTransient(failure)).toBe(false)
+        expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+      }
     }))
 
   it.effect("refuses header values with CR or LF before sending", () =>

@@ -708,6 +708,20 @@ describe("UndiciHttpClient", () => {
         }
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("Attempt: a Content-Length the body does not match is InvalidRequest, not a connection failure", () =>
+      Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        for (const declared of ["10", "2"]) {
+          const request = HttpClientRequest.post(`${base}/echo`).pipe(
+            HttpClientRequest.bodyText("hello"),
+            HttpClientRequest.setHeader("content-length", declared)
+          )
+          const failure = yield* Effect.flip(Attempt.send(client, request))
+          expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidHeader" })
+          expect(HttpFailure.isTransient(failure)).toBe(false)
+        }
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("unknown host (a failing DNS lookup, answered locally)", () =>
       Effect.gen(function*() {
         // the lookup fails the way getaddrinfo does, so no resolver outside this machine is asked

@@ -165,6 +165,13 @@ const tlsCodes = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
 ])
 const invalidHeaderCodes = new Set(["ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "UND_ERR_INVALID_ARG"])
+// Headers undici refuses before the request is complete: a Content-Length the body does not match (checked before
+// anything is written, or once a streamed body ends short or long: no server acts on a request cut that way) and an
+// `Expect` it does not support. Sending again sends the same headers, so neither is a connection failure.
+const refusedHeaderCodes: ReadonlyMap<string, string> = new Map([
+  ["UND_ERR_REQ_CONTENT_LENGTH_MISMATCH", "Content-Length does not match the body"],
+  ["UND_ERR_NOT_SUPPORTED", "Expect header not supported by the transport"]
+])
 
 const isBadResponse = (cause: unknown): boolean => collectMessages(cause).includes("bad response")
 
@@ -223,6 +230,10 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       const code = findCode(error.cause)
       if (code !== undefined && invalidHeaderCodes.has(code)) {
         return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
+      }
+      const refused = code === undefined ? undefined : refusedHeaderCodes.get(code)
+      if (refused !== undefined) {
+        return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: `${refused} (${code})` })
       }
       if (code === "UND_ERR_HEADERS_TIMEOUT") {
         return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: transportLimit(error.cause, code) })
