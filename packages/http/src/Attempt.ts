@@ -138,7 +138,9 @@ export const send: <R = never>(
 
 /**
  * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`. Options
- * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent.
+ * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent. An answer that has no content
+ * by definition (to a HEAD, or 204, 205, 304) gives the schema `undefined` (`Schema.Void` accepts it); any other empty
+ * body fails with `InvalidJson`.
  *
  * @example
  * ```ts

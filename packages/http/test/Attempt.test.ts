@@ -348,11 +348,25 @@ describe("Attempt", () => {
       expect(yield* Attempt.json(client, request, Schema.Void)).toBeUndefined()
       const struct = yield* failureOf(Attempt.json(client, request, User))
       expect(struct._tag).toBe("SchemaMismatch")
+      // Reset Content never has content either (RFC 9110 §15.3.6)
+      const reset = fakeClient(() => Effect.succeed(new Response(null, { status: 205 }))).client
+      expect(yield* Attempt.json(reset, request, Schema.Void)).toBeUndefined()
       // any other empty body is still not JSON
       const empty = fakeClient(() =>
         Effect.succeed(new Response("", { headers: { "content-type": "application/json" } }))
       ).client
       expect((yield* failureOf(Attempt.json(empty, request, Schema.Void)))._tag).toBe("InvalidJson")
+    }))
+
+  it.effect("a web response without a body (null) has an empty one, not one that broke off", () =>
+    Effect.gen(function*() {
+      for (const status of [200, 201, 205]) {
+        const { client } = fakeClient(() => Effect.succeed(new Response(null, { status })))
+        const received = yield* Attempt.send(client, request)
+        expect([received.status, received.body.byteLength]).toEqual([status, 0])
+      }
+      const error = fakeClient(() => Effect.succeed(new Response(null, { status: 503 }))).client
+      expect(yield* failureOf(Attempt.send(error, request))).toMatchObject({ _tag: "ServerError", bodyExcerpt: "" })
     }))
 
   it.effect("an error body cut by the body timeout keeps the status and its Retry-After", () =>
