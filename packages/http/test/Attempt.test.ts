@@ -15,6 +15,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import { gzipSync } from "node:zlib"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -276,6 +277,29 @@ describe("Attempt", () => {
       if (mismatch._tag !== "SchemaMismatch") throw new Error(`unexpected ${mismatch._tag}`)
       expect(mismatch.path).toBe("$.users[1].id")
       expect(mismatch.issue).toBe("Expected number")
+    }))
+
+  it.effect("a JSON body that arrived still compressed says so, instead of quoting binary parse errors", () =>
+    Effect.gen(function*() {
+      const respond = (body: Uint8Array | string, encoding: string) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(body, { headers: { "content-type": "application/json", "content-encoding": encoding } })
+          )
+        ).client
+      const gzipped = new Uint8Array(gzipSync(Buffer.from("{\"id\":1,\"name\":\"a\"}")))
+      for (const encoding of ["gzip", "GZIP", "br"]) {
+        const failure = yield* failureOf(Attempt.json(respond(gzipped, encoding), request, User))
+        expect(failure).toMatchObject({
+          _tag: "InvalidJson",
+          detail: `body still compressed, Content-Encoding: ${encoding.toLowerCase()}; the transport did not decompress it`
+        })
+      }
+      // a body the transport did decode keeps the parser's own words, whatever the header says
+      const decoded = yield* failureOf(Attempt.json(respond("{\"id\": 1,", "gzip"), request, User))
+      expect(decoded._tag === "InvalidJson" && decoded.detail).not.toContain("compressed")
+      const identity = yield* failureOf(Attempt.json(respond(gzipped, "identity"), request, User))
+      expect(identity._tag === "InvalidJson" && identity.detail).not.toContain("compressed")
     }))
 
   it.effect("bounds the body: declared or streamed bodies over the limit fail with BodyTooLarge", () =>

@@ -1006,7 +1006,7 @@ const decodeChecked = <A, I, R>(
     return Effect.fail(
       new HttpFailure.InvalidJson({
         ...responseInfo(received.request, received.response),
-        detail: redaction.redactText(parseErrorDetail(error), secrets),
+        detail: stillEncoded(received) ?? redaction.redactText(parseErrorDetail(error), secrets),
         bodyExcerpt: excerpt(received.body, secrets)
       })
     )
@@ -1030,6 +1030,23 @@ const decodeChecked = <A, I, R>(
         defect instanceof RangeError ? Option.some(Effect.fail(tooDeepToDecode(received, defect))) : Option.none()
       )
     )
+}
+
+// A JSON text starts with one of these bytes (after any whitespace or a byte-order mark).
+const jsonStart = /^[\s\uFEFF]*[[{"\-0-9tfn]/
+
+/**
+ * Why the body is not JSON when it arrived still compressed: a transport that does not decompress (undici's
+ * dispatcher, `NodeHttpClient`, `@sturdy/node`'s `UndiciHttpClient`) hands over the bytes as sent, and a server may
+ * compress without being asked. Said only when the header names an encoding and the body does not start as JSON does.
+ */
+const stillEncoded = (received: Attempt.Received): string | undefined => {
+  const encoding = headerOf(received.response, "content-encoding")?.trim().toLowerCase()
+  if (encoding === undefined || encoding === "" || encoding === "identity") return undefined
+  if (received.body.byteLength === 0 || jsonStart.test(utf8.decode(received.body.subarray(0, 16)))) return undefined
+  return `body still compressed, Content-Encoding: ${
+    encoding.replace(/[^\w ,.+-]/g, "").slice(0, 64)
+  }; the transport did not decompress it`
 }
 
 const tooDeepToDecode = (received: Attempt.Received, error: unknown): HttpFailure.SchemaMismatch => {
