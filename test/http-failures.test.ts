@@ -8,6 +8,9 @@ import { transports } from "./utils/transports.js"
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ApiError = Schema.Struct({ error: Schema.String, code: Schema.String })
 
+// an error page far larger than the error body Attempt reads (64 KiB)
+const largeError = `upstream exploded\n${"at frame\n".repeat(30_000)}`
+
 const routes: Record<string, Loopback.Handler> = {
   "/user": Loopback.json(200, { id: 1, name: "Ada" }),
   "/reset-before-headers": Loopback.resetBeforeHeaders,
@@ -28,6 +31,15 @@ const routes: Record<string, Loopback.Handler> = {
   "/too-large": Loopback.largeBody(4_000, true),
   "/too-large-chunked": Loopback.largeBody(40_000, false),
   "/html": Loopback.text(200, "text/html; charset=utf-8", "<html>proxy error</html>"),
+  "/large-error": (_, res) => {
+    res.writeHead(500, { "content-type": "text/plain", "content-length": largeError.length })
+    res.end(largeError)
+  },
+  "/large-error-chunked": (_, res) => {
+    res.writeHead(502, { "content-type": "text/plain" })
+    for (let i = 0; i < largeError.length; i += 16 * 1024) res.write(largeError.slice(i, i + 16 * 1024))
+    res.end()
+  },
   "/problem-json": Loopback.text(200, "application/problem+json", "{\"id\":2,\"name\":\"Grace\"}")
 }
 
@@ -217,6 +229,19 @@ describe.each(transports)("HttpFailure over %s", (_, transport) => {
         expect(chunked._tag).toBe("BodyTooLarge")
         const fits = yield* Attempt.json(client, get(server, "/too-large-chunked"), Schema.String)
         expect(fits.length).toBe(40_000 - 2)
+      })
+    ))
+
+  it.live("an error body larger than what is read still shows how it starts, with and without Content-Length", () =>
+    withServer((server, client) =>
+      Effect.gen(function*() {
+        for (const [path, status] of [["/large-error", 500], ["/large-error-chunked", 502]] as const) {
+          const failure = yield* failureOf(Attempt.json(client, get(server, path), User))
+          expect(failure).toMatchObject({ _tag: "ServerError", status })
+          if (failure._tag !== "ServerError") return
+          expect(failure.bodyExcerpt.startsWith("upstream exploded\nat frame\n")).toBe(true)
+          expect(failure.bodyExcerpt.length).toBe(1024)
+        }
       })
     ))
 

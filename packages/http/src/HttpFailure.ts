@@ -99,7 +99,10 @@ export interface ResponseInfo extends RequestInfo {
  * @category models
  */
 export interface StatusInfo extends ResponseInfo {
-  /** The first bytes of the body as text (at most 1 KiB, secrets redacted). */
+  /**
+   * The first bytes of the body as text (at most 1 KiB, secrets redacted). Of an error body only the first 64 KiB
+   * (or `maxBodyBytes`, if smaller) are read, so a larger one still shows how it starts.
+   */
   readonly bodyExcerpt: string
   /** The error body decoded with the caller's `errorSchema`, when one was given and it matched. */
   readonly payload: Option.Option<unknown>

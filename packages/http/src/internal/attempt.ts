@@ -546,6 +546,41 @@ export const readBounded = (
   })
 }
 
+/**
+ * An error body, for its excerpt and payload: read whole when it fits the limit, and otherwise its first `limit`
+ * bytes (reading then stops and the connection is freed), so a large error page still shows how it starts.
+ */
+const readErrorBody = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array, BodyReadFailure> => {
+  if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
+  const declared = declaredLength(response)
+  if (limit === 0 || (declared !== undefined && declared <= limit)) return readBounded(request, response, limit)
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.runForEachWhile((bytes) => {
+        chunks.push(bytes)
+        total += bytes.byteLength
+        return Exit.succeed(total < limit)
+      }),
+      Effect.matchEffect({
+        onFailure: (error) =>
+          error.reason === "EmptyBody" && total === 0
+            ? Exit.succeed(emptyBody)
+            : Effect.fail(bodyReadFailure(request, response, limit, error.cause, total, declared)),
+        onSuccess: () => {
+          const body = concat(chunks, total)
+          return Exit.succeed(body.byteLength > limit ? body.subarray(0, limit) : body)
+        }
+      })
+    )
+  })
+}
+
 const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]
   const out = new Uint8Array(total)
@@ -680,7 +715,7 @@ export const statusFailure = (
   // enforce them has the whole exchange interrupted, and the outcome must not depend on the transport.
   return Effect.catchAll(
     withBodyTimeout(
-      readBounded(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
+      readErrorBody(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
       request,
       options.bodyTimeout
     ),
