@@ -279,6 +279,22 @@ describe.each(transports)("HttpFailure over %s", (_, transport) => {
       })
     ))
 
+  it.live("a scheme other than http(s) is InvalidRequest MalformedUrl on every transport, never a defect or a retry", () =>
+    withServer((server, client) =>
+      Effect.gen(function*() {
+        for (const url of [`ftp://127.0.0.1:${server.port}/x`, "file:///etc/hosts", `ws://127.0.0.1:${server.port}/`]) {
+          const failure = yield* failureOf(Attempt.send(client, HttpClientRequest.get(url)))
+          expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl" })
+          expect(HttpFailure.isTransient(failure)).toBe(false)
+          expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+        }
+        // the scheme is read case-insensitively, as URLs read it
+        const upper = yield* Attempt.json(client, HttpClientRequest.get(`HTTP://127.0.0.1:${server.port}/user`), User)
+        expect(upper).toEqual({ id: 1, name: "Ada" })
+        expect(server.requests.map((request) => request.url)).toEqual(["/user"])
+      })
+    ))
+
   it.live("SturdyClient: base URL, typed body encode failure, decoded responses, classified middleware", () =>
     withServer((server, client) =>
       Effect.gen(function*() {

@@ -400,7 +400,8 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
 }
 
 /**
- * The request could not be sent: malformed URL, a header value with CR/LF, a header the transport refuses (a
+ * The request could not be sent: a malformed URL (one that does not parse, or whose scheme is not http or https:
+ * `ftp:`, `file:`, `ws:`), a header value with CR/LF, a header the transport refuses (a
  * `Content-Length` the body does not match, an `Expect` it does not support: `InvalidHeader`), a body the Schema could
  * not encode, or attempt options that are not valid (`InvalidOptions`: `detail` names every option and what is wrong
  * with it).

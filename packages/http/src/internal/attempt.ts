@@ -387,10 +387,31 @@ export const withoutFragment = (request: HttpClientRequest.HttpClientRequest): H
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const forbiddenInValue = /[\r\n\0]/
 
+const urlScheme = /^([A-Za-z][A-Za-z0-9+.-]*):/
+
+/**
+ * A URL with a scheme other than http or https (`ftp:`, `file:`, `ws:`, `localhost:8080/…` read as the scheme
+ * `localhost:`) cannot be sent as an HTTP request: transports fail it in their own ways, some as a connection failure
+ * that would be retried, `NodeHttpClient` with a defect. A relative URL passes: a client middleware may prefix it.
+ */
+const unsupportedScheme = (url: string): string | undefined => {
+  if (url.startsWith("https://") || url.startsWith("http://")) return undefined
+  const scheme = urlScheme.exec(url)?.[1].toLowerCase()
+  return scheme === undefined || scheme === "http" || scheme === "https" ? undefined : scheme
+}
+
 /** @internal */
 export const validateRequest = (
   request: HttpClientRequest.HttpClientRequest
 ): HttpFailure.InvalidRequest | undefined => {
+  const scheme = unsupportedScheme(request.url)
+  if (scheme !== undefined) {
+    return new HttpFailure.InvalidRequest({
+      ...requestInfo(request),
+      reason: "MalformedUrl",
+      detail: `the scheme "${scheme.slice(0, 32)}:" is not http or https`
+    })
+  }
   const headers = request.headers
   for (const name in headers) {
     if (!headerName.test(name)) {
