@@ -618,7 +618,8 @@ const withBodyTimeout = <A, E, R>(
   request: HttpClientRequest.HttpClientRequest,
   bodyTimeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | HttpFailure.Timeout, R> =>
-  bodyTimeout === undefined ? effect : Effect.timeoutFail(effect, {
+  // a body that has already arrived (an `Exit`) has nothing left to time
+  bodyTimeout === undefined || Exit.isExit(effect) ? effect : Effect.timeoutFail(effect, {
     duration: bodyTimeout,
     onTimeout: () =>
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
