@@ -797,7 +797,13 @@ class ReceivedImpl implements Attempt.Received {
 }
 
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
-  if (contentType === expected[0]) return true
+  const first = expected[0]
+  if (contentType === first) return true
+  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type
+  if (contentType.length > first.length && contentType.startsWith(first)) {
+    const next = contentType.charCodeAt(first.length)
+    if (next === 0x3b || next === 0x20 || next === 0x09) return true
+  }
   const media = contentType.split(";", 1)[0].trim().toLowerCase()
   for (const entry of expected) {
     const wanted = entry.toLowerCase()
