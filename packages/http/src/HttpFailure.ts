@@ -391,6 +391,11 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
   ResponseInfo & {
     readonly path: string
     readonly issue: string
+    /**
+     * The problems found, in the parser's order: at most the first 100. A body over 256 KiB is checked only up to
+     * its first problem (listing every problem of a long list whose items all changed costs seconds and hundreds
+     * of MB), so `issues` then holds that one.
+     */
     readonly issues: ReadonlyArray<SchemaIssue>
   }
 > {

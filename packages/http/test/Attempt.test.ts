@@ -302,6 +302,30 @@ describe("Attempt", () => {
       expect(identity._tag === "InvalidJson" && identity.detail).not.toContain("compressed")
     }))
 
+  it.effect("a body with many mismatches lists the first 100 issues; a body over 256 KiB only its first", () =>
+    Effect.gen(function*() {
+      const Items = Schema.Array(Schema.Struct({ id: Schema.Number }))
+      const respond = (count: number) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(JSON.stringify(Array.from({ length: count }, (_, i) => ({ id: `${i}` }))), {
+              headers: { "content-type": "application/json" }
+            })
+          )
+        ).client
+      // about 200 KB, every item wrong: the issues are the parser's first 100, in its words
+      const small = yield* failureOf(Attempt.json(respond(15_000), request, Items))
+      if (small._tag !== "SchemaMismatch") throw new Error(`unexpected ${small._tag}`)
+      expect(small.issues).toHaveLength(100)
+      expect(small.issues[0]).toEqual({ path: "$[0].id", message: "Expected number" })
+      expect(small.issues[99].path).toBe("$[99].id")
+      expect(small.path).toBe("$[0].id")
+      // about 4 MB, as an API answers a long list after changing a field's type: only the first problem is looked for
+      const large = yield* failureOf(Attempt.json(respond(300_000), request, Items, { maxBodyBytes: 10_000_000 }))
+      expect(large).toMatchObject({ _tag: "SchemaMismatch", path: "$[0].id", issue: "Expected number" })
+      expect(large._tag === "SchemaMismatch" && large.issues).toHaveLength(1)
+    }))
+
   it.effect("bounds the body: declared or streamed bodies over the limit fail with BodyTooLarge", () =>
     Effect.gen(function*() {
       const declared = fakeClient(() =>

@@ -995,12 +995,80 @@ export const sendChecked = <R>(
   )
 }
 
-/** @internal */
+/** @internal The most issues a `SchemaMismatch` lists: the first ones, in the parser's order. */
+export const maxSchemaIssues = 100
+
+/**
+ * A body larger than this is checked against the schema only up to its first problem. Every issue of a large body
+ * would cost seconds and hundreds of MB for what a caller reads the first few of: an API that changed one field's
+ * type answers a 2 MB list with as many problems as items.
+ *
+ * @internal
+ */
+export const allIssuesBodyLimit = 256 * 1024
+
+interface IssueBudget {
+  left: number
+}
+
+/** The issue tree with at most `budget.left` leaves, the first ones; `undefined` when none are left. */
+const pruneIssue = (issue: ParseResult.ParseIssue, budget: IssueBudget): ParseResult.ParseIssue | undefined => {
+  if (budget.left <= 0) return undefined
+  switch (issue._tag) {
+    case "Composite": {
+      if (!Array.isArray(issue.issues)) {
+        const only = pruneIssue(issue.issues as ParseResult.ParseIssue, budget)
+        return only === undefined ? undefined : only === issue.issues ? issue : new ParseResult.Composite(
+          issue.ast,
+          issue.actual,
+          only,
+          issue.output
+        )
+      }
+      const children = issue.issues as ReadonlyArray<ParseResult.ParseIssue>
+      const kept: Array<ParseResult.ParseIssue> = []
+      for (const child of children) {
+        const pruned = pruneIssue(child, budget)
+        if (pruned === undefined) break
+        kept.push(pruned)
+      }
+      if (kept.length === 0) return undefined
+      return kept.length === children.length && kept.every((child, i) => child === children[i])
+        ? issue
+        : new ParseResult.Composite(issue.ast, issue.actual, kept as [ParseResult.ParseIssue], issue.output)
+    }
+    case "Pointer": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Pointer(issue.path, issue.actual, inner)
+    }
+    case "Refinement": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Refinement(issue.ast, issue.actual, issue.kind, inner)
+    }
+    case "Transformation": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Transformation(issue.ast, issue.actual, issue.kind, inner)
+    }
+    default:
+      budget.left--
+      return issue
+  }
+}
+
+/** @internal The error's first `maxSchemaIssues` issues, formatted; the rest are not looked at. */
 export const schemaIssues = (
   error: ParseResult.ParseError,
   secrets?: ReadonlyArray<string>
 ): ReadonlyArray<HttpFailure.SchemaIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+  ParseResult.ArrayFormatter.formatIssueSync(
+    pruneIssue(error.issue, { left: maxSchemaIssues }) ?? error.issue
+  ).slice(0, maxSchemaIssues).map((issue) => ({
     path: formatPath(issue.path),
     // "Expected X, actual <value>": the value may be a secret the caller sent or the server echoed
     message: redaction.redactText(issue.message.replace(/, actual [\s\S]*$/, ""), secrets)
@@ -1084,11 +1152,14 @@ const decodeChecked = <A, I, R>(
   // a synchronous schema answers with an Either: its success stays an Exit, so callers can tell nothing waits
   if (Either.isEither(decoded) && Either.isRight(decoded)) return Exit.succeed(decoded.right as A)
   return Effect.catchAll(decoded, (firstError) =>
-    // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again
-    Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
-      onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
-      onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
-    })).pipe(
+    // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again (a
+    // small body: the issues of a large one would cost more than they tell)
+    received.body.byteLength > allIssuesBodyLimit
+      ? Effect.fail(schemaMismatch(received, firstError))
+      : Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
+        onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
+        onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
+      })).pipe(
       Effect.catchSomeDefect((defect) =>
         defect instanceof RangeError ? Option.some(Effect.fail(tooDeepToDecode(received, defect))) : Option.none()
       )
