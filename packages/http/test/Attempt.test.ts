@@ -142,7 +142,10 @@ describe("Attempt", () => {
     Effect.gen(function*() {
       const cases = [
         [
-          systemError("UND_ERR_REQ_CONTENT_LENGTH_MISMATCH", "Request body length does not match content-length header"),
+          systemError(
+            "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+            "Request body length does not match content-length header"
+          ),
           "Content-Length does not match the body (UND_ERR_REQ_CONTENT_LENGTH_MISMATCH)"
         ],
         [
@@ -292,7 +295,8 @@ describe("Attempt", () => {
         const failure = yield* failureOf(Attempt.json(respond(gzipped, encoding), request, User))
         expect(failure).toMatchObject({
           _tag: "InvalidJson",
-          detail: `body still compressed, Content-Encoding: ${encoding.toLowerCase()}; the transport did not decompress it`
+          detail:
+            `body still compressed, Content-Encoding: ${encoding.toLowerCase()}; the transport did not decompress it`
         })
       }
       // a body the transport did decode keeps the parser's own words, whatever the header says
