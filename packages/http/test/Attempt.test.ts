@@ -403,6 +403,13 @@ describe("Attempt", () => {
       // Reset Content never has content either (RFC 9110 §15.3.6)
       const reset = fakeClient(() => Effect.succeed(new Response(null, { status: 205 }))).client
       expect(yield* Attempt.json(reset, request, Schema.Void)).toBeUndefined()
+      // a content type a framework set on an answer without content describes no body: it is not checked
+      for (const status of [204, 205]) {
+        const typed = fakeClient(() =>
+          Effect.succeed(new Response(null, { status, headers: { "content-type": "text/html; charset=utf-8" } }))
+        ).client
+        expect(yield* Attempt.json(typed, request, Schema.Void)).toBeUndefined()
+      }
       // any other empty body is still not JSON
       const empty = fakeClient(() =>
         Effect.succeed(new Response("", { headers: { "content-type": "application/json" } }))

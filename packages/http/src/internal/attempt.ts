@@ -936,7 +936,11 @@ const receive = <A, R, RX>(
       if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
         const contentType = headerOf(response, "content-type")
-        if (contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes)) {
+        // an answer without content by definition (204, 205, to a HEAD) has no body its type could describe
+        if (
+          contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes) &&
+          !hasNoBody(request, status) && status !== 205
+        ) {
           return Effect.zipRight(
             discard(response),
             Effect.fail(
