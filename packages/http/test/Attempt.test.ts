@@ -284,7 +284,7 @@ describe("Attempt", () => {
 
   it.effect("a JSON body that arrived still compressed says so, instead of quoting binary parse errors", () =>
     Effect.gen(function*() {
-      const respond = (body: Uint8Array | string, encoding: string) =>
+      const respond = (body: Uint8Array<ArrayBuffer> | string, encoding: string) =>
         fakeClient(() =>
           Effect.succeed(
             new Response(body, { headers: { "content-type": "application/json", "content-encoding": encoding } })
