@@ -15,7 +15,7 @@ import {
   Schema,
   TestClock
 } from "effect"
-import { gzipSync } from "node:zlib"
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -290,9 +290,16 @@ describe("Attempt", () => {
             new Response(body, { headers: { "content-type": "application/json", "content-encoding": encoding } })
           )
         ).client
-      const gzipped = new Uint8Array(gzipSync(Buffer.from("{\"id\":1,\"name\":\"a\"}")))
-      for (const encoding of ["gzip", "GZIP", "br"]) {
-        const failure = yield* failureOf(Attempt.json(respond(gzipped, encoding), request, User))
+      const json = Buffer.from("{\"id\":1,\"name\":\"a\"}")
+      const cases = [
+        ["gzip", gzipSync(json)],
+        ["GZIP", gzipSync(json)],
+        ["x-gzip", gzipSync(json)],
+        ["deflate", deflateSync(json)],
+        ["br", brotliCompressSync(json)]
+      ] as const
+      for (const [encoding, compressed] of cases) {
+        const failure = yield* failureOf(Attempt.json(respond(new Uint8Array(compressed), encoding), request, User))
         expect(failure).toMatchObject({
           _tag: "InvalidJson",
           detail:
@@ -302,8 +309,15 @@ describe("Attempt", () => {
       // a body the transport did decode keeps the parser's own words, whatever the header says
       const decoded = yield* failureOf(Attempt.json(respond("{\"id\": 1,", "gzip"), request, User))
       expect(decoded._tag === "InvalidJson" && decoded.detail).not.toContain("compressed")
-      const identity = yield* failureOf(Attempt.json(respond(gzipped, "identity"), request, User))
+      const identity = yield* failureOf(
+        Attempt.json(respond(new Uint8Array(gzipSync(json)), "identity"), request, User)
+      )
       expect(identity._tag === "InvalidJson" && identity.detail).not.toContain("compressed")
+      // nor is an HTML error page the transport did decompress
+      for (const encoding of ["gzip", "br", "deflate"]) {
+        const html = yield* failureOf(Attempt.json(respond("<html>bad gateway</html>", encoding), request, User))
+        expect(html._tag === "InvalidJson" && html.detail).not.toContain("compressed")
+      }
     }))
 
   it.effect("a body with many mismatches lists the first 100 issues; a body over 256 KiB only its first", () =>

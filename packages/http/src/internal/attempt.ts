@@ -1170,18 +1170,30 @@ const decodeChecked = <A, I, R>(
     )
 }
 
-// A JSON text starts with one of these bytes (after any whitespace or a byte-order mark).
-const jsonStart = /^[\s\uFEFF]*[[{"\-0-9tfn]/
+/** Whether the bytes are compressed data rather than text: the format's magic bytes, or a first byte no text has. */
+const looksCompressed = (body: Uint8Array, encoding: string): boolean => {
+  if (body.byteLength < 2) return false
+  if (encoding.includes("gzip")) return body[0] === 0x1f && body[1] === 0x8b
+  if (encoding.includes("zstd")) return body[0] === 0x28 && body[1] === 0xb5
+  const first = body[0]
+  // a zlib stream's header: 0x78 and a check making the first two bytes a multiple of 31
+  if (encoding.includes("deflate") && first === 0x78 && (first * 256 + body[1]) % 31 === 0) return true
+  // br and raw deflate have no magic bytes: text never starts with a control character or a byte that does not
+  // begin UTF-8 (0x80 to 0xC1, 0xF5 and above)
+  return (first < 0x20 && first !== 0x09 && first !== 0x0a && first !== 0x0d) || (first >= 0x80 && first < 0xc2) ||
+    first >= 0xf5
+}
 
 /**
  * Why the body is not JSON when it arrived still compressed: a transport that does not decompress (undici's
  * dispatcher, `NodeHttpClient`, `@sturdy/node`'s `UndiciHttpClient`) hands over the bytes as sent, and a server may
- * compress without being asked. Said only when the header names an encoding and the body does not start as JSON does.
+ * compress without being asked. Said only when the header names an encoding and the bytes look compressed: a body
+ * the transport did decompress (fetch) and that is not JSON (an HTML error page) keeps the parser's words.
  */
 const stillEncoded = (received: Attempt.Received): string | undefined => {
   const encoding = headerOf(received.response, "content-encoding")?.trim().toLowerCase()
   if (encoding === undefined || encoding === "" || encoding === "identity") return undefined
-  if (received.body.byteLength === 0 || jsonStart.test(utf8.decode(received.body.subarray(0, 16)))) return undefined
+  if (!looksCompressed(received.body, encoding)) return undefined
   return `body still compressed, Content-Encoding: ${
     encoding.replace(/[^\w ,.+-]/g, "").slice(0, 64)
   }; the transport did not decompress it`
