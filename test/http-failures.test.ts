@@ -8,6 +8,9 @@ import { transports } from "./utils/transports.js"
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ApiError = Schema.Struct({ error: Schema.String, code: Schema.String })
 
+// an error page far larger than the error body Attempt reads (64 KiB)
+const largeError = `upstream exploded\n${"at frame\n".repeat(30_000)}`
+
 const routes: Record<string, Loopback.Handler> = {
   "/user": Loopback.json(200, { id: 1, name: "Ada" }),
   "/reset-before-headers": Loopback.resetBeforeHeaders,
@@ -28,6 +31,15 @@ const routes: Record<string, Loopback.Handler> = {
   "/too-large": Loopback.largeBody(4_000, true),
   "/too-large-chunked": Loopback.largeBody(40_000, false),
   "/html": Loopback.text(200, "text/html; charset=utf-8", "<html>proxy error</html>"),
+  "/large-error": (_, res) => {
+    res.writeHead(500, { "content-type": "text/plain", "content-length": largeError.length })
+    res.end(largeError)
+  },
+  "/large-error-chunked": (_, res) => {
+    res.writeHead(502, { "content-type": "text/plain" })
+    for (let i = 0; i < largeError.length; i += 16 * 1024) res.write(largeError.slice(i, i + 16 * 1024))
+    res.end()
+  },
   "/problem-json": Loopback.text(200, "application/problem+json", "{\"id\":2,\"name\":\"Grace\"}")
 }
 
@@ -220,6 +232,19 @@ describe.each(transports)("HttpFailure over %s", (_, transport) => {
       })
     ))
 
+  it.live("an error body larger than what is read still shows how it starts, with and without Content-Length", () =>
+    withServer((server, client) =>
+      Effect.gen(function*() {
+        for (const [path, status] of [["/large-error", 500], ["/large-error-chunked", 502]] as const) {
+          const failure = yield* failureOf(Attempt.json(client, get(server, path), User))
+          expect(failure).toMatchObject({ _tag: "ServerError", status })
+          if (failure._tag !== "ServerError") return
+          expect(failure.bodyExcerpt.startsWith("upstream exploded\nat frame\n")).toBe(true)
+          expect(failure.bodyExcerpt.length).toBe(1024)
+        }
+      })
+    ))
+
   it.live("a wrong content type is UnexpectedContentType", () =>
     withServer((server, client) =>
       Effect.gen(function*() {
@@ -251,6 +276,22 @@ describe.each(transports)("HttpFailure over %s", (_, transport) => {
         if (failure._tag !== "InvalidRequest") throw new Error(`unexpected ${failure._tag}`)
         expect(failure.reason).toBe("MalformedUrl")
         expect(failure.message).not.toContain("hunter2")
+      })
+    ))
+
+  it.live("a scheme other than http(s) is InvalidRequest MalformedUrl on every transport, never a defect or a retry", () =>
+    withServer((server, client) =>
+      Effect.gen(function*() {
+        for (const url of [`ftp://127.0.0.1:${server.port}/x`, "file:///etc/hosts", `ws://127.0.0.1:${server.port}/`]) {
+          const failure = yield* failureOf(Attempt.send(client, HttpClientRequest.get(url)))
+          expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl" })
+          expect(HttpFailure.isTransient(failure)).toBe(false)
+          expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+        }
+        // the scheme is read case-insensitively, as URLs read it
+        const upper = yield* Attempt.json(client, HttpClientRequest.get(`HTTP://127.0.0.1:${server.port}/user`), User)
+        expect(upper).toEqual({ id: 1, name: "Ada" })
+        expect(server.requests.map((request) => request.url)).toEqual(["/user"])
       })
     ))
 

@@ -61,6 +61,11 @@ const twoOrigins = Effect.gen(function*() {
     "/same-307": redirect(307, "/landing"),
     "/landing": landing,
     "/loop": redirect(302, "/loop"),
+    // node writes a header string one byte a character: these are the UTF-8 bytes of "/café?q=ü"
+    "/utf8": redirect(302, Buffer.from("/café?q=ü", "utf8").toString("latin1")),
+    // and this the single Latin-1 byte 0xE9, which is not UTF-8
+    "/latin1": redirect(302, "/caf\u00e9"),
+    "/caf%C3%A9": landing,
     "/file": redirect(302, "file:///etc/passwd?token=LOCATION-TOKEN-7"),
     "/garbage": redirect(302, "http://[::1"),
     "/no-location": (_, res) => {
@@ -147,6 +152,18 @@ describe.each(transports)("Redirect.follow over %s", (_, transport) => {
       expect(lastRequest(b)).toMatchObject({ method: "PUT", body: "p" })
       yield* send(client, HttpClientRequest.head(`${a.url}/to-b-303`))
       expect(lastRequest(b).method).toBe("HEAD")
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("a non-ASCII Location is read as UTF-8, as browsers, fetch and got read it", () =>
+    Effect.gen(function*() {
+      const { a } = yield* twoOrigins
+      const client = (yield* HttpClient.HttpClient).pipe(Redirect.follow())
+      const landed = yield* Attempt.json(client, HttpClientRequest.get(`${a.url}/utf8`), Schema.Unknown)
+      expect(landed).toEqual({ landed: true })
+      expect(lastRequest(a).url).toBe("/caf%C3%A9?q=%C3%BC")
+      // bytes that are not UTF-8 are kept as the characters they are
+      yield* Effect.either(Attempt.send(client, HttpClientRequest.get(`${a.url}/latin1`)))
+      expect(lastRequest(a).url).toBe("/caf%C3%A9")
     }).pipe(Effect.provide(transport)))
 
   it.scopedLive("a redirect loop fails with RedirectFailed TooMany after maxRedirects", () =>

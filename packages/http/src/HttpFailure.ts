@@ -99,7 +99,10 @@ export interface ResponseInfo extends RequestInfo {
  * @category models
  */
 export interface StatusInfo extends ResponseInfo {
-  /** The first bytes of the body as text (at most 1 KiB, secrets redacted). */
+  /**
+   * The first bytes of the body as text (at most 1 KiB, secrets redacted). Of an error body only the first 64 KiB
+   * (or `maxBodyBytes`, if smaller) are read, so a larger one still shows how it starts.
+   */
   readonly bodyExcerpt: string
   /** The error body decoded with the caller's `errorSchema`, when one was given and it matched. */
   readonly payload: Option.Option<unknown>
@@ -258,6 +261,9 @@ export class UnexpectedStatus extends Data.TaggedError("UnexpectedStatus")<Statu
 
 /**
  * The connection broke while the body was being read (fewer bytes than `Content-Length`, or a reset mid-body).
+ * `receivedBytes` is how much of the body arrived, when known: always for a body without `Content-Length` (it is
+ * counted as it streams), and for one with it on `@sturdy/node`'s transport, which says so; `expectedBytes` is the
+ * declared `Content-Length`.
  *
  * @example
  * ```ts
@@ -385,6 +391,11 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
   ResponseInfo & {
     readonly path: string
     readonly issue: string
+    /**
+     * The problems found, in the parser's order: at most the first 100. A body over 256 KiB is checked only up to
+     * its first problem (listing every problem of a long list whose items all changed costs seconds and hundreds
+     * of MB), so `issues` then holds that one.
+     */
     readonly issues: ReadonlyArray<SchemaIssue>
   }
 > {
@@ -394,8 +405,11 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
 }
 
 /**
- * The request could not be sent: malformed URL, a header value with CR/LF, a body the Schema could not encode, or
- * attempt options that are not valid (`InvalidOptions`: `detail` names every option and what is wrong with it).
+ * The request could not be sent: a malformed URL (one that does not parse, or whose scheme is not http or https:
+ * `ftp:`, `file:`, `ws:`), a header value with CR/LF, a header the transport refuses (a
+ * `Content-Length` the body does not match, an `Expect` it does not support: `InvalidHeader`), a body the Schema could
+ * not encode, or attempt options that are not valid (`InvalidOptions`: `detail` names every option and what is wrong
+ * with it).
  *
  * @example
  * ```ts

@@ -19,6 +19,9 @@
  * - More than `maxRedirects` (default 20, as fetch) fails with `RedirectFailed` `TooMany`; a `Location` that does
  *   not parse or is not http(s) (`file:`, `data:`, `javascript:`) with `InvalidLocation`; an https → http hop with
  *   `allowDowngrade: false` with `Downgrade`. The failure names the redacted target.
+ * - A non-ASCII `Location` is read as UTF-8 (browsers, undici's fetch and got do so; transports hand header values
+ *   over one character a byte), so `Location: /café` goes to `/caf%C3%A9`; bytes that are not UTF-8 are kept as
+ *   the Latin-1 characters they are.
  * - Each redirect's body is discarded (at most one chunk read) so its connection is freed.
  *
  * Apply it outside `Auth`, whose credentials are attached per hop and only to the first hop's origin:

@@ -1,6 +1,6 @@
 import { HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, type HttpFailure } from "@sturdy/http"
+import { Attempt, HttpFailure } from "@sturdy/http"
 import {
   Arbitrary,
   Cause,
@@ -15,6 +15,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -137,6 +138,30 @@ describe("Attempt", () => {
       expect(url._tag === "InvalidRequest" && url.reason).toBe("MalformedUrl")
     }))
 
+  it.effect("headers undici refuses (a Content-Length the body does not match, Expect) are InvalidRequest", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [
+          systemError(
+            "UND_ERR_REQ_CONTENT_LENGTH_MISMATCH",
+            "Request body length does not match content-length header"
+          ),
+          "Content-Length does not match the body (UND_ERR_REQ_CONTENT_LENGTH_MISMATCH)"
+        ],
+        [
+          systemError("UND_ERR_NOT_SUPPORTED", "expect header not supported"),
+          "Expect header not supported by the transport (UND_ERR_NOT_SUPPORTED)"
+        ]
+      ] as const
+      for (const [cause, detail] of cases) {
+        const failure = yield* failureOf(Attempt.json(transportFailure(cause), request, User))
+        expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidHeader", detail })
+        // sending it again sends the same headers: not a connection failure to retry
+        expect(HttpFailure.isTransient(failure)).toBe(false)
+        expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+      }
+    }))
+
   it.effect("refuses header values with CR or LF before sending", () =>
     Effect.gen(function*() {
       const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(200, {})))
@@ -257,6 +282,68 @@ describe("Attempt", () => {
       expect(mismatch.issue).toBe("Expected number")
     }))
 
+  it.effect("a JSON body that arrived still compressed says so, instead of quoting binary parse errors", () =>
+    Effect.gen(function*() {
+      const respond = (body: Uint8Array<ArrayBuffer> | string, encoding: string) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(body, { headers: { "content-type": "application/json", "content-encoding": encoding } })
+          )
+        ).client
+      const json = Buffer.from("{\"id\":1,\"name\":\"a\"}")
+      const cases = [
+        ["gzip", gzipSync(json)],
+        ["GZIP", gzipSync(json)],
+        ["x-gzip", gzipSync(json)],
+        ["deflate", deflateSync(json)],
+        ["br", brotliCompressSync(json)]
+      ] as const
+      for (const [encoding, compressed] of cases) {
+        const failure = yield* failureOf(Attempt.json(respond(new Uint8Array(compressed), encoding), request, User))
+        expect(failure).toMatchObject({
+          _tag: "InvalidJson",
+          detail:
+            `body still compressed, Content-Encoding: ${encoding.toLowerCase()}; the transport did not decompress it`
+        })
+      }
+      // a body the transport did decode keeps the parser's own words, whatever the header says
+      const decoded = yield* failureOf(Attempt.json(respond("{\"id\": 1,", "gzip"), request, User))
+      expect(decoded._tag === "InvalidJson" && decoded.detail).not.toContain("compressed")
+      const identity = yield* failureOf(
+        Attempt.json(respond(new Uint8Array(gzipSync(json)), "identity"), request, User)
+      )
+      expect(identity._tag === "InvalidJson" && identity.detail).not.toContain("compressed")
+      // nor is an HTML error page the transport did decompress
+      for (const encoding of ["gzip", "br", "deflate"]) {
+        const html = yield* failureOf(Attempt.json(respond("<html>bad gateway</html>", encoding), request, User))
+        expect(html._tag === "InvalidJson" && html.detail).not.toContain("compressed")
+      }
+    }))
+
+  it.effect("a body with many mismatches lists the first 100 issues; a body over 256 KiB only its first", () =>
+    Effect.gen(function*() {
+      const Items = Schema.Array(Schema.Struct({ id: Schema.Number }))
+      const respond = (count: number) =>
+        fakeClient(() =>
+          Effect.succeed(
+            new Response(JSON.stringify(Array.from({ length: count }, (_, i) => ({ id: `${i}` }))), {
+              headers: { "content-type": "application/json" }
+            })
+          )
+        ).client
+      // about 200 KB, every item wrong: the issues are the parser's first 100, in its words
+      const small = yield* failureOf(Attempt.json(respond(15_000), request, Items))
+      if (small._tag !== "SchemaMismatch") throw new Error(`unexpected ${small._tag}`)
+      expect(small.issues).toHaveLength(100)
+      expect(small.issues[0]).toEqual({ path: "$[0].id", message: "Expected number" })
+      expect(small.issues[99].path).toBe("$[99].id")
+      expect(small.path).toBe("$[0].id")
+      // about 4 MB, as an API answers a long list after changing a field's type: only the first problem is looked for
+      const large = yield* failureOf(Attempt.json(respond(300_000), request, Items, { maxBodyBytes: 10_000_000 }))
+      expect(large).toMatchObject({ _tag: "SchemaMismatch", path: "$[0].id", issue: "Expected number" })
+      expect(large._tag === "SchemaMismatch" && large.issues).toHaveLength(1)
+    }))
+
   it.effect("bounds the body: declared or streamed bodies over the limit fail with BodyTooLarge", () =>
     Effect.gen(function*() {
       const declared = fakeClient(() =>
@@ -327,11 +414,32 @@ describe("Attempt", () => {
       expect(yield* Attempt.json(client, request, Schema.Void)).toBeUndefined()
       const struct = yield* failureOf(Attempt.json(client, request, User))
       expect(struct._tag).toBe("SchemaMismatch")
+      // Reset Content never has content either (RFC 9110 §15.3.6)
+      const reset = fakeClient(() => Effect.succeed(new Response(null, { status: 205 }))).client
+      expect(yield* Attempt.json(reset, request, Schema.Void)).toBeUndefined()
+      // a content type a framework set on an answer without content describes no body: it is not checked
+      for (const status of [204, 205]) {
+        const typed = fakeClient(() =>
+          Effect.succeed(new Response(null, { status, headers: { "content-type": "text/html; charset=utf-8" } }))
+        ).client
+        expect(yield* Attempt.json(typed, request, Schema.Void)).toBeUndefined()
+      }
       // any other empty body is still not JSON
       const empty = fakeClient(() =>
         Effect.succeed(new Response("", { headers: { "content-type": "application/json" } }))
       ).client
       expect((yield* failureOf(Attempt.json(empty, request, Schema.Void)))._tag).toBe("InvalidJson")
+    }))
+
+  it.effect("a web response without a body (null) has an empty one, not one that broke off", () =>
+    Effect.gen(function*() {
+      for (const status of [200, 201, 205]) {
+        const { client } = fakeClient(() => Effect.succeed(new Response(null, { status })))
+        const received = yield* Attempt.send(client, request)
+        expect([received.status, received.body.byteLength]).toEqual([status, 0])
+      }
+      const error = fakeClient(() => Effect.succeed(new Response(null, { status: 503 }))).client
+      expect(yield* failureOf(Attempt.send(error, request))).toMatchObject({ _tag: "ServerError", bodyExcerpt: "" })
     }))
 
   it.effect("an error body cut by the body timeout keeps the status and its Retry-After", () =>

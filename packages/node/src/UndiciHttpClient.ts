@@ -4,6 +4,11 @@
  * into one buffer. Each request URL is parsed once per client and kept (up to 256; not those with `urlParams` or a
  * `hash`, nor relative ones while a global `location` exists).
  *
+ * Bodies arrive as sent: like undici's `request` and `NodeHttpClient`, and unlike fetch, it sends no `Accept-Encoding`
+ * and does not decompress, so no compressed body can inflate past a size limit (a zip bomb) and `maxBodyBytes` counts
+ * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
+ * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
+ *
  * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
  * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
  * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`.

@@ -698,6 +698,30 @@ describe("UndiciHttpClient", () => {
         expect(ours).toEqual(platform)
       }))
 
+    it.live("Attempt over a body cut short reports how many of the declared bytes arrived", () =>
+      Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        for (const path of ["/reset-mid-body", "/truncated"]) {
+          const failure = yield* Effect.flip(Attempt.send(client, HttpClientRequest.get(`${base}${path}`)))
+          expect(failure).toMatchObject({ _tag: "BodyTruncated", receivedBytes: 10, expectedBytes: 100 })
+          expect(failure.message).toBe(`response body truncated (10 of 100 bytes): 200 GET ${base}${path}`)
+        }
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("Attempt: a Content-Length the body does not match is InvalidRequest, not a connection failure", () =>
+      Effect.gen(function*() {
+        const client = yield* HttpClient.HttpClient
+        for (const declared of ["10", "2"]) {
+          const request = HttpClientRequest.post(`${base}/echo`).pipe(
+            HttpClientRequest.bodyText("hello"),
+            HttpClientRequest.setHeader("content-length", declared)
+          )
+          const failure = yield* Effect.flip(Attempt.send(client, request))
+          expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidHeader" })
+          expect(HttpFailure.isTransient(failure)).toBe(false)
+        }
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("unknown host (a failing DNS lookup, answered locally)", () =>
       Effect.gen(function*() {
         // the lookup fails the way getaddrinfo does, so no resolver outside this machine is asked

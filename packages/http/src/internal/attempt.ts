@@ -131,6 +131,16 @@ const transportLimit = (cause: unknown, code: string): Duration.Duration => {
   return typeof millis === "number" && millis > 0 ? Duration.millis(millis) : Duration.zero
 }
 
+// How much of a body arrived before its read failed, when the transport says it (`@sturdy/node` adds
+// `receivedBytes` to the error of a body read whole).
+const receivedBytesOf = (cause: unknown): number | undefined => {
+  for (const u of causeChain(cause)) {
+    const bytes = (u as { readonly receivedBytes?: unknown } | null)?.receivedBytes
+    if (typeof bytes === "number" && Number.isSafeInteger(bytes) && bytes >= 0) return bytes
+  }
+  return undefined
+}
+
 // Whether an error with `code` in the chain says it came from `connect` (Node's system errors name their syscall;
 // with `autoSelectFamily` each address's error sits in an `AggregateError`).
 const failedWhileConnecting = (cause: unknown, code: string): boolean =>
@@ -156,6 +166,13 @@ const tlsCodes = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
 ])
 const invalidHeaderCodes = new Set(["ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN", "UND_ERR_INVALID_ARG"])
+// Headers undici refuses before the request is complete: a Content-Length the body does not match (checked before
+// anything is written, or once a streamed body ends short or long: no server acts on a request cut that way) and an
+// `Expect` it does not support. Sending again sends the same headers, so neither is a connection failure.
+const refusedHeaderCodes: ReadonlyMap<string, string> = new Map([
+  ["UND_ERR_REQ_CONTENT_LENGTH_MISMATCH", "Content-Length does not match the body"],
+  ["UND_ERR_NOT_SUPPORTED", "Expect header not supported by the transport"]
+])
 
 const isBadResponse = (cause: unknown): boolean => collectMessages(cause).includes("bad response")
 
@@ -214,6 +231,10 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       const code = findCode(error.cause)
       if (code !== undefined && invalidHeaderCodes.has(code)) {
         return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
+      }
+      const refused = code === undefined ? undefined : refusedHeaderCodes.get(code)
+      if (refused !== undefined) {
+        return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: `${refused} (${code})` })
       }
       if (code === "UND_ERR_HEADERS_TIMEOUT") {
         return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: transportLimit(error.cause, code) })
@@ -367,10 +388,31 @@ export const withoutFragment = (request: HttpClientRequest.HttpClientRequest): H
 const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const forbiddenInValue = /[\r\n\0]/
 
+const urlScheme = /^([A-Za-z][A-Za-z0-9+.-]*):/
+
+/**
+ * A URL with a scheme other than http or https (`ftp:`, `file:`, `ws:`, `localhost:8080/…` read as the scheme
+ * `localhost:`) cannot be sent as an HTTP request: transports fail it in their own ways, some as a connection failure
+ * that would be retried, `NodeHttpClient` with a defect. A relative URL passes: a client middleware may prefix it.
+ */
+const unsupportedScheme = (url: string): string | undefined => {
+  if (url.startsWith("https://") || url.startsWith("http://")) return undefined
+  const scheme = urlScheme.exec(url)?.[1].toLowerCase()
+  return scheme === undefined || scheme === "http" || scheme === "https" ? undefined : scheme
+}
+
 /** @internal */
 export const validateRequest = (
   request: HttpClientRequest.HttpClientRequest
 ): HttpFailure.InvalidRequest | undefined => {
+  const scheme = unsupportedScheme(request.url)
+  if (scheme !== undefined) {
+    return new HttpFailure.InvalidRequest({
+      ...requestInfo(request),
+      reason: "MalformedUrl",
+      detail: `the scheme "${scheme.slice(0, 32)}:" is not http or https`
+    })
+  }
   const headers = request.headers
   for (const name in headers) {
     if (!headerName.test(name)) {
@@ -492,7 +534,7 @@ export const readBounded = (
     return Effect.flatMap(
       Effect.mapError(
         whole,
-        (error) => bodyReadFailure(request, response, limit, error.cause, undefined, declared)
+        (error) => bodyReadFailure(request, response, limit, error.cause, receivedBytesOf(error.cause), declared)
       ),
       checked
     )
@@ -509,11 +551,54 @@ export const readBounded = (
         }
         return Effect.void
       }),
-      Effect.catchTag(
-        "ResponseError",
-        (error) => Effect.fail(bodyReadFailure(request, response, limit, error.cause, total, undefined))
-      ),
-      Effect.map(() => concat(chunks, total))
+      Effect.matchEffect({
+        // a web response without a body (a null-body status such as 205, or a test's `new Response(null)`) has an
+        // empty one, not one that broke off
+        onFailure: (error) =>
+          error._tag === "ResponseError" && error.reason === "EmptyBody" && total === 0
+            ? Exit.succeed(emptyBody)
+            : Effect.fail(
+              error._tag === "ResponseError"
+                ? bodyReadFailure(request, response, limit, error.cause, total, undefined)
+                : error
+            ),
+        onSuccess: () => Exit.succeed(concat(chunks, total))
+      })
+    )
+  })
+}
+
+/**
+ * An error body, for its excerpt and payload: read whole when it fits the limit, and otherwise its first `limit`
+ * bytes (reading then stops and the connection is freed), so a large error page still shows how it starts.
+ */
+const readErrorBody = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<Uint8Array, BodyReadFailure> => {
+  if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
+  const declared = declaredLength(response)
+  if (limit === 0 || (declared !== undefined && declared <= limit)) return readBounded(request, response, limit)
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.runForEachWhile((bytes) => {
+        chunks.push(bytes)
+        total += bytes.byteLength
+        return Exit.succeed(total < limit)
+      }),
+      Effect.matchEffect({
+        onFailure: (error) =>
+          error.reason === "EmptyBody" && total === 0
+            ? Exit.succeed(emptyBody)
+            : Effect.fail(bodyReadFailure(request, response, limit, error.cause, total, declared)),
+        onSuccess: () => {
+          const body = concat(chunks, total)
+          return Exit.succeed(body.byteLength > limit ? body.subarray(0, limit) : body)
+        }
+      })
     )
   })
 }
@@ -534,7 +619,8 @@ const withBodyTimeout = <A, E, R>(
   request: HttpClientRequest.HttpClientRequest,
   bodyTimeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | HttpFailure.Timeout, R> =>
-  bodyTimeout === undefined ? effect : Effect.timeoutFail(effect, {
+  // a body that has already arrived (an `Exit`) has nothing left to time
+  bodyTimeout === undefined || Exit.isExit(effect) ? effect : Effect.timeoutFail(effect, {
     duration: bodyTimeout,
     onTimeout: () =>
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
@@ -652,7 +738,7 @@ export const statusFailure = (
   // enforce them has the whole exchange interrupted, and the outcome must not depend on the transport.
   return Effect.catchAll(
     withBodyTimeout(
-      readBounded(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
+      readErrorBody(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
       request,
       options.bodyTimeout
     ),
@@ -718,7 +804,13 @@ class ReceivedImpl implements Attempt.Received {
 }
 
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
-  if (contentType === expected[0]) return true
+  const first = expected[0]
+  if (contentType === first) return true
+  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type
+  if (contentType.length > first.length && contentType.startsWith(first)) {
+    const next = contentType.charCodeAt(first.length)
+    if (next === 0x3b || next === 0x20 || next === 0x09) return true
+  }
   const media = contentType.split(";", 1)[0].trim().toLowerCase()
   for (const entry of expected) {
     const wanted = entry.toLowerCase()
@@ -851,7 +943,11 @@ const receive = <A, R, RX>(
       if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
         const contentType = headerOf(response, "content-type")
-        if (contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes)) {
+        // an answer without content by definition (204, 205, to a HEAD) has no body its type could describe
+        if (
+          contentType !== undefined && !contentTypeMatches(contentType, expectedContentTypes) &&
+          !hasNoBody(request, status) && status !== 205
+        ) {
           return Effect.zipRight(
             discard(response),
             Effect.fail(
@@ -910,12 +1006,80 @@ export const sendChecked = <R>(
   )
 }
 
-/** @internal */
+/** @internal The most issues a `SchemaMismatch` lists: the first ones, in the parser's order. */
+export const maxSchemaIssues = 100
+
+/**
+ * A body larger than this is checked against the schema only up to its first problem. Every issue of a large body
+ * would cost seconds and hundreds of MB for what a caller reads the first few of: an API that changed one field's
+ * type answers a 2 MB list with as many problems as items.
+ *
+ * @internal
+ */
+export const allIssuesBodyLimit = 256 * 1024
+
+interface IssueBudget {
+  left: number
+}
+
+/** The issue tree with at most `budget.left` leaves, the first ones; `undefined` when none are left. */
+const pruneIssue = (issue: ParseResult.ParseIssue, budget: IssueBudget): ParseResult.ParseIssue | undefined => {
+  if (budget.left <= 0) return undefined
+  switch (issue._tag) {
+    case "Composite": {
+      if (!Array.isArray(issue.issues)) {
+        const only = pruneIssue(issue.issues as ParseResult.ParseIssue, budget)
+        return only === undefined ? undefined : only === issue.issues ? issue : new ParseResult.Composite(
+          issue.ast,
+          issue.actual,
+          only,
+          issue.output
+        )
+      }
+      const children = issue.issues as ReadonlyArray<ParseResult.ParseIssue>
+      const kept: Array<ParseResult.ParseIssue> = []
+      for (const child of children) {
+        const pruned = pruneIssue(child, budget)
+        if (pruned === undefined) break
+        kept.push(pruned)
+      }
+      if (kept.length === 0) return undefined
+      return kept.length === children.length && kept.every((child, i) => child === children[i])
+        ? issue
+        : new ParseResult.Composite(issue.ast, issue.actual, kept as [ParseResult.ParseIssue], issue.output)
+    }
+    case "Pointer": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Pointer(issue.path, issue.actual, inner)
+    }
+    case "Refinement": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Refinement(issue.ast, issue.actual, issue.kind, inner)
+    }
+    case "Transformation": {
+      const inner = pruneIssue(issue.issue, budget)
+      return inner === undefined ? undefined : inner === issue.issue
+        ? issue
+        : new ParseResult.Transformation(issue.ast, issue.actual, issue.kind, inner)
+    }
+    default:
+      budget.left--
+      return issue
+  }
+}
+
+/** @internal The error's first `maxSchemaIssues` issues, formatted; the rest are not looked at. */
 export const schemaIssues = (
   error: ParseResult.ParseError,
   secrets?: ReadonlyArray<string>
 ): ReadonlyArray<HttpFailure.SchemaIssue> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+  ParseResult.ArrayFormatter.formatIssueSync(
+    pruneIssue(error.issue, { left: maxSchemaIssues }) ?? error.issue
+  ).slice(0, maxSchemaIssues).map((issue) => ({
     path: formatPath(issue.path),
     // "Expected X, actual <value>": the value may be a secret the caller sent or the server echoed
     message: redaction.redactText(issue.message.replace(/, actual [\s\S]*$/, ""), secrets)
@@ -966,9 +1130,12 @@ const decodeChecked = <A, I, R>(
   let json: unknown
   try {
     if (received.body.byteLength === 0) {
-      // No Content and a HEAD answer have no body by definition: the schema decides (`Schema.Void` accepts it), as
-      // got and ky hand over an empty value; any other empty body is not JSON.
-      if (!hasNoBody(received.request, received.status)) throw new SyntaxError("empty body")
+      // No Content, Reset Content (RFC 9110 §15.3.6: never any content) and a HEAD answer have no body by definition:
+      // the schema decides (`Schema.Void` accepts it), as got and ky hand over an empty value; any other empty body
+      // is not JSON.
+      if (!hasNoBody(received.request, received.status) && received.status !== 205) {
+        throw new SyntaxError("empty body")
+      }
       json = undefined
     } else {
       if (jsonDepthExceeds(received.body, maxDepth)) {
@@ -981,7 +1148,7 @@ const decodeChecked = <A, I, R>(
     return Effect.fail(
       new HttpFailure.InvalidJson({
         ...responseInfo(received.request, received.response),
-        detail: redaction.redactText(parseErrorDetail(error), secrets),
+        detail: stillEncoded(received) ?? redaction.redactText(parseErrorDetail(error), secrets),
         bodyExcerpt: excerpt(received.body, secrets)
       })
     )
@@ -996,15 +1163,47 @@ const decodeChecked = <A, I, R>(
   // a synchronous schema answers with an Either: its success stays an Exit, so callers can tell nothing waits
   if (Either.isEither(decoded) && Either.isRight(decoded)) return Exit.succeed(decoded.right as A)
   return Effect.catchAll(decoded, (firstError) =>
-    // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again
-    Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
-      onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
-      onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
-    })).pipe(
+    // the first issue stops a decode; every issue is wanted only for the failure, so the failure decodes again (a
+    // small body: the issues of a large one would cost more than they tell)
+    received.body.byteLength > allIssuesBodyLimit
+      ? Effect.fail(schemaMismatch(received, firstError))
+      : Effect.matchEffect(Schema.decodeUnknown(schema, { errors: "all" })(json), {
+        onFailure: (all) => Effect.fail(schemaMismatch(received, all)),
+        onSuccess: () => Effect.fail(schemaMismatch(received, firstError))
+      })).pipe(
       Effect.catchSomeDefect((defect) =>
         defect instanceof RangeError ? Option.some(Effect.fail(tooDeepToDecode(received, defect))) : Option.none()
       )
     )
+}
+
+/** Whether the bytes are compressed data rather than text: the format's magic bytes, or a first byte no text has. */
+const looksCompressed = (body: Uint8Array, encoding: string): boolean => {
+  if (body.byteLength < 2) return false
+  if (encoding.includes("gzip")) return body[0] === 0x1f && body[1] === 0x8b
+  if (encoding.includes("zstd")) return body[0] === 0x28 && body[1] === 0xb5
+  const first = body[0]
+  // a zlib stream's header: 0x78 and a check making the first two bytes a multiple of 31
+  if (encoding.includes("deflate") && first === 0x78 && (first * 256 + body[1]) % 31 === 0) return true
+  // br and raw deflate have no magic bytes: text never starts with a control character or a byte that does not
+  // begin UTF-8 (0x80 to 0xC1, 0xF5 and above)
+  return (first < 0x20 && first !== 0x09 && first !== 0x0a && first !== 0x0d) || (first >= 0x80 && first < 0xc2) ||
+    first >= 0xf5
+}
+
+/**
+ * Why the body is not JSON when it arrived still compressed: a transport that does not decompress (undici's
+ * dispatcher, `NodeHttpClient`, `@sturdy/node`'s `UndiciHttpClient`) hands over the bytes as sent, and a server may
+ * compress without being asked. Said only when the header names an encoding and the bytes look compressed: a body
+ * the transport did decompress (fetch) and that is not JSON (an HTML error page) keeps the parser's words.
+ */
+const stillEncoded = (received: Attempt.Received): string | undefined => {
+  const encoding = headerOf(received.response, "content-encoding")?.trim().toLowerCase()
+  if (encoding === undefined || encoding === "" || encoding === "identity") return undefined
+  if (!looksCompressed(received.body, encoding)) return undefined
+  return `body still compressed, Content-Encoding: ${
+    encoding.replace(/[^\w ,.+-]/g, "").slice(0, 64)
+  }; the transport did not decompress it`
 }
 
 const tooDeepToDecode = (received: Attempt.Received, error: unknown): HttpFailure.SchemaMismatch => {

@@ -36,6 +36,28 @@ export const isRedirect = (response: HttpClientResponse.HttpClientResponse): boo
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The `Location` as the server wrote it. Transports hand header values over as Latin-1 (one character a byte), but
+ * servers write a non-ASCII `Location` in UTF-8, as browsers, undici's fetch and got read it: its bytes are decoded as
+ * UTF-8 when they are valid UTF-8, and left as they are otherwise (a Latin-1 value, or one already decoded).
+ */
+const decodeLocation = (location: string): string => {
+  let nonAscii = false
+  for (let i = 0; i < location.length; i++) {
+    const code = location.charCodeAt(i)
+    if (code > 0xff) return location
+    if (code > 0x7f) nonAscii = true
+  }
+  if (!nonAscii) return location
+  try {
+    return strictUtf8.decode(Uint8Array.from(location, (char) => char.charCodeAt(0)))
+  } catch {
+    return location
+  }
+}
+
 const originOf = (url: URL): string => `${url.protocol}//${url.host}`
 
 /** The URL a request is sent to: its `url` with its `urlParams`. */
@@ -142,7 +164,7 @@ export const follow = dual<
       ) {
         return Effect.succeed(response)
       }
-      const location = response.headers["location"]!
+      const location = decodeLocation(response.headers["location"]!)
       const from = targetOf(response.request) ?? targetOf(request)
       let to: URL
       try {

@@ -545,6 +545,11 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     if (this.settled) return
     this.failed = true
     this.failure = error
+    // Read whole, nothing of the body was taken yet: what is buffered is what arrived before the connection broke,
+    // which `@sturdy/http` reports in its `BodyTruncated` (a stream's reader counts for itself).
+    if (this.mode !== BodyMode.Streaming) {
+      Object.defineProperty(error, "receivedBytes", { value: this.bufferedBytes, configurable: true })
+    }
     this.notify()
   }
 
