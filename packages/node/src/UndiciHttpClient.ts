@@ -9,6 +9,10 @@
  * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
+ * Credentials written in the URL (`https://user:pass@host/`) are sent as Basic authentication, as `node:http` (and so
+ * `NodeHttpClient.layer`), curl and got send them, unless the request sets its own `Authorization`; they are taken
+ * out of the URL the span records. Undici's `dispatch` alone would drop them.
+ *
  * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
  * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
  * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`.

@@ -289,6 +289,27 @@ describe("UndiciHttpClient", () => {
         expect(result.body).toBe("")
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("credentials in the URL are sent as Basic authentication, as node:http does; a set header wins", () =>
+      Effect.gen(function*() {
+        const withCredentials = base.replace("http://", "http://ad%40min:p%3Ass%20w@")
+        const ours = yield* echo(HttpClientRequest.get(`${withCredentials}/echo`))
+        const platform = yield* echo(HttpClientRequest.get(`${withCredentials}/echo`)).pipe(
+          Effect.provide(NodeHttpClient.layer)
+        )
+        const expected = `Basic ${Buffer.from("ad@min:p:ss w").toString("base64")}`
+        expect(ours.headers["authorization"]).toBe(expected)
+        expect(platform.headers["authorization"]).toBe(expected)
+        expect(ours.url).toBe("/echo")
+        const explicit = yield* echo(
+          HttpClientRequest.get(`${withCredentials}/echo`).pipe(
+            HttpClientRequest.setHeader("authorization", "Bearer t")
+          )
+        )
+        expect(explicit.headers["authorization"]).toBe("Bearer t")
+        const none = yield* echo(HttpClientRequest.get(`${base}/echo`))
+        expect(none.headers["authorization"]).toBeUndefined()
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("POST a JSON (Uint8Array) body with its content type", () =>
       Effect.gen(function*() {
         const request = yield* HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyJson({ a: 1 }))

@@ -136,6 +136,27 @@ interface Target {
   readonly url: URL
   readonly origin: string
   readonly path: string
+  /** `Basic` credentials from the URL's userinfo (`https://user:pass@host/`), sent when the request sets none. */
+  readonly authorization: string | undefined
+}
+
+// Credentials written in the URL are sent as Basic authentication, as Node's `http.request` (and so
+// `NodeHttpClient.layer`), curl, got and requests do; undici's `dispatch` would drop them without a word. They are
+// taken out of the URL, so no span or log carries them.
+const basicAuthorizationOf = (url: URL): string | undefined => {
+  if (url.username === "" && url.password === "") return undefined
+  const credentials = `${safeDecode(url.username)}:${safeDecode(url.password)}`
+  url.username = ""
+  url.password = ""
+  return `Basic ${Buffer.from(credentials, "utf8").toString("base64")}`
+}
+
+const safeDecode = (component: string): string => {
+  try {
+    return decodeURIComponent(component)
+  } catch {
+    return component
+  }
 }
 
 // A client calls a handful of URLs again and again, and parsing one (`new URL`, then its origin and path) costs
@@ -160,7 +181,8 @@ const targetsOf = () => {
     const url = urlResult.right
     // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
     if (url.hash !== "") url.hash = ""
-    const target: Target = { url, origin: url.origin, path: url.pathname + url.search }
+    const authorization = basicAuthorizationOf(url)
+    const target: Target = { url, origin: url.origin, path: url.pathname + url.search, authorization }
     if (keep) {
       if (known.size >= targetCapacity) known.delete(known.keys().next().value!)
       known.set(request.url, target)
@@ -345,7 +367,9 @@ const dispatchRequest = (
       origin: target.origin,
       path: target.path,
       method: request.method as Undici.Dispatcher.HttpMethod,
-      headers: request.headers,
+      headers: target.authorization === undefined || request.headers["authorization"] !== undefined
+        ? request.headers
+        : { ...request.headers, authorization: target.authorization },
       body
     }, call)
     return Effect.sync(() => call.abort())
