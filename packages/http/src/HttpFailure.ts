@@ -598,8 +598,8 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
  * Whether `Policy` retries this failure by default (its `retry.retryOn` default, before the idempotency rules: a
  * failure that may have reached the server is repeated only for a request that is safe to repeat). The transient
  * failures except 425 and `AuthenticationFailed` (its token source retries its own request), and a 413 only when the
- * server named a wait (`Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with no requests left or no
- * remaining count). The same predicate as `Policy.isRetryableByDefault`.
+ * server named a wait (`Retry-After` or `X-RateLimit-Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with
+ * no requests left or no remaining count). The same predicate as `Policy.isRetryableByDefault`.
  *
  * @example
  * ```ts

@@ -110,8 +110,9 @@
  *   iterable) is never retried nor hedged, whatever the failure: a second send would go out with an empty body (as
  *   fetch, got and undici's `RetryHandler` refuse to resend it). Give a `Uint8Array` or text body to have it retried.
  * - A server's wait **is** the wait (as in ky, got, undici, urllib3 and Polly): `Retry-After` (delay-seconds or an
- *   HTTP-date), else the `RateLimit` / `X-RateLimit` reset of an exhausted quota (or one sent without a remaining
- *   count: the status already says "limited", as ky reads it), on a 413, 429 or 503 (`retry.retryAfterStatuses`),
+ *   HTTP-date), else the `RateLimit` reset of an exhausted quota, `X-RateLimit-Retry-After` (Retry-After's grammar,
+ *   as ky reads it), else the `X-RateLimit` reset of an exhausted quota (a reset sent without a remaining count counts
+ *   too: the status already says "limited", as ky reads it), on a 413, 429 or 503 (`retry.retryAfterStatuses`),
  *   replaces the backoff, plus a jitter of at most 10 % and at most 1 s so that clients told the same instant do
  *   not all wake together. `Retry-After: 0` or a past date retries at once (no jitter); `maxAttempts`, the budget
  *   and the deadline still bound a server that keeps answering 0. A value that is not a valid hint (`1.5`, `+1`,
@@ -1056,8 +1057,8 @@ export const upstreamKey: (request: HttpClientRequest.HttpClientRequest) => stri
 
 /**
  * The default retry predicate: transient failures (`HttpFailure.isTransient`), but no 4xx other than 408 and 429,
- * and 413 only when the server named a wait (`Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with no
- * requests left or no remaining count).
+ * and 413 only when the server named a wait (`Retry-After` or `X-RateLimit-Retry-After`, or a `RateLimit-Reset` /
+ * `X-RateLimit-Reset` with no requests left or no remaining count).
  *
  * @example
  * ```ts

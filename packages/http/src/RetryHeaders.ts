@@ -5,7 +5,8 @@
  * all their shapes (`RateLimit: "default";r=50;t=30` with `RateLimit-Policy: "default";q=100;w=60`; the draft-07
  * dictionary `RateLimit: limit=100, remaining=50, reset=5`; the older `RateLimit-Limit` / `RateLimit-Remaining` /
  * `RateLimit-Reset` triple, with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
- * `X-RateLimit-Remaining` / `X-RateLimit-Reset` (or Twitter's `X-Rate-Limit-*`, read when `X-RateLimit-*` is absent).
+ * `X-RateLimit-Remaining` / `X-RateLimit-Reset` (or Twitter's `X-Rate-Limit-*`, read when `X-RateLimit-*` is absent),
+ * and `X-RateLimit-Retry-After` (Symfony-based services; read as ky reads it, with `Retry-After`'s grammar).
  * Nothing here throws or fails: a value we cannot read is `None`.
  *
  * Times are relative to `nowMillis`, which the caller takes from the Effect `Clock` (`currentRetryAfter` does it for
@@ -24,6 +25,7 @@
  * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601, `EST` | `None` (impossible date, or not an HTTP-date)         |
  * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
  * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
+ * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
  * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
@@ -45,7 +47,8 @@
  * `retryAfter` (the wait the server asked for) takes the first of:
  * 1. a readable `Retry-After` (a garbage one is skipped, not fatal);
  * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
- * 3. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
+ * 3. a readable `X-RateLimit-Retry-After` (source `x-ratelimit`; ky's order);
+ * 4. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
  *
  * and is `None` otherwise, including when remaining is 0 but no reset was sent, and when a reset comes without any
  * remaining count. On a response that already says "limited" (a 429 or 503, or a status of

@@ -270,6 +270,25 @@ describe("RetryHeaders", () => {
       expect(retryAfterMillis({ "ratelimit": "\"default\";r=0" })).toBeUndefined()
     })
 
+    it("reads X-RateLimit-Retry-After as Retry-After (ky): delay-seconds even from 1e9, or an HTTP-date", () => {
+      expect(retryAfterMillis({ "x-ratelimit-retry-after": "12" })).toBe(12_000)
+      // never an epoch: 1704067200 is seconds to wait, clamped to a day
+      expect(retryAfterMillis({ "x-ratelimit-retry-after": "1704067200" })).toBe(maxMillis)
+      expect(retryAfterMillis({ "x-ratelimit-retry-after": imfFixdate(now + 9_000) })).toBe(9_000)
+      expect(retryAfterMillis({ "x-ratelimit-retry-after": "1.5" })).toBeUndefined()
+      // after Retry-After and an exhausted IETF quota, before X-RateLimit-Reset (ky's order)
+      expect(retryAfterMillis({ "retry-after": "4", "x-ratelimit-retry-after": "12" })).toBe(4_000)
+      expect(retryAfterMillis({ "ratelimit": "\"default\";r=0;t=30", "x-ratelimit-retry-after": "12" })).toBe(30_000)
+      expect(
+        retryAfterMillis({ "x-ratelimit-retry-after": "12", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "60" })
+      )
+        .toBe(12_000)
+      const parsed = RetryHeaders.parse(headers({ "x-ratelimit-retry-after": "12" }), now)
+      expect(Option.map(parsed.wait, (wait) => [wait.source, Duration.toMillis(wait.duration), wait.format])).toEqual(
+        Option.some(["x-ratelimit", 12_000, "delta-seconds"])
+      )
+    })
+
     it("ignores header-name case (Headers lower-cases them)", () => {
       expect(retryAfterMillis({ "Retry-After": "4" })).toBe(4_000)
       expect(retryAfterMillis({ "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "4" })).toBe(4_000)

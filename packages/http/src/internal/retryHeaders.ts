@@ -189,6 +189,13 @@ const parseOneRetryAfter = (value: string, nowMillis: number): RetryHeaders.Dela
   return at === undefined ? undefined : makeDelay(at - nowMillis, "http-date")
 }
 
+// `X-RateLimit-Retry-After` (Symfony-based services; ky reads it): Retry-After's grammar under a vendor name, a
+// wait in delay-seconds (never an epoch, however large) or an HTTP-date, needing no remaining count.
+const vendorRetryAfter = (headers: Headers.Headers, nowMillis: number): RetryHeaders.Delay | undefined => {
+  const value = lookup(headers, "x-ratelimit-retry-after")
+  return value === undefined ? undefined : parseOneRetryAfter(value, nowMillis)
+}
+
 const dayName = /^[ \t]*(?:mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)$/i
 
 // The members of a comma-joined list of Retry-After values (the comma after an HTTP-date's day name does not end a
@@ -569,6 +576,10 @@ export const parse = (headers: Headers.Headers, nowMillis: number): RetryHeaders
     wait = Option.map(exhaustedReset(rateLimits), (delay) => ({ ...delay, source: "ratelimit" }))
   }
   if (Option.isNone(wait)) {
+    const delay = vendorRetryAfter(headers, nowMillis)
+    if (delay !== undefined) wait = Option.some({ ...delay, source: "x-ratelimit" })
+  }
+  if (Option.isNone(wait)) {
     wait = Option.map(
       Option.filter(vendor, isExhausted),
       (rateLimit) => ({ ...Option.getOrThrow(rateLimit.reset), source: "x-ratelimit" })
@@ -619,6 +630,8 @@ const retryAfterWith = (
       if (Option.isSome(delay)) return Option.some(delay.value.duration)
     }
   }
+  const vendorWait = vendorRetryAfter(headers, nowMillis)
+  if (vendorWait !== undefined) return Option.some(vendorWait.duration)
   const reset = vendorHeader(headers, "reset")
   if (reset !== undefined && exhaustedCount(vendorHeader(headers, "remaining"), limited)) {
     return Option.map(parseReset(reset, nowMillis), (delay) => delay.duration)
