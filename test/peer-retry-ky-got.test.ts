@@ -1159,6 +1159,208 @@ describe("ky test/retry.ts", () => {
     }))
 })
 
+describe("ky test/retry.ts: options per client, per host and per endpoint (ky.create / extend)", () => {
+  // ky.create({ retry: 3 }).extend({ retry: { methods: ["get"] } }): an override of some retry fields keeps the rest
+  it.scoped("retry - extending a numeric `retry` with an object keeps the limit", () =>
+    Effect.gen(function*() {
+      const byHost = yield* setup(failWith(408), {
+        retry: { maxAttempts: 4 },
+        hosts: { "127.0.0.1": { retry: { methods: ["get"] } } }
+      })
+      expect(statusOf(failureOf(yield* byHost.run(byHost.api.get("/"))))).toBe(408)
+      expect(byHost.seen.length).toBe(4)
+      const byEndpoint = yield* setup(failWith(408), {
+        retry: { maxAttempts: 4 },
+        endpoints: { "GET /**": { retry: { methods: ["get"] } } }
+      })
+      expect(statusOf(failureOf(yield* byEndpoint.run(byEndpoint.api.get("/"))))).toBe(408)
+      expect(byEndpoint.seen.length).toBe(4)
+    }))
+
+  it.scoped("retry - shorthand expansion does not rewrite nested user data with a `retry` key", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(
+        (request, response) =>
+          send(
+            response,
+            200,
+            { "content-type": "application/json" },
+            JSON.stringify({ body: JSON.parse(request.body) })
+          ),
+        { retry: { maxAttempts: 4 } }
+      )
+      const exit = yield* h.run(h.api.post("/", {
+        body: { retry: { foo: "bar" } },
+        schema: Schema.Struct({ body: Schema.Struct({ retry: Schema.Struct({ foo: Schema.String }) }) })
+      }))
+      expect(exit).toEqual(Exit.succeed({ body: { retry: { foo: "bar" } } }))
+    }))
+
+  // ky keeps its 10 s per-attempt timeout under a shorter total one, so its one attempt ends at the total. Sturdy
+  // derives an unset `attemptTimeout` under a `totalTimeout` below 10 s as `totalTimeout ÷ maxAttempts` (Policy's
+  // defaults), so that the retries fit in the deadline: the call still ends with Timeout within the 500 ms.
+  it.scoped("totalTimeout works with ky.create()", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, __, tools) => tools.later(2000, () => send(response, 200, {}, fixture)), {
+        totalTimeout: "500 millis"
+      })
+      const started = yield* Clock.currentTimeMillis
+      const failure = failureOf(yield* h.run(h.api.get("/")))
+      expect(failure).toMatchObject({ _tag: "Timeout" })
+      expect((yield* Clock.currentTimeMillis) - started).toBeLessThanOrEqual(500)
+      expect(h.seen[0]).toBeDefined()
+      // with the attempt timeout as long as the deadline, as ky: the deadline ends the call at 500 ms
+      const long = yield* setup((_, response, __, tools) => tools.later(2000, () => send(response, 200, {}, fixture)), {
+        totalTimeout: "500 millis",
+        attemptTimeout: "500 millis"
+      })
+      const from = yield* Clock.currentTimeMillis
+      expect(failureOf(yield* long.run(long.api.get("/")))).toMatchObject({ _tag: "Timeout", phase: "Deadline" })
+      expect((yield* Clock.currentTimeMillis) - from).toBe(500)
+    }))
+
+  it.scoped("totalTimeout can be overridden via extend()", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, __, tools) => tools.later(1000, () => send(response, 200, {}, fixture)), {
+        totalTimeout: "500 millis",
+        attemptTimeout: "500 millis",
+        endpoints: { "GET /slow": { totalTimeout: "5 seconds", attemptTimeout: "5 seconds" } }
+      })
+      expect(textOf(yield* h.run(h.api.get("/slow")))).toBe(fixture)
+      expect(failureOf(yield* h.run(h.api.get("/other")))).toMatchObject({ _tag: "Timeout", phase: "Deadline" })
+    }))
+
+  it.scoped("totalTimeout can be disabled via extend()", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, __, tools) => tools.later(1000, () => send(response, 200, {}, fixture)), {
+        totalTimeout: "500 millis",
+        hosts: { "127.0.0.1": { totalTimeout: false, attemptTimeout: false } }
+      })
+      const started = yield* Clock.currentTimeMillis
+      expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
+      expect((yield* Clock.currentTimeMillis) - started).toBe(1000)
+    }))
+})
+
+describe("ky test/retry.ts: shouldRetry (retry.retryOn) and timeouts", () => {
+  it.scoped("shouldRetry: error propagates if shouldRetry throws", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(failWith(500), {
+        retry: {
+          retryOn: () => {
+            throw new Error("shouldRetry error")
+          }
+        }
+      })
+      const exit = yield* h.run(h.api.get("/"))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("shouldRetry error")
+      expect(h.seen.length).toBe(1)
+    }))
+
+  it.scoped("shouldRetry: precedence over retryOnTimeout", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, __, tools) => tools.later(1000, () => send(response, 200, {}, fixture)), {
+        attemptTimeout: "500 millis",
+        retry: { maxAttempts: 4, retryOn: { Timeout: false } }
+      })
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+      expect(h.seen.length).toBe(1)
+    }))
+
+  it.scoped("shouldRetry: works with synchronous function", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(untilOk(2, 500), {
+        retry: { maxAttempts: 3, delay: () => 0, retryOn: (failure) => statusOf(failure) === 500 }
+      })
+      expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
+      expect(h.seen.length).toBe(2)
+    }))
+
+  it.scoped("shouldRetry: receives proper Error instance even for HTTPError", () =>
+    Effect.gen(function*() {
+      const received: Array<unknown> = []
+      const h = yield* setup(failWith(500), {
+        retry: {
+          maxAttempts: 2,
+          delay: () => 0,
+          retryOn: (failure) => {
+            received.push(failure)
+            return false
+          }
+        }
+      })
+      failureOf(yield* h.run(h.api.get("/")))
+      expect(received.length).toBe(1)
+      expect(received[0]).toBeInstanceOf(Error)
+      expect(received[0]).toMatchObject({ _tag: "ServerError", status: 500 })
+    }))
+
+  it.scoped("shouldRetry: combines with default status code logic when returning undefined", () =>
+    Effect.gen(function*() {
+      // a rule for timeouts only: a 500 keeps the default (retried), a 400 too (not retried)
+      const h = yield* setup(
+        (_, response, n) => n === 1 ? send(response, 500) : n === 2 ? send(response, 400) : send(response, 200),
+        { retry: { maxAttempts: 4, delay: () => 0, retryOn: { Timeout: true } } }
+      )
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "ClientError", status: 400, attempts: 2 })
+      expect(h.seen.length).toBe(2)
+    }))
+
+  it.scoped("totalTimeout bounds hanging HTTPError body reads when timeout is larger", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => {
+        response.writeHead(500, { "content-length": 100 })
+        response.write("partial")
+      }, { totalTimeout: "1 second", retry: { maxAttempts: 1 } })
+      const started = yield* Clock.currentTimeMillis
+      expect(failureOf(yield* h.run(h.api.get("/", { timeout: "10 seconds" })))).toMatchObject({
+        _tag: "Timeout",
+        phase: "Deadline"
+      })
+      expect((yield* Clock.currentTimeMillis) - started).toBe(1000)
+    }))
+
+  it.scoped("totalTimeout bounds hanging HTTPError parseJson when timeout is disabled", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => {
+        response.writeHead(500, { "content-type": "application/json", "content-length": 100 })
+        response.write("{\"error\":")
+      }, { attemptTimeout: false, totalTimeout: "1 second", retry: { maxAttempts: 1 } })
+      const started = yield* Clock.currentTimeMillis
+      expect(failureOf(yield* h.run(h.api.get("/", { schema: Schema.Unknown })))).toMatchObject({
+        _tag: "Timeout",
+        phase: "Deadline"
+      })
+      expect((yield* Clock.currentTimeMillis) - started).toBe(1000)
+    }))
+
+  it.scoped("totalTimeout with retryOnTimeout: true caps total time across retries", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, __, tools) => tools.later(5000, () => send(response, 200, {}, fixture)), {
+        attemptTimeout: "300 millis",
+        totalTimeout: "1 second",
+        retry: { maxAttempts: 11, delay: () => 0 }
+      })
+      const started = yield* Clock.currentTimeMillis
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "Timeout", phase: "Deadline" })
+      expect((yield* Clock.currentTimeMillis) - started).toBe(1000)
+      // 300, 600, 900, then the deadline cuts the fourth attempt at 1000
+      expect(h.seen.length).toBe(4)
+    }))
+
+  it.scoped("NetworkError is thrown when timeout is disabled", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => cut(response), {
+        attemptTimeout: false,
+        totalTimeout: false,
+        retry: { maxAttempts: 1 }
+      })
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "ConnectionError" })
+      expect(h.seen.length).toBe(1)
+    }))
+})
+
 // -----------------------------------------------------------------------------
 // ky: test/hooks.ts (beforeRetry → RetryDecision events)
 // -----------------------------------------------------------------------------
@@ -1197,6 +1399,36 @@ describe("ky test/hooks.ts beforeRetry", () => {
       // the first retry (at 600 ms) fits, the second (at 1200 ms) does not
       expect(h.decisions.map((d) => [d.retrying, d.reason])).toEqual([[true, "backoff"], [false, "deadline"]])
       expect(h.seen.length).toBe(2)
+    }))
+
+  // ky's beforeRetry returns `stop`; Sturdy's `retryOn` says no, here from the second failure on
+  it.scoped("beforeRetry hook can cancel retries by returning `stop`", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(failWith(500), { retry: { maxAttempts: 4, delay: () => 0, retryOn: (_, n) => n < 2 } })
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "ServerError", attempts: 2 })
+      expect(h.decisions.map((d) => d.retrying)).toEqual([true, false])
+      expect(h.seen.length).toBe(2)
+    }))
+
+  it.scoped("afterResponse hook can retry on 401 status", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(untilOk(2, 401), {
+        retry: { delay: () => 0, retryOn: { ClientError: (failure) => failure.status === 401 } }
+      })
+      expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
+      expect(h.seen.length).toBe(2)
+    }))
+
+  // ky's forced retry repeats even a POST. Sturdy's `retryOn` decides which failures retry, never whether a request
+  // is safe to repeat: a POST is repeated only when listed in `retry.methods` (or with an Idempotency-Key).
+  it.scoped("afterResponse hook forced retry works on non-retriable methods like POST", () =>
+    Effect.gen(function*() {
+      const unlisted = yield* setup(untilOk(2, 500), { retry: { delay: () => 0, retryOn: () => true } })
+      expect(failureOf(yield* unlisted.run(unlisted.api.post("/")))).toMatchObject({ _tag: "ServerError" })
+      expect(unlisted.seen.length).toBe(1)
+      const listed = yield* setup(untilOk(2, 500), { retry: { delay: () => 0, methods: ["GET", "POST"] } })
+      expect(textOf(yield* listed.run(listed.api.post("/")))).toBe(fixture)
+      expect(listed.seen.length).toBe(2)
     }))
 
   it.scoped("network error then HTTP error uses combined retry budget", () =>
