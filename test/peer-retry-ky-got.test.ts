@@ -1401,6 +1401,44 @@ describe("ky test/hooks.ts beforeRetry", () => {
       expect(h.seen.length).toBe(2)
     }))
 
+  // ky's `parseJson` gives `error.data`; Sturdy's `errorSchema` decodes an error body into the failure's `payload`
+  it.scoped("beforeRetry hook with parseJson and error.data", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(
+        (_, response, n) =>
+          n === 1
+            ? send(response, 502, { "content-type": "application/json" }, JSON.stringify({ awesome: true }))
+            : send(response, 200, { "content-type": "application/json" }, JSON.stringify({ awesome: true })),
+        { retry: { maxAttempts: 2, delay: () => 0 } }
+      )
+      const Awesome = Schema.Struct({ awesome: Schema.Boolean })
+      const exit = yield* h.run(h.api.get("/", { schema: Awesome, errorSchema: Awesome }))
+      expect(exit).toEqual(Exit.succeed({ awesome: true }))
+      expect(h.decisions.length).toBe(1)
+      const failure = h.decisions[0]!.failure
+      expect(failure).toMatchObject({ _tag: "ServerError", status: 502, payload: Option.some({ awesome: true }) })
+      expect(failure).toBeInstanceOf(Error)
+      expect((failure as Error).message).toContain("502")
+      expect(h.decisions[0]!.attempt).toBe(2)
+      expect(h.seen.length).toBe(2)
+    }))
+
+  it.scoped("beforeRetry hook gets HTTPError when async parseJson rejects", () =>
+    Effect.gen(function*() {
+      const h = yield* setup(
+        (_, response, n) =>
+          n === 1
+            ? send(response, 502, { "content-type": "application/json" }, "not json")
+            : send(response, 200, {}, fixture),
+        { retry: { maxAttempts: 2, delay: () => 0 } }
+      )
+      const exit = yield* h.run(h.api.get("/", { errorSchema: Schema.Struct({ awesome: Schema.Boolean }) }))
+      expect(textOf(exit)).toBe(fixture)
+      // the body that does not decode leaves the payload empty; the failure is still the 502, and retried
+      expect(h.decisions[0]!.failure).toMatchObject({ _tag: "ServerError", status: 502, payload: Option.none() })
+      expect(h.seen.length).toBe(2)
+    }))
+
   // ky's beforeRetry returns `stop`; Sturdy's `retryOn` says no, here from the second failure on
   it.scoped("beforeRetry hook can cancel retries by returning `stop`", () =>
     Effect.gen(function*() {
