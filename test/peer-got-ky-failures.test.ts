@@ -13,7 +13,7 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, HttpFailure, Redirect } from "@sturdy/http"
+import { Attempt, HttpFailure, Redirect, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Context, Duration, Effect, Either, Exit, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
 import type * as Scope from "effect/Scope"
@@ -125,6 +125,8 @@ const redirectTo = (status: number, location: string | ((req: Http.IncomingMessa
     res.writeHead(status, { location: typeof location === "string" ? location : location(req), "content-length": 0 })
     res.end()
   })
+
+const reached = plain(200, "reached")
 
 /** Never answers (until the connection closes). */
 const never: Handler = () => {}
@@ -300,6 +302,59 @@ describe.each(transports)("got / ky failures over %s", (_, transport) => {
       const failure = yield* Fiber.join(fiber)
       expect(Date.now() - started).toBeLessThan(500)
       expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+    }))
+
+  it.scoped("got timeout: timeout with streams", () =>
+    Effect.gen(function*() {
+      // Differs from got, deliberately: got's `request: 0` times out at once; Sturdy's timeout must be positive (an
+      // infinite one is none), so 0 is a mistake it reports before anything is sent
+      const server = yield* serve({ "/": plain(200, "OK") })
+      const failure = yield* failureOf(
+        Attempt.send(yield* client, HttpClientRequest.get(`${server.url}/`), { timeout: 0 })
+      )
+      expect(failure._tag === "InvalidRequest" && failure.reason).toBe("InvalidOptions")
+      expect(failure._tag === "InvalidRequest" && failure.detail).toContain("timeout")
+      expect(server.arrivals.length).toBe(0)
+    }))
+
+  it.scoped("got timeout: no unhandled `socket hung up` errors", () =>
+    Effect.gen(function*() {
+      // the server answers after 800 ms (by the test's clock), the attempt gives up after 400
+      let answer: (() => void) | undefined
+      const server = yield* serve({ "/": afterBody((_, res) => (answer = () => res.end("OK"))) })
+      const http = yield* client
+      const fiber = yield* Effect.fork(
+        failureOf(Attempt.send(http, HttpClientRequest.get(`${server.url}/`), { timeout: "400 millis" }))
+      )
+      yield* until(() => answer !== undefined)
+      yield* TestClock.adjust("400 millis")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+      yield* TestClock.adjust("400 millis")
+      answer!()
+      // the late answer lands on a closed connection: nothing fails, nothing is left open
+      yield* until(() => server.open() === 0)
+    }))
+
+  it.scoped("got timeout: no unhandled `Premature close` error", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({
+        "/": afterBody((_, res) => {
+          res.writeHead(200)
+          res.write("hello")
+        })
+      })
+      const http = yield* client
+      const fiber = yield* Effect.fork(
+        failureOf(Attempt.send(http, HttpClientRequest.get(`${server.url}/`), { timeout: "10 millis" }))
+      )
+      yield* until(() => server.arrivals.length === 1)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+      yield* TestClock.adjust("10 millis")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure.message).toBe(`attempt timed out after 10ms: GET ${server.url}/`)
+      yield* TestClock.adjust("20 millis")
+      yield* until(() => server.open() === 0)
     }))
 
   // ---------------------------------------------------------------------------
@@ -636,8 +691,6 @@ describe.each(transports)("got / ky failures over %s", (_, transport) => {
   // ---------------------------------------------------------------------------
   // got test/redirects.ts
   // ---------------------------------------------------------------------------
-
-  const reached = plain(200, "reached")
 
   it.scoped("got redirects: follows redirect", () =>
     Effect.gen(function*() {
@@ -1572,5 +1625,74 @@ describe.each(transports)("got redirects with userinfo over %s", (_, transport) 
         Echoed
       )
       expect(echoed.headers["authorization"]).toBeUndefined()
+    }))
+})
+
+// the same peer cases through SturdyClient, whose options are the defaults of every call
+
+describe.each(transports)("got / ky failures through SturdyClient over %s", (_, transport) => {
+  const client = Effect.map(Layer.build(transport), Context.get(HttpClient.HttpClient))
+
+  it.scoped("ky main: timeout option (the client's default)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": never })
+      const api = SturdyClient.makeWith(yield* client, { baseUrl: server.url, timeout: "1 second" })
+      const fiber = yield* Effect.fork(failureOf(api.get("/")))
+      yield* until(() => server.arrivals.length === 1)
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+      expect(failure.url).toBe(`${server.url}/`)
+    }))
+
+  it.scoped("ky main: timeout:false option (an infinite timeout lifts the client's)", () =>
+    Effect.gen(function*() {
+      let answer: (() => void) | undefined
+      const server = yield* serve({ "/": afterBody((_, res) => (answer = () => res.end("fixture"))) })
+      const api = SturdyClient.makeWith(yield* client, { baseUrl: server.url, timeout: "1 second" })
+      const fiber = yield* Effect.fork(api.get("/", { timeout: Duration.infinity }))
+      yield* until(() => answer !== undefined)
+      yield* TestClock.adjust("1 minute")
+      answer!()
+      const received = yield* Fiber.join(fiber)
+      expect(received.text).toBe("fixture")
+    }))
+
+  it.scoped("got error: properties (SturdyClient)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": plain(404, "not") })
+      const api = SturdyClient.makeWith(yield* client, { baseUrl: server.url })
+      const failure = yield* failureOf(api.get("/"))
+      expect(failure._tag === "ClientError" && failure.status).toBe(404)
+      expect(failure._tag === "ClientError" && failure.bodyExcerpt).toBe("not")
+      expect(failure.message).toBe(`404 Not Found GET ${server.url}/: not`)
+    }))
+
+  it.scoped("got response-parse: wraps parsing errors (SturdyClient)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": plain(200, "/") })
+      const api = SturdyClient.makeWith(yield* client, { baseUrl: server.url })
+      const failure = yield* failureOf(api.get("/", { schema: Schema.Unknown }))
+      expect(failure._tag).toBe("InvalidJson")
+      expect(failure._tag === "InvalidJson" && failure.bodyExcerpt).toBe("/")
+    }))
+
+  it.scoped("got redirects: relative redirect works (SturdyClient with Redirect.follow)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": reached, "/relative": redirectTo(302, "/") })
+      const api = SturdyClient.makeWith(yield* client, { baseUrl: server.url, transformClient: Redirect.follow() })
+      expect((yield* api.get("/relative")).text).toBe("reached")
+    }))
+
+  it.scoped("got redirects: throws on endless redirects (SturdyClient with Redirect.follow)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": redirectTo(302, "/") })
+      const api = SturdyClient.makeWith(yield* client, {
+        baseUrl: server.url,
+        transformClient: Redirect.follow({ maxRedirects: 3 })
+      })
+      const failure = yield* failureOf(api.get("/"))
+      expect(failure._tag === "RedirectFailed" && failure.reason).toBe("TooMany")
+      expect(server.arrivals.length).toBe(4)
     }))
 })
