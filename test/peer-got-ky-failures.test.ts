@@ -199,6 +199,20 @@ describe.each(transports)("got / ky failures over %s", (_, transport) => {
       expect(HttpFailure.isTransient(failure)).toBe(true)
     }))
 
+  it.scoped("got timeout: timeout option (one limit for every redirect hop)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve({ "/": never, "/redirect": redirectTo(302, "/") })
+      const http = (yield* client).pipe(Redirect.follow())
+      const fiber = yield* Effect.fork(failureOf(Attempt.send(http, HttpClientRequest.get(`${server.url}/redirect`), {
+        timeout: "1 second"
+      })))
+      yield* until(() => server.arrivals.length === 2)
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
+      expect(failure.url).toBe(`${server.url}/redirect`)
+    }))
+
   it.scoped("got timeout: send timeout", () =>
     Effect.gen(function*() {
       // an upload that never ends: the attempt's timeout covers sending too
@@ -1581,6 +1595,25 @@ describe.each(transports)("got redirects with userinfo over %s", (_, transport) 
         Echoed
       )
       expect(echoed.headers["authorization"]).toBe("Basic aGVsbG86d29ybGQ=")
+    }))
+
+  it.scoped("got error: credentials are stripped from HTTPError message URL (after a same-origin redirect)", () =>
+    Effect.gen(function*() {
+      // the credentials the redirect keeps for the next hop are still redacted from what that hop's failure says
+      const server = yield* serve({
+        "/": plain(401, "who are you"),
+        "/redirect": redirectTo(302, (req) => `http://127.0.0.1:${req.socket.localPort}/`)
+      })
+      const http = (yield* client).pipe(Redirect.follow())
+      const failure = yield* failureOf(
+        Attempt.send(http, HttpClientRequest.get(`http://hello:s3cr3t-pw@127.0.0.1:${server.port}/redirect`))
+      )
+      expect(failure._tag === "ClientError" && failure.status).toBe(401)
+      expect(server.arrivals[1].headers.authorization).toBe(
+        `Basic ${Buffer.from("hello:s3cr3t-pw").toString("base64")}`
+      )
+      expect(failure.message).not.toContain("s3cr3t-pw")
+      expect(JSON.stringify(failure)).not.toContain("s3cr3t-pw")
     }))
 
   it.scoped("got redirects: clears username and password when redirecting to a different hostname", () =>
