@@ -13,7 +13,9 @@
  *   `Proxy-Authorization`, `Cookie`, `Host` and every header `Redaction` calls secret (`X-Api-Key`, `*-Token`...,
  *   and the names added with `Redaction.withSecretNames`) are dropped, as curl does without `--location-trusted`;
  *   fetch drops only `Authorization`. So is any header whose value holds a registered secret (`Auth`'s credential,
- *   `Redaction.registerSecretValues`), whatever its name. Same-origin hops keep every header.
+ *   `Redaction.registerSecretValues`), whatever its name, and so are credentials in the URL (`user:pass@`, which
+ *   transports send as Basic authentication): the request's, and any a `Location` to another origin carries (got).
+ *   Same-origin hops keep every header, and the request's URL credentials when the `Location` has none (got, curl).
  * - Dropping the body also drops `Content-Type`, `Content-Length`, `Content-Encoding`, `Content-Language`,
  *   `Content-Location`. The request's query parameters are not carried over: the `Location` is the whole target.
  * - More than `maxRedirects` (default 20, as fetch) fails with `RedirectFailed` `TooMany`; a `Location` that does

@@ -45,6 +45,25 @@ describe("Redirect", () => {
       expect(seen.map((s) => s.headers.authorization)).toEqual(["Bearer t-1234", undefined])
     }))
 
+  it.effect("URL credentials stay on their origin: kept on a same-origin hop, dropped (a Location's own too) on another", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(
+          url.pathname === "/a"
+            ? moved(303, "https://api.test/b")
+            : url.pathname === "/b"
+            ? moved(302, "https://injected:creds@elsewhere.test/c")
+            : jsonResponse(200, {})
+        )
+      )
+      yield* Attempt.send(client.pipe(Redirect.follow()), HttpClientRequest.get("https://hello:world@api.test/a"))
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://hello:world@api.test/a",
+        "https://hello:world@api.test/b",
+        "https://elsewhere.test/c"
+      ])
+    }))
+
   it.effect("a header that holds a registered credential stays on its origin, whatever its name", () =>
     Effect.gen(function*() {
       const { client, seen } = fakeClient((_, url) =>

@@ -89,6 +89,12 @@ export const nextRequest = (
 ): HttpClientRequest.HttpClientRequest => {
   let headers = request.headers
   if (originOf(from) !== originOf(to)) {
+    // credentials in the URL are credentials too (a transport sends them as Basic authentication): neither the
+    // request's nor ones a `Location` to another origin carries go there (got)
+    if (to.username !== "" || to.password !== "") {
+      to.username = ""
+      to.password = ""
+    }
     headers = Headers.remove(headers, crossOriginHeaders)
     const secret: Array<string> = []
     // a header carrying a registered credential goes too, whatever its name: Auth applied outside this middleware
@@ -97,6 +103,10 @@ export const nextRequest = (
       if (redaction.isSecretHeaderName(name) || redaction.holdsRegisteredSecret(headers[name])) secret.push(name)
     }
     if (secret.length > 0) headers = Headers.remove(headers, secret)
+  } else if (to.username === "" && to.password === "" && (from.username !== "" || from.password !== "")) {
+    // a same-origin hop keeps the request's credentials, as it keeps its `Authorization` (got, curl)
+    to.username = from.username
+    to.password = from.password
   }
   const method = methodAfter(request.method, status)
   const dropBody = method !== request.method
