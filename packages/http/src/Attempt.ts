@@ -10,7 +10,7 @@
  * | `maxBodyBytes`         | 10 MiB                           | an integer ≥ 0                     | larger bodies fail with `BodyTooLarge`                  |
  * | `timeout`              | none                             | a positive duration; infinite or over 2^31 − 1 ms: none | the whole attempt; fails with `Timeout` (`Attempt`) (`Deadline` when the enclosing deadline comes first) |
  * | `bodyTimeout`          | none                             | as `timeout`                       | reading the body; fails with `Timeout` (`BodyRead`)     |
- * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | an array of non-empty media types (empty: any) | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted, and none is checked on an answer without content (204, 205, to a HEAD) |
+ * | `expectedContentTypes` | `json`: `application/json`, `+json`; `send`: any | an array of non-empty media types (empty: any) | other types fail with `UnexpectedContentType`; a missing `Content-Type` is accepted, and none is checked on an answer without content (204, 205, to a HEAD). `json` sends them as `Accept` (the full types; a suffix names none), unless the request sets its own |
  * | `errorSchema`          | none                             | a Schema                           | decodes 4xx/5xx bodies into the failure's `payload`     |
  * | `maxJsonDepth`         | 512                              | an integer ≥ 0 (0: no array or object) | a body nested deeper fails with `InvalidJson` before it is parsed |
  *

@@ -37,6 +37,27 @@ describe("Attempt", () => {
       expect(yield* Attempt.json(client, request, User)).toEqual({ id: 1, name: "Ada" })
     }))
 
+  it.effect("json asks for JSON with Accept (as ky and got), names custom types, and keeps an Accept that was set", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient(() =>
+        Effect.succeed(jsonResponse(200, { id: 1, name: "Ada" }, { "content-type": "application/problem+json" }))
+      )
+      yield* Attempt.json(client, request, User)
+      yield* Attempt.json(client, request, User, {
+        expectedContentTypes: ["application/vnd.api+json", "application/*"]
+      })
+      yield* Attempt.json(client, request, User, { expectedContentTypes: ["+json"] })
+      yield* Attempt.json(client, HttpClientRequest.setHeader(request, "accept", "application/hal+json"), User)
+      yield* Attempt.send(client, request)
+      expect(seen.map((s) => s.headers["accept"])).toEqual([
+        "application/json",
+        "application/vnd.api+json, application/*",
+        undefined,
+        "application/hal+json",
+        undefined
+      ])
+    }))
+
   it.effect("send returns the status, headers and the whole body", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.succeed(new Response("hello", { headers: { "x-a": "1" } })))

@@ -1268,6 +1268,23 @@ export const json = <A, I, R, RC>(
     : jsonChecked(client, input, schema, checked)
 }
 
+const jsonAccept = "application/json"
+
+/**
+ * The request with `Accept` naming what `json` takes (as ky and got send it for JSON): `application/json`, or the
+ * full media types of `expectedContentTypes` (a suffix such as `+json` names none). A server that negotiates answers
+ * JSON rather than its default (HTML, XML). An `Accept` the caller set is kept.
+ */
+const acceptingJson = (
+  request: HttpClientRequest.HttpClientRequest,
+  expected: ReadonlyArray<string> | undefined
+): HttpClientRequest.HttpClientRequest => {
+  if (request.headers["accept"] !== undefined) return request
+  if (expected === undefined) return HttpClientRequest.setHeader(request, "accept", jsonAccept)
+  const named = expected.filter((type) => type.includes("/"))
+  return named.length === 0 ? request : HttpClientRequest.setHeader(request, "accept", named.join(", "))
+}
+
 /** @internal `json` on options `checkOptions` has checked. */
 export const jsonChecked = <A, I, R, RC>(
   client: Attempt.Client<RC>,
@@ -1275,7 +1292,7 @@ export const jsonChecked = <A, I, R, RC>(
   schema: Schema.Schema<A, I, R>,
   options: Checked
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
-  const request = withoutFragment(input)
+  const request = acceptingJson(withoutFragment(input), options.expectedContentTypes)
   return timed(client, request, options.timeout, (response, selfEnforcing) =>
     receive(
       response,
