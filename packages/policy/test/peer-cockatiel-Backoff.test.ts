@@ -16,7 +16,9 @@ import * as Schedule from "effect/Schedule"
 const durations = <In>(schedule: Schedule.Schedule<Duration.Duration, In>, count: number, input?: In) =>
   Effect.map(
     Schedule.run(schedule, 0, Array.from({ length: count }, () => input as In)),
-    (out) => Array.from({ length: count }, (_, i) => Chunk.get(out, i).pipe((o) => o._tag === "Some" ? Duration.toMillis(o.value) : undefined))
+    (out) =>
+      Array.from({ length: count }, (_, i) =>
+        Chunk.get(out, i).pipe((o) => o._tag === "Some" ? Duration.toMillis(o.value) : undefined))
   )
 
 describe("peer cockatiel backoff", () => {

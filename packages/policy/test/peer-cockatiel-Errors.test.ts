@@ -84,7 +84,11 @@ describe("peer cockatiel Errors", () => {
     it.scoped("returns true for an instance of TaskCancelledError", () =>
       Effect.map(errors, (e) => {
         expect(Deadline.isDeadlineExceeded(e.cancelled)).toBe(true)
-        expect(Deadline.isDeadlineExceeded(new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) })))
+        expect(
+          Deadline.isDeadlineExceeded(
+            new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) })
+          )
+        )
           .toBe(true)
       }))
     it.scoped("returns false for an instance of BrokenCircuitError", () =>

@@ -28,9 +28,9 @@ class MyErrorB extends Error {
 
 // A stub: answers each call with the next outcome of `outcomes` (the last one repeats), counting the calls.
 const stub = <A, E>(...outcomes: ReadonlyArray<Effect.Effect<A, E>>) => {
-  const s = {
+  const s: { calls: number; readonly call: Effect.Effect<A, E> } = {
     calls: 0,
-    call: Effect.suspend(() => outcomes[Math.min(s.calls++, outcomes.length - 1)])
+    call: Effect.suspend(() => outcomes[Math.min(s.calls++, outcomes.length - 1)]!)
   }
   return s
 }
