@@ -31,7 +31,11 @@ describe("peer cockatiel Policy", () => {
       const exit = yield* runVirtual(
         fn.pipe(
           CircuitBreaker.withBreaker(breaker),
-          Retry.retry({ schedule: Backoff.exponential({ maxAttempts: 4 }), while: (e) => e instanceof MyError1 })
+          // cockatiel retries at once by default; these waits (10, 20 ms) are well within the 100 ms pause
+          Retry.retry({
+            schedule: Backoff.exponential({ maxAttempts: 4, baseDelay: 10, jitter: "none" }),
+            while: (e) => e instanceof MyError1
+          })
         )
       )
       const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
@@ -57,9 +61,15 @@ describe("peer cockatiel Policy", () => {
 
   it.effect("applies error filters", () =>
     Effect.gen(function*() {
-      const errors = [new MyError1(), new MyError2(), new MyError3("foo"), new Error("potato"), new MyError3("bar")]
+      const errors: ReadonlyArray<Error> = [
+        new MyError1(),
+        new MyError2(),
+        new MyError3("foo"),
+        new Error("potato"),
+        new MyError3("bar")
+      ]
       let calls = 0
-      const fn = Effect.suspend(() => Effect.fail(errors[calls++]!))
+      const fn: Effect.Effect<never, Error> = Effect.suspend(() => Effect.fail(errors[calls++]!))
       const exit = yield* runVirtual(
         Retry.retry(fn, {
           schedule: Backoff.exponential({ maxAttempts: 11 }),
@@ -74,7 +84,13 @@ describe("peer cockatiel Policy", () => {
 
   it.effect("applies result filters", () =>
     Effect.gen(function*() {
-      const results = [new MyError1(), new MyError2(), new MyError3("foo"), "potato", "ok!"] as const
+      const results: ReadonlyArray<Error | string> = [
+        new MyError1(),
+        new MyError2(),
+        new MyError3("foo"),
+        "potato",
+        "ok!"
+      ]
       let calls = 0
       const fn = Effect.sync(() => results[calls++]!)
       const exit = yield* runVirtual(
