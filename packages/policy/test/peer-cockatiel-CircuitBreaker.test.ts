@@ -166,11 +166,14 @@ describe("peer cockatiel CircuitBreakerPolicy", () => {
 
   it.scoped("resets the backoff when closing the circuit", () =>
     Effect.gen(function*() {
-      // cockatiel's MyBreaker: pause n on the n-th opening in a row (in ms); `attempt` is the opening's number
+      // cockatiel's MyBreaker: pause n on the n-th opening in a row (in ms); `attempt` is the opening's number, and
+      // the schedule's input (cockatiel's `context.result`) is the error that opened the breaker
       const args: Array<{ duration: number; attempt: number }> = []
+      const inputs: Array<unknown> = []
       const p = yield* makeBreaker({
         breakDuration: Schedule.unfold(1, (n) => n + 1).pipe(
           Schedule.addDelay((n) => Duration.millis(n)),
+          Schedule.tapInput((input) => Effect.sync(() => inputs.push(input))),
           Schedule.tapOutput((n) => Effect.sync(() => args.push({ duration: n, attempt: n })))
         )
       })
@@ -194,6 +197,8 @@ describe("peer cockatiel CircuitBreakerPolicy", () => {
 
       expect(yield* p.execute(Effect.succeed(42))).toBe(42)
       expect(args).toEqual([])
+      expect(inputs.length).toBe(3)
+      for (const input of inputs) expect(input).toBeInstanceOf(MyException)
     }))
 
   // Deliberate difference: cockatiel queues b behind the half-open test a and runs it once a closed the breaker;
