@@ -24,6 +24,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as internal from "./internal/bulkhead.js"
 
 /**
@@ -56,6 +57,20 @@ export const BulkheadRejected: typeof internal.BulkheadRejected = internal.Bulkh
  * @category errors
  */
 export interface BulkheadRejected extends internal.BulkheadRejected {}
+
+/**
+ * Whether `u` is a {@link BulkheadRejected} failure (for either reason).
+ *
+ * @example
+ * ```ts
+ * import { Bulkhead } from "@sturdy/policy"
+ *
+ * const shed = (failure: unknown) => Bulkhead.isBulkheadRejected(failure) && failure.reason === "Full"
+ * ```
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isBulkheadRejected = (u: unknown): u is BulkheadRejected => Predicate.isTagged(u, "BulkheadRejected")
 
 /**
  * Options of a bulkhead; see the module docs for the defaults.

@@ -242,7 +242,10 @@ export interface Options {
   readonly successThreshold?: number | undefined
   /**
    * The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. The
-   * step runs uninterruptibly, as part of the call that opens the breaker (an interrupted step would leave it open
+   * schedule's input is the failure that opened the breaker (the counted typed failure of the call that tipped it, or
+   * its defect; `undefined` when that call did not fail: slow calls, or a success that filled the window), so a
+   * pause may follow what the upstream said (a 503's wait, say), as cockatiel's `halfOpenAfter` and resilience4j's
+   * `waitIntervalFunctionInOpenState` see the failure. The step runs uninterruptibly, as part of the call that opens the breaker (an interrupted step would leave it open
    * with no end): keep a schedule's effects (`tapOutput`, say) short. A step that dies pauses for the last pause
    * again (60 s on the first opening), and the call that opened the breaker gets the defect.
    */

@@ -14,6 +14,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as FiberRef from "effect/FiberRef"
 import type * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as internal from "./internal/deadline.js"
 import * as timer from "./internal/timer.js"
 
@@ -50,6 +51,20 @@ export const DeadlineExceeded: typeof internal.DeadlineExceeded = internal.Deadl
  * @category errors
  */
 export type DeadlineExceeded = internal.DeadlineExceeded
+
+/**
+ * Whether `u` is a {@link DeadlineExceeded} failure, whether the total deadline or an attempt's timeout fired.
+ *
+ * @example
+ * ```ts
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const attemptTimedOut = (failure: unknown) => Deadline.isDeadlineExceeded(failure) && failure.reason === "Attempt"
+ * ```
+ * @since 0.2.0
+ * @category refinements
+ */
+export const isDeadlineExceeded = (u: unknown): u is DeadlineExceeded => Predicate.isTagged(u, "DeadlineExceeded")
 
 /**
  * How `withDeadline` and `attemptTimeout` enforce their limit.

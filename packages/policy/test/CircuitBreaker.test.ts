@@ -892,4 +892,32 @@ describe("CircuitBreaker", () => {
         ])
       }))
   })
+  it.scoped("a breakDuration schedule gets the failure that opened the breaker: a pause may follow the upstream's word", () =>
+    Effect.gen(function*() {
+      class Busy extends Error {
+        constructor(readonly waitMillis: number) {
+          super("busy")
+        }
+      }
+      const inputs: Array<unknown> = []
+      // the pause is the failure's own wait when it names one, else 1 second
+      const pause = Schedule.identity<unknown>().pipe(
+        Schedule.tapInput((input) => Effect.sync(() => inputs.push(input))),
+        Schedule.addDelay((input) => Duration.millis(input instanceof Busy ? input.waitMillis : 1000))
+      )
+      const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 2, breakDuration: pause })
+      const call = (self: Effect.Effect<string, Busy>) => CircuitBreaker.withBreaker(self, breaker)
+      yield* Effect.flip(call(Effect.fail(new Busy(100))))
+      yield* Effect.flip(call(Effect.fail(new Busy(7000))))
+      expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(7000)
+      // a failed probe: its own failure decides the next pause
+      yield* TestClock.adjust("7 seconds")
+      yield* Effect.flip(call(Effect.fail(new Busy(3000))))
+      expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(3000)
+      // a probe that dies: the defect is the input
+      yield* TestClock.adjust("3 seconds")
+      yield* Effect.exit(call(Effect.die("boom")))
+      expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(1000)
+      expect(inputs.map((i) => (i instanceof Busy ? i.waitMillis : i))).toEqual([7000, 3000, "boom"])
+    }))
 })

@@ -285,7 +285,8 @@ export const unsafeMake = (
   // which has no mask of its own) would otherwise leave the breaker open for ever. The region starts before the
   // breaker opens, so an interruption that arrives first (the fiber may yield before any step) only loses this
   // outcome, as for any interrupted call. Only a call that opens the breaker pays for it.
-  const open = (now: number, reason: Trip["reason"], failures: number): Effect.Effect<void> => {
+  // `input` (the schedule's input) is the counted failure of the call that opened the breaker, if that call failed.
+  const open = (now: number, reason: Trip["reason"], failures: number, input?: unknown): Effect.Effect<void> => {
     const generation = s.generation
     return Effect.uninterruptible(Effect.suspend(() => {
       // another outcome changed the state first (it opened the breaker, say): this one is out of date
@@ -299,7 +300,7 @@ export const unsafeMake = (
       transition("Open", now)
       s.openUntil = Number.POSITIVE_INFINITY
       const opened = s.generation
-      return Effect.matchCauseEffect(config.breakDuration.step(now, undefined, s.scheduleState), {
+      return Effect.matchCauseEffect(config.breakDuration.step(now, input, s.scheduleState), {
         onSuccess: ([next, _, decision]) => {
           if (s.generation !== opened) return Effect.void
           s.scheduleState = next
@@ -419,7 +420,8 @@ export const unsafeMake = (
     admission: Admission & { _tag: "Admitted" },
     outcome: Outcome,
     now: number,
-    label: typeof FailureLabel.Type | undefined
+    label: typeof FailureLabel.Type | undefined,
+    failure?: unknown
   ): Effect.Effect<void> => {
     // fleet sharing: a probe gives its own fleet-wide slot back whatever its outcome
     if (admission.token !== undefined && sync !== undefined) sync.releaseProbe(key, admission.token)
@@ -438,7 +440,7 @@ export const unsafeMake = (
       // tells nothing about the upstream) leaves the state as it was: the next call may probe at once.
       s.probesInFlight--
       if (outcome === "ignored") return Effect.void
-      if (outcome === "failure") return open(now, "ProbeFailed", 1)
+      if (outcome === "failure") return open(now, "ProbeFailed", 1, failure)
       if (isSlow && config.slowCallRateThreshold !== undefined) {
         s.lastFailure = undefined
         return open(now, "SlowCalls", 1)
@@ -468,7 +470,7 @@ export const unsafeMake = (
     }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) {
-      return open(now, "ConsecutiveFailures", s.consecutiveFailures)
+      return open(now, "ConsecutiveFailures", s.consecutiveFailures, failure)
     }
     // The window's totals are summed only when a rate could trip: the kept sums bound them from above, so with
     // too few calls, or no failure (no slow call) kept at all, no threshold can be reached.
@@ -481,7 +483,7 @@ export const unsafeMake = (
     const totals = windowTotals(now)
     if (totals.calls >= config.minimumThroughput) {
       if (config.failureRateThreshold !== undefined && totals.failures / totals.calls >= config.failureRateThreshold) {
-        return open(now, "FailureRate", totals.failures)
+        return open(now, "FailureRate", totals.failures, outcome === "failure" ? failure : undefined)
       }
       if (config.slowCallRateThreshold !== undefined && totals.slow / totals.calls >= config.slowCallRateThreshold) {
         return open(now, "SlowCalls", totals.slow)
@@ -575,12 +577,15 @@ export const unsafeMake = (
             Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
           )
         }
-        return Effect.zipRight(record(admission, outcome, now, labelOf(failure.value)), Effect.failCause(cause))
+        return Effect.zipRight(
+          record(admission, outcome, now, labelOf(failure.value), failure.value),
+          Effect.failCause(cause)
+        )
       }
       // interruption says nothing about the upstream; a defect does
       const recorded = Cause.isInterruptedOnly(cause)
         ? record(admission, "ignored", now, undefined)
-        : record(admission, "failure", now, defectLabel)
+        : record(admission, "failure", now, defectLabel, Cause.squash(cause))
       return Effect.zipRight(recorded, Effect.failCause(cause))
     },
     onSuccess: (value: unknown): Effect.Effect<unknown> => {
