@@ -4,7 +4,6 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -539,17 +538,30 @@ export const readBounded = (
       checked
     )
   }
-  return Effect.suspend(() => {
+  return readStreamed(request, response, limit, undefined, false)
+}
+
+/**
+ * A body read chunk by chunk. Past `limit` bytes it fails with `BodyTooLarge`, or, with `keepStart` (an error body,
+ * for its excerpt), stops reading and keeps the first `limit` bytes. `declared` is the length a cut body is measured
+ * against (none for a body the transport decompresses).
+ */
+const readStreamed = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number,
+  declared: number | undefined,
+  keepStart: boolean
+): Effect.Effect<Uint8Array, BodyReadFailure> =>
+  Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let total = 0
     return response.stream.pipe(
-      Stream.runForEachChunk((chunk) => {
-        for (const bytes of Chunk.toReadonlyArray(chunk)) {
-          total += bytes.byteLength
-          if (total > limit) return Effect.fail(tooLarge(request, response, limit, undefined))
-          chunks.push(bytes)
-        }
-        return Effect.void
+      Stream.runForEachWhile((bytes): Effect.Effect<boolean, BodyReadFailure> => {
+        total += bytes.byteLength
+        if (total > limit && !keepStart) return Effect.fail(tooLarge(request, response, limit, undefined))
+        chunks.push(bytes)
+        return Exit.succeed(!keepStart || total < limit)
       }),
       Effect.matchEffect({
         // a web response without a body (a null-body status such as 205, or a test's `new Response(null)`) has an
@@ -559,14 +571,16 @@ export const readBounded = (
             ? Exit.succeed(emptyBody)
             : Effect.fail(
               error._tag === "ResponseError"
-                ? bodyReadFailure(request, response, limit, error.cause, total, undefined)
+                ? bodyReadFailure(request, response, limit, error.cause, total, declared)
                 : error
             ),
-        onSuccess: () => Exit.succeed(concat(chunks, total))
+        onSuccess: () => {
+          const body = concat(chunks, total)
+          return Exit.succeed(body.byteLength > limit ? body.subarray(0, limit) : body)
+        }
       })
     )
   })
-}
 
 /**
  * An error body, for its excerpt and payload: read whole when it fits the limit, and otherwise its first `limit`
@@ -580,27 +594,7 @@ const readErrorBody = (
   if (hasNoBody(request, response.status)) return Effect.succeed(emptyBody)
   const declared = declaredLength(response)
   if (limit === 0 || (declared !== undefined && declared <= limit)) return readBounded(request, response, limit)
-  return Effect.suspend(() => {
-    const chunks: Array<Uint8Array> = []
-    let total = 0
-    return response.stream.pipe(
-      Stream.runForEachWhile((bytes) => {
-        chunks.push(bytes)
-        total += bytes.byteLength
-        return Exit.succeed(total < limit)
-      }),
-      Effect.matchEffect({
-        onFailure: (error) =>
-          error.reason === "EmptyBody" && total === 0
-            ? Exit.succeed(emptyBody)
-            : Effect.fail(bodyReadFailure(request, response, limit, error.cause, total, declared)),
-        onSuccess: () => {
-          const body = concat(chunks, total)
-          return Exit.succeed(body.byteLength > limit ? body.subarray(0, limit) : body)
-        }
-      })
-    )
-  })
+  return readStreamed(request, response, limit, declared, true)
 }
 
 const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
