@@ -608,7 +608,7 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
  * declare const e: HttpFailure.HttpFailure
  * const worthRepeating = HttpFailure.isRetryableByDefault(e)
  * ```
- * @since 0.1.0
+ * @since 0.2.0
  * @category classification
  */
 export const isRetryableByDefault: (failure: HttpFailure) => boolean = internal.isRetryableByDefault
