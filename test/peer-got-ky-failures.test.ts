@@ -54,7 +54,6 @@ const serve = (routes: Readonly<Record<string, Handler>>): Effect.Effect<Server,
   Effect.acquireRelease(
     Effect.async<{ server: Http.Server; state: Server }>((resume) => {
       const arrivals: Array<Arrival> = []
-      const timers = new Set<NodeJS.Timeout>()
       let closed = 0
       let connections = 0
       const server = Http.createServer((request, response) => {
@@ -85,7 +84,6 @@ const serve = (routes: Readonly<Record<string, Handler>>): Effect.Effect<Server,
         socket.on("end", count)
         socket.on("close", count)
       })
-      server.on("close", () => timers.forEach(clearTimeout))
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
         resume(Effect.succeed({

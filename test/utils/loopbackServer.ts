@@ -31,7 +31,6 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
   Effect.acquireRelease(
     Effect.async<{ server: Http.Server; state: LoopbackServer }>((resume) => {
       const requests: Array<RecordedRequest> = []
-      const timers = new Set<NodeJS.Timeout>()
       const server = Http.createServer((request, response) => {
         const chunks: Array<Buffer> = []
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -47,7 +46,6 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
           handler(request, response, body)
         })
       })
-      server.on("close", () => timers.forEach(clearTimeout))
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
         resume(Effect.succeed({

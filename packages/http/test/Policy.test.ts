@@ -80,6 +80,17 @@ const runVirtual = <A, E, R>(effect: Effect.Effect<A, E, R>, advance: Duration.D
     return yield* Fiber.await(fiber)
   })
 
+/** A 413 built by hand, with the given headers. */
+const tooLarge = (headers: Record<string, string>) =>
+  new HttpFailure.ClientError({
+    method: "PUT",
+    url: "https://x.test/",
+    status: 413,
+    headers,
+    bodyExcerpt: "",
+    payload: Option.none()
+  })
+
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
   const failure = Cause.failureOption(exit.cause)
@@ -134,15 +145,6 @@ describe("Policy", () => {
       }))
 
     it("isRetryableByDefault: a 413 only with a Retry-After that parses, also on a failure built by hand", () => {
-      const tooLarge = (headers: Record<string, string>) =>
-        new HttpFailure.ClientError({
-          method: "PUT",
-          url: "https://x.test/",
-          status: 413,
-          headers,
-          bodyExcerpt: "",
-          payload: Option.none()
-        })
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "5" }))).toBe(true)
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }))).toBe(true)
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "soon" }))).toBe(false)
@@ -2499,15 +2501,6 @@ describe("Policy: server waits in every form (second review)", () => {
 
   it.scoped("a 413 that names its reset, by hand or over the wire, is retried after it; one with requests left is not", () =>
     Effect.gen(function*() {
-      const tooLarge = (headers: Record<string, string>) =>
-        new HttpFailure.ClientError({
-          method: "PUT",
-          url: "https://x.test/",
-          status: 413,
-          headers,
-          bodyExcerpt: "",
-          payload: Option.none()
-        })
       expect(Policy.isRetryableByDefault(tooLarge({ "ratelimit-reset": "4" }))).toBe(true)
       expect(Policy.isRetryableByDefault(tooLarge({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "4" }))).toBe(
         true
