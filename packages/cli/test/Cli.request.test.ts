@@ -563,6 +563,8 @@ describe("sturdy get|post|... takes the request as the user gives it", () => {
       }
       const long = yield* sturdy("get", url, "--timeout", "300h", "--retries", "0")
       expect(long.stderr.split("\n")[0]).not.toContain("circuit breaker")
+      // the policy line names every stage that is on: the standard policy's bulkhead, no rate limit, no hedging
+      expect(long.stderr.split("\n")[0]).toMatch(/\(policy standard: 1 attempt, .*bulkhead\)$/)
       const tooLong = yield* sturdy("get", url, "--timeout", "600h")
       expect(tooLong.code).toBe(2)
       expect(tooLong.stderr).toContain("--timeout 600h: at most 596h")

@@ -775,6 +775,13 @@ export interface Describe {
   readonly circuitBreaker: boolean
   readonly bulkhead: boolean
   readonly rateLimit: boolean
+  /**
+   * Whether slow attempts of this request are hedged: hedging is on for the profile and the request is safe to repeat
+   * (hedging never sends a second copy of a request that is not).
+   *
+   * @since 0.2.0
+   */
+  readonly hedging: boolean
   readonly deadlineHeader: Option.Option<string>
 }
 

@@ -883,8 +883,36 @@ describe("Policy", () => {
           circuitBreaker: true,
           bulkhead: true,
           rateLimit: false,
+          hedging: false,
           deadlineHeader: Option.none()
         })
+      }))
+
+    it.scoped("describe says which requests are hedged: those safe to repeat, with a body that can be sent again", () =>
+      Effect.gen(function*() {
+        const hedged = yield* Policy.make({
+          hedging: { delay: "100 millis" },
+          endpoints: { "/keyed/**": { retry: { idempotencyKey: true } }, "/plain/**": { hedging: false } }
+        })
+        const hedges = (request: HttpClientRequest.HttpClientRequest) => hedged.describe(request).hedging
+        expect(hedges(HttpClientRequest.get("https://api.test/x"))).toBe(true)
+        expect(hedges(HttpClientRequest.put("https://api.test/x"))).toBe(true)
+        expect(hedges(HttpClientRequest.post("https://api.test/x"))).toBe(false)
+        expect(
+          hedges(HttpClientRequest.setHeader(HttpClientRequest.post("https://api.test/x"), "Idempotency-Key", "k"))
+        )
+          .toBe(true)
+        expect(hedges(HttpClientRequest.post("https://api.test/keyed/1"))).toBe(true)
+        expect(hedges(HttpClientRequest.get("https://api.test/plain/1"))).toBe(false)
+        expect(
+          hedges(
+            HttpClientRequest.put("https://api.test/x").pipe(
+              HttpClientRequest.bodyStream(Stream.make(new Uint8Array(1)))
+            )
+          )
+        ).toBe(false)
+        const none = yield* Policy.make()
+        expect(none.describe(HttpClientRequest.get("https://api.test/x")).hedging).toBe(false)
       }))
 
     it.scoped("hosts and endpoints override the defaults; the first matching endpoint wins", () =>

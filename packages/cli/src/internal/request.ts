@@ -255,6 +255,9 @@ const describePolicy = (described: Policy.Describe): string => {
     parts.push(`deadline ${durations.format(Duration.toMillis(described.totalTimeout.value))}`)
   }
   if (described.circuitBreaker) parts.push("circuit breaker")
+  if (described.bulkhead) parts.push("bulkhead")
+  if (described.rateLimit) parts.push("rate limit")
+  if (described.hedging) parts.push("hedging")
   return parts.join(", ")
 }
 

@@ -198,6 +198,11 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
         circuitBreaker: resolved.circuitBreaker !== undefined,
         bulkhead: resolved.bulkhead !== undefined,
         rateLimit: resolved.rateLimit !== undefined,
+        // as the hedging stage decides: a request safe to repeat (with the key the retry stage would add) and a body
+        // that can be sent twice
+        hedging: resolved.hedging !== undefined &&
+          (idempotency.isIdempotent(request) || (resolved.retry?.idempotencyKey ?? false)) &&
+          idempotency.isRepeatableBody(request.body),
         deadlineHeader: Option.fromNullable(resolved.deadlineHeader)
       }
     }

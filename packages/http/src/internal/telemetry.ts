@@ -125,7 +125,8 @@ export const metrics = globalValue(Symbol.for("@sturdy/http/Telemetry/metrics"),
     "Duration of a logical HTTP call (all attempts and waits), in milliseconds"
   ),
   attempts: Metric.counter("sturdy_http_client_attempts_total", {
-    description: "HTTP attempts (requests sent) by method, host, outcome and failure tag",
+    description:
+      "HTTP attempts (each request handed to the transport, sent or not) by method, host, outcome and failure tag",
     incremental: true
   }),
   attemptDuration: Metric.histogram(
