@@ -92,6 +92,7 @@
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
  * |                 | `circuitBreaker.countsAsFailure`       | {@link countsAgainstUpstream} |
  * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
+ * |                 | `circuitBreaker.maxProbeDuration`      | the pause before the probe    |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
@@ -182,7 +183,8 @@
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none),
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
- * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1] and `slidingWindow` longer than zero,
+ * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
+ * longer than zero,
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, and the ranges of the other numbers.
  *
@@ -396,6 +398,14 @@ export interface CircuitBreakerOptions {
   readonly consecutiveFailures?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
+  /**
+   * How long a half-open probe may run before it is given up as a failed probe (default: the pause before it, 5 s
+   * by default; `Infinity`: never). The attempt timeout bounds every probe first; this bounds one it does not (no
+   * `attemptTimeout`, or a longer one). See `@sturdy/policy/CircuitBreaker`'s `maxProbeDuration`.
+   *
+   * @since 0.2.0
+   */
+  readonly maxProbeDuration?: Duration.DurationInput | undefined
   /** Which failures count (default {@link countsAgainstUpstream}: server failures, no 429 nor other 4xx). */
   readonly countsAsFailure?: CountsAsFailure | undefined
   /**
@@ -1021,7 +1031,7 @@ export const layerConfig: (
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

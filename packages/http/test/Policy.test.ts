@@ -1741,6 +1741,23 @@ describe("Policy validation: every problem at once", () => {
     )
   })
 
+  it("circuitBreaker.maxProbeDuration: zero, negative or past a timer is an InvalidPolicy naming it; Infinity is off", () => {
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: 0 } })).toEqual([
+      "circuitBreaker.maxProbeDuration must be longer than zero"
+    ])
+    expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
+      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration must be longer than zero"
+    ])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "30 days" } })[0]).toMatch(
+      /^circuitBreaker\.maxProbeDuration \(30d\) exceeds/
+    )
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "nonsense" as Duration.DurationInput } })).toEqual([
+      "circuitBreaker.maxProbeDuration is not a duration"
+    ])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: Infinity } })).toEqual([])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "2 seconds" } })).toEqual([])
+  })
+
   it("names which default an option conflicted with, and where the other was set", () => {
     expect(problemsOf({ retry: { baseDelay: "1 minute" } })).toEqual([
       "retry.baseDelay (1m, set at retry.baseDelay) must not exceed retry.maxDelay (30s, the default)"
@@ -1952,6 +1969,42 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
         expect(yield* breaker.state).toBe("Open")
         expect((yield* harnessed.scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("circuitBreaker.maxProbeDuration gives up a probe the attempt timeout has not ended yet", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(503), FaultScript.hang, FaultScript.json(ada))
+        }, {
+          ...quick,
+          attemptTimeout: "10 seconds",
+          retry: false,
+          circuitBreaker: {
+            consecutiveFailures: 1,
+            breakDuration: "2 seconds",
+            slidingWindow: "30 seconds",
+            maxProbeDuration: "500 millis"
+          }
+        })
+        const breaker = yield* halfOpen(harnessed)
+        const probe = yield* Effect.fork(harnessed.api.get("/x"))
+        // (`once` runs a call and then moves the clock on by 1 ms)
+        yield* TestClock.adjust("498 millis")
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("CircuitOpen")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("1 millis")
+        const given = failureOf(yield* once(harnessed.api.get("/x")))
+        expect(given).toMatchObject({
+          _tag: "CircuitOpen",
+          reason: "ProbeFailed",
+          lastFailure: { tag: "ProbeTimeout" }
+        })
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        expect((yield* harnessed.scripted.requests).length).toBe(2)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* once(harnessed.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* Fiber.interrupt(probe)
       }))
 
     it.scoped("a probe cut short by the caller's deadline, or interrupted, frees its slot and changes nothing", () =>

@@ -9,7 +9,8 @@
  *   `successThreshold` probes have succeeded the breaker closes, and one failed probe opens it again with the next
  *   (longer) pause. A probe that ends frees its slot for the next call, so probes go on, a few at a time, until one of
  *   the two happens, whatever the two numbers are (a `successThreshold` above `halfOpenMaxProbes` is met by probes
- *   in turn, as in Failsafe).
+ *   in turn, as in Failsafe). A probe still running after `maxProbeDuration` (by default, the pause before it) is
+ *   given up as a failed one, so a probe that never ends cannot hold the breaker half-open for ever.
  *
  * Every outcome of a call is one of three kinds, and so is every outcome of a probe:
  *
@@ -43,6 +44,7 @@
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
  * | `halfOpenMaxProbes`     | `1`                     | probes in flight at once while HalfOpen                   |
  * | `successThreshold`      | `1`                     | successful probes needed to close (they may run in turn)  |
+ * | `maxProbeDuration`      | the last pause          | a probe running this long is given up as a failed one; `Infinity`: never |
  * | `isFailure`             | every failure counts    | which failures count (HTTP: server failures, see `Policy`) |
  * | `isIgnored`             | none                    | failures that say nothing about the upstream              |
  *
@@ -214,8 +216,8 @@ export interface Snapshot {
  * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `minimumThroughput`, `halfOpenMaxProbes` or
- * `successThreshold` that is not an integer ≥ 1, a `slidingWindow` or `slowCallDuration` of zero, and a
- * `slidingWindow`, `slowCallDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ * `successThreshold` that is not an integer ≥ 1, a `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero,
+ * and a `slidingWindow`, `slowCallDuration`, `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
  * The window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
  * for at least nine tenths of `slidingWindow` after it, and the first of its bucket for all of it.
@@ -240,6 +242,24 @@ export interface Options {
    * The count restarts whenever the breaker opens again.
    */
   readonly successThreshold?: number | undefined
+  /**
+   * How long a probe may run before it is given up (default: the pause that preceded this HalfOpen period, as Polly
+   * lets a new probe go once another break has passed; `Infinity`: never, as before 0.2.0). A probe still running
+   * that long counts as a failed probe when the next call arrives or the state is read (no timer): the breaker opens
+   * again with its next pause (`reason` `"ProbeFailed"`, `lastFailure` `{ tag: "ProbeTimeout" }`, a transition on
+   * `changes`), every slot is freed, and the probe's own outcome, when it ends, is ignored (it belongs to an older
+   * state). Without it a probe that never ends holds its slot, and the breaker half-open, for ever; in `Policy` the
+   * attempt timeout bounds probes first. After a pause of zero there is no default limit.
+   *
+   * @example
+   * ```ts
+   * import type { CircuitBreaker } from "@sturdy/policy"
+   *
+   * const options: CircuitBreaker.Options = { breakDuration: "30 seconds", maxProbeDuration: "5 seconds" }
+   * ```
+   * @since 0.2.0
+   */
+  readonly maxProbeDuration?: Duration.DurationInput | undefined
   /**
    * The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. The
    * schedule's input is the failure that opened the breaker (the counted typed failure of the call that tipped it, or

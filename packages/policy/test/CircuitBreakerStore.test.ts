@@ -184,6 +184,44 @@ describe("CircuitBreakerStore", () => {
       expect(yield* call(b, "api", ok)).toBe("Success")
     }))
 
+  it.scoped("a live process's hung probe is given up after maxProbeDuration: the fleet opens again, its slot is freed", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      // a lease far longer than the probe limit: only the holder's giving up can free the fleet's slot in time
+      const [a, b] = yield* twoProcesses(store, { probeLease: "1 minute" })
+      yield* call(b, "api", ok)
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe hangs in a process that lives on; it holds the fleet's only slot
+      const hung = yield* Effect.fork(call(a, "api", Effect.never))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      // 10 s later (the pause before HalfOpen) a's next call gives the probe up: a opens again for the next 10 s and
+      // tells the fleet, which frees every probe slot of the key
+      yield* TestClock.adjust("10 seconds")
+      const exit = yield* Effect.exit(ok.pipe(a.withBreaker("api")))
+      expect(exit._tag === "Failure" && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
+        _tag: "CircuitOpen",
+        reason: "ProbeFailed",
+        lastFailure: { tag: "ProbeTimeout" }
+      })
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Open")
+      // after that pause b probes (the slot is free, long before the hung probe's lease would end) and closes both
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(a, "api", ok)).toBe("Success")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.state)).toBe("Closed")
+      // the hung probe ends at last: it belongs to an older state and changes nothing
+      yield* Fiber.interrupt(hung)
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.snapshot)).toMatchObject({
+        state: "Closed",
+        consecutiveFailures: 0
+      })
+    }))
+
   it.effect("memory store: a dead process's probe slot comes back after its lease while others keep probing", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()

@@ -119,6 +119,8 @@ export interface ResolvedBreaker {
   readonly consecutiveFailures: number
   readonly halfOpenMaxProbes: number
   readonly successThreshold: number
+  /** unset: the breaker's default (the pause that preceded the HalfOpen period) */
+  readonly maxProbeDuration?: Duration.Duration | undefined
   readonly countsAsFailure?: P.CountsAsFailure | undefined
   readonly waitForProbe: boolean
 }
@@ -314,6 +316,9 @@ const resolveBreaker = (
     consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
     halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
     successThreshold: input.successThreshold ?? from.successThreshold,
+    maxProbeDuration: input.maxProbeDuration === undefined
+      ? from.maxProbeDuration
+      : decodeField(`${field}.maxProbeDuration`, input.maxProbeDuration, Duration.infinity, true),
     countsAsFailure: input.countsAsFailure ?? from.countsAsFailure,
     waitForProbe: input.waitForProbe ?? from.waitForProbe
   }
@@ -563,6 +568,11 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.successThreshold`,
       `(${breaker.successThreshold}) must be an integer of at least 1`
     )
+    check(
+      breaker.maxProbeDuration === undefined || Duration.greaterThan(breaker.maxProbeDuration, Duration.zero),
+      `${prefix}circuitBreaker.maxProbeDuration`,
+      "must be longer than zero"
+    )
     if (each !== undefined && Duration.lessThan(breaker.slidingWindow, Duration.times(each, 2))) {
       const field = blame(resolved, prefix, "circuitBreaker.slidingWindow", "attemptTimeout")
       problem(
@@ -733,6 +743,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
       slidingWindow: optional(Config.duration("slidingWindow")),
       breakDuration: optional(Config.duration("breakDuration")),
+      maxProbeDuration: optional(Config.duration("maxProbeDuration")),
       countsAsFailure: optional(Config.array(Config.integer(), "countsAsFailure")),
       waitForProbe: optional(Config.boolean("waitForProbe"))
     }),
