@@ -87,7 +87,7 @@
  * | hedging         | `hedging`                              | off (`{ delay, maxHedges }`)  |
  * | circuit breaker | `circuitBreaker.failureRateThreshold`  | 0.5                           |
  * |                 | `circuitBreaker.minimumThroughput`     | 100                           |
- * |                 | `circuitBreaker.slidingWindow`         | 30 s                          |
+ * |                 | `circuitBreaker.slidingWindow`         | 30 s (or `{ calls: n }`)      |
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
  * |                 | `circuitBreaker.countsAsFailure`       | {@link countsAgainstUpstream} |
@@ -184,7 +184,7 @@
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none),
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
- * longer than zero,
+ * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, and the ranges of the other numbers.
  *
@@ -391,7 +391,20 @@ export type CountsAsFailure = ReadonlyArray<number> | ((failure: HttpFailure.Htt
 export interface CircuitBreakerOptions {
   readonly failureRateThreshold?: number | undefined
   readonly minimumThroughput?: number | undefined
-  readonly slidingWindow?: Duration.DurationInput | undefined
+  /**
+   * The window the failure ratio is judged over: a duration (default 30 s), or `{ calls: n }` for the last `n`
+   * recorded calls whenever they were made (resilience4j's count-based window; judged once
+   * `min(minimumThroughput, n)` calls are recorded). Only a duration must be at least twice `attemptTimeout`.
+   *
+   * @example
+   * ```ts
+   * import type { Policy } from "@sturdy/http"
+   *
+   * const breaker: Policy.CircuitBreakerOptions = { slidingWindow: { calls: 200 }, minimumThroughput: 50 }
+   * ```
+   * @since 0.2.0
+   */
+  readonly slidingWindow?: Duration.DurationInput | CircuitBreaker.CallWindow | undefined
   /** A fixed pause or a schedule of pauses before a probe. */
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Counted failures in a row that open the breaker (default off). */
@@ -1031,7 +1044,7 @@ export const layerConfig: (
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

@@ -1758,6 +1758,23 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: "2 seconds" } })).toEqual([])
   })
 
+  it("circuitBreaker.slidingWindow { calls }: an integer of at least 1, and no conflict with attemptTimeout", () => {
+    expect(problemsOf({ circuitBreaker: { slidingWindow: { calls: 0 } } })).toEqual([
+      "circuitBreaker.slidingWindow.calls (0) must be an integer of at least 1"
+    ])
+    expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { slidingWindow: { calls: 2.5 } } } } })).toEqual([
+      "hosts[\"api.test\"].circuitBreaker.slidingWindow.calls (2.5) must be an integer of at least 1"
+    ])
+    // a 30 s time window must be at least twice a 20 s attempt; a window of calls holds calls however long they take
+    expect(problemsOf({ attemptTimeout: "20 seconds" })).toHaveLength(1)
+    expect(problemsOf({ attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: { calls: 100 } } })).toEqual([])
+    const options = Effect.runSync(Effect.withConfigProvider(
+      Policy.config,
+      ConfigProvider.fromJson({ circuitBreaker: { slidingWindowCalls: 100, maxProbeDuration: "3 seconds" } })
+    ))
+    expect(options.circuitBreaker).toEqual({ slidingWindow: { calls: 100 }, maxProbeDuration: Duration.seconds(3) })
+  })
+
   it("names which default an option conflicted with, and where the other was set", () => {
     expect(problemsOf({ retry: { baseDelay: "1 minute" } })).toEqual([
       "retry.baseDelay (1m, set at retry.baseDelay) must not exceed retry.maxDelay (30s, the default)"
@@ -1969,6 +1986,31 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
         expect(yield* breaker.state).toBe("Open")
         expect((yield* harnessed.scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("circuitBreaker.slidingWindow { calls: 4 }: three 503s among the last four calls open it, after ten 200s", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.json(ada),
+            ...Array.from({ length: 9 }, () => FaultScript.json(ada)),
+            FaultScript.status(503),
+            FaultScript.status(503),
+            FaultScript.status(503),
+            FaultScript.json(ada)
+          )
+        }, {
+          ...quick,
+          retry: false,
+          circuitBreaker: { failureRateThreshold: 0.75, minimumThroughput: 4, slidingWindow: { calls: 4 } }
+        })
+        for (let i = 0; i < 12; i++) yield* once(api.get("/x"))
+        const breaker = yield* breakerAt(policy)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 4, failures: 2 })
+        expect(tagOf(yield* once(api.get("/x")))).toBe("ServerError")
+        expect(yield* breaker.state).toBe("Open")
+        expect(tagOf(yield* once(api.get("/x")))).toBe("CircuitOpen")
+        expect((yield* scripted.requests).length).toBe(13)
       }))
 
     it.scoped("circuitBreaker.maxProbeDuration gives up a probe the attempt timeout has not ended yet", () =>

@@ -38,8 +38,8 @@
  * | `consecutiveFailures`   | `3`; off with a rate    | this many counted failures in a row open the breaker; off (`Infinity`) when `failureRateThreshold` or `slowCallDuration` is set, so rates are judged only over `minimumThroughput` calls |
  * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
- * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |
- * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
+ * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over: a duration, or `{ calls: n }` for the last n calls |
+ * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this (a count window: fewer than min(this, n)) |
  * | `slowCallDuration`      | off                     | calls at least this slow count as slow                    |
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
  * | `halfOpenMaxProbes`     | `1`                     | probes in flight at once while HalfOpen                   |
@@ -216,10 +216,11 @@ export interface Snapshot {
  * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `minimumThroughput`, `halfOpenMaxProbes` or
- * `successThreshold` that is not an integer ≥ 1, a `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero,
- * and a `slidingWindow`, `slowCallDuration`, `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ * `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
+ * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,
+ * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
- * The window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
+ * A time window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
  * for at least nine tenths of `slidingWindow` after it, and the first of its bucket for all of it.
  *
  * @since 0.1.0
@@ -228,7 +229,15 @@ export interface Snapshot {
 export interface Options {
   readonly consecutiveFailures?: number | undefined
   readonly failureRateThreshold?: number | undefined
-  readonly slidingWindow?: Duration.DurationInput | undefined
+  /**
+   * The window the failure and slow-call ratios are judged over: a duration (the calls of the last 60 s by default),
+   * or `{ calls: n }`, the last `n` recorded calls whenever they were made (see {@link CallWindow}).
+   */
+  readonly slidingWindow?: Duration.DurationInput | CallWindow | undefined
+  /**
+   * No ratio is judged on fewer recorded calls than this (default 10); with a count window, on fewer than
+   * `min(minimumThroughput, calls)`, so a full window is always judged (resilience4j's rule).
+   */
   readonly minimumThroughput?: number | undefined
   readonly slowCallDuration?: Duration.DurationInput | undefined
   readonly slowCallRateThreshold?: number | undefined
@@ -281,6 +290,35 @@ export interface Options {
    * failure, as resilience4j's `ignoreExceptions`. Checked before `isFailure`. Policies' rejections always are.
    */
   readonly isIgnored?: ((error: unknown) => boolean) | undefined
+}
+
+/**
+ * A count-based sliding window (`slidingWindow: { calls: 100 }`): the failure and slow-call ratios are judged over
+ * the last `calls` recorded calls, however long ago they were made, as resilience4j's `COUNT_BASED` window of
+ * `slidingWindowSize` calls and cockatiel's `CountBreaker({ size })`. It suits an upstream called at a very uneven
+ * rate, where a time window holds 3 calls at night and 30,000 at noon. The ratios are judged once
+ * `min(minimumThroughput, calls)` calls are recorded; ignored outcomes (`isIgnored`, a policy's rejection, an
+ * interruption) and probes are not recorded; the window is emptied whenever the breaker opens or closes, as a
+ * time window is. Each process counts its own calls (a `CircuitBreakerStore` shares transitions only). `calls` must
+ * be an integer ≥ 1 (a `RangeError` naming `slidingWindow.calls` otherwise). A breaker keeps one small number per
+ * call in the window; a registry counts a closed breaker with no call in 60 s as idle.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * // open when half of the last 100 calls failed, judged from the 20th call on
+ * const options: CircuitBreaker.Options = {
+ *   failureRateThreshold: 0.5,
+ *   slidingWindow: { calls: 100 },
+ *   minimumThroughput: 20
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface CallWindow {
+  readonly calls: number
 }
 
 /**

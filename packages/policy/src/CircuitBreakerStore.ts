@@ -32,7 +32,7 @@
  *   holder) and `probeLease` (a dead one). With `maxProbeDuration: Infinity` the hung process keeps its own slot
  *   and rejects its own calls, while the fleet's slot still comes back after `probeLease`.
  * - Consecutive failures and failure rates are counted per process (each breaker decides to open from its own
- *   calls); only the transitions are shared. `isolate` and `reset` stay local.
+ *   calls, over a time window or a count window alike: no window data is shared); only the transitions are shared. `isolate` and `reset` stay local.
  * - When the store fails or takes longer than `timeout`, each breaker goes on alone on its local state (fail-open
  *   to local; a probe then needs only its local slot), the outage is reported once (the metric
  *   `sturdy_shared_state_fallbacks_total{component="circuit_breaker"}`, the gauge `sturdy_shared_state_degraded`

@@ -1103,4 +1103,192 @@ describe("CircuitBreaker", () => {
         expect((yield* breaker.snapshot).state).toBe("Open")
       }))
   })
+
+  describe("a count-based sliding window, slidingWindow: { calls } (resilience4j COUNT_BASED, cockatiel CountBreaker)", () => {
+    const ok = Effect.succeed("ok")
+    const fail = Effect.fail("503")
+    const run = (breaker: CircuitBreaker.CircuitBreaker, self: Effect.Effect<unknown, unknown>) =>
+      Effect.exit(self.pipe(CircuitBreaker.withBreaker(breaker)))
+    const counts = (breaker: CircuitBreaker.CircuitBreaker) =>
+      Effect.map(breaker.snapshot, ({ calls, failures, slowCalls, state }) => ({ calls, failures, slowCalls, state }))
+
+    it.effect("cockatiel: rejects if size is invalid (a RangeError naming slidingWindow.calls)", () =>
+      Effect.gen(function*() {
+        for (const calls of [-1, 0, 0.5, Number.NaN, Infinity]) {
+          const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", { slidingWindow: { calls } })))
+          expect(Exit.isFailure(made) && String(made.cause)).toMatch(
+            /RangeError: CircuitBreaker: slidingWindow\.calls \(.*\) must be an integer of at least 1/
+          )
+          const registry = yield* Effect.exit(
+            Effect.scoped(CircuitBreaker.makeRegistry({ breaker: { slidingWindow: { calls } } }))
+          )
+          expect(Exit.isFailure(registry)).toBe(true)
+        }
+      }))
+
+    it.scoped("cockatiel: correctly wraps around when reaching the end of the window", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.5, slidingWindow: { calls: 5 } })
+        // F S S F S S F S S: the last five are S S F S S (never half of any five failed)
+        for (let i = 0; i < 9; i++) yield* run(breaker, i % 3 === 0 ? fail : ok)
+        expect(yield* counts(breaker)).toEqual({ calls: 5, failures: 1, slowCalls: 0, state: "Closed" })
+      }))
+
+    describe("cockatiel: threshold 0.5, size 100, minimumNumberOfCalls 50", () => {
+      const make = CircuitBreaker.make("k", {
+        failureRateThreshold: 0.5,
+        slidingWindow: { calls: 100 },
+        minimumThroughput: 50
+      })
+
+      it.scoped("does not open as long as the minimum number of calls has not been reached", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 49; i++) yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 49, failures: 49, slowCalls: 0, state: "Closed" })
+        }))
+
+      it.scoped("does not open when the minimum number of calls has been reached below the threshold", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 26; i++) yield* run(breaker, ok)
+          for (let i = 0; i < 24; i++) yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 50, failures: 24, slowCalls: 0, state: "Closed" })
+        }))
+
+      it.scoped("opens when the minimum number of calls has been reached at the threshold (>=, as resilience4j)", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 25; i++) yield* run(breaker, ok)
+          for (let i = 0; i < 24; i++) yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Closed")
+          yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Open")
+          const rejected = yield* run(breaker, ok)
+          expect(Exit.isFailure(rejected) && rejected.cause._tag === "Fail" && rejected.cause.error).toMatchObject({
+            _tag: "CircuitOpen",
+            reason: "FailureRate",
+            failures: 25
+          })
+        }))
+
+      it.scoped("resets when recovering from a half-open", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 100; i++) yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Open")
+          yield* TestClock.adjust("60 seconds")
+          expect(yield* run(breaker, ok)).toEqual(Exit.succeed("ok"))
+          // the probe is not recorded, and the window starts empty
+          expect(yield* counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0, state: "Closed" })
+          yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 1, slowCalls: 0, state: "Closed" })
+        }))
+    })
+
+    it.scoped("resilience4j testSlidingWindowMetrics: a window of 4 counts the last 4 outcomes", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 1, slidingWindow: { calls: 4 } })
+        const seen: Array<readonly [number, number]> = []
+        for (const self of [fail, ok, ok, ok, ok]) {
+          yield* run(breaker, self)
+          const { calls, failures } = yield* counts(breaker)
+          seen.push([calls, failures])
+        }
+        expect(seen).toEqual([[1, 1], [2, 1], [3, 1], [4, 1], [4, 0]])
+      }))
+
+    it.scoped("resilience4j testSlidingWindowMetricsWithSlowCalls: slow calls leave the window with their call", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { slowCallDuration: "1 second", slidingWindow: { calls: 3 } })
+        const timed = (millis: number, self: Effect.Effect<unknown, unknown>) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(run(breaker, Effect.zipRight(Effect.sleep(Duration.millis(millis)), self)))
+            yield* TestClock.adjust(Duration.millis(millis))
+            yield* Fiber.join(fiber)
+            return yield* counts(breaker)
+          })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 1, slowCalls: 0, failures: 0 })
+        expect(yield* timed(2_000, fail)).toMatchObject({ calls: 2, slowCalls: 1, failures: 1 })
+        // two of three slow: below the default slow-call threshold of 1
+        expect(yield* timed(2_000, ok)).toMatchObject({ calls: 3, slowCalls: 2, failures: 1, state: "Closed" })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 2, failures: 1 })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 1, failures: 0 })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 0, failures: 0, state: "Closed" })
+      }))
+
+    it.scoped("resilience4j: minimumNumberOfCalls above the window size is min(minimumNumberOfCalls, size)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 5 },
+          minimumThroughput: 100
+        })
+        for (const self of [ok, ok, fail, fail]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Closed") // 2 of 4: fewer calls than the window holds
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open") // 3 of 5: the full window is judged
+      }))
+
+    it.scoped("the oldest calls leave: the failures among the last 4 open it, however many succeeded before", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.75, slidingWindow: { calls: 4 } })
+        for (let i = 0; i < 20; i++) yield* run(breaker, ok)
+        yield* run(breaker, fail)
+        yield* run(breaker, fail)
+        expect(yield* counts(breaker)).toEqual({ calls: 4, failures: 2, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("calls count however long ago they were made (a time window would have dropped them)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 1, slidingWindow: { calls: 3 } })
+        yield* run(breaker, fail)
+        yield* run(breaker, fail)
+        yield* TestClock.adjust("2 hours")
+        expect(yield* counts(breaker)).toEqual({ calls: 2, failures: 2, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("ignored outcomes, interruptions and rejections are not recorded", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 4 },
+          isIgnored: (error) => error === "deadline"
+        })
+        yield* run(breaker, ok)
+        yield* run(breaker, Effect.fail("deadline"))
+        const fiber = yield* Effect.fork(run(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(fiber)
+        expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 0, slowCalls: 0, state: "Closed" })
+        for (const self of [ok, fail, fail]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Open")
+        // while open: rejections are not recorded, and the window was emptied when it opened
+        yield* run(breaker, ok)
+        expect(yield* counts(breaker)).toMatchObject({ calls: 0, failures: 0, state: "Open" })
+      }))
+
+    it.scoped("the window is emptied when the breaker opens, and judged afresh after it closes", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 4 },
+          breakDuration: "1 second"
+        })
+        for (const self of [fail, fail, ok, ok]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("1 second")
+        yield* run(breaker, ok)
+        expect(yield* breaker.state).toBe("Closed")
+        // the two failures before the opening are gone: 1 of 3, then 2 of 4 opens it again
+        for (const self of [fail, ok, ok]) yield* run(breaker, self)
+        expect(yield* counts(breaker)).toEqual({ calls: 3, failures: 1, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0, state: "Open" })
+      }))
+  })
 })

@@ -93,7 +93,10 @@ interface ResolvedOptions {
   readonly failureRateThreshold: number | undefined
   readonly slowCallRateThreshold: number | undefined
   readonly slowCallDuration: number
+  /** a time window's length; with a count window, how long a closed breaker's calls keep it from being idle */
   readonly windowMillis: number
+  /** a count window: the last this many recorded calls (`undefined`: a time window) */
+  readonly windowCalls: number | undefined
   readonly bucketMillis: number
   readonly minimumThroughput: number
   readonly halfOpenMaxProbes: number
@@ -129,6 +132,15 @@ const positiveMillis = (field: string, input: Duration.DurationInput): number =>
   return millis
 }
 
+/** Whether a `slidingWindow` is the count form, `{ calls }` (a duration is never a plain object with `calls`). */
+const isCallWindow = (window: CB.Options["slidingWindow"]): window is CB.CallWindow =>
+  typeof window === "object" && window !== null && !Array.isArray(window) && !Duration.isDuration(window)
+
+const checkWindowCalls = (calls: unknown): number => {
+  if (typeof calls === "number" && Number.isSafeInteger(calls) && calls >= 1) return calls
+  throw new RangeError(`CircuitBreaker: slidingWindow.calls (${String(calls)}) must be an integer of at least 1`)
+}
+
 /**
  * The options with their defaults; invalid ones (as resilience4j's and Polly's builders refuse them) throw a
  * `RangeError` naming the option, rather than being clamped into a breaker the caller did not ask for.
@@ -141,9 +153,12 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("successThreshold", options.successThreshold, false)
   checkRatio("failureRateThreshold", options.failureRateThreshold)
   checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
-  const windowMillis = options.slidingWindow === undefined
+  const window = options.slidingWindow
+  const windowCalls = isCallWindow(window) ? checkWindowCalls(window.calls) : undefined
+  const windowMillis = window === undefined || windowCalls !== undefined
     ? 60_000
-    : positiveMillis("slidingWindow", options.slidingWindow)
+    : positiveMillis("slidingWindow", window as Duration.DurationInput)
+  const minimumThroughput = options.minimumThroughput ?? 10
   return {
     // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
     // `minimumThroughput` calls were seen
@@ -156,8 +171,11 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
       ? positiveMillis("slowCallDuration", options.slowCallDuration)
       : Number.POSITIVE_INFINITY,
     windowMillis,
+    windowCalls,
     bucketMillis: Math.max(1, Math.ceil(windowMillis / BUCKETS)),
-    minimumThroughput: options.minimumThroughput ?? 10,
+    // a count window judges once it holds `minimumThroughput` calls, or is full (resilience4j:
+    // min(minimumNumberOfCalls, slidingWindowSize)): a smaller window could never reach a larger minimum
+    minimumThroughput: windowCalls === undefined ? minimumThroughput : Math.min(minimumThroughput, windowCalls),
     halfOpenMaxProbes: options.halfOpenMaxProbes ?? 1,
     successThreshold: options.successThreshold ?? 1,
     maxProbeDuration: options.maxProbeDuration === undefined
@@ -221,6 +239,14 @@ class BreakerState {
   keptCalls = 0
   keptFailures = 0
   keptSlow = 0
+  /**
+   * A count window (`slidingWindow: { calls }`): each recorded call's outcome (1 failed, 2 slow, 3 both), in a ring
+   * that grows to `calls` entries and is then overwritten from `ringNext` (the oldest); the kept sums are its totals.
+   */
+  ring: Array<number> = []
+  ringNext = 0
+  /** A count window: when the last call was recorded (a registry's idleness). */
+  lastCallAt = Number.NEGATIVE_INFINITY
   openUntil = 0
   lastBreakMillis = 0
   scheduleState: unknown
@@ -282,6 +308,8 @@ export const unsafeMake = (
     s.keptCalls = 0
     s.keptFailures = 0
     s.keptSlow = 0
+    s.ring.length = 0
+    s.ringNext = 0
     s.lastFailure = undefined
     s.sameKindRun = 0
     if (to === "Closed") {
@@ -356,6 +384,7 @@ export const unsafeMake = (
   }
 
   const windowTotals = (now: number) => {
+    if (config.windowCalls !== undefined) return { calls: s.keptCalls, failures: s.keptFailures, slow: s.keptSlow }
     let calls = 0
     let failures = 0
     let slow = 0
@@ -384,6 +413,26 @@ export const unsafeMake = (
     })
     s.buckets.push(bucket)
     return bucket
+  }
+
+  // A count window: the call takes the oldest's place once the ring is full (cockatiel's `CountBreaker`,
+  // resilience4j's `FixedSizeSlidingWindowMetrics`).
+  const recordCall = (failed: boolean, slow: boolean, now: number, size: number): void => {
+    const entry = (failed ? 1 : 0) | (slow ? 2 : 0)
+    s.lastCallAt = now
+    if (s.ring.length < size) {
+      s.ring.push(entry)
+    } else {
+      const oldest = s.ring[s.ringNext]!
+      s.keptCalls--
+      s.keptFailures -= oldest & 1
+      s.keptSlow -= oldest >> 1
+      s.ring[s.ringNext] = entry
+      s.ringNext = s.ringNext + 1 === size ? 0 : s.ringNext + 1
+    }
+    s.keptCalls++
+    s.keptFailures += entry & 1
+    s.keptSlow += entry >> 1
   }
 
   const retryAfter = (now: number): Duration.Duration =>
@@ -498,16 +547,20 @@ export const unsafeMake = (
       return Effect.void
     }
     if (outcome === "ignored") return Effect.void
-    const bucket = currentBucket(now)
-    bucket.calls++
-    s.keptCalls++
-    if (outcome === "failure") {
-      bucket.failures++
-      s.keptFailures++
-    }
-    if (isSlow) {
-      bucket.slow++
-      s.keptSlow++
+    if (config.windowCalls !== undefined) {
+      recordCall(outcome === "failure", isSlow, now, config.windowCalls)
+    } else {
+      const bucket = currentBucket(now)
+      bucket.calls++
+      s.keptCalls++
+      if (outcome === "failure") {
+        bucket.failures++
+        s.keptFailures++
+      }
+      if (isSlow) {
+        bucket.slow++
+        s.keptSlow++
+      }
     }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) {
@@ -686,7 +739,12 @@ export const unsafeMake = (
     if (s.isolated) return "held"
     if (s.state === "Closed") {
       const last = s.buckets[s.buckets.length - 1]
-      const quietSince = Math.max(s.changedAt, last === undefined ? Number.NEGATIVE_INFINITY : last.start)
+      const lastCall = config.windowCalls !== undefined
+        ? s.lastCallAt
+        : last === undefined
+        ? Number.NEGATIVE_INFINITY
+        : last.start
+      const quietSince = Math.max(s.changedAt, lastCall)
       return idle && quietSince > now - config.windowMillis ? "recent" : "released"
     }
     if (s.probesInFlight > 0 || now < s.openUntil) return "held"
