@@ -440,6 +440,30 @@ describe("CircuitBreaker", () => {
         yield* registry.withBreaker(Effect.void, "next")
         expect(yield* registry.size).toBe(1)
       }))
+
+    it.scoped("a count window: a closed breaker with a call in the last 60 s is kept, one quiet for longer is dropped", () =>
+      Effect.gen(function*() {
+        const made = CircuitBreaker.makeRegistry({ breaker: { failureRateThreshold: 1, slidingWindow: { calls: 3 } } })
+        let registry = yield* made
+        const fail = (key: string) => Effect.exit(Effect.fail("503").pipe(registry.withBreaker(key)))
+        const stateOf = (key: string) => Effect.flatMap(registry.get(key), (breaker) => breaker.state)
+        yield* registry.withBreaker(Effect.void, "a") // made at 0 s
+        yield* TestClock.adjust("50 seconds")
+        yield* fail("a")
+        yield* fail("a") // 2 of 3 failures recorded at 50 s
+        yield* TestClock.adjust("30 seconds")
+        yield* registry.withBreaker(Effect.void, "b") // at 80 s: "a" was called 30 s ago and keeps its window
+        yield* fail("a")
+        expect(yield* stateOf("a")).toBe("Open")
+        registry = yield* made
+        yield* registry.withBreaker(Effect.void, "c")
+        yield* fail("c")
+        yield* fail("c")
+        yield* TestClock.adjust("61 seconds")
+        yield* registry.withBreaker(Effect.void, "d") // "c" was quiet for 61 s: dropped, and forgotten
+        yield* fail("c")
+        expect(yield* stateOf("c")).toBe("Closed")
+      }))
   })
 
   it.effect("withBreakerFor uses the Registry service", () =>

@@ -222,6 +222,34 @@ describe("CircuitBreakerStore", () => {
       })
     }))
 
+  it.scoped("a count window is counted per process (no window data is shared); the transition is", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const build = CircuitBreakerStore.makeRegistry({
+        breaker: { failureRateThreshold: 0.5, slidingWindow: { calls: 4 } }
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      const [a, b] = [yield* build, yield* build]
+      // 2 failures here, 2 successes there: one window of the four would be at the threshold, but each process
+      // holds two calls, fewer than min(minimumThroughput, 4)
+      for (let i = 0; i < 2; i++) {
+        yield* call(a, "api", failing)
+        yield* call(b, "api", ok)
+      }
+      yield* TestClock.adjust("250 millis")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.snapshot)).toMatchObject({
+        state: "Closed",
+        calls: 2,
+        failures: 2
+      })
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      // a's own window fills: 3 failures of 4 (with the success below) open it, and b follows
+      yield* call(a, "api", ok)
+      yield* call(a, "api", failing)
+      expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+    }))
+
   it.effect("memory store: a dead process's probe slot comes back after its lease while others keep probing", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()
