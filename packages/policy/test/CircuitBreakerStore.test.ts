@@ -443,6 +443,35 @@ describe("CircuitBreakerStore", () => {
         yield* Effect.sleep("300 millis")
         for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
       }).pipe(Effect.scoped))
+
+    it.live("Redis: a live process's hung probe is given up after maxProbeDuration and its slot freed, long before its lease", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const store = CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix: "hung:" })
+        const [a, b] = (yield* Effect.forEach([1, 2], () =>
+          Effect.flatMap(Layer.build(store), (context) =>
+            Effect.provide(
+              CircuitBreakerStore.makeRegistry({
+                breaker: { consecutiveFailures: 3, breakDuration: "500 millis", maxProbeDuration: "300 millis" },
+                syncInterval: "50 millis",
+                probeLease: "1 minute"
+              }),
+              context
+            )))) as [CircuitBreaker.RegistryService, CircuitBreaker.RegistryService]
+        yield* call(b, "api", ok)
+        yield* openBy(a, "api")
+        yield* Effect.sleep("600 millis")
+        // a's probe hangs and holds the fleet's only slot (for a minute, by its lease)
+        const hung = yield* Effect.fork(call(a, "api", Effect.never))
+        yield* Effect.sleep("100 millis")
+        expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+        yield* Effect.sleep("250 millis")
+        // past 300 ms: a gives the probe up, opens again for 500 ms and tells the fleet (which frees the slot)
+        expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+        yield* Effect.sleep("700 millis")
+        expect(yield* call(b, "api", ok)).toBe("Success")
+        yield* Fiber.interrupt(hung)
+      }).pipe(Effect.scoped))
   })
 
   describe("a probe whose fleet slot comes after the breaker moved on (second review)", () => {
