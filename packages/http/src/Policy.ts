@@ -87,11 +87,12 @@
  * | hedging         | `hedging`                              | off (`{ delay, maxHedges }`)  |
  * | circuit breaker | `circuitBreaker.failureRateThreshold`  | 0.5                           |
  * |                 | `circuitBreaker.minimumThroughput`     | 100                           |
- * |                 | `circuitBreaker.slidingWindow`         | 30 s                          |
+ * |                 | `circuitBreaker.slidingWindow`         | 30 s (or `{ calls: n }`)      |
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
  * |                 | `circuitBreaker.countsAsFailure`       | {@link countsAgainstUpstream} |
  * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
+ * |                 | `circuitBreaker.maxProbeDuration`      | the pause before the probe    |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
@@ -182,7 +183,8 @@
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none),
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
- * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1] and `slidingWindow` longer than zero,
+ * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
+ * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, and the ranges of the other numbers.
  *
@@ -389,13 +391,34 @@ export type CountsAsFailure = ReadonlyArray<number> | ((failure: HttpFailure.Htt
 export interface CircuitBreakerOptions {
   readonly failureRateThreshold?: number | undefined
   readonly minimumThroughput?: number | undefined
-  readonly slidingWindow?: Duration.DurationInput | undefined
+  /**
+   * The window the failure ratio is judged over: a duration (default 30 s), or `{ calls: n }` for the last `n`
+   * recorded calls whenever they were made (resilience4j's count-based window; judged once
+   * `min(minimumThroughput, n)` calls are recorded). Only a duration must be at least twice `attemptTimeout`.
+   *
+   * @example
+   * ```ts
+   * import type { Policy } from "@sturdy/http"
+   *
+   * const breaker: Policy.CircuitBreakerOptions = { slidingWindow: { calls: 200 }, minimumThroughput: 50 }
+   * ```
+   * @since 0.2.0
+   */
+  readonly slidingWindow?: Duration.DurationInput | CircuitBreaker.CallWindow | undefined
   /** A fixed pause or a schedule of pauses before a probe. */
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Counted failures in a row that open the breaker (default off). */
   readonly consecutiveFailures?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
+  /**
+   * How long a half-open probe may run before it is given up as a failed probe (default: the pause before it, 5 s
+   * by default; `Infinity`: never). The attempt timeout bounds every probe first; this bounds one it does not (no
+   * `attemptTimeout`, or a longer one). See `@sturdy/policy/CircuitBreaker`'s `maxProbeDuration`.
+   *
+   * @since 0.2.0
+   */
+  readonly maxProbeDuration?: Duration.DurationInput | undefined
   /** Which failures count (default {@link countsAgainstUpstream}: server failures, no 429 nor other 4xx). */
   readonly countsAsFailure?: CountsAsFailure | undefined
   /**
@@ -1028,7 +1051,7 @@ export const layerConfig: (
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
- * breakDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

@@ -1769,6 +1769,40 @@ describe("Policy validation: every problem at once", () => {
     )
   })
 
+  it("circuitBreaker.maxProbeDuration: zero, negative or past a timer is an InvalidPolicy naming it; Infinity is off", () => {
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: 0 } })).toEqual([
+      "circuitBreaker.maxProbeDuration must be longer than zero"
+    ])
+    expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
+      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration must be longer than zero"
+    ])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "30 days" } })[0]).toMatch(
+      /^circuitBreaker\.maxProbeDuration \(30d\) exceeds/
+    )
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "nonsense" as Duration.DurationInput } })).toEqual([
+      "circuitBreaker.maxProbeDuration is not a duration"
+    ])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: Infinity } })).toEqual([])
+    expect(problemsOf({ circuitBreaker: { maxProbeDuration: "2 seconds" } })).toEqual([])
+  })
+
+  it("circuitBreaker.slidingWindow { calls }: an integer of at least 1, and no conflict with attemptTimeout", () => {
+    expect(problemsOf({ circuitBreaker: { slidingWindow: { calls: 0 } } })).toEqual([
+      "circuitBreaker.slidingWindow.calls (0) must be an integer of at least 1"
+    ])
+    expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { slidingWindow: { calls: 2.5 } } } } })).toEqual([
+      "hosts[\"api.test\"].circuitBreaker.slidingWindow.calls (2.5) must be an integer of at least 1"
+    ])
+    // a 30 s time window must be at least twice a 20 s attempt; a window of calls holds calls however long they take
+    expect(problemsOf({ attemptTimeout: "20 seconds" })).toHaveLength(1)
+    expect(problemsOf({ attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: { calls: 100 } } })).toEqual([])
+    const options = Effect.runSync(Effect.withConfigProvider(
+      Policy.config,
+      ConfigProvider.fromJson({ circuitBreaker: { slidingWindowCalls: 100, maxProbeDuration: "3 seconds" } })
+    ))
+    expect(options.circuitBreaker).toEqual({ slidingWindow: { calls: 100 }, maxProbeDuration: Duration.seconds(3) })
+  })
+
   it("names which default an option conflicted with, and where the other was set", () => {
     expect(problemsOf({ retry: { baseDelay: "1 minute" } })).toEqual([
       "retry.baseDelay (1m, set at retry.baseDelay) must not exceed retry.maxDelay (30s, the default)"
@@ -1980,6 +2014,67 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(failure._tag === "Timeout" && failure.phase).toBe("Attempt")
         expect(yield* breaker.state).toBe("Open")
         expect((yield* harnessed.scripted.requests).length).toBe(2)
+      }))
+
+    it.scoped("circuitBreaker.slidingWindow { calls: 4 }: three 503s among the last four calls open it, after ten 200s", () =>
+      Effect.gen(function*() {
+        const { api, policy, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.json(ada),
+            ...Array.from({ length: 9 }, () => FaultScript.json(ada)),
+            FaultScript.status(503),
+            FaultScript.status(503),
+            FaultScript.status(503),
+            FaultScript.json(ada)
+          )
+        }, {
+          ...quick,
+          retry: false,
+          circuitBreaker: { failureRateThreshold: 0.75, minimumThroughput: 4, slidingWindow: { calls: 4 } }
+        })
+        for (let i = 0; i < 12; i++) yield* once(api.get("/x"))
+        const breaker = yield* breakerAt(policy)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 4, failures: 2 })
+        expect(tagOf(yield* once(api.get("/x")))).toBe("ServerError")
+        expect(yield* breaker.state).toBe("Open")
+        expect(tagOf(yield* once(api.get("/x")))).toBe("CircuitOpen")
+        expect((yield* scripted.requests).length).toBe(13)
+      }))
+
+    it.scoped("circuitBreaker.maxProbeDuration gives up a probe the attempt timeout has not ended yet", () =>
+      Effect.gen(function*() {
+        const harnessed = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(503), FaultScript.hang, FaultScript.json(ada))
+        }, {
+          ...quick,
+          attemptTimeout: "10 seconds",
+          retry: false,
+          circuitBreaker: {
+            consecutiveFailures: 1,
+            breakDuration: "2 seconds",
+            slidingWindow: "30 seconds",
+            maxProbeDuration: "500 millis"
+          }
+        })
+        const breaker = yield* halfOpen(harnessed)
+        const probe = yield* Effect.fork(harnessed.api.get("/x"))
+        // (`once` runs a call and then moves the clock on by 1 ms)
+        yield* TestClock.adjust("498 millis")
+        expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("CircuitOpen")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("1 millis")
+        const given = failureOf(yield* once(harnessed.api.get("/x")))
+        expect(given).toMatchObject({
+          _tag: "CircuitOpen",
+          reason: "ProbeFailed",
+          lastFailure: { tag: "ProbeTimeout" }
+        })
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        expect((yield* harnessed.scripted.requests).length).toBe(2)
+        yield* TestClock.adjust("2 seconds")
+        expect(yield* once(harnessed.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* Fiber.interrupt(probe)
       }))
 
     it.scoped("a probe cut short by the caller's deadline, or interrupted, frees its slot and changes nothing", () =>

@@ -9,7 +9,8 @@
  *   `successThreshold` probes have succeeded the breaker closes, and one failed probe opens it again with the next
  *   (longer) pause. A probe that ends frees its slot for the next call, so probes go on, a few at a time, until one of
  *   the two happens, whatever the two numbers are (a `successThreshold` above `halfOpenMaxProbes` is met by probes
- *   in turn, as in Failsafe).
+ *   in turn, as in Failsafe). A probe still running after `maxProbeDuration` (by default, the pause before it) is
+ *   given up as a failed one, so a probe that never ends cannot hold the breaker half-open for ever.
  *
  * Every outcome of a call is one of three kinds, and so is every outcome of a probe:
  *
@@ -37,12 +38,13 @@
  * | `consecutiveFailures`   | `3`; off with a rate    | this many counted failures in a row open the breaker; off (`Infinity`) when `failureRateThreshold` or `slowCallDuration` is set, so rates are judged only over `minimumThroughput` calls |
  * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
- * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over                   |
- * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this               |
+ * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over: a duration, or `{ calls: n }` for the last n calls |
+ * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this (a count window: fewer than min(this, n)) |
  * | `slowCallDuration`      | off                     | calls at least this slow count as slow                    |
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
  * | `halfOpenMaxProbes`     | `1`                     | probes in flight at once while HalfOpen                   |
  * | `successThreshold`      | `1`                     | successful probes needed to close (they may run in turn)  |
+ * | `maxProbeDuration`      | the last pause          | a probe running this long is given up as a failed one; `Infinity`: never |
  * | `isFailure`             | every failure counts    | which failures count (HTTP: server failures, see `Policy`) |
  * | `isIgnored`             | none                    | failures that say nothing about the upstream              |
  *
@@ -214,10 +216,11 @@ export interface Snapshot {
  * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `minimumThroughput`, `halfOpenMaxProbes` or
- * `successThreshold` that is not an integer ≥ 1, a `slidingWindow` or `slowCallDuration` of zero, and a
- * `slidingWindow`, `slowCallDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ * `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
+ * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,
+ * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
- * The window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
+ * A time window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
  * for at least nine tenths of `slidingWindow` after it, and the first of its bucket for all of it.
  *
  * @since 0.1.0
@@ -226,7 +229,15 @@ export interface Snapshot {
 export interface Options {
   readonly consecutiveFailures?: number | undefined
   readonly failureRateThreshold?: number | undefined
-  readonly slidingWindow?: Duration.DurationInput | undefined
+  /**
+   * The window the failure and slow-call ratios are judged over: a duration (the calls of the last 60 s by default),
+   * or `{ calls: n }`, the last `n` recorded calls whenever they were made (see {@link CallWindow}).
+   */
+  readonly slidingWindow?: Duration.DurationInput | CallWindow | undefined
+  /**
+   * No ratio is judged on fewer recorded calls than this (default 10); with a count window, on fewer than
+   * `min(minimumThroughput, calls)`, so a full window is always judged (resilience4j's rule).
+   */
   readonly minimumThroughput?: number | undefined
   readonly slowCallDuration?: Duration.DurationInput | undefined
   readonly slowCallRateThreshold?: number | undefined
@@ -240,6 +251,24 @@ export interface Options {
    * The count restarts whenever the breaker opens again.
    */
   readonly successThreshold?: number | undefined
+  /**
+   * How long a probe may run before it is given up (default: the pause that preceded this HalfOpen period, as Polly
+   * lets a new probe go once another break has passed; `Infinity`: never, as before 0.2.0). A probe still running
+   * that long counts as a failed probe when the next call arrives or the state is read (no timer): the breaker opens
+   * again with its next pause (`reason` `"ProbeFailed"`, `lastFailure` `{ tag: "ProbeTimeout" }`, a transition on
+   * `changes`), every slot is freed, and the probe's own outcome, when it ends, is ignored (it belongs to an older
+   * state). Without it a probe that never ends holds its slot, and the breaker half-open, for ever; in `Policy` the
+   * attempt timeout bounds probes first. After a pause of zero there is no default limit.
+   *
+   * @example
+   * ```ts
+   * import type { CircuitBreaker } from "@sturdy/policy"
+   *
+   * const options: CircuitBreaker.Options = { breakDuration: "30 seconds", maxProbeDuration: "5 seconds" }
+   * ```
+   * @since 0.2.0
+   */
+  readonly maxProbeDuration?: Duration.DurationInput | undefined
   /**
    * The pause before a probe: a duration (the same pause every time) or a `Schedule` stepped on every opening. The
    * schedule's input is the failure that opened the breaker (the counted typed failure of the call that tipped it, or
@@ -261,6 +290,35 @@ export interface Options {
    * failure, as resilience4j's `ignoreExceptions`. Checked before `isFailure`. Policies' rejections always are.
    */
   readonly isIgnored?: ((error: unknown) => boolean) | undefined
+}
+
+/**
+ * A count-based sliding window (`slidingWindow: { calls: 100 }`): the failure and slow-call ratios are judged over
+ * the last `calls` recorded calls, however long ago they were made, as resilience4j's `COUNT_BASED` window of
+ * `slidingWindowSize` calls and cockatiel's `CountBreaker({ size })`. It suits an upstream called at a very uneven
+ * rate, where a time window holds 3 calls at night and 30,000 at noon. The ratios are judged once
+ * `min(minimumThroughput, calls)` calls are recorded; ignored outcomes (`isIgnored`, a policy's rejection, an
+ * interruption) and probes are not recorded; the window is emptied whenever the breaker opens or closes, as a
+ * time window is. Each process counts its own calls (a `CircuitBreakerStore` shares transitions only). `calls` must
+ * be an integer ≥ 1 (a `RangeError` naming `slidingWindow.calls` otherwise). A breaker keeps one small number per
+ * call in the window; a registry counts a closed breaker with no call in 60 s as idle.
+ *
+ * @example
+ * ```ts
+ * import type { CircuitBreaker } from "@sturdy/policy"
+ *
+ * // open when half of the last 100 calls failed, judged from the 20th call on
+ * const options: CircuitBreaker.Options = {
+ *   failureRateThreshold: 0.5,
+ *   slidingWindow: { calls: 100 },
+ *   minimumThroughput: 20
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface CallWindow {
+  readonly calls: number
 }
 
 /**

@@ -440,6 +440,30 @@ describe("CircuitBreaker", () => {
         yield* registry.withBreaker(Effect.void, "next")
         expect(yield* registry.size).toBe(1)
       }))
+
+    it.scoped("a count window: a closed breaker with a call in the last 60 s is kept, one quiet for longer is dropped", () =>
+      Effect.gen(function*() {
+        const made = CircuitBreaker.makeRegistry({ breaker: { failureRateThreshold: 1, slidingWindow: { calls: 3 } } })
+        let registry = yield* made
+        const fail = (key: string) => Effect.exit(Effect.fail("503").pipe(registry.withBreaker(key)))
+        const stateOf = (key: string) => Effect.flatMap(registry.get(key), (breaker) => breaker.state)
+        yield* registry.withBreaker(Effect.void, "a") // made at 0 s
+        yield* TestClock.adjust("50 seconds")
+        yield* fail("a")
+        yield* fail("a") // 2 of 3 failures recorded at 50 s
+        yield* TestClock.adjust("30 seconds")
+        yield* registry.withBreaker(Effect.void, "b") // at 80 s: "a" was called 30 s ago and keeps its window
+        yield* fail("a")
+        expect(yield* stateOf("a")).toBe("Open")
+        registry = yield* made
+        yield* registry.withBreaker(Effect.void, "c")
+        yield* fail("c")
+        yield* fail("c")
+        yield* TestClock.adjust("61 seconds")
+        yield* registry.withBreaker(Effect.void, "d") // "c" was quiet for 61 s: dropped, and forgotten
+        yield* fail("c")
+        expect(yield* stateOf("c")).toBe("Closed")
+      }))
   })
 
   it.effect("withBreakerFor uses the Registry service", () =>
@@ -755,7 +779,10 @@ describe("CircuitBreaker", () => {
           [{ halfOpenMaxProbes: 1.5 }, "halfOpenMaxProbes"],
           [{ successThreshold: 0 }, "successThreshold"],
           [{ slidingWindow: 0 }, "slidingWindow"],
-          [{ slowCallDuration: 0 }, "slowCallDuration"]
+          [{ slowCallDuration: 0 }, "slowCallDuration"],
+          [{ maxProbeDuration: 0 }, "maxProbeDuration"],
+          [{ maxProbeDuration: "30 days" }, "maxProbeDuration"],
+          [{ maxProbeDuration: -1 }, "maxProbeDuration"]
         ]
         for (const [options, field] of cases) {
           const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", options)))
@@ -920,4 +947,372 @@ describe("CircuitBreaker", () => {
       expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(1000)
       expect(inputs.map((i) => (i instanceof Busy ? i.waitMillis : i))).toEqual([7000, 3000, "boom"])
     }))
+
+  describe("a hung probe is given up after maxProbeDuration (Polly: a new probe after another break)", () => {
+    const rejectionOf = (exit: Exit.Exit<unknown, unknown>) =>
+      Exit.isFailure(exit) && exit.cause._tag === "Fail" && CircuitBreaker.isCircuitOpen(exit.cause.error)
+        ? exit.cause.error
+        : undefined
+    // opens on one failure; pauses 5 s, then 10 s, then 20 s
+    const openedBreaker = (options: CircuitBreaker.Options = {}) =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", {
+          consecutiveFailures: 1,
+          breakDuration: growing,
+          ...options
+        })
+        const changes = yield* breaker.subscribe
+        yield* Effect.exit(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* TestClock.adjust("5 seconds")
+        return { breaker, changes }
+      })
+    const call = (
+      breaker: CircuitBreaker.CircuitBreaker,
+      self: Effect.Effect<unknown, unknown> = Effect.succeed("ok")
+    ) => Effect.exit(self.pipe(CircuitBreaker.withBreaker(breaker)))
+
+    it.scoped("a call after the limit is rejected as open (a failed probe); the next probe closes the breaker", () =>
+      Effect.gen(function*() {
+        const { breaker, changes } = yield* openedBreaker()
+        const upstream = yield* makeUpstream
+        const hung = yield* Effect.fork(call(breaker, Effect.zipRight(upstream.call, Effect.never)))
+        yield* Effect.yieldNow()
+        // within the limit (the 5 s pause that preceded HalfOpen): every other call is rejected, nothing is given up
+        yield* TestClock.adjust("4999 millis")
+        // (rejected while every slot is taken: it still says why the breaker opened in the first place)
+        expect(rejectionOf(yield* call(breaker))?.reason).toBe("ConsecutiveFailures")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("1 millis")
+        // the probe has run 5 s: given up as a failed probe, the breaker opens again with its next pause (10 s)
+        const rejected = rejectionOf(yield* call(breaker))
+        expect(rejected).toMatchObject({ reason: "ProbeFailed", failures: 1, lastFailure: { tag: "ProbeTimeout" } })
+        expect(rejected !== undefined && Duration.toMillis(rejected.retryAfter)).toBe(10_000)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        expect(yield* upstream.count).toBe(1)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(2))
+        expect(yield* breaker.state).toBe("Closed")
+        const seen = yield* Stream.runCollect(Stream.take(changes, 5))
+        expect(Chunk.toReadonlyArray(seen).map((c) => `${c.from}->${c.to}@${c.at}`)).toEqual([
+          "Closed->Open@0",
+          "Open->HalfOpen@5000",
+          "HalfOpen->Open@10000",
+          "Open->HalfOpen@20000",
+          "HalfOpen->Closed@20000"
+        ])
+        yield* Fiber.interrupt(hung)
+      }))
+
+    it.scoped("the abandoned probe's own outcome, when it finally ends, changes nothing", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker({ successThreshold: 2, halfOpenMaxProbes: 2 })
+        const succeedLate = yield* Deferred.make<void>()
+        const failLate = yield* Deferred.make<void>()
+        const late = yield* Effect.fork(call(breaker, Effect.as(Deferred.await(succeedLate), "late")))
+        const lateFailure = yield* Effect.fork(
+          call(breaker, Effect.zipRight(Deferred.await(failLate), Effect.fail("503")))
+        )
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("5 seconds")
+        // read, not called: reading the state gives the probes up too
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        // one succeeds while the breaker is open again: it neither closes it nor counts as a probe success
+        yield* Deferred.succeed(succeedLate, undefined)
+        expect(yield* Fiber.join(late)).toEqual(Exit.succeed("late"))
+        const open = yield* breaker.snapshot
+        expect(open).toMatchObject({ state: "Open", consecutiveFailures: 0, calls: 0 })
+        expect(Duration.toMillis(open.retryAfter)).toBe(10_000)
+        // the new HalfOpen period: one probe succeeds, then the other old one fails; it neither reopens the breaker
+        // nor takes a slot back
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
+        yield* Deferred.succeed(failLate, undefined)
+        expect(yield* Fiber.join(lateFailure)).toEqual(Exit.fail("503"))
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("by default the limit is the pause before this HalfOpen period: it grows with the schedule", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker()
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* breaker.state).toBe("Open") // given up after 5 s; the next pause is 10 s
+        yield* TestClock.adjust("10 seconds")
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("9999 millis")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("1 millis")
+        const open = yield* breaker.snapshot
+        expect(open.state).toBe("Open")
+        expect(Duration.toMillis(open.retryAfter)).toBe(20_000)
+      }))
+
+    it.scoped("an explicit maxProbeDuration shorter than the pause gives the probe up at that time", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker({ maxProbeDuration: "2 seconds" })
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("1999 millis")
+        expect(rejectionOf(yield* call(breaker))?.reason).toBe("ConsecutiveFailures")
+        expect(yield* breaker.state).toBe("HalfOpen")
+        yield* TestClock.adjust("1 millis")
+        expect(rejectionOf(yield* call(breaker))?.lastFailure).toEqual({ tag: "ProbeTimeout" })
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("Infinity keeps a hung probe's slot for ever: every other call is rejected, the breaker stays half-open", () =>
+      Effect.gen(function*() {
+        const { breaker, changes } = yield* openedBreaker({ maxProbeDuration: Infinity })
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("1 hour")
+        expect(rejectionOf(yield* call(breaker))?.reason).toBe("ConsecutiveFailures")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("24 hours")
+        expect(rejectionOf(yield* call(breaker))).toBeDefined()
+        const seen = yield* Stream.runCollect(Stream.take(changes, 2))
+        expect(Chunk.toReadonlyArray(seen).map((c) => c.to)).toEqual(["Open", "HalfOpen"])
+        expect((yield* breaker.snapshot).state).toBe("HalfOpen")
+      }))
+
+    it.scoped("halfOpenMaxProbes 2: a finished probe frees its slot for the next call; the hung one is given up on time", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker({ halfOpenMaxProbes: 2, successThreshold: 3 })
+        const upstream = yield* makeUpstream
+        // at 5 s: one probe hangs, one succeeds (1 of 3)
+        yield* Effect.fork(call(breaker, Effect.zipRight(upstream.call, Effect.never)))
+        yield* Effect.yieldNow()
+        expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(2))
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        // at 8 s: the free slot takes another probe (2 of 3), still in flight at 10 s; the hung one holds the other
+        yield* TestClock.adjust("3 seconds")
+        const slow = yield* Deferred.make<void>()
+        const second = yield* Effect.fork(call(breaker, Effect.zipRight(Deferred.await(slow), upstream.call)))
+        yield* Effect.yieldNow()
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 2 })
+        // at 10 s the hung probe (started at 5 s) has run the 5 s pause, whatever the newer one does: the next call
+        // finds the breaker open again, and never reaches the upstream
+        yield* TestClock.adjust("2 seconds")
+        expect(rejectionOf(yield* call(breaker, upstream.call))?.lastFailure).toEqual({ tag: "ProbeTimeout" })
+        expect(yield* upstream.count).toBe(2)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        // the newer probe succeeds late: it belongs to the given-up HalfOpen period and changes nothing
+        yield* Deferred.succeed(slow, undefined)
+        expect(yield* Fiber.join(second)).toEqual(Exit.succeed(3))
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+      }))
+
+    it.scoped("a probe admitted later than the hung one is judged by its own start", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker({
+          halfOpenMaxProbes: 2,
+          successThreshold: 2,
+          maxProbeDuration: "4 seconds"
+        })
+        const first = yield* Deferred.make<void>()
+        const firstProbe = yield* Effect.fork(call(breaker, Deferred.await(first)))
+        yield* TestClock.adjust("3 seconds")
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        // the first ends at 3 s; the second (from 3 s) is within its 4 s at 6.999 s
+        yield* Deferred.succeed(first, undefined)
+        yield* Fiber.join(firstProbe)
+        yield* TestClock.adjust("3999 millis")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        yield* TestClock.adjust("1 millis")
+        expect((yield* breaker.snapshot).state).toBe("Open")
+      }))
+  })
+
+  describe("a count-based sliding window, slidingWindow: { calls } (resilience4j COUNT_BASED, cockatiel CountBreaker)", () => {
+    const ok = Effect.succeed("ok")
+    const fail = Effect.fail("503")
+    const run = (breaker: CircuitBreaker.CircuitBreaker, self: Effect.Effect<unknown, unknown>) =>
+      Effect.exit(self.pipe(CircuitBreaker.withBreaker(breaker)))
+    const counts = (breaker: CircuitBreaker.CircuitBreaker) =>
+      Effect.map(breaker.snapshot, ({ calls, failures, slowCalls, state }) => ({ calls, failures, slowCalls, state }))
+
+    it.effect("cockatiel: rejects if size is invalid (a RangeError naming slidingWindow.calls)", () =>
+      Effect.gen(function*() {
+        for (const calls of [-1, 0, 0.5, Number.NaN, Infinity]) {
+          const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", { slidingWindow: { calls } })))
+          expect(Exit.isFailure(made) && String(made.cause)).toMatch(
+            /RangeError: CircuitBreaker: slidingWindow\.calls \(.*\) must be an integer of at least 1/
+          )
+          const registry = yield* Effect.exit(
+            Effect.scoped(CircuitBreaker.makeRegistry({ breaker: { slidingWindow: { calls } } }))
+          )
+          expect(Exit.isFailure(registry)).toBe(true)
+        }
+      }))
+
+    it.scoped("cockatiel: correctly wraps around when reaching the end of the window", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.5, slidingWindow: { calls: 5 } })
+        // F S S F S S F S S: the last five are S S F S S (never half of any five failed)
+        for (let i = 0; i < 9; i++) yield* run(breaker, i % 3 === 0 ? fail : ok)
+        expect(yield* counts(breaker)).toEqual({ calls: 5, failures: 1, slowCalls: 0, state: "Closed" })
+      }))
+
+    describe("cockatiel: threshold 0.5, size 100, minimumNumberOfCalls 50", () => {
+      const make = CircuitBreaker.make("k", {
+        failureRateThreshold: 0.5,
+        slidingWindow: { calls: 100 },
+        minimumThroughput: 50
+      })
+
+      it.scoped("does not open as long as the minimum number of calls has not been reached", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 49; i++) yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 49, failures: 49, slowCalls: 0, state: "Closed" })
+        }))
+
+      it.scoped("does not open when the minimum number of calls has been reached below the threshold", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 26; i++) yield* run(breaker, ok)
+          for (let i = 0; i < 24; i++) yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 50, failures: 24, slowCalls: 0, state: "Closed" })
+        }))
+
+      it.scoped("opens when the minimum number of calls has been reached at the threshold (>=, as resilience4j)", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 25; i++) yield* run(breaker, ok)
+          for (let i = 0; i < 24; i++) yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Closed")
+          yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Open")
+          const rejected = yield* run(breaker, ok)
+          expect(Exit.isFailure(rejected) && rejected.cause._tag === "Fail" && rejected.cause.error).toMatchObject({
+            _tag: "CircuitOpen",
+            reason: "FailureRate",
+            failures: 25
+          })
+        }))
+
+      it.scoped("resets when recovering from a half-open", () =>
+        Effect.gen(function*() {
+          const breaker = yield* make
+          for (let i = 0; i < 100; i++) yield* run(breaker, fail)
+          expect(yield* breaker.state).toBe("Open")
+          yield* TestClock.adjust("60 seconds")
+          expect(yield* run(breaker, ok)).toEqual(Exit.succeed("ok"))
+          // the probe is not recorded, and the window starts empty
+          expect(yield* counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0, state: "Closed" })
+          yield* run(breaker, fail)
+          expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 1, slowCalls: 0, state: "Closed" })
+        }))
+    })
+
+    it.scoped("resilience4j testSlidingWindowMetrics: a window of 4 counts the last 4 outcomes", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 1, slidingWindow: { calls: 4 } })
+        const seen: Array<readonly [number, number]> = []
+        for (const self of [fail, ok, ok, ok, ok]) {
+          yield* run(breaker, self)
+          const { calls, failures } = yield* counts(breaker)
+          seen.push([calls, failures])
+        }
+        expect(seen).toEqual([[1, 1], [2, 1], [3, 1], [4, 1], [4, 0]])
+      }))
+
+    it.scoped("resilience4j testSlidingWindowMetricsWithSlowCalls: slow calls leave the window with their call", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { slowCallDuration: "1 second", slidingWindow: { calls: 3 } })
+        const timed = (millis: number, self: Effect.Effect<unknown, unknown>) =>
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(run(breaker, Effect.zipRight(Effect.sleep(Duration.millis(millis)), self)))
+            yield* TestClock.adjust(Duration.millis(millis))
+            yield* Fiber.join(fiber)
+            return yield* counts(breaker)
+          })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 1, slowCalls: 0, failures: 0 })
+        expect(yield* timed(2_000, fail)).toMatchObject({ calls: 2, slowCalls: 1, failures: 1 })
+        // two of three slow: below the default slow-call threshold of 1
+        expect(yield* timed(2_000, ok)).toMatchObject({ calls: 3, slowCalls: 2, failures: 1, state: "Closed" })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 2, failures: 1 })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 1, failures: 0 })
+        expect(yield* timed(100, ok)).toMatchObject({ calls: 3, slowCalls: 0, failures: 0, state: "Closed" })
+      }))
+
+    it.scoped("resilience4j: minimumNumberOfCalls above the window size is min(minimumNumberOfCalls, size)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 5 },
+          minimumThroughput: 100
+        })
+        for (const self of [ok, ok, fail, fail]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Closed") // 2 of 4: fewer calls than the window holds
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open") // 3 of 5: the full window is judged
+      }))
+
+    it.scoped("the oldest calls leave: the failures among the last 4 open it, however many succeeded before", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.75, slidingWindow: { calls: 4 } })
+        for (let i = 0; i < 20; i++) yield* run(breaker, ok)
+        yield* run(breaker, fail)
+        yield* run(breaker, fail)
+        expect(yield* counts(breaker)).toEqual({ calls: 4, failures: 2, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("calls count however long ago they were made (a time window would have dropped them)", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 1, slidingWindow: { calls: 3 } })
+        yield* run(breaker, fail)
+        yield* run(breaker, fail)
+        yield* TestClock.adjust("2 hours")
+        expect(yield* counts(breaker)).toEqual({ calls: 2, failures: 2, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
+    it.scoped("ignored outcomes, interruptions and rejections are not recorded", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 4 },
+          isIgnored: (error) => error === "deadline"
+        })
+        yield* run(breaker, ok)
+        yield* run(breaker, Effect.fail("deadline"))
+        const fiber = yield* Effect.fork(run(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(fiber)
+        expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 0, slowCalls: 0, state: "Closed" })
+        for (const self of [ok, fail, fail]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Open")
+        // while open: rejections are not recorded, and the window was emptied when it opened
+        yield* run(breaker, ok)
+        expect(yield* counts(breaker)).toMatchObject({ calls: 0, failures: 0, state: "Open" })
+      }))
+
+    it.scoped("the window is emptied when the breaker opens, and judged afresh after it closes", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          failureRateThreshold: 0.5,
+          slidingWindow: { calls: 4 },
+          breakDuration: "1 second"
+        })
+        for (const self of [fail, fail, ok, ok]) yield* run(breaker, self)
+        expect(yield* breaker.state).toBe("Open")
+        yield* TestClock.adjust("1 second")
+        yield* run(breaker, ok)
+        expect(yield* breaker.state).toBe("Closed")
+        // the two failures before the opening are gone: 1 of 3, then 2 of 4 opens it again
+        for (const self of [fail, ok, ok]) yield* run(breaker, self)
+        expect(yield* counts(breaker)).toEqual({ calls: 3, failures: 1, slowCalls: 0, state: "Closed" })
+        yield* run(breaker, fail)
+        expect(yield* counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0, state: "Open" })
+      }))
+  })
 })

@@ -184,6 +184,72 @@ describe("CircuitBreakerStore", () => {
       expect(yield* call(b, "api", ok)).toBe("Success")
     }))
 
+  it.scoped("a live process's hung probe is given up after maxProbeDuration: the fleet opens again, its slot is freed", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      // a lease far longer than the probe limit: only the holder's giving up can free the fleet's slot in time
+      const [a, b] = yield* twoProcesses(store, { probeLease: "1 minute" })
+      yield* call(b, "api", ok)
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe hangs in a process that lives on; it holds the fleet's only slot
+      const hung = yield* Effect.fork(call(a, "api", Effect.never))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      // 10 s later (the pause before HalfOpen) a's next call gives the probe up: a opens again for the next 10 s and
+      // tells the fleet, which frees every probe slot of the key
+      yield* TestClock.adjust("10 seconds")
+      const exit = yield* Effect.exit(ok.pipe(a.withBreaker("api")))
+      expect(exit._tag === "Failure" && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
+        _tag: "CircuitOpen",
+        reason: "ProbeFailed",
+        lastFailure: { tag: "ProbeTimeout" }
+      })
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Open")
+      // after that pause b probes (the slot is free, long before the hung probe's lease would end) and closes both
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(a, "api", ok)).toBe("Success")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.state)).toBe("Closed")
+      // the hung probe ends at last: it belongs to an older state and changes nothing
+      yield* Fiber.interrupt(hung)
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.snapshot)).toMatchObject({
+        state: "Closed",
+        consecutiveFailures: 0
+      })
+    }))
+
+  it.scoped("a count window is counted per process (no window data is shared); the transition is", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const build = CircuitBreakerStore.makeRegistry({
+        breaker: { failureRateThreshold: 0.5, slidingWindow: { calls: 4 } }
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      const [a, b] = [yield* build, yield* build]
+      // 2 failures here, 2 successes there: one window of the four would be at the threshold, but each process
+      // holds two calls, fewer than min(minimumThroughput, 4)
+      for (let i = 0; i < 2; i++) {
+        yield* call(a, "api", failing)
+        yield* call(b, "api", ok)
+      }
+      yield* TestClock.adjust("250 millis")
+      expect(yield* Effect.flatMap(a.get("api"), (breaker) => breaker.snapshot)).toMatchObject({
+        state: "Closed",
+        calls: 2,
+        failures: 2
+      })
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      // a's own window fills: 3 failures of 4 (with the success below) open it, and b follows
+      yield* call(a, "api", ok)
+      yield* call(a, "api", failing)
+      expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+    }))
+
   it.effect("memory store: a dead process's probe slot comes back after its lease while others keep probing", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()
@@ -376,6 +442,35 @@ describe("CircuitBreakerStore", () => {
         // the probe closed the fleet's breaker
         yield* Effect.sleep("300 millis")
         for (const registry of registries) expect(yield* call(registry, "api", ok)).toBe("Success")
+      }).pipe(Effect.scoped))
+
+    it.live("Redis: a live process's hung probe is given up after maxProbeDuration and its slot freed, long before its lease", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const store = CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix: "hung:" })
+        const [a, b] = (yield* Effect.forEach([1, 2], () =>
+          Effect.flatMap(Layer.build(store), (context) =>
+            Effect.provide(
+              CircuitBreakerStore.makeRegistry({
+                breaker: { consecutiveFailures: 3, breakDuration: "500 millis", maxProbeDuration: "300 millis" },
+                syncInterval: "50 millis",
+                probeLease: "1 minute"
+              }),
+              context
+            )))) as [CircuitBreaker.RegistryService, CircuitBreaker.RegistryService]
+        yield* call(b, "api", ok)
+        yield* openBy(a, "api")
+        yield* Effect.sleep("600 millis")
+        // a's probe hangs and holds the fleet's only slot (for a minute, by its lease)
+        const hung = yield* Effect.fork(call(a, "api", Effect.never))
+        yield* Effect.sleep("100 millis")
+        expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+        yield* Effect.sleep("250 millis")
+        // past 300 ms: a gives the probe up, opens again for 500 ms and tells the fleet (which frees the slot)
+        expect(yield* call(a, "api", ok)).toBe("CircuitOpen")
+        yield* Effect.sleep("700 millis")
+        expect(yield* call(b, "api", ok)).toBe("Success")
+        yield* Fiber.interrupt(hung)
       }).pipe(Effect.scoped))
   })
 

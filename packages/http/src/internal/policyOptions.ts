@@ -114,11 +114,14 @@ export interface ResolvedRetry {
 export interface ResolvedBreaker {
   readonly failureRateThreshold: number
   readonly minimumThroughput: number
-  readonly slidingWindow: Duration.Duration
+  /** a duration, or a count window (the last `calls` calls) */
+  readonly slidingWindow: Duration.Duration | { readonly calls: number }
   readonly breakDuration: Duration.Duration | Schedule.Schedule<unknown, unknown>
   readonly consecutiveFailures: number
   readonly halfOpenMaxProbes: number
   readonly successThreshold: number
+  /** unset: the breaker's default (the pause that preceded the HalfOpen period) */
+  readonly maxProbeDuration?: Duration.Duration | undefined
   readonly countsAsFailure?: P.CountsAsFailure | undefined
   readonly waitForProbe: boolean
 }
@@ -288,6 +291,12 @@ const resolveRetry = (
   }
 }
 
+// `slidingWindow: { calls }`: a count window (a duration is never a plain object)
+const isCallWindow = (
+  window: Duration.DurationInput | { readonly calls: number }
+): window is { readonly calls: number } =>
+  typeof window === "object" && window !== null && !Array.isArray(window) && !Duration.isDuration(window)
+
 const resolveBreaker = (
   base: ResolvedBreaker | undefined,
   input: P.CircuitBreakerOptions | false | undefined,
@@ -300,12 +309,15 @@ const resolveBreaker = (
   const from: ResolvedBreaker = base ?? defaults.circuitBreaker
   if (input.slidingWindow !== undefined) origins["circuitBreaker.slidingWindow"] = `${field}.slidingWindow`
   const breakDuration = input.breakDuration
+  const window = input.slidingWindow
   return {
     failureRateThreshold: input.failureRateThreshold ?? from.failureRateThreshold,
     minimumThroughput: input.minimumThroughput ?? from.minimumThroughput,
-    slidingWindow: input.slidingWindow === undefined
+    slidingWindow: window === undefined
       ? from.slidingWindow
-      : decodeField(`${field}.slidingWindow`, input.slidingWindow, from.slidingWindow, false),
+      : isCallWindow(window)
+      ? { calls: window.calls }
+      : decodeField(`${field}.slidingWindow`, window, defaults.circuitBreaker.slidingWindow, false),
     breakDuration: breakDuration === undefined
       ? from.breakDuration
       : Schedule.isSchedule(breakDuration)
@@ -314,6 +326,9 @@ const resolveBreaker = (
     consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
     halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
     successThreshold: input.successThreshold ?? from.successThreshold,
+    maxProbeDuration: input.maxProbeDuration === undefined
+      ? from.maxProbeDuration
+      : decodeField(`${field}.maxProbeDuration`, input.maxProbeDuration, Duration.infinity, true),
     countsAsFailure: input.countsAsFailure ?? from.countsAsFailure,
     waitForProbe: input.waitForProbe ?? from.waitForProbe
   }
@@ -536,11 +551,20 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.consecutiveFailures`,
       `(${breaker.consecutiveFailures}) must be an integer of at least 1 (or Infinity)`
     )
-    check(
-      Duration.greaterThan(breaker.slidingWindow, Duration.zero),
-      `${prefix}circuitBreaker.slidingWindow`,
-      "must be longer than zero"
-    )
+    const window = breaker.slidingWindow
+    if (Duration.isDuration(window)) {
+      check(
+        Duration.greaterThan(window, Duration.zero),
+        `${prefix}circuitBreaker.slidingWindow`,
+        "must be longer than zero"
+      )
+    } else {
+      check(
+        typeof window.calls === "number" && Number.isSafeInteger(window.calls) && window.calls >= 1,
+        `${prefix}circuitBreaker.slidingWindow.calls`,
+        `(${String(window.calls)}) must be an integer of at least 1`
+      )
+    }
     const counts: unknown = breaker.countsAsFailure
     check(
       counts === undefined || typeof counts === "function" ||
@@ -563,15 +587,21 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.successThreshold`,
       `(${breaker.successThreshold}) must be an integer of at least 1`
     )
-    if (each !== undefined && Duration.lessThan(breaker.slidingWindow, Duration.times(each, 2))) {
+    check(
+      breaker.maxProbeDuration === undefined || Duration.greaterThan(breaker.maxProbeDuration, Duration.zero),
+      `${prefix}circuitBreaker.maxProbeDuration`,
+      "must be longer than zero"
+    )
+    // a time window must hold an attempt or two; a count window holds calls however long they take
+    if (each !== undefined && Duration.isDuration(window) && Duration.lessThan(window, Duration.times(each, 2))) {
       const field = blame(resolved, prefix, "circuitBreaker.slidingWindow", "attemptTimeout")
       problem(
         field,
         field.endsWith("attemptTimeout")
           ? `${valueOf(resolved, "attemptTimeout", each)} must be at most half of circuitBreaker.slidingWindow ${
-            valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)
+            valueOf(resolved, "circuitBreaker.slidingWindow", window)
           }`
-          : `${valueOf(resolved, "circuitBreaker.slidingWindow", breaker.slidingWindow)} must be at least twice ` +
+          : `${valueOf(resolved, "circuitBreaker.slidingWindow", window)} must be at least twice ` +
             `attemptTimeout ${valueOf(resolved, "attemptTimeout", each, true)}`
       )
     }
@@ -732,7 +762,9 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       minimumThroughput: optional(Config.integer("minimumThroughput")),
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
       slidingWindow: optional(Config.duration("slidingWindow")),
+      slidingWindowCalls: optional(Config.integer("slidingWindowCalls")),
       breakDuration: optional(Config.duration("breakDuration")),
+      maxProbeDuration: optional(Config.duration("maxProbeDuration")),
       countsAsFailure: optional(Config.array(Config.integer(), "countsAsFailure")),
       waitForProbe: optional(Config.boolean("waitForProbe"))
     }),
@@ -757,7 +789,11 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
   )
 }).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.HostOptions => {
   const { enabled: retryOn, ...retryOptions } = retry
-  const { enabled: breakerOn, ...breakerOptions } = circuitBreaker
+  const { enabled: breakerOn, slidingWindowCalls, ...breakerFields } = circuitBreaker
+  // `slidingWindowCalls: 100` is `slidingWindow: { calls: 100 }` (a count window)
+  const breakerOptions: P.CircuitBreakerOptions = slidingWindowCalls === undefined
+    ? breakerFields
+    : { ...breakerFields, slidingWindow: { calls: slidingWindowCalls } }
   const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
   return {
     ...rest,

@@ -617,6 +617,7 @@ const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.
   consecutiveFailures: breaker.consecutiveFailures,
   halfOpenMaxProbes: breaker.halfOpenMaxProbes,
   successThreshold: breaker.successThreshold,
+  maxProbeDuration: breaker.maxProbeDuration,
   ...breakerClassification(breaker.countsAsFailure)
 })
 

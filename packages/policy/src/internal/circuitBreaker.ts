@@ -93,11 +93,16 @@ interface ResolvedOptions {
   readonly failureRateThreshold: number | undefined
   readonly slowCallRateThreshold: number | undefined
   readonly slowCallDuration: number
+  /** a time window's length; with a count window, how long a closed breaker's calls keep it from being idle */
   readonly windowMillis: number
+  /** a count window: the last this many recorded calls (`undefined`: a time window) */
+  readonly windowCalls: number | undefined
   readonly bucketMillis: number
   readonly minimumThroughput: number
   readonly halfOpenMaxProbes: number
   readonly successThreshold: number
+  /** `undefined`: the pause that preceded the HalfOpen period; `Infinity`: probes are never given up */
+  readonly maxProbeDuration: number | undefined
   readonly breakDuration: Schedule.Schedule<unknown, unknown>
   readonly isFailure: (error: unknown) => boolean
   readonly isIgnored: ((error: unknown) => boolean) | undefined
@@ -127,6 +132,15 @@ const positiveMillis = (field: string, input: Duration.DurationInput): number =>
   return millis
 }
 
+/** Whether a `slidingWindow` is the count form, `{ calls }` (a duration is never a plain object with `calls`). */
+const isCallWindow = (window: CB.Options["slidingWindow"]): window is CB.CallWindow =>
+  typeof window === "object" && window !== null && !Array.isArray(window) && !Duration.isDuration(window)
+
+const checkWindowCalls = (calls: unknown): number => {
+  if (typeof calls === "number" && Number.isSafeInteger(calls) && calls >= 1) return calls
+  throw new RangeError(`CircuitBreaker: slidingWindow.calls (${String(calls)}) must be an integer of at least 1`)
+}
+
 /**
  * The options with their defaults; invalid ones (as resilience4j's and Polly's builders refuse them) throw a
  * `RangeError` naming the option, rather than being clamped into a breaker the caller did not ask for.
@@ -139,9 +153,12 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("successThreshold", options.successThreshold, false)
   checkRatio("failureRateThreshold", options.failureRateThreshold)
   checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
-  const windowMillis = options.slidingWindow === undefined
+  const window = options.slidingWindow
+  const windowCalls = isCallWindow(window) ? checkWindowCalls(window.calls) : undefined
+  const windowMillis = window === undefined || windowCalls !== undefined
     ? 60_000
-    : positiveMillis("slidingWindow", options.slidingWindow)
+    : positiveMillis("slidingWindow", window as Duration.DurationInput)
+  const minimumThroughput = options.minimumThroughput ?? 10
   return {
     // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
     // `minimumThroughput` calls were seen
@@ -154,10 +171,16 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
       ? positiveMillis("slowCallDuration", options.slowCallDuration)
       : Number.POSITIVE_INFINITY,
     windowMillis,
+    windowCalls,
     bucketMillis: Math.max(1, Math.ceil(windowMillis / BUCKETS)),
-    minimumThroughput: options.minimumThroughput ?? 10,
+    // a count window judges once it holds `minimumThroughput` calls, or is full (resilience4j:
+    // min(minimumNumberOfCalls, slidingWindowSize)): a smaller window could never reach a larger minimum
+    minimumThroughput: windowCalls === undefined ? minimumThroughput : Math.min(minimumThroughput, windowCalls),
     halfOpenMaxProbes: options.halfOpenMaxProbes ?? 1,
     successThreshold: options.successThreshold ?? 1,
+    maxProbeDuration: options.maxProbeDuration === undefined
+      ? undefined
+      : positiveMillis("maxProbeDuration", options.maxProbeDuration),
     breakDuration: options.breakDuration === undefined
       ? defaultBreakDuration
       : Schedule.isSchedule(options.breakDuration)
@@ -185,6 +208,8 @@ type Admission =
     readonly token?: string | undefined
   }
   | { readonly _tag: "Rejected"; readonly retryAfter: Duration.Duration }
+  /** a probe in flight ran past `maxProbeDuration`: it is given up as a failed probe before this call is admitted */
+  | { readonly _tag: "ProbeExpired" }
 
 type Outcome = "success" | "failure" | "ignored"
 
@@ -196,6 +221,8 @@ interface Trip {
 }
 
 const defectLabel: typeof FailureLabel.Type = { tag: "Defect" }
+/** What `CircuitOpen.lastFailure` says of a probe given up after `maxProbeDuration`. */
+const probeTimeoutLabel: typeof FailureLabel.Type = { tag: "ProbeTimeout" }
 
 /**
  * All mutable state lives in one object that is read and written only in synchronous blocks, so every
@@ -212,10 +239,20 @@ class BreakerState {
   keptCalls = 0
   keptFailures = 0
   keptSlow = 0
+  /**
+   * A count window (`slidingWindow: { calls }`): each recorded call's outcome (1 failed, 2 slow, 3 both), in a ring
+   * that grows to `calls` entries and is then overwritten from `ringNext` (the oldest); the kept sums are its totals.
+   */
+  ring: Array<number> = []
+  ringNext = 0
+  /** A count window: when the last call was recorded (a registry's idleness). */
+  lastCallAt = Number.NEGATIVE_INFINITY
   openUntil = 0
   lastBreakMillis = 0
   scheduleState: unknown
   probesInFlight = 0
+  /** When each probe in flight started (one entry per slot taken): a probe past `maxProbeDuration` is given up. */
+  probeStarts: Array<number> = []
   probeSuccesses = 0
   /** The last counted failure since the last transition, and how many counted failures in a row shared its label. */
   lastFailure: typeof FailureLabel.Type | undefined = undefined
@@ -264,12 +301,15 @@ export const unsafeMake = (
     s.changedAt = now
     s.generation++
     s.probesInFlight = 0
+    s.probeStarts.length = 0
     s.probeSuccesses = 0
     s.consecutiveFailures = 0
     s.buckets = []
     s.keptCalls = 0
     s.keptFailures = 0
     s.keptSlow = 0
+    s.ring.length = 0
+    s.ringNext = 0
     s.lastFailure = undefined
     s.sameKindRun = 0
     if (to === "Closed") {
@@ -344,6 +384,7 @@ export const unsafeMake = (
   }
 
   const windowTotals = (now: number) => {
+    if (config.windowCalls !== undefined) return { calls: s.keptCalls, failures: s.keptFailures, slow: s.keptSlow }
     let calls = 0
     let failures = 0
     let slow = 0
@@ -374,6 +415,26 @@ export const unsafeMake = (
     return bucket
   }
 
+  // A count window: the call takes the oldest's place once the ring is full (cockatiel's `CountBreaker`,
+  // resilience4j's `FixedSizeSlidingWindowMetrics`).
+  const recordCall = (failed: boolean, slow: boolean, now: number, size: number): void => {
+    const entry = (failed ? 1 : 0) | (slow ? 2 : 0)
+    s.lastCallAt = now
+    if (s.ring.length < size) {
+      s.ring.push(entry)
+    } else {
+      const oldest = s.ring[s.ringNext]!
+      s.keptCalls--
+      s.keptFailures -= oldest & 1
+      s.keptSlow -= oldest >> 1
+      s.ring[s.ringNext] = entry
+      s.ringNext = s.ringNext + 1 === size ? 0 : s.ringNext + 1
+    }
+    s.keptCalls++
+    s.keptFailures += entry & 1
+    s.keptSlow += entry >> 1
+  }
+
   const retryAfter = (now: number): Duration.Duration =>
     s.isolated
       ? Duration.infinity
@@ -398,6 +459,33 @@ export const unsafeMake = (
       }, true)
   }
 
+  // A probe's slot given back: its start goes with it.
+  const freeProbe = (startedAt: number): void => {
+    s.probesInFlight--
+    const i = s.probeStarts.indexOf(startedAt)
+    if (i >= 0) s.probeStarts.splice(i, 1)
+  }
+
+  // Whether a probe in flight has run past its limit: `maxProbeDuration`, or by default the pause that preceded this
+  // HalfOpen period (Polly's timing: another probe once another break has passed). A pause of zero sets no limit.
+  const probeExpired = (now: number): boolean => {
+    if (s.probesInFlight === 0) return false
+    const limit = config.maxProbeDuration ?? (s.lastBreakMillis > 0 ? s.lastBreakMillis : Number.POSITIVE_INFINITY)
+    if (limit === Number.POSITIVE_INFINITY) return false
+    let oldest = Number.POSITIVE_INFINITY
+    for (const start of s.probeStarts) if (start < oldest) oldest = start
+    return now - oldest >= limit
+  }
+
+  // A hung probe is given up as a failed probe: the breaker opens again with its next pause (events, snapshot and
+  // the fleet's record alike), every slot is freed with the generation, and the probe's own outcome, when it ends,
+  // belongs to an old generation and is ignored.
+  const giveUpProbe = (now: number): Effect.Effect<void> => {
+    s.lastFailure = probeTimeoutLabel
+    s.sameKindRun = 1
+    return open(now, "ProbeFailed", 1)
+  }
+
   const admit = (now: number): Admission => {
     if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
     if (sync !== undefined) {
@@ -406,11 +494,13 @@ export const unsafeMake = (
     }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
+    if (s.state === "HalfOpen" && probeExpired(now)) return { _tag: "ProbeExpired" }
     // `halfOpenMaxProbes` bounds the probes in flight, not the probes in all: slots freed by successful probes are
     // taken by the next calls until `successThreshold` successes close the breaker (or a failure opens it), so no
     // pair of settings can leave it half-open for ever
     if (s.state === "HalfOpen" && s.probesInFlight < config.halfOpenMaxProbes) {
       s.probesInFlight++
+      s.probeStarts.push(now)
       return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now }
     }
     return { _tag: "Rejected", retryAfter: retryAfter(now) }
@@ -438,7 +528,7 @@ export const unsafeMake = (
     if (admission.probe) {
       // A probe frees its slot whatever its outcome. An ignored one (interrupted, or a failure `isIgnored` says
       // tells nothing about the upstream) leaves the state as it was: the next call may probe at once.
-      s.probesInFlight--
+      freeProbe(admission.startedAt)
       if (outcome === "ignored") return Effect.void
       if (outcome === "failure") return open(now, "ProbeFailed", 1, failure)
       if (isSlow && config.slowCallRateThreshold !== undefined) {
@@ -457,16 +547,20 @@ export const unsafeMake = (
       return Effect.void
     }
     if (outcome === "ignored") return Effect.void
-    const bucket = currentBucket(now)
-    bucket.calls++
-    s.keptCalls++
-    if (outcome === "failure") {
-      bucket.failures++
-      s.keptFailures++
-    }
-    if (isSlow) {
-      bucket.slow++
-      s.keptSlow++
+    if (config.windowCalls !== undefined) {
+      recordCall(outcome === "failure", isSlow, now, config.windowCalls)
+    } else {
+      const bucket = currentBucket(now)
+      bucket.calls++
+      s.keptCalls++
+      if (outcome === "failure") {
+        bucket.failures++
+        s.keptFailures++
+      }
+      if (isSlow) {
+        bucket.slow++
+        s.keptSlow++
+      }
     }
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) {
@@ -524,8 +618,11 @@ export const unsafeMake = (
   const masked = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
-        const admission = admit(clock.unsafeCurrentTimeMillis())
+        const now = clock.unsafeCurrentTimeMillis()
+        const admission = admit(now)
         if (admission._tag === "Rejected") return Effect.fail(rejection(admission.retryAfter))
+        // the hung probe is given up first; this call then meets the breaker open again (or probes, after no pause)
+        if (admission._tag === "ProbeExpired") return Effect.zipRight(giveUpProbe(now), restore(run(self)))
         if (admission.probe && sync !== undefined) {
           // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
           return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (token) => {
@@ -537,7 +634,7 @@ export const unsafeMake = (
             }
             if (token === undefined) return attempt(restore, self, admission, clock)
             if (token !== false) return attempt(restore, self, { ...admission, token }, clock)
-            if (admission.generation === s.generation) s.probesInFlight--
+            if (admission.generation === s.generation) freeProbe(admission.startedAt)
             return Effect.fail(rejection(Duration.millis(s.lastBreakMillis)))
           })
         }
@@ -609,31 +706,45 @@ export const unsafeMake = (
     return closed.handlers
   }
 
+  // Reading the state gives up a probe past its limit, as the next call would; a `breakDuration` schedule that dies
+  // then still ends the pause (see `open`), and the reader gets the snapshot rather than the schedule's defect.
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
-    Effect.sync((): CB.Snapshot => {
+    Effect.suspend(() => {
       const now = clock.unsafeCurrentTimeMillis()
-      const totals = windowTotals(now)
-      // Open whose pause has elapsed is reported as HalfOpen: that is what the next call will see
-      const state: CB.State = s.state === "Open" && !s.isolated && now >= s.openUntil ? "HalfOpen" : s.state
-      return {
-        key,
-        state,
-        isolated: s.isolated,
-        consecutiveFailures: s.consecutiveFailures,
-        calls: totals.calls,
-        failures: totals.failures,
-        slowCalls: totals.slow,
-        probesInFlight: s.probesInFlight,
-        retryAfter: state === "Open" ? retryAfter(now) : Duration.zero
+      if (s.state === "HalfOpen" && !s.isolated && probeExpired(now)) {
+        return Effect.zipRight(Effect.catchAllCause(giveUpProbe(now), () => Effect.void), Effect.sync(() => read(now)))
       }
+      return Effect.succeed(read(now))
     })
   )
+
+  const read = (now: number): CB.Snapshot => {
+    const totals = windowTotals(now)
+    // Open whose pause has elapsed is reported as HalfOpen: that is what the next call will see
+    const state: CB.State = s.state === "Open" && !s.isolated && now >= s.openUntil ? "HalfOpen" : s.state
+    return {
+      key,
+      state,
+      isolated: s.isolated,
+      consecutiveFailures: s.consecutiveFailures,
+      calls: totals.calls,
+      failures: totals.failures,
+      slowCalls: totals.slow,
+      probesInFlight: s.probesInFlight,
+      retryAfter: state === "Open" ? retryAfter(now) : Duration.zero
+    }
+  }
 
   const release = (now: number, idle: boolean): "released" | "recent" | "held" => {
     if (s.isolated) return "held"
     if (s.state === "Closed") {
       const last = s.buckets[s.buckets.length - 1]
-      const quietSince = Math.max(s.changedAt, last === undefined ? Number.NEGATIVE_INFINITY : last.start)
+      const lastCall = config.windowCalls !== undefined
+        ? s.lastCallAt
+        : last === undefined
+        ? Number.NEGATIVE_INFINITY
+        : last.start
+      const quietSince = Math.max(s.changedAt, lastCall)
       return idle && quietSince > now - config.windowMillis ? "recent" : "released"
     }
     if (s.probesInFlight > 0 || now < s.openUntil) return "held"
