@@ -412,9 +412,10 @@ export interface CircuitBreakerOptions {
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
   /**
-   * How long a half-open probe may run before it is given up as a failed probe (default: the pause before it, 5 s
-   * by default; `Infinity`: never). The attempt timeout bounds every probe first; this bounds one it does not (no
-   * `attemptTimeout`, or a longer one). See `@sturdy/policy/CircuitBreaker`'s `maxProbeDuration`.
+   * How long a half-open probe holds its slot before the next call may probe in its place (default: the pause before
+   * it, 5 s by default; `Infinity`: for as long as it runs). The probe goes on, and its answer still counts when it
+   * comes before the breaker moved on, so an upstream slower than the pause can close the breaker. See
+   * `@sturdy/policy/CircuitBreaker`'s `maxProbeDuration`.
    *
    * @since 0.2.0
    */

@@ -9,8 +9,9 @@
  *   `successThreshold` probes have succeeded the breaker closes, and one failed probe opens it again with the next
  *   (longer) pause. A probe that ends frees its slot for the next call, so probes go on, a few at a time, until one of
  *   the two happens, whatever the two numbers are (a `successThreshold` above `halfOpenMaxProbes` is met by probes
- *   in turn, as in Failsafe). A probe still running after `maxProbeDuration` (by default, the pause before it) is
- *   given up as a failed one, so a probe that never ends cannot hold the breaker half-open for ever.
+ *   in turn, as in Failsafe). A probe still running after `maxProbeDuration` (by default, the pause before it) gives
+ *   its slot to the next call, so a probe that never ends cannot hold the breaker half-open for ever; its answer
+ *   still counts if it comes while the breaker is half-open.
  *
  * Every outcome of a call is one of three kinds, and so is every outcome of a probe:
  *
@@ -25,8 +26,9 @@
  * and Polly, it counts as a successful call, and like cockatiel and undici's interceptor, it closes a half-open
  * breaker (the caller still gets the failure). What says nothing about the upstream changes nothing: an interrupted
  * probe (a hedge that lost, a caller that gave up) or one the caller's own deadline cut short frees its slot and the
- * next call may probe at once; the number of probes in flight never exceeds `halfOpenMaxProbes`. A probe that times
- * out is a counted failure when `isFailure` selects the timeout (HTTP's default does).
+ * next call may probe at once; the number of probes in flight never exceeds `halfOpenMaxProbes`, counting those within
+ * `maxProbeDuration`. A probe that times out is a counted failure when `isFailure` selects the timeout (HTTP's
+ * default does).
  *
  * There are no timers: every transition is decided from the `Clock` when a call arrives, so a breaker works
  * under `TestClock` and in serverless functions that are frozen between requests.
@@ -44,7 +46,7 @@
  * | `slowCallRateThreshold` | `1` once `slowCallDuration` is set | ratio of slow calls that opens the breaker     |
  * | `halfOpenMaxProbes`     | `1`                     | probes in flight at once while HalfOpen                   |
  * | `successThreshold`      | `1`                     | successful probes needed to close (they may run in turn)  |
- * | `maxProbeDuration`      | the last pause          | a probe running this long is given up as a failed one; `Infinity`: never |
+ * | `maxProbeDuration`      | the last pause          | a probe running this long gives its slot to the next call; `Infinity`: never |
  * | `isFailure`             | every failure counts    | which failures count (HTTP: server failures, see `Policy`) |
  * | `isIgnored`             | none                    | failures that say nothing about the upstream              |
  *
@@ -252,13 +254,14 @@ export interface Options {
    */
   readonly successThreshold?: number | undefined
   /**
-   * How long a probe may run before it is given up (default: the pause that preceded this HalfOpen period, as Polly
-   * lets a new probe go once another break has passed; `Infinity`: never, as before 0.2.0). A probe still running
-   * that long counts as a failed probe when the next call arrives or the state is read (no timer): the breaker opens
-   * again with its next pause (`reason` `"ProbeFailed"`, `lastFailure` `{ tag: "ProbeTimeout" }`, a transition on
-   * `changes`), every slot is freed, and the probe's own outcome, when it ends, is ignored (it belongs to an older
-   * state). Without it a probe that never ends holds its slot, and the breaker half-open, for ever; in `Policy` the
-   * attempt timeout bounds probes first. After a pause of zero there is no default limit.
+   * How long a probe holds its slot (default: the pause that preceded this HalfOpen period, as Polly lets another
+   * probe go once another break has passed; `Infinity`: for as long as it runs, as before 0.2.0). A probe still
+   * running that long gives its slot back when the next call arrives or the state is read (no timer), and the next
+   * call probes in its place. The probe is not given up: its outcome, when it comes while the breaker is still in
+   * this HalfOpen period, counts like any probe's (a success towards `successThreshold`, a counted failure opens the
+   * breaker again), so an upstream slower than the pause can still close the breaker; after a transition it changes
+   * nothing. Without it a probe that never ends holds its slot, and the breaker half-open, for ever; in `Policy` the
+   * attempt timeout ends probes too. After a pause of zero there is no default limit.
    *
    * @example
    * ```ts

@@ -26,11 +26,12 @@
  *   probes, not one per process; a process that gets no slot answers `CircuitOpen`. A probe gives back its own
  *   slot, and nothing once its lease ran out, so probes within their lease are never more than the limit. A probe
  *   that closes its breaker publishes `Closed` and the others close within `syncInterval`. `successThreshold`
- *   counts the probes of one process. A probe that hangs in a live process is given up after that breaker's
- *   `maxProbeDuration` (by default the pause before it): the breaker opens again and publishes it, and a publish
- *   frees every probe slot of the key, so no slot is held longer than the shorter of `maxProbeDuration` (a live
- *   holder) and `probeLease` (a dead one). With `maxProbeDuration: Infinity` the hung process keeps its own slot
- *   and rejects its own calls, while the fleet's slot still comes back after `probeLease`.
+ *   counts the probes of one process. A probe that hangs in a live process lets go of its slot after that
+ *   breaker's `maxProbeDuration` (by default the pause before it): the process gives the fleet's slot back at its
+ *   next call of the key (which probes in its place) or read of the breaker's state, so a slot is held no longer
+ *   than `maxProbeDuration` and that process's next call (a live holder), or `probeLease` (a dead one). With
+ *   `maxProbeDuration: Infinity` the hung process keeps its own slot and rejects its own calls, while the fleet's
+ *   slot still comes back after `probeLease`.
  * - Consecutive failures and failure rates are counted per process (each breaker decides to open from its own
  *   calls, over a time window or a count window alike: no window data is shared); only the transitions are shared. `isolate` and `reset` stay local.
  * - When the store fails or takes longer than `timeout`, each breaker goes on alone on its local state (fail-open

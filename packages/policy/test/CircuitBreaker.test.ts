@@ -948,7 +948,7 @@ describe("CircuitBreaker", () => {
       expect(inputs.map((i) => (i instanceof Busy ? i.waitMillis : i))).toEqual([7000, 3000, "boom"])
     }))
 
-  describe("a hung probe is given up after maxProbeDuration (Polly: a new probe after another break)", () => {
+  describe("a probe past maxProbeDuration gives its slot back (Polly: another probe once another break has passed)", () => {
     const rejectionOf = (exit: Exit.Exit<unknown, unknown>) =>
       Exit.isFailure(exit) && exit.cause._tag === "Fail" && CircuitBreaker.isCircuitOpen(exit.cause.error)
         ? exit.cause.error
@@ -970,67 +970,85 @@ describe("CircuitBreaker", () => {
       breaker: CircuitBreaker.CircuitBreaker,
       self: Effect.Effect<unknown, unknown> = Effect.succeed("ok")
     ) => Effect.exit(self.pipe(CircuitBreaker.withBreaker(breaker)))
+    const transitions = (changes: Stream.Stream<CircuitBreaker.StateChange>, n: number) =>
+      Effect.map(
+        Stream.runCollect(Stream.take(changes, n)),
+        (seen) => Chunk.toReadonlyArray(seen).map((c) => `${c.from}->${c.to}@${c.at}`)
+      )
 
-    it.scoped("a call after the limit is rejected as open (a failed probe); the next probe closes the breaker", () =>
+    it.scoped("a call after the limit probes in the hung probe's place, and its success closes the breaker", () =>
       Effect.gen(function*() {
         const { breaker, changes } = yield* openedBreaker()
         const upstream = yield* makeUpstream
-        const hung = yield* Effect.fork(call(breaker, Effect.zipRight(upstream.call, Effect.never)))
-        yield* Effect.yieldNow()
-        // within the limit (the 5 s pause that preceded HalfOpen): every other call is rejected, nothing is given up
-        yield* TestClock.adjust("4999 millis")
-        // (rejected while every slot is taken: it still says why the breaker opened in the first place)
-        expect(rejectionOf(yield* call(breaker))?.reason).toBe("ConsecutiveFailures")
-        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
-        yield* TestClock.adjust("1 millis")
-        // the probe has run 5 s: given up as a failed probe, the breaker opens again with its next pause (10 s)
-        const rejected = rejectionOf(yield* call(breaker))
-        expect(rejected).toMatchObject({ reason: "ProbeFailed", failures: 1, lastFailure: { tag: "ProbeTimeout" } })
-        expect(rejected !== undefined && Duration.toMillis(rejected.retryAfter)).toBe(10_000)
-        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
-        expect(yield* upstream.count).toBe(1)
-        yield* TestClock.adjust("10 seconds")
-        expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(2))
-        expect(yield* breaker.state).toBe("Closed")
-        const seen = yield* Stream.runCollect(Stream.take(changes, 5))
-        expect(Chunk.toReadonlyArray(seen).map((c) => `${c.from}->${c.to}@${c.at}`)).toEqual([
-          "Closed->Open@0",
-          "Open->HalfOpen@5000",
-          "HalfOpen->Open@10000",
-          "Open->HalfOpen@20000",
-          "HalfOpen->Closed@20000"
-        ])
-        yield* Fiber.interrupt(hung)
-      }))
-
-    it.scoped("the abandoned probe's own outcome, when it finally ends, changes nothing", () =>
-      Effect.gen(function*() {
-        const { breaker } = yield* openedBreaker({ successThreshold: 2, halfOpenMaxProbes: 2 })
-        const succeedLate = yield* Deferred.make<void>()
         const failLate = yield* Deferred.make<void>()
-        const late = yield* Effect.fork(call(breaker, Effect.as(Deferred.await(succeedLate), "late")))
-        const lateFailure = yield* Effect.fork(
-          call(breaker, Effect.zipRight(Deferred.await(failLate), Effect.fail("503")))
+        const hung = yield* Effect.fork(
+          call(breaker, Effect.zipRight(upstream.call, Effect.zipRight(Deferred.await(failLate), Effect.fail("503"))))
         )
         yield* Effect.yieldNow()
-        yield* TestClock.adjust("5 seconds")
-        // read, not called: reading the state gives the probes up too
-        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
-        // one succeeds while the breaker is open again: it neither closes it nor counts as a probe success
-        yield* Deferred.succeed(succeedLate, undefined)
-        expect(yield* Fiber.join(late)).toEqual(Exit.succeed("late"))
-        const open = yield* breaker.snapshot
-        expect(open).toMatchObject({ state: "Open", consecutiveFailures: 0, calls: 0 })
-        expect(Duration.toMillis(open.retryAfter)).toBe(10_000)
-        // the new HalfOpen period: one probe succeeds, then the other old one fails; it neither reopens the breaker
-        // nor takes a slot back
-        yield* TestClock.adjust("10 seconds")
-        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
-        yield* Deferred.succeed(failLate, undefined)
-        expect(yield* Fiber.join(lateFailure)).toEqual(Exit.fail("503"))
+        // within the limit (the 5 s pause that preceded HalfOpen): every other call is rejected
+        yield* TestClock.adjust("4999 millis")
+        expect(rejectionOf(yield* call(breaker, upstream.call))?.reason).toBe("ConsecutiveFailures")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        expect(yield* upstream.count).toBe(1)
+        // the probe has run 5 s: its slot is free, the next call probes and closes the breaker
+        yield* TestClock.adjust("1 millis")
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
-        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
+        expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(2))
         expect(yield* breaker.state).toBe("Closed")
+        expect(yield* transitions(changes, 3)).toEqual([
+          "Closed->Open@0",
+          "Open->HalfOpen@5000",
+          "HalfOpen->Closed@10000"
+        ])
+        // the hung probe fails at last, in a later state: it changes nothing
+        yield* Deferred.succeed(failLate, undefined)
+        expect(yield* Fiber.join(hung)).toEqual(Exit.fail("503"))
+        expect(yield* breaker.snapshot).toMatchObject({
+          state: "Closed",
+          consecutiveFailures: 0,
+          calls: 0,
+          failures: 0
+        })
+      }))
+
+    it.scoped("a probe let go still counts when it ends in the same HalfOpen period: an upstream slower than the pause closes the breaker", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker()
+        const slowAnswer = yield* Deferred.make<void>()
+        const slow = yield* Effect.fork(call(breaker, Effect.as(Deferred.await(slowAnswer), "slow")))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("5 seconds")
+        // the next call probes in its place, and is slow too
+        const slower = yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        // the first answers after 7 s: a successful probe, which closes the breaker
+        yield* TestClock.adjust("2 seconds")
+        yield* Deferred.succeed(slowAnswer, undefined)
+        expect(yield* Fiber.join(slow)).toEqual(Exit.succeed("slow"))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* Fiber.interrupt(slower)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a probe let go that fails in the same HalfOpen period opens the breaker with the next pause", () =>
+      Effect.gen(function*() {
+        const { breaker } = yield* openedBreaker()
+        const failNow = yield* Deferred.make<void>()
+        const failing = yield* Effect.fork(call(breaker, Effect.zipRight(Deferred.await(failNow), Effect.fail("503"))))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("5 seconds")
+        const next = yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(failNow, undefined)
+        expect(yield* Fiber.join(failing)).toEqual(Exit.fail("503"))
+        const open = yield* breaker.snapshot
+        expect(open).toMatchObject({ state: "Open", probesInFlight: 0 })
+        expect(Duration.toMillis(open.retryAfter)).toBe(10_000)
+        expect(rejectionOf(yield* call(breaker))?.reason).toBe("ProbeFailed")
+        // the probe of the old HalfOpen period ends in the new state: it changes nothing
+        yield* Fiber.interrupt(next)
+        expect((yield* breaker.snapshot).state).toBe("Open")
       }))
 
     it.scoped("by default the limit is the pause before this HalfOpen period: it grows with the schedule", () =>
@@ -1039,29 +1057,29 @@ describe("CircuitBreaker", () => {
         yield* Effect.fork(call(breaker, Effect.never))
         yield* Effect.yieldNow()
         yield* TestClock.adjust("5 seconds")
-        expect(yield* breaker.state).toBe("Open") // given up after 5 s; the next pause is 10 s
+        // let go after 5 s: this probe fails, the breaker opens for 10 s
+        expect(yield* call(breaker, Effect.fail("503"))).toEqual(Exit.fail("503"))
         yield* TestClock.adjust("10 seconds")
         yield* Effect.fork(call(breaker, Effect.never))
         yield* Effect.yieldNow()
         yield* TestClock.adjust("9999 millis")
+        expect(rejectionOf(yield* call(breaker))).toBeDefined()
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
         yield* TestClock.adjust("1 millis")
-        const open = yield* breaker.snapshot
-        expect(open.state).toBe("Open")
-        expect(Duration.toMillis(open.retryAfter)).toBe(20_000)
+        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
+        expect(yield* breaker.state).toBe("Closed")
       }))
 
-    it.scoped("an explicit maxProbeDuration shorter than the pause gives the probe up at that time", () =>
+    it.scoped("an explicit maxProbeDuration shorter than the pause lets the probe go at that time", () =>
       Effect.gen(function*() {
         const { breaker } = yield* openedBreaker({ maxProbeDuration: "2 seconds" })
         yield* Effect.fork(call(breaker, Effect.never))
         yield* Effect.yieldNow()
         yield* TestClock.adjust("1999 millis")
         expect(rejectionOf(yield* call(breaker))?.reason).toBe("ConsecutiveFailures")
-        expect(yield* breaker.state).toBe("HalfOpen")
         yield* TestClock.adjust("1 millis")
-        expect(rejectionOf(yield* call(breaker))?.lastFailure).toEqual({ tag: "ProbeTimeout" })
-        expect(yield* breaker.state).toBe("Open")
+        expect(yield* call(breaker)).toEqual(Exit.succeed("ok"))
+        expect(yield* breaker.state).toBe("Closed")
       }))
 
     it.scoped("Infinity keeps a hung probe's slot for ever: every other call is rejected, the breaker stays half-open", () =>
@@ -1074,12 +1092,11 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
         yield* TestClock.adjust("24 hours")
         expect(rejectionOf(yield* call(breaker))).toBeDefined()
-        const seen = yield* Stream.runCollect(Stream.take(changes, 2))
-        expect(Chunk.toReadonlyArray(seen).map((c) => c.to)).toEqual(["Open", "HalfOpen"])
+        expect(yield* transitions(changes, 2)).toEqual(["Closed->Open@0", "Open->HalfOpen@5000"])
         expect((yield* breaker.snapshot).state).toBe("HalfOpen")
       }))
 
-    it.scoped("halfOpenMaxProbes 2: a finished probe frees its slot for the next call; the hung one is given up on time", () =>
+    it.scoped("halfOpenMaxProbes 2: a finished probe frees its slot at once, the hung one at its limit; all successes count", () =>
       Effect.gen(function*() {
         const { breaker } = yield* openedBreaker({ halfOpenMaxProbes: 2, successThreshold: 3 })
         const upstream = yield* makeUpstream
@@ -1088,25 +1105,25 @@ describe("CircuitBreaker", () => {
         yield* Effect.yieldNow()
         expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(2))
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
-        // at 8 s: the free slot takes another probe (2 of 3), still in flight at 10 s; the hung one holds the other
+        // at 8 s: the free slot takes another probe, still in flight at 10 s; the hung one holds the other
         yield* TestClock.adjust("3 seconds")
         const slow = yield* Deferred.make<void>()
         const second = yield* Effect.fork(call(breaker, Effect.zipRight(Deferred.await(slow), upstream.call)))
         yield* Effect.yieldNow()
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 2 })
-        // at 10 s the hung probe (started at 5 s) has run the 5 s pause, whatever the newer one does: the next call
-        // finds the breaker open again, and never reaches the upstream
+        expect(rejectionOf(yield* call(breaker, upstream.call))).toBeDefined()
+        // at 10 s the hung probe (from 5 s) has run the 5 s pause: its slot takes the next call (2 of 3)
         yield* TestClock.adjust("2 seconds")
-        expect(rejectionOf(yield* call(breaker, upstream.call))?.lastFailure).toEqual({ tag: "ProbeTimeout" })
-        expect(yield* upstream.count).toBe(2)
-        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
-        // the newer probe succeeds late: it belongs to the given-up HalfOpen period and changes nothing
+        expect(yield* call(breaker, upstream.call)).toEqual(Exit.succeed(3))
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
+        // the one from 8 s succeeds (3 of 3): closed
         yield* Deferred.succeed(slow, undefined)
-        expect(yield* Fiber.join(second)).toEqual(Exit.succeed(3))
-        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", probesInFlight: 0 })
+        expect(yield* Fiber.join(second)).toEqual(Exit.succeed(4))
+        expect(yield* breaker.state).toBe("Closed")
+        expect(yield* upstream.count).toBe(4)
       }))
 
-    it.scoped("a probe admitted later than the hung one is judged by its own start", () =>
+    it.scoped("each probe is judged by its own start", () =>
       Effect.gen(function*() {
         const { breaker } = yield* openedBreaker({
           halfOpenMaxProbes: 2,
@@ -1118,13 +1135,13 @@ describe("CircuitBreaker", () => {
         yield* TestClock.adjust("3 seconds")
         yield* Effect.fork(call(breaker, Effect.never))
         yield* Effect.yieldNow()
-        // the first ends at 3 s; the second (from 3 s) is within its 4 s at 6.999 s
+        // the first ends at 3 s (1 of 2); the second (from 3 s) is within its 4 s at 6.999 s
         yield* Deferred.succeed(first, undefined)
         yield* Fiber.join(firstProbe)
         yield* TestClock.adjust("3999 millis")
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1 })
         yield* TestClock.adjust("1 millis")
-        expect((yield* breaker.snapshot).state).toBe("Open")
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
       }))
   })
 

@@ -24,8 +24,13 @@ export interface BreakerSync {
   /**
    * Takes one of the fleet's half-open probe slots (bounded wait): its token, `false` when every slot is taken, or
    * `undefined` when the store cannot answer (the breaker's local limit decides alone; there is no slot to give back).
+   * The slots named by `letGo` (probes this process let go of) are given back first, in the same wait.
    */
-  readonly acquireProbe: (key: string, limit: number) => Effect.Effect<string | false | undefined>
+  readonly acquireProbe: (
+    key: string,
+    limit: number,
+    letGo: ReadonlyArray<string>
+  ) => Effect.Effect<string | false | undefined>
   /** Gives back exactly the slot `token` names (nothing if its lease ran out or a transition freed it). */
   readonly releaseProbe: (key: string, token: string) => void
 }

@@ -204,12 +204,19 @@ type Admission =
     readonly generation: number
     readonly probe: boolean
     readonly startedAt: number
+    /** a probe's slot, while it holds one */
+    readonly slot?: ProbeSlot | undefined
     /** fleet sharing: the probe's own slot in the store, given back when it ends */
     readonly token?: string | undefined
   }
   | { readonly _tag: "Rejected"; readonly retryAfter: Duration.Duration }
-  /** a probe in flight ran past `maxProbeDuration`: it is given up as a failed probe before this call is admitted */
-  | { readonly _tag: "ProbeExpired" }
+
+/** One of the `halfOpenMaxProbes` slots, held by the probe that started at `startedAt`. */
+interface ProbeSlot {
+  readonly startedAt: number
+  /** fleet sharing: the probe's slot in the store too */
+  token: string | undefined
+}
 
 type Outcome = "success" | "failure" | "ignored"
 
@@ -221,8 +228,6 @@ interface Trip {
 }
 
 const defectLabel: typeof FailureLabel.Type = { tag: "Defect" }
-/** What `CircuitOpen.lastFailure` says of a probe given up after `maxProbeDuration`. */
-const probeTimeoutLabel: typeof FailureLabel.Type = { tag: "ProbeTimeout" }
 
 /**
  * All mutable state lives in one object that is read and written only in synchronous blocks, so every
@@ -251,8 +256,8 @@ class BreakerState {
   lastBreakMillis = 0
   scheduleState: unknown
   probesInFlight = 0
-  /** When each probe in flight started (one entry per slot taken): a probe past `maxProbeDuration` is given up. */
-  probeStarts: Array<number> = []
+  /** The slots taken, one per probe in flight: a probe past `maxProbeDuration` gives its slot back. */
+  probeSlots: Array<ProbeSlot> = []
   probeSuccesses = 0
   /** The last counted failure since the last transition, and how many counted failures in a row shared its label. */
   lastFailure: typeof FailureLabel.Type | undefined = undefined
@@ -301,7 +306,7 @@ export const unsafeMake = (
     s.changedAt = now
     s.generation++
     s.probesInFlight = 0
-    s.probeStarts.length = 0
+    s.probeSlots.length = 0
     s.probeSuccesses = 0
     s.consecutiveFailures = 0
     s.buckets = []
@@ -459,31 +464,39 @@ export const unsafeMake = (
       }, true)
   }
 
-  // A probe's slot given back: its start goes with it.
-  const freeProbe = (startedAt: number): void => {
+  // A probe's slot given back when it ends; one it was let go of (below) was given back then.
+  const freeProbe = (slot: ProbeSlot | undefined): void => {
+    const i = slot === undefined ? -1 : s.probeSlots.indexOf(slot)
+    if (i === -1) return
+    s.probeSlots.splice(i, 1)
     s.probesInFlight--
-    const i = s.probeStarts.indexOf(startedAt)
-    if (i >= 0) s.probeStarts.splice(i, 1)
   }
 
-  // Whether a probe in flight has run past its limit: `maxProbeDuration`, or by default the pause that preceded this
-  // HalfOpen period (Polly's timing: another probe once another break has passed). A pause of zero sets no limit.
-  const probeExpired = (now: number): boolean => {
-    if (s.probesInFlight === 0) return false
+  // Probes still running after their limit give their slots back, for the next calls to probe in their place, as
+  // Polly lets another probe go once another break has passed while half-open: a probe that never ends cannot hold
+  // the breaker half-open for ever. The limit is `maxProbeDuration`, or by default the pause that preceded this
+  // HalfOpen period (a pause of zero sets none). A probe let go is not given up: its outcome, when it comes in this
+  // HalfOpen period, counts like any probe's, so an upstream slower than the pause can still close the breaker.
+  const letGoOfSlowProbes = (now: number): void => {
+    if (s.probesInFlight === 0) return
     const limit = config.maxProbeDuration ?? (s.lastBreakMillis > 0 ? s.lastBreakMillis : Number.POSITIVE_INFINITY)
-    if (limit === Number.POSITIVE_INFINITY) return false
-    let oldest = Number.POSITIVE_INFINITY
-    for (const start of s.probeStarts) if (start < oldest) oldest = start
-    return now - oldest >= limit
+    if (limit === Number.POSITIVE_INFINITY) return
+    for (let i = s.probeSlots.length - 1; i >= 0; i--) {
+      const slot = s.probeSlots[i]
+      if (now - slot.startedAt < limit) continue
+      s.probeSlots.splice(i, 1)
+      s.probesInFlight--
+      // fleet sharing: its slot in the store goes back as well, for the probe that takes its place
+      if (slot.token !== undefined) letGoTokens.push(slot.token)
+    }
   }
 
-  // A hung probe is given up as a failed probe: the breaker opens again with its next pause (events, snapshot and
-  // the fleet's record alike), every slot is freed with the generation, and the probe's own outcome, when it ends,
-  // belongs to an old generation and is ignored.
-  const giveUpProbe = (now: number): Effect.Effect<void> => {
-    s.lastFailure = probeTimeoutLabel
-    s.sameKindRun = 1
-    return open(now, "ProbeFailed", 1)
+  // fleet sharing: the store's slots of the probes let go, given back with the next probe's request for a slot (so
+  // that it finds them free), or at once when no probe asks
+  const letGoTokens: Array<string> = []
+  const giveBackLetGo = (): void => {
+    if (sync === undefined) letGoTokens.length = 0
+    else for (const token of letGoTokens.splice(0)) sync.releaseProbe(key, token)
   }
 
   const admit = (now: number): Admission => {
@@ -494,14 +507,17 @@ export const unsafeMake = (
     }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
-    if (s.state === "HalfOpen" && probeExpired(now)) return { _tag: "ProbeExpired" }
     // `halfOpenMaxProbes` bounds the probes in flight, not the probes in all: slots freed by successful probes are
     // taken by the next calls until `successThreshold` successes close the breaker (or a failure opens it), so no
     // pair of settings can leave it half-open for ever
-    if (s.state === "HalfOpen" && s.probesInFlight < config.halfOpenMaxProbes) {
-      s.probesInFlight++
-      s.probeStarts.push(now)
-      return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now }
+    if (s.state === "HalfOpen") {
+      letGoOfSlowProbes(now)
+      if (s.probesInFlight < config.halfOpenMaxProbes) {
+        const slot: ProbeSlot = { startedAt: now, token: undefined }
+        s.probesInFlight++
+        s.probeSlots.push(slot)
+        return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now, slot }
+      }
     }
     return { _tag: "Rejected", retryAfter: retryAfter(now) }
   }
@@ -528,7 +544,7 @@ export const unsafeMake = (
     if (admission.probe) {
       // A probe frees its slot whatever its outcome. An ignored one (interrupted, or a failure `isIgnored` says
       // tells nothing about the upstream) leaves the state as it was: the next call may probe at once.
-      freeProbe(admission.startedAt)
+      freeProbe(admission.slot)
       if (outcome === "ignored") return Effect.void
       if (outcome === "failure") return open(now, "ProbeFailed", 1, failure)
       if (isSlow && config.slowCallRateThreshold !== undefined) {
@@ -620,12 +636,12 @@ export const unsafeMake = (
       Effect.clockWith((clock): Effect.Effect<A, E | CircuitOpen, R> => {
         const now = clock.unsafeCurrentTimeMillis()
         const admission = admit(now)
+        const asksForSlot = admission._tag === "Admitted" && admission.probe && sync !== undefined
+        if (letGoTokens.length > 0 && !asksForSlot) giveBackLetGo()
         if (admission._tag === "Rejected") return Effect.fail(rejection(admission.retryAfter))
-        // the hung probe is given up first; this call then meets the breaker open again (or probes, after no pause)
-        if (admission._tag === "ProbeExpired") return Effect.zipRight(giveUpProbe(now), restore(run(self)))
         if (admission.probe && sync !== undefined) {
           // fleet sharing: a probe also needs one of the fleet's `halfOpenMaxProbes` slots
-          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes), (token) => {
+          return Effect.flatMap(sync.acquireProbe(key, config.halfOpenMaxProbes, letGoTokens.splice(0)), (token) => {
             if (admission.generation !== s.generation) {
               // the breaker moved on while the store answered (another probe failed, or closed it): this call is
               // no probe any more and is admitted afresh, so it never reaches an upstream the breaker holds open
@@ -633,8 +649,11 @@ export const unsafeMake = (
               return restore(run(self))
             }
             if (token === undefined) return attempt(restore, self, admission, clock)
-            if (token !== false) return attempt(restore, self, { ...admission, token }, clock)
-            if (admission.generation === s.generation) freeProbe(admission.startedAt)
+            if (token !== false) {
+              if (admission.slot !== undefined) admission.slot.token = token
+              return attempt(restore, self, { ...admission, token }, clock)
+            }
+            if (admission.generation === s.generation) freeProbe(admission.slot)
             return Effect.fail(rejection(Duration.millis(s.lastBreakMillis)))
           })
         }
@@ -706,15 +725,15 @@ export const unsafeMake = (
     return closed.handlers
   }
 
-  // Reading the state gives up a probe past its limit, as the next call would; a `breakDuration` schedule that dies
-  // then still ends the pause (see `open`), and the reader gets the snapshot rather than the schedule's defect.
+  // reading the state lets go of the probes past their limit, as the next call would: `probesInFlight` counts the rest
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
-    Effect.suspend(() => {
+    Effect.sync(() => {
       const now = clock.unsafeCurrentTimeMillis()
-      if (s.state === "HalfOpen" && !s.isolated && probeExpired(now)) {
-        return Effect.zipRight(Effect.catchAllCause(giveUpProbe(now), () => Effect.void), Effect.sync(() => read(now)))
+      if (s.state === "HalfOpen" && !s.isolated) {
+        letGoOfSlowProbes(now)
+        giveBackLetGo()
       }
-      return Effect.succeed(read(now))
+      return read(now)
     })
   )
 
@@ -746,6 +765,11 @@ export const unsafeMake = (
         : last.start
       const quietSince = Math.max(s.changedAt, lastCall)
       return idle && quietSince > now - config.windowMillis ? "recent" : "released"
+    }
+    // a probe past its limit does not hold its breaker in the registry
+    if (s.state === "HalfOpen") {
+      letGoOfSlowProbes(now)
+      giveBackLetGo()
     }
     if (s.probesInFlight > 0 || now < s.openUntil) return "held"
     if (idle && now < s.openUntil + config.windowMillis) return "recent"

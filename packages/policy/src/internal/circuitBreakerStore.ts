@@ -194,15 +194,25 @@ export const makeSync = (
         lastUsed.set(key, round)
         writes.unsafeOffer(store.publish(key, record))
       },
-      acquireProbe: (key, limit) =>
-        health.degraded() ? Effect.succeed(undefined) : Effect.clockWith((clock) => {
+      acquireProbe: (key, limit, letGo) => {
+        if (health.degraded()) {
+          for (const token of letGo) writes.unsafeOffer(store.releaseProbe(key, token))
+          return Effect.succeed(undefined)
+        }
+        const acquire = Effect.clockWith((clock) => {
           const token = `${tokenPrefix}:${++tokens}`
           return Effect.map(
             health.run(store.acquireProbe({ key, limit, leaseMillis, now: clock.unsafeCurrentTimeMillis(), token })),
             // the store could not answer: the local breaker's own probe limit decides alone (no slot to give back)
             (result) => Option.isNone(result) ? undefined : result.value ? token : false
           )
-        }),
+        })
+        // the slots of the probes let go are given back before this one is asked for, or it would find them taken
+        return letGo.length === 0 ? acquire : Effect.zipRight(
+          Effect.forEach(letGo, (token) => health.run(store.releaseProbe(key, token)), { discard: true }),
+          acquire
+        )
+      },
       releaseProbe: (key, token) => {
         writes.unsafeOffer(store.releaseProbe(key, token))
       }
