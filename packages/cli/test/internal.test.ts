@@ -88,6 +88,23 @@ describe("policy files", () => {
     expect(decoded.circuitBreaker).toBe(false)
   })
 
+  it("a breaker's window is a duration or the last n calls; maxProbeDuration is a duration", () => {
+    const decoded = Either.getOrThrow(policyFile.decode(JSON.stringify({
+      circuitBreaker: { slidingWindow: { calls: 50 }, maxProbeDuration: "2s" },
+      hosts: { "slow.test": { circuitBreaker: { slidingWindow: "2m" } } }
+    })))
+    expect(decoded.circuitBreaker).toEqual({ slidingWindow: { calls: 50 }, maxProbeDuration: Duration.seconds(2) })
+    expect(decoded.hosts?.["slow.test"]?.circuitBreaker).toEqual({ slidingWindow: Duration.minutes(2) })
+    expect(Either.isLeft(policyFile.decode("{\"circuitBreaker\":{\"slidingWindow\":{\"calls\":1.5}}}"))).toBe(true)
+    // the count window stays as the file says it when --timeout stretches a time window
+    const stretched = request.applyFlags(decoded, {
+      retries: Option.none(),
+      timeout: Option.some(Duration.minutes(1)),
+      deadline: Option.none()
+    })
+    expect(stretched.circuitBreaker).toMatchObject({ slidingWindow: { calls: 50 } })
+  })
+
   it("reports unknown keys, bad values and bad JSON", () => {
     expect(Either.getLeft(policyFile.decode("{\"retry\":{\"maxAtempts\":3}}")).pipe(Option.getOrThrow)).toContain(
       "maxAtempts"

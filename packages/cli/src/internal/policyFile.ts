@@ -71,11 +71,13 @@ const Hedging = Schema.Struct({
 const CircuitBreaker = Schema.Struct({
   failureRateThreshold: Schema.optional(Schema.Number),
   minimumThroughput: Schema.optional(Schema.Int),
-  slidingWindow: Schema.optional(DurationInput),
+  // a duration, or the last n calls: `{ "calls": 100 }`
+  slidingWindow: Schema.optional(Schema.Union(DurationInput, Schema.Struct({ calls: Schema.Int }))),
   breakDuration: Schema.optional(DurationInput),
   consecutiveFailures: Schema.optional(Schema.Int),
   halfOpenMaxProbes: Schema.optional(Schema.Int),
-  successThreshold: Schema.optional(Schema.Int)
+  successThreshold: Schema.optional(Schema.Int),
+  maxProbeDuration: Schema.optional(DurationInput)
 })
 
 const Bulkhead = Schema.Struct({
