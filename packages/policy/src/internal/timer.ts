@@ -37,3 +37,24 @@ export const checkTimer = (owner: string, field: string, input: Duration.Duratio
   const decoded = Duration.decodeUnknown(input)
   if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) timerDuration(owner, field, decoded.value)
 }
+
+const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
+
+/**
+ * @internal Throws a `RangeError` naming the field when `input` is a negative duration: Effect's `Duration` reads
+ * `-1`, `-1n`, `"-5 seconds"` or `[-1, 0]` as zero, which would silently turn a typo into "no wait" (resilience4j's
+ * builders refuse them too).
+ */
+export const checkNonNegative = (owner: string, field: string, input: Duration.DurationInput | undefined): void => {
+  if (input === undefined || Duration.isDuration(input)) return
+  const negative = typeof input === "number"
+    ? input < 0
+    : typeof input === "bigint"
+    ? input < BigInt(0)
+    : typeof input === "string"
+    ? Number(negativeUnits.exec(input)?.[1] ?? 0) < 0
+    : Array.isArray(input)
+    ? input[0] < 0 || input[1] < 0
+    : false
+  if (negative) throw new RangeError(`${owner}: ${field} (${String(input)}) must not be negative`)
+}
