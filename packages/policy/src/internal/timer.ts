@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
 
-/** @internal A duration option a timer can hold, or a `RangeError` naming the field. */
+/** @internal A duration option a timer can hold, or a `RangeError` naming the field (a negative one too). */
 export const timerDuration = (
   owner: string,
   field: string,
@@ -15,6 +15,7 @@ export const timerDuration = (
   if (Duration.isDuration(input) && Duration.toMillis(input) <= maxTimerMillis) return input
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} is not a duration`)
+  checkNonNegative(owner, field, input)
   const millis = Duration.toMillis(decoded.value)
   if (millis === Infinity && allowInfinite) return decoded.value
   if (!(millis <= maxTimerMillis)) {
