@@ -74,7 +74,13 @@ describe("urllib3 test/test_retry.py", () => {
   it.effect("test_configurable_backoff_max", () =>
     Effect.gen(function*() {
       const out = yield* delaysOf(
-        Backoff.exponential({ baseDelay: "400 millis", factor: 2, maxDelay: "1 second", jitter: "none", maxAttempts: 6 }),
+        Backoff.exponential({
+          baseDelay: "400 millis",
+          factor: 2,
+          maxDelay: "1 second",
+          jitter: "none",
+          maxAttempts: 6
+        }),
         5
       )
       expect(out).toEqual([400, 800, 1000, 1000, 1000])
@@ -106,7 +112,9 @@ describe("urllib3 test/test_retry.py", () => {
 
   it.scoped("test_sleep", () =>
     Effect.gen(function*() {
-      const h = yield* setup(untilOk(3, 503), { retry: { baseDelay: "1 millis", maxDelay: "1 second", jitter: "none" } })
+      const h = yield* setup(untilOk(3, 503), {
+        retry: { baseDelay: "1 millis", maxDelay: "1 second", jitter: "none" }
+      })
       expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
       expect(h.seen.map((s) => s.at - h.seen[0]!.at)).toEqual([0, 1, 3])
     }))
@@ -121,7 +129,9 @@ describe("urllib3 test/test_retry.py", () => {
       expect(h.seen.length).toBe(1)
       expect(h.decisions.map((d) => d.reason)).toEqual(["retry-after-too-long"])
       // a wait within the limit is waited exactly
-      const ok = yield* setup(untilOk(2, 503, { "retry-after": "1" }), { retry: { ...fast, maxRetryAfter: "1 second" } })
+      const ok = yield* setup(untilOk(2, 503, { "retry-after": "1" }), {
+        retry: { ...fast, maxRetryAfter: "1 second" }
+      })
       expect(textOf(yield* ok.run(ok.api.get("/")))).toBe(fixture)
       expect(ok.seen[1]!.at - ok.seen[0]!.at).toBe(1000)
     }))
@@ -153,8 +163,7 @@ describe("urllib3 test/test_retry.py", () => {
       expect(exit._tag).toBe("Failure")
     }).pipe(Effect.catchTag("InvalidPolicy", (e) =>
       // refusing the configuration outright is as good as not matching it
-      Effect.sync(() => expect(e.message).toMatch(/statuses/))
-    )))
+      Effect.sync(() => expect(e.message).toMatch(/statuses/)))))
 
   it.scoped("test_allowed_methods_with_status_forcelist", () =>
     Effect.gen(function*() {
@@ -290,7 +299,10 @@ describe("urllib3 test/with_dummyserver/test_connectionpool.py TestRetry", () =>
   it.scoped("test_retries_wrong_forcelist", () =>
     Effect.gen(function*() {
       const h = yield* setup(untilOk(2, 418), { retry: { ...fast, maxAttempts: 2, statuses: [202] } })
-      expect(failureOf(yield* h.run(h.api.get("/successful_retry")))).toMatchObject({ _tag: "ClientError", status: 418 })
+      expect(failureOf(yield* h.run(h.api.get("/successful_retry")))).toMatchObject({
+        _tag: "ClientError",
+        status: 418
+      })
       expect(h.seen.length).toBe(1)
     }))
 
@@ -304,7 +316,9 @@ describe("urllib3 test/with_dummyserver/test_connectionpool.py TestRetry", () =>
 
   it.scoped("test_retries_wrong_method_list", () =>
     Effect.gen(function*() {
-      const h = yield* setup(untilOk(2, 418), { retry: { ...fast, maxAttempts: 2, statuses: [418], methods: ["POST"] } })
+      const h = yield* setup(untilOk(2, 418), {
+        retry: { ...fast, maxAttempts: 2, statuses: [418], methods: ["POST"] }
+      })
       expect(failureOf(yield* h.run(h.api.get("/successful_retry")))).toMatchObject({ status: 418 })
       expect(h.seen.length).toBe(1)
     }))

@@ -28,7 +28,12 @@ export interface ServerTools {
 
 export type Handler = (request: Seen, response: Http.ServerResponse, count: number, tools: ServerTools) => void
 
-export const send = (response: Http.ServerResponse, status: number, headers: Http.OutgoingHttpHeaders = {}, body = "") => {
+export const send = (
+  response: Http.ServerResponse,
+  status: number,
+  headers: Http.OutgoingHttpHeaders = {},
+  body = ""
+) => {
   response.writeHead(status, headers)
   response.end(body)
 }

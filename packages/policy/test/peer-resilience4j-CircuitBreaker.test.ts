@@ -80,9 +80,6 @@ const holdProbe = (breaker: CircuitBreaker.CircuitBreaker) =>
     return fiber
   })
 
-const rejected = (breaker: CircuitBreaker.CircuitBreaker) =>
-  Effect.map(Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(1), breaker)), CircuitBreaker.isCircuitOpen)
-
 // resilience4j's transitionToOpenState(): five failed calls trip the 50 % rate over the minimum of 5
 const transitionToOpenState = (breaker: CircuitBreaker.CircuitBreaker) =>
   Effect.gen(function*() {
