@@ -1,5 +1,5 @@
 // Ported from resilience4j's resilience4j-retry/src/test/java/io/github/resilience4j/retry/internal/SupplierRetryTest.java
-// and resilience4j-core/src/test/java/io/github/resilience4j/core/IntervalFunctionTest.java (resilience4j/resilience4j),
+// and EventPublisherTest.java, and resilience4j-core/src/test/java/io/github/resilience4j/core/IntervalFunctionTest.java (resilience4j/resilience4j),
 // one `it` per resilience4j case, named after it.
 // Mapping: `Retry.ofDefaults("id")` (3 attempts, a fixed 500 ms wait) is `Retry.retry({ schedule })` with
 // `Backoff.bounded(Backoff.fromDelay(() => 500), { maxAttempts: 3 })`; resilience4j's `maxAttempts` counts every
@@ -13,7 +13,8 @@
 // envelope or `maxDelay`; a zero `baseDelay` means no wait (resilience4j refuses non-positive durations).
 // Not ported: the Vavr/CheckedSupplier/Callable/CompletionStage decorators (one `Effect` covers them),
 // shouldMarkThreadInterruptedWhenInterruptedDuringRetry (Java thread flags), the metrics and event-consumer cases
-// (`getNumberOfFailedCallsWithRetryAttempt`, `consumeResultBeforeRetryAttempt`; `onAttempt` is the hook),
+// (`getNumberOfFailedCallsWithRetryAttempt`, `consumeResultBeforeRetryAttempt`; `onAttempt` is the hook, as in the
+// EventPublisherTest cases),
 // IntervalFunctionTest's shouldRejectAttemptLessThenOne (a schedule has no attempt 0 to ask for) and the
 // ofRandomized cases with no exponent (no fixed-with-jitter constructor; `Backoff.exponential({ factor: 1 })` is it).
 import { describe, expect, it } from "@effect/vitest"
@@ -250,6 +251,74 @@ describe("peer resilience4j SupplierRetryTest", () => {
       ))
       expect(calls).toBe(1)
       expect(Exit.isFailure(exit) && exit.cause._tag).toBe("Die")
+    }))
+})
+
+// resilience4j-retry/src/test/java/io/github/resilience4j/retry/internal/EventPublisherTest.java: RETRY / ERROR /
+// SUCCESS / IGNORED_ERROR events are the `onAttempt` decisions (`retrying`, and `reason` "exhausted" or
+// "not-retryable"); a success after retries is the value itself (Sturdy reports decisions, not successes)
+describe("peer resilience4j EventPublisherTest", () => {
+  const eventsOf = <E>(attempts: ReadonlyArray<Retry.Attempt<E>>) =>
+    attempts.map((a) => a.retrying ? "RETRY" : a.reason === "not-retryable" ? "IGNORED_ERROR" : "ERROR")
+
+  it.effect("shouldReturnAfterThreeAttempts", () =>
+    Effect.gen(function*() {
+      const s = service(Effect.fail(new HelloWorldException()))
+      const attempts: Array<Retry.Attempt<HelloWorldException>> = []
+      const { exit, sleptTime } = yield* runFailing(Retry.retry(s.returnHelloWorld, {
+        schedule: ofDefaults,
+        onAttempt: (a) => Effect.sync(() => attempts.push(a))
+      }))
+      expect(s.calls).toBe(3)
+      expect(exit).toEqual(Exit.fail(new HelloWorldException()))
+      expect(sleptTime).toBe(DEFAULT_WAIT_DURATION * 2)
+      expect(eventsOf(attempts)).toEqual(["RETRY", "RETRY", "ERROR"])
+      expect(attempts.map((a) => Duration.toMillis(a.delay)).slice(0, 2)).toEqual([500, 500])
+    }))
+
+  it.effect("asyncShouldReturnAfterThreeAttempts", () =>
+    Effect.gen(function*() {
+      // retryOnResult + failAfterMaxAttempts: the result raised as a failure, retried twice, then returned
+      const s = service(Effect.succeed("hello world"))
+      const attempts: Array<Retry.Attempt<TryAgain>> = []
+      const checked = Effect.flatMap(s.returnHelloWorld, (r) => Effect.fail(new TryAgain({ result: r })))
+      const { exit } = yield* runFailing(Retry.retry(checked, {
+        schedule: Backoff.bounded(Backoff.fromDelay(() => 1), { maxAttempts: 3 }),
+        onAttempt: (a) => Effect.sync(() => attempts.push(a))
+      }))
+      expect(s.calls).toBe(3)
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(eventsOf(attempts)).toEqual(["RETRY", "RETRY", "ERROR"])
+    }))
+
+  it.effect("shouldReturnAfterTwoAttempts", () =>
+    Effect.gen(function*() {
+      const s = service<void, HelloWorldException>(Effect.fail(new HelloWorldException()), Effect.void)
+      const attempts: Array<Retry.Attempt<HelloWorldException>> = []
+      const { exit, sleptTime } = yield* run(Retry.retry(s.returnHelloWorld, {
+        schedule: ofDefaults,
+        onAttempt: (a) => Effect.sync(() => attempts.push(a))
+      }))
+      expect(s.calls).toBe(2)
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(sleptTime).toBe(DEFAULT_WAIT_DURATION)
+      expect(eventsOf(attempts)).toEqual(["RETRY"])
+    }))
+
+  it.effect("shouldIgnoreError", () =>
+    Effect.gen(function*() {
+      class IOException extends Error {}
+      const s = service<void, HelloWorldException>(Effect.fail(new HelloWorldException()), Effect.void)
+      const attempts: Array<Retry.Attempt<HelloWorldException>> = []
+      const { exit, sleptTime } = yield* runFailing(Retry.retry(s.returnHelloWorld, {
+        schedule: ofDefaults,
+        while: (e) => (e as unknown) instanceof IOException,
+        onAttempt: (a) => Effect.sync(() => attempts.push(a))
+      }))
+      expect(s.calls).toBe(1)
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(sleptTime).toBe(0)
+      expect(eventsOf(attempts)).toEqual(["IGNORED_ERROR"])
     }))
 })
 
