@@ -1,7 +1,7 @@
 // Ported from resilience4j's resilience4j-circuitbreaker/src/test/java/io/github/resilience4j/circuitbreaker/internal/
 // CircuitBreakerStateMachineTest.java and resilience4j-core/src/test/java/io/github/resilience4j/core/metrics/
-// SlidingTimeWindowMetricsTest.java, with CircuitBreakerExceptionHandlingTest.java and CircuitBreakerConfigTest.java at
-// the end (resilience4j/resilience4j), one `it` per resilience4j case, named after it.
+// SlidingTimeWindowMetricsTest.java, with CircuitBreakerExceptionHandlingTest.java, CircuitBreakerConfigTest.java and
+// CircuitBreakerTest.java at the end (resilience4j/resilience4j), one `it` per resilience4j case, named after it.
 // Mapping: the state machine of resilience4j's setUp (failureRateThreshold 50, permittedNumberOfCallsInHalfOpenState 4,
 // slowCallDurationThreshold 4 s, slowCallRateThreshold 50, TIME_BASED window of 20 s with minimumNumberOfCalls 5,
 // waitDurationInOpenState 5 s, ignoreExceptions(NumberFormatException)) is `CircuitBreaker.make` with
@@ -665,5 +665,128 @@ describe("peer resilience4j CircuitBreakerConfigTest", () => {
       })
       for (let i = 0; i < 20; i++) yield* onError(breaker)
       expect(yield* breaker.state).toBe("Closed")
+    }))
+})
+
+// resilience4j-circuitbreaker/src/test/java/io/github/resilience4j/circuitbreaker/CircuitBreakerTest.java: the
+// decorators (Supplier, Callable, Runnable, Function, CompletionStage, Future...) are one `withBreaker` on an Effect;
+// the cases with a COUNT_BASED window of 2 run on a time window with `minimumThroughput: 2`.
+// Deliberate difference: a Java `Error` (StackOverflowError) is not recorded by resilience4j; an Effect defect is the
+// counterpart of an unexpected RuntimeException and counts as a failure (shouldNotMeasureErrorsAsFailures).
+describe("peer resilience4j CircuitBreakerTest", () => {
+  const counts = (s: CircuitBreaker.Snapshot) => ({
+    buffered: s.calls,
+    failed: s.failures,
+    successful: s.calls - s.failures
+  })
+
+  it.scoped("shouldDecorateSupplierAndReturnWithSuccess", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName")
+      expect((yield* breaker.snapshot).calls).toBe(0)
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed("Hello world"), breaker)).toBe("Hello world")
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 0, successful: 1 })
+    }))
+
+  it.scoped("shouldDecorateSupplierAndReturnWithException", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName")
+      const error = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(new RuntimeException("BAM!")), breaker))
+      expect(error).toBeInstanceOf(RuntimeException)
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 1, successful: 0 })
+    }))
+
+  it.scoped("shouldReturnFailureWithRuntimeException", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName")
+      expect(yield* breaker.state).toBe("Closed")
+      const exit = yield* Effect.exit(CircuitBreaker.withBreaker(Effect.fail(new RuntimeException("BAM!")), breaker))
+      expect(exit._tag).toBe("Failure")
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 1, successful: 0 })
+    }))
+
+  it.scoped("shouldReturnFailureWithCircuitBreakerOpenException", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName", {
+        failureRateThreshold: 0.5,
+        minimumThroughput: 2,
+        halfOpenMaxProbes: 2,
+        successThreshold: 2,
+        breakDuration: "1 second"
+      })
+      yield* onError(breaker)
+      yield* onError(breaker)
+      expect(yield* breaker.state).toBe("Open")
+      let ran = false
+      const rejected = yield* Effect.flip(CircuitBreaker.withBreaker(
+        Effect.suspend(() => {
+          ran = true
+          return Effect.fail(new RuntimeException("BAM!"))
+        }),
+        breaker
+      ))
+      expect(CircuitBreaker.isCircuitOpen(rejected)).toBe(true)
+      expect(CircuitBreaker.isCircuitOpen(rejected) && rejected.failures).toBe(2)
+      expect(ran).toBe(false)
+    }))
+
+  it.scoped("shouldNotRecordIOExceptionAsAFailure", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName", {
+        failureRateThreshold: 0.5,
+        minimumThroughput: 2,
+        breakDuration: "1 second",
+        isIgnored: (e) => e instanceof IOException
+      })
+      // one failure: still closed
+      yield* onError(breaker, 0, new RuntimeException())
+      expect(yield* breaker.state).toBe("Closed")
+      // an ignored IOException (a SocketTimeoutException) is not recorded: still closed, the caller gets it
+      const error = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(new IOException("BAM!")), breaker))
+      expect(error).toBeInstanceOf(IOException)
+      expect(yield* breaker.state).toBe("Closed")
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 1, successful: 0 })
+    }))
+
+  it.scoped("shouldInvokeRecoverFunction", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("testName")
+      const result = yield* CircuitBreaker.withBreaker(Effect.fail(new RuntimeException("BAM!")), breaker).pipe(
+        Effect.catchAll(() => Effect.succeed("Hello world from recovery function"))
+      )
+      expect(result).toBe("Hello world from recovery function")
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 1, successful: 0 })
+    }))
+
+  it.scoped("shouldChainDecoratedFunctions", () =>
+    Effect.gen(function*() {
+      const first = yield* CircuitBreaker.make("first")
+      const second = yield* CircuitBreaker.make("second")
+      const hello = CircuitBreaker.withBreaker(Effect.succeed("Bob"), first)
+      const result = yield* hello.pipe(
+        Effect.flatMap((name) => CircuitBreaker.withBreaker(Effect.succeed(`Hello world ${name}`), second))
+      )
+      expect(result).toBe("Hello world Bob")
+      expect((yield* first.snapshot).calls).toBe(1)
+      expect((yield* second.snapshot).calls).toBe(1)
+    }))
+
+  it.scoped("shouldNotMeasureErrorsAsFailures", () =>
+    Effect.gen(function*() {
+      // resilience4j records nothing for a java.lang.Error; a defect is recorded as a failed call in Sturdy
+      const breaker = yield* CircuitBreaker.make("testName")
+      const exit = yield* Effect.exit(CircuitBreaker.withBreaker(Effect.die(new RangeError("BAM!")), breaker))
+      expect(exit._tag === "Failure" && exit.cause._tag).toBe("Die")
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 1, failed: 1, successful: 0 })
+    }))
+
+  it.scoped("shouldDecorateFutureWithSupplierAndCallCancel", () =>
+    Effect.gen(function*() {
+      // a call cancelled by its caller is not recorded (resilience4j releases its permission)
+      const breaker = yield* CircuitBreaker.make("testName")
+      const fiber = yield* Effect.fork(CircuitBreaker.withBreaker(Effect.never, breaker))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      expect(counts(yield* breaker.snapshot)).toEqual({ buffered: 0, failed: 0, successful: 0 })
     }))
 })
