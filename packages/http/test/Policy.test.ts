@@ -821,6 +821,30 @@ describe("Policy", () => {
       expect(combined[0]).toMatch(/^hosts\["h\.test"\]\.endpoints\["GET \/r"\]\./)
     })
 
+    // resilience4j's builders refuse a negative duration (IntervalFunctionTest, BulkheadConfig, RateLimiterConfig):
+    // Effect reads `-1` or `"-5 seconds"` as zero, which would silently mean "no wait" (or "no pause")
+    it("a negative duration is refused, naming the field, not read as zero", () => {
+      for (
+        const [options, field] of [
+          [{ retry: { baseDelay: -1 } }, "retry.baseDelay"],
+          [{ retry: { maxRetryAfter: "-5 seconds" } }, "retry.maxRetryAfter"],
+          [{ retry: { maxElapsed: -1 } }, "retry.maxElapsed"],
+          [{ circuitBreaker: { breakDuration: -1 } }, "circuitBreaker.breakDuration"],
+          [{ bulkhead: { maxConcurrent: 1, maxWait: -1 } }, "bulkhead.maxWait"],
+          [{ rateLimit: { limit: 1, window: "-1 seconds" } }, "rateLimit.window"],
+          [{ hedging: { delay: -1 } }, "hedging.delay"],
+          [{ attemptTimeout: -1 }, "attemptTimeout"]
+        ] as const
+      ) {
+        const result = Policy.validate(options as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toEqual([field])
+        expect(Either.isLeft(result) && result.left.message).toMatch(/must not be negative/)
+      }
+      expect(fieldOf({ retry: { baseDelay: 0, maxDelay: 0 }, bulkhead: { maxConcurrent: 1, maxWait: 0 } })).toBe(
+        undefined
+      )
+    })
+
     it("the breaker window must be at least twice the attempt timeout", () => {
       expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "19 seconds" } })).toBe(
         "circuitBreaker.slidingWindow"

@@ -8,8 +8,8 @@
  * | `maxWait`       | unbounded  | longest wait in the queue; beyond it, `BulkheadRejected` "Timeout" |
  *
  * `make` throws a `RangeError` naming the option (a defect) for a `maxConcurrent` that is not an integer ≥ 1, a
- * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` that is not a duration or is
- * longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ * `maxQueued` that is not an integer ≥ 0 (either may be `Infinity`), or a `maxWait` that is not a duration, is
+ * negative (Effect would read `-1` as zero) or is longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
  * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
  * with `BulkheadRejected` "Timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
@@ -118,7 +118,7 @@ export interface Bulkhead {
 
 /**
  * Creates a bulkhead. Throws a `RangeError` naming the option (a defect of `make`) for a `maxConcurrent` that is
- * not an integer ≥ 1, a `maxQueued` that is not an integer ≥ 0, or a `maxWait` a timer cannot hold.
+ * not an integer ≥ 1, a `maxQueued` that is not an integer ≥ 0, or a negative `maxWait` or one a timer cannot hold.
  *
  * @example
  * ```ts

@@ -256,4 +256,17 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
     expect(() => Backoff.bounded(Schedule.forever, { maxDelay: "30 days" })).toThrow(/maxDelay/)
     expect(() => Backoff.bounded(Schedule.forever, { maxAttempts: 0 })).toThrow(RangeError)
   })
+
+  // resilience4j's IntervalFunctionTest.shouldRejectNonPositiveDuration: Effect reads a negative duration as zero,
+  // which would turn a typo into retries with no wait at all
+  it("rejects negative durations rather than reading them as zero", () => {
+    expect(() => Backoff.exponential({ baseDelay: -1 })).toThrow(/baseDelay \(-1\) must not be negative/)
+    expect(() => Backoff.exponential({ maxDelay: "-5 seconds" })).toThrow(/maxDelay/)
+    expect(() => Backoff.exponential({ maxElapsed: BigInt(-1) })).toThrow(/maxElapsed/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxDelay: -100 })).toThrow(/maxDelay/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxElapsed: [-1, 0] })).toThrow(/maxElapsed/)
+    // zero and positive durations are fine
+    expect(() => Backoff.exponential({ baseDelay: 0, maxDelay: "0 seconds" })).not.toThrow()
+    expect(() => Backoff.bounded(Schedule.forever, { maxDelay: "5 seconds", maxElapsed: 0 })).not.toThrow()
+  })
 })

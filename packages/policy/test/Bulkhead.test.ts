@@ -48,7 +48,10 @@ describe("Bulkhead", () => {
           [{ maxConcurrent: 1, maxQueued: -1 }, "maxQueued"],
           [{ maxConcurrent: 1, maxQueued: Number.NaN }, "maxQueued"],
           [{ maxConcurrent: 1, maxWait: "30 days" }, "maxWait"],
-          [{ maxConcurrent: 1, maxWait: "soon" as Duration.DurationInput }, "maxWait"]
+          [{ maxConcurrent: 1, maxWait: "soon" as Duration.DurationInput }, "maxWait"],
+          // Effect reads a negative duration as zero: refused, as resilience4j's BulkheadConfig refuses it
+          [{ maxConcurrent: 1, maxQueued: 1, maxWait: -1 }, "maxWait"],
+          [{ maxConcurrent: 1, maxQueued: 1, maxWait: "-5 seconds" }, "maxWait"]
         ] as const
       ) {
         const exit = yield* Effect.exit(Bulkhead.make(options))

@@ -94,12 +94,16 @@ describe("RateLimit", () => {
           // 0 would forget every server pause at once, NaN never forget one
           { limit: 1, window: "1 second", maxPausedKeys: 0 },
           { limit: 1, window: "1 second", maxPausedKeys: Number.NaN },
-          { limit: 1, window: "1 second", maxPausedKeys: 2.5 }
+          { limit: 1, window: "1 second", maxPausedKeys: 2.5 },
+          // Effect reads a negative duration as zero ("never wait"): refused, as resilience4j refuses a negative
+          // timeoutDuration
+          { limit: 1, window: "1 second", maxWait: -1 },
+          { limit: 1, window: "1 second", maxWait: "-2 seconds" }
         ] satisfies Array<RateLimit.Options>
       ) {
         const exit = yield* Effect.exit(RateLimit.make(options))
         expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(
-          /RangeError: RateLimit: (limit|window|maxPausedKeys)/
+          /RangeError: RateLimit: (limit|window|maxPausedKeys|maxWait)/
         )
       }
     }).pipe(memory))

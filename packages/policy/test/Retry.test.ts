@@ -324,6 +324,9 @@ describe("Retry", () => {
     )
     expect(() => Retry.retry(call, { maxRetryAfterJitter: "30 days" })).toThrow(/maxRetryAfterJitter/)
     expect(() => Retry.retry(call, { retryAfterJitter: 1.5 })).toThrow(/retryAfterJitter/)
+    // a negative duration (which Effect reads as zero) is refused, not taken for "never wait"
+    expect(() => Retry.retry(call, { maxRetryAfter: -1 })).toThrow(/maxRetryAfter \(-1\) must not be negative/)
+    expect(() => Retry.retry(call, { maxRetryAfterJitter: "-1 seconds" })).toThrow(/maxRetryAfterJitter/)
     expect(() => Retry.retry(call, { maxRetryAfter: Duration.infinity })).not.toThrow()
     expect(() => Retry.retry(call, { maxRetryAfter: Duration.millis(2 ** 31 - 1) })).not.toThrow()
   })

@@ -170,9 +170,24 @@ const problem = (field: string, detail: string): void => {
 
 const timerLimit = "2^31 − 1 ms, about 24.8 days, the longest a timer can hold: a longer wait would never fire"
 
+const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
+
+// Effect's `Duration` reads `-1`, `-1n`, `"-5 seconds"` or `[-1, 0]` as zero: a typo would silently mean "no wait"
+const isNegative = (input: Duration.DurationInput): boolean =>
+  typeof input === "number"
+    ? input < 0
+    : typeof input === "bigint"
+    ? input < BigInt(0)
+    : typeof input === "string"
+    ? Number(negativeUnits.exec(input)?.[1] ?? 0) < 0
+    : Array.isArray(input)
+    ? input[0] < 0 || input[1] < 0
+    : false
+
 /**
- * Decodes a duration option; a problem (and `fallback`) when it is not a duration, or when it is finite and longer
- * than a timer can hold (an infinite one is `none` where `allowInfinite`, a problem elsewhere).
+ * Decodes a duration option; a problem (and `fallback`) when it is not a duration, when it is negative (which Effect
+ * would read as zero), or when it is finite and longer than a timer can hold (an infinite one is `none` where
+ * `allowInfinite`, a problem elsewhere).
  */
 const decodeField = (
   field: string,
@@ -183,6 +198,10 @@ const decodeField = (
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
   if (decoded === undefined) {
     problem(field, "is not a duration")
+    return fallback
+  }
+  if (isNegative(input)) {
+    problem(field, `(${String(input)}) must not be negative`)
     return fallback
   }
   const millis = Duration.toMillis(decoded)

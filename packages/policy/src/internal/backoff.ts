@@ -6,7 +6,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
 import * as Intervals from "effect/ScheduleIntervals"
 import type * as Backoff from "../Backoff.js"
-import { maxTimerMillis, timerDuration } from "./timer.js"
+import { checkNonNegative, maxTimerMillis, timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -28,6 +28,9 @@ interface Resolved {
 }
 
 const resolve = (options: Backoff.Options | undefined): Resolved => {
+  checkNonNegative("Backoff", "baseDelay", options?.baseDelay)
+  checkNonNegative("Backoff", "maxDelay", options?.maxDelay)
+  checkNonNegative("Backoff", "maxElapsed", options?.maxElapsed)
   const resolved: Resolved = {
     baseMillis: Duration.toMillis(options?.baseDelay ?? defaults.baseDelay),
     factor: options?.factor ?? defaults.factor,
@@ -206,6 +209,8 @@ export const bounded = <Out, In, R>(
   schedule: Schedule.Schedule<Out, In, R>,
   options: Backoff.BoundedOptions
 ): Schedule.Schedule<Duration.Duration, In, R> => {
+  checkNonNegative("Backoff.bounded", "maxDelay", options.maxDelay)
+  checkNonNegative("Backoff.bounded", "maxElapsed", options.maxElapsed)
   const capMillis = Math.min(
     maxTimerMillis,
     options.maxDelay === undefined

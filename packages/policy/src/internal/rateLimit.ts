@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 import * as deadline from "./deadline.js"
+import { checkNonNegative } from "./timer.js"
 
 /** @internal */
 export class RateLimitExceeded
@@ -53,6 +54,7 @@ const check = (options: RL.Options): void => {
   if (options.maxWait !== undefined && Option.isNone(Duration.decodeUnknown(options.maxWait))) {
     throw new RangeError("RateLimit: maxWait is not a duration")
   }
+  checkNonNegative("RateLimit", "maxWait", options.maxWait)
   // 0 or NaN would forget every server pause at once, or never forget one
   const maxPausedKeys = options.maxPausedKeys
   if (maxPausedKeys !== undefined && !(Number.isInteger(maxPausedKeys) && maxPausedKeys >= 1)) {

@@ -4,7 +4,7 @@ import * as Option from "effect/Option"
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
 
-/** @internal A duration option a timer can hold, or a `RangeError` naming the field. */
+/** @internal A duration option a timer can hold, or a `RangeError` naming the field (a negative one too). */
 export const timerDuration = (
   owner: string,
   field: string,
@@ -15,6 +15,7 @@ export const timerDuration = (
   if (Duration.isDuration(input) && Duration.toMillis(input) <= maxTimerMillis) return input
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} is not a duration`)
+  checkNonNegative(owner, field, input)
   const millis = Duration.toMillis(decoded.value)
   if (millis === Infinity && allowInfinite) return decoded.value
   if (!(millis <= maxTimerMillis)) {
@@ -36,4 +37,25 @@ export const checkTimer = (owner: string, field: string, input: Duration.Duratio
   if (Duration.isDuration(input) && Duration.toMillis(input) <= maxTimerMillis) return
   const decoded = Duration.decodeUnknown(input)
   if (Option.isSome(decoded) && Duration.isFinite(decoded.value)) timerDuration(owner, field, decoded.value)
+}
+
+const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
+
+/**
+ * @internal Throws a `RangeError` naming the field when `input` is a negative duration: Effect's `Duration` reads
+ * `-1`, `-1n`, `"-5 seconds"` or `[-1, 0]` as zero, which would silently turn a typo into "no wait" (resilience4j's
+ * builders refuse them too).
+ */
+export const checkNonNegative = (owner: string, field: string, input: Duration.DurationInput | undefined): void => {
+  if (input === undefined || Duration.isDuration(input)) return
+  const negative = typeof input === "number"
+    ? input < 0
+    : typeof input === "bigint"
+    ? input < BigInt(0)
+    : typeof input === "string"
+    ? Number(negativeUnits.exec(input)?.[1] ?? 0) < 0
+    : Array.isArray(input)
+    ? input[0] < 0 || input[1] < 0
+    : false
+  if (negative) throw new RangeError(`${owner}: ${field} (${String(input)}) must not be negative`)
 }
