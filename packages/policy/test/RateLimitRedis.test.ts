@@ -47,8 +47,13 @@ describeWithRedis("RateLimitRedis token bucket", () => {
   it.live("a caller short of a token is told the time until the token is due, not a whole refill interval", () =>
     Effect.gen(function*() {
       const redis = yield* startRedisServer
-      const store = yield* Layer.build(RateLimitRedis.layerStore({ host: redis.host, port: redis.port, prefix: "due:" }))
-      const limiter = yield* Effect.provide(RateLimit.make({ limit: 1, window: "10 seconds", onExceeded: "fail" }), store)
+      const store = yield* Layer.build(
+        RateLimitRedis.layerStore({ host: redis.host, port: redis.port, prefix: "due:" })
+      )
+      const limiter = yield* Effect.provide(
+        RateLimit.make({ limit: 1, window: "10 seconds", onExceeded: "fail" }),
+        store
+      )
       yield* limiter.consume("api")
       yield* Effect.sleep("300 millis")
       const error = yield* Effect.flip(limiter.consume("api"))

@@ -59,7 +59,8 @@ const makeActions = <A, E>(actions: ReadonlyArray<Effect.Effect<A, E>>) => {
 }
 
 const after = <A>(delay: Duration.DurationInput, value: A) => Effect.as(Effect.sleep(delay), value)
-const failAfter = <E>(delay: Duration.DurationInput, error: E) => Effect.zipRight(Effect.sleep(delay), Effect.fail(error))
+const failAfter = <E>(delay: Duration.DurationInput, error: E) =>
+  Effect.zipRight(Effect.sleep(delay), Effect.fail(error))
 
 describe("peer Polly HedgingResilienceStrategyTests", () => {
   // Polly's defaults: MaxHedgedAttempts 1 (Delay 2 s; Sturdy's delay has no default: it is the one required option)
@@ -70,7 +71,10 @@ describe("peer Polly HedgingResilienceStrategyTests", () => {
   // Polly: the primary's outcome is handled, so the secondary runs and its result is returned
   it.effect("ExecutePrimary_Cancelled_SecondaryShouldBeExecuted", () =>
     Effect.gen(function*() {
-      const a = makeActions<string, Handled>([Effect.fail(new Handled({ name: "primary" })), Effect.succeed("secondary")])
+      const a = makeActions<string, Handled>([
+        Effect.fail(new Handled({ name: "primary" })),
+        Effect.succeed("secondary")
+      ])
       const result = yield* a.call.pipe(Hedge.hedge({ delay: "1 second", maxHedges: 2 }))
       expect(result).toBe("secondary")
       expect(a.log.map((x) => [x.index, x.startedAt])).toEqual([[0, 0], [1, 0]])
@@ -205,7 +209,9 @@ describe("peer Polly HedgingResilienceStrategyTests", () => {
   it.effect("ExecuteAsync_InfiniteHedgingDelay_EnsureNoConcurrentExecutions", () =>
     Effect.gen(function*() {
       const a = makeActions<string, Handled>([failAfter(LongDelay, new Handled({ name: "dummy" }))])
-      const fiber = yield* Effect.fork(Effect.flip(a.call.pipe(Hedge.hedge({ delay: Duration.infinity, maxHedges: 2 }))))
+      const fiber = yield* Effect.fork(
+        Effect.flip(a.call.pipe(Hedge.hedge({ delay: Duration.infinity, maxHedges: 2 })))
+      )
       for (let i = 0; i < 3; i++) yield* TestClock.adjust(LongDelay)
       expect((yield* Fiber.join(fiber))._tag).toBe("Handled")
       expect(a.log.map((x) => x.startedAt)).toEqual([0, 1, 2].map((n) => n * Duration.toMillis(LongDelay)))

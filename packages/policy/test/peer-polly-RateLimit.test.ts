@@ -36,8 +36,7 @@ const tryExecute = (limiter: Limiter) =>
 const shouldPermitAnExecution = (limiter: Limiter) =>
   Effect.map(tryExecute(limiter), (result) => expect(Either.isRight(result)).toBe(true))
 
-const shouldPermitNExecutions = (limiter: Limiter, n: number) =>
-  Effect.repeatN(shouldPermitAnExecution(limiter), n - 1)
+const shouldPermitNExecutions = (limiter: Limiter, n: number) => Effect.repeatN(shouldPermitAnExecution(limiter), n - 1)
 
 const shouldNotPermitAnExecution = (limiter: Limiter, retryAfter?: Duration.DurationInput) =>
   Effect.map(tryExecute(limiter), (result) => {

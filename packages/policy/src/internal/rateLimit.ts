@@ -332,7 +332,9 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
           }
           // full again once the tokens taken have been refilled
           bucket.freeAt = bucket.lastRefill + Math.max(0, options.limit - bucket.tokens) * refillRateMillis
-          return newTokenCount < 0 ? deficitAnswer(newTokenCount, now - bucket.lastRefill, refillRateMillis) : newTokenCount
+          return newTokenCount < 0
+            ? deficitAnswer(newTokenCount, now - bucket.lastRefill, refillRateMillis)
+            : newTokenCount
         })
       )
   })
