@@ -510,3 +510,28 @@ describe("peer Polly CircuitBreakerManualControlTests", () => {
       expect(yield* c.execute(Effect.succeed("ok"))).toBe("ok")
     }))
 })
+
+// test/Polly.Core.Tests/Issues/IssuesTests.CircuitBreakerStateSharing_959.cs: one breaker guards calls of different
+// result types; failures of both open it, calls of both are rejected, and both go through after the break.
+describe("peer Polly IssuesTests", () => {
+  it.scoped("CircuitBreakerStateSharing_959", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("polly", {
+        failureRateThreshold: 1,
+        minimumThroughput: 10,
+        breakDuration: "5 seconds"
+      })
+      for (let i = 0; i < 5; i++) {
+        yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(-1), breaker))
+        yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail("error"), breaker))
+      }
+      expect(CircuitBreaker.isCircuitOpen(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(0), breaker))))
+        .toBe(true)
+      expect(
+        CircuitBreaker.isCircuitOpen(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed("valid"), breaker)))
+      ).toBe(true)
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed(0), breaker)).toBe(0)
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed("valid-result"), breaker)).toBe("valid-result")
+    }))
+})

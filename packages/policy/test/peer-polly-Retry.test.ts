@@ -528,3 +528,45 @@ describe("peer Polly RetryHelperTests", () => {
     { fastCheck: { seed: 42, numRuns: 500 } }
   )
 })
+
+// test/Polly.Core.Tests/Issues/IssuesTests.InfiniteRetry_2163.cs: Delay 2 s, MaxDelay 30 s, jitter, unbounded retries;
+// succeeding after 2,049 attempts, every delay is positive (no overflow to zero or below). Here with Sturdy's default
+// jitter ("full") and Polly's jittered exponential ("decorrelated").
+describe("peer Polly IssuesTests", () => {
+  it("InfiniteRetry_Delay_Does_Not_Overflow_2163", () => {
+    for (const jitter of ["full", "decorrelated"] as const) {
+      for (const seed of [1, 2, 3]) {
+        const delays = delaysOf(
+          Backoff.exponential({ baseDelay: "2 seconds", maxDelay: "30 seconds", jitter, maxAttempts: Infinity }),
+          2_049,
+          seed
+        )
+        expect(delays).toHaveLength(2_049)
+        expect(Math.min(...delays)).toBeGreaterThan(0)
+        expect(Math.max(...delays)).toBeLessThanOrEqual(30_000)
+      }
+    }
+  })
+
+  // through Retry, past the 1,024th retry where 2ⁿ overflows (fewer attempts than Polly's 2,049 to keep the test quick)
+  it.effect("InfiniteRetry_Delay_Does_Not_Overflow_2163 (through Retry)", () =>
+    Effect.gen(function*() {
+      let attempts = 0
+      const fiber = yield* Effect.fork(
+        Retry.retry(
+          Effect.suspend(() => (attempts >= 1_100 ? Effect.succeed(true) : Effect.fail(false))),
+          {
+            schedule: Backoff.exponential({ baseDelay: "2 seconds", maxDelay: "30 seconds", maxAttempts: Infinity }),
+            onAttempt: (a) =>
+              Effect.sync(() => {
+                expect(Duration.toMillis(a.delay)).toBeGreaterThan(0)
+                attempts++
+              })
+          }
+        )
+      )
+      while (Option.isNone(yield* Fiber.poll(fiber))) yield* TestClock.adjust("1 day")
+      expect(yield* Fiber.join(fiber)).toBe(true)
+      expect(attempts).toBe(1_100)
+    }))
+})
