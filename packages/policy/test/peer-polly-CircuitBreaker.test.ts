@@ -535,3 +535,62 @@ describe("peer Polly IssuesTests", () => {
       expect(yield* CircuitBreaker.withBreaker(Effect.succeed("valid-result"), breaker)).toBe("valid-result")
     }))
 })
+
+// test/Polly.Core.Tests/CircuitBreaker/CircuitBreakerResilienceStrategyTests.cs: a handled outcome is a failure of the
+// breaker, an unhandled one a success (its own outcome returned unchanged). `ShouldHandle` is `isFailure`; the counts
+// are `snapshot`'s (a rate breaker that does not open on these few calls).
+describe("peer Polly CircuitBreakerResilienceStrategyTests", () => {
+  class ArgumentError extends Data.TaggedError("ArgumentError")<{}> {}
+  const makeStrategy = CircuitBreaker.make("polly", {
+    failureRateThreshold: 0.5,
+    minimumThroughput: 100,
+    isFailure: (e) => e instanceof InvalidOperation || e === -1
+  })
+  const counts = (breaker: CircuitBreaker.CircuitBreaker) =>
+    Effect.map(breaker.snapshot, (s) => ({ calls: s.calls, failures: s.failures }))
+
+  it.scoped("Ctor_ManualControl_EnsureAttached", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeStrategy
+      yield* breaker.isolate
+      const rejected = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(0), breaker))
+      expect(CircuitBreaker.isCircuitOpen(rejected) && rejected.reason).toBe("Isolated")
+      expect(CircuitBreaker.isCircuitOpen(rejected) && Duration.isFinite(rejected.retryAfter)).toBe(false)
+      yield* breaker.reset
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed(0), breaker)).toBe(0)
+    }))
+
+  it.scoped("Execute_HandledResult_OnFailureCalled", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeStrategy
+      expect(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(-1), breaker))).toBe(-1)
+      expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 1 })
+    }))
+
+  it.scoped("Execute_UnhandledResult_OnActionSuccess", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeStrategy
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed(0), breaker)).toBe(0)
+      expect(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(1), breaker))).toBe(1)
+      expect(yield* counts(breaker)).toEqual({ calls: 2, failures: 0 })
+    }))
+
+  it.scoped("Execute_HandledException_OnFailureCalled", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeStrategy
+      expect(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(new InvalidOperation()), breaker)))
+        .toBeInstanceOf(
+          InvalidOperation
+        )
+      expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 1 })
+    }))
+
+  it.scoped("Execute_UnhandledException_OnActionSuccess", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeStrategy
+      expect(yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(new ArgumentError()), breaker))).toBeInstanceOf(
+        ArgumentError
+      )
+      expect(yield* counts(breaker)).toEqual({ calls: 1, failures: 0 })
+    }))
+})

@@ -194,14 +194,18 @@ describe("peer Polly HedgingResilienceStrategyTests", () => {
       expect(a.log.map((x) => x.end)).toEqual(["interrupted", "interrupted", "interrupted"])
     }))
 
+  // Also: a negative delay is no wait (Effect's durations, as `Effect.sleep`), so it is parallel mode too. Polly reads a
+  // negative delay as fallback mode; in Sturdy that is `Duration.infinity` (see the next case).
   it.effect("ExecuteAsync_ZeroHedgingDelay_EnsureAllTasksSpawnedAtOnce", () =>
     Effect.gen(function*() {
-      const a = makeActions([after(LongDelay, "Success")])
-      const fiber = yield* Effect.fork(a.call.pipe(Hedge.hedge({ delay: Duration.zero, maxHedges: 2 })))
-      yield* settle
-      expect(a.log.map((x) => [x.index, x.startedAt])).toEqual([[0, 0], [1, 0], [2, 0]])
-      yield* TestClock.adjust(LongDelay)
-      expect(yield* Fiber.join(fiber)).toBe("Success")
+      for (const delay of [Duration.zero, -1]) {
+        const a = makeActions([after(LongDelay, "Success")])
+        const fiber = yield* Effect.fork(a.call.pipe(Hedge.hedge({ delay, maxHedges: 2 })))
+        yield* settle
+        expect(a.log.map((x) => [x.index, x.startedAt - a.log[0]!.startedAt])).toEqual([[0, 0], [1, 0], [2, 0]])
+        yield* TestClock.adjust(LongDelay)
+        expect(yield* Fiber.join(fiber)).toBe("Success")
+      }
     }))
 
   // Polly's fallback mode: with no hedging delay, an attempt starts only when the previous one failed, never two at
