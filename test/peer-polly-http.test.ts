@@ -20,7 +20,8 @@
  * on the next attempt either; the breaker does not count it); a `Retry-After` longer than `retry.maxRetryAfter` (30 s)
  * fails at once where the standard handler sleeps it out (a day, in `TryParse_Date_Ok`); `retry.maxAttempts` counts the
  * first attempt (3) where `MaxRetryAttempts` counts retries (3, so 4 attempts); the breaker opens at a 50 % failure
- * rate where the standard handler's `FailureRatio` is 10 %.
+ * rate where the standard handler's `FailureRatio` is 10 %; `Retry-After` is honoured on `retry.retryAfterStatuses`
+ * (413, 429, 503) where the standard handler reads it on any response it retries.
  * Not ported: null-argument cases ("..._NullException_ShouldThrow", "..._NullResponse_ShouldThrow": TypeScript's types),
  * option names ("Standard-Retry", ...: .NET options binding), the validators' cases (Sturdy's are `InvalidPolicy` in
  * packages/http/test/Policy.test.ts), and DI registration.
@@ -331,6 +332,23 @@ describe("peer Polly HttpRetryStrategyOptionsTests", () => {
         expect(h.decisions.map((d) => [d.reason, Duration.toMillis(d.delay)])).toEqual([["retry-after", 10_000]])
         expect(h.seen[1]!.at - h.seen[0]!.at).toBe(10_000)
       }
+    }))
+
+  // The standard handler reads Retry-After on any response it retries (a 500 too). Sturdy honours it on
+  // `retry.retryAfterStatuses` (413, 429, 503 by default: the statuses that mean "come back later"); on another status
+  // the backoff applies, and listing the status honours it.
+  it.scoped("ShouldRetryAfterHeader_OnOtherStatuses_RetryAfterStatuses", () =>
+    Effect.gen(function*() {
+      const byDefault = yield* setup(untilOk(2, 500, { "Retry-After": "10" }), {
+        retry: { maxAttempts: 2, ...fast, ...exactWait }
+      })
+      expect(textOf(yield* byDefault.run(byDefault.api.get("/")))).toBe(fixture)
+      expect(byDefault.decisions.map((d) => [d.reason, Duration.toMillis(d.delay)])).toEqual([["backoff", 10]])
+      const listed = yield* setup(untilOk(2, 500, { "Retry-After": "10" }), {
+        retry: { maxAttempts: 2, ...fast, ...exactWait, retryAfterStatuses: [500, 503] }
+      })
+      expect(textOf(yield* listed.run(listed.api.get("/")))).toBe(fixture)
+      expect(listed.decisions.map((d) => [d.reason, Duration.toMillis(d.delay)])).toEqual([["retry-after", 10_000]])
     }))
 
   it.scoped("GetDelayGenerator_ShouldGetBasedOnShouldRetryAfterHeader", () =>
