@@ -11,7 +11,9 @@
  * | `"decorrelated"`         | `min(maxDelay, random(baseDelay, previous × 3))`, `factor` unused |
  *
  * `maxDelay` is applied after jitter, so every delay is ≤ `maxDelay` in every mode; delays are whole milliseconds, rounded
- * down (so `envelope` rounds its bounds down too). Full jitter is the default because it
+ * down (so `envelope` rounds its bounds down too), except that a `"full"` or `"equal"` delay is never rounded down to no
+ * wait: while t(n) is at least 1 ms the delay is at least 1 ms (as Polly's jittered delays are always positive). Full
+ * jitter is the default because it
  * spreads a crowd of clients best for the least total wait (AWS's measurements); `"none"` is for tests and plots.
  *
  * Defaults:

@@ -29,6 +29,11 @@
  * caller of that key then waits (mode `"delay"`) or fails with reason `"Paused"` (mode `"fail"`) until then, not
  * only the fiber that saw the hint. Pauses are kept in this process's memory, not in the store.
  *
+ * A token bucket short of tokens answers the time until the caller's token is due, from the refill already under
+ * way (whole milliseconds, rounded up): `retryAfter` in mode `"fail"`, the wait in mode `"delay"` (1 per minute asked
+ * again after 59 s: 1 s, not a whole minute). Both stores answer so; a store of your own that answers only whole
+ * tokens makes the wait up to one refill interval longer.
+ *
  * A caller interrupted while it waits for its slot gives the slot back. A `RateLimitExceeded` is never counted as
  * a failure by a circuit breaker or an adaptive throttle.
  *

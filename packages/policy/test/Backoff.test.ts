@@ -67,6 +67,24 @@ describe("Backoff", () => {
     })
   }, { fastCheck: { seed: 42, numRuns: 300 } })
 
+  // Polly's RetryHelperTests / InfiniteRetry_Delay_Does_Not_Overflow_2163: a jittered delay is always positive.
+  // Rounded down to whole milliseconds, 1 in t(n) full-jitter draws would otherwise be no wait at all.
+  it("a jittered delay is never rounded down to no wait while its envelope reaches 1 ms", () => {
+    for (const jitter of ["full", "equal"] as const) {
+      for (const baseDelay of [1, 2, 5]) {
+        const options = { baseDelay: Duration.millis(baseDelay), maxDelay: Duration.millis(baseDelay), jitter }
+        for (let seed = 0; seed < 20; seed++) {
+          const delays = sampleDelays({ ...options, maxAttempts: 41 }, seed)
+          expect(delays).toHaveLength(40)
+          expect(Math.min(...delays)).toBeGreaterThanOrEqual(1)
+          expect(Math.max(...delays)).toBeLessThanOrEqual(baseDelay)
+        }
+      }
+    }
+    // a zero envelope stays zero
+    expect(sampleDelays({ baseDelay: 0, jitter: "full", maxAttempts: 5 }, 1)).toEqual([0, 0, 0, 0])
+  })
+
   it.prop(
     "full jitter stays within [0, min(cap, base × factorⁿ)]",
     [optionsArb, seedArb],

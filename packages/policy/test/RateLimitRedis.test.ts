@@ -43,6 +43,27 @@ describeWithRedis("RateLimitRedis", () => {
     }).pipe(Effect.scoped))
 })
 
+describeWithRedis("RateLimitRedis token bucket", () => {
+  it.live("a caller short of a token is told the time until the token is due, not a whole refill interval", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = yield* Layer.build(
+        RateLimitRedis.layerStore({ host: redis.host, port: redis.port, prefix: "due:" })
+      )
+      const limiter = yield* Effect.provide(
+        RateLimit.make({ limit: 1, window: "10 seconds", onExceeded: "fail" }),
+        store
+      )
+      yield* limiter.consume("api")
+      yield* Effect.sleep("300 millis")
+      const error = yield* Effect.flip(limiter.consume("api"))
+      const retryAfter = error._tag === "RateLimitExceeded" ? Duration.toMillis(error.retryAfter) : NaN
+      expect(Number.isInteger(retryAfter)).toBe(true)
+      expect(retryAfter).toBeGreaterThan(0)
+      expect(retryAfter).toBeLessThanOrEqual(9_700)
+    }).pipe(Effect.scoped))
+})
+
 // A second connection, for looking at what the store wrote and for freezing the server as a hung Redis would be.
 const inspect = (server: { readonly host: string; readonly port: number }) =>
   Effect.acquireRelease(

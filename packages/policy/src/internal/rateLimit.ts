@@ -111,7 +111,7 @@ export const make = (
 
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
-        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: error.retryAfter }, true)
+        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: wholeMillisUp(error.retryAfter) }, true)
         : new RateLimitStoreError({ key, cause: error.cause }, true)
 
     // a caller interrupted while waiting for its reserved slot hands the slot back, so no token is lost
@@ -172,7 +172,8 @@ export const make = (
               limiter.consume({ algorithm, onExceeded: "delay", window, limit: options.limit, key, tokens }),
               toError(key)
             ),
-            (result): Effect.Effect<void, RateLimitExceeded> => {
+            (consumed): Effect.Effect<void, RateLimitExceeded> => {
+              const result = { delay: wholeMillisUp(consumed.delay) }
               const wait = Duration.toMillis(result.delay)
               if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
                 const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
@@ -254,10 +255,30 @@ class Entries<A extends { freeAt: number }> {
 }
 
 /**
+ * A token bucket's answer when it is short of tokens (`newTokenCount` < 0): the deficit less the part of the next token
+ * already refilled (`elapsed` of `refillMillis` since the last whole token), so that `@effect/experimental`'s limiter,
+ * which waits `refillRate × −answer`, waits until the token is due rather than a whole refill interval from now (up to
+ * one interval too long: a limit of 1 per minute asked again 59 s after its call would wait another minute instead of
+ * 1 s). The whole part is the store's usual answer, and the answer stays negative.
+ * @internal
+ */
+export const deficitAnswer = (newTokenCount: number, elapsed: number, refillMillis: number): number =>
+  newTokenCount + Math.min(Math.max(0, elapsed), refillMillis) / refillMillis * (1 - Number.EPSILON)
+
+// The limiter's waits are `refillRate × deficit`: floating-point noise (999 ms of a 1 s interval leaves 1.0000000000000009
+// ms) is dropped, and a wait is never shorter than the token needs (whole milliseconds, rounded up).
+const wholeMillisUp = (wait: Duration.Duration): Duration.Duration => {
+  const millis = Duration.toMillis(wait)
+  return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - 1e-6))) : wait
+}
+
+/**
  * `@effect/experimental`'s memory store, answer for answer, except that it forgets what no longer matters: a token
  * bucket once it is full again, a fixed window once it has passed (an absent key starts full, or with an empty
- * window, which is the same thing), and beyond `maxKeys` the key used least recently. One difference: a bucket
- * forgotten once full restarts its refill from its next call, as `RateLimitRedis`'s does.
+ * window, which is the same thing), and beyond `maxKeys` the key used least recently. Two differences: a bucket
+ * forgotten once full restarts its refill from its next call, as `RateLimitRedis`'s does; and a bucket short of tokens
+ * answers its deficit less the part of the next token already refilled (see `deficitAnswer`), as `RateLimitRedis`'s
+ * does, so that a caller waits until its token is due.
  * @internal
  */
 export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRateLimiter.RateLimiterStore["Type"] => {
@@ -313,7 +334,9 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
           }
           // full again once the tokens taken have been refilled
           bucket.freeAt = bucket.lastRefill + Math.max(0, options.limit - bucket.tokens) * refillRateMillis
-          return newTokenCount
+          return newTokenCount < 0
+            ? deficitAnswer(newTokenCount, now - bucket.lastRefill, refillRateMillis)
+            : newTokenCount
         })
       )
   })

@@ -15,7 +15,7 @@ interface RedisWithRateLimit extends Redis {
     refillMillis: number,
     limit: number,
     overflow: 0 | 1
-  ): Promise<number>
+  ): Promise<number | string>
 }
 
 /** @internal */
@@ -47,7 +47,8 @@ redis.call("SET", key, next, "PX", nextpttl)
 return { next, nextpttl }
 `
 
-// The memory store's token bucket (RateLimiter.layerStoreMemory), step for step, with two differences:
+// The memory store's token bucket (RateLimit.makeStoreMemory), step for step, answering a deficit as it does (less
+// the part of the next token already refilled), with two differences from @effect/experimental's:
 // - "now" is the server's TIME, so a process whose clock is off neither gains tokens nor moves the refill mark into
 //   the future for the others;
 // - both keys expire when the bucket would be full again. A missing bucket starts full, so forgetting it then
@@ -87,6 +88,12 @@ if ttl > 0 then
   redis.call("SET", KEYS[2], string.format("%.17g", last_refill), "PX", ttl)
 else
   redis.call("DEL", KEYS[1], KEYS[2])
+end
+if next < 0 then
+  -- short of tokens: the deficit less the part of the next token already refilled, so that the caller waits until
+  -- its token is due (as the memory store answers); a string, since Redis would truncate a fraction
+  local elapsed = math.min(math.max(0, now - last_refill), refill_ms)
+  return string.format("%.17g", next + elapsed / refill_ms * (1 - 2.220446049250313e-16))
 end
 return next
 `
@@ -137,7 +144,7 @@ export const makeStore = (options: RateLimitRedis.StoreOptions = {}) =>
               Duration.toMillis(request.refillRate),
               request.limit,
               request.allowOverflow ? 1 : 0
-            ),
+            ).then(Number),
           catch: storeError("tokenBucket")
         })
     })
