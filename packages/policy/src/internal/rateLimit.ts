@@ -173,7 +173,7 @@ export const make = (
               toError(key)
             ),
             (consumed): Effect.Effect<void, RateLimitExceeded> => {
-              const result = { delay: wholeMillisUp(consumed.delay) }
+              const result = Duration.isZero(consumed.delay) ? consumed : { delay: wholeMillisUp(consumed.delay) }
               const wait = Duration.toMillis(result.delay)
               if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
                 const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
