@@ -1798,7 +1798,7 @@ describe("Policy validation: every problem at once", () => {
       "circuitBreaker.maxProbeDuration must be longer than zero"
     ])
     expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
-      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration must be longer than zero"
+      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration (-5) must not be negative"
     ])
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: "30 days" } })[0]).toMatch(
       /^circuitBreaker\.maxProbeDuration \(30d\) exceeds/
