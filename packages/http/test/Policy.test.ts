@@ -1051,6 +1051,25 @@ describe("Policy", () => {
         expect(yield* fieldOfConfig({ retry: { methods: ["GET", "GE T"] } })).toBe("retry.methods")
         // not a list of numbers: the config itself fails, before any policy is made
         expect(yield* fieldOfConfig({ retry: { statuses: ["many"] } })).toBe("ConfigError")
+        // a negative duration is refused, not read as zero (Effect's Duration has no negative values)
+        for (
+          const json of [{ retry: { baseDelay: "-5 seconds" } }, {
+            hosts: { "a.test": { bulkhead: { maxWait: "-1 millis" } } }
+          }]
+        ) {
+          const refused = yield* Layer.build(Policy.layerConfig(Policy.config)).pipe(
+            Effect.scoped,
+            Effect.withConfigProvider(ConfigProvider.fromJson(json)),
+            Effect.flip
+          )
+          expect(refused._tag).toBe("ConfigError")
+          expect(String(refused)).toContain("not negative")
+        }
+        const positive = yield* Effect.withConfigProvider(
+          Policy.config,
+          ConfigProvider.fromJson({ retry: { baseDelay: "250 millis" } })
+        )
+        expect((positive.retry as Policy.RetryOptions).baseDelay).toEqual(Duration.millis(250))
       }))
   })
 

@@ -1,6 +1,7 @@
 import type * as Backoff from "@sturdy/policy/Backoff"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as HashMap from "effect/HashMap"
@@ -731,6 +732,19 @@ export const validate = (options: P.Options): Either.Either<P.Options, InvalidPo
 const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
   Config.map(Config.option(config), Option.getOrUndefined)
 
+// `Config.duration`, but a negative duration fails as `Policy.make` refuses one: Effect reads "-5 seconds" as zero,
+// which would turn a typo into no wait at all
+const duration = (name: string): Config.Config<Duration.Duration> =>
+  Config.mapOrFail(Config.string(name), (text) => {
+    if (/^\s*-/.test(text)) {
+      return Either.left(ConfigError.InvalidData([], `Expected a duration that is not negative but received ${text}`))
+    }
+    return Either.fromOption(
+      Duration.decodeUnknown(text),
+      () => ConfigError.InvalidData([], `Expected a duration but received ${text}`)
+    )
+  })
+
 // A section is inherited when nothing in it is set, turned off by `enabled: false`, and otherwise overrides.
 const section = <A extends object>(enabled: boolean | undefined, fields: A): A | false | undefined =>
   enabled === false
@@ -740,17 +754,17 @@ const section = <A extends object>(enabled: boolean | undefined, fields: A): A |
     : undefined
 
 const timeConfig = {
-  totalTimeout: optional(Config.duration("totalTimeout")),
-  attemptTimeout: optional(Config.duration("attemptTimeout")),
+  totalTimeout: optional(duration("totalTimeout")),
+  attemptTimeout: optional(duration("attemptTimeout")),
   deadlineHeader: optional(Config.string("deadlineHeader")),
   retry: Config.nested(
     Config.all({
       enabled: optional(Config.boolean("enabled")),
       maxAttempts: optional(Config.integer("maxAttempts")),
-      baseDelay: optional(Config.duration("baseDelay")),
-      maxDelay: optional(Config.duration("maxDelay")),
-      maxElapsed: optional(Config.duration("maxElapsed")),
-      maxRetryAfter: optional(Config.duration("maxRetryAfter")),
+      baseDelay: optional(duration("baseDelay")),
+      maxDelay: optional(duration("maxDelay")),
+      maxElapsed: optional(duration("maxElapsed")),
+      maxRetryAfter: optional(duration("maxRetryAfter")),
       respectRetryAfter: optional(Config.boolean("respectRetryAfter")),
       retryAfterStatuses: optional(Config.array(Config.integer(), "retryAfterStatuses")),
       statuses: optional(Config.array(Config.integer(), "statuses")),
@@ -780,10 +794,10 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       failureRateThreshold: optional(Config.number("failureRateThreshold")),
       minimumThroughput: optional(Config.integer("minimumThroughput")),
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
-      slidingWindow: optional(Config.duration("slidingWindow")),
+      slidingWindow: optional(duration("slidingWindow")),
       slidingWindowCalls: optional(Config.integer("slidingWindowCalls")),
-      breakDuration: optional(Config.duration("breakDuration")),
-      maxProbeDuration: optional(Config.duration("maxProbeDuration")),
+      breakDuration: optional(duration("breakDuration")),
+      maxProbeDuration: optional(duration("maxProbeDuration")),
       countsAsFailure: optional(Config.array(Config.integer(), "countsAsFailure")),
       waitForProbe: optional(Config.boolean("waitForProbe"))
     }),
@@ -794,7 +808,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       enabled: optional(Config.boolean("enabled")),
       maxConcurrent: optional(Config.integer("maxConcurrent")),
       maxQueued: optional(Config.integer("maxQueued")),
-      maxWait: optional(Config.duration("maxWait"))
+      maxWait: optional(duration("maxWait"))
     }),
     "bulkhead"
   ),
@@ -802,7 +816,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     Config.all({
       enabled: optional(Config.boolean("enabled")),
       limit: optional(Config.integer("limit")),
-      window: optional(Config.duration("window"))
+      window: optional(duration("window"))
     }),
     "rateLimit"
   )
