@@ -182,7 +182,7 @@
  * `retry.maxAttempts ≥ 1` (above 10 only when `totalTimeout` or `retry.maxElapsed` bounds the call), durations no
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none) and never negative
- * (Effect would read `-1` as zero),
+ * nor `NaN` (Effect would read `-1` or `NaN` as zero),
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),

@@ -845,6 +845,29 @@ describe("Policy", () => {
       )
     })
 
+    // p-retry's "invalid numeric options throw" (NaN): Effect reads `NaN` as zero, so a number parsed from an unset
+    // setting meant "no backoff" (baseDelay), "no retry" (maxElapsed) or "fail at any Retry-After" (maxRetryAfter)
+    it("a NaN duration is refused, naming the field, not read as zero", () => {
+      for (
+        const field of [
+          "retry.baseDelay",
+          "retry.maxDelay",
+          "retry.maxElapsed",
+          "retry.maxRetryAfter",
+          "bulkhead.maxWait",
+          "hedging.delay",
+          "attemptTimeout",
+          "totalTimeout"
+        ]
+      ) {
+        const [stage, name] = field.includes(".") ? field.split(".") : [undefined, field]
+        const extra = stage === "bulkhead" ? { maxConcurrent: 1 } : {}
+        const options = stage === undefined ? { [name!]: NaN } : { [stage]: { ...extra, [name!]: NaN } }
+        const result = Policy.validate(options as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toContain(field)
+      }
+    })
+
     it("the breaker window must be at least twice the attempt timeout", () => {
       expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "19 seconds" } })).toBe(
         "circuitBreaker.slidingWindow"
@@ -1797,8 +1820,9 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: 0 } })).toEqual([
       "circuitBreaker.maxProbeDuration must be longer than zero"
     ])
+    // a negative one is refused as negative (Policy's rule for every duration, which Effect would read as zero)
     expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
-      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration must be longer than zero"
+      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration (-5) must not be negative"
     ])
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: "30 days" } })[0]).toMatch(
       /^circuitBreaker\.maxProbeDuration \(30d\) exceeds/

@@ -184,10 +184,15 @@ const isNegative = (input: Duration.DurationInput): boolean =>
     ? input[0] < 0 || input[1] < 0
     : false
 
+const isNaNInput = (input: Duration.DurationInput): boolean =>
+  typeof input === "number"
+    ? Number.isNaN(input)
+    : Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1]))
+
 /**
- * Decodes a duration option; a problem (and `fallback`) when it is not a duration, when it is negative (which Effect
- * would read as zero), or when it is finite and longer than a timer can hold (an infinite one is `none` where
- * `allowInfinite`, a problem elsewhere).
+ * Decodes a duration option; a problem (and `fallback`) when it is not a duration (`NaN` included), when it is
+ * negative (which Effect would read as zero), or when it is finite and longer than a timer can hold (an infinite one
+ * is `none` where `allowInfinite`, a problem elsewhere).
  */
 const decodeField = (
   field: string,
@@ -196,7 +201,8 @@ const decodeField = (
   allowInfinite: boolean
 ): Duration.Duration => {
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
-  if (decoded === undefined) {
+  // Effect reads `NaN` (a number parsed from an unset setting) as zero: "no wait", "no retry after any pause"
+  if (decoded === undefined || isNaNInput(input)) {
     problem(field, "is not a duration")
     return fallback
   }
