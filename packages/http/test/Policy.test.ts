@@ -890,6 +890,19 @@ describe("Policy", () => {
       expect(Either.isLeft(unbounded) && unbounded.left.message).toContain("set totalTimeout or retry.maxElapsed")
     })
 
+    // p-retry's "retries forever when specified" (`retries: Infinity`, bounded by `maxRetryTime`): unlimited attempts
+    // are the extreme of "above 10", allowed under the same bound (Backoff.exponential takes `Infinity` too)
+    it("maxAttempts: Infinity retries until the bound: allowed with totalTimeout or retry.maxElapsed, not without", () => {
+      expect(fieldOf({ retry: { maxAttempts: Infinity } })).toBe(undefined)
+      expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: Infinity, maxElapsed: "1 minute" } })).toBe(
+        undefined
+      )
+      const unbounded = Policy.validate({ totalTimeout: false, retry: { maxAttempts: Infinity } })
+      expect(Either.isLeft(unbounded) && unbounded.left.message).toContain("set totalTimeout or retry.maxElapsed")
+      expect(fieldOf({ retry: { maxAttempts: -Infinity } })).toBe("retry.maxAttempts")
+      expect(fieldOf({ retry: { maxAttempts: NaN } })).toBe("retry.maxAttempts")
+    })
+
     it("overrides are validated on top of what they override, and name their place", () => {
       expect(fieldOf({ hosts: { "api.test": { attemptTimeout: "1 minute" } } })).toBe(
         "hosts[\"api.test\"].attemptTimeout"
@@ -1766,6 +1779,32 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
         api.get("/a").pipe(Effect.catchTag("ServerError", (e) => Effect.succeed(`gave up after ${e.attempts}`)))
       )
       expect(caught).toEqual(Exit.succeed("gave up after 3"))
+    }))
+
+  it.scoped("maxAttempts: Infinity retries until retry.maxElapsed; under a short deadline, attempts get a tenth of it", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({ "GET /a": FaultScript.status(503) }, {
+        ...quick,
+        totalTimeout: false,
+        retry: {
+          baseDelay: "1 second",
+          maxDelay: "1 second",
+          jitter: "none",
+          budget: false,
+          maxAttempts: Infinity,
+          maxElapsed: "20 seconds"
+        }
+      })
+      const failure = failureOf(yield* runVirtual(api.get("/a")))
+      // a retry every second after the first failure, the last one starting 20 s after it
+      expect(failure).toMatchObject({ _tag: "ServerError", status: 503 })
+      expect((yield* scripted.requests).length).toBe(21)
+      expect(Policy.attemptsOf(failure)).toBe(21)
+      const short = yield* Policy.make({ totalTimeout: "5 seconds", retry: { maxAttempts: Infinity } })
+      expect(short.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.millis(500))
+      )
+      expect(short.describe(HttpClientRequest.get("https://api.test/")).maxAttempts).toBe(Infinity)
     }))
 
   it.scoped("a totalTimeout under 10 s without an attemptTimeout derives totalTimeout ÷ maxAttempts", () =>

@@ -429,7 +429,8 @@ const resolveDeadlineHeader = (
 
 /**
  * The attempt timeout when the user set none: the default (10 s), or, under a total deadline shorter than that, the
- * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`), so that a hung attempt still leaves time to retry.
+ * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`, ÷ 10 for `maxAttempts: Infinity`), so that a hung
+ * attempt still leaves time to retry.
  */
 const derivedAttemptTimeout = (
   total: Duration.Duration | undefined,
@@ -438,7 +439,12 @@ const derivedAttemptTimeout = (
   if (total === undefined || Duration.greaterThanOrEqualTo(total, defaults.attemptTimeout)) {
     return defaults.attemptTimeout
   }
-  const attempts = retry === undefined || !(retry.maxAttempts >= 1) ? 1 : Math.floor(retry.maxAttempts)
+  // unlimited attempts (`Infinity`, bounded by this deadline) share it as the most attempts without a bound would
+  const attempts = retry === undefined || !(retry.maxAttempts >= 1)
+    ? 1
+    : retry.maxAttempts === Infinity
+    ? maxAttemptsCap
+    : Math.floor(retry.maxAttempts)
   return Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
 }
 
@@ -529,8 +535,9 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   if (retry !== undefined) {
     const bounded = total !== undefined || retry.maxElapsed !== undefined
-    if (!(Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1)) {
-      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1`)
+    // `Infinity`: retry until the bound (p-retry's `retries: Infinity` with `maxRetryTime`), which the cap below requires
+    if (!((Number.isInteger(retry.maxAttempts) || retry.maxAttempts === Infinity) && retry.maxAttempts >= 1)) {
+      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1, or Infinity`)
     } else if (retry.maxAttempts > maxAttemptsCap && !bounded) {
       problem(
         `${prefix}retry.maxAttempts`,
