@@ -22,7 +22,7 @@
  * `retry.methods` lists the method; `exponentialDelay` adds 0–20 % of jitter and takes the larger of its delay and
  * `Retry-After`, Sturdy's jitter only shortens a delay within its envelope and a server's wait replaces the backoff
  * (`Retry-After: 0` retries at once); axios-retry's default is 3 retries with no delay, Sturdy's 3 attempts with a
- * 2 s exponential backoff.
+ * 2 s exponential backoff; axios-retry retries every 5xx, Sturdy not 501, 505 and 511.
  *
  * Not ported (axios mechanics): "should reject with errors without a `config` property without retrying", "should
  * work with a custom `agent` / `httpAgent` configuration", "axiosRetry interceptors" (interceptor ejection); the
@@ -615,6 +615,15 @@ describe("axios-retry spec/index.spec.ts isRetryableError(error)", () => {
         })
         expect(Exit.isSuccess(yield* h.run(h.api.get("/test")))).toBe(true)
         expect(h.seen.length).toBe(2)
+      }
+      // axios-retry retries every 5xx; Sturdy not 501, 505 and 511 (not implemented, version not supported, network
+      // authentication required: the same request gets the same answer)
+      for (const status of [501, 505, 511]) {
+        const h = yield* setup((_, response, n) => send(response, n === 1 ? status : 200), {
+          retry: { ...noDelay, maxAttempts: 2 }
+        })
+        expect(failureOf(yield* h.run(h.api.get("/test")))).toMatchObject({ status })
+        expect(h.seen.length).toBe(1)
       }
     }))
 
