@@ -48,14 +48,12 @@ const schedule = (o: BackoffOptions = {}) =>
 
 /** a request that records when it was called and answers with the next outcome (the last one repeats) */
 const request = <A, E>(...outcomes: ReadonlyArray<Exit.Exit<A, E>>) => {
-  const r = {
-    calls: [] as Array<number>,
-    call: Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      r.calls.push(now)
-      return outcomes[Math.min(r.calls.length - 1, outcomes.length - 1)]!
-    })
-  }
-  return r
+  const calls: Array<number> = []
+  const call: Effect.Effect<A, E> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    calls.push(now)
+    return outcomes[Math.min(calls.length - 1, outcomes.length - 1)]!
+  })
+  return { calls, call }
 }
 
 /** runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time) */

@@ -92,7 +92,10 @@ const capture = () => {
 }
 
 const failing = <E>(error: E) => {
-  const s = { calls: 0, call: Effect.suspend(() => (s.calls++, Effect.fail(error))) }
+  const s: { calls: number; readonly call: Effect.Effect<never, E> } = {
+    calls: 0,
+    call: Effect.suspend(() => (s.calls++, Effect.fail(error)))
+  }
   return s
 }
 
