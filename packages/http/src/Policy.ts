@@ -179,10 +179,11 @@
  * Validated when built ({@link InvalidPolicy} lists every problem at once, each naming the field the user set and
  * the default or the other field it conflicts with): `attemptTimeout ≤ totalTimeout` (an unset `attemptTimeout` is
  * derived to fit instead), `circuitBreaker.slidingWindow ≥ 2 × attemptTimeout`, `retry.baseDelay ≤ retry.maxDelay`,
- * `retry.maxAttempts ≥ 1` (above 10 only when `totalTimeout` or `retry.maxElapsed` bounds the call), durations no
+ * `retry.maxAttempts` an integer ≥ 1 or `Infinity` (above 10 only when `totalTimeout` or `retry.maxElapsed` bounds the
+ * call: `Infinity` retries until that bound), durations no
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none) and never negative
- * (Effect would read `-1` as zero),
+ * nor `NaN` (Effect would read `-1` or `NaN` as zero),
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
@@ -267,7 +268,7 @@ export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen 
  *
  * | option | default | meaning |
  * | --- | --- | --- |
- * | `maxAttempts` | 3 | attempts in total, the first included; above 10 only when `totalTimeout` or `maxElapsed` bounds the call |
+ * | `maxAttempts` | 3 | attempts in total, the first included; above 10 (or `Infinity`: until the bound) only when `totalTimeout` or `maxElapsed` bounds the call |
  * | `baseDelay` / `maxDelay` / `jitter` | 2 s / 30 s / `"full"` | the exponential backoff; `maxDelay` caps every delay |
  * | `maxElapsed` | none | no retry starts later than this after the first failure, after a server's wait too |
  * | `schedule` / `delay` | none | replace the exponential backoff (still capped by `maxDelay`, limited by `maxAttempts`, `maxElapsed`, the deadline and the budget) |
@@ -295,7 +296,8 @@ export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen 
 export interface RetryOptions {
   /**
    * Attempts including the first (default 3). Above 10 only when the call is bounded: by `totalTimeout` (on by
-   * default) or `maxElapsed`.
+   * default) or `maxElapsed`; `Infinity` retries until that bound (as p-retry's `retries: Infinity` with
+   * `maxRetryTime`). Without an `attemptTimeout`, a `totalTimeout` under 10 s then gives each attempt a tenth of it.
    */
   readonly maxAttempts?: number | undefined
   /** The first backoff delay (default 2 s), doubling up to `maxDelay` (default 30 s). */

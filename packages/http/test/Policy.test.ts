@@ -845,6 +845,29 @@ describe("Policy", () => {
       )
     })
 
+    // p-retry's "invalid numeric options throw" (NaN): Effect reads `NaN` as zero, so a number parsed from an unset
+    // setting meant "no backoff" (baseDelay), "no retry" (maxElapsed) or "fail at any Retry-After" (maxRetryAfter)
+    it("a NaN duration is refused, naming the field, not read as zero", () => {
+      for (
+        const field of [
+          "retry.baseDelay",
+          "retry.maxDelay",
+          "retry.maxElapsed",
+          "retry.maxRetryAfter",
+          "bulkhead.maxWait",
+          "hedging.delay",
+          "attemptTimeout",
+          "totalTimeout"
+        ]
+      ) {
+        const [stage, name] = field.includes(".") ? field.split(".") : [undefined, field]
+        const extra = stage === "bulkhead" ? { maxConcurrent: 1 } : {}
+        const options = stage === undefined ? { [name!]: NaN } : { [stage]: { ...extra, [name!]: NaN } }
+        const result = Policy.validate(options as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toContain(field)
+      }
+    })
+
     it("the breaker window must be at least twice the attempt timeout", () => {
       expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "19 seconds" } })).toBe(
         "circuitBreaker.slidingWindow"
@@ -865,6 +888,19 @@ describe("Policy", () => {
       expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: Policy.maxAttemptsCap } })).toBe(undefined)
       const unbounded = Policy.validate({ totalTimeout: false, retry: { maxAttempts: 15 } })
       expect(Either.isLeft(unbounded) && unbounded.left.message).toContain("set totalTimeout or retry.maxElapsed")
+    })
+
+    // p-retry's "retries forever when specified" (`retries: Infinity`, bounded by `maxRetryTime`): unlimited attempts
+    // are the extreme of "above 10", allowed under the same bound (Backoff.exponential takes `Infinity` too)
+    it("maxAttempts: Infinity retries until the bound: allowed with totalTimeout or retry.maxElapsed, not without", () => {
+      expect(fieldOf({ retry: { maxAttempts: Infinity } })).toBe(undefined)
+      expect(fieldOf({ totalTimeout: false, retry: { maxAttempts: Infinity, maxElapsed: "1 minute" } })).toBe(
+        undefined
+      )
+      const unbounded = Policy.validate({ totalTimeout: false, retry: { maxAttempts: Infinity } })
+      expect(Either.isLeft(unbounded) && unbounded.left.message).toContain("set totalTimeout or retry.maxElapsed")
+      expect(fieldOf({ retry: { maxAttempts: -Infinity } })).toBe("retry.maxAttempts")
+      expect(fieldOf({ retry: { maxAttempts: NaN } })).toBe("retry.maxAttempts")
     })
 
     it("overrides are validated on top of what they override, and name their place", () => {
@@ -1764,6 +1800,32 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(caught).toEqual(Exit.succeed("gave up after 3"))
     }))
 
+  it.scoped("maxAttempts: Infinity retries until retry.maxElapsed; under a short deadline, attempts get a tenth of it", () =>
+    Effect.gen(function*() {
+      const { api, scripted } = yield* harness({ "GET /a": FaultScript.status(503) }, {
+        ...quick,
+        totalTimeout: false,
+        retry: {
+          baseDelay: "1 second",
+          maxDelay: "1 second",
+          jitter: "none",
+          budget: false,
+          maxAttempts: Infinity,
+          maxElapsed: "20 seconds"
+        }
+      })
+      const failure = failureOf(yield* runVirtual(api.get("/a")))
+      // a retry every second after the first failure, the last one starting 20 s after it
+      expect(failure).toMatchObject({ _tag: "ServerError", status: 503 })
+      expect((yield* scripted.requests).length).toBe(21)
+      expect(Policy.attemptsOf(failure)).toBe(21)
+      const short = yield* Policy.make({ totalTimeout: "5 seconds", retry: { maxAttempts: Infinity } })
+      expect(short.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.millis(500))
+      )
+      expect(short.describe(HttpClientRequest.get("https://api.test/")).maxAttempts).toBe(Infinity)
+    }))
+
   it.scoped("a totalTimeout under 10 s without an attemptTimeout derives totalTimeout ÷ maxAttempts", () =>
     Effect.gen(function*() {
       const policy = yield* Policy.make({ totalTimeout: "6 seconds", retry: { maxAttempts: 4 } })
@@ -1816,6 +1878,7 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: 0 } })).toEqual([
       "circuitBreaker.maxProbeDuration must be longer than zero"
     ])
+    // a negative one is refused as negative (Policy's rule for every duration, which Effect would read as zero)
     expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
       "hosts[\"api.test\"].circuitBreaker.maxProbeDuration (-5) must not be negative"
     ])

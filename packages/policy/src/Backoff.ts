@@ -99,8 +99,8 @@ export const defaults: {
 
 /**
  * A backoff schedule whose output is the delay it chose. Throws a `RangeError` at construction for a negative or
- * infinite baseDelay, a factor below 1 or not finite, an unknown jitter mode, a negative maxDelay or maxElapsed (written
- * `-1`, `"-5 seconds"`...: Effect's `Duration` would read it as zero, a wait of nothing), `maxAttempts` below
+ * infinite baseDelay, a factor below 1 or not finite, an unknown jitter mode, a negative or `NaN` maxDelay or maxElapsed
+ * (written `-1`, `"-5 seconds"`, `NaN`...: Effect's `Duration` would read it as zero, a wait of nothing), a `NaN` baseDelay, `maxAttempts` below
  * 1, or a baseDelay or finite maxDelay longer than a timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
  * delay ever exceeds 2^31 − 1 ms.
  *
@@ -182,7 +182,7 @@ export const fromDelay: <In = unknown>(
 /**
  * Bounds any schedule: each delay is capped (after whatever jitter the schedule applies), the attempts are limited,
  * and no retry starts later than `maxElapsed`; the output is the delay chosen. Throws a `RangeError` for a finite
- * maxDelay longer than a timer can hold, a negative maxDelay or maxElapsed, or `maxAttempts` below 1.
+ * maxDelay longer than a timer can hold, a negative or `NaN` maxDelay or maxElapsed, or `maxAttempts` below 1.
  *
  * @example
  * ```ts

@@ -46,7 +46,7 @@
  * | `budgetKey`      | none                     |
  *
  * Defects and interruptions are never retried. A `maxRetryAfter` or `maxRetryAfterJitter` longer than a timer can hold
- * (2^31 − 1 ms, about 24.8 days; `maxRetryAfter` may be infinite), either negative (Effect would read `-1` as zero),
+ * (2^31 − 1 ms, about 24.8 days; `maxRetryAfter` may be infinite), either negative or `NaN` (Effect would read `-1` or `NaN` as zero),
  * or a `retryAfterJitter` outside [0, 1] throws a
  * `RangeError` naming the option when `retry` is applied.
  *

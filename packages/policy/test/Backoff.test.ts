@@ -287,4 +287,15 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
     expect(() => Backoff.exponential({ baseDelay: 0, maxDelay: "0 seconds" })).not.toThrow()
     expect(() => Backoff.bounded(Schedule.forever, { maxDelay: "5 seconds", maxElapsed: 0 })).not.toThrow()
   })
+
+  // p-retry's "invalid numeric options throw" (NaN): Effect reads `NaN` as zero, so a number parsed from an unset
+  // setting (`Number(process.env.X)`) made every delay zero (maxDelay), every wait none (baseDelay) or no retry at all
+  // (maxElapsed)
+  it("rejects NaN durations rather than reading them as zero", () => {
+    expect(() => Backoff.exponential({ baseDelay: NaN })).toThrow(/baseDelay \(NaN\) is not a duration/)
+    expect(() => Backoff.exponential({ maxDelay: NaN })).toThrow(/maxDelay/)
+    expect(() => Backoff.exponential({ maxElapsed: NaN })).toThrow(/maxElapsed/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxDelay: NaN })).toThrow(/maxDelay/)
+    expect(() => Backoff.bounded(Schedule.forever, { maxElapsed: [NaN, 0] })).toThrow(/maxElapsed/)
+  })
 })

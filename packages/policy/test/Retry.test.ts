@@ -327,6 +327,9 @@ describe("Retry", () => {
     // a negative duration (which Effect reads as zero) is refused, not taken for "never wait"
     expect(() => Retry.retry(call, { maxRetryAfter: -1 })).toThrow(/maxRetryAfter \(-1\) must not be negative/)
     expect(() => Retry.retry(call, { maxRetryAfterJitter: "-1 seconds" })).toThrow(/maxRetryAfterJitter/)
+    // NaN (a number parsed from an unset setting), which Effect also reads as zero: every Retry-After too long
+    expect(() => Retry.retry(call, { maxRetryAfter: NaN })).toThrow(/maxRetryAfter \(NaN\) is not a duration/)
+    expect(() => Retry.retry(call, { maxRetryAfterJitter: NaN })).toThrow(/maxRetryAfterJitter/)
     expect(() => Retry.retry(call, { maxRetryAfter: Duration.infinity })).not.toThrow()
     expect(() => Retry.retry(call, { maxRetryAfter: Duration.millis(2 ** 31 - 1) })).not.toThrow()
   })

@@ -185,10 +185,15 @@ const isNegative = (input: Duration.DurationInput): boolean =>
     ? input[0] < 0 || input[1] < 0
     : false
 
+const isNaNInput = (input: Duration.DurationInput): boolean =>
+  typeof input === "number"
+    ? Number.isNaN(input)
+    : Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1]))
+
 /**
- * Decodes a duration option; a problem (and `fallback`) when it is not a duration, when it is negative (which Effect
- * would read as zero), or when it is finite and longer than a timer can hold (an infinite one is `none` where
- * `allowInfinite`, a problem elsewhere).
+ * Decodes a duration option; a problem (and `fallback`) when it is not a duration (`NaN` included), when it is
+ * negative (which Effect would read as zero), or when it is finite and longer than a timer can hold (an infinite one
+ * is `none` where `allowInfinite`, a problem elsewhere).
  */
 const decodeField = (
   field: string,
@@ -197,7 +202,8 @@ const decodeField = (
   allowInfinite: boolean
 ): Duration.Duration => {
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
-  if (decoded === undefined) {
+  // Effect reads `NaN` (a number parsed from an unset setting) as zero: "no wait", "no retry after any pause"
+  if (decoded === undefined || isNaNInput(input)) {
     problem(field, "is not a duration")
     return fallback
   }
@@ -424,7 +430,8 @@ const resolveDeadlineHeader = (
 
 /**
  * The attempt timeout when the user set none: the default (10 s), or, under a total deadline shorter than that, the
- * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`), so that a hung attempt still leaves time to retry.
+ * deadline shared by the attempts (`totalTimeout ÷ maxAttempts`, ÷ 10 for `maxAttempts: Infinity`), so that a hung
+ * attempt still leaves time to retry.
  */
 const derivedAttemptTimeout = (
   total: Duration.Duration | undefined,
@@ -433,7 +440,12 @@ const derivedAttemptTimeout = (
   if (total === undefined || Duration.greaterThanOrEqualTo(total, defaults.attemptTimeout)) {
     return defaults.attemptTimeout
   }
-  const attempts = retry === undefined || !(retry.maxAttempts >= 1) ? 1 : Math.floor(retry.maxAttempts)
+  // unlimited attempts (`Infinity`, bounded by this deadline) share it as the most attempts without a bound would
+  const attempts = retry === undefined || !(retry.maxAttempts >= 1)
+    ? 1
+    : retry.maxAttempts === Infinity
+    ? maxAttemptsCap
+    : Math.floor(retry.maxAttempts)
   return Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
 }
 
@@ -524,8 +536,9 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   if (retry !== undefined) {
     const bounded = total !== undefined || retry.maxElapsed !== undefined
-    if (!(Number.isInteger(retry.maxAttempts) && retry.maxAttempts >= 1)) {
-      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1`)
+    // `Infinity`: retry until the bound (p-retry's `retries: Infinity` with `maxRetryTime`), which the cap below requires
+    if (!((Number.isInteger(retry.maxAttempts) || retry.maxAttempts === Infinity) && retry.maxAttempts >= 1)) {
+      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1, or Infinity`)
     } else if (retry.maxAttempts > maxAttemptsCap && !bounded) {
       problem(
         `${prefix}retry.maxAttempts`,
