@@ -46,8 +46,7 @@ class CodeError extends Error {
 }
 
 // opossum's test/common.js passFail, timedFailingFunction and failWithCode
-const passFail = (x: number) =>
-  x > 0 ? Effect.succeed(x) : Effect.fail(new PassFailError(`Error: ${x} is < 0`))
+const passFail = (x: number) => x > 0 ? Effect.succeed(x) : Effect.fail(new PassFailError(`Error: ${x} is < 0`))
 const timedFailing = (millis: number) =>
   Effect.zipRight(Effect.sleep(Duration.millis(millis)), Effect.fail(new PassFailError(`Failed after ${millis}`)))
 const failWithCode = (code: number) => Effect.fail(new CodeError(code))
@@ -204,9 +203,12 @@ describe("peer opossum test.js", () => {
       // a throwing action is a defect in Effect; the breaker counts it as a failure and the caller gets the defect
       const breaker = yield* CircuitBreaker.make("opossum")
       const exit = yield* Effect.exit(
-        CircuitBreaker.withBreaker(Effect.sync(() => {
-          throw new Error("E_TOOMANYCHICKENTACOS")
-        }), breaker)
+        CircuitBreaker.withBreaker(
+          Effect.sync(() => {
+            throw new Error("E_TOOMANYCHICKENTACOS")
+          }),
+          breaker
+        )
       )
       expect(Exit.isFailure(exit) && String(exit.cause)).toMatch(/E_TOOMANYCHICKENTACOS/)
       expect(yield* breaker.snapshot).toMatchObject({ calls: 1, failures: 1 })
@@ -434,7 +436,7 @@ describe("peer opossum error-filter-test.js", () => {
     Effect.gen(function*() {
       const breaker = yield* opossum(options)
       const e = yield* Effect.flip(CircuitBreaker.withBreaker(failWithCode(400), breaker))
-      expect(e.statusCode).toBe(400)
+      expect((e as CodeError).statusCode).toBe(400)
       const s = yield* breaker.snapshot
       expect([s.failures, s.calls - s.failures, s.state]).toEqual([0, 1, "Closed"])
     }))
@@ -443,7 +445,7 @@ describe("peer opossum error-filter-test.js", () => {
     Effect.gen(function*() {
       const breaker = yield* opossum(options)
       const e = yield* Effect.flip(CircuitBreaker.withBreaker(failWithCode(500), breaker))
-      expect(e.statusCode).toBe(500)
+      expect((e as CodeError).statusCode).toBe(500)
       const rejected = yield* Effect.flip(CircuitBreaker.withBreaker(failWithCode(500), breaker))
       expect(CircuitBreaker.isCircuitOpen(rejected) && rejected.failures).toBe(1)
     }))
@@ -452,7 +454,7 @@ describe("peer opossum error-filter-test.js", () => {
     Effect.gen(function*() {
       const breaker = yield* opossum({ errorThresholdPercentage: 1 })
       const e = yield* Effect.flip(CircuitBreaker.withBreaker(failWithCode(500), breaker))
-      expect(e.statusCode).toBe(500)
+      expect((e as CodeError).statusCode).toBe(500)
       const rejected = yield* Effect.flip(CircuitBreaker.withBreaker(failWithCode(500), breaker))
       expect(CircuitBreaker.isCircuitOpen(rejected) && [rejected.failures, rejected.reason]).toEqual([1, "FailureRate"])
     }))
@@ -479,7 +481,10 @@ describe("peer opossum volume-threshold-test.js", () => {
     Effect.gen(function*() {
       // opossum's default volumeThreshold is 0; Sturdy's default minimumThroughput is 10 (a rate over one call is
       // noise), so a rate breaker with defaults does not open on one failure; with minimumThroughput 1 it does
-      const defaults = yield* CircuitBreaker.make("opossum", { failureRateThreshold: 0.01, breakDuration: "100 millis" })
+      const defaults = yield* CircuitBreaker.make("opossum", {
+        failureRateThreshold: 0.01,
+        breakDuration: "100 millis"
+      })
       yield* Effect.flip(CircuitBreaker.withBreaker(passFail(-1), defaults))
       expect(yield* defaults.state).toBe("Closed")
       const breaker = yield* opossum({ errorThresholdPercentage: 1, resetTimeout: 100 })
