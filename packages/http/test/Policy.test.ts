@@ -1797,8 +1797,9 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: 0 } })).toEqual([
       "circuitBreaker.maxProbeDuration must be longer than zero"
     ])
+    // a negative duration gets the message every duration field gets ("a negative duration is refused" above)
     expect(problemsOf({ hosts: { "api.test": { circuitBreaker: { maxProbeDuration: -5 } } } })).toEqual([
-      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration must be longer than zero"
+      "hosts[\"api.test\"].circuitBreaker.maxProbeDuration (-5) must not be negative"
     ])
     expect(problemsOf({ circuitBreaker: { maxProbeDuration: "30 days" } })[0]).toMatch(
       /^circuitBreaker\.maxProbeDuration \(30d\) exceeds/
