@@ -21,10 +21,10 @@
 // types; Sturdy's `changes` carries transitions only), `shouldReturnTheCorrectName` (the key is `breaker.key`, checked
 // once below), "shouldNotAllowTransitionFromClosedToHalfOpen" and the transitionToOpenStateFor/Until cases (no manual
 // transitions), `maxWaitDurationInHalfOpenState` (circuitBreakerTransitionsTo{Open,Closed}AfterWaitDurationInHalfOpen
-// State: the lead ports them with `maxProbeDuration`), the initialize-in-state cases (no initial state option),
+// State: ported with `maxProbeDuration` in peer-resilience4j-CountWindow.test.ts), the initialize-in-state cases (no initial state option),
 // SlidingTimeWindowMetricsTest's checkInitialBucketCreation/testMoveHeadIndexByOne (private bucket fields) and its
-// duration totals (Sturdy's snapshot has no call durations). FixedSizeSlidingWindowMetricsTest (COUNT_BASED) waits for
-// the count-based window.
+// duration totals (Sturdy's snapshot has no call durations). FixedSizeSlidingWindowMetricsTest (COUNT_BASED) and the
+// count-window cases are in peer-resilience4j-CountWindow.test.ts.
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker } from "@sturdy/policy"
 import * as Duration from "effect/Duration"
