@@ -13,187 +13,28 @@
  * Where Sturdy differs from the peer on purpose (the rules in `Policy`'s module docs), the test asserts Sturdy's
  * documented behaviour and says which peer does otherwise and why.
  */
-import { HttpBody, type HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy, Redirect, SturdyClient } from "@sturdy/http"
-import { UndiciHttpClient } from "@sturdy/node"
+import {} from "@sturdy/node"
+import { Cause, Clock, Duration, Effect, Exit, Option, Schema, Stream } from "effect"
+import type * as Http from "node:http"
 import {
-  Cause,
-  Chunk,
-  Clock,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  Option,
-  Random,
-  Schema,
-  type Scope,
-  Stream,
-  TestClock
-} from "effect"
-import * as Http from "node:http"
-import type * as Net from "node:net"
+  delays,
+  failureOf,
+  fixture,
+  gaps,
+  type Handler,
+  type Seen,
+  send,
+  setup,
+  statusOf,
+  textOf
+} from "./utils/retryHarness.js"
 
 // -----------------------------------------------------------------------------
 // harness
 // -----------------------------------------------------------------------------
-
-interface Seen {
-  readonly method: string
-  readonly path: string
-  readonly headers: Http.IncomingHttpHeaders
-  readonly body: string
-  /** virtual time of arrival (ms since the epoch on the TestClock) */
-  readonly at: number
-}
-
-interface ServerTools {
-  /** answers after `millis` of virtual time (the harness moves the TestClock to it when nothing else happens) */
-  readonly later: (millis: number, answer: () => void) => void
-}
-
-type Handler = (request: Seen, response: Http.ServerResponse, count: number, tools: ServerTools) => void
-
-const send = (response: Http.ServerResponse, status: number, headers: Http.OutgoingHttpHeaders = {}, body = "") => {
-  response.writeHead(status, headers)
-  response.end(body)
-}
-
-const fixture = "fixture"
-
-interface Harness {
-  readonly url: string
-  readonly seen: Array<Seen>
-  readonly api: SturdyClient.SturdyClient
-  readonly policy: Policy.Policy
-  readonly client: SturdyClient.SturdyClient["client"]
-  /** the platform client under `api` (undici) */
-  readonly platform: HttpClient.HttpClient
-  /** the retry decisions of every call, in order (ky's beforeRetry, got's calculateDelay) */
-  readonly decisions: Array<Extract<Policy.Event, { readonly _tag: "RetryDecision" }>>
-  /** runs `effect` on the TestClock, moving it exactly to each retry's wait and server answer */
-  readonly run: <A, E>(effect: Effect.Effect<A, E, Policy.Policy>) => Effect.Effect<Exit.Exit<A, E>>
-}
-
-const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
-
-const setup = (
-  handler: Handler,
-  options: Policy.Options = {},
-  harnessOptions: { readonly advanceWhenIdle?: boolean } = {}
-): Effect.Effect<Harness, Policy.InvalidPolicy, Scope.Scope> =>
-  Effect.gen(function*() {
-    // HTTP-dates are absolute: virtual time starts at the real time
-    yield* TestClock.setTime(Date.now())
-    const clock = yield* Effect.clockWith(Effect.succeed)
-    const seen: Array<Seen> = []
-    const timers: Array<{ at: number; answer: () => void }> = []
-    const tools: ServerTools = {
-      later: (millis, answer) => timers.push({ at: clock.unsafeCurrentTimeMillis() + millis, answer })
-    }
-    const server = Http.createServer((request, response) => {
-      // no Date header on real time: the TestClock is the clock of these tests
-      response.sendDate = false
-      const chunks: Array<Buffer> = []
-      request.on("data", (chunk: Buffer) => chunks.push(chunk))
-      request.on("end", () => {
-        const received: Seen = {
-          method: request.method ?? "",
-          path: request.url ?? "",
-          headers: request.headers,
-          body: Buffer.concat(chunks).toString("utf8"),
-          at: clock.unsafeCurrentTimeMillis()
-        }
-        seen.push(received)
-        handler(received, response, seen.length, tools)
-      })
-    })
-    yield* Effect.acquireRelease(
-      Effect.async<void>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () =>
-        Effect.async<void>((resume) => {
-          server.closeAllConnections()
-          server.close(() => resume(Effect.void))
-        })
-    )
-    const url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
-    const decisions: Harness["decisions"] = []
-    const waits: Array<number> = []
-    const policy = yield* Policy.make({
-      circuitBreaker: false,
-      ...options,
-      retry: options.retry === false ? false : { budget: false, ...options.retry },
-      onEvent: (event) =>
-        Effect.sync(() => {
-          if (event._tag !== "RetryDecision") return
-          decisions.push(event)
-          const millis = Duration.toMillis(event.delay)
-          if (event.retrying && millis > 0) waits.push(millis)
-        })
-    })
-    const dispatcher = yield* UndiciHttpClient.makeDispatcher()
-    const platform = UndiciHttpClient.make(dispatcher)
-    const api = SturdyClient.makeWith(platform, { baseUrl: url, policy })
-    const advanceWhenIdle = harnessOptions.advanceWhenIdle ?? true
-    const run = <A, E>(effect: Effect.Effect<A, E, Policy.Policy>) =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.fork(
-          Effect.withRandom(Effect.provideService(effect, Policy.Policy, policy), Random.make(7))
-        )
-        let idle = 0
-        for (let round = 0; round < 5000; round++) {
-          if (Option.isSome(yield* Fiber.poll(fiber))) break
-          const now = yield* Clock.currentTimeMillis
-          const due = timers.filter((timer) => timer.at <= now)
-          if (due.length > 0) {
-            for (const timer of due) timers.splice(timers.indexOf(timer), 1)
-            for (const timer of due) timer.answer()
-            idle = 0
-            continue
-          }
-          const sleeps = yield* TestClock.sleeps()
-          // a retry's wait, once its sleep is registered
-          if (waits.length > 0 && Chunk.some(sleeps, (at) => at === now + waits[0]!)) {
-            yield* TestClock.adjust(waits.shift()!)
-            idle = 0
-            continue
-          }
-          yield* realPause
-          idle++
-          // nothing moving for a while: the next event is a timer (a server answering late, an attempt timeout)
-          if (advanceWhenIdle && idle >= 25) {
-            const next = Math.min(...Chunk.toReadonlyArray(sleeps), ...timers.map((timer) => timer.at))
-            if (Number.isFinite(next) && waits.length === 0) {
-              yield* TestClock.adjust(Math.max(0, next - now))
-              idle = 0
-            }
-          }
-        }
-        return yield* Fiber.await(fiber)
-      })
-    return { url, seen, api, policy, client: api.client, platform, decisions, run }
-  })
-
-const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure, got a success")
-  const failure = Cause.failureOption(exit.cause)
-  if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
-  return failure.value
-}
-
-const textOf = <E>(exit: Exit.Exit<{ readonly text: string }, E>): string => {
-  if (Exit.isFailure(exit)) throw new Error(`expected a success, got ${Cause.pretty(exit.cause)}`)
-  return exit.value.text
-}
-
-const statusOf = (failure: unknown): number | undefined =>
-  typeof failure === "object" && failure !== null && "status" in failure ? failure.status as number : undefined
-
-const delays = (h: Harness) => h.decisions.filter((d) => d.retrying).map((d) => Duration.toMillis(d.delay))
-const gaps = (h: Harness) => h.seen.slice(1).map((s, i) => s.at - h.seen[i]!.at)
 
 // ky's default: `limit: 2`, 0.3 s × 2^(n−1), no jitter
 const kyBackoff = { baseDelay: "300 millis", maxDelay: "1 hour", jitter: "none" } as const

@@ -1,9 +1,9 @@
 /**
- * The loopback harness of the retry ports (`test/peer-urllib3-retry.test.ts`, `test/peer-undici-retry.test.ts`),
- * after the one of `test/peer-retry-ky-got.test.ts`: a node:http server on 127.0.0.1 whose handler sees every
- * request, a `Policy` (breaker off, retry budget off unless given) and a `SturdyClient` on `@sturdy/node`'s undici
- * transport, and `run`, which runs a call on the TestClock, moving it exactly to each retry's wait and each late
- * server answer (no real sleep).
+ * The loopback harness of the retry ports (`test/peer-retry-ky-got.test.ts`, `test/peer-urllib3-retry.test.ts`,
+ * `test/peer-undici-retry.test.ts`, `test/peer-axios-retry.test.ts`, `test/peer-polly-http.test.ts`): a node:http
+ * server on 127.0.0.1 whose handler sees every request, a `Policy` (breaker off, retry budget off unless given) and a
+ * `SturdyClient` on `@sturdy/node`'s undici transport, and `run`, which runs a call on the TestClock, moving it exactly
+ * to each retry's wait and each late server answer (no real sleep).
  */
 import type { HttpClient } from "@effect/platform"
 import { Policy, SturdyClient } from "@sturdy/http"
@@ -54,7 +54,8 @@ export interface Harness {
   readonly run: <A, E>(effect: Effect.Effect<A, E, Policy.Policy>) => Effect.Effect<Exit.Exit<A, E>>
 }
 
-const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
+/** a real 2 ms pause, for loopback I/O to arrive before the TestClock moves */
+export const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
 
 export const setup = (
   handler: Handler,

@@ -24,27 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-
-class RuntimeException extends Error {}
-class NumberFormatException extends Error {}
-
-// a call through the breaker that takes `millis` of virtual time, then fails with `error` or succeeds
-const call = (breaker: CircuitBreaker.CircuitBreaker, millis: number, error?: Error) =>
-  Effect.gen(function*() {
-    const body = error === undefined ? Effect.succeed("ok") : Effect.fail(error)
-    const fiber = yield* Effect.fork(
-      CircuitBreaker.withBreaker(
-        millis === 0 ? body : Effect.zipRight(Effect.sleep(Duration.millis(millis)), body),
-        breaker
-      )
-    )
-    yield* Effect.yieldNow()
-    if (millis > 0) yield* TestClock.adjust(Duration.millis(millis))
-    return yield* Fiber.await(fiber)
-  })
-const onSuccess = (breaker: CircuitBreaker.CircuitBreaker, millis = 0) => call(breaker, millis)
-const onError = (breaker: CircuitBreaker.CircuitBreaker, millis = 0, error: Error = new RuntimeException()) =>
-  call(breaker, millis, error)
+import { NumberFormatException, onError, onSuccess, RuntimeException } from "./utils/resilience4j.js"
 
 const SLOW = 1_000
 const FAST = 100
