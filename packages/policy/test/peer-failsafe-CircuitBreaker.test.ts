@@ -1,0 +1,347 @@
+// Ported from Failsafe's core/src/test/java/dev/failsafe/internal/ClosedStateTest.java, HalfOpenStateTest.java and
+// OpenStateTest.java (failsafe-lib/failsafe), one `it` per Failsafe case, named after it.
+// Mapping: `CircuitBreaker.ofDefaults()` opens on one failure and closes on one success: `consecutiveFailures: 1`
+// (Sturdy's default is 3). `withFailureThreshold(n)` ("n of n") is `consecutiveFailures: n`; `withFailureThreshold(k,
+// n)` ("k of the last n") is `failureRateThreshold: k / n` over `slidingWindow: { calls: n }` judged from
+// `minimumThroughput: n` calls; `withSuccessThreshold(k)` and `withSuccessThreshold(k, n)` are `successThreshold: k`;
+// `withDelay(d)` is `breakDuration: d`; `isOpen()`/`isClosed()` read `state`; `breaker.open()` is a tripping call (a
+// Sturdy breaker opened by hand with `isolate` stays open until `reset`); `breaker.halfOpen()` is a tripping call
+// followed by the pause; `state.recordSuccess()`/`recordFailure()` are calls through the breaker;
+// `getRemainingDelay()` is `snapshot.retryAfter`.
+// Deliberate differences (each test says which): Failsafe judges "k of n" as soon as k failures are recorded; Sturdy
+// judges a count window's ratio from `minimumThroughput` calls, so with `minimumThroughput: n` a window that is not
+// yet full is not judged (the cases below fill it). In HalfOpen Failsafe keeps a window of probe outcomes and
+// decides on it ("k of n" successes, or the failure threshold when no success threshold is set); Sturdy, as Polly and
+// resilience4j's default, reopens on the first failed probe and closes after `successThreshold` successful probes
+// (module doc of CircuitBreaker.ts).
+import { describe, expect, it } from "@effect/vitest"
+import { CircuitBreaker } from "@sturdy/policy"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import { onError, onSuccess } from "./utils/resilience4j.js"
+
+const delay = Duration.minutes(1) // Failsafe's default delay
+
+const ofDefaults: CircuitBreaker.Options = { consecutiveFailures: 1, breakDuration: delay }
+// withFailureThreshold(k, n)
+const ratio = (k: number, n: number): CircuitBreaker.Options => ({
+  failureRateThreshold: k / n,
+  slidingWindow: { calls: n },
+  minimumThroughput: n
+})
+
+const isOpen = (b: CircuitBreaker.CircuitBreaker) => Effect.map(b.state, (s) => s === "Open")
+const isClosed = (b: CircuitBreaker.CircuitBreaker) => Effect.map(b.state, (s) => s === "Closed")
+
+const closed = (options: CircuitBreaker.Options) =>
+  CircuitBreaker.make("failsafe", { breakDuration: delay, ...options })
+
+// breaker.halfOpen(): failures until the breaker opens, then the pause
+const halfOpen = (options: CircuitBreaker.Options) =>
+  Effect.gen(function*() {
+    const b = yield* closed(options)
+    for (let i = 0; i < 100 && (yield* b.state) !== "Open"; i++) yield* onError(b)
+    expect(yield* b.state).toBe("Open")
+    yield* TestClock.adjust(delay)
+    expect(yield* b.state).toBe("HalfOpen")
+    return b
+  })
+
+describe("peer failsafe ClosedStateTest", () => {
+  it.scoped("testFailureWithDefaultConfig", () =>
+    Effect.gen(function*() {
+      const b = yield* closed(ofDefaults)
+      expect(yield* isOpen(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithFailureRatio", () =>
+    Effect.gen(function*() {
+      const b = yield* closed(ratio(2, 3))
+      yield* onError(b)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithFailureThreshold", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ consecutiveFailures: 3 })
+      yield* onError(b)
+      yield* onSuccess(b)
+      yield* onError(b)
+      yield* onError(b)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithDefaultConfig", () =>
+    Effect.gen(function*() {
+      const b = yield* closed(ofDefaults)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithFailureRatio", () =>
+    Effect.gen(function*() {
+      const b = yield* closed(ratio(3, 4))
+      for (let i = 0; i < 20; i++) {
+        yield* onSuccess(b)
+        yield* onError(b)
+        expect(yield* isClosed(b)).toBe(true)
+      }
+    }))
+
+  it.scoped("testSuccessWithFailureThreshold", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ consecutiveFailures: 2 })
+      for (let i = 0; i < 20; i++) {
+        yield* onSuccess(b)
+        yield* onError(b)
+        expect(yield* isClosed(b)).toBe(true)
+      }
+    }))
+})
+
+describe("peer failsafe HalfOpenStateTest", () => {
+  it.scoped("testFailureWithDefaultConfig", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen(ofDefaults)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithFailureThreshold", () =>
+    Effect.gen(function*() {
+      // Failsafe reopens after 3 failed probes; Sturdy after the first
+      const b = yield* halfOpen({ consecutiveFailures: 3 })
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithFailureRatio", () =>
+    Effect.gen(function*() {
+      // Failsafe: F, S leave it half-open and the second F reopens; Sturdy: the S closes it (one success), so the
+      // failures that follow are judged by the emptied closed window
+      const b = yield* halfOpen(ratio(2, 3))
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+      yield* TestClock.adjust(delay)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      yield* onError(b)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessAndFailureThresholds", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ successThreshold: 3, consecutiveFailures: 2 })
+      yield* onSuccess(b)
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessAndFailureRatios", () =>
+    Effect.gen(function*() {
+      // Failsafe (3 of 4 successes): S, F, S stay half-open and the second F reopens; Sturdy reopens on the first F
+      const b = yield* halfOpen({ ...ratio(3, 5), successThreshold: 3 })
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessRatio", () =>
+    Effect.gen(function*() {
+      // Failsafe (2 of 3 successes): F, S stay half-open; Sturdy reopens on the first F
+      const b = yield* halfOpen({ ...ofDefaults, successThreshold: 2 })
+      expect(yield* isOpen(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessRatioAndFailureThreshold", () =>
+    Effect.gen(function*() {
+      // Failsafe (2 of 4 successes): S, F, F stay half-open; Sturdy reopens on the first F
+      const b = yield* halfOpen({ successThreshold: 2, consecutiveFailures: 1 })
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessThreshold", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ ...ofDefaults, successThreshold: 3 })
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testFailureWithSuccessThresholdAndFailureRatio", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ ...ratio(3, 5), successThreshold: 3 })
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithDefaultConfig", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen(ofDefaults)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithFailureRatio", () =>
+    Effect.gen(function*() {
+      // Failsafe: F, S stay half-open and the second S closes; Sturdy: F reopens, and after the pause one S closes
+      const b = yield* halfOpen(ratio(2, 3))
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+      yield* TestClock.adjust(delay)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithFailureThreshold", () =>
+    Effect.gen(function*() {
+      // Failsafe: F stays half-open (3 failures reopen), S closes; Sturdy: F reopens, after the pause S closes
+      const b = yield* halfOpen({ consecutiveFailures: 3 })
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+      yield* TestClock.adjust(delay)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessAndFailureRatios", () =>
+    Effect.gen(function*() {
+      // Failsafe (3 of 4): S, F, S, S closes; Sturdy: three successful probes in a row close
+      const b = yield* halfOpen({ ...ratio(3, 5), successThreshold: 3 })
+      yield* onSuccess(b)
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessAndFailureThresholds", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ successThreshold: 3, consecutiveFailures: 2 })
+      yield* onSuccess(b)
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessRatio", () =>
+    Effect.gen(function*() {
+      // Failsafe (2 of 3): F, S, S closes; Sturdy: two successful probes close
+      const b = yield* halfOpen({ ...ofDefaults, successThreshold: 2 })
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessRatioAndFailureThreshold", () =>
+    Effect.gen(function*() {
+      // Failsafe (3 of 4): S, S, F, S closes; Sturdy: three successful probes close
+      const b = yield* halfOpen({ successThreshold: 3, consecutiveFailures: 2 })
+      yield* onSuccess(b)
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessThreshold", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ ...ofDefaults, successThreshold: 3 })
+      for (let i = 0; i < 3; i++) {
+        expect(yield* isOpen(b)).toBe(false)
+        expect(yield* isClosed(b)).toBe(false)
+        yield* onSuccess(b)
+      }
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testSuccessWithSuccessThresholdAndFailureRatio", () =>
+    Effect.gen(function*() {
+      const b = yield* halfOpen({ ...ratio(3, 5), successThreshold: 2 })
+      yield* onSuccess(b)
+      expect(yield* isOpen(b)).toBe(false)
+      expect(yield* isClosed(b)).toBe(false)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+})
+
+describe("peer failsafe OpenStateTest", () => {
+  it.scoped("testTryAcquirePermit", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ ...ofDefaults, breakDuration: "100 millis" })
+      yield* onError(b)
+      expect(yield* isOpen(b)).toBe(true)
+      const rejected = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(1), b))
+      expect(CircuitBreaker.isCircuitOpen(rejected)).toBe(true)
+      yield* TestClock.adjust("110 millis")
+      expect(yield* b.state).toBe("HalfOpen")
+      // the permit is granted: the call runs as a probe
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed(1), b)).toBe(1)
+    }))
+
+  it.scoped("testRemainingDelay", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ ...ofDefaults, breakDuration: "1 second" })
+      yield* onError(b)
+      let remaining = Duration.toMillis((yield* b.snapshot).retryAfter)
+      expect(remaining).toBeLessThanOrEqual(1000)
+      expect(remaining).toBeGreaterThan(0)
+      yield* TestClock.adjust("110 millis")
+      remaining = Duration.toMillis((yield* b.snapshot).retryAfter)
+      expect(remaining).toBeLessThan(900)
+      expect(remaining).toBeGreaterThan(0)
+    }))
+
+  it.scoped("testNoRemainingDelay", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ ...ofDefaults, breakDuration: "10 millis" })
+      // a closed breaker has no remaining delay
+      expect(Duration.toMillis((yield* b.snapshot).retryAfter)).toBe(0)
+      yield* onError(b)
+      yield* TestClock.adjust("50 millis")
+      expect(Duration.toMillis((yield* b.snapshot).retryAfter)).toBe(0)
+    }))
+})
