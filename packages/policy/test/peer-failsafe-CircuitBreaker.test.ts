@@ -1,5 +1,10 @@
 // Ported from Failsafe's core/src/test/java/dev/failsafe/internal/ClosedStateTest.java, HalfOpenStateTest.java and
-// OpenStateTest.java (failsafe-lib/failsafe), one `it` per Failsafe case, named after it.
+// OpenStateTest.java and functional/CircuitBreakerTest.java (failsafe-lib/failsafe), one `it` per Failsafe case, named
+// after it. `Failsafe.with(retryPolicy, breaker)` is the call wrapped by the breaker, then by `Retry.retry`;
+// `withMaxRetries(n)` is `schedule: Schedule.recurs(n)`, `withMaxAttempts(n)` `Schedule.recurs(n - 1)`; `handleResult(false)`
+// is a call failing where Failsafe's returns false; `withFailureThreshold(k, n, period)` ("k failures among at least n
+// calls in the period") is `failureRateThreshold: k / n`, `minimumThroughput: n` over `slidingWindow: period`, and
+// `withFailureRateThreshold(p, n, period)` is `failureRateThreshold: p / 100`, `minimumThroughput: n`.
 // Mapping: `CircuitBreaker.ofDefaults()` opens on one failure and closes on one success: `consecutiveFailures: 1`
 // (Sturdy's default is 3). `withFailureThreshold(n)` ("n of n") is `consecutiveFailures: n`; `withFailureThreshold(k,
 // n)` ("k of the last n") is `failureRateThreshold: k / n` over `slidingWindow: { calls: n }` judged from
@@ -15,9 +20,11 @@
 // resilience4j's default, reopens on the first failed probe and closes after `successThreshold` successful probes
 // (module doc of CircuitBreaker.ts).
 import { describe, expect, it } from "@effect/vitest"
-import { CircuitBreaker } from "@sturdy/policy"
+import { CircuitBreaker, Retry } from "@sturdy/policy"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import { onError, onSuccess } from "./utils/resilience4j.js"
 
@@ -343,5 +350,142 @@ describe("peer failsafe OpenStateTest", () => {
       yield* onError(b)
       yield* TestClock.adjust("50 millis")
       expect(Duration.toMillis((yield* b.snapshot).retryAfter)).toBe(0)
+    }))
+})
+
+class IllegalStateException extends Error {}
+class ConnectException extends Error {}
+
+describe("peer failsafe CircuitBreakerTest (functional)", () => {
+  it.scoped("shouldRejectInitialExecutionWhenCircuitOpen", () =>
+    Effect.gen(function*() {
+      const b = yield* closed(ofDefaults)
+      yield* b.isolate
+      let executions = 0
+      const e = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.sync(() => executions++), b))
+      expect(CircuitBreaker.isCircuitOpen(e)).toBe(true)
+      expect(executions).toBe(0)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("shouldRejectExcessiveAttemptsWhenBreakerHalfOpen", () =>
+    Effect.gen(function*() {
+      // Failsafe lets as many probes in at once as the success threshold; Sturdy's `halfOpenMaxProbes` says how many
+      const b = yield* halfOpen({ ...ofDefaults, successThreshold: 3, halfOpenMaxProbes: 3 })
+      const pending = yield* Effect.forEach(
+        [1, 2, 3],
+        () => Effect.fork(CircuitBreaker.withBreaker(Effect.sleep("1 second"), b))
+      )
+      yield* Effect.yieldNow()
+      for (let i = 0; i < 5; i++) {
+        const e = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(null), b))
+        expect(CircuitBreaker.isCircuitOpen(e)).toBe(true)
+      }
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.joinAll(pending)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("testCircuitBreakerWithoutConditions", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ ...ofDefaults, breakDuration: Duration.zero })
+      const e = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.fail(new IllegalStateException()), b))
+      expect(e).toBeInstanceOf(IllegalStateException)
+      // Failsafe's isOpen() holds until the next call; after a zero pause Sturdy's state reads HalfOpen at once
+      expect(yield* b.state).toBe("HalfOpen")
+
+      yield* b.reset
+      let counter = 0
+      const result = yield* CircuitBreaker.withBreaker(
+        Effect.suspend(() => ++counter < 3 ? Effect.fail(new ConnectException()) : Effect.succeed(true)),
+        b
+      ).pipe(Retry.retry({ schedule: Schedule.recurs(5) }))
+      expect(result).toBe(true)
+      expect(counter).toBe(3)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("shouldThrowCircuitBreakerOpenExceptionAfterFailuresExceeded", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ consecutiveFailures: 2, breakDuration: "10 seconds" })
+      yield* onError(b)
+      yield* onError(b)
+      const e = yield* Effect.flip(CircuitBreaker.withBreaker(Effect.succeed(true), b))
+      expect(CircuitBreaker.isCircuitOpen(e)).toBe(true)
+    }))
+
+  it.scoped("testRejectedWithRetries", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ consecutiveFailures: 3 })
+      let attempts = 0
+      let executions = 0
+      const e = yield* CircuitBreaker.withBreaker(
+        Effect.suspend(() => {
+          executions++
+          return Effect.fail(new Error())
+        }),
+        b
+      ).pipe(
+        Effect.tapError(() => Effect.sync(() => attempts++)),
+        Retry.retry({ schedule: Schedule.recurs(6) }),
+        Effect.flip
+      )
+      expect(CircuitBreaker.isCircuitOpen(e)).toBe(true)
+      expect(attempts).toBe(7)
+      expect(executions).toBe(3)
+      // Failsafe's getFailureCount(); Sturdy empties the window on opening, and the rejection names the failures
+      expect(CircuitBreaker.isCircuitOpen(e) && e.failures).toBe(3)
+    }))
+
+  it.scoped("shouldSupportTimeBasedFailureThresholding", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({
+        failureRateThreshold: 2 / 3,
+        minimumThroughput: 3,
+        slidingWindow: "200 millis",
+        breakDuration: Duration.zero
+      })
+      yield* onError(b)
+      yield* onSuccess(b)
+      yield* TestClock.adjust("210 millis") // results roll off
+      yield* onError(b)
+      yield* onSuccess(b)
+      yield* TestClock.adjust("50 millis")
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      // Failsafe reports Open until the next call; with a zero pause Sturdy's state is HalfOpen at once
+      expect(yield* b.state).toBe("HalfOpen")
+      // Failsafe's half-open window holds 2 results and reopens on 2 failures; Sturdy's first failed probe reopens
+      yield* onError(b)
+      expect(yield* b.state).toBe("HalfOpen")
+      expect((yield* b.snapshot).consecutiveFailures).toBe(0)
+      // Half-open -> close
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+    }))
+
+  it.scoped("shouldSupportTimeBasedFailureRateThresholding", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({
+        failureRateThreshold: 0.5,
+        minimumThroughput: 3,
+        slidingWindow: "200 millis",
+        breakDuration: Duration.zero
+      })
+      yield* onError(b)
+      yield* onSuccess(b)
+      yield* TestClock.adjust("210 millis")
+      yield* onError(b)
+      yield* onSuccess(b)
+      yield* TestClock.adjust("50 millis")
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
+      yield* onError(b)
+      expect(yield* b.state).toBe("HalfOpen")
+      yield* onError(b)
+      expect(yield* b.state).toBe("HalfOpen")
+      // Half-open -> close: one successful probe (Failsafe's half-open window needs 2 of 3)
+      yield* onSuccess(b)
+      expect(yield* isClosed(b)).toBe(true)
     }))
 })
