@@ -1,5 +1,7 @@
-// Ported from Failsafe's core/src/test/java/dev/failsafe/functional/RateLimiterTest.java (failsafe-lib/failsafe), one
-// `it` per Failsafe case, named after it.
+// Ported from Failsafe's core/src/test/java/dev/failsafe/functional/RateLimiterTest.java, internal/RateLimiterImplTest.java
+// and the first steps of internal/BurstyRateLimiterStatsTest.java (failsafe-lib/failsafe), one `it` per Failsafe
+// case, named after it. `RateLimiter.burstyBuilder(n, period)` is `{ limit: n, window: period, algorithm:
+// "fixed-window" }`. Failsafe's TestStopwatch is the TestClock; a "waits" comment is the wait from the moment asked.
 // Mapping: `RateLimiter.smoothBuilder(d)` (one permit every d, spread evenly) is `RateLimit.make({ limit: 1, window:
 // d, algorithm: "token-bucket" })`; `withMaxWaitTime(t)` is `onExceeded: "delay", maxWait: t`, no wait time is
 // `onExceeded: "fail"`; `reservePermit()` (the wait before the permit) is `consume` in mode "delay", observed as the
@@ -7,12 +9,15 @@
 // `RateLimitExceeded`.
 // Deliberate differences (each test says which): Failsafe's `tryReservePermit(maxWait)` takes its limit per call;
 // Sturdy's `maxWait` belongs to the limiter, so testTryReservePermit uses one limiter per limit over one store
-// (the two limits are asserted on separate keys, so that each starts with a full bucket).
+// (the two limits are asserted on separate keys, so that each starts with a full bucket). Sturdy refuses a request for more
+// tokens than `limit` (a `RangeError`), so testTryAcquirePermitsWithMaxWaitTime (2 permits of a 1-permit limiter) is
+// not ported; testIsSmooth/testIsBursty read a configuration getter Sturdy does not have (its `algorithm` option).
 import { describe, expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
 import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 
@@ -94,5 +99,91 @@ describe("peer failsafe RateLimiterTest", () => {
       const impatient = yield* smooth("10 millis")
       const e = yield* Effect.flip(RateLimit.withRateLimit(Effect.void, impatient, "key"))
       expect(RateLimit.isRateLimitExceeded(e)).toBe(true)
+    }).pipe(memory))
+})
+
+const bursty = (limit: number, period: Duration.DurationInput) =>
+  RateLimit.make({ limit, window: period, algorithm: "fixed-window", onExceeded: "delay", maxWait: "1 minute" })
+
+const elapsed = <A, E>(self: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    const fiber = yield* Effect.fork(self)
+    yield* Effect.yieldNow()
+    for (let i = 0; i < 1000 && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("10 millis")
+    yield* Fiber.join(fiber)
+    return (yield* Clock.currentTimeMillis) - start
+  })
+
+describe("peer failsafe RateLimiterImplTest", () => {
+  it.effect("testAcquirePermit", () =>
+    Effect.gen(function*() {
+      const limiter = yield* smooth("100 millis", "1 minute")
+      // waits 0, 100, 100: Failsafe's 300 ms counts its frozen stopwatch (the third permit waits 200 ms from 0)
+      const took = yield* elapsed(Effect.all([limiter.consume("key"), limiter.consume("key"), limiter.consume("key")]))
+      expect(took).toBe(200)
+    }).pipe(memory))
+
+  it.effect("testAcquirePermitWithInterrupt", () =>
+    Effect.gen(function*() {
+      const limiter = yield* smooth("1 second", "1 minute")
+      yield* limiter.consume("key") // waits 0
+      const waiting = yield* Effect.fork(limiter.consume("key")) // waits 1000
+      yield* TestClock.adjust("100 millis")
+      const exit = yield* Fiber.interrupt(waiting)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* Clock.currentTimeMillis).toBeLessThan(1000)
+    }).pipe(memory))
+
+  it.effect("testAcquireWithMaxWaitTime", () =>
+    Effect.gen(function*() {
+      // one max wait for the limiter (Failsafe's is per call): 100 ms; three callers at once wait 0, 100 and 200
+      const limiter = yield* smooth("100 millis", "100 millis")
+      const first = yield* Effect.fork(limiter.consume("key"))
+      const second = yield* Effect.fork(limiter.consume("key"))
+      yield* Effect.yieldNow()
+      const e = yield* Effect.flip(limiter.consume("key"))
+      expect(RateLimit.isRateLimitExceeded(e)).toBe(true)
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+    }).pipe(memory))
+
+  it.effect("testTryAcquirePermit", () =>
+    Effect.gen(function*() {
+      const limiter = yield* smooth("100 millis")
+      const tryAcquire = Effect.map(Effect.either(limiter.consume("key")), (r) => r._tag === "Right")
+      expect(yield* tryAcquire).toBe(true)
+      expect(yield* tryAcquire).toBe(false)
+      yield* TestClock.adjust("150 millis")
+      expect(yield* tryAcquire).toBe(true)
+      expect(yield* tryAcquire).toBe(false)
+      // the bucket refills on the interval's grid, as Failsafe's smooth limiter: a permit again at 210 ms
+      yield* TestClock.adjust("60 millis")
+      expect(yield* tryAcquire).toBe(true)
+      expect(yield* tryAcquire).toBe(false)
+    }).pipe(memory))
+
+  it.effect("testTryAcquirePermitWithMaxWaitTime", () =>
+    Effect.gen(function*() {
+      const quick = yield* smooth("100 millis", "50 millis")
+      const patient = yield* smooth("100 millis", "100 millis")
+      expect(yield* elapsed(quick.consume("key"))).toBe(0)
+      expect(RateLimit.isRateLimitExceeded(yield* Effect.flip(quick.consume("key")))).toBe(true)
+      const took = yield* elapsed(patient.consume("key"))
+      expect(took).toBeGreaterThanOrEqual(90)
+      expect(took).toBeLessThanOrEqual(100)
+    }).pipe(memory))
+})
+
+describe("peer failsafe BurstyRateLimiterStatsTest", () => {
+  it.effect("testAcquirePermits", () =>
+    Effect.gen(function*() {
+      // 2 permits per second: the 7th of 7 permits asked for at once waits 3000 ms
+      const limiter = yield* bursty(2, "1 second")
+      const took = yield* elapsed(Effect.all(Array.from({ length: 7 }, () => limiter.consume("key")), {
+        concurrency: "unbounded"
+      }))
+      expect(took).toBe(3000)
     }).pipe(memory))
 })
