@@ -1,6 +1,9 @@
 // Ported from Failsafe's core/src/test/java/dev/failsafe/internal/ClosedStateTest.java, HalfOpenStateTest.java and
-// OpenStateTest.java and functional/CircuitBreakerTest.java (failsafe-lib/failsafe), one `it` per Failsafe case, named
-// after it. `Failsafe.with(retryPolicy, breaker)` is the call wrapped by the breaker, then by `Retry.retry`;
+// OpenStateTest.java, CircuitBreakerTest.java, functional/CircuitBreakerTest.java, functional/DelayableCircuitBreakerTest.java
+// and functional/NestedCircuitBreakerTest.java (failsafe-lib/failsafe), one `it` per Failsafe case, named after it.
+// `handle(X)` is `isFailure: (e) => e instanceof X`; `withDelayFn` (a delay computed from the failure) is a
+// `breakDuration` Schedule, whose input is the failure that opened the breaker; `getFailureCount()`/`getFailureRate()`
+// are `snapshot`'s `failures` and `failures / calls`. `Failsafe.with(retryPolicy, breaker)` is the call wrapped by the breaker, then by `Retry.retry`;
 // `withMaxRetries(n)` is `schedule: Schedule.recurs(n)`, `withMaxAttempts(n)` `Schedule.recurs(n - 1)`; `handleResult(false)`
 // is a call failing where Failsafe's returns false; `withFailureThreshold(k, n, period)` ("k failures among at least n
 // calls in the period") is `failureRateThreshold: k / n`, `minimumThroughput: n` over `slidingWindow: period`, and
@@ -21,6 +24,8 @@
 // (module doc of CircuitBreaker.ts).
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker, Retry } from "@sturdy/policy"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -487,5 +492,139 @@ describe("peer failsafe CircuitBreakerTest (functional)", () => {
       // Half-open -> close: one successful probe (Failsafe's half-open window needs 2 of 3)
       yield* onSuccess(b)
       expect(yield* isClosed(b)).toBe(true)
+    }))
+})
+
+class IllegalArgumentException extends Error {}
+class UncheckedExpectedException extends Error {}
+class Result extends Error {
+  constructor(readonly value: number) {
+    super()
+  }
+}
+
+describe("peer failsafe CircuitBreakerTest", () => {
+  it.scoped("shouldDefaultDelay", () =>
+    Effect.gen(function*() {
+      // Failsafe's default delay is 1 minute, Sturdy's default `breakDuration` 60 s
+      const b = yield* CircuitBreaker.make("failsafe", { consecutiveFailures: 1 })
+      yield* onError(b)
+      yield* TestClock.adjust("100 millis")
+      expect(yield* isOpen(b)).toBe(true)
+      expect(Duration.toMillis((yield* b.snapshot).retryAfter)).toBe(59_900)
+    }))
+
+  it.scoped("shouldGetSuccessAndFailureStats", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({ ...ratio(5, 10), successThreshold: 15 })
+      const stats = Effect.map(b.snapshot, (s) => ({
+        failures: s.failures,
+        failureRate: Math.round(100 * s.failures / s.calls),
+        successes: s.calls - s.failures,
+        successRate: Math.round(100 * (s.calls - s.failures) / s.calls)
+      }))
+      for (let i = 0; i < 7; i++) yield* i % 2 === 0 ? onSuccess(b) : onError(b)
+      expect(yield* stats).toEqual({ failures: 3, failureRate: 43, successes: 4, successRate: 57 })
+      for (let i = 0; i < 15; i++) yield* i % 4 === 0 ? onError(b) : onSuccess(b)
+      expect(yield* stats).toEqual({ failures: 2, failureRate: 20, successes: 8, successRate: 80 })
+      expect(yield* isClosed(b)).toBe(true)
+      // Failsafe's third step records 15 outcomes half-open; Sturdy's first failed probe reopens (see the header)
+    }))
+})
+
+describe("peer failsafe DelayableCircuitBreakerTest", () => {
+  it.scoped("testUncheckedExceptionInDelayFunction", () =>
+    Effect.gen(function*() {
+      const b = yield* closed({
+        ...ofDefaults,
+        breakDuration: Schedule.spaced("1 second").pipe(
+          Schedule.tapInput(() => Effect.die(new UncheckedExpectedException()))
+        )
+      })
+      const exit = yield* Effect.exit(CircuitBreaker.withBreaker(Effect.fail(new Error("try again")), b))
+      // the delay function's exception reaches the caller, as a defect
+      expect(
+        exit._tag === "Failure" &&
+          Cause.defects(exit.cause).pipe(Chunk.some((d) => d instanceof UncheckedExpectedException))
+      )
+        .toBe(true)
+      expect(yield* isOpen(b)).toBe(true)
+    }))
+
+  it.scoped("shouldDelayOnMatchingResult", () =>
+    Effect.gen(function*() {
+      let delays = 0
+      // handleResultIf(r > 0): a result above 0 is a failure; withDelayFnWhen(fn, 2): the delay of a 2
+      const b = yield* closed({
+        ...ofDefaults,
+        breakDuration: Schedule.spaced(delay).pipe(
+          Schedule.tapInput((e) => Effect.sync(() => e instanceof Result && e.value === 2 && delays++))
+        )
+      })
+      const get = (r: number) =>
+        Effect.either(CircuitBreaker.withBreaker(r > 0 ? Effect.fail(new Result(r)) : Effect.succeed(r), b))
+      yield* get(0)
+      yield* get(1)
+      yield* b.reset
+      yield* get(2)
+      expect(delays).toBe(1)
+    }))
+
+  it.scoped("shouldDelayOnMatchingFailureType", () =>
+    Effect.gen(function*() {
+      let delays = 0
+      // withDelayFnOn(fn, RuntimeException): IllegalArgumentException is a RuntimeException, a bare Exception is not
+      const b = yield* closed({
+        ...ofDefaults,
+        breakDuration: Schedule.spaced(delay).pipe(
+          Schedule.tapInput((e) => Effect.sync(() => e instanceof IllegalArgumentException && delays++))
+        )
+      })
+      const get = <E>(self: Effect.Effect<number, E>) =>
+        CircuitBreaker.withBreaker(self, b).pipe(Effect.orElseSucceed(() => 0))
+      expect(yield* get(Effect.succeed(0))).toBe(0)
+      expect(yield* get(Effect.fail(new Error()))).toBe(0)
+      yield* b.reset
+      expect(yield* get(Effect.fail(new IllegalArgumentException()))).toBe(0)
+      expect(delays).toBe(1)
+    }))
+})
+
+describe("peer failsafe NestedCircuitBreakerTest", () => {
+  it.scoped("testNestedCircuitBreakers", () =>
+    Effect.gen(function*() {
+      const inner = yield* closed({ ...ofDefaults, isFailure: (e) => e instanceof IllegalArgumentException })
+      const outer = yield* closed({ ...ofDefaults, isFailure: (e) => e instanceof IllegalStateException })
+      const runnable = Effect.fail(new IllegalArgumentException())
+      yield* Effect.either(CircuitBreaker.withBreaker(CircuitBreaker.withBreaker(runnable, inner), outer))
+      expect(yield* isOpen(inner)).toBe(true)
+      expect(yield* isClosed(outer)).toBe(true)
+      yield* inner.reset
+      yield* Effect.either(CircuitBreaker.withBreaker(CircuitBreaker.withBreaker(runnable, outer), inner))
+      expect(yield* isOpen(inner)).toBe(true)
+      expect(yield* isClosed(outer)).toBe(true)
+    }))
+
+  it.scoped("testCircuitBreakerCircuitBreaker", () =>
+    Effect.gen(function*() {
+      for (let round = 0; round < 2; round++) {
+        const cb1 = yield* closed({ ...ofDefaults, isFailure: (e) => e instanceof IllegalStateException })
+        const cb2 = yield* closed({ ...ofDefaults, isFailure: (e) => e instanceof IllegalArgumentException })
+        let attempts = 0
+        const e = yield* Effect.flip(
+          CircuitBreaker.withBreaker(
+            CircuitBreaker.withBreaker(
+              Effect.suspend(() => Effect.fail(new IllegalStateException(String(attempts++)))),
+              cb1
+            ),
+            cb2
+          )
+        )
+        expect(e).toBeInstanceOf(IllegalStateException)
+        expect(attempts).toBe(1)
+        expect(yield* isOpen(cb1)).toBe(true)
+        // cb2 records the failure it does not handle as a successful call
+        expect(yield* cb2.snapshot).toMatchObject({ state: "Closed", calls: 1, failures: 0 })
+      }
     }))
 })
