@@ -41,7 +41,10 @@ const ofDefaults = { schedule: Schedule.recurs(2) }
 
 // a call that counts its attempts and answers the attempt number (0-based) with `body`
 const counted = <A, E>(body: (attempt: number) => Effect.Effect<A, E>) => {
-  const s = { attempts: 0, call: Effect.suspend(() => body(s.attempts++)) }
+  const s: { attempts: number; readonly call: Effect.Effect<A, E> } = {
+    attempts: 0,
+    call: Effect.suspend(() => body(s.attempts++))
+  }
   return s
 }
 

@@ -23,7 +23,10 @@ class IllegalStateException extends Error {}
 class JavaException extends Error {}
 
 const counted = <A, E>(body: (attempt: number) => Effect.Effect<A, E>) => {
-  const s = { attempts: 0, call: Effect.suspend(() => body(s.attempts++)) }
+  const s: { attempts: number; readonly call: Effect.Effect<A, E> } = {
+    attempts: 0,
+    call: Effect.suspend(() => body(s.attempts++))
+  }
   return s
 }
 
