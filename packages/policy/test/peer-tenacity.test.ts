@@ -76,9 +76,15 @@ const random = (min: number, max: number) =>
 const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
   Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
 
-class IOError extends Error {}
-class NameError extends Error {}
-class CustomError extends Error {}
+class IOError extends Error {
+  readonly kind = "IOError"
+}
+class NameError extends Error {
+  readonly kind = "NameError"
+}
+class CustomError extends Error {
+  readonly kind = "CustomError"
+}
 
 /** fails with `make()` for the first `count` calls, then succeeds with true (tenacity's `No...AfterCount`) */
 const failUntil = <E>(count: number, make: () => E) => {
@@ -163,7 +169,7 @@ describe("tenacity tests/test_tenacity.py TestStopConditions", () => {
   it.effect("test_stop_or", () =>
     Effect.gen(function*() {
       // stop_after_delay(1) | stop_after_attempt(4): whichever comes first
-      const stop = (wait: string) =>
+      const stop = (wait: Duration.DurationInput) =>
         Schedule.intersect(
           Backoff.bounded(Schedule.spaced(wait), { maxElapsed: "1 second" }),
           Backoff.bounded(Schedule.forever, { maxAttempts: 4 })
@@ -185,7 +191,7 @@ describe("tenacity tests/test_tenacity.py TestStopConditions", () => {
   it.effect("test_stop_and", () =>
     Effect.gen(function*() {
       // stop_after_delay(1) & stop_after_attempt(4): only once both would stop
-      const stop = (wait: string) =>
+      const stop = (wait: Duration.DurationInput) =>
         Schedule.union(
           Backoff.bounded(Schedule.spaced(wait), { maxElapsed: "1 second" }),
           Backoff.bounded(Schedule.spaced(wait), { maxAttempts: 4 })
@@ -540,10 +546,10 @@ describe("tenacity tests/test_tenacity.py TestRetryConditions", () => {
 
   it.effect("test_retry_or", () =>
     Effect.gen(function*() {
-      const r = failUntil(3, () => new IOError("x"))
+      const r = failUntil(3, (): Error => new IOError("x"))
       const exit = yield* attempts(r, { while: (e) => e instanceof IOError || e instanceof NameError })
       expect(exit).toEqual(Exit.succeed(true))
-      const n = failUntil(3, () => new CustomError("x"))
+      const n = failUntil(3, (): Error => new CustomError("x"))
       yield* attempts(n, { while: (e) => e instanceof IOError || e instanceof NameError })
       expect(n.calls).toBe(1)
     }))
@@ -639,7 +645,9 @@ describe("tenacity tests/test_tenacity.py TestDecoratorWrapper", () => {
       // retry_unless_exception_type(NameError): succeeds until the sixth call raises NameError
       let calls = 0
       let lastAttempt = 0
-      const call = Effect.suspend(() => ++calls > 5 ? Effect.fail(new NameError("x")) : Effect.fail(new IOError("y")))
+      const call = Effect.suspend((): Effect.Effect<never, NameError | IOError> =>
+        ++calls > 5 ? Effect.fail(new NameError("x")) : Effect.fail(new IOError("y"))
+      )
       yield* advance(Retry.retry(call, {
         schedule: Backoff.bounded(fixed(0), {}),
         while: (e, attempt) => ((lastAttempt = attempt), !(e instanceof NameError))
