@@ -17,8 +17,9 @@
 // from the first failure and refuses a retry that would start strictly later (for a limit from the very start,
 // `Deadline.withDeadline`). Delays are whole milliseconds.
 // Not ported (Python mechanics): the repr/name/`copy`/`retry_with`/`enabled` cases, the legacy string wait and stop
-// types, the context-manager and callable forms, the logging handlers, `test_wait_exception` on a non-failure, and
-// `TryAgain` (a failure `while` accepts is the same thing).
+// types, the context-manager and callable forms, the logging handlers, `test_wait_exception` on a non-failure, the
+// `TryAgain` cause/reraise variants, and `before` on the first attempt (a call that succeeds at once makes no
+// decision and calls no hook: the happy path stays cheap).
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Retry from "@sturdy/policy/Retry"
@@ -281,7 +282,12 @@ describe("tenacity tests/test_tenacity.py TestWaitConditions", () => {
 
   it.effect("test_exponential_caps_when_max_multiplier_ratio_underflows", () =>
     Effect.gen(function*() {
-      // a cap far below the base: every delay is the cap (in whole milliseconds: 1 ms)
+      // a cap far below the base: every delay is the cap (in whole milliseconds: 1 ms). tenacity's multiplier of
+      // 1e300 s is refused by Sturdy, as any baseDelay longer than a timer holds (documented on `exponential`), with
+      // a RangeError naming it (it used to fail formatting the message: a BigInt of Infinity)
+      expect(() => Backoff.exponential({ baseDelay: Duration.seconds(1e300), maxDelay: "1 millis" })).toThrow(
+        /Backoff: baseDelay .* exceeds what a timer can hold/
+      )
       const w = yield* waits(
         Backoff.exponential({ baseDelay: "1 hour", maxDelay: "1 millis", jitter: "none", maxAttempts: Infinity }),
         3
@@ -573,6 +579,56 @@ describe("tenacity tests/test_tenacity.py TestRetryConditions", () => {
       const n = failUntil(3, () => new Error("x"))
       yield* attempts(n, { while: (e) => e.message === "" })
       expect(n.calls).toBe(1)
+    }))
+})
+
+describe("tenacity tests/test_tenacity.py TestRetryConditions (TryAgain)", () => {
+  it.effect("test_retry_try_again", () =>
+    Effect.gen(function*() {
+      // retry_never, but TryAgain is raised twice: a failure `while` accepts whatever else it refuses
+      class TryAgain extends Error {
+        readonly kind = "TryAgain"
+      }
+      let attempts = 0
+      const call = Effect.suspend(() => ++attempts < 3 ? Effect.fail(new TryAgain()) : Effect.succeed(attempts))
+      const exit = yield* advance(Retry.retry(call, {
+        schedule: Backoff.bounded(Schedule.forever, { maxAttempts: 5 }),
+        while: (e) => e instanceof TryAgain
+      }))
+      expect(exit).toEqual(Exit.succeed(3))
+      expect(attempts).toBe(3)
+    }))
+
+  it.effect("test_retry_try_again_forever", () =>
+    Effect.gen(function*() {
+      // always TryAgain, stop_after_attempt(5): RetryError after 5 attempts (`finalFailure` is given 5)
+      let attemptNumber = 0
+      const exit = yield* advance(Retry.retry(Effect.fail("TryAgain"), {
+        schedule: Backoff.bounded(Schedule.forever, { maxAttempts: 5 }),
+        finalFailure: (e, attempts) => ((attemptNumber = attempts), e)
+      }))
+      expect(exit).toEqual(Exit.fail("TryAgain"))
+      expect(attemptNumber).toBe(5)
+    }))
+})
+
+describe("tenacity tests/test_tenacity.py TestRetryErrorCallback", () => {
+  it.effect("test_retry_error_callback", () =>
+    Effect.gen(function*() {
+      // a value instead of the error when retrying gives up: `Effect.catchAll` after `Retry.retry`, called once
+      let attemptNumber = 0
+      let calledTimes = 0
+      const foobar = Effect.suspend(
+        () => (attemptNumber++, Effect.fail(new Error("This exception should not be raised")))
+      )
+      const exit = yield* advance(
+        Retry.retry(foobar, { schedule: Backoff.bounded(Schedule.forever, { maxAttempts: 3 }) }).pipe(
+          Effect.catchAll((e) => Effect.sync(() => (calledTimes++, { outcome: e })))
+        )
+      )
+      expect(calledTimes).toBe(1)
+      expect(attemptNumber).toBe(3)
+      expect(Exit.isSuccess(exit) && exit.value.outcome).toBeInstanceOf(Error)
     }))
 })
 
