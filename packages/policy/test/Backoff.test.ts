@@ -216,6 +216,25 @@ describe("Backoff", () => {
     { fastCheck: { seed: 42, numRuns: 20 } }
   )
 
+  it("a duration option Effect cannot read, or one too long to format, is a RangeError naming it (tenacity port)", () => {
+    // "1e3 millis" type-checks as a DurationInput but Effect's parser refuses it with a bare Error
+    const unreadable = "1e3 millis" as Duration.DurationInput
+    expect(() => Backoff.exponential({ baseDelay: unreadable })).toThrow(/Backoff: baseDelay \(1e3 millis\) is not a/)
+    expect(() => Backoff.exponential({ maxDelay: unreadable })).toThrow(/Backoff: maxDelay/)
+    expect(() => Backoff.exponential({ maxElapsed: unreadable })).toThrow(/Backoff: maxElapsed \(1e3 millis\) is not/)
+    expect(() => Backoff.envelope({ maxElapsed: unreadable }, 0)).toThrow(RangeError)
+    expect(() => Backoff.bounded(Schedule.forever, { maxElapsed: unreadable })).toThrow(
+      /Backoff.bounded: maxElapsed \(1e3 millis\) is not a duration/
+    )
+    // tenacity's wait_exponential(multiplier=1e300): formatting it in nanoseconds overflowed to a BigInt error
+    expect(() => Backoff.exponential({ baseDelay: Duration.seconds(1e300), maxDelay: "1 millis" })).toThrow(
+      /Backoff: baseDelay \(1e\+303 ms\) exceeds what a timer can hold/
+    )
+    expect(() => Backoff.bounded(Schedule.forever, { maxDelay: Duration.seconds(1e300) })).toThrow(
+      /Backoff.bounded: maxDelay \(1e\+303 ms\) exceeds/
+    )
+  })
+
   it("rejects a base or finite cap a timer cannot hold (2^31 − 1 ms), naming it; an infinite cap stays below it", () => {
     expect(() => Backoff.exponential({ baseDelay: "25 days" })).toThrow(
       /Backoff: baseDelay .* exceeds what a timer can hold/

@@ -6,7 +6,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
 import * as Intervals from "effect/ScheduleIntervals"
 import type * as Backoff from "../Backoff.js"
-import { checkNonNegative, maxTimerMillis, timerDuration } from "./timer.js"
+import { checkNonNegative, maxTimerMillis, optionMillis, timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -32,13 +32,13 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   checkNonNegative("Backoff", "maxDelay", options?.maxDelay)
   checkNonNegative("Backoff", "maxElapsed", options?.maxElapsed)
   const resolved: Resolved = {
-    baseMillis: Duration.toMillis(options?.baseDelay ?? defaults.baseDelay),
+    baseMillis: optionMillis("Backoff", "baseDelay", options?.baseDelay ?? defaults.baseDelay),
     factor: options?.factor ?? defaults.factor,
     // an infinite cap means none, but no delay may exceed what a timer can hold
-    capMillis: Math.min(maxTimerMillis, Duration.toMillis(options?.maxDelay ?? defaults.maxDelay)),
+    capMillis: Math.min(maxTimerMillis, optionMillis("Backoff", "maxDelay", options?.maxDelay ?? defaults.maxDelay)),
     jitter: options?.jitter ?? defaults.jitter,
     maxAttempts: options?.maxAttempts ?? defaults.maxAttempts,
-    maxElapsedMillis: Duration.toMillis(options?.maxElapsed ?? defaults.maxElapsed)
+    maxElapsedMillis: optionMillis("Backoff", "maxElapsed", options?.maxElapsed ?? defaults.maxElapsed)
   }
   if (!(resolved.baseMillis >= 0) || !Number.isFinite(resolved.baseMillis)) {
     throw new RangeError("Backoff: baseDelay must be a finite, non-negative duration")
@@ -227,7 +227,9 @@ export const bounded = <Out, In, R>(
   if (!(maxAttempts >= 1) || !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)) {
     throw new RangeError("Backoff.bounded: maxAttempts must be an integer >= 1 (or Infinity)")
   }
-  const maxElapsedMillis = options.maxElapsed === undefined ? Infinity : Duration.toMillis(options.maxElapsed)
+  const maxElapsedMillis = options.maxElapsed === undefined
+    ? Infinity
+    : optionMillis("Backoff.bounded", "maxElapsed", options.maxElapsed)
   const initial: BoundedState = { inner: schedule.initial, retries: 0, startMillis: undefined }
   const done = (state: BoundedState) => Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
   const limited = Schedule.makeWithState(initial, (now, input: In, state) => {

@@ -19,13 +19,22 @@ export const timerDuration = (
   const millis = Duration.toMillis(decoded.value)
   if (millis === Infinity && allowInfinite) return decoded.value
   if (!(millis <= maxTimerMillis)) {
-    throw new RangeError(
-      `${owner}: ${field} (${
-        Duration.format(decoded.value)
-      }) exceeds what a timer can hold (2^31 − 1 ms, about 24.8 days)`
-    )
+    // `Duration.format` converts to nanoseconds, which overflows (a BigInt of Infinity) past about 1.8e302 ms
+    const shown = Number.isFinite(millis * 1_000_000) ? Duration.format(decoded.value) : `${millis} ms`
+    throw new RangeError(`${owner}: ${field} (${shown}) exceeds what a timer can hold (2^31 − 1 ms, about 24.8 days)`)
   }
   return decoded.value
+}
+
+/**
+ * @internal The milliseconds of a duration option, or a `RangeError` naming the field when it is not a duration
+ * (`"1e3 millis"` type-checks as a `DurationInput`, but Effect cannot read it and throws a bare `Error`).
+ */
+export const optionMillis = (owner: string, field: string, input: Duration.DurationInput): number => {
+  if (Duration.isDuration(input)) return Duration.toMillis(input)
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} (${String(input)}) is not a duration`)
+  return Duration.toMillis(decoded.value)
 }
 
 /**
