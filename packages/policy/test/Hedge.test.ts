@@ -526,6 +526,16 @@ describe("Hedge", () => {
       expect(yield* tracker.count("a")).toBe(3)
       expect(() => Hedge.unsafeMakeLatencyTracker({ samples: 0 })).toThrow(RangeError)
     }))
+
+  it("percentile: a fallback, min or max Effect cannot read as a duration is a RangeError naming it", () => {
+    const tracker = Hedge.unsafeMakeLatencyTracker()
+    const unreadable = "1e3 millis" as Duration.DurationInput
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: unreadable })).toThrow(
+      new RangeError("Hedge.percentile: fallback (1e3 millis) is not a duration")
+    )
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", min: unreadable })).toThrow(/min/)
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", max: unreadable })).toThrow(/max/)
+  })
 })
 
 interface ModelInput {

@@ -3,6 +3,7 @@ import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as RetryBudgetStore from "@sturdy/policy/RetryBudgetStore"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -115,6 +116,10 @@ describe("RetryBudget", () => {
       const exit = yield* Effect.exit(RetryBudget.make({ ratio: -1 }))
       expect(Exit.isFailure(exit)).toBe(true)
       expect(() => RetryBudget.unsafeMake({ window: 0 })).toThrow(RangeError)
+      // a string Effect cannot read as a duration (it type-checks) is named, not a bare Error
+      expect(() => RetryBudget.unsafeMake({ window: "1e3 millis" as Duration.DurationInput })).toThrow(
+        new RangeError("RetryBudget: window (1e3 millis) is not a duration")
+      )
     }))
 
   describe("keys", () => {

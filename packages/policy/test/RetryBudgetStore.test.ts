@@ -177,7 +177,15 @@ describe("RetryBudgetStore", () => {
   it.effect("refuses a syncInterval or timeout that is not a finite positive duration", () =>
     Effect.gen(function*() {
       for (
-        const options of [{ syncInterval: 0 }, { timeout: "-1 millis" }, { syncInterval: Duration.infinity }] as const
+        const options of [
+          { syncInterval: 0 },
+          { timeout: "-1 millis" },
+          { syncInterval: Duration.infinity },
+          // strings Effect cannot read as durations (they type-check): named, not a bare Error
+          { syncInterval: "1e3 millis" },
+          { timeout: "soon millis" },
+          { window: "1e3 millis" }
+        ] as const
       ) {
         const exit = yield* Effect.exit(
           RetryBudgetStore.makeBudget(options as RetryBudgetStore.Options).pipe(

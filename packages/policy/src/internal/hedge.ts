@@ -16,7 +16,7 @@ import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkTimer } from "./timer.js"
+import { checkTimer, optionDuration } from "./timer.js"
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -122,10 +122,10 @@ export const percentile: typeof Hedge.percentile = (options) => ({
   tracker: options.tracker,
   key: options.key,
   quantile: options.quantile ?? defaults.quantile,
-  fallback: Duration.decode(options.fallback),
+  fallback: optionDuration("Hedge.percentile", "fallback", options.fallback),
   minSamples: options.minSamples ?? defaults.minSamples,
-  min: Duration.decode(options.min ?? Duration.zero),
-  max: Duration.decode(options.max ?? Duration.infinity)
+  min: optionDuration("Hedge.percentile", "min", options.min ?? Duration.zero),
+  max: optionDuration("Hedge.percentile", "max", options.max ?? Duration.infinity)
 })
 
 const isPercentile = (delay: Hedge.Delay): delay is Percentile => Predicate.hasProperty(delay, PercentileTypeId)

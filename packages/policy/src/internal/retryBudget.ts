@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { RetryBudget } from "../RetryBudget.js"
+import { optionMillis } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -119,7 +120,7 @@ const refused = Effect.succeed(false)
 export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service => {
   const ratio = options?.ratio ?? defaults.ratio
   const minRetries = options?.minRetries ?? defaults.minRetries
-  const windowMillis = Duration.toMillis(options?.window ?? defaults.window)
+  const windowMillis = optionMillis("RetryBudget", "window", options?.window ?? defaults.window)
   if (!(ratio >= 0) || !(minRetries >= 0) || !(windowMillis > 0) || !Number.isFinite(windowMillis)) {
     throw new RangeError("RetryBudget: ratio and minRetries must be >= 0 and window a finite positive duration")
   }

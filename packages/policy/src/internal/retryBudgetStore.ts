@@ -10,6 +10,7 @@ import { RetryBudget } from "../RetryBudget.js"
 import type * as RBS from "../RetryBudgetStore.js"
 import * as budgetInternal from "./retryBudget.js"
 import { makeHealth } from "./sharedState.js"
+import { optionDuration, optionMillis } from "./timer.js"
 
 /** @internal */
 export class RetryBudgetStore extends Context.Tag("@sturdy/policy/RetryBudgetStore")<
@@ -85,9 +86,13 @@ export const makeBudget = (
     const local = budgetInternal.unsafeMake(options)
     const ratio = options?.ratio ?? budgetInternal.defaults.ratio
     const minRetries = options?.minRetries ?? budgetInternal.defaults.minRetries
-    const windowMillis = Duration.toMillis(options?.window ?? budgetInternal.defaults.window)
-    const syncInterval = Duration.decode(options?.syncInterval ?? defaults.syncInterval)
-    const timeout = Duration.decode(options?.timeout ?? defaults.timeout)
+    const windowMillis = optionMillis("RetryBudgetStore", "window", options?.window ?? budgetInternal.defaults.window)
+    const syncInterval = optionDuration(
+      "RetryBudgetStore",
+      "syncInterval",
+      options?.syncInterval ?? defaults.syncInterval
+    )
+    const timeout = optionDuration("RetryBudgetStore", "timeout", options?.timeout ?? defaults.timeout)
     if (!Duration.greaterThan(syncInterval, Duration.zero) || !Duration.isFinite(syncInterval)) {
       throw new RangeError("RetryBudgetStore: syncInterval must be a finite positive duration")
     }

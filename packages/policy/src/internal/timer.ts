@@ -30,11 +30,15 @@ export const timerDuration = (
  * @internal The milliseconds of a duration option, or a `RangeError` naming the field when it is not a duration
  * (`"1e3 millis"` type-checks as a `DurationInput`, but Effect cannot read it and throws a bare `Error`).
  */
-export const optionMillis = (owner: string, field: string, input: Duration.DurationInput): number => {
-  if (Duration.isDuration(input)) return Duration.toMillis(input)
+export const optionMillis = (owner: string, field: string, input: Duration.DurationInput): number =>
+  Duration.toMillis(optionDuration(owner, field, input))
+
+/** @internal A duration option decoded, or a `RangeError` naming the field when it is not a duration. */
+export const optionDuration = (owner: string, field: string, input: Duration.DurationInput): Duration.Duration => {
+  if (Duration.isDuration(input)) return input
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) throw new RangeError(`${owner}: ${field} (${String(input)}) is not a duration`)
-  return Duration.toMillis(decoded.value)
+  return decoded.value
 }
 
 /**
