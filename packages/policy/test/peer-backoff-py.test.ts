@@ -24,10 +24,8 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as TestClock from "effect/TestClock"
+import { advance } from "./utils/advance.js"
 
 /** the delays (in seconds) a schedule chooses for `inputs`, one per retry, without sleeping */
 const waitsFor = <In>(s: Schedule.Schedule<unknown, In>, inputs: ReadonlyArray<In>) =>
@@ -168,18 +166,6 @@ describe("backoff tests/test_jitter.py", () => {
       }
     }))
 })
-
-/** runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time) */
-const advance = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 1000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
-      yield* TestClock.adjust("1 minute")
-    }
-    return yield* Fiber.await(fiber)
-  })
 
 class KeyError extends Error {
   readonly kind = "KeyError"

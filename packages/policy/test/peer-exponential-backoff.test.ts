@@ -20,10 +20,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as TestClock from "effect/TestClock"
+import { advance } from "./utils/advance.js"
 
 const mockSuccessResponse = { success: true }
 const mockFailResponse = { success: false }
@@ -55,18 +53,6 @@ const request = <A, E>(...outcomes: ReadonlyArray<Exit.Exit<A, E>>) => {
   })
   return { calls, call }
 }
-
-/** runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time) */
-const advance = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 1000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
-      yield* TestClock.adjust("1 minute")
-    }
-    return yield* Fiber.await(fiber)
-  })
 
 /** the delays a schedule chooses, without sleeping */
 const delaysOf = (s: Schedule.Schedule<Duration.Duration>, count: number) =>

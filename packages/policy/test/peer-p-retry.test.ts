@@ -35,6 +35,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { advance } from "./utils/advance.js"
 
 const fixture = Symbol("fixture")
 const fixtureError = new Error("fixture")
@@ -70,18 +71,6 @@ const abortable = {
   while: (e: unknown) => !(e instanceof AbortError),
   finalFailure: (e: unknown) => e instanceof AbortError ? e.originalError : e
 }
-
-/** runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time) */
-const advance = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 1000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
-      yield* TestClock.adjust("1 minute")
-    }
-    return yield* Fiber.await(fiber)
-  })
 
 /** the delays chosen (p-retry's captured `setTimeout`s) */
 const capture = () => {

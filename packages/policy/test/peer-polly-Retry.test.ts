@@ -32,6 +32,7 @@ import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
+import { advance } from "./utils/advance.js"
 
 class InvalidOperation extends Error {}
 
@@ -43,18 +44,6 @@ const stub = <A, E>(...outcomes: ReadonlyArray<Effect.Effect<A, E>>) => {
   }
   return s
 }
-
-// Polly's ExecuteAndAdvance: runs `effect`, advancing the fake clock a minute at a time until it completes.
-const executeAndAdvance = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 100; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
-      yield* TestClock.adjust("1 minute")
-    }
-    return yield* Fiber.await(fiber)
-  })
 
 // Steps `schedule` as a retry would (one failure per step), returning the delay of each retry in milliseconds.
 const delaysOf = (schedule: Schedule.Schedule<unknown, unknown>, steps: number, seed = 0): Array<number> =>
@@ -127,7 +116,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("ExecuteAsync_CanceledAfterExecution_EnsureNotExecutedAgain", () =>
     Effect.gen(function*() {
       const s = stub(Effect.fail("handled"))
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(s.call, {
           schedule: Backoff.exponential({ maxAttempts: 4 }),
           while: () => true,
@@ -156,7 +145,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
     Effect.gen(function*() {
       let calls = 0
       const s = stub(Effect.fail(0))
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(s.call, {
           // MaxRetryAttempts = 12, no delay
           schedule: Backoff.bounded(constant(0), { maxAttempts: 13 }),
@@ -173,7 +162,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
     Effect.gen(function*() {
       let calls = 0
       const s = stub<never, Error>(Effect.fail(new InvalidOperation()))
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(s.call, {
           schedule: Backoff.bounded(constant(0), { maxAttempts: 4 }),
           while: (e) => e instanceof InvalidOperation,
@@ -192,7 +181,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
     Effect.gen(function*() {
       let retries = 0
       let generatedValues = 0
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(Effect.fail("dummy"), {
           schedule: Backoff.bounded(
             Backoff.fromDelay(() => {
@@ -243,7 +232,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
     Effect.gen(function*() {
       const attempts: Array<number> = []
       const delays: Array<number> = []
-      yield* executeAndAdvance(
+      yield* advance(
         Retry.retry(Effect.fail(0), {
           // BackoffType = Linear with Polly's default Delay of 2 seconds, MaxRetryAttempts = 3
           schedule: Backoff.bounded(linear(2_000), { maxAttempts: 4 }),
@@ -264,7 +253,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("MaxDelay_EnsureRespected", () =>
     Effect.gen(function*() {
       const delays: Array<number> = []
-      yield* executeAndAdvance(
+      yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(linear(2_000), { maxAttempts: 4, maxDelay: "123 millis" }),
           onAttempt: (a) => Effect.sync(() => a.retrying && delays.push(Duration.toMillis(a.delay)))
@@ -278,7 +267,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("Execute_NotHandledOriginalAttempt_EnsureAttemptReported", () =>
     Effect.gen(function*() {
       const reported: Array<Retry.Attempt<number>> = []
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(Effect.fail(0), {
           while: () => false,
           onAttempt: (a) => Effect.sync(() => reported.push(a))
@@ -292,7 +281,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
     Effect.gen(function*() {
       const reported: Array<Retry.Attempt<number>> = []
       // the original attempt is handled, the retried one is not
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(constant(0), { maxAttempts: 2 }),
           while: (_, attempt) => attempt === 1,
@@ -309,7 +298,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("Execute_HandledFinalAttempt_EnsureAttemptReported", () =>
     Effect.gen(function*() {
       const reported: Array<Retry.Attempt<number>> = []
-      const exit = yield* executeAndAdvance(
+      const exit = yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(constant(0), { maxAttempts: 2 }),
           while: () => true,
@@ -326,7 +315,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("OnRetry_EnsureTelemetry", () =>
     Effect.gen(function*() {
       let onRetry = 0
-      yield* executeAndAdvance(
+      yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(linear(2_000), { maxAttempts: 4 }),
           while: (e) => e === 0,
@@ -339,7 +328,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("RetryDelayGenerator_EnsureCorrectArguments", () =>
     Effect.gen(function*() {
       const attempts: Array<number> = []
-      yield* executeAndAdvance(
+      yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(
             Backoff.fromDelay((retry, failure: number) => {
@@ -360,7 +349,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("RetryDelayGenerator_ReturnsNull_EnsureDefaultRetry", () =>
     Effect.gen(function*() {
       const delays: Array<number> = []
-      yield* executeAndAdvance(
+      yield* advance(
         Retry.retry(Effect.fail(0), {
           schedule: Backoff.bounded(constant(2), { maxAttempts: 3 }),
           delayHint: () => Option.none(),
@@ -375,7 +364,7 @@ describe("peer Polly RetryResilienceStrategyTests", () => {
   it.effect("ShouldHandle default: cancellation is not retried", () =>
     Effect.gen(function*() {
       const s = stub<never, string>(Effect.interrupt)
-      const exit = yield* executeAndAdvance(Retry.retry(s.call))
+      const exit = yield* advance(Retry.retry(s.call))
       expect(Exit.isInterrupted(exit)).toBe(true)
       expect(s.calls).toBe(1)
     }))

@@ -28,23 +28,11 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
-
-/** runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time) */
-const advance = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < 10_000; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
-      yield* TestClock.adjust("1 minute")
-    }
-    return yield* Fiber.await(fiber)
-  })
+import { advance } from "./utils/advance.js"
 
 /** the delays (in seconds) a schedule chooses before retries 1..count, without sleeping */
 const waits = (s: Schedule.Schedule<unknown, unknown>, count: number) =>

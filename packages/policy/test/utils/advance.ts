@@ -1,0 +1,19 @@
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+
+/**
+ * Runs `effect`, moving the TestClock a minute at a time until it completes (every sleep wakes at its own time), as
+ * Polly's `ExecuteAndAdvance` does; after `steps` minutes it is awaited as it is.
+ */
+export const advance = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < steps; i++) {
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return done.value
+      yield* TestClock.adjust("1 minute")
+    }
+    return yield* Fiber.await(fiber)
+  })
