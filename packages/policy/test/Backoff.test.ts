@@ -7,34 +7,8 @@ import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
-
-// Steps a schedule as a retry driver would (the input is the failure), returning the delay of each retry (what
-// would be slept); randomness from `seed`.
-const stepDelays = <In>(
-  schedule: Schedule.Schedule<unknown, In>,
-  inputs: ReadonlyArray<In>,
-  start = 0,
-  seed = 0
-): Array<number> =>
-  Effect.runSync(
-    Effect.gen(function*() {
-      let state = schedule.initial
-      let now = start
-      const delays: Array<number> = []
-      for (const input of inputs) {
-        const [next, , decision] = yield* schedule.step(now, input, state)
-        if (ScheduleDecision.isDone(decision)) break
-        const delay = Intervals.start(decision.intervals) - now
-        delays.push(delay)
-        now += delay
-        state = next
-      }
-      return delays
-    }).pipe(Effect.withRandom(Random.make(seed)))
-  )
+import { stepDelays } from "./utils/stepDelays.js"
 
 const sampleDelays = (options: Backoff.Options, seed: number, maxSteps = 40): Array<number> =>
   stepDelays(Backoff.exponential(options), new Array<undefined>(maxSteps).fill(undefined), 1_000_000, seed)

@@ -27,12 +27,10 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
 import type * as Schedule from "effect/Schedule"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
 import { advance } from "./utils/advance.js"
+import { stepDelays } from "./utils/stepDelays.js"
 
 class InvalidOperation extends Error {}
 
@@ -47,22 +45,7 @@ const stub = <A, E>(...outcomes: ReadonlyArray<Effect.Effect<A, E>>) => {
 
 // Steps `schedule` as a retry would (one failure per step), returning the delay of each retry in milliseconds.
 const delaysOf = (schedule: Schedule.Schedule<unknown, unknown>, steps: number, seed = 0): Array<number> =>
-  Effect.runSync(
-    Effect.gen(function*() {
-      let state = schedule.initial
-      let now = 0
-      const delays: Array<number> = []
-      for (let i = 0; i < steps; i++) {
-        const [next, , decision] = yield* schedule.step(now, undefined, state)
-        if (ScheduleDecision.isDone(decision)) break
-        const delay = Intervals.start(decision.intervals) - now
-        delays.push(delay)
-        now += delay
-        state = next
-      }
-      return delays
-    }).pipe(Effect.withRandom(Random.make(seed)))
-  )
+  stepDelays(schedule, new Array<undefined>(steps).fill(undefined), 0, seed)
 
 // Polly's `DelayBackoffType.Linear` / `Constant` with `Delay` = `millis`
 const linear = (millis: number) => Backoff.fromDelay((retry) => retry * millis)
