@@ -189,9 +189,11 @@ const rateLimit = (limiter: RateLimit.RateLimiter): Stage => (next) => (call) =>
 // waits past it, and each attempt ends by the attempt timeout or the deadline, whichever comes first: enforced by the
 // transport when it can, by one timer otherwise.
 const deadline = (resolved: policyOptions.Resolved): Stage => {
-  const total = resolved.totalTimeout ?? Duration.infinity
-  const limits = { attemptTimeout: resolved.attemptTimeout }
-  return (next) => (call) => Deadline.establish(next(call), total, limits)
+  // made once with the stage: the durations are decoded once, not per call
+  const establish = Deadline.establish(resolved.totalTimeout ?? Duration.infinity, {
+    attemptTimeout: resolved.attemptTimeout
+  })
+  return (next) => (call) => establish(next(call))
 }
 
 const retrying = (

@@ -260,47 +260,63 @@ export interface EstablishOptions {
   readonly attemptTimeout?: Duration.DurationInput | undefined
 }
 
+// The input decoded on first use (an invalid input still fails where it used to, when the effect runs), then reused
+// by every run of the returned function: `Policy` makes one per stage, not one per call.
+const decodedOnce = (input: Duration.DurationInput): () => Duration.Duration => {
+  let duration: Duration.Duration | undefined
+  return () => duration ??= noLongerThanATimer(Duration.decode(input))
+}
+
 /** @internal */
-export const establish = dual<
-  (
-    timeout: Duration.DurationInput,
-    options?: EstablishOptions
-  ) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
-  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput, options?: EstablishOptions) => Effect.Effect<
-    A,
-    E,
-    R
-  >
->(
-  isEffectFirst,
-  (self, timeout, options) => {
-    // decoded on first use (an invalid input still fails where it used to), then reused by every run
-    let duration: Duration.Duration | undefined
-    let asked: Duration.Duration | undefined
-    return Effect.withFiberRuntime((fiber) => {
+export const establishWith = (
+  timeout: Duration.DurationInput,
+  options?: EstablishOptions
+): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
+  const duration = decodedOnce(timeout)
+  const asked = options?.attemptTimeout === undefined ? undefined : decodedOnce(options.attemptTimeout)
+  let durationMillis = 0
+  let askedMillis = Infinity
+  let decoded = false
+  return (self) =>
+    Effect.withFiberRuntime((fiber) => {
       const outer = fiber.getFiberRef(currentRef)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-      if (duration === undefined) duration = noLongerThanATimer(Duration.decode(timeout))
-      const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
-      let attemptTimeout = outer.attemptTimeout
-      if (options?.attemptTimeout !== undefined) {
-        if (asked === undefined) asked = noLongerThanATimer(Duration.decode(options.attemptTimeout))
-        if (Duration.toMillis(asked) < outer.attemptMillis) attemptTimeout = asked
+      if (!decoded) {
+        durationMillis = Duration.toMillis(duration())
+        if (asked !== undefined) askedMillis = Duration.toMillis(asked())
+        decoded = true
       }
+      const at = clock.unsafeCurrentTimeMillis() + durationMillis
+      const shorter = askedMillis < outer.attemptMillis
       const sooner = at < outer.at
-      if (!sooner && attemptTimeout === outer.attemptTimeout) return self
-      const attemptMillis = Duration.toMillis(attemptTimeout)
+      if (!sooner && !shorter) return self
+      const attemptTimeout = shorter ? asked!() : outer.attemptTimeout
+      const attemptMillis = shorter ? askedMillis : outer.attemptMillis
       return withLimit(
         fiber,
         outer,
         self,
         sooner
-          ? { at, timeout: duration, reason: "Deadline", armed: false, attemptTimeout, attemptMillis }
+          ? { at, timeout: duration(), reason: "Deadline", armed: false, attemptTimeout, attemptMillis }
           : { ...outer, attemptTimeout, attemptMillis }
       )
     })
-  }
-)
+}
+
+/** @internal */
+export const establish: {
+  (
+    timeout: Duration.DurationInput,
+    options?: EstablishOptions
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, timeout: Duration.DurationInput, options?: EstablishOptions): Effect.Effect<
+    A,
+    E,
+    R
+  >
+} = (...args: ReadonlyArray<any>): any =>
+  // data-last, the function decodes once for all the effects it is applied to
+  Effect.isEffect(args[0]) ? establishWith(args[1], args[2])(args[0]) : establishWith(args[0], args[1])
 
 /** @internal */
 export const ensureRemaining = (minimum: Duration.DurationInput): Effect.Effect<void, DeadlineExceeded> =>
