@@ -207,6 +207,7 @@ export const attemptTimeout: {
  * past it, `attemptTimeout` arms a timer for it, and an `Attempt` on a transport that enforces deadlines (or under
  * its own timer) fails when it passes. With `attemptTimeout` it also caps each attempt inside (see
  * `EstablishOptions`), so that a pipeline of Sturdy's policies arms no timer and forks no fiber on the happy path.
+ * Applied data-last, the function it returns can be kept and applied to every call: it decodes its durations once.
  *
  * @example
  * ```ts
