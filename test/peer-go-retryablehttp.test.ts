@@ -22,7 +22,8 @@
  * lists its method. go-retryablehttp reads an `io.Reader` body into memory to replay it; Sturdy never repeats a
  * body read once (a `Readable`), since a second send would go out empty, and replays every other body. Its
  * `Retry-After` reader takes the first of several headers; Sturdy takes copies only when they agree (`2, 3` is
- * ignored, the backoff applies). Its first retry waits `RetryWaitMin × 2^0`, as Sturdy's waits `baseDelay`.
+ * ignored, the backoff applies). Above 10 attempts (`RetryMax: 50`) Sturdy asks for a bound in time (`totalTimeout`,
+ * on by default). (Alike: the first retry waits `RetryWaitMin × 2^0`, as Sturdy's waits `baseDelay`.)
  *
  * Not ported: TestRequest, TestFromRequest, TestClient_NewRequestWithContext (Go request construction), TestClient_Get,
  * TestClient_Head, TestClient_Post, TestClient_PostForm (one plain request per verb, no retry involved; the verbs are
