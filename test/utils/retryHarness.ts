@@ -1,7 +1,7 @@
 /**
  * The loopback harness of the retry ports (`test/peer-retry-ky-got.test.ts`, `test/peer-urllib3-retry.test.ts`,
- * `test/peer-undici-retry.test.ts`, `test/peer-axios-retry.test.ts`, `test/peer-polly-http.test.ts`): a node:http
- * server on 127.0.0.1 whose handler sees every request, a `Policy` (breaker off, retry budget off unless given) and a
+ * `test/peer-undici-retry.test.ts`, `test/peer-axios-retry.test.ts`, `test/peer-polly-http.test.ts`,
+ * `test/peer-go-retryablehttp.test.ts`, ...): a node:http (or, with `tls`, node:https) server on 127.0.0.1 whose handler sees every request, a `Policy` (breaker off, retry budget off unless given) and a
  * `SturdyClient` on `@sturdy/node`'s undici transport, and `run`, which runs a call on the TestClock, moving it exactly
  * to each retry's wait and each late server answer (no real sleep).
  */
@@ -10,6 +10,7 @@ import { Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Random, type Scope, TestClock } from "effect"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type * as Net from "node:net"
 
 export interface Seen {
@@ -52,6 +53,19 @@ export interface Harness {
   readonly decisions: Array<Extract<Policy.Event, { readonly _tag: "RetryDecision" }>>
   /** runs `effect` on the TestClock, moving it exactly to each retry's wait and server answer */
   readonly run: <A, E>(effect: Effect.Effect<A, E, Policy.Policy>) => Effect.Effect<Exit.Exit<A, E>>
+  /** starts the server listening on `url`'s port (with `listen: "later"`: until then, connections are refused) */
+  readonly listen: Effect.Effect<void>
+}
+
+export interface HarnessOptions {
+  /** move the TestClock to the next timer when nothing happens for a while (default `true`) */
+  readonly advanceWhenIdle?: boolean | undefined
+  /** serve HTTPS with this certificate (one the client does not trust unless told) */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string } | undefined
+  /** the client's options besides `baseUrl` and `policy` (e.g. `transformClient: Redirect.follow()`) */
+  readonly client?: Omit<SturdyClient.SturdyClient.Options, "baseUrl" | "policy"> | undefined
+  /** `"later"`: the port is reserved but nothing listens until `listen` runs (a server that is not up yet) */
+  readonly listen?: "now" | "later" | undefined
 }
 
 /** a real 2 ms pause, for loopback I/O to arrive before the TestClock moves */
@@ -60,7 +74,7 @@ export const realPause = Effect.promise(() => new Promise<void>((resolve) => set
 export const setup = (
   handler: Handler,
   options: Policy.Options = {},
-  harnessOptions: { readonly advanceWhenIdle?: boolean } = {}
+  harnessOptions: HarnessOptions = {}
 ): Effect.Effect<Harness, Policy.InvalidPolicy, Scope.Scope> =>
   Effect.gen(function*() {
     // HTTP-dates are absolute: virtual time starts at the real time
@@ -71,7 +85,7 @@ export const setup = (
     const tools: ServerTools = {
       later: (millis, answer) => timers.push({ at: clock.unsafeCurrentTimeMillis() + millis, answer })
     }
-    const server = Http.createServer((request, response) => {
+    const onRequest = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
       // no Date header on real time: the TestClock is the clock of these tests
       response.sendDate = false
       const chunks: Array<Buffer> = []
@@ -87,18 +101,37 @@ export const setup = (
         seen.push(received)
         handler(received, response, seen.length, tools)
       })
-    })
-    yield* Effect.acquireRelease(
+    }
+    const tls = harnessOptions.tls
+    const server: Http.Server = tls === undefined
+      ? Http.createServer(onRequest)
+      : Https.createServer({ cert: tls.cert, key: tls.key }, onRequest)
+    const listenOn = (port: number) =>
       Effect.async<void>((resume) => {
-        server.listen(0, "127.0.0.1", () => resume(Effect.void))
-      }),
-      () =>
-        Effect.async<void>((resume) => {
+        server.listen(port, "127.0.0.1", () => resume(Effect.void))
+      })
+    yield* Effect.addFinalizer(() =>
+      server.listening
+        ? Effect.async<void>((resume) => {
           server.closeAllConnections()
           server.close(() => resume(Effect.void))
         })
+        : Effect.void
     )
-    const url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
+    let port: number
+    if (harnessOptions.listen === "later") {
+      // a free port, released: connections to it are refused until `listen`
+      yield* listenOn(0)
+      port = (server.address() as Net.AddressInfo).port
+      yield* Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+      })
+    } else {
+      yield* listenOn(0)
+      port = (server.address() as Net.AddressInfo).port
+    }
+    const listen = Effect.suspend(() => server.listening ? Effect.void : listenOn(port))
+    const url = `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}`
     const decisions: Harness["decisions"] = []
     const waits: Array<number> = []
     const policy = yield* Policy.make({
@@ -115,7 +148,7 @@ export const setup = (
     })
     const dispatcher = yield* UndiciHttpClient.makeDispatcher()
     const platform = UndiciHttpClient.make(dispatcher)
-    const api = SturdyClient.makeWith(platform, { baseUrl: url, policy })
+    const api = SturdyClient.makeWith(platform, { ...harnessOptions.client, baseUrl: url, policy })
     const advanceWhenIdle = harnessOptions.advanceWhenIdle ?? true
     const run = <A, E>(effect: Effect.Effect<A, E, Policy.Policy>) =>
       Effect.gen(function*() {
@@ -153,7 +186,7 @@ export const setup = (
         }
         return yield* Fiber.await(fiber)
       })
-    return { url, seen, api, policy, client: api.client, platform, decisions, run }
+    return { url, seen, api, policy, client: api.client, platform, decisions, run, listen }
   })
 
 export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
