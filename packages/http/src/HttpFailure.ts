@@ -45,6 +45,9 @@
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
  * a truncated body does not. 501, 505 and 511 describe the server's configuration, not its load.
  *
+ * Transient is not the same as retried by default: `Policy` leaves out 425 Too Early (replaying early data is the
+ * caller's decision) and `AuthenticationFailed` (its token source retries itself). See {@link isRetryableByDefault}.
+ *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
