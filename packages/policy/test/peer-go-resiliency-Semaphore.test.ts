@@ -9,12 +9,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Bulkhead } from "@sturdy/policy"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
-const semaphore = (tickets: number, timeout: string) =>
+const semaphore = (tickets: number, timeout: Duration.DurationInput) =>
   Bulkhead.make({ maxConcurrent: tickets, maxQueued: Infinity, maxWait: timeout })
 
 // Acquire(): a call that takes a permit and holds it until `release`; `result` is its outcome once it has one
