@@ -20,15 +20,18 @@
  * | success                                                   | a successful call  | towards `successThreshold`      |
  * | a failure `isFailure` selects, a defect, a too-slow call  | a failed call      | opens again, with the next pause |
  * | any other failure (the upstream answered, e.g. a 404)     | a successful call  | towards `successThreshold`      |
- * | `isIgnored`, a policy's rejection, interruption           | not recorded       | frees the slot, state unchanged |
+ * | `isIgnored`, a policy's rejection, interruption, the caller's deadline (below) | not recorded | frees the slot, state unchanged |
  *
  * A failure that does not count proves the upstream is alive and answering (a 404 is an answer): like resilience4j
  * and Polly, it counts as a successful call, and like cockatiel and undici's interceptor, it closes a half-open
  * breaker (the caller still gets the failure). What says nothing about the upstream changes nothing: an interrupted
  * probe (a hedge that lost, a caller that gave up) or one the caller's own deadline cut short frees its slot and the
  * next call may probe at once; the number of probes in flight never exceeds `halfOpenMaxProbes`, counting those within
- * `maxProbeDuration`. A probe that times out is a counted failure when `isFailure` selects the timeout (HTTP's
- * default does).
+ * `maxProbeDuration`. The caller's deadline cuts a call short by interrupting it (`Deadline.withDeadline`) or, under
+ * `Deadline.establish`, by a `DeadlineExceeded` of reason "Deadline" from inside (an `attemptTimeout` that met it
+ * first): such a failure, once the deadline in force around the breaker has passed, is not recorded whatever
+ * `isFailure` says; one from a `withDeadline` inside the breaker, with the caller's still ahead, is a failure as usual.
+ * A probe that times out is a counted failure when `isFailure` selects the timeout (HTTP's default does).
  *
  * There are no timers: every transition is decided from the `Clock` when a call arrives, so a breaker works
  * under `TestClock` and in serverless functions that are frozen between requests.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { CircuitBreaker, Retry } from "@sturdy/policy"
+import { CircuitBreaker, Deadline, Retry } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -1330,6 +1330,59 @@ describe("CircuitBreaker", () => {
         expect(yield* counts(breaker)).toEqual({ calls: 3, failures: 1, slowCalls: 0, state: "Closed" })
         yield* run(breaker, fail)
         expect(yield* counts(breaker)).toEqual({ calls: 0, failures: 0, slowCalls: 0, state: "Open" })
+      }))
+  })
+
+  describe("the caller's deadline cuts a call short under Deadline.establish (gobreaker/hystrix peer ports)", () => {
+    // every failure counts (the default `isFailure`); the caller's 5 ms deadline is established, not armed: the
+    // `attemptTimeout` inside the breaker meets it first and fails with DeadlineExceeded "Deadline"
+    const options: CircuitBreaker.Options = { consecutiveFailures: 1, breakDuration: "1 second" }
+    const cutShort = (breaker: CircuitBreaker.CircuitBreaker) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(
+          Effect.sleep("20 millis").pipe(
+            Deadline.attemptTimeout("15 millis"),
+            CircuitBreaker.withBreaker(breaker),
+            Deadline.establish("5 millis")
+          )
+        ))
+        yield* TestClock.adjust("5 millis")
+        const error = yield* Fiber.join(fiber)
+        expect(Deadline.isDeadlineExceeded(error) && error.reason).toBe("Deadline")
+      })
+
+    it.scoped("a closed breaker does not count it: the caller's deadline says nothing about the upstream", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", options)
+        yield* cutShort(breaker)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 0, failures: 0 })
+      }))
+
+    it.scoped("a probe cut short frees its slot and changes nothing, as one an armed deadline interrupts", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", options)
+        yield* Effect.either(Effect.fail("503").pipe(CircuitBreaker.withBreaker(breaker)))
+        yield* TestClock.adjust("1 second")
+        yield* cutShort(breaker)
+        expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+        expect(yield* Effect.succeed(1).pipe(CircuitBreaker.withBreaker(breaker))).toBe(1)
+        expect(yield* breaker.state).toBe("Closed")
+      }))
+
+    it.scoped("a deadline set inside the breaker, with the caller's still ahead, counts as a failure", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("api", options)
+        const fiber = yield* Effect.fork(Effect.flip(
+          Effect.sleep("20 millis").pipe(
+            Deadline.withDeadline("5 millis"),
+            CircuitBreaker.withBreaker(breaker),
+            Deadline.establish("1 second")
+          )
+        ))
+        yield* TestClock.adjust("5 millis")
+        const error = yield* Fiber.join(fiber)
+        expect(Deadline.isDeadlineExceeded(error) && error.reason).toBe("Deadline")
+        expect(yield* breaker.state).toBe("Open")
       }))
   })
 })

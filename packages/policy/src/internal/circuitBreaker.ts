@@ -5,6 +5,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
+import * as Predicate from "effect/Predicate"
 import * as PubSub from "effect/PubSub"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -14,6 +15,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
+import * as deadline from "./deadline.js"
 import { isPolicyRejection } from "./rejection.js"
 import { timerDuration } from "./timer.js"
 
@@ -65,6 +67,14 @@ export class CircuitOpen
     return `circuit open for ${this.key}; ${wait}`
   }
 }
+
+/**
+ * A `DeadlineExceeded` of reason "Deadline": the logical call's deadline passed (matched on the tag, as policies'
+ * rejections are).
+ */
+const isDeadlineFailure = (error: unknown): boolean =>
+  Predicate.hasProperty(error, "_tag") && error._tag === "DeadlineExceeded" && Predicate.hasProperty(error, "reason") &&
+  error.reason === "Deadline"
 
 const safeTag = /^[A-Za-z_$][\w$]{0,63}$/
 
@@ -681,22 +691,30 @@ export const unsafeMake = (
       const now = clock.unsafeCurrentTimeMillis()
       const failure = Cause.failureOption(cause)
       if (failure._tag === "Some") {
-        let outcome: Outcome
-        try {
-          outcome = classify(failure.value)
-        } catch (defect) {
-          // an `isFailure` or `isIgnored` that throws cannot say what the failure means: the call is not recorded
-          // (a probe gives its slot back and the next call may probe, as in resilience4j), and the caller gets the
-          // predicate's defect after its own failure
-          return Effect.zipRight(
-            record(admission, "ignored", now, undefined),
-            Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
-          )
+        const recordTyped = (error: unknown): Effect.Effect<never, unknown> => {
+          let outcome: Outcome
+          try {
+            outcome = classify(error)
+          } catch (defect) {
+            // an `isFailure` or `isIgnored` that throws cannot say what the failure means: the call is not recorded
+            // (a probe gives its slot back and the next call may probe, as in resilience4j), and the caller gets the
+            // predicate's defect after its own failure
+            return Effect.zipRight(
+              record(admission, "ignored", now, undefined),
+              Effect.failCause(Cause.sequential(cause, Cause.die(defect)))
+            )
+          }
+          return Effect.zipRight(record(admission, outcome, now, labelOf(error), error), Effect.failCause(cause))
         }
-        return Effect.zipRight(
-          record(admission, outcome, now, labelOf(failure.value), failure.value),
-          Effect.failCause(cause)
-        )
+        if (!isDeadlineFailure(failure.value)) return recordTyped(failure.value)
+        // The caller's deadline cut the call short when the deadline in force around the breaker has passed (an
+        // `attemptTimeout` inside met it first, or a transport enforced it under `Deadline.establish`): that says
+        // nothing about the upstream, as the interruption an armed deadline sends does not. A deadline set inside
+        // the breaker (`withDeadline` as a per-call limit) that passed with the caller's still ahead counts as usual.
+        return Effect.flatMap(deadline.deadlineMillis, (at) =>
+          now >= at
+            ? Effect.zipRight(record(admission, "ignored", now, undefined), Effect.failCause(cause))
+            : recordTyped(failure.value))
       }
       // interruption says nothing about the upstream; a defect does
       const recorded = Cause.isInterruptedOnly(cause)
