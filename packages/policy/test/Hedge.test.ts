@@ -556,6 +556,18 @@ describe("Hedge", () => {
     expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", min: unreadable })).toThrow(/min/)
     expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", max: unreadable })).toThrow(/max/)
   })
+
+  it("percentile: a quantile outside [0, 1] or NaN is a RangeError naming it, not a silent p0 or p100", () => {
+    const tracker = Hedge.unsafeMakeLatencyTracker()
+    for (const quantile of [-0.5, 1.01, 95, Number.NaN]) {
+      expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", quantile })).toThrow(
+        new RangeError(`Hedge.percentile: quantile (${quantile}) must be a number from 0 to 1`)
+      )
+    }
+    for (const quantile of [0, 0.5, 1]) {
+      expect(Hedge.percentile({ tracker, key: "k", fallback: "1 second", quantile }).quantile).toBe(quantile)
+    }
+  })
 })
 
 interface ModelInput {

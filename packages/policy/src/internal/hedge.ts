@@ -123,6 +123,10 @@ const defaultMin = Duration.millis(1)
 /** @internal */
 export const percentile: typeof Hedge.percentile = (options) => {
   const quantile = options.quantile ?? defaults.quantile
+  // a quantile outside [0, 1] (NaN too) is a mistake (a share of extra load, 5 for 5 %), not a request for p100
+  if (!(typeof quantile === "number" && quantile >= 0 && quantile <= 1)) {
+    throw new RangeError(`Hedge.percentile: quantile (${String(quantile)}) must be a number from 0 to 1`)
+  }
   return {
     [PercentileTypeId]: PercentileTypeId,
     tracker: options.tracker,
