@@ -14,8 +14,9 @@ export interface Copy<A, E> {
 }
 
 /**
- * A hedged call whose copies wait until the test answers them: `call` is the attempt to hedge; `succeed(i, a)` and
- * `fail(i, e)` answer the i-th copy started (its `Hedge.currentIndex`) and let the hedge loop see it.
+ * A hedged call whose copies wait until the test answers them: `call` is the attempt to hedge; `succeed(n, a)` and
+ * `fail(n, e)` answer the n-th copy started (0-based, over every call made with `call`; within one call, its
+ * `Hedge.currentIndex`) and let the hedge loop see it.
  */
 export const makeCopies = <A, E>() => {
   const copies: Array<Copy<A, E>> = []
@@ -34,7 +35,11 @@ export const makeCopies = <A, E>() => {
     ))
   })
   const answer = (index: number, exit: Exit.Exit<A, E>) =>
-    Effect.zipRight(Deferred.done(copyAt(copies, index).reply, exit), settle)
+    Effect.suspend(() => {
+      const copy = copies[index]
+      if (copy === undefined) throw new Error(`no copy ${index} was started`)
+      return Effect.zipRight(Deferred.done(copy.reply, exit), settle)
+    })
   return {
     call,
     copies,
@@ -45,12 +50,6 @@ export const makeCopies = <A, E>() => {
     succeed: (index: number, value: A) => answer(index, Exit.succeed(value)),
     fail: (index: number, error: E) => answer(index, Exit.fail(error))
   }
-}
-
-const copyAt = <A, E>(copies: ReadonlyArray<Copy<A, E>>, index: number): Copy<A, E> => {
-  const copy = copies.find((c) => c.index === index)
-  if (copy === undefined) throw new Error(`no copy ${index} was started`)
-  return copy
 }
 
 /** Lets the forked hedge loop and its copies run to their next wait. */
