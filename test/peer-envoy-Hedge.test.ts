@@ -16,7 +16,7 @@
 // nearest is a `delay` of 0, every copy at once), Envoy's outlier-detection and stats expectations.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { failureOf, send, setup, textOf } from "./utils/retryHarness.js"
+import { abortedRequests, failureOf, send, setup, textOf } from "./utils/retryHarness.js"
 
 const perTryTimeout = 1000
 const options = (numRetries: number) => ({
@@ -40,6 +40,7 @@ describe("peer Envoy router_test (hedge_on_per_try_timeout)", () => {
       }, options(1))
       expect(textOf(yield* h.run(h.api.get("/")))).toBe("first")
       expect(arrivals(h)).toEqual([0, perTryTimeout])
+      expect(yield* abortedRequests(h, 1)).toEqual([2])
     }))
 
   // the second request gets a 500 with no retries left while the first is still out: the 500 is not the answer,
@@ -52,6 +53,7 @@ describe("peer Envoy router_test (hedge_on_per_try_timeout)", () => {
       }, options(1))
       expect(textOf(yield* h.run(h.api.get("/")))).toBe("first")
       expect(arrivals(h)).toEqual([0, perTryTimeout])
+      expect(h.aborted).toEqual([])
     }))
 
   // 1) a 5xx, retried; 2) a per-try timeout, hedged; 3) good headers: the third's 200 is used and the second reset
@@ -65,6 +67,7 @@ describe("peer Envoy router_test (hedge_on_per_try_timeout)", () => {
       expect(textOf(yield* h.run(h.api.get("/")))).toBe("third")
       // the 5xx sends the second at once (Envoy: after its retry backoff), the third goes a per-try timeout later
       expect(arrivals(h)).toEqual([0, 0, perTryTimeout])
+      expect(yield* abortedRequests(h, 1)).toEqual([2])
     }))
 
   // the first request times out and is hedged, then answers a 5xx: it is not retried again (its retry was the
@@ -79,6 +82,7 @@ describe("peer Envoy router_test (hedge_on_per_try_timeout)", () => {
       expect(failure).toMatchObject({ _tag: "Timeout", phase: "Deadline" })
       expect(h.seen).toHaveLength(2)
       expect(arrivals(h)).toEqual([0, perTryTimeout])
+      expect(yield* abortedRequests(h, 1)).toEqual([2])
     }))
 
   // the first request hits the per-try timeout and is hedged; its 5xx then comes back while the hedge is out: the
@@ -91,5 +95,6 @@ describe("peer Envoy router_test (hedge_on_per_try_timeout)", () => {
       }, options(1))
       expect(textOf(yield* h.run(h.api.get("/")))).toBe("second")
       expect(arrivals(h)).toEqual([0, perTryTimeout])
+      expect(h.aborted).toEqual([])
     }))
 })

@@ -11,7 +11,7 @@
 // the call waits for the copies still out, a positive one sends the next hedge (grpc-java now sends it at once).
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { failureOf, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
+import { abortedRequests, failureOf, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
 
 const hedging = { delay: "1 second", maxHedges: 5 } as const
 
@@ -30,6 +30,8 @@ describe("peer grpc-java RetriableStreamTest (hedging with server pushback)", ()
       expect(statusOf(failureOf(exit))).toBe(503)
       const start = h.seen[0]!.at
       expect(h.seen.map((s) => s.at - start)).toEqual([0, 1000, 2000])
+      // the copies still out were cancelled
+      expect(yield* abortedRequests(h, 2)).toEqual([1, 3])
     }))
 
   it.scoped("hedging_pushback_positive", () =>
@@ -51,5 +53,7 @@ describe("peer grpc-java RetriableStreamTest (hedging with server pushback)", ()
       expect(at[2]).toBeGreaterThanOrEqual(1500 + 2000)
       expect(at[2]).toBeLessThanOrEqual(1500 + 2200)
       expect(h.decisions.map((d) => d.retrying)).toEqual([true])
+      // the first hedge was cancelled with the hedging stage's answer
+      expect(yield* abortedRequests(h, 1)).toEqual([2])
     }))
 })
