@@ -1,6 +1,6 @@
 // Ported from grpc-java's core/src/test/java/io/grpc/internal/RetriableStreamTest.java (grpc/grpc-java, commit
 // 5fda0c7c35a938b2b0be05cdbe168dcb0700d64a), its `hedging_*` cases (gRFC A6 hedging), one `it` per case, named after it.
-// grpc-go has no hedging (its service config parses a hedgingPolicy and ignores it), so grpc-java is the peer.
+// grpc-go does not implement hedging (grpc/grpc-go 4793ad04, stream.go: "TODO(hedging)"), so grpc-java is the peer.
 // Mapping: the test's HedgingPolicy(maxAttempts 6, hedgingDelay 100 s, nonFatalStatusCodes {UNAVAILABLE, DATA_LOSS})
 // is `{ delay: "100 seconds", maxHedges: 5, while: nonFatal }`; a sub-stream is a copy of the hedged effect, and the
 // test answers each copy as grpc-java's test closes a sub-stream's listener (`utils/hedgeCopies.ts`); a status is a
