@@ -49,6 +49,8 @@ export interface Harness {
   readonly client: SturdyClient.SturdyClient["client"]
   /** the platform client under `api` (undici) */
   readonly platform: HttpClient.HttpClient
+  /** the requests (1-based, in arrival order) whose connection the client closed before the server answered */
+  readonly aborted: Array<number>
   /** the retry decisions of every call, in order (ky's beforeRetry, got's calculateDelay) */
   readonly decisions: Array<Extract<Policy.Event, { readonly _tag: "RetryDecision" }>>
   /** runs `effect` on the TestClock, moving it exactly to each retry's wait and server answer */
@@ -81,6 +83,7 @@ export const setup = (
     yield* TestClock.setTime(Date.now())
     const clock = yield* Effect.clockWith(Effect.succeed)
     const seen: Array<Seen> = []
+    const aborted: Array<number> = []
     const timers: Array<{ at: number; answer: () => void }> = []
     const tools: ServerTools = {
       later: (millis, answer) => timers.push({ at: clock.unsafeCurrentTimeMillis() + millis, answer })
@@ -99,7 +102,11 @@ export const setup = (
           at: clock.unsafeCurrentTimeMillis()
         }
         seen.push(received)
-        handler(received, response, seen.length, tools)
+        const count = seen.length
+        response.on("close", () => {
+          if (!response.writableFinished) aborted.push(count)
+        })
+        handler(received, response, count, tools)
       })
     }
     const tls = harnessOptions.tls
@@ -186,7 +193,14 @@ export const setup = (
         }
         return yield* Fiber.await(fiber)
       })
-    return { url, seen, api, policy, client: api.client, platform, decisions, run, listen }
+    return { url, seen, aborted, api, policy, client: api.client, platform, decisions, run, listen }
+  })
+
+/** waits (real time, a few ms at a time) until the server has seen `count` requests aborted, and returns them */
+export const abortedRequests = (h: Harness, count: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500 && h.aborted.length < count; i++) yield* realPause
+    return [...h.aborted].sort((a, b) => a - b)
   })
 
 export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {

@@ -245,8 +245,10 @@ export const makeLatencyTracker: (options?: {
 }) => Effect.Effect<LatencyTracker> = internal.makeLatencyTracker
 
 /**
- * A delay read from `tracker` for `key` at `quantile` (default p95), clamped to `[min, max]`; `fallback` until
- * `minSamples` latencies were seen. `hedge` records each successful call's latency under `key`, from its first
+ * A delay read from `tracker` for `key` at `quantile` (default p95), clamped to `[min, max]` (`min` defaults to 1 ms,
+ * as in Finagle's backup requests: latencies are whole milliseconds, and a quantile read as 0 ms would otherwise send
+ * a hedge with every call, at once); `fallback` until `minSamples` latencies were seen. A `quantile` outside
+ * `[0, 1]` (or NaN) throws a `RangeError` naming it, as a `fallback`, `min` or `max` that is not a duration does. `hedge` records each successful call's latency under `key`, from its first
  * attempt's start to the winning answer: when a hedge wins, the first attempt would have taken at least that long
  * (a winning hedge's own, shorter time would pull the quantile down and make hedges ever earlier).
  *

@@ -512,6 +512,26 @@ describe("Hedge", () => {
       expect(yield* tracker.quantile("GET /x", 0.5)).toEqual(Option.some(Duration.millis(110)))
     }))
 
+  it.effect("a percentile delay of calls faster than the clock's millisecond still waits 1 ms before a hedge", () =>
+    Effect.gen(function*() {
+      const tracker = Hedge.unsafeMakeLatencyTracker()
+      for (let i = 0; i < 20; i++) yield* tracker.record("GET /x", Duration.zero)
+      const delay = Hedge.percentile({ tracker, key: "GET /x", fallback: "1 second" })
+      // an answer within the same millisecond: no hedge, not even one sent before the first attempt could answer
+      const fast = makeUpstream([{ latency: Duration.zero }])
+      expect(yield* fast.call.pipe(Hedge.hedge({ delay }))).toBe("answer 0")
+      expect(fast.log).toHaveLength(1)
+      // a slow one is hedged after 1 ms; an explicit `min: 0` keeps the quantile's 0 ms
+      const slow = makeUpstream([{ latency: "10 seconds" }, { latency: Duration.zero }])
+      const fiber = yield* Effect.fork(slow.call.pipe(Hedge.hedge({ delay })))
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+      expect(slow.log.map((entry) => entry.startedAt)).toEqual([0, 1])
+      const eager = makeUpstream([{ latency: Duration.zero }])
+      yield* eager.call.pipe(Hedge.hedge({ delay: Hedge.percentile({ tracker, key: "GET /x", fallback: 1, min: 0 }) }))
+      expect(eager.log).toHaveLength(2)
+    }))
+
   it.effect("the latency tracker is bounded: a ring of samples, least recently used keys evicted", () =>
     Effect.gen(function*() {
       const tracker = Hedge.unsafeMakeLatencyTracker({ samples: 3, maxKeys: 2 })
@@ -535,6 +555,18 @@ describe("Hedge", () => {
     )
     expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", min: unreadable })).toThrow(/min/)
     expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", max: unreadable })).toThrow(/max/)
+  })
+
+  it("percentile: a quantile outside [0, 1] or NaN is a RangeError naming it, not a silent p0 or p100", () => {
+    const tracker = Hedge.unsafeMakeLatencyTracker()
+    for (const quantile of [-0.5, 1.01, 95, Number.NaN]) {
+      expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", quantile })).toThrow(
+        new RangeError(`Hedge.percentile: quantile (${quantile}) must be a number from 0 to 1`)
+      )
+    }
+    for (const quantile of [0, 0.5, 1]) {
+      expect(Hedge.percentile({ tracker, key: "k", fallback: "1 second", quantile }).quantile).toBe(quantile)
+    }
   })
 })
 

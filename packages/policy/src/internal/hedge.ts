@@ -116,17 +116,28 @@ export const unsafeMakeLatencyTracker: typeof Hedge.unsafeMakeLatencyTracker = (
 export const makeLatencyTracker: typeof Hedge.makeLatencyTracker = (options) =>
   Effect.sync(() => unsafeMakeLatencyTracker(options))
 
+// Latencies are read from `Clock` in whole milliseconds, so calls faster than 1 ms record 0: a quantile read as 0 ms
+// would send a hedge with every call, at once. As Finagle's backup requests, the delay is at least 1 ms by default.
+const defaultMin = Duration.millis(1)
+
 /** @internal */
-export const percentile: typeof Hedge.percentile = (options) => ({
-  [PercentileTypeId]: PercentileTypeId,
-  tracker: options.tracker,
-  key: options.key,
-  quantile: options.quantile ?? defaults.quantile,
-  fallback: optionDuration("Hedge.percentile", "fallback", options.fallback),
-  minSamples: options.minSamples ?? defaults.minSamples,
-  min: optionDuration("Hedge.percentile", "min", options.min ?? Duration.zero),
-  max: optionDuration("Hedge.percentile", "max", options.max ?? Duration.infinity)
-})
+export const percentile: typeof Hedge.percentile = (options) => {
+  const quantile = options.quantile ?? defaults.quantile
+  // a quantile outside [0, 1] (NaN too) is a mistake (a share of extra load, 5 for 5 %), not a request for p100
+  if (!(typeof quantile === "number" && quantile >= 0 && quantile <= 1)) {
+    throw new RangeError(`Hedge.percentile: quantile (${String(quantile)}) must be a number from 0 to 1`)
+  }
+  return {
+    [PercentileTypeId]: PercentileTypeId,
+    tracker: options.tracker,
+    key: options.key,
+    quantile,
+    fallback: optionDuration("Hedge.percentile", "fallback", options.fallback),
+    minSamples: options.minSamples ?? defaults.minSamples,
+    min: optionDuration("Hedge.percentile", "min", options.min ?? defaultMin),
+    max: optionDuration("Hedge.percentile", "max", options.max ?? Duration.infinity)
+  }
+}
 
 const isPercentile = (delay: Hedge.Delay): delay is Percentile => Predicate.hasProperty(delay, PercentileTypeId)
 
