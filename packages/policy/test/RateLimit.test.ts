@@ -11,22 +11,9 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import { makeManualClock } from "./utils/manualClock.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
-
-/** A clock moved by hand whose sleeps never end: waiting callers stay put until they are interrupted. */
-const makeManualClock = () => {
-  let now = 1_000_000
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeMillis: Effect.sync(() => now),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: () => Effect.never
-  }
-  return { clock, advance: (millis: number) => (now += millis) }
-}
 
 // the heap in use after collecting garbage (the tests run with --expose-gc)
 const heapMB = (): number => {
