@@ -31,8 +31,12 @@ export const advanceToDone = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000)
     const fiber = yield* Effect.fork(effect)
     yield* Effect.yieldNow()
     for (let i = 0; i < steps; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return done.value
+      // what a wake-up set off may take a few turns of the scheduler to end the effect: let it, before moving on
+      for (let turn = 0; turn < 8; turn++) {
+        const done = yield* Fiber.poll(fiber)
+        if (Option.isSome(done)) return done.value
+        yield* Effect.yieldNow()
+      }
       const sleeps = yield* TestClock.sleeps()
       const now = yield* Clock.currentTimeMillis
       if (Chunk.isEmpty(sleeps)) yield* Effect.yieldNow()
