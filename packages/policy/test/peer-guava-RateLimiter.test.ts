@@ -11,7 +11,8 @@
 // Deliberate differences (each test says which): Guava pays later (a caller of any weight goes at once when no debt
 // is pending, and the next caller waits for it), Sturdy pays first (a caller waits for its own tokens, and a weight
 // above `limit` is a `RangeError` defect); a `maxWait` of negative milliseconds is a `RangeError` where Guava takes a
-// negative timeout as 0 (a negative `Duration` is zero in Effect, as in Guava); `Double.MIN_VALUE` permits per second (a window of no finite length) is the longest finite window.
+// negative timeout as 0 (a negative `Duration` is zero in Effect, as in Guava); `Double.MIN_VALUE` permits per second
+// (a window of no finite length) is the longest finite window.
 // Not ported: testSimpleRateUpdate, testBurstyAndUpdate, testInfinity_Bursty, testInfinity_BustyTimeElapsed and
 // testWeNeverGetABurstMoreThanOneSec (`setRate`: a Sturdy limiter's options are fixed; Sturdy has no infinite rate);
 // testCreateWarmupParameterValidation, testWarmUp, testWarmUpWithColdFactor, testWarmUpWithColdFactor1,
