@@ -11,22 +11,9 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import { makeManualClock } from "./utils/manualClock.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
-
-/** A clock moved by hand whose sleeps never end: waiting callers stay put until they are interrupted. */
-const makeManualClock = () => {
-  let now = 1_000_000
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeMillis: Effect.sync(() => now),
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: () => Effect.never
-  }
-  return { clock, advance: (millis: number) => (now += millis) }
-}
 
 // the heap in use after collecting garbage (the tests run with --expose-gc)
 const heapMB = (): number => {
@@ -54,6 +41,25 @@ describe("RateLimit", () => {
 
   // Polly's token-bucket specs ("Given_any_bucket_capacity_ratelimiter_permits_another_execution_per_interval"): a
   // caller one millisecond short of the interval is told to wait one millisecond, not a whole interval.
+  // x/time/rate's TestLimiterJumpBackwards: a wall clock set back (an NTP step) must not stall the refill until the
+  // clock catches up with where it was
+  it.effect("a clock set back does not stall the refill of a token bucket or a fixed window", () =>
+    Effect.gen(function*() {
+      for (const algorithm of ["token-bucket", "fixed-window"] as const) {
+        const limiter = yield* RateLimit.make({ limit: 1, window: "1 second", algorithm, onExceeded: "fail" })
+        yield* TestClock.setTime(3_600_000)
+        yield* limiter.consume(algorithm)
+        yield* TestClock.setTime(0) // an hour back
+        const error = yield* Effect.flip(limiter.consume(algorithm))
+        expect([algorithm, error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)]).toEqual([
+          algorithm,
+          1_000
+        ])
+        yield* TestClock.adjust("1 second")
+        yield* limiter.consume(algorithm)
+      }
+    }).pipe(memory))
+
   it.effect("a caller short of a token waits until the token is due, not a whole refill interval from now", () =>
     Effect.gen(function*() {
       const failing = yield* RateLimit.make({ limit: 1, window: "1 minute", onExceeded: "fail" })

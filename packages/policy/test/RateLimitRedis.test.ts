@@ -72,6 +72,9 @@ const inspect = (server: { readonly host: string; readonly port: number }) =>
   ).pipe(Effect.map((client) => ({
     keys: Effect.promise(() => client.keys("*")).pipe(Effect.map((keys) => keys.sort())),
     pttl: (key: string) => Effect.promise(() => client.pttl(key)),
+    get: (key: string) => Effect.promise(() => client.get(key)),
+    set: (key: string, value: string, ttlMillis: number) =>
+      Effect.promise(() => client.set(key, value, "PX", ttlMillis)),
     // SIGSTOP keeps the TCP connection open and unanswered: the case no offline-queue setting can catch
     freeze: Effect.promise(() => client.info("server")).pipe(
       Effect.map((info) => Number(/process_id:(\d+)/.exec(info)?.[1])),
@@ -289,5 +292,32 @@ describeWithRedis("RateLimitRedis: token bucket", () => {
       yield* Effect.exit(Effect.withClock(b.consume("api"), skewedClock(live, 3_600_000)))
       yield* Effect.sleep("250 millis")
       expect(outcome(yield* Effect.exit(a.consume("api")))).toBe("ok")
+    }).pipe(Effect.scoped))
+})
+
+describeWithRedis("RateLimitRedis token bucket, server clock set back", () => {
+  // x/time/rate's TestLimiterJumpBackwards, on the server's clock: a refill mark ahead of the server's TIME (its
+  // clock was set back) must not stall the bucket until the clock catches up
+  it.live("a bucket whose refill mark is ahead of the server's clock refills from the server's time", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const store = yield* Layer.build(
+        RateLimitRedis.layerStore({ host: redis.host, port: redis.port, prefix: "back:" })
+      )
+      const limiter = yield* Effect.provide(
+        RateLimit.make({ limit: 1, window: "200 millis", onExceeded: "fail" }),
+        store
+      )
+      const client = yield* inspect(redis)
+      yield* limiter.consume("api")
+      // the server's clock goes an hour back: the bucket's refill mark is an hour ahead of TIME, and kept that long
+      const mark = Number(yield* client.get("back:{api}:refill"))
+      yield* client.set("back:{api}:refill", String(mark + 3_600_000), 3_600_000)
+      yield* client.set("back:{api}:tokens", "0", 3_600_000)
+      // the next call sees the step: no token yet, the next one due a refill interval from now, not in an hour
+      const error = yield* Effect.flip(limiter.consume("api"))
+      expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBeLessThanOrEqual(200)
+      yield* Effect.sleep("300 millis")
+      yield* limiter.consume("api")
     }).pipe(Effect.scoped))
 })

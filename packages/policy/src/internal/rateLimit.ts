@@ -301,6 +301,11 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
           } else if (counter.expiresAt <= now) {
             counter.count = 0
             counter.expiresAt = now
+          } else if (counter.expiresAt - now > counter.count * refillRateMillis) {
+            // the clock went back (a wall-clock step): the window ends when its calls are paid for from now, not
+            // when the clock catches up with where it was
+            counter.expiresAt = now + counter.count * refillRateMillis
+            counter.freeAt = counter.expiresAt
           }
           if (options.limit && counter.count + options.tokens > options.limit) {
             return [counter.count + options.tokens, counter.expiresAt - now] as const
@@ -321,6 +326,9 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
             bucket = { tokens: options.limit, lastRefill: now, freeAt: now }
             tokenBuckets.add(options.key, bucket, now)
           } else {
+            // the clock went back (a wall-clock step): refill from now, as x/time/rate does, rather than not at all
+            // until the clock catches up with the last refill
+            if (now < bucket.lastRefill) bucket.lastRefill = now
             const elapsed = now - bucket.lastRefill
             const tokensToAdd = Math.floor(elapsed / refillRateMillis)
             if (tokensToAdd > 0) {

@@ -70,6 +70,8 @@ if not current or not last_refill then
   current = limit
   last_refill = now
 else
+  -- the server's clock went back: refill from now rather than not at all until TIME catches up with the mark
+  if now < last_refill then last_refill = now end
   local refill_amount = math.floor((now - last_refill) / refill_ms)
   if refill_amount > 0 then
     current = math.min(current + refill_amount, limit)

@@ -1,3 +1,6 @@
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -14,6 +17,30 @@ export const advance = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000) =>
       const done = yield* Fiber.poll(fiber)
       if (Option.isSome(done)) return done.value
       yield* TestClock.adjust("1 minute")
+    }
+    return yield* Fiber.await(fiber)
+  })
+
+/**
+ * Runs `effect`, moving the TestClock to each pending sleep in turn until it completes (Go's fake timer's
+ * `advanceToTimer`), so the clock stops when the effect ends, not a minute later; after `steps` moves it is awaited as
+ * it is.
+ */
+export const advanceToDone = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    yield* Effect.yieldNow()
+    for (let i = 0; i < steps; i++) {
+      // what a wake-up set off may take a few turns of the scheduler to end the effect: let it, before moving on
+      for (let turn = 0; turn < 8; turn++) {
+        const done = yield* Fiber.poll(fiber)
+        if (Option.isSome(done)) return done.value
+        yield* Effect.yieldNow()
+      }
+      const sleeps = yield* TestClock.sleeps()
+      const now = yield* Clock.currentTimeMillis
+      if (Chunk.isEmpty(sleeps)) yield* Effect.yieldNow()
+      else yield* TestClock.adjust(Duration.millis(Math.max(0, Math.min(...sleeps) - now)))
     }
     return yield* Fiber.await(fiber)
   })
