@@ -5,13 +5,13 @@
 // Mapping: gRPC's server pushback (the `grpc-retry-pushback-ms` trailer) is HTTP's `Retry-After` on a 503; a
 // negative pushback ("do not retry") is a `Retry-After` above `retry.maxRetryAfter` (the call fails at once); the
 // non-fatal status is the 503. The hedging delay of 100 s is 1 s here, and the test's maxAttempts 6 is `maxHedges: 5`.
-// Deliberate difference (documented at `Policy.HedgingOptions`): a copy answered with a server wait (a 429 or a 503
-// with Retry-After) is the hedging stage's answer: the copies still out are aborted and the retry stage decides,
-// waiting as the server asked. grpc-java only changes its hedging on a pushback: a negative one stops new hedges and
-// the call waits for the copies still out, a positive one sends the next hedge (grpc-java now sends it at once).
+// As in grpc-java, a copy answered with a server wait (a 429 or a 503 with Retry-After, gRPC's pushback) stops new
+// hedges and the call waits for the copies still out; only when they fail too does the wait reach the retry stage.
+// Deliberate difference: a positive pushback does not schedule one more hedge after its delay, as grpc-java does; the
+// copies already out answer, and the retry stage waits out the server's delay if they fail.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { abortedRequests, failureOf, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
+import { abortedRequests, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
 
 const hedging = { delay: "1 second", maxHedges: 5 } as const
 
@@ -24,14 +24,12 @@ describe("peer grpc-java RetriableStreamTest (hedging with server pushback)", ()
         tools.later(10_000, () => send(response, 200, {}, `copy ${n}`))
       }, { hedging, attemptTimeout: false, totalTimeout: "1 minute", retry: { maxRetryAfter: "30 seconds" } })
       const exit = yield* h.run(h.api.get("/"))
-      // grpc-java: no more hedges, and the call answers with a copy still out. Sturdy: the 503 with its wait ends
-      // the hedging stage (the other copies are aborted), and the retry stage fails at once on a wait past
-      // maxRetryAfter
-      expect(statusOf(failureOf(exit))).toBe(503)
+      // as grpc-java: no more hedges after the pushback, and the call answers with a copy still out
+      expect(textOf(exit)).toBe("copy 1")
       const start = h.seen[0]!.at
       expect(h.seen.map((s) => s.at - start)).toEqual([0, 1000, 2000])
-      // the copies still out were cancelled
-      expect(yield* abortedRequests(h, 2)).toEqual([1, 3])
+      // the copy that lost was cancelled
+      expect(yield* abortedRequests(h, 1)).toEqual([3])
     }))
 
   it.scoped("hedging_pushback_positive", () =>
@@ -41,19 +39,34 @@ describe("peer grpc-java RetriableStreamTest (hedging with server pushback)", ()
         if (n === 1) return tools.later(1500, () => send(response, 503, { "retry-after": "2" }))
         if (n === 2) return tools.later(60_000, () => send(response, 200, {}, "hedge 1"))
         send(response, 200, {}, `copy ${n}`)
+      }, { hedging, attemptTimeout: false, totalTimeout: "2 minutes", retry: { maxRetryAfter: "30 seconds" } })
+      const exit = yield* h.run(h.api.get("/"))
+      // grpc-java: the next hedge is sent after the pushback's delay, and the first hedge goes on. Sturdy: the
+      // pushback stops the hedging and the first hedge, still out, answers; no third request, no retry
+      expect(textOf(exit)).toBe("hedge 1")
+      const start = h.seen[0]!.at
+      expect(h.seen.map((s) => s.at - start)).toEqual([0, 1000])
+      expect(h.decisions).toEqual([])
+      expect(h.aborted).toEqual([])
+    }))
+
+  it.scoped("(Sturdy) a pushback reaches the retry stage when the copies still out fail too", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response, n, tools) => {
+        // the primary is answered with a pushback of 2 s; the first hedge then fails without one
+        if (n === 1) return tools.later(1500, () => send(response, 503, { "retry-after": "2" }))
+        if (n === 2) return tools.later(800, () => send(response, 502))
+        send(response, 200, {}, `copy ${n}`)
       }, { hedging, attemptTimeout: false, totalTimeout: "1 minute", retry: { maxRetryAfter: "30 seconds" } })
       const exit = yield* h.run(h.api.get("/"))
-      // grpc-java: the next hedge is sent, and the first hedge goes on. Sturdy: the server's wait goes to the retry
-      // stage, which waits it out (2 s plus at most 10 %) and sends the request again
+      // the server's wait, not the hedge's 502, is what the retry stage sees: it waits 2 s (plus at most 10 %)
       expect(textOf(exit)).toBe("copy 3")
       const start = h.seen[0]!.at
       const at = h.seen.map((s) => s.at - start)
       expect(at.slice(0, 2)).toEqual([0, 1000])
-      expect(at).toHaveLength(3)
-      expect(at[2]).toBeGreaterThanOrEqual(1500 + 2000)
-      expect(at[2]).toBeLessThanOrEqual(1500 + 2200)
+      expect(at[2]).toBeGreaterThanOrEqual(1800 + 2000)
+      expect(at[2]).toBeLessThanOrEqual(1800 + 2200)
       expect(h.decisions.map((d) => d.retrying)).toEqual([true])
-      // the first hedge was cancelled with the hedging stage's answer
-      expect(yield* abortedRequests(h, 1)).toEqual([2])
+      expect(statusOf(h.decisions[0]!.failure)).toBe(503)
     }))
 })

@@ -475,9 +475,10 @@ export interface RateLimitOptions {
  * success. Each copy goes through the breaker, bulkhead and attempt timeout; with the retry budget on, every hedge
  * withdraws from it. Only requests that are safe to repeat, and whose body can be sent again, are hedged. A failed copy starts the next one at once only
  * when the retry rule would repeat the failure and the server asked for no wait (a 503 without `Retry-After`, a reset
- * connection); any other failure (a 404, a bad body, a 429 with its wait) ends the call's hedging, and the retry stage
- * decides from there. A copy the breaker or the bulkhead turns away while another copy is out only stops the
- * hedging: the copies already sent may still answer.
+ * connection); any other failure (a 404, a bad body) ends the call's hedging, and the retry stage decides from there.
+ * A copy answered with a server's wait (a 429 or a 503 with `Retry-After`, gRPC's pushback), or turned away by the
+ * breaker or the bulkhead, while another copy is out only stops the hedging: the copies already sent may still
+ * answer, and if they fail too the server's wait is the failure the retry stage sees, and honours.
  *
  * @example
  * ```ts

@@ -28,6 +28,7 @@
  * | `enabled`   | `true`  | `false` (or an Effect of false) runs the attempt as is, nothing forked        |
  * | `failure`   | `last`  | which failure to return when all attempts failed                              |
  * | `while`     | see above | which failures let the next copy start at once; any other ends the call     |
+ * | `pushback`  | none    | refused failures that only stop hedging: the copies running may still answer   |
  * | `onHedge`   | none    | called before each hedge starts, with its index                              |
  *
  * **Idempotency.** Hedging sends the same request more than once, concurrently. A transport must only hedge requests
@@ -154,6 +155,27 @@ export interface Options<R = never> {
    * @since 0.2.0
    */
   readonly while?: ((failure: unknown) => boolean) | undefined
+  /**
+   * Among the failures `while` refuses, those that only stop hedging, as a server's pushback does in gRPC: no more
+   * copies are sent, the copies already running may still answer, and the call fails with this failure (the latest,
+   * if several) only when they fail too, whatever `failure` says, so that what the server asked for reaches the
+   * caller. With no other copy running it is the call's failure at once. Default: none. `@sturdy/http`'s `Policy`
+   * passes the failures that carry a server's wait (a 429 or a 503 with `Retry-After`), which its retry stage honours.
+   *
+   * @example
+   * ```ts
+   * import { Predicate } from "effect"
+   * import { Hedge } from "@sturdy/policy"
+   *
+   * const options: Hedge.Options = {
+   *   delay: "200 millis",
+   *   while: (failure) => !Predicate.isTagged(failure, "Overloaded"),
+   *   pushback: Predicate.isTagged("Overloaded")
+   * }
+   * ```
+   * @since 0.2.0
+   */
+  readonly pushback?: ((failure: unknown) => boolean) | undefined
 }
 
 /**

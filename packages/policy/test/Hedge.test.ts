@@ -299,6 +299,66 @@ describe("Hedge", () => {
         }
       }))
 
+    it.effect("a pushback stops hedging, and a copy still running may answer (gRPC's pushback)", () =>
+      Effect.gen(function*() {
+        // the primary is slow; the first hedge fails at once with a pushback; no copy is sent after it
+        const upstream = makeUpstream([{ latency: "500 millis" }, { latency: "10 millis", fail: true }])
+        const pushedBack = (failure: unknown) => Predicate.isTagged(failure, "Unavailable")
+        const fiber = yield* Effect.fork(
+          upstream.call.pipe(
+            Hedge.hedge({ delay: "100 millis", maxHedges: 3, while: (f) => !pushedBack(f), pushback: pushedBack })
+          )
+        )
+        yield* TestClock.adjust("500 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 0")
+        expect(upstream.log.map((entry) => [entry.index, entry.end])).toEqual([[0, "done"], [1, "done"]])
+      }))
+
+    it.effect("when the copies still running then fail, the pushback is the call's failure, first or last", () =>
+      Effect.gen(function*() {
+        for (const failure of ["first", "last"] as const) {
+          // the hedge gets the pushback (attempt 1) before the primary fails without one (attempt 0)
+          const upstream = makeUpstream([{ latency: "500 millis", fail: true }, { latency: "10 millis", fail: true }])
+          const isPushback = (f: unknown) => Predicate.isTagged(f, "Unavailable") && f.attempt === 1
+          const fiber = yield* Effect.fork(
+            upstream.call.pipe(
+              Hedge.hedge({
+                delay: "100 millis",
+                maxHedges: 3,
+                failure,
+                while: (f) => !isPushback(f),
+                pushback: isPushback
+              }),
+              Effect.flip
+            )
+          )
+          yield* TestClock.adjust("500 millis")
+          expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 1 }))
+          // the primary was let run to its own failure, which came last
+          expect(upstream.log.map((entry) => entry.end)).toEqual(["done", "done"])
+        }
+      }))
+
+    it.effect("a pushback with no other copy running is the answer at once; without `pushback` it ends the call", () =>
+      Effect.gen(function*() {
+        const upstream = makeUpstream([{ latency: "10 millis", fail: true }])
+        const refuse = () => false
+        const alone = yield* Effect.fork(
+          Effect.flip(upstream.call.pipe(Hedge.hedge({ delay: "100 millis", while: refuse, pushback: () => true })))
+        )
+        yield* TestClock.adjust("10 millis")
+        expect(yield* Fiber.join(alone)).toEqual(new Unavailable({ attempt: 0 }))
+
+        // a refused failure that is not a pushback still ends the call and interrupts the primary
+        const ended = makeUpstream([{ latency: "500 millis" }, { latency: "10 millis", fail: true }])
+        const fiber = yield* Effect.fork(
+          Effect.flip(ended.call.pipe(Hedge.hedge({ delay: "100 millis", maxHedges: 3, while: refuse })))
+        )
+        yield* TestClock.adjust("110 millis")
+        expect(yield* Fiber.join(fiber)).toEqual(new Unavailable({ attempt: 1 }))
+        expect(ended.log.map((entry) => entry.end)).toEqual(["interrupted", "done"])
+      }))
+
     it.effect("a policy's rejection is still the answer when no other copy runs", () =>
       Effect.gen(function*() {
         const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1 })

@@ -285,6 +285,11 @@ const hedging = (
   // asked, and a policy's own rejection (open breaker, full bulkhead) would only turn the copy away too.
   const hedgeOn = (failure: unknown): boolean =>
     HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isNone(HttpFailure.retryAfter(failure))
+  // A server's wait stops hedging, as gRPC's pushback does, but the copies already out may still answer: a 503 from
+  // one replica says nothing of the answer another is about to send. Only when they fail too does the wait reach the
+  // retry stage.
+  const serverWait = (failure: unknown): boolean =>
+    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isSome(HttpFailure.retryAfter(failure))
   return (next) => (call) => {
     const guarded = guardedOf(next(call))
     if (!call.idempotent || !call.repeatable) return guarded
@@ -300,11 +305,18 @@ const hedging = (
       })
     return budgeted
       ? Effect.provideService(
-        Hedge.hedge(guarded, { ...options, budgetKey: call.key, deposit: false, onHedge, while: hedgeOn }),
+        Hedge.hedge(guarded, {
+          ...options,
+          budgetKey: call.key,
+          deposit: false,
+          onHedge,
+          while: hedgeOn,
+          pushback: serverWait
+        }),
         RetryBudget.RetryBudget,
         budget
       )
-      : Hedge.hedge(guarded, { ...options, onHedge, while: hedgeOn })
+      : Hedge.hedge(guarded, { ...options, onHedge, while: hedgeOn, pushback: serverWait })
   }
 }
 

@@ -213,6 +213,7 @@ const hedgeImpl = <A, E, R, R2>(
   const budgetKey = options.budgetKey
   const keepFirst = options.failure === "first"
   const keepGoing = options.while ?? defaultWhile
+  const pushback = options.pushback
 
   return Effect.suspend(() => {
     // The hedge timer is a daemon fiber that only wakes the loop. It is interrupted without waiting for it, so the happy
@@ -246,6 +247,8 @@ const hedgeImpl = <A, E, R, R2>(
           let settled = 0
           let hedging = true
           let firstFailure: Option.Option<E> = Option.none()
+          // the latest failure that stopped hedging as a pushback: the call's failure if the copies running fail too
+          let pushedBack: Option.Option<E> = Option.none()
 
           const start = (index: number): Effect.Effect<void, never, R> =>
             Effect.suspend(() => {
@@ -357,14 +360,21 @@ const hedgeImpl = <A, E, R, R2>(
               return yield* Effect.failCause(exit.cause)
             }
             if (!keepGoing(typed.value)) {
-              if (!(settled < started && isPolicyRejection(typed.value))) {
+              const pushing = pushback !== undefined && pushback(typed.value)
+              if (pushing) pushedBack = typed
+              if (settled === started) {
+                // nothing else is running: this failure, or the server's pushback an earlier copy got, is the answer
+                return yield* Effect.fail(Option.getOrElse(pushedBack, () => typed.value))
+              }
+              if (!pushing && !isPolicyRejection(typed.value)) {
                 // As gRPC does for a status that is not a `nonFatalStatusCode`: the failure is the answer, and closing
                 // the scope interrupts the copies still running.
                 return yield* Effect.fail(typed.value)
               }
-              // A policy turned this copy away (a full bulkhead, an open breaker): that says nothing of the copies
-              // already sent, which may still answer. No more copies are sent (as gRPC stops hedging when throttled),
-              // and the call waits for the ones running, whose failure, if they fail, is the call's (`first` too).
+              // A policy turned this copy away (a full bulkhead, an open breaker), or the server pushed back: that
+              // says nothing of the copies already sent, which may still answer. No more copies are sent (as gRPC
+              // stops hedging when throttled or pushed back), and the call waits for the ones running, whose failure,
+              // if they fail, is the call's (`first` too), unless the server pushed back.
               hedging = false
               yield* disarmTimer
               continue
@@ -379,6 +389,7 @@ const hedgeImpl = <A, E, R, R2>(
               yield* (canHedge() ? armTimer(delayMillis) : disarmTimer)
             }
             if (settled === started) {
+              if (Option.isSome(pushedBack)) return yield* Effect.fail(pushedBack.value)
               return yield* Effect.fail(keepFirst ? Option.getOrElse(firstFailure, () => typed.value) : typed.value)
             }
           }
