@@ -319,7 +319,7 @@ describe("Hedge", () => {
         for (const failure of ["first", "last"] as const) {
           // the hedge gets the pushback (attempt 1) before the primary fails without one (attempt 0)
           const upstream = makeUpstream([{ latency: "500 millis", fail: true }, { latency: "10 millis", fail: true }])
-          const isPushback = (f: unknown) => Predicate.isTagged(f, "Unavailable") && f.attempt === 1
+          const isPushback = (f: unknown) => f instanceof Unavailable && f.attempt === 1
           const fiber = yield* Effect.fork(
             upstream.call.pipe(
               Hedge.hedge({
