@@ -273,7 +273,7 @@ describe("botocore test_standard.py TestExponentialBackoff", () => {
   })
 
   it("test_uniform_rand_dist_on_max_attempts", () => {
-    // 10,000 delays of attempt_number 10 (capped at 20 s), grouped by whole seconds: each group within 20 % of the mean.
+    // 10,000 delays of attempt_number 10 (capped at 20 s), grouped by whole seconds: each within 20 % of the mean.
     // Every full-jitter delay is drawn afresh, so one seeded schedule stepped 10,009 times gives them from retry 9 on.
     const backoffs = stepDelays(Backoff.exponential(options), Array(10_009).fill(undefined), 0, 7).slice(9)
     expect(backoffs).toHaveLength(10_000)
