@@ -148,8 +148,8 @@ export const defaults: {
 
 /**
  * Builds a budget outside of Effect (the state is in memory and shared by whoever holds it). Throws a
- * `RangeError` for a negative ratio or floor, a window that is not a finite positive duration, or a `maxKeys` that
- * is not an integer of at least 1.
+ * `RangeError` for a negative or infinite ratio, a negative floor (an infinite one allows every retry), a window that
+ * is not a finite positive duration, or a `maxKeys` that is not an integer of at least 1.
  *
  * @example
  * ```ts

@@ -15,8 +15,10 @@
  * Consistency:
  *
  * - `deposit` (every call) only bumps local counters; the requests are added to the store in one operation per key
- *   every `syncInterval`. `withdraw` (a retry, which is already waiting for its backoff) is one atomic store
- *   operation that adds this process's pending requests, checks the rule and counts the retry. Retries are
+ *   every `syncInterval` (one per slot they were made in, each counted into its own slot, so a request leaves the
+ *   fleet's window when it leaves this process's). `withdraw` (a retry, which is already waiting for its backoff) is
+ *   one atomic store operation that adds this process's pending requests, checks the rule and counts the retry
+ *   (pending requests of an earlier slot are added first, by an operation of their own). Retries are
  *   therefore never over-granted while the store answers: the rule only ever sees fewer requests than were made,
  *   by at most the requests the other processes made in their last `syncInterval`, so the fleet can be stricter
  *   than the rule by `ratio ×` those requests, never looser.

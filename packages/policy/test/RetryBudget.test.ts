@@ -122,6 +122,13 @@ describe("RetryBudget", () => {
       )
     }))
 
+  it("refuses an infinite ratio, which allowed no retry before the first request and reported NaN available", () => {
+    expect(() => RetryBudget.unsafeMake({ ratio: Infinity, minRetries: 0 })).toThrow(RangeError)
+    expect(() => RetryBudget.unsafeMake({ ratio: Number.POSITIVE_INFINITY })).toThrow(RangeError)
+    // an infinite floor still means every retry is allowed
+    expect(() => RetryBudget.unsafeMake({ minRetries: Infinity })).not.toThrow()
+  })
+
   describe("keys", () => {
     it.effect("stats of a key never counted into adds nothing: a counted key is not crowded out", () =>
       Effect.gen(function*() {

@@ -125,6 +125,33 @@ describe("RetryBudgetStore", () => {
       expect(yield* a.stats("api")).toEqual({ requests: 4, retries: 7, available: 0 })
     }))
 
+  it.scoped("a request counts in the slot of its deposit, not of the flush or retry that adds it to the store", () =>
+    Effect.gen(function*() {
+      // slots of 100 ms; a request made at 50 ms leaves the window at 1 s, as in the local budget
+      const options = { minRetries: 0, ratio: 1, window: "1 second", syncInterval: "100 millis" } as const
+      const shared = yield* RetryBudgetStore.makeBudget(options).pipe(Effect.provide(RetryBudgetStore.layerMemory))
+      const local = yield* RetryBudget.make(options)
+      yield* TestClock.adjust("50 millis")
+      yield* shared.deposit("flushed")
+      yield* local.deposit("flushed")
+      // flushed at 100 ms, in the next slot: it must still leave the window at 1 s
+      yield* TestClock.adjust("1 second")
+      expect(yield* local.stats("flushed")).toEqual({ requests: 0, retries: 0, available: 0 })
+      expect(yield* shared.stats("flushed")).toEqual({ requests: 0, retries: 0, available: 0 })
+      expect(yield* shared.withdraw("flushed")).toBe(false)
+
+      // added to the store by a retry in a later slot, before any flush
+      const slow = yield* RetryBudgetStore.makeBudget({ ...options, syncInterval: "10 seconds" }).pipe(
+        Effect.provide(RetryBudgetStore.layerMemory)
+      )
+      yield* TestClock.adjust("40 millis") // 1090 ms: slot 10
+      yield* slow.deposit("retried")
+      yield* TestClock.adjust("20 millis") // 1110 ms: slot 11
+      expect(yield* slow.withdraw("retried")).toBe(true)
+      yield* TestClock.adjust("950 millis") // 2060 ms: slot 20, the window holds slots 11 to 20
+      expect(yield* slow.stats("retried")).toEqual({ requests: 0, retries: 1, available: 0 })
+    }))
+
   it.scoped("a failing store: decisions fall back to the local budget, reported once, and sharing resumes", () => {
     const logs: Array<string> = []
     const logger = Logger.make(({ message }) => logs.push(String(message)))

@@ -121,8 +121,15 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   const ratio = options?.ratio ?? defaults.ratio
   const minRetries = options?.minRetries ?? defaults.minRetries
   const windowMillis = optionMillis("RetryBudget", "window", options?.window ?? defaults.window)
-  if (!(ratio >= 0) || !(minRetries >= 0) || !(windowMillis > 0) || !Number.isFinite(windowMillis)) {
-    throw new RangeError("RetryBudget: ratio and minRetries must be >= 0 and window a finite positive duration")
+  // an infinite ratio would make `ratio × requests` NaN before the first request (0 × ∞): every retry refused, and
+  // `available` NaN. An infinite floor is fine: it allows every retry.
+  if (
+    !(ratio >= 0) || !Number.isFinite(ratio) || !(minRetries >= 0) || !(windowMillis > 0) ||
+    !Number.isFinite(windowMillis)
+  ) {
+    throw new RangeError(
+      "RetryBudget: ratio must be finite and >= 0, minRetries >= 0, and window a finite positive duration"
+    )
   }
   const maxKeys = options?.maxKeys ?? defaults.maxKeys
   checkMaxKeys("RetryBudget", maxKeys)

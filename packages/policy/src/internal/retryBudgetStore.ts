@@ -100,71 +100,110 @@ export const makeBudget = (
       throw new RangeError("RetryBudgetStore: timeout must be a finite positive duration")
     }
     const health = makeHealth("retry_budget", timeout)
-    // requests seen here and not yet added to the store, per key
-    const pending = new Map<string, number>()
+    const slotMillis = windowMillis / slotCount
+    // Requests seen here and not yet added to the store, per key and per slot, oldest first: each batch is added with
+    // a time in its own slot, so that a request leaves the fleet's window when it leaves this process's (added at the
+    // time of a later flush, it would count up to `syncInterval` longer than it should).
+    const pending = new Map<string, Array<{ readonly now: number; requests: number }>>()
 
-    const update = (key: string, requests: number, withdraw: boolean) =>
-      Effect.clockWith((clock) =>
-        health.run(store.update({
-          key,
-          requests,
-          withdraw,
-          now: clock.unsafeCurrentTimeMillis(),
-          windowMillis,
-          ratio,
-          minRetries
-        }))
-      )
+    const update = (key: string, requests: number, withdraw: boolean, now: number) =>
+      health.run(store.update({ key, requests, withdraw, now, windowMillis, ratio, minRetries }))
 
-    const take = (key: string): number => {
-      const n = pending.get(key) ?? 0
+    // the batches of `key`, removed from `pending`; a batch already out of the window at `now` counts for nothing
+    const take = (key: string, now: number): Array<{ readonly now: number; requests: number }> => {
+      const batches = pending.get(key) ?? []
       pending.delete(key)
-      return n
+      const oldest = Math.floor(now / slotMillis) - slotCount
+      return batches.filter((batch) => Math.floor(batch.now / slotMillis) > oldest)
     }
+
+    // adds the batches of `key` from slots before the one of `now`, and returns the requests of that slot
+    const addEarlier = (key: string, now: number): Effect.Effect<number> =>
+      Effect.suspend(() => {
+        const batches = take(key, now)
+        const last = batches.at(-1)
+        const current = last !== undefined && Math.floor(last.now / slotMillis) === Math.floor(now / slotMillis)
+          ? batches.pop()!.requests
+          : 0
+        return batches.length === 0 ? Effect.succeed(current) : Effect.as(
+          Effect.forEach(batches, (batch) => update(key, batch.requests, false, batch.now), { discard: true }),
+          current
+        )
+      })
 
     // Deposits made while the store failed are dropped from the fleet's count (the local budget has them): the
     // fleet can only be stricter for it, never looser.
-    const flush = Effect.suspend(() => {
-      if (pending.size === 0) return Effect.void
-      const batch = Array.from(pending)
-      pending.clear()
-      return Effect.forEach(batch, ([key, requests]) => update(key, requests, false), { discard: true })
-    })
+    const flush = Effect.clockWith((clock) =>
+      Effect.suspend(() => {
+        if (pending.size === 0) return Effect.void
+        const now = clock.unsafeCurrentTimeMillis()
+        const keys = Array.from(pending.keys())
+        return Effect.forEach(keys, (key) =>
+          Effect.forEach(take(key, now), (batch) => update(key, batch.requests, false, batch.now), {
+            discard: true
+          }), { discard: true })
+      })
+    )
     yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(syncInterval)))
     yield* Effect.addFinalizer(() => flush)
 
+    // `op(requests of the current slot, now)` on the store once the earlier batches are in, or `fallback` while the
+    // store fails
+    const withStore = <A>(
+      key: string,
+      fallback: Effect.Effect<A>,
+      op: (requests: number, now: number) => Effect.Effect<A>
+    ): Effect.Effect<A> =>
+      Effect.clockWith((clock) =>
+        Effect.suspend(() => {
+          if (health.degraded()) return fallback
+          const now = clock.unsafeCurrentTimeMillis()
+          return Effect.flatMap(addEarlier(key, now), (requests) =>
+            // a failed addition of an earlier batch has switched to the local budget
+            health.degraded() ? fallback : op(requests, now))
+        })
+      )
+
     const withdraw = (key: string): Effect.Effect<boolean> =>
-      Effect.suspend(() => {
-        if (health.degraded()) return local.withdraw(key)
-        return Effect.flatMap(update(key, take(key), true), (result) => {
-          if (Option.isNone(result)) return local.withdraw(key)
+      withStore(key, local.withdraw(key), (requests, now) =>
+        Effect.flatMap(update(key, requests, true, now), (result) => {
+          if (Option.isNone(result)) {
+            return local.withdraw(key)
+          }
           // the fleet decided; the local budget counts the retry too, for the time the store may fail
           return result.value.granted ? Effect.as(local.withdraw(key), true) : Effect.succeed(false)
-        })
-      })
+        }))
 
     return {
       deposit: (key) =>
         Effect.zipRight(
           local.deposit(key),
-          Effect.sync(() => {
-            pending.set(key, (pending.get(key) ?? 0) + 1)
-          })
+          Effect.clockWith((clock) =>
+            Effect.sync(() => {
+              const now = clock.unsafeCurrentTimeMillis()
+              const batches = pending.get(key)
+              const last = batches?.at(-1)
+              if (last !== undefined && Math.floor(last.now / slotMillis) === Math.floor(now / slotMillis)) {
+                last.requests += 1
+              } else if (batches !== undefined) {
+                batches.push({ now, requests: 1 })
+              } else {
+                pending.set(key, [{ now, requests: 1 }])
+              }
+            })
+          )
         ),
       withdraw,
       stats: (key) =>
-        Effect.suspend(() =>
-          health.degraded()
-            ? local.stats(key)
-            : Effect.flatMap(update(key, take(key), false), (result) =>
-              Option.isNone(result)
-                ? local.stats(key)
-                : Effect.succeed({
-                  requests: result.value.requests,
-                  retries: result.value.retries,
-                  available: budgetInternal.available(ratio, minRetries, result.value.requests, result.value.retries)
-                }))
-        )
+        withStore(key, local.stats(key), (requests, now) =>
+          Effect.flatMap(update(key, requests, false, now), (result) =>
+            Option.isNone(result)
+              ? local.stats(key)
+              : Effect.succeed({
+                requests: result.value.requests,
+                retries: result.value.retries,
+                available: budgetInternal.available(ratio, minRetries, result.value.requests, result.value.retries)
+              })))
     } satisfies RetryBudget.Service
   })
 
