@@ -59,6 +59,17 @@ describe("Backoff", () => {
     expect(sampleDelays({ baseDelay: 0, jitter: "full", maxAttempts: 5 }, 1)).toEqual([0, 0, 0, 0])
   })
 
+  // cenkalti/backoff port (TestGetRandomizedInterval): `Random.next` may be exactly 0, which full jitter would make no
+  // wait at all although the envelope reaches 1 ms
+  it("a full-jitter draw of exactly 0 still waits 1 ms while the envelope reaches 1 ms", () => {
+    const zero = Random.fixed([0])
+    expect(stepDelays(Backoff.exponential({ baseDelay: 2000, jitter: "full", maxAttempts: 4 }), [1, 2, 3], 0, zero))
+      .toEqual([1, 1, 1])
+    expect(stepDelays(Backoff.exponential({ baseDelay: 1, jitter: "full", maxAttempts: 2 }), [1], 0, zero)).toEqual([1])
+    // a zero envelope stays zero, drawn 0 or not
+    expect(stepDelays(Backoff.exponential({ baseDelay: 0, jitter: "full", maxAttempts: 2 }), [1], 0, zero)).toEqual([0])
+  })
+
   it.prop(
     "full jitter stays within [0, min(cap, base × factorⁿ)]",
     [optionsArb, seedArb],

@@ -97,9 +97,10 @@ const nextDelayMillis = (resolved: Resolved, retry: number, previousMillis: numb
   // The cap is applied after jitter so that it bounds every mode, decorrelated included. Whole milliseconds keep
   // clock arithmetic exact; rounding down is monotonic, so every bound (as rounded by `envelope`) still holds.
   const millis = Math.floor(Math.min(resolved.capMillis, jittered))
-  // Rounding down must not turn a jittered wait into none at all (1 in t(n) draws of full jitter would be below 1 ms):
-  // whenever the envelope reaches 1 ms the delay is at least 1 ms, as Polly's jittered delays are always positive.
-  return millis === 0 && jittered > 0 && (resolved.jitter === "full" || resolved.jitter === "equal") &&
+  // Rounding down must not turn a jittered wait into none at all (1 in t(n) draws of full jitter would be below 1 ms),
+  // nor may a draw of exactly 0 (`Random.next` is in [0, 1)): whenever the envelope reaches 1 ms the delay is at least
+  // 1 ms, as Polly's jittered delays are always positive.
+  return millis === 0 && (resolved.jitter === "full" || resolved.jitter === "equal") &&
       exponentialMillis(resolved, retry) >= 1
     ? 1
     : millis

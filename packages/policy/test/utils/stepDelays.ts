@@ -6,13 +6,14 @@ import * as Intervals from "effect/ScheduleIntervals"
 
 /**
  * Steps a schedule as a retry driver would (the input is the failure), returning the delay of each retry (what
- * would be slept), from `start` ms; randomness from `seed`.
+ * would be slept), from `start` ms; randomness from `seed`, or from a given `Random` (`Random.fixed([...])` to choose
+ * the random units).
  */
 export const stepDelays = <In>(
   schedule: Schedule.Schedule<unknown, In>,
   inputs: ReadonlyArray<In>,
   start = 0,
-  seed = 0
+  seed: number | Random.Random = 0
 ): Array<number> =>
   Effect.runSync(
     Effect.gen(function*() {
@@ -28,5 +29,5 @@ export const stepDelays = <In>(
         state = next
       }
       return delays
-    }).pipe(Effect.withRandom(Random.make(seed)))
+    }).pipe(Effect.withRandom(typeof seed === "number" ? Random.make(seed) : seed))
   )
