@@ -1,7 +1,11 @@
 /**
- * A retry budget per upstream, in the style of gRPC retry throttling, Finagle and Envoy: retries are allowed up to
- * a ratio of the logical requests seen in a sliding window, plus a small floor. During a full outage the traffic an
- * upstream sees stays near the number of logical calls instead of multiplying by the attempt count.
+ * A retry budget per upstream, in the style of Finagle's `RetryBudget` and tower's `TpsBudget`: retries are allowed
+ * up to a ratio of the logical requests seen in a sliding window, plus a small floor. During a full outage the traffic
+ * an upstream sees stays near the number of logical calls instead of multiplying by the attempt count.
+ *
+ * It differs from gRPC's retry throttling and the AWS SDKs' retry quota, which keep a bucket of tokens that failed
+ * attempts spend and successes refill: here every call adds to the budget whether it succeeded or not, only the
+ * retries granted spend it, and what was spent ages out of the window instead of being refunded.
  *
  * | option       | default      | meaning                                                        |
  * | ------------ | ------------ | -------------------------------------------------------------- |
