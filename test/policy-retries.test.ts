@@ -93,9 +93,9 @@ describe.each(transports)("policy: safe retries against a loopback FaultServer o
 
   it.scopedLive("a hung attempt times out as Timeout(Attempt) and the retry succeeds", () =>
     Effect.gen(function*() {
+      // a second of live time per attempt: a loaded machine must not time out the answered retry too
       const { api, server } = yield* serve({
         "GET /slow": FaultScript.sequence(FaultScript.hang, FaultScript.json(ada))
-        // a second of live time per attempt: a loaded machine must not time out the answered retry too
       }, { ...fast, attemptTimeout: "1 second", totalTimeout: "5 seconds" })
       expect(yield* api.get("/slow", { schema: User })).toEqual(ada)
       // (a second request the deadline aborts while it connects may never be logged by the server)
