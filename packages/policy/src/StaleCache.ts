@@ -126,7 +126,8 @@ export type NoStaleAnswer = internal.NoStaleAnswer
 
 /**
  * Builds a cache outside of Effect. Throws a `RangeError` unless `maxEntries` is a positive integer and
- * `maxStaleness` a duration (`Duration.infinity` serves an answer of any age).
+ * `maxStaleness` a non-negative duration (`Duration.infinity` serves an answer of any age; a negative or `NaN` one,
+ * which Effect would read as zero, is refused).
  *
  * @example
  * ```ts
