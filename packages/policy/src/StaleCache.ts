@@ -1,7 +1,7 @@
 /**
- * Stale-if-error: the last good answer per key, served only when the upstream fails, and only while it is younger
- * than `maxStaleness`. At most `maxEntries` keys are kept (the least recently used goes first). Ages are read from
- * `Clock`, so it runs under `TestClock`.
+ * Stale-if-error: the last good answer per key, served only when the upstream fails, and only while it is no older
+ * than `maxStaleness` (an answer exactly that old is still served). At most `maxEntries` keys are kept (the least
+ * recently used goes first). Ages are read from `Clock`, so it runs under `TestClock`.
  *
  * `serve(self, cache, key)` is the whole policy for one call: a success is stored and returned as `"upstream"`; a
  * typed failure returns the stored answer as `"stale"` with its `age` and the failure in `failures`, or the failure
@@ -66,7 +66,7 @@ export interface Options {
 }
 
 /**
- * A stale-if-error cache of answers of type `A`, keyed by string. `get` and `lookup` only return an entry younger
+ * A stale-if-error cache of answers of type `A`, keyed by string. `get` and `lookup` only return an entry no older
  * than `maxStaleness` (and count as a use for the LRU order).
  *
  * @example
@@ -126,7 +126,8 @@ export type NoStaleAnswer = internal.NoStaleAnswer
 
 /**
  * Builds a cache outside of Effect. Throws a `RangeError` unless `maxEntries` is a positive integer and
- * `maxStaleness` a duration (`Duration.infinity` serves an answer of any age).
+ * `maxStaleness` a non-negative duration (`Duration.infinity` serves an answer of any age; a negative or `NaN` one,
+ * which Effect would read as zero, is refused).
  *
  * @example
  * ```ts

@@ -193,4 +193,16 @@ describe("StaleCache", () => {
     )
     expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness: Duration.infinity })).not.toThrow()
   })
+
+  it("rejects a negative or NaN maxStaleness, which Effect would read as zero", () => {
+    for (const maxStaleness of [-1, "-5 seconds", BigInt(-1), [-1, 0]] as const) {
+      expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness })).toThrow(
+        /StaleCache: maxStaleness \(.*\) must not be negative/
+      )
+    }
+    expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness: Number.NaN })).toThrow(
+      "StaleCache: maxStaleness (NaN) is not a duration"
+    )
+    expect(() => StaleCache.unsafeMake({ maxEntries: 1, maxStaleness: 0 })).not.toThrow()
+  })
 })

@@ -7,6 +7,7 @@ import * as Schema from "effect/Schema"
 import type * as Fallback from "../Fallback.js"
 import type * as StaleCache from "../StaleCache.js"
 import * as fallback from "./fallback.js"
+import { checkNonNegative } from "./timer.js"
 
 /** @internal */
 export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/policy/StaleCache/NoStaleAnswer")(
@@ -37,6 +38,8 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
   // an answer of any age may be served (Infinity), but a staleness that is no duration is a mistake, named here
   const decoded = Duration.decodeUnknown(options.maxStaleness)
   if (Option.isNone(decoded)) throw new RangeError("StaleCache: maxStaleness is not a duration")
+  // Effect reads -1, "-1 millis" and NaN as zero: a typo would silently serve nothing older than an instant
+  checkNonNegative("StaleCache", "maxStaleness", options.maxStaleness)
   const maxStaleness = decoded.value
   const maxStalenessMillis = Duration.toMillis(maxStaleness)
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
