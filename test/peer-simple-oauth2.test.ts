@@ -29,6 +29,16 @@
  * revocation), `expires_at` given as a date, a UNIX time or ISO time and `toJSON` in `access-token-create.js` (Sturdy
  * reads `expires_in` only, as RFC 6749 §5.1 defines), the authorization code and password grant files, `index.js`
  * (constructor validation of a config object).
+ *
+ * Also oauth4webapi's client credentials and client authentication tests (panva/oauth4webapi, commit
+ * 11c0206f15aff6af0c8831aa176a92f46ff8ca49: `test/client_credentials.test.ts`, `test/client_auth.test.ts`), against
+ * the same loopback token endpoint: `as.token_endpoint` is `tokenUrl`, the `parameters` are `extraParams`,
+ * `ClientSecretBasic`/`ClientSecretPost` are `clientAuthentication: "basic" | "body"`, and each
+ * `processClientCredentialsResponse` failure is a `TokenRequestFailed` (`Status` or `MalformedResponse`) or a
+ * `TokenRejected`. Differences: a response without `token_type` is accepted as a bearer token (oauth4webapi requires
+ * it); a custom `accept` header set on the client is not overwritten; the Basic encoding, as above. Not ported: the
+ * DPoP case, `private_key_jwt`, `client_secret_jwt` and `none` (Sturdy authenticates the client with a secret only),
+ * the non-`Response` argument check (types rule it out), and the other grant and endpoint files.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -40,7 +50,15 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import type * as Http from "node:http"
-import { clientLayer, driveUntilDone, listen, type Loopback, sendJson } from "./auth-loopback.js"
+import {
+  clientLayer,
+  driveUntilDone,
+  listen,
+  type Loopback,
+  recordingLogger,
+  recordingTracer,
+  sendJson
+} from "./auth-loopback.js"
 
 const CLIENT_ID = "the client id"
 const CLIENT_SECRET = "the client secret"
@@ -314,16 +332,35 @@ describe("simple-oauth2 test/access-token-create.js", () => {
 describe("simple-oauth2 test/errors.js", () => {
   it.scoped("@errors => rejects operations on http error (401)", () =>
     Effect.gen(function*() {
-      // Boom.unauthorized()'s payload; its `error` field reads as an extension error code. Not retried
+      // Boom.unauthorized()'s payload; its `error` field reads as an extension error code. Not retried. The client
+      // secret (Basic or in the body) appears in no error, log line or span
       const server = yield* tokenEndpoint((response) =>
         sendJson(response, 401, { statusCode: 401, error: "Unauthorized", message: "Unauthorized" })
       )
-      const error = yield* Effect.flip(OAuth2.requestToken(options(server)))
-      expect(error).toBeInstanceOf(OAuth2.TokenRejected)
-      expect(error).toMatchObject({ status: 401, reason: "unknown", errorCode: "Unauthorized" })
-      expect(OAuth2.isRetryable(error)).toBe(false)
-      expect(server.count("/oauth/token")).toBe(1)
-      expectNoSecret(error)
+      const logs = recordingLogger()
+      const traces = recordingTracer()
+      const errors = yield* Effect.forEach(["basic", "body"] as const, (clientAuthentication) =>
+        OAuth2.requestToken(options(server, { clientAuthentication })).pipe(
+          Effect.tapError((error) =>
+            Effect.logError("token request failed", error)
+          ),
+          Effect.flip,
+          Effect.withSpan("scenario")
+        )).pipe(Effect.provide(logs.layer), Effect.withTracer(traces.tracer))
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(OAuth2.TokenRejected)
+        expect(error).toMatchObject({ status: 401, reason: "unknown", errorCode: "Unauthorized" })
+        expect(OAuth2.isRetryable(error)).toBe(false)
+        expectNoSecret(error)
+      }
+      expect(server.count("/oauth/token")).toBe(2)
+      expect(logs.lines).toHaveLength(2)
+      expect(traces.spans.length).toBeGreaterThanOrEqual(2)
+      const everything = [...logs.lines, traces.dump()].join("\n")
+      expect(everything).toContain("Unauthorized")
+      expect(everything).not.toContain(CLIENT_SECRET)
+      expect(everything).not.toContain(encodeURIComponent(CLIENT_SECRET).replace(/%20/g, "+"))
+      expect(everything).not.toContain(server.received[0]!.headers.authorization!.replace("Basic ", ""))
     }).pipe(Effect.provide(clientLayer)))
 
   it.scoped("@errors => rejects operations on http error (500)", () =>
@@ -342,5 +379,162 @@ describe("simple-oauth2 test/errors.js", () => {
       expect(error).toMatchObject({ reason: "Status", status: 500 })
       expect(server.count("/oauth/token")).toBe(4)
       expectNoSecret(error)
+    }).pipe(Effect.provide(clientLayer)))
+})
+
+// oauth4webapi's client id (test/_setup.ts) and the secret of client_credentials.test.ts
+const O4W_CLIENT = "urn:example:client_id"
+const O4W_SECRET = "foo"
+
+const o4wOptions = (server: Loopback, overrides: Partial<OAuth2.ClientCredentialsOptions> = {}) =>
+  options(server, { clientId: O4W_CLIENT, clientSecret: Redacted.make(O4W_SECRET), ...overrides })
+
+/** the token endpoint answers `body` raw with `status` */
+const rawAnswer = (status: number, body: string) =>
+  tokenEndpoint((response) => response.writeHead(status, { "content-type": "application/json" }).end(body))
+
+describe("oauth4webapi test/client_credentials.test.ts", () => {
+  it.scoped("clientCredentialsGrantRequest()", () =>
+    Effect.gen(function*() {
+      // oauth4webapi's missing or empty token_endpoint: an empty tokenUrl fails as InvalidRequest, not retried
+      const invalid = yield* Effect.flip(OAuth2.requestToken(o4wOptions(yield* tokenEndpoint(), { tokenUrl: "" })))
+      expect(invalid).toBeInstanceOf(OAuth2.TokenRequestFailed)
+      expect(invalid).toMatchObject({ reason: "InvalidRequest" })
+      expect(OAuth2.isRetryable(invalid)).toBe(false)
+
+      const server = yield* tokenEndpoint((response) =>
+        sendJson(response, 200, { access_token: "token", token_type: "Bearer" })
+      )
+      yield* OAuth2.requestToken(o4wOptions(server, { extraParams: { resource: "urn:example:resource" } }))
+      const request = server.received[0]!
+      expect(request.method).toBe("POST")
+      expect(request.headers.accept).toBe("application/json")
+      expect(paramsOf(server)).toMatchObject({ grant_type: "client_credentials", resource: "urn:example:resource" })
+    }).pipe(Effect.provide(clientLayer)))
+
+  it.scoped("clientCredentialsGrantRequest() w/ Extra Parameters", () =>
+    Effect.gen(function*() {
+      const server = yield* tokenEndpoint((response) =>
+        sendJson(response, 200, { access_token: "token", token_type: "Bearer" })
+      )
+      yield* OAuth2.requestToken(
+        o4wOptions(server, {
+          extraParams: Object.fromEntries(new URLSearchParams("resource=urn:example:resource"))
+        })
+      )
+      expect(paramsOf(server).resource).toBe("urn:example:resource")
+    }).pipe(Effect.provide(clientLayer)))
+
+  it.scoped("clientCredentialsGrantRequest() w/ Custom Headers", () =>
+    Effect.gen(function*() {
+      // custom headers go on the HttpClient the token requests use; oauth4webapi overwrites a custom `accept` with
+      // application/json, Sturdy's client middleware runs last and would keep it, so the case leaves `accept` out
+      const server = yield* tokenEndpoint((response) =>
+        sendJson(response, 200, { access_token: "token", token_type: "Bearer" })
+      )
+      yield* OAuth2.requestToken(o4wOptions(server)).pipe(
+        Effect.provide(
+          Layer.effect(
+            HttpClient.HttpClient,
+            Effect.map(
+              HttpClient.HttpClient,
+              HttpClient.mapRequest(HttpClientRequest.setHeaders({ "user-agent": "foo", foo: "bar" }))
+            )
+          ).pipe(Layer.provide(clientLayer))
+        )
+      )
+      const request = server.received[0]!
+      expect(request.headers).toMatchObject({ accept: "application/json", "user-agent": "foo", foo: "bar" })
+    }))
+
+  it.scoped("processClientCredentialsResponse()", () =>
+    Effect.gen(function*() {
+      const failureOf = (status: number, body: string) =>
+        Effect.flatMap(rawAnswer(status, body), (server) => Effect.flip(OAuth2.requestToken(o4wOptions(server))))
+
+      // unexpected HTTP status code: a 404 without an OAuth2 error, not retried
+      expect(yield* failureOf(404, "")).toMatchObject({
+        _tag: "TokenRequestFailed",
+        reason: "Status",
+        status: 404
+      })
+      // failed to parse "response" body as JSON
+      expect(yield* failureOf(200, "{\"")).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+      // "response" body must be a top level object
+      expect(yield* failureOf(200, "null")).toMatchObject({ reason: "MalformedResponse" })
+      expect(yield* failureOf(200, "[]")).toMatchObject({ reason: "MalformedResponse" })
+      // "access_token" property must be a string
+      expect(yield* failureOf(200, JSON.stringify({ token_type: "Bearer" }))).toMatchObject({
+        reason: "MalformedResponse"
+      })
+      // "expires_in" property must be a number (a date string is not read as one)
+      expect(
+        yield* failureOf(
+          200,
+          JSON.stringify({ access_token: "token", token_type: "Bearer", expires_in: new Date(0).toUTCString() })
+        )
+      ).toMatchObject({ reason: "MalformedResponse" })
+
+      // oauth4webapi requires token_type (RFC 6749 §5.1); Sturdy accepts a response without it as a bearer token
+      const untyped = yield* OAuth2.requestToken(
+        o4wOptions(yield* rawAnswer(200, JSON.stringify({ access_token: "t" })))
+      )
+      expect(Redacted.value(untyped.token)).toBe("t")
+
+      const now = yield* TestClock.currentTimeMillis
+      const token = yield* OAuth2.requestToken(
+        o4wOptions(
+          yield* rawAnswer(200, JSON.stringify({ access_token: "token", token_type: "Bearer", expires_in: 60 }))
+        )
+      )
+      expect(Redacted.value(token.token)).toBe("token")
+      expect(token.expiresAt).toEqual(Option.some(now + 60_000))
+
+      const rejectedServer = yield* rawAnswer(400, JSON.stringify({ error: "invalid_grant" }))
+      const rejected = yield* Effect.flip(OAuth2.requestToken(o4wOptions(rejectedServer)))
+      expect(rejected).toBeInstanceOf(OAuth2.TokenRejected)
+      expect(rejected).toMatchObject({ reason: "invalid_grant", errorCode: "invalid_grant", status: 400 })
+      expect(rejectedServer.count("/oauth/token")).toBe(1)
+
+      const bare = yield* OAuth2.requestToken(
+        o4wOptions(yield* rawAnswer(200, JSON.stringify({ access_token: "token", token_type: "Bearer" })))
+      )
+      expect(bare.expiresAt).toEqual(Option.none())
+    }).pipe(Effect.provide(clientLayer)))
+})
+
+describe("oauth4webapi test/client_auth.test.ts", () => {
+  it.scoped("client_secret_basic", () =>
+    Effect.gen(function*() {
+      const server = yield* tokenEndpoint()
+      yield* OAuth2.requestToken(o4wOptions(server, { clientAuthentication: "basic" }))
+      const request = server.received[0]!
+      expect(request.headers.authorization?.startsWith("Basic ")).toBe(true)
+      expect(basicOf(request.headers.authorization)).toEqual({ id: O4W_CLIENT, secret: O4W_SECRET })
+      expect(paramsOf(server)).not.toHaveProperty("client_id")
+      expect(paramsOf(server)).not.toHaveProperty("client_secret")
+    }).pipe(Effect.provide(clientLayer)))
+
+  it.scoped("client_secret_basic (appendix b)", () =>
+    Effect.gen(function*() {
+      // oauth4webapi percent-encodes every character but letters and digits
+      // (`client+%25%26%2B%2D%5F%2E%21%7E%2A%27%28%29`); Sturdy escapes what form decoding needs (% & + and the
+      // space) and leaves the unreserved `-_.!~*'()`: the server's form decoding reads the same id and secret
+      const server = yield* tokenEndpoint()
+      const awkward = "client %&+-_.!~*'()"
+      yield* OAuth2.requestToken(o4wOptions(server, { clientId: awkward, clientSecret: Redacted.make(awkward) }))
+      const authorization = server.received[0]!.headers.authorization ?? ""
+      const raw = Buffer.from(authorization.replace(/^Basic /, ""), "base64").toString("utf8")
+      expect(raw).toBe("client+%25%26%2B-_.!~*'():client+%25%26%2B-_.!~*'()")
+      expect(basicOf(authorization)).toEqual({ id: awkward, secret: awkward })
+      expect(paramsOf(server)).not.toHaveProperty("client_id")
+    }).pipe(Effect.provide(clientLayer)))
+
+  it.scoped("client_secret_post", () =>
+    Effect.gen(function*() {
+      const server = yield* tokenEndpoint()
+      yield* OAuth2.requestToken(o4wOptions(server, { clientAuthentication: "body" }))
+      expect(server.received[0]!.headers.authorization).toBeUndefined()
+      expect(paramsOf(server)).toMatchObject({ client_id: O4W_CLIENT, client_secret: O4W_SECRET })
     }).pipe(Effect.provide(clientLayer)))
 })
