@@ -36,7 +36,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Http from "node:http"
-import { clientLayer, listen, type Loopback, sendJson } from "./auth-loopback.js"
+import { clientLayer, listen, type Loopback, recordingLogger, recordingTracer, sendJson } from "./auth-loopback.js"
 
 const TOKEN_PREFIX = "refreshed-s3cret-"
 
@@ -293,10 +293,22 @@ describe("axios-auth-refresh src/__tests__/index.spec.ts", () => {
         const server = yield* api({ accepts: () => false })
         const { refreshes, source } = yield* refresher()
         const client = yield* authed(source)
-        const error = yield* Effect.flip(client.get(`${server.origin}/protected`))
+        const logs = recordingLogger()
+        const traces = recordingTracer()
+        const error = yield* client.get(`${server.origin}/protected`).pipe(
+          Effect.tapError((error) => Effect.logError("request failed", error)),
+          Effect.flip,
+          Effect.withSpan("scenario"),
+          Effect.provide(logs.layer),
+          Effect.withTracer(traces.tracer)
+        )
         expect(error).toBeInstanceOf(Auth.Unauthorized)
         expect(error).toMatchObject({ status: 401, method: "GET" })
-        expect(error.message).not.toContain(TOKEN_PREFIX)
+        // neither token shows in the error, the log line or the spans (which record the header as <redacted>)
+        const dump = traces.dump()
+        expect(dump).toContain("http.request.header.authorization=<redacted>")
+        expect(logs.lines).toHaveLength(1)
+        expect([String(error), JSON.stringify(error), ...logs.lines, dump].join("\n")).not.toContain(TOKEN_PREFIX)
         expect(server.count("/protected")).toBe(2)
         expect(refreshes()).toBe(2)
       }).pipe(Effect.provide(clientLayer)))
