@@ -356,6 +356,33 @@ describe("Auth", () => {
         expect(calls).toBe(3)
       }))
 
+    it.scoped("a refresh that fails after the old token expired, while it ran, fails rather than serve that token", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const source = yield* Auth.makeTokenSource(
+          Effect.gen(function*() {
+            calls++
+            if (calls > 1) {
+              yield* Effect.sleep("20 seconds")
+              return yield* Effect.fail("endpoint down" as const)
+            }
+            const now = yield* Clock.currentTimeMillis
+            return { token: Redacted.make("first"), expiresAt: Option.some(now + 60_000) }
+          }),
+          { expirySkew: "10 seconds" }
+        )
+        yield* source.get
+        yield* TestClock.adjust("55 seconds")
+        // the refresh starts at 55 s, before the token expires (60 s), and fails at 75 s, after
+        const leader = yield* Effect.fork(Effect.flip(source.get))
+        yield* TestClock.adjust("2 seconds")
+        const follower = yield* Effect.fork(Effect.flip(source.get))
+        yield* TestClock.adjust("18 seconds")
+        expect(yield* Fiber.join(leader)).toBe("endpoint down")
+        expect(yield* Fiber.join(follower)).toBe("endpoint down")
+        expect(calls).toBe(2)
+      }))
+
     it.scoped("the refresh can be interrupted: its own timeout fires, and closing the source's scope ends it", () =>
       Effect.gen(function*() {
         // a token request with a timeout of its own (as a timeout on the token client would be)

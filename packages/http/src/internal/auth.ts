@@ -553,10 +553,11 @@ export const makeTokenSource = <E, R>(
         const awaited = lookup._tag === "Await" ? lookup.deferred : deferred
         if (lookup._tag === "Lead") yield* refresh(deferred)
         return yield* restore(Deferred.await(awaited)).pipe(
-          // a refresh ahead of expiry that fails still leaves a token that the server accepts
+          // a refresh ahead of expiry that fails still leaves a token that the server accepts, if it has not expired
+          // while the refresh ran (a token request with retries and timeouts can outlast the token)
           Effect.catchAll((error) =>
-            Effect.flatMap(Ref.get(state), (current) =>
-              Option.isSome(current.cached) && isUnexpired(current.cached.value, now)
+            Effect.flatMap(Effect.zip(Ref.get(state), Clock.currentTimeMillis), ([current, failedAt]) =>
+              Option.isSome(current.cached) && isUnexpired(current.cached.value, failedAt)
                 ? Effect.succeed(current.cached.value.token)
                 : Effect.fail(error))
           )
