@@ -2744,6 +2744,37 @@ describe("Policy: server waits in every form (second review)", () => {
       expect((yield* scripted.requests).length).toBe(1)
     }))
 
+  it.scoped("a 4xx whose only wait is X-RateLimit-Retry-After is retried after that wait, not the backoff", () =>
+    Effect.gen(function*() {
+      expect(Policy.isRetryableByDefault(tooLarge({ "x-ratelimit-retry-after": "3" }))).toBe(true)
+      const { api, scripted } = yield* harness({
+        "PUT /large": FaultScript.sequence(
+          FaultScript.status(413, { headers: { "x-ratelimit-retry-after": "3" } }),
+          FaultScript.json(ada)
+        ),
+        "GET /forbidden": FaultScript.sequence(
+          FaultScript.status(403, { headers: { "x-ratelimit-retry-after": "5" } }),
+          FaultScript.json(ada)
+        )
+      }, {
+        ...exact,
+        retry: {
+          baseDelay: "10 millis",
+          maxDelay: "20 millis",
+          jitter: "none",
+          retryAfterJitter: 0,
+          budget: false,
+          retryAfterStatuses: [403, 413, 429, 503],
+          retryOn: { ClientError: (e) => e.status === 403 || e.status === 413 }
+        }
+      })
+      expect(yield* runVirtual(api.put("/large", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 3000])
+      yield* scripted.reset
+      expect(yield* runVirtual(api.get("/forbidden", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(yield* gapsOf(scripted)).toEqual([0, 5000])
+    }))
+
   const waitArb = FastCheck.integer({ min: 0, max: 120 })
   const faultArb: FastCheck.Arbitrary<FaultScript.Fault> = FastCheck.oneof(
     FastCheck.constant(FaultScript.status(503)),

@@ -492,11 +492,7 @@ const onAttemptFailure = (
   }
   if (failure._tag === "ClientError" && retry.retryAfterStatuses.has(failure.status)) {
     const headers = failure.headers as unknown as Headers.Headers
-    if (
-      headers["retry-after"] === undefined && headers["ratelimit"] === undefined &&
-      headers["ratelimit-reset"] === undefined && headers["x-ratelimit-reset"] === undefined &&
-      headers["x-rate-limit-reset"] === undefined
-    ) return Effect.fail(failure)
+    if (!retryHeaders.mayNameWait(headers)) return Effect.fail(failure)
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const hint = retryHeaders.limitedRetryAfter(headers, now)
       if (Option.isSome(hint)) classification.clientErrorHints.set(failure, hint.value)

@@ -644,6 +644,16 @@ export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.
   retryAfterWith(headers, nowMillis, false)
 
 /**
+ * Whether `headers` hold any header `retryAfterWith` reads a wait from (a cheap test before reading them with the
+ * Clock). Every header a wait can come from is listed, so that no wait is skipped.
+ * @internal
+ */
+export const mayNameWait = (headers: Headers.Headers): boolean =>
+  lookup(headers, "retry-after") !== undefined || lookup(headers, "ratelimit") !== undefined ||
+  lookup(headers, "ratelimit-reset") !== undefined || lookup(headers, "x-ratelimit-retry-after") !== undefined ||
+  vendorHeader(headers, "reset") !== undefined
+
+/**
  * The wait of a response that already says "limited" (429, 503, or a status of `retry.retryAfterStatuses`): as
  * `retryAfter`, and a `RateLimit-Reset` or `X-RateLimit-Reset` sent without a remaining count is the wait too (as ky
  * reads it): the server answered "not now", and named when.
