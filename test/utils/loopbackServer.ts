@@ -1,7 +1,9 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type * as Net from "node:net"
+import { Agent, buildConnector } from "undici"
 
 /** What a handler sees: the request, the response, and the body the client sent. */
 export type Handler = (request: Http.IncomingMessage, response: Http.ServerResponse, body: string) => void
@@ -14,7 +16,7 @@ export interface RecordedRequest {
 }
 
 export interface LoopbackServer {
-  /** `http://127.0.0.1:<port>` without a trailing slash. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`) without a trailing slash. */
   readonly url: string
   readonly port: number
   /** Every request that reached a handler, in arrival order. */
@@ -23,15 +25,23 @@ export interface LoopbackServer {
   readonly hits: (path: string) => number
 }
 
+export interface StartOptions {
+  /** serve HTTPS with this certificate (e.g. `test/fixtures/loopback-cert.pem`) */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string } | undefined
+}
+
 /**
- * Starts a `node:http` server on 127.0.0.1 (free port) routing by path; it closes, dropping open connections, when
- * the scope closes. Unknown paths answer 404 with an empty body.
+ * Starts a `node:http` (with `tls`, `node:https`) server on 127.0.0.1 (free port) routing by path; it closes, dropping
+ * open connections, when the scope closes. Unknown paths answer 404 with an empty body.
  */
-export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<LoopbackServer, never, Scope.Scope> =>
+export const start = (
+  routes: Readonly<Record<string, Handler>>,
+  options: StartOptions = {}
+): Effect.Effect<LoopbackServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ server: Http.Server; state: LoopbackServer }>((resume) => {
       const requests: Array<RecordedRequest> = []
-      const server = Http.createServer((request, response) => {
+      const listener: Http.RequestListener = (request, response) => {
         const chunks: Array<Buffer> = []
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => {
@@ -45,13 +55,16 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
           }
           handler(request, response, body)
         })
-      })
+      }
+      const server: Http.Server = options.tls === undefined
+        ? Http.createServer(listener)
+        : Https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
         resume(Effect.succeed({
           server,
           state: {
-            url: `http://127.0.0.1:${port}`,
+            url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
             port,
             requests,
             hits: (path) => requests.filter((r) => r.url.split("?", 1)[0] === path).length
@@ -65,6 +78,33 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
         server.close(() => resume(Effect.void))
       })
   ).pipe(Effect.map(({ state }) => state))
+
+/**
+ * An undici `Agent` that connects every `http:` URL, whatever its host and port, to `http`'s port on 127.0.0.1, and
+ * every `https:` URL to `https`'s (trusting `ca`, any name): host names such as `api.example.test`,
+ * `sub.api.example.test` or default ports (80, 443) then reach loopback servers, which see the name in `Host`.
+ * Nothing leaves the machine. Destroyed with the scope.
+ */
+export const virtualHosts = (
+  targets: { readonly http?: LoopbackServer | undefined; readonly https?: LoopbackServer | undefined },
+  ca?: Buffer | string
+): Effect.Effect<Agent, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const connect = buildConnector({ ...(ca === undefined ? {} : { ca }), checkServerIdentity: () => undefined })
+      return new Agent({
+        connect: (options, callback) => {
+          const target = options.protocol === "https:" ? targets.https : targets.http
+          if (target === undefined) {
+            callback(new Error(`virtualHosts: no ${options.protocol} server`), null)
+            return
+          }
+          connect({ ...options, hostname: "127.0.0.1", port: String(target.port) }, callback)
+        }
+      })
+    }),
+    (agent) => Effect.promise(() => agent.destroy())
+  )
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
