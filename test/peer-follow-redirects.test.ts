@@ -61,11 +61,11 @@ const echoHeaders: Loopback.Handler = (req, res) => Loopback.json(200, req.heade
  * The peer's `app` on http (`localhost:3600`, `127.0.0.1:3600`...) and, with `https`, its https app (`:3601`), and a
  * client on an undici agent that sends every URL to them.
  */
-const peer = (http: Routes, https?: Routes) =>
+const peer = (http: Routes, https?: Routes, connections?: number) =>
   Effect.gen(function*() {
     const plain = yield* Loopback.start(http)
     const secure = https === undefined ? undefined : yield* Loopback.start(https, { tls: { cert, key } })
-    const agent = yield* Loopback.virtualHosts({ http: plain, https: secure }, cert)
+    const agent = yield* Loopback.virtualHosts({ http: plain, https: secure }, cert, connections)
     return { plain, secure, client: UndiciHttpClient.make(agent) }
   })
 
@@ -249,14 +249,19 @@ describe("follow-redirects test/test.js", () => {
         res.writeHead(301, { location: destination })
         res.write(new Array(128).join(" "))
       }
-      const { client } = yield* peer({
-        "/a": hangingRedirectTo("/b"),
-        "/b": hangingRedirectTo("/c"),
-        "/c": hangingRedirectTo("/d"),
-        "/d": hangingRedirectTo("/e"),
-        "/e": hangingRedirectTo("/f"),
-        "/f": sendsJson({ a: "b" })
-      })
+      const { client } = yield* peer(
+        {
+          "/a": hangingRedirectTo("/b"),
+          "/b": hangingRedirectTo("/c"),
+          "/c": hangingRedirectTo("/d"),
+          "/d": hangingRedirectTo("/e"),
+          "/e": hangingRedirectTo("/f"),
+          "/f": sendsJson({ a: "b" })
+        },
+        undefined,
+        1
+      )
+      // one connection at most: a redirect whose response were not destroyed would hold it, and the next hop wait
       const res = yield* call(client.pipe(Redirect.follow()), get("http://localhost:3600/a"))
       expect(res.json()).toEqual({ a: "b" })
       expect(res.responseUrl).toBe("http://localhost:3600/f")

@@ -13,6 +13,8 @@ export interface RecordedRequest {
   readonly url: string
   readonly headers: Http.IncomingHttpHeaders
   readonly body: string
+  /** which connection it came on (1 for the server's first, 2 for its second...) */
+  readonly connection: number
 }
 
 export interface LoopbackServer {
@@ -23,6 +25,8 @@ export interface LoopbackServer {
   readonly requests: ReadonlyArray<RecordedRequest>
   /** How many requests reached `path` (ignoring the query string). */
   readonly hits: (path: string) => number
+  /** How many connections clients opened so far. */
+  readonly connections: () => number
 }
 
 export interface StartOptions {
@@ -41,13 +45,20 @@ export const start = (
   Effect.acquireRelease(
     Effect.async<{ server: Http.Server; state: LoopbackServer }>((resume) => {
       const requests: Array<RecordedRequest> = []
+      const socketIds = new WeakMap<Net.Socket, number>()
       const listener: Http.RequestListener = (request, response) => {
         const chunks: Array<Buffer> = []
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => {
           const body = Buffer.concat(chunks).toString("utf8")
           const path = (request.url ?? "/").split("?", 1)[0]
-          requests.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body })
+          requests.push({
+            method: request.method ?? "",
+            url: request.url ?? "",
+            headers: request.headers,
+            body,
+            connection: socketIds.get(request.socket) ?? 0
+          })
           const handler = routes[path]
           if (handler === undefined) {
             response.writeHead(404).end()
@@ -59,11 +70,16 @@ export const start = (
       const server: Http.Server = options.tls === undefined
         ? Http.createServer(listener)
         : Https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+      let connections = 0
+      server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Net.Socket) => {
+        socketIds.set(socket, ++connections)
+      })
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
         resume(Effect.succeed({
           server,
           state: {
+            connections: () => connections,
             url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
             port,
             requests,
@@ -87,12 +103,15 @@ export const start = (
  */
 export const virtualHosts = (
   targets: { readonly http?: LoopbackServer | undefined; readonly https?: LoopbackServer | undefined },
-  ca?: Buffer | string
+  ca?: Buffer | string,
+  /** at most this many connections per origin (undici's `connections`; default unlimited) */
+  connections?: number
 ): Effect.Effect<Agent, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const connect = buildConnector({ ...(ca === undefined ? {} : { ca }), checkServerIdentity: () => undefined })
       return new Agent({
+        ...(connections === undefined ? {} : { connections }),
         connect: (options, callback) => {
           const target = options.protocol === "https:" ? targets.https : targets.http
           if (target === undefined) {
