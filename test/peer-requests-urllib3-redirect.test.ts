@@ -41,7 +41,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
 import { Attempt, Redaction, Redirect } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Effect, Option, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import * as Fs from "node:fs"
 import type * as Http from "node:http"
 import * as Path from "node:path"
@@ -96,16 +96,6 @@ const servers = (http: Routes, https?: Routes, connections?: number) =>
     return { plain, secure, client: UndiciHttpClient.make(agent) }
   })
 
-const call = <E>(client: HttpClient.HttpClient.With<E>, request: HttpClientRequest.HttpClientRequest) =>
-  Effect.scoped(Effect.flatMap(client.execute(request), (response) =>
-    Effect.map(response.text, (text) => ({
-      status: response.status,
-      text,
-      json: (): any => JSON.parse(text),
-      method: response.request.method,
-      url: response.request.url + Option.match(response.request.hash, { onNone: () => "", onSome: (h) => `#${h}` })
-    }))))
-
 const basicAuth = { authorization: `Basic ${Buffer.from("user:pass").toString("base64")}` }
 
 describe("requests tests/test_requests.py", () => {
@@ -114,7 +104,7 @@ describe("requests tests/test_requests.py", () => {
   it.scopedLive("test_HTTP_302_ALLOW_REDIRECT_GET", () =>
     Effect.gen(function*() {
       const { client, plain } = yield* servers(httpbin())
-      const r = yield* call(client.pipe(Redirect.follow()), HttpClientRequest.get(`${base}/redirect/1`))
+      const r = yield* Loopback.exchange(client.pipe(Redirect.follow()), HttpClientRequest.get(`${base}/redirect/1`))
       expect(r.status).toBe(200)
       expect(plain.requests.map((q) => q.url)).toEqual(["/redirect/1", "/get"])
     }))
@@ -122,7 +112,7 @@ describe("requests tests/test_requests.py", () => {
   it.scopedLive("test_HTTP_307_ALLOW_REDIRECT_POST", () =>
     Effect.gen(function*() {
       const { client } = yield* servers(httpbin())
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.post(`${base}/redirect-to`, { urlParams: { url: "post", status_code: "307" } }).pipe(
           HttpClientRequest.bodyText("test")
@@ -138,13 +128,13 @@ describe("requests tests/test_requests.py", () => {
       const { client, plain } = yield* servers(httpbin())
       const to = HttpClientRequest.post(`${base}/redirect-to`, { urlParams: { url: "post", status_code: "307" } })
       // bytes in memory are sent again
-      const bytes = yield* call(
+      const bytes = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.bodyUint8Array(to, new TextEncoder().encode("test"))
       )
       expect([bytes.status, bytes.json().data]).toEqual([200, "test"])
       // Difference: a stream (requests' seekable BytesIO) cannot be rewound, so the 307 is the answer
-      const streamed = yield* call(
+      const streamed = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.bodyStream(to, Stream.make(new TextEncoder().encode("test")))
       )
@@ -156,7 +146,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client, plain } = yield* servers(httpbin())
       const failure = yield* Effect.flip(
-        call(client.pipe(Redirect.follow()), HttpClientRequest.get(`${base}/relative-redirect/50`))
+        Loopback.exchange(client.pipe(Redirect.follow()), HttpClientRequest.get(`${base}/relative-redirect/50`))
       )
       // Difference: Sturdy's default limit is 20 (fetch), requests' 30: the last response came from /30, not /20
       expect(failure).toMatchObject({
@@ -174,7 +164,10 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client, plain } = yield* servers(httpbin())
       const failure = yield* Effect.flip(
-        call(client.pipe(Redirect.follow({ maxRedirects: 5 })), HttpClientRequest.get(`${base}/relative-redirect/50`))
+        Loopback.exchange(
+          client.pipe(Redirect.follow({ maxRedirects: 5 })),
+          HttpClientRequest.get(`${base}/relative-redirect/50`)
+        )
       )
       expect(failure).toMatchObject({ _tag: "RedirectFailed", reason: "TooMany", redirects: 5 })
       expect(plain.requests.at(-1)!.url).toBe("/relative-redirect/45")
@@ -185,7 +178,10 @@ describe("requests tests/test_requests.py", () => {
     it.scopedLive(`test_http_${code}_changes_post_to_get`, () =>
       Effect.gen(function*() {
         const { client, plain } = yield* servers(httpbin())
-        const r = yield* call(client.pipe(Redirect.follow()), HttpClientRequest.post(`${base}/status/${code}`))
+        const r = yield* Loopback.exchange(
+          client.pipe(Redirect.follow()),
+          HttpClientRequest.post(`${base}/status/${code}`)
+        )
         expect(r.status).toBe(200)
         expect(r.method).toBe("GET")
         expect(plain.requests.map((q) => [q.method, q.url])).toEqual([
@@ -198,7 +194,10 @@ describe("requests tests/test_requests.py", () => {
     it.scopedLive(`test_http_${code}_doesnt_change_head_to_get`, () =>
       Effect.gen(function*() {
         const { client, plain } = yield* servers(httpbin())
-        const r = yield* call(client.pipe(Redirect.follow()), HttpClientRequest.head(`${base}/status/${code}`))
+        const r = yield* Loopback.exchange(
+          client.pipe(Redirect.follow()),
+          HttpClientRequest.head(`${base}/status/${code}`)
+        )
         expect(r.status).toBe(200)
         expect(r.method).toBe("HEAD")
         expect(plain.requests.map((q) => q.method)).toEqual(["HEAD", "HEAD", "HEAD"])
@@ -208,7 +207,7 @@ describe("requests tests/test_requests.py", () => {
   it.scopedLive("test_header_and_body_removal_on_redirect", () =>
     Effect.gen(function*() {
       const { client, plain } = yield* servers({ ...httpbin(), "/post": (_, res) => moved(res, 302, "get") })
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.post(`${base}/post`).pipe(HttpClientRequest.bodyUrlParams({ test: "data" }))
       )
@@ -224,7 +223,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client, plain } = yield* servers({ ...httpbin(), "/post": (_, res) => moved(res, 302, `${base}/get`) })
       // a generator body: sent chunked
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.post(`${base}/post`).pipe(
           HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("x")), { contentType: "text/plain" })
@@ -241,7 +240,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client, plain } = yield* servers(httpbin())
       const fragment = "#view=edit&token=hunter2"
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get(`${base}/redirect-to?url=get${fragment}`)
       )
@@ -254,7 +253,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client } = yield* servers(httpbin())
       const url = "HTTP://127.0.0.1:5000/html"
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get(`${base}/redirect-to`, { urlParams: { url } })
       )
@@ -265,7 +264,7 @@ describe("requests tests/test_requests.py", () => {
   it.scopedLive("test_auth_is_stripped_on_http_downgrade", () =>
     Effect.gen(function*() {
       const { client, plain, secure } = yield* servers(httpbin(), httpbin())
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get("https://127.0.0.1:5443/redirect-to", {
           urlParams: { url: `${base}/get` },
@@ -280,7 +279,10 @@ describe("requests tests/test_requests.py", () => {
   it.scopedLive("test_auth_is_retained_for_redirect_on_host", () =>
     Effect.gen(function*() {
       const { client, plain } = yield* servers(httpbin())
-      yield* call(client.pipe(Redirect.follow()), HttpClientRequest.get(`${base}/redirect/1`, { headers: basicAuth }))
+      yield* Loopback.exchange(
+        client.pipe(Redirect.follow()),
+        HttpClientRequest.get(`${base}/redirect/1`, { headers: basicAuth })
+      )
       const [h1, h2] = plain.requests.map((q) => q.headers.authorization)
       expect(h1).toBe(basicAuth.authorization)
       expect(h2).toBe(h1)
@@ -291,7 +293,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const routes: Routes = { "/foo": (_, res) => moved(res, 302, newUri), "/bar": Loopback.json(200, {}) }
       const { client, plain, secure } = yield* servers(routes, routes)
-      yield* call(client.pipe(Redirect.follow()), HttpClientRequest.get(oldUri, { headers: basicAuth }))
+      yield* Loopback.exchange(client.pipe(Redirect.follow()), HttpClientRequest.get(oldUri, { headers: basicAuth }))
       const landed = [...plain.requests, ...secure!.requests].find((q) => q.url === "/bar")!
       return landed.headers.authorization === undefined
     })
@@ -341,7 +343,7 @@ describe("requests tests/test_requests.py", () => {
     Effect.gen(function*() {
       const { client } = yield* servers(httpbin())
       const failure = yield* Effect.flip(
-        call(
+        Loopback.exchange(
           client.pipe(Redirect.follow()),
           HttpClientRequest.get(`${base}/redirect-to`, { urlParams: { url: "http://:1" } })
         )
@@ -385,12 +387,12 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
   it.scopedLive("test_redirect_twice", () =>
     Effect.gen(function*() {
       const { client } = yield* servers(dummyserver())
-      const raw = yield* call(
+      const raw = yield* Loopback.exchange(
         client,
         HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: `${baseUrl}/redirect` } })
       )
       expect(raw.status).toBe(303)
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get(`${baseUrl}/redirect`, {
           urlParams: { target: `${baseUrl}/redirect?target=${baseUrl}/` }
@@ -402,12 +404,12 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
   it.scopedLive("test_redirect_to_relative_url", () =>
     Effect.gen(function*() {
       const { client, plain } = yield* servers(dummyserver())
-      const raw = yield* call(
+      const raw = yield* Loopback.exchange(
         client,
         HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: "/redirect" } })
       )
       expect(raw.status).toBe(303)
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: "/redirect" } })
       )
@@ -425,18 +427,21 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
     Effect.gen(function*() {
       const { client } = yield* servers(dummyserver())
       const failure = yield* Effect.flip(
-        call(client.pipe(Redirect.follow({ maxRedirects: 0 })), HttpClientRequest.get(`${baseUrl}/redirect`))
+        Loopback.exchange(
+          client.pipe(Redirect.follow({ maxRedirects: 0 })),
+          HttpClientRequest.get(`${baseUrl}/redirect`)
+        )
       )
       expect(failure).toMatchObject({ _tag: "RedirectFailed", reason: "TooMany", redirects: 0, status: 303 })
       // redirect=False: not followed, no failure
-      const r = yield* call(client, HttpClientRequest.get(`${baseUrl}/redirect`))
+      const r = yield* Loopback.exchange(client, HttpClientRequest.get(`${baseUrl}/redirect`))
       expect(r.status).toBe(303)
     }))
 
   it.scopedLive("test_redirects_disabled_for_pool_manager_with_false", () =>
     Effect.gen(function*() {
       const { client } = yield* servers(dummyserver())
-      const r = yield* call(client, HttpClientRequest.get(`${baseUrl}/redirect`))
+      const r = yield* Loopback.exchange(client, HttpClientRequest.get(`${baseUrl}/redirect`))
       expect(r.status).toBe(303)
     }))
 
@@ -445,9 +450,9 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
       const { client, plain } = yield* servers(dummyserver())
       const crossHostLocation = `${baseUrlAlt}/echo?a=b`
       const request = HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: crossHostLocation } })
-      const failure = yield* Effect.flip(call(client.pipe(Redirect.follow({ maxRedirects: 0 })), request))
+      const failure = yield* Effect.flip(Loopback.exchange(client.pipe(Redirect.follow({ maxRedirects: 0 })), request))
       expect(failure).toMatchObject({ _tag: "RedirectFailed", reason: "TooMany" })
-      const r = yield* call(client.pipe(Redirect.follow({ maxRedirects: 1 })), request)
+      const r = yield* Loopback.exchange(client.pipe(Redirect.follow({ maxRedirects: 1 })), request)
       expect(r.url).toBe(crossHostLocation)
       expect(plain.requests.at(-1)!.headers.host).toBe("127.0.0.1:8081")
     }))
@@ -459,7 +464,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
       const request = HttpClientRequest.get(`${baseUrl}/redirect`, {
         urlParams: { target: `${baseUrl}/redirect?target=${baseUrl}/` }
       })
-      const failure = yield* Effect.flip(call(client.pipe(Redirect.follow({ maxRedirects: 1 })), request))
+      const failure = yield* Effect.flip(Loopback.exchange(client.pipe(Redirect.follow({ maxRedirects: 1 })), request))
       expect(failure).toMatchObject({ _tag: "RedirectFailed", reason: "TooMany", redirects: 1 })
       // Even with raise on redirects, we reused the same connection
       expect(plain.requests.length).toBe(2)
@@ -468,8 +473,8 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
       const relative = HttpClientRequest.get(`${baseUrl}/redirect`, {
         urlParams: { target: `/redirect?target=${baseUrl}/` }
       })
-      yield* Effect.flip(call(client.pipe(Redirect.follow({ maxRedirects: 1 })), relative))
-      const r = yield* call(client.pipe(Redirect.follow({ maxRedirects: 2 })), relative)
+      yield* Effect.flip(Loopback.exchange(client.pipe(Redirect.follow({ maxRedirects: 1 })), relative))
+      const r = yield* Loopback.exchange(client.pipe(Redirect.follow({ maxRedirects: 2 })), relative)
       expect(r.status).toBe(200)
       const hops = plain.requests.slice(-3)
       expect(hops.map((q) => q.url)).toEqual([
@@ -489,7 +494,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
           { authorization: "foo", "proxy-authorization": "baz", cookie: "foo=bar" }
         ]
       ) {
-        const r = yield* call(
+        const r = yield* Loopback.exchange(
           client.pipe(Redirect.follow()),
           HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: `${baseUrlAlt}/headers` }, headers })
         )
@@ -504,7 +509,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
   it.scopedLive("test_redirect_cross_host_no_remove_headers", () =>
     Effect.gen(function*() {
       const { client } = yield* servers(dummyserver())
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.get(`${baseUrl}/redirect`, {
           urlParams: { target: `${baseUrlAlt}/headers` },
@@ -529,7 +534,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
         ]
       ) {
         const copy = { ...headers }
-        const r = yield* call(
+        const r = yield* Loopback.exchange(
           client.pipe(Redirect.follow()),
           HttpClientRequest.get(`${baseUrl}/redirect`, { urlParams: { target: `${baseUrlAlt}/headers` }, headers })
         ).pipe(Redaction.withSecretNames(["X-API-Secret"]))
@@ -551,7 +556,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
       // connection would leave the hop waiting forever
       const { client, plain } = yield* servers(dummyserver(), undefined, 1)
       // the 303's body is left unread by the caller: Redirect.follow discards it, freeing the connection for the hop
-      const r = yield* call(client.pipe(Redirect.follow()), HttpClientRequest.get(`${baseUrl}/redirect`))
+      const r = yield* Loopback.exchange(client.pipe(Redirect.follow()), HttpClientRequest.get(`${baseUrl}/redirect`))
       expect(r.status).toBe(200)
       expect(plain.requests.length).toBe(2)
       expect(plain.requests[1]!.connection).toBe(plain.requests[0]!.connection)
@@ -563,7 +568,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
       const form = new FormData()
       form.append("target", `${baseUrl}/headers_and_params`)
       form.append("status", "303 See Other")
-      const r = yield* call(
+      const r = yield* Loopback.exchange(
         client.pipe(Redirect.follow()),
         HttpClientRequest.post(`${baseUrl}/redirect`, {
           urlParams: { target: `${baseUrl}/headers_and_params`, status: "303 See Other" }
@@ -584,7 +589,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
         Effect.map(client.execute(request), (response) => [response.status, response.headers.location])
       )
       expect(raw).toEqual([303, unknownSchemeUrl])
-      const failure = yield* Effect.flip(call(client.pipe(Redirect.follow()), request))
+      const failure = yield* Effect.flip(Loopback.exchange(client.pipe(Redirect.follow()), request))
       expect(failure).toMatchObject({ _tag: "RedirectFailed", reason: "InvalidLocation", location: unknownSchemeUrl })
       // and an unknown scheme asked for directly is refused before anything is sent
       const direct = yield* Effect.flip(Attempt.send(client, HttpClientRequest.get(unknownSchemeUrl)))
@@ -595,7 +600,7 @@ describe("urllib3 test/with_dummyserver/test_poolmanager.py", () => {
     Effect.gen(function*() {
       const { client } = yield* servers(dummyserver())
       const failure = yield* Effect.flip(
-        call(
+        Loopback.exchange(
           client.pipe(Redirect.follow({ maxRedirects: 1 })),
           HttpClientRequest.get(`${baseUrl}/redirect`, {
             urlParams: { target: `${baseUrl}/redirect?target=${baseUrl}/` }

@@ -1,4 +1,7 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Https from "node:https"
@@ -188,3 +191,19 @@ export const largeBody = (bytes: number, withLength: boolean): Handler => (_, re
   for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.slice(i, i + 16 * 1024))
   res.end()
 }
+
+/**
+ * Sends `request` with `client` (a redirect-following one, say) and reads the final answer: its status and body, and
+ * the method and URL of the request that got it (with its fragment: a client's `responseUrl`).
+ */
+export const exchange = <E>(client: HttpClient.HttpClient.With<E>, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.scoped(Effect.flatMap(client.execute(request), (response) =>
+    Effect.map(response.text, (text) => ({
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: (): any => JSON.parse(text),
+      method: response.request.method,
+      url: response.request.url +
+        Option.match(response.request.hash, { onNone: () => "", onSome: (hash) => `#${hash}` })
+    }))))
