@@ -30,7 +30,7 @@
  * the request fails for another reason" (patches an internal); `setTimeout` (timeouts: `Attempt`, `Policy`); the
  * request-stream, `maxBodyLength`, empty-write and `end` cases (node's writable request); `trackRedirects` (Sturdy
  * keeps no redirect history); "should choose the right agent per protocol" and the proxy cases (node agents). The
- * peer has no protocol-relative Location case (see `packages/http/test/Redirect.test.ts` and got's port).
+ * peer has no protocol-relative Location case (`packages/http/test/Redirect.test.ts` has one).
  */
 import { HttpClient, HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
