@@ -57,6 +57,7 @@ const twoOrigins = Effect.gen(function*() {
     "/to-b-301": redirect(301, `${b.url}/landing`),
     "/to-b-302": redirect(302, `${b.url}/landing`),
     "/to-b-303": redirect(303, `${b.url}/landing`),
+    "/to-b-scheme-relative": redirect(302, `//127.0.0.1:${b.port}/landing`),
     "/same-302": redirect(302, "/landing"),
     "/same-307": redirect(307, "/landing"),
     "/landing": landing,
@@ -114,6 +115,22 @@ describe.each(transports)("Redirect.follow over %s", (_, transport) => {
         Redaction.withSecretNames(["x-tenant"])
       )
       expect(lastRequest(b).headers["x-tenant"]).toBeUndefined()
+    }).pipe(Effect.provide(transport)))
+
+  it.scopedLive("a protocol-relative Location keeps the scheme, and another host:port there is another origin", () =>
+    Effect.gen(function*() {
+      const { a, b } = yield* twoOrigins
+      const client = (yield* HttpClient.HttpClient).pipe(Redirect.follow())
+      const status = yield* send(
+        client,
+        HttpClientRequest.get(`${a.url}/to-b-scheme-relative`, { headers: { ...secretHeaders, ...plainHeaders } })
+      )
+      expect(status).toBe(200)
+      const arrived = lastRequest(b)
+      expect(arrived.url).toBe("/landing")
+      expect(arrived.headers.host).toBe(`127.0.0.1:${b.port}`)
+      for (const name of stripped) expect(arrived.headers[name]).toBeUndefined()
+      expect(arrived.headers["x-request-id"]).toBe("req-1")
     }).pipe(Effect.provide(transport)))
 
   it.scopedLive("a same-origin redirect keeps every header", () =>

@@ -1,7 +1,12 @@
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type * as Net from "node:net"
+import { Agent, buildConnector } from "undici"
 
 /** What a handler sees: the request, the response, and the body the client sent. */
 export type Handler = (request: Http.IncomingMessage, response: Http.ServerResponse, body: string) => void
@@ -11,33 +16,52 @@ export interface RecordedRequest {
   readonly url: string
   readonly headers: Http.IncomingHttpHeaders
   readonly body: string
+  /** which connection it came on (1 for the server's first, 2 for its second...) */
+  readonly connection: number
 }
 
 export interface LoopbackServer {
-  /** `http://127.0.0.1:<port>` without a trailing slash. */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`) without a trailing slash. */
   readonly url: string
   readonly port: number
   /** Every request that reached a handler, in arrival order. */
   readonly requests: ReadonlyArray<RecordedRequest>
   /** How many requests reached `path` (ignoring the query string). */
   readonly hits: (path: string) => number
+  /** How many connections clients opened so far. */
+  readonly connections: () => number
+}
+
+export interface StartOptions {
+  /** serve HTTPS with this certificate (e.g. `test/fixtures/loopback-cert.pem`) */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string } | undefined
 }
 
 /**
- * Starts a `node:http` server on 127.0.0.1 (free port) routing by path; it closes, dropping open connections, when
- * the scope closes. Unknown paths answer 404 with an empty body.
+ * Starts a `node:http` (with `tls`, `node:https`) server on 127.0.0.1 (free port) routing by path; it closes, dropping
+ * open connections, when the scope closes. Unknown paths answer 404 with an empty body.
  */
-export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<LoopbackServer, never, Scope.Scope> =>
+export const start = (
+  routes: Readonly<Record<string, Handler>>,
+  options: StartOptions = {}
+): Effect.Effect<LoopbackServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ server: Http.Server; state: LoopbackServer }>((resume) => {
       const requests: Array<RecordedRequest> = []
-      const server = Http.createServer((request, response) => {
+      const socketIds = new WeakMap<Net.Socket, number>()
+      const listener: Http.RequestListener = (request, response) => {
         const chunks: Array<Buffer> = []
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => {
           const body = Buffer.concat(chunks).toString("utf8")
           const path = (request.url ?? "/").split("?", 1)[0]
-          requests.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body })
+          requests.push({
+            method: request.method ?? "",
+            url: request.url ?? "",
+            headers: request.headers,
+            body,
+            connection: socketIds.get(request.socket) ?? 0
+          })
           const handler = routes[path]
           if (handler === undefined) {
             response.writeHead(404).end()
@@ -45,13 +69,21 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
           }
           handler(request, response, body)
         })
+      }
+      const server: Http.Server = options.tls === undefined
+        ? Http.createServer(listener)
+        : Https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+      let connections = 0
+      server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Net.Socket) => {
+        socketIds.set(socket, ++connections)
       })
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
         resume(Effect.succeed({
           server,
           state: {
-            url: `http://127.0.0.1:${port}`,
+            connections: () => connections,
+            url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
             port,
             requests,
             hits: (path) => requests.filter((r) => r.url.split("?", 1)[0] === path).length
@@ -65,6 +97,36 @@ export const start = (routes: Readonly<Record<string, Handler>>): Effect.Effect<
         server.close(() => resume(Effect.void))
       })
   ).pipe(Effect.map(({ state }) => state))
+
+/**
+ * An undici `Agent` that connects every `http:` URL, whatever its host and port, to `http`'s port on 127.0.0.1, and
+ * every `https:` URL to `https`'s (trusting `ca`, any name): host names such as `api.example.test`,
+ * `sub.api.example.test` or default ports (80, 443) then reach loopback servers, which see the name in `Host`.
+ * Nothing leaves the machine. Destroyed with the scope.
+ */
+export const virtualHosts = (
+  targets: { readonly http?: LoopbackServer | undefined; readonly https?: LoopbackServer | undefined },
+  ca?: Buffer | string,
+  /** at most this many connections per origin (undici's `connections`; default unlimited) */
+  connections?: number
+): Effect.Effect<Agent, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const connect = buildConnector({ ...(ca === undefined ? {} : { ca }), checkServerIdentity: () => undefined })
+      return new Agent({
+        ...(connections === undefined ? {} : { connections }),
+        connect: (options, callback) => {
+          const target = options.protocol === "https:" ? targets.https : targets.http
+          if (target === undefined) {
+            callback(new Error(`virtualHosts: no ${options.protocol} server`), null)
+            return
+          }
+          connect({ ...options, hostname: "127.0.0.1", port: String(target.port) }, callback)
+        }
+      })
+    }),
+    (agent) => Effect.promise(() => agent.destroy())
+  )
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
 export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) => {
@@ -129,3 +191,19 @@ export const largeBody = (bytes: number, withLength: boolean): Handler => (_, re
   for (let i = 0; i < body.length; i += 16 * 1024) res.write(body.slice(i, i + 16 * 1024))
   res.end()
 }
+
+/**
+ * Sends `request` with `client` (a redirect-following one, say) and reads the final answer: its status and body, and
+ * the method and URL of the request that got it (with its fragment: a client's `responseUrl`).
+ */
+export const exchange = <E>(client: HttpClient.HttpClient.With<E>, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.scoped(Effect.flatMap(client.execute(request), (response) =>
+    Effect.map(response.text, (text) => ({
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: (): any => JSON.parse(text),
+      method: response.request.method,
+      url: response.request.url +
+        Option.match(response.request.hash, { onNone: () => "", onSome: (hash) => `#${hash}` })
+    }))))

@@ -56,6 +56,16 @@ describe("Redaction", () => {
       .toBe("https://api.example.com/v1?token=<redacted>&q=x%20y")
   })
 
+  it("keeps the shape of a URL without an authority (about:, mailto:, javascript:, data:)", () => {
+    expect(Redaction.redactUrl("about:blank")).toBe("about:blank")
+    expect(Redaction.redactUrl("javascript:alert(1)")).toBe("javascript:alert(1)")
+    expect(Redaction.redactUrl("data:text/plain,hi")).toBe("data:text/plain,hi")
+    expect(Redaction.redactUrl("mailto:ada@example.com?subject=hi&token=t-1#x"))
+      .toBe("mailto:ada@example.com?subject=hi&token=<redacted>")
+    expect(Redaction.redactUrl("file:///etc/passwd?api_key=k")).toBe("file:///etc/passwd?api_key=<redacted>")
+    expect(Redaction.redactUrl("foo://ada:pw@host.test/p?q=1#f")).toBe("foo://host.test/p?q=1")
+  })
+
   it("widens the query rule by pattern: JWTs, OAuth codes, *_token, *_key, sessions", () => {
     const secret = [
       "jwt",

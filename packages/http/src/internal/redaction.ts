@@ -427,7 +427,13 @@ const redactUrlOnly = (url: string | URL): string => {
   }
   // user info is dropped, and so is the fragment: it is never sent, and single-page apps keep tokens in it
   const search = parsed.search === "" ? "" : `?${redactParams(parsed.searchParams)}`
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${search}`
+  // the URL's own serialization, so one without an authority (`about:blank`, `mailto:`) keeps its shape
+  const bare = new URL(parsed.href)
+  bare.username = ""
+  bare.password = ""
+  bare.search = ""
+  bare.hash = ""
+  return `${bare.href}${search}`
 }
 
 /**
