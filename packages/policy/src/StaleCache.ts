@@ -12,6 +12,10 @@
  * Inside a `Fallback` chain, `remember` stores what the primary returns and `lookup` is the cache source (its answer
  * is marked with its age; it fails with `NoStaleAnswer` when there is none).
  *
+ * Calls of one key may overlap. The answer kept is that of the call that started last among those that succeeded
+ * (as SWR keeps the latest revalidation): a slow call that answers after a later one still gets its own answer, but
+ * does not replace the later one's newer data in the cache.
+ *
  * | option         | meaning                                                 |
  * | -------------- | ------------------------------------------------------- |
  * | `maxEntries`   | keys kept at most (LRU)                                 |

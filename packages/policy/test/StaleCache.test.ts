@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
@@ -182,6 +183,43 @@ describe("StaleCache", () => {
           expect(yield* cache.size).toBe(reference.length)
         }
       }
+    }))
+
+  it.effect("an earlier call that answers after a later one does not replace the later one's answer", () =>
+    Effect.gen(function*() {
+      const answer = <A>(value: A, millis: number) => Effect.as(Effect.sleep(Duration.millis(millis)), value)
+      for (const run of ["serve", "remember"] as const) {
+        const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 hour" })
+        const through = (self: Effect.Effect<string>) =>
+          run === "serve"
+            ? Effect.map(StaleCache.serve(self, cache, "k"), (a) => a.value)
+            : StaleCache.remember(self, cache, "k")
+        const start = yield* TestClock.currentTimeMillis
+        // the older call (100 ms) answers after the newer one (started 1 ms later, 10 ms): its answer is older data
+        const older = yield* Effect.fork(through(answer("older", 100)))
+        yield* TestClock.adjust("1 millis")
+        const newer = yield* Effect.fork(through(answer("newer", 10)))
+        yield* TestClock.adjust("100 millis")
+        // each caller still gets its own answer
+        expect([yield* Fiber.join(older), yield* Fiber.join(newer)]).toEqual(["older", "newer"])
+        expect(Option.map(yield* cache.get("k"), (e) => [e.value, e.storedAt - start])).toEqual(
+          Option.some(["newer", 11])
+        )
+        // a call started after both stores its answer as usual
+        yield* through(answer("latest", 0))
+        expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("latest"))
+      }
+    }))
+
+  it.effect("an earlier call's answer is stored when the later call failed", () =>
+    Effect.gen(function*() {
+      const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 hour" })
+      const older = yield* Effect.fork(StaleCache.serve(Effect.as(Effect.sleep("100 millis"), "older"), cache, "k"))
+      yield* TestClock.adjust("1 millis")
+      yield* Effect.either(StaleCache.serve(Effect.fail("down"), cache, "k"))
+      yield* TestClock.adjust("100 millis")
+      expect((yield* Fiber.join(older)).value).toBe("older")
+      expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("older"))
     }))
 
   it("rejects a size that is not a positive integer", () => {

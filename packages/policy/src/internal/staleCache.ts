@@ -88,11 +88,55 @@ export const lookup: typeof StaleCache.lookup = dual(
     Effect.flatMap(cache.lookup(key), (entry) => Effect.as(fallback.markStale(entry.age), entry.value))
 )
 
+// Per cache and key, the order number of the latest call of `serve` or `remember` whose answer was stored. Two calls
+// of one key may overlap: an older call that answers after a newer one must not replace the newer answer with older
+// data (as SWR keeps the latest revalidation). Bounded: past a few times the cache's size the table is cleared, which
+// only forgets the order of calls still running.
+interface CallOrder {
+  next: number
+  readonly stored: Map<string, number>
+}
+
+const callOrders = new WeakMap<object, CallOrder>()
+
+const orderOf = (cache: StaleCache.StaleCache<any>): CallOrder => {
+  let order = callOrders.get(cache)
+  if (order === undefined) {
+    order = { next: 0, stored: new Map() }
+    callOrders.set(cache, order)
+  }
+  return order
+}
+
+// Runs `self`, numbered when it starts, and stores its success unless a call of the key that started later has
+// stored its own already.
+const storing = <A, E, R, B, E2, R2>(
+  self: Effect.Effect<A, E, R>,
+  cache: StaleCache.StaleCache<A>,
+  key: string,
+  onSuccess: (value: A) => Effect.Effect<B, E2, R2>,
+  onFailure: (error: E) => Effect.Effect<B, E2, R2>
+): Effect.Effect<B, E | E2, R | R2> =>
+  Effect.suspend(() => {
+    const order = orderOf(cache)
+    const started = order.next++
+    return Effect.matchEffect(self, {
+      onSuccess: (value) => {
+        const latest = order.stored.get(key)
+        if (latest !== undefined && latest > started) return onSuccess(value)
+        if (order.stored.size >= Math.max(64, cache.maxEntries * 4) && latest === undefined) order.stored.clear()
+        order.stored.set(key, started)
+        return Effect.zipRight(cache.set(key, value), onSuccess(value))
+      },
+      onFailure
+    })
+  })
+
 /** @internal */
 export const remember: typeof StaleCache.remember = dual(
   3,
   <A, E, R>(self: Effect.Effect<A, E, R>, cache: StaleCache.StaleCache<A>, key: string): Effect.Effect<A, E, R> =>
-    Effect.tap(self, (value) => cache.set(key, value))
+    storing(self, cache, key, Effect.succeed, Effect.fail)
 )
 
 /** @internal */
@@ -103,11 +147,14 @@ export const serve: typeof StaleCache.serve = dual((args) => Effect.isEffect(arg
   options?: StaleCache.ServeOptions<E>
 ): Effect.Effect<Fallback.Provenanced<A, E, "upstream" | "stale">, E, R> => {
   const keepGoing = options?.while
-  return Effect.matchEffect(self, {
-    onSuccess: (value) => Effect.as(cache.set(key, value), fallback.fresh<A, "upstream" | "stale">(value, "upstream")),
+  return storing(
+    self,
+    cache,
+    key,
+    (value) => Effect.succeed(fallback.fresh<A, "upstream" | "stale">(value, "upstream")),
     // Only a typed failure of the upstream falls back, and only one `while` accepts (a NotFound is an answer); a
     // stale entry too old (or none) leaves the failure as it is.
-    onFailure: (error) =>
+    (error) =>
       keepGoing !== undefined && !keepGoing(error) ? Effect.fail(error) : Effect.matchEffect(cache.lookup(key), {
         onFailure: () => Effect.fail(error),
         onSuccess: (entry) =>
@@ -118,5 +165,5 @@ export const serve: typeof StaleCache.serve = dual((args) => Effect.isEffect(arg
             age: Option.some(entry.age)
           })
       })
-  })
+  )
 })
