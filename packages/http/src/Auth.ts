@@ -116,7 +116,7 @@ export interface TokenSource<E> {
 
 /**
  * How early a token is refreshed: `expirySkew` before it expires (default 30 seconds, capped at half the token's
- * lifetime).
+ * lifetime). A negative or `NaN` skew, or one that is no duration, is a `RangeError` naming it when the source is made.
  *
  * @example
  * ```ts

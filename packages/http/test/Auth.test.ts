@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
@@ -49,6 +50,17 @@ const jwt = (payload: object) =>
   Redacted.make(`${base64Url(JSON.stringify({ alg: "HS256" }))}.${base64Url(JSON.stringify(payload))}.sig`)
 
 describe("Auth", () => {
+  it("makeTokenSource refuses an expirySkew that is negative, NaN or no duration, naming it", () => {
+    const acquire = Effect.succeed({ token: Redacted.make("t"), expiresAt: Option.none<number>() })
+    for (const bad of [-1, Number.NaN, "-5 seconds", "soon"] as const) {
+      expect(() => Auth.makeTokenSource(acquire, { expirySkew: bad as Duration.DurationInput })).toThrow(
+        /Auth: expirySkew .* must be a non-negative duration/
+      )
+    }
+    expect(() => Auth.makeTokenSource(acquire, { expirySkew: 0 })).not.toThrow()
+    expect(() => Auth.makeTokenSource(acquire, { expirySkew: "10 seconds" })).not.toThrow()
+  })
+
   describe("static credentials", () => {
     it.effect("bearer sends Authorization: Bearer", () =>
       Effect.gen(function*() {

@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import type * as Auth from "../Auth.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as clientResponse from "./clientResponse.js"
+import { isNaNInput, isNegative } from "./durationInput.js"
 import * as idempotency from "./idempotency.js"
 import * as Jwt from "./jwt.js"
 import { processingOf } from "./processing.js"
@@ -498,15 +499,28 @@ const isFresh = (cached: CachedToken, now: number): boolean =>
 const isUnexpired = (cached: CachedToken, now: number): boolean =>
   Option.match(cached.token.expiresAt, { onNone: () => true, onSome: (expiresAt) => now < expiresAt })
 
+// Effect reads a negative or NaN skew as zero (refresh only once the token has expired) and throws a bare error on
+// an input it cannot read: both are a RangeError naming the option, as OAuth2's `timeout` is
+const skewOf = (options: Auth.TokenSourceOptions | undefined): Duration.Duration => {
+  const input = options?.expirySkew
+  if (input === undefined) return Duration.seconds(30)
+  const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
+  if (decoded === undefined || isNaNInput(input) || isNegative(input)) {
+    throw new RangeError(`Auth: expirySkew (${String(input)}) must be a non-negative duration`)
+  }
+  return decoded
+}
+
 /** @internal */
 export const makeTokenSource = <E, R>(
   acquire: Effect.Effect<Auth.AccessToken, E, R>,
   options?: Auth.TokenSourceOptions
-): Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | R> =>
-  Effect.gen(function*() {
+): Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | R> => {
+  // checked when the source is made, as the policies' options are
+  const skewMillis = Duration.toMillis(skewOf(options))
+  return Effect.gen(function*() {
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
-    const skewMillis = Duration.toMillis(options?.expirySkew ?? Duration.seconds(30))
     const state = yield* Ref.make<TokenState<E>>({ cached: Option.none(), inflight: Option.none() })
     // the cached token, mirrored for a read without an effect (`freshTokenOf`)
     let latest: CachedToken | undefined
@@ -576,6 +590,7 @@ export const makeTokenSource = <E, R>(
     freshTokenOf.set(source, (now) => latest !== undefined && isFresh(latest, now) ? latest.token : undefined)
     return source
   })
+}
 
 /** @internal */
 export const jwtSource = <E, R>(

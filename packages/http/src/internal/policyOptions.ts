@@ -10,6 +10,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
+import { isNaNInput, isNegative } from "./durationInput.js"
 import * as upstream from "./upstream.js"
 
 // -----------------------------------------------------------------------------
@@ -170,25 +171,6 @@ const problem = (field: string, detail: string): void => {
 }
 
 const timerLimit = "2^31 − 1 ms, about 24.8 days, the longest a timer can hold: a longer wait would never fire"
-
-const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
-
-// Effect's `Duration` reads `-1`, `-1n`, `"-5 seconds"` or `[-1, 0]` as zero: a typo would silently mean "no wait"
-const isNegative = (input: Duration.DurationInput): boolean =>
-  typeof input === "number"
-    ? input < 0
-    : typeof input === "bigint"
-    ? input < BigInt(0)
-    : typeof input === "string"
-    ? Number(negativeUnits.exec(input)?.[1] ?? 0) < 0
-    : Array.isArray(input)
-    ? input[0] < 0 || input[1] < 0
-    : false
-
-const isNaNInput = (input: Duration.DurationInput): boolean =>
-  typeof input === "number"
-    ? Number.isNaN(input)
-    : Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1]))
 
 /**
  * Decodes a duration option; a problem (and `fallback`) when it is not a duration (`NaN` included), when it is
