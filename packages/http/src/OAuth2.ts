@@ -163,7 +163,8 @@ export interface ClientCredentialsOptions {
 }
 
 /**
- * The token request's default retry: exponential from 200 ms, doubling, jittered, at most 3 retries.
+ * The token request's default retry: exponential from 200 ms, doubling, with equal jitter (each delay between half
+ * and all of 200 ms, 400 ms, 800 ms: jitter only shortens, as in `Backoff`), at most 3 retries.
  *
  * @example
  * ```ts

@@ -14,6 +14,8 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
 
 const SECRET = "client-s3cr3t"
@@ -160,6 +162,33 @@ describe("OAuth2", () => {
         expect(Redacted.value(token.token)).toBe("access-1")
         expect(seen).toHaveLength(3)
       }))
+
+    it("the default retry's jitter only shortens: each delay within half and all of 200, 400, 800 ms", () => {
+      const schedule = OAuth2.defaultRetry
+      for (let seed = 0; seed < 200; seed++) {
+        const delays = Effect.runSync(
+          Effect.gen(function*() {
+            let state = schedule.initial
+            let now = 0
+            const out: Array<number> = []
+            for (let i = 0; i < 5; i++) {
+              const [next, , decision] = yield* schedule.step(now, undefined as never, state)
+              if (ScheduleDecision.isDone(decision)) break
+              const delay = Intervals.start(decision.intervals) - now
+              out.push(delay)
+              now += delay
+              state = next
+            }
+            return out
+          }).pipe(Effect.withRandom(Random.make(seed)))
+        )
+        expect(delays).toHaveLength(3)
+        delays.forEach((delay, i) => {
+          expect(delay).toBeGreaterThanOrEqual(100 * 2 ** i)
+          expect(delay).toBeLessThanOrEqual(200 * 2 ** i)
+        })
+      }
+    })
 
     it.effect("gives up after the default 3 retries with the last Status failure", () =>
       Effect.gen(function*() {

@@ -2,6 +2,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Backoff from "@sturdy/policy/Backoff"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -12,7 +13,7 @@ import * as Encoding from "effect/Encoding"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
+import type * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Auth from "../Auth.js"
@@ -98,10 +99,14 @@ export const isRetryable = (error: TokenError): boolean =>
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Schedule.exponential("200 millis", 2).pipe(
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(3))
-)
+export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Backoff.exponential({
+  baseDelay: "200 millis",
+  factor: 2,
+  // as every backoff of the library, jitter only shortens a delay: 100–200 ms, 200–400 ms, 400–800 ms
+  jitter: "equal",
+  maxDelay: Duration.infinity,
+  maxAttempts: 4
+})
 
 // a lifetime in seconds, finite and positive (as oauth4webapi requires): a NaN, infinite, zero or negative one would
 // never count as fresh, and every call would ask for a new token. Numeric strings are read (Azure AD v1 sends them).
