@@ -31,6 +31,7 @@
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
  * | reset `1e9 ≤ n < 1e12`                                    | epoch seconds: `n·1000 − now`, 0 s if past                |
  * | reset `n ≥ 1e12`                                          | epoch milliseconds: `n − now`, 0 s if past                |
+ * | reset as an HTTP-date (Vimeo's `X-RateLimit-Reset`)        | as `Retry-After`'s date: until then, 0 s if past (format `http-date`) |
  * | reset, `t=`, `w=` negative or garbage                     | `None` for that value; the rest of the header counts      |
  * | remaining, limit, `r=`, `q=` negative, fractional, garbage | `None` for that value                                    |
  * | remaining, limit above 2^53 − 1                           | `Number.MAX_SAFE_INTEGER`                                 |

@@ -19,9 +19,9 @@
  * Deliberate differences (each test says which):
  * - Sturdy reads no `used` / `observed` count (`X-Ratelimit-Used`, Reddit; `RateLimit-Observed`, GitLab): the parsers
  *   derive limit = used + remaining, or used = limit − remaining; Sturdy's `limit` is what the server sent.
- * - A reset is a number (delta seconds below 1e9, epoch seconds from 1e9, epoch milliseconds from 1e12): an ISO 8601
- *   `RateLimit-Reset` (ratelimit-header-parser reads it with `new Date`) or an IMF-fixdate `X-RateLimit-Reset` (Vimeo;
- *   rate-limits' `ImfFixdate` kind) is no reset.
+ * - A reset is a number (delta seconds below 1e9, epoch seconds from 1e9, epoch milliseconds from 1e12) or an
+ *   HTTP-date (Vimeo's IMF-fixdate `X-RateLimit-Reset`, rate-limits' `ImfFixdate` kind): an ISO 8601 `RateLimit-Reset`
+ *   (ratelimit-header-parser reads it with `new Date`) is no reset.
  * - rate-limits takes the later of `Retry-After` and the reset; Sturdy's wait is `Retry-After` when it is readable
  *   (the draft: "the Retry-After field MUST take precedence"), and a reset only for an exhausted quota.
  * - rate-limits guesses the vendor (and so the reset's kind and the window) from the headers' spelling; Sturdy reads
@@ -455,14 +455,15 @@ describe("rate-limits src/headers/mod.rs", () => {
       .toEqual([Option.some([100_000, "delta-seconds"])])
   })
 
-  // rate-limits reads an IMF-fixdate reset for Vimeo; Sturdy's reset is a number only (see the header comment)
+  // rate-limits reads an IMF-fixdate reset for Vimeo, as Sturdy does
   it("parse_reset_datetime", () => {
     const parsed = parse(
       { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "Tue, 15 Nov 1994 08:12:31 GMT" },
       Date.UTC(1994, 10, 15, 8, 12, 0)
     )
-    expect(Option.map(parsed.xRateLimit, (r) => r.reset)).toEqual(Option.some(Option.none()))
-    expect(waitOf(parsed)).toBeUndefined()
+    expect(Option.map(parsed.xRateLimit, (r) => Option.map(r.reset, (d) => [Duration.toMillis(d.duration), d.format])))
+      .toEqual(Option.some(Option.some([31_000, "http-date"])))
+    expect(waitOf(parsed)).toEqual(["x-ratelimit", 31_000, "http-date"])
   })
 
   it("parse_github_headers", () => {

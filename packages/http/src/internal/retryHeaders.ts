@@ -66,7 +66,10 @@ export const resetDelay = (seconds: number, nowMillis: number): RetryHeaders.Del
 const parseReset = (value: string | undefined, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
   if (value === undefined) return Option.none()
   const seconds = parseSeconds(value)
-  return seconds === undefined ? Option.none() : Option.some(resetDelay(seconds, nowMillis))
+  if (seconds !== undefined) return Option.some(resetDelay(seconds, nowMillis))
+  // some vendors send the reset as an HTTP-date (Vimeo's `X-RateLimit-Reset`), read as Retry-After's date
+  const at = parseHttpDate(value.replace(surroundingWhitespace, ""), nowMillis)
+  return at === undefined ? Option.none() : Option.some(makeDelay(at - nowMillis, "http-date"))
 }
 
 // -----------------------------------------------------------------------------
