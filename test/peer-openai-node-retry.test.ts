@@ -26,8 +26,7 @@
  * `deadlineHeader` is the only header the pipeline adds per attempt); in 'preserves the appropriate error class when
  * fetching fails', the OAuthError and SubjectTokenProviderError rows (the SDK's own auth providers).
  */
-import { HttpBody } from "@effect/platform"
-import { HttpClientRequest } from "@effect/platform"
+import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy } from "@sturdy/http"
 import type { Duration } from "effect"
