@@ -45,3 +45,22 @@ export const advanceToDone = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000)
     }
     return yield* Fiber.await(fiber)
   })
+
+/**
+ * Moves the TestClock to each pending sleep in turn (as `advanceToDone`) until `condition` holds, and fails the test
+ * if it never does: a `queue.onEmpty()` / `onSizeLessThan()` style wait on state read from outside the fibers.
+ */
+export const advanceUntil = (condition: Effect.Effect<boolean>, steps = 10_000) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < steps; i++) {
+      for (let turn = 0; turn < 8; turn++) {
+        if (yield* condition) return
+        yield* Effect.yieldNow()
+      }
+      const sleeps = yield* TestClock.sleeps()
+      if (Chunk.isEmpty(sleeps)) continue
+      const now = yield* Clock.currentTimeMillis
+      yield* TestClock.adjust(Duration.millis(Math.max(0, Math.min(...sleeps) - now)))
+    }
+    return yield* Effect.dieMessage("advanceUntil: the condition never held")
+  })
