@@ -11,12 +11,12 @@
  * `retry.baseDelay: "500 millis"`, `maxDelay: "8 seconds"`; a subclass's `idempotencyHeader = 'Idempotency-Key'`
  * is `retry.idempotencyKey: true`; the SDK's `shouldRetry` (src/client.ts: `x-should-retry: true/false` first, then
  * 408, 409, 429, >= 500) is a `retry.retryOn` predicate over the failure's `headers` and `status` (`openaiRetryOn`
- * below); `retry-after-ms` is a `retry.delay` that reads the failure's header (`openaiDelay` below).
+ * below); `retry-after-ms` is read by Sturdy itself, before `Retry-After`, as the SDK reads it (`openaiDelay` below
+ * maps it by hand too, for the SDK's rule in full).
  *
  * Deliberate differences (each test says which): Sturdy's default rules do not retry 409 (the SDK retries it as a
- * lock timeout) nor 501/505/511 (the SDK retries every 5xx); Sturdy reads neither `x-should-retry` nor
- * `retry-after-ms` by itself (both are vendor headers; the caller maps them with `retryOn` and `delay`, as above:
- * possible gaps, see the report); `Retry-After: 0.1` is not RFC 9110 delay-seconds, so Sturdy ignores it and waits its
+ * lock timeout) nor 501/505/511 (the SDK retries every 5xx); Sturdy does not read `x-should-retry` by itself (the
+ * caller maps it with `retryOn`, as above); `Retry-After: 0.1` is not RFC 9110 delay-seconds, so Sturdy ignores it and waits its
  * backoff where the SDK waits 100 ms; a Retry-After above `maxRetryAfter` (30 s) fails the call at once where the SDK
  * (above 60 s) falls back to its backoff; a generated key is a UUID (the SDK's `stainless-node-retry-<uuid>`) and is
  * given to POST and PATCH only (the SDK's to every method but GET).
@@ -111,12 +111,11 @@ describe("openai-node tests/index.test.ts", () => {
 
   it.scoped("retry on 429 with retry-after-ms", () =>
     Effect.gen(function*() {
-      // Sturdy does not read `retry-after-ms` (a possible gap): by default the backoff applies; a `retry.delay` that
-      // reads the header (the SDK's rule) waits its 10 ms
+      // Sturdy reads `retry-after-ms` as the SDK does: the retry waits its 10 ms, by default and with the SDK's rule
       const defaults = yield* setup(firstFails(429, () => ({ "retry-after-ms": "10" })), { retry: openaiBackoff })
       expect(textOf(yield* defaults.run(defaults.api.get("/foo")))).toBe(a1)
       expect(defaults.seen.length).toBe(2)
-      expect(gaps(defaults)).toEqual([500])
+      expect(gaps(defaults)).toEqual([10])
       expect(textOf(yield* defaults.run(defaults.api.get("/foo")))).toBe(a1)
       expect(defaults.seen.length).toBe(3)
 
@@ -199,7 +198,7 @@ describe("openai-node tests/client-behavior.test.ts", () => {
               expect(h.seen.length).toBe(1)
             }
           }
-          // the SDK's `retry-after-ms: 0`, read by the mapped policy only
+          // the SDK's `retry-after-ms: 0`, which Sturdy reads too
           if (retries) expect(gaps(mapped)).toEqual([0])
         })
     )
@@ -223,10 +222,9 @@ describe("openai-node tests/client-behavior.test.ts", () => {
 
   it.scoped("prefers retry-after-ms over retry-after even when retry-after-ms is zero", () =>
     Effect.gen(function*() {
-      // Sturdy reads Retry-After only: the date of 1970 has come, so it retries at once, the same wait the SDK takes
-      // from `retry-after-ms: 0` (for another reason: the precedence itself is not portable)
+      // as the SDK: `retry-after-ms: 0` is read first, and the Retry-After of 60 s is not waited
       const h = yield* setup(
-        firstFails(429, () => ({ "retry-after-ms": "0", "retry-after": new Date(0).toUTCString() })),
+        firstFails(429, () => ({ "retry-after-ms": "0", "retry-after": "60" })),
         { retry: { ...openaiBackoff, maxAttempts: 2 } }
       )
       expect(textOf(yield* h.run(h.api.get("/items")))).toBe(a1)

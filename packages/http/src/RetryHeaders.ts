@@ -26,6 +26,7 @@
  * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
  * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
+ * | `Retry-After-Ms: 1500.5` (OpenAI, Azure OpenAI, Anthropic) | 1,501 ms (format `delta-millis`), before any `Retry-After`; garbage is skipped |
  * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
@@ -46,7 +47,8 @@
  * A `None` is never an error: the caller then waits its own computed backoff (`Policy` does), as if no hint was sent.
  *
  * `retryAfter` (the wait the server asked for) takes the first of:
- * 1. a readable `Retry-After` (a garbage one is skipped, not fatal);
+ * 1. a readable `Retry-After-Ms` (milliseconds, as the OpenAI and Anthropic SDKs read it first), else a readable
+ *    `Retry-After` (a garbage one is skipped, not fatal), both with source `retry-after`;
  * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
  * 3. a readable `X-RateLimit-Retry-After` (source `x-ratelimit`; ky's order);
  * 4. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
@@ -86,8 +88,8 @@ export const maxDelay: Duration.Duration = internal.maxDelay
 /**
  * A delay read from a header, already clamped to `[0, maxDelay]`.
  *
- * `format` says how the value was read: `delta-seconds`, `http-date`, `epoch-seconds` or `epoch-millis` (see the
- * magnitude rule in the module documentation).
+ * `format` says how the value was read: `delta-seconds`, `delta-millis` (`Retry-After-Ms`), `http-date`,
+ * `epoch-seconds` or `epoch-millis` (see the magnitude rule in the module documentation).
  *
  * @example
  * ```ts
@@ -104,7 +106,7 @@ export interface Delay {
   readonly duration: Duration.Duration
   /** `true` when the server asked for more than `maxDelay` and `duration` was cut down to it. */
   readonly clamped: boolean
-  readonly format: "delta-seconds" | "http-date" | "epoch-seconds" | "epoch-millis"
+  readonly format: "delta-seconds" | "delta-millis" | "http-date" | "epoch-seconds" | "epoch-millis"
 }
 
 /**
@@ -195,7 +197,7 @@ export interface RateLimitPolicy {
 export interface RetryHeaders {
   /** What `retryAfter` returns, with its clamp flag and the header it came from. */
   readonly wait: Option.Option<Wait>
-  /** `Retry-After` alone. */
+  /** `Retry-After-Ms`, or else `Retry-After`, alone. */
   readonly retryAfter: Option.Option<Delay>
   readonly limit: Option.Option<number>
   readonly remaining: Option.Option<number>

@@ -21,6 +21,36 @@ const retryAfterMillis = (input: Record<string, string>, at = now) =>
 const imfFixdate = (at: number) => new Date(at).toUTCString()
 
 describe("RetryHeaders", () => {
+  describe("Retry-After-Ms (OpenAI, Azure OpenAI, Anthropic)", () => {
+    it("is a wait in milliseconds, fractions rounded up, read before Retry-After", () => {
+      expect(retryAfterMillis({ "retry-after-ms": "1500" })).toBe(1500)
+      expect(retryAfterMillis({ "retry-after-ms": " 10.2 " })).toBe(11)
+      expect(retryAfterMillis({ "retry-after-ms": "0", "retry-after": "60" })).toBe(0)
+      expect(retryAfterMillis({ "retry-after-ms": "250", "retry-after": "1" })).toBe(250)
+      const parsed = RetryHeaders.parse(headers({ "retry-after-ms": "250", "retry-after": "1" }), now)
+      expect(Option.map(parsed.wait, (w) => [w.source, w.format, Duration.toMillis(w.duration)])).toEqual(
+        Option.some(["retry-after", "delta-millis", 250])
+      )
+      expect(Option.map(parsed.retryAfter, (d) => d.format)).toEqual(Option.some("delta-millis"))
+    })
+
+    it("an unreadable one is skipped: Retry-After, then the rate-limit headers, answer", () => {
+      for (const garbage of ["-5", "soon", "", "1e3", "0x10"]) {
+        expect(retryAfterMillis({ "retry-after-ms": garbage, "retry-after": "7" })).toBe(7000)
+        expect(retryAfterMillis({ "retry-after-ms": garbage })).toBeUndefined()
+      }
+      expect(retryAfterMillis({ "retry-after-ms": "soon", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" }))
+        .toBe(3000)
+    })
+
+    it("is clamped to maxDelay like every wait", () => {
+      const parsed = RetryHeaders.parse(headers({ "retry-after-ms": String(maxMillis * 2) }), now)
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.clamped])).toEqual(
+        Option.some([maxMillis, true])
+      )
+    })
+  })
+
   describe("parseRetryAfter: delta-seconds", () => {
     it.each([
       ["120", 120_000],

@@ -221,6 +221,22 @@ const listMembers = (value: string): Array<string> | undefined => {
   return members
 }
 
+// `Retry-After-Ms` (OpenAI, Azure OpenAI, Anthropic; their SDKs read it before `Retry-After`): a wait in milliseconds,
+// fractions allowed, taking precedence over `Retry-After`, which such servers send rounded up to whole seconds.
+const parseRetryAfterMs = (value: string | undefined): RetryHeaders.Delay | undefined => {
+  if (value === undefined) return undefined
+  const trimmed = value.replace(surroundingWhitespace, "")
+  return unsignedDecimal.test(trimmed) ? makeDelay(Number(trimmed), "delta-millis") : undefined
+}
+
+// The wait of `Retry-After-Ms`, or else of `Retry-After`, as read for the `retryAfter` of the structured value.
+const serverRetryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
+  const millis = parseRetryAfterMs(lookup(headers, "retry-after-ms"))
+  if (millis !== undefined) return Option.some(millis)
+  const value = lookup(headers, "retry-after")
+  return value === undefined ? Option.none() : parseRetryAfterDelay(value, nowMillis)
+}
+
 /** @internal */
 export const parseRetryAfter = (value: string, nowMillis: number): Option.Option<Duration.Duration> =>
   Option.map(parseRetryAfterDelay(value, nowMillis), (delay) => delay.duration)
@@ -564,10 +580,7 @@ const xRateLimit = (headers: Headers.Headers, nowMillis: number): Option.Option<
 
 /** @internal */
 export const parse = (headers: Headers.Headers, nowMillis: number): RetryHeaders.RetryHeaders => {
-  const retryAfterValue = lookup(headers, "retry-after")
-  const retryAfter = retryAfterValue === undefined
-    ? Option.none()
-    : parseRetryAfterDelay(retryAfterValue, nowMillis)
+  const retryAfter = serverRetryAfter(headers, nowMillis)
   const policyValue = lookup(headers, "ratelimit-policy")
   const policies = policyValue === undefined ? [] : parsePolicies(policyValue)
   const rateLimits = ietfRateLimits(headers, policies, nowMillis)
@@ -616,6 +629,8 @@ const retryAfterWith = (
 ): Option.Option<Duration.Duration> => {
   // Runs on every failed response: answer from the few headers that matter without building the structured value,
   // and without allocating when they are absent or the quota is not exhausted.
+  const millis = parseRetryAfterMs(lookup(headers, "retry-after-ms"))
+  if (millis !== undefined) return Option.some(millis.duration)
   const retryAfterValue = lookup(headers, "retry-after")
   if (retryAfterValue !== undefined) {
     const delay = parseRetryAfter(retryAfterValue, nowMillis)
@@ -652,7 +667,8 @@ export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.
  * @internal
  */
 export const mayNameWait = (headers: Headers.Headers): boolean =>
-  lookup(headers, "retry-after") !== undefined || lookup(headers, "ratelimit") !== undefined ||
+  lookup(headers, "retry-after") !== undefined || lookup(headers, "retry-after-ms") !== undefined ||
+  lookup(headers, "ratelimit") !== undefined ||
   lookup(headers, "ratelimit-reset") !== undefined || lookup(headers, "x-ratelimit-retry-after") !== undefined ||
   vendorHeader(headers, "reset") !== undefined
 
