@@ -7,6 +7,9 @@
  * interrupts). A call entered with no time left fails at once with `DeadlineExceeded`; a call that hangs is
  * interrupted when the deadline passes. Everything reads `Clock`, so it runs under `TestClock`.
  *
+ * A zero or negative timeout is a deadline already passed (as Go's `context.WithTimeout`); a `NaN` one (a number
+ * parsed from an unset setting) is a `RangeError` naming it when the effect is made, where Effect would read it as zero.
+ *
  * @since 0.1.0
  */
 import type * as Clock from "effect/Clock"

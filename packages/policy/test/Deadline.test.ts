@@ -14,6 +14,21 @@ import * as TestClock from "effect/TestClock"
 const remainingMillis = Effect.map(Deadline.remaining, Option.map(Duration.toMillis))
 
 describe("Deadline", () => {
+  it("a NaN timeout is a RangeError naming it, not a deadline already passed; a negative one has passed", () => {
+    for (const bad of [Number.NaN, [Number.NaN, 0] as const]) {
+      expect(() => Deadline.withDeadline(Effect.void, bad)).toThrow(
+        /Deadline.withDeadline: timeout .* is not a duration/
+      )
+      expect(() => Deadline.attemptTimeout(Effect.void, bad)).toThrow(/Deadline.attemptTimeout: timeout/)
+      expect(() => Deadline.establish(Effect.void, bad)).toThrow(/Deadline.establish: timeout/)
+      expect(() => Deadline.establish("1 second", { attemptTimeout: bad })).toThrow(
+        /Deadline.establish: attemptTimeout/
+      )
+    }
+    const passed = Effect.runSync(Effect.flip(Deadline.withDeadline(Effect.never, -1)))
+    expect(passed._tag).toBe("DeadlineExceeded")
+  })
+
   it.effect("interrupts a hanging effect when the deadline passes", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(Effect.never.pipe(Deadline.withDeadline("1 second")))

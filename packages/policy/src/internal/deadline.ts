@@ -13,7 +13,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { internalsOf } from "./fiberInternals.js"
-import { maxTimerMillis } from "./timer.js"
+import { checkNotNaN, maxTimerMillis } from "./timer.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
@@ -174,6 +174,8 @@ const limit = <A, E, R>(
   reason: "Deadline" | "Attempt",
   options: LimitOptions | undefined
 ): Effect.Effect<A, E | DeadlineExceeded, R> => {
+  // a NaN (a number parsed from an unset setting) is a mistake, not a deadline already passed as a negative one is
+  checkNotNaN(reason === "Deadline" ? "Deadline.withDeadline" : "Deadline.attemptTimeout", "timeout", timeout)
   // decoded on first use (an invalid input still fails where it used to), then reused by every call
   let duration: Duration.Duration | undefined
   const selfEnforcing = options?.selfEnforcing === true
@@ -272,6 +274,8 @@ export const establishWith = (
   timeout: Duration.DurationInput,
   options?: EstablishOptions
 ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
+  checkNotNaN("Deadline.establish", "timeout", timeout)
+  checkNotNaN("Deadline.establish", "attemptTimeout", options?.attemptTimeout)
   const duration = decodedOnce(timeout)
   const asked = options?.attemptTimeout === undefined ? undefined : decodedOnce(options.attemptTimeout)
   let durationMillis = 0

@@ -55,6 +55,19 @@ export const checkTimer = (owner: string, field: string, input: Duration.Duratio
 const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
 
 /**
+ * @internal Throws a `RangeError` naming the field when `input` is a `NaN` number (or a pair holding one), which
+ * Effect's `Duration` reads as zero: a number parsed from an unset setting (`Number(undefined)`) would mean "no time".
+ */
+export const checkNotNaN = (owner: string, field: string, input: Duration.DurationInput | undefined): void => {
+  if (
+    (typeof input === "number" && Number.isNaN(input)) ||
+    (Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1])))
+  ) {
+    throw new RangeError(`${owner}: ${field} (${String(input)}) is not a duration`)
+  }
+}
+
+/**
  * @internal Throws a `RangeError` naming the field when `input` is a negative duration, or a `NaN` number: Effect's
  * `Duration` reads `-1`, `-1n`, `"-5 seconds"`, `[-1, 0]` and `NaN` as zero, which would silently turn a typo, or a
  * number parsed from an unset setting (`Number(undefined)`), into "no wait" (resilience4j's builders and p-retry refuse
@@ -62,12 +75,7 @@ const negativeUnits = /^\s*(-\d+(?:\.\d+)?)\s+[a-z]+\s*$/i
  */
 export const checkNonNegative = (owner: string, field: string, input: Duration.DurationInput | undefined): void => {
   if (input === undefined || Duration.isDuration(input)) return
-  if (
-    (typeof input === "number" && Number.isNaN(input)) ||
-    (Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1])))
-  ) {
-    throw new RangeError(`${owner}: ${field} (${String(input)}) is not a duration`)
-  }
+  checkNotNaN(owner, field, input)
   const negative = typeof input === "number"
     ? input < 0
     : typeof input === "bigint"
