@@ -15,8 +15,7 @@
  * maps it by hand too, for the SDK's rule in full).
  *
  * Deliberate differences (each test says which): Sturdy's default rules do not retry 409 (the SDK retries it as a
- * lock timeout) nor 501/505/511 (the SDK retries every 5xx); Sturdy does not read `x-should-retry` by itself (the
- * caller maps it with `retryOn`, as above); `Retry-After: 0.1` is not RFC 9110 delay-seconds, so Sturdy ignores it and waits its
+ * lock timeout) nor 501/505/511 (the SDK retries every 5xx); `Retry-After: 0.1` is not RFC 9110 delay-seconds, so Sturdy ignores it and waits its
  * backoff where the SDK waits 100 ms; a Retry-After above `maxRetryAfter` (30 s) fails the call at once where the SDK
  * (above 60 s) falls back to its backoff; a generated key is a UUID (the SDK's `stainless-node-retry-<uuid>`) and is
  * given to POST and PATCH only (the SDK's to every method but GET).
@@ -172,8 +171,8 @@ describe("openai-node tests/client-behavior.test.ts", () => {
     [409, {}, true, false],
     [429, {}, true, true],
     [500, {}, true, true],
-    [400, { "x-should-retry": "true" }, true, false],
-    [500, { "x-should-retry": "false" }, false, true],
+    [400, { "x-should-retry": "true" }, true, true],
+    [500, { "x-should-retry": "false" }, false, false],
     [400, {}, false, false]
   ]
   for (const [status, headers, retries, sturdyRetries] of rows) {
@@ -181,8 +180,8 @@ describe("openai-node tests/client-behavior.test.ts", () => {
       `retries HTTP status ${status} according to explicit headers and defaults ${JSON.stringify(headers)}`,
       () =>
         Effect.gen(function*() {
-          // maxRetries: 1; the SDK's rule (`openaiRetryOn`) retries as the SDK does. Sturdy's defaults do not read
-          // `x-should-retry` and do not retry 409 (a possible gap, and a deliberate difference)
+          // maxRetries: 1; the SDK's rule (`openaiRetryOn`) retries as the SDK does. Sturdy's defaults read
+          // `x-should-retry` as the SDK does, and do not retry 409 (a deliberate difference)
           const handler = firstFails(status, () => ({ ...headers, "retry-after-ms": "0" }))
           const mapped = yield* setup(handler, {
             retry: { ...openaiBackoff, maxAttempts: 2, retryOn: openaiRetryOn, delay: openaiDelay }

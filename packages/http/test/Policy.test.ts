@@ -2744,6 +2744,48 @@ describe("Policy: server waits in every form (second review)", () => {
       expect((yield* scripted.requests).length).toBe(1)
     }))
 
+  it.scoped("the server's x-should-retry (or Stripe-Should-Retry) decides over the default status rules", () =>
+    Effect.gen(function*() {
+      const twice = (status: number, headers: Record<string, string>) =>
+        FaultScript.sequence(FaultScript.status(status, { headers }), FaultScript.json(ada))
+      const routes = {
+        "GET /no": twice(503, { "x-should-retry": "false" }),
+        "GET /stripe-no": twice(500, { "stripe-should-retry": "FALSE" }),
+        "GET /yes": twice(400, { "x-should-retry": "true" }),
+        "GET /garbage": twice(400, { "x-should-retry": "maybe" })
+      }
+      const fast: Policy.Options = {
+        ...exact,
+        retry: { baseDelay: "10 millis", jitter: "none", budget: false }
+      }
+      const { api, scripted } = yield* harness(routes, fast)
+      const statusOfExit = (exit: Exit.Exit<unknown, unknown>) => (failureOf(exit) as { status?: number }).status
+      expect(statusOfExit(yield* runVirtual(api.get("/no", { schema: User })))).toBe(503)
+      expect(statusOfExit(yield* runVirtual(api.get("/stripe-no", { schema: User })))).toBe(500)
+      expect(yield* runVirtual(api.get("/yes", { schema: User }))).toEqual(Exit.succeed(ada))
+      expect(statusOfExit(yield* runVirtual(api.get("/garbage", { schema: User })))).toBe(400)
+      expect((yield* scripted.requests).map((r) => r.path)).toEqual([
+        "/no",
+        "/stripe-no",
+        "/yes",
+        "/yes",
+        "/garbage"
+      ])
+
+      // an allow-list decides which statuses retry (a `true` adds none), but a `false` still holds; `retryOn` wins
+      const listed = yield* harness(routes, {
+        ...fast,
+        retry: { ...fast.retry as Policy.RetryOptions, statuses: [503] }
+      })
+      expect(statusOfExit(yield* runVirtual(listed.api.get("/no", { schema: User })))).toBe(503)
+      expect(statusOfExit(yield* runVirtual(listed.api.get("/yes", { schema: User })))).toBe(400)
+      const overruled = yield* harness(routes, {
+        ...fast,
+        retry: { ...fast.retry as Policy.RetryOptions, retryOn: { ServerError: true } }
+      })
+      expect(yield* runVirtual(overruled.api.get("/no", { schema: User }))).toEqual(Exit.succeed(ada))
+    }))
+
   it.scoped("a 4xx whose only wait is X-RateLimit-Retry-After is retried after that wait, not the backoff", () =>
     Effect.gen(function*() {
       expect(Policy.isRetryableByDefault(tooLarge({ "x-ratelimit-retry-after": "3" }))).toBe(true)

@@ -71,9 +71,26 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
   httpFailure.isRetryableByDefault(failure) ||
   (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
 
+/**
+ * The server's own word on retrying this response, `x-should-retry` (OpenAI, Anthropic; their SDKs read it before the
+ * status) or `stripe-should-retry`: `true`, `false`, or `undefined` when it said nothing readable.
+ * @internal
+ */
+export const serverSaysRetry = (failure: HttpFailure.HttpFailure): boolean | undefined => {
+  if (!("headers" in failure)) return undefined
+  const headers = failure.headers
+  const said = headers["x-should-retry"] ?? headers["stripe-should-retry"]
+  if (said === undefined) return undefined
+  const word = said.trim().toLowerCase()
+  return word === "true" ? true : word === "false" ? false : undefined
+}
+
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
+// A server that says not to retry is not retried; one that says to retry is, unless an allow-list decides.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
-  if (statuses === undefined) return isRetryableByDefault(failure)
+  const said = serverSaysRetry(failure)
+  if (said === false) return false
+  if (statuses === undefined) return said === true || isRetryableByDefault(failure)
   const status = observe.statusOf(failure)
   return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
 }
