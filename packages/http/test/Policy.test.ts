@@ -2784,6 +2784,10 @@ describe("Policy: server waits in every form (second review)", () => {
         retry: { ...fast.retry as Policy.RetryOptions, retryOn: { ServerError: true } }
       })
       expect(yield* runVirtual(overruled.api.get("/no", { schema: User }))).toEqual(Exit.succeed(ada))
+      // the public predicate says the same, a 413 with a wait included
+      expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "3", "x-should-retry": "false" }))).toBe(false)
+      expect(Policy.isRetryableByDefault(tooLarge({ "x-should-retry": "true" }))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(tooLarge({ "stripe-should-retry": "false" }))).toBe(false)
     }))
 
   it.scoped("a 4xx whose only wait is X-RateLimit-Retry-After is retried after that wait, not the backoff", () =>

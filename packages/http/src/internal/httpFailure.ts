@@ -141,15 +141,33 @@ export const treatment = (failure: Tagged): Treatment => {
 export const isTransient = (failure: Tagged): boolean => treatment(failure).transient
 
 /**
- * The `retried` column of the classification table, and a 413 whose server named a wait (a `Retry-After`, or a reset
- * with no requests left or no remaining count), read as `Policy` reads it. Whether a value parses does not depend on
- * the clock (a date in the past is valid: it means now).
+ * The server's own word on retrying this response, `x-should-retry` (OpenAI, Anthropic; their SDKs read it before the
+ * status) or `stripe-should-retry`: `true`, `false`, or `undefined` when it said nothing readable.
  * @internal
  */
-export const isRetryableByDefault = (failure: Tagged): boolean =>
-  treatment(failure).retried ||
-  (failure._tag === "ClientError" && failure.status === 413 &&
-    Option.isSome(retryHeaders.limitedRetryAfter(failure.headers as unknown as Headers.Headers, 0)))
+export const serverSaysRetry = (failure: Tagged): boolean | undefined => {
+  if (!("headers" in failure)) return undefined
+  const headers = failure.headers
+  const said = headers["x-should-retry"] ?? headers["stripe-should-retry"]
+  if (said === undefined) return undefined
+  const word = said.trim().toLowerCase()
+  return word === "true" ? true : word === "false" ? false : undefined
+}
+
+/**
+ * The server's own word (`x-should-retry`, `Stripe-Should-Retry`) when it gave one; else the `retried` column of the
+ * classification table, and a 413 whose server named a wait (a `Retry-After`, or a reset with no requests left or no
+ * remaining count), read as `Policy` reads it. Whether a value parses does not depend on the clock (a date in the
+ * past is valid: it means now).
+ * @internal
+ */
+export const isRetryableByDefault = (failure: Tagged): boolean => {
+  const said = serverSaysRetry(failure)
+  if (said !== undefined) return said
+  return treatment(failure).retried ||
+    (failure._tag === "ClientError" && failure.status === 413 &&
+      Option.isSome(retryHeaders.limitedRetryAfter(failure.headers as unknown as Headers.Headers, 0)))
+}
 
 /** @internal */
 export const mayHaveReachedServer = (failure: Tagged): boolean => {

@@ -69,28 +69,14 @@ export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Du
  */
 export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean =>
   httpFailure.isRetryableByDefault(failure) ||
-  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure))
-
-/**
- * The server's own word on retrying this response, `x-should-retry` (OpenAI, Anthropic; their SDKs read it before the
- * status) or `stripe-should-retry`: `true`, `false`, or `undefined` when it said nothing readable.
- * @internal
- */
-export const serverSaysRetry = (failure: HttpFailure.HttpFailure): boolean | undefined => {
-  if (!("headers" in failure)) return undefined
-  const headers = failure.headers
-  const said = headers["x-should-retry"] ?? headers["stripe-should-retry"]
-  if (said === undefined) return undefined
-  const word = said.trim().toLowerCase()
-  return word === "true" ? true : word === "false" ? false : undefined
-}
+  (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure) &&
+    httpFailure.serverSaysRetry(failure) === undefined)
 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
-// A server that says not to retry is not retried; one that says to retry is, unless an allow-list decides.
+// The rules read the server's own word first; under an allow-list, a server that says not to retry still is not.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
-  const said = serverSaysRetry(failure)
-  if (said === false) return false
-  if (statuses === undefined) return said === true || isRetryableByDefault(failure)
+  if (statuses === undefined) return isRetryableByDefault(failure)
+  if (httpFailure.serverSaysRetry(failure) === false) return false
   const status = observe.statusOf(failure)
   return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
 }
