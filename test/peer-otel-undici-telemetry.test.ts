@@ -23,8 +23,8 @@
  *   class or undici's error code; a transport error is told by the span's failed exit, not an `exception` event.
  * - No `network.peer.*`, `network.protocol.version`, `url.path`, `url.query` or `user_agent.original` attributes
  *   (`url.full`, redacted, holds path and query), and the `sturdy.*` attributes besides.
- * - No request/response header capture (`headersToSpanAttributes`, `http.request.header.*`): no header reaches a
- *   span, so no secret header can.
+ * - No header selection (`headersToSpanAttributes`): `Telemetry`'s spans record no header at all; the redacted
+ *   `http.client {METHOD}` span `Attempt` makes outside `Telemetry` records every header, secret values replaced.
  * - `http.request.method_original` only when it differs from `http.request.method` (the conventions' wording).
  * - Metrics are Effect `Metric`s named `sturdy_http_client_*`, durations in milliseconds with `Telemetry`'s
  *   boundaries (5 doubling to 40,960), labels `method`, `host` (`server.address:port`), `outcome`, `failure_tag`.
@@ -37,7 +37,7 @@
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Telemetry } from "@sturdy/http"
+import { Attempt, Telemetry } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
 import { Effect, Exit, Metric, MetricState } from "effect"
 import * as RawServer from "./utils/rawServer.js"
@@ -329,6 +329,42 @@ describe("instrumentation-http: http-enable.test.ts (client spans)", () => {
     }))
 })
 
+describe("instrumentation-http: http-enable.test.ts (capturing headers as span attributes)", () => {
+  it.scoped("should convert headers to span attributes", () =>
+    Effect.gen(function*() {
+      const secret = "HEADER-CAPTURE-BEARER-5e1f"
+      const cookie = "session=HEADER-CAPTURE-COOKIE-77ab"
+      const h = yield* setup((_, response) =>
+        send(response, 200, { "X-ServeR-header1": "server123", "set-cookie": cookie }, "Test Server Response"), {
+        retry: false
+      })
+      const { spans, tracer } = TestTracer.make()
+      // outside `Telemetry` (no Policy, no logical call), `Attempt` replaces the platform's client span with its
+      // redacted `http.client GET` span, which records every header (no `headersToSpanAttributes` selection), as
+      // one string (the peer: an array), secret ones replaced
+      const request = HttpClientRequest.get(`${h.url}/test`, {
+        headers: { "X-client-header1": "client123", authorization: `Bearer ${secret}` }
+      })
+      const received = yield* Attempt.send(h.platform, request).pipe(Effect.withTracer(tracer))
+      expect(received.status).toBe(200)
+      expect(spans.map((span) =>
+        span.name
+      )).toEqual(["http.client GET"])
+      const [span] = spans
+      expect(span.kind).toBe("client")
+      expect(attributesOf(span)).toMatchObject({
+        "http.request.header.x-client-header1": "client123",
+        "http.request.header.authorization": "<redacted>",
+        "http.response.header.x-server-header1": "server123",
+        "http.response.header.set-cookie": "<redacted>",
+        "http.response.status_code": 200
+      })
+      expect(h.seen[0]!.headers["traceparent"]).toBe(`00-${span.traceId}-${span.spanId}-01`)
+      expect(everything(spans)).not.toContain(secret)
+      expect(everything(spans)).not.toContain("HEADER-CAPTURE-COOKIE")
+    }))
+})
+
 describe("instrumentation-http: http-metrics.test.ts (client)", () => {
   it.scoped("should add server and client metrics", () =>
     Effect.gen(function*() {
@@ -357,5 +393,31 @@ describe("instrumentation-http: http-metrics.test.ts (client)", () => {
       expect(durations.map((point) => point.labels.outcome)).toEqual(["failure"])
       const state = durations[0]!.state
       expect(MetricState.isHistogramState(state) && state.count).toBe(2)
+    }))
+})
+
+// Not a peer case: no test of the peers above sets `http.request.resend_count`; this checks the attribute's definition
+// in OpenTelemetry's HTTP semantic conventions (the ordinal number of the resend, set on each resent request and not
+// on the first).
+describe("semantic conventions: http.request.resend_count", () => {
+  it.scoped("a 503 then a 200 through Policy's retry: resend_count 1 on the second attempt only", () =>
+    Effect.gen(function*() {
+      const secret = "RESEND-SIGNATURE-0d3e"
+      const h = yield* setup((_, response, count) => send(response, count === 1 ? 503 : 200, {}, "{}"), {
+        retry: { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none" }
+      })
+      const { spans, tracer } = TestTracer.make()
+      const exit = yield* h.run(h.api.get(`/r?X-Goog-Signature=${secret}`).pipe(Effect.withTracer(tracer)))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const attempts = spans.filter((span) => span.name === "http.client.attempt GET")
+      expect(attempts.map((span) => attributesOf(span)["http.request.resend_count"])).toEqual([undefined, 1])
+      expect(attempts.map((span) => attributesOf(span)["http.response.status_code"])).toEqual([503, 200])
+      expect(attempts.map((span) => attributesOf(span)["error.type"])).toEqual(["503", undefined])
+      expect(attempts.map(failed)).toEqual([true, false])
+      expect(h.seen.map((seen) => seen.headers["traceparent"])).toEqual(
+        attempts.map((span) => `00-${span.traceId}-${span.spanId}-01`)
+      )
+      expect(everything(spans)).not.toContain(secret)
+      expect(attributesOf(attempts[0]!)["url.full"]).toBe(`${h.url}/r?X-Goog-Signature=<redacted>`)
     }))
 })

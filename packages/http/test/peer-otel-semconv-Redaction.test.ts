@@ -160,6 +160,11 @@ describe("opentelemetry-instrumentation-http: getAbsoluteUrl()", () => {
     const url = Redaction.redactUrl("http://localhosthttp://?AWSAccessKeyId=secret123")
     expect(url).not.toContain("secret123")
     expect(url).toContain("AWSAccessKeyId=<redacted>")
+    // nor a password that makes the URL unparsable (a raw `/`, as base64 has), user info included
+    const withPassword = Redaction.redactUrl(
+      "http://user:abc/def+g==@localhost:8080/registers?AWSAccessKeyId=secret123"
+    )
+    expect(withPassword).toBe("http://<redacted>@localhost:8080/registers?AWSAccessKeyId=<redacted>")
     const request = HttpClientRequest.get("http://localhost:8080/registers?AWSAccessKeyId=secret123")
     expect(Telemetry.target(request).url).toBe("http://localhost:8080/registers?AWSAccessKeyId=<redacted>")
   })
