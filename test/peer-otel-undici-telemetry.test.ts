@@ -27,19 +27,22 @@
  *   `http.client {METHOD}` span `Attempt` makes outside `Telemetry` records every header, secret values replaced.
  * - `http.request.method_original` only when it differs from `http.request.method` (the conventions' wording).
  * - Metrics are Effect `Metric`s named `sturdy_http_client_*`, durations in milliseconds with `Telemetry`'s
- *   boundaries (5 doubling to 40,960), labels `method`, `host` (`server.address:port`), `outcome`, `failure_tag`.
+ *   boundaries (5 doubling to 40,960; the peers' sources advise 0.005 ... 10 s, which no peer test asserts), labels
+ *   `method`, `host` (`server.address:port`), `outcome`, `failure_tag`; recorded without a tracer only with `Policy`'s
+ *   `telemetry: true`.
  * - User info is dropped from `url.full` rather than written `REDACTED:REDACTED`.
  *
  * Not ported: hooks and options Sturdy has no counterpart for (`ignoreRequestHook`, `requestHook`, `startSpanHook`,
  * `responseHook`, `requireParentforSpans`, enable/disable, the hooks-that-throw cases); the undici `stream` and
- * `dispatch` API cases and the user-agent cases (undici client APIs, not HTTP behaviour); the server-span cases of
- * instrumentation-http.
+ * `dispatch` API cases and the user-agent cases (undici client APIs, not HTTP behaviour); fetch's "should not
+ * record error if fetch response body is cancelled" (an attempt reads the body, so there is none left to cancel); the
+ * server-span cases and the node `http.request` option cases of instrumentation-http.
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Telemetry } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
-import { Effect, Exit, Metric, MetricState } from "effect"
+import { Cause, Effect, Exit, Metric, MetricState } from "effect"
 import * as RawServer from "./utils/rawServer.js"
 import { failureOf, type Handler, send, setup } from "./utils/retryHarness.js"
 
@@ -220,6 +223,28 @@ describe("instrumentation-undici: fetch.test.ts", () => {
       const attempt = spans.find((span) => span.name === "http.client.attempt GET")!
       expect(attributesOf(attempt)["sturdy.outcome"]).toBe("interrupted")
       expect(attributesOf(attempt)["error.type"]).toBeUndefined()
+      // no failure recorded: the span ends interrupted, not with an error (the peer: status UNSET, no event)
+      expect(
+        attempt.status._tag === "Ended" && Exit.isFailure(attempt.status.exit) &&
+          Cause.isInterruptedOnly(attempt.status.exit.cause)
+      ).toBe(true)
+      expect(attempt.events).toEqual([])
+    }))
+
+  it.scoped("should still record genuine errors as errors", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => response.destroy(), { retry: false })
+      const { spans, tracer } = TestTracer.make()
+      const exit = yield* h.run(h.api.get("/error").pipe(Effect.withTracer(tracer)))
+      expect(Exit.isFailure(exit)).toBe(true)
+      const attempt = spans.find((span) => span.name === "http.client.attempt GET")!
+      // the peer: status ERROR and one `exception` event; Sturdy: the span's exit is the typed failure
+      expect(attempt.status._tag === "Ended" && Exit.isFailure(attempt.status.exit)).toBe(true)
+      expect(
+        attempt.status._tag === "Ended" && Exit.isFailure(attempt.status.exit) &&
+          Cause.isInterruptedOnly(attempt.status.exit.cause)
+      ).toBe(false)
+      expect(attributesOf(attempt)["error.type"]).toBe("ConnectionError")
     }))
 })
 
