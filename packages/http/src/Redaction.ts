@@ -8,7 +8,7 @@
  * | header names | `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`, `Proxy-Authenticate`; any name containing `api-key`, `token`, `secret`, `session`, `password`, `passwd`, `passphrase`, `signature`, `credential`, `private-key`, `auth`, `jwt` or `cookie`; a name ending in `key` after `-`, `_` or `.` (`x-functions-key`) or in camel case (`signingKey`) |
  * | query parameter names | the same, plus `sig`, `pwd`, `pass`, `code`, `code_verifier`, `assertion`, `client_assertion`, `otp`, `ticket`, `hmac`, `apikey`, `client_secret`, `AWSAccessKeyId` (`jwt`, `id_token`, `refresh_token`, `auth`, `session`, `api_key`, `access_key`...) |
  * | names you add | {@link withSecretNames} / {@link layerSecretNames}: exact names (case-insensitive) or patterns, for headers and parameters |
- * | URL parts | user info (`user:pass@`) and the fragment are dropped |
+ * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
  * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed, its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
  *

@@ -9,7 +9,7 @@
  *
  * | Span                                  | Kind     | Attributes                                                   |
  * | ------------------------------------- | -------- | ------------------------------------------------------------ |
- * | `http.client.request {METHOD}`        | `internal` | `http.request.method`, `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts`, `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
+ * | `http.client.request {METHOD}`        | `internal` | `http.request.method` (`_OTHER` for an unknown method), `http.request.method_original` (the method as sent, when not `http.request.method`), `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts`, `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
  * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
  * `error.type` is the status code for a status failure (or for a 4xx or 5xx response handed back as a value), else

@@ -301,6 +301,22 @@ describe("Redaction", () => {
     expect(redacted).not.toMatch(/[\r\n]/)
   })
 
+  it("drops the user info of a URL that does not parse even when its password holds a raw /, ? or #", () => {
+    // base64 passwords hold `/`; such a URL fails to parse (its port is not a number), so no URL parser strips it
+    for (const password of ["abc/def+g==", "SEC?RET", "SEC#RET", "a/b?c#d"]) {
+      const url = `http://user:${password}@api.example.test/v1?sig=s3cr3t&page=2`
+      for (const redacted of [Redaction.redactUrl(url), Redaction.redactText(`calling ${url} failed`)]) {
+        expect(redacted).not.toContain(password)
+        expect(redacted).not.toContain(password.slice(0, 3))
+        expect(redacted).not.toContain("s3cr3t")
+        expect(redacted).toContain("<redacted>@api.example.test/v1")
+      }
+      // a request's url.full, as spans, logs and failures render it
+      const request = HttpClientRequest.get(url)
+      expect(internal.redactRequestUrl(request)).toBe("http://<redacted>@api.example.test/v1?sig=<redacted>&page=2")
+    }
+  })
+
   it("redacts secret pairs, bearer credentials and URLs in free text", () => {
     const text = `{"access_token": "a1", "user":"ada"} password=p1 Bearer b1.b2 see https://x.test/?token=t1`
     const redacted = Redaction.redactText(text)

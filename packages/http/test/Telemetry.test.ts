@@ -556,6 +556,35 @@ describe("Telemetry", () => {
       expect(Object.fromEntries(spans[2].attributes)).toMatchObject({ "http.request.method": "QUERY" })
     }))
 
+  it.effect("http.request.method_original is the method as sent, whenever http.request.method is not it", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = yield* scriptedClient([
+        { status: 200, body: "{}" },
+        { status: 200, body: "{}" },
+        { status: 200, body: "{}" }
+      ])
+      for (const method of ["purge", "get", "GET"]) {
+        const request = HttpClientRequest.make(method as "GET")("https://api.example.test/items")
+        yield* Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(
+          Telemetry.logicalCall(request),
+          Effect.withTracer(tracer)
+        )
+      }
+      expect(spans.map((span) => [
+        span.name,
+        span.attributes.get("http.request.method"),
+        span.attributes.get("http.request.method_original")
+      ])).toEqual([
+        ["http.client.request HTTP", "_OTHER", "purge"],
+        ["http.client.attempt HTTP", "_OTHER", "purge"],
+        ["http.client.request GET", "GET", "get"],
+        ["http.client.attempt GET", "GET", "get"],
+        ["http.client.request GET", "GET", undefined],
+        ["http.client.attempt GET", "GET", undefined]
+      ])
+    }))
+
   it("reads the host as the URL standard does, which is where the transport connects", () => {
     const cases: ReadonlyArray<readonly [url: string, host: string]> = [
       // a password may hold an unencoded '@': the user info ends at the last one

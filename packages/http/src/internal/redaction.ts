@@ -412,8 +412,11 @@ const redactParams = (params: URLSearchParams): string => {
 // Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs.
 const redactUnparsedUrl = (url: string): string =>
   url
-    .replace(/#[\s\S]*$/, "")
     .replace(/\/\/[^/?#\\\s]*@/g, "//")
+    // an absolute URL that does not parse may hold a password with a raw `/`, `?` or `#` (base64 has `/`): what is
+    // left up to the last `@` is taken for user info and replaced, even if that hides a path or query with an `@`
+    .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^\s]*@/i, (_, origin: string) => `${origin}${placeholder}@`)
+    .replace(/#[\s\S]*$/, "")
     .replace(/([?&;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
       isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
     .replace(/[\r\n]/g, " ")

@@ -71,7 +71,9 @@ class TargetImpl implements T.Target {
     readonly serverPort: number | undefined,
     readonly host: string,
     readonly upstream: string,
-    private readonly redact: () => string
+    private readonly redact: () => string,
+    /** the method as the request line carries it (`method` is upper-case) */
+    readonly methodSent: string = method
   ) {}
   get url(): string {
     return this.#url ??= this.redact()
@@ -90,18 +92,19 @@ class TargetImpl implements T.Target {
 
 /** @internal */
 export const target = (request: HttpClientRequest.HttpClientRequest | T.TargetInput): T.Target => {
-  const method = request.method.toUpperCase()
+  const methodSent = request.method
+  const method = methodSent.toUpperCase()
   const redact = isRequest(request)
     ? () => redaction.redactRequestUrl(request)
     : () => redaction.redactUrl(request.url)
   const match = upstream.originPattern.exec(String(request.url))
-  if (match === null) return new TargetImpl(method, "", undefined, "unknown", "unknown", redact)
+  if (match === null) return new TargetImpl(method, "", undefined, "unknown", "unknown", redact, methodSent)
   const scheme = match[1].toLowerCase()
   const serverAddress = match[2].toLowerCase()
   const port = match[3] === undefined || match[3] === "" ? upstream.defaultPorts[scheme] : match[3]
   const serverPort = port === undefined ? undefined : Number(port)
   const host = serverPort === undefined ? serverAddress : `${serverAddress}:${serverPort}`
-  return new TargetImpl(method, serverAddress, serverPort, host, `${scheme}://${host}`, redact)
+  return new TargetImpl(method, serverAddress, serverPort, host, `${scheme}://${host}`, redact, methodSent)
 }
 
 // -----------------------------------------------------------------------------
@@ -374,7 +377,10 @@ const requestAttributes = (target: T.Target): Record<string, unknown> => {
     "server.address": target.serverAddress
   }
   if (target.serverPort !== undefined) attributes["server.port"] = target.serverPort
-  if (attributes["http.request.method"] === "_OTHER") attributes["http.request.method_original"] = target.method
+  // the conventions: the method as sent in the request line, whenever `http.request.method` is not it (an unknown
+  // method, or a known one in another case)
+  const sent = target instanceof TargetImpl ? target.methodSent : target.method
+  if (attributes["http.request.method"] !== sent) attributes["http.request.method_original"] = sent
   return attributes
 }
 
