@@ -15,7 +15,9 @@
  * - When a breaker opens (or a probe fails and it opens again) it publishes `Open until T`; every other process
  *   that calls the key reads it within `syncInterval` and is Open until the same T. One process's open breaker
  *   therefore stops the others within `syncInterval + 2 × timeout` (450 ms by default); calls in that delay go
- *   through as before. An open-until-reset breaker (`breakDuration` of `Duration.infinity`) is shared as such.
+ *   through as before. An open-until-reset breaker (`breakDuration` of `Duration.infinity`) is shared as such. A
+ *   process's `state` and `snapshot` report a transition it has read as its next call would (the breaker makes it
+ *   then, with its `changes` event), not only once that call comes.
  * - Clocks: the memory store serves one process, one Clock; a record's `at` orders records, the later one wins.
  *   Redis does not trust the processes' clocks to agree: it shares a pause as a duration that its own clock
  *   measures, and keeps the record that reached it last (one process's records by their `at`). Each process then

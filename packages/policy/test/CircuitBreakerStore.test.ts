@@ -385,6 +385,33 @@ describe("CircuitBreakerStore", () => {
       expect(tagOf(yield* Effect.exit(b.run(ok)))).toBe("CircuitOpen")
     }))
 
+  it.scoped("state reports a transition of the fleet already read from the store, as the next call would see it", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const build = CircuitBreakerStore.make("api", { consecutiveFailures: 1, breakDuration: "5 seconds" })
+        .pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      const a = yield* build
+      const b = yield* build
+      const changes = yield* b.subscribe
+      const seen = yield* Effect.fork(Stream.runCollect(Stream.take(changes, 2)))
+      yield* Effect.exit(b.run(ok)) // b uses the key
+      yield* Effect.exit(a.run(failing))
+      yield* TestClock.adjust("250 millis")
+      // b has read a's opening: without a call of its own it reports Open, not Closed
+      expect(yield* b.state).toBe("Open")
+      expect((yield* b.snapshot).retryAfter).toEqual(Duration.millis(4_750))
+      expect(tagOf(yield* Effect.exit(b.run(ok)))).toBe("CircuitOpen")
+      // a's probe closes it; b reports Closed once it has read that
+      yield* TestClock.adjust("4750 millis")
+      expect(tagOf(yield* Effect.exit(a.run(ok)))).toBe("Success")
+      yield* TestClock.adjust("250 millis")
+      expect(yield* b.state).toBe("Closed")
+      expect(Chunk.toReadonlyArray(yield* Fiber.join(seen)).map((c) => `${c.from}->${c.to}`)).toEqual([
+        "Closed->Open",
+        "Open->Closed"
+      ])
+    }))
+
   describeWithRedis("CircuitBreakerStore on a real redis-server", () => {
     it.live("Redis: an open breaker in one process stops the others within syncInterval; one probe for the fleet", () =>
       Effect.gen(function*() {

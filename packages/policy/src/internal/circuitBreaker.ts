@@ -743,10 +743,16 @@ export const unsafeMake = (
     return closed.handlers
   }
 
-  // reading the state lets go of the probes past their limit, as the next call would: `probesInFlight` counts the rest
+  // reading the state lets go of the probes past their limit, as the next call would: `probesInFlight` counts the rest;
+  // it also applies a transition of the fleet already read from the store, which the next call would apply: a process
+  // whose calls would be rejected by another's opening must not report Closed
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
     Effect.sync(() => {
       const now = clock.unsafeCurrentTimeMillis()
+      if (sync !== undefined && !s.isolated) {
+        const shared = sync.latest(key)
+        if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
+      }
       if (s.state === "HalfOpen" && !s.isolated) {
         letGoOfSlowProbes(now)
         giveBackLetGo()
