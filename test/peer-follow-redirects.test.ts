@@ -37,14 +37,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Redirect } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Effect, Either, Schema, Stream } from "effect"
-import * as Fs from "node:fs"
 import type * as Http from "node:http"
-import * as Path from "node:path"
 import * as Loopback from "./utils/loopbackServer.js"
 
-const fixtures = Path.join(import.meta.dirname, "fixtures")
-const cert = Fs.readFileSync(Path.join(fixtures, "loopback-cert.pem"))
-const key = Fs.readFileSync(Path.join(fixtures, "loopback-key.pem"))
+const { cert, key } = Loopback.loopbackTls
 
 type Routes = Readonly<Record<string, Loopback.Handler>>
 

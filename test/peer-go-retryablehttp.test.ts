@@ -38,13 +38,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Policy, Redirect, RetryHeaders } from "@sturdy/http"
 import { Backoff } from "@sturdy/policy"
 import { Duration, Effect, Exit, Fiber, Option, Schedule, Schema, TestClock } from "effect"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { stepDelays } from "../packages/policy/test/utils/stepDelays.js"
+import { loopbackTls } from "./utils/loopbackServer.js"
 import { failureOf, gaps, type Handler, realPause, send, setup, textOf } from "./utils/retryHarness.js"
-
-const fixtures = Path.join(import.meta.dirname, "fixtures")
 
 /** `RetryWaitMin = RetryWaitMax = 10ms` with `DefaultBackoff`: every retry waits 10 ms */
 const short = { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", retryAfterJitter: 0 } as const
@@ -354,10 +351,7 @@ describe("go-retryablehttp client_test.go", () => {
     Effect.gen(function*() {
       // a certificate the client does not trust: not retried
       const h = yield* setup(always(200), { retry: short }, {
-        tls: {
-          cert: Fs.readFileSync(Path.join(fixtures, "loopback-cert.pem")),
-          key: Fs.readFileSync(Path.join(fixtures, "loopback-key.pem"))
-        }
+        tls: loopbackTls
       })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })

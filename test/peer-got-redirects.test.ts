@@ -26,14 +26,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Redirect } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Effect } from "effect"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import { Agent } from "undici"
 import * as Loopback from "./utils/loopbackServer.js"
 
-const fixtures = Path.join(import.meta.dirname, "fixtures")
-const cert = Fs.readFileSync(Path.join(fixtures, "loopback-cert.pem"))
-const key = Fs.readFileSync(Path.join(fixtures, "loopback-key.pem"))
+const { cert, key } = Loopback.loopbackTls
 
 type Routes = Record<string, Loopback.Handler>
 

@@ -32,12 +32,10 @@ import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
 import { Effect, Exit, Stream } from "effect"
-import * as Fs from "node:fs"
 import type * as Http from "node:http"
-import * as Path from "node:path"
+import { loopbackTls } from "./utils/loopbackServer.js"
 import { failureOf, gaps, type Handler, send, setup, textOf } from "./utils/retryHarness.js"
 
-const fixtures = Path.join(import.meta.dirname, "fixtures")
 const tooLong = (response: Http.ServerResponse, headers: Record<string, string> = {}) =>
   send(response, 408, { connection: "close", ...headers }, "You took too long!")
 const unavailable = (response: Http.ServerResponse, body = "You took too long!") =>
@@ -252,10 +250,7 @@ describe("okhttp CallTest.kt", () => {
       const h = yield* setup((_, response) => send(response, 200, {}, "response that will never be received"), {
         retry: once
       }, {
-        tls: {
-          cert: Fs.readFileSync(Path.join(fixtures, "loopback-cert.pem")),
-          key: Fs.readFileSync(Path.join(fixtures, "loopback-key.pem"))
-        }
+        tls: loopbackTls
       })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })

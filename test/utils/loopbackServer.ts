@@ -3,9 +3,11 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as Net from "node:net"
+import * as Path from "node:path"
 import { Agent, buildConnector } from "undici"
 
 /** What a handler sees: the request, the response, and the body the client sent. */
@@ -35,6 +37,12 @@ export interface LoopbackServer {
 export interface StartOptions {
   /** serve HTTPS with this certificate (e.g. `test/fixtures/loopback-cert.pem`) */
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string } | undefined
+}
+
+/** The loopback certificate and key of `test/fixtures` (for 127.0.0.1 and localhost), read once. */
+export const loopbackTls: { readonly cert: Buffer; readonly key: Buffer } = {
+  cert: Fs.readFileSync(Path.join(import.meta.dirname, "..", "fixtures", "loopback-cert.pem")),
+  key: Fs.readFileSync(Path.join(import.meta.dirname, "..", "fixtures", "loopback-key.pem"))
 }
 
 /**

@@ -14,9 +14,8 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as Intervals from "effect/ScheduleIntervals"
 import * as TestClock from "effect/TestClock"
+import { stepDelays } from "../../policy/test/utils/stepDelays.js"
 
 const SECRET = "client-s3cr3t"
 
@@ -164,24 +163,8 @@ describe("OAuth2", () => {
       }))
 
     it("the default retry's jitter only shortens: each delay within half and all of 200, 400, 800 ms", () => {
-      const schedule = OAuth2.defaultRetry
       for (let seed = 0; seed < 200; seed++) {
-        const delays = Effect.runSync(
-          Effect.gen(function*() {
-            let state = schedule.initial
-            let now = 0
-            const out: Array<number> = []
-            for (let i = 0; i < 5; i++) {
-              const [next, , decision] = yield* schedule.step(now, undefined as never, state)
-              if (ScheduleDecision.isDone(decision)) break
-              const delay = Intervals.start(decision.intervals) - now
-              out.push(delay)
-              now += delay
-              state = next
-            }
-            return out
-          }).pipe(Effect.withRandom(Random.make(seed)))
-        )
+        const delays = stepDelays(OAuth2.defaultRetry, Array.from({ length: 5 }, () => undefined as never), 0, seed)
         expect(delays).toHaveLength(3)
         delays.forEach((delay, i) => {
           expect(delay).toBeGreaterThanOrEqual(100 * 2 ** i)
