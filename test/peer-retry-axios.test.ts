@@ -231,7 +231,7 @@ describe("retry-axios test/index.ts", () => {
       const exit = yield* h.run(h.api.get("/", {
         onEvent: (event) =>
           event._tag === "RetryDecision" && event.retrying
-            ? Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5))).pipe(
+            ? Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
               Effect.andThen(Effect.sync(() => retried.push(event.attempt - 1)))
             )
             : Effect.void
