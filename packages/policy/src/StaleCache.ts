@@ -145,7 +145,7 @@ export type NoStaleAnswer = internal.NoStaleAnswer
 export const unsafeMake: <A>(options: Options) => StaleCache<A> = internal.unsafeMake
 
 /**
- * Builds a cache.
+ * Builds a cache. Options `unsafeMake` refuses make the effect die with the same `RangeError`.
  *
  * @example
  * ```ts
