@@ -56,6 +56,12 @@ describe("Redaction", () => {
       .toBe("https://api.example.com/v1?token=<redacted>&q=x%20y")
   })
 
+  it("leaves a URL object it is given as it was", () => {
+    const url = new URL("https://user:secret@api.test/x?token=abc#frag")
+    expect(Redaction.redactUrl(url)).not.toContain("secret")
+    expect(url.href).toBe("https://user:secret@api.test/x?token=abc#frag")
+  })
+
   it("keeps the shape of a URL without an authority (about:, mailto:, javascript:, data:)", () => {
     expect(Redaction.redactUrl("about:blank")).toBe("about:blank")
     expect(Redaction.redactUrl("javascript:alert(1)")).toBe("javascript:alert(1)")

@@ -430,8 +430,9 @@ const redactUrlOnly = (url: string | URL): string => {
   }
   // user info is dropped, and so is the fragment: it is never sent, and single-page apps keep tokens in it
   const search = parsed.search === "" ? "" : `?${redactParams(parsed.searchParams)}`
-  // the URL's own serialization, so one without an authority (`about:blank`, `mailto:`) keeps its shape
-  const bare = new URL(parsed.href)
+  // the URL's own serialization, so one without an authority (`about:blank`, `mailto:`) keeps its shape; a URL the
+  // caller passed is copied before it is cleared, one parsed here is cleared in place
+  const bare = typeof url === "string" ? parsed : new URL(parsed.href)
   bare.username = ""
   bare.password = ""
   bare.search = ""
