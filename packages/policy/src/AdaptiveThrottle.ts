@@ -3,7 +3,9 @@
  * rejecting, the client rejects a share of calls locally instead of sending them.
  *
  * Each call is rejected locally with probability `max(0, (requests − k·accepts) / (requests + 1))`, where
- * `requests` and `accepts` are counted over a rolling window read from the `Clock`. Locally rejected calls count
+ * `requests` and `accepts` are counted over a rolling window on the `Clock`'s monotonic time (`currentTimeNanos`, so a
+ * wall clock set back by an NTP correction neither keeps old history counting nor loses new outcomes; under the
+ * `TestClock` it is the test's time). Locally rejected calls count
  * as requests, so the probability keeps rising while the backend rejects everything, and falls as accepts come
  * back. Draws come from Effect's `Random` (seed it with `Effect.withRandom` for reproducible tests).
  *

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import { makeUpstream } from "./utils/upstream.js"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 describe("AdaptiveThrottle", () => {
   it.effect("never rejects while the backend accepts everything", () =>
@@ -61,6 +62,28 @@ describe("AdaptiveThrottle", () => {
       yield* TestClock.adjust("61 seconds")
       expect(yield* throttle.snapshot).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
       expect(yield* Effect.succeed(1).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))).toBe(1)
+    }).pipe(Effect.withRandom(Random.make(1))))
+
+  // grpc-go's HeavyTimeTravel, with the wall clock alone stepped (an NTP correction): the window runs on the clock's
+  // monotonic time, so an hour back neither keeps the old history counting for an hour nor drops new outcomes
+  it.effect("a wall clock set back neither keeps the window's history counting nor drops new outcomes", () =>
+    Effect.gen(function*() {
+      const { clock, step } = yield* wallClockStep
+      const testClock = yield* TestClock.testClock() // `TestClock.adjust` would find the stepped clock
+      const throttle = yield* AdaptiveThrottle.make({ window: "1 minute" })
+      const failing = Effect.fail("overloaded").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))
+      yield* Effect.withClock(
+        Effect.gen(function*() {
+          for (let i = 0; i < 50; i++) yield* Effect.either(failing)
+          step(-3_600_000)
+          expect((yield* throttle.snapshot).requests).toBe(50)
+          yield* testClock.adjust("61 seconds")
+          expect(yield* throttle.snapshot).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
+          yield* Effect.succeed(1).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle))
+          expect(yield* throttle.snapshot).toEqual({ requests: 1, accepts: 1, rejectProbability: 0 })
+        }),
+        clock
+      )
     }).pipe(Effect.withRandom(Random.make(1))))
 
   it.effect("only counts failures the predicate selects, and never other policies' rejections", () =>

@@ -238,6 +238,49 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state).toBe("Closed")
     }))
 
+  // x/time/rate's TestLimiterJumpBackwards, for a breaker: a wall clock set back (an NTP step) while open must not
+  // hold the pause until the clock catches up with where it was
+  it.scoped("a clock set back while open still ends the pause one breakDuration later, not when it catches up", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { consecutiveFailures: 1, breakDuration: "2 seconds" })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      yield* TestClock.setTime(3_600_000)
+      yield* upstream.failNext(true)
+      yield* Effect.either(call)
+      yield* TestClock.adjust("500 millis")
+      expect(yield* breaker.state).toBe("Open")
+      yield* TestClock.setTime(0) // an hour back: the step counts as no time, from the last reading the breaker saw
+      const open = yield* Effect.flip(call)
+      expect(open._tag === "CircuitOpen" && Duration.toMillis(open.retryAfter)).toBe(1_500)
+      yield* TestClock.adjust("1500 millis")
+      expect(yield* breaker.state).toBe("HalfOpen")
+      yield* upstream.failNext(false)
+      yield* call
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it.scoped("a clock set back does not keep the sliding window's calls counting until it catches up", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", {
+        failureRateThreshold: 0.5,
+        minimumThroughput: 4,
+        slidingWindow: "10 seconds"
+      })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      yield* TestClock.setTime(3_600_000)
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(call)
+      yield* TestClock.setTime(0) // an hour back: the three failures are still in the window
+      expect((yield* breaker.snapshot).failures).toBe(3)
+      // one window later they are out of it, as they would be without the step
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* breaker.snapshot).calls).toBe(0)
+      yield* Effect.either(call)
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 1, failures: 1 })
+    }))
+
   it("breakDuration longer than a timer can hold throws a RangeError naming it", () => {
     expect(() => Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { breakDuration: "30 days" })))).toThrow(
       /CircuitBreaker: breakDuration/

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
   Effect.map(Effect.replicateEffect(budget.withdraw(key), n), (results) => results.filter(Boolean).length)
@@ -90,6 +91,27 @@ describe("RetryBudget", () => {
       expect(yield* budget.stats("api")).toEqual({ requests: 4, retries: 7, available: 0 })
       yield* TestClock.adjust("5 seconds") // t = 15s: everything has left
       expect(yield* budget.stats("api")).toEqual({ requests: 0, retries: 0, available: 0 })
+    }))
+
+  // a wall clock set back by an hour (an NTP correction) must not keep the old window's counts for that hour: the
+  // in-memory window runs on the clock's monotonic time
+  it.effect("the window slides with monotonic time: a wall clock set back keeps no count past the window", () =>
+    Effect.gen(function*() {
+      const { clock, step } = yield* wallClockStep
+      const testClock = yield* TestClock.testClock() // `TestClock.adjust` would find the stepped clock
+      const budget = yield* RetryBudget.make({ minRetries: 2, ratio: 0, window: "10 seconds" })
+      yield* Effect.withClock(
+        Effect.gen(function*() {
+          yield* budget.deposit("api")
+          expect(yield* withdrawMany(budget, "api", 5)).toBe(2)
+          step(-3_600_000)
+          yield* testClock.adjust("10 seconds")
+          expect(yield* budget.stats("api")).toEqual({ requests: 0, retries: 0, available: 2 })
+          yield* budget.deposit("api")
+          expect(yield* withdrawMany(budget, "api", 5)).toBe(2)
+        }),
+        clock
+      )
     }))
 
   it.effect("a layer is one budget shared by every fiber", () =>

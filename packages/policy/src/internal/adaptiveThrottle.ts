@@ -8,6 +8,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as AT from "../AdaptiveThrottle.js"
 import { isPolicyRejection } from "./rejection.js"
+import { monotonicMillis } from "./timer.js"
 
 /** @internal */
 export class AdaptiveThrottleRejected
@@ -92,7 +93,7 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
     const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | AdaptiveThrottleRejected, R> =>
       Effect.clockWith((clock) =>
         Effect.flatMap(Random.next, (draw): Effect.Effect<A, E | AdaptiveThrottleRejected, R> => {
-          const now = clock.unsafeCurrentTimeMillis()
+          const now = monotonicMillis(clock)
           const { accepts, requests } = totals(now)
           const probability = rejectProbability(requests, accepts, k)
           if (draw < probability) {
@@ -103,7 +104,7 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
           return Effect.onExit(self, (exit) =>
             Effect.sync(() => {
               const outcome = accepted(exit)
-              if (outcome !== null) record(clock.unsafeCurrentTimeMillis(), outcome)
+              if (outcome !== null) record(monotonicMillis(clock), outcome)
             }))
         })
       )
@@ -113,7 +114,7 @@ export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottl
       run,
       snapshot: Effect.clockWith((clock) =>
         Effect.sync(() => {
-          const { accepts, requests } = totals(clock.unsafeCurrentTimeMillis())
+          const { accepts, requests } = totals(monotonicMillis(clock))
           return { requests, accepts, rejectProbability: rejectProbability(requests, accepts, k) }
         })
       )

@@ -223,7 +223,7 @@ type Admission =
 
 /** One of the `halfOpenMaxProbes` slots, held by the probe that started at `startedAt`. */
 interface ProbeSlot {
-  readonly startedAt: number
+  startedAt: number
   /** fleet sharing: the probe's slot in the store too */
   token: string | undefined
 }
@@ -276,6 +276,8 @@ class BreakerState {
   trip: Trip | undefined = undefined
   /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
   syncedAt = Number.NEGATIVE_INFINITY
+  /** The latest clock reading seen: a later reading below it is a wall clock set back. */
+  seenAt = Number.NEGATIVE_INFINITY
   constructor(readonly initialScheduleState: unknown, public changedAt: number) {
     this.scheduleState = initialScheduleState
   }
@@ -310,7 +312,26 @@ export const unsafeMake = (
   const config = resolve(options)
   const s = new BreakerState(config.breakDuration.initial, createdAt)
 
+  // A wall clock set back (an NTP step) would hold an open breaker until the clock caught up with where it was (an
+  // hour back: an hour of rejections), keep the window's calls counting as long, and keep a probe's slot taken. A
+  // reading below the latest seen moves every time this breaker keeps by the step, so the step is no time passing:
+  // the pause still ends at most its own length from the new time, as `RateLimit` refills from the new time.
+  const observe = (now: number): void => {
+    if (now >= s.seenAt) {
+      s.seenAt = now
+      return
+    }
+    const step = now - s.seenAt
+    s.seenAt = now
+    s.changedAt += step
+    if (s.state === "Open") s.openUntil += step
+    s.lastCallAt += step
+    for (const bucket of s.buckets) bucket.start += step
+    for (const slot of s.probeSlots) slot.startedAt += step
+  }
+
   const transition = (to: CB.State, now: number): void => {
+    observe(now)
     const from = s.state
     s.state = to
     s.changedAt = now
@@ -511,6 +532,7 @@ export const unsafeMake = (
 
   const admit = (now: number): Admission => {
     if (s.isolated) return { _tag: "Rejected", retryAfter: Duration.infinity }
+    observe(now)
     if (sync !== undefined) {
       const shared = sync.latest(key)
       if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
@@ -539,6 +561,7 @@ export const unsafeMake = (
     label: typeof FailureLabel.Type | undefined,
     failure?: unknown
   ): Effect.Effect<void> => {
+    observe(now)
     // fleet sharing: a probe gives its own fleet-wide slot back whatever its outcome
     if (admission.token !== undefined && sync !== undefined) sync.releaseProbe(key, admission.token)
     // an outcome from before the last transition says nothing about the upstream now
@@ -749,6 +772,7 @@ export const unsafeMake = (
   const snapshot: Effect.Effect<CB.Snapshot> = Effect.clockWith((clock) =>
     Effect.sync(() => {
       const now = clock.unsafeCurrentTimeMillis()
+      observe(now)
       if (sync !== undefined && !s.isolated) {
         const shared = sync.latest(key)
         if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
@@ -780,6 +804,7 @@ export const unsafeMake = (
 
   const release = (now: number, idle: boolean): "released" | "recent" | "held" => {
     if (s.isolated) return "held"
+    observe(now)
     if (s.state === "Closed") {
       const last = s.buckets[s.buckets.length - 1]
       const lastCall = config.windowCalls !== undefined

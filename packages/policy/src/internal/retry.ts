@@ -304,7 +304,7 @@ const depositThen = <A, E, R, R2>(
   const depositAt = retryBudget.synchronousDeposit(service)
   if (depositAt === undefined) return Effect.zipRight(service.deposit(key), first)
   return Effect.withFiberRuntime((fiber) => {
-    depositAt(key, Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis())
+    depositAt(key, Context.get(fiber.currentDefaultServices, Clock.Clock))
     return first
   })
 }

@@ -1,7 +1,8 @@
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { RetryBudget } from "../RetryBudget.js"
-import { optionMillis } from "./timer.js"
+import { monotonicMillis, optionMillis } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -145,19 +146,19 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   }
 
   // A deposit runs on every call: it reads the clock and bumps a counter, and allocates nothing.
-  const depositAt = (key: string, nowMillis: number): void => {
-    const current = Math.floor(nowMillis / slotMillis)
+  const depositAt = (key: string, clock: Clock.Clock): void => {
+    const current = Math.floor(monotonicMillis(clock) / slotMillis)
     countersFor(key, current).requests[current % slotCount]! += 1
   }
   const service: RetryBudget.Service = {
     deposit: (key) =>
       Effect.clockWith((clock) => {
-        depositAt(key, clock.unsafeCurrentTimeMillis())
+        depositAt(key, clock)
         return Effect.void
       }),
     withdraw: (key) =>
       Effect.clockWith((clock) => {
-        const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
+        const current = Math.floor(monotonicMillis(clock) / slotMillis)
         const counters = countersFor(key, current)
         const { requests, retries } = windowSums(counters, current)
         if (!allows(ratio, minRetries, requests, retries)) {
@@ -169,7 +170,7 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
     stats: (key) =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
-          const current = Math.floor(clock.unsafeCurrentTimeMillis() / slotMillis)
+          const current = Math.floor(monotonicMillis(clock) / slotMillis)
           return totals(keys.byKey.get(key), current)
         })
       )
@@ -180,12 +181,12 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
 
 // The in-memory budget's deposit as a plain function, for a caller that already read the clock in a step of its own
 // (`Retry`): a budget from elsewhere (Redis, a test double) has none and is asked through `deposit`.
-const synchronousDeposits = new WeakMap<RetryBudget.Service, (key: string, nowMillis: number) => void>()
+const synchronousDeposits = new WeakMap<RetryBudget.Service, (key: string, clock: Clock.Clock) => void>()
 
 /** @internal */
 export const synchronousDeposit = (
   service: RetryBudget.Service
-): ((key: string, nowMillis: number) => void) | undefined => synchronousDeposits.get(service)
+): ((key: string, clock: Clock.Clock) => void) | undefined => synchronousDeposits.get(service)
 
 /** @internal */
 export const make = (options?: RetryBudget.Options): Effect.Effect<RetryBudget.Service> =>

@@ -1,5 +1,14 @@
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+
+/**
+ * @internal Milliseconds on the clock's monotonic reading (`unsafeCurrentTimeNanos`), for windows of past events that
+ * only this process reads: a wall-clock step (an NTP correction, a clock set back by an hour) then neither keeps old
+ * history counting nor drops new outcomes into the past. Under the `TestClock` it is the test's time, as the
+ * wall-clock reading is.
+ */
+export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
 
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
