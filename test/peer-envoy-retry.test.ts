@@ -139,6 +139,14 @@ describe("peer Envoy retry_state_impl_test", () => {
       })
       expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
       expect(h.seen).toHaveLength(2)
+      // the reset after the 200's headers (the body cut short): retried too
+      const cut = yield* setup((_, response, n) => {
+        if (n > 1) return send(response, 200, {}, fixture)
+        response.writeHead(200, { "content-length": "10" })
+        response.write("abc", () => reset(response))
+      }, { retry: oneRetry })
+      expect(textOf(yield* cut.run(cut.api.get("/")))).toBe(fixture)
+      expect(cut.seen).toHaveLength(2)
     }))
 
   it.scoped("PolicyConnectFailureOtherReset", () =>
