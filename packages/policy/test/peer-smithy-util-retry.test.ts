@@ -1,0 +1,360 @@
+// Ported from smithy-lang/smithy-typescript (commit 6815d3e96f3abc32e238bf6d806523aab81c6a8e), directory
+// packages/core/src/submodules/retry/util-retry/ (formerly packages/util-retry): DefaultRetryBackoffStrategy.spec.ts,
+// ConfiguredRetryStrategy.spec.ts, StandardRetryStrategy.spec.ts and the "specification tests" of
+// retries.integ.spec.ts; one `it` per smithy case, named after it (a spec test case is one `it`, its steps in order).
+// Mapping: `DefaultRetryBackoffStrategy` (`floor(random × min(delayBase × 2^i, 20 s))`, i = 0 before the first retry)
+// is `Backoff.exponential({ baseDelay: delayBase, maxDelay: "20 seconds" })` with full jitter, its `t(n)` being smithy's
+// with n = i; `Math.random = () => 1` is the top of the envelope (`Random.fixed([1])`, or `jitter: "none"` for the
+// `DeterministicRetryBackoffStrategy` of the spec tests). `ConfiguredRetryStrategy(maxAttempts, (attempt) => ms)` is
+// `Backoff.bounded(Backoff.fromDelay(...), { maxAttempts })` (both 1-based). `StandardRetryStrategy` is `Retry.retry`:
+// its `errorType` CLIENT_ERROR is `while` false, `maxAttempts` is the schedule's (both count every attempt), and its
+// retry codes map on `Retry.Reason` in the same order of priority: 1 (not retryable) is `"not-retryable"`, 2 (attempts
+// exhausted) `"exhausted"`, 3 (no capacity) `"budget-refused"`, 0 `"backoff"`. The 2026 spec tests' delays, 50 ms
+// (transient) and 1000 ms (THROTTLING) doubling up to 20 s, are a `fromDelay` schedule that reads the failure.
+// The retry quota (500 tokens, 14 a transient retry, 5 a throttling one, the cost given back when a retried call
+// succeeds, 1 when a call succeeds at once, never above 500) is mapped on `RetryBudget` only as far as the semantics
+// correspond: a quota of `q` tokens at 14 a retry allows `floor(q / 14)` retries while nothing succeeds, which is
+// `minRetries: floor(q / 14), ratio: 0`. Deliberate differences (each test says where): a Sturdy retry costs one
+// whatever the failure (no cheaper throttling retry); nothing is given back on success: a spent retry leaves the
+// budget when it leaves the sliding window (see RetryBudget's module doc), so "Retry quota Recovery After Successful
+// Responses" is refused where smithy retries, until the window passes.
+// Not ported: "sets maxAttemptsProvider as a class member variable", "sets mode=standard" and acquireInitialRetryToken
+// "returns default retryToken" (object fields and provider mechanics); "refreshes the token" and "throws when attempts
+// exceeds maxAttempts" (a mocked token whose retry count no real call can have: 2 retries made under maxAttempts 1);
+// the "long-poll token behavior" block (5 cases: Sturdy has no long-poll scope that retries past its refusal codes);
+// retries.integ.spec.ts's "retry timings" tables (the token's cost/count fields per step; their delays are the
+// backoff cases below); the long-poll spec steps; DefaultRetryToken.spec.ts (token object); DefaultRateLimiter.spec.ts
+// (CUBIC: cubicSuccess, cubicThrottle, getSendToken's token bucket, updateClientSendingRate: Sturdy estimates no send
+// rate and has no CUBIC; `AdaptiveThrottle` is the SRE book's client-side rejection by accept ratio, and `RateLimit`
+// has a fixed rate, so no case corresponds) and AdaptiveRetryStrategy.spec.ts (9 cases, all about calling that rate
+// limiter, mocked, from the token methods); the deprecated retry-pre-sra-deprecated/ specs (the same quota and
+// deciders in an older API; the quota's semantics are those ported here and in peer-botocore-retries.test.ts).
+import { describe, expect, it } from "@effect/vitest"
+import * as Backoff from "@sturdy/policy/Backoff"
+import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import { advance, advanceToDone } from "./utils/advance.js"
+import { stepDelays } from "./utils/stepDelays.js"
+
+type ErrorType = "TRANSIENT" | "THROTTLING" | "CLIENT_ERROR"
+class SmithyError extends Data.TaggedError("SmithyError")<{ readonly status: number; readonly type: ErrorType }> {}
+
+const MAXIMUM_RETRY_DELAY = 20_000
+
+// smithy's computeNextBackoffDelay(i) for i = attempts under Math.random = r: step the schedule i + 1 times
+const backoffDelay = (options: Backoff.Options, attempts: number, random = 1) =>
+  stepDelays(
+    Backoff.exponential({ maxDelay: Duration.millis(MAXIMUM_RETRY_DELAY), maxAttempts: Infinity, ...options }),
+    Array.from({ length: attempts + 1 }, () => undefined),
+    0,
+    Random.fixed([random])
+  ).at(-1)
+
+// the answers of a sequence of attempts: an error (status, type) or success
+const responses = (...answers: ReadonlyArray<SmithyError | "ok">) => {
+  const starts: Array<number> = []
+  const call = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const answer = answers[starts.length] ?? "ok"
+    starts.push(now)
+    return answer === "ok" ? Effect.succeed("ok") : Effect.fail(answer)
+  })
+  return { call, starts }
+}
+const transient = (status = 500) => new SmithyError({ status, type: "TRANSIENT" })
+const throttling = (status = 429) => new SmithyError({ status, type: "THROTTLING" })
+const clientError = (status = 400) => new SmithyError({ status, type: "CLIENT_ERROR" })
+const isRetryable = (e: SmithyError) => e.type !== "CLIENT_ERROR"
+
+// the 2026 DeterministicRetryBackoffStrategy: 50 ms (1000 ms after a throttling error) × 2^i, at most 20 s
+const spec2026 = (maxAttempts: number) =>
+  Backoff.bounded(
+    Backoff.fromDelay((retry: number, e: SmithyError) =>
+      Math.min((e.type === "THROTTLING" ? 1000 : 50) * 2 ** (retry - 1), MAXIMUM_RETRY_DELAY)
+    ),
+    { maxAttempts }
+  )
+
+// a quota of `tokens` at 14 a retry, nothing given back
+const quota = (tokens: number) => RetryBudget.make({ minRetries: Math.floor(tokens / 14), ratio: 0 })
+
+const runSpec = (
+  budget: RetryBudget.RetryBudget.Service,
+  maxAttempts: number,
+  ...answers: ReadonlyArray<SmithyError | "ok">
+) =>
+  Effect.gen(function*() {
+    const { call, starts } = responses(...answers)
+    const decisions: Array<Retry.Attempt<SmithyError>> = []
+    const exit = yield* advanceToDone(
+      Retry.retry(call, {
+        schedule: spec2026(maxAttempts),
+        while: isRetryable,
+        budgetKey: "none",
+        budgetService: budget,
+        onAttempt: (a) => Effect.sync(() => decisions.push(a))
+      })
+    )
+    const delays = decisions.filter((d) => d.retrying).map((d) => Duration.toMillis(d.delay))
+    return { exit, starts, delays, reasons: decisions.map((d) => d.reason), stats: yield* budget.stats("none") }
+  })
+
+describe("smithy DefaultRetryBackoffStrategy.spec.ts", () => {
+  describe("uses 100 by default", () => {
+    for (const attempts of [0, 1, 2, 3]) {
+      const expected = Math.floor(2 ** attempts * 100)
+      it(`(${attempts}) returns ${expected}`, () => {
+        expect(Duration.toMillis(Backoff.defaults.baseDelay)).toBe(100)
+        expect(backoffDelay({}, attempts)).toBe(expected)
+      })
+    }
+  })
+
+  describe("retry delay increases exponentially with attempt number", () => {
+    for (const attempts of [0, 1, 2, 3]) {
+      const expected = Math.floor(2 ** attempts * 50)
+      it(`(${attempts}) returns ${expected}`, () => {
+        expect(backoffDelay({ baseDelay: "50 millis" }, attempts)).toBe(expected)
+      })
+    }
+  })
+
+  describe(`caps retry delay at ${MAXIMUM_RETRY_DELAY / 1000} seconds`, () => {
+    it("when value exceeded because of high delayBase", () => {
+      // Sturdy's default cap is 10 s where smithy's MAXIMUM_RETRY_DELAY is 20 s: the cap is given here
+      expect(backoffDelay({ baseDelay: Duration.millis(MAXIMUM_RETRY_DELAY + 1) }, 0)).toBe(MAXIMUM_RETRY_DELAY)
+      expect(backoffDelay({ baseDelay: Duration.millis(MAXIMUM_RETRY_DELAY + 2) }, 0)).toBe(MAXIMUM_RETRY_DELAY)
+    })
+
+    it("when value exceeded because of high attempts number", () => {
+      const largeAttemptsNumber = Math.ceil(Math.log2(MAXIMUM_RETRY_DELAY))
+      expect(backoffDelay({ baseDelay: "1 millis" }, largeAttemptsNumber)).toBe(MAXIMUM_RETRY_DELAY)
+      expect(backoffDelay({ baseDelay: "1 millis" }, largeAttemptsNumber + 1)).toBe(MAXIMUM_RETRY_DELAY)
+    })
+  })
+
+  describe("randomizes the retry delay value", () => {
+    // smithy draws the three values from Math.random; fixed values here (fixed seeds)
+    for (const mockRandomValue of [0.1234, 0.5, 0.9876]) {
+      const expected = Math.floor(mockRandomValue * 2 ** 0 * 100)
+      it(`(100, 0) with mock Math.random=${mockRandomValue} returns ${expected}`, () => {
+        expect(backoffDelay({ baseDelay: "100 millis" }, 0, mockRandomValue)).toBe(expected)
+      })
+    }
+  })
+})
+
+describe("smithy ConfiguredRetryStrategy.spec.ts", () => {
+  it.effect("allows setting a custom backoff function", () =>
+    Effect.gen(function*() {
+      const { call, starts } = responses(transient(), transient(), transient())
+      const decisions: Array<Retry.Attempt<SmithyError>> = []
+      const exit = yield* advanceToDone(
+        Retry.retry(call, {
+          schedule: Backoff.bounded(Backoff.fromDelay((attempt) => attempt * 1000), { maxAttempts: 5 }),
+          onAttempt: (a) => Effect.sync(() => decisions.push(a))
+        })
+      )
+      expect(exit).toEqual(Exit.succeed("ok"))
+      // acquisitionDelay 1000, 2000, 3000: the waits chosen and the waits slept
+      expect(decisions.map((d) => Duration.toMillis(d.delay))).toEqual([1000, 2000, 3000])
+      expect(starts).toEqual([0, 1000, 3000, 6000])
+    }))
+})
+
+describe("smithy StandardRetryStrategy.spec.ts", () => {
+  describe("refreshRetryTokenForRetry", () => {
+    it.effect("disables any retries when maxAttempts is 1", () =>
+      Effect.gen(function*() {
+        const { call, starts } = responses(transient())
+        const reasons: Array<Retry.Reason> = []
+        const exit = yield* advance(Retry.retry(call, {
+          schedule: Backoff.exponential({ maxAttempts: 1 }),
+          onAttempt: (a) => Effect.sync(() => reasons.push(a.reason))
+        }))
+        expect(exit).toEqual(Exit.fail(transient()))
+        expect(starts).toHaveLength(1)
+        expect(reasons).toEqual(["exhausted"])
+      }))
+
+    it.effect("throws when attempts exceeds default max attempts (3)", () =>
+      Effect.gen(function*() {
+        const { call, starts } = responses(transient(), transient(), transient(), transient(), transient())
+        const reasons: Array<Retry.Reason> = []
+        const exit = yield* advance(Retry.retry(call, { onAttempt: (a) => Effect.sync(() => reasons.push(a.reason)) }))
+        // the default schedule makes 3 attempts in all, as smithy's DEFAULT_MAX_ATTEMPTS
+        expect(Backoff.defaults.maxAttempts).toBe(3)
+        expect(exit).toEqual(Exit.fail(transient()))
+        expect(starts).toHaveLength(3)
+        expect(reasons).toEqual(["backoff", "backoff", "exhausted"])
+      }))
+
+    it.effect("throws when error is non-retryable", () =>
+      Effect.gen(function*() {
+        const { call, starts } = responses(clientError())
+        const reasons: Array<Retry.Reason> = []
+        const exit = yield* advance(Retry.retry(call, {
+          schedule: Backoff.exponential({ maxAttempts: 3 }),
+          while: isRetryable,
+          onAttempt: (a) => Effect.sync(() => reasons.push(a.reason))
+        }))
+        expect(exit).toEqual(Exit.fail(clientError()))
+        expect(starts).toHaveLength(1)
+        expect(reasons).toEqual(["not-retryable"])
+      }))
+  })
+
+  describe("retryCode", () => {
+    const decide = (
+      error: SmithyError,
+      maxAttempts: number,
+      budget: RetryBudget.RetryBudget.Service
+    ) =>
+      Effect.gen(function*() {
+        const { call } = responses(error)
+        const reasons: Array<Retry.Reason> = []
+        const exit = yield* advance(Retry.retry(call, {
+          schedule: Backoff.exponential({ baseDelay: 0, maxAttempts }),
+          while: isRetryable,
+          budgetKey: "scope",
+          budgetService: budget,
+          onAttempt: (a) => Effect.sync(() => reasons.push(a.reason))
+        }))
+        return { exit, first: reasons[0] }
+      })
+
+    it.effect("returns code 1 (non-retryable) with highest priority over other reasons", () =>
+      Effect.gen(function*() {
+        // not retryable, no attempt left and no budget: "not-retryable" wins
+        const { exit, first } = yield* decide(clientError(), 1, yield* RetryBudget.make({ minRetries: 0, ratio: 0 }))
+        expect(first).toBe("not-retryable")
+        expect(exit).toEqual(Exit.fail(clientError()))
+      }))
+
+    it.effect("returns code 2 (attempts exhausted) when retryable but no attempts left", () =>
+      Effect.gen(function*() {
+        // retryable, no attempt left and no budget: "exhausted" comes before the budget
+        const { exit, first } = yield* decide(transient(), 1, yield* RetryBudget.make({ minRetries: 0, ratio: 0 }))
+        expect(first).toBe("exhausted")
+        expect(exit).toEqual(Exit.fail(transient()))
+      }))
+
+    it.effect("returns code 3 (no capacity) when retryable with attempts left but no tokens", () =>
+      Effect.gen(function*() {
+        const { exit, first } = yield* decide(transient(), 3, yield* RetryBudget.make({ minRetries: 0, ratio: 0 }))
+        expect(first).toBe("budget-refused")
+        expect(exit).toEqual(
+          Exit.fail(new RetryBudget.RetryBudgetExhausted({ key: "scope", attempts: 1, failure: transient() }))
+        )
+      }))
+
+    it.effect("returns code 0 (OK to retry) when all conditions are met", () =>
+      Effect.gen(function*() {
+        const { exit, first } = yield* decide(transient(), 3, yield* quota(500))
+        expect(first).toBe("backoff")
+        expect(exit).toEqual(Exit.succeed("ok"))
+      }))
+  })
+})
+
+describe("smithy retries.integ.spec.ts specification tests (StandardRetryStrategy unit tests)", () => {
+  it.effect("Retry eventually succeeds", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(500), 3, transient(), transient(), "ok")
+      expect(r.exit).toEqual(Exit.succeed("ok"))
+      expect(r.delays).toEqual([50, 100])
+      // smithy: 486, 472, then 486 (the last retry's 14 given back on success). Sturdy: 35 retries, 2 spent, none
+      // given back
+      expect(r.stats).toEqual({ requests: 1, retries: 2, available: 33 })
+    }))
+
+  it.effect("Fail due to max attempts reached", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(500), 3, transient(502), transient(502), transient(502))
+      expect(r.exit).toEqual(Exit.fail(transient(502)))
+      expect(r.delays).toEqual([50, 100])
+      expect(r.reasons).toEqual(["backoff", "backoff", "exhausted"])
+      // the refusal spends nothing (smithy: 472 after the third failure as after the second)
+      expect(r.stats.retries).toBe(2)
+    }))
+
+  it.effect("Retry Quota reached after a single retry", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(14), 3, transient(), transient())
+      expect(r.delays).toEqual([50])
+      expect(r.reasons).toEqual(["backoff", "budget-refused"])
+      expect(r.exit).toEqual(
+        Exit.fail(new RetryBudget.RetryBudgetExhausted({ key: "none", attempts: 2, failure: transient() }))
+      )
+      expect(r.stats.available).toBe(0)
+    }))
+
+  it.effect("No retries at all if retry quota is 0", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(0), 3, transient())
+      expect(r.starts).toHaveLength(1)
+      expect(r.reasons).toEqual(["budget-refused"])
+      expect(r.exit).toEqual(
+        Exit.fail(new RetryBudget.RetryBudgetExhausted({ key: "none", attempts: 1, failure: transient() }))
+      )
+      expect(r.stats.available).toBe(0)
+    }))
+
+  it.effect("Verifying exponential backoff timing", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(500), 5, transient(), transient(), transient(), transient(), transient())
+      expect(r.delays).toEqual([50, 100, 200, 400])
+      expect(r.starts).toEqual([0, 50, 150, 350, 750])
+      expect(r.reasons.at(-1)).toBe("exhausted")
+      expect(r.exit).toEqual(Exit.fail(transient()))
+      // smithy: 444 tokens left, 31 retries of 14; Sturdy: 35 − 4
+      expect(r.stats.available).toBe(31)
+    }))
+
+  it.effect("Retry Stops After Retry Quota Exhaustion", () =>
+    Effect.gen(function*() {
+      // 20 tokens: one retry of 14, then 6 left, not enough for a second
+      const r = yield* runSpec(yield* quota(20), 5, transient(500), transient(502))
+      expect(r.delays).toEqual([50])
+      expect(r.reasons).toEqual(["backoff", "budget-refused"])
+      expect(r.exit).toEqual(
+        Exit.fail(new RetryBudget.RetryBudgetExhausted({ key: "none", attempts: 2, failure: transient(502) }))
+      )
+    }))
+
+  it.effect("Retry quota Recovery After Successful Responses", () =>
+    Effect.gen(function*() {
+      // 30 tokens: two retries of 14
+      const budget = yield* quota(30)
+      const first = yield* runSpec(budget, 5, transient(500), transient(502), "ok")
+      expect(first.exit).toEqual(Exit.succeed("ok"))
+      expect(first.delays).toEqual([50, 100])
+      // smithy gives the last retry's 14 back on success (16 left) and retries the next call's 500 once. Deliberate
+      // difference: Sturdy gives nothing back, so the next call's retry is refused while the window holds the two...
+      const second = yield* runSpec(budget, 5, transient(500), "ok")
+      expect(second.reasons).toEqual(["budget-refused"])
+      // ...and granted once they have left it
+      yield* TestClock.adjust(RetryBudget.defaults.window)
+      const third = yield* runSpec(budget, 5, transient(500), "ok")
+      expect(third.exit).toEqual(Exit.succeed("ok"))
+      expect(third.delays).toEqual([50])
+    }))
+
+  it.effect("Throttling Error Token Bucket Drain (5 tokens) and Backoff Duration (1000ms)", () =>
+    Effect.gen(function*() {
+      const r = yield* runSpec(yield* quota(500), 3, throttling(400), "ok")
+      expect(r.exit).toEqual(Exit.succeed("ok"))
+      // the throttling base delay: 1000 ms
+      expect(r.delays).toEqual([1000])
+      expect(r.starts).toEqual([0, 1000])
+      // smithy drains 5 tokens for a throttling retry (14 for a transient one); a Sturdy retry costs one whatever the
+      // failure
+      expect(r.stats.retries).toBe(1)
+    }))
+})
