@@ -3,7 +3,8 @@
  * packages/core/src/submodules/retry/ (formerly packages/util-retry, packages/service-error-classification and
  * packages/middleware-retry): the end-to-end cases of util-retry/retries.integ.spec.ts, the HTTP-status and Node
  * network-error cases of service-error-classification/service-error-classification.spec.ts, the Retry-After cases of
- * middleware-retry/retryMiddleware.spec.ts and middleware-retry/parseRetryAfterHeader.spec.ts, ported to `SturdyClient`
+ * middleware-retry/retryMiddleware.spec.ts, middleware-retry/parseRetryAfterHeader.spec.ts and (the older API)
+ * middleware-retry/retry-pre-sra-deprecated/StandardRetryStrategy.spec.ts, ported to `SturdyClient`
  * over `@sturdy/node`'s undici transport against a real node:http server on 127.0.0.1 (`test/utils/retryHarness.ts`),
  * and `RetryHeaders.retryAfter` for the header parser; every wait on the TestClock. One `it` per smithy case.
  *
@@ -38,7 +39,8 @@
  * (getRetryPlugin, the RetryStrategy/V2 token calls and the error types passed to a mocked strategy: the
  * classification they check is ported below); parseRetryAfterHeader's "returns undefined for non-HttpResponse input"
  * (types); "x-amz-retry-after ... returns undefined for non-numeric value" checks a trace log Sturdy does not write
- * (the fallback is "Invalid x-amz-retry-after falls back to exponential backoff").
+ * (the fallback is "Invalid x-amz-retry-after falls back to exponential backoff"); the deprecated StandardRetryStrategy's
+ * other cases (decider and quota calls on mocks, the amz-sdk-* headers).
  */
 import { Headers } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -348,4 +350,57 @@ describe("smithy middleware-retry parseRetryAfterHeader.spec.ts", () => {
     expect(hint({ "retry-after": "10" })).toEqual(Option.some(10_000))
     expect(hint({ "retry-after": "10", "retry-after-ms": "9999" })).toEqual(Option.some(9999))
   })
+})
+
+// retry-pre-sra-deprecated/StandardRetryStrategy.spec.ts, "totalRetryDelay when retry-after is set": maxAttempts 2,
+// a delayDecider that answers 2000 ms (3000 ms in the last case) is `baseDelay` with no jitter
+describe("smithy retry-pre-sra-deprecated StandardRetryStrategy.spec.ts", () => {
+  const twoAttempts = (baseDelay: Duration.DurationInput) =>
+    ({ maxAttempts: 2, baseDelay, jitter: "none", retryAfterJitter: 0 }) as const
+
+  describe("uses retry-after value if it's greater than that from delayDecider", () => {
+    describe("when value is in seconds", () => {
+      for (
+        const [name, header] of [["with header in small case", "retry-after"], [
+          "with header with first letter capital",
+          "Retry-After"
+        ]] as const
+      ) {
+        it.scoped(name, () =>
+          Effect.gen(function*() {
+            const h = yield* setup(answers([503, { [header]: "3" }], 503), { retry: twoAttempts("2 seconds") })
+            const failure = failureOf(yield* h.run(h.api.get("/")))
+            expect(Policy.attemptsOf(failure)).toBe(2)
+            // totalRetryDelay: 3000
+            expect(gaps(h)).toEqual([3000])
+          }))
+      }
+    })
+
+    it.scoped("when value is a Date", () =>
+      Effect.gen(function*() {
+        // smithy's date is ISO 8601 (3 s ahead), which it reads; Sturdy reads HTTP-dates only (RetryHeaders' table),
+        // so the ISO date is ignored and the backoff (2 s) is the wait. Deliberate difference.
+        const h = yield* setup(
+          (request, response, n) =>
+            n === 1
+              ? send(response, 503, { "retry-after": new Date(request.at + 3000).toISOString() })
+              : send(response, 503),
+          { retry: twoAttempts("2 seconds") }
+        )
+        failureOf(yield* h.run(h.api.get("/")))
+        expect(gaps(h)).toEqual([2000])
+        expect(h.decisions[0]?.reason).toBe("backoff")
+      }))
+  })
+
+  it.scoped("ignores retry-after value if it's smaller than that from delayDecider", () =>
+    Effect.gen(function*() {
+      // smithy waits the larger, the backoff's 3000 ms. Deliberate difference: the server's wait replaces the
+      // backoff (as ky, got, undici, urllib3 and Polly), so Sturdy waits the 2 s asked for
+      const h = yield* setup(answers([503, { "retry-after": "2" }], 503), { retry: twoAttempts("3 seconds") })
+      failureOf(yield* h.run(h.api.get("/")))
+      expect(gaps(h)).toEqual([2000])
+      expect(h.decisions[0]?.reason).toBe("retry-after")
+    }))
 })

@@ -27,8 +27,10 @@
 // (CUBIC: cubicSuccess, cubicThrottle, getSendToken's token bucket, updateClientSendingRate: Sturdy estimates no send
 // rate and has no CUBIC; `AdaptiveThrottle` is the SRE book's client-side rejection by accept ratio, and `RateLimit`
 // has a fixed rate, so no case corresponds) and AdaptiveRetryStrategy.spec.ts (9 cases, all about calling that rate
-// limiter, mocked, from the token methods); the deprecated retry-pre-sra-deprecated/ specs (the same quota and
-// deciders in an older API; the quota's semantics are those ported here and in peer-botocore-retries.test.ts).
+// limiter, mocked, from the token methods); the deprecated retry-pre-sra-deprecated/ specs (the same strategy,
+// deciders and limiter in an older API, with mocks; delayDecider.spec.ts repeats the backoff cases above), except
+// defaultRetryQuota.spec.ts, ported at the end of this file, and StandardRetryStrategy.spec.ts's Retry-After cases,
+// ported in test/peer-smithy-retries.test.ts.
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Retry from "@sturdy/policy/Retry"
@@ -357,4 +359,138 @@ describe("smithy retries.integ.spec.ts specification tests (StandardRetryStrateg
       // failure
       expect(r.stats.retries).toBe(1)
     }))
+})
+
+// retry-pre-sra-deprecated/defaultRetryQuota.spec.ts: INITIAL_RETRY_TOKENS 500 at RETRY_COST 5 is 100 retries; a
+// TimeoutError costs TIMEOUT_RETRY_COST 10 there, one retry like any other here (deliberate difference); a call that
+// succeeds at once gives back NO_RETRY_INCREMENT 1, a fifth of a retry: `ratio: 0.2` where a case needs it
+describe("smithy retry-pre-sra-deprecated defaultRetryQuota.spec.ts", () => {
+  const drained = (retries: number, ratio = 0) =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ minRetries: retries, ratio })
+      for (let i = 0; i < retries; i++) expect(yield* budget.withdraw("svc")).toBe(true)
+      return budget
+    })
+
+  describe("custom initial retry tokens", () => {
+    it.effect("hasRetryTokens returns false if capacity is not available", () =>
+      Effect.gen(function*() {
+        // 100 tokens: 20 retries
+        const budget = yield* drained(20)
+        expect((yield* budget.stats("svc")).available).toBe(0)
+      }))
+
+    it.effect("retrieveRetryToken throws error if retry tokens not available", () =>
+      Effect.gen(function*() {
+        const budget = yield* drained(20)
+        expect(yield* budget.withdraw("svc")).toBe(false)
+        expect((yield* budget.stats("svc")).retries).toBe(20)
+      }))
+  })
+
+  describe("hasRetryTokens", () => {
+    describe("returns true if capacity is available", () => {
+      it.effect("when it's TimeoutError", () =>
+        Effect.gen(function*() {
+          // no per-failure cost: the same answer for a timeout as for any failure
+          expect((yield* (yield* RetryBudget.make({ minRetries: 100, ratio: 0 })).stats("svc")).available).toBe(100)
+        }))
+
+      it.effect("when it's not TimeoutError", () =>
+        Effect.gen(function*() {
+          expect((yield* (yield* RetryBudget.make({ minRetries: 100, ratio: 0 })).stats("svc")).available).toBe(100)
+        }))
+    })
+
+    describe("returns false if capacity is not available", () => {
+      it.effect("when it's TimeoutError", () =>
+        Effect.gen(function*() {
+          // smithy drains 500 tokens in 50 timeout retries of 10; a timeout retry costs one here, so 50 leave 50
+          const budget = yield* drained(100)
+          expect((yield* budget.stats("svc")).available).toBe(0)
+          const half = yield* RetryBudget.make({ minRetries: 100, ratio: 0 })
+          for (let i = 0; i < 50; i++) yield* half.withdraw("svc")
+          expect((yield* half.stats("svc")).available).toBe(50)
+        }))
+
+      it.effect("when it's not TimeoutError", () =>
+        Effect.gen(function*() {
+          const budget = yield* drained(100)
+          expect((yield* budget.stats("svc")).available).toBe(0)
+        }))
+    })
+  })
+
+  describe("retrieveRetryToken", () => {
+    describe("returns retry tokens amount if available", () => {
+      it.effect("when it's TimeoutError", () =>
+        Effect.gen(function*() {
+          // smithy takes 10 tokens (two retries' worth); a withdrawal here is one retry whatever the failure
+          const budget = yield* RetryBudget.make({ minRetries: 100, ratio: 0 })
+          expect(yield* budget.withdraw("svc")).toBe(true)
+          expect((yield* budget.stats("svc")).available).toBe(99)
+        }))
+
+      it.effect("when it's not TimeoutError", () =>
+        Effect.gen(function*() {
+          const budget = yield* RetryBudget.make({ minRetries: 100, ratio: 0 })
+          expect(yield* budget.withdraw("svc")).toBe(true)
+          expect((yield* budget.stats("svc")).available).toBe(99)
+        }))
+    })
+
+    describe("throws error if retry tokens not available", () => {
+      it.effect("when it's TimeoutError", () =>
+        Effect.gen(function*() {
+          const budget = yield* drained(100)
+          expect(yield* budget.withdraw("svc")).toBe(false)
+        }))
+
+      it.effect("when it's not TimeoutError", () =>
+        Effect.gen(function*() {
+          const budget = yield* drained(100)
+          expect(yield* budget.withdraw("svc")).toBe(false)
+          // the refusal counts nothing and nothing goes below 0
+          expect(yield* budget.stats("svc")).toEqual({ requests: 0, retries: 100, available: 0 })
+        }))
+    })
+  })
+
+  describe("releaseRetryToken", () => {
+    it.effect("adds capacityReleaseAmount if passed", () =>
+      Effect.gen(function*() {
+        const budget = yield* drained(100)
+        expect(yield* budget.withdraw("svc")).toBe(false)
+        // smithy: releaseRetryTokens(5) gives one retry back. Deliberate difference: no release; the spent retries
+        // leave the sliding window, and the budget is whole again
+        yield* TestClock.adjust(RetryBudget.defaults.window)
+        expect(yield* budget.withdraw("svc")).toBe(true)
+        expect((yield* budget.stats("svc")).available).toBe(99)
+      }))
+
+    it.effect("adds NO_RETRY_INCREMENT if capacityReleaseAmount not passed", () =>
+      Effect.gen(function*() {
+        // each call adds a fifth of a retry (ratio 0.2). smithy needs 5 successes to afford a retry of 5 tokens;
+        // here a fraction of a retry allows one (RetryBudget's rule), so one call does
+        const budget = yield* drained(100, 0.2)
+        expect(yield* budget.withdraw("svc")).toBe(false)
+        yield* budget.deposit("svc")
+        expect(yield* budget.withdraw("svc")).toBe(true)
+        expect(yield* budget.withdraw("svc")).toBe(false)
+      }))
+
+    it.effect("ensures availableCapacity is maxed at INITIAL_RETRY_TOKENS", () =>
+      Effect.gen(function*() {
+        // deliberate difference: the capacity has no fixed maximum; 100 calls in the window add 100 × 0.2 retries
+        // to the floor of 100 (with ratio 0 they add none, and exactly 100 retries are allowed, as smithy's)
+        const budget = yield* RetryBudget.make({ minRetries: 100, ratio: 0.2 })
+        for (let i = 0; i < 100; i++) yield* budget.deposit("svc")
+        expect((yield* budget.stats("svc")).available).toBe(120)
+        const capped = yield* RetryBudget.make({ minRetries: 100, ratio: 0 })
+        for (let i = 0; i < 100; i++) yield* capped.deposit("svc")
+        let granted = 0
+        while (yield* capped.withdraw("svc")) granted++
+        expect(granted).toBe(100)
+      }))
+  })
 })
