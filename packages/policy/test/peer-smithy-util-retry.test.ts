@@ -1,7 +1,8 @@
 // Ported from smithy-lang/smithy-typescript (commit 6815d3e96f3abc32e238bf6d806523aab81c6a8e), directory
 // packages/core/src/submodules/retry/util-retry/ (formerly packages/util-retry): DefaultRetryBackoffStrategy.spec.ts,
-// ConfiguredRetryStrategy.spec.ts, StandardRetryStrategy.spec.ts and the "specification tests" of
-// retries.integ.spec.ts; one `it` per smithy case, named after it (a spec test case is one `it`, its steps in order).
+// ConfiguredRetryStrategy.spec.ts, StandardRetryStrategy.spec.ts, the "specification tests" of retries.integ.spec.ts,
+// two cases of DefaultRateLimiter.spec.ts and middleware-retry/retry-pre-sra-deprecated/defaultRetryQuota.spec.ts; one
+// `it` per smithy case, named after it (a spec test case is one `it`, its steps in order).
 // Mapping: `DefaultRetryBackoffStrategy` (`floor(random × min(delayBase × 2^i, 20 s))`, i = 0 before the first retry)
 // is `Backoff.exponential({ baseDelay: delayBase, maxDelay: "20 seconds" })` with full jitter, its `t(n)` being smithy's
 // with n = i; `Math.random = () => 1` is the top of the envelope (`Random.fixed([1])`, or `jitter: "none"` for the
@@ -24,14 +25,16 @@
 // the "long-poll token behavior" block (5 cases: Sturdy has no long-poll scope that retries past its refusal codes);
 // retries.integ.spec.ts's "retry timings" tables (the token's cost/count fields per step; their delays are the
 // backoff cases below); the long-poll spec steps; DefaultRetryToken.spec.ts (token object); DefaultRateLimiter.spec.ts
-// (CUBIC: cubicSuccess, cubicThrottle, getSendToken's token bucket, updateClientSendingRate: Sturdy estimates no send
-// rate and has no CUBIC; `AdaptiveThrottle` is the SRE book's client-side rejection by accept ratio, and `RateLimit`
-// has a fixed rate, so no case corresponds) and AdaptiveRetryStrategy.spec.ts (9 cases, all about calling that rate
-// limiter, mocked, from the token methods); the deprecated retry-pre-sra-deprecated/ specs (the same strategy,
+// but its two cases on when the limiter engages (ported at the end on AdaptiveThrottle): getSendToken (3), cubicSuccess
+// (7), cubicThrottle (5), "acquireTokenBucket re-checks after sleep" (3) and updateClientSendingRate: Sturdy estimates
+// no send rate and has no CUBIC; `AdaptiveThrottle` is the SRE book's client-side rejection by accept ratio, not
+// pacing, and `RateLimit` has a fixed rate, so none corresponds; AdaptiveRetryStrategy.spec.ts (9 cases, all about
+// calling that rate limiter, mocked, from the token methods); the deprecated retry-pre-sra-deprecated/ specs (the same strategy,
 // deciders and limiter in an older API, with mocks; delayDecider.spec.ts repeats the backoff cases above), except
 // defaultRetryQuota.spec.ts, ported at the end of this file, and StandardRetryStrategy.spec.ts's Retry-After cases,
 // ported in test/peer-smithy-retries.test.ts.
 import { describe, expect, it } from "@effect/vitest"
+import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
@@ -493,4 +496,36 @@ describe("smithy retry-pre-sra-deprecated defaultRetryQuota.spec.ts", () => {
         expect(granted).toBe(100)
       }))
   })
+})
+
+// DefaultRateLimiter.spec.ts: the limiter is off (`enabled` false) until the first throttling error. The two cases
+// about when it engages map on AdaptiveThrottle, which rejects nothing locally until the backend has rejected calls,
+// `isRejectedByBackend` being smithy's throttling test (a 429, or an error typed THROTTLING; the modeled
+// `$retryable.throttling` trait is that type here). What it does once engaged (CUBIC pacing) has no counterpart.
+describe("smithy DefaultRateLimiter.spec.ts", () => {
+  const throttleOf = AdaptiveThrottle.make({
+    key: "svc",
+    isRejectedByBackend: (e) => e instanceof SmithyError && (e.status === 429 || e.type === "THROTTLING")
+  })
+  const engagedAfter = (error: SmithyError) =>
+    Effect.gen(function*() {
+      const throttle = yield* throttleOf
+      expect((yield* throttle.snapshot).rejectProbability).toBe(0)
+      yield* Effect.either(Effect.fail(error).pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+      return (yield* throttle.snapshot).rejectProbability > 0
+    })
+
+  it.effect("detects throttling from an error with status code 429 or $retryable.throttling", () =>
+    Effect.gen(function*() {
+      // ThrottlingStatusCodeException: a 429 passed as TRANSIENT; ThrottlingModelMetadataException: modeled throttling
+      expect(yield* engagedAfter(new SmithyError({ status: 429, type: "TRANSIENT" }))).toBe(true)
+      expect(yield* engagedAfter(new SmithyError({ status: 400, type: "THROTTLING" }))).toBe(true)
+      // (the contrast: a failure that is not throttling leaves it off)
+      expect(yield* engagedAfter(transient(500))).toBe(false)
+    }).pipe(Effect.withRandom(Random.make(1))))
+
+  it.effect("treats a RetryErrorInfo with errorType THROTTLING as a throttling error", () =>
+    Effect.gen(function*() {
+      expect(yield* engagedAfter(throttling(400))).toBe(true)
+    }).pipe(Effect.withRandom(Random.make(1))))
 })
