@@ -164,7 +164,8 @@ export interface BoundedOptions {
 /**
  * A schedule from a delay function: `delay(retry, input)` is the wait before retry `retry`, **1-based** (1 is the
  * wait after the first attempt failed), given the failure. It never stops by itself: bound it with {@link bounded}.
- * A delay that is not positive (or not a duration) is no wait.
+ * A delay that is not positive (or not a duration) is no wait. A fraction of a millisecond is rounded up (1.7 ms waits
+ * 2 ms, 0.4 ms waits 1 ms), as a timer cannot wait less than a millisecond and a positive delay must not become none.
  *
  * @example
  * ```ts

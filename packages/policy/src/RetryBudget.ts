@@ -12,11 +12,12 @@
  * | `ratio`      | `0.2`        | retries allowed per logical request in the window              |
  * | `minRetries` | `10`         | retries always allowed per window, so low traffic can retry    |
  * | `window`     | `10 seconds` | sliding window (ten slots, driven by `Clock`, no timers)       |
- *
- * The in-memory budget slides its window on the `Clock`'s monotonic time (`currentTimeNanos`; the test's time under
- * the `TestClock`), so a wall clock set back neither keeps old counts nor refuses retries until it catches up. A
- * budget on a shared store slides on wall-clock time, which every process of the fleet reads alike.
  * | `maxKeys`    | `10,000`     | keys counted at once (see below)                               |
+ *
+ * A `minRetries` of `Infinity` allows every retry: a budget that only counts. The in-memory budget slides its window
+ * on the `Clock`'s monotonic time (`currentTimeNanos`; the test's time under the `TestClock`), so a wall clock set
+ * back neither keeps old counts nor refuses retries until it catches up. A budget on a shared store slides on
+ * wall-clock time, which every process of the fleet reads alike.
  *
  * In a window a retry is allowed while `retries < minRetries + ratio × requests`, so a fraction of a retry allows one
  * (ratio 0.5 with one request and no floor: one retry). A budget on a shared store (`RetryBudgetStore`,
