@@ -116,19 +116,33 @@ export interface TokenSource<E> {
 
 /**
  * How early a token is refreshed: `expirySkew` before it expires (default 30 seconds, capped at half the token's
- * lifetime). A negative or `NaN` skew, or one that is no duration, is a `RangeError` naming it when the source is made.
+ * lifetime), callers waiting for the new one.
+ *
+ * With `refreshAhead` (default none), the refresh starts earlier and in the background, as Azure's token cycler and
+ * MSAL's `refresh_in` do: from `refreshAhead` before the refresh is due (capped at half the time from caching to then)
+ * the first caller starts one refresh and every caller still gets the cached token at once, so no request waits for a
+ * token request while the cached one is good. Once the refresh is due (`expirySkew` before expiry) callers wait for it
+ * as without the option. A background refresh that fails is not tried again early: the due refresh is the next try.
+ *
+ * A negative or `NaN` skew or `refreshAhead`, or one that is no duration, is a `RangeError` naming it when the source
+ * is made.
  *
  * @example
  * ```ts
  * import type { Auth } from "@sturdy/http"
  *
- * const options: Auth.TokenSourceOptions = { expirySkew: "10 seconds" }
+ * const options: Auth.TokenSourceOptions = { expirySkew: "10 seconds", refreshAhead: "2 minutes" }
  * ```
  * @since 0.1.0
  * @category models
  */
 export interface TokenSourceOptions {
   readonly expirySkew?: Duration.DurationInput | undefined
+  /**
+   * Refresh in the background this long before the refresh is due, serving the cached token meanwhile (default none).
+   * @since 0.2.0
+   */
+  readonly refreshAhead?: Duration.DurationInput | undefined
 }
 
 /**

@@ -121,6 +121,7 @@ export const isRetryable: (error: TokenError) => boolean = internal.isRetryable
  * | `clientAuthentication` | `"basic"` (HTTP Basic, RFC 6749 §2.3.1)                                     |
  * | `scope`, `audience`    | not sent                                                                    |
  * | `expirySkew`           | 30 seconds, capped at half the lifetime                                     |
+ * | `refreshAhead`         | none: a background refresh this long before the due one (`Auth.TokenSourceOptions`) |
  * | `retry`                | `defaultRetry`, only for retryable errors                                   |
  * | `timeout`              | 30 seconds per token request, its body included (`Duration.infinity`: none) |
  * | `origins`              | the origin of each request's first hop                                      |
@@ -149,6 +150,13 @@ export interface ClientCredentialsOptions {
   readonly audience?: string | undefined
   readonly extraParams?: Readonly<Record<string, string>> | undefined
   readonly expirySkew?: Duration.DurationInput | undefined
+  /**
+   * Refresh in the background this long before the refresh is due, serving the cached token meanwhile (default none);
+   * see `Auth.TokenSourceOptions`.
+   *
+   * @since 0.2.0
+   */
+  readonly refreshAhead?: Duration.DurationInput | undefined
   readonly retry?: Schedule.Schedule<unknown, TokenError> | undefined
   /**
    * How long one token request may take, its body included; when it runs out the request fails with

@@ -59,6 +59,11 @@ describe("Auth", () => {
     }
     expect(() => Auth.makeTokenSource(acquire, { expirySkew: 0 })).not.toThrow()
     expect(() => Auth.makeTokenSource(acquire, { expirySkew: "10 seconds" })).not.toThrow()
+    for (const bad of [-1, Number.NaN, "-5 seconds", "soon"] as const) {
+      expect(() => Auth.makeTokenSource(acquire, { refreshAhead: bad as Duration.DurationInput })).toThrow(
+        /Auth: refreshAhead .* must be a non-negative duration/
+      )
+    }
   })
 
   describe("static credentials", () => {
@@ -334,6 +339,105 @@ describe("Auth", () => {
         expect(yield* get).toBe("token-1") // t = 50 s
         yield* TestClock.adjust("1 second")
         expect(yield* get).toBe("token-2") // t = 52 s
+        expect(acquired()).toBe(2)
+      }))
+
+    // Azure's token cycler (refresh window) and MSAL's refresh_in: ahead of the due refresh, callers keep the cached
+    // token and one refresh runs in the background
+    it.scoped("refreshAhead refreshes in the background, serving the cached token at once, before the refresh is due", () =>
+      Effect.gen(function*() {
+        const { acquired, source } = yield* countingSource({ expirySkew: "10 seconds", refreshAhead: "20 seconds" })
+        const first = yield* Effect.fork(source.get)
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(first) // t = 1 s, expires at 61 s, due at 51 s, background from 31 s
+        yield* TestClock.adjust("29 seconds")
+        expect(Redacted.value((yield* source.get).token)).toBe("token-1") // t = 30 s
+        expect(acquired()).toBe(1)
+        yield* TestClock.adjust("1 second")
+        // t = 31 s: 100 callers get the cached token without waiting, and start one refresh between them
+        const served = yield* Effect.forEach(Array.from({ length: 100 }), () => source.get, {
+          concurrency: "unbounded"
+        })
+        expect(new Set(served.map((token) => Redacted.value(token.token)))).toEqual(new Set(["token-1"]))
+        yield* TestClock.adjust("1 second")
+        expect(acquired()).toBe(2)
+        expect(Redacted.value((yield* source.get).token)).toBe("token-2") // t = 32 s, no wait
+        expect(acquired()).toBe(2)
+      }))
+
+    it.scoped("through bearerFrom and layerBearerFrom, a request ahead of the due refresh goes at once, token cached", () =>
+      Effect.gen(function*() {
+        for (const via of ["bearerFrom", "layerBearerFrom"] as const) {
+          const { acquired, source } = yield* countingSource({ expirySkew: "10 seconds", refreshAhead: "20 seconds" })
+          const { client, seen } = scripted(ok)
+          const get = via === "bearerFrom"
+            ? client.pipe(Auth.bearerFrom(source)).get("http://api.test/items")
+            : Effect.flatMap(HttpClient.HttpClient, (api) => api.get("http://api.test/items")).pipe(
+              Effect.provide(
+                Auth.layerBearerFrom(Effect.succeed(source)).pipe(
+                  Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+                )
+              )
+            )
+          const first = yield* Effect.fork(get)
+          yield* TestClock.adjust("1 second")
+          yield* Fiber.join(first)
+          yield* TestClock.adjust("30 seconds") // 31 s after the source was made: the background refresh may start
+          yield* get // sent with no wait: the TestClock has not moved
+          expect([via, ...seen.map((request) => request.headers["authorization"])]).toEqual([
+            via,
+            "Bearer token-1",
+            "Bearer token-1"
+          ])
+          yield* TestClock.adjust("1 second")
+          expect([via, acquired()]).toEqual([via, 2])
+          yield* get
+          expect([via, seen[2]!.headers["authorization"]]).toEqual([via, "Bearer token-2"])
+        }
+      }))
+
+    it.scoped("a background refresh that fails is tried again only when the refresh is due, and callers then wait", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const source = yield* Auth.makeTokenSource(
+          Effect.gen(function*() {
+            calls++
+            if (calls === 2) return yield* Effect.fail("endpoint down" as const)
+            const now = yield* Clock.currentTimeMillis
+            return { token: Redacted.make(`token-${calls}`), expiresAt: Option.some(now + 60_000) }
+          }),
+          { expirySkew: "10 seconds", refreshAhead: "20 seconds" }
+        )
+        yield* source.get // t = 0, due at 50 s, background from 30 s
+        yield* TestClock.adjust("30 seconds")
+        expect(Redacted.value((yield* source.get).token)).toBe("token-1")
+        yield* TestClock.adjust("1 second")
+        expect(calls).toBe(2) // the background refresh failed
+        for (let i = 0; i < 5; i++) {
+          expect(Redacted.value((yield* source.get).token)).toBe("token-1")
+          yield* TestClock.adjust("1 second") // a refresh started would run (and succeed) meanwhile
+          expect(calls).toBe(2)
+        }
+        yield* TestClock.adjust("14 seconds") // t = 50 s: due
+        expect(Redacted.value((yield* source.get).token)).toBe("token-3")
+        expect(calls).toBe(3)
+      }))
+
+    it.scoped("refreshAhead is capped at half the time before the refresh is due, so short tokens are still cached", () =>
+      Effect.gen(function*() {
+        const { acquired, source } = yield* countingSource(
+          { expirySkew: "2 seconds", refreshAhead: "1 minute" },
+          10_000
+        )
+        const first = yield* Effect.fork(source.get)
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.join(first) // t = 1 s, expires at 11 s, due at 9 s, background from 5 s
+        yield* TestClock.adjust("3 seconds")
+        yield* source.get
+        expect(acquired()).toBe(1)
+        yield* TestClock.adjust("1 second")
+        yield* source.get
+        yield* TestClock.adjust("1 second")
         expect(acquired()).toBe(2)
       }))
 

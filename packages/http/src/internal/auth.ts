@@ -481,6 +481,8 @@ export const layerConfig = (
 interface CachedToken {
   readonly token: Auth.AccessToken
   readonly refreshAt: Option.Option<number>
+  /** From when a caller starts a refresh in the background and is served this token (`refreshAhead`). */
+  readonly backgroundAt: number
 }
 
 interface TokenState<E> {
@@ -490,6 +492,7 @@ interface TokenState<E> {
 
 type Lookup<E> =
   | { readonly _tag: "Fresh"; readonly token: Auth.AccessToken }
+  | { readonly _tag: "Ahead"; readonly token: Auth.AccessToken }
   | { readonly _tag: "Await"; readonly deferred: Deferred.Deferred<Auth.AccessToken, E> }
   | { readonly _tag: "Lead" }
 
@@ -501,12 +504,15 @@ const isUnexpired = (cached: CachedToken, now: number): boolean =>
 
 // Effect reads a negative or NaN skew as zero (refresh only once the token has expired) and throws a bare error on
 // an input it cannot read: both are a RangeError naming the option, as OAuth2's `timeout` is
-const skewOf = (options: Auth.TokenSourceOptions | undefined): Duration.Duration => {
-  const input = options?.expirySkew
-  if (input === undefined) return Duration.seconds(30)
+const durationOption = (
+  field: "expirySkew" | "refreshAhead",
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): Duration.Duration => {
+  if (input === undefined) return fallback
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(input))
   if (decoded === undefined || isNaNInput(input) || isNegative(input)) {
-    throw new RangeError(`Auth: expirySkew (${String(input)}) must be a non-negative duration`)
+    throw new RangeError(`Auth: ${field} (${String(input)}) must be a non-negative duration`)
   }
   return decoded
 }
@@ -517,7 +523,8 @@ export const makeTokenSource = <E, R>(
   options?: Auth.TokenSourceOptions
 ): Effect.Effect<Auth.TokenSource<E>, never, Scope.Scope | R> => {
   // checked when the source is made, as the policies' options are
-  const skewMillis = Duration.toMillis(skewOf(options))
+  const skewMillis = Duration.toMillis(durationOption("expirySkew", options?.expirySkew, Duration.seconds(30)))
+  const aheadMillis = Duration.toMillis(durationOption("refreshAhead", options?.refreshAhead, Duration.zero))
   return Effect.gen(function*() {
     const scope = yield* Effect.scope
     const context = yield* Effect.context<R>()
@@ -525,11 +532,19 @@ export const makeTokenSource = <E, R>(
     // the cached token, mirrored for a read without an effect (`freshTokenOf`)
     let latest: CachedToken | undefined
 
-    const cache = (token: Auth.AccessToken, now: number): CachedToken => ({
-      token,
-      // a skew longer than the token's lifetime would refresh on every call: cap it at half the lifetime
-      refreshAt: Option.map(token.expiresAt, (expiresAt) => expiresAt - Math.min(skewMillis, (expiresAt - now) / 2))
-    })
+    const cache = (token: Auth.AccessToken, now: number): CachedToken => {
+      // a skew longer than the token's lifetime would refresh on every call: cap it at half the lifetime (and the
+      // background refresh at half of what is left before the refresh is due)
+      const refreshAt = Option.map(
+        token.expiresAt,
+        (expiresAt) => expiresAt - Math.min(skewMillis, (expiresAt - now) / 2)
+      )
+      const backgroundAt = Option.match(refreshAt, {
+        onNone: () => Number.POSITIVE_INFINITY,
+        onSome: (due) => due - Math.min(aheadMillis, Math.max(0, due - now) / 2)
+      })
+      return { token, refreshAt, backgroundAt }
+    }
 
     const refresh = (deferred: Deferred.Deferred<Auth.AccessToken, E>) =>
       acquire.pipe(
@@ -540,7 +555,11 @@ export const makeTokenSource = <E, R>(
         Effect.onExit((exit) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) =>
             Ref.update(state, (current) => {
-              const cached = Exit.isSuccess(exit) ? Option.some(cache(exit.value, now)) : current.cached
+              const cached = Exit.isSuccess(exit)
+                ? Option.some(cache(exit.value, now))
+                // a failed refresh (a background one) is not tried again before the refresh is due
+                : Option.map(current.cached, (kept) =>
+                  Option.isSome(kept.refreshAt) ? { ...kept, backgroundAt: kept.refreshAt.value } : kept)
               latest = Option.getOrUndefined(cached)
               return { cached, inflight: Option.none() }
             }))
@@ -556,7 +575,14 @@ export const makeTokenSource = <E, R>(
         const deferred = yield* Deferred.make<Auth.AccessToken, E>()
         const lookup = yield* Ref.modify(state, (current): readonly [Lookup<E>, TokenState<E>] => {
           if (Option.isSome(current.cached) && isFresh(current.cached.value, now)) {
-            return [{ _tag: "Fresh", token: current.cached.value.token }, current]
+            // ahead of the due refresh: one caller starts it in the background, and every caller keeps the token
+            if (now < current.cached.value.backgroundAt || Option.isSome(current.inflight)) {
+              return [{ _tag: "Fresh", token: current.cached.value.token }, current]
+            }
+            return [{ _tag: "Ahead", token: current.cached.value.token }, {
+              ...current,
+              inflight: Option.some(deferred)
+            }]
           }
           if (Option.isSome(current.inflight)) {
             return [{ _tag: "Await", deferred: current.inflight.value }, current]
@@ -564,6 +590,10 @@ export const makeTokenSource = <E, R>(
           return [{ _tag: "Lead" }, { ...current, inflight: Option.some(deferred) }]
         })
         if (lookup._tag === "Fresh") return lookup.token
+        if (lookup._tag === "Ahead") {
+          yield* refresh(deferred)
+          return lookup.token
+        }
         const awaited = lookup._tag === "Await" ? lookup.deferred : deferred
         if (lookup._tag === "Lead") yield* refresh(deferred)
         return yield* restore(Deferred.await(awaited)).pipe(
@@ -587,7 +617,11 @@ export const makeTokenSource = <E, R>(
       })
 
     const source: Auth.TokenSource<E> = { get, invalidate }
-    freshTokenOf.set(source, (now) => latest !== undefined && isFresh(latest, now) ? latest.token : undefined)
+    // a token due for a background refresh goes through `get`, which starts it
+    freshTokenOf.set(
+      source,
+      (now) => latest !== undefined && isFresh(latest, now) && now < latest.backgroundAt ? latest.token : undefined
+    )
     return source
   })
 }

@@ -265,7 +265,7 @@ export const requestToken = (
 export const clientCredentials = (
   options: OAuth2.ClientCredentialsOptions
 ): Effect.Effect<Auth.TokenSource<TokenError>, never, Scope.Scope | HttpClient.HttpClient> =>
-  auth.makeTokenSource(requestToken(options), { expirySkew: options.expirySkew })
+  auth.makeTokenSource(requestToken(options), { expirySkew: options.expirySkew, refreshAhead: options.refreshAhead })
 
 /** @internal */
 export const layerClientCredentials = (
