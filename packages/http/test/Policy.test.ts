@@ -1591,6 +1591,24 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(second - first).toBe(5000)
     }))
 
+  it.scoped("a 5xx listed in retryAfterStatuses takes a reset sent without a remaining count as the wait, as a 503 does", () =>
+    Effect.gen(function*() {
+      // found by the faraday-retry port (a 504 with `RateLimit-Reset` and `retry_statuses: 504`)
+      for (const header of ["ratelimit-reset", "x-ratelimit-reset"]) {
+        for (const status of [503, 504, 500]) {
+          const { api, scripted } = yield* harness({
+            "GET /a": FaultScript.sequence(
+              FaultScript.status(status, { headers: { [header]: "5" } }),
+              FaultScript.json(ada)
+            )
+          }, retryWith({ statuses: [500, 503, 504], retryAfterStatuses: [500, 503, 504] }))
+          expect(yield* runVirtual(api.get("/a", { schema: User }))).toEqual(Exit.succeed(ada))
+          const [first, second] = yield* arrivals(scripted)
+          expect(second - first).toBe(5000)
+        }
+      }
+    }))
+
   it.scoped("respectRetryAfter: false ignores the server's wait, even one beyond maxRetryAfter", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({

@@ -58,8 +58,9 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
   }
 }
 
-// A 4xx's Retry-After (413, or another status listed in `retryAfterStatuses`) lives only in its headers; it is read
-// once, with the Clock, when the failure arrives.
+// The wait of a 4xx (413, or another status listed in `retryAfterStatuses`) lives only in its headers, and that of a
+// 5xx other than 503 listed there is read as a limited response's (a bare reset counts); either is read once, with
+// the Clock, when the failure arrives.
 /** @internal */
 export const clientErrorHints = new WeakMap<HttpFailure.HttpFailure, Duration.Duration>()
 

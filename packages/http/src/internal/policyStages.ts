@@ -490,7 +490,12 @@ const onAttemptFailure = (
       })
     }
   }
-  if (failure._tag === "ClientError" && retry.retryAfterStatuses.has(failure.status)) {
+  // A 4xx, or a 5xx other than 503, listed in `retryAfterStatuses` says "limited" too: its wait is read as a 429's
+  // (a reset sent without a remaining count counts), once, with the Clock, when the failure arrives.
+  if (
+    (failure._tag === "ClientError" || (failure._tag === "ServerError" && failure.status !== 503)) &&
+    retry.retryAfterStatuses.has(failure.status)
+  ) {
     const headers = failure.headers as unknown as Headers.Headers
     if (!retryHeaders.mayNameWait(headers)) return Effect.fail(failure)
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
