@@ -34,9 +34,9 @@ class ErrInvalidArgument extends Error {}
 
 // the user's function: counts its executions and records those interrupted
 const stub = <A, E>(body: (execution: number) => Effect.Effect<A, E>) => {
-  const s = {
+  const s: { executions: number; interrupted: Array<number>; readonly call: Effect.Effect<A, E> } = {
     executions: 0,
-    interrupted: [] as Array<number>,
+    interrupted: [],
     call: Effect.suspend(() => {
       const n = ++s.executions
       return body(n).pipe(Effect.onInterrupt(() => Effect.sync(() => void s.interrupted.push(n))))
