@@ -1,12 +1,14 @@
-// Ported from failsafe-go's test/hedgepolicy_test.go (failsafe-go/failsafe-go, commit
+// Ported from failsafe-go's test/hedgepolicy_test.go and test/issues/issue141_test.go (failsafe-go/failsafe-go, commit
 // 5759a5e6d557eace215f820f5b5e663d5c05c3ee; the package hedgepolicy/ has no test file of its own), one `it` per Go
-// case (`t.Run`), named after it.
+// case (`t.Run`, or the test function), named after it.
 // Mapping: `hedgepolicy.NewBuilderWithDelay(d)` is `Hedge.hedge({ delay: d })`, `WithMaxHedges(n)` is `maxHedges: n`;
 // `stats.Hedges()` counts `onHedge` calls; `exec.Attempts()` is `Hedge.currentIndex + 1`; `time.Sleep` is TestClock
 // time, and `WaitAndAssertCanceled(exec)` (an attempt that waits until the policy cancels it) is an attempt that never
 // ends on its own and records its interruption. `NewBuilderWithDelayQuantile(q, maxSamples, warmup)` is
 // `Hedge.percentile({ quantile: q, minSamples: warmup })` over a tracker of `samples: maxSamples`; Go does not hedge
-// during the warm-up, which is `fallback: Duration.infinity`.
+// during the warm-up, which is `fallback: Duration.infinity`. A hedge budget (`WithBudget(budget.NewBuilder().
+// WithMinConcurrency(1))`: one hedge in flight at most) is a `RetryBudget` under `budgetKey` that grants one retry
+// (`ratio: 0, minRetries: 1`).
 // Deliberate differences (each test says which): in Go every result, success or error, is final (it cancels the
 // other attempts) unless `CancelOn...` conditions are set, and then only the matching results are. In Sturdy a success
 // always wins, and a failure is final only when `while` refuses it; a "result that does not cancel" (not matched by
@@ -15,6 +17,7 @@
 // is a duration or a percentile, and `maxHedges: 0` turns hedging off.
 import { describe, expect, it } from "@effect/vitest"
 import * as Hedge from "@sturdy/policy/Hedge"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -221,4 +224,24 @@ describe("peer failsafe-go TestHedgePolicy", () => {
         expect(stats.interrupted.sort()).toEqual([2, 3, 4, 5])
       }))
   })
+})
+
+describe("peer failsafe-go TestIssue141", () => {
+  // Asserts that when a hedge budget is exceeded, only the hedge that exceeds the budget is suppressed, and attempts
+  // that are already inflight, including the initial attempt, are still allowed to produce a result.
+  it.effect("TestIssue141", () =>
+    Effect.gen(function*() {
+      const stats = makeStats()
+      const call = stats.attempt(() => Effect.as(Effect.sleep("200 millis"), "success"))
+      const exit = yield* advanceToDone(
+        call.pipe(
+          Hedge.hedge({ delay: "20 millis", maxHedges: 2, budgetKey: "upstream", onHedge: stats.onHedge }),
+          Effect.provide(RetryBudget.layer({ ratio: 0, minRetries: 1 }))
+        )
+      )
+      expect(exit).toEqual(Exit.succeed("success"))
+      // the first hedge was granted, the second refused; the attempts in flight answered
+      expect(stats.attempts).toBe(2)
+      expect(stats.hedges).toBe(1)
+    }))
 })
