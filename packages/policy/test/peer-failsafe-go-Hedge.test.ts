@@ -14,7 +14,7 @@
 // always wins, and a failure is final only when `while` refuses it; a "result that does not cancel" (not matched by
 // `CancelOnResult`) is therefore a typed failure carrying the result, and `while` accepts it. Such a failure sends the
 // next hedge at once (Go waits for the delay). Go's negative delay ("stop hedging") has no counterpart: Sturdy's delay
-// is a duration or a percentile, and `maxHedges: 0` turns hedging off.
+// is a duration or a percentile (a negative one is a RangeError), and `maxHedges: 0` turns hedging off.
 import { describe, expect, it } from "@effect/vitest"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
@@ -124,6 +124,7 @@ describe("peer failsafe-go TestHedgePolicy", () => {
       // CancelOnResult(1), is a failure `while` accepts; with no hedge left it is the call's answer, at once.
       const stats = makeStats()
       const call = stats.attempt(() => Effect.fail(new Result(2)))
+      expect(() => Hedge.hedge(call, { delay: -1, maxHedges: 2 })).toThrow(RangeError)
       const exit = yield* advanceToDone(
         call.pipe(
           Hedge.hedge({ delay: "10 millis", maxHedges: 0, onHedge: stats.onHedge, while: (e) => e instanceof Result })
