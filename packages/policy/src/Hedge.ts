@@ -270,7 +270,7 @@ export const makeLatencyTracker: (options?: {
  * A delay read from `tracker` for `key` at `quantile` (default p95), clamped to `[min, max]` (`min` defaults to 1 ms,
  * as in Finagle's backup requests: latencies are whole milliseconds, and a quantile read as 0 ms would otherwise send
  * a hedge with every call, at once); `fallback` until `minSamples` latencies were seen. A `quantile` outside
- * `[0, 1]` (or NaN) throws a `RangeError` naming it, as a `fallback`, `min` or `max` that is not a duration does. `hedge` records each successful call's latency under `key`, from its first
+ * `[0, 1]` (or NaN) throws a `RangeError` naming it, as a `fallback`, `min` or `max` that is not a duration, or is negative or NaN, does. `hedge` records each successful call's latency under `key`, from its first
  * attempt's start to the winning answer: when a hedge wins, the first attempt would have taken at least that long
  * (a winning hedge's own, shorter time would pull the quantile down and make hedges ever earlier).
  *
@@ -300,9 +300,9 @@ export const percentile: (options: {
 
 /**
  * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged. A `maxHedges`
- * that is not an integer ≥ 0, a fixed `delay` that is not a duration, or a finite delay (fixed, or a percentile's
- * `fallback`, `min`, `max`) longer than a timer can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming
- * the option when applied.
+ * that is not an integer ≥ 0, a fixed `delay` that is not a duration or is negative or `NaN` (Effect would read it as
+ * zero: every copy at once), or a finite delay (fixed, or a percentile's `fallback`, `min`, `max`) longer than a timer
+ * can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied.
  *
  * @example
  * ```ts

@@ -617,6 +617,25 @@ describe("Hedge", () => {
     expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", max: unreadable })).toThrow(/max/)
   })
 
+  // Effect reads a negative or NaN duration as zero: a hedge with every call, at once (the opposite of failsafe-go's
+  // negative delay, which stops hedging); Policy's `hedging.delay` refuses it already
+  it("a negative or NaN delay is a RangeError naming it, not read as zero", () => {
+    for (const delay of [-1, "-5 millis", Number.NaN, -Infinity, [-1, 0] as const]) {
+      expect(() => Hedge.hedge(Effect.void, { delay: delay as Duration.DurationInput })).toThrow(
+        /^Hedge: delay \(.*\) (must not be negative|is not a duration)$/
+      )
+    }
+    const tracker = Hedge.unsafeMakeLatencyTracker()
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: -1 })).toThrow(
+      new RangeError("Hedge.percentile: fallback (-1) must not be negative")
+    )
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", min: "-1 millis" })).toThrow(/min/)
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", max: Number.NaN })).toThrow(/max/)
+    // zero is a delay: backup requests sent at once
+    expect(() => Hedge.hedge(Effect.void, { delay: 0 })).not.toThrow()
+    expect(() => Hedge.percentile({ tracker, key: "k", fallback: 0, min: 0 })).not.toThrow()
+  })
+
   it("percentile: a quantile outside [0, 1] or NaN is a RangeError naming it, not a silent p0 or p100", () => {
     const tracker = Hedge.unsafeMakeLatencyTracker()
     for (const quantile of [-0.5, 1.01, 95, Number.NaN]) {

@@ -16,7 +16,7 @@ import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkTimer, optionDuration } from "./timer.js"
+import { checkNonNegative, checkTimer, optionDuration } from "./timer.js"
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -127,6 +127,10 @@ export const percentile: typeof Hedge.percentile = (options) => {
   if (!(typeof quantile === "number" && quantile >= 0 && quantile <= 1)) {
     throw new RangeError(`Hedge.percentile: quantile (${String(quantile)}) must be a number from 0 to 1`)
   }
+  // Effect reads a negative or NaN duration as zero: a hedge with every call, at once
+  checkNonNegative("Hedge.percentile", "fallback", options.fallback)
+  checkNonNegative("Hedge.percentile", "min", options.min)
+  checkNonNegative("Hedge.percentile", "max", options.max)
   return {
     [PercentileTypeId]: PercentileTypeId,
     tracker: options.tracker,
@@ -195,6 +199,9 @@ const validate = (options: AnyOptions<any>): void => {
     if (typeof delay !== "number" && !Duration.isDuration(delay) && Option.isNone(Duration.decodeUnknown(delay))) {
       throw new RangeError("Hedge: delay is not a duration")
     }
+    // Effect reads a negative or NaN delay as zero, which would send every copy at once (failsafe-go's negative delay
+    // means the opposite: no more hedges)
+    checkNonNegative("Hedge", "delay", delay)
     checkTimer("Hedge", "delay", delay)
   }
 }
