@@ -481,7 +481,9 @@ export interface RateLimitOptions {
  * connection); any other failure (a 404, a bad body) ends the call's hedging, and the retry stage decides from there.
  * A copy answered with a server's wait (a 429 or a 503 with `Retry-After`, gRPC's pushback), or turned away by the
  * breaker or the bulkhead, while another copy is out only stops the hedging: the copies already sent may still
- * answer, and if they fail too the server's wait is the failure the retry stage sees, and honours.
+ * answer, and if they fail too the server's wait is the failure the retry stage sees, and honours. A server's wait
+ * is read as the retry stage reads it: only on `retry.retryAfterStatuses`, and not at all with `respectRetryAfter`
+ * off (a 500's `Retry-After` then starts the next copy at once, as a plain 500 does).
  *
  * @example
  * ```ts

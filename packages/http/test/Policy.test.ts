@@ -779,6 +779,33 @@ describe("Policy", () => {
         expect(second).toBeGreaterThanOrEqual(2000)
       }))
 
+    // the hedging stage reads a server's wait as the retry stage does (`retry.retryAfterStatuses`): a wait the retry
+    // stage would not honour does not hold the next copy back either, and one it honours does
+    it.scoped("hedging takes a server's wait only where the retry stage honours it", () =>
+      Effect.gen(function*() {
+        const hedging = { delay: "20 seconds", maxHedges: 2 } as const
+        // a 500 is not in retryAfterStatuses: its Retry-After is not a wait, so the next copy starts at once
+        const unlisted = yield* harness({
+          "GET /x": FaultScript.sequence(FaultScript.status(500, { retryAfter: 2 }), FaultScript.json(ada))
+        }, { ...quick, hedging })
+        const started = yield* TestClock.currentTimeMillis
+        expect(yield* runVirtual(unlisted.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect((yield* arrivals(unlisted.scripted)).map((at) => at - started)).toEqual([0, 0])
+
+        // a listed 504 with a reset sent without a remaining count: the retry stage's wait, not an instant copy
+        const listed = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.status(504, { headers: { "x-ratelimit-reset": "2" } }),
+            FaultScript.json(ada)
+          )
+        }, { ...quick, hedging, retry: { ...quick.retry, retryAfterStatuses: [429, 503, 504] } })
+        const before = yield* TestClock.currentTimeMillis
+        expect(yield* runVirtual(listed.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        const [first, second] = (yield* arrivals(listed.scripted)).map((at) => at - before)
+        expect(first).toBe(0)
+        expect(second).toBeGreaterThanOrEqual(2000)
+      }))
+
     it.scoped("a POST without a key is never hedged", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

@@ -280,16 +280,21 @@ const hedging = (
 ): Stage => {
   const budgeted = retry !== undefined && retry.budget
   const retryOn = classification.retryOnWith(retry?.retryOn, retry?.statuses)
+  // The server's wait as the retry stage reads it (on `retryAfterStatuses`, when respected; a listed 4xx's or 5xx's
+  // wait read from its headers), so that hedging and retrying agree on whether the server asked for one. With no
+  // retry stage, any wait the failure carries.
+  const delayHint = retry === undefined ? HttpFailure.retryAfter : classification.delayHintWith(retry)
+  const asksForWait = (failure: HttpFailure.HttpFailure): boolean => Option.isSome(delayHint(failure))
   // A failed attempt starts the next copy at once only when a retry would repeat it and the server asked for no wait:
   // a 404 or a bad body ends the call, a 429 or a 503 with Retry-After goes to the retry stage, which waits as
   // asked, and a policy's own rejection (open breaker, full bulkhead) would only turn the copy away too.
   const hedgeOn = (failure: unknown): boolean =>
-    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isNone(HttpFailure.retryAfter(failure))
+    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && !asksForWait(failure)
   // A server's wait stops hedging, as gRPC's pushback does, but the copies already out may still answer: a 503 from
   // one replica says nothing of the answer another is about to send. Only when they fail too does the wait reach the
   // retry stage.
   const serverWait = (failure: unknown): boolean =>
-    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && Option.isSome(HttpFailure.retryAfter(failure))
+    HttpFailure.isHttpFailure(failure) && retryOn(failure, 1) && asksForWait(failure)
   return (next) => (call) => {
     const guarded = guardedOf(next(call))
     if (!call.idempotent || !call.repeatable) return guarded
