@@ -54,9 +54,10 @@
  * 4. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
  *
  * and is `None` otherwise, including when remaining is 0 but no reset was sent, and when a reset comes without any
- * remaining count. On a response that already says "limited" (a 429 or 503, or a status of
- * `Policy`'s `retry.retryAfterStatuses`), `HttpFailure.retryAfter` and `Policy` also take a `RateLimit-Reset` or
- * `X-RateLimit-Reset` sent without a remaining count as the wait, as ky does: the server said "not now", and when.
+ * remaining count. On a response that already says "limited", a `RateLimit-Reset` or `X-RateLimit-Reset` sent
+ * without a remaining count is the wait too, as in ky: the server said "not now", and when. `HttpFailure.retryAfter`
+ * takes it on a 429 or 503; `Policy` on every status of its `retry.retryAfterStatuses` (a failure cannot know a
+ * policy's settings, so on another listed status only the policy sees that wait).
  *
  * Why the date leniency: RFC 9110 §5.6.7 asks recipients to be robust, as dates forwarded from other sources follow
  * the Internet Message Format (RFC 5322); urllib3 reads them too. Why copies that agree: Retry-After is a singleton
