@@ -191,7 +191,8 @@
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
- * valid header name, and the ranges of the other numbers.
+ * valid header name, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
+ * values, and the ranges of the other numbers.
  *
  * @since 0.1.0
  */
