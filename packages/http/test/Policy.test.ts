@@ -898,6 +898,25 @@ describe("Policy", () => {
       )
     })
 
+    // `budget: "false"` (a string, from a JSON file or through a cast) was truthy, and kept the budget on; a `retryOn`
+    // that is neither a predicate nor an object of entries was ignored
+    it("a retry switch that is not a boolean, or a retryOn that is neither a predicate nor entries, is an InvalidPolicy", () => {
+      for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"]) {
+        const result = Policy.validate({ retry: { [name]: "false" } } as unknown as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toEqual([`retry.${name}`])
+        expect(fieldOf({ retry: { [name]: false } })).toBe(undefined)
+      }
+      for (const retryOn of [5, "ServerError", [() => true]]) {
+        const result = Policy.validate({ retry: { retryOn } } as unknown as Policy.Options)
+        expect(Either.isLeft(result) && result.left.field).toBe("retry.retryOn")
+      }
+      expect(fieldOf({ retry: { retryOn: () => true } })).toBe(undefined)
+      expect(fieldOf({ retry: { retryOn: { ServerError: false } } })).toBe(undefined)
+      expect(fieldOf({ hosts: { "a.test": { retry: { budget: "no" as unknown as boolean } } } })).toBe(
+        "hosts[\"a.test\"].retry.budget"
+      )
+    })
+
     it.scoped("a mistyped jitter fails Policy.make, not every call with a defect", () =>
       Effect.gen(function*() {
         const options = { retry: { jitter: "bogus" } } as unknown as Policy.Options

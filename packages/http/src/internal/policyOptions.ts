@@ -555,6 +555,17 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       )
     }
     oneOf(retry.jitter, jitters, `${prefix}retry.jitter`)
+    // a switch given as a string ("false" from a JSON file) would be truthy: the opposite of what it says
+    for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"] as const) {
+      check(typeof retry[name] === "boolean", `${prefix}retry.${name}`, "must be true or false")
+    }
+    const retryOn: unknown = retry.retryOn
+    check(
+      retryOn === undefined || typeof retryOn === "function" ||
+        (typeof retryOn === "object" && retryOn !== null && !Array.isArray(retryOn)),
+      `${prefix}retry.retryOn`,
+      "must be a predicate over the failure and the attempt, or an object of entries by failure tag"
+    )
     check(
       retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
       `${prefix}retry.retryAfterJitter`,
