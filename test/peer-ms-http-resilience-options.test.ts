@@ -4,7 +4,7 @@
  * test/Libraries/Microsoft.Extensions.Http.Resilience.Tests: Resilience/HttpStandardResilienceOptionsCustomValidatorTests.cs,
  * Hedging/HttpStandardHedgingResilienceOptionsCustomValidatorTests.cs, Hedging/HttpStandardHedgingResilienceOptionsTests.cs,
  * Polly/HttpCircuitBreakerStrategyOptionsTests.cs (Ctor_Defaults), Polly/HttpTimeoutStrategyOptionsTests.cs,
- * Polly/HttpRateLimiterStrategyOptionsTests.cs, Resilience/HttpClientBuilderExtensionsTests.Standard.cs and
+ * Polly/HttpRateLimiterStrategyOptionsTests.cs, Resilience/HttpClientBuilderExtensionsTests.Standard.cs and .BySelector.cs, and
  * Hedging/StandardHedgingTests.cs (the validation, configuration and pipeline cases)), ported to `@sturdy/http`'s
  * `Policy`, Sturdy's standard pipeline. One `it` per peer case ([Theory] rows in one `it`), named after it.
  *
@@ -17,7 +17,8 @@
  * options validators (`OptionsValidationException`) are `Policy.validate` / `Policy.make`'s `InvalidPolicy`, which
  * lists every problem (the validator's `Failures`); `IConfigurationSection` binding is `Policy.config` over a
  * `ConfigProvider`; the pipeline descriptor is `Policy.describe`; `SelectPipelineByAuthority` is the default upstream
- * key.
+ * key (written `scheme://host:port`, the port always filled in, where the peer keeps the URL's authority as written),
+ * and `SelectPipelineBy` is `upstreamKey`.
  *
  * Deliberate differences (the tests assert Sturdy's documented behaviour and name the peer's):
  * - an unset `attemptTimeout` is derived to fit a short `totalTimeout` (`totalTimeout ÷ maxAttempts` under 10 s),
@@ -36,7 +37,8 @@
  * configuration section cases (`Policy.config` reads every field as optional: an empty section is the defaults), the
  * typo'd configuration key cases (`..._ConfigurationPropertyWithTypo_Throws`, `Configure_InvalidConfigurationSection_
  * ShouldThrow`: Effect's `Config` reads the keys it knows and ignores others), and
- * `Configure_ValidConfigurationSection_ShouldInitialize` (hedging is not read from `Policy.config`).
+ * `Configure_ValidConfigurationSection_ShouldInitialize` (hedging is not read from `Policy.config`), and the
+ * BySelector file's `SelectPipelineByAuthority_EnsureResiliencePipelineProviderCall` (a mocked pipeline provider).
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -334,5 +336,56 @@ describe("peer dotnet StandardHedgingTests (options)", () => {
       expect(Policy.upstreamKey(request)).toBe("https://key:80")
       const custom = yield* Policy.make({ hedging, upstreamKey: () => "custom-key" })
       expect(custom.describe(request).key).toBe("custom-key")
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// Resilience/HttpClientBuilderExtensionsTests.BySelector.cs
+// -----------------------------------------------------------------------------
+
+describe("peer dotnet HttpClientBuilderExtensionsTests (by selector)", () => {
+  // [url, the peer's key, Sturdy's key]: the authority, which Sturdy writes with its port always (the peer writes the
+  // URL's own: "https://dummy"), so that "https://dummy" and "https://dummy:443" share one breaker
+  it.scoped("SelectPipelineByAuthority_Ok", () =>
+    Effect.gen(function*() {
+      const rows = [["https://dummy:21/path", "https://dummy:21", "https://dummy:21"], [
+        "https://dummy",
+        "https://dummy",
+        "https://dummy:443"
+      ]] as const
+      for (const standard of [true, false]) {
+        const policy = yield* Policy.make(
+          standard ? {} : { retry: false, circuitBreaker: false, attemptTimeout: "1 second" }
+        )
+        for (const [url, , key] of rows) {
+          expect([url, policy.describe(HttpClientRequest.head(url)).key]).toEqual([url, key])
+          expect(Policy.upstreamKey(HttpClientRequest.head(url))).toBe(key)
+        }
+      }
+    }))
+
+  // a request with no URL: the peer's key selector throws. Sturdy sends nothing: the call fails with a typed
+  // `InvalidRequest` (reason `MalformedUrl`), which the retry does not repeat
+  it.scoped("SelectPipelineByAuthority_Ok_NullURL_Throws", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => send(response, 200), {})
+      const exit = yield* h.run(Policy.send(h.platform, HttpClientRequest.head("")))
+      expect(failureOf(exit)).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl" })
+      expect(h.decisions.filter((decision) => decision.retrying)).toEqual([])
+      expect(h.seen.length).toBe(0)
+    }))
+
+  // a custom selector (the URL's scheme): every request of the scheme shares one key
+  it.scoped("SelectPipelineBy_Ok", () =>
+    Effect.gen(function*() {
+      const upstreamKey = (request: HttpClientRequest.HttpClientRequest) => `${new URL(request.url).protocol}//`
+      for (const standard of [true, false]) {
+        const policy = yield* Policy.make(
+          standard ? { upstreamKey } : { upstreamKey, retry: false, circuitBreaker: false, attemptTimeout: "1 second" }
+        )
+        for (const url of ["https://dummy:21/path", "https://dummy"]) {
+          expect(policy.describe(HttpClientRequest.head(url)).key).toBe("https://")
+        }
+      }
     }))
 })
