@@ -4,7 +4,8 @@
  * test/Libraries/Microsoft.Extensions.Http.Resilience.Tests: Resilience/HttpStandardResilienceOptionsCustomValidatorTests.cs,
  * Hedging/HttpStandardHedgingResilienceOptionsCustomValidatorTests.cs, Hedging/HttpStandardHedgingResilienceOptionsTests.cs,
  * Polly/HttpCircuitBreakerStrategyOptionsTests.cs (Ctor_Defaults), Polly/HttpTimeoutStrategyOptionsTests.cs,
- * Polly/HttpRateLimiterStrategyOptionsTests.cs, Resilience/HttpClientBuilderExtensionsTests.Standard.cs and .BySelector.cs, and
+ * Polly/HttpRateLimiterStrategyOptionsTests.cs, Resilience/HttpClientBuilderExtensionsTests.Standard.cs, .BySelector.cs and
+ * .Resilience.cs (`AddResilienceHandler_EnsureErrorType`), and
  * Hedging/StandardHedgingTests.cs (the validation, configuration and pipeline cases)), ported to `@sturdy/http`'s
  * `Policy`, Sturdy's standard pipeline. One `it` per peer case ([Theory] rows in one `it`), named after it.
  *
@@ -36,13 +37,19 @@
  * and `ActionGenerator_Ok` (routing and request snapshots: Sturdy hedges the one request to its one URL), the empty
  * configuration section cases (`Policy.config` reads every field as optional: an empty section is the defaults), the
  * typo'd configuration key cases (`..._ConfigurationPropertyWithTypo_Throws`, `Configure_InvalidConfigurationSection_
- * ShouldThrow`: Effect's `Config` reads the keys it knows and ignores others), and
- * `Configure_ValidConfigurationSection_ShouldInitialize` (hedging is not read from `Policy.config`), and the
- * BySelector file's `SelectPipelineByAuthority_EnsureResiliencePipelineProviderCall` (a mocked pipeline provider).
+ * ShouldThrow`: Effect's `Config` reads the keys it knows and ignores others),
+ * `Configure_ValidConfigurationSection_ShouldInitialize` (hedging is not read from `Policy.config`), the BySelector
+ * file's `SelectPipelineByAuthority_EnsureResiliencePipelineProviderCall` (a mocked pipeline provider), and the rest of
+ * the Resilience file (DI registration, registry options, handler removal, pipeline disposal). Not ported from the
+ * suite at all: Resilience/ResilienceHandlerTest.cs, HttpResilienceContextExtensionsTests.cs, RequestMessageSnapshot*,
+ * HttpResilienceMetricsEnricherTests.cs, PipelineNameHelperTest.cs, UriExtensionsTests.cs, Internal/RandomizerTest.cs
+ * (Polly's `ResilienceContext`, request snapshots, pipeline names and helpers: no counterpart in Sturdy), Routing/*
+ * (no routing strategies in Sturdy) and GrpcResilienceTests.cs / BuildTransitive (gRPC and MSBuild).
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
+import { TestTracer } from "@sturdy/testing"
 import { ConfigProvider, Duration, Effect, Either, Exit, Option } from "effect"
 import { failureOf, send, setup } from "./utils/retryHarness.js"
 
@@ -387,5 +394,29 @@ describe("peer dotnet HttpClientBuilderExtensionsTests (by selector)", () => {
           expect(policy.describe(HttpClientRequest.head(url)).key).toBe("https://")
         }
       }
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// Resilience/HttpClientBuilderExtensionsTests.Resilience.cs
+// -----------------------------------------------------------------------------
+
+describe("peer dotnet HttpClientBuilderExtensionsTests (resilience)", () => {
+  // every outcome handled, one retry with no delay, a server answering 500: the call's `error.type` is "500" (the
+  // peer's metering enricher; here the logical call's span, and each attempt's)
+  it.scoped("AddResilienceHandler_EnsureErrorType", () =>
+    Effect.gen(function*() {
+      const h = yield* setup((_, response) => send(response, 500), {
+        retry: { retryOn: () => true, maxAttempts: 2, delay: () => 0 }
+      })
+      const { spans, tracer } = TestTracer.make()
+      const exit = yield* h.run(h.api.get("/").pipe(Effect.withTracer(tracer)))
+      expect(failureOf(exit)).toMatchObject({ _tag: "ServerError", status: 500 })
+      expect(h.seen.length).toBe(2)
+      expect(spans.map((span) => [span.name, span.attributes.get("error.type")])).toEqual([
+        ["http.client.request GET", "500"],
+        ["http.client.attempt GET", "500"],
+        ["http.client.attempt GET", "500"]
+      ])
     }))
 })
