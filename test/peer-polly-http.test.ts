@@ -23,8 +23,9 @@
  * rate where the standard handler's `FailureRatio` is 10 %; `Retry-After` is honoured on `retry.retryAfterStatuses`
  * (413, 429, 503) where the standard handler reads it on any response it retries.
  * Not ported: null-argument cases ("..._NullException_ShouldThrow", "..._NullResponse_ShouldThrow": TypeScript's types),
- * option names ("Standard-Retry", ...: .NET options binding), the validators' cases (Sturdy's are `InvalidPolicy` in
- * packages/http/test/Policy.test.ts), and DI registration.
+ * option names ("Standard-Retry", ...: .NET options binding), and DI registration. The validators' cases, the method
+ * filter (`DisableFor`), the breaker's predicates and the hedging handler's cases are ported in
+ * test/peer-ms-http-resilience-{options,predicates,hedging}.test.ts.
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"

@@ -191,7 +191,9 @@
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
- * valid header name, and the ranges of the other numbers.
+ * valid header name, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
+ * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey` and `retryUnsent` booleans (a string `"false"` would
+ * read as true), `retry.retryOn` a predicate or an object of entries, and the ranges of the other numbers.
  *
  * @since 0.1.0
  */

@@ -895,6 +895,64 @@ describe("Policy", () => {
       }
     })
 
+    // An option naming one of a few behaviours, mistyped (from JavaScript, or through a cast): `retry.jitter` was
+    // accepted, and then every call died with Backoff's RangeError before its first request; the others silently
+    // picked another behaviour (any `failure` but "first" kept the last, any `algorithm` but "token-bucket" was a fixed
+    // window, any `onExceeded` but "fail" waited)
+    it("a mistyped jitter, hedging failure, rate limit algorithm or onExceeded is an InvalidPolicy naming it", () => {
+      for (
+        const [options, field] of [
+          [{ retry: { jitter: "Full" } }, "retry.jitter"],
+          [{ hedging: { delay: "1 second", failure: "earliest" } }, "hedging.failure"],
+          [{ rateLimit: { limit: 5, window: "1 second", algorithm: "sliding-window" } }, "rateLimit.algorithm"],
+          [{ rateLimit: { limit: 5, window: "1 second", onExceeded: "reject" } }, "rateLimit.onExceeded"],
+          [{ hosts: { "a.test": { retry: { jitter: "bogus" } } } }, "hosts[\"a.test\"].retry.jitter"],
+          [
+            { endpoints: { "GET /x": { hedging: { delay: 5, failure: "all" } } } },
+            "endpoints[\"GET /x\"].hedging.failure"
+          ]
+        ] as const
+      ) {
+        const result = Policy.validate(options as unknown as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toEqual([field])
+        expect(Either.isLeft(result) && result.left.message).toMatch(/must be one of/)
+      }
+      for (const jitter of ["none", "full", "equal", "decorrelated"] as const) {
+        expect(fieldOf({ retry: { jitter }, hedging: { delay: 5, failure: "first" } })).toBe(undefined)
+      }
+      expect(fieldOf({ rateLimit: { limit: 5, window: 1000, algorithm: "fixed-window", onExceeded: "fail" } })).toBe(
+        undefined
+      )
+    })
+
+    // `budget: "false"` (a string, from a JSON file or through a cast) was truthy, and kept the budget on; a `retryOn`
+    // that is neither a predicate nor an object of entries was ignored
+    it("a retry switch that is not a boolean, or a retryOn that is neither a predicate nor entries, is an InvalidPolicy", () => {
+      for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"]) {
+        const result = Policy.validate({ retry: { [name]: "false" } } as unknown as Policy.Options)
+        expect(Either.isLeft(result) && result.left.problems.map((p) => p.field)).toEqual([`retry.${name}`])
+        expect(fieldOf({ retry: { [name]: false } })).toBe(undefined)
+      }
+      for (const retryOn of [5, "ServerError", [() => true]]) {
+        const result = Policy.validate({ retry: { retryOn } } as unknown as Policy.Options)
+        expect(Either.isLeft(result) && result.left.field).toBe("retry.retryOn")
+      }
+      expect(fieldOf({ retry: { retryOn: () => true } })).toBe(undefined)
+      expect(fieldOf({ retry: { retryOn: { ServerError: false } } })).toBe(undefined)
+      expect(fieldOf({ hosts: { "a.test": { retry: { budget: "no" as unknown as boolean } } } })).toBe(
+        "hosts[\"a.test\"].retry.budget"
+      )
+    })
+
+    it.scoped("a mistyped jitter fails Policy.make, not every call with a defect", () =>
+      Effect.gen(function*() {
+        const options = { retry: { jitter: "bogus" } } as unknown as Policy.Options
+        const exit = yield* Effect.exit(Policy.make(options))
+        expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toMatchObject(
+          Option.some({ _tag: "InvalidPolicy", field: "retry.jitter" })
+        )
+      }))
+
     it("the breaker window must be at least twice the attempt timeout", () => {
       expect(fieldOf({ attemptTimeout: "10 seconds", circuitBreaker: { slidingWindow: "19 seconds" } })).toBe(
         "circuitBreaker.slidingWindow"

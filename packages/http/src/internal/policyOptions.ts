@@ -384,6 +384,7 @@ const resolveHedging = (
   if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
     problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
   }
+  if (input.failure !== undefined) oneOf(input.failure, ["first", "last"], `${field}.failure`)
   // a fixed delay must fit a timer (a percentile's bounds are checked by Hedge itself)
   const delay = input.delay
   if (!(typeof delay === "object" && delay !== null && "tracker" in delay)) {
@@ -488,6 +489,17 @@ const check = (condition: boolean, field: string, detail: string): void => {
   if (!condition) problem(field, detail)
 }
 
+// An option that names one of a few behaviours: a typo (from JavaScript, or a cast) is a problem here, not a defect in
+// every call (`Backoff` throws on an unknown jitter) nor a silent pick of another behaviour.
+const oneOf = (value: unknown, allowed: ReadonlyArray<string>, field: string): void =>
+  check(
+    allowed.includes(value as string),
+    field,
+    `(${JSON.stringify(value)}) must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`
+  )
+
+const jitters: ReadonlyArray<Backoff.Jitter> = ["none", "full", "equal", "decorrelated"]
+
 // "(2s, set at hosts["a"].retry.baseDelay)" or "(2s, the default)"
 const valueOf = (resolved: Resolved, key: string, value: Duration.Duration, derived = false): string =>
   resolved.origins[key] === undefined
@@ -542,6 +554,18 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
           }`
       )
     }
+    oneOf(retry.jitter, jitters, `${prefix}retry.jitter`)
+    // a switch given as a string ("false" from a JSON file) would be truthy: the opposite of what it says
+    for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"] as const) {
+      check(typeof retry[name] === "boolean", `${prefix}retry.${name}`, "must be true or false")
+    }
+    const retryOn: unknown = retry.retryOn
+    check(
+      retryOn === undefined || typeof retryOn === "function" ||
+        (typeof retryOn === "object" && retryOn !== null && !Array.isArray(retryOn)),
+      `${prefix}retry.retryOn`,
+      "must be a predicate over the failure and the attempt, or an object of entries by failure tag"
+    )
     check(
       retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
       `${prefix}retry.retryAfterJitter`,
@@ -643,6 +667,8 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       "must be a finite number of at least 1"
     )
     check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
+    oneOf(rateLimit.algorithm, ["token-bucket", "fixed-window"], `${prefix}rateLimit.algorithm`)
+    oneOf(rateLimit.onExceeded, ["delay", "fail"], `${prefix}rateLimit.onExceeded`)
   }
 }
 
