@@ -121,7 +121,7 @@ export const exponential: (options?: Options) => Schedule.Schedule<Duration.Dura
 /**
  * The range the delay before retry `n` (0 = before the second attempt) falls in, for tests and plots. For
  * `"decorrelated"` the upper bound is `min(maxDelay, baseDelay × 3ⁿ⁺¹)`. Bounds are rounded down to whole milliseconds, as
- * the delays are.
+ * the delays are. Throws a `RangeError` for an `n` that is not an integer ≥ 0, and for the options `exponential` refuses.
  *
  * @example
  * ```ts

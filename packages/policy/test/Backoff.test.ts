@@ -201,6 +201,16 @@ describe("Backoff", () => {
     { fastCheck: { seed: 42, numRuns: 20 } }
   )
 
+  it("envelope refuses a retry number that names no retry (negative, fractional, NaN) instead of a bogus range", () => {
+    // temporal's nextBackoffInterval: an attempt of -1 or 0 was read as the first; envelope(-1) answered base / 2
+    for (const n of [-1, 0.5, NaN, Infinity]) {
+      expect(() => Backoff.envelope({ baseDelay: "5 seconds", jitter: "none" }, n)).toThrow(
+        /Backoff.envelope: n must be an integer >= 0/
+      )
+    }
+    expect(Duration.toMillis(Backoff.envelope({ baseDelay: "5 seconds", jitter: "none" }, 0).upper)).toBe(5000)
+  })
+
   it("a duration option Effect cannot read, or one too long to format, is a RangeError naming it (tenacity port)", () => {
     // "1e3 millis" type-checks as a DurationInput but Effect's parser refuses it with a bare Error
     const unreadable = "1e3 millis" as Duration.DurationInput

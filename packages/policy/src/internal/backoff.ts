@@ -111,6 +111,11 @@ export const envelope = (
   options: Backoff.Options | undefined,
   retry: number
 ): { readonly lower: Duration.Duration; readonly upper: Duration.Duration } => {
+  // A retry number that is negative, fractional or NaN names no retry: `base × factorⁿ` would answer a delay no
+  // schedule ever chooses (half the base for -1, zero for NaN).
+  if (!(Number.isInteger(retry) && retry >= 0)) {
+    throw new RangeError(`Backoff.envelope: n must be an integer >= 0 (got ${String(retry)})`)
+  }
   const resolved = resolve(options)
   const bound = (millis: number) => Duration.millis(Math.floor(Math.min(resolved.capMillis, millis)))
   const exponential = exponentialMillis(resolved, retry)
