@@ -90,6 +90,7 @@
  * |                 | `circuitBreaker.slidingWindow`         | 30 s (or `{ calls: n }`)      |
  * |                 | `circuitBreaker.breakDuration`         | 5 s                           |
  * |                 | `circuitBreaker.consecutiveFailures`   | off                           |
+ * |                 | `circuitBreaker.failureCountThreshold` | off                           |
  * |                 | `circuitBreaker.countsAsFailure`       | {@link countsAgainstUpstream} |
  * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
  * |                 | `circuitBreaker.maxProbeDuration`      | the pause before the probe    |
@@ -187,8 +188,8 @@
  * longer than a timer can hold (2^31 − 1 ms, about 24.8 days: a longer one would never fire; an infinite
  * `totalTimeout`, `attemptTimeout`, `maxRetryAfter`, `maxElapsed` or `maxWait` means none) and never negative
  * nor `NaN` (Effect would read `-1` or `NaN` as zero),
- * `circuitBreaker.halfOpenMaxProbes`, `successThreshold` and `minimumThroughput` integers ≥ 1 (`consecutiveFailures`
- * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
+ * `circuitBreaker.halfOpenMaxProbes`, `successThreshold`, `minimumThroughput` and `failureCountThreshold` integers
+ * ≥ 1 (`consecutiveFailures` too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
@@ -417,6 +418,20 @@ export interface CircuitBreakerOptions {
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /** Counted failures in a row that open the breaker (default off). */
   readonly consecutiveFailures?: number | undefined
+  /**
+   * Counted failures in the sliding window that open the breaker, whatever the successes between them and however
+   * few calls the window holds (default off; `@sturdy/policy`'s `CircuitBreaker` option of the same name). The
+   * failure ratio is still judged as well.
+   *
+   * @example
+   * ```ts
+   * import type { Policy } from "@sturdy/http"
+   *
+   * const breaker: Policy.CircuitBreakerOptions = { failureCountThreshold: 20, slidingWindow: "10 seconds" }
+   * ```
+   * @since 0.2.0
+   */
+  readonly failureCountThreshold?: number | undefined
   readonly halfOpenMaxProbes?: number | undefined
   readonly successThreshold?: number | undefined
   /**
@@ -1062,7 +1077,7 @@ export const layerConfig: (
  * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
  * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
- * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, slidingWindow,
+ * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, failureCountThreshold, slidingWindow,
  * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.

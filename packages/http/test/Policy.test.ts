@@ -628,6 +628,30 @@ describe("Policy", () => {
         expect(yield* breaker.state).toBe("Open")
       }))
 
+    it.scoped("failureCountThreshold opens on that many counted failures in the window, successes between them", () =>
+      Effect.gen(function*() {
+        const { api, policy } = yield* harness({
+          "GET /flaky": FaultScript.sequence(
+            FaultScript.status(503),
+            FaultScript.json(ada),
+            FaultScript.status(500),
+            FaultScript.json(ada),
+            FaultScript.status(502),
+            FaultScript.json(ada)
+          )
+        }, { ...quick, retry: false, circuitBreaker: { failureCountThreshold: 3, slidingWindow: "30 seconds" } })
+        for (let i = 0; i < 4; i++) yield* runVirtual(api.get("/flaky"), "1 millis")
+        const breaker = Option.getOrThrow(yield* policy.circuitBreaker(HttpClientRequest.get(`${base}/flaky`)))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* runVirtual(api.get("/flaky"), "1 millis")
+        expect(yield* breaker.state).toBe("Open")
+        expect(failureOf(yield* runVirtual(api.get("/flaky"), "1 millis"))).toMatchObject({
+          _tag: "CircuitOpen",
+          reason: "FailureCount",
+          failures: 3
+        })
+      }))
+
     it.scoped("4xx other than 408/429 and schema failures do not count", () =>
       Effect.gen(function*() {
         const { api, policy, scripted } = yield* harness({
@@ -2007,9 +2031,15 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ attemptTimeout: "20 seconds", circuitBreaker: { slidingWindow: { calls: 100 } } })).toEqual([])
     const options = Effect.runSync(Effect.withConfigProvider(
       Policy.config,
-      ConfigProvider.fromJson({ circuitBreaker: { slidingWindowCalls: 100, maxProbeDuration: "3 seconds" } })
+      ConfigProvider.fromJson({
+        circuitBreaker: { slidingWindowCalls: 100, maxProbeDuration: "3 seconds", failureCountThreshold: 7 }
+      })
     ))
-    expect(options.circuitBreaker).toEqual({ slidingWindow: { calls: 100 }, maxProbeDuration: Duration.seconds(3) })
+    expect(options.circuitBreaker).toEqual({
+      slidingWindow: { calls: 100 },
+      maxProbeDuration: Duration.seconds(3),
+      failureCountThreshold: 7
+    })
   })
 
   it("names which default an option conflicted with, and where the other was set", () => {
@@ -2726,6 +2756,10 @@ describe("Policy: breaker options and the open breaker's remaining time (second 
     }
     expect(fieldOf({ circuitBreaker: { minimumThroughput: 2.5 } })).toBe("circuitBreaker.minimumThroughput")
     expect(fieldOf({ circuitBreaker: { consecutiveFailures: 1.5 } })).toBe("circuitBreaker.consecutiveFailures")
+    for (const bad of [0, 2.5, Number.NaN, Infinity]) {
+      expect(fieldOf({ circuitBreaker: { failureCountThreshold: bad } })).toBe("circuitBreaker.failureCountThreshold")
+    }
+    expect(fieldOf({ circuitBreaker: { failureCountThreshold: 5 } })).toBe(undefined)
     expect(fieldOf({ attemptTimeout: false, totalTimeout: false, circuitBreaker: { slidingWindow: 0 } })).toBe(
       "circuitBreaker.slidingWindow"
     )

@@ -42,9 +42,10 @@
  *
  * | option                  | default                 | meaning                                                   |
  * | ----------------------- | ----------------------- | --------------------------------------------------------- |
- * | `consecutiveFailures`   | `3`; off with a rate    | this many counted failures in a row open the breaker; off (`Infinity`) when `failureRateThreshold` or `slowCallDuration` is set, so rates are judged only over `minimumThroughput` calls |
+ * | `consecutiveFailures`   | `3`; off with a rate    | this many counted failures in a row open the breaker; off (`Infinity`) when `failureRateThreshold`, `failureCountThreshold` or `slowCallDuration` is set, so rates are judged only over `minimumThroughput` calls |
  * | `breakDuration`         | `Schedule.spaced("60 seconds")` | pause before the first probe (resilience4j's default): a duration or a `Schedule` |
  * | `failureRateThreshold`  | off                     | e.g. `0.5`: open when half the calls in the window failed |
+ * | `failureCountThreshold` | off                     | e.g. `5`: open when the window holds 5 counted failures, whatever the successes between them (no `minimumThroughput`) |
  * | `slidingWindow`         | `"60 seconds"`          | the window the ratios are computed over: a duration, or `{ calls: n }` for the last n calls |
  * | `minimumThroughput`     | `10`                    | no ratio is judged on fewer calls than this (a count window: fewer than min(this, n)) |
  * | `slowCallDuration`      | off                     | calls at least this slow count as slow                    |
@@ -83,7 +84,7 @@ import * as internal from "./internal/circuitBreaker.js"
 /**
  * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
  * (`Duration.infinity` while the breaker is isolated by hand). It says why the breaker opened: `reason`
- * (`"ConsecutiveFailures"`, `"FailureRate"`, `"SlowCalls"`, `"ProbeFailed"` or `"Isolated"`), `failures` (the
+ * (`"ConsecutiveFailures"`, `"FailureRate"`, `"FailureCount"`, `"SlowCalls"`, `"ProbeFailed"` or `"Isolated"`), `failures` (the
  * counted failures that tripped it), `lastFailure` (the last one's `_tag` and numeric `status`, nothing else of it, so
  * no URL, message or payload) and `sameKind` (all of them had that tag and status). Its message reads
  * `circuit open for api.example.com after 5 × ServerError 503; retry after 4s 200ms`.
@@ -222,8 +223,8 @@ export interface Snapshot {
  * Invalid options throw a `RangeError` naming the option when the breaker (or the registry) is made, a defect of
  * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
- * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `minimumThroughput`, `halfOpenMaxProbes` or
- * `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
+ * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `failureCountThreshold`, `minimumThroughput`,
+ * `halfOpenMaxProbes` or `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
  * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,
  * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
  *
@@ -236,6 +237,22 @@ export interface Snapshot {
 export interface Options {
   readonly consecutiveFailures?: number | undefined
   readonly failureRateThreshold?: number | undefined
+  /**
+   * Opens the breaker once the sliding window holds this many counted failures, whatever the successes between them
+   * (Semian's `error_threshold` within `error_threshold_timeout`, Sentinel's error-count rule): for an upstream whose
+   * failures matter in number, not in share of the traffic. Judged on every counted failure, `minimumThroughput` aside;
+   * with a count window, over its last `calls` calls. Default: off.
+   *
+   * @example
+   * ```ts
+   * import type { CircuitBreaker } from "@sturdy/policy"
+   *
+   * // 5 failures within 30 seconds open the breaker
+   * const options: CircuitBreaker.Options = { failureCountThreshold: 5, slidingWindow: "30 seconds" }
+   * ```
+   * @since 0.2.0
+   */
+  readonly failureCountThreshold?: number | undefined
   /**
    * The window the failure and slow-call ratios are judged over: a duration (the calls of the last 60 s by default),
    * or `{ calls: n }`, the last `n` recorded calls whenever they were made (see {@link CallWindow}).

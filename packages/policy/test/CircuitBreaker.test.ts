@@ -155,6 +155,59 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.state).toBe("Open")
     }))
 
+  // Semian's error_threshold within error_threshold_timeout, Sentinel's error count: failures in the window count
+  // whatever the successes between them
+  it.scoped("failureCountThreshold opens on that many failures in the window, successes between them or not", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { failureCountThreshold: 3, slidingWindow: "10 seconds" })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      for (let i = 0; i < 2; i++) {
+        yield* upstream.failNext(true)
+        yield* Effect.either(call)
+        yield* upstream.failNext(false)
+        yield* call // a success between failures resets nothing
+        yield* TestClock.adjust("5 seconds")
+      }
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 2, failures: 1 }) // t = 10 s: t = 0 left
+      yield* upstream.failNext(true)
+      yield* Effect.either(call)
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", failures: 2 })
+      yield* Effect.either(call)
+      const open = yield* Effect.flip(call)
+      expect(open).toMatchObject({ _tag: "CircuitOpen", reason: "FailureCount", failures: 3 })
+      expect(open.message).toContain("after 3 × UpstreamFailure")
+    }))
+
+  it.scoped("failureCountThreshold over a count window judges its last calls, and turns the default run of 3 off", () =>
+    Effect.gen(function*() {
+      const upstream = yield* makeUpstream
+      const breaker = yield* CircuitBreaker.make("api", { failureCountThreshold: 4, slidingWindow: { calls: 5 } })
+      const call = upstream.call.pipe(CircuitBreaker.withBreaker(breaker))
+      yield* upstream.failNext(true)
+      for (let i = 0; i < 3; i++) yield* Effect.either(call) // a run of 3 alone does not open it
+      yield* upstream.failNext(false)
+      yield* call
+      yield* call // [F F F S S]: the oldest failure leaves with the next call
+      yield* upstream.failNext(true)
+      yield* Effect.either(call) // [F F S S F]: 3
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.either(call) // [F S S F F]: 3
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.either(call) // [S S F F F]: 3
+      expect(yield* breaker.state).toBe("Closed")
+      yield* Effect.either(call) // [S F F F F]: 4
+      expect(yield* breaker.state).toBe("Open")
+    }))
+
+  it("failureCountThreshold must be an integer of at least 1", () => {
+    for (const bad of [0, -1, 2.5, Number.NaN, Infinity]) {
+      expect(() => Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { failureCountThreshold: bad })))).toThrow(
+        /CircuitBreaker: failureCountThreshold .* must be an integer of at least 1/
+      )
+    }
+  })
+
   it.scoped("counts slow successes towards the slow-call ratio", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

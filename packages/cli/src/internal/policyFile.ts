@@ -75,6 +75,7 @@ const CircuitBreaker = Schema.Struct({
   slidingWindow: Schema.optional(Schema.Union(DurationInput, Schema.Struct({ calls: Schema.Int }))),
   breakDuration: Schema.optional(DurationInput),
   consecutiveFailures: Schema.optional(Schema.Int),
+  failureCountThreshold: Schema.optional(Schema.Int),
   halfOpenMaxProbes: Schema.optional(Schema.Int),
   successThreshold: Schema.optional(Schema.Int),
   maxProbeDuration: Schema.optional(DurationInput)

@@ -120,6 +120,8 @@ export interface ResolvedBreaker {
   readonly slidingWindow: Duration.Duration | { readonly calls: number }
   readonly breakDuration: Duration.Duration | Schedule.Schedule<unknown, unknown>
   readonly consecutiveFailures: number
+  /** unset: off */
+  readonly failureCountThreshold?: number | undefined
   readonly halfOpenMaxProbes: number
   readonly successThreshold: number
   /** unset: the breaker's default (the pause that preceded the HalfOpen period) */
@@ -332,6 +334,7 @@ const resolveBreaker = (
       ? breakDuration
       : decodeField(`${field}.breakDuration`, breakDuration, defaults.circuitBreaker.breakDuration, false),
     consecutiveFailures: input.consecutiveFailures ?? from.consecutiveFailures,
+    failureCountThreshold: input.failureCountThreshold ?? from.failureCountThreshold,
     halfOpenMaxProbes: input.halfOpenMaxProbes ?? from.halfOpenMaxProbes,
     successThreshold: input.successThreshold ?? from.successThreshold,
     maxProbeDuration: input.maxProbeDuration === undefined
@@ -590,6 +593,12 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       `${prefix}circuitBreaker.consecutiveFailures`,
       `(${breaker.consecutiveFailures}) must be an integer of at least 1 (or Infinity)`
     )
+    const countThreshold = breaker.failureCountThreshold
+    check(
+      countThreshold === undefined || (Number.isInteger(countThreshold) && countThreshold >= 1),
+      `${prefix}circuitBreaker.failureCountThreshold`,
+      `(${countThreshold}) must be an integer of at least 1`
+    )
     const window = breaker.slidingWindow
     if (Duration.isDuration(window)) {
       check(
@@ -815,6 +824,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
       failureRateThreshold: optional(Config.number("failureRateThreshold")),
       minimumThroughput: optional(Config.integer("minimumThroughput")),
       consecutiveFailures: optional(Config.integer("consecutiveFailures")),
+      failureCountThreshold: optional(Config.integer("failureCountThreshold")),
       slidingWindow: optional(duration("slidingWindow")),
       slidingWindowCalls: optional(Config.integer("slidingWindowCalls")),
       breakDuration: optional(duration("breakDuration")),

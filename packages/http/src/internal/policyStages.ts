@@ -635,6 +635,7 @@ const breakerOptions = (breaker: policyOptions.ResolvedBreaker): CircuitBreaker.
   slidingWindow: breaker.slidingWindow,
   breakDuration: breaker.breakDuration,
   consecutiveFailures: breaker.consecutiveFailures,
+  failureCountThreshold: breaker.failureCountThreshold,
   halfOpenMaxProbes: breaker.halfOpenMaxProbes,
   successThreshold: breaker.successThreshold,
   maxProbeDuration: breaker.maxProbeDuration,

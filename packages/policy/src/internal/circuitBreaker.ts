@@ -29,6 +29,7 @@ export const FailureLabel = Schema.Struct({
 export const TripReason = Schema.Literal(
   "ConsecutiveFailures",
   "FailureRate",
+  "FailureCount",
   "SlowCalls",
   "ProbeFailed",
   "Isolated"
@@ -101,6 +102,8 @@ export const defaultBreakDuration: Schedule.Schedule<unknown> = Schedule.spaced(
 interface ResolvedOptions {
   readonly consecutiveFailures: number
   readonly failureRateThreshold: number | undefined
+  /** counted failures in the sliding window that open the breaker, whatever the successes between them */
+  readonly failureCountThreshold: number | undefined
   readonly slowCallRateThreshold: number | undefined
   readonly slowCallDuration: number
   /** a time window's length; with a count window, how long a closed breaker's calls keep it from being idle */
@@ -158,6 +161,7 @@ const checkWindowCalls = (calls: unknown): number => {
  */
 export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("consecutiveFailures", options.consecutiveFailures, true)
+  checkCount("failureCountThreshold", options.failureCountThreshold, false)
   checkCount("minimumThroughput", options.minimumThroughput, false)
   checkCount("halfOpenMaxProbes", options.halfOpenMaxProbes, false)
   checkCount("successThreshold", options.successThreshold, false)
@@ -170,11 +174,15 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
     : positiveMillis("slidingWindow", window as Duration.DurationInput)
   const minimumThroughput = options.minimumThroughput ?? 10
   return {
-    // a breaker given a rate judges rates only (as resilience4j and Polly do): a run of 3 would open it before
-    // `minimumThroughput` calls were seen
+    // a breaker given a rate or a count in the window judges those only (as resilience4j and Polly do for rates):
+    // a run of 3 would open it before `minimumThroughput` calls, or the count asked for, were seen
     consecutiveFailures: options.consecutiveFailures ??
-      (options.failureRateThreshold !== undefined || options.slowCallDuration !== undefined ? Infinity : 3),
+      (options.failureRateThreshold !== undefined || options.slowCallDuration !== undefined ||
+          options.failureCountThreshold !== undefined
+        ? Infinity
+        : 3),
     failureRateThreshold: options.failureRateThreshold,
+    failureCountThreshold: options.failureCountThreshold,
     slowCallRateThreshold: options.slowCallRateThreshold ??
       (options.slowCallDuration !== undefined ? 1 : undefined),
     slowCallDuration: options.slowCallDuration !== undefined
@@ -614,6 +622,13 @@ export const unsafeMake = (
     s.consecutiveFailures = outcome === "failure" ? s.consecutiveFailures + 1 : 0
     if (s.consecutiveFailures >= config.consecutiveFailures) {
       return open(now, "ConsecutiveFailures", s.consecutiveFailures, failure)
+    }
+    // Semian's `error_threshold` in its `error_threshold_timeout`, Sentinel's error count: failures in the window,
+    // whatever the successes between them, judged on a counted failure (the kept sum bounds the window's from above)
+    const countThreshold = config.failureCountThreshold
+    if (countThreshold !== undefined && outcome === "failure" && s.keptFailures >= countThreshold) {
+      const failures = config.windowCalls !== undefined ? s.keptFailures : windowTotals(now).failures
+      if (failures >= countThreshold) return open(now, "FailureCount", failures, failure)
     }
     // The window's totals are summed only when a rate could trip: the kept sums bound them from above, so with
     // too few calls, or no failure (no slow call) kept at all, no threshold can be reached.
