@@ -34,7 +34,8 @@ import type { Provenanced } from "./Fallback.js"
 import * as internal from "./internal/staleCache.js"
 
 /**
- * A stored answer, with when it was stored (`Clock` millis) and its age now.
+ * A stored answer, with when it was stored (`Clock` millis) and its age now. The age is measured on the `Clock`'s
+ * monotonic time, so a wall clock set back does not make an old answer look younger than `maxStaleness`.
  *
  * @example
  * ```ts

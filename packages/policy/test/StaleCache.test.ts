@@ -9,6 +9,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly call: number }> {}
 
@@ -63,6 +64,25 @@ describe("StaleCache", () => {
       expect(yield* cache.size).toBe(0)
       expect(yield* Effect.flip(cache.lookup("sku-1"))).toEqual(
         new StaleCache.NoStaleAnswer({ key: "sku-1", reason: "Missing" })
+      )
+    }))
+
+  it.effect("an answer's age runs on monotonic time: a wall clock set back does not make an old answer young", () =>
+    Effect.gen(function*() {
+      const { clock, step } = yield* wallClockStep
+      const testClock = yield* TestClock.testClock() // `TestClock.adjust` would find the stepped clock
+      const cache = StaleCache.unsafeMake<number>({ maxEntries: 10, maxStaleness: "5 minutes" })
+      yield* Effect.withClock(
+        Effect.gen(function*() {
+          yield* cache.set("a", 1)
+          expect((yield* cache.lookup("a")).storedAt).toBe(0)
+          step(-3_600_000) // an hour back
+          yield* testClock.adjust("4 minutes")
+          expect(Duration.toMillis((yield* cache.lookup("a")).age)).toBe(240_000)
+          yield* testClock.adjust("2 minutes")
+          expect((yield* Effect.flip(cache.lookup("a"))).reason).toBe("TooOld")
+        }),
+        clock
       )
     }))
 

@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -7,7 +6,7 @@ import * as Schema from "effect/Schema"
 import type * as Fallback from "../Fallback.js"
 import type * as StaleCache from "../StaleCache.js"
 import * as fallback from "./fallback.js"
-import { checkNonNegative } from "./timer.js"
+import { checkNonNegative, monotonicMillis } from "./timer.js"
 
 /** @internal */
 export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/policy/StaleCache/NoStaleAnswer")(
@@ -26,7 +25,10 @@ export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/po
 
 interface Stored<A> {
   readonly value: A
+  /** wall-clock time, as the entry reports it */
   readonly storedAt: number
+  /** the clock's monotonic time, which the age is measured on: a wall clock set back must not make old data young */
+  readonly storedAtMonotonic: number
 }
 
 /** @internal */
@@ -45,11 +47,11 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
   const entries = new Map<string, Stored<A>>()
   const lookup = (key: string): Effect.Effect<StaleCache.Entry<A>, NoStaleAnswer> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    Effect.clockWith((clock) => {
       const stored = entries.get(key)
       if (stored === undefined) return Effect.fail(new NoStaleAnswer({ key, reason: "Missing" }))
       entries.delete(key)
-      const ageMillis = Math.max(0, now - stored.storedAt)
+      const ageMillis = Math.max(0, monotonicMillis(clock) - stored.storedAtMonotonic)
       if (ageMillis > maxStalenessMillis) {
         return Effect.fail(new NoStaleAnswer({ key, reason: "TooOld" }))
       }
@@ -62,13 +64,19 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
     lookup,
     get: (key) => Effect.option(lookup(key)),
     set: (key, value) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        entries.delete(key)
-        if (entries.size >= maxEntries) {
-          entries.delete(entries.keys().next().value!)
-        }
-        entries.set(key, { value, storedAt: now })
-      }),
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          entries.delete(key)
+          if (entries.size >= maxEntries) {
+            entries.delete(entries.keys().next().value!)
+          }
+          entries.set(key, {
+            value,
+            storedAt: clock.unsafeCurrentTimeMillis(),
+            storedAtMonotonic: monotonicMillis(clock)
+          })
+        })
+      ),
     invalidate: (key) =>
       Effect.sync(() => {
         entries.delete(key)
