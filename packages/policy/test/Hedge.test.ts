@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly attempt: number }> {}
 
@@ -75,6 +76,24 @@ describe("Hedge", () => {
       expect(upstream.log.map((entry) => entry.end)).toEqual(["interrupted", "done"])
       expect(upstream.log[0]!.index).toBe(0)
       expect(events).toEqual([{ index: 1, trigger: "delay", elapsed: Duration.millis(100) }])
+    }))
+
+  it.effect("a wall clock set back while a hedge is due neither holds the hedge back nor teaches a bogus latency", () =>
+    Effect.gen(function*() {
+      const { clock, step } = yield* wallClockStep
+      const testClock = yield* TestClock.testClock() // `TestClock.adjust` would find the stepped clock
+      const tracker = yield* Hedge.makeLatencyTracker()
+      const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "50 millis" }])
+      const delay = Hedge.percentile({ tracker, key: "api", quantile: 0.5, fallback: "100 millis", minSamples: 1 })
+      const fiber = yield* Effect.fork(Effect.withClock(upstream.call.pipe(Hedge.hedge({ delay })), clock))
+      yield* testClock.adjust("50 millis")
+      step(-3_600_000) // an hour back, while the hedge is due in 50 ms
+      yield* testClock.adjust("50 millis")
+      expect(upstream.log).toHaveLength(2)
+      yield* testClock.adjust("50 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 1")
+      // the call took 150 ms, whatever the wall clock said
+      expect(yield* tracker.quantile("api", 0.5)).toEqual(Option.some(Duration.millis(150)))
     }))
 
   it.effect("a primary that answers before the delay sends no hedge", () =>

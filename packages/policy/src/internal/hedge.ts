@@ -16,7 +16,7 @@ import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkNonNegative, checkTimer, optionDuration } from "./timer.js"
+import { checkNonNegative, checkTimer, currentMonotonicMillis, optionDuration } from "./timer.js"
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -245,7 +245,7 @@ const hedgeImpl = <A, E, R, R2>(
             yield* budget.deposit(budgetKey)
           }
           const delayMillis = yield* resolveDelay(options.delay)
-          const startedAt = yield* Clock.currentTimeMillis
+          const startedAt = yield* currentMonotonicMillis
           // Settled attempts wait in a plain array and `signal` only wakes the loop: a wake-up lost to the hedge timer
           // loses no attempt's outcome (a queue taker interrupted at the wrong moment could).
           const settledAttempts: Array<Settled<A, E>> = []
@@ -315,7 +315,7 @@ const hedgeImpl = <A, E, R, R2>(
                 return
               }
               const index = started
-              const now = yield* Clock.currentTimeMillis
+              const now = yield* currentMonotonicMillis
               if (options.onHedge !== undefined) {
                 yield* options.onHedge({ index, trigger, elapsed: Duration.millis(now - startedAt) })
               }
@@ -331,10 +331,10 @@ const hedgeImpl = <A, E, R, R2>(
             const next = settledAttempts.shift()
             if (next === undefined) {
               if (canHedge()) {
-                const now = yield* Clock.currentTimeMillis
+                const now = yield* currentMonotonicMillis
                 if (now >= nextHedgeAt) {
                   yield* tryHedge("delay")
-                  nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+                  nextHedgeAt = (yield* currentMonotonicMillis) + delayMillis
                   yield* (canHedge() ? armTimer(delayMillis) : disarmTimer)
                   continue
                 }
@@ -356,7 +356,7 @@ const hedgeImpl = <A, E, R, R2>(
                 // The call's latency, from its first copy: when a hedge wins, the first copy would have taken at
                 // least that long. A winning hedge's own time would teach the tracker latencies shorter than any
                 // first attempt saw, and so earlier and earlier hedges (more load on a slow upstream).
-                const now = yield* Clock.currentTimeMillis
+                const now = yield* currentMonotonicMillis
                 yield* options.delay.tracker.record(options.delay.key, Duration.millis(now - startedAt))
               }
               return exit.value
@@ -392,7 +392,7 @@ const hedgeImpl = <A, E, R, R2>(
             if (canHedge()) {
               // As in gRPC hedging, a failed attempt sends the next hedge at once instead of waiting for the timer.
               yield* tryHedge("failure")
-              nextHedgeAt = (yield* Clock.currentTimeMillis) + delayMillis
+              nextHedgeAt = (yield* currentMonotonicMillis) + delayMillis
               yield* (canHedge() ? armTimer(delayMillis) : disarmTimer)
             }
             if (settled === started) {

@@ -1,5 +1,6 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 
 /**
@@ -9,6 +10,11 @@ import * as Option from "effect/Option"
  * wall-clock reading is.
  */
 export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
+
+/** @internal {@link monotonicMillis} of the fiber's clock. */
+export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((clock) =>
+  Effect.sync(() => monotonicMillis(clock))
+)
 
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
