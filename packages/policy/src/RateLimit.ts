@@ -298,11 +298,11 @@ export interface StoreMemoryOptions {
  * A store in this process's memory (driven by the Clock, so it works under `TestClock`), with the answers of
  * `@effect/experimental`'s memory store. It keeps a key only while it matters: a token bucket is dropped once it is
  * full again and a fixed window once it has passed (a key seen again starts full, or with an empty window, as a new
- * one; a bucket restarts its refill from that call, as `RateLimitRedis`'s does). Entries are dropped when a new key
- * is added, and beyond `maxKeys` (default 10,000) the key used least recently is dropped even if it still counts
- * something: that key starts again with a full bucket. A clock set back (a wall-clock step) refills from the new time,
- * as x/time/rate does: a bucket is not stalled, nor a window held open, until the clock catches up with where it was.
- * Throws a `RangeError` for a `maxKeys` that is not an integer of at least 1.
+ * one; a bucket full again restarts its refill from its next call, dropped yet or not, as `RateLimitRedis`'s does).
+ * Entries are dropped when a new key is added, and beyond `maxKeys` (default 10,000) the key used least recently is
+ * dropped even if it still counts something: that key starts again with a full bucket. A clock set back (a wall-clock
+ * step) refills from the new time, as x/time/rate does: a bucket is not stalled, nor a window held open, until the
+ * clock catches up with where it was. Throws a `RangeError` for a `maxKeys` that is not an integer of at least 1.
  *
  * @example
  * ```ts

@@ -87,6 +87,36 @@ describe("RateLimit", () => {
       expect(Option.isSome(yield* Fiber.poll(second))).toBe(true)
     }).pipe(memory))
 
+  // throttled's TestRateLimit, case 14: a bucket full again refills nothing, so the part of a next token that passed
+  // while it was full does not bring the next token forward, whether or not another key made the store drop it
+  it.effect("a bucket full again restarts its refill from its next call, whether it was dropped or not", () =>
+    Effect.gen(function*() {
+      for (const otherKey of [false, true]) {
+        const limiter = yield* RateLimit.make({ limit: 5, window: "5 seconds", onExceeded: "fail" }).pipe(
+          Effect.provideService(RateLimit.RateLimiterStore, RateLimit.makeStoreMemory())
+        )
+        yield* TestClock.setTime(0)
+        yield* limiter.consume("api", 5)
+        // full again at 5 s; at 5.5 s (half a refill interval on), another key may make the store drop it
+        yield* TestClock.setTime(5_500)
+        if (otherKey) yield* limiter.consume("other")
+        yield* limiter.consume("api", 3)
+        const error = yield* Effect.flip(limiter.consume("api", 5))
+        // three tokens short, refilled from 5.5 s: due at 8.5 s, not at 8 s
+        expect([otherKey, error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)]).toEqual([
+          otherKey,
+          3_000
+        ])
+        yield* TestClock.setTime(8_000)
+        expect([otherKey, (yield* Effect.flip(limiter.consume("api", 5)))._tag]).toEqual([
+          otherKey,
+          "RateLimitExceeded"
+        ])
+        yield* TestClock.setTime(8_500)
+        yield* limiter.consume("api", 5)
+      }
+    }))
+
   it.effect("delay mode: the call beyond the limit waits for its slot", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimit.make({ limit: 2, window: "1 second" })
@@ -276,12 +306,21 @@ describe("RateLimit", () => {
         for (const key of keys) {
           for (const i of [0, 1]) expect(whole(yield* ask(ours, i, key, 1))).toEqual(yield* ask(theirs, i, key, 1))
         }
-        for (let step = 0; step < 2_000; step++) {
-          const i = yield* Random.nextIntBetween(0, 2)
-          const key = keys[yield* Random.nextIntBetween(0, 3)]!
-          const tokens = (yield* Random.nextBoolean) ? 1 : (yield* Random.nextIntBetween(-2, 4))
-          expect(whole(yield* ask(ours, i, key, tokens))).toEqual(yield* ask(theirs, i, key, tokens))
-          yield* TestClock.adjust(Duration.millis(yield* Random.nextIntBetween(0, 150)))
+        // Their bucket keeps the part of a next token refilled while it was full; ours restarts its refill when it
+        // is full again (as a bucket dropped once full does). The two agree while the clock moves in whole refill
+        // intervals: the buckets are compared so, then the fixed windows at any millisecond.
+        for (const phase of ["whole intervals", "any millisecond"] as const) {
+          for (let step = 0; step < 2_000; step++) {
+            const i = phase === "any millisecond" ? 1 : yield* Random.nextIntBetween(0, 2)
+            const key = keys[yield* Random.nextIntBetween(0, 3)]!
+            const tokens = (yield* Random.nextBoolean) ? 1 : (yield* Random.nextIntBetween(-2, 4))
+            expect(whole(yield* ask(ours, i, key, tokens))).toEqual(yield* ask(theirs, i, key, tokens))
+            yield* TestClock.adjust(
+              phase === "any millisecond"
+                ? Duration.millis(yield* Random.nextIntBetween(0, 150))
+                : Duration.millis(100 * (yield* Random.nextIntBetween(0, 2)))
+            )
+          }
         }
       }).pipe(Effect.withRandom(Random.make(7))))
 

@@ -7,7 +7,9 @@
 // `onExceeded: "fail"`; `reservePermit()` (the wait before the permit) is `consume` in mode "delay", observed as the
 // TestClock time it returns at; `tryAcquirePermit()` is `consume` succeeding; `RateLimitExceededException` is
 // `RateLimitExceeded`.
-// Deliberate differences (each test says which): Failsafe's `tryReservePermit(maxWait)` takes its limit per call;
+// Deliberate differences (each test says which): a smooth limiter's permits keep Failsafe's interval grid after it
+// was idle, a Sturdy bucket full again restarts its refill from its next call (testTryAcquirePermit);
+// Failsafe's `tryReservePermit(maxWait)` takes its limit per call;
 // Sturdy's `maxWait` belongs to the limiter, so testTryReservePermit uses one limiter per limit over one store
 // (the two limits are asserted on separate keys, so that each starts with a full bucket). Sturdy refuses a request for more
 // tokens than `limit` (a `RangeError`), so testTryAcquirePermitsWithMaxWaitTime (2 permits of a 1-permit limiter) is
@@ -158,8 +160,12 @@ describe("peer failsafe RateLimiterImplTest", () => {
       yield* TestClock.adjust("150 millis")
       expect(yield* tryAcquire).toBe(true)
       expect(yield* tryAcquire).toBe(false)
-      // the bucket refills on the interval's grid, as Failsafe's smooth limiter: a permit again at 210 ms
+      // Failsafe's smooth limiter keeps the interval's grid: a permit again at 210 ms, 60 ms after the last one. A
+      // Sturdy bucket full again restarts its refill from its next call (documented, as RateLimitRedis's does): the
+      // permit taken at 150 ms is followed by the next at 250 ms, one interval on
       yield* TestClock.adjust("60 millis")
+      expect(yield* tryAcquire).toBe(false)
+      yield* TestClock.adjust("40 millis")
       expect(yield* tryAcquire).toBe(true)
       expect(yield* tryAcquire).toBe(false)
     }).pipe(memory))

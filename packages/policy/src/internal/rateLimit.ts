@@ -276,7 +276,9 @@ const wholeMillisUp = (wait: Duration.Duration): Duration.Duration => {
  * `@effect/experimental`'s memory store, answer for answer, except that it forgets what no longer matters: a token
  * bucket once it is full again, a fixed window once it has passed (an absent key starts full, or with an empty
  * window, which is the same thing), and beyond `maxKeys` the key used least recently. Two differences: a bucket
- * forgotten once full restarts its refill from its next call, as `RateLimitRedis`'s does; and a bucket short of tokens
+ * full again restarts its refill from its next call, whether it was forgotten yet or not, as `RateLimitRedis`'s does
+ * (theirs keeps the part of a next token refilled while it was full, so a burst after an idle spell came early: 2.5 s
+ * instead of 3 s for 5 tokens of 1 per second, 0.5 s into an interval); and a bucket short of tokens
  * answers its deficit less the part of the next token already refilled (see `deficitAnswer`), as `RateLimitRedis`'s
  * does, so that a caller waits until its token is due.
  * @internal
@@ -331,7 +333,13 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
             if (now < bucket.lastRefill) bucket.lastRefill = now
             const elapsed = now - bucket.lastRefill
             const tokensToAdd = Math.floor(elapsed / refillRateMillis)
-            if (tokensToAdd > 0) {
+            if (bucket.tokens <= options.limit && bucket.tokens + tokensToAdd >= options.limit) {
+              // full again: a full bucket refills nothing, so no part of a next token is under way; the refill
+              // restarts from this call, as it does for a bucket dropped once full (whether or not it was dropped)
+              bucket.tokens = options.limit
+              bucket.lastRefill = now
+            } else if (tokensToAdd > 0) {
+              // (a bucket over its limit, given back more than was taken, which the limiter never does: as theirs)
               bucket.tokens = Math.min(options.limit, bucket.tokens + tokensToAdd)
               bucket.lastRefill += tokensToAdd * refillRateMillis
             }
