@@ -191,7 +191,9 @@
  * too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
- * valid header name, and the ranges of the other numbers.
+ * valid header name, `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a
+ * predicate (a list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and
+ * `endpoints` entry an object of options (or `false` for a section), and the ranges of the other numbers.
  *
  * @since 0.1.0
  */
