@@ -24,7 +24,9 @@
  * Not ported: "throws when fetch is not a function" (a `SturdyClient` is given an `HttpClient` by type); "when #init is
  * undefined or null: does not pass through init to fetch" (fetch's argument passing); the Promise-returning `retryOn`
  * cases ("returns Promise with true/false resolve", "returns a Promise that rejects": `retryOn` is a synchronous
- * predicate); "when #defaults.retryDelay is a function" (its body has no `it`).
+ * predicate); "when #defaults.retryDelay is a function" (its body has no `it`); the `null` variant of "retries is not
+ * a positive integer" (Sturdy reads a `null` option as unset, the default, where its types forbid `null`; left to the
+ * lead, as it concerns every option).
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
