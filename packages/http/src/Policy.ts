@@ -194,7 +194,9 @@
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
  * valid header name, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
  * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey` and `retryUnsent` booleans (a string `"false"` would
- * read as true), `retry.retryOn` a predicate or an object of entries, and the ranges of the other numbers.
+ * read as true), `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
+ * list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and `endpoints` entry an
+ * object of options (or `false` for a section), and the ranges of the other numbers.
  *
  * @since 0.1.0
  */

@@ -2089,6 +2089,58 @@ describe("Policy validation: every problem at once", () => {
     ])
   })
 
+  it("rejects a retryOn that is neither a predicate nor an object of failure tags (fetch-retry's `retryOn: [503]`)", () => {
+    const bad = (retryOn: unknown) => problemsOf({ retry: { retryOn: retryOn as Policy.RetryOn } })
+    // a list of statuses, a number or null was read as "no entry", so the default rules silently applied
+    expect(bad([503, 404])).toEqual([
+      "retry.retryOn must be a predicate over the failure or an object from failure tags to true, false or a predicate" +
+      " (a list of statuses belongs in retry.statuses)"
+    ])
+    expect(bad(503)).toHaveLength(1)
+    expect(bad(null)).toHaveLength(1)
+    // an entry under a misspelt tag was never consulted; a non-boolean, non-function entry threw at the first failure
+    expect(bad({ ServerErorr: true, ServerError: 503 })).toEqual([
+      "retry.retryOn.ServerErorr is not the tag of an HttpFailure",
+      "retry.retryOn.ServerError must be true, false or a predicate over the failure"
+    ])
+    expect(problemsOf({ endpoints: { "GET /x": { retry: { retryOn: [503] as unknown as Policy.RetryOn } } } })[0])
+      .toMatch(/^endpoints\["GET \/x"\]\.retry\.retryOn must be/)
+    // what the type allows is accepted
+    expect(bad(() => true)).toEqual([])
+    expect(bad({ ServerError: false, ClientError: (e: { status: number }) => e.status === 409, Timeout: undefined }))
+      .toEqual([])
+  })
+
+  it("rejects options, sections and overrides that are no object of options, instead of reading them as unset", () => {
+    // a string as the options, or as a section, was read as "nothing set"; `null` as a section threw a TypeError
+    // from `validate`
+    expect(problemsOf("fast" as unknown as Policy.Options)).toEqual(["options must be an object of options"])
+    expect(problemsOf({
+      retry: "fast",
+      circuitBreaker: 5,
+      bulkhead: null,
+      rateLimit: [],
+      hedging: true
+    } as unknown as Policy.Options)).toEqual([
+      "retry must be an object of options, or false",
+      "hedging must be an object of options, or false",
+      "circuitBreaker must be an object of options, or false",
+      "bulkhead must be an object of options, or false",
+      "rateLimit must be an object of options, or false"
+    ])
+    expect(problemsOf({ hosts: { "api.test": null }, endpoints: "GET /x" } as unknown as Policy.Options)).toEqual([
+      "endpoints must be an object of options",
+      "hosts[\"api.test\"] must be an object of options"
+    ])
+    expect(problemsOf({ hosts: { "api.test": { retry: null } } } as unknown as Policy.Options)).toEqual([
+      "hosts[\"api.test\"].retry must be an object of options, or false"
+    ])
+    // `false` turns a section off, and unset inherits: both still fine
+    expect(problemsOf({ retry: false, circuitBreaker: false, bulkhead: false, hedging: false, rateLimit: false }))
+      .toEqual([])
+    expect(problemsOf({ hosts: { "api.test": { retry: false } }, endpoints: { "GET /x": {} } })).toEqual([])
+  })
+
   it("TRACE is a method Sturdy names without a cast", () => {
     const methods: ReadonlyArray<Idempotency.Method> = ["TRACE", "GET"]
     expect(problemsOf({ retry: { methods } })).toEqual([])

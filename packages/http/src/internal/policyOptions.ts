@@ -8,6 +8,7 @@ import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import type * as HttpFailure from "../HttpFailure.js"
 import type * as Idempotency from "../Idempotency.js"
 import type * as P from "../Policy.js"
 import { isNaNInput, isNegative } from "./durationInput.js"
@@ -239,6 +240,60 @@ const methodSet = (field: string, input: ReadonlyArray<string>): ReadonlySet<str
   return new Set(input.map((method) => String(method).toUpperCase()))
 }
 
+/** An object of options: a section set to anything else (a string, a number, a list, `null`) is a mistake. */
+const isOptionsObject = (input: unknown): boolean =>
+  typeof input === "object" && input !== null && !Array.isArray(input)
+
+/** A problem when `input` is set but is no object of options (`false`, where a section may be turned off, is fine). */
+const isSection = (field: string, input: unknown, canBeOff: boolean): boolean => {
+  if (isOptionsObject(input)) return true
+  problem(field, canBeOff ? "must be an object of options, or false" : "must be an object of options")
+  return false
+}
+
+// Every `HttpFailure` tag, so that a `retryOn` entry under a misspelt tag is reported rather than never consulted.
+const failureTags: Readonly<Record<HttpFailure.HttpFailure["_tag"], true>> = {
+  ConnectionError: true,
+  Timeout: true,
+  ClientError: true,
+  RateLimited: true,
+  ServerError: true,
+  UnexpectedStatus: true,
+  BodyTruncated: true,
+  BodyTooLarge: true,
+  UnexpectedContentType: true,
+  InvalidJson: true,
+  SchemaMismatch: true,
+  InvalidRequest: true,
+  RedirectFailed: true,
+  AuthenticationFailed: true
+}
+
+/**
+ * `retryOn` is a predicate, or an object from failure tags to `true`, `false` or a predicate: anything else (a list
+ * of statuses, which `statuses` holds; a number; an unknown tag; an entry that is neither) would be ignored, or throw
+ * when the first failure consults it.
+ */
+const checkRetryOn = (field: string, input: unknown): void => {
+  if (typeof input === "function") return
+  if (!isOptionsObject(input)) {
+    problem(
+      field,
+      `must be a predicate over the failure or an object from failure tags to true, false or a predicate${
+        Array.isArray(input) ? " (a list of statuses belongs in retry.statuses)" : ""
+      }`
+    )
+    return
+  }
+  for (const [tag, entry] of Object.entries(input as object)) {
+    if (!Object.hasOwn(failureTags, tag)) {
+      problem(`${field}.${tag}`, "is not the tag of an HttpFailure")
+    } else if (!(entry === undefined || typeof entry === "boolean" || typeof entry === "function")) {
+      problem(`${field}.${tag}`, "must be true, false or a predicate over the failure")
+    }
+  }
+}
+
 const retryKeys = [
   "maxAttempts",
   "baseDelay",
@@ -255,7 +310,7 @@ const resolveRetry = (
   origins: Record<string, string>
 ): ResolvedRetry | undefined => {
   if (input === false) return undefined
-  if (input === undefined) return base
+  if (input === undefined || !isSection(field, input, true)) return base
   if (base === undefined) { for (const key of retryKeys) delete origins[`retry.${key}`] }
   const from: ResolvedRetry = base ?? packageDefaults.retry!
   for (const key of retryKeys) if (input[key] !== undefined) origins[`retry.${key}`] = `${field}.${key}`
@@ -270,6 +325,7 @@ const resolveRetry = (
   if (input.schedule !== undefined && input.delay !== undefined) {
     problem(`${field}.schedule`, `and ${field}.delay are alternatives: set one`)
   }
+  if (input.retryOn !== undefined) checkRetryOn(`${field}.retryOn`, input.retryOn)
   return {
     maxAttempts: input.maxAttempts ?? from.maxAttempts,
     baseDelay: input.baseDelay === undefined
@@ -314,7 +370,7 @@ const resolveBreaker = (
   origins: Record<string, string>
 ): ResolvedBreaker | undefined => {
   if (input === false) return undefined
-  if (input === undefined) return base
+  if (input === undefined || !isSection(field, input, true)) return base
   if (base === undefined) delete origins["circuitBreaker.slidingWindow"]
   const from: ResolvedBreaker = base ?? defaults.circuitBreaker
   if (input.slidingWindow !== undefined) origins["circuitBreaker.slidingWindow"] = `${field}.slidingWindow`
@@ -351,7 +407,7 @@ const resolveBulkhead = (
   field: string
 ): ResolvedBulkhead | undefined => {
   if (input === false) return undefined
-  if (input === undefined) return base
+  if (input === undefined || !isSection(field, input, true)) return base
   const from: ResolvedBulkhead = base ?? { ...defaults.bulkhead, maxWait: undefined }
   return {
     maxConcurrent: input.maxConcurrent ?? from.maxConcurrent,
@@ -368,7 +424,7 @@ const resolveRateLimit = (
   field: string
 ): ResolvedRateLimit | undefined => {
   if (input === false) return undefined
-  if (input === undefined) return base
+  if (input === undefined || !isSection(field, input, true)) return base
   return {
     limit: input.limit,
     window: decodeField(`${field}.window`, input.window, Duration.seconds(1), false),
@@ -383,7 +439,7 @@ const resolveHedging = (
   field: string
 ): P.HedgingOptions | undefined => {
   if (input === false) return undefined
-  if (input === undefined) return base
+  if (input === undefined || !isSection(field, input, true)) return base
   if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
     problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
   }
@@ -562,13 +618,6 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
     for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"] as const) {
       check(typeof retry[name] === "boolean", `${prefix}retry.${name}`, "must be true or false")
     }
-    const retryOn: unknown = retry.retryOn
-    check(
-      retryOn === undefined || typeof retryOn === "function" ||
-        (typeof retryOn === "object" && retryOn !== null && !Array.isArray(retryOn)),
-      `${prefix}retry.retryOn`,
-      "must be a predicate over the failure and the attempt, or an object of entries by failure tag"
-    )
     check(
       retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
       `${prefix}retry.retryAfterJitter`,
@@ -688,11 +737,21 @@ export interface Compiled {
   readonly endpoints: ReadonlyArray<upstream.EndpointMatcher>
 }
 
-const compileAll = (options: P.Options): Compiled => {
+/** The entries of a `hosts` or `endpoints` record, each an object of options (others are reported and left out). */
+const sections = <A>(field: string, input: Readonly<Record<string, A>> | undefined): Array<[string, A]> => {
+  if (input === undefined || !isSection(field, input, false)) return []
+  return Object.entries(input).filter(([name, section]) =>
+    isSection(`${field}[${JSON.stringify(name)}]`, section, false)
+  )
+}
+
+const compileAll = (input: P.Options): Compiled => {
+  // options that are no object (a string, `null`) are reported, and read as none
+  const options: P.Options = input === undefined || isSection("options", input, false) ? input ?? {} : {}
   const base = resolveLayer(packageDefaults, options, "")
   validateResolved(base, "")
   const endpoints: Array<upstream.EndpointMatcher> = []
-  for (const [name, endpoint] of Object.entries(options.endpoints ?? {})) {
+  for (const [name, endpoint] of sections("endpoints", options.endpoints)) {
     const matcher = upstream.compileEndpoint(name, endpoint)
     if (!("path" in matcher)) {
       problem(matcher.field, matcher.detail)
@@ -701,7 +760,7 @@ const compileAll = (options: P.Options): Compiled => {
     endpoints.push(matcher)
   }
   const hosts = new Map<string, Resolved>()
-  for (const [name, host] of Object.entries(options.hosts ?? {})) {
+  for (const [name, host] of sections("hosts", options.hosts)) {
     const prefix = `hosts[${JSON.stringify(name)}].`
     const resolved = resolveLayer(base, host, prefix)
     validateResolved(resolved, prefix)
