@@ -7,9 +7,11 @@ import * as Option from "effect/Option"
  * @internal Milliseconds on the clock's monotonic reading (`unsafeCurrentTimeNanos`), for windows of past events that
  * only this process reads: a wall-clock step (an NTP correction, a clock set back by an hour) then neither keeps old
  * history counting nor drops new outcomes into the past. Under the `TestClock` it is the test's time, as the
- * wall-clock reading is.
+ * wall-clock reading is. Whole milliseconds, as the wall-clock reading: the durations made from it (an answer's age,
+ * a hedge's elapsed time) are shown and compared in milliseconds.
  */
-export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1_000_000
+export const monotonicMillis = (clock: Clock.Clock): number =>
+  Math.floor(Number(clock.unsafeCurrentTimeNanos()) / 1_000_000)
 
 /** @internal {@link monotonicMillis} of the fiber's clock. */
 export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((clock) =>
