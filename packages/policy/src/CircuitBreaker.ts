@@ -300,8 +300,10 @@ export interface Options {
    * its defect; `undefined` when that call did not fail: slow calls, or a success that filled the window), so a
    * pause may follow what the upstream said (a 503's wait, say), as cockatiel's `halfOpenAfter` and resilience4j's
    * `waitIntervalFunctionInOpenState` see the failure. The step runs uninterruptibly, as part of the call that opens the breaker (an interrupted step would leave it open
-   * with no end): keep a schedule's effects (`tapOutput`, say) short. A step that dies pauses for the last pause
-   * again (60 s on the first opening), and the call that opened the breaker gets the defect.
+   * with no end): keep a schedule's effects (`tapOutput`, say) short. A schedule that is done keeps its last pause
+   * (60 s when it is done at its first step, as `Schedule.stop` is: never a pause of zero, and never open for ever,
+   * which is `isolate`'s job). A step that dies pauses for the last pause again (60 s on the first opening), and the
+   * call that opened the breaker gets the defect.
    */
   readonly breakDuration?: Duration.DurationInput | Schedule.Schedule<unknown, unknown> | undefined
   /**

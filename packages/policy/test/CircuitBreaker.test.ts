@@ -975,6 +975,47 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("Closed")
       }))
 
+    it.scoped("a breakDuration schedule done at its first step pauses 60 s: the breaker does not probe at once", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const counted = Effect.suspend(() => {
+          calls++
+          return Effect.fail("503")
+        })
+        for (
+          const breakDuration of [
+            Schedule.stop,
+            Schedule.recurs(0),
+            Schedule.spaced("5 seconds").pipe(Schedule.upTo("0 millis"))
+          ]
+        ) {
+          calls = 0
+          const breaker = yield* CircuitBreaker.make("k", { consecutiveFailures: 1, breakDuration })
+          yield* run(breaker, counted)
+          // no last pause to keep: the default's, as when a step dies on the first opening
+          expect(yield* breaker.snapshot).toMatchObject({ state: "Open", retryAfter: Duration.seconds(60) })
+          yield* run(breaker, counted)
+          expect(calls).toBe(1)
+          yield* TestClock.adjust("60 seconds")
+          expect(Exit.isSuccess(yield* run(breaker, Effect.void))).toBe(true)
+          expect(yield* breaker.state).toBe("Closed")
+        }
+      }))
+
+    it.scoped("a breakDuration schedule that is done keeps its last pause", () =>
+      Effect.gen(function*() {
+        const breaker = yield* CircuitBreaker.make("k", {
+          consecutiveFailures: 1,
+          breakDuration: Schedule.spaced("5 seconds").pipe(Schedule.intersect(Schedule.recurs(1)))
+        })
+        yield* run(breaker, Effect.fail("503"))
+        expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(5_000)
+        yield* TestClock.adjust("5 seconds")
+        // the probe fails; the schedule is done: the last pause again
+        yield* run(breaker, Effect.fail("503"))
+        expect(yield* breaker.snapshot).toMatchObject({ state: "Open", retryAfter: Duration.seconds(5) })
+      }))
+
     it.scoped("one event per transition, in order, with the Clock time; isolate and reset twice publish once", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make("k", { consecutiveFailures: 2, breakDuration: "5 seconds" })

@@ -99,6 +99,9 @@ export const labelOf = (failure: unknown): typeof FailureLabel.Type => {
 /** @internal */
 export const defaultBreakDuration: Schedule.Schedule<unknown> = Schedule.spaced("60 seconds")
 
+/** The default's pause, for a schedule that has no last pause to keep (done at its first step, or dead) */
+const defaultBreakMillis = 60_000
+
 interface ResolvedOptions {
   readonly consecutiveFailures: number
   readonly failureRateThreshold: number | undefined
@@ -390,6 +393,10 @@ export const unsafeMake = (
           s.scheduleState = next
           if (ScheduleDecision.isContinue(decision)) {
             s.lastBreakMillis = Math.max(0, Intervals.start(decision.intervals) - now)
+          } else if (s.lastBreakMillis === 0) {
+            // done with no last pause (at its first step): the default's, as for a step that dies, not a pause of
+            // zero that would let the next call probe at once
+            s.lastBreakMillis = defaultBreakMillis
           }
           // a finished schedule keeps its last pause rather than probing immediately
           pauseUntil(now, now + s.lastBreakMillis)
@@ -398,7 +405,9 @@ export const unsafeMake = (
         // a schedule that died still ends the pause (its last one, or the default's), or the breaker would stay
         // open for ever; the caller gets the defect
         onFailure: (cause) => {
-          if (s.generation === opened) pauseUntil(now, now + (s.lastBreakMillis > 0 ? s.lastBreakMillis : 60_000))
+          if (s.generation === opened) {
+            pauseUntil(now, now + (s.lastBreakMillis > 0 ? s.lastBreakMillis : defaultBreakMillis))
+          }
           return Effect.failCause(cause)
         }
       })

@@ -1,6 +1,6 @@
 /**
  * What the ports of Go breakers (`peer-gobreaker-CircuitBreaker.test.ts`, `peer-go-resiliency-Breaker.test.ts`,
- * `peer-hystrix-go.test.ts`) share: gobreaker's `succeed` / `fail` / `exclude` helpers, which return the breaker's
+ * `peer-hystrix-go.test.ts`, `peer-rubyist-circuitbreaker.test.ts`) share: gobreaker's `succeed` / `fail` / `exclude` helpers, which return the breaker's
  * own error (`undefined` when the call ran, whatever the call returned), a call that ends later on the TestClock,
  * the breaker's counts, and the last transition (gobreaker's `OnStateChange` recorder).
  */
