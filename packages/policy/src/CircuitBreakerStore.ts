@@ -26,7 +26,9 @@
  * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (each
  *   slot with its own lease in the store, named by its probe's token), so the fleet sends `halfOpenMaxProbes`
  *   probes, not one per process; a process that gets no slot answers `CircuitOpen`. A probe gives back its own
- *   slot, and nothing once its lease ran out, so probes within their lease are never more than the limit. A probe
+ *   slot, and nothing once its lease ran out, so probes within their lease are never more than the limit; the next
+ *   probe of the same process first sees that release through (its wait includes it), so probes in turn
+ *   (`successThreshold` above `halfOpenMaxProbes`) never find their own process's last slot still taken. A probe
  *   that closes its breaker publishes `Closed` and the others close within `syncInterval`. `successThreshold`
  *   counts the probes of one process. A probe that hangs in a live process lets go of its slot after that
  *   breaker's `maxProbeDuration` (by default the pause before it): the process gives the fleet's slot back at its

@@ -385,6 +385,47 @@ describe("CircuitBreakerStore", () => {
       expect(tagOf(yield* Effect.exit(b.run(ok)))).toBe("CircuitOpen")
     }))
 
+  it.scoped("a probe right after another one of this process finds that one's slot given back (one slot, 2 successes)", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const breaker = yield* CircuitBreakerStore.make("api", {
+        consecutiveFailures: 1,
+        breakDuration: "5 seconds",
+        successThreshold: 2
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      yield* Effect.exit(breaker.run(failing))
+      yield* TestClock.adjust("5 seconds")
+      // the first probe's release is queued behind the writes; the second probe sends it before asking for a slot
+      expect(tagOf(yield* Effect.exit(breaker.run(ok)))).toBe("Success")
+      expect(yield* breaker.state).toBe("HalfOpen")
+      expect(tagOf(yield* Effect.exit(breaker.run(ok)))).toBe("Success")
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
+  it.scoped("a probe waits for the release of this process's previous probe still on its way to the store", () =>
+    Effect.gen(function*() {
+      const memory = CircuitBreakerStore.makeMemory()
+      // a store whose releases take 50 ms to get there
+      const store: CircuitBreakerStore.CircuitBreakerStore.Service = {
+        ...memory,
+        releaseProbe: (key, token) => Effect.zipRight(Effect.sleep("50 millis"), memory.releaseProbe(key, token))
+      }
+      const breaker = yield* CircuitBreakerStore.make("api", {
+        consecutiveFailures: 1,
+        breakDuration: "5 seconds",
+        successThreshold: 2,
+        timeout: "100 millis"
+      }).pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      yield* Effect.exit(breaker.run(failing))
+      yield* TestClock.adjust("5 seconds")
+      expect(tagOf(yield* Effect.exit(breaker.run(ok)))).toBe("Success")
+      yield* Effect.repeatN(Effect.yieldNow(), 10) // the writer takes the release and sends it
+      const second = yield* Effect.fork(Effect.exit(breaker.run(ok)))
+      yield* TestClock.adjust("50 millis")
+      expect(tagOf(yield* Fiber.join(second))).toBe("Success")
+      expect(yield* breaker.state).toBe("Closed")
+    }))
+
   it.scoped("state reports a transition of the fleet already read from the store, as the next call would see it", () =>
     Effect.gen(function*() {
       const store = CircuitBreakerStore.makeMemory()

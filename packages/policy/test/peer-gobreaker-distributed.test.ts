@@ -37,7 +37,7 @@ import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { counts, fail, recordChanges, rejectionOf, succeed } from "./utils/goBreaker.js"
+import { counts, eventually, fail, recordChanges, rejectionOf, succeed } from "./utils/goBreaker.js"
 import { describeWithRedis, type RedisServer, startRedisServer } from "./utils/redis.js"
 
 const syncInterval = "20 millis"
@@ -61,18 +61,6 @@ const setUp: CircuitBreaker.Options = {
   breakDuration: "200 millis",
   consecutiveFailures: 6
 }
-
-// waits (live clock, 5 ms steps, at most 1 s) until `breaker` reports `state`, without calling it: the second process
-// reports a transition once its poll (every `syncInterval`) has read it; the state it ended in
-const eventually = (breaker: CircuitBreaker.CircuitBreaker, state: CircuitBreaker.State) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      const now = yield* breaker.state
-      if (now === state) return now
-      yield* Effect.sleep("5 millis")
-    }
-    return yield* breaker.state
-  })
 
 describeWithRedis("peer gobreaker: DistributedCircuitBreaker", () => {
   it.live("TestDistributedCircuitBreakerInitialization", () =>

@@ -1,6 +1,9 @@
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -132,6 +135,12 @@ const positive = (name: string, input: Duration.DurationInput): Duration.Duratio
   return duration
 }
 
+/** A probe slot given back: `sent` once its release is on its way to the store, `done` once it got there (or not). */
+interface PendingRelease {
+  sent: boolean
+  readonly done: Deferred.Deferred<void>
+}
+
 /** @internal */
 export const makeSync = (
   options?: CBS.SyncOptions
@@ -160,6 +169,36 @@ export const makeSync = (
     // writes go through one fiber, in order, so a probe's release never overtakes the transition after it
     const writes = yield* Effect.acquireRelease(Queue.unbounded<Effect.Effect<unknown, unknown>>(), Queue.shutdown)
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(writes), health.run)))
+    // probe slots given back and not yet freed in the store, per key: queued behind other writes, or being sent. The
+    // next acquisition of the key sends the queued ones itself and waits for those being sent, so a probe that
+    // follows another in this process never finds the slot that one held still taken (and is never turned away by
+    // its own previous probe)
+    const releasing = new Map<string, Map<string, PendingRelease>>()
+    const sendRelease = (key: string, token: string, pending: PendingRelease) =>
+      Effect.suspend(() => {
+        if (pending.sent) return Effect.void
+        pending.sent = true
+        return Effect.ensuring(
+          store.releaseProbe(key, token),
+          Effect.sync(() => {
+            const ofKey = releasing.get(key)
+            ofKey?.delete(token)
+            if (ofKey?.size === 0) releasing.delete(key)
+            Deferred.unsafeDone(pending.done, Exit.void)
+          })
+        )
+      })
+    const releasesBefore = (key: string) =>
+      Effect.suspend(() => {
+        const ofKey = releasing.get(key)
+        if (ofKey === undefined) return Effect.void
+        return Effect.forEach(
+          [...ofKey],
+          ([token, pending]) =>
+            pending.sent ? Deferred.await(pending.done) : health.run(sendRelease(key, token, pending)),
+          { discard: true }
+        )
+      })
 
     const poll = Effect.suspend(() => {
       round++
@@ -207,14 +246,24 @@ export const makeSync = (
             (result) => Option.isNone(result) ? undefined : result.value ? token : false
           )
         })
-        // the slots of the probes let go are given back before this one is asked for, or it would find them taken
-        return letGo.length === 0 ? acquire : Effect.zipRight(
-          Effect.forEach(letGo, (token) => health.run(store.releaseProbe(key, token)), { discard: true }),
+        // the slots of the probes let go, and those of the probes that ended here, are given back before this one
+        // is asked for, or it would find them taken
+        return Effect.zipRight(
+          letGo.length === 0
+            ? releasesBefore(key)
+            : Effect.zipRight(
+              Effect.forEach(letGo, (token) => health.run(store.releaseProbe(key, token)), { discard: true }),
+              releasesBefore(key)
+            ),
           acquire
         )
       },
       releaseProbe: (key, token) => {
-        writes.unsafeOffer(store.releaseProbe(key, token))
+        const pending: PendingRelease = { sent: false, done: Deferred.unsafeMake<void>(FiberId.none) }
+        const ofKey = releasing.get(key) ?? new Map<string, PendingRelease>()
+        releasing.set(key, ofKey)
+        ofKey.set(token, pending)
+        writes.unsafeOffer(sendRelease(key, token, pending))
       }
     } satisfies BreakerSync
   })

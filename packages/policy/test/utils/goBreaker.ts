@@ -2,7 +2,8 @@
  * What the ports of Go breakers (`peer-gobreaker-CircuitBreaker.test.ts`, `peer-go-resiliency-Breaker.test.ts`,
  * `peer-hystrix-go.test.ts`, `peer-rubyist-circuitbreaker.test.ts`) share: gobreaker's `succeed` / `fail` / `exclude` helpers, which return the breaker's
  * own error (`undefined` when the call ran, whatever the call returned), a call that ends later on the TestClock,
- * the breaker's counts, and the last transition (gobreaker's `OnStateChange` recorder).
+ * the breaker's counts, the last transition (gobreaker's `OnStateChange` recorder), and a wait on the live clock
+ * until a breaker that shares its state reports a state (the distributed ports: gobreaker's and pybreaker's).
  */
 import { CircuitBreaker } from "@sturdy/policy"
 import type * as Duration from "effect/Duration"
@@ -66,4 +67,19 @@ export const recordChanges = (breaker: CircuitBreaker.CircuitBreaker) =>
       const last = changes.at(-1)
       return last === undefined ? undefined : { name: last.key, from: last.from, to: last.to }
     })
+  })
+
+/**
+ * Waits (live clock, 5 ms steps, at most 1 s) until `breaker` reports `state`, without calling it: a breaker on a
+ * shared store reports a transition of another process once its poll (every `syncInterval`) has read it. Answers the
+ * state it ended in.
+ */
+export const eventually = (breaker: CircuitBreaker.CircuitBreaker, state: CircuitBreaker.State) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200; i++) {
+      const now = yield* breaker.state
+      if (now === state) return now
+      yield* Effect.sleep("5 millis")
+    }
+    return yield* breaker.state
   })
