@@ -1,6 +1,6 @@
 /**
- * What the resilience4j ports (`peer-resilience4j-CircuitBreaker.test.ts`, `peer-resilience4j-CountWindow.test.ts`)
- * share: the Java exception types its tests throw, and `onSuccess` / `onError`, a call through the breaker that takes
+ * What the resilience4j ports (`peer-resilience4j-CircuitBreaker.test.ts`, `peer-resilience4j-CountWindow.test.ts`),
+ * and the breaker ports that call a breaker the same way (Failsafe's, mollitia's), share: the Java exception types its tests throw, and `onSuccess` / `onError`, a call through the breaker that takes
  * some virtual time and then succeeds or fails, as resilience4j's tests report an outcome with a duration.
  */
 import type { CircuitBreaker as CircuitBreakerModule } from "@sturdy/policy"
