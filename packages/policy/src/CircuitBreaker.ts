@@ -223,6 +223,7 @@ export interface Snapshot {
  * Invalid options throw a `RangeError` naming the option when the breaker (or the registry) is made, a defect of
  * `make` (as resilience4j's and Polly's builders refuse them, rather than clamp them into a breaker nobody asked
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
+ * `slowCallRateThreshold` without `slowCallDuration` (no call would ever be slow, so the ratio would never be judged), a
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `failureCountThreshold`, `minimumThroughput`,
  * `halfOpenMaxProbes` or `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
  * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,

@@ -895,6 +895,31 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("Closed")
       }))
 
+    it.effect("refuses a slowCallRateThreshold without slowCallDuration, a ratio no call could ever reach", () =>
+      Effect.gen(function*() {
+        // found porting mollitia (peer-mollitia-CircuitBreaker): its slowCallDurationThreshold defaults to 60 s, as
+        // resilience4j's does; here no call was ever slow, and the threshold asked for was dropped without a word
+        for (
+          const options of [{ slowCallRateThreshold: 0.5 }, { slowCallRateThreshold: 1, failureRateThreshold: 0.5 }]
+        ) {
+          const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", options)))
+          expect(dieMessage(made)).toMatch(
+            /RangeError: CircuitBreaker: slowCallRateThreshold \(.*\) needs slowCallDuration/
+          )
+          const registry = yield* Effect.exit(Effect.scoped(CircuitBreaker.makeRegistry({ breaker: options })))
+          expect(dieMessage(registry)).toMatch(/RangeError: CircuitBreaker: slowCallRateThreshold/)
+        }
+        // with the duration it is judged: one slow call in two opens the breaker
+        const breaker = yield* Effect.scoped(
+          CircuitBreaker.make("k", { slowCallRateThreshold: 0.5, slowCallDuration: 100, minimumThroughput: 2 })
+        )
+        yield* run(breaker, Effect.void)
+        const slow = yield* Effect.fork(run(breaker, Effect.sleep(100)))
+        yield* TestClock.adjust(100)
+        yield* Fiber.join(slow)
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
     it.scoped("a failure rate equal to the threshold opens (>=), judged only once minimumThroughput calls were seen", () =>
       Effect.gen(function*() {
         const breaker = yield* CircuitBreaker.make("k", { failureRateThreshold: 0.5, minimumThroughput: 4 })

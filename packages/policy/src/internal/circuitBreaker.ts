@@ -170,6 +170,13 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("successThreshold", options.successThreshold, false)
   checkRatio("failureRateThreshold", options.failureRateThreshold)
   checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
+  // without `slowCallDuration` no call is ever slow: the ratio asked for would never be judged (resilience4j and
+  // mollitia judge it against their 60 s default)
+  if (options.slowCallRateThreshold !== undefined && options.slowCallDuration === undefined) {
+    throw new RangeError(
+      `CircuitBreaker: slowCallRateThreshold (${options.slowCallRateThreshold}) needs slowCallDuration, the duration from which a call is slow`
+    )
+  }
   const window = options.slidingWindow
   const windowCalls = isCallWindow(window) ? checkWindowCalls(window.calls) : undefined
   const windowMillis = window === undefined || windowCalls !== undefined
