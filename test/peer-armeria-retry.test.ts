@@ -1,7 +1,7 @@
 /**
  * Armeria's retrying-client tests (line/armeria, commit 8cb6fc168d4808d0d82ca771e3cba62399b41be4,
  * core/src/test/java/com/linecorp/armeria/client/retry/: RetryingClientTest.java, RetryingClientWithLoggingTest.java,
- * RetryRuleBuilderTest.java), ported to `SturdyClient` with `@sturdy/http`'s `Policy` over `@sturdy/node`'s undici
+ * RetryRuleBuilderTest.java, ResponseTimeoutFromStartTest.java, RetryTimeoutCancellationTest.java), ported to `SturdyClient` with `@sturdy/http`'s `Policy` over `@sturdy/node`'s undici
  * transport against a real node:http server on 127.0.0.1 (test/utils/retryHarness.ts), every wait on the TestClock.
  * One `it` per Armeria case, named after it. RetryRuleBuilderTest's cases ask a rule for its decision on a made-up
  * context; here each becomes a real call whose server answers with that status or failure.
@@ -35,13 +35,15 @@
  * doNotRetryWhenSubscriberIsCancelled (in Sturdy the same interruption as doNotRetryWhenResponseIsAborted);
  * methodFilter's "Should set at least one" (a `methods` list alone is a valid rule); the `armeria-retry-count` header
  * retryWhenContentMatched checks (Sturdy sends none); RetryingClientWithLoggingTest's RequestLog fields (the port checks
- * which attempts each decorator sees).
+ * which attempts each decorator sees). The directory's other files: RetryLimiterTest / RetryLimiterIntegrationTest
+ * (Armeria's retry limiter, closer to `RetryBudget`, left to its own port), and the load-balancing, metrics, context,
+ * authority-header and empty-endpoint-group tests (Armeria's client features, not retry rules).
  */
 import { HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Policy } from "@sturdy/http"
-import { Cause, Clock, Effect, Exit, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, Option, Schema, Stream, Supervisor, TestClock } from "effect"
 import type * as Http from "node:http"
 import {
   delays,
@@ -587,5 +589,56 @@ describe("peer armeria RetryRuleBuilderTest", () => {
       const server = yield* setup(always(500), { ...armeriaClient, retry })
       expect(failureOf(yield* server.run(server.api.get("/")))).toMatchObject({ _tag: "ServerError", status: 500 })
       expect(server.seen).toHaveLength(1)
+    }))
+})
+
+describe("peer armeria ResponseTimeoutFromStartTest", () => {
+  it.scoped("originalResponseTimeoutRespected", () =>
+    Effect.gen(function*() {
+      // responseTimeout(3 s) FROM_START, responseTimeoutForEachAttempt(attemptMillis), maxTotalAttempts(MAX_VALUE),
+      // Backoff.fixed(backoffMillis); the server answers 500 after delayMillis. The whole call's timeout holds: with no
+      // backoff it ends at 3 s, and a backoff past it ends the call before 3 s. Sturdy: `totalTimeout` is the bound
+      // from the start, `attemptTimeout` each attempt's, `maxAttempts: Infinity` retries until the deadline
+      const rows = [[0, 2500, 2000], [0, 1750, 2000], [5000, 1500, 2000]] as const
+      for (const [backoffMillis, attemptMillis, delayMillis] of rows) {
+        const h = yield* setup((_, response, __, { later }) => later(delayMillis, () => send(response, 500)), {
+          totalTimeout: "3 seconds",
+          attemptTimeout: Duration.millis(attemptMillis),
+          retry: { maxAttempts: Infinity, ...fixed(backoffMillis) }
+        })
+        const start = yield* Clock.currentTimeMillis
+        const failure = failureOf(yield* h.run(h.api.get(`/?delayMillis=${delayMillis}`)))
+        const took = (yield* Clock.currentTimeMillis) - start
+        expect(failure._tag, `row ${backoffMillis},${attemptMillis}`).toBe("Timeout")
+        if (backoffMillis > 0) {
+          // the attempt timed out at 1.5 s and the 5 s backoff would pass the deadline: the call ends there
+          expect(took).toBeLessThan(3000)
+          expect(failure).toMatchObject({ phase: "Attempt" })
+          expect(h.decisions.map((d) => d.reason)).toEqual(["deadline"])
+        } else {
+          expect(took).toBe(3000)
+          expect(failure).toMatchObject({ phase: "Deadline" })
+        }
+      }
+    }))
+})
+
+describe("peer armeria RetryTimeoutCancellationTest", () => {
+  it.scoped("shouldCancelTimoutScheduler", () =>
+    Effect.gen(function*() {
+      // two 500s, then "hello"; Backoff.fixed(100), maxTotalAttempts(3), 30 s per attempt, 80 s from the start: once
+      // the call succeeds, no timeout is left scheduled, the call's nor any attempt's. Sturdy: no fiber of the call is
+      // left running (no timer waiting to fire; the TestClock keeps the entries of sleeps that were interrupted, so its
+      // list is not the measure). Retrying the POST needs `retry.methods` to list it (a deliberate difference)
+      const h = yield* setup(thenSuccess(2, 500), {
+        totalTimeout: "80 seconds",
+        attemptTimeout: "30 seconds",
+        retry: { maxAttempts: 3, methods: ["POST"], ...fixed(100) }
+      })
+      const supervisor = yield* Supervisor.track
+      const exit = yield* h.run(h.api.post("/foo", { body: "hello" })).pipe(Effect.supervised(supervisor))
+      expect(textOf(exit)).toBe(succeeded)
+      expect(h.seen).toHaveLength(3)
+      expect(yield* supervisor.value).toHaveLength(0)
     }))
 })
