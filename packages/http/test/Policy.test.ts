@@ -1608,6 +1608,33 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(yield* arrivals(scripted)).toEqual([0, 2000, 4000])
     }))
 
+  it.scoped("the failure a call gives up with keeps its cause when it records the attempts (Armeria port)", () =>
+    Effect.gen(function*() {
+      // `attempts` is recorded on a copy of the failure; Error's `cause` is not enumerable, and a copy made by spreading
+      // the failure lost it (and with it the code in the message: "connection refused (ECONNREFUSED)")
+      const policy = yield* Policy.make(retryWith({ maxAttempts: 2, delay: () => 0 }))
+      const cause = { name: "Error", code: "ECONNREFUSED", message: "connect ECONNREFUSED 127.0.0.1:1" }
+      const refused = new HttpFailure.ConnectionError({
+        method: "GET",
+        url: "http://127.0.0.1:1/",
+        reason: "Refused",
+        cause
+      })
+      const failure = failureOf(
+        yield* runVirtual(policy.run(HttpClientRequest.get("http://127.0.0.1:1/"), () => Effect.fail(refused)))
+      )
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Refused", attempts: 2 })
+      expect((failure as HttpFailure.ConnectionError).cause).toEqual(cause)
+      expect(failure.message).toContain("(ECONNREFUSED)")
+      // a failure without a cause gets none
+      const reset = new HttpFailure.ConnectionError({ method: "GET", url: "http://127.0.0.1:1/", reason: "Reset" })
+      const plain = failureOf(
+        yield* runVirtual(policy.run(HttpClientRequest.get("http://127.0.0.1:1/"), () => Effect.fail(reset)))
+      )
+      expect(plain).toMatchObject({ _tag: "ConnectionError", attempts: 2 })
+      expect("cause" in plain).toBe(false)
+    }))
+
   it.scoped("Retry-After: 0 and a past date retry at once; maxAttempts still ends it, with the attempts made", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({

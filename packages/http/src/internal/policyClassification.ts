@@ -125,7 +125,9 @@ export const attemptsOf = (failure: P.Failure): number | undefined => {
 export const withAttempts = (failure: Guarded, attempts: number): Guarded => {
   if (!HttpFailure.isHttpFailure(failure)) return failure
   const Failure = failure.constructor as new(fields: object) => HttpFailure.HttpFailure
-  const copy = new Failure({ ...failure, attempts })
+  // Error's `cause` is an own property that is not enumerable, which a spread leaves behind: carry it over
+  const cause = (failure as { readonly cause?: unknown }).cause
+  const copy = new Failure(cause === undefined ? { ...failure, attempts } : { ...failure, cause, attempts })
   const hint = clientErrorHints.get(failure)
   if (hint !== undefined) clientErrorHints.set(copy, hint)
   return copy
