@@ -285,8 +285,8 @@ describe("go-retry backoff_test.go", () => {
       const b = Backoff.bounded(newConstant("1 second"), { maxElapsed: "250 millis" })
       const first = yield* stepAt(b, 0, undefined, b.initial)
       expect(first.delay).toBeUndefined()
-      // The peer's timeline with delays that fit: 100 ms at 0 (ends at 100), 100 ms at 200 ms (ends at 300 > 250:
-      // done), counted from the first failure as Go counts from construction
+      // The peer's timeline with delays that fit: 100 ms at 0 and at 100 ms; at 200 ms the next would end at 300 ms,
+      // past 250: done (counted from the first failure, where Go counts from construction)
       const c = Backoff.bounded(newConstant("100 millis"), { maxElapsed: "250 millis" })
       const s1 = yield* stepAt(c, 0, undefined, c.initial)
       expect(s1.delay).toBe(100)
