@@ -33,7 +33,8 @@
  * `Attempt`: a span event (`retry` or `retry.stop`, with `retry.attempt`, `retry.delay_ms`, `retry.reason`), a
  * `retry.attempts` span annotation, an `Effect.logDebug` line, and the optional `onAttempt` hook.
  *
- * The happy path is cheap: nothing is stepped, forked or slept before the first failure.
+ * The happy path is cheap: nothing is stepped, forked or slept before the first failure. A call that retries without a
+ * limit holds the same memory at its thousandth retry as at its first.
  *
  * | option           | default                  |
  * | ---------------- | ------------------------ |

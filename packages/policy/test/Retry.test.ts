@@ -317,6 +317,29 @@ describe("Retry", () => {
       expect(Exit.isFailure(refused) && refused.cause._tag === "Fail" && refused.cause.error.attempt).toBe(100)
     }))
 
+  it.effect("a call that retries without a limit keeps no memory of its earlier retries", () =>
+    Effect.gen(function*() {
+      // avast/retry-go's `Attempts(0)`: a call retried until it succeeds. Each attempt measures the fiber's stack of
+      // continuations (an Effect internal, checked to exist): had every retry kept the one before it alive, the
+      // stack would grow with the retry count, and with it the memory held until the call ends.
+      const depths: Array<number> = []
+      const attempt = Effect.withFiberRuntime<void, string>((fiber) => {
+        const stack = (fiber as unknown as { readonly _stack: unknown })._stack
+        if (!Array.isArray(stack)) return Effect.dieMessage("the fiber has no continuation stack to measure")
+        depths.push(stack.length)
+        return depths.length < 100 ? Effect.fail("again") : Effect.void
+      })
+      for (const delay of [0, 10]) {
+        depths.length = 0
+        const exit = yield* runVirtual(attempt.pipe(
+          Retry.retry({ schedule: Backoff.bounded(Backoff.fromDelay(() => delay), { maxAttempts: Infinity }) })
+        ))
+        expect(Exit.isSuccess(exit)).toBe(true)
+        expect(depths).toHaveLength(100)
+        expect(depths[99]).toBe(depths[1])
+      }
+    }))
+
   it("durations a timer cannot hold, and a jitter outside [0, 1], are rejected when applied", () => {
     const call = makeUpstream().call
     expect(() => Retry.retry(call, { maxRetryAfter: Duration.millis(2 ** 31) })).toThrow(

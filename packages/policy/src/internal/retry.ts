@@ -161,11 +161,14 @@ const onFailure = <A, E, R, R2>(
   if (!call.retryable(failure, made)) {
     return giveUp(resolved, call, failure, next, 0, "not-retryable", budget)
   }
-  return Effect.gen(function*() {
+  // The decision is made in a generator that returns the effect to run next, and `flatten` runs it once the generator
+  // is done: were the next attempt `yield*`ed inside it, each retry would keep the generator of the one before alive
+  // until the call ends (memory that grows with every retry of a call that retries without a limit).
+  return Effect.flatten(Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const [nextState, , decision] = yield* resolved.schedule.step(now, failure, state)
     if (ScheduleDecision.isDone(decision)) {
-      return yield* giveUp(resolved, call, failure, next, 0, "exhausted", budget)
+      return giveUp(resolved, call, failure, next, 0, "exhausted", budget)
     }
     let delayMillis = Math.max(0, Intervals.start(decision.intervals) - now)
     let reason: Retry.Reason = "backoff"
@@ -176,7 +179,7 @@ const onFailure = <A, E, R, R2>(
       // `Retry-After: 2` wait up to the backoff's cap). The schedule was still stepped: its attempt limit holds.
       const hintMillis = Math.ceil(Math.max(0, Duration.toMillis(hint.value)))
       if (hintMillis > resolved.maxHintedMillis) {
-        return yield* giveUp(resolved, call, failure, next, hintMillis, "retry-after-too-long", budget)
+        return giveUp(resolved, call, failure, next, hintMillis, "retry-after-too-long", budget)
       }
       // The schedule held its own delay to its `maxElapsed`; the wait that replaces it is held to it too, and a
       // schedule's limit ends retrying the same way whichever wait went past it.
@@ -185,12 +188,12 @@ const onFailure = <A, E, R, R2>(
         const startMillis = (nextState as backoff.ElapsedState).startMillis ?? now
         latestMillis = startMillis + resolved.maxElapsedMillis - now
         if (hintMillis > latestMillis) {
-          return yield* giveUp(resolved, call, failure, next, 0, "exhausted", budget)
+          return giveUp(resolved, call, failure, next, 0, "exhausted", budget)
         }
       }
       // The server's own wait decides whether the retry fits the deadline, not the jitter added to it below.
       if (now + hintMillis >= deadlineAt) {
-        return yield* giveUp(resolved, call, failure, next, hintMillis, "deadline", budget)
+        return giveUp(resolved, call, failure, next, hintMillis, "deadline", budget)
       }
       delayMillis = hintMillis
       if (hintMillis > 0 && resolved.retryAfterJitter > 0) {
@@ -211,17 +214,17 @@ const onFailure = <A, E, R, R2>(
       }
       reason = "retry-after"
     } else if (now + delayMillis >= deadlineAt) {
-      return yield* giveUp(resolved, call, failure, next, delayMillis, "deadline", budget)
+      return giveUp(resolved, call, failure, next, delayMillis, "deadline", budget)
     }
     if (budget !== undefined && !(yield* budget.service.withdraw(budget.key))) {
-      return yield* giveUp(resolved, call, failure, next, delayMillis, "budget-refused", budget)
+      return giveUp(resolved, call, failure, next, delayMillis, "budget-refused", budget)
     }
     yield* report(call, { attempt: next, delay: Duration.millis(delayMillis), reason, retrying: true, failure })
     if (delayMillis > 0) {
       yield* Effect.sleep(Duration.millis(delayMillis))
     }
-    return yield* attemptFrom(resolved, call, next, nextState, budget)
-  })
+    return attemptFrom(resolved, call, next, nextState, budget)
+  }))
 }
 
 // `Effect.catchAll`, whose handler also runs on success (to pass the value on: one more step per call); a handler
