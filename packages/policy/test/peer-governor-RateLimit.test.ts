@@ -374,9 +374,10 @@ describe("peer governor tests/proptests.rs", () => {
     Effect.gen(function*() {
       // Count is 1..10000 in governor; here a refill interval of `step` whole ms (a quota of `capacity` per
       // `capacity × step` ms), so that a wait in whole ms is exact. With a fractional interval Sturdy is not exact on
-      // every boundary: at 11 per second, taking each token as it comes, the 33rd refill (due at 3000 ms) is told and
-      // granted at 3001 ms, as the stores add the interval to their refill mark in floating point (found by this
-      // port's governor mapping, `per_second(capacity)` stepped by 1/capacity s; reported, not changed here)
+      // every boundary: at 11 per second, taking each token as it comes, the refills due at 1000, 2000 and 3000 ms are
+      // granted 1 ms late, as the stores add the interval to their refill mark in floating point (found by this
+      // port's governor mapping, `per_second(capacity)` stepped by 1/capacity s; reported, not changed here). The
+      // caller refused there was told to retry after 0 ms; it is now told 1 ms (RateLimit.test.ts)
       const runs = FastCheck.sample(
         FastCheck.record({
           capacity: FastCheck.integer({ min: 1, max: 100 }),
