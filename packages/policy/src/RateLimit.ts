@@ -31,7 +31,7 @@
  *
  * A token bucket short of tokens answers the time until the caller's token is due, from the refill already under
  * way (whole milliseconds, rounded up): `retryAfter` in mode `"fail"`, the wait in mode `"delay"` (1 per minute asked
- * again after 59 s: 1 s, not a whole minute). Both stores answer so; a store of your own that answers only whole
+ * again after 59 s: 1 s, not a whole minute). A refused call's `retryAfter` is never zero: at least 1 ms. Both stores answer so; a store of your own that answers only whole
  * tokens makes the wait up to one refill interval longer.
  *
  * A caller interrupted while it waits for its slot gives the slot back. A `RateLimitExceeded` is never counted as

@@ -14,7 +14,9 @@
  *
  * Calls of one key may overlap. The answer kept is that of the call that started last among those that succeeded
  * (as SWR keeps the latest revalidation): a slow call that answers after a later one still gets its own answer, but
- * does not replace the later one's newer data in the cache.
+ * does not replace the later one's newer data in the cache. A `set` or `invalidate` of the key counts as such a later
+ * call: a call that started before it does not store its answer (as lru-cache's fetch does not), so what a call read
+ * before a write is not put back after it.
  *
  * | option         | meaning                                                 |
  * | -------------- | ------------------------------------------------------- |

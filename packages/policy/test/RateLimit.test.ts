@@ -174,6 +174,32 @@ describe("RateLimit", () => {
       }
     }).pipe(memory))
 
+  it.effect("a refused call is never told to retry after zero, even where a fractional refill lands on a whole ms", () =>
+    Effect.gen(function*() {
+      // 11 per second: a token every 90.90… ms. A caller that retries when told takes each token as it comes; the
+      // refill due at 1000 ms is read by the store as due a hair later, so the caller is refused then
+      const limiter = yield* RateLimit.make({ limit: 11, window: "1 second", onExceeded: "fail" })
+      yield* limiter.consume("k", 11)
+      const told: Array<number> = []
+      let granted = 0
+      for (let calls = 0; calls < 200 && granted < 33; calls++) {
+        const exit = yield* Effect.exit(limiter.consume("k"))
+        if (Exit.isSuccess(exit)) {
+          granted++
+          continue
+        }
+        const failure = Cause.failureOption(exit.cause)
+        const retryAfter = Option.isSome(failure) && failure.value._tag === "RateLimitExceeded"
+          ? Duration.toMillis(failure.value.retryAfter)
+          : Number.NaN
+        told.push(retryAfter)
+        if (!(retryAfter > 0)) break
+        yield* TestClock.adjust(Duration.millis(retryAfter))
+      }
+      expect(told.every((millis) => Number.isInteger(millis) && millis >= 1)).toBe(true)
+      expect(granted).toBe(33)
+    }).pipe(memory))
+
   it.effect("delay mode under an established deadline: a slot that comes too late fails at once and is given back", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimit.make({ limit: 1, window: "10 seconds" })

@@ -231,6 +231,39 @@ describe("StaleCache", () => {
       }
     }))
 
+  it.effect("a call that started before a set or invalidate of its key does not store its answer", () =>
+    Effect.gen(function*() {
+      const answer = <A>(value: A) => Effect.as(Effect.sleep("100 millis"), value)
+      for (const run of ["serve", "remember"] as const) {
+        const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 hour" })
+        const through = (self: Effect.Effect<string>) =>
+          run === "serve"
+            ? Effect.map(StaleCache.serve(self, cache, "k"), (a) => a.value)
+            : StaleCache.remember(self, cache, "k")
+        // a set while a call is out: the call's caller gets its answer, the cache keeps what was set
+        const beforeSet = yield* Effect.fork(through(answer("read before the set")))
+        yield* TestClock.adjust("1 millis")
+        yield* cache.set("k", "set")
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(beforeSet)).toBe("read before the set")
+        expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("set"))
+        // an invalidate while a call is out: the call does not put back what it read
+        const beforeInvalidate = yield* Effect.fork(through(answer("read before the invalidate")))
+        yield* TestClock.adjust("1 millis")
+        yield* cache.invalidate("k")
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(beforeInvalidate)).toBe("read before the invalidate")
+        expect(yield* cache.get("k")).toEqual(Option.none())
+        // another key's set does not hold back a call, and a call started after the invalidate stores as usual
+        const after = yield* Effect.fork(through(answer("read after")))
+        yield* TestClock.adjust("1 millis")
+        yield* cache.set("other", "x")
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(after)).toBe("read after")
+        expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("read after"))
+      }
+    }))
+
   it.effect("an earlier call's answer is stored when the later call failed", () =>
     Effect.gen(function*() {
       const cache = yield* StaleCache.make<string>({ maxEntries: 10, maxStaleness: "1 hour" })

@@ -111,7 +111,7 @@ export const make = (
 
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
-        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: wholeMillisUp(error.retryAfter) }, true)
+        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: refusedFor(error.retryAfter) }, true)
         : new RateLimitStoreError({ key, cause: error.cause }, true)
 
     // a caller interrupted while waiting for its reserved slot hands the slot back, so no token is lost
@@ -270,6 +270,14 @@ export const deficitAnswer = (newTokenCount: number, elapsed: number, refillMill
 const wholeMillisUp = (wait: Duration.Duration): Duration.Duration => {
   const millis = Duration.toMillis(wait)
   return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - 1e-6))) : wait
+}
+
+// A refused call's `retryAfter`: whole milliseconds, rounded up, and never zero. The store refused the call now, so
+// the token is not there yet: floating-point noise in a refill mark (11 per second: the token due at 1000 ms read as
+// due 1e-13 ms later) must not tell the caller to retry at once, where it would be refused again, told zero again.
+const refusedFor = (wait: Duration.Duration): Duration.Duration => {
+  const millis = wholeMillisUp(wait)
+  return Duration.lessThan(millis, Duration.millis(1)) ? Duration.millis(1) : millis
 }
 
 /**

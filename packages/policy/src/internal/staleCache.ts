@@ -23,6 +23,70 @@ export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/po
   }
 }
 
+// Per cache and key, the order number of the latest write: the call of `serve` or `remember` whose answer was stored,
+// or a `set` or `invalidate` of the key. Two calls of one key may overlap: an older call that answers after a newer
+// one must not replace the newer answer with older data (as SWR keeps the latest revalidation), nor may a call that
+// started before a `set` or `invalidate` put back what it read before (as lru-cache's fetch does not). The table is
+// only kept while calls run: it is emptied when the last running call of the cache ends, and past a few times the
+// cache's size it is cleared, which only forgets the order of calls still running.
+interface CallOrder {
+  next: number
+  running: number
+  readonly stored: Map<string, number>
+}
+
+const callOrders = new WeakMap<object, CallOrder>()
+// the store of a cache made here, which does not count as a write (`storing` has numbered its call already)
+const rawStores = new WeakMap<object, (key: string, value: any) => Effect.Effect<void>>()
+
+const newOrder = (): CallOrder => ({ next: 0, running: 0, stored: new Map() })
+
+const orderOf = (cache: StaleCache.StaleCache<any>): CallOrder => {
+  let order = callOrders.get(cache)
+  if (order === undefined) {
+    order = newOrder()
+    callOrders.set(cache, order)
+  }
+  return order
+}
+
+const record = (order: CallOrder, key: string, number: number, maxEntries: number): void => {
+  if (order.stored.size >= Math.max(64, maxEntries * 4) && !order.stored.has(key)) order.stored.clear()
+  order.stored.set(key, number)
+}
+
+// A `set` or `invalidate`: a call of the key still running (started before it) does not store its answer.
+const written = (order: CallOrder, key: string, maxEntries: number): void => {
+  if (order.running > 0) record(order, key, order.next++, maxEntries)
+}
+
+// Runs `self`, numbered when it starts, and stores its success unless a later call of the key has stored its own
+// already, or the key was set or invalidated since it started.
+const storing = <A, E, R, B, E2, R2>(
+  self: Effect.Effect<A, E, R>,
+  cache: StaleCache.StaleCache<A>,
+  key: string,
+  onSuccess: (value: A) => Effect.Effect<B, E2, R2>,
+  onFailure: (error: E) => Effect.Effect<B, E2, R2>
+): Effect.Effect<B, E | E2, R | R2> =>
+  Effect.suspend(() => {
+    const order = orderOf(cache)
+    const started = order.next++
+    order.running++
+    const store = rawStores.get(cache) ?? cache.set
+    return Effect.matchEffect(self, {
+      onSuccess: (value) => {
+        const latest = order.stored.get(key)
+        if (latest !== undefined && latest > started) return onSuccess(value)
+        record(order, key, started, cache.maxEntries)
+        return Effect.zipRight(store(key, value), onSuccess(value))
+      },
+      onFailure
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      if (--order.running === 0) order.stored.clear()
+    })))
+  })
+
 interface Stored<A> {
   readonly value: A
   /** wall-clock time, as the entry reports it */
@@ -58,31 +122,37 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
       entries.set(key, stored)
       return Effect.succeed({ value: stored.value, storedAt: stored.storedAt, age: Duration.millis(ageMillis) })
     })
-  return {
+  const store = (key: string, value: A): Effect.Effect<void> =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        entries.delete(key)
+        if (entries.size >= maxEntries) {
+          entries.delete(entries.keys().next().value!)
+        }
+        entries.set(key, {
+          value,
+          storedAt: clock.unsafeCurrentTimeMillis(),
+          storedAtMonotonic: monotonicMillis(clock)
+        })
+      })
+    )
+  const order = newOrder()
+  const cache: StaleCache.StaleCache<A> = {
     maxEntries,
     maxStaleness,
     lookup,
     get: (key) => Effect.option(lookup(key)),
-    set: (key, value) =>
-      Effect.clockWith((clock) =>
-        Effect.sync(() => {
-          entries.delete(key)
-          if (entries.size >= maxEntries) {
-            entries.delete(entries.keys().next().value!)
-          }
-          entries.set(key, {
-            value,
-            storedAt: clock.unsafeCurrentTimeMillis(),
-            storedAtMonotonic: monotonicMillis(clock)
-          })
-        })
-      ),
+    set: (key, value) => Effect.zipRight(Effect.sync(() => written(order, key, maxEntries)), store(key, value)),
     invalidate: (key) =>
       Effect.sync(() => {
+        written(order, key, maxEntries)
         entries.delete(key)
       }),
     size: Effect.sync(() => entries.size)
   }
+  callOrders.set(cache, order)
+  rawStores.set(cache, store)
+  return cache
 }
 
 /** @internal */
@@ -95,50 +165,6 @@ export const lookup: typeof StaleCache.lookup = dual(
   <A>(cache: StaleCache.StaleCache<A>, key: string): Effect.Effect<A, NoStaleAnswer> =>
     Effect.flatMap(cache.lookup(key), (entry) => Effect.as(fallback.markStale(entry.age), entry.value))
 )
-
-// Per cache and key, the order number of the latest call of `serve` or `remember` whose answer was stored. Two calls
-// of one key may overlap: an older call that answers after a newer one must not replace the newer answer with older
-// data (as SWR keeps the latest revalidation). Bounded: past a few times the cache's size the table is cleared, which
-// only forgets the order of calls still running.
-interface CallOrder {
-  next: number
-  readonly stored: Map<string, number>
-}
-
-const callOrders = new WeakMap<object, CallOrder>()
-
-const orderOf = (cache: StaleCache.StaleCache<any>): CallOrder => {
-  let order = callOrders.get(cache)
-  if (order === undefined) {
-    order = { next: 0, stored: new Map() }
-    callOrders.set(cache, order)
-  }
-  return order
-}
-
-// Runs `self`, numbered when it starts, and stores its success unless a call of the key that started later has
-// stored its own already.
-const storing = <A, E, R, B, E2, R2>(
-  self: Effect.Effect<A, E, R>,
-  cache: StaleCache.StaleCache<A>,
-  key: string,
-  onSuccess: (value: A) => Effect.Effect<B, E2, R2>,
-  onFailure: (error: E) => Effect.Effect<B, E2, R2>
-): Effect.Effect<B, E | E2, R | R2> =>
-  Effect.suspend(() => {
-    const order = orderOf(cache)
-    const started = order.next++
-    return Effect.matchEffect(self, {
-      onSuccess: (value) => {
-        const latest = order.stored.get(key)
-        if (latest !== undefined && latest > started) return onSuccess(value)
-        if (order.stored.size >= Math.max(64, cache.maxEntries * 4) && latest === undefined) order.stored.clear()
-        order.stored.set(key, started)
-        return Effect.zipRight(cache.set(key, value), onSuccess(value))
-      },
-      onFailure
-    })
-  })
 
 /** @internal */
 export const remember: typeof StaleCache.remember = dual(
