@@ -69,6 +69,12 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `headersTimeout` | none (use `Effect.timeout`) |
  * | `bodyTimeout` | none (use `Effect.timeout`) |
  *
+ * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
+ * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive
+ * timeout (undici refuses it at every request), or a `connections` or `pipelining` that is not an integer ≥ 0 is out
+ * of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming the option, `layerConfig`
+ * fails with a `ConfigError`.
+ *
  * @example
  * ```ts
  * import { UndiciHttpClient } from "@sturdy/node"
@@ -192,7 +198,8 @@ export const layerWithDispatcher: Layer.Layer<HttpClient.HttpClient, never, Disp
 export const layer: (options?: DispatcherOptions) => Layer.Layer<HttpClient.HttpClient> = internal.layer
 
 /**
- * Like `layer`, with the pool settings read from configuration.
+ * Like `layer`, with the pool settings read from configuration; a setting out of range (see {@link DispatcherOptions})
+ * fails the layer with `ConfigError.InvalidData` naming it.
  *
  * @example
  * ```ts

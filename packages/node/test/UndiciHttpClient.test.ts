@@ -9,12 +9,14 @@ import {
   Cause,
   Chunk,
   Config,
+  ConfigError,
   ConfigProvider,
   Deferred,
   Duration,
   Effect,
   Exit,
   Fiber,
+  Layer,
   Option,
   Schema,
   Stream,
@@ -789,6 +791,39 @@ describe("UndiciHttpClient", () => {
         const text = yield* getText("/status?code=200")
         expect(text).toBe("status 200")
       }).pipe(Effect.provide(UndiciHttpClient.layer({ connectTimeout: "1 second", pipelining: 2 }))))
+
+    it.effect("a pool setting out of range is refused when the dispatcher is made, not read as no limit", () =>
+      Effect.gen(function*() {
+        // Effect's Duration reads -1 and NaN as zero, and undici a zero connect timeout as none; a zero keep-alive
+        // timeout or a negative pool size undici refuses only at every request, as an invalid header
+        const cases: ReadonlyArray<readonly [UndiciHttpClient.DispatcherOptions, string]> = [
+          [{ connectTimeout: -1 }, "connectTimeout (-1) must not be negative"],
+          [{ connectTimeout: "-5 seconds" }, "connectTimeout (-5 seconds) must not be negative"],
+          [{ headersTimeout: NaN }, "headersTimeout (NaN) is not a duration"],
+          [{ bodyTimeout: [-1, 0] }, "bodyTimeout (-1,0) must not be negative"],
+          [{ connectTimeout: "1e3 millis" as Duration.DurationInput }, "connectTimeout (1e3 millis) is not a duration"],
+          [{ keepAliveTimeout: 0 }, "keepAliveTimeout (0) must be positive"],
+          [{ keepAliveMaxTimeout: -5 }, "keepAliveMaxTimeout (-5) must not be negative"],
+          [{ connections: -1 }, "connections (-1) must be an integer >= 0"],
+          [{ pipelining: 1.5 }, "pipelining (1.5) must be an integer >= 0"]
+        ]
+        for (const [options, message] of cases) {
+          const exit = yield* Effect.exit(Effect.scoped(UndiciHttpClient.makeDispatcher(options)))
+          const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+          expect(Option.getOrUndefined(defect)).toEqual(new RangeError(`UndiciHttpClient: ${message}`))
+        }
+        // zero timeouts keep undici's reading (none), and the defaults stand
+        for (const options of [{ connectTimeout: 0, headersTimeout: 0, bodyTimeout: 0 }, {}]) {
+          expect(Exit.isSuccess(yield* Effect.exit(Effect.scoped(UndiciHttpClient.makeDispatcher(options))))).toBe(true)
+        }
+        // read from configuration, the same is a ConfigError naming the setting
+        const configured = yield* Effect.exit(
+          Effect.scoped(Layer.build(UndiciHttpClient.layerConfig(Config.succeed({ connectTimeout: -1 }))))
+        )
+        expect(Exit.isFailure(configured) && Cause.failureOption(configured.cause)).toEqual(
+          Option.some(ConfigError.InvalidData([], "UndiciHttpClient: connectTimeout (-1) must not be negative"))
+        )
+      }))
   })
 
   describe("tracing", () => {

@@ -12,7 +12,7 @@ import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
-import type * as ConfigError from "effect/ConfigError"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -40,21 +40,61 @@ export const dispatcherTag = Context.GenericTag<UndiciHttpClient.Dispatcher, Und
   "@sturdy/node/UndiciHttpClient/Dispatcher"
 )
 
-const toMillis = (input: Duration.DurationInput | undefined, fallback: number): number =>
-  input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
+const negativeUnits = /^\s*-\d+(?:\.\d+)?\s+[a-z]+\s*$/i
 
-/** @internal */
+/**
+ * The milliseconds of a duration option, or a `RangeError` naming it: Effect's `Duration` reads a negative or `NaN`
+ * input (`-1`, `"-5 seconds"`, `NaN`) as zero, which undici reads as "no limit" (or, for the keep-alive timeouts,
+ * refuses at every request); with `positive`, zero is refused too.
+ */
+const toMillis = (
+  field: string,
+  input: Duration.DurationInput | undefined,
+  fallback: number,
+  positive = false
+): number => {
+  if (input === undefined) return fallback
+  const invalid = (detail: string) => new RangeError(`UndiciHttpClient: ${field} (${String(input)}) ${detail}`)
+  const negative = typeof input === "number"
+    ? input < 0
+    : typeof input === "bigint"
+    ? input < BigInt(0)
+    : typeof input === "string"
+    ? negativeUnits.test(input)
+    : Array.isArray(input)
+    ? input[0] < 0 || input[1] < 0
+    : false
+  if (negative) throw invalid("must not be negative")
+  if (typeof input === "number" && Number.isNaN(input)) throw invalid("is not a duration")
+  if (Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1]))) throw invalid("is not a duration")
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) throw invalid("is not a duration")
+  const millis = Duration.toMillis(decoded.value)
+  if (positive && millis === 0) throw invalid("must be positive")
+  return millis
+}
+
+/** A count option, or a `RangeError` naming it when it is not an integer of at least `min`. */
+const toCount = (field: string, input: number | undefined, min: number): number | undefined => {
+  if (input !== undefined && !(Number.isInteger(input) && input >= min)) {
+    throw new RangeError(`UndiciHttpClient: ${field} (${String(input)}) must be an integer >= ${min}`)
+  }
+  return input
+}
+
+/** @internal The undici `Agent` options, or a `RangeError` naming the first option out of range. */
 export const agentOptions = (options: UndiciHttpClient.DispatcherOptions = {}): Undici.Agent.Options => {
   const agentOptions: Undici.Agent.Options = {
-    pipelining: options.pipelining ?? 1,
-    keepAliveTimeout: toMillis(options.keepAliveTimeout, 4_000),
-    keepAliveMaxTimeout: toMillis(options.keepAliveMaxTimeout, 600_000),
-    connectTimeout: toMillis(options.connectTimeout, 10_000),
+    pipelining: toCount("pipelining", options.pipelining, 0) ?? 1,
+    keepAliveTimeout: toMillis("keepAliveTimeout", options.keepAliveTimeout, 4_000, true),
+    keepAliveMaxTimeout: toMillis("keepAliveMaxTimeout", options.keepAliveMaxTimeout, 600_000, true),
+    connectTimeout: toMillis("connectTimeout", options.connectTimeout, 10_000),
     // Zero disables undici's own timers: deadlines belong to Effect.timeout unless asked for here.
-    headersTimeout: toMillis(options.headersTimeout, 0),
-    bodyTimeout: toMillis(options.bodyTimeout, 0)
+    headersTimeout: toMillis("headersTimeout", options.headersTimeout, 0),
+    bodyTimeout: toMillis("bodyTimeout", options.bodyTimeout, 0)
   }
-  return options.connections === undefined ? agentOptions : { ...agentOptions, connections: options.connections }
+  const connections = toCount("connections", options.connections, 0)
+  return connections === undefined ? agentOptions : { ...agentOptions, connections }
 }
 
 /**
@@ -897,5 +937,16 @@ export const layerConfig = (
 ): Layer.Layer<Client.HttpClient, ConfigError.ConfigError> =>
   Layer.provide(
     layerWithDispatcher,
-    Layer.scoped(dispatcherTag, Effect.flatMap(config, (options) => makeDispatcher(options)))
+    Layer.scoped(
+      dispatcherTag,
+      Effect.flatMap(config, (options) =>
+        Effect.flatMap(
+          // an option out of range is a configuration error here, not a defect
+          Effect.try({
+            try: () => agentOptions(options),
+            catch: (error) => ConfigError.InvalidData([], (error as RangeError).message)
+          }),
+          () => makeDispatcher(options)
+        ))
+    )
   )
