@@ -241,16 +241,24 @@ describe("heimdall httpclient/client_test.go", () => {
 
   it.scoped("TestPluginErrorMethodCalled", () =>
     Effect.gen(function*() {
-      // heimdall starts the request and reports the error ("unsupported protocol scheme") to OnError. Sturdy refuses
-      // a URL that does not parse before any attempt: the call fails with `InvalidRequest`, and no attempt is reported
+      // OnRequestStart once (GET does_not_exist), then OnError once ("unsupported protocol scheme"): Sturdy's
+      // AttemptStarted, then AttemptEnded with the `InvalidRequest` (MalformedUrl) failure; nothing is sent
       const h = yield* setup(always(200), { attemptTimeout: "10 millis", retry: false })
       const api = SturdyClient.makeWith(h.platform, { policy: h.policy })
       const events: Array<Policy.Event> = []
       const failure = failureOf(
         yield* h.run(api.get("does_not_exist", { onEvent: (event) => Effect.sync(() => events.push(event)) }))
       )
-      expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl" })
-      expect(events.filter((e) => e._tag === "AttemptEnded" && e.outcome === "success")).toEqual([])
+      expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl", url: "does_not_exist" })
+      const started = events.filter((e): e is Policy.AttemptStarted => e._tag === "AttemptStarted")
+      const ended = events.filter((e): e is Policy.AttemptEnded => e._tag === "AttemptEnded")
+      expect(started).toHaveLength(1)
+      expect(started[0]).toMatchObject({ attempt: 1 })
+      expect(ended).toHaveLength(1)
+      expect(ended[0]).toMatchObject({
+        outcome: "failure",
+        failure: { _tag: "InvalidRequest", reason: "MalformedUrl", method: "GET" }
+      })
       expect(h.seen).toHaveLength(0)
     }))
 
@@ -419,12 +427,16 @@ describe("heimdall hystrix/hystrix_client_test.go", () => {
       })
       const client = Policy.withPolicy(h.platform, h.policy)
       const events: Array<string> = []
-      const api = h.api.get("/test", { onEvent: (event) => Effect.sync(() => events.push(event._tag)) })
-      const exit = yield* Effect.interrupt.pipe(Effect.zipRight(client.get(h.url)), Effect.exit)
+      const onEvent = (event: Policy.Event) => Effect.sync(() => events.push(event._tag))
+      // the call is cancelled as it starts (forked and interrupted at once), through both clients
+      const exit = yield* Fiber.interrupt(yield* Effect.fork(client.get(h.url)))
       expect(Exit.isInterrupted(exit)).toBe(true)
-      const apiExit = yield* Effect.interrupt.pipe(Effect.zipRight(api), Effect.exit)
+      const apiExit = yield* Fiber.interrupt(yield* Effect.fork(h.api.get("/test", { onEvent })))
       expect(Exit.isInterrupted(apiExit)).toBe(true)
-      expect(events).toEqual([])
+      // nothing goes out afterwards either
+      for (let i = 0; i < 10; i++) yield* realPause
+      expect(events.filter((e) => e === "RetryDecision")).toEqual([])
+      expect(h.decisions).toEqual([])
       expect(delayAsked).toBe(0)
       expect(h.seen).toHaveLength(0)
     }))
