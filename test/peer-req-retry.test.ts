@@ -2,9 +2,10 @@
  * Req's (Elixir) `retry` step, ported to Sturdy's public API over a real node:http server on 127.0.0.1
  * (`test/utils/retryHarness.ts`, every wait on the TestClock). Source: wojtekmach/req, `test/req/steps_test.exs`,
  * `describe "retry"`, at 5a5185bfb1c4006660a7e4790045851c7857981a (the last commit where the block lives in
- * steps_test.exs; at a9d6ac2887d4f36d4e56019e54d7e8a7d3dc3aa0 it moved, with the same cases, to
- * `test/req/retry_test.exs`). One `it` per ExUnit test, named after it; the `:safe_transient` status cases at the end
- * come from the `retry/1` step's documentation in `lib/req/steps.ex` at the same commit, not from a test.
+ * steps_test.exs; at a9d6ac2887d4f36d4e56019e54d7e8a7d3dc3aa0 it is `test/req/retry_test.exs`, reworked for
+ * `Req.stream`, and its one new case on the retry decision is ported too). One `it` per ExUnit test, named after it;
+ * the `:safe_transient` status and transport-error cases at the end come from the `retry/1` step's documentation in
+ * `lib/req/steps.ex` at 5a5185b, not from a test.
  *
  * Mapping: `max_retries: n` (default 3) is `retry.maxAttempts: n + 1`; `retry_delay: ms` is
  * `retry.delay: () => ms`, `retry_delay: fun(retry_count)` is `retry.delay: (attempt) => fun(attempt - 1)` (req's
@@ -21,12 +22,16 @@
  * it (`ServerError`, carrying the status); an explicit `retry_delay` overrides `Retry-After` in req, where a server's
  * wait is the wait in Sturdy (`retry.respectRetryAfter: false` gives req's behaviour); req raises when a
  * `retry_delay` function returns a non-integer, while Sturdy's `retry.delay` is typed to return a duration (see the
- * case); req's custom function that returns `true` retries a POST, Sturdy's `retryOn` needs the method listed.
+ * case); req's custom function that returns `true` retries a POST, Sturdy's `retryOn` needs the method listed;
+ * `:safe_transient` retries GET and HEAD only, Sturdy's default rules every method safe to repeat (PUT, DELETE, ...)
+ * and a request whose connection was refused (nothing was sent).
  *
- * Not ported: "raise on custom function returning {:delay, milliseconds} when `:retry_delay` is provided" (Sturdy has
- * one delay option, `retry.delay`, so the conflict cannot be written), "does not carry `halted` status over" and the
- * response steps appending " - updated" in three cases (req's step pipeline; the status and body those cases assert
- * are ported).
+ * Not ported: retry_test.exs's "stream", "stream always failing", "custom function receives response without body"
+ * and "does not retry response with malformed compressed body" (req's streaming API: its decompression error comes
+ * after the retry step there); "raise on custom function returning {:delay, milliseconds} when `:retry_delay` is
+ * provided" (Sturdy has one delay option, `retry.delay`, so the conflict cannot be written), "does not carry `halted`
+ * status over" and the response steps appending " - updated" in three cases (req's step pipeline; the status and body
+ * those cases assert are ported).
  */
 import { describe, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
@@ -287,6 +292,27 @@ describe("req test/req/steps_test.exs describe \"retry\"", () => {
       expect(failureOf(exit)).toMatchObject({ status: 500 })
       expect(started).toEqual([1, 2, 3, 4])
       expect(h.seen.length).toBe(4)
+    }))
+})
+
+describe("req test/req/retry_test.exs (a9d6ac2), cases added since the move", () => {
+  it.scoped("retry: fun sees req.private.req_retry_count", () =>
+    Effect.gen(function*() {
+      // req's function sees the retry count so far (nil, 1, 2, 3); Sturdy's `retryOn` sees the number of the attempt
+      // that failed (1, 2, 3, 4): the same count, plus one
+      const seen: Array<number> = []
+      const h = yield* setup(status(500), {
+        retry: {
+          ...req,
+          delay: () => 1,
+          retryOn: (failure, attempt) => {
+            seen.push(attempt)
+            return "status" in failure && failure.status === 500
+          }
+        }
+      })
+      expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ status: 500, attempts: 4 })
+      expect(seen).toEqual([1, 2, 3, 4])
     }))
 })
 
