@@ -18,18 +18,8 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
+import { counted } from "./utils/counted.js"
 import { holdPermit } from "./utils/holdPermit.js"
-
-const counted = <A, E>(body: () => Effect.Effect<A, E>) => {
-  const s: { executions: number; readonly call: Effect.Effect<A, E> } = {
-    executions: 0,
-    call: Effect.suspend(() => {
-      s.executions++
-      return body()
-    })
-  }
-  return s
-}
 
 describe("peer failsafe-go bulkhead_test", () => {
   it.effect("TestAcquirePermit", () =>

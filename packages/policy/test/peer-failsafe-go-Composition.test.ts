@@ -25,19 +25,12 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Schedule from "effect/Schedule"
 import { advanceToDone } from "./utils/advance.js"
+import { counted } from "./utils/counted.js"
 import { holdPermit } from "./utils/holdPermit.js"
 
 class ErrInvalidState extends Error {}
 class ErrInvalidArgument extends Error {}
 class ErrConnecting extends Error {}
-
-const counted = <A, E>(body: (execution: number) => Effect.Effect<A, E>) => {
-  const s: { executions: number; readonly call: Effect.Effect<A, E> } = {
-    executions: 0,
-    call: Effect.suspend(() => body(++s.executions))
-  }
-  return s
-}
 
 const defaults = { schedule: Schedule.recurs(2) } // retrypolicy.NewWithDefaults()
 

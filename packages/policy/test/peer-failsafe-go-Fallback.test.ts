@@ -13,6 +13,7 @@ import { Fallback } from "@sturdy/policy"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { counted } from "./utils/counted.js"
 
 class ErrInvalidArgument extends Error {}
 // a result the fallback handles (HandleResult)
@@ -20,17 +21,6 @@ class Result extends Error {
   constructor(readonly value: number) {
     super(`result ${value}`)
   }
-}
-
-const counted = <A, E>(body: () => Effect.Effect<A, E>) => {
-  const s: { executions: number; readonly call: Effect.Effect<A, E> } = {
-    executions: 0,
-    call: Effect.suspend(() => {
-      s.executions++
-      return body()
-    })
-  }
-  return s
 }
 
 describe("peer failsafe-go TestFallback", () => {

@@ -26,6 +26,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
+import { counted } from "./utils/counted.js"
 import { holdPermit } from "./utils/holdPermit.js"
 
 class ErrInvalidState extends Error {}
@@ -33,14 +34,6 @@ class Result extends Error {
   constructor(readonly value: unknown) {
     super(`result ${String(value)}`)
   }
-}
-
-const counted = <A, E>(body: (attempt: number) => Effect.Effect<A, E>) => {
-  const s: { attempts: number; readonly call: Effect.Effect<A, E> } = {
-    attempts: 0,
-    call: Effect.suspend(() => body(++s.attempts))
-  }
-  return s
 }
 
 // the retry policy's listeners
@@ -100,7 +93,7 @@ describe("peer failsafe-go listeners_test", () => {
       expect(count(published, "HalfOpen")).toBe(4)
       expect(count(published, "Closed")).toBe(1)
       // Go's cbFailure 4 and cbSuccess 1: each of the 4 failed calls opened the breaker, the 1 successful probe closed it
-      expect(stub.attempts).toBe(5)
+      expect(stub.executions).toBe(5)
       expect((yield* cb.snapshot).state).toBe("Closed")
     }))
 
@@ -119,7 +112,7 @@ describe("peer failsafe-go listeners_test", () => {
       )
       // after the first attempt (IsFirstAttempt) a retry is scheduled; after the retry (IsRetry) retrying ends
       expect(decisions).toEqual([[2, true, "backoff"], [3, false, "exhausted"]])
-      expect(stub.attempts).toBe(2)
+      expect(stub.executions).toBe(2)
     }))
 
   it.effect("TestListenersForRateLimiter", () =>

@@ -24,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schedule from "effect/Schedule"
 import { advanceToDone } from "./utils/advance.js"
+import { counted } from "./utils/counted.js"
 import { stepDelays } from "./utils/stepDelays.js"
 
 class ErrConnecting extends Error {}
@@ -40,14 +41,6 @@ class ExceededError extends Error {
   constructor(readonly lastError: unknown, readonly lastResult: unknown, readonly attempts: number) {
     super("retries exceeded")
   }
-}
-
-const counted = <A, E>(body: (attempt: number) => Effect.Effect<A, E>) => {
-  const s: { attempts: number; readonly call: Effect.Effect<A, E> } = {
-    attempts: 0,
-    call: Effect.suspend(() => body(++s.attempts))
-  }
-  return s
 }
 
 // counts the retries and the give-ups of one policy (`policytesting.Stats`)
@@ -76,7 +69,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
       const c = counted(() => Effect.fail(new ErrConnecting()))
       const exit = yield* advanceToDone(c.call.pipe(Retry.retry(defaults)))
       expect(failure(exit)).toBeInstanceOf(ErrConnecting)
-      expect(c.attempts).toBe(3)
+      expect(c.executions).toBe(3)
     }))
 
   // Tests a simple execution that does not retry.
@@ -84,7 +77,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
     Effect.gen(function*() {
       const c = counted(() => Effect.succeed(false))
       expect(yield* c.call.pipe(Retry.retry(defaults))).toBe(false)
-      expect(c.attempts).toBe(1)
+      expect(c.executions).toBe(1)
     }))
 
   it.effect("should return ExceededError", () =>
@@ -103,7 +96,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
       )
       expect(failure(exit)).toBeInstanceOf(ExceededError)
       expect((failure(exit) as ExceededError).attempts).toBe(3)
-      expect(c.attempts).toBe(3)
+      expect(c.executions).toBe(3)
       expect(stats.retries).toBe(2)
       expect(stats.exceeded).toBe(1)
     }))
@@ -145,7 +138,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
         c.call.pipe(Retry.retry({ schedule: Schedule.forever, while: (e) => e.value === 500 }))
       )
       expect(exit).toEqual(Exit.succeed(0))
-      expect(c.attempts).toBe(3)
+      expect(c.executions).toBe(3)
     }))
 
   // Asserts that the last failure is returned
@@ -156,7 +149,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
       const c = counted(() => Effect.fail(err))
       const exit = yield* advanceToDone(c.call.pipe(Retry.retry({ schedule: Schedule.recurs(3) })))
       expect(failure(exit)).toBe(err)
-      expect(c.attempts).toBe(4)
+      expect(c.executions).toBe(4)
     }))
 
   // Asserts that a RetryPolicy configured with unlimited attempts, behaves as expected.
@@ -166,7 +159,7 @@ describe("peer failsafe-go TestRetryPolicy", () => {
       const c = counted((attempt) => attempt <= 5 ? Effect.fail(new ErrInvalidState()) : Effect.succeed(true))
       const exit = yield* advanceToDone(c.call.pipe(Retry.retry({ schedule: Schedule.forever })))
       expect(exit).toEqual(Exit.succeed(true))
-      expect(c.attempts).toBe(6)
+      expect(c.executions).toBe(6)
     }))
 
   // Asserts that backoff delays are as expected.
@@ -225,7 +218,7 @@ describe("peer failsafe-go TestRetryPolicy_Nested", () => {
         )
       )
       expect(exit).toEqual(Exit.succeed(true))
-      expect(c.attempts).toBe(6)
+      expect(c.executions).toBe(6)
       // Deliberate difference: Go's inner policy, once exceeded, is skipped (2 inner failures in all, the outer
       // policy retrying 4 times); Sturdy's inner Retry runs afresh in each of the 3 outer attempts
       expect(outer.retries).toBe(2)
@@ -241,7 +234,7 @@ describe("peer failsafe-go TestRetryPolicy_Nested", () => {
       expect(failure(exit)).toBeInstanceOf(ErrInvalidArgument)
       // Deliberate difference: Go makes 5 attempts (3 inner, then 2 outer retries through the exceeded inner policy);
       // Sturdy's inner Retry makes its 3 attempts in each of the 3 outer attempts
-      expect(c.attempts).toBe(9)
+      expect(c.executions).toBe(9)
     }))
 
   it.effect("Fallback -> RetryPolicy -> RetryPolicy", () =>
@@ -272,7 +265,7 @@ describe("peer failsafe-go TestRetryPolicy_Nested", () => {
       // Deliberate difference: Go makes 5 attempts (its rp1 is exceeded after its 3rd failure and then skipped); in
       // Sturdy each of rp2's 4 attempts runs rp1 afresh (an ErrInvalidState retried, then an ErrInvalidArgument that
       // rp1 does not handle), so 8 attempts, and rp2's retries run out
-      expect(first.attempts).toBe(8)
+      expect(first.executions).toBe(8)
       expect(s1.retries).toBe(4)
       expect(s2.retries).toBe(3)
       expect(s2.exceeded).toBe(1)
@@ -284,7 +277,7 @@ describe("peer failsafe-go TestRetryPolicy_Nested", () => {
       const b = yield* advanceToDone(second.call.pipe(rp2(t2), rp1(t1), Fallback.orElse(Effect.succeed(true))))
       expect(Exit.isSuccess(b) && b.value.value).toBe(true)
       // as in Go: 5 attempts, rp1 retrying twice and then exceeded, rp2 retrying twice
-      expect(second.attempts).toBe(5)
+      expect(second.executions).toBe(5)
       expect(t1.retries).toBe(2)
       expect(t1.exceeded).toBe(1)
       expect(t2.retries).toBe(2)
