@@ -23,7 +23,9 @@
  *
  * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
  * process, `RateLimitRedis.layerStore` (the `@sturdy/policy/RateLimitRedis` entry point, on the optional peer `ioredis`)
- * to share the limit between processes; swapping them is a layer change.
+ * to share the limit between processes; swapping them is a layer change. A store keeps one counter per key, whichever
+ * limiter asks: two limiters on one store that use the same key (a tenant id, say) draw on the same counter, so give
+ * each its own key prefix ("search:" + tenant) when they must limit apart.
  *
  * Server hints: when an upstream answers with `Retry-After` for a key, call `pauseFor` / `pauseUntil`; every
  * caller of that key then waits (mode `"delay"`) or fails with reason `"Paused"` (mode `"fail"`) until then, not
