@@ -26,7 +26,8 @@
 // (TestAdaptiveRateLimit_cubic, TestAdaptiveRateLimit_Update: CUBIC rate and measured send rate; TestSecondsFloat64):
 // Sturdy estimates no send rate and `AdaptiveThrottle` is the SRE book's rejection by accept ratio, so nothing maps;
 // adaptive_test.go and timeout_error_test.go hold no test at the commits stored (6925d1e9c5e5, 843b02ad6f81);
-// retry_test.go's TestAddWithErrorCodes (AWS error codes); clockskew_test.go (clock-skew correction of SigV4 signing).
+// retry_test.go's TestAddWithErrorCodes (AWS error codes); clockskew_test.go (TestWrapAsClockSkew: AWS signature error codes retried when the response Date shows a skew over
+// 4 minutes; Sturdy signs nothing and parses no error codes).
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Retry from "@sturdy/policy/Retry"
