@@ -140,6 +140,12 @@ export interface Options<E, R = never> {
   /** Rewrites the failure returned when retrying stops, given the number of attempts made. */
   readonly finalFailure?: ((failure: E, attempts: number) => E) | undefined
   readonly budgetKey?: undefined
+  /**
+   * Told every decision, before its wait (as p-retry's `onFailedAttempt`, Polly's `OnRetry` and resilience4j's retry
+   * events are). The wait starts once the hook returns, so a hook's own time adds to it: the limits were checked when
+   * the decision was made, and a hook slower than the time left can start the next attempt past `maxElapsed`, or let
+   * the deadline end the call with `DeadlineExceeded` instead of the failure. Keep it short, or fork what is slow.
+   */
   readonly onAttempt?: ((attempt: Attempt<E>) => Effect.Effect<void, never, R>) | undefined
 }
 
