@@ -11,13 +11,13 @@
  * listeners left behind are an attempt still acting once the call is over (sending, or cutting its connection when
  * its timeout passes).
  *
- * Deliberate differences: `retry-after-ms` is not read by Sturdy (a possible gap, see the openai-node port), so the
- * backoff applies where the SDK waits 1 ms; the `x-stainless-retry-count` values the middleware sees ('0', '1', '2')
- * are not ported (Sturdy sends no retry-count header: a possible gap).
+ * Deliberate differences: Sturdy reads `retry-after-ms` only on the statuses of `retry.retryAfterStatuses` (413,
+ * 429, 503), not on a 500, so the backoff applies where the SDK waits 1 ms. The SDK's `x-stainless-retry-count`
+ * header is `retryCountHeader: "x-stainless-retry-count"` (the SDK sends it by default, Sturdy only when asked).
  *
  * Not ported, identical to openai-node's and ported there: tests/index.test.ts 'maxRetries option is correctly set',
  * and in describe "retries": 'retry on timeout', 'retry on 429 with retry-after', 'retry on 429 with retry-after-ms',
- * and the four retry-count-header cases (not portable). The SDK's retry of a 401 after refreshing a cached token
+ * and the four retry-count-header cases. The SDK's retry of a 401 after refreshing a cached token
  * (`shouldRetry` in src/client.ts) has no test case in the suite; Sturdy's equivalent is `Auth`'s refresh, ported in
  * `test/peer-axios-auth-refresh.test.ts`.
  */
@@ -32,20 +32,31 @@ const a1 = JSON.stringify({ a: 1 })
 describe("anthropic-sdk-typescript tests/middleware.test.ts", () => {
   it.scoped("wraps each retry attempt", () =>
     Effect.gen(function*() {
-      // maxRetries: 2; two 500s (with `retry-after-ms: 1`, not read by Sturdy), then 200: the middleware sees all three
+      // maxRetries: 2; two 500s (with `retry-after-ms: 1`, not read on a 500), then 200: the middleware sees all three,
+      // each with its retry count
       const wrapped: Array<string> = []
+      const retryCounts: Array<string | undefined> = []
       const h = yield* setup(
         (_, response, n) => n <= 2 ? send(response, 500, { "retry-after-ms": "1" }) : send(response, 200, json, a1),
-        { retry: { maxAttempts: 3, baseDelay: "10 millis", jitter: "none" } },
+        {
+          retry: { maxAttempts: 3, baseDelay: "10 millis", jitter: "none" },
+          retryCountHeader: "x-stainless-retry-count"
+        },
         {
           client: {
-            transformClient: HttpClient.tapRequest((request) => Effect.sync(() => wrapped.push(request.url)))
+            transformClient: HttpClient.tapRequest((request) =>
+              Effect.sync(() => {
+                wrapped.push(request.url)
+                retryCounts.push(request.headers["x-stainless-retry-count"])
+              })
+            )
           }
         }
       )
       expect(textOf(yield* h.run(h.api.get("/foo")))).toBe(a1)
       expect(h.seen.length).toBe(3)
       expect(wrapped).toEqual([`${h.url}/foo`, `${h.url}/foo`, `${h.url}/foo`])
+      expect(retryCounts).toEqual(["0", "1", "2"])
     }))
 
   it.scoped("thrown errors propagate as-is, without retries or wrapping", () =>

@@ -33,8 +33,7 @@
  * and buildFluently exercise); evaluatesMappingOnce (a profile's pipeline is built once, not observable);
  * shouldGetExceptionWhenFactoryIsClosed, useSameEventLoopWhenAggregate (Armeria's ClientFactory and Netty event loops);
  * doNotRetryWhenSubscriberIsCancelled (in Sturdy the same interruption as doNotRetryWhenResponseIsAborted);
- * methodFilter's "Should set at least one" (a `methods` list alone is a valid rule); the `armeria-retry-count` header
- * retryWhenContentMatched checks (Sturdy sends none); RetryingClientWithLoggingTest's RequestLog fields (the port checks
+ * methodFilter's "Should set at least one" (a `methods` list alone is a valid rule); RetryingClientWithLoggingTest's RequestLog fields (the port checks
  * which attempts each decorator sees). The directory's other files: RetryLimiterTest / RetryLimiterIntegrationTest
  * (Armeria's retry limiter, closer to `RetryBudget`, left to its own port), and the load-balancing, metrics, context,
  * authority-header and empty-endpoint-group tests (Armeria's client features, not retry rules).
@@ -84,12 +83,18 @@ describe("peer armeria RetryingClientTest", () => {
       const json = { "content-type": "application/json" }
       const h = yield* setup(
         (_, response, n) => send(response, 200, json, JSON.stringify(n > 2 ? succeeded : "Need to retry")),
-        { ...armeriaClient, retry: { ...fixed(100), retryOn: { SchemaMismatch: true } } }
+        {
+          ...armeriaClient,
+          retry: { ...fixed(100), retryOn: { SchemaMismatch: true } },
+          // Armeria's `armeria-retry-count` on each retry; Sturdy sends the header on the first attempt too, as "0"
+          retryCountHeader: "armeria-retry-count"
+        }
       )
       const exit = yield* h.run(h.api.get("/retry-content", { schema: Schema.Literal(succeeded) }))
       expect(exit).toEqual(Exit.succeed(succeeded))
       expect(h.seen).toHaveLength(3)
       expect(delays(h)).toEqual([100, 100])
+      expect(h.seen.map((seen) => seen.headers["armeria-retry-count"])).toEqual(["0", "1", "2"])
     }))
 
   it.scoped("retryWhenStatusMatched", () =>

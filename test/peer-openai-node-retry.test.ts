@@ -20,10 +20,12 @@
  * (above 60 s) falls back to its backoff; a generated key is a UUID (the SDK's `stainless-node-retry-<uuid>`) and is
  * given to POST and PATCH only (the SDK's to every method but GET).
  *
- * Not ported: 'retry count header', 'omit retry count header', 'omit retry count header by default' and 'overwrite
- * retry count header' (Sturdy sends no retry-count header such as `x-stainless-retry-count`: a possible gap; the
- * `deadlineHeader` is the only header the pipeline adds per attempt); in 'preserves the appropriate error class when
- * fetching fails', the OAuthError and SubjectTokenProviderError rows (the SDK's own auth providers).
+ * The SDK's `x-stainless-retry-count` header is `retryCountHeader: "x-stainless-retry-count"`; the SDK sends it by
+ * default, Sturdy only when asked ('omit retry count header by default' asserts Sturdy's default, off), and a
+ * per-request `null` is an endpoint's `retryCountHeader: false`.
+ *
+ * Not ported: in 'preserves the appropriate error class when fetching fails', the OAuthError and
+ * SubjectTokenProviderError rows (the SDK's own auth providers).
  */
 import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -124,6 +126,54 @@ describe("openai-node tests/index.test.ts", () => {
       expect(textOf(yield* mapped.run(mapped.api.get("/foo")))).toBe(a1)
       expect(gaps(mapped)).toEqual([10])
     }))
+
+  describe("retry count header", () => {
+    /** the first two requests answer 429 `Retry-After: 0.1` (Sturdy waits its backoff: see above), then `{ a: 1 }` */
+    const twice429: Handler = (_, response, n) =>
+      n <= 2 ? send(response, 429, { ...json, "retry-after": "0.1" }, "{}") : send(response, 200, json, a1)
+    const stainless = "x-stainless-retry-count"
+    // maxRetries: 4
+    const retry = { ...openaiBackoff, maxAttempts: 5 }
+
+    it.scoped("retry count header", () =>
+      Effect.gen(function*() {
+        const h = yield* setup(twice429, { retry, retryCountHeader: stainless })
+        expect(textOf(yield* h.run(h.api.get("/foo")))).toBe(a1)
+        expect(h.seen[2]!.headers[stainless]).toBe("2")
+        expect(h.seen.length).toBe(3)
+      }))
+
+    it.scoped("omit retry count header", () =>
+      Effect.gen(function*() {
+        // headers: { 'X-Stainless-Retry-Count': null } on one request: an endpoint that turns the header off
+        const h = yield* setup(twice429, {
+          retry,
+          retryCountHeader: stainless,
+          endpoints: { "GET /foo": { retryCountHeader: false } }
+        })
+        expect(textOf(yield* h.run(h.api.get("/foo")))).toBe(a1)
+        expect(h.seen.length).toBe(3)
+        expect(h.seen.map((seen) => stainless in seen.headers)).toEqual([false, false, false])
+      }))
+
+    it.scoped("omit retry count header by default", () =>
+      Effect.gen(function*() {
+        // the SDK turns its default header off with defaultHeaders: { 'X-Stainless-Retry-Count': null }; Sturdy's
+        // default is off already
+        const h = yield* setup(twice429, { retry })
+        expect(textOf(yield* h.run(h.api.get("/foo")))).toBe(a1)
+        expect(h.seen.length).toBe(3)
+        expect(h.seen.map((seen) => stainless in seen.headers || "x-retry-count" in seen.headers))
+          .toEqual([false, false, false])
+      }))
+
+    it.scoped("overwrite retry count header", () =>
+      Effect.gen(function*() {
+        const h = yield* setup(twice429, { retry, retryCountHeader: stainless })
+        expect(textOf(yield* h.run(h.api.get("/foo", { headers: { "X-Stainless-Retry-Count": "42" } })))).toBe(a1)
+        expect(h.seen[2]!.headers[stainless]).toBe("42")
+      }))
+  })
 
   it.scoped("maxRetries option is correctly set", () =>
     Effect.gen(function*() {

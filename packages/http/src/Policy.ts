@@ -97,6 +97,7 @@
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
+ * | retry count header | `retryCountHeader`                  | off (`true`: `x-retry-count`) |
  *
  * ## Rules
  *
@@ -191,8 +192,8 @@
  * `circuitBreaker.halfOpenMaxProbes`, `successThreshold`, `minimumThroughput` and `failureCountThreshold` integers
  * ≥ 1 (`consecutiveFailures` too, or `Infinity`), `circuitBreaker.failureRateThreshold` in (0, 1], `slidingWindow` and `maxProbeDuration`
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
- * `hedging.maxHedges` ≥ 0, `deadlineHeader` a
- * valid header name, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
+ * `hedging.maxHedges` ≥ 0, `deadlineHeader` and `retryCountHeader`
+ * valid header names, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
  * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey` and `retryUnsent` booleans (a string `"false"` would
  * read as true), `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
  * list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and `endpoints` entry an
@@ -551,6 +552,16 @@ export interface EndpointOptions {
    * as this header (`true`: `x-request-timeout-ms`) with every attempt.
    */
   readonly deadlineHeader?: string | boolean | undefined
+  /**
+   * Send, with every attempt, how many attempts of the same call were sent before it, as this header (`true`:
+   * `x-retry-count`): `0` on the first attempt, `1` on the first retry or the first hedged copy, and so on, so that a
+   * server can tell a retry from a fresh call in its logs and metrics (as OpenAI's and Anthropic's SDKs send
+   * `x-stainless-retry-count`, Armeria `armeria-retry-count`). A request that already carries the header keeps its
+   * own value. Off by default: an unexpected header can fail a CORS preflight or a signed request.
+   *
+   * @since 0.2.0
+   */
+  readonly retryCountHeader?: string | boolean | undefined
 }
 
 /**
@@ -835,6 +846,12 @@ export interface Describe {
    */
   readonly hedging: boolean
   readonly deadlineHeader: Option.Option<string>
+  /**
+   * The header that carries each attempt's count of earlier attempts (`retryCountHeader`), if any.
+   *
+   * @since 0.2.0
+   */
+  readonly retryCountHeader: Option.Option<string>
 }
 
 // -----------------------------------------------------------------------------
@@ -1077,7 +1094,7 @@ export const layerConfig: (
 
 /**
  * Reads the options from `Config`, every field optional: `totalTimeout`, `attemptTimeout`, `deadlineHeader`,
- * `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
+ * `retryCountHeader`, `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, failureCountThreshold, slidingWindow,
  * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;

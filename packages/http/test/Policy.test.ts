@@ -581,6 +581,48 @@ describe("Policy", () => {
         const [request] = yield* scripted.requests
         expect(request.headers["x-request-timeout-ms"]).toBe("2000")
       }))
+
+    it.scoped("retryCountHeader numbers each attempt by the attempts of the call sent before it", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.status(503),
+            FaultScript.reset("beforeHeaders"),
+            FaultScript.json(ada)
+          ),
+          "GET /y": FaultScript.json(ada)
+        }, { ...quick, retryCountHeader: true })
+        expect(yield* runVirtual(api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        // a second call starts again from 0
+        expect(yield* runVirtual(api.get("/y", { schema: User }))).toEqual(Exit.succeed(ada))
+        const counts = (yield* scripted.requests).map((request) => request.headers["x-retry-count"])
+        expect(counts).toEqual(["0", "1", "2", "0"])
+      }))
+
+    it.scoped("retryCountHeader: a name of one's own, a caller's own value kept, and hedged copies counted", () =>
+      Effect.gen(function*() {
+        const named = yield* harness(
+          { "GET /x": FaultScript.sequence(FaultScript.status(503), FaultScript.json(ada)) },
+          {
+            ...quick,
+            retryCountHeader: "X-Stainless-Retry-Count"
+          }
+        )
+        yield* runVirtual(named.api.get("/x"))
+        yield* runVirtual(named.api.get("/x", { headers: { "x-stainless-retry-count": "42" } }))
+        expect((yield* named.scripted.requests).map((request) => request.headers["x-stainless-retry-count"]))
+          .toEqual(["0", "1", "42"])
+
+        const hedged = yield* harness({
+          "GET /x": FaultScript.sequence(
+            FaultScript.withLatency(FaultScript.json(ada), "5 seconds"),
+            FaultScript.json(ada)
+          )
+        }, { ...quick, retryCountHeader: true, hedging: { delay: "100 millis" } })
+        expect(yield* runVirtual(hedged.api.get("/x", { schema: User }))).toEqual(Exit.succeed(ada))
+        expect((yield* hedged.scripted.requests).map((request) => request.headers["x-retry-count"]))
+          .toEqual(["0", "1"])
+      }))
   })
 
   describe("budget", () => {
@@ -1053,7 +1095,8 @@ describe("Policy", () => {
           bulkhead: true,
           rateLimit: false,
           hedging: false,
-          deadlineHeader: Option.none()
+          deadlineHeader: Option.none(),
+          retryCountHeader: Option.none()
         })
       }))
 
@@ -1113,6 +1156,7 @@ describe("Policy", () => {
           totalTimeout: "10 seconds",
           attemptTimeout: "2 seconds",
           deadlineHeader: "x-deadline",
+          retryCountHeader: "x-attempt",
           retry: { maxAttempts: 4 },
           circuitBreaker: { enabled: false },
           rateLimit: { limit: 10, window: "1 second" }
@@ -1130,7 +1174,8 @@ describe("Policy", () => {
           maxAttempts: 4,
           circuitBreaker: false,
           rateLimit: true,
-          deadlineHeader: Option.some("x-deadline")
+          deadlineHeader: Option.some("x-deadline"),
+          retryCountHeader: Option.some("x-attempt")
         })
         const overrides = yield* Effect.map(Policy.Policy, (policy) => [
           policy.describe(HttpClientRequest.get("https://slow.test/x")),
@@ -2010,17 +2055,19 @@ describe("Policy validation: every problem at once", () => {
       retry: { maxDelay: "1 second", retryAfterJitter: 2 },
       circuitBreaker: { halfOpenMaxProbes: 0, successThreshold: 0 },
       hedging: { delay: "100 millis", maxHedges: -1 },
-      deadlineHeader: "x bad header"
+      deadlineHeader: "x bad header",
+      retryCountHeader: "x:count"
     })
     expect(problems).toEqual([
       "retry.maxDelay (1s, set at retry.maxDelay) must be at least retry.baseDelay (2s, the default)",
       "retry.retryAfterJitter must be between 0 and 1",
       "hedging.maxHedges (-1) must be an integer of at least 0",
       "deadlineHeader (\"x bad header\") is not a valid header name (an RFC 9110 token)",
+      "retryCountHeader (\"x:count\") is not a valid header name (an RFC 9110 token)",
       "circuitBreaker.halfOpenMaxProbes (0) must be an integer of at least 1",
       "circuitBreaker.successThreshold (0) must be an integer of at least 1"
     ].sort((a, b) => problems.indexOf(a) - problems.indexOf(b)))
-    expect(problems.length).toBe(6)
+    expect(problems.length).toBe(7)
     const result = Policy.validate({ retry: { maxDelay: "1 second" }, circuitBreaker: { successThreshold: 0 } })
     expect(Either.isLeft(result) && result.left.message).toBe(
       "invalid policy (2 problems): retry.maxDelay (1s, set at retry.maxDelay) must be at least retry.baseDelay " +

@@ -99,7 +99,8 @@ const endpointFields = {
   attemptTimeout: Schema.optional(DurationInput),
   retry: Schema.optional(Schema.Union(Schema.Literal(false), Retry)),
   hedging: Schema.optional(Schema.Union(Schema.Literal(false), Hedging)),
-  deadlineHeader: Schema.optional(Schema.Union(Schema.String, Schema.Boolean))
+  deadlineHeader: Schema.optional(Schema.Union(Schema.String, Schema.Boolean)),
+  retryCountHeader: Schema.optional(Schema.Union(Schema.String, Schema.Boolean))
 }
 
 const Endpoint = Schema.Struct(endpointFields)

@@ -203,7 +203,8 @@ export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOpt
         hedging: resolved.hedging !== undefined &&
           (idempotency.isIdempotent(request) || (resolved.retry?.idempotencyKey ?? false)) &&
           idempotency.isRepeatableBody(request.body),
-        deadlineHeader: Option.fromNullable(resolved.deadlineHeader)
+        deadlineHeader: Option.fromNullable(resolved.deadlineHeader),
+        retryCountHeader: Option.fromNullable(resolved.retryCountHeader)
       }
     }
 

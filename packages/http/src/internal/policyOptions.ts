@@ -155,6 +155,7 @@ export interface Resolved {
   readonly bulkhead: ResolvedBulkhead | undefined
   readonly rateLimit: ResolvedRateLimit | undefined
   readonly deadlineHeader: string | undefined
+  readonly retryCountHeader: string | undefined
   /**
    * Where the user set the options validation compares with each other (`"retry.baseDelay"` →
    * `"hosts[\"a\"].retry.baseDelay"`); an option without an entry has its default (or a derived value).
@@ -452,17 +453,21 @@ const resolveHedging = (
   return input
 }
 
+/** @internal */
+export const defaultRetryCountHeader = "x-retry-count"
+
 // RFC 9110 token: what a header name may be made of
 const headerToken = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
-const resolveDeadlineHeader = (
+const resolveHeaderName = (
   base: string | undefined,
   input: string | boolean | undefined,
-  field: string
+  field: string,
+  defaultName: string
 ): string | undefined => {
   if (input === undefined) return base
   if (input === false) return undefined
-  if (input === true) return Deadline.defaultHeaderName
+  if (input === true) return defaultName
   if (typeof input !== "string" || !headerToken.test(input)) {
     problem(field, `(${JSON.stringify(input)}) is not a valid header name (an RFC 9110 token)`)
     return base
@@ -517,7 +522,18 @@ export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOp
     circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`, origins),
     bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
     rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
-    deadlineHeader: resolveDeadlineHeader(base.deadlineHeader, input.deadlineHeader, `${prefix}deadlineHeader`),
+    deadlineHeader: resolveHeaderName(
+      base.deadlineHeader,
+      input.deadlineHeader,
+      `${prefix}deadlineHeader`,
+      Deadline.defaultHeaderName
+    ),
+    retryCountHeader: resolveHeaderName(
+      base.retryCountHeader,
+      input.retryCountHeader,
+      `${prefix}retryCountHeader`,
+      defaultRetryCountHeader
+    ),
     origins
   }
 }
@@ -541,6 +557,7 @@ export const packageDefaults: Resolved = {
   bulkhead: { ...defaults.bulkhead, maxWait: undefined },
   rateLimit: undefined,
   deadlineHeader: undefined,
+  retryCountHeader: undefined,
   origins: {}
 }
 
@@ -846,6 +863,7 @@ const timeConfig = {
   totalTimeout: optional(duration("totalTimeout")),
   attemptTimeout: optional(duration("attemptTimeout")),
   deadlineHeader: optional(Config.string("deadlineHeader")),
+  retryCountHeader: optional(Config.string("retryCountHeader")),
   retry: Config.nested(
     Config.all({
       enabled: optional(Config.boolean("enabled")),

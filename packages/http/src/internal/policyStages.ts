@@ -541,10 +541,29 @@ const observeAttempt: Stage = (next) => (call) =>
 
 // innermost: the attempt under its timeout, which covers sending, reading the body and decoding. The attempt span
 // wraps it, so that an attempt that runs out of time ends as a `Timeout` failure rather than as interrupted.
-const attemptTimeout = (resolved: policyOptions.Resolved): Step => (call) =>
-  call.traced
-    ? Telemetry.attempt(call.request, (ready) => timedAttempt(ready, call.send, resolved, call.selfEnforcing))
-    : timedAttempt(call.request, call.send, resolved, call.selfEnforcing)
+const attemptTimeout = (resolved: policyOptions.Resolved): Step => {
+  const countHeader = resolved.retryCountHeader
+  if (countHeader === undefined) {
+    return (call) =>
+      call.traced
+        ? Telemetry.attempt(call.request, (ready) => timedAttempt(ready, call.send, resolved, call.selfEnforcing))
+        : timedAttempt(call.request, call.send, resolved, call.selfEnforcing)
+  }
+  return (call) => {
+    // one count per call, which its retries and its hedged copies share: each attempt takes the next number when it
+    // is sent, not when it is built
+    let earlier = 0
+    const counted = (ready: HttpClientRequest.HttpClientRequest) =>
+      Effect.suspend(() => {
+        const count = String(earlier++)
+        const request = ready.headers[countHeader] === undefined
+          ? HttpClientRequest.setHeader(ready, countHeader, count)
+          : ready
+        return timedAttempt(request, call.send, resolved, call.selfEnforcing)
+      })
+    return call.traced ? Telemetry.attempt(call.request, counted) : counted(call.request)
+  }
+}
 
 // -----------------------------------------------------------------------------
 // the attempt under its time limit
