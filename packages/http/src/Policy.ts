@@ -240,7 +240,9 @@ import * as withPolicyInternal from "./internal/withPolicy.js"
  * `AuthenticationFailed: true` retries the token endpoint's outages (`Unavailable`) only: refused or unreadable
  * credentials come back the same (a predicate decides otherwise). Safety still
  * applies: a request that is not safe to repeat (nor listed in `retry.methods`) is never retried after a failure that
- * may have reached the server, and `retry.methods` still limits which methods retry.
+ * may have reached the server, and `retry.methods` still limits which methods retry. A predicate answers at once:
+ * one that returns a Promise (an `async` function) ends the call with a `TypeError` defect naming the option, since
+ * the Promise would otherwise read as `true` and retry every failure.
  *
  * @example
  * ```ts

@@ -1946,6 +1946,29 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect((yield* scripted.requests).length).toBe(2)
     }))
 
+  it.scoped("an async retryOn is a defect naming the option, not a retry of every failure", () =>
+    Effect.gen(function*() {
+      // a Promise is truthy: read as an answer, `async () => false` would retry every failure
+      const never = async () => false
+      for (const retryOn of [never, { ServerError: never }] as Array<Policy.RetryOn>) {
+        const { api, scripted } = yield* harness({ "GET /a": FaultScript.status(503) }, retryWith({ retryOn }))
+        const exit = yield* runVirtual(api.get("/a"))
+        const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+        expect(Option.getOrUndefined(defect)).toBeInstanceOf(TypeError)
+        expect(String(Option.getOrUndefined(defect))).toMatch(/retry\.retryOn(\.ServerError)? returned a Promise/)
+        expect((yield* scripted.requests).length).toBe(1)
+      }
+      // a predicate that answers a plain truthy or falsy value is read as it always was
+      const loose = yield* harness(
+        { "GET /a": FaultScript.status(503) },
+        retryWith({
+          maxAttempts: 2,
+          retryOn: ((failure: HttpFailure.HttpFailure) => "status" in failure && failure.status) as never
+        })
+      )
+      expect(failureOf(yield* runVirtual(loose.api.get("/a")))).toMatchObject({ _tag: "ServerError", attempts: 2 })
+    }))
+
   it.scoped("15 quick attempts are allowed under a deadline", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({ "GET /a": FaultScript.status(503) }, {

@@ -89,7 +89,9 @@ export const retryOnWith = (
 ): (failure: HttpFailure.HttpFailure, attempt: number) => boolean => {
   const fallback = defaultRetryable(statuses)
   if (retryOn === undefined) return fallback
-  if (typeof retryOn === "function") return retryOn
+  if (typeof retryOn === "function") {
+    return (failure, attempt) => answerOf(retryOn(failure, attempt), "retry.retryOn")
+  }
   return (failure, attempt) => {
     const entry = retryOn[failure._tag]
     if (entry === undefined) return fallback(failure)
@@ -97,8 +99,26 @@ export const retryOnWith = (
     // token endpoint's outages only
     if (entry === true && failure._tag === "AuthenticationFailed") return failure.reason === "Unavailable"
     if (typeof entry === "boolean") return entry
-    return (entry as (failure: HttpFailure.HttpFailure, attempt: number) => boolean)(failure, attempt)
+    return answerOf(
+      (entry as (failure: HttpFailure.HttpFailure, attempt: number) => boolean)(failure, attempt),
+      `retry.retryOn.${failure._tag}`
+    )
   }
+}
+
+// A predicate decides at once. An `async` one answers a Promise, which would read as `true` and retry every failure
+// whatever it resolves to: a defect that names the option, rather than retries nobody asked for.
+const answerOf = (answer: unknown, field: string): boolean => {
+  if (typeof answer === "boolean") return answer
+  if (
+    answer !== null && (typeof answer === "object" || typeof answer === "function") &&
+    typeof (answer as { readonly then?: unknown }).then === "function"
+  ) {
+    throw new TypeError(
+      `Policy: ${field} returned a Promise; the predicate must answer true or false at once (it cannot be async)`
+    )
+  }
+  return Boolean(answer)
 }
 
 // The server's wait counts only on the statuses it is tied to (413, 429, 503 by default), and only when respected;
