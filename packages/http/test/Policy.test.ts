@@ -17,6 +17,7 @@ import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Cause,
+  Chunk,
   Clock,
   ConfigProvider,
   Deferred,
@@ -1958,6 +1959,21 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
         expect(String(Option.getOrUndefined(defect))).toMatch(/retry\.retryOn(\.ServerError)? returned a Promise/)
         expect((yield* scripted.requests).length).toBe(1)
       }
+      // so is an async countsAsFailure: the call's own failure comes back, the defect after it, and nothing is counted
+      const counted = yield* harness({ "GET /a": FaultScript.status(503) }, {
+        ...quick,
+        retry: false,
+        circuitBreaker: { consecutiveFailures: 1, countsAsFailure: never as never }
+      })
+      const exit = yield* runVirtual(counted.api.get("/a"))
+      expect(Exit.isFailure(exit) && Chunk.toReadonlyArray(Cause.failures(exit.cause))).toMatchObject([
+        { _tag: "ServerError", status: 503 }
+      ])
+      expect(Exit.isFailure(exit) && Chunk.toReadonlyArray(Cause.defects(exit.cause)).map(String)).toEqual([
+        "TypeError: Policy: circuitBreaker.countsAsFailure returned a Promise; the predicate must answer true or false at once (it cannot be async)"
+      ])
+      const breaker = Option.getOrThrow(yield* counted.policy.circuitBreaker(HttpClientRequest.get(`${base}/a`)))
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 0 })
       // a predicate that answers a plain truthy or falsy value is read as it always was
       const loose = yield* harness(
         { "GET /a": FaultScript.status(503) },

@@ -310,7 +310,8 @@ export interface Options {
   /**
    * Which failures count against the upstream (default: all); any other failure counts as a successful call. A
    * predicate (this one or `isIgnored`) that throws leaves the call unrecorded, as an ignored one (a probe gives its
-   * slot back, as in resilience4j), and the caller gets the predicate's defect after its own failure.
+   * slot back, as in resilience4j), and the caller gets the predicate's defect after its own failure. So does one
+   * that returns a Promise (an `async` function), with a `TypeError`: the Promise would read as `true`.
    */
   readonly isFailure?: ((error: unknown) => boolean) | undefined
   /**

@@ -122,7 +122,10 @@ export interface Attempt<E> {
  */
 export interface Options<E, R = never> {
   readonly schedule?: Schedule.Schedule<unknown, NoInfer<E>, R> | undefined
-  /** Whether to retry after `failure`; `attempt` is the number of the attempt that failed (1 for the first). */
+  /**
+   * Whether to retry after `failure`; `attempt` is the number of the attempt that failed (1 for the first). It answers
+   * at once: one that returns a Promise (an `async` function) ends the call with a `TypeError` defect.
+   */
   readonly while?: ((failure: E, attempt: number) => boolean) | undefined
   /**
    * The wait the failure asks for (a server's `Retry-After`, say): it replaces the schedule's delay, under the same

@@ -980,6 +980,19 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 0 })
       }))
 
+    it.scoped("an async isFailure or isIgnored is a defect naming it, not a count of every failure", () =>
+      Effect.gen(function*() {
+        // a Promise is truthy: read as an answer, `async () => false` would count (or ignore) every failure
+        const never = (async () => false) as unknown as () => boolean
+        for (const options of [{ isFailure: never }, { isIgnored: never }]) {
+          const breaker = yield* CircuitBreaker.make("k", { consecutiveFailures: 1, ...options })
+          const exit = yield* run(breaker, Effect.fail("503"))
+          expect(Exit.isFailure(exit) && Chunk.toReadonlyArray(Cause.failures(exit.cause))).toEqual(["503"])
+          expect(dieMessage(exit)).toMatch(/CircuitBreaker: is(Failure|Ignored) returned a Promise/)
+          expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 0 })
+        }
+      }))
+
     it.scoped("a breakDuration schedule that dies still ends the pause: the breaker is not open for ever", () =>
       Effect.gen(function*() {
         let steps = 0

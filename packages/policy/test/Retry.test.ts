@@ -300,6 +300,21 @@ describe("Retry", () => {
       expect(upstream.arrivals.length).toBe(3)
     }))
 
+  it.effect("an async while is a defect naming it, not a retry of every failure", () =>
+    Effect.gen(function*() {
+      // a Promise is truthy: read as an answer, `async () => false` would retry every failure
+      const upstream = makeUpstream()
+      const exit = yield* runVirtual(upstream.call.pipe(
+        Retry.retry({
+          schedule: Backoff.exponential({ jitter: "none", maxAttempts: 5 }),
+          while: (async () => false) as never
+        })
+      ))
+      const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+      expect(String(Option.getOrUndefined(defect))).toContain("TypeError: Retry: while returned a Promise")
+      expect(upstream.arrivals.length).toBe(1)
+    }))
+
   it.effect("finalFailure rewrites the failure returned with the number of attempts made", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream()

@@ -48,7 +48,9 @@ export const saysNothingAboutUpstream = (error: unknown): boolean => {
 /** @internal The breaker's `isFailure` for a `circuitBreaker.countsAsFailure` setting. */
 export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unknown) => boolean => {
   if (rule === undefined) return countsAgainstUpstream
-  if (typeof rule === "function") return (error) => HttpFailure.isHttpFailure(error) && rule(error)
+  if (typeof rule === "function") {
+    return (error) => HttpFailure.isHttpFailure(error) && answerOf(rule(error), "circuitBreaker.countsAsFailure")
+  }
   const statuses = new Set(rule)
   return (error) => {
     if (!HttpFailure.isHttpFailure(error)) return false

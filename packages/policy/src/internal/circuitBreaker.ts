@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import * as deadline from "./deadline.js"
+import * as predicate from "./predicate.js"
 import { isPolicyRejection } from "./rejection.js"
 import { timerDuration } from "./timer.js"
 
@@ -669,9 +670,10 @@ export const unsafeMake = (
   // A failure counts (`isFailure`), says nothing about the upstream (a policy's rejection, `isIgnored`), or else
   // proves the upstream answered: it then counts as a successful call, as in resilience4j and Polly.
   const classify = (failure: unknown): Outcome =>
-    isPolicyRejection(failure) || (config.isIgnored !== undefined && config.isIgnored(failure))
+    isPolicyRejection(failure) ||
+      (config.isIgnored !== undefined && predicate.answerOf(config.isIgnored(failure), "CircuitBreaker: isIgnored"))
       ? "ignored"
-      : config.isFailure(failure)
+      : predicate.answerOf(config.isFailure(failure), "CircuitBreaker: isFailure")
       ? "failure"
       : "success"
 

@@ -16,6 +16,7 @@ import type * as Retry from "../Retry.js"
 import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
 import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
+import * as predicate from "./predicate.js"
 import * as retryBudget from "./retryBudget.js"
 import { timerDuration } from "./timer.js"
 
@@ -158,7 +159,7 @@ const onFailure = <A, E, R, R2>(
   budget: Budget | undefined
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2> => {
   const next = made + 1
-  if (!call.retryable(failure, made)) {
+  if (!predicate.answerOf(call.retryable(failure, made), "Retry: while")) {
     return giveUp(resolved, call, failure, next, 0, "not-retryable", budget)
   }
   // The decision is made in a generator that returns the effect to run next, and `flatten` runs it once the generator
