@@ -35,6 +35,7 @@ import { HttpFailure, Policy } from "@sturdy/http"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, TestClock } from "effect"
 import {
   abortedRequests,
+  connectErrors,
   delays,
   failureOf,
   fixture,
@@ -44,8 +45,8 @@ import {
   realPause,
   send,
   setup,
-  systemError,
-  textOf
+  textOf,
+  timeoutDuringRetryWait
 } from "./utils/retryHarness.js"
 
 /** core-rest-pipeline's defaults: 3 retries, exponential from 1 s up to 64 s with "equal" jitter, exact server waits */
@@ -66,10 +67,6 @@ const always = (status: number, headers: Record<string, string> = {}): Handler =
 
 const ok: Handler = (_, response) => send(response, 200, {}, fixture)
 
-/** a connection that fails `count` times with Node's system error `code` (from `syscall`) */
-const failing = (count: number, code: string, syscall = "connect") =>
-  Array.from({ length: count }, () => systemError(code, syscall))
-
 const codeOf = (failure: unknown) => failure instanceof HttpFailure.ConnectionError ? failure.cause?.code : undefined
 
 /** a RetryStrategy that retries `ENOENT` after 100 ms and skips everything else (Azure's testRetryStrategy) */
@@ -78,23 +75,6 @@ const enoentAfter100ms = {
   retryOn: (failure: HttpFailure.HttpFailure) => codeOf(failure) === "ENOENT",
   delay: () => 100
 } as const
-
-/**
- * Runs `call` with a caller's timeout of `millis` (Azure's `AbortSignal.timeout`): once the retry stage has decided
- * to wait, the TestClock moves by `millis` only, so the timeout, not the retry's wait, ends the call.
- */
-const abortDuringWait = <A, E>(h: Harness, call: Effect.Effect<A, E, Policy.Policy>, millis: number) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Effect.provideService(Effect.timeout(call, millis), Policy.Policy, h.policy))
-    for (let i = 0; i < 500 && h.decisions.length === 0; i++) yield* realPause
-    expect(h.decisions.map((d) => d.retrying)).toEqual([true])
-    yield* TestClock.adjust(millis)
-    const exit = yield* Fiber.await(fiber)
-    // had the retry been sent, it would be now: nothing more arrives, however long we wait
-    yield* TestClock.adjust(Duration.sum(h.decisions[0]!.delay, "1 second"))
-    for (let i = 0; i < 10; i++) yield* realPause
-    return exit
-  })
 
 describe("core-rest-pipeline test/throttlingRetryPolicy.spec.ts", () => {
   const headerCases = [0, 10 * 1000].flatMap((duration) =>
@@ -200,7 +180,8 @@ describe("core-rest-pipeline test/throttlingRetryPolicy.spec.ts", () => {
         totalTimeout: "4 hours",
         retry: { ...azure, maxRetryAfter: "3 hours" }
       })
-      const exit = yield* abortDuringWait(patient, patient.api.get("/"), 100)
+      const { decided, exit } = yield* timeoutDuringRetryWait(patient, patient.api.get("/"), 100)
+      expect(decided.map((d) => [d.reason, Duration.toMillis(d.delay)])).toEqual([["retry-after", 10_000_000]])
       expect(Exit.isFailure(exit) && Cause.isTimeoutException(failureOf(exit))).toBe(true)
       expect(patient.seen.length).toBe(1)
     }))
@@ -235,7 +216,7 @@ describe("core-rest-pipeline test/exponentialRetryPolicy.spec.ts", () => {
 describe("core-rest-pipeline test/systemErrorRetryPolicy.spec.ts", () => {
   it.scoped("It should retry after a system error", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: azure }, { connectFailures: failing(1, "ENOENT") })
+      const h = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(1, "ENOENT") })
       const start = yield* Clock.currentTimeMillis
       expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
       expect(h.decisions.map((d) => codeOf(d.failure))).toEqual(["ENOENT"])
@@ -246,7 +227,7 @@ describe("core-rest-pipeline test/systemErrorRetryPolicy.spec.ts", () => {
 
   it.scoped("It should give up after the limit is reached", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "ENOENT") })
+      const h = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "ENOENT") })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       // the last system error, after one more attempt than the default retry count
       expect(failure).toMatchObject({ _tag: "ConnectionError" })
@@ -261,13 +242,13 @@ describe("core-rest-pipeline test/defaultRetryPolicy.spec.ts", () => {
     Effect.gen(function*() {
       // Azure throws an unknown code at once. Sturdy does so for a request that may have reached the server and is not
       // safe to repeat (a POST)...
-      const post = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "UNEXPECTED") })
+      const post = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "UNEXPECTED") })
       const failure = failureOf(yield* post.run(post.api.post("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
       expect(codeOf(failure)).toBe("UNEXPECTED")
       expect(post.decisions.map((d) => d.reason)).toEqual(["not-retryable"])
       // ...but retries a GET: an unclassified connection failure is transient (HttpFailure's table)
-      const get = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "UNEXPECTED") })
+      const get = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "UNEXPECTED") })
       expect(Policy.attemptsOf(failureOf(yield* get.run(get.api.get("/"))))).toBe(4)
     }))
 
@@ -280,7 +261,7 @@ describe("core-rest-pipeline test/defaultRetryPolicy.spec.ts", () => {
   it.scoped("It should give up after the default maxRetries is reached for ETIMEDOUT error", () =>
     Effect.gen(function*() {
       // a connect that times out (Node's `connect ETIMEDOUT`)
-      const h = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "ETIMEDOUT") })
+      const h = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "ETIMEDOUT") })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "ConnectTimeout" })
       gaveUp(h, failure)
@@ -308,7 +289,7 @@ describe("core-rest-pipeline test/defaultRetryPolicy.spec.ts", () => {
 
   it.scoped("It should give up after the default maxRetries is reached for ENOENT error", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "ENOENT") })
+      const h = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "ENOENT") })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(codeOf(failure)).toBe("ENOENT")
       gaveUp(h, failure)
@@ -316,7 +297,7 @@ describe("core-rest-pipeline test/defaultRetryPolicy.spec.ts", () => {
 
   it.scoped("It should give up after the default maxRetries is reached for ENOTFOUND error", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: azure }, { connectFailures: failing(10, "ENOTFOUND", "getaddrinfo") })
+      const h = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "ENOTFOUND", "getaddrinfo") })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "DnsLookup" })
       gaveUp(h, failure)
@@ -348,7 +329,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
 
   it.scoped("It should allow passing custom retry strategies", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: failing(1, "ENOENT") })
+      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: connectErrors(1, "ENOENT") })
       const start = yield* Clock.currentTimeMillis
       expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
       // should be at least the strategy's delay
@@ -357,7 +338,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
 
   it.scoped("It should give up after the default maxRetries is reached", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: failing(20, "ENOENT") })
+      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: connectErrors(20, "ENOENT") })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(codeOf(failure)).toBe("ENOENT")
       expect(Policy.attemptsOf(failure)).toBe(4)
@@ -367,7 +348,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
     Effect.gen(function*() {
       // maxRetries: 10 (above 10 attempts needs a bound: the default totalTimeout of 30 s is one)
       const h = yield* setup(ok, { retry: { ...enoentAfter100ms, maxAttempts: 11 } }, {
-        connectFailures: failing(20, "ENOENT")
+        connectFailures: connectErrors(20, "ENOENT")
       })
       const failure = failureOf(yield* h.run(h.api.get("/")))
       expect(codeOf(failure)).toBe("ENOENT")
@@ -378,7 +359,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
     Effect.gen(function*() {
       // `errorToThrow`: the strategy stops (retryOn says no) and the caller replaces the failure with its own
       const h = yield* setup(ok, { retry: { ...enoentAfter100ms, retryOn: () => false } }, {
-        connectFailures: failing(20, "ENOENT")
+        connectFailures: connectErrors(20, "ENOENT")
       })
       const exit = yield* h.run(h.api.get("/").pipe(Effect.mapError(() => new Error("Test Retry Error!"))))
       expect(failureOf(exit).message).toBe("Test Retry Error!")
@@ -387,7 +368,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
 
   it.scoped("It should log consistent messages", () =>
     Effect.gen(function*() {
-      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: failing(20, "ENOENT") })
+      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: connectErrors(20, "ENOENT") })
       const events: Array<Policy.Event> = []
       const failure = failureOf(
         yield* h.run(h.api.get("/", { onEvent: (e) => Effect.sync(() => events.push(e)) }))
@@ -413,7 +394,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
   it.scoped("It should log when the policy requirements are unmet", () =>
     Effect.gen(function*() {
       // NOT-ENOENT: the strategy skips, so the error is thrown after one attempt
-      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: failing(20, "NOT-ENOENT") })
+      const h = yield* setup(ok, { retry: enoentAfter100ms }, { connectFailures: connectErrors(20, "NOT-ENOENT") })
       const events: Array<Policy.Event> = []
       const failure = failureOf(
         yield* h.run(h.api.get("/", { onEvent: (e) => Effect.sync(() => events.push(e)) }))
@@ -444,7 +425,7 @@ describe("core-rest-pipeline test/retryPolicy.spec.ts", () => {
   it.scoped("It should log when the retry strategy throws with an error", () =>
     Effect.gen(function*() {
       const h = yield* setup(ok, { retry: { ...enoentAfter100ms, retryOn: () => false } }, {
-        connectFailures: failing(20, "ENOENT")
+        connectFailures: connectErrors(20, "ENOENT")
       })
       const events: Array<Policy.Event> = []
       const exit = yield* h.run(

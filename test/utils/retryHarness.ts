@@ -85,6 +85,10 @@ export const systemError = (
 ): Error & { readonly code: string } =>
   Object.assign(new Error(`${syscall} ${code} ${detail}`), { code, syscall, errno: -1 })
 
+/** `count` copies of Node's system error `code` from `syscall`, for `connectFailures` */
+export const connectErrors = (count: number, code: string, syscall = "connect"): ReadonlyArray<Error> =>
+  Array.from({ length: count }, () => systemError(code, syscall))
+
 /** an undici `Agent` whose first connections fail with `failures`, in order; later ones connect as usual */
 const failingConnects = (failures: ReadonlyArray<Error>) =>
   Effect.acquireRelease(
@@ -228,6 +232,23 @@ export const setup = (
         return yield* Fiber.await(fiber)
       })
     return { url, seen, aborted, api, policy, client: api.client, platform, decisions, run, listen }
+  })
+
+/**
+ * Runs `call` under a caller's timeout of `millis` (an `AbortSignal.timeout`, say) without `run`'s clock moves: once the
+ * retry stage has decided to wait, the TestClock moves by `millis` only, so the timeout, not the retry's wait, ends the
+ * call; then past the retry's wait, so that a retry sent anyway would reach the server before this returns.
+ */
+export const timeoutDuringRetryWait = <A, E>(h: Harness, call: Effect.Effect<A, E, Policy.Policy>, millis: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.provideService(Effect.timeout(call, millis), Policy.Policy, h.policy))
+    for (let i = 0; i < 500 && h.decisions.length === 0; i++) yield* realPause
+    const decided = [...h.decisions]
+    yield* TestClock.adjust(millis)
+    const exit = yield* Fiber.await(fiber)
+    if (decided[0] !== undefined) yield* TestClock.adjust(Duration.sum(decided[0].delay, "1 second"))
+    for (let i = 0; i < 10; i++) yield* realPause
+    return { exit, decided }
   })
 
 /** waits (real time, a few ms at a time) until the server has seen `count` requests aborted, and returns them */
