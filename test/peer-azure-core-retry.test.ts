@@ -4,15 +4,17 @@
  * (`test/utils/retryHarness.ts`), every wait on the TestClock. One `it` per Azure case, named after it. Read from the
  * stored versions of `test/throttlingRetryPolicy.spec.ts` (commit 1517131cdbd16cb24f85966378f8549e5016dbc0),
  * `test/exponentialRetryPolicy.spec.ts`, `test/systemErrorRetryPolicy.spec.ts` and `test/defaultRetryPolicy.spec.ts`
- * (commit 1b11942c5d53d5232ccb51304cffb74e982ce420), and `test/retryPolicy.spec.ts` (the vitest version, same cases
- * as commit d19a44ae3ea7ce93e08667cf0044955eb88e3331); the strategies' sources (`src/retryStrategies/*.ts`) for what
- * the defaults are. core-http's older policies are in `test/peer-azure-core-http-retry.test.ts`.
+ * (commit 1b11942c5d53d5232ccb51304cffb74e982ce420), and `test/retryPolicy.spec.ts` (the stored vitest version, whose
+ * commit the index does not record; its cases and expectations are those of commit
+ * d19a44ae3ea7ce93e08667cf0044955eb88e3331); the strategies' sources (`src/retryStrategies/*.ts`, commits 24b97158 and
+ * 07ea93a2) for what the defaults are. core-http's older policies are in `test/peer-azure-core-http-retry.test.ts`.
  *
  * Mapping: `DEFAULT_RETRY_POLICY_COUNT` (3 retries) or `maxRetries: n` is `retry.maxAttempts: n + 1`; the exponential
  * strategy's `retryDelayInMs` (1 s) and `maxRetryDelayInMs` (64 s) are `baseDelay` / `maxDelay`, and its jitter
  * ("within 50 % of the delay": `d/2 + random(0, d/2)`) is `jitter: "equal"`; the throttling strategy's exact wait is
  * `retryAfterJitter: 0` (Sturdy adds up to 10 % by default); a custom `RetryStrategy` is `retry.retryOn` (its
- * `skipStrategy`) plus `retry.delay` (its `retryAfterInMs`); the policy's and the strategy's loggers are the call's
+ * `skipStrategy`) plus `retry.delay` (its `retryAfterInMs`), and its `errorToThrow` a `retryOn` that says no plus the
+ * caller's `Effect.mapError`; the policy's and the strategy's loggers are the call's
  * `onEvent` (`RetryDecision` per decision); a `RestError` with a system-error `code` is a connection that fails the
  * same way: `ECONNREFUSED` a port nothing listens on, `ESOCKETTIMEDOUT` (a socket that stays silent) an attempt that
  * runs out of `attemptTimeout`, and `ETIMEDOUT` (connect), `ENOENT`, `ENOTFOUND` and unknown codes connections that
@@ -25,6 +27,8 @@
  *   HTTP-date cases ask for 8 minutes: they run with `maxRetryAfter` and `totalTimeout` of 10 minutes).
  * - A connection failure Sturdy cannot classify (Azure's `UNEXPECTED`) is transient: a GET is retried; a POST is
  *   not (it may have reached the server). Azure throws any error whose code is not one of its system errors.
+ * - "It should log when the abort controller aborts" aborts before the call, and Azure's mock is still called once;
+ *   a Sturdy call interrupted before it starts sends nothing, so the port interrupts it during its first attempt.
  *
  * Not ported: "It should allow redirecting on the next retry" and "It should log when the retry strategy redirects to
  * another URL" (`redirectTo`: Sturdy's retry stage never changes the request's URL; failing over to another host is
