@@ -237,7 +237,8 @@ export const setup = (
 /**
  * Runs `call` under a caller's timeout of `millis` (an `AbortSignal.timeout`, say) without `run`'s clock moves: once the
  * retry stage has decided to wait, the TestClock moves by `millis` only, so the timeout, not the retry's wait, ends the
- * call; then past the retry's wait, so that a retry sent anyway would reach the server before this returns.
+ * call; then past the retry's wait, so that a retry sent anyway would reach the server before this returns. The wait
+ * it cut short stays in the harness's list of waits to move to: do not `run` another call on `h` afterwards.
  */
 export const timeoutDuringRetryWait = <A, E>(h: Harness, call: Effect.Effect<A, E, Policy.Policy>, millis: number) =>
   Effect.gen(function*() {
