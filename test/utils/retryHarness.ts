@@ -12,6 +12,7 @@ import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Random, typ
 import * as Http from "node:http"
 import * as Https from "node:https"
 import type * as Net from "node:net"
+import { Agent, buildConnector } from "undici"
 
 export interface Seen {
   readonly method: string
@@ -68,7 +69,42 @@ export interface HarnessOptions {
   readonly client?: Omit<SturdyClient.SturdyClient.Options, "baseUrl" | "policy"> | undefined
   /** `"later"`: the port is reserved but nothing listens until `listen` runs (a server that is not up yet) */
   readonly listen?: "now" | "later" | undefined
+  /**
+   * The first connections the client opens fail with these errors, in order, before anything is sent (build them
+   * with `systemError`, shaped as Node reports them); the connections after them reach the server. For the failures a
+   * loopback server cannot cause: a failed DNS lookup, a connect that times out, a missing socket path.
+   */
+  readonly connectFailures?: ReadonlyArray<Error> | undefined
 }
+
+/** an error shaped as Node's system errors (`connect ETIMEDOUT 127.0.0.1:80`): `code`, `syscall`, and the message */
+export const systemError = (
+  code: string,
+  syscall: string,
+  detail = "127.0.0.1:80"
+): Error & { readonly code: string } =>
+  Object.assign(new Error(`${syscall} ${code} ${detail}`), { code, syscall, errno: -1 })
+
+/** `count` copies of Node's system error `code` from `syscall`, for `connectFailures` */
+export const connectErrors = (count: number, code: string, syscall = "connect"): ReadonlyArray<Error> =>
+  Array.from({ length: count }, () => systemError(code, syscall))
+
+/** an undici `Agent` whose first connections fail with `failures`, in order; later ones connect as usual */
+const failingConnects = (failures: ReadonlyArray<Error>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const connect = buildConnector({})
+      let next = 0
+      return new Agent({
+        connect: (options, callback) => {
+          const failure = failures[next++]
+          if (failure === undefined) return connect(options, callback)
+          process.nextTick(() => callback(failure, null))
+        }
+      })
+    }),
+    (agent) => Effect.promise(() => agent.destroy())
+  )
 
 /** a real 2 ms pause, for loopback I/O to arrive before the TestClock moves */
 export const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
@@ -153,7 +189,9 @@ export const setup = (
           if (event.retrying && millis > 0) waits.push(millis)
         })
     })
-    const dispatcher = yield* UndiciHttpClient.makeDispatcher()
+    const dispatcher = harnessOptions.connectFailures === undefined
+      ? yield* UndiciHttpClient.makeDispatcher()
+      : yield* failingConnects(harnessOptions.connectFailures)
     const platform = UndiciHttpClient.make(dispatcher)
     const api = SturdyClient.makeWith(platform, { ...harnessOptions.client, baseUrl: url, policy })
     const advanceWhenIdle = harnessOptions.advanceWhenIdle ?? true
@@ -194,6 +232,24 @@ export const setup = (
         return yield* Fiber.await(fiber)
       })
     return { url, seen, aborted, api, policy, client: api.client, platform, decisions, run, listen }
+  })
+
+/**
+ * Runs `call` under a caller's timeout of `millis` (an `AbortSignal.timeout`, say) without `run`'s clock moves: once the
+ * retry stage has decided to wait, the TestClock moves by `millis` only, so the timeout, not the retry's wait, ends the
+ * call; then past the retry's wait, so that a retry sent anyway would reach the server before this returns. The wait
+ * it cut short stays in the harness's list of waits to move to: do not `run` another call on `h` afterwards.
+ */
+export const timeoutDuringRetryWait = <A, E>(h: Harness, call: Effect.Effect<A, E, Policy.Policy>, millis: number) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.provideService(Effect.timeout(call, millis), Policy.Policy, h.policy))
+    for (let i = 0; i < 500 && h.decisions.length === 0; i++) yield* realPause
+    const decided = [...h.decisions]
+    yield* TestClock.adjust(millis)
+    const exit = yield* Fiber.await(fiber)
+    if (decided[0] !== undefined) yield* TestClock.adjust(Duration.sum(decided[0].delay, "1 second"))
+    for (let i = 0; i < 10; i++) yield* realPause
+    return { exit, decided }
   })
 
 /** waits (real time, a few ms at a time) until the server has seen `count` requests aborted, and returns them */
