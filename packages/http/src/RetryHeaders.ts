@@ -27,6 +27,7 @@
  * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
  * | `Retry-After-Ms: 1500.5` (OpenAI, Azure OpenAI, Anthropic) | 1,501 ms (format `delta-millis`), before any `Retry-After`; garbage is skipped |
+ * | `x-ms-retry-after-ms: 1500` (Azure services)              | as `Retry-After-Ms`, read when no readable `Retry-After-Ms` came (Azure's SDKs' order) |
  * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
@@ -48,7 +49,8 @@
  *
  * `retryAfter` (the wait the server asked for) takes the first of:
  * 1. a readable `Retry-After-Ms` (milliseconds, as the OpenAI and Anthropic SDKs read it first), else a readable
- *    `Retry-After` (a garbage one is skipped, not fatal), both with source `retry-after`;
+ *    `x-ms-retry-after-ms` (Azure's), else a readable `Retry-After` (a garbage one is skipped, not fatal), all with
+ *    source `retry-after`;
  * 2. the IETF reset of a quota whose remaining is 0 (with several exhausted quotas, the longest reset);
  * 3. a readable `X-RateLimit-Retry-After` (source `x-ratelimit`; ky's order);
  * 4. `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0;
@@ -198,7 +200,7 @@ export interface RateLimitPolicy {
 export interface RetryHeaders {
   /** What `retryAfter` returns, with its clamp flag and the header it came from. */
   readonly wait: Option.Option<Wait>
-  /** `Retry-After-Ms`, or else `Retry-After`, alone. */
+  /** `Retry-After-Ms`, else `x-ms-retry-after-ms`, else `Retry-After`, alone. */
   readonly retryAfter: Option.Option<Delay>
   readonly limit: Option.Option<number>
   readonly remaining: Option.Option<number>

@@ -43,6 +43,19 @@ describe("RetryHeaders", () => {
         .toBe(3000)
     })
 
+    it("Azure's x-ms-retry-after-ms counts as Retry-After-Ms, read after a readable Retry-After-Ms and before Retry-After", () => {
+      expect(retryAfterMillis({ "x-ms-retry-after-ms": "1500" })).toBe(1500)
+      expect(retryAfterMillis({ "x-ms-retry-after-ms": "0", "retry-after": "60" })).toBe(0)
+      expect(retryAfterMillis({ "retry-after-ms": "250", "x-ms-retry-after-ms": "900" })).toBe(250)
+      expect(retryAfterMillis({ "retry-after-ms": "soon", "x-ms-retry-after-ms": "900", "retry-after": "1" })).toBe(900)
+      expect(retryAfterMillis({ "x-ms-retry-after-ms": "soon", "retry-after": "7" })).toBe(7000)
+      const parsed = RetryHeaders.parse(headers({ "x-ms-retry-after-ms": "250", "retry-after": "1" }), now)
+      expect(Option.map(parsed.wait, (w) => [w.source, w.format, Duration.toMillis(w.duration)])).toEqual(
+        Option.some(["retry-after", "delta-millis", 250])
+      )
+      expect(Option.map(parsed.retryAfter, (d) => Duration.toMillis(d.duration))).toEqual(Option.some(250))
+    })
+
     it("is clamped to maxDelay like every wait", () => {
       const parsed = RetryHeaders.parse(headers({ "retry-after-ms": String(maxMillis * 2) }), now)
       expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.clamped])).toEqual(

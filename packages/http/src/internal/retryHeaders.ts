@@ -229,9 +229,14 @@ const parseRetryAfterMs = (value: string | undefined): RetryHeaders.Delay | unde
   return unsignedDecimal.test(trimmed) ? makeDelay(Number(trimmed), "delta-millis") : undefined
 }
 
+// `Retry-After-Ms`, else Azure's `x-ms-retry-after-ms` (the same value under the service's prefix, read in that order
+// by Azure's SDKs), when readable.
+const retryAfterMillis = (headers: Headers.Headers): RetryHeaders.Delay | undefined =>
+  parseRetryAfterMs(lookup(headers, "retry-after-ms")) ?? parseRetryAfterMs(lookup(headers, "x-ms-retry-after-ms"))
+
 // The wait of `Retry-After-Ms`, or else of `Retry-After`, as read for the `retryAfter` of the structured value.
 const serverRetryAfter = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
-  const millis = parseRetryAfterMs(lookup(headers, "retry-after-ms"))
+  const millis = retryAfterMillis(headers)
   if (millis !== undefined) return Option.some(millis)
   const value = lookup(headers, "retry-after")
   return value === undefined ? Option.none() : parseRetryAfterDelay(value, nowMillis)
@@ -629,7 +634,7 @@ const retryAfterWith = (
 ): Option.Option<Duration.Duration> => {
   // Runs on every failed response: answer from the few headers that matter without building the structured value,
   // and without allocating when they are absent or the quota is not exhausted.
-  const millis = parseRetryAfterMs(lookup(headers, "retry-after-ms"))
+  const millis = retryAfterMillis(headers)
   if (millis !== undefined) return Option.some(millis.duration)
   const retryAfterValue = lookup(headers, "retry-after")
   if (retryAfterValue !== undefined) {
@@ -668,7 +673,7 @@ export const retryAfter = (headers: Headers.Headers, nowMillis: number): Option.
  */
 export const mayNameWait = (headers: Headers.Headers): boolean =>
   lookup(headers, "retry-after") !== undefined || lookup(headers, "retry-after-ms") !== undefined ||
-  lookup(headers, "ratelimit") !== undefined ||
+  lookup(headers, "x-ms-retry-after-ms") !== undefined || lookup(headers, "ratelimit") !== undefined ||
   lookup(headers, "ratelimit-reset") !== undefined || lookup(headers, "x-ratelimit-retry-after") !== undefined ||
   vendorHeader(headers, "reset") !== undefined
 
