@@ -85,11 +85,14 @@ describe("peer tower hedge/main.rs", () => {
       expect(yield* Fiber.join(fut)).toBe("orig-done")
       // the hedge lost: tower drops its future, Sturdy interrupts it
       expect(handle.ends()).toEqual([[0, "done"], [1, "interrupted"]])
+      // the original's latency is recorded, as tower's Latency layer records it
+      expect(yield* tracker.count(key)).toBe(11)
+      expect(yield* tracker.quantile(key, 1)).toEqual(Option.some(Duration.millis(11)))
     }))
 
   it.effect("hedge_hedge_completes_first", () =>
     Effect.gen(function*() {
-      const { handle, requests, call } = yield* newService(TestPolicy)
+      const { call, handle, requests, tracker } = yield* newService(TestPolicy)
       const fut = yield* spawn(call("orig"))
       // Check that orig request has been issued.
       expect(requests).toEqual(["orig"])
@@ -106,6 +109,8 @@ describe("peer tower hedge/main.rs", () => {
       // Check that fut gets hedge response.
       expect(yield* Fiber.join(fut)).toBe("hedge-done")
       expect(handle.ends()).toEqual([[0, "interrupted"], [1, "done"]])
+      // tower records the winning hedge's own latency; Sturdy the call's, from the original's start (11 ms)
+      expect(yield* tracker.quantile(key, 1)).toEqual(Option.some(Duration.millis(11)))
     }))
 
   it.effect("completes_before_hedge", () =>
