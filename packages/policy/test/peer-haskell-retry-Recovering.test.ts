@@ -35,6 +35,7 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import { advance, advanceUntil } from "./utils/advance.js"
 import { constantDelay, exponentialBackoff, fibonacciBackoff, fullJitter, limitRetries } from "./utils/retryPolicies.js"
@@ -286,19 +287,23 @@ describe("peer Haskell retry: overriding delay", () => {
   describe("actual delays don't exceed specified delays", () => {
     it.effect.prop(
       "retryingDynamic",
-      [genPolicyNoLimit, genDelays],
-      ([policy, delays]) =>
+      [genPolicyNoLimit, genDelays, FastCheck.integer()],
+      ([policy, delays, seed]) =>
         // `retryingDynamic`: every result is judged worth retrying, with the delay the handler names
-        testOverride(policy, delays, (n) => Effect.fail(new Iteration({ n }))),
+        testOverride(policy, delays, (n) => Effect.fail(new Iteration({ n }))).pipe(
+          Effect.withRandom(Random.make(seed))
+        ),
       { fastCheck: { seed: 20261205, numRuns: 60 } }
     )
 
     it.effect.prop(
       "recoveringDynamic",
-      [genPolicyNoLimit, genDelays],
-      ([policy, delays]) =>
+      [genPolicyNoLimit, genDelays, FastCheck.integer()],
+      ([policy, delays, seed]) =>
         // `recoveringDynamic`: the action throws until it has run out of delays
-        testOverride(policy, delays, (n) => n < delays.length ? Effect.fail(new Iteration({ n })) : Effect.void),
+        testOverride(policy, delays, (n) => n < delays.length ? Effect.fail(new Iteration({ n })) : Effect.void).pipe(
+          Effect.withRandom(Random.make(seed))
+        ),
       { fastCheck: { seed: 20261205, numRuns: 60 } }
     )
   })
