@@ -9,9 +9,9 @@
 // `Backoff.exponential({ baseDelay: 0, factor: 1 })` without limits; `mapDelay(f)` is `Schedule.modifyDelay`,
 // `flatMapDelay(f)` is `Schedule.modifyDelayEffect`, `followedBy` is `Schedule.andThen`. cats-retry's arbitrary policy
 // (an arbitrary function of the status) is a table of decisions (`decisions`, consulted afresh at every retry as
-// cats-retry's function is), or one of Sturdy's: `Backoff.bounded(Backoff.fromDelay(table), { maxAttempts })` or an
-// unjittered `Backoff.exponential`. Its `Eq` (the decisions at seven statuses) is the delays of the first eight retries
-// up to the first give-up, as a retry driver sees them. ScalaCheck's `forAll` is fast-check with a fixed seed; delays
+// cats-retry's function is), or one of Sturdy's: `Backoff.bounded(Backoff.fromDelay(table), limits)` or an unjittered
+// `Backoff.exponential`, with `maxAttempts`, `maxDelay` and `maxElapsed`. Its `Eq` (the decisions at seven statuses)
+// is the delays of the first eight retries up to the first give-up, as a retry driver sees them. ScalaCheck's `forAll` is fast-check with a fixed seed; delays
 // are 0 to 2^31 − 1 ms (cats-retry's are 0 to Long.MaxValue ns).
 //
 // Deliberate differences: a retry driver stops at the first give-up, so a policy that gives up and would retry again
@@ -41,26 +41,31 @@ const policyArb: FastCheck.Arbitrary<Policy> = FastCheck.oneof(
   // cats-retry's arbitrary `(Any, RetryStatus) => PolicyDecision`
   FastCheck.array(FastCheck.option(delayArb, { nil: null }), { minLength: steps, maxLength: steps })
     .map((table) => labelled(decisions(table), `decisions(${JSON.stringify(table)})`)),
-  // Sturdy's delay function, bounded
+  // Sturdy's delay function, bounded (its attempts, delays or elapsed time)
   FastCheck.tuple(
     FastCheck.array(delayArb, { minLength: steps, maxLength: steps }),
-    FastCheck.integer({ min: 1, max: 9 })
-  )
-    .map(([table, maxAttempts]) =>
-      labelled(
-        Backoff.bounded(Backoff.fromDelay((retry) => table[retry - 1]!), { maxAttempts }),
-        `bounded(fromDelay(${JSON.stringify(table)}), { maxAttempts: ${maxAttempts} })`
-      )
-    ),
-  // Sturdy's exponential backoff, unjittered
+    FastCheck.record({
+      maxAttempts: FastCheck.integer({ min: 1, max: 9 }),
+      maxDelay: delayArb,
+      maxElapsed: FastCheck.integer({ min: 0, max: 4 * maxTimerMillis })
+    }, { requiredKeys: ["maxAttempts"] })
+  ).map(([table, limits]) =>
+    labelled(
+      Backoff.bounded(Backoff.fromDelay((retry) => table[retry - 1]!), limits),
+      `bounded(fromDelay(${JSON.stringify(table)}), ${JSON.stringify(limits)})`
+    )
+  ),
+  // Sturdy's exponential backoff, unjittered, with its limits (maxElapsed included: the laws hold over time limits)
   FastCheck.record({
     baseDelay: FastCheck.integer({ min: 0, max: 100_000 }),
     factor: FastCheck.integer({ min: 1, max: 4 }),
     maxAttempts: FastCheck.integer({ min: 1, max: 9 }),
-    maxDelay: delayArb
-  }).map((options) =>
-    labelled(Backoff.exponential({ ...options, jitter: "none" }), `exponential(${JSON.stringify(options)})`)
-  )
+    maxDelay: delayArb,
+    maxElapsed: FastCheck.integer({ min: 0, max: 10_000_000 })
+  }, { requiredKeys: ["baseDelay", "factor", "maxAttempts", "maxDelay"] })
+    .map((options) =>
+      labelled(Backoff.exponential({ ...options, jitter: "none" }), `exponential(${JSON.stringify(options)})`)
+    )
 )
 const delayFnArb = FastCheck.func<[number], number>(delayArb)
 
