@@ -11,8 +11,8 @@
 // (an arbitrary function of the status) is a table of decisions (`decisions`, consulted afresh at every retry as
 // cats-retry's function is), or one of Sturdy's: `Backoff.bounded(Backoff.fromDelay(table), limits)` or an unjittered
 // `Backoff.exponential`, with `maxAttempts`, `maxDelay` and `maxElapsed`. Its `Eq` (the decisions at seven statuses)
-// is the delays of the first eight retries up to the first give-up, as a retry driver sees them. ScalaCheck's `forAll` is fast-check with a fixed seed; delays
-// are 0 to 2^31 − 1 ms (cats-retry's are 0 to Long.MaxValue ns).
+// is the delays of the first eight retries up to the first give-up, as a retry driver sees them. ScalaCheck's
+// `forAll` is fast-check with a fixed seed; delays are 0 to 2^31 − 1 ms (cats-retry's are 0 to Long.MaxValue ns).
 //
 // Deliberate differences: a retry driver stops at the first give-up, so a policy that gives up and would retry again
 // later is compared up to the give-up (cats-retry compares all seven statuses). cats-retry's `followedBy` is a
