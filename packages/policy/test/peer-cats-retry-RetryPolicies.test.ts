@@ -8,7 +8,7 @@
 // `Backoff.exponential({ baseDelay: d, factor: 1, jitter: "none" })`, `exponentialBackoff(b)` the same with factor 2,
 // `fullJitter(b)` with `jitter: "full"` (all without attempt or delay limit), `fibonacciBackoff(b)` is
 // `Backoff.bounded(Schedule.fibonacci(b), {})`, `limitRetries(n)` is `Backoff.bounded(fromDelay(() => 0),
-// { maxAttempts: n + 1 })` (Sturdy counts the first attempt), `capDelay(c, p)` is `Backoff.bounded(p, { maxDelay: c })`,
+// { maxAttempts: n + 1 })` (Sturdy counts the 1st attempt), `capDelay(c, p)` is `Backoff.bounded(p, { maxDelay: c })`,
 // `limitRetriesByDelay(t, p)` is Effect's `Schedule.whileOutput` over Backoff's output (the delay chosen), and
 // `limitRetriesByCumulativeDelay(t, p)` is `Backoff.bounded(p, { maxElapsed: t })`. `dynamic` (a policy chosen by the
 // last result) is `Retry.retry` with a `fromDelay` that reads the failure and a `while` that reads the attempt.
@@ -16,7 +16,7 @@
 //
 // Deliberate differences (each test says which): Sturdy refuses at construction a base delay longer than a timer holds
 // (2^31 − 1 ms, a `RangeError`) where cats-retry accepts any `FiniteDuration`, and its delays are whole milliseconds.
-// `limitRetriesByCumulativeDelay` gives up when cumulative + next >= threshold; Sturdy's `maxElapsed` lets a retry start
+// `limitRetriesByCumulativeDelay` gives up at cumulative + next >= threshold; Sturdy's `maxElapsed` lets a retry start
 // exactly at the limit ("no retry starts later than this"), giving up only above it, as Haskell retry's
 // `limitRetriesByCumulativeDelay` does. A cats-retry status is arbitrary (a cumulative delay unrelated to the retries);
 // Sturdy's state is what the steps made, so the arbitrary status is reduced to its retry count.

@@ -16,7 +16,7 @@
 //
 // Deliberate differences: a retry driver stops at the first give-up, so a policy that gives up and would retry again
 // later is compared up to the give-up (cats-retry compares all seven statuses). cats-retry's `followedBy` is a
-// fallback consulted at every retry (the first policy's decision unless it gives up); Effect's `andThen` runs the second
+// fallback consulted at every retry (the first policy's decision unless it quits); Effect's `andThen` runs the second
 // schedule after the first is done, from its start: the laws hold for both. Jittered schedules are left out of the
 // arbitrary policies: the laws are over deterministic (`Id`) policies, and `p.meet(p)` steps a random `p` twice.
 //

@@ -12,8 +12,9 @@
 // `constantDelay d` is `Backoff.exponential({ baseDelay: d, factor: 1, jitter: "none" })` without limits,
 // `exponentialBackoff b` the same with factor 2, `fibonacciBackoff b` is `Backoff.bounded(Schedule.fibonacci(b), {})`,
 // `limitRetries n` is Effect's `Schedule.recurs(n)` (in "capDelay") or `Backoff.bounded(fromDelay(() => 0),
-// { maxAttempts: n + 1 })`, `capDelay c p` is `Backoff.bounded(p, { maxDelay: c })`, `limitRetriesByCumulativeDelay m p`
-// is `Backoff.bounded(p, { maxElapsed: m })`. Hedgehog's `forAll` is fast-check with a fixed seed.
+// { maxAttempts: n + 1 })`, `capDelay c p` is `Backoff.bounded(p, { maxDelay: c })`,
+// `limitRetriesByCumulativeDelay m p` is `Backoff.bounded(p, { maxElapsed: m })`. Hedgehog's `forAll` is fast-check
+// with a fixed seed.
 //
 // Deliberate differences: the monoid laws compare the first eight decisions (Haskell evaluates one arbitrary
 // `RetryStatus`, with an iteration up to `maxBound`; the policies of those laws are constant, so any eight retries

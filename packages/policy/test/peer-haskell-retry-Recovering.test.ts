@@ -6,7 +6,7 @@
 // Mapping: `recovering policy handlers action` is `Retry.retry(action, { schedule, while })`: an exception is a typed
 // failure (`Custom1`, `Custom2`, `UserError` as tagged errors), a list of `Handler`s that return `True` is `while`
 // answering true for the failures they catch (a `SomeException` handler is `() => true`), `recoverAll` is the default
-// `while`. `retrying policy check action` (a result judged worth retrying) is an action that fails; the `RetryStatus` an
+// `while`. `retrying policy check action` (a result worth retrying) is an action that fails; the `RetryStatus` an
 // action is handed is what it observes instead: its own attempt count, the TestClock (cumulative delay) and the
 // `onAttempt` hook (the delay before it). `ConsultPolicyOverrideDelay d` (retryingDynamic, recoveringDynamic) is
 // `delayHint`, the wait that replaces the schedule's delay. An asynchronous exception (`throwTo ... UserInterrupt`) is
