@@ -97,6 +97,8 @@ export const makeCircuit = (name: string, config: CircuitConfig = {}) =>
       )
     return {
       breaker,
+      /** the bulkhead of `Execution.MaxConcurrentRequests` */
+      bulkhead: runs,
       /** cep21's `Run(ctx, run)`: `Execute` without a fallback */
       run: <A, E>(run: Effect.Effect<A, E>) => guard(run, false),
       /** cep21's `Execute(ctx, run, fallback)` */
