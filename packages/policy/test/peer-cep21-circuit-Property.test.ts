@@ -34,7 +34,7 @@ describe("cep21/circuit circuit_property_test.go", () => {
       const errFail = new Error("fail")
       const expected = { calls: 0, failures: 0 }
       const worker = (id: number) =>
-        Effect.forEach(Array.from({ length: iterations }, (_, i) => i), (i) => {
+        Effect.forEach(Array.from({ length: iterations }, (_, i) => i), (i): Effect.Effect<unknown> => {
           switch ((id + i) % 3) {
             case 0:
               expected.calls++
