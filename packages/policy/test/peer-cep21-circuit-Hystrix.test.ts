@@ -12,8 +12,10 @@
 // The closer's `ShouldClose` after successes is the breaker's state after probes; `ForceOpen` is `isolate`. The
 // MockClock is the TestClock; `time.Sleep` in the real-time tests is `TestClock.adjust`, and their goroutines are fibers.
 // Deliberate differences: a failed probe reopens the breaker for the next pause at once, where cep21's closer keeps the
-// circuit open and resets its success streak (the next probe is allowed one sleep window later in both); a pause ends
-// at its last millisecond (`now >= openUntil`), where cep21 waits for the first instant after it.
+// circuit open and resets its success streak (the next probe is allowed one sleep window later in both).
+// TestCloser_ConcurrentAttempts is split in two (the timeout that resets the streak has its own `it`); its ignored
+// events are sent between the probes (cep21 sends them once the closer would close, where a Sturdy breaker is already
+// closed), and its stale-failure line is TestRegression_StaleFailureDoesNotPoisonProbe's case.
 // Not ported: TestOpener_SetConfigNotThreadSafe_NilNow, TestOpenerFactory_ConcurrentCreation,
 // TestCloserFactory_ConcurrentCreation, TestCloser_MarshalJSON, TestCloser_AfterFunc, config_test.go (configuration
 // plumbing of the Go structs: no counterpart), TestCloser_NoPanics (events on a zero-value closer),
