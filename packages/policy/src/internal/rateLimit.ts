@@ -72,7 +72,11 @@ export const make = (
     const limiter = yield* ExperimentalRateLimiter.make
     const algorithm = options.algorithm ?? "token-bucket"
     const onExceeded = options.onExceeded ?? "delay"
-    const window = Duration.decode(options.window)
+    // The window in nanoseconds: the limiter divides it by the limit into its refill interval, and a count of
+    // nanoseconds divides rounding down (1 s / 7 is 142,857,142 ns), so that `limit` intervals never outlast the
+    // window. A window in milliseconds is divided to the nearest nanosecond, sometimes up (142,857,143 ns), and a full
+    // window of calls then came back 1 ms after the window had ended.
+    const window = Duration.nanos(Duration.unsafeToNanos(Duration.decode(options.window)))
     const refillRate = Duration.unsafeDivide(window, options.limit)
     const maxWaitMillis = options.maxWait === undefined
       ? Number.POSITIVE_INFINITY
@@ -265,11 +269,12 @@ class Entries<A extends { freeAt: number }> {
 export const deficitAnswer = (newTokenCount: number, elapsed: number, refillMillis: number): number =>
   newTokenCount + Math.min(Math.max(0, elapsed), refillMillis) / refillMillis * (1 - Number.EPSILON)
 
-// The limiter's waits are `refillRate × deficit`: floating-point noise (999 ms of a 1 s interval leaves 1.0000000000000009
-// ms) is dropped, and a wait is never shorter than the token needs (whole milliseconds, rounded up).
+// The limiter's waits are `refillRate × deficit`, or a window's end less now: floating-point noise (999 ms of a 1 s
+// interval leaves 1.0000000000000009 ms; at today's epoch a window's end carries up to 2.4e-4 ms) is dropped, and a
+// wait is never shorter than the token needs (whole milliseconds, rounded up).
 const wholeMillisUp = (wait: Duration.Duration): Duration.Duration => {
   const millis = Duration.toMillis(wait)
-  return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - 1e-6))) : wait
+  return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - dueSlackMillis))) : wait
 }
 
 // A refused call's `retryAfter`: whole milliseconds, rounded up, and never zero. The store refused the call now, so
@@ -279,6 +284,11 @@ const refusedFor = (wait: Duration.Duration): Duration.Duration => {
   const millis = wholeMillisUp(wait)
   return Duration.lessThan(millis, Duration.millis(1)) ? Duration.millis(1) : millis
 }
+
+// A refill interval is a whole number of nanoseconds in milliseconds, so the marks it makes carry floating-point
+// error (at an epoch of 1.7e12 ms one ulp is 2.4e-4 ms): a mark within a microsecond of now counts as reached, so
+// that a token or a window due at a millisecond is there at that millisecond, not at the next one.
+const dueSlackMillis = 1e-3
 
 /**
  * `@effect/experimental`'s memory store, answer for answer, except that it forgets what no longer matters: a token
@@ -296,7 +306,7 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
   if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
     throw new RangeError(`RateLimit: maxKeys (${maxKeys}) must be an integer of at least 1`)
   }
-  const fixedCounters = new Entries<{ count: number; expiresAt: number; freeAt: number }>(maxKeys)
+  const fixedCounters = new Entries<{ count: number; start: number; expiresAt: number; freeAt: number }>(maxKeys)
   const tokenBuckets = new Entries<{ tokens: number; lastRefill: number; freeAt: number }>(maxKeys)
   return ExperimentalRateLimiter.RateLimiterStore.of({
     fixedWindow: (options) =>
@@ -306,14 +316,16 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
           const now = clock.unsafeCurrentTimeMillis()
           let counter = fixedCounters.get(options.key)
           if (counter === undefined) {
-            counter = { count: 0, expiresAt: now, freeAt: now }
+            counter = { count: 0, start: now, expiresAt: now, freeAt: now }
             fixedCounters.add(options.key, counter, now)
-          } else if (counter.expiresAt <= now) {
+          } else if (counter.expiresAt <= now + dueSlackMillis) {
             counter.count = 0
+            counter.start = now
             counter.expiresAt = now
-          } else if (counter.expiresAt - now > counter.count * refillRateMillis) {
+          } else if (counter.expiresAt - now > counter.count * refillRateMillis + dueSlackMillis) {
             // the clock went back (a wall-clock step): the window ends when its calls are paid for from now, not
             // when the clock catches up with where it was
+            counter.start = now
             counter.expiresAt = now + counter.count * refillRateMillis
             counter.freeAt = counter.expiresAt
           }
@@ -321,7 +333,8 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
             return [counter.count + options.tokens, counter.expiresAt - now] as const
           }
           counter.count += options.tokens
-          counter.expiresAt += refillRateMillis * options.tokens
+          // from the window's start rather than added call by call, which would add up rounding errors
+          counter.expiresAt = counter.start + refillRateMillis * counter.count
           counter.freeAt = counter.expiresAt
           return [counter.count, counter.expiresAt - now] as const
         })
@@ -340,7 +353,7 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
             // until the clock catches up with the last refill
             if (now < bucket.lastRefill) bucket.lastRefill = now
             const elapsed = now - bucket.lastRefill
-            const tokensToAdd = Math.floor(elapsed / refillRateMillis)
+            const tokensToAdd = Math.floor((elapsed + dueSlackMillis) / refillRateMillis)
             if (bucket.tokens <= options.limit && bucket.tokens + tokensToAdd >= options.limit) {
               // full again: a full bucket refills nothing, so no part of a next token is under way; the refill
               // restarts from this call, as it does for a bucket dropped once full (whether or not it was dropped)
