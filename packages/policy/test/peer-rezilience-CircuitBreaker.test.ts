@@ -17,9 +17,13 @@
 // where rezilience's failure count trips at exactly `maxFailures` (the same here: no case passes it).
 // Not ported: the `calls_rejected` metric (Sturdy counts no rejections; a rejection is asserted as `CircuitOpen`
 // instead), and the `nonFlaky`/`withLiveRandom` aspects (each case runs once, deterministically, on the TestClock).
-// FailureRateTrippingStrategySpec is in peer-rezilience-FailureRate.test.ts; rezilience-config's
-// CircuitBreakerFromConfigSpec is not ported (it reads HOCON through zio-config; Sturdy's breaker options are a plain
-// object).
+// FailureRateTrippingStrategySpec is in peer-rezilience-FailureRate.test.ts.
+// rezilience-config's rezilience-config/src/test/scala/nl/vroste/rezilience/config/CircuitBreakerFromConfigSpec.scala
+// (same commit) is ported last, without the reading: its HOCON is written as the options object it maps to
+// (`max-failures` is `consecutiveFailures`; `failure-rate-threshold`, `sample-duration`, `min-throughput` are
+// `failureRateThreshold`, `slidingWindow`, `minimumThroughput`; `reset-schedule { min, max = 1 minute, factor = 2 }` is
+// `Schedule.exponential(min, factor)` capped at `max`), since Sturdy's breaker options are a plain object, not read
+// from a config provider. Its failure-rate case asserts Sturdy's behaviour (see FailureRate's deliberate difference).
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker } from "@sturdy/policy"
 import * as Effect from "effect/Effect"
@@ -260,4 +264,61 @@ describe("peer rezilience CircuitBreakerSpec", () => {
         expect([stateAfterFailures, stateAfterReset, stateFinal]).toEqual(["Open", "HalfOpen", "Closed"])
       }))
   })
+})
+
+describe("peer rezilience CircuitBreakerFromConfigSpec", () => {
+  // reset-schedule { min = 3 seconds }, with the defaults max = 1 minute and factor = 2
+  const resetSchedule = Schedule.exponential("3 seconds", 2).pipe(Schedule.union(Schedule.spaced("1 minute")))
+  const call = <A, E>(cb: CircuitBreaker.CircuitBreaker, self: Effect.Effect<A, E>) =>
+    Effect.either(CircuitBreaker.withBreaker(self, cb))
+
+  it.scoped("can read failure-count strategy from config", () =>
+    Effect.gen(function*() {
+      // tripping-strategy { max-failures = 1 }
+      const cb = yield* CircuitBreaker.make("my-circuit-breaker", {
+        consecutiveFailures: 1,
+        breakDuration: resetSchedule
+      })
+      yield* call(cb, Effect.fail(undefined))
+      yield* call(cb, Effect.fail(undefined))
+      const result = yield* call(cb, Effect.succeed(123))
+      expect(Either.isLeft(result) && CircuitBreaker.isCircuitOpen(result.left)).toBe(true)
+    }))
+
+  it.scoped("can read failure-rate strategy from config", () =>
+    Effect.gen(function*() {
+      // tripping-strategy { failure-rate-threshold = 0.75, sample-duration = 2 seconds, min-throughput = 1,
+      // nr-sample-buckets = 2 } (Sturdy's window is always 10 buckets)
+      const cb = yield* CircuitBreaker.make("my-circuit-breaker", {
+        failureRateThreshold: 0.75,
+        slidingWindow: "2 seconds",
+        minimumThroughput: 1,
+        breakDuration: resetSchedule
+      })
+      const first = yield* call(cb, Effect.fail(undefined))
+      const rest = [
+        yield* call(cb, Effect.fail(undefined)),
+        yield* call(cb, Effect.succeed(undefined)),
+        yield* call(cb, Effect.fail(undefined))
+      ]
+
+      yield* TestClock.adjust("2 seconds")
+      const result1 = yield* call(cb, Effect.succeed(123))
+
+      for (let i = 0; i < 4; i++) yield* call(cb, Effect.fail(undefined))
+
+      yield* TestClock.adjust("2 seconds")
+      const result2 = yield* call(cb, Effect.succeed(123))
+
+      // rezilience judges no rate before its 2 s sample period has passed: the first four calls go through, result1
+      // succeeds, and the four failures after it (4 of the 5 calls in its window by then) open it, so result2 is
+      // rejected. Sturdy (deliberate difference) judges the rate from the first call, as
+      // minimumThroughput is 1: the first failure (a rate of 1) opens the breaker for 3 s, so the three calls after it
+      // and result1, at 2 s, are rejected; at 4 s the pause is over and result2, the probe, succeeds
+      expect(Either.isLeft(first) && first.left).toBe(undefined)
+      expect(rest.every((r) => Either.isLeft(r) && CircuitBreaker.isCircuitOpen(r.left))).toBe(true)
+      expect(Either.isLeft(result1) && CircuitBreaker.isCircuitOpen(result1.left)).toBe(true)
+      expect(result2).toEqual(Either.right(123))
+      expect(yield* cb.state).toBe("Closed")
+    }))
 })
