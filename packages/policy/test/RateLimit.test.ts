@@ -352,6 +352,49 @@ describe("RateLimit", () => {
       expect(yield* line({ limit: 1, window: "1 second" }, [1, 1], 1)).toEqual([1_000, 2_000])
     }))
 
+  it.effect("callers that stop waiting at random points never let more calls through than the limit allows", () =>
+    Effect.gen(function*() {
+      // a token bucket of `limit` lets at most limit + ⌊span / refill⌋ calls start within any span; a fixed window at
+      // most `limit` in each window (so 2 × limit within a span shorter than one)
+      const overLimit: Array<unknown> = []
+      for (let run = 0; run < 120; run++) {
+        const limit = yield* Random.nextIntBetween(1, 4)
+        const algorithm = (yield* Random.nextBoolean) ? "token-bucket" as const : "fixed-window" as const
+        const limiter = yield* RateLimit.make({ limit, window: "1 second", algorithm })
+        const start = yield* Clock.currentTimeMillis
+        const fibers: Array<Fiber.RuntimeFiber<number, unknown>> = []
+        for (let step = 0; step < 20; step++) {
+          const op = yield* Random.nextIntBetween(0, 3)
+          if (op === 0 && fibers.length > 0) {
+            yield* Fiber.interrupt(fibers[yield* Random.nextIntBetween(0, fibers.length)]!)
+          } else if (op === 1) {
+            yield* TestClock.adjust(yield* Random.nextIntBetween(0, 700))
+          } else {
+            fibers.push(yield* Effect.fork(limiter.run(`run-${run}`)(Clock.currentTimeMillis)))
+            yield* Effect.yieldNow()
+          }
+        }
+        yield* TestClock.adjust("1 hour")
+        const starts: Array<number> = []
+        for (const fiber of fibers) {
+          const exit = yield* Fiber.await(fiber)
+          if (Exit.isSuccess(exit)) starts.push(exit.value - start)
+        }
+        starts.sort((a, b) => a - b)
+        const refill = 1000 / limit
+        for (let i = 0; i < starts.length; i++) {
+          for (let j = i; j < starts.length; j++) {
+            const span = starts[j]! - starts[i]!
+            const allowed = algorithm === "token-bucket"
+              ? limit + Math.floor((span + 1e-6) / refill)
+              : limit * (Math.floor(span / 1000) + 2)
+            if (j - i + 1 > allowed) overLimit.push({ algorithm, limit, starts })
+          }
+        }
+      }
+      expect(overLimit).toEqual([])
+    }).pipe(Effect.withRandom(Random.make(7)), memory))
+
   describe("the memory store", () => {
     it.effect("answers as @effect/experimental's store does while it forgets nothing", () =>
       Effect.gen(function*() {
