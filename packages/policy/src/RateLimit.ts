@@ -36,8 +36,10 @@
  * again after 59 s: 1 s, not a whole minute). A refused call's `retryAfter` is never zero: at least 1 ms. Both stores answer so; a store of your own that answers only whole
  * tokens makes the wait up to one refill interval longer.
  *
- * A caller interrupted while it waits for its slot gives the slot back. A `RateLimitExceeded` is never counted as
- * a failure by a circuit breaker or an adaptive throttle.
+ * A caller interrupted while it waits for its slot gives the slot back, and the callers of this limiter waiting behind
+ * it on that key move up into the time it frees, so no slot is left unused and none is taken twice (a newcomer takes
+ * the one freed at the end of the line). A `RateLimitExceeded` is never counted as a failure by a circuit breaker or an
+ * adaptive throttle.
  *
  * @since 0.1.0
  */

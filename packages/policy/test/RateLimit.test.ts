@@ -359,6 +359,88 @@ describe("RateLimit", () => {
     120_000
   )
 
+  it.effect("a caller that stops waiting moves up the callers behind it: no slot is used twice, none left unused", () =>
+    Effect.gen(function*() {
+      // the start times of callers taking `tokens` each, in turn; `interrupt` is the index of one that stops waiting
+      const line = (options: RateLimit.Options, tokens: ReadonlyArray<number>, interrupt: number) =>
+        Effect.gen(function*() {
+          const limiter = yield* RateLimit.make(options)
+          const start = yield* Clock.currentTimeMillis
+          yield* limiter.consume("api", options.limit) // the bucket (or the window) is used up
+          const fibers: Array<Fiber.RuntimeFiber<number, unknown>> = []
+          for (const n of tokens) {
+            fibers.push(yield* Effect.fork(limiter.run("api", n)(Clock.currentTimeMillis)))
+            yield* Effect.yieldNow()
+          }
+          yield* Fiber.interrupt(fibers[interrupt]!)
+          // a newcomer takes the slot freed at the end of the line, after those already waiting
+          fibers.push(yield* Effect.fork(limiter.run("api")(Clock.currentTimeMillis)))
+          yield* Effect.yieldNow()
+          yield* TestClock.adjust("1 minute")
+          const started = yield* Effect.forEach(fibers.filter((_, i) => i !== interrupt), Fiber.join)
+          return started.map((at) => at - start)
+        }).pipe(memory)
+
+      // 1 a second: the first waiter (due at 1 s) stops, the second runs at 1 s instead of 2 s, the newcomer at 2 s
+      // (it ran at 2 s together with the second, and nobody at 1 s)
+      expect(yield* line({ limit: 1, window: "1 second" }, [1, 1], 0)).toEqual([1_000, 2_000])
+      // 4 a second (a token every 250 ms): one of 2 tokens (due at 500 ms) stops; the ones behind move up by 500 ms
+      expect(yield* line({ limit: 4, window: "1 second" }, [1, 2, 1, 1], 1)).toEqual([250, 500, 750, 1_000])
+      // a fixed window of 2 a second: the first of the next window stops; the callers of the window after move up one
+      // place each, so no window gets 3 calls (it was 1 call at 1 s and 3 at 2 s)
+      expect(yield* line({ limit: 2, window: "1 second", algorithm: "fixed-window" }, [1, 1, 1, 1], 0)).toEqual([
+        1_000,
+        1_000,
+        2_000,
+        2_000
+      ])
+      // a waiter at the end of the line that stops moves nobody: the newcomer takes its place
+      expect(yield* line({ limit: 1, window: "1 second" }, [1, 1], 1)).toEqual([1_000, 2_000])
+    }))
+
+  it.effect("callers that stop waiting at random points never let more calls through than the limit allows", () =>
+    Effect.gen(function*() {
+      // a token bucket of `limit` lets at most limit + ⌊span / refill⌋ calls start within any span; a fixed window at
+      // most `limit` in each window (so 2 × limit within a span shorter than one)
+      const overLimit: Array<unknown> = []
+      for (let run = 0; run < 120; run++) {
+        const limit = yield* Random.nextIntBetween(1, 4)
+        const algorithm = (yield* Random.nextBoolean) ? "token-bucket" as const : "fixed-window" as const
+        const limiter = yield* RateLimit.make({ limit, window: "1 second", algorithm })
+        const start = yield* Clock.currentTimeMillis
+        const fibers: Array<Fiber.RuntimeFiber<number, unknown>> = []
+        for (let step = 0; step < 20; step++) {
+          const op = yield* Random.nextIntBetween(0, 3)
+          if (op === 0 && fibers.length > 0) {
+            yield* Fiber.interrupt(fibers[yield* Random.nextIntBetween(0, fibers.length)]!)
+          } else if (op === 1) {
+            yield* TestClock.adjust(yield* Random.nextIntBetween(0, 700))
+          } else {
+            fibers.push(yield* Effect.fork(limiter.run(`run-${run}`)(Clock.currentTimeMillis)))
+            yield* Effect.yieldNow()
+          }
+        }
+        yield* TestClock.adjust("1 hour")
+        const starts: Array<number> = []
+        for (const fiber of fibers) {
+          const exit = yield* Fiber.await(fiber)
+          if (Exit.isSuccess(exit)) starts.push(exit.value - start)
+        }
+        starts.sort((a, b) => a - b)
+        const refill = 1000 / limit
+        for (let i = 0; i < starts.length; i++) {
+          for (let j = i; j < starts.length; j++) {
+            const span = starts[j]! - starts[i]!
+            const allowed = algorithm === "token-bucket"
+              ? limit + Math.floor((span + 1e-6) / refill)
+              : limit * (Math.floor(span / 1000) + 2)
+            if (j - i + 1 > allowed) overLimit.push({ algorithm, limit, starts })
+          }
+        }
+      }
+      expect(overLimit).toEqual([])
+    }).pipe(Effect.withRandom(Random.make(7)), memory))
+
   describe("the memory store", () => {
     it.effect("answers as @effect/experimental's store does while it forgets nothing", () =>
       Effect.gen(function*() {

@@ -1,8 +1,11 @@
 import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -118,6 +121,55 @@ export const make = (
         ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: refusedFor(error.retryAfter) }, true)
         : new RateLimitStoreError({ key, cause: error.cause }, true)
 
+    // The callers of this limiter waiting for their reserved slot, by key. A slot is a place in the key's line of
+    // reservations (its tokens' turn in a bucket, its count in a window), and its time follows from the places taken
+    // before it. A caller that leaves the line before its time hands its tokens back to the store (`refund`), which
+    // frees the slots at the END of the line: so every caller behind it here moves up by those tokens, as if the
+    // tokens had never been taken. Otherwise the next caller would take the freed slot at the end of the line, at the
+    // same time as the caller already waiting there, and the key would get more calls at once than its limit (two at
+    // 2 s for a limit of 1 a second, with the slot at 1 s left unused). Callers of another process (a shared store)
+    // are not moved: the line is kept exact in this process.
+    const windowMillis = Duration.toMillis(window)
+    const refillMillis = Duration.toMillis(refillRate)
+    const waiting = new Map<string, Set<Waiter>>()
+
+    // Moves the callers behind `left` (which gave back `tokens`) up by those tokens.
+    const moveUp = (key: string, left: Waiter, tokens: number, now: number): void => {
+      const line = waiting.get(key)
+      if (line === undefined || !line.delete(left)) return
+      if (line.size === 0) waiting.delete(key)
+      for (const w of line) {
+        if (w.place <= left.place) continue
+        if (algorithm === "token-bucket") {
+          w.place -= tokens * refillMillis
+          w.due = Math.max(now, Math.ceil(w.place - 1e-6))
+        } else {
+          // a window's callers start when it does: the window of the caller's last token, counted from the first
+          const windows = Math.floor((w.place - 1) / options.limit) - Math.floor((w.place - tokens - 1) / options.limit)
+          w.place -= tokens
+          w.due = Math.max(now, w.due - windows * windowMillis)
+        }
+        if (w.moved !== undefined) Deferred.unsafeDone(w.moved, Exit.void)
+      }
+    }
+
+    // Sleeps until the caller's slot is due, however often it moves up meanwhile; it then leaves the line.
+    const untilDue = (key: string, w: Waiter, clock: Clock.Clock): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const left = w.due - clock.unsafeCurrentTimeMillis()
+        if (left <= 0) {
+          const line = waiting.get(key)
+          if (line !== undefined && line.delete(w) && line.size === 0) waiting.delete(key)
+          return Effect.void
+        }
+        const moved = Deferred.unsafeMake<void>(FiberId.none)
+        w.moved = moved
+        return Effect.zipRight(
+          Effect.raceFirst(Effect.sleep(Duration.millis(left)), Deferred.await(moved)),
+          untilDue(key, w, clock)
+        )
+      })
+
     // a caller interrupted while waiting for its reserved slot hands the slot back, so no token is lost
     const refund = (key: string, tokens: number): Effect.Effect<void> =>
       Effect.ignore(
@@ -183,10 +235,36 @@ export const make = (
                 const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
                 return Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
               }
+              if (wait === 0) {
+                return Effect.flatMap(
+                  Effect.onInterrupt(restore(waitPause), () => refund(key, tokens)),
+                  (rejected) =>
+                    rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+                )
+              }
+              // the caller joins the key's line; one ahead of it that leaves moves it up (see `moveUp`)
+              const now = clock.unsafeCurrentTimeMillis()
+              const waiter: Waiter = {
+                place: algorithm === "token-bucket"
+                  ? now + Duration.toMillis(consumed.delay)
+                  : options.limit - consumed.remaining,
+                due: now + wait,
+                moved: undefined
+              }
+              let line = waiting.get(key)
+              if (line === undefined) waiting.set(key, line = new Set())
+              line.add(waiter)
               // a pause that arrived while this caller waited for its slot holds it too
-              const waited = wait > 0 ? Effect.zipRight(Effect.sleep(result.delay), waitPause) : waitPause
+              const waited = Effect.zipRight(untilDue(key, waiter, clock), waitPause)
               return Effect.flatMap(
-                Effect.onInterrupt(restore(waited), () => refund(key, tokens)),
+                Effect.onInterrupt(
+                  restore(waited),
+                  () =>
+                    Effect.zipRight(
+                      Effect.sync(() => moveUp(key, waiter, tokens, clock.unsafeCurrentTimeMillis())),
+                      refund(key, tokens)
+                    )
+                ),
                 (rejected) =>
                   rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
               )
@@ -215,6 +293,15 @@ export const make = (
         Effect.clockWith((clock) => Effect.sync(() => Duration.millis(pausedFor(key, clock.unsafeCurrentTimeMillis()))))
     } satisfies RL.RateLimiter
   })
+
+// A caller of mode "delay" waiting for its slot: `place` is its place in the key's line (in a token bucket, the exact
+// Clock time its last token is due; in a fixed window, its count once its tokens were taken), `due` the Clock time it
+// starts (whole milliseconds), `moved` the signal that wakes it when `due` moved up.
+interface Waiter {
+  place: number
+  due: number
+  moved: Deferred.Deferred<void> | undefined
+}
 
 /** @internal */
 export const withRateLimit = dual<
