@@ -65,6 +65,10 @@ const check = (options: RL.Options): void => {
   }
 }
 
+// (a window too long to count in nanoseconds, as `Number.MAX_VALUE` ms, keeps its milliseconds: no rounding matters)
+const toNanos = (window: Duration.Duration): Duration.Duration =>
+  Number.isFinite(Duration.toMillis(window) * 1_000_000) ? Duration.nanos(Duration.unsafeToNanos(window)) : window
+
 /** @internal */
 export const make = (
   options: RL.Options
@@ -79,7 +83,7 @@ export const make = (
     // nanoseconds divides rounding down (1 s / 7 is 142,857,142 ns), so that `limit` intervals never outlast the
     // window. A window in milliseconds is divided to the nearest nanosecond, sometimes up (142,857,143 ns), and a full
     // window of calls then came back 1 ms after the window had ended.
-    const window = Duration.nanos(Duration.unsafeToNanos(Duration.decode(options.window)))
+    const window = toNanos(Duration.decode(options.window))
     const refillRate = Duration.unsafeDivide(window, options.limit)
     const maxWaitMillis = options.maxWait === undefined
       ? Number.POSITIVE_INFINITY
@@ -142,7 +146,7 @@ export const make = (
         if (w.place <= left.place) continue
         if (algorithm === "token-bucket") {
           w.place -= tokens * refillMillis
-          w.due = Math.max(now, Math.ceil(w.place - 1e-6))
+          w.due = Math.max(now, Math.ceil(w.place - dueSlackMillis))
         } else {
           // a window's callers start when it does: the window of the caller's last token, counted from the first
           const windows = Math.floor((w.place - 1) / options.limit) - Math.floor((w.place - tokens - 1) / options.limit)
