@@ -611,6 +611,20 @@ describe("Hedge", () => {
       expect(eager.log).toHaveLength(2)
     }))
 
+  // tower's hedge port: a nearest rank computed in floating point read one rank too high (0.07 × 100 is
+  // 7.000000000000001, so p7 of 1..100 ms answered 8 ms)
+  it.effect("the tracker's quantile is the nearest rank, every percentile of 100 latencies exact", () =>
+    Effect.gen(function*() {
+      const tracker = Hedge.unsafeMakeLatencyTracker({ samples: 100 })
+      for (let millis = 100; millis >= 1; millis--) yield* tracker.record("a", Duration.millis(millis))
+      for (let percent = 1; percent <= 100; percent++) {
+        const read = yield* tracker.quantile("a", percent / 100)
+        expect([percent, Option.map(read, Duration.toMillis)]).toEqual([percent, Option.some(percent)])
+      }
+      // between ranks, the next one up
+      expect(yield* tracker.quantile("a", 0.071)).toEqual(Option.some(Duration.millis(8)))
+    }))
+
   it.effect("the latency tracker is bounded: a ring of samples, least recently used keys evicted", () =>
     Effect.gen(function*() {
       const tracker = Hedge.unsafeMakeLatencyTracker({ samples: 3, maxKeys: 2 })

@@ -105,7 +105,9 @@ export const unsafeMakeLatencyTracker: typeof Hedge.unsafeMakeLatencyTracker = (
         if (ring === undefined || ring.samples.length === 0) return Option.none()
         ring.sorted ??= ring.samples.slice().sort((a, b) => a - b)
         const q = Math.min(1, Math.max(0, quantile))
-        const rank = Math.max(0, Math.ceil(q * ring.sorted.length) - 1)
+        // nearest rank: the ceiling of q × n, less the floating-point noise of the product (0.07 × 100 is
+        // 7.000000000000001, whose ceiling would read the 8th latency for p7)
+        const rank = Math.max(0, Math.ceil(q * ring.sorted.length - 1e-9) - 1)
         return Option.some(Duration.millis(ring.sorted[rank]!))
       }),
     count: (key) => Effect.sync(() => rings.get(key)?.samples.length ?? 0)
