@@ -28,6 +28,8 @@ export interface DelaysOptions<In = unknown> {
 /**
  * The delays (in milliseconds) a schedule asks for between attempts, stepped exactly as `Effect.retry` steps it
  * when attempts take no time, with `Random` seeded by `seed`. The sequence ends early when the schedule stops.
+ * `attempts` must be an integer ≥ 0 and `seed` a finite number: anything else throws a `RangeError` when called (a
+ * NaN count would answer `[]`, and `Infinity` never end on a schedule that never stops).
  *
  * @example
  * ```ts

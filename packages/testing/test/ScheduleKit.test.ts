@@ -33,6 +33,19 @@ describe("ScheduleKit", () => {
     expect(ScheduleKit.delaysSync(schedule, { attempts: 2, seed: 1 })).toEqual([100, 200])
   })
 
+  // found by the cats-retry port: a NaN count answered [], a fraction one delay more, Infinity never ended
+  it("a count of attempts that is no integer ≥ 0, or a seed that is not finite, is a RangeError naming it", () => {
+    const schedule = Schedule.spaced("1 second")
+    for (const attempts of [NaN, 1.5, -1, Infinity]) {
+      expect(() => ScheduleKit.delaysSync(schedule, { attempts, seed: 1 })).toThrow(
+        new RangeError(`ScheduleKit.delays: attempts must be an integer ≥ 0, got ${attempts}`)
+      )
+      expect(() => ScheduleKit.delays(schedule, { attempts, seed: 1 })).toThrow(RangeError)
+    }
+    expect(() => ScheduleKit.delaysSync(schedule, { attempts: 2, seed: NaN })).toThrow(/seed must be a finite number/)
+    expect(ScheduleKit.delaysSync(schedule, { attempts: 0, seed: 1 })).toEqual([])
+  })
+
   it.effect("sees elapsed time, so upTo stops at the bound", () =>
     Effect.gen(function*() {
       const schedule = Schedule.spaced("1 second").pipe(Schedule.upTo("3500 millis"))

@@ -14,8 +14,16 @@ export const delays = <Out, R>(
   // step it with an error; the public overloads keep the pairing of schedule and input typed.
   schedule: Schedule.Schedule<Out, any, R>,
   options: ScheduleKit.DelaysOptions
-): Effect.Effect<Array<number>, never, R> =>
-  Effect.gen(function*() {
+): Effect.Effect<Array<number>, never, R> => {
+  // a NaN count would answer [], a fraction one delay more, and Infinity never end on a schedule that never stops:
+  // each is the caller's bug, reported at once as the laws report theirs
+  if (!Number.isSafeInteger(options.attempts) || options.attempts < 0) {
+    throw new RangeError(`ScheduleKit.delays: attempts must be an integer ≥ 0, got ${options.attempts}`)
+  }
+  if (typeof options.seed !== "number" || !Number.isFinite(options.seed)) {
+    throw new RangeError(`ScheduleKit.delays: seed must be a finite number, got ${options.seed}`)
+  }
+  return Effect.gen(function*() {
     const result: Array<number> = []
     let state = schedule.initial
     // Stepping from `now = 0` and advancing by each delay is what `Schedule.driver` does under a TestClock when the
@@ -31,6 +39,7 @@ export const delays = <Out, R>(
     }
     return result
   }).pipe(Effect.withRandom(Random.make(options.seed)))
+}
 
 /** @internal */
 export const delaysSync = <Out>(
