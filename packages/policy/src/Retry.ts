@@ -13,7 +13,8 @@
  *    (`"retry-after-too-long"`). The hint is held to the limits the schedule's own delay was: a `Backoff` schedule's
  *    `maxElapsed` (a retry that would start later than that after the first failure ends retrying as the schedule
  *    would, `"exhausted"`; as in cenkalti/backoff) and the deadline (step 4). Otherwise the wait is the hint plus a
- *    small positive jitter, at most `retryAfterJitter` of it and at most `maxRetryAfterJitter`, and never past
+ *    random jitter of at most `retryAfterJitter` of it and at most `maxRetryAfterJitter`, in whole milliseconds
+ *    rounded down (so a hint under 10 ms gets none at the default 0.1), and never past
  *    `maxRetryAfter`, `maxElapsed` or the deadline (`"retry-after"`): the jitter shortens rather than turning a hint
  *    that fits into a give-up. A zero hint ("now", or a past date) retries at once, with no jitter; the attempt
  *    limit, the deadline and the budget still bound a server that keeps answering 0. Why not a floor under the
