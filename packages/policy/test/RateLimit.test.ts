@@ -220,6 +220,21 @@ describe("RateLimit", () => {
       }
     }).pipe(memory))
 
+  it.effect("make rejects a fractional limit with a RangeError naming it, for either algorithm (a defect)", () =>
+    Effect.gen(function*() {
+      // 2.5 calls a second used to die inside Effect's Duration ("cannot be converted to a BigInt"), naming nothing
+      for (const limit of [1.5, 2.5, 10.000001]) {
+        for (const algorithm of ["token-bucket", "fixed-window"] as const) {
+          const exit = yield* Effect.exit(RateLimit.make({ limit, window: "1 second", algorithm }))
+          expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) && String(exit.cause)).toMatch(
+            new RegExp(`RangeError: RateLimit: limit \\(${limit}\\) must be an integer of at least 1`)
+          )
+        }
+      }
+      // a whole limit is still accepted, however it is written
+      expect(Exit.isSuccess(yield* Effect.exit(RateLimit.make({ limit: 2.0, window: "1 second" })))).toBe(true)
+    }).pipe(memory))
+
   it.effect("a refused call is never told to retry after zero, even where a fractional refill lands on a whole ms", () =>
     Effect.gen(function*() {
       // 11 per second: a token every 90.90… ms. A caller that retries when told takes each token as it comes; the

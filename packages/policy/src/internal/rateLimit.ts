@@ -45,10 +45,11 @@ export class RateLimitStoreError
   }
 }
 
-// A limit below 1 could grant no call at all; a window of no length (or no end) gives no rate.
+// A limit below 1 could grant no call at all, and a fractional one cannot split the window into refill intervals of
+// whole nanoseconds (Effect's Duration would throw, naming nothing); a window of no length (or no end) gives no rate.
 const check = (options: RL.Options): void => {
-  if (!(options.limit >= 1 && Number.isFinite(options.limit))) {
-    throw new RangeError(`RateLimit: limit (${options.limit}) must be a finite number of at least 1`)
+  if (!(Number.isInteger(options.limit) && options.limit >= 1)) {
+    throw new RangeError(`RateLimit: limit (${options.limit}) must be an integer of at least 1`)
   }
   const window = Duration.decodeUnknown(options.window)
   if (Option.isNone(window) || !Duration.isFinite(window.value) || Duration.toMillis(window.value) <= 0) {
