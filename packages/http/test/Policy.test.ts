@@ -3231,9 +3231,12 @@ describe("Policy: hedging, bulkhead, rate limit and time limits together", () =>
       yield* TestClock.adjust("1 second")
     }))
 
-  it("an infinite rate limit is an InvalidPolicy naming rateLimit.limit, not a defect when the policy is built", () => {
-    const result = Policy.validate({ rateLimit: { limit: Infinity, window: "1 second" } })
-    expect(Either.isLeft(result) && result.left.problems.map((problem) => problem.field)).toEqual(["rateLimit.limit"])
+  it("an infinite or fractional rate limit is an InvalidPolicy naming rateLimit.limit, not a defect when built", () => {
+    for (const limit of [Infinity, 2.5, NaN, 0]) {
+      const result = Policy.validate({ rateLimit: { limit, window: "1 second" } })
+      expect(Either.isLeft(result) && result.left.problems.map((problem) => `${problem.field} ${problem.detail}`))
+        .toEqual([`rateLimit.limit (${limit}) must be an integer of at least 1`])
+    }
     const hosts = Policy.validate({ hosts: { "a.test": { rateLimit: { limit: Infinity, window: "1 second" } } } })
     expect(Either.isLeft(hosts) && hosts.left.field).toBe("hosts[\"a.test\"].rateLimit.limit")
   })

@@ -68,7 +68,7 @@ describe("peer sentinel ThrottlingControllerTest", () => {
       const zero = yield* Effect.exit(throttlingController(500, 0))
       expect(zero).toEqual(Exit.die(new RangeError("RateLimit: window must be a finite, positive duration")))
       const none = yield* Effect.exit(RateLimit.make({ limit: 0, window: "1 second", maxWait: "500 millis" }))
-      expect(none).toEqual(Exit.die(new RangeError("RateLimit: limit (0) must be a finite number of at least 1")))
+      expect(none).toEqual(Exit.die(new RangeError("RateLimit: limit (0) must be an integer of at least 1")))
       const paceController = yield* throttlingController(500, 10)
       for (let i = 0; i < 2; i++) {
         const noTokens = yield* Effect.exit(paceController.consume("node", 0))

@@ -735,11 +735,12 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   const rateLimit = resolved.rateLimit
   if (rateLimit !== undefined) {
-    // `RateLimit.make` refuses an infinite limit too: caught here, it is an InvalidPolicy rather than a defect
+    // `RateLimit.make` refuses an infinite or fractional limit too: caught here, it is an InvalidPolicy rather than a
+    // defect
     check(
-      rateLimit.limit >= 1 && Number.isFinite(rateLimit.limit),
+      Number.isSafeInteger(rateLimit.limit) && rateLimit.limit >= 1,
       `${prefix}rateLimit.limit`,
-      "must be a finite number of at least 1"
+      `(${rateLimit.limit}) must be an integer of at least 1`
     )
     check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
     oneOf(rateLimit.algorithm, ["token-bucket", "fixed-window"], `${prefix}rateLimit.algorithm`)
