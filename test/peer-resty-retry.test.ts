@@ -4,7 +4,8 @@
  * (the stored version with `TestRequestRetryQueryParamsGH938` and `TestRetryConstantDelay*`, later than the v3
  * branch's e7bb2cd59984dd5bfbf9957ddd1912c63093bd5a, whose `resty_test.go` test servers this port reproduces),
  * `retry_body_test.go` at 2c54dba7ac17b42d88c7c54afcb4413992d8a347 and `retry_clamp_test.go` at
- * 8aa894bb7d23c99390b87047700c4c1db7398e72. One `it` per Go test (per `t.Run` of a table), named after it.
+ * 8aa894bb7d23c99390b87047700c4c1db7398e72, and the two retry cases of `request_test.go` at e7bb2cd. One `it` per Go
+ * test (per `t.Run` of a table), named after it.
  *
  * Mapping: `SetRetryCount(n)` is `retry.maxAttempts: n + 1`; `SetRetryWaitTime(min)` / `SetRetryMaxWaitTime(max)`
  * with resty's default strategy (capped exponential backoff, half of it jittered) is `retry.baseDelay` /
@@ -91,6 +92,13 @@ const resty = (count: number, min = 100, max: number = 2000) =>
   }) as const
 
 const always = () => true
+
+/** `SetFileReader("name", "filename", bytes.NewReader([]byte("test")))`: a file part that can be sent again */
+const multipart = () => {
+  const form = new FormData()
+  form.append("name", new Blob(["test"]), "filename")
+  return HttpBody.formData(form)
+}
 
 describe("go-resty/resty retry_test.go", () => {
   it.scoped("TestRetryConditionalGet", () =>
@@ -362,12 +370,6 @@ describe("go-resty/resty retry_test.go", () => {
       expect(h.seen.map((s) => s.body)).toEqual(["test"])
     }))
 
-  const multipart = () => {
-    const form = new FormData()
-    form.append("name", new Blob(["test"]), "filename")
-    return HttpBody.formData(form)
-  }
-
   it.scoped("TestClientResetMultipartReaders", () =>
     Effect.gen(function*() {
       // a seekable file part, PUT, SetRetryCount(2): every attempt sends the whole part again
@@ -604,6 +606,29 @@ describe("go-resty/resty retry_test.go", () => {
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
       expect(h.decisions.map((d) => d.retrying)).toEqual([false])
       expect(h.seen.length).toBe(0)
+    }))
+})
+
+describe("go-resty/resty request_test.go (e7bb2cd)", () => {
+  it.scoped("TestRequestNegativeRetryCount", () =>
+    Effect.gen(function*() {
+      // resty clamps SetRetryCount(-1) to no retries and the GET succeeds; Sturdy refuses a count below one attempt
+      const refused = failureOf(yield* Effect.exit(Policy.make({ retry: { maxAttempts: 0 } })))
+      expect(refused).toMatchObject({ _tag: "InvalidPolicy", field: "retry.maxAttempts" })
+      const h = yield* setup(getRoot, { retry: resty(0) })
+      expect(textOf(yield* h.run(h.api.get("/")))).toBe("TestGet: text response")
+    }))
+
+  it.scoped("TestRequestNoRetryOnNonIdempotentMethod", () =>
+    Effect.gen(function*() {
+      // a multipart POST with the request's SetRetryCount(3), answered 500: a POST is not repeated (one attempt)
+      const h = yield* setup(status(500, `{ "message": "error" }`, { "content-type": json }), {
+        endpoints: { "POST /set-reset-multipart-readers-test": { retry: resty(3) } }
+      })
+      const failure = failureOf(yield* h.run(h.api.post("/set-reset-multipart-readers-test", { body: multipart() })))
+      expect(failure).toMatchObject({ _tag: "ServerError", status: 500 })
+      expect(h.seen.length).toBe(1)
+      expect(h.decisions.map((d) => d.retrying)).toEqual([false])
     }))
 })
 
