@@ -1,8 +1,8 @@
 /**
  * go-resty/resty's retry tests, ported to Sturdy's public API over a real node:http(s) server on 127.0.0.1
  * (`test/utils/retryHarness.ts`, every wait on the TestClock). Source: go-resty/resty, v3 line: `retry_test.go`
- * (the stored version with `TestRequestRetryQueryParamsGH938` and `TestRetryConstantDelay*`, later than the v3
- * branch's e7bb2cd59984dd5bfbf9957ddd1912c63093bd5a, whose `resty_test.go` test servers this port reproduces),
+ * at f531c9de7027ff2d07532d7f246db0fa04b14988 (later than the v3 branch's e7bb2cd59984dd5bfbf9957ddd1912c63093bd5a,
+ * whose `resty_test.go` test servers this port reproduces),
  * `retry_body_test.go` at 2c54dba7ac17b42d88c7c54afcb4413992d8a347 and `retry_clamp_test.go` at
  * 8aa894bb7d23c99390b87047700c4c1db7398e72, and the two retry cases of `request_test.go` at e7bb2cd. One `it` per Go
  * test (per `t.Run` of a table), named after it.
@@ -13,7 +13,7 @@
  * `retry.delay`; `AddRetryConditions` is `retry.retryOn`; `AddRetryHooks` is a `RetryDecision` event with
  * `retrying: true` (`onEvent`); `SetTimeout` is `attemptTimeout` (resty's client timeout bounds each attempt), and a
  * request's `SetTimeout` is the request's `timeout`; a request's own retry settings are an `endpoints` override for
- * its method and path; `SetRetryAllowNonIdempotent(true)` is `retry.methods` listing POST (per request: an
+ * its method and path; `SetAllowNonIdempotentRetry(true)` is `retry.methods` listing POST (per request: an
  * `Idempotency-Key` on it, Sturdy's per-request "safe to repeat"); `SetRetryDefaultConditions` is Sturdy's default
  * rules (`Policy.isRetryableByDefault`); a cancelled or timed-out `context` is a caller's `Effect.timeout`; the
  * client's redirect following is `transformClient: Redirect.follow()`; `resp.Request.Attempt` is the failure's
