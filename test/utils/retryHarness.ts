@@ -182,12 +182,16 @@ export const setup = (
       ...options,
       retry: options.retry === false ? false : { budget: false, ...options.retry },
       onEvent: (event) =>
-        Effect.sync(() => {
-          if (event._tag !== "RetryDecision") return
-          decisions.push(event)
-          const millis = Duration.toMillis(event.delay)
-          if (event.retrying && millis > 0) waits.push(millis)
-        })
+        Effect.zipRight(
+          Effect.sync(() => {
+            if (event._tag !== "RetryDecision") return
+            decisions.push(event)
+            const millis = Duration.toMillis(event.delay)
+            if (event.retrying && millis > 0) waits.push(millis)
+          }),
+          // the caller's own policy-wide hook (breaker transitions reach only this one) sees every event too
+          options.onEvent === undefined ? Effect.void : options.onEvent(event)
+        )
     })
     const dispatcher = harnessOptions.connectFailures === undefined
       ? yield* UndiciHttpClient.makeDispatcher()
