@@ -8,7 +8,8 @@
  * `traffic_control/consecutive_errors.feature`, `traffic_control/error_rate.feature`,
  * `traffic_recovery/consecutive_successes.feature`, with their step definitions), the run strategies'
  * specs (`spec/stoplight/light/{green,yellow,red}_run_strategy_spec.rb`), the traffic control and recovery specs
- * (`spec/stoplight/traffic_control/*_spec.rb`, `spec/stoplight/traffic_recovery/consecutive_successes_spec.rb`) and the
+ * (`spec/stoplight/traffic_control/*_spec.rb`, `spec/stoplight/traffic_recovery/consecutive_successes_spec.rb`), the
+ * light's shared examples (`spec/support/light/color.rb`, `state.rb`, through `spec/stoplight/light_spec.rb`) and the
  * properties (`spec/properties/color_spec.rb`, `spec/properties/notifications_spec.rb`). One `it` per scenario or
  * example, named after it.
  *
@@ -41,7 +42,11 @@
  *   `syncInterval`; `cool_off_time` is shortened to 200 ms and waited out for real, as the pause is measured on Redis's
  *   clock.
  *
- * Not ported: "Light can be manually locked to green" (Sturdy has no forced-closed state, only `isolate` and `reset`);
+ * Not ported: "Light can be manually locked to green" and the LOCKED_GREEN examples of `spec/support/light/*.rb` (Sturdy
+ * has no forced-closed state, only `isolate` and `reset`); `light_spec.rb`'s `#==`, `#with` and the incorrect-color
+ * lock, and `stoplight_spec.rb` (stoplight's configuration objects and their equality); the shared examples'
+ * "transitioned to RED / YELLOW" and `Light#run`'s strategy dispatch (they write colors into the store, or stub the
+ * strategies);
  * the run strategies' examples that stub `stop_traffic?`, `determine_color` or `transition_to_color` to answer a
  * decision the light would not make itself (the "when does not transition" / "when not switched" branches, and the
  * yellow strategy's unexpected-color example); ConsecutiveErrors#stop_traffic? with a window (the both-counts rule
@@ -574,6 +579,43 @@ describe("peer stoplight Feature: Consecutive Successes Traffic Recovery Strateg
       yield* makeRequests(breaker, echo, 1)
       expect(yield* color(breaker)).toBe("red")
       expect((yield* sent).at(-1)).toEqual(["yellow", "red"])
+    }).pipe(Effect.scoped))
+})
+
+describe("peer stoplight Stoplight::Light with memory data store (spec/support/light/color.rb, state.rb)", () => {
+  it.effect("Stoplight::Light#color is initially GREEN", () =>
+    Effect.gen(function*() {
+      expect(yield* color(yield* light("k"))).toBe("green")
+    }).pipe(Effect.scoped))
+
+  it.effect("Stoplight::Light#color when its locked RED is RED", () =>
+    Effect.gen(function*() {
+      const breaker = yield* light("k")
+      yield* breaker.isolate
+      expect(yield* color(breaker)).toBe("red")
+    }).pipe(Effect.scoped))
+
+  it.effect("Stoplight::Light#state is initially unlocked", () =>
+    Effect.gen(function*() {
+      expect((yield* (yield* light("k")).snapshot).isolated).toBe(false)
+    }).pipe(Effect.scoped))
+
+  it.effect("Stoplight::Light#state when its locked red is locked red", () =>
+    Effect.gen(function*() {
+      const breaker = yield* light("k")
+      yield* breaker.isolate
+      // locked: red whatever the time (stoplight's lock has no cool-off)
+      yield* TestClock.adjust("1 day")
+      expect(yield* breaker.snapshot).toMatchObject({ isolated: true, state: "Open" })
+      expect(Duration.isFinite((yield* breaker.snapshot).retryAfter)).toBe(false)
+    }).pipe(Effect.scoped))
+
+  it.effect("Stoplight::Light#unlock with locked red light unlocks light", () =>
+    Effect.gen(function*() {
+      const breaker = yield* light("k")
+      yield* breaker.isolate
+      yield* breaker.reset
+      expect(yield* breaker.snapshot).toMatchObject({ isolated: false, state: "Closed" })
     }).pipe(Effect.scoped))
 })
 
