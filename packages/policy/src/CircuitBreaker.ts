@@ -227,7 +227,8 @@ export interface Snapshot {
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `failureCountThreshold`, `minimumThroughput`,
  * `halfOpenMaxProbes` or `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
  * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,
- * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days).
+ * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days), and an `isFailure`
+ * or `isIgnored` that is not a function.
  *
  * A time window is kept as 10 buckets; a bucket starts with its first call (as Polly's windows do), so a call counts
  * for at least nine tenths of `slidingWindow` after it, and the first of its bucket for all of it.

@@ -895,6 +895,38 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("Closed")
       }))
 
+    it.effect("refuses an isFailure or isIgnored that is not a function, when the breaker is made", () =>
+      Effect.gen(function*() {
+        // found porting circuitbox (peer-circuitbox-CircuitBreaker): its `exceptions: nil` is an ArgumentError when
+        // the circuit is made; here a predicate that was not a function was taken without a word, and every failure
+        // then died calling it, unrecorded: a breaker that never opened
+        const cases: ReadonlyArray<readonly [unknown, string]> = [
+          [{ isFailure: null }, "isFailure \\(null\\)"],
+          [{ isFailure: true }, "isFailure \\(boolean\\)"],
+          [{ isIgnored: [new Error("listed")] }, "isIgnored \\(object\\)"],
+          [{ isIgnored: "TimeoutError" }, "isIgnored \\(string\\)"]
+        ]
+        for (const [options, field] of cases) {
+          const invalid = options as CircuitBreaker.Options
+          const made = yield* Effect.exit(Effect.scoped(CircuitBreaker.make("k", invalid)))
+          expect(dieMessage(made)).toMatch(new RegExp(`RangeError: CircuitBreaker: ${field} must be a function`))
+          const registry = yield* Effect.exit(Effect.scoped(CircuitBreaker.makeRegistry({ breaker: invalid })))
+          expect(dieMessage(registry)).toMatch(new RegExp(`RangeError: CircuitBreaker: ${field} must be a function`))
+        }
+        // functions are taken, and judge: one failure isFailure selects opens a breaker of one
+        const breaker = yield* Effect.scoped(
+          CircuitBreaker.make("k", {
+            consecutiveFailures: 1,
+            isFailure: (e) => e === "counted",
+            isIgnored: () => false
+          })
+        )
+        yield* run(breaker, Effect.fail("not counted"))
+        expect(yield* breaker.state).toBe("Closed")
+        yield* run(breaker, Effect.fail("counted"))
+        expect(yield* breaker.state).toBe("Open")
+      }))
+
     it.effect("refuses a slowCallRateThreshold without slowCallDuration, a ratio no call could ever reach", () =>
       Effect.gen(function*() {
         // found porting mollitia (peer-mollitia-CircuitBreaker): its slowCallDurationThreshold defaults to 60 s, as

@@ -149,6 +149,17 @@ const positiveMillis = (field: string, input: Duration.DurationInput): number =>
   return millis
 }
 
+// A predicate option: a function when given (anything else would fail only at the first failure, as a defect of that
+// call, and leave every failure unrecorded: a breaker that never opens).
+const checkPredicate = (field: string, value: unknown): void => {
+  if (value === undefined || typeof value === "function") return
+  throw new RangeError(
+    `CircuitBreaker: ${field} (${
+      value === null ? "null" : typeof value
+    }) must be a function from the failure to a boolean`
+  )
+}
+
 /** Whether a `slidingWindow` is the count form, `{ calls }` (a duration is never a plain object with `calls`). */
 const isCallWindow = (window: CB.Options["slidingWindow"]): window is CB.CallWindow =>
   typeof window === "object" && window !== null && !Array.isArray(window) && !Duration.isDuration(window)
@@ -171,6 +182,8 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   checkCount("successThreshold", options.successThreshold, false)
   checkRatio("failureRateThreshold", options.failureRateThreshold)
   checkRatio("slowCallRateThreshold", options.slowCallRateThreshold)
+  checkPredicate("isFailure", options.isFailure)
+  checkPredicate("isIgnored", options.isIgnored)
   // without `slowCallDuration` no call is ever slow: the ratio asked for would never be judged (resilience4j and
   // mollitia judge it against their 60 s default)
   if (options.slowCallRateThreshold !== undefined && options.slowCallDuration === undefined) {
