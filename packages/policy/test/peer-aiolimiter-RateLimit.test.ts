@@ -13,8 +13,8 @@
 // aiolimiter lets a smaller request that fits now go ahead of a larger one already waiting (test_decreasing_acquire),
 // which delays the larger one; Sturdy's larger request keeps its slot and the smaller one waits behind it.
 // Not ported: test_version (packaging), test_attributes (a `RateLimiter` does not expose its options),
-// test_multiple_loops (asyncio event loops), and test_acquire's `has_capacity()` at t = 3 s (no probe; the slot freed
-// then is already reserved by the next waiter in both libraries, which the case goes on to check).
+// test_multiple_loops (asyncio event loops), and test_acquire's `has_capacity()` at t = 3 s (no probe; the capacity
+// aiolimiter finds then is what its next waiter takes, which Sturdy reserved for that waiter when it asked).
 import { describe, expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
