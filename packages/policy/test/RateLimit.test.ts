@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import { advanceToDone } from "./utils/advance.js"
 import { makeManualClock } from "./utils/manualClock.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
@@ -24,6 +25,27 @@ const heapMB = (): number => {
 }
 
 describe("RateLimit", () => {
+  it.effect("a wait longer than a timer holds (a monthly quota, a long server pause) is waited out", () =>
+    Effect.gen(function*() {
+      // Effect's live Clock sets no timer for a sleep over 2^31 − 1 ms (about 24.8 days): one such sleep never woke
+      const limiter = yield* RateLimit.make({ limit: 1, window: "30 days" })
+      const longestSleep = (effect: Effect.Effect<number, unknown>) =>
+        Effect.gen(function*() {
+          const ahead: Array<number> = []
+          const exit = yield* advanceToDone(effect, 10_000, (sleeps) => ahead.push(...sleeps))
+          return { exit, longest: Math.max(...ahead) }
+        })
+      yield* limiter.consume("monthly")
+      const quota = yield* longestSleep(Effect.zipRight(limiter.consume("monthly"), Clock.currentTimeMillis))
+      expect(quota.exit).toEqual(Exit.succeed(Duration.toMillis(Duration.days(30))))
+      expect(quota.longest).toBeLessThanOrEqual(Deadline.maxTimerMillis)
+      yield* limiter.pauseFor("paused", "40 days")
+      const start = yield* Clock.currentTimeMillis
+      const paused = yield* longestSleep(Effect.zipRight(limiter.consume("paused"), Clock.currentTimeMillis))
+      expect(paused.exit).toEqual(Exit.succeed(start + Duration.toMillis(Duration.days(40))))
+      expect(paused.longest).toBeLessThanOrEqual(Deadline.maxTimerMillis)
+    }).pipe(memory))
+
   it.effect("fail mode: the call beyond the limit fails with retryAfter, and succeeds once a slot refills", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimit.make({ limit: 2, window: "1 second", onExceeded: "fail" })

@@ -18,6 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import { advanceToDone } from "./utils/advance.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly attempt: number
@@ -245,6 +246,25 @@ describe("Retry", () => {
         [4, 0, "retry-after", true],
         [5, 0, "exhausted", false]
       ])
+    }))
+
+  it.effect("a hint longer than a timer holds, under an unlimited maxRetryAfter, is waited out: the retry comes", () =>
+    Effect.gen(function*() {
+      // Effect's live Clock sets no timer for a sleep over 2^31 − 1 ms (about 24.8 days): one such sleep never woke
+      const month = Duration.toMillis(Duration.days(30))
+      const upstream = makeUpstream({ failures: 1, retryAfter: Duration.days(30) })
+      const ahead: Array<number> = []
+      const exit = yield* advanceToDone(
+        upstream.call.pipe(
+          Retry.retry({ delayHint: hintOf, maxRetryAfter: Duration.infinity, retryAfterJitter: 0 })
+        ),
+        10_000,
+        (sleeps) => ahead.push(...sleeps)
+      )
+      expect(exit).toEqual(Exit.succeed("ok after 2"))
+      expect(upstream.arrivals).toEqual([0, month])
+      expect(ahead.length).toBeGreaterThan(0)
+      expect(Math.max(...ahead)).toBeLessThanOrEqual(Deadline.maxTimerMillis)
     }))
 
   it.effect("the jitter on a long hint is bounded by maxRetryAfterJitter (default 1 s), not only by 10 %", () =>

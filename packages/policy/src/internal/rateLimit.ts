@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 import * as deadline from "./deadline.js"
-import { checkNonNegative } from "./timer.js"
+import { checkNonNegative, maxTimerMillis, sleepMillis } from "./timer.js"
 
 /** @internal */
 export class RateLimitExceeded
@@ -170,7 +170,8 @@ export const make = (
         const moved = Deferred.unsafeMake<void>(FiberId.none)
         w.moved = moved
         return Effect.zipRight(
-          Effect.raceFirst(Effect.sleep(Duration.millis(left)), Deferred.await(moved)),
+          // (a wait in a long window can be longer than one timer holds: the loop sleeps the rest)
+          Effect.raceFirst(Effect.sleep(Duration.millis(Math.min(left, maxTimerMillis))), Deferred.await(moved)),
           untilDue(key, w, clock)
         )
       })
@@ -224,7 +225,7 @@ export const make = (
               new RateLimitExceeded({ key, reason: "Paused", retryAfter: Duration.millis(remaining) }, true)
             )
           }
-          return Effect.zipRight(Effect.sleep(Duration.millis(remaining)), waitPause)
+          return Effect.zipRight(sleepMillis(remaining), waitPause)
         })
 
         const reserve = Effect.uninterruptibleMask((restore) =>

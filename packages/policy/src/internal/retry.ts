@@ -18,7 +18,7 @@ import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
 import * as predicate from "./predicate.js"
 import * as retryBudget from "./retryBudget.js"
-import { timerDuration } from "./timer.js"
+import { sleepMillis, timerDuration } from "./timer.js"
 
 /** @internal */
 export const defaults = {
@@ -222,7 +222,8 @@ const onFailure = <A, E, R, R2>(
     }
     yield* report(call, { attempt: next, delay: Duration.millis(delayMillis), reason, retrying: true, failure })
     if (delayMillis > 0) {
-      yield* Effect.sleep(Duration.millis(delayMillis))
+      // (a server's wait, under an unlimited `maxRetryAfter`, may be longer than one timer holds)
+      yield* sleepMillis(delayMillis)
     }
     return attemptFrom(resolved, call, next, nextState, budget)
   }))

@@ -21,6 +21,19 @@ export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((c
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
 
+/**
+ * @internal Sleeps `millis` on the fiber's Clock in steps a timer can hold: Effect's live Clock sets no timer at all
+ * for a longer sleep (Node would fire it at once), so one such sleep would never wake. A wait that long comes from
+ * outside (a server's `Retry-After`, a rate limit's long window), not from an option checked when it was set.
+ */
+export const sleepMillis = (millis: number): Effect.Effect<void> =>
+  millis <= maxTimerMillis
+    ? Effect.sleep(Duration.millis(millis))
+    : Effect.zipRight(
+      Effect.sleep(Duration.millis(maxTimerMillis)),
+      Effect.suspend(() => sleepMillis(millis - maxTimerMillis))
+    )
+
 /** @internal A duration option a timer can hold, or a `RangeError` naming the field (a negative one too). */
 export const timerDuration = (
   owner: string,

@@ -25,9 +25,13 @@ export const advance = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000, step:
 /**
  * Runs `effect`, moving the TestClock to each pending sleep in turn until it completes (Go's fake timer's
  * `advanceToTimer`), so the clock stops when the effect ends, not a minute later; after `steps` moves it is awaited as
- * it is.
+ * it is. `onSleeps`, when given, is told before each move how far ahead of now each pending sleep ends (milliseconds).
  */
-export const advanceToDone = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000) =>
+export const advanceToDone = <A, E>(
+  effect: Effect.Effect<A, E>,
+  steps = 10_000,
+  onSleeps?: (ahead: ReadonlyArray<number>) => void
+) =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(effect)
     yield* Effect.yieldNow()
@@ -40,6 +44,7 @@ export const advanceToDone = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000)
       }
       const sleeps = yield* TestClock.sleeps()
       const now = yield* Clock.currentTimeMillis
+      onSleeps?.(Chunk.toReadonlyArray(sleeps).map((at) => at - now))
       if (Chunk.isEmpty(sleeps)) yield* Effect.yieldNow()
       else yield* TestClock.adjust(Duration.millis(Math.max(0, Math.min(...sleeps) - now)))
     }
