@@ -10,7 +10,9 @@
  * has left, in milliseconds); a method's `timeout` (`timeout_millis`) is the `attemptTimeout`, and gax's
  * `totalTimeoutMillis` the `totalTimeout`; `retryCodes` (gRPC codes) is `retry.statuses` (here gax's code_a, code_b,
  * code_c are 502, 503, 504); a method's settings and a call's `CallOptions` overriding the client's are an
- * `endpoints` entry overriding the base options field by field (`"GET /<Method>"`); `apiName` is the upstream key
+ * `endpoints` entry overriding the base options field by field (`"GET /<Method>"`), and gax's named, shared
+ * `retry_params` / `retry_codes` tables are written out in each entry that uses them (Sturdy has no named settings);
+ * `retry_params`' delays are `retry.delay` or `retry.schedule: Backoff.exponential(...)`; `apiName` is the upstream key
  * (`upstreamKey`); a method configured with `retry: null` is `retry: false`; gax's all-zero backoff is
  * `retry.delay: () => 0`.
  *
@@ -24,14 +26,13 @@
  *
  * Not ported: createApiCall's "errors when you override custom retry.shouldRetryFn with a function on a non streaming
  * call" and "errors when a resumption strategy is passed for a non streaming call" (gax API restrictions Sturdy has no
- * counterpart of: `retryOn` takes predicates for every call); "gax construct settings overrides settings more
- * precisely" (named, shared `retry_params` / `retry_codes` tables redefined by an overrides file: Sturdy has no named
- * settings to redefine); the streaming retries of `test/unit/streaming.ts` (resumption of server streams) and the
+ * counterpart of: `retryOn` takes predicates for every call); the streaming retries of `test/unit/streaming.ts` (resumption of server streams) and the
  * polling of `test/unit/longrunning.ts` (no counterpart).
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
+import { Backoff } from "@sturdy/policy"
 import { Duration, Effect, Option } from "effect"
 import { delays, failureOf, fixture, type Handler, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
 
@@ -123,22 +124,31 @@ describe("gax-nodejs test/unit/apiCallable.ts", () => {
       expect(h.seen.length).toBe(4)
     }))
 
+  // initial: `createDefaultBackoffSettings()` (delay 100 ms ×1.3 up to 60 s); override: `createBackoffSettings(100, 1.2,
+  // 1000, ...)`; both without jitter here (gax's is `Math.random() × delay`)
   it.scoped("createApiCall override just custom retry.backoffSettings", () =>
     Effect.gen(function*() {
-      const h = yield* setup(byPath({ "/override": [503, 503], "/other-status": [500] }), {
-        retry: { statuses: [503], maxAttempts: 3 },
+      const gaxDelay = (initial: number, multiplier: number, max: number) => (attempt: number) =>
+        Math.min(initial * multiplier ** (attempt - 1), max)
+      const h = yield* setup(byPath({ "/override": [503, 503], "/other-status": [500], "/initial": [503, 503, 503] }), {
+        retry: { statuses: [503], maxAttempts: 4, delay: gaxDelay(100, 1.3, 60_000) },
         endpoints: {
-          "GET /override": { retry: { baseDelay: "100 millis", maxDelay: "1 second", jitter: "none" } },
-          "GET /other-status": { retry: { baseDelay: "100 millis", maxDelay: "1 second", jitter: "none" } }
+          "GET /override": { retry: { delay: gaxDelay(100, 1.2, 1000) } },
+          "GET /other-status": { retry: { delay: gaxDelay(100, 1.2, 1000) } }
         }
       })
-      // the overriding backoff (100 ms, 200 ms) with the codes of the settings
+      // the overriding backoff (100 ms, 120 ms) with the codes of the settings
       expect(textOf(yield* h.run(h.api.get("/override")))).toBe(fixture)
       expect(h.seen.length).toBe(3)
-      expect(delays(h)).toEqual([100, 200])
+      expect(delays(h)).toEqual([100, 120])
       // a status not in the settings' codes is still not retried
       expect(statusOf(failureOf(yield* h.run(h.api.get("/other-status"))))).toBe(500)
       expect(h.seen.length).toBe(4)
+      // the initial backoff still applies to the other calls: 100, 130, 169 ms (100 × 1.3² is 169.00000000000003 in
+      // floating point, which is no fraction of a millisecond to wait for)
+      expect(textOf(yield* h.run(h.api.get("/initial")))).toBe(fixture)
+      expect(h.seen.length).toBe(8)
+      expect(delays(h).slice(2)).toEqual([100, 130, 169])
     }))
 
   it.scoped("retryable retries the API call with promise", () =>
@@ -230,5 +240,47 @@ describe("gax-nodejs test/unit/gax.ts", () => {
       expect(paging.maxAttempts).toBe(1)
       expect(statusOf(failureOf(yield* h.run(h.api.get("/PageStreamingMethod"))))).toBe(504)
       expect(h.seen.length).toBe(1)
+    }))
+
+  // overrides: retry_params default redefined (delay 1000 ms ×1.2 up to 10 s, rpc 3 s ×1.3 up to 30 s, total 300 s),
+  // bar_retry [], baz_retry [code_a]; BundlingMethod: default params, baz_retry, timeout_millis 50000. The methods not
+  // in the overrides keep the original definitions, PageStreamingMethod's 100 ms ×1.2 delays and bar_retry [code_c].
+  it.scoped("gax construct settings overrides settings more precisely", () =>
+    Effect.gen(function*() {
+      const overridden: Policy.Options = {
+        ...A_CONFIG,
+        endpoints: {
+          "GET /BundlingMethod": {
+            totalTimeout: "50 seconds",
+            attemptTimeout: "50 seconds",
+            retry: {
+              statuses: [502],
+              schedule: Backoff.exponential({
+                baseDelay: "1 second",
+                factor: 1.2,
+                maxDelay: "10 seconds",
+                jitter: "none",
+                maxAttempts: Infinity
+              }),
+              maxDelay: "10 seconds"
+            }
+          },
+          "GET /PageStreamingMethod": A_CONFIG.endpoints!["GET /PageStreamingMethod"]!
+        }
+      }
+      const h = yield* setup(
+        byPath({ "/BundlingMethod": [502, 502, 502, 502, 503], "/PageStreamingMethod": [504, 504, 504] }),
+        overridden
+      )
+      const bundling = h.policy.describe(HttpClientRequest.get(`${h.url}/BundlingMethod`))
+      expect(Option.map(bundling.attemptTimeout, Duration.toMillis)).toEqual(Option.some(50_000))
+      // baz_retry [code_a]: 502 retried, 503 not; the redefined delays, 1000 × 1.2ⁿ ms
+      expect(statusOf(failureOf(yield* h.run(h.api.get("/BundlingMethod"))))).toBe(503)
+      expect(h.seen.length).toBe(5)
+      expect(delays(h)).toEqual([1000, 1200, 1440, 1728])
+      // PageStreamingMethod is unaffected: the original 100 ms × 1.2ⁿ delays, bar_retry [code_c]
+      expect(textOf(yield* h.run(h.api.get("/PageStreamingMethod")))).toBe(fixture)
+      expect(h.seen.length).toBe(9)
+      expect(delays(h).slice(4)).toEqual([100, 120, 144])
     }))
 })
