@@ -27,7 +27,7 @@
  * Not ported: createApiCall's "errors when you override custom retry.shouldRetryFn with a function on a non streaming
  * call" and "errors when a resumption strategy is passed for a non streaming call" (gax API restrictions Sturdy has no
  * counterpart of: `retryOn` takes predicates for every call); the streaming retries of `test/unit/streaming.ts` (resumption of server streams) and the
- * polling of `test/unit/longrunning.ts` (no counterpart).
+ * Operation API of `test/unit/longrunning.ts` (its "times out when polling" is in the policy file).
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"

@@ -1,12 +1,14 @@
-// Ported from googleapis/gax-nodejs `gax/test/unit/apiCallable.ts` (commit acfbe801d92219693b7ea5487ef701a77657dec8),
-// describes "retryable" and "Promise": the transport-free cases, against `Retry`, `Backoff` and `Deadline`, one `it`
-// per gax case, named after it (prefixed with its describe). The cases about what a request carries (its deadline)
-// and about overriding settings per method are ported over a loopback server in `test/peer-gax-retry.test.ts`.
+// Ported from googleapis/gax-nodejs `gax/test/unit/apiCallable.ts` and `gax/test/unit/longrunning.ts` (commit
+// acfbe801d92219693b7ea5487ef701a77657dec8): apiCallable.ts's describes "retryable" and "Promise", the transport-free
+// cases, against `Retry`, `Backoff` and `Deadline`, one `it` per gax case, named after it (prefixed with its describe).
+// The cases about what a request carries (its deadline) and about overriding settings per method are ported over a
+// loopback server in `test/peer-gax-retry.test.ts`.
 //
 // Mapping (as in the python-api-core ports, `peer-google-api-core-*.test.ts`): gax's `retryCodes` is `Retry.retry`'s
 // `while` (the failure's code is in the list); `BackoffSettings.initialRetryDelayMillis` × `retryDelayMultiplier` up
 // to `maxRetryDelayMillis` is `Backoff.exponential({ baseDelay, factor, maxDelay })`, whose `"full"` jitter is gax's
-// `Math.random() * delay`; an all-zero backoff is `Backoff.fromDelay(() => 0)`; `totalTimeoutMillis` is
+// `Math.random() * delay`; an all-zero backoff is `Backoff.fromDelay(() => 0)` (its multiplier of 0 is a RangeError
+// for `Backoff.exponential`, whose factor is at least 1); `totalTimeoutMillis` is
 // `Deadline.withDeadline` around the retry; `maxRetries` (which gax counts as attempts: `maxRetries: 5` makes 5 calls) is
 // `maxAttempts`; the per-attempt rpc timeout (`initialRpcTimeoutMillis` × `rpcTimeoutMultiplier` up to
 // `maxRpcTimeoutMillis`) is `Deadline.attemptTimeout` of that value around attempt n, which Sturdy does not grow by
@@ -27,7 +29,11 @@
 // rejected promise" / "emits error on failure" / "has cancel method" (gax's callback-or-promise calling convention,
 // no retry involved); "retryable forwards metadata to builder" (gRPC metadata); the `it.skip` cases "times out"
 // (skipped upstream, and its expectations contradict "aborts retries") and "reports A/B testing" (a metadata header
-// gax never sends). The skipped "retries with exponential backoff" is ported: it specifies the backoff.
+// gax never sends). The skipped "retries with exponential backoff" is ported: it specifies the backoff. From
+// `gax/test/unit/longrunning.ts`, "times out when polling" is ported (polling on a backoff under a total timeout); the
+// rest of that file is the Operation API. The server-streaming retries of `gax/test/unit/streaming.ts` are not ported:
+// Sturdy does not retry a stream (nor resume one from a request rebuilt by `getResumptionRequestFn`); their unary
+// counterparts (total timeout, maxRetries, empty retryCodes) are the apiCallable.ts cases here.
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Deadline from "@sturdy/policy/Deadline"
@@ -333,5 +339,38 @@ describe("gax-nodejs test/unit/apiCallable.ts", () => {
       r.attempts.filter((a) => a.retrying).forEach((a, n) =>
         expect(Duration.toMillis(a.delay)).toBeLessThanOrEqual(Math.min(3 * 2 ** n, 24))
       )
+    }))
+})
+
+// gax polls a long-running operation until it is done, on its own backoff (`longrunning` BackoffSettings); here a poll
+// that finds the operation still pending is a `Pending` failure, retried on that backoff under the total timeout.
+class Pending extends Data.TaggedError("Pending")<{ readonly name: string }> {}
+
+describe("gax-nodejs test/unit/longrunning.ts", () => {
+  // `createBackoffSettings(1, 1, 1, 0, 0, 0, 1)`: polls 1 ms apart, a total timeout of 1 ms; the operation stays
+  // pending. gax: DEADLINE_EXCEEDED "Total timeout exceeded before any response was received"; Sturdy: the last poll's
+  // `Pending` itself, the decision's reason `"deadline"` (the next poll would start at the deadline).
+  it.effect("longrunning Operation polling times out when polling", () =>
+    Effect.gen(function*() {
+      let polls = 0
+      const pending = new Pending({ name: "operation_name" })
+      const poll = Effect.suspend(() => (polls++, Effect.fail(pending)))
+      const decisions: Array<Retry.Attempt<Pending>> = []
+      const exit = yield* advanceToDone(
+        Retry.retry(poll, {
+          schedule: Backoff.exponential({
+            baseDelay: 1,
+            factor: 1,
+            maxDelay: 1,
+            jitter: "none",
+            maxAttempts: Infinity
+          }),
+          onAttempt: (a) => Effect.sync(() => void decisions.push(a))
+        }).pipe(Deadline.withDeadline(1))
+      )
+      expect(exit).toEqual(Exit.fail(pending))
+      expect(polls).toBe(1)
+      expect(decisions.map((d) => d.reason)).toEqual(["deadline"])
+      expect(yield* Clock.currentTimeMillis).toBe(0)
     }))
 })
