@@ -11,7 +11,8 @@
  * | `"decorrelated"`         | `min(maxDelay, random(baseDelay, previous × 3))`, `factor` unused |
  *
  * `maxDelay` is applied after jitter, so every delay is ≤ `maxDelay` in every mode; delays are whole milliseconds, rounded
- * down (so `envelope` rounds its bounds down too), except that a `"full"` or `"equal"` delay is never rounded down to no
+ * down (so `envelope` rounds its bounds down too; a t(n) that floating point puts a hair below a whole millisecond,
+ * as 1000 × 1.2³ = 1727.9999999999998, is that millisecond), except that a `"full"` or `"equal"` delay is never rounded down to no
  * wait: while t(n) is at least 1 ms the delay is at least 1 ms (as Polly's jittered delays are always positive). Full
  * jitter is the default because it
  * spreads a crowd of clients best for the least total wait (AWS's measurements); `"none"` is for tests and plots.

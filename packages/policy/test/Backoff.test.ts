@@ -108,6 +108,25 @@ describe("Backoff", () => {
     ])
   })
 
+  // gax-nodejs's retry_params (1000 ms × 1.2): 1000 × 1.2³ is 1727.9999999999998 in floating point, and was rounded
+  // down to 1727 ms
+  it("a non-integer factor's whole-millisecond envelope is not lost to floating-point error", () => {
+    expect(
+      sampleDelays({ jitter: "none", baseDelay: "1 second", factor: 1.2, maxDelay: "10 seconds", maxAttempts: 5 }, 0)
+    ).toEqual([1000, 1200, 1440, 1728])
+    expect(sampleDelays({ jitter: "none", baseDelay: 100, factor: 1.15, maxAttempts: 3 }, 0)).toEqual([100, 115])
+    expect(sampleDelays({ jitter: "none", baseDelay: 100, factor: 1.7, maxAttempts: 4 }, 0)).toEqual([100, 170, 289])
+    expect(Duration.toMillis(Backoff.envelope({ baseDelay: 100, factor: 1.7 }, 2).upper)).toBe(289)
+    expect(Duration.toMillis(Backoff.envelope({ baseDelay: 100, factor: 1.15, jitter: "equal" }, 1).lower)).toBe(57)
+    // a true fraction is still rounded down
+    expect(sampleDelays({ jitter: "none", baseDelay: 100, factor: 1.3, maxAttempts: 5 }, 0)).toEqual([
+      100,
+      130,
+      169,
+      219
+    ])
+  })
+
   it("decorrelated jitter stays within [base, 3 × previous] and the cap", () => {
     const delays = sampleDelays({
       jitter: "decorrelated",

@@ -66,8 +66,16 @@ const jitters: ReadonlyArray<Backoff.Jitter> = ["none", "full", "equal", "decorr
 // base × multiplier for a multiplier that may have overflowed to Infinity: a zero base stays zero (0 × ∞ is NaN)
 const scaled = (baseMillis: number, multiplier: number): number => baseMillis === 0 ? 0 : baseMillis * multiplier
 
+// base × factorⁿ in floating point can land a hair off the whole number it is (1000 × 1.2³ is 1727.9999999999998, 100 ×
+// 1.15 is 114.99999999999999), and rounding the delay down would then lose a millisecond: a value within a relative
+// 1e-12 of a whole millisecond (far below a timer's resolution at any delay a timer holds) is that millisecond.
+const wholeIfClose = (millis: number): number => {
+  const whole = Math.round(millis)
+  return Math.abs(millis - whole) <= whole * 1e-12 ? whole : millis
+}
+
 const exponentialMillis = (resolved: Resolved, retry: number): number =>
-  Math.min(resolved.capMillis, scaled(resolved.baseMillis, Math.pow(resolved.factor, retry)))
+  Math.min(resolved.capMillis, wholeIfClose(scaled(resolved.baseMillis, Math.pow(resolved.factor, retry))))
 
 const between = (low: number, high: number, unit: number): number => low + (high - low) * unit
 
