@@ -267,6 +267,19 @@ describe("Retry", () => {
       expect(Math.max(...ahead)).toBeLessThanOrEqual(Deadline.maxTimerMillis)
     }))
 
+  it.effect("a hint with no end is too long even under an unlimited maxRetryAfter, and says so", () =>
+    Effect.gen(function*() {
+      // no deadline is set: "deadline" would name a bound the call does not have
+      const upstream = makeUpstream({ failures: 1, retryAfter: Duration.infinity })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* runVirtual(upstream.call.pipe(
+        Retry.retry({ schedule: noJitter, delayHint: hintOf, maxRetryAfter: Duration.infinity, onAttempt })
+      ))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(summary(attempts)).toEqual([[2, Infinity, "retry-after-too-long", false]])
+      expect(upstream.arrivals).toEqual([0])
+    }))
+
   it.effect("the jitter on a long hint is bounded by maxRetryAfterJitter (default 1 s), not only by 10 %", () =>
     Effect.gen(function*() {
       for (const seed of [1, 2, 3, 4, 5]) {

@@ -179,7 +179,8 @@ const onFailure = <A, E, R, R2>(
       // The server's wait replaces the backoff (a floor under it would make `Retry-After: 0` change nothing and
       // `Retry-After: 2` wait up to the backoff's cap). The schedule was still stepped: its attempt limit holds.
       const hintMillis = Math.ceil(Math.max(0, Duration.toMillis(hint.value)))
-      if (hintMillis > resolved.maxHintedMillis) {
+      // (a wait with no end is too long even for an unlimited `maxRetryAfter`: no deadline is what refuses it)
+      if (hintMillis > resolved.maxHintedMillis || hintMillis === Infinity) {
         return giveUp(resolved, call, failure, next, hintMillis, "retry-after-too-long", budget)
       }
       // The schedule held its own delay to its `maxElapsed`; the wait that replaces it is held to it too, and a
