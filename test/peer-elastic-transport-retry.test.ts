@@ -1,7 +1,7 @@
 /**
  * elastic/elastic-transport-js's retry and timeout cases (commit 167cdd86c65755460ed16f304afc9ecb18bcbdda):
- * `test/unit/transport.test.ts` (the Transport's retry loop) and the 'Timeout support' and 'Abort request' cases of
- * `test/unit/undici-connection.test.ts` (one attempt's timeout), ported to Sturdy's public API: `SturdyClient` over
+ * `test/unit/transport.test.ts` (the Transport's retry loop) and the 'Timeout support', 'Abort request' and
+ * 'Connection error' cases of `test/unit/undici-connection.test.ts` (one attempt), ported to Sturdy's public API: `SturdyClient` over
  * `@sturdy/node`'s undici transport against a real node:http server on 127.0.0.1 (`test/utils/retryHarness.ts`),
  * every wait on the TestClock. The peer's mock connections become real answers: `MockConnectionTimeout` is a server
  * that never answers, `MockConnectionError` a port nothing listens on (refused) or a failing connect. One `it` per
@@ -31,15 +31,25 @@
  * OpenTelemetry cases; 'Should not use retry backoff until retries exceeds node count' (backoff per node of a pool:
  * Sturdy has one upstream per key); 'Ignore status code' (the `ignore` option: Sturdy has no per-request status
  * allow-list); 'Request duration is tracked in meta' / '... on errors' (diagnostics); 'Timeout support / 1' and '/ 3'
- * (the same as '/ 2' and '/ 4' without the fake clock); 'Abort a request syncronously' and 'Abort with a slow body'
- * (one interruption in Sturdy, ported once as 'Abort a request').
+ * (the same as '/ 2' and '/ 4' without the fake clock), and the other cases of `undici-connection.test.ts` (headers,
+ * bodies, content length, agent options, TLS, socket addresses); `test/unit/http-connection.test.ts` (the same
+ * timeout and abort cases on node:http's connection, which Sturdy does not have).
  */
 import { HttpBody } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy } from "@sturdy/http"
 import { Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { gunzipSync, gzipSync } from "node:zlib"
-import { abortedRequests, failureOf, type Handler, realPause, send, setup, textOf } from "./utils/retryHarness.js"
+import {
+  abortedRequests,
+  failureOf,
+  type Handler,
+  realPause,
+  send,
+  setup,
+  systemError,
+  textOf
+} from "./utils/retryHarness.js"
 
 const json = { "content-type": "application/json" }
 const hello = JSON.stringify({ hello: "world" })
@@ -315,6 +325,17 @@ describe("elastic-transport-js test/unit/undici-connection.test.ts", () => {
       })
     }))
 
+  it.scoped("Abort a request syncronously", () =>
+    Effect.gen(function*() {
+      // aborted before the request goes out: the call ends interrupted and the server is never contacted
+      const h = yield* setup(() => undefined, { retry: { ...noWait, maxAttempts: 4 } })
+      const call = yield* Effect.fork(Effect.provideService(h.api.get("/hello"), Policy.Policy, h.policy))
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
+      for (let i = 0; i < 20; i++) yield* realPause
+      expect(h.seen).toEqual([])
+      expect(h.decisions).toEqual([])
+    }))
+
   it.scoped("Abort a request asyncronously", () =>
     Effect.gen(function*() {
       // the signal aborts after the request went out and before the answer: the call ends interrupted, the connection
@@ -326,5 +347,35 @@ describe("elastic-transport-js test/unit/undici-connection.test.ts", () => {
       while (h.seen.length < 1) yield* realPause
       expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
       expect(yield* abortedRequests(h, 1)).toEqual([1])
+    }))
+  it.scoped("Abort with a slow body", () =>
+    Effect.gen(function*() {
+      // the body's first chunk goes out, the rest never comes; the caller aborts meanwhile: the call ends interrupted
+      // (it does not wait for the body) and the server never gets a whole request
+      let sent = false
+      const h = yield* setup(() => undefined, { retry: false })
+      const slow = Stream.concat(
+        Stream.make(new TextEncoder().encode("{")).pipe(Stream.tap(() => Effect.sync(() => (sent = true)))),
+        Stream.never
+      )
+      const body = HttpBody.stream(slow, "application/json")
+      const call = yield* Effect.fork(Effect.provideService(h.api.post("/", { body }), Policy.Policy, h.policy))
+      for (let i = 0; i < 500 && !sent; i++) yield* realPause
+      expect(sent).toBe(true)
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
+      for (let i = 0; i < 10; i++) yield* realPause
+      expect(h.seen).toEqual([])
+    }))
+
+  it.scoped("Connection error", () =>
+    Effect.gen(function*() {
+      // http://foo.bar does not resolve: a `ConnectionError`, reason `DnsLookup` (the lookup failure is simulated:
+      // nothing but 127.0.0.1 is reachable here)
+      const h = yield* setup(() => undefined, { retry: false }, {
+        connectFailures: [systemError("ENOTFOUND", "getaddrinfo", "foo.bar")]
+      })
+      const failure = failureOf(yield* h.run(h.api.get("/")))
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "DnsLookup" })
+      expect(h.seen).toEqual([])
     }))
 })
