@@ -19,6 +19,8 @@ export interface Seen {
   readonly path: string
   readonly headers: Http.IncomingHttpHeaders
   readonly body: string
+  /** the body as received, byte for byte (for binary bodies, which `body` decodes lossily) */
+  readonly bytes: Buffer
   /** virtual time of arrival (ms since the epoch on the TestClock) */
   readonly at: number
 }
@@ -130,11 +132,13 @@ export const setup = (
       const chunks: Array<Buffer> = []
       request.on("data", (chunk: Buffer) => chunks.push(chunk))
       request.on("end", () => {
+        const bytes = Buffer.concat(chunks)
         const received: Seen = {
           method: request.method ?? "",
           path: request.url ?? "",
           headers: request.headers,
-          body: Buffer.concat(chunks).toString("utf8"),
+          body: bytes.toString("utf8"),
+          bytes,
           at: clock.unsafeCurrentTimeMillis()
         }
         seen.push(received)
