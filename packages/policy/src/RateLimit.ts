@@ -33,8 +33,13 @@
  *
  * A token bucket short of tokens answers the time until the caller's token is due, from the refill already under
  * way (whole milliseconds, rounded up): `retryAfter` in mode `"fail"`, the wait in mode `"delay"` (1 per minute asked
- * again after 59 s: 1 s, not a whole minute). A refused call's `retryAfter` is never zero: at least 1 ms. Both stores answer so; a store of your own that answers only whole
- * tokens makes the wait up to one refill interval longer.
+ * again after 59 s: 1 s, not a whole minute). A refused call's `retryAfter` is never zero: at least 1 ms. Both stores
+ * answer so; a store of your own that answers only whole tokens makes the wait up to one refill interval longer.
+ *
+ * In mode `"delay"` a key's callers are served in the order they asked: a slot is reserved when a caller asks, so a
+ * small request that would fit now does not go ahead of a larger one already waiting (aiolimiter lets it; here no
+ * large request can be starved by a stream of small ones). A full window of calls is granted again on the millisecond
+ * the window ends, for every `limit`.
  *
  * A caller interrupted while it waits for its slot gives the slot back, and the callers of this limiter waiting behind
  * it on that key move up into the time it frees, so no slot is left unused and none is taken twice (a newcomer takes
