@@ -2,8 +2,8 @@
  * grpc-node's `packages/grpc-js/test/test-retry.ts` and `packages/grpc-js/test/test-retry-config.ts` (grpc/grpc-node,
  * commit 2670b37a25dcd1e7b655609b0dc041060b1d8921), ported to Sturdy's public API: `Policy`'s `retry` and `hedging`
  * options over `@sturdy/node`'s undici transport against a real node:http server on 127.0.0.1
- * (`test/utils/retryHarness.ts`), every wait on the TestClock; the config cases against `Policy.make` and
- * `RetryBudget.unsafeMake`. One `it` per grpc-node case, named after it (prefixed with its `describe`).
+ * (`test/utils/retryHarness.ts`), every wait on the TestClock; the config cases against `Policy.make` (the
+ * `retryThrottling` ones are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`). One `it` per grpc-node case, named after it (prefixed with its `describe`).
  *
  * Mapping: grpc-node's echo server fails until `grpc-previous-rpc-attempts` equals the call's
  * `succeed-on-retry-attempt`; here the previous attempts are `retryCountHeader: true` (`x-retry-count`: 0 on the
@@ -38,7 +38,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Policy } from "@sturdy/http"
-import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { Duration, Effect, Exit } from "effect"
 import { failureOf, type Handler, send, setup, statusOf, textOf } from "./utils/retryHarness.js"
 
@@ -351,29 +350,5 @@ describe("peer grpc-node test-retry-config.ts", () => {
     it.effect("Should reject out of range status code number", () =>
       // nonFatalStatusCodes are `retry.statuses` (hedging reads the retry rule)
       rejects({ hedging: { delay: 0, maxHedges: 1 }, retry: { statuses: [12345] } }, "retry.statuses"))
-  })
-
-  describe("Throttling", () => {
-    // retryThrottling { maxTokens, tokenRatio } is a RetryBudget { minRetries: maxTokens / 2 − 1, ratio: tokenRatio }
-    it("Should accept a valid config", () => {
-      expect(() => RetryBudget.unsafeMake({ minRetries: 49, ratio: 0.1 })).not.toThrow()
-    })
-
-    it("Should reject a large maxTokens", () => {
-      // Sturdy (deliberate difference): no ceiling on minRetries
-      expect(() => RetryBudget.unsafeMake({ minRetries: 1001 / 2 - 1, ratio: 0.1 })).not.toThrow()
-    })
-
-    it("Should reject zero maxTokens", () => {
-      // a bucket of 0 tokens allows nothing: minRetries 0 with ratio 0 is a budget that never grants a retry (valid);
-      // a negative floor, what "maxTokens / 2 − 1" gives for 0, is rejected
-      expect(() => RetryBudget.unsafeMake({ minRetries: -1, ratio: 0.1 })).toThrow(RangeError)
-    })
-
-    it("Should reject zero tokenRatio", () => {
-      // Sturdy (deliberate difference): ratio 0 is a fixed floor of retries per window; a negative ratio is rejected
-      expect(() => RetryBudget.unsafeMake({ minRetries: 49, ratio: 0 })).not.toThrow()
-      expect(() => RetryBudget.unsafeMake({ minRetries: 49, ratio: -0.1 })).toThrow(RangeError)
-    })
   })
 })
