@@ -233,7 +233,12 @@ describe("peer grpc-node test-retry.ts", () => {
 
     it.scoped("Should fail with a fatal status code", () =>
       Effect.gen(function*() {
-        const h = yield* setup(echoServer, hedgingPolicy(3))
+        // the copy that would succeed answers 1 ms (virtual) late, so that the fatal status is the first answer on
+        // every run (the copies are sent at once, and grpc-node's server answers them in the same instant)
+        const h = yield* setup((request, response, n, tools) =>
+          request.headers["x-retry-count"] === "2"
+            ? tools.later(1, () => echoServer(request, response, n, tools))
+            : echoServer(request, response, n, tools), hedgingPolicy(3))
         const failure = failureOf(yield* h.run(h.api.get("/echo", metadata(2, NOT_FOUND))))
         // a fatal status ends the call: no copy succeeds (the copy that would have is never sent, or is cancelled)
         expect(statusOf(failure)).toBe(NOT_FOUND)
