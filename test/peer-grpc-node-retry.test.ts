@@ -27,12 +27,11 @@
  * - Config validation: Sturdy has defaults where gRPC requires a field (`maxAttempts`, the backoffs, the statuses),
  *   accepts `maxAttempts: 1` (no retry) and `maxHedges: 0` (no hedge) where gRPC requires at least 2, and an empty
  *   `statuses` (no status retries) where gRPC requires a non-empty list; durations are Effect durations, so "a
- *   string without an s" is any string that is not one. gRPC's `maxTokens` ceiling of 1000 has no counterpart: a
- *   `RetryBudget`'s `minRetries` has no ceiling.
+ *   string without an s" is any string that is not one.
  *
  * Not ported: the `backoffMultiplier` cases (Sturdy's exponential backoff doubles; another growth is `retry.delay`,
- * a function nothing validates beyond its result), "unknown status code name" (status names are a gRPC notion), and
- * the `retryThrottling` "omitted" cases (every `RetryBudget` option has a default). grpc-node's tests have no case of
+ * a function nothing validates beyond its result) and "unknown status code name" (status names are a gRPC notion);
+ * the `retryThrottling` cases are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`. grpc-node's tests have no case of
  * server pushback (`grpc-retry-pushback-ms`): its HTTP counterpart, `Retry-After`, is covered by
  * `test/peer-grpc-hedging-http.test.ts` (grpc-java's pushback cases) and the retry ports.
  */
