@@ -31,8 +31,8 @@
  *
  * Not ported: the `backoffMultiplier` cases (Sturdy's exponential backoff doubles; another growth is `retry.delay`,
  * a function nothing validates beyond its result) and "unknown status code name" (status names are a gRPC notion);
- * the `retryThrottling` cases are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`. grpc-node's tests have no case of
- * server pushback (`grpc-retry-pushback-ms`): its HTTP counterpart, `Retry-After`, is covered by
+ * the `retryThrottling` cases are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`. grpc-node's tests
+ * have no case of server pushback (`grpc-retry-pushback-ms`): its HTTP counterpart, `Retry-After`, is covered by
  * `test/peer-grpc-hedging-http.test.ts` (grpc-java's pushback cases) and the retry ports.
  */
 import { describe, expect, it } from "@effect/vitest"
