@@ -3,7 +3,8 @@
  * commit 2670b37a25dcd1e7b655609b0dc041060b1d8921), ported to Sturdy's public API: `Policy`'s `retry` and `hedging`
  * options over `@sturdy/node`'s undici transport against a real node:http server on 127.0.0.1
  * (`test/utils/retryHarness.ts`), every wait on the TestClock; the config cases against `Policy.make` (the
- * `retryThrottling` ones are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`). One `it` per grpc-node case, named after it (prefixed with its `describe`).
+ * `retryThrottling` ones are in `packages/policy/test/peer-grpc-node-RetryBudget.test.ts`). One `it` per grpc-node
+ * case, named after it (under its `describe`).
  *
  * Mapping: grpc-node's echo server fails until `grpc-previous-rpc-attempts` equals the call's
  * `succeed-on-retry-attempt`; here the previous attempts are `retryCountHeader: true` (`x-retry-count`: 0 on the
