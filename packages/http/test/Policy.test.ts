@@ -2108,6 +2108,22 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
         Option.some(Duration.seconds(10))
       )
     }))
+
+  it.scoped("a totalTimeout under 1 ms without an attemptTimeout is accepted, the attempt derived within it", () =>
+    Effect.gen(function*() {
+      // the derived attempt timeout is whole milliseconds, at least 1, but never longer than the deadline: unset, the
+      // attemptTimeout never fails the check that it must not exceed totalTimeout
+      for (const [total, maxAttempts] of [[0.5, 1], [0.25, 3], [0.999, 10]] as const) {
+        const policy = yield* Policy.make({ totalTimeout: Duration.millis(total), retry: { maxAttempts } })
+        expect(policy.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+          Option.some(Duration.millis(total))
+        )
+      }
+      const few = yield* Policy.make({ totalTimeout: "2 millis", retry: { maxAttempts: 3 } })
+      expect(few.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.millis(1))
+      )
+    }))
 })
 
 describe("Policy validation: every problem at once", () => {
