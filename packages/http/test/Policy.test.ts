@@ -1151,6 +1151,33 @@ describe("Policy", () => {
         expect(describe("GET", "http://slow.test/users/7/teams").maxAttempts).toBe(3)
       }))
 
+    it.scoped("an endpoint matches the path as sent: dot segments resolved, as the URL standard does", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make({ endpoints: { "/b": { retry: { maxAttempts: 5 } } } })
+        const attempts = (path: string) => policy.describe(HttpClientRequest.get(`http://api.test${path}`)).maxAttempts
+        // `/a/../b` is sent as `/b` (and `%2e` is a dot): the override applies
+        expect(["/a/../b", "/a/%2e%2E/b", "/./b", "/a/.%2e/b?x=1", "/a\\..\\b", "/../b"].map(attempts)).toEqual([
+          5,
+          5,
+          5,
+          5,
+          5,
+          5
+        ])
+        // not dot segments, or resolved elsewhere: it does not
+        expect(["/b/..", "/a/...", "/a/..%2fb", "/b/x/..b", "//b"].map(attempts)).toEqual([3, 3, 3, 3, 3])
+        // any path: the override applies exactly when the URL standard resolves it to `/b` or `/b/`
+        const segment = FastCheck.constantFrom("a", "b", "", ".", "..", "%2e", "%2E%2e", ".%2e", "...")
+        FastCheck.assert(
+          FastCheck.property(FastCheck.array(segment, { maxLength: 6 }), (segments) => {
+            const path = `/${segments.join("/")}`
+            const sent = new URL(`http://api.test${path}`).pathname
+            expect(attempts(path)).toBe(sent === "/b" || sent === "/b/" ? 5 : 3)
+          }),
+          { seed: 7, numRuns: 500 }
+        )
+      }))
+
     it.effect("layerConfig reads the standard fields", () =>
       Effect.gen(function*() {
         const provider = ConfigProvider.fromJson({
@@ -2079,6 +2106,22 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       )
       expect(host.describe(HttpClientRequest.get("https://slow.test/")).attemptTimeout).toEqual(
         Option.some(Duration.seconds(10))
+      )
+    }))
+
+  it.scoped("a totalTimeout under 1 ms without an attemptTimeout is accepted, the attempt derived within it", () =>
+    Effect.gen(function*() {
+      // the derived attempt timeout is whole milliseconds, at least 1, but never longer than the deadline: unset, the
+      // attemptTimeout never fails the check that it must not exceed totalTimeout
+      for (const [total, maxAttempts] of [[0.5, 1], [0.25, 3], [0.999, 10]] as const) {
+        const policy = yield* Policy.make({ totalTimeout: Duration.millis(total), retry: { maxAttempts } })
+        expect(policy.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+          Option.some(Duration.millis(total))
+        )
+      }
+      const few = yield* Policy.make({ totalTimeout: "2 millis", retry: { maxAttempts: 3 } })
+      expect(few.describe(HttpClientRequest.get("https://api.test/")).attemptTimeout).toEqual(
+        Option.some(Duration.millis(1))
       )
     }))
 })

@@ -493,7 +493,10 @@ const derivedAttemptTimeout = (
     : retry.maxAttempts === Infinity
     ? maxAttemptsCap
     : Math.floor(retry.maxAttempts)
-  return Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
+  const shared = Duration.millis(Math.max(1, Math.floor(Duration.toMillis(total) / attempts)))
+  // whole milliseconds, at least one, but never past the deadline (a deadline under 1 ms is the attempt's too); a
+  // deadline that is not positive is its own problem, not one of the attempt timeout
+  return Duration.toMillis(total) > 0 ? Duration.min(total, shared) : shared
 }
 
 /** @internal */

@@ -47,8 +47,36 @@ const parseTargetOnce = (url: string): Target => {
   const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]
   const hostPort = `${host}:${port}`
   // a `\` in an http(s) path is a `/` to the URL standard
-  const path = match[4] === "" ? "/" : match[4].includes("\\") ? match[4].replaceAll("\\", "/") : match[4]
+  const slashed = match[4] === "" ? "/" : match[4].includes("\\") ? match[4].replaceAll("\\", "/") : match[4]
+  // and its dot segments are resolved (`/a/../b` is sent as `/b`): endpoint patterns match the path as sent
+  const path = Object.hasOwn(defaultPorts, scheme) ? removeDotSegments(slashed) : slashed
   return { origin: `${scheme}://${hostPort}`, host, hostPort, path }
+}
+
+const singleDot = /^(?:\.|%2e)$/i
+const doubleDot = /^(?:\.|%2e){2}$/i
+
+/**
+ * @internal the URL standard's path parsing of an http(s) URL: `.` and `..` segments, or their percent-encoded forms
+ * (`%2e`, `.%2E`), are removed, `..` with the segment before it; a last dot segment leaves a trailing `/`.
+ */
+export const removeDotSegments = (path: string): string => {
+  if (!path.startsWith("/") || (!path.includes(".") && !path.includes("%2"))) return path
+  const input = path.split("/")
+  const output: Array<string> = []
+  for (let i = 1; i < input.length; i++) {
+    const segment = input[i]
+    const last = i === input.length - 1
+    if (doubleDot.test(segment)) {
+      output.pop()
+      if (last) output.push("")
+    } else if (singleDot.test(segment)) {
+      if (last) output.push("")
+    } else {
+      output.push(segment)
+    }
+  }
+  return `/${output.join("/")}`
 }
 
 /** @internal */
