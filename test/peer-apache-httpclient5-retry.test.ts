@@ -38,11 +38,11 @@ import { Duration, Effect, Exit, Fiber, Stream, TestClock } from "effect"
 import { Agent } from "undici"
 import { loopbackTls } from "./utils/loopbackServer.js"
 import {
-  abortedRequests,
   failureOf,
   fixture,
   gaps,
   type Handler,
+  interruptInFlight,
   realPause,
   send,
   setup,
@@ -261,10 +261,7 @@ describe("httpcomponents-client TestDefaultHttpRequestRetryStrategy", () => {
       // a cancelled request is not retried: the call's fiber is interrupted while the server holds the first attempt
       // (run without the harness's clock moves: no timer fires, so nothing but the interruption ends the call)
       const h = yield* setup(() => undefined, { retry: apache })
-      const call = yield* Effect.fork(Effect.provideService(h.api.get("/"), Policy.Policy, h.policy))
-      while (h.seen.length < 1) yield* realPause
-      expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
-      expect(yield* abortedRequests(h, 1)).toEqual([1])
+      yield* interruptInFlight(h, "/")
       for (let i = 0; i < 10; i++) yield* realPause
       expect(h.seen.length).toBe(1)
       expect(h.decisions).toEqual([])

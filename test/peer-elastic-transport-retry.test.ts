@@ -44,6 +44,7 @@ import {
   abortedRequests,
   failureOf,
   type Handler,
+  interruptInFlight,
   realPause,
   send,
   setup,
@@ -232,10 +233,7 @@ describe("elastic-transport-js test/unit/transport.test.ts", () => {
       // the caller aborts while the attempt is in flight: the call ends interrupted, nothing is retried
       // (run without the harness's clock moves: nothing but the interruption ends the call)
       const h = yield* setup(() => undefined, { retry: { ...noWait, maxAttempts: 4 } })
-      const call = yield* Effect.fork(Effect.provideService(h.api.get("/hello"), Policy.Policy, h.policy))
-      while (h.seen.length < 1) yield* realPause
-      expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
-      expect(yield* abortedRequests(h, 1)).toEqual([1])
+      yield* interruptInFlight(h, "/hello")
       for (let i = 0; i < 10; i++) yield* realPause
       expect(h.seen.length).toBe(1)
       expect(h.decisions).toEqual([])
@@ -343,10 +341,7 @@ describe("elastic-transport-js test/unit/undici-connection.test.ts", () => {
       const h = yield* setup((_, response, __, tools) => tools.later(1000, () => send(response, 200, {}, "ok")), {
         retry: false
       })
-      const call = yield* Effect.fork(Effect.provideService(h.api.get("/hello"), Policy.Policy, h.policy))
-      while (h.seen.length < 1) yield* realPause
-      expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
-      expect(yield* abortedRequests(h, 1)).toEqual([1])
+      yield* interruptInFlight(h, "/hello")
     }))
   it.scoped("Abort with a slow body", () =>
     Effect.gen(function*() {

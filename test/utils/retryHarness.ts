@@ -6,6 +6,7 @@
  * to each retry's wait and each late server answer (no real sleep).
  */
 import type { HttpClient } from "@effect/platform"
+import { expect } from "@effect/vitest"
 import { Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Random, type Scope, TestClock } from "effect"
@@ -265,6 +266,18 @@ export const abortedRequests = (h: Harness, count: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < 500 && h.aborted.length < count; i++) yield* realPause
     return [...h.aborted].sort((a, b) => a - b)
+  })
+
+/**
+ * Starts `call` (a GET of `path` through the harness's policy), interrupts it once its first request has reached the
+ * server, and checks that the call ends interrupted and that its request was aborted under the server.
+ */
+export const interruptInFlight = (h: Harness, path: string) =>
+  Effect.gen(function*() {
+    const call = yield* Effect.fork(Effect.provideService(h.api.get(path), Policy.Policy, h.policy))
+    while (h.seen.length < 1) yield* realPause
+    expect(Exit.isInterrupted(yield* Fiber.interrupt(call))).toBe(true)
+    expect(yield* abortedRequests(h, 1)).toEqual([1])
   })
 
 export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
