@@ -2,6 +2,7 @@ import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as P from "../Policy.js"
 import * as httpFailure from "./httpFailure.js"
@@ -112,10 +113,7 @@ export const retryOnWith = (
 // whatever it resolves to: a defect that names the option, rather than retries nobody asked for.
 const answerOf = (answer: unknown, field: string): boolean => {
   if (typeof answer === "boolean") return answer
-  if (
-    answer !== null && (typeof answer === "object" || typeof answer === "function") &&
-    typeof (answer as { readonly then?: unknown }).then === "function"
-  ) {
+  if (Predicate.isPromiseLike(answer)) {
     throw new TypeError(
       `Policy: ${field} returned a Promise; the predicate must answer true or false at once (it cannot be async)`
     )
