@@ -23,7 +23,9 @@
 // Arrow's sliding-window cases step the `OpeningStrategy` object itself (`trackFailure`, `shouldOpen`); Sturdy exposes
 // no strategy, so they make the same failures, at the same times, through a breaker and read its state.
 // Not ported: nothing; the examples under src/jvmTest/kotlin/examples (documentation snippets, no assertions) are not
-// tests. SagaSpec.kt is not ported: Sturdy has no saga (compensating actions) policy.
+// tests. SagaSpec.kt is not ported: Sturdy has no saga (compensating actions) policy. ScheduleTest.kt is in
+// peer-arrow-Schedule.test.ts, and the ktor-client integration's HttpRequestScheduleTest.kt (HttpCircuitBreaker included)
+// in test/peer-arrow-ktor-client.test.ts.
 import { describe, expect, it } from "@effect/vitest"
 import { Backoff, CircuitBreaker } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
