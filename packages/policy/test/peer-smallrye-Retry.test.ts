@@ -1,6 +1,6 @@
 // Ported from SmallRye Fault Tolerance (smallrye/smallrye-fault-tolerance, commit 5066307cd9021e850c3ac4dda8b352707fbb8722),
-// implementation/core/src/test/java/io/smallrye/faulttolerance/core/: retry/RetrySyncTest.java and
-// composition/FallbackAndRetryTest.java, one `it` per SmallRye case, named after it.
+// implementation/core/src/test/java/io/smallrye/faulttolerance/core/: retry/RetrySyncTest.java,
+// retry/RetryAsyncTest.java and composition/FallbackAndRetryTest.java, one `it` per SmallRye case, named after it.
 // Mapping: `new Retry(invocation, .., exceptionDecision, maxRetries, maxTotalDuration, delay, stopwatch, ..)` is
 // `Retry.retry({ schedule, while })` around the invocation. `SetBasedExceptionDecision(retryOn = {Exception}, abortOn
 // = {})` is the default `while` (every typed failure retried); with `abortOn = {TestException}` it is
@@ -19,11 +19,15 @@
 // and gives up before sleeping when the next attempt would start LATER than it (`> max`), so a retry due exactly at
 // `maxElapsed` runs (the *_totalDelayEqualToMaxDuration cases) and a retry that would start past it does not sleep
 // first (the *_totalDelayMoreThanMaxDuration cases: same outcome, without the useless wait).
-// Not ported: immediatelyReturning_retriedValue (`ResultDecision.ALWAYS_FAILURE`, retrying on a returned value:
-// Sturdy retries failures only); the *selfInterrupted* cases and initiallyFailing_retriedExceptionThenSelfInterrupt (a
-// thread setting its own interrupt flag: Java-specific); RetryAsyncTest.java, RetryFutureTest.java (the same policy run
-// on CompletionStage / Future invocations, Java-specific); the backoff classes' tests are in
-// peer-smallrye-Backoff.test.ts.
+// RetryAsyncTest's invocation offloaded to an executor is the invocation run on a forked fiber; `SetOfThrowables.ALL`
+// retried with `RuntimeException` aborting is `while: (e) => !(e instanceof RuntimeException)` (abortOn wins).
+// Not ported: immediatelyReturning_retriedValue and RetryAsyncTest's shouldRetryOnSuccessThatMatches
+// (`ResultDecision.ALWAYS_FAILURE`, retrying on a returned value: Sturdy retries failures only); the *selfInterrupted*
+// cases and initiallyFailing_retriedExceptionThenSelfInterrupt (a thread setting its own interrupt flag:
+// Java-specific); RetryAsyncTest's shouldPropagateAbortOnErrorInCSCreation and shouldRetryOnceOnCsFailure (the same
+// bodies as shouldPropagateAbortOnError and shouldRetryOnce, kept apart in Java for a CompletionStage failing when made
+// or later: one case in Effect); RetryFutureTest.java (the policy on java.util.concurrent.Future invocations); the
+// backoff classes' tests are in peer-smallrye-Backoff.test.ts.
 import { describe, expect, it } from "@effect/vitest"
 import { Backoff, Retry } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
@@ -337,6 +341,59 @@ describe("peer SmallRye RetrySyncTest", () => {
         expect(invocation.executions).toBe(1)
       }))
   }
+})
+
+// new Retry(ThreadOffload(invocation), .., maxRetries 3, maxTotalDuration 1000, no delay)
+describe("peer SmallRye RetryAsyncTest", () => {
+  const offloaded = <A, E>(invocation: Effect.Effect<A, E>) => Effect.flatMap(Effect.fork(invocation), Fiber.join)
+
+  it.effect("shouldNotRetryOnSuccess", () =>
+    Effect.gen(function*() {
+      const invocation = initiallyFailing(0, runtimeException, () => Effect.succeed("shouldNotRetryOnSuccess"))
+      expect(yield* run(retry(offloaded(invocation.call), retryOnException))).toEqual(
+        Exit.succeed("shouldNotRetryOnSuccess")
+      )
+      expect(invocation.executions).toBe(1)
+    }))
+
+  it.effect("shouldPropagateAbortOnError", () =>
+    Effect.gen(function*() {
+      const error = new RuntimeException("forced")
+      const invocation = initiallyFailing(Infinity, () => error, foobar)
+      const abortOnRuntimeException = (e: Failure) => !(e instanceof RuntimeException)
+      expect(yield* run(retry(offloaded(invocation.call), abortOnRuntimeException))).toEqual(Exit.fail(error))
+      expect(invocation.executions).toBe(1)
+    }))
+
+  it.effect("shouldRetryOnce", () =>
+    Effect.gen(function*() {
+      const invocation = initiallyFailing(1, () =>
+        new RuntimeException("forced"), () =>
+        Effect.succeed("shouldRetryOnce"))
+      expect(yield* run(retry(offloaded(invocation.call), retryOnException))).toEqual(Exit.succeed("shouldRetryOnce"))
+      expect(invocation.executions).toBe(2)
+    }))
+
+  it.effect("shouldRetryMaxTimesAndSucceed", () =>
+    Effect.gen(function*() {
+      const invocation = initiallyFailing(
+        3,
+        () => new RuntimeException("forced"),
+        () => Effect.succeed("shouldRetryMaxTimesAndSucceed")
+      )
+      expect(yield* run(retry(offloaded(invocation.call), retryOnException))).toEqual(
+        Exit.succeed("shouldRetryMaxTimesAndSucceed")
+      )
+      expect(invocation.executions).toBe(4)
+    }))
+
+  it.effect("shouldRetryMaxTimesAndFail", () =>
+    Effect.gen(function*() {
+      const error = new RuntimeException("forced")
+      const invocation = initiallyFailing(Infinity, () => error, foobar)
+      expect(yield* run(retry(offloaded(invocation.call), retryOnException))).toEqual(Exit.fail(error))
+      expect(invocation.executions).toBe(4)
+    }))
 })
 
 // Strategies.fallback(delegate): "fallback after " + the failure's class name, on every failure; Strategies.retry:
