@@ -1,6 +1,7 @@
 // Ported from SmallRye Fault Tolerance (smallrye/smallrye-fault-tolerance, commit 5066307cd9021e850c3ac4dda8b352707fbb8722),
-// implementation/core/src/test/java/io/smallrye/faulttolerance/core/bulkhead/: BulkheadSyncTest.java and
-// BulkheadAsyncTest.java, one `it` per SmallRye case, named after it.
+// implementation/core/src/test/java/io/smallrye/faulttolerance/core/bulkhead/: BulkheadSyncTest.java,
+// BulkheadAsyncTest.java and BulkheadFutureTest.java (shouldLetMaxPlus1After1Canceled), one `it` per SmallRye case,
+// named after it.
 // Mapping: `new Bulkhead(invocation, description, size, queueSize, ..)` is `Bulkhead.make({ key: description,
 // maxConcurrent: size, maxQueued: queueSize })` (a synchronous SmallRye bulkhead has no queue: `queueSize` 0, Sturdy's
 // default); `BulkheadException` is `BulkheadRejected` (reason "Full"); a test thread or an `async` apply is a fiber;
@@ -8,7 +9,8 @@
 // participants all attend is the bulkhead's `snapshot.active` reaching the size (the calls are in).
 // Deliberate differences: none in these cases.
 // Not ported: shouldLetMaxPlus1After1FailedCompletionStage (shouldLetMaxPlus1After1Failed again, with the invocation
-// returning a CompletionStage: Java-specific); the thread-pool executor of the async tests (a `ThreadOffload`: fibers
+// returning a CompletionStage: Java-specific); BulkheadFutureTest's other cases (BulkheadAsyncTest's again, on
+// java.util.concurrent.Future invocations); the thread-pool executor of the async tests (a `ThreadOffload`: fibers
 // need none). shouldProcessAllQueuedTasksUnderConcurrentSubmission runs 500 iterations of 1,000 tasks submitted by 50
 // threads; here 5 iterations of 1,000 fibers released at once (the race it guards against is between threads).
 import { describe, expect, it } from "@effect/vitest"
@@ -241,5 +243,29 @@ describe("peer SmallRye BulkheadAsyncTest", () => {
         expect(results.every((r) => r === "hello")).toBe(true)
         expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
       }
+    }))
+})
+
+describe("peer SmallRye BulkheadFutureTest", () => {
+  it.effect("shouldLetMaxPlus1After1Canceled", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ key: "shouldLetMaxPlus1After1Canceled", maxConcurrent: 2, maxQueued: 3 })
+      const disband = yield* Deferred.make<void>()
+      const invocation = Effect.as(Deferred.await(disband), "shouldLetMaxPlus1After1Canceled")
+      const call = Effect.fork(Bulkhead.withBulkhead(invocation, bulkhead))
+      const fibers = []
+      for (let i = 0; i < 4; i++) fibers.push(yield* call)
+      // to make sure the fifth added is enqueued, wait until two are started
+      yield* untilSnapshot(bulkhead, (s) => s.active === 2)
+      fibers.push(yield* call)
+      yield* untilSnapshot(bulkhead, (s) => s.queued === 3)
+      expect(isFull(yield* Effect.either(Bulkhead.withBulkhead(invocation, bulkhead)))).toBe(true)
+      // cancel the fifth and remove it from the list: it leaves the queue
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(fibers.pop()!))).toBe(true)
+      yield* untilSnapshot(bulkhead, (s) => s.queued === 2)
+      fibers.push(yield* call)
+      yield* untilSnapshot(bulkhead, (s) => s.queued === 3)
+      yield* Deferred.succeed(disband, undefined)
+      expect(yield* Fiber.join(Fiber.all(fibers))).toEqual(Array(5).fill("shouldLetMaxPlus1After1Canceled"))
     }))
 })
