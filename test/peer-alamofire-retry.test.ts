@@ -127,6 +127,8 @@ interface ErrorCase {
   readonly call?: (h: Harness) => Effect.Effect<unknown, Policy.Failure, Policy.Policy>
   /** the requests the server sees when Sturdy does not retry (default 1) */
   readonly seen?: number
+  /** where Sturdy's default differs: the `retry.retryOn` entry that gives Alamofire's answer */
+  readonly asAlamofire?: Policy.RetryOn
 }
 
 const ok: Handler = (_, response) => send(response, 200, {}, fixture)
@@ -195,21 +197,24 @@ const errorCases: ReadonlyArray<ErrorCase> = [
     handler: ok,
     // https to a server that speaks plain HTTP: the handshake fails
     call: (h) => h.api.get(h.url.replace("http:", "https:") + "/"),
-    seen: 0
+    seen: 0,
+    asAlamofire: { ConnectionError: (e) => e.reason === "Tls" }
   },
   {
     code: "serverCertificateHasBadDate",
     alamofire: true,
     sturdy: false,
     failure: "ConnectionError Tls",
-    connectFailure: systemError("CERT_HAS_EXPIRED", "connect")
+    connectFailure: systemError("CERT_HAS_EXPIRED", "connect"),
+    asAlamofire: { ConnectionError: (e) => e.reason === "Tls" }
   },
   {
     code: "serverCertificateNotYetValid",
     alamofire: true,
     sturdy: false,
     failure: "ConnectionError Tls",
-    connectFailure: systemError("CERT_NOT_YET_VALID", "connect")
+    connectFailure: systemError("CERT_NOT_YET_VALID", "connect"),
+    asAlamofire: { ConnectionError: (e) => e.reason === "Tls" }
   },
   // not retried by Alamofire
   {
@@ -309,7 +314,8 @@ const errorCases: ReadonlyArray<ErrorCase> = [
     alamofire: false,
     sturdy: true,
     failure: "ConnectionError Unknown",
-    connectFailure: new Error("The operation couldn't be completed")
+    connectFailure: new Error("The operation couldn't be completed"),
+    asAlamofire: { ConnectionError: (e) => e.reason !== "Unknown" }
   },
   {
     // content-length promised, the connection closed with no byte of it: Sturdy's BodyTruncated is transient
@@ -322,7 +328,8 @@ const errorCases: ReadonlyArray<ErrorCase> = [
       response.writeHead(200, { "content-length": "10" })
       response.flushHeaders()
       setImmediate(() => response.socket?.destroy())
-    }
+    },
+    asAlamofire: { BodyTruncated: false }
   }
 ]
 
@@ -348,6 +355,17 @@ const checkErrorCase = (c: ErrorCase, wrap: (error: Error) => Error) =>
     } else {
       expect(failureOf(exit)).toMatchObject({ attempts: 1 })
       expect(h.seen.length).toBe(c.seen ?? (c.connectFailure === undefined ? 1 : 0))
+    }
+    if (c.alamofire !== c.sturdy) {
+      // a deliberate difference: a `retryOn` entry gives Alamofire's answer
+      if (c.asAlamofire === undefined) throw new Error(`.${c.code}: no retryOn for Alamofire's answer`)
+      const as = yield* setup(c.handler ?? ok, { ...c.options, retry: { ...alamofire, retryOn: c.asAlamofire } }, {
+        ...c.harness,
+        ...(connectFailures === undefined ? {} : { connectFailures: [wrap(c.connectFailure!)] })
+      })
+      yield* as.run((c.call ?? ((h) => h.api.get("/")))(as))
+      expect(tagOf(as.decisions[0]?.failure)).toBe(c.failure)
+      expect(firstResult(as).retryRequired).toBe(c.alamofire)
     }
   })
 
