@@ -20,7 +20,8 @@
  * connection that fails with Node's error of that kind (`connectFailures`); `AFError.sessionTaskFailed(error:)` is that
  * error wrapped as the `cause` of another (Sturdy reads the code anywhere in the cause chain).
  *
- * Deliberate differences (each test says which): Sturdy's default statuses are 408, 429 and every 5xx but 501, 505 and
+ * Deliberate differences (each test says which; a URL error case that differs also runs with the `retryOn` entry that
+ * gives Alamofire's answer): Sturdy's default statuses are 408, 429 and every 5xx but 501, 505 and
  * 511 (and 413 with a server's wait), where Alamofire's are 408, 500, 502, 503, 504 (`retry.statuses` gives those
  * exactly); Sturdy's default backoff is 2 s, doubling to 30 s, with full jitter, Alamofire's 0.5 s doubling with no
  * jitter nor cap; a request that never reached the server (refused, DNS, connect timeout) is retried whatever its
@@ -402,6 +403,14 @@ describe("Alamofire Tests/RetryPolicyTests.swift RetryPolicyTestCase", () => {
         [false, null]
       ])
       expect(gaps(h)).toEqual([500, 1000])
+      // a deliberate difference: Sturdy's default backoff starts at 2 s with full jitter (each wait within
+      // [0, 2 s × 2^n]); the attempts are the same, 3
+      const defaults = yield* setup(connectionLostAlways, {})
+      expect(failureOf(yield* defaults.run(defaults.api.get("/")))).toMatchObject({ attempts: 3 })
+      const waits = defaults.decisions.filter((d) => d.retrying).map((d) => Duration.toMillis(d.delay))
+      expect(waits.length).toBe(2)
+      waits.forEach((wait, n) => expect(wait).toBeLessThanOrEqual(2000 * 2 ** n))
+      expect(gaps(defaults)).toEqual(waits)
     }))
 
   it.scoped("testThatRetryPolicyRetriesIdempotentRequests", () =>
@@ -437,6 +446,18 @@ describe("Alamofire Tests/RetryPolicyTests.swift RetryPolicyTestCase", () => {
       expect(failure).toMatchObject({ _tag: "InvalidRequest", attempts: 1 })
       expect(firstResult(connect)).toEqual({ retryRequired: false })
       expect(connect.seen).toEqual([])
+      // a deliberate difference: a POST whose connection was refused was never sent, so Sturdy repeats it;
+      // `retry.retryUnsent: false` gives Alamofire's answer (POST is not a retryable method)
+      for (const retryUnsent of [true, false]) {
+        const refused = yield* setup(ok, { retry: { ...alamofire, retryUnsent } }, {
+          connectFailures: connectErrors(1, "ECONNREFUSED")
+        })
+        yield* refused.run(refused.api.post("/", { body: "x" }))
+        expect(firstResult(refused)).toEqual(
+          retryUnsent ? { retryRequired: true, delay: 500 } : { retryRequired: false }
+        )
+        expect(refused.seen.length).toBe(retryUnsent ? 1 : 0)
+      }
     }))
 
   it.scoped("testThatRetryPolicyRetriesRequestsWithRetryableStatusCodes", () =>
