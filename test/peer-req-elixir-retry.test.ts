@@ -3,9 +3,11 @@
  * (`test/utils/retryHarness.ts`, every wait on the TestClock). Source: wojtekmach/req, `test/req/steps_test.exs`,
  * `describe "retry"`, at 5a5185bfb1c4006660a7e4790045851c7857981a (the last commit where the block lives in
  * steps_test.exs; at a9d6ac2887d4f36d4e56019e54d7e8a7d3dc3aa0 it is `test/req/retry_test.exs`, reworked for
- * `Req.stream`, and its one new case on the retry decision is ported too). One `it` per ExUnit test, named after it;
- * the `:safe_transient` status and transport-error cases at the end come from the `retry/1` step's documentation in
- * `lib/req/steps.ex` at 5a5185b, not from a test.
+ * `Req.stream`, and its one new case on the retry decision is ported too), and the one retry case outside that block,
+ * `describe "encode_body"`'s "form_multipart: content-type boundary stays in sync with body on retry". One `it` per
+ * ExUnit test, named after it; the cases in the last block come from the `retry/1` step's documentation and code in
+ * `lib/req/steps.ex` at 5a5185b (its defaults: `:safe_transient`'s statuses and transport errors, `Retry-After` on
+ * 429 and 503, the default delay, `max_retries`), not from a test, and are named after what they check.
  *
  * Mapping: `max_retries: n` (default 3) is `retry.maxAttempts: n + 1`; `retry_delay: ms` is
  * `retry.delay: () => ms`, `retry_delay: fun(retry_count)` is `retry.delay: (attempt) => fun(attempt - 1)` (req's
@@ -24,19 +26,24 @@
  * `retry_delay` function returns a non-integer, while Sturdy's `retry.delay` is typed to return a duration (see the
  * case); req's custom function that returns `true` retries a POST, Sturdy's `retryOn` needs the method listed;
  * `:safe_transient` retries GET and HEAD only, Sturdy's default rules every method safe to repeat (PUT, DELETE, ...)
- * and a request whose connection was refused (nothing was sent).
+ * and a request whose connection was refused (nothing was sent) (`retry.methods: ["GET", "HEAD"]` gives req's rule);
+ * req's default delay is 1 s doubling, less up to 10 % (0.949 s, 1.97 s, 3.87 s ...), Sturdy's 2 s doubling to 30 s
+ * with full jitter; req's default `max_retries: 3` makes 4 requests, Sturdy's default 3 attempts in all; Sturdy
+ * also reads `Retry-After` on a 413 (`retry.retryAfterStatuses`), req on 429 and 503 only.
  *
  * Not ported: retry_test.exs's "stream", "stream always failing", "custom function receives response without body"
  * and "does not retry response with malformed compressed body" (req's streaming API: its decompression error comes
  * after the retry step there); "raise on custom function returning {:delay, milliseconds} when `:retry_delay` is
  * provided" (Sturdy has one delay option, `retry.delay`, so the conflict cannot be written), "does not carry `halted`
  * status over" and the response steps appending " - updated" in three cases (req's step pipeline; the status and body
- * those cases assert are ported).
+ * those cases assert are ported); the docs' `Req.HTTPError` with `protocol: :http2` (the transport speaks HTTP/1.1
+ * here).
  */
+import { HttpBody } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import type { Policy } from "@sturdy/http"
 import { Duration, Effect } from "effect"
-import { delays, failureOf, fixture, gaps, type Handler, send, setup, textOf } from "./utils/retryHarness.js"
+import { delays, failureOf, fixture, gaps, type Handler, type Seen, send, setup, textOf } from "./utils/retryHarness.js"
 
 /** answers each request with the next of `answers` (req's `serve_sequence`), the last one from then on */
 const sequence = (...answers: ReadonlyArray<Handler>): Handler => (request, response, count, tools) =>
@@ -316,6 +323,36 @@ describe("req test/req/retry_test.exs (a9d6ac2), cases added since the move", ()
     }))
 })
 
+describe("req test/req/steps_test.exs describe \"encode_body\"", () => {
+  it.scoped("form_multipart: content-type boundary stays in sync with body on retry", () =>
+    Effect.gen(function*() {
+      // each attempt's multipart body must parse with the boundary its own Content-Type names
+      const parsed: Array<string | undefined> = []
+      const field = (request: Seen) => {
+        const boundary = /boundary=("?)([^";]+)\1/.exec(String(request.headers["content-type"]))?.[2]
+        if (boundary === undefined) return undefined
+        const parts = request.body.split(`--${boundary}`)
+        // preamble, the one part, and the closing "--"
+        if (parts.length !== 3 || !parts[2]!.startsWith("--")) return undefined
+        return /name="a"\r\n\r\n([^\r]*)\r\n/.exec(parts[1]!)?.[1]
+      }
+      const h = yield* setup(
+        (request, response, count, tools) => {
+          parsed.push(field(request))
+          sequence(status(500, ""), status(200, ""))(request, response, count, tools)
+        },
+        // retry: :transient is POST listed in `retry.methods`
+        { retry: { ...req, methods: ["GET", "HEAD", "POST"], delay: () => 1 } }
+      )
+      const form = new FormData()
+      form.append("a", "1")
+      const exit = yield* h.run(h.api.post("/", { body: HttpBody.formData(form) }))
+      expect(exit._tag === "Success" && exit.value.status).toBe(200)
+      expect(parsed).toEqual(["1", "1"])
+      expect(h.seen.map((s) => s.method)).toEqual(["POST", "POST"])
+    }))
+})
+
 describe("req lib/req/steps.ex retry/1 docs: :safe_transient", () => {
   // "HTTP 408/429/500/502/503/504 responses" and "Req.TransportError with reason: :timeout | :econnrefused | :closed"
   // retry for GET and HEAD (Sturdy's default rules retry every safe method)
@@ -361,5 +398,115 @@ describe("req lib/req/steps.ex retry/1 docs: :safe_transient", () => {
       const h = yield* setup(ok, { retry: { ...req, delay: () => 1 } }, { listen: "later" })
       expect(failureOf(yield* h.run(h.api.get("/")))).toMatchObject({ _tag: "ConnectionError", attempts: 4 })
       expect(h.decisions.map((d) => d.retrying)).toEqual([true, true, true, false])
+    }))
+
+  it.scoped("retries a timed-out request (:timeout)", () =>
+    Effect.gen(function*() {
+      // the first answer comes after the attempt's limit (req's receive_timeout)
+      const h = yield* setup(
+        (_, response, count, tools) =>
+          count === 1 ? tools.later(1000, () => send(response, 200, {}, "late")) : send(response, 200, {}, fixture),
+        { attemptTimeout: "500 millis", retry: { ...req, delay: () => 1 } }
+      )
+      expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
+      expect(h.decisions.map((d) => [d.failure._tag, d.retrying])).toEqual([["Timeout", true]])
+      expect(h.seen.length).toBe(2)
+    }))
+
+  it.scoped("retries safe (GET/HEAD) requests only", () =>
+    Effect.gen(function*() {
+      // Sturdy's default rules also repeat PUT and DELETE (safe to repeat), where req's :safe_transient does not
+      for (const method of ["PUT", "DELETE"] as const) {
+        const h = yield* setup(sequence(status(503, ""), ok), { retry: { ...req, delay: () => 1 } })
+        const call = method === "PUT" ? h.api.put("/", { body: "x" }) : h.api.del("/")
+        expect(textOf(yield* h.run(call))).toBe(fixture)
+        expect(h.seen.map((s) => s.method)).toEqual([method, method])
+      }
+      // `retry.methods: ["GET", "HEAD"]` is req's rule
+      for (const method of ["PUT", "DELETE", "PATCH"] as const) {
+        const h = yield* setup(sequence(status(503, ""), ok), {
+          retry: { ...req, delay: () => 1, methods: ["GET", "HEAD"] }
+        })
+        const call = method === "PUT"
+          ? h.api.put("/", { body: "x" })
+          : method === "PATCH"
+          ? h.api.patch("/", { body: "x" })
+          : h.api.del("/")
+        expect(failureOf(yield* h.run(call))).toMatchObject({ status: 503, attempts: 1 })
+        expect(h.seen.length).toBe(1)
+      }
+    }))
+})
+
+describe("req lib/req/steps.ex retry/1 docs: :transient, :retry_delay, :max_retries", () => {
+  it.scoped(":transient retries all HTTP methods (POST, DELETE, etc.)", () =>
+    Effect.gen(function*() {
+      const transient = { ...req, delay: () => 1, methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] } as const
+      for (const method of ["POST", "PATCH", "DELETE"] as const) {
+        const h = yield* setup(sequence(status(500), ok), { retry: transient })
+        const call = method === "POST"
+          ? h.api.post("/", { body: "x" })
+          : method === "PATCH"
+          ? h.api.patch("/", { body: "x" })
+          : h.api.del("/")
+        expect(textOf(yield* h.run(call))).toBe(fixture)
+        expect(h.seen.map((s) => [s.method, s.body])).toEqual(
+          method === "DELETE" ? [[method, ""], [method, ""]] : [[method, "\"x\""], [method, "\"x\""]]
+        )
+      }
+    }))
+
+  it.scoped("the delay is the Retry-After header's on HTTP 429/503 responses", () =>
+    Effect.gen(function*() {
+      // delay-seconds: waited exactly (no jitter here: req adds none)
+      for (const code of [429, 503]) {
+        const h = yield* setup(sequence(retryAfter("2", code), ok), { retry: req })
+        expect(textOf(yield* h.run(h.api.get("/")))).toBe(fixture)
+        expect(gaps(h)).toEqual([2000])
+        expect(h.decisions.map((d) => d.reason)).toEqual(["retry-after"])
+      }
+      // on another status the header is not read: the backoff applies
+      const other = yield* setup(sequence(status(500, "", { "retry-after": "2" }), ok), {
+        retry: { ...req, delay: () => 1 }
+      })
+      expect(textOf(yield* other.run(other.api.get("/")))).toBe(fixture)
+      expect(gaps(other)).toEqual([1])
+      expect(other.decisions.map((d) => d.reason)).toEqual(["backoff"])
+    }))
+
+  it.scoped("the default delay follows a simple exponential backoff with jitter", () =>
+    Effect.gen(function*() {
+      // req's `exp_backoff_with_jitter(n)`: 2^n × 1000 × (1 − 0.1 × U); its docs' example 0.949 s, 1.97 s, 3.87 s,
+      // as `retry.delay`
+      const example = [949, 1970, 3870]
+      const asReq = yield* setup(status(500), { retry: { ...req, delay: (attempt) => example[attempt - 1]! } })
+      expect(failureOf(yield* asReq.run(asReq.api.get("/")))).toMatchObject({ status: 500, attempts: 4 })
+      expect(gaps(asReq)).toEqual(example)
+      for (const [n, d] of example.entries()) {
+        expect(d).toBeGreaterThanOrEqual(0.9 * 2 ** n * 1000)
+        expect(d).toBeLessThanOrEqual(2 ** n * 1000)
+      }
+      // the envelope without jitter (`baseDelay: 1 s`, doubling) is req's upper bound
+      const envelope = yield* setup(status(500), { retry: { ...req, baseDelay: "1 second", jitter: "none" } })
+      expect(failureOf(yield* envelope.run(envelope.api.get("/")))).toMatchObject({ attempts: 4 })
+      expect(gaps(envelope)).toEqual([1000, 2000, 4000])
+      // Sturdy's default (a deliberate difference): 2 s doubling, full jitter, so each wait is within [0, 2 s × 2^n]
+      const sturdy = yield* setup(status(500), { retry: { maxAttempts: 4, retryAfterJitter: 0 } })
+      expect(failureOf(yield* sturdy.run(sturdy.api.get("/")))).toMatchObject({ attempts: 4 })
+      const waits = delays(sturdy)
+      expect(waits.length).toBe(3)
+      waits.forEach((d, n) => expect(d).toBeLessThanOrEqual(2000 * 2 ** n))
+      expect(gaps(sturdy)).toEqual(waits)
+    }))
+
+  it.scoped(":max_retries defaults to 3 (for a total of 4 requests)", () =>
+    Effect.gen(function*() {
+      // Sturdy's default is 3 attempts in all (a deliberate difference); `maxAttempts: 4` is req's default
+      const sturdy = yield* setup(status(500), { retry: { delay: () => 1 } })
+      expect(failureOf(yield* sturdy.run(sturdy.api.get("/")))).toMatchObject({ attempts: 3 })
+      expect(sturdy.seen.length).toBe(3)
+      const asReq = yield* setup(status(500), { retry: { maxAttempts: 4, delay: () => 1 } })
+      expect(failureOf(yield* asReq.run(asReq.api.get("/")))).toMatchObject({ attempts: 4 })
+      expect(asReq.seen.length).toBe(4)
     }))
 })
