@@ -36,6 +36,13 @@
  * again after 59 s: 1 s, not a whole minute). A refused call's `retryAfter` is never zero: at least 1 ms. Both stores
  * answer so; a store of your own that answers only whole tokens makes the wait up to one refill interval longer.
  *
+ * `"fixed-window"` is `@effect/experimental`'s window, and both stores answer it alike. A key's window starts at
+ * its first call and is not aligned on the clock (SmallRye's and Bucket4j's intervals are). Each call it grants moves
+ * the window's end `window / limit` further from that start, so a full window lasts `window` and a window of `k` calls
+ * ends `k × window / limit` after it began; the next call then starts a fresh one. No window grants more than `limit`,
+ * but, as with any fixed window (or a token bucket that starts full), the calls of two windows back to back can fall
+ * within one `window`: up to `2 × limit − 1` of them.
+ *
  * In mode `"delay"` a key's callers are served in the order they asked: a slot is reserved when a caller asks, so a
  * small request that would fit now does not go ahead of a larger one already waiting (aiolimiter lets it; here no
  * large request can be starved by a stream of small ones). A full window of calls is granted again on the millisecond

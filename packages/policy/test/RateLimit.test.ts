@@ -25,6 +25,34 @@ const heapMB = (): number => {
 }
 
 describe("RateLimit", () => {
+  it.effect("a fixed window of k calls ends k × window / limit after its first call, then a fresh one starts", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({
+        limit: 10,
+        window: "1 second",
+        algorithm: "fixed-window",
+        onExceeded: "fail"
+      })
+      const take = Effect.exit(limiter.consume("k"))
+      expect(yield* take).toEqual(Exit.void)
+      yield* TestClock.adjust("99 millis")
+      // one call's window lasts a tenth of the window: at 99 ms it is still running, with 9 slots left
+      for (let i = 0; i < 9; i++) expect(yield* take).toEqual(Exit.void)
+      const refused = yield* take
+      expect(Exit.isFailure(refused)).toBe(true)
+      // the full window ends 1 s after its start, whatever the calls' times in it
+      yield* TestClock.adjust("900 millis")
+      expect(Exit.isFailure(yield* take)).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      // after one call, a fresh window at 100 ms: 1 + 10 calls within the first second (2 × limit − 1 at most)
+      const other = (yield* Clock.currentTimeMillis) - 1000
+      expect(other).toBe(0)
+      expect(yield* Effect.exit(limiter.consume("j"))).toEqual(Exit.void)
+      yield* TestClock.adjust("100 millis")
+      for (let i = 0; i < 10; i++) expect(yield* Effect.exit(limiter.consume("j"))).toEqual(Exit.void)
+      expect(Exit.isFailure(yield* Effect.exit(limiter.consume("j")))).toBe(true)
+    }).pipe(memory))
+
   it.effect("a wait longer than a timer holds (a monthly quota, a long server pause) is waited out", () =>
     Effect.gen(function*() {
       // Effect's live Clock sets no timer for a sleep over 2^31 − 1 ms (about 24.8 days): one such sleep never woke
