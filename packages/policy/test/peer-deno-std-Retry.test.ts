@@ -181,6 +181,7 @@ describe("deno std async/retry_test.ts", () => {
   it("retry() throws if jitter is greater than 1", () => {
     // a number is not one of Sturdy's jitter modes
     expect(() => Backoff.exponential({ jitter: 2 as unknown as Backoff.Jitter })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ jitter: 2 as unknown as Backoff.Jitter })).toThrow(/jitter must be one of/)
   })
 
   it("retry() throws if maxAttempts is 0", () => {
@@ -237,10 +238,12 @@ describe("deno std async/retry_test.ts", () => {
 
   it("retry() throws if jitter is negative", () => {
     expect(() => Backoff.exponential({ jitter: -0.5 as unknown as Backoff.Jitter })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ jitter: -0.5 as unknown as Backoff.Jitter })).toThrow(/jitter must be one of/)
   })
 
   it("retry() throws if jitter is NaN", () => {
     expect(() => Backoff.exponential({ jitter: NaN as unknown as Backoff.Jitter })).toThrow(RangeError)
+    expect(() => Backoff.exponential({ jitter: NaN as unknown as Backoff.Jitter })).toThrow(/jitter must be one of/)
   })
 
   it("retry() throws if maxTimeout is NaN", () => {
