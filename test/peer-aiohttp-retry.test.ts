@@ -23,7 +23,8 @@
  * Deliberate differences (each test says which): aiohttp-retry's client passes the 1-based attempt to `get_timeout`,
  * so `ExponentialRetry`'s first retry waits `start_timeout × factor` (0.2 s) and `ListRetry` never uses its first
  * timeout, where Sturdy's first retry waits `baseDelay` and `retry.delay(1)` is the wait after the first attempt;
- * `retry_all_server_errors` retries every 5xx, Sturdy not 501, 505 nor 511; aiohttp-retry retries every method by
+ * `retry_all_server_errors` retries every 5xx, Sturdy not 501, 505 nor 511 (and its default rules retry 408 and 429
+ * too, which aiohttp-retry retries only when listed in `statuses`); aiohttp-retry retries every method by
  * default (POST included) and no exception unless listed in `exceptions`, Sturdy retries only what is safe to repeat
  * and transient transport failures by default; a `RetryClient`'s options are a mutable object changed between calls,
  * Sturdy's `Policy` is immutable (a new limit is a new `Policy`).
