@@ -103,7 +103,7 @@ export const defaults: {
  * infinite baseDelay, a factor below 1 or not finite, an unknown jitter mode, a negative or `NaN` maxDelay or maxElapsed
  * (written `-1`, `"-5 seconds"`, `NaN`...: Effect's `Duration` would read it as zero, a wait of nothing), a `NaN` baseDelay, a
  * baseDelay, maxDelay or maxElapsed Effect cannot read as a duration (`"1e3 millis"`, which type-checks), `maxAttempts` below
- * 1, or a baseDelay or finite maxDelay longer than a timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
+ * 1 or a fraction (`2.5`), or a baseDelay or finite maxDelay longer than a timer can hold (2^31 − 1 ms, about 24.8 days: such a sleep would never wake). An infinite maxDelay means none, but no
  * delay ever exceeds 2^31 − 1 ms.
  *
  * @example
@@ -186,7 +186,7 @@ export const fromDelay: <In = unknown>(
  * Bounds any schedule: each delay is capped (after whatever jitter the schedule applies), the attempts are limited,
  * and no retry starts later than `maxElapsed`; the output is the delay chosen. Throws a `RangeError` for a finite
  * maxDelay longer than a timer can hold, a negative or `NaN` maxDelay or maxElapsed, one Effect cannot read as a duration
- * (`"1e3 millis"`), or `maxAttempts` below 1. Each message names the option.
+ * (`"1e3 millis"`), or `maxAttempts` below 1 or a fraction (`2.5`). Each message names the option.
  *
  * @example
  * ```ts
