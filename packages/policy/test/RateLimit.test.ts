@@ -45,8 +45,6 @@ describe("RateLimit", () => {
       expect(Exit.isFailure(yield* take)).toBe(true)
       yield* TestClock.adjust("1 millis")
       // after one call, a fresh window at 100 ms: 1 + 10 calls within the first second (2 × limit − 1 at most)
-      const other = (yield* Clock.currentTimeMillis) - 1000
-      expect(other).toBe(0)
       expect(yield* Effect.exit(limiter.consume("j"))).toEqual(Exit.void)
       yield* TestClock.adjust("100 millis")
       for (let i = 0; i < 10; i++) expect(yield* Effect.exit(limiter.consume("j"))).toEqual(Exit.void)
