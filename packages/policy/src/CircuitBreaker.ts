@@ -83,7 +83,9 @@ import * as internal from "./internal/circuitBreaker.js"
 
 /**
  * The failure of a call rejected by an open breaker; `retryAfter` is the time until a probe is allowed
- * (`Duration.infinity` while the breaker is isolated by hand). It says why the breaker opened: `reason`
+ * (`Duration.infinity` while the breaker is isolated by hand). A call turned away while half-open, every probe slot
+ * taken, is told the time until the oldest probe's slot goes to the next call (`maxProbeDuration`, by default the
+ * last pause, from that probe's start: Polly's answer too), or less if a probe closes the breaker first. It says why the breaker opened: `reason`
  * (`"ConsecutiveFailures"`, `"FailureRate"`, `"FailureCount"`, `"SlowCalls"`, `"ProbeFailed"` or `"Isolated"`), `failures` (the
  * counted failures that tripped it), `lastFailure` (the last one's `_tag` and numeric `status`, nothing else of it, so
  * no URL, message or payload) and `sameKind` (all of them had that tag and status). Its message reads
@@ -184,6 +186,11 @@ export interface StateChange {
 
 /**
  * The current state and counts of a breaker (counts are over the sliding window).
+ *
+ * `retryAfter` is how long a call would be turned away from now: the rest of the pause while Open
+ * (`Duration.infinity` while isolated); while HalfOpen with every probe slot taken, until the oldest probe's slot goes
+ * to the next call (after `maxProbeDuration`, by default the last pause), as a `CircuitOpen` rejected then says;
+ * zero otherwise.
  *
  * @example
  * ```ts

@@ -1277,6 +1277,36 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("Closed")
       }))
 
+    it.scoped("a call turned away half-open is told when the oldest probe's slot frees, as the snapshot is", () =>
+      Effect.gen(function*() {
+        const wait = (exit: Exit.Exit<unknown, unknown>) => Duration.toMillis(rejectionOf(exit)!.retryAfter)
+        // the default limit, the 5 s pause before HalfOpen: the probe started at 5 s, its slot frees at 10 s
+        const { breaker } = yield* openedBreaker()
+        yield* Effect.fork(call(breaker, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("3 seconds")
+        expect(wait(yield* call(breaker))).toBe(2000)
+        expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(2000)
+        // an explicit limit, from the probe's start
+        const limited = (yield* openedBreaker({ maxProbeDuration: "1 second" })).breaker
+        yield* Effect.fork(call(limited, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("400 millis")
+        expect(wait(yield* call(limited))).toBe(600)
+        expect(Duration.toMillis((yield* limited.snapshot).retryAfter)).toBe(600)
+        // no limit: the last pause, as before
+        const unbounded = (yield* openedBreaker({ maxProbeDuration: Infinity })).breaker
+        yield* Effect.fork(call(unbounded, Effect.never))
+        yield* Effect.yieldNow()
+        yield* TestClock.adjust("1 second")
+        expect(wait(yield* call(unbounded))).toBe(5000)
+        // a free slot: a call would be admitted now
+        const two = (yield* openedBreaker({ halfOpenMaxProbes: 2 })).breaker
+        yield* Effect.fork(call(two, Effect.never))
+        yield* Effect.yieldNow()
+        expect(yield* two.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 1, retryAfter: Duration.zero })
+      }))
+
     it.scoped("an explicit maxProbeDuration shorter than the pause lets the probe go at that time", () =>
       Effect.gen(function*() {
         const { breaker } = yield* openedBreaker({ maxProbeDuration: "2 seconds" })

@@ -514,9 +514,35 @@ export const unsafeMake = (
       ? Duration.infinity
       : s.state === "Open" && Number.isFinite(s.openUntil)
       ? Duration.millis(Math.max(0, s.openUntil - now))
-      // every probe slot is taken (or the pause is still being computed): the earliest a new probe could go
-      // is after a failed probe's pause
+      : s.state === "HalfOpen"
+      ? Duration.millis(probeSlotFreeIn(now))
+      // the pause is still being computed: as long as the last one
       : Duration.millis(s.lastBreakMillis)
+
+  // How long a probe runs before its slot goes to the next call (see `letGoOfSlowProbes`).
+  const letGoMillis = (): number =>
+    config.maxProbeDuration ?? (s.lastBreakMillis > 0 ? s.lastBreakMillis : Number.POSITIVE_INFINITY)
+
+  // Every probe slot taken: the oldest probe's slot is let go at the latest after `letGoMillis`, so a new probe can go
+  // then (sooner when a probe succeeds and closes the breaker; a failed one reopens it, and the next rejection says
+  // for how long). Polly's half-open circuit answers the same: blocked for one break from its probe's start. Without
+  // a limit, or with no probe of this process in flight, the last pause.
+  const probeSlotFreeIn = (now: number): number => {
+    const limit = letGoMillis()
+    let oldest = Number.POSITIVE_INFINITY
+    for (const slot of s.probeSlots) if (slot.startedAt < oldest) oldest = slot.startedAt
+    return limit === Number.POSITIVE_INFINITY || oldest === Number.POSITIVE_INFINITY
+      ? s.lastBreakMillis
+      : Math.max(0, oldest + limit - now)
+  }
+
+  // Whether a call now would be turned away for want of a probe slot (a probe past its limit counts as gone).
+  const probeSlotsFull = (now: number): boolean => {
+    const limit = letGoMillis()
+    let busy = 0
+    for (const slot of s.probeSlots) if (now - slot.startedAt < limit) busy++
+    return busy >= config.halfOpenMaxProbes
+  }
 
   const rejection = (retryAfter: Duration.Duration): CircuitOpen => {
     if (s.isolated) return new CircuitOpen({ key, retryAfter, reason: "Isolated" }, true)
@@ -548,7 +574,7 @@ export const unsafeMake = (
   // HalfOpen period, counts like any probe's, so an upstream slower than the pause can still close the breaker.
   const letGoOfSlowProbes = (now: number): void => {
     if (s.probesInFlight === 0) return
-    const limit = config.maxProbeDuration ?? (s.lastBreakMillis > 0 ? s.lastBreakMillis : Number.POSITIVE_INFINITY)
+    const limit = letGoMillis()
     if (limit === Number.POSITIVE_INFINITY) return
     for (let i = s.probeSlots.length - 1; i >= 0; i--) {
       const slot = s.probeSlots[i]
@@ -844,7 +870,11 @@ export const unsafeMake = (
       failures: totals.failures,
       slowCalls: totals.slow,
       probesInFlight: s.probesInFlight,
-      retryAfter: state === "Open" ? retryAfter(now) : Duration.zero
+      retryAfter: state === "Open"
+        ? retryAfter(now)
+        : s.state === "HalfOpen" && !s.isolated && probeSlotsFull(now)
+        ? Duration.millis(probeSlotFreeIn(now))
+        : Duration.zero
     }
   }
 
