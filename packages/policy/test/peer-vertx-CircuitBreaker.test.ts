@@ -1,8 +1,9 @@
 // Ported from Vert.x's circuit breaker (vert-x3/vertx-circuit-breaker, commit 67f0f3fc2cdad4a751ed3148c5315272c3c943b3):
 // src/test/java/io/vertx/circuitbreaker/tests/impl/CircuitBreakerImplTest.java, NumberOfRetryTest.java,
-// RetryPolicyTest.java, APITest.java, UsageTest.java, AsyncBreakerTest.java and
+// RetryPolicyTest.java, APITest.java, UsageTest.java, AsyncBreakerTest.java, CircuitBreakerMetricsTest.java and
 // src/test/java/io/vertx/circuitbreaker/tests/PredefinedRetryPolicyTest.java; one `it` per Vert.x case, named after it,
-// under a `describe` named after its class.
+// under a `describe` named after its class. CircuitBreakerWithHTTPTest.java is in test/peer-vertx-CircuitBreakerWithHTTP.
+// test.ts (a loopback server).
 // Mapping: Vert.x's breaker bundles what Sturdy composes, so `CircuitBreaker.create(name, vertx, options)` is
 // `vertxBreaker(options)` below: a `CircuitBreaker.make(name, { consecutiveFailures: maxFailures, breakDuration:
 // resetTimeout, isFailure: failurePolicy })` and an `execute(operation, fallback?)` that runs
@@ -20,7 +21,7 @@
 // `Effect.never`. `executeAndReport(promise, ...)` is the same call completing a `Deferred`. The open/half-open/close
 // handlers are the transitions on `subscribe`; `failureCount()` is `snapshot.consecutiveFailures`;
 // `((CircuitBreakerImpl) breaker).reset(true)` is `reset`. Vert.x's `await().until(state == HALF_OPEN)` is the pause
-// passing on the TestClock.
+// passing on the TestClock. The metrics of CircuitBreakerMetricsTest are the breaker's `snapshot` (see there).
 // Deliberate differences (each test says which): Vert.x's failure count is also rolling (failures older than
 // `failuresRollingWindow`, 10 s, are forgotten, and a success clears it); `consecutiveFailures` keeps a run however old
 // (the rolling case is ported with `failureCountThreshold` over a 10 s `slidingWindow`). A `resetTimeout` of -1 (never
@@ -34,9 +35,10 @@
 // no arguments to validate; `exponentialDelayWithJitter(initial, max)` is `Backoff.exponential({ baseDelay, maxDelay,
 // jitter: "full" })`, which caps a `baseDelay` above `maxDelay` to `maxDelay` where Vert.x throws.
 // Not ported: CircuitBreakerImplTest's testInvalidBucketSize (`metricsRollingBuckets`: Sturdy's window buckets are not
-// an option), CircuitBreakerMetricsTest (the metrics published on the event bus), UsageTest's three HTTP cases
-// (`@Ignore`d upstream) and CircuitBreakerWithHTTPTest (an HTTP server on port 8080: the same breaker behaviour as the
-// cases here, which Sturdy's HTTP `Policy` covers in its own tests); AsyncBreakerTest's log lines.
+// an option), UsageTest's three HTTP cases (`@Ignore`d upstream), AsyncBreakerTest's log lines, and in
+// CircuitBreakerMetricsTest the counts Sturdy does not keep (timeouts, exceptions and failures apart, percentages,
+// latencies: each call's own outcome is asserted instead) and the 5 ms timer of the 1000-call cases (a TestClock
+// wake-up costs real milliseconds, a thousand of them seconds).
 import { describe, expect, it } from "@effect/vitest"
 import { Backoff, CircuitBreaker, Deadline, Fallback, Retry } from "@sturdy/policy"
 import * as Deferred from "effect/Deferred"
@@ -1096,5 +1098,146 @@ describe("peer vertx AsyncBreakerTest", () => {
       expect(yield* entered("Closed")).toBe(1)
       expect(yield* breaker.state).toBe("Closed")
       expect(fallbacks).toEqual([1, 2, 3, 4])
+    }))
+})
+
+describe("peer vertx CircuitBreakerMetricsTest", () => {
+  // the metrics are the breaker's snapshot: `totalOperationCount` is `calls`, `totalErrorCount` `failures` (of the
+  // window, 60 s here, which these calls never leave); Sturdy does not tell timeouts, exceptions and failures apart
+  // in its counts, so the kind of each error is asserted on the call's own outcome
+  const commandThatWorks = Effect.sleep("5 millis")
+  const commandThatFails = Effect.zipRight(Effect.sleep("5 millis"), failWith("expected failure"))
+  const commandThatCrashes = throwing("Expected error")
+  const commandThatTimeout = (timeout: number) => Effect.sleep(Duration.millis(timeout + 500))
+
+  const runAll = <E>(
+    execute: (operation: Effect.Effect<void, E>) => Effect.Effect<unknown, unknown>,
+    commands: ReadonlyArray<Effect.Effect<void, E>>
+  ) =>
+    Effect.gen(function*() {
+      const all = yield* start(Effect.all(commands.map((command) => Effect.exit(execute(command))), {
+        concurrency: "unbounded"
+      }))
+      yield* TestClock.adjust("1 second")
+      return yield* Fiber.join(all)
+    })
+
+  const metrics = (breaker: CircuitBreaker.CircuitBreaker) =>
+    Effect.map(breaker.snapshot, (s) => ({
+      name: s.key,
+      state: s.state,
+      totalOperationCount: s.calls,
+      totalErrorCount: s.failures,
+      totalSuccessCount: s.calls - s.failures
+    }))
+
+  it.scoped("testWithSuccessfulCommands", () =>
+    Effect.gen(function*() {
+      const { breaker, execute } = yield* vertxBreaker("some-circuit-breaker")
+      const exits = yield* runAll(execute, [commandThatWorks, commandThatWorks, commandThatWorks])
+      expect(exits.every(Exit.isSuccess)).toBe(true)
+      expect(yield* metrics(breaker)).toEqual({
+        name: "some-circuit-breaker",
+        state: "Closed",
+        totalOperationCount: 3,
+        totalErrorCount: 0,
+        totalSuccessCount: 3
+      })
+      expect((yield* breaker.snapshot).consecutiveFailures).toBe(0)
+    }))
+
+  it.scoped("testWithFailedCommands", () =>
+    Effect.gen(function*() {
+      const { breaker, execute } = yield* vertxBreaker("some-circuit-breaker")
+      yield* runAll(execute, [commandThatFails, commandThatWorks, commandThatWorks, commandThatFails])
+      expect(yield* metrics(breaker)).toEqual({
+        name: "some-circuit-breaker",
+        state: "Closed",
+        totalOperationCount: 4,
+        totalErrorCount: 2,
+        totalSuccessCount: 2
+      })
+    }))
+
+  it.scoped("testWithCrashingCommands", () =>
+    Effect.gen(function*() {
+      const { breaker, execute } = yield* vertxBreaker("some-circuit-breaker")
+      const exits = yield* runAll(execute, [
+        commandThatFails,
+        commandThatWorks,
+        commandThatWorks,
+        commandThatFails,
+        commandThatCrashes
+      ])
+      // totalExceptionCount 1: the crash is the fifth call's failure
+      const crash = exits[4]!
+      expect(Exit.isFailure(crash) && crash.cause._tag === "Fail" && crash.cause.error).toBeInstanceOf(RuntimeException)
+      expect(yield* metrics(breaker)).toEqual({
+        name: "some-circuit-breaker",
+        state: "Closed",
+        totalOperationCount: 5,
+        totalErrorCount: 3,
+        totalSuccessCount: 2
+      })
+    }))
+
+  it.scoped("testWithTimeoutCommands", () =>
+    Effect.gen(function*() {
+      const { breaker, execute } = yield* vertxBreaker("some-circuit-breaker", { timeout: 100 })
+      const exits = yield* runAll(execute, [
+        commandThatFails,
+        commandThatWorks,
+        commandThatWorks,
+        commandThatFails,
+        commandThatTimeout(100)
+      ])
+      // totalTimeoutCount 1
+      const timedOut = exits.filter((exit) =>
+        Exit.isFailure(exit) && exit.cause._tag === "Fail" && Deadline.isDeadlineExceeded(exit.cause.error)
+      )
+      expect(timedOut.length).toBe(1)
+      expect(yield* metrics(breaker)).toEqual({
+        name: "some-circuit-breaker",
+        state: "Closed",
+        totalOperationCount: 5,
+        totalErrorCount: 3,
+        totalSuccessCount: 2
+      })
+    }))
+
+  it.scoped("testLatencyComputation", () =>
+    Effect.gen(function*() {
+      const { breaker, execute } = yield* vertxBreaker("some-circuit-breaker")
+      const count = 1000
+      // the 5 ms timer left out: a TestClock wake-up costs real milliseconds, a thousand of them seconds
+      const exits = yield* runAll(execute, Array.from({ length: count }, () => Effect.void))
+      expect(exits.every(Exit.isSuccess)).toBe(true)
+      expect(yield* metrics(breaker)).toEqual({
+        name: "some-circuit-breaker",
+        state: "Closed",
+        totalOperationCount: count,
+        totalErrorCount: 0,
+        totalSuccessCount: count
+      })
+    }))
+
+  it.scoped("testEviction", () =>
+    Effect.gen(function*() {
+      // metricsRollingWindow 10 ms: a breaker whose sliding window is 10 ms; the rolling count is at most the 1000
+      // calls, and none once the window has passed over them
+      const breaker = yield* CircuitBreaker.make("some-circuit-breaker", {
+        consecutiveFailures: DEFAULT_MAX_FAILURES,
+        slidingWindow: "10 millis"
+      })
+      const count = 1000
+      const exits = yield* runAll(
+        (operation) => CircuitBreaker.withBreaker(operation, breaker),
+        // the 5 ms timer left out, as in testLatencyComputation
+        Array.from({ length: count }, () => Effect.void)
+      )
+      expect(exits.every(Exit.isSuccess)).toBe(true)
+      expect((yield* breaker.snapshot).calls).toBeLessThanOrEqual(count)
+      yield* TestClock.adjust("10 millis")
+      expect((yield* breaker.snapshot).calls).toBe(0)
     }))
 })
