@@ -26,7 +26,8 @@
 // - `FailOnContextCancel` / `FailOnContextDeadline` (off by default) count a call whose context ended as a failure;
 //   Sturdy never records an interrupted call, nor one the caller's own deadline cut short, so both options' `true`
 //   cases assert no failure.
-// - A failure reported while Open is a call the breaker rejects, so it reaches no counter in either.
+// - An outcome reported while Open (`cb.Fail()` after `SetState(StateOpen)`) still reaches go-circuitbreaker's
+//   counters; here it is a call the breaker rejects, recorded nowhere.
 // - There is no `SetState`: a breaker gets to Open by failing and to HalfOpen by its pause passing.
 // Not ported: ExampleCircuitBreaker (no assertion); TestIgnore and TestMarkAsSuccess (Go's error wrappers, their
 // `nil` case and their `Error()` text: Sturdy selects such failures with `isIgnored` / `isFailure` and hands the
@@ -422,8 +423,8 @@ describe("peer mercari state_test", () => {
         expect(yield* cb.state).toBe("Open")
         yield* TestClock.adjust("1 millis")
         expect(yield* cb.state).toBe("HalfOpen")
-        // go-circuitbreaker still holds the failure (Counters{Failures: 1}); Sturdy's window was emptied on opening,
-        // and the count that tripped it is on the rejection
+        // go-circuitbreaker counted the Fail reported while Open (Counters{Failures: 1}; the Success was cleared on
+        // entering HalfOpen); here both calls were rejected, and the window was emptied on opening
         expect(yield* counters(cb)).toEqual({ Successes: 0, Failures: 0, ConsecutiveFailures: 0 })
       }))
 
