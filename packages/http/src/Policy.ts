@@ -426,7 +426,8 @@ export interface CircuitBreakerOptions {
   /**
    * Counted failures in the sliding window that open the breaker, whatever the successes between them and however
    * few calls the window holds (default off; `@sturdy/policy`'s `CircuitBreaker` option of the same name). The
-   * failure ratio is still judged as well.
+   * failure ratio is still judged as well. With a count window (`slidingWindow: { calls: n }`) it must be at most `n`,
+   * the most failures the window holds (`InvalidPolicy` otherwise).
    *
    * @example
    * ```ts

@@ -2968,6 +2968,17 @@ describe("Policy: breaker options and the open breaker's remaining time (second 
       expect(fieldOf({ circuitBreaker: { failureCountThreshold: bad } })).toBe("circuitBreaker.failureCountThreshold")
     }
     expect(fieldOf({ circuitBreaker: { failureCountThreshold: 5 } })).toBe(undefined)
+    // a window of 5 calls never holds 10 failures: such a breaker would never open
+    expect(fieldOf({ circuitBreaker: { failureCountThreshold: 10, slidingWindow: { calls: 5 } } })).toBe(
+      "circuitBreaker.failureCountThreshold"
+    )
+    expect(
+      fieldOf({
+        circuitBreaker: { failureCountThreshold: 10 },
+        hosts: { "api.test": { circuitBreaker: { slidingWindow: { calls: 5 } } } }
+      })
+    ).toBe("hosts[\"api.test\"].circuitBreaker.failureCountThreshold")
+    expect(fieldOf({ circuitBreaker: { failureCountThreshold: 5, slidingWindow: { calls: 5 } } })).toBe(undefined)
     expect(fieldOf({ attemptTimeout: false, totalTimeout: false, circuitBreaker: { slidingWindow: 0 } })).toBe(
       "circuitBreaker.slidingWindow"
     )

@@ -232,7 +232,8 @@ export interface Snapshot {
  * for): a `failureRateThreshold` or `slowCallRateThreshold` outside (0, 1] (0 would open on successes), a
  * `slowCallRateThreshold` without `slowCallDuration` (no call would ever be slow, so the ratio would never be judged), a
  * `consecutiveFailures` that is not an integer ≥ 1 or `Infinity`, a `failureCountThreshold`, `minimumThroughput`,
- * `halfOpenMaxProbes` or `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1, a
+ * `halfOpenMaxProbes` or `successThreshold` that is not an integer ≥ 1, a count window whose `slidingWindow.calls` is not an integer ≥ 1
+ * or is below `failureCountThreshold` (the window never holds that many failures, so the breaker would never open), a
  * `slidingWindow`, `slowCallDuration` or `maxProbeDuration` of zero, and a `slidingWindow`, `slowCallDuration`,
  * `maxProbeDuration` or `breakDuration` longer than a timer can hold (2^31 − 1 ms, about 24.8 days), and an `isFailure`
  * or `isIgnored` that is not a function.
@@ -250,7 +251,8 @@ export interface Options {
    * Opens the breaker once the sliding window holds this many counted failures, whatever the successes between them
    * (Semian's `error_threshold` within `error_threshold_timeout`, Sentinel's error-count rule): for an upstream whose
    * failures matter in number, not in share of the traffic. Judged on every counted failure, `minimumThroughput` aside;
-   * with a count window, over its last `calls` calls. Default: off.
+   * with a count window, over its last `calls` calls, so it must be at most `calls` (a `RangeError` otherwise). Default:
+   * off.
    *
    * @example
    * ```ts

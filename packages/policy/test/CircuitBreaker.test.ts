@@ -208,6 +208,23 @@ describe("CircuitBreaker", () => {
     }
   })
 
+  it("failureCountThreshold above a count window's calls is refused: the window never holds that many failures", () => {
+    const make = (failureCountThreshold: number, calls: number) =>
+      Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { failureCountThreshold, slidingWindow: { calls } })))
+    expect(() => make(10, 5)).toThrow(
+      /CircuitBreaker: failureCountThreshold \(10\) must be at most slidingWindow\.calls \(5\)/
+    )
+    expect(() => make(6, 5)).toThrow(/failureCountThreshold \(6\) must be at most slidingWindow\.calls \(5\)/)
+    // the registry refuses it when made, as it does other invalid breaker options
+    expect(() =>
+      Effect.runSync(Effect.scoped(CircuitBreaker.makeRegistry({
+        breaker: { failureCountThreshold: 3, slidingWindow: { calls: 2 } }
+      })))
+    ).toThrow(/failureCountThreshold \(3\) must be at most slidingWindow\.calls \(2\)/)
+    // a count as large as the window is met when every call in it failed
+    expect(() => make(5, 5)).not.toThrow()
+  })
+
   it.scoped("counts slow successes towards the slow-call ratio", () =>
     Effect.gen(function*() {
       const upstream = yield* makeUpstream

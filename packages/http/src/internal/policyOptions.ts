@@ -681,6 +681,14 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
         `${prefix}circuitBreaker.slidingWindow.calls`,
         `(${String(window.calls)}) must be an integer of at least 1`
       )
+      // a window of n calls never holds more than n failures: a larger count would never open the breaker
+      check(
+        countThreshold === undefined || !(countThreshold > window.calls),
+        `${prefix}circuitBreaker.failureCountThreshold`,
+        `(${countThreshold}) must be at most circuitBreaker.slidingWindow.calls (${
+          String(window.calls)
+        }), the most failures the window holds`
+      )
     }
     const counts: unknown = breaker.countsAsFailure
     check(

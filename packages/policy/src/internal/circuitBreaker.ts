@@ -193,6 +193,15 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   }
   const window = options.slidingWindow
   const windowCalls = isCallWindow(window) ? checkWindowCalls(window.calls) : undefined
+  // a window of n calls never holds more than n failures: a larger count would never open the breaker
+  if (
+    windowCalls !== undefined && options.failureCountThreshold !== undefined &&
+    options.failureCountThreshold > windowCalls
+  ) {
+    throw new RangeError(
+      `CircuitBreaker: failureCountThreshold (${options.failureCountThreshold}) must be at most slidingWindow.calls (${windowCalls}), the most failures the window holds`
+    )
+  }
   const windowMillis = window === undefined || windowCalls !== undefined
     ? 60_000
     : positiveMillis("slidingWindow", window as Duration.DurationInput)
