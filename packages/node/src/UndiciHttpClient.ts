@@ -32,6 +32,8 @@ import * as internal from "./internal/undiciHttpClient.js"
 
 /**
  * The undici dispatcher (an `Agent`, `Pool`, `Client` or anything implementing `dispatch`) the client sends through.
+ * A `Pool` or `Client` serves the one origin it was made for: a request for any other origin fails, unsent, with
+ * `RequestError` reason `InvalidUrl` (undici itself would send it to the pool's origin). Use an `Agent` for many.
  *
  * @example
  * ```ts
@@ -129,7 +131,8 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
   internal.makeDispatcher
 
 /**
- * An `HttpClient` sending every request through `dispatcher`.
+ * An `HttpClient` sending every request through `dispatcher` (a `Pool` or `Client`: its own origin only, see
+ * {@link Dispatcher}).
  *
  * @example
  * ```ts

@@ -24,7 +24,7 @@ import {
 } from "effect"
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import { Agent } from "undici"
+import { Agent, Client, Pool } from "undici"
 
 // -----------------------------------------------------------------------------
 // A real server on 127.0.0.1:0 with one route per scenario
@@ -277,6 +277,44 @@ const echo = (request: HttpClientRequest.HttpClientRequest) =>
 
 describe("UndiciHttpClient", () => {
   describe("requests", () => {
+    it.live("a Pool or Client serves its own origin only: a request for another fails as InvalidUrl, unsent", () =>
+      Effect.gen(function*() {
+        let received = 0
+        const other = Http.createServer((_request, response) => {
+          received++
+          response.end("{}")
+        })
+        yield* Effect.acquireRelease(
+          Effect.async<void>((resume) => void other.listen(0, "127.0.0.1", () => resume(Effect.void))),
+          () => Effect.async<void>((resume) => void other.close(() => resume(Effect.void)))
+        )
+        const otherBase = `http://127.0.0.1:${(other.address() as Net.AddressInfo).port}`
+        for (const dispatcher of [new Pool(base), new Client(base)]) {
+          yield* Effect.addFinalizer(() => Effect.promise(() => dispatcher.close()))
+          const client = UndiciHttpClient.make(dispatcher)
+          const own = yield* client.get(`${base}/json`)
+          expect(own.status).toBe(200)
+          // undici would send it to the pool's origin, headers and all
+          const error = yield* Effect.flip(client.get(`${otherBase}/json`))
+          expect(error).toMatchObject({ _tag: "RequestError", reason: "InvalidUrl" })
+          expect(error.description).toBe(
+            `${otherBase} is not the origin of the dispatcher (an undici Client or Pool serves ${base} only)`
+          )
+          const failure = yield* Effect.flip(Attempt.send(client, HttpClientRequest.get(`${otherBase}/json`)))
+          expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "MalformedUrl" })
+          // (redacted as every detail is, which writes each URL out whole)
+          expect((failure as HttpFailure.InvalidRequest).detail).toBe(
+            `${otherBase}/ is not the origin of the dispatcher (an undici Client or Pool serves ${base}/ only)`
+          )
+        }
+        expect(received).toBe(0)
+        // an Agent serves every origin
+        const agent = new Agent()
+        yield* Effect.addFinalizer(() => Effect.promise(() => agent.close()))
+        expect((yield* UndiciHttpClient.make(agent).get(`${otherBase}/json`)).status).toBe(200)
+        expect(received).toBe(1)
+      }).pipe(Effect.scoped))
+
     it.live("GET with headers and url params", () =>
       Effect.gen(function*() {
         const result = yield* echo(

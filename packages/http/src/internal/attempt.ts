@@ -217,7 +217,14 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
   const info = requestInfo(error.request)
   switch (error.reason) {
     case "InvalidUrl":
-      return new HttpFailure.InvalidRequest({ ...info, reason: "MalformedUrl", detail: "the URL does not parse" })
+      return new HttpFailure.InvalidRequest({
+        ...info,
+        reason: "MalformedUrl",
+        // a transport's own words (the origin an undici Pool serves), redacted as every detail is
+        detail: error.description === undefined
+          ? "the URL does not parse"
+          : redaction.redactText(error.description, redaction.secretsOf(error.request))
+      })
     case "Encode":
       return new HttpFailure.InvalidRequest({
         ...info,

@@ -206,7 +206,20 @@ const targetCapacity = 256
 // a page's location is the base of relative URLs, and it can change: no target is kept while there is one
 const hasLocation = (): boolean => (globalThis as { readonly location?: unknown }).location !== undefined
 
-const targetsOf = () => {
+// undici's `Client` and `Pool` serve the one origin they were made for, and send every request there whatever
+// origin it names (`dispatch` ignores `origin` for them): a request for another origin, or a redirect to one, would
+// reach the wrong server with its headers. Their origin sits under undici's own `Symbol('url')`, which no public
+// property exposes; a symbol is matched by its description, so a dispatcher of another copy of undici is read too.
+const boundOriginOf = (dispatcher: Undici.Dispatcher): string | undefined => {
+  for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
+    if (symbol.description !== "url") continue
+    const value: unknown = (dispatcher as unknown as Record<symbol, unknown>)[symbol]
+    if (value instanceof URL) return value.origin
+  }
+  return undefined
+}
+
+const targetsOf = (boundOrigin: string | undefined) => {
   const known = new Map<string, Target>()
   return (request: ClientRequest.HttpClientRequest): Target | Error.RequestError => {
     const keep = request.urlParams.length === 0 && request.hash._tag === "None" && !hasLocation()
@@ -221,6 +234,11 @@ const targetsOf = () => {
     const url = urlResult.right
     // a URL fragment is the client's alone (RFC 3986 §3.5): it goes neither on the wire nor in a span
     if (url.hash !== "") url.hash = ""
+    if (boundOrigin !== undefined && url.origin !== boundOrigin) {
+      const description =
+        `${url.origin} is not the origin of the dispatcher (an undici Client or Pool serves ${boundOrigin} only)`
+      return new Error.RequestError({ request, reason: "InvalidUrl", description, cause: new TypeError(description) })
+    }
     const authorization = basicAuthorizationOf(url)
     const target: Target = { url, origin: url.origin, path: url.pathname + url.search, authorization }
     if (keep) {
@@ -233,7 +251,7 @@ const targetsOf = () => {
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
-  const targetOf = targetsOf()
+  const targetOf = targetsOf(boundOriginOf(dispatcher))
   const execute = (request: ClientRequest.HttpClientRequest) =>
     Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
       const target = targetOf(request)
