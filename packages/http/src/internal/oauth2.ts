@@ -108,8 +108,9 @@ export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Backoff.expo
   maxAttempts: 4
 })
 
-// a lifetime in seconds, finite and positive (as oauth4webapi requires): a NaN, infinite, zero or negative one would
-// never count as fresh, and every call would ask for a new token. Numeric strings are read (Azure AD v1 sends them).
+// a lifetime in seconds, finite and positive (oauth4webapi also accepts 0): a NaN, infinite, zero or negative one
+// would never count as fresh, and every call would ask for a new token. Numeric strings are read (Azure AD v1 sends
+// them).
 const ExpiresIn = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(Schema.finite(), Schema.positive())
 
 const TokenResponse = Schema.Struct({
