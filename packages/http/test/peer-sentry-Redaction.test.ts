@@ -4,7 +4,10 @@
  *
  * Source: getsentry/sentry-python (commit 064542dd2cbdbe0b11f1cda7f47d7d2920b0c38b):
  * - `tests/test_utils.py`: `test_sanitize_url` (13 parameter sets) and `test_sanitize_url_remove_authority_is_false`;
- * - `tests/test_scrubber.py` (8 of 11 tests) and `DEFAULT_DENYLIST` in `sentry_sdk/scrubber.py`.
+ * - `tests/test_scrubber.py` (8 of 11 tests) and `DEFAULT_DENYLIST` in `sentry_sdk/scrubber.py`;
+ * and getsentry/sentry-javascript (file version at commit 2ed89153f4261b21784a76a251b776b9aa027600),
+ * `packages/core/test/lib/utils/url.test.ts`: `describe('getSanitizedUrlString')` (14 cases) and
+ * `describe('stripQueryStringAndFragment')` (3 cases).
  *
  * Mapping: `sanitize_url` is `Redaction.redactUrl` and the `url.full` of `Telemetry.target`; `EventScrubber` over a
  * headers dict is `Redaction.redactHeaders`; over a dict of data (request data, `extra`, breadcrumb and span data,
@@ -24,9 +27,14 @@
  *   `_csrf`, `PHPSESSID`, `symfony`, `_xsrf` (as a header, `Cookie` and `Set-Cookie` are secret whole, so a session
  *   cookie never shows). Users add them with `withSecretNames`.
  * - There is no `remove_authority=False`: user info is always dropped.
+ * - sentry-javascript's span URLs drop the whole query (`getSanitizedUrlString`, `stripUrlQueryAndFragment`); Sturdy
+ *   keeps the query with secret values replaced, re-encoded as `URLSearchParams` writes it. Default ports are dropped
+ *   as the URL standard says (`:443` stays on an `http:` URL, where Sentry drops it too).
  * - A custom list adds to Sturdy's rule; Sentry's `denylist` replaces its default.
  *
- * Not ported: `test_parse_url` (16 sets: splitting a URL into url, query and fragment, with `sanitize=False` half
+ * Not ported: sentry-javascript's `parseUrl`, `parseStringToURLObject`, `getSanitizedUrlStringFromUrlObject` and
+ * `getHttpSpanDetailsFromUrlObject` cases (URL parsing and span naming; the sanitizing ones repeat
+ * `getSanitizedUrlString`); `test_parse_url` (16 sets: splitting a URL into url, query and fragment, with `sanitize=False` half
  * of them; Sturdy neither splits nor has an off switch, and the sanitized sets repeat `test_sanitize_url`);
  * `test_user_ip_address_removed_when_pii_disabled` and `..._not_removed_when_pii_enabled` (a user context: none in
  * Sturdy); `test_scrubbing_doesnt_affect_local_vars` (mutation of the caller's variables: JS strings are immutable,
@@ -257,5 +265,108 @@ describe("sentry-python: test_scrubber.py", () => {
         false
       ])
     }
+  })
+})
+
+describe("sentry-javascript: url.test.ts stripQueryStringAndFragment", () => {
+  const urlString = "http://dogs.are.great:1231/yay/"
+  const queryString = "?furry=yes&funny=very"
+  const fragment = "#adoptnotbuy"
+
+  it("strips query string from url", () => {
+    // Sentry drops the query; Sturdy keeps one without secret names
+    expect(redacted(`${urlString}${queryString}`)).toBe(`${urlString}${queryString}`)
+  })
+
+  it("strips fragment from url", () => {
+    expect(redacted(`${urlString}${fragment}`)).toBe(urlString)
+  })
+
+  it("strips query string and fragment from url", () => {
+    expect(redacted(`${urlString}${queryString}${fragment}`)).toBe(`${urlString}${queryString}`)
+  })
+})
+
+describe("sentry-javascript: url.test.ts getSanitizedUrlString", () => {
+  const cases: ReadonlyArray<readonly [name: string, url: string, sentry: string, sturdy: string]> = [
+    ["regular url", "https://somedomain.com", "https://somedomain.com", "https://somedomain.com/"],
+    [
+      "regular url with a path",
+      "https://somedomain.com/path/to/happiness",
+      "https://somedomain.com/path/to/happiness",
+      "https://somedomain.com/path/to/happiness"
+    ],
+    [
+      "url with standard http port 80",
+      "http://somedomain.com:80/path/to/happiness",
+      "http://somedomain.com/path/to/happiness",
+      "http://somedomain.com/path/to/happiness"
+    ],
+    [
+      "url with standard https port 443",
+      "https://somedomain.com:443/path/to/happiness",
+      "https://somedomain.com/path/to/happiness",
+      "https://somedomain.com/path/to/happiness"
+    ],
+    [
+      "url with non-standard port",
+      "https://somedomain.com:4200/path/to/happiness",
+      "https://somedomain.com:4200/path/to/happiness",
+      "https://somedomain.com:4200/path/to/happiness"
+    ],
+    [
+      // the misspelt `auhtToken` still contains `token`
+      "url with query params",
+      "https://somedomain.com:4200/path/to/happiness?auhtToken=abc123&param2=bar",
+      "https://somedomain.com:4200/path/to/happiness",
+      "https://somedomain.com:4200/path/to/happiness?auhtToken=<redacted>&param2=bar"
+    ],
+    [
+      "url with a fragment",
+      "https://somedomain.com/path/to/happiness#somewildfragment123",
+      "https://somedomain.com/path/to/happiness",
+      "https://somedomain.com/path/to/happiness"
+    ],
+    [
+      "url with a fragment and query params",
+      "https://somedomain.com/path/to/happiness#somewildfragment123?auhtToken=abc123&param2=bar",
+      "https://somedomain.com/path/to/happiness",
+      "https://somedomain.com/path/to/happiness"
+    ],
+    [
+      "url with authorization",
+      "https://username:password@somedomain.com",
+      "https://[filtered]:[filtered]@somedomain.com",
+      "https://somedomain.com/"
+    ],
+    ["same-origin url", "/api/v4/users?id=123", "/api/v4/users", "/api/v4/users?id=123"],
+    [
+      "url with port 8080",
+      "http://172.31.12.144:8080/test",
+      "http://172.31.12.144:8080/test",
+      "http://172.31.12.144:8080/test"
+    ],
+    [
+      "url with port 4433",
+      "http://172.31.12.144:4433/test",
+      "http://172.31.12.144:4433/test",
+      "http://172.31.12.144:4433/test"
+    ],
+    // 443 is not the default port of `http:`
+    [
+      "url with port 443",
+      "http://172.31.12.144:443/test",
+      "http://172.31.12.144/test",
+      "http://172.31.12.144:443/test"
+    ],
+    [
+      "url with IP and port 80",
+      "http://172.31.12.144:80/test",
+      "http://172.31.12.144/test",
+      "http://172.31.12.144/test"
+    ]
+  ]
+  it.each(cases)("returns a sanitized URL for a %s", (_name, url, _sentry, sturdy) => {
+    expect(redacted(url)).toBe(sturdy)
   })
 })
