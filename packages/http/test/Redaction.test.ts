@@ -330,6 +330,25 @@ describe("Redaction", () => {
     expect(redacted).toContain(`"user":"ada"`)
   })
 
+  it("redacts the credential of a secret pair whose value starts with an auth scheme", () => {
+    // `authorization=Bearer abc` (an env dump, a command line in an error body): the scheme and its credential are one
+    // value; replacing the scheme alone left the credential in the text
+    expect(Redaction.redactText("AUTHORIZATION=Bearer top-secret-value npm test")).toBe(
+      "AUTHORIZATION=<redacted> npm test"
+    )
+    for (const text of ["auth=Basic dXNlcjpwYXNz rest", "password=token abcdefgh12 rest", "x_token=DIGEST a1b2 rest"]) {
+      const redacted = Redaction.redactText(text)
+      expect(redacted).toMatch(/=<redacted> rest$/)
+    }
+    // after a lower-case scheme word, a word that does not look like a credential stays, as for a bare scheme
+    expect(Redaction.redactText("auth=token expired")).toBe("auth=<redacted> expired")
+    // a name that is not secret keeps its value; its bearer credential is still redacted
+    expect(Redaction.redactText("header=Bearer abc")).toBe("header=Bearer <redacted>")
+    // and twice is once
+    const once = Redaction.redactText("authorization=Bearer top-secret-value")
+    expect(Redaction.redactText(once)).toBe(once)
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

@@ -516,7 +516,10 @@ export const redactHeadersFor = (
 
 // Matches `"name": "value"` (or a number, `true`...), `name=value`, `Name: value` lines and `Bearer xxx`.
 const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+)/g
-const formPairPattern = /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|[^\s&;,"<>]+)/g
+// a value may be a credential with its scheme (`authorization=Bearer abc`): the pair takes both words, or the credential
+// would be left behind once the scheme is replaced
+const formPairPattern =
+  /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/gi
 const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
 
@@ -541,8 +544,20 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
         jsonPairPattern,
         (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
       )
-      .replace(formPairPattern, (match, prefix: string, name: string) =>
-        isSecretParamName(name) ? `${prefix}${name}=${placeholder}` : match)
+      .replace(
+        formPairPattern,
+        (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
+          if (!isSecretParamName(name)) return match
+          // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
+          if (
+            scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
+            !looksLikeCredential(credential)
+          ) {
+            return `${prefix}${name}=${placeholder}${match.slice(prefix.length + name.length + 1 + scheme.length)}`
+          }
+          return `${prefix}${name}=${placeholder}`
+        }
+      )
       .replace(
         headerLinePattern,
         (match, start: string, name: string, colon: string) =>
