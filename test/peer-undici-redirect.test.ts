@@ -32,11 +32,11 @@
  * allow invalid throwOnMaxRedirect arguments" (no such option); "same-origin redirects strip configured headers"
  * (`stripHeadersOnRedirect`: Sturdy has no option to drop a header on a same-origin hop); "should upgrade the
  * connection when no redirects are present" (`undici.upgrade`: Effect's `HttpClient` has no upgrade); "should handle
- * errors (callback)" (node's callback API; the promise one is ported); "Client/Pool should throw redirect loop error
- * for cross-origin redirect" (an undici `Client` or `Pool` reaches only its own origin: `UndiciHttpClient.make` over
- * one sends the cross-origin hop, and any request for another origin, to the dispatcher's own origin and answers
- * with what it returns, so there is no Sturdy behaviour to assert here yet; reported, not fixed); `test/redirect-stream.js` and `test/redirect-pipeline.js` (the same cases through `undici.stream` and
- * `undici.pipeline`, node stream APIs).
+ * errors (callback)" (node's callback API; the promise one is ported); `test/redirect-stream.js` and
+ * `test/redirect-pipeline.js` (the same cases through `undici.stream` and `undici.pipeline`, node stream APIs).
+ * "Client/Pool should throw redirect loop error for cross-origin redirect": an undici `Client` or `Pool` reaches only
+ * its own origin, and undici ends in "Redirect loop detected"; Sturdy refuses the hop to the other origin, unsent,
+ * with `RequestError` `InvalidUrl` (before, it went to the pool's origin and the call answered what that returned).
  */
 import { type Headers, HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
@@ -44,7 +44,7 @@ import { Redaction, Redirect, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Effect } from "effect"
 import { Readable } from "node:stream"
-import { Headers as UndiciHeaders } from "undici"
+import { Client, Headers as UndiciHeaders, Pool } from "undici"
 import * as Loopback from "./utils/loopbackServer.js"
 
 type Routes = Record<string, Loopback.Handler>
@@ -733,6 +733,33 @@ describe("undici test/interceptors/redirect-cross-origin-fix.js", () => {
       const res = yield* Loopback.exchange(yield* following(2), request("GET", `${serverA.url}/test`))
       expect(res.status).toBe(200)
       expect(res.text).toContain("Cross-origin redirect success")
+    }))
+})
+
+describe("undici test/interceptors/redirect-cross-origin-fix.js (Client and Pool)", () => {
+  it.scopedLive("Client/Pool should throw redirect loop error for cross-origin redirect", () =>
+    Effect.gen(function*() {
+      const serverB = yield* Loopback.start({
+        "/success": (_, res) => {
+          res.writeHead(200)
+          res.end("Cross-origin redirect success")
+        }
+      })
+      const serverA = yield* Loopback.start({
+        "/test": (_, res) => {
+          res.writeHead(301, { location: `${serverB.url}/success` })
+          res.end()
+        }
+      })
+      for (const dispatcher of [new Pool(serverA.url), new Client(serverA.url)]) {
+        yield* Effect.addFinalizer(() => Effect.promise(() => dispatcher.close()))
+        const client = UndiciHttpClient.make(dispatcher).pipe(Redirect.follow({ maxRedirects: 2 }))
+        const error = yield* Effect.flip(client.execute(request("GET", `${serverA.url}/test`)))
+        // undici: "Redirect loop detected"; Sturdy: the hop to the other origin is refused, unsent
+        expect(error).toMatchObject({ _tag: "RequestError", reason: "InvalidUrl" })
+      }
+      expect(serverA.requests.map((r) => r.url)).toEqual(["/test", "/test"])
+      expect(serverB.requests).toEqual([])
     }))
 })
 
