@@ -17,13 +17,13 @@
  * the last response when retries end, as `Policy.withPolicy` does.
  *
  * Deliberate differences (each test says which): Sturdy's own defaults differ (3 attempts, 2 s exponential backoff with
- * full jitter, 502/503/504/408/429... retried), so every case states RetryClient's; `when` sees every response in Dart,
- * where `retryOn` is asked about failures only (a 2xx is never retried); Dart's `onRetry` runs after the wait, just
- * before the retry, where `RetryDecision` is reported when the wait is decided; RetryClient repeats a POST, where Sturdy
- * repeats one only when `retry.methods` lists it (or it carries an Idempotency-Key); `when`, `whenError` are
- * synchronous predicates in Sturdy (a Promise-returning `retryOn` is a defect), so "async when, whenError and onRetry"
- * is ported to what its `onRetry` does (set `Authorization` and replay a 401): `Auth.bearerFrom` with a token source
- * that takes 500 ms. RetryClient copies any request body, a `StreamedRequest`'s too (its doc warns of the memory);
+ * full jitter, every 5xx but 501, 505 and 511 retried, and 408 and 429), so every case states RetryClient's; `when`
+ * sees every response in Dart, where `retryOn` is asked about failures only (a 2xx is never retried); Dart's `onRetry`
+ * runs after the wait, just before the retry, where `RetryDecision` is reported when the wait is decided; RetryClient
+ * repeats a POST, where Sturdy repeats one only when `retry.methods` lists it (or it carries an Idempotency-Key);
+ * `when`, `whenError` are synchronous predicates in Sturdy (a Promise-returning `retryOn` is a defect), so "async when,
+ * whenError and onRetry" is ported to what its `onRetry` does (set `Authorization` and replay a 401):
+ * `Auth.layerBearerFrom` with a token source that takes 500 ms. RetryClient copies any request body, a `StreamedRequest`'s too (its doc warns of the memory);
  * Sturdy never repeats a request whose body is read once (a `Stream` body), documented in `Policy` (Dart's suite has no
  * case with a streamed body to replay, so none is ported for it).
  *
@@ -268,7 +268,8 @@ describe("dart-lang/http pkgs/http/test/http_retry_test.dart", () => {
 
   it.scoped("abort in first response", () =>
     Effect.gen(function*() {
-      // the call is interrupted while its first request is in flight: ended, and not retried
+      // the call (through `SturdyClient`, over the same policy) is interrupted while its first request is in flight:
+      // it ends interrupted, the request is aborted under the server, and nothing is retried
       const h = yield* setup(() => {}, { retry: dartDefaults({ delay: zero }) })
       yield* interruptInFlight(h, "/")
       for (let i = 0; i < 10; i++) yield* realPause
