@@ -286,6 +286,8 @@ export const current: Effect.Effect<Option.Option<number>> = internal.current
 /**
  * Fails at once with `DeadlineExceeded` unless at least `minimum` is left before the current deadline: a cheap
  * clock comparison for work that cannot usefully start late. Succeeds when no deadline is set.
+ * A `NaN` minimum (a number parsed from an unset setting) is a `RangeError` naming it when the effect is made, where
+ * Effect would read it as zero.
  *
  * @example
  * ```ts

@@ -183,6 +183,13 @@ describe("Deadline", () => {
       expect(Exit.isFailure(result.tooMuch)).toBe(true)
     }))
 
+  it("ensureRemaining refuses a NaN minimum when made, which Effect would read as zero", () => {
+    // found porting p-timeout's "throws when milliseconds is NaN": a minimum parsed from an unset setting
+    // (`Number(undefined)`) passed under any deadline with time left
+    expect(() => Deadline.ensureRemaining(Number.NaN)).toThrow(/Deadline\.ensureRemaining: minimum \(NaN\)/)
+    expect(() => Deadline.ensureRemaining([Number.NaN, 0])).toThrow(RangeError)
+  })
+
   it.effect("current is the absolute deadline in Clock millis", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(10_000)

@@ -323,14 +323,17 @@ export const establish: {
   Effect.isEffect(args[0]) ? establishWith(args[1], args[2])(args[0]) : establishWith(args[0], args[1])
 
 /** @internal */
-export const ensureRemaining = (minimum: Duration.DurationInput): Effect.Effect<void, DeadlineExceeded> =>
-  Effect.flatMap(FiberRef.get(currentRef), (current) =>
+export const ensureRemaining = (minimum: Duration.DurationInput): Effect.Effect<void, DeadlineExceeded> => {
+  // Effect reads NaN as zero: a minimum parsed from an unset setting would pass whenever any time is left
+  checkNotNaN("Deadline.ensureRemaining", "minimum", minimum)
+  return Effect.flatMap(FiberRef.get(currentRef), (current) =>
     Number.isFinite(current.at)
       ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
         current.at - now < Duration.toMillis(minimum) || current.at <= now
           ? Effect.fail(new DeadlineExceeded({ reason: current.reason, timeout: current.timeout }, true))
           : Effect.void)
       : Effect.void)
+}
 
 /** @internal */
 export const defaultHeaderName = "x-request-timeout-ms"
