@@ -8,7 +8,8 @@
  * interrupted when the deadline passes. Everything reads `Clock`, so it runs under `TestClock`.
  *
  * A zero or negative timeout is a deadline already passed (as Go's `context.WithTimeout`); a `NaN` one (a number
- * parsed from an unset setting) is a `RangeError` naming it when the effect is made, where Effect would read it as zero.
+ * parsed from an unset setting) is a `RangeError` naming it when the effect is made, where Effect would read it as zero,
+ * and so is a string that is not a duration (`"1e3 millis"`, `"200"`), which Effect would refuse only when it runs.
  *
  * @since 0.1.0
  */

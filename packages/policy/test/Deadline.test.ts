@@ -29,6 +29,28 @@ describe("Deadline", () => {
     expect(passed._tag).toBe("DeadlineExceeded")
   })
 
+  it("a string that is no duration is a RangeError naming it when made, not Effect's bare Error when run", () => {
+    for (const bad of ["1e3 millis", "200", "NaN millis", "soon"] as Array<Duration.DurationInput>) {
+      expect(() => Deadline.withDeadline(Effect.void, bad)).toThrow(
+        new RangeError(`Deadline.withDeadline: timeout (${String(bad)}) is not a duration`)
+      )
+      expect(() => Deadline.attemptTimeout(bad)(Effect.void)).toThrow(
+        /Deadline.attemptTimeout: timeout .* is not a duration/
+      )
+      expect(() => Deadline.establish(bad)).toThrow(/Deadline.establish: timeout .* is not a duration/)
+      expect(() => Deadline.establish(Effect.void, "1 second", { attemptTimeout: bad })).toThrow(
+        /Deadline.establish: attemptTimeout/
+      )
+      expect(() => Deadline.ensureRemaining(bad)).toThrow(/Deadline.ensureRemaining: minimum/)
+    }
+    // every form Effect reads is still accepted
+    const good: Array<Duration.DurationInput> = ["1 second", "1.5 seconds", 100, BigInt(5), [1, 0], Duration.infinity]
+    for (const input of good) {
+      expect(() => Deadline.withDeadline(Effect.void, input)).not.toThrow()
+      expect(() => Deadline.establish(Effect.void, input, { attemptTimeout: input })).not.toThrow()
+    }
+  })
+
   it.effect("interrupts a hanging effect when the deadline passes", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(Effect.never.pipe(Deadline.withDeadline("1 second")))

@@ -13,7 +13,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { internalsOf } from "./fiberInternals.js"
-import { checkNotNaN, maxTimerMillis } from "./timer.js"
+import { checkIsDuration, maxTimerMillis } from "./timer.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
@@ -174,9 +174,10 @@ const limit = <A, E, R>(
   reason: "Deadline" | "Attempt",
   options: LimitOptions | undefined
 ): Effect.Effect<A, E | DeadlineExceeded, R> => {
-  // a NaN (a number parsed from an unset setting) is a mistake, not a deadline already passed as a negative one is
-  checkNotNaN(reason === "Deadline" ? "Deadline.withDeadline" : "Deadline.attemptTimeout", "timeout", timeout)
-  // decoded on first use (an invalid input still fails where it used to), then reused by every call
+  // a NaN (a number parsed from an unset setting) or an unreadable string is a mistake, not a deadline already passed
+  // as a negative one is
+  checkIsDuration(reason === "Deadline" ? "Deadline.withDeadline" : "Deadline.attemptTimeout", "timeout", timeout)
+  // decoded on first use (the input is known to decode), then reused by every call
   let duration: Duration.Duration | undefined
   const selfEnforcing = options?.selfEnforcing === true
   const disconnect = options?.disconnect === true
@@ -262,8 +263,8 @@ export interface EstablishOptions {
   readonly attemptTimeout?: Duration.DurationInput | undefined
 }
 
-// The input decoded on first use (an invalid input still fails where it used to, when the effect runs), then reused
-// by every run of the returned function: `Policy` makes one per stage, not one per call.
+// The input (known to decode) decoded on first use, then reused by every run of the returned function: `Policy` makes
+// one per stage, not one per call.
 const decodedOnce = (input: Duration.DurationInput): () => Duration.Duration => {
   let duration: Duration.Duration | undefined
   return () => duration ??= noLongerThanATimer(Duration.decode(input))
@@ -274,8 +275,8 @@ export const establishWith = (
   timeout: Duration.DurationInput,
   options?: EstablishOptions
 ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
-  checkNotNaN("Deadline.establish", "timeout", timeout)
-  checkNotNaN("Deadline.establish", "attemptTimeout", options?.attemptTimeout)
+  checkIsDuration("Deadline.establish", "timeout", timeout)
+  checkIsDuration("Deadline.establish", "attemptTimeout", options?.attemptTimeout)
   const duration = decodedOnce(timeout)
   const asked = options?.attemptTimeout === undefined ? undefined : decodedOnce(options.attemptTimeout)
   let durationMillis = 0
@@ -325,7 +326,7 @@ export const establish: {
 /** @internal */
 export const ensureRemaining = (minimum: Duration.DurationInput): Effect.Effect<void, DeadlineExceeded> => {
   // Effect reads NaN as zero: a minimum parsed from an unset setting would pass whenever any time is left
-  checkNotNaN("Deadline.ensureRemaining", "minimum", minimum)
+  checkIsDuration("Deadline.ensureRemaining", "minimum", minimum)
   return Effect.flatMap(FiberRef.get(currentRef), (current) =>
     Number.isFinite(current.at)
       ? Effect.flatMap(Clock.currentTimeMillis, (now) =>

@@ -98,6 +98,18 @@ export const checkNotNaN = (owner: string, field: string, input: Duration.Durati
 }
 
 /**
+ * @internal Throws a `RangeError` naming the field when `input` is not a duration at all: a `NaN` (see
+ * {@link checkNotNaN}), or a string Effect cannot read (`"1e3 millis"`, `"200"`), which `Duration.decode` would only
+ * refuse when the effect runs, with an `Error` that names nothing.
+ */
+export const checkIsDuration = (owner: string, field: string, input: Duration.DurationInput | undefined): void => {
+  checkNotNaN(owner, field, input)
+  if (input !== undefined && Option.isNone(Duration.decodeUnknown(input))) {
+    throw new RangeError(`${owner}: ${field} (${String(input)}) is not a duration`)
+  }
+}
+
+/**
  * @internal Throws a `RangeError` naming the field when `input` is a negative duration, or a `NaN` number: Effect's
  * `Duration` reads `-1`, `-1n`, `"-5 seconds"`, `[-1, 0]` and `NaN` as zero, which would silently turn a typo, or a
  * number parsed from an unset setting (`Number(undefined)`), into "no wait" (resilience4j's builders and p-retry refuse
