@@ -25,8 +25,18 @@
  *
  * Not ported: `queueSize`, `isEnabled` and `onDelay` (no such API), `this` and context preservation (an Effect has no
  * receiver), the cases of signal registration and `FinalizationRegistry` (the peer's bookkeeping of shared signals),
- * the strict-mode drift case (real timers), and `tests/weight-option.js` (the `weight` option: left for lack of time;
- * `consume(key, tokens)` is its equivalent).
+ * the strict-mode drift case (real timers).
+ *
+ * `tests/weight-option.js` (same commit): `weight: value => value` is `withRateLimit`'s `tokens`, i.e.
+ * `limiter.run(key, weight)`. A weight must be an integer from 1 to `limit`: 0, a fraction, a negative, NaN or
+ * Infinity, and a weight above the limit, are a `RangeError` defect of the call (the peer rejects the call with a
+ * `TypeError`, but runs a weight of 0 at once and takes fractions). Ported: the cases of invalid weights, the windowed
+ * cases, and the strict cases of a single heavy call (on the token bucket: a weight waits `weight × interval / limit`,
+ * not until the calls before it leave the span). Not ported: the cases of the weight function itself (a function of
+ * the arguments, or one that throws: the weight is a number here), of `onDelay` and `isEnabled`, the sliding-window
+ * accounting of mixed weights (`never exceeds capacity`, `boundary is exclusive`, `mixed weights`, `burst of
+ * different weights`, `queued requests`, `many concurrent small`, `executes when capacity available`) and of weight 0
+ * mixed with others, for lack of time.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
@@ -333,5 +343,142 @@ describe("peer p-throttle tests/main.js", () => {
       const times = yield* exit
       // every call resolves (the peer's only check), in order, 3 to a window of 50 ms
       expect(times).toEqual([0, 10, 20, 50, 50, 50, 100, 100, 100, 150])
+    }))
+})
+
+/** `pThrottle({ limit, interval, strict, weight: value => value })(() => Date.now())`: `throttled(weight)`. */
+const weighted = (options: { readonly limit: number; readonly interval: number; readonly strict?: boolean }) =>
+  RateLimit.make({
+    limit: options.limit,
+    window: Duration.millis(options.interval),
+    algorithm: options.strict === true ? "token-bucket" : "fixed-window"
+  }).pipe(
+    Effect.provideService(RateLimit.RateLimiterStore, RateLimit.makeStoreMemory()),
+    Effect.map((limiter) => (weight: number) => limiter.run(KEY, weight)(now))
+  )
+
+/** `await throttled(weight)`, moving the TestClock until it is done. */
+const awaitCall = <A, E>(call: Effect.Effect<A, E>) => Effect.flatMap(advanceToDone(call), (exit) => exit)
+
+describe("peer p-throttle tests/weight-option.js", () => {
+  it.effect("strict mode with weights - enforces sliding window constraint", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 100, strict: true })
+      const time1 = yield* awaitCall(throttled(100))
+      const time2 = yield* awaitCall(throttled(10))
+      // the peer: a gap of an interval (the first call leaves the span); the bucket refills a point a millisecond:
+      // 10 points take 10 ms (see the header)
+      expect(time2 - time1).toBe(10)
+    }))
+
+  it.effect("strict mode with weights - spacing proportional to weight", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 1000, strict: true })
+      const time1 = yield* awaitCall(throttled(100))
+      const [time2, time3] = yield* awaitCall(Effect.all([throttled(50), throttled(50)], { concurrency: "unbounded" }))
+      // the peer: gap2 >= interval - 50, gap3 >= 0; the bucket: 50 points take 500 ms each, in order
+      expect(time2 - time1).toBe(500)
+      expect(time3 - time2).toBe(500)
+    }))
+
+  for (
+    const [name, weight] of [
+      ["weight function must return a number", Number.NaN],
+      ["weight must be finite", Number.POSITIVE_INFINITY],
+      ["weight must be non-negative", -5],
+      ["weight returns NaN", Number.NaN]
+    ] as const
+  ) {
+    it.effect(name, () =>
+      Effect.gen(function*() {
+        // (a string weight is a type error here; NaN stands for it) the peer: a TypeError rejection; Sturdy: a
+        // RangeError defect naming the tokens
+        const throttled = yield* weighted({ limit: 10, interval: 100 })
+        expect(String(defectOf(yield* Effect.exit(throttled(weight))))).toMatch(
+          /RangeError: RateLimit: tokens \(.*\) must be an integer from 1 to the limit \(10\)/
+        )
+      }))
+  }
+
+  it.effect("weight must be <= limit", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 10, interval: 100, strict: true })
+      expect(String(defectOf(yield* Effect.exit(throttled(20))))).toMatch(
+        /RangeError: RateLimit: tokens \(20\) must be an integer from 1 to the limit \(10\)/
+      )
+    }))
+
+  it.effect("weight of 0 executes immediately", () =>
+    Effect.gen(function*() {
+      // the peer runs it at once, taking nothing; Sturdy: a call takes at least one token, so 0 is a RangeError
+      const throttled = yield* weighted({ limit: 10, interval: 1000, strict: true })
+      expect(defectOf(yield* Effect.exit(throttled(0)))).toBeInstanceOf(RangeError)
+    }))
+
+  it.effect("limit = 0 only allows weight 0", () =>
+    Effect.gen(function*() {
+      // the peer: weight 0 runs, weight 1 is rejected; Sturdy: a limit of 0 is a RangeError of make
+      expect(defectOf(yield* Effect.exit(weighted({ limit: 0, interval: 100, strict: true })))).toBeInstanceOf(
+        RangeError
+      )
+    }))
+
+  it.effect("weight with interval = 0 throws", () =>
+    Effect.gen(function*() {
+      expect(defectOf(yield* Effect.exit(weighted({ limit: 10, interval: 0 })))).toBeInstanceOf(RangeError)
+    }))
+
+  it.effect("windowed mode with weights enforces limit per window", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 200 })
+      const time1 = yield* awaitCall(throttled(60))
+      const time2 = yield* awaitCall(throttled(40))
+      const time3 = yield* awaitCall(throttled(50))
+      expect(time2 - time1).toBe(0)
+      // the window of 100 points ends 200 ms after its first call
+      expect(time3 - time1).toBe(200)
+    }))
+
+  it.effect("weight equal to limit executes immediately when window empty", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 50, interval: 100, strict: true })
+      const time1 = yield* awaitCall(throttled(50))
+      const time2 = yield* awaitCall(throttled(50))
+      expect(time1).toBe(0)
+      expect(time2 - time1).toBe(100)
+    }))
+
+  it.effect("fractional weights work correctly", () =>
+    Effect.gen(function*() {
+      // the peer takes 3.5 + 2.5 + 4 points; Sturdy counts whole tokens: a fraction is a RangeError
+      const throttled = yield* weighted({ limit: 10, interval: 200, strict: true })
+      expect(defectOf(yield* Effect.exit(throttled(3.5)))).toBeInstanceOf(RangeError)
+      // nothing was taken: the whole limit is there
+      expect(yield* awaitCall(throttled(10))).toBe(0)
+    }))
+
+  it.effect("weights exactly filling window execute together", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 200, strict: true })
+      const times = yield* awaitCall(Effect.all([25, 25, 25, 25].map(throttled), { concurrency: "unbounded" }))
+      expect(times).toEqual([0, 0, 0, 0])
+    }))
+
+  it.effect("weighted windowed mode handles overflow to next window", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 200 })
+      const time1 = yield* awaitCall(throttled(100))
+      const time2 = yield* awaitCall(throttled(1))
+      expect(time2 - time1).toBe(200)
+    }))
+
+  it.effect("weighted strict mode with single heavy request", () =>
+    Effect.gen(function*() {
+      const throttled = yield* weighted({ limit: 100, interval: 500, strict: true })
+      const time1 = yield* awaitCall(throttled(100))
+      const time2 = yield* awaitCall(throttled(100))
+      const time3 = yield* awaitCall(throttled(100))
+      expect(time2 - time1).toBe(500)
+      expect(time3 - time2).toBe(500)
     }))
 })
