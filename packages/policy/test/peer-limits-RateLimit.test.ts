@@ -4,7 +4,7 @@
  * Source: github.com/alisaifee/limits, commit f7d1eef524a55301956a21a07853423632605b80: `tests/test_strategy.py`
  * (classes `TestFixedWindow`, `TestSlidingWindow`, `TestMovingWindow`, each run on the "memory://" storage here; the
  * Redis runs are in `peer-limits-Redis.test.ts`), `tests/test_storage.py` (`TestConcreteStorages` on "memory://",
- * `TestStorageErrors`) and `tests/storage/test_memory.py`. One `it` per case, named after it; the peer's sleeps
+ * `TestStorageErrors`), `tests/storage/test_memory.py` and `tests/integration/test_concurrency.py` (`TestConcurrency`). One `it` per case, named after it; the peer's sleeps
  * (`time.sleep`, its `window(...)` context manager) are `TestClock.adjust`, from a TestClock that starts at 0.
  *
  * Mapping. A `RateLimitItemPerSecond(amount, multiples)` (PerMinute, PerHour) is `{ limit: amount, window: multiples
@@ -51,6 +51,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as TestClock from "effect/TestClock"
+import { advanceToDone } from "./utils/advance.js"
 
 const KEY = "LIMITER"
 
@@ -414,4 +415,34 @@ describe("peer limits test_storage.py TestStorageErrors (wrap_exceptions=True)",
         expect(error._tag === "RateLimitStoreError" && error.cause).toBeInstanceOf(MyError)
       }
     }))
+})
+
+// limits' 100 threads, each after a random sleep under a millisecond, are 100 fibers; the sleeps are on the TestClock
+// (seeded), moved until every fiber is done.
+const concurrentHits = (algorithm: "fixed-window" | "token-bucket") =>
+  Effect.gen(function*() {
+    const limiter = yield* limiterFor(algorithm, perMinute(5))
+    // [limiter.hit(limit, uuid4().hex) for _ in range(100)]: other keys, each hit once
+    for (let i = 0; i < 100; i++) expect(yield* limiter.hit(`other-${i}`)).toBe(true)
+    let seed = 42
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+    const hits = yield* advanceToDone(Effect.all(
+      Array.from(
+        { length: 100 },
+        () => Effect.zipRight(Effect.sleep(Duration.micros(BigInt(Math.floor(random() * 1000)))), limiter.hit("key"))
+      ),
+      { concurrency: "unbounded" }
+    ))
+    return (yield* hits).filter((hit) => hit).length
+  })
+
+describe("peer limits integration/test_concurrency.py TestConcurrency (memory)", () => {
+  it.effect("test_fixed_window", () => Effect.map(concurrentHits("fixed-window"), (hits) => expect(hits).toBe(5)))
+
+  // on the fixed window (see the header)
+  it.effect("test_sliding_window_counter", () =>
+    Effect.map(concurrentHits("fixed-window"), (hits) => expect(hits).toBe(5)))
+
+  // on the token bucket: 5 a minute refill a token every 12 s, none within the millisecond these take
+  it.effect("test_moving_window", () => Effect.map(concurrentHits("token-bucket"), (hits) => expect(hits).toBe(5)))
 })

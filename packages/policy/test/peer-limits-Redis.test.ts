@@ -5,7 +5,8 @@
  *
  * Source: github.com/alisaifee/limits, commit f7d1eef524a55301956a21a07853423632605b80: `tests/test_strategy.py` (its
  * "redis_basic" parameter, `redis://localhost:7379`), `tests/test_storage.py` (`TestConcreteStorages`, parameter
- * "redis") and `tests/storage/test_redis.py`. One `it` per case, named after it; the memory runs of the same cases,
+ * "redis"), `tests/storage/test_redis.py` and `tests/integration/test_concurrency.py` (`TestConcurrency`, its threads
+ * being fibers on four connections, as four processes would be). One `it` per case, named after it; the memory runs of the same cases,
  * and the mapping of the peer's API and strategies, are in `peer-limits-RateLimit.test.ts` (its header holds here).
  *
  * Here the store measures time: the fixed window is its key's PTTL and the token bucket refills by the server's TIME,
@@ -382,5 +383,48 @@ describeWithRedis("peer limits storage/test_redis.py TestRedisStorage", () => {
       })
       expect(count).toBe(1)
       expect(yield* Effect.promise(() => client.get("my-custom-prefix:test"))).toBe("1")
+    }).pipe(Effect.scoped))
+})
+
+// limits' 100 threads, each after a random sleep under a millisecond, are 100 fibers spread over four connections (four
+// processes sharing the server); the sleeps are real and seeded.
+const concurrentHits = (server: RedisServer, algorithm: "fixed-window" | "token-bucket") =>
+  Effect.gen(function*() {
+    const item = per(5, "1 minute")
+    const limiters = yield* Effect.all(Array.from({ length: 4 }, () => limiterOn(server, algorithm, item)))
+    // [limiter.hit(limit, uuid4().hex) for _ in range(100)]: other keys, each hit once
+    for (let i = 0; i < 100; i++) expect(yield* limiters[i % 4].hit(`other-${i}`)).toBe(true)
+    let seed = 42
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+    const hits = yield* Effect.all(
+      Array.from({ length: 100 }, (_, i) =>
+        Effect.zipRight(
+          Effect.sleep(Duration.micros(BigInt(Math.floor(random() * 1000)))),
+          limiters[i % 4].hit("key")
+        )),
+      { concurrency: "unbounded" }
+    )
+    return hits.filter((hit) => hit).length
+  })
+
+describeWithRedis("peer limits integration/test_concurrency.py TestConcurrency (redis_basic)", () => {
+  it.live("test_fixed_window", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      expect(yield* concurrentHits(server, "fixed-window")).toBe(5)
+    }).pipe(Effect.scoped))
+
+  it.live("test_sliding_window_counter", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      // on the fixed window (see the memory file's header)
+      expect(yield* concurrentHits(server, "fixed-window")).toBe(5)
+    }).pipe(Effect.scoped))
+
+  it.live("test_moving_window", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      // on the token bucket: 5 a minute refill a token every 12 s, none in the time these take
+      expect(yield* concurrentHits(server, "token-bucket")).toBe(5)
     }).pipe(Effect.scoped))
 })
