@@ -283,6 +283,76 @@ describe("RateLimit", () => {
       expect(Exit.isSuccess(yield* Effect.exit(RateLimit.make({ limit: 2.0, window: "1 second" })))).toBe(true)
     }).pipe(memory))
 
+  it.effect("make rejects a limit above the window's nanoseconds, which would refill at once (a defect)", () =>
+    Effect.gen(function*() {
+      // 2e9 a second (or 3 a nanosecond) made a refill interval of zero nanoseconds: every call was granted
+      for (const [limit, window] of [[2e9, "1 second"], [3, "1 nanos"], [11, "10 nanos"]] as const) {
+        for (const algorithm of ["token-bucket", "fixed-window"] as const) {
+          const exit = yield* Effect.exit(RateLimit.make({ limit, window, algorithm }))
+          expect(Exit.isFailure(exit) && Cause.isDie(exit.cause) && String(exit.cause)).toMatch(
+            /RangeError: RateLimit: limit \(\d+\) must not exceed the window's nanoseconds/
+          )
+        }
+      }
+      // one a nanosecond is still a limit
+      const limiter = yield* RateLimit.make({ limit: 10, window: "10 nanos", onExceeded: "fail" })
+      yield* limiter.consume("k", 10)
+      expect((yield* Effect.flip(limiter.consume("k")))._tag).toBe("RateLimitExceeded")
+    }).pipe(memory))
+
+  it.effect("a limit of a token a microsecond or less is kept at one instant, by either algorithm", () =>
+    Effect.gen(function*() {
+      // A refill interval no longer than the store's microsecond of slack counted the next token as due now: 1,000
+      // per millisecond (a million a second, as a limit of bytes) granted every call made at one instant.
+      yield* TestClock.setTime(1_764_970_000_123)
+      for (
+        const [limit, window] of [[1000, "1 millis"], [10, "10 micros"], [10, "5 micros"], [10, "20 micros"]] as const
+      ) {
+        for (const algorithm of ["token-bucket", "fixed-window"] as const) {
+          for (const onExceeded of ["fail", "delay"] as const) {
+            const limiter = yield* RateLimit.make({ limit, window, algorithm, onExceeded, maxWait: 0 }).pipe(
+              Effect.provideService(RateLimit.RateLimiterStore, RateLimit.makeStoreMemory())
+            )
+            let granted = 0
+            for (let i = 0; i < limit * 2; i++) {
+              if (Exit.isSuccess(yield* Effect.exit(limiter.consume("k")))) granted++
+            }
+            expect([limit, window, algorithm, onExceeded, granted]).toEqual([
+              limit,
+              window,
+              algorithm,
+              onExceeded,
+              limit
+            ])
+          }
+        }
+      }
+      // a million a second: the whole limit at once, then nothing until the next token is due
+      const limiter = yield* RateLimit.make({ limit: 1_000_000, window: "1 second", onExceeded: "fail" })
+      yield* limiter.consume("bytes", 1_000_000)
+      const refused = yield* Effect.flip(limiter.consume("bytes"))
+      expect(refused._tag === "RateLimitExceeded" && Duration.toMillis(refused.retryAfter)).toBe(1)
+      yield* TestClock.adjust("1 millis")
+      yield* limiter.consume("bytes", 1000)
+      expect((yield* Effect.flip(limiter.consume("bytes")))._tag).toBe("RateLimitExceeded")
+    }).pipe(memory))
+
+  it.effect("a token counted as due within the slack is not counted again: no token comes early twice", () =>
+    Effect.gen(function*() {
+      // A million a second, a token a microsecond, asked every 0.1 µs once drained. A token counted due within the
+      // slack (half a microsecond here) moves the refill mark ahead of now; the next call before the mark took it for
+      // a clock set back and moved the mark to now, so the next token was counted from there, earlier again: 15 calls
+      // were granted in 10 µs. Ten tokens are due in 10 µs.
+      const limiter = yield* RateLimit.make({ limit: 1_000_000, window: "1 second", onExceeded: "fail" })
+      yield* limiter.consume("k", 1_000_000)
+      let granted = 0
+      for (let i = 0; i < 100; i++) {
+        yield* TestClock.adjust(Duration.nanos(100n))
+        if (Exit.isSuccess(yield* Effect.exit(limiter.consume("k")))) granted++
+      }
+      expect(granted).toBe(10)
+    }).pipe(memory))
+
   it.effect("a refused call is never told to retry after zero, even where a fractional refill lands on a whole ms", () =>
     Effect.gen(function*() {
       // 11 per second: a token every 90.90… ms. A caller that retries when told takes each token as it comes; the

@@ -55,6 +55,13 @@ const check = (options: RL.Options): void => {
   if (Option.isNone(window) || !Duration.isFinite(window.value) || Duration.toMillis(window.value) <= 0) {
     throw new RangeError("RateLimit: window must be a finite, positive duration")
   }
+  // the refill interval is the window divided by the limit in whole nanoseconds: more calls than the window has
+  // nanoseconds would make it zero, and a refill interval of zero refills at once, so that nothing is limited
+  if (Duration.toMillis(window.value) * 1_000_000 < options.limit) {
+    throw new RangeError(
+      `RateLimit: limit (${options.limit}) must not exceed the window's nanoseconds (${Duration.format(window.value)})`
+    )
+  }
   if (options.maxWait !== undefined && Option.isNone(Duration.decodeUnknown(options.maxWait))) {
     throw new RangeError("RateLimit: maxWait is not a duration")
   }
@@ -121,9 +128,13 @@ export const make = (
         })
       )
 
+    const windowMillis = Duration.toMillis(window)
+    const refillMillis = Duration.toMillis(refillRate)
+    const slack = slackMillis(refillMillis)
+
     const toError = (key: string) => (error: ExperimentalRateLimiter.RateLimiterError) =>
       error.reason === "Exceeded"
-        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: refusedFor(error.retryAfter) }, true)
+        ? new RateLimitExceeded({ key, reason: "Limit", retryAfter: refusedFor(error.retryAfter, slack) }, true)
         : new RateLimitStoreError({ key, cause: error.cause }, true)
 
     // The callers of this limiter waiting for their reserved slot, by key. A slot is a place in the key's line of
@@ -134,8 +145,6 @@ export const make = (
     // same time as the caller already waiting there, and the key would get more calls at once than its limit (two at
     // 2 s for a limit of 1 a second, with the slot at 1 s left unused). Callers of another process (a shared store)
     // are not moved: the line is kept exact in this process.
-    const windowMillis = Duration.toMillis(window)
-    const refillMillis = Duration.toMillis(refillRate)
     const waiting = new Map<string, Set<Waiter>>()
 
     // Moves the callers behind `left` (which gave back `tokens`) up by those tokens.
@@ -147,7 +156,7 @@ export const make = (
         if (w.place <= left.place) continue
         if (algorithm === "token-bucket") {
           w.place -= tokens * refillMillis
-          w.due = Math.max(now, Math.ceil(w.place - dueSlackMillis))
+          w.due = Math.max(now, Math.ceil(w.place - slack))
         } else {
           // a window's callers start when it does: the window of the caller's last token, counted from the first
           const windows = Math.floor((w.place - 1) / options.limit) - Math.floor((w.place - tokens - 1) / options.limit)
@@ -235,7 +244,9 @@ export const make = (
               toError(key)
             ),
             (consumed): Effect.Effect<void, RateLimitExceeded> => {
-              const result = Duration.isZero(consumed.delay) ? consumed : { delay: wholeMillisUp(consumed.delay) }
+              const result = Duration.isZero(consumed.delay)
+                ? consumed
+                : { delay: wholeMillisUp(consumed.delay, slack) }
               const wait = Duration.toMillis(result.delay)
               if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
                 const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
@@ -365,23 +376,29 @@ export const deficitAnswer = (newTokenCount: number, elapsed: number, refillMill
 // The limiter's waits are `refillRate × deficit`, or a window's end less now: floating-point noise (999 ms of a 1 s
 // interval leaves 1.0000000000000009 ms; at today's epoch a window's end carries up to 2.4e-4 ms) is dropped, and a
 // wait is never shorter than the token needs (whole milliseconds, rounded up).
-const wholeMillisUp = (wait: Duration.Duration): Duration.Duration => {
+const wholeMillisUp = (wait: Duration.Duration, slack: number): Duration.Duration => {
   const millis = Duration.toMillis(wait)
-  return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - dueSlackMillis))) : wait
+  return Number.isFinite(millis) ? Duration.millis(Math.max(0, Math.ceil(millis - slack))) : wait
 }
 
 // A refused call's `retryAfter`: whole milliseconds, rounded up, and never zero. The store refused the call now, so
 // the token is not there yet: floating-point noise in a refill mark (11 per second: the token due at 1000 ms read as
 // due 1e-13 ms later) must not tell the caller to retry at once, where it would be refused again, told zero again.
-const refusedFor = (wait: Duration.Duration): Duration.Duration => {
-  const millis = wholeMillisUp(wait)
+const refusedFor = (wait: Duration.Duration, slack: number): Duration.Duration => {
+  const millis = wholeMillisUp(wait, slack)
   return Duration.lessThan(millis, Duration.millis(1)) ? Duration.millis(1) : millis
 }
 
 // A refill interval is a whole number of nanoseconds in milliseconds, so the marks it makes carry floating-point
 // error (at an epoch of 1.7e12 ms one ulp is 2.4e-4 ms): a mark within a microsecond of now counts as reached, so
-// that a token or a window due at a millisecond is there at that millisecond, not at the next one.
+// that a token or a window due at a millisecond is there at that millisecond, not at the next one (less than a
+// microsecond for a refill interval of 2 µs or less: see `slackMillis`).
 const dueSlackMillis = 1e-3
+
+// The slack for a refill interval of `refillMillis`: a microsecond, but less than half the interval. A slack as long
+// as the interval would count a token that is a whole interval away as due now: a limit of a million a second (one
+// token a microsecond) then granted every call made at one instant, with no limit at all.
+const slackMillis = (refillMillis: number): number => Math.min(dueSlackMillis, refillMillis / 2)
 
 /**
  * `@effect/experimental`'s memory store, answer for answer, except that it forgets what no longer matters: a token
@@ -406,16 +423,17 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
       Effect.clockWith((clock) =>
         Effect.sync(() => {
           const refillRateMillis = Duration.toMillis(options.refillRate)
+          const slack = slackMillis(refillRateMillis)
           const now = clock.unsafeCurrentTimeMillis()
           let counter = fixedCounters.get(options.key)
           if (counter === undefined) {
             counter = { count: 0, start: now, expiresAt: now, freeAt: now }
             fixedCounters.add(options.key, counter, now)
-          } else if (counter.expiresAt <= now + dueSlackMillis) {
+          } else if (counter.expiresAt <= now + slack) {
             counter.count = 0
             counter.start = now
             counter.expiresAt = now
-          } else if (counter.expiresAt - now > counter.count * refillRateMillis + dueSlackMillis) {
+          } else if (counter.expiresAt - now > counter.count * refillRateMillis + slack) {
             // the clock went back (a wall-clock step): the window ends when its calls are paid for from now, not
             // when the clock catches up with where it was
             counter.start = now
@@ -436,6 +454,7 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
       Effect.clockWith((clock) =>
         Effect.sync(() => {
           const refillRateMillis = Duration.toMillis(options.refillRate)
+          const slack = slackMillis(refillRateMillis)
           const now = clock.unsafeCurrentTimeMillis()
           let bucket = tokenBuckets.get(options.key)
           if (bucket === undefined) {
@@ -443,10 +462,12 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
             tokenBuckets.add(options.key, bucket, now)
           } else {
             // the clock went back (a wall-clock step): refill from now, as x/time/rate does, rather than not at all
-            // until the clock catches up with the last refill
-            if (now < bucket.lastRefill) bucket.lastRefill = now
+            // until the clock catches up with the last refill. A refill mark ahead of now by no more than the slack is
+            // a token counted as due within the slack, not a step back: moving the mark back to now would count that
+            // part of the next token twice.
+            if (now < bucket.lastRefill - slack) bucket.lastRefill = now
             const elapsed = now - bucket.lastRefill
-            const tokensToAdd = Math.floor((elapsed + dueSlackMillis) / refillRateMillis)
+            const tokensToAdd = Math.floor((elapsed + slack) / refillRateMillis)
             if (bucket.tokens <= options.limit && bucket.tokens + tokensToAdd >= options.limit) {
               // full again: a full bucket refills nothing, so no part of a next token is under way; the refill
               // restarts from this call, as it does for a bucket dropped once full (whether or not it was dropped)
