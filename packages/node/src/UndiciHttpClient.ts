@@ -9,6 +9,10 @@
  * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
+ * A URL's fragment (`#...`, or `HttpClientRequest.setHash`) is the client's alone (RFC 3986 §3.5): it is sent neither
+ * in the request line nor in the span's `url.full`, where `NodeHttpClient.layerUndici` sends it to the server (a
+ * fragment may hold a secret, such as an OAuth `access_token`).
+ *
  * Credentials written in the URL (`https://user:pass@host/`) are sent as Basic authentication, as `node:http` (and so
  * `NodeHttpClient.layer`), curl and got send them, unless the request sets its own `Authorization`; they are taken
  * out of the URL the span records. Undici's `dispatch` alone would drop them.

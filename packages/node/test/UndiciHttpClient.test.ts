@@ -437,6 +437,31 @@ describe("UndiciHttpClient", () => {
         }
       }).pipe(Effect.provide(sturdy)))
 
+    // the one difference from layerUndici that @effect/platform-node's HttpClient tests show (peer port
+    // peer-platform-node-HttpClient.test.ts, "ClientRequest parses URL instances"); stated in the module doc
+    it.live("a fragment goes neither on the wire nor in the span's url.full, where layerUndici sends it", () =>
+      Effect.gen(function*() {
+        const attributes: Array<ReadonlyMap<string, unknown>> = []
+        const tracer = yield* Effect.tracer
+        const recording = {
+          ...tracer,
+          span(...args: Parameters<typeof tracer.span>) {
+            const span = tracer.span(...args)
+            attributes.push(span.attributes)
+            return span
+          }
+        }
+        const request = HttpClientRequest.get(new URL(`${base}/echo?a=1#hash`)).pipe(
+          HttpClientRequest.setUrlParam("b", "2")
+        )
+        const ours = yield* sentPath(request).pipe(Effect.withTracer(recording), Effect.provide(sturdy))
+        const ourSpan = attributes.pop()?.get("url.full")
+        const platform = yield* sentPath(request).pipe(Effect.provide(NodeHttpClient.layerUndici))
+        expect(ours).toBe("/echo?a=1&b=2")
+        expect(ourSpan).toBe(`${base}/echo?a=1&b=2`)
+        expect(platform).toBe("/echo?a=1&b=2#hash")
+      }))
+
     it.live("past the URLs a client keeps, every request still goes to its own URL", () =>
       Effect.gen(function*() {
         const paths = Array.from({ length: 300 }, (_, index) => `/echo?n=${index}`)
