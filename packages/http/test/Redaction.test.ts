@@ -349,6 +349,25 @@ describe("Redaction", () => {
     expect(Redaction.redactText(once)).toBe(once)
   })
 
+  it("redacts a name=value pair that starts a quoted string or follows any non-name character", () => {
+    // a form body echoed inside JSON (`"received": "client_secret=...&grant_type=..."`, a HAR's `postData.text`) or
+    // quoted in a message: the pair starts right after the quote, not after a blank or `&`
+    expect(Redaction.redactText(`{"text": "client_secret=s3cr3t-v4lue&grant_type=client_credentials"}`)).toBe(
+      `{"text": "client_secret=<redacted>&grant_type=client_credentials"}`
+    )
+    expect(Redaction.redactText(`sent "token=t0k3n-abc" and "x=1"`)).toBe(`sent "token=<redacted>" and "x=1"`)
+    // a fragment or bracket written without a URL around it
+    expect(Redaction.redactText("back to /cb#access_token=at-123456&state=s1")).toBe(
+      "back to /cb#access_token=<redacted>&state=s1"
+    )
+    // a value runs to a blank or a separator, so a closing quote or bracket goes with it: a secret may hold one
+    expect(Redaction.redactText("('password=hunter2') [api_key=k-123456]")).toBe(
+      "('password=<redacted> [api_key=<redacted>"
+    )
+    // a name that merely ends in a secret word after a name character is still judged whole
+    expect(Redaction.redactText("zipcode=12345")).toBe("zipcode=12345")
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(
