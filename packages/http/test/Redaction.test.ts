@@ -368,6 +368,26 @@ describe("Redaction", () => {
     expect(Redaction.redactText("zipcode=12345")).toBe("zipcode=12345")
   })
 
+  it("redacts a secret JSON member whose value is an array of strings or numbers", () => {
+    // headers echoed as JSON (node's `headers` object, an echo endpoint) carry repeated ones as arrays
+    expect(
+      Redaction.redactText(`{"set-cookie": ["sid=s-0123456789; Path=/", "theme=dark"], "vary": ["accept"]}`)
+    ).toBe(`{"set-cookie":"<redacted>", "vary": ["accept"]}`)
+    expect(Redaction.redactText(`{"authorization":["Bearer a","Basic b"],"api_keys":[12345678, 87654321],"x":1}`)).toBe(
+      `{"authorization":"<redacted>","api_keys":"<redacted>","x":1}`
+    )
+    // an array of objects is judged by the objects' own keys; an empty array has nothing to hide
+    expect(Redaction.redactText(`{"tokens": [{"id": 1, "token": "t-0123456789"}]}`)).toBe(
+      `{"tokens": [{"id": 1, "token":"<redacted>"}]}`
+    )
+    // and twice is once
+    const once = Redaction.redactText(`{"cookie":["a=1","b=2"]}`)
+    expect(Redaction.redactText(once)).toBe(once)
+    // an array that never closes is no pair, and costs a pass, not a blow-up (the test's timeout would catch one)
+    const open = `{"token": [${`"aaaa", `.repeat(20_000)}`
+    expect(Redaction.redactText(open)).toBe(open)
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

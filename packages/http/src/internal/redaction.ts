@@ -514,8 +514,14 @@ export const redactHeadersFor = (
 // text
 // -----------------------------------------------------------------------------
 
-// Matches `"name": "value"` (or a number, `true`...), `name=value`, `Name: value` lines and `Bearer xxx`.
-const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+)/g
+// Matches `"name": "value"` (or a number, `true`..., or an array of them: headers echoed as JSON carry repeated ones,
+// `Set-Cookie` above all, as arrays), `name=value`, `Name: value` lines and `Bearer xxx`. An array's items are separated
+// by commas that no item holds, so a match is found, or not, in one pass.
+const jsonScalar = String.raw`"(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+`
+const jsonPairPattern = new RegExp(
+  String.raw`"([^"\\]{1,64})"\s*:\s*(${jsonScalar}|\[\s*(?:(?:${jsonScalar})(?:\s*,\s*(?:${jsonScalar}))*)?\s*\])`,
+  "g"
+)
 // a value may be a credential with its scheme (`authorization=Bearer abc`): the pair takes both words, or the credential
 // would be left behind once the scheme is replaced. A name starts after any character that cannot be part of it, not
 // only a blank or a separator: a form body quoted in JSON (`"client_secret=...&..."`, a HAR's `postData.text`), a
