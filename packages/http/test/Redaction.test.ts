@@ -349,6 +349,45 @@ describe("Redaction", () => {
     expect(Redaction.redactText(once)).toBe(once)
   })
 
+  it("redacts a name=value pair that starts a quoted string or follows any non-name character", () => {
+    // a form body echoed inside JSON (`"received": "client_secret=...&grant_type=..."`, a HAR's `postData.text`) or
+    // quoted in a message: the pair starts right after the quote, not after a blank or `&`
+    expect(Redaction.redactText(`{"text": "client_secret=s3cr3t-v4lue&grant_type=client_credentials"}`)).toBe(
+      `{"text": "client_secret=<redacted>&grant_type=client_credentials"}`
+    )
+    expect(Redaction.redactText(`sent "token=t0k3n-abc" and "x=1"`)).toBe(`sent "token=<redacted>" and "x=1"`)
+    // a fragment or bracket written without a URL around it
+    expect(Redaction.redactText("back to /cb#access_token=at-123456&state=s1")).toBe(
+      "back to /cb#access_token=<redacted>&state=s1"
+    )
+    // a value runs to a blank or a separator, so a closing quote or bracket goes with it: a secret may hold one
+    expect(Redaction.redactText("('password=hunter2') [api_key=k-123456]")).toBe(
+      "('password=<redacted> [api_key=<redacted>"
+    )
+    // a name that merely ends in a secret word after a name character is still judged whole
+    expect(Redaction.redactText("zipcode=12345")).toBe("zipcode=12345")
+  })
+
+  it("redacts a secret JSON member whose value is an array of strings or numbers", () => {
+    // headers echoed as JSON (node's `headers` object, an echo endpoint) carry repeated ones as arrays
+    expect(
+      Redaction.redactText(`{"set-cookie": ["sid=s-0123456789; Path=/", "theme=dark"], "vary": ["accept"]}`)
+    ).toBe(`{"set-cookie":"<redacted>", "vary": ["accept"]}`)
+    expect(Redaction.redactText(`{"authorization":["Bearer a","Basic b"],"api_keys":[12345678, 87654321],"x":1}`)).toBe(
+      `{"authorization":"<redacted>","api_keys":"<redacted>","x":1}`
+    )
+    // an array of objects is judged by the objects' own keys; an empty array has nothing to hide
+    expect(Redaction.redactText(`{"tokens": [{"id": 1, "token": "t-0123456789"}]}`)).toBe(
+      `{"tokens": [{"id": 1, "token":"<redacted>"}]}`
+    )
+    // and twice is once
+    const once = Redaction.redactText(`{"cookie":["a=1","b=2"]}`)
+    expect(Redaction.redactText(once)).toBe(once)
+    // an array that never closes is no pair, and costs a pass, not a blow-up (the test's timeout would catch one)
+    const open = `{"token": [${`"aaaa", `.repeat(20_000)}`
+    expect(Redaction.redactText(open)).toBe(open)
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

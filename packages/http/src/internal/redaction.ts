@@ -514,12 +514,20 @@ export const redactHeadersFor = (
 // text
 // -----------------------------------------------------------------------------
 
-// Matches `"name": "value"` (or a number, `true`...), `name=value`, `Name: value` lines and `Bearer xxx`.
-const jsonPairPattern = /"([^"\\]{1,64})"\s*:\s*("(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+)/g
+// Matches `"name": "value"` (or a number, `true`..., or an array of them: headers echoed as JSON carry repeated ones,
+// `Set-Cookie` above all, as arrays), `name=value`, `Name: value` lines and `Bearer xxx`. An array's items are separated
+// by commas that no item holds, so a match is found, or not, in one pass.
+const jsonScalar = String.raw`"(?:[^"\\]|\\.)*"|[^\s,}\]"[{]+`
+const jsonPairPattern = new RegExp(
+  String.raw`"([^"\\]{1,64})"\s*:\s*(${jsonScalar}|\[\s*(?:(?:${jsonScalar})(?:\s*,\s*(?:${jsonScalar}))*)?\s*\])`,
+  "g"
+)
 // a value may be a credential with its scheme (`authorization=Bearer abc`): the pair takes both words, or the credential
-// would be left behind once the scheme is replaced
+// would be left behind once the scheme is replaced. A name starts after any character that cannot be part of it, not
+// only a blank or a separator: a form body quoted in JSON (`"client_secret=...&..."`, a HAR's `postData.text`), a
+// fragment written without its URL (`/cb#access_token=...`), a pair in brackets.
 const formPairPattern =
-  /(^|[\s?&;,])([A-Za-z0-9_.-]{1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/gi
+  /(^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/gi
 const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
 
