@@ -72,7 +72,8 @@ export const currentSecretNames: FiberRef.FiberRef<ReadonlyArray<string | RegExp
 
 /**
  * Treats more header and query parameter names as secret while `self` runs (everything Sturdy renders inside it:
- * failures, spans, logs, events, redirect header stripping).
+ * failures, spans, logs, events, redirect header stripping). An entry that is neither a string nor a `RegExp` is a
+ * `TypeError` naming its index, thrown when the effect is made (`layerSecretNames`: when the layer is made).
  *
  * @example
  * ```ts

@@ -99,6 +99,24 @@ describe("Redaction", () => {
     }
   })
 
+  it.effect("refuses a declared name that is neither a string nor a RegExp where it is given, not in every redaction", () =>
+    Effect.gen(function*() {
+      // found porting the HAR sanitizers: a number in the list made each redaction in scope die with a TypeError
+      const names = ["x-tenant", 12] as unknown as Array<string>
+      expect(() => Redaction.withSecretNames(Effect.void, names)).toThrow(
+        new TypeError("Redaction.withSecretNames: names[1] (number) must be a string or a RegExp")
+      )
+      expect(() => Redaction.layerSecretNames([/x/, null] as unknown as Array<string>)).toThrow(
+        /Redaction.layerSecretNames: names\[1\] \(object\)/
+      )
+      expect(() => Redaction.withSecretNames("x" as unknown as Array<string>)(Effect.void)).toThrow(/must be an array/)
+      // a valid list still works
+      expect(
+        yield* Effect.sync(() => Redaction.isSecretHeaderName("x-tenant")).pipe(Redaction.withSecretNames(["x-tenant"]))
+      )
+        .toBe(true)
+    }))
+
   it.effect("adds the names a user declares, as strings or patterns, for headers and parameters", () =>
     Effect.gen(function*() {
       expect(Redaction.isSecretParamName("state")).toBe(false)

@@ -98,11 +98,28 @@ export const isSecretParamName = (name: string): boolean => {
 export const withSecretNames = dual<
   (names: ReadonlyArray<string | RegExp>) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   <A, E, R>(self: Effect.Effect<A, E, R>, names: ReadonlyArray<string | RegExp>) => Effect.Effect<A, E, R>
->(2, (self, names) => Effect.locallyWith(self, currentSecretNames, (current) => [...current, ...names]))
+>(2, (self, names) => {
+  checkSecretNames("Redaction.withSecretNames", names)
+  return Effect.locallyWith(self, currentSecretNames, (current) => [...current, ...names])
+})
 
 /** @internal */
-export const layerSecretNames = (names: ReadonlyArray<string | RegExp>): Layer.Layer<never> =>
-  Layer.scopedDiscard(Effect.locallyScopedWith(currentSecretNames, (current) => [...current, ...names]))
+export const layerSecretNames = (names: ReadonlyArray<string | RegExp>): Layer.Layer<never> => {
+  checkSecretNames("Redaction.layerSecretNames", names)
+  return Layer.scopedDiscard(Effect.locallyScopedWith(currentSecretNames, (current) => [...current, ...names]))
+}
+
+// Every redaction in scope matches names against these: an entry of another type (plain JavaScript, a list read from
+// configuration) would make each one fail, far from the mistake, so it is refused where it is given.
+const checkSecretNames = (owner: string, names: ReadonlyArray<unknown>): void => {
+  if (!Array.isArray(names)) throw new TypeError(`${owner}: names must be an array of strings and RegExps`)
+  for (let i = 0; i < names.length; i++) {
+    const name: unknown = names[i]
+    if (typeof name !== "string" && !(name instanceof RegExp)) {
+      throw new TypeError(`${owner}: names[${i}] (${typeof name}) must be a string or a RegExp`)
+    }
+  }
+}
 
 // -----------------------------------------------------------------------------
 // values
