@@ -482,9 +482,9 @@ describe("got test/timeout.ts, on @sturdy/node under the live Clock", () => {
       const failure = yield* failureOf(api.get("/test"))
       const elapsed = performance.now() - started
       expect(timeoutOf(failure)).toEqual({ phase: "Deadline", millis: 50 })
-      // not before the limit, and not long after it (got's margin: 100 ms; wider here for loaded machines)
+      // not before the limit, and not long after it (got's margin: 100 ms; far wider here: a loaded machine delays timers)
       expect(elapsed).toBeGreaterThanOrEqual(45)
-      expect(elapsed).toBeLessThan(500)
+      expect(elapsed).toBeLessThan(1000)
       yield* allClosed(server)
     }))
 })
