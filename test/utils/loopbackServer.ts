@@ -32,6 +32,8 @@ export interface LoopbackServer {
   readonly hits: (path: string) => number
   /** How many connections clients opened so far. */
   readonly connections: () => number
+  /** How many of them are closed (by either side) so far. */
+  readonly closed: () => number
 }
 
 export interface StartOptions {
@@ -82,8 +84,10 @@ export const start = (
         ? Http.createServer(listener)
         : Https.createServer({ cert: options.tls.cert, key: options.tls.key }, listener)
       let connections = 0
+      let closed = 0
       server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Net.Socket) => {
         socketIds.set(socket, ++connections)
+        socket.on("close", () => closed++)
       })
       server.listen(0, "127.0.0.1", () => {
         const port = (server.address() as Net.AddressInfo).port
@@ -91,6 +95,7 @@ export const start = (
           server,
           state: {
             connections: () => connections,
+            closed: () => closed,
             url: `${options.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
             port,
             requests,

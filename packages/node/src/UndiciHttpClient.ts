@@ -138,6 +138,11 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
  * An `HttpClient` sending every request through `dispatcher` (a `Pool` or `Client`: its own origin only, see
  * {@link Dispatcher}).
  *
+ * undici's own headers and body timeouts (an `Agent`, `Pool` or `Client` made with `headersTimeout` or
+ * `bodyTimeout`, or undici's default of 5 minutes) are read from the dispatcher, so that the `Timeout` a request gets
+ * in `@sturdy/http` reports the limit that fired, as with {@link makeDispatcher}'s. Where they cannot be known (a
+ * custom `factory`, a composed or mock dispatcher) the `Timeout` reports a zero limit.
+ *
  * @example
  * ```ts
  * import { Agent } from "undici"

@@ -849,6 +849,35 @@ describe("UndiciHttpClient", () => {
         expect(shapeOf(error)).toEqual({ tag: "ResponseError", reason: "Decode", code: "UND_ERR_BODY_TIMEOUT" })
       }).pipe(Effect.provide(UndiciHttpClient.layer({ bodyTimeout: "100 millis" }))))
 
+    it.live("a dispatcher made elsewhere has its timeouts reported with the limit it set", () =>
+      Effect.gen(function*() {
+        // undici's timeout errors do not say the limit: it is read from the Agent, Pool or Client itself (before, the
+        // failure said "timed out after 0"). undici checks these limits on a coarse timer: each case takes about 1 s.
+        const cases = [
+          ["Agent", new Agent({ headersTimeout: 50, bodyTimeout: 60 }), "/hang", ["Attempt", 50]],
+          ["Pool", new Pool(base, { headersTimeout: 50, bodyTimeout: 60 }), "/headers-then-hang", ["BodyRead", 60]],
+          ["Client", new Client(base, { headersTimeout: 50, bodyTimeout: 60 }), "/hang", ["Attempt", 50]],
+          // one limit set: undici's default (5 minutes) stands for the other
+          ["Agent, body only", new Agent({ bodyTimeout: 60 }), "/headers-then-hang", ["BodyRead", 60]],
+          // a custom factory's limits are not known: none is reported rather than a wrong one
+          [
+            "custom factory",
+            new Agent({ factory: (origin, options) => new Pool(origin, { ...options, bodyTimeout: 40 }) }),
+            "/headers-then-hang",
+            ["BodyRead", 0]
+          ]
+        ] as const
+        let n = 0
+        for (const [name, dispatcher, path, expected] of cases) {
+          const failure = yield* Effect.flip(
+            Attempt.send(UndiciHttpClient.make(dispatcher), HttpClientRequest.get(`${base}${path}?tag=own-${++n}`))
+          )
+          yield* Effect.promise(() => dispatcher.destroy())
+          expect([name, failure._tag === "Timeout" ? [failure.phase, Duration.toMillis(failure.timeout)] : failure])
+            .toEqual([name, expected])
+        }
+      }))
+
     it.live("a connect timeout can be configured", () =>
       Effect.gen(function*() {
         const text = yield* getText("/status?code=200")

@@ -98,8 +98,9 @@ export const agentOptions = (options: UndiciHttpClient.DispatcherOptions = {}): 
 }
 
 /**
- * The headers and body timeouts of the dispatchers made with them. undici's timeout errors do not say what the limit
- * was; the call adds it to the error, so the failure reports the limit that fired.
+ * The headers and body timeouts of the dispatchers made with them (and of those given to `make`, when undici's fields
+ * say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
+ * reports the limit that fired.
  */
 const transportTimeouts = new WeakMap<Undici.Dispatcher, TransportTimeouts>()
 // only looked up once some dispatcher has timeouts of its own: the default has none
@@ -249,9 +250,53 @@ const targetsOf = (boundOrigin: string | undefined) => {
   }
 }
 
+/** An own property of undici's, found by the description of its symbol (as `boundOriginOf` finds the URL). */
+const ownSymbolValue = (dispatcher: Undici.Dispatcher, description: string): unknown => {
+  for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
+    if (symbol.description === description) return (dispatcher as unknown as Record<symbol, unknown>)[symbol]
+  }
+  return undefined
+}
+
+// undici's own default for both limits when a dispatcher is made without them
+const undiciDefaultTimeoutMillis = 300_000
+
+const isMillis = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value) && value >= 0
+
+/**
+ * The headers and body timeouts of a dispatcher made elsewhere (`new Agent(...)`, `new Pool(...)`, `new Client(...)`),
+ * read from undici's own fields: a `Client` keeps both (its defaults applied), an `Agent` or `Pool` the options it
+ * hands to the clients its default factory makes (undici's default, 5 minutes, where they set none). Undefined where
+ * they cannot be known (a custom factory, a wrapped or composed dispatcher, a `MockAgent`): the failure then reports
+ * no limit rather than a wrong one.
+ */
+const configuredTimeouts = (dispatcher: Undici.Dispatcher): TransportTimeouts | undefined => {
+  let headers: unknown = ownSymbolValue(dispatcher, "headers timeout")
+  let body: unknown = ownSymbolValue(dispatcher, "body timeout")
+  if (headers === undefined && body === undefined) {
+    const factory = ownSymbolValue(dispatcher, "factory")
+    const options = ownSymbolValue(dispatcher, "options")
+    if (typeof factory !== "function" || factory.name !== "defaultFactory") return undefined
+    if (typeof options !== "object" || options === null) return undefined
+    const { bodyTimeout, headersTimeout } = options as { headersTimeout?: unknown; bodyTimeout?: unknown }
+    headers = headersTimeout ?? undiciDefaultTimeoutMillis
+    body = bodyTimeout ?? undiciDefaultTimeoutMillis
+  }
+  if (!isMillis(headers) || !isMillis(body) || (headers === 0 && body === 0)) return undefined
+  return { headersMillis: headers, bodyMillis: body }
+}
+
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
   const targetOf = targetsOf(boundOriginOf(dispatcher))
+  // a dispatcher not made by `makeDispatcher`: its limits as undici keeps them, so a timeout reports the one that fired
+  if (!transportTimeouts.has(dispatcher)) {
+    const configured = configuredTimeouts(dispatcher)
+    if (configured !== undefined) {
+      transportTimeouts.set(dispatcher, configured)
+      anyTransportTimeouts = true
+    }
+  }
   const execute = (request: ClientRequest.HttpClientRequest) =>
     Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
       const target = targetOf(request)
