@@ -153,9 +153,11 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
             expire(waiter)
             return waitFor(waiter)
           }
-          return Effect.flatMap(
+          // the timer is stopped on every way out, even an interruption right after it started
+          return Effect.acquireUseRelease(
             Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.sync(() => expire(waiter)))),
-            (timer) => Effect.ensuring(waitFor(waiter), Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id)))
+            () => waitFor(waiter),
+            (timer) => Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id))
           )
         }))
 
