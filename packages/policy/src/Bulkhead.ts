@@ -13,6 +13,8 @@
  *
  * A queued call never waits past the current deadline either: under `Deadline.establish` (no timer) the wait ends
  * with `BulkheadRejected` "Timeout" when the deadline passes; under `Deadline.withDeadline` its timer interrupts it.
+ * Both `maxWait` and an established deadline end the wait in an uninterruptible region too (the `acquire` of
+ * `Effect.acquireRelease`), which stays uninterruptible: an interruption waits for the wait to end.
  *
  * A permit is released when the call succeeds, fails, dies or is interrupted, including while it waits in the
  * queue. Queued callers are served before newcomers, in the order they came; a caller that stops waiting (timed

@@ -105,6 +105,55 @@ describe("Bulkhead", () => {
       expect(yield* Effect.succeed(2).pipe(Bulkhead.withBulkhead(bulkhead))).toBe(2)
     }))
 
+  it.effect("a queued call in an uninterruptible region (acquireRelease's acquire) still gives up after maxWait", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 2, maxWait: "100 millis" })
+      const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      // `acquire` runs uninterruptibly: the wait must end by itself, not by being interrupted
+      const acquired = yield* Effect.fork(
+        Effect.scoped(
+          Effect.acquireRelease(Effect.succeed("conn").pipe(Bulkhead.withBulkhead(bulkhead)), () => Effect.void)
+        ).pipe(Effect.flip)
+      )
+      const establishedDeadline = yield* Effect.fork(
+        Effect.uninterruptible(Effect.void.pipe(Bulkhead.withBulkhead(bulkhead))).pipe(
+          Deadline.establish("50 millis"),
+          Effect.flip
+        )
+      )
+      yield* TestClock.adjust("50 millis")
+      expect(yield* Fiber.join(establishedDeadline)).toMatchObject({ _tag: "BulkheadRejected", reason: "Timeout" })
+      yield* TestClock.adjust("50 millis")
+      expect(yield* Fiber.join(acquired)).toMatchObject({ _tag: "BulkheadRejected", reason: "Timeout" })
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* Fiber.interrupt(holder)
+      expect(yield* Effect.succeed(1).pipe(Bulkhead.withBulkhead(bulkhead))).toBe(1)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("an uninterruptible queued call stays uninterruptible: an interruption waits for its maxWait to end", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 1, maxWait: "1 second" })
+      const holder = yield* Effect.fork(Effect.never.pipe(Bulkhead.withBulkhead(bulkhead)))
+      yield* Effect.yieldNow()
+      const waiter = yield* Effect.fork(
+        Effect.uninterruptible(Effect.void.pipe(Bulkhead.withBulkhead(bulkhead), Effect.flip))
+      )
+      yield* Effect.yieldNow()
+      const interrupting = yield* Effect.fork(Fiber.interrupt(waiter))
+      yield* TestClock.adjust("500 millis")
+      // still queued: the interruption is deferred to the end of the region
+      expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 1 })
+      yield* TestClock.adjust("500 millis")
+      const exit = yield* Fiber.join(interrupting)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* Fiber.interrupt(holder)
+      expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+
   // 10^4 runs take a few seconds on an idle machine; the long timeout is headroom for loaded CI runners
   it.effect("no permit is lost when fibers are interrupted at random points (10^4 runs)", () =>
     Effect.gen(function*() {

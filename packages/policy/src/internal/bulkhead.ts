@@ -1,9 +1,9 @@
 import type * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
@@ -28,10 +28,10 @@ export class BulkheadRejected
  * unlinked at once; with the permit holders stuck, waiters that gave up would otherwise pile up without bound.
  */
 interface Waiter {
-  resume: ((effect: Effect.Effect<void>) => void) | undefined
+  resume: ((effect: Effect.Effect<void, BulkheadRejected>) => void) | undefined
   /** A permit was handed to this waiter (and `active` already counts it). */
   granted: boolean
-  /** The waiter left the queue without a permit. */
+  /** The waiter left the queue without a permit (interrupted, or its wait expired). */
   cancelled: boolean
   /** A granted permit was given back because the waiter never ran. */
   returned: boolean
@@ -117,10 +117,12 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
       }
     }
 
-    const waitFor = (waiter: Waiter): Effect.Effect<void> =>
+    const waitFor = (waiter: Waiter): Effect.Effect<void, BulkheadRejected> =>
       Effect.onInterrupt(
-        Effect.async<void>((resume) => {
+        Effect.async<void, BulkheadRejected>((resume) => {
           if (waiter.granted) return resume(Effect.void)
+          // the wait expired before it began
+          if (waiter.cancelled) return resume(Effect.fail(timedOut))
           waiter.resume = resume
           return Effect.sync(() => leave(waiter))
         }),
@@ -128,23 +130,34 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
         () => Effect.sync(() => leave(waiter))
       )
 
+    // The wait outlasted `maxWait` or the deadline: the waiter leaves the queue and fails, unless a permit came first.
+    const expire = (waiter: Waiter): void => {
+      if (waiter.granted || waiter.cancelled) return
+      const resume = waiter.resume
+      leave(waiter)
+      resume?.(Effect.fail(timedOut))
+    }
+
     const maxWaitMillis = Duration.toMillis(maxWait)
     // A queued call waits at most `maxWait`, and never past a deadline that no timer enforces (`Deadline.establish`):
-    // an armed one interrupts the wait anyway.
+    // an armed one interrupts the wait anyway. The timer ends the wait by failing it, not by interrupting it: the
+    // caller may be uninterruptible (the `acquire` of `acquireRelease`), and then an interruption would wait for the
+    // permit. A daemon, so that an interruption the uninterruptible caller defers does not stop the timer either.
     const waitForPermit = (waiter: Waiter): Effect.Effect<void, BulkheadRejected> =>
       Effect.flatMap(FiberRef.get(deadline.currentRef), (current) =>
         Effect.clockWith((clock) => {
           const left = current.armed ? Number.POSITIVE_INFINITY : current.at - clock.unsafeCurrentTimeMillis()
           const wait = Math.min(maxWaitMillis, left)
           if (!Number.isFinite(wait)) return waitFor(waiter)
-          return Effect.flatMap(
-            Effect.timeoutOption(waitFor(waiter), Duration.millis(Math.max(0, wait))),
-            (taken) =>
-              Option.isSome(taken) ? Effect.void : Effect.suspend(() => {
-                // the permit may have arrived as the wait timed out
-                leave(waiter)
-                return Effect.fail(timedOut)
-              })
+          if (wait <= 0) {
+            expire(waiter)
+            return waitFor(waiter)
+          }
+          // the timer is stopped on every way out, even an interruption right after it started
+          return Effect.acquireUseRelease(
+            Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.sync(() => expire(waiter)))),
+            () => waitFor(waiter),
+            (timer) => Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id))
           )
         }))
 
