@@ -1,37 +1,44 @@
 /**
  * undici's own client/request tests, ported to `@sturdy/node`'s `UndiciHttpClient` (and, where the case is about a
  * typed failure, to `Attempt` from `@sturdy/http`), against real servers on 127.0.0.1 (node:http, or node:net for a
- * server that breaks HTTP on purpose). One `it` per undici case, named after it.
+ * server that breaks HTTP on purpose). One `it` per undici case, named after it: 18 of `test/client-request.js`, 22 of
+ * `test/client.js`, 7 of `test/content-length.js`, 1 of `test/request.js`, 1 of `test/client-head-reset-override.js`,
+ * 2 of `test/trailers.js`.
  *
- * Source: github:nodejs/undici at 7eb7c8ec8f23acd9c3da93a286162f8c1dc68326: `test/client-request.js`,
- * `test/client.js`, `test/content-length.js`, `test/client-head-reset-override.js`, `test/trailers.js`.
+ * Source: github:nodejs/undici at 7eb7c8ec8f23acd9c3da93a286162f8c1dc68326 (undici 8.10; Sturdy runs undici 7.30).
  *
  * Mapping: undici's `Client` (one connection to one origin) is `UndiciHttpClient.layer({ connections: 1 })` where a
  * case counts connections, `layer()` otherwise; `client.request({ method, path, headers, body })` is
- * `HttpClient.execute(HttpClientRequest...)`; `body.json()` / `text()` / `arrayBuffer()` / `bytes()` are the
- * response's `json` / `text` / `arrayBuffer` / `bytes`; iterating `body` is `response.stream`; a string body is
- * `bodyText`, a Buffer / Uint8Array is `bodyUint8Array`, a Readable is `bodyStream`, a FormData is `bodyFormData`;
- * `RequestContentLengthMismatchError` is a `RequestError` (reason `Transport`, cause code
+ * `HttpClient.execute(HttpClientRequest...)`; `body.json()` / `text()` / `arrayBuffer()` are the response's `json` /
+ * `text` / `arrayBuffer`, `body.bytes()` is `Attempt.send`'s `body`; iterating `body` is `response.stream`; a string
+ * body is `bodyText`, a Buffer / Uint8Array is `bodyUint8Array`, a Readable or (async) iterator is `bodyStream` (its
+ * `finally` is `Stream.ensuring`), a FormData is `bodyFormData`; aborting a request's `signal` is interrupting its
+ * fiber; `RequestContentLengthMismatchError` is a `RequestError` (reason `Transport`, cause code
  * `UND_ERR_REQ_CONTENT_LENGTH_MISMATCH`), which `Attempt` reports as `InvalidRequest` (`InvalidHeader`); an error on
- * the response `body` is a `ResponseError` (reason `Decode`), which `Attempt` reports as `BodyTruncated`.
+ * the response `body` is a `ResponseError` (reason `Decode`), which `Attempt` reports as `BodyTruncated`. The
+ * `stream` / `async-iterator` variants of a content-length case are one case here (both are a `Stream`).
  *
  * Deliberate differences (each test says which): Effect's `HttpClientResponse` has no trailers, so the trailer cases
- * check that a body with trailers (or a missing announced trailer) still reads whole and the connection is reused;
- * a second reader of a body that is being read fails typed ("Body has already been consumed") where undici's
- * `text2` case lets a `data` listener see the bytes too; an Effect `Stream` request body has no length known before it
- * runs, so a DELETE declaring `content-length: 0` with a stream body is sent chunked (undici drops the zero length, as
- * through `layerUndici`) where undici refuses the peer's synchronously readable stream; Sturdy sends no
- * `reset` option, so undici's default applies and a HEAD closes its connection (`override HEAD reset` sets
- * `reset: false` to keep it); `formData()` of a body that is not multipart fails with a typed `ResponseError` where
- * undici throws `NotSupportedError` for every body.
+ * check that a body with trailers (or a missing announced trailer) still reads whole, with no trailer among the
+ * headers; a second reader of a body already read gets the same bytes as a whole body and fails typed as a stream
+ * ("Body has already been consumed") where undici's `text2` case lets a `data` listener see the bytes too; an Effect
+ * `Stream` request body has no length known before it runs, so a DELETE declaring `content-length: 0` with a stream
+ * body is sent chunked (undici drops the zero length, as through `layerUndici`) where undici refuses the peer's
+ * synchronously readable stream; Sturdy sends no `reset` option, so undici's default applies and a HEAD closes its
+ * connection (`override HEAD reset` sets `reset: false` to keep it); `formData()` of a body that is not multipart
+ * fails with a typed `ResponseError` where undici throws `NotSupportedError` for every body; `statusText` is
+ * `undefined`, as through `layerUndici`, where undici's `request` gives the reason phrase; undici's `pausedAtFin`
+ * waits 100 ms of real time before reading, these cases wait for the server's FIN to be sent.
  *
- * Not ported: the `dump`, `onInfo`, `setEncoding`, `blob`, `hwm`, abort-`signal` and callback-validation cases
- * (undici's own `request` API, with no equivalent on `HttpClient`: interruption is covered in
+ * Not ported: the `dump`, `onInfo`, `setEncoding`, `blob`, `hwm`, the other abort-`signal` and the callback-validation
+ * cases (undici's own `request` API, with no equivalent on `HttpClient`: interruption is covered in
  * `UndiciHttpClient.test.ts`), the invalid-header and host-header cases (undici's header validation), the array,
- * iterator and async-iterator bodies and `Uint32Array` / `Float64Array` / `BigUint64Array` / `DataView` bodies (an
- * Effect body is a string, `Uint8Array`, `Stream` or `FormData`), `content-length shouldSendContentLength=false`,
- * the pipelining, stats, busy/connected, destroy and socket-path cases (undici's `Client` internals), and
- * `test/no-strict-content-length.js` (`strictContentLength: false` is not a Sturdy option).
+ * plain-iterator-of-strings and invalid-yield bodies and `Uint32Array` / `Float64Array` / `BigUint64Array` /
+ * `DataView` bodies (an Effect body is a string, `Uint8Array`, `Stream` of `Uint8Array` or `FormData`),
+ * `content-length shouldSendContentLength=false`, the pipelining, stats, busy/connected, destroy, socket-path, IPv6
+ * and query-param cases (undici's `Client` internals and path building), the rest of `test/request.js` (undici's
+ * `reset`, `expectContinue`, `maxRedirections`, `connection`-header and iterable-headers options) and `test/no-strict-content-length.js`
+ * (`strictContentLength: false` is not a Sturdy option).
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -754,7 +761,7 @@ describe("undici test/content-length.js", () => {
       expect(served.seen).toHaveLength(0)
     }).pipe(Effect.scoped, Effect.provide(sturdy)))
 
-  it.live("request streaming stream invalid content-length", () =>
+  it.live("request streaming stream / async-iterator invalid content-length", () =>
     Effect.gen(function*() {
       const served = yield* serve((_, response) => response.end())
       for (const body of ["asdasdasdkajsdnasdkjasnd", "asd"]) {
@@ -769,7 +776,7 @@ describe("undici test/content-length.js", () => {
       expect(served.seen).toHaveLength(0)
     }).pipe(Effect.scoped, Effect.provide(sturdy)))
 
-  it.live("request stream streaming data when content-length=0", () =>
+  it.live("request stream / async-iterator streaming data when content-length=0", () =>
     Effect.gen(function*() {
       const served = yield* serve((_, response) => response.end())
       yield* expectLengthMismatch(
@@ -847,6 +854,27 @@ describe("undici test/content-length.js", () => {
       expect(yield* response.text).toBe("")
       // undici leaves out the zero content-length of a DELETE without a body
       expect([served.seen[2].method, served.seen[2].headers["content-length"]]).toEqual(["DELETE", undefined])
+    }).pipe(Effect.scoped, Effect.provide(sturdy)))
+})
+
+// -----------------------------------------------------------------------------
+// test/request.js
+// -----------------------------------------------------------------------------
+
+describe("undici test/request.js", () => {
+  it.live("request should include statusText in response", () =>
+    Effect.gen(function*() {
+      const served = yield* serve((_, response) => {
+        response.writeHead(200, "Custom Status Text", { "content-type": "text/plain" })
+        response.end("hello")
+      })
+      const read = HttpClient.get(served.url).pipe(
+        Effect.flatMap((response) => Effect.map(response.text, (text) => ({ statusText: response.statusText, text })))
+      )
+      // undici's `request` gives 'Custom Status Text'; layerUndici, whose shape this transport keeps, gives none
+      const ours = yield* read
+      expect(ours).toEqual({ statusText: undefined, text: "hello" })
+      expect(yield* read.pipe(Effect.provide(NodeHttpClient.layerUndici))).toEqual(ours)
     }).pipe(Effect.scoped, Effect.provide(sturdy)))
 })
 
