@@ -26,9 +26,9 @@
  * body is sent chunked (undici drops the zero length, as through `layerUndici`) where undici refuses the peer's
  * synchronously readable stream; Sturdy sends no `reset` option, so undici's default applies and a HEAD closes its
  * connection (`override HEAD reset` sets `reset: false` to keep it); `formData()` of a body that is not multipart
- * fails with a typed `ResponseError` where undici throws `NotSupportedError` for every body; `statusText` is
- * `undefined`, as through `layerUndici`, where undici's `request` gives the reason phrase; undici's `pausedAtFin`
- * waits 100 ms of real time before reading, these cases wait for the server's FIN to be sent.
+ * fails with a typed `ResponseError` where undici throws `NotSupportedError` for every body; Effect's response has no
+ * `statusText` (undici's `request` gives the reason phrase; `layerUndici`'s response, like this one, leaves it
+ * unset); undici's `pausedAtFin` waits 100 ms of real time before reading, these cases wait for the server's FIN.
  *
  * Not ported: the `dump`, `onInfo`, `setEncoding`, `blob`, `hwm`, the other abort-`signal` and the callback-validation
  * cases (undici's own `request` API, with no equivalent on `HttpClient`: interruption is covered in
@@ -40,7 +40,7 @@
  * `reset`, `expectContinue`, `maxRedirections`, `connection`-header and iterable-headers options) and `test/no-strict-content-length.js`
  * (`strictContentLength: false` is not a Sturdy option).
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
@@ -868,12 +868,17 @@ describe("undici test/request.js", () => {
         response.writeHead(200, "Custom Status Text", { "content-type": "text/plain" })
         response.end("hello")
       })
+      // Effect's `HttpClientResponse` declares no `statusText`; the undici responses of both layers carry one, unset
+      const statusTextOf = (response: HttpClientResponse.HttpClientResponse) =>
+        (response as unknown as { readonly statusText?: string }).statusText
       const read = HttpClient.get(served.url).pipe(
-        Effect.flatMap((response) => Effect.map(response.text, (text) => ({ statusText: response.statusText, text })))
+        Effect.flatMap((response) =>
+          Effect.map(response.text, (text) => ({ status: response.status, statusText: statusTextOf(response), text }))
+        )
       )
       // undici's `request` gives 'Custom Status Text'; layerUndici, whose shape this transport keeps, gives none
       const ours = yield* read
-      expect(ours).toEqual({ statusText: undefined, text: "hello" })
+      expect(ours).toEqual({ status: 200, statusText: undefined, text: "hello" })
       expect(yield* read.pipe(Effect.provide(NodeHttpClient.layerUndici))).toEqual(ours)
     }).pipe(Effect.scoped, Effect.provide(sturdy)))
 })
