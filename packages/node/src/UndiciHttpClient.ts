@@ -19,7 +19,8 @@
  *
  * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
  * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
- * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`.
+ * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`. One answer that undici fails is read as it is:
+ * a 204 or 304 ends with its headers whatever `Content-Length` it carries (undici reports a length mismatch).
  *
  * @since 0.1.0
  */

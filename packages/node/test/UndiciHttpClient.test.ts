@@ -162,6 +162,13 @@ const handle = async (request: Http.IncomingMessage, response: Http.ServerRespon
       response.write("0123456789", () => request.socket.destroy())
       return
     }
+    case "/no-content-with-length": {
+      // a 304 may carry the Content-Length of the representation (RFC 9110 §8.6); neither it nor a 204 has a body
+      const socket = request.socket
+      const status = url.searchParams.get("code") === "304" ? "304 Not Modified" : "204 No Content"
+      writeAndThen(socket, `HTTP/1.1 ${status}\r\ncontent-length: 100\r\nconnection: close\r\n\r\n`, () => socket.end())
+      return
+    }
     case "/truncated": {
       // Connection: close, so undici completes the message at EOF and compares the byte count with content-length
       const socket = request.socket
@@ -583,6 +590,19 @@ describe("UndiciHttpClient", () => {
         const response = yield* HttpClient.head(`${base}/json`)
         expect(response.status).toBe(200)
         expect(yield* response.text).toBe("")
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a 204 or 304 carrying a Content-Length has no body: it reads empty, not as a length mismatch", () =>
+      Effect.gen(function*() {
+        // undici (and so layerUndici) fails these with UND_ERR_RES_CONTENT_LENGTH_MISMATCH
+        for (const code of [204, 304]) {
+          const path = `${base}/no-content-with-length?code=${code}`
+          const whole = yield* HttpClient.get(path)
+          expect(whole.status).toBe(code)
+          expect(yield* whole.text).toBe("")
+          const streamed = yield* HttpClient.get(path)
+          expect(Chunk.size(yield* Stream.runCollect(streamed.stream))).toBe(0)
+        }
       }).pipe(Effect.provide(sturdy)))
 
     it.live("streams the body chunk by chunk", () =>

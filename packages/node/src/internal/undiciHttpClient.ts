@@ -608,6 +608,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void): boolean {
     if (statusCode < 200) return true
+    this.noContent = statusCode === 204 || statusCode === 304
     this.resumeSocket = resume
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
@@ -652,8 +653,19 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   transportTimeouts: TransportTimeouts | undefined = undefined
+  /** The response has no content by definition (204, 304): it ends with its headers (RFC 9112 §6.3). */
+  private noContent = false
 
   onError(error: Error): void {
+    // undici compares a response's Content-Length with the bytes of its body even when the status has no body, and
+    // fails a 304 that carries the length of the representation, as RFC 9110 §8.6 allows (or a 204 that should not):
+    // nothing of such a response was missing
+    if (
+      this.noContent && this.resumeResponse === undefined && !this.settled &&
+      (error as { readonly code?: unknown }).code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH"
+    ) {
+      return this.onComplete()
+    }
     if (this.transportTimeouts !== undefined) withTransportLimit(error, this.transportTimeouts)
     this.clearTimer()
     this.release()
