@@ -96,6 +96,26 @@ describe("Hedge", () => {
       expect(yield* tracker.quantile("api", 0.5)).toEqual(Option.some(Duration.millis(150)))
     }))
 
+  it.effect("a TestClock set to an epoch time starts each hedge exactly its delay after the previous one", () =>
+    Effect.gen(function*() {
+      // 2026-01-01T00:00:00Z: 10 ms later the TestClock's nanoseconds (millis × 1e6 in floating point) fall 128 ns short
+      // of the millisecond, which read as the one before (the hedge's timer seemed to fire early and waited 1 ms more)
+      const epoch = 1_767_225_600_000
+      yield* TestClock.setTime(epoch)
+      const upstream = makeUpstream([{ latency: "10 seconds" }, { latency: "10 seconds" }, { latency: "50 millis" }])
+      const events: Array<Hedge.HedgeEvent> = []
+      const fiber = yield* Effect.fork(upstream.call.pipe(
+        Hedge.hedge({ delay: "10 millis", maxHedges: 2, onHedge: (event) => Effect.sync(() => events.push(event)) })
+      ))
+      yield* TestClock.adjust("10 millis")
+      expect(upstream.log.map((entry) => entry.startedAt - epoch)).toEqual([0, 10])
+      yield* TestClock.adjust("10 millis")
+      expect(upstream.log.map((entry) => entry.startedAt - epoch)).toEqual([0, 10, 20])
+      yield* TestClock.adjust("50 millis")
+      expect(yield* Fiber.join(fiber)).toBe("answer 2")
+      expect(events.map((event) => Duration.toMillis(event.elapsed))).toEqual([10, 20])
+    }))
+
   it.effect("a primary that answers before the delay sends no hedge", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream([{ latency: "30 millis" }])
