@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 
 // a reading this close under a whole millisecond is that millisecond (see monotonicMillis)
-const nanosSlack = 1_000n
+const slackMillis = 1e-3
 
 /**
  * @internal Milliseconds on the clock's monotonic reading (`unsafeCurrentTimeNanos`), for windows of past events that
@@ -13,17 +13,14 @@ const nanosSlack = 1_000n
  * wall-clock reading is. Whole milliseconds, as the wall-clock reading: the durations made from it (an answer's age,
  * a hedge's elapsed time) are shown and compared in milliseconds.
  */
-export const monotonicMillis = (clock: Clock.Clock): number => {
-  // In bigints: nanoseconds since the epoch (about 1.8e18) are past what a double holds exactly (2^53). And a clock
-  // may make its nanoseconds from milliseconds in floating point (Effect's TestClock: `millis * 1e6`), which falls up
-  // to a few hundred nanoseconds short of the whole millisecond: a reading within 1 µs of the next millisecond is that
-  // millisecond. (Read as `Math.floor(Number(nanos) / 1e6)`, a TestClock set to `Date.now()` read one whole
-  // millisecond in eight as the one before: a hedge's timer seemed to fire early and waited 1 ms more.)
-  const nanos = clock.unsafeCurrentTimeNanos() + nanosSlack
-  const millis = nanos / 1_000_000n
-  // bigint division truncates toward zero: floor a time before the epoch
-  return Number(nanos < 0n && millis * 1_000_000n !== nanos ? millis - 1n : millis)
-}
+export const monotonicMillis = (clock: Clock.Clock): number =>
+  // A clock may make its nanoseconds from milliseconds in floating point (Effect's TestClock: `millis * 1e6`), which
+  // falls up to a few hundred nanoseconds short of the whole millisecond, and nanoseconds since the epoch (about
+  // 1.8e18) read as a double are only good to 256 ns: a reading within 1 µs of the next millisecond is that
+  // millisecond. (Floored without the slack, a TestClock set to `Date.now()` read one whole millisecond in eight as
+  // the one before: a hedge's timer seemed to fire early and waited 1 ms more.) Doubles, not bigints: the retry
+  // budget reads this on every call.
+  Math.floor(Number(clock.unsafeCurrentTimeNanos()) / 1_000_000 + slackMillis)
 
 /** @internal {@link monotonicMillis} of the fiber's clock. */
 export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((clock) =>
