@@ -10,6 +10,15 @@ import type * as Net from "node:net"
 import * as Path from "node:path"
 import { Agent, buildConnector } from "undici"
 
+/** The whole body of a request a `node:http` server received. */
+export const readBody = (request: Http.IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => resolve(Buffer.concat(chunks)))
+    request.on("error", reject)
+  })
+
 /** What a handler sees: the request, the response, and the body the client sent. */
 export type Handler = (request: Http.IncomingMessage, response: Http.ServerResponse, body: string) => void
 

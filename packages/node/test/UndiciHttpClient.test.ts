@@ -25,6 +25,7 @@ import {
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import { Agent, Client, Pool } from "undici"
+import { readBody } from "../../../test/utils/loopbackServer.js"
 
 // -----------------------------------------------------------------------------
 // A real server on 127.0.0.1:0 with one route per scenario
@@ -51,14 +52,6 @@ const releaseHeld = (tag: string) =>
 
 // the tag of the latest request on each connection, reported when the connection closes
 const lastTag = new WeakMap<Net.Socket, string>()
-
-const readBody = (request: Http.IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks)))
-    request.on("error", reject)
-  })
 
 const writeAndThen = (socket: Net.Socket, data: string, then: () => void) => socket.write(data, () => then())
 

@@ -50,6 +50,7 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import { FormData as UndiciFormData } from "undici"
+import { readBody } from "../../../test/utils/loopbackServer.js"
 
 // -----------------------------------------------------------------------------
 // Servers on 127.0.0.1, one per case, closed with the test's scope
@@ -69,14 +70,6 @@ interface Served {
   /** Requests the server received, with their bodies. */
   readonly seen: Array<Seen>
 }
-
-const readBody = (request: Http.IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Array<Buffer> = []
-    request.on("data", (chunk: Buffer) => chunks.push(chunk))
-    request.on("end", () => resolve(Buffer.concat(chunks)))
-    request.on("error", reject)
-  })
 
 /** A node:http server that reads each request body whole, records it, then calls `handler`. */
 const serve = (
