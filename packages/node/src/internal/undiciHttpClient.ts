@@ -207,17 +207,21 @@ const targetCapacity = 256
 // a page's location is the base of relative URLs, and it can change: no target is kept while there is one
 const hasLocation = (): boolean => (globalThis as { readonly location?: unknown }).location !== undefined
 
-// undici's `Client` and `Pool` serve the one origin they were made for, and send every request there whatever
-// origin it names (`dispatch` ignores `origin` for them): a request for another origin, or a redirect to one, would
-// reach the wrong server with its headers. Their origin sits under undici's own `Symbol('url')`, which no public
-// property exposes; a symbol is matched by its description, so a dispatcher of another copy of undici is read too.
-const boundOriginOf = (dispatcher: Undici.Dispatcher): string | undefined => {
+/** An own property of undici's, found by the description of its private symbol (`Symbol('url')`, ...): no public
+ * property exposes them, and a dispatcher of another copy of undici has symbols of its own with the same descriptions. */
+const ownSymbolValue = (dispatcher: Undici.Dispatcher, description: string): unknown => {
   for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
-    if (symbol.description !== "url") continue
-    const value: unknown = (dispatcher as unknown as Record<symbol, unknown>)[symbol]
-    if (value instanceof URL) return value.origin
+    if (symbol.description === description) return (dispatcher as unknown as Record<symbol, unknown>)[symbol]
   }
   return undefined
+}
+
+// undici's `Client` and `Pool` serve the one origin they were made for (their `Symbol('url')`), and send every request
+// there whatever origin it names (`dispatch` ignores `origin` for them): a request for another origin, or a redirect
+// to one, would reach the wrong server with its headers.
+const boundOriginOf = (dispatcher: Undici.Dispatcher): string | undefined => {
+  const url = ownSymbolValue(dispatcher, "url")
+  return url instanceof URL ? url.origin : undefined
 }
 
 const targetsOf = (boundOrigin: string | undefined) => {
@@ -248,14 +252,6 @@ const targetsOf = (boundOrigin: string | undefined) => {
     }
     return target
   }
-}
-
-/** An own property of undici's, found by the description of its symbol (as `boundOriginOf` finds the URL). */
-const ownSymbolValue = (dispatcher: Undici.Dispatcher, description: string): unknown => {
-  for (const symbol of Object.getOwnPropertySymbols(dispatcher)) {
-    if (symbol.description === description) return (dispatcher as unknown as Record<symbol, unknown>)[symbol]
-  }
-  return undefined
 }
 
 // undici's own default for both limits when a dispatcher is made without them
