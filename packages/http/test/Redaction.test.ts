@@ -117,6 +117,18 @@ describe("Redaction", () => {
         .toBe(true)
     }))
 
+  it("a query pair after a `;` is judged by its own name, as servers that split on `;` read it", () => {
+    // found by the dd-trace port: the URL standard splits on `&` only, so `token` hid inside `a`'s value
+    expect(Redaction.redactUrl("https://h.test/x?a=1;token=abc;page=2&q=ok")).toBe(
+      "https://h.test/x?a=1;token=<redacted>;page=2&q=ok"
+    )
+    expect(Redaction.redactUrl("https://h.test/x?flag;api_key=abc")).toBe("https://h.test/x?flag%3Bapi_key=<redacted>")
+    // nothing secret: the value as it was, its `;` kept
+    expect(Redaction.redactUrl("https://h.test/x?a=1;b=2")).toBe("https://h.test/x?a=1;b=2")
+    // a relative URL splits on `;` as before
+    expect(Redaction.redactUrl("/x?a=1;token=abc")).toBe("/x?a=1;token=<redacted>")
+  })
+
   it.effect("adds the names a user declares, as strings or patterns, for headers and parameters", () =>
     Effect.gen(function*() {
       expect(Redaction.isSecretParamName("state")).toBe(false)

@@ -419,11 +419,33 @@ const redactParams = (params: URLSearchParams): string => {
   for (const [name, value] of params) {
     parts.push(
       `${encodeURIComponent(name)}=${
-        isSecretParamName(name) || value === placeholder ? placeholder : encodeURIComponent(value)
+        isSecretParamName(name) || isSecretParamName(afterSemicolon(name)) || value === placeholder
+          ? placeholder
+          : redactSemicolonPairs(value)
       }`
     )
   }
   return parts.join("&")
+}
+
+// The URL standard splits a query on `&` only, but servers that also split on `;` (older PHP and Python, Java's
+// matrix-style parameters) read `?a=1;token=abc` as a `token` of its own: a pair after a `;` is judged by its own name,
+// as a relative URL's is. The `;` is written as it is, so the redacted URL shows the pairs apart.
+const afterSemicolon = (name: string): string => {
+  const semicolon = name.lastIndexOf(";")
+  return semicolon === -1 ? name : name.slice(semicolon + 1)
+}
+
+const redactSemicolonPairs = (value: string): string => {
+  if (!value.includes(";")) return encodeURIComponent(value)
+  return value.split(";").map((segment, i) => {
+    const equals = segment.indexOf("=")
+    if (i === 0 || equals <= 0) return encodeURIComponent(segment)
+    const name = segment.slice(0, equals)
+    return `${encodeURIComponent(name)}=${
+      isSecretParamName(name) ? placeholder : encodeURIComponent(segment.slice(equals + 1))
+    }`
+  }).join(";")
 }
 
 // Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs.
