@@ -419,7 +419,8 @@ const redactParams = (params: URLSearchParams): string => {
   for (const [name, value] of params) {
     parts.push(
       `${encodeURIComponent(name)}=${
-        isSecretParamName(name) || isSecretParamName(afterSemicolon(name)) || value === placeholder
+        isSecretParamName(name) || (name.includes(";") && isSecretParamName(afterSemicolon(name))) ||
+          value === placeholder
           ? placeholder
           : redactSemicolonPairs(value)
       }`
@@ -431,10 +432,7 @@ const redactParams = (params: URLSearchParams): string => {
 // The URL standard splits a query on `&` only, but servers that also split on `;` (older PHP and Python, Java's
 // matrix-style parameters) read `?a=1;token=abc` as a `token` of its own: a pair after a `;` is judged by its own name,
 // as a relative URL's is. The `;` is written as it is, so the redacted URL shows the pairs apart.
-const afterSemicolon = (name: string): string => {
-  const semicolon = name.lastIndexOf(";")
-  return semicolon === -1 ? name : name.slice(semicolon + 1)
-}
+const afterSemicolon = (name: string): string => name.slice(name.lastIndexOf(";") + 1)
 
 const redactSemicolonPairs = (value: string): string => {
   if (!value.includes(";")) return encodeURIComponent(value)
