@@ -1262,6 +1262,14 @@ export const json: <A, I, R, RC = never>(
  * Since the body of a 2xx is read after the call, a body that fails to arrive is not retried: use `SturdyClient`
  * for calls whose body read should be part of each attempt.
  *
+ * The client may fail with errors of its own besides `HttpClientError`, as one wrapped in `Auth.bearerFrom` does (its
+ * token source's errors and `Auth.Unauthorized`). The policy judges such an error as the
+ * `HttpFailure.AuthenticationFailed` that `Auth.layerBearerFrom` folds it into: the request was not sent, so the breaker
+ * does not count it, and it is not retried by default (`retry.retryOn: { AuthenticationFailed: true }` retries the
+ * `Unavailable` ones: a token source's error whose reason is not known is `Unavailable`, `Auth.Unauthorized` is
+ * `Rejected`). When the policy gives up on it, the caller gets the error as the client failed with it, to
+ * `catchTag`. An `HttpFailure` the client fails with is judged as it is.
+ *
  * @example
  * ```ts
  * import { HttpApi, HttpApiClient, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
@@ -1285,11 +1293,11 @@ export const json: <A, I, R, RC = never>(
  * @category client middleware
  */
 export const withPolicy: {
-  (policy: Policy): <R>(
-    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
-  ) => HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
-  <R>(
-    self: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>,
+  (policy: Policy): <E, R>(
+    self: HttpClient.HttpClient.With<E, R>
+  ) => HttpClient.HttpClient.With<Exclude<E, HttpFailure.HttpFailure> | HttpClientError.HttpClientError, R>
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>,
     policy: Policy
-  ): HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>
+  ): HttpClient.HttpClient.With<Exclude<E, HttpFailure.HttpFailure> | HttpClientError.HttpClientError, R>
 } = withPolicyInternal.withPolicy

@@ -10,7 +10,7 @@ import {
   HttpClientResponse
 } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
+import { Auth, HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
@@ -20,6 +20,7 @@ import {
   Chunk,
   Clock,
   ConfigProvider,
+  Data,
   Deferred,
   Duration,
   Effect,
@@ -33,6 +34,7 @@ import {
   Metric,
   Option,
   Random,
+  Redacted,
   Schedule,
   Schema,
   type Scope,
@@ -2778,6 +2780,66 @@ describe("Policy.withPolicy (client → client)", () => {
       const open = failureOf(yield* Effect.exit(client.get(`${base}/down`)))
       expect(open._tag === "RequestError" && (open.cause as Policy.Failure)._tag).toBe("CircuitOpen")
       expect((yield* scripted.requests).filter((r) => r.path === "/down")).toHaveLength(1)
+    }))
+
+  it.scoped("a client with errors of its own (Auth.bearerFrom): a second 401 is Unauthorized, unretried, uncounted", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({ "GET /me": FaultScript.status(401) })
+      let issued = 0
+      const source = yield* Auth.makeTokenSource(
+        Effect.sync(() => ({ token: Redacted.make(`token-${++issued}`), expiresAt: Option.none() }))
+      )
+      const policy = yield* Policy.make({ ...fast, circuitBreaker: { consecutiveFailures: 1 } })
+      const client = scripted.client.pipe(Auth.bearerFrom(source), Policy.withPolicy(policy))
+      const exit = yield* runVirtual(client.get(`${base}/me`))
+      const error = failureOf(exit)
+      // the caller gets the client's own error, with its tag, to `catchTag` it
+      expect(error._tag).toBe("Unauthorized")
+      expect(error).toBeInstanceOf(Auth.Unauthorized)
+      // one call of the client (bearerFrom's own replay with a fresh token): the policy repeats no refused credential
+      expect((yield* scripted.requests).map((r) => r.headers.authorization)).toEqual([
+        "Bearer token-1",
+        "Bearer token-2"
+      ])
+      // nor does the breaker count it: the next call goes through
+      yield* runVirtual(client.get(`${base}/me`))
+      expect(yield* scripted.requests).toHaveLength(4)
+      const handled = yield* runVirtual(
+        client.get(`${base}/me`).pipe(Effect.as("ok"), Effect.catchTag("Unauthorized", () => Effect.succeed("login")))
+      )
+      expect(handled).toEqual(Exit.succeed("login"))
+    }))
+
+  it.scoped("a token source's own error is AuthenticationFailed Unavailable to the policy and reaches the caller as it was", () =>
+    Effect.gen(function*() {
+      class TokenDown extends Data.TaggedError("TokenDown")<{ readonly attempt: number }> {}
+      const scripted = yield* scriptedWith({ "GET /me": FaultScript.json(ada) })
+      let tries = 0
+      const source = yield* Auth.makeTokenSource(Effect.suspend(() => Effect.fail(new TokenDown({ attempt: ++tries }))))
+      // not retried by default: the token source retries its own request
+      const client = scripted.client.pipe(Auth.bearerFrom(source), Policy.withPolicy(yield* Policy.make(fast)))
+      const error = failureOf(yield* runVirtual(client.get(`${base}/me`)))
+      expect(error).toEqual(new TokenDown({ attempt: 1 }))
+      expect(error).toBeInstanceOf(TokenDown)
+      // retried where asked, as an unavailable token endpoint: the caller gets the last attempt's own error
+      const retrying = scripted.client.pipe(
+        Auth.bearerFrom(source),
+        Policy.withPolicy(
+          yield* Policy.make({ ...fast, retry: { ...fast.retry, retryOn: { AuthenticationFailed: true } } })
+        )
+      )
+      expect(failureOf(yield* runVirtual(retrying.get(`${base}/me`)))).toEqual(new TokenDown({ attempt: 4 }))
+      expect(yield* scripted.requests).toHaveLength(0)
+      // an HttpClientError of the same client is still folded as before
+      const { client: bare } = yield* scriptedWith({ "GET /reset": FaultScript.reset("beforeHeaders") })
+      const viaSource = bare.pipe(
+        Auth.bearerFrom(
+          yield* Auth.makeTokenSource(Effect.succeed({ token: Redacted.make("t-1"), expiresAt: Option.none() }))
+        ),
+        Policy.withPolicy(yield* Policy.make(fast))
+      )
+      const reset = failureOf(yield* runVirtual(viaSource.get(`${base}/reset`)))
+      expect(reset._tag === "RequestError" && (reset.cause as HttpFailure.HttpFailure)._tag).toBe("ConnectionError")
     }))
 
   it.scoped("HttpApiClient through the policy: success after retries, and its error schemas still decode", () =>

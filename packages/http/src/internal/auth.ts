@@ -40,6 +40,14 @@ import * as Redaction from "./redaction.js"
 /** @internal */
 export const REDACTED: string = Redaction.placeholder
 
+/**
+ * What a token failure means for the request it was meant for, read by `asHttpClientErrors`: each token error class
+ * says it with a getter under this key, so the layers need not know every source's errors.
+ *
+ * @internal
+ */
+export const credentialFailureReason: unique symbol = Symbol.for("@sturdy/http/Auth/credentialFailureReason")
+
 /** @internal */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>("@sturdy/http/Auth/Unauthorized")("Unauthorized", {
   method: Schema.String,
@@ -49,15 +57,11 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>("@sturdy/http
   override get message() {
     return `the server answered ${this.status} again after the credentials were refreshed (${this.method} ${this.url})`
   }
+  // the API refused the refreshed credentials: asking again gets the same answer
+  get [credentialFailureReason](): CredentialFailureReason {
+    return "Rejected"
+  }
 }
-
-/**
- * What a token failure means for the request it was meant for, read by `asHttpClientErrors`: each token error class
- * says it with a getter under this key, so the layers need not know every source's errors.
- *
- * @internal
- */
-export const credentialFailureReason: unique symbol = Symbol.for("@sturdy/http/Auth/credentialFailureReason")
 
 /** @internal */
 export type CredentialFailureReason = HttpFailure.AuthenticationFailed["reason"]

@@ -140,6 +140,12 @@ export const attemptsOf = (failure: P.Failure): number | undefined => {
   return HttpFailure.isHttpFailure(failure) ? failure.attempts : undefined
 }
 
+// The failure an attempt failed with, for the copy `withAttempts` made of it.
+const copiedFrom = new WeakMap<object, Guarded>()
+
+/** @internal The failure as the attempt failed with it, before `withAttempts` recorded its attempts on a copy. */
+export const originalOf = (failure: object): object => copiedFrom.get(failure) ?? failure
+
 // Records the failure's attempts on the failure the call ends with (its message and JSON show them).
 /** @internal */
 export const withAttempts = (failure: Guarded, attempts: number): Guarded => {
@@ -150,5 +156,6 @@ export const withAttempts = (failure: Guarded, attempts: number): Guarded => {
   const copy = new Failure(cause === undefined ? { ...failure, attempts } : { ...failure, cause, attempts })
   const hint = clientErrorHints.get(failure)
   if (hint !== undefined) clientErrorHints.set(copy, hint)
+  copiedFrom.set(copy, copiedFrom.get(failure) ?? failure)
   return copy
 }
