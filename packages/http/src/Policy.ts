@@ -963,6 +963,10 @@ export type Failure = HttpFailure.HttpFailure | Rejection
  * @category models
  */
 export interface Policy {
+  /**
+   * The options it was made with, as a frozen copy of their plain objects and arrays: changing the object given to
+   * `make` afterwards changes neither the policy nor this.
+   */
   readonly options: Options
   /**
    * Runs one logical request: `send` makes one attempt with the request it is given (which carries the

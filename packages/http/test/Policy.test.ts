@@ -885,6 +885,52 @@ describe("Policy", () => {
       }))
   })
 
+  describe("its options", () => {
+    it.scoped("are a frozen copy: changing the object given to make afterwards changes neither the policy nor them", () =>
+      Effect.gen(function*() {
+        const statuses = [503]
+        const keys: Array<string> = []
+        const retry = {
+          maxAttempts: 3,
+          baseDelay: "100 millis" as const,
+          maxDelay: "1 second" as const,
+          budget: false,
+          statuses
+        }
+        const options = {
+          ...quick,
+          retry,
+          upstreamKey: (request: HttpClientRequest.HttpClientRequest) => {
+            keys.push(request.url)
+            return "one"
+          }
+        }
+        const { api, policy, scripted } = yield* harness({ "GET /down": FaultScript.status(503) }, options)
+        retry.maxAttempts = 1
+        statuses.push(500)
+        options.upstreamKey = () => "other"
+        expect(policy.options.retry).toEqual({ ...retry, maxAttempts: 3, statuses: [503] })
+        expect(Object.isFrozen(policy.options) && Object.isFrozen(policy.options.retry)).toBe(true)
+        expect(Object.isFrozen((policy.options.retry as { statuses: Array<number> }).statuses)).toBe(true)
+        // functions and durations are kept as given
+        expect(policy.options.totalTimeout).toBe(quick.totalTimeout)
+        yield* runVirtual(Effect.exit(api.get("/down")))
+        expect(yield* scripted.requests).toHaveLength(3)
+        expect(keys).toEqual([`${base}/down`])
+        expect(policy.describe(HttpClientRequest.get(`${base}/down`)).maxAttempts).toBe(3)
+      }))
+
+    it.scoped("a cycle in the options is copied, not followed forever", () =>
+      Effect.gen(function*() {
+        const retry: Record<string, unknown> = { maxAttempts: 2, budget: false }
+        retry.self = retry
+        const policy = yield* Policy.make({ ...quick, retry: retry as Policy.Options["retry"] })
+        const copied = policy.options.retry as Record<string, unknown>
+        expect(copied).not.toBe(retry)
+        expect(copied.self).toBe(copied)
+      }))
+  })
+
   describe("validation", () => {
     const fieldOf = (options: Policy.Options) => {
       const result = Policy.validate(options)

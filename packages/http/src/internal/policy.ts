@@ -88,10 +88,13 @@ const start = <A, R>(
 }
 
 /** @internal */
-export const make = (options: P.Options = {}): Effect.Effect<P.Policy, policyOptions.InvalidPolicy, Scope.Scope> =>
+export const make = (input: P.Options = {}): Effect.Effect<P.Policy, policyOptions.InvalidPolicy, Scope.Scope> =>
   Effect.gen(function*() {
-    const compiled = yield* Effect.try({
-      try: () => policyOptions.compile(options),
+    const [options, compiled] = yield* Effect.try({
+      try: () => {
+        const options = policyOptions.snapshot(input)
+        return [options, policyOptions.compile(options)] as const
+      },
       catch: (error) =>
         error instanceof policyOptions.InvalidPolicy
           ? error

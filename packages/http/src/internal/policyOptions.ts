@@ -817,6 +817,32 @@ const compileAll = (input: P.Options): Compiled => {
   return { base, hosts, endpoints }
 }
 
+/**
+ * The options' plain objects and arrays copied and frozen, so that the policy and its `options` keep what it was made
+ * with whatever the caller changes afterwards. Functions, `RegExp`s, durations and other values are kept as they are.
+ *
+ * @internal
+ */
+export const snapshot = <A>(value: A): A => copyPlain(value, new Map())
+
+const copyPlain = <A>(value: A, copies: Map<object, unknown>): A => {
+  if (value === null || typeof value !== "object") return value
+  const done = copies.get(value)
+  if (done !== undefined) return done as A
+  if (Array.isArray(value)) {
+    const copy: Array<unknown> = []
+    copies.set(value, copy)
+    for (const item of value) copy.push(copyPlain(item, copies))
+    return Object.freeze(copy) as A
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return value
+  const copy: Record<string, unknown> = proto === null ? Object.create(null) : {}
+  copies.set(value, copy)
+  for (const key of Object.keys(value)) copy[key] = copyPlain((value as Record<string, unknown>)[key], copies)
+  return Object.freeze(copy) as A
+}
+
 // Compiles the options, collecting every problem; throws one InvalidPolicy listing them all.
 /** @internal */
 export const compile = (options: P.Options): Compiled => {
