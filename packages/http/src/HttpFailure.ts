@@ -51,7 +51,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import type * as Option from "effect/Option"
 import * as internal from "./internal/httpFailure.js"
 
@@ -152,6 +152,9 @@ const describeConnection: Record<ConnectionError["reason"], string> = {
 
 /**
  * A time limit fired: the attempt's (`Attempt`), the whole operation's (`Deadline`) or the body read's (`BodyRead`).
+ * `timeout` is the limit that fired; it is zero when the transport's own limit fired (undici's `headersTimeout` or
+ * `bodyTimeout`) and the transport could not say how long it was, as with a custom undici factory or a composed
+ * dispatcher, and the message then says so instead of a length.
  *
  * @example
  * ```ts
@@ -172,7 +175,11 @@ export class Timeout extends Data.TaggedError("Timeout")<
 > {
   override get message(): string {
     const which = this.phase === "Attempt" ? "attempt" : this.phase === "Deadline" ? "deadline" : "body read"
-    return `${which} timed out after ${internal.formatDuration(this.timeout)}: ${this.method} ${this.url}`
+    // a zero limit never fires by itself: it stands for a transport's limit of unknown length
+    const after = this.phase !== "Deadline" && Duration.isZero(this.timeout)
+      ? "on the transport's own limit"
+      : `after ${internal.formatDuration(this.timeout)}`
+    return `${which} timed out ${after}: ${this.method} ${this.url}`
   }
 }
 

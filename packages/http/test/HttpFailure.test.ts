@@ -116,6 +116,17 @@ describe("HttpFailure", () => {
     )
   })
 
+  it("a timeout names its limit, and a transport's limit of unknown length as such rather than as zero", () => {
+    const timeout = (phase: HttpFailure.Timeout["phase"], millis: number) =>
+      new HttpFailure.Timeout({ method: "GET", url: "https://x.test/", phase, timeout: Duration.millis(millis) })
+    expect(timeout("Attempt", 2000).message).toBe("attempt timed out after 2s: GET https://x.test/")
+    expect(timeout("BodyRead", 1500).message).toBe("body read timed out after 1s 500ms: GET https://x.test/")
+    expect(timeout("Attempt", 0).message).toBe("attempt timed out on the transport's own limit: GET https://x.test/")
+    expect(timeout("BodyRead", 0).message).toBe("body read timed out on the transport's own limit: GET https://x.test/")
+    // a deadline already spent when the call began is a limit of zero indeed
+    expect(timeout("Deadline", 0).message).toBe("deadline timed out after 0: GET https://x.test/")
+  })
+
   it.effect("lets callers handle each kind with catchTags", () =>
     Effect.gen(function*() {
       const failing: Effect.Effect<string, HttpFailure.HttpFailure> = Effect.fail(status(429))
