@@ -40,7 +40,9 @@
  * Why: a refused connection or a failed DNS lookup never left the client, so even a POST is safe to repeat. Node
  * reports `ETIMEDOUT`, `EHOSTUNREACH` and `ENETUNREACH` both for a connect that failed and for a socket that was
  * already open (a send that timed out): only with the `connect` syscall are they `ConnectTimeout`, otherwise
- * `Unknown`, which may have reached the server. A TLS
+ * `Unknown`, which may have reached the server. A local address that cannot be had while connecting
+ * (`EADDRNOTAVAIL`, as when the ephemeral ports are used up, or `EADDRINUSE`, with the `connect` or `bind` syscall)
+ * is `ConnectTimeout` too: the connection never opened. Its message says "connect failed" with the code. A TLS
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
  * a truncated body does not. 501, 505 and 511 describe the server's configuration, not its load.
@@ -136,10 +138,17 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
     return this.reason === "Reset" || this.reason === "Unknown"
   }
   override get message(): string {
-    const detail = this.cause?.code ?? this.cause?.message
-    return `${describeConnection[this.reason]}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
+    const code = this.cause?.code
+    const detail = code ?? this.cause?.message
+    // a connect that ended otherwise than by a timer (an unreachable host, no local port) is not a timeout
+    const what = this.reason === "ConnectTimeout" && code !== undefined && !connectTimeoutCodes.has(code)
+      ? "connect failed"
+      : describeConnection[this.reason]
+    return `${what}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
   }
 }
+
+const connectTimeoutCodes: ReadonlySet<string> = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"])
 
 const describeConnection: Record<ConnectionError["reason"], string> = {
   Refused: "connection refused",

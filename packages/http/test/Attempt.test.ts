@@ -116,6 +116,17 @@ describe("Attempt", () => {
           }),
           "ConnectTimeout"
         ],
+        // a local address or port that cannot be had: the socket never connected
+        [
+          Object.assign(systemError("EADDRNOTAVAIL", "connect EADDRNOTAVAIL 10.0.0.1:443"), { syscall: "connect" }),
+          "ConnectTimeout"
+        ],
+        [
+          Object.assign(systemError("EADDRNOTAVAIL", "bind EADDRNOTAVAIL 10.255.255.1"), { syscall: "bind" }),
+          "ConnectTimeout"
+        ],
+        [Object.assign(systemError("EADDRINUSE"), { syscall: "bind" }), "ConnectTimeout"],
+        [systemError("EADDRNOTAVAIL"), "Unknown"],
         [systemError("ETIMEDOUT"), "Unknown"],
         [Object.assign(systemError("ETIMEDOUT"), { syscall: "write" }), "Unknown"],
         [Object.assign(systemError("EHOSTUNREACH"), { syscall: "read" }), "Unknown"],
@@ -127,6 +138,24 @@ describe("Attempt", () => {
         if (failure._tag !== "ConnectionError") throw new Error(`unexpected ${failure._tag}`)
         expect(failure.reason).toBe(reason)
       }
+    }))
+
+  it.effect("a connect that failed otherwise than by a timer says 'connect failed', with the code", () =>
+    Effect.gen(function*() {
+      const messageOf = (cause: unknown) =>
+        Effect.map(failureOf(Attempt.send(transportFailure(cause), request)), (failure) => failure.message)
+      expect(yield* messageOf(Object.assign(systemError("EADDRNOTAVAIL"), { syscall: "connect" }))).toMatch(
+        /^connect failed \(EADDRNOTAVAIL\): GET /
+      )
+      expect(yield* messageOf(Object.assign(systemError("EHOSTUNREACH"), { syscall: "connect" }))).toMatch(
+        /^connect failed \(EHOSTUNREACH\): GET /
+      )
+      expect(yield* messageOf(Object.assign(systemError("ETIMEDOUT"), { syscall: "connect" }))).toMatch(
+        /^connect timed out \(ETIMEDOUT\): GET /
+      )
+      expect(yield* messageOf(systemError("UND_ERR_CONNECT_TIMEOUT"))).toMatch(
+        /^connect timed out \(UND_ERR_CONNECT_TIMEOUT\): GET /
+      )
     }))
 
   it.effect("keeps a sanitized copy of the cause, not the raw error", () =>

@@ -143,7 +143,12 @@ const receivedBytesOf = (cause: unknown): number | undefined => {
 // Whether an error with `code` in the chain says it came from `connect` (Node's system errors name their syscall;
 // with `autoSelectFamily` each address's error sits in an `AggregateError`).
 const failedWhileConnecting = (cause: unknown, code: string): boolean =>
-  causeChain(cause).some((u) => findOwnCode(u) === code && (u as { readonly syscall?: unknown }).syscall === "connect")
+  causeChain(cause).some((u) => {
+    if (findOwnCode(u) !== code) return false
+    const syscall = (u as { readonly syscall?: unknown }).syscall
+    // `bind` is the socket taking its local address (a `localAddress` option), before it connects
+    return syscall === "connect" || syscall === "bind"
+  })
 
 const collectMessages = (cause: unknown): string =>
   causeChain(cause)
@@ -155,7 +160,9 @@ const dnsCodes = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "E
 const resetCodes = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CLOSED", "ECONNABORTED", "EHOSTDOWN"])
 // Node gives these codes to a connect that failed, and also to a socket that was already open (a send that timed out,
 // an unreachable host reported on a live connection): only the first proves the request was never written.
-const unsentWhileConnectingCodes = new Set(["ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"])
+// A local address or port that cannot be had (`EADDRNOTAVAIL`: ephemeral ports used up, or a `localAddress` the host
+// lacks; `EADDRINUSE`) comes from the same two calls.
+const unsentWhileConnectingCodes = new Set(["ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "EADDRNOTAVAIL", "EADDRINUSE"])
 const tlsCodes = new Set([
   "EPROTO",
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
