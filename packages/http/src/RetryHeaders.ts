@@ -23,6 +23,9 @@
  * | `Retry-After: 1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3`      | `None`: RFC 9110 delay-seconds is digits only             |
  * | `Retry-After: soon`, empty                                | `None` (garbage)                                          |
  * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601, `EST` | `None` (impossible date, or not an HTTP-date)         |
+ * | `Retry-After: … 07:39:33 +2600` (a zone a day or more off UTC) | `None` (no such zone: no instant to wait for)          |
+ * | `Retry-After: … 12:00:60 GMT` (second 60: RFC 9110's leap second) | read as the next minute, `12:01:00`, as ky reads it |
+ * | `Retry-After: Sun, 07 Nov 1994 08:48:37 GMT` (a Monday)   | the date counts: the day name is not checked against it   |
  * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
  * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |

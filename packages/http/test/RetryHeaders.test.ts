@@ -227,6 +227,25 @@ describe("RetryHeaders", () => {
       expect(retryAfterMillis({ "retry-after": value })).toBe(expected)
     })
 
+    it("a zone a day or more off UTC names no instant: None (Python's parsedate_to_datetime refuses +2600)", () => {
+      for (const zone of ["+2600", "-2600", "+2400", "-2400", "+9959"]) {
+        expect(RetryHeaders.parseRetryAfter(`Wed, 25 Nov 2026 12:01:30 ${zone}`, now)).toStrictEqual(Option.none())
+        expect(retryAfterMillis({ "retry-after": `Wed, 25 Nov 2026 12:01:30 ${zone}` })).toBeUndefined()
+      }
+      // the widest zones that exist are read
+      expect(millis(RetryHeaders.parseRetryAfter("Thu, 26 Nov 2026 12:00:30 +2359", now + 60_000))).toBe(30_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Tue, 24 Nov 2026 12:02:30 -2359", now + 60_000))).toBe(30_000)
+    })
+
+    it("reads the second 60 (RFC 9110's leap second) as the next minute, and a day name as a label only", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:00:60 GMT", now))).toBe(60_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Wed Nov 25 12:00:60 2026", now))).toBe(60_000)
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:00:61 GMT", now)).toStrictEqual(Option.none())
+      // 25 Nov 2026 is a Wednesday: another day name does not move the date, nor void it
+      expect(millis(RetryHeaders.parseRetryAfter("Sun, 25 Nov 2026 12:00:30 GMT", now))).toBe(30_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Monday, 25-Nov-26 12:00:30 GMT", now))).toBe(30_000)
+    })
+
     it("reads urllib3's UTC example: an hour ahead is 3600 s", () => {
       const at = Date.UTC(2019, 5, 3, 11, 0, 0)
       expect(millis(RetryHeaders.parseRetryAfter("Mon, 3 Jun 2019 12:00:00 UTC", at))).toBe(3_600_000)
