@@ -31,7 +31,7 @@
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
  * | `Retry-After-Ms: 1500.5` (OpenAI, Azure OpenAI, Anthropic) | 1,501 ms (format `delta-millis`), before any `Retry-After`; garbage is skipped |
  * | `x-ms-retry-after-ms: 1500` (Azure services)              | as `Retry-After-Ms`, read when no readable `Retry-After-Ms` came (Azure's SDKs' order) |
- * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
+ * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | the 2-digit year is the latest with those digits at most 50 years ahead: 1977 in 2026, 2077 in 2030 |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
  * | reset `1e9 ≤ n < 1e12`                                    | epoch seconds: `n·1000 − now`, 0 s if past                |

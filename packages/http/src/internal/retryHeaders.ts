@@ -140,10 +140,12 @@ export const parseHttpDate = (value: string, nowMillis: number): number | undefi
   }
   match = rfc850Date.exec(value)
   if (match !== null) {
-    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits.
+    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits;
+    // so it is the latest year with those digits at most 50 years ahead (in 2080, "29" is 2129, not 2029).
     const currentYear = new Date(nowMillis).getUTCFullYear()
     let year = currentYear - (currentYear % 100) + Number(match[3])
     if (year > currentYear + 50) year -= 100
+    else if (year <= currentYear - 50) year += 100
     return instant(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]), match[7]!)
   }
   match = asctimeDate.exec(value)
