@@ -1,12 +1,14 @@
 /**
  * CPython's `email.utils.parsedate_to_datetime` tests (`Lib/test/test_email/test_utils.py`, python/cpython commit
  * 0573248a89b6654875528e7c2c0236f6eb848127), ported to `RetryHeaders`: one `it` per test, and one per `subTest` of the
- * invalid dates. urllib3's `Retry` reads `Retry-After` dates with this function, and the module reads RFC 5322 dates
- * (zones UT, UTC, Z, ±hhmm) for the same reason (RFC 9110 §5.6.7 asks recipients to be robust).
+ * invalid dates. urllib3's `Retry` reads `Retry-After` dates with `email.utils.parsedate_tz`, the parser under this
+ * function, and the module reads RFC 5322 dates (zones UT, UTC, Z, ±hhmm) as they do (RFC 9110 §5.6.7 asks recipients
+ * to be robust).
  *
  * Mapping: a datetime returned, at UTC instant `t`, is a `Retry-After` that, with the TestClock 10 s before `t`, asks
- * for a 10 s wait read as an `http-date`; a naive datetime (zone `-0000`, "no zone information") is read as UTC, as
- * urllib3 does with it; `ValueError` is a value Sturdy refuses (no wait: the policy's own backoff applies).
+ * for a 10 s wait read as an `http-date`; a naive datetime (zone `-0000`: RFC 5322's time in UTC with no word on the
+ * sender's local zone) is read as UTC; `ValueError` is a value Sturdy refuses (no wait: the policy's own backoff
+ * applies).
  *
  * Deliberate difference: `'0'` is no date for Python, but a `Retry-After` of `0` is delay-seconds (RFC 9110 §10.2.3):
  * retry now. Python reads `EST` (and the other US zone names of RFC 822); Sturdy reads no named zone but GMT, UT, UTC
