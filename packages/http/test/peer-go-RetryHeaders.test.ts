@@ -11,7 +11,7 @@
  *
  * Differences outside these rows, noted for the record: like Sturdy, Go does not check the day name against the date;
  * unlike Sturdy, Go refuses the second 60 (RFC 9110's leap second, which Sturdy reads as the next minute, as ky does)
- * and reads no RFC 5322 zone besides `GMT`.
+ * and reads no numeric `±hhmm` zone.
  *
  * Not ported: the file's other tests (header writing, `hasToken`, cloning, structured fields): no date parsing.
  */

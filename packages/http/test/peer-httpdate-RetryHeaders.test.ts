@@ -1,5 +1,5 @@
 /**
- * pyfisch/httpdate (the Rust crate behind hyper's and reqwest's HTTP-date parsing), ported to `RetryHeaders`: the
+ * pyfisch/httpdate (the Rust crate hyperium/headers decodes HTTP-dates with), ported to `RetryHeaders`: the
  * tests of `src/lib.rs` (commit 53df52094835dd85aca70e23b9f384abcf843f7f), one `it` per Rust test function, and, in a
  * second block clearly marked as such, the validity rules of `src/date.rs` (`HttpDate::is_valid` and the three
  * parsers), which has no tests of its own.
