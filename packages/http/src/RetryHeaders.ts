@@ -23,12 +23,15 @@
  * | `Retry-After: 1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3`      | `None`: RFC 9110 delay-seconds is digits only             |
  * | `Retry-After: soon`, empty                                | `None` (garbage)                                          |
  * | `Retry-After: Wed, 31 Feb 2026 12:00:00 GMT`, ISO 8601, `EST` | `None` (impossible date, or not an HTTP-date)         |
+ * | `Retry-After: … 07:39:33 +2600` (a zone a day or more off UTC) | `None` (no such zone: no instant to wait for)          |
+ * | `Retry-After: … 12:00:60 GMT` (second 60: RFC 9110's leap second) | read as the next minute, `12:01:00`, as ky reads it |
+ * | `Retry-After: Sun, 07 Nov 1994 08:48:37 GMT` (a Monday)   | the date counts: the day name is not checked against it   |
  * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
  * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
  * | `Retry-After-Ms: 1500.5` (OpenAI, Azure OpenAI, Anthropic) | 1,501 ms (format `delta-millis`), before any `Retry-After`; garbage is skipped |
  * | `x-ms-retry-after-ms: 1500` (Azure services)              | as `Retry-After-Ms`, read when no readable `Retry-After-Ms` came (Azure's SDKs' order) |
- * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | a 2-digit year > 50 years ahead is the previous century   |
+ * | `Retry-After: Friday, 25-Nov-77 12:00:00 GMT` (RFC 850)   | the 2-digit year is the latest with those digits at most 50 years ahead: 1977 in 2026, 2077 in 2030 |
  * | any delay above 24 h (`maxDelay`): `Retry-After: 999999`  | 24 h, and `clamped: true` in the structured value         |
  * | reset `n < 1e9` (`RateLimit-Reset`, `X-RateLimit-Reset`)  | `n` delta seconds (format `delta-seconds`); these vendor headers may be fractional (`1.5`), rounded up to the ms |
  * | reset `1e9 ≤ n < 1e12`                                    | epoch seconds: `n·1000 − now`, 0 s if past                |

@@ -174,6 +174,23 @@ describe("RetryHeaders", () => {
       expect(millis(RetryHeaders.parseRetryAfter("Wednesday, 25-Nov-76 12:00:00 GMT", now))).toBe(maxMillis)
     })
 
+    it("reads an RFC 850 two-digit year as the latest year with those digits at most 50 years ahead, in any century", () => {
+      // in 2080, "29" is 2129 (49 years ahead), not 2029; "30" is 2130 (50 years: not more than 50); "31" is 2031
+      const in2080 = Date.UTC(2080, 0, 1)
+      expect(millis(RetryHeaders.parseRetryAfter("Monday, 01-Jan-80 00:00:10 GMT", in2080))).toBe(10_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Tuesday, 02-Jan-80 00:00:00 GMT", in2080))).toBe(maxMillis)
+      expect(millis(RetryHeaders.parseRetryAfter("Sunday, 01-Jan-29 00:00:00 GMT", in2080))).toBe(maxMillis)
+      expect(millis(RetryHeaders.parseRetryAfter("Monday, 01-Jan-30 00:00:00 GMT", in2080))).toBe(maxMillis)
+      expect(millis(RetryHeaders.parseRetryAfter("Wednesday, 01-Jan-31 00:00:00 GMT", in2080))).toBe(0)
+      // across the turn of a century: on 31 Dec 2099, "00" is tomorrow, 2100
+      const endOf2099 = Date.UTC(2099, 11, 31, 12, 0, 0)
+      expect(millis(RetryHeaders.parseRetryAfter("Friday, 01-Jan-00 00:00:00 GMT", endOf2099))).toBe(12 * 3_600_000)
+      const parsed = RetryHeaders.parse(headers({ "retry-after": "Friday, 01-Jan-00 00:00:00 GMT" }), endOf2099)
+      expect(Option.map(parsed.retryAfter, (d) => [d.clamped, d.format])).toStrictEqual(
+        Option.some([false, "http-date"])
+      )
+    })
+
     it("is case-insensitive and tolerates surrounding whitespace", () => {
       expect(millis(RetryHeaders.parseRetryAfter("  wed, 25 NOV 2026 12:00:05 gmt ", now))).toBe(5_000)
     })
@@ -225,6 +242,25 @@ describe("RetryHeaders", () => {
     ])("%j is read as an RFC 5322 date: %d ms", (value, expected) => {
       expect(millis(RetryHeaders.parseRetryAfter(value, now))).toBe(expected)
       expect(retryAfterMillis({ "retry-after": value })).toBe(expected)
+    })
+
+    it("a zone a day or more off UTC names no instant: None (Python's parsedate_to_datetime refuses +2600)", () => {
+      for (const zone of ["+2600", "-2600", "+2400", "-2400", "+9959"]) {
+        expect(RetryHeaders.parseRetryAfter(`Wed, 25 Nov 2026 12:01:30 ${zone}`, now)).toStrictEqual(Option.none())
+        expect(retryAfterMillis({ "retry-after": `Wed, 25 Nov 2026 12:01:30 ${zone}` })).toBeUndefined()
+      }
+      // the widest zones that exist are read
+      expect(millis(RetryHeaders.parseRetryAfter("Thu, 26 Nov 2026 12:00:30 +2359", now + 60_000))).toBe(30_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Tue, 24 Nov 2026 12:02:30 -2359", now + 60_000))).toBe(30_000)
+    })
+
+    it("reads the second 60 (RFC 9110's leap second) as the next minute, and a day name as a label only", () => {
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:00:60 GMT", now))).toBe(60_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Wed Nov 25 12:00:60 2026", now))).toBe(60_000)
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:00:61 GMT", now)).toStrictEqual(Option.none())
+      // 25 Nov 2026 is a Wednesday: another day name does not move the date, nor void it
+      expect(millis(RetryHeaders.parseRetryAfter("Sun, 25 Nov 2026 12:00:30 GMT", now))).toBe(30_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Monday, 25-Nov-26 12:00:30 GMT", now))).toBe(30_000)
     })
 
     it("reads urllib3's UTC example: an hour ahead is 3600 s", () => {

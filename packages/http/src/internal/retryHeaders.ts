@@ -80,82 +80,84 @@ const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 
 // RFC 9110 §5.6.7 asks recipients to be robust: dates forwarded from non-HTTP sources follow the Internet Message
 // Format (RFC 5322), which allows no day name and the zones UT, UTC and ±hhmm besides GMT (as urllib3 reads them).
+// A day name is not checked against the date: the date is what names the instant, and Go, Python and undici's
+// `Date.parse` read it so (httpdate and hyperium/headers refuse the date instead).
 const imfFixdate =
   /^(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
 const rfc850Date =
   /^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday), (\d{1,2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
 const asctimeDate = /^(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
 
-const utcMillis = (
-  year: number,
-  monthName: string,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number
-): number | undefined => {
-  const month = months.indexOf(monthName.toLowerCase())
-  if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined
-  const date = new Date(0)
-  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
-  date.setUTCFullYear(year, month, day)
-  if (date.getUTCDate() !== day) return undefined
-  // A leap second (60) lands on the next minute, which is as close as a millisecond clock gets.
-  return date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000
-}
-
 // The offset of a zone from UTC in milliseconds: 0 for GMT, UT, UTC and Z; `+0100` is one hour ahead of UTC, so its
-// UTC instant is one hour earlier. `undefined` for minutes above 59.
+// UTC instant is one hour earlier. `undefined` for an offset of a day or more (hours above 23, as Python's
+// `parsedate_to_datetime` refuses `+2600`) or minutes above 59: no zone on Earth, so no instant to wait for.
 const zoneOffsetMillis = (zone: string): number | undefined => {
   const sign = zone.charAt(0)
   if (sign !== "+" && sign !== "-") return 0
   const hours = Number(zone.slice(1, 3))
   const minutes = Number(zone.slice(3, 5))
-  if (minutes > 59) return undefined
+  if (hours > 23 || minutes > 59) return undefined
   return (sign === "+" ? 1 : -1) * (hours * 60 + minutes) * 60_000
 }
 
-const zoned = (millis: number | undefined, zone: string): number | undefined => {
+// The UTC instant of a date and time of day in `zone`, or `undefined` when no such instant exists.
+const instant = (
+  year: number,
+  monthName: string,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  zone: string
+): number | undefined => {
+  const month = months.indexOf(monthName.toLowerCase())
+  if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined
   const offset = zoneOffsetMillis(zone)
-  return millis === undefined || offset === undefined ? undefined : millis - offset
+  if (offset === undefined) return undefined
+  const date = new Date(0)
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month, day)
+  if (date.getUTCDate() !== day) return undefined
+  // RFC 9110 allows the second 60 (a leap second); it lands on the next minute, as close as a millisecond clock gets
+  // (ky reads it so, at any minute; httpdate, Go and Python refuse every `:60`, which would only fall back to the
+  // backoff, while the instant named is plain).
+  return date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000 - offset
 }
 
 /** @internal */
 export const parseHttpDate = (value: string, nowMillis: number): number | undefined => {
   let match = imfFixdate.exec(value)
   if (match !== null) {
-    return zoned(
-      utcMillis(
-        Number(match[3]),
-        match[2]!,
-        Number(match[1]),
-        Number(match[4]),
-        Number(match[5]),
-        Number(match[6])
-      ),
+    return instant(
+      Number(match[3]),
+      match[2]!,
+      Number(match[1]),
+      Number(match[4]),
+      Number(match[5]),
+      Number(match[6]),
       match[7]!
     )
   }
   match = rfc850Date.exec(value)
   if (match !== null) {
-    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits.
+    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits;
+    // so it is the latest year with those digits at most 50 years ahead (in 2080, "29" is 2129, not 2029).
     const currentYear = new Date(nowMillis).getUTCFullYear()
     let year = currentYear - (currentYear % 100) + Number(match[3])
     if (year > currentYear + 50) year -= 100
-    return zoned(
-      utcMillis(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6])),
-      match[7]!
-    )
+    else if (year <= currentYear - 50) year += 100
+    return instant(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]), match[7]!)
   }
   match = asctimeDate.exec(value)
   if (match !== null) {
-    return utcMillis(
+    return instant(
       Number(match[6]),
       match[1]!,
       Number(match[2]),
       Number(match[3]),
       Number(match[4]),
-      Number(match[5])
+      Number(match[5]),
+      "gmt"
     )
   }
   return undefined
