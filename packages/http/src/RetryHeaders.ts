@@ -18,6 +18,7 @@
  * | `Retry-After: 0`                                          | 0 s                                                       |
  * | `Retry-After: <HTTP-date in the future>`                  | date − now; IMF-fixdate, RFC 850 and asctime are all read |
  * | `Retry-After: Wed, 25 Nov 2026 13:00:00 +0100`, `… UTC`   | read as RFC 5322 dates (zones GMT, UT, UTC, Z, ±hhmm; no day name) |
+ * | `Retry-After: Wed,25 Nov 2026 13:00 GMT`, `25 Nov 26 …`    | RFC 5322's other forms too: no space after the comma, no seconds, a two-digit year (read as RFC 850's) |
  * | `Retry-After: <HTTP-date now or in the past>`             | 0 s: the moment the server named has come                 |
  * | `Retry-After: " 7\t"` (SP / HTAB around the digits)      | 7 s                                                       |
  * | `Retry-After: 1.0`, `1.5`, `+1`, `-1`, `0x10`, `1e3`      | `None`: RFC 9110 delay-seconds is digits only             |

@@ -191,6 +191,21 @@ describe("RetryHeaders", () => {
       )
     })
 
+    it("reads RFC 5322's other forms: no space after the comma, no seconds, a two-digit year", () => {
+      // `now` is Wed, 25 Nov 2026 12:00:00 GMT
+      expect(millis(RetryHeaders.parseRetryAfter("Wed,25 Nov 2026 12:00:30 GMT", now))).toBe(30_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:02 GMT", now))).toBe(120_000)
+      expect(millis(RetryHeaders.parseRetryAfter("25 Nov 2026 13:02 +0100", now))).toBe(120_000)
+      // RFC 5322 §4.3's obsolete two-digit year, read as RFC 850's is (the latest at most 50 years ahead)
+      expect(millis(RetryHeaders.parseRetryAfter("Wed, 25 Nov 26 12:00:40 GMT", now))).toBe(40_000)
+      expect(millis(RetryHeaders.parseRetryAfter("Thu, 25 Nov 77 12:00:40 GMT", now))).toBe(0)
+      // what stays refused: a three-digit year, a one-digit minute, seconds without minutes
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 026 12:00:40 GMT", now)).toStrictEqual(Option.none())
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:0 GMT", now)).toStrictEqual(Option.none())
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12 GMT", now)).toStrictEqual(Option.none())
+      expect(RetryHeaders.parseRetryAfter("Wed, 25 Nov 2026 12:61 GMT", now)).toStrictEqual(Option.none())
+    })
+
     it("is case-insensitive and tolerates surrounding whitespace", () => {
       expect(millis(RetryHeaders.parseRetryAfter("  wed, 25 NOV 2026 12:00:05 gmt ", now))).toBe(5_000)
     })

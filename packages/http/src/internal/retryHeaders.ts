@@ -82,8 +82,10 @@ const months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 // Format (RFC 5322), which allows no day name and the zones UT, UTC and ±hhmm besides GMT (as urllib3 reads them).
 // A day name is not checked against the date: the date is what names the instant, and Go, Python and undici's
 // `Date.parse` read it so (httpdate and hyperium/headers refuse the date instead).
+// RFC 5322 also allows no space after the comma, a time without seconds and (obsolete, §4.3) a two-digit year, which
+// is read as RFC 850's is.
 const imfFixdate =
-  /^(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d{1,2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
+  /^(?:(?:mon|tue|wed|thu|fri|sat|sun), ?)?(\d{1,2}) ([a-z]{3}) (\d{4}|\d{2}) (\d{2}):(\d{2})(?::(\d{2}))? (gmt|utc?|z|[+-]\d{4})$/i
 const rfc850Date =
   /^(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday), (\d{1,2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc?|z|[+-]\d{4})$/i
 const asctimeDate = /^(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
@@ -124,28 +126,32 @@ const instant = (
   return date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000 - offset
 }
 
+// RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits; so
+// it is the latest year with those digits at most 50 years ahead (in 2080, "29" is 2129, not 2029).
+const fullYear = (digits: string, nowMillis: number): number => {
+  const currentYear = new Date(nowMillis).getUTCFullYear()
+  const year = currentYear - (currentYear % 100) + Number(digits)
+  return year > currentYear + 50 ? year - 100 : year <= currentYear - 50 ? year + 100 : year
+}
+
 /** @internal */
 export const parseHttpDate = (value: string, nowMillis: number): number | undefined => {
   let match = imfFixdate.exec(value)
   if (match !== null) {
+    const year = match[3]!.length === 2 ? fullYear(match[3]!, nowMillis) : Number(match[3])
     return instant(
-      Number(match[3]),
+      year,
       match[2]!,
       Number(match[1]),
       Number(match[4]),
       Number(match[5]),
-      Number(match[6]),
+      match[6] === undefined ? 0 : Number(match[6]),
       match[7]!
     )
   }
   match = rfc850Date.exec(value)
   if (match !== null) {
-    // RFC 9110: a two-digit year more than 50 years in the future means the most recent past year with those digits;
-    // so it is the latest year with those digits at most 50 years ahead (in 2080, "29" is 2129, not 2029).
-    const currentYear = new Date(nowMillis).getUTCFullYear()
-    let year = currentYear - (currentYear % 100) + Number(match[3])
-    if (year > currentYear + 50) year -= 100
-    else if (year <= currentYear - 50) year += 100
+    const year = fullYear(match[3]!, nowMillis)
     return instant(year, match[2]!, Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]), match[7]!)
   }
   match = asctimeDate.exec(value)
