@@ -140,6 +140,40 @@ describe("Attempt", () => {
       }
     }))
 
+  it.effect("a request the transport refuses to write says in its detail what was refused, secrets redacted", () =>
+    Effect.gen(function*() {
+      const detailOf = (cause: unknown, on = request) =>
+        Effect.map(failureOf(Attempt.send(transportFailure(cause), on)), (failure) => {
+          if (failure._tag !== "InvalidRequest") throw new Error(`unexpected ${failure._tag}`)
+          expect(failure.reason).toBe("InvalidHeader")
+          return failure.detail
+        })
+      // undici's words for a CONNECT, which it sends only as a tunnel
+      expect(yield* detailOf(systemError("UND_ERR_INVALID_ARG", "invalid onUpgrade method"))).toBe(
+        "invalid onUpgrade method (UND_ERR_INVALID_ARG)"
+      )
+      expect(
+        yield* detailOf(
+          new TypeError("fetch failed", {
+            cause: systemError("ERR_INVALID_CHAR", "Invalid character in header content [\"x-note\"]")
+          })
+        )
+      ).toBe(
+        "Invalid character in header content [\"x-note\"] (ERR_INVALID_CHAR)"
+      )
+      const keyed = HttpClientRequest.get("https://api.example.com/users/1?api_key=k-77123")
+      expect(
+        yield* detailOf(
+          systemError("UND_ERR_INVALID_ARG", "invalid url https://api.example.com/users/1?api_key=k-77123"),
+          keyed
+        )
+      ).toBe(
+        "invalid url https://api.example.com/users/1?api_key=<redacted> (UND_ERR_INVALID_ARG)"
+      )
+      // no words: the code alone
+      expect(yield* detailOf(systemError("ERR_INVALID_HTTP_TOKEN", ""))).toBe("ERR_INVALID_HTTP_TOKEN")
+    }))
+
   it.effect("a connect that failed otherwise than by a timer says 'connect failed', with the code", () =>
     Effect.gen(function*() {
       const messageOf = (cause: unknown) =>

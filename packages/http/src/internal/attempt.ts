@@ -243,7 +243,12 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request)
       const code = findCode(error.cause)
       if (code !== undefined && invalidHeaderCodes.has(code)) {
-        return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail: code })
+        // the transport's own words say what it refused (a header's name, a method such as CONNECT), redacted
+        const words = (withCode(error.cause, code) as { readonly message?: unknown } | undefined)?.message
+        const detail = typeof words === "string" && words.length > 0
+          ? `${redaction.redactText(words, redaction.secretsOf(error.request))} (${code})`
+          : code
+        return new HttpFailure.InvalidRequest({ ...info, reason: "InvalidHeader", detail })
       }
       const refused = code === undefined ? undefined : refusedHeaderCodes.get(code)
       if (refused !== undefined) {
