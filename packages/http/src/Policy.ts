@@ -197,7 +197,10 @@
  * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey` and `retryUnsent` booleans (a string `"false"` would
  * read as true), `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
  * list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and `endpoints` entry an
- * object of options (or `false` for a section), and the ranges of the other numbers.
+ * object of options (or `false` for a section), and the ranges of the other numbers. A key that is no option of its
+ * section is refused too, naming the option it most likely meant (`retry.maxAttemps`: did you mean `maxAttempts`?),
+ * as is an option a section does not take (`circuitBreaker` under `endpoints`): a misspelt option would otherwise
+ * change nothing, silently. A key set to `undefined` changes nothing and is let be.
  *
  * @since 0.1.0
  */

@@ -924,10 +924,9 @@ describe("Policy", () => {
       Effect.gen(function*() {
         const retry: Record<string, unknown> = { maxAttempts: 2, budget: false }
         retry.self = retry
-        const policy = yield* Policy.make({ ...quick, retry: retry as Policy.Options["retry"] })
-        const copied = policy.options.retry as Record<string, unknown>
-        expect(copied).not.toBe(retry)
-        expect(copied.self).toBe(copied)
+        // copied without a hang, then refused for its key that is no option
+        const failure = yield* Effect.flip(Policy.make({ ...quick, retry: retry as Policy.Options["retry"] }))
+        expect(failure.problems.map((problem) => problem.field)).toEqual(["retry.self"])
       }))
   })
 
@@ -965,6 +964,51 @@ describe("Policy", () => {
 
     // resilience4j's builders refuse a negative duration (IntervalFunctionTest, BulkheadConfig, RateLimiterConfig):
     // Effect reads `-1` or `"-5 seconds"` as zero, which would silently mean "no wait" (or "no pause")
+    it("a key that is no option of its section is refused, naming it and the option it most likely meant", () => {
+      const problems = (options: unknown) => {
+        const result = Policy.validate(options as Policy.Options)
+        return Either.isLeft(result) ? result.left.problems.map((p) => `${p.field}: ${p.detail}`) : []
+      }
+      expect(problems({ retry: { maxAttemps: 5 } })).toEqual([
+        "retry.maxAttemps: is not an option here (did you mean maxAttempts?)"
+      ])
+      expect(problems({ totaltimeout: "5 seconds", circuitBreaker: { failure_rate_threshold: 0.5 } })).toEqual([
+        "totaltimeout: is not an option here (did you mean totalTimeout?)",
+        "circuitBreaker.failure_rate_threshold: is not an option here (did you mean failureRateThreshold?)"
+      ])
+      // an option of another section, or one that endpoints do not take
+      expect(problems({ bulkhead: { limit: 3 }, endpoints: { "GET /x": { circuitBreaker: false } } })).toEqual([
+        "bulkhead.limit: is not an option here",
+        "endpoints[\"GET /x\"].circuitBreaker: is not an option here"
+      ])
+      expect(problems({ hosts: { "a.test": { hosts: {} } }, hedging: { delay: "1 second", maxHedge: 1 } })).toEqual([
+        "hedging.maxHedge: is not an option here (did you mean maxHedges?)",
+        "hosts[\"a.test\"].hosts: is not an option here"
+      ])
+      expect(problems({ rateLimit: { limit: 5, window: "1 second", onExceed: "fail" } })).toEqual([
+        "rateLimit.onExceed: is not an option here (did you mean onExceeded?)"
+      ])
+      // a key set to undefined changes nothing and is let be (a wider object spread in)
+      expect(problems({ retry: { maxAttempts: 2, extra: undefined }, other: undefined })).toEqual([])
+      // every documented option is taken
+      expect(problems({
+        totalTimeout: "5 seconds",
+        attemptTimeout: "1 second",
+        retry: { maxAttempts: 3, retryOn: { ServerError: true }, methods: ["GET"], statuses: [503], retryUnsent: true },
+        hedging: false,
+        deadlineHeader: true,
+        retryCountHeader: false,
+        circuitBreaker: { slidingWindow: { calls: 20 }, waitForProbe: true, countsAsFailure: [503] },
+        bulkhead: { maxConcurrent: 4, maxQueued: 2, maxWait: "1 second" },
+        rateLimit: { limit: 5, window: "1 second", algorithm: "fixed-window", onExceeded: "fail" },
+        hosts: { "a.test": { bulkhead: false } },
+        endpoints: { "GET /x": { retry: false } },
+        telemetry: false,
+        upstreamKey: () => "k",
+        onEvent: () => Effect.void
+      })).toEqual([])
+    })
+
     it("a negative duration is refused, naming the field, not read as zero", () => {
       for (
         const [options, field] of [

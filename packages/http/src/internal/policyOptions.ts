@@ -252,6 +252,119 @@ const isSection = (field: string, input: unknown, canBeOff: boolean): boolean =>
   return false
 }
 
+// The options each section takes: a key that is none of them (a misspelling, an option of another section, one that
+// `endpoints` do not take) is reported rather than ignored, as the `sturdy` command's policy files already are.
+// Typed as records of the interfaces' keys, so that an option added to an interface must be added here too.
+const endpointKeys: Readonly<Record<keyof P.EndpointOptions, true>> = {
+  totalTimeout: true,
+  attemptTimeout: true,
+  retry: true,
+  hedging: true,
+  deadlineHeader: true,
+  retryCountHeader: true
+}
+const hostKeys: Readonly<Record<keyof P.HostOptions, true>> = {
+  ...endpointKeys,
+  circuitBreaker: true,
+  bulkhead: true,
+  rateLimit: true
+}
+const optionKeys: Readonly<Record<keyof P.Options, true>> = {
+  ...hostKeys,
+  upstreamKey: true,
+  hosts: true,
+  endpoints: true,
+  onEvent: true,
+  telemetry: true
+}
+const retryOptionKeys: Readonly<Record<keyof P.RetryOptions, true>> = {
+  maxAttempts: true,
+  baseDelay: true,
+  maxDelay: true,
+  jitter: true,
+  maxElapsed: true,
+  schedule: true,
+  delay: true,
+  statuses: true,
+  methods: true,
+  respectRetryAfter: true,
+  retryAfterStatuses: true,
+  maxRetryAfter: true,
+  retryAfterJitter: true,
+  budget: true,
+  idempotencyKey: true,
+  retryUnsent: true,
+  retryOn: true
+}
+const breakerKeys: Readonly<Record<keyof P.CircuitBreakerOptions, true>> = {
+  failureRateThreshold: true,
+  minimumThroughput: true,
+  slidingWindow: true,
+  breakDuration: true,
+  consecutiveFailures: true,
+  failureCountThreshold: true,
+  halfOpenMaxProbes: true,
+  successThreshold: true,
+  maxProbeDuration: true,
+  countsAsFailure: true,
+  waitForProbe: true
+}
+const bulkheadKeys: Readonly<Record<keyof P.BulkheadOptions, true>> = {
+  maxConcurrent: true,
+  maxQueued: true,
+  maxWait: true
+}
+const rateLimitKeys: Readonly<Record<keyof P.RateLimitOptions, true>> = {
+  limit: true,
+  window: true,
+  algorithm: true,
+  onExceeded: true
+}
+const hedgingKeys: Readonly<Record<keyof P.HedgingOptions, true>> = { delay: true, maxHedges: true, failure: true }
+
+/** Reports every key of `input` set to a value that is not an option of its section, with the option meant if any. */
+const checkKeys = (prefix: string, input: object, known: Readonly<Record<string, true>>): void => {
+  for (const key of Object.keys(input)) {
+    if (Object.hasOwn(known, key) || (input as Record<string, unknown>)[key] === undefined) continue
+    const meant = closestKey(key, Object.keys(known))
+    problem(`${prefix}${key}`, `is not an option here${meant === undefined ? "" : ` (did you mean ${meant}?)`}`)
+  }
+}
+
+// The known key a mistyped one most likely meant: the same but for case, `-`/`_`, or at most two edits away.
+const closestKey = (key: string, known: ReadonlyArray<string>): string | undefined => {
+  const plain = (name: string) => name.toLowerCase().replace(/[-_]/g, "")
+  let best: string | undefined
+  let bestDistance = 3
+  for (const candidate of known) {
+    if (plain(candidate) === plain(key)) return candidate
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase(), bestDistance)
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+// Levenshtein distance, or `bound` once it is known to be at least that (the names are short).
+const editDistance = (a: string, b: string, bound: number): number => {
+  if (Math.abs(a.length - b.length) >= bound) return bound
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    let rowMin = i
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
+      rowMin = Math.min(rowMin, current[j]!)
+    }
+    if (rowMin >= bound) return bound
+    previous = current
+  }
+  return Math.min(previous[b.length]!, bound)
+}
+
 // Every `HttpFailure` tag, so that a `retryOn` entry under a misspelt tag is reported rather than never consulted.
 const failureTags: Readonly<Record<HttpFailure.HttpFailure["_tag"], true>> = {
   ConnectionError: true,
@@ -312,6 +425,7 @@ const resolveRetry = (
 ): ResolvedRetry | undefined => {
   if (input === false) return undefined
   if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, retryOptionKeys)
   if (base === undefined) { for (const key of retryKeys) delete origins[`retry.${key}`] }
   const from: ResolvedRetry = base ?? packageDefaults.retry!
   for (const key of retryKeys) if (input[key] !== undefined) origins[`retry.${key}`] = `${field}.${key}`
@@ -372,6 +486,7 @@ const resolveBreaker = (
 ): ResolvedBreaker | undefined => {
   if (input === false) return undefined
   if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, breakerKeys)
   if (base === undefined) delete origins["circuitBreaker.slidingWindow"]
   const from: ResolvedBreaker = base ?? defaults.circuitBreaker
   if (input.slidingWindow !== undefined) origins["circuitBreaker.slidingWindow"] = `${field}.slidingWindow`
@@ -409,6 +524,7 @@ const resolveBulkhead = (
 ): ResolvedBulkhead | undefined => {
   if (input === false) return undefined
   if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, bulkheadKeys)
   const from: ResolvedBulkhead = base ?? { ...defaults.bulkhead, maxWait: undefined }
   return {
     maxConcurrent: input.maxConcurrent ?? from.maxConcurrent,
@@ -426,6 +542,7 @@ const resolveRateLimit = (
 ): ResolvedRateLimit | undefined => {
   if (input === false) return undefined
   if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, rateLimitKeys)
   return {
     limit: input.limit,
     window: decodeField(`${field}.window`, input.window, Duration.seconds(1), false),
@@ -441,6 +558,7 @@ const resolveHedging = (
 ): P.HedgingOptions | undefined => {
   if (input === false) return undefined
   if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, hedgingKeys)
   if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
     problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
   }
@@ -777,10 +895,12 @@ const sections = <A>(field: string, input: Readonly<Record<string, A>> | undefin
 const compileAll = (input: P.Options): Compiled => {
   // options that are no object (a string, `null`) are reported, and read as none
   const options: P.Options = input === undefined || isSection("options", input, false) ? input ?? {} : {}
+  checkKeys("", options, optionKeys)
   const base = resolveLayer(packageDefaults, options, "")
   validateResolved(base, "")
   const endpoints: Array<upstream.EndpointMatcher> = []
   for (const [name, endpoint] of sections("endpoints", options.endpoints)) {
+    checkKeys(`endpoints[${JSON.stringify(name)}].`, endpoint, endpointKeys)
     const matcher = upstream.compileEndpoint(name, endpoint)
     if (!("path" in matcher)) {
       problem(matcher.field, matcher.detail)
@@ -791,6 +911,7 @@ const compileAll = (input: P.Options): Compiled => {
   const hosts = new Map<string, Resolved>()
   for (const [name, host] of sections("hosts", options.hosts)) {
     const prefix = `hosts[${JSON.stringify(name)}].`
+    checkKeys(prefix, host, hostKeys)
     const resolved = resolveLayer(base, host, prefix)
     validateResolved(resolved, prefix)
     hosts.set(name.toLowerCase(), resolved)
