@@ -8,6 +8,7 @@
  * | header names | `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`, `Proxy-Authenticate`; any name containing `api-key`, `token`, `secret`, `session`, `password`, `passwd`, `passphrase`, `signature`, `credential`, `private-key`, `auth`, `jwt` or `cookie`; a name ending in `key` after `-`, `_` or `.` (`x-functions-key`) or in camel case (`signingKey`) |
  * | query parameter names | the same, plus `sig`, `pwd`, `pass`, `code`, `code_verifier`, `assertion`, `client_assertion`, `otp`, `ticket`, `hmac`, `apikey`, `client_secret`, `AWSAccessKeyId` (`jwt`, `id_token`, `refresh_token`, `auth`, `session`, `api_key`, `access_key`...) |
  * | names you add | {@link withSecretNames} / {@link layerSecretNames}: exact names (case-insensitive) or patterns, for headers and parameters |
+ * | format characters in names | a name is judged without the Unicode format characters (category Cf: zero-width space and joiners, soft hyphen, byte order mark, bidi controls) that may split it unseen (`to\u200Bken=`); names you add are matched with and without them |
  * | `;` in a query | a pair after a `;` is judged by its own name (`?a=1;token=abc`), as servers that split a query on `;` read it |
  * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
@@ -57,7 +58,8 @@ export const placeholder: string = internal.placeholder
 
 /**
  * Header and query parameter names the current fiber treats as secret on top of the built-in rule: a string is an
- * exact name (case-insensitive), a `RegExp` is tested against the name as written. Empty by default.
+ * exact name (case-insensitive), a `RegExp` is tested against the name as written (and, if it holds format characters,
+ * without them). Empty by default.
  *
  * @example
  * ```ts
@@ -131,6 +133,7 @@ export const registerSecretValues: (
 
 /**
  * Whether a header with this name carries a secret (inside a fiber, the names of {@link currentSecretNames} too).
+ * Format characters in the name (`\u200B`, `\u00AD`...) are ignored.
  *
  * @example
  * ```ts
@@ -145,6 +148,7 @@ export const isSecretHeaderName: (name: string) => boolean = internal.isSecretHe
 
 /**
  * Whether a query parameter with this name carries a secret (inside a fiber, {@link currentSecretNames} too).
+ * Format characters in the name are ignored.
  *
  * @example
  * ```ts

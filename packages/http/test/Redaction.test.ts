@@ -418,6 +418,53 @@ describe("Redaction", () => {
     expect(Redaction.redactText(open)).toBe(open)
   })
 
+  describe("format characters (Unicode Cf) in names", () => {
+    it("judges a name without the invisible characters that split it", () => {
+      for (const name of ["to\u200Bken", "pass\u00ADword", "api\uFEFF_key", "s\u200Cig", "\u202Eaccess_token"]) {
+        expect([name, Redaction.isSecretParamName(name)]).toEqual([name, true])
+      }
+      expect(Redaction.isSecretHeaderName("Author\u200Dization")).toBe(true)
+      expect(Redaction.isSecretHeaderName("x-api\u2060-key")).toBe(true)
+      for (const name of ["pa\u200Bge", "\u00ADq", "monkey\u200B"]) {
+        expect([name, Redaction.isSecretParamName(name)]).toEqual([name, false])
+      }
+    })
+
+    it("redacts pairs, lines, JSON members and query parameters whose names hold them", () => {
+      expect(Redaction.redactText("to\u200Bken=abc&page=2")).toBe("to\u200Bken=<redacted>&page=2")
+      expect(Redaction.redactText("sent pass\u00ADword=hunter2 twice")).toBe("sent pass\u00ADword=<redacted> twice")
+      expect(Redaction.redactText("a\r\nAuthor\u200Bization: Basic x\r\n")).toBe(
+        "a\r\nAuthor\u200Bization: <redacted>\r\n"
+      )
+      expect(Redaction.redactText(`{"to\u200Bken": "abc"}`)).toBe(`{"to\u200Bken":"<redacted>"}`)
+      // what follows the last of them is still judged on its own, as it was before
+      expect(Redaction.redactText("x\u200Bsig=abc")).toBe("x\u200Bsig=<redacted>")
+      expect(Redaction.redactUrl("https://h.test/x?to\u200Bken=abc&page=2")).toBe(
+        "https://h.test/x?to%E2%80%8Bken=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/x?s%C2%ADig=abc&page=2")).toBe(
+        "https://h.test/x?s%C2%ADig=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("/x?to\uFEFFken=abc&page=2")).toBe("/x?to\uFEFFken=<redacted>&page=2")
+    })
+
+    it.effect("matches the names a user adds without them too", () =>
+      Effect.gen(function*() {
+        const judged = yield* Effect.sync(() => [
+          Redaction.isSecretParamName("ten\u200Bant"),
+          Redaction.isSecretHeaderName("x-\u200Bpartner-id"),
+          Redaction.isSecretHeaderName("x-\u200Bother")
+        ]).pipe(Redaction.withSecretNames(["tenant", /^x-partner-/]))
+        expect(judged).toEqual([true, true, false])
+      }))
+
+    it("costs a pass on long runs of them", () => {
+      const texts = ["\u200B".repeat(20_000), "a\u200B".repeat(10_000) + ": ", `?${"\uFEFF".repeat(20_000)}`]
+      for (const text of texts) expect(Redaction.redactText(text)).toBe(text)
+      expect(Redaction.redactUrl(`/x?${"\uFEFF\u200B".repeat(10_000)}`)).toBe(`/x?${"\uFEFF\u200B".repeat(10_000)}`)
+    })
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

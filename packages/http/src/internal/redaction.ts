@@ -65,14 +65,28 @@ const addedNames = (): ReadonlyArray<string | RegExp> => {
   return fiber._tag === "Some" ? fiber.value.getFiberRef(currentSecretNames) : []
 }
 
-const matchesAdded = (name: string, lower: string): boolean => {
+const matchesAdded = (name: string, lower: string, written: string): boolean => {
   const added = addedNames()
   for (let i = 0; i < added.length; i++) {
     const entry = added[i]
-    if (typeof entry === "string" ? entry.toLowerCase() === lower : testPattern(entry, name)) return true
+    if (
+      typeof entry === "string"
+        ? entry.toLowerCase() === lower
+        : testPattern(entry, written) || (written !== name && testPattern(entry, name))
+    ) return true
   }
   return false
 }
+
+/**
+ * Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, byte order mark, bidi controls)
+ * draw nothing, and a name split by them (`to\u200Bken`) reads as the name without them: they are taken out before a
+ * name is judged. A name that holds none (nearly every name) is judged as it is.
+ */
+const formatCharacters = /\p{Cf}/gu
+const formatCharacter = /\p{Cf}/u
+const withoutFormatCharacters = (name: string): string =>
+  formatCharacter.test(name) ? name.replace(formatCharacters, "") : name
 
 const testPattern = (pattern: RegExp, name: string): boolean => {
   // a global or sticky pattern keeps state between calls: reset it so the answer does not depend on the last one
@@ -81,17 +95,19 @@ const testPattern = (pattern: RegExp, name: string): boolean => {
 }
 
 /** @internal */
-export const isSecretHeaderName = (name: string): boolean => {
+export const isSecretHeaderName = (written: string): boolean => {
+  const name = withoutFormatCharacters(written)
   const lower = name.toLowerCase()
   return secretHeaderExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
-    matchesAdded(name, lower)
+    matchesAdded(name, lower, written)
 }
 
 /** @internal */
-export const isSecretParamName = (name: string): boolean => {
+export const isSecretParamName = (written: string): boolean => {
+  const name = withoutFormatCharacters(written)
   const lower = name.toLowerCase()
   return secretParamExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
-    matchesAdded(name, lower)
+    matchesAdded(name, lower, written)
 }
 
 /** @internal */
@@ -446,7 +462,8 @@ const redactSemicolonPairs = (value: string): string => {
   }).join(";")
 }
 
-// Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs.
+// Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs. A name
+// runs to a blank, but a byte order mark (a format character, judged absent, that `\s` counts as a blank) is in it.
 const redactUnparsedUrl = (url: string): string =>
   url
     .replace(/\/\/[^/?#\\\s]*@/g, "//")
@@ -454,7 +471,7 @@ const redactUnparsedUrl = (url: string): string =>
     // left up to the last `@` is taken for user info and replaced, even if that hides a path or query with an `@`
     .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^\s]*@/i, (_, origin: string) => `${origin}${placeholder}@`)
     .replace(/#[\s\S]*$/, "")
-    .replace(/([?&;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
+    .replace(/([?&;]|^)((?:[^=&?#;\s]|\uFEFF)+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
       isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
     .replace(/[\r\n]/g, " ")
 
@@ -563,10 +580,28 @@ const jsonPairPattern = new RegExp(
 // would be left behind once the scheme is replaced. A name starts after any character that cannot be part of it, not
 // only a blank or a separator: a form body quoted in JSON (`"client_secret=...&..."`, a HAR's `postData.text`), a
 // fragment written without its URL (`/cb#access_token=...`), a pair in brackets.
+// A name may hold format characters (`to\u200Bken`), which are judged absent (see `withoutFormatCharacters`).
 const formPairPattern =
-  /(^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/gi
-const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
+  /(^|[^A-Za-z0-9_.-])((?:[A-Za-z0-9_.-]|\p{Cf}){1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/giu
+const headerLinePattern = /(^|[\s,;{(])((?:[A-Za-z0-9_-]|\p{Cf}){1,64})([ \t]*:[ \t]*)[^\r\n]+/gu
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
+
+/**
+ * Whether the name of a `name=value` pair in text is secret. The name is read with the characters that may split it
+ * (format characters); what follows the last of them, which is all the pair's name was before, is judged too, so that
+ * reading more of a name never lets a value through (`x\u200Bsig=...`).
+ */
+const isSecretPairName = (name: string): boolean => {
+  if (isSecretParamName(name)) return true
+  let start = name.length
+  while (start > 0 && isPlainNameCharacter(name.charCodeAt(start - 1))) start--
+  return start > 0 && start < name.length && isSecretParamName(name.slice(start))
+}
+
+/** `[A-Za-z0-9_.-]` */
+const isPlainNameCharacter = (code: number): boolean =>
+  (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 ||
+  code === 46 || code === 45
 
 // A scheme written as in a header (`Bearer`, `BASIC`) is followed by a credential, whatever it looks like; after a
 // lower-case word it must look like one, or prose would be redacted ("the bearer token is…", "the token endpoint"):
@@ -592,7 +627,7 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
       .replace(
         formPairPattern,
         (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
-          if (!isSecretParamName(name)) return match
+          if (!isSecretPairName(name)) return match
           // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
           if (
             scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
