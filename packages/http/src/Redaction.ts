@@ -9,6 +9,7 @@
  * | query parameter names | the same, plus `sig`, `pwd`, `pass`, `code`, `code_verifier`, `assertion`, `client_assertion`, `otp`, `ticket`, `hmac`, `apikey`, `client_secret`, `AWSAccessKeyId` (`jwt`, `id_token`, `refresh_token`, `auth`, `session`, `api_key`, `access_key`...) |
  * | names you add | {@link withSecretNames} / {@link layerSecretNames}: exact names (case-insensitive) or patterns, for headers and parameters |
  * | format characters in names | a name is judged without the Unicode format characters (category Cf: zero-width space and joiners, soft hyphen, byte order mark, bidi controls) that may split it unseen (`to\u200Bken=`); names you add are matched with and without them |
+ * | name-value records | in text, a JSON object with a `"name"` (or Postman's `"key"`) and a `"value"`, members in any order, spacing and case (the headers, query and form parameters of a HAR, Postman's headers, variables and auth): the value is replaced when the name is a secret header or parameter name; every record of a HAR `"cookies"` array is secret whatever its name, as a `Cookie` header is (the HAR sanitizers of Google and Cloudflare have this as an option) |
  * | `;` in a query | a pair after a `;` is judged by its own name (`?a=1;token=abc`), as servers that split a query on `;` read it |
  * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
@@ -234,8 +235,9 @@ export const redactUrlWithParams: (url: string, urlParams: ReadonlyArray<readonl
   internal.redactUrlWithParams
 
 /**
- * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, `Bearer ...` credentials, the
- * secrets in URLs and registered secret values in free text.
+ * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, the values of name-value records
+ * (`{"name": "Authorization", "value": "..."}`, as HAR and Postman write them), `Bearer ...` credentials, the secrets in
+ * URLs and registered secret values in free text.
  *
  * @example
  * ```ts

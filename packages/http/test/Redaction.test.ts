@@ -465,6 +465,84 @@ describe("Redaction", () => {
     })
   })
 
+  describe("name-value records (HAR, Postman)", () => {
+    it("replaces the value of a record whose name or key is a secret header or parameter name, in any member order", () => {
+      expect(Redaction.redactText(`{"name": "Authorization", "value": "Bearer abc"}`)).toBe(
+        `{"name": "Authorization", "value": "<redacted>"}`
+      )
+      expect(Redaction.redactText(`{"name":"x-csrf-token","value":"csrf-1"}`)).toBe(
+        `{"name":"x-csrf-token","value":"<redacted>"}`
+      )
+      // Postman's `key`; the existing `"key": ...` pair rule still hides the name, as it did
+      expect(Redaction.redactText(`{"key": "api_key", "value": "k-123", "type": "text"}`)).toBe(
+        `{"key":"<redacted>", "value": "<redacted>", "type": "text"}`
+      )
+      expect(Redaction.redactText(`{"value": "sid=1", "name": "cookie"}`)).toBe(
+        `{"value": "<redacted>", "name": "cookie"}`
+      )
+      // JSON spacing, an escaped quote in the value, other members around, a parameter-only name (`code`)
+      expect(
+        Redaction.redactText(`[\n  {\n    "name" :\t"code",\n    "value":  "a\\"b,}c",\n    "comment": ""\n  }\n]`)
+      ).toBe(
+        `[\n  {\n    "name" :\t"code",\n    "value":  "<redacted>",\n    "comment": ""\n  }\n]`
+      )
+      // .NET's PascalCase, a non-string value, a flat object beside
+      expect(Redaction.redactText(`{"Name":"X-Api-Key","Value":12345678,"description":{"content":"the key"}}`)).toBe(
+        `{"Name":"X-Api-Key","Value":"<redacted>","description":{"content":"the key"}}`
+      )
+    })
+
+    it("keeps records whose name is not secret, and anything that is not a record", () => {
+      const texts = [
+        `{"name": "Accept", "value": "application/json"}`,
+        `{"value": "2", "name": "page"}`,
+        `{"name": "count", "value": 3, "nested": {"a": [1]}}`,
+        `{"value": "v"}`,
+        `{"name": {"first": "token"}, "value": "v"}`,
+        `{"headers": [{"name": "x-request-id", "value": "r-1"}], "status": 500}`
+      ]
+      for (const text of texts) expect(Redaction.redactText(text)).toBe(text)
+    })
+
+    it.effect("judges a record's name with the names a user adds", () =>
+      Effect.gen(function*() {
+        const record = `{"name": "x-tenant", "value": "t-77"}`
+        expect(Redaction.redactText(record)).toBe(record)
+        expect(yield* Effect.sync(() => Redaction.redactText(record)).pipe(Redaction.withSecretNames(["X-Tenant"])))
+          .toBe(`{"name": "x-tenant", "value": "<redacted>"}`)
+      }))
+
+    it("replaces every record of a HAR cookies array, whatever its name, and only there", () => {
+      const har =
+        `"cookies": [\n {"name": "theme", "value": "dark", "path": "/"},\n {"name": "sid", "value": "s-1"}\n],` +
+        ` "headers": [{"name": "theme", "value": "dark"}], "x": [{"name": "sid", "value": "s-2"}]`
+      expect(Redaction.redactText(har)).toBe(
+        `"cookies": [\n {"name": "theme", "value": "<redacted>", "path": "/"},\n {"name": "sid", "value": "<redacted>"}\n],` +
+          ` "headers": [{"name": "theme", "value": "dark"}], "x": [{"name": "sid", "value": "s-2"}]`
+      )
+      // twice is once
+      const once = Redaction.redactText(har)
+      expect(Redaction.redactText(once)).toBe(once)
+    })
+
+    it("costs a pass, not a blow-up, on text that almost holds records", () => {
+      const adversarial = [
+        `{"value":"v",` + `"a":1,`.repeat(3_400),
+        "{".repeat(20_000),
+        `{"a":"`.repeat(3_400),
+        `{"value":"` + `\\"`.repeat(10_000),
+        `"value"` + `{"k":1, `.repeat(2_500),
+        `{"name":"x","value":[` + `"a",`.repeat(5_000),
+        `{"value":` + `{"a":"b",`.repeat(2_500),
+        `{"value":"v"` + " ".repeat(20_000),
+        `"cookies":[` + `{"name":"x","value":"y"},`.repeat(800).replaceAll(`"value"`, `"values"`)
+      ]
+      for (const text of adversarial) expect(Redaction.redactText(text)).toBe(text)
+      // and a record after such a prefix is still found
+      expect(Redaction.redactText(`${adversarial[0]}{"name":"token","value":"t-1"}`)).toMatch(/"value":"<redacted>"}$/)
+    })
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

@@ -615,11 +615,80 @@ const looksLikeCredential = (word: string): boolean =>
 // a URL redacted before (a failure's message, redacted again for a log line) keeps its `<redacted>` values whole
 const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
 
+// HAR and Postman keep headers, cookies, query and form parameters as name-value records: `{"name": "Authorization",
+// "value": "Bearer ..."}`, Postman's `{"key": "api_key", "value": "..."}`, members in any order, with others beside
+// them (`"comment"`, a cookie's `"path"`, Postman's `"type"` or a `"description"` object). A record is an object of up
+// to 16 members whose values are strings, scalars or flat objects and arrays; its tokens are told apart by their first
+// character, so a text that is no record costs a pass, not a blow-up.
+const jsonString = String.raw`"(?:[^"\\]|\\.)*"`
+const recordMemberValue = String.raw`${jsonString}|[^\s,{}\[\]":]+|[{[][^{}\[\]"]*(?:${jsonString}[^{}\[\]"]*)*[}\]]`
+const recordMember = String.raw`${jsonString}\s*:\s*(?:${recordMemberValue})`
+const recordPattern = new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g")
+const recordMemberPattern = new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g")
+const mayHoldRecord = /"value"/i
+// the start of a HAR `cookies` array, read backwards from its `[`
+const cookiesArrayKey = /"cookies"\s*:\s*$/i
+
+const parseJsonString = (literal: string): string | undefined => {
+  try {
+    const value: unknown = JSON.parse(literal)
+    return typeof value === "string" ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. */
+const lastNonBlank = (text: string, end: number): number => {
+  const stop = Math.max(0, end - 256)
+  for (let i = end - 1; i >= stop; i--) {
+    const code = text.charCodeAt(i)
+    if (code !== 32 && code !== 9 && code !== 10 && code !== 13) return i
+  }
+  return -1
+}
+
+/**
+ * Replaces the `"value"` of every name-value record whose `"name"` (or Postman's `"key"`) is a secret header or
+ * parameter name, and of every record in a HAR `"cookies"` array whatever its name: a cookie's value is as secret as
+ * the `Cookie` header that carried it (the HAR sanitizers of Google and Cloudflare do so with their "all cookies"
+ * option). Nothing else of the record changes.
+ */
+const redactRecords = (text: string): string => {
+  if (!mayHoldRecord.test(text)) return text
+  // the end of the last record found in a `cookies` array, to know the records that follow it there
+  let cookieRecordEnd = -1
+  return text.replace(recordPattern, (record: string, offset: number) => {
+    const before = lastNonBlank(text, offset)
+    const inCookies = before !== -1 && (
+      (text[before] === "[" && cookiesArrayKey.test(text.slice(Math.max(0, before - 64), before))) ||
+      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before) === cookieRecordEnd - 1)
+    )
+    cookieRecordEnd = inCookies ? offset + record.length : -1
+    if (!mayHoldRecord.test(record)) return record
+    let secret = inCookies
+    let hasValue = false
+    for (const [, key, , value] of record.matchAll(recordMemberPattern)) {
+      const name = key!.toLowerCase()
+      if (name === "\"value\"") hasValue = true
+      else if (!secret && (name === "\"name\"" || name === "\"key\"")) {
+        const decoded = value![0] === "\"" ? parseJsonString(value!) : undefined
+        secret = decoded !== undefined && (isSecretHeaderName(decoded) || isSecretParamName(decoded))
+      }
+    }
+    if (!secret || !hasValue) return record
+    return record.replace(
+      recordMemberPattern,
+      (member, key: string, colon: string) =>
+        key.toLowerCase() === "\"value\"" ? `${key}${colon}"${placeholder}"` : member
+    )
+  })
+}
+
 /** @internal */
 export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
   redactValues(
-    text
-      .replace(urlInText, (url) => redactUrlOnly(url))
+    redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
       .replace(
         jsonPairPattern,
         (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
