@@ -465,6 +465,38 @@ describe("Redaction", () => {
     })
   })
 
+  describe("percent-encoded names", () => {
+    it("judges a pair's name in text decoded, as a server reads it", () => {
+      expect(Redaction.redactText("GET /x?access%5Ftoken=abc&%74oken=def&page=2 failed")).toBe(
+        "GET /x?access%5Ftoken=<redacted>&%74oken=<redacted>&page=2 failed"
+      )
+      // an exact name (`sig`), and a run of escapes that is not UTF-8, whose ASCII escapes a server still decodes
+      expect(Redaction.redactText("%73ig=s-1 %70assword=hunter2 %74oken%FF=t-1")).toBe(
+        "%73ig=<redacted> %70assword=<redacted> %74oken%FF=<redacted>"
+      )
+      // names that decode to nothing secret, and escapes in values, stay as written
+      for (const text of ["q=100%25&a%20b=c", "%70age=2", "%zztoken"]) expect(Redaction.redactText(text)).toBe(text)
+    })
+
+    it("judges a query parameter's name decoded in redactUrl, relative or absolute", () => {
+      expect(Redaction.redactUrl("/x?access%5Ftoken=abc&%74oken=def&page=2")).toBe(
+        "/x?access%5Ftoken=<redacted>&%74oken=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("/x?%74oken%FF=abc&page=2")).toBe("/x?%74oken%FF=<redacted>&page=2")
+      // an absolute URL is parsed, its names decoded by the URL standard (and written decoded)
+      expect(Redaction.redactUrl("https://h.test/x?access%5Ftoken=abc&%74oken=def&page=2")).toBe(
+        "https://h.test/x?access_token=<redacted>&token=<redacted>&page=2"
+      )
+    })
+
+    it("costs a pass on long runs of escapes", () => {
+      for (const text of ["%41".repeat(7_000) + "=x", "%".repeat(20_000), "a%2".repeat(7_000) + "="]) {
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+      expect(Redaction.redactText("%74".repeat(7_000) + "oken=abc")).toMatch(/%74oken=<redacted>$/)
+    })
+  })
+
   describe("name-value records (HAR, Postman)", () => {
     it("replaces the value of a record whose name or key is a secret header or parameter name, in any member order", () => {
       expect(Redaction.redactText(`{"name": "Authorization", "value": "Bearer abc"}`)).toBe(

@@ -364,6 +364,22 @@ const safeDecode = (text: string): string => {
 }
 
 /**
+ * A name as a server reads it: percent-decoded once, and leniently, as servers do: a run of escapes that is not UTF-8
+ * (`%FF`) is kept, and the ASCII escapes in it are decoded all the same (`%74oken%FF` reads `token%FF`).
+ */
+const decodeName = (name: string): string =>
+  name.includes("%") ?
+    name.replace(escapeRun, (run) => {
+      const decoded = safeDecode(run)
+      return decoded !== run
+        ? decoded
+        : run.replace(asciiEscape, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)))
+    }) :
+    name
+const escapeRun = /(?:%[0-9A-Fa-f]{2})+/g
+const asciiEscape = /%[0-7][0-9A-Fa-f]/g
+
+/**
  * The secrets a request carries: values of headers and query parameters whose names are secret, and the user info
  * of its URL.
  *
@@ -391,7 +407,7 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   if (query !== -1 && (hashAt === -1 || query < hashAt)) {
     for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
       const eq = pair.indexOf("=")
-      if (eq > 0 && isSecretParamName(safeDecode(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      if (eq > 0 && isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
     }
   }
   // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
@@ -472,7 +488,7 @@ const redactUnparsedUrl = (url: string): string =>
     .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^\s]*@/i, (_, origin: string) => `${origin}${placeholder}@`)
     .replace(/#[\s\S]*$/, "")
     .replace(/([?&;]|^)((?:[^=&?#;\s]|\uFEFF)+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
-      isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
+      isSecretParamName(decodeName(name)) ? `${separator}${name}=${placeholder}` : match)
     .replace(/[\r\n]/g, " ")
 
 const redactUrlOnly = (url: string | URL): string => {
@@ -580,19 +596,20 @@ const jsonPairPattern = new RegExp(
 // would be left behind once the scheme is replaced. A name starts after any character that cannot be part of it, not
 // only a blank or a separator: a form body quoted in JSON (`"client_secret=...&..."`, a HAR's `postData.text`), a
 // fragment written without its URL (`/cb#access_token=...`), a pair in brackets.
-// A name may hold format characters (`to\u200Bken`), which are judged absent (see `withoutFormatCharacters`).
+// A name may hold format characters (`to\u200Bken`), which are judged absent (see `withoutFormatCharacters`), and
+// percent escapes (`%74oken`, `access%5Ftoken`), judged decoded as a server reads them.
 const formPairPattern =
-  /(^|[^A-Za-z0-9_.-])((?:[A-Za-z0-9_.-]|\p{Cf}){1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/giu
+  /(^|[^A-Za-z0-9_.-])((?:[A-Za-z0-9_.-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/giu
 const headerLinePattern = /(^|[\s,;{(])((?:[A-Za-z0-9_-]|\p{Cf}){1,64})([ \t]*:[ \t]*)[^\r\n]+/gu
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
 
 /**
  * Whether the name of a `name=value` pair in text is secret. The name is read with the characters that may split it
- * (format characters); what follows the last of them, which is all the pair's name was before, is judged too, so that
- * reading more of a name never lets a value through (`x\u200Bsig=...`).
+ * (format characters, percent escapes) and judged decoded; what follows the last of them, which is all the pair's name
+ * was before, is judged too, so that reading more of a name never lets a value through (`x\u200Bsig=...`).
  */
 const isSecretPairName = (name: string): boolean => {
-  if (isSecretParamName(name)) return true
+  if (isSecretParamName(decodeName(name))) return true
   let start = name.length
   while (start > 0 && isPlainNameCharacter(name.charCodeAt(start - 1))) start--
   return start > 0 && start < name.length && isSecretParamName(name.slice(start))
