@@ -497,6 +497,84 @@ describe("Redaction", () => {
     })
   })
 
+  describe("pairs percent-encoded in a value (a URL inside a URL)", () => {
+    const nested = "https://h.test/cb?next=https%3A%2F%2Fidp.test%2Fx%3Faccess_token%3Dabc%26page%3D2"
+    const redacted = "https://h.test/cb?next=https%3A%2F%2Fidp.test%2Fx%3Faccess_token%3D<redacted>%26page%3D2"
+
+    it("replaces only the secret value of a URL encoded in a parameter, in redactUrl and in text", () => {
+      expect(Redaction.redactUrl(nested)).toBe(redacted)
+      expect(Redaction.redactText(`GET ${nested} failed`)).toBe(`GET ${redacted} failed`)
+      // a relative URL, and free text (a form body, a log line)
+      expect(Redaction.redactUrl(nested.slice("https://h.test".length))).toBe(redacted.slice("https://h.test".length))
+      expect(Redaction.redactText("redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3Dxyz%26state%3Ds1 sent")).toBe(
+        "redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D<redacted>%26state%3Ds1 sent"
+      )
+      // a value that is an encoded query, or a URL written without encoding (the URL standard reads it as the value)
+      expect(Redaction.redactUrl("https://h.test/x?q=token%3Dabc&page=2")).toBe(
+        "https://h.test/x?q=token%3D<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/x?r=/cb?token=abc&page=2")).toBe(
+        "https://h.test/x?r=%2Fcb%3Ftoken%3D<redacted>&page=2"
+      )
+      // after a `;`, and with a name encoded in the nested URL
+      expect(Redaction.redactUrl("https://h.test/cb?a=1;next=%2Fx%3F%2574oken%3Dabc")).toBe(
+        "https://h.test/cb?a=1;next=%2Fx%3F%2574oken%3D<redacted>"
+      )
+    })
+
+    it("decodes two levels: a URL encoded twice, and one inside a URL inside a URL", () => {
+      expect(
+        Redaction.redactUrl(
+          "https://h.test/cb?next=https%253A%252F%252Fidp%252Fx%253Faccess_token%253Dabc%2526page%253D2"
+        )
+      ).toBe("https://h.test/cb?next=https%253A%252F%252Fidp%252Fx%253Faccess_token%253D<redacted>%2526page%253D2")
+      const twice = "https://idp.test/authorize?redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fnext%3Dhttps%253A%252F%252Fapi" +
+        "%252Fx%253Fapi_key%253Dk1%2526p%253D1%26x%3D1&client_id=c"
+      expect(Redaction.redactText(`see ${twice}`)).toBe(`see ${twice.replace("%253Dk1", "%253D<redacted>")}`)
+      expect(Redaction.redactText("state=%2Fcb%253Ftoken%253Dabc%2526p%253D1")).toBe(
+        "state=%2Fcb%253Ftoken%253D<redacted>%2526p%253D1"
+      )
+    })
+
+    it("keeps what holds no secret byte for byte, a path segment included, and twice is once", () => {
+      const kept = [
+        "https://h.test/cb?next=https%3A%2F%2Fidp%2Fx%3Fpage%3D2%26q%3Da%2Bb",
+        "https://h.test/x%2Ftoken%3Dabc?page=2",
+        "see /a/token%3Dabc and x%2Ftoken%3Dabc",
+        "https://h.test/cb?next=%2Fx%3Fmonkey%3D1%26keys%3D2"
+      ]
+      for (const text of kept) {
+        expect(Redaction.redactText(text)).toBe(text)
+        if (!text.startsWith("see")) expect(Redaction.redactUrl(text)).toBe(text)
+      }
+      expect(Redaction.redactUrl(redacted)).toBe(redacted)
+      expect(Redaction.redactText(Redaction.redactText(`x ${nested}`))).toBe(`x ${redacted}`)
+    })
+
+    it("costs a pass on text that almost holds such pairs", () => {
+      const adversarial = [
+        "%26" + "a".repeat(20_000) + "%3D",
+        "%26" + "%41".repeat(6_600) + "%3D",
+        "%3F".repeat(6_600) + "%3D",
+        "%253F".repeat(4_000) + "%253D",
+        "%3D".repeat(6_600),
+        "%253D".repeat(4_000),
+        "%".repeat(20_000) + "3D",
+        "=a%3D%25".repeat(2_500),
+        "%26" + "\u200B".repeat(20_000) + "%3D",
+        "https://h.test/cb?next=" + "%3Fa%3Db".repeat(2_500),
+        "/cb?next=" + "%253Fa%253Db".repeat(1_600)
+      ]
+      for (const text of adversarial) {
+        expect(Redaction.redactText(text)).toBe(text)
+        expect(Redaction.redactUrl(text)).toBe(text)
+      }
+      expect(Redaction.redactUrl("/cb?next=" + "%3Fa%3Db".repeat(2_500) + "%3Ftoken%3Dt")).toMatch(
+        /%3Ftoken%3D<redacted>$/
+      )
+    })
+  })
+
   describe("name-value records (HAR, Postman)", () => {
     it("replaces the value of a record whose name or key is a secret header or parameter name, in any member order", () => {
       expect(Redaction.redactText(`{"name": "Authorization", "value": "Bearer abc"}`)).toBe(

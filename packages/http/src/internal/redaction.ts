@@ -446,6 +446,50 @@ const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
 // URLs
 // -----------------------------------------------------------------------------
 
+// A pair can sit percent-encoded inside a parameter's value or in text: a URL handed to another (`?next=https%3A%2F%2Fidp
+// %2Fcb%3Faccess_token%3Dabc%26page%3D2`, a `redirect_uri`, a `state`), once or twice encoded. Such a pair is found by
+// its encoded `=` and separators (`%3D`, `%26`, `%3B`, `%3F`, `%23`; `%253D`... twice encoded), judged by its name
+// decoded, and only its value is replaced: the rest is kept byte for byte. A value ends at an encoded separator, `?`
+// included (a second `?` would hide the pairs after it in the value before). A pair starts after an encoded separator, or
+// after a character that starts a value or a word (`=`, `?`, `&`, a blank, a quote...), not inside a path
+// (`%2Ftoken%3D` is a path segment). Every token starts with its own character (a name character, `%`, `<`), so a text
+// that almost holds such a pair costs a pass.
+const encodedNameCharacter = String.raw`[A-Za-z0-9_.~+*!\-]|\p{Cf}`
+const valueOrWordStart = String.raw`[=?&;#\s"'(<\[,]`
+const encodedPairPatterns: ReadonlyArray<RegExp> = [
+  new RegExp(
+    String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbFf]))` +
+      String.raw`((?:${encodedNameCharacter}|%(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%3[Dd])` +
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))+`,
+    "gu"
+  ),
+  new RegExp(
+    String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbDdFf])|%25(?:2[36]|3[BbFf]))` +
+      String.raw`((?:${encodedNameCharacter}|%25(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%253[Dd])` +
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))+`,
+    "gu"
+  )
+]
+const mayHoldEncodedPair = /%(?:25)?3[Dd]/
+
+/** Replaces the values of the secret pairs percent-encoded once or twice in `text` (see `encodedPairPatterns`). */
+const redactEncodedPairs = (text: string): string => {
+  if (!mayHoldEncodedPair.test(text)) return text
+  let out = text
+  for (let level = 0; level < encodedPairPatterns.length; level++) {
+    out = out.replace(encodedPairPatterns[level]!, (match, start: string, name: string, equals: string) => {
+      // decoded once per level of encoding, then once more as a server reads a name
+      let decoded = name
+      for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
+      return isSecretParamName(decoded) ? `${start}${name}${equals}${placeholder}` : match
+    })
+  }
+  return out
+}
+
+/** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
+const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
+
 const redactParams = (params: URLSearchParams): string => {
   const parts: Array<string> = []
   for (const [name, value] of params) {
@@ -467,13 +511,13 @@ const redactParams = (params: URLSearchParams): string => {
 const afterSemicolon = (name: string): string => name.slice(name.lastIndexOf(";") + 1)
 
 const redactSemicolonPairs = (value: string): string => {
-  if (!value.includes(";")) return encodeURIComponent(value)
+  if (!value.includes(";")) return encodeValue(value)
   return value.split(";").map((segment, i) => {
     const equals = segment.indexOf("=")
-    if (i === 0 || equals <= 0) return encodeURIComponent(segment)
+    if (i === 0 || equals <= 0) return encodeValue(segment)
     const name = segment.slice(0, equals)
     return `${encodeURIComponent(name)}=${
-      isSecretParamName(name) ? placeholder : encodeURIComponent(segment.slice(equals + 1))
+      isSecretParamName(name) ? placeholder : encodeValue(segment.slice(equals + 1))
     }`
   }).join(";")
 }
@@ -481,7 +525,7 @@ const redactSemicolonPairs = (value: string): string => {
 // Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs. A name
 // runs to a blank, but a byte order mark (a format character, judged absent, that `\s` counts as a blank) is in it.
 const redactUnparsedUrl = (url: string): string =>
-  url
+  redactEncodedPairs(url)
     .replace(/\/\/[^/?#\\\s]*@/g, "//")
     // an absolute URL that does not parse may hold a password with a raw `/`, `?` or `#` (base64 has `/`): what is
     // left up to the last `@` is taken for user info and replaced, even if that hides a path or query with an `@`
@@ -705,32 +749,34 @@ const redactRecords = (text: string): string => {
 /** @internal */
 export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
   redactValues(
-    redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
-      .replace(
-        jsonPairPattern,
-        (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
-      )
-      .replace(
-        formPairPattern,
-        (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
-          if (!isSecretPairName(name)) return match
-          // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
-          if (
-            scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
-            !looksLikeCredential(credential)
-          ) {
-            return `${prefix}${name}=${placeholder}${match.slice(prefix.length + name.length + 1 + scheme.length)}`
+    redactEncodedPairs(
+      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
+        .replace(
+          jsonPairPattern,
+          (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
+        )
+        .replace(
+          formPairPattern,
+          (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
+            if (!isSecretPairName(name)) return match
+            // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
+            if (
+              scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
+              !looksLikeCredential(credential)
+            ) {
+              return `${prefix}${name}=${placeholder}${match.slice(prefix.length + name.length + 1 + scheme.length)}`
+            }
+            return `${prefix}${name}=${placeholder}`
           }
-          return `${prefix}${name}=${placeholder}`
-        }
-      )
-      .replace(
-        headerLinePattern,
-        (match, start: string, name: string, colon: string) =>
-          isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
-      )
-      .replace(bearerPattern, (match, scheme: string, credential: string) =>
-        isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match),
+        )
+        .replace(
+          headerLinePattern,
+          (match, start: string, name: string, colon: string) =>
+            isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
+        )
+        .replace(bearerPattern, (match, scheme: string, credential: string) =>
+          isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match)
+    ),
     secrets
   )
 
