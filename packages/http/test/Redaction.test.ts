@@ -635,6 +635,28 @@ describe("Redaction", () => {
       expect(Redaction.redactText(once)).toBe(once)
     })
 
+    it("replaces the same values in a parsed JSON body (a failure's payload)", () => {
+      const body = {
+        log: {
+          headers: [{ name: "X-Api-Key", value: "k-1" }, { Name: "Accept", Value: "a/b" }, { key: "token", value: 42 }],
+          cookies: [{ name: "theme", value: "dark", path: "/" }],
+          queryString: [{ name: "page", value: "2" }],
+          other: [{ name: "sid", value: "s-1" }]
+        }
+      }
+      expect(internal.redactJson(body)).toEqual({
+        log: {
+          headers: [{ name: "X-Api-Key", value: "<redacted>" }, { Name: "Accept", Value: "a/b" }, {
+            key: "token",
+            value: "<redacted>"
+          }],
+          cookies: [{ name: "theme", value: "<redacted>", path: "/" }],
+          queryString: [{ name: "page", value: "2" }],
+          other: [{ name: "sid", value: "s-1" }]
+        }
+      })
+    })
+
     it("costs a pass, not a blow-up, on text that almost holds records", () => {
       const adversarial = [
         `{"value":"v",` + `"a":1,`.repeat(3_400),

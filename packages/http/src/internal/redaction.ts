@@ -782,25 +782,50 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
 
 /**
  * A parsed JSON value with `redactText` applied to every string in it. Keys are kept, and so are values under
- * secret-looking keys that hold no secret: an error body's `code` or `session` field is data the caller reads.
+ * secret-looking keys that hold no secret: an error body's `code` or `session` field is data the caller reads. A
+ * name-value record (HAR, Postman) is read as `redactText` reads it: its `value` is replaced when its `name` or `key` is
+ * a secret header or parameter name, and in every record of a `cookies` array.
  *
  * @internal
  */
-export const redactJson = (value: unknown, secrets: ReadonlyArray<string> = noSecrets): unknown => {
+export const redactJson = (value: unknown, secrets: ReadonlyArray<string> = noSecrets): unknown =>
+  redactJsonIn(value, secrets, false)
+
+const redactJsonIn = (value: unknown, secrets: ReadonlyArray<string>, inCookies: boolean): unknown => {
   if (typeof value === "string") return redactText(value, secrets)
   if (typeof value !== "object" || value === null) return value
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, secrets))
+  if (Array.isArray(value)) return value.map((item) => redactJsonIn(item, secrets, inCookies))
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  const secretRecord = (inCookies || hasSecretRecordName(record, keys)) &&
+    keys.some((key) => key.toLowerCase() === "value")
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
+  for (const key of keys) {
+    const lower = key.toLowerCase()
+    const member = record[key]
     // assigned as a data property: a `__proto__` key must not set the copy's prototype
     Object.defineProperty(out, key, {
-      value: redactJson((value as Record<string, unknown>)[key], secrets),
+      value: secretRecord && lower === "value"
+        ? placeholder
+        : redactJsonIn(member, secrets, lower === "cookies" && Array.isArray(member)),
       enumerable: true,
       writable: true,
       configurable: true
     })
   }
   return out
+}
+
+const hasSecretRecordName = (record: Record<string, unknown>, keys: ReadonlyArray<string>): boolean => {
+  for (const key of keys) {
+    const lower = key.toLowerCase()
+    const name = record[key]
+    if (
+      (lower === "name" || lower === "key") && typeof name === "string" &&
+      (isSecretHeaderName(name) || isSecretParamName(name))
+    ) return true
+  }
+  return false
 }
 
 /** @internal */
