@@ -551,6 +551,23 @@ describe("Redaction", () => {
       expect(Redaction.redactText(Redaction.redactText(`x ${nested}`))).toBe(`x ${redacted}`)
     })
 
+    it("judges a pair after a `?` in a value written without encoding, in text and in a relative URL", () => {
+      // found with the nested-URL fix: a value ran to the next blank or `&`, so the pairs of a URL inside it were never
+      // judged (`next=/login?token=abc`)
+      for (const text of ["next=/login?token=abc", "GET /cb?next=/login?token=abc&x=1"]) {
+        const expected = text.replace("token=abc", "token=<redacted>")
+        expect(Redaction.redactText(text)).toBe(expected)
+        expect(Redaction.redactUrl(text)).toBe(expected)
+      }
+      // a value ends at the next `?name=`, a secret one still runs to the end
+      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted>?c=3 end")
+      expect(Redaction.redactText("password=ab?cd twice")).toBe("password=<redacted> twice")
+      for (const text of ["next=/login?page=2", "/x?a=" + "?b=c".repeat(5_000), "a=" + "?bbbb=".repeat(3_400)]) {
+        expect(Redaction.redactText(text)).toBe(text)
+        expect(Redaction.redactUrl(text)).toBe(text)
+      }
+    })
+
     it("costs a pass on text that almost holds such pairs", () => {
       const adversarial = [
         "%26" + "a".repeat(20_000) + "%3D",

@@ -487,6 +487,22 @@ const redactEncodedPairs = (text: string): string => {
   return out
 }
 
+// A value written without encoding may hold a URL's query of its own (`next=/login?token=abc` in text or in a relative
+// URL): after a `?` in the value, a pair is judged by its own name, and its value ends at the next `?name=`. The
+// lookahead reads 64 name characters at most, so a long value costs a pass.
+const pairInValueName = String.raw`(?:[A-Za-z0-9_.\-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64}`
+const pairInValuePattern = new RegExp(
+  String.raw`\?(${pairInValueName})=((?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))+)`,
+  "gu"
+)
+
+/** A non-secret pair's value with the secret pairs of a query written in it (after a `?`) redacted. */
+const redactPairsInValue = (value: string): string =>
+  value.includes("?") ?
+    value.replace(pairInValuePattern, (match, name: string) =>
+      isSecretParamName(decodeName(name)) ? `?${name}=${placeholder}` : match) :
+    value
+
 /** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
 const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
 
@@ -531,8 +547,13 @@ const redactUnparsedUrl = (url: string): string =>
     // left up to the last `@` is taken for user info and replaced, even if that hides a path or query with an `@`
     .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^\s]*@/i, (_, origin: string) => `${origin}${placeholder}@`)
     .replace(/#[\s\S]*$/, "")
-    .replace(/([?&;]|^)((?:[^=&?#;\s]|\uFEFF)+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
-      isSecretParamName(decodeName(name)) ? `${separator}${name}=${placeholder}` : match)
+    .replace(
+      /([?&;]|^)((?:[^=&?#;\s]|\uFEFF)+)=([^&#;\s]*)/g,
+      (match, separator: string, name: string, value: string) =>
+        isSecretParamName(decodeName(name))
+          ? `${separator}${name}=${placeholder}`
+          : `${separator}${name}=${redactPairsInValue(value)}`
+    )
     .replace(/[\r\n]/g, " ")
 
 const redactUrlOnly = (url: string | URL): string => {
@@ -757,8 +778,10 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
         )
         .replace(
           formPairPattern,
-          (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
-            if (!isSecretPairName(name)) return match
+          (match, prefix: string, name: string, value: string, scheme?: string, credential?: string) => {
+            if (!isSecretPairName(name)) {
+              return value.includes("?") ? `${prefix}${name}=${redactPairsInValue(value)}` : match
+            }
             // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
             if (
               scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
