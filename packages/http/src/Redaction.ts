@@ -8,6 +8,10 @@
  * | header names | `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `WWW-Authenticate`, `Proxy-Authenticate`; any name containing `api-key`, `token`, `secret`, `session`, `password`, `passwd`, `passphrase`, `signature`, `credential`, `private-key`, `auth`, `jwt` or `cookie`; a name ending in `key` after `-`, `_` or `.` (`x-functions-key`) or in camel case (`signingKey`) |
  * | query parameter names | the same, plus `sig`, `pwd`, `pass`, `code`, `code_verifier`, `assertion`, `client_assertion`, `otp`, `ticket`, `hmac`, `apikey`, `client_secret`, `AWSAccessKeyId` (`jwt`, `id_token`, `refresh_token`, `auth`, `session`, `api_key`, `access_key`...) |
  * | names you add | {@link withSecretNames} / {@link layerSecretNames}: exact names (case-insensitive) or patterns, for headers and parameters |
+ * | pairs encoded in a value | a pair percent-encoded once or twice inside a query value or in text (a URL handed to another: `?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc%26page%3D2`, a `redirect_uri`, a `state`) is found by its encoded `=` and separators and judged by its decoded name; only its value is replaced (`access_token%3D<redacted>%26page%3D2`), the rest kept as written. A pair inside a path segment (`%2Ftoken%3D`) is not one. Written without encoding in a value (`next=/login?token=abc`), a pair after a `?` is judged by its own name too |
+ * | percent-encoded names | a query parameter's or a `name=value` pair's name is judged percent-decoded, as a server reads it (`?%74oken=`, `access%5Ftoken=`; an escape that is not UTF-8 does not stop the others being decoded) |
+ * | format characters in names | a name is judged without the Unicode format characters (category Cf: zero-width space and joiners, soft hyphen, byte order mark, bidi controls) that may split it unseen (`to\u200Bken=`); names you add are matched with and without them |
+ * | name-value records | in text and in a failure's parsed `payload`, a JSON object with a `"name"` (or Postman's `"key"`) and a `"value"`, members in any order, spacing and case (the headers, query and form parameters of a HAR, Postman's headers, variables and auth): the value is replaced when the name is a secret header or parameter name; every record of a HAR `"cookies"` array is secret whatever its name, as a `Cookie` header is (the HAR sanitizers of Google and Cloudflare have this as an option) |
  * | `;` in a query | a pair after a `;` is judged by its own name (`?a=1;token=abc`), as servers that split a query on `;` read it |
  * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
@@ -57,7 +61,8 @@ export const placeholder: string = internal.placeholder
 
 /**
  * Header and query parameter names the current fiber treats as secret on top of the built-in rule: a string is an
- * exact name (case-insensitive), a `RegExp` is tested against the name as written. Empty by default.
+ * exact name (case-insensitive), a `RegExp` is tested against the name as written (and, if it holds format characters,
+ * without them). Empty by default.
  *
  * @example
  * ```ts
@@ -131,6 +136,7 @@ export const registerSecretValues: (
 
 /**
  * Whether a header with this name carries a secret (inside a fiber, the names of {@link currentSecretNames} too).
+ * Format characters in the name (`\u200B`, `\u00AD`...) are ignored.
  *
  * @example
  * ```ts
@@ -145,6 +151,7 @@ export const isSecretHeaderName: (name: string) => boolean = internal.isSecretHe
 
 /**
  * Whether a query parameter with this name carries a secret (inside a fiber, {@link currentSecretNames} too).
+ * Format characters in the name are ignored.
  *
  * @example
  * ```ts
@@ -230,8 +237,9 @@ export const redactUrlWithParams: (url: string, urlParams: ReadonlyArray<readonl
   internal.redactUrlWithParams
 
 /**
- * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, `Bearer ...` credentials, the
- * secrets in URLs and registered secret values in free text.
+ * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, the values of name-value records
+ * (`{"name": "Authorization", "value": "..."}`, as HAR and Postman write them), `Bearer ...` credentials, the secrets in
+ * URLs and registered secret values in free text.
  *
  * @example
  * ```ts

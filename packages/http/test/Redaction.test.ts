@@ -418,6 +418,280 @@ describe("Redaction", () => {
     expect(Redaction.redactText(open)).toBe(open)
   })
 
+  describe("format characters (Unicode Cf) in names", () => {
+    it("judges a name without the invisible characters that split it", () => {
+      for (const name of ["to\u200Bken", "pass\u00ADword", "api\uFEFF_key", "s\u200Cig", "\u202Eaccess_token"]) {
+        expect([name, Redaction.isSecretParamName(name)]).toEqual([name, true])
+      }
+      expect(Redaction.isSecretHeaderName("Author\u200Dization")).toBe(true)
+      expect(Redaction.isSecretHeaderName("x-api\u2060-key")).toBe(true)
+      for (const name of ["pa\u200Bge", "\u00ADq", "monkey\u200B"]) {
+        expect([name, Redaction.isSecretParamName(name)]).toEqual([name, false])
+      }
+    })
+
+    it("redacts pairs, lines, JSON members and query parameters whose names hold them", () => {
+      expect(Redaction.redactText("to\u200Bken=abc&page=2")).toBe("to\u200Bken=<redacted>&page=2")
+      expect(Redaction.redactText("sent pass\u00ADword=hunter2 twice")).toBe("sent pass\u00ADword=<redacted> twice")
+      expect(Redaction.redactText("a\r\nAuthor\u200Bization: Basic x\r\n")).toBe(
+        "a\r\nAuthor\u200Bization: <redacted>\r\n"
+      )
+      expect(Redaction.redactText(`{"to\u200Bken": "abc"}`)).toBe(`{"to\u200Bken":"<redacted>"}`)
+      // what follows the last of them is still judged on its own, as it was before
+      expect(Redaction.redactText("x\u200Bsig=abc")).toBe("x\u200Bsig=<redacted>")
+      expect(Redaction.redactUrl("https://h.test/x?to\u200Bken=abc&page=2")).toBe(
+        "https://h.test/x?to%E2%80%8Bken=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/x?s%C2%ADig=abc&page=2")).toBe(
+        "https://h.test/x?s%C2%ADig=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("/x?to\uFEFFken=abc&page=2")).toBe("/x?to\uFEFFken=<redacted>&page=2")
+    })
+
+    it.effect("matches the names a user adds without them too", () =>
+      Effect.gen(function*() {
+        const judged = yield* Effect.sync(() => [
+          Redaction.isSecretParamName("ten\u200Bant"),
+          Redaction.isSecretHeaderName("x-\u200Bpartner-id"),
+          Redaction.isSecretHeaderName("x-\u200Bother")
+        ]).pipe(Redaction.withSecretNames(["tenant", /^x-partner-/]))
+        expect(judged).toEqual([true, true, false])
+      }))
+
+    it("costs a pass on long runs of them", () => {
+      const texts = ["\u200B".repeat(20_000), "a\u200B".repeat(10_000) + ": ", `?${"\uFEFF".repeat(20_000)}`]
+      for (const text of texts) expect(Redaction.redactText(text)).toBe(text)
+      expect(Redaction.redactUrl(`/x?${"\uFEFF\u200B".repeat(10_000)}`)).toBe(`/x?${"\uFEFF\u200B".repeat(10_000)}`)
+    })
+  })
+
+  describe("percent-encoded names", () => {
+    it("judges a pair's name in text decoded, as a server reads it", () => {
+      expect(Redaction.redactText("GET /x?access%5Ftoken=abc&%74oken=def&page=2 failed")).toBe(
+        "GET /x?access%5Ftoken=<redacted>&%74oken=<redacted>&page=2 failed"
+      )
+      // an exact name (`sig`), and a run of escapes that is not UTF-8, whose ASCII escapes a server still decodes
+      expect(Redaction.redactText("%73ig=s-1 %70assword=hunter2 %74oken%FF=t-1")).toBe(
+        "%73ig=<redacted> %70assword=<redacted> %74oken%FF=<redacted>"
+      )
+      // names that decode to nothing secret, and escapes in values, stay as written
+      for (const text of ["q=100%25&a%20b=c", "%70age=2", "%zztoken"]) expect(Redaction.redactText(text)).toBe(text)
+    })
+
+    it("judges a query parameter's name decoded in redactUrl, relative or absolute", () => {
+      expect(Redaction.redactUrl("/x?access%5Ftoken=abc&%74oken=def&page=2")).toBe(
+        "/x?access%5Ftoken=<redacted>&%74oken=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("/x?%74oken%FF=abc&page=2")).toBe("/x?%74oken%FF=<redacted>&page=2")
+      // an absolute URL is parsed, its names decoded by the URL standard (and written decoded)
+      expect(Redaction.redactUrl("https://h.test/x?access%5Ftoken=abc&%74oken=def&page=2")).toBe(
+        "https://h.test/x?access_token=<redacted>&token=<redacted>&page=2"
+      )
+    })
+
+    it("costs a pass on long runs of escapes", () => {
+      for (const text of ["%41".repeat(7_000) + "=x", "%".repeat(20_000), "a%2".repeat(7_000) + "="]) {
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+      expect(Redaction.redactText("%74".repeat(7_000) + "oken=abc")).toMatch(/%74oken=<redacted>$/)
+    })
+  })
+
+  describe("pairs percent-encoded in a value (a URL inside a URL)", () => {
+    const nested = "https://h.test/cb?next=https%3A%2F%2Fidp.test%2Fx%3Faccess_token%3Dabc%26page%3D2"
+    const redacted = "https://h.test/cb?next=https%3A%2F%2Fidp.test%2Fx%3Faccess_token%3D<redacted>%26page%3D2"
+
+    it("replaces only the secret value of a URL encoded in a parameter, in redactUrl and in text", () => {
+      expect(Redaction.redactUrl(nested)).toBe(redacted)
+      expect(Redaction.redactText(`GET ${nested} failed`)).toBe(`GET ${redacted} failed`)
+      // a relative URL, and free text (a form body, a log line)
+      expect(Redaction.redactUrl(nested.slice("https://h.test".length))).toBe(redacted.slice("https://h.test".length))
+      expect(Redaction.redactText("redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3Dxyz%26state%3Ds1 sent")).toBe(
+        "redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D<redacted>%26state%3Ds1 sent"
+      )
+      // a value that is an encoded query, or a URL written without encoding (the URL standard reads it as the value)
+      expect(Redaction.redactUrl("https://h.test/x?q=token%3Dabc&page=2")).toBe(
+        "https://h.test/x?q=token%3D<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/x?r=/cb?token=abc&page=2")).toBe(
+        "https://h.test/x?r=%2Fcb%3Ftoken%3D<redacted>&page=2"
+      )
+      // after a `;`, and with a name encoded in the nested URL
+      expect(Redaction.redactUrl("https://h.test/cb?a=1;next=%2Fx%3F%2574oken%3Dabc")).toBe(
+        "https://h.test/cb?a=1;next=%2Fx%3F%2574oken%3D<redacted>"
+      )
+    })
+
+    it("decodes two levels: a URL encoded twice, and one inside a URL inside a URL", () => {
+      expect(
+        Redaction.redactUrl(
+          "https://h.test/cb?next=https%253A%252F%252Fidp%252Fx%253Faccess_token%253Dabc%2526page%253D2"
+        )
+      ).toBe("https://h.test/cb?next=https%253A%252F%252Fidp%252Fx%253Faccess_token%253D<redacted>%2526page%253D2")
+      const twice = "https://idp.test/authorize?redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fnext%3Dhttps%253A%252F%252Fapi" +
+        "%252Fx%253Fapi_key%253Dk1%2526p%253D1%26x%3D1&client_id=c"
+      expect(Redaction.redactText(`see ${twice}`)).toBe(`see ${twice.replace("%253Dk1", "%253D<redacted>")}`)
+      expect(Redaction.redactText("state=%2Fcb%253Ftoken%253Dabc%2526p%253D1")).toBe(
+        "state=%2Fcb%253Ftoken%253D<redacted>%2526p%253D1"
+      )
+    })
+
+    it("keeps what holds no secret byte for byte, a path segment included, and twice is once", () => {
+      const kept = [
+        "https://h.test/cb?next=https%3A%2F%2Fidp%2Fx%3Fpage%3D2%26q%3Da%2Bb",
+        "https://h.test/x%2Ftoken%3Dabc?page=2",
+        "see /a/token%3Dabc and x%2Ftoken%3Dabc",
+        "https://h.test/cb?next=%2Fx%3Fmonkey%3D1%26keys%3D2"
+      ]
+      for (const text of kept) {
+        expect(Redaction.redactText(text)).toBe(text)
+        if (!text.startsWith("see")) expect(Redaction.redactUrl(text)).toBe(text)
+      }
+      expect(Redaction.redactUrl(redacted)).toBe(redacted)
+      expect(Redaction.redactText(Redaction.redactText(`x ${nested}`))).toBe(`x ${redacted}`)
+    })
+
+    it("judges a pair after a `?` in a value written without encoding, in text and in a relative URL", () => {
+      // found with the nested-URL fix: a value ran to the next blank or `&`, so the pairs of a URL inside it were never
+      // judged (`next=/login?token=abc`)
+      for (const text of ["next=/login?token=abc", "GET /cb?next=/login?token=abc&x=1"]) {
+        const expected = text.replace("token=abc", "token=<redacted>")
+        expect(Redaction.redactText(text)).toBe(expected)
+        expect(Redaction.redactUrl(text)).toBe(expected)
+      }
+      // a value ends at the next `?name=`, a secret one still runs to the end
+      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted>?c=3 end")
+      expect(Redaction.redactText("password=ab?cd twice")).toBe("password=<redacted> twice")
+      for (const text of ["next=/login?page=2", "/x?a=" + "?b=c".repeat(5_000), "a=" + "?bbbb=".repeat(3_400)]) {
+        expect(Redaction.redactText(text)).toBe(text)
+        expect(Redaction.redactUrl(text)).toBe(text)
+      }
+    })
+
+    it("costs a pass on text that almost holds such pairs", () => {
+      const adversarial = [
+        "%26" + "a".repeat(20_000) + "%3D",
+        "%26" + "%41".repeat(6_600) + "%3D",
+        "%3F".repeat(6_600) + "%3D",
+        "%253F".repeat(4_000) + "%253D",
+        "%3D".repeat(6_600),
+        "%253D".repeat(4_000),
+        "%".repeat(20_000) + "3D",
+        "=a%3D%25".repeat(2_500),
+        "%26" + "\u200B".repeat(20_000) + "%3D",
+        "https://h.test/cb?next=" + "%3Fa%3Db".repeat(2_500),
+        "/cb?next=" + "%253Fa%253Db".repeat(1_600)
+      ]
+      for (const text of adversarial) {
+        expect(Redaction.redactText(text)).toBe(text)
+        expect(Redaction.redactUrl(text)).toBe(text)
+      }
+      expect(Redaction.redactUrl("/cb?next=" + "%3Fa%3Db".repeat(2_500) + "%3Ftoken%3Dt")).toMatch(
+        /%3Ftoken%3D<redacted>$/
+      )
+    })
+  })
+
+  describe("name-value records (HAR, Postman)", () => {
+    it("replaces the value of a record whose name or key is a secret header or parameter name, in any member order", () => {
+      expect(Redaction.redactText(`{"name": "Authorization", "value": "Bearer abc"}`)).toBe(
+        `{"name": "Authorization", "value": "<redacted>"}`
+      )
+      expect(Redaction.redactText(`{"name":"x-csrf-token","value":"csrf-1"}`)).toBe(
+        `{"name":"x-csrf-token","value":"<redacted>"}`
+      )
+      // Postman's `key`; the existing `"key": ...` pair rule still hides the name, as it did
+      expect(Redaction.redactText(`{"key": "api_key", "value": "k-123", "type": "text"}`)).toBe(
+        `{"key":"<redacted>", "value": "<redacted>", "type": "text"}`
+      )
+      expect(Redaction.redactText(`{"value": "sid=1", "name": "cookie"}`)).toBe(
+        `{"value": "<redacted>", "name": "cookie"}`
+      )
+      // JSON spacing, an escaped quote in the value, other members around, a parameter-only name (`code`)
+      expect(
+        Redaction.redactText(`[\n  {\n    "name" :\t"code",\n    "value":  "a\\"b,}c",\n    "comment": ""\n  }\n]`)
+      ).toBe(
+        `[\n  {\n    "name" :\t"code",\n    "value":  "<redacted>",\n    "comment": ""\n  }\n]`
+      )
+      // .NET's PascalCase, a non-string value, a flat object beside
+      expect(Redaction.redactText(`{"Name":"X-Api-Key","Value":12345678,"description":{"content":"the key"}}`)).toBe(
+        `{"Name":"X-Api-Key","Value":"<redacted>","description":{"content":"the key"}}`
+      )
+    })
+
+    it("keeps records whose name is not secret, and anything that is not a record", () => {
+      const texts = [
+        `{"name": "Accept", "value": "application/json"}`,
+        `{"value": "2", "name": "page"}`,
+        `{"name": "count", "value": 3, "nested": {"a": [1]}}`,
+        `{"value": "v"}`,
+        `{"name": {"first": "token"}, "value": "v"}`,
+        `{"headers": [{"name": "x-request-id", "value": "r-1"}], "status": 500}`
+      ]
+      for (const text of texts) expect(Redaction.redactText(text)).toBe(text)
+    })
+
+    it.effect("judges a record's name with the names a user adds", () =>
+      Effect.gen(function*() {
+        const record = `{"name": "x-tenant", "value": "t-77"}`
+        expect(Redaction.redactText(record)).toBe(record)
+        expect(yield* Effect.sync(() => Redaction.redactText(record)).pipe(Redaction.withSecretNames(["X-Tenant"])))
+          .toBe(`{"name": "x-tenant", "value": "<redacted>"}`)
+      }))
+
+    it("replaces every record of a HAR cookies array, whatever its name, and only there", () => {
+      const har =
+        `"cookies": [\n {"name": "theme", "value": "dark", "path": "/"},\n {"name": "sid", "value": "s-1"}\n],` +
+        ` "headers": [{"name": "theme", "value": "dark"}], "x": [{"name": "sid", "value": "s-2"}]`
+      expect(Redaction.redactText(har)).toBe(
+        `"cookies": [\n {"name": "theme", "value": "<redacted>", "path": "/"},\n {"name": "sid", "value": "<redacted>"}\n],` +
+          ` "headers": [{"name": "theme", "value": "dark"}], "x": [{"name": "sid", "value": "s-2"}]`
+      )
+      // twice is once
+      const once = Redaction.redactText(har)
+      expect(Redaction.redactText(once)).toBe(once)
+    })
+
+    it("replaces the same values in a parsed JSON body (a failure's payload)", () => {
+      const body = {
+        log: {
+          headers: [{ name: "X-Api-Key", value: "k-1" }, { Name: "Accept", Value: "a/b" }, { key: "token", value: 42 }],
+          cookies: [{ name: "theme", value: "dark", path: "/" }],
+          queryString: [{ name: "page", value: "2" }],
+          other: [{ name: "sid", value: "s-1" }]
+        }
+      }
+      expect(internal.redactJson(body)).toEqual({
+        log: {
+          headers: [{ name: "X-Api-Key", value: "<redacted>" }, { Name: "Accept", Value: "a/b" }, {
+            key: "token",
+            value: "<redacted>"
+          }],
+          cookies: [{ name: "theme", value: "<redacted>", path: "/" }],
+          queryString: [{ name: "page", value: "2" }],
+          other: [{ name: "sid", value: "s-1" }]
+        }
+      })
+    })
+
+    it("costs a pass, not a blow-up, on text that almost holds records", () => {
+      const adversarial = [
+        `{"value":"v",` + `"a":1,`.repeat(3_400),
+        "{".repeat(20_000),
+        `{"a":"`.repeat(3_400),
+        `{"value":"` + `\\"`.repeat(10_000),
+        `"value"` + `{"k":1, `.repeat(2_500),
+        `{"name":"x","value":[` + `"a",`.repeat(5_000),
+        `{"value":` + `{"a":"b",`.repeat(2_500),
+        `{"value":"v"` + " ".repeat(20_000),
+        `"cookies":[` + `{"name":"x","value":"y"},`.repeat(800).replaceAll(`"value"`, `"values"`)
+      ]
+      for (const text of adversarial) expect(Redaction.redactText(text)).toBe(text)
+      // and a record after such a prefix is still found
+      expect(Redaction.redactText(`${adversarial[0]}{"name":"token","value":"t-1"}`)).toMatch(/"value":"<redacted>"}$/)
+    })
+  })
+
   it("never lets a secret query value through, whatever it is", () => {
     FastCheck.assert(
       FastCheck.property(

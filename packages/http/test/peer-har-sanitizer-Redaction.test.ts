@@ -24,9 +24,13 @@
  *   `appID`, `challenge`, `client_id`, `code_challenge`, `email`, `facetID`, `fcParams`, `serverData`, `shdf`,
  *   `state`, `usg`, `vses2`, `x-client-data`; `assertion`, `code` and `code_verifier` are secret as parameters, not as
  *   header names. Users add them with `withSecretNames` (Sturdy's own example adds `state`).
- * - The peers find a HAR record's value by the `"name"` next to it (`{"name": "token", "value": "..."}`); Sturdy's
- *   text rule knows `"name": "value"` pairs, `name=value` pairs, `Name: value` lines and `Bearer ...` credentials,
- *   not name/value records, so a record's value is kept unless another rule or a value the client holds finds it.
+ * - The peers find a HAR record's value by the `"name"` next to it (`{"name": "token", "value": "..."}`), written
+ *   name first or value first with `": "` between; Sturdy reads name-value records too (any member order and JSON
+ *   spacing, Postman's `"key"` as well) and judges the name by its header and parameter rule; it replaces the whole
+ *   value (`"<redacted>"`, not `"Bearer <redacted>"`). (Until the records rule, a record's value was kept unless
+ *   another rule found it: these cases asserted that leak and now assert the records rule.)
+ * - A record in a HAR `"cookies"` array is secret whatever its name: Sturdy's default is the peers' `allCookies` /
+ *   `all_cookies` option (off by default there), as it hides a `Cookie` header whole.
  * - Cloudflare cuts a JWT's signature anywhere; Sturdy does not guess a secret from its shape (see
  *   `peer-ddtrace-Redaction.test.ts`).
  * - Both peers replace the bodies of scripts (and Google's of HTML, CSS, XML) by content type; Sturdy keeps a failure's
@@ -150,13 +154,14 @@ describe("cloudflare/har-sanitizer: src/lib/har_sanitize.tsx defaults", () => {
   it("defaultRegex: a JWT's signature", () => {
     const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXBhcnQ"
     // the peer writes `eyJ...eyJ....redacted` anywhere; Sturdy does not guess a secret from its shape: a JWT in a
-    // record it does not read is kept...
+    // record whose name is not secret is kept...
     const record = `{"name": "x-debug", "value": "${jwt}"}`
     expect(Redaction.redactText(record)).toBe(record)
-    // ...and hidden whole (not only its signature) where a rule finds it: a `Bearer` credential, a secret name
+    // ...and hidden whole (not only its signature) where a rule finds it: a secret record name, a secret key
     expect(Redaction.redactText(`{"name": "Authorization", "value": "Bearer ${jwt}"}`)).toBe(
-      `{"name": "Authorization", "value": "Bearer <redacted>"}`
+      `{"name": "Authorization", "value": "<redacted>"}`
     )
+    expect(Redaction.redactText(`sent Bearer ${jwt}`)).toBe(`sent Bearer <redacted>`)
     expect(Redaction.redactText(`{"id_token": "${jwt}"}`)).toBe(`{"id_token":"<redacted>"}`)
   })
 
@@ -179,24 +184,28 @@ describe("cloudflare/har-sanitizer: src/lib/har_sanitize.tsx defaults", () => {
   })
 
   it("buildRegex: \"name\": \"word\", ... \"value\": \"capture\" (a HAR record, name first)", () => {
-    // the peer finds the value by the record's name; Sturdy's text rule has no name/value records: a record under a
-    // secret name is kept unless its value itself is found (a deliberate difference: see the header)
-    const header = `{"name": "x-csrf-token", "value": "csrf-0123456789"}`
-    expect(Redaction.redactText(header)).toBe(header)
-    // a value that is a credential is found by its scheme, and a `Cookie` value's pairs by their names
+    // the peer finds the value by the record's name; so does Sturdy, by its header and parameter rule, and replaces
+    // the whole value (see the header)
+    expect(Redaction.redactText(`{"name": "x-csrf-token", "value": "csrf-0123456789"}`)).toBe(
+      `{"name": "x-csrf-token", "value": "<redacted>"}`
+    )
     expect(Redaction.redactText(`{"name": "Authorization", "value": "Basic YWRhOnB3LTEyMzQ="}`)).toBe(
-      `{"name": "Authorization", "value": "Basic <redacted>"}`
+      `{"name": "Authorization", "value": "<redacted>"}`
     )
     expect(Redaction.redactText(`{"name": "Cookie", "value": "sessionid=s-0123456789; lang=en"}`)).toBe(
-      `{"name": "Cookie", "value": "sessionid=<redacted>; lang=en"}`
+      `{"name": "Cookie", "value": "<redacted>"}`
     )
+    // a record whose name is not secret is kept
+    const kept = `{"name": "Accept", "value": "application/json"}`
+    expect(Redaction.redactText(kept)).toBe(kept)
   })
 
   it("buildRegex: \"value\": \"capture\", ... \"name\": \"word\" (a HAR record, value first)", () => {
-    const record = `{"value": "csrf-0123456789", "name": "x-csrf-token"}`
-    expect(Redaction.redactText(record)).toBe(record)
+    expect(Redaction.redactText(`{"value": "csrf-0123456789", "name": "x-csrf-token"}`)).toBe(
+      `{"value": "<redacted>", "name": "x-csrf-token"}`
+    )
     expect(Redaction.redactText(`{"value": "Bearer at-0123456789", "name": "Authorization"}`)).toBe(
-      `{"value": "Bearer <redacted>", "name": "Authorization"}`
+      `{"value": "<redacted>", "name": "Authorization"}`
     )
   })
 
@@ -235,10 +244,10 @@ describe("cloudflare/har-sanitizer: src/lib/har_sanitize.tsx defaults", () => {
       expect(failure._tag).toBe("ClientError")
       if (failure._tag !== "ClientError") return
       const excerpt = failure.bodyExcerpt ?? ""
-      // the records' values: the `Cookie` header whole, each cookie and the API key by value (secrets of the request
-      // that failed), the bearer credential by its scheme, the form body's secret by its name
+      // the records' values, by their secret names (and each cookie, whatever its name), the form body's secret by its
+      // name; the request's own secrets are found by value too
       expect(excerpt).toContain(`{"name":"Cookie","value":"<redacted>"}`)
-      expect(excerpt).toContain(`{"name":"Authorization","value":"Bearer <redacted>"}`)
+      expect(excerpt).toContain(`{"name":"Authorization","value":"<redacted>"}`)
       expect(excerpt).toContain(`{"name":"X-Api-Key","value":"<redacted>"}`)
       expect(excerpt).toContain(`"cookies":[{"name":"sid","value":"<redacted>"}]`)
       expect(excerpt).toContain(`"text":"client_secret=<redacted>&grant_type=client_credentials"`)

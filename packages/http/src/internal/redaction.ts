@@ -65,14 +65,28 @@ const addedNames = (): ReadonlyArray<string | RegExp> => {
   return fiber._tag === "Some" ? fiber.value.getFiberRef(currentSecretNames) : []
 }
 
-const matchesAdded = (name: string, lower: string): boolean => {
+const matchesAdded = (name: string, lower: string, written: string): boolean => {
   const added = addedNames()
   for (let i = 0; i < added.length; i++) {
     const entry = added[i]
-    if (typeof entry === "string" ? entry.toLowerCase() === lower : testPattern(entry, name)) return true
+    if (
+      typeof entry === "string"
+        ? entry.toLowerCase() === lower
+        : testPattern(entry, written) || (written !== name && testPattern(entry, name))
+    ) return true
   }
   return false
 }
+
+/**
+ * Format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, byte order mark, bidi controls)
+ * draw nothing, and a name split by them (`to\u200Bken`) reads as the name without them: they are taken out before a
+ * name is judged. A name that holds none (nearly every name) is judged as it is.
+ */
+const formatCharacters = /\p{Cf}/gu
+const formatCharacter = /\p{Cf}/u
+const withoutFormatCharacters = (name: string): string =>
+  formatCharacter.test(name) ? name.replace(formatCharacters, "") : name
 
 const testPattern = (pattern: RegExp, name: string): boolean => {
   // a global or sticky pattern keeps state between calls: reset it so the answer does not depend on the last one
@@ -81,17 +95,19 @@ const testPattern = (pattern: RegExp, name: string): boolean => {
 }
 
 /** @internal */
-export const isSecretHeaderName = (name: string): boolean => {
+export const isSecretHeaderName = (written: string): boolean => {
+  const name = withoutFormatCharacters(written)
   const lower = name.toLowerCase()
   return secretHeaderExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
-    matchesAdded(name, lower)
+    matchesAdded(name, lower, written)
 }
 
 /** @internal */
-export const isSecretParamName = (name: string): boolean => {
+export const isSecretParamName = (written: string): boolean => {
+  const name = withoutFormatCharacters(written)
   const lower = name.toLowerCase()
   return secretParamExact.has(lower) || secretNamePattern.test(lower) || camelKeyPattern.test(name) ||
-    matchesAdded(name, lower)
+    matchesAdded(name, lower, written)
 }
 
 /** @internal */
@@ -348,6 +364,22 @@ const safeDecode = (text: string): string => {
 }
 
 /**
+ * A name as a server reads it: percent-decoded once, and leniently, as servers do: a run of escapes that is not UTF-8
+ * (`%FF`) is kept, and the ASCII escapes in it are decoded all the same (`%74oken%FF` reads `token%FF`).
+ */
+const decodeName = (name: string): string =>
+  name.includes("%") ?
+    name.replace(escapeRun, (run) => {
+      const decoded = safeDecode(run)
+      return decoded !== run
+        ? decoded
+        : run.replace(asciiEscape, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)))
+    }) :
+    name
+const escapeRun = /(?:%[0-9A-Fa-f]{2})+/g
+const asciiEscape = /%[0-7][0-9A-Fa-f]/g
+
+/**
  * The secrets a request carries: values of headers and query parameters whose names are secret, and the user info
  * of its URL.
  *
@@ -375,7 +407,7 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   if (query !== -1 && (hashAt === -1 || query < hashAt)) {
     for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
       const eq = pair.indexOf("=")
-      if (eq > 0 && isSecretParamName(safeDecode(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      if (eq > 0 && isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
     }
   }
   // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
@@ -414,6 +446,66 @@ const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
 // URLs
 // -----------------------------------------------------------------------------
 
+// A pair can sit percent-encoded inside a parameter's value or in text: a URL handed to another (`?next=https%3A%2F%2Fidp
+// %2Fcb%3Faccess_token%3Dabc%26page%3D2`, a `redirect_uri`, a `state`), once or twice encoded. Such a pair is found by
+// its encoded `=` and separators (`%3D`, `%26`, `%3B`, `%3F`, `%23`; `%253D`... twice encoded), judged by its name
+// decoded, and only its value is replaced: the rest is kept byte for byte. A value ends at an encoded separator, `?`
+// included (a second `?` would hide the pairs after it in the value before). A pair starts after an encoded separator, or
+// after a character that starts a value or a word (`=`, `?`, `&`, a blank, a quote...), not inside a path
+// (`%2Ftoken%3D` is a path segment). Every token starts with its own character (a name character, `%`, `<`), so a text
+// that almost holds such a pair costs a pass.
+const encodedNameCharacter = String.raw`[A-Za-z0-9_.~+*!\-]|\p{Cf}`
+const valueOrWordStart = String.raw`[=?&;#\s"'(<\[,]`
+const encodedPairPatterns: ReadonlyArray<RegExp> = [
+  new RegExp(
+    String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbFf]))` +
+      String.raw`((?:${encodedNameCharacter}|%(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%3[Dd])` +
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))+`,
+    "gu"
+  ),
+  new RegExp(
+    String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbDdFf])|%25(?:2[36]|3[BbFf]))` +
+      String.raw`((?:${encodedNameCharacter}|%25(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%253[Dd])` +
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))+`,
+    "gu"
+  )
+]
+const mayHoldEncodedPair = /%(?:25)?3[Dd]/
+
+/** Replaces the values of the secret pairs percent-encoded once or twice in `text` (see `encodedPairPatterns`). */
+const redactEncodedPairs = (text: string): string => {
+  if (!mayHoldEncodedPair.test(text)) return text
+  let out = text
+  for (let level = 0; level < encodedPairPatterns.length; level++) {
+    out = out.replace(encodedPairPatterns[level]!, (match, start: string, name: string, equals: string) => {
+      // decoded once per level of encoding, then once more as a server reads a name
+      let decoded = name
+      for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
+      return isSecretParamName(decoded) ? `${start}${name}${equals}${placeholder}` : match
+    })
+  }
+  return out
+}
+
+// A value written without encoding may hold a URL's query of its own (`next=/login?token=abc` in text or in a relative
+// URL): after a `?` in the value, a pair is judged by its own name, and its value ends at the next `?name=`. The
+// lookahead reads 64 name characters at most, so a long value costs a pass.
+const pairInValueName = String.raw`(?:[A-Za-z0-9_.\-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64}`
+const pairInValuePattern = new RegExp(
+  String.raw`\?(${pairInValueName})=((?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))+)`,
+  "gu"
+)
+
+/** A non-secret pair's value with the secret pairs of a query written in it (after a `?`) redacted. */
+const redactPairsInValue = (value: string): string =>
+  value.includes("?") ?
+    value.replace(pairInValuePattern, (match, name: string) =>
+      isSecretParamName(decodeName(name)) ? `?${name}=${placeholder}` : match) :
+    value
+
+/** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
+const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
+
 const redactParams = (params: URLSearchParams): string => {
   const parts: Array<string> = []
   for (const [name, value] of params) {
@@ -435,27 +527,33 @@ const redactParams = (params: URLSearchParams): string => {
 const afterSemicolon = (name: string): string => name.slice(name.lastIndexOf(";") + 1)
 
 const redactSemicolonPairs = (value: string): string => {
-  if (!value.includes(";")) return encodeURIComponent(value)
+  if (!value.includes(";")) return encodeValue(value)
   return value.split(";").map((segment, i) => {
     const equals = segment.indexOf("=")
-    if (i === 0 || equals <= 0) return encodeURIComponent(segment)
+    if (i === 0 || equals <= 0) return encodeValue(segment)
     const name = segment.slice(0, equals)
     return `${encodeURIComponent(name)}=${
-      isSecretParamName(name) ? placeholder : encodeURIComponent(segment.slice(equals + 1))
+      isSecretParamName(name) ? placeholder : encodeValue(segment.slice(equals + 1))
     }`
   }).join(";")
 }
 
-// Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs.
+// Used when a URL does not parse or is relative: secrets can still sit in `user:pass@` or `name=value` pairs. A name
+// runs to a blank, but a byte order mark (a format character, judged absent, that `\s` counts as a blank) is in it.
 const redactUnparsedUrl = (url: string): string =>
-  url
+  redactEncodedPairs(url)
     .replace(/\/\/[^/?#\\\s]*@/g, "//")
     // an absolute URL that does not parse may hold a password with a raw `/`, `?` or `#` (base64 has `/`): what is
     // left up to the last `@` is taken for user info and replaced, even if that hides a path or query with an `@`
     .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^\s]*@/i, (_, origin: string) => `${origin}${placeholder}@`)
     .replace(/#[\s\S]*$/, "")
-    .replace(/([?&;]|^)([^=&?#;\s]+)=([^&#;\s]*)/g, (match, separator: string, name: string) =>
-      isSecretParamName(safeDecode(name)) ? `${separator}${name}=${placeholder}` : match)
+    .replace(
+      /([?&;]|^)((?:[^=&?#;\s]|\uFEFF)+)=([^&#;\s]*)/g,
+      (match, separator: string, name: string, value: string) =>
+        isSecretParamName(decodeName(name))
+          ? `${separator}${name}=${placeholder}`
+          : `${separator}${name}=${redactPairsInValue(value)}`
+    )
     .replace(/[\r\n]/g, " ")
 
 const redactUrlOnly = (url: string | URL): string => {
@@ -563,10 +661,29 @@ const jsonPairPattern = new RegExp(
 // would be left behind once the scheme is replaced. A name starts after any character that cannot be part of it, not
 // only a blank or a separator: a form body quoted in JSON (`"client_secret=...&..."`, a HAR's `postData.text`), a
 // fragment written without its URL (`/cb#access_token=...`), a pair in brackets.
+// A name may hold format characters (`to\u200Bken`), which are judged absent (see `withoutFormatCharacters`), and
+// percent escapes (`%74oken`, `access%5Ftoken`), judged decoded as a server reads them.
 const formPairPattern =
-  /(^|[^A-Za-z0-9_.-])([A-Za-z0-9_.-]{1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/gi
-const headerLinePattern = /(^|[\s,;{(])([A-Za-z0-9_-]{1,64})([ \t]*:[ \t]*)[^\r\n]+/g
+  /(^|[^A-Za-z0-9_.-])((?:[A-Za-z0-9_.-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64})=(<redacted>|(?:(Bearer|Basic|Digest|Token)[ \t]+([A-Za-z0-9._~+/=-]+))|[^\s&;,"<>]+)/giu
+const headerLinePattern = /(^|[\s,;{(])((?:[A-Za-z0-9_-]|\p{Cf}){1,64})([ \t]*:[ \t]*)[^\r\n]+/gu
 const bearerPattern = /\b(Bearer|Basic|Digest|Token)\s+([A-Za-z0-9._~+/=-]+)/gi
+
+/**
+ * Whether the name of a `name=value` pair in text is secret. The name is read with the characters that may split it
+ * (format characters, percent escapes) and judged decoded; what follows the last of them, which is all the pair's name
+ * was before, is judged too, so that reading more of a name never lets a value through (`x\u200Bsig=...`).
+ */
+const isSecretPairName = (name: string): boolean => {
+  if (isSecretParamName(decodeName(name))) return true
+  let start = name.length
+  while (start > 0 && isPlainNameCharacter(name.charCodeAt(start - 1))) start--
+  return start > 0 && start < name.length && isSecretParamName(name.slice(start))
+}
+
+/** `[A-Za-z0-9_.-]` */
+const isPlainNameCharacter = (code: number): boolean =>
+  (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 95 ||
+  code === 46 || code === 45
 
 // A scheme written as in a header (`Bearer`, `BASIC`) is followed by a credential, whatever it looks like; after a
 // lower-case word it must look like one, or prose would be redacted ("the bearer token is…", "the token endpoint"):
@@ -580,60 +697,158 @@ const looksLikeCredential = (word: string): boolean =>
 // a URL redacted before (a failure's message, redacted again for a log line) keeps its `<redacted>` values whole
 const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
 
+// HAR and Postman keep headers, cookies, query and form parameters as name-value records: `{"name": "Authorization",
+// "value": "Bearer ..."}`, Postman's `{"key": "api_key", "value": "..."}`, members in any order, with others beside
+// them (`"comment"`, a cookie's `"path"`, Postman's `"type"` or a `"description"` object). A record is an object of up
+// to 16 members whose values are strings, scalars or flat objects and arrays; its tokens are told apart by their first
+// character, so a text that is no record costs a pass, not a blow-up.
+const jsonString = String.raw`"(?:[^"\\]|\\.)*"`
+const recordMemberValue = String.raw`${jsonString}|[^\s,{}\[\]":]+|[{[][^{}\[\]"]*(?:${jsonString}[^{}\[\]"]*)*[}\]]`
+const recordMember = String.raw`${jsonString}\s*:\s*(?:${recordMemberValue})`
+const recordPattern = new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g")
+const recordMemberPattern = new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g")
+const mayHoldRecord = /"value"/i
+// the start of a HAR `cookies` array, read backwards from its `[`
+const cookiesArrayKey = /"cookies"\s*:\s*$/i
+
+const parseJsonString = (literal: string): string | undefined => {
+  try {
+    const value: unknown = JSON.parse(literal)
+    return typeof value === "string" ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. */
+const lastNonBlank = (text: string, end: number): number => {
+  const stop = Math.max(0, end - 256)
+  for (let i = end - 1; i >= stop; i--) {
+    const code = text.charCodeAt(i)
+    if (code !== 32 && code !== 9 && code !== 10 && code !== 13) return i
+  }
+  return -1
+}
+
+/**
+ * Replaces the `"value"` of every name-value record whose `"name"` (or Postman's `"key"`) is a secret header or
+ * parameter name, and of every record in a HAR `"cookies"` array whatever its name: a cookie's value is as secret as
+ * the `Cookie` header that carried it (the HAR sanitizers of Google and Cloudflare do so with their "all cookies"
+ * option). Nothing else of the record changes.
+ */
+const redactRecords = (text: string): string => {
+  if (!mayHoldRecord.test(text)) return text
+  // the end of the last record found in a `cookies` array, to know the records that follow it there
+  let cookieRecordEnd = -1
+  return text.replace(recordPattern, (record: string, offset: number) => {
+    const before = lastNonBlank(text, offset)
+    const inCookies = before !== -1 && (
+      (text[before] === "[" && cookiesArrayKey.test(text.slice(Math.max(0, before - 64), before))) ||
+      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before) === cookieRecordEnd - 1)
+    )
+    cookieRecordEnd = inCookies ? offset + record.length : -1
+    if (!mayHoldRecord.test(record)) return record
+    let secret = inCookies
+    let hasValue = false
+    for (const [, key, , value] of record.matchAll(recordMemberPattern)) {
+      const name = key!.toLowerCase()
+      if (name === "\"value\"") hasValue = true
+      else if (!secret && (name === "\"name\"" || name === "\"key\"")) {
+        const decoded = value![0] === "\"" ? parseJsonString(value!) : undefined
+        secret = decoded !== undefined && (isSecretHeaderName(decoded) || isSecretParamName(decoded))
+      }
+    }
+    if (!secret || !hasValue) return record
+    return record.replace(
+      recordMemberPattern,
+      (member, key: string, colon: string) =>
+        key.toLowerCase() === "\"value\"" ? `${key}${colon}"${placeholder}"` : member
+    )
+  })
+}
+
 /** @internal */
 export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
   redactValues(
-    text
-      .replace(urlInText, (url) => redactUrlOnly(url))
-      .replace(
-        jsonPairPattern,
-        (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
-      )
-      .replace(
-        formPairPattern,
-        (match, prefix: string, name: string, _value: string, scheme?: string, credential?: string) => {
-          if (!isSecretParamName(name)) return match
-          // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
-          if (
-            scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
-            !looksLikeCredential(credential)
-          ) {
-            return `${prefix}${name}=${placeholder}${match.slice(prefix.length + name.length + 1 + scheme.length)}`
+    redactEncodedPairs(
+      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
+        .replace(
+          jsonPairPattern,
+          (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
+        )
+        .replace(
+          formPairPattern,
+          (match, prefix: string, name: string, value: string, scheme?: string, credential?: string) => {
+            if (!isSecretPairName(name)) {
+              return value.includes("?") ? `${prefix}${name}=${redactPairsInValue(value)}` : match
+            }
+            // after a lower-case scheme word, the next word is taken for a credential only if it looks like one
+            if (
+              scheme !== undefined && credential !== undefined && !isCapitalized(scheme) &&
+              !looksLikeCredential(credential)
+            ) {
+              return `${prefix}${name}=${placeholder}${match.slice(prefix.length + name.length + 1 + scheme.length)}`
+            }
+            return `${prefix}${name}=${placeholder}`
           }
-          return `${prefix}${name}=${placeholder}`
-        }
-      )
-      .replace(
-        headerLinePattern,
-        (match, start: string, name: string, colon: string) =>
-          isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
-      )
-      .replace(bearerPattern, (match, scheme: string, credential: string) =>
-        isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match),
+        )
+        .replace(
+          headerLinePattern,
+          (match, start: string, name: string, colon: string) =>
+            isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
+        )
+        .replace(bearerPattern, (match, scheme: string, credential: string) =>
+          isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match)
+    ),
     secrets
   )
 
 /**
  * A parsed JSON value with `redactText` applied to every string in it. Keys are kept, and so are values under
- * secret-looking keys that hold no secret: an error body's `code` or `session` field is data the caller reads.
+ * secret-looking keys that hold no secret: an error body's `code` or `session` field is data the caller reads. A
+ * name-value record (HAR, Postman) is read as `redactText` reads it: its `value` is replaced when its `name` or `key` is
+ * a secret header or parameter name, and in every record of a `cookies` array.
  *
  * @internal
  */
-export const redactJson = (value: unknown, secrets: ReadonlyArray<string> = noSecrets): unknown => {
+export const redactJson = (value: unknown, secrets: ReadonlyArray<string> = noSecrets): unknown =>
+  redactJsonIn(value, secrets, false)
+
+const redactJsonIn = (value: unknown, secrets: ReadonlyArray<string>, inCookies: boolean): unknown => {
   if (typeof value === "string") return redactText(value, secrets)
   if (typeof value !== "object" || value === null) return value
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, secrets))
+  if (Array.isArray(value)) return value.map((item) => redactJsonIn(item, secrets, inCookies))
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  const secretRecord = (inCookies || hasSecretRecordName(record, keys)) &&
+    keys.some((key) => key.toLowerCase() === "value")
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
+  for (const key of keys) {
+    const lower = key.toLowerCase()
+    const member = record[key]
     // assigned as a data property: a `__proto__` key must not set the copy's prototype
     Object.defineProperty(out, key, {
-      value: redactJson((value as Record<string, unknown>)[key], secrets),
+      value: secretRecord && lower === "value"
+        ? placeholder
+        : redactJsonIn(member, secrets, lower === "cookies" && Array.isArray(member)),
       enumerable: true,
       writable: true,
       configurable: true
     })
   }
   return out
+}
+
+const hasSecretRecordName = (record: Record<string, unknown>, keys: ReadonlyArray<string>): boolean => {
+  for (const key of keys) {
+    const lower = key.toLowerCase()
+    const name = record[key]
+    if (
+      (lower === "name" || lower === "key") && typeof name === "string" &&
+      (isSecretHeaderName(name) || isSecretParamName(name))
+    ) return true
+  }
+  return false
 }
 
 /** @internal */
