@@ -3,8 +3,10 @@
  * `SturdyClient` against real node:http (and, for hand-written chunked framing, raw TCP) servers on 127.0.0.1.
  * Source: github.com/node-fetch/node-fetch at 8b3320d2a7c07bce4afc6b2bf6c3bbddda85b01f, `test/main.js` (the routes
  * of `test/utils/server.js` re-created below, the server's waits of 100 ms to 1 s shortened to 10 to 20 ms or, where
- * a timeout ends the call first, left unanswered) and the three BOM cases of `test/response.js`, run here on a body
- * that arrives over the wire. One `it` per peer case, named after it.
+ * a timeout ends the call first, left unanswered), the three BOM cases of `test/response.js`, run here on a body
+ * that arrives over the wire, and "should reject illegal header" of `test/headers.js`, as a request that carries
+ * such a header (`test/headers.js`'s other cases are of node-fetch's `Headers` class). One `it` per peer case, named
+ * after it.
  *
  * Mapping: `fetch(url)` then `res.text()` is `Attempt.send` (the body read into one bounded buffer) or, for the
  * platform response, `Loopback.exchange`; `res.json()` is `Attempt.json`; `res.ok === false` is the status failure
@@ -32,8 +34,9 @@
  * cases about signal listeners, polyfills, a non-AbortSignal, an already aborted signal and the body stream's error
  * events (an Effect call is interrupted instead); "should handle errors on the body stream even if it is not used" and
  * "should collect handled errors on the body stream to reject if the body is used later" (no decompression stream
- * exists to fail); ArrayBuffer and DataView bodies (Effect's bodies take a `Uint8Array`: a view over the same bytes is
- * the Uint8Array case); `statusText` (Effect's response has none); the User-Agent, agent, lookup and family cases;
+ * exists to fail); the DataView body (Effect's bodies take a `Uint8Array`; the `ArrayBuffer` cases send a view over
+ * the buffer); `statusText` (Effect's response has none); "should set default User-Agent" (the transport sends none,
+ * and its documentation promises none) and the agent, lookup and family cases;
  * the https and IPv6 cases (they reach outside 127.0.0.1); "should still recognize URLSearchParams when extended from
  * polyfill" (in the peer's code the same subclass as the case before it).
  */
@@ -759,6 +762,11 @@ describe("node-fetch test/main.js: request methods and bodies", () => {
       }))
 
   bytesCase(
+    "should allow POST request with ArrayBuffer body",
+    () => new Uint8Array(encoder.encode("Hello, world!\n").buffer),
+    "Hello, world!\n"
+  )
+  bytesCase(
     "should allow POST request with ArrayBuffer body from a VM context",
     () => new Uint8Array(new VMUint8Array(encoder.encode("Hello, world!\n")).buffer),
     "Hello, world!\n"
@@ -1042,6 +1050,15 @@ describe("node-fetch test/main.js: URLs and request headers on the wire", () => 
       expect(received.status).toBe(200)
     }))
 
+  it.scopedLive("should support fetch with Node.js URL object", () =>
+    Effect.gen(function*() {
+      // the peer's code is the same as the next case's (a WHATWG `URL` from `node:url`'s global)
+      const { base, client } = yield* setup
+      const received = yield* Attempt.send(client, HttpClientRequest.get(new URL(`${base}hello`)))
+      expect(received.response.request.url).toBe(`${base}hello`)
+      expect(received.status).toBe(200)
+    }))
+
   it.scopedLive("should support fetch with WHATWG URL object", () =>
     Effect.gen(function*() {
       const { base, client } = yield* setup
@@ -1053,6 +1070,7 @@ describe("node-fetch test/main.js: URLs and request headers on the wire", () => 
   it.scopedLive("should keep `?` sign in URL when no params are given", () =>
     Effect.gen(function*() {
       const { base, client, server } = yield* setup
+      // (the transport once sent `/question`: fixed, see UndiciHttpClient.test.ts "an empty query keeps its `?`...")
       const received = yield* Attempt.send(client, HttpClientRequest.get(`${base}question?`))
       expect(received.status).toBe(200)
       expect(received.response.request.url).toBe(`${base}question?`)

@@ -17,22 +17,23 @@
  * on the TestClock (`HttpFailure.Timeout` `Attempt`).
  *
  * Deliberate differences (each test says which): a 307 with a body read once (a stream) returns the 307, where
- * node-fetch rejects with FetchError `unsupported-redirect`; on another origin Sturdy drops `Cookie`,
- * `Authorization` and every secret-named header (`Cookie2`, `WWW-Authenticate` among them, as node-fetch drops them);
- * an invalid redirect option is `Redirect.follow`'s `maxRedirects` out of range (a `RangeError` when the middleware is
+ * node-fetch rejects with FetchError `unsupported-redirect`; the secret headers node-fetch drops on a hop to another
+ * host or scheme (`Cookie`, `Cookie2`, `Authorization`, `WWW-Authenticate`) Sturdy drops too, as `Host` and every
+ * secret-named header, and on any other origin, a subdomain or another port included (node-fetch keeps them on a hop
+ * to a subdomain of the same scheme); an invalid redirect option is `Redirect.follow`'s `maxRedirects` out of range (a `RangeError` when the middleware is
  * built), Sturdy having no redirect-mode option.
  *
  * Not ported: `isDomainOrSubdomain` and `isSameProtocol` (unit tests of node-fetch internals; note that node-fetch
  * keeps secrets on a hop to a subdomain, where Sturdy drops them on any other origin); the AbortController cases
  * that concern a signal's listeners or a polyfill; `test/referrer.js` (Referrer-Policy, which Sturdy does not
- * implement). node-fetch has no case for a `Location` with a non-HTTP scheme: `peer-undici-redirect.test.ts` and
- * `peer-got-redirects.test.ts` cover it.
+ * implement). node-fetch has no case for a `Location` with a non-HTTP scheme (`test/redirect-loopback.test.ts`
+ * covers `file:`).
  */
 import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Redirect, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Effect, Exit, Fiber, Schema, TestClock } from "effect"
+import { Effect, Exit, Fiber, Schema, Stream, TestClock } from "effect"
 import { Readable } from "node:stream"
 import * as Loopback from "./utils/loopbackServer.js"
 import { failureOf, realPause } from "./utils/retryHarness.js"
@@ -223,8 +224,20 @@ describe("node-fetch test/main.js: redirects", () => {
       const failure = failureOf(yield* Effect.exit(Attempt.send(following, request())))
       expect(failure).toBeInstanceOf(HttpFailure.UnexpectedStatus)
       expect((failure as HttpFailure.UnexpectedStatus).status).toBe(307)
+      // an Effect `Stream` body alike
+      const fromStream = yield* Loopback.exchange(
+        following,
+        HttpClientRequest.patch(`${base}redirect/307`).pipe(
+          HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("tada")))
+        )
+      )
+      expect(fromStream.status).toBe(307)
       expect(server.hits("/inspect")).toBe(0)
-      expect(server.requests.filter((r) => r.url === "/redirect/307").map((r) => r.body)).toEqual(["tada", "tada"])
+      expect(server.requests.filter((r) => r.url === "/redirect/307").map((r) => r.body)).toEqual([
+        "tada",
+        "tada",
+        "tada"
+      ])
     }))
 
   it.scopedLive("should obey maximum redirect, reject case", () =>
