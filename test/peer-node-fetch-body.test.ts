@@ -26,7 +26,10 @@
  * `Content-Length` the body does not match is refused unsent (`InvalidRequest` `InvalidHeader`), where node-fetch
  * overwrites it. A plain object body is sent as JSON by `SturdyClient`, where node-fetch sends `[object Object]`.
  * Effect's default content types are `text/plain` (no charset), `application/octet-stream` for bytes and
- * `application/x-www-form-urlencoded` (no charset).
+ * `application/x-www-form-urlencoded` (no charset). No default `Accept`: `Attempt.send` sends none, `Attempt.json` the
+ * types it expects, where node-fetch sends the wildcard one. A `URL` object loses an empty query (`?`) in Effect's
+ * `HttpClientRequest`, before the transport; a string keeps it. undici writes a streamed request's head with its first
+ * chunk, where node-fetch sends the head at once.
  *
  * Not ported: cases of node-fetch's own classes and internals (`Headers`, `Request`, `Response` constructors,
  * `FetchError`, `Body`, `getTotalBytes`, `extractContentType`, `Response.redirect`, `Response.json`, cloning and
@@ -37,7 +40,8 @@
  * exists to fail); the DataView body (Effect's bodies take a `Uint8Array`; the `ArrayBuffer` cases send a view over
  * the buffer); `statusText` (Effect's response has none); "should set default User-Agent" (the transport sends none,
  * and its documentation promises none) and the agent, lookup and family cases;
- * the https and IPv6 cases (they reach outside 127.0.0.1); "should still recognize URLSearchParams when extended from
+ * "should support https request" (it calls github.com) and the IPv6 case (a server on ::1; these listen on
+ * 127.0.0.1 only); "should still recognize URLSearchParams when extended from
  * polyfill" (in the peer's code the same subclass as the case before it).
  */
 import { HttpBody, HttpClientRequest, UrlParams } from "@effect/platform"
