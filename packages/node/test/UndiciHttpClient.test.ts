@@ -437,6 +437,19 @@ describe("UndiciHttpClient", () => {
         }
       }).pipe(Effect.provide(sturdy)))
 
+    // node-fetch's "should keep `?` sign in URL when no params are given" (test/peer-node-fetch-body.test.ts): the
+    // path once sent `url.pathname + url.search`, and `search` is "" for an empty query as for none
+    it.live("an empty query keeps its `?` on the wire, as node-fetch and fetch send it", () =>
+      Effect.gen(function*() {
+        for (const url of [`${base}/echo?`, `${base}/echo?#part`, `${base}/echo?#`]) {
+          for (let round = 0; round < 2; round++) {
+            expect(yield* sentPath(HttpClientRequest.get(url)).pipe(Effect.provide(sturdy))).toBe("/echo?")
+          }
+        }
+        expect(yield* sentPath(HttpClientRequest.get(`${base}/echo`)).pipe(Effect.provide(sturdy))).toBe("/echo")
+        expect(yield* sentPath(HttpClientRequest.get(`${base}/echo#`)).pipe(Effect.provide(sturdy))).toBe("/echo")
+      }))
+
     // the one difference from layerUndici that @effect/platform-node's HttpClient tests show (peer port
     // peer-platform-node-HttpClient.test.ts, "ClientRequest parses URL instances"); stated in the module doc
     it.live("a fragment goes neither on the wire nor in the span's url.full, where layerUndici sends it", () =>

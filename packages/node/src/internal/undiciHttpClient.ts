@@ -245,13 +245,23 @@ const targetsOf = (boundOrigin: string | undefined) => {
       return new Error.RequestError({ request, reason: "InvalidUrl", description, cause: new TypeError(description) })
     }
     const authorization = basicAuthorizationOf(url)
-    const target: Target = { url, origin: url.origin, path: url.pathname + url.search, authorization }
+    const target: Target = { url, origin: url.origin, path: url.pathname + queryOf(url), authorization }
     if (keep) {
       if (known.size >= targetCapacity) known.delete(known.keys().next().value!)
       known.set(request.url, target)
     }
     return target
   }
+}
+
+// The query as sent: `search`, or a lone "?" for an empty query, which `search` reports as "" like no query at all
+// (`/path?` is not `/path`, RFC 3986 §6.2.3, and fetch, node:http and curl send it as written). The serialized URL
+// holds a "#" only where its fragment starts.
+const queryOf = (url: URL): string => {
+  if (url.search !== "") return url.search
+  const href = url.href
+  const fragment = href.indexOf("#")
+  return (fragment === -1 ? href : href.slice(0, fragment)).endsWith("?") ? "?" : ""
 }
 
 // undici's own default for both limits when a dispatcher is made without them
