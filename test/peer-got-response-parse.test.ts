@@ -28,12 +28,13 @@
  * does a 401 refresh); the six `incrementally decodes` / `falls back to buffered decode` / `does not incrementally
  * decode` cases (got's streaming TextDecoder: Sturdy reads the body into one bounded buffer and decodes it once).
  *
- * Added for this port's brief, and not got's: a JSON body declared in another charset (`not from got:` cases).
+ * Added for this port's brief, and not got's: a JSON body declared in another charset (`not from got:` cases). Where
+ * its bytes are not UTF-8, got (like axios and fetch) decodes replacement characters silently; Sturdy fails with
+ * `InvalidJson` (a defect this port found and fixed, see `Attempt.test.ts`).
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import type { HttpFailure } from "@sturdy/http"
-import { Attempt, SturdyClient } from "@sturdy/http"
+import { Attempt, HttpFailure, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Context, Effect, Either, Layer, Schema } from "effect"
 import type * as Http from "node:http"
@@ -226,15 +227,19 @@ describe("not from got: a JSON body declared in a charset other than UTF-8", () 
       expect(yield* Attempt.json(yield* client, get(server), Name)).toEqual({ name: "cafe" })
     }))
 
-  it.scoped("ISO-8859-1 declared, a byte that is not UTF-8: read as UTF-8, the charset ignored", () =>
+  it.scoped("ISO-8859-1 declared, a byte that is not UTF-8: InvalidJson naming the charset, never replaced text", () =>
     Effect.gen(function*() {
       // RFC 8259 §8.1 and §11: JSON exchanged between systems is UTF-8 and `application/json` has no charset
-      // parameter; Sturdy, like got, axios and fetch's `Response.json()`, decodes UTF-8 whatever is declared, and the
-      // Encoding standard's decoder turns the lone 0xE9 into U+FFFD (reported to the lead: silent replacement)
+      // parameter. got, axios and fetch's `Response.json()` decode UTF-8 whatever is declared and turn the lone 0xE9
+      // into U+FFFD ("caf\uFFFD", silently); Sturdy fails the body instead (fixed while porting this file)
       const server = yield* Loop.start({
         "/": declared("iso-8859-1", Buffer.from("{\"name\":\"caf\u00e9\"}", "latin1"))
       })
-      expect(yield* Attempt.json(yield* client, get(server), Name)).toEqual({ name: "caf\uFFFD" })
+      const failure = yield* failureOf(Attempt.json(yield* client, get(server), Name))
+      expect(failure._tag === "InvalidJson" && failure.detail).toBe(
+        "body is not valid UTF-8 (Content-Type declares iso-8859-1)"
+      )
+      expect(HttpFailure.isTransient(failure)).toBe(false)
     }))
 
   it.scoped("UTF-16LE declared (with its BOM): a typed InvalidJson, never a defect", () =>
@@ -244,7 +249,9 @@ describe("not from got: a JSON body declared in a charset other than UTF-8", () 
       const failure = yield* failureOf(Attempt.json(yield* client, get(server), Name))
       expect(failure._tag).toBe("InvalidJson")
       expect(failure._tag === "InvalidJson" && failure.status).toBe(200)
-      // the UTF-16 BOM and the NUL bytes are not UTF-8 JSON: the parser's words, not "still compressed"
-      expect(failure._tag === "InvalidJson" && failure.detail).toMatch(/^Unexpected token/)
+      // the UTF-16 byte order mark is no UTF-8
+      expect(failure._tag === "InvalidJson" && failure.detail).toBe(
+        "body is not valid UTF-8 (Content-Type declares utf-16le)"
+      )
     }))
 })
