@@ -50,7 +50,12 @@ import * as internal from "./internal/attempt.js"
  * @category models
  */
 export interface Options {
-  /** Largest body read, in bytes: an integer ≥ 0 (default 10 MiB). */
+  /**
+   * Largest body read, in bytes: an integer ≥ 0 (default 10 MiB). It counts the bytes the transport hands over: the
+   * bytes on the wire for one that does not decompress (`@sturdy/node`'s `UndiciHttpClient`, `NodeHttpClient`), the
+   * decoded bytes for one that does (fetch), so a small compressed body that inflates past it (a zip bomb) fails with
+   * `BodyTooLarge` there, and on the others is handed over compressed.
+   */
   readonly maxBodyBytes?: number | undefined
   /**
    * Limit for the whole attempt, from sending to the decoded body: a positive duration. An infinite one, or one
