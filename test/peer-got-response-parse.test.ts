@@ -1,5 +1,6 @@
 /**
- * got's `test/response-parse.ts` (sindresorhus/got at d00d845a0b435365ec73ea5a1fca6e17ee677184), ported to Sturdy's
+ * got's `test/response-parse.ts` and the `custom json body` case of its `test/error.ts` (sindresorhus/got at
+ * d00d845a0b435365ec73ea5a1fca6e17ee677184), ported to Sturdy's
  * public API: `Attempt.send` / `Attempt.json` and `SturdyClient` over `@sturdy/node`'s undici transport, against a
  * real `node:http` server on 127.0.0.1 (`test/utils/loopbackServer.ts`). One `it` per got case, named after it.
  *
@@ -13,19 +14,19 @@
  * Deliberate differences (each test says which): Sturdy always fails a non-2xx status (no `throwHttpErrors: false`:
  * `Policy.withPolicy` is the way to get the last response back); `Received.text` drops a leading UTF-8 BOM (the
  * Encoding standard's UTF-8 decode, as fetch's `Response.text()`), where got's `responseType: 'text'` keeps it; the
- * BOM stays in `body`.
+ * BOM stays in `body`; `body` may be a Node `Buffer` (a `Uint8Array`), where got checks it is not one.
  *
  * Ported in `test/peer-got-ky-failures.test.ts` (not repeated here): wraps parsing errors, credentials are stripped
  * from ParseError message URL, JSON response with UTF-8 BOM throws ParseError (Sturdy decodes it, as axios and fetch
  * do), parses non-200 responses, ignores errors on invalid non-200 responses, parse errors have `response` property,
  * doesn't throw on 204 No Content, doesn't throw on empty bodies (Sturdy fails an empty 200 with `InvalidJson`); and
- * got's `test/error.ts` cases about bodies (custom json body, promise does not hang on timeout on HTTP error, no
- * uncaught parse errors, #2, on fallback to utf8).
+ * got's `test/error.ts` cases about bodies (promise does not hang on timeout on HTTP error, no uncaught parse errors,
+ * #2, on fallback to utf8). got's `test/error.ts` custom json body is ported here.
  *
  * Not ported: Text response - promise.json().text() and works if promise has been already resolved (got's promise
  * with shortcuts: an Effect is run, not awaited twice); throws an error on invalid response type (no `responseType`
  * option: the method says what is read); shortcuts result properly when retrying in afterResponse (got's hooks: `Auth`
- * does a 401 refresh); the six `incrementally decodes` / `falls back to buffered decode` / `does not incrementally
+ * does a 401 refresh); the seven `incrementally decodes` / `falls back to buffered decode` / `does not incrementally
  * decode` cases (got's streaming TextDecoder: Sturdy reads the body into one bounded buffer and decodes it once).
  *
  * Added for this port's brief, and not got's: a JSON body declared in another charset (`not from got:` cases). Where
@@ -36,7 +37,7 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import { Context, Effect, Either, Layer, Option, Schema } from "effect"
 import type * as Http from "node:http"
 import * as Loop from "./utils/loopbackServer.js"
 
@@ -213,6 +214,25 @@ describe("got test/response-parse.ts", () => {
       })
       const server = yield* Loop.start({ "/": defaultHandler })
       expect(yield* Attempt.json(yield* client, get(server), Custom)).toEqual({ ...dog, custom: "parser" })
+    }))
+})
+
+describe("got test/error.ts", () => {
+  it.scoped("custom json body", () =>
+    Effect.gen(function*() {
+      // got's `HTTPError<{message: string}>` with `response.body.message`: the `errorSchema` decodes the 404's body
+      // into `payload`
+      const server = yield* Loop.start({ "/": Loop.json(404, { message: "not found" }) })
+      const failure = yield* failureOf(
+        Attempt.json(yield* client, get(server), Schema.Unknown, {
+          errorSchema: Schema.Struct({ message: Schema.String })
+        })
+      )
+      expect(failure._tag).toBe("ClientError")
+      if (failure._tag !== "ClientError") return
+      expect(failure.status).toBe(404)
+      expect(failure.payload).toEqual(Option.some({ message: "not found" }))
+      expect(failure.message).toMatch(/^404 Not Found GET http:\/\/127\.0\.0\.1:\d+\/: /)
     }))
 })
 
