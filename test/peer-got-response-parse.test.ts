@@ -1,8 +1,8 @@
 /**
  * got's `test/response-parse.ts` and the `custom json body` case of its `test/error.ts` (sindresorhus/got at
- * d00d845a0b435365ec73ea5a1fca6e17ee677184), ported to Sturdy's
- * public API: `Attempt.send` / `Attempt.json` and `SturdyClient` over `@sturdy/node`'s undici transport, against a
- * real `node:http` server on 127.0.0.1 (`test/utils/loopbackServer.ts`). One `it` per got case, named after it.
+ * d00d845a0b435365ec73ea5a1fca6e17ee677184), ported to Sturdy's public API: `Attempt.send` / `Attempt.json` and
+ * `SturdyClient` over `@sturdy/node`'s undici transport, against a real `node:http` server on 127.0.0.1
+ * (`test/utils/loopbackServer.ts`). One `it` per got case, named after it.
  *
  * Mapping: `responseType: 'json'` / `.json()` / `resolveBodyOnly` is `Attempt.json` (or a `SturdyClient` method with
  * `schema`), which returns the decoded body; `responseType: 'text'` / `.text()` is `Attempt.send(...).text`;
