@@ -50,7 +50,12 @@ import * as internal from "./internal/attempt.js"
  * @category models
  */
 export interface Options {
-  /** Largest body read, in bytes: an integer ≥ 0 (default 10 MiB). */
+  /**
+   * Largest body read, in bytes: an integer ≥ 0 (default 10 MiB). It counts the bytes the transport hands over: the
+   * bytes on the wire for one that does not decompress (`@sturdy/node`'s `UndiciHttpClient`, `NodeHttpClient`), the
+   * decoded bytes for one that does (fetch), so a small compressed body that inflates past it (a zip bomb) fails with
+   * `BodyTooLarge` there, and on the others is handed over compressed.
+   */
   readonly maxBodyBytes?: number | undefined
   /**
    * Limit for the whole attempt, from sending to the decoded body: a positive duration. An infinite one, or one
@@ -140,7 +145,9 @@ export const send: <R = never>(
  * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`. Options
  * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent. An answer that has no content
  * by definition (to a HEAD, or 204, 205, 304) gives the schema `undefined` (`Schema.Void` accepts it); any other empty
- * body fails with `InvalidJson`.
+ * body fails with `InvalidJson`. The body is read as UTF-8 whatever charset the `Content-Type` declares (JSON is UTF-8,
+ * RFC 8259 §8.1; a leading byte order mark is dropped): one that is not valid UTF-8 (an ISO-8859-1 `é`) fails with
+ * `InvalidJson` instead of decoding with replacement characters.
  *
  * @example
  * ```ts
@@ -169,8 +176,9 @@ export const json: <A, I, R, RC = never>(
 ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RC> = internal.json
 
 /**
- * Decodes an already received body as JSON with `schema`. A `maxJsonDepth` that is not an integer ≥ 0 is a defect
- * (a `RangeError` naming it).
+ * Decodes an already received body as JSON with `schema`, reading it as UTF-8 as {@link json} does (a body that is
+ * not valid UTF-8 fails with `InvalidJson`). A `maxJsonDepth` that is not an integer ≥ 0 is a defect (a `RangeError`
+ * naming it).
  *
  * A plain schema (structs, arrays, tuples, strings, numbers, booleans, literals, enums, unions of these and their
  * refinements) is decoded by a decoder compiled once per schema, which returns exactly what `Schema.decodeUnknown`

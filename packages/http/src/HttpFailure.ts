@@ -359,7 +359,8 @@ export class UnexpectedContentType extends Data.TaggedError("UnexpectedContentTy
 }
 
 /**
- * The body is not valid JSON.
+ * The body is not valid JSON: it does not parse, is empty, nests deeper than `maxJsonDepth`, arrived still compressed,
+ * or is not UTF-8 (which JSON is, whatever charset the `Content-Type` declares).
  *
  * @example
  * ```ts

@@ -404,6 +404,54 @@ describe("Attempt", () => {
       }
     }))
 
+  it.effect("a JSON body that is not UTF-8 fails with InvalidJson, whatever charset it declares", () =>
+    Effect.gen(function*() {
+      const respond = (bytes: Uint8Array, contentType: string, status = 200) =>
+        fakeClient(() =>
+          Effect.succeed(new Response(new Uint8Array(bytes), { status, headers: { "content-type": contentType } }))
+        ).client
+      const Name = Schema.Struct({ name: Schema.String })
+      const latin1 = Buffer.from("{\"name\":\"caf\u00e9\"}", "latin1")
+      // the charset named when one other than UTF-8 is declared, quoted or not
+      for (
+        const [contentType, detail] of [
+          ["application/json; charset=iso-8859-1", "body is not valid UTF-8 (Content-Type declares iso-8859-1)"],
+          ["application/json;Charset=\"Windows-1252\"", "body is not valid UTF-8 (Content-Type declares windows-1252)"],
+          ["application/json", "body is not valid UTF-8"],
+          ["application/json; charset=utf-8", "body is not valid UTF-8"]
+        ] as const
+      ) {
+        const failure = yield* failureOf(Attempt.json(respond(latin1, contentType), request, Name))
+        expect(failure).toMatchObject({ _tag: "InvalidJson", detail, bodyExcerpt: "{\"name\":\"caf\uFFFD\"}" })
+      }
+      // a U+FFFD the server sent as UTF-8 is its own text, and a leading byte order mark is dropped
+      const own = Buffer.from("\uFEFF{\"name\":\"caf\uFFFD\"}", "utf8")
+      expect(yield* Attempt.json(respond(own, "application/json"), request, Name)).toEqual({ name: "caf\uFFFD" })
+      expect(
+        yield* Attempt.json(
+          respond(Buffer.from("{\"name\":\"caf\u00e9\"}"), "application/json; charset=iso-8859-1"),
+          request,
+          Name
+        )
+      )
+        .toEqual({ name: "caf\u00e9" })
+      // decodeJson reads the bytes the same way
+      const received = yield* Attempt.send(respond(latin1, "application/json"), request)
+      const decoded = yield* Effect.either(Attempt.decodeJson(received, Name))
+      expect(Either.isLeft(decoded) && decoded.left._tag).toBe("InvalidJson")
+      // an error body that is not UTF-8 has no payload
+      const status = yield* failureOf(
+        Attempt.json(respond(latin1, "application/json", 400), request, Name, { errorSchema: Name })
+      )
+      expect(status._tag === "ClientError" && Option.isNone(status.payload)).toBe(true)
+      const valid = yield* failureOf(
+        Attempt.json(respond(Buffer.from("{\"name\":\"x\"}"), "application/json", 400), request, Name, {
+          errorSchema: Name
+        })
+      )
+      expect(valid._tag === "ClientError" && valid.payload).toEqual(Option.some({ name: "x" }))
+    }))
+
   it.effect("a body with many mismatches lists the first 100 issues; a body over 256 KiB only its first", () =>
     Effect.gen(function*() {
       const Items = Schema.Array(Schema.Struct({ id: Schema.Number }))

@@ -34,6 +34,7 @@ export const defaultJsonContentTypes: ReadonlyArray<string> = ["application/json
 const excerptBytes = 1024
 const errorBodyLimit = 64 * 1024
 const utf8 = new TextDecoder()
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 
 // -----------------------------------------------------------------------------
 // request description (only computed on failure paths)
@@ -674,6 +675,39 @@ const cutToExcerpt = (text: string): string => {
   return cut
 }
 
+/**
+ * The body as JSON text: UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is UTF-8, and `application/json`
+ * defines no charset), whatever charset the Content-Type declares; a leading BOM is dropped. `text` is the body
+ * decoded with replacement characters: a U+FFFD in it is either the body's own (sent as valid UTF-8) or a byte that
+ * is not UTF-8, and only then are the bytes checked, so a body in another charset (an ISO-8859-1 "café") fails with
+ * `InvalidJson` instead of decoding into text it never said.
+ */
+const jsonText = (
+  body: Uint8Array,
+  text: string,
+  response: HttpClientResponse.HttpClientResponse | undefined
+): string => {
+  if (!text.includes("\uFFFD")) return text
+  try {
+    strictUtf8.decode(body)
+    return text
+  } catch {
+    const charset = response === undefined ? undefined : declaredCharset(response)
+    throw new SyntaxError(
+      `body is not valid UTF-8${
+        charset === undefined || charset === "utf-8" || charset === "utf8" ? "" : ` (Content-Type declares ${charset})`
+      }`
+    )
+  }
+}
+
+/** The `charset` parameter of the Content-Type, lower-cased and reduced to the characters a charset name has. */
+const declaredCharset = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headerOf(response, "content-type") ?? "")
+  const name = match?.[1].toLowerCase().replace(/[^\w.:+-]/g, "").slice(0, 40)
+  return name === undefined || name === "" ? undefined : name
+}
+
 // The payload is redacted as the excerpt is: a server that echoes the token it was sent must not put it in a failure
 // that gets logged. Redacting the parsed value, not the text, finds a secret however the JSON escaped it.
 const decodePayload = (
@@ -684,7 +718,8 @@ const decodePayload = (
 ): Option.Option<unknown> => {
   if (errorSchema === undefined || body.byteLength === 0 || jsonDepthExceeds(body, maxDepth)) return Option.none()
   try {
-    return Schema.decodeUnknownOption(errorSchema)(redaction.redactJson(parseJson(utf8.decode(body)), secrets))
+    const json = parseJson(jsonText(body, utf8.decode(body), undefined))
+    return Schema.decodeUnknownOption(errorSchema)(redaction.redactJson(json, secrets))
   } catch {
     return Option.none()
   }
@@ -1154,7 +1189,7 @@ const decodeChecked = <A, I, R>(
       if (jsonDepthExceeds(received.body, maxDepth)) {
         throw new SyntaxError(`nested deeper than ${maxDepth} levels (maxJsonDepth)`)
       }
-      json = parseJson(received.text)
+      json = parseJson(jsonText(received.body, received.text, received.response))
     }
   } catch (error) {
     const secrets = secretsOf(received.request, received.response)
