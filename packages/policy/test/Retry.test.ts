@@ -526,7 +526,12 @@ describe("Retry", () => {
       const upstream = makeUpstream({ failures: 4 })
       const { attempts, onAttempt } = collector<Unavailable>()
       const exit = yield* runVirtual(upstream.call.pipe(Retry.retry({
-        schedule: Backoff.exponential({ baseDelay: "1 second", jitter: "none", maxAttempts: 10, maxElapsed: "5 seconds" }),
+        schedule: Backoff.exponential({
+          baseDelay: "1 second",
+          jitter: "none",
+          maxAttempts: 10,
+          maxElapsed: "5 seconds"
+        }),
         delayHint: hintOf,
         onAttempt
       })))
