@@ -58,7 +58,8 @@ export const loopbackTls: { readonly cert: Buffer; readonly key: Buffer } = {
 
 /**
  * Starts a `node:http` (with `tls`, `node:https`) server on 127.0.0.1 (free port) routing by path; it closes, dropping
- * open connections, when the scope closes. Unknown paths answer 404 with an empty body.
+ * open connections, when the scope closes. Unknown paths go to the `"*"` route, or without one answer 404 with an
+ * empty body.
  */
 export const start = (
   routes: Readonly<Record<string, Handler>>,
@@ -81,7 +82,7 @@ export const start = (
             body,
             connection: socketIds.get(request.socket) ?? 0
           })
-          const handler = routes[path]
+          const handler = routes[path] ?? routes["*"]
           if (handler === undefined) {
             response.writeHead(404).end()
             return

@@ -32,7 +32,8 @@
  * sequence. Unlike `Schedule.upTo` (which only checks before sleeping, so the last sleep can run past it),
  * `maxElapsed` is checked against the end of the next delay. `Retry.retry` holds a server's wait (`delayHint`), which
  * replaces the delay, to the same limit: a retry after that wait that would start later ends retrying, as the
- * schedule's own delay would. It can do so for the schedule `exponential` or `bounded` returned, not for one combined
+ * schedule's own delay would; a delay of the schedule's own past the limit does not, when the server's wait that
+ * replaces it fits. It can do so for the schedule `exponential` or `bounded` returned, not for one combined
  * further (`Schedule.intersect`, ...): bound that with `bounded` last. For a total time limit across attempts, prefer
  * `Deadline.withDeadline`.
  *

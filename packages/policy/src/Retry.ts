@@ -12,7 +12,9 @@
  *    urllib3 and Polly do): above `maxRetryAfter` the failure is returned at once without sleeping
  *    (`"retry-after-too-long"`). The hint is held to the limits the schedule's own delay was: a `Backoff` schedule's
  *    `maxElapsed` (a retry that would start later than that after the first failure ends retrying as the schedule
- *    would, `"exhausted"`; as in cenkalti/backoff) and the deadline (step 4). Otherwise the wait is the hint plus a
+ *    would, `"exhausted"`; as in cenkalti/backoff) and the deadline (step 4). Only the wait used is held to
+ *    `maxElapsed`: a delay of the schedule's own that would start past it does not end retrying when a hint that
+ *    fits replaces it. Otherwise the wait is the hint plus a
  *    random jitter of at most `retryAfterJitter` of it and at most `maxRetryAfterJitter`, in whole milliseconds
  *    rounded down (so a hint under 10 ms gets none at the default 0.1), and never past
  *    `maxRetryAfter`, `maxElapsed` or the deadline (`"retry-after"`): the jitter shortens rather than turning a hint

@@ -502,6 +502,44 @@ describe("Retry", () => {
       }
     }))
 
+  it.effect("a Retry-After within maxElapsed is waited even when the backoff's delay it replaces would pass maxElapsed", () =>
+    Effect.gen(function*() {
+      // backoff 1 s, 2 s, 4 s, 8 s (the third already starts past 5 s); the server asks for 1 s each time
+      for (
+        const schedule of [
+          Backoff.exponential({ baseDelay: "1 second", jitter: "none", maxAttempts: 10, maxElapsed: "5 seconds" }),
+          Backoff.bounded(Backoff.fromDelay((retry) => retry * 3000), { maxAttempts: 10, maxElapsed: "5 seconds" })
+        ]
+      ) {
+        const start = yield* TestClock.currentTimeMillis
+        const upstream = makeUpstream({ failures: 4, retryAfter: "1 second" })
+        const { attempts, onAttempt } = collector<Unavailable>()
+        const exit = yield* runVirtual(
+          upstream.call.pipe(Retry.retry({ schedule, delayHint: hintOf, retryAfterJitter: 0, onAttempt }))
+        )
+        expect(exit).toStrictEqual(Exit.succeed("ok after 5"))
+        expect(upstream.arrivals.map((t) => t - start)).toEqual([0, 1000, 2000, 3000, 4000])
+        expect(attempts.map((a) => a.reason)).toEqual(["retry-after", "retry-after", "retry-after", "retry-after"])
+      }
+      // without a server's wait the backoff's own delay is still held to maxElapsed: 1 s, 2 s, then 4 s would pass 5 s
+      const start = yield* TestClock.currentTimeMillis
+      const upstream = makeUpstream({ failures: 4 })
+      const { attempts, onAttempt } = collector<Unavailable>()
+      const exit = yield* runVirtual(upstream.call.pipe(Retry.retry({
+        schedule: Backoff.exponential({
+          baseDelay: "1 second",
+          jitter: "none",
+          maxAttempts: 10,
+          maxElapsed: "5 seconds"
+        }),
+        delayHint: hintOf,
+        onAttempt
+      })))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(upstream.arrivals.map((t) => t - start)).toEqual([0, 1000, 3000])
+      expect(summary(attempts).at(-1)).toEqual([4, 0, "exhausted", false])
+    }))
+
   it.effect("the jitter on a Retry-After never takes a retry past maxElapsed", () =>
     Effect.gen(function*() {
       for (let seed = 0; seed < 10; seed++) {

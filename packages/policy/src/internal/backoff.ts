@@ -151,11 +151,20 @@ export interface ElapsedState {
 }
 
 // The `maxElapsed` of each schedule made here that has one, for `Retry`: a server's wait replaces the delay the
-// schedule checked against its limit, and must be held to the same limit.
-const elapsedLimits = new WeakMap<Schedule.Schedule<unknown, never, unknown>, number>()
+// schedule checked against its limit, and must be held to the same limit. With it, the same schedule without the
+// limit: a delay past the limit that a server's wait replaces must not end the retries, so `Retry` steps this one
+// and holds whichever wait it uses to the limit itself.
+const elapsedLimits = new WeakMap<
+  Schedule.Schedule<unknown, never, unknown>,
+  { readonly millis: number; readonly unlimited: Schedule.Schedule<any, any, any> }
+>()
 
-const withElapsedLimit = <S extends Schedule.Schedule<any, any, any>>(schedule: S, maxElapsedMillis: number): S => {
-  if (maxElapsedMillis < Infinity) elapsedLimits.set(schedule, maxElapsedMillis)
+const withElapsedLimit = <S extends Schedule.Schedule<any, any, any>>(
+  schedule: S,
+  maxElapsedMillis: number,
+  unlimited: () => S
+): S => {
+  if (maxElapsedMillis < Infinity) elapsedLimits.set(schedule, { millis: maxElapsedMillis, unlimited: unlimited() })
   return schedule
 }
 
@@ -165,7 +174,15 @@ const withElapsedLimit = <S extends Schedule.Schedule<any, any, any>>(schedule: 
  * @internal
  */
 export const maxElapsedMillisOf = (schedule: Schedule.Schedule<unknown, never, unknown>): number | undefined =>
-  elapsedLimits.get(schedule)
+  elapsedLimits.get(schedule)?.millis
+
+/**
+ * The schedule a schedule with a `maxElapsed` (see {@link maxElapsedMillisOf}) is without it: the same delays, the
+ * same state (an `ElapsedState`) and attempt limit, but no end when a delay would start past `maxElapsed`.
+ * @internal
+ */
+export const withoutElapsedLimit = <S extends Schedule.Schedule<any, any, any>>(schedule: S): S =>
+  (elapsedLimits.get(schedule)?.unlimited as S | undefined) ?? schedule
 
 interface State extends ElapsedState {
   readonly retries: number
@@ -175,8 +192,16 @@ interface State extends ElapsedState {
 /** @internal */
 export const exponential = (options?: Backoff.Options): Schedule.Schedule<Duration.Duration> => {
   const resolved = resolve(options)
+  return withElapsedLimit(
+    makeExponential(resolved),
+    resolved.maxElapsedMillis,
+    () => makeExponential({ ...resolved, maxElapsedMillis: Infinity })
+  )
+}
+
+const makeExponential = (resolved: Resolved): Schedule.Schedule<Duration.Duration> => {
   const initial: State = { retries: 0, previousMillis: resolved.baseMillis, startMillis: undefined }
-  const schedule = Schedule.makeWithState(initial, (now, _input: unknown, state) => {
+  return Schedule.makeWithState(initial, (now, _input: unknown, state) => {
     if (state.retries + 1 >= resolved.maxAttempts) {
       return Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
     }
@@ -198,7 +223,6 @@ export const exponential = (options?: Backoff.Options): Schedule.Schedule<Durati
       }
     )
   })
-  return withElapsedLimit(schedule, resolved.maxElapsedMillis)
 }
 
 /** @internal */
@@ -244,9 +268,22 @@ export const bounded = <Out, In, R>(
   const maxElapsedMillis = options.maxElapsed === undefined
     ? Infinity
     : optionMillis("Backoff.bounded", "maxElapsed", options.maxElapsed)
+  return withElapsedLimit(
+    makeBounded(schedule, capMillis, maxAttempts, maxElapsedMillis),
+    maxElapsedMillis,
+    () => makeBounded(schedule, capMillis, maxAttempts, Infinity)
+  )
+}
+
+const makeBounded = <Out, In, R>(
+  schedule: Schedule.Schedule<Out, In, R>,
+  capMillis: number,
+  maxAttempts: number,
+  maxElapsedMillis: number
+): Schedule.Schedule<Duration.Duration, In, R> => {
   const initial: BoundedState = { inner: schedule.initial, retries: 0, startMillis: undefined }
   const done = (state: BoundedState) => Effect.succeed([state, Duration.zero, ScheduleDecision.done] as const)
-  const limited = Schedule.makeWithState(initial, (now, input: In, state) => {
+  return Schedule.makeWithState(initial, (now, input: In, state) => {
     if (state.retries + 1 >= maxAttempts) return done(state)
     return Effect.flatMap(schedule.step(now, input, state.inner), ([inner, , decision]) => {
       if (ScheduleDecision.isDone(decision)) return done(state)
@@ -263,5 +300,4 @@ export const bounded = <Out, In, R>(
       )
     })
   })
-  return withElapsedLimit(limited, maxElapsedMillis)
 }

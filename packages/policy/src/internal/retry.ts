@@ -82,6 +82,12 @@ interface Resolved<E, R2> {
   readonly schedule: Schedule.Schedule<unknown, E, R2>
   /** The schedule's `maxElapsed` when it is a `Backoff` schedule that has one: a hint is held to it too. */
   readonly maxElapsedMillis: number | undefined
+  /**
+   * Whether `schedule` is that schedule without its `maxElapsed` (with a `delayHint`): a delay of its own that would
+   * start past the limit must not end the retries when a server's wait replaces it, so the limit is held here, to
+   * whichever wait is used.
+   */
+  readonly holdsElapsed: boolean
   readonly delayHint: ((failure: E) => Option.Option<Duration.Duration>) | undefined
   readonly maxHintedMillis: number
   readonly retryAfterJitter: number
@@ -107,9 +113,12 @@ const resolve = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E,
     throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
   }
   const schedule = options.schedule ?? backoff.exponential()
+  const maxElapsedMillis = backoff.maxElapsedMillisOf(schedule)
+  const holdsElapsed = maxElapsedMillis !== undefined && options.delayHint !== undefined
   return {
-    schedule,
-    maxElapsedMillis: backoff.maxElapsedMillisOf(schedule),
+    schedule: holdsElapsed ? backoff.withoutElapsedLimit(schedule) : schedule,
+    maxElapsedMillis,
+    holdsElapsed,
     delayHint: options.delayHint,
     maxHintedMillis,
     retryAfterJitter,
@@ -215,6 +224,12 @@ const onFailure = <A, E, R, R2>(
         )
       }
       reason = "retry-after"
+    } else if (
+      resolved.holdsElapsed &&
+      now - ((nextState as backoff.ElapsedState).startMillis ?? now) + delayMillis > resolved.maxElapsedMillis!
+    ) {
+      // the schedule's own delay, held to its `maxElapsed` here as the schedule would have held it
+      return giveUp(resolved, call, failure, next, 0, "exhausted", budget)
     } else if (now + delayMillis >= deadlineAt) {
       return giveUp(resolved, call, failure, next, delayMillis, "deadline", budget)
     }
