@@ -33,6 +33,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy } from "@sturdy/http"
 import { Cause, Duration, Effect, Exit, Option, TestClock } from "effect"
 import {
+  abortedRequests,
   connectErrors,
   failureOf,
   gaps,
@@ -112,6 +113,24 @@ describe("gaxios test/test.retry.ts", () => {
       const g = yield* setup((_, response) => send(response, 500), { retry: gaxiosDefaults })
       expect(Policy.attemptsOf(failureOf(yield* g.run(g.api.get("/"))))).toBe(4)
       expect(g.seen.length).toBe(4)
+      // noResponseRetries 2: a connection that keeps failing is tried 3 times, not 4 (the `retryOn` entries)
+      const down = yield* setup((_, response) => send(response, 200), { retry: gaxiosDefaults }, {
+        connectFailures: connectErrors(5, "ECONNREFUSED")
+      })
+      const refused = failureOf(yield* down.run(down.api.get("/")))
+      expect(refused).toMatchObject({ _tag: "ConnectionError", reason: "Refused" })
+      expect(Policy.attemptsOf(refused)).toBe(3)
+      expect(down.decisions.map((d) => [d.reason, d.retrying])).toEqual([
+        ["backoff", true],
+        ["backoff", true],
+        ["not-retryable", false]
+      ])
+      // Sturdy has no count of its own for these: its default retries them under `maxAttempts` (3)
+      const sturdy = yield* setup((_, response) => send(response, 200, {}, "up"), {}, {
+        connectFailures: connectErrors(2, "ECONNREFUSED")
+      })
+      expect(textOf(yield* sturdy.run(sturdy.api.get("/")))).toBe("up")
+      expect(sturdy.seen.length).toBe(1)
     }))
 
   it.scoped("should retry on 500 on the main export", () =>
@@ -382,5 +401,7 @@ describe("gaxios test/test.retry.ts", () => {
       expect(h.decisions.map((d) => d.failure)).toMatchObject([{ _tag: "Timeout", phase: "Attempt" }])
       expect(h.decisions[0]!.failure.message).toMatch(/timeout|timed out/i)
       expect(h.seen.length).toBe(2)
+      // the timed-out attempt's request was aborted under the server, not left to answer into the void
+      expect(yield* abortedRequests(h, 1)).toEqual([1])
     }))
 })
