@@ -173,6 +173,10 @@ describe("symfony Tests/RetryableHttpClientTest.php", () => {
       )
       const failure = failureOf(yield* h.run(h.api.get("/foo-bar")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "DnsLookup" })
+      // Symfony's 'Could not resolve host "does.not.exists".' (the harness fails the connect, so the URL is the server's)
+      expect((failure as Error).message).toMatch(
+        /^DNS lookup failed \(ENOTFOUND\): GET http:\/\/127\.0\.0\.1:\d+\/foo-bar/
+      )
       expect(Policy.attemptsOf(failure)).toBe(3)
       expect(h.decisions.filter((d) => d.retrying).length).toBe(2)
       expect(asked).toEqual(["ConnectionError", "ConnectionError", "ConnectionError"])
