@@ -1270,6 +1270,40 @@ describe("Policy", () => {
         )
       }))
 
+    it.scoped("an endpoint matches the path as sent: spaces and non-ASCII percent-encoded, a key written either way", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make({
+          endpoints: {
+            "GET /a b": { retry: { maxAttempts: 5 } },
+            "/caf%C3%A9/:id": { retry: { maxAttempts: 6 } },
+            "/files/{7}/**": { retry: { maxAttempts: 7 } }
+          }
+        })
+        const attempts = (path: string) => policy.describe(HttpClientRequest.get(`http://api.test${path}`)).maxAttempts
+        // `/a b` is sent as `/a%20b`, `/café` as `/caf%C3%A9`, `{` as `%7B`: written either way, the override applies
+        expect(["/a b", "/a%20b", "/café/1", "/caf%C3%A9/2", "/files/{7}/x", "/files/%7B7%7D/x/y"].map(attempts))
+          .toEqual([
+            5,
+            5,
+            6,
+            6,
+            7,
+            7
+          ])
+        // a tab or a line feed in a URL is dropped by the URL standard, so `/a\tb` is sent as `/ab`
+        expect(["/a\tb", "/a+b", "/ab", "/cafe/1", "/files/7/x"].map(attempts)).toEqual([3, 3, 3, 3, 3])
+        // any path of such characters: the override applies exactly when the URL standard sends `/a%20b`
+        const character = FastCheck.constantFrom("a", " ", "b", "%20", "\t", "é", "\u{1F600}", "\uD800", "\"", "`")
+        FastCheck.assert(
+          FastCheck.property(FastCheck.array(character, { maxLength: 5 }), (characters) => {
+            const path = `/${characters.join("")}`
+            const sent = new URL(`http://api.test${path}`).pathname
+            expect(attempts(path)).toBe(sent === "/a%20b" || sent === "/a%20b/" ? 5 : 3)
+          }),
+          { seed: 11, numRuns: 500 }
+        )
+      }))
+
     it.effect("layerConfig reads the standard fields", () =>
       Effect.gen(function*() {
         const provider = ConfigProvider.fromJson({

@@ -49,8 +49,31 @@ const parseTargetOnce = (url: string): Target => {
   // a `\` in an http(s) path is a `/` to the URL standard
   const slashed = match[4] === "" ? "/" : match[4].includes("\\") ? match[4].replaceAll("\\", "/") : match[4]
   // and its dot segments are resolved (`/a/../b` is sent as `/b`): endpoint patterns match the path as sent
-  const path = Object.hasOwn(defaultPorts, scheme) ? removeDotSegments(slashed) : slashed
+  const path = Object.hasOwn(defaultPorts, scheme) ? encodePath(removeDotSegments(slashed)) : slashed
   return { origin: `${scheme}://${hostPort}`, host, hostPort, path }
+}
+
+// What the URL standard's path percent-encode set encodes (controls, space, `"`, `<`, `>`, `` ` ``, `{`, `}` and
+// every code point past ASCII), matched by code point; a tab or newline it drops.
+const unsentPathCharacter = /[^\x21-\x7e]|["<>`{}]/u
+const unsentPathCharacters = /[^\x21-\x7e]|["<>`{}]/gu
+
+/**
+ * @internal a path as an http(s) URL sends it: a space as `%20`, `é` as `%C3%A9` (UTF-8), a lone surrogate as the
+ * replacement character's bytes; a tab, a line feed or a carriage return dropped; escapes already there kept as
+ * written. Endpoint patterns are encoded alike, so that `"/a b"`, `"/a%20b"`, a request to either and the path on the
+ * wire all match.
+ */
+export const encodePath = (path: string): string => {
+  if (!unsentPathCharacter.test(path)) return path
+  return path.replace(unsentPathCharacters, (character) => {
+    if (character === "\t" || character === "\n" || character === "\r") return ""
+    try {
+      return encodeURIComponent(character)
+    } catch {
+      return "%EF%BF%BD"
+    }
+  })
 }
 
 const singleDot = /^(?:\.|%2e)$/i
@@ -90,7 +113,7 @@ export interface EndpointMatcher {
   readonly options: P.EndpointOptions
 }
 
-const endpointKey = /^(?:([A-Za-z]+|\*)\s+)?(\/\S*)$/
+const endpointKey = /^(?:([A-Za-z]+|\*)\s+)?(\/.*)$/
 
 /** @internal */
 export const compileEndpoint = (
@@ -105,7 +128,7 @@ export const compileEndpoint = (
     }
   }
   const method = match[1] === undefined || match[1] === "*" ? undefined : match[1].toUpperCase()
-  const source = match[2]
+  const source = encodePath(match[2])
     .split("/")
     .map((segment) =>
       segment === "**"
