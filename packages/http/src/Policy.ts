@@ -332,7 +332,8 @@ export interface RetryOptions {
   readonly schedule?: Schedule.Schedule<unknown, RetryFailure> | undefined
   /**
    * Replaces the exponential backoff with a function: `delay(attempt, failure)` is the wait after attempt `attempt`
-   * (1-based) failed with `failure`, under the same limits as `schedule`.
+   * (1-based) failed with `failure`, under the same limits as `schedule`. It answers at once: one that answers a
+   * Promise (an `async` one) ends the call with a `TypeError` defect, as an async `retryOn` does.
    */
   readonly delay?: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
   /**

@@ -168,6 +168,8 @@ export interface BoundedOptions {
  * wait after the first attempt failed), given the failure. It never stops by itself: bound it with {@link bounded}.
  * A delay that is not positive (or not a duration) is no wait. A fraction of a millisecond is rounded up (1.7 ms waits
  * 2 ms, 0.4 ms waits 1 ms), as a timer cannot wait less than a millisecond and a positive delay must not become none.
+ * A delay function that answers a Promise (an `async` one) is a defect, a `TypeError` that says so, rather than no
+ * wait: retries back to back are not what it meant.
  *
  * @example
  * ```ts

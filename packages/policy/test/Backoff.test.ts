@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
+import * as Retry from "@sturdy/policy/Retry"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
@@ -283,6 +285,22 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
   it("fromDelay treats a negative or invalid delay as no wait", () => {
     expect(stepDelays(Backoff.fromDelay(() => -5), [1, 2])).toEqual([0, 0])
     expect(stepDelays(Backoff.fromDelay(() => "soon" as Duration.DurationInput), [1])).toEqual([0])
+  })
+
+  it("fromDelay refuses an async delay function as a defect that says why, not as no wait", () => {
+    const asyncDelay = Backoff.fromDelay(() => Promise.resolve(1000) as unknown as Duration.DurationInput)
+    expect(() => stepDelays(asyncDelay, [1])).toThrow(/fromDelay: the delay function returned a Promise/)
+    // under Retry the call dies with it after one attempt: no retries back to back
+    let attempts = 0
+    const exit = Effect.runSyncExit(
+      Retry.retry(Effect.suspend(() => Effect.fail(++attempts)), {
+        schedule: Backoff.bounded(asyncDelay, { maxAttempts: 5 })
+      })
+    )
+    expect(attempts).toBe(1)
+    expect(exit._tag === "Failure" && Cause.isDie(exit.cause) && String(Cause.squash(exit.cause))).toMatch(
+      /TypeError: Backoff.fromDelay: the delay function returned a Promise/
+    )
   })
 
   it("bounded caps every delay, limits attempts, and stops before maxElapsed", () => {

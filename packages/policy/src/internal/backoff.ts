@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
@@ -230,7 +231,15 @@ export const fromDelay = <In = unknown>(
   delay: (retry: number, input: In) => Duration.DurationInput
 ): Schedule.Schedule<Duration.Duration, In> =>
   Schedule.makeWithState(0, (now, input: In, retries) => {
-    const decoded = Duration.decodeUnknown(delay(retries + 1, input))
+    const answer = delay(retries + 1, input)
+    // an `async` delay function answers a Promise, which no wait could come from: retries with none, back to back,
+    // are the worst reading of it, so it is a defect that says why
+    if (Predicate.isPromiseLike(answer)) {
+      throw new TypeError(
+        "Backoff.fromDelay: the delay function returned a Promise; it must answer a duration at once (it cannot be async)"
+      )
+    }
+    const decoded = Duration.decodeUnknown(answer)
     const millis = decoded._tag === "Some" ? Duration.toMillis(decoded.value) : NaN
     // a delay that is not one (NaN, negative, not a duration) is no wait; an infinite one is as long as a timer holds
     const delayMillis = millis > 0 ? Math.ceil(Math.min(millis, maxTimerMillis)) : 0
