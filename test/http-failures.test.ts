@@ -1,9 +1,10 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, SturdyClient } from "@sturdy/http"
-import { Duration, Effect, Either, Option, Schema } from "effect"
+import { Duration, Effect, Option, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
 import { transports } from "./utils/transports.js"
+import { failureIn } from "./utils/undiciClient.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ApiError = Schema.Struct({ error: Schema.String, code: Schema.String })
@@ -43,11 +44,7 @@ const routes: Record<string, Loopback.Handler> = {
   "/problem-json": Loopback.text(200, "application/problem+json", "{\"id\":2,\"name\":\"Grace\"}")
 }
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error("expected a failure, got a success")
-    return either.left
-  })
+const failureOf = failureIn
 
 describe.each(transports)("HttpFailure over %s", (_, transport) => {
   const withServer = <A, E>(

@@ -2,9 +2,10 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Attempt, SturdyClient } from "@sturdy/http"
-import { Cause, Effect, Either, Inspectable, Schema } from "effect"
+import { Cause, Effect, Inspectable, Schema } from "effect"
 import * as Loopback from "./utils/loopbackServer.js"
 import { transports } from "./utils/transports.js"
+import { failureIn } from "./utils/undiciClient.js"
 
 const secrets = [
   "sk-AUTH-41c7",
@@ -46,11 +47,7 @@ const routes: Record<string, Loopback.Handler> = {
   "/slow": Loopback.slowHeaders(1_000)
 }
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error("expected a failure, got a success")
-    return either.left
-  })
+const failureOf = failureIn
 
 /** Every rendering of a failure a user or a logger could produce. */
 const renderings = (failure: HttpFailure.HttpFailure): ReadonlyArray<string> => [

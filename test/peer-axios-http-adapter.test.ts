@@ -24,26 +24,20 @@
  * does not have at this commit (`responseType: 'json'` with invalid JSON, a socket hang-up mid-body other than the
  * aborted chunked request): none is invented for it; `test/peer-got-response-parse.test.ts` covers invalid JSON.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Redirect } from "@sturdy/http"
-import { UndiciHttpClient } from "@sturdy/node"
-import { Context, Duration, Effect, Either, Exit, Fiber, Layer, Schema, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Schema, TestClock } from "effect"
 import type * as Http from "node:http"
 import * as Zlib from "node:zlib"
 import * as Loop from "./utils/loopbackServer.js"
 import { realPause } from "./utils/retryHarness.js"
+import { failureIn, getFrom, undiciClient } from "./utils/undiciClient.js"
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error(`expected a failure, got ${JSON.stringify(either.right)}`)
-    return either.left
-  })
+const failureOf = failureIn
 
-// built in the test's scope, so the transport (and its connection pool) lives as long as the test
-const client = Effect.map(Layer.build(UndiciHttpClient.layer()), Context.get(HttpClient.HttpClient))
+const client = undiciClient
 
-const get = (server: Loop.LoopbackServer, path = "/") => HttpClientRequest.get(`${server.url}${path}`)
+const get = getFrom
 
 // axios's server for the timeout cases answers after 1 s of real time; this one answers only when the connection
 // closes, and the attempt's timeout runs on the TestClock

@@ -24,28 +24,23 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
-import { UndiciHttpClient } from "@sturdy/node"
-import { Context, Effect, Either, Fiber, Layer, Schema, TestClock } from "effect"
+import { Context, Effect, Fiber, Layer, Schema, TestClock } from "effect"
 import * as Zlib from "node:zlib"
 import * as Loop from "./utils/loopbackServer.js"
 import * as Raw from "./utils/rawServer.js"
 import { realPause } from "./utils/retryHarness.js"
+import { failureIn, getFrom, undiciClient } from "./utils/undiciClient.js"
 
 const testContent = "Compressible response content.\n"
 const testContentUncompressed = "Uncompressed response content.\n"
 const gzipData = Zlib.gzipSync(testContent)
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error(`expected a failure, got ${JSON.stringify(either.right)}`)
-    return either.left
-  })
+const failureOf = failureIn
 
-// built in the test's scope, so the transport (and its connection pool) lives as long as the test
-const client = Effect.map(Layer.build(UndiciHttpClient.layer()), Context.get(HttpClient.HttpClient))
+const client = undiciClient
 const fetchClient = Effect.map(Layer.build(FetchHttpClient.layer), Context.get(HttpClient.HttpClient))
 
-const get = (server: { readonly url: string }, path = "/") => HttpClientRequest.get(`${server.url}${path}`)
+const get = getFrom
 
 /** got's handler: `Content-Encoding: gzip` and `body` (Node adds the Content-Length of a single `end`). */
 const gzipped = (body: Uint8Array | string, status = 200): Loop.Handler => (_, res) => {

@@ -15,13 +15,14 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Redirect, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Context, Duration, Effect, Either, Exit, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Schema, Stream, TestClock } from "effect"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import { Agent, errors as UndiciErrors } from "undici"
 import * as Raw from "./utils/rawServer.js"
+import { failureIn } from "./utils/undiciClient.js"
 
 // -----------------------------------------------------------------------------
 // servers
@@ -152,11 +153,7 @@ const until = (f: () => boolean, what = f.toString()): Effect.Effect<void> =>
     })
   )
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error(`expected a failure, got ${JSON.stringify(either.right)}`)
-    return either.left
-  })
+const failureOf = failureIn
 
 const Echoed = Schema.Struct({
   method: Schema.String,

@@ -33,13 +33,12 @@
  * its bytes are not UTF-8, got (like axios and fetch) decodes replacement characters silently; Sturdy fails with
  * `InvalidJson` (a defect this port found and fixed, see `Attempt.test.ts`).
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, SturdyClient } from "@sturdy/http"
-import { UndiciHttpClient } from "@sturdy/node"
-import { Context, Effect, Either, Layer, Option, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type * as Http from "node:http"
 import * as Loop from "./utils/loopbackServer.js"
+import { failureIn, getFrom, undiciClient } from "./utils/undiciClient.js"
 
 const dog = { data: "dog" }
 const jsonResponse = JSON.stringify(dog)
@@ -50,16 +49,11 @@ const defaultHandler: Loop.Handler = (_, res) => {
   res.end(jsonResponse)
 }
 
-const failureOf = <A>(effect: Effect.Effect<A, HttpFailure.HttpFailure>) =>
-  Effect.map(Effect.either(effect), (either) => {
-    if (Either.isRight(either)) throw new Error(`expected a failure, got ${JSON.stringify(either.right)}`)
-    return either.left
-  })
+const failureOf = failureIn
 
-// built in the test's scope, so the transport (and its connection pool) lives as long as the test
-const client = Effect.map(Layer.build(UndiciHttpClient.layer()), Context.get(HttpClient.HttpClient))
+const client = undiciClient
 
-const get = (server: Loop.LoopbackServer, path = "/") => HttpClientRequest.get(`${server.url}${path}`)
+const get = getFrom
 
 describe("got test/response-parse.ts", () => {
   it.scoped("`options.resolveBodyOnly` works", () =>
