@@ -21,6 +21,7 @@ import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import { Agent, errors as UndiciErrors } from "undici"
+import { until } from "./utils/loopbackServer.js"
 import * as Raw from "./utils/rawServer.js"
 import { failureIn } from "./utils/undiciClient.js"
 
@@ -138,20 +139,6 @@ const echo: Handler = afterBody((req, res) => {
   res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
   res.end(body)
 })
-
-/** Waits, in real time, until `f` holds: I/O progresses while the TestClock stands still. */
-const until = (f: () => boolean, what = f.toString()): Effect.Effect<void> =>
-  Effect.promise(() =>
-    new Promise<void>((resolve, reject) => {
-      const started = Date.now()
-      const poll = () => {
-        if (f()) resolve()
-        else if (Date.now() - started > 5_000) reject(new Error(`not reached in 5s: ${what}`))
-        else setTimeout(poll, 2)
-      }
-      poll()
-    })
-  )
 
 const failureOf = failureIn
 

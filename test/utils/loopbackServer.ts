@@ -231,19 +231,23 @@ export const exchange = <E>(client: HttpClient.HttpClient.With<E>, request: Http
         Option.match(response.request.hash, { onNone: () => "", onSome: (hash) => `#${hash}` })
     }))))
 
-/**
- * Waits, in real time (a few ms at a time, for at most 5 s), until `server` has seen `count` requests: loopback I/O
- * progresses while the TestClock stands still, so a test moves the clock only once the request is there.
- */
-export const arrived = (server: LoopbackServer, count = 1): Effect.Effect<void> =>
+/** Waits, in real time (a few ms at a time, for at most 5 s), until `holds()`: loopback I/O progresses while the TestClock stands still. */
+export const until = (holds: () => boolean, what = holds.toString()): Effect.Effect<void> =>
   Effect.promise(() =>
     new Promise<void>((resolve, reject) => {
       const started = Date.now()
       const poll = () => {
-        if (server.requests.length >= count) resolve()
-        else if (Date.now() - started > 5_000) reject(new Error(`the server saw ${server.requests.length} of ${count}`))
+        if (holds()) resolve()
+        else if (Date.now() - started > 5_000) reject(new Error(`not reached in 5s: ${what}`))
         else setTimeout(poll, 2)
       }
       poll()
     })
   )
+
+/**
+ * Waits, in real time, until `server` has seen `count` requests: a test moves the TestClock only once the request is
+ * there.
+ */
+export const arrived = (server: LoopbackServer, count = 1): Effect.Effect<void> =>
+  until(() => server.requests.length >= count, `the server saw ${count} requests`)
