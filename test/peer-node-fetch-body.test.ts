@@ -834,8 +834,8 @@ describe("node-fetch test/main.js: request methods and bodies", () => {
         Attempt.send(client, HttpClientRequest.post(`${base}inspect`).pipe(HttpClientRequest.bodyStream(body)))
       )
       const failure = failureOf(exit)
-      // a typed failure that names the stream's error (today a `ConnectionError` `Unknown` whose cause is it)
-      expect(HttpFailure.isHttpFailure(failure)).toBe(true)
+      // a typed failure that names the stream's error: the request's body could not be written, the caller's failure
+      expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "BodyEncode" })
       expect(failure.message).toContain(errorMessage)
     }))
 

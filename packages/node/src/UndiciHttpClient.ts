@@ -20,7 +20,11 @@
  * Errors have the same shape as `NodeHttpClient.layerUndici`: `RequestError` (reason `Transport`, `InvalidUrl`)
  * before the response headers, `ResponseError` (reason `Decode`) while reading the body, the undici or system error
  * (with its `code`, e.g. `ECONNREFUSED`, `UND_ERR_SOCKET`) as `cause`. One answer that undici fails is read as it is:
- * a 204 or 304 ends with its headers whatever `Content-Length` it carries (undici reports a length mismatch).
+ * a 204 or 304 ends with its headers whatever `Content-Length` it carries (undici reports a length mismatch). And a
+ * request whose own body stream fails (the caller's `Stream` or `Readable`) is a `RequestError` with reason `Encode`
+ * and the stream's error as `cause`, as a body that cannot be encoded is, where `layerUndici` says `Transport`: the
+ * failure is the caller's, not the connection's, so `Attempt` reports it as `InvalidRequest` (`BodyEncode`), which
+ * no breaker counts against the upstream.
  *
  * @since 0.1.0
  */

@@ -2,7 +2,7 @@ import { Headers, HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } 
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Attempt, type ClientResponse, HttpFailure } from "@sturdy/http"
+import { Attempt, type ClientResponse, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
 import {
@@ -24,6 +24,7 @@ import {
 } from "effect"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody } from "../../../test/utils/loopbackServer.js"
 
@@ -401,14 +402,46 @@ describe("UndiciHttpClient", () => {
         expect(result.headers["content-type"]).toBe("text/csv")
       }).pipe(Effect.provide(sturdy)))
 
-    it.live("a failing request body stream fails the request like layerUndici does", () =>
+    it.live("a failing request body stream is a RequestError Encode with the stream's error (layerUndici: Transport)", () =>
       Effect.gen(function*() {
-        const body = Stream.fail(new Error("boom"))
-        const { ours, platform } = yield* bothFail(
-          HttpClient.execute(HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyStream(body)))
+        for (
+          const body of [
+            Stream.fail(new Error("boom")),
+            // after a first chunk was written
+            Stream.concat(Stream.make(new TextEncoder().encode("one,")), Stream.fail(new Error("boom")))
+          ]
+        ) {
+          const { error, ours, platform } = yield* bothFail(
+            HttpClient.execute(HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyStream(body)))
+          )
+          expect(platform).toMatchObject({ tag: "RequestError", reason: "Transport" })
+          expect(ours).toMatchObject({ tag: "RequestError", reason: "Encode" })
+          expect(String(error.cause)).toContain("boom")
+        }
+        // a Readable of the caller's that fails too
+        const readable = new Readable({
+          read() {
+            this.destroy(new Error("disk gone"))
+          }
+        })
+        const failed = yield* HttpClient.execute(
+          HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.setBody(HttpBody.raw(readable)))
+        ).pipe(Effect.flip, Effect.provide(sturdy))
+        expect(failed).toMatchObject({ _tag: "RequestError", reason: "Encode" })
+        // and through an Attempt: the caller's failure, never counted against the upstream
+        const failure = yield* HttpClient.HttpClient.pipe(
+          Effect.flatMap((client) =>
+            Attempt.send(
+              client,
+              HttpClientRequest.post(`${base}/echo`).pipe(HttpClientRequest.bodyStream(Stream.fail(new Error("boom"))))
+            )
+          ),
+          Effect.flip,
+          Effect.provide(sturdy)
         )
-        expect(ours).toEqual(platform)
-        expect(ours.tag).toBe("RequestError")
+        expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "BodyEncode" })
+        expect(Policy.countsAgainstUpstream(failure)).toBe(false)
+        expect(failure.message).toContain("boom")
       }))
 
     it.live("an invalid URL is a RequestError with reason InvalidUrl", () =>

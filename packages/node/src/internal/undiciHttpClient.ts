@@ -461,6 +461,16 @@ const dispatchRequest = (
     }
     const call = new UndiciCall(request, resume)
     if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
+    // a body the caller streams can fail on its side (its stream failed): then the request could not be written,
+    // which is no failure of the connection or the server (undici destroys the body with an error of its own, such as
+    // a length mismatch, too: that one is undici's to report)
+    if (body instanceof Readable) {
+      body.once("error", (error) => {
+        if (!String((error as { readonly code?: unknown } | undefined)?.code).startsWith("UND_ERR_")) {
+          call.bodyFailed(error)
+        }
+      })
+    }
     // Node fires a longer timer at once; a limit over 24.8 days is no limit (Effect's Clock never fires one either)
     if (limit !== undefined && timeLeft <= maxTimerMillis) call.expireAfter(timeLeft, limit, attemptFirst)
     const scoped = scopedRequests.get(request)
@@ -661,6 +671,12 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   transportTimeouts: TransportTimeouts | undefined = undefined
   /** The response has no content by definition (204, 304): it ends with its headers (RFC 9112 §6.3). */
   private noContent = false
+  /** What the request's own body failed with, while it was written. */
+  private bodyFailure: unknown = undefined
+
+  bodyFailed(error: unknown): void {
+    this.bodyFailure = error
+  }
 
   onError(error: Error): void {
     // undici compares a response's Content-Length with the bytes of its body even when the status has no body, and
@@ -681,9 +697,9 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
       this.failed = true
       // After an abort the fiber was interrupted and nobody waits for this failure.
       if (!this.abortRequested) {
-        resumeResponse(
-          Effect.fail(new Error.RequestError({ request: this.request, reason: "Transport", cause: error }))
-        )
+        // the request's body failed on the caller's side: `Encode`, as a body that could not be encoded is
+        const reason = this.bodyFailure !== undefined && this.bodyFailure === error ? "Encode" : "Transport"
+        resumeResponse(Effect.fail(new Error.RequestError({ request: this.request, reason, cause: error })))
       }
       return
     }
