@@ -3,8 +3,10 @@
 // promise, against `Backoff`. Slack's test suite has no case about these sequences (its tests only use
 // `rapidRetryPolicy` to run fast, ported in the repository's `test/peer-slack-web-api.test.ts`): each `it` here is a
 // claim of the policy's doc comment, named after the policy, and the numbers are p-retry's delay formula, which
-// `WebClient` runs the options through (p-retry 8: `round(random × max(minTimeout, 1) × factor^(n−1))`, at most
-// `maxTimeout`, `random` 1, or in [1, 2) with `randomize`; defaults 10 retries, factor 2, 1 s, no cap).
+// `WebClient` runs the options through (`calculateDelay` of sindresorhus/p-retry 7.0.0, commit
+// e11ca9c9c4a8032182403871593a67a49e948568; Slack depends on p-retry ^8: `round(random × max(minTimeout, 1) ×
+// factor^(n−1))`, at most `maxTimeout`, `random` 1, or in [1, 2) with `randomize`; defaults 10 retries, factor 2, 1 s,
+// no cap).
 //
 // Mapping: `retries: n` is `maxAttempts: n + 1`; `max(minTimeout, 1)` is `baseDelay` (default 1 s); `factor` is
 // `factor`; `maxTimeout` is `maxDelay` (default none: `Infinity`); `randomize: false` is `jitter: "none"`,
