@@ -58,7 +58,9 @@ import type * as Option from "effect/Option"
 import * as internal from "./internal/httpFailure.js"
 
 /**
- * A copy of a low-level error (name, code, redacted message) that is safe to log and serialize.
+ * A copy of a low-level error (name, code, redacted message) that is safe to log and serialize. A platform
+ * `RequestError` with no cause but a `description` (a middleware that failed before sending) gives one named
+ * `RequestError` whose message is that description.
  *
  * @since 0.1.0
  * @category models

@@ -207,6 +207,39 @@ describe("Attempt", () => {
       )
     }))
 
+  it.effect("keeps the words of a RequestError that has a description but no cause", () =>
+    Effect.gen(function*() {
+      // a middleware that fails before sending (req's OnBeforeRequest) writes why in `description`
+      const secret = HttpClientRequest.setUrlParam(request, "token", "t0p")
+      const transport = yield* failureOf(
+        Attempt.fromClientError(
+          new HttpClientError.RequestError({
+            request: secret,
+            reason: "Transport",
+            description: "temporary before-request error for ?token=t0p"
+          })
+        )
+      )
+      if (transport._tag !== "ConnectionError") throw new Error(`unexpected ${transport._tag}`)
+      expect(transport.cause).toEqual({
+        name: "RequestError",
+        code: undefined,
+        message: "temporary before-request error for ?token=<redacted>"
+      })
+      expect(transport.message).toContain("(temporary before-request error for ?token=<redacted>)")
+      const encode = yield* failureOf(
+        Attempt.fromClientError(
+          new HttpClientError.RequestError({ request, reason: "Encode", description: "the form has no boundary" })
+        )
+      )
+      expect(encode).toMatchObject({ _tag: "InvalidRequest", reason: "BodyEncode", detail: "the form has no boundary" })
+      // neither a cause nor words: as before
+      const bare = yield* failureOf(
+        Attempt.fromClientError(new HttpClientError.RequestError({ request, reason: "Transport" }))
+      )
+      expect(bare).toMatchObject({ _tag: "ConnectionError", reason: "Unknown", cause: undefined })
+    }))
+
   it.effect("maps platform encode and URL errors to InvalidRequest", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.never)

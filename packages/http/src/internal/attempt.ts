@@ -218,6 +218,19 @@ export const deadlineTimeout = (
     timeout: error.timeout
   })
 
+/**
+ * A `RequestError` with no cause but its own words (`description`, as a middleware that fails before sending writes
+ * it): those words, redacted, stand in for the cause, so that the failure still says why.
+ */
+const describedCause = (error: HttpClientError.RequestError): HttpFailure.SanitizedCause | undefined =>
+  error.description === undefined || error.description === ""
+    ? undefined
+    : {
+      name: "RequestError",
+      code: undefined,
+      message: redaction.redactText(error.description, redaction.secretsOf(error.request))
+    }
+
 /** @internal */
 export const fromRequestError = (error: HttpClientError.RequestError): HttpFailure.HttpFailure => {
   // a middleware that must fit the `HttpClient` tag (an `Auth` layer) carries its typed failure as the cause
@@ -237,7 +250,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       return new HttpFailure.InvalidRequest({
         ...info,
         reason: "BodyEncode",
-        detail: sanitizeCause(error.cause, redaction.secretsOf(error.request))?.message ??
+        detail: (sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error))?.message ??
           "the body could not be written"
       })
     case "Transport": {
@@ -261,7 +274,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       return new HttpFailure.ConnectionError({
         ...info,
         reason: connectionReason(error.cause),
-        cause: sanitizeCause(error.cause, redaction.secretsOf(error.request))
+        cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error)
       })
     }
   }
