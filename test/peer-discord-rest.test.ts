@@ -42,7 +42,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy } from "@sturdy/http"
 import { Clock, Duration, Effect, type Exit, Option, TestClock } from "effect"
 import type * as Http from "node:http"
-import { delays, failureOf, type Handler, type Harness, send, setup, textOf } from "./utils/retryHarness.js"
+import {
+  connectErrors,
+  delays,
+  failureOf,
+  type Handler,
+  type Harness,
+  send,
+  setup,
+  textOf
+} from "./utils/retryHarness.js"
 
 const json = { "content-type": "application/json" }
 const ok = JSON.stringify({ test: true })
@@ -459,6 +468,13 @@ describe("discord.js utils.test.ts: option normalization functions", () => {
       )
       expect(textOf(yield* badGateway.run(badGateway.api.get("/test")))).toBe(ok)
       expect(delays(badGateway)).toEqual([50])
+      // statusCode null: a network error (the ECONNRESET discord.js's `shouldRetry` retries) waits 0
+      const reset = yield* setup((_, response) => send(response, 200, json, ok), { retry: stopAfterThree }, {
+        connectFailures: connectErrors(1, "ECONNRESET")
+      })
+      expect(textOf(yield* reset.run(reset.api.get("/test")))).toBe(ok)
+      expect(reset.decisions.map((d) => [Duration.toMillis(d.delay), d.retrying])).toEqual([[0, true]])
+      expect(reset.seen.length).toBe(1)
     }))
 
   it.scoped("timeout as number", () =>
