@@ -433,6 +433,31 @@ describe("RetryHeaders", () => {
       expect(xReset(String(now - 1))).toStrictEqual({ millis: 0, clamped: false, format: "epoch-millis" })
     })
 
+    it("reads a fractional reset to the exact millisecond, not one past it", () => {
+      // 2.007 * 1000 is 2007.0000000000002 in floating point; rounded up, that was a millisecond too many
+      expect(xReset("2.007")).toStrictEqual({ millis: 2_007, clamped: false, format: "delta-seconds" })
+      expect(xReset("2.0071")).toStrictEqual({ millis: 2_008, clamped: false, format: "delta-seconds" })
+      expect(xReset(`${(now + 2_007) / 1000}`)).toStrictEqual({
+        millis: 2_007,
+        clamped: false,
+        format: "epoch-seconds"
+      })
+      const parsed = RetryHeaders.parse(headers({ "ratelimit-remaining": "0", "ratelimit-reset": "2.007" }), now)
+      expect(Option.map(parsed.wait, (w) => Duration.toMillis(w.duration))).toStrictEqual(Option.some(2_007))
+    })
+
+    it.prop(
+      "a reset of whole milliseconds written in seconds is that many milliseconds",
+      [FastCheck.integer({ min: 0, max: 86_399_999 }), FastCheck.boolean()],
+      ([ms, epoch]) => {
+        const whole = Math.floor(ms / 1000)
+        const fraction = String(ms % 1000).padStart(3, "0")
+        const value = epoch ? `${now / 1000 + whole}.${fraction}` : `${whole}.${fraction}`
+        expect(xReset(value)?.millis).toBe(ms)
+      },
+      { fastCheck: { seed: 7, numRuns: 2000 } }
+    )
+
     it("answers None for negative or garbage resets", () => {
       expect(xReset("-30")).toBeUndefined()
       expect(xReset("soon")).toBeUndefined()

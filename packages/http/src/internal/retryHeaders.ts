@@ -49,7 +49,23 @@ const parseCount = (value: string | undefined): Option.Option<number> => {
   return Option.some(Math.min(Number(trimmed), Number.MAX_SAFE_INTEGER))
 }
 
-const deltaSecondsDelay = (seconds: number): RetryHeaders.Delay => makeDelay(seconds * 1000, "delta-seconds")
+const plainDecimal = /^(\d+)(?:\.(\d+))?$/
+
+/**
+ * Seconds to milliseconds without floating-point error: `2.007 * 1000` is 2007.0000000000002, which `makeDelay` would
+ * round up to 2008 ms. Shifting the decimal point in the number's shortest decimal form (the one the header wrote) is
+ * exact; a number that has no plain decimal form (below 1e-6, from 1e21) is multiplied.
+ *
+ * @internal
+ */
+export const secondsToMillis = (seconds: number): number => {
+  const match = plainDecimal.exec(String(seconds))
+  if (match === null) return seconds * 1000
+  const fraction = match[2] ?? ""
+  return Number(`${match[1]}${fraction.slice(0, 3).padEnd(3, "0")}.${fraction.slice(3) || "0"}`)
+}
+
+const deltaSecondsDelay = (seconds: number): RetryHeaders.Delay => makeDelay(secondsToMillis(seconds), "delta-seconds")
 
 /**
  * Delta seconds below 1e9, epoch seconds from 1e9, epoch milliseconds from 1e12.
@@ -60,7 +76,7 @@ export const resetDelay = (seconds: number, nowMillis: number): RetryHeaders.Del
   seconds >= epochMillisThreshold
     ? makeDelay(seconds - nowMillis, "epoch-millis")
     : seconds >= epochSecondsThreshold
-    ? makeDelay(seconds * 1000 - nowMillis, "epoch-seconds")
+    ? makeDelay(secondsToMillis(seconds) - nowMillis, "epoch-seconds")
     : deltaSecondsDelay(seconds)
 
 const parseReset = (value: string | undefined, nowMillis: number): Option.Option<RetryHeaders.Delay> => {
@@ -454,7 +470,10 @@ export const parsePolicies = (value: string): ReadonlyArray<RetryHeaders.RateLim
     policies.push({
       name,
       quota: quota.value,
-      window: Option.map(nonNegativeSeconds(member.params.get("w")), (seconds) => Duration.millis(seconds * 1000)),
+      window: Option.map(
+        nonNegativeSeconds(member.params.get("w")),
+        (seconds) => Duration.millis(secondsToMillis(seconds))
+      ),
       quotaUnit: typeof unit === "string" || unit instanceof Token
         ? Option.some(typeof unit === "string" ? unit : unit.value)
         : Option.none()
