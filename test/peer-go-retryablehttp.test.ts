@@ -41,7 +41,16 @@ import { Duration, Effect, Exit, Fiber, Option, Schedule, Schema, TestClock } fr
 import { Readable } from "node:stream"
 import { stepDelays } from "../packages/policy/test/utils/stepDelays.js"
 import { loopbackTls } from "./utils/loopbackServer.js"
-import { failureOf, gaps, type Handler, realPause, send, setup, textOf } from "./utils/retryHarness.js"
+import {
+  expectInterruptedUnsent,
+  failureOf,
+  gaps,
+  type Handler,
+  realPause,
+  send,
+  setup,
+  textOf
+} from "./utils/retryHarness.js"
 
 /** `RetryWaitMin = RetryWaitMax = 10ms` with `DefaultBackoff`: every retry waits 10 ms */
 const short = { baseDelay: "10 millis", maxDelay: "10 millis", jitter: "none", retryAfterJitter: 0 } as const
@@ -253,12 +262,7 @@ describe("go-retryablehttp client_test.go", () => {
     Effect.gen(function*() {
       // a call whose context is cancelled before it runs: interrupted at once, nothing sent, no retry
       const h = yield* setup(always(200, "test_200_body"))
-      const fiber = yield* Effect.fork(Effect.provideService(h.api.get("/"), Policy.Policy, h.policy))
-      const exit = yield* Fiber.interrupt(fiber)
-      expect(Exit.isInterrupted(exit)).toBe(true)
-      yield* TestClock.adjust("1 minute")
-      expect(h.seen.length).toBe(0)
-      expect(h.decisions.length).toBe(0)
+      yield* expectInterruptedUnsent(h)
     }))
 
   it.scoped("TestClient_CheckRetry", () =>

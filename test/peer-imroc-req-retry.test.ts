@@ -41,10 +41,11 @@
 import { HttpBody, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy } from "@sturdy/http"
-import { Effect, Exit, Fiber, Schema, Stream, TestClock } from "effect"
+import { Effect, Exit, Schema, Stream } from "effect"
 import {
   connectErrors,
   delays,
+  expectInterruptedUnsent,
   failureOf,
   gaps,
   type Handler,
@@ -456,12 +457,7 @@ describe("imroc/req client_test.go and request_test.go", () => {
       const h = yield* setup(root, {
         retry: { maxAttempts: 3, baseDelay: "1 second", maxDelay: "5 seconds", jitter: "equal" }
       })
-      const fiber = yield* Effect.fork(Effect.provideService(h.api.get("/"), Policy.Policy, h.policy))
-      const exit = yield* Fiber.interrupt(fiber)
-      expect(Exit.isInterrupted(exit)).toBe(true)
-      yield* TestClock.adjust("1 minute")
-      expect(h.seen.length).toBe(0)
-      expect(h.decisions.length).toBe(0)
+      yield* expectInterruptedUnsent(h)
     }))
 
   it.scoped("TestSetFileWithRetry", () =>

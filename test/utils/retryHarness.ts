@@ -112,6 +112,20 @@ const failingConnects = (failures: ReadonlyArray<Error>) =>
 /** a real 2 ms pause, for loopback I/O to arrive before the TestClock moves */
 export const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
 
+/**
+ * A call interrupted before it could run (a cancelled context, an aborted signal): interrupted at once, nothing sent
+ * and no retry decided, however long the clock runs after it.
+ */
+export const expectInterruptedUnsent = (h: Harness): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.provideService(h.api.get("/"), Policy.Policy, h.policy))
+    const exit = yield* Fiber.interrupt(fiber)
+    expect(Exit.isInterrupted(exit)).toBe(true)
+    yield* TestClock.adjust("1 minute")
+    expect(h.seen.length).toBe(0)
+    expect(h.decisions.length).toBe(0)
+  })
+
 export const setup = (
   handler: Handler,
   options: Policy.Options = {},
