@@ -26,9 +26,9 @@
  * - A timed-out attempt is `Timeout` (phase `"Attempt"`, the limit that fired), not a request error wrapping the
  *   platform's `AbortError`.
  * - A server's wait gets up to 10 % (at most 1 s) of jitter added (`retry.retryAfterJitter`); Slack waits exactly.
- * - Slack's 429 pauses its whole request queue; Sturdy's server pause is the outermost stage, so it holds the calls
- *   that start during it and the told call's retry, but not a call already queued in the bulkhead ("should pause the
- *   remaining requests in queue").
+ * - Slack's 429 pauses its whole request queue; so does Sturdy's server pause, read as a call starts and again as each
+ *   attempt starts (a call queued in the bulkhead, another call's retry), as "should pause the remaining requests in
+ *   queue" checks.
  * - `RateLimited`'s message does not repeat the server's wait (Slack's `WebAPIRateLimitedError` message does); the
  *   wait is its `retryAfter`.
  *
@@ -258,10 +258,8 @@ describe("slack web-api WebClient.test.ts: has rate limit handling", () => {
   it.scoped("should pause the remaining requests in queue", () =>
     Effect.gen(function*() {
       // `maxRequestConcurrency: 1` is a bulkhead of one with room for the second call in its queue. Slack pauses its
-      // whole queue for the 429's wait, so the queued call too is sent after it. Sturdy's server pause is its
-      // outermost stage (`Policy`: "server pause → total deadline → ... → bulkhead"): it holds the calls that start
-      // after the 429, and the told call's own retry, but a call already queued in the bulkhead when the 429 arrived
-      // is sent as soon as the permit frees. A call started during the pause waits it out (the third one here).
+      // whole queue for the 429's wait, so the queued call too is sent after it; Sturdy's pause holds it as well (each
+      // attempt reads the pause as it starts). A call started during the pause waits it out (the third one here).
       const retryAfter = 1
       const h = yield* setup(
         replies({ status: 429, headers: { "retry-after": String(retryAfter) } }, {
@@ -290,8 +288,8 @@ describe("slack web-api WebClient.test.ts: has rate limit handling", () => {
       // the told call retries after the server's wait; so does the call started during the pause
       expect(at("/api/method")).toContain(retryAfter * 1000)
       expect(at("/api/third")).toEqual([retryAfter * 1000])
-      // the call queued before the 429 went out at once (Slack's would have waited the second too)
-      expect(at("/api/method")).toEqual([0, 0, retryAfter * 1000])
+      // the call queued before the 429 waited the pause out too, as Slack's does
+      expect(at("/api/method")).toEqual([0, retryAfter * 1000, retryAfter * 1000])
     }))
 
   it.scoped("should emit a rate_limited event on the client", () =>

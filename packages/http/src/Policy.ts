@@ -11,8 +11,10 @@
  * the `retry.maxRetryAfter` of the call that was told: every later call of the key waits it out when the server's
  * wait fits the call's patience (`retry.maxRetryAfter`, and the deadline, which the pause must end before), and fails
  * at once with `RateLimitExceeded` (reason `"Paused"`) otherwise; once the pause kept is over, a call probes the
- * upstream again. The time a call waits out a pause counts against its `totalTimeout`: its deadline starts when it
- * starts waiting. So does a wait for the client-side rate limiter, which runs inside the deadline: a call whose slot
+ * upstream again. Each attempt reads the pause again as it starts (inside the bulkhead), so a pause that began after
+ * the call did holds its retries, and a call that was waiting in the bulkhead's queue, just as long when that wait
+ * fits (when it does not, the attempt goes, and the server's answer decides). The time a call waits out a pause
+ * counts against its `totalTimeout`: its deadline starts when it starts waiting. So does a wait for the client-side rate limiter, which runs inside the deadline: a call whose slot
  * comes too late to end in time fails at once with `RateLimitExceeded` (reason `"Limit"`, `retryAfter` the wait).
  * (Microsoft's standard handler puts its limiter outermost, but that limiter never waits; Sturdy's waits by default,
  * and `totalTimeout` bounds the whole call.) Each stage is a small function wrapping the next; the
@@ -154,7 +156,8 @@
  * (`Deadline.establish`) and every wait bounds itself by them: retry sleeps, bulkhead queues, and the attempt, which
  * `@sturdy/node`'s transport aborts itself (other transports, `Policy.run` with a `send` of your own, and TestClock
  * get one timer per attempt). No schedule is stepped, no budget withdrawn and no pause checked before the first
- * failure; nothing is forked unless hedging is on.
+ * failure (the per-attempt pause is one flag until a server first asks for a pause); nothing is forked unless hedging
+ * is on.
  *
  * ## Observing
  *

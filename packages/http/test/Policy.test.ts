@@ -447,6 +447,53 @@ describe("Policy", () => {
         expect(requests[2].arrivedAt - pausedAt).toBeGreaterThanOrEqual(1999)
       }))
 
+    it.scoped("a pause asked for after a call started holds its retries and a call queued in the bulkhead", () =>
+      Effect.gen(function*() {
+        const retry = {
+          maxAttempts: 2,
+          baseDelay: "100 millis",
+          maxDelay: "100 millis",
+          jitter: "none",
+          budget: false
+        } as const
+        const arrivals = (scripted: ScriptedClient.ScriptedClient, route: string) =>
+          Effect.map(scripted.requests, (requests) => requests.filter((r) => r.route === route).map((r) => r.arrivedAt))
+        // a retry: /flaky fails at once and would retry 100 ms later, but /limited's 429 (2 s) comes in between
+        const first = yield* harness({
+          "GET /limited": FaultScript.status(429, { retryAfter: 2 }),
+          "GET /flaky": FaultScript.sequence(FaultScript.status(500), FaultScript.json(ada))
+        }, { ...quick, retry })
+        const flaky = yield* Effect.fork(first.api.get("/flaky", { schema: User }))
+        yield* TestClock.adjust("1 millis")
+        const limited = yield* Effect.fork(Effect.exit(first.api.get("/limited")))
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Fiber.join(flaky)).toEqual(ada)
+        yield* Fiber.join(limited)
+        const [limitedAt] = yield* arrivals(first.scripted, "GET /limited")
+        const flakyAt = yield* arrivals(first.scripted, "GET /flaky")
+        expect(flakyAt).toHaveLength(2)
+        expect(flakyAt[1]! - limitedAt!).toBeGreaterThanOrEqual(2000)
+        // a call queued in the bulkhead: /limited gets the permit before it, and its 429 comes while /queued waits
+        const second = yield* harness({
+          "GET /slow": FaultScript.withLatency(FaultScript.json(ada), "500 millis"),
+          "GET /limited": FaultScript.status(429, { retryAfter: 2 }),
+          "GET /queued": FaultScript.json(ada)
+        }, { ...quick, retry: false, bulkhead: { maxConcurrent: 1, maxQueued: 5 } })
+        const slow = yield* Effect.fork(second.api.get("/slow", { schema: User }))
+        yield* TestClock.adjust("1 millis")
+        const limitedAgain = yield* Effect.fork(Effect.exit(second.api.get("/limited")))
+        yield* TestClock.adjust("1 millis")
+        const queued = yield* Effect.fork(second.api.get("/queued", { schema: User }))
+        yield* TestClock.adjust("3 seconds")
+        expect(yield* Fiber.join(slow)).toEqual(ada)
+        expect(yield* Fiber.join(queued)).toEqual(ada)
+        yield* Fiber.join(limitedAgain)
+        const [pausedAt] = yield* arrivals(second.scripted, "GET /limited")
+        const [queuedAt] = yield* arrivals(second.scripted, "GET /queued")
+        expect(pausedAt).toBeGreaterThanOrEqual(500)
+        expect(queuedAt! - pausedAt!).toBeGreaterThanOrEqual(2000)
+      }))
+
     it.scoped("a pause longer than the caller could wait fails at once with RateLimitExceeded", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

@@ -97,7 +97,8 @@ export interface Stack {
  *
  *   call span and rejection events
  *   → server pause → deadline → rate limit → retry (+ budget) → hedging → breaker → bulkhead
- *   → Retry-After hints and the attempt's events → attempt timeout → the attempt (`send`)
+ *   → the server pause again, for each attempt → Retry-After hints and the attempt's events → attempt timeout
+ *   → the attempt (`send`)
  *
  * @internal
  */
@@ -115,6 +116,7 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
     guarded ? rejectionEvents : undefined,
     profile.breakers === undefined ? undefined : breaker(profile.breakers),
     resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
+    attemptPause(resolved, shared),
     retryAfterHints(retry ?? policyOptions.packageDefaults.retry!, shared),
     observeAttempt
   ]
@@ -179,6 +181,31 @@ const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage =>
         })
       )
     })
+  }
+}
+
+// The pause a server asked for, for each attempt: one asked for after the call started (by another call's 429) holds
+// the call's retries, and a call that waited in the bulkhead's queue, until it ends, when the wait fits the call's
+// patience and deadline; otherwise the attempt goes as it would have, and the server's answer decides. Read when the
+// attempt starts, not when the call does: until a server first asks for a pause it costs one check.
+const attemptPause = (resolved: policyOptions.Resolved, shared: Shared): Stage => {
+  const patienceMillis = Duration.toMillis(
+    resolved.retry === undefined ? policyOptions.defaults.retry.maxRetryAfter : resolved.retry.maxRetryAfter
+  )
+  return (next) => (call) => {
+    const attempt = next(call)
+    const key = call.key
+    const held = Effect.flatMap(shared.pauses.pausedFor(key), (left) => {
+      if (Duration.isZero(left)) return attempt
+      return Effect.clockWith((clock) =>
+        Effect.flatMap(FiberRef.get(Deadline.currentLimit), (limit) => {
+          const leftMillis = Duration.toMillis(left)
+          const fits = leftMillis <= patienceMillis && clock.unsafeCurrentTimeMillis() + leftMillis < limit.at
+          return fits ? Effect.zipRight(Effect.sleep(left), attempt) : attempt
+        })
+      )
+    })
+    return Effect.suspend(() => shared.anyPause ? held : attempt)
   }
 }
 
