@@ -92,11 +92,10 @@ describe("got test/response-parse.ts", () => {
       const server = yield* Loop.start({ "/": defaultHandler })
       const { body } = yield* Attempt.send(yield* client, get(server))
       expect(body.buffer).toBeInstanceOf(ArrayBuffer)
-      // `Received.body` is typed `Uint8Array` (its buffer `ArrayBufferLike`), which TypeScript's DOM types do not
-      // take as a `BlobPart` or `BodyInit`: a caller casts, as here (got types `rawBody` as `Uint8Array<ArrayBuffer>`)
-      const bytes = body as Uint8Array<ArrayBuffer>
-      expect(yield* Effect.promise(() => new Blob([bytes]).text())).toBe(jsonResponse)
-      expect(yield* Effect.promise(() => new Response(bytes).text())).toBe(jsonResponse)
+      // typed `Uint8Array<ArrayBuffer>`, as got types `rawBody`: TypeScript's DOM types take it as a `BlobPart` and a
+      // `BodyInit` without a cast
+      expect(yield* Effect.promise(() => new Blob([body]).text())).toBe(jsonResponse)
+      expect(yield* Effect.promise(() => new Response(body).text())).toBe(jsonResponse)
     }))
 
   it.scoped("Text response", () =>

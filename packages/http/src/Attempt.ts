@@ -87,7 +87,8 @@ export interface Received {
   readonly response: HttpClientResponse.HttpClientResponse
   readonly status: number
   readonly headers: Headers.Headers
-  readonly body: Uint8Array
+  /** On a plain `ArrayBuffer`, so it goes to `new Blob([body])` or `crypto.subtle.digest` as it is. */
+  readonly body: Uint8Array<ArrayBuffer>
   /** `body` decoded as UTF-8 (computed once, on first access). */
   readonly text: string
 }

@@ -68,6 +68,26 @@ describe("Attempt", () => {
       expect(received.body.byteLength).toBe(5)
     }))
 
+  it.effect("send's body is on a plain ArrayBuffer, for Web APIs, even when the transport's chunk is shared memory", () =>
+    Effect.gen(function*() {
+      const shared = new Uint8Array(new SharedArrayBuffer(5))
+      shared.set(new TextEncoder().encode("hello"))
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(shared)
+          controller.close()
+        }
+      })
+      const { client } = fakeClient(() => Effect.succeed(new Response(body)))
+      const received = yield* Attempt.send(client, request)
+      expect(received.body.buffer).toBeInstanceOf(ArrayBuffer)
+      expect(received.text).toBe("hello")
+      // typed `Uint8Array<ArrayBuffer>`: a Blob takes it without a cast under TypeScript 5.7+
+      expect(yield* Effect.promise(() => new Blob([received.body]).text())).toBe("hello")
+      const plain = (yield* Attempt.send(fakeClient(() => Effect.succeed(new Response("hi"))).client, request)).body
+      expect(new TextDecoder().decode(plain)).toBe("hi")
+    }))
+
   it.effect("the attempt timeout fires on virtual time while the headers are late", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.as(Effect.sleep("10 seconds"), jsonResponse(200, { id: 1 })))

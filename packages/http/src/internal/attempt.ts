@@ -837,11 +837,14 @@ export const statusFailure = (
 // -----------------------------------------------------------------------------
 
 class ReceivedImpl implements Attempt.Received {
+  readonly body: Uint8Array<ArrayBuffer>
   constructor(
     readonly request: HttpClientRequest.HttpClientRequest,
     readonly response: HttpClientResponse.HttpClientResponse,
-    readonly body: Uint8Array
-  ) {}
+    body: Uint8Array
+  ) {
+    this.body = ownBuffer(body)
+  }
   get status(): number {
     return this.response.status
   }
@@ -863,6 +866,11 @@ class ReceivedImpl implements Attempt.Received {
     }
   }
 }
+
+// A body on a plain `ArrayBuffer`, as Web APIs under TypeScript 5.7+ ask for (`new Blob([body])`,
+// `crypto.subtle.digest`): every transport hands one over; a view of shared memory would be copied.
+const ownBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
+  bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
 
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
   const first = expected[0]
