@@ -46,27 +46,15 @@
 import * as ExperimentalRateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
+import { bucketStats, type Item, KEY, peerOperations, refillRateOf } from "./utils/limits.js"
 
-const KEY = "LIMITER"
-
-/** A limits `RateLimitItem`: `amount` per `window`. */
-interface Item {
-  readonly amount: number
-  readonly window: Duration.Duration
-}
 const perSecond = (amount: number, multiples = 1): Item => ({ amount, window: Duration.seconds(multiples) })
 const perMinute = (amount: number, multiples = 1): Item => ({ amount, window: Duration.minutes(multiples) })
 const perHour = (amount: number, multiples = 1): Item => ({ amount, window: Duration.hours(multiples) })
-
-// the refill interval the limiter passes to the store: the window in nanoseconds divided by the limit
-const refillRateOf = (item: Item): Duration.Duration =>
-  Duration.unsafeDivide(Duration.nanos(Duration.unsafeToNanos(item.window)), item.amount)
 
 /** A limiter of `algorithm` for `item` in mode "fail" on a memory store of its own, with the peer's operations. */
 const limiterFor = (algorithm: "fixed-window" | "token-bucket", item: Item) =>
@@ -81,31 +69,8 @@ const limiterFor = (algorithm: "fixed-window" | "token-bucket", item: Item) =>
           Effect.orDie(store.fixedWindow({ key, tokens: 0, refillRate, limit: item.amount })),
           ([count, ttl]) => ({ remaining: item.amount - count, resetIn: ttl })
         )
-        : Effect.map(
-          Effect.orDie(store.tokenBucket({ key, tokens: 0, limit: item.amount, refillRate, allowOverflow: false })),
-          (tokens) => ({ remaining: tokens, resetIn: Number.NaN })
-        )
-    return {
-      store,
-      /** `limiter.hit(item, key, cost)`. */
-      hit: (key = KEY, cost = 1) =>
-        limiter.consume(key, cost).pipe(
-          Effect.as(true),
-          Effect.catchTag("RateLimitExceeded", () => Effect.succeed(false)),
-          Effect.orDie
-        ),
-      /** The refusal of a hit, for its `retryAfter`. */
-      refusal: (key = KEY, cost = 1) => Effect.orDie(Effect.flip(limiter.consume(key, cost))),
-      /** `limiter.hit(...)` with a cost above the limit: its defect. */
-      hitAboveLimit: (key: string, cost: number) =>
-        Effect.map(Effect.exit(limiter.consume(key, cost)), (exit) =>
-          Exit.isFailure(exit) && Cause.isDie(exit.cause) ? Cause.squash(exit.cause) : undefined),
-      /** `limiter.get_window_stats(item, key)`: remaining, and the window's milliseconds left (fixed window). */
-      stats,
-      /** `limiter.test(item, key, cost)`. */
-      test: (key = KEY, cost = 1) =>
-        Effect.map(stats(key), (s) => s.remaining >= cost)
-    }
+        : bucketStats(store, item)(key)
+    return { store, ...peerOperations(limiter, stats) }
   })
 
 const retryAfterMillis = (error: RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError): number =>

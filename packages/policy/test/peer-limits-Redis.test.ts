@@ -28,27 +28,17 @@
 import { expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
 import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
+import { bucketStats, type Item, KEY, peerOperations, refillRateOf } from "./utils/limits.js"
 import { describeWithRedis, type RedisServer, startRedisServer } from "./utils/redis.js"
 
-const KEY = "LIMITER"
 const PREFIX = "LIMITS:"
 
-interface Item {
-  readonly amount: number
-  readonly window: Duration.Duration
-}
 const per = (amount: number, window: Duration.DurationInput): Item => ({ amount, window: Duration.decode(window) })
-
-// the refill interval the limiter passes to the store: the window in nanoseconds divided by the limit
-const refillRateOf = (item: Item): Duration.Duration =>
-  Duration.unsafeDivide(Duration.nanos(Duration.unsafeToNanos(item.window)), item.amount)
 
 /** A second connection, to read back what the store wrote. */
 const readBack = (server: RedisServer) =>
@@ -71,34 +61,13 @@ const limiterOn = (server: RedisServer, algorithm: "fixed-window" | "token-bucke
     const client = yield* readBack(server)
     const limiter = yield* RateLimit.make({ limit: item.amount, window: item.window, algorithm, onExceeded: "fail" })
       .pipe(Effect.provideService(RateLimit.RateLimiterStore, store))
-    const refillRate = refillRateOf(item)
     const stats = (key = KEY) =>
       algorithm === "fixed-window"
         ? Effect.promise(() => Promise.all([client.get(`${PREFIX}${key}`), client.pttl(`${PREFIX}${key}`)])).pipe(
           Effect.map(([count, pttl]) => ({ remaining: item.amount - Number(count ?? 0), resetIn: Math.max(0, pttl) }))
         )
-        : Effect.map(
-          Effect.orDie(store.tokenBucket({ key, tokens: 0, limit: item.amount, refillRate, allowOverflow: false })),
-          (tokens) => ({ remaining: tokens, resetIn: Number.NaN })
-        )
-    return {
-      store,
-      client,
-      hit: (key = KEY, cost = 1) =>
-        limiter.consume(key, cost).pipe(
-          Effect.as(true),
-          Effect.catchTag("RateLimitExceeded", () => Effect.succeed(false)),
-          Effect.orDie
-        ),
-      refusal: (key = KEY, cost = 1) => Effect.orDie(Effect.flip(limiter.consume(key, cost))),
-      hitAboveLimit: (key: string, cost: number) =>
-        Effect.map(
-          Effect.exit(limiter.consume(key, cost)),
-          (exit) => Exit.isFailure(exit) && Cause.isDie(exit.cause) ? Cause.squash(exit.cause) : undefined
-        ),
-      stats,
-      test: (key = KEY, cost = 1) => Effect.map(stats(key), (s) => s.remaining >= cost)
-    }
+        : bucketStats(store, item)(key)
+    return { store, client, ...peerOperations(limiter, stats) }
   })
 
 const retryAfterMillis = (error: RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError): number =>
