@@ -60,6 +60,7 @@ const describe = (self: Effect.Effect<typeof User.Type, HttpFailure.HttpFailure>
       UnexpectedStatus: (e) => Effect.succeed(`UnexpectedStatus ${e.status}`),
       BodyTruncated: (e) =>
         Effect.succeed(`BodyTruncated (${e.receivedBytes ?? "?"} of ${e.expectedBytes ?? "?"} bytes)`),
+      BodyUndecodable: (e) => Effect.succeed(`BodyUndecodable (${e.contentEncoding})`),
       BodyTooLarge: (e) => Effect.succeed(`BodyTooLarge (limit ${e.limitBytes} bytes)`),
       UnexpectedContentType: (e) => Effect.succeed(`UnexpectedContentType "${e.contentType}"`),
       InvalidJson: (e) => Effect.succeed(`InvalidJson (${e.detail})`),

@@ -41,12 +41,14 @@ const routes: Record<string, Loopback.Handler> = {
     for (let i = 0; i < largeError.length; i += 16 * 1024) res.write(largeError.slice(i, i + 16 * 1024))
     res.end()
   },
-  "/problem-json": Loopback.text(200, "application/problem+json", "{\"id\":2,\"name\":\"Grace\"}")
+  "/problem-json": Loopback.text(200, "application/problem+json", "{\"id\":2,\"name\":\"Grace\"}"),
+  "/corrupt-gzip": Loopback.text(200, "application/json", "{\"id\": 1} is not gzip", { "content-encoding": "gzip" }),
+  "/corrupt-br": Loopback.text(200, "application/json", "not brotli either", { "content-encoding": "br" })
 }
 
 const failureOf = failureIn
 
-describe.each(transports)("HttpFailure over %s", (_, transport) => {
+describe.each(transports)("HttpFailure over %s", (name, transport) => {
   const withServer = <A, E>(
     f: (server: Loopback.LoopbackServer, client: HttpClient.HttpClient) => Effect.Effect<A, E>
   ) =>
@@ -289,6 +291,27 @@ describe.each(transports)("HttpFailure over %s", (_, transport) => {
         const upper = yield* Attempt.json(client, HttpClientRequest.get(`HTTP://127.0.0.1:${server.port}/user`), User)
         expect(upper).toEqual({ id: 1, name: "Ada" })
         expect(server.requests.map((request) => request.url)).toEqual(["/user"])
+      })
+    ))
+
+  it.live("a body whose compressed data is corrupt is BodyUndecodable on fetch (which decompresses), not transient", () =>
+    withServer((server, client) =>
+      Effect.gen(function*() {
+        for (const [path, encoding] of [["/corrupt-gzip", "gzip"], ["/corrupt-br", "br"]] as const) {
+          const failure = yield* failureOf(Attempt.json(client, get(server, path), User))
+          if (name.startsWith("FetchHttpClient")) {
+            expect(failure._tag).toBe("BodyUndecodable")
+            if (failure._tag !== "BodyUndecodable") return
+            expect(failure.contentEncoding).toBe(encoding)
+            expect(failure.status).toBe(200)
+            expect(HttpFailure.isTransient(failure)).toBe(false)
+            expect(HttpFailure.isRetryableByDefault(failure)).toBe(false)
+            expect(failure.message).toContain(`does not decode as Content-Encoding ${encoding}`)
+          } else {
+            // a transport that does not decompress hands the bytes over as sent: as JSON they are no JSON
+            expect(failure._tag).toBe("InvalidJson")
+          }
+        }
       })
     ))
 

@@ -14,7 +14,7 @@
  * | 7    | `Connection`       | refused, DNS lookup, TLS, reset before a response                                |
  * | 8    | `Timeout`          | an attempt timed out, or the call ran past its deadline                          |
  * | 9    | `UnexpectedStatus` | 1xx or an unfollowed 3xx, or a redirect that could not be followed               |
- * | 10   | `InvalidResponse`  | the body is not valid JSON, or has an unexpected `Content-Type`                  |
+ * | 10   | `InvalidResponse`  | invalid JSON, a body that does not decompress, or an unexpected `Content-Type`   |
  * | 11   | `SchemaMismatch`   | the JSON body does not match `--schema`                                          |
  * | 12   | `BodyIncomplete`   | the body was cut off, or is larger than the size limit                           |
  * | 13   | `CircuitOpen`      | the circuit breaker for the upstream is open                                     |

@@ -34,6 +34,7 @@ const cases: ReadonlyArray<readonly [ExitCode.Failure, ExitCode.Kind, number]> =
     10
   ],
   [new HttpFailure.InvalidJson({ ...response, status: 200, detail: "x", bodyExcerpt: "" }), "InvalidResponse", 10],
+  [new HttpFailure.BodyUndecodable({ ...response, status: 200, contentEncoding: "gzip" }), "InvalidResponse", 10],
   [
     new HttpFailure.SchemaMismatch({ ...response, status: 200, path: "$", issue: "x", issues: [] }),
     "SchemaMismatch",

@@ -24,6 +24,7 @@
  * | `ServerError`           | 501, 505, 511                           | no            | yes                    | `Retry-After` |
  * | `UnexpectedStatus`      | 1xx, 3xx                                | no            | yes                    | none         |
  * | `BodyTruncated`         | connection lost mid-body                | yes           | yes                    | none         |
+ * | `BodyUndecodable`       | corrupt data for its `Content-Encoding` | no            | yes                    | none         |
  * | `BodyTooLarge`          | over `maxBodyBytes`                     | no            | yes                    | none         |
  * | `UnexpectedContentType` |                                         | no            | yes                    | none         |
  * | `InvalidJson`           |                                         | no            | yes                    | none         |
@@ -45,7 +46,7 @@
  * is `ConnectTimeout` too: the connection never opened. Its message says "connect failed" with the code. A TLS
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
- * a truncated body does not. 501, 505 and 511 describe the server's configuration, not its load.
+ * a truncated body does not, and neither does compressed data that does not decompress. 501, 505 and 511 describe the server's configuration, not its load.
  *
  * Transient is not the same as retried by default: `Policy` leaves out 425 Too Early (replaying early data is the
  * caller's decision) and `AuthenticationFailed` (its token source retries itself). See {@link isRetryableByDefault}.
@@ -310,6 +311,36 @@ export class BodyTruncated extends Data.TaggedError("BodyTruncated")<
 }
 
 /**
+ * The transport decompresses bodies (fetch: `FetchHttpClient`) and this one's data is corrupt for its
+ * `Content-Encoding`: gzip, deflate or br data that does not decompress (`Z_DATA_ERROR`, a Brotli format error). Not
+ * transient: the server sends the same bytes again (a misconfigured proxy or compressor), so `Policy` does not retry
+ * it, as got, urllib3 (`DecodeError`) and requests (`ContentDecodingError`) do not. A body cut short while it was being
+ * decompressed is a `BodyTruncated`. `@sturdy/node`'s transport does not decompress, so it never fails so.
+ *
+ * @example
+ * ```ts
+ * import { HttpFailure } from "@sturdy/http"
+ *
+ * declare const e: HttpFailure.BodyUndecodable
+ * console.log(`${e.contentEncoding}: ${e.cause?.message}`)
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export class BodyUndecodable extends Data.TaggedError("BodyUndecodable")<
+  ResponseInfo & {
+    /** The response's `Content-Encoding`, lower-cased (`"gzip"`), or `""` when the transport did not pass it on. */
+    readonly contentEncoding: string
+    readonly cause?: SanitizedCause | undefined
+  }
+> {
+  override get message(): string {
+    const encoding = this.contentEncoding === "" ? "its Content-Encoding" : `Content-Encoding ${this.contentEncoding}`
+    return `response body does not decode as ${encoding}: ${this.status} ${this.method} ${this.url}`
+  }
+}
+
+/**
  * The body is larger than the attempt's `maxBodyBytes`; reading stopped at the limit.
  *
  * @example
@@ -553,6 +584,7 @@ export type HttpFailure =
   | ServerError
   | UnexpectedStatus
   | BodyTruncated
+  | BodyUndecodable
   | BodyTooLarge
   | UnexpectedContentType
   | InvalidJson
@@ -577,6 +609,7 @@ internal.brand([
   ServerError,
   UnexpectedStatus,
   BodyTruncated,
+  BodyUndecodable,
   BodyTooLarge,
   UnexpectedContentType,
   InvalidJson,

@@ -88,6 +88,29 @@ describe("Attempt", () => {
       expect(new TextDecoder().decode(plain)).toBe("hi")
     }))
 
+  it.effect("a body its transport cannot decompress is BodyUndecodable; one cut short while decompressing, BodyTruncated", () =>
+    Effect.gen(function*() {
+      // fetch fails the body read with `TypeError: terminated`, the decompressor's error as its cause
+      const failingBody = (code: string) =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.error(new TypeError("terminated", { cause: systemError(code, "incorrect header check") }))
+            }
+          }),
+          { headers: { "content-type": "application/json", "content-encoding": " GZip" } }
+        )
+      const read = (code: string) =>
+        failureOf(Attempt.json(fakeClient(() => Effect.succeed(failingBody(code))).client, request, User))
+      for (const code of ["Z_DATA_ERROR", "Z_NEED_DICT", "ERR__ERROR_FORMAT_PADDING_2"]) {
+        const failure = yield* read(code)
+        expect(failure).toMatchObject({ _tag: "BodyUndecodable", contentEncoding: "gzip", status: 200 })
+        expect(failure._tag === "BodyUndecodable" && failure.cause?.code).toBe(code)
+        expect(HttpFailure.isTransient(failure)).toBe(false)
+      }
+      for (const code of ["Z_BUF_ERROR", "UND_ERR_SOCKET"]) expect((yield* read(code))._tag).toBe("BodyTruncated")
+    }))
+
   it.effect("the attempt timeout fires on virtual time while the headers are late", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.as(Effect.sleep("10 seconds"), jsonResponse(200, { id: 1 })))

@@ -20,7 +20,8 @@ const decodeFailures: ReadonlyArray<HttpFailure.HttpFailure> = [
   new HttpFailure.InvalidJson({ ...response, status: 200, detail: "Unexpected end", bodyExcerpt: "{" }),
   new HttpFailure.SchemaMismatch({ ...response, status: 200, path: "$.id", issue: "Expected number", issues: [] }),
   new HttpFailure.BodyTooLarge({ ...response, status: 200, limitBytes: 10, declaredBytes: 20 }),
-  new HttpFailure.UnexpectedContentType({ ...response, status: 200, contentType: "text/html", expected: ["+json"] })
+  new HttpFailure.UnexpectedContentType({ ...response, status: 200, contentType: "text/html", expected: ["+json"] }),
+  new HttpFailure.BodyUndecodable({ ...response, status: 200, contentEncoding: "gzip" })
 ]
 
 describe("HttpFailure", () => {
@@ -88,6 +89,10 @@ describe("HttpFailure", () => {
     })
     expect(HttpFailure.isTransient(truncated)).toBe(true)
     expect(truncated.message).toContain("(5 of 10 bytes)")
+    for (const failure of decodeFailures) expect(HttpFailure.isRetryableByDefault(failure)).toBe(false)
+    expect(new HttpFailure.BodyUndecodable({ ...response, status: 200, contentEncoding: "br" }).message).toBe(
+      "response body does not decode as Content-Encoding br: 200 GET https://api.example.com/items?api_key=<redacted>"
+    )
     const invalid = new HttpFailure.InvalidRequest({ ...request, reason: "InvalidHeader", detail: "x" })
     expect(HttpFailure.isTransient(invalid)).toBe(false)
     expect(HttpFailure.mayHaveReachedServer(invalid)).toBe(false)

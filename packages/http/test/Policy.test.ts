@@ -1563,6 +1563,7 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
       ServerError: () => Effect.succeed("5xx"),
       UnexpectedStatus: () => Effect.succeed("3xx"),
       BodyTruncated: () => Effect.succeed("b"),
+      BodyUndecodable: () => Effect.succeed("b"),
       BodyTooLarge: () => Effect.succeed("b"),
       UnexpectedContentType: () => Effect.succeed("ct"),
       InvalidJson: () => Effect.succeed("j"),

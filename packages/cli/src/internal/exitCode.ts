@@ -33,7 +33,7 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   Connection: "connection failed: refused, DNS lookup, TLS, reset before a response",
   Timeout: "an attempt timed out (--timeout) or the whole call ran past its deadline (--deadline)",
   UnexpectedStatus: "the server answered 1xx or an unfollowed 3xx, or a redirect could not be followed",
-  InvalidResponse: "the body is not valid JSON, or its Content-Type is not the expected one",
+  InvalidResponse: "the body is not valid JSON or does not decompress, or its Content-Type is not the expected one",
   SchemaMismatch: "the JSON body does not match --schema",
   BodyIncomplete: "the body was cut off mid-way, or is larger than the size limit",
   CircuitOpen: "the circuit breaker for the upstream is open",
@@ -60,6 +60,7 @@ export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
     case "BodyTruncated":
     case "BodyTooLarge":
       return "BodyIncomplete"
+    case "BodyUndecodable":
     case "UnexpectedContentType":
     case "InvalidJson":
       return "InvalidResponse"

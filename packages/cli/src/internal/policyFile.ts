@@ -33,6 +33,7 @@ const failureTags = [
   "ServerError",
   "UnexpectedStatus",
   "BodyTruncated",
+  "BodyUndecodable",
   "BodyTooLarge",
   "UnexpectedContentType",
   "InvalidJson",

@@ -511,7 +511,7 @@ const bodyReadFailure = (
   cause: unknown,
   receivedBytes: number | undefined,
   expectedBytes: number | undefined
-): HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout => {
+): BodyReadFailure => {
   // the transport enforced the attempt's deadline while the body was on its way
   if (isDeadlineExceeded(cause)) return deadlineTimeout(cause, request)
   const code = findCode(cause)
@@ -519,8 +519,23 @@ const bodyReadFailure = (
     return new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: transportLimit(cause, code) })
   }
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") return tooLarge(request, response, limit, expectedBytes)
+  if (code !== undefined && isCorruptEncoding(code)) {
+    return new HttpFailure.BodyUndecodable({
+      ...responseInfo(request, response),
+      contentEncoding: headerOf(response, "content-encoding")?.trim().toLowerCase() ?? "",
+      cause: sanitizeCause(cause, secretsOf(request, response))
+    })
+  }
   return truncated(request, response, cause, receivedBytes, expectedBytes)
 }
+
+// A decompressor's word that the data itself is wrong, not cut short: zlib's `Z_DATA_ERROR` (and a deflate stream
+// that asks for a dictionary), Brotli's format errors, zstd's corruption. Cut-short data (`Z_BUF_ERROR`, "unexpected
+// end of file") is a truncation, which a retry may mend.
+const isCorruptEncoding = (code: string): boolean =>
+  code === "Z_DATA_ERROR" || code === "Z_NEED_DICT" || code.startsWith("ERR__ERROR_FORMAT_") ||
+  code === "ZSTD_error_corruption_detected" || code === "ZSTD_error_prefix_unknown" ||
+  code === "ZSTD_error_checksum_wrong"
 
 const tooLarge = (
   request: HttpClientRequest.HttpClientRequest,
@@ -529,7 +544,11 @@ const tooLarge = (
   declaredBytes: number | undefined
 ) => new HttpFailure.BodyTooLarge({ ...responseInfo(request, response), limitBytes, declaredBytes })
 
-type BodyReadFailure = HttpFailure.BodyTruncated | HttpFailure.BodyTooLarge | HttpFailure.Timeout
+type BodyReadFailure =
+  | HttpFailure.BodyTruncated
+  | HttpFailure.BodyUndecodable
+  | HttpFailure.BodyTooLarge
+  | HttpFailure.Timeout
 
 /** @internal */
 export const readBounded = (

@@ -19,6 +19,7 @@ type Tagged =
   | {
     readonly _tag:
       | "BodyTruncated"
+      | "BodyUndecodable"
       | "BodyTooLarge"
       | "UnexpectedContentType"
       | "InvalidJson"
@@ -125,6 +126,7 @@ export const treatment = (failure: Tagged): Treatment => {
       return isTransientStatus(failure.status) ? retriedNotCounted : permanent
     case "BodyTruncated":
       return upstreamFailed
+    case "BodyUndecodable":
     case "BodyTooLarge":
     case "UnexpectedContentType":
     case "InvalidJson":

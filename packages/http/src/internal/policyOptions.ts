@@ -374,6 +374,7 @@ const failureTags: Readonly<Record<HttpFailure.HttpFailure["_tag"], true>> = {
   ServerError: true,
   UnexpectedStatus: true,
   BodyTruncated: true,
+  BodyUndecodable: true,
   BodyTooLarge: true,
   UnexpectedContentType: true,
   InvalidJson: true,
