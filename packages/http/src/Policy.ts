@@ -248,7 +248,9 @@ import * as withPolicyInternal from "./internal/withPolicy.js"
  * applies: a request that is not safe to repeat (nor listed in `retry.methods`) is never retried after a failure that
  * may have reached the server, and `retry.methods` still limits which methods retry. A predicate answers at once:
  * one that returns a Promise (an `async` function) ends the call with a `TypeError` defect naming the option, since
- * the Promise would otherwise read as `true` and retry every failure.
+ * the Promise would otherwise read as `true` and retry every failure. Any other answer is read by its truth, as
+ * `Array.prototype.filter` reads one, so plain JavaScript's `(e) => e.status && e.status >= 500` (`undefined` for a
+ * failure without a status) means "no".
  *
  * @example
  * ```ts
