@@ -340,8 +340,10 @@ export interface RetryOptions {
    */
   readonly delay?: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
   /**
-   * The statuses that retry (e.g. `[429, 503]`), replacing the default rules for failures with a status; failures
-   * without one (connection, timeout) keep the default. `retryOn` entries still win.
+   * The statuses that retry (e.g. `[429, 503]`), replacing the default rules for status failures (`ClientError`,
+   * `RateLimited`, `ServerError`, `UnexpectedStatus`); other failures keep the default: a connection, a timeout, and a
+   * body cut short, too large or that does not decode, although it carries its response's status (a truncated 200 is
+   * retried under `[429, 503]`). `retryOn` entries still win.
    */
   readonly statuses?: ReadonlyArray<number> | undefined
   /**

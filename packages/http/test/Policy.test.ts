@@ -2025,6 +2025,23 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(requests.map((r) => r.route)).toEqual(["GET /409", "GET /409", "GET /503", "GET /reset", "GET /reset"])
     }))
 
+  it.scoped("statuses judges status failures only: a 200 whose body is cut short keeps the default (retried)", () =>
+    Effect.gen(function*() {
+      // found by the httpx-retries port (a body read that fails, under a `status_forcelist`): the truncated body carries
+      // its response's 200, which no allow-list of failing statuses lists, and was not retried
+      const { api, scripted } = yield* harness({
+        "GET /cut": FaultScript.sequence(FaultScript.truncated({ body: ada }), FaultScript.json(ada))
+      }, retryWith({ statuses: [429, 503] }))
+      expect(yield* runVirtual(api.get("/cut", { schema: User }))).toEqual(Exit.succeed(ada))
+      // a body that does not decode keeps its default too: not retried, even with 200 listed
+      const listed = yield* harness({
+        "GET /bad": FaultScript.sequence(FaultScript.json({ id: "x" }), FaultScript.json(ada))
+      }, retryWith({ statuses: [200, 503] }))
+      expect(failureOf(yield* runVirtual(listed.api.get("/bad", { schema: User })))._tag).toBe("SchemaMismatch")
+      expect((yield* scripted.requests).map((r) => r.route)).toEqual(["GET /cut", "GET /cut"])
+      expect((yield* listed.scripted.requests).length).toBe(1)
+    }))
+
   it.scoped("methods is a case-insensitive allow-list ANDed with the failure; an empty list disables retries", () =>
     Effect.gen(function*() {
       const routes = {

@@ -76,13 +76,25 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
   (failure._tag === "ClientError" && failure.status === 413 && clientErrorHints.has(failure) &&
     httpFailure.serverSaysRetry(failure) === undefined)
 
+// The failures the status is the verdict of: an answer whose status is the failure. A body that was cut short, too
+// large or that does not decode also carries its response's status (a 200, mostly), but the status is not what
+// failed: an allow-list of statuses does not judge it.
+const isStatusFailure = (
+  failure: HttpFailure.HttpFailure
+): failure is
+  | HttpFailure.ClientError
+  | HttpFailure.RateLimited
+  | HttpFailure.ServerError
+  | HttpFailure.UnexpectedStatus =>
+  failure._tag === "ClientError" || failure._tag === "RateLimited" || failure._tag === "ServerError" ||
+  failure._tag === "UnexpectedStatus"
+
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 // The rules read the server's own word first; under an allow-list, a server that says not to retry still is not.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
-  if (statuses === undefined) return isRetryableByDefault(failure)
+  if (statuses === undefined || !isStatusFailure(failure)) return isRetryableByDefault(failure)
   if (httpFailure.serverSaysRetry(failure) === false) return false
-  const status = observe.statusOf(failure)
-  return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
+  return statuses.has(failure.status)
 }
 
 /** @internal */
