@@ -34,6 +34,11 @@
  * "retry at once". When `validate_response` keeps failing, httpx-retries returns the last response; Sturdy returns
  * the last `SchemaMismatch` (a typed failure with the status and body excerpt).
  *
+ * Found: under `retry.statuses` (here httpx-retries's status_forcelist), a body cut short (`BodyTruncated`, httpx's
+ * RemoteProtocolError) answered to the allow-list by its response's 200 and was not retried; fixed, `statuses` now
+ * judges status failures only (test_retry_request_retries_body_read_error; regression test in
+ * `packages/http/test/Policy.test.ts`, "statuses judges status failures only").
+ *
  * Not ported: the async twins of sync cases (`test_asleep_*`, `test_async_*` that repeat a sync case, `test_aretry_*`:
  * Sturdy has one code path), the cases of Python object mechanics (`test_increment*`, `test_copy_with_*`,
  * `test_retry_validation_negative_attempts`, `test_retry_validation_negative_elapsed_sleep`,
@@ -1083,7 +1088,8 @@ describe("httpx-retries tests/test_helpers.py", () => {
     (kind) =>
       Effect.gen(function*() {
         // httpx.ReadTimeout (a body that stalls past its timeout) and RemoteProtocolError (a body cut short), twice:
-        // 3 attempts, 2 sleeps, then the body
+        // 3 attempts, 2 sleeps, then the body. (The cut body was not retried under `statuses` before the fix: it
+        // carries its response's 200, which the allow-list does not list)
         const h = yield* setup(bodyFails(kind, 2), httpxDefaults)
         expect(textOf(yield* h.run(h.api.get("/", bodyTimeout)))).toBe("ok")
         expect(h.seen.length).toBe(3)
