@@ -382,8 +382,9 @@ export interface RetryOptions {
 }
 
 /**
- * Which failures count against an upstream's breaker: the statuses that count (a status failure counts only when
- * listed; failures without a status, such as timeouts and resets, keep the default), or a predicate over the
+ * Which failures count against an upstream's breaker: the statuses that count (a status failure, `ClientError`,
+ * `RateLimited`, `ServerError` or `UnexpectedStatus`, counts only when listed; other failures, such as timeouts,
+ * resets and bodies cut short, keep the default, whatever status their response had), or a predicate over the
  * failure. Default {@link countsAgainstUpstream}: server failures only.
  *
  * @example

@@ -2553,6 +2553,23 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(yield* (yield* breakerAt(timeouts.policy)).state).toBe("Open")
       }))
 
+    it.scoped("countsAsFailure as statuses judges status failures only: bodies cut short keep the default (count)", () =>
+      Effect.gen(function*() {
+        // as `retry.statuses` does (found by the httpx-retries port): a truncated 200 is no 200 the list could name
+        const cut = yield* harness(
+          { "GET /x": FaultScript.truncated({ body: ada }) },
+          counting({ countsAsFailure: [503] })
+        )
+        for (let i = 0; i < 2; i++) expect(tagOf(yield* once(cut.api.get("/x")))).toBe("BodyTruncated")
+        expect(yield* (yield* breakerAt(cut.policy)).state).toBe("Open")
+        // and a body that does not decode counts no more for 200 being listed
+        const bad = yield* harness({ "GET /x": FaultScript.json({ id: "x" }) }, counting({ countsAsFailure: [200] }))
+        for (let i = 0; i < 2; i++) {
+          expect(tagOf(yield* once(bad.api.get("/x", { schema: User })))).toBe("SchemaMismatch")
+        }
+        expect(yield* (yield* breakerAt(bad.policy)).state).toBe("Closed")
+      }))
+
     it.scoped("countsAsFailure as a predicate over the failure decides alone", () =>
       Effect.gen(function*() {
         const { api, policy } = yield* harness(
