@@ -36,8 +36,9 @@
  *
  * Found: under `retry.statuses` (here httpx-retries's status_forcelist), a body cut short (`BodyTruncated`, httpx's
  * RemoteProtocolError) answered to the allow-list by its response's 200 and was not retried; fixed, `statuses` now
- * judges status failures only (test_retry_request_retries_body_read_error; regression test in
- * `packages/http/test/Policy.test.ts`, "statuses judges status failures only").
+ * judges status failures only, and so does a `circuitBreaker.countsAsFailure` list, which had the same flaw
+ * (test_retry_request_retries_body_read_error; regression tests in `packages/http/test/Policy.test.ts`, "statuses
+ * judges status failures only" and "countsAsFailure as statuses judges status failures only").
  *
  * Not ported: the async twins of sync cases (`test_asleep_*`, `test_async_*` that repeat a sync case, `test_aretry_*`:
  * Sturdy has one code path), the cases of Python object mechanics (`test_increment*`, `test_copy_with_*`,
