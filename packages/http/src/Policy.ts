@@ -342,8 +342,10 @@ export interface RetryOptions {
    */
   readonly delay?: ((attempt: number, failure: RetryFailure) => Duration.DurationInput) | undefined
   /**
-   * The statuses that retry (e.g. `[429, 503]`), replacing the default rules for failures with a status; failures
-   * without one (connection, timeout) keep the default. `retryOn` entries still win.
+   * The statuses that retry (e.g. `[429, 503]`), replacing the default rules for status failures (`ClientError`,
+   * `RateLimited`, `ServerError`, `UnexpectedStatus`); other failures keep the default: a connection, a timeout, and a
+   * body cut short, too large or that does not decode, although it carries its response's status (a truncated 200 is
+   * retried under `[429, 503]`). `retryOn` entries still win.
    */
   readonly statuses?: ReadonlyArray<number> | undefined
   /**
@@ -382,8 +384,9 @@ export interface RetryOptions {
 }
 
 /**
- * Which failures count against an upstream's breaker: the statuses that count (a status failure counts only when
- * listed; failures without a status, such as timeouts and resets, keep the default), or a predicate over the
+ * Which failures count against an upstream's breaker: the statuses that count (a status failure, `ClientError`,
+ * `RateLimited`, `ServerError` or `UnexpectedStatus`, counts only when listed; other failures, such as timeouts,
+ * resets and bodies cut short, keep the default, whatever status their response had), or a predicate over the
  * failure. Default {@link countsAgainstUpstream}: server failures only.
  *
  * @example

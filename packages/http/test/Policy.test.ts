@@ -2026,6 +2026,23 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect(requests.map((r) => r.route)).toEqual(["GET /409", "GET /409", "GET /503", "GET /reset", "GET /reset"])
     }))
 
+  it.scoped("statuses judges status failures only: a 200 whose body is cut short keeps the default (retried)", () =>
+    Effect.gen(function*() {
+      // found by the httpx-retries port (a body read that fails, under a `status_forcelist`): the truncated body carries
+      // its response's 200, which no allow-list of failing statuses lists, and was not retried
+      const { api, scripted } = yield* harness({
+        "GET /cut": FaultScript.sequence(FaultScript.truncated({ body: ada }), FaultScript.json(ada))
+      }, retryWith({ statuses: [429, 503] }))
+      expect(yield* runVirtual(api.get("/cut", { schema: User }))).toEqual(Exit.succeed(ada))
+      // a body that does not decode keeps its default too: not retried, even with 200 listed
+      const listed = yield* harness({
+        "GET /bad": FaultScript.sequence(FaultScript.json({ id: "x" }), FaultScript.json(ada))
+      }, retryWith({ statuses: [200, 503] }))
+      expect(failureOf(yield* runVirtual(listed.api.get("/bad", { schema: User })))._tag).toBe("SchemaMismatch")
+      expect((yield* scripted.requests).map((r) => r.route)).toEqual(["GET /cut", "GET /cut"])
+      expect((yield* listed.scripted.requests).length).toBe(1)
+    }))
+
   it.scoped("methods is a case-insensitive allow-list ANDed with the failure; an empty list disables retries", () =>
     Effect.gen(function*() {
       const routes = {
@@ -2535,6 +2552,23 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         })
         for (let i = 0; i < 2; i++) yield* runVirtual(timeouts.api.get("/x"), "2 seconds")
         expect(yield* (yield* breakerAt(timeouts.policy)).state).toBe("Open")
+      }))
+
+    it.scoped("countsAsFailure as statuses judges status failures only: bodies cut short keep the default (count)", () =>
+      Effect.gen(function*() {
+        // as `retry.statuses` does (found by the httpx-retries port): a truncated 200 is no 200 the list could name
+        const cut = yield* harness(
+          { "GET /x": FaultScript.truncated({ body: ada }) },
+          counting({ countsAsFailure: [503] })
+        )
+        for (let i = 0; i < 2; i++) expect(tagOf(yield* once(cut.api.get("/x")))).toBe("BodyTruncated")
+        expect(yield* (yield* breakerAt(cut.policy)).state).toBe("Open")
+        // and a body that does not decode counts no more for 200 being listed
+        const bad = yield* harness({ "GET /x": FaultScript.json({ id: "x" }) }, counting({ countsAsFailure: [200] }))
+        for (let i = 0; i < 2; i++) {
+          expect(tagOf(yield* once(bad.api.get("/x", { schema: User })))).toBe("SchemaMismatch")
+        }
+        expect(yield* (yield* breakerAt(bad.policy)).state).toBe("Closed")
       }))
 
     it.scoped("countsAsFailure as a predicate over the failure decides alone", () =>

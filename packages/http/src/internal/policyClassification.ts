@@ -46,6 +46,19 @@ export const saysNothingAboutUpstream = (error: unknown): boolean => {
   }
 }
 
+// The failures the status is the verdict of: an answer whose status is the failure. A body that was cut short, too
+// large or that does not decode also carries its response's status (a 200, mostly), but the status is not what
+// failed: an allow-list of statuses does not judge it.
+const isStatusFailure = (
+  failure: HttpFailure.HttpFailure
+): failure is
+  | HttpFailure.ClientError
+  | HttpFailure.RateLimited
+  | HttpFailure.ServerError
+  | HttpFailure.UnexpectedStatus =>
+  failure._tag === "ClientError" || failure._tag === "RateLimited" || failure._tag === "ServerError" ||
+  failure._tag === "UnexpectedStatus"
+
 /** @internal The breaker's `isFailure` for a `circuitBreaker.countsAsFailure` setting. */
 export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unknown) => boolean => {
   if (rule === undefined) return countsAgainstUpstream
@@ -55,9 +68,8 @@ export const breakerCounts = (rule: P.CountsAsFailure | undefined): (error: unkn
   const statuses = new Set(rule)
   return (error) => {
     if (!HttpFailure.isHttpFailure(error)) return false
-    const status = observe.statusOf(error)
-    // the listed statuses count and no other; failures without a status keep the default
-    return status === undefined ? countsAgainstUpstream(error) : statuses.has(status)
+    // the listed statuses count and no other; other failures (a timeout, a reset, a body cut short) keep the default
+    return isStatusFailure(error) ? statuses.has(error.status) : countsAgainstUpstream(error)
   }
 }
 
@@ -79,10 +91,9 @@ export const isRetryableByDefault = (failure: HttpFailure.HttpFailure): boolean 
 // The default for a failure without a `retryOn` entry: the allow-list of statuses when there is one, else the rules.
 // The rules read the server's own word first; under an allow-list, a server that says not to retry still is not.
 const defaultRetryable = (statuses: ReadonlySet<number> | undefined) => (failure: HttpFailure.HttpFailure): boolean => {
-  if (statuses === undefined) return isRetryableByDefault(failure)
+  if (statuses === undefined || !isStatusFailure(failure)) return isRetryableByDefault(failure)
   if (httpFailure.serverSaysRetry(failure) === false) return false
-  const status = observe.statusOf(failure)
-  return status === undefined ? isRetryableByDefault(failure) : statuses.has(status)
+  return statuses.has(failure.status)
 }
 
 /** @internal */
