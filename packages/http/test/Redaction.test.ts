@@ -600,9 +600,9 @@ describe("Redaction", () => {
       expect(Redaction.redactText(`{"name":"x-csrf-token","value":"csrf-1"}`)).toBe(
         `{"name":"x-csrf-token","value":"<redacted>"}`
       )
-      // Postman's `key`; the existing `"key": ...` pair rule still hides the name, as it did
+      // Postman's `key`, which names the parameter and is kept (see below)
       expect(Redaction.redactText(`{"key": "api_key", "value": "k-123", "type": "text"}`)).toBe(
-        `{"key":"<redacted>", "value": "<redacted>", "type": "text"}`
+        `{"key": "api_key", "value": "<redacted>", "type": "text"}`
       )
       expect(Redaction.redactText(`{"value": "sid=1", "name": "cookie"}`)).toBe(
         `{"value": "<redacted>", "name": "cookie"}`
@@ -617,6 +617,29 @@ describe("Redaction", () => {
       expect(Redaction.redactText(`{"Name":"X-Api-Key","Value":12345678,"description":{"content":"the key"}}`)).toBe(
         `{"Name":"X-Api-Key","Value":"<redacted>","description":{"content":"the key"}}`
       )
+    })
+
+    it("keeps a Postman record's key, which names the parameter, and still hides a key member outside a record", () => {
+      // found in review: the `"name": "value"` rule took the member named `key` for a secret and hid the parameter's
+      // name, so the record no longer said which parameter it was
+      expect(Redaction.redactText(`[{"key":"api_key","value":"k-1"},{"Value":"t-1","Key":"X-Auth-Token"}]`)).toBe(
+        `[{"key":"api_key","value":"<redacted>"},{"Value":"<redacted>","Key":"X-Auth-Token"}]`
+      )
+      // a record whose parameter is not secret is kept whole, its key included
+      const page = `{"variable": [{"key": "page", "value": "2"}, {"key": "baseUrl", "value": "https://h.test/"}]}`
+      expect(Redaction.redactText(page)).toBe(page)
+      // a `key` member with no `value` beside it may be the secret itself, as it was
+      expect(Redaction.redactText(`{"key": "k-0123456789", "id": 7}`)).toBe(`{"key":"<redacted>", "id": 7}`)
+      expect(Redaction.redactText(`{"key": "k-1", "values": ["a"]} {"key": "k-2"}, "value": 1`)).toBe(
+        `{"key":"<redacted>", "values": ["a"]} {"key":"<redacted>"}, "value": 1`
+      )
+      // after a record that changed length, the next record's key is still found where it now is; twice is once
+      const two = `{"name":"Cookie","value":"sid=0123456789abcdef"}, {"key":"token","value":"t-2"}, {"key":"x"}`
+      const once = Redaction.redactText(two)
+      expect(once).toBe(
+        `{"name":"Cookie","value":"<redacted>"}, {"key":"token","value":"<redacted>"}, {"key":"<redacted>"}`
+      )
+      expect(Redaction.redactText(once)).toBe(once)
     })
 
     it("keeps records whose name is not secret, and anything that is not a record", () => {

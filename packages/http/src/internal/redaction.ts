@@ -736,10 +736,12 @@ const lastNonBlank = (text: string, end: number): number => {
  * the `Cookie` header that carried it (the HAR sanitizers of Google and Cloudflare do so with their "all cookies"
  * option). Nothing else of the record changes.
  */
-const redactRecords = (text: string): string => {
+const redactRecords = (text: string, names: Set<number>): string => {
   if (!mayHoldRecord.test(text)) return text
   // the end of the last record found in a `cookies` array, to know the records that follow it there
   let cookieRecordEnd = -1
+  // how much longer the text is now than it was, up to the record being read
+  let shift = 0
   return text.replace(recordPattern, (record: string, offset: number) => {
     const before = lastNonBlank(text, offset)
     const inCookies = before !== -1 && (
@@ -750,31 +752,44 @@ const redactRecords = (text: string): string => {
     if (!mayHoldRecord.test(record)) return record
     let secret = inCookies
     let hasValue = false
+    let hasKey = false
     for (const [, key, , value] of record.matchAll(recordMemberPattern)) {
       const name = key!.toLowerCase()
       if (name === "\"value\"") hasValue = true
-      else if (!secret && (name === "\"name\"" || name === "\"key\"")) {
+      else if (name === "\"name\"" || name === "\"key\"") {
+        if (name === "\"key\"") hasKey = true
+        if (secret) continue
         const decoded = value![0] === "\"" ? parseJsonString(value!) : undefined
         secret = decoded !== undefined && (isSecretHeaderName(decoded) || isSecretParamName(decoded))
       }
     }
-    if (!secret || !hasValue) return record
-    return record.replace(
+    const out = !secret || !hasValue ? record : record.replace(
       recordMemberPattern,
       (member, key: string, colon: string) =>
         key.toLowerCase() === "\"value\"" ? `${key}${colon}"${placeholder}"` : member
     )
+    // a `"key"` beside a `"value"` holds the parameter's name (Postman), which the `"name": "value"` rule must keep
+    if (hasKey && hasValue) {
+      for (const member of out.matchAll(recordMemberPattern)) {
+        if (member[1]!.toLowerCase() === "\"key\"") names.add(offset + shift + member.index)
+      }
+    }
+    shift += out.length - record.length
+    return out
   })
 }
 
 /** @internal */
-export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
-  redactValues(
+export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string => {
+  // where the `"key"` members that name a record's parameter start, once its records are read (see `redactRecords`)
+  const recordNames = new Set<number>()
+  return redactValues(
     redactEncodedPairs(
-      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
+      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)), recordNames)
         .replace(
           jsonPairPattern,
-          (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
+          (match, name: string, _value: string, offset: number) =>
+            isSecretParamName(name) && !recordNames.has(offset) ? `"${name}":"${placeholder}"` : match
         )
         .replace(
           formPairPattern,
@@ -797,11 +812,15 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
           (match, start: string, name: string, colon: string) =>
             isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
         )
-        .replace(bearerPattern, (match, scheme: string, credential: string) =>
-          isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match)
+        .replace(
+          bearerPattern,
+          (match, scheme: string, credential: string) =>
+            isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match
+        )
     ),
     secrets
   )
+}
 
 /**
  * A parsed JSON value with `redactText` applied to every string in it. Keys are kept, and so are values under
