@@ -642,6 +642,64 @@ describe("Redaction", () => {
       expect(Redaction.redactText(once)).toBe(once)
     })
 
+    it("replaces the value of a record written inside a JSON string, escaped once or twice, and nothing else", () => {
+      // found in review: the record rule read JSON only, so a record logged as a string (`{"log": "{\"name\": ...}"}`),
+      // a HAR's `postData.text` or a body kept as a string let its value through
+      const record = (value: string) => ({ name: "Cookie", value })
+      const once = (inner: unknown, space?: number) => JSON.stringify({ log: JSON.stringify(inner, null, space) })
+      const twice = (inner: unknown) => JSON.stringify({ line: JSON.stringify({ log: JSON.stringify(inner) }) })
+      expect(Redaction.redactText(once(record("sid=s-1")))).toBe(once(record("<redacted>")))
+      expect(Redaction.redactText(twice(record("sid=s-1")))).toBe(twice(record("<redacted>")))
+      expect(once(record("v"))).toBe(`{"log":"{\\"name\\":\\"Cookie\\",\\"value\\":\\"v\\"}"}`)
+      // members in any order and case, pretty-printed (escaped `\n` for blanks), a value that holds an escaped quote and
+      // ends with a backslash, Postman's key kept
+      const postman = (value: string) => ({ Value: value, key: "api_key", type: "text" })
+      expect(Redaction.redactText(once(postman(`a"b\\`), 2))).toBe(once(postman("<redacted>"), 2))
+      expect(Redaction.redactText(twice(postman(`a"b\\`)))).toBe(twice(postman("<redacted>")))
+      // a HAR's cookies array, escaped
+      const har = (a: string, b: string) => ({ cookies: [{ name: "theme", value: a }, { name: "x", value: b }] })
+      expect(Redaction.redactText(once(har("dark", "y"), 1))).toBe(once(har("<redacted>", "<redacted>"), 1))
+      expect(Redaction.redactText(twice(har("dark", "y")))).toBe(twice(har("<redacted>", "<redacted>")))
+      // records with other names, and the members around, are kept byte for byte; twice is once
+      for (
+        const kept of [
+          once({ name: "Accept", value: "a/b" }),
+          twice({ headers: [{ name: "x-request-id", value: "r-1" }] }),
+          once({ value: "v" }, 2)
+        ]
+      ) expect(Redaction.redactText(kept)).toBe(kept)
+      const redacted = Redaction.redactText(twice(record("sid=s-1")))
+      expect(Redaction.redactText(redacted)).toBe(redacted)
+    })
+
+    it("costs a pass, not a blow-up, on text that almost holds escaped records", () => {
+      // a quote escaped once (`\"`) and twice (`\\\"`), and a run of backslashes of each length that matters
+      const q1 = `\\"`
+      const q2 = `\\\\\\"`
+      const adversarial = [
+        `{${q1}value${q1}:${q1}` + q2.repeat(5_000),
+        `{${q1}a${q1}:${q1}`.repeat(2_500),
+        "{" + "\\".repeat(20_000),
+        `{${q1}value${q1}:${q1}v${q1}` + "\\n".repeat(10_000),
+        `{${q1}value${q1}:${q1}v${q1},` + `${q1}a${q1}:1,`.repeat(2_500),
+        `{${q1}value${q1}:[` + `${q1}a${q1},`.repeat(3_000),
+        `{${q1}value${q1}:` + `{${q1}a${q1}:${q1}b${q1},`.repeat(1_500),
+        `{${q1}value${q1}:${q1}` + "\\".repeat(20_000),
+        `{${q1}value${q1}: ` + "\\\\\\\\n".repeat(4_000),
+        `${q1}value${q1}` + "{\\n".repeat(7_000),
+        `${q2}value${q2}` + `{${q2}k${q2}:1, `.repeat(1_500),
+        `{${q2}value${q2}:${q2}` + "\\\\\\\\\\\\\\\"".repeat(2_500),
+        `${q1}cookies${q1}:[` + `{${q1}name${q1}:${q1}x${q1},${q1}values${q1}:${q1}y${q1}},`.repeat(400)
+      ]
+      for (const text of adversarial) {
+        expect(text.length).toBeGreaterThan(13_000)
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+      // and a record after such a prefix is still found
+      expect(Redaction.redactText(`${adversarial[4]}{${q1}name${q1}:${q1}token${q1},${q1}value${q1}:${q1}t-1${q1}}`))
+        .toMatch(/\\"value\\":\\"<redacted>\\"}$/)
+    })
+
     it("keeps records whose name is not secret, and anything that is not a record", () => {
       const texts = [
         `{"name": "Accept", "value": "application/json"}`,

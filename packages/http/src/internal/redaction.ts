@@ -705,11 +705,64 @@ const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
 const jsonString = String.raw`"(?:[^"\\]|\\.)*"`
 const recordMemberValue = String.raw`${jsonString}|[^\s,{}\[\]":]+|[{[][^{}\[\]"]*(?:${jsonString}[^{}\[\]"]*)*[}\]]`
 const recordMember = String.raw`${jsonString}\s*:\s*(?:${recordMemberValue})`
-const recordPattern = new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g")
-const recordMemberPattern = new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g")
-const mayHoldRecord = /"value"/i
-// the start of a HAR `cookies` array, read backwards from its `[`
-const cookiesArrayKey = /"cookies"\s*:\s*$/i
+
+/** How name-value records are written at one depth of escaping: as JSON, or inside a JSON string once or twice. */
+interface RecordSyntax {
+  /** How many times the records are escaped: 0 (JSON), 1 (in a JSON string), 2 (in a string in a string). */
+  readonly depth: number
+  /** Whether a text may hold such a record: it holds `"value"` written at this depth. */
+  readonly holds: RegExp
+  readonly record: RegExp
+  /** A member: its key, the colon with its blanks, its value. */
+  readonly member: RegExp
+  /** The start of a HAR `cookies` array, read backwards from its `[`. */
+  readonly cookiesKey: RegExp
+  /** A quote as written at this depth. */
+  readonly quote: string
+}
+
+const jsonRecords: RecordSyntax = {
+  depth: 0,
+  holds: /"value"/i,
+  record: new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g"),
+  member: new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g"),
+  cookiesKey: /"cookies"\s*:\s*$/i,
+  quote: "\""
+}
+
+/**
+ * Records written inside a JSON string (a log line's `"message"`, a HAR's `postData.text`, a body kept as a string),
+ * once or twice: a quote is then a run of 1 (or 3) backslashes before it, a blank may be an escaped `\n`, `\r` or `\t`,
+ * and a quote inside a string is a longer run. A string ends at the first quote whose run is as long as the ones that
+ * open strings, modulo 4 (or 8): `\"a\\\"b\"` is one string at depth 1, `\"a\\\\\"` one whose content ends with a
+ * backslash. A run of backslashes is always read whole, and its end says which token it is, so these tokens are told
+ * apart by their first characters too.
+ */
+const escapedRecords = (depth: number): RecordSyntax => {
+  const opens = 2 ** depth - 1
+  const period = 2 ** (depth + 1)
+  const quote = String.raw`\\{${opens}}"`
+  const string = String.raw`${quote}(?:[^"\\]|\\+[^"\\]|(?:\\{${period}})*\\{${
+    period - 1
+  }}")*(?:\\{${period}})*${quote}`
+  const blank = String.raw`(?:\s|\\+[nrt])*`
+  const value = String.raw`${string}|[^\s,{}\[\]":\\]+|[{[](?:[^{}\[\]"\\]|\\+[^"\\{}\[\]]|${string})*[}\]]`
+  const member = String.raw`${string}${blank}:${blank}(?:${value})`
+  return {
+    depth,
+    holds: new RegExp(String.raw`(?:^|[^\\])${quote}value${quote}`, "i"),
+    record: new RegExp(String.raw`\{${blank}(?:${member}${blank},${blank}){0,15}${member}${blank}\}`, "g"),
+    member: new RegExp(String.raw`(${string})(${blank}:${blank})(${value})`, "g"),
+    cookiesKey: new RegExp(String.raw`${quote}cookies${quote}${blank}:${blank}$`, "i"),
+    quote: `${"\\".repeat(opens)}"`
+  }
+}
+
+// the escaped ones first: the positions `redactRecords` gives of the JSON records' keys are then those of the result
+const recordSyntaxes: ReadonlyArray<RecordSyntax> = [escapedRecords(2), escapedRecords(1), jsonRecords]
+
+/** `"value"` written as JSON, or escaped once or twice: one scan tells that a text holds no record at any depth. */
+const mayHoldRecord = /"value(?:\\{1,3})?"/i
 
 const parseJsonString = (literal: string): string | undefined => {
   try {
@@ -720,12 +773,28 @@ const parseJsonString = (literal: string): string | undefined => {
   }
 }
 
-/** The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. */
-const lastNonBlank = (text: string, end: number): number => {
+/** A string literal written at `depth`, unescaped: `\"Authorization\"` at depth 1 is `Authorization`. */
+const parseStringAt = (literal: string, depth: number): string | undefined => {
+  let text: string | undefined = literal
+  for (let i = 0; i < depth && text !== undefined; i++) text = parseJsonString(`"${text}"`)
+  return text === undefined ? undefined : parseJsonString(text)
+}
+
+/**
+ * The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. In an
+ * escaped text, an escaped `\n`, `\r` or `\t` is a blank too.
+ */
+const lastNonBlank = (text: string, end: number, escaped: boolean): number => {
   const stop = Math.max(0, end - 256)
   for (let i = end - 1; i >= stop; i--) {
     const code = text.charCodeAt(i)
-    if (code !== 32 && code !== 9 && code !== 10 && code !== 13) return i
+    if (code === 32 || code === 9 || code === 10 || code === 13) continue
+    // `n`, `r` or `t` after a backslash: the run of backslashes before it is skipped
+    if (escaped && (code === 110 || code === 114 || code === 116) && i > 0 && text.charCodeAt(i - 1) === 92) {
+      while (i > stop && text.charCodeAt(i - 1) === 92) i--
+      continue
+    }
+    return i
   }
   return -1
 }
@@ -734,44 +803,57 @@ const lastNonBlank = (text: string, end: number): number => {
  * Replaces the `"value"` of every name-value record whose `"name"` (or Postman's `"key"`) is a secret header or
  * parameter name, and of every record in a HAR `"cookies"` array whatever its name: a cookie's value is as secret as
  * the `Cookie` header that carried it (the HAR sanitizers of Google and Cloudflare do so with their "all cookies"
- * option). Nothing else of the record changes.
+ * option). Records are read as JSON and inside JSON strings, escaped once or twice. Nothing else of a record changes.
+ * `names` is given where the `"key"` members of the JSON records that have a `"value"` start in the result.
  */
 const redactRecords = (text: string, names: Set<number>): string => {
   if (!mayHoldRecord.test(text)) return text
+  let out = text
+  for (const syntax of recordSyntaxes) {
+    if (syntax.holds.test(out)) out = redactRecordsAt(out, syntax, names)
+  }
+  return out
+}
+
+const redactRecordsAt = (text: string, syntax: RecordSyntax, names: Set<number>): string => {
+  const escaped = syntax.depth > 0
   // the end of the last record found in a `cookies` array, to know the records that follow it there
   let cookieRecordEnd = -1
   // how much longer the text is now than it was, up to the record being read
   let shift = 0
-  return text.replace(recordPattern, (record: string, offset: number) => {
-    const before = lastNonBlank(text, offset)
+  return text.replace(syntax.record, (record: string, offset: number) => {
+    const before = lastNonBlank(text, offset, escaped)
     const inCookies = before !== -1 && (
-      (text[before] === "[" && cookiesArrayKey.test(text.slice(Math.max(0, before - 64), before))) ||
-      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before) === cookieRecordEnd - 1)
+      (text[before] === "[" && syntax.cookiesKey.test(text.slice(Math.max(0, before - 96), before))) ||
+      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before, escaped) === cookieRecordEnd - 1)
     )
     cookieRecordEnd = inCookies ? offset + record.length : -1
-    if (!mayHoldRecord.test(record)) return record
+    if (!syntax.holds.test(record)) return record
     let secret = inCookies
     let hasValue = false
     let hasKey = false
-    for (const [, key, , value] of record.matchAll(recordMemberPattern)) {
-      const name = key!.toLowerCase()
-      if (name === "\"value\"") hasValue = true
-      else if (name === "\"name\"" || name === "\"key\"") {
-        if (name === "\"key\"") hasKey = true
+    for (const [, key, , value] of record.matchAll(syntax.member)) {
+      const name = parseStringAt(key!, syntax.depth)?.toLowerCase()
+      if (name === "value") hasValue = true
+      else if (name === "name" || name === "key") {
+        if (name === "key") hasKey = true
         if (secret) continue
-        const decoded = value![0] === "\"" ? parseJsonString(value!) : undefined
+        const decoded = parseStringAt(value!, syntax.depth)
         secret = decoded !== undefined && (isSecretHeaderName(decoded) || isSecretParamName(decoded))
       }
     }
     const out = !secret || !hasValue ? record : record.replace(
-      recordMemberPattern,
+      syntax.member,
       (member, key: string, colon: string) =>
-        key.toLowerCase() === "\"value\"" ? `${key}${colon}"${placeholder}"` : member
+        parseStringAt(key, syntax.depth)?.toLowerCase() === "value"
+          ? `${key}${colon}${syntax.quote}${placeholder}${syntax.quote}`
+          : member
     )
-    // a `"key"` beside a `"value"` holds the parameter's name (Postman), which the `"name": "value"` rule must keep
-    if (hasKey && hasValue) {
-      for (const member of out.matchAll(recordMemberPattern)) {
-        if (member[1]!.toLowerCase() === "\"key\"") names.add(offset + shift + member.index)
+    // a `"key"` beside a `"value"` holds the parameter's name (Postman), which the `"name": "value"` rule must keep;
+    // that rule reads JSON only
+    if (hasKey && hasValue && !escaped) {
+      for (const member of out.matchAll(syntax.member)) {
+        if (parseStringAt(member[1]!, 0)?.toLowerCase() === "key") names.add(offset + shift + member.index)
       }
     }
     shift += out.length - record.length
