@@ -559,12 +559,49 @@ describe("Redaction", () => {
         expect(Redaction.redactText(text)).toBe(expected)
         expect(Redaction.redactUrl(text)).toBe(expected)
       }
-      // a value ends at the next `?name=`, a secret one still runs to the end
-      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted>?c=3 end")
+      // a value ends at the next `?name=`, a secret one still runs to the end (of the value that holds it too)
+      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted> end")
       expect(Redaction.redactText("password=ab?cd twice")).toBe("password=<redacted> twice")
       for (const text of ["next=/login?page=2", "/x?a=" + "?b=c".repeat(5_000), "a=" + "?bbbb=".repeat(3_400)]) {
         expect(Redaction.redactText(text)).toBe(text)
         expect(Redaction.redactUrl(text)).toBe(text)
+      }
+    })
+
+    it("hides a secret value whole, with what follows a second `?` in it, as the server that reads it does", () => {
+      // found in review: a secret pair's value inside another's ended at the next `?name=` (`%3Fname%3D` encoded), so
+      // `next=/login?token=abc?x=1` showed `?x=1`; a server splits a query on `&`, never on a second `?`: the token it
+      // reads is `abc?x=1`
+      expect(Redaction.redactText("next=/login?token=abc?x=1 end")).toBe("next=/login?token=<redacted> end")
+      expect(Redaction.redactUrl("/cb?next=/login?token=abc?x=1&page=2")).toBe(
+        "/cb?next=/login?token=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/cb?next=/login?token=abc?x=1&page=2")).toBe(
+        "https://h.test/cb?next=%2Flogin%3Ftoken%3D<redacted>&page=2"
+      )
+      const once = "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc%3Fx%3D1%26page%3D2&q=1"
+      const onceRedacted = "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3D<redacted>%26page%3D2&q=1"
+      expect(Redaction.redactUrl(once)).toBe(onceRedacted)
+      expect(Redaction.redactText(`GET ${once} failed`)).toBe(`GET ${onceRedacted} failed`)
+      const twice = "/cb?next=https%253A%252F%252Fidp%252Fcb%253Ftoken%253Dabc%253Fx%253D1%2526page%253D2"
+      expect(Redaction.redactUrl(twice)).toBe(
+        "/cb?next=https%253A%252F%252Fidp%252Fcb%253Ftoken%253D<redacted>%2526page%253D2"
+      )
+      // a value that starts with the `?`, and a secret one at the top, which always ran to its end
+      expect(Redaction.redactText("next=/login?token=?x=1 r=%2Fa%3Ftoken%3D%3Fx%3D1")).toBe(
+        "next=/login?token=<redacted> r=%2Fa%3Ftoken%3D<redacted>"
+      )
+      expect(Redaction.redactText("token=abc?x=1 and /cb?token=abc?x=1")).toBe(
+        "token=<redacted> and /cb?token=<redacted>"
+      )
+      // the pairs before a secret one are judged and kept as before; an empty secret value stays empty; twice is once
+      for (const text of ["next=/login?page=2?token=abc", "next=/a%3Fpage%3D2%3Ftoken%3Dabc"]) {
+        const redacted = Redaction.redactText(text)
+        expect(redacted).toBe(text.replace("abc", "<redacted>"))
+        expect(Redaction.redactText(redacted)).toBe(redacted)
+      }
+      for (const text of ["next=/login?token=", "next=/a%3Ftoken%3D%26page%3D2"]) {
+        expect(Redaction.redactText(text)).toBe(text)
       }
     })
 
@@ -580,7 +617,10 @@ describe("Redaction", () => {
         "=a%3D%25".repeat(2_500),
         "%26" + "\u200B".repeat(20_000) + "%3D",
         "https://h.test/cb?next=" + "%3Fa%3Db".repeat(2_500),
-        "/cb?next=" + "%253Fa%253Db".repeat(1_600)
+        "/cb?next=" + "%253Fa%253Db".repeat(1_600),
+        "%3Fa%3D" + "%3F".repeat(6_600),
+        "%253Fa%253D" + "%3F%253F".repeat(2_500),
+        "/cb?next=/a" + "?a=".repeat(5_000)
       ]
       for (const text of adversarial) {
         expect(Redaction.redactText(text)).toBe(text)
@@ -589,6 +629,16 @@ describe("Redaction", () => {
       expect(Redaction.redactUrl("/cb?next=" + "%3Fa%3Db".repeat(2_500) + "%3Ftoken%3Dt")).toMatch(
         /%3Ftoken%3D<redacted>$/
       )
+      // a secret value with a long tail after a `?` is hidden whole, in a pass
+      for (const tail of ["%3Fa%3Db".repeat(2_500), "%3F".repeat(6_600), "%3F<redacted>".repeat(1_500)]) {
+        expect(Redaction.redactText(`/cb?next=%3Ftoken%3Dt${tail}&x=1`)).toBe("/cb?next=%3Ftoken%3D<redacted>&x=1")
+        expect(Redaction.redactText(`/cb?next=%253Ftoken%253Dt${tail.replaceAll("%", "%25")}&x=1`)).toBe(
+          "/cb?next=%253Ftoken%253D<redacted>&x=1"
+        )
+      }
+      for (const tail of ["?a=b".repeat(5_000), "?".repeat(20_000), "?a=?".repeat(5_000)]) {
+        expect(Redaction.redactText(`next=/a?token=t${tail}`)).toBe("next=/a?token=<redacted>")
+      }
     })
   })
 

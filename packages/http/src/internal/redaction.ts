@@ -450,7 +450,8 @@ const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
 // %2Fcb%3Faccess_token%3Dabc%26page%3D2`, a `redirect_uri`, a `state`), once or twice encoded. Such a pair is found by
 // its encoded `=` and separators (`%3D`, `%26`, `%3B`, `%3F`, `%23`; `%253D`... twice encoded), judged by its name
 // decoded, and only its value is replaced: the rest is kept byte for byte. A value ends at an encoded separator, `?`
-// included (a second `?` would hide the pairs after it in the value before). A pair starts after an encoded separator, or
+// included, so that the pairs after a second `?` are judged too; but a secret value runs on through a `?` (see
+// `encodedSecretTails`), as the server that reads it does. A pair starts after an encoded separator, or
 // after a character that starts a value or a word (`=`, `?`, `&`, a blank, a quote...), not inside a path
 // (`%2Ftoken%3D` is a path segment). Every token starts with its own character (a name character, `%`, `<`), so a text
 // that almost holds such a pair costs a pass.
@@ -460,48 +461,90 @@ const encodedPairPatterns: ReadonlyArray<RegExp> = [
   new RegExp(
     String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbFf]))` +
       String.raw`((?:${encodedNameCharacter}|%(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%3[Dd])` +
-      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))+`,
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))*`,
     "gu"
   ),
   new RegExp(
     String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbDdFf])|%25(?:2[36]|3[BbFf]))` +
       String.raw`((?:${encodedNameCharacter}|%25(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%253[Dd])` +
-      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))+`,
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))*`,
     "gu"
   )
 ]
 const mayHoldEncodedPair = /%(?:25)?3[Dd]/
+
+// A server that reads a URL's query splits it on `&` (and some on `;`), never on a second `?`: the query of
+// `/cb?access_token=abc?x=1` is one pair, the token `abc?x=1`. A secret pair's value thus runs on through an encoded `?`
+// of its level (or of the level above, which the server decoding its value sees as data too), to the next `&`, `;` or
+// `#`: it is hidden whole, and the part after the `?` is not shown. Each repetition starts at its own `?`, so a long tail
+// costs a pass.
+const encodedSecretTails: ReadonlyArray<RegExp> = [
+  /(?:%3[Ff](?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))*)*/y,
+  /(?:%(?:25)?3[Ff](?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))*)*/y
+]
+
+/**
+ * `text` with the value of each secret pair percent-encoded in it at `level` (0: once, 1: twice) replaced by what
+ * `replace` returns for it (see `encodedPairPatterns`, `encodedSecretTails`); an empty value is left as it is.
+ */
+const replaceEncodedSecrets = (text: string, level: number, replace: (value: string) => string): string => {
+  const pattern = encodedPairPatterns[level]!
+  const tail = encodedSecretTails[level]!
+  let out = ""
+  let copied = 0
+  pattern.lastIndex = 0
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const [whole, start, name, equals] = match as unknown as [string, string, string, string]
+    // decoded once per level of encoding, then once more as a server reads a name
+    let decoded = name
+    for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
+    if (!isSecretParamName(decoded)) continue
+    const valueStart = match.index + start.length + name.length + equals.length
+    tail.lastIndex = match.index + whole.length
+    tail.exec(text) // it always matches, if only the empty string
+    const valueEnd = tail.lastIndex
+    if (valueEnd === valueStart) continue
+    out += text.slice(copied, valueStart) + replace(text.slice(valueStart, valueEnd))
+    copied = valueEnd
+    pattern.lastIndex = valueEnd
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
 
 /** Replaces the values of the secret pairs percent-encoded once or twice in `text` (see `encodedPairPatterns`). */
 const redactEncodedPairs = (text: string): string => {
   if (!mayHoldEncodedPair.test(text)) return text
   let out = text
   for (let level = 0; level < encodedPairPatterns.length; level++) {
-    out = out.replace(encodedPairPatterns[level]!, (match, start: string, name: string, equals: string) => {
-      // decoded once per level of encoding, then once more as a server reads a name
-      let decoded = name
-      for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
-      return isSecretParamName(decoded) ? `${start}${name}${equals}${placeholder}` : match
-    })
+    out = replaceEncodedSecrets(out, level, () => placeholder)
   }
   return out
 }
 
 // A value written without encoding may hold a URL's query of its own (`next=/login?token=abc` in text or in a relative
-// URL): after a `?` in the value, a pair is judged by its own name, and its value ends at the next `?name=`. The
+// URL): after a `?` in the value, a pair is judged by its own name. A pair's value ends at the next `?name=`, so that the
+// pairs after it are judged too; a secret pair's value runs to the end of the value that holds it, as the server that
+// reads it does (`next=/login?token=abc?x=1` is the token `abc?x=1`: a query is not split on a second `?`). The
 // lookahead reads 64 name characters at most, so a long value costs a pass.
 const pairInValueName = String.raw`(?:[A-Za-z0-9_.\-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64}`
 const pairInValuePattern = new RegExp(
-  String.raw`\?(${pairInValueName})=((?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))+)`,
+  String.raw`\?(${pairInValueName})=(?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))*`,
   "gu"
 )
 
 /** A non-secret pair's value with the secret pairs of a query written in it (after a `?`) redacted. */
-const redactPairsInValue = (value: string): string =>
-  value.includes("?") ?
-    value.replace(pairInValuePattern, (match, name: string) =>
-      isSecretParamName(decodeName(name)) ? `?${name}=${placeholder}` : match) :
-    value
+const redactPairsInValue = (value: string): string => {
+  if (!value.includes("?")) return value
+  pairInValuePattern.lastIndex = 0
+  for (let match = pairInValuePattern.exec(value); match !== null; match = pairInValuePattern.exec(value)) {
+    const name = match[1]!
+    const valueStart = match.index + name.length + 2
+    if (valueStart < value.length && isSecretParamName(decodeName(name))) {
+      return `${value.slice(0, valueStart)}${placeholder}`
+    }
+  }
+  return value
+}
 
 /** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
 const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
