@@ -15,7 +15,7 @@
  * | `;` in a query | a pair after a `;` is judged by its own name (`?a=1;token=abc`), as servers that split a query on `;` read it |
  * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
- * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed, its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
+ * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed (and of the secret pairs of a URL nested in one of its parameters, raw or encoded once or twice: `?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc` adds `abc`), its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
  *
  * Registered values (the last row) are kept in two areas, searched alike and in every form above:
  *
@@ -183,8 +183,8 @@ export const headerNamesToRedact: ReadonlyArray<string | RegExp> = internal.head
 /**
  * Copies headers into a plain record with lower-case names, secret values replaced by the placeholder and the URLs
  * of `Location`, `Content-Location`, `Link` and `Refresh` redacted. Given the request they answer, it also replaces
- * that request's secrets wherever a server echoes them (the values of its secret headers and parameters, its user
- * info and fragment), as the failures' `headers` do.
+ * that request's secrets wherever a server echoes them (the values of its secret headers and parameters, those of a URL
+ * nested in one of its parameters, its user info and fragment), as the failures' `headers` do.
  *
  * @example
  * ```ts

@@ -605,6 +605,40 @@ describe("Redaction", () => {
       }
     })
 
+    it("collects a secret in a URL nested in the request's own URL, so that an echo of it elsewhere is found", () => {
+      // found in review: the token was replaced in the URL, but not counted among the request's secrets, so a server
+      // that echoed it in a header or a body showed it
+      const request = HttpClientRequest.get(
+        "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dt1-abcdef%26page%3D2" +
+          "&r=https%253A%252F%252Fapi%252Fx%253Fapi_key%253Dt2-abcdef%2526p%253D1" +
+          "&back=/login?token=t3-abcdef?x=1&q=%3Fsig%3Dt4-abcdef%3Fy%3D2&page=3"
+      ).pipe(HttpClientRequest.setUrlParam("then", "https://idp/cb?code=t5-abcdef&state=s1"))
+      expect([...internal.secretsOf(request)].sort()).toEqual([
+        "t1-abcdef",
+        "t2-abcdef",
+        "t3-abcdef?x=1",
+        "t4-abcdef?y=2",
+        "t5-abcdef"
+      ])
+      const echoed = {
+        "x-echo": "t1-abcdef t2-abcdef t3-abcdef?x=1 t4-abcdef?y=2 t5-abcdef",
+        "x-page": "2 3 s1"
+      }
+      expect(Redaction.redactHeaders(Headers.fromInput(echoed), request)).toEqual({
+        "x-echo": "<redacted> <redacted> <redacted> <redacted> <redacted>",
+        "x-page": "2 3 s1"
+      })
+      // a body that echoes one, encoded (a failure's excerpt)
+      expect(internal.redactText(`{"seen":"t3-abcdef%3Fx%3D1"}`, internal.secretsOf(request))).toBe(
+        `{"seen":"<redacted>"}`
+      )
+      // a URL that nests none adds nothing; a long value that almost nests one costs a pass
+      expect(internal.secretsOf(HttpClientRequest.get("https://h.test/cb?next=%2Fx%3Fpage%3D2&a=b%3Dc"))).toEqual([])
+      const long = HttpClientRequest.get(`https://h.test/cb?next=${"%253Fa%253Db".repeat(1_700)}%253Ftoken%253Dtttt`)
+      expect(internal.secretsOf(long)).toEqual(["tttt"])
+      expect(internal.secretsOf(HttpClientRequest.get(`/cb?next=${"%3D".repeat(7_000)}`))).toEqual([])
+    })
+
     it("costs a pass on text that almost holds such pairs", () => {
       const adversarial = [
         "%26" + "a".repeat(20_000) + "%3D",

@@ -393,6 +393,7 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   }
   for (const [name, value] of request.urlParams) {
     if (isSecretParamName(name)) addValue(out, value)
+    else addNestedValues(out, value)
   }
   const url = request.url
   // the user info as the URL standard reads it (a `\` ends the authority of an http(s) URL)
@@ -407,7 +408,9 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   if (query !== -1 && (hashAt === -1 || query < hashAt)) {
     for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
       const eq = pair.indexOf("=")
-      if (eq > 0 && isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      if (eq <= 0) continue
+      if (isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      else addNestedValues(out, safeDecode(pair.slice(eq + 1)))
     }
   }
   // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
@@ -417,6 +420,25 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
 }
 
 const noSecrets: ReadonlyArray<string> = []
+
+/**
+ * The values of the secret pairs in a URL that a query value (decoded) holds, written as it is or encoded once more
+ * (`?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc` holds `abc`): the values the URL's redaction replaces there
+ * (see `encodedPairPatterns`), as the server that reads them decodes them, so that an echo of one elsewhere is found.
+ */
+const addNestedValues = (out: Set<string>, value: string): void => {
+  // written back encoded, as a URL's redaction reads it: a URL written in the value without encoding is then encoded once
+  const encoded = encodeURIComponent(value)
+  if (!mayHoldEncodedPair.test(encoded)) return
+  for (let level = 0; level < encodedPairPatterns.length; level++) {
+    replaceEncodedSecrets(encoded, level, (secret) => {
+      let decoded = secret
+      for (let i = 0; i <= level; i++) decoded = safeDecode(decoded)
+      addValue(out, decoded)
+      return secret
+    })
+  }
+}
 
 const addFragment = (out: Set<string>, fragment: string): void => {
   addValue(out, fragment)
