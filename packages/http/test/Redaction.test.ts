@@ -697,6 +697,10 @@ describe("Redaction", () => {
       ).toBe(
         `[\n  {\n    "name" :\t"code",\n    "value":  "<redacted>",\n    "comment": ""\n  }\n]`
       )
+      // a name with a JSON escape in it is read unescaped
+      expect(Redaction.redactText(`{"name": "x-\\u0074oken", "value": "t-1"}`)).toBe(
+        `{"name": "x-\\u0074oken", "value": "<redacted>"}`
+      )
       // .NET's PascalCase, a non-string value, a flat object beside
       expect(Redaction.redactText(`{"Name":"X-Api-Key","Value":12345678,"description":{"content":"the key"}}`)).toBe(
         `{"Name":"X-Api-Key","Value":"<redacted>","description":{"content":"the key"}}`
@@ -791,6 +795,7 @@ describe("Redaction", () => {
         `{"name": "count", "value": 3, "nested": {"a": [1]}}`,
         `{"value": "v"}`,
         `{"name": {"first": "token"}, "value": "v"}`,
+        `{"name": xtokenx, "value": "v"}`,
         `{"headers": [{"name": "x-request-id", "value": "r-1"}], "status": 500}`
       ]
       for (const text of texts) expect(Redaction.redactText(text)).toBe(text)

@@ -838,8 +838,17 @@ const parseJsonString = (literal: string): string | undefined => {
   }
 }
 
+/** A quote written at each depth. */
+const quotes: ReadonlyArray<string> = ["\"", "\\\"", "\\\\\\\""]
+
 /** A string literal written at `depth`, unescaped: `\"Authorization\"` at depth 1 is `Authorization`. */
 const parseStringAt = (literal: string, depth: number): string | undefined => {
+  // nearly every name and value escapes nothing: it is what its quotes (`"`, `\"`, `\\\"`) hold
+  const quote = quotes[depth]!
+  if (literal.length >= 2 * quote.length && literal.startsWith(quote) && literal.endsWith(quote)) {
+    const inner = literal.slice(quote.length, -quote.length)
+    if (!inner.includes("\\")) return inner
+  }
   let text: string | undefined = literal
   for (let i = 0; i < depth && text !== undefined; i++) text = parseJsonString(`"${text}"`)
   return text === undefined ? undefined : parseJsonString(text)
