@@ -559,13 +559,84 @@ describe("Redaction", () => {
         expect(Redaction.redactText(text)).toBe(expected)
         expect(Redaction.redactUrl(text)).toBe(expected)
       }
-      // a value ends at the next `?name=`, a secret one still runs to the end
-      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted>?c=3 end")
+      // a value ends at the next `?name=`, a secret one still runs to the end (of the value that holds it too)
+      expect(Redaction.redactText("next=/a?b=1?api_key=k2?c=3 end")).toBe("next=/a?b=1?api_key=<redacted> end")
       expect(Redaction.redactText("password=ab?cd twice")).toBe("password=<redacted> twice")
       for (const text of ["next=/login?page=2", "/x?a=" + "?b=c".repeat(5_000), "a=" + "?bbbb=".repeat(3_400)]) {
         expect(Redaction.redactText(text)).toBe(text)
         expect(Redaction.redactUrl(text)).toBe(text)
       }
+    })
+
+    it("hides a secret value whole, with what follows a second `?` in it, as the server that reads it does", () => {
+      // found in review: a secret pair's value inside another's ended at the next `?name=` (`%3Fname%3D` encoded), so
+      // `next=/login?token=abc?x=1` showed `?x=1`; a server splits a query on `&`, never on a second `?`: the token it
+      // reads is `abc?x=1`
+      expect(Redaction.redactText("next=/login?token=abc?x=1 end")).toBe("next=/login?token=<redacted> end")
+      expect(Redaction.redactUrl("/cb?next=/login?token=abc?x=1&page=2")).toBe(
+        "/cb?next=/login?token=<redacted>&page=2"
+      )
+      expect(Redaction.redactUrl("https://h.test/cb?next=/login?token=abc?x=1&page=2")).toBe(
+        "https://h.test/cb?next=%2Flogin%3Ftoken%3D<redacted>&page=2"
+      )
+      const once = "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc%3Fx%3D1%26page%3D2&q=1"
+      const onceRedacted = "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3D<redacted>%26page%3D2&q=1"
+      expect(Redaction.redactUrl(once)).toBe(onceRedacted)
+      expect(Redaction.redactText(`GET ${once} failed`)).toBe(`GET ${onceRedacted} failed`)
+      const twice = "/cb?next=https%253A%252F%252Fidp%252Fcb%253Ftoken%253Dabc%253Fx%253D1%2526page%253D2"
+      expect(Redaction.redactUrl(twice)).toBe(
+        "/cb?next=https%253A%252F%252Fidp%252Fcb%253Ftoken%253D<redacted>%2526page%253D2"
+      )
+      // a value that starts with the `?`, and a secret one at the top, which always ran to its end
+      expect(Redaction.redactText("next=/login?token=?x=1 r=%2Fa%3Ftoken%3D%3Fx%3D1")).toBe(
+        "next=/login?token=<redacted> r=%2Fa%3Ftoken%3D<redacted>"
+      )
+      expect(Redaction.redactText("token=abc?x=1 and /cb?token=abc?x=1")).toBe(
+        "token=<redacted> and /cb?token=<redacted>"
+      )
+      // the pairs before a secret one are judged and kept as before; an empty secret value stays empty; twice is once
+      for (const text of ["next=/login?page=2?token=abc", "next=/a%3Fpage%3D2%3Ftoken%3Dabc"]) {
+        const redacted = Redaction.redactText(text)
+        expect(redacted).toBe(text.replace("abc", "<redacted>"))
+        expect(Redaction.redactText(redacted)).toBe(redacted)
+      }
+      for (const text of ["next=/login?token=", "next=/a%3Ftoken%3D%26page%3D2"]) {
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+    })
+
+    it("collects a secret in a URL nested in the request's own URL, so that an echo of it elsewhere is found", () => {
+      // found in review: the token was replaced in the URL, but not counted among the request's secrets, so a server
+      // that echoed it in a header or a body showed it
+      const request = HttpClientRequest.get(
+        "https://h.test/cb?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dt1-abcdef%26page%3D2" +
+          "&r=https%253A%252F%252Fapi%252Fx%253Fapi_key%253Dt2-abcdef%2526p%253D1" +
+          "&back=/login?token=t3-abcdef?x=1&q=%3Fsig%3Dt4-abcdef%3Fy%3D2&page=3"
+      ).pipe(HttpClientRequest.setUrlParam("then", "https://idp/cb?code=t5-abcdef&state=s1"))
+      expect([...internal.secretsOf(request)].sort()).toEqual([
+        "t1-abcdef",
+        "t2-abcdef",
+        "t3-abcdef?x=1",
+        "t4-abcdef?y=2",
+        "t5-abcdef"
+      ])
+      const echoed = {
+        "x-echo": "t1-abcdef t2-abcdef t3-abcdef?x=1 t4-abcdef?y=2 t5-abcdef",
+        "x-page": "2 3 s1"
+      }
+      expect(Redaction.redactHeaders(Headers.fromInput(echoed), request)).toEqual({
+        "x-echo": "<redacted> <redacted> <redacted> <redacted> <redacted>",
+        "x-page": "2 3 s1"
+      })
+      // a body that echoes one, encoded (a failure's excerpt)
+      expect(internal.redactText(`{"seen":"t3-abcdef%3Fx%3D1"}`, internal.secretsOf(request))).toBe(
+        `{"seen":"<redacted>"}`
+      )
+      // a URL that nests none adds nothing; a long value that almost nests one costs a pass
+      expect(internal.secretsOf(HttpClientRequest.get("https://h.test/cb?next=%2Fx%3Fpage%3D2&a=b%3Dc"))).toEqual([])
+      const long = HttpClientRequest.get(`https://h.test/cb?next=${"%253Fa%253Db".repeat(1_700)}%253Ftoken%253Dtttt`)
+      expect(internal.secretsOf(long)).toEqual(["tttt"])
+      expect(internal.secretsOf(HttpClientRequest.get(`/cb?next=${"%3D".repeat(7_000)}`))).toEqual([])
     })
 
     it("costs a pass on text that almost holds such pairs", () => {
@@ -580,7 +651,10 @@ describe("Redaction", () => {
         "=a%3D%25".repeat(2_500),
         "%26" + "\u200B".repeat(20_000) + "%3D",
         "https://h.test/cb?next=" + "%3Fa%3Db".repeat(2_500),
-        "/cb?next=" + "%253Fa%253Db".repeat(1_600)
+        "/cb?next=" + "%253Fa%253Db".repeat(1_600),
+        "%3Fa%3D" + "%3F".repeat(6_600),
+        "%253Fa%253D" + "%3F%253F".repeat(2_500),
+        "/cb?next=/a" + "?a=".repeat(5_000)
       ]
       for (const text of adversarial) {
         expect(Redaction.redactText(text)).toBe(text)
@@ -589,6 +663,16 @@ describe("Redaction", () => {
       expect(Redaction.redactUrl("/cb?next=" + "%3Fa%3Db".repeat(2_500) + "%3Ftoken%3Dt")).toMatch(
         /%3Ftoken%3D<redacted>$/
       )
+      // a secret value with a long tail after a `?` is hidden whole, in a pass
+      for (const tail of ["%3Fa%3Db".repeat(2_500), "%3F".repeat(6_600), "%3F<redacted>".repeat(1_500)]) {
+        expect(Redaction.redactText(`/cb?next=%3Ftoken%3Dt${tail}&x=1`)).toBe("/cb?next=%3Ftoken%3D<redacted>&x=1")
+        expect(Redaction.redactText(`/cb?next=%253Ftoken%253Dt${tail.replaceAll("%", "%25")}&x=1`)).toBe(
+          "/cb?next=%253Ftoken%253D<redacted>&x=1"
+        )
+      }
+      for (const tail of ["?a=b".repeat(5_000), "?".repeat(20_000), "?a=?".repeat(5_000)]) {
+        expect(Redaction.redactText(`next=/a?token=t${tail}`)).toBe("next=/a?token=<redacted>")
+      }
     })
   })
 
@@ -600,9 +684,9 @@ describe("Redaction", () => {
       expect(Redaction.redactText(`{"name":"x-csrf-token","value":"csrf-1"}`)).toBe(
         `{"name":"x-csrf-token","value":"<redacted>"}`
       )
-      // Postman's `key`; the existing `"key": ...` pair rule still hides the name, as it did
+      // Postman's `key`, which names the parameter and is kept (see below)
       expect(Redaction.redactText(`{"key": "api_key", "value": "k-123", "type": "text"}`)).toBe(
-        `{"key":"<redacted>", "value": "<redacted>", "type": "text"}`
+        `{"key": "api_key", "value": "<redacted>", "type": "text"}`
       )
       expect(Redaction.redactText(`{"value": "sid=1", "name": "cookie"}`)).toBe(
         `{"value": "<redacted>", "name": "cookie"}`
@@ -613,10 +697,95 @@ describe("Redaction", () => {
       ).toBe(
         `[\n  {\n    "name" :\t"code",\n    "value":  "<redacted>",\n    "comment": ""\n  }\n]`
       )
+      // a name with a JSON escape in it is read unescaped
+      expect(Redaction.redactText(`{"name": "x-\\u0074oken", "value": "t-1"}`)).toBe(
+        `{"name": "x-\\u0074oken", "value": "<redacted>"}`
+      )
       // .NET's PascalCase, a non-string value, a flat object beside
       expect(Redaction.redactText(`{"Name":"X-Api-Key","Value":12345678,"description":{"content":"the key"}}`)).toBe(
         `{"Name":"X-Api-Key","Value":"<redacted>","description":{"content":"the key"}}`
       )
+    })
+
+    it("keeps a Postman record's key, which names the parameter, and still hides a key member outside a record", () => {
+      // found in review: the `"name": "value"` rule took the member named `key` for a secret and hid the parameter's
+      // name, so the record no longer said which parameter it was
+      expect(Redaction.redactText(`[{"key":"api_key","value":"k-1"},{"Value":"t-1","Key":"X-Auth-Token"}]`)).toBe(
+        `[{"key":"api_key","value":"<redacted>"},{"Value":"<redacted>","Key":"X-Auth-Token"}]`
+      )
+      // a record whose parameter is not secret is kept whole, its key included
+      const page = `{"variable": [{"key": "page", "value": "2"}, {"key": "baseUrl", "value": "https://h.test/"}]}`
+      expect(Redaction.redactText(page)).toBe(page)
+      // a `key` member with no `value` beside it may be the secret itself, as it was
+      expect(Redaction.redactText(`{"key": "k-0123456789", "id": 7}`)).toBe(`{"key":"<redacted>", "id": 7}`)
+      expect(Redaction.redactText(`{"key": "k-1", "values": ["a"]} {"key": "k-2"}, "value": 1`)).toBe(
+        `{"key":"<redacted>", "values": ["a"]} {"key":"<redacted>"}, "value": 1`
+      )
+      // after a record that changed length, the next record's key is still found where it now is; twice is once
+      const two = `{"name":"Cookie","value":"sid=0123456789abcdef"}, {"key":"token","value":"t-2"}, {"key":"x"}`
+      const once = Redaction.redactText(two)
+      expect(once).toBe(
+        `{"name":"Cookie","value":"<redacted>"}, {"key":"token","value":"<redacted>"}, {"key":"<redacted>"}`
+      )
+      expect(Redaction.redactText(once)).toBe(once)
+    })
+
+    it("replaces the value of a record written inside a JSON string, escaped once or twice, and nothing else", () => {
+      // found in review: the record rule read JSON only, so a record logged as a string (`{"log": "{\"name\": ...}"}`),
+      // a HAR's `postData.text` or a body kept as a string let its value through
+      const record = (value: string) => ({ name: "Cookie", value })
+      const once = (inner: unknown, space?: number) => JSON.stringify({ log: JSON.stringify(inner, null, space) })
+      const twice = (inner: unknown) => JSON.stringify({ line: JSON.stringify({ log: JSON.stringify(inner) }) })
+      expect(Redaction.redactText(once(record("sid=s-1")))).toBe(once(record("<redacted>")))
+      expect(Redaction.redactText(twice(record("sid=s-1")))).toBe(twice(record("<redacted>")))
+      expect(once(record("v"))).toBe(`{"log":"{\\"name\\":\\"Cookie\\",\\"value\\":\\"v\\"}"}`)
+      // members in any order and case, pretty-printed (escaped `\n` for blanks), a value that holds an escaped quote and
+      // ends with a backslash, Postman's key kept
+      const postman = (value: string) => ({ Value: value, key: "api_key", type: "text" })
+      expect(Redaction.redactText(once(postman(`a"b\\`), 2))).toBe(once(postman("<redacted>"), 2))
+      expect(Redaction.redactText(twice(postman(`a"b\\`)))).toBe(twice(postman("<redacted>")))
+      // a HAR's cookies array, escaped
+      const har = (a: string, b: string) => ({ cookies: [{ name: "theme", value: a }, { name: "x", value: b }] })
+      expect(Redaction.redactText(once(har("dark", "y"), 1))).toBe(once(har("<redacted>", "<redacted>"), 1))
+      expect(Redaction.redactText(twice(har("dark", "y")))).toBe(twice(har("<redacted>", "<redacted>")))
+      // records with other names, and the members around, are kept byte for byte; twice is once
+      for (
+        const kept of [
+          once({ name: "Accept", value: "a/b" }),
+          twice({ headers: [{ name: "x-request-id", value: "r-1" }] }),
+          once({ value: "v" }, 2)
+        ]
+      ) expect(Redaction.redactText(kept)).toBe(kept)
+      const redacted = Redaction.redactText(twice(record("sid=s-1")))
+      expect(Redaction.redactText(redacted)).toBe(redacted)
+    })
+
+    it("costs a pass, not a blow-up, on text that almost holds escaped records", () => {
+      // a quote escaped once (`\"`) and twice (`\\\"`), and a run of backslashes of each length that matters
+      const q1 = `\\"`
+      const q2 = `\\\\\\"`
+      const adversarial = [
+        `{${q1}value${q1}:${q1}` + q2.repeat(5_000),
+        `{${q1}a${q1}:${q1}`.repeat(2_500),
+        "{" + "\\".repeat(20_000),
+        `{${q1}value${q1}:${q1}v${q1}` + "\\n".repeat(10_000),
+        `{${q1}value${q1}:${q1}v${q1},` + `${q1}a${q1}:1,`.repeat(2_500),
+        `{${q1}value${q1}:[` + `${q1}a${q1},`.repeat(3_000),
+        `{${q1}value${q1}:` + `{${q1}a${q1}:${q1}b${q1},`.repeat(1_500),
+        `{${q1}value${q1}:${q1}` + "\\".repeat(20_000),
+        `{${q1}value${q1}: ` + "\\\\\\\\n".repeat(4_000),
+        `${q1}value${q1}` + "{\\n".repeat(7_000),
+        `${q2}value${q2}` + `{${q2}k${q2}:1, `.repeat(1_500),
+        `{${q2}value${q2}:${q2}` + "\\\\\\\\\\\\\\\"".repeat(2_500),
+        `${q1}cookies${q1}:[` + `{${q1}name${q1}:${q1}x${q1},${q1}values${q1}:${q1}y${q1}},`.repeat(400)
+      ]
+      for (const text of adversarial) {
+        expect(text.length).toBeGreaterThan(13_000)
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+      // and a record after such a prefix is still found
+      expect(Redaction.redactText(`${adversarial[4]}{${q1}name${q1}:${q1}token${q1},${q1}value${q1}:${q1}t-1${q1}}`))
+        .toMatch(/\\"value\\":\\"<redacted>\\"}$/)
     })
 
     it("keeps records whose name is not secret, and anything that is not a record", () => {
@@ -626,6 +795,7 @@ describe("Redaction", () => {
         `{"name": "count", "value": 3, "nested": {"a": [1]}}`,
         `{"value": "v"}`,
         `{"name": {"first": "token"}, "value": "v"}`,
+        `{"name": xtokenx, "value": "v"}`,
         `{"headers": [{"name": "x-request-id", "value": "r-1"}], "status": 500}`
       ]
       for (const text of texts) expect(Redaction.redactText(text)).toBe(text)

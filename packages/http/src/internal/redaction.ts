@@ -393,6 +393,7 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   }
   for (const [name, value] of request.urlParams) {
     if (isSecretParamName(name)) addValue(out, value)
+    else addNestedValues(out, value)
   }
   const url = request.url
   // the user info as the URL standard reads it (a `\` ends the authority of an http(s) URL)
@@ -407,7 +408,9 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   if (query !== -1 && (hashAt === -1 || query < hashAt)) {
     for (const pair of url.slice(query + 1, hashAt === -1 ? undefined : hashAt).split("&")) {
       const eq = pair.indexOf("=")
-      if (eq > 0 && isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      if (eq <= 0) continue
+      if (isSecretParamName(decodeName(pair.slice(0, eq)))) addValue(out, safeDecode(pair.slice(eq + 1)))
+      else addNestedValues(out, safeDecode(pair.slice(eq + 1)))
     }
   }
   // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
@@ -417,6 +420,25 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
 }
 
 const noSecrets: ReadonlyArray<string> = []
+
+/**
+ * The values of the secret pairs in a URL that a query value (decoded) holds, written as it is or encoded once more
+ * (`?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc` holds `abc`): the values the URL's redaction replaces there
+ * (see `encodedPairPatterns`), as the server that reads them decodes them, so that an echo of one elsewhere is found.
+ */
+const addNestedValues = (out: Set<string>, value: string): void => {
+  // written back encoded, as a URL's redaction reads it: a URL written in the value without encoding is then encoded once
+  const encoded = encodeURIComponent(value)
+  if (!mayHoldEncodedPair.test(encoded)) return
+  for (let level = 0; level < encodedPairPatterns.length; level++) {
+    replaceEncodedSecrets(encoded, level, (secret) => {
+      let decoded = secret
+      for (let i = 0; i <= level; i++) decoded = safeDecode(decoded)
+      addValue(out, decoded)
+      return secret
+    })
+  }
+}
 
 const addFragment = (out: Set<string>, fragment: string): void => {
   addValue(out, fragment)
@@ -450,7 +472,8 @@ const redactValues = (text: string, extra: ReadonlyArray<string>): string => {
 // %2Fcb%3Faccess_token%3Dabc%26page%3D2`, a `redirect_uri`, a `state`), once or twice encoded. Such a pair is found by
 // its encoded `=` and separators (`%3D`, `%26`, `%3B`, `%3F`, `%23`; `%253D`... twice encoded), judged by its name
 // decoded, and only its value is replaced: the rest is kept byte for byte. A value ends at an encoded separator, `?`
-// included (a second `?` would hide the pairs after it in the value before). A pair starts after an encoded separator, or
+// included, so that the pairs after a second `?` are judged too; but a secret value runs on through a `?` (see
+// `encodedSecretTails`), as the server that reads it does. A pair starts after an encoded separator, or
 // after a character that starts a value or a word (`=`, `?`, `&`, a blank, a quote...), not inside a path
 // (`%2Ftoken%3D` is a path segment). Every token starts with its own character (a name character, `%`, `<`), so a text
 // that almost holds such a pair costs a pass.
@@ -460,48 +483,90 @@ const encodedPairPatterns: ReadonlyArray<RegExp> = [
   new RegExp(
     String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbFf]))` +
       String.raw`((?:${encodedNameCharacter}|%(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%3[Dd])` +
-      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))+`,
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))*`,
     "gu"
   ),
   new RegExp(
     String.raw`(^|${valueOrWordStart}|%(?:2[36]|3[BbDdFf])|%25(?:2[36]|3[BbFf]))` +
       String.raw`((?:${encodedNameCharacter}|%25(?!2[36Ff]|3[ABDFabdf])[0-9A-Fa-f]{2}){1,64})(%253[Dd])` +
-      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))+`,
+      String.raw`(?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))*`,
     "gu"
   )
 ]
 const mayHoldEncodedPair = /%(?:25)?3[Dd]/
+
+// A server that reads a URL's query splits it on `&` (and some on `;`), never on a second `?`: the query of
+// `/cb?access_token=abc?x=1` is one pair, the token `abc?x=1`. A secret pair's value thus runs on through an encoded `?`
+// of its level (or of the level above, which the server decoding its value sees as data too), to the next `&`, `;` or
+// `#`: it is hidden whole, and the part after the `?` is not shown. Each repetition starts at its own `?`, so a long tail
+// costs a pass.
+const encodedSecretTails: ReadonlyArray<RegExp> = [
+  /(?:%3[Ff](?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]))*)*/y,
+  /(?:%(?:25)?3[Ff](?:<redacted>|[^\s"'<>&;#%]|%(?!2[36]|3[BbFf]|25(?:2[36]|3[BbFf])))*)*/y
+]
+
+/**
+ * `text` with the value of each secret pair percent-encoded in it at `level` (0: once, 1: twice) replaced by what
+ * `replace` returns for it (see `encodedPairPatterns`, `encodedSecretTails`); an empty value is left as it is.
+ */
+const replaceEncodedSecrets = (text: string, level: number, replace: (value: string) => string): string => {
+  const pattern = encodedPairPatterns[level]!
+  const tail = encodedSecretTails[level]!
+  let out = ""
+  let copied = 0
+  pattern.lastIndex = 0
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const [whole, start, name, equals] = match as unknown as [string, string, string, string]
+    // decoded once per level of encoding, then once more as a server reads a name
+    let decoded = name
+    for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
+    if (!isSecretParamName(decoded)) continue
+    const valueStart = match.index + start.length + name.length + equals.length
+    tail.lastIndex = match.index + whole.length
+    tail.exec(text) // it always matches, if only the empty string
+    const valueEnd = tail.lastIndex
+    if (valueEnd === valueStart) continue
+    out += text.slice(copied, valueStart) + replace(text.slice(valueStart, valueEnd))
+    copied = valueEnd
+    pattern.lastIndex = valueEnd
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
 
 /** Replaces the values of the secret pairs percent-encoded once or twice in `text` (see `encodedPairPatterns`). */
 const redactEncodedPairs = (text: string): string => {
   if (!mayHoldEncodedPair.test(text)) return text
   let out = text
   for (let level = 0; level < encodedPairPatterns.length; level++) {
-    out = out.replace(encodedPairPatterns[level]!, (match, start: string, name: string, equals: string) => {
-      // decoded once per level of encoding, then once more as a server reads a name
-      let decoded = name
-      for (let i = 0; i <= level + 1; i++) decoded = decodeName(decoded)
-      return isSecretParamName(decoded) ? `${start}${name}${equals}${placeholder}` : match
-    })
+    out = replaceEncodedSecrets(out, level, () => placeholder)
   }
   return out
 }
 
 // A value written without encoding may hold a URL's query of its own (`next=/login?token=abc` in text or in a relative
-// URL): after a `?` in the value, a pair is judged by its own name, and its value ends at the next `?name=`. The
+// URL): after a `?` in the value, a pair is judged by its own name. A pair's value ends at the next `?name=`, so that the
+// pairs after it are judged too; a secret pair's value runs to the end of the value that holds it, as the server that
+// reads it does (`next=/login?token=abc?x=1` is the token `abc?x=1`: a query is not split on a second `?`). The
 // lookahead reads 64 name characters at most, so a long value costs a pass.
 const pairInValueName = String.raw`(?:[A-Za-z0-9_.\-]|%[0-9A-Fa-f]{2}|\p{Cf}){1,64}`
 const pairInValuePattern = new RegExp(
-  String.raw`\?(${pairInValueName})=((?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))+)`,
+  String.raw`\?(${pairInValueName})=(?:<redacted>|[^?<]|<(?!redacted>)|\?(?!${pairInValueName}=))*`,
   "gu"
 )
 
 /** A non-secret pair's value with the secret pairs of a query written in it (after a `?`) redacted. */
-const redactPairsInValue = (value: string): string =>
-  value.includes("?") ?
-    value.replace(pairInValuePattern, (match, name: string) =>
-      isSecretParamName(decodeName(name)) ? `?${name}=${placeholder}` : match) :
-    value
+const redactPairsInValue = (value: string): string => {
+  if (!value.includes("?")) return value
+  pairInValuePattern.lastIndex = 0
+  for (let match = pairInValuePattern.exec(value); match !== null; match = pairInValuePattern.exec(value)) {
+    const name = match[1]!
+    const valueStart = match.index + name.length + 2
+    if (valueStart < value.length && isSecretParamName(decodeName(name))) {
+      return `${value.slice(0, valueStart)}${placeholder}`
+    }
+  }
+  return value
+}
 
 /** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
 const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
@@ -705,11 +770,64 @@ const urlInText = /\b[a-z][a-z0-9+.-]*:\/\/(?:<redacted>|[^\s"'<>])+/gi
 const jsonString = String.raw`"(?:[^"\\]|\\.)*"`
 const recordMemberValue = String.raw`${jsonString}|[^\s,{}\[\]":]+|[{[][^{}\[\]"]*(?:${jsonString}[^{}\[\]"]*)*[}\]]`
 const recordMember = String.raw`${jsonString}\s*:\s*(?:${recordMemberValue})`
-const recordPattern = new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g")
-const recordMemberPattern = new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g")
-const mayHoldRecord = /"value"/i
-// the start of a HAR `cookies` array, read backwards from its `[`
-const cookiesArrayKey = /"cookies"\s*:\s*$/i
+
+/** How name-value records are written at one depth of escaping: as JSON, or inside a JSON string once or twice. */
+interface RecordSyntax {
+  /** How many times the records are escaped: 0 (JSON), 1 (in a JSON string), 2 (in a string in a string). */
+  readonly depth: number
+  /** Whether a text may hold such a record: it holds `"value"` written at this depth. */
+  readonly holds: RegExp
+  readonly record: RegExp
+  /** A member: its key, the colon with its blanks, its value. */
+  readonly member: RegExp
+  /** The start of a HAR `cookies` array, read backwards from its `[`. */
+  readonly cookiesKey: RegExp
+  /** A quote as written at this depth. */
+  readonly quote: string
+}
+
+const jsonRecords: RecordSyntax = {
+  depth: 0,
+  holds: /"value"/i,
+  record: new RegExp(String.raw`\{\s*(?:${recordMember}\s*,\s*){0,15}${recordMember}\s*\}`, "g"),
+  member: new RegExp(String.raw`(${jsonString})(\s*:\s*)(${recordMemberValue})`, "g"),
+  cookiesKey: /"cookies"\s*:\s*$/i,
+  quote: "\""
+}
+
+/**
+ * Records written inside a JSON string (a log line's `"message"`, a HAR's `postData.text`, a body kept as a string),
+ * once or twice: a quote is then a run of 1 (or 3) backslashes before it, a blank may be an escaped `\n`, `\r` or `\t`,
+ * and a quote inside a string is a longer run. A string ends at the first quote whose run is as long as the ones that
+ * open strings, modulo 4 (or 8): `\"a\\\"b\"` is one string at depth 1, `\"a\\\\\"` one whose content ends with a
+ * backslash. A run of backslashes is always read whole, and its end says which token it is, so these tokens are told
+ * apart by their first characters too.
+ */
+const escapedRecords = (depth: number): RecordSyntax => {
+  const opens = 2 ** depth - 1
+  const period = 2 ** (depth + 1)
+  const quote = String.raw`\\{${opens}}"`
+  const string = String.raw`${quote}(?:[^"\\]|\\+[^"\\]|(?:\\{${period}})*\\{${
+    period - 1
+  }}")*(?:\\{${period}})*${quote}`
+  const blank = String.raw`(?:\s|\\+[nrt])*`
+  const value = String.raw`${string}|[^\s,{}\[\]":\\]+|[{[](?:[^{}\[\]"\\]|\\+[^"\\{}\[\]]|${string})*[}\]]`
+  const member = String.raw`${string}${blank}:${blank}(?:${value})`
+  return {
+    depth,
+    holds: new RegExp(String.raw`(?:^|[^\\])${quote}value${quote}`, "i"),
+    record: new RegExp(String.raw`\{${blank}(?:${member}${blank},${blank}){0,15}${member}${blank}\}`, "g"),
+    member: new RegExp(String.raw`(${string})(${blank}:${blank})(${value})`, "g"),
+    cookiesKey: new RegExp(String.raw`${quote}cookies${quote}${blank}:${blank}$`, "i"),
+    quote: `${"\\".repeat(opens)}"`
+  }
+}
+
+// the escaped ones first: the positions `redactRecords` gives of the JSON records' keys are then those of the result
+const recordSyntaxes: ReadonlyArray<RecordSyntax> = [escapedRecords(2), escapedRecords(1), jsonRecords]
+
+/** `"value"` written as JSON, or escaped once or twice: one scan tells that a text holds no record at any depth. */
+const mayHoldRecord = /"value(?:\\{1,3})?"/i
 
 const parseJsonString = (literal: string): string | undefined => {
   try {
@@ -720,12 +838,37 @@ const parseJsonString = (literal: string): string | undefined => {
   }
 }
 
-/** The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. */
-const lastNonBlank = (text: string, end: number): number => {
+/** A quote written at each depth. */
+const quotes: ReadonlyArray<string> = ["\"", "\\\"", "\\\\\\\""]
+
+/** A string literal written at `depth`, unescaped: `\"Authorization\"` at depth 1 is `Authorization`. */
+const parseStringAt = (literal: string, depth: number): string | undefined => {
+  // nearly every name and value escapes nothing: it is what its quotes (`"`, `\"`, `\\\"`) hold
+  const quote = quotes[depth]!
+  if (literal.length >= 2 * quote.length && literal.startsWith(quote) && literal.endsWith(quote)) {
+    const inner = literal.slice(quote.length, -quote.length)
+    if (!inner.includes("\\")) return inner
+  }
+  let text: string | undefined = literal
+  for (let i = 0; i < depth && text !== undefined; i++) text = parseJsonString(`"${text}"`)
+  return text === undefined ? undefined : parseJsonString(text)
+}
+
+/**
+ * The index of the last character before `end` that is not a blank, looking back 256 characters at most; or -1. In an
+ * escaped text, an escaped `\n`, `\r` or `\t` is a blank too.
+ */
+const lastNonBlank = (text: string, end: number, escaped: boolean): number => {
   const stop = Math.max(0, end - 256)
   for (let i = end - 1; i >= stop; i--) {
     const code = text.charCodeAt(i)
-    if (code !== 32 && code !== 9 && code !== 10 && code !== 13) return i
+    if (code === 32 || code === 9 || code === 10 || code === 13) continue
+    // `n`, `r` or `t` after a backslash: the run of backslashes before it is skipped
+    if (escaped && (code === 110 || code === 114 || code === 116) && i > 0 && text.charCodeAt(i - 1) === 92) {
+      while (i > stop && text.charCodeAt(i - 1) === 92) i--
+      continue
+    }
+    return i
   }
   return -1
 }
@@ -734,47 +877,75 @@ const lastNonBlank = (text: string, end: number): number => {
  * Replaces the `"value"` of every name-value record whose `"name"` (or Postman's `"key"`) is a secret header or
  * parameter name, and of every record in a HAR `"cookies"` array whatever its name: a cookie's value is as secret as
  * the `Cookie` header that carried it (the HAR sanitizers of Google and Cloudflare do so with their "all cookies"
- * option). Nothing else of the record changes.
+ * option). Records are read as JSON and inside JSON strings, escaped once or twice. Nothing else of a record changes.
+ * `names` is given where the `"key"` members of the JSON records that have a `"value"` start in the result.
  */
-const redactRecords = (text: string): string => {
+const redactRecords = (text: string, names: Set<number>): string => {
   if (!mayHoldRecord.test(text)) return text
+  let out = text
+  for (const syntax of recordSyntaxes) {
+    if (syntax.holds.test(out)) out = redactRecordsAt(out, syntax, names)
+  }
+  return out
+}
+
+const redactRecordsAt = (text: string, syntax: RecordSyntax, names: Set<number>): string => {
+  const escaped = syntax.depth > 0
   // the end of the last record found in a `cookies` array, to know the records that follow it there
   let cookieRecordEnd = -1
-  return text.replace(recordPattern, (record: string, offset: number) => {
-    const before = lastNonBlank(text, offset)
+  // how much longer the text is now than it was, up to the record being read
+  let shift = 0
+  return text.replace(syntax.record, (record: string, offset: number) => {
+    const before = lastNonBlank(text, offset, escaped)
     const inCookies = before !== -1 && (
-      (text[before] === "[" && cookiesArrayKey.test(text.slice(Math.max(0, before - 64), before))) ||
-      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before) === cookieRecordEnd - 1)
+      (text[before] === "[" && syntax.cookiesKey.test(text.slice(Math.max(0, before - 96), before))) ||
+      (text[before] === "," && cookieRecordEnd !== -1 && lastNonBlank(text, before, escaped) === cookieRecordEnd - 1)
     )
     cookieRecordEnd = inCookies ? offset + record.length : -1
-    if (!mayHoldRecord.test(record)) return record
+    if (!syntax.holds.test(record)) return record
     let secret = inCookies
     let hasValue = false
-    for (const [, key, , value] of record.matchAll(recordMemberPattern)) {
-      const name = key!.toLowerCase()
-      if (name === "\"value\"") hasValue = true
-      else if (!secret && (name === "\"name\"" || name === "\"key\"")) {
-        const decoded = value![0] === "\"" ? parseJsonString(value!) : undefined
+    let hasKey = false
+    for (const [, key, , value] of record.matchAll(syntax.member)) {
+      const name = parseStringAt(key!, syntax.depth)?.toLowerCase()
+      if (name === "value") hasValue = true
+      else if (name === "name" || name === "key") {
+        if (name === "key") hasKey = true
+        if (secret) continue
+        const decoded = parseStringAt(value!, syntax.depth)
         secret = decoded !== undefined && (isSecretHeaderName(decoded) || isSecretParamName(decoded))
       }
     }
-    if (!secret || !hasValue) return record
-    return record.replace(
-      recordMemberPattern,
+    const out = !secret || !hasValue ? record : record.replace(
+      syntax.member,
       (member, key: string, colon: string) =>
-        key.toLowerCase() === "\"value\"" ? `${key}${colon}"${placeholder}"` : member
+        parseStringAt(key, syntax.depth)?.toLowerCase() === "value"
+          ? `${key}${colon}${syntax.quote}${placeholder}${syntax.quote}`
+          : member
     )
+    // a `"key"` beside a `"value"` holds the parameter's name (Postman), which the `"name": "value"` rule must keep;
+    // that rule reads JSON only
+    if (hasKey && hasValue && !escaped) {
+      for (const member of out.matchAll(syntax.member)) {
+        if (parseStringAt(member[1]!, 0)?.toLowerCase() === "key") names.add(offset + shift + member.index)
+      }
+    }
+    shift += out.length - record.length
+    return out
   })
 }
 
 /** @internal */
-export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string =>
-  redactValues(
+export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string => {
+  // where the `"key"` members that name a record's parameter start, once its records are read (see `redactRecords`)
+  const recordNames = new Set<number>()
+  return redactValues(
     redactEncodedPairs(
-      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)))
+      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)), recordNames)
         .replace(
           jsonPairPattern,
-          (match, name: string) => isSecretParamName(name) ? `"${name}":"${placeholder}"` : match
+          (match, name: string, _value: string, offset: number) =>
+            isSecretParamName(name) && !recordNames.has(offset) ? `"${name}":"${placeholder}"` : match
         )
         .replace(
           formPairPattern,
@@ -797,11 +968,15 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
           (match, start: string, name: string, colon: string) =>
             isSecretHeaderName(name) ? `${start}${name}${colon}${placeholder}` : match
         )
-        .replace(bearerPattern, (match, scheme: string, credential: string) =>
-          isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match)
+        .replace(
+          bearerPattern,
+          (match, scheme: string, credential: string) =>
+            isCapitalized(scheme) || looksLikeCredential(credential) ? `${scheme} ${placeholder}` : match
+        )
     ),
     secrets
   )
+}
 
 /**
  * A parsed JSON value with `redactText` applied to every string in it. Keys are kept, and so are values under
