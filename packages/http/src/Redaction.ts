@@ -239,7 +239,9 @@ export const redactUrlWithParams: (url: string, urlParams: ReadonlyArray<readonl
 /**
  * Replaces secret-looking `"name": "value"`, `name=value` and `Name: value` pairs, the values of name-value records
  * (`{"name": "Authorization", "value": "..."}`, as HAR and Postman write them), `Bearer ...` credentials, the secrets in
- * URLs and registered secret values in free text.
+ * URLs and registered secret values in free text. A `"name": "value"` pair is found written as JSON and inside a JSON
+ * string, escaped once or twice (`{"error": "{\"access_token\": \"...\"}"}`, an upstream's body kept as a string);
+ * a string that held one is written back with `JSON.stringify`, the text around it as it was.
  *
  * @example
  * ```ts

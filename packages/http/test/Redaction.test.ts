@@ -760,6 +760,42 @@ describe("Redaction", () => {
       expect(Redaction.redactText(redacted)).toBe(redacted)
     })
 
+    it("replaces a secret member written inside a JSON string, escaped once or twice, as it does one written as JSON", () => {
+      // found by the redaction review: `"access_token": "..."` was read as JSON only, so an upstream's error body kept as
+      // a string in another (`{"error": "{\"access_token\": ...}"}`), or a log line's message, let it through
+      const once = (inner: unknown, space?: number) => JSON.stringify({ text: JSON.stringify(inner, null, space) })
+      const twice = (inner: unknown) => JSON.stringify({ line: JSON.stringify({ log: JSON.stringify(inner) }) })
+      const body = (token: string) => ({ access_token: token, scope: "read", expires_in: 3600 })
+      expect(Redaction.redactText(once(body("abc-123")))).toBe(once(body("<redacted>")))
+      // pretty-printed: the member is written back as the JSON rule writes it, the rest as it was
+      expect(Redaction.redactText(once(body("abc-123"), 2))).toBe(
+        once(body("<redacted>"), 2).replace(`\\"access_token\\": \\"`, `\\"access_token\\":\\"`)
+      )
+      expect(Redaction.redactText(twice(body("abc-123")))).toBe(twice(body("<redacted>")))
+      // an array of them, as headers echoed as JSON carry, and a value with escaped quotes
+      const cookies = { "set-cookie": ["sid=1", "x=\"2\""], ok: "kept" }
+      expect(Redaction.redactText(once(cookies))).toBe(once({ "set-cookie": "<redacted>", ok: "kept" }))
+      // Postman's key beside a value is a name, kept; a key member on its own is judged as any member
+      expect(Redaction.redactText(once({ key: "api_key", value: "v-1" }))).toBe(
+        once({ key: "api_key", value: "<redacted>" })
+      )
+      expect(Redaction.redactText(once({ key: "k-1" }))).toBe(once({ key: "<redacted>" }))
+      // nothing else changes: members with other names, text around the string, strings without a secret
+      const kept = `prefix "x" ${once({ user: "ada", count: 2 })} "open \\" quote`
+      expect(Redaction.redactText(kept)).toBe(kept)
+      const mixed = `{"a": "plain", "b": ${JSON.stringify(JSON.stringify(body("t-9")))}, "c": "\\n"}`
+      expect(Redaction.redactText(mixed)).toBe(
+        `{"a": "plain", "b": ${JSON.stringify(JSON.stringify(body("<redacted>")))}, "c": "\\n"}`
+      )
+      // once is enough
+      const redacted = Redaction.redactText(twice(body("abc-123")))
+      expect(Redaction.redactText(redacted)).toBe(redacted)
+      // a pass, not a blow-up, on strings that never close or hold nothing but escapes
+      for (const text of [`"${`\\"`.repeat(10_000)}`, `"a\\"b" `.repeat(2_500), `"${"\\".repeat(20_000)}"`]) {
+        expect(Redaction.redactText(text)).toBe(text)
+      }
+    })
+
     it("costs a pass, not a blow-up, on text that almost holds escaped records", () => {
       // a quote escaped once (`\"`) and twice (`\\\"`), and a run of backslashes of each length that matters
       const q1 = `\\"`

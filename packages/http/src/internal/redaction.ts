@@ -935,18 +935,63 @@ const redactRecordsAt = (text: string, syntax: RecordSyntax, names: Set<number>)
   })
 }
 
+/** `"name": "value"` members whose name is secret: their values replaced, but not a record's `"key"` (`names`). */
+const redactJsonPairs = (text: string, names: ReadonlySet<number>): string =>
+  text.replace(
+    jsonPairPattern,
+    (match, name: string, _value: string, offset: number) =>
+      isSecretParamName(name) && !names.has(offset) ? `"${name}":"${placeholder}"` : match
+  )
+
+/**
+ * The `"name": "value"` members written inside a JSON string (`{"log": "{\"access_token\":\"abc\"}"}`), escaped
+ * once or twice: each string literal that holds an escaped quote is read, its members redacted as JSON's are, and
+ * written back only when that changed it. The literals are found in one pass that stops at one left open, so no text
+ * costs more than a scan.
+ */
+const redactEscapedPairs = (text: string, depth: number): string => {
+  if (depth >= 2 || !text.includes("\\\"")) return text
+  let out = ""
+  let copied = 0
+  let i = text.indexOf("\"")
+  while (i !== -1) {
+    let end = i + 1
+    let escapes = false
+    while (end < text.length && text.charCodeAt(end) !== 34) {
+      if (text.charCodeAt(end) === 92) {
+        escapes = true
+        end++
+      }
+      end++
+    }
+    if (end >= text.length) break
+    if (escapes) {
+      const literal = text.slice(i, end + 1)
+      const inner = literal.includes("\\\"") ? parseJsonString(literal) : undefined
+      if (inner !== undefined) {
+        const names = new Set<number>()
+        const redacted = redactEscapedPairs(redactJsonPairs(redactRecords(inner, names), names), depth + 1)
+        if (redacted !== inner) {
+          out += text.slice(copied, i) + JSON.stringify(redacted)
+          copied = end + 1
+        }
+      }
+    }
+    i = text.indexOf("\"", end + 1)
+  }
+  return copied === 0 ? text : out + text.slice(copied)
+}
+
 /** @internal */
 export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecrets): string => {
   // where the `"key"` members that name a record's parameter start, once its records are read (see `redactRecords`)
   const recordNames = new Set<number>()
   return redactValues(
     redactEncodedPairs(
-      redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)), recordNames)
-        .replace(
-          jsonPairPattern,
-          (match, name: string, _value: string, offset: number) =>
-            isSecretParamName(name) && !recordNames.has(offset) ? `"${name}":"${placeholder}"` : match
-        )
+      redactEscapedPairs(
+        redactJsonPairs(redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)), recordNames), recordNames),
+        0
+      )
         .replace(
           formPairPattern,
           (match, prefix: string, name: string, value: string, scheme?: string, credential?: string) => {
