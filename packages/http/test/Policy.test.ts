@@ -3291,6 +3291,18 @@ describe("Policy: server waits in every form (second review)", () => {
       expect(left._tag === "RateLimited" && HttpFailure.retryAfter(left)).toEqual(Option.none())
     }))
 
+  it.scoped("so does a reset (t=) in the newer RateLimit field sent without a remaining count", () =>
+    Effect.gen(function*() {
+      const { api } = yield* harness({
+        "GET /alone": FaultScript.status(429, { headers: { "ratelimit": "\"default\";t=7" } }),
+        "GET /left": FaultScript.status(429, { headers: { "ratelimit": "\"default\";r=5;t=7" } })
+      }, { ...exact, retry: { ...exact.retry, maxAttempts: 1 } })
+      const alone = failureOf(yield* runVirtual(api.get("/alone")))
+      expect(alone._tag === "RateLimited" && HttpFailure.retryAfter(alone)).toEqual(Option.some(Duration.seconds(7)))
+      const left = failureOf(yield* runVirtual(api.get("/left")))
+      expect(left._tag === "RateLimited" && HttpFailure.retryAfter(left)).toEqual(Option.none())
+    }))
+
   it.scoped("a Retry-After sent twice and joined is read when the copies agree; an RFC 5322 zone is read too", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.UTC(2026, 0, 1, 12, 0, 0))
