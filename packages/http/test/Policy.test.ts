@@ -276,6 +276,19 @@ describe("Policy", () => {
         expect(second - first).toBeGreaterThanOrEqual(3000)
       }))
 
+    it.scoped("a 413 whose server sent Retry-After but x-should-retry: false is not retried: the server's word wins", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "PUT /upload": FaultScript.sequence(
+            FaultScript.status(413, { retryAfter: 3, headers: { "x-should-retry": "false" } }),
+            FaultScript.status(201)
+          )
+        })
+        const failure = failureOf(yield* runVirtual(api.put("/upload")))
+        expect(failure._tag === "ClientError" && failure.status).toBe(413)
+        expect((yield* scripted.requests).length).toBe(1)
+      }))
+
     it.scoped("a predicate by tag overrides the default", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({
