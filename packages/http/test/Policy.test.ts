@@ -147,6 +147,11 @@ describe("Policy", () => {
         expect((yield* scripted.requests).length).toBeGreaterThan(1)
       }))
 
+    it("attemptsOf answers a RetryBudgetExhausted's attempts", () => {
+      const failure = new RetryBudget.RetryBudgetExhausted({ key: "api", attempts: 2, failure: tooLarge({}) })
+      expect(Policy.attemptsOf(failure)).toBe(2)
+    })
+
     it("isRetryableByDefault: a 413 only with a Retry-After that parses, also on a failure built by hand", () => {
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "5" }))).toBe(true)
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }))).toBe(true)
