@@ -76,6 +76,11 @@ describe("HttpFailure", () => {
     )
   })
 
+  it("425 Too Early is transient, though Policy leaves it out of its default retries", () => {
+    expect(HttpFailure.isTransient(status(425))).toBe(true)
+    expect(HttpFailure.isRetryableByDefault(status(425))).toBe(false)
+  })
+
   it("never retries decode failures or invalid requests, but retries a truncated body", () => {
     for (const failure of decodeFailures) {
       expect(HttpFailure.isTransient(failure)).toBe(false)

@@ -147,6 +147,11 @@ describe("Policy", () => {
         expect((yield* scripted.requests).length).toBeGreaterThan(1)
       }))
 
+    it("attemptsOf answers a RetryBudgetExhausted's attempts", () => {
+      const failure = new RetryBudget.RetryBudgetExhausted({ key: "api", attempts: 2, failure: tooLarge({}) })
+      expect(Policy.attemptsOf(failure)).toBe(2)
+    })
+
     it("isRetryableByDefault: a 413 only with a Retry-After that parses, also on a failure built by hand", () => {
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "5" }))).toBe(true)
       expect(Policy.isRetryableByDefault(tooLarge({ "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }))).toBe(true)
@@ -274,6 +279,19 @@ describe("Policy", () => {
         expect(Exit.isSuccess(yield* runVirtual(api.put("/upload")))).toBe(true)
         const [first, second] = yield* arrivals(scripted)
         expect(second - first).toBeGreaterThanOrEqual(3000)
+      }))
+
+    it.scoped("a 413 whose server sent Retry-After but x-should-retry: false is not retried: the server's word wins", () =>
+      Effect.gen(function*() {
+        const { api, scripted } = yield* harness({
+          "PUT /upload": FaultScript.sequence(
+            FaultScript.status(413, { retryAfter: 3, headers: { "x-should-retry": "false" } }),
+            FaultScript.status(201)
+          )
+        })
+        const failure = failureOf(yield* runVirtual(api.put("/upload")))
+        expect(failure._tag === "ClientError" && failure.status).toBe(413)
+        expect((yield* scripted.requests).length).toBe(1)
       }))
 
     it.scoped("a predicate by tag overrides the default", () =>
@@ -3319,6 +3337,18 @@ describe("Policy: server waits in every form (second review)", () => {
       const { api } = yield* harness({
         "GET /alone": FaultScript.status(429, { headers: { "ratelimit-reset": "7" } }),
         "GET /left": FaultScript.status(429, { headers: { "ratelimit-remaining": "5", "ratelimit-reset": "7" } })
+      }, { ...exact, retry: { ...exact.retry, maxAttempts: 1 } })
+      const alone = failureOf(yield* runVirtual(api.get("/alone")))
+      expect(alone._tag === "RateLimited" && HttpFailure.retryAfter(alone)).toEqual(Option.some(Duration.seconds(7)))
+      const left = failureOf(yield* runVirtual(api.get("/left")))
+      expect(left._tag === "RateLimited" && HttpFailure.retryAfter(left)).toEqual(Option.none())
+    }))
+
+  it.scoped("so does a reset (t=) in the newer RateLimit field sent without a remaining count", () =>
+    Effect.gen(function*() {
+      const { api } = yield* harness({
+        "GET /alone": FaultScript.status(429, { headers: { "ratelimit": "\"default\";t=7" } }),
+        "GET /left": FaultScript.status(429, { headers: { "ratelimit": "\"default\";r=5;t=7" } })
       }, { ...exact, retry: { ...exact.retry, maxAttempts: 1 } })
       const alone = failureOf(yield* runVirtual(api.get("/alone")))
       expect(alone._tag === "RateLimited" && HttpFailure.retryAfter(alone)).toEqual(Option.some(Duration.seconds(7)))

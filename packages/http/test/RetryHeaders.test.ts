@@ -336,6 +336,14 @@ describe("RetryHeaders", () => {
         .toBe(3_600_000)
     })
 
+    it("an exhausted quota that resets now (t=0) is a wait of zero, not no wait", () => {
+      expect(retryAfterMillis({ "ratelimit": "\"default\";r=0;t=0" })).toBe(0)
+      const parsed = RetryHeaders.parse(headers({ "ratelimit": "\"default\";r=0;t=0" }), now)
+      expect(Option.map(parsed.wait, (w) => [w.source, Duration.toMillis(w.duration)])).toStrictEqual(
+        Option.some(["ratelimit", 0])
+      )
+    })
+
     it("uses the RateLimit-Remaining / RateLimit-Reset triple", () => {
       expect(retryAfterMillis({ "ratelimit-limit": "100", "ratelimit-remaining": "0", "ratelimit-reset": "12" }))
         .toBe(12_000)
@@ -472,6 +480,16 @@ describe("RetryHeaders", () => {
       expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.format, w.source]))
         .toStrictEqual(Option.some([10_000, "epoch-seconds", "ratelimit"]))
     })
+
+    it("reads a reset sent as an HTTP-date as Retry-After's date, whitespace around it included", () => {
+      const at = imfFixdate(now + 45_000)
+      const parsed = RetryHeaders.parse(
+        headers({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": ` ${at}\t` }),
+        now
+      )
+      expect(Option.map(parsed.wait, (w) => [Duration.toMillis(w.duration), w.format, w.source]))
+        .toStrictEqual(Option.some([45_000, "http-date", "x-ratelimit"]))
+    })
   })
 
   describe("parse", () => {
@@ -509,6 +527,16 @@ describe("RetryHeaders", () => {
         [Option.none(), 10, Option.none()],
         [Option.none(), 100, Option.some(60)]
       ])
+    })
+
+    it("reads the quota unit written as a token as one written as a string", () => {
+      const parsed = RetryHeaders.parse(headers({ "ratelimit-policy": "default;q=100;qu=requests" }), now)
+      expect(parsed.policies.map((p) => p.quotaUnit)).toStrictEqual([Option.some("requests")])
+    })
+
+    it("reads a policy window in seconds at any magnitude, a structured-field integer of 22 digits included", () => {
+      const parsed = RetryHeaders.parse(headers({ "ratelimit-policy": "\"huge\";q=1;w=1000000000000000000000" }), now)
+      expect(parsed.policies.map((p) => Option.map(p.window, Duration.toMillis))).toStrictEqual([Option.some(1e24)])
     })
 
     it("reads the RateLimit-Limit / -Remaining / -Reset triple, including a limit with policies", () => {

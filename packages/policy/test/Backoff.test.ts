@@ -154,6 +154,12 @@ describe("Backoff", () => {
     expect(Array.from(soft).map(Duration.toMillis)).toEqual([100, 200, 400])
   })
 
+  it("a retry may start exactly at maxElapsed: only one that would start later is not scheduled", () => {
+    // no jitter: 100 (starts at 100), 200 (starts at 300, the limit itself), 400 (would start at 700)
+    expect(sampleDelays({ jitter: "none", maxAttempts: Infinity, maxElapsed: "300 millis" }, 0)).toEqual([100, 200])
+    expect(sampleDelays({ jitter: "none", maxAttempts: Infinity, maxElapsed: "299 millis" }, 0)).toEqual([100])
+  })
+
   it.effect("drives Effect.retry: 3 attempts by default, sleeping on the TestClock", () =>
     Effect.gen(function*() {
       const attempts = yield* Ref.make<Array<number>>([])

@@ -129,12 +129,13 @@ const instant = (
   zone: string
 ): number | undefined => {
   const month = months.indexOf(monthName.toLowerCase())
-  if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined
+  if (month < 0 || hour > 23 || minute > 59 || second > 60) return undefined
   const offset = zoneOffsetMillis(zone)
   if (offset === undefined) return undefined
   const date = new Date(0)
   // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999.
   date.setUTCFullYear(year, month, day)
+  // a day the month does not have (0, 31 February) rolls over into another month
   if (date.getUTCDate() !== day) return undefined
   // RFC 9110 allows the second 60 (a leap second); it lands on the next minute, as close as a millisecond clock gets
   // (ky reads it so, at any minute; httpdate, Go and Python refuse every `:60`, which would only fall back to the

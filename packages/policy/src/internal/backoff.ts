@@ -51,9 +51,6 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   if (!jitters.includes(resolved.jitter)) {
     throw new RangeError(`Backoff: jitter must be one of ${jitters.join(", ")} (got ${String(resolved.jitter)})`)
   }
-  if (!(resolved.capMillis >= 0)) {
-    throw new RangeError("Backoff: maxDelay must be a non-negative duration")
-  }
   if (options?.baseDelay !== undefined) timerDuration("Backoff", "baseDelay", options.baseDelay)
   if (options?.maxDelay !== undefined) timerDuration("Backoff", "maxDelay", options.maxDelay, true)
   if (!(resolved.maxAttempts >= 1) || !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)) {
