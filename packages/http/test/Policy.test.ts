@@ -44,7 +44,7 @@ import {
 } from "effect"
 import { Readable } from "node:stream"
 import * as stages from "../src/internal/policyStages.js"
-import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
+import { fakeClient, jsonResponse, systemError } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ada = { id: 1, name: "Ada" }
@@ -2761,6 +2761,53 @@ describe("Policy: what the breaker counts, half-open probes, failing fast, attem
         expect(tagOf(yield* once(harnessed.api.get("/x")))).toBe("CircuitOpen")
         yield* Fiber.interrupt(probe)
         expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+      }))
+  })
+
+  describe("transport failures and the breaker (a transport of scripted errors)", () => {
+    // each request takes the next answer: a 503, or a transport error with this code
+    const scripted = (answers: ReadonlyArray<number | string>) => {
+      let next = 0
+      return fakeClient(() => {
+        const answer = answers[Math.min(next++, answers.length - 1)]!
+        return typeof answer === "number"
+          ? Effect.succeed(jsonResponse(answer, {}))
+          : Effect.fail({ cause: systemError(answer) })
+      }).client
+    }
+    const breakerOptions: Policy.Options = {
+      ...quick,
+      retry: false,
+      attemptTimeout: "1 second",
+      circuitBreaker: { consecutiveFailures: 2, breakDuration: "2 seconds", slidingWindow: "10 seconds" }
+    }
+
+    it.scoped("a socket error of no known kind (ConnectionError Unknown) counts against the upstream", () =>
+      Effect.gen(function*() {
+        const policy = yield* Policy.make(breakerOptions)
+        const api = SturdyClient.makeWith(scripted(["ENOBUFS", "ENOBUFS"]), { baseUrl: base, policy })
+        const first = failureOf(yield* once(api.get("/x")))
+        expect(first._tag === "ConnectionError" && first.reason).toBe("Unknown")
+        expect(tagOf(yield* once(api.get("/x")))).toBe("ConnectionError")
+        expect(tagOf(yield* once(api.get("/x")))).toBe("CircuitOpen")
+      }))
+
+    it.scoped("a probe that fails at DNS or TLS says nothing of the upstream: the breaker stays half-open", () =>
+      Effect.gen(function*() {
+        for (const code of ["ENOTFOUND", "ERR_TLS_CERT_ALTNAME_INVALID"]) {
+          const policy = yield* Policy.make(breakerOptions)
+          const api = SturdyClient.makeWith(scripted([503, 503, code, 200]), { baseUrl: base, policy })
+          expect(tagOf(yield* once(api.get("/x")))).toBe("ServerError")
+          expect(tagOf(yield* once(api.get("/x")))).toBe("ServerError")
+          yield* TestClock.adjust("2 seconds")
+          const breaker = yield* breakerAt(policy)
+          expect(yield* breaker.state).toBe("HalfOpen")
+          const probe = failureOf(yield* once(api.get("/x")))
+          expect(probe._tag === "ConnectionError" && probe.reason).toBe(code === "ENOTFOUND" ? "DnsLookup" : "Tls")
+          expect(yield* breaker.snapshot).toMatchObject({ state: "HalfOpen", probesInFlight: 0 })
+          expect(Exit.isSuccess(yield* once(api.get("/x")))).toBe(true)
+          expect(yield* breaker.state).toBe("Closed")
+        }
       }))
   })
 
