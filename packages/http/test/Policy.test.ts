@@ -3650,3 +3650,46 @@ describe("Policy: hedging, bulkhead, rate limit and time limits together", () =>
     expect(Either.isLeft(both) && both.left.problems.map((problem) => problem.field)).toEqual(["attemptTimeout"])
   })
 })
+
+describe("Policy validation: values of the wrong type", () => {
+  const problemsOf = (options: unknown): string => {
+    const answer = Policy.validate(options as Policy.Options)
+    return Either.isLeft(answer) ? answer.left.message : "accepted"
+  }
+
+  it("a bigint, a symbol or an object whose valueOf throws is an InvalidPolicy naming the field, not a throw", () => {
+    const throwing = {
+      valueOf: () => {
+        throw new Error("valueOf")
+      }
+    }
+    const cases: ReadonlyArray<readonly [string, unknown]> = [
+      ["deadlineHeader", { deadlineHeader: 5n }],
+      ["retry.jitter", { retry: { jitter: 5n } }],
+      ["retry.methods", { retry: { methods: ["GET", 5n] } }],
+      ["rateLimit.algorithm", { rateLimit: { limit: 1, window: "1 second", algorithm: 5n } }],
+      ["retry.maxAttempts", { retry: { maxAttempts: Symbol("n") } }],
+      ["circuitBreaker.minimumThroughput", { circuitBreaker: { minimumThroughput: Symbol("n") } }],
+      ["hedging.maxHedges", { hedging: { delay: "1 second", maxHedges: Symbol("n") } }],
+      ["rateLimit.limit", { rateLimit: { limit: Symbol("n"), window: "1 second" } }],
+      ["retry.retryAfterJitter", { retry: { retryAfterJitter: throwing } }],
+      ["circuitBreaker.failureRateThreshold", { circuitBreaker: { failureRateThreshold: Symbol("r") } }]
+    ]
+    for (const [field, options] of cases) expect(problemsOf(options), field).toContain(field)
+  })
+
+  it("a retryAfterJitter or failureRateThreshold that is no number is refused, not coerced", () => {
+    for (const value of [true, "", [1], "0.5"]) {
+      expect(problemsOf({ retry: { retryAfterJitter: value } })).toContain("retry.retryAfterJitter")
+      expect(problemsOf({ circuitBreaker: { failureRateThreshold: value } })).toContain(
+        "circuitBreaker.failureRateThreshold"
+      )
+    }
+  })
+
+  it("an upstreamKey or onEvent that is no function, or a telemetry that is no boolean, is refused", () => {
+    expect(problemsOf({ upstreamKey: "origin" })).toContain("upstreamKey")
+    expect(problemsOf({ onEvent: {} })).toContain("onEvent")
+    expect(problemsOf({ telemetry: "false" })).toContain("telemetry")
+  })
+})

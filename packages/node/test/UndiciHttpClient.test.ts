@@ -1518,3 +1518,19 @@ describe("UndiciHttpClient: several readers of one body at once", () => {
       expect(yield* awaitAll(fibers)).toStrictEqual([Exit.succeed("{\"a\":1}")])
     }).pipe(Effect.provide(sturdy)))
 })
+
+describe("UndiciHttpClient: fractional timeouts", () => {
+  it.live("a timeout with a fraction of a millisecond is rounded up to whole ones, not a transport error per request", () =>
+    Effect.gen(function*() {
+      for (const timeout of ["2000.5 millis", 1000.25, "1500500 micros"] as const) {
+        const dispatcher = yield* UndiciHttpClient.makeDispatcher({
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          connectTimeout: timeout,
+          keepAliveTimeout: timeout
+        })
+        const response = yield* UndiciHttpClient.make(dispatcher).execute(HttpClientRequest.get(`${base}/echo`))
+        expect(response.status, String(timeout)).toBe(200)
+      }
+    }).pipe(Effect.scoped))
+})

@@ -302,7 +302,9 @@ export const percentile: (options: {
  * Runs `self` (one attempt) hedged; see the module's documentation. The failure type is unchanged. A `maxHedges`
  * that is not an integer ≥ 0, a fixed `delay` that is not a duration or is negative or `NaN` (Effect would read it as
  * zero: every copy at once), or a finite delay (fixed, or a percentile's `fallback`, `min`, `max`) longer than a timer
- * can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied.
+ * can hold (2^31 − 1 ms, about 24.8 days), throws a `RangeError` naming the option when applied, as do an `enabled`
+ * that is neither a boolean nor an Effect, a `failure` other than `"first"` or `"last"`, a `deposit` that is no
+ * boolean, and a `while`, `pushback` or `onHedge` that is no function.
  *
  * @example
  * ```ts

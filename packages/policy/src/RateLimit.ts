@@ -20,7 +20,8 @@
  * request for more than `limit` could never be granted. `make` throws a `RangeError` (a defect) naming the option for a
  * `limit` that is not an integer of at least 1 or that exceeds the window's nanoseconds (more than one call a
  * nanosecond: no refill interval), a `window` that is not a finite, positive duration, a `maxWait` that is not a
- * duration, or a `maxPausedKeys` that is not an integer of at least 1.
+ * duration, a `maxPausedKeys` that is not an integer of at least 1, or an `algorithm` other than `"token-bucket"` and
+ * `"fixed-window"`.
  *
  * The counters live in a `RateLimiterStore` (the tag of `@effect/experimental`): {@link layerStoreMemory} for one
  * process, `RateLimitRedis.layerStore` (the `@sturdy/policy/RateLimitRedis` entry point, on the optional peer `ioredis`)

@@ -51,8 +51,8 @@
  *
  * Defects and interruptions are never retried. A `maxRetryAfter` or `maxRetryAfterJitter` longer than a timer can hold
  * (2^31 − 1 ms, about 24.8 days; `maxRetryAfter` may be infinite), either negative or `NaN` (Effect would read `-1` or `NaN` as zero),
- * or a `retryAfterJitter` outside [0, 1] throws a
- * `RangeError` naming the option when `retry` is applied.
+ * a `retryAfterJitter` that is no number in [0, 1], or a `while`, `delayHint`, `finalFailure` or `onAttempt` that is no
+ * function throws a `RangeError` naming the option when `retry` is applied.
  *
  * @since 0.1.0
  */

@@ -4,6 +4,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
+import { defectOf } from "./utils/hostile.js"
 import { makeUpstream } from "./utils/upstream.js"
 import { wallClockStep } from "./utils/wallClockStep.js"
 
@@ -129,4 +130,27 @@ describe("AdaptiveThrottle", () => {
     }
     expect(() => Effect.runSync(AdaptiveThrottle.make({ k: 1, window: "1 millis" }))).not.toThrow()
   })
+})
+
+describe("AdaptiveThrottle: options of the wrong type", () => {
+  it.effect("a k, key or isRejectedByBackend of another type is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const bad: ReadonlyArray<readonly [string, unknown]> = [
+        ["k", Symbol("k")],
+        ["k", { valueOf: () => 2 }],
+        ["key", 7],
+        ["isRejectedByBackend", true]
+      ]
+      for (const [field, value] of bad) {
+        const defect = yield* defectOf(() => AdaptiveThrottle.make({ [field]: value } as AdaptiveThrottle.Options))
+        expect(defect, field).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, field).toContain(`AdaptiveThrottle: ${field}`)
+      }
+    }))
+
+  it.effect("null options are read as none", () =>
+    Effect.gen(function*() {
+      const throttle = yield* AdaptiveThrottle.make(null as unknown as AdaptiveThrottle.Options)
+      expect(yield* AdaptiveThrottle.withAdaptiveThrottle(Effect.succeed(1), throttle)).toBe(1)
+    }))
 })

@@ -356,3 +356,12 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
     expect(() => Backoff.bounded(Schedule.forever, { maxElapsed: [NaN, 0] })).toThrow(/maxElapsed/)
   })
 })
+
+describe("Backoff: options of the wrong type", () => {
+  it("a symbol factor or maxAttempts is a RangeError naming it", () => {
+    expect(() => Backoff.exponential({ factor: Symbol("f") as unknown as number })).toThrow(/Backoff: factor/)
+    expect(() => Backoff.exponential({ maxAttempts: Symbol("n") as unknown as number })).toThrow(/Backoff: maxAttempts/)
+    expect(() => Backoff.bounded(Schedule.spaced("1 second"), { maxAttempts: Symbol("n") as unknown as number }))
+      .toThrow(/Backoff\.bounded: maxAttempts/)
+  })
+})

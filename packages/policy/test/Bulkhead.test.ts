@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import { defectOf } from "./utils/hostile.js"
 
 describe("Bulkhead", () => {
   it.effect("runs at most maxConcurrent calls, queues maxQueued and rejects the rest as full", () =>
@@ -279,5 +280,21 @@ describe("Bulkhead: queued calls and deadlines", () => {
       expect(yield* bulkhead.snapshot).toEqual({ active: 1, queued: 0 })
       yield* Fiber.interrupt(holder)
       expect(yield* bulkhead.snapshot).toEqual({ active: 0, queued: 0 })
+    }))
+})
+
+describe("Bulkhead: options of the wrong type", () => {
+  it.effect("a key that is no string is refused when made, not a ParseError of the first rejection", () =>
+    Effect.gen(function*() {
+      const defect = yield* defectOf(() => Bulkhead.make({ maxConcurrent: 1, key: 7 as unknown as string }))
+      expect(defect).toBeInstanceOf(RangeError)
+      expect((defect as Error).message).toContain("Bulkhead: key")
+    }))
+
+  it.effect("a symbol count is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const defect = yield* defectOf(() => Bulkhead.make({ maxConcurrent: Symbol("n") as unknown as number }))
+      expect(defect).toBeInstanceOf(RangeError)
+      expect((defect as Error).message).toContain("maxConcurrent")
     }))
 })

@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { defectOf } from "./utils/hostile.js"
 import { makeUpstream } from "./utils/upstream.js"
 
 const growing = Schedule.exponential("5 seconds").pipe(Schedule.union(Schedule.spaced("20 seconds")))
@@ -1639,4 +1640,35 @@ describe("CircuitBreaker", () => {
         expect(yield* breaker.state).toBe("Open")
       }))
   })
+})
+
+describe("CircuitBreaker: options of the wrong type", () => {
+  it.effect("a ratio that is no number is refused, not coerced; a symbol count is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const bad: ReadonlyArray<CircuitBreaker.Options> = [
+        { failureRateThreshold: true as unknown as number },
+        { failureRateThreshold: [0.5] as unknown as number },
+        { slowCallRateThreshold: "0.5" as unknown as number, slowCallDuration: "1 second" },
+        { failureCountThreshold: Symbol("n") as unknown as number }
+      ]
+      for (const options of bad) {
+        const defect = yield* defectOf(() => Effect.scoped(CircuitBreaker.make("api", options)))
+        const field = Object.keys(options)[0]
+        expect(defect, field).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toContain(field)
+      }
+    }))
+
+  it.effect("a key that is no string is refused when the breaker is made", () =>
+    Effect.gen(function*() {
+      const defect = yield* defectOf(() => Effect.scoped(CircuitBreaker.make(42 as unknown as string)))
+      expect(defect).toBeInstanceOf(RangeError)
+      expect((defect as Error).message).toContain("CircuitBreaker: key")
+    }))
+
+  it.effect("null options are read as none", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", null as unknown as CircuitBreaker.Options)
+      expect(yield* CircuitBreaker.withBreaker(Effect.succeed(1), breaker)).toBe(1)
+    }).pipe(Effect.scoped))
 })

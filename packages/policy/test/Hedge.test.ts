@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import { defectOf } from "./utils/hostile.js"
 import { wallClockStep } from "./utils/wallClockStep.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly attempt: number }> {}
@@ -747,3 +748,51 @@ const model = (input: ModelInput) => {
     }
   }
 }
+
+describe("Hedge: options of the wrong type", () => {
+  it.effect("an enabled, failure, deposit or hook of another type is a RangeError naming it when applied", () =>
+    Effect.gen(function*() {
+      const bad: ReadonlyArray<readonly [string, unknown]> = [
+        ["enabled", "yes"],
+        ["failure", "First"],
+        ["deposit", "false"],
+        ["while", "always"],
+        ["pushback", 1],
+        ["onHedge", {}]
+      ]
+      for (const [field, value] of bad) {
+        const defect = yield* defectOf(() =>
+          Hedge.hedge(Effect.succeed(1), { delay: "100 millis", [field]: value } as unknown as Hedge.Options)
+        )
+        expect(defect, field).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, field).toContain(`Hedge: ${field}`)
+      }
+    }))
+
+  it("percentile refuses a minSamples that is not an integer of at least 0", () => {
+    const tracker = Hedge.unsafeMakeLatencyTracker()
+    for (const minSamples of ["5", Number.NaN, -1, 1.5, true]) {
+      expect(() => Hedge.percentile({ tracker, key: "k", fallback: "1 second", minSamples: minSamples as number }))
+        .toThrow(/Hedge\.percentile: minSamples/)
+    }
+  })
+
+  it.effect(
+    "a delay of a microsecond hedges within a millisecond, not one wake-up per microsecond",
+    () =>
+      Effect.gen(function*() {
+        const elapsed: Array<number> = []
+        const fiber = yield* Effect.fork(
+          Hedge.hedge(Effect.zipRight(Effect.sleep("50 millis"), Effect.succeed(1)), {
+            delay: Duration.micros(1n),
+            maxHedges: 1,
+            onHedge: (event) => Effect.sync(() => elapsed.push(Duration.toMillis(event.elapsed)))
+          })
+        )
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toBe(1)
+        expect(elapsed).toEqual([1])
+      }),
+    3_000
+  )
+})

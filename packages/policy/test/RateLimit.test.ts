@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
+import { defectOf } from "./utils/hostile.js"
 import { makeManualClock } from "./utils/manualClock.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
@@ -641,4 +642,30 @@ describe("RateLimit", () => {
       expect(() => RateLimit.makeStoreMemory({ maxKeys: 0 })).toThrow(RangeError)
     })
   })
+})
+
+describe("RateLimit: options of the wrong type", () => {
+  it.effect("an algorithm that is neither token-bucket nor fixed-window is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      for (const algorithm of ["Token-Bucket", "sliding-window", 1]) {
+        const defect = yield* defectOf(() =>
+          RateLimit.make({ limit: 1, window: "1 second", algorithm: algorithm as "token-bucket" }).pipe(
+            Effect.provide(RateLimit.layerStoreMemory)
+          )
+        )
+        expect(defect, String(algorithm)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toContain("RateLimit: algorithm")
+      }
+    }))
+
+  it.effect("a symbol limit is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const defect = yield* defectOf(() =>
+        RateLimit.make({ limit: Symbol("n") as unknown as number, window: "1 second" }).pipe(
+          Effect.provide(RateLimit.layerStoreMemory)
+        )
+      )
+      expect(defect).toBeInstanceOf(RangeError)
+      expect((defect as Error).message).toContain("RateLimit: limit")
+    }))
 })

@@ -19,6 +19,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import { advanceToDone } from "./utils/advance.js"
+import { defectOf } from "./utils/hostile.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{
   readonly attempt: number
@@ -863,5 +864,32 @@ describe("Retry: a budget passed directly (budgetService)", () => {
       expect(yield* Fiber.join(fiber)).toBe("ok after 3")
       expect(upstream.arrivals).toEqual([0, 100, 300])
       expect(yield* budgetService.stats("api")).toMatchObject({ requests: 1, retries: 2 })
+    }))
+})
+
+describe("Retry: options of the wrong type", () => {
+  it.effect("a while, delayHint, finalFailure or onAttempt that is no function is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      for (const field of ["while", "delayHint", "finalFailure", "onAttempt"]) {
+        const defect = yield* defectOf(() =>
+          Retry.retry(Effect.fail("boom"), { schedule: Schedule.recurs(1), [field]: "yes" } as Retry.Options<string>)
+        )
+        expect(defect, field).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, field).toContain(`Retry: ${field}`)
+      }
+    }))
+
+  it.effect("a retryAfterJitter that is no number is refused, not coerced", () =>
+    Effect.gen(function*() {
+      for (const retryAfterJitter of [true, "", [1], "0.5", Symbol("j")]) {
+        const defect = yield* defectOf(() =>
+          Retry.retry(Effect.fail("boom"), {
+            schedule: Schedule.recurs(1),
+            retryAfterJitter: retryAfterJitter as unknown as number
+          })
+        )
+        expect(defect, String(retryAfterJitter)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toContain("retryAfterJitter")
+      }
     }))
 })

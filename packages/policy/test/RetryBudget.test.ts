@@ -194,3 +194,15 @@ describe("RetryBudget", () => {
     expect(RetryBudget.defaults.maxKeys).toBe(10_000)
   })
 })
+
+describe("RetryBudget: options of the wrong type", () => {
+  it("a minRetries or ratio that is no number is refused, not concatenated", () => {
+    for (const options of [{ minRetries: "5" }, { minRetries: true }, { ratio: "0.2" }, { ratio: Symbol("r") }]) {
+      expect(
+        () => RetryBudget.unsafeMake(options as unknown as RetryBudget.RetryBudget.Options),
+        Object.keys(options)[0]
+      )
+        .toThrow(RangeError)
+    }
+  })
+})

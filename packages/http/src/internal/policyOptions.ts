@@ -167,6 +167,20 @@ export interface Resolved {
 // compilation (resolving a stack at run time, on options already validated) a problem is thrown.
 let collecting: Array<Problem> | undefined
 
+// A value as a problem shows it: JSON for strings and plain data, and never a throw of its own (`JSON.stringify` throws
+// on a bigint, a template on a symbol, either on an object whose getter or `valueOf` throws), which would escape
+// `validate` as an untyped defect instead of an InvalidPolicy naming the option.
+const show = (value: unknown): string => {
+  if (typeof value === "number" || typeof value === "symbol") return String(value)
+  if (typeof value === "bigint") return `${value}n`
+  if (typeof value === "function") return "a function"
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return typeof value
+  }
+}
+
 const problem = (field: string, detail: string): void => {
   if (collecting === undefined) throw invalid([{ field, detail }])
   if (!collecting.some((known) => known.field === field && known.detail === detail)) {
@@ -235,7 +249,7 @@ const methodSet = (field: string, input: ReadonlyArray<string>): ReadonlySet<str
   }
   for (const method of input) {
     if (typeof method !== "string" || !methodToken.test(method)) {
-      problem(field, `(${JSON.stringify(method)}) must list HTTP methods`)
+      problem(field, `(${show(method)}) must list HTTP methods`)
     }
   }
   return new Set(input.map((method) => String(method).toUpperCase()))
@@ -561,7 +575,7 @@ const resolveHedging = (
   if (input === undefined || !isSection(field, input, true)) return base
   checkKeys(`${field}.`, input, hedgingKeys)
   if (input.maxHedges !== undefined && !(Number.isInteger(input.maxHedges) && input.maxHedges >= 0)) {
-    problem(`${field}.maxHedges`, `(${input.maxHedges}) must be an integer of at least 0`)
+    problem(`${field}.maxHedges`, `(${show(input.maxHedges)}) must be an integer of at least 0`)
   }
   if (input.failure !== undefined) oneOf(input.failure, ["first", "last"], `${field}.failure`)
   // a fixed delay must fit a timer (a percentile's bounds are checked by Hedge itself)
@@ -588,7 +602,7 @@ const resolveHeaderName = (
   if (input === false) return undefined
   if (input === true) return defaultName
   if (typeof input !== "string" || !headerToken.test(input)) {
-    problem(field, `(${JSON.stringify(input)}) is not a valid header name (an RFC 9110 token)`)
+    problem(field, `(${show(input)}) is not a valid header name (an RFC 9110 token)`)
     return base
   }
   return input.toLowerCase()
@@ -693,7 +707,7 @@ const oneOf = (value: unknown, allowed: ReadonlyArray<string>, field: string): v
   check(
     allowed.includes(value as string),
     field,
-    `(${JSON.stringify(value)}) must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`
+    `(${show(value)}) must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`
   )
 
 const jitters: ReadonlyArray<Backoff.Jitter> = ["none", "full", "equal", "decorrelated"]
@@ -730,11 +744,16 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
     const bounded = total !== undefined || retry.maxElapsed !== undefined
     // `Infinity`: retry until the bound (p-retry's `retries: Infinity` with `maxRetryTime`), which the cap below requires
     if (!((Number.isInteger(retry.maxAttempts) || retry.maxAttempts === Infinity) && retry.maxAttempts >= 1)) {
-      problem(`${prefix}retry.maxAttempts`, `(${retry.maxAttempts}) must be an integer of at least 1, or Infinity`)
+      problem(
+        `${prefix}retry.maxAttempts`,
+        `(${show(retry.maxAttempts)}) must be an integer of at least 1, or Infinity`
+      )
     } else if (retry.maxAttempts > maxAttemptsCap && !bounded) {
       problem(
         `${prefix}retry.maxAttempts`,
-        `(${retry.maxAttempts}) above ${maxAttemptsCap} needs a bound on the call: set totalTimeout or retry.maxElapsed`
+        `(${
+          show(retry.maxAttempts)
+        }) above ${maxAttemptsCap} needs a bound on the call: set totalTimeout or retry.maxElapsed`
       )
     }
     if (
@@ -757,8 +776,9 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
     for (const name of ["respectRetryAfter", "budget", "idempotencyKey", "retryUnsent"] as const) {
       check(typeof retry[name] === "boolean", `${prefix}retry.${name}`, "must be true or false")
     }
+    // a number only: `true`, `""` or `[1]` would pass the comparisons by coercion
     check(
-      retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
+      typeof retry.retryAfterJitter === "number" && retry.retryAfterJitter >= 0 && retry.retryAfterJitter <= 1,
       `${prefix}retry.retryAfterJitter`,
       "must be between 0 and 1"
     )
@@ -766,26 +786,27 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   const breaker = resolved.circuitBreaker
   if (breaker !== undefined) {
     check(
-      breaker.failureRateThreshold > 0 && breaker.failureRateThreshold <= 1,
+      typeof breaker.failureRateThreshold === "number" && breaker.failureRateThreshold > 0 &&
+        breaker.failureRateThreshold <= 1,
       `${prefix}circuitBreaker.failureRateThreshold`,
       "must be in (0, 1]"
     )
     check(
       Number.isInteger(breaker.minimumThroughput) && breaker.minimumThroughput >= 1,
       `${prefix}circuitBreaker.minimumThroughput`,
-      `(${breaker.minimumThroughput}) must be an integer of at least 1`
+      `(${show(breaker.minimumThroughput)}) must be an integer of at least 1`
     )
     check(
       breaker.consecutiveFailures === Number.POSITIVE_INFINITY ||
         (Number.isInteger(breaker.consecutiveFailures) && breaker.consecutiveFailures >= 1),
       `${prefix}circuitBreaker.consecutiveFailures`,
-      `(${breaker.consecutiveFailures}) must be an integer of at least 1 (or Infinity)`
+      `(${show(breaker.consecutiveFailures)}) must be an integer of at least 1 (or Infinity)`
     )
     const countThreshold = breaker.failureCountThreshold
     check(
       countThreshold === undefined || (Number.isInteger(countThreshold) && countThreshold >= 1),
       `${prefix}circuitBreaker.failureCountThreshold`,
-      `(${countThreshold}) must be an integer of at least 1`
+      `(${show(countThreshold)}) must be an integer of at least 1`
     )
     const window = breaker.slidingWindow
     if (Duration.isDuration(window)) {
@@ -804,7 +825,7 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       check(
         countThreshold === undefined || !(countThreshold > window.calls),
         `${prefix}circuitBreaker.failureCountThreshold`,
-        `(${countThreshold}) must be at most circuitBreaker.slidingWindow.calls (${
+        `(${show(countThreshold)}) must be at most circuitBreaker.slidingWindow.calls (${
           String(window.calls)
         }), the most failures the window holds`
       )
@@ -824,12 +845,12 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
     check(
       Number.isInteger(breaker.halfOpenMaxProbes) && breaker.halfOpenMaxProbes >= 1,
       `${prefix}circuitBreaker.halfOpenMaxProbes`,
-      `(${breaker.halfOpenMaxProbes}) must be an integer of at least 1`
+      `(${show(breaker.halfOpenMaxProbes)}) must be an integer of at least 1`
     )
     check(
       Number.isInteger(breaker.successThreshold) && breaker.successThreshold >= 1,
       `${prefix}circuitBreaker.successThreshold`,
-      `(${breaker.successThreshold}) must be an integer of at least 1`
+      `(${show(breaker.successThreshold)}) must be an integer of at least 1`
     )
     check(
       breaker.maxProbeDuration === undefined || Duration.greaterThan(breaker.maxProbeDuration, Duration.zero),
@@ -870,7 +891,7 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
     check(
       Number.isSafeInteger(rateLimit.limit) && rateLimit.limit >= 1,
       `${prefix}rateLimit.limit`,
-      `(${rateLimit.limit}) must be an integer of at least 1`
+      `(${show(rateLimit.limit)}) must be an integer of at least 1`
     )
     check(Duration.toMillis(rateLimit.window) > 0, `${prefix}rateLimit.window`, "must be positive")
     oneOf(rateLimit.algorithm, ["token-bucket", "fixed-window"], `${prefix}rateLimit.algorithm`)
@@ -897,6 +918,15 @@ const compileAll = (input: P.Options): Compiled => {
   // options that are no object (a string, `null`) are reported, and read as none
   const options: P.Options = input === undefined || isSection("options", input, false) ? input ?? {} : {}
   checkKeys("", options, optionKeys)
+  // a hook that is no function would be a TypeError of every call that reaches it; a switch given as a string
+  // ("false" from a JSON file) would be truthy
+  for (const name of ["upstreamKey", "onEvent"] as const) {
+    const hook: unknown = options[name]
+    if (hook !== undefined && typeof hook !== "function") problem(name, `(${show(hook)}) must be a function`)
+  }
+  if (options.telemetry !== undefined && typeof options.telemetry !== "boolean") {
+    problem("telemetry", `(${show(options.telemetry)}) must be true or false`)
+  }
   const base = resolveLayer(packageDefaults, options, "")
   validateResolved(base, "")
   const endpoints: Array<upstream.EndpointMatcher> = []

@@ -69,7 +69,9 @@ const toMillis = (
   if (Array.isArray(input) && (Number.isNaN(input[0]) || Number.isNaN(input[1]))) throw invalid("is not a duration")
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) throw invalid("is not a duration")
-  const millis = Duration.toMillis(decoded.value)
+  // undici takes whole milliseconds: a fraction ("2.5 millis", or nanoseconds) made every request fail with a transport
+  // error for the headers and body timeouts. Rounded up, a timeout is never shorter than the one asked for.
+  const millis = Math.ceil(Duration.toMillis(decoded.value))
   if (positive && millis === 0) throw invalid("must be positive")
   return millis
 }

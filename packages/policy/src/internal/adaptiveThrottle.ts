@@ -35,13 +35,26 @@ export const rejectProbability = (requests: number, accepts: number, k: number):
   Math.max(0, (requests - k * accepts) / (requests + 1))
 
 /** @internal */
-export const make = (options: AT.Options = {}): Effect.Effect<AT.AdaptiveThrottle> =>
+export const make = (input?: AT.Options | null): Effect.Effect<AT.AdaptiveThrottle> =>
   Effect.sync(() => {
+    // `null` (a setting read as none) is no options, as `undefined` is
+    const options: AT.Options = input ?? {}
     const key = options.key ?? "default"
+    // the key names the throttle in `AdaptiveThrottleRejected`, whose schema wants a string
+    if (typeof key !== "string") {
+      throw new RangeError(`AdaptiveThrottle: key (${key === null ? "null" : typeof key}) must be a string`)
+    }
     const k = options.k ?? 2
-    // below 1 a backend that accepts everything is still throttled; NaN would turn the throttle off
-    if (!(k >= 1 && Number.isFinite(k))) {
-      throw new RangeError(`AdaptiveThrottle: k (${k}) must be a finite number of at least 1 (the SRE book uses 2)`)
+    // below 1 a backend that accepts everything is still throttled; NaN would turn the throttle off; a number only (a
+    // symbol or a throwing `valueOf` would throw from inside the comparison)
+    if (!(typeof k === "number" && k >= 1 && Number.isFinite(k))) {
+      throw new RangeError(
+        `AdaptiveThrottle: k (${String(k)}) must be a finite number of at least 1 (the SRE book uses 2)`
+      )
+    }
+    // a predicate that is no function would fail only at the first failure, as a defect of that call
+    if (options.isRejectedByBackend !== undefined && typeof options.isRejectedByBackend !== "function") {
+      throw new RangeError("AdaptiveThrottle: isRejectedByBackend must be a function from the failure to a boolean")
     }
     const window = Duration.decodeUnknown(options.window ?? "2 minutes")
     const windowMillis = Option.isSome(window) ? Duration.toMillis(window.value) : Number.NaN

@@ -44,7 +44,8 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   if (!(resolved.baseMillis >= 0) || !Number.isFinite(resolved.baseMillis)) {
     throw new RangeError("Backoff: baseDelay must be a finite, non-negative duration")
   }
-  if (!(resolved.factor >= 1) || !Number.isFinite(resolved.factor)) {
+  // numbers only: a symbol or a throwing `valueOf` would throw from inside the comparisons, naming nothing
+  if (typeof resolved.factor !== "number" || !(resolved.factor >= 1) || !Number.isFinite(resolved.factor)) {
     throw new RangeError("Backoff: factor must be a finite number >= 1")
   }
   // a typo read from configuration ("Full") would otherwise make every delay NaN, which sleeps as zero
@@ -53,7 +54,10 @@ const resolve = (options: Backoff.Options | undefined): Resolved => {
   }
   if (options?.baseDelay !== undefined) timerDuration("Backoff", "baseDelay", options.baseDelay)
   if (options?.maxDelay !== undefined) timerDuration("Backoff", "maxDelay", options.maxDelay, true)
-  if (!(resolved.maxAttempts >= 1) || !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)) {
+  if (
+    typeof resolved.maxAttempts !== "number" || !(resolved.maxAttempts >= 1) ||
+    !(Number.isInteger(resolved.maxAttempts) || resolved.maxAttempts === Infinity)
+  ) {
     throw new RangeError("Backoff: maxAttempts must be an integer >= 1 (or Infinity)")
   }
   return resolved
@@ -268,7 +272,10 @@ export const bounded = <Out, In, R>(
       : Duration.toMillis(timerDuration("Backoff.bounded", "maxDelay", options.maxDelay, true))
   )
   const maxAttempts = options.maxAttempts ?? Infinity
-  if (!(maxAttempts >= 1) || !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)) {
+  if (
+    typeof maxAttempts !== "number" || !(maxAttempts >= 1) ||
+    !(Number.isInteger(maxAttempts) || maxAttempts === Infinity)
+  ) {
     throw new RangeError("Backoff.bounded: maxAttempts must be an integer >= 1 (or Infinity)")
   }
   const maxElapsedMillis = options.maxElapsed === undefined

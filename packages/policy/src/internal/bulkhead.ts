@@ -42,7 +42,7 @@ interface Waiter {
 // A count option: an integer of at least `min`, or `Infinity` (no limit).
 const checkCount = (field: string, value: number, min: number): void => {
   if (!(value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= min))) {
-    throw new RangeError(`Bulkhead: ${field} (${value}) must be an integer of at least ${min} (or Infinity)`)
+    throw new RangeError(`Bulkhead: ${field} (${String(value)}) must be an integer of at least ${min} (or Infinity)`)
   }
 }
 
@@ -50,6 +50,11 @@ const checkCount = (field: string, value: number, min: number): void => {
 export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
   Effect.sync(() => {
     const key = options.key ?? "default"
+    // the key names the bulkhead in `BulkheadRejected`, whose schema wants a string: another value would be a
+    // `ParseError` defect of the first call turned away
+    if (typeof key !== "string") {
+      throw new RangeError(`Bulkhead: key (${key === null ? "null" : typeof key}) must be a string`)
+    }
     const maxConcurrent = options.maxConcurrent
     const maxQueued = options.maxQueued ?? 0
     // NaN would turn every call away, and 0 used to become 1 unseen: a bad limit is a defect of `make`

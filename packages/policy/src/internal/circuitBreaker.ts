@@ -131,14 +131,15 @@ const BUCKETS = 10
 const checkCount = (field: string, value: number | undefined, infinite: boolean): void => {
   if (value === undefined || (Number.isInteger(value) && value >= 1) || (infinite && value === Infinity)) return
   throw new RangeError(
-    `CircuitBreaker: ${field} (${value}) must be an integer of at least 1${infinite ? " (or Infinity)" : ""}`
+    `CircuitBreaker: ${field} (${String(value)}) must be an integer of at least 1${infinite ? " (or Infinity)" : ""}`
   )
 }
 
-// A ratio option: above 0 (a threshold of 0 would open the breaker on successes) and at most 1.
+// A ratio option: above 0 (a threshold of 0 would open the breaker on successes) and at most 1. A number only: `true`
+// or `[0.5]` would pass the comparisons by coercion, a symbol or a throwing `valueOf` would throw from inside them.
 const checkRatio = (field: string, value: number | undefined): void => {
-  if (value === undefined || (value > 0 && value <= 1)) return
-  throw new RangeError(`CircuitBreaker: ${field} (${value}) must be a ratio above 0 and at most 1`)
+  if (value === undefined || (typeof value === "number" && value > 0 && value <= 1)) return
+  throw new RangeError(`CircuitBreaker: ${field} (${String(value)}) must be a ratio above 0 and at most 1`)
 }
 
 // A duration option that must be above zero (a window of no time judges nothing); finite and longer than a timer
@@ -160,6 +161,13 @@ const checkPredicate = (field: string, value: unknown): void => {
   )
 }
 
+// The key names the breaker in its events and in `CircuitOpen`, whose schema wants a string: another value would be
+// a `ParseError` defect of the first call the open breaker turns away, far from the mistake.
+const checkKey = (key: unknown): void => {
+  if (typeof key === "string") return
+  throw new RangeError(`CircuitBreaker: key (${key === null ? "null" : typeof key}) must be a string`)
+}
+
 /** Whether a `slidingWindow` is the count form, `{ calls }` (a duration is never a plain object with `calls`). */
 const isCallWindow = (window: CB.Options["slidingWindow"]): window is CB.CallWindow =>
   typeof window === "object" && window !== null && !Array.isArray(window) && !Duration.isDuration(window)
@@ -174,7 +182,9 @@ const checkWindowCalls = (calls: unknown): number => {
  * `RangeError` naming the option, rather than being clamped into a breaker the caller did not ask for.
  * @internal
  */
-export const resolve = (options: CB.Options = {}): ResolvedOptions => {
+export const resolve = (input?: CB.Options | null): ResolvedOptions => {
+  // `null` (a setting read as none) is no options, as `undefined` is: not a TypeError from reading a field of it
+  const options: CB.Options = input ?? {}
   checkCount("consecutiveFailures", options.consecutiveFailures, true)
   checkCount("failureCountThreshold", options.failureCountThreshold, false)
   checkCount("minimumThroughput", options.minimumThroughput, false)
@@ -188,7 +198,9 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
   // mollitia judge it against their 60 s default)
   if (options.slowCallRateThreshold !== undefined && options.slowCallDuration === undefined) {
     throw new RangeError(
-      `CircuitBreaker: slowCallRateThreshold (${options.slowCallRateThreshold}) needs slowCallDuration, the duration from which a call is slow`
+      `CircuitBreaker: slowCallRateThreshold (${
+        String(options.slowCallRateThreshold)
+      }) needs slowCallDuration, the duration from which a call is slow`
     )
   }
   const window = options.slidingWindow
@@ -199,7 +211,9 @@ export const resolve = (options: CB.Options = {}): ResolvedOptions => {
     options.failureCountThreshold > windowCalls
   ) {
     throw new RangeError(
-      `CircuitBreaker: failureCountThreshold (${options.failureCountThreshold}) must be at most slidingWindow.calls (${windowCalls}), the most failures the window holds`
+      `CircuitBreaker: failureCountThreshold (${
+        String(options.failureCountThreshold)
+      }) must be at most slidingWindow.calls (${windowCalls}), the most failures the window holds`
     )
   }
   const windowMillis = window === undefined || windowCalls !== undefined
@@ -350,6 +364,7 @@ export const unsafeMake = (
   /** when a registry made it: a breaker made in the last sliding window is not idle, whatever it recorded */
   createdAt = Number.NEGATIVE_INFINITY
 ): CB.CircuitBreaker => {
+  checkKey(key)
   const config = resolve(options)
   const s = new BreakerState(config.breakDuration.initial, createdAt)
 
@@ -975,7 +990,7 @@ export const makeRegistry = (
   Effect.gen(function*() {
     const capacity = options.capacity ?? 10_000
     if (!(Number.isInteger(capacity) && capacity >= 1)) {
-      throw new RangeError(`CircuitBreaker: capacity (${capacity}) must be an integer of at least 1`)
+      throw new RangeError(`CircuitBreaker: capacity (${String(capacity)}) must be an integer of at least 1`)
     }
     // every breaker of the registry is made with these options: refuse invalid ones now, not on the first call
     resolve(options.breaker)

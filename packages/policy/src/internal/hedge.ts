@@ -65,7 +65,8 @@ interface Ring {
 export const unsafeMakeLatencyTracker: typeof Hedge.unsafeMakeLatencyTracker = (options) => {
   const capacity = options?.samples ?? defaults.samples
   const maxKeys = options?.maxKeys ?? defaults.maxKeys
-  if (!(capacity >= 1) || !(maxKeys >= 1) || !Number.isInteger(capacity) || !Number.isInteger(maxKeys)) {
+  // `Number.isInteger` first: it is false for any other type, where `>=` would throw on a symbol or a `valueOf` that throws
+  if (!Number.isInteger(capacity) || !Number.isInteger(maxKeys) || !(capacity >= 1) || !(maxKeys >= 1)) {
     throw new RangeError("Hedge.LatencyTracker: samples and maxKeys must be positive integers")
   }
   // A Map keeps insertion order: re-inserting on use makes its first key the least recently used one.
@@ -129,6 +130,11 @@ export const percentile: typeof Hedge.percentile = (options) => {
   if (!(typeof quantile === "number" && quantile >= 0 && quantile <= 1)) {
     throw new RangeError(`Hedge.percentile: quantile (${String(quantile)}) must be a number from 0 to 1`)
   }
+  // a count of latencies: another value ("5", true) would be compared by coercion, NaN would never be reached
+  const minSamples: unknown = options.minSamples
+  if (minSamples !== undefined && !(Number.isInteger(minSamples) && (minSamples as number) >= 0)) {
+    throw new RangeError(`Hedge.percentile: minSamples (${String(minSamples)}) must be an integer of at least 0`)
+  }
   // Effect reads a negative or NaN duration as zero: a hedge with every call, at once
   checkNonNegative("Hedge.percentile", "fallback", options.fallback)
   checkNonNegative("Hedge.percentile", "min", options.min)
@@ -186,11 +192,39 @@ export const hedge: typeof Hedge.hedge = dual(
   }
 )
 
-// A delay a timer cannot hold would never fire; a negative or fractional number of hedges means nothing.
+const kindOf = (value: unknown): string => value === null ? "null" : typeof value
+
+// A delay a timer cannot hold would never fire; a negative or fractional number of hedges means nothing. The other
+// options are checked here too, once, rather than failing in a call: an `enabled` that is neither a boolean nor an
+// Effect would be a defect of every call ("Not a valid effect"), a `failure` or `deposit` of another type (a typo, a
+// "false" read from a file) would silently pick the other behaviour, and a predicate that is no function would be a
+// defect of the first failure.
 const validate = (options: AnyOptions<any>): void => {
   const maxHedges = options.maxHedges
   if (maxHedges !== undefined && !(Number.isInteger(maxHedges) && maxHedges >= 0)) {
-    throw new RangeError(`Hedge: maxHedges (${maxHedges}) must be an integer of at least 0`)
+    throw new RangeError(`Hedge: maxHedges (${String(maxHedges)}) must be an integer of at least 0`)
+  }
+  const enabled: unknown = options.enabled
+  if (enabled !== undefined && typeof enabled !== "boolean" && !Effect.isEffect(enabled)) {
+    throw new RangeError(`Hedge: enabled (${kindOf(enabled)}) must be a boolean or an Effect of one`)
+  }
+  const failure: unknown = options.failure
+  if (failure !== undefined && failure !== "first" && failure !== "last") {
+    throw new RangeError(
+      `Hedge: failure (${
+        typeof failure === "string" ? JSON.stringify(failure) : kindOf(failure)
+      }) must be "first" or "last"`
+    )
+  }
+  const deposit: unknown = (options as { readonly deposit?: unknown }).deposit
+  if (deposit !== undefined && typeof deposit !== "boolean") {
+    throw new RangeError(`Hedge: deposit (${kindOf(deposit)}) must be true or false`)
+  }
+  for (const field of ["while", "pushback", "onHedge"] as const) {
+    const value: unknown = options[field]
+    if (value !== undefined && typeof value !== "function") {
+      throw new RangeError(`Hedge: ${field} (${kindOf(value)}) must be a function`)
+    }
   }
   const delay = options.delay
   if (isPercentile(delay)) {
@@ -341,8 +375,11 @@ const hedgeImpl = <A, E, R, R2>(
                   continue
                 }
                 if (timerFired) {
-                  // Woken early (a clock that moved back, say): wait for the rest.
-                  yield* armTimer(nextHedgeAt - now)
+                  // Woken early (a clock that moved back, say): wait for the rest. `now` is read in whole milliseconds,
+                  // so a rest under one (a delay of microseconds, or the fraction left of a fractional one, on a clock
+                  // that keeps fractions, as the TestClock does) would wake within the same millisecond again and
+                  // again, once per rest, without `now` moving: wait one millisecond at least.
+                  yield* armTimer(Math.max(1, nextHedgeAt - now))
                 }
               }
               yield* awaitSignal

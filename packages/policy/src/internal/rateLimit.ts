@@ -49,7 +49,7 @@ export class RateLimitStoreError
 // whole nanoseconds (Effect's Duration would throw, naming nothing); a window of no length (or no end) gives no rate.
 const check = (options: RL.Options): void => {
   if (!(Number.isInteger(options.limit) && options.limit >= 1)) {
-    throw new RangeError(`RateLimit: limit (${options.limit}) must be an integer of at least 1`)
+    throw new RangeError(`RateLimit: limit (${String(options.limit)}) must be an integer of at least 1`)
   }
   const window = Duration.decodeUnknown(options.window)
   if (Option.isNone(window) || !Duration.isFinite(window.value) || Duration.toMillis(window.value) <= 0) {
@@ -66,10 +66,20 @@ const check = (options: RL.Options): void => {
     throw new RangeError("RateLimit: maxWait is not a duration")
   }
   checkNonNegative("RateLimit", "maxWait", options.maxWait)
+  // a typo ("Token-Bucket") would be read as a fixed window here and as a token bucket by the store: two algorithms
+  // at once, neither the one asked for
+  const algorithm: unknown = options.algorithm
+  if (algorithm !== undefined && algorithm !== "token-bucket" && algorithm !== "fixed-window") {
+    throw new RangeError(
+      `RateLimit: algorithm (${
+        typeof algorithm === "string" ? JSON.stringify(algorithm) : typeof algorithm
+      }) must be "token-bucket" or "fixed-window"`
+    )
+  }
   // 0 or NaN would forget every server pause at once, or never forget one
   const maxPausedKeys = options.maxPausedKeys
   if (maxPausedKeys !== undefined && !(Number.isInteger(maxPausedKeys) && maxPausedKeys >= 1)) {
-    throw new RangeError(`RateLimit: maxPausedKeys (${maxPausedKeys}) must be an integer of at least 1`)
+    throw new RangeError(`RateLimit: maxPausedKeys (${String(maxPausedKeys)}) must be an integer of at least 1`)
   }
 }
 
@@ -414,7 +424,7 @@ const slackMillis = (refillMillis: number): number => Math.min(dueSlackMillis, r
 export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRateLimiter.RateLimiterStore["Type"] => {
   const maxKeys = options?.maxKeys ?? defaultMaxKeys
   if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
-    throw new RangeError(`RateLimit: maxKeys (${maxKeys}) must be an integer of at least 1`)
+    throw new RangeError(`RateLimit: maxKeys (${String(maxKeys)}) must be an integer of at least 1`)
   }
   const fixedCounters = new Entries<{ count: number; start: number; expiresAt: number; freeAt: number }>(maxKeys)
   const tokenBuckets = new Entries<{ tokens: number; lastRefill: number; freeAt: number }>(maxKeys)

@@ -102,6 +102,14 @@ interface CallState<A, E, R, R2> {
   readonly onAttempt: ((attempt: Retry.Attempt<E>) => Effect.Effect<void, never, R2>) | undefined
 }
 
+// A hook that is no function would be a `TypeError` of the first failure ("call.retryable is not a function"), far
+// from the mistake and naming no option: it is refused when `retry` is applied, as the other options are.
+const checkFunction = (field: string, value: unknown): void => {
+  if (value !== undefined && typeof value !== "function") {
+    throw new RangeError(`Retry: ${field} (${value === null ? "null" : typeof value}) must be a function`)
+  }
+}
+
 const resolve = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
   const retryAfterJitter = options.retryAfterJitter ?? defaults.retryAfterJitter
   const maxHintedMillis = Duration.toMillis(
@@ -109,9 +117,13 @@ const resolve = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E,
       ? defaults.maxRetryAfter
       : timerDuration("Retry", "maxRetryAfter", options.maxRetryAfter, true)
   )
-  if (!(retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
+  // a number only: `true`, `""` or `[1]` would pass the comparisons by coercion (and `"0.5"` would be concatenated, not
+  // multiplied, later), a symbol or a throwing `valueOf` would throw from inside them
+  if (!(typeof retryAfterJitter === "number" && retryAfterJitter >= 0 && retryAfterJitter <= 1)) {
     throw new RangeError("Retry: retryAfterJitter must be between 0 and 1")
   }
+  checkFunction("delayHint", options.delayHint)
+  checkFunction("finalFailure", options.finalFailure)
   const schedule = options.schedule ?? backoff.exponential()
   const maxElapsedMillis = backoff.maxElapsedMillisOf(schedule)
   const holdsElapsed = maxElapsedMillis !== undefined && options.delayHint !== undefined
@@ -294,6 +306,8 @@ const retryImpl = <A, E, R, R2>(
   options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
   const resolved = resolveReused(options)
+  checkFunction("while", options.while)
+  checkFunction("onAttempt", options.onAttempt)
   const call: CallState<A, E, R, R2> = { self, retryable: options.while ?? constTrue, onAttempt: options.onAttempt }
   // The first attempt is the same Effect for every call: building it once keeps the happy path free of allocations.
   const budgetKey = options.budgetKey

@@ -41,7 +41,7 @@ export class Keys {
 /** @internal */
 export const checkMaxKeys = (module: string, maxKeys: number): void => {
   if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
-    throw new RangeError(`${module}: maxKeys (${maxKeys}) must be an integer of at least 1`)
+    throw new RangeError(`${module}: maxKeys (${String(maxKeys)}) must be an integer of at least 1`)
   }
 }
 
@@ -123,8 +123,11 @@ export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service =
   const minRetries = options?.minRetries ?? defaults.minRetries
   const windowMillis = optionMillis("RetryBudget", "window", options?.window ?? defaults.window)
   // an infinite ratio would make `ratio × requests` NaN before the first request (0 × ∞): every retry refused, and
-  // `available` NaN. An infinite floor is fine: it allows every retry.
+  // `available` NaN. An infinite floor is fine: it allows every retry. Numbers only: a floor of "5" (from a
+  // configuration file) would pass `>= 0` and then be concatenated (`"5" + 0.2 × requests` is "50.2…"), not added, and
+  // a symbol or a throwing `valueOf` would throw from inside the comparisons.
   if (
+    typeof ratio !== "number" || typeof minRetries !== "number" ||
     !(ratio >= 0) || !Number.isFinite(ratio) || !(minRetries >= 0) || !(windowMillis > 0) ||
     !Number.isFinite(windowMillis)
   ) {

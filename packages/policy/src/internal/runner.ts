@@ -45,7 +45,7 @@ const immediately: Scheduler.Scheduler = {
 
 const checkMaxIdle = (maxIdle: number): number => {
   if (!(Number.isInteger(maxIdle) && maxIdle >= 0)) {
-    throw new RangeError(`Runner: maxIdle (${maxIdle}) must be an integer of at least 0`)
+    throw new RangeError(`Runner: maxIdle (${String(maxIdle)}) must be an integer of at least 0`)
   }
   return maxIdle
 }

@@ -1,0 +1,62 @@
+// Hostile option values for `UndiciHttpClient.makeDispatcher` (and so `layer`/`layerDispatcher`): each of its options
+// fed wrong types, NaN, ±Infinity, -0, negatives, fractions, huge numbers, durations that do not parse, null, symbols,
+// bigints and objects whose `valueOf` throws (the values of `@sturdy/policy`'s HostileOptions suite), in options that
+// are plain, frozen, carry `__proto__`/`constructor` keys or have a throwing getter (fast-check, fixed seed). The
+// dispatcher must either die with a `RangeError` naming the option (its documented pattern), or be made and answer a
+// GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed.
+import { HttpClientRequest } from "@effect/platform"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { UndiciHttpClient } from "@sturdy/node"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Http from "node:http"
+import type * as Net from "node:net"
+import { describeValue, GetterError, hostileValue, optionsWith, wrapper } from "../../policy/test/utils/hostile.js"
+
+let server: Http.Server
+let url: string
+
+beforeAll(async () => {
+  server = Http.createServer((_, response) => response.end("ok"))
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  url = `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}/`
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const fields = [
+  "connections",
+  "pipelining",
+  "keepAliveTimeout",
+  "keepAliveMaxTimeout",
+  "connectTimeout",
+  "headersTimeout",
+  "bodyTimeout"
+]
+
+describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
+  for (const field of fields) {
+    it.live.prop(field, [wrapper, hostileValue], ([wrap, value]) =>
+      Effect.gen(function*() {
+        const label = `${field} <- ${describeValue(value)}`
+        const exit = yield* Effect.exit(
+          Effect.scoped(Effect.gen(function*() {
+            const dispatcher = yield* UndiciHttpClient.makeDispatcher(optionsWith(wrap, {}, field, value))
+            const response = yield* UndiciHttpClient.make(dispatcher).execute(HttpClientRequest.get(url))
+            return yield* response.text
+          })).pipe(Effect.timeout("5 seconds"))
+        )
+        if (Exit.isSuccess(exit)) {
+          expect(exit.value, label).toBe("ok")
+          return
+        }
+        const defect = Cause.squash(exit.cause)
+        if (defect instanceof GetterError) return
+        expect(defect, `${label}: ${String(defect)}`).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, label).toContain(field)
+      }), { fastCheck: { seed: 20261206, numRuns: 30 } })
+  }
+})

@@ -1,0 +1,373 @@
+// Hostile option values for every public constructor of @sturdy/policy that takes options. For each option, a
+// property (fast-check, fixed seed) feeds it wrong types, NaN, ±Infinity, -0, negatives, fractions, huge numbers,
+// durations that do not parse, null, values whose `valueOf` throws, symbols, bigints, in an options object that is
+// plain, frozen, carries `__proto__`/`constructor` keys, or has a throwing getter for the option. The constructor must
+// refuse the value with a RangeError/TypeError naming the option (the pattern of every module's doc), or accept it and
+// then answer a call on the TestClock with a documented outcome: never a hang, another defect, or a value outside the
+// option's documented domain read as something else. The getter's own error passing through unchanged is allowed.
+// The named examples at the end are the defects these properties found (each has its regression test in the module's
+// own test file).
+import { describe, expect, it } from "@effect/vitest"
+import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
+import * as Backoff from "@sturdy/policy/Backoff"
+import * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as Deadline from "@sturdy/policy/Deadline"
+import * as Fallback from "@sturdy/policy/Fallback"
+import * as Hedge from "@sturdy/policy/Hedge"
+import * as RateLimit from "@sturdy/policy/RateLimit"
+import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as Runner from "@sturdy/policy/Runner"
+import * as StaleCache from "@sturdy/policy/StaleCache"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import {
+  Boom,
+  type Case,
+  hostileValue,
+  isCount,
+  isDurationLike,
+  judge,
+  optionsWith,
+  type Wrapper,
+  wrapper
+} from "./utils/hostile.js"
+
+const fastCheck = { fastCheck: { seed: 20261206, numRuns: 40 } }
+const boom = Effect.fail(new Boom("boom"))
+const isFunction = (value: unknown) => typeof value === "function"
+const isBoolean = (value: unknown) => typeof value === "boolean"
+const isRatio = (value: unknown) => typeof value === "number" && value > 0 && value <= 1
+const isUnit = (value: unknown) => typeof value === "number" && value >= 0 && value <= 1
+const isPositiveDuration = (value: unknown) =>
+  isDurationLike(value) && !(value === 0 || value === 0n || value === "0 millis")
+
+// One property per option: `call(wrap, value)` builds what the option is given to and calls through it.
+const property = (
+  name: string,
+  c: Case,
+  call: (wrap: Wrapper, value: unknown) => Effect.Effect<unknown, unknown>
+) =>
+  it.effect.prop(name, [wrapper, hostileValue], ([wrap, value]) => judge(c, value, () => call(wrap, value)), fastCheck)
+
+describe("HostileOptions: Backoff", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "baseDelay", allows: isDurationLike },
+    { option: "maxDelay", allows: isDurationLike },
+    { option: "maxElapsed", allows: isDurationLike },
+    { option: "factor", allows: (v) => typeof v === "number" && v >= 1 && Number.isFinite(v) },
+    { option: "jitter", allows: (v) => ["none", "full", "equal", "decorrelated"].includes(v as string) },
+    { option: "maxAttempts", allows: isCount(1, true) }
+  ]
+  for (const c of cases) {
+    property(`exponential: ${c.option}`, c, (wrap, value) =>
+      Effect.retry(
+        boom,
+        Schedule.intersect(Backoff.exponential(optionsWith(wrap, {}, c.option, value)), Schedule.recurs(3))
+      ))
+    if (c.option !== "baseDelay" && c.option !== "factor" && c.option !== "jitter") {
+      property(`bounded: ${c.option}`, c, (wrap, value) =>
+        Effect.retry(
+          boom,
+          Schedule.intersect(
+            Backoff.bounded(Schedule.spaced("1 second"), optionsWith(wrap, {}, c.option, value)),
+            Schedule.recurs(3)
+          )
+        ))
+    }
+  }
+})
+
+describe("HostileOptions: Retry", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "maxRetryAfter", allows: isDurationLike },
+    { option: "maxRetryAfterJitter", allows: isDurationLike },
+    { option: "retryAfterJitter", allows: isUnit },
+    { option: "while", allows: isFunction },
+    { option: "delayHint", allows: isFunction },
+    { option: "finalFailure", allows: isFunction },
+    { option: "onAttempt", allows: isFunction }
+  ]
+  for (const c of cases) {
+    property(
+      c.option,
+      c,
+      (wrap, value) => Retry.retry(boom, optionsWith(wrap, { schedule: Schedule.recurs(2) }, c.option, value))
+    )
+  }
+})
+
+describe("HostileOptions: CircuitBreaker", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "consecutiveFailures", allows: isCount(1, true) },
+    { option: "failureCountThreshold", allows: isCount(1) },
+    { option: "minimumThroughput", allows: isCount(1) },
+    { option: "halfOpenMaxProbes", allows: isCount(1) },
+    { option: "successThreshold", allows: isCount(1) },
+    { option: "failureRateThreshold", allows: isRatio },
+    { option: "slidingWindow", allows: isPositiveDuration },
+    { option: "maxProbeDuration", allows: isPositiveDuration },
+    { option: "breakDuration", allows: isDurationLike },
+    { option: "isFailure", allows: isFunction },
+    { option: "isIgnored", allows: isFunction }
+  ]
+  const run = (breaker: CircuitBreaker.CircuitBreaker) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 12; i++) yield* Effect.either(CircuitBreaker.withBreaker(boom, breaker))
+      return yield* CircuitBreaker.withBreaker(boom, breaker)
+    })
+  for (const c of cases) {
+    property(
+      c.option,
+      { ...c, failures: ["CircuitOpen"] },
+      (wrap, value) =>
+        Effect.scoped(Effect.flatMap(CircuitBreaker.make("api", optionsWith(wrap, {}, c.option, value)), run))
+    )
+  }
+  property(
+    "key",
+    { option: "key", allows: (v) => typeof v === "string", failures: ["CircuitOpen"] },
+    (_, value) => Effect.scoped(Effect.flatMap(CircuitBreaker.make(value as string, { consecutiveFailures: 1 }), run))
+  )
+  // options that are no object are read as none, as every module's `options?.x` reads them; nothing may crash
+  property("options", { option: "options", allows: () => true }, (_, value) =>
+    Effect.scoped(
+      Effect.flatMap(CircuitBreaker.make("api", value as CircuitBreaker.Options), (breaker) =>
+        CircuitBreaker.withBreaker(Effect.void, breaker))
+    ))
+  property(
+    "makeRegistry: capacity",
+    { option: "capacity", allows: isCount(1) },
+    (wrap, value) =>
+      Effect.scoped(Effect.flatMap(
+        CircuitBreaker.makeRegistry(optionsWith(wrap, {}, "capacity", value)),
+        (registry) => registry.withBreaker("api")(Effect.void)
+      ))
+  )
+})
+
+describe("HostileOptions: Bulkhead", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "maxConcurrent", allows: isCount(1, true), required: true },
+    { option: "maxQueued", allows: isCount(0, true) },
+    { option: "maxWait", allows: isDurationLike },
+    { option: "key", allows: (v) => typeof v === "string" }
+  ]
+  for (const c of cases) {
+    property(c.option, { ...c, failures: ["BulkheadRejected"] }, (wrap, value) =>
+      Effect.flatMap(
+        Bulkhead.make(optionsWith(wrap, { maxConcurrent: 1 }, c.option, value)),
+        (bulkhead) =>
+          Effect.all(
+            [1, 2, 3].map(() => Bulkhead.withBulkhead(Effect.sleep("1 second"), bulkhead)),
+            { concurrency: "unbounded" }
+          )
+      ))
+  }
+})
+
+describe("HostileOptions: RateLimit", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "limit", allows: (v) => isCount(1)(v) && Number.isSafeInteger(v), required: true },
+    { option: "window", allows: isPositiveDuration, required: true },
+    { option: "maxWait", allows: isDurationLike },
+    { option: "maxPausedKeys", allows: isCount(1) },
+    { option: "algorithm", allows: (v) => v === "token-bucket" || v === "fixed-window" }
+  ]
+  for (const c of cases) {
+    property(c.option, { ...c, failures: ["RateLimitExceeded"] }, (wrap, value) =>
+      Effect.flatMap(
+        RateLimit.make(optionsWith(wrap, { limit: 2, window: "1 second", maxWait: "1 minute" }, c.option, value)),
+        (limiter) => Effect.all([1, 2, 3, 4].map(() => RateLimit.withRateLimit(Effect.void, limiter, "api")))
+      ).pipe(Effect.provide(RateLimit.layerStoreMemory)))
+  }
+  property(
+    "makeStoreMemory: maxKeys",
+    { option: "maxKeys", allows: isCount(1) },
+    (wrap, value) => Effect.sync(() => RateLimit.makeStoreMemory(optionsWith(wrap, {}, "maxKeys", value)))
+  )
+})
+
+describe("HostileOptions: RetryBudget", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "ratio", allows: (v) => typeof v === "number" && v >= 0 && Number.isFinite(v) },
+    { option: "minRetries", allows: (v) => typeof v === "number" && v >= 0 },
+    { option: "window", allows: (v) => isPositiveDuration(v) && v !== Infinity },
+    { option: "maxKeys", allows: isCount(1) }
+  ]
+  for (const c of cases) {
+    property(c.option, c, (wrap, value) =>
+      Effect.gen(function*() {
+        const budget = yield* RetryBudget.make(optionsWith(wrap, {}, c.option, value))
+        for (let i = 0; i < 5; i++) yield* budget.deposit("api")
+        for (let i = 0; i < 20; i++) yield* budget.withdraw("api")
+        const stats = yield* budget.stats("api")
+        expect(typeof stats.available).toBe("number")
+        expect(Number.isNaN(stats.available)).toBe(false)
+      }))
+  }
+})
+
+describe("HostileOptions: AdaptiveThrottle", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "k", allows: (v) => typeof v === "number" && v >= 1 && Number.isFinite(v) },
+    { option: "window", allows: (v) => isPositiveDuration(v) && v !== Infinity },
+    { option: "key", allows: (v) => typeof v === "string" },
+    { option: "isRejectedByBackend", allows: isFunction }
+  ]
+  for (const c of cases) {
+    property(
+      c.option,
+      { ...c, failures: ["AdaptiveThrottleRejected"] },
+      (wrap, value) =>
+        Effect.flatMap(
+          AdaptiveThrottle.make(optionsWith(wrap, {}, c.option, value)),
+          (throttle) =>
+            Effect.gen(function*() {
+              for (let i = 0; i < 30; i++) yield* Effect.either(AdaptiveThrottle.withAdaptiveThrottle(boom, throttle))
+            })
+        )
+    )
+  }
+  property(
+    "options",
+    { option: "options", allows: () => true },
+    (_, value) =>
+      Effect.flatMap(
+        AdaptiveThrottle.make(value as AdaptiveThrottle.Options),
+        (throttle) => AdaptiveThrottle.withAdaptiveThrottle(Effect.void, throttle)
+      )
+  )
+})
+
+describe("HostileOptions: Deadline", () => {
+  // a negative or zero timeout is a deadline already passed (documented); NaN is refused
+  const c: Case = {
+    option: "",
+    allows: (v) => typeof v === "number" || typeof v === "bigint" || Option.isSome(Duration.decodeUnknown(v)),
+    failures: ["DeadlineExceeded"]
+  }
+  property(
+    "withDeadline: timeout",
+    { ...c, option: "timeout" },
+    (_, value) => Deadline.withDeadline(Effect.sleep("1 second"), value as never)
+  )
+  property(
+    "attemptTimeout: timeout",
+    { ...c, option: "timeout" },
+    (_, value) => Deadline.attemptTimeout(Effect.sleep("1 second"), value as never)
+  )
+  property(
+    "ensureRemaining: minimum",
+    { ...c, option: "minimum" },
+    (_, value) => Deadline.withDeadline(Deadline.ensureRemaining(value as never), "1 minute")
+  )
+})
+
+describe("HostileOptions: Hedge", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "delay", allows: isDurationLike },
+    { option: "maxHedges", allows: isCount(0) },
+    { option: "enabled", allows: isBoolean },
+    { option: "failure", allows: (v) => v === "first" || v === "last" },
+    { option: "deposit", allows: isBoolean },
+    { option: "while", allows: isFunction },
+    { option: "pushback", allows: isFunction },
+    { option: "onHedge", allows: isFunction }
+  ]
+  for (const c of cases) {
+    // with many hedges allowed (2^53 is an integer) and every copy failing, hedging goes on as asked: the copies
+    // answer, for `maxHedges`, so that the call ends with the first of them
+    property(c.option, c, (wrap, value) =>
+      Hedge.hedge(
+        Effect.zipRight(Effect.sleep("1 second"), c.option === "maxHedges" ? Effect.succeed(1) : boom),
+        optionsWith(wrap, { delay: "100 millis", maxHedges: 2 }, c.option, value) as Hedge.Options
+      ))
+  }
+  for (const option of ["samples", "maxKeys"]) {
+    property(
+      `LatencyTracker: ${option}`,
+      { option, allows: isCount(1) },
+      (wrap, value) =>
+        Effect.flatMap(
+          Hedge.makeLatencyTracker(optionsWith(wrap, {}, option, value)),
+          (tracker) =>
+            Hedge.hedge(Effect.succeed(1), {
+              delay: Hedge.percentile({ tracker, key: "api", fallback: "100 millis" })
+            })
+        )
+    )
+  }
+  const percentileCases: ReadonlyArray<Case> = [
+    { option: "quantile", allows: isUnit },
+    { option: "fallback", allows: isDurationLike },
+    { option: "min", allows: isDurationLike },
+    { option: "max", allows: isDurationLike },
+    { option: "minSamples", allows: isCount(0) }
+  ]
+  for (const c of percentileCases) {
+    property(
+      `percentile: ${c.option}`,
+      c,
+      (wrap, value) =>
+        Effect.suspend(() =>
+          Hedge.hedge(Effect.zipRight(Effect.sleep("1 second"), Effect.succeed(1)), {
+            delay: Hedge.percentile(
+              optionsWith(
+                wrap,
+                { tracker: Hedge.unsafeMakeLatencyTracker(), key: "api", fallback: "100 millis" },
+                c.option,
+                value
+              )
+            )
+          })
+        )
+    )
+  }
+})
+
+describe("HostileOptions: StaleCache", () => {
+  const cases: ReadonlyArray<Case> = [
+    { option: "maxEntries", allows: isCount(1), required: true },
+    { option: "maxStaleness", allows: isDurationLike, required: true }
+  ]
+  for (const c of cases) {
+    property(c.option, c, (wrap, value) =>
+      Effect.gen(function*() {
+        const cache = yield* StaleCache.make<number>(
+          optionsWith(wrap, { maxEntries: 2, maxStaleness: "1 minute" }, c.option, value)
+        )
+        yield* StaleCache.serve(Effect.succeed(1), cache, "a")
+        return yield* StaleCache.serve(boom, cache, "a")
+      }))
+  }
+})
+
+class Prices extends Context.Tag("Prices")<Prices, { readonly price: Effect.Effect<number, Boom> }>() {}
+
+describe("HostileOptions: Fallback", () => {
+  property("attempts", { option: "attempts", allows: isCount(1) }, (wrap, value) =>
+    Effect.suspend(() => {
+      // the primary answers on its third attempt: `attempts` of 2^53 (an integer) are as many as asked, not a hang
+      let tries = 0
+      const price = Effect.suspend(() => (++tries >= 3 ? Effect.succeed(1) : boom))
+      const plan = Fallback.make(
+        optionsWith(wrap, { source: "primary", layer: Layer.succeed(Prices, { price }) }, "attempts", value),
+        { source: "default", layer: Layer.succeed(Prices, { price: Effect.succeed(0) }) }
+      )
+      return Fallback.run(Effect.flatMap(Prices, (prices) => prices.price), plan) as Effect.Effect<unknown, unknown>
+    }))
+})
+
+describe("HostileOptions: Runner", () => {
+  property("maxIdle", { option: "maxIdle", allows: isCount(0) }, (wrap, value) =>
+    Effect.scoped(
+      Effect.flatMap(Runner.make(optionsWith(wrap, {}, "maxIdle", value)), (runner) =>
+        Effect.promise(() => runner.runPromise(Effect.succeed(1))))
+    ))
+})
