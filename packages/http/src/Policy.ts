@@ -197,8 +197,9 @@
  * longer than zero (a count window's `slidingWindow.calls` an integer ≥ 1),
  * `hedging.maxHedges` ≥ 0, `deadlineHeader` and `retryCountHeader`
  * valid header names, `retry.jitter`, `hedging.failure`, `rateLimit.algorithm` and `rateLimit.onExceeded` one of their
- * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey` and `retryUnsent` booleans (a string `"false"` would
- * read as true), `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
+ * values, `retry.respectRetryAfter`, `budget`, `idempotencyKey`, `retryUnsent` and `telemetry` booleans (a string
+ * `"false"` would read as true), `retry.retryAfterJitter` a number from 0 to 1, `upstreamKey` and `onEvent` functions,
+ * `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
  * list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and `endpoints` entry an
  * object of options (or `false` for a section), and the ranges of the other numbers. A key that is no option of its
  * section is refused too, naming the option it most likely meant (`retry.maxAttemps`: did you mean `maxAttempts`?),
