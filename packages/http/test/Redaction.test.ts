@@ -129,6 +129,20 @@ describe("Redaction", () => {
     expect(Redaction.redactUrl("/x?a=1;token=abc")).toBe("/x?a=1;token=<redacted>")
   })
 
+  it("collects the value of a query pair after a `;` as a request secret, so an echo of it is found", () => {
+    for (
+      const request of [
+        HttpClientRequest.get("https://h.test/x?a=1;token=t-abc1;page=2&q=ok"),
+        HttpClientRequest.get("/x?flag;api_key=t-abc1"),
+        HttpClientRequest.get("https://h.test/x", { urlParams: { a: "1;token=t-abc1" } })
+      ]
+    ) {
+      expect(internal.secretsOf(request)).toContain("t-abc1")
+      expect(internal.redactText(`echo: "t-abc1"`, internal.secretsOf(request))).toBe(`echo: "<redacted>"`)
+    }
+    expect(internal.secretsOf(HttpClientRequest.get("https://h.test/x?a=1;b=2"))).toEqual([])
+  })
+
   it.effect("adds the names a user declares, as strings or patterns, for headers and parameters", () =>
     Effect.gen(function*() {
       expect(Redaction.isSecretParamName("state")).toBe(false)
