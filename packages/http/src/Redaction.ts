@@ -15,7 +15,7 @@
  * | `;` in a query | a pair after a `;` is judged by its own name (`?a=1;token=abc`), as servers that split a query on `;` read it |
  * | URL parts | user info (`user:pass@`) and the fragment are dropped; in an absolute URL that does not parse, everything from `//` to the last `@` is taken for user info and replaced (a password with a raw `/`, `?` or `#`) |
  * | URL-valued response headers | `Location`, `Content-Location`, `Link`, `Refresh`: the query rule applies to the URLs in them |
- * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed (and of the secret pairs of a URL nested in one of its parameters, raw or encoded once or twice: `?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc` adds `abc`), its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
+ * | values | every secret the client holds, wherever it appears: the values of the secret headers and parameters of the request that failed (and of the secret pairs of a URL nested in one of its parameters, raw or encoded once or twice: `?next=https%3A%2F%2Fidp%2Fcb%3Faccess_token%3Dabc` adds `abc`, or named in one of its other headers: a `Referer` with `?code=...`), its user info, the credentials `Auth` attaches and values given to {@link registerSecretValues} (4 characters or more, as written, URL-encoded with either case of hex or `+` for spaces, and JSON-escaped as `\/`) |
  *
  * Registered values (the last row) are kept in two areas, searched alike and in every form above:
  *

@@ -143,6 +143,21 @@ describe("Redaction", () => {
     expect(internal.secretsOf(HttpClientRequest.get("https://h.test/x?a=1;b=2"))).toEqual([])
   })
 
+  it("collects the secret query values of a URL the request names in a header (Referer), so an echo of one is found", () => {
+    const request = HttpClientRequest.get("https://api.test/x").pipe(
+      HttpClientRequest.setHeader("referer", "https://app.test/cb?code=c-ref1&page=2#state"),
+      HttpClientRequest.setHeader("x-callback", "https://app.test/hook?next=%2Fdone%3Faccess_token%3Dt-ref2")
+    )
+    const secrets = internal.secretsOf(request)
+    expect(secrets).toContain("c-ref1")
+    expect(secrets).toContain("t-ref2")
+    expect(secrets).not.toContain("2")
+    expect(internal.redactText(`seen c-ref1 and t-ref2`, secrets)).toBe("seen <redacted> and <redacted>")
+    // a header without a query adds nothing
+    expect(internal.secretsOf(HttpClientRequest.setHeader(HttpClientRequest.get("/x"), "referer", "https://a.test/")))
+      .toEqual([])
+  })
+
   it.effect("adds the names a user declares, as strings or patterns, for headers and parameters", () =>
     Effect.gen(function*() {
       expect(Redaction.isSecretParamName("state")).toBe(false)

@@ -390,6 +390,8 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
   const headers = request.headers
   for (const name in headers) {
     if (isSecretHeaderName(name)) addHeaderValue(out, name, headers[name])
+    // a URL the request names in a header (`Referer`, a callback URL) may carry a token in its query
+    else if (headers[name].includes("?")) addQuerySecrets(out, headers[name])
   }
   for (const [name, value] of request.urlParams) {
     if (isSecretParamName(name)) addValue(out, value)
@@ -403,6 +405,17 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
     addValue(out, safeDecode(user))
     addValue(out, safeDecode(password.join(":")))
   }
+  const hashAt = addQuerySecrets(out, url)
+  // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
+  if (hashAt !== -1) addFragment(out, url.slice(hashAt + 1))
+  if (request.hash._tag === "Some") addFragment(out, request.hash.value)
+  return out.size === 0 ? noSecrets : [...out]
+}
+
+const noSecrets: ReadonlyArray<string> = []
+
+/** The values of the secret pairs in a URL's query, and of those nested in its other values; answers where `#` is. */
+const addQuerySecrets = (out: Set<string>, url: string): number => {
   const hashAt = url.indexOf("#")
   const query = url.indexOf("?")
   if (query !== -1 && (hashAt === -1 || query < hashAt)) {
@@ -413,13 +426,8 @@ export const secretsOf = (request: HttpClientRequest.HttpClientRequest): Readonl
       else addNestedValues(out, safeDecode(pair.slice(eq + 1)))
     }
   }
-  // the fragment is never meant for the server (single-page apps keep tokens there): all of it is secret
-  if (hashAt !== -1) addFragment(out, url.slice(hashAt + 1))
-  if (request.hash._tag === "Some") addFragment(out, request.hash.value)
-  return out.size === 0 ? noSecrets : [...out]
+  return hashAt
 }
-
-const noSecrets: ReadonlyArray<string> = []
 
 /**
  * The values of the secret pairs in a URL that a query value (decoded) holds, written as it is or encoded once more
