@@ -218,6 +218,34 @@ describe("SturdyClient options out of range", () => {
       expect(seen).toHaveLength(0)
     }))
 
+  it.effect("options that are no object fail every call naming the options; null is no options", () =>
+    Effect.gen(function*() {
+      // a string or an array has none of the fields read from it: taken for no options, the mistake went unseen
+      // (and `make`'s spread turned a string into an object of its characters)
+      const transport = (client: HttpClient.HttpClient) => Layer.succeed(HttpClient.HttpClient, client)
+      for (const options of ["https://a.test", 5, true, ["https://a.test"]]) {
+        const { client, seen } = echo()
+        const direct = SturdyClient.makeWith(client, options as SturdyClient.SturdyClient.Options)
+        const made = yield* SturdyClient.make(options as SturdyClient.SturdyClient.Options).pipe(
+          Effect.provide(transport(client))
+        )
+        for (const api of [direct, made]) {
+          const failure = yield* failureOf(api.get("https://a.test/users/1"))
+          invalidOptions(failure, "options")
+          expect(failure.message).toContain("must be an object")
+        }
+        expect(seen).toHaveLength(0)
+      }
+      const { client, seen } = echo()
+      const none = SturdyClient.makeWith(client, null as unknown as SturdyClient.SturdyClient.Options)
+      const made = yield* SturdyClient.make(null as unknown as SturdyClient.SturdyClient.Options).pipe(
+        Effect.provide(transport(client))
+      )
+      expect(yield* none.get("https://a.test/users/1", { schema: User })).toEqual(ada)
+      expect(yield* made.get("https://a.test/users/1", { schema: User })).toEqual(ada)
+      expect(seen).toHaveLength(2)
+    }))
+
   it.effect("every problem is named at once, with the number it got", () =>
     Effect.gen(function*() {
       const api = SturdyClient.makeWith(echo().client, {

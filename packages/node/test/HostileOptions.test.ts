@@ -60,3 +60,21 @@ describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
       }), { fastCheck: { seed: 20261206, numRuns: 30 } })
   }
 })
+
+describe("HostileOptions: UndiciHttpClient options argument", () => {
+  it.effect("options that are no object are refused naming the options; null is no options", () =>
+    Effect.gen(function*() {
+      for (const options of ["connections=4", 4, true, [{ connections: 4 }]]) {
+        const exit = yield* Effect.exit(
+          Effect.scoped(UndiciHttpClient.makeDispatcher(options as UndiciHttpClient.DispatcherOptions))
+        )
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        expect(defect, String(options)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(/UndiciHttpClient: options \(.*\) must be an object/)
+      }
+      const none = yield* Effect.exit(
+        Effect.scoped(UndiciHttpClient.makeDispatcher(null as unknown as UndiciHttpClient.DispatcherOptions))
+      )
+      expect(Exit.isSuccess(none)).toBe(true)
+    }))
+})

@@ -12,23 +12,30 @@ import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Fallback from "@sturdy/policy/Fallback"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RateLimit from "@sturdy/policy/RateLimit"
+import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
+import * as RetryBudgetStore from "@sturdy/policy/RetryBudgetStore"
 import * as Runner from "@sturdy/policy/Runner"
 import * as StaleCache from "@sturdy/policy/StaleCache"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import {
   Boom,
   type Case,
+  defectOf,
   hostileValue,
   isCount,
   isDurationLike,
@@ -370,4 +377,75 @@ describe("HostileOptions: Runner", () => {
       Effect.flatMap(Runner.make(optionsWith(wrap, {}, "maxIdle", value)), (runner) =>
         Effect.promise(() => runner.runPromise(Effect.succeed(1))))
     ))
+})
+
+// The options argument itself: a value that is no object has none of the fields read from it, so every constructor
+// took it for no options (every setting its default, the mistake unseen). Each must refuse it with a RangeError
+// naming the options, before doing anything else (the Redis stores before connecting: no server is needed here).
+describe("HostileOptions: the options argument", () => {
+  const notAnObject = FastCheck.constantFrom<unknown>(
+    "abc",
+    "",
+    "{\"limit\":5}",
+    0,
+    5,
+    Number.NaN,
+    true,
+    false,
+    Symbol("options"),
+    5n,
+    () => ({ limit: 5 }),
+    [],
+    [{ limit: 5 }]
+  )
+  const spaced = Schedule.spaced("1 second")
+  const constructors: ReadonlyArray<readonly [string, (options: any) => Effect.Effect<unknown, unknown>]> = [
+    ["Backoff.exponential", (options) => Effect.sync(() => Backoff.exponential(options))],
+    ["Backoff.bounded", (options) => Effect.sync(() => Backoff.bounded(spaced, options))],
+    ["Retry.retry", (options) => Retry.retry(boom, options)],
+    ["CircuitBreaker.make", (options) => Effect.scoped(CircuitBreaker.make("api", options))],
+    ["CircuitBreaker.makeRegistry", (options) => Effect.scoped(CircuitBreaker.makeRegistry(options))],
+    [
+      "CircuitBreakerStore.make",
+      (options) =>
+        Effect.scoped(CircuitBreakerStore.make("api", options)).pipe(Effect.provide(CircuitBreakerStore.layerMemory))
+    ],
+    ["Bulkhead.make", (options) => Bulkhead.make(options)],
+    ["RateLimit.make", (options) => RateLimit.make(options).pipe(Effect.provide(RateLimit.layerStoreMemory))],
+    ["RateLimit.makeStoreMemory", (options) => Effect.sync(() => RateLimit.makeStoreMemory(options))],
+    ["RetryBudget.make", (options) => RetryBudget.make(options)],
+    ["RetryBudgetStore.makeMemory", (options) => Effect.sync(() => RetryBudgetStore.makeMemory(options))],
+    ["AdaptiveThrottle.make", (options) => AdaptiveThrottle.make(options)],
+    ["Deadline.withDeadline", (options) => Deadline.withDeadline(Effect.void, "1 second", options)],
+    ["Deadline.attemptTimeout", (options) => Deadline.attemptTimeout(Effect.void, "1 second", options)],
+    ["Deadline.establish", (options) => Deadline.establish(Effect.void, "1 second", options)],
+    ["Hedge.hedge", (options) => Hedge.hedge(Effect.void, options as Hedge.Options)],
+    ["Hedge.makeLatencyTracker", (options) => Hedge.makeLatencyTracker(options)],
+    ["Hedge.percentile", (options) => Effect.sync(() => Hedge.percentile(options))],
+    ["StaleCache.make", (options) => StaleCache.make(options)],
+    ["Runner.make", (options) => Effect.scoped(Runner.make(options))],
+    ["RateLimitRedis.layerStore", (options) => Layer.build(RateLimitRedis.layerStore(options)).pipe(Effect.scoped)],
+    ["RetryBudgetRedis.layerStore", (options) => Layer.build(RetryBudgetRedis.layerStore(options)).pipe(Effect.scoped)],
+    [
+      "CircuitBreakerRedis.layerStore",
+      (options) => Layer.build(CircuitBreakerRedis.layerStore(options)).pipe(Effect.scoped)
+    ]
+  ]
+  for (const [name, construct] of constructors) {
+    it.effect.prop(name, [notAnObject], ([options]) =>
+      Effect.map(defectOf(() => construct(options)), (defect) => {
+        expect(defect).toBeInstanceOf(RangeError)
+        expect((defect as RangeError).message).toMatch(/options \(.*\) must be an object/)
+      }), fastCheck)
+  }
+
+  it.effect("undefined and null are no options", () =>
+    Effect.gen(function*() {
+      for (const none of [undefined, null]) {
+        expect(yield* defectOf(() => RetryBudget.make(none as any))).toBeUndefined()
+        expect(yield* defectOf(() => AdaptiveThrottle.make(none as any))).toBeUndefined()
+        expect(yield* defectOf(() => Effect.scoped(CircuitBreaker.make("api", none as any)))).toBeUndefined()
+        expect(yield* defectOf(() => Effect.sync(() => Backoff.exponential(none as any)))).toBeUndefined()
+      }
+    }))
 })

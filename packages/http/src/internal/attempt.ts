@@ -365,7 +365,20 @@ const checkDuration = (
  *
  * @internal
  */
-export const checkOptions = (options: Attempt.Options, base: Checked = unchecked): Checked | InvalidOptions => {
+export const isOptionsObject = (input: unknown): input is object =>
+  typeof input === "object" && input !== null && !Array.isArray(input)
+
+/** @internal */
+export const checkOptions = (input: Attempt.Options, base: Checked = unchecked): Checked | InvalidOptions => {
+  // a value that is no object (a string read from a file, an array) has none of the fields read below: it would be
+  // taken for no options, the mistake unseen; `null` (a setting read as none) is no options
+  if (input !== undefined && input !== null && !isOptionsObject(input)) {
+    return new InvalidOptions([{
+      field: "options",
+      detail: `(${Array.isArray(input) ? "an array" : typeof input}) must be an object`
+    }])
+  }
+  const options: Attempt.Options = input ?? {}
   const problems: Array<OptionProblem> = []
   const { bodyTimeout, errorSchema, expectedContentTypes, maxBodyBytes, maxJsonDepth, timeout } = options
   const checked: Checked = {

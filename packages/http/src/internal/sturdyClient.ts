@@ -90,8 +90,10 @@ const setBody = <B, BI, BR>(
 /** @internal */
 export const makeWith = (
   client: HttpClient.HttpClient,
-  options: SturdyClient.SturdyClient.Options = {}
+  input?: SturdyClient.SturdyClient.Options | null
 ): SturdyClient.SturdyClient.Service => {
+  // `null` (a setting read as none) is no options; a value that is no object is refused by `checkOptions` below
+  const options: SturdyClient.SturdyClient.Options = input ?? {}
   const policy = options.policy
   const baseUrl = options.baseUrl === undefined ? undefined : String(options.baseUrl)
   const defaultHeaders = options.headers === undefined ? undefined : Headers.fromInput(options.headers)
@@ -182,15 +184,23 @@ export const makeWith = (
 
 /** @internal */
 export const make = (
-  options: SturdyClient.SturdyClient.Options = {}
-): Effect.Effect<SturdyClient.SturdyClient.Service, never, HttpClient.HttpClient> =>
-  Effect.zipWith(
+  input?: SturdyClient.SturdyClient.Options | null
+): Effect.Effect<SturdyClient.SturdyClient.Service, never, HttpClient.HttpClient> => {
+  const options: SturdyClient.SturdyClient.Options = input ?? {}
+  return Effect.zipWith(
     HttpClient.HttpClient,
     Effect.serviceOption(policyInternal.tag),
     (client, policy) =>
-      // an explicit `policy` wins over the one in context
-      makeWith(client, options.policy !== undefined ? options : { ...options, policy: Option.getOrUndefined(policy) })
+      // an explicit `policy` wins over the one in context; options that are no object go as they are, to be refused
+      // (spread, a string or an array would become an object of its characters or items)
+      makeWith(
+        client,
+        options.policy !== undefined || !attempt.isOptionsObject(options)
+          ? options
+          : { ...options, policy: Option.getOrUndefined(policy) }
+      )
   )
+}
 
 /** @internal */
 export const layerConfig = (

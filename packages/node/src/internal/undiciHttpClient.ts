@@ -85,7 +85,15 @@ const toCount = (field: string, input: number | undefined, min: number): number 
 }
 
 /** @internal The undici `Agent` options, or a `RangeError` naming the first option out of range. */
-export const agentOptions = (options: UndiciHttpClient.DispatcherOptions = {}): Undici.Agent.Options => {
+export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null): Undici.Agent.Options => {
+  // a value that is no object (a string, an array) has none of the fields read below: it would be taken for no
+  // options, the mistake unseen; `null` (a setting read as none) is no options, as `undefined` is
+  if (input !== undefined && input !== null && (typeof input !== "object" || Array.isArray(input))) {
+    throw new RangeError(
+      `UndiciHttpClient: options (${Array.isArray(input) ? "an array" : typeof input}) must be an object`
+    )
+  }
+  const options: UndiciHttpClient.DispatcherOptions = input ?? {}
   const agentOptions: Undici.Agent.Options = {
     pipelining: toCount("pipelining", options.pipelining, 0) ?? 1,
     keepAliveTimeout: toMillis("keepAliveTimeout", options.keepAliveTimeout, 4_000, true),

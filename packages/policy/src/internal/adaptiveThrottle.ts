@@ -7,6 +7,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as AT from "../AdaptiveThrottle.js"
+import { checkOptions } from "./options.js"
 import { isPolicyRejection } from "./rejection.js"
 import { monotonicMillis } from "./timer.js"
 
@@ -38,6 +39,7 @@ export const rejectProbability = (requests: number, accepts: number, k: number):
 export const make = (input?: AT.Options | null): Effect.Effect<AT.AdaptiveThrottle> =>
   Effect.sync(() => {
     // `null` (a setting read as none) is no options, as `undefined` is
+    checkOptions("AdaptiveThrottle", input)
     const options: AT.Options = input ?? {}
     const key = options.key ?? "default"
     // the key names the throttle in `AdaptiveThrottleRejected`, whose schema wants a string

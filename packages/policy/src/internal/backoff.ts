@@ -7,6 +7,7 @@ import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Interval from "effect/ScheduleInterval"
 import * as Intervals from "effect/ScheduleIntervals"
 import type * as Backoff from "../Backoff.js"
+import { checkOptions } from "./options.js"
 import { checkNonNegative, maxTimerMillis, optionMillis, timerDuration } from "./timer.js"
 
 /** @internal */
@@ -29,6 +30,7 @@ interface Resolved {
 }
 
 const resolve = (options: Backoff.Options | undefined): Resolved => {
+  checkOptions("Backoff", options)
   checkNonNegative("Backoff", "baseDelay", options?.baseDelay)
   checkNonNegative("Backoff", "maxDelay", options?.maxDelay)
   checkNonNegative("Backoff", "maxElapsed", options?.maxElapsed)
@@ -263,6 +265,7 @@ export const bounded = <Out, In, R>(
   schedule: Schedule.Schedule<Out, In, R>,
   options: Backoff.BoundedOptions
 ): Schedule.Schedule<Duration.Duration, In, R> => {
+  checkOptions("Backoff.bounded", options)
   checkNonNegative("Backoff.bounded", "maxDelay", options.maxDelay)
   checkNonNegative("Backoff.bounded", "maxElapsed", options.maxElapsed)
   const capMillis = Math.min(

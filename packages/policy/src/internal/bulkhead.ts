@@ -7,6 +7,7 @@ import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 import { timerDuration } from "./timer.js"
 
 /** @internal */
@@ -49,6 +50,7 @@ const checkCount = (field: string, value: number, min: number): void => {
 /** @internal */
 export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
   Effect.sync(() => {
+    checkOptions("Bulkhead", options)
     const key = options.key ?? "default"
     // the key names the bulkhead in `BulkheadRejected`, whose schema wants a string: another value would be a
     // `ParseError` defect of the first call turned away

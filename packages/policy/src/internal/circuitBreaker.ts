@@ -16,6 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as CB from "../CircuitBreaker.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 import * as predicate from "./predicate.js"
 import { isPolicyRejection } from "./rejection.js"
 import { timerDuration } from "./timer.js"
@@ -184,6 +185,7 @@ const checkWindowCalls = (calls: unknown): number => {
  */
 export const resolve = (input?: CB.Options | null): ResolvedOptions => {
   // `null` (a setting read as none) is no options, as `undefined` is: not a TypeError from reading a field of it
+  checkOptions("CircuitBreaker", input)
   const options: CB.Options = input ?? {}
   checkCount("consecutiveFailures", options.consecutiveFailures, true)
   checkCount("failureCountThreshold", options.failureCountThreshold, false)
@@ -993,6 +995,7 @@ export const makeRegistry = (
       throw new RangeError(`CircuitBreaker: capacity (${String(capacity)}) must be an integer of at least 1`)
     }
     // every breaker of the registry is made with these options: refuse invalid ones now, not on the first call
+    checkOptions("CircuitBreaker.makeRegistry", options)
     resolve(options.breaker)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<CB.StateChange>(), PubSub.shutdown)
     const changes = Stream.fromPubSub(hub)

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto"
 import type * as CBS from "../CircuitBreakerStore.js"
 import type { SharedRecord } from "./breakerSync.js"
 import { CircuitBreakerStore, CircuitBreakerStoreError, makeAnonymous } from "./circuitBreakerStore.js"
+import { checkOptions } from "./options.js"
 import { connect, keyOf, type Options } from "./redisConnection.js"
 
 interface RedisWithBreaker extends Redis {
@@ -169,6 +170,7 @@ const decode = (value: string): Stored | undefined => {
 /** @internal */
 export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions | undefined } = {}) =>
   Effect.gen(function*() {
+    checkOptions("CircuitBreakerRedis", options)
     const { sync, ...connection } = options
     const prefix = options.prefix ?? "sturdy:breaker:"
     const redis = (yield* connect(connection)) as RedisWithBreaker

@@ -14,6 +14,7 @@ import * as CB from "../CircuitBreaker.js"
 import type * as CBS from "../CircuitBreakerStore.js"
 import type { BreakerSync, SharedRecord } from "./breakerSync.js"
 import * as breakerInternal from "./circuitBreaker.js"
+import { checkOptions } from "./options.js"
 import { makeHealth } from "./sharedState.js"
 
 /** @internal */
@@ -146,6 +147,7 @@ export const makeSync = (
   options?: CBS.SyncOptions
 ): Effect.Effect<BreakerSync, never, CircuitBreakerStore | Scope.Scope> =>
   Effect.gen(function*() {
+    checkOptions("CircuitBreakerStore", options)
     const store = yield* CircuitBreakerStore
     const base = store.sync
     const syncInterval = positive(

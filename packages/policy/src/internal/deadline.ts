@@ -13,6 +13,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { internalsOf } from "./fiberInternals.js"
+import { checkOptions } from "./options.js"
 import { checkIsDuration, maxTimerMillis } from "./timer.js"
 
 /** @internal */
@@ -177,6 +178,7 @@ const limit = <A, E, R>(
   // a NaN (a number parsed from an unset setting) or an unreadable string is a mistake, not a deadline already passed
   // as a negative one is
   checkIsDuration(reason === "Deadline" ? "Deadline.withDeadline" : "Deadline.attemptTimeout", "timeout", timeout)
+  checkOptions(reason === "Deadline" ? "Deadline.withDeadline" : "Deadline.attemptTimeout", options)
   // decoded on first use (the input is known to decode), then reused by every call
   let duration: Duration.Duration | undefined
   const selfEnforcing = options?.selfEnforcing === true
@@ -276,6 +278,7 @@ export const establishWith = (
   options?: EstablishOptions
 ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> => {
   checkIsDuration("Deadline.establish", "timeout", timeout)
+  checkOptions("Deadline.establish", options)
   checkIsDuration("Deadline.establish", "attemptTimeout", options?.attemptTimeout)
   const duration = decodedOnce(timeout)
   const asked = options?.attemptTimeout === undefined ? undefined : decodedOnce(options.attemptTimeout)

@@ -15,6 +15,7 @@ import * as Scope from "effect/Scope"
 import type * as Hedge from "../Hedge.js"
 import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 import { isPolicyRejection } from "./rejection.js"
 import { checkNonNegative, checkTimer, currentMonotonicMillis, optionDuration } from "./timer.js"
 
@@ -63,6 +64,7 @@ interface Ring {
 
 /** @internal */
 export const unsafeMakeLatencyTracker: typeof Hedge.unsafeMakeLatencyTracker = (options) => {
+  checkOptions("Hedge.makeLatencyTracker", options)
   const capacity = options?.samples ?? defaults.samples
   const maxKeys = options?.maxKeys ?? defaults.maxKeys
   // `Number.isInteger` first: it is false for any other type, where `>=` would throw on a symbol or a `valueOf` that throws
@@ -125,6 +127,7 @@ const defaultMin = Duration.millis(1)
 
 /** @internal */
 export const percentile: typeof Hedge.percentile = (options) => {
+  checkOptions("Hedge.percentile", options)
   const quantile = options.quantile ?? defaults.quantile
   // a quantile outside [0, 1] (NaN too) is a mistake (a share of extra load, 5 for 5 %), not a request for p100
   if (!(typeof quantile === "number" && quantile >= 0 && quantile <= 1)) {
@@ -200,6 +203,7 @@ const kindOf = (value: unknown): string => value === null ? "null" : typeof valu
 // "false" read from a file) would silently pick the other behaviour, and a predicate that is no function would be a
 // defect of the first failure.
 const validate = (options: AnyOptions<any>): void => {
+  checkOptions("Hedge", options)
   const maxHedges = options.maxHedges
   if (maxHedges !== undefined && !(Number.isInteger(maxHedges) && maxHedges >= 0)) {
     throw new RangeError(`Hedge: maxHedges (${String(maxHedges)}) must be an integer of at least 0`)

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 import { checkNonNegative, maxTimerMillis, sleepMillis } from "./timer.js"
 
 /** @internal */
@@ -48,6 +49,7 @@ export class RateLimitStoreError
 // A limit below 1 could grant no call at all, and a fractional one cannot split the window into refill intervals of
 // whole nanoseconds (Effect's Duration would throw, naming nothing); a window of no length (or no end) gives no rate.
 const check = (options: RL.Options): void => {
+  checkOptions("RateLimit", options)
   if (!(Number.isInteger(options.limit) && options.limit >= 1)) {
     throw new RangeError(`RateLimit: limit (${String(options.limit)}) must be an integer of at least 1`)
   }
@@ -422,6 +424,7 @@ const slackMillis = (refillMillis: number): number => Math.min(dueSlackMillis, r
  * @internal
  */
 export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRateLimiter.RateLimiterStore["Type"] => {
+  checkOptions("RateLimit", options)
   const maxKeys = options?.maxKeys ?? defaultMaxKeys
   if (!(Number.isInteger(maxKeys) && maxKeys >= 1)) {
     throw new RangeError(`RateLimit: maxKeys (${String(maxKeys)}) must be an integer of at least 1`)

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
 import type * as RateLimitRedis from "../RateLimitRedis.js"
+import { checkOptions } from "./options.js"
 import { connect, keyOf } from "./redisConnection.js"
 
 interface RedisWithRateLimit extends Redis {
@@ -115,6 +116,7 @@ const storeError = (operation: string) => (cause: unknown) =>
 /** @internal */
 export const makeStore = (options: RateLimitRedis.StoreOptions = {}) =>
   Effect.gen(function*() {
+    checkOptions("RateLimitRedis", options)
     const prefix = options.prefix ?? "ratelimiter:"
     // A caller of `consume` waits on Redis, and in mode "delay" it does so uninterruptibly (the slot must be either
     // taken or refunded): the command timeout is what bounds that wait when Redis stops answering.

@@ -16,6 +16,7 @@ import type * as Retry from "../Retry.js"
 import { RetryBudget, RetryBudgetExhausted } from "../RetryBudget.js"
 import * as backoff from "./backoff.js"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 import * as predicate from "./predicate.js"
 import * as retryBudget from "./retryBudget.js"
 import { sleepMillis, timerDuration } from "./timer.js"
@@ -305,6 +306,7 @@ const retryImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
   options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>
 ): Effect.Effect<A, E | RetryBudgetExhausted<E>, R | R2 | RetryBudget> => {
+  checkOptions("Retry", options)
   const resolved = resolveReused(options)
   checkFunction("while", options.while)
   checkFunction("onAttempt", options.onAttempt)

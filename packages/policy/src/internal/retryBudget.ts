@@ -2,6 +2,7 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { RetryBudget } from "../RetryBudget.js"
+import { checkOptions } from "./options.js"
 import { monotonicMillis, optionMillis } from "./timer.js"
 
 /** @internal */
@@ -119,6 +120,7 @@ const refused = Effect.succeed(false)
 
 /** @internal */
 export const unsafeMake = (options?: RetryBudget.Options): RetryBudget.Service => {
+  checkOptions("RetryBudget", options)
   const ratio = options?.ratio ?? defaults.ratio
   const minRetries = options?.minRetries ?? defaults.minRetries
   const windowMillis = optionMillis("RetryBudget", "window", options?.window ?? defaults.window)

@@ -3,6 +3,7 @@ import * as Layer from "effect/Layer"
 import type { Redis } from "ioredis"
 import type { RetryBudget } from "../RetryBudget.js"
 import type * as RBS from "../RetryBudgetStore.js"
+import { checkOptions } from "./options.js"
 import { connect, keyOf, type Options } from "./redisConnection.js"
 import { layerBudget, RetryBudgetStore, RetryBudgetStoreError, slotCount } from "./retryBudgetStore.js"
 
@@ -56,6 +57,7 @@ return { granted, q, r }
 /** @internal */
 export const makeStore = (options: Options = {}) =>
   Effect.gen(function*() {
+    checkOptions("RetryBudgetRedis", options)
     const prefix = options.prefix ?? "sturdy:retrybudget:"
     const redis = (yield* connect(options)) as RedisWithBudget
     redis.defineCommand("sturdyRetryBudget", { lua: script, numberOfKeys: 1, readOnly: false })

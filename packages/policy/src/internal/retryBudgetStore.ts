@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { RetryBudget } from "../RetryBudget.js"
 import type * as RBS from "../RetryBudgetStore.js"
+import { checkOptions } from "./options.js"
 import * as budgetInternal from "./retryBudget.js"
 import { makeHealth } from "./sharedState.js"
 import { optionDuration, optionMillis } from "./timer.js"
@@ -45,6 +46,7 @@ export const slotCount = budgetInternal.slotCount
 
 /** @internal */
 export const makeMemory = (options?: RBS.MemoryOptions): RBS.RetryBudgetStore.Service => {
+  checkOptions("RetryBudgetStore", options)
   const maxKeys = options?.maxKeys ?? budgetInternal.defaults.maxKeys
   budgetInternal.checkMaxKeys("RetryBudgetStore", maxKeys)
   const keys = new budgetInternal.Keys(maxKeys)

@@ -10,6 +10,7 @@ import type * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type * as RunnerModule from "../Runner.js"
 import { internalsOf } from "./fiberInternals.js"
+import { checkOptions } from "./options.js"
 
 /** @internal */
 export const defaultMaxIdle = 128
@@ -52,6 +53,7 @@ const checkMaxIdle = (maxIdle: number): number => {
 
 /** @internal */
 export const unsafeMake = <R>(runtime: Runtime.Runtime<R>, options?: RunnerModule.Options): RunnerModule.Runner<R> => {
+  checkOptions("Runner", options)
   const maxIdle = checkMaxIdle(options?.maxIdle ?? defaultMaxIdle)
   const runPromiseOnRoot = Runtime.runPromise(runtime)
   const fork = Runtime.runFork(runtime)

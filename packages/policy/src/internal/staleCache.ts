@@ -6,6 +6,7 @@ import * as Schema from "effect/Schema"
 import type * as Fallback from "../Fallback.js"
 import type * as StaleCache from "../StaleCache.js"
 import * as fallback from "./fallback.js"
+import { checkOptions } from "./options.js"
 import { checkNonNegative, monotonicMillis } from "./timer.js"
 
 /** @internal */
@@ -97,6 +98,7 @@ interface Stored<A> {
 
 /** @internal */
 export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCache<A> => {
+  checkOptions("StaleCache", options)
   const maxEntries = options.maxEntries
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new RangeError("StaleCache: maxEntries must be a positive integer")
