@@ -187,7 +187,9 @@ export const fromDelay: <In = unknown>(
 
 /**
  * Bounds any schedule: each delay is capped (after whatever jitter the schedule applies), the attempts are limited,
- * and no retry starts later than `maxElapsed`; the output is the delay chosen. Throws a `RangeError` for a finite
+ * and no retry starts later than `maxElapsed`; the output is the delay chosen. Delays are whole milliseconds, rounded
+ * down, except that a positive delay under a millisecond waits one (0.4 ms waits 1 ms, as a timer cannot wait less and
+ * a positive delay must not become none; `maxDelay` below 1 ms keeps it at none). Throws a `RangeError` for a finite
  * maxDelay longer than a timer can hold, a negative or `NaN` maxDelay or maxElapsed, one Effect cannot read as a duration
  * (`"1e3 millis"`), or `maxAttempts` below 1 or a fraction (`2.5`). Each message names the option.
  *

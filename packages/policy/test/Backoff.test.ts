@@ -327,6 +327,24 @@ describe("Backoff.fromDelay and Backoff.bounded", () => {
       .toEqual([1000, 2000, 3000, 3000])
   })
 
+  it("bounded rounds delays down to whole milliseconds, but a positive delay under one waits one", () => {
+    const inputs = [0, 1, 2, 3]
+    // an inner schedule's fractional waits (Effect's own keep them): 0.4 ms was no wait at all
+    expect(stepDelays(Backoff.bounded(Schedule.spaced("0.4 millis"), {}), inputs)).toEqual([1, 1, 1, 1])
+    expect(stepDelays(Backoff.bounded(Schedule.spaced("1.7 millis"), {}), inputs)).toEqual([1, 1, 1, 1])
+    expect(stepDelays(Backoff.bounded(Schedule.exponential("0.5 millis"), {}), inputs)).toEqual([1, 1, 2, 4])
+    // a cap under a millisecond is honoured: no wait (and a cap of zero too), never more than asked
+    expect(stepDelays(Backoff.bounded(Schedule.spaced("0.4 millis"), { maxDelay: "0.5 millis" }), inputs)).toEqual([
+      0,
+      0,
+      0,
+      0
+    ])
+    expect(stepDelays(Backoff.bounded(Schedule.spaced("5 millis"), { maxDelay: 0 }), inputs)).toEqual([0, 0, 0, 0])
+    // no inner wait stays none
+    expect(stepDelays(Backoff.bounded(Schedule.forever, {}), inputs)).toEqual([0, 0, 0, 0])
+  })
+
   it("bounded rejects a finite cap a timer cannot hold and maxAttempts below 1", () => {
     expect(() => Backoff.bounded(Schedule.forever, { maxDelay: "30 days" })).toThrow(/maxDelay/)
     expect(() => Backoff.bounded(Schedule.forever, { maxAttempts: 0 })).toThrow(RangeError)

@@ -305,7 +305,10 @@ const makeBounded = <Out, In, R>(
       if (ScheduleDecision.isDone(decision)) return done(state)
       const startMillis = state.startMillis ?? now
       const wanted = Math.max(0, Intervals.start(decision.intervals) - now)
-      const delayMillis = Math.floor(Math.min(capMillis, wanted))
+      const capped = Math.min(capMillis, wanted)
+      // whole milliseconds, rounded down as `exponential`'s are, but a positive wait never becomes none (a jittered
+      // inner delay of 0.8 ms was no wait at all): under a millisecond it is one, unless the cap itself is below one
+      const delayMillis = capped >= 1 ? Math.floor(capped) : capped > 0 && capMillis >= 1 ? 1 : 0
       if (now - startMillis + delayMillis > maxElapsedMillis) return done(state)
       return Effect.succeed(
         [
