@@ -26,8 +26,8 @@ import * as internal from "./internal/circuitBreakerRedis.js"
 /**
  * ioredis connection options plus a key `prefix` (default `"sturdy:breaker:"`) and the `sync` options of the
  * breakers built on the store (`Policy`'s included; see `CircuitBreakerStore.SyncOptions`). Unless given, the
- * connection has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s)
- * for it.
+ * connection has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s,
+ * in real time under a `TestClock` too) for it.
  *
  * @example
  * ```ts

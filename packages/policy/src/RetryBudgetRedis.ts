@@ -18,7 +18,8 @@ import type * as RetryBudgetStore from "./RetryBudgetStore.js"
 
 /**
  * ioredis connection options plus a key `prefix` (default `"sturdy:retrybudget:"`). Unless given, the connection
- * has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s) for it.
+ * has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s, in real time
+ * under a `TestClock` too) for it.
  *
  * @example
  * ```ts

@@ -1,6 +1,8 @@
-import { expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
+import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
+import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -320,4 +322,27 @@ describeWithRedis("RateLimitRedis token bucket, server clock set back", () => {
       yield* Effect.sleep("300 millis")
       yield* limiter.consume("api")
     }).pipe(Effect.scoped))
+})
+
+// No redis-server is needed: nothing listens on the port. The wait for the first connection is on a socket, so it
+// ends in real time (`connectTimeout`, 100 ms here) even under a TestClock that nobody advances; it used to wait on
+// the fiber's clock, and a test building a store against a server that was not there hung.
+describe("Redis stores under a TestClock, with nothing listening", () => {
+  it.effect(
+    "building each store's layer ends after connectTimeout, and the store then answers degraded",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* freePort
+        const options = { host: "127.0.0.1", port, connectTimeout: 100, commandTimeout: 100 }
+        const rateLimits = yield* Layer.build(RateLimitRedis.layerStore(options))
+        yield* Layer.build(RetryBudgetRedis.layerStore(options))
+        yield* Layer.build(CircuitBreakerRedis.layerStore(options))
+        const limiter = yield* Effect.provide(
+          RateLimit.make({ limit: 5, window: "1 second", onExceeded: "fail" }),
+          rateLimits
+        )
+        expect(outcome(yield* Effect.exit(limiter.consume("api")))).toBe("RateLimitStoreError")
+      }).pipe(Effect.scoped),
+    20_000
+  )
 })

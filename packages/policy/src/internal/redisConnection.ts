@@ -1,3 +1,4 @@
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -8,6 +9,9 @@ import { Redis, type RedisOptions } from "ioredis"
  * @internal
  */
 export type Options = RedisOptions & { readonly prefix?: string | undefined }
+
+// the live clock, for the waits on real I/O that must end in real time whatever clock the caller runs on
+const liveClock = Clock.make()
 
 /**
  * A connection for a shared-state store. Commands fail at once while the connection is down (no offline queue,
@@ -33,7 +37,13 @@ export const connect = (options: Options): Effect.Effect<Redis, never, Scope.Sco
         const ready = () => resume(Effect.void)
         redis.once("ready", ready)
         return Effect.sync(() => redis.off("ready", ready))
-      }).pipe(Effect.timeout(Duration.millis(options.connectTimeout ?? 1000)), Effect.ignore)
+      }).pipe(
+        Effect.timeout(Duration.millis(options.connectTimeout ?? 1000)),
+        Effect.ignore,
+        // the wait is for a socket, which virtual time does not move: under a `TestClock` that nobody advances, a
+        // server that is not there would hold the layer's construction forever
+        Effect.withClock(liveClock)
+      )
     }
     return redis
   })
