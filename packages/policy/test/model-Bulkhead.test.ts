@@ -306,7 +306,7 @@ const command: FastCheck.Arbitrary<Command> = FastCheck.oneof(
 describe("model Bulkhead: admission, FIFO queue, maxWait and release", () => {
   it.effect.prop(
     "every call runs, queues, is turned away or ends as the model says, and the bulkhead ends at full capacity",
-    [config, FastCheck.array(command, { maxLength: 40 })],
+    [config, FastCheck.array(command, { maxLength: 40, size: "max" })],
     ([config, commands]) => runScript(config, commands),
     { fastCheck: { seed: 20261206, numRuns: 300 } }
   )
@@ -319,7 +319,7 @@ describe("model Bulkhead: admission, FIFO queue, maxWait and release", () => {
         maxQueued: FastCheck.integer({ min: 2, max: 6 }),
         maxWait: FastCheck.integer({ min: 1, max: 20 })
       }),
-      FastCheck.array(command, { maxLength: 40 })
+      FastCheck.array(command, { maxLength: 40, size: "max" })
     ],
     ([config, commands]) => runScript(config, commands),
     { fastCheck: { seed: 612, numRuns: 200 } }
