@@ -33,6 +33,13 @@
  * was refused with; in mode "delay", whether it has started and at which TestClock millisecond) and `pausedFor` must
  * equal the model's.
  *
+ * Store parity (a real redis-server; skipped with one line when redis-server is not on the PATH, a failure under
+ * CI=true, as every Redis suite: `utils/redis.ts`): the same scripts, in mode "fail" and in mode "delay", on a limiter
+ * over the memory store and one over `RateLimitRedis`'s store, must be granted, refused, started and interrupted
+ * alike. Redis measures time by its own clock, so moving the TestClock moves the Redis counters as far
+ * (`advanceRedisRateLimit` in `utils/limits.ts`); refill intervals and steps are whole seconds there, so that the
+ * real milliseconds a run takes cannot move a decision, and a Redis `retryAfter` or start may be that much earlier.
+ *
  * Left out: pauses in mode "delay" (a paused caller reserves its slot only when the pause ends), deadlines, clocks
  * set back, `maxKeys` eviction, and the store's own `remaining`/`resetAfter` (the limiter exposes neither).
  */
@@ -48,6 +55,10 @@ import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
+import type { Redis } from "ioredis"
+import { advanceRedisRateLimit, redisRateLimitStore, redisReadBack } from "./utils/limits.js"
+import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const NANOS = 1_000_000
 
@@ -469,25 +480,28 @@ const settle = Effect.gen(function*() {
   for (let i = 0; i < 12; i++) yield* Effect.yieldNow()
 })
 
+/** A forked caller's state; it answers the TestClock millisecond it started at. */
+const stateOfCall = (
+  fiber: Fiber.RuntimeFiber<number, RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError>
+): Effect.Effect<CallState> =>
+  Effect.map(Fiber.poll(fiber), (done): CallState => {
+    if (Option.isNone(done)) return { _tag: "Waiting" }
+    const exit = done.value
+    if (Exit.isSuccess(exit)) return { _tag: "Started", at: exit.value }
+    if (Exit.isInterrupted(exit)) return { _tag: "Interrupted" }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure)) return { _tag: "Unexpected", detail: String(exit.cause) }
+    const answer = answerOf(Either.left(failure.value))
+    return typeof answer === "string" || answer._tag === "Granted"
+      ? { _tag: "Unexpected", detail: String(answer) }
+      : { _tag: "Refused", reason: answer.reason, retryAfter: answer.retryAfter }
+  })
+
 const runDelayScript = (config: Config, commands: ReadonlyArray<DelayCommand>) =>
   Effect.gen(function*() {
     const limiter = yield* memoryLimiter(config, "delay")
     const model = new DelayModel(config)
     const fibers: Array<Fiber.RuntimeFiber<number, RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError>> = []
-
-    const stateOf = (fiber: (typeof fibers)[number]): Effect.Effect<CallState> =>
-      Effect.map(Fiber.poll(fiber), (done): CallState => {
-        if (Option.isNone(done)) return { _tag: "Waiting" }
-        const exit = done.value
-        if (Exit.isSuccess(exit)) return { _tag: "Started", at: exit.value }
-        if (Exit.isInterrupted(exit)) return { _tag: "Interrupted" }
-        const failure = Cause.failureOption(exit.cause)
-        if (Option.isNone(failure)) return { _tag: "Unexpected", detail: String(exit.cause) }
-        const answer = answerOf(Either.left(failure.value))
-        return typeof answer === "string" || answer._tag === "Granted"
-          ? { _tag: "Unexpected", detail: String(answer) }
-          : { _tag: "Refused", reason: answer.reason, retryAfter: answer.retryAfter }
-      })
 
     for (const [step, command] of commands.entries()) {
       switch (command._tag) {
@@ -518,7 +532,7 @@ const runDelayScript = (config: Config, commands: ReadonlyArray<DelayCommand>) =
       }
       model.settle()
       yield* settle
-      const states = yield* Effect.forEach(fibers, stateOf)
+      const states = yield* Effect.forEach(fibers, stateOfCall)
       expect(states, `after command ${step} (${JSON.stringify(command)}) at ${model.now} ms`).toEqual(model.states)
     }
     yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
@@ -556,4 +570,274 @@ describe("model RateLimit, mode \"delay\": FIFO reservations, waits, maxWait and
       { fastCheck: { seed: algorithm === "token-bucket" ? 5201 : 5202, numRuns: 100 } }
     )
   }
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// memory store vs Redis store
+
+/**
+ * Parity: the same mode "fail" script on a limiter over the memory store (on the TestClock) and one over
+ * `RateLimitRedis`'s store (a real redis-server) gives the same decisions. The Redis store measures time by the
+ * server's clock, so moving the TestClock `d` moves the Redis counters `d` into the future (`advanceRedisRateLimit`),
+ * and real time passes meanwhile: refill intervals and steps are whole seconds, so that the real milliseconds a run
+ * takes (checked below a second) cannot move a token or a window's end across a step, and a refused call's
+ * `retryAfter` on Redis is the memory store's less at most those milliseconds.
+ */
+interface ParityConfig {
+  readonly algorithm: "token-bucket" | "fixed-window"
+  readonly limit: number
+  /** the refill interval, in whole seconds */
+  readonly refillSeconds: number
+}
+
+type ParityCommand =
+  | { readonly _tag: "Consume"; readonly key: number; readonly tokens: number }
+  | { readonly _tag: "Advance"; readonly seconds: number }
+
+const parityConfig: FastCheck.Arbitrary<ParityConfig> = FastCheck.record({
+  algorithm: FastCheck.constantFrom("token-bucket" as const, "fixed-window" as const),
+  limit: FastCheck.integer({ min: 1, max: 5 }),
+  refillSeconds: FastCheck.integer({ min: 1, max: 3 })
+})
+
+const parityCommand: FastCheck.Arbitrary<ParityCommand> = FastCheck.oneof(
+  {
+    arbitrary: FastCheck.record({
+      _tag: FastCheck.constant("Consume" as const),
+      key: FastCheck.nat(1),
+      tokens: FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(4))
+    }),
+    weight: 3
+  },
+  {
+    arbitrary: FastCheck.record({ _tag: FastCheck.constant("Advance" as const), seconds: FastCheck.nat(8) }),
+    weight: 2
+  }
+)
+
+const PARITY_PREFIX = "parity:"
+
+const runParity = (
+  redisStore: RateLimit.RateLimiterStore["Type"],
+  client: Redis,
+  run: number,
+  config: ParityConfig,
+  commands: ReadonlyArray<ParityCommand>
+) =>
+  Effect.gen(function*() {
+    const options: RateLimit.Options = {
+      limit: config.limit,
+      window: Duration.seconds(config.refillSeconds * config.limit),
+      algorithm: config.algorithm,
+      onExceeded: "fail"
+    }
+    const memory = yield* RateLimit.make(options).pipe(Effect.provide(RateLimit.layerStoreMemory))
+    const redis = yield* RateLimit.make(options).pipe(Effect.provideService(RateLimit.RateLimiterStore, redisStore))
+    // keys of this run only: the server is shared by every run
+    const keys = KEYS.map((key) => `run${run}.${key}`)
+    const started = Date.now()
+    for (const [step, command] of commands.entries()) {
+      if (command._tag === "Advance") {
+        yield* TestClock.adjust(Duration.seconds(command.seconds))
+        yield* advanceRedisRateLimit(client, PARITY_PREFIX, keys, command.seconds * 1000)
+        continue
+      }
+      const key = keys[command.key]!
+      const tokens = 1 + (command.tokens % config.limit)
+      const expected = answerOf(yield* Effect.either(memory.consume(key, tokens)))
+      const actual = answerOf(yield* Effect.either(redis.consume(key, tokens)))
+      const drift = Date.now() - started
+      expect(drift, "a run takes less than a second of real time").toBeLessThan(1000)
+      const where = `command ${step}: consume ${tokens} on ${key}`
+      if (typeof expected === "string" || expected._tag === "Granted" || typeof actual === "string") {
+        expect(actual, where).toEqual(expected)
+      } else {
+        expect(actual, where).toMatchObject({ _tag: "Refused", reason: expected.reason })
+        const retryAfter = (actual as Extract<Answer, { _tag: "Refused" }>).retryAfter
+        expect(retryAfter, `${where}: retryAfter`).toBeLessThanOrEqual(expected.retryAfter)
+        expect(retryAfter, `${where}: retryAfter`).toBeGreaterThanOrEqual(expected.retryAfter - drift - 1)
+      }
+    }
+  })
+
+type DelayParityCommand =
+  | { readonly _tag: "Acquire"; readonly key: number; readonly tokens: ReadonlyArray<number> }
+  | { readonly _tag: "Advance"; readonly seconds: number }
+  | { readonly _tag: "Interrupt"; readonly pick: number }
+
+const delayParityCommand: FastCheck.Arbitrary<DelayParityCommand> = FastCheck.oneof(
+  {
+    arbitrary: FastCheck.record({
+      _tag: FastCheck.constant("Acquire" as const),
+      key: FastCheck.nat(1),
+      tokens: FastCheck.array(FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(4)), { minLength: 1, maxLength: 3 })
+    }),
+    weight: 4
+  },
+  {
+    arbitrary: FastCheck.record({ _tag: FastCheck.constant("Advance" as const), seconds: FastCheck.nat(6) }),
+    weight: 3
+  },
+  { arbitrary: FastCheck.record({ _tag: FastCheck.constant("Interrupt" as const), pick: FastCheck.nat(7) }), weight: 2 }
+)
+
+/**
+ * Parity in mode "delay": callers forked on both limiters (their waits slept on the TestClock, their slots reserved
+ * in each store), the clock and the Redis counters moved alike, waiting callers interrupted on both (their slots
+ * refunded in each store). Each caller must be waiting, started, refused or interrupted alike on both; a start time
+ * or a `retryAfter` on Redis is the memory store's less at most the real milliseconds the run took.
+ */
+const runDelayParity = (
+  redisStore: RateLimit.RateLimiterStore["Type"],
+  client: Redis,
+  run: number,
+  config: ParityConfig & { readonly maxWaitSeconds: number | undefined },
+  commands: ReadonlyArray<DelayParityCommand>
+) =>
+  Effect.gen(function*() {
+    const options: RateLimit.Options = {
+      limit: config.limit,
+      window: Duration.seconds(config.refillSeconds * config.limit),
+      algorithm: config.algorithm,
+      onExceeded: "delay",
+      maxWait: config.maxWaitSeconds === undefined ? undefined : Duration.seconds(config.maxWaitSeconds)
+    }
+    // the Redis store, counting its calls under way
+    let inFlight = 0
+    const counted = <A, E>(call: Effect.Effect<A, E>) =>
+      Effect.suspend(() => {
+        inFlight++
+        return Effect.ensuring(call, Effect.sync(() => inFlight--))
+      })
+    const store = RateLimit.RateLimiterStore.of({
+      fixedWindow: (request) => counted(redisStore.fixedWindow(request)),
+      tokenBucket: (request) => counted(redisStore.tokenBucket(request))
+    })
+    const limiters = [
+      yield* RateLimit.make(options).pipe(Effect.provide(RateLimit.layerStoreMemory)),
+      yield* RateLimit.make(options).pipe(Effect.provideService(RateLimit.RateLimiterStore, store))
+    ] as const
+    const keys = KEYS.map((key) => `delay${run}.${key}`)
+    const fibers: [
+      Array<Fiber.RuntimeFiber<number, RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError>>,
+      Array<Fiber.RuntimeFiber<number, RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError>>
+    ] = [[], []]
+    // Redis answers over the network: wait (in real time) until no call to the store is under way
+    const settleOnRedis = Effect.gen(function*() {
+      for (let i = 0; i < 10_000; i++) {
+        yield* settle
+        if (inFlight === 0) return
+        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      }
+    })
+    const started = Date.now()
+    for (const [step, command] of commands.entries()) {
+      switch (command._tag) {
+        case "Acquire": {
+          const key = keys[command.key]!
+          for (const raw of command.tokens) {
+            const tokens = 1 + (raw % config.limit)
+            for (const side of [0, 1] as const) {
+              fibers[side].push(
+                yield* Effect.fork(Effect.zipRight(limiters[side].consume(key, tokens), Clock.currentTimeMillis))
+              )
+              yield* settleOnRedis
+            }
+          }
+          break
+        }
+        case "Advance": {
+          yield* advanceRedisRateLimit(client, PARITY_PREFIX, keys, command.seconds * 1000)
+          yield* TestClock.adjust(Duration.seconds(command.seconds))
+          break
+        }
+        case "Interrupt": {
+          const states = yield* Effect.forEach(fibers[0], stateOfCall)
+          const waiting = states.flatMap((state, id) => (state._tag === "Waiting" ? [id] : []))
+          if (waiting.length === 0) continue
+          const id = waiting[command.pick % waiting.length]!
+          yield* Fiber.interrupt(fibers[0][id]!)
+          yield* Fiber.interrupt(fibers[1][id]!)
+          break
+        }
+      }
+      yield* settleOnRedis
+      const drift = Date.now() - started
+      expect(drift, "a run takes less than a second of real time").toBeLessThan(1000)
+      const memory = yield* Effect.forEach(fibers[0], stateOfCall)
+      const redis = yield* Effect.forEach(fibers[1], stateOfCall)
+      for (const [id, expected] of memory.entries()) {
+        const actual = redis[id]!
+        const where = `after command ${step} (${JSON.stringify(command)}), caller ${id}`
+        if (expected._tag === "Started" && actual._tag === "Started") {
+          expect(actual.at, where).toBeLessThanOrEqual(expected.at)
+          expect(actual.at, where).toBeGreaterThanOrEqual(expected.at - drift - 1)
+        } else if (expected._tag === "Refused" && actual._tag === "Refused") {
+          expect(actual.reason, where).toBe(expected.reason)
+          expect(actual.retryAfter, where).toBeLessThanOrEqual(expected.retryAfter)
+          expect(actual.retryAfter, where).toBeGreaterThanOrEqual(expected.retryAfter - drift - 1)
+        } else {
+          expect(actual, where).toEqual(expected)
+        }
+      }
+    }
+    yield* Effect.forEach([...fibers[0], ...fibers[1]], Fiber.interrupt, { discard: true })
+  })
+
+/** Checks `property` against one redis-server (started for the test) shared by every run: each run has its own keys. */
+const onRedis = (
+  property: (
+    store: RateLimit.RateLimiterStore["Type"],
+    client: Redis,
+    runOf: () => number
+  ) => FastCheck.IAsyncProperty<any>,
+  parameters: FastCheck.Parameters<any>
+) =>
+  Effect.gen(function*() {
+    const server = yield* startRedisServer
+    const store = yield* redisRateLimitStore(server, PARITY_PREFIX)
+    const client = yield* redisReadBack(server)
+    let run = 0
+    yield* Effect.promise(() => FastCheck.assert(property(store, client, () => run++), parameters))
+  }).pipe(Effect.scoped)
+
+describeWithRedis("model RateLimit: the memory store and RateLimitRedis's store decide alike", () => {
+  it.live(
+    "the same scripts (mode \"fail\", both algorithms) are granted and refused alike on both stores",
+    () =>
+      onRedis((store, client, runOf) =>
+        FastCheck.asyncProperty(
+          parityConfig,
+          FastCheck.array(parityCommand, { maxLength: 25, size: "max" }),
+          (config, commands) =>
+            Effect.runPromise(
+              runParity(store, client, runOf(), config, commands).pipe(Effect.provide(TestContext.TestContext))
+            )
+        ), { seed: 6301, numRuns: 150 }),
+    60_000
+  )
+
+  it.live(
+    "the same scripts in mode \"delay\" (waits, maxWait, interrupted waiters) start callers alike on both stores",
+    () =>
+      onRedis((store, client, runOf) =>
+        FastCheck.asyncProperty(
+          parityConfig.chain((config) =>
+            FastCheck.record({
+              algorithm: FastCheck.constant(config.algorithm),
+              limit: FastCheck.constant(config.limit),
+              refillSeconds: FastCheck.constant(config.refillSeconds),
+              maxWaitSeconds: FastCheck.option(FastCheck.nat(3 * config.refillSeconds * config.limit), {
+                nil: undefined
+              })
+            })
+          ),
+          FastCheck.array(delayParityCommand, { maxLength: 20, size: "max" }),
+          (config, commands) =>
+            Effect.runPromise(
+              runDelayParity(store, client, runOf(), config, commands).pipe(Effect.provide(TestContext.TestContext))
+            )
+        ), { seed: 6302, numRuns: 100 }),
+    60_000
+  )
 })
