@@ -68,6 +68,8 @@ interface Config {
   readonly windowMillis: number
   /** mode "delay" only; undefined: no bound */
   readonly maxWait?: number | undefined
+  /** the TestClock's start (epoch milliseconds): the model counts from it */
+  readonly epoch?: number | undefined
 }
 
 /** A call's answer: granted, or refused with its reason and `retryAfter` (milliseconds). */
@@ -295,7 +297,10 @@ const runFailScript = (
 const configOf = (algorithm: FastCheck.Arbitrary<Config["algorithm"]>) =>
   FastCheck.record({
     algorithm,
-    limit: FastCheck.integer({ min: 1, max: 7 }),
+    // small limits, and large ones whose refill interval is below a millisecond
+    limit: FastCheck.oneof(FastCheck.integer({ min: 1, max: 7 }), FastCheck.integer({ min: 8, max: 5000 })),
+    // at today's epoch a millisecond mark carries floating-point noise (one ulp is 2.4e-4 ms)
+    epoch: FastCheck.constantFrom(0, 1_733_456_789_123),
     windowMillis: FastCheck.oneof(
       FastCheck.constantFrom(1000, 1001, 3000, 60_000),
       FastCheck.integer({ min: 1, max: 2500 })
@@ -324,7 +329,7 @@ const failCommand = (withPauses: boolean): FastCheck.Arbitrary<FailCommand> =>
       arbitrary: FastCheck.record({
         _tag: FastCheck.constant("Consume" as const),
         key: FastCheck.nat(1),
-        tokens: FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(6))
+        tokens: FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(6), FastCheck.nat(5000))
       }),
       weight: 5
     },
@@ -355,6 +360,7 @@ describe("model RateLimit, mode \"fail\": admission and retryAfter over virtual 
       [configOf(FastCheck.constant(algorithm)), FastCheck.array(failCommand(true), { maxLength: 40, size: "max" })],
       ([config, commands]) =>
         Effect.gen(function*() {
+          yield* TestClock.setTime(config.epoch ?? 0)
           const limiter = yield* memoryLimiter(config, "fail")
           yield* runFailScript(limiter, config, commands, (millis) => TestClock.adjust(Duration.millis(millis)))
         }),
@@ -499,6 +505,7 @@ const stateOfCall = (
 
 const runDelayScript = (config: Config, commands: ReadonlyArray<DelayCommand>) =>
   Effect.gen(function*() {
+    yield* TestClock.setTime(config.epoch ?? 0)
     const limiter = yield* memoryLimiter(config, "delay")
     const model = new DelayModel(config)
     const fibers: Array<Fiber.RuntimeFiber<number, RateLimit.RateLimitExceeded | RateLimit.RateLimitStoreError>> = []
@@ -511,7 +518,8 @@ const runDelayScript = (config: Config, commands: ReadonlyArray<DelayCommand>) =
           for (const raw of command.tokens) {
             const tokens = tokensOf(config, raw)
             model.acquire(key, tokens)
-            fibers.push(yield* Effect.fork(Effect.zipRight(limiter.consume(key, tokens), Clock.currentTimeMillis)))
+            const startedAt = Effect.map(Clock.currentTimeMillis, (now) => now - (config.epoch ?? 0))
+            fibers.push(yield* Effect.fork(Effect.zipRight(limiter.consume(key, tokens), startedAt)))
           }
           break
         }
@@ -543,7 +551,10 @@ const delayCommand: FastCheck.Arbitrary<DelayCommand> = FastCheck.oneof(
     arbitrary: FastCheck.record({
       _tag: FastCheck.constant("Acquire" as const),
       key: FastCheck.nat(1),
-      tokens: FastCheck.array(FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(6)), { minLength: 1, maxLength: 3 })
+      tokens: FastCheck.array(FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(6), FastCheck.nat(5000)), {
+        minLength: 1,
+        maxLength: 3
+      })
     }),
     weight: 5
   },
@@ -561,6 +572,7 @@ describe("model RateLimit, mode \"delay\": FIFO reservations, waits, maxWait and
             algorithm: FastCheck.constant(config.algorithm),
             limit: FastCheck.constant(config.limit),
             windowMillis: FastCheck.constant(config.windowMillis),
+            epoch: FastCheck.constant(config.epoch),
             maxWait: FastCheck.option(FastCheck.integer({ min: 0, max: 3 * config.windowMillis }), { nil: undefined })
           })
         ),
