@@ -15,8 +15,8 @@
  *   falls in (`limit` tokens a window, counted from the first), and it starts when that window does: a full window of
  *   calls is granted again on the millisecond the window ends;
  * - mode "delay": callers of a key are served in the order they asked (a slot is reserved when a caller asks); a
- *   wait longer than `maxWait` fails at once with `RateLimitExceeded` "Limit" (`retryAfter` the wait) and gives the
- *   slot back; a caller interrupted while it waits gives its slot back, and the callers behind it move up into the
+ *   wait longer than `maxWait`, or that would end at or after the deadline (`Deadline.establish` around the call),
+ *   fails at once with `RateLimitExceeded` "Limit" (`retryAfter` the wait) and gives the slot back; a caller interrupted while it waits gives its slot back, and the callers behind it move up into the
  *   time it frees (a newcomer takes the slot freed at the end of the line);
  * - a server pause (`pauseFor`): mode "fail" answers "Paused" with what is left of it; a later pause extends it, an
  *   earlier one never shortens it; `pausedFor` reads what is left. Mode "delay": a caller waits out a pause that ends
@@ -46,11 +46,12 @@
  * (`advanceRedisRateLimit` in `utils/limits.ts`); refill intervals and steps are whole seconds there, so that the
  * real milliseconds a run takes cannot move a decision, and a Redis `retryAfter` or start may be that much earlier.
  *
- * Left out: deadlines, clocks set back, `maxKeys` eviction, pauses in the Redis parity (they live in the limiter,
- * not the store), and the store's own `remaining`/`resetAfter` (the limiter exposes neither).
+ * Left out: armed deadlines (`withDeadline` bounds the wait as `establish` does; its timer is not modelled), clocks
+ * set back, `maxKeys` eviction, pauses in the Redis parity (they live in the limiter, not the store), and the
+ * store's own `remaining`/`resetAfter` (the limiter exposes neither).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { RateLimit } from "@sturdy/policy"
+import { Deadline, RateLimit } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -379,7 +380,13 @@ describe("model RateLimit, mode \"fail\": admission and retryAfter over virtual 
 // mode "delay"
 
 type DelayCommand =
-  | { readonly _tag: "Acquire"; readonly key: number; readonly tokens: ReadonlyArray<number> }
+  | {
+    readonly _tag: "Acquire"
+    readonly key: number
+    readonly tokens: ReadonlyArray<number>
+    /** a deadline established around each call (ms), as a share of the window (per mille) */
+    readonly deadline?: number | undefined
+  }
   | { readonly _tag: "Advance"; readonly step: Step }
   | { readonly _tag: "Interrupt"; readonly pick: number }
   | { readonly _tag: "Pause"; readonly key: number; readonly millis: number }
@@ -402,6 +409,8 @@ interface Waiter {
   readonly tokens: number
   /** the latest TestClock millisecond it may start at: when it asked, plus `maxWait` */
   readonly latest: number
+  /** the deadline it asked under (`Deadline.establish`): it must start before */
+  readonly deadlineAt: number
   phase: "pause" | "slot" | "held"
   /** token bucket: when its last token is due (ns); fixed window: its count once its tokens were taken */
   place: number
@@ -409,25 +418,37 @@ interface Waiter {
   due: number
 }
 
+/** How long a caller may wait: until `latest` (its `maxWait`), and to before its deadline. */
+interface Bound {
+  readonly latest: number
+  readonly deadlineAt: number
+}
+
+/** "Mode delay never waits past what the caller can use": a start within `maxWait` and before the deadline. */
+const fits = (startAt: number, bound: Bound): boolean => startAt <= bound.latest && startAt < bound.deadlineAt
+
 class DelayModel extends Model {
   readonly states: Array<CallState> = []
   readonly waiters: Array<Waiter> = []
 
-  acquire(key: string, tokens: number): void {
+  acquire(key: string, tokens: number, deadline?: number): void {
     const id = this.states.length
     this.states.push({ _tag: "Waiting" })
-    const latest = this.now + (this.config.maxWait ?? Number.POSITIVE_INFINITY)
+    const bound: Bound = {
+      latest: this.now + (this.config.maxWait ?? Number.POSITIVE_INFINITY),
+      deadlineAt: this.now + (deadline ?? Number.POSITIVE_INFINITY)
+    }
     const paused = this.pausedFor(key)
-    if (paused === 0) return this.reserve(id, key, tokens, latest)
+    if (paused === 0) return this.reserve(id, key, tokens, bound)
     // a pause that ends in time is waited out before the slot is reserved; one that does not is answered at once
-    if (this.now + paused <= latest) {
-      this.waiters.push({ id, key, tokens, latest, phase: "pause", place: 0, due: this.now + paused })
+    if (fits(this.now + paused, bound)) {
+      this.waiters.push({ id, key, tokens, ...bound, phase: "pause", place: 0, due: this.now + paused })
     } else {
       this.states[id] = { _tag: "Refused", reason: "Paused", retryAfter: paused }
     }
   }
 
-  private reserve(id: number, key: string, tokens: number, latest: number): void {
+  private reserve(id: number, key: string, tokens: number, bound: Bound): void {
     const k = this.key(key)
     const now = this.now * NANOS
     let place: number
@@ -447,13 +468,13 @@ class DelayModel extends Model {
       place = k.count
       wait = until <= 0 ? 0 : wholeMillisUp(until, k.slack)
     }
-    if (wait > 0 && this.now + wait > latest) {
+    if (wait > 0 && !fits(this.now + wait, bound)) {
       this.refund(k, tokens)
       this.states[id] = { _tag: "Refused", reason: "Limit", retryAfter: wait }
     } else if (wait === 0) {
       this.states[id] = { _tag: "Started", at: this.now }
     } else {
-      this.waiters.push({ id, key, tokens, latest, phase: "slot", place, due: this.now + wait })
+      this.waiters.push({ id, key, tokens, ...bound, phase: "slot", place, due: this.now + wait })
     }
   }
 
@@ -509,7 +530,7 @@ class DelayModel extends Model {
   private wake(w: Waiter): void {
     const paused = this.pausedFor(w.key)
     if (paused > 0) {
-      if (this.now + paused <= w.latest) {
+      if (fits(this.now + paused, w)) {
         if (w.phase === "slot") w.phase = "held"
         w.due = this.now + paused
         return
@@ -521,7 +542,7 @@ class DelayModel extends Model {
       return
     }
     this.remove(w)
-    if (w.phase === "pause") this.reserve(w.id, w.key, w.tokens, w.latest)
+    if (w.phase === "pause") this.reserve(w.id, w.key, w.tokens, w)
     else this.states[w.id] = { _tag: "Started", at: this.now }
   }
 
@@ -573,9 +594,15 @@ const runDelayScript = (config: Config, commands: ReadonlyArray<DelayCommand>) =
           // a burst: every caller asks before any runs further
           for (const raw of command.tokens) {
             const tokens = tokensOf(config, raw)
-            model.acquire(key, tokens)
+            const deadline = command.deadline === undefined
+              ? undefined
+              : Math.max(1, Math.floor(command.deadline * config.windowMillis / 1000))
+            model.acquire(key, tokens, deadline)
             const startedAt = Effect.map(Clock.currentTimeMillis, (now) => now - (config.epoch ?? 0))
-            fibers.push(yield* Effect.fork(Effect.zipRight(limiter.consume(key, tokens), startedAt)))
+            const consume = deadline === undefined
+              ? limiter.consume(key, tokens)
+              : Deadline.establish(limiter.consume(key, tokens), Duration.millis(deadline))
+            fibers.push(yield* Effect.fork(Effect.zipRight(consume, startedAt)))
           }
           break
         }
@@ -615,7 +642,8 @@ const delayCommand: FastCheck.Arbitrary<DelayCommand> = FastCheck.oneof(
       tokens: FastCheck.array(FastCheck.oneof(FastCheck.constant(0), FastCheck.nat(6), FastCheck.nat(5000)), {
         minLength: 1,
         maxLength: 3
-      })
+      }),
+      deadline: FastCheck.option(FastCheck.integer({ min: 0, max: 3000 }), { nil: undefined })
     }),
     weight: 5
   },
