@@ -465,6 +465,45 @@ describe("RateLimit", () => {
       expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(2_000)
     }).pipe(memory))
 
+  it.effect("delay mode: callers that waited out a server pause take their slots in the order they asked", () =>
+    Effect.gen(function*() {
+      // (found by model-RateLimit.test.ts) the callers held by a pause reserved their slots in the order their timers
+      // fired when it ended: under the TestClock the last to ask went first, and with a real clock a caller whose
+      // wait was extended by a later hint went after one that asked while the pause was already extended
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      const startOf = Effect.zipRight(limiter.consume("api"), Clock.currentTimeMillis)
+      yield* limiter.pauseFor("api", "1 second")
+      const first = yield* Effect.fork(startOf)
+      yield* TestClock.adjust("500 millis")
+      yield* limiter.pauseFor("api", "1 second")
+      yield* TestClock.adjust("100 millis")
+      const second = yield* Effect.fork(startOf)
+      const third = yield* Effect.fork(startOf)
+      yield* TestClock.adjust("900 millis")
+      // a newcomer at the pause's end comes after the callers it held
+      const newcomer = yield* Effect.fork(startOf)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(first)).toBe(1_500)
+      expect(yield* Fiber.join(second)).toBe(2_500)
+      expect(yield* Fiber.join(third)).toBe(3_500)
+      expect(yield* Fiber.join(newcomer)).toBe(4_500)
+    }).pipe(memory))
+
+  it.effect("delay mode: a caller held by a server pause that is interrupted lets the next go in its place", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      const startOf = Effect.zipRight(limiter.consume("api"), Clock.currentTimeMillis)
+      yield* limiter.pauseFor("api", "1 second")
+      const first = yield* Effect.fork(startOf)
+      const second = yield* Effect.fork(startOf)
+      const third = yield* Effect.fork(startOf)
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(second)).toBe(1_000)
+      expect(yield* Fiber.join(third)).toBe(2_000)
+    }).pipe(memory))
+
   const manual = makeManualClock()
   it.effect(
     "no token is lost when waiting callers are interrupted at random points (10^4 runs)",

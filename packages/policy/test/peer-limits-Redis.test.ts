@@ -27,13 +27,17 @@
  */
 import { expect, it } from "@effect/vitest"
 import { RateLimit } from "@sturdy/policy"
-import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
-import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import { Redis } from "ioredis"
-import { bucketStats, type Item, KEY, peerOperations, refillRateOf } from "./utils/limits.js"
+import {
+  bucketStats,
+  type Item,
+  KEY,
+  peerOperations,
+  redisRateLimitStore,
+  redisReadBack,
+  refillRateOf
+} from "./utils/limits.js"
 import { describeWithRedis, type RedisServer, startRedisServer } from "./utils/redis.js"
 
 const PREFIX = "LIMITS:"
@@ -41,18 +45,10 @@ const PREFIX = "LIMITS:"
 const per = (amount: number, window: Duration.DurationInput): Item => ({ amount, window: Duration.decode(window) })
 
 /** A second connection, to read back what the store wrote. */
-const readBack = (server: RedisServer) =>
-  Effect.acquireRelease(
-    Effect.sync(() => new Redis({ host: server.host, port: server.port })),
-    (client) => Effect.sync(() => client.disconnect())
-  )
+const readBack = redisReadBack
 
 /** The store of one process on `server`, with `prefix`. */
-const storeOn = (server: RedisServer, prefix = PREFIX) =>
-  Effect.map(
-    Layer.build(RateLimitRedis.layerStore({ host: server.host, port: server.port, prefix })),
-    (context) => Context.get(context, RateLimit.RateLimiterStore)
-  )
+const storeOn = (server: RedisServer, prefix = PREFIX) => redisRateLimitStore(server, prefix)
 
 /** A limiter of `algorithm` for `item` in mode "fail" on a Redis store, with the peer's operations. */
 const limiterOn = (server: RedisServer, algorithm: "fixed-window" | "token-bucket", item: Item) =>

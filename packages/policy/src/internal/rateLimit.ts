@@ -159,6 +159,12 @@ export const make = (
     // are not moved: the line is kept exact in this process.
     const waiting = new Map<string, Set<Waiter>>()
 
+    // The callers of this limiter held by a server pause on a key, in the order they asked: when the pause ends they
+    // reserve their slots in that order, each once every caller ahead of it has reserved or left (their timers, all
+    // due at the pause's end, fire in no set order: a caller whose wait a later hint extended re-arms its timer after
+    // one that asked meanwhile). A newcomer joins the end while any is left, so none reserves ahead of them.
+    const pauseLines = new Map<string, Array<Deferred.Deferred<void>>>()
+
     // Moves the callers behind `left` (which gave back `tokens`) up by those tokens.
     const moveUp = (key: string, left: Waiter, tokens: number, now: number): void => {
       const line = waiting.get(key)
@@ -249,59 +255,100 @@ export const make = (
           return Effect.zipRight(sleepMillis(remaining), waitPause)
         })
 
-        const reserve = Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(
-            Effect.mapError(
-              limiter.consume({ algorithm, onExceeded: "delay", window, limit: options.limit, key, tokens }),
-              toError(key)
-            ),
-            (consumed): Effect.Effect<void, RateLimitExceeded> => {
-              const result = Duration.isZero(consumed.delay)
-                ? consumed
-                : { delay: wholeMillisUp(consumed.delay, slack) }
-              const wait = Duration.toMillis(result.delay)
-              if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
-                const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
-                return Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
-              }
-              if (wait === 0) {
-                return Effect.flatMap(
-                  Effect.onInterrupt(restore(waitPause), () => refund(key, tokens)),
-                  (rejected) =>
-                    rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
-                )
-              }
-              // the caller joins the key's line; one ahead of it that leaves moves it up (see `moveUp`)
-              const now = clock.unsafeCurrentTimeMillis()
-              const waiter: Waiter = {
-                place: algorithm === "token-bucket"
-                  ? now + Duration.toMillis(consumed.delay)
-                  : options.limit - consumed.remaining,
-                due: now + wait,
-                moved: undefined
-              }
-              let line = waiting.get(key)
-              if (line === undefined) waiting.set(key, line = new Set())
-              line.add(waiter)
-              // a pause that arrived while this caller waited for its slot holds it too
-              const waited = Effect.zipRight(untilDue(key, waiter, clock), waitPause)
-              return Effect.flatMap(
-                Effect.onInterrupt(
-                  restore(waited),
-                  () =>
-                    Effect.zipRight(
-                      Effect.sync(() => moveUp(key, waiter, tokens, clock.unsafeCurrentTimeMillis())),
-                      refund(key, tokens)
-                    )
-                ),
-                (rejected) =>
-                  rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
-              )
-            }
+        // Reserves the caller's slot; `reserved` runs as soon as the store has answered, before any wait for the slot.
+        const reserveThen = (reserved: Effect.Effect<void>) =>
+          Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(
+              Effect.mapError(
+                limiter.consume({ algorithm, onExceeded: "delay", window, limit: options.limit, key, tokens }),
+                toError(key)
+              ),
+              (consumed): Effect.Effect<void, RateLimitExceeded> =>
+                Effect.zipRight(reserved, afterReserve(restore, consumed))
+            )
           )
-        )
 
-        return Effect.flatMap(waitPause, (rejected) => rejected === undefined ? reserve : Effect.fail(rejected))
+        const afterReserve = (
+          restore: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+          consumed: ExperimentalRateLimiter.ConsumeResult
+        ): Effect.Effect<void, RateLimitExceeded> => {
+          const result = Duration.isZero(consumed.delay)
+            ? consumed
+            : { delay: wholeMillisUp(consumed.delay, slack) }
+          const wait = Duration.toMillis(result.delay)
+          if (wait > 0 && !fits(clock.unsafeCurrentTimeMillis() + wait)) {
+            const rejected = new RateLimitExceeded({ key, reason: "Limit", retryAfter: result.delay }, true)
+            return Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+          }
+          if (wait === 0) {
+            return Effect.flatMap(
+              Effect.onInterrupt(restore(waitPause), () => refund(key, tokens)),
+              (rejected) =>
+                rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+            )
+          }
+          // the caller joins the key's line; one ahead of it that leaves moves it up (see `moveUp`)
+          const now = clock.unsafeCurrentTimeMillis()
+          const waiter: Waiter = {
+            place: algorithm === "token-bucket"
+              ? now + Duration.toMillis(consumed.delay)
+              : options.limit - consumed.remaining,
+            due: now + wait,
+            moved: undefined
+          }
+          let line = waiting.get(key)
+          if (line === undefined) waiting.set(key, line = new Set())
+          line.add(waiter)
+          // a pause that arrived while this caller waited for its slot holds it too
+          const waited = Effect.zipRight(untilDue(key, waiter, clock), waitPause)
+          return Effect.flatMap(
+            Effect.onInterrupt(
+              restore(waited),
+              () =>
+                Effect.zipRight(
+                  Effect.sync(() => moveUp(key, waiter, tokens, clock.unsafeCurrentTimeMillis())),
+                  refund(key, tokens)
+                )
+            ),
+            (rejected) =>
+              rejected === undefined ? Effect.void : Effect.zipRight(refund(key, tokens), Effect.fail(rejected))
+          )
+        }
+
+        if (!pauseLines.has(key) && pausedFor(key, clock.unsafeCurrentTimeMillis()) === 0) {
+          return reserveThen(Effect.void)
+        }
+        // a pause holds the key, or callers it held are still to reserve: wait in line (see `pauseLines`)
+        const me = Deferred.unsafeMake<void>(FiberId.none)
+        const leave = Effect.sync(() => {
+          const current = pauseLines.get(key)
+          const at = current === undefined ? -1 : current.indexOf(me)
+          if (at >= 0) {
+            current!.splice(at, 1)
+            if (current!.length === 0) pauseLines.delete(key)
+          }
+          Deferred.unsafeDone(me, Exit.void)
+        })
+        // the pause waited out (again, if it was extended meanwhile) and every caller ahead gone: its turn
+        const turn: Effect.Effect<RateLimitExceeded | undefined> = Effect.flatMap(waitPause, (rejected) => {
+          if (rejected !== undefined) return Effect.succeed(rejected)
+          const head = pauseLines.get(key)?.[0]
+          return head === undefined || head === me
+            ? Effect.succeed(undefined)
+            : Effect.zipRight(Deferred.await(head), turn)
+        })
+        // (joined and left in one uninterruptible region: an interruption cannot leave it in the line)
+        return Effect.uninterruptibleMask((restore) => {
+          let line = pauseLines.get(key)
+          if (line === undefined) pauseLines.set(key, line = [])
+          line.push(me)
+          return Effect.ensuring(
+            restore(
+              Effect.flatMap(turn, (rejected) => rejected === undefined ? reserveThen(leave) : Effect.fail(rejected))
+            ),
+            leave
+          )
+        })
       })
 
     const consume = (key: string, tokens = 1): Effect.Effect<void, RateLimitExceeded | RateLimitStoreError> => {
