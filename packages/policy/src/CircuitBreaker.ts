@@ -36,7 +36,8 @@
  * There are no timers: every transition is decided from the `Clock` when a call arrives, so a breaker works
  * under `TestClock` and in serverless functions that are frozen between requests. A wall clock set back (an NTP
  * step) counts as no time passing: an open breaker's pause still ends at most its own length after the step, not when
- * the clock catches up with where it was, and the sliding window ages from the new time.
+ * the clock catches up with where it was, the sliding window ages from the new time, and a call running across the
+ * step is timed without it (a call slower than `slowCallDuration` is still slow).
  *
  * Defaults:
  *

@@ -352,6 +352,24 @@ describe("CircuitBreaker", () => {
       expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", calls: 1, failures: 1 })
     }))
 
+  // found by model-CircuitBreaker.test.ts: a call that spans a step back was timed by the raw clock difference, so
+  // the step was taken off its duration and a slow call counted as fast
+  it.scoped("a clock set back while a call runs is not taken off its duration: a call that slow is still slow", () =>
+    Effect.gen(function*() {
+      const breaker = yield* CircuitBreaker.make("api", { slowCallDuration: "100 millis", minimumThroughput: 1 })
+      yield* TestClock.setTime(3_600_000)
+      const gate = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(CircuitBreaker.withBreaker(Deferred.await(gate), breaker))
+      yield* Effect.yieldNow()
+      yield* TestClock.setTime(0) // an hour back, seen by the breaker while the call runs
+      expect(yield* breaker.state).toBe("Closed")
+      yield* TestClock.adjust("150 millis")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+      // 150 ms of the call, at least slowCallDuration: a slow call, and the slow-call rate of 1 opens the breaker
+      expect(yield* breaker.state).toBe("Open")
+    }))
+
   it("breakDuration longer than a timer can hold throws a RangeError naming it", () => {
     expect(() => Effect.runSync(Effect.scoped(CircuitBreaker.make("api", { breakDuration: "30 days" })))).toThrow(
       /CircuitBreaker: breakDuration/

@@ -271,6 +271,8 @@ type Admission =
     readonly generation: number
     readonly probe: boolean
     readonly startedAt: number
+    /** the clock's steps back seen when it started (`BreakerState.steppedBack`), to time it across a later one */
+    readonly steppedBack: number
     /** a probe's slot, while it holds one */
     readonly slot?: ProbeSlot | undefined
     /** fleet sharing: the probe's own slot in the store, given back when it ends */
@@ -335,6 +337,8 @@ class BreakerState {
   syncedAt = Number.NEGATIVE_INFINITY
   /** The latest clock reading seen: a later reading below it is a wall clock set back. */
   seenAt = Number.NEGATIVE_INFINITY
+  /** The sum of the wall clock's steps back seen (≤ 0): a call's duration leaves out those made while it ran. */
+  steppedBack = 0
   constructor(readonly initialScheduleState: unknown, public changedAt: number) {
     this.scheduleState = initialScheduleState
   }
@@ -381,6 +385,7 @@ export const unsafeMake = (
     }
     const step = now - s.seenAt
     s.seenAt = now
+    s.steppedBack += step
     s.changedAt += step
     if (s.state === "Open") s.openUntil += step
     s.lastCallAt += step
@@ -628,7 +633,9 @@ export const unsafeMake = (
       if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
     }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
-    if (s.state === "Closed") return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now }
+    if (s.state === "Closed") {
+      return { _tag: "Admitted", generation: s.generation, probe: false, startedAt: now, steppedBack: s.steppedBack }
+    }
     // `halfOpenMaxProbes` bounds the probes in flight, not the probes in all: slots freed by successful probes are
     // taken by the next calls until `successThreshold` successes close the breaker (or a failure opens it), so no
     // pair of settings can leave it half-open for ever
@@ -638,7 +645,14 @@ export const unsafeMake = (
         const slot: ProbeSlot = { startedAt: now, token: undefined }
         s.probesInFlight++
         s.probeSlots.push(slot)
-        return { _tag: "Admitted", generation: s.generation, probe: true, startedAt: now, slot }
+        return {
+          _tag: "Admitted",
+          generation: s.generation,
+          probe: true,
+          startedAt: now,
+          steppedBack: s.steppedBack,
+          slot
+        }
       }
     }
     return { _tag: "Rejected", retryAfter: retryAfter(now) }
@@ -656,7 +670,8 @@ export const unsafeMake = (
     if (admission.token !== undefined && sync !== undefined) sync.releaseProbe(key, admission.token)
     // an outcome from before the last transition says nothing about the upstream now
     if (admission.generation !== s.generation || s.isolated) return Effect.void
-    const isSlow = now - admission.startedAt >= config.slowCallDuration
+    // a step back while the call ran is no time passing: it is not taken off the call's duration
+    const isSlow = now - (admission.startedAt + s.steppedBack - admission.steppedBack) >= config.slowCallDuration
     if (outcome === "failure" && label !== undefined) {
       const last = s.lastFailure
       s.sameKindRun = last !== undefined && last.tag === label.tag && last.status === label.status
@@ -858,7 +873,7 @@ export const unsafeMake = (
   } | undefined
   const closedHandlers = (generation: number, clock: Clock.Clock) => {
     if (closed === undefined || closed.generation !== generation || closed.clock !== clock) {
-      const admission = { _tag: "Admitted", generation, probe: false, startedAt: 0 } as const
+      const admission = { _tag: "Admitted", generation, probe: false, startedAt: 0, steppedBack: 0 } as const
       closed = { generation, clock, handlers: recordingHandlers(admission, clock) }
     }
     return closed.handlers
