@@ -258,6 +258,8 @@ const policyOptions = (s: Scenario, mutate?: Partial<Policy.Options>): Policy.Op
     retryUnsent: s.retryUnsent
   },
   circuitBreaker: false,
+  deadlineHeader: true,
+  retryCountHeader: true,
   ...mutate
 })
 
@@ -503,6 +505,12 @@ const check = (s: Scenario, run: Observed) => {
   // transport calls: at most maxAttempts, exactly the model's, each at the time the model starts it
   expect(run.sent.length).toBeLessThanOrEqual(s.maxAttempts)
   expect(run.sent.map((x) => x.at)).toStrictEqual(model.starts)
+  // each attempt says how many were sent before it, and the time it has left: the sooner of its attempt timeout and
+  // the deadline
+  expect(run.sent.map((x) => x.headers["x-retry-count"])).toStrictEqual(model.starts.map((_, i) => String(i)))
+  expect(run.sent.map((x) => x.headers["x-request-timeout-ms"])).toStrictEqual(
+    model.starts.map((at) => String(Math.min(s.attemptTimeout, s.totalTimeout - at)))
+  )
 
   // a request that is not safe to repeat reaches the server at most once (a refused connection or a failed DNS
   // lookup never did); one with an Idempotency-Key carries the same key on every attempt
