@@ -8,20 +8,24 @@
 // allowed while retries < minRetries + ratio × requests). It plays one call attempt by attempt: each attempt's
 // outcome is the script's (the last step repeats), bounded by the attempt's limit, the sooner of `attemptTimeout`
 // and the deadline (a tie is the deadline's: `Timeout` phase `Deadline`); each failure is judged by the documented
-// rules (which failures retry, which requests may be repeated, whose `Retry-After` is read) and the jittered wait is
-// taken from the run's `RetryDecision` event, after checking it against its documented bounds, so that the model
-// knows when the next attempt starts. From that it predicts exactly: the number of transport calls, each attempt's
+// rules (which failures retry, which requests may be repeated and `retry.methods`, whose `Retry-After` is read,
+// `maxRetryAfter`, `maxElapsed` counted from the first failure for the backoff and the server's wait alike) and the
+// jittered wait is taken from the run's `RetryDecision` event, after checking it against its documented bounds, so
+// that the model knows when the next attempt starts (a jittered backoff stopped by `maxElapsed` reports no wait: the
+// model then checks that its envelope could pass the limit). From that it predicts exactly: the number of transport calls, each attempt's
 // start time, the final outcome (the decoded body, or the failure's tag, status / reason / phase and `attempts`), the
-// reason of every retry decision, and the virtual time at which the call ends.
+// reason of every retry decision, the virtual time at which the call ends, the `x-retry-count` and
+// `x-request-timeout-ms` headers of each attempt, and one Idempotency-Key for every attempt of a keyed POST.
 //
 // Rules taken from the code rather than the docs: an attempt timeout that ends with the deadline is the deadline's
 // (`Timeout` phase `Deadline`, @sturdy/policy internal/deadline.ts); a `Retry-After` HTTP-date is read to the
 // millisecond against the clock at the response (the date itself has whole seconds).
 //
-// Left out: hedging, the rate limiter, the bulkhead's queue, `maxElapsed`, custom schedules and `retryOn`, the
+// Left out: hedging, the rate limiter, the bulkhead's queue, custom schedules and `retryOn`, the
 // `decorrelated` jitter, `RateLimit` headers, `x-should-retry`, and calls sharing a pause (each run is one call on a
 // fresh policy, so a server's pause can only hold that call's own retries, which wait at least as long already).
-// The breaker stage has its own file, prop-PolicyBreaker.test.ts.
+// The breaker stage and the pause across calls have their own files, prop-PolicyBreaker.test.ts and
+// prop-PolicyPause.test.ts.
 import { HttpClient, HttpClientError } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Policy, SturdyClient } from "@sturdy/http"
@@ -83,8 +87,11 @@ interface Scenario {
   readonly totalTimeout: number
   readonly maxRetryAfter: number
   readonly retryAfterJitter: number
-  /** `false`: no budget; a number: a budget of that many retries (ratio 0, a window longer than any call). */
-  readonly budget: false | number
+  /** `false`: no budget; else a `RetryBudget` of this floor and ratio, with a window longer than any call. */
+  readonly budget: false | { readonly minRetries: number; readonly ratio: number }
+  /** `retry.methods`, the methods that retry, if set. */
+  readonly methods: ReadonlyArray<"GET" | "PUT" | "POST"> | undefined
+  readonly maxElapsed: number | undefined
   readonly idempotencyKey: boolean
   readonly retryUnsent: boolean
   readonly seed: number
@@ -132,7 +139,15 @@ const scenarioArbWith = (
       totalTimeout,
       maxRetryAfter: fc.constantFrom(1_000, 5_000, 30_000),
       retryAfterJitter: fc.constantFrom(0, 0.1),
-      budget: fc.oneof(fc.constant(false as const), fc.integer({ min: 0, max: 3 })),
+      budget: fc.oneof(
+        fc.constant(false as const),
+        fc.record({ minRetries: fc.integer({ min: 0, max: 3 }), ratio: fc.constantFrom(0, 0.5, 1.5) })
+      ),
+      methods: fc.constantFrom<Scenario["methods"]>(undefined, undefined, [], ["GET"], ["GET", "POST"], [
+        "PUT",
+        "POST"
+      ]),
+      maxElapsed: fc.constantFrom(undefined, undefined, 500, 1_000, 1_500, 3_000),
       idempotencyKey: fc.boolean(),
       retryUnsent: fc.boolean(),
       seed: fc.integer()
@@ -255,7 +270,9 @@ const policyOptions = (s: Scenario, mutate?: Partial<Policy.Options>): Policy.Op
     retryAfterJitter: s.retryAfterJitter,
     budget: s.budget !== false,
     idempotencyKey: s.idempotencyKey,
-    retryUnsent: s.retryUnsent
+    retryUnsent: s.retryUnsent,
+    methods: s.methods,
+    maxElapsed: s.maxElapsed === undefined ? undefined : Duration.millis(s.maxElapsed)
   },
   circuitBreaker: false,
   deadlineHeader: true,
@@ -269,7 +286,7 @@ const play = (s: Scenario): Effect.Effect<Observed> =>
     const { client, sent } = yield* scriptedTransport(s.outcomes, `${method} ${path}`)
     const budget = s.budget === false
       ? Layer.empty
-      : RetryBudget.layer({ ratio: 0, minRetries: s.budget, window: "10 minutes" })
+      : RetryBudget.layer({ ratio: s.budget.ratio, minRetries: s.budget.minRetries, window: "10 minutes" })
     const policy = yield* Policy.make(policyOptions(s)).pipe(Effect.provide(budget), Effect.orDie)
     const api = SturdyClient.makeWith(client, { baseUrl: base, policy })
     const events: Array<{ at: number; event: Policy.Event }> = []
@@ -399,12 +416,21 @@ const backoffBounds = (s: Scenario, n: number): readonly [number, number] => {
 }
 
 /**
- * The call the docs describe. `delayOf(k)` is the wait the run decided after attempt k failed (from its
- * `RetryDecision` event), checked here against its bounds before the model uses it.
+ * The call the docs describe. `decisionOf(k)` is what the run decided after attempt k failed (its `RetryDecision`
+ * event): its wait is checked against its bounds before the model uses it, and a jittered backoff that may or may
+ * not pass `maxElapsed` is checked to be on the side the run took.
  */
-const expected = (s: Scenario, delayOf: (attempt: number) => number | undefined): Expected => {
+const expected = (
+  s: Scenario,
+  decisionOf: (attempt: number) => { readonly delay: number; readonly reason: string } | undefined
+): Expected => {
   const deadline = s.totalTimeout
-  const safe = s.method === "GET" || s.method === "PUT" || s.method === "POST+key" || s.idempotencyKey
+  const method = s.method === "POST+key" ? "POST" : s.method
+  // `retry.methods` lists the methods that retry, and a listed method counts as safe to repeat
+  const listed = s.methods === undefined ? undefined : s.methods.includes(method)
+  const safe = listed === true || s.method === "GET" || s.method === "PUT" || s.method === "POST+key" ||
+    s.idempotencyKey
+  let firstFailure: number | undefined
   const starts: Array<number> = []
   const failures: Array<Fail | undefined> = []
   const decisions: Array<{ attempt: number; reason: string; retrying: boolean }> = []
@@ -440,33 +466,46 @@ const expected = (s: Scenario, delayOf: (attempt: number) => number | undefined)
       decisions.push({ attempt: k + 1, reason, retrying: false })
       return { starts, failures, decisions, final: { _tag: "Failure", fail, budget }, endedAt: now }
     }
-    // 1. the failure's kind and the request's safety
-    if (!(retryableByDefault(fail) && (safe || (s.retryUnsent && provenUnsent(fail))))) return stop("not-retryable")
+    // 1. the failure's kind and the request's safety (and `retry.methods`)
+    if (
+      listed === false || !(retryableByDefault(fail) && (safe || (s.retryUnsent && provenUnsent(fail))))
+    ) return stop("not-retryable")
+    firstFailure ??= now
+    // no retry starts later than maxElapsed after the first failure
+    const latest = s.maxElapsed === undefined ? Infinity : firstFailure + s.maxElapsed - now
     // 2. the attempts
     if (k >= s.maxAttempts) return stop("exhausted")
-    const delay = delayOf(k)
-    if (delay === undefined) throw new Error(`no RetryDecision after attempt ${k}`)
+    const decision = decisionOf(k)
+    if (decision === undefined) throw new Error(`no RetryDecision after attempt ${k}`)
+    const delay = decision.delay
     let reason: string
     if (fail.hint !== undefined) {
-      // 3. the server's wait is the wait; above maxRetryAfter the call fails at once
+      // 3. the server's wait is the wait; above maxRetryAfter the call fails at once, past maxElapsed it stops
       const hint = fail.hint
       if (hint > s.maxRetryAfter) return stop("retry-after-too-long")
+      if (hint > latest) return stop("exhausted")
       // 4. a wait that ends at or after the deadline (the hint itself, before jitter) gives up at once
       if (now + hint >= deadline) return stop("deadline")
       const jitterCap = Math.min(Math.floor(hint * s.retryAfterJitter), 1_000)
-      const upper = Math.min(hint + jitterCap, s.maxRetryAfter, deadline - now - 1)
+      const upper = Math.min(hint + jitterCap, s.maxRetryAfter, latest, deadline - now - 1)
       expect(delay, `attempt ${k}: the wait honours Retry-After ${hint} ms`).toBeGreaterThanOrEqual(hint)
       expect(delay, `attempt ${k}: the wait's jitter is bounded`).toBeLessThanOrEqual(upper)
       reason = "retry-after"
     } else {
       const [lower, upper] = backoffBounds(s, k - 1)
+      if (lower > latest) return stop("exhausted")
+      if (upper > latest && decision.reason === "exhausted") {
+        // the jittered delay the run drew (not reported) started past maxElapsed: possible, as upper > latest
+        return stop("exhausted")
+      }
+      expect(delay, `attempt ${k}: maxElapsed`).toBeLessThanOrEqual(latest)
       expect(delay, `attempt ${k}: the backoff's lower bound`).toBeGreaterThanOrEqual(lower)
       expect(delay, `attempt ${k}: the backoff's upper bound`).toBeLessThanOrEqual(upper)
       if (now + delay >= deadline) return stop("deadline")
       reason = "backoff"
     }
-    // 5. the budget: a retry while retries < minRetries (ratio 0)
-    if (s.budget !== false && retries >= s.budget) return stop("budget-refused", true)
+    // 5. the budget: a retry while retries < minRetries + ratio × requests (this call is the one request)
+    if (s.budget !== false && !(retries < s.budget.minRetries + s.budget.ratio * 1)) return stop("budget-refused", true)
     retries++
     decisions.push({ attempt: k + 1, reason, retrying: true })
     now += delay
@@ -494,7 +533,7 @@ const check = (s: Scenario, run: Observed) => {
   try {
     model = expected(s, (k) => {
       const decision = decisions.find((d) => d.attempt === k + 1)
-      return decision === undefined ? undefined : Duration.toMillis(decision.delay)
+      return decision === undefined ? undefined : { delay: Duration.toMillis(decision.delay), reason: decision.reason }
     })
   } catch (e) {
     if (e instanceof Tie) return
@@ -514,7 +553,7 @@ const check = (s: Scenario, run: Observed) => {
 
   // a request that is not safe to repeat reaches the server at most once (a refused connection or a failed DNS
   // lookup never did); one with an Idempotency-Key carries the same key on every attempt
-  if (s.method === "POST" && !s.idempotencyKey) {
+  if (s.method === "POST" && !s.idempotencyKey && !(s.methods ?? []).includes("POST")) {
     const reached = run.sent.filter((_, i) => !unscripted(outcomeAt(s.outcomes, i)))
     expect(reached.length).toBeLessThanOrEqual(1)
   }
