@@ -48,8 +48,8 @@
  * In mode `"delay"` a key's callers are served in the order they asked: a slot is reserved when a caller asks, so a
  * small request that would fit now does not go ahead of a larger one already waiting (aiolimiter lets it; here no
  * large request can be starved by a stream of small ones). Callers held by a server pause reserve theirs when it
- * ends, in the order they asked, and a caller that comes meanwhile queues behind them. A full window of calls is granted again on the millisecond
- * the window ends, for every `limit`.
+ * ends, in the order they asked, and a caller that comes meanwhile queues behind them. A full window of calls is
+ * granted again on the millisecond the window ends, for every `limit`.
  *
  * A caller interrupted while it waits for its slot gives the slot back, and the callers of this limiter waiting behind
  * it on that key move up into the time it frees, so no slot is left unused and none is taken twice (a newcomer takes
