@@ -18,7 +18,8 @@
  * queued; ioredis keeps reconnecting in the background and the store resumes when Redis answers); while Redis does
  * not answer, it fails after `commandTimeout`. A call that timed out may still be counted if Redis runs it later.
  * Building the layer waits at most `connectTimeout` for the connection (in real time, under a `TestClock` too) and
- * then starts anyway; closing its scope drops the connection without waiting on Redis. Catch `RateLimitStoreError` to fail open.
+ * then starts anyway; closing its scope drops the connection without waiting on Redis. Catch `RateLimitStoreError`
+ * to fail open.
  *
  * Keys. Fixed window: one counter `<prefix><key>` whose expiry is the window's end (`window / limit` per call counted,
  * as `RateLimit` describes). Token bucket: `<prefix>{<key>}:tokens`
