@@ -9,8 +9,10 @@
  * `maxHedges` hedges were sent, the next one starts `delay` after the previous copy started; a copy failing with a
  * failure `while` accepts starts the next hedge at once (trigger "failure"), and the following one is due `delay`
  * after it; the first success is the answer, and every copy still running is interrupted (and awaited) before it is
- * returned; a failure `while` refuses is the answer at once, the copies running interrupted; when every copy failed,
- * the answer is the last failure (`failure: "last"`, the default) or the first (`failure: "first"`). With a
+ * returned; a failure `while` refuses is the answer at once, the copies running interrupted, except a `pushback`
+ * failure or a policy's rejection (here a `BulkheadRejected`) while another copy runs, which only stops hedging; when
+ * every copy failed, the answer is the latest pushback if any, else the last failure (`failure: "last"`, the
+ * default) or the first (`failure: "first"`); a refused failure with no other copy running is the answer. With a
  * `budgetKey`, the call deposits one request at its start (unless `deposit: false`) and each hedge withdraws one
  * retry before it starts; a refusal sends no more hedges in this call (the copies running still answer). `onHedge`
  * is told, before each hedge starts, its index (1 for the first), its trigger and the time since the call started.
@@ -21,7 +23,10 @@
  * are discarded: the docs do not order them. The budget is fresh per run (prior requests deposited up front, a
  * window far longer than a call).
  *
- * Left out: `percentile` delays, `Deadline`s, `pushback`, policy rejections inside the copies, defects, `enabled`.
+ * Rules taken from the code: a copy's failure `while` accepts that came before a rejection still counts as the
+ * `first` failure.
+ *
+ * Left out: `percentile` delays, `Deadline`s, defects, `enabled`, the default `while`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -34,7 +39,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as FiberRef from "effect/FiberRef"
 import { advanceToDone } from "./utils/advance.js"
 
-type Outcome = "ok" | "fail" | "fatal"
+type Outcome = "ok" | "fail" | "fatal" | "pushback" | "reject"
 
 interface CopyScript {
   readonly latency: number
@@ -58,9 +63,14 @@ interface Script {
 }
 
 interface Failure {
-  readonly kind: "fail" | "fatal"
+  readonly kind: Exclude<Outcome, "ok">
   readonly copy: number
+  /** a policy's rejection ("reject"): a bulkhead turned the copy away */
+  readonly _tag?: "BulkheadRejected"
 }
+
+const failureOf = (kind: Failure["kind"], copy: number): Failure =>
+  kind === "reject" ? { kind, copy, _tag: "BulkheadRejected" } : { kind, copy }
 
 type Answer = { readonly _tag: "Success"; readonly value: number } | {
   readonly _tag: "Failure"
@@ -132,12 +142,13 @@ const simulate = (script: Script): Observed | undefined => {
     return finish(
       only.outcome === "ok"
         ? { _tag: "Success", value: 0 }
-        : { _tag: "Failure", error: { kind: only.outcome, copy: 0 } },
+        : { _tag: "Failure", error: failureOf(only.outcome, 0) },
       only.latency
     )
   }
   let nextHedgeAt = delay
   let first: Failure | undefined
+  let pushedBack: Failure | undefined
   for (;;) {
     // the next copy to settle, and whether another settles on the same millisecond
     let next = -1
@@ -164,15 +175,23 @@ const simulate = (script: Script): Observed | undefined => {
     settledAt.set(next, nextAt)
     const outcome = copies[next]!.outcome
     if (outcome === "ok") return finish({ _tag: "Success", value: next }, nextAt)
-    const error: Failure = { kind: outcome, copy: next }
-    if (outcome === "fatal") return finish({ _tag: "Failure", error }, nextAt)
+    const error = failureOf(outcome, next)
+    if (outcome !== "fail") {
+      // refused by `while`: with no other copy running it (or an earlier pushback) is the answer; a pushback or a
+      // policy's rejection while others run only stops hedging; any other failure is the answer at once
+      if (outcome === "pushback") pushedBack = error
+      if (running.size === 0) return finish({ _tag: "Failure", error: pushedBack ?? error }, nextAt)
+      if (outcome === "fatal") return finish({ _tag: "Failure", error }, nextAt)
+      hedging = false
+      continue
+    }
     first ??= error
     if (canHedge()) {
       tryHedge(nextAt, "failure")
       nextHedgeAt = nextAt + delay
     }
     if (running.size === 0) {
-      return finish({ _tag: "Failure", error: script.failure === "first" ? first : error }, nextAt)
+      return finish({ _tag: "Failure", error: pushedBack ?? (script.failure === "first" ? first : error) }, nextAt)
     }
   }
 }
@@ -191,7 +210,7 @@ const run = (script: Script) =>
       const copy = script.copies[index]!
       yield* Effect.sleep(Duration.millis(copy.latency))
       if (copy.outcome === "ok") return index
-      return yield* Effect.fail<Failure>({ kind: copy.outcome, copy: index })
+      return yield* Effect.fail(failureOf(copy.outcome, index))
     }).pipe(
       Effect.onExit((exit) =>
         Effect.gen(function*() {
@@ -204,7 +223,8 @@ const run = (script: Script) =>
       delay: Duration.millis(script.delay),
       maxHedges: script.maxHedges,
       failure: script.failure,
-      while: (failure: unknown) => (failure as Failure).kind !== "fatal",
+      while: (failure: unknown) => (failure as Failure).kind === "fail",
+      pushback: (failure: unknown) => (failure as Failure).kind === "pushback",
       onHedge: (event: Hedge.HedgeEvent) =>
         Effect.sync(() => {
           hedges.push({ index: event.index, trigger: event.trigger, elapsed: Duration.toMillis(event.elapsed) })
@@ -242,15 +262,16 @@ const run = (script: Script) =>
 // ---------------------------------------------------------------------------------------------------------------
 // scripts
 
-const outcome = (weights: { ok: number; fail: number; fatal: number }) =>
+const outcome = (weights: Record<Outcome, number>) =>
   FastCheck.oneof(
-    { arbitrary: FastCheck.constant("ok" as const), weight: weights.ok },
-    { arbitrary: FastCheck.constant("fail" as const), weight: weights.fail },
-    { arbitrary: FastCheck.constant("fatal" as const), weight: weights.fatal }
+    ...(Object.entries(weights) as Array<[Outcome, number]>).map(([outcome, weight]) => ({
+      arbitrary: FastCheck.constant(outcome),
+      weight
+    }))
   )
 
 const scriptOf = (
-  options: { readonly budget: boolean; readonly fatal: number }
+  options: { readonly budget: boolean; readonly fatal: number; readonly stops?: number }
 ): FastCheck.Arbitrary<Script> =>
   FastCheck.integer({ min: 0, max: 4 }).chain((maxHedges) =>
     FastCheck.record({
@@ -263,7 +284,13 @@ const scriptOf = (
       copies: FastCheck.array(
         FastCheck.record({
           latency: FastCheck.integer({ min: 1, max: 1000 }),
-          outcome: outcome({ ok: 3, fail: 3, fatal: options.fatal })
+          outcome: outcome({
+            ok: 3,
+            fail: 3,
+            fatal: options.fatal,
+            pushback: options.stops ?? 0,
+            reject: options.stops ?? 0
+          })
         }),
         { minLength: maxHedges + 1, maxLength: maxHedges + 1 }
       ),
@@ -303,5 +330,14 @@ describe("model Hedge: RetryBudget accounting", () => {
     [scriptOf({ budget: true, fatal: 1 })],
     ([script]) => check(script),
     { fastCheck: { seed: 8102, numRuns: 300 } }
+  )
+})
+
+describe("model Hedge: pushback and policy rejections only stop hedging", () => {
+  it.effect.prop(
+    "a pushback or a rejection with copies running sends no more copies; the call answers as the model says",
+    [scriptOf({ budget: false, fatal: 1, stops: 2 })],
+    ([script]) => check(script),
+    { fastCheck: { seed: 8103, numRuns: 300 } }
   )
 })
