@@ -26,9 +26,13 @@
  * Rules taken from the code: a copy's failure `while` accepts that came before a rejection still counts as the
  * `first` failure.
  *
- * Left out: `percentile` delays, `Deadline`s, defects, `enabled`, the default `while`.
+ * With `Deadline.establish` around the call, no hedge starts at or after the deadline, and none is sent after that
+ * (the copies, which do not bound themselves here, run on).
+ *
+ * Left out: `percentile` delays, armed deadlines (`withDeadline`), defects, `enabled`, the default `while`.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as Clock from "effect/Clock"
@@ -60,6 +64,8 @@ interface Script {
   /** one per copy that may start (maxHedges + 1) */
   readonly copies: ReadonlyArray<CopyScript>
   readonly budget: BudgetScript | undefined
+  /** `Deadline.establish` around the call, in milliseconds from its start */
+  readonly deadline?: number | undefined
 }
 
 interface Failure {
@@ -111,6 +117,10 @@ const simulate = (script: Script): Observed | undefined => {
   let hedging = true
   const canHedge = () => hedging && starts.length - 1 < maxHedges
   const tryHedge = (now: number, trigger: "delay" | "failure") => {
+    if (script.deadline !== undefined && now >= script.deadline) {
+      hedging = false
+      return
+    }
     if (budgetOn) {
       const { minRetries, ratio } = script.budget!
       if (!(retries < minRetries + ratio * requests)) {
@@ -236,11 +246,14 @@ const run = (script: Script) =>
       window: "1 hour"
     })
     for (let i = 0; i < (script.budget?.prior ?? 0); i++) yield* budget.deposit("api")
-    const hedged = script.budget === undefined
+    const plain = script.budget === undefined
       ? Hedge.hedge(attempt, options)
       : Hedge.hedge(attempt, { ...options, budgetKey: "api", deposit: script.budget.deposit }).pipe(
         Effect.provideService(RetryBudget.RetryBudget, budget)
       )
+    const hedged = script.deadline === undefined
+      ? plain
+      : plain.pipe(Deadline.establish(Duration.millis(script.deadline)))
     const exit = yield* advanceToDone(Effect.zip(Effect.exit(hedged), Clock.currentTimeMillis))
     if (Exit.isFailure(exit)) return yield* Effect.die("the exit is caught")
     const [result, answeredAt] = exit.value
@@ -271,7 +284,7 @@ const outcome = (weights: Record<Outcome, number>) =>
   )
 
 const scriptOf = (
-  options: { readonly budget: boolean; readonly fatal: number; readonly stops?: number }
+  options: { readonly budget: boolean; readonly fatal: number; readonly stops?: number; readonly deadline?: boolean }
 ): FastCheck.Arbitrary<Script> =>
   FastCheck.integer({ min: 0, max: 4 }).chain((maxHedges) =>
     FastCheck.record({
@@ -301,7 +314,8 @@ const scriptOf = (
           prior: FastCheck.integer({ min: 0, max: 4 }),
           deposit: FastCheck.boolean()
         })
-        : FastCheck.constant(undefined)
+        : FastCheck.constant(undefined),
+      deadline: options.deadline === true ? FastCheck.integer({ min: 1, max: 1200 }) : FastCheck.constant(undefined)
     })
   )
 
@@ -339,5 +353,14 @@ describe("model Hedge: pushback and policy rejections only stop hedging", () => 
     [scriptOf({ budget: false, fatal: 1, stops: 2 })],
     ([script]) => check(script),
     { fastCheck: { seed: 8103, numRuns: 300 } }
+  )
+})
+
+describe("model Hedge: no hedge starts at or after the caller's deadline", () => {
+  it.effect.prop(
+    "under Deadline.establish, hedges due at or after the deadline are not sent, and the answer is the model's",
+    [scriptOf({ budget: true, fatal: 1, stops: 1, deadline: true })],
+    ([script]) => check(script),
+    { fastCheck: { seed: 8104, numRuns: 250 } }
   )
 })
