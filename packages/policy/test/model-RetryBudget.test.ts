@@ -25,7 +25,8 @@
  *
  * Store parity (real redis-server; skipped with one line when redis-server is not on the PATH, a failure under
  * CI=true, as every Redis suite: `utils/redis.ts`): the same commands on a budget over `RetryBudgetRedis`'s store must
- * answer as the model (and so as the memory store). Redis expires a slot's key two windows after its last write, in
+ * answer as the model (and so as the memory store), and the same `update` requests (keys, requests, withdrawals, times
+ * moving by parts of a slot) on the memory store and on Redis's must give the same results. Redis expires a slot's key two windows after its last write, in
  * real time, while the slots are chosen on the TestClock: the windows there are long enough (a minute and more) that
  * no key expires during a run. The flush interval is longer than any run there, so that a flush in flight (real
  * network time) cannot race a withdrawal (a race the docs allow: the fleet may be stricter, never looser).
@@ -400,4 +401,61 @@ describeWithRedis("model RetryBudget: a budget on RetryBudgetRedis's store answe
     },
     60_000
   )
+
+  it("store parity: the same update requests give the same results on the memory store and on Redis", async () => {
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const server = yield* startRedisServer
+        const context = yield* Layer.build(
+          RetryBudgetRedis.layerStore({ host: server.host, port: server.port, prefix: "parity:" })
+        )
+        const redis = Context.get(context, RetryBudgetStore.RetryBudgetStore)
+        let run = 0
+        yield* Effect.promise(() =>
+          FastCheck.assert(
+            FastCheck.asyncProperty(
+              FastCheck.record({
+                ratio,
+                minRetries,
+                windowMillis: FastCheck.constantFrom(60_000, 123_450),
+                epoch
+              }),
+              FastCheck.array(
+                FastCheck.record({
+                  key,
+                  requests: FastCheck.oneof(FastCheck.constant(0), FastCheck.integer({ min: 1, max: 5 })),
+                  withdraw: FastCheck.boolean(),
+                  // how far the store's `now` moves before this request, in thousandths of a slot
+                  step: FastCheck.oneof(FastCheck.constant(0), FastCheck.integer({ min: 0, max: 12_000 }))
+                }),
+                { maxLength: 40 }
+              ),
+              (config, requests) =>
+                Effect.runPromise(Effect.gen(function*() {
+                  const memory = RetryBudgetStore.makeMemory()
+                  const prefix = `run${run++}.`
+                  let now = config.epoch
+                  for (const [i, request] of requests.entries()) {
+                    now += Math.floor(request.step * config.windowMillis / SLOTS / 1000)
+                    const update = {
+                      key: prefix + request.key,
+                      requests: request.requests,
+                      withdraw: request.withdraw,
+                      now,
+                      windowMillis: config.windowMillis,
+                      ratio: config.ratio,
+                      minRetries: config.minRetries
+                    }
+                    const expected = yield* memory.update(update)
+                    const actual = yield* redis.update(update)
+                    expect(actual, `request ${i} at ${now}`).toEqual(expected)
+                  }
+                }))
+            ),
+            { seed: 7105, numRuns: 150 }
+          )
+        )
+      }).pipe(Effect.scoped)
+    )
+  }, 60_000)
 })
