@@ -20,7 +20,8 @@
  * wall-clock time, which every process of the fleet reads alike.
  *
  * In a window a retry is allowed while `retries < minRetries + ratio × requests`, so a fraction of a retry allows one
- * (ratio 0.5 with one request and no floor: one retry). A budget on a shared store (`RetryBudgetStore`,
+ * (ratio 0.5 with one request and no floor: one retry). The product is taken as the whole number it is meant to be
+ * when floating point misses it by a hair (0.07 × 100 allows 7 retries, not 8 for 7.000000000000001). A budget on a shared store (`RetryBudgetStore`,
  * `RetryBudgetRedis`) applies the same rule to the fleet's counts, so moving to one changes no decision. The service
  * is shared by every fiber through its layer; keys (an upstream's host, say) are counted separately.
  *

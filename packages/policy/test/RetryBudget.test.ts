@@ -48,6 +48,24 @@ describe("RetryBudget", () => {
       expect(yield* withdrawMany(budget, "api", 3)).toBe(0)
     }))
 
+  it.effect("ratio 0.07 with 100 requests allows 7 retries, not 8 (0.07 × 100 is 7.000000000000001 in floating point)", () =>
+    Effect.gen(function*() {
+      for (const [ratio, requests, allowed] of [[0.07, 100, 7], [0.28, 25, 7], [0.55, 100, 55], [0.56, 25, 14]]) {
+        // one store for every case: a key of its own each
+        const key = `api-${ratio}`
+        const budget = yield* RetryBudget.make({ ratio, minRetries: 0 })
+        const shared = yield* RetryBudgetStore.makeBudget({ ratio, minRetries: 0 })
+        for (let i = 0; i < requests!; i++) {
+          yield* budget.deposit(key)
+          yield* shared.deposit(key)
+        }
+        expect(yield* budget.stats(key)).toEqual({ requests, retries: 0, available: allowed })
+        expect(yield* withdrawMany(budget, key, allowed! + 3)).toBe(allowed)
+        expect(yield* withdrawMany(shared, key, allowed! + 3)).toBe(allowed)
+        expect(yield* shared.stats(key)).toEqual({ requests, retries: allowed, available: 0 })
+      }
+    }).pipe(Effect.scoped, Effect.provide(RetryBudgetStore.layerMemory)))
+
   it.effect("decides as a budget on a shared store does, request by request, and reports the same stats", () =>
     Effect.gen(function*() {
       const cases = [{ ratio: 0.5, minRetries: 0 }, { ratio: 0.3, minRetries: 1 }, { ratio: 0.2 }]

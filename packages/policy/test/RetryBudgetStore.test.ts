@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
 import * as RetryBudgetStore from "@sturdy/policy/RetryBudgetStore"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -245,6 +246,28 @@ describe("RetryBudgetStore", () => {
         expect(yield* budgets[0]!.stats("api")).toEqual({ requests: 200, retries: 25, available: 0 })
         // keys stay separate
         expect(yield* withdrawMany(budgets[1]!, "other", 10)).toBe(5)
+      }).pipe(Effect.scoped))
+
+    it.live("Redis: ratio 0.07 with 100 requests allows 7 retries, as in memory (not 8 from 7.000000000000001)", () =>
+      Effect.gen(function*() {
+        const redis = yield* startRedisServer
+        const context = yield* Layer.build(
+          RetryBudgetRedis.layerStore({ host: redis.host, port: redis.port, prefix: "noise:" })
+        )
+        const store = Context.get(context, RetryBudgetStore.RetryBudgetStore)
+        const request = {
+          key: "api",
+          requests: 0,
+          withdraw: true,
+          now: 0,
+          windowMillis: 10_000,
+          ratio: 0.07,
+          minRetries: 0
+        }
+        yield* store.update({ ...request, requests: 100, withdraw: false })
+        const granted = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8, 9], () => store.update(request))
+        expect(granted.filter((result) => result.granted).length).toBe(7)
+        expect(granted.at(-1)).toEqual({ granted: false, requests: 100, retries: 7 })
       }).pipe(Effect.scoped))
 
     it.live("Redis: the one-layer form is a RetryBudget that Policy and Retry pick up", () =>

@@ -105,7 +105,19 @@ export const windowSums = (counters: Counters, current: number): { requests: num
  * @internal
  */
 export const allows = (ratio: number, minRetries: number, requests: number, retries: number): boolean =>
-  retries < minRetries + ratio * requests
+  retries < allowance(ratio, minRetries, requests)
+
+/**
+ * `minRetries + ratio × requests`, less the noise of floating point: a result within a billionth (relative) of a
+ * whole number is that number. 0.07 × 100 is 7.000000000000001, which would allow an 8th retry where 7 are due (and
+ * report 8 available). Redis's script rounds the same way. An infinite floor stays infinite.
+ * @internal
+ */
+export const allowance = (ratio: number, minRetries: number, requests: number): number => {
+  const exact = minRetries + ratio * requests
+  const whole = Math.round(exact)
+  return Math.abs(exact - whole) <= 1e-9 * Math.max(1, whole) ? whole : exact
+}
 
 /**
  * How many retries `allows` would grant one after the other from here: the `n` with `retries + k` allowed for every
@@ -113,7 +125,7 @@ export const allows = (ratio: number, minRetries: number, requests: number, retr
  * @internal
  */
 export const available = (ratio: number, minRetries: number, requests: number, retries: number): number =>
-  Math.max(0, Math.ceil(minRetries + ratio * requests - retries))
+  Math.max(0, Math.ceil(allowance(ratio, minRetries, requests) - retries))
 
 const granted = Effect.succeed(true)
 const refused = Effect.succeed(false)

@@ -44,8 +44,15 @@ for i = 0, slots - 1 do
   q = q + (tonumber(v[1]) or 0)
   r = r + (tonumber(v[2]) or 0)
 end
+-- the allowance less floating-point noise, as the in-memory budget's allowance: within a billionth (relative) of a
+-- whole number it is that number (0.07 * 100 is 7.000000000000001); an infinite floor stays infinite (inf - inf is NaN)
+local allowance = minRetries + ratio * q
+local whole = math.floor(allowance + 0.5)
+if math.abs(allowance - whole) <= 1e-9 * math.max(1, whole) then
+  allowance = whole
+end
 local granted = 0
-if withdraw and r < minRetries + ratio * q then
+if withdraw and r < allowance then
   redis.call("HINCRBY", slotKey, "r", 1)
   redis.call("PEXPIRE", slotKey, ttl)
   r = r + 1
