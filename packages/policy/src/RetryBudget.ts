@@ -21,9 +21,10 @@
  *
  * In a window a retry is allowed while `retries < minRetries + ratio × requests`, so a fraction of a retry allows one
  * (ratio 0.5 with one request and no floor: one retry). The product is taken as the whole number it is meant to be
- * when floating point misses it by a hair (0.07 × 100 allows 7 retries, not 8 for 7.000000000000001). A budget on a shared store (`RetryBudgetStore`,
- * `RetryBudgetRedis`) applies the same rule to the fleet's counts, so moving to one changes no decision. The service
- * is shared by every fiber through its layer; keys (an upstream's host, say) are counted separately.
+ * when floating point misses it by a hair (0.07 × 100 allows 7 retries, not 8 for 7.000000000000001). A budget on a
+ * shared store (`RetryBudgetStore`, `RetryBudgetRedis`) applies the same rule to the fleet's counts, so moving to one
+ * changes no decision. The service is shared by every fiber through its layer; keys (an upstream's host, say) are
+ * counted separately.
  *
  * Memory stays bounded however many keys come and go: a key whose window has passed holds nothing (its counts are
  * zero, exactly as for a key never seen), so it is dropped when a new key is added, and beyond `maxKeys` keys the one
