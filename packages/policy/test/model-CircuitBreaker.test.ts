@@ -32,12 +32,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker } from "@sturdy/policy"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
-import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import * as TestClock from "effect/TestClock"
 import {
@@ -47,6 +44,7 @@ import {
   defaultWeights,
   modelRun,
   optionsOf,
+  raceHalfOpen,
   type Real,
   recordInto
 } from "./utils/breakerModel.js"
@@ -133,7 +131,7 @@ describe("model CircuitBreaker: concurrent half-open probes", () => {
             processes: FastCheck.integer({ min: 0, max: 3 }),
             // how many turns of the scheduler each fiber yields before it calls: the interleaving
             fibers: FastCheck.array(FastCheck.nat(3), { minLength: 1, maxLength: 12 }),
-            outcome: FastCheck.constantFrom("success", "failure")
+            outcome: FastCheck.constantFrom("success" as const, "failure" as const)
           }),
           (c) =>
             Effect.gen(function*() {
@@ -156,49 +154,17 @@ describe("model CircuitBreaker: concurrent half-open probes", () => {
               yield* TestClock.adjust(Duration.millis(c.pause))
               for (const breaker of breakers) expect(yield* breaker.state).toBe("HalfOpen")
 
-              const gate = yield* Deferred.make<void>()
-              let running = 0
-              let most = 0
-              const calls = yield* Effect.forEach(c.fibers, (turns, i) =>
-                Effect.gen(function*() {
-                  const started = yield* Deferred.make<void>()
-                  const body = Effect.gen(function*() {
-                    running++
-                    most = Math.max(most, running)
-                    yield* Deferred.succeed(started, undefined)
-                    yield* Deferred.await(gate)
-                    running--
-                    if (c.outcome === "failure") return yield* Effect.fail("still down")
-                    return "ok"
-                  })
-                  const fiber = yield* Effect.fork(
-                    Effect.zipRight(
-                      Effect.repeatN(Effect.yieldNow(), turns),
-                      CircuitBreaker.withBreaker(body, breakers[i % breakers.length]!)
-                    )
-                  )
-                  return { started, fiber }
-                }))
-              // every fiber decided: it probes (its body started) or it was turned away
-              yield* Effect.forEach(
-                calls,
-                ({ fiber, started }) => Effect.raceFirst(Deferred.await(started), Effect.asVoid(Fiber.await(fiber))),
-                { concurrency: "unbounded", discard: true }
-              )
-              const admitted = calls.filter(({ fiber }) => fiber.unsafePoll() === null).length
-              expect(most).toBeLessThanOrEqual(c.maxProbes)
+              const race = yield* raceHalfOpen(breakers, c.fibers, c.outcome)
+              const admitted = race.admitted
+              expect(race.most).toBeLessThanOrEqual(c.maxProbes)
               expect(admitted).toBe(Math.min(c.fibers.length, c.maxProbes))
-              for (const { fiber } of calls) {
-                const exit = fiber.unsafePoll()
-                if (exit === null) continue
+              for (const error of race.turnedAway) {
                 // turned away while every slot is taken: CircuitOpen, until the oldest probe's slot is let go of
-                const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
                 expect(CircuitBreaker.isCircuitOpen(error)).toBe(true)
                 const retryAfter = Duration.toMillis((error as CircuitBreaker.CircuitOpen).retryAfter)
                 expect(retryAfter).toBe(c.pause)
               }
-              yield* Deferred.succeed(gate, undefined)
-              yield* Effect.forEach(calls, ({ fiber }) => Fiber.await(fiber), { discard: true })
+              yield* race.release
               if (c.processes === 0) {
                 // one failed probe opens it again; otherwise it closes once successThreshold probes succeeded
                 const expected = c.outcome === "failure"

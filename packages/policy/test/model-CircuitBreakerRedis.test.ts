@@ -18,12 +18,9 @@ import { expect, it } from "@effect/vitest"
 import { CircuitBreaker } from "@sturdy/policy"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import * as TestClock from "effect/TestClock"
@@ -34,6 +31,7 @@ import {
   defaultWeights,
   modelRun,
   optionsOf,
+  raceHalfOpen,
   type Real,
   recordInto
 } from "./utils/breakerModel.js"
@@ -146,45 +144,11 @@ describeWithRedis("model CircuitBreakerRedis: the same decisions on the memory s
               for (const breaker of breakers) expect(yield* untilState(breaker, "Open")).toBe("Open")
               yield* TestClock.adjust(Duration.millis(c.pause))
               for (const breaker of breakers) expect(yield* breaker.state).toBe("HalfOpen")
-              const gate = yield* Deferred.make<void>()
-              let running = 0
-              let most = 0
-              const calls = yield* Effect.forEach(c.fibers, (turns, i) =>
-                Effect.gen(function*() {
-                  const started = yield* Deferred.make<void>()
-                  const body = Effect.gen(function*() {
-                    running++
-                    most = Math.max(most, running)
-                    yield* Deferred.succeed(started, undefined)
-                    yield* Deferred.await(gate)
-                    running--
-                    return "ok"
-                  })
-                  const fiber = yield* Effect.fork(
-                    Effect.zipRight(
-                      Effect.repeatN(Effect.yieldNow(), turns),
-                      CircuitBreaker.withBreaker(body, breakers[i % breakers.length]!)
-                    )
-                  )
-                  return { started, fiber }
-                }))
-              yield* Effect.forEach(
-                calls,
-                ({ fiber, started }) => Effect.raceFirst(Deferred.await(started), Effect.asVoid(Fiber.await(fiber))),
-                { concurrency: "unbounded", discard: true }
-              )
-              expect(most).toBeLessThanOrEqual(c.maxProbes)
-              expect(calls.filter(({ fiber }) => fiber.unsafePoll() === null).length).toBe(
-                Math.min(c.fibers.length, c.maxProbes)
-              )
-              for (const { fiber } of calls) {
-                const exit = fiber.unsafePoll()
-                if (exit === null) continue
-                const error = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
-                expect(CircuitBreaker.isCircuitOpen(error)).toBe(true)
-              }
-              yield* Deferred.succeed(gate, undefined)
-              yield* Effect.forEach(calls, ({ fiber }) => Fiber.await(fiber), { discard: true })
+              const race = yield* raceHalfOpen(breakers, c.fibers, "success")
+              expect(race.most).toBeLessThanOrEqual(c.maxProbes)
+              expect(race.admitted).toBe(Math.min(c.fibers.length, c.maxProbes))
+              for (const error of race.turnedAway) expect(CircuitBreaker.isCircuitOpen(error)).toBe(true)
+              yield* race.release
             }).pipe(Effect.scoped, Runtime.runPromise(runtime))
         )
         yield* Effect.promise(() => FastCheck.assert(property, { seed: 20261211, numRuns: 30 }))

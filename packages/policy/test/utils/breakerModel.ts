@@ -904,3 +904,56 @@ export const commandsArb = (weights?: CommandWeights, maxCommands = 60) =>
     [commandArb(weights).map((command) => new ModelCommand(command))],
     { maxCommands, size: "max" }
   )
+
+/**
+ * Fibers racing half-open breakers: fiber `i` yields `turns[i]` turns of the scheduler (the interleaving), then calls
+ * through `breakers[i % breakers.length]` with a body that holds until released. Answers once every fiber has decided
+ * (its body started: a probe; or it ended: turned away): the most bodies running at once, how many were admitted, the
+ * failures of those turned away, and `release`, which lets the probes end (failing when `outcome` is "failure") and
+ * waits for every fiber.
+ */
+export const raceHalfOpen = (
+  breakers: ReadonlyArray<CircuitBreaker.CircuitBreaker>,
+  turns: ReadonlyArray<number>,
+  outcome: "success" | "failure"
+) =>
+  Effect.gen(function*() {
+    const gate = yield* Deferred.make<void>()
+    let running = 0
+    let most = 0
+    const calls = yield* Effect.forEach(turns, (yields, i) =>
+      Effect.gen(function*() {
+        const started = yield* Deferred.make<void>()
+        const body = Effect.gen(function*() {
+          running++
+          most = Math.max(most, running)
+          yield* Deferred.succeed(started, undefined)
+          yield* Deferred.await(gate)
+          running--
+          if (outcome === "failure") return yield* Effect.fail("still down")
+          return "ok"
+        })
+        const fiber = yield* Effect.fork(
+          Effect.zipRight(
+            Effect.repeatN(Effect.yieldNow(), yields),
+            CircuitBreaker.withBreaker(body, breakers[i % breakers.length]!)
+          )
+        )
+        return { started, fiber }
+      }))
+    yield* Effect.forEach(
+      calls,
+      ({ fiber, started }) => Effect.raceFirst(Deferred.await(started), Effect.asVoid(Fiber.await(fiber))),
+      { concurrency: "unbounded", discard: true }
+    )
+    const turnedAway: Array<unknown> = []
+    for (const { fiber } of calls) {
+      const exit = fiber.unsafePoll()
+      if (exit !== null) turnedAway.push(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : exit)
+    }
+    const release = Effect.zipRight(
+      Deferred.succeed(gate, undefined),
+      Effect.forEach(calls, ({ fiber }) => Fiber.await(fiber), { discard: true })
+    )
+    return { most, admitted: calls.length - turnedAway.length, turnedAway, release }
+  })
