@@ -408,17 +408,21 @@ describe("model RetryBudget: a budget on the memory RetryBudgetStore answers as 
   )
 })
 
+/** A `RetryBudgetRedis` store on a redis-server of its own, for the scope. */
+const redisBudgetStore = (prefix: string) =>
+  Effect.gen(function*() {
+    const server = yield* startRedisServer
+    const context = yield* Layer.build(RetryBudgetRedis.layerStore({ host: server.host, port: server.port, prefix }))
+    return Context.get(context, RetryBudgetStore.RetryBudgetStore)
+  })
+
 describeWithRedis("model RetryBudget: a budget on RetryBudgetRedis's store answers as the model", () => {
   it(
     "the same commands are granted, refused and counted on Redis as the model (and the memory store) says",
     async () => {
       await Effect.runPromise(
         Effect.gen(function*() {
-          const server = yield* startRedisServer
-          const context = yield* Layer.build(
-            RetryBudgetRedis.layerStore({ host: server.host, port: server.port, prefix: "model:" })
-          )
-          const store = Context.get(context, RetryBudgetStore.RetryBudgetStore)
+          const store = yield* redisBudgetStore("model:")
           let run = 0
           yield* Effect.promise(() =>
             FastCheck.assert(
@@ -457,11 +461,7 @@ describeWithRedis("model RetryBudget: a budget on RetryBudgetRedis's store answe
   it("store parity: the same update requests give the same results on the memory store and on Redis", async () => {
     await Effect.runPromise(
       Effect.gen(function*() {
-        const server = yield* startRedisServer
-        const context = yield* Layer.build(
-          RetryBudgetRedis.layerStore({ host: server.host, port: server.port, prefix: "parity:" })
-        )
-        const redis = Context.get(context, RetryBudgetStore.RetryBudgetStore)
+        const redis = yield* redisBudgetStore("parity:")
         let run = 0
         yield* Effect.promise(() =>
           FastCheck.assert(
