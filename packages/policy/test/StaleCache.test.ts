@@ -275,6 +275,29 @@ describe("StaleCache", () => {
       expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("older"))
     }))
 
+  it.effect("the write order is kept however many other keys are written while a call runs", () =>
+    Effect.gen(function*() {
+      // found by model-StaleCache.test.ts: past 64 keys written while calls ran, the order was forgotten, and a call
+      // that started before an invalidate (or before a later call that stored) stored its older answer after all
+      const cache = yield* StaleCache.make<string>({ maxEntries: 2, maxStaleness: "1 hour" })
+      const call = (value: string, millis: number) =>
+        StaleCache.serve(Effect.as(Effect.sleep(Duration.millis(millis)), value), cache, "k")
+      const beforeInvalidate = yield* Effect.fork(call("read before the invalidate", 100))
+      const older = yield* Effect.fork(call("older", 100))
+      yield* TestClock.adjust("1 millis")
+      yield* cache.invalidate("k")
+      // a newer call answers first and is stored
+      const newer = yield* Effect.fork(call("newer", 10))
+      yield* TestClock.adjust("50 millis")
+      expect((yield* Fiber.join(newer)).value).toBe("newer")
+      for (let i = 0; i < 200; i++) yield* cache.invalidate(`other-${i}`)
+      // the two that started before it, and before the invalidate, answer their callers but store nothing
+      yield* TestClock.adjust("50 millis")
+      expect((yield* Fiber.join(older)).value).toBe("older")
+      expect((yield* Fiber.join(beforeInvalidate)).value).toBe("read before the invalidate")
+      expect(Option.map(yield* cache.get("k"), (e) => e.value)).toEqual(Option.some("newer"))
+    }))
+
   it("rejects a size that is not a positive integer", () => {
     expect(() => StaleCache.unsafeMake({ maxEntries: 0, maxStaleness: "1 second" })).toThrow(RangeError)
     expect(() => StaleCache.unsafeMake({ maxEntries: 1.5, maxStaleness: "1 second" })).toThrow(RangeError)

@@ -24,23 +24,30 @@ export class NoStaleAnswer extends Schema.TaggedError<NoStaleAnswer>("@sturdy/po
   }
 }
 
-// Per cache and key, the order number of the latest write: the call of `serve` or `remember` whose answer was stored,
-// or a `set` or `invalidate` of the key. Two calls of one key may overlap: an older call that answers after a newer
-// one must not replace the newer answer with older data (as SWR keeps the latest revalidation), nor may a call that
-// started before a `set` or `invalidate` put back what it read before (as lru-cache's fetch does not). The table is
-// only kept while calls run: it is emptied when the last running call of the cache ends, and past a few times the
-// cache's size it is cleared, which only forgets the order of calls still running.
+// Per cache, the calls of `serve` and `remember` running, by key, and the order number of the latest write of each
+// such key: the call whose answer was stored, or a `set` or `invalidate` of the key. Two calls of one key may overlap:
+// an older call that answers after a newer one must not replace the newer answer with older data (as SWR keeps the
+// latest revalidation), nor may a call that started before a `set` or `invalidate` put back what it read before (as
+// lru-cache's fetch does not). A key is only kept while calls of it run (a write of a key no call of which runs need
+// not be remembered: every later call starts after it), so the table is bounded by the calls running, and never
+// forgets the order of a running call.
+interface Running {
+  /** calls of the key running */
+  calls: number
+  /** the order number of the latest write of the key since the oldest of them started (-1: none) */
+  latest: number
+}
+
 interface CallOrder {
   next: number
-  running: number
-  readonly stored: Map<string, number>
+  readonly keys: Map<string, Running>
 }
 
 const callOrders = new WeakMap<object, CallOrder>()
 // the store of a cache made here, which does not count as a write (`storing` has numbered its call already)
 const rawStores = new WeakMap<object, (key: string, value: any) => Effect.Effect<void>>()
 
-const newOrder = (): CallOrder => ({ next: 0, running: 0, stored: new Map() })
+const newOrder = (): CallOrder => ({ next: 0, keys: new Map() })
 
 const orderOf = (cache: StaleCache.StaleCache<any>): CallOrder => {
   let order = callOrders.get(cache)
@@ -51,14 +58,10 @@ const orderOf = (cache: StaleCache.StaleCache<any>): CallOrder => {
   return order
 }
 
-const record = (order: CallOrder, key: string, number: number, maxEntries: number): void => {
-  if (order.stored.size >= Math.max(64, maxEntries * 4) && !order.stored.has(key)) order.stored.clear()
-  order.stored.set(key, number)
-}
-
 // A `set` or `invalidate`: a call of the key still running (started before it) does not store its answer.
-const written = (order: CallOrder, key: string, maxEntries: number): void => {
-  if (order.running > 0) record(order, key, order.next++, maxEntries)
+const written = (order: CallOrder, key: string): void => {
+  const running = order.keys.get(key)
+  if (running !== undefined) running.latest = order.next++
 }
 
 // Runs `self`, numbered when it starts, and stores its success unless a later call of the key has stored its own
@@ -73,18 +76,23 @@ const storing = <A, E, R, B, E2, R2>(
   Effect.suspend(() => {
     const order = orderOf(cache)
     const started = order.next++
-    order.running++
+    let running = order.keys.get(key)
+    if (running === undefined) {
+      running = { calls: 0, latest: -1 }
+      order.keys.set(key, running)
+    }
+    running.calls++
+    const calls = running
     const store = rawStores.get(cache) ?? cache.set
     return Effect.matchEffect(self, {
       onSuccess: (value) => {
-        const latest = order.stored.get(key)
-        if (latest !== undefined && latest > started) return onSuccess(value)
-        record(order, key, started, cache.maxEntries)
+        if (calls.latest > started) return onSuccess(value)
+        calls.latest = started
         return Effect.zipRight(store(key, value), onSuccess(value))
       },
       onFailure
     }).pipe(Effect.ensuring(Effect.sync(() => {
-      if (--order.running === 0) order.stored.clear()
+      if (--calls.calls === 0 && order.keys.get(key) === calls) order.keys.delete(key)
     })))
   })
 
@@ -144,10 +152,10 @@ export const unsafeMake = <A>(options: StaleCache.Options): StaleCache.StaleCach
     maxStaleness,
     lookup,
     get: (key) => Effect.option(lookup(key)),
-    set: (key, value) => Effect.zipRight(Effect.sync(() => written(order, key, maxEntries)), store(key, value)),
+    set: (key, value) => Effect.zipRight(Effect.sync(() => written(order, key)), store(key, value)),
     invalidate: (key) =>
       Effect.sync(() => {
-        written(order, key, maxEntries)
+        written(order, key)
         entries.delete(key)
       }),
     size: Effect.sync(() => entries.size)
