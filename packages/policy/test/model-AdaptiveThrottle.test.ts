@@ -195,7 +195,14 @@ class Start implements Cmd {
       throttled(real, Effect.zipRight(Deferred.succeed(started, undefined), Effect.flatten(Deferred.await(gate))))
     )
     if (admitted) {
-      await real.run(Deferred.await(started))
+      // the upstream runs, or (a throttle that rejects it) the call ends at once
+      const ended = await real.run(
+        Effect.raceFirst(
+          Effect.as(Deferred.await(started), Option.none()),
+          Effect.map(Fiber.await(fiber), Option.some)
+        )
+      )
+      if (Option.isSome(ended)) expectLetThrough(ended.value, "ok", `${this} at ${model.now}`)
       real.pending.push({ gate, fiber })
     } else {
       expectRejected(await real.run(Fiber.await(fiber)), probability, `${this} at ${model.now}`)
