@@ -122,8 +122,12 @@ export type Ending = typeof Ending.Type
 
 /**
  * A response: status, headers and body, sent after `latencyMillis`, the body paced at `bytesPerSecond` when set, and
- * ended as `ending` says. A hand-written `Respond` that HTTP cannot send (a status of 42) is answered by both
- * responders with a 500 whose text body says why.
+ * ended as `ending` says. A `Respond` that HTTP cannot send (a hand-written status of 42; a 1xx status, which is not a
+ * final response; a header name that is not a token, or a value with anything but visible ASCII, spaces and tabs) is
+ * answered by both responders with a 500 whose text body says why. Spaces and tabs around a header value are dropped,
+ * as every client drops them. A 204 or 304 (sent without `Content-Length`) and the answer to a `HEAD` carry no body:
+ * nothing is paced, reset or truncated, the response ends complete. A reset after the whole body (`afterBytes` at
+ * least its length) follows a complete response, which the client reads whole.
  *
  * @example
  * ```ts
@@ -543,7 +547,8 @@ export const withSlowBody: {
 } = internal.withSlowBody
 
 /**
- * Adds header fields (names are lower-cased).
+ * Adds header fields (names are lower-cased). A field HTTP cannot carry is answered with the 500 that `Respond`
+ * describes.
  *
  * @example
  * ```ts

@@ -312,4 +312,31 @@ describe("FaultServer", () => {
       yield* server.awaitIdle
       expect((yield* server.requests).every((entry) => entry.finished)).toBe(true)
     }))
+
+  it.scopedLive("a 204 or 304 goes without body or Content-Length; a HEAD gets a GET's headers and a clean end", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /no-content": FaultScript.json({ a: 1 }, { status: 204 }),
+        "GET /not-modified": FaultScript.truncated({ status: 304 }),
+        "HEAD /cut": FaultScript.reset("midBody", { afterBytes: 3 }),
+        "GET /latin1": FaultScript.status(200, { headers: { "x-a": "café" } }),
+        "GET /padded": FaultScript.status(200, { headers: { "x-a": " a " } })
+      }))
+      for (const path of ["/no-content", "/not-modified"]) {
+        const observed = yield* send(`${server.url}${path}`)
+        expect([observed.complete, observed.headers?.["content-length"], observed.body]).toEqual([true, undefined, ""])
+      }
+      const head = yield* send(`${server.url}/cut`, { method: "HEAD" })
+      expect([head.status, head.complete, head.headers?.["content-length"]]).toEqual([200, true, "27"])
+      const latin1 = yield* send(`${server.url}/latin1`)
+      expect([latin1.status, latin1.body]).toEqual([
+        500,
+        "invalid fault script: header x-a has a value HTTP cannot carry: \"café\""
+      ])
+      expect((yield* send(`${server.url}/padded`)).headers?.["x-a"]).toBe("a")
+      yield* server.awaitIdle
+      expect((yield* server.requests).map((entry) => [entry.finished, entry.aborted])).toEqual(
+        Array.from({ length: 5 }, () => [true, false])
+      )
+    }))
 })

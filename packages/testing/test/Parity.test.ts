@@ -1,111 +1,7 @@
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
-import { FaultScript, FaultServer, ScriptedClient } from "@sturdy/testing"
+import { FaultScript } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
-
-/** What a plain @effect/platform client observes, minus what only a real socket adds (date, connection). */
-type Outcome =
-  | {
-    readonly _tag: "Response"
-    readonly status: number
-    readonly headers: Record<string, string>
-    readonly body: string | unknown
-  }
-  | {
-    readonly _tag: "HttpClientError"
-    readonly error: string
-    readonly reason: string
-    readonly causeName: string | undefined
-    readonly causeCode: string | undefined
-  }
-  | { readonly _tag: "TimeoutException" }
-
-interface Call {
-  readonly method?: "GET" | "POST"
-  readonly path: string
-  readonly read?: "text" | "json"
-  readonly timeout?: number
-  readonly idempotencyKey?: string
-  readonly sleepBefore?: number
-}
-
-const socketOnlyHeaders = new Set(["date", "connection", "keep-alive", "transfer-encoding"])
-
-const describeCause = (cause: unknown) =>
-  cause instanceof Error ?
-    {
-      causeName: cause.name,
-      causeCode: "code" in cause && typeof cause.code === "string" ? cause.code : undefined
-    } :
-    { causeName: undefined, causeCode: undefined }
-
-const fromError = (error: HttpClientError.HttpClientError): Outcome => ({
-  _tag: "HttpClientError",
-  error: error._tag,
-  reason: error.reason,
-  ...describeCause(error.cause)
-})
-
-const perform = (baseUrl: string, call: Call) =>
-  Effect.gen(function*() {
-    const client = yield* HttpClient.HttpClient
-    if (call.sleepBefore !== undefined) yield* Effect.sleep(call.sleepBefore)
-    let request = HttpClientRequest.make(call.method ?? "GET")(`${baseUrl}${call.path}`)
-    if (call.idempotencyKey !== undefined) {
-      request = HttpClientRequest.setHeader(request, "Idempotency-Key", call.idempotencyKey)
-    }
-    const exchange = Effect.gen(function*() {
-      const response = yield* client.execute(request)
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (!socketOnlyHeaders.has(name)) headers[name] = value
-      }
-      const body = call.read === "json" ? yield* response.json : yield* response.text
-      return { _tag: "Response", status: response.status, headers, body } satisfies Outcome as Outcome
-    }).pipe(Effect.scoped, Effect.catchAll((error) => Effect.succeed(fromError(error))))
-    return yield* call.timeout === undefined ? exchange : exchange.pipe(
-      Effect.timeout(call.timeout),
-      Effect.catchTag("TimeoutException", () => Effect.succeed<Outcome>({ _tag: "TimeoutException" }))
-    )
-  })
-
-const projectLog = (log: ReadonlyArray<FaultScript.LoggedRequest>) =>
-  log.map((entry) => ({
-    method: entry.method,
-    path: entry.path,
-    route: entry.route,
-    attempt: entry.attempt,
-    outage: entry.outage,
-    fault: entry.fault._tag,
-    idempotencyKey: entry.idempotencyKey,
-    aborted: entry.aborted,
-    finished: entry.finished
-  }))
-
-/** Runs the calls against a FaultServer through undici, and against a ScriptedClient, with the same routes. */
-const both = (routes: FaultScript.Routes, calls: ReadonlyArray<Call>) =>
-  Effect.gen(function*() {
-    const runAll = (baseUrl: string) => Effect.forEach(calls, (call) => perform(baseUrl, call))
-
-    const server = yield* FaultServer.make(routes)
-    const overSocket = yield* runAll(server.url).pipe(Effect.provide(NodeHttpClient.layerUndici))
-    yield* server.awaitIdle
-    const serverLog = projectLog(yield* server.requests)
-
-    const scripted = yield* ScriptedClient.make(routes)
-    const inMemory = yield* runAll("http://scripted.test").pipe(
-      Effect.provideService(HttpClient.HttpClient, scripted.client)
-    )
-    yield* scripted.awaitIdle
-    const scriptedLog = projectLog(yield* scripted.requests)
-
-    expect(inMemory).toEqual(overSocket)
-    expect(scriptedLog).toEqual(serverLog)
-    return { outcomes: overSocket, log: serverLog }
-  })
+import { both } from "./utils/parity.js"
 
 describe("Parity: ScriptedClient and FaultServer (undici) observe the same outcomes", () => {
   it.scopedLive("status, headers, JSON body and the per-route sequence", () =>
@@ -219,5 +115,41 @@ describe("Parity: ScriptedClient and FaultServer (undici) observe the same outco
         ]
       )
       expect(log.map((entry) => entry.outage)).toEqual([true, ...Array.from({ length: 15 }, () => false)])
+    }))
+
+  it.scopedLive("bodiless answers (204, 304, HEAD), headers HTTP cannot carry and 1xx statuses", () =>
+    Effect.gen(function*() {
+      const { outcomes } = yield* both(
+        FaultScript.routes({
+          "GET /no-content": FaultScript.json({ a: 1 }, { status: 204 }),
+          "GET /not-modified": FaultScript.truncated({ status: 304 }),
+          "/cut": FaultScript.reset("midBody", { afterBytes: 3 }),
+          "GET /whole": FaultScript.reset("midBody", { body: { a: 1 }, afterBytes: 100 }),
+          "GET /name": FaultScript.status(200, { headers: { "x bad": "1" } }),
+          "GET /latin1": FaultScript.status(200, { headers: { "x-a": "café" } }),
+          "GET /padded": FaultScript.status(200, { headers: { "x-a": " a " } }),
+          "GET /informational": FaultScript.status(100)
+        }),
+        [
+          { path: "/no-content" },
+          { path: "/not-modified" },
+          { method: "HEAD", path: "/cut" },
+          { path: "/whole", read: "json" },
+          { path: "/name" },
+          { path: "/latin1" },
+          { path: "/padded" },
+          { path: "/informational", timeout: 5_000 }
+        ]
+      )
+      expect(outcomes.map((outcome) => outcome._tag === "Response" && outcome.status)).toEqual([
+        204,
+        304,
+        200,
+        200,
+        500,
+        500,
+        200,
+        500
+      ])
     }))
 })

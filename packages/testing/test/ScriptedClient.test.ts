@@ -114,6 +114,18 @@ describe("ScriptedClient", () => {
       expect(causeOf(error)).toMatchObject({ name: "SocketError", code: "UND_ERR_SOCKET" })
     }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({ "GET /r": FaultScript.reset("midBody") })))))
 
+  it.effect("a reset after the whole body (afterBytes at least its length) reads as complete, as over a socket", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const empty = yield* client.get(`${base}/empty`)
+      expect([empty.status, yield* empty.text]).toEqual([503, ""])
+      const whole = yield* client.get(`${base}/whole`)
+      expect(yield* whole.json).toEqual({ a: 1 })
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
+      "GET /empty": FaultScript.withEnding(FaultScript.status(503), { _tag: "ResetMidBody", afterBytes: 0 }),
+      "GET /whole": FaultScript.reset("midBody", { body: { a: 1 }, afterBytes: 100 })
+    })))))
+
   it.effect("a truncated body fails the read with undici's SocketError", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient
@@ -278,5 +290,45 @@ describe("ScriptedClient", () => {
     }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
       "GET /bad": { ...FaultScript.status(200), status: 42 },
       "GET /stalled": { ...FaultScript.json({ a: 1 }), bytesPerSecond: 0 }
+    })))))
+
+  it.effect("a 204 or 304 has no body and no Content-Length, whatever the fault says; a HEAD gets a GET's headers only", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      for (const path of ["/no-content", "/not-modified"]) {
+        const response = yield* client.get(`${base}${path}`)
+        expect(response.headers["content-length"]).toBeUndefined()
+        expect(yield* response.text).toBe("")
+      }
+      const head = yield* client.execute(HttpClientRequest.head(`${base}/cut`))
+      expect([head.status, head.headers["content-length"], yield* head.text]).toEqual([200, "27", ""])
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
+      "GET /no-content": FaultScript.json({ a: 1 }, { status: 204 }),
+      "GET /not-modified": FaultScript.truncated({ status: 304 }),
+      "HEAD /cut": FaultScript.reset("midBody", { afterBytes: 3 })
+    })))))
+
+  it.effect("a header HTTP cannot carry, or a 1xx status, is answered 500 with the reason; spaces around a value go", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const answers = []
+      for (const path of ["/name", "/newline", "/latin1", "/informational"]) {
+        const response = yield* client.get(`${base}${path}`)
+        answers.push([response.status, yield* response.text])
+      }
+      expect(answers).toEqual([
+        [500, "invalid fault script: header name \"x bad\" is not an HTTP token"],
+        [500, "invalid fault script: header x-a has a value HTTP cannot carry: \"a\\nb\""],
+        [500, "invalid fault script: header x-a has a value HTTP cannot carry: \"café\""],
+        [500, "invalid fault script: status 103 is informational (1xx), not a final response"]
+      ])
+      const padded = yield* client.get(`${base}/padded`)
+      expect(padded.headers["x-a"]).toBe("a  b")
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
+      "GET /name": FaultScript.status(200, { headers: { "x bad": "1" } }),
+      "GET /newline": FaultScript.status(200, { headers: { "x-a": "a\nb" } }),
+      "GET /latin1": FaultScript.status(200, { headers: { "x-a": "café" } }),
+      "GET /informational": FaultScript.status(103),
+      "GET /padded": FaultScript.status(200, { headers: { "x-a": " \ta  b " } })
     })))))
 })

@@ -456,6 +456,9 @@ const unsendable = (fault: Respond): string | undefined => {
   if (!(Number.isInteger(fault.status) && fault.status >= 100 && fault.status <= 599)) {
     return `status ${fault.status} is not an integer from 100 to 599`
   }
+  if (fault.status < 200) {
+    return `status ${fault.status} is informational (1xx), not a final response`
+  }
   if (fault.bytesPerSecond !== undefined && !(fault.bytesPerSecond > 0)) {
     return `bytesPerSecond ${fault.bytesPerSecond} is not > 0`
   }
@@ -472,11 +475,33 @@ export const invalidFault = (reason: string): Respond => ({
   ending: { _tag: "Complete" }
 })
 
+// Header fields HTTP cannot carry as written, checked here so that both responders answer them with the same 500
+// (`node:http` refuses a name that is not a token and a value with control characters; a value beyond ASCII reaches
+// an undici client re-decoded, "café" as "cafÃ©", so no client would see what the script says: RFC 9110 §5.5 asks
+// senders for visible ASCII, spaces and tabs only).
+const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const invalidHeaderValue = /[^\t\x20-\x7e]/
+
+const unsendableHeader = (headers: Readonly<Record<string, string>>): string | undefined => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) return `header name ${JSON.stringify(name)} is not an HTTP token`
+    if (invalidHeaderValue.test(value)) return `header ${name} has a value HTTP cannot carry: ${JSON.stringify(value)}`
+  }
+  return undefined
+}
+
+// HTTP gives these responses no body, whatever the fault says: a 204 or 304 has none (sent without Content-Length),
+// and the answer to a HEAD has the headers a GET would get but no body. Without a body there is nothing to pace, cut
+// or reset mid-way: the response ends complete on both responders (a Node server would drop the body's bytes anyway,
+// and undici rejects a 204 or 304 whose Content-Length promises any).
+const statusWithoutBody = (status: number): boolean => status === 204 || status === 304
+
 /** @internal */
-export const plan = (fault: Respond, nowMillis: number): Plan => {
+export const plan = (fault: Respond, nowMillis: number, method = "GET"): Plan => {
   const problem = unsendable(fault)
-  if (problem !== undefined) return plan(invalidFault(problem), nowMillis)
-  const { bytes, contentType } = bodyBytes(fault.body)
+  if (problem !== undefined) return plan(invalidFault(problem), nowMillis, method)
+  const noStatusBody = statusWithoutBody(fault.status)
+  const { bytes, contentType } = noStatusBody ? bodyBytes({ _tag: "Empty" }) : bodyBytes(fault.body)
   const headers: Record<string, string> = {}
   if (contentType !== undefined) headers["content-type"] = contentType
   if (fault.retryAfter !== undefined) {
@@ -491,9 +516,18 @@ export const plan = (fault: Respond, nowMillis: number): Plan => {
     if (fault.rateLimit.policy !== undefined) headers["ratelimit-policy"] = fault.rateLimit.policy
   }
   Object.assign(headers, lowerCaseKeys(fault.headers))
+  const badHeader = unsendableHeader(headers)
+  if (badHeader !== undefined) return plan(invalidFault(badHeader), nowMillis, method)
+  // spaces and tabs around a field value are not part of it (RFC 9110 §5.5): a client never sees them
+  for (const [name, value] of Object.entries(headers)) headers[name] = value.replace(/^[\t ]+|[\t ]+$/g, "")
+  if (noStatusBody) {
+    delete headers["content-length"]
+    return { status: fault.status, headers, chunks: [], ending: "complete" }
+  }
   const ending = fault.ending
   const sent = ending._tag === "ResetMidBody" ? bytes.subarray(0, Math.min(ending.afterBytes, bytes.length)) : bytes
   headers["content-length"] = String(bytes.length + (ending._tag === "Truncated" ? ending.missingBytes : 0))
+  if (method.toUpperCase() === "HEAD") return { status: fault.status, headers, chunks: [], ending: "complete" }
   const chunks: Array<{ delayMillis: number; bytes: Uint8Array }> = []
   if (fault.bytesPerSecond === undefined) {
     if (sent.length > 0) chunks.push({ delayMillis: 0, bytes: sent })

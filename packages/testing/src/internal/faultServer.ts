@@ -55,14 +55,18 @@ const handle = (
       })
     case "Respond":
       return later(fault.latencyMillis, () => {
-        let plan = engine.plan(fault, clock.unsafeCurrentTimeMillis())
+        let plan = engine.plan(fault, clock.unsafeCurrentTimeMillis(), request.method)
         try {
           response.writeHead(plan.status, plan.headers)
         } catch (error) {
           // Node refuses what it cannot send (a header value with a newline, say). Thrown here, inside a timer, it
           // would be an uncaught exception that ends the test process: answer a 500 that says why instead.
           const reason = error instanceof Error ? error.message : String(error)
-          plan = engine.plan(engine.invalidFault(reason.replace(/[^\x20-\x7e]/g, "?")), clock.unsafeCurrentTimeMillis())
+          plan = engine.plan(
+            engine.invalidFault(reason.replace(/[^\x20-\x7e]/g, "?")),
+            clock.unsafeCurrentTimeMillis(),
+            request.method
+          )
           try {
             response.writeHead(plan.status, plan.headers)
           } catch {

@@ -40,10 +40,15 @@ interface Head {
 
 type BodyQueue = Queue.Queue<Take.Take<Uint8Array, Error>>
 
+/** Whether the plan sends every byte its `Content-Length` promises. */
+const sentAll = (plan: engine.Plan): boolean =>
+  plan.chunks.reduce((total, chunk) => total + chunk.bytes.length, 0) === Number(plan.headers["content-length"])
+
 const sleepMillis = (millis: number) => millis > 0 ? Effect.sleep(millis) : Effect.void
 
 /** Plays the server's side of one exchange: it runs on its own, whether or not the client reads the body. */
 const respond = (
+  method: string,
   entry: engine.Entry,
   head: Deferred.Deferred<Head, Error>,
   body: BodyQueue
@@ -63,7 +68,7 @@ const respond = (
     case "Respond":
       return Effect.gen(function*() {
         yield* sleepMillis(fault.latencyMillis)
-        const plan = engine.plan(fault, yield* Clock.currentTimeMillis)
+        const plan = engine.plan(fault, yield* Clock.currentTimeMillis, method)
         yield* Deferred.succeed(head, { status: plan.status, headers: Headers.fromInput(plan.headers) })
         for (const chunk of plan.chunks) {
           yield* sleepMillis(chunk.delayMillis)
@@ -73,8 +78,10 @@ const respond = (
         switch (plan.ending) {
           case "complete":
             return yield* Queue.offer(body, Take.end)
-          // undici reports a reset that follows part of a body as "other side closed", the same as an early close
+          // undici reports a reset that follows part of a body as "other side closed", the same as an early close;
+          // a reset once all of `Content-Length` is sent comes after a complete response, which the client has read
           case "reset":
+            return yield* Queue.offer(body, sentAll(plan) ? Take.end : Take.fail(socketClosed()))
           case "truncated":
             return yield* Queue.offer(body, Take.fail(socketClosed()))
         }
@@ -136,7 +143,7 @@ export const make = (routes: FaultScript.Routes) =>
         })
         const head = yield* Deferred.make<Head, Error>()
         const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
-        const responder = yield* respond(entry, head, body).pipe(
+        const responder = yield* respond(request.method, entry, head, body).pipe(
           Effect.ensuring(Effect.sync(entry.close)),
           Effect.forkIn(scope)
         )
