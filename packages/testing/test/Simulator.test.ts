@@ -288,6 +288,37 @@ describe("Simulator", () => {
     expect(Simulator.runSync(infinite, Simulator.policies.noRetry, { seed: 0 }).succeeded).toBe(1)
   })
 
+  // found by prop-Simulator: a spike of rate 0 stopped every arrival for the rest of the run, and with no base rate a
+  // spike listed after a later one was skipped
+  it("a spike of rate 0 pauses arrivals only inside its window; spikes are taken in time order, not list order", () => {
+    const scenario = (workload: Partial<Simulator.Workload>): Simulator.Scenario => ({
+      name: "lull",
+      description: "spikes of rate 0",
+      upstream: { servers: 10, queueCapacity: 0, latency: { median: 1, sigma: 0 } },
+      workload: { clients: 1, duration: 10_000, rate: 0, attemptTimeout: 1_000, ...workload }
+    })
+    const offered = (workload: Partial<Simulator.Workload>) =>
+      Simulator.runSync(scenario(workload), Simulator.policies.noRetry, { seed: 1 }).timeline.map((b) => b.offered)
+    // 20 calls a second, with a lull from 2 s to 4 s: calls resume at 4 s (the gap drawn before 2 s may still land
+    // one call just inside the lull: a gap is not redrawn at a window's edge)
+    const lull = offered({ rate: 20, spikes: [{ window: { start: 2_000, end: 4_000 }, rate: 0 }] })
+    expect(lull[2] + lull[3]).toBeLessThanOrEqual(1)
+    for (const bucket of [...lull.slice(0, 2), ...lull.slice(4)]) expect(bucket).toBeGreaterThan(5)
+    // a lull at the very start
+    const late = offered({ rate: 20, spikes: [{ window: { start: 0, end: 1_000 }, rate: 0 }] })
+    expect(late[0]).toBe(0)
+    expect(late.slice(1).every((bucket) => bucket > 5)).toBe(true)
+    // no base rate, two spikes listed out of order: both get their calls
+    const spikes = offered({
+      spikes: [{ window: { start: 6_000, end: 7_000 }, rate: 20 }, { window: { start: 2_000, end: 3_000 }, rate: 20 }]
+    })
+    expect(spikes[2]).toBeGreaterThan(5)
+    expect(spikes[6]).toBeGreaterThan(5)
+    // (the last gap drawn inside a spike may land one call just after it)
+    expect(spikes[3] + spikes[7]).toBeLessThanOrEqual(2)
+    expect(spikes.filter((_, index) => ![2, 3, 6, 7].includes(index)).every((bucket) => bucket === 0)).toBe(true)
+  })
+
   it("seeds: every 32-bit seed keeps its stream, and seeds beyond 32 bits or negative get their own (review #12)", () => {
     const scenario: Simulator.Scenario = {
       ...Simulator.scenarios.randomErrors,

@@ -286,9 +286,16 @@ class Simulation {
       while (true) {
         const rate = this.rateAt(this.time.now)
         if (!(rate > 0)) {
-          const nextSpike = workload.spikes?.find((spike) => spike.window.start > this.time.now && spike.rate > 0)
-          if (nextSpike === undefined) break
-          yield* this.time.sleep(nextSpike.window.start - this.time.now)
+          // No arrivals until the rate changes, at the next edge of a spike's window: a spike's start, or the end of
+          // a spike of rate 0 where `rate` resumes (in any order of the list). None before `duration`: no more calls.
+          const now = this.time.now
+          let next = workload.duration
+          for (const { window } of workload.spikes ?? []) {
+            if (window.start > now && window.start < next) next = window.start
+            if (window.end > now && window.end < next) next = window.end
+          }
+          if (next >= workload.duration) break
+          yield* this.time.sleep(next - now)
           continue
         }
         const gap = -Math.log(1 - this.arrivals()) * 1_000 / rate
