@@ -181,7 +181,9 @@ export const laws: {
 }
 
 /**
- * The maximum over seeds of each delay: the upper edge of what a schedule can ask for.
+ * The maximum over seeds of each delay: the upper edge of what a schedule can ask for. A `seeds` count that is not an
+ * integer ≥ 0, or `attempts` that is not, throws a `RangeError` (a NaN count would answer `[]`, an envelope that
+ * bounds nothing).
  *
  * @example
  * ```ts

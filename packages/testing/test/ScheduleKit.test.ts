@@ -163,6 +163,18 @@ describe("ScheduleKit", () => {
     )
   })
 
+  // found by prop-ScheduleKit: a NaN count of seeds answered [], and a fraction silently took fewer seeds
+  it("envelope refuses a count of seeds that is not an integer ≥ 0 with a RangeError naming it", () => {
+    const schedule = Schedule.jittered(Schedule.spaced("1 second"))
+    for (const seeds of [Number.NaN, 2.5, -1, Number.POSITIVE_INFINITY]) {
+      expect(() => ScheduleKit.envelope(schedule, { seeds, attempts: 3 })).toThrow(
+        new RangeError(`ScheduleKit.envelope: seeds must be an integer ≥ 0 or a list, got ${seeds}`)
+      )
+    }
+    expect(ScheduleKit.envelope(schedule, { seeds: 0, attempts: 3 })).toEqual([])
+    expect(ScheduleKit.envelope(schedule, { seeds: 2, attempts: 3 })).toHaveLength(3)
+  })
+
   describe("laws cannot be fooled (review #1-#3)", () => {
     // A schedule from a plain function of the 0-based retry number and one uniform draw.
     const fromFn = (delay: (n: number, unit: number) => number) =>

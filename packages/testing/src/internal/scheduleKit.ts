@@ -221,6 +221,10 @@ export const envelope = <Out>(
   if (!Number.isSafeInteger(attempts) || attempts < 0) {
     throw new RangeError(`ScheduleKit.envelope: attempts must be an integer ≥ 0, got ${attempts}`)
   }
+  // a NaN count would answer [] (an envelope that bounds nothing passes any check on it), a fraction fewer seeds
+  if (typeof options.seeds === "number" && !(Number.isSafeInteger(options.seeds) && options.seeds >= 0)) {
+    throw new RangeError(`ScheduleKit.envelope: seeds must be an integer ≥ 0 or a list, got ${options.seeds}`)
+  }
   // One `runSync` for all seeds: running an Effect has a fixed cost that dominates short schedules.
   const sequences = Effect.runSync(
     Effect.forEach(
