@@ -21,7 +21,8 @@
 // `recoveryTime` looks at buckets starting at or after the disruption's end; latency percentiles are the
 // `ceil(p × n)`-th smallest.
 //
-// Also: determinism (same seed ⇒ same report, by `run` and `runSync`, twice, with other runs interleaved in the same
+// Also: policies made once per client (indices 0..clients−1, at virtual time 0, scope closed with the run, guard
+// applied once, its Effect run once per call); determinism (same seed ⇒ same report, by `run` and `runSync`, twice, with other runs interleaved in the same
 // process and concurrently; neighbouring seeds ⇒ different reports), the report's accounting identities over
 // scenarios with random service times, and validation (each documented out-of-range input is a RangeError naming it,
 // from `runSync` and as a defect from `run`; valid inputs never throw).
@@ -41,6 +42,9 @@
 //   9. simulator.ts: the default `fastFailLatency` 1 → 0: the queue model fails.
 //  10. simulator.ts: the rate limit's per-second counter never reset: the queue model fails.
 //  11. the reference model: slowdown read with one request more in the queue: the queue model fails (model check).
+//  12. simulator.ts `tracked`: the guard applied per call rather than once per client: the per-client property fails.
+//  13. simulator.ts `start`: the virtual clock not provided (policies read the real one): the per-client property
+//      fails.
 // Found and fixed: a spike of rate 0 stopped every arrival for the rest of the run (regression test in
 // Simulator.test.ts). Found and left (a fix changes published figures): a gap drawn at one rate runs past a window's
 // edge, so a short low-rate spike at the start can leave a run without calls; `busyArb` below avoids spikes.
@@ -57,6 +61,7 @@ import * as fc from "effect/FastCheck"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
+import * as TestClock from "effect/TestClock"
 
 // -----------------------------------------------------------------------------
 // recording policy
@@ -664,6 +669,55 @@ describe("Simulator: determinism", () => {
       { seed: 5, numRuns: 100 }
     )
   })
+})
+
+describe("Simulator: policies are made per client, in the run's scope and virtual clock", () => {
+  it("make runs once per client, its guard is applied once and runs once per call, its scope closes with the run", () => {
+    fc.assert(
+      fc.property(randomScenarioArb, ScheduleKit.seedArbitrary, (sc, seed) => {
+        const made: Array<number> = []
+        const madeAt: Array<number> = []
+        const closed: Array<number> = []
+        let applied = 0
+        let runs = 0
+        const policy = Simulator.makePolicy("counting", (client) =>
+          Effect.gen(function*() {
+            made.push(client)
+            madeAt.push(yield* Clock.currentTimeMillis)
+            yield* Effect.addFinalizer(() => Effect.sync(() => closed.push(client)))
+            return (call) => {
+              applied++
+              return Effect.suspend(() => {
+                runs++
+                return call
+              })
+            }
+          }))
+        const report = Simulator.runSync(sc, policy, { seed })
+        expect(made).toEqual(Array.from({ length: sc.workload.clients }, (_, index) => index))
+        // virtual time starts at 0, whatever the caller's clock says
+        expect(madeAt.every((time) => time === 0)).toBe(true)
+        expect(applied).toBe(sc.workload.clients)
+        expect(runs).toBe(report.logicalCalls)
+        expect([...closed].sort((a, b) => a - b)).toEqual(made)
+      }),
+      { seed: 606, numRuns: 100 }
+    )
+  })
+
+  it.effect("run inside a TestClock set to any time gives runSync's report", () =>
+    Effect.gen(function*() {
+      const cases = fc.sample(fc.tuple(randomScenarioArb, policyArb, ScheduleKit.seedArbitrary, fc.nat()), {
+        seed: 17,
+        numRuns: 20
+      })
+      for (const [sc, policyCase, seed, now] of cases) {
+        yield* TestClock.setTime(now)
+        expect(yield* Simulator.run(sc, policyCase.policy, { seed })).toEqual(
+          Simulator.runSync(sc, policyCase.policy, { seed })
+        )
+      }
+    }))
 })
 
 // -----------------------------------------------------------------------------
