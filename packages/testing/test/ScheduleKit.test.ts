@@ -175,6 +175,16 @@ describe("ScheduleKit", () => {
     expect(ScheduleKit.envelope(schedule, { seeds: 2, attempts: 3 })).toHaveLength(3)
   })
 
+  // found by prop-ScheduleKit: with an infinite cap and one attempt, the total bound was Infinity × 0 = NaN, and
+  // backoffLaws threw a RangeError about a maxTotal the caller never gave
+  it("backoffLaws accepts an infinite maxDelay, with one attempt or more", () => {
+    const config = { baseDelay: 100, factor: 2, jitter: "full", maxElapsed: undefined } as const
+    for (const maxAttempts of [1, 2, 5]) {
+      expect(ScheduleKit.backoffLaws({ ...config, maxDelay: Number.POSITIVE_INFINITY, maxAttempts }, { seed: 1 }))
+        .toBe(true)
+    }
+  })
+
   describe("laws cannot be fooled (review #1-#3)", () => {
     // A schedule from a plain function of the 0-based retry number and one uniform draw.
     const fromFn = (delay: (n: number, unit: number) => number) =>

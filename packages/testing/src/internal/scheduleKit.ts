@@ -352,6 +352,8 @@ export const backoffLaws = (config: ScheduleKit.BackoffConfig, options: Schedule
   const retries = config.maxAttempts - 1
   capHolds(schedule, config.maxDelay, options)
   attemptsBounded(schedule, retries, options)
-  totalBounded(schedule, Math.min(config.maxElapsed ?? Number.POSITIVE_INFINITY, config.maxDelay * retries), options)
+  // no retry waits nothing, even under an infinite cap (Infinity × 0 would be NaN, refused as a bound)
+  const capTotal = retries === 0 ? 0 : config.maxDelay * retries
+  totalBounded(schedule, Math.min(config.maxElapsed ?? Number.POSITIVE_INFINITY, capTotal), options)
   return deterministic(schedule, options)
 }
