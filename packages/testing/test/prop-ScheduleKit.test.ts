@@ -22,7 +22,10 @@
 // "... (n in all)"; `attemptsBounded` steps one delay past the bound; the envelope's cap is "reached" when an
 // earlier delay is ≥ `maxDelay × (1 − slack)`.
 //
-// Left out: completeness of `backoffLaws` over `backoffConfigArbitrary` (ScheduleKit.test.ts has it), schedules with
+// - `backoffLaws` over every configuration Backoff accepts (wider than the arbitrary, whose completeness
+//   ScheduleKit.test.ts checks): true, never another error.
+//
+// Left out: schedules with
 // inputs, `EnvelopeOptions.input`.
 //
 // Mutation checks (each made on a copy, seen to fail with a shrunk counterexample, then restored):
@@ -38,8 +41,10 @@
 //   8. the model: the law's first offending index taken as the last: the decision property fails (model check).
 //   9. scheduleKit.ts `envelope`: the check of a `seeds` count removed (the defect fixed here): the refusal property
 //      fails (NaN answered []).
-// Found and fixed: `envelope` answered [] for `seeds: NaN` and took fewer seeds for a fraction (regression test in
-// ScheduleKit.test.ts).
+//  10. scheduleKit.ts `backoffLaws`: the total bound back to `maxDelay × retries` (NaN for an infinite cap and no
+//      retry): the any-configuration property fails with a RangeError.
+// Found and fixed (regression tests in ScheduleKit.test.ts): `envelope` answered [] for `seeds: NaN` and took fewer
+// seeds for a fraction; `backoffLaws` threw a RangeError for an infinite `maxDelay` with `maxAttempts: 1`.
 import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import { ScheduleKit, Simulator } from "@sturdy/testing"
@@ -129,6 +134,32 @@ describe("ScheduleKit.delays: what Effect.retry really waits", () => {
         expect(measured).toEqual(all.slice(0, attempts))
       }),
       { seed: 1206, numRuns: 150 }
+    )
+  })
+})
+
+describe("ScheduleKit.backoffLaws: every configuration Backoff accepts keeps the laws", () => {
+  // wider than backoffConfigArbitrary: zero and fractional delays, large factors, an infinite cap, maxElapsed 0
+  const anyConfigArb: fc.Arbitrary<ScheduleKit.BackoffConfig> = fc.record({
+    baseDelay: fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.double({ min: 0, max: 5_000, noNaN: true })),
+    factor: fc.double({ min: 1, max: 10, noNaN: true }),
+    maxDelay: fc.oneof(
+      fc.constant(Number.POSITIVE_INFINITY),
+      fc.double({ min: 0, max: 2 ** 31 - 1, noNaN: true }),
+      fc.integer({ min: 0, max: 5_000 })
+    ),
+    jitter: ScheduleKit.jitterArbitrary,
+    maxAttempts: fc.integer({ min: 1, max: 30 }),
+    maxElapsed: fc.option(
+      fc.oneof(fc.integer({ min: 0, max: 10_000_000 }), fc.constant(Number.POSITIVE_INFINITY)),
+      { nil: undefined }
+    )
+  })
+
+  it("backoffLaws holds (and never throws anything else) for any such configuration and seed", () => {
+    fc.assert(
+      fc.property(anyConfigArb, ScheduleKit.seedArbitrary, (config, seed) => ScheduleKit.backoffLaws(config, { seed })),
+      { seed: 1, numRuns: 1_500 }
     )
   })
 })
