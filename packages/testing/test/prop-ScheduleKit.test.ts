@@ -4,6 +4,8 @@
 // Models:
 // - `delays`/`delaysSync`: the delays `Effect.retry` really waits, measured on the TestClock (the attempt times of an
 //   always-failing effect retried on the same schedule with the same seeded `Random`).
+//   Also on any schedule from a small grammar of Effect's own (spaced, fixed, exponential, fibonacci, linear,
+//   fromDelays; jittered, capped, upTo, recurs, union, intersect).
 // - the laws, as decisions: `capHolds(c)` passes iff every delay ≤ c, `attemptsBounded(r)` iff the schedule asks for
 //   at most r delays, `totalBounded(t)` iff every running total ≤ t, `deterministic` iff two runs agree,
 //   `envelopeMonotone` iff the envelope never dips (by more than `slack`) before reaching `maxDelay × (1 − slack)` and
@@ -43,6 +45,8 @@
 //      fails (NaN answered []).
 //  10. scheduleKit.ts `backoffLaws`: the total bound back to `maxDelay × retries` (NaN for an infinite cap and no
 //      retry): the any-configuration property fails with a RangeError.
+//  11. scheduleKit.ts `delays`: `now` advanced by the rounded delay: the agreement with Effect.retry on any Effect
+//      schedule fails (fractional jittered delays).
 // Found and fixed (regression tests in ScheduleKit.test.ts): `envelope` answered [] for `seeds: NaN` and took fewer
 // seeds for a fraction; `backoffLaws` threw a RangeError for an infinite `maxDelay` with `maxAttempts: 1`.
 import { describe, expect, it } from "@effect/vitest"
@@ -160,6 +164,85 @@ describe("ScheduleKit.backoffLaws: every configuration Backoff accepts keeps the
     fc.assert(
       fc.property(anyConfigArb, ScheduleKit.seedArbitrary, (config, seed) => ScheduleKit.backoffLaws(config, { seed })),
       { seed: 1, numRuns: 1_500 }
+    )
+  })
+})
+
+describe("ScheduleKit.delays agrees with Effect.retry on any Effect schedule", () => {
+  // a small grammar of Effect's own schedules: bases, then jitter, caps, elapsed bounds, unions and intersections;
+  // each carries its description, so that a counterexample reads
+  type Built = {
+    readonly schedule: Schedule.Schedule<unknown>
+    readonly text: string
+    readonly toString: () => string
+  }
+  const built = (schedule: Schedule.Schedule<unknown>, text: string): Built => ({
+    schedule,
+    text,
+    toString: () => text
+  })
+  const baseArb: fc.Arbitrary<Built> = fc.oneof(
+    fc.integer({ min: 0, max: 500 }).map((ms) => built(Schedule.spaced(ms), `spaced(${ms})`)),
+    fc.integer({ min: 1, max: 500 }).map((ms) => built(Schedule.fixed(ms), `fixed(${ms})`)),
+    fc.tuple(fc.integer({ min: 1, max: 200 }), fc.double({ min: 1, max: 3, noNaN: true }))
+      .map(([ms, factor]) => built(Schedule.exponential(ms, factor), `exponential(${ms}, ${factor})`)),
+    fc.integer({ min: 1, max: 100 }).map((ms) => built(Schedule.fibonacci(ms), `fibonacci(${ms})`)),
+    fc.integer({ min: 1, max: 100 }).map((ms) => built(Schedule.linear(ms), `linear(${ms})`)),
+    fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 6 })
+      .map(([first, ...rest]) => built(Schedule.fromDelays(first, ...rest), `fromDelays(${[first, ...rest]})`))
+  )
+  const wrapArb: fc.Arbitrary<(inner: Built) => Built> = fc.oneof(
+    fc.constant((inner: Built) => built(Schedule.jittered(inner.schedule), `jittered(${inner.text})`)),
+    fc.integer({ min: 1, max: 1_000 }).map((cap) => (inner: Built) =>
+      built(
+        Schedule.modifyDelay(inner.schedule, (_, delay) => Math.min(cap, Duration.toMillis(delay))),
+        `capped(${inner.text}, ${cap})`
+      )
+    ),
+    fc.integer({ min: 0, max: 3_000 }).map((ms) => (inner: Built) =>
+      built(Schedule.upTo(inner.schedule, ms), `upTo(${inner.text}, ${ms})`)
+    ),
+    fc.integer({ min: 0, max: 8 }).map((n) => (inner: Built) =>
+      built(Schedule.intersect(inner.schedule, Schedule.recurs(n)), `intersect(${inner.text}, recurs(${n}))`)
+    ),
+    baseArb.map((other) => (inner: Built) =>
+      built(Schedule.union(inner.schedule, other.schedule), `union(${inner.text}, ${other.text})`)
+    ),
+    baseArb.map((other) => (inner: Built) =>
+      built(Schedule.intersect(inner.schedule, other.schedule), `intersect(${inner.text}, ${other.text})`)
+    )
+  )
+  const scheduleArb = fc.tuple(baseArb, fc.array(wrapArb, { maxLength: 3 }))
+    .map(([base, wraps]) => wraps.reduce((schedule, wrap) => wrap(schedule), base))
+
+  it("the delays are the gaps between Effect.retry's attempts on the TestClock", async () => {
+    await fc.assert(
+      fc.asyncProperty(scheduleArb, ScheduleKit.seedArbitrary, fc.integer({ min: 0, max: 12 }), async (
+        { schedule },
+        seed,
+        attempts
+      ) => {
+        const times: Array<number> = []
+        const failing = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          times.push(now)
+          return Effect.fail("boom")
+        })
+        await Effect.runPromise(
+          Effect.gen(function*() {
+            const fiber = yield* Effect.fork(
+              Effect.retry(failing, Schedule.intersect(schedule, Schedule.recurs(attempts))).pipe(
+                Effect.withRandom(Random.make(seed)),
+                Effect.either
+              )
+            )
+            yield* TestClock.adjust(Duration.days(1))
+            yield* Fiber.join(fiber)
+          }).pipe(Effect.provide(TestContext.TestContext))
+        )
+        const measured = times.slice(1).map((time, index) => time - times[index])
+        expect(ScheduleKit.delaysSync(schedule, { attempts, seed })).toEqual(measured)
+      }),
+      { seed: 4711, numRuns: 100 }
     )
   })
 })
