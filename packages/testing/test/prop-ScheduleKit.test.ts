@@ -137,7 +137,7 @@ describe("ScheduleKit.delays: what Effect.retry really waits", () => {
         else expect(all.length).toBeLessThanOrEqual(config.maxAttempts - 1)
         expect(measured).toEqual(all.slice(0, attempts))
       }),
-      { seed: 1206, numRuns: 150 }
+      { seed: 1206, numRuns: 80 }
     )
   })
 })
