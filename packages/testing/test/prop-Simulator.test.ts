@@ -1,18 +1,19 @@
-// Properties of `@sturdy/testing`'s `Simulator` over generated scenarios and policies, checked against the module's
-// doc comments (src/Simulator.ts).
+// Properties of `@sturdy/testing`'s `Simulator` over generated scenarios and policies, checked against the module's doc
+// comments (src/Simulator.ts).
 //
 // Model: a recording policy wraps every generated policy (noRetry, naiveLoop, urllib3, `Simulator.backoff`,
 // `Simulator.sturdy` with small breaker/budget/backoff options, a `makePolicy` stack) and logs, in virtual time, each
-// logical call and each attempt the policy lets through to the upstream (start, end, reason, status, Retry-After,
-// the logical call it serves). On scenarios whose service times are deterministic (sigma 0, a slow tail of probability 0 or
-// 1, any error rate), a reference queue written from the `Upstream` docs replays those attempts in order: outage ⇒
-// fast 503; rate-limit window ⇒ at most `perSecond` admitted per second, the rest fast 429 with the Retry-After;
-// else a free server, else the FIFO queue up to `queueCapacity`, else a fast 503 `Overloaded`; service time the
-// median (or the tail) stretched by `1 + slowdown × queued/capacity`; a refusal arrives after `fastFailLatency`
-// (default 1 ms); an attempt that is not answered before `attemptTimeout` fails with Timeout, one the policy
-// interrupts first (`Effect.timeout`) ends there, and either request, still served, is wasted work. It predicts every attempt's outcome and end time, and the report's `upstreamRequests`,
-// `servedRequests`, `rejected` and `wastedWork` exactly, so no more than `servers` serve and no more than
-// `queueCapacity` wait at any time (a violation would change some end time or refusal).
+// logical call and each attempt the policy lets through to the upstream (start, end, reason, status, Retry-After, the
+// logical call it serves). On scenarios whose service times are deterministic (sigma 0, a slow tail of probability 0 or
+// 1, any error rate), a reference queue written from the `Upstream` docs replays those attempts in order: outage ⇒ fast
+// 503; rate-limit window ⇒ at most `perSecond` admitted per second, the rest fast 429 with the Retry-After; else a free
+// server, else the FIFO queue up to `queueCapacity`, else a fast 503 `Overloaded`; service time the median (or the
+// tail) stretched by `1 + slowdown × queued/capacity`; a refusal arrives after `fastFailLatency` (default 1 ms); an
+// attempt that is not answered before `attemptTimeout` fails with Timeout, one the policy interrupts first
+// (`Effect.timeout`) ends there, and either request, still served, is wasted work. It predicts every attempt's outcome
+// and end time, and the report's `upstreamRequests`, `servedRequests`, `rejected` and `wastedWork` exactly, so no more
+// than `servers` serve and no more than `queueCapacity` wait at any time (a violation would change some end time or
+// refusal).
 //
 // Rules taken from the code where the docs are silent: the rate limit counts per calendar second
 // (`floor(t / 1000)`), counting the requests it admits and those it refuses, not those an outage refused first; the
@@ -22,10 +23,10 @@
 // `ceil(p × n)`-th smallest.
 //
 // Also: policies made once per client (indices 0..clients−1, at virtual time 0, scope closed with the run, guard
-// applied once, its Effect run once per call); determinism (same seed ⇒ same report, by `run` and `runSync`, twice, with other runs interleaved in the same
-// process and concurrently; neighbouring seeds ⇒ different reports), the report's accounting identities over
-// scenarios with random service times, and validation (each documented out-of-range input is a RangeError naming it,
-// from `runSync` and as a defect from `run`; valid inputs never throw).
+// applied once, its Effect run once per call); determinism (same seed ⇒ same report, by `run` and `runSync`, twice,
+// with other runs interleaved in the same process and concurrently; neighbouring seeds ⇒ different reports), the
+// report's accounting identities over scenarios with random service times, and validation (each documented out-of-range
+// input is a RangeError naming it, from `runSync` and as a defect from `run`; valid inputs never throw).
 //
 // Left out: hedging (attempts running side by side for one call), the scenario `disruption`'s recovery beyond the
 // identity above, `format`.
