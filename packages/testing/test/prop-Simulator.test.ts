@@ -700,7 +700,7 @@ describe("Simulator: determinism", () => {
 })
 
 describe("Simulator: policies are made per client, in the run's scope and virtual clock", () => {
-  it("make runs once per client, its guard is applied once and runs once per call, its scope closes with the run", () => {
+  it("make runs once per client; its guard is applied once, runs once per call; its scope closes with the run", () => {
     fc.assert(
       fc.property(randomScenarioArb, ScheduleKit.seedArbitrary, (sc, seed) => {
         const made: Array<number> = []
