@@ -250,6 +250,17 @@ class Simulation {
     return workload.rate
   }
 
+  // The first time after `time` at which the offered rate may change: the edge of a spike's window, or `duration`.
+  private nextEdge(time: number): number {
+    const workload = this.scenario.workload
+    let next = workload.duration
+    for (const { window } of workload.spikes ?? []) {
+      if (window.start > time && window.start < next) next = window.start
+      if (window.end > time && window.end < next) next = window.end
+    }
+    return next
+  }
+
   // A client's guarded call is built once and run for each of its logical calls: an Effect is a description, and
   // building the policy's wrapper per call would cost more than some of the calls.
   private tracked(guard: Simulator.Guard): Effect.Effect<void> {
@@ -283,24 +294,26 @@ class Simulation {
       for (let client = 0; client < workload.clients; client++) guards.push(this.tracked(yield* policy.make(client)))
       const pick = () => guards[Math.floor(this.arrivals() * guards.length)]
       for (let index = 0; index < (workload.burst ?? 0); index++) yield* this.startCall(pick())
-      while (true) {
-        const rate = this.rateAt(this.time.now)
-        if (!(rate > 0)) {
-          // No arrivals until the rate changes, at the next edge of a spike's window: a spike's start, or the end of
-          // a spike of rate 0 where `rate` resumes (in any order of the list). None before `duration`: no more calls.
+      // A Poisson process whose rate changes at the spikes' edges: each arrival draws one unit of exponential
+      // "work" and spends it at the rate of each stretch it crosses, so a gap drawn at a low rate does not leap over
+      // a spike (nor a spike's gap over its end), and a stretch of rate 0 spends nothing.
+      arrivals: while (true) {
+        let work = -Math.log(1 - this.arrivals())
+        while (true) {
           const now = this.time.now
-          let next = workload.duration
-          for (const { window } of workload.spikes ?? []) {
-            if (window.start > now && window.start < next) next = window.start
-            if (window.end > now && window.end < next) next = window.end
+          const rate = this.rateAt(now)
+          const edge = this.nextEdge(now)
+          if (rate > 0) {
+            const gap = work * 1_000 / rate
+            if (now + gap < edge) {
+              yield* this.time.sleep(gap)
+              break
+            }
+            work = Math.max(0, work - (edge - now) * rate / 1_000)
           }
-          if (next >= workload.duration) break
-          yield* this.time.sleep(next - now)
-          continue
+          if (edge >= workload.duration) break arrivals
+          yield* this.time.sleep(edge - now)
         }
-        const gap = -Math.log(1 - this.arrivals()) * 1_000 / rate
-        if (this.time.now + gap >= workload.duration) break
-        yield* this.time.sleep(gap)
         yield* this.startCall(pick())
       }
       const deadline = workload.duration + (this.scenario.drain ?? 60_000)
