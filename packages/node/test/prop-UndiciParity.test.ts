@@ -7,39 +7,56 @@
 // - responses (a `FaultServer` playing a generated `FaultScript` fault: statuses incl. 204/304/4xx/5xx, header fields,
 //   Set-Cookie, empty/JSON/text/malformed/oversized bodies up to 200 kB, slow bodies, resets before headers and mid-body,
 //   truncation, hangs): status, headers (as `Headers`: lower-case names, repeated fields joined with ", "), cookies,
-//   the body read as text / json / arrayBuffer / stream (or not read, or cut after the first chunk), or the
-//   `HttpClientError` (`_tag`, `reason`, the cause's `code`) and its stage (before headers / reading the body);
+//   the body read as text / json / arrayBuffer / stream / urlParamsBody / text then json (or not read, or cut after
+//   the first chunk), or the `HttpClientError` (`_tag`, `reason`, the cause's `code`) and its stage (before headers /
+//   reading the body);
 // - the same request through `@sturdy/http`'s `Attempt.json` (Schema.Unknown) and `Attempt.send`: the typed failure's
 //   tag and reason/phase/status, or the decoded value / text;
-// - requests (an echo server, `test/utils/loopbackServer.ts`, answering generated repeated header fields, several
-//   Set-Cookie fields, chunked or sized bodies): method, path and query, headers received, body bytes and framing
-//   (content-length vs chunked) as the server logs them, and the response as above;
-// - leaks: after every run (hangs cut by a short timeout, bodies cut mid-way, unread bodies included) the server has no
-//   request open, Sturdy's `Agent` has nothing running, pending or queued and every open socket free, and a
-//   following plain request succeeds.
+// - requests (GET/HEAD/POST/PUT/DELETE/PATCH/OPTIONS; no body, text, bytes up to 70 kB, JSON, urlencoded, a stream
+//   with no, the right or a wrong `contentLength`; query params appended to URLs with or without a query; header
+//   fields repeated in name and casing, and now and then one HTTP cannot carry) sent to an echo server
+//   (`test/utils/loopbackServer.ts`) answering generated repeated header fields, several Set-Cookie fields, a 103 Early
+//   Hints, chunked or sized bodies (a BOM, invalid UTF-8): method, path and query, headers received, body bytes and
+//   framing (content-length vs chunked) as the server logs them, and the response and `Attempt`s as above;
+// - leaks: after every run (hangs cut by a short timeout; requests interrupted before their headers; 10-second trickling
+//   bodies whose reader is interrupted or whose stream is left after a chunk; unread bodies) Sturdy's `Agent` has
+//   nothing running, pending or queued, the server has no request open (a hang's shows `aborted`), and a following
+//   plain request succeeds. Garbage is collected only in runs that left a response unread: the documented way its
+//   request is released; every other request must be released at once.
 //
 // Hangs are predicted from the script (`Hang` faults) and only those get a real 100 ms timeout (an I/O guard, not a
 // timing assertion); no other request has a timer.
 //
-// Deliberate differences (documented in `UndiciHttpClient`'s module docs), normalised here and only these:
+// Deliberate differences, normalised here and only these (D1, D2 from `UndiciHttpClient`'s module docs; D3 from the
+// docs of `peer-undici-request.test.ts`; D4 from the implementation's comment on `queryOf`, the module docs are silent):
 // - D1 a URL fragment (`setHash`) is not sent by Sturdy; `layerUndici` sends it in the request line. The logged path is
 //   compared without its fragment, and Sturdy's must have none.
 // - D2 no span per request under the native tracer: `layerUndici` (via `HttpClient.make`) sends `traceparent` and
 //   `b3` from a span of its own; Sturdy sends them only inside a span. Dropped from the server's view of headers.
+// - D3 a body read whole, then streamed: Sturdy's stream fails (`ResponseError` `Decode`, "Body has already been
+//   consumed"), `layerUndici`'s streams nothing; each is asserted on its own side. (A second whole read gives Sturdy
+//   the same bytes; only text-then-json, which both serve, is compared.)
+// - D4 an empty query (`/q/?`) is sent as written by Sturdy (RFC 3986 §6.2.3, as fetch, node:http and curl do);
+//   `layerUndici` drops the "?". Compared without a trailing "?", and Sturdy's must keep it.
 // Socket-only response fields (`date`, `keep-alive`, `connection`) are dropped: they are the server's, not the client's.
+// A request whose headers never got a response (refused by undici, reset) is compared by its error only: what the
+// server saw of it is a race.
 //
 // Mutants (each made in `packages/node/src/internal/undiciHttpClient.ts`, seen to fail a property below, restored):
 // - M1 `parseHeaders` keeps the last of repeated fields (drops the others)      -> "requests and responses" fails
 // - M2 `cookies` keeps only the first Set-Cookie                               -> "requests and responses" fails
-// - M3 a failure before the headers is a `RequestError` reason `Encode`       -> "scripted faults" fails
-// - M4 the whole-body read does not abort the request when interrupted        -> "leaks" fails (server never idle)
+// - M3 a failure before the headers is a `RequestError` reason `Encode`       -> both parity properties fail
+// - M4 the whole-body read does not abort the request when interrupted        -> "leaves no request" fails
 // - M5 the request path drops its query (`url.pathname` only)                  -> "requests and responses" fails
-// - M6 a stream read left early does not abort the request                     -> "leaks" fails (server never idle)
+// - M6 a stream read left early does not abort the request                     -> "leaves no request" fails
 //
 // Left out: HTTPS, redirects (`FaultScript` has none; neither transport follows them: a 3xx is a response like any
 // other and is covered as a status), request bodies whose own stream fails (a documented difference, `Encode` vs
 // `Transport`, with its own test in `UndiciHttpClient.test.ts`), URL credentials (documented, tested there too),
-// FormData bodies, tracing, concurrency.
+// FormData bodies, tracing, concurrency. Two gaps seen and reported, not tested here: a response with a short
+// `Content-Length` whose body stalls, dropped unread, keeps its socket and request forever (only bodies that can fill
+// the 64 KiB buffer are registered for release on collection; `layerUndici` releases every one); and merely building
+// `response.text` (not running it) marks the body read whole, so a stream of it then fails.
 import type { HttpClient } from "@effect/platform"
 import { type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -47,8 +64,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Attempt, type HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { FaultScript, FaultServer } from "@sturdy/testing"
-import type { Either } from "effect"
-import { Chunk, Effect, Fiber, Schema, Stream } from "effect"
+import { Chunk, Effect, Either, Fiber, Schema, Stream } from "effect"
 import * as fc from "effect/FastCheck"
 import type * as Scope from "effect/Scope"
 import type * as Http from "node:http"
@@ -66,24 +82,25 @@ interface Transports {
   readonly platform: HttpClient.HttpClient
 }
 
+// Sturdy's clients, for the one difference (D3) each side is checked on by itself
+const sturdyClients = new WeakSet<HttpClient.HttpClient>()
+
 const transports: Effect.Effect<Transports, never, Scope.Scope> = Effect.gen(function*() {
   const sturdyAgent = yield* UndiciHttpClient.makeDispatcher()
   const platformAgent = yield* Effect.acquireRelease(
     Effect.sync(() => new Agent()),
     (agent) => Effect.promise(() => agent.destroy())
   )
-  return {
-    sturdy: UndiciHttpClient.make(sturdyAgent),
-    sturdyAgent,
-    platform: NodeHttpClient.makeUndici(platformAgent)
-  }
+  const sturdy = UndiciHttpClient.make(sturdyAgent)
+  sturdyClients.add(sturdy)
+  return { sturdy, sturdyAgent, platform: NodeHttpClient.makeUndici(platformAgent) }
 })
 
 // -----------------------------------------------------------------------------
 // what a user sees
 // -----------------------------------------------------------------------------
 
-type ReadMode = "text" | "json" | "bytes" | "stream" | "none" | "cut"
+type ReadMode = "text" | "json" | "bytes" | "stream" | "none" | "cut" | "urlParams" | "textThenJson" | "textThenStream"
 
 const socketOnly = new Set(["date", "keep-alive", "connection"])
 
@@ -118,7 +135,7 @@ type Seen =
   }
   | { readonly stage: "timed out" }
 
-const readBody = (response: HttpClientResponse.HttpClientResponse, mode: ReadMode) => {
+const readBody = (response: HttpClientResponse.HttpClientResponse, mode: ReadMode, sturdy = true) => {
   switch (mode) {
     case "text":
       return response.text
@@ -136,6 +153,25 @@ const readBody = (response: HttpClientResponse.HttpClientResponse, mode: ReadMod
     case "cut":
       // the first chunk (or the end), then the stream is left: the rest must not keep the connection
       return Effect.as(Stream.runDrain(Stream.take(response.stream, 1)), "cut")
+    case "urlParams":
+      return Effect.map(response.urlParamsBody, (params) => params.map(([key, value]) => [key, value]))
+    case "textThenJson":
+      // a body read whole is kept: read again, it is the same
+      return Effect.zip(response.text, response.json)
+    case "textThenStream":
+      // D3: a body read whole, then streamed: Sturdy refuses (Decode, "Body has already been consumed"),
+      // layerUndici streams nothing; each is checked by itself, the text read first is compared
+      return Effect.zip(
+        response.text,
+        Effect.map(Effect.either(Stream.runCollect(response.stream)), (second) => {
+          if (sturdy) {
+            expect(Either.isLeft(second) && second.left.reason).toBe("Decode")
+          } else {
+            expect(Either.isRight(second) && Chunk.size(second.right)).toBe(0)
+          }
+          return "read once"
+        })
+      )
   }
 }
 
@@ -147,7 +183,7 @@ const observe = (
 ): Effect.Effect<Seen> => {
   const exchange = Effect.scoped(Effect.gen(function*() {
     const response = yield* Effect.mapError(client.execute(request), errorOf)
-    const body = yield* Effect.either(Effect.mapError(readBody(response, mode), errorOf))
+    const body = yield* Effect.either(Effect.mapError(readBody(response, mode, sturdyClients.has(client)), errorOf))
     return {
       stage: "response",
       status: response.status,
@@ -199,14 +235,14 @@ const tick = Effect.promise(() => new Promise<void>((resolve) => setTimeout(reso
  * only some time after its request ended, on both transports alike, so that count is not awaited). A
  * response dropped unread is released when it is collected (as the platform's are): garbage is collected meanwhile.
  */
-const agentSettles = (agent: Undici.Dispatcher, origin: string) =>
+const agentSettles = (agent: Undici.Dispatcher, origin: string, collect = true) =>
   Effect.gen(function*() {
     let last: unknown
     for (let round = 0; round < 200; round++) {
       const stats = (agent as Agent).stats[origin] as Undici.Pool["stats"] | undefined
       last = stats === undefined ? undefined : { ...stats }
       if (stats === undefined || stats.running === 0 && stats.pending === 0 && stats.queued === 0) return
-      if (round % 10 === 9) (globalThis as { gc?: () => void }).gc?.()
+      if (collect && round % 10 === 9) (globalThis as { gc?: () => void }).gc?.()
       yield* tick
     }
     expect.fail(`Sturdy's agent is not idle for ${origin}: ${JSON.stringify(last)}`)
@@ -263,7 +299,10 @@ const faultArb: fc.Arbitrary<FaultScript.Fault> = fc.oneof(
   { arbitrary: fc.constant(FaultScript.hang), weight: 1 }
 )
 
-const readModeArb = fc.constantFrom<ReadMode>("text", "json", "bytes", "stream", "none", "cut")
+const readModeArb = fc.oneof(
+  { arbitrary: fc.constantFrom<ReadMode>("text", "json", "bytes", "stream", "none", "cut"), weight: 6 },
+  { arbitrary: fc.constantFrom<ReadMode>("urlParams", "textThenJson", "textThenStream"), weight: 1 }
+)
 
 const methodArb = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS") as fc.Arbitrary<
   HttpClientRequest.HttpClientRequest["method"]
@@ -390,6 +429,8 @@ interface Reply {
   readonly cookies: ReadonlyArray<string>
   readonly chunks: ReadonlyArray<string | Uint8Array>
   readonly chunked: boolean
+  /** a 103 Early Hints before the final response */
+  readonly earlyHints: boolean
 }
 
 const replyArb: fc.Arbitrary<Reply> = fc.record({
@@ -412,7 +453,8 @@ const replyArb: fc.Arbitrary<Reply> = fc.record({
     ),
     { maxLength: 3 }
   ),
-  chunked: fc.boolean()
+  chunked: fc.boolean(),
+  earlyHints: fc.boolean()
 })
 
 const replyWith = (reply: Reply) => (request: Http.IncomingMessage, response: Http.ServerResponse) => {
@@ -422,13 +464,14 @@ const replyWith = (reply: Reply) => (request: Http.IncomingMessage, response: Ht
   const noContent = reply.status === 204 || reply.status === 304
   const body = Buffer.concat(reply.chunks.map((chunk) => typeof chunk === "string" ? Buffer.from(chunk) : chunk))
   if (!noContent && !reply.chunked) raw.push("Content-Length", String(body.length))
+  if (reply.earlyHints) response.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" })
   response.writeHead(reply.status, raw)
   if (noContent || request.method === "HEAD") return void response.end()
   for (const chunk of reply.chunks) if (chunk.length > 0) response.write(chunk)
   response.end()
 }
 
-/** The server's view of a request, minus D1 (fragment) and D2 (trace headers). */
+/** The server's view of a request, minus D1 (fragment), D2 (trace headers) and D4 (an empty query's "?"). */
 const loggedView = (logged: RecordedRequest) => {
   const headers: Record<string, unknown> = { ...logged.headers }
   delete headers["traceparent"]
@@ -436,7 +479,7 @@ const loggedView = (logged: RecordedRequest) => {
   delete headers["x-run"]
   return {
     method: logged.method,
-    path: logged.url.split("#", 1)[0],
+    path: logged.url.split("#", 1)[0].replace(/\?$/, ""),
     headers,
     body: logged.bytes.toString("base64")
   }
@@ -449,7 +492,7 @@ const loggedView = (logged: RecordedRequest) => {
 describe("UndiciHttpClient and NodeHttpClient.layerUndici agree", () => {
   it.live("requests and responses: what the server receives and what the caller sees", () =>
     Effect.gen(function*() {
-      let reply: Reply = { status: 200, headers: [], cookies: [], chunks: ["ok"], chunked: false }
+      let reply: Reply = { status: 200, headers: [], cookies: [], chunks: ["ok"], chunked: false, earlyHints: false }
       let runs = 0
       const server: LoopbackServer = yield* start({ "*": (request, response) => replyWith(reply)(request, response) })
       const { platform, sturdy, sturdyAgent } = yield* transports
@@ -475,8 +518,11 @@ describe("UndiciHttpClient and NodeHttpClient.layerUndici agree", () => {
             if (ours.stage === "response") {
               expect(oursLogged.map(loggedView)).toEqual(loggedFor("platform").map(loggedView))
             }
-            // D1: the fragment stays with the client
-            for (const logged of oursLogged) expect(logged.url).not.toContain("#")
+            // D1: the fragment stays with the client; D4: an empty query is sent as written
+            for (const logged of oursLogged) {
+              expect(logged.url).not.toContain("#")
+              if (spec.target === "/q/?" && spec.params.length === 0) expect(logged.url).toMatch(/\?$/)
+            }
             await Effect.runPromise(agentSettles(sturdyAgent, server.url))
           }),
           { seed: 20261206, numRuns: 100 }
@@ -515,38 +561,75 @@ describe("UndiciHttpClient and NodeHttpClient.layerUndici agree", () => {
   )
 })
 
+// a body that takes 10 s to arrive: only a request that is interrupted, cut or dropped may get one
+const trickleArb = fc.constantFrom(2_000, 70_000).map((bytes) =>
+  FaultScript.withSlowBody(FaultScript.oversized(bytes), bytes / 10)
+)
+
+interface LeakRun {
+  readonly fault: FaultScript.Fault
+  readonly how: "wait" | "interrupt" | "interruptBody"
+  readonly mode: ReadMode
+}
+
+const leakRunArb: fc.Arbitrary<LeakRun> = fc.oneof(
+  fc.record({ fault: faultArb, how: fc.constantFrom("wait" as const, "interrupt" as const), mode: readModeArb }),
+  fc.record({
+    fault: trickleArb,
+    how: fc.constantFrom("interrupt" as const, "interruptBody" as const),
+    mode: readModeArb.filter((mode) => mode !== "none")
+  }),
+  fc.record({ fault: trickleArb, how: fc.constant("wait" as const), mode: fc.constant<ReadMode>("cut") })
+)
+
 describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
   it.live(
     "after hangs cut by a timeout, bodies cut or left unread, the pool is idle and a plain request succeeds",
     () =>
       Effect.gen(function*() {
         const server = yield* FaultServer.make(FaultScript.routes({ "GET /plain": FaultScript.text("ok") }))
-        const { sturdy, sturdyAgent } = yield* transports
         yield* Effect.promise(() =>
           fc.assert(
             fc.asyncProperty(
-              fc.array(fc.tuple(faultArb, readModeArb, fc.boolean()), { minLength: 1, maxLength: 4 }),
+              fc.array(leakRunArb, { minLength: 1, maxLength: 4 }),
               async (runs) => {
-                await Effect.runPromise(Effect.gen(function*() {
+                // a fresh agent per run, destroyed after it: a failed run leaves nothing to the next one
+                await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+                  const { sturdy, sturdyAgent } = yield* transports
                   yield* server.reset
-                  for (const [fault, mode, interruptEarly] of runs) {
+                  for (const { fault, how, mode } of runs) {
                     yield* server.setScript("GET /f", fault)
                     const request = HttpClientRequest.get(`${server.url}/f`)
-                    if (interruptEarly && fault._tag !== "Hang") {
-                      // interrupted while the request is in flight (before or after its headers)
-                      const fiber = yield* Effect.fork(observe(sturdy, request, mode, false))
-                      yield* tick
-                      yield* Fiber.interrupt(fiber)
-                    } else {
-                      yield* observe(sturdy, request, mode, fault._tag === "Hang")
+                    switch (how) {
+                      case "wait":
+                        yield* observe(sturdy, request, mode, fault._tag === "Hang")
+                        break
+                      case "interrupt": {
+                        // interrupted while the request is in flight (before or after its headers)
+                        const fiber = yield* Effect.fork(observe(sturdy, request, mode, false))
+                        yield* tick
+                        yield* Fiber.interrupt(fiber)
+                        break
+                      }
+                      case "interruptBody":
+                        // the headers are in; the body's reader is interrupted while the body trickles in
+                        yield* Effect.scoped(Effect.gen(function*() {
+                          const response = yield* Effect.orDie(sturdy.execute(request))
+                          const reader = yield* Effect.fork(readBody(response, mode))
+                          yield* tick
+                          yield* Fiber.interrupt(reader)
+                        }))
+                        break
                     }
                   }
-                  // the server has no request open: every one was answered, reset, or aborted by the client
+                  // nothing in flight on Sturdy's agent (garbage is collected only where a response was left
+                  // unread: the documented way its request is released), then nothing open on the server: every
+                  // request was answered, reset, or aborted by the client
+                  yield* agentSettles(sturdyAgent, server.url, runs.some((run) => run.mode === "none"))
                   yield* server.awaitIdle.pipe(
                     Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "server never idle" }),
                     Effect.orDie
                   )
-                  yield* agentSettles(sturdyAgent, server.url)
                   for (const logged of yield* server.requests) {
                     if (logged.fault._tag === "Hang") expect(logged.aborted).toBe(true)
                   }
@@ -555,7 +638,7 @@ describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
                   )
                   expect(plain).toBe("ok")
                   yield* agentSettles(sturdyAgent, server.url)
-                }))
+                })))
               }
             ),
             { seed: 612, numRuns: 30 }
