@@ -53,10 +53,13 @@
 // Left out: HTTPS, redirects (`FaultScript` has none; neither transport follows them: a 3xx is a response like any
 // other and is covered as a status), request bodies whose own stream fails (a documented difference, `Encode` vs
 // `Transport`, with its own test in `UndiciHttpClient.test.ts`), URL credentials (documented, tested there too),
-// FormData bodies, tracing, concurrency. Two gaps seen and reported, not tested here: a response with a short
-// `Content-Length` whose body stalls, dropped unread, keeps its socket and request forever (only bodies that can fill
-// the 64 KiB buffer are registered for release on collection; `layerUndici` releases every one); and merely building
-// `response.text` (not running it) marks the body read whole, so a stream of it then fails.
+// FormData bodies, tracing, concurrency. Seen and reported, not tested here: merely building `response.text` (not
+// running it) marks the body read whole, so a stream of it then fails (layerUndici's getters are lazy).
+//
+// Found and fixed: a response with a short `Content-Length` whose body stalls, dropped unread, kept its request and
+// socket forever (only bodies that can fill the 64 KiB buffer were registered for release on collection;
+// `layerUndici` releases every one). With the fix reverted, "leaves no request" fails on a trickling 2000-byte body
+// left unread.
 import type { HttpClient } from "@effect/platform"
 import { type HttpClientError, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -235,17 +238,27 @@ const tick = Effect.promise(() => new Promise<void>((resolve) => setTimeout(reso
  * only some time after its request ended, on both transports alike, so that count is not awaited). A
  * response dropped unread is released when it is collected (as the platform's are): garbage is collected meanwhile.
  */
-const agentSettles = (agent: Undici.Dispatcher, origin: string, collect = true) =>
+const agentSettles = (
+  agent: Undici.Dispatcher,
+  origin: string,
+  collect = true,
+  server?: FaultScript.FaultLog.Service
+) =>
   Effect.gen(function*() {
     let last: unknown
-    for (let round = 0; round < 200; round++) {
+    for (let round = 0; round < 300; round++) {
+      // undici's Agent can drop an origin's stats while one of its sockets still has a request (seen after another
+      // socket of the origin was destroyed): the server's count of open requests is checked too
       const stats = (agent as Agent).stats[origin] as Undici.Pool["stats"] | undefined
-      last = stats === undefined ? undefined : { ...stats }
-      if (stats === undefined || stats.running === 0 && stats.pending === 0 && stats.queued === 0) return
+      const open = server === undefined ? 0 : (yield* server.inFlight).current
+      last = { agent: stats === undefined ? undefined : { ...stats }, serverOpen: open }
+      if (open === 0 && (stats === undefined || stats.running === 0 && stats.pending === 0 && stats.queued === 0)) {
+        return
+      }
       if (collect && round % 10 === 9) (globalThis as { gc?: () => void }).gc?.()
       yield* tick
     }
-    expect.fail(`Sturdy's agent is not idle for ${origin}: ${JSON.stringify(last)}`)
+    expect.fail(`not idle for ${origin}: ${JSON.stringify(last)}`)
   })
 
 // -----------------------------------------------------------------------------
@@ -579,7 +592,7 @@ const leakRunArb: fc.Arbitrary<LeakRun> = fc.oneof(
     how: fc.constantFrom("interrupt" as const, "interruptBody" as const),
     mode: readModeArb.filter((mode) => mode !== "none")
   }),
-  fc.record({ fault: trickleArb, how: fc.constant("wait" as const), mode: fc.constant<ReadMode>("cut") })
+  fc.record({ fault: trickleArb, how: fc.constant("wait" as const), mode: fc.constantFrom<ReadMode>("cut", "none") })
 )
 
 describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
@@ -622,14 +635,10 @@ describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
                         break
                     }
                   }
-                  // nothing in flight on Sturdy's agent (garbage is collected only where a response was left
-                  // unread: the documented way its request is released), then nothing open on the server: every
-                  // request was answered, reset, or aborted by the client
-                  yield* agentSettles(sturdyAgent, server.url, runs.some((run) => run.mode === "none"))
-                  yield* server.awaitIdle.pipe(
-                    Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "server never idle" }),
-                    Effect.orDie
-                  )
+                  // nothing in flight on Sturdy's agent and nothing open on the server (every request answered,
+                  // reset, or aborted by the client); garbage is collected only where a response was left unread:
+                  // the documented way its request is released
+                  yield* agentSettles(sturdyAgent, server.url, runs.some((run) => run.mode === "none"), server)
                   for (const logged of yield* server.requests) {
                     if (logged.fault._tag === "Hang") expect(logged.aborted).toBe(true)
                   }
