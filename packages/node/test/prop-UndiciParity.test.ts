@@ -10,8 +10,8 @@
 //   the body read as text / json / arrayBuffer / stream / urlParamsBody / text then json (or not read, or cut after
 //   the first chunk), or the `HttpClientError` (`_tag`, `reason`, the cause's `code`) and its stage (before headers /
 //   reading the body);
-// - the same request through `@sturdy/http`'s `Attempt.json` (Schema.Unknown) and `Attempt.send`: the typed failure's
-//   tag and reason/phase/status, or the decoded value / text;
+// - the same request through `@sturdy/http`'s `Attempt.json` (Schema.Unknown) and `Attempt.send` (also with a
+//   `maxBodyBytes` of 1000): the typed failure's tag and reason/phase/status, or the decoded value / text / length;
 // - requests (GET/HEAD/POST/PUT/DELETE/PATCH/OPTIONS; no body, text, bytes up to 70 kB, JSON, urlencoded, a stream
 //   with no, the right or a wrong `contentLength`; query params appended to URLs with or without a query; header
 //   fields repeated in name and casing, and now and then one HTTP cannot carry) sent to an echo server
@@ -19,7 +19,8 @@
 //   Hints, chunked or sized bodies (a BOM, invalid UTF-8): method, path and query, headers received, body bytes and
 //   framing (content-length vs chunked) as the server logs them, and the response and `Attempt`s as above;
 // - leaks: after every run (hangs cut by a short timeout; requests interrupted before their headers; 10-second trickling
-//   bodies whose reader is interrupted or whose stream is left after a chunk; unread bodies) Sturdy's `Agent` has
+//   bodies whose reader is interrupted, whose stream is left after a chunk, or that `Attempt` cuts off as
+//   `BodyTooLarge`; unread bodies) Sturdy's `Agent` has
 //   nothing running, pending or queued, the server has no request open (a hang's shows `aborted`), and a following
 //   plain request succeeds. Garbage is collected only in runs that left a response unread: the documented way its
 //   request is released; every other request must be released at once.
@@ -223,6 +224,13 @@ const attempts = (client: HttpClient.HttpClient, request: HttpClientRequest.Http
       Effect.map(
         Effect.mapError(Attempt.send(client, request), failureOf),
         (received) => ({ status: received.status, text: received.text })
+      )
+    ),
+    // a body over the limit is cut off, typed the same way
+    bounded: hangs ? Effect.void : Effect.either(
+      Effect.map(
+        Effect.mapError(Attempt.send(client, request, { maxBodyBytes: 1000 }), failureOf),
+        (received) => received.body.length
       )
     )
   })
@@ -538,7 +546,7 @@ describe("UndiciHttpClient and NodeHttpClient.layerUndici agree", () => {
             }
             await Effect.runPromise(agentSettles(sturdyAgent, server.url))
           }),
-          { seed: 20261206, numRuns: 100 }
+          { seed: 20261206, numRuns: 80 }
         )
       )
     }).pipe(Effect.scoped), 40_000)
@@ -581,7 +589,7 @@ const trickleArb = fc.constantFrom(2_000, 70_000).map((bytes) =>
 
 interface LeakRun {
   readonly fault: FaultScript.Fault
-  readonly how: "wait" | "interrupt" | "interruptBody"
+  readonly how: "wait" | "interrupt" | "interruptBody" | "tooLarge"
   readonly mode: ReadMode
 }
 
@@ -592,7 +600,8 @@ const leakRunArb: fc.Arbitrary<LeakRun> = fc.oneof(
     how: fc.constantFrom("interrupt" as const, "interruptBody" as const),
     mode: readModeArb.filter((mode) => mode !== "none")
   }),
-  fc.record({ fault: trickleArb, how: fc.constant("wait" as const), mode: fc.constantFrom<ReadMode>("cut", "none") })
+  fc.record({ fault: trickleArb, how: fc.constant("wait" as const), mode: fc.constantFrom<ReadMode>("cut", "none") }),
+  fc.record({ fault: trickleArb, how: fc.constant("tooLarge" as const), mode: fc.constant<ReadMode>("bytes") })
 )
 
 describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
@@ -622,6 +631,12 @@ describe("UndiciHttpClient leaves no request, socket or fiber behind", () => {
                         const fiber = yield* Effect.fork(observe(sturdy, request, mode, false))
                         yield* tick
                         yield* Fiber.interrupt(fiber)
+                        break
+                      }
+                      case "tooLarge": {
+                        // `Attempt` gives up on a body past its limit: the rest must not keep the connection
+                        const failure = yield* Effect.flip(Attempt.send(sturdy, request, { maxBodyBytes: 1000 }))
+                        expect(failure._tag).toBe("BodyTooLarge")
                         break
                       }
                       case "interruptBody":
