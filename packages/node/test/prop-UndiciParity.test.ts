@@ -604,7 +604,7 @@ describe("UndiciHttpClient and NodeHttpClient.layerUndici agree", () => {
               expect(ours).toEqual(theirs)
               await Effect.runPromise(agentSettles(sturdyAgent, server.url))
             }),
-            { seed: 1206, numRuns: 120 }
+            { seed: 1206, numRuns: 100 }
           )
         )
       }).pipe(Effect.scoped),
