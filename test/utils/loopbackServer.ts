@@ -27,6 +27,8 @@ export interface RecordedRequest {
   readonly url: string
   readonly headers: Http.IncomingHttpHeaders
   readonly body: string
+  /** the body as the bytes that arrived (`body` decodes them as UTF-8) */
+  readonly bytes: Buffer
   /** which connection it came on (1 for the server's first, 2 for its second...) */
   readonly connection: number
 }
@@ -73,13 +75,15 @@ export const start = (
         const chunks: Array<Buffer> = []
         request.on("data", (chunk: Buffer) => chunks.push(chunk))
         request.on("end", () => {
-          const body = Buffer.concat(chunks).toString("utf8")
+          const bytes = Buffer.concat(chunks)
+          const body = bytes.toString("utf8")
           const path = (request.url ?? "/").split("?", 1)[0]
           requests.push({
             method: request.method ?? "",
             url: request.url ?? "",
             headers: request.headers,
             body,
+            bytes,
             connection: socketIds.get(request.socket) ?? 0
           })
           const handler = routes[path] ?? routes["*"]

@@ -763,6 +763,19 @@ describe("UndiciHttpClient", () => {
         expect(yield* Deferred.isDone(closed)).toBe(true)
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("a dropped response whose short body stalls closes its connection once collected", () =>
+      Effect.gen(function*() {
+        const closed = yield* serverSeesClose("stalled-dropped")
+        // 10 of the 100 bytes its Content-Length announces, then nothing: the body never completes on its own
+        expect(
+          yield* HttpClient.get(`${base}/headers-then-hang?tag=stalled-dropped`).pipe(
+            Effect.map((response) => response.status)
+          )
+        ).toBe(200)
+        yield* collectGarbageUntil(Deferred.isDone(closed), 150)
+        expect(yield* Deferred.isDone(closed)).toBe(true)
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("a dropped response with a short body completes unread: collecting it leaves the connection open", () =>
       Effect.gen(function*() {
         expect(yield* HttpClient.get(`${base}/json?tag=short-dropped`).pipe(Effect.map((response) => response.status)))

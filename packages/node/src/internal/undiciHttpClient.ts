@@ -640,8 +640,19 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.resumeResponse = undefined
     if (resumeResponse !== undefined) {
       const response = new UndiciResponse(this.request, this, statusCode, rawHeaders)
-      // only a body that can fill the buffer pauses the socket: a shorter one completes whether it is read or not
-      if (!this.scoped && !(declaredLength(rawHeaders) < highWaterMark)) unreadResponses.register(response, this)
+      if (!this.scoped) {
+        // a body that can fill the buffer pauses the socket: registered at once. A shorter one completes whether it
+        // is read or not, unless the server stalls before its end: registered only if it is still arriving, unread,
+        // once the bytes that came with the headers are parsed (usually all of it), so a dropped response whose
+        // short body never ends does not keep its request and connection forever
+        if (!(declaredLength(rawHeaders) < highWaterMark)) {
+          unreadResponses.register(response, this)
+        } else {
+          queueMicrotask(() => {
+            if (!this.settled && this.mode === BodyMode.Unread) unreadResponses.register(response, this)
+          })
+        }
+      }
       resumeResponse(Exit.succeed(response))
     }
     return true
