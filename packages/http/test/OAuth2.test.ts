@@ -4,6 +4,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import { Auth, HttpFailure, OAuth2, Policy } from "@sturdy/http"
+import { TestTracer } from "@sturdy/testing"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import * as Util from "node:util"
 import { stepDelays } from "../../policy/test/utils/stepDelays.js"
 
 const SECRET = "client-s3cr3t"
@@ -58,6 +60,39 @@ const noRetry = { ...options, retry: Schedule.stop }
 
 describe("OAuth2", () => {
   describe("requestToken", () => {
+    it.effect("a token request that fails in the transport leaves no span with its Basic credentials", () =>
+      Effect.gen(function*() {
+        const tracer = TestTracer.make()
+        let basic = ""
+        const refused = HttpClient.make((request) => {
+          basic = request.headers["authorization"] ?? ""
+          return Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("reset") })
+          )
+        })
+        const failure = yield* Effect.flip(
+          OAuth2.requestToken(noRetry).pipe(
+            Effect.provideService(HttpClient.HttpClient, refused),
+            Effect.withTracer(tracer.tracer)
+          )
+        )
+        expect(failure._tag).toBe("TokenRequestFailed")
+        expect(basic.startsWith("Basic ")).toBe(true)
+        const credentials = basic.slice("Basic ".length)
+        // one client span, redacted, that ends with the typed failure rather than the platform's error and its request
+        const spans = tracer.byName("http.client POST")
+        expect(spans).toHaveLength(1)
+        const [span] = spans
+        expect(span.attributes.get("http.request.header.authorization")).toBe("<redacted>")
+        expect(span.status._tag === "Ended" && Exit.isFailure(span.status.exit)).toBe(true)
+        if (span.status._tag === "Ended" && Exit.isFailure(span.status.exit)) {
+          expect(Cause.squash(span.status.exit.cause)).toBe(failure)
+        }
+        for (const s of tracer.spans) {
+          if (s.status._tag === "Ended") expect(Util.inspect(s.status.exit, { depth: 20 })).not.toContain(credentials)
+        }
+      }))
+
     it.effect("sends the client credentials grant with HTTP Basic client authentication", () =>
       Effect.gen(function*() {
         const { layer, seen } = tokenEndpoint(() => granted())

@@ -218,6 +218,30 @@ describe("Redaction", () => {
       for (const form of forms) expect(Redaction.redactText(`got ${form}`)).not.toContain("Token")
     }))
 
+  it("hides a Link's or a Refresh's query value whole, quotes and brackets in it included", () => {
+    // `encodeURIComponent` leaves `'`, `(` and `)` as they are: a URL found as text would end at the quote
+    const headers = Redaction.redactHeaders({
+      link: `<https://api.test/next?sig=',x7(b)%24&page=2>; rel="next", </prev?token=a'b>; rel="prev"`,
+      refresh: `0; url=https://api.test/x?code=ab'cd(e)&y=1`
+    })
+    expect(headers.link).toBe(
+      `<https://api.test/next?sig=<redacted>&page=2>; rel="next", </prev?token=<redacted>>; rel="prev"`
+    )
+    expect(headers.refresh).toBe("0; url=https://api.test/x?code=<redacted>&y=1")
+    expect(Redaction.redactHeaders({ refresh: "5;URL='/x?code=ab(cd'" }).refresh).toBe("5;URL='/x?code=<redacted>'")
+  })
+
+  it.effect("finds a registered value in the form encoding a query is sent in, which escapes ! ' ( ) ~ too", () =>
+    Effect.gen(function*() {
+      // `HttpClientRequest` writes query parameters with `URLSearchParams` (so `Auth.apiKeyQuery`'s key goes out so)
+      const secret = "Ke(y)!~'9f3a x"
+      yield* Redaction.registerSecretValues(secret)
+      expect(new URLSearchParams({ k: secret }).toString()).toBe("k=Ke%28y%29%21%7E%279f3a+x")
+      for (const form of ["Ke%28y%29%21%7E%279f3a+x", "Ke%28y%29%21%7e%279f3a+x", "Ke%28y%29%21%7E%279f3a%20x"]) {
+        expect(Redaction.redactText(`GET /v1?k=${form} HTTP/1.1`)).toBe("GET /v1?k=<redacted> HTTP/1.1")
+      }
+    }))
+
   describe("registered values: pinned for good, a token source's tokens while current or the one before", () => {
     const registered = (value: string) => Redaction.redactText(`got ${value}`) === "got <redacted>"
 

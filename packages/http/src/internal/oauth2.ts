@@ -20,6 +20,7 @@ import type * as Auth from "../Auth.js"
 import type * as OAuth2 from "../OAuth2.js"
 import * as auth from "./auth.js"
 import * as Jwt from "./jwt.js"
+import * as redactedSpan from "./redactedSpan.js"
 import * as Redaction from "./redaction.js"
 
 // -----------------------------------------------------------------------------
@@ -225,7 +226,15 @@ export const requestToken = (
     const client = yield* HttpClient.HttpClient
     // the expiry counts from when the request left, so a slow token endpoint cannot stretch the token's lifetime
     const requestedAt = yield* Clock.currentTimeMillis
-    const response = yield* Effect.mapError(client.execute(tokenRequest(options)), transportFailure)
+    // under a redacted client span in place of the platform's, which would end with the raw transport error and so
+    // with the request it names (its Basic credentials); the span ends with the redacted `TokenRequestFailed`
+    const response = yield* redactedSpan.withRedactedSpan(tokenRequest(options), (sent, record) =>
+      client.execute(sent).pipe(
+        Effect.tap((response) =>
+          record?.(response)
+        ),
+        Effect.mapError(transportFailure)
+      ))
     if (response.status >= 200 && response.status < 300) {
       const json = yield* readJson(response)
       const body = decodeTokenResponse(json)

@@ -194,12 +194,17 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
 /**
  * The forms a secret takes when a server echoes it: as written; URL-encoded, with upper- or lower-case hex, and with
  * `+` for spaces (form encoding); and JSON-escaped with `\/` (PHP's `json_encode` escapes slashes, and base64 tokens
- * hold them).
+ * hold them). URL-encoded is both `encodeURIComponent`'s form and the form encoding's (`URLSearchParams`, which
+ * `HttpClientRequest` uses for query parameters, so for `Auth.apiKeyQuery`), which also escapes `!`, `'`, `(`, `)`
+ * and `~`.
  */
 const considerForms = (value: string, consider: (form: string) => void): void => {
   consider(value)
-  const encoded = encodeURIComponent(value)
-  if (encoded !== value) {
+  const component = encodeURIComponent(value)
+  // the form encoding escapes `!'()~` too, and writes a space `+`; `%20` for it is RFC 3986's strict encoding
+  const form = component.replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+  for (const encoded of component === form ? [component] : [component, form]) {
+    if (encoded === value) continue
     consider(encoded)
     const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
     if (lowerHex !== encoded) consider(lowerHex)
@@ -704,12 +709,25 @@ export const redactHeaders = (
       const text = String(value)
       out[lower] = lower === "location" || lower === "content-location"
         ? redactUrl(text.trim(), secrets)
-        : redactText(text, secrets)
+        : redactText(redactHeaderUrls(lower, text, secrets), secrets)
     } else {
       out[lower] = redactValues(String(value), secrets)
     }
   }
   return out
+}
+
+/**
+ * The URLs of a `Link` (each between `<` and `>`, RFC 8288) and of a `Refresh` (after `url=`) redacted as URLs, whole:
+ * found as text, a URL would end at a quote or a bracket, which a query value may hold unescaped (`encodeURIComponent`
+ * leaves `'`, `(`, `)`), and the rest of a secret value would be left behind.
+ */
+const redactHeaderUrls = (lower: string, text: string, secrets: ReadonlyArray<string>): string => {
+  if (lower === "link") return text.replace(/<([^>]*)>/g, (_, url: string) => `<${redactUrl(url.trim(), secrets)}>`)
+  const refresh = /^(\s*[\d.]*\s*[;,]?\s*url\s*=\s*)(["']?)(.*?)\2(\s*)$/is.exec(text)
+  return refresh === null
+    ? text
+    : `${refresh[1]}${refresh[2]}${redactUrl(refresh[3].trim(), secrets)}${refresh[2]}${refresh[4]}`
 }
 
 /** @internal `Redaction.redactHeaders`: with the request they answer, its secrets too. */
