@@ -29,8 +29,14 @@
  * Scripts where two events fall on the same millisecond (an attempt ending when a timer fires, an attempt timeout
  * ending on the deadline) are discarded: the docs do not order them.
  *
- * Left out: budgets (model-RetryBudget covers the budget; `Retry`'s one-withdrawal-per-retry is unit-tested), the
- * default schedule, `onAttempt` hooks that take time, schedules combined further than `bounded`.
+ * With a `budgetKey` (and its own fresh `RetryBudget`, `prior` requests deposited first, a window far longer than a
+ * call): the call deposits one request; each retry that passed every check above withdraws one, refused when
+ * `retries < minRetries + ratio × requests` fails (model-RetryBudget's rule), and a refusal ends the call with
+ * `RetryBudgetExhausted` (`"budget-refused"`, delay: the wait that would have been). Rule taken from the code: its
+ * `attempts` are the attempts made and its `failure` is the failure `finalFailure` rewrote (the docs say "the
+ * original": not rewritten into another kind).
+ *
+ * Left out: the default schedule, `onAttempt` hooks that take time, schedules combined further than `bounded`.
  *
  * Mutants checked (each made the property named fail with a shrunk counterexample; the file was restored from a copy):
  * - internal/retry.ts: the deadline check on the schedule's delay `>=` made `>` ("exactly at the deadline");
@@ -43,7 +49,9 @@
  * - internal/backoff.ts: decorrelated delays not capped (laws, "over virtual time");
  * - internal/backoff.ts: full jitter drawn up to 2 × t(n) (laws);
  * - internal/deadline.ts: an attempt timeout under `establish` arming no timer for the deadline ("total deadline");
- * - the model: the 1 ms minimum of a full/equal delay dropped ("over virtual time").
+ * - the model: the 1 ms minimum of a full/equal delay dropped ("over virtual time");
+ * - internal/retry.ts: `RetryBudgetExhausted.attempts` one too many; the call's deposit skipped; the refusal wrapping
+ *   the failure before `finalFailure` ("a RetryBudget").
  * Equivalent (survives, rightly): the `Math.max(hint, ...)` floor under a hint's jitter, since every bound it is cut
  * to is already at least the hint when the retry is made.
  */
@@ -51,6 +59,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Retry from "@sturdy/policy/Retry"
+import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -115,12 +124,20 @@ interface Script {
   readonly attemptTimeout: number | undefined
   readonly retryTimeouts: boolean
   readonly deadline: { readonly timeout: number; readonly armed: boolean } | undefined
+  /** a fresh `RetryBudget` (window far longer than a call) with `prior` requests deposited before the call */
+  readonly budget?: { readonly ratio: number; readonly minRetries: number; readonly prior: number } | undefined
 }
 
 /** A failure as compared: its class and the fields that matter. */
 type FailureView =
   | { readonly _tag: "Boom"; readonly attempt: number; readonly made: number | undefined }
   | { readonly _tag: "DeadlineExceeded"; readonly reason: "Deadline" | "Attempt"; readonly timeout: number }
+  | {
+    readonly _tag: "RetryBudgetExhausted"
+    readonly key: string
+    readonly attempts: number
+    readonly failure: unknown
+  }
 
 interface EventView {
   readonly at: number
@@ -142,12 +159,21 @@ interface Observed {
   readonly events: ReadonlyArray<EventView>
   readonly answer: Answer
   readonly answeredAt: number
+  /** the budget's counts after the call */
+  readonly budget?: { readonly requests: number; readonly retries: number } | undefined
 }
 
-const viewOf = (failure: Failure): FailureView =>
+const viewOf = (failure: Failure | RetryBudget.RetryBudgetExhausted<Failure>): FailureView =>
   failure._tag === "Boom"
     ? { _tag: "Boom", attempt: failure.attempt, made: failure.made }
-    : { _tag: "DeadlineExceeded", reason: failure.reason, timeout: Duration.toMillis(failure.timeout) }
+    : failure._tag === "DeadlineExceeded"
+    ? { _tag: "DeadlineExceeded", reason: failure.reason, timeout: Duration.toMillis(failure.timeout) }
+    : {
+      _tag: "RetryBudgetExhausted",
+      key: failure.key,
+      attempts: failure.attempts,
+      failure: viewOf(failure.failure as Failure)
+    }
 
 // ---------------------------------------------------------------------------------------------------------------
 // the model
@@ -201,6 +227,10 @@ const simulate = (script: Script): Observed | undefined => {
   }
   let now = 0
   let made = 0
+  // one request deposited per call, one retry withdrawn per retry
+  const requests = (script.budget?.prior ?? 0) + (script.budget === undefined ? 0 : 1)
+  let retries = 0
+  const budgetOf = () => script.budget === undefined ? undefined : { requests, retries }
   const final = (failure: FailureView): FailureView =>
     script.finalFailure && failure._tag === "Boom" ? { ...failure, made } : failure
   for (;;) {
@@ -230,7 +260,15 @@ const simulate = (script: Script): Observed | undefined => {
     let failure: FailureView & { readonly retryable: boolean; readonly hint: number | undefined }
     if (timer !== undefined && timer.at < end) {
       now = timer.at
-      if (!timer.typed) return { starts, events, answer: { _tag: "Failure", error: timer.failure }, answeredAt: now }
+      if (!timer.typed) {
+        return {
+          starts,
+          events,
+          answer: { _tag: "Failure", error: timer.failure },
+          answeredAt: now,
+          budget: budgetOf()
+        }
+      }
       failure = {
         ...timer.failure,
         retryable: script.retryTimeouts && timer.failure._tag === "DeadlineExceeded" &&
@@ -242,11 +280,11 @@ const simulate = (script: Script): Observed | undefined => {
       const outcome = attempt.outcome
       switch (outcome.kind) {
         case "ok":
-          return { starts, events, answer: { _tag: "Success", value: made }, answeredAt: now }
+          return { starts, events, answer: { _tag: "Success", value: made }, answeredAt: now, budget: budgetOf() }
         case "defect":
-          return { starts, events, answer: { _tag: "Die" }, answeredAt: now }
+          return { starts, events, answer: { _tag: "Die" }, answeredAt: now, budget: budgetOf() }
         case "interrupt":
-          return { starts, events, answer: { _tag: "Interrupt" }, answeredAt: now }
+          return { starts, events, answer: { _tag: "Interrupt" }, answeredAt: now, budget: budgetOf() }
         case "fail":
           failure = {
             _tag: "Boom",
@@ -260,7 +298,10 @@ const simulate = (script: Script): Observed | undefined => {
     const { hint, retryable, ...view } = failure
     const giveUp = (reason: Retry.Reason, delay: number): Observed => {
       events.push({ at: now, attempt: made + 1, delay, reason, retrying: false, failure: view })
-      return { starts, events, answer: { _tag: "Failure", error: final(view) }, answeredAt: now }
+      const error: FailureView = reason === "budget-refused"
+        ? { _tag: "RetryBudgetExhausted", key: "api", attempts: made, failure: final(view) }
+        : final(view)
+      return { starts, events, answer: { _tag: "Failure", error }, answeredAt: now, budget: budgetOf() }
     }
     // 1. while
     if (!retryable) return giveUp("not-retryable", 0)
@@ -290,6 +331,11 @@ const simulate = (script: Script): Observed | undefined => {
       if (own > latest) return giveUp("exhausted", 0)
       // 4. the deadline
       if (now + own >= deadlineAt) return giveUp("deadline", own)
+    }
+    // 5. the budget
+    if (script.budget !== undefined) {
+      if (!(retries < script.budget.minRetries + script.budget.ratio * requests)) return giveUp("budget-refused", delay)
+      retries++
     }
     events.push({ at: now, attempt: made + 1, delay, reason, retrying: true, failure: view })
     now += delay
@@ -339,41 +385,49 @@ const run = (script: Script, random: Random.Random) =>
     const timed = script.attemptTimeout === undefined
       ? attempt
       : attempt.pipe(Deadline.attemptTimeout(Duration.millis(script.attemptTimeout)))
-    const retried = timed.pipe(
-      Retry.retry<Failure>({
-        schedule: scheduleOf(script.schedule),
-        while: (failure, made) => {
-          // `attempt` is the number of the attempt that failed
-          expect(made).toBe(count)
-          return failure._tag === "Boom"
-            ? failure.retryable
-            : script.retryTimeouts && failure.reason === "Attempt"
-        },
-        delayHint: script.hints
-          ? (failure) =>
-            failure._tag === "Boom" && failure.hint !== undefined
-              ? Option.some(Duration.millis(failure.hint))
-              : Option.none()
-          : undefined,
-        maxRetryAfter: Duration.millis(script.maxRetryAfter),
-        retryAfterJitter: script.retryAfterJitter,
-        maxRetryAfterJitter: Duration.millis(script.maxRetryAfterJitter),
-        finalFailure: script.finalFailure
-          ? (failure, made) => failure._tag === "Boom" ? new Boom({ ...failure, made }) : failure
-          : undefined,
-        onAttempt: (event) =>
-          Effect.map(Clock.currentTimeMillis, (at) => {
-            events.push({
-              at,
-              attempt: event.attempt,
-              delay: Duration.toMillis(event.delay),
-              reason: event.reason,
-              retrying: event.retrying,
-              failure: viewOf(event.failure)
-            })
+    const options: Retry.Options<Failure> = {
+      schedule: scheduleOf(script.schedule),
+      while: (failure, made) => {
+        // `attempt` is the number of the attempt that failed
+        expect(made).toBe(count)
+        return failure._tag === "Boom"
+          ? failure.retryable
+          : script.retryTimeouts && failure.reason === "Attempt"
+      },
+      delayHint: script.hints
+        ? (failure) =>
+          failure._tag === "Boom" && failure.hint !== undefined
+            ? Option.some(Duration.millis(failure.hint))
+            : Option.none()
+        : undefined,
+      maxRetryAfter: Duration.millis(script.maxRetryAfter),
+      retryAfterJitter: script.retryAfterJitter,
+      maxRetryAfterJitter: Duration.millis(script.maxRetryAfterJitter),
+      finalFailure: script.finalFailure
+        ? (failure, made) => failure._tag === "Boom" ? new Boom({ ...failure, made }) : failure
+        : undefined,
+      onAttempt: (event) =>
+        Effect.map(Clock.currentTimeMillis, (at) => {
+          events.push({
+            at,
+            attempt: event.attempt,
+            delay: Duration.toMillis(event.delay),
+            reason: event.reason,
+            retrying: event.retrying,
+            failure: viewOf(event.failure)
           })
-      })
-    )
+        })
+    }
+    const budget = RetryBudget.unsafeMake({
+      ratio: script.budget?.ratio ?? 0,
+      minRetries: script.budget?.minRetries ?? 0,
+      window: "1 hour"
+    })
+    for (let i = 0; i < (script.budget?.prior ?? 0); i++) yield* budget.deposit("api")
+    const retried: Effect.Effect<number, Failure | RetryBudget.RetryBudgetExhausted<Failure>> =
+      script.budget === undefined
+        ? Retry.retry(timed, options)
+        : Retry.retry(timed, { ...options, budgetKey: "api", budgetService: budget })
     const bounded = script.deadline === undefined
       ? retried
       : script.deadline.armed
@@ -394,7 +448,14 @@ const run = (script: Script, random: Random.Random) =>
         ? { _tag: "Failure", error: viewOf(failure.value) }
         : yield* Effect.die(`unexpected cause ${Cause.pretty(result.cause)}`)
     }
-    const observed: Observed = { starts, events, answer, answeredAt }
+    const stats = yield* budget.stats("api")
+    const observed: Observed = {
+      starts,
+      events,
+      answer,
+      answeredAt,
+      budget: script.budget === undefined ? undefined : { requests: stats.requests, retries: stats.retries }
+    }
     return observed
   })
 
@@ -548,14 +609,14 @@ describe("model Retry: attempts, waits, events and the answer over virtual time"
     "attempts start at the model's times, every decision is the model's, and the answer is the model's",
     [scriptOf({ defects: 0, deadlines: false })],
     ([script]) => check(script),
-    { fastCheck: { seed: 9101, numRuns: 150 } }
+    { fastCheck: { seed: 9101, numRuns: 120 } }
   )
 
   it.effect.prop(
     "a defect or an interruption ends the call as it is, with no further attempt and no event for it",
     [scriptOf({ defects: 2, deadlines: false })],
     ([script]) => check(script),
-    { fastCheck: { seed: 9102, numRuns: 100 } }
+    { fastCheck: { seed: 9102, numRuns: 80 } }
   )
 })
 
@@ -564,7 +625,7 @@ describe("model Retry: maxElapsed counts from the first failure, a server's wait
     "no retry is made that would start later than maxElapsed after the first failure; the rest is the model's",
     [elapsedScriptOf],
     ([script]) => check(script),
-    { fastCheck: { seed: 9106, numRuns: 100 } }
+    { fastCheck: { seed: 9106, numRuns: 80 } }
   )
 })
 
@@ -573,7 +634,7 @@ describe("model Retry: under a total deadline and per-attempt timeouts", () => {
     "no retry waits into the deadline, attempt timeouts fail as documented, and the answer is the model's",
     [scriptOf({ defects: 1, deadlines: true })],
     ([script]) => check(script),
-    { fastCheck: { seed: 9103, numRuns: 150 } }
+    { fastCheck: { seed: 9103, numRuns: 120 } }
   )
 
   it.effect.prop(
@@ -636,11 +697,29 @@ const checkLaws = (script: Script, seed: number) =>
     expect(observed.events.slice(0, -1).every((event) => event.retrying)).toBe(true)
   })
 
+describe("model Retry: a RetryBudget", () => {
+  it.effect.prop(
+    "one request deposited per call, one retry withdrawn per retry made; a refusal wraps the original failure",
+    [
+      FastCheck.tuple(
+        persistent(scriptOf({ defects: 0, deadlines: false })),
+        FastCheck.record({
+          ratio: FastCheck.constantFrom(0, 0.5, 1, 2),
+          minRetries: FastCheck.constantFrom(0, 1, 2, 3),
+          prior: FastCheck.integer({ min: 0, max: 4 })
+        })
+      ).map(([script, budget]) => ({ ...script, budget }))
+    ],
+    ([script]) => check(script),
+    { fastCheck: { seed: 9107, numRuns: 120 } }
+  )
+})
+
 describe("model Retry: laws under a seeded Random", () => {
   it.effect.prop(
     "waits never exceed the cap, jitter only shortens, hints are floors, maxElapsed and the deadline bound every retry",
     [persistent(scriptOf({ defects: 0, deadlines: true })), FastCheck.integer()],
     ([script, seed]) => checkLaws(script, seed),
-    { fastCheck: { seed: 9104, numRuns: 150 } }
+    { fastCheck: { seed: 9104, numRuns: 120 } }
   )
 })
