@@ -17,7 +17,10 @@
  * `firstOf`: a record of 1 to 5 effects with generated outcomes; the model: key order, the first success with the
  * failures before it, a refused failure or the last failure returned as it is.
  *
- * Left out: defects and interruption, `orElse` (two sources: a case of `firstOf` in the docs' terms).
+ * `orElse`: two effects, named or not, with and without `while`; the model: `firstOf` over the two, except that the
+ * fallback's own failure is returned as it is.
+ *
+ * Left out: defects and interruption.
  *
  * Mutants checked (each made the property named fail with a shrunk counterexample; the file was restored from a copy):
  * - internal/fallback.ts: a layer's build failure not recorded (all three `run` properties);
@@ -28,6 +31,8 @@
  *   defect this file found: "moving on to the next source does not", and `Fallback.test.ts`);
  * - internal/fallback.ts: the age not reset before each try of `run`, and before each source of `firstOf` (a failed
  *   try's mark carried over to a fresh answer; "the answer, its source...", "firstOf");
+ * - internal/fallback.ts: `orElse` keeping the primary's stale mark, ignoring `while`, or leaving the primary's failure
+ *   out of `failures` ("orElse");
  * - this file: one layer's release skipped (all three `run` properties: "every layer built is released").
  */
 import { describe, expect, it } from "@effect/vitest"
@@ -346,5 +351,70 @@ describe("model Fallback.firstOf: a record of effects in key order", () => {
         expect(yield* runFirstOf(sources)).toEqual(simulateFirstOf(sources))
       }),
     { fastCheck: { seed: 9304, numRuns: 300 } }
+  )
+})
+
+describe("model Fallback.orElse: two sources", () => {
+  it.effect.prop(
+    "the primary's answer, else the fallback's with the primary's failure; a refused failure is returned as it is",
+    [
+      FastCheck.tuple(
+        FastCheck.constantFrom<SourceScript["outcome"]>("fresh", "stale", "fail", "staleFail", "fatal"),
+        FastCheck.constantFrom<SourceScript["outcome"]>("fresh", "stale", "fail", "staleFail"),
+        FastCheck.integer({ min: 0, max: 60_000 }),
+        FastCheck.boolean(),
+        FastCheck.boolean()
+      )
+    ],
+    ([[primary, fallback, age, named, guarded]]) =>
+      Effect.gen(function*() {
+        const effectOf = (outcome: SourceScript["outcome"], source: string): Effect.Effect<string, Failure> => {
+          if (outcome === "fresh") return Effect.succeed(source)
+          if (outcome === "stale") return Effect.as(Fallback.markStale(Duration.millis(age)), source)
+          const failure = Effect.fail(failureOf(outcome, source, 0))
+          return outcome === "staleFail" ? Effect.zipRight(Fallback.markStale(Duration.millis(age)), failure) : failure
+        }
+        const [first, second] = named ? ["api", "default"] : ["primary", "fallback"]
+        const names = named ? { source: "api" as const, fallback: "default" as const } : {}
+        const self = effectOf(primary, first)
+        const that = effectOf(fallback, second)
+        const exit = yield* Effect.exit(
+          guarded
+            ? Fallback.orElse(self, that, { ...names, while: (error) => !error.fatal })
+            : Fallback.orElse(self, that, names)
+        )
+        // the model: without `while`, even a "fatal" failure falls through
+        const refused = guarded && primary === "fatal"
+        const sources: Array<SourceScript> = refused
+          ? [{ outcome: primary, age }]
+          : [{ outcome: primary === "fatal" ? "fail" : primary, age }, { outcome: fallback, age }]
+        const expected = simulateFirstOf(sources)
+        const rename = (source: string) => source === "s0" ? first : second
+        const actual = Exit.isSuccess(exit)
+          ? {
+            _tag: "Success" as const,
+            value: exit.value.value,
+            source: exit.value.source,
+            failures: exit.value.failures.map((failure) => failure.source),
+            age: Option.getOrUndefined(Option.map(exit.value.age, Duration.toMillis))
+          }
+          : { _tag: "Failure" as const, error: Cause.failureOption(exit.cause) }
+        if (expected._tag === "Success") {
+          expect(actual).toEqual({
+            _tag: "Success",
+            value: rename(expected.source),
+            source: rename(expected.source),
+            failures: expected.failures.map((failure) => rename(failure.source)),
+            age: expected.age
+          })
+        } else {
+          const source = rename(expected.error.source)
+          expect(actual).toEqual({
+            _tag: "Failure",
+            error: Option.some({ ...expected.error, source, fatal: source === first && primary === "fatal" })
+          })
+        }
+      }),
+    { fastCheck: { seed: 9305, numRuns: 200 } }
   )
 })
