@@ -64,7 +64,8 @@ export interface Provenanced<A, E, S extends string = string> {
 
 /**
  * One source of a `Plan`: its name, the layer that implements the service, and how many tries it gets before the
- * next source (`attempts`, default 1, or a `schedule` of retries).
+ * next source (`attempts`, default 1, or a `schedule` of retries). A source's first try is made as soon as the
+ * source before it gives up; its `schedule` spaces only its retries.
  *
  * @example
  * ```ts

@@ -129,6 +129,49 @@ describe("Fallback", () => {
         expect(answer.failures.map((failure) => failure.source)).toEqual(["primary", "primary", "primary"])
       }))
 
+    it.effect("a later source with a schedule is tried at once; only its retries wait the schedule", () =>
+      Effect.gen(function*() {
+        const primary = makeSource("primary", 10)
+        primary.state.healthy = false
+        const replica = makeSource("replica", 20)
+        const plan = Fallback.make(
+          { source: "primary", layer: primary.layer },
+          { source: "replica", layer: replica.layer, attempts: 2, schedule: Schedule.spaced("1 second") }
+        )
+        // the replica answers at its first try, with no wait (not one second later)
+        const first = yield* Effect.fork(priceOf("sku-1").pipe(Fallback.run(plan)))
+        yield* TestClock.adjust("999 millis")
+        expect(first.unsafePoll()).not.toBeNull()
+        expect(yield* Fiber.join(first)).toMatchObject({ value: 20, source: "replica" })
+        replica.state.healthy = false
+        const fiber = yield* Effect.fork(Effect.exit(priceOf("sku-1").pipe(Fallback.run(plan))))
+        yield* TestClock.adjust("999 millis")
+        // first try at once, the retry after one second
+        expect(replica.state.calls).toBe(2)
+        expect(fiber.unsafePoll()).toBeNull()
+        yield* TestClock.adjust("1 millis")
+        expect(yield* Fiber.join(fiber)).toStrictEqual(Exit.fail(new Unavailable({ source: "replica" })))
+        expect(replica.state.calls).toBe(3)
+      }))
+
+    it.effect("a later source retried on a schedule alone gets as many tries as the first source would", () =>
+      Effect.gen(function*() {
+        const primary = makeSource("primary", 10)
+        primary.state.healthy = false
+        const replica = makeSource("replica", 20)
+        replica.state.healthy = false
+        const retried = Schedule.recurs(2)
+        const plan = Fallback.make(
+          { source: "primary", layer: primary.layer, schedule: retried },
+          { source: "replica", layer: replica.layer, schedule: retried }
+        )
+        const exit = yield* Effect.exit(priceOf("sku-1").pipe(Fallback.run(plan)))
+        expect(exit).toStrictEqual(Exit.fail(new Unavailable({ source: "replica" })))
+        // one try and two retries each
+        expect(primary.state.calls).toBe(3)
+        expect(replica.state.calls).toBe(3)
+      }))
+
     it.effect("a cache source built on StaleCache marks its answer with its age", () =>
       Effect.gen(function*() {
         const primary = makeSource("primary", 10)

@@ -7,6 +7,7 @@ import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as Schedule from "effect/Schedule"
 import type * as Fallback from "../Fallback.js"
 
 /** @internal */
@@ -91,7 +92,7 @@ export const run: typeof Fallback.run = dual(
           failures.push({ source, error })
         })
       const keepGoing = options?.while
-      const toExecutionStep = (step: Fallback.Step<S, I, LE, LR>) => ({
+      const toExecutionStep = (step: Fallback.Step<S, I, LE, LR>, index: number) => ({
         // A step whose layer cannot be built (no cache configured, say) counts as a failure of that source.
         provide: step.layer.pipe(
           Layer.tapError((error) => record(step.source, error)),
@@ -102,11 +103,19 @@ export const run: typeof Fallback.run = dual(
           )
         ),
         attempts: step.attempts,
-        schedule: step.schedule,
+        // `ExecutionPlan` steps a later step's schedule once with the failure of the step before, before its first
+        // try: that try would wait the schedule's first delay, and the schedule would give it one retry fewer than the
+        // same schedule gives the first step. A recurrence with no delay in front keeps the schedule for retries.
+        schedule: index === 0 || step.schedule === undefined
+          ? step.schedule
+          : Schedule.andThen(Schedule.once, step.schedule),
         while: keepGoing === undefined ? undefined : (error: E | LE) => keepGoing(error)
       })
       const [first, ...rest] = plan.steps
-      const executionPlan = ExecutionPlan.make(toExecutionStep(first), ...rest.map(toExecutionStep))
+      const executionPlan = ExecutionPlan.make(
+        toExecutionStep(first, 0),
+        ...rest.map((step, index) => toExecutionStep(step, index + 1))
+      )
       const attempt = Effect.suspend(() => {
         const source = current
         collector.age = Option.none()
