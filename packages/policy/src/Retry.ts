@@ -26,7 +26,8 @@
  *    learns why the call failed rather than only that time ran out. (A deadline that fires during an attempt fails
  *    with `Deadline.DeadlineExceeded`.)
  * 5. With `budgetKey`, one retry is withdrawn from `RetryBudget` under that key; refused → the failure comes back
- *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the original.
+ *    wrapped in `RetryBudgetExhausted` (`"budget-refused"`), its `failure` field being the attempt's failure (as
+ *    `finalFailure` rewrites it, when given).
  * 6. Otherwise it sleeps and runs the next attempt.
  *
  * When it gives up, `finalFailure(failure, attempts)` (if given) rewrites the failure returned, with the number of
