@@ -3,8 +3,8 @@
  * source, a cache and a default are `Layer`s, and a `Plan` tries them in order for each call. Every answer says
  * which source gave it and which failures led there, so a caller can tell a degraded answer from a fresh one.
  *
- * `run` is built on Effect's `ExecutionPlan`: each step provides its layer (built for the call, released after it),
- * optionally retried `attempts` times or on a `schedule` before the next step. A layer that fails to build counts as
+ * `run` is built on Effect's `ExecutionPlan`: each step provides its layer (built for each try of its source,
+ * released after that try), optionally retried `attempts` times or on a `schedule` before the next step. A layer that fails to build counts as
  * a failure of that source. With `while`, a failure for which it returns false is returned at once (a `NotFound`
  * need not go to the default). When every step fails, the last failure is returned, its type unchanged.
  *
