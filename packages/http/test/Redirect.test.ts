@@ -156,6 +156,29 @@ describe("Redirect", () => {
       expect(Option.isNone(own.request.hash)).toBe(true)
     }))
 
+  it.effect("a Location with an empty fragment (`/c#`) has one: it does not inherit the request's (fetch)", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(
+          url.pathname === "/a"
+            ? moved(301, "/b#part")
+            : url.pathname === "/b"
+            ? moved(302, "/c#")
+            : url.pathname === "/c"
+            ? moved(307, "/d")
+            : jsonResponse(200, {})
+        )
+      )
+      yield* client.pipe(Redirect.follow()).execute(HttpClientRequest.get("https://api.test/a"))
+      // fetch's HTTP-redirect fetch: only a Location whose fragment is null (no "#") takes the current URL's
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://api.test/a",
+        "https://api.test/b#part",
+        "https://api.test/c",
+        "https://api.test/d"
+      ])
+    }))
+
   it("refuses a maxRedirects that is not an integer of at least 0, naming it", () => {
     const { client } = fakeClient(() => Effect.succeed(moved(302, "/next")))
     for (const maxRedirects of [NaN, -1, 1.5, Infinity]) {

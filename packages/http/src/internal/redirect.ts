@@ -111,8 +111,11 @@ export const nextRequest = (
   const method = methodAfter(request.method, status)
   const dropBody = method !== request.method
   if (dropBody) headers = Headers.remove(headers, bodyHeaders)
-  // fetch: a Location without a fragment inherits the request's, whether it was set as `hash` or written in the URL
-  const hash = to.hash !== "" ? to.hash.slice(1) : Option.getOrUndefined(request.hash) ?? writtenFragment(request.url)
+  // fetch: a Location without a fragment inherits the request's, whether it was set as `hash` or written in the URL;
+  // one with an empty fragment (`/next#`, where `hash` is "" but `href` keeps the "#") has one and inherits nothing
+  const hash = to.hash !== "" || to.href.endsWith("#")
+    ? to.hash.slice(1)
+    : Option.getOrUndefined(request.hash) ?? writtenFragment(request.url)
   to.hash = ""
   return HttpClientRequest.make(method)(to.toString(), {
     headers,
