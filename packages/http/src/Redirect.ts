@@ -12,8 +12,10 @@
  * - **Another origin** (scheme, host or port differs, so every https → http downgrade too): `Authorization`,
  *   `Proxy-Authorization`, `Cookie`, `Host` and every header `Redaction` calls secret (`X-Api-Key`, `*-Token`...,
  *   and the names added with `Redaction.withSecretNames`) are dropped, as curl does without `--location-trusted`;
- *   fetch drops only `Authorization`. So is any header whose value holds a registered secret (`Auth`'s credential,
- *   `Redaction.registerSecretValues`), whatever its name, and so are credentials in the URL (`user:pass@`, which
+ *   fetch drops only `Authorization`. The `Idempotency-Key` goes on (it names the request and grants nothing: the
+ *   next origin needs it to apply a repeat once). Any header whose value holds a registered secret (`Auth`'s
+ *   credential, `Redaction.registerSecretValues`) is dropped too, whatever its name (an `Idempotency-Key` as well),
+ *   and so are credentials in the URL (`user:pass@`, which
  *   transports send as Basic authentication): the request's, and any a `Location` to another origin carries (got).
  *   Same-origin hops keep every header, and the request's URL credentials when the `Location` has none (got, curl).
  * - Dropping the body also drops `Content-Type`, `Content-Length`, `Content-Encoding`, `Content-Language`,

@@ -1,6 +1,6 @@
 import { HttpBody, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Auth, Redirect } from "@sturdy/http"
+import { Attempt, Auth, Redaction, Redirect } from "@sturdy/http"
 import { Effect, Option, Redacted, Schema, Stream } from "effect"
 import { Readable } from "node:stream"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
@@ -31,6 +31,38 @@ describe("Redirect", () => {
         "https://other.test:8443/d"
       ])
       expect(seen.map((s) => s.headers["x-api-key"])).toEqual(["k-123", "k-123", undefined])
+    }))
+
+  it.effect("the Idempotency-Key goes on to another origin (no credential: the next origin needs it to apply a repeat once)", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(url.host === "api.test" ? moved(307, "https://other.test/orders") : jsonResponse(201, {}))
+      )
+      yield* Attempt.send(
+        client.pipe(Redirect.follow()),
+        HttpClientRequest.post("https://api.test/orders", {
+          headers: { "Idempotency-Key": "k-7d1f", "x-api-key": "secret-1234" },
+          body: HttpBody.text("{}")
+        })
+      )
+      expect(seen.map((s) => s.headers["idempotency-key"])).toEqual(["k-7d1f", "k-7d1f"])
+      expect(seen.map((s) => s.headers["x-api-key"])).toEqual(["secret-1234", undefined])
+    }))
+
+  it.effect("an Idempotency-Key whose value is a registered secret stays on its origin", () =>
+    Effect.gen(function*() {
+      const { client, seen } = fakeClient((_, url) =>
+        Effect.succeed(url.host === "api.test" ? moved(308, "https://other.test/orders") : jsonResponse(201, {}))
+      )
+      yield* Redaction.registerSecretValues("registered-key-99")
+      yield* Attempt.send(
+        client.pipe(Redirect.follow()),
+        HttpClientRequest.post("https://api.test/orders", {
+          headers: { "Idempotency-Key": "registered-key-99" },
+          body: HttpBody.text("{}")
+        })
+      )
+      expect(seen.map((s) => s.headers["idempotency-key"])).toEqual(["registered-key-99", undefined])
     }))
 
   it.effect("a port change is another origin", () =>

@@ -100,7 +100,10 @@ export const nextRequest = (
     // a header carrying a registered credential goes too, whatever its name: Auth applied outside this middleware
     // (against its advice) must not hand its key to another origin
     for (const name in headers) {
-      if (redaction.isSecretHeaderName(name) || redaction.holdsRegisteredSecret(headers[name])) secret.push(name)
+      if (redaction.holdsRegisteredSecret(headers[name])) secret.push(name)
+      // the Idempotency-Key is no credential (its name only looks like one): the next origin needs it to apply a
+      // repeat of the request once
+      else if (name !== idempotency.headerName && redaction.isSecretHeaderName(name)) secret.push(name)
     }
     if (secret.length > 0) headers = Headers.remove(headers, secret)
   } else if (to.username === "" && to.password === "" && (from.username !== "" || from.password !== "")) {
