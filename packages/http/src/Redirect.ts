@@ -6,8 +6,11 @@
  * | --- | --- |
  * | 301, 302 | the same method and body, except POST, which becomes a GET without body (fetch, browsers) |
  * | 303 | GET without body (HEAD stays HEAD) |
- * | 307, 308 | the same method and body; a body read once (a `Stream`, or a raw `Readable`, `ReadableStream` or async iterable) cannot be sent twice, so the 3xx is returned |
+ * | 307, 308 | the same method and body |
  * | 300, 304, 305, a 3xx without `Location` | not followed: the response is returned |
+ *
+ * A body read once (a `Stream`, or a raw `Readable`, `ReadableStream` or async iterable) cannot be sent twice: a hop
+ * that would send it again (307, 308, and 301 or 302 for any method but POST) returns the 3xx instead.
  *
  * - **Another origin** (scheme, host or port differs, so every https → http downgrade too): `Authorization`,
  *   `Proxy-Authorization`, `Cookie`, `Host` and every header `Redaction` calls secret (`X-Api-Key`, `*-Token`...,
