@@ -204,7 +204,10 @@
  * object of options (or `false` for a section), and the ranges of the other numbers. A key that is no option of its
  * section is refused too, naming the option it most likely meant (`retry.maxAttemps`: did you mean `maxAttempts`?),
  * as is an option a section does not take (`circuitBreaker` under `endpoints`): a misspelt option would otherwise
- * change nothing, silently. A key set to `undefined` changes nothing and is let be.
+ * change nothing, silently. A key set to `undefined` changes nothing and is let be. Each problem is named once, where
+ * it was set (a `hosts` entry as the user spelt it): a bad value of the base options or of a host is not named again
+ * under every host and endpoint that inherits it, and the options of an `endpoints` entry whose key is no pattern are
+ * checked all the same.
  *
  * @since 0.1.0
  */

@@ -2506,6 +2506,52 @@ describe("Policy validation: every problem at once", () => {
     expect(problemsOf({ hosts: { "api.test": { retry: false } }, endpoints: { "GET /x": {} } })).toEqual([])
   })
 
+  it("a problem the base or a host sets is named once, where it was set, not again under each host and endpoint", () => {
+    const fields = (options: Policy.Options) => problemsOf(options).map((problem) => problem.split(" ")[0])
+    expect(fields({ retry: { maxAttempts: 0 }, hosts: { "a.test": {} }, endpoints: { "/x": {} } }))
+      .toEqual(["retry.maxAttempts"])
+    expect(
+      fields({
+        totalTimeout: "1 second",
+        attemptTimeout: "2 seconds",
+        hosts: { "a.test": {} },
+        endpoints: { "/x": {} }
+      })
+    )
+      .toEqual(["attemptTimeout"])
+    expect(fields({ hosts: { "a.test": { bulkhead: { maxConcurrent: 0 } } }, endpoints: { "/x": {} } }))
+      .toEqual(["hosts[\"a.test\"].bulkhead.maxConcurrent"])
+    // set again where it is inherited, it is named there too
+    expect(fields({ retry: { maxAttempts: 0 }, hosts: { "a.test": { retry: { maxAttempts: 0 } } } }))
+      .toEqual(["retry.maxAttempts", "hosts[\"a.test\"].retry.maxAttempts"])
+    // a conflict a host makes with the base's value is the host's
+    expect(fields({ attemptTimeout: "2 seconds", hosts: { "a.test": { totalTimeout: "1 second" } } }))
+      .toEqual(["hosts[\"a.test\"].attemptTimeout"])
+  })
+
+  it("a problem of an endpoint under a host names the host as the user spelt it", () => {
+    expect(problemsOf({
+      hosts: { "API.example.com": { totalTimeout: "1 second" } },
+      endpoints: { "/x": { attemptTimeout: "2 seconds" } }
+    })).toEqual([
+      "hosts[\"API.example.com\"].endpoints[\"/x\"].attemptTimeout (2s, set at hosts[\"API.example.com\"].endpoints[\"/x\"]." +
+      "attemptTimeout) must not exceed totalTimeout (1s, set at hosts[\"API.example.com\"].totalTimeout); leave " +
+      "attemptTimeout unset to have it derived (totalTimeout ÷ maxAttempts when under 10s)"
+    ])
+  })
+
+  it("an endpoint whose key is no pattern still has its options checked, every problem at once", () => {
+    expect(
+      problemsOf({ endpoints: { "users/x": { retry: { maxAttempts: 0 }, deadlineHeader: "a b" } } }).map((p) =>
+        p.split(" ")[0]
+      )
+    ).toEqual([
+      "endpoints[\"users/x\"]",
+      "endpoints[\"users/x\"].deadlineHeader",
+      "endpoints[\"users/x\"].retry.maxAttempts"
+    ])
+  })
+
   it("TRACE is a method Sturdy names without a cast", () => {
     const methods: ReadonlyArray<Idempotency.Method> = ["TRACE", "GET"]
     expect(problemsOf({ retry: { methods } })).toEqual([])

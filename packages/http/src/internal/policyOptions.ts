@@ -914,6 +914,47 @@ const sections = <A>(field: string, input: Readonly<Record<string, A>> | undefin
   )
 }
 
+/** The problems one profile's validation found, as `field\ndetail`, before those it inherits are left out. */
+type Problems = ReadonlySet<string>
+
+/** A layer's value at a problem's field (`retry.maxAttempts`), `undefined` when the layer does not set it. */
+const valueAt = (input: unknown, path: string): unknown => {
+  let value = input
+  for (const key of path.split(".")) {
+    if (!isOptionsObject(value)) return undefined
+    value = (value as Record<string, unknown>)[key]
+  }
+  return value
+}
+
+/**
+ * Resolves and validates the options `input` sets under `prefix` over a profile validated already (`below`, under its
+ * own prefix; an endpoint's on a host is also checked against the endpoint on the base, `alone`). A problem the
+ * profile below already has, of an option `input` does not set itself, is that profile's, reported once where the
+ * user set it, not again under every host and endpoint that inherits it; so is a problem of the endpoint alone. Returns
+ * every problem found, those left out included.
+ */
+const validateLayer = (
+  resolve: () => Resolved,
+  prefix: string,
+  input: object,
+  below: { readonly prefix: string; readonly problems: Problems } | undefined,
+  alone?: { readonly prefix: string; readonly problems: Problems }
+): { readonly resolved: Resolved; readonly problems: Problems } => {
+  const start = collecting?.length ?? 0
+  const resolved = resolve()
+  validateResolved(resolved, prefix)
+  const found = collecting?.splice(start) ?? []
+  const as = (known: Problem, other: string) =>
+    `${known.field.replaceAll(prefix, other)}\n${known.detail.replaceAll(prefix, other)}`
+  for (const known of found) {
+    const inherited = below !== undefined && below.problems.has(as(known, below.prefix)) &&
+      valueAt(input, known.field.slice(prefix.length)) === undefined
+    if (!inherited && !(alone !== undefined && alone.problems.has(as(known, alone.prefix)))) collecting?.push(known)
+  }
+  return { resolved, problems: new Set(found.map((known) => `${known.field}\n${known.detail}`)) }
+}
+
 const compileAll = (input: P.Options): Compiled => {
   // options that are no object (a string, `null`) are reported, and read as none
   const options: P.Options = input === undefined || isSection("options", input, false) ? input ?? {} : {}
@@ -927,43 +968,58 @@ const compileAll = (input: P.Options): Compiled => {
   if (options.telemetry !== undefined && typeof options.telemetry !== "boolean") {
     problem("telemetry", `(${show(options.telemetry)}) must be true or false`)
   }
-  const base = resolveLayer(packageDefaults, options, "")
-  validateResolved(base, "")
+  const { problems: baseProblems, resolved: base } = validateLayer(
+    () => resolveLayer(packageDefaults, options, ""),
+    "",
+    options,
+    undefined
+  )
   const endpoints: Array<upstream.EndpointMatcher> = []
   for (const [name, endpoint] of sections("endpoints", options.endpoints)) {
     checkKeys(`endpoints[${JSON.stringify(name)}].`, endpoint, endpointKeys)
     const matcher = upstream.compileEndpoint(name, endpoint)
     if (!("path" in matcher)) {
       problem(matcher.field, matcher.detail)
+      // its options are checked all the same, so that every problem is listed at once
+      const prefix = `endpoints[${JSON.stringify(name)}].`
+      validateLayer(() => resolveLayer(base, endpoint, prefix), prefix, endpoint, {
+        prefix: "",
+        problems: baseProblems
+      })
       continue
     }
     endpoints.push(matcher)
   }
   const hosts = new Map<string, Resolved>()
+  // each entry as the user spelt it, which the problems of its endpoints name
+  const hostEntries: Array<{ readonly prefix: string; readonly resolved: Resolved; readonly problems: Problems }> = []
   for (const [name, host] of sections("hosts", options.hosts)) {
     const prefix = `hosts[${JSON.stringify(name)}].`
     checkKeys(prefix, host, hostKeys)
-    const resolved = resolveLayer(base, host, prefix)
-    validateResolved(resolved, prefix)
+    const { problems, resolved } = validateLayer(() => resolveLayer(base, host, prefix), prefix, host, {
+      prefix: "",
+      problems: baseProblems
+    })
     hosts.set(name.toLowerCase(), resolved)
+    hostEntries.push({ prefix, resolved, problems })
   }
   // every endpoint is checked on every profile it can apply to
   for (const matcher of endpoints) {
     const prefix = `endpoints[${JSON.stringify(matcher.name)}].`
-    const found = collecting?.length ?? 0
-    validateResolved(resolveLayer(base, matcher.options, prefix), prefix)
-    const own = new Set((collecting ?? []).slice(found).map((known) => `${known.field}\n${known.detail}`))
-    for (const [host, resolved] of hosts) {
-      const hostPrefix = `hosts[${JSON.stringify(host)}].${prefix}`
-      const start = collecting?.length ?? 0
-      validateResolved(resolveLayer(resolved, matcher.options, hostPrefix), hostPrefix)
-      // a problem of the endpoint alone is reported once, where the user set it, not again under every host
-      for (const known of collecting?.splice(start) ?? []) {
-        const asSetOnEndpoint = `${known.field.replaceAll(hostPrefix, prefix)}\n${
-          known.detail.replaceAll(hostPrefix, prefix)
-        }`
-        if (!own.has(asSetOnEndpoint)) collecting?.push(known)
-      }
+    const own = validateLayer(() => resolveLayer(base, matcher.options, prefix), prefix, matcher.options, {
+      prefix: "",
+      problems: baseProblems
+    }).problems
+    for (const host of hostEntries) {
+      const hostPrefix = `${host.prefix}${prefix}`
+      validateLayer(
+        () => resolveLayer(host.resolved, matcher.options, hostPrefix),
+        hostPrefix,
+        matcher.options,
+        { prefix: host.prefix, problems: host.problems },
+        // a problem of the endpoint alone is reported once, where the user set it, not again under every host
+        { prefix, problems: own }
+      )
     }
   }
   return { base, hosts, endpoints }
