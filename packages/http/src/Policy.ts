@@ -201,7 +201,9 @@
  * `"false"` would read as true), `retry.retryAfterJitter` a number from 0 to 1, `upstreamKey` and `onEvent` functions,
  * `retry.retryOn` a predicate or an object from `HttpFailure` tags to `true`, `false` or a predicate (a
  * list of statuses belongs in `retry.statuses`), the options, each section and each `hosts` and `endpoints` entry an
- * object of options (or `false` for a section), and the ranges of the other numbers. A key that is no option of its
+ * object of options (or `false` for a section), each `hosts` key a host a request can have (`api.example.com`,
+ * `api.example.com:8443`, `[::1]:8080`: no scheme, path or user, and no second entry for the same host in other case),
+ * and the ranges of the other numbers. A key that is no option of its
  * section is refused too, naming the option it most likely meant (`retry.maxAttemps`: did you mean `maxAttempts`?),
  * as is an option a section does not take (`circuitBreaker` under `endpoints`): a misspelt option would otherwise
  * change nothing, silently. A key set to `undefined` changes nothing and is let be. Each problem is named once, where
@@ -1143,7 +1145,9 @@ export const layerConfig: (
 export const config: Config.Config<Options> = internal.config
 
 /**
- * The default upstream key of a request: `scheme://host:port` (the port filled in for http and https).
+ * The default upstream key of a request: `scheme://host:port` (the port filled in for http and https, the host in
+ * lower case, and a host name past ASCII in its ASCII form, as it is sent: `bücher.example` is `xn--bcher-kva.example`,
+ * and a `hosts` entry written either way applies to both).
  *
  * @example
  * ```ts

@@ -2540,6 +2540,55 @@ describe("Policy validation: every problem at once", () => {
     ])
   })
 
+  it("a hosts entry no request can match is named, and so is a second entry for the same host in other case", () => {
+    const noHost = "is no host: write a host name or address, with a port if it is not the scheme's default " +
+      `("api.example.com", "api.example.com:8443", "[::1]:8080")`
+    const problems = problemsOf({
+      hosts: {
+        "https://a.test": {},
+        "a.test/": {},
+        "": {},
+        "a.test:https": {},
+        "user@a.test": {},
+        "A.test": {},
+        "a.test": {},
+        "[::1]:8080": {},
+        "b.test:8443": {}
+      }
+    })
+    expect(problems).toEqual([
+      `hosts["https://a.test"] ${noHost}`,
+      `hosts["a.test/"] ${noHost}`,
+      `hosts[""] ${noHost}`,
+      `hosts["a.test:https"] ${noHost}`,
+      `hosts["user@a.test"] ${noHost}`,
+      `hosts["a.test"] names the same host as hosts["A.test"] (host names are matched without case)`
+    ])
+  })
+
+  it.scoped("a hosts entry and a request URL name one host whether written in Unicode or in ASCII (IDN)", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({
+        hosts: {
+          "bücher.example": { retry: { maxAttempts: 5 } },
+          "xn--caf-dma.example:8443": { retry: { maxAttempts: 2 } }
+        }
+      })
+      const attempts = (url: string) => policy.describe(HttpClientRequest.get(url)).maxAttempts
+      expect(attempts("https://bücher.example/x")).toBe(5)
+      expect(attempts("https://xn--bcher-kva.example/x")).toBe(5)
+      expect(attempts("https://BÜCHER.example/x")).toBe(5)
+      expect(attempts("https://café.example:8443/x")).toBe(2)
+      expect(attempts("https://café.example/x")).toBe(3)
+      // one upstream: its breaker, bulkhead, budget and pauses are shared
+      expect(Policy.upstreamKey(HttpClientRequest.get("https://bücher.example/x"))).toBe(
+        "https://xn--bcher-kva.example:443"
+      )
+      expect(Policy.upstreamKey(HttpClientRequest.get("https://xn--bcher-kva.example/y"))).toBe(
+        "https://xn--bcher-kva.example:443"
+      )
+    }))
+
   it("an endpoint whose key is no pattern still has its options checked, every problem at once", () => {
     expect(
       problemsOf({ endpoints: { "users/x": { retry: { maxAttempts: 0 }, deadlineHeader: "a b" } } }).map((p) =>

@@ -993,6 +993,7 @@ const compileAll = (input: P.Options): Compiled => {
   const hosts = new Map<string, Resolved>()
   // each entry as the user spelt it, which the problems of its endpoints name
   const hostEntries: Array<{ readonly prefix: string; readonly resolved: Resolved; readonly problems: Problems }> = []
+  const spelt = new Map<string, string>()
   for (const [name, host] of sections("hosts", options.hosts)) {
     const prefix = `hosts[${JSON.stringify(name)}].`
     checkKeys(prefix, host, hostKeys)
@@ -1000,7 +1001,23 @@ const compileAll = (input: P.Options): Compiled => {
       prefix: "",
       problems: baseProblems
     })
-    hosts.set(name.toLowerCase(), resolved)
+    // an entry no request can match would be a profile silently never used
+    const key = upstream.hostEntryKey(name)
+    if (key === undefined) {
+      problem(
+        `hosts[${JSON.stringify(name)}]`,
+        "is no host: write a host name or address, with a port if it is not the scheme's default " +
+          "(\"api.example.com\", \"api.example.com:8443\", \"[::1]:8080\")"
+      )
+    } else if (spelt.has(key)) {
+      problem(
+        `hosts[${JSON.stringify(name)}]`,
+        `names the same host as hosts[${JSON.stringify(spelt.get(key))}] (host names are matched without case)`
+      )
+    } else {
+      spelt.set(key, name)
+      hosts.set(key, resolved)
+    }
     hostEntries.push({ prefix, resolved, problems })
   }
   // every endpoint is checked on every profile it can apply to

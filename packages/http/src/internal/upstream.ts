@@ -43,7 +43,7 @@ const parseTargetOnce = (url: string): Target => {
   // not an absolute URL (it fails as `MalformedUrl`): its key, shown in events and breaker metrics, is redacted
   if (match === null) return { origin: redaction.redactUrl(url), host: "", hostPort: "", path: url }
   const scheme = match[1].toLowerCase()
-  const host = match[2].toLowerCase()
+  const host = asciiHost(match[2].toLowerCase())
   const port = match[3] === undefined || match[3] === "" ? (defaultPorts[scheme] ?? "") : match[3]
   const hostPort = `${host}:${port}`
   // a `\` in an http(s) path is a `/` to the URL standard
@@ -51,6 +51,30 @@ const parseTargetOnce = (url: string): Target => {
   // and its dot segments are resolved (`/a/../b` is sent as `/b`): endpoint patterns match the path as sent
   const path = Object.hasOwn(defaultPorts, scheme) ? encodePath(removeDotSegments(slashed)) : slashed
   return { origin: `${scheme}://${hostPort}`, host, hostPort, path }
+}
+
+// A host name past ASCII in its ASCII form (`bücher.example` → `xn--bcher-kva.example`), as the URL standard and
+// every transport send it: written either way, it is one upstream, and one `hosts` entry.
+const asciiHost = (host: string): string => {
+  if (!/[^\x20-\x7e]/.test(host)) return host
+  try {
+    return new URL(`http://${host}/`).hostname
+  } catch {
+    return host
+  }
+}
+
+const hostEntryPattern = /^(\[[^\]]+\]|[^\s:/?#\\@[\]]+)(?::(\d{1,5}))?$/
+
+/**
+ * @internal The key a `hosts` entry is looked up by (`host` or `host:port`, lower case, an IDN in ASCII), or `undefined`
+ * when no request URL can have that host.
+ */
+export const hostEntryKey = (name: string): string | undefined => {
+  const match = hostEntryPattern.exec(name)
+  if (match === null) return undefined
+  const host = asciiHost(match[1].toLowerCase())
+  return match[2] === undefined ? host : `${host}:${match[2]}`
 }
 
 // What the URL standard's path percent-encode set encodes (controls, space, `"`, `<`, `>`, `` ` ``, `{`, `}` and
