@@ -606,7 +606,8 @@ export interface HostOptions extends EndpointOptions {
 /**
  * The whole pipeline: defaults for every upstream, overrides by host (`"api.example.com"` or
  * `"api.example.com:8443"`) and by endpoint (`"POST /orders"`, `"/reports/**"`, `"GET /users/:id"`; the first match
- * wins). An endpoint override applies on top of the host's. An endpoint pattern matches the path as the request sends
+ * wins; `*` or `:name` is one segment, `**` any number of them, none included). An endpoint override applies on top
+ * of the host's. An endpoint pattern matches the path as the request sends
  * it: dot segments resolved (`/a/../b` is `/b`), a space, a non-ASCII character and the other characters the URL
  * standard encodes percent-encoded (`/a b` is `/a%20b`), and the pattern is read alike, so it may be written either
  * way.

@@ -2566,6 +2566,19 @@ describe("Policy validation: every problem at once", () => {
     ])
   })
 
+  it.scoped("an endpoint pattern's ** matches any number of segments wherever it stands, a second one too", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({
+        endpoints: {
+          "GET /a/**/b/**": { retry: { maxAttempts: 5 } },
+          "GET /c/**/d": { retry: { maxAttempts: 2 } }
+        }
+      })
+      const attempts = (path: string) => policy.describe(HttpClientRequest.get(`https://api.test${path}`)).maxAttempts
+      expect([attempts("/a/b"), attempts("/a/x/y/b/z"), attempts("/a/x/b"), attempts("/a/x/c")]).toEqual([5, 5, 5, 3])
+      expect([attempts("/c/d"), attempts("/c/x/y/d"), attempts("/c/x/d/e")]).toEqual([2, 2, 3])
+    }))
+
   it.scoped("a hosts entry and a request URL name one host whether written in Unicode or in ASCII (IDN)", () =>
     Effect.gen(function*() {
       const policy = yield* Policy.make({

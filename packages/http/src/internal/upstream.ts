@@ -148,7 +148,8 @@ export const compileEndpoint = (
   if (match === null) {
     return {
       field: `endpoints[${JSON.stringify(name)}]`,
-      detail: "must be \"METHOD /path\" or \"/path\" (segments may be * or :name, a last ** matches the rest)"
+      detail:
+        "must be \"METHOD /path\" or \"/path\" (a segment may be * or :name, one segment, or **, any number of them)"
     }
   }
   const method = match[1] === undefined || match[1] === "*" ? undefined : match[1].toUpperCase()
@@ -162,6 +163,7 @@ export const compileEndpoint = (
         : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
     )
     .join("/")
-    .replace("/\u0000", "(?:/.*)?")
+    // every `**`, not only a last one: a second was left a character no path holds, and its pattern never matched
+    .replaceAll("/\u0000", "(?:/.*)?")
   return { name, method, path: new RegExp(`^${source}/?$`), options }
 }
