@@ -340,9 +340,25 @@ const makeReal = async (mode: Mode, ahead: number): Promise<Real> => {
   return real
 }
 
+// lets the forked fibers run until nothing moves: at least 12 scheduler rounds (6 suffice today), then until what
+// the harness sees stays the same for 8 more
 const settle = async (real: Real) => {
-  for (let i = 0; i < 12; i++) {
+  const seen = () =>
+    JSON.stringify([
+      real.tokenRequests,
+      real.inflightTokens,
+      real.pendingToken !== undefined,
+      [...real.api.keys()],
+      [...real.sent.values()],
+      real.exits.size,
+      real.tokens.size
+    ])
+  let last = seen()
+  for (let i = 0, still = 0; i < 400 && (i < 12 || still < 8); i++) {
     await Runtime.runPromise(real.rt)(Effect.yieldNow())
+    const now = seen()
+    still = now === last ? still + 1 : 0
+    last = now
   }
 }
 
