@@ -3,29 +3,30 @@
 // families: `Auth.bearerFrom` (the source's own errors and `Unauthorized`), the same with `refreshAhead`, and
 // `Auth.layerBearerFrom` (a token failure folded into a `RequestError` caused by `AuthenticationFailed`).
 //
-// The model is written from the module docs: `Auth.makeTokenSource` ("cached until `expirySkew` before its
-// `expiresAt`, concurrent refreshes are single-flight, and a failed refresh still serves the old token while it has
-// not expired"), `Auth.TokenSourceOptions` (skew "capped at half the token's lifetime"; `refreshAhead`: the first
-// caller from `refreshAhead` before the due refresh, capped at half the time from caching to then, starts one
-// refresh in the background and every caller keeps the cached token; "a background refresh that fails is not tried
-// again early"), `Auth.bearerFrom` ("a 401 invalidates that token, fetches a new one and replays the request once,
-// and a second 401 fails with `Unauthorized`"), `Auth.TokenSource.invalidate`, `Auth.layerBearerFrom` and
+// The model is written from the module docs: `Auth.makeTokenSource` ("cached until `expirySkew` before its `expiresAt`,
+// concurrent refreshes are single-flight, and a failed refresh still serves the old token while it has not expired"),
+// `Auth.TokenSourceOptions` (skew "capped at half the token's lifetime"; `refreshAhead`: the first caller from
+// `refreshAhead` before the due refresh, capped at half the time from caching to then, starts one refresh in the
+// background and every caller keeps the cached token; "a background refresh that fails is not tried again early"),
+// `Auth.bearerFrom` ("a 401 invalidates that token, fetches a new one and replays the request once, and a second 401
+// fails with `Unauthorized`"), `Auth.TokenSource.invalidate`, `Auth.layerBearerFrom` and
 // `OAuth2.layerClientCredentials` (`Rejected` / `Unavailable` / `Malformed`; a second 401 handed on as the response),
-// `OAuth2` (typed `TokenRejected` / `TokenRequestFailed` reasons; 5xx and transport failures retried by `retry`, 400
-// and malformed answers not; `timeout` per token request ending as `Transport`; `expires_in` counted from when the
-// request left, a JWT's `exp` without it, an opaque token without it kept until a 401).
+// `OAuth2` (typed `TokenRejected` / `TokenRequestFailed` reasons; 5xx, 429 and transport failures retried by `retry`,
+// 400, 401 and malformed answers not; `timeout` per token request ending as `Transport`; `expires_in` counted from when
+// the request left, a JWT's `exp` without it, an opaque token without it kept until a 401).
 //
 // The model keeps the clock, the cached token (name, expiry, refresh and background instants), the refresh in flight
 // (its waiters, the current attempt's start and timeout, the retry timer), the count of token requests, and per API
 // call the tokens its requests carried and its outcome. Commands: N concurrent calls start; the token endpoint answers
-// (a token with `expires_in`, a JWT with `exp`, an opaque token, 400 invalid_grant, 400 without an OAuth2 body, 503,
-// a body without `access_token`; "hang" is not answering while the clock runs into the timeout); the API answers one
-// pending request 200 / 401 / 403; the clock advances to the background or refresh instant, the expiry, the attempt's
-// timeout or the retry's wake-up (each -1 / 0 / +1 ms) or by a fixed step; the clock steps back; a token (the cached
-// one or the first ever issued) is invalidated. After each command: the token requests made (never two at once), the
-// tokens every API request carried, every call's outcome (a typed failure's tag and reason), whether a token request
-// waits for an answer, the cached token (read by a `get` that must answer at once, with no token request, whenever
-// the model says it is fresh and no background refresh is due), and no failure's rendering shows an issued token.
+// (a token with `expires_in`, a JWT with `exp`, an opaque token, 400 invalid_grant, 401 invalid_client, 400 without an
+// OAuth2 body, 429 and 503 (retried), a body without `access_token`; "hang" is not answering while the clock runs into
+// the timeout); the API answers one pending request 200 / 401 / 403; the clock advances to the background or refresh
+// instant, the expiry, the attempt's timeout or the retry's wake-up (each -1 / 0 / +1 ms) or by a fixed step; the clock
+// steps back; a token (the cached one or the first ever issued) is invalidated. After each command: the token requests
+// made (never two at once), the tokens every API request carried, every call's outcome (a typed failure's tag and
+// reason), whether a token request waits for an answer, the cached token (read by a `get` that must answer at once,
+// with no token request, whenever the model says it is fresh and no background refresh is due), and no failure's
+// rendering shows an issued token.
 //
 // Rules taken from the code (internal/auth.ts, internal/oauth2.ts), the docs being silent: the refresh instant is
 // `expiresAt - min(skew, max(0, expiresAt - cachedAt) / 2)` with `cachedAt` when the answer arrived (a token that
@@ -56,6 +57,8 @@
 //   M12 auth `layerBearerFrom`: a failed refresh after a 401 fails the call instead of handing on the 401
 //   M13 auth `freshTokenOf`: the layer's fast path serves a token whose background refresh is due
 //   M14 auth `cache`: the fix reverted (`Math.max(0, expiresAt - now)` -> `expiresAt - now`): the fixed case fails
+//       (the generated runs do not reach this 1 s window on their own)
+//   M15 oauth2 `isRetryable`: 429 not retried
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
@@ -180,7 +183,7 @@ const refused = (m: Model, outcome: string) => {
       const call = m.calls[id]!
       call.outcome = m.mode === "layer"
         ? (call.replayed ? "ok:401" : asLayerFailure(outcome))
-        : outcome.replace("Status503", "Status")
+        : outcome.replace("StatusRetryable", "Status")
     }
   }
 }
@@ -189,7 +192,7 @@ const refused = (m: Model, outcome: string) => {
 const asLayerFailure = (outcome: string): string =>
   outcome === "TokenRequestFailed:MalformedResponse"
     ? "RequestError:Malformed"
-    : outcome === "TokenRequestFailed:Transport" || outcome === "TokenRequestFailed:Status503"
+    : outcome === "TokenRequestFailed:Transport" || outcome === "TokenRequestFailed:StatusRetryable"
     ? "RequestError:Unavailable"
     : "RequestError:Rejected"
 
@@ -438,7 +441,8 @@ type TokenAnswer =
   | { readonly _tag: "Jwt"; readonly exp: number }
   | { readonly _tag: "Opaque" }
   | { readonly _tag: "InvalidGrant" }
-  | { readonly _tag: "Status"; readonly status: 400 | 503 }
+  | { readonly _tag: "InvalidClient" }
+  | { readonly _tag: "Status"; readonly status: 400 | 429 | 503 }
   | { readonly _tag: "Malformed" }
 
 class TokenAnswers implements Cmd {
@@ -472,10 +476,14 @@ class TokenAnswers implements Cmd {
         response = json(400, { error: "invalid_grant", error_description: "grant revoked" })
         refused(m, "TokenRejected:invalid_grant")
         break
+      case "InvalidClient":
+        response = json(401, { error: "invalid_client" })
+        refused(m, "TokenRejected:invalid_client")
+        break
       case "Status":
         response = new Response("down", { status: this.answer.status })
-        if (this.answer.status === 503) failedRetryable(m, "TokenRequestFailed:Status503")
-        else refused(m, "TokenRequestFailed:Status")
+        if (this.answer.status === 400) refused(m, "TokenRequestFailed:Status")
+        else failedRetryable(m, "TokenRequestFailed:StatusRetryable")
         break
       case "Malformed":
         response = json(200, { token_type: "Bearer", expires_in: 60 })
@@ -573,10 +581,12 @@ const tokenAnswerArb: fc.Arbitrary<TokenAnswer> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constantFrom(20, 90).map((exp) => ({ _tag: "Jwt", exp }) as const) },
   { weight: 1, arbitrary: fc.constant({ _tag: "Opaque" } as const) },
-  { weight: 1, arbitrary: fc.constant({ _tag: "InvalidGrant" } as const) },
+  { weight: 1, arbitrary: fc.constantFrom({ _tag: "InvalidGrant" } as const, { _tag: "InvalidClient" } as const) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom(400 as const, 503 as const).map((status) => ({ _tag: "Status", status }) as const)
+    arbitrary: fc.constantFrom(400 as const, 429 as const, 503 as const).map((status) =>
+      ({ _tag: "Status", status }) as const
+    )
   },
   { weight: 1, arbitrary: fc.constant({ _tag: "Malformed" } as const) }
 )
