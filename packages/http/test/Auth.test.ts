@@ -342,6 +342,24 @@ describe("Auth", () => {
         expect(acquired()).toBe(2)
       }))
 
+    // found by model-Auth: the skew's cap at half the lifetime went negative for a token that arrived expired (a slow
+    // token endpoint), moving the refresh past the expiry, and a clock stepped back then served the expired token
+    it.scoped("a token that arrives expired is refreshed, not served, after the clock steps back before its expiry", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(10_000)
+        let acquired = 0
+        const source = yield* Auth.makeTokenSource(
+          Effect.sync(() => {
+            acquired++
+            return { token: Redacted.make(`token-${acquired}`), expiresAt: Option.some(6_000) }
+          })
+        )
+        expect(Redacted.value((yield* source.get).token)).toBe("token-1") // cached at 10 s, expired at 6 s
+        yield* TestClock.setTime(7_000)
+        expect(Redacted.value((yield* source.get).token)).toBe("token-2")
+        expect(acquired).toBe(2)
+      }))
+
     // Azure's token cycler (refresh window) and MSAL's refresh_in: ahead of the due refresh, callers keep the cached
     // token and one refresh runs in the background
     it.scoped("refreshAhead refreshes in the background, serving the cached token at once, before the refresh is due", () =>

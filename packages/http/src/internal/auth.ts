@@ -538,10 +538,11 @@ export const makeTokenSource = <E, R>(
 
     const cache = (token: Auth.AccessToken, now: number): CachedToken => {
       // a skew longer than the token's lifetime would refresh on every call: cap it at half the lifetime (and the
-      // background refresh at half of what is left before the refresh is due)
+      // background refresh at half of what is left before the refresh is due). A token that arrives expired (a slow
+      // token endpoint) has no lifetime left: due at its expiry, never after it, even if the clock steps back
       const refreshAt = Option.map(
         token.expiresAt,
-        (expiresAt) => expiresAt - Math.min(skewMillis, (expiresAt - now) / 2)
+        (expiresAt) => expiresAt - Math.min(skewMillis, Math.max(0, expiresAt - now) / 2)
       )
       const backgroundAt = Option.match(refreshAt, {
         onNone: () => Number.POSITIVE_INFINITY,
