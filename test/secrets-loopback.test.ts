@@ -2,11 +2,12 @@ import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Auth, HttpFailure, Policy, Redaction, Redirect, SturdyClient } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Effect, HashMap, Inspectable, Layer, Logger, LogLevel, Redacted, Schema } from "effect"
+import { Cause, Effect, HashMap, Layer, Logger, LogLevel, Redacted, Schema } from "effect"
 import type * as Net from "node:net"
 import * as Util from "node:util"
 import * as Loopback from "./utils/loopbackServer.js"
 import * as Raw from "./utils/rawServer.js"
+import { renderings, safeJson } from "./utils/renderings.js"
 import { transports as allTransports } from "./utils/transports.js"
 
 // fetch follows redirects itself, to wherever `Location` says (here, off the loopback): not in these tests
@@ -118,29 +119,6 @@ const routes: Record<string, Raw.RawHandler> = {
 }
 
 const Item = Schema.Struct({ id: Schema.Number })
-
-/** Every text a user, a logger or a tracer could make of a value. */
-const renderings = (value: unknown): ReadonlyArray<string> => {
-  const out = [
-    Util.inspect(value, { depth: 20, getters: true, showHidden: false }),
-    Inspectable.format(value),
-    safeJson(value)
-  ]
-  if (value instanceof Error) {
-    out.push(value.message, String(value), value.toString(), value.stack ?? "")
-    out.push(Cause.pretty(Cause.fail(value)), String(Cause.fail(value)), Cause.pretty(Cause.die(value)))
-    if ("toJSON" in value && typeof value.toJSON === "function") out.push(safeJson(value.toJSON()))
-  }
-  return out
-}
-
-const safeJson = (value: unknown): string => {
-  try {
-    return JSON.stringify(value, (_, v) => typeof v === "bigint" ? String(v) : v) ?? ""
-  } catch (error) {
-    return String(error)
-  }
-}
 
 const spanRenderings = (tracer: TestTracer.TestTracer): ReadonlyArray<string> =>
   tracer.spans.flatMap((span) => [

@@ -681,6 +681,17 @@ const playPolicy = (p: PolicyScenario) =>
 /** Whether Policy may repeat the call after a 503, by `Idempotency`: the request it was given decides, not a hop. */
 const repeatable = (p: PolicyScenario) => p.method !== "POST" || p.autoKey
 
+/** The request a Policy scenario sends, as the model reads it. */
+const policyRequestSpec = (p: PolicyScenario): RequestSpec => ({
+  method: p.method === "POST+key" ? "POST" : p.method,
+  body: p.method === "GET" ? "none" : "json",
+  headers: [],
+  https: true,
+  userInfo: false,
+  params: false,
+  fragment: false
+})
+
 describe("Redirect under Policy: the chain is one attempt", () => {
   it.effect.prop(
     "a retry starts the chain again from the first URL, with the same Idempotency-Key; the limit is not retried",
@@ -688,15 +699,7 @@ describe("Redirect under Policy: the chain is one attempt", () => {
     ([p]) =>
       Effect.gen(function*() {
         const { endedAt, request, result, sent, steps } = yield* playPolicy(p)
-        const spec: RequestSpec = {
-          method: p.method === "POST+key" ? "POST" : p.method,
-          body: p.method === "GET" ? "none" : "json",
-          headers: [],
-          https: true,
-          userInfo: false,
-          params: false,
-          fragment: false
-        }
+        const spec = policyRequestSpec(p)
         const chainOnce = predict(spec, request, steps, { maxRedirects: p.maxRedirects, allowDowngrade: true }, true)
         const outcome = chainOnce.outcome
         const attempts = outcome._tag === "Status" && outcome.status === 503 && repeatable(p) ? p.maxAttempts : 1
@@ -734,15 +737,7 @@ describe("Redirect under Policy: the chain is one attempt", () => {
     ([p]) =>
       Effect.gen(function*() {
         const { endedAt, request, result, sent, steps } = yield* playPolicy(p)
-        const spec: RequestSpec = {
-          method: p.method === "POST+key" ? "POST" : p.method,
-          body: p.method === "GET" ? "none" : "json",
-          headers: [],
-          https: true,
-          userInfo: false,
-          params: false,
-          fragment: false
-        }
+        const spec = policyRequestSpec(p)
         const chainOnce = predict(spec, request, steps, { maxRedirects: p.maxRedirects, allowDowngrade: true }, true)
         // hop j is sent when the responses before it have come; the limit is the sooner of the two (a tie: deadline)
         const limits = [p.attemptTimeout, p.totalTimeout].filter((l): l is number => l !== undefined)

@@ -65,7 +65,6 @@ import {
   FastCheck as fc,
   Fiber,
   HashMap,
-  Inspectable,
   Layer,
   Logger,
   LogLevel,
@@ -77,6 +76,7 @@ import {
   TestContext
 } from "effect"
 import * as Util from "node:util"
+import { renderings, safeJson } from "../../../test/utils/renderings.js"
 
 // -----------------------------------------------------------------------------
 // secrets and their forms
@@ -144,32 +144,6 @@ const noLeak = (leaks: ReadonlyArray<string>) => {
 // -----------------------------------------------------------------------------
 // what a user or an operator can see
 // -----------------------------------------------------------------------------
-
-const safeJson = (value: unknown): string => {
-  try {
-    return JSON.stringify(value, (_, v) => typeof v === "bigint" ? String(v) : v) ?? ""
-  } catch (error) {
-    return String(error)
-  }
-}
-
-/** Every text a user, a logger or a tracer could make of a value. */
-const renderings = (value: unknown): ReadonlyArray<string> => {
-  const out = [
-    Util.inspect(value, { depth: 20, getters: true, showHidden: false }),
-    Inspectable.format(value),
-    safeJson(value)
-  ]
-  if (value instanceof Error) {
-    out.push(value.message, String(value), value.toString(), value.stack ?? "")
-    out.push(Cause.pretty(Cause.fail(value)), Cause.pretty(Cause.die(value)))
-    if ("toJSON" in value && typeof value.toJSON === "function") out.push(safeJson(value.toJSON()))
-  }
-  if (typeof value === "object" && value !== null) {
-    for (const field of Object.values(value)) out.push(Util.inspect(field, { depth: 20 }), safeJson(field))
-  }
-  return out
-}
 
 /**
  * A line (or span event) about a fiber of ScriptedClient's response body that failed unobserved, with the platform's
