@@ -648,12 +648,14 @@ export const parse = (headers: Headers.Headers, nowMillis: number): RetryHeaders
 }
 
 const zeroCount = /^\s*0+\s*$/
+const readableCount = /^\s*\d+\s*$/
 const noRateLimits: ReadonlyArray<RetryHeaders.RateLimit> = []
 const noPolicies: ReadonlyArray<RetryHeaders.RateLimitPolicy> = []
 
-// A remaining count that is 0, or (`limited`) not sent at all.
+// A remaining count that is 0, or (`limited`) none: not sent, or not readable (`-1`, `1.5`, garbage), which `parse`
+// reads as `None` too, as it reads an unreadable `r=` of the RateLimit field.
 const exhaustedCount = (remaining: string | undefined, limited: boolean): boolean =>
-  remaining === undefined ? limited : zeroCount.test(remaining)
+  remaining === undefined || !readableCount.test(remaining) ? limited : zeroCount.test(remaining)
 
 const retryAfterWith = (
   headers: Headers.Headers,
