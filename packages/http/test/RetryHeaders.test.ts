@@ -779,3 +779,30 @@ describe("the wait of a limited response (429, 503)", () => {
       )
     }))
 })
+
+// found by prop-RetryHeaders.test.ts: copies were compared after the 24 h cap, so copies asking for different waits
+// above it agreed, and whether two future dates agreed depended on the clock (HttpFailure reads a 413 at time 0)
+describe("copies of Retry-After that disagree above the 24 h cap", () => {
+  it("are no wait, whatever the clock", () => {
+    const now = Date.UTC(2026, 0, 1)
+    expect(RetryHeaders.parseRetryAfter("100000, 200000", now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter("86400, 86401", now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter("100000, 100000", now)).toStrictEqual(Option.some(RetryHeaders.maxDelay))
+    const twoDates = "Thu, 01 Jan 2026 13:00:00 GMT, Thu, 01 Jan 2026 14:00:00 GMT"
+    expect(RetryHeaders.parseRetryAfter(twoDates, now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter(twoDates, 0)).toStrictEqual(Option.none())
+    const tooLarge = (retryAfter: string) =>
+      new HttpFailure.ClientError({
+        method: "POST",
+        url: "https://api.test/upload",
+        status: 413,
+        headers: { "retry-after": retryAfter },
+        bodyExcerpt: "",
+        payload: Option.none()
+      })
+    expect(HttpFailure.isRetryableByDefault(tooLarge(twoDates))).toBe(false)
+    expect(HttpFailure.isRetryableByDefault(tooLarge("100000, 200000"))).toBe(false)
+    expect(HttpFailure.isRetryableByDefault(tooLarge("Thu, 01 Jan 2026 13:00:00 GMT, Thu, 01 Jan 2026 13:00:00 GMT")))
+      .toBe(true)
+  })
+})
