@@ -199,7 +199,7 @@ describe("the wait a failure carries", () => {
           retried: row.retried || (status === 413 && limited !== undefined)
         })
       }),
-    { fastCheck: { seed: 2101, numRuns: 250 } }
+    { fastCheck: { seed: 2101, numRuns: 400 } }
   )
 
   it.effect.prop(
