@@ -16,7 +16,17 @@
 // Left out: the messages (HttpFailure.test.ts), redaction (prop-Redaction.test.ts), Policy's own 413 hint read with
 // the Clock (prop-Policy.test.ts).
 //
-// Mutation checks: see the end of this header.
+// Found and fixed (regression in RetryHeaders.test.ts, "an unreadable RateLimit-Remaining ..."): on a 429/503 a
+// `RateLimit-Remaining: -1` next to a reset was read as requests left (no wait), though `parse` and the RateLimit
+// field's `r=` read it as no count.
+//
+// Mutation checks (each made the named property fail; the source was then restored):
+// - 505 transient (internal/httpFailure.ts `isTransientStatus`) → "every status 100–599 ..."
+// - `ConnectTimeout` not counted against the upstream (internal/httpFailure.ts) → "every failure without a status ..."
+// - a reset without `r=` no longer a wait when limited (internal/retryHeaders.ts); a 503 read as an unlimited
+//   response (internal/attempt.ts); the 413-with-a-wait clause removed (internal/httpFailure.ts); the fix above
+//   reverted → "retryAfter is the limited reading ..."
+// - `x-should-retry` read case-sensitively (internal/httpFailure.ts) → "the server's own word ..."
 import { HttpClientRequest } from "@effect/platform"
 import * as Headers from "@effect/platform/Headers"
 import { describe, expect, it } from "@effect/vitest"

@@ -28,8 +28,29 @@
 // Left out: the hot-path allocation claims, `currentRetryAfter` beyond one clock check (it is `retryAfter` at the
 // Clock's time), byte sequences and inner lists in structured fields (no RateLimit parameter uses them).
 //
-// Mutation checks (each made the named property fail with a shrunk counterexample; the source was then restored):
-// (filled in below, see the end of the header)
+// Found and fixed (regressions in RetryHeaders.test.ts): copies were compared after the 24 h cap, so `86400, 86401`
+// agreed on 24 h (and two future dates agreed or not depending on the clock); the limited reading of HttpFailure (see
+// prop-HttpFailure.test.ts) took an unreadable `RateLimit-Remaining` for requests left.
+//
+// Mutation checks (each made the named property fail with a shrunk counterexample; the source was then restored;
+// internal/retryHeaders.ts unless named):
+// - two-digit year: a year exactly 50 ahead refused (`>=`) → "a two-digit year is the latest ..."
+// - zone offset sign flipped → "names the instant ...", "a later date never gives a shorter wait"
+// - asctime day no longer space-padded → "names the instant ..."
+// - second 61 accepted; a day the month has not accepted (rollover check removed) → "an IMF-fixdate or asctime ..."
+// - second 60 refused → "second 60 is the next minute"
+// - delay-seconds accepting a fraction → "delay-seconds with a sign, ..."
+// - HTAB no longer trimmed around a value → "any run of digits ..."
+// - disagreeing copies accepted; copies compared after the cap (the fix reverted) → "copies joined with ..."
+// - 1e12 read as epoch seconds (`>` for `>=`) → "the magnitude rule"
+// - seconds × 1000 in floating point instead of `secondsToMillis` → "... of one instant give one wait",
+//   "parse reads every header ..."
+// - `X-Rate-Limit-*` read before `X-RateLimit-*`; the first exhausted reset instead of the longest;
+//   `X-RateLimit-Retry-After` before the IETF reset; no HTAB around a list's commas → "parse reads every header ..."
+// - summary ties going to the last quota → "retryAfter answers the wait of parse; the summary ..."
+// - the `retryAfter` fast path skipping `Retry-After-Ms` → "retryAfter answers ...", "totality"
+// - the 24 h clamp removed → "totality"
+// - `currentRetryAfter` reading at time 0 → "currentRetryAfter is retryAfter at the Clock's time"
 import * as Headers from "@effect/platform/Headers"
 import { describe, expect, it } from "@effect/vitest"
 import { RetryHeaders } from "@sturdy/http"
