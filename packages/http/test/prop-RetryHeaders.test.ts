@@ -14,7 +14,7 @@
 // epoch milliseconds, or an HTTP-date; the four spellings of one instant give one wait. `t=` of the RateLimit field is
 // always delta seconds.
 // Header sets: any subset of `Retry-After-Ms`, `x-ms-retry-after-ms`, `Retry-After`, `RateLimit` (a list of named
-// quotas, the draft-07 dictionary, or malformed), `RateLimit-Policy`, the `RateLimit-Limit/-Remaining/-Reset` triple,
+// quotas, the draft-07 dictionary, or malformed), `RateLimit-Policy` (named `q=`, or the older form whose item is the quota; `w=`, `qu=`), the `RateLimit-Limit/-Remaining/-Reset` triple,
 // `X-RateLimit-Retry-After`, `X-RateLimit-*` / `X-Rate-Limit-*` (each read when the `X-RateLimit-` one is absent),
 // each valid, a near-miss or garbage, names in any letter case. The model's wait is the doc's ordered list (`retryAfter`
 // section), its source, the summary (`limit`/`remaining`/`reset` of the lowest remaining IETF quota, else
@@ -47,6 +47,7 @@
 //   "parse reads every header ..."
 // - `X-Rate-Limit-*` read before `X-RateLimit-*`; the first exhausted reset instead of the longest;
 //   `X-RateLimit-Retry-After` before the IETF reset; no HTAB around a list's commas → "parse reads every header ..."
+// - a `qu` token ignored; the older `RateLimit-Policy: 100;w=60` form dropped → "parse reads every header ..."
 // - summary ties going to the last quota → "retryAfter answers the wait of parse; the summary ..."
 // - the `retryAfter` fast path skipping `Retry-After-Ms` → "retryAfter answers ...", "totality"
 // - the 24 h clamp removed → "totality"
@@ -372,9 +373,10 @@ describe("header sets: the precedence model", () => {
         retryAfter: delayView(parsed.retryAfter),
         rateLimits: parsed.rateLimits.map(quotaView),
         policies: parsed.policies.map((p) => ({
-          name: Option.getOrThrow(p.name),
+          name: Option.getOrUndefined(p.name),
           quota: p.quota,
-          window: Option.getOrUndefined(Option.map(p.window, ms))
+          window: Option.getOrUndefined(Option.map(p.window, ms)),
+          unit: Option.getOrUndefined(p.quotaUnit)
         })),
         vendor: Option.getOrUndefined(Option.map(parsed.xRateLimit, ({ limit, remaining, reset }) => ({
           limit: num(limit),

@@ -228,14 +228,24 @@ export const quotaArb: fc.Arbitrary<Quota> = fc.record({
   extra: fc.constantFrom("", ";pk=:AQ==:", ";x", ";q=7", ";foo=\"bar\"")
 })
 
+interface Pol {
+  readonly name: string | undefined
+  readonly quota: number
+  readonly window: number | undefined
+  readonly unit: string | undefined
+}
+
 export interface PolicyItem {
+  readonly unit: string | undefined
   readonly name: string
   readonly q: number | undefined
   readonly w: number | undefined
 }
 
 export const policyArb: fc.Arbitrary<PolicyItem> = fc.record({
-  name: fc.constantFrom("default", "burst", "day", "a*b", "x.y"),
+  // "": the older form, whose item is the quota itself (`RateLimit-Policy: 100;w=60`)
+  name: fc.constantFrom("default", "burst", "day", "a*b", "x.y", ""),
+  unit: fc.constantFrom(undefined, "\"requests\"", "content-bytes", "?1", "5"),
   q: fc.option(fc.integer({ min: 0, max: 1000 }), { nil: undefined }),
   w: fc.option(fc.integer({ min: 0, max: 86_400 }), { nil: undefined })
 })
@@ -327,7 +337,7 @@ export interface Rendered {
     readonly rateLimits: ReadonlyArray<
       { policy: string | undefined; limit: number | undefined; remaining: number | undefined; reset: Delay | undefined }
     >
-    readonly policies: ReadonlyArray<{ name: string; quota: number; window: number | undefined }>
+    readonly policies: ReadonlyArray<Pol>
     readonly vendor: { limit: number | undefined; remaining: number | undefined; reset: Delay | undefined } | undefined
     readonly vendorRetryAfter: Delay | undefined
   }
@@ -342,16 +352,25 @@ export const render = (set: HeaderSet, now: number): Rendered => {
   if (ram) add("Retry-After-Ms", ram.text)
   if (xms) add("x-ms-retry-after-ms", xms.text)
   if (ra) add("Retry-After", ra.text)
-  const policies: Array<{ name: string; quota: number; window: number | undefined }> = []
+  const policies: Array<Pol> = []
   if (set.policy) {
     add(
       "RateLimit-Policy",
-      set.policy.map((p) => `"${p.name}"${p.q === undefined ? "" : `;q=${p.q}`}${p.w === undefined ? "" : `;w=${p.w}`}`)
-        .join(", ")
+      set.policy.map((p) =>
+        `${p.name === "" ? p.q ?? "\"\"" : `"${p.name}";q=${p.q ?? "-1"}`}${p.w === undefined ? "" : `;w=${p.w}`}${
+          p.unit === undefined ? "" : `;qu=${p.unit}`
+        }`
+      ).join(", ")
     )
     for (const p of set.policy) {
       if (p.q !== undefined) {
-        policies.push({ name: p.name, quota: p.q, window: p.w === undefined ? undefined : p.w * 1000 })
+        policies.push({
+          name: p.name === "" ? undefined : p.name,
+          quota: p.q,
+          window: p.w === undefined ? undefined : p.w * 1000,
+          // the `qu` parameter when it is a string or a token
+          unit: p.unit === undefined || /^[?\d]/.test(p.unit) ? undefined : p.unit.replace(/"/g, "")
+        })
       }
     }
   }
