@@ -208,6 +208,10 @@ describe("the wait a failure carries", () => {
           ...row,
           retried: row.retried || (status === 413 && limited !== undefined)
         })
+        // Policy's default predicate says the same (it reads a 413's wait with the Clock only inside a call)
+        expect(Policy.isRetryableByDefault(failure), label).toBe(
+          row.retried || (status === 413 && limited !== undefined)
+        )
       }),
     { fastCheck: { seed: 2101, numRuns: 400 } }
   )
