@@ -28,7 +28,7 @@
  * | `Retry-After: … 12:00:60 GMT` (second 60: RFC 9110's leap second) | read as the next minute, `12:01:00`, as ky reads it |
  * | `Retry-After: Sun, 07 Nov 1994 08:48:37 GMT` (a Monday)   | the date counts: the day name is not checked against it   |
  * | `Retry-After: 120, 120` (a repeated header, joined)       | 120 s: copies that agree are one value                    |
- * | `Retry-After: 120, 60` (copies that disagree)             | `None`                                                    |
+ * | `Retry-After: 120, 60` (copies that disagree)             | `None`, also when both exceed 24 h (`100000, 200000`)     |
  * | `X-RateLimit-Retry-After: 120`, `… <HTTP-date>`           | as `Retry-After`: 120 s (delta seconds even from 1e9, as ky) |
  * | `Retry-After-Ms: 1500.5` (OpenAI, Azure OpenAI, Anthropic) | 1,501 ms (format `delta-millis`), before any `Retry-After`; garbage is skipped |
  * | `x-ms-retry-after-ms: 1500` (Azure services)              | as `Retry-After-Ms`, read when no readable `Retry-After-Ms` came (Azure's SDKs' order) |

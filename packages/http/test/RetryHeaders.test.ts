@@ -1,11 +1,13 @@
+import { HttpClientRequest } from "@effect/platform"
 import * as Headers from "@effect/platform/Headers"
 import { describe, expect, it } from "@effect/vitest"
-import { RetryHeaders } from "@sturdy/http"
+import { Attempt, HttpFailure, RetryHeaders } from "@sturdy/http"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { fakeClient } from "./utils/fakeTransport.js"
 
 const now = Date.UTC(2026, 10, 25, 12, 0, 0)
 const maxMillis = 24 * 60 * 60 * 1000
@@ -745,5 +747,62 @@ describe("RetryHeaders", () => {
       expect(retryAfterMillis({ "x-ratelimit-reset": "7" })).toBeUndefined()
       expect(retryAfterMillis({ "x-rate-limit-limit": "10", "x-rate-limit-reset": "7" })).toBeUndefined()
     })
+  })
+})
+
+describe("the wait of a limited response (429, 503)", () => {
+  const waitOf = (status: number, headers: Record<string, string>) =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(new Response(null, { status, headers })))
+      const failure = yield* Effect.flip(Attempt.classify(client).execute(HttpClientRequest.get("https://api.test/")))
+      return Option.map(HttpFailure.retryAfter(failure), Duration.toMillis)
+    })
+
+  // found by prop-HttpFailure.test.ts: the triple read an unreadable remaining count as "requests left", while
+  // `parse` (and the RateLimit field's `r=`) read it as no count
+  it.effect("an unreadable RateLimit-Remaining or X-RateLimit-Remaining is no count: the reset is the wait", () =>
+    Effect.gen(function*() {
+      for (const remaining of ["-1", "1.5", "many", ""]) {
+        expect([remaining, yield* waitOf(429, { "ratelimit-remaining": remaining, "ratelimit-reset": "7" })])
+          .toStrictEqual([remaining, Option.some(7000)])
+        expect([remaining, yield* waitOf(503, { "x-ratelimit-remaining": remaining, "x-ratelimit-reset": "7" })])
+          .toStrictEqual([remaining, Option.some(7000)])
+        expect(
+          RetryHeaders.parse(Headers.fromInput({ "ratelimit-remaining": remaining, "ratelimit-reset": "7" }), 0)
+            .remaining
+        ).toStrictEqual(Option.none())
+      }
+      // a readable count still decides
+      expect(yield* waitOf(429, { "ratelimit-remaining": " 3 ", "ratelimit-reset": "7" })).toStrictEqual(Option.none())
+      expect(yield* waitOf(429, { "x-ratelimit-remaining": "00", "x-ratelimit-reset": "7" })).toStrictEqual(
+        Option.some(7000)
+      )
+    }))
+})
+
+// found by prop-RetryHeaders.test.ts: copies were compared after the 24 h cap, so copies asking for different waits
+// above it agreed, and whether two future dates agreed depended on the clock (HttpFailure reads a 413 at time 0)
+describe("copies of Retry-After that disagree above the 24 h cap", () => {
+  it("are no wait, whatever the clock", () => {
+    const now = Date.UTC(2026, 0, 1)
+    expect(RetryHeaders.parseRetryAfter("100000, 200000", now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter("86400, 86401", now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter("100000, 100000", now)).toStrictEqual(Option.some(RetryHeaders.maxDelay))
+    const twoDates = "Thu, 01 Jan 2026 13:00:00 GMT, Thu, 01 Jan 2026 14:00:00 GMT"
+    expect(RetryHeaders.parseRetryAfter(twoDates, now)).toStrictEqual(Option.none())
+    expect(RetryHeaders.parseRetryAfter(twoDates, 0)).toStrictEqual(Option.none())
+    const tooLarge = (retryAfter: string) =>
+      new HttpFailure.ClientError({
+        method: "POST",
+        url: "https://api.test/upload",
+        status: 413,
+        headers: { "retry-after": retryAfter },
+        bodyExcerpt: "",
+        payload: Option.none()
+      })
+    expect(HttpFailure.isRetryableByDefault(tooLarge(twoDates))).toBe(false)
+    expect(HttpFailure.isRetryableByDefault(tooLarge("100000, 200000"))).toBe(false)
+    expect(HttpFailure.isRetryableByDefault(tooLarge("Thu, 01 Jan 2026 13:00:00 GMT, Thu, 01 Jan 2026 13:00:00 GMT")))
+      .toBe(true)
   })
 })

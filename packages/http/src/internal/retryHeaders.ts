@@ -21,9 +21,11 @@ export const epochMillisThreshold = 1e12
 // allocates nothing when the header is absent.
 const lookup = (headers: Headers.Headers, name: string): string | undefined => (headers as Record<string, string>)[name]
 
+// Round up so that a caller never retries before the instant the server named; the past is now.
+const wantedMillis = (millis: number): number => millis <= 0 ? 0 : Math.ceil(millis)
+
 const makeDelay = (millis: number, format: RetryHeaders.Delay["format"]): RetryHeaders.Delay => {
-  // Round up so that a caller never retries before the instant the server named.
-  const wanted = millis <= 0 ? 0 : Math.ceil(millis)
+  const wanted = wantedMillis(millis)
   const clamped = !(wanted <= maxDelayMillis)
   return { duration: Duration.millis(clamped ? maxDelayMillis : wanted), clamped, format }
 }
@@ -196,25 +198,35 @@ export const parseRetryAfterDelay = (value: string, nowMillis: number): Option.O
   // ", " (fetch and `@sturdy/node` do). Copies that agree are read as one; copies that disagree leave the wait unknown.
   const members = listMembers(value)
   if (members === undefined) return Option.none()
-  let agreed: RetryHeaders.Delay | undefined
+  let agreed: Asked | undefined
   for (const member of members) {
-    const copy = parseOneRetryAfter(member, nowMillis)
-    if (
-      copy === undefined ||
-      (agreed !== undefined && Duration.toMillis(copy.duration) !== Duration.toMillis(agreed.duration))
-    ) {
+    const copy = askedWait(member, nowMillis)
+    // Copies agree when they ask for the same wait before `maxDelay` cuts it: `100000, 200000` disagree, though both
+    // would be cut to 24 h (and would then agree or not depending on the clock, as copies of two future dates do).
+    if (copy === undefined || (agreed !== undefined && wantedMillis(copy.millis) !== wantedMillis(agreed.millis))) {
       return Option.none()
     }
     agreed ??= copy
   }
-  return Option.fromNullable(agreed)
+  return agreed === undefined ? Option.none() : Option.some(makeDelay(agreed.millis, agreed.format))
+}
+
+interface Asked {
+  readonly millis: number
+  readonly format: "delta-seconds" | "http-date"
+}
+
+// The wait a single Retry-After value asks for, in ms before rounding and clamping.
+const askedWait = (value: string, nowMillis: number): Asked | undefined => {
+  const trimmed = value.replace(surroundingWhitespace, "")
+  if (delaySeconds.test(trimmed)) return { millis: secondsToMillis(Number(trimmed)), format: "delta-seconds" }
+  const at = parseHttpDate(trimmed, nowMillis)
+  return at === undefined ? undefined : { millis: at - nowMillis, format: "http-date" }
 }
 
 const parseOneRetryAfter = (value: string, nowMillis: number): RetryHeaders.Delay | undefined => {
-  const trimmed = value.replace(surroundingWhitespace, "")
-  if (delaySeconds.test(trimmed)) return deltaSecondsDelay(Number(trimmed))
-  const at = parseHttpDate(trimmed, nowMillis)
-  return at === undefined ? undefined : makeDelay(at - nowMillis, "http-date")
+  const asked = askedWait(value, nowMillis)
+  return asked === undefined ? undefined : makeDelay(asked.millis, asked.format)
 }
 
 // `X-RateLimit-Retry-After` (Symfony-based services; ky reads it): Retry-After's grammar under a vendor name, a
@@ -648,12 +660,14 @@ export const parse = (headers: Headers.Headers, nowMillis: number): RetryHeaders
 }
 
 const zeroCount = /^\s*0+\s*$/
+const readableCount = /^\s*\d+\s*$/
 const noRateLimits: ReadonlyArray<RetryHeaders.RateLimit> = []
 const noPolicies: ReadonlyArray<RetryHeaders.RateLimitPolicy> = []
 
-// A remaining count that is 0, or (`limited`) not sent at all.
+// A remaining count that is 0, or (`limited`) none: not sent, or not readable (`-1`, `1.5`, garbage), which `parse`
+// reads as `None` too, as it reads an unreadable `r=` of the RateLimit field.
 const exhaustedCount = (remaining: string | undefined, limited: boolean): boolean =>
-  remaining === undefined ? limited : zeroCount.test(remaining)
+  remaining === undefined || !readableCount.test(remaining) ? limited : zeroCount.test(remaining)
 
 const retryAfterWith = (
   headers: Headers.Headers,
