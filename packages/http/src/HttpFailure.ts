@@ -654,8 +654,10 @@ export const isTransient: (failure: HttpFailure) => boolean = internal.isTransie
  * failure that may have reached the server is repeated only for a request that is safe to repeat). The transient
  * failures except 425 and `AuthenticationFailed` (its token source retries its own request), and a 413 only when the
  * server named a wait (`Retry-After` or `X-RateLimit-Retry-After`, or a `RateLimit-Reset` / `X-RateLimit-Reset` with
- * no requests left or no remaining count). A response whose server said itself, with `x-should-retry` (OpenAI,
- * Anthropic) or `Stripe-Should-Retry`, is retried as it said (`true` or `false`), whatever its status. The same
+ * no requests left or no remaining count). A response that failed by its status (`ClientError`, `RateLimited`,
+ * `ServerError`, `UnexpectedStatus`) whose server said itself, with `x-should-retry` (OpenAI, Anthropic) or else
+ * `Stripe-Should-Retry`, is retried as it said (`true` or `false`), whatever its status; a body that fails to read or
+ * decode keeps its own rule, as those SDKs read the header only on a response that failed by status. The same
  * predicate as `Policy.isRetryableByDefault`.
  *
  * @example

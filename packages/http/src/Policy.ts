@@ -109,10 +109,10 @@
  *   `Idempotency-Key`, or any request whose failure proves it never reached the server (a refused connection, a
  *   failed DNS lookup, a connect timeout: nothing was sent, so even a POST cannot be applied twice;
  *   `retry.retryUnsent: false` turns this off). `retry.statuses` and `retryOn` narrow or widen the first part, never
- *   the second. A server's own word overrides the default rules: `x-should-retry: false` (OpenAI, Anthropic) or
- *   `Stripe-Should-Retry: false` is never retried, and `true` is retried whatever the status (an allow-list in
- *   `retry.statuses` still decides which statuses retry; a `retryOn` entry wins over both), as those APIs' SDKs read
- *   them. `retry.methods` is the list of methods that retry, and a method listed there is one the caller
+ *   the second. A server's own word on a response that failed by its status overrides the default rules:
+ *   `x-should-retry: false` (OpenAI, Anthropic) or `Stripe-Should-Retry: false` is never retried, and `true` is
+ *   retried whatever the status (an allow-list in `retry.statuses` still decides which statuses retry; a `retryOn`
+ *   entry wins over both), as those APIs' SDKs read them; a body that fails to read or decode keeps its rule. `retry.methods` is the list of methods that retry, and a method listed there is one the caller
  *   declares safe to repeat (as in ky, got and urllib3): `methods: ["GET", "POST"]` retries a POST like a GET.
  *   A request whose body is read once (a `Stream` body, or a raw Node `Readable`, web `ReadableStream` or async
  *   iterable) is never retried nor hedged, whatever the failure: a second send would go out with an empty body (as

@@ -184,6 +184,51 @@ describe("HttpFailure", () => {
       expect(HttpFailure.isRetryableByDefault(tooLarge({}))).toBe(false)
     })
 
+    it("the server's word (x-should-retry, Stripe-Should-Retry) decides a status failure, never a body failure", () => {
+      const said = (headers: Record<string, string>) => ({ ...response, headers: { ...response.headers, ...headers } })
+      const yes = said({ "x-should-retry": "true" })
+      const no = said({ "x-should-retry": "false" })
+      expect(
+        HttpFailure.isRetryableByDefault(
+          new HttpFailure.ClientError({ ...yes, status: 400, bodyExcerpt: "", payload: Option.none() })
+        )
+      )
+        .toBe(true)
+      expect(
+        HttpFailure.isRetryableByDefault(
+          new HttpFailure.ServerError({
+            ...no,
+            status: 503,
+            bodyExcerpt: "",
+            payload: Option.none(),
+            retryAfter: Option.none()
+          })
+        )
+      ).toBe(false)
+      // a 200 whose body does not decode: OpenAI's and Stripe's SDKs never read the header of a response that
+      // succeeded by status, and Policy never retries a decode or schema failure
+      const bodies = [
+        new HttpFailure.InvalidJson({ ...yes, status: 200, detail: "Unexpected end", bodyExcerpt: "{" }),
+        new HttpFailure.SchemaMismatch({ ...yes, status: 200, path: "$.id", issue: "Expected number", issues: [] })
+      ]
+      for (const failure of bodies) {
+        expect(HttpFailure.isRetryableByDefault(failure)).toBe(false)
+        expect(Policy.isRetryableByDefault(failure)).toBe(false)
+      }
+      const truncated = new HttpFailure.BodyTruncated({ ...no, status: 200, receivedBytes: 5, expectedBytes: 10 })
+      expect(HttpFailure.isRetryableByDefault(truncated)).toBe(true)
+    })
+
+    it("an unreadable x-should-retry is no word: a readable Stripe-Should-Retry decides", () => {
+      const failure = (headers: Record<string, string>) =>
+        new HttpFailure.ClientError({ ...request, headers, status: 409, bodyExcerpt: "", payload: Option.none() })
+      expect(HttpFailure.isRetryableByDefault(failure({ "x-should-retry": "maybe", "stripe-should-retry": "true" })))
+        .toBe(true)
+      expect(HttpFailure.isRetryableByDefault(failure({ "x-should-retry": "false", "stripe-should-retry": "true" })))
+        .toBe(false)
+      expect(HttpFailure.isRetryableByDefault(failure({ "x-should-retry": "maybe" }))).toBe(false)
+    })
+
     it.prop(
       "is Policy's default predicate",
       [FastCheck.integer({ min: 100, max: 599 }), FastCheck.constantFrom({}, { "retry-after": "3" })],

@@ -12,7 +12,7 @@
 // 5xx `RetryHeaders.retryAfter` of the headers, and no other failure has one.
 //
 // Rules taken from the code: `x-should-retry` is read before `Stripe-Should-Retry`, case- and space-insensitively;
-// an unreadable `x-should-retry` hides a readable `Stripe-Should-Retry` (no word, so the table applies).
+// an unreadable `x-should-retry` is no word, and a readable `Stripe-Should-Retry` then decides.
 // Left out: the messages (HttpFailure.test.ts), redaction (prop-Redaction.test.ts), Policy's own 413 hint read with
 // the Clock (prop-Policy.test.ts).
 //
@@ -226,7 +226,7 @@ describe("the wait a failure carries", () => {
         if (stripe) headers.push(["Stripe-Should-Retry", stripe.text])
         if (withWait) headers.push(["Retry-After", "5"])
         const failure = yield* failureOf(status, headers, now)
-        const said = openai === undefined ? stripe?.said : openai.said
+        const said = openai?.said ?? stripe?.said
         const table = statusRow(status).retried || (status === 413 && withWait)
         const label = `${status} ${JSON.stringify(headers)}`
         expect(HttpFailure.isRetryableByDefault(failure), label).toBe(said ?? table)

@@ -143,16 +143,28 @@ export const treatment = (failure: Tagged): Treatment => {
 export const isTransient = (failure: Tagged): boolean => treatment(failure).transient
 
 /**
- * The server's own word on retrying this response, `x-should-retry` (OpenAI, Anthropic; their SDKs read it before the
- * status) or `stripe-should-retry`: `true`, `false`, or `undefined` when it said nothing readable.
+ * The server's own word on retrying a response that failed by its status, `x-should-retry` (OpenAI, Anthropic; their
+ * SDKs read it on such a response before the status) or else `stripe-should-retry`: `true`, `false`, or `undefined`
+ * when it said nothing readable. A body that failed to read or decode keeps its own rule: those SDKs never read the
+ * header of a response that succeeded by status.
  * @internal
  */
 export const serverSaysRetry = (failure: Tagged): boolean | undefined => {
-  if (!("headers" in failure)) return undefined
+  if (!statusFailureTags.has(failure._tag) || !("headers" in failure)) return undefined
   const headers = failure.headers
-  const said = headers["x-should-retry"] ?? headers["stripe-should-retry"]
-  if (said === undefined) return undefined
-  const word = said.trim().toLowerCase()
+  return wordOn(headers["x-should-retry"]) ?? wordOn(headers["stripe-should-retry"])
+}
+
+const statusFailureTags: ReadonlySet<string> = new Set([
+  "ClientError",
+  "RateLimited",
+  "ServerError",
+  "UnexpectedStatus"
+])
+
+const wordOn = (value: string | undefined): boolean | undefined => {
+  if (value === undefined) return undefined
+  const word = value.trim().toLowerCase()
   return word === "true" ? true : word === "false" ? false : undefined
 }
 
