@@ -4,6 +4,10 @@
  * into one buffer. Each request URL is parsed once per client and kept (up to 256; not those with `urlParams` or a
  * `hash`, nor relative ones while a global `location` exists).
  *
+ * A body is taken when a read of it runs, not when the read is built: a `response.text` that is never run leaves the
+ * body to a later `stream`. A body read whole is kept, so every later reader, a `stream` included, gets the same
+ * bytes (`layerUndici` streams nothing after a whole read); a body being streamed cannot then be read whole.
+ *
  * Bodies arrive as sent: like undici's `request` and `NodeHttpClient`, and unlike fetch, it sends no `Accept-Encoding`
  * and does not decompress, so no compressed body can inflate past a size limit (a zip bomb) and `maxBodyBytes` counts
  * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to

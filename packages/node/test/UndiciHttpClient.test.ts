@@ -653,6 +653,30 @@ describe("UndiciHttpClient", () => {
         expect(again).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
       }).pipe(Effect.provide(sturdy)))
 
+    it.live("a read that is built but never run takes nothing: the body still streams, whole or arriving", () =>
+      Effect.gen(function*() {
+        // arrived with its headers (the `Exit` fast path) and still arriving (a body larger than the read-ahead)
+        for (const path of ["/json", "/big", "/stream?chunks=5"]) {
+          const response = yield* HttpClient.get(`${base}${path}`)
+          const unrun = [response.text, response.json, response.arrayBuffer, response.urlParamsBody]
+          expect(unrun).toHaveLength(4)
+          const streamed = yield* Stream.runFold(response.stream, 0, (total, chunk) => total + chunk.length)
+          const expected = path === "/json" ? 17 : path === "/big" ? 512 * 1024 : 35
+          expect(streamed).toBe(expected)
+        }
+      }).pipe(Effect.provide(sturdy)))
+
+    it.live("a body read whole is kept: every later reader, a stream included, gets the same bytes", () =>
+      Effect.gen(function*() {
+        for (const path of ["/json", "/big"]) {
+          const response = yield* HttpClient.get(`${base}${path}`)
+          const whole = new Uint8Array(yield* response.arrayBuffer)
+          const streamed = yield* Stream.runCollect(response.stream)
+          expect(Buffer.concat(Chunk.toArray(streamed)).equals(whole)).toBe(true)
+          expect(Buffer.from(yield* response.arrayBuffer).equals(whole)).toBe(true)
+        }
+      }).pipe(Effect.provide(sturdy)))
+
     it.live("a body larger than the read-ahead buffer arrives whole, streamed or read at once", () =>
       Effect.gen(function*() {
         const whole = yield* HttpClient.get(`${base}/big`).pipe(

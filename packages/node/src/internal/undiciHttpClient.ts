@@ -969,6 +969,10 @@ class UndiciResponse extends ClientResponseBase.Class {
 
   private wholeBody: Uint8Array | undefined = undefined
 
+  private consumedError(): Error.ResponseError {
+    return this.decodeError(new globalThis.Error("Body has already been consumed"))
+  }
+
   private takeWholeBody(): Exit.Exit<Uint8Array, Error.ResponseError> {
     const call = this.call
     if (this.wholeBody === undefined) {
@@ -983,18 +987,21 @@ class UndiciResponse extends ClientResponseBase.Class {
   /**
    * The whole body in one buffer. Small bodies usually arrive with the headers, so it is an `Exit` on the spot (and
    * so is every decoded form of it); otherwise it waits for undici to complete the body.
+   *
+   * Only running the read takes the body: an `Exit` is handed over only for a body that has fully arrived, which is
+   * then kept for every later reader (a stream included), so building a read that is never run changes nothing.
    */
   get bytes(): Effect.Effect<Uint8Array, Error.ResponseError> {
     const call = this.call
     if (this.wholeBody !== undefined) return Exit.succeed(this.wholeBody)
-    if (call.mode === BodyMode.Streaming) {
-      return Exit.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
-    }
+    if (call.mode === BodyMode.Streaming) return Exit.fail(this.consumedError())
     if (call.settled) return this.takeWholeBody()
-    call.mode = BodyMode.Whole
-    call.resume()
     return Effect.async<Uint8Array, Error.ResponseError>((resume) => {
+      if (this.wholeBody !== undefined) return resume(Exit.succeed(this.wholeBody))
+      if (call.mode === BodyMode.Streaming) return resume(Exit.fail(this.consumedError()))
       if (call.settled) return resume(this.takeWholeBody())
+      call.mode = BodyMode.Whole
+      call.resume()
       // Readers at once (`text` and `json` forked on one response) all get the same bytes; the request is aborted
       // only when the last of them is interrupted.
       const wake = () => resume(this.takeWholeBody())
@@ -1008,9 +1015,9 @@ class UndiciResponse extends ClientResponseBase.Class {
   get stream(): Stream.Stream<Uint8Array, Error.ResponseError> {
     return Stream.suspend(() => {
       const call = this.call
-      if (call.mode !== BodyMode.Unread) {
-        return Stream.fail(this.decodeError(new globalThis.Error("Body has already been consumed")))
-      }
+      // a body already read whole is kept: its stream is those bytes again
+      if (this.wholeBody !== undefined) return Stream.succeed(this.wholeBody)
+      if (call.mode !== BodyMode.Unread) return Stream.fail(this.consumedError())
       call.mode = BodyMode.Streaming
       const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<Error.ResponseError>> = Effect.suspend(() => {
         if (call.bufferedBytes > 0) return Exit.succeed(Chunk.unsafeFromArray<Uint8Array>(call.takeChunks()))
