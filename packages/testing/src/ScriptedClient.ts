@@ -12,6 +12,10 @@
  * | malformed JSON (`.json`)  | `ResponseError` `Decode`     | `SyntaxError`                                    |
  * | hang                      | never completes              | until interrupted (e.g. `Effect.timeout`)        |
  *
+ * A body is read as by Sturdy's undici transport: the first read that runs takes it; a body read whole is kept for
+ * every later reader, a stream included, and a body being streamed fails any other reader (`ResponseError` `Decode`,
+ * "Body has already been consumed").
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 
 const base = "http://api.test"
@@ -137,6 +138,25 @@ describe("ScriptedClient", () => {
     }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
       "GET /t": FaultScript.truncated({ body: { a: 1 }, missingBytes: 10 })
     })))))
+
+  it.effect("a body is read once: read whole it is kept for every later reader, streamed it fails any other", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const whole = yield* client.get(`${base}/r`)
+      const unrun = whole.json // built, never run: takes nothing
+      expect(unrun).toBeDefined()
+      expect(yield* whole.text).toBe("hello")
+      // a body read whole streams the same bytes again (the queue it came from is drained: this used to wait for ever)
+      expect(yield* Stream.mkString(Stream.decodeText(whole.stream))).toBe("hello")
+      expect(yield* whole.text).toBe("hello")
+      const streamed = yield* client.get(`${base}/r`)
+      expect(yield* Stream.mkString(Stream.decodeText(streamed.stream))).toBe("hello")
+      for (const again of [streamed.text, Stream.runDrain(streamed.stream)]) {
+        const error = yield* Effect.flip(again)
+        expect([error._tag, error.reason, (error.cause as Error).message])
+          .toEqual(["ResponseError", "Decode", "Body has already been consumed"])
+      }
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({ "GET /r": FaultScript.text("hello") })))))
 
   it.effect("malformed JSON fails json with Decode; an oversized body has exactly the bytes asked for", () =>
     Effect.gen(function*() {

@@ -118,13 +118,35 @@ class ScriptedResponse extends ClientResponse.Class {
     return this.head.headers
   }
 
-  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+  // The body queue can be drained once: a second reader of it would wait for ever. So the first reader that runs
+  // takes it, a body read whole is kept for every later reader (a stream too), and a body being streamed fails any
+  // other reader, as Sturdy's undici transport does.
+  private taken: "stream" | "whole" | undefined = undefined
+  private wholeBody?: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
+
+  private consumed(): HttpClientError.ResponseError {
+    return this.decodeError(new Error("Body has already been consumed"))
+  }
+
+  private drain(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
     return Stream.fromQueue(this.body).pipe(Stream.flattenTake, Stream.mapError((cause) => this.decodeError(cause)))
   }
 
-  private wholeBody?: Effect.Effect<Uint8Array, HttpClientError.ResponseError>
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return Stream.suspend(() => {
+      if (this.taken === "whole") return Stream.fromEffect(this.bytes)
+      if (this.taken === "stream") return Stream.fail(this.consumed())
+      this.taken = "stream"
+      return this.drain()
+    })
+  }
+
   get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
-    return this.wholeBody ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.stream), concat)))
+    return this.wholeBody ??= Effect.runSync(Effect.cached(Effect.suspend(() => {
+      if (this.taken === "stream") return Effect.fail(this.consumed())
+      this.taken = "whole"
+      return Effect.map(Stream.runCollect(this.drain()), concat)
+    })))
   }
 }
 
