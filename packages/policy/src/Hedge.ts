@@ -24,8 +24,8 @@
  * | `delay`     | —       | a duration, or `percentile(...)`: a latency quantile observed per key          |
  * | `maxHedges` | `1`     | extra attempts at most (0 turns hedging off)                                 |
  * | `budgetKey` | none    | `RetryBudget` key: each hedge withdraws one retry; refused → no more hedges   |
- * | `deposit`   | `true`  | with `budgetKey`, deposit one request per call (false when `Retry` already does) |
- * | `enabled`   | `true`  | `false` (or an Effect of false) runs the attempt as is, nothing forked        |
+ * | `deposit`   | `true`  | with `budgetKey`, deposit one request per call, hedged or not (false when `Retry` already does) |
+ * | `enabled`   | `true`  | `false` (or an Effect of false) runs the attempt as is, nothing forked (a deposit is still made) |
  * | `failure`   | `last`  | which failure to return when all attempts failed                              |
  * | `while`     | see above | which failures let the next copy start at once; any other ends the call     |
  * | `pushback`  | none    | refused failures that only stop hedging: the copies running may still answer   |

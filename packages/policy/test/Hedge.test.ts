@@ -209,6 +209,28 @@ describe("Hedge", () => {
       expect(yield* budget.stats("api")).toEqual({ requests: 2, retries: 1, available: 0 })
     }))
 
+  it.effect("a call that sends no hedge (enabled false, maxHedges 0) still deposits one request under its budgetKey", () =>
+    Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ ratio: 0.5, minRetries: 0 })
+      const off = [
+        { enabled: false },
+        { enabled: Effect.succeed(false) },
+        { maxHedges: 0 },
+        { enabled: false, deposit: false },
+        { maxHedges: 0, deposit: false }
+      ] as const
+      for (const [index, options] of off.entries()) {
+        const key = `off-${index}`
+        const answer = yield* Effect.succeed("answer").pipe(
+          Hedge.hedge({ delay: "100 millis", budgetKey: key, ...options }),
+          Effect.provideService(RetryBudget.RetryBudget, budget)
+        )
+        expect(answer).toBe("answer")
+        const deposited = "deposit" in options ? 0 : 1
+        expect(yield* budget.stats(key)).toMatchObject({ requests: deposited, retries: 0 })
+      }
+    }))
+
   it.effect("a defect in an attempt ends the call and interrupts the others", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream([{ latency: "10 seconds" }])

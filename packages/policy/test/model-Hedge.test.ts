@@ -17,7 +17,8 @@
  * retry before it starts; a refusal sends no more hedges in this call (the copies running still answer). `onHedge`
  * is told, before each hedge starts, its index (1 for the first), its trigger and the time since the call started.
  * Rules taken from the code (the docs are silent): after a failure, the next hedge's `delay` counts from that
- * failure even when the budget refused it; `maxHedges: 0` runs the effect as it is, so nothing is deposited either.
+ * failure even when the budget refused it; `maxHedges: 0` runs the effect as it is (it still deposits the call, as
+ * the docs say "one request per call").
  *
  * Scripts where two events fall on the same millisecond (two copies settling, or one settling when a hedge is due)
  * are discarded: the docs do not order them. The budget is fresh per run (prior requests deposited up front, a
@@ -105,7 +106,7 @@ const simulate = (script: Script): Observed | undefined => {
   const settledAt = new Map<number, number>()
   let requests = script.budget?.prior ?? 0
   let retries = 0
-  const budgetOn = script.budget !== undefined && maxHedges > 0
+  const budgetOn = script.budget !== undefined
   if (budgetOn && script.budget!.deposit) requests++
 
   const running = new Set<number>()

@@ -187,11 +187,19 @@ export const hedge: typeof Hedge.hedge = dual(
   (self: Effect.Effect<any, any, any>, options: AnyOptions<any>): Effect.Effect<any, any, any> => {
     validate(options)
     const enabled = options.enabled ?? true
-    if (enabled === false) return self
-    const run = options.budgetKey === undefined
+    const budgetKey = options.budgetKey
+    // A call that sends no hedge is still a request to the upstream: it deposits as the docs say ("one request per
+    // call"), so the hedges of the calls that may hedge keep their ratio to all the traffic under the key.
+    const unhedged = budgetKey === undefined || options.deposit === false
+      ? self
+      : Effect.flatMap(RetryBudget, (service) => Effect.zipRight(service.deposit(budgetKey), self))
+    if (enabled === false) return unhedged
+    const run = (options.maxHedges ?? defaults.maxHedges) < 1
+      ? unhedged
+      : budgetKey === undefined
       ? hedgeImpl(self, options, undefined)
       : Effect.flatMap(RetryBudget, (service) => hedgeImpl(self, options, service))
-    return enabled === true ? run : Effect.flatMap(enabled, (on) => (on ? run : self))
+    return enabled === true ? run : Effect.flatMap(enabled, (on) => (on ? run : unhedged))
   }
 )
 
@@ -256,7 +264,6 @@ const hedgeImpl = <A, E, R, R2>(
   budget: RetryBudget["Type"] | undefined
 ): Effect.Effect<A, E, R | R2> => {
   const maxHedges = options.maxHedges ?? defaults.maxHedges
-  if (maxHedges < 1) return self
   const budgetKey = options.budgetKey
   const keepFirst = options.failure === "first"
   const keepGoing = options.while ?? defaultWhile
