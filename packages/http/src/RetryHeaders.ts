@@ -5,7 +5,8 @@
  * all their shapes (`RateLimit: "default";r=50;t=30` with `RateLimit-Policy: "default";q=100;w=60`; the draft-07
  * dictionary `RateLimit: limit=100, remaining=50, reset=5`; the older `RateLimit-Limit` / `RateLimit-Remaining` /
  * `RateLimit-Reset` triple, with `RateLimit-Policy: 100;w=60`), and the vendor `X-RateLimit-Limit` /
- * `X-RateLimit-Remaining` / `X-RateLimit-Reset` (or Twitter's `X-Rate-Limit-*`, read when `X-RateLimit-*` is absent),
+ * `X-RateLimit-Remaining` / `X-RateLimit-Reset` (or Twitter's `X-Rate-Limit-*`, read when no `X-RateLimit-*` field
+ * is there: the three describe one quota, so the spellings are never mixed),
  * and `X-RateLimit-Retry-After` (Symfony-based services; read as ky reads it, with `Retry-After`'s grammar).
  * Nothing here throws or fails: a value we cannot read is `None`.
  *

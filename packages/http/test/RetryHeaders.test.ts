@@ -742,6 +742,24 @@ describe("RetryHeaders", () => {
       })).toBeUndefined()
     })
 
+    it("the spellings are read as sets, never mixed: one quota's count is not paired with another's reset", () => {
+      // a gateway's X-RateLimit-Limit beside the service's X-Rate-Limit-*: the X-RateLimit set is read, alone
+      const mixed = {
+        "x-ratelimit-limit": "100",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": "30"
+      }
+      const parsed = RetryHeaders.parse(headers(mixed), now)
+      expect([parsed.limit, parsed.remaining, parsed.reset]).toStrictEqual([
+        Option.some(100),
+        Option.none(),
+        Option.none()
+      ])
+      expect(retryAfterMillis(mixed)).toBeUndefined()
+      expect(retryAfterMillis({ "x-ratelimit-remaining": "0", "x-rate-limit-reset": "30" })).toBeUndefined()
+      expect(retryAfterMillis({ "x-rate-limit-remaining": "0", "x-rate-limit-reset": "30" })).toBe(30_000)
+    })
+
     it("a reset without a remaining count is no wait on its own (only a 429 or 503 makes it one)", () => {
       expect(retryAfterMillis({ "ratelimit-reset": "7" })).toBeUndefined()
       expect(retryAfterMillis({ "x-ratelimit-reset": "7" })).toBeUndefined()

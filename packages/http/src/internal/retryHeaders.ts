@@ -606,9 +606,14 @@ const ietfRateLimits = (
   }]
 }
 
-// `X-RateLimit-*` (GitHub and most others), else `X-Rate-Limit-*` (Twitter's spelling).
+// `X-RateLimit-*` (GitHub and most others), else `X-Rate-Limit-*` (Twitter's spelling), as a set: the three fields
+// describe one quota, so a remaining count is never paired with another spelling's reset (two layers, say a gateway
+// and the service behind it, each sending its own).
 const vendorHeader = (headers: Headers.Headers, name: "limit" | "remaining" | "reset"): string | undefined =>
-  lookup(headers, `x-ratelimit-${name}`) ?? lookup(headers, `x-rate-limit-${name}`)
+  lookup(headers, "x-ratelimit-limit") !== undefined || lookup(headers, "x-ratelimit-remaining") !== undefined ||
+    lookup(headers, "x-ratelimit-reset") !== undefined
+    ? lookup(headers, `x-ratelimit-${name}`)
+    : lookup(headers, `x-rate-limit-${name}`)
 
 const xRateLimit = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.RateLimit> => {
   const limit = vendorHeader(headers, "limit")

@@ -425,13 +425,22 @@ export const render = (set: HeaderSet, now: number): Rendered => {
     const spelling = v.spelling[i]!
     if (spelling === "both") {
       add(`X-RateLimit-${name}`, value.text)
-      add(`X-Rate-Limit-${name}`, "999") // read only when X-RateLimit- is absent
+      add(`X-Rate-Limit-${name}`, "999") // read only when no X-RateLimit- field is there
     } else {
       add(`${spelling}${name}`, value.text)
     }
   })
-  const vendor = v.limit || v.remaining || vReset
-    ? { limit: v.limit?.read, remaining: v.remaining?.read, reset: vReset?.read }
+  // the spellings are read as sets: X-RateLimit-* when any of its fields is there, else X-Rate-Limit-*
+  const sent = vendorParts.map(([, value], i) => value === undefined ? undefined : v.spelling[i]!)
+  const family = sent.some((spelling) => spelling === "x-ratelimit-" || spelling === "both")
+    ? (spelling: string | undefined) => spelling === "x-ratelimit-" || spelling === "both"
+    : (spelling: string | undefined) => spelling === "x-rate-limit-"
+  const vendor = sent.some(family)
+    ? {
+      limit: family(sent[0]) ? v.limit?.read : undefined,
+      remaining: family(sent[1]) ? v.remaining?.read : undefined,
+      reset: family(sent[2]) ? vReset?.read : undefined
+    }
     : undefined
   return {
     headers,
