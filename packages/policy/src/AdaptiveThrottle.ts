@@ -5,7 +5,10 @@
  * Each call is rejected locally with probability `max(0, (requests − k·accepts) / (requests + 1))`, where
  * `requests` and `accepts` are counted over a rolling window on the `Clock`'s monotonic time (`currentTimeNanos`, so a
  * wall clock set back by an NTP correction neither keeps old history counting nor loses new outcomes; under the
- * `TestClock` it is the test's time). Locally rejected calls count
+ * `TestClock` it is the test's time). The window rolls in ten steps: outcomes are counted in buckets of a tenth of
+ * it (rounded up to whole milliseconds), and a bucket leaves the counts once its start is a whole window old, so an
+ * outcome counts for the window less up to one bucket (between 108 and 120 seconds of the default window).
+ * Locally rejected calls count
  * as requests, so the probability keeps rising while the backend rejects everything, and falls as accepts come
  * back. Draws come from Effect's `Random` (seed it with `Effect.withRandom` for reproducible tests).
  *

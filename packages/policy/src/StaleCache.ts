@@ -16,7 +16,10 @@
  * (as SWR keeps the latest revalidation): a slow call that answers after a later one still gets its own answer, but
  * does not replace the later one's newer data in the cache. A `set` or `invalidate` of the key counts as such a later
  * call: a call that started before it does not store its answer (as lru-cache's fetch does not), so what a call read
- * before a write is not put back after it.
+ * before a write is not put back after it. This ordering needs the cache's writes to be seen: for a cache from
+ * `make` it covers every `set` and `invalidate`; a `StaleCache` you implement yourself gets the ordering of the calls
+ * of `serve` and `remember` among themselves, but its own `set` and `invalidate` are not seen, so a call that started
+ * before one of them may still store its answer after it.
  *
  * | option         | meaning                                                 |
  * | -------------- | ------------------------------------------------------- |

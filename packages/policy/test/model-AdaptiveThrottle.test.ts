@@ -12,9 +12,9 @@
  * when it ends, as a request, and as an accept unless `isRejectedByBackend` takes its failure (successes are
  * accepts); an interruption, another policy's rejection (`CircuitOpen`, `BulkheadRejected`, …) and a defect
  * `isRejectedByBackend` does not take count nothing (a defect it takes is a refused request).
- * Rules taken from the code (the docs say "a rolling window"): the window is ten buckets of `ceil(window / 10)` ms
- * (at least 1), the bucket of time `t` starts at `t − t mod bucket`, and a bucket counts while its start is after
- * `now − window`; the draw is `Random.next` and a call is rejected when `draw < probability`.
+ * Rules from the code, documented since (the docs said only "a rolling window"): the window is ten buckets of
+ * `ceil(window / 10)` ms (at least 1), the bucket of time `t` starts at `t − t mod bucket`, and a bucket counts
+ * while its start is after `now − window`; the draw is `Random.next` and a call is rejected when `draw < probability`.
  *
  * Left out: a wall clock set back (the monotonic reading is the TestClock's here), invalid options (HostileOptions).
  */
