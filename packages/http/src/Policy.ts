@@ -1298,6 +1298,11 @@ export const json: <A, I, R, RC = never>(
  * `Rejected`). When the policy gives up on it, the caller gets the error as the client failed with it, to
  * `catchTag`. An `HttpFailure` the client fails with is judged as it is.
  *
+ * Policies do not merge. A client wrapped twice, or a wrapped client given to a `SturdyClient` that has a policy of
+ * its own, runs both, each with its own retries, breakers and budgets, so attempts multiply (nine for two policies of
+ * `maxAttempts: 3`). Wrap a client once, and put per-host or per-endpoint differences in that policy's `hosts` and
+ * `endpoints`.
+ *
  * @example
  * ```ts
  * import { HttpApi, HttpApiClient, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"

@@ -3108,6 +3108,18 @@ describe("Policy.withPolicy (client → client)", () => {
       ])
     }))
 
+  it.scoped("policies do not merge: a client wrapped twice runs both, and the attempts multiply", () =>
+    Effect.gen(function*() {
+      const scripted = yield* scriptedWith({ "GET /down": FaultScript.status(503) })
+      const twice = scripted.client.pipe(
+        Policy.withPolicy(yield* Policy.make(fast)),
+        Policy.withPolicy(yield* Policy.make(fast))
+      )
+      const down = yield* runVirtual(Effect.map(twice.get(`${base}/down`), (response) => response.status))
+      expect(down).toEqual(Exit.succeed(503))
+      expect(yield* scripted.requests).toHaveLength(9)
+    }))
+
   it.scoped("traced, each attempt span and the call's span carry the status received, as a SturdyClient's do", () =>
     Effect.gen(function*() {
       const { spans, tracer } = TestTracer.make()
