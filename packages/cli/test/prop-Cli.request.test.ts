@@ -15,6 +15,10 @@
  * - `--json` is one document `{ ok, exitCode, method, url, status, headers|error, body?, attempts, elapsedMs }` with
  *   `error.kind` the kind whose code is the exit code.
  *
+ * - `--header NAME:VALUE` goes out as the trimmed value (RFC 9110 field-value: visible ASCII, obs-text, space and
+ *   tab); a value holding anything else (CR, LF, NUL, DEL, a character past U+00FF) is `InvalidRequest` (3) with
+ *   nothing sent; `--data` goes out byte for byte as `application/json`.
+ *
  * Real time: the server and the transport are real, so retries use 1 ms backoffs and the timeouts are 100–200 ms; no
  * test sleeps. Left out: redirects, 1xx, the size limit (10 MiB), Retry-After (example tests cover them).
  */
@@ -24,7 +28,7 @@ import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import { jsonArbitrary, referenceValid, schemaArbitrary } from "./jsonSchemaModel.js"
-import { check, sturdy, tempFile } from "./utils.js"
+import { check, loopback, sturdy, tempFile } from "./utils.js"
 
 const kindOfCode = (code: number) =>
   (Object.keys(ExitCode.codes) as Array<ExitCode.Kind>).find((kind) => ExitCode.codes[kind] === code)
@@ -225,4 +229,70 @@ describe("--schema FILE through the command", () => {
         })),
       { seed: 4901, numRuns: 40 }
     ))
+})
+
+describe("--header and --data on the wire", () => {
+  const fieldValue = /^[\t\x20-\x7e\x80-\xff]*$/
+  const valueText = fc.array(
+    fc.constantFrom(
+      "a",
+      "Z",
+      " ",
+      "\t",
+      ":",
+      ",",
+      ";",
+      "=",
+      "é",
+      "ÿ",
+      "\r",
+      "\n",
+      "\u0000",
+      "\u007f",
+      "😀",
+      "€",
+      "\"",
+      "'"
+    ),
+    { maxLength: 8 }
+  ).map((chars) => chars.join(""))
+
+  it.scopedLive("a header goes out as its trimmed value, or the call is InvalidRequest (3) with nothing sent", () =>
+    Effect.gen(function*() {
+      const api = yield* loopback((_, response) => {
+        response.writeHead(200, { "content-type": "text/plain" })
+        response.end("ok")
+      })
+      yield* check(
+        fc.record({ value: valueText, data: fc.option(fc.json({ maxDepth: 2 }), { nil: undefined }) }),
+        ({ data, value }) =>
+          Effect.gen(function*() {
+            const before = api.seen.length
+            const ran = yield* sturdy(
+              "put",
+              `${api.url}/x`,
+              "--policy",
+              "none",
+              "-H",
+              `X-Value:${value}`,
+              ...(data === undefined ? [] : ["--data", data])
+            )
+            const sent = value.trim()
+            if (fieldValue.test(sent)) {
+              expect([value, ran.code]).toEqual([value, 0])
+              expect(api.seen.length).toBe(before + 1)
+              const seen = api.seen.at(-1)!
+              // Node reads obs-text as latin1, as it was sent
+              expect([value, seen.headers["x-value"] ?? ""]).toEqual([value, sent])
+              expect(seen.body).toBe(data ?? "")
+              if (data !== undefined) expect(seen.headers["content-type"]).toBe("application/json")
+            } else {
+              expect([value, ran.code]).toEqual([value, 3])
+              expect(api.seen.length).toBe(before)
+              expect(ran.stderr).toContain("invalid header")
+            }
+          }),
+        { seed: 5001, numRuns: 60 }
+      )
+    }))
 })
