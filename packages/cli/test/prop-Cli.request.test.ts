@@ -12,6 +12,8 @@
  * - the timeline (`--json`'s `attempts`) has one row per attempt the server saw, each with its status, every row but
  *   the last saying `retrying: true`, the last `next: null` on success or the reason the command gave up
  *   (`attempts exhausted` or `not retryable`); the server saw exactly that many requests;
+ * - a breaker with `consecutiveFailures: n` opens after n failed attempts: the next attempt is not sent and the call
+ *   ends in `CircuitOpen` (13);
  * - `--json` is one document `{ ok, exitCode, method, url, status, headers|error, body?, attempts, elapsedMs }` with
  *   `error.kind` the kind whose code is the exit code.
  *
@@ -139,6 +141,31 @@ describe("statuses, retries and the timeline", () => {
           expect(ran.stderr.split("\n")[0]).toContain(`${retries + 1} attempt${retries === 0 ? "" : "s"}`)
         })),
       { seed: 4702, numRuns: 12 }
+    ))
+})
+
+describe("an open circuit breaker", () => {
+  it.scopedLive("after consecutiveFailures failures the next attempt is not sent and the call ends in CircuitOpen (13)", () =>
+    check(
+      fc.record({ failures: fc.integer({ min: 1, max: 3 }), maxAttempts: fc.integer({ min: 1, max: 4 }) }),
+      ({ failures, maxAttempts }) =>
+        Effect.scoped(Effect.gen(function*() {
+          const api = yield* FaultServer.make(FaultScript.routes({ "GET /down": FaultScript.status(503) }))
+          const policy = tempFile("policy.json", {
+            retry: { maxAttempts, baseDelay: "1ms", maxDelay: "2ms", jitter: "none", budget: false },
+            circuitBreaker: { consecutiveFailures: failures, breakDuration: "1m" }
+          })
+          const ran = yield* sturdy("get", `${api.url}/down`, "--policy", policy, "--json")
+          const opens = failures < maxAttempts
+          const sent = Math.min(failures, maxAttempts)
+          const context = { failures, maxAttempts, stderr: ran.stderr }
+          expect([context, ran.code]).toEqual([context, opens ? 13 : 5])
+          expect((yield* api.requests).length).toBe(sent)
+          const result = jsonResult(ran.stdout, opens ? 13 : 5)
+          expect(result.attempts.filter((row: any) => row.status === 503)).toHaveLength(sent)
+          if (opens) expect(result.attempts.at(-1).outcome).toMatch(/^not sent/)
+        })),
+      { seed: 4703, numRuns: 12 }
     ))
 })
 
