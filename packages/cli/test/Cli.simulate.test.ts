@@ -66,6 +66,15 @@ describe("sturdy simulate", () => {
       expect(policy.code).toBe(2)
       expect(policy.stderr).toContain("unknown policy \"hope\"")
     }))
+  it.effect("--duration 0 (or less than half a millisecond) is a usage error, not an internal error", () =>
+    Effect.gen(function*() {
+      for (const duration of ["0ms", "0s", "0.4ms"]) {
+        const ran = yield* sturdy("simulate", "--scenario", "outage", "--policy", "noRetry", "--duration", duration)
+        expect([duration, ran.code, ran.stdout]).toEqual([duration, 2, ""])
+        expect(ran.stderr).toContain(`--duration ${duration}: must be longer than 0ms`)
+      }
+    }))
+
   it.effect("--duration infinity or longer than 1h is a usage error naming the flag and the maximum", () =>
     Effect.gen(function*() {
       for (const duration of ["infinity", "none", "2h"]) {

@@ -47,4 +47,21 @@ describe("Cli", () => {
       const simulate = yield* sturdy("simulate", "--scenario", "outage", "--duration", "1s", "--policy")
       expect([simulate.code, simulate.stderr.trim()]).toEqual([2, "sturdy: option --policy: requires a value"])
     }))
+
+  it.effect("a repeatable option given an empty value is a usage error, not dropped", () =>
+    Effect.gen(function*() {
+      for (const args of [["-H", "", "-H", "a:b"], ["--header", "a:b", "--header", ""]]) {
+        const ran = yield* sturdy("get", "ftp://127.0.0.1:1/", "--policy", "none", ...args)
+        expect([args, ran.code, ran.stdout]).toEqual([args, 2, ""])
+        expect(ran.stderr.trim()).toMatch(/^sturdy: option (-H|--header): requires a value$/)
+      }
+      // a header whose value is empty after the colon is a header
+      expect((yield* sturdy("get", "ftp://127.0.0.1:1/", "--policy", "none", "-H", "X-Empty:")).code).toBe(3)
+      const simulate = yield* sturdy("simulate", "--scenario", "outage", "--duration", "100ms", "--policy", "")
+      expect([simulate.code, simulate.stdout, simulate.stderr.trim()]).toEqual([
+        2,
+        "",
+        "sturdy: option --policy: requires a value"
+      ])
+    }))
 })

@@ -30,6 +30,26 @@ describe("durations", () => {
   })
 })
 
+describe("durations that overflow", () => {
+  it("digits past what a double holds are refused, not read as no limit (policy files too, and negative Effect forms)", () => {
+    expect(durations.parse(`${"9".repeat(400)}ms`)).toEqual(
+      Either.left(`invalid duration "${"9".repeat(400)}ms" (too large; "none" for no limit)`)
+    )
+    expect(Either.isLeft(durations.parse(`1${"0".repeat(305)}h`))).toBe(true)
+    expect(Either.map(durations.parse("none"), Duration.isFinite)).toEqual(Either.right(false))
+    for (const totalTimeout of [`${"9".repeat(320)}ms`, `${"9".repeat(320)} millis`, "-5 seconds"]) {
+      expect([totalTimeout, Either.isLeft(policyFile.decode(JSON.stringify({ totalTimeout })))]).toEqual([
+        totalTimeout,
+        true
+      ])
+    }
+    expect(Either.isLeft(policyFile.decode("{\"retry\":{\"baseDelay\":1e999}}"))).toBe(true)
+    expect(millisOf(Either.getOrThrow(policyFile.decode("{\"totalTimeout\":\"5 days\"}")).totalTimeout)).toBe(
+      432_000_000
+    )
+  })
+})
+
 describe("JSON Schema subset", () => {
   const item = {
     type: "object",
@@ -64,6 +84,44 @@ describe("JSON Schema subset", () => {
     expect(accepts({ type: "string", nullable: true }, null)).toBe(true)
     expect(accepts(true, { anything: 1 })).toBe(true)
     expect(accepts(false, 1)).toBe(false)
+  })
+
+  it("keywords mean what JSON Schema says: all apply, each to its kind of value", () => {
+    // a required property without a schema must still be there
+    expect(accepts({ required: ["a"] }, {})).toBe(false)
+    expect(accepts({ type: "object", required: ["constructor"] }, {})).toBe(false)
+    // additionalProperties is about the other keys only
+    expect(accepts({ properties: { a: { type: "string" } }, additionalProperties: { type: "number" } }, { a: "x" }))
+      .toBe(true)
+    // characters, not UTF-16 units
+    expect(accepts({ type: "string", maxLength: 1 }, "😀")).toBe(true)
+    expect(accepts({ type: "integer" }, 2 ** 60)).toBe(true)
+    expect(accepts({ type: "object" }, [1])).toBe(false)
+    expect(accepts({ oneOf: [{ type: "number" }, { type: "integer" }] }, 1)).toBe(false)
+    expect(accepts({ oneOf: [{ type: "number" }, { type: "integer" }] }, 1.5)).toBe(true)
+    expect(accepts({ type: "string", enum: ["a", 1] }, 1)).toBe(false)
+    expect(accepts({ minimum: 5 }, 3)).toBe(false)
+    expect(accepts({ minimum: 5 }, "3")).toBe(true)
+    expect(accepts({ properties: { a: { type: "string" } } }, 3)).toBe(true)
+    expect(accepts({ type: "array", items: false }, [])).toBe(true)
+    expect(accepts({ enum: [{ a: [1] }] }, { a: [1] })).toBe(true)
+    // a valid body decodes to itself: `--json` prints what came
+    expect(Schema.decodeUnknownSync(schemaOf({ type: "object", properties: { a: {} } }))({ a: 1, b: 2 })).toEqual({
+      a: 1,
+      b: 2
+    })
+  })
+
+  it("a keyword value of the wrong kind is refused with its path, an invalid pattern included, never thrown", () => {
+    expect(Either.getLeft(jsonSchema.toSchema({ type: "string", pattern: "(" })).pipe(Option.getOrThrow)).toMatch(
+      /^\$\.pattern: not a valid regular expression/
+    )
+    expect(jsonSchema.toSchema({ properties: { a: { minLength: "2" } } })).toEqual(
+      Either.left("$.properties.a.minLength: must be a non-negative integer")
+    )
+    expect(Either.isLeft(jsonSchema.toSchema({ type: "number", minimum: "5" }))).toBe(true)
+    expect(Either.isLeft(jsonSchema.toSchema({ type: "number", exclusiveMinimum: true }))).toBe(true)
+    expect(Either.isLeft(jsonSchema.toSchema({ items: [{ type: "string" }] }))).toBe(true)
   })
 
   it("refuses keywords it does not implement instead of ignoring them", () => {

@@ -2,6 +2,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cli } from "@sturdy/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as fc from "effect/FastCheck"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type * as Net from "node:net"
@@ -124,3 +125,11 @@ export const loopback = (handler: (request: Http.IncomingMessage, response: Http
     ),
     ({ seen, server }) => ({ url: `http://127.0.0.1:${(server.address() as Net.AddressInfo).port}`, seen })
   )
+
+/** Runs an async fast-check property whose body is an Effect, as an Effect (for `it.effect`/`it.scopedLive`). */
+export const check = <T>(
+  arbitrary: fc.Arbitrary<T>,
+  run: (value: T) => Effect.Effect<void>,
+  params: fc.Parameters<[T]>
+): Effect.Effect<void> =>
+  Effect.promise(() => fc.assert(fc.asyncProperty(arbitrary, (value) => Effect.runPromise(run(value))), params))

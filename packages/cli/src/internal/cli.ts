@@ -27,7 +27,13 @@ export const maxSimulationMillis = 3_600_000
 
 const duration = (
   name: string,
-  limit?: { readonly maxMillis: number; readonly infinite: boolean; readonly detail: string }
+  limit?: {
+    readonly maxMillis: number
+    readonly infinite: boolean
+    readonly detail: string
+    /** Zero is refused too (what the duration is for needs some time to pass). */
+    readonly positive?: boolean
+  }
 ): Options.Options<Duration.Duration> =>
   Options.text(name).pipe(
     Options.mapEffect((text) =>
@@ -36,6 +42,9 @@ const duration = (
         onRight: (parsed) => {
           if (limit === undefined) return Effect.succeed(parsed)
           const millis = Duration.toMillis(parsed)
+          if (limit.positive === true && millis <= 0) {
+            return Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} ${text}: must be longer than 0ms`)))
+          }
           if (millis <= limit.maxMillis || (millis === Infinity && limit.infinite)) return Effect.succeed(parsed)
           return Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} ${text}: ${limit.detail}`)))
         }
@@ -60,11 +69,22 @@ const repeatedFlags: Readonly<Record<string, ReadonlyArray<string>>> = {
   simulate: ["--policy"]
 }
 
-/** `option -H: requires a value` when argv ends with a repeatable option that has no value. */
+/**
+ * `option -H: requires a value` when argv ends with a repeatable option that has no value, or gives one an empty
+ * value (`-H ""`), which `@effect/cli` would drop as silently.
+ */
 export const missingValue = (argv: ReadonlyArray<string>): string | undefined => {
-  const last = argv.at(-1)
-  if (argv.length < 2 || last === undefined) return undefined
-  return repeatedFlags[argv[0]]?.includes(last) === true ? `option ${last}: requires a value` : undefined
+  const flags = repeatedFlags[argv[0]]
+  if (flags === undefined) return undefined
+  for (let index = 1; index < argv.length; index++) {
+    if (argv[index] === "--") return undefined
+    if (flags.includes(argv[index])) {
+      if (index === argv.length - 1 || argv[index + 1] === "") return `option ${argv[index]}: requires a value`
+      // the next word is this option's value, whatever it looks like
+      index++
+    }
+  }
+  return undefined
 }
 
 // -----------------------------------------------------------------------------
@@ -201,6 +221,7 @@ const simulateCommand = Command.make(
     duration: duration("duration", {
       maxMillis: maxSimulationMillis,
       infinite: false,
+      positive: true,
       detail: "at most 1h of virtual time (a simulation runs until its calls stop arriving)"
     }).pipe(
       Options.withDescription(

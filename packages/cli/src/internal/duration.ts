@@ -36,7 +36,12 @@ export const parse = (input: string): Either.Either<Duration.Duration, string> =
   if (factor === undefined) {
     return Either.left(`invalid duration unit in "${input}" (use ms, s, m or h)`)
   }
-  return Either.right(Duration.millis(Math.round(Number(match[1]) * factor)))
+  const millis = Math.round(Number(match[1]) * factor)
+  // digits past what a double holds read as Infinity: a finite-looking duration must not mean "no limit"
+  if (!Number.isFinite(millis)) {
+    return Either.left(`invalid duration "${input}" (too large; "none" for no limit)`)
+  }
+  return Either.right(Duration.millis(millis))
 }
 
 /** @internal */

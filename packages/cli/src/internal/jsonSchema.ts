@@ -4,14 +4,10 @@ import * as Schema from "effect/Schema"
 /** A schema that decodes a JSON value and needs no services. */
 export type JsonValueSchema = Schema.Schema.AnyNoContext
 
-const supportedKeywords = new Set([
-  "$schema",
-  "$id",
-  "$comment",
-  "title",
-  "description",
-  "examples",
-  "default",
+/** Keywords that only document a schema: accepted and not checked (`format` is an annotation in JSON Schema 2020-12). */
+const annotations = new Set(["$schema", "$id", "$comment", "title", "description", "examples", "default", "format"])
+
+const checked = new Set([
   "type",
   "properties",
   "required",
@@ -30,15 +26,51 @@ const supportedKeywords = new Set([
   "exclusiveMinimum",
   "exclusiveMaximum",
   "minItems",
-  "maxItems",
-  "format"
+  "maxItems"
 ])
+
+const typeNames = new Set(["string", "number", "integer", "boolean", "null", "array", "object"])
+
+/** The most problems one value collects (a SchemaMismatch lists the first ones). */
+const maxIssues = 100
+
+interface Issue {
+  readonly path: ReadonlyArray<PropertyKey>
+  readonly message: string
+}
+
+/** Checks a value at `path`, adding what is wrong with it to `issues`. */
+type Validator = (value: unknown, path: ReadonlyArray<PropertyKey>, issues: Array<Issue>) => void
 
 const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
-const isLiteral = (u: unknown): u is string | number | boolean | null =>
-  u === null || typeof u === "string" || typeof u === "number" || typeof u === "boolean"
+const kindOf = (u: unknown): string =>
+  u === null ? "null" : Array.isArray(u) ? "array" : typeof u === "object" ? "object" : typeof u
+
+const hasType = (type: string, u: unknown): boolean =>
+  type === "integer" ? typeof u === "number" && Number.isInteger(u) : kindOf(u) === type
+
+/** JSON equality: numbers by value, objects whatever their key order. */
+const jsonEqual = (left: unknown, right: unknown): boolean => {
+  if (kindOf(left) !== kindOf(right)) return false
+  if (Array.isArray(left)) {
+    const other = right as ReadonlyArray<unknown>
+    return left.length === other.length && left.every((item, index) => jsonEqual(item, other[index]))
+  }
+  if (isRecord(left)) {
+    const other = right as Readonly<Record<string, unknown>>
+    const keys = Object.keys(left)
+    return keys.length === Object.keys(other).length &&
+      keys.every((key) => Object.hasOwn(other, key) && jsonEqual(left[key], other[key]))
+  }
+  return left === right
+}
+
+const show = (u: unknown): string => {
+  const text = JSON.stringify(u) ?? String(u)
+  return text.length <= 40 ? text : `${text.slice(0, 39)}…`
+}
 
 class Unsupported extends Error {}
 
@@ -46,133 +78,184 @@ const fail = (path: string, detail: string): never => {
   throw new Unsupported(`${path}: ${detail}`)
 }
 
-const literalSchema = (path: string, values: ReadonlyArray<unknown>): JsonValueSchema => {
-  if (values.length === 0) return fail(path, "empty enum")
-  const literals = values.map((value) =>
-    isLiteral(value) ? Schema.Literal(value) : fail(path, "enum values must be primitives")
-  )
-  return literals.length === 1 ? literals[0] : Schema.Union(...literals)
+const count = (node: Readonly<Record<string, unknown>>, key: string, path: string): number | undefined => {
+  const value = node[key]
+  if (value === undefined) return undefined
+  return typeof value === "number" && Number.isInteger(value) && value >= 0
+    ? value
+    : fail(`${path}.${key}`, "must be a non-negative integer")
 }
 
-const stringSchema = (node: Readonly<Record<string, unknown>>): JsonValueSchema => {
-  let schema: Schema.Schema<string> = Schema.String
-  if (typeof node.minLength === "number") schema = schema.pipe(Schema.minLength(node.minLength))
-  if (typeof node.maxLength === "number") schema = schema.pipe(Schema.maxLength(node.maxLength))
-  if (typeof node.pattern === "string") schema = schema.pipe(Schema.pattern(new RegExp(node.pattern, "u")))
-  return schema
+const bound = (node: Readonly<Record<string, unknown>>, key: string, path: string): number | undefined => {
+  const value = node[key]
+  if (value === undefined) return undefined
+  if (typeof value === "boolean") {
+    return fail(`${path}.${key}`, "must be a number (the draft-04 boolean form is not supported)")
+  }
+  return typeof value === "number" && Number.isFinite(value) ? value : fail(`${path}.${key}`, "must be a number")
 }
 
-const numberSchema = (node: Readonly<Record<string, unknown>>, integer: boolean): JsonValueSchema => {
-  let schema: Schema.Schema<number> = integer ? Schema.Int : Schema.Number
-  if (typeof node.minimum === "number") schema = schema.pipe(Schema.greaterThanOrEqualTo(node.minimum))
-  if (typeof node.maximum === "number") schema = schema.pipe(Schema.lessThanOrEqualTo(node.maximum))
-  if (typeof node.exclusiveMinimum === "number") schema = schema.pipe(Schema.greaterThan(node.exclusiveMinimum))
-  if (typeof node.exclusiveMaximum === "number") schema = schema.pipe(Schema.lessThan(node.exclusiveMaximum))
-  return schema
+const schemaList = (node: Readonly<Record<string, unknown>>, key: string, path: string) => {
+  const members = node[key]
+  if (members === undefined) return undefined
+  if (!Array.isArray(members) || members.length === 0) return fail(`${path}.${key}`, "must be a non-empty array")
+  return members.map((member, index) => compile(`${path}.${key}[${index}]`, member))
 }
 
-const arraySchema = (path: string, node: Readonly<Record<string, unknown>>): JsonValueSchema => {
-  const items = node.items === undefined ? Schema.Unknown : convert(`${path}.items`, node.items)
-  let schema: Schema.Schema<ReadonlyArray<any>, ReadonlyArray<any>> = Schema.Array(items)
-  if (typeof node.minItems === "number") schema = schema.pipe(Schema.minItems(node.minItems))
-  if (typeof node.maxItems === "number") schema = schema.pipe(Schema.maxItems(node.maxItems))
-  return schema
+const matches = (validator: Validator, value: unknown): boolean => {
+  const issues: Array<Issue> = []
+  validator(value, [], issues)
+  return issues.length === 0
 }
 
-const objectSchema = (path: string, node: Readonly<Record<string, unknown>>): JsonValueSchema => {
-  const properties = node.properties === undefined ? {} : node.properties
-  if (!isRecord(properties)) return fail(`${path}.properties`, "must be an object")
-  const required = node.required === undefined ? [] : node.required
+/**
+ * Compiles one schema node. Every keyword present applies (as in JSON Schema, they are conjunctive), each to the kind
+ * of value it is about: `minLength` to strings, `minimum` to numbers, `items` to arrays, `properties` to objects.
+ */
+const compile = (path: string, node: unknown): Validator => {
+  if (node === true) return () => {}
+  if (node === false) return (_, at, issues) => void issues.push({ path: at, message: "no value is allowed here" })
+  if (!isRecord(node)) return fail(path, "a schema must be an object or a boolean")
+  for (const key of Object.keys(node)) {
+    if (!checked.has(key) && !annotations.has(key)) fail(`${path}.${key}`, `unsupported keyword "${key}"`)
+  }
+
+  let types: ReadonlyArray<string> | undefined
+  if (node.type !== undefined) {
+    const list = typeof node.type === "string" ? [node.type] : node.type
+    if (!Array.isArray(list) || list.length === 0 || !list.every((type) => typeof type === "string")) {
+      return fail(`${path}.type`, "must be a type name or an array of them")
+    }
+    for (const type of list) if (!typeNames.has(type)) fail(`${path}.type`, `unknown type "${type}"`)
+    types = list
+  }
+  if (node.enum !== undefined && !Array.isArray(node.enum)) return fail(`${path}.enum`, "must be an array")
+  if (Array.isArray(node.enum) && node.enum.length === 0) return fail(`${path}.enum`, "empty enum")
+  const members: ReadonlyArray<unknown> | undefined = node.enum
+  const hasConst = Object.hasOwn(node, "const")
+  if (node.nullable !== undefined && typeof node.nullable !== "boolean") {
+    return fail(`${path}.nullable`, "must be true or false")
+  }
+
+  const minLength = count(node, "minLength", path)
+  const maxLength = count(node, "maxLength", path)
+  let pattern: RegExp | undefined
+  if (node.pattern !== undefined) {
+    if (typeof node.pattern !== "string") return fail(`${path}.pattern`, "must be a string")
+    try {
+      pattern = new RegExp(node.pattern, "u")
+    } catch (error) {
+      return fail(
+        `${path}.pattern`,
+        `not a valid regular expression (${error instanceof Error ? error.message : error})`
+      )
+    }
+  }
+  const minimum = bound(node, "minimum", path)
+  const maximum = bound(node, "maximum", path)
+  const exclusiveMinimum = bound(node, "exclusiveMinimum", path)
+  const exclusiveMaximum = bound(node, "exclusiveMaximum", path)
+  const minItems = count(node, "minItems", path)
+  const maxItems = count(node, "maxItems", path)
+  if (Array.isArray(node.items)) return fail(`${path}.items`, "must be a schema (the array form is not supported)")
+  const items = node.items === undefined ? undefined : compile(`${path}.items`, node.items)
+
+  if (node.properties !== undefined && !isRecord(node.properties)) {
+    return fail(`${path}.properties`, "must be an object")
+  }
+  const properties = new Map<string, Validator>()
+  for (const [key, value] of Object.entries(node.properties ?? {})) {
+    properties.set(key, compile(`${path}.properties.${key}`, value))
+  }
+  const required = node.required ?? []
   if (!Array.isArray(required) || !required.every((key) => typeof key === "string")) {
     return fail(`${path}.required`, "must be an array of property names")
   }
-  const fields: Record<string, JsonValueSchema | Schema.optional<JsonValueSchema>> = {}
-  for (const [key, value] of Object.entries(properties)) {
-    const schema = convert(`${path}.properties.${key}`, value)
-    fields[key] = required.includes(key) ? schema : Schema.optional(schema)
-  }
-  for (const key of required) {
-    if (!(key in fields)) fields[key] = Schema.Unknown
-  }
-  const additional = node.additionalProperties
-  if (additional === undefined || additional === true || additional === false) {
-    const struct = Schema.Struct(fields)
-    // `additionalProperties: false` makes extra keys an error, as JSON Schema validators report them
-    return additional === false ? struct.annotations({ parseOptions: { onExcessProperty: "error" } }) : struct
-  }
-  const rest = convert(`${path}.additionalProperties`, additional)
-  return Schema.Struct(fields, Schema.Record({ key: Schema.String, value: rest }))
-}
+  const additional = node.additionalProperties === undefined
+    ? undefined
+    : compile(`${path}.additionalProperties`, node.additionalProperties)
+  const anyOf = schemaList(node, "anyOf", path)
+  const oneOf = schemaList(node, "oneOf", path)
 
-const typeSchema = (path: string, type: string, node: Readonly<Record<string, unknown>>): JsonValueSchema => {
-  switch (type) {
-    case "string":
-      return stringSchema(node)
-    case "number":
-      return numberSchema(node, false)
-    case "integer":
-      return numberSchema(node, true)
-    case "boolean":
-      return Schema.Boolean
-    case "null":
-      return Schema.Null
-    case "array":
-      return arraySchema(path, node)
-    case "object":
-      return objectSchema(path, node)
-    default:
-      return fail(`${path}.type`, `unknown type "${type}"`)
+  return (value, at, issues) => {
+    if (node.nullable === true && value === null) return
+    const problem = (message: string, where: ReadonlyArray<PropertyKey> = at) => {
+      if (issues.length < maxIssues) issues.push({ path: where, message })
+    }
+    if (types !== undefined && !types.some((type) => hasType(type, value))) {
+      return problem(`Expected ${types.join(" or ")}, actual ${show(value)}`)
+    }
+    if (hasConst && !jsonEqual(node.const, value)) return problem(`Expected ${show(node.const)}, actual ${show(value)}`)
+    if (members !== undefined && !members.some((member) => jsonEqual(member, value))) {
+      return problem(`Expected one of ${members.map(show).join(", ")}, actual ${show(value)}`)
+    }
+    if (typeof value === "string") {
+      // JSON Schema counts characters (code points), not UTF-16 units
+      const length = minLength === undefined && maxLength === undefined ? 0 : [...value].length
+      if (minLength !== undefined && length < minLength) problem(`Expected at least ${minLength} characters`)
+      if (maxLength !== undefined && length > maxLength) problem(`Expected at most ${maxLength} characters`)
+      if (pattern !== undefined && !pattern.test(value)) problem(`Expected a string matching ${pattern.source}`)
+    } else if (typeof value === "number") {
+      if (minimum !== undefined && !(value >= minimum)) problem(`Expected a number >= ${minimum}, actual ${value}`)
+      if (maximum !== undefined && !(value <= maximum)) problem(`Expected a number <= ${maximum}, actual ${value}`)
+      if (exclusiveMinimum !== undefined && !(value > exclusiveMinimum)) {
+        problem(`Expected a number > ${exclusiveMinimum}, actual ${value}`)
+      }
+      if (exclusiveMaximum !== undefined && !(value < exclusiveMaximum)) {
+        problem(`Expected a number < ${exclusiveMaximum}, actual ${value}`)
+      }
+    } else if (Array.isArray(value)) {
+      if (minItems !== undefined && value.length < minItems) problem(`Expected at least ${minItems} items`)
+      if (maxItems !== undefined && value.length > maxItems) problem(`Expected at most ${maxItems} items`)
+      if (items !== undefined) {
+        for (let index = 0; index < value.length && issues.length < maxIssues; index++) {
+          items(value[index], [...at, index], issues)
+        }
+      }
+    } else if (isRecord(value)) {
+      for (const [key, validator] of properties) {
+        if (Object.hasOwn(value, key)) validator(value[key], [...at, key], issues)
+      }
+      for (const key of required) if (!Object.hasOwn(value, key)) problem("is missing", [...at, key])
+      if (additional !== undefined) {
+        for (const key of Object.keys(value)) {
+          if (properties.has(key)) continue
+          if (node.additionalProperties === false) problem("is unexpected", [...at, key])
+          else additional(value[key], [...at, key], issues)
+        }
+      }
+    }
+    if (anyOf !== undefined && !anyOf.some((member) => matches(member, value))) {
+      problem(`Expected a value matching one of the ${anyOf.length} anyOf schemas, actual ${show(value)}`)
+    }
+    if (oneOf !== undefined) {
+      const matched = oneOf.filter((member) => matches(member, value)).length
+      if (matched !== 1) {
+        problem(`Expected a value matching exactly one of the ${oneOf.length} oneOf schemas (it matches ${matched})`)
+      }
+    }
   }
-}
-
-const union = (members: ReadonlyArray<JsonValueSchema>): JsonValueSchema =>
-  members.length === 1 ? members[0] : Schema.Union(...members)
-
-const convert = (path: string, node: unknown): JsonValueSchema => {
-  if (node === true) return Schema.Unknown
-  if (node === false) return Schema.Unknown.pipe(Schema.filter(() => "no value is allowed here"))
-  if (!isRecord(node)) return fail(path, "a schema must be an object or a boolean")
-  for (const key of Object.keys(node)) {
-    if (!supportedKeywords.has(key)) fail(`${path}.${key}`, `unsupported keyword "${key}"`)
-  }
-  let schema: JsonValueSchema
-  if (node.const !== undefined) {
-    schema = literalSchema(path, [node.const])
-  } else if (node.enum !== undefined) {
-    if (!Array.isArray(node.enum)) return fail(`${path}.enum`, "must be an array")
-    schema = literalSchema(path, node.enum)
-  } else if (node.anyOf !== undefined || node.oneOf !== undefined) {
-    const key = node.anyOf !== undefined ? "anyOf" : "oneOf"
-    const members = node[key]
-    if (!Array.isArray(members) || members.length === 0) return fail(`${path}.${key}`, "must be a non-empty array")
-    schema = union(members.map((member, i) => convert(`${path}.${key}[${i}]`, member)))
-  } else if (node.type === undefined) {
-    // no type: infer from the keywords present, or accept anything
-    schema = node.properties !== undefined || node.required !== undefined
-      ? objectSchema(path, node)
-      : node.items !== undefined
-      ? arraySchema(path, node)
-      : Schema.Unknown
-  } else if (typeof node.type === "string") {
-    schema = typeSchema(path, node.type, node)
-  } else if (Array.isArray(node.type) && node.type.length > 0 && node.type.every((t) => typeof t === "string")) {
-    schema = union(node.type.map((t: string) => typeSchema(path, t, node)))
-  } else {
-    return fail(`${path}.type`, "must be a type name or an array of them")
-  }
-  return node.nullable === true ? union([schema, Schema.Null]) : schema
 }
 
 /**
  * Builds an Effect Schema from a JSON Schema: `type` (one or several), `properties`, `required`,
  * `additionalProperties`, `items`, `enum`, `const`, `anyOf`/`oneOf`, `nullable`, and the string, number and array
- * bounds. Any other keyword (`$ref`, `allOf`, `if`...) is refused rather than silently ignored.
+ * bounds, with JSON Schema's meaning (every keyword applies, each to its kind of value; `oneOf` means exactly one;
+ * lengths count characters). Any other keyword (`$ref`, `allOf`, `if`...), a keyword whose value is not of its kind
+ * and a `pattern` that is not a regular expression are refused rather than silently ignored. The schema decodes a
+ * valid value to itself.
  */
 export const toSchema = (jsonSchema: unknown): Either.Either<JsonValueSchema, string> => {
+  let validate: Validator
   try {
-    return Either.right(convert("$", jsonSchema))
+    validate = compile("$", jsonSchema)
   } catch (error) {
     if (error instanceof Unsupported) return Either.left(error.message)
     throw error
   }
+  return Either.right(Schema.Unknown.pipe(Schema.filter((value) => {
+    const issues: Array<Issue> = []
+    validate(value, [], issues)
+    return issues.length === 0 ? true : issues
+  })))
 }

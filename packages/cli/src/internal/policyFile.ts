@@ -11,11 +11,20 @@ export const DurationInput = Schema.transformOrFail(
   {
     strict: true,
     decode: (input, _, ast) => {
-      if (typeof input === "number") return ParseResult.succeed(Duration.millis(input))
+      // JSON reads digits past what a double holds as Infinity: only "none"/"infinity" mean no limit
+      if (typeof input === "number") {
+        return Number.isFinite(input)
+          ? ParseResult.succeed(Duration.millis(input))
+          : ParseResult.fail(
+            new ParseResult.Type(ast, input, "a finite number of milliseconds (\"none\" for no limit)")
+          )
+      }
       const shorthand = durations.parse(input)
       if (Either.isRight(shorthand)) return ParseResult.succeed(shorthand.right)
       const decoded = Duration.decodeUnknown(input)
-      return decoded._tag === "Some"
+      // Effect's own form (`"5 days"`) too, but not a negative one (Effect clamps it to zero) nor digits that overflow
+      // to Infinity: "none" and "infinity" are the ways to say no limit, and the shorthand took them
+      return decoded._tag === "Some" && Duration.isFinite(decoded.value) && !/^\s*-/.test(input)
         ? ParseResult.succeed(decoded.value)
         : ParseResult.fail(new ParseResult.Type(ast, input, shorthand.left))
     },
