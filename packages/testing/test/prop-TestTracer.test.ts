@@ -160,7 +160,7 @@ const run = (node: Node, daemons: Array<Fiber.RuntimeFiber<unknown>>): Effect.Ef
         for (const [key, value] of node.annotations) yield* Effect.annotateCurrentSpan(key, value)
         for (const event of node.events) {
           if (event.via === "log") yield* Effect.log(event.name).pipe(Effect.annotateLogs(event.attributes))
-          else (yield* Effect.currentSpan).event(event.name, 0n, event.attributes)
+          else (yield* Effect.orDie(Effect.currentSpan)).event(event.name, 0n, event.attributes)
         }
         if (node.sleep > 0) yield* Effect.sleep(node.sleep)
         const child = (c: Node) => Effect.exit(run(c, daemons))
