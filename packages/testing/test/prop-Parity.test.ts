@@ -22,7 +22,8 @@
 // fault), which both responders answer with the same 500, and the round-trip property leaves them out.
 //
 // Left out: `withSlowBody` and `Retry-After` relative dates in the parity property (real-time pacing and second
-// boundaries), `setScript`/`resetLog`, concurrent requests, request bodies.
+// boundaries), `setScript`/`resetLog`, concurrent requests, request bodies. prop-FaultScript.test.ts checks paced
+// bodies, outage edges, `setScript`/`resetLog` mid-run and concurrent requests on ScriptedClient under the TestClock.
 import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript, ScriptedClient } from "@sturdy/testing"
