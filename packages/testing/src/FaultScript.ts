@@ -17,9 +17,23 @@ import * as internal from "./internal/faultScript.js"
 // models
 // -----------------------------------------------------------------------------
 
+// What HTTP can carry in a header field (RFC 9110 §5.1, §5.5): the schemas refuse the rest on decode, as the
+// constructors do when a script is written.
+const headerValue = (name: string) =>
+  Schema.String.pipe(Schema.filter((value) => internal.headerValueProblem(name, value)))
+
+const Headers = Schema.Record({ key: Schema.String, value: Schema.String }).pipe(
+  Schema.filter((headers) => internal.headersProblem(headers))
+)
+
+const FinalStatus = Schema.Int.pipe(Schema.between(200, 599, {
+  message: (issue) =>
+    `status ${String(issue.actual)} is not an integer from 200 to 599 (a 1xx is informational, not a final response)`
+}))
+
 /**
- * A `Retry-After` value: a literal header value (`"1"` seconds, or an HTTP date), or an HTTP date computed at
- * response time as "now plus `seconds`" on the responder's clock.
+ * A `Retry-After` value: a literal header value (`"1"` seconds, or an HTTP date; visible ASCII, spaces and tabs
+ * only), or an HTTP date computed at response time as "now plus `seconds`" on the responder's clock.
  *
  * @example
  * ```ts
@@ -32,7 +46,7 @@ import * as internal from "./internal/faultScript.js"
  * @category models
  */
 export const RetryAfter = Schema.Union(
-  Schema.String,
+  headerValue("retry-after"),
   Schema.TaggedStruct("RelativeDate", { seconds: Schema.Number })
 )
 
@@ -59,7 +73,7 @@ export const RateLimit = Schema.Struct({
   limit: Schema.Number,
   remaining: Schema.Number,
   reset: Schema.Number,
-  policy: Schema.optional(Schema.String)
+  policy: Schema.optional(headerValue("ratelimit-policy"))
 })
 
 /**
@@ -84,7 +98,7 @@ export interface RateLimit extends Schema.Schema.Type<typeof RateLimit> {}
 export const Body = Schema.Union(
   Schema.TaggedStruct("Empty", {}),
   Schema.TaggedStruct("Json", { value: Schema.Unknown }),
-  Schema.TaggedStruct("Text", { text: Schema.String, contentType: Schema.String }),
+  Schema.TaggedStruct("Text", { text: Schema.String, contentType: headerValue("content-type") }),
   Schema.TaggedStruct("MalformedJson", { text: Schema.String }),
   Schema.TaggedStruct("Oversized", { bytes: Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)) })
 )
@@ -122,10 +136,14 @@ export type Ending = typeof Ending.Type
 
 /**
  * A response: status, headers and body, sent after `latencyMillis`, the body paced at `bytesPerSecond` when set, and
- * ended as `ending` says. A `Respond` that HTTP cannot send (a hand-written status of 42; a 1xx status, which is not a
- * final response; a header name that is not a token, or a value with anything but visible ASCII, spaces and tabs) is
- * answered by both responders with a 500 whose text body says why. Spaces and tabs around a header value are dropped,
- * as every client drops them. A 204 or 304 (sent without `Content-Length`) and the answer to a `HEAD` carry no body:
+ * ended as `ending` says. The status is a final one, an integer from 200 to 599 (a 1xx is informational: clients
+ * consume it and wait for another). A header name is an HTTP token (RFC 9110: letters, digits and
+ * ``!#$%&'*+-.^_`|~``, at least one), and a header value (including a literal `retryAfter`, `rateLimit.policy` and a
+ * text body's `contentType`) holds visible ASCII, spaces and tabs only: no CR, LF, NUL or other control character, and
+ * nothing beyond ASCII. The constructors throw a `RangeError` naming the bad value, and the schema refuses it on
+ * decode. A literal `Respond` that gets past both and that HTTP cannot send (a status of 42 or 103, a header
+ * `writeHead` refuses) is answered by both responders with a 500 whose text body says why. Spaces and tabs around a
+ * header value are dropped, as every client drops them. A 204 or 304 (sent without `Content-Length`) and the answer to a `HEAD` carry no body:
  * nothing is paced, reset or truncated, the response ends complete. A reset after the whole body (`afterBytes` at
  * least its length) follows a complete response, which the client reads whole.
  *
@@ -139,8 +157,8 @@ export type Ending = typeof Ending.Type
  * @category models
  */
 export const Respond = Schema.TaggedStruct("Respond", {
-  status: Schema.Int.pipe(Schema.between(100, 599)),
-  headers: Schema.Record({ key: Schema.String, value: Schema.String }),
+  status: FinalStatus,
+  headers: Headers,
   retryAfter: Schema.optional(RetryAfter),
   rateLimit: Schema.optional(RateLimit),
   body: Body,
@@ -367,8 +385,9 @@ export interface Routes extends Schema.Schema.Type<typeof Routes> {}
 
 /**
  * Options shared by the response constructors. Like every constructor here, they build only what the schema accepts:
- * a status outside 100–599 (or not an integer) or a negative latency throws a `RangeError` at once, rather than
- * failing when a request arrives.
+ * a status outside 200–599 (a 1xx, or not an integer), a header name that is not an HTTP token, a header value (or a
+ * string `retryAfter`, a `rateLimit.policy`, a `contentType`) with anything but visible ASCII, spaces and tabs, or a
+ * negative latency throws a `RangeError` naming the bad value at once, rather than failing when a request arrives.
  *
  * @since 0.1.0
  * @category models
@@ -383,7 +402,7 @@ export interface ResponseOptions {
 }
 
 /**
- * A response with `status` and no body.
+ * A response with `status` (an integer from 200 to 599: a 1xx throws a `RangeError`) and no body.
  *
  * @example
  * ```ts
@@ -547,8 +566,8 @@ export const withSlowBody: {
 } = internal.withSlowBody
 
 /**
- * Adds header fields (names are lower-cased). A field HTTP cannot carry is answered with the 500 that `Respond`
- * describes.
+ * Adds header fields (names are lower-cased). A field HTTP cannot carry (a name that is not a token, a value with
+ * anything but visible ASCII, spaces and tabs, as `Respond` says) throws a `RangeError` naming it.
  *
  * @example
  * ```ts

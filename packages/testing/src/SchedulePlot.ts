@@ -35,7 +35,8 @@ export interface SummaryOptions<In = unknown> {
 }
 
 /**
- * Steps the schedule once per seed and summarises each retry's delay.
+ * Steps the schedule once per seed and summarises each retry's delay. `attempts`, and `seeds` when a count, must be
+ * integers ≥ 0 (and each seed a finite number): anything else throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -69,6 +70,9 @@ export interface SvgOptions {
 
 /**
  * Renders a summary as a standalone SVG: retry on x, delay on y, a min–max band and the min, median and max lines.
+ * The title is escaped (a character XML cannot hold becomes U+FFFD). Rows must read as a summary does (attempts 1, 2,
+ * …; finite delays ≥ 0 with min ≤ median ≤ max), and `width` and `height` must leave room inside the margins (more
+ * than 170 and 90): anything else throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -86,7 +90,9 @@ export interface SvgOptions {
 export const toSvg: (rows: ReadonlyArray<AttemptSummary>, options?: SvgOptions) => string = internal.toSvg
 
 /**
- * One line of block characters (▁▂▃▄▅▆▇█) scaled to `max` (default: the largest value).
+ * One line of block characters (▁▂▃▄▅▆▇█), one per value, scaled to `max` (default: the largest value); a value
+ * at or below 0 is ▁ and one at or above `max` is █. A value that is not finite, or a `max` that is not a finite number
+ * ≥ 0, throws a `RangeError`.
  *
  * @example
  * ```ts
@@ -101,7 +107,8 @@ export const sparkline: (values: ReadonlyArray<number>, options?: { readonly max
   internal.sparkline
 
 /**
- * Three sparklines (max, median, min) on a shared scale, each followed by its last value.
+ * Three sparklines (max, median, min) on a shared scale, each followed by its last value. Rows are checked as
+ * {@link toSvg} checks them.
  *
  * @example
  * ```ts

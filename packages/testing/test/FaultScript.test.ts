@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import { pipe } from "effect/Function"
 import * as Schema from "effect/Schema"
@@ -106,7 +107,7 @@ describe("FaultScript", () => {
       expect(decoded).toEqual(routes)
     }))
 
-  it.effect("the schema rejects a status outside 100-599 and a probability above 1", () =>
+  it.effect("the schema rejects a status outside 200-599 and a probability above 1", () =>
     Effect.gen(function*() {
       const badStatus = yield* Effect.either(Schema.decodeUnknown(FaultScript.Fault)({ ...ok, status: 42 }))
       expect(badStatus._tag).toBe("Left")
@@ -128,12 +129,12 @@ describe("FaultScript", () => {
       expect(build).toThrow(message)
     }
 
-    it("a status outside 100-599, or not an integer, is refused where it is written", () => {
+    it("a status outside 200-599, or not an integer, is refused where it is written", () => {
       for (const code of [0, 42, 99, 600, 1_000, 200.5, Number.NaN]) {
-        rejects(() => FaultScript.status(code), /FaultScript\.status: the status must be an integer from 100 to 599/)
+        rejects(() => FaultScript.status(code), /FaultScript\.status: the status must be an integer from 200 to 599/)
         rejects(() => FaultScript.json({}, { status: code }), /FaultScript\.json: the status/)
       }
-      for (const code of [100, 200, 599]) expect(isFault(FaultScript.status(code))).toBe(true)
+      for (const code of [200, 204, 599]) expect(isFault(FaultScript.status(code))).toBe(true)
     })
 
     it("withSlowBody, sequence, cycle, oversized, reset, truncated and random refuse what the schema refuses", () => {
@@ -154,7 +155,7 @@ describe("FaultScript", () => {
     it.prop(
       "whatever the constructors build, the schema accepts",
       [
-        FastCheck.integer({ min: 100, max: 599 }),
+        FastCheck.integer({ min: 200, max: 599 }),
         FastCheck.integer({ min: 1, max: 5_000 }),
         FastCheck.double({ min: 0.001, max: 1e6, noNaN: true }),
         FastCheck.nat(100),
@@ -184,6 +185,116 @@ describe("FaultScript", () => {
         expect(Schema.is(FaultScript.Body)({ _tag: "Oversized", bytes })).toBe(false)
       }
       expect(Schema.is(FaultScript.Ending)({ _tag: "Truncated", missingBytes: 1.5 })).toBe(false)
+    })
+  })
+
+  describe("a 1xx status and header fields HTTP cannot carry are refused where the script is written", () => {
+    const rejects = (build: () => unknown, message: RegExp) => {
+      expect(build).toThrow(RangeError)
+      expect(build).toThrow(message)
+    }
+    const informational = [100, 101, 102, 103, 150, 199]
+    const badNames = ["", "x bad", "x:colon", "x\u00e9", "x(y)", "a/b", "k\u212a", "x\ny"]
+    const badValues = ["a\r\nb", "a\nb", "a\rb", "nul\u0000", "bell\u0007", "del\u007f", "caf\u00e9", "\u20ac"]
+
+    it("every constructor refuses a 1xx status, naming it", () => {
+      for (const code of informational) {
+        const message = new RegExp(
+          `the status must be an integer from 200 to 599 \\(a 1xx is informational.*got ${code}$`
+        )
+        rejects(() => FaultScript.status(code), message)
+        rejects(() => FaultScript.json({}, { status: code }), /^FaultScript\.json: /)
+        rejects(() => FaultScript.text("x", { status: code }), /^FaultScript\.text: /)
+        rejects(() => FaultScript.malformedJson({ status: code }), /^FaultScript\.malformedJson: /)
+        rejects(() => FaultScript.oversized(10, { status: code }), /^FaultScript\.oversized: /)
+        rejects(() => FaultScript.reset("midBody", { status: code }), /^FaultScript\.reset: /)
+        rejects(() => FaultScript.truncated({ status: code }), /^FaultScript\.truncated: /)
+      }
+    })
+
+    it("a header name that is not a token, or a value with CR, LF, NUL, controls or non-ASCII, is refused by name", () => {
+      for (const name of badNames) {
+        const message = `header name ${JSON.stringify(name)} is not an HTTP token`
+        rejects(() => FaultScript.status(200, { headers: { [name]: "1" } }), new RegExp(`^FaultScript\\.status: `))
+        expect(() => FaultScript.withHeaders(ok, { [name]: "1" })).toThrow(`FaultScript.withHeaders: ${message}`)
+        expect(() => pipe(ok, FaultScript.withHeaders({ [name]: "1" }))).toThrow(message)
+        expect(() => FaultScript.truncated({ headers: { [name]: "1" } })).toThrow(message)
+      }
+      for (const value of badValues) {
+        const message = `header x-a has a value HTTP cannot carry: ${JSON.stringify(value)}`
+        expect(() => FaultScript.json({}, { headers: { "X-A": value } })).toThrow(`FaultScript.json: header X-A`)
+        expect(() => FaultScript.withHeaders(ok, { "x-a": value })).toThrow(`FaultScript.withHeaders: ${message}`)
+        expect(() => FaultScript.reset("midBody", { headers: { "x-a": value } })).toThrow(message)
+        expect(() => FaultScript.status(503, { retryAfter: value })).toThrow(/header retry-after has a value/)
+        expect(() => FaultScript.status(429, { rateLimit: { limit: 1, remaining: 0, reset: 1, policy: value } }))
+          .toThrow(/header ratelimit-policy has a value/)
+        expect(() => FaultScript.text("x", { contentType: value })).toThrow(/FaultScript\.text: header content-type/)
+      }
+    })
+
+    it("what HTTP carries is still accepted: every token character, visible ASCII, spaces and tabs", () => {
+      const fault = FaultScript.status(200, {
+        headers: { "!#$%&'*+-.^_`|~09AZaz": "a \t~!\"(),/:;<=>?@[\\]{}", "x-empty": "", "x-padded": " \ta\t " },
+        retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT",
+        rateLimit: { limit: 1, remaining: 0, reset: 1, policy: "1;w=60" }
+      })
+      expect(isFault(fault)).toBe(true)
+      expect(Object.keys(fault.headers)).toEqual(["!#$%&'*+-.^_`|~09azaz", "x-empty", "x-padded"])
+      expect(isFault(FaultScript.text("x", { contentType: "text/csv; charset=\"utf-8\"" }))).toBe(true)
+    })
+
+    const isFault = Schema.is(FaultScript.Fault)
+    const decode = (input: unknown) =>
+      Schema.decodeUnknownEither(FaultScript.Routes)(input).pipe(Either.mapLeft((error) => error.message))
+    const routesWith = (fault: unknown) => ({
+      routes: [{ method: "GET", path: "/a", script: { _tag: "Sequence", steps: [fault], afterLast: "repeatLast" } }],
+      outages: [],
+      notFound: ok
+    })
+    const refusedBy = (input: unknown, message: string) => {
+      const decoded = decode(input)
+      expect(Either.isLeft(decoded)).toBe(true)
+      expect(Either.isLeft(decoded) && decoded.left).toContain(message)
+    }
+
+    it("the schemas (Respond, Fault, Script, Routes) refuse the same on decode, naming the value", () => {
+      for (const status of informational) {
+        const message = `status ${status} is not an integer from 200 to 599 (a 1xx is informational`
+        expect(Schema.is(FaultScript.Respond)({ ...ok, status })).toBe(false)
+        expect(isFault({ ...ok, status })).toBe(false)
+        refusedBy(routesWith({ ...ok, status }), message)
+        refusedBy({ routes: [], outages: [], notFound: { ...ok, status } }, message)
+        refusedBy(
+          { routes: [], outages: [{ fromMillis: 0, toMillis: 1, fault: { ...ok, status } }], notFound: ok },
+          message
+        )
+        expect(
+          Schema.is(FaultScript.Script)({ _tag: "Random", seed: 1, choices: [], otherwise: { ...ok, status } })
+        ).toBe(false)
+      }
+      for (const name of badNames) {
+        refusedBy(routesWith({ ...ok, headers: { [name]: "1" } }), `header name ${JSON.stringify(name)} is not`)
+      }
+      for (const value of badValues) {
+        const quoted = JSON.stringify(value)
+        refusedBy(
+          routesWith({ ...ok, headers: { "x-a": value } }),
+          `header x-a has a value HTTP cannot carry: ${quoted}`
+        )
+        refusedBy(
+          routesWith({ ...ok, retryAfter: value }),
+          `header retry-after has a value HTTP cannot carry: ${quoted}`
+        )
+        refusedBy(
+          routesWith({ ...ok, rateLimit: { limit: 1, remaining: 0, reset: 1, policy: value } }),
+          `header ratelimit-policy has a value HTTP cannot carry: ${quoted}`
+        )
+        refusedBy(
+          routesWith({ ...ok, body: { _tag: "Text", text: "x", contentType: value } }),
+          `header content-type has a value HTTP cannot carry: ${quoted}`
+        )
+      }
+      expect(Either.isRight(decode(routesWith(FaultScript.status(204, { headers: { "x-a": " a " } }))))).toBe(true)
     })
   })
 })

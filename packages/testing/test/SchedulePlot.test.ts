@@ -99,4 +99,65 @@ describe("SchedulePlot", () => {
     })).split("\n")
     expect(lines).toEqual(["max    ▂▃▅█ 8s", "median ▂▃▅█ 8s", "min    ▂▃▅█ 8s"])
   })
+
+  describe("bad inputs are refused, and what is accepted draws a plot of numbers", () => {
+    it("sparkline refuses a value that is not finite (it used to drop its character) and a bad max", () => {
+      for (const bad of [Number.NaN, Infinity, -Infinity]) {
+        expect(() => SchedulePlot.sparkline([1, bad, 3])).toThrow(
+          new RangeError(`SchedulePlot.sparkline: value 1 must be a finite number, got ${bad}`)
+        )
+        expect(() => SchedulePlot.sparkline([1, 2], { max: bad })).toThrow(/SchedulePlot\.sparkline: max must be/)
+      }
+      expect(() => SchedulePlot.sparkline([1, 2], { max: -1 })).toThrow(RangeError)
+      expect(SchedulePlot.sparkline([-5, 0, 10], { max: 0 })).toBe("▁▁▁")
+    })
+
+    it("toSparklines and toSvg refuse rows no summary gives (it used to print NaNms and NaN coordinates)", () => {
+      const row = { attempt: 1, count: 1, min: 1, median: 2, max: 3 }
+      const bad = [
+        { ...row, median: Number.NaN },
+        { ...row, max: Infinity },
+        { ...row, min: -1 },
+        { ...row, attempt: 2 },
+        { ...row, min: 5 }
+      ]
+      for (const spoiled of bad) {
+        expect(() => SchedulePlot.toSparklines([spoiled])).toThrow(/^SchedulePlot\.toSparklines: /)
+        expect(() => SchedulePlot.toSvg([spoiled])).toThrow(/^SchedulePlot\.toSvg: /)
+      }
+      for (const size of [Number.NaN, -5, 0, 90]) {
+        expect(() => SchedulePlot.toSvg([row], { width: size })).toThrow(/^SchedulePlot\.toSvg: width must be/)
+        expect(() => SchedulePlot.toSvg([row], { height: size })).toThrow(/^SchedulePlot\.toSvg: height must be/)
+      }
+    })
+
+    it("a title with control characters or a lone surrogate still gives well-formed XML", () => {
+      const svg = SchedulePlot.toSvg([], { title: "a\u0000b\u001bc\ud800d\ufffe" })
+      expect(svg).toContain("<title>a\ufffdb\ufffdc\ufffdd\ufffd</title>")
+      // eslint-disable-next-line no-control-regex
+      expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/)
+    })
+
+    it("a tiny largest delay (down to a denormal) gets a y axis of distinct labels, no NaN", () => {
+      for (const tiny of [5e-324, 1e-9, 0.004]) {
+        const svg = SchedulePlot.toSvg([{ attempt: 1, count: 1, min: 0, median: 0, max: tiny }])
+        expect(svg).not.toContain("NaN")
+        const labels = [...svg.matchAll(/>([\d.]+ms)<\/text>/g)].map((match) => match[1])
+        expect(labels).toEqual(["0ms", "0.01ms"])
+      }
+    })
+
+    it("summary refuses a count of seeds or attempts that is not an integer ≥ 0 (NaN used to summarise no seed)", () => {
+      const schedule = Schedule.exponential("10 millis")
+      for (const seeds of [Number.NaN, 1.5, -1, Infinity]) {
+        expect(() => SchedulePlot.summary(schedule, { attempts: 2, seeds })).toThrow(
+          new RangeError(`SchedulePlot.summary: seeds must be an integer ≥ 0 or a list, got ${seeds}`)
+        )
+      }
+      for (const attempts of [Number.NaN, 1.5, -1]) {
+        expect(() => SchedulePlot.summary(schedule, { attempts, seeds: [] })).toThrow(/attempts must be an integer/)
+      }
+      expect(SchedulePlot.summary(schedule, { attempts: 2, seeds: 0 })).toEqual([])
+    })
+  })
 })

@@ -16,11 +16,14 @@
 // where a window edge falls). Second property: a script survives `Schema.encode` + JSON + `Schema.decodeUnknown(Routes)`
 // and behaves the same on a `ScriptedClient` (under the TestClock).
 //
-// Header fields and statuses lean towards what HTTP treats specially (204/304 and HEAD without a body, 1xx, header
-// names and values HTTP cannot carry, spaces around values), where the two used to differ.
+// Header fields and statuses lean towards what HTTP treats specially (204/304 and HEAD without a body, spaces around
+// values), where the two used to differ. The constructors and the schema refuse a 1xx status and header fields HTTP
+// cannot carry; the parity property still mixes in such faults as hand-written literals (a spread of a constructed
+// fault), which both responders answer with the same 500, and the round-trip property leaves them out.
 //
 // Left out: `withSlowBody` and `Retry-After` relative dates in the parity property (real-time pacing and second
-// boundaries), `setScript`/`resetLog`, concurrent requests, request bodies.
+// boundaries), `setScript`/`resetLog`, concurrent requests, request bodies. prop-FaultScript.test.ts checks paced
+// bodies, outage edges, `setScript`/`resetLog` mid-run and concurrent requests on ScriptedClient under the TestClock.
 import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript, ScriptedClient } from "@sturdy/testing"
@@ -39,23 +42,34 @@ import { perform, projectLog, runBoth } from "./utils/parity.js"
 
 const latencyArb = fc.option(fc.constantFrom(0, 1, 3).map((ms) => `${ms} millis` as const), { nil: undefined })
 
-// mostly fields HTTP carries as written; now and then one it trims (spaces) or cannot carry (the responders' 500)
+// fields HTTP carries as written, now and then one it trims (spaces)
 const headerNameArb = fc.oneof(
-  { arbitrary: fc.constantFrom("x-trace", "X-Request-Id", "cache-control", "content-type", "retry-after"), weight: 4 },
-  { arbitrary: fc.stringMatching(/^x-[a-z0-9-]{1,6}$/), weight: 4 },
-  { arbitrary: fc.constantFrom("x bad", "x:colon", "", "x-\u00e9"), weight: 1 }
+  { arbitrary: fc.constantFrom("x-trace", "X-Request-Id", "cache-control", "content-type", "retry-after"), weight: 1 },
+  { arbitrary: fc.stringMatching(/^x-[a-z0-9-]{1,6}$/), weight: 1 }
 )
 const headerValueArb = fc.oneof(
-  { arbitrary: fc.stringMatching(/^[!-~]([ -~]{0,10}[!-~])?$/), weight: 6 },
-  { arbitrary: fc.constantFrom("", " padded ", "\ttab\t", "a  b "), weight: 2 },
-  { arbitrary: fc.constantFrom("caf\u00e9", "\u20ac", "two\nlines", "x\r\ny: z"), weight: 1 }
+  { arbitrary: fc.stringMatching(/^[!-~]([ -~]{0,10}[!-~])?$/), weight: 3 },
+  { arbitrary: fc.constantFrom("", " padded ", "\ttab\t", "a  b "), weight: 1 }
 )
 const headersArb = fc.dictionary(headerNameArb, headerValueArb, { maxKeys: 2 })
 
-// weighted towards what HTTP treats specially: no final response (1xx), no body (204, 304)
+// weighted towards what HTTP treats specially: no body (204, 304)
 const statusArb = fc.oneof(
   { arbitrary: fc.constantFrom(200, 201, 301, 400, 404, 418, 429, 500, 502, 503, 599), weight: 2 },
-  { arbitrary: fc.constantFrom(103, 204, 304), weight: 1 }
+  { arbitrary: fc.constantFrom(204, 304), weight: 1 }
+)
+
+// what the constructors and the schema refuse, written into a fault by hand: no final response (1xx), a header name
+// that is not a token, a value HTTP cannot carry
+const unsendableArb: fc.Arbitrary<(fault: FaultScript.Respond) => FaultScript.Respond> = fc.oneof(
+  fc.constantFrom(100, 101, 103).map((status) => (fault: FaultScript.Respond) => ({ ...fault, status })),
+  fc.oneof(
+    fc.tuple(fc.constantFrom("x bad", "x:colon", "", "x-\u00e9"), headerValueArb),
+    fc.tuple(headerNameArb, fc.constantFrom("caf\u00e9", "\u20ac", "two\nlines", "x\r\ny: z", "nul\u0000"))
+  ).map(([name, value]) => (fault: FaultScript.Respond) => ({
+    ...fault,
+    headers: { ...fault.headers, [name]: value }
+  }))
 )
 
 const optionsArb = fc.record(
@@ -75,7 +89,7 @@ const optionsArb = fc.record(
 const jsonValueArb = fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.parse(JSON.stringify(value)) as unknown)
 const textArb = fc.string({ maxLength: 24, unit: "grapheme" })
 
-const respondArb: fc.Arbitrary<FaultScript.Respond> = fc.oneof(
+const sendableArb: fc.Arbitrary<FaultScript.Respond> = fc.oneof(
   fc.tuple(statusArb, optionsArb).map(([code, { status: _, ...options }]) => FaultScript.status(code, options)),
   fc.tuple(jsonValueArb, optionsArb).map(([value, options]) => FaultScript.json(value, options)),
   fc.tuple(textArb, fc.constantFrom(undefined, "text/csv", "application/json"), optionsArb).map((
@@ -112,27 +126,40 @@ const respondArb: fc.Arbitrary<FaultScript.Respond> = fc.oneof(
   })
 )
 
-const faultArb: fc.Arbitrary<FaultScript.Fault> = fc.oneof(
-  { arbitrary: respondArb, weight: 8 },
-  { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
-  { arbitrary: fc.constant(FaultScript.hang), weight: 1 }
-)
+/** Responses from the constructors; with `unsendable`, now and then one made unsendable by hand. */
+const respondArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Respond> =>
+  unsendable ?
+    fc.oneof(
+      { arbitrary: sendableArb, weight: 8 },
+      { arbitrary: fc.tuple(sendableArb, unsendableArb).map(([fault, spoil]) => spoil(fault)), weight: 1 }
+    ) :
+    sendableArb
 
-const stepsArb = fc.array(faultArb, { minLength: 1, maxLength: 3 }) as fc.Arbitrary<
-  [FaultScript.Fault, ...Array<FaultScript.Fault>]
->
+const faultArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Fault> =>
+  fc.oneof(
+    { arbitrary: respondArbOf(unsendable), weight: 8 },
+    { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
+    { arbitrary: fc.constant(FaultScript.hang), weight: 1 }
+  )
 
-const scriptArb: fc.Arbitrary<FaultScript.Script | FaultScript.Fault> = fc.oneof(
-  faultArb,
-  stepsArb.map((steps) => FaultScript.sequence(...steps)),
-  stepsArb.map((steps) => FaultScript.cycle(...steps)),
-  faultArb.map(FaultScript.always),
-  fc.record({
-    seed: fc.integer({ min: -1000, max: 1000 }),
-    choices: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), faultArb), { maxLength: 2 }),
-    otherwise: faultArb
-  }).map(FaultScript.random)
-)
+const scriptArbOf = (
+  faultArb: fc.Arbitrary<FaultScript.Fault>
+): fc.Arbitrary<FaultScript.Script | FaultScript.Fault> => {
+  const stepsArb = fc.array(faultArb, { minLength: 1, maxLength: 3 }) as fc.Arbitrary<
+    [FaultScript.Fault, ...Array<FaultScript.Fault>]
+  >
+  return fc.oneof(
+    faultArb,
+    stepsArb.map((steps) => FaultScript.sequence(...steps)),
+    stepsArb.map((steps) => FaultScript.cycle(...steps)),
+    faultArb.map(FaultScript.always),
+    fc.record({
+      seed: fc.integer({ min: -1000, max: 1000 }),
+      choices: fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), faultArb), { maxLength: 2 }),
+      otherwise: faultArb
+    }).map(FaultScript.random)
+  )
+}
 
 const paths = ["/a", "/b", "/a/x", "/a?q=1", "/c/1"] as const
 const routeKeyArb = fc.tuple(
@@ -141,20 +168,28 @@ const routeKeyArb = fc.tuple(
 )
   .map(([method, path]) => `${method}${path}`)
 
-const routesArb: fc.Arbitrary<FaultScript.Routes> = fc.record({
-  routes: fc.array(fc.tuple(routeKeyArb, scriptArb), { minLength: 1, maxLength: 3 }),
-  outage: fc.oneof(
-    { arbitrary: fc.constant(undefined), weight: 3 },
-    { arbitrary: faultArb.map((fault) => FaultScript.outage({ from: 0, to: "1 hour", fault })), weight: 1 },
-    { arbitrary: faultArb.map((fault) => FaultScript.outage({ from: "1 hour", to: "2 hours", fault })), weight: 1 }
-  ),
-  notFound: fc.option(faultArb, { nil: undefined })
-}).map(({ notFound, outage, routes }) =>
-  FaultScript.routes(routes.map(([key, script]) => FaultScript.route(key, script)), {
-    outages: outage === undefined ? [] : [outage],
-    notFound
-  })
-)
+const routesArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Routes> => {
+  const faultArb = faultArbOf(unsendable)
+  return fc.record({
+    routes: fc.array(fc.tuple(routeKeyArb, scriptArbOf(faultArb)), { minLength: 1, maxLength: 3 }),
+    outage: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 3 },
+      { arbitrary: faultArb.map((fault) => FaultScript.outage({ from: 0, to: "1 hour", fault })), weight: 1 },
+      { arbitrary: faultArb.map((fault) => FaultScript.outage({ from: "1 hour", to: "2 hours", fault })), weight: 1 }
+    ),
+    notFound: fc.option(faultArb, { nil: undefined })
+  }).map(({ notFound, outage, routes }) =>
+    FaultScript.routes(routes.map(([key, script]) => FaultScript.route(key, script)), {
+      outages: outage === undefined ? [] : [outage],
+      notFound
+    })
+  )
+}
+
+/** Routes built with the constructors only: what the schema accepts. */
+const routesArb = routesArbOf(false)
+/** Routes that may hold hand-written faults HTTP cannot send. */
+const routesWithUnsendableArb = routesArbOf(true)
 
 const requestArb = fc.record({
   method: fc.constantFrom("GET" as const, "POST" as const, "PUT" as const, "DELETE" as const, "HEAD" as const),
@@ -198,6 +233,8 @@ const toCalls = (routes: FaultScript.Routes, requests: ReadonlyArray<Request>): 
 // properties
 // -----------------------------------------------------------------------------
 
+const isFault = Schema.is(FaultScript.Fault)
+
 describe("FaultServer and ScriptedClient agree on generated scripts", () => {
   it.live(
     "the same outcomes and the same request log, as the router model predicts",
@@ -205,7 +242,7 @@ describe("FaultServer and ScriptedClient agree on generated scripts", () => {
       Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(
-            routesArb,
+            routesWithUnsendableArb,
             fc.array(requestArb, { minLength: 1, maxLength: 5 }),
             async (routes, requests) => {
               const calls = toCalls(routes, requests)
@@ -214,8 +251,16 @@ describe("FaultServer and ScriptedClient agree on generated scripts", () => {
               )
               expect(inMemory).toEqual(overSocket)
               expect(scriptedLog).toEqual(serverLog)
-              expect(serverLog.map((entry) => entry.fault)).toEqual(
-                expectedFaults(routes, requests).map((fault) => fault._tag)
+              const faults = expectedFaults(routes, requests)
+              expect(serverLog.map((entry) => entry.fault)).toEqual(faults.map((fault) => fault._tag))
+              // the responders refuse (a 500 saying why) exactly the responses the schema refuses; a JSON read of
+              // that 500's text fails before its headers are seen, so those requests are left out
+              const readable = (i: number) => requests[i].read === "text" || requests[i].method === "HEAD"
+              const refused = overSocket.map((outcome) =>
+                outcome._tag === "Response" && outcome.headers["x-fault-script-error"] !== undefined
+              ).filter((_, i) => readable(i))
+              expect(refused).toEqual(
+                faults.map((fault) => fault._tag === "Respond" && !isFault(fault)).filter((_, i) => readable(i))
               )
             }
           ),
@@ -244,7 +289,7 @@ const playScripted = (routes: FaultScript.Routes, calls: ReadonlyArray<Call>) =>
     return { outcomes, log }
   }).pipe(Effect.scoped, Effect.provide(TestContext.TestContext))
 
-const relativeRetryAfterArb = fc.tuple(respondArb, fc.nat({ max: 3600 })).map(([fault, seconds]) => ({
+const relativeRetryAfterArb = fc.tuple(sendableArb, fc.nat({ max: 3600 })).map(([fault, seconds]) => ({
   ...fault,
   retryAfter: { _tag: "RelativeDate" as const, seconds }
 }))

@@ -28,10 +28,43 @@ const requireInteger = (where: string, name: string, value: number, min: number)
 const requireMillis = (where: string, name: string, millis: number): number =>
   millis >= 0 ? millis : invalid(where, `${name} must be a duration ≥ 0`, millis)
 
+// A 1xx is informational: Node and undici consume it and wait for the final response, so it cannot end a request.
 const requireStatus = (where: string, code: number): number =>
-  Number.isInteger(code) && code >= 100 && code <= 599 ?
+  Number.isInteger(code) && code >= 200 && code <= 599 ?
     code :
-    invalid(where, "the status must be an integer from 100 to 599", code)
+    invalid(where, "the status must be an integer from 200 to 599 (a 1xx is informational, not a final response)", code)
+
+// Header fields HTTP cannot carry as written (RFC 9110 §5.1, §5.5): a name must be a token (`node:http` refuses
+// anything else), and a value may hold visible ASCII, spaces and tabs only (`node:http` refuses CR, LF and NUL; a value
+// beyond ASCII reaches an undici client re-decoded, "café" as "cafÃ©", so no client would see what the script says).
+const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const invalidHeaderValue = /[^\t\x20-\x7e]/
+
+/** @internal */
+export const headerValueProblem = (name: string, value: string): string | undefined =>
+  invalidHeaderValue.test(value) ? `header ${name} has a value HTTP cannot carry: ${JSON.stringify(value)}` : undefined
+
+/** @internal */
+export const headersProblem = (headers: Readonly<Record<string, string>>): string | undefined => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!headerName.test(name)) return `header name ${JSON.stringify(name)} is not an HTTP token`
+    const problem = headerValueProblem(name, value)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+const requireHeaders = (where: string, headers: Readonly<Record<string, string>> | undefined) => {
+  const problem = headers === undefined ? undefined : headersProblem(headers)
+  if (problem !== undefined) throw new RangeError(`FaultScript.${where}: ${problem}`)
+  return headers
+}
+
+const requireHeaderValue = (where: string, name: string, value: string): string => {
+  const problem = headerValueProblem(name, value)
+  if (problem !== undefined) throw new RangeError(`FaultScript.${where}: ${problem}`)
+  return value
+}
 
 const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -41,10 +74,20 @@ const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): R
   return out
 }
 
-const toRetryAfter = (input: NonNullable<ResponseOptions["retryAfter"]>): FaultScript.RetryAfter => {
+const toRetryAfter = (where: string, input: NonNullable<ResponseOptions["retryAfter"]>): FaultScript.RetryAfter => {
   if (typeof input === "number") return String(input)
   if (input instanceof Date) return input.toUTCString()
-  return input
+  return typeof input === "string" ? requireHeaderValue(where, "retry-after", input) : input
+}
+
+const requireRateLimit = (where: string, rateLimit: FaultScript.RateLimit): FaultScript.RateLimit => {
+  if (rateLimit.policy !== undefined) requireHeaderValue(where, "ratelimit-policy", rateLimit.policy)
+  return rateLimit
+}
+
+const requireBody = (where: string, body: FaultScript.Body): FaultScript.Body => {
+  if (body._tag === "Text") requireHeaderValue(where, "content-type", body.contentType)
+  return body
 }
 
 const respond = (
@@ -55,10 +98,10 @@ const respond = (
 ): Respond => ({
   _tag: "Respond",
   status: requireStatus(where, options?.status ?? status),
-  headers: lowerCaseKeys(options?.headers),
-  ...(options?.retryAfter !== undefined ? { retryAfter: toRetryAfter(options.retryAfter) } : {}),
-  ...(options?.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
-  body,
+  headers: lowerCaseKeys(requireHeaders(where, options?.headers)),
+  ...(options?.retryAfter !== undefined ? { retryAfter: toRetryAfter(where, options.retryAfter) } : {}),
+  ...(options?.rateLimit !== undefined ? { rateLimit: requireRateLimit(where, options.rateLimit) } : {}),
+  body: requireBody(where, body),
   latencyMillis: requireMillis(where, "latency", toMillis(options?.latency)),
   ending: { _tag: "Complete" }
 })
@@ -70,6 +113,9 @@ export const status = (code: number, options?: Omit<ResponseOptions, "status">):
 /** @internal */
 export const json = (value: unknown, options?: ResponseOptions): Respond =>
   respond("json", 200, { _tag: "Json", value }, options)
+
+const jsonFor = (where: string, value: unknown, options: ResponseOptions | undefined): Respond =>
+  respond(where, 200, { _tag: "Json", value }, options)
 
 /** @internal */
 export const text = (body: string, options?: ResponseOptions & { readonly contentType?: string }): Respond =>
@@ -98,7 +144,7 @@ export const reset: {
 ): Fault =>
   when === "beforeHeaders" ?
     { _tag: "Reset", latencyMillis: requireMillis("reset", "latency", toMillis(options?.latency)) } :
-    withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
+    withEnding(jsonFor("reset", options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
       _tag: "ResetMidBody",
       afterBytes: requireInteger("reset", "afterBytes", options?.afterBytes ?? 8, 0)
     })) as typeof reset
@@ -107,7 +153,7 @@ export const reset: {
 export const truncated = (
   options?: ResponseOptions & { readonly missingBytes?: number; readonly body?: unknown }
 ): Respond =>
-  withEnding(json(options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
+  withEnding(jsonFor("truncated", options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
     _tag: "Truncated",
     missingBytes: requireInteger("truncated", "missingBytes", options?.missingBytes ?? 16, 1)
   })
@@ -142,7 +188,13 @@ export const withSlowBody = dual<
 export const withHeaders = dual<
   (headers: Readonly<Record<string, string>>) => (self: Respond) => Respond,
   (self: Respond, headers: Readonly<Record<string, string>>) => Respond
->(2, (self, headers) => ({ ...self, headers: { ...self.headers, ...lowerCaseKeys(headers) } }))
+>(
+  2,
+  (self, headers) => ({
+    ...self,
+    headers: { ...self.headers, ...lowerCaseKeys(requireHeaders("withHeaders", headers)) }
+  })
+)
 
 /** @internal */
 export const withEnding = dual<
@@ -475,21 +527,6 @@ export const invalidFault = (reason: string): Respond => ({
   ending: { _tag: "Complete" }
 })
 
-// Header fields HTTP cannot carry as written, checked here so that both responders answer them with the same 500
-// (`node:http` refuses a name that is not a token and a value with control characters; a value beyond ASCII reaches
-// an undici client re-decoded, "café" as "cafÃ©", so no client would see what the script says: RFC 9110 §5.5 asks
-// senders for visible ASCII, spaces and tabs only).
-const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const invalidHeaderValue = /[^\t\x20-\x7e]/
-
-const unsendableHeader = (headers: Readonly<Record<string, string>>): string | undefined => {
-  for (const [name, value] of Object.entries(headers)) {
-    if (!headerName.test(name)) return `header name ${JSON.stringify(name)} is not an HTTP token`
-    if (invalidHeaderValue.test(value)) return `header ${name} has a value HTTP cannot carry: ${JSON.stringify(value)}`
-  }
-  return undefined
-}
-
 // HTTP gives these responses no body, whatever the fault says: a 204 or 304 has none (sent without Content-Length),
 // and the answer to a HEAD has the headers a GET would get but no body. Without a body there is nothing to pace, cut
 // or reset mid-way: the response ends complete on both responders (a Node server would drop the body's bytes anyway,
@@ -516,7 +553,8 @@ export const plan = (fault: Respond, nowMillis: number, method = "GET"): Plan =>
     if (fault.rateLimit.policy !== undefined) headers["ratelimit-policy"] = fault.rateLimit.policy
   }
   Object.assign(headers, lowerCaseKeys(fault.headers))
-  const badHeader = unsendableHeader(headers)
+  // the constructors and the schema refuse these; a hand-written literal gets both responders' same 500
+  const badHeader = headersProblem(headers)
   if (badHeader !== undefined) return plan(invalidFault(badHeader), nowMillis, method)
   // spaces and tabs around a field value are not part of it (RFC 9110 §5.5): a client never sees them
   for (const [name, value] of Object.entries(headers)) headers[name] = value.replace(/^[\t ]+|[\t ]+$/g, "")

@@ -7,11 +7,38 @@ const median = (sorted: ReadonlyArray<number>): number => {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
+// What would draw a plot of nothing or of NaN (a NaN count of seeds summarises no seed, a NaN delay drops a sparkline
+// character and puts NaN coordinates in the SVG) is refused where it is passed.
+const invalid = (where: string, what: string, got: unknown): never => {
+  throw new RangeError(`SchedulePlot.${where}: ${what}, got ${typeof got === "string" ? got : String(got)}`)
+}
+
+const isCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 0
+
+const requireRows = (where: string, rows: ReadonlyArray<SchedulePlot.AttemptSummary>): void => {
+  rows.forEach((row, index) => {
+    if (row.attempt !== index + 1) invalid(where, `row ${index} must be attempt ${index + 1}`, row.attempt)
+    for (const field of ["min", "median", "max"] as const) {
+      const value = row[field]
+      if (!(Number.isFinite(value) && value >= 0)) {
+        invalid(where, `attempt ${row.attempt}'s ${field} must be a finite delay ≥ 0`, value)
+      }
+    }
+    if (!(row.min <= row.median && row.median <= row.max)) {
+      invalid(where, `attempt ${row.attempt} must have min ≤ median ≤ max`, `${row.min}, ${row.median}, ${row.max}`)
+    }
+  })
+}
+
 /** @internal */
 export const summary = <Out>(
   schedule: Schedule.Schedule<Out, any, never>,
   options: SchedulePlot.SummaryOptions
 ): Array<SchedulePlot.AttemptSummary> => {
+  if (!isCount(options.attempts)) invalid("summary", "attempts must be an integer ≥ 0", options.attempts)
+  if (typeof options.seeds === "number" && !isCount(options.seeds)) {
+    invalid("summary", "seeds must be an integer ≥ 0 or a list", options.seeds)
+  }
   const perAttempt: Array<Array<number>> = []
   for (const seed of scheduleKit.seedList(options.seeds)) {
     const delays = scheduleKit.delaysSync(schedule, { attempts: options.attempts, seed, input: options.input })
@@ -31,8 +58,14 @@ export const summary = <Out>(
   })
 }
 
+// XML 1.0 has no way to write most control characters, U+FFFE, U+FFFF or a lone surrogate: they become U+FFFD.
+const isXmlChar = (code: number): boolean =>
+  code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) ||
+  (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff)
+
 const escapeXml = (text: string): string =>
-  text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+  Array.from(text, (char) => isXmlChar(char.codePointAt(0)!) ? char : "\ufffd").join("")
+    .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
 const round = (value: number): string => String(Math.round(value * 100) / 100)
 
@@ -57,11 +90,19 @@ export const toSvg = (rows: ReadonlyArray<SchedulePlot.AttemptSummary>, options?
   const height = options?.height ?? 360
   const title = options?.title ?? "Delay before each retry (min, median, max over seeds)"
   const margin = { top: 40, right: 100, bottom: 50, left: 70 }
+  if (!(Number.isFinite(width) && width > margin.left + margin.right)) {
+    invalid("toSvg", `width must be a finite number > ${margin.left + margin.right} (the margins)`, width)
+  }
+  if (!(Number.isFinite(height) && height > margin.top + margin.bottom)) {
+    invalid("toSvg", `height must be a finite number > ${margin.top + margin.bottom} (the margins)`, height)
+  }
+  requireRows("toSvg", rows)
   const plotWidth = width - margin.left - margin.right
   const plotHeight = height - margin.top - margin.bottom
   const lastAttempt = Math.max(1, rows.length)
   const maxDelay = rows.reduce((max, row) => Math.max(max, row.max), 0)
-  const yStep = niceStep(maxDelay > 0 ? maxDelay : 1, 5)
+  // labels show 0.01 ms at finest: a scale below five such steps would repeat labels (and a denormal max has no step)
+  const yStep = niceStep(maxDelay > 0 ? Math.max(maxDelay, 0.05) : 1, 5)
   const yTop = Math.max(yStep, Math.ceil(maxDelay / yStep) * yStep)
   const x = (attempt: number) =>
     margin.left + (lastAttempt === 1 ? plotWidth / 2 : (attempt - 1) / (lastAttempt - 1) * plotWidth)
@@ -137,6 +178,12 @@ const bars = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
 
 /** @internal */
 export const sparkline = (values: ReadonlyArray<number>, options?: { readonly max?: number | undefined }): string => {
+  values.forEach((value, index) => {
+    if (!Number.isFinite(value)) invalid("sparkline", `value ${index} must be a finite number`, value)
+  })
+  if (options?.max !== undefined && !(Number.isFinite(options.max) && options.max >= 0)) {
+    invalid("sparkline", "max must be a finite number ≥ 0", options.max)
+  }
   const top = options?.max ?? values.reduce((max, value) => Math.max(max, value), 0)
   return values.map((value) => {
     if (!(top > 0)) return bars[0]
@@ -147,6 +194,7 @@ export const sparkline = (values: ReadonlyArray<number>, options?: { readonly ma
 
 /** @internal */
 export const toSparklines = (rows: ReadonlyArray<SchedulePlot.AttemptSummary>): string => {
+  requireRows("toSparklines", rows)
   const max = rows.reduce((top, row) => Math.max(top, row.max), 0)
   const line = (name: string, pick: (row: SchedulePlot.AttemptSummary) => number) =>
     `${name.padEnd(6)} ${sparkline(rows.map(pick), { max })} ${
