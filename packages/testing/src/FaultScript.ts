@@ -47,7 +47,7 @@ const FinalStatus = Schema.Int.pipe(Schema.between(200, 599, {
  */
 export const RetryAfter = Schema.Union(
   headerValue("retry-after"),
-  Schema.TaggedStruct("RelativeDate", { seconds: Schema.Number })
+  Schema.TaggedStruct("RelativeDate", { seconds: Schema.Finite })
 )
 
 /**
@@ -70,9 +70,9 @@ export type RetryAfter = typeof RetryAfter.Type
  * @category models
  */
 export const RateLimit = Schema.Struct({
-  limit: Schema.Number,
-  remaining: Schema.Number,
-  reset: Schema.Number,
+  limit: Schema.Finite,
+  remaining: Schema.Finite,
+  reset: Schema.Finite,
   policy: Schema.optional(headerValue("ratelimit-policy"))
 })
 
@@ -386,8 +386,9 @@ export interface Routes extends Schema.Schema.Type<typeof Routes> {}
 /**
  * Options shared by the response constructors. Like every constructor here, they build only what the schema accepts:
  * a status outside 200–599 (a 1xx, or not an integer), a header name that is not an HTTP token, a header value (or a
- * string `retryAfter`, a `rateLimit.policy`, a `contentType`) with anything but visible ASCII, spaces and tabs, or a
- * negative latency throws a `RangeError` naming the bad value at once, rather than failing when a request arrives.
+ * string `retryAfter`, a `rateLimit.policy`, a `contentType`) with anything but visible ASCII, spaces and tabs, a
+ * number that is not finite (`retryAfter`, its `seconds`, a `rateLimit` count) or an invalid `Date`, or a negative
+ * latency throws a `RangeError` naming the bad value at once, rather than failing when a request arrives.
  *
  * @since 0.1.0
  * @category models

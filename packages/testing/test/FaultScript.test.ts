@@ -232,6 +232,26 @@ describe("FaultScript", () => {
       }
     })
 
+    it("a number that is not finite, or an invalid Date, is refused: it would go out as \"NaN\" or \"Invalid Date\"", () => {
+      for (const bad of [Number.NaN, Infinity, -Infinity]) {
+        expect(() => FaultScript.status(503, { retryAfter: bad })).toThrow(/retryAfter must be a finite number/)
+        expect(() => FaultScript.status(503, { retryAfter: { _tag: "RelativeDate", seconds: bad } }))
+          .toThrow(/retryAfter\.seconds must be a finite number/)
+        for (const field of ["limit", "remaining", "reset"] as const) {
+          const rateLimit = { limit: 10, remaining: 0, reset: 5, [field]: bad }
+          expect(() => FaultScript.status(429, { rateLimit })).toThrow(`rateLimit.${field} must be a finite number`)
+          expect(isFault({ ...FaultScript.status(429), rateLimit })).toBe(false)
+        }
+        expect(isFault({ ...FaultScript.status(503), retryAfter: { _tag: "RelativeDate", seconds: bad } })).toBe(false)
+      }
+      expect(() => FaultScript.status(503, { retryAfter: new Date(Number.NaN) })).toThrow(
+        /retryAfter must be a valid date/
+      )
+      // a finite number HTTP can carry as text is still sent as written, even one a parser must refuse
+      expect(isFault(FaultScript.status(429, { retryAfter: -1, rateLimit: { limit: 1.5, remaining: -1, reset: 0 } })))
+        .toBe(true)
+    })
+
     it("what HTTP carries is still accepted: every token character, visible ASCII, spaces and tabs", () => {
       const fault = FaultScript.status(200, {
         headers: { "!#$%&'*+-.^_`|~09AZaz": "a \t~!\"(),/:;<=>?@[\\]{}", "x-empty": "", "x-padded": " \ta\t " },

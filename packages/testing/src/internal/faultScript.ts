@@ -74,13 +74,26 @@ const lowerCaseKeys = (headers: Readonly<Record<string, string>> | undefined): R
   return out
 }
 
+// a number that is not finite would go out as the header text "NaN" or "Infinity" (a date as "Invalid Date")
+const requireFinite = (where: string, name: string, value: number): number =>
+  Number.isFinite(value) ? value : invalid(where, `${name} must be a finite number`, value)
+
 const toRetryAfter = (where: string, input: NonNullable<ResponseOptions["retryAfter"]>): FaultScript.RetryAfter => {
-  if (typeof input === "number") return String(input)
-  if (input instanceof Date) return input.toUTCString()
-  return typeof input === "string" ? requireHeaderValue(where, "retry-after", input) : input
+  if (typeof input === "number") return String(requireFinite(where, "retryAfter", input))
+  if (input instanceof Date) {
+    return Number.isFinite(input.getTime())
+      ? input.toUTCString()
+      : invalid(where, "retryAfter must be a valid date", input)
+  }
+  if (typeof input === "string") return requireHeaderValue(where, "retry-after", input)
+  requireFinite(where, "retryAfter.seconds", input.seconds)
+  return input
 }
 
 const requireRateLimit = (where: string, rateLimit: FaultScript.RateLimit): FaultScript.RateLimit => {
+  requireFinite(where, "rateLimit.limit", rateLimit.limit)
+  requireFinite(where, "rateLimit.remaining", rateLimit.remaining)
+  requireFinite(where, "rateLimit.reset", rateLimit.reset)
   if (rateLimit.policy !== undefined) requireHeaderValue(where, "ratelimit-policy", rateLimit.policy)
   return rateLimit
 }
