@@ -248,15 +248,7 @@ const statusArb = fc.oneof(
   { arbitrary: fc.constantFrom(301, 400, 404, 408, 409, 422, 425, 429, 500, 501, 502, 503, 504, 599), weight: 4 }
 )
 
-const contentTypeArb = fc.constantFrom<string | undefined>(
-  "application/json",
-  "application/json; charset=utf-8",
-  "Application/JSON; Charset=UTF-8",
-  "APPLICATION/JSON",
-  "application/json;charset=\"utf-8\"",
-  "application/problem+json",
-  "application/vnd.api+json; charset=ISO-8859-1",
-  "application/json; charset=iso-8859-1",
+const contentTypeOtherArb = fc.constantFrom<string | undefined>(
   "text/plain; charset=utf-8",
   "text/html",
   "text/json",
@@ -265,7 +257,28 @@ const contentTypeArb = fc.constantFrom<string | undefined>(
   undefined
 )
 
+const contentTypeArb = fc.oneof(
+  {
+    arbitrary: fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "Application/JSON; Charset=UTF-8",
+      "APPLICATION/JSON",
+      "application/json;charset=\"utf-8\"",
+      "application/json\t; charset=utf-8",
+      "application/problem+json",
+      "application/vnd.api+json; charset=ISO-8859-1",
+      "application/json; charset=iso-8859-1"
+    ),
+    weight: 5
+  },
+  { arbitrary: contentTypeOtherArb, weight: 2 }
+)
+
 const expectedArb = fc.constantFrom<ReadonlyArray<string> | undefined>(
+  undefined,
+  undefined,
+  undefined,
   undefined,
   undefined,
   [],
@@ -287,7 +300,12 @@ const paddedJson = (bytes: number): string => {
   return bytes === 1 ? "0" : ""
 }
 
-const bodySpecArb = (decoder: Decoder, maxBodyBytes: number | undefined): fc.Arbitrary<BodySpec> => {
+const bodySpecArb = (
+  decoder: Decoder,
+  maxBodyBytes: number | undefined,
+  status: number
+): fc.Arbitrary<BodySpec> => {
+  const failing = status >= 300
   const node: SNode = decoder._tag === "Tree" ? decoder.node : { k: "obj", fields: [["id", { k: "num" }]] }
   const valid = valueArb(node)
   const mismatched = fc.tuple(valid, fc.array(fc.nat(20), { minLength: 1, maxLength: 4 }), wrongArb).map((
@@ -312,7 +330,7 @@ const bodySpecArb = (decoder: Decoder, maxBodyBytes: number | undefined): fc.Arb
       arbitrary: fc.tuple(textArb, fc.integer({ min: -1000, max: 1000 }), fc.boolean()).map(([error, code, fits]) => ({
         text: JSON.stringify(fits ? { error, errno: code } : { error: code })
       })),
-      weight: 3
+      weight: failing ? 20 : 2
     },
     {
       // at and around the limit
@@ -326,17 +344,17 @@ const bodySpecArb = (decoder: Decoder, maxBodyBytes: number | undefined): fc.Arb
           const head = "x".repeat(Math.max(0, bytes - utf8.encode(tail).length - 4))
           return { text: `${head}${tail}${tail}${tail}${tail}yyyy` }
         }),
-      weight: 2
+      weight: failing ? 8 : 2
     },
     {
       // beyond the 64 KiB an error body is read to
       arbitrary: fc.integer({ min: 65530, max: 65545 }).map((bytes) => ({ text: `${"é".repeat(bytes / 2)}` })),
-      weight: 1
+      weight: failing ? 3 : 1
     },
     {
       // a first byte no text starts with, under br: "still compressed"
       arbitrary: fc.constantFrom("\u0001{\"id\":1}", "\u0002abc").map((text) => ({ text })),
-      weight: 1
+      weight: 2
     },
     {
       // stubs only: bytes that are not UTF-8 (ISO-8859-1), and real gzip
@@ -385,8 +403,8 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   method: fc.constantFrom<Method>("GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE"),
   bodyOn: fc.boolean(),
   bodyValue: fc.record({
-    qty: fc.oneof(fc.integer({ min: 0, max: 99 }), fc.constant(1.5)),
-    sku: fc.constantFrom("A-1", "", "B"),
+    qty: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 99 }), weight: 5 }, { arbitrary: fc.constant(1.5), weight: 1 }),
+    sku: fc.constantFrom("A-1", "B", "A-1", "B", ""),
     at: fc.integer({ min: 0, max: 9 })
   }),
   mode: fc.constantFrom<"send" | "json">("send", "json", "json"),
@@ -405,11 +423,11 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   status: statusArb,
   contentType: contentTypeArb,
   encoding: encodingArb,
-  cut: fc.option(fc.nat(), { nil: undefined, freq: 5 }),
+  cut: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.nat(), weight: 1 }),
   declared: fc.boolean(),
   splits: fc.array(fc.nat(), { maxLength: 6 })
 }).chain((c) =>
-  bodySpecArb(c.decoder, c.maxBodyBytes).map((spec): Case => {
+  bodySpecArb(c.decoder, c.maxBodyBytes, c.status).map((spec): Case => {
     // a server sends no body to a HEAD, nor with a 204, 205 or 304
     const bodiless = noContent(c.method, c.status) || c.status === 205
     const body = bodiless ? new Uint8Array(0) : "text" in spec ? utf8.encode(spec.text) : spec.bytes
@@ -486,7 +504,9 @@ const modelExcerpt = (bytes: Uint8Array): string => {
     used += size
   }
   if (out.length === text.length) return out
-  if (out.endsWith("\uFFFD")) out = out.slice(0, -1)
+  // the code decodes the first 1 KiB and drops a U+FFFD at its end (a character the cut split): one of the body's own,
+  // ending exactly at the cut, goes too
+  if (used === excerptBytes && out.endsWith("\uFFFD")) out = out.slice(0, -1)
   const open = out.lastIndexOf("<")
   if (open !== -1 && "<redacted>".startsWith(out.slice(open)) && out.length - open < "<redacted>".length) {
     out = out.slice(0, open)
@@ -871,7 +891,7 @@ describe("an attempt reads and decodes a response as the docs say", () => {
           expect((yield* scripted.inFlight).current).toBe(0)
         }
       }).pipe(Effect.scoped),
-    { fastCheck: { seed: 20261206, numRuns: 400 } }
+    { fastCheck: { seed: 20261206, numRuns: 250 } }
   )
 
   it.effect.prop(
@@ -996,6 +1016,9 @@ describe("under a Policy, a body read or decoded badly fails the attempt", () =>
         }
         yield* scripted.awaitIdle
       }).pipe(Effect.scoped),
-    { fastCheck: { seed: 4242, numRuns: 150 } }
+    { fastCheck: { seed: 4242, numRuns: 100 } }
   )
 })
+export const __caseArb = caseArb
+export const __predict = predict
+export const __scriptable = scriptable
