@@ -419,6 +419,27 @@ describe("Attempt", () => {
       expect(accepted.status).toBe(200)
     }))
 
+  it.effect("a Content-Type that only starts with an expected type is not that type, whichever entry names it", () =>
+    Effect.gen(function*() {
+      const withType = (type: string) =>
+        fakeClient(() => Effect.succeed(new Response(`{"id":1,"name":"Ada"}`, { headers: { "content-type": type } })))
+          .client
+      for (const type of ["application/json foo", "application/json ,text/html", "application/json\tx"]) {
+        for (const expected of [["application/json"], ["text/plain", "application/json"]]) {
+          const failure = yield* failureOf(
+            Attempt.json(withType(type), request, User, { expectedContentTypes: expected })
+          )
+          expect(failure).toMatchObject({ _tag: "UnexpectedContentType", contentType: type, expected })
+        }
+      }
+      // a space or a tab before the parameters is still the type
+      for (
+        const type of ["application/json ;charset=utf-8", "application/json\t; charset=utf-8", "application/json "]
+      ) {
+        expect(yield* Attempt.json(withType(type), request, User)).toEqual({ id: 1, name: "Ada" })
+      }
+    }))
+
   it.effect("decode failures: invalid JSON, empty body, schema mismatch with the issue path", () =>
     Effect.gen(function*() {
       const body = (text: string) =>

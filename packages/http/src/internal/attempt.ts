@@ -907,11 +907,12 @@ const ownBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
   const first = expected[0]
   if (contentType === first) return true
-  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type
-  if (contentType.length > first.length && contentType.startsWith(first)) {
-    const next = contentType.charCodeAt(first.length)
-    if (next === 0x3b || next === 0x20 || next === 0x09) return true
-  }
+  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type; a
+  // space or a tab after the type is read below, where only parameters may follow it (`application/json foo` is no
+  // JSON type, whichever entry of the list names `application/json`)
+  if (
+    contentType.length > first.length && contentType.charCodeAt(first.length) === 0x3b && contentType.startsWith(first)
+  ) return true
   const media = contentType.split(";", 1)[0].trim().toLowerCase()
   for (const entry of expected) {
     const wanted = entry.toLowerCase()
