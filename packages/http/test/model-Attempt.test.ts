@@ -224,7 +224,7 @@ interface Wire {
 type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE"
 
 interface RequestBody {
-  readonly value: { readonly qty: number; readonly sku: string }
+  readonly value: { readonly qty: number; readonly sku: string; readonly at: number }
   readonly encodes: boolean
 }
 
@@ -250,6 +250,10 @@ const statusArb = fc.oneof(
 
 const contentTypeOtherArb = fc.constantFrom<string | undefined>(
   "text/plain; charset=utf-8",
+  "application/json foo",
+  "application/json ,text/html",
+  "application/json, text/html",
+  "application/json ;charset=utf-8",
   "text/html",
   "text/json",
   "application/jsonx",
@@ -327,9 +331,9 @@ const bodySpecArb = (
     { arbitrary: fc.constant({ text: "" }), weight: 2 },
     { arbitrary: textArb.map((text) => ({ text })), weight: 1 },
     {
-      arbitrary: fc.tuple(textArb, fc.integer({ min: -1000, max: 1000 }), fc.boolean()).map(([error, code, fits]) => ({
-        text: JSON.stringify(fits ? { error, errno: code } : { error: code })
-      })),
+      arbitrary: fc.tuple(textArb, fc.integer({ min: -1000, max: 1000 }), fc.boolean(), fc.boolean()).map((
+        [error, code, fits, bom]
+      ) => ({ text: (bom ? bomText : "") + JSON.stringify(fits ? { error, errno: code } : { error: code }) })),
       weight: failing ? 20 : 2
     },
     {
@@ -403,7 +407,10 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   method: fc.constantFrom<Method>("GET", "GET", "GET", "HEAD", "POST", "PUT", "DELETE"),
   bodyOn: fc.boolean(),
   bodyValue: fc.record({
-    qty: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 99 }), weight: 5 }, { arbitrary: fc.constant(1.5), weight: 1 }),
+    qty: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 99 }), weight: 5 }, {
+      arbitrary: fc.constant(1.5),
+      weight: 1
+    }),
     sku: fc.constantFrom("A-1", "B", "A-1", "B", ""),
     at: fc.integer({ min: 0, max: 9 })
   }),
@@ -707,7 +714,11 @@ const optionsOf = (c: Case): Attempt.Options => ({
 })
 
 /** `Attempt.send`/`json`, the body (if any) encoded first with `encodeBody`, as `SturdyClient` does. */
-const viaAttempt = (client: HttpClient.HttpClient, c: Case, url: string) =>
+const viaAttempt = (
+  client: HttpClient.HttpClient,
+  c: Case,
+  url: string
+): Effect.Effect<unknown, HttpFailure.HttpFailure> =>
   Effect.gen(function*() {
     let request = requestOf(c, url)
     if (c.requestBody !== undefined) {
@@ -721,12 +732,19 @@ const viaAttempt = (client: HttpClient.HttpClient, c: Case, url: string) =>
       : yield* Attempt.json(client, request, decoderSchema(c.decoder), optionsOf(c))
   })
 
-const viaSturdyClient = (client: HttpClient.HttpClient, c: Case, url: string) => {
+const viaSturdyClient = (
+  client: HttpClient.HttpClient,
+  c: Case,
+  url: string
+): Effect.Effect<unknown, HttpFailure.HttpFailure> => {
   const api = SturdyClient.makeWith(client)
-  const body = c.requestBody === undefined ? {} : { body: c.requestBody.value, bodySchema: BodySchema }
+  const options: SturdyClient.SturdyClient.RequestOptions<RequestBody["value"], typeof BodySchema.Encoded> = {
+    ...optionsOf(c),
+    ...(c.requestBody === undefined ? {} : { body: c.requestBody.value, bodySchema: BodySchema })
+  }
   return c.mode === "send"
-    ? api.execute(requestOf(c, url), { ...optionsOf(c), ...body })
-    : api.execute(requestOf(c, url), { ...optionsOf(c), ...body, schema: decoderSchema(c.decoder) })
+    ? api.execute(requestOf(c, url), options)
+    : api.execute(requestOf(c, url), { ...options, schema: decoderSchema(c.decoder) })
 }
 
 const faultOf = (c: Case): FaultScript.Respond => {
@@ -1019,6 +1037,3 @@ describe("under a Policy, a body read or decoded badly fails the attempt", () =>
     { fastCheck: { seed: 4242, numRuns: 100 } }
   )
 })
-export const __caseArb = caseArb
-export const __predict = predict
-export const __scriptable = scriptable
