@@ -440,6 +440,28 @@ describe("Attempt", () => {
       }
     }))
 
+  it.effect("an expected type with parameters matches the same Content-Type wherever it is in the list", () =>
+    Effect.gen(function*() {
+      const typed = "application/json; charset=utf-8"
+      const { client } = fakeClient(() =>
+        Effect.succeed(new Response(`{"id":1,"name":"Ada"}`, { headers: { "content-type": typed } }))
+      )
+      for (const expected of [[typed], ["text/plain", typed], ["TEXT/PLAIN", "Application/JSON; Charset=UTF-8"]]) {
+        expect(yield* Attempt.json(client, request, User, { expectedContentTypes: expected })).toEqual({
+          id: 1,
+          name: "Ada"
+        })
+      }
+      // another charset is another type as written, wherever it is in the list
+      for (
+        const expected of [["application/json; charset=latin1"], ["text/plain", "application/json; charset=latin1"]]
+      ) {
+        expect(yield* failureOf(Attempt.json(client, request, User, { expectedContentTypes: expected }))).toMatchObject(
+          { _tag: "UnexpectedContentType", contentType: typed }
+        )
+      }
+    }))
+
   it.effect("decode failures: invalid JSON, empty body, schema mismatch with the issue path", () =>
     Effect.gen(function*() {
       const body = (text: string) =>
