@@ -45,6 +45,7 @@
 //   in `decodeJson`; the content type compared without lower-casing; a declared length at the limit refused
 //   (`>=`); a streamed body at the limit refused (`>=`); the excerpt keeping the U+FFFD of a split character
 //   -> the ScriptedClient, stubs and UndiciHttpClient properties (and the Policy one for most);
+// - internal/attempt.ts: `classify` reading error bodies without its options -> the ScriptedClient property;
 // - internal/httpFailure.ts: `BodyTruncated` not transient -> the Policy property;
 // - node internal/undiciHttpClient.ts: no `receivedBytes` on a body read whole that broke off -> the UndiciHttpClient
 //   property;
@@ -53,7 +54,9 @@
 // Found and fixed (regression in Attempt.test.ts, "a Content-Type that only starts with an expected type is not that
 // type, whichever entry names it"): `application/json foo` or `application/json ,text/html` was taken for
 // `application/json` when that was the first expected type (a shortcut for the usual `; charset=utf-8`), and refused
-// when it came later in the list.
+// when it came later in the list; and an expected entry with parameters (`application/json; charset=utf-8`) accepted
+// the same Content-Type only when it came first (second regression, "an expected type with parameters matches the same
+// Content-Type wherever it is in the list"; the option's doc now says so).
 //
 // Left out: timeouts (Attempt.test.ts, prop-Policy.test.ts), `retryAfter` and the status/kind table
 // (prop-HttpFailure.test.ts, prop-RetryHeaders.test.ts), secrets (prop-Redaction.test.ts), `maxJsonDepth` and
@@ -312,7 +315,9 @@ const expectedArb = fc.constantFrom<ReadonlyArray<string> | undefined>(
   ["+json"],
   ["application/json", "text/plain"],
   ["*/*"],
-  ["APPLICATION/PROBLEM+JSON"]
+  ["APPLICATION/PROBLEM+JSON"],
+  ["application/json; charset=utf-8"],
+  ["text/plain", "Application/JSON; Charset=UTF-8"]
 )
 
 const bomText = "\uFEFF"
@@ -504,12 +509,16 @@ const errorBodyLimit = 64 * 1024
 const excerptBytes = 1024
 const jsonTypes = ["application/json", "+json"]
 
-/** `expectedContentTypes`: exact (case-insensitive, parameters ignored), `+suffix`, a `type/` range, any. */
+/**
+ * `expectedContentTypes`: exact (case-insensitive, parameters ignored), `+suffix`, a `type/` range, any; an entry with
+ * parameters is the whole Content-Type as written, case aside.
+ */
 const typeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
   const media = contentType.split(";")[0].trim().toLowerCase()
   return expected.some((entry) => {
     const wanted = entry.toLowerCase()
-    return wanted === media || wanted === "*/*" || (wanted.startsWith("+") && media.endsWith(wanted)) ||
+    return wanted === media || wanted === "*/*" || wanted === contentType.trim().toLowerCase() ||
+      (wanted.startsWith("+") && media.endsWith(wanted)) ||
       (wanted.endsWith("/*") && media.startsWith(wanted.slice(0, -1)))
   })
 }
