@@ -13,7 +13,8 @@
 // compressed, bodies cut short by the connection) and options (`maxBodyBytes`, `expectedContentTypes`, `errorSchema`).
 //
 // Drivers, each required to agree with the model:
-// - `ScriptedClient` over a `FaultScript` (TestClock), through `Attempt`, through `SturdyClient` and through
+// - `ScriptedClient` over a `FaultScript` (TestClock; a third of the bodies paced with `withSlowBody`, so they arrive
+//   in chunks over virtual time), through `Attempt`, through `SturdyClient` and through
 //   `Attempt.classify` (the same status failures; a 2xx handed over unread);
 // - `@sturdy/node`'s `UndiciHttpClient` against a `FaultServer` on 127.0.0.1, a smaller sample;
 // - two stubs that `FaultScript` cannot express: raw bytes (ISO-8859-1, invalid UTF-8, real gzip), no
@@ -244,6 +245,8 @@ interface Wire {
   readonly declared: boolean
   /** Where the stubs split the body into chunks. */
   readonly splits: ReadonlyArray<number>
+  /** ScriptedClient only: the body paced at this many bytes a second (in chunks of a 20th of that), on the TestClock. */
+  readonly pace: number | undefined
 }
 
 type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE"
@@ -459,7 +462,11 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   encoding: encodingArb,
   cut: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.nat(), weight: 1 }),
   declared: fc.boolean(),
-  splits: fc.array(fc.nat(), { maxLength: 6 })
+  splits: fc.array(fc.nat(), { maxLength: 6 }),
+  pace: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, {
+    arbitrary: fc.integer({ min: 2000, max: 50000 }),
+    weight: 1
+  })
 }).chain((c) =>
   bodySpecArb(c.decoder, c.maxBodyBytes, c.status).map((spec): Case => {
     // no body with a 204, 205 or 304; the answer to a HEAD declares the length of the body a GET would get, sends none
@@ -488,7 +495,8 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
         cutAt,
         // a streamed body cut short is only a cut body with a length to fall short of
         declared: c.declared || cutAt !== undefined,
-        splits: c.splits
+        splits: c.splits,
+        pace: c.pace
       }
     }
   })
@@ -778,7 +786,7 @@ const viaSturdyClient = (
     : api.execute(requestOf(c, url), { ...options, schema: decoderSchema(c.decoder) })
 }
 
-const faultOf = (c: Case): FaultScript.Respond => {
+const faultOf = (c: Case, paced = false): FaultScript.Respond => {
   const { wire } = c
   let fault = wire.body.length === 0 && wire.contentType === undefined
     ? FaultScript.status(wire.status)
@@ -790,6 +798,7 @@ const faultOf = (c: Case): FaultScript.Respond => {
   if (wire.contentType === undefined && fault.body._tag === "Text") {
     throw new Error("a FaultScript body always has a content type")
   }
+  if (paced && wire.pace !== undefined) fault = FaultScript.withSlowBody(fault, wire.pace)
   return wire.cutAt === undefined
     ? fault
     : FaultScript.withEnding(fault, { _tag: "ResetMidBody", afterBytes: wire.cutAt })
@@ -940,8 +949,11 @@ describe("an attempt reads and decodes a response as the docs say", () => {
       Effect.gen(function*() {
         const expected = predict(c, "scripted", scriptedUrl)
         for (const via of [viaAttempt, viaSturdyClient]) {
-          const scripted = yield* ScriptedClient.make(FaultScript.routes({ "/c": faultOf(c) }))
-          const exit = yield* Effect.exit(via(scripted.client, c, scriptedUrl))
+          const scripted = yield* ScriptedClient.make(FaultScript.routes({ "/c": faultOf(c, true) }))
+          // a paced body arrives on the TestClock, in chunks: the outcome is the same
+          const fiber = yield* Effect.fork(Effect.exit(via(scripted.client, c, scriptedUrl)))
+          yield* TestClock.adjust("1 hour")
+          const exit = yield* Fiber.join(fiber)
           agrees(observe(exit, c.mode), expected)
           yield* decodesAsJson(exit, c, "scripted")
           yield* checkLog(scripted, c)
@@ -1071,7 +1083,7 @@ describe("under a Policy, a body read or decoded badly fails the attempt", () =>
           attempts = i + 1
           if (last._tag === "Success" || !(p.method === "GET" && retriedForGet(last))) break
         }
-        const [head, ...rest] = cases.map(faultOf)
+        const [head, ...rest] = cases.map((step) => faultOf(step, true))
         const scripted = yield* ScriptedClient.make(FaultScript.routes({ "/c": FaultScript.sequence(head, ...rest) }))
         const policy = yield* Policy.make({
           retry: { maxAttempts: p.maxAttempts, baseDelay: "100 millis", jitter: "none", budget: false },
