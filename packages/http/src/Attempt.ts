@@ -64,7 +64,11 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** Limit for reading the body once the headers arrived; the same range as `timeout`. */
   readonly bodyTimeout?: Duration.DurationInput | undefined
-  /** Accepted media types: exact (`application/json`), suffix (`+json`) or range (`text/*`); empty accepts any. */
+  /**
+   * Accepted media types: exact (`application/json`), suffix (`+json`) or range (`text/*`); empty accepts any. The
+   * order does not matter. An entry with parameters (`application/json; charset=utf-8`) accepts that `Content-Type`
+   * as written (case aside).
+   */
   readonly expectedContentTypes?: ReadonlyArray<string> | undefined
   /** Schema of the API's error body; decoded into `payload` of status failures when it matches. */
   readonly errorSchema?: Schema.Schema.AnyNoContext | undefined

@@ -419,6 +419,49 @@ describe("Attempt", () => {
       expect(accepted.status).toBe(200)
     }))
 
+  it.effect("a Content-Type that only starts with an expected type is not that type, whichever entry names it", () =>
+    Effect.gen(function*() {
+      const withType = (type: string) =>
+        fakeClient(() => Effect.succeed(new Response(`{"id":1,"name":"Ada"}`, { headers: { "content-type": type } })))
+          .client
+      for (const type of ["application/json foo", "application/json ,text/html", "application/json\tx"]) {
+        for (const expected of [["application/json"], ["text/plain", "application/json"]]) {
+          const failure = yield* failureOf(
+            Attempt.json(withType(type), request, User, { expectedContentTypes: expected })
+          )
+          expect(failure).toMatchObject({ _tag: "UnexpectedContentType", contentType: type, expected })
+        }
+      }
+      // a space or a tab before the parameters is still the type
+      for (
+        const type of ["application/json ;charset=utf-8", "application/json\t; charset=utf-8", "application/json "]
+      ) {
+        expect(yield* Attempt.json(withType(type), request, User)).toEqual({ id: 1, name: "Ada" })
+      }
+    }))
+
+  it.effect("an expected type with parameters matches the same Content-Type wherever it is in the list", () =>
+    Effect.gen(function*() {
+      const typed = "application/json; charset=utf-8"
+      const { client } = fakeClient(() =>
+        Effect.succeed(new Response(`{"id":1,"name":"Ada"}`, { headers: { "content-type": typed } }))
+      )
+      for (const expected of [[typed], ["text/plain", typed], ["TEXT/PLAIN", "Application/JSON; Charset=UTF-8"]]) {
+        expect(yield* Attempt.json(client, request, User, { expectedContentTypes: expected })).toEqual({
+          id: 1,
+          name: "Ada"
+        })
+      }
+      // another charset is another type as written, wherever it is in the list
+      for (
+        const expected of [["application/json; charset=latin1"], ["text/plain", "application/json; charset=latin1"]]
+      ) {
+        expect(yield* failureOf(Attempt.json(client, request, User, { expectedContentTypes: expected }))).toMatchObject(
+          { _tag: "UnexpectedContentType", contentType: typed }
+        )
+      }
+    }))
+
   it.effect("decode failures: invalid JSON, empty body, schema mismatch with the issue path", () =>
     Effect.gen(function*() {
       const body = (text: string) =>

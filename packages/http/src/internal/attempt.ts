@@ -906,16 +906,23 @@ const ownBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
 
 const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
   const first = expected[0]
-  if (contentType === first) return true
-  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type
-  if (contentType.length > first.length && contentType.startsWith(first)) {
-    const next = contentType.charCodeAt(first.length)
-    if (next === 0x3b || next === 0x20 || next === 0x09) return true
+  // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type; a
+  // space or a tab after the type is read below, where only parameters may follow it (`application/json foo` is no
+  // JSON type, whichever entry of the list names `application/json`). The shortcut decides only what the full reading
+  // below would, so the order of the list never matters: an entry with parameters is left to it.
+  if (!first.includes(";")) {
+    if (contentType === first) return true
+    if (
+      contentType.length > first.length && contentType.charCodeAt(first.length) === 0x3b &&
+      contentType.startsWith(first)
+    ) return true
   }
   const media = contentType.split(";", 1)[0].trim().toLowerCase()
+  const whole = contentType.trim().toLowerCase()
   for (const entry of expected) {
     const wanted = entry.toLowerCase()
-    if (wanted === media || wanted === "*/*") return true
+    // an entry with parameters (`application/json; charset=utf-8`) matches that Content-Type as written
+    if (wanted === media || wanted === "*/*" || wanted === whole) return true
     if (wanted.startsWith("+") && media.endsWith(wanted)) return true
     if (wanted.endsWith("/*") && media.startsWith(wanted.slice(0, -1))) return true
   }
