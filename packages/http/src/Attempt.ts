@@ -148,8 +148,9 @@ export const send: <R = never>(
 
 /**
  * Sends the request, checks status and content type, reads the body and decodes its JSON with `schema`. Options
- * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent. An answer that has no content
- * by definition (to a HEAD, or 204, 205, 304) gives the schema `undefined` (`Schema.Void` accepts it); any other empty
+ * out of range fail it with `InvalidRequest` (`InvalidOptions`) before anything is sent. A success that has no content
+ * by definition (to a HEAD, or 204, 205) gives the schema `undefined` (`Schema.Void` accepts it; a 304, like every
+ * status outside 2xx, is a status failure, `UnexpectedStatus`, before any body is read); any other empty
  * body fails with `InvalidJson`. The body is read as UTF-8 whatever charset the `Content-Type` declares (JSON is UTF-8,
  * RFC 8259 §8.1; a leading byte order mark is dropped): one that is not valid UTF-8 (an ISO-8859-1 `é`) fails with
  * `InvalidJson` instead of decoding with replacement characters.

@@ -6,8 +6,9 @@
  * inspection and `toJSON`, and a `ResponseError` with reason `Decode` for a body that does not decode.
  *
  * When `bytes` is an `Exit` (the body has already arrived), the decoded body is an `Exit` too: no extra Effect step
- * on the fast path. Sturdy's undici transport, its scripted test client and its credential-redacting responses
- * are built on it.
+ * on the fast path. Sturdy's undici transport and its credential-redacting responses are built on it. So are the
+ * responses of `@sturdy/testing`'s scripted client, though its `HttpClient.make` hands them to callers wrapped in the
+ * platform's own response.
  *
  * @since 0.2.0
  */
