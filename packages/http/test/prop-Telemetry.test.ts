@@ -34,7 +34,9 @@
 // A second family runs hedged calls (copies of scripted latencies, the first answer wins, the others interrupted) and
 // checks the attempt spans' numbering, hedge indexes and outcomes and the attempt metrics. The cardinality family
 // fills the process's `host` set to exactly `cardinalityLimit` and checks that the next host is counted under
-// `host="_OTHER"` in every instrument, other labels kept, while admitted hosts keep their own series.
+// `host="_OTHER"` in every instrument, other labels kept, while admitted hosts keep their own series; and the same for
+// the `upstream` set with a tracked registry's breakers (transitions and the state gauge, which under `_OTHER` holds
+// the state last reported beyond the limit).
 //
 // Mutation checks (each made the named property fail with a shrunk counterexample; the source was restored from a
 // copy), all in internal/telemetry.ts:
@@ -42,14 +44,15 @@
 // - the probe's attempt reporting the state last published (`open`) instead of `half_open` → "every call ...";
 // - an attempt's duration off by 1 ms → "every call ..." (attempt duration histogram);
 // - `sturdy.hedge_index` always 0 → "each copy is an attempt span ...";
-// - the `host` limit admitting one host too many (`>=` made `>`) → "the limit-th host keeps its series ...".
+// - the `host` limit admitting one host too many (`>=` made `>`) → "the limit-th host keeps its series ...";
+// - `upstream` values not bounded → "the limit-th breaker keeps its series ...".
 //
 // Left out: logs (Telemetry.test.ts), redaction (prop-Redaction.test.ts), the retry budget, bulkhead and rate limiter
 // rejections, server pauses, `Telemetry.client` on decoded bodies (Telemetry.test.ts, test/telemetry-policy.test.ts).
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Policy, Telemetry } from "@sturdy/http"
-import { Hedge, Retry } from "@sturdy/policy"
+import { CircuitBreaker, Hedge, Retry } from "@sturdy/policy"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Chunk,
@@ -972,6 +975,90 @@ describe("Telemetry cardinality: the limit holds exactly", () => {
         yield* advanceCall(call("two-too-many.test", "PUT"))
         same(yield* byLabels(hostMetrics[0]!, "_OTHER"), { "failure_tag=none,method=PUT,outcome=success": 2 })
         expect((yield* admitted).size).toBe(limit)
+      }),
+    60_000
+  )
+})
+
+describe("Telemetry cardinality: the upstream limit holds exactly", () => {
+  const breakerMetrics = ["sturdy_circuit_breaker_transitions_total", "sturdy_circuit_breaker_state"]
+
+  /** The `upstream` values with series of their own. */
+  const admittedUpstreams = Effect.map(Metric.snapshot, (pairs) => {
+    const upstreams = new Set<string>()
+    for (const pair of pairs) {
+      const upstream = pair.metricKey.tags.find((tag) => tag.key === "upstream")?.value
+      if (breakerMetrics.includes(pair.metricKey.name) && upstream !== undefined && upstream !== "_OTHER") {
+        upstreams.add(upstream)
+      }
+    }
+    return upstreams
+  })
+
+  /** Each series of `name` whose `upstream` is `upstream`: its other labels, and its count or gauge value. */
+  const byUpstream = (name: string, upstream: string) =>
+    Effect.map(Metric.snapshot, (pairs) => {
+      const out: Record<string, number> = {}
+      for (const pair of pairs) {
+        if (pair.metricKey.name !== name || tagsOf(pair)["upstream"] !== upstream) continue
+        const key = pair.metricKey.tags.filter((tag) => tag.key !== "upstream").map((tag) => `${tag.key}=${tag.value}`)
+          .sort().join(",")
+        const state = pair.metricState
+        out[key] = MetricState.isCounterState(state)
+          ? Number(state.count)
+          : MetricState.isGaugeState(state)
+          ? Number(state.value)
+          : 0
+      }
+      return out
+    })
+
+  it.scoped(
+    "the limit-th breaker keeps its series; the next one's transitions and state go to _OTHER",
+    () =>
+      Effect.gen(function*() {
+        const limit = Telemetry.cardinalityLimit
+        const registry = yield* CircuitBreaker.makeRegistry({
+          breaker: { consecutiveFailures: 1, isFailure: () => true }
+        })
+        yield* Telemetry.trackBreaker(registry)
+        /** Opens the breaker of `key` and waits for the subscriber to take the transition. */
+        const open = (key: string) =>
+          Effect.gen(function*() {
+            const before = (yield* admittedUpstreams).size
+            const overflow = (yield* byUpstream(breakerMetrics[0]!, "_OTHER"))["from=closed,to=open"] ?? 0
+            yield* Effect.exit(registry.withBreaker(Effect.fail("down"), key))
+            for (let step = 0; step < 200; step++) {
+              const now = (yield* admittedUpstreams).size
+              const overflowNow = (yield* byUpstream(breakerMetrics[0]!, "_OTHER"))["from=closed,to=open"] ?? 0
+              if (now > before || overflowNow > overflow) return
+              yield* settle
+            }
+          })
+        const before = yield* admittedUpstreams
+        expect(before.size).toBeLessThan(limit - 1)
+        for (let i = before.size; i < limit - 1; i++) {
+          yield* Effect.exit(registry.withBreaker(Effect.fail("down"), `https://fill-${i}.test:443`))
+        }
+        for (let step = 0; step < 1_000 && (yield* admittedUpstreams).size < limit - 1; step++) yield* settle
+        expect((yield* admittedUpstreams).size).toBe(limit - 1)
+
+        const last = "https://last-breaker.test:443"
+        yield* open(last)
+        expect((yield* admittedUpstreams).size).toBe(limit)
+        same(yield* byUpstream(breakerMetrics[0]!, last), { "from=closed,to=open": 1 })
+        same(yield* byUpstream(breakerMetrics[1]!, last), { "": 2 })
+        same(yield* byUpstream(breakerMetrics[0]!, "_OTHER"), {})
+
+        yield* open("https://one-too-many.test:443")
+        expect((yield* admittedUpstreams).size).toBe(limit)
+        expect(yield* admittedUpstreams).not.toContain("https://one-too-many.test:443")
+        same(yield* byUpstream(breakerMetrics[0]!, "_OTHER"), { "from=closed,to=open": 1 })
+        // the _OTHER gauge holds the state last reported by a breaker beyond the limit
+        same(yield* byUpstream(breakerMetrics[1]!, "_OTHER"), { "": 2 })
+        yield* open("https://two-too-many.test:443")
+        same(yield* byUpstream(breakerMetrics[0]!, "_OTHER"), { "from=closed,to=open": 2 })
+        expect((yield* admittedUpstreams).size).toBe(limit)
       }),
     60_000
   )
