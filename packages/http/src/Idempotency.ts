@@ -86,7 +86,8 @@ export const headerName: string = internal.headerName
 export const idempotentMethods: ReadonlySet<string> = internal.idempotentMethods
 
 /**
- * Whether the request carries a non-empty `Idempotency-Key`.
+ * Whether the request carries a non-empty `Idempotency-Key`: a value of only spaces and tabs reaches the server empty
+ * (HTTP drops the spaces around a field value) and is no key.
  *
  * @example
  * ```ts
@@ -101,8 +102,8 @@ export const idempotentMethods: ReadonlySet<string> = internal.idempotentMethods
 export const hasKey: (request: HttpClientRequest.HttpClientRequest) => boolean = internal.hasKey
 
 /**
- * Whether sending the request twice has the effect of sending it once: an idempotent method, or an
- * `Idempotency-Key`.
+ * Whether sending the request twice has the effect of sending it once: an idempotent method (read as
+ * {@link isIdempotentMethod} reads it, in any case), or an `Idempotency-Key`.
  *
  * @example
  * ```ts

@@ -88,4 +88,28 @@ describe("Idempotency", () => {
     expect(Idempotency.isSafeToRepeat(query, reset)).toBe(true)
     expect(Idempotency.isSafeToRepeat(HttpClientRequest.post("https://api.test/search"), reset)).toBe(false)
   })
+
+  it("isIdempotent reads the method case-insensitively, as isIdempotentMethod does", () => {
+    for (const method of ["get", "Put", "delete", "trace", "query"]) {
+      const request = HttpClientRequest.make(method as "GET")(url)
+      expect(Idempotency.isIdempotentMethod(method)).toBe(true)
+      expect(Idempotency.isIdempotent(request)).toBe(true)
+      expect(Idempotency.isSafeToRepeat(request, unavailable)).toBe(true)
+      expect(Effect.runSync(Idempotency.ensureKey(request))).toBe(request)
+    }
+    expect(Idempotency.isIdempotent(HttpClientRequest.make("post" as "GET")(url))).toBe(false)
+  })
+
+  it("a key of spaces and tabs is no key", () => {
+    for (const value of [" ", "  ", "\t", " \t "]) {
+      const request = HttpClientRequest.post(url, { headers: { "Idempotency-Key": value } })
+      expect(Idempotency.hasKey(request)).toBe(false)
+      expect(Idempotency.isIdempotent(request)).toBe(false)
+      expect(Idempotency.isSafeToRepeat(request, reset)).toBe(false)
+      const ensured = Effect.runSync(Idempotency.ensureKey(request))
+      expect(ensured.headers[Idempotency.headerName]).toMatch(/^[0-9a-f-]{36}$/)
+    }
+    // a key with spaces around it is still a key
+    expect(Idempotency.hasKey(HttpClientRequest.post(url, { headers: { "Idempotency-Key": " k " } }))).toBe(true)
+  })
 })

@@ -2,7 +2,8 @@
  * Several upstream calls under one shared deadline, with a chosen partial-failure mode.
  *
  * The calls are a record (`{ user: getUser, orders: getOrders }`) run concurrently (`concurrency`, default
- * unbounded). `deadline` sets the shared `Deadline` for all of them (an enclosing deadline that is sooner wins,
+ * unbounded), started in the record's key order; the result has each call's answer under the call's own name (any
+ * name, `__proto__` included, as `Object.fromEntries(ids.map(...))` builds it). `deadline` sets the shared `Deadline` for all of them (an enclosing deadline that is sooner wins,
  * whether set with `Deadline.withDeadline` or `Deadline.establish`); without it they share the enclosing one. The
  * calls are bounded by that deadline: what still runs when it passes is interrupted and fails with
  * `Deadline.DeadlineExceeded` (all-or-nothing: the workflow; best-effort: each late call), and a workflow entered
@@ -37,7 +38,9 @@ import * as internal from "./internal/workflow.js"
 export type Calls = Readonly<Record<string, Effect.Effect<any, any, any>>>
 
 /**
- * Options of a workflow: the shared `deadline` and how many calls run at once.
+ * Options of a workflow: the shared `deadline` and how many calls run at once. `concurrency` is an integer of at least
+ * 1, `Infinity` or `"unbounded"` (the default); another value (0, a negative number, `NaN`, 1.5), or options that are
+ * no object, throws a `RangeError` naming it when the workflow is built.
  *
  * @example
  * ```ts

@@ -162,4 +162,31 @@ describe("Workflow", () => {
       yield* TestClock.adjust("1 hour")
       expect(yield* Fiber.join(fiber)).toEqual({ a: Either.right("a") })
     }))
+
+  it.effect("a call named __proto__ keeps its name in either mode", () =>
+    Effect.gen(function*() {
+      // an id from the outside, as a fan-out over ids builds the record
+      const calls = Object.fromEntries(["__proto__", "a"].map((id) => [id, Effect.succeed(`user ${id}`)]))
+      const all = yield* Workflow.allOrNothing(calls)
+      expect(Object.keys(all)).toEqual(["__proto__", "a"])
+      expect(Object.getOwnPropertyDescriptor(all, "__proto__")?.value).toBe("user __proto__")
+      expect(Object.getPrototypeOf(all)).toBe(Object.prototype)
+      const each = yield* Workflow.bestEffort(calls)
+      expect(Object.keys(each)).toEqual(["__proto__", "a"])
+      expect(Object.getOwnPropertyDescriptor(each, "__proto__")?.value).toEqual(Either.right("user __proto__"))
+    }))
+
+  it("a concurrency Effect would misread is refused", () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN, "2"]) {
+      const options = { concurrency } as unknown as Workflow.Options
+      expect(() => Workflow.allOrNothing({ a: Effect.void }, options)).toThrow(
+        /Workflow.allOrNothing: concurrency .* must be an integer of at least 1/
+      )
+      expect(() => Workflow.bestEffort({ a: Effect.void }, options)).toThrow(RangeError)
+    }
+    expect(() => Workflow.all({ a: Effect.void }, "fast" as unknown as Workflow.Options)).toThrow(RangeError)
+    for (const concurrency of [1, 4, Number.POSITIVE_INFINITY, "unbounded" as const, undefined]) {
+      expect(Effect.runSync(Workflow.allOrNothing({ a: Effect.succeed(1) }, { concurrency }))).toEqual({ a: 1 })
+    }
+  })
 })

@@ -23,15 +23,20 @@ export const idempotentMethods: ReadonlySet<string> = new Set([
 export const isIdempotentMethod = (method: string): boolean =>
   idempotentMethods.has(method) || idempotentMethods.has(method.toUpperCase())
 
+// A field value has no spaces or tabs around it (RFC 9110 §5.5; clients and servers drop them): a key of only those
+// reaches the server empty, and is no key.
+const blank = /^[ \t]*$/
+
 /** @internal */
 export const hasKey = (request: HttpClientRequest.HttpClientRequest): boolean => {
   const value = request.headers[headerName]
-  return value !== undefined && value !== ""
+  return value !== undefined && !blank.test(value)
 }
 
+// the method as `isIdempotentMethod` reads it (case-insensitively): `get` is GET
 /** @internal */
 export const isIdempotent = (request: HttpClientRequest.HttpClientRequest): boolean =>
-  idempotentMethods.has(request.method) || hasKey(request)
+  isIdempotentMethod(request.method) || hasKey(request)
 
 /**
  * Whether a body can be sent again: a `Stream` body, or a raw body that is a Node `Readable`, a web `ReadableStream`,

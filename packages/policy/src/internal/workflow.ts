@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
 
 // Mirrors the documented shapes in `Workflow.ts` (the public face checks that they agree).
 /** @internal */
@@ -55,10 +56,33 @@ const whileTimeLeft = <A, E, R>(
       ? Effect.flatMap(Clock.currentTimeMillis, (now) => (current.at <= now ? onSpent(spent(current)) : self))
       : self)
 
-const mapRecord = <B>(calls: Calls, f: (call: Effect.Effect<any, any, any>) => B): Record<string, B> => {
+// The calls run as an array, in key order, and their results are put back under their names as own properties: a
+// record built by assignment (Effect.all's over a record, too) would take a call named `__proto__` (an id from the
+// outside, in `Object.fromEntries(ids.map(...))`) for the record's prototype, and lose it.
+const recordOf = <B>(keys: ReadonlyArray<string>, values: ReadonlyArray<B>): Record<string, B> => {
   const out: Record<string, B> = {}
-  for (const key of Object.keys(calls)) out[key] = f(calls[key]!)
+  keys.forEach((key, i) => {
+    Object.defineProperty(out, key, { value: values[i], enumerable: true, writable: true, configurable: true })
+  })
   return out
+}
+
+// A concurrency Effect would read in its own way (0, a negative number or NaN as one at a time, 1.5 as two) is a
+// mistake of the caller, refused when the workflow is built.
+const concurrencyOf = (owner: string, options: Options | undefined): number | "unbounded" => {
+  checkOptions(owner, options)
+  const concurrency = options?.concurrency
+  if (concurrency === undefined || concurrency === "unbounded" || concurrency === Number.POSITIVE_INFINITY) {
+    return "unbounded"
+  }
+  if (typeof concurrency !== "number" || !Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(
+      `${owner}: concurrency (${
+        typeof concurrency === "string" ? JSON.stringify(concurrency) : String(concurrency)
+      }) must be an integer of at least 1, Infinity or "unbounded"`
+    )
+  }
+  return concurrency
 }
 
 /** @internal */
@@ -66,11 +90,11 @@ export const allOrNothing = <const C extends Calls>(
   calls: C,
   options?: Options
 ): Effect.Effect<Successes<C>, Failures<C> | deadline.DeadlineExceeded, Requirements<C>> => {
+  const concurrency = concurrencyOf("Workflow.allOrNothing", options)
+  const keys = Object.keys(calls)
   // One bound for the whole: when the deadline passes, every call still running is interrupted anyway.
   const all = bounded(
-    Effect.all(calls as Record<string, Effect.Effect<any, any, any>>, {
-      concurrency: options?.concurrency ?? "unbounded"
-    })
+    Effect.map(Effect.all(keys.map((key) => calls[key]!), { concurrency }), (values) => recordOf(keys, values))
   )
   // `Effect.all` over a record keeps each key's type; TypeScript cannot follow that through the generic `C`.
   return (options?.deadline === undefined ? all : deadline.establish(all, options.deadline)) as Effect.Effect<
@@ -85,9 +109,14 @@ export const bestEffort = <const C extends Calls>(
   calls: C,
   options?: Options
 ): Effect.Effect<Results<C>, never, Requirements<C>> => {
+  const concurrency = concurrencyOf("Workflow.bestEffort", options)
+  const keys = Object.keys(calls)
   const all = whileTimeLeft(
-    Effect.all(mapRecord(calls, bounded), { concurrency: options?.concurrency ?? "unbounded", mode: "either" }),
-    (failure) => Effect.succeed(mapRecord(calls, () => Either.left(failure)))
+    Effect.map(
+      Effect.all(keys.map((key) => bounded(calls[key]!)), { concurrency, mode: "either" }),
+      (values) => recordOf(keys, values)
+    ),
+    (failure) => Effect.succeed(recordOf(keys, keys.map(() => Either.left(failure))))
   )
   return (options?.deadline === undefined ? all : deadline.establish(all, options.deadline)) as Effect.Effect<
     Results<C>,
