@@ -3,8 +3,9 @@
  *
  * The calls are a record (`{ user: getUser, orders: getOrders }`) run concurrently (`concurrency`, default
  * unbounded), started in the record's key order; the result has each call's answer under the call's own name (any
- * name, `__proto__` included, as `Object.fromEntries(ids.map(...))` builds it). `deadline` sets the shared `Deadline` for all of them (an enclosing deadline that is sooner wins,
- * whether set with `Deadline.withDeadline` or `Deadline.establish`); without it they share the enclosing one. The
+ * name, `__proto__` included, as `Object.fromEntries(ids.map(...))` builds it). `deadline` sets the shared `Deadline`
+ * for all of them (an enclosing deadline that is sooner wins, whether set with `Deadline.withDeadline` or
+ * `Deadline.establish`); without it they share the enclosing one. The
  * calls are bounded by that deadline: what still runs when it passes is interrupted and fails with
  * `Deadline.DeadlineExceeded` (all-or-nothing: the workflow; best-effort: each late call), and a workflow entered
  * after it passed starts no call. Nested workflows, retries and hedges inside a call see the same deadline.
@@ -13,6 +14,9 @@
  * | ---------------- | ---------------------------------------------------------------------------------------- |
  * | `all-or-nothing` | the record of successes; the first failure interrupts the other calls and is returned      |
  * | `best-effort`    | a record of `Either` per call, each keeping its own error type (plus `DeadlineExceeded`)  |
+ *
+ * Modes are about typed failures. A defect in any call (a bug, not an answer) ends the workflow in either mode, with
+ * that defect, and interrupts the calls still running, as `Effect.all` does; so does an interruption from outside.
  *
  * @since 0.1.0
  */
@@ -113,7 +117,8 @@ export const allOrNothing: <const C extends Calls>(
 > = internal.allOrNothing
 
 /**
- * Runs every call to its end (or to the shared deadline) and returns each one's result; never fails.
+ * Runs every call to its end (or to the shared deadline) and returns each one's result; never fails with a typed
+ * error (a call's defect still ends it, as the module docs say).
  *
  * @example
  * ```ts

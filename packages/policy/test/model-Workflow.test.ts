@@ -13,7 +13,7 @@
  * when it comes, the most calls ever in flight, and that every started call's finalizer ran exactly once (and a call
  * never started has none) by the time the workflow answers.
  *
- * Rules taken from the code (the docs are silent): a defect in a call ends either mode with that defect, interrupting
+ * Rules taken from the code (documented since): a defect in a call ends either mode with that defect, interrupting
  * the calls still running and starting no more (best-effort's `Either`s hold typed failures only); an interruption
  * from outside interrupts every call running and starts none.
  *
