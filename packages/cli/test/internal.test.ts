@@ -28,6 +28,14 @@ describe("durations", () => {
     expect(durations.format(1_500)).toBe("1.5s")
     expect(durations.format(42)).toBe("42ms")
   })
+
+  it("format picks the unit after rounding: a value that rounds up to the next unit is shown in it", () => {
+    expect(durations.format(999.4)).toBe("999ms")
+    expect(durations.format(999.6)).toBe("1s")
+    expect(durations.format(59_940)).toBe("59.9s")
+    expect(durations.format(59_950)).toBe("1m")
+    expect(durations.format(60_000)).toBe("1m")
+  })
 })
 
 describe("durations that overflow", () => {

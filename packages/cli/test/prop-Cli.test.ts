@@ -175,7 +175,7 @@ describe("durations against the reference parser", () => {
           const decimals = millis < 1_000 ? 0 : millis / unit < 10 ? 2 : 1
           const tolerance = millis < 1_000 ? 0.5 : unit * 0.5 * 10 ** -decimals + 0.5
           expect(Math.abs(back! - millis)).toBeLessThanOrEqual(tolerance)
-          // and what format shows reads back as itself (59950ms shows as "60s", which shows as "1m": one value)
+          // and what format shows reads back as itself (one value, one text: 59950ms shows as "1m")
           expect(parsedMillis(durations.format(back!))).toBe(back)
         }
       ),

@@ -47,8 +47,10 @@ export const parse = (input: string): Either.Either<Duration.Duration, string> =
 /** @internal */
 export const format = (millis: number): string => {
   if (!Number.isFinite(millis)) return "∞"
-  if (millis < 1_000) return `${Math.round(millis)}ms`
-  if (millis < 60_000) return `${trim(millis / 1_000)}s`
+  // the unit is chosen after rounding: 999.6 ms shows as "1s" and 59,950 ms as "1m", not "1000ms" and "60s"
+  if (Math.round(millis) < 1_000) return `${Math.round(millis)}ms`
+  const seconds = trim(millis / 1_000)
+  if (Number(seconds) < 60) return `${seconds}s`
   return `${trim(millis / 60_000)}m`
 }
 
