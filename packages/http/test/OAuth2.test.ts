@@ -120,6 +120,23 @@ describe("OAuth2", () => {
         expect(seen[0]!.headers["authorization"]).toBeUndefined()
       }))
 
+    it.effect("a client id or secret with a lone surrogate is sent as U+FFFD with Basic, as in the body", () =>
+      Effect.gen(function*() {
+        // encodeURIComponent throws on a lone surrogate: the token request died with a URIError instead of being sent
+        const lone = { ...options, clientId: "id\uD800x", clientSecret: Redacted.make(`${SECRET}\uDC00`) }
+        const basic = tokenEndpoint(() => granted())
+        yield* OAuth2.requestToken(lone).pipe(Effect.provide(basic.layer))
+        const header = basic.seen[0]!.headers["authorization"]!.replace("Basic ", "")
+        const [id, secret] = Buffer.from(header, "base64").toString().split(":").map((part) =>
+          decodeURIComponent(part.replace(/\+/g, " "))
+        )
+        expect([id, secret]).toEqual(["id\uFFFDx", `${SECRET}\uFFFD`])
+        const body = tokenEndpoint(() => granted())
+        yield* OAuth2.requestToken({ ...lone, clientAuthentication: "body" }).pipe(Effect.provide(body.layer))
+        const params = new URLSearchParams(body.seen[0]!.body)
+        expect([params.get("client_id"), params.get("client_secret")]).toEqual([id, secret])
+      }))
+
     it.effect("accepts expires_in as a string and falls back to a JWT's exp", () =>
       Effect.gen(function*() {
         const asString = tokenEndpoint(() => granted("120"))

@@ -129,8 +129,10 @@ const ErrorResponse = Schema.Struct({
 const decodeTokenResponse = Schema.decodeUnknownEither(TokenResponse)
 const decodeErrorResponse = Schema.decodeUnknownEither(ErrorResponse)
 
-// RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined for Basic authentication
-const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, "+")
+// RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined for Basic authentication. A lone
+// surrogate, which has no UTF-8 encoding, is sent as U+FFFD, as the form body (`URLSearchParams`) sends it: both
+// client authentications send the same id and secret (`encodeURIComponent` alone throws on it)
+const formEncode = (value: string): string => encodeURIComponent(Redaction.wellFormed(value)).replace(/%20/g, "+")
 
 const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
 
