@@ -328,6 +328,18 @@ describe("OAuth2", () => {
           expect(JSON.stringify(error)).not.toContain(SECRET)
         }
       }))
+    it.effect("an error code that echoes the client secret is redacted, as the description is", () =>
+      Effect.gen(function*() {
+        // the `error` field went into `errorCode` and the message as the endpoint wrote it
+        for (const code of [SECRET, `bad_${SECRET}`]) {
+          const { layer } = tokenEndpoint(() => json(401, { error: code, error_description: `got ${SECRET}` }))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRejected", reason: "unknown", status: 401 })
+          expect(Util.inspect(error)).not.toContain(SECRET)
+          expect(error.message).not.toContain(SECRET)
+          expect(JSON.stringify(error)).not.toContain(SECRET)
+        }
+      }))
   })
 
   describe("clientCredentials with Auth.bearerFrom", () => {

@@ -255,9 +255,10 @@ export const requestToken = (
     const oauthError = Either.flatMap(errorBody, (json) => Either.mapLeft(decodeErrorResponse(json), () => undefined))
     if (isClientError && Either.isRight(oauthError)) {
       const { error, error_description } = oauthError.right
+      // the code is redacted as the description is: an endpoint that echoes the request may put the secret in either
       return yield* new TokenRejected({
         reason: isErrorCode(error) ? error : "unknown",
-        errorCode: error,
+        errorCode: Redaction.redactText(error),
         status: response.status,
         ...(error_description !== undefined ? { description: Redaction.redactText(error_description) } : {})
       })
