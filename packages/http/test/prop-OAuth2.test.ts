@@ -50,7 +50,7 @@
 //   M7  model: expiry counted in seconds: fails "the outcome"
 //   M8  the lone surrogate fix reverted in formEncode: fails "the request", "the outcome" and "the layer" (a defect)
 //   M9  the timeout 1 ms late: fails "timeout"
-//   M10 model: the BOM not dropped: fails "the outcome" and "the layer"
+//   M10 model: the BOM not dropped: fails "the outcome", "over a real undici client" and "the layer"
 //   M11 the description not redacted: fails "no secret"
 //   M12 requestedAt read after the answer: fails "an answer that arrives before the timeout"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -524,6 +524,34 @@ describe("OAuth2 properties", () => {
             expect(OAuth2.isRetryable(error)).toBe(retryable(expected))
           })
       ))
+
+    it.scoped("matches the model over a real undici client and a loopback token endpoint", () =>
+      Effect.gen(function*() {
+        let current: { readonly answer: Answer; readonly secret: string } | undefined
+        const server = yield* listen((_, response) => {
+          const { answer: a, secret } = current!
+          const headers: Record<string, string> = {}
+          if (a.contentType !== undefined) headers["content-type"] = a.contentType
+          if (a.retryAfter !== undefined) headers["retry-after"] = String(a.retryAfter)
+          if (a.status === 302) headers.location = "/elsewhere"
+          response.writeHead(a.status, headers).end(bodyText(a, secret) ?? undefined)
+        })
+        yield* check(fc.tuple(answer, clientSecret), 6749_5, 150, ([a, secret]) =>
+          Effect.gen(function*() {
+            current = { answer: a, secret }
+            const exit = yield* OAuth2.requestToken(
+              optionsOf(`${server.origin}/token`, { ...emptySettings, secret })
+            ).pipe(Effect.exit)
+            const expected = expectedOutcome(a, secret, 0)
+            if (expected._tag === "Token") {
+              expect(Exit.isSuccess(exit) && Redacted.value(exit.value.token)).toBe(expected.token)
+              return
+            }
+            const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+            expect(Option.isSome(failure), Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded").toBe(true)
+            expect(Option.getOrThrow(failure)).toMatchObject({ _tag: expected._tag, reason: expected.reason })
+          }))
+      }).pipe(Effect.provide(clientLayer)))
 
     it.effect("a retryable answer is asked again as often as `retry` allows, any other answer once", () =>
       check(fc.tuple(answer, fc.integer({ min: 1, max: 3 })), 408, 200, ([a, retries]) =>
