@@ -165,6 +165,21 @@ describe("OAuth2", () => {
         expect(error).toMatchObject({ _tag: "TokenRejected", reason: "unknown", errorCode: "account_locked" })
       }))
 
+    it.effect("an empty error is no OAuth2 error, and an ill-typed error_description does not hide the code", () =>
+      Effect.gen(function*() {
+        // RFC 6749 §5.2: `error` is one or more characters; an empty one was a TokenRejected with no code, and a
+        // numeric description turned `invalid_client` into "no OAuth2 error in the response"
+        const empty = tokenEndpoint(() => json(400, { error: "", error_description: "no" }))
+        const noCode = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(empty.layer)))
+        expect(noCode).toMatchObject({ _tag: "TokenRequestFailed", reason: "Status", status: 400 })
+        for (const description of [5, null, { text: "no" }]) {
+          const { layer } = tokenEndpoint(() => json(401, { error: "invalid_client", error_description: description }))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRejected", reason: "invalid_client", status: 401 })
+          expect(error).not.toHaveProperty("description")
+        }
+      }))
+
     it.effect("a success without access_token is MalformedResponse", () =>
       Effect.gen(function*() {
         const { layer } = tokenEndpoint(() => json(200, { token_type: "Bearer" }))

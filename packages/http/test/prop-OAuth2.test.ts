@@ -31,8 +31,8 @@
 // non-empty string and whose `token_type` and `scope`, when present, are strings (`null` is ill-typed); a numeric
 // string `expires_in` is read with `Number()` after a blank check (`" 60 "` and `"0x10"` are read); the expiry is
 // `requestedAt + expires_in * 1000` unrounded (1e308 s is `Infinity`); a 4xx other than 408/429 is `TokenRejected`
-// only when its body is a JSON object with a string `error` and a string or absent `error_description` (an empty
-// `error` counts), else `Status`; `error_uri` is not read; the `MalformedResponse` for a non-Bearer type carries no
+// only when its body is a JSON object with a non-empty string `error` (an ill-typed `error_description` is dropped:
+// both the fix of a defect this file found), else `Status`; `error_uri` is not read; the `MalformedResponse` for a non-Bearer type carries no
 // status; a 3xx is `Status` and not retried (the client in context follows no redirect here); a 429's Retry-After is
 // not read (the retry schedule alone sets the wait).
 //
@@ -355,16 +355,13 @@ const expectedOutcome = (a: Answer, secret: string, requestedAt: number): Outcom
   }
   const clientError = a.status >= 400 && a.status < 500 && a.status !== 408 && a.status !== 429
   const body = parsed.ok ? parsed.value : undefined
-  if (
-    clientError && isRecord(body) && typeof body.error === "string" &&
-    (!("error_description" in body) || typeof body.error_description === "string")
-  ) {
+  if (clientError && isRecord(body) && typeof body.error === "string" && body.error !== "") {
     return {
       _tag: "TokenRejected",
       reason: (OAuth2.errorCodes as ReadonlyArray<string>).includes(body.error) ? body.error : "unknown",
       errorCode: body.error,
       status: a.status,
-      description: body.error_description as string | undefined
+      description: typeof body.error_description === "string" ? body.error_description : undefined
     }
   }
   return { _tag: "TokenRequestFailed", reason: "Status", status: a.status }

@@ -121,9 +121,11 @@ const TokenResponse = Schema.Struct({
   scope: Schema.optional(Schema.String)
 })
 
+// RFC 6749 §5.2: `error` is required and one or more characters; an ill-typed optional `error_description` is dropped
+// rather than hiding the code the endpoint did send
 const ErrorResponse = Schema.Struct({
-  error: Schema.String,
-  error_description: Schema.optional(Schema.String)
+  error: Schema.NonEmptyString,
+  error_description: Schema.optional(Schema.Unknown)
 })
 
 const decodeTokenResponse = Schema.decodeUnknownEither(TokenResponse)
@@ -260,7 +262,7 @@ export const requestToken = (
         reason: isErrorCode(error) ? error : "unknown",
         errorCode: Redaction.redactText(error),
         status: response.status,
-        ...(error_description !== undefined ? { description: Redaction.redactText(error_description) } : {})
+        ...(typeof error_description === "string" ? { description: Redaction.redactText(error_description) } : {})
       })
     }
     return yield* new TokenRequestFailed({
