@@ -213,6 +213,17 @@ describe("OAuth2", () => {
         expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
       }))
 
+    it.effect("a token_type that echoes the client secret is redacted in the MalformedResponse", () =>
+      Effect.gen(function*() {
+        // the unsupported type went into `detail` and the message as the endpoint wrote it
+        const { layer } = tokenEndpoint(() => json(200, { access_token: "x", token_type: `mac ${SECRET}` }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+        expect(error.message).toContain("unsupported token_type mac")
+        expect(error.message).not.toContain(SECRET)
+        expect(JSON.stringify(error)).not.toContain(SECRET)
+      }))
+
     it.effect("retries 503 with the jittered default backoff, then succeeds", () =>
       Effect.gen(function*() {
         const { layer, seen } = tokenEndpoint((call) => call <= 2 ? json(503, {}) : granted())

@@ -26,7 +26,8 @@
 // Rules taken from the code (internal/oauth2.ts), the docs being silent: extra parameters are sent first and the
 // grant's own (`grant_type`, `scope`, `audience`, in body mode `client_id` / `client_secret`) override them; Basic
 // form-encodes with `encodeURIComponent` (space as `+`); a lone surrogate is sent as U+FFFD (the fix of the defect this
-// file found: `encodeURIComponent` threw); the response's content type is not read, and a leading BOM is dropped (the
+// file found: `encodeURIComponent` threw); a secret echoed in `error`, `error_description` or an unsupported
+// `token_type` is redacted (the first and last the fixes of defects this file found); the response's content type is not read, and a leading BOM is dropped (the
 // platform decodes the body with `TextDecoder`); a success body must be a JSON object whose `access_token` is a
 // non-empty string and whose `token_type` and `scope`, when present, are strings (`null` is ill-typed); a numeric
 // string `expires_in` is read with `Number()` after a blank check (`" 60 "` and `"0x10"` are read); the expiry is
@@ -53,6 +54,9 @@
 //   M10 model: the BOM not dropped: fails "the outcome", "over a real undici client" and "the layer"
 //   M11 the description not redacted: fails "no secret"
 //   M12 requestedAt read after the answer: fails "an answer that arrives before the timeout"
+//   M13 the token_type redaction fix reverted: fails "no secret" (`token_type` echoing the secret)
+//   M14 the error response fix reverted (`error` any string, `error_description` a string or the answer is no
+//       OAuth2 error): fails "the outcome" and "over a real undici client" (`error_description: null`)
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -178,7 +182,9 @@ const tokenBody = fc.record({
   token_type: fc.oneof(
     { weight: 1, arbitrary: fc.constant(absent) },
     { weight: 4, arbitrary: fc.constantFrom("Bearer", "bearer", "BEARER", "bEaReR") },
-    { weight: 1, arbitrary: fc.constantFrom("mac", "DPoP", "N_A", "", 1, null) }
+    { weight: 1, arbitrary: fc.constantFrom("mac", "DPoP", "N_A", "", 1, null) },
+    // an endpoint that echoes the secret in the type
+    { weight: 1, arbitrary: fc.constantFrom("SECRET", "mac SECRET") }
   ),
   expires_in: fc.oneof(
     { weight: 1, arbitrary: fc.constant(absent) },
@@ -224,6 +230,7 @@ const bodySpec: FastCheck.Arbitrary<BodySpec> = fc.oneof(
       { _tag: "json", value: [{ access_token: "a" }] },
       { _tag: "json", value: "access_token" },
       { _tag: "json", value: null },
+      { _tag: "json", value: { access_token: "a", token_type: "SECRET" } },
       { _tag: "text", text: "<html>busy</html>" },
       { _tag: "text", text: "{\"access_token\":" },
       { _tag: "text", text: "access_token=a&token_type=bearer" },
@@ -627,7 +634,7 @@ describe("OAuth2 properties", () => {
 
   describe("no secret in any failure rendering, span or log", () => {
     it.effect("for every answer and client authentication, echoes of the secret included", () =>
-      check(fc.tuple(answer, settings), 6750, 300, ([a, s]) =>
+      check(fc.tuple(answer, settings), 6750, 600, ([a, s]) =>
         Effect.gen(function*() {
           const tracer = TestTracer.make()
           const lines: Array<string> = []

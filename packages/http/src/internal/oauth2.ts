@@ -187,7 +187,11 @@ const toAccessToken = (
 ): Effect.Effect<Auth.AccessToken, TokenRequestFailed> => {
   if (body.token_type !== undefined && body.token_type.toLowerCase() !== "bearer") {
     return Effect.fail(
-      new TokenRequestFailed({ reason: "MalformedResponse", detail: `unsupported token_type ${body.token_type}` })
+      // redacted as an error's code and description are: an endpoint that echoes the request may put the secret here
+      new TokenRequestFailed({
+        reason: "MalformedResponse",
+        detail: `unsupported token_type ${Redaction.redactText(body.token_type)}`
+      })
     )
   }
   const token = Redacted.make(body.access_token)
