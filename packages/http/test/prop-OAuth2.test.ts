@@ -27,15 +27,15 @@
 // grant's own (`grant_type`, `scope`, `audience`, in body mode `client_id` / `client_secret`) override them; Basic
 // form-encodes with `encodeURIComponent` (space as `+`); a lone surrogate is sent as U+FFFD (the fix of the defect this
 // file found: `encodeURIComponent` threw); a secret echoed in `error`, `error_description` or an unsupported
-// `token_type` is redacted (the first and last the fixes of defects this file found); the response's content type is not read, and a leading BOM is dropped (the
-// platform decodes the body with `TextDecoder`); a success body must be a JSON object whose `access_token` is a
-// non-empty string and whose `token_type` and `scope`, when present, are strings (`null` is ill-typed); a numeric
-// string `expires_in` is read with `Number()` after a blank check (`" 60 "` and `"0x10"` are read); the expiry is
-// `requestedAt + expires_in * 1000` unrounded (1e308 s is `Infinity`); a 4xx other than 408/429 is `TokenRejected`
-// only when its body is a JSON object with a non-empty string `error` (an ill-typed `error_description` is dropped:
-// both the fix of a defect this file found), else `Status`; `error_uri` is not read; the `MalformedResponse` for a non-Bearer type carries no
-// status; a 3xx is `Status` and not retried (the client in context follows no redirect here); a 429's Retry-After is
-// not read (the retry schedule alone sets the wait).
+// `token_type` is redacted (the first and last the fixes of defects this file found); the response's content type is
+// not read, and a leading BOM is dropped (the platform decodes the body with `TextDecoder`); a success body must be a
+// JSON object whose `access_token` is a non-empty string and whose `token_type` and `scope`, when present, are strings
+// (`null` is ill-typed); a numeric string `expires_in` is read with `Number()` after a blank check (`" 60 "` and
+// `"0x10"` are read); the expiry is `requestedAt + expires_in * 1000` unrounded (1e308 s is `Infinity`); a 4xx other
+// than 408/429 is `TokenRejected` only when its body is a JSON object with a non-empty string `error` (an ill-typed
+// `error_description` is dropped: both the fix of a defect this file found), else `Status`; `error_uri` is not read;
+// the `MalformedResponse` for a non-Bearer type carries no status; a 3xx is `Status` and not retried (the client in
+// context follows no redirect here); a 429's Retry-After is not read (the retry schedule alone sets the wait).
 //
 // Left out (covered elsewhere): caching, single-flight, refresh timing and `refreshAhead` (`model-Auth.test.ts`), the
 // default retry's jitter bounds (`OAuth2.test.ts`), transport errors from undici. RFC 6749 §6 (refresh tokens) does
