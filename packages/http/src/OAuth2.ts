@@ -39,7 +39,8 @@ export type ErrorCode = internal.ErrorCode
 
 /**
  * The token endpoint refused the request with an RFC 6749 error (`reason`; `"unknown"` for an extension code, which
- * stays in `errorCode`). Retrying does not help: the client id, secret, scope or grant must change.
+ * stays in `errorCode`). Retrying does not help: the client id, secret, scope or grant must change. A secret the
+ * endpoint echoes in `errorCode` or `description` is redacted there.
  *
  * @example
  * ```ts

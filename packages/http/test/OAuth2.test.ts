@@ -120,6 +120,23 @@ describe("OAuth2", () => {
         expect(seen[0]!.headers["authorization"]).toBeUndefined()
       }))
 
+    it.effect("a client id or secret with a lone surrogate is sent as U+FFFD with Basic, as in the body", () =>
+      Effect.gen(function*() {
+        // encodeURIComponent throws on a lone surrogate: the token request died with a URIError instead of being sent
+        const lone = { ...options, clientId: "id\uD800x", clientSecret: Redacted.make(`${SECRET}\uDC00`) }
+        const basic = tokenEndpoint(() => granted())
+        yield* OAuth2.requestToken(lone).pipe(Effect.provide(basic.layer))
+        const header = basic.seen[0]!.headers["authorization"]!.replace("Basic ", "")
+        const [id, secret] = Buffer.from(header, "base64").toString().split(":").map((part) =>
+          decodeURIComponent(part.replace(/\+/g, " "))
+        )
+        expect([id, secret]).toEqual(["id\uFFFDx", `${SECRET}\uFFFD`])
+        const body = tokenEndpoint(() => granted())
+        yield* OAuth2.requestToken({ ...lone, clientAuthentication: "body" }).pipe(Effect.provide(body.layer))
+        const params = new URLSearchParams(body.seen[0]!.body)
+        expect([params.get("client_id"), params.get("client_secret")]).toEqual([id, secret])
+      }))
+
     it.effect("accepts expires_in as a string and falls back to a JWT's exp", () =>
       Effect.gen(function*() {
         const asString = tokenEndpoint(() => granted("120"))
@@ -146,6 +163,21 @@ describe("OAuth2", () => {
         const { layer } = tokenEndpoint(() => json(401, { error: "account_locked" }))
         const error = yield* Effect.flip(OAuth2.requestToken(options).pipe(Effect.provide(layer)))
         expect(error).toMatchObject({ _tag: "TokenRejected", reason: "unknown", errorCode: "account_locked" })
+      }))
+
+    it.effect("an empty error is no OAuth2 error, and an ill-typed error_description does not hide the code", () =>
+      Effect.gen(function*() {
+        // RFC 6749 §5.2: `error` is one or more characters; an empty one was a TokenRejected with no code, and a
+        // numeric description turned `invalid_client` into "no OAuth2 error in the response"
+        const empty = tokenEndpoint(() => json(400, { error: "", error_description: "no" }))
+        const noCode = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(empty.layer)))
+        expect(noCode).toMatchObject({ _tag: "TokenRequestFailed", reason: "Status", status: 400 })
+        for (const description of [5, null, { text: "no" }]) {
+          const { layer } = tokenEndpoint(() => json(401, { error: "invalid_client", error_description: description }))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRejected", reason: "invalid_client", status: 401 })
+          expect(error).not.toHaveProperty("description")
+        }
       }))
 
     it.effect("a success without access_token is MalformedResponse", () =>
@@ -179,6 +211,17 @@ describe("OAuth2", () => {
         const { layer } = tokenEndpoint(() => json(200, { access_token: "x", token_type: "mac" }))
         const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
         expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+      }))
+
+    it.effect("a token_type that echoes the client secret is redacted in the MalformedResponse", () =>
+      Effect.gen(function*() {
+        // the unsupported type went into `detail` and the message as the endpoint wrote it
+        const { layer } = tokenEndpoint(() => json(200, { access_token: "x", token_type: `mac ${SECRET}` }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
+        expect(error.message).toContain("unsupported token_type mac")
+        expect(error.message).not.toContain(SECRET)
+        expect(JSON.stringify(error)).not.toContain(SECRET)
       }))
 
     it.effect("retries 503 with the jittered default backoff, then succeeds", () =>
@@ -307,6 +350,18 @@ describe("OAuth2", () => {
         for (const body of bodies) {
           const { layer } = tokenEndpoint(() => body.clone())
           const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error.message).not.toContain(SECRET)
+          expect(JSON.stringify(error)).not.toContain(SECRET)
+        }
+      }))
+    it.effect("an error code that echoes the client secret is redacted, as the description is", () =>
+      Effect.gen(function*() {
+        // the `error` field went into `errorCode` and the message as the endpoint wrote it
+        for (const code of [SECRET, `bad_${SECRET}`]) {
+          const { layer } = tokenEndpoint(() => json(401, { error: code, error_description: `got ${SECRET}` }))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRejected", reason: "unknown", status: 401 })
+          expect(Util.inspect(error)).not.toContain(SECRET)
           expect(error.message).not.toContain(SECRET)
           expect(JSON.stringify(error)).not.toContain(SECRET)
         }

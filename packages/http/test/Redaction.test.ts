@@ -218,6 +218,17 @@ describe("Redaction", () => {
       for (const form of forms) expect(Redaction.redactText(`got ${form}`)).not.toContain("Token")
     }))
 
+  it.effect("registers a value with a lone surrogate, and finds its echo with U+FFFD in its place, as sent", () =>
+    Effect.gen(function*() {
+      // `encodeURIComponent` throws on a lone surrogate: registering such a value died with a URIError
+      const secret = "lone\uD800-secret-41"
+      yield* Redaction.registerSecretValues(secret)
+      const sent = new URLSearchParams({ k: secret }).toString().slice("k=".length)
+      expect(sent).toBe("lone%EF%BF%BD-secret-41")
+      expect(Redaction.redactText(`got ${sent}`)).toBe("got <redacted>")
+      expect(Redaction.redactText(`got ${secret}`)).toBe("got <redacted>")
+    }))
+
   it("hides a Link's or a Refresh's query value whole, quotes and brackets in it included", () => {
     // `encodeURIComponent` leaves `'`, `(` and `)` as they are: a URL found as text would end at the quote
     const headers = Redaction.redactHeaders({

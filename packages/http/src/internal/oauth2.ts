@@ -121,16 +121,20 @@ const TokenResponse = Schema.Struct({
   scope: Schema.optional(Schema.String)
 })
 
+// RFC 6749 §5.2: `error` is required and one or more characters; an ill-typed optional `error_description` is dropped
+// rather than hiding the code the endpoint did send
 const ErrorResponse = Schema.Struct({
-  error: Schema.String,
-  error_description: Schema.optional(Schema.String)
+  error: Schema.NonEmptyString,
+  error_description: Schema.optional(Schema.Unknown)
 })
 
 const decodeTokenResponse = Schema.decodeUnknownEither(TokenResponse)
 const decodeErrorResponse = Schema.decodeUnknownEither(ErrorResponse)
 
-// RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined for Basic authentication
-const formEncode = (value: string): string => encodeURIComponent(value).replace(/%20/g, "+")
+// RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined for Basic authentication. A lone
+// surrogate, which has no UTF-8 encoding, is sent as U+FFFD, as the form body (`URLSearchParams`) sends it: both
+// client authentications send the same id and secret (`encodeURIComponent` alone throws on it)
+const formEncode = (value: string): string => encodeURIComponent(Redaction.wellFormed(value)).replace(/%20/g, "+")
 
 const isErrorCode = (code: string): code is ErrorCode => (errorCodes as ReadonlyArray<string>).includes(code)
 
@@ -183,7 +187,11 @@ const toAccessToken = (
 ): Effect.Effect<Auth.AccessToken, TokenRequestFailed> => {
   if (body.token_type !== undefined && body.token_type.toLowerCase() !== "bearer") {
     return Effect.fail(
-      new TokenRequestFailed({ reason: "MalformedResponse", detail: `unsupported token_type ${body.token_type}` })
+      // redacted as an error's code and description are: an endpoint that echoes the request may put the secret here
+      new TokenRequestFailed({
+        reason: "MalformedResponse",
+        detail: `unsupported token_type ${Redaction.redactText(body.token_type)}`
+      })
     )
   }
   const token = Redacted.make(body.access_token)
@@ -253,11 +261,12 @@ export const requestToken = (
     const oauthError = Either.flatMap(errorBody, (json) => Either.mapLeft(decodeErrorResponse(json), () => undefined))
     if (isClientError && Either.isRight(oauthError)) {
       const { error, error_description } = oauthError.right
+      // the code is redacted as the description is: an endpoint that echoes the request may put the secret in either
       return yield* new TokenRejected({
         reason: isErrorCode(error) ? error : "unknown",
-        errorCode: error,
+        errorCode: Redaction.redactText(error),
         status: response.status,
-        ...(error_description !== undefined ? { description: Redaction.redactText(error_description) } : {})
+        ...(typeof error_description === "string" ? { description: Redaction.redactText(error_description) } : {})
       })
     }
     return yield* new TokenRequestFailed({

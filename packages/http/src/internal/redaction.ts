@@ -189,6 +189,16 @@ const registry: SecretRegistry = globalValue(
   }
 )
 
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/**
+ * The text with each lone surrogate replaced by U+FFFD, as `TextEncoder` and `URLSearchParams` send it:
+ * `encodeURIComponent` throws a `URIError` on a lone surrogate.
+ *
+ * @internal
+ */
+export const wellFormed = (text: string): string => text.replace(loneSurrogate, "\uFFFD")
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 /**
@@ -200,7 +210,7 @@ const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/
  */
 const considerForms = (value: string, consider: (form: string) => void): void => {
   consider(value)
-  const component = encodeURIComponent(value)
+  const component = encodeURIComponent(wellFormed(value))
   // the form encoding escapes `!'()~` too, and writes a space `+`; `%20` for it is RFC 3986's strict encoding
   const form = component.replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   for (const encoded of component === form ? [component] : [component, form]) {
