@@ -123,7 +123,7 @@ export const isRetryable: (error: TokenError) => boolean = internal.isRetryable
  * | `scope`, `audience`    | not sent                                                                    |
  * | `expirySkew`           | 30 seconds, capped at half the lifetime                                     |
  * | `refreshAhead`         | none: a background refresh this long before the due one (`Auth.TokenSourceOptions`) |
- * | `retry`                | `defaultRetry`, only for retryable errors                                   |
+ * | `retry`                | `defaultRetry`, only for retryable errors; a 429's or 503's `Retry-After` replaces its delay (one over 30 s ends the retries, as `Retry`'s `maxRetryAfter`) |
  * | `timeout`              | 30 seconds per token request, its body included (`Duration.infinity`: none) |
  * | `origins`              | the origin of each request's first hop                                      |
  *

@@ -240,6 +240,30 @@ describe("OAuth2", () => {
         expect(seen).toHaveLength(3)
       }))
 
+    it.effect("a 429's or 503's Retry-After is the wait before the next try; one over 30 s is not waited, nor tried again", () =>
+      Effect.gen(function*() {
+        for (const status of [429, 503]) {
+          const limited = (retryAfter: string) =>
+            new Response("{}", { status, headers: { "content-type": "application/json", "retry-after": retryAfter } })
+          const patient = tokenEndpoint((call) => call === 1 ? limited("5") : granted())
+          const fiber = yield* OAuth2.requestToken(options).pipe(
+            Effect.provide(patient.layer),
+            Effect.withRandom(Random.make(7)),
+            Effect.fork
+          )
+          yield* TestClock.adjust("4999 millis")
+          expect(patient.seen).toHaveLength(1) // not the default backoff's 100-200 ms
+          yield* TestClock.adjust("501 millis") // 5 s and at most 10 % more
+          expect(patient.seen).toHaveLength(2)
+          expect(Redacted.value((yield* Fiber.join(fiber)).token)).toBe("access-1")
+
+          const refused = tokenEndpoint(() => limited("3600"))
+          const error = yield* Effect.flip(OAuth2.requestToken(options).pipe(Effect.provide(refused.layer)))
+          expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "Status", status })
+          expect(refused.seen).toHaveLength(1)
+        }
+      }))
+
     it("the default retry's jitter only shortens: each delay within half and all of 200, 400, 800 ms", () => {
       for (let seed = 0; seed < 200; seed++) {
         const delays = stepDelays(OAuth2.defaultRetry, Array.from({ length: 5 }, () => undefined as never), 0, seed)

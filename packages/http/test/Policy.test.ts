@@ -281,6 +281,25 @@ describe("Policy", () => {
         expect(second - first).toBeGreaterThanOrEqual(3000)
       }))
 
+    it.scoped("413 with Retry-After is retried after that wait inside a caller's span too (with telemetry on or off)", () =>
+      Effect.gen(function*() {
+        for (const telemetry of [false, true]) {
+          const scripted = yield* ScriptedClient.make(FaultScript.routes({
+            "PUT /upload": FaultScript.sequence(FaultScript.status(413, { retryAfter: 3 }), FaultScript.status(201))
+          }))
+          const api = SturdyClient.makeWith(scripted.client, {
+            baseUrl: base,
+            policy: yield* Policy.make({ ...quick, telemetry })
+          })
+          // Effect hands a failure raised under a span on as a proxy of it: the wait read from the headers must
+          // still reach the retry
+          const exit = yield* runVirtual(Effect.withSpan(api.put("/upload"), "caller"))
+          expect(Exit.isSuccess(exit)).toBe(true)
+          const [first, second] = yield* arrivals(scripted)
+          expect(second - first).toBeGreaterThanOrEqual(3000)
+        }
+      }))
+
     it.scoped("a 413 whose server sent Retry-After but x-should-retry: false is not retried: the server's word wins", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

@@ -35,7 +35,8 @@
 // than 408/429 is `TokenRejected` only when its body is a JSON object with a non-empty string `error` (an ill-typed
 // `error_description` is dropped: both the fix of a defect this file found), else `Status`; `error_uri` is not read;
 // the `MalformedResponse` for a non-Bearer type carries no status; a 3xx is `Status` and not retried (the client in
-// context follows no redirect here); a 429's Retry-After is not read (the retry schedule alone sets the wait).
+// context follows no redirect here); a 429's or 503's Retry-After is the wait before the next try, as `Retry`'s
+// `delayHint` reads it (one above its 30 s `maxRetryAfter` ends the retries at once).
 //
 // Left out (covered elsewhere): caching, single-flight, refresh timing and `refreshAhead` (`model-Auth.test.ts`), the
 // default retry's jitter bounds (`OAuth2.test.ts`), transport errors from undici. RFC 6749 §6 (refresh tokens) does
@@ -561,23 +562,31 @@ describe("OAuth2 properties", () => {
       check(fc.tuple(answer, fc.integer({ min: 1, max: 3 })), 408, 200, ([a, retries]) =>
         Effect.gen(function*() {
           const endpoint = scripted(a, "Qx-secret-9Kv")
-          yield* OAuth2.requestToken({ ...optionsOf(TOKEN_URL, emptySettings), retry: Schedule.recurs(retries) }).pipe(
+          const fiber = yield* OAuth2.requestToken({
+            ...optionsOf(TOKEN_URL, emptySettings),
+            retry: Schedule.recurs(retries)
+          }).pipe(
             Effect.provideService(HttpClient.HttpClient, endpoint.client),
-            Effect.exit
+            Effect.exit,
+            Effect.fork
           )
+          // a Retry-After is waited (at most 30 s and 10 % more per retry)
+          yield* TestClock.adjust("10 minutes")
+          yield* Fiber.join(fiber)
           const expected = expectedOutcome(a, "Qx-secret-9Kv", 0)
-          expect(endpoint.requests()).toBe(retryable(expected) ? retries + 1 : 1)
+          const waitTooLong = (a.status === 429 || a.status === 503) && a.retryAfter !== undefined && a.retryAfter > 30
+          expect(endpoint.requests()).toBe(retryable(expected) && !waitTooLong ? retries + 1 : 1)
         })))
 
-    it.effect("a 429's Retry-After does not stretch the default retry: its first delay stays within 100-200 ms", () =>
+    it.effect("a 429's or 503's Retry-After is the wait before the next try; one over 30 s ends the retries at once", () =>
       check(
-        fc.tuple(fc.integer({ min: 1, max: 3600 }), fc.integer()),
+        fc.tuple(fc.constantFrom(429, 503), fc.integer({ min: 1, max: 3600 }), fc.integer()),
         429,
         40,
-        ([retryAfter, seed]) =>
+        ([status, retryAfter, seed]) =>
           Effect.gen(function*() {
             const endpoint = scripted({
-              status: 429,
+              status,
               contentType: "application/json",
               bom: false,
               body: { _tag: "json", value: { error: "slow_down" } },
@@ -589,15 +598,18 @@ describe("OAuth2 properties", () => {
               Effect.exit,
               Effect.fork
             )
-            yield* TestClock.adjust("99 millis")
-            expect(endpoint.requests()).toBe(1)
-            yield* TestClock.adjust("101 millis")
-            expect(endpoint.requests()).toBe(2)
-            yield* TestClock.adjust("10 seconds")
+            if (retryAfter <= 30) {
+              // the wait, and up to 10 % more (at most a second): never the 100-200 ms of the default backoff
+              yield* TestClock.adjust(retryAfter * 1000 - 1)
+              expect(endpoint.requests()).toBe(1)
+              yield* TestClock.adjust(Math.min(1000, retryAfter * 100) + 1)
+              expect(endpoint.requests()).toBe(2)
+            }
+            yield* TestClock.adjust("10 minutes")
             const exit = yield* Fiber.join(fiber)
-            expect(endpoint.requests()).toBe(4)
+            expect(endpoint.requests()).toBe(retryAfter <= 30 ? 4 : 1)
             expect(Exit.isFailure(exit) && Cause.failureOption(exit.cause)).toEqual(
-              Option.some(expect.objectContaining({ reason: "Status", status: 429 }))
+              Option.some(expect.objectContaining({ reason: "Status", status }))
             )
           })
       ))

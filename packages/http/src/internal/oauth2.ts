@@ -3,6 +3,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Backoff from "@sturdy/policy/Backoff"
+import * as Retry from "@sturdy/policy/Retry"
 import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -22,6 +23,7 @@ import * as auth from "./auth.js"
 import * as Jwt from "./jwt.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as Redaction from "./redaction.js"
+import * as retryHeaders from "./retryHeaders.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -269,16 +271,32 @@ export const requestToken = (
         ...(typeof error_description === "string" ? { description: Redaction.redactText(error_description) } : {})
       })
     }
-    return yield* new TokenRequestFailed({
+    const failure = new TokenRequestFailed({
       reason: "Status",
       status: response.status,
       detail: isClientError ? "no OAuth2 error in the response" : "the token endpoint is unavailable"
     })
+    // a 429's or 503's Retry-After is the wait before the next try, as `Policy` reads it
+    if (response.status === 429 || response.status === 503) {
+      const wait = retryHeaders.limitedRetryAfter(response.headers, yield* Clock.currentTimeMillis)
+      if (Option.isSome(wait)) Object.defineProperty(failure, serverWait, { value: wait.value })
+    }
+    return yield* failure
   }).pipe(
     withTimeout(timeoutOf(options)),
-    Effect.retry({ schedule: options.retry ?? defaultRetry, while: isRetryable }),
+    (attempt) =>
+      Retry.retry(attempt, {
+        schedule: options.retry ?? defaultRetry,
+        while: isRetryable,
+        delayHint: (error) => Option.fromNullable((error as { readonly [serverWait]?: Duration.Duration })[serverWait])
+      }),
     Effect.withSpan("OAuth2.requestToken", { attributes: { "oauth2.client_id": options.clientId } })
   )
+
+// The wait a failed token request's endpoint asked for, kept on the failure out of sight (not one of its public
+// fields, not enumerable): it only steers the retry. A property rather than a WeakMap entry, since the failure reaches
+// the retry as the proxy Effect wraps an error in to carry its span.
+const serverWait: unique symbol = Symbol.for("@sturdy/http/OAuth2/serverWait")
 
 /** @internal */
 export const clientCredentials = (
