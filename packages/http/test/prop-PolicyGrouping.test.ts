@@ -26,7 +26,10 @@
 //   - a call whose retry stage is on with `budget: true` deposits one request into its key's budget, whatever its
 //     method; a call with `budget: false` (or `retry: false`) deposits nothing and withdraws nothing;
 //   - a call with `retry: false` waits out a pause when it fits the default patience (30 s), and a 429/503 it gets
-//     pauses the key as under the default retry options.
+//     pauses the key as under the default retry options;
+//   - a call whose `retry.respectRetryAfter` is `false` is not held by a pause another call of its key set (the docs:
+//     "ignores server waits (and pauses) entirely"); it was, before the fix this property found (see Policy.test.ts,
+//     "respectRetryAfter: false on an endpoint ignores the pause another endpoint's 429 set on the key").
 //
 // Left out: concurrent callers of one key (the RateLimit and pause properties cover the lines), a limiter's waits that
 // do not fit the deadline, `RateLimit` headers, hedges withdrawing from the budget, the pause table's bound.
@@ -516,7 +519,8 @@ describe("server pause: a 429/503's pause holds the calls of its key only, each 
             const patience = retry.maxRetryAfter
             const left = Math.max(0, (pauseEnd.get(key) ?? 0) - t)
             let sentAt = t
-            if (left > 0) {
+            // `respectRetryAfter: false` ignores server waits and pauses entirely (a call without retries respects them)
+            if (left > 0 && retry.respectRetryAfter) {
               const long = longWaits.get(key)
               const asked = long !== undefined && long.probeAt > t ? Math.max(left, long.until - t) : left
               if (!(asked <= patience && left < 30_000)) {
