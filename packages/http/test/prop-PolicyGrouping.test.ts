@@ -31,6 +31,14 @@
 //     "ignores server waits (and pauses) entirely"); it was, before the fix this property found (see Policy.test.ts,
 //     "respectRetryAfter: false on an endpoint ignores the pause another endpoint's 429 set on the key").
 //
+// Mutants checked (each made its property fail with a shrunk counterexample, then the file was restored):
+//   1. policyStages.ts rateLimit: the limiter keyed by the request's URL instead of the call's key  → rate limit
+//   2. policyStages.ts retrying: `retry.budget: false` ignored (every call budgeted)               → retry budget
+//   3. policyStages.ts serverPause: every call's patience the default 30 s                         → server pause
+//   4. upstream.ts asciiHost: an IDN left in Unicode (two keys, two entries for one host)          → rate limit
+//   5. model: one counter per profile and key (limiters of two profiles of one key apart)          → rate limit
+//   6. policyStages.ts makeStack: the fix reverted (a respectRetryAfter: false call held by a pause) → server pause
+//
 // Left out: concurrent callers of one key (the RateLimit and pause properties cover the lines), a limiter's waits that
 // do not fit the deadline, `RateLimit` headers, hedges withdrawing from the budget, the pause table's bound.
 import { HttpClientRequest } from "@effect/platform"

@@ -29,8 +29,8 @@
 // reported once, where it was set (endpoint × host already did this; base × host and base × endpoint now do too, see
 // Policy.test.ts).
 //
-// Left out: rateLimit / retry-budget / pause grouping, `Config`, custom schedules, IDN (the key keeps the Unicode
-// name as written) and trailing-dot hosts (see the report).
+// Left out: rateLimit / retry-budget / pause grouping and IDN hosts (prop-PolicyGrouping covers them), `Config`,
+// custom schedules and trailing-dot hosts (see the report).
 //
 // Mutants checked (each made its property fail with a shrunk counterexample, then the file was restored):
 //   1. upstream.ts compileEndpoint: a last `**` needs a segment (`/.*` for `(?:/.*)?`)       → resolution
