@@ -361,7 +361,11 @@ export interface RetryOptions {
    * `Idempotency-Key`). An empty list turns retries off.
    */
   readonly methods?: ReadonlyArray<Idempotency.Method | Lowercase<Idempotency.Method>> | undefined
-  /** Honour the server's wait (`Retry-After`, else the `RateLimit` reset) on `retryAfterStatuses` (default `true`). */
+  /**
+   * Honour the server's wait (`Retry-After`, else the `RateLimit` reset) on `retryAfterStatuses` (default `true`).
+   * `false` also leaves the key's server pauses alone: a call neither pauses the key nor waits out (or is refused for)
+   * a pause that a call of another endpoint or host of the same key set.
+   */
   readonly respectRetryAfter?: boolean | undefined
   /** The statuses whose `Retry-After` / `RateLimit` wait is honoured (default 413, 429, 503). */
   readonly retryAfterStatuses?: ReadonlyArray<number> | undefined

@@ -2049,6 +2049,32 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       expect((yield* arrivals(scripted)).length).toBe(2)
     }))
 
+  it.scoped("respectRetryAfter: false on an endpoint ignores the pause another endpoint's 429 set on the key", () =>
+    Effect.gen(function*() {
+      // found by prop-PolicyGrouping: the option "ignores server waits (and pauses) entirely", but a call of such an
+      // endpoint was held by (or refused for) a pause of its key that a call of another endpoint had set
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.status(429, { retryAfter: 10 }),
+        "GET /health": FaultScript.json(ada),
+        "GET /b": FaultScript.json(ada)
+      }, {
+        ...retryWith({ maxAttempts: 1 }),
+        endpoints: { "GET /health": { retry: { maxAttempts: 1, respectRetryAfter: false } } }
+      })
+      expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("RateLimited")
+      // sent at once, through the pause
+      const health = yield* Effect.fork(api.get("/health", { schema: User }))
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.poll(health)).toEqual(Option.some(Exit.succeed(ada)))
+      // a call that respects the server's wait still waits the pause out
+      yield* runVirtual(api.get("/b", { schema: User }), "1 minute")
+      expect((yield* scripted.requests).map((r) => [r.route, r.arrivedAt])).toEqual([
+        ["GET /a", 0],
+        ["GET /health", 1],
+        ["GET /b", 10_000]
+      ])
+    }))
+
   it.scoped("statuses is an allow-list for failures with a status; connection failures keep the default", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({

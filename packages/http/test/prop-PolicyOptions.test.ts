@@ -2,7 +2,7 @@
 // entries, `upstreamKey`, the documented defaults (derived ones included), `Policy.validate` / `InvalidPolicy`, and
 // which stages a profile turns off.
 //
-// The model (`resolveModel`, `conflicts`, `expectedFields`, `patternMatches`, `hostOf` below) is written from the module docs of
+// The model (`resolveModel`, `conflicts`, `expectedFields`, `hostOf` below, and `utils/policyModel.ts`) is written from the module docs of
 // `Policy` (the "Defaults" table, "Validated when built", `Options` / `HostOptions` / `EndpointOptions`,
 // `RetryOptions.maxAttempts`, `upstreamKey`, `InvalidPolicy`): a layer (host on base, endpoint on host) overrides
 // only what it sets; a section set to `false` is off, an object turns it on over the layer below (or the defaults);
@@ -29,8 +29,8 @@
 // reported once, where it was set (endpoint × host already did this; base × host and base × endpoint now do too, see
 // Policy.test.ts).
 //
-// Left out: rateLimit / retry-budget / pause grouping, `Config`, custom schedules, IDN (the key keeps the Unicode
-// name as written) and trailing-dot hosts (see the report).
+// Left out: rateLimit / retry-budget / pause grouping and IDN hosts (prop-PolicyGrouping covers them), `Config`,
+// custom schedules and trailing-dot hosts (see the report).
 //
 // Mutants checked (each made its property fail with a shrunk counterexample, then the file was restored):
 //   1. upstream.ts compileEndpoint: a last `**` needs a segment (`/.*` for `(?:/.*)?`)       → resolution
@@ -68,6 +68,7 @@ import {
   TestContext
 } from "effect"
 import type * as Scope from "effect/Scope"
+import { endpointOf, hostEntryOf, type Target, targetOf } from "./utils/policyModel.js"
 
 // -----------------------------------------------------------------------------
 // option trees
@@ -201,61 +202,10 @@ const requestOf = (req: Req) => HttpClientRequest.make(req.method)(req.url)
 // the model
 // -----------------------------------------------------------------------------
 
-const defaultPorts: Record<string, string> = { http: "80", https: "443" }
-
-interface Target {
-  readonly origin: string
-  readonly host: string
-  readonly hostPort: string
-  readonly path: string
-}
-
-/** scheme, host and port as the docs put them in the key, and the path as sent (dot segments resolved, encoded). */
-const targetOf = (url: string): Target => {
-  const m = /^([a-z]+):\/\/([^:/?#]*)(?::(\d+))?([^?#]*)/i.exec(url)!
-  const scheme = m[1].toLowerCase()
-  const host = m[2].toLowerCase()
-  const port = m[3] ?? defaultPorts[scheme]
-  const segments: Array<string> = []
-  const raw = (m[4] === "" ? "/" : m[4]).split("/").slice(1)
-  raw.forEach((segment, i) => {
-    const last = i === raw.length - 1
-    if (segment === "..") {
-      segments.pop()
-      if (last) segments.push("")
-    } else if (segment === ".") {
-      if (last) segments.push("")
-    } else segments.push(segment.replaceAll(" ", "%20"))
-  })
-  return { origin: `${scheme}://${host}:${port}`, host, hostPort: `${host}:${port}`, path: `/${segments.join("/")}` }
-}
-
-/** A pattern matches the path's segments: `*` / `:name` one non-empty segment, a last `**` zero or more. */
-const patternMatches = (pattern: string, method: string, path: string): boolean => {
-  const [m, p] = pattern.includes(" /") && !pattern.startsWith("/")
-    ? [pattern.slice(0, pattern.indexOf(" ")), pattern.slice(pattern.indexOf(" ") + 1)]
-    : ["*", pattern]
-  if (m !== "*" && m.toUpperCase() !== method) return false
-  const want = p.replaceAll(" ", "%20").split("/").slice(1)
-  let have = path.split("/").slice(1)
-  // a trailing slash is the same path (from the code)
-  if (have.length > 1 && have[have.length - 1] === "") have = have.slice(0, -1)
-  for (let i = 0; i < want.length; i++) {
-    if (want[i] === "**" && i === want.length - 1) return true
-    if (i >= have.length) return false
-    if (want[i] === "*" || want[i].startsWith(":")) {
-      if (have[i] === "") return false
-    } else if (want[i] !== have[i]) return false
-  }
-  return have.length === want.length
-}
-
 const matchEndpoint = (tree: Tree, method: string, path: string): readonly [string, Layer] | undefined =>
-  tree.endpoints.find(([pattern]) => patternMatches(pattern, method, path))
+  endpointOf(tree.endpoints, method, path)
 
-const hostOf = (tree: Tree, target: Target): readonly [string, Layer] | undefined =>
-  tree.hosts.find(([name]) => name.toLowerCase() === target.hostPort) ??
-    tree.hosts.find(([name]) => name.toLowerCase() === target.host)
+const hostOf = (tree: Tree, target: Target): readonly [string, Layer] | undefined => hostEntryOf(tree.hosts, target)
 
 interface Resolved {
   readonly total: number | undefined

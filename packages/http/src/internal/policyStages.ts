@@ -105,9 +105,12 @@ export interface Stack {
 export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, shared: Shared): Stack => {
   const retry = resolved.retry
   const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined
+  // `respectRetryAfter: false` ignores server waits and pauses entirely: a call of this stack neither sets a pause nor
+  // is held by one another call of its key set (a stack without retries keeps the defaults, which respect them)
+  const paused = retry === undefined || retry.respectRetryAfter
   const stages: ReadonlyArray<Stage | undefined> = [
     observeCall,
-    serverPause(resolved, shared),
+    paused ? serverPause(resolved, shared) : undefined,
     resolved.totalTimeout === undefined && resolved.attemptTimeout === undefined ? undefined : deadline(resolved),
     // inside the deadline: a wait for the limiter is part of the call, and one that cannot end in time fails at once
     profile.limiter === undefined ? undefined : rateLimit(profile.limiter),
@@ -116,7 +119,7 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
     guarded ? rejectionEvents : undefined,
     profile.breakers === undefined ? undefined : breaker(profile.breakers),
     resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
-    attemptPause(resolved, shared),
+    paused ? attemptPause(resolved, shared) : undefined,
     retryAfterHints(retry ?? policyOptions.packageDefaults.retry!, shared),
     observeAttempt
   ]

@@ -26,18 +26,21 @@ export const advance = <A, E>(effect: Effect.Effect<A, E>, steps = 10_000, step:
  * Runs `effect`, moving the TestClock to each pending sleep in turn until it completes (Go's fake timer's
  * `advanceToTimer`), so the clock stops when the effect ends, not a minute later; after `steps` moves it is awaited as
  * it is. `onSleeps`, when given, is told before each move how far ahead of now each pending sleep ends (milliseconds).
+ * `turns` is how many turns of the scheduler the effect gets to end before the clock moves (an effect that ends
+ * through several fibers, as a call over a `ScriptedClient` does, may need more than the default 8).
  */
 export const advanceToDone = <A, E>(
   effect: Effect.Effect<A, E>,
   steps = 10_000,
-  onSleeps?: (ahead: ReadonlyArray<number>) => void
+  onSleeps?: (ahead: ReadonlyArray<number>) => void,
+  turns = 8
 ) =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(effect)
     yield* Effect.yieldNow()
     for (let i = 0; i < steps; i++) {
       // what a wake-up set off may take a few turns of the scheduler to end the effect: let it, before moving on
-      for (let turn = 0; turn < 8; turn++) {
+      for (let turn = 0; turn < turns; turn++) {
         const done = yield* Fiber.poll(fiber)
         if (Option.isSome(done)) return done.value
         yield* Effect.yieldNow()
