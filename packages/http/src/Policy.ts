@@ -23,7 +23,10 @@
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
- * once, with {@link layer}). To share the retry budget and the breakers' state with every process of a fleet,
+ * once, with {@link layer}). Breakers and bulkheads are kept per key within each profile (the base options, each
+ * `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
+ * pauses are kept per key alone, so profiles whose requests share a key (through `upstreamKey`) share them too: one
+ * counter, one budget, one pause for the upstream. To share the retry budget and the breakers' state with every process of a fleet,
  * provide the `Policy` a `RetryBudget` on a shared store (`RetryBudgetRedis.layer`) and a `CircuitBreakerStore`
  * (`CircuitBreakerRedis.layerStore`); see `@sturdy/policy/RetryBudgetStore` and `CircuitBreakerStore` for the
  * consistency each gives.
