@@ -108,8 +108,15 @@ const play = (s: Scenario) =>
           Effect.ensuring(Effect.map(Clock.currentTimeMillis, (now) => {
             endedAt = now
           }))
-        )
+        ),
+        10_000,
+        undefined,
+        // a call over the ScriptedClient takes more scheduler turns to end than `advanceToDone`'s default waits
+        64
       )
+      // each call starts its gap after the one before ended: a clock moved on after a call had ended (a wake-up it
+      // set off, taken before the call was seen done) would let pauses run out between calls and weaken the property
+      if (i > 0) expect(startedAt - seen[i - 1]!.endedAt).toBe(s.calls[i]!.gap)
       seen.push({ startedAt, exit, endedAt })
     }
     const sent = (yield* scripted.requests).map((r) => ({ path: r.path, at: r.arrivedAt }))
