@@ -609,16 +609,17 @@ const ietfRateLimits = (
 // `X-RateLimit-*` (GitHub and most others), else `X-Rate-Limit-*` (Twitter's spelling), as a set: the three fields
 // describe one quota, so a remaining count is never paired with another spelling's reset (two layers, say a gateway
 // and the service behind it, each sending its own).
-const vendorHeader = (headers: Headers.Headers, name: "limit" | "remaining" | "reset"): string | undefined =>
+const vendorPrefix = (headers: Headers.Headers): string =>
   lookup(headers, "x-ratelimit-limit") !== undefined || lookup(headers, "x-ratelimit-remaining") !== undefined ||
     lookup(headers, "x-ratelimit-reset") !== undefined
-    ? lookup(headers, `x-ratelimit-${name}`)
-    : lookup(headers, `x-rate-limit-${name}`)
+    ? "x-ratelimit-"
+    : "x-rate-limit-"
 
 const xRateLimit = (headers: Headers.Headers, nowMillis: number): Option.Option<RetryHeaders.RateLimit> => {
-  const limit = vendorHeader(headers, "limit")
-  const remaining = vendorHeader(headers, "remaining")
-  const reset = vendorHeader(headers, "reset")
+  const prefix = vendorPrefix(headers)
+  const limit = lookup(headers, `${prefix}limit`)
+  const remaining = lookup(headers, `${prefix}remaining`)
+  const reset = lookup(headers, `${prefix}reset`)
   if (limit === undefined && remaining === undefined && reset === undefined) return Option.none()
   return Option.some({
     policy: Option.none(),
@@ -702,8 +703,9 @@ const retryAfterWith = (
   }
   const vendorWait = vendorRetryAfter(headers, nowMillis)
   if (vendorWait !== undefined) return Option.some(vendorWait.duration)
-  const reset = vendorHeader(headers, "reset")
-  if (reset !== undefined && exhaustedCount(vendorHeader(headers, "remaining"), limited)) {
+  const prefix = vendorPrefix(headers)
+  const reset = lookup(headers, `${prefix}reset`)
+  if (reset !== undefined && exhaustedCount(lookup(headers, `${prefix}remaining`), limited)) {
     return Option.map(parseReset(reset, nowMillis), (delay) => delay.duration)
   }
   return Option.none()
@@ -722,7 +724,7 @@ export const mayNameWait = (headers: Headers.Headers): boolean =>
   lookup(headers, "retry-after") !== undefined || lookup(headers, "retry-after-ms") !== undefined ||
   lookup(headers, "x-ms-retry-after-ms") !== undefined || lookup(headers, "ratelimit") !== undefined ||
   lookup(headers, "ratelimit-reset") !== undefined || lookup(headers, "x-ratelimit-retry-after") !== undefined ||
-  vendorHeader(headers, "reset") !== undefined
+  lookup(headers, `${vendorPrefix(headers)}reset`) !== undefined
 
 /**
  * The wait of a response that already says "limited" (429, 503, or a status of `retry.retryAfterStatuses`): as
