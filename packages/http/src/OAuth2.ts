@@ -65,8 +65,9 @@ export type TokenRejected = internal.TokenRejected
 /**
  * The token request failed without an OAuth2 answer: the endpoint could not be reached (`Transport`), answered an
  * unexpected status (`Status`: 5xx, 429 and 408 are retried), or sent a success body without a usable token
- * (`MalformedResponse`: no `access_token`, a token type other than Bearer, or an `expires_in` that is not a finite,
- * positive number of seconds; a numeric string is read), or could not be made at all (`InvalidRequest`: a `tokenUrl`
+ * (`MalformedResponse`, with the status: no `access_token`, one that an `Authorization: Bearer` header cannot carry
+ * (anything but visible ASCII: a space, a control character, a non-ASCII character), a token type other than Bearer,
+ * or an `expires_in` that is not a finite, positive number of seconds; a numeric string is read), or could not be made at all (`InvalidRequest`: a `tokenUrl`
  * that does not parse; not retried).
  *
  * @example

@@ -213,6 +213,30 @@ describe("OAuth2", () => {
         expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse" })
       }))
 
+    it.effect("a token no Bearer header can carry is MalformedResponse, not cached to fail every call", () =>
+      Effect.gen(function*() {
+        // RFC 6750 §2.1: one b64token after "Bearer "; a CR/LF would split the header, a space make two credentials
+        for (const accessToken of ["abc\r\nX-Injected: 1", "abc def", "abc\tdef", "tökén", "abc\u0000", " "]) {
+          const { layer } = tokenEndpoint(() => json(200, { access_token: accessToken, token_type: "Bearer" }))
+          const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+          expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse", status: 200 })
+          if (accessToken.trim() !== "") expect(error.message).not.toContain(accessToken)
+        }
+        // any visible ASCII is sent as it is (servers accept more than b64token's letters)
+        for (const accessToken of ["eyJh.eyJz.c2ln", "a-b_c~d+e/f==", "opaque:token!%$"]) {
+          const { layer } = tokenEndpoint(() => json(200, { access_token: accessToken, token_type: "Bearer" }))
+          const token = yield* OAuth2.requestToken(noRetry).pipe(Effect.provide(layer))
+          expect(Redacted.value(token.token)).toBe(accessToken)
+        }
+      }))
+
+    it.effect("a non-bearer token type's MalformedResponse carries the status", () =>
+      Effect.gen(function*() {
+        const { layer } = tokenEndpoint(() => json(201, { access_token: "x", token_type: "mac" }))
+        const error = yield* Effect.flip(OAuth2.requestToken(noRetry).pipe(Effect.provide(layer)))
+        expect(error).toMatchObject({ _tag: "TokenRequestFailed", reason: "MalformedResponse", status: 201 })
+      }))
+
     it.effect("a token_type that echoes the client secret is redacted in the MalformedResponse", () =>
       Effect.gen(function*() {
         // the unsupported type went into `detail` and the message as the endpoint wrote it

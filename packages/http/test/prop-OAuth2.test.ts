@@ -34,7 +34,9 @@
 // `"0x10"` are read); the expiry is `requestedAt + expires_in * 1000` unrounded (1e308 s is `Infinity`); a 4xx other
 // than 408/429 is `TokenRejected` only when its body is a JSON object with a non-empty string `error` (an ill-typed
 // `error_description` is dropped: both the fix of a defect this file found), else `Status`; `error_uri` is not read;
-// the `MalformedResponse` for a non-Bearer type carries no status; a 3xx is `Status` and not retried (the client in
+// the `MalformedResponse` for a non-Bearer type carries the status (it had none); an `access_token` of anything but
+// visible ASCII is `MalformedResponse` (RFC 6750 §2.1: no header can carry it; it was cached and failed every
+// call as `InvalidRequest`); a 3xx is `Status` and not retried (the client in
 // context follows no redirect here); a 429's or 503's Retry-After is the wait before the next try, as `Retry`'s
 // `delayHint` reads it (one above its 30 s `maxRetryAfter` ends the retries at once).
 //
@@ -178,7 +180,9 @@ const tokenBody = fc.record({
     { weight: 1, arbitrary: fc.constant(absent) },
     { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9._~+/-]{1,12}=*$/) },
     { weight: 2, arbitrary: fc.integer({ min: 1_000_000, max: 3_000_000 }).map(jwt) },
-    { weight: 1, arbitrary: fc.constantFrom("", 42, null) }
+    { weight: 1, arbitrary: fc.constantFrom("", 42, null) },
+    // visible ASCII beyond b64token is sent as it is; whitespace, controls and non-ASCII cannot be
+    { weight: 1, arbitrary: fc.constantFrom("tok:en!", "a%20b", "a b", "a\r\nb", "\ta", "tök", "a\u007f") }
   ),
   token_type: fc.oneof(
     { weight: 1, arbitrary: fc.constant(absent) },
@@ -349,12 +353,12 @@ const expectedOutcome = (a: Answer, secret: string, requestedAt: number): Outcom
     const body = parsed.value
     const malformed = { _tag: "TokenRequestFailed", reason: "MalformedResponse", status: a.status } as const
     if (!isRecord(body)) return malformed
-    if (typeof body.access_token !== "string" || body.access_token === "") return malformed
+    if (typeof body.access_token !== "string" || !/^[\x21-\x7e]+$/.test(body.access_token)) return malformed
     if ("token_type" in body && typeof body.token_type !== "string") return malformed
     if ("scope" in body && typeof body.scope !== "string") return malformed
     if ("expires_in" in body && lifetime(body.expires_in) === undefined) return malformed
     if (typeof body.token_type === "string" && body.token_type.toLowerCase() !== "bearer") {
-      return { _tag: "TokenRequestFailed", reason: "MalformedResponse", status: undefined }
+      return malformed
     }
     const expiresAt = "expires_in" in body
       ? Option.some(requestedAt + lifetime(body.expires_in)! * 1000)

@@ -116,8 +116,13 @@ export const defaultRetry: Schedule.Schedule<unknown, TokenError> = Backoff.expo
 // them).
 const ExpiresIn = Schema.Union(Schema.Number, Schema.NumberFromString).pipe(Schema.finite(), Schema.positive())
 
+// RFC 6750 §2.1 sends the token as one `b64token` after "Bearer ". Any visible ASCII is accepted, as servers accept
+// it; a space, a control character (a CR/LF would split the header) or a non-ASCII character cannot be sent that
+// way, so such a token is refused here, once, instead of being cached and failing every API call as InvalidRequest
+const AccessToken = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]+$/))
+
 const TokenResponse = Schema.Struct({
-  access_token: Schema.NonEmptyString,
+  access_token: AccessToken,
   token_type: Schema.optional(Schema.String),
   expires_in: Schema.optional(ExpiresIn),
   scope: Schema.optional(Schema.String)
@@ -185,6 +190,7 @@ const tokenRequest = (options: OAuth2.ClientCredentialsOptions): HttpClientReque
 
 const toAccessToken = (
   body: typeof TokenResponse.Type,
+  status: number,
   requestedAt: number
 ): Effect.Effect<Auth.AccessToken, TokenRequestFailed> => {
   if (body.token_type !== undefined && body.token_type.toLowerCase() !== "bearer") {
@@ -192,6 +198,7 @@ const toAccessToken = (
       // redacted as an error's code and description are: an endpoint that echoes the request may put the secret here
       new TokenRequestFailed({
         reason: "MalformedResponse",
+        status,
         detail: `unsupported token_type ${Redaction.redactText(body.token_type)}`
       })
     )
@@ -255,7 +262,7 @@ export const requestToken = (
           detail: "missing or invalid access_token, token_type or expires_in"
         })
       }
-      return yield* toAccessToken(body.right, requestedAt)
+      return yield* toAccessToken(body.right, response.status, requestedAt)
     }
     const isClientError = response.status >= 400 && response.status < 500 && response.status !== 408 &&
       response.status !== 429
