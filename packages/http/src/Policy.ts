@@ -572,7 +572,11 @@ export interface EndpointOptions {
    * request's `timeout` shorter than this one bounds the attempt instead (the shorter wins; one timer).
    */
   readonly attemptTimeout?: Duration.DurationInput | false | undefined
-  /** `false` turns retries off. */
+  /**
+   * `false` turns retries off. The rules for a server's waits and pauses (`respectRetryAfter`, `retryAfterStatuses`,
+   * `maxRetryAfter`) stay those of the level it turns off (the package's defaults at the top level), so an endpoint
+   * without retries under a host with `respectRetryAfter: false` ignores server waits too.
+   */
   readonly retry?: RetryOptions | false | undefined
   readonly hedging?: HedgingOptions | false | undefined
   /**

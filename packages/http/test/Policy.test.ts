@@ -2075,6 +2075,31 @@ describe("Policy retry rules (server waits, allow-lists, custom delays, attempts
       ])
     }))
 
+  it.scoped("retry: false keeps the Retry-After rules of the level it turns off (a host's respectRetryAfter: false)", () =>
+    Effect.gen(function*() {
+      // `retry: false` on an endpoint fell back to the package's rules, so under a level that ignores server waits
+      // its 429 paused the key, and its own next call was held by that pause
+      const { api, scripted } = yield* harness({
+        "GET /a": FaultScript.sequence(FaultScript.status(429, { retryAfter: 10 }), FaultScript.json(ada)),
+        "GET /b": FaultScript.json(ada)
+      }, {
+        ...retryWith({ maxAttempts: 3, respectRetryAfter: false }),
+        endpoints: {
+          "GET /a": { retry: false },
+          "GET /b": { retry: { maxAttempts: 1, respectRetryAfter: true } }
+        }
+      })
+      expect(failureOf(yield* runVirtual(api.get("/a"), "1 millis"))._tag).toBe("RateLimited")
+      expect(yield* runVirtual(api.get("/a", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
+      // no pause was set: a call that respects pauses goes at once too
+      expect(yield* runVirtual(api.get("/b", { schema: User }), "1 millis")).toEqual(Exit.succeed(ada))
+      expect((yield* scripted.requests).map((r) => [r.route, r.arrivedAt])).toEqual([
+        ["GET /a", 0],
+        ["GET /a", 1],
+        ["GET /b", 2]
+      ])
+    }))
+
   it.scoped("statuses is an allow-list for failures with a status; connection failures keep the default", () =>
     Effect.gen(function*() {
       const { api, scripted } = yield* harness({

@@ -150,6 +150,12 @@ export interface Resolved {
   readonly totalTimeout: Duration.Duration | undefined
   readonly attemptTimeout: Duration.Duration | undefined
   readonly retry: ResolvedRetry | undefined
+  /**
+   * The rules for a server's waits and pauses (`respectRetryAfter`, `retryAfterStatuses`, `maxRetryAfter`), in force
+   * with retries off too: those of `retry`, else of the level that `retry: false` turned off (the package's at the
+   * top), so that a host's `respectRetryAfter: false` holds for its endpoints without retries.
+   */
+  readonly retryAfterRules: ResolvedRetry
   readonly hedging: P.HedgingOptions | undefined
   readonly circuitBreaker: ResolvedBreaker | undefined
   readonly bulkhead: ResolvedBulkhead | undefined
@@ -654,6 +660,7 @@ export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOp
     totalTimeout,
     attemptTimeout,
     retry,
+    retryAfterRules: retry ?? base.retry ?? base.retryAfterRules,
     hedging: resolveHedging(base.hedging, input.hedging, `${prefix}hedging`),
     circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`, origins),
     bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
@@ -674,20 +681,23 @@ export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOp
   }
 }
 
+const defaultRetry: ResolvedRetry = {
+  ...defaults.retry,
+  maxElapsed: undefined,
+  schedule: undefined,
+  delay: undefined,
+  statuses: undefined,
+  methods: undefined,
+  retryAfterStatuses: new Set(defaults.retry.retryAfterStatuses),
+  retryOn: undefined
+}
+
 /** @internal */
 export const packageDefaults: Resolved = {
   totalTimeout: defaults.totalTimeout,
   attemptTimeout: defaults.attemptTimeout,
-  retry: {
-    ...defaults.retry,
-    maxElapsed: undefined,
-    schedule: undefined,
-    delay: undefined,
-    statuses: undefined,
-    methods: undefined,
-    retryAfterStatuses: new Set(defaults.retry.retryAfterStatuses),
-    retryOn: undefined
-  },
+  retry: defaultRetry,
+  retryAfterRules: defaultRetry,
   hedging: undefined,
   circuitBreaker: defaults.circuitBreaker,
   bulkhead: { ...defaults.bulkhead, maxWait: undefined },

@@ -26,7 +26,7 @@ import * as attempt from "./attempt.js"
 import * as observe from "./observe.js"
 import * as classification from "./policyClassification.js"
 import * as events from "./policyEvents.js"
-import * as policyOptions from "./policyOptions.js"
+import type * as policyOptions from "./policyOptions.js"
 import * as retryHeaders from "./retryHeaders.js"
 
 // -----------------------------------------------------------------------------
@@ -106,8 +106,9 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
   const retry = resolved.retry
   const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined
   // `respectRetryAfter: false` ignores server waits and pauses entirely: a call of this stack neither sets a pause nor
-  // is held by one another call of its key set (a stack without retries keeps the defaults, which respect them)
-  const paused = retry === undefined || retry.respectRetryAfter
+  // is held by one another call of its key set (a stack without retries keeps the rules of the level it turned off)
+  const rules = resolved.retryAfterRules
+  const paused = rules.respectRetryAfter
   const stages: ReadonlyArray<Stage | undefined> = [
     observeCall,
     paused ? serverPause(resolved, shared) : undefined,
@@ -115,12 +116,12 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
     // inside the deadline: a wait for the limiter is part of the call, and one that cannot end in time fails at once
     profile.limiter === undefined ? undefined : rateLimit(profile.limiter),
     retry === undefined ? undefined : retrying(resolved, retry, shared.budget),
-    resolved.hedging === undefined ? undefined : hedging(resolved.hedging, retry, shared.budget),
+    resolved.hedging === undefined ? undefined : hedging(resolved.hedging, retry, rules, shared.budget),
     guarded ? rejectionEvents : undefined,
     profile.breakers === undefined ? undefined : breaker(profile.breakers),
     resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
     paused ? attemptPause(resolved, shared) : undefined,
-    retryAfterHints(retry ?? policyOptions.packageDefaults.retry!, shared),
+    retryAfterHints(rules, shared),
     observeAttempt
   ]
   let run: Step = attemptTimeout(resolved)
@@ -156,10 +157,7 @@ const observeCall: Stage = (next) => (call) => {
 // deadline stage inside keeps that sooner one rather than starting a fresh `totalTimeout` once the pause is over.
 // A call that meets no pause pays none of this.
 const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage => {
-  const patienceCap = resolved.retry === undefined
-    ? policyOptions.defaults.retry.maxRetryAfter
-    : resolved.retry.maxRetryAfter
-  const patienceMillis = Duration.toMillis(patienceCap)
+  const patienceMillis = Duration.toMillis(resolved.retryAfterRules.maxRetryAfter)
   const total = resolved.totalTimeout
   const totalMillis = total === undefined ? Infinity : Duration.toMillis(total)
   return (next) => (call) => {
@@ -192,9 +190,7 @@ const serverPause = (resolved: policyOptions.Resolved, shared: Shared): Stage =>
 // patience and deadline; otherwise the attempt goes as it would have, and the server's answer decides. Read when the
 // attempt starts, not when the call does: until a server first asks for a pause it costs one check.
 const attemptPause = (resolved: policyOptions.Resolved, shared: Shared): Stage => {
-  const patienceMillis = Duration.toMillis(
-    resolved.retry === undefined ? policyOptions.defaults.retry.maxRetryAfter : resolved.retry.maxRetryAfter
-  )
+  const patienceMillis = Duration.toMillis(resolved.retryAfterRules.maxRetryAfter)
   return (next) => (call) => {
     const attempt = next(call)
     const key = call.key
@@ -306,14 +302,15 @@ const retrying = (
 const hedging = (
   options: P.HedgingOptions,
   retry: policyOptions.ResolvedRetry | undefined,
+  retryAfterRules: policyOptions.ResolvedRetry,
   budget: Shared["budget"]
 ): Stage => {
   const budgeted = retry !== undefined && retry.budget
   const retryOn = classification.retryOnWith(retry?.retryOn, retry?.statuses)
   // The server's wait as the retry stage reads it (on `retryAfterStatuses`, when respected; a listed 4xx's or 5xx's
-  // wait read from its headers), so that hedging and retrying agree on whether the server asked for one. With no
-  // retry stage, any wait the failure carries.
-  const delayHint = retry === undefined ? HttpFailure.retryAfter : classification.delayHintWith(retry)
+  // wait read from its headers), so that hedging and retrying agree on whether the server asked for one; with no
+  // retry stage, by the rules of the level that turned retries off
+  const delayHint = classification.delayHintWith(retryAfterRules)
   const asksForWait = (failure: HttpFailure.HttpFailure): boolean => Option.isSome(delayHint(failure))
   // A failed attempt starts the next copy at once only when a retry would repeat it and the server asked for no wait:
   // a 404 or a bad body ends the call, a 429 or a 503 with Retry-After goes to the retry stage, which waits as
