@@ -22,7 +22,8 @@
  * to fail open.
  *
  * Keys. Fixed window: one counter `<prefix><key>` whose expiry is the window's end (`window / limit` per call counted,
- * as `RateLimit` describes). Token bucket: `<prefix>{<key>}:tokens`
+ * as `RateLimit` describes; a slot given back shortens it as much, and a window that then has ended is deleted at
+ * once, as the memory store starts a fresh one). Token bucket: `<prefix>{<key>}:tokens`
  * and `<prefix>{<key>}:refill`, updated by one Lua script; the hash tag `{<key>}` puts both in one Redis Cluster
  * slot (a key that is empty or starts with `}` has no usable tag), and two keys never share a bucket. Both expire
  * when the bucket would be full again, so idle clients leave nothing behind. Both algorithms under one `prefix`

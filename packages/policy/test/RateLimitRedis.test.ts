@@ -5,6 +5,7 @@ import * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -12,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { describeWithRedis, freePort, startRedisServer } from "./utils/redis.js"
 
@@ -295,6 +297,52 @@ describeWithRedis("RateLimitRedis: token bucket", () => {
       yield* Effect.sleep("250 millis")
       expect(outcome(yield* Effect.exit(a.consume("api")))).toBe("ok")
     }).pipe(Effect.scoped))
+})
+
+describeWithRedis("RateLimitRedis fixed window: slots given back", () => {
+  // A caller of mode "delay" whose tokens fall in the next window waits for it; interrupted once the window of the
+  // calls before it has passed, it gives its tokens back and the window ends. The refund's expiry came out below zero,
+  // Redis refused `SET ... PX` with it, the error was dropped, and the key stayed counted until the refunded slot's end.
+  it.effect("a refund that ends the fixed window frees the key, as in the memory store", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const redis = yield* inspect(server)
+      const store = yield* Layer.build(
+        RateLimitRedis.layerStore({ host: server.host, port: server.port, prefix: "refund:" })
+      )
+      const answers = (limiters: { readonly fail: RateLimit.RateLimiter; readonly delay: RateLimit.RateLimiter }) =>
+        Effect.gen(function*() {
+          yield* limiters.fail.consume("api")
+          // 2 tokens: the count goes to 3, the second window's; it waits until the window of 20 s ends
+          const waiter = yield* Effect.fork(limiters.delay.consume("api", 2))
+          for (let i = 0; i < 100 && waiter.unsafePoll() === null && (yield* redis.pttl("refund:api")) < 25_000; i++) {
+            yield* Effect.sleep("1 millis").pipe(Effect.withClock(Clock.make()))
+          }
+          return waiter
+        })
+      const options = { limit: 2, window: "20 seconds", algorithm: "fixed-window" } as const
+      const make = (service: RateLimit.RateLimiterStore["Type"]) =>
+        Effect.all({
+          fail: RateLimit.make({ ...options, onExceeded: "fail" }),
+          delay: RateLimit.make({ ...options, onExceeded: "delay" })
+        }).pipe(Effect.provideService(RateLimit.RateLimiterStore, service))
+
+      const memory = yield* make(RateLimit.makeStoreMemory())
+      const onMemory = yield* answers(memory)
+      yield* TestClock.adjust("10500 millis")
+      yield* Fiber.interrupt(onMemory)
+      expect(outcome(yield* Effect.exit(memory.fail.consume("api")))).toBe("ok")
+
+      const onRedis = yield* make(Context.get(store, RateLimit.RateLimiterStore))
+      const waiter = yield* answers(onRedis)
+      expect(waiter.unsafePoll()).toBeNull()
+      // 10.5 s of the server's time pass: the window of the first call (10 s) has ended
+      const left = yield* redis.pttl("refund:api")
+      yield* redis.set("refund:api", String(yield* redis.get("refund:api")), left - 10_500)
+      yield* TestClock.adjust("10500 millis")
+      yield* Fiber.interrupt(waiter)
+      expect(outcome(yield* Effect.exit(onRedis.fail.consume("api")))).toBe("ok")
+    }).pipe(Effect.scoped), 20_000)
 })
 
 describeWithRedis("RateLimitRedis token bucket, server clock set back", () => {

@@ -22,8 +22,12 @@ interface RedisWithRateLimit extends Redis {
 /** @internal */
 export const defaultCommandTimeoutMillis = 1000
 
-// `@effect/experimental`'s fixed window, unchanged: one key whose PTTL is the window, so Redis measures it and no
-// process clock takes part. The key stays `<prefix><key>` so that counters survive an upgrade.
+// `@effect/experimental`'s fixed window: one key whose PTTL is the window, so Redis measures it and no process clock
+// takes part. The key stays `<prefix><key>` so that counters survive an upgrade. One change: a refund (negative
+// `tokens`, a caller of mode "delay" giving its slot back) that leaves the window ended (its expiry at or before now,
+// or nothing counted) deletes the key, as the memory store starts a fresh window then; `SET ... PX` refuses an
+// expiry of zero or less, and the refund was lost, the key counted until the refunded slot's end. A refund to a
+// window already gone gives back nothing.
 const fixedWindowScript = `
 local key = KEYS[1]
 local tokens = tonumber(ARGV[1])
@@ -32,6 +36,9 @@ local limit = tonumber(ARGV[3])
 local current = tonumber(redis.call("GET", key))
 
 if not current then
+  if tokens <= 0 then
+    return { tokens, 0 }
+  end
   local nextpttl = refillms * tokens
   redis.call("SET", key, tokens, "PX", nextpttl)
   return { tokens, nextpttl }
@@ -44,6 +51,10 @@ if limit and next > limit then
 end
 
 local nextpttl = currentpttl + (refillms * tokens)
+if next <= 0 or nextpttl <= 0 then
+  redis.call("DEL", key)
+  return { next, nextpttl }
+end
 redis.call("SET", key, next, "PX", nextpttl)
 return { next, nextpttl }
 `
