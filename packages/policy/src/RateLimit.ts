@@ -318,6 +318,8 @@ export interface StoreMemoryOptions {
  * `@effect/experimental`'s memory store. It keeps a key only while it matters: a token bucket is dropped once it is
  * full again and a fixed window once it has passed (a key seen again starts full, or with an empty window, as a new
  * one; a bucket full again restarts its refill from its next call, dropped yet or not, as `RateLimitRedis`'s does).
+ * A bucket never holds more than its limit: a caller given back its tokens after its slot passed (held by a server
+ * pause, then interrupted) leaves it full, where `@effect/experimental`'s would hold more.
  * Entries are dropped when a new key is added, and beyond `maxKeys` (default 10,000) the key used least recently is
  * dropped even if it still counts something: that key starts again with a full bucket. A clock set back (a wall-clock
  * step) refills from the new time, as x/time/rate does: a bucket is not stalled, nor a window held open, until the

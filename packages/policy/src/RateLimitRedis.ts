@@ -33,7 +33,8 @@
  * server's clock (`TIME`), so a process whose clock is off neither gains tokens nor starves the others; the `Clock`
  * of the calling fiber (a `TestClock` included) does not move either. A server clock set back refills the bucket
  * from the new time, as the memory store does (a fixed window's expiry is Redis's own). The answers are otherwise
- * those of the memory store, except that a bucket forgotten once full restarts its refill from its next call.
+ * those of the memory store (a bucket full again restarts its refill from its next call in both, and a refund never
+ * fills a bucket past its limit).
  * Fixed-window refill intervals are rounded up to whole milliseconds (Redis `PX` takes integers), so a limit is never
  * exceeded by rounding.
  *

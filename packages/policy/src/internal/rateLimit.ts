@@ -534,13 +534,18 @@ export const makeStoreMemory = (options?: RL.StoreMemoryOptions): ExperimentalRa
               bucket.tokens = options.limit
               bucket.lastRefill = now
             } else if (tokensToAdd > 0) {
-              // (a bucket over its limit, given back more than was taken, which the limiter never does: as theirs)
               bucket.tokens = Math.min(options.limit, bucket.tokens + tokensToAdd)
               bucket.lastRefill += tokensToAdd * refillRateMillis
             }
           }
           const newTokenCount = bucket.tokens - options.tokens
-          if (options.allowOverflow || newTokenCount >= 0) {
+          if (newTokenCount > options.limit) {
+            // a refund past full: a caller whose slot passed while a server pause held it gives back a token the
+            // bucket has refilled since. The bucket is full and never fuller (else a limit of one lets two calls
+            // through at once); its refill restarts from now, as the Redis store's drop of an over-full bucket does
+            bucket.tokens = options.limit
+            bucket.lastRefill = now
+          } else if (options.allowOverflow || newTokenCount >= 0) {
             bucket.tokens = newTokenCount
           }
           // full again once the tokens taken have been refilled
