@@ -30,7 +30,8 @@
  *   sum of the processes' budgets, as without sharing. Deposits that could not be flushed are left out of the
  *   fleet's count (the fleet is stricter for a window).
  * - Slots are chosen from each process's `Clock`: processes whose clocks differ by δ count into slots δ apart,
- *   which shifts the window by at most δ.
+ *   which shifts the window by at most δ. Each operation sums the window that ends at its own `now`, in every store:
+ *   slots counted by a process whose clock is ahead join it when its clock gets there.
  *
  * @since 0.1.0
  */

@@ -55,6 +55,19 @@ const fallbacksOf = (component: string) =>
   })
 
 describe("RetryBudgetStore", () => {
+  it.effect("the memory store sums the window that ends at the caller's now, as the Redis store does", () =>
+    Effect.gen(function*() {
+      // found by model-RetryBudgetRedis: the memory store also summed slots past `now` (a process whose clock is
+      // ahead), so two processes with skewed clocks got other answers from it than from Redis
+      const store = RetryBudgetStore.makeMemory()
+      const request = { key: "k", withdraw: false, windowMillis: 10_000, ratio: 0.1, minRetries: 0 }
+      yield* store.update({ ...request, requests: 100, now: 25_000 })
+      const behind = yield* store.update({ ...request, requests: 0, withdraw: true, now: 20_000 })
+      expect(behind).toEqual({ granted: false, requests: 0, retries: 0 })
+      const ahead = yield* store.update({ ...request, requests: 0, withdraw: true, now: 25_500 })
+      expect(ahead).toEqual({ granted: true, requests: 100, retries: 1 })
+    }))
+
   it.effect("the memory store: a read of a key it does not hold adds nothing, and keys beyond maxKeys go", () =>
     Effect.gen(function*() {
       const store = RetryBudgetStore.makeMemory({ maxKeys: 2 })

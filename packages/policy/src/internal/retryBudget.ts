@@ -86,12 +86,16 @@ export const countersAt = (keys: Keys, key: string, current: number, slotMillis:
   return counters
 }
 
-/** Requests and retries over the window that ends in slot `current`. @internal */
+/**
+ * Requests and retries over the window that ends in slot `current`. A slot past `current` (counted by a process whose
+ * clock is ahead, or before a clock stepped back) is not in it, as Redis's script sums the window. @internal
+ */
 export const windowSums = (counters: Counters, current: number): { requests: number; retries: number } => {
   let requests = 0
   let retries = 0
   for (let i = 0; i < slotCount; i++) {
-    if (counters.slot[i]! > current - slotCount) {
+    const slot = counters.slot[i]!
+    if (slot > current - slotCount && slot <= current) {
       requests += counters.requests[i]!
       retries += counters.retries[i]!
     }
