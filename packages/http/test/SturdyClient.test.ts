@@ -200,6 +200,23 @@ describe("SturdyClient options out of range", () => {
       }
     }))
 
+  it.effect("the failure of a client's bad option names the call's URL with its urlParams, as a request's own does", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const api = SturdyClient.makeWith(client, { baseUrl: "https://a.test", maxBodyBytes: -1 })
+      const failure = yield* failureOf(api.get("/users", { urlParams: { page: "2" } }))
+      invalidOptions(failure, "maxBodyBytes")
+      expect(failure.url).toBe("https://a.test/users?page=2")
+      const own = yield* failureOf(
+        SturdyClient.makeWith(client, { baseUrl: "https://a.test" }).get("/users", {
+          urlParams: { page: "2" },
+          maxBodyBytes: -1
+        })
+      )
+      expect(own.url).toBe(failure.url)
+      expect(seen).toHaveLength(0)
+    }))
+
   it.effect("make and layer check the same way; the failure is the call's, typed, never a defect", () =>
     Effect.gen(function*() {
       const { client, seen } = echo()

@@ -123,11 +123,12 @@ export const makeWith = (
     // The request is built once, as it will be sent: the pipeline decides on it (an Idempotency-Key in `headers`
     // counts; the call's telemetry shows the redacted `urlParams`) and every attempt sends it, body encoded once.
     let built = prepare(request)
-    if (defaults instanceof attempt.InvalidOptions) return Effect.fail(attempt.invalidOptions(built, defaults))
     if (requestOptions.headers !== undefined) built = HttpClientRequest.setHeaders(built, requestOptions.headers)
     if (requestOptions.urlParams !== undefined) {
       built = HttpClientRequest.appendUrlParams(built, requestOptions.urlParams)
     }
+    // the failure names the request as the call built it, `urlParams` included, as a request's own bad option does
+    if (defaults instanceof attempt.InvalidOptions) return Effect.fail(attempt.invalidOptions(built, defaults))
     // the request's `timeout` narrows the attempt's limit (`Deadline.attemptTimeout`): with a policy, the sooner of it
     // and the policy's `attemptTimeout` bounds each attempt, under one timer
     const attemptOptions = attempt.setsAttemptOptions(requestOptions)
