@@ -53,7 +53,9 @@ import {
   Config,
   ConfigError,
   ConfigProvider,
+  Duration,
   Effect,
+  Either,
   Exit,
   FastCheck as fc,
   Fiber,
@@ -94,6 +96,7 @@ type Answer =
   | { readonly k: "html"; readonly status: number }
   | { readonly k: "empty"; readonly status: number }
   | { readonly k: "reset" }
+  | { readonly k: "hang" }
 
 type BadOption = { readonly field: keyof Attempt.Options; readonly value: unknown }
 
@@ -120,6 +123,9 @@ interface Case {
   readonly errorSchema: boolean
   readonly requestBad: BadOption | undefined
   readonly answers: readonly [Answer, Answer]
+  /** The client's `timeout` and the call's (`Infinity`: none, lifting the client's). */
+  readonly clientTimeout: Duration.DurationInput | undefined
+  readonly requestTimeout: Duration.DurationInput | undefined
 }
 
 const Reply = Schema.Struct({ id: Schema.Number, name: Schema.String })
@@ -186,6 +192,7 @@ const answerArb: fc.Arbitrary<Answer> = fc.oneof(
       status: statusArb,
       body: fc.constantFrom<unknown>(
         { id: 1, name: "Ada" },
+        { id: 2, name: "Adé 😀" },
         { id: "1", name: "Ada" },
         { error: "nope", errno: 7 },
         { error: "nope" },
@@ -196,7 +203,8 @@ const answerArb: fc.Arbitrary<Answer> = fc.oneof(
   },
   fc.record({ k: fc.constant("html" as const), status: fc.constantFrom(200, 503) }),
   fc.record({ k: fc.constant("empty" as const), status: fc.constantFrom(200, 204, 500) }),
-  fc.constant<Answer>({ k: "reset" })
+  fc.constant<Answer>({ k: "reset" }),
+  fc.constant<Answer>({ k: "hang" })
 )
 
 /** `arb` one time in `oneIn`, else `undefined`. */
@@ -268,8 +276,41 @@ const caseArb = (host: string): fc.Arbitrary<Case> =>
     ),
     errorSchema: fc.boolean(),
     requestBad: rarely(badOptionArb, 12),
-    answers: fc.tuple(answerArb, answerArb)
-  })
+    answers: fc.tuple(answerArb, answerArb),
+    clientTimeout: fc.constantFrom<Duration.DurationInput | undefined>(undefined, undefined, "2 seconds", 3000),
+    requestTimeout: fc.constantFrom<Duration.DurationInput | undefined>(
+      undefined,
+      undefined,
+      "1 second",
+      "5 seconds",
+      "30 seconds",
+      Number.POSITIVE_INFINITY
+    )
+  }).map((c) =>
+    // a hang with no limit at all would never end: a reset instead
+    attemptLimit(c) === undefined
+      ? { ...c, answers: [unhung(c.answers[0]), unhung(c.answers[1])] as const }
+      : c
+  )
+
+const unhung = (answer: Answer): Answer => answer.k === "hang" ? { k: "reset" } : answer
+
+const toMillis = (input: Duration.DurationInput): number => Duration.toMillis(Duration.decode(input))
+
+/**
+ * The limit of each attempt in millis: the call's `timeout`, else the client's (an infinite one is none); under the
+ * Policy, the sooner of it and the Policy's `attemptTimeout` (10 s by default).
+ */
+const attemptLimit = (c: Pick<Case, "clientTimeout" | "requestTimeout" | "policy" | "build">): number | undefined => {
+  const own = c.requestTimeout !== undefined ? toMillis(c.requestTimeout) : c.clientTimeout !== undefined
+    ? toMillis(c.clientTimeout)
+    : Number.POSITIVE_INFINITY
+  const policy = c.policy === "none" || (c.build === "makeWith" && c.policy === "context")
+    ? Number.POSITIVE_INFINITY
+    : 10_000
+  const limit = Math.min(own, policy)
+  return Number.isFinite(limit) ? limit : undefined
+}
 
 // -----------------------------------------------------------------------------
 // the model
@@ -294,6 +335,8 @@ type Outcome =
     readonly payload?: unknown
     readonly attempts?: number | undefined
     readonly details?: ReadonlyArray<string> | undefined
+    readonly phase?: string | undefined
+    readonly timeoutMillis?: number | undefined
     /** `RequestInfo`: the method, and the URL as sent (fragment dropped, url params in) when it parses. */
     readonly method?: string | undefined
     readonly url?: string | undefined
@@ -305,6 +348,8 @@ interface Prediction {
   /** Attempts the pipeline started (with a policy: `AttemptStarted` events); an attempt may fail before sending. */
   readonly started: number
   readonly outcome: Outcome
+  /** Virtual time the call took: each hung attempt its limit, each retry the Policy's first delay (10 ms). */
+  readonly elapsed: number
 }
 
 const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
@@ -361,12 +406,38 @@ const statusTag = (status: number): string =>
     ? "ClientError"
     : "UnexpectedStatus"
 
+/** What `readBack` reads of a `Received` whose body is `text`. */
+const received = (status: number, text: string) => {
+  let json: string
+  try {
+    json = JSON.stringify(text === "" ? null : JSON.parse(text))
+  } catch {
+    json = "<Decode>"
+  }
+  return {
+    status,
+    text,
+    plainBuffer: true,
+    bytesAreText: true,
+    sameResponse: true,
+    again: text,
+    json,
+    buffer: text
+  }
+}
+
 /** The outcome of one attempt, from the answer; `retryable` by `Policy`'s default rule (before idempotency). */
 const attemptOutcome = (
   c: Case,
   method: string,
   answer: Answer
 ): { readonly outcome: Outcome; readonly retryable: boolean } => {
+  if (answer.k === "hang") {
+    return {
+      outcome: { _tag: "Failure", tag: "Timeout", phase: "Attempt", timeoutMillis: attemptLimit(c) },
+      retryable: true
+    }
+  }
   if (answer.k === "reset") {
     return { outcome: { _tag: "Failure", tag: "ConnectionError", reason: "Reset" }, retryable: true }
   }
@@ -392,7 +463,7 @@ const attemptOutcome = (
       expected !== undefined && contentType !== undefined && !noContent(method, status) &&
       !typeAccepted(contentType, expected)
     ) return { outcome: { _tag: "Failure", tag: "UnexpectedContentType" }, retryable: false }
-    return { outcome: { _tag: "Success", value: { status, text: body } }, retryable: false }
+    return { outcome: { _tag: "Success", value: received(status, body) }, retryable: false }
   }
   if (noContent(method, status)) {
     // the schema gets `undefined`, which `Reply` refuses
@@ -432,12 +503,14 @@ const predict = (c: Case): Prediction => {
   const invalidRequest = (reason: string, details?: ReadonlyArray<string>): Prediction => ({
     sent: [],
     started: 0,
+    elapsed: 0,
     outcome: failure("InvalidRequest", { reason, details })
   })
   // in the attempt, before sending: the pipeline started one attempt, which is not retried (not transient)
   const unsent = (reason: string): Prediction => ({
     sent: [],
     started: c.policy === "none" ? 0 : 1,
+    elapsed: 0,
     outcome: failure("InvalidRequest", { reason, attempts: c.policy === "none" ? undefined : 1 })
   })
   // the client's bad option fails every call; the request's fails its call (the client's checked first)
@@ -490,13 +563,26 @@ const predict = (c: Case): Prediction => {
       retryable
     }
   }
-  if (c.policy === "none") return { sent: [wire], started: 0, outcome: outcomeOf(c.answers[0], undefined).outcome }
+  const took = (answer: Answer): number => answer.k === "hang" ? (attemptLimit(c) ?? 0) : 0
+  if (c.policy === "none") {
+    return {
+      sent: [wire],
+      started: 0,
+      elapsed: took(c.answers[0]),
+      outcome: outcomeOf(c.answers[0], undefined).outcome
+    }
+  }
   // a Policy retrying once: a failure it retries by default, on a request that is safe to repeat
   const first = outcomeOf(c.answers[0], 1)
   if (first.outcome._tag === "Failure" && first.retryable && safeToRepeat(method, headers)) {
-    return { sent: [wire, wire], started: 2, outcome: outcomeOf(c.answers[1], 2).outcome }
+    return {
+      sent: [wire, wire],
+      started: 2,
+      elapsed: took(c.answers[0]) + 10 + took(c.answers[1]),
+      outcome: outcomeOf(c.answers[1], 2).outcome
+    }
   }
-  return { sent: [wire], started: 1, outcome: first.outcome }
+  return { sent: [wire], started: 1, elapsed: took(c.answers[0]), outcome: first.outcome }
 }
 
 // -----------------------------------------------------------------------------
@@ -507,6 +593,8 @@ const faultOf = (answer: Answer): FaultScript.Fault => {
   switch (answer.k) {
     case "reset":
       return FaultScript.reset("beforeHeaders")
+    case "hang":
+      return FaultScript.hang
     case "empty":
       return FaultScript.status(answer.status)
     case "html":
@@ -554,6 +642,7 @@ const requestOptionsOf = (c: Case, onEvent: (event: Policy.Event) => Effect.Effe
   if (c.json) options.schema = Reply
   if (c.expected !== undefined) options.expectedContentTypes = c.expected
   if (c.errorSchema) options.errorSchema = ErrorBody
+  if (c.requestTimeout !== undefined) options.timeout = c.requestTimeout
   if (c.requestBad !== undefined) options[c.requestBad.field] = c.requestBad.value
   return options as SturdyClient.SturdyClient.RequestOptions & { readonly schema?: typeof Reply }
 }
@@ -563,6 +652,7 @@ const clientOptionsOf = (c: Case): SturdyClient.SturdyClient.Options => {
   if (c.base !== undefined) options.baseUrl = c.baseAsUrl ? new URL(c.base) : c.base
   if (Object.keys(c.clientHeaders).length > 0) options.headers = c.clientHeaders
   if (c.clientErrorSchema) options.errorSchema = ErrorBody
+  if (c.clientTimeout !== undefined) options.timeout = c.clientTimeout
   if (c.clientBad !== undefined) options[c.clientBad.field] = c.clientBad.value
   return options as SturdyClient.SturdyClient.Options
 }
@@ -615,8 +705,35 @@ const call = (
   const method = api[c.verb] as SturdyClient.SturdyClient.Method
   return c.json
     ? method(target, { ...options, schema: Reply })
-    : Effect.map(method(target, options), (received) => ({ status: received.status, text: received.text }))
+    : Effect.flatMap(method(target, options), readBack)
 }
+
+/**
+ * What a caller can read of `Received` and of the response it hands back: `body` on a plain `ArrayBuffer`, `text` its
+ * UTF-8, the platform response with the same status and headers, whose body (read whole) every later reader gets
+ * again: `text`, `json` (an empty body is `null`; one that does not parse a `ResponseError` `Decode`), `arrayBuffer`
+ * (`ClientResponse`'s docs, `ScriptedClient`'s and `UndiciHttpClient`'s: "a body read whole is kept").
+ */
+const readBack = (received: Attempt.Received) =>
+  Effect.gen(function*() {
+    const response = received.response
+    const again = yield* Effect.either(response.text)
+    const json = yield* Effect.either(response.json)
+    const buffer = yield* Effect.either(response.arrayBuffer)
+    return {
+      status: received.status,
+      text: received.text,
+      plainBuffer: received.body.buffer instanceof ArrayBuffer &&
+        received.body.byteLength === received.body.buffer.byteLength,
+      bytesAreText: new TextDecoder().decode(received.body) === received.text,
+      sameResponse: response.status === received.status &&
+        response.headers["content-type"] === received.headers["content-type"] &&
+        received.request.method === received.response.request.method,
+      again: Either.getOrElse(again, (e) => `<${e.reason}>`),
+      json: Either.getOrElse(Either.map(json, (j) => JSON.stringify(j)), (e) => `<${e.reason}>`),
+      buffer: Either.getOrElse(Either.map(buffer, (b) => new TextDecoder().decode(b)), (e) => `<${e.reason}>`)
+    }
+  })
 
 const observe = (exit: Exit.Exit<unknown, unknown>): Outcome => {
   if (Exit.isSuccess(exit)) return { _tag: "Success", value: exit.value }
@@ -628,6 +745,8 @@ const observe = (exit: Exit.Exit<unknown, unknown>): Outcome => {
     _tag: "Failure",
     tag: error._tag,
     reason: "reason" in error ? error.reason : undefined,
+    phase: error._tag === "Timeout" ? error.phase : undefined,
+    timeoutMillis: error._tag === "Timeout" ? Duration.toMillis(error.timeout) : undefined,
     status: "status" in error && error._tag !== "BodyTruncated" ? error.status : undefined,
     payload: "payload" in error ? error.payload : undefined,
     attempts: error.attempts,
@@ -663,6 +782,8 @@ const agrees = (observed: Outcome, expected: Outcome, c: Case): void => {
   expect(observed.tag, context).toBe(expected.tag)
   if (expected.reason !== undefined) expect(observed.reason, context).toBe(expected.reason)
   if (expected.status !== undefined) expect(observed.status, context).toBe(expected.status)
+  expect(observed.phase, context).toBe(expected.phase)
+  expect(observed.timeoutMillis, context).toBe(expected.timeoutMillis)
   if (expected.payload !== undefined) expect(observed.payload, context).toEqual(expected.payload)
   expect(observed.attempts, context).toBe(expected.attempts)
   expect(observed.method, context).toBe(expected.method)
@@ -796,11 +917,12 @@ describe("SturdyClient sends the request and answers as the docs say", () => {
         const api = yield* serviceOf(c, recording(scripted.client, seen))
         expect(Option.isSome(api.policy)).toBe(model.policy !== "none")
         const fiber = yield* Effect.fork(
-          Effect.exit(call(api, c, (event) => Effect.sync(() => events.push(event))))
+          Effect.timed(Effect.exit(call(api, c, (event) => Effect.sync(() => events.push(event)))))
         )
         yield* TestClock.adjust("1 minute")
-        const exit = yield* Fiber.join(fiber)
+        const [elapsed, exit] = yield* Fiber.join(fiber)
         agrees(observe(exit), expected.outcome, c)
+        expect(Duration.toMillis(elapsed), "virtual time taken").toBe(expected.elapsed)
         checkTransport(seen, expected, c)
         checkServerLog(yield* scripted.requests, expected, c)
         // `onEvent` sees this call's pipeline: one AttemptStarted an attempt (with a policy only)
@@ -824,7 +946,7 @@ describe("SturdyClient sends the request and answers as the docs say", () => {
               // undici treat those their own way
               caseArb(server.url).filter((c) =>
                 !(["GET", "HEAD", "OPTIONS", "TRACE"].includes(methodOf(c)) && c.body.k !== "none")
-              ),
+              ).map((c) => ({ ...c, answers: [unhung(c.answers[0]), unhung(c.answers[1])] as const })),
               (c) =>
                 Effect.runPromise(Effect.scoped(Effect.gen(function*() {
                   yield* server.setScript("* /*", FaultScript.sequence(faultOf(c.answers[0]), faultOf(c.answers[1])))
