@@ -127,6 +127,30 @@ describe("SturdyClient", () => {
       expect(seen[0].headers["x-wrapped"]).toBe("yes")
     }))
 
+  it.effect("client: transformClient's middleware sees the request with base URL and default headers, as a call's", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const wrapped: Array<string> = []
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.test/v1",
+        headers: { "x-default": "d" },
+        // a middleware that reads the request (a signer, a logger): it must see what is sent
+        transformClient: HttpClient.tapRequest((request) =>
+          Effect.sync(() => wrapped.push(`${request.url} ${request.headers["x-default"] ?? "-"}`))
+        )
+      })
+      yield* api.get("/a")
+      yield* api.client.get("/b")
+      expect(wrapped).toEqual(["https://api.test/v1/a d", "https://api.test/v1/b d"])
+      expect(seen.map((s) => s.url)).toEqual(["https://api.test/v1/a", "https://api.test/v1/b"])
+      // the classification sees it too: a default header with a line break is refused before sending
+      const bad = SturdyClient.makeWith(client, { baseUrl: "https://api.test", headers: { "x-bad": "a\r\nb" } })
+      const failure = yield* failureOf(bad.client.get("/c"))
+      expect(failure._tag === "InvalidRequest" && failure.reason).toBe("InvalidHeader")
+      expect(failure.url).toBe("https://api.test/c")
+      expect(seen).toHaveLength(2)
+    }))
+
   it.effect("the classified client applies base URL and fails with HttpFailure", () =>
     Effect.gen(function*() {
       const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(404, {})))

@@ -108,7 +108,6 @@ export const makeWith = (
     }
     return prepared
   }
-  const prepared: Attempt.Client = HttpClient.mapRequest(transformed, prepare)
   // Checked once, here: a call that sets no attempt option of its own runs on these as they are. Options that are not
   // valid do not stop the client from being built (its constructors cannot fail); every call fails instead, typed
   // and before anything is sent, with all the problems named.
@@ -177,7 +176,9 @@ export const makeWith = (
   }
 
   return {
-    client: attempt.classifyChecked(prepared, defaults),
+    // base URL and default headers first, as a call's request gets them: the classification (header checks, the
+    // URL a failure names) and every middleware of `transformClient` see the request as it is sent
+    client: HttpClient.mapRequestInput(attempt.classifyChecked(transformed, defaults), prepare),
     policy: Option.fromNullable(policy),
     ...methodsOf(method)
   }
