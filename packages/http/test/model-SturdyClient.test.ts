@@ -159,7 +159,9 @@ const pathArb = (absolute: string) =>
     "/a#frag?not=query",
     "/a?b=1#frag",
     "/sp%20ace",
-    `${absolute}/abs?z=9#f`
+    "//other.test/x",
+    `${absolute}/abs?z=9#f`,
+    "ftp://api.test/x"
   )
 
 const jsonValueArb: fc.Arbitrary<unknown> = fc.oneof(
@@ -224,7 +226,10 @@ const caseArb = (host: string): fc.Arbitrary<Case> =>
       `${host}/v1/api`
     ),
     baseAsUrl: fc.boolean(),
-    clientHeaders: headersArb(["x-default", "x-both", "accept", "idempotency-key"]),
+    clientHeaders: fc.oneof(
+      { arbitrary: headersArb(["x-default", "x-both", "accept", "idempotency-key"]), weight: 15 },
+      fc.constant({ "x-default": "line\nbreak" })
+    ),
     clientBad: rarely(badOptionArb, 12),
     clientErrorSchema: fc.boolean(),
     verb: fc.constantFrom<Verb>(
@@ -548,7 +553,9 @@ const predict = (c: Case): Prediction => {
     ...lower(c.asRequest?.headers),
     ...lower(c.headers)
   }
-  // a header value with a line break is refused before the URL is parsed (the order taken from the code)
+  // a scheme other than http or https is refused, then a header value with a line break, then a URL that does not
+  // parse (relative with no base URL): the order taken from the code
+  if (url !== undefined && url.protocol !== "http:" && url.protocol !== "https:") return unsent("MalformedUrl")
   if (Object.values(headers).some((value) => /[\r\n]/.test(value))) return unsent("InvalidHeader")
   if (url === undefined) return unsent("MalformedUrl")
   if (c.json && headers["accept"] === undefined) {
@@ -980,6 +987,75 @@ describe("SturdyClient sends the request and answers as the docs say", () => {
         )
       }).pipe(Effect.scoped, Effect.provide(UndiciHttpClient.layer())),
     60_000
+  )
+})
+
+// -----------------------------------------------------------------------------
+// the service's `client`
+// -----------------------------------------------------------------------------
+
+/**
+ * `client` as the docs say it: base URL, default headers, the client's `timeout` and classification applied, bodies
+ * unread, no policy. So: the request as the model builds it without the call's options (no `Accept` of its own), one
+ * attempt whatever the policy, a 2xx handed over (its status), any other answer its status failure; a hang fails with
+ * the client's `timeout` (none: a reset instead).
+ */
+const predictClient = (c: Case): Prediction => {
+  const plain: Case = {
+    ...c,
+    policy: "none",
+    verb: "execute",
+    headers: undefined,
+    urlParams: undefined,
+    body: { k: "none" },
+    json: false,
+    expected: undefined,
+    errorSchema: false,
+    requestBad: undefined,
+    requestTimeout: undefined
+  }
+  const prediction = predict(plain)
+  const { outcome } = prediction
+  return {
+    ...prediction,
+    outcome: outcome._tag === "Success"
+      ? { _tag: "Success", value: (outcome.value as { readonly status: number }).status }
+      : outcome
+  }
+}
+
+describe("SturdyClient's client", () => {
+  it.effect.prop(
+    "applies base URL, default headers, timeout and classification, and does not run through the policy",
+    [
+      caseArb("http://api.test").map((c) =>
+        c.clientTimeout === undefined
+          ? { ...c, answers: [unhung(c.answers[0]), unhung(c.answers[1])] as const }
+          : c
+      )
+    ],
+    ([c]) =>
+      Effect.gen(function*() {
+        const model = effective(c)
+        const expected = predictClient(model)
+        const scripted = yield* ScriptedClient.make(routesOf(c))
+        const seen: Array<AtTransport> = []
+        const api = yield* serviceOf(c, recording(scripted.client, seen))
+        const request = HttpClientRequest.make((c.asRequest?.method ?? "GET") as "GET")(c.path, {
+          headers: c.asRequest?.headers ?? {}
+        })
+        const fiber = yield* Effect.fork(
+          Effect.timed(Effect.exit(Effect.map(api.client.execute(request), (response) => response.status)))
+        )
+        yield* TestClock.adjust("1 minute")
+        const [elapsed, exit] = yield* Fiber.join(fiber)
+        agrees(observe(exit), expected.outcome, c)
+        expect(Duration.toMillis(elapsed), "virtual time taken").toBe(expected.elapsed)
+        checkTransport(seen, expected, c)
+        checkServerLog(yield* scripted.requests, expected, c)
+        yield* scripted.awaitIdle
+      }).pipe(Effect.scoped),
+    { fastCheck: { seed: 71207, numRuns: 200 } }
   )
 })
 
