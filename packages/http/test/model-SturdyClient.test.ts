@@ -1,48 +1,81 @@
 // Model-based properties of `SturdyClient`: what request a call puts on the wire and what its caller gets back,
 // checked against a reference model (`predict`) written from the module docs of `SturdyClient` (the module header:
 // the request built once, base URL, default headers, `headers`, `urlParams`, the body encoded once, the fragment
-// dropped, options checked once and a bad one failing every call with `InvalidRequest` `InvalidOptions`; `Options`,
-// `RequestOptions`, `Method`, `Service`, `make`, `makeWith`, `layer`, `layerConfig`), `Attempt` (the option table:
-// `expectedContentTypes` sent as `Accept` by `json`, "unless the request sets its own"; `send` and `json`; `Received`),
-// `HttpFailure` (tags, `reason`, `status`, `payload`, `attempts`) and `Policy` (the retry rules: what is retried and
-// which methods are safe to repeat; `RunOptions.onEvent`).
+// dropped, timeouts, options checked once and a bad one failing every call with `InvalidRequest` `InvalidOptions`;
+// `Options`, `RequestOptions`, `Method`, `Service` and its `client`, `make`, `makeWith`, `layer`, `layerConfig`),
+// `Attempt` (the option table: `timeout`, `expectedContentTypes` sent as `Accept` by `json` "unless the request sets its
+// own"; `send`, `json`, `Received`), `ClientResponse` (`text`, `json` with an empty body `null`, `arrayBuffer`) and the
+// transports' "a body read whole is kept for every later reader", `HttpFailure` (tags, `reason`, `status`, `payload`,
+// `phase` and `timeout`, `attempts`, `method` and `url`) and `Policy` (the retry rules: what is retried, which methods
+// are safe to repeat, `attemptTimeout`'s 10 s default; `RunOptions.onEvent`).
 //
 // Generated: how the client is built (`makeWith`, `make` or `layer`, with or without a `Policy` that retries once,
 // given in the options or found in context), its `baseUrl` (none, with or without a path and a trailing slash, a
-// `URL` object), its default headers and attempt options (sometimes one out of range); per call: the verb (each of the
-// ten methods), a path or an `HttpClientRequest` with its own method and headers, paths that are empty, relative,
-// absolute, with a query, a fragment or both, `headers` (sometimes a value with a line break), `urlParams` (a record
-// or pairs, repeated keys, characters to escape), a body (none, `null`, a plain JSON value, a value through a
+// `URL` object), its default headers (one in sixteen with a line break), its `timeout` and an attempt option out of
+// range (one in twelve); per call: the verb (each of the ten methods), a path or an `HttpClientRequest` with its own
+// method, headers and url params; paths that are empty, relative, absolute, protocol-relative, with a query, a
+// fragment or both, with a scheme other than http; `headers` (sometimes a value with a line break), `urlParams` (a
+// record or pairs, repeated keys, characters to escape), a body (none, `null`, a plain JSON value, a value through a
 // `bodySchema` that encodes or refuses it, a value `JSON.stringify` throws on, an `HttpBody`), `schema` or none,
-// `expectedContentTypes`, `errorSchema`, an attempt option of the call's own that is out of range, an
-// `Idempotency-Key`; and the server's answer to the first and (under the Policy) second attempt: JSON that matches
-// the response schema or not, an error body that matches `errorSchema` or not, 2xx/3xx/4xx/5xx statuses including 204,
-// 408, 429, 501, a `text/html` answer, a connection reset before the headers.
+// `expectedContentTypes`, `errorSchema`, `timeout` (finite, longer than the Policy's, infinite), an attempt option out
+// of range, an `Idempotency-Key`; and the server's answer to the first and second attempt: JSON that matches the
+// response schema or not (non-ASCII text too), an error body that matches `errorSchema` or not, 2xx/3xx/4xx/5xx
+// statuses including 204, 408, 429, 501, a `text/html` answer, an empty one, a reset before the headers, a hang.
 //
-// Observed and compared with the model: the caller's exit (a value: the decoded body, or `Received`'s status and
-// text; or a failure: tag, `reason`, `status`, `payload`, `attempts`, and `detail` naming each bad option), every
-// request the server saw (method, path and query, the generated headers, `accept`, `content-type`, `idempotency-key`),
-// the request at the transport (full URL, body bytes and content type), that the second attempt sent the same request,
-// and the `AttemptStarted` events `onEvent` saw. `layerConfig` has its own property: values read from a
-// `ConfigProvider` build a working client or fail the layer with a `ConfigError` naming the option.
+// Observed and compared with the model: the caller's exit (a value: the decoded body, or what `Received` and the
+// response it hands back read; or a failure: tag, `reason`, `status`, `payload`, `phase`, `timeout`, `attempts`,
+// `method`, `url`, and `detail` naming the bad option), the virtual time the call took, every request the server saw
+// (method, path and query, the generated headers, `accept`, `content-type`, `content-length`, `idempotency-key`), the
+// request at the transport (full URL, body bytes and content type), that a retry sent the same request, and the
+// `AttemptStarted` events `onEvent` saw. The service's `client` has its own property (base URL, default headers, the
+// client's `timeout` and classification, no policy), and so has `layerConfig` (values read from a `ConfigProvider`
+// build a working client or fail the layer with a `ConfigError` naming the key or the option).
 //
 // Drivers: `ScriptedClient` (TestClock) and, in a smaller property, `@sturdy/node`'s `UndiciHttpClient.layer()`
-// against a `FaultServer` on 127.0.0.1 (where the server's own log is the wire).
+// against a `FaultServer` on 127.0.0.1 (no hangs there; GET, HEAD, OPTIONS and TRACE without a body), where the
+// server's own log is the wire. The request at the transport is recorded by an `HttpClient.tapRequest` on the
+// transport given to the client.
 //
 // Rules taken from the code, the docs being silent ("Prefix for relative request URLs"): a base URL and a path are
 // joined as strings, with one "/" between them (a trailing "/" of the base dropped; none added before a path that
-// starts with "/", "?" or "#"), an empty path is the base itself; a path `URL` parsing takes as absolute (a scheme) is
-// left alone. A relative path with no base URL fails with `InvalidRequest` `MalformedUrl` (nothing sent). Headers: the
-// request's own (those of a given `HttpClientRequest`, then `headers`) win over the client's defaults, and an `Accept`
-// among the client's defaults counts as "the request sets its own" for `json`. A call whose options are out of range
-// and whose body does not encode fails with `InvalidOptions` (the options are checked first). Failures before the
-// pipeline (bad options, a body that does not encode) carry no `attempts`.
+// starts with "/", "?" or "#"), an empty path is the base itself; a path that starts with a scheme is left alone. A
+// request is refused for a scheme other than http(s) first, then for a header value with a line break, then for a
+// URL that does not parse (relative with no base URL: `MalformedUrl`); under a Policy these are one attempt that
+// fails before sending (`attempts` 1). Headers: the request's own (those of a given `HttpClientRequest`, then
+// `headers`) win over the client's defaults, and an `Accept` among the defaults counts as "the request sets its own"
+// for `json`. Options out of range are checked before the body is encoded, and failures before the pipeline (bad
+// options, a body that does not encode) carry no `attempts`. A retry waits the Policy's first delay (`baseDelay`,
+// jitter off). `Content-Length: 0` is the transport's to send or not (undici sends one for POST, PUT, PATCH). The
+// failure's `url` is a display form: compared by origin, path and decoded query (it writes a space `%20`, the wire
+// `+`).
 //
-// Left out: timeouts and timings (SturdyClient.test.ts, prop-Policy.test.ts), the body read and decode path in depth
-// (model-Attempt.test.ts), secrets in URLs (prop-Redaction.test.ts), streams as bodies, hedging and the breaker.
+// Left out: the body read and decode path in depth (model-Attempt.test.ts), secrets in URLs and headers
+// (prop-Redaction.test.ts), `Retry-After` (prop-RetryHeaders.test.ts), streams as bodies, hedging, the breaker and
+// the rest of the pipeline (prop-Policy*.test.ts), timeouts on the real transport (Attempt.test.ts).
 //
-// Mutants (each made a property fail with a shrunk counterexample, then restored from a copy): see the report of the
-// session that wrote this file; listed below as they were run.
+// Mutants (each made a property fail with a shrunk counterexample, then restored from a copy):
+// - internal/sturdyClient.ts: the join always inserting "/"; the base's trailing "/" kept; an empty path not the
+//   base; the defaults winning over the request's headers; `bodySchema` ignored; the schema's encoded value dropped
+//   (the type checked, the value sent as given); a `JSON.stringify` that throws a defect; a verb not overriding a
+//   given request's method; `headers` dropped when `urlParams` are set; `urlParams` replacing the request's own
+//   instead of appending; a request's own options not checked; a request's options checked over nothing (the
+//   client's dropped); `options.policy` ignored; `make` ignoring the `Policy` in context; `layerConfig` not checking
+//   the values read; each of the two fixes below reverted -> the ScriptedClient property (and the undici one, the
+//   `client` one or the `layerConfig` one where they apply);
+// - internal/clientResponse.ts: an empty body parsed as JSON; text decoded as latin1; an arrived body decoded short
+//   by a byte -> the ScriptedClient and undici properties.
+// Equivalent mutants (no observable change): the fragment kept in `prepare` (the attempt drops it again, and the
+// failure's URL is shown without it); `ClientResponse`'s `arrayBuffer` handing over the underlying buffer (these
+// transports' bodies own their buffer).
+//
+// Found and fixed:
+// - A client built with an option out of range failed each call naming the URL without the call's `urlParams` (a
+//   request's own bad option named the full URL). Regression in SturdyClient.test.ts: "the failure of a client's bad
+//   option names the call's URL with its urlParams, as a request's own does".
+// - The service's `client` applied the base URL and the default headers after `transformClient`'s middleware, which
+//   so saw a relative URL and no default headers (the methods show it the request as sent), and its classification
+//   did not check the default headers. Regression in SturdyClient.test.ts: "client: transformClient's middleware sees
+//   the request with base URL and default headers, as a call's".
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type Attempt, HttpFailure, Policy, SturdyClient } from "@sturdy/http"
@@ -113,7 +146,13 @@ interface Case {
   readonly clientErrorSchema: boolean
   readonly verb: Verb
   /** Pass an `HttpClientRequest` (with this method and these headers) instead of the path. */
-  readonly asRequest: { readonly method: string; readonly headers: Readonly<Record<string, string>> } | undefined
+  readonly asRequest:
+    | {
+      readonly method: string
+      readonly headers: Readonly<Record<string, string>>
+      readonly urlParams: ReadonlyArray<readonly [string, string]>
+    }
+    | undefined
   readonly path: string
   readonly headers: Readonly<Record<string, string>> | undefined
   readonly urlParams: ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string>> | undefined
@@ -247,7 +286,8 @@ const caseArb = (host: string): fc.Arbitrary<Case> =>
     asRequest: fc.option(
       fc.record({
         method: fc.constantFrom("GET", "POST", "DELETE", "PATCH"),
-        headers: headersArb(["x-own", "x-both", "Accept"])
+        headers: headersArb(["x-own", "x-both", "Accept"]),
+        urlParams: fc.constantFrom<ReadonlyArray<readonly [string, string]>>([], [["own", "1"]], [["b", "0"]])
       }),
       { nil: undefined }
     ),
@@ -492,7 +532,10 @@ const predict = (c: Case): Prediction => {
   let url: URL | undefined
   try {
     url = new URL(unfragmented)
-    for (const [key, value] of pairsOf(c.urlParams)) url.searchParams.append(key, value)
+    // the request's own url params, then the call's `urlParams` appended
+    for (const [key, value] of [...(c.asRequest?.urlParams ?? []), ...pairsOf(c.urlParams)]) {
+      url.searchParams.append(key, value)
+    }
   } catch {
     url = undefined
   }
@@ -707,7 +750,10 @@ const call = (
 ): Effect.Effect<unknown, Policy.Failure> => {
   const target = c.asRequest === undefined
     ? c.path
-    : HttpClientRequest.make(c.asRequest.method as "GET")(c.path, { headers: c.asRequest.headers })
+    : HttpClientRequest.make(c.asRequest.method as "GET")(c.path, {
+      headers: c.asRequest.headers,
+      urlParams: c.asRequest.urlParams
+    })
   const options = requestOptionsOf(c, onEvent)
   const method = api[c.verb] as SturdyClient.SturdyClient.Method
   return c.json
@@ -1042,7 +1088,8 @@ describe("SturdyClient's client", () => {
         const seen: Array<AtTransport> = []
         const api = yield* serviceOf(c, recording(scripted.client, seen))
         const request = HttpClientRequest.make((c.asRequest?.method ?? "GET") as "GET")(c.path, {
-          headers: c.asRequest?.headers ?? {}
+          headers: c.asRequest?.headers ?? {},
+          urlParams: c.asRequest?.urlParams ?? []
         })
         const fiber = yield* Effect.fork(
           Effect.timed(Effect.exit(Effect.map(api.client.execute(request), (response) => response.status)))
