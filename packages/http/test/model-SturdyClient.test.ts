@@ -1114,12 +1114,18 @@ interface ConfigCase {
   readonly url: string | undefined
   readonly maxBody: string | undefined
   readonly timeout: string | undefined
+  /** An API key read from config, sent as a default header. */
+  readonly key: string | undefined
+  /** A `Policy` layer below the client's. */
+  readonly policy: boolean
 }
 
 const configCaseArb: fc.Arbitrary<ConfigCase> = fc.record({
   url: fc.constantFrom<string | undefined>("http://api.test", "http://api.test/v1/", undefined),
   maxBody: fc.constantFrom<string | undefined>("1048576", "0", "-1", "1.5", "many", undefined),
-  timeout: fc.constantFrom<string | undefined>("5 seconds", "0 millis", "soon", undefined)
+  timeout: fc.constantFrom<string | undefined>("5 seconds", "0 millis", "soon", undefined),
+  key: fc.constantFrom<string | undefined>("k-1", undefined),
+  policy: fc.boolean()
 })
 
 describe("SturdyClient.layerConfig", () => {
@@ -1135,14 +1141,23 @@ describe("SturdyClient.layerConfig", () => {
         if (c.url !== undefined) entries.push(["API_URL", c.url])
         if (c.maxBody !== undefined) entries.push(["API_MAX_BODY", c.maxBody])
         if (c.timeout !== undefined) entries.push(["API_TIMEOUT", c.timeout])
+        if (c.key !== undefined) entries.push(["API_KEY", c.key])
+        const events: Array<Policy.Event> = []
+        const onEvent = (event: Policy.Event) => Effect.sync(() => events.push(event))
+        const below = Layer.succeed(HttpClient.HttpClient, scripted.client)
         const exit = yield* Effect.exit(
-          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("users", { schema: Reply })).pipe(
+          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("users", { schema: Reply, onEvent })).pipe(
             Effect.provide(
               SturdyClient.layerConfig({
                 baseUrl: Config.string("API_URL"),
+                headers: Config.option(Config.string("API_KEY")).pipe(
+                  Config.map(Option.match({ onNone: () => undefined, onSome: (key) => ({ "x-api-key": key }) }))
+                ),
                 maxBodyBytes: Config.option(Config.number("API_MAX_BODY")).pipe(Config.map(Option.getOrUndefined)),
                 timeout: Config.option(Config.duration("API_TIMEOUT")).pipe(Config.map(Option.getOrUndefined))
-              }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted.client)))
+              }).pipe(
+                Layer.provide(c.policy ? Layer.merge(below, Policy.layer(policyOptions)) : below)
+              )
             ),
             Effect.withConfigProvider(ConfigProvider.fromMap(new Map(entries)))
           )
@@ -1163,6 +1178,9 @@ describe("SturdyClient.layerConfig", () => {
             expect(Exit.isFailure(exit) && observe(exit)).toMatchObject({ tag: "BodyTooLarge" })
           } else expect(exit).toEqual(Exit.succeed({ id: 1, name: "a" }))
           expect(requests.map((r) => r.path)).toEqual([c.url === "http://api.test" ? "/users" : "/v1/users"])
+          expect(requests.map((r) => r.headers["x-api-key"])).toEqual([c.key])
+          // through the Policy below it when there is one
+          expect(startedAttempts(events)).toBe(c.policy ? 1 : 0)
           return
         }
         expect(Exit.isFailure(exit)).toBe(true)
