@@ -467,7 +467,9 @@ const received = (status: number, text: string) => {
     sameResponse: true,
     again: text,
     json,
-    buffer: text
+    buffer: text,
+    // `urlParamsBody`: the text read as `application/x-www-form-urlencoded`
+    params: JSON.stringify([...new URLSearchParams(text)])
   }
 }
 
@@ -765,7 +767,8 @@ const call = (
  * What a caller can read of `Received` and of the response it hands back: `body` on a plain `ArrayBuffer`, `text` its
  * UTF-8, the platform response with the same status and headers, whose body (read whole) every later reader gets
  * again: `text`, `json` (an empty body is `null`; one that does not parse a `ResponseError` `Decode`), `arrayBuffer`
- * (`ClientResponse`'s docs, `ScriptedClient`'s and `UndiciHttpClient`'s: "a body read whole is kept").
+ * and `urlParamsBody` (`ClientResponse`'s docs, `ScriptedClient`'s and `UndiciHttpClient`'s: "a body read whole is
+ * kept").
  */
 const readBack = (received: Attempt.Received) =>
   Effect.gen(function*() {
@@ -773,6 +776,7 @@ const readBack = (received: Attempt.Received) =>
     const again = yield* Effect.either(response.text)
     const json = yield* Effect.either(response.json)
     const buffer = yield* Effect.either(response.arrayBuffer)
+    const params = yield* Effect.either(response.urlParamsBody)
     return {
       status: received.status,
       text: received.text,
@@ -784,7 +788,8 @@ const readBack = (received: Attempt.Received) =>
         received.request.method === received.response.request.method,
       again: Either.getOrElse(again, (e) => `<${e.reason}>`),
       json: Either.getOrElse(Either.map(json, (j) => JSON.stringify(j)), (e) => `<${e.reason}>`),
-      buffer: Either.getOrElse(Either.map(buffer, (b) => new TextDecoder().decode(b)), (e) => `<${e.reason}>`)
+      buffer: Either.getOrElse(Either.map(buffer, (b) => new TextDecoder().decode(b)), (e) => `<${e.reason}>`),
+      params: Either.getOrElse(Either.map(params, (p) => JSON.stringify(p)), (e) => `<${e.reason}>`)
     }
   })
 
