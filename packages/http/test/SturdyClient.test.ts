@@ -141,14 +141,20 @@ describe("SturdyClient", () => {
       })
       yield* api.get("/a")
       yield* api.client.get("/b")
-      expect(wrapped).toEqual(["https://api.test/v1/a d", "https://api.test/v1/b d"])
-      expect(seen.map((s) => s.url)).toEqual(["https://api.test/v1/a", "https://api.test/v1/b"])
+      // middleware put on `client` itself runs first, before the base URL is applied
+      yield* api.client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl("/v2"))).get("/c")
+      expect(wrapped).toEqual(["https://api.test/v1/a d", "https://api.test/v1/b d", "https://api.test/v1/v2/c d"])
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/a",
+        "https://api.test/v1/b",
+        "https://api.test/v1/v2/c"
+      ])
       // the classification sees it too: a default header with a line break is refused before sending
       const bad = SturdyClient.makeWith(client, { baseUrl: "https://api.test", headers: { "x-bad": "a\r\nb" } })
       const failure = yield* failureOf(bad.client.get("/c"))
       expect(failure._tag === "InvalidRequest" && failure.reason).toBe("InvalidHeader")
       expect(failure.url).toBe("https://api.test/c")
-      expect(seen).toHaveLength(2)
+      expect(seen).toHaveLength(3)
     }))
 
   it.effect("the classified client applies base URL and fails with HttpFailure", () =>

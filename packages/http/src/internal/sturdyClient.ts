@@ -153,6 +153,15 @@ export const makeWith = (
     )
   }
 
+  // Base URL and default headers first, as a call's request gets them: the classification (header checks, the URL a
+  // failure names) and every middleware of `transformClient` see the request as it is sent. They are applied when the
+  // request is executed, so middleware the caller puts on `client` itself still runs before them, as it always has.
+  const classified = attempt.classifyChecked(transformed, defaults)
+  const classifiedPrepared = HttpClient.makeWith<never, never, HttpFailure.HttpFailure, never>(
+    (request) => Effect.flatMap(request, (ready) => classified.execute(prepare(ready))),
+    Effect.succeed
+  )
+
   const method = (verb: Idempotency.Method | undefined): SturdyClient.SturdyClient.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
@@ -176,9 +185,7 @@ export const makeWith = (
   }
 
   return {
-    // base URL and default headers first, as a call's request gets them: the classification (header checks, the
-    // URL a failure names) and every middleware of `transformClient` see the request as it is sent
-    client: HttpClient.mapRequestInput(attempt.classifyChecked(transformed, defaults), prepare),
+    client: classifiedPrepared,
     policy: Option.fromNullable(policy),
     ...methodsOf(method)
   }
