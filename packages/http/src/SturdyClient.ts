@@ -71,7 +71,10 @@ export declare namespace SturdyClient {
     readonly baseUrl?: string | URL | undefined
     /** Headers sent with every request unless the request sets them. */
     readonly headers?: Headers.Input | undefined
-    /** Wraps the platform client (auth, tracing, policies) before classification. */
+    /**
+     * Wraps the platform client (auth, tracing, policies) before classification. Its middleware sees each request as
+     * it is sent, base URL and default headers applied, whether it comes from a method or from `client`.
+     */
     readonly transformClient?: ((client: HttpClient.HttpClient) => Attempt.Client) | undefined
     /**
      * The pipeline every call runs through. Unset: the `Policy` in context for `make`, `layer` and `layerConfig`,

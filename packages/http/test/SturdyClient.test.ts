@@ -127,6 +127,36 @@ describe("SturdyClient", () => {
       expect(seen[0].headers["x-wrapped"]).toBe("yes")
     }))
 
+  it.effect("client: transformClient's middleware sees the request with base URL and default headers, as a call's", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const wrapped: Array<string> = []
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.test/v1",
+        headers: { "x-default": "d" },
+        // a middleware that reads the request (a signer, a logger): it must see what is sent
+        transformClient: HttpClient.tapRequest((request) =>
+          Effect.sync(() => wrapped.push(`${request.url} ${request.headers["x-default"] ?? "-"}`))
+        )
+      })
+      yield* api.get("/a")
+      yield* api.client.get("/b")
+      // middleware put on `client` itself runs first, before the base URL is applied
+      yield* api.client.pipe(HttpClient.mapRequest(HttpClientRequest.prependUrl("/v2"))).get("/c")
+      expect(wrapped).toEqual(["https://api.test/v1/a d", "https://api.test/v1/b d", "https://api.test/v1/v2/c d"])
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/a",
+        "https://api.test/v1/b",
+        "https://api.test/v1/v2/c"
+      ])
+      // the classification sees it too: a default header with a line break is refused before sending
+      const bad = SturdyClient.makeWith(client, { baseUrl: "https://api.test", headers: { "x-bad": "a\r\nb" } })
+      const failure = yield* failureOf(bad.client.get("/c"))
+      expect(failure._tag === "InvalidRequest" && failure.reason).toBe("InvalidHeader")
+      expect(failure.url).toBe("https://api.test/c")
+      expect(seen).toHaveLength(3)
+    }))
+
   it.effect("the classified client applies base URL and fails with HttpFailure", () =>
     Effect.gen(function*() {
       const { client, seen } = fakeClient(() => Effect.succeed(jsonResponse(404, {})))
@@ -198,6 +228,23 @@ describe("SturdyClient options out of range", () => {
         invalidOptions(yield* failureOf(api.client.get("/users/1")), field)
         expect(seen, `${field}: ${String(value)}`).toHaveLength(0)
       }
+    }))
+
+  it.effect("the failure of a client's bad option names the call's URL with its urlParams, as a request's own does", () =>
+    Effect.gen(function*() {
+      const { client, seen } = echo()
+      const api = SturdyClient.makeWith(client, { baseUrl: "https://a.test", maxBodyBytes: -1 })
+      const failure = yield* failureOf(api.get("/users", { urlParams: { page: "2" } }))
+      invalidOptions(failure, "maxBodyBytes")
+      expect(failure.url).toBe("https://a.test/users?page=2")
+      const own = yield* failureOf(
+        SturdyClient.makeWith(client, { baseUrl: "https://a.test" }).get("/users", {
+          urlParams: { page: "2" },
+          maxBodyBytes: -1
+        })
+      )
+      expect(own.url).toBe(failure.url)
+      expect(seen).toHaveLength(0)
     }))
 
   it.effect("make and layer check the same way; the failure is the call's, typed, never a defect", () =>

@@ -108,7 +108,6 @@ export const makeWith = (
     }
     return prepared
   }
-  const prepared: Attempt.Client = HttpClient.mapRequest(transformed, prepare)
   // Checked once, here: a call that sets no attempt option of its own runs on these as they are. Options that are not
   // valid do not stop the client from being built (its constructors cannot fail); every call fails instead, typed
   // and before anything is sent, with all the problems named.
@@ -123,11 +122,12 @@ export const makeWith = (
     // The request is built once, as it will be sent: the pipeline decides on it (an Idempotency-Key in `headers`
     // counts; the call's telemetry shows the redacted `urlParams`) and every attempt sends it, body encoded once.
     let built = prepare(request)
-    if (defaults instanceof attempt.InvalidOptions) return Effect.fail(attempt.invalidOptions(built, defaults))
     if (requestOptions.headers !== undefined) built = HttpClientRequest.setHeaders(built, requestOptions.headers)
     if (requestOptions.urlParams !== undefined) {
       built = HttpClientRequest.appendUrlParams(built, requestOptions.urlParams)
     }
+    // the failure names the request as the call built it, `urlParams` included, as a request's own bad option does
+    if (defaults instanceof attempt.InvalidOptions) return Effect.fail(attempt.invalidOptions(built, defaults))
     // the request's `timeout` narrows the attempt's limit (`Deadline.attemptTimeout`): with a policy, the sooner of it
     // and the policy's `attemptTimeout` bounds each attempt, under one timer
     const attemptOptions = attempt.setsAttemptOptions(requestOptions)
@@ -153,6 +153,15 @@ export const makeWith = (
     )
   }
 
+  // Base URL and default headers first, as a call's request gets them: the classification (header checks, the URL a
+  // failure names) and every middleware of `transformClient` see the request as it is sent. They are applied when the
+  // request is executed, so middleware the caller puts on `client` itself still runs before them, as it always has.
+  const classified = attempt.classifyChecked(transformed, defaults)
+  const classifiedPrepared = HttpClient.makeWith<never, never, HttpFailure.HttpFailure, never>(
+    (request) => Effect.flatMap(request, (ready) => classified.execute(prepare(ready))),
+    Effect.succeed
+  )
+
   const method = (verb: Idempotency.Method | undefined): SturdyClient.SturdyClient.Method => {
     function call<A, I, R, B = unknown, BI = unknown, BR = never>(
       pathOrRequest: string | HttpClientRequest.HttpClientRequest,
@@ -176,7 +185,7 @@ export const makeWith = (
   }
 
   return {
-    client: attempt.classifyChecked(prepared, defaults),
+    client: classifiedPrepared,
     policy: Option.fromNullable(policy),
     ...methodsOf(method)
   }
