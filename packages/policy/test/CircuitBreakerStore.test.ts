@@ -453,6 +453,20 @@ describe("CircuitBreakerStore", () => {
       ])
     }))
 
+  it.scoped("a record whose `at` is below -1 (a reader's Clock near 0, Redis re-basing it by its age) is shared", () =>
+    Effect.gen(function*() {
+      // Redis hands another process's record out on the reader's Clock, `at` = now − the age Redis measured: a
+      // reader whose Clock reads 0 (a TestClock, a clock set near the epoch) gets a negative `at`
+      const store = CircuitBreakerStore.makeMemory()
+      const b = yield* CircuitBreakerStore.make("api", { consecutiveFailures: 1, breakDuration: "5 seconds" })
+        .pipe(Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store))
+      expect(yield* b.state).toBe("Closed") // b uses the key
+      yield* store.publish("api", { state: "Open", at: -3, until: 4_997 })
+      yield* TestClock.adjust("250 millis")
+      expect(yield* b.state).toBe("Open")
+      expect((yield* b.snapshot).retryAfter).toEqual(Duration.millis(4_747))
+    }))
+
   describeWithRedis("CircuitBreakerStore on a real redis-server", () => {
     it.live("Redis: an open breaker in one process stops the others within syncInterval; one probe for the fleet", () =>
       Effect.gen(function*() {

@@ -219,7 +219,8 @@ export const makeSync = (
         keys.forEach((key, i) => {
           const record = result.value[i]
           if (record === undefined) cache.delete(key)
-          else if ((cache.get(key)?.at ?? -1) <= record.at) cache.set(key, record)
+          // any `at` is newer than none: a record handed out on a Clock near 0 may have a negative one
+          else if ((cache.get(key)?.at ?? Number.NEGATIVE_INFINITY) <= record.at) cache.set(key, record)
         })
       })
     })

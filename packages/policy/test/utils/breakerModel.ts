@@ -957,3 +957,13 @@ export const raceHalfOpen = (
     )
     return { most, admitted: calls.length - turnedAway.length, turnedAway, release }
   })
+
+// ---------------------------------------------------------------------------------------------------------------
+// For drivers of their own (`model-CircuitBreakerFleet.test.ts` drives several breakers, one model each)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** {@link start}: starts a call through `breaker` and waits until the breaker decided on it. */
+export const startCall = start
+
+/** {@link checkExit}: checks a call's exit against the model's decision. */
+export const checkCallExit = checkExit
