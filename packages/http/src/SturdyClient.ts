@@ -67,7 +67,13 @@ export declare namespace SturdyClient {
    * @category models
    */
   export interface Options extends Attempt.Options {
-    /** Prefix for relative request URLs; absolute URLs are left alone. */
+    /**
+     * Prefix for relative request URLs: a path joins the base's path with one `/` between, a query of the base
+     * comes first in the request's (`https://api.example.com/v1?key=k` and `/users?page=2` send
+     * `/v1/users?key=k&page=2`; `?page=2` alone keeps the base's path as written), and a fragment of the base is
+     * dropped. A URL with a scheme and `//` (`https://…`) is absolute and left alone; `images:annotate` is a path (as
+     * ky and got read it).
+     */
     readonly baseUrl?: string | URL | undefined
     /** Headers sent with every request unless the request sets them. */
     readonly headers?: Headers.Input | undefined

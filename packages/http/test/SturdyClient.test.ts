@@ -46,6 +46,31 @@ describe("SturdyClient", () => {
       ])
     }))
 
+  it.effect("a base URL's query comes first, its fragment is dropped, and `images:annotate` is a path", () =>
+    Effect.gen(function*() {
+      // found by model-SturdyClient: a base with a fragment sent every path into the fragment (so to `/v1`), a base
+      // with a query appended the path to the query, and a custom-method path was read as a URL of scheme `images:`
+      const { client, seen } = echo()
+      const withQuery = SturdyClient.makeWith(client, { baseUrl: "https://api.example.com/v1?api-version=2" })
+      yield* withQuery.get("/users", { urlParams: { page: "2" } })
+      yield* withQuery.get("?top=5")
+      yield* withQuery.get("")
+      const withFragment = SturdyClient.makeWith(client, { baseUrl: "https://api.example.com/v1/#docs" })
+      yield* withFragment.get("users/1")
+      yield* withFragment.get("?top=5")
+      yield* withFragment.post("images:annotate")
+      yield* withFragment.get("https://other.example.com/x")
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://api.example.com/v1/users?api-version=2&page=2",
+        "https://api.example.com/v1?api-version=2&top=5",
+        "https://api.example.com/v1?api-version=2",
+        "https://api.example.com/v1/users/1",
+        "https://api.example.com/v1/?top=5",
+        "https://api.example.com/v1/images:annotate",
+        "https://other.example.com/x"
+      ])
+    }))
+
   it.effect("sends default headers unless the request sets its own", () =>
     Effect.gen(function*() {
       const { client, seen } = echo()

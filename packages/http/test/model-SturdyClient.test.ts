@@ -76,6 +76,11 @@
 //   so saw a relative URL and no default headers (the methods show it the request as sent), and its classification
 //   did not check the default headers. Regression in SturdyClient.test.ts: "client: transformClient's middleware sees
 //   the request with base URL and default headers, as a call's".
+// - A base URL with a fragment sent every path into the fragment (so to the base's path), one with a query appended
+//   the path to the query, and a path like `images:annotate` was read as a URL of scheme `images:` (ky and got join
+//   it). The model joins by the documented rule; bases with a query and a fragment, and such paths, are generated.
+//   Regression in SturdyClient.test.ts: "a base URL's query comes first, its fragment is dropped, and
+//   `images:annotate` is a path".
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type Attempt, HttpFailure, Policy, SturdyClient } from "@sturdy/http"
@@ -200,7 +205,9 @@ const pathArb = (absolute: string) =>
     "/sp%20ace",
     "//other.test/x",
     `${absolute}/abs?z=9#f`,
-    "ftp://api.test/x"
+    "ftp://api.test/x",
+    "images:annotate",
+    "v1/images:annotate?x=1"
   )
 
 const jsonValueArb: fc.Arbitrary<unknown> = fc.oneof(
@@ -262,7 +269,11 @@ const caseArb = (host: string): fc.Arbitrary<Case> =>
       `${host}/`,
       `${host}/v1`,
       `${host}/v1/`,
-      `${host}/v1/api`
+      `${host}/v1/api`,
+      `${host}/v1?api-version=1`,
+      `${host}/v1/?api-version=1&b=2`,
+      `${host}/v1#frag`,
+      `${host}/v1?api-version=1#frag`
     ),
     baseAsUrl: fc.boolean(),
     clientHeaders: fc.oneof(
@@ -397,14 +408,25 @@ interface Prediction {
   readonly elapsed: number
 }
 
-const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
+// "A URL with a scheme and `//` (`https://…`) is absolute and left alone; `images:annotate` is a path"
+const absoluteUrl = /^[a-z][a-z0-9+.-]*:\/\//i
 
-// "Prefix for relative request URLs; absolute URLs are left alone" (the string join: taken from the code)
+// a URL reference as path, query (undefined without a "?") and fragment
+const referenceOf = (url: string) => {
+  const match = /^([^?#]*)(?:\?([^#]*))?(#.*)?$/.exec(url)!
+  return { path: match[1]!, query: match[2], fragment: match[3] ?? "" }
+}
+
+// "a path joins the base's path with one `/` between, a query of the base comes first in the request's ...; `?page=2`
+// alone keeps the base's path as written, and a fragment of the base is dropped"
 const join = (base: string | undefined, path: string): string => {
   if (base === undefined || absoluteUrl.test(path)) return path
-  if (path === "") return base
-  const trimmed = base.endsWith("/") ? base.slice(0, -1) : base
-  return /^[/?#]/.test(path) ? `${trimmed}${path}` : `${trimmed}/${path}`
+  const b = referenceOf(base)
+  const r = referenceOf(path)
+  const joinedPath = r.path === "" ? b.path : `${b.path.replace(/\/$/, "")}/${r.path.replace(/^\//, "")}`
+  const queries = [b.query, r.query].filter((q): q is string => q !== undefined && q !== "")
+  const query = queries.length > 0 ? `?${queries.join("&")}` : r.query !== undefined ? "?" : ""
+  return `${joinedPath}${query}${r.fragment}`
 }
 
 const lower = (headers: Readonly<Record<string, string>> | undefined): Record<string, string> =>

@@ -21,7 +21,9 @@ import * as policyInternal from "./policy.js"
 /** @internal */
 export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/SturdyClient")
 
-const absoluteUrl = /^[a-z][a-z0-9+.-]*:/i
+// A scheme and an authority (`https://…`): `images:annotate` (a custom method, as Google's APIs name them) is a path
+// to join to the base, as ky and got join it, not a URL of scheme `images:`
+const absoluteUrl = /^[a-z][a-z0-9+.-]*:\/\//i
 
 /** @internal A path becomes a request with `verb` (GET when none); a request keeps its method unless `verb` differs. */
 export const requestFor = (
@@ -56,11 +58,38 @@ export const methodsOf = <M>(method: (verb: Idempotency.Method | undefined) => M
   query: method("QUERY")
 })
 
+/** @internal */
 export const resolveUrl = (baseUrl: string | undefined, url: string): string => {
   if (baseUrl === undefined || baseUrl === "" || absoluteUrl.test(url)) return url
-  if (url === "") return baseUrl
-  const base = baseUrl.endsWith("/") ? baseUrl.slice(0, -1) : baseUrl
-  return url.startsWith("/") || url.startsWith("?") || url.startsWith("#") ? `${base}${url}` : `${base}/${url}`
+  // the common case, a plain base and a path: the join below, without taking either apart
+  if (url !== "" && url[0] !== "?" && url[0] !== "#" && !baseUrl.includes("?") && !baseUrl.includes("#")) {
+    const base = baseUrl.endsWith("/") ? baseUrl.slice(0, -1) : baseUrl
+    return url[0] === "/" ? `${base}${url}` : `${base}/${url}`
+  }
+  return joinParts(baseUrl, url)
+}
+
+// path, query (without its "?", undefined when there is none) and fragment (with its "#", or "") of a URL reference
+const partsOf = (url: string): readonly [string, string | undefined, string] => {
+  const hashAt = url.indexOf("#")
+  const fragment = hashAt === -1 ? "" : url.slice(hashAt)
+  const rest = hashAt === -1 ? url : url.slice(0, hashAt)
+  const queryAt = rest.indexOf("?")
+  return queryAt === -1 ? [rest, undefined, fragment] : [rest.slice(0, queryAt), rest.slice(queryAt + 1), fragment]
+}
+
+// The path joins the base's path (a reference with no path, `?page=2`, keeps the base's as written, as RFC 3986
+// resolves it); a query of the base (`https://api.example.com/v1?key=k`) comes first in the request's; a fragment of
+// the base is dropped (a path written after it would be lost in the fragment, which is never sent)
+const joinParts = (baseUrl: string, url: string): string => {
+  const [basePath, baseQuery] = partsOf(baseUrl)
+  const [path, query, fragment] = partsOf(url)
+  const joinedPath = path === ""
+    ? basePath
+    : `${basePath.endsWith("/") ? basePath.slice(0, -1) : basePath}${path.startsWith("/") ? "" : "/"}${path}`
+  const queries = [baseQuery, query].filter((part) => part !== undefined && part !== "")
+  const joinedQuery = queries.length > 0 ? `?${queries.join("&")}` : query === undefined ? "" : "?"
+  return `${joinedPath}${joinedQuery}${fragment}`
 }
 
 const setBody = <B, BI, BR>(
