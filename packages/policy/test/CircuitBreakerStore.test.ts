@@ -177,6 +177,21 @@ describe("CircuitBreakerStore", () => {
       expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(8_500)
     }))
 
+  it.scoped("a pause that ended during the outage is not sent again: the others stay closed", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(a, "api", ok)
+      yield* call(b, "api", ok)
+      state.down = true
+      yield* openBy(a, "api") // Open until 10 s: its publish is dropped
+      yield* TestClock.adjust("11 seconds")
+      state.down = false
+      yield* TestClock.adjust("500 millis")
+      expect(yield* store.read(["api"])).toEqual([undefined])
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Closed")
+    }))
+
   it.scoped("a republish after an outage never overrides a later record of another process", () =>
     Effect.gen(function*() {
       // the store keeps records as they arrive (as Redis keeps another process's): the republish must check first
