@@ -17,7 +17,9 @@
  *   therefore stops the others within `syncInterval + 2 × timeout` (450 ms by default); calls in that delay go
  *   through as before. An open-until-reset breaker (`breakDuration` of `Duration.infinity`) is shared as such. A
  *   process's `state` and `snapshot` report a transition it has read as its next call would (the breaker makes it
- *   then, with its `changes` event), not only once that call comes.
+ *   then, with its `changes` event), not only once that call comes. A process opened by another's record pauses
+ *   until the same T but does not step its own `breakDuration` schedule: if its own probe then fails, it pauses for
+ *   its schedule's next step (the first, if it never opened itself), not for the pause it read.
  * - Clocks: the memory store serves one process, one Clock; a record's `at` orders records, the later one wins.
  *   Redis does not trust the processes' clocks to agree: it shares a pause as a duration that its own clock
  *   measures, and keeps the record that reached it last (one process's records by their `at`). Each process then
@@ -25,7 +27,8 @@
  *   never earlier, whatever the skew between their clocks; probe leases run on Redis's clock.
  * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (each
  *   slot with its own lease in the store, named by its probe's token), so the fleet sends `halfOpenMaxProbes`
- *   probes, not one per process; a process that gets no slot answers `CircuitOpen`. A probe gives back its own
+ *   probes, not one per process; a process that gets no slot answers `CircuitOpen`, with a `retryAfter` of the whole
+ *   last pause (it cannot know when the fleet's probes will end). A probe gives back its own
  *   slot, and nothing once its lease ran out, so probes within their lease are never more than the limit; the next
  *   probe of the same process first sees that release through (its wait includes it), so probes in turn
  *   (`successThreshold` above `halfOpenMaxProbes`) never find their own process's last slot still taken. A probe
@@ -43,6 +46,17 @@
  *   `sturdy_shared_state_fallbacks_total{component="circuit_breaker"}`, the gauge `sturdy_shared_state_degraded`
  *   and a warning log line), and sharing resumes with the first read that succeeds. No call waits on the store
  *   but a half-open probe, for at most `timeout`, and not at all while the store is known to be down.
+ * - Writes the outage dropped are sent again when the store first answers that process again (its next poll or
+ *   write): its latest record of each key, if it still says something (an Open whose pause is not over, or a
+ *   Closed) and the store holds no record as late (read first, as Redis keeps another process's record by arrival:
+ *   a late record does not replace a newer one of another process, bar one written between that read and the
+ *   write; an Open whose pause ended meanwhile is not sent, nor a record a later one of this process replaced); then
+ *   the probe slots it gave back, each freed only if its token still holds it. A breaker that opened alone during
+ *   the outage therefore stops the others within about `2 × syncInterval` of the store coming back (its own poll,
+ *   then theirs). Redis dates a record by its arrival, so a record sent again holds the
+ *   others for its whole pause from then. A record may also be sent again after a write that timed out but reached
+ *   the store; the store's order makes that harmless.
+
  *
  * `Policy` uses the `CircuitBreakerStore` in its context, when there is one, for the breakers it builds, with the
  * store's `sync` options (e.g. `CircuitBreakerRedis.layerStore({ host, port, sync: { syncInterval: "100 millis" } })`).

@@ -46,9 +46,11 @@ const twoProcesses = (store: CircuitBreakerStore.CircuitBreakerStore.Service, sy
     return [yield* build, yield* build] as const
   })
 
-// a store whose outage the test switches on and off; otherwise a memory store
-const switchable = () => {
+// a store whose outage the test switches on and off; otherwise a memory store (`byArrival`: whose records, as
+// Redis keeps another process's, are kept as they arrive, whatever their `at`)
+const switchable = (byArrival = false) => {
   const memory = CircuitBreakerStore.makeMemory()
+  const arrived = new Map<string, CircuitBreakerStore.CircuitBreakerStore.Record>()
   const state = { down: false, hang: false }
   const guard = <A>(key: string, self: Effect.Effect<A, CircuitBreakerStore.CircuitBreakerStoreError>) =>
     Effect.suspend(() =>
@@ -59,8 +61,10 @@ const switchable = () => {
         : self
     )
   const store: CircuitBreakerStore.CircuitBreakerStore.Service = {
-    publish: (key, record) => guard(key, memory.publish(key, record)),
-    read: (keys) => guard(keys[0] ?? "", memory.read(keys)),
+    publish: (key, record) =>
+      guard(key, byArrival ? Effect.sync(() => void arrived.set(key, record)) : memory.publish(key, record)),
+    read: (keys) =>
+      guard(keys[0] ?? "", byArrival ? Effect.sync(() => keys.map((key) => arrived.get(key))) : memory.read(keys)),
     acquireProbe: (request) => guard(request.key, memory.acquireProbe(request)),
     releaseProbe: (key, token) => guard(key, memory.releaseProbe(key, token))
   }
@@ -154,6 +158,84 @@ describe("CircuitBreakerStore", () => {
       expect(logs.filter((line) => line.includes("store failed"))).toHaveLength(2)
     }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+
+  it.scoped("a breaker opened while the store was down republishes its pause when the store answers again", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(a, "api", ok)
+      yield* call(b, "api", ok)
+      state.down = true
+      yield* openBy(a, "api") // Open until 10 s from now: its publish is dropped
+      yield* TestClock.adjust("1 second")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+      // the store answers again: a's next poll finds it up and sends its pause again; b reads it at its next poll
+      state.down = false
+      yield* TestClock.adjust("500 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      const breaker = yield* b.get("api")
+      expect(Duration.toMillis((yield* breaker.snapshot).retryAfter)).toBe(8_500)
+    }))
+
+  it.scoped("a pause that ended during the outage is not sent again: the others stay closed", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(a, "api", ok)
+      yield* call(b, "api", ok)
+      state.down = true
+      yield* openBy(a, "api") // Open until 10 s: its publish is dropped
+      yield* TestClock.adjust("11 seconds")
+      state.down = false
+      yield* TestClock.adjust("500 millis")
+      expect(yield* store.read(["api"])).toEqual([undefined])
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Closed")
+    }))
+
+  it.scoped("a republish after an outage never overrides a later record of another process", () =>
+    Effect.gen(function*() {
+      // the store keeps records as they arrive (as Redis keeps another process's): the republish must check first
+      const { state, store } = switchable(true)
+      const [a, b] = yield* twoProcesses(store)
+      yield* call(a, "api", ok)
+      yield* call(b, "api", ok)
+      state.down = true
+      yield* openBy(a, "api") // a: Open until 10 s, not published
+      yield* TestClock.adjust("1 second")
+      state.down = false
+      // b opens after a, with the store up for b's write: the store holds b's later record
+      yield* openBy(b, "api")
+      yield* TestClock.adjust("500 millis")
+      const [record] = yield* store.read(["api"])
+      expect(record?.at).toBe(1_000)
+      expect(record?.until).toBe(11_000)
+    }))
+
+  it.scoped("a probe slot given back while the store was down is freed when it answers again", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      // a lease far longer than the test: only the release frees the slot
+      const [a, b] = yield* twoProcesses(store, { probeLease: "1 hour" })
+      yield* call(b, "api", ok)
+      yield* openBy(a, "api")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe holds the fleet's one slot; the store goes down before it ends, and a's probe is ignored (its
+      // state stays half-open) so no transition frees the slot
+      const gate = yield* Deferred.make<void>()
+      const probe = yield* Effect.fork(call(a, "api", Effect.zipRight(Deferred.await(gate), Effect.interrupt)))
+      yield* Effect.yieldNow()
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      state.down = true
+      yield* TestClock.adjust("250 millis") // a's poll fails: a knows the store is down
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(probe)
+      yield* Effect.repeatN(Effect.yieldNow(), 20) // its release goes to the store, which is down: dropped
+      state.down = false
+      // both polls find the store up (b's too: b asks the store for a slot again, not its local state alone)
+      yield* TestClock.adjust("250 millis")
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      expect(yield* call(b, "api", ok)).toBe("Success")
+    }))
 
   it.scoped("a probe waits on a store that does not answer for at most `timeout`, then probes on local state", () =>
     Effect.gen(function*() {

@@ -16,7 +16,9 @@
  * - `isolate` and `reset` stay local (the `CircuitBreakerStore` docs say so in as many words);
  * - the store down: every operation of a process fails, that process goes on alone on its local state (a probe needs
  *   only its local slot, and does not ask the store while it knows the store is down) and shares again from its first
- *   store operation that succeeds (its poll, or a write).
+ *   store operation that succeeds (its poll, or a write); then it sends again what the outage dropped: its latest
+ *   record, if still meaningful (Closed, or Open until a time still ahead) and the store holds none as late (`at`), and
+ *   the probe releases the store did not take.
  *
  * Scripts (fc.commands): calls of every outcome on a chosen process (some held across virtual time), held calls
  * finished later, TestClock advances, reads of a process's `snapshot`/`state`, `isolate`/`reset` of a process, and
@@ -32,13 +34,20 @@
  * - a process whose probe gets no fleet slot answers with `retryAfter` = its last pause and its own trip's reason;
  * - a breaker opened by another process's record has no trip of its own (`reason` undefined) unless it kept one from
  *   its own earlier opening (kept through HalfOpen, as for the single breaker);
- * - a store operation that fails is dropped: a publish made during an outage never reaches the store (the others
- *   never learn of it), a release during an outage leaves the slot taken until a publish or its lease; a poll that
- *   answers "no record" drops the process's cached one;
+ * - a store operation that fails is kept to be sent again (the records and the releases; a poll is not): at the first
+ *   success of that process after the outage its writer reads the store and sends the record, then the releases. The
+ *   model does it right after the step that found the store up (`Fleet.flush`): after the command's own model step,
+ *   and at a poll instant after every process's poll of that instant (each poll instant in turn); a record of this
+ *   process's at the same `at` as the store's is not sent (the store holds one as late); a poll that answers
+ *   "no record" drops the process's cached one;
  * - health is per process: a process is "down" from its own failed operation until its own next one succeeds.
  * Other properties: the store hanging (memory store wrapper that never answers): no call waits past the store
  * `timeout`, closed calls never wait, each process decides alone, and sharing resumes; Redis stopped and restarted on
- * the same port (a real redis-server): the same, with real I/O.
+ * the same port (a real redis-server): the same, with real I/O (after the restart, the process whose probe closed its
+ * breaker in the outage sends its `Closed` again, and Redis keeps it by arrival: the other's pause being over, it is
+ * HalfOpen or, once that record reached it, Closed; either way its next failure is shared).
+ * The failing-store scripts have StoreDown and StoreUp at weight 3 each (1 and 2 before the republish was modelled:
+ * outages with an opening in them and the store back within the pause were too rare to test it).
  * - a process's pause schedule steps only with its own openings: one opened by another's record and then opening
  *   itself (its probe failed) pauses for its own schedule's next step (the hanging-store test relies on it).
  * Commands are sequential and a held call's end never meets a poll's instant, so each process's poll reads the store
@@ -66,9 +75,23 @@
  * - M10 the store's health never recovers once down: hanging store (its last step: the probe slots are the fleet's
  *   again; the failing-store property missed it in 25 runs, as the fleet's probe limit rarely binds after an outage);
  * - M11 the store `timeout` doubled (`makeHealth(..., Duration.sum(timeout, timeout))`): hanging store;
- * - M12 a shared `Closed` record is never applied.
+ * - M12 a shared `Closed` record is never applied;
+ * - M13 nothing is sent again when the store answers again (the recovery hook of `makeHealth` never runs): failing
+ *   store, shrunk to a slow call opening p1 in an outage, the store back, p0 opening from p1's record sent again;
+ * - M14 a record sent again whatever the store holds (no `stored.at >= record.at` check): not by these properties
+ *   (the memory store keeps the later `at` itself), by the regression `CircuitBreakerStore > a republish after an
+ *   outage never overrides a later record of another process` (a store that keeps records by arrival, as Redis);
+ * - M15 an Open sent again after its pause ended (`record.until > now - 1e9`): not by these properties in their runs
+ *   (the pauses here are short next to the outages), by the regression `CircuitBreakerStore > a pause that ended
+ *   during the outage is not sent again: the others stay closed`.
  *
- * Found and fixed: a poll took "no cached record" for a record at -1, so a fleet record whose `at` is below -1 (Redis
+ * Found and fixed: publishes made while the store was down were dropped and never sent again (a process that opened
+ * during an outage stayed open alone after the store answered again while the others kept calling), and so were
+ * probe releases (the slot stayed taken until its lease); fixed in `internal/circuitBreakerStore.ts` (and a recovery
+ * hook in `internal/sharedState.ts`), regressions `CircuitBreakerStore > a breaker opened while the store was down
+ * republishes its pause when the store answers again`, `... > a republish after an outage never overrides a later
+ * record of another process` and `... > a probe slot given back while the store was down is freed when it answers
+ * again`. Also: a poll took "no cached record" for a record at -1, so a fleet record whose `at` is below -1 (Redis
  * re-bases another process's record on the reader's Clock by the age it measured: at a Clock near 0, e.g. a TestClock,
  * it is negative) was never cached and the others' opening never reached that process (found by the Redis test here);
  * fixed in `internal/circuitBreakerStore.ts`, regression `CircuitBreakerStore > a record whose \`at\` is below -1 (a
@@ -140,8 +163,12 @@ class Fleet {
     this.processes = Array.from({ length: n }, () => new Process(this, config, now))
   }
 
-  /** A store operation of process `p`: done when the store is up; `p`'s health follows its answer. */
+  /**
+   * A store operation of process `p`: done when the store is up; `p`'s health follows its answer. The first that
+   * succeeds after `p`'s outage makes `p` send again what the outage dropped (`resend`, at the next `flush`).
+   */
   op(p: Process, f: () => void): boolean {
+    if (p.degraded && this.storeUp) p.recovering = true
     p.degraded = !this.storeUp
     if (this.storeUp) f()
     return this.storeUp
@@ -150,17 +177,54 @@ class Fleet {
   publish(p: Process, record: FleetRecord): void {
     p.cache = record
     p.syncedAt = record.at
-    this.op(p, () => {
+    p.unsent = undefined
+    this.send(p, record)
+  }
+
+  /** `record` to the store (the later `at` wins); kept by `p` to be sent again when the store is down. */
+  send(p: Process, record: FleetRecord): void {
+    const sent = this.op(p, () => {
       if (this.record !== undefined && this.record.at > record.at) return
       this.record = record
       this.slots = []
     })
+    if (!sent && (p.unsent === undefined || p.unsent.at <= record.at)) p.unsent = record
   }
 
   release(p: Process, token: number): void {
-    this.op(p, () => {
+    const sent = this.op(p, () => {
       this.slots = this.slots.filter((slot) => slot.token !== token)
     })
+    if (!sent) p.unreleased.push(token)
+  }
+
+  /**
+   * The store answered `p` again: `p` reads the store and sends its record the outage dropped again when it still
+   * says something (Closed, or Open until a time still ahead) and the store holds no record as late; then the
+   * releases the outage dropped.
+   */
+  resend(p: Process): void {
+    const record = p.unsent
+    p.unsent = undefined
+    const releases = p.unreleased.splice(0)
+    if (record !== undefined) {
+      let stored: FleetRecord | undefined
+      if (!this.op(p, () => (stored = this.record))) p.unsent = record
+      else if (
+        (record.state === "Closed" || record.until > this.now) && (stored === undefined || stored.at < record.at)
+      ) this.send(p, record)
+    }
+    for (const token of releases) this.release(p, token)
+  }
+
+  /** Every process that found the store up again sends what it missed (its writer, after the step that found it). */
+  flush(): void {
+    for (;;) {
+      const p = this.processes.find((p) => p.recovering)
+      if (p === undefined) return
+      p.recovering = false
+      this.resend(p)
+    }
   }
 
   /** A token, `false` (every slot taken) or `undefined` (the store did not answer, or is known to be down). */
@@ -197,9 +261,18 @@ class Fleet {
     const from = this.now
     const to = from + millis
     const interval = this.sync.syncInterval
-    const next = this.startedAt + (Math.floor((from - this.startedAt) / interval) + 1) * interval
+    // each poll instant in turn: a process that finds the store up again there sends what it missed at once, and
+    // the later polls read it
+    for (
+      let next = this.startedAt + (Math.floor((from - this.startedAt) / interval) + 1) * interval;
+      next <= to;
+      next += interval
+    ) {
+      this.setNow(next)
+      for (const p of this.processes) this.poll(p)
+      this.flush()
+    }
     this.setNow(to)
-    if (next <= to) { for (const p of this.processes) this.poll(p) }
   }
 
   setNow(now: number): void {
@@ -217,6 +290,11 @@ class Process extends Model {
   cache: FleetRecord | undefined = undefined
   syncedAt = Number.NEGATIVE_INFINITY
   degraded = false
+  /** found the store up again after an outage: sends what it missed at the next `flush` */
+  recovering = false
+  /** this process's latest record the store did not take, and the releases it did not take */
+  unsent: FleetRecord | undefined = undefined
+  readonly unreleased: Array<number> = []
   /** the fleet slots of this process's probes: by local slot (let go of) and by admission (given back at the end) */
   readonly slotTokens = new Map<object, number>()
   readonly admissionTokens = new Map<ModelAdmission, number>()
@@ -413,8 +491,8 @@ const commandArb = (outages: boolean): FastCheck.Arbitrary<Command> =>
       { weight: 6, arbitrary: FastCheck.record({ _tag: FastCheck.constant("Read" as const), process: processArb }) },
       { weight: 1, arbitrary: FastCheck.record({ _tag: FastCheck.constant("Isolate" as const), process: processArb }) },
       { weight: 1, arbitrary: FastCheck.record({ _tag: FastCheck.constant("Reset" as const), process: processArb }) },
-      { weight: outages ? 1 : 0, arbitrary: FastCheck.constant({ _tag: "StoreDown" as const }) },
-      { weight: outages ? 2 : 0, arbitrary: FastCheck.constant({ _tag: "StoreUp" as const }) }
+      { weight: outages ? 3 : 0, arbitrary: FastCheck.constant({ _tag: "StoreDown" as const }) },
+      { weight: outages ? 3 : 0, arbitrary: FastCheck.constant({ _tag: "StoreUp" as const }) }
     ] satisfies Array<FastCheck.WeightedArbitrary<Command>>).filter((entry) => entry.weight > 0)
   )
 
@@ -429,6 +507,7 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         const i = command.process % n
         const p = fleet.processes[i]!
         const decision = p.fleetAdmit()
+        fleet.flush()
         // the call's end and a poll at the same instant would race: the driver moves the end off it (see header)
         const millis = command.millis > 0 && fleet.pollsAt(fleet.now + command.millis)
           ? command.millis + 1
@@ -442,12 +521,14 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         yield* settle
         checkCallExit(`p${i}`, yield* Fiber.await(o.fiber), decision, command.kind)
         if (decision._tag === "Admitted") p.fleetRecord(decision.admission, command.kind)
+        fleet.flush()
         break
       }
       case "Start": {
         const i = command.process % n
         const p = fleet.processes[i]!
         const decision = p.fleetAdmit()
+        fleet.flush()
         const gate = yield* Deferred.make<void>()
         const o = yield* startCall(world.scope, breakers[i]!, command.kind, gate)
         expect(o.admitted, `p${i}: admitted ${show(command)}`).toBe(decision._tag === "Admitted")
@@ -468,6 +549,7 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
           admission: held!.admission
         }, held!.kind)
         fleet.processes[held!.process]!.fleetRecord(held!.admission, held!.kind)
+        fleet.flush()
         break
       }
       case "Advance":
@@ -477,6 +559,7 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
       case "Read": {
         const i = command.process % n
         const expected = fleet.processes[i]!.fleetSnapshot()
+        fleet.flush()
         const snapshot = yield* breakers[i]!.snapshot
         expect({ ...snapshot, key: undefined, retryAfter: millisOf(snapshot.retryAfter) }, `p${i}: snapshot`)
           .toEqual({ ...expected, key: undefined })
@@ -844,7 +927,9 @@ describeWithRedis("model CircuitBreakerFleet: processes sharing a redis-server t
           yield* eventually(Effect.either(store.read(["redis-fleet"])), (result) => result._tag === "Right")
         }
         yield* TestClock.adjust(Duration.millis(pause + syncInterval))
-        expect(yield* a!.state).toBe("HalfOpen")
+        // a's pause is over: HalfOpen, or Closed when b's `Closed` of the outage reached it (each process sends again
+        // what the outage dropped; a's Open is over by then and is not sent again)
+        expect(["HalfOpen", "Closed"]).toContain(yield* a!.state)
         expect(yield* call(a!, false)).toEqual(Exit.fail("down"))
         expect(yield* stateIs(b!, "Open")).toBe("Open")
       }).pipe(Effect.scoped),

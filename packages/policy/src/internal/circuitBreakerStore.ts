@@ -158,7 +158,13 @@ export const makeSync = (
     const leaseMillis = Duration.toMillis(
       positive("probeLease", options?.probeLease ?? base?.probeLease ?? defaults.probeLease)
     )
-    const health = makeHealth("circuit_breaker", timeout)
+    // writes the store failed to take (an outage drops them): this process's latest record per key whose publish
+    // did not get there, and the probe slots it gave back that the store never freed. When the store answers again
+    // they are sent again (see `resend`), so an opening made during the outage still stops the fleet. Empty while the
+    // store answers: the happy path pays nothing for them.
+    const unsent = new Map<string, SharedRecord>()
+    const unreleased: Array<readonly [key: string, token: string]> = []
+    const health = makeHealth("circuit_breaker", timeout, () => writes.unsafeOffer(resend))
     // the fleet's records of the keys in use here, refreshed every syncInterval; a key is read for a minute after
     // its last call here (a poll round numbers each read)
     const cache = new Map<string, SharedRecord>()
@@ -176,12 +182,70 @@ export const makeSync = (
     // follows another in this process never finds the slot that one held still taken (and is never turned away by
     // its own previous probe)
     const releasing = new Map<string, Map<string, PendingRelease>>()
+    // a publish that failed leaves its record to be sent again, unless a later one of this process took its place
+    const sendRecord = (key: string, record: SharedRecord) =>
+      Effect.onExit(store.publish(key, record), (exit) =>
+        Effect.sync(() => {
+          const kept = unsent.get(key)
+          if (Exit.isSuccess(exit)) {
+            if (kept !== undefined && kept.at <= record.at) unsent.delete(key)
+          } else if (kept === undefined || kept.at <= record.at) {
+            // a bound on the keys remembered: one whose record is dropped waits for its next transition
+            if (kept === undefined && unsent.size >= 10_000) return
+            unsent.set(key, record)
+          }
+        }))
+    // a release that failed is sent again: it frees exactly its token's slot, and nothing once that slot is gone
+    const sendReleaseOf = (key: string, token: string) =>
+      Effect.onError(
+        store.releaseProbe(key, token),
+        () =>
+          Effect.sync(() => {
+            if (unreleased.length >= 1_000) unreleased.shift()
+            unreleased.push([key, token])
+          })
+      )
+    // The store answers again: the records it missed go again, each only if it still says something (an Open whose
+    // pause is not over; a Closed, which ends the others' pause) and if the store holds no record as late (the store
+    // keeps the later record, but Redis keeps another process's record by arrival: a record sent late must not
+    // override a newer one of another process); then the releases it missed. Run by the writer, after the writes
+    // queued before it.
+    const resend: Effect.Effect<void> = Effect.suspend(() => {
+      const records = [...unsent]
+      unsent.clear()
+      const releases = unreleased.splice(0)
+      const republish = records.length === 0 ? Effect.void : Effect.flatMap(
+        health.run(store.read(records.map(([key]) => key))),
+        (current) =>
+          Effect.clockWith((clock) => {
+            if (Option.isNone(current)) {
+              // down again: kept for the next recovery, unless a later record of this process took its place
+              for (const [key, record] of records) if (!unsent.has(key)) unsent.set(key, record)
+              return Effect.void
+            }
+            const now = clock.unsafeCurrentTimeMillis()
+            return Effect.forEach(records, ([key, record], i) => {
+              const stored = current.value[i]
+              const meaningful = record.state === "Closed" || record.until > now
+              // a later record of this process (queued since) is on its way: it takes this one's place
+              if (!meaningful || unsent.has(key) || (stored !== undefined && stored.at >= record.at)) {
+                return Effect.void
+              }
+              return health.run(sendRecord(key, record))
+            }, { discard: true })
+          })
+      )
+      return Effect.zipRight(
+        republish,
+        Effect.forEach(releases, ([key, token]) => health.run(sendReleaseOf(key, token)), { discard: true })
+      )
+    })
     const sendRelease = (key: string, token: string, pending: PendingRelease) =>
       Effect.suspend(() => {
         if (pending.sent) return Effect.void
         pending.sent = true
         return Effect.ensuring(
-          store.releaseProbe(key, token),
+          sendReleaseOf(key, token),
           Effect.sync(() => {
             const ofKey = releasing.get(key)
             ofKey?.delete(token)
@@ -234,11 +298,13 @@ export const makeSync = (
       publish: (key, record) => {
         cache.set(key, record)
         lastUsed.set(key, round)
-        writes.unsafeOffer(store.publish(key, record))
+        // a record not sent in an outage is out of date now: this one takes its place
+        if (unsent.size > 0) unsent.delete(key)
+        writes.unsafeOffer(sendRecord(key, record))
       },
       acquireProbe: (key, limit, letGo) => {
         if (health.degraded()) {
-          for (const token of letGo) writes.unsafeOffer(store.releaseProbe(key, token))
+          for (const token of letGo) writes.unsafeOffer(sendReleaseOf(key, token))
           return Effect.succeed(undefined)
         }
         const acquire = Effect.clockWith((clock) => {
@@ -255,7 +321,7 @@ export const makeSync = (
           letGo.length === 0
             ? releasesBefore(key)
             : Effect.zipRight(
-              Effect.forEach(letGo, (token) => health.run(store.releaseProbe(key, token)), { discard: true }),
+              Effect.forEach(letGo, (token) => health.run(sendReleaseOf(key, token)), { discard: true }),
               releasesBefore(key)
             ),
           acquire

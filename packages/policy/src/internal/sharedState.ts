@@ -33,8 +33,12 @@ export interface Health {
   readonly run: <A, E>(op: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
 }
 
-/** @internal */
-export const makeHealth = (component: string, timeout: Duration.Duration): Health => {
+/**
+ * `recovered`, when given, runs (synchronously, once) at the first success after an outage, before its answer is
+ * handed back: e.g. to queue again the writes the outage dropped. Nothing of it runs while the store answers.
+ * @internal
+ */
+export const makeHealth = (component: string, timeout: Duration.Duration, recovered?: () => void): Health => {
   let degraded = false
   const tags = (self: Effect.Effect<void>) =>
     self.pipe(
@@ -67,6 +71,7 @@ export const makeHealth = (component: string, timeout: Duration.Duration): Healt
           }
           if (Option.isSome(result) && degraded) {
             degraded = false
+            recovered?.()
             return Effect.as(up, result)
           }
           return Effect.succeed(result)
