@@ -112,7 +112,6 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import { spawn } from "node:child_process"
 import {
   checkCallExit,
   type Config,
@@ -127,7 +126,7 @@ import {
   recordInto,
   startCall
 } from "./utils/breakerModel.js"
-import { describeWithRedis, freePort } from "./utils/redis.js"
+import { describeWithRedis, freePort, redisServerOn } from "./utils/redis.js"
 
 type Store = CircuitBreakerStore.CircuitBreakerStore.Service
 
@@ -823,32 +822,6 @@ describe("model CircuitBreakerFleet: processes sharing one memory store", () => 
 // Redis: a server stopped and started again on the same port
 // ---------------------------------------------------------------------------------------------------------------
 
-/** redis-server on `port` until the returned effect stops it (`startRedisServer` picks a new port each time). */
-const redisOn = (port: number): Effect.Effect<Effect.Effect<void>> =>
-  Effect.async<Effect.Effect<void>>((resume) => {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let output = ""
-    const stop = Effect.async<void>((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done(Effect.void)
-      child.once("exit", () => done(Effect.void))
-      child.kill("SIGTERM")
-    })
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes("Ready to accept connections")) {
-        output = ""
-        child.stdout.removeAllListeners("data")
-        child.stdout.resume()
-        resume(Effect.succeed(stop))
-      }
-    })
-    child.once("exit", (code) => resume(Effect.die(new Error(`redis-server exited with ${code}: ${output}`))))
-  })
-
 /**
  * Until `check` holds, for 10 s of real time at most (an I/O guard: the records travel by live round trips): each turn
  * waits 5 ms of real time and moves the TestClock by `step` ms, for the polls that wait on it.
@@ -878,7 +851,7 @@ describeWithRedis("model CircuitBreakerFleet: processes sharing a redis-server t
     () =>
       Effect.gen(function*() {
         const port = yield* freePort
-        let stop = yield* redisOn(port)
+        let stop = yield* Effect.orDie(redisServerOn(port))
         yield* Effect.addFinalizer(() => Effect.suspend(() => stop))
         const syncInterval = 50
         const pause = 5_000
@@ -922,7 +895,7 @@ describeWithRedis("model CircuitBreakerFleet: processes sharing a redis-server t
         expect(probes[1]).toEqual(Exit.succeed("ok"))
         expect([yield* a!.state, yield* b!.state]).toEqual(["Open", "Closed"])
         // Redis starts again on the same port: once each process's connection is back, a's next opening is shared
-        stop = yield* redisOn(port)
+        stop = yield* Effect.orDie(redisServerOn(port))
         for (const store of stores) {
           yield* eventually(Effect.either(store.read(["redis-fleet"])), (result) => result._tag === "Right")
         }

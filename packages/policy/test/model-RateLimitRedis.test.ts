@@ -66,9 +66,8 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
-import { type ChildProcess, spawn } from "node:child_process"
 import { advanceRedisRateLimit } from "./utils/limits.js"
-import { describeWithRedis, freePort, type RedisServer, startRedisServer } from "./utils/redis.js"
+import { describeWithRedis, freePort, type RedisServer, startRedisServer, startRedisServerOn } from "./utils/redis.js"
 
 type Store = RateLimit.RateLimiterStore["Type"]
 type Algorithm = "token-bucket" | "fixed-window"
@@ -429,35 +428,6 @@ const refundAfterTime = (
 // a redis-server stopped and started again on the same port
 // ---------------------------------------------------------------------------------------------------------------
 
-const spawnOn = (port: number): Effect.Effect<ChildProcess, Error, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<ChildProcess, Error>((resume) => {
-      const child = spawn(
-        "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        { stdio: ["ignore", "pipe", "pipe"] }
-      )
-      let output = ""
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes("Ready to accept connections")) {
-          child.stdout?.off("data", onData)
-          child.stdout?.resume()
-          child.stderr?.resume()
-          resume(Effect.succeed(child))
-        }
-      }
-      child.stdout?.on("data", onData)
-      child.once("exit", (code) => resume(Effect.fail(new Error(`redis-server exited (${code}): ${output}`))))
-    }),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        child.once("exit", () => resume(Effect.void))
-        child.kill("SIGTERM")
-      })
-  )
-
 const bad = <A>(value: unknown): A => value as A
 
 describeWithRedis("model RateLimitRedis: several processes on one redis-server", () => {
@@ -565,7 +535,7 @@ describeWithRedis("model RateLimitRedis: several processes on one redis-server",
         const port = yield* freePort
         const server = { host: "127.0.0.1", port }
         const upScope = yield* Scope.make()
-        yield* Effect.provideService(spawnOn(port), Scope.Scope, upScope)
+        yield* Effect.provideService(startRedisServerOn(port), Scope.Scope, upScope)
         const options = { ...server, commandTimeout: 1000, connectTimeout: 2000 }
         const processes = yield* Effect.replicateEffect(
           Effect.map(
@@ -606,7 +576,7 @@ describeWithRedis("model RateLimitRedis: several processes on one redis-server",
         // a server on the port again (empty: it keeps nothing): ioredis reconnects in the background
         const againScope = yield* Scope.make()
         yield* Effect.addFinalizer(() => Scope.close(againScope, Exit.void))
-        yield* Effect.provideService(spawnOn(port), Scope.Scope, againScope)
+        yield* Effect.provideService(startRedisServerOn(port), Scope.Scope, againScope)
         const [c, d] = yield* limiters({ algorithm: "token-bucket", onExceeded: "fail" })
         // each process reconnects on its own: wait (real time, bounded) until each answers, on a key of its own
         const giveUpAt = performance.now() + 15_000

@@ -66,8 +66,7 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
-import { type ChildProcess, spawn } from "node:child_process"
-import { describeWithRedis, freePort, type RedisServer, startRedisServer } from "./utils/redis.js"
+import { describeWithRedis, freePort, type RedisServer, startRedisServer, startRedisServerOn } from "./utils/redis.js"
 
 type StoreService = RetryBudgetStore.RetryBudgetStore.Service
 type Budget = Effect.Effect.Success<ReturnType<typeof RetryBudgetStore.makeBudget>>
@@ -473,35 +472,6 @@ const runScript = (
 // a redis-server stopped and started again on the same port
 // ---------------------------------------------------------------------------------------------------------------
 
-const spawnOn = (port: number): Effect.Effect<ChildProcess, Error, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<ChildProcess, Error>((resume) => {
-      const child = spawn(
-        "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        { stdio: ["ignore", "pipe", "pipe"] }
-      )
-      let output = ""
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString()
-        if (output.includes("Ready to accept connections")) {
-          child.stdout?.off("data", onData)
-          child.stdout?.resume()
-          child.stderr?.resume()
-          resume(Effect.succeed(child))
-        }
-      }
-      child.stdout?.on("data", onData)
-      child.once("exit", (code) => resume(Effect.fail(new Error(`redis-server exited (${code}): ${output}`))))
-    }),
-    (child) =>
-      Effect.async<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        child.once("exit", () => resume(Effect.void))
-        child.kill("SIGTERM")
-      })
-  )
-
 const storesOn = (redis: RedisServer, prefix: string, count: number) =>
   Effect.replicateEffect(
     Effect.map(
@@ -565,7 +535,7 @@ describeWithRedis("model RetryBudgetRedis: several processes on one redis-server
         const port = yield* freePort
         const server = { host: "127.0.0.1", port }
         const first = yield* Scope.make()
-        yield* Effect.provideService(spawnOn(port), Scope.Scope, first)
+        yield* Effect.provideService(startRedisServerOn(port), Scope.Scope, first)
         const budgets = yield* Effect.flatMap(
           Effect.replicateEffect(
             Effect.map(
@@ -604,7 +574,7 @@ describeWithRedis("model RetryBudgetRedis: several processes on one redis-server
         yield* Effect.addFinalizer(() =>
           Scope.close(again, Exit.void)
         )
-        yield* Effect.provideService(spawnOn(port), Scope.Scope, again)
+        yield* Effect.provideService(startRedisServerOn(port), Scope.Scope, again)
         // sharing resumes with a successful flush: each process deposits until its flush has reached the new server
         const control = yield* Effect.acquireRelease(
           Effect.sync(() => new Redis(server)),

@@ -162,6 +162,17 @@ const stop = (child: ChildProcess): Effect.Effect<void> =>
   })
 
 /**
+ * redis-server on a given port, until the scope closes: a server stopped and started again on the same port, as a
+ * store's clients see an outage (`startRedisServer` picks a new port each time).
+ */
+export const startRedisServerOn = (port: number): Effect.Effect<void, RedisServerError, Scope.Scope> =>
+  Effect.asVoid(Effect.acquireRelease(spawnOn(port), stop))
+
+/** redis-server on a given port, and the effect that stops it (for a test that stops and starts it at will). */
+export const redisServerOn = (port: number): Effect.Effect<Effect.Effect<void>, RedisServerError> =>
+  Effect.map(spawnOn(port), stop)
+
+/**
  * Starts `redis-server --port N --save "" --appendonly no` on a free loopback port and stops it when the scope
  * closes. Retries a few times when another process took the port between choosing and binding it; a missing binary
  * fails at once.
