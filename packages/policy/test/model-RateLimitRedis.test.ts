@@ -68,6 +68,7 @@ import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { advanceRedisRateLimit } from "./utils/limits.js"
 import { describeWithRedis, freePort, type RedisServer, startRedisServer, startRedisServerOn } from "./utils/redis.js"
+import { callCounter, settle, startedCalls } from "./utils/storeCalls.js"
 
 type Store = RateLimit.RateLimiterStore["Type"]
 type Algorithm = "token-bucket" | "fixed-window"
@@ -80,37 +81,17 @@ const PROCESSES = 3
 
 /** A store that counts the calls made to it and finished, so a test can wait (in real time) for Redis to answer. */
 const counting = (store: Store) => {
-  const state = { started: 0, done: 0 }
-  const wrap = <A, E>(self: Effect.Effect<A, E>) =>
-    Effect.suspend(() => {
-      state.started++
-      return Effect.ensuring(self, Effect.sync(() => state.done++))
-    })
+  const { count, state } = callCounter()
   return {
     state,
     store: RateLimit.RateLimiterStore.of({
-      fixedWindow: (request) => wrap(store.fixedWindow(request)),
-      tokenBucket: (request) => wrap(store.tokenBucket(request))
+      fixedWindow: (request) => count(store.fixedWindow(request)),
+      tokenBucket: (request) => count(store.tokenBucket(request))
     })
   }
 }
 
 type Counted = ReturnType<typeof counting>
-
-// Turns of the scheduler (no timer) until `atLeast` store calls were made and every one has answered; bounded in real
-// time, since the answers come over the network.
-const settle = (stores: ReadonlyArray<Counted>, atLeast: number) =>
-  Effect.gen(function*() {
-    const giveUpAt = performance.now() + 10_000
-    for (;;) {
-      const started = stores.reduce((n, s) => n + s.state.started, 0)
-      if (started >= atLeast && stores.every((s) => s.state.done === s.state.started)) return
-      if (performance.now() > giveUpAt) throw new Error(`the store did not answer: ${started} of ${atLeast} calls`)
-      yield* Effect.yieldNow()
-    }
-  })
-
-const startedCalls = (stores: ReadonlyArray<Counted>) => stores.reduce((n, s) => n + s.state.started, 0)
 
 // one "process": its own connection, one store per prefix
 const redisProcess = (redis: RedisServer) =>

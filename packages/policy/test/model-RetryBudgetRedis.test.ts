@@ -67,6 +67,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { Redis } from "ioredis"
 import { describeWithRedis, freePort, type RedisServer, startRedisServer, startRedisServerOn } from "./utils/redis.js"
+import { callCounter, settle, startedCalls } from "./utils/storeCalls.js"
 
 type StoreService = RetryBudgetStore.RetryBudgetStore.Service
 type Budget = Effect.Effect.Success<ReturnType<typeof RetryBudgetStore.makeBudget>>
@@ -304,31 +305,12 @@ class Model {
 
 /** A store that counts its calls (to wait for the answers of a flush, which come over the network). */
 const counting = (store: StoreService) => {
-  const state = { started: 0, done: 0 }
-  const service: StoreService = {
-    update: (request) =>
-      Effect.suspend(() => {
-        state.started++
-        return Effect.ensuring(store.update(request), Effect.sync(() => state.done++))
-      })
-  }
+  const { count, state } = callCounter()
+  const service: StoreService = { update: (request) => count(store.update(request)) }
   return { state, service }
 }
 
 type Counted = ReturnType<typeof counting>
-
-const settle = (stores: ReadonlyArray<Counted>, atLeast: number) =>
-  Effect.gen(function*() {
-    const giveUpAt = performance.now() + 10_000
-    for (;;) {
-      const started = stores.reduce((n, s) => n + s.state.started, 0)
-      if (started >= atLeast && stores.every((s) => s.state.done === s.state.started)) return
-      if (performance.now() > giveUpAt) throw new Error(`the store did not answer: ${started} of ${atLeast} calls`)
-      yield* Effect.yieldNow()
-    }
-  })
-
-const startedCalls = (stores: ReadonlyArray<Counted>) => stores.reduce((n, s) => n + s.state.started, 0)
 
 interface Fleet {
   readonly name: string
