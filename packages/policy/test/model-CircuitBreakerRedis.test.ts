@@ -65,6 +65,19 @@ const untilState = (breaker: CircuitBreaker.CircuitBreaker, state: CircuitBreake
     return yield* breaker.state
   })
 
+// A process's record once it is in Redis: its writer sends it by a live round trip, which a loaded machine may not
+// have made by the time the TestClock reaches the others' next poll (they would read nothing, and poll again only
+// when the clock moves on). Turns of the scheduler, bounded in real time as `untilState`.
+const untilStored = (store: Store, key: string, state: "Open" | "Closed") =>
+  Effect.gen(function*() {
+    const giveUpAt = performance.now() + 10_000
+    while (performance.now() < giveUpAt) {
+      const [record] = yield* Effect.orDie(store.read([key]))
+      if (record?.state === state) return
+      yield* Effect.yieldNow()
+    }
+  })
+
 const onStores = (redis: Store) => (config: Config) =>
   Effect.gen(function*() {
     // a key of its own per run: Redis keeps the records of the runs before
@@ -143,6 +156,7 @@ describeWithRedis("model CircuitBreakerRedis: the same decisions on the memory s
               // opens its own breaker would make them wait for each other's pauses on the TestClock
               for (const breaker of breakers) yield* breaker.state // the key is in use: the processes poll it
               yield* Effect.exit(CircuitBreaker.withBreaker(Effect.fail("down"), breakers[0]!))
+              yield* untilStored(yield* storeOn(redis), key, "Open")
               yield* TestClock.adjust("250 millis")
               for (const breaker of breakers) expect(yield* untilState(breaker, "Open")).toBe("Open")
               yield* TestClock.adjust(Duration.millis(c.pause))
