@@ -206,7 +206,8 @@ export const redactHeaders: (
 
 /**
  * Returns the URL without user info and fragment, secret query parameters and registered secret values replaced;
- * works on relative and unparsable URLs too.
+ * works on relative and unparsable URLs too. A query pair with nothing redacted keeps its encoding (`q=a+b`,
+ * `fields=a,b`), so the URL shown is the one sent; a pair with something redacted is written anew, URL-encoded.
  *
  * @example
  * ```ts
@@ -221,7 +222,8 @@ export const redactHeaders: (
 export const redactUrl: (url: string | URL) => string = internal.redactUrl
 
 /**
- * Redacts a request's URL together with the query parameters kept apart from it (as `HttpClientRequest` does).
+ * Redacts a request's URL together with the query parameters kept apart from it (as `HttpClientRequest` does),
+ * joined as the transport joins them (`UrlParams.makeUrl`: the parameters form-encoded, a space as `+`).
  *
  * @example
  * ```ts

@@ -594,19 +594,30 @@ const redactPairsInValue = (value: string): string => {
 /** A decoded query value written back encoded, with the secret pairs encoded inside it redacted. */
 const encodeValue = (value: string): string => redactEncodedPairs(encodeURIComponent(value))
 
-const redactParams = (params: URLSearchParams): string => {
-  const parts: Array<string> = []
-  for (const [name, value] of params) {
-    parts.push(
-      `${encodeURIComponent(name)}=${
-        isSecretParamName(name) || (name.includes(";") && isSecretParamName(afterSemicolon(name))) ||
-          value === placeholder
-          ? placeholder
-          : redactSemicolonPairs(value)
-      }`
-    )
-  }
-  return parts.join("&")
+// A pair is written back as it came (the query as the transport sends it: `+` or `%20`, `,` and `/` unescaped), and
+// only a pair with something redacted is written anew, its name decoded and encoded again; whether it is secret is
+// judged on its decoded name and value, which `URLSearchParams` gives for the pair alone. A pair that holds a known secret value is written anew too, in the
+// encoding `redactValues` looks for: as it came, the secret may be encoded in a mix no echoed form matches.
+const redactQuery = (query: string, extra: ReadonlyArray<string>): string =>
+  query.split("&").map((pair) => {
+    if (pair === "") return pair
+    const [name, value] = new URLSearchParams(pair).entries().next().value!
+    if (
+      isSecretParamName(name) || (name.includes(";") && isSecretParamName(afterSemicolon(name))) ||
+      value === placeholder
+    ) return `${encodeURIComponent(name)}=${placeholder}`
+    const redacted = redactSemicolonPairs(value)
+    // an encoded value has no raw `<`, so the placeholder in it is one that redaction wrote
+    return redacted.includes(placeholder) || holdsKnownSecret(name, extra) || holdsKnownSecret(value, extra)
+      ? `${encodeURIComponent(name)}=${redacted}`
+      : pair
+  }).join("&")
+
+const holdsKnownSecret = (text: string, extra: ReadonlyArray<string>): boolean => {
+  if (text.length < minimumSecretLength) return false
+  for (const secret of registry.searched.keys()) if (text.includes(secret)) return true
+  for (const secret of extra) if (secret !== "" && text.includes(secret)) return true
+  return false
 }
 
 // The URL standard splits a query on `&` only, but servers that also split on `;` (older PHP and Python, Java's
@@ -644,7 +655,7 @@ const redactUnparsedUrl = (url: string): string =>
     )
     .replace(/[\r\n]/g, " ")
 
-const redactUrlOnly = (url: string | URL): string => {
+const redactUrlOnly = (url: string | URL, extra: ReadonlyArray<string> = noSecrets): string => {
   let parsed: URL
   try {
     parsed = typeof url === "string" ? new URL(url) : url
@@ -652,7 +663,7 @@ const redactUrlOnly = (url: string | URL): string => {
     return redactUnparsedUrl(String(url))
   }
   // user info is dropped, and so is the fragment: it is never sent, and single-page apps keep tokens in it
-  const search = parsed.search === "" ? "" : `?${redactParams(parsed.searchParams)}`
+  const search = parsed.search === "" ? "" : `?${redactQuery(parsed.search.slice(1), extra)}`
   // the URL's own serialization, so one without an authority (`about:blank`, `mailto:`) keeps its shape; a URL the
   // caller passed is copied before it is cleared, one parsed here is cleared in place
   const bare = typeof url === "string" ? parsed : new URL(parsed.href)
@@ -676,7 +687,7 @@ export const requestForError = (request: HttpClientRequest.HttpClientRequest): H
 
 /** @internal */
 export const redactUrl = (url: string | URL, secrets: ReadonlyArray<string> = noSecrets): string =>
-  redactValues(redactUrlOnly(url), secrets)
+  redactValues(redactUrlOnly(url, secrets), secrets)
 
 /** @internal */
 export const redactUrlWithParams = (
@@ -685,11 +696,19 @@ export const redactUrlWithParams = (
   secrets: ReadonlyArray<string> = noSecrets
 ): string => {
   if (urlParams.length === 0) return redactUrl(url, secrets)
-  const params = new URLSearchParams()
-  for (const [name, value] of urlParams) params.append(name, value)
-  const hash = url.indexOf("#")
-  const base = hash === -1 ? url : url.slice(0, hash)
-  return redactUrl(`${base}${base.includes("?") ? "&" : "?"}${params.toString()}`, secrets)
+  // joined as the transport joins them (`UrlParams.makeUrl`), so the URL shown is the one sent
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    const params = new URLSearchParams()
+    for (const [name, value] of urlParams) params.append(name, value)
+    const hash = url.indexOf("#")
+    const base = hash === -1 ? url : url.slice(0, hash)
+    return redactUrl(`${base}${base.includes("?") ? "&" : "?"}${params.toString()}`, secrets)
+  }
+  for (const [name, value] of urlParams) parsed.searchParams.append(name, value)
+  return redactUrl(parsed, secrets)
 }
 
 /** @internal */
@@ -1025,7 +1044,10 @@ export const redactText = (text: string, secrets: ReadonlyArray<string> = noSecr
   return redactValues(
     redactEncodedPairs(
       redactEscapedPairs(
-        redactJsonPairs(redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url)), recordNames), recordNames),
+        redactJsonPairs(
+          redactRecords(text.replace(urlInText, (url) => redactUrlOnly(url, secrets)), recordNames),
+          recordNames
+        ),
         0
       )
         .replace(
