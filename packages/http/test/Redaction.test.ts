@@ -1006,4 +1006,64 @@ describe("Redaction", () => {
       { seed: 42, numRuns: 300 }
     )
   })
+
+  it("shows the URL as sent except for the pairs it redacts, whatever the query's encoding", () => {
+    // a query character as a URL may carry it: plain, a sub-delimiter, `+`, percent-escaped (either case), non-ASCII
+    const queryChar = FastCheck.oneof(
+      FastCheck.constantFrom(
+        "a",
+        "b",
+        "z",
+        "0",
+        "-",
+        "_",
+        ".",
+        "~",
+        ",",
+        "/",
+        ":",
+        "@",
+        "!",
+        "'",
+        "(",
+        ")",
+        "*",
+        "+",
+        ";"
+      ),
+      FastCheck.constantFrom("%20", "%2C", "%2c", "%2F", "%3D", "%26", "%25", "%C3%A9", "é", " ", "\"")
+    )
+    const text = FastCheck.array(queryChar, { minLength: 1, maxLength: 8 }).map((chars) => chars.join(""))
+    const plainName = FastCheck.constantFrom("q", "page", "fields", "sort", "filter", "next", "a")
+    const secretName = FastCheck.constantFrom("token", "api_key", "sig", "access_token")
+    const pair = FastCheck.record({ secret: FastCheck.boolean(), plain: plainName, name: secretName, value: text })
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.array(pair, { maxLength: 5 }),
+        FastCheck.array(FastCheck.tuple(plainName, FastCheck.string({ maxLength: 8 })), { maxLength: 3 }),
+        (pairs, params) => {
+          const written = pairs.map((p) => `${p.secret ? p.name : p.plain}=${p.value}`)
+          const url = `https://api.example.com/v1${written.length === 0 ? "" : `?${written.join("&")}`}`
+          const sent = UrlParams.makeUrl(url, params, Option.none())
+          if (Either.isLeft(sent)) return true
+          const shown = Redaction.redactUrlWithParams(url, params)
+          // the sent query with each secret pair's value replaced, and nothing else touched
+          const [, sentQuery = ""] = sent.right.href.split("?")
+          const expected = sentQuery.split("&").map((raw) => {
+            const [name] = new URLSearchParams(raw).keys()
+            return name !== undefined && Redaction.isSecretParamName(name) ? `${name}=<redacted>` : raw
+          })
+          const sentPairs = sentQuery.split("&")
+          const shownQuery = shown.split("?").slice(1).join("?")
+          // a value holding `?name=` pairs of its own may have some redacted within: such pairs are written anew
+          const nested = sentPairs.map((raw) => /[?%]3F|\?/i.test(raw.slice(raw.indexOf("=") + 1)))
+          const shownPairs = shownQuery === "" ? [] : shownQuery.split("&")
+          return shown.startsWith("https://api.example.com/v1") &&
+            shownPairs.length === (sentQuery === "" ? 0 : sentPairs.length) &&
+            shownPairs.every((shownPair, i) => nested[i] || shownPair === expected[i])
+        }
+      ),
+      { seed: 7, numRuns: 400 }
+    )
+  })
 })
