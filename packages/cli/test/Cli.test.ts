@@ -27,6 +27,20 @@ describe("Cli", () => {
       ) {
         expect(get.stdout).toContain(option)
       }
+      // each value says what it takes, not "text"
+      for (
+        const usage of [
+          "--header NAME:VALUE",
+          "--data JSON",
+          "--schema FILE",
+          "--policy NAME|FILE",
+          "--timeout DURATION"
+        ]
+      ) {
+        expect(get.stdout).toContain(usage)
+      }
+      expect((yield* sturdy("schedule", "--help")).stdout).toContain("[--base-delay DURATION]")
+      expect((yield* sturdy("simulate", "--help")).stdout).toContain("--scenario NAME")
     }))
 
   it.effect("a missing argument or unknown command is a usage error (2) explained on stderr", () =>

@@ -36,6 +36,7 @@ const duration = (
   }
 ): Options.Options<Duration.Duration> =>
   Options.text(name).pipe(
+    Options.withPseudoName("DURATION"),
     Options.mapEffect((text) =>
       Either.match(durations.parse(text), {
         onLeft: (detail) => Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name}: ${detail}`))),
@@ -94,16 +95,19 @@ export const missingValue = (argv: ReadonlyArray<string>): string | undefined =>
 const requestOptions = {
   url: Args.text({ name: "url" }).pipe(Args.withDescription("The URL to request (http or https).")),
   header: Options.text("header").pipe(
+    Options.withPseudoName("NAME:VALUE"),
     Options.withAlias("H"),
     Options.withDescription("A request header as NAME:VALUE; repeat for several."),
     Options.repeated
   ),
   data: Options.text("data").pipe(
+    Options.withPseudoName("JSON"),
     Options.withAlias("d"),
     Options.withDescription("A JSON request body (sent as application/json)."),
     Options.optional
   ),
   schema: Options.text("schema").pipe(
+    Options.withPseudoName("FILE"),
     Options.withDescription(
       "Validate the JSON body: a JSON Schema file (.json: type, properties, required, items, enum, const, anyOf...) " +
         "or a module (.ts/.js) whose default or `schema` export is an Effect Schema."
@@ -111,6 +115,7 @@ const requestOptions = {
     Options.optional
   ),
   policy: Options.text("policy").pipe(
+    Options.withPseudoName("NAME|FILE"),
     Options.withDescription(
       "The resilience pipeline: `standard` (3 attempts, 2s full-jitter backoff, attempt timeout 10s, deadline 30s, " +
         "retry budget, circuit breaker), `none` (one attempt, no limits) or a JSON file with the pipeline options."
@@ -194,6 +199,7 @@ const scheduleCommand = Command.make(
       Options.optional
     ),
     plot: Options.text("plot").pipe(
+      Options.withPseudoName("FILE"),
       Options.withDescription("Also write the min/median/max plot as an SVG file."),
       Options.optional
     )
@@ -211,9 +217,11 @@ const simulateCommand = Command.make(
   "simulate",
   {
     scenario: Options.text("scenario").pipe(
+      Options.withPseudoName("NAME"),
       Options.withDescription("A built-in scenario (see `sturdy scenarios`), or `list`.")
     ),
     policies: Options.text("policy").pipe(
+      Options.withPseudoName("NAME"),
       Options.withDescription("A policy to compare (noRetry, naiveLoop, urllib3, sturdy); repeat; default all."),
       Options.repeated
     ),
