@@ -408,7 +408,7 @@ describe("exit codes", () => {
       expect(shallow.stderr).not.toContain("nested deeper")
     }))
 
-  it.effect("usage errors → Usage (2): bad duration, bad header, bad --data, unknown policy file, invalid policy", () =>
+  it.effect("usage errors → Usage (2): bad duration, bad header, bad --data, unknown policy file, invalid policy, bad --retries", () =>
     Effect.gen(function*() {
       const url = "http://127.0.0.1:1/"
       const badDuration = yield* sturdy("get", url, "--timeout", "soon")
@@ -426,7 +426,12 @@ describe("exit codes", () => {
       expect(typo.stderr).toContain("retyr")
       const tooFew = yield* sturdy("get", url, "--retries", "-2")
       expect(tooFew.code).toBe(2)
-      expect(tooFew.stderr).toContain("retry.maxAttempts")
+      // named by the flag the user gave, not by the policy option it sets
+      expect(tooFew.stderr).toContain("--retries -2: must be 0 or more")
+      expect(tooFew.stderr).not.toContain("retry.maxAttempts")
+      const headWithBody = yield* sturdy("head", url, "--data", "{}")
+      expect(headWithBody.code).toBe(2)
+      expect(headWithBody.stderr).toContain("--data: a HEAD request carries no body")
       const unknownOption = yield* sturdy("get", url, "--frobnicate")
       expect(unknownOption.code).toBe(2)
     }))

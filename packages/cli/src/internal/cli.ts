@@ -123,6 +123,11 @@ const requestOptions = {
     Options.withDefault("standard")
   ),
   retries: Options.integer("retries").pipe(
+    Options.mapEffect((retries) =>
+      retries >= 0
+        ? Effect.succeed(retries)
+        : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--retries ${retries}: must be 0 or more`)))
+    ),
     Options.withDescription("Retries after the first attempt (0 turns retrying off; above 9 only under a deadline)."),
     Options.optional
   ),

@@ -292,6 +292,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     const headers = combineHeaders(given)
     let request = HttpClientRequest.make(input.method)(input.url)
     if (Option.isSome(input.data)) {
+      // a HEAD's answer has no body, and its own has no defined meaning (RFC 9110 §9.3.2): curl refuses it too
+      if (input.method === "HEAD") return yield* usage(`--data: a HEAD request carries no body`)
       try {
         JSON.parse(input.data.value)
       } catch (error) {
