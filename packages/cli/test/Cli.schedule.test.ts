@@ -91,4 +91,16 @@ describe("sturdy schedule", () => {
       expect((yield* sturdy("schedule", "--jitter", "wild")).code).toBe(2)
       expect((yield* sturdy("schedule", "--base-delay", "fast")).code).toBe(2)
     }))
+
+  it.effect("names the flag at fault, not Backoff's option", () =>
+    Effect.gen(function*() {
+      const factor = yield* sturdy("schedule", "--factor", "0.5")
+      expect(factor.code).toBe(2)
+      expect(factor.stderr).toContain("--factor must be a finite number of at least 1, got 0.5")
+      expect((yield* sturdy("schedule", "--factor", "NaN")).stderr).toContain("--factor must be a finite number")
+      const base = yield* sturdy("schedule", "--base-delay", "none")
+      expect(base.code).toBe(2)
+      expect(base.stderr).toContain("--base-delay must be finite")
+      expect(base.stderr + factor.stderr).not.toContain("Backoff:")
+    }))
 })

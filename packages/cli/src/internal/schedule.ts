@@ -31,6 +31,11 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
     if (input.attempts < 2 || input.attempts > 100) {
       return yield* usage(`--attempts must be between 2 and 100 (attempts include the first), got ${input.attempts}`)
     }
+    // named by the flag the user gave (Backoff's own messages name its options: `baseDelay`, `factor`)
+    if (!Duration.isFinite(input.baseDelay)) return yield* usage(`--base-delay must be finite, got none`)
+    if (!(Number.isFinite(input.factor) && input.factor >= 1)) {
+      return yield* usage(`--factor must be a finite number of at least 1, got ${input.factor}`)
+    }
     const seedCount = Option.getOrElse(input.seeds, () => Option.isSome(input.seed) ? 1 : 1000)
     if (seedCount < 1 || seedCount > 100_000) {
       return yield* usage(`--seeds must be between 1 and 100000, got ${seedCount}`)
