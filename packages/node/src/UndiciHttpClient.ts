@@ -80,9 +80,15 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `pipelining` | 1 |
  * | `keepAliveTimeout` | 4 seconds |
  * | `keepAliveMaxTimeout` | 10 minutes |
- * | `connectTimeout` | 10 seconds |
+ * | `connectTimeout` | 5 seconds (undici's: 10) |
  * | `headersTimeout` | none (use `Effect.timeout`) |
  * | `bodyTimeout` | none (use `Effect.timeout`) |
+ *
+ * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
+ * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
+ * server, so `Policy` retries even a POST; at 10 seconds the attempt timeout fired first, a `Timeout` that may have.
+ * With an attempt timeout of your own, keep `connectTimeout` below it for the same reason, by a second or more: undici
+ * runs the connect timer on a coarse clock, and it fires up to about a second late.
  *
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive

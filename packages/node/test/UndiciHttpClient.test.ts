@@ -1004,6 +1004,13 @@ describe("UndiciHttpClient", () => {
         for (const options of [{ connectTimeout: 0, headersTimeout: 0, bodyTimeout: 0 }, {}]) {
           expect(Exit.isSuccess(yield* Effect.exit(Effect.scoped(UndiciHttpClient.makeDispatcher(options))))).toBe(true)
         }
+        // the default connect timeout ends before Policy's default attempt timeout: a host that never answers the
+        // handshake is then a ConnectTimeout (nothing sent, so even a POST is retried), not an attempt Timeout
+        const agent = yield* Effect.scoped(UndiciHttpClient.makeDispatcher())
+        const symbol = Object.getOwnPropertySymbols(agent).find((s) => s.description === "options")
+        const agentOptions = symbol === undefined ? undefined : (agent as unknown as Record<symbol, unknown>)[symbol]
+        expect(agentOptions).toMatchObject({ connectTimeout: 5_000 })
+        expect(5_000).toBeLessThan(Duration.toMillis(Policy.defaults.attemptTimeout))
         // read from configuration, the same is a ConfigError naming the setting
         const configured = yield* Effect.exit(
           Effect.scoped(Layer.build(UndiciHttpClient.layerConfig(Config.succeed({ connectTimeout: -1 }))))

@@ -98,7 +98,8 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
     pipelining: toCount("pipelining", options.pipelining, 0) ?? 1,
     keepAliveTimeout: toMillis("keepAliveTimeout", options.keepAliveTimeout, 4_000, true),
     keepAliveMaxTimeout: toMillis("keepAliveMaxTimeout", options.keepAliveMaxTimeout, 600_000, true),
-    connectTimeout: toMillis("connectTimeout", options.connectTimeout, 10_000),
+    // under `Policy`'s default attempt timeout (10 s), so a handshake nobody answers is a ConnectTimeout, safe to retry
+    connectTimeout: toMillis("connectTimeout", options.connectTimeout, 5_000),
     // Zero disables undici's own timers: deadlines belong to Effect.timeout unless asked for here.
     headersTimeout: toMillis("headersTimeout", options.headersTimeout, 0),
     bodyTimeout: toMillis("bodyTimeout", options.bodyTimeout, 0)
