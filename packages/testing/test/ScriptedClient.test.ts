@@ -648,7 +648,7 @@ describe("ScriptedClient's connect failures are the real transports' (Node 20, u
 // -----------------------------------------------------------------------------
 
 describe("ScriptedClient connect failures through Policy (TestClock)", () => {
-  it.scoped("a POST is retried after Refused and ConnectTimeout, not after a Reset; TLS is not retried", () =>
+  it.scoped("a POST is retried after Refused and ConnectTimeout, not after a Reset; TLS is not; what the breaker counts", () =>
     Effect.gen(function*() {
       const scripted = yield* ScriptedClient.make(FaultScript.routes({
         "POST /recovers": FaultScript.sequence(
@@ -689,17 +689,26 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
         return {
           tag: failure._tag,
           reason: failure._tag === "ConnectionError" ? failure.reason : undefined,
-          attempts: Policy.attemptsOf(failure)
+          attempts: Policy.attemptsOf(failure),
+          // what the breaker makes of it by default: a failing upstream, or nothing against it
+          counts: Policy.countsAgainstUpstream(failure)
         }
       }
+      const connection = (reason: string, attempts: number, counts: boolean) => ({
+        tag: "ConnectionError",
+        reason,
+        attempts,
+        counts
+      })
       // unsent every time: all the policy's attempts (3 by default), then the last failure
-      expect(failed(yield* run("/down"))).toEqual({ tag: "ConnectionError", reason: "Refused", attempts: 3 })
-      expect(failed(yield* run("/timeouts"))).toEqual({ tag: "ConnectionError", reason: "ConnectTimeout", attempts: 3 })
-      expect(failed(yield* run("/unknown-host"))).toEqual({ tag: "ConnectionError", reason: "DnsLookup", attempts: 3 })
+      expect(failed(yield* run("/down"))).toEqual(connection("Refused", 3, true))
+      expect(failed(yield* run("/timeouts"))).toEqual(connection("ConnectTimeout", 3, true))
+      // a lookup that failed never reached the upstream: retried, but not held against it
+      expect(failed(yield* run("/unknown-host"))).toEqual(connection("DnsLookup", 3, false))
       // a reset may have reached the server: a POST without an Idempotency-Key is not repeated
-      expect(failed(yield* run("/reset"))).toEqual({ tag: "ConnectionError", reason: "Reset", attempts: 1 })
-      // a certificate the client refuses is configuration: not retried, whatever the method
-      expect(failed(yield* run("/tls"))).toEqual({ tag: "ConnectionError", reason: "Tls", attempts: 1 })
+      expect(failed(yield* run("/reset"))).toEqual(connection("Reset", 1, true))
+      // a certificate the client refuses is configuration: not retried, whatever the method, nor counted
+      expect(failed(yield* run("/tls"))).toEqual(connection("Tls", 1, false))
       expect([
         yield* attemptsOn("POST /down"),
         yield* attemptsOn("POST /timeouts"),
