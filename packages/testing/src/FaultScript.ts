@@ -214,7 +214,72 @@ export const Hang = Schema.TaggedStruct("Hang", {})
 export interface Hang extends Schema.Schema.Type<typeof Hang> {}
 
 /**
- * One answer to one request.
+ * Why a connection could not be opened, and the cause the transport reports (as Node 20 and undici report it, through
+ * `NodeHttpClient.layerUndici` or `@sturdy/node`'s `UndiciHttpClient`), with `HttpFailure`'s classification:
+ *
+ * | reason           | cause                                                     | `ConnectionError` reason | transient |
+ * | ---------------- | --------------------------------------------------------- | ------------------------ | --------- |
+ * | `Refused`        | `connect ECONNREFUSED`: nothing listens on the port       | `Refused`                | yes       |
+ * | `DnsNotFound`    | `getaddrinfo ENOTFOUND`: the host name does not exist     | `DnsLookup`              | yes       |
+ * | `DnsTemporary`   | `getaddrinfo EAI_AGAIN`: the resolver failed for now      | `DnsLookup`              | yes       |
+ * | `ConnectTimeout` | undici's `UND_ERR_CONNECT_TIMEOUT`: no answer to connect  | `ConnectTimeout`         | yes       |
+ * | `Tls`            | `DEPTH_ZERO_SELF_SIGNED_CERT`: the certificate is refused | `Tls`                    | no        |
+ *
+ * None of them reached the server, so `HttpFailure.mayHaveReachedServer` is false and `Policy` retries even a POST
+ * after the transient ones.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const reasons: ReadonlyArray<FaultScript.ConnectFailureReason> = FaultScript.ConnectFailureReason.literals
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const ConnectFailureReason = Schema.Literal(...internal.connectFailureReasons).annotations({
+  // one line naming the value and the choices, rather than one "Expected" line per choice
+  message: (issue) => ({ message: internal.reasonProblem(issue.actual), override: true })
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type ConnectFailureReason = typeof ConnectFailureReason.Type
+
+/**
+ * A connection that never opened: after `latencyMillis` (how long the lookup, the connect or the handshake took to
+ * fail; undici's own connect timeout is 10 seconds) the request fails with the cause `reason` names, before anything
+ * was sent. The request log still records it, and the route's counter advances, as for any other fault.
+ *
+ * `ScriptedClient` plays it. `FaultServer` cannot: the client's connection to it is already open when the request
+ * arrives, so it answers such a fault as it answers every fault it cannot play, with a 500 whose text body says why
+ * (header `x-fault-script-error: cannot play`); for a real refused connection use `FaultServer.refusedUrl`.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.ConnectFailure = FaultScript.refused()
+ * const decoded: FaultScript.ConnectFailure = { _tag: "ConnectFailure", reason: "DnsTemporary", latencyMillis: 5 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const ConnectFailure = Schema.TaggedStruct("ConnectFailure", {
+  reason: ConnectFailureReason,
+  latencyMillis: Schema.NonNegative
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectFailure extends Schema.Schema.Type<typeof ConnectFailure> {}
+
+/**
+ * One answer to one request: a response, a reset, a hang, or (since 0.2.0) a connection that never opened.
  *
  * @example
  * ```ts
@@ -225,7 +290,7 @@ export interface Hang extends Schema.Schema.Type<typeof Hang> {}
  * @since 0.1.0
  * @category models
  */
-export const Fault = Schema.Union(Respond, Reset, Hang)
+export const Fault = Schema.Union(Respond, Reset, Hang, ConnectFailure)
 
 /**
  * @since 0.1.0
@@ -524,12 +589,100 @@ export const truncated: (
  */
 export const hang: Hang = internal.hang
 
+/**
+ * Options of the connection-failure constructors: how long the failure takes to arrive (default 0).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectOptions {
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * A connection that never opened, for the given reason (one of {@link ConnectFailureReason}'s; anything else throws a
+ * `RangeError` naming it). Handy in generators; `refused`, `dnsFailure`, `connectTimeout` and `tlsFailure` name each.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const faults = FaultScript.ConnectFailureReason.literals.map((reason) => FaultScript.connectFailure(reason))
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const connectFailure: (reason: ConnectFailureReason, options?: ConnectOptions) => ConnectFailure =
+  internal.connectFailure
+
+/**
+ * The connection is refused (`ECONNREFUSED`: nothing listens on the port): never sent, transient, so `Policy`
+ * retries it even for a POST.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script = FaultScript.sequence(FaultScript.refused(), FaultScript.json({ id: 1 }, { status: 201 }))
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const refused: (options?: ConnectOptions) => ConnectFailure = internal.refused
+
+/**
+ * The host name does not resolve: `"notFound"` (the default, `ENOTFOUND`: no such name) or `"temporary"`
+ * (`EAI_AGAIN`: the resolver failed for now). Both are `HttpFailure` `ConnectionError` `DnsLookup`.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const unknownHost = FaultScript.dnsFailure()
+ * const resolverDown = FaultScript.dnsFailure("temporary", { latency: "5 millis" })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const dnsFailure: (kind?: "notFound" | "temporary", options?: ConnectOptions) => ConnectFailure =
+  internal.dnsFailure
+
+/**
+ * The connect times out (undici's `ConnectTimeoutError`, `UND_ERR_CONNECT_TIMEOUT`) after `latency`: undici's default
+ * connect timeout is 10 seconds, the default `latency` here 0, as for every fault.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.connectTimeout({ latency: "2 seconds" })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const connectTimeout: (options?: ConnectOptions) => ConnectFailure = internal.connectTimeout
+
+/**
+ * The TLS handshake fails on the server's certificate (a self-signed one, `DEPTH_ZERO_SELF_SIGNED_CERT`): a
+ * configuration problem, not transient, so `Policy` does not retry it.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault = FaultScript.tlsFailure()
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const tlsFailure: (options?: ConnectOptions) => ConnectFailure = internal.tlsFailure
+
 // -----------------------------------------------------------------------------
 // combinators
 // -----------------------------------------------------------------------------
 
 /**
- * Waits `latency` before sending headers (or before resetting); no effect on `Hang`.
+ * Waits `latency` before sending headers (or before resetting, or failing to connect); no effect on `Hang`.
  *
  * @example
  * ```ts
@@ -740,7 +893,10 @@ export const routes: (
 // -----------------------------------------------------------------------------
 
 /**
- * One request as the responder saw it. Header names are lower-case.
+ * One request as the responder saw it. Header names are lower-case. A request whose fault is a `ConnectFailure`
+ * never reached a server, but it is logged all the same, with the headers it would have sent: it took its step of
+ * the script (`attempt`), and it is `finished` once its failure is delivered (`aborted` if the client gave up first).
+ * To count what a server would have received, leave out the entries whose `fault._tag` is `"ConnectFailure"`.
  *
  * @since 0.1.0
  * @category models

@@ -2,6 +2,11 @@
  * A real `node:http` server on 127.0.0.1 that answers according to a `FaultScript`, for integration tests that need
  * real sockets: resets, truncated bodies, slow bodies and hangs as a real HTTP client sees them.
  *
+ * A connection that never opened (a `ConnectFailure`: refused, DNS, connect timeout, TLS) cannot be played by a
+ * server the client is already connected to: such a fault is answered, after its latency, with a 500 whose text body
+ * says so (header `x-fault-script-error: cannot play`), as a fault HTTP cannot send is. Play those on
+ * `ScriptedClient`; for a real refused connection, send to {@link refusedUrl}.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
@@ -67,3 +72,23 @@ export const make: (routes: FaultScript.Routes) => Effect.Effect<FaultServer, ne
  */
 export const layer: (routes: FaultScript.Routes) => Layer.Layer<FaultServer | FaultScript.FaultLog> = (routes) =>
   internal.layer(FaultServer, routes)
+
+/**
+ * A `http://127.0.0.1:<port>` URL (no trailing slash) where nothing listens, so that a real client's connect is
+ * refused (`ECONNREFUSED`): the port is one the OS just handed out and that was closed again. Another process could
+ * take that port before the test connects; the OS hands ports out in turn, so this is rare, but it is not excluded.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { FaultServer } from "@sturdy/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const url = yield* FaultServer.refusedUrl
+ *   return yield* Effect.either(Effect.tryPromise(() => fetch(`${url}/items`)))
+ * })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const refusedUrl: Effect.Effect<string> = internal.refusedUrl

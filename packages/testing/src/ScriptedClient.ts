@@ -3,14 +3,25 @@
  * deterministic and socket-free, for unit tests under `TestClock`.
  *
  * Latencies and slow bodies are `Effect.sleep`s. Resets and truncations fail the way `NodeHttpClient.layerUndici`
- * fails against `FaultServer`, with causes shaped like undici's:
+ * fails against `FaultServer`, and connections that never open (`ConnectFailure`, which `FaultServer` cannot play)
+ * the way it and `@sturdy/node`'s `UndiciHttpClient` fail on Node 20, with causes shaped like Node's and undici's, so
+ * `HttpFailure` classifies them the same:
  *
- * | fault                     | error                        | cause                                            |
- * | ------------------------- | ---------------------------- | ------------------------------------------------ |
- * | reset before headers      | `RequestError` `Transport`   | `Error` `code: "ECONNRESET"`                     |
- * | reset mid-body, truncated | `ResponseError` `Decode`     | `SocketError` `code: "UND_ERR_SOCKET"`           |
- * | malformed JSON (`.json`)  | `ResponseError` `Decode`     | `SyntaxError`                                    |
- * | hang                      | never completes              | until interrupted (e.g. `Effect.timeout`)        |
+ * | fault                          | error                      | cause                                                        |
+ * | ------------------------------ | -------------------------- | ------------------------------------------------------------ |
+ * | reset before headers           | `RequestError` `Transport` | `Error` `code: "ECONNRESET"`                                 |
+ * | reset mid-body, truncated      | `ResponseError` `Decode`   | `SocketError` `code: "UND_ERR_SOCKET"`                       |
+ * | malformed JSON (`.json`)       | `ResponseError` `Decode`   | `SyntaxError`                                                |
+ * | hang                           | never completes            | until interrupted (e.g. `Effect.timeout`)                    |
+ * | `refused()`                    | `RequestError` `Transport` | `Error` `code: "ECONNREFUSED"`, `syscall: "connect"`         |
+ * | `dnsFailure()`                 | `RequestError` `Transport` | `Error` `code: "ENOTFOUND"`, `syscall: "getaddrinfo"`        |
+ * | `dnsFailure("temporary")`      | `RequestError` `Transport` | `Error` `code: "EAI_AGAIN"`, `syscall: "getaddrinfo"`        |
+ * | `connectTimeout()`             | `RequestError` `Transport` | `ConnectTimeoutError` `code: "UND_ERR_CONNECT_TIMEOUT"`      |
+ * | `tlsFailure()`                 | `RequestError` `Transport` | `Error` `code: "DEPTH_ZERO_SELF_SIGNED_CERT"`                |
+ *
+ * A connect failure arrives after the fault's latency. Its cause names the request URL's host and port (the port
+ * the scheme implies when the URL has none) where Node names the address it tried: the same for a URL with an IP
+ * address, such as `FaultServer.refusedUrl`'s; for a host name Node would name the address it resolved to.
  *
  * A body is read as by Sturdy's undici transport: the first read that runs takes it; a body read whole is kept for
  * every later reader, a stream included, and a body being streamed fails any other reader (`ResponseError` `Decode`,
@@ -101,3 +112,22 @@ export const connectionReset: () => Error & { readonly code: "ECONNRESET" } = in
  * @category errors
  */
 export const socketClosed: () => Error & { readonly code: "UND_ERR_SOCKET" } = internal.socketClosed
+
+/**
+ * The `Error` a connection that never opened surfaces as, for a request to `url` (see the table above): what
+ * `ScriptedClient` fails a `ConnectFailure` with.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript, ScriptedClient } from "@sturdy/testing"
+ *
+ * const cause = ScriptedClient.connectFailed(FaultScript.refused(), "http://127.0.0.1:8080/items")
+ * console.log(cause.message, cause.code) // "connect ECONNREFUSED 127.0.0.1:8080" "ECONNREFUSED"
+ * ```
+ * @since 0.2.0
+ * @category errors
+ */
+export const connectFailed: (
+  fault: FaultScript.ConnectFailure,
+  url: string | URL
+) => Error & { readonly code: string } = internal.connectFailed

@@ -317,4 +317,97 @@ describe("FaultScript", () => {
       expect(Either.isRight(decode(routesWith(FaultScript.status(204, { headers: { "x-a": " a " } }))))).toBe(true)
     })
   })
+
+  describe("connections that never open (ConnectFailure)", () => {
+    const isFault = Schema.is(FaultScript.Fault)
+
+    it("the constructors name each reason; latency defaults to 0 and withLatency sets it", () => {
+      expect(FaultScript.refused()).toEqual({ _tag: "ConnectFailure", reason: "Refused", latencyMillis: 0 })
+      expect(FaultScript.dnsFailure()).toEqual({ _tag: "ConnectFailure", reason: "DnsNotFound", latencyMillis: 0 })
+      expect(FaultScript.dnsFailure("notFound")).toEqual(FaultScript.dnsFailure())
+      expect(FaultScript.dnsFailure("temporary", { latency: "5 millis" })).toEqual({
+        _tag: "ConnectFailure",
+        reason: "DnsTemporary",
+        latencyMillis: 5
+      })
+      expect(FaultScript.connectTimeout({ latency: "10 seconds" })).toEqual({
+        _tag: "ConnectFailure",
+        reason: "ConnectTimeout",
+        latencyMillis: 10_000
+      })
+      expect(FaultScript.tlsFailure()).toEqual({ _tag: "ConnectFailure", reason: "Tls", latencyMillis: 0 })
+      for (const reason of FaultScript.ConnectFailureReason.literals) {
+        const fault = FaultScript.connectFailure(reason, { latency: 3 })
+        expect(fault).toEqual({ _tag: "ConnectFailure", reason, latencyMillis: 3 })
+        expect(isFault(fault)).toBe(true)
+        expect(Schema.is(FaultScript.ConnectFailure)(fault)).toBe(true)
+      }
+      expect(FaultScript.withLatency(FaultScript.refused(), "2 seconds")).toEqual(
+        FaultScript.refused({ latency: 2000 })
+      )
+      expect(pipe(FaultScript.tlsFailure(), FaultScript.withLatency(7)).latencyMillis).toBe(7)
+    })
+
+    it("a reason or a DNS kind that does not exist is refused where it is written, naming it", () => {
+      const nope = "Nope" as unknown as FaultScript.ConnectFailureReason
+      expect(() => FaultScript.connectFailure(nope)).toThrow(RangeError)
+      expect(() => FaultScript.connectFailure(nope)).toThrow(
+        "FaultScript.connectFailure: the reason must be one of Refused, DnsNotFound, DnsTemporary, ConnectTimeout, Tls, " +
+          "got \"Nope\""
+      )
+      const sometimes = "sometimes" as unknown as "notFound"
+      expect(() => FaultScript.dnsFailure(sometimes)).toThrow(RangeError)
+      expect(() => FaultScript.dnsFailure(sometimes)).toThrow(
+        "FaultScript.dnsFailure: the kind must be \"notFound\" or \"temporary\", got \"sometimes\""
+      )
+    })
+
+    it.effect("they round-trip through JSON in routes, outages and notFound, and decode from a file's JSON", () =>
+      Effect.gen(function*() {
+        const routes = FaultScript.routes({
+          "POST /orders": FaultScript.sequence(
+            FaultScript.refused(),
+            FaultScript.dnsFailure("temporary", { latency: 5 }),
+            FaultScript.connectTimeout({ latency: "10 seconds" }),
+            FaultScript.status(201)
+          ),
+          "GET /secure": FaultScript.random({ seed: 1, choices: [[0.5, FaultScript.tlsFailure()]], otherwise: ok })
+        }, {
+          outages: [FaultScript.outage({ from: 0, to: "1 second", fault: FaultScript.refused() })],
+          notFound: FaultScript.dnsFailure()
+        })
+        const json = JSON.stringify(yield* Schema.encode(FaultScript.Routes)(routes))
+        expect(yield* Schema.decodeUnknown(Schema.parseJson(FaultScript.Routes))(json)).toEqual(routes)
+        // as written by hand in a JSON file
+        const file = `{
+          "routes": [{ "method": "GET", "path": "/a", "script": { "_tag": "Sequence", "afterLast": "repeatLast",
+            "steps": [{ "_tag": "ConnectFailure", "reason": "ConnectTimeout", "latencyMillis": 2000 }] } }],
+          "outages": [],
+          "notFound": { "_tag": "ConnectFailure", "reason": "Refused", "latencyMillis": 0 }
+        }`
+        const decoded = yield* Schema.decodeUnknown(Schema.parseJson(FaultScript.Routes))(file)
+        expect(decoded.routes[0].script).toEqual(FaultScript.always(FaultScript.connectTimeout({ latency: 2000 })))
+        expect(decoded.notFound).toEqual(FaultScript.refused())
+      }))
+
+    it("the schema refuses an unknown reason, a negative latency and a missing field, saying which", () => {
+      const decode = (fault: unknown) =>
+        Schema.decodeUnknownEither(FaultScript.Routes)({ routes: [], outages: [], notFound: fault }).pipe(
+          Either.mapLeft((error) => error.message)
+        )
+      const refusedWith = (fault: unknown, ...messages: ReadonlyArray<string>) => {
+        const decoded = decode(fault)
+        expect(Either.isLeft(decoded)).toBe(true)
+        for (const message of messages) expect(Either.isLeft(decoded) && decoded.left).toContain(message)
+      }
+      refusedWith(
+        { _tag: "ConnectFailure", reason: "Timeout", latencyMillis: 0 },
+        "reason \"Timeout\" is not one of Refused, DnsNotFound, DnsTemporary, ConnectTimeout, Tls"
+      )
+      refusedWith({ _tag: "ConnectFailure", reason: "Refused", latencyMillis: -1 }, "Expected a non-negative number")
+      refusedWith({ _tag: "ConnectFailure", latencyMillis: 0 }, "[\"reason\"]\n", "is missing")
+      refusedWith({ _tag: "ConnectFailure", reason: "Tls" }, "[\"latencyMillis\"]\n", "is missing")
+      expect(Either.isRight(decode({ _tag: "ConnectFailure", reason: "Tls", latencyMillis: 0 }))).toBe(true)
+    })
+  })
 })

@@ -340,4 +340,41 @@ describe("FaultServer", () => {
         Array.from({ length: 5 }, () => [true, false])
       )
     }))
+
+  it.scopedLive("a connection that never opened cannot be played on an open one: a 500 that says so, after the latency", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "GET /a": FaultScript.sequence(
+          FaultScript.refused({ latency: "30 millis" }),
+          FaultScript.tlsFailure(),
+          FaultScript.status(200)
+        )
+      }))
+      const refused = yield* send(`${server.url}/a`)
+      expect([refused.status, refused.headers?.["x-fault-script-error"], refused.body]).toEqual([
+        500,
+        "cannot play",
+        "FaultServer cannot play ConnectFailure (Refused): the connection is already open. " +
+        "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused."
+      ])
+      expect(refused.elapsedMillis).toBeGreaterThanOrEqual(25)
+      const tls = yield* send(`${server.url}/a`)
+      expect([tls.status, tls.body]).toEqual([500, expect.stringContaining("ConnectFailure (Tls)")])
+      expect((yield* send(`${server.url}/a`)).status).toBe(200)
+      yield* server.awaitIdle
+      const log = yield* server.requests
+      expect(log.map((entry) => [entry.attempt, entry.fault._tag, entry.finished])).toEqual([
+        [0, "ConnectFailure", true],
+        [1, "ConnectFailure", true],
+        [2, "Respond", true]
+      ])
+    }))
+
+  it.scopedLive("refusedUrl is a 127.0.0.1 URL whose port refuses connections", () =>
+    Effect.gen(function*() {
+      const url = yield* FaultServer.refusedUrl
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const observed = yield* send(`${url}/items`)
+      expect([observed.status, observed.error]).toEqual([undefined, "ECONNREFUSED"])
+    }))
 })

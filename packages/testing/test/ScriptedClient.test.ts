@@ -1,13 +1,26 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
-import { FaultScript, ScriptedClient } from "@sturdy/testing"
+import { Attempt, HttpFailure, Policy } from "@sturdy/http"
+import { UndiciHttpClient } from "@sturdy/node"
+import { FaultScript, FaultServer, ScriptedClient } from "@sturdy/testing"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as TestContext from "effect/TestContext"
+import * as Fs from "node:fs"
+import * as Https from "node:https"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import { Agent } from "undici"
 
 const base = "http://api.test"
 
@@ -352,4 +365,356 @@ describe("ScriptedClient", () => {
       "GET /informational": { ...FaultScript.status(200), status: 103 },
       "GET /padded": FaultScript.status(200, { headers: { "x-a": " \ta  b " } })
     })))))
+})
+
+describe("ScriptedClient: connections that never open", () => {
+  const connectCases = [
+    [FaultScript.refused(), "Error", "ECONNREFUSED", "connect ECONNREFUSED api.test:80"],
+    [FaultScript.dnsFailure(), "Error", "ENOTFOUND", "getaddrinfo ENOTFOUND api.test"],
+    [FaultScript.dnsFailure("temporary"), "Error", "EAI_AGAIN", "getaddrinfo EAI_AGAIN api.test"],
+    [
+      FaultScript.connectTimeout({ latency: "2 seconds" }),
+      "ConnectTimeoutError",
+      "UND_ERR_CONNECT_TIMEOUT",
+      "Connect Timeout Error (attempted address: api.test:80, timeout: 2000ms)"
+    ],
+    [FaultScript.tlsFailure(), "Error", "DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"]
+  ] as const
+
+  it.effect("each fails the request after its latency with a Transport RequestError and Node's or undici's cause", () =>
+    Effect.gen(function*() {
+      for (const [fault, name, code, message] of connectCases) {
+        const scripted = yield* ScriptedClient.make(
+          FaultScript.routes({ "GET /items": FaultScript.withLatency(fault, Math.max(fault.latencyMillis, 250)) })
+        )
+        const fiber = yield* Effect.fork(Effect.flip(scripted.client.get(`${base}/items`)))
+        yield* TestClock.adjust(Math.max(fault.latencyMillis, 250) - 1)
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        expect((yield* scripted.inFlight).current).toBe(1)
+        yield* TestClock.adjust(1)
+        const error = yield* Fiber.join(fiber)
+        expect([error._tag, error.reason]).toEqual(["RequestError", "Transport"])
+        const cause = error.cause as Error & { readonly code?: string }
+        expect(cause).toBeInstanceOf(Error)
+        // the connect timeout's message names the latency it was scripted with, as undici names its timeout
+        expect([cause.name, cause.code, cause.message]).toEqual([name, code, message])
+        const [entry] = yield* scripted.requests
+        expect([entry.attempt, entry.fault._tag, entry.finished, entry.aborted]).toEqual([
+          0,
+          "ConnectFailure",
+          true,
+          false
+        ])
+      }
+    }).pipe(Effect.scoped))
+
+  it.effect("the cause names the URL's host and port as Node names the address it tried", () =>
+    Effect.gen(function*() {
+      const refused = FaultScript.refused()
+      const cause = (url: string) =>
+        ScriptedClient.connectFailed(refused, url) as Error & { readonly address?: string; readonly port?: number }
+      expect([cause("http://127.0.0.1:8080/a").message, cause("http://127.0.0.1:8080/a").port]).toEqual([
+        "connect ECONNREFUSED 127.0.0.1:8080",
+        8080
+      ])
+      expect(cause("https://api.test/").message).toBe("connect ECONNREFUSED api.test:443")
+      expect([cause("http://[::1]:9/").message, cause("http://[::1]:9/").address]).toEqual([
+        "connect ECONNREFUSED ::1:9",
+        "::1"
+      ])
+      expect(ScriptedClient.connectFailed(FaultScript.dnsFailure(), new URL("http://x.test:81/"))).toMatchObject({
+        code: "ENOTFOUND",
+        syscall: "getaddrinfo",
+        hostname: "x.test"
+      })
+    }))
+
+  it.effect("a connect failure takes its step of the script: the counter advances and the log records it", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const outcomes: Array<string> = []
+      for (let i = 0; i < 4; i++) {
+        // the fourth request falls in the outage window
+        if (i === 3) yield* TestClock.adjust("1 second")
+        outcomes.push(
+          yield* client.execute(HttpClientRequest.post(`${base}/orders`)).pipe(
+            Effect.map((response) => String(response.status)),
+            Effect.catchAll((error) => Effect.succeed(String((error.cause as { readonly code?: string }).code)))
+          )
+        )
+      }
+      expect(outcomes).toEqual(["ECONNREFUSED", "ENOTFOUND", "201", "UND_ERR_CONNECT_TIMEOUT"])
+      const log = yield* FaultScript.requests
+      expect(log.map((entry) => [entry.attempt, entry.outage, entry.fault._tag, entry.finished])).toEqual([
+        [0, false, "ConnectFailure", true],
+        [1, false, "ConnectFailure", true],
+        [2, false, "Respond", true],
+        [-1, true, "ConnectFailure", true]
+      ])
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes(
+      {
+        "POST /orders": FaultScript.sequence(
+          FaultScript.refused(),
+          FaultScript.dnsFailure(),
+          FaultScript.status(201),
+          FaultScript.status(202)
+        )
+      },
+      { outages: [FaultScript.outage({ from: "1 second", to: "2 seconds", fault: FaultScript.connectTimeout() })] }
+    )))))
+
+  it.effect("a client that gives up before the failure arrives is logged as an abort", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const result = yield* Effect.fork(Effect.either(Effect.timeout(client.get(`${base}/slow`), "1 second")))
+      yield* TestClock.adjust("1 second")
+      const outcome = yield* Fiber.join(result)
+      expect(Either.isLeft(outcome) && outcome.left._tag).toBe("TimeoutException")
+      yield* FaultScript.awaitIdle
+      const [entry] = yield* FaultScript.requests
+      expect([entry.aborted, entry.finished]).toEqual([true, false])
+    }).pipe(Effect.provide(ScriptedClient.layer(FaultScript.routes({
+      "GET /slow": FaultScript.connectTimeout({ latency: "10 seconds" })
+    })))))
+})
+
+// -----------------------------------------------------------------------------
+// the same failures on the real transports, provoked on 127.0.0.1
+// -----------------------------------------------------------------------------
+
+// The repository's self-signed certificate for 127.0.0.1 (test/fixtures/README.md): a client that does not trust it
+// fails the handshake.
+const fixtures = Path.join(import.meta.dirname, "..", "..", "..", "test", "fixtures")
+
+/** What a transport's error is made of: the cause's own fields, and how `HttpFailure` classifies the error. */
+const anatomy = (error: HttpClientError.HttpClientError) =>
+  Effect.gen(function*() {
+    const cause = error.cause as Error & Record<string, unknown>
+    const failure = yield* Effect.flip(Attempt.fromClientError(error))
+    return {
+      error: [error._tag, error.reason],
+      cause: {
+        isError: cause instanceof Error,
+        name: cause.name,
+        message: cause.message,
+        fields: Object.fromEntries(
+          Object.keys(cause).filter((key) => key !== "name" && key !== "message").map((key) => [key, cause[key]])
+        )
+      },
+      classified: {
+        tag: failure._tag,
+        reason: failure._tag === "ConnectionError" ? failure.reason : undefined,
+        isTransient: HttpFailure.isTransient(failure),
+        mayHaveReachedServer: HttpFailure.mayHaveReachedServer(failure),
+        isRetryableByDefault: HttpFailure.isRetryableByDefault(failure),
+        cause: failure._tag === "ConnectionError" ? failure.cause : undefined,
+        message: failure.message
+      }
+    }
+  })
+
+/** The error `client` fails a GET of `url` with. */
+const failureOf = (client: HttpClient.HttpClient, url: string) => Effect.flip(Effect.scoped(client.get(url)))
+
+/** The error a ScriptedClient playing `fault` fails the same GET with. */
+const scriptedFailureOf = (fault: FaultScript.ConnectFailure, url: string) =>
+  Effect.gen(function*() {
+    const scripted = yield* ScriptedClient.make(FaultScript.routes({}, { notFound: fault }))
+    const fiber = yield* Effect.fork(failureOf(scripted.client, url))
+    yield* TestClock.adjust(fault.latencyMillis)
+    return yield* Fiber.join(fiber)
+  }).pipe(Effect.scoped, Effect.provide(TestContext.TestContext))
+
+const agent = (options: ConstructorParameters<typeof Agent>[0]) =>
+  Effect.acquireRelease(Effect.sync(() => new Agent(options)), (dispatcher) => Effect.promise(() => dispatcher.close()))
+
+/** `@effect/platform-node`'s `layerUndici` and `@sturdy/node`'s `UndiciHttpClient`, each on its own dispatcher. */
+const realClients = Effect.gen(function*() {
+  const platform = Context.get(yield* Layer.build(NodeHttpClient.layerUndici), HttpClient.HttpClient)
+  const sturdy = Context.get(yield* Layer.build(UndiciHttpClient.layer({})), HttpClient.HttpClient)
+  return [["layerUndici", platform], ["UndiciHttpClient", sturdy]] as const
+})
+
+/** Both real transports fail `url` exactly as the ScriptedClient playing `fault` does. */
+const expectSameAsReal = (
+  fault: FaultScript.ConnectFailure,
+  url: string,
+  clients: ReadonlyArray<readonly [string, HttpClient.HttpClient]>
+) =>
+  Effect.gen(function*() {
+    const scripted = yield* anatomy(yield* scriptedFailureOf(fault, url))
+    const real = yield* Effect.forEach(
+      clients,
+      ([name, client]) => Effect.map(Effect.flatMap(failureOf(client, url), anatomy), (seen) => [name, seen] as const),
+      { concurrency: "unbounded" }
+    )
+    for (const [name, seen] of real) expect({ transport: name, ...scripted }).toEqual({ transport: name, ...seen })
+    return scripted.classified
+  })
+
+const listen = (server: Net.Server) =>
+  Effect.acquireRelease(
+    Effect.async<number>((resume) => {
+      server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as Net.AddressInfo).port)))
+    }),
+    () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+  )
+
+describe("ScriptedClient's connect failures are the real transports' (Node 20, undici, 127.0.0.1 only)", () => {
+  it.scopedLive("refused: a port nothing listens on", () =>
+    Effect.gen(function*() {
+      const url = `${yield* FaultServer.refusedUrl}/items`
+      const classified = yield* expectSameAsReal(FaultScript.refused(), url, yield* realClients)
+      expect(classified).toMatchObject({ tag: "ConnectionError", reason: "Refused", isTransient: true })
+      expect(classified.mayHaveReachedServer).toBe(false)
+    }))
+
+  it.scopedLive("TLS: a server whose self-signed certificate the client does not trust", () =>
+    Effect.gen(function*() {
+      const server = Https.createServer({
+        cert: Fs.readFileSync(Path.join(fixtures, "loopback-cert.pem")),
+        key: Fs.readFileSync(Path.join(fixtures, "loopback-key.pem"))
+      }, (_, response) => response.end("never reached"))
+      server.on("tlsClientError", () => undefined)
+      const port = yield* listen(server)
+      const classified = yield* expectSameAsReal(
+        FaultScript.tlsFailure(),
+        `https://127.0.0.1:${port}/items`,
+        yield* realClients
+      )
+      expect(classified).toMatchObject({ tag: "ConnectionError", reason: "Tls", isTransient: false })
+      expect(classified.mayHaveReachedServer).toBe(false)
+    }))
+
+  it.scopedLive("connect timeout: undici's own timer, on a TLS handshake a 127.0.0.1 listener never answers", () =>
+    Effect.gen(function*() {
+      // TCP connects, but nothing answers the ClientHello: undici's connect timeout (TCP and TLS) fires
+      const sockets = new Set<Net.Socket>()
+      const silent = Net.createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => undefined)
+      })
+      const port = yield* listen(silent)
+      // before the server's close, which waits for its connections
+      yield* Effect.addFinalizer(() => Effect.sync(() => sockets.forEach((socket) => socket.destroy())))
+      const dispatcher = yield* agent({ connect: { timeout: 40 } })
+      const classified = yield* expectSameAsReal(
+        FaultScript.connectTimeout({ latency: 40 }),
+        `https://127.0.0.1:${port}/items`,
+        [["layerUndici", NodeHttpClient.makeUndici(dispatcher)], [
+          "UndiciHttpClient",
+          UndiciHttpClient.make(dispatcher)
+        ]]
+      )
+      expect(classified).toMatchObject({ tag: "ConnectionError", reason: "ConnectTimeout", isTransient: true })
+      expect(classified.mayHaveReachedServer).toBe(false)
+    }))
+
+  it.scopedLive("DNS: a lookup that fails as getaddrinfo reports ENOTFOUND and EAI_AGAIN (no resolver asked)", () =>
+    Effect.gen(function*() {
+      // Node's documented getaddrinfo error (errno UV_EAI_NONAME / UV_EAI_AGAIN, code, syscall, hostname), handed to
+      // undici's connector by the lookup it calls; nothing leaves the process
+      for (
+        const [fault, code, errno] of [
+          [FaultScript.dnsFailure(), "ENOTFOUND", -3008],
+          [FaultScript.dnsFailure("temporary"), "EAI_AGAIN", -3001]
+        ] as const
+      ) {
+        const dispatcher = yield* agent({
+          connect: {
+            lookup: ((hostname: string, _: unknown, callback: (error: Error) => void) =>
+              process.nextTick(() =>
+                callback(Object.assign(new Error(`getaddrinfo ${code} ${hostname}`), {
+                  errno,
+                  code,
+                  syscall: "getaddrinfo",
+                  hostname
+                }))
+              )) as never
+          }
+        })
+        const classified = yield* expectSameAsReal(fault, "http://nowhere.test/items", [
+          ["layerUndici", NodeHttpClient.makeUndici(dispatcher)],
+          ["UndiciHttpClient", UndiciHttpClient.make(dispatcher)]
+        ])
+        expect(classified).toMatchObject({ tag: "ConnectionError", reason: "DnsLookup", isTransient: true })
+        expect(classified.mayHaveReachedServer).toBe(false)
+      }
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// through Policy, in virtual time
+// -----------------------------------------------------------------------------
+
+describe("ScriptedClient connect failures through Policy (TestClock)", () => {
+  it.scoped("a POST is retried after Refused and ConnectTimeout, not after a Reset; TLS is not; what the breaker counts", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "POST /recovers": FaultScript.sequence(
+          FaultScript.refused(),
+          FaultScript.connectTimeout({ latency: "3 seconds" }),
+          FaultScript.json({ id: 1 }, { status: 201 })
+        ),
+        "POST /down": FaultScript.refused({ latency: "5 millis" }),
+        "POST /timeouts": FaultScript.connectTimeout({ latency: "3 seconds" }),
+        "POST /unknown-host": FaultScript.dnsFailure("temporary"),
+        "POST /reset": FaultScript.sequence(FaultScript.reset("beforeHeaders"), FaultScript.status(201)),
+        "POST /tls": FaultScript.sequence(FaultScript.tlsFailure(), FaultScript.status(201))
+      }))
+      const policy = yield* Policy.make()
+      const post = (path: string) =>
+        Policy.send(scripted.client, HttpClientRequest.post(`${base}${path}`)).pipe(
+          Effect.map((received) => received.response.status),
+          Effect.either,
+          Effect.provideService(Policy.Policy, policy),
+          Effect.withRandom(Random.make(7))
+        )
+      const attemptsOn = (route: string) =>
+        Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+      const run = (path: string) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(post(path))
+          yield* TestClock.adjust("1 minute")
+          return yield* Fiber.join(fiber)
+        })
+
+      // unsent: retried, even a POST, until the third attempt succeeds
+      expect(yield* run("/recovers")).toEqual(Either.right(201))
+      expect(yield* attemptsOn("POST /recovers")).toBe(3)
+
+      const failed = (outcome: Either.Either<number, Policy.Failure>) => {
+        if (Either.isRight(outcome)) throw new Error(`expected a failure, got ${outcome.right}`)
+        const failure = outcome.left
+        return {
+          tag: failure._tag,
+          reason: failure._tag === "ConnectionError" ? failure.reason : undefined,
+          attempts: Policy.attemptsOf(failure),
+          // what the breaker makes of it by default: a failing upstream, or nothing against it
+          counts: Policy.countsAgainstUpstream(failure)
+        }
+      }
+      const connection = (reason: string, attempts: number, counts: boolean) => ({
+        tag: "ConnectionError",
+        reason,
+        attempts,
+        counts
+      })
+      // unsent every time: all the policy's attempts (3 by default), then the last failure
+      expect(failed(yield* run("/down"))).toEqual(connection("Refused", 3, true))
+      expect(failed(yield* run("/timeouts"))).toEqual(connection("ConnectTimeout", 3, true))
+      // a lookup that failed never reached the upstream: retried, but not held against it
+      expect(failed(yield* run("/unknown-host"))).toEqual(connection("DnsLookup", 3, false))
+      // a reset may have reached the server: a POST without an Idempotency-Key is not repeated
+      expect(failed(yield* run("/reset"))).toEqual(connection("Reset", 1, true))
+      // a certificate the client refuses is configuration: not retried, whatever the method, nor counted
+      expect(failed(yield* run("/tls"))).toEqual(connection("Tls", 1, false))
+      expect([
+        yield* attemptsOn("POST /down"),
+        yield* attemptsOn("POST /timeouts"),
+        yield* attemptsOn("POST /unknown-host"),
+        yield* attemptsOn("POST /reset"),
+        yield* attemptsOn("POST /tls")
+      ]).toEqual([3, 3, 3, 1, 1])
+    }))
 })

@@ -8,8 +8,9 @@
 // otherwise. The request log records route, attempt (−1 in an outage or without a route), outage, fault, arrival time
 // and time since start; `resetLog` clears it and the counters and sets `max` in-flight to the current count. A request
 // is open from its arrival until its responder is done: a response after its latency plus its paced body (chunks of
-// `bytesPerSecond / 20` bytes, 50 ms each here), a reset after its latency, a hang never (until the client goes: then
-// `aborted`). `awaitIdle` completes exactly when the last open request closes.
+// `bytesPerSecond / 20` bytes, 50 ms each here), a reset or a connection that never opened (`ConnectFailure`, logged
+// and counted like any other fault) after its latency, a hang never (until the client goes: then `aborted`).
+// `awaitIdle` completes exactly when the last open request closes.
 // Commands, generated: send (GET/POST on matching and unmatched paths), advance the clock (by some milliseconds, or
 // to the next outage edge exactly), `setScript` on an existing or a new route, `resetLog`, `awaitIdle`; after each,
 // the log, `inFlight` (current and max) and the finished flags are compared with the model.
@@ -31,6 +32,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript, ScriptedClient } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
@@ -53,10 +55,17 @@ const respondArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
     : FaultScript.withSlowBody(FaultScript.text("x".repeat(slow[1] * slow[0] / 20), { status, latency }), slow[0])
 )
 
+// a connection that never opened, for any reason, failing after its latency
+const connectFailureArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
+  fc.constantFrom(...FaultScript.ConnectFailureReason.literals),
+  latencyArb
+).map(([reason, latency]) => FaultScript.connectFailure(reason, { latency }))
+
 const faultArb: fc.Arbitrary<FaultScript.Fault> = fc.oneof(
   { arbitrary: respondArb, weight: 6 },
   { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
-  { arbitrary: fc.constant(FaultScript.hang), weight: 1 }
+  { arbitrary: fc.constant(FaultScript.hang), weight: 1 },
+  { arbitrary: connectFailureArb, weight: 2 }
 )
 
 const stepsArb = fc.array(faultArb, { minLength: 1, maxLength: 4 }) as fc.Arbitrary<
@@ -152,6 +161,7 @@ const closesAt = (fault: FaultScript.Fault, now: number): number => {
     case "Hang":
       return Infinity
     case "Reset":
+    case "ConnectFailure":
       return now + fault.latencyMillis
     case "Respond":
       return now + fault.latencyMillis + pacedMillis(fault)
@@ -350,9 +360,17 @@ describe("ScriptedClient follows the router model over virtual time", () => {
     )
   })
 
-  it("the client sees the answer the model gives: status, or the reset, when the response is due", async () => {
+  it("the client sees the answer the model gives: status, or the failure to connect, when the response is due", async () => {
+    // the cause each reason gives (the classification against the real transports is checked in ScriptedClient.test.ts)
+    const codes: Record<FaultScript.ConnectFailureReason, string> = {
+      Refused: "ECONNREFUSED",
+      DnsNotFound: "ENOTFOUND",
+      DnsTemporary: "EAI_AGAIN",
+      ConnectTimeout: "UND_ERR_CONNECT_TIMEOUT",
+      Tls: "DEPTH_ZERO_SELF_SIGNED_CERT"
+    }
     await fc.assert(
-      fc.asyncProperty(respondArb, latencyArb, async (fault, wait) => {
+      fc.asyncProperty(fc.oneof(respondArb, connectFailureArb), latencyArb, async (fault, wait) => {
         const outcome = await Effect.runPromise(
           Effect.gen(function*() {
             const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /a": fault }))
@@ -360,6 +378,7 @@ describe("ScriptedClient follows the router model over virtual time", () => {
               HttpClient.get("http://scripted.test/a").pipe(
                 Effect.flatMap((response) => Effect.map(response.text, (text) => [response.status, text] as const)),
                 Effect.scoped,
+                Effect.either,
                 Effect.provideService(HttpClient.HttpClient, scripted.client)
               )
             )
@@ -368,13 +387,22 @@ describe("ScriptedClient follows the router model over virtual time", () => {
             yield* settle
             const early = fiber.unsafePoll()
             yield* TestClock.adjust(due)
-            return { early, late: yield* Fiber.join(fiber) }
+            return { early, late: yield* Fiber.join(fiber), log: yield* scripted.requests }
           }).pipe(Effect.scoped, Effect.provide(TestContext.TestContext))
         )
         expect(outcome.early).toBeNull()
+        expect(outcome.log.map((entry) => [entry.attempt, entry.fault, entry.finished])).toEqual([[0, fault, true]])
         if (fault._tag === "Respond") {
-          expect(outcome.late[0]).toBe(fault.status)
-          expect(outcome.late[1]).toBe(fault.body._tag === "Text" ? fault.body.text : "")
+          expect(outcome.late).toEqual(
+            Either.right([fault.status, fault.body._tag === "Text" ? fault.body.text : ""])
+          )
+        } else if (fault._tag === "ConnectFailure") {
+          expect(Either.isLeft(outcome.late)).toBe(true)
+          if (Either.isLeft(outcome.late)) {
+            const error = outcome.late.left
+            expect([error._tag, error.reason]).toEqual(["RequestError", "Transport"])
+            expect((error.cause as { readonly code?: unknown }).code).toBe(codes[fault.reason])
+          }
         }
       }),
       { seed: 31, numRuns: 100 }

@@ -14,7 +14,8 @@
 // hang with latencies of 0–3 ms, `withHeaders`, `withEnding`, `sequence`/`cycle`/`always`, seeded `random`, routes and
 // outage windows that either cover the whole run or start an hour later (real time on the server: nothing depends on
 // where a window edge falls). Second property: a script survives `Schema.encode` + JSON + `Schema.decodeUnknown(Routes)`
-// and behaves the same on a `ScriptedClient` (under the TestClock).
+// and behaves the same on a `ScriptedClient` (under the TestClock); its scripts also hold connections that never open
+// (refused/dnsFailure/connectTimeout/tlsFailure), which the parity property leaves out: FaultServer cannot play them.
 //
 // Header fields and statuses lean towards what HTTP treats specially (204/304 and HEAD without a body, spaces around
 // values), where the two used to differ. The constructors and the schema refuse a 1xx status and header fields HTTP
@@ -135,11 +136,30 @@ const respondArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Respond> =>
     ) :
     sendableArb
 
-const faultArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Fault> =>
+// Connections that never open (refused, DNS, connect timeout, TLS), from the public constructors.
+const connectFailureArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
+  fc.constantFrom(
+    FaultScript.refused,
+    (options: FaultScript.ConnectOptions) => FaultScript.dnsFailure("notFound", options),
+    (options: FaultScript.ConnectOptions) => FaultScript.dnsFailure("temporary", options),
+    FaultScript.connectTimeout,
+    FaultScript.tlsFailure
+  ),
+  latencyArb
+).map(([make, latency]) => make({ latency }))
+
+/**
+ * Faults from the constructors; with `unsendable`, now and then a response made unsendable by hand; with `connect`,
+ * connections that never open. Those are left out of the parity property on purpose: FaultServer cannot refuse a
+ * connection it has already accepted, and answers them with its 500 "cannot play" (FaultServer.test.ts checks that),
+ * where ScriptedClient fails the request as the real transports do (ScriptedClient.test.ts checks that against them).
+ */
+const faultArbOf = (options: { readonly unsendable: boolean; readonly connect: boolean }) =>
   fc.oneof(
-    { arbitrary: respondArbOf(unsendable), weight: 8 },
+    { arbitrary: respondArbOf(options.unsendable), weight: 8 },
     { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
-    { arbitrary: fc.constant(FaultScript.hang), weight: 1 }
+    { arbitrary: fc.constant<FaultScript.Fault>(FaultScript.hang), weight: 1 },
+    ...(options.connect ? [{ arbitrary: connectFailureArb, weight: 2 }] : [])
   )
 
 const scriptArbOf = (
@@ -168,8 +188,10 @@ const routeKeyArb = fc.tuple(
 )
   .map(([method, path]) => `${method}${path}`)
 
-const routesArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Routes> => {
-  const faultArb = faultArbOf(unsendable)
+const routesArbOf = (
+  options: { readonly unsendable: boolean; readonly connect: boolean }
+): fc.Arbitrary<FaultScript.Routes> => {
+  const faultArb = faultArbOf(options)
   return fc.record({
     routes: fc.array(fc.tuple(routeKeyArb, scriptArbOf(faultArb)), { minLength: 1, maxLength: 3 }),
     outage: fc.oneof(
@@ -186,10 +208,10 @@ const routesArbOf = (unsendable: boolean): fc.Arbitrary<FaultScript.Routes> => {
   )
 }
 
-/** Routes built with the constructors only: what the schema accepts. */
-const routesArb = routesArbOf(false)
-/** Routes that may hold hand-written faults HTTP cannot send. */
-const routesWithUnsendableArb = routesArbOf(true)
+/** Routes built with the constructors only: what the schema accepts, connections that never open included. */
+const routesArb = routesArbOf({ unsendable: false, connect: true })
+/** Routes that may hold hand-written faults HTTP cannot send, and no connect failure (FaultServer cannot play one). */
+const routesWithUnsendableArb = routesArbOf({ unsendable: true, connect: false })
 
 const requestArb = fc.record({
   method: fc.constantFrom("GET" as const, "POST" as const, "PUT" as const, "DELETE" as const, "HEAD" as const),

@@ -174,6 +174,58 @@ export const truncated = (
 /** @internal */
 export const hang: FaultScript.Hang = { _tag: "Hang" }
 
+/** @internal */
+export const connectFailureReasons = ["Refused", "DnsNotFound", "DnsTemporary", "ConnectTimeout", "Tls"] as const
+
+/** @internal */
+export const reasonProblem = (actual: unknown): string =>
+  `reason ${JSON.stringify(actual)} is not one of ${connectFailureReasons.join(", ")}`
+
+const makeConnectFailure = (
+  where: string,
+  reason: FaultScript.ConnectFailureReason,
+  options: FaultScript.ConnectOptions | undefined
+): FaultScript.ConnectFailure => ({
+  _tag: "ConnectFailure",
+  reason: (connectFailureReasons as ReadonlyArray<string>).includes(reason) ?
+    reason :
+    invalid(where, `the reason must be one of ${connectFailureReasons.join(", ")}`, JSON.stringify(reason)),
+  latencyMillis: requireMillis(where, "latency", toMillis(options?.latency))
+})
+
+/** @internal */
+export const connectFailure = (
+  reason: FaultScript.ConnectFailureReason,
+  options?: FaultScript.ConnectOptions
+): FaultScript.ConnectFailure => makeConnectFailure("connectFailure", reason, options)
+
+/** @internal */
+export const refused = (options?: FaultScript.ConnectOptions): FaultScript.ConnectFailure =>
+  makeConnectFailure("refused", "Refused", options)
+
+/** @internal */
+export const dnsFailure = (
+  kind: "notFound" | "temporary" = "notFound",
+  options?: FaultScript.ConnectOptions
+): FaultScript.ConnectFailure =>
+  makeConnectFailure(
+    "dnsFailure",
+    kind === "notFound" ?
+      "DnsNotFound" :
+      kind === "temporary" ?
+      "DnsTemporary" :
+      invalid("dnsFailure", "the kind must be \"notFound\" or \"temporary\"", JSON.stringify(kind)),
+    options
+  )
+
+/** @internal */
+export const connectTimeout = (options?: FaultScript.ConnectOptions): FaultScript.ConnectFailure =>
+  makeConnectFailure("connectTimeout", "ConnectTimeout", options)
+
+/** @internal */
+export const tlsFailure = (options?: FaultScript.ConnectOptions): FaultScript.ConnectFailure =>
+  makeConnectFailure("tlsFailure", "Tls", options)
+
 // -----------------------------------------------------------------------------
 // combinators
 // -----------------------------------------------------------------------------
@@ -536,6 +588,25 @@ export const invalidFault = (reason: string): Respond => ({
   status: 500,
   headers: { "x-fault-script-error": "invalid fault" },
   body: { _tag: "Text", text: `invalid fault script: ${reason}`, contentType: "text/plain; charset=utf-8" },
+  latencyMillis: 0,
+  ending: { _tag: "Complete" }
+})
+
+/**
+ * What `FaultServer` answers a fault it cannot play on a connection that is already open (a `ConnectFailure`): a 500
+ * that says why, as for an invalid fault, so the test sees at once that the fault was not played.
+ * @internal
+ */
+export const unplayableFault = (fault: FaultScript.ConnectFailure): Respond => ({
+  _tag: "Respond",
+  status: 500,
+  headers: { "x-fault-script-error": "cannot play" },
+  body: {
+    _tag: "Text",
+    text: `FaultServer cannot play ConnectFailure (${fault.reason}): the connection is already open. ` +
+      "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused.",
+    contentType: "text/plain; charset=utf-8"
+  },
   latencyMillis: 0,
   ending: { _tag: "Complete" }
 })

@@ -3,7 +3,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Http from "node:http"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import * as FaultScript from "../FaultScript.js"
 import type * as FaultServer from "../FaultServer.js"
 import * as engine from "./faultScript.js"
@@ -53,9 +53,12 @@ const handle = (
         entry.finish()
         socket.resetAndDestroy()
       })
+    case "ConnectFailure":
     case "Respond":
       return later(fault.latencyMillis, () => {
-        let plan = engine.plan(fault, clock.unsafeCurrentTimeMillis(), request.method)
+        // a connection that never opened cannot be played on this one, which is open: answered as `unplayableFault`
+        const answer = fault._tag === "ConnectFailure" ? engine.unplayableFault(fault) : fault
+        let plan = engine.plan(answer, clock.unsafeCurrentTimeMillis(), request.method)
         try {
           response.writeHead(plan.status, plan.headers)
         } catch (error) {
@@ -136,3 +139,15 @@ export const layer = (
   Layer.scopedContext(
     Effect.map(make(routes), (server) => Context.make(tag, server).pipe(Context.add(FaultScript.FaultLog, server)))
   )
+
+/** @internal */
+export const refusedUrl: Effect.Effect<string> = Effect.async<string>((resume) => {
+  // a port the OS hands out, closed again: nothing listens there, so a connect to it is refused
+  const probe = Net.createServer()
+  probe.once("error", (error) => resume(Effect.die(error)))
+  probe.listen(0, "127.0.0.1", () => {
+    const address = probe.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    probe.close(() => resume(Effect.succeed(`http://127.0.0.1:${port}`)))
+  })
+})

@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
+import * as OS from "node:os"
 import * as FaultScript from "../FaultScript.js"
 import type * as ScriptedClient from "../ScriptedClient.js"
 import * as engine from "./faultScript.js"
@@ -33,6 +34,64 @@ class SocketError extends Error {
 /** @internal */
 export const socketClosed = (): Error & { readonly code: "UND_ERR_SOCKET" } => new SocketError()
 
+// undici's own class (lib/core/errors.js): its name, code and message are what a caller sees
+class ConnectTimeoutError extends Error {
+  readonly code = "UND_ERR_CONNECT_TIMEOUT" as const
+  constructor(message: string) {
+    super(message)
+    this.name = "ConnectTimeoutError"
+  }
+}
+
+// Node's system error numbers: the platform's for ECONNREFUSED (Linux -111, macOS -61), libuv's own for the
+// resolver's (UV_EAI_NONAME -3008, reported as ENOTFOUND, and UV_EAI_AGAIN -3001, the same everywhere)
+const econnrefused = -OS.constants.errno.ECONNREFUSED
+
+/**
+ * The error a transport reports when a connection to `url` could not be opened, built as Node 20 and undici build it
+ * for a host with one address (a connect to an IP address, or a name that resolves to one).
+ * @internal
+ */
+export const connectFailed = (
+  fault: FaultScript.ConnectFailure,
+  url: string | URL
+): Error & { readonly code: string } => {
+  const target = typeof url === "string" ? new URL(url) : url
+  // Node reports an IPv6 address without its URL brackets
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1")
+  const port = target.port === "" ? (target.protocol === "https:" ? 443 : 80) : Number(target.port)
+  switch (fault.reason) {
+    case "Refused":
+      return Object.assign(new Error(`connect ECONNREFUSED ${hostname}:${port}`), {
+        errno: econnrefused,
+        code: "ECONNREFUSED",
+        syscall: "connect",
+        address: hostname,
+        port
+      })
+    case "DnsNotFound":
+      return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        errno: -3008,
+        code: "ENOTFOUND",
+        syscall: "getaddrinfo",
+        hostname
+      })
+    case "DnsTemporary":
+      return Object.assign(new Error(`getaddrinfo EAI_AGAIN ${hostname}`), {
+        errno: -3001,
+        code: "EAI_AGAIN",
+        syscall: "getaddrinfo",
+        hostname
+      })
+    case "ConnectTimeout":
+      return new ConnectTimeoutError(
+        `Connect Timeout Error (attempted address: ${hostname}:${port}, timeout: ${fault.latencyMillis}ms)`
+      )
+    case "Tls":
+      return Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" })
+  }
+}
+
 interface Head {
   readonly status: number
   readonly headers: Headers.Headers
@@ -49,6 +108,7 @@ const sleepMillis = (millis: number) => millis > 0 ? Effect.sleep(millis) : Effe
 /** Plays the server's side of one exchange: it runs on its own, whether or not the client reads the body. */
 const respond = (
   method: string,
+  url: URL,
   entry: engine.Entry,
   head: Deferred.Deferred<Head, Error>,
   body: BodyQueue
@@ -63,6 +123,14 @@ const respond = (
         Effect.suspend(() => {
           entry.finish()
           return Deferred.fail(head, connectionReset())
+        })
+      )
+    case "ConnectFailure":
+      return Effect.zipRight(
+        sleepMillis(fault.latencyMillis),
+        Effect.suspend(() => {
+          entry.finish()
+          return Deferred.fail(head, connectFailed(fault, url))
         })
       )
     case "Respond":
@@ -165,7 +233,7 @@ export const make = (routes: FaultScript.Routes) =>
         })
         const head = yield* Deferred.make<Head, Error>()
         const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
-        const responder = yield* respond(request.method, entry, head, body).pipe(
+        const responder = yield* respond(request.method, url, entry, head, body).pipe(
           Effect.ensuring(Effect.sync(entry.close)),
           Effect.forkIn(scope)
         )
