@@ -138,6 +138,7 @@ interface FleetRecord {
   readonly state: "Open" | "Closed"
   readonly at: number
   readonly until: number
+  readonly seq: number
 }
 
 interface Sync {
@@ -173,21 +174,34 @@ class Fleet {
     return this.storeUp
   }
 
-  publish(p: Process, record: FleetRecord): void {
+  /** `p`'s record, its `seq` after every one `p` sent or read (`max(at, highest + 1)`). */
+  publish(p: Process, state: "Open" | "Closed", until: number): void {
+    const at = p.now
+    const seq = p.highest === undefined || p.highest < at ? at : p.highest + 1
+    const record: FleetRecord = { state, at, until, seq }
+    p.highest = seq
     p.cache = record
-    p.syncedAt = record.at
+    p.synced = record
     p.unsent = undefined
     this.send(p, record)
   }
 
-  /** `record` to the store (the later `at` wins); kept by `p` to be sent again when the store is down. */
+  /**
+   * `record` to the store, a compare-and-set (the higher `seq`, on equal `seq` the later `at`, on a full tie the one
+   * arriving); kept by `p` to be sent again when the store is down.
+   */
   send(p: Process, record: FleetRecord): void {
     const sent = this.op(p, () => {
-      if (this.record !== undefined && this.record.at > record.at) return
+      const current = this.record
+      if (
+        current !== undefined && (current.seq > record.seq || (current.seq === record.seq && current.at > record.at))
+      ) {
+        return
+      }
       this.record = record
       this.slots = []
     })
-    if (!sent && (p.unsent === undefined || p.unsent.at <= record.at)) p.unsent = record
+    if (!sent && (p.unsent === undefined || p.unsent.seq <= record.seq)) p.unsent = record
   }
 
   release(p: Process, token: number): void {
@@ -198,21 +212,15 @@ class Fleet {
   }
 
   /**
-   * The store answered `p` again: `p` reads the store and sends its record the outage dropped again when it still
-   * says something (Closed, or Open until a time still ahead) and the store holds no record as late; then the
-   * releases the outage dropped.
+   * The store answered `p` again: `p` sends its record the outage dropped again when it still says something
+   * (Closed, or Open until a time still ahead): the store's compare-and-set keeps a newer one; then the releases
+   * the outage dropped.
    */
   resend(p: Process): void {
     const record = p.unsent
     p.unsent = undefined
     const releases = p.unreleased.splice(0)
-    if (record !== undefined) {
-      let stored: FleetRecord | undefined
-      if (!this.op(p, () => (stored = this.record))) p.unsent = record
-      else if (
-        (record.state === "Closed" || record.until > this.now) && (stored === undefined || stored.at < record.at)
-      ) this.send(p, record)
-    }
+    if (record !== undefined && (record.state === "Closed" || record.until > this.now)) this.send(p, record)
     for (const token of releases) this.release(p, token)
   }
 
@@ -247,11 +255,30 @@ class Fleet {
     return answer
   }
 
+  /**
+   * The store's record becomes `p`'s cache (the same object while it says the same); while `p` has a record to send
+   * again, only a record newer than `p`'s by the store's rule (the store's answer may predate `p`'s record).
+   */
   poll(p: Process): void {
     this.op(p, () => {
       const record = this.record
-      if (record === undefined) p.cache = undefined
-      else if ((p.cache?.at ?? -1) <= record.at) p.cache = record
+      const cached = p.cache
+      const late = p.unsent !== undefined
+      if (record === undefined) {
+        if (!late) p.cache = undefined
+        return
+      }
+      if (p.highest === undefined || p.highest < record.seq) p.highest = record.seq
+      if (
+        late && cached !== undefined &&
+        (cached.seq > record.seq || (cached.seq === record.seq && cached.at > record.at))
+      ) {
+        return
+      }
+      if (
+        cached === undefined || cached.state !== record.state || cached.at !== record.at ||
+        cached.until !== record.until || cached.seq !== record.seq
+      ) p.cache = record
     })
   }
 
@@ -287,7 +314,10 @@ class Fleet {
 
 class Process extends Model {
   cache: FleetRecord | undefined = undefined
-  syncedAt = Number.NEGATIVE_INFINITY
+  /** the last record applied or published */
+  synced: FleetRecord | undefined = undefined
+  /** the highest `seq` sent or read */
+  highest: number | undefined = undefined
   degraded = false
   /** found the store up again after an outage: sends what it missed at the next `flush` */
   recovering = false
@@ -305,8 +335,8 @@ class Process extends Model {
 
   applyCache(): void {
     const record = this.cache
-    if (record === undefined || record.at <= this.syncedAt) return
-    this.syncedAt = record.at
+    if (record === undefined || record === this.synced) return
+    this.synced = record
     if (record.state === "Open") {
       if (this.state !== "Open") this.transition("Open")
       this.openUntil = record.until
@@ -329,7 +359,7 @@ class Process extends Model {
 
   override open(reason: string, failures: number): void {
     super.open(reason, failures)
-    this.fleet.publish(this, { state: "Open", at: this.now, until: this.openUntil })
+    this.fleet.publish(this, "Open", this.openUntil)
   }
 
   fleetAdmit(): Decision {
@@ -369,7 +399,7 @@ class Process extends Model {
     const before = this.state
     this.record(admission, kind)
     if (admission.probe && before === "HalfOpen" && generation !== this.generation && this.state === "Closed") {
-      this.fleet.publish(this, { state: "Closed", at: this.now, until: this.now })
+      this.fleet.publish(this, "Closed", this.now)
     }
   }
 
