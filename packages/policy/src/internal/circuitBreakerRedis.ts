@@ -209,7 +209,7 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
     // the slots this store granted callers that named none, oldest first (see `CircuitBreakerStore.Service`)
     const anonymous = makeAnonymous()
     // another writer's record as last re-based here, per key: re-basing it again would move its `at` by the
-    // jitter of each read's round trip, and a breaker takes a record with a later `at` as a new transition
+    // jitter of each read's round trip, and a breaker takes a record that says something else as a new transition
     const rebased = new Map<string, { readonly value: string; readonly record: SharedRecord }>()
     const attempt = <A>(key: string, run: () => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: (cause) => new CircuitBreakerStoreError({ key, cause }) })
