@@ -11,8 +11,9 @@
  * never replaces a newer one, however late it comes. Processes' clocks need not agree, nor stay still (a step back
  * leaves the order of a process's records to their `seq`), and a reader re-bases another process's record on its
  * own Clock from the age Redis measured, so the pause is shared as a duration. A value of a previous version (no
- * `seq`) is read as before, and a previous version reads the new one (its fields come first). The key lives for the pause plus 60 s; an open-until-reset
- * record for 60 s, as `reset` is local and a lasting record would open every process started later. The probe
+ * `seq`) is read as before, and a previous version reads the new one (its fields come first). The key lives for the
+ * pause plus 60 s; an open-until-reset record for 60 s, as `reset` is local and a lasting record would open every
+ * process started later. The probe
  * slots are `<prefix>{<key>}:probes`, each slot held as its expiry (Redis's clock) and its probe's token: a probe
  * gives back its own slot, and nothing once its lease ran out; a slot of a process that died is given back
  * `probeLease` after it was granted, however often the others probe; a previous version's counter is read as that

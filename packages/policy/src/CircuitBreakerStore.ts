@@ -22,8 +22,8 @@
  *   its schedule's next step (the first, if it never opened itself), not for the pause it read.
  * - Order: a store's `publish` is a compare-and-set, so an older record never replaces a newer one, whoever sends
  *   it and however late (a write sent again after an outage included); each process applies the record the store
- *   holds when it is not the last one it applied or published (the store has ordered them), and leaves a key as it
- *   is while its own write of that key is on its way. Records carry a `seq` (see `CircuitBreakerStore.Record`):
+ *   holds when it is not the last one it applied or published (the store has ordered them), and while its own write
+ *   of that key is on its way, only a record newer than its own. Records carry a `seq` (see `CircuitBreakerStore.Record`):
  *   after every record their writer knew of, and by its time otherwise, so a wall clock set back (an NTP step) does
  *   not put a process's newer record behind its older one. The memory store orders by `seq` (one Clock serves its
  *   processes). Redis does not trust the processes' clocks to agree: it orders one process's records by their
