@@ -3,11 +3,17 @@
  * share their transitions and the half-open probe slots. This entry point alone loads ioredis: import it as
  * `@sturdy/policy/CircuitBreakerRedis`.
  *
- * A key's state is one string `<prefix>{<key>}:state` written by a Lua script: the record, its writer and Redis's
- * `TIME` when it arrived. Processes' clocks need not agree: the record that reached Redis last wins (one process's
- * records by their `at`), and a reader re-bases another process's record on its own Clock from the age Redis
- * measured, so the pause is shared as a duration. The key lives for the pause plus 60 s; an open-until-reset
- * record for 60 s, as `reset` is local and a lasting record would open every process started later. The probe
+ * A key's state is one string `<prefix>{<key>}:state` written by a Lua script: the record, its writer, when it was
+ * made on Redis's clock (`TIME` at its arrival less the `age` it was sent with: a record sent again after an outage
+ * keeps its age) and its `seq`. The script is a compare-and-set, in one step: a record of the same process replaces
+ * the current one when its `seq` is higher (by `at` when either has none: a record of a previous version), and a
+ * record of another process when it was made later on Redis's clock (equal: the greater writer id); an older record
+ * never replaces a newer one, however late it comes. Processes' clocks need not agree, nor stay still (a step back
+ * leaves the order of a process's records to their `seq`), and a reader re-bases another process's record on its
+ * own Clock from the age Redis measured, so the pause is shared as a duration. A value of a previous version (no
+ * `seq`) is read as before, and a previous version reads the new one (its fields come first). The key lives for the
+ * pause plus 60 s; an open-until-reset record for 60 s, as `reset` is local and a lasting record would open every
+ * process started later. The probe
  * slots are `<prefix>{<key>}:probes`, each slot held as its expiry (Redis's clock) and its probe's token: a probe
  * gives back its own slot, and nothing once its lease ran out; a slot of a process that died is given back
  * `probeLease` after it was granted, however often the others probe; a previous version's counter is read as that

@@ -20,11 +20,17 @@
  *   then, with its `changes` event), not only once that call comes. A process opened by another's record pauses
  *   until the same T but does not step its own `breakDuration` schedule: if its own probe then fails, it pauses for
  *   its schedule's next step (the first, if it never opened itself), not for the pause it read.
- * - Clocks: the memory store serves one process, one Clock; a record's `at` orders records, the later one wins.
- *   Redis does not trust the processes' clocks to agree: it shares a pause as a duration that its own clock
- *   measures, and keeps the record that reached it last (one process's records by their `at`). Each process then
- *   ends the pause within the publish's and the read's transit times (each under `timeout`) after the opener, and
- *   never earlier, whatever the skew between their clocks; probe leases run on Redis's clock.
+ * - Order: a store's `publish` is a compare-and-set, so an older record never replaces a newer one, whoever sends
+ *   it and however late (a write sent again after an outage included); each process applies the record the store
+ *   holds when it is not the last one it applied or published (the store has ordered them), and while its own write
+ *   of that key is on its way, only a record newer than its own. Records carry a `seq` (see `CircuitBreakerStore.Record`):
+ *   after every record their writer knew of, and by its time otherwise, so a wall clock set back (an NTP step) does
+ *   not put a process's newer record behind its older one. The memory store orders by `seq` (one Clock serves its
+ *   processes). Redis does not trust the processes' clocks to agree: it orders one process's records by their
+ *   `seq`, and another process's by when they were made on its own clock (a record's arrival less the time it spent
+ *   on its way); it shares a pause as a duration that its own clock measures. Each process then ends the pause
+ *   within the publish's and the read's transit times (each under `timeout`) after the opener, and never earlier,
+ *   whatever the skew between their clocks or a step of one of them; probe leases run on Redis's clock.
  * - Half-open: when the pause ends, a probe also needs one of `halfOpenMaxProbes` slots of the whole fleet (each
  *   slot with its own lease in the store, named by its probe's token), so the fleet sends `halfOpenMaxProbes`
  *   probes, not one per process; a process that gets no slot answers `CircuitOpen`, with a `retryAfter` of the whole
@@ -48,14 +54,13 @@
  *   but a half-open probe, for at most `timeout`, and not at all while the store is known to be down.
  * - Writes the outage dropped are sent again when the store first answers that process again (its next poll or
  *   write): its latest record of each key, if it still says something (an Open whose pause is not over, or a
- *   Closed) and the store holds no record as late (read first, as Redis keeps another process's record by arrival:
- *   a late record does not replace a newer one of another process, bar one written between that read and the
- *   write; an Open whose pause ended meanwhile is not sent, nor a record a later one of this process replaced); then
- *   the probe slots it gave back, each freed only if its token still holds it. A breaker that opened alone during
- *   the outage therefore stops the others within about `2 × syncInterval` of the store coming back (its own poll,
- *   then theirs). Redis dates a record by its arrival, so a record sent again holds the
- *   others for its whole pause from then. A record may also be sent again after a write that timed out but reached
- *   the store; the store's order makes that harmless.
+ *   Closed; not an Open whose pause ended meanwhile, nor a record a later one of this process replaced), with its
+ *   age, and the store's compare-and-set keeps it only if it holds nothing newer (another process's record sent
+ *   meanwhile stays); then the probe slots it gave back, each freed only if its token still holds it. A breaker that
+ *   opened alone during the outage therefore stops the others within about `2 × syncInterval` of the store coming
+ *   back (its own poll, then theirs), until the end of its own pause (Redis dates the record by when it was made,
+ *   not by its arrival), give or take a round trip. A record may also be sent again after a write that timed out
+ *   but reached the store; the store's order makes that harmless.
 
  *
  * `Policy` uses the `CircuitBreakerStore` in its context, when there is one, for the breakers it builds, with the
@@ -109,6 +114,13 @@ export declare namespace CircuitBreakerStore {
    * Clock milliseconds of the process that holds the record: a store shared by processes hands out another
    * process's record on the reader's Clock (e.g. Redis re-bases it by the age its own clock measured).
    *
+   * `seq` (since 0.2.0) orders the records of a key whatever the writers' wall clocks do: a breaker gives its record
+   * `max(at, s + 1)`, `s` the highest `seq` it sent or read from the store for the key, so a record comes after every
+   * record its writer knew of, after a step back of its clock too (its `at` is then below its previous record's).
+   * A store keeps the newer record: the higher `seq` when both have one (equal: the later `at`), the later `at` when
+   * either has none (a record of a writer or store from before `seq`), and on a full tie the one that arrives.
+   * `CircuitBreakerRedis` orders the records of different processes on Redis's own clock instead (see its docs).
+   *
    * @since 0.1.0
    * @category models
    */
@@ -116,6 +128,20 @@ export declare namespace CircuitBreakerStore {
     readonly state: "Open" | "Closed"
     readonly at: number
     readonly until: number
+    readonly seq?: number | undefined
+  }
+
+  /**
+   * How a record is sent: `age`, the milliseconds since its writer made it (on its monotonic clock), for a record
+   * sent late (after a store outage, or behind other writes): a store that dates records by their arrival (Redis)
+   * dates it `age` earlier, so a pause it shares ends when the writer's does. A store may ignore it (the memory
+   * store does: it orders by `seq` and `at`).
+   *
+   * @since 0.2.0
+   * @category models
+   */
+  export interface PublishOptions {
+    readonly age?: number | undefined
   }
 
   /**
@@ -137,8 +163,9 @@ export declare namespace CircuitBreakerStore {
   }
 
   /**
-   * A store implementation. `publish` keeps the newer record (the memory store: the later `at`) and frees the
-   * key's probe slots; `read` answers one record (or `undefined`) per key. `releaseProbe(key, token)` gives back
+   * A store implementation. `publish` is a compare-and-set: it keeps the newer record (see {@link Record}), never
+   * replacing a newer one with an older one, whoever sends it and however late; a record it keeps frees the key's
+   * probe slots; `read` answers one record (or `undefined`) per key. `releaseProbe(key, token)` gives back
    * the slot `token` named when it was acquired, and nothing when that slot is gone (its lease ran out, or a
    * transition freed it): a probe that outlived its lease never frees another's slot. Without a token, it gives
    * back the oldest slot this store granted without one (the slots left are the latest granted, so every caller
@@ -150,7 +177,11 @@ export declare namespace CircuitBreakerStore {
    * @category models
    */
   export interface Service {
-    readonly publish: (key: string, record: Record) => Effect.Effect<void, CircuitBreakerStoreError>
+    readonly publish: (
+      key: string,
+      record: Record,
+      options?: PublishOptions | undefined
+    ) => Effect.Effect<void, CircuitBreakerStoreError>
     readonly read: (
       keys: ReadonlyArray<string>
     ) => Effect.Effect<ReadonlyArray<Record | undefined>, CircuitBreakerStoreError>

@@ -10,12 +10,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import { Redis } from "ioredis"
-import { describeWithRedis, type RedisServer, startRedisServer } from "./utils/redis.js"
+import { describeWithRedis, freePort, type RedisServer, redisServerOn, startRedisServer } from "./utils/redis.js"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 type Service = CircuitBreakerStore.CircuitBreakerStore.Service
 
 // one "process": its own connection (and writer id) on the shared server
-const storeOn = (redis: RedisServer, prefix = "test:") =>
+const storeOn = (redis: Pick<RedisServer, "host" | "port">, prefix = "test:") =>
   Effect.flatMap(
     Layer.build(CircuitBreakerRedis.layerStore({ host: redis.host, port: redis.port, prefix })),
     (context) => Effect.provide(CircuitBreakerStore.CircuitBreakerStore, context)
@@ -197,4 +198,131 @@ describeWithRedis("CircuitBreakerRedis", () => {
       expect(logs.filter((line) => line.includes("store failed"))).toEqual([])
     }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+  it.live("a wall clock set back after an opening: the opener's probe closes it for good, and the others see it", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      // a's wall clock steps as NTP steps it; its timers (and b's clock) go on
+      const { clock, step } = yield* wallClockStep
+      const options = {
+        breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced("300 millis") },
+        syncInterval: "20 millis"
+      } as const
+      const a = yield* Effect.withClock(Effect.flatMap(storeOn(redis), (store) => registryOn(store, options)), clock)
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      const onA = <A, E>(self: Effect.Effect<A, E>) => Effect.withClock(self, clock)
+      const stateOf = (registry: CircuitBreaker.RegistryService) =>
+        Effect.flatMap(registry.get("api"), (breaker) => breaker.state)
+      yield* Effect.exit(Effect.succeed("ok").pipe(b.withBreaker("api")))
+      yield* onA(Effect.exit(Effect.fail("boom").pipe(a.withBreaker("api"))))
+      expect(yield* untilRejected(b, "api")).toBeDefined()
+      // a's wall clock goes back an hour: its next call sees the step, and its pause ends 300 ms after that
+      step(-3_600_000)
+      expect(retryAfterOf(yield* onA(Effect.exit(Effect.succeed("ok").pipe(a.withBreaker("api")))))).toBeDefined()
+      yield* Effect.sleep("350 millis")
+      // a's probe closes it: a `Closed` whose `at` is an hour below its `Open`'s
+      expect(yield* onA(Effect.exit(Effect.succeed("ok").pipe(a.withBreaker("api"))))).toEqual(Exit.succeed("ok"))
+      yield* Effect.sleep("150 millis") // polls of both
+      expect(yield* onA(stateOf(a))).toBe("Closed")
+      expect(yield* stateOf(b)).toBe("Closed")
+    }).pipe(Effect.scoped))
+
+  it.live("an Open sent again after an outage keeps its age: the other process's pause ends with the opener's", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      let stop = yield* Effect.orDie(redisServerOn(port))
+      yield* Effect.addFinalizer(() => Effect.suspend(() => stop))
+      const redis = { host: "127.0.0.1", port }
+      const options = {
+        breaker: { consecutiveFailures: 1, breakDuration: Schedule.spaced("6 seconds") },
+        syncInterval: "20 millis",
+        timeout: "500 millis"
+      } as const
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => registryOn(store, options))
+      yield* Effect.exit(Effect.succeed("ok").pipe(b.withBreaker("api")))
+      yield* Effect.exit(Effect.succeed("ok").pipe(a.withBreaker("api")))
+      yield* stop
+      // a opens during the outage: Open until 6 s from now, its publish dropped
+      const openedAt = Date.now()
+      yield* Effect.exit(Effect.fail("boom").pipe(a.withBreaker("api")))
+      yield* Effect.sleep("1500 millis")
+      stop = yield* Effect.orDie(redisServerOn(port))
+      // once both connections are back, a sends its Open again and b reads it: b's pause ends when a's does
+      let retryAfter: Duration.Duration | undefined = undefined
+      for (let i = 0; i < 500 && retryAfter === undefined; i++) {
+        retryAfter = retryAfterOf(yield* Effect.exit(Effect.succeed("ok").pipe(b.withBreaker("api"))))
+        if (retryAfter === undefined) yield* Effect.sleep("10 millis")
+      }
+      const endsAt = Date.now() + Duration.toMillis(retryAfter!)
+      // within a round trip (and the opener's call), not 1.5 s (the outage) late
+      expect(Math.abs(endsAt - (openedAt + 6_000))).toBeLessThan(200)
+    }).pipe(Effect.scoped))
+
+  it.live("compare-and-set: an older record sent after a newer one never replaces it, whoever sends it", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* storeOn(redis)
+      const b = yield* storeOn(redis)
+      const now = Date.now()
+      // one writer: a lower seq never replaces a higher one, whatever the `at`s (a clock stepped back)
+      yield* a.publish("api", { state: "Closed", at: now - 3_600_000, until: now - 3_600_000, seq: 11 })
+      yield* a.publish("api", { state: "Open", at: now, until: now + 10_000, seq: 10 })
+      yield* a.publish("api", { state: "Open", at: now, until: now + 10_000, seq: 11 })
+      expect(yield* a.read(["api"])).toEqual([{
+        state: "Closed",
+        at: now - 3_600_000,
+        until: now - 3_600_000,
+        seq: 11
+      }])
+      // another writer: a record made before the current one reached Redis (sent 1 s late) never replaces it
+      yield* Effect.sleep("50 millis")
+      yield* b.publish("api", { state: "Open", at: now, until: now + 10_000, seq: 12 }, { age: 1_000 })
+      expect((yield* a.read(["api"]))[0]?.state).toBe("Closed")
+      // one made after it does (the processes' clocks, and so their seqs, are not compared)
+      yield* b.publish("api", { state: "Open", at: now, until: now + 10_000, seq: 1 })
+      expect((yield* a.read(["api"]))[0]).toMatchObject({ state: "Open", seq: 1 })
+    }).pipe(Effect.scoped))
+
+  it.live("rolling upgrade: a previous version's value (no seq) is read, and records without seq order by `at`", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* storeOn(redis)
+      const b = yield* storeOn(redis)
+      const client = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis({ host: redis.host, port: redis.port })),
+        (client) => Effect.sync(() => client.disconnect())
+      )
+      const [seconds, micros] = yield* Effect.promise(() => client.time())
+      const redisNow = Number(seconds) * 1000 + Number(micros) / 1000
+      // a process of the previous version opened 1 s ago (by Redis's clock) for 10 s, on a clock an hour ahead
+      const at = Date.now() + 3_600_000
+      yield* Effect.promise(() =>
+        client.set(
+          "test:{api}:state",
+          `O|${at}|${at + 10_000}|old-writer|${(redisNow - 1_000).toFixed(3)}`,
+          "PX",
+          70_000
+        )
+      )
+      const [seen] = yield* b.read(["api"])
+      expect(seen?.state).toBe("Open")
+      expect(seen?.seq).toBeUndefined()
+      expect(seen!.until - seen!.at).toBeCloseTo(10_000, 2)
+      expect(Date.now() - seen!.at).toBeGreaterThanOrEqual(1_000)
+      expect(Date.now() - seen!.at).toBeLessThan(2_000)
+      // a record made later by another process replaces it, as before
+      const now = Date.now()
+      yield* a.publish("api", { state: "Closed", at: now, until: now })
+      expect(yield* a.read(["api"])).toEqual([{ state: "Closed", at: now, until: now }])
+      // one writer's records without seq order by `at`; a record with seq over one without, by `at` too
+      yield* a.publish("api", { state: "Open", at: now - 1, until: now + 10_000 })
+      yield* a.publish("api", { state: "Open", at: now - 1, until: now + 10_000, seq: 99 })
+      expect(yield* a.read(["api"])).toEqual([{ state: "Closed", at: now, until: now }])
+      yield* a.publish("api", { state: "Open", at: now + 1, until: now + 10_000, seq: 99 })
+      expect(yield* a.read(["api"])).toEqual([{ state: "Open", at: now + 1, until: now + 10_000, seq: 99 }])
+      // the value keeps the previous version's first five fields: "<O|C>|<at>|<until>|<writer>|<written>|<seq>"
+      const value = yield* Effect.promise(() => client.get("test:{api}:state"))
+      expect(value?.split("|")).toHaveLength(6)
+      expect(value?.split("|")[5]).toBe("99")
+    }).pipe(Effect.scoped))
 })

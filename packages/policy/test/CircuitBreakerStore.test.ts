@@ -14,6 +14,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { describeWithRedis, startRedisServer } from "./utils/redis.js"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 const options = {
   breaker: { consecutiveFailures: 3, breakDuration: Schedule.spaced("10 seconds") }
@@ -46,11 +47,9 @@ const twoProcesses = (store: CircuitBreakerStore.CircuitBreakerStore.Service, sy
     return [yield* build, yield* build] as const
   })
 
-// a store whose outage the test switches on and off; otherwise a memory store (`byArrival`: whose records, as
-// Redis keeps another process's, are kept as they arrive, whatever their `at`)
-const switchable = (byArrival = false) => {
+// a store whose outage the test switches on and off; otherwise a memory store
+const switchable = () => {
   const memory = CircuitBreakerStore.makeMemory()
-  const arrived = new Map<string, CircuitBreakerStore.CircuitBreakerStore.Record>()
   const state = { down: false, hang: false }
   const guard = <A>(key: string, self: Effect.Effect<A, CircuitBreakerStore.CircuitBreakerStoreError>) =>
     Effect.suspend(() =>
@@ -61,10 +60,8 @@ const switchable = (byArrival = false) => {
         : self
     )
   const store: CircuitBreakerStore.CircuitBreakerStore.Service = {
-    publish: (key, record) =>
-      guard(key, byArrival ? Effect.sync(() => void arrived.set(key, record)) : memory.publish(key, record)),
-    read: (keys) =>
-      guard(keys[0] ?? "", byArrival ? Effect.sync(() => keys.map((key) => arrived.get(key))) : memory.read(keys)),
+    publish: (key, record, sent) => guard(key, memory.publish(key, record, sent)),
+    read: (keys) => guard(keys[0] ?? "", memory.read(keys)),
     acquireProbe: (request) => guard(request.key, memory.acquireProbe(request)),
     releaseProbe: (key, token) => guard(key, memory.releaseProbe(key, token))
   }
@@ -194,8 +191,8 @@ describe("CircuitBreakerStore", () => {
 
   it.scoped("a republish after an outage never overrides a later record of another process", () =>
     Effect.gen(function*() {
-      // the store keeps records as they arrive (as Redis keeps another process's): the republish must check first
-      const { state, store } = switchable(true)
+      // the store's compare-and-set keeps b's later record (a's resend reads nothing first)
+      const { state, store } = switchable()
       const [a, b] = yield* twoProcesses(store)
       yield* call(a, "api", ok)
       yield* call(b, "api", ok)
@@ -547,6 +544,59 @@ describe("CircuitBreakerStore", () => {
       yield* TestClock.adjust("250 millis")
       expect(yield* b.state).toBe("Open")
       expect((yield* b.snapshot).retryAfter).toEqual(Duration.millis(4_747))
+    }))
+
+  it.scoped("a wall clock set back after an opening: the opener's probe closes it for good, and the others see it", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      // a's wall clock steps as NTP steps it; its timers (and b's clock) go on
+      const { clock, step } = yield* wallClockStep
+      const build = CircuitBreakerStore.makeRegistry(options).pipe(
+        Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store)
+      )
+      const a = yield* Effect.withClock(build, clock)
+      const b = yield* build
+      const onA = <A, E>(self: Effect.Effect<A, E>) => Effect.withClock(self, clock)
+      yield* call(b, "api", ok) // b uses the key
+      yield* onA(openBy(a, "api")) // Open at 0, until 10 s
+      yield* TestClock.adjust("250 millis")
+      expect(yield* call(b, "api", ok)).toBe("CircuitOpen")
+      // a's wall clock goes back 30 minutes: its next call sees the step, and its pause ends 10 s after the opening
+      step(-30 * 60_000)
+      expect(yield* onA(call(a, "api", ok))).toBe("CircuitOpen")
+      yield* TestClock.adjust("10 seconds")
+      // a's probe closes it: a `Closed` whose `at` is below its `Open`'s
+      expect(yield* onA(call(a, "api", ok))).toBe("Success")
+      yield* TestClock.adjust("250 millis")
+      // a's poll reads its own Closed back (not its older Open), and b's reads the close
+      expect(yield* onA(Effect.flatMap(a.get("api"), (breaker) => breaker.state))).toBe("Closed")
+      expect(yield* Effect.flatMap(b.get("api"), (breaker) => breaker.state)).toBe("Closed")
+      expect(yield* onA(call(a, "api", ok))).toBe("Success")
+      expect(yield* call(b, "api", ok)).toBe("Success")
+    }))
+
+  it.effect("memory store: compare-and-set, an older record published after a newer one never replaces it", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.makeMemory()
+      const newer = { state: "Closed", at: 500, until: 500, seq: 10_001 } as const
+      yield* store.publish("api", newer)
+      // a lower seq (an Open sent late, another process's or this one's), whatever its `at`
+      yield* store.publish("api", { state: "Open", at: 10_000, until: 20_000, seq: 10_000 })
+      expect(yield* store.read(["api"])).toEqual([newer])
+      // equal seq: the later `at`
+      yield* store.publish("api", { state: "Open", at: 400, until: 10_400, seq: 10_001 })
+      expect(yield* store.read(["api"])).toEqual([newer])
+      const tie = { state: "Open", at: 600, until: 10_600, seq: 10_001 } as const
+      yield* store.publish("api", tie)
+      expect(yield* store.read(["api"])).toEqual([tie])
+      // a record without seq (a writer from before it) orders by `at`, against a record with one too
+      yield* store.publish("api", { state: "Closed", at: 599, until: 599 })
+      expect(yield* store.read(["api"])).toEqual([tie])
+      const old = { state: "Closed", at: 700, until: 700 } as const
+      yield* store.publish("api", old)
+      expect(yield* store.read(["api"])).toEqual([old])
+      yield* store.publish("api", { state: "Open", at: 650, until: 10_650 })
+      expect(yield* store.read(["api"])).toEqual([old])
     }))
 
   describeWithRedis("CircuitBreakerStore on a real redis-server", () => {

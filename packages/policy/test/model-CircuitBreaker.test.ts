@@ -104,11 +104,10 @@ describe("model CircuitBreaker: the wall clock set back", () => {
 })
 
 describe("model CircuitBreaker: one process on a memory store", () => {
-  // no steps back: a store keeps the record with the later `at`, so after a step back the breaker's own older Open
-  // comes back from the store over its newer Closed (reported, not fixed here)
+  // steps back included: the records' `seq` keeps the breaker's newer Closed after its older Open in the store
   it.effect(
     "a breaker sharing its state through the store decides as the plain breaker and the model",
-    () => property(configArb, { ...defaultWeights, stepBack: 0 }, withStore, { seed: 20261208, numRuns: 15 }),
+    () => property(configArb, defaultWeights, withStore, { seed: 20261208, numRuns: 15 }),
     60_000
   )
 })

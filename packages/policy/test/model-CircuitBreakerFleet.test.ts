@@ -6,10 +6,12 @@
  * the single-breaker model of `test/utils/breakerModel.ts` (`Model`, extended here, not copied) plus what the
  * `CircuitBreakerStore` docs promise the fleet:
  * - a breaker that opens (or whose probe fails) publishes `Open until T`; a probe that closes it publishes `Closed`;
- *   the store keeps the record with the later `at` and a publish frees the key's probe slots;
+ *   each record has a `seq` (`max(at, s + 1)`, `s` the highest its process sent or read); the store's publish is a
+ *   compare-and-set that keeps the higher `seq` (equal: the later `at`), and a record it keeps frees the key's probe
+ *   slots;
  * - every process reads the store every `syncInterval` (keys it used) and applies, at its next call or reading of its
- *   state, a record newer than the last it applied or published: Open until the same T (so the same `retryAfter`),
- *   or Closed; windows are each process's own, only transitions are shared;
+ *   state, the store's record when it is not the last it applied or published (the store ordered them): Open until
+ *   the same T (so the same `retryAfter`), or Closed; windows are each process's own, only transitions are shared;
  * - half-open: a probe also needs one of the fleet's `halfOpenMaxProbes` slots (each with its `probeLease`); a process
  *   that gets none answers `CircuitOpen`; a probe gives back its own slot when it ends, a probe let go of after
  *   `maxProbeDuration` gives it back at its process's next call or reading;
@@ -17,35 +19,41 @@
  * - the store down: every operation of a process fails, that process goes on alone on its local state (a probe needs
  *   only its local slot, and does not ask the store while it knows the store is down) and shares again from its first
  *   store operation that succeeds (its poll, or a write); then it sends again what the outage dropped: its latest
- *   record, if still meaningful (Closed, or Open until a time still ahead) and the store holds none as late (`at`), and
+ *   record, if still meaningful (Closed, or Open until a time still ahead; the store's compare-and-set keeps a newer
+ *   one), and
  *   the probe releases the store did not take.
  *
  * Scripts (fc.commands): calls of every outcome on a chosen process (some held across virtual time), held calls
  * finished later, TestClock advances, reads of a process's `snapshot`/`state`, `isolate`/`reset` of a process, and
- * the store failing / coming back. After every command each process's decision (admitted, or `CircuitOpen` with its
+ * the store failing / coming back, a process's wall clock stepped back (an NTP step: `wallClockStep`, its timers go
+ * on; a small step or an hour). After every command each process's decision (admitted, or `CircuitOpen` with its
  * `retryAfter`, reason, failures), snapshot and published transitions must be the model's.
  *
  * Rules taken from the code (the docs do not decide them):
  * - the poll runs at the processes' start and then every `syncInterval` after the last poll ended (Schedule.spaced);
  *   a call that runs across a poll's instant is moved 1 ms by the driver so that the order of its outcome and the poll
  *   is not a race;
- * - records compare by `at` only: equal `at`, the later publish wins in the store; a process applies a record only with
- *   a strictly later `at` than its own last;
+ * - a full tie in the store (equal `seq` and `at`) goes to the later publish; a poll caches the store's record unless
+ *   it says the same as the cached one (so it is applied once), and, while the process has a record to send again,
+ *   only one newer than its own by the store's rule;
+ * - a shared breaker reads its clock (and sees a step back) at every admission and reading, before it applies the
+ *   fleet's record; a record's `until` is applied as it is (the memory store serves processes on one Clock: a process
+ *   whose clock stepped back applies another's `until` in its own time);
  * - a process whose probe gets no fleet slot answers with `retryAfter` = its last pause and its own trip's reason;
  * - a breaker opened by another process's record has no trip of its own (`reason` undefined) unless it kept one from
  *   its own earlier opening (kept through HalfOpen, as for the single breaker);
  * - a store operation that fails is kept to be sent again (the records and the releases; a poll is not): at the first
- *   success of that process after the outage its writer reads the store and sends the record, then the releases. The
+ *   success of that process after the outage its writer sends the record (no read first), then the releases. The
  *   model does it right after the step that found the store up (`Fleet.flush`): after the command's own model step,
- *   and at a poll instant after every process's poll of that instant (each poll instant in turn); a record of this
- *   process's at the same `at` as the store's is not sent (the store holds one as late); a poll that answers
- *   "no record" drops the process's cached one;
+ *   and at a poll instant after every process's poll of that instant (each poll instant in turn); a poll that answers
+ *   "no record" drops the process's cached one (not while it has a record to send again);
  * - health is per process: a process is "down" from its own failed operation until its own next one succeeds.
  * Other properties: the store hanging (memory store wrapper that never answers): no call waits past the store
  * `timeout`, closed calls never wait, each process decides alone, and sharing resumes; Redis stopped and restarted on
  * the same port (a real redis-server): the same, with real I/O (after the restart, the process whose probe closed its
- * breaker in the outage sends its `Closed` again, and Redis keeps it by arrival: the other's pause being over, it is
- * HalfOpen or, once that record reached it, Closed; either way its next failure is shared).
+ * breaker in the outage sends its `Closed` again, dated by its age, and Redis keeps it as the later one made: the
+ * other's pause being over, it is HalfOpen or, once that record reached it, Closed; either way its next failure is
+ * shared).
  * The failing-store scripts have StoreDown and StoreUp at weight 3 each (1 and 2 before the republish was modelled:
  * outages with an opening in them and the store back within the pause were too rare to test it).
  * - a process's pause schedule steps only with its own openings: one opened by another's record and then opening
@@ -55,8 +63,10 @@
  * The memory-store configs are those of `breakerModel.ts` with `consecutiveFailures` 1 or 2, so that breakers open and
  * the fleet has transitions to share.
  *
- * Left out: wall-clock steps back (a store keeps the record with the later `at`: after a step back a process's own
- * older Open comes back over its newer Closed; reported to the lead, not fixed); keys idle for over 60 s (a process
+ * StepBack (weight 2, both memory-store script properties) steps one process's wall clock back by 1-1000 ms or an
+ * hour.
+ *
+ * Left out: keys idle for over 60 s (a process
  * stops polling them; scripts are shorter); the generation changing while a probe waits for the store (the driver is
  * sequential); the hanging store in the scripts (the hanging-store property checks it on one scenario with random
  * timings instead); Redis's re-basing of the pause on its own clock is checked with a tolerance, not exactly.
@@ -78,12 +88,19 @@
  * - M12 a shared `Closed` record is never applied;
  * - M13 nothing is sent again when the store answers again (the recovery hook of `makeHealth` never runs): failing
  *   store, shrunk to a slow call opening p1 in an outage, the store back, p0 opening from p1's record sent again;
- * - M14 a record sent again whatever the store holds (no `stored.at >= record.at` check): not by these properties
- *   (the memory store keeps the later `at` itself), by the regression `CircuitBreakerStore > a republish after an
- *   outage never overrides a later record of another process` (a store that keeps records by arrival, as Redis);
+ * - M14 (before the compare-and-set) a record sent again whatever the store holds: not by these properties (the memory
+ *   store kept the later `at` itself), by the regression `CircuitBreakerStore > a republish after an outage never
+ *   overrides a later record of another process`; since, the memory store's compare-and-set removed
+ *   (`records.get(key) === null`) is caught by that regression and by `memory store: compare-and-set ...`;
  * - M15 an Open sent again after its pause ended (`record.until > now - 1e9`): not by these properties in their runs
  *   (the pauses here are short next to the outages), by the regression `CircuitBreakerStore > a pause that ended
  *   during the outage is not sent again: the others stay closed`.
+ *
+ * - M16 a record's `seq` is its `at` (no Lamport part): the failing-store property (StepBack scripts), and the
+ *   regressions `... a wall clock set back after an opening ...` (memory and Redis);
+ * - M17 a poll does not raise the process's highest `seq` from what it read: the failing-store property;
+ * - M18 a poll takes the store's answer while the process has a record to send again (`late = false`): the
+ *   failing-store property.
  *
  * Found and fixed: publishes made while the store was down were dropped and never sent again (a process that opened
  * during an outage stayed open alone after the store answered again while the others kept calling), and so were
@@ -95,7 +112,10 @@
  * re-bases another process's record on the reader's Clock by the age it measured: at a Clock near 0, e.g. a TestClock,
  * it is negative) was never cached and the others' opening never reached that process (found by the Redis test here);
  * fixed in `internal/circuitBreakerStore.ts`, regression `CircuitBreakerStore > a record whose \`at\` is below -1 (a
- * reader's Clock near 0, Redis re-basing it by its age) is shared`.
+ * reader's Clock near 0, Redis re-basing it by its age) is shared`. And (reported by this file before StepBack was in
+ * the scripts, fixed with `seq` and the stores' compare-and-set): after a wall clock stepped back, a process's own
+ * older Open came back over its newer Closed; regressions `CircuitBreakerStore > a wall clock set back after an
+ * opening: ...` and `CircuitBreakerRedis > a wall clock set back after an opening: ...`.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { CircuitBreaker } from "@sturdy/policy"
@@ -127,6 +147,7 @@ import {
   startCall
 } from "./utils/breakerModel.js"
 import { describeWithRedis, freePort, redisServerOn } from "./utils/redis.js"
+import { wallClockStep } from "./utils/wallClockStep.js"
 
 type Store = CircuitBreakerStore.CircuitBreakerStore.Service
 
@@ -138,6 +159,7 @@ interface FleetRecord {
   readonly state: "Open" | "Closed"
   readonly at: number
   readonly until: number
+  readonly seq: number
 }
 
 interface Sync {
@@ -173,21 +195,34 @@ class Fleet {
     return this.storeUp
   }
 
-  publish(p: Process, record: FleetRecord): void {
+  /** `p`'s record, its `seq` after every one `p` sent or read (`max(at, highest + 1)`). */
+  publish(p: Process, state: "Open" | "Closed", until: number): void {
+    const at = p.now
+    const seq = p.highest === undefined || p.highest < at ? at : p.highest + 1
+    const record: FleetRecord = { state, at, until, seq }
+    p.highest = seq
     p.cache = record
-    p.syncedAt = record.at
+    p.synced = record
     p.unsent = undefined
     this.send(p, record)
   }
 
-  /** `record` to the store (the later `at` wins); kept by `p` to be sent again when the store is down. */
+  /**
+   * `record` to the store, a compare-and-set (the higher `seq`, on equal `seq` the later `at`, on a full tie the one
+   * arriving); kept by `p` to be sent again when the store is down.
+   */
   send(p: Process, record: FleetRecord): void {
     const sent = this.op(p, () => {
-      if (this.record !== undefined && this.record.at > record.at) return
+      const current = this.record
+      if (
+        current !== undefined && (current.seq > record.seq || (current.seq === record.seq && current.at > record.at))
+      ) {
+        return
+      }
       this.record = record
       this.slots = []
     })
-    if (!sent && (p.unsent === undefined || p.unsent.at <= record.at)) p.unsent = record
+    if (!sent && (p.unsent === undefined || p.unsent.seq <= record.seq)) p.unsent = record
   }
 
   release(p: Process, token: number): void {
@@ -198,21 +233,15 @@ class Fleet {
   }
 
   /**
-   * The store answered `p` again: `p` reads the store and sends its record the outage dropped again when it still
-   * says something (Closed, or Open until a time still ahead) and the store holds no record as late; then the
-   * releases the outage dropped.
+   * The store answered `p` again: `p` sends its record the outage dropped again when it still says something
+   * (Closed, or Open until a time still ahead): the store's compare-and-set keeps a newer one; then the releases
+   * the outage dropped.
    */
   resend(p: Process): void {
     const record = p.unsent
     p.unsent = undefined
     const releases = p.unreleased.splice(0)
-    if (record !== undefined) {
-      let stored: FleetRecord | undefined
-      if (!this.op(p, () => (stored = this.record))) p.unsent = record
-      else if (
-        (record.state === "Closed" || record.until > this.now) && (stored === undefined || stored.at < record.at)
-      ) this.send(p, record)
-    }
+    if (record !== undefined && (record.state === "Closed" || record.until > p.now)) this.send(p, record)
     for (const token of releases) this.release(p, token)
   }
 
@@ -234,24 +263,44 @@ class Fleet {
     }
     for (const token of letGo) this.release(p, token)
     let answer: number | false | undefined = undefined
+    // the memory store's leases run on the caller's clock
     this.op(p, () => {
-      this.slots = this.slots.filter((slot) => slot.expiry > this.now)
+      this.slots = this.slots.filter((slot) => slot.expiry > p.now)
       if (this.slots.length >= p.maxProbes) {
         answer = false
         return
       }
       const token = ++this.tokens
-      this.slots.push({ token, expiry: this.now + this.sync.probeLease })
+      this.slots.push({ token, expiry: p.now + this.sync.probeLease })
       answer = token
     })
     return answer
   }
 
+  /**
+   * The store's record becomes `p`'s cache (the same object while it says the same); while `p` has a record to send
+   * again, only a record newer than `p`'s by the store's rule (the store's answer may predate `p`'s record).
+   */
   poll(p: Process): void {
     this.op(p, () => {
       const record = this.record
-      if (record === undefined) p.cache = undefined
-      else if ((p.cache?.at ?? -1) <= record.at) p.cache = record
+      const cached = p.cache
+      const late = p.unsent !== undefined
+      if (record === undefined) {
+        if (!late) p.cache = undefined
+        return
+      }
+      if (p.highest === undefined || p.highest < record.seq) p.highest = record.seq
+      if (
+        late && cached !== undefined &&
+        (cached.seq > record.seq || (cached.seq === record.seq && cached.at > record.at))
+      ) {
+        return
+      }
+      if (
+        cached === undefined || cached.state !== record.state || cached.at !== record.at ||
+        cached.until !== record.until || cached.seq !== record.seq
+      ) p.cache = record
     })
   }
 
@@ -274,9 +323,10 @@ class Fleet {
     this.setNow(to)
   }
 
+  /** The fleet's time (the TestClock's: timers, polls); each process's wall clock is `offset` from it. */
   setNow(now: number): void {
     this.now = now
-    for (const p of this.processes) p.now = now
+    for (const p of this.processes) p.now = now + p.offset
   }
 
   /** Whether a poll falls on `at` (the driver moves a call's end off it). */
@@ -287,7 +337,12 @@ class Fleet {
 
 class Process extends Model {
   cache: FleetRecord | undefined = undefined
-  syncedAt = Number.NEGATIVE_INFINITY
+  /** the last record applied or published */
+  synced: FleetRecord | undefined = undefined
+  /** the highest `seq` sent or read */
+  highest: number | undefined = undefined
+  /** this process's wall clock less the fleet's time (its steps back) */
+  offset = 0
   degraded = false
   /** found the store up again after an outage: sends what it missed at the next `flush` */
   recovering = false
@@ -305,8 +360,8 @@ class Process extends Model {
 
   applyCache(): void {
     const record = this.cache
-    if (record === undefined || record.at <= this.syncedAt) return
-    this.syncedAt = record.at
+    if (record === undefined || record === this.synced) return
+    this.synced = record
     if (record.state === "Open") {
       if (this.state !== "Open") this.transition("Open")
       this.openUntil = record.until
@@ -329,11 +384,16 @@ class Process extends Model {
 
   override open(reason: string, failures: number): void {
     super.open(reason, failures)
-    this.fleet.publish(this, { state: "Open", at: this.now, until: this.openUntil })
+    this.fleet.publish(this, "Open", this.openUntil)
   }
 
+  // a shared breaker reads its clock at every admission and reading (a step back seen first), then applies the
+  // fleet's record
   fleetAdmit(): Decision {
-    if (!this.isolated) this.applyCache()
+    if (!this.isolated) {
+      this.observe()
+      this.applyCache()
+    }
     const decision = this.admit()
     if (decision._tag === "Admitted" && decision.admission.probe) {
       const token = this.fleet.acquire(this, this.letGo.splice(0))
@@ -369,11 +429,12 @@ class Process extends Model {
     const before = this.state
     this.record(admission, kind)
     if (admission.probe && before === "HalfOpen" && generation !== this.generation && this.state === "Closed") {
-      this.fleet.publish(this, { state: "Closed", at: this.now, until: this.now })
+      this.fleet.publish(this, "Closed", this.now)
     }
   }
 
   fleetSnapshot(): ModelSnapshot {
+    this.observe()
     if (!this.isolated) this.applyCache()
     const snapshot = this.snapshot()
     for (const token of this.letGo.splice(0)) this.fleet.release(this, token)
@@ -422,6 +483,8 @@ interface Held {
 interface World {
   readonly fleet: Fleet
   readonly breakers: ReadonlyArray<CircuitBreaker.CircuitBreaker>
+  /** each process's wall clock (steps back as NTP steps it; timers are the TestClock's) and its step */
+  readonly clocks: ReadonlyArray<{ readonly clock: Clock.Clock; readonly step: (millis: number) => void }>
   readonly published: ReadonlyArray<Array<CircuitBreaker.StateChange>>
   readonly mode: Mode
   readonly held: Array<Held>
@@ -438,6 +501,7 @@ type Command =
   | { readonly _tag: "Reset"; readonly process: number }
   | { readonly _tag: "StoreDown" }
   | { readonly _tag: "StoreUp" }
+  | { readonly _tag: "StepBack"; readonly process: number; readonly millis: number }
 
 const show = (c: Command): string => {
   switch (c._tag) {
@@ -453,6 +517,8 @@ const show = (c: Command): string => {
     case "Isolate":
     case "Reset":
       return `${c._tag}(p${c.process})`
+    case "StepBack":
+      return `StepBack(p${c.process}, ${c.millis})`
     default:
       return c._tag
   }
@@ -491,7 +557,15 @@ const commandArb = (outages: boolean): FastCheck.Arbitrary<Command> =>
       { weight: 1, arbitrary: FastCheck.record({ _tag: FastCheck.constant("Isolate" as const), process: processArb }) },
       { weight: 1, arbitrary: FastCheck.record({ _tag: FastCheck.constant("Reset" as const), process: processArb }) },
       { weight: outages ? 3 : 0, arbitrary: FastCheck.constant({ _tag: "StoreDown" as const }) },
-      { weight: outages ? 3 : 0, arbitrary: FastCheck.constant({ _tag: "StoreUp" as const }) }
+      { weight: outages ? 3 : 0, arbitrary: FastCheck.constant({ _tag: "StoreUp" as const }) },
+      {
+        weight: 2,
+        arbitrary: FastCheck.record({
+          _tag: FastCheck.constant("StepBack" as const),
+          process: processArb,
+          millis: FastCheck.oneof(FastCheck.integer({ min: 1, max: 1_000 }), FastCheck.constant(3_600_000))
+        })
+      }
     ] satisfies Array<FastCheck.WeightedArbitrary<Command>>).filter((entry) => entry.weight > 0)
   )
 
@@ -501,6 +575,8 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { breakers, fleet } = world
     const n = breakers.length
+    // process i's effects run on its own wall clock
+    const on = <A, E>(i: number, self: Effect.Effect<A, E>) => Effect.withClock(self, world.clocks[i]!.clock)
     switch (command._tag) {
       case "Call": {
         const i = command.process % n
@@ -511,7 +587,7 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         const millis = command.millis > 0 && fleet.pollsAt(fleet.now + command.millis)
           ? command.millis + 1
           : command.millis
-        const o = yield* startCall(world.scope, breakers[i]!, command.kind, millis)
+        const o = yield* on(i, startCall(world.scope, breakers[i]!, command.kind, millis))
         expect(o.admitted, `p${i}: admitted ${show(command)}`).toBe(decision._tag === "Admitted")
         if (decision._tag === "Admitted" && millis > 0) {
           yield* TestClock.adjust(Duration.millis(millis))
@@ -529,7 +605,7 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         const decision = p.fleetAdmit()
         fleet.flush()
         const gate = yield* Deferred.make<void>()
-        const o = yield* startCall(world.scope, breakers[i]!, command.kind, gate)
+        const o = yield* on(i, startCall(world.scope, breakers[i]!, command.kind, gate))
         expect(o.admitted, `p${i}: admitted ${show(command)}`).toBe(decision._tag === "Admitted")
         if (decision._tag === "Admitted") {
           world.held.push({ process: i, kind: command.kind, gate, fiber: o.fiber, admission: decision.admission })
@@ -559,22 +635,22 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         const i = command.process % n
         const expected = fleet.processes[i]!.fleetSnapshot()
         fleet.flush()
-        const snapshot = yield* breakers[i]!.snapshot
+        const snapshot = yield* on(i, breakers[i]!.snapshot)
         expect({ ...snapshot, key: undefined, retryAfter: millisOf(snapshot.retryAfter) }, `p${i}: snapshot`)
           .toEqual({ ...expected, key: undefined })
-        expect(yield* breakers[i]!.state, `p${i}: state`).toBe(expected.state)
+        expect(yield* on(i, breakers[i]!.state), `p${i}: state`).toBe(expected.state)
         break
       }
       case "Isolate": {
         const i = command.process % n
         fleet.processes[i]!.isolate()
-        yield* breakers[i]!.isolate
+        yield* on(i, breakers[i]!.isolate)
         break
       }
       case "Reset": {
         const i = command.process % n
         fleet.processes[i]!.reset()
-        yield* breakers[i]!.reset
+        yield* on(i, breakers[i]!.reset)
         break
       }
       case "StoreDown":
@@ -585,6 +661,15 @@ const runCommand = (world: World, command: Command): Effect.Effect<void> =>
         world.mode.down = false
         fleet.storeUp = true
         break
+      case "StepBack": {
+        // an NTP step of process i's wall clock: seen by its breaker at its next reading
+        const i = command.process % n
+        world.clocks[i]!.step(-command.millis)
+        const p = fleet.processes[i]!
+        p.offset -= command.millis
+        p.now -= command.millis
+        break
+      }
     }
     yield* settle
     world.published.forEach((published, i) =>
@@ -639,23 +724,24 @@ const fleetRun = (
         timeout: "100 millis",
         probeLease: Duration.millis(sync.probeLease)
       } as const
+      const clocks = yield* Effect.replicateEffect(wallClockStep, sync.processes)
       const breakers = yield* Scope.extend(
-        Effect.replicateEffect(
+        Effect.forEach(clocks, ({ clock }) =>
           CircuitBreakerStore.make("fleet", options).pipe(
-            Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store)
-          ),
-          sync.processes
-        ),
+            Effect.provideService(CircuitBreakerStore.CircuitBreakerStore, store),
+            Effect.withClock(clock)
+          )),
         scope
       )
       const published = yield* Scope.extend(Effect.forEach(breakers, recordInto), scope)
       // every process uses the key from the start (it polls the keys it used)
-      for (const breaker of breakers) yield* breaker.state
+      for (const [i, breaker] of breakers.entries()) yield* Effect.withClock(breaker.state, clocks[i]!.clock)
       yield* settle
       const now = yield* Clock.currentTimeMillis
       const world: World = {
         fleet: new Fleet(config, sync, sync.processes, now, now),
         breakers,
+        clocks,
         published,
         mode,
         held: [],

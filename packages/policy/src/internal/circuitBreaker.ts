@@ -333,8 +333,11 @@ class BreakerState {
   sameKindRun = 0
   /** Why the breaker last opened; kept through HalfOpen, cleared when it closes. */
   trip: Trip | undefined = undefined
-  /** Fleet sharing (`BreakerSync`): the `at` of the last record this breaker applied or published. */
-  syncedAt = Number.NEGATIVE_INFINITY
+  /**
+   * Fleet sharing (`BreakerSync`): the last record this breaker applied or published. The store orders the records
+   * (by their `seq`, not by the writers' clocks): another record in the cache is the store's newer one.
+   */
+  synced: SharedRecord | undefined = undefined
   /** The latest clock reading seen: a later reading below it is a wall clock set back. */
   seenAt = Number.NEGATIVE_INFINITY
   /** The sum of the wall clock's steps back seen (≤ 0): a call's duration leaves out those made while it ran. */
@@ -469,16 +472,14 @@ export const unsafeMake = (
   const pauseUntil = (now: number, until: number): void => {
     s.openUntil = until
     // fleet sharing: tell the other processes until when this upstream is paused
-    if (sync !== undefined && !s.isolated) {
-      s.syncedAt = now
-      sync.publish(key, { state: "Open", at: now, until })
-    }
+    if (sync !== undefined && !s.isolated) s.synced = sync.publish(key, { state: "Open", at: now, until })
   }
 
-  // Fleet sharing: apply a record another process published after the last one seen here. A newer Open pauses
-  // this breaker until the same time (an elapsed pause makes the next call a probe); a newer Closed closes it.
+  // Fleet sharing: apply the store's record when it is not the last one applied or published here (the store keeps
+  // the newer record, so another one is newer, whatever the clocks say). An Open pauses this breaker until the same
+  // time (an elapsed pause makes the next call a probe); a Closed closes it.
   const applyShared = (record: SharedRecord, now: number): void => {
-    s.syncedAt = record.at
+    s.synced = record
     if (record.state === "Open") {
       if (s.state !== "Open") transition("Open", now)
       s.openUntil = record.until
@@ -630,7 +631,7 @@ export const unsafeMake = (
     observe(now)
     if (sync !== undefined) {
       const shared = sync.latest(key)
-      if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
+      if (shared !== undefined && shared !== s.synced) applyShared(shared, now)
     }
     if (s.state === "Open" && now >= s.openUntil) transition("HalfOpen", now)
     if (s.state === "Closed") {
@@ -693,10 +694,7 @@ export const unsafeMake = (
       s.probeSuccesses++
       if (s.probeSuccesses >= config.successThreshold) {
         transition("Closed", now)
-        if (sync !== undefined) {
-          s.syncedAt = now
-          sync.publish(key, { state: "Closed", at: now, until: now })
-        }
+        if (sync !== undefined) s.synced = sync.publish(key, { state: "Closed", at: now, until: now })
       }
       return Effect.void
     }
@@ -888,7 +886,7 @@ export const unsafeMake = (
       observe(now)
       if (sync !== undefined && !s.isolated) {
         const shared = sync.latest(key)
-        if (shared !== undefined && shared.at > s.syncedAt) applyShared(shared, now)
+        if (shared !== undefined && shared !== s.synced) applyShared(shared, now)
       }
       if (s.state === "HalfOpen" && !s.isolated) {
         letGoOfSlowProbes(now)

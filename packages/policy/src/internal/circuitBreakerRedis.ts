@@ -15,7 +15,9 @@ interface RedisWithBreaker extends Redis {
     record: string,
     at: string,
     writer: string,
-    ttl: number
+    ttl: number,
+    age: string,
+    seq: string
   ): Promise<number>
   sturdyBreakerRead(count: number, ...keys: Array<string>): Promise<Array<string | null>>
   sturdyBreakerAcquire(probes: string, limit: number, lease: number, token: string): Promise<number>
@@ -29,17 +31,34 @@ local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 `
 
-// A key's state is one string "<O|C>|<at>|<until>|<writer>|<written>": the writer's record (its Clock), the
-// writer's id and Redis's time when it was written. Records of one writer are ordered by their `at`; a record of
-// another writer replaces the current one when it arrives (their clocks cannot be compared). A new state frees the
-// probe slots.
+// A key's state is one string "<O|C>|<at>|<until>|<writer>|<written>|<seq>": the writer's record (its Clock), the
+// writer's id, when it was made on Redis's clock (its arrival less its `age`: a record sent late keeps its age) and
+// its `seq` (none from a version before it, nor for a record sent without one; a previous version reads the first
+// five fields as before). The publish is a compare-and-set, in one step: a record of the same writer replaces the
+// current one when its `seq` is higher (by `at` when either has none: the writer's own clock), and a record of
+// another writer when it was made later on Redis's clock (equal: the greater writer id), as the processes' clocks
+// cannot be compared. A new state frees the probe slots.
 const publishScript = serverNow + `
+local made = now - math.max(0, tonumber(ARGV[5]) or 0)
+local seq = tonumber(ARGV[6])
 local current = redis.call("GET", KEYS[1])
 if current then
-  local currentAt, writer = string.match(current, "^%a|([^|]*)|[^|]*|([^|]*)|")
-  if writer == ARGV[3] and tonumber(currentAt) > tonumber(ARGV[2]) then return 0 end
+  local currentAt, writer, written = string.match(current, "^%a|([^|]*)|[^|]*|([^|]*)|([^|]*)")
+  local currentSeq = tonumber(string.match(current, "^%a|[^|]*|[^|]*|[^|]*|[^|]*|([^|]+)$") or "")
+  if writer == ARGV[3] then
+    if seq and currentSeq then
+      if currentSeq >= seq then return 0 end
+    elseif tonumber(currentAt) > tonumber(ARGV[2]) then
+      return 0
+    end
+  elseif writer and tonumber(written) then
+    local w = tonumber(written)
+    if w > made or (w == made and writer > ARGV[3]) then return 0 end
+  end
 end
-redis.call("SET", KEYS[1], ARGV[1] .. "|" .. string.format("%.3f", now), "PX", ARGV[4])
+local value = ARGV[1] .. "|" .. string.format("%.3f", made)
+if seq then value = value .. "|" .. ARGV[6] end
+redis.call("SET", KEYS[1], value, "PX", ARGV[4])
 redis.call("DEL", KEYS[2])
 return 1
 `
@@ -152,13 +171,20 @@ interface Stored {
   readonly written: number
 }
 
+// a `seq` as sent to the script: none is the empty string
+const seqArg = (record: SharedRecord): string =>
+  record.seq !== undefined && Number.isFinite(record.seq) ? String(record.seq) : ""
+
 const decode = (value: string): Stored | undefined => {
-  const [state, at, until, writer, written] = value.split("|")
+  const [state, at, until, writer, written, seqField] = value.split("|")
   if (state !== "O" && state !== "C") return undefined
-  const record = {
+  // a value of a version before `seq` has none
+  const seq = seqField === undefined || seqField === "" ? Number.NaN : Number(seqField)
+  const record: SharedRecord = {
     state: state === "O" ? "Open" as const : "Closed" as const,
     at: Number(at),
-    until: until === untilReset ? Number.POSITIVE_INFINITY : Number(until)
+    until: until === untilReset ? Number.POSITIVE_INFINITY : Number(until),
+    ...(Number.isFinite(seq) ? { seq } : {})
   }
   if (!Number.isFinite(record.at) || Number.isNaN(record.until) || record.until < record.at) return undefined
   // a record of a version before writers were named: its own clock is all there is
@@ -183,7 +209,7 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
     // the slots this store granted callers that named none, oldest first (see `CircuitBreakerStore.Service`)
     const anonymous = makeAnonymous()
     // another writer's record as last re-based here, per key: re-basing it again would move its `at` by the
-    // jitter of each read's round trip, and a breaker takes a record with a later `at` as a new transition
+    // jitter of each read's round trip, and a breaker takes a record that says something else as a new transition
     const rebased = new Map<string, { readonly value: string; readonly record: SharedRecord }>()
     const attempt = <A>(key: string, run: () => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: (cause) => new CircuitBreakerStoreError({ key, cause }) })
@@ -200,7 +226,12 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
       const at = now - Math.max(0, redisNow - stored.written)
       const { record } = stored
       const until = record.state === "Closed" ? at : at + (record.until - record.at)
-      const result = { state: record.state, at, until }
+      const result: SharedRecord = {
+        state: record.state,
+        at,
+        until,
+        ...(record.seq === undefined ? {} : { seq: record.seq })
+      }
       // a bound on the keys remembered, should a process read many more keys than its breakers use
       if (rebased.size >= 10_000) rebased.clear()
       rebased.set(key, { value, record: result })
@@ -208,7 +239,7 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
     }
 
     return CircuitBreakerStore.of({
-      publish: (key, record) =>
+      publish: (key, record, sent) =>
         Effect.asVoid(attempt(key, () =>
           redis.sturdyBreakerPublish(
             keyOf(prefix, key, "state"),
@@ -216,7 +247,9 @@ export const makeStore = (options: Options & { readonly sync?: CBS.SyncOptions |
             encode(record, writer),
             String(record.at),
             writer,
-            ttlOf(record)
+            ttlOf(record),
+            String(Math.max(0, sent?.age ?? 0)),
+            seqArg(record)
           ))),
       read: (keys) =>
         keys.length === 0

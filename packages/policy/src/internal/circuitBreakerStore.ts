@@ -83,6 +83,22 @@ interface Slot {
   readonly token: string
 }
 
+/**
+ * Whether a store keeps `record` over `current` (see `CircuitBreakerStore.Record`): the higher `seq` when both have
+ * one, the later `at` on equal `seq`; by `at` alone when either has none (a record of a writer that predates `seq`).
+ * A full tie goes to `record` (the one that arrives), as equal `at` always did.
+ * @internal
+ */
+export const supersedes = (record: SharedRecord, current: SharedRecord | undefined): boolean =>
+  current === undefined ||
+  (record.seq !== undefined && current.seq !== undefined && record.seq !== current.seq
+    ? record.seq > current.seq
+    : record.at >= current.at)
+
+/** Whether two records say the same (a store may hand back an equal record as a new object). @internal */
+export const sameRecord = (a: SharedRecord, b: SharedRecord): boolean =>
+  a.state === b.state && a.at === b.at && a.until === b.until && a.seq === b.seq
+
 /** @internal */
 export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
   const records = new Map<string, SharedRecord>()
@@ -94,8 +110,8 @@ export const makeMemory = (): CBS.CircuitBreakerStore.Service => {
   return {
     publish: (key, record) =>
       Effect.sync(() => {
-        const current = records.get(key)
-        if (current !== undefined && current.at > record.at) return
+        // compare-and-set: an older record, whoever sends it and however late, never replaces a newer one
+        if (!supersedes(record, records.get(key))) return
         records.set(key, record)
         probes.delete(key)
       }),
@@ -136,6 +152,16 @@ const positive = (name: string, input: Duration.DurationInput): Duration.Duratio
   return duration
 }
 
+/** A record the store did not take, and when it was made (the monotonic clock's nanoseconds). */
+interface Unsent {
+  readonly record: SharedRecord
+  readonly madeAt: bigint
+}
+
+/** The later of two records of one process (its `seq`, or its `at` for a record without one). */
+const laterThan = (a: SharedRecord, b: SharedRecord): boolean =>
+  a.seq !== undefined && b.seq !== undefined ? a.seq > b.seq : a.at > b.at
+
 /** A probe slot given back: `sent` once its release is on its way to the store, `done` once it got there (or not). */
 interface PendingRelease {
   sent: boolean
@@ -162,7 +188,7 @@ export const makeSync = (
     // did not get there, and the probe slots it gave back that the store never freed. When the store answers again
     // they are sent again (see `resend`), so an opening made during the outage still stops the fleet. Empty while the
     // store answers: the happy path pays nothing for them.
-    const unsent = new Map<string, SharedRecord>()
+    const unsent = new Map<string, Unsent>()
     const unreleased: Array<readonly [key: string, token: string]> = []
     const health = makeHealth("circuit_breaker", timeout, () => writes.unsafeOffer(resend))
     // the fleet's records of the keys in use here, refreshed every syncInterval; a key is read for a minute after
@@ -171,6 +197,27 @@ export const makeSync = (
     const lastUsed = new Map<string, number>()
     const idleRounds = Math.max(1, Math.ceil(60_000 / Duration.toMillis(syncInterval)))
     let round = 0
+    // The order of this process's records (`seq`, see `CircuitBreakerStore.Record`): per key, the highest `seq` it
+    // sent or read from the store. A record gets `max(at, highest + 1)`: after every record this process knew of,
+    // even when its wall clock has stepped back, and by its time otherwise. Kept past a key's idleness (bounded).
+    const highest = new Map<string, number>()
+    const saw = (key: string, seq: number | undefined): void => {
+      if (seq === undefined) return
+      const known = highest.get(key)
+      if (known !== undefined && known >= seq) return
+      if (known === undefined && highest.size >= 10_000) highest.clear()
+      highest.set(key, seq)
+    }
+    // this process's writes of a record per key that the store has not answered yet, and when (a count of the writes
+    // answered) it last answered one: a read sent before the store took a write says nothing of that write's key (the
+    // breaker would apply the record it replaced); the poll leaves those keys as they are
+    const writing = new Map<string, number>()
+    const answered = new Map<string, number>()
+    let answers = 0
+    // a record's age on the monotonic clock (a wall clock's step does not change it): the store dates a record sent
+    // late (after an outage) by when it was made, not by its arrival
+    const clock = yield* Effect.clock
+    const nowNanos = () => clock.unsafeCurrentTimeNanos()
     // this process's names for the probe slots it takes: unique in the fleet, one per acquisition
     const tokenPrefix = globalThis.crypto.randomUUID()
     let tokens = 0
@@ -183,18 +230,30 @@ export const makeSync = (
     // its own previous probe)
     const releasing = new Map<string, Map<string, PendingRelease>>()
     // a publish that failed leaves its record to be sent again, unless a later one of this process took its place
-    const sendRecord = (key: string, record: SharedRecord) =>
-      Effect.onExit(store.publish(key, record), (exit) =>
-        Effect.sync(() => {
-          const kept = unsent.get(key)
-          if (Exit.isSuccess(exit)) {
-            if (kept !== undefined && kept.at <= record.at) unsent.delete(key)
-          } else if (kept === undefined || kept.at <= record.at) {
-            // a bound on the keys remembered: one whose record is dropped waits for its next transition
-            if (kept === undefined && unsent.size >= 10_000) return
-            unsent.set(key, record)
-          }
-        }))
+    const sendRecord = (key: string, record: SharedRecord, madeAt: bigint) =>
+      Effect.onExit(
+        Effect.suspend(() => store.publish(key, record, { age: Math.max(0, Number(nowNanos() - madeAt) / 1_000_000) })),
+        (exit) =>
+          Effect.sync(() => {
+            const left = (writing.get(key) ?? 1) - 1
+            if (left > 0) writing.set(key, left)
+            else writing.delete(key)
+            if (answered.size >= 10_000 && !answered.has(key)) answered.clear()
+            answered.set(key, ++answers)
+            const kept = unsent.get(key)
+            if (Exit.isSuccess(exit)) {
+              if (kept !== undefined && !laterThan(kept.record, record)) unsent.delete(key)
+            } else if (kept === undefined || !laterThan(kept.record, record)) {
+              // a bound on the keys remembered: one whose record is dropped waits for its next transition
+              if (kept === undefined && unsent.size >= 10_000) return
+              unsent.set(key, { record, madeAt })
+            }
+          })
+      )
+    const writeOf = (key: string, record: SharedRecord, madeAt: bigint) => {
+      writing.set(key, (writing.get(key) ?? 0) + 1)
+      return sendRecord(key, record, madeAt)
+    }
     // a release that failed is sent again: it frees exactly its token's slot, and nothing once that slot is gone
     const sendReleaseOf = (key: string, token: string) =>
       Effect.onError(
@@ -206,37 +265,24 @@ export const makeSync = (
           })
       )
     // The store answers again: the records it missed go again, each only if it still says something (an Open whose
-    // pause is not over; a Closed, which ends the others' pause) and if the store holds no record as late (the store
-    // keeps the later record, but Redis keeps another process's record by arrival: a record sent late must not
-    // override a newer one of another process); then the releases it missed. Run by the writer, after the writes
-    // queued before it.
+    // pause is not over; a Closed, which ends the others' pause), dated by its age; then the releases it missed. The
+    // store's compare-and-set keeps a newer record of another process (no read first, which another write could
+    // follow before this one). Run by the writer, after the writes queued before it.
     const resend: Effect.Effect<void> = Effect.suspend(() => {
-      const records = [...unsent]
-      unsent.clear()
+      const keys = [...unsent.keys()]
       const releases = unreleased.splice(0)
-      const republish = records.length === 0 ? Effect.void : Effect.flatMap(
-        health.run(store.read(records.map(([key]) => key))),
-        (current) =>
-          Effect.clockWith((clock) => {
-            if (Option.isNone(current)) {
-              // down again: kept for the next recovery, unless a later record of this process took its place
-              for (const [key, record] of records) if (!unsent.has(key)) unsent.set(key, record)
-              return Effect.void
-            }
-            const now = clock.unsafeCurrentTimeMillis()
-            return Effect.forEach(records, ([key, record], i) => {
-              const stored = current.value[i]
-              const meaningful = record.state === "Closed" || record.until > now
-              // a later record of this process (queued since) is on its way: it takes this one's place
-              if (!meaningful || unsent.has(key) || (stored !== undefined && stored.at >= record.at)) {
-                return Effect.void
-              }
-              return health.run(sendRecord(key, record))
-            }, { discard: true })
-          })
-      )
       return Effect.zipRight(
-        republish,
+        // one at a time, each taken out of `unsent` as it goes (a key still there is sent at the next recovery)
+        Effect.forEach(keys, (key) =>
+          Effect.suspend(() => {
+            const kept = unsent.get(key)
+            // gone: a later record of this process took its place (it is queued)
+            if (kept === undefined) return Effect.void
+            unsent.delete(key)
+            const { madeAt, record } = kept
+            if (record.state === "Open" && record.until <= clock.unsafeCurrentTimeMillis()) return Effect.void
+            return health.run(writeOf(key, record, madeAt))
+          }), { discard: true }),
         Effect.forEach(releases, ([key, token]) => health.run(sendReleaseOf(key, token)), { discard: true })
       )
     })
@@ -275,16 +321,28 @@ export const makeSync = (
         } else {
           lastUsed.delete(key)
           cache.delete(key)
+          answered.delete(key)
         }
       }
       if (keys.length === 0) return Effect.void
+      const since = answers
       return Effect.map(health.run(store.read(keys)), (result) => {
         if (Option.isNone(result)) return
         keys.forEach((key, i) => {
           const record = result.value[i]
-          if (record === undefined) cache.delete(key)
-          // any `at` is newer than none: a record handed out on a Clock near 0 may have a negative one
-          else if ((cache.get(key)?.at ?? Number.NEGATIVE_INFINITY) <= record.at) cache.set(key, record)
+          const cached = cache.get(key)
+          // a write of this key on its way (or to be sent again), or answered since the read went: the answer may
+          // predate it, and is taken only if newer than this process's record by the store's rule
+          const late = writing.has(key) || unsent.has(key) || (answered.get(key) ?? 0) > since
+          if (record === undefined) {
+            if (!late) cache.delete(key)
+            return
+          }
+          saw(key, record.seq)
+          if (late && cached !== undefined && !supersedes(record, cached)) return
+          // otherwise the store's record is the newer (it compares them): cached as it is, the same object while it
+          // says the same, so the breaker applies it once
+          if (cached === undefined || !sameRecord(cached, record)) cache.set(key, record)
         })
       })
     })
@@ -296,11 +354,20 @@ export const makeSync = (
         return cache.get(key)
       },
       publish: (key, record) => {
-        cache.set(key, record)
+        const known = highest.get(key)
+        const shared: SharedRecord = {
+          state: record.state,
+          at: record.at,
+          until: record.until,
+          seq: known === undefined || known < record.at ? record.at : known + 1
+        }
+        saw(key, shared.seq)
+        cache.set(key, shared)
         lastUsed.set(key, round)
         // a record not sent in an outage is out of date now: this one takes its place
         if (unsent.size > 0) unsent.delete(key)
-        writes.unsafeOffer(sendRecord(key, record))
+        writes.unsafeOffer(writeOf(key, shared, nowNanos()))
+        return shared
       },
       acquireProbe: (key, limit, letGo) => {
         if (health.degraded()) {
