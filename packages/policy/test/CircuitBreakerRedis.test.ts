@@ -221,9 +221,17 @@ describeWithRedis("CircuitBreakerRedis", () => {
       yield* Effect.sleep("350 millis")
       // a's probe closes it: a `Closed` whose `at` is an hour below its `Open`'s
       expect(yield* onA(Effect.exit(Effect.succeed("ok").pipe(a.withBreaker("api"))))).toEqual(Exit.succeed("ok"))
-      yield* Effect.sleep("150 millis") // polls of both
+      // the polls of both (every 20 ms): waited for, bounded, as a loaded machine may delay them
+      let states: ReadonlyArray<CircuitBreaker.State> = []
+      for (let i = 0; i < 500; i++) {
+        states = [yield* onA(stateOf(a)), yield* stateOf(b)]
+        if (states.every((state) => state === "Closed")) break
+        yield* Effect.sleep("10 millis")
+      }
+      expect(states).toEqual(["Closed", "Closed"])
+      // and a stays closed: its own older Open does not come back over its Closed
+      yield* Effect.sleep("100 millis")
       expect(yield* onA(stateOf(a))).toBe("Closed")
-      expect(yield* stateOf(b)).toBe("Closed")
     }).pipe(Effect.scoped))
 
   it.live("an Open sent again after an outage keeps its age: the other process's pause ends with the opener's", () =>
@@ -254,8 +262,8 @@ describeWithRedis("CircuitBreakerRedis", () => {
         if (retryAfter === undefined) yield* Effect.sleep("10 millis")
       }
       const endsAt = Date.now() + Duration.toMillis(retryAfter!)
-      // within a round trip (and the opener's call), not 1.5 s (the outage) late
-      expect(Math.abs(endsAt - (openedAt + 6_000))).toBeLessThan(200)
+      // within round trips (and the opener's call, on a loaded machine), not 1.5 s (the outage) late
+      expect(Math.abs(endsAt - (openedAt + 6_000))).toBeLessThan(600)
     }).pipe(Effect.scoped))
 
   it.live("compare-and-set: an older record sent after a newer one never replaces it, whoever sends it", () =>
