@@ -158,10 +158,6 @@ interface Unsent {
   readonly madeAt: bigint
 }
 
-/** The later of two records of one process (its `seq`, or its `at` for a record without one). */
-const laterThan = (a: SharedRecord, b: SharedRecord): boolean =>
-  a.seq !== undefined && b.seq !== undefined ? a.seq > b.seq : a.at > b.at
-
 /** A probe slot given back: `sent` once its release is on its way to the store, `done` once it got there (or not). */
 interface PendingRelease {
   sent: boolean
@@ -242,8 +238,8 @@ export const makeSync = (
             answered.set(key, ++answers)
             const kept = unsent.get(key)
             if (Exit.isSuccess(exit)) {
-              if (kept !== undefined && !laterThan(kept.record, record)) unsent.delete(key)
-            } else if (kept === undefined || !laterThan(kept.record, record)) {
+              if (kept !== undefined && supersedes(record, kept.record)) unsent.delete(key)
+            } else if (supersedes(record, kept?.record)) {
               // a bound on the keys remembered: one whose record is dropped waits for its next transition
               if (kept === undefined && unsent.size >= 10_000) return
               unsent.set(key, { record, madeAt })
