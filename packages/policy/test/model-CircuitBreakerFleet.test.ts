@@ -756,45 +756,41 @@ const fleetRun = (
   )
 
 describe("model CircuitBreakerFleet: processes sharing one memory store", () => {
-  it.effect(
-    "processes sharing one memory store: the model's decisions, snapshots and transitions in each",
-    () =>
-      Effect.gen(function*() {
-        const runtime = yield* Effect.runtime<never>()
-        yield* Effect.promise(() =>
-          FastCheck.assert(
-            FastCheck.asyncProperty(
-              fleetConfigArb,
-              syncArb,
-              commandsArb(false),
-              (config, sync, commands) => fleetRun(runtime, config, sync, commands)
-            ),
-            { seed: 20261206, numRuns: 40 }
+  const families = [
+    {
+      name: "processes sharing one memory store: the model's decisions, snapshots and transitions in each",
+      failing: false,
+      seed: 20261206,
+      numRuns: 40
+    },
+    {
+      name: "the store failing and coming back: each process alone while it is down, sharing again after",
+      failing: true,
+      seed: 20261207,
+      numRuns: 25
+    }
+  ] as const
+  for (const { failing, name, numRuns, seed } of families) {
+    it.effect(
+      name,
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* Effect.runtime<never>()
+          yield* Effect.promise(() =>
+            FastCheck.assert(
+              FastCheck.asyncProperty(
+                fleetConfigArb,
+                syncArb,
+                commandsArb(failing),
+                (config, sync, commands) => fleetRun(runtime, config, sync, commands)
+              ),
+              { seed, numRuns }
+            )
           )
-        )
-      }),
-    60_000
-  )
-
-  it.effect(
-    "the store failing and coming back: each process alone while it is down, sharing again after",
-    () =>
-      Effect.gen(function*() {
-        const runtime = yield* Effect.runtime<never>()
-        yield* Effect.promise(() =>
-          FastCheck.assert(
-            FastCheck.asyncProperty(
-              fleetConfigArb,
-              syncArb,
-              commandsArb(true),
-              (config, sync, commands) => fleetRun(runtime, config, sync, commands)
-            ),
-            { seed: 20261207, numRuns: 25 }
-          )
-        )
-      }),
-    60_000
-  )
+        }),
+      60_000
+    )
+  }
 
   it.effect(
     "the store hanging: no call waits past the store timeout, closed calls not at all, sharing resumes",
