@@ -582,34 +582,30 @@ const unsendable = (fault: Respond): string | undefined => {
   return undefined
 }
 
-/** @internal */
-export const invalidFault = (reason: string): Respond => ({
+// a 500 that says why the fault was not played, so the test sees it at once
+const notPlayed = (error: string, text: string): Respond => ({
   _tag: "Respond",
   status: 500,
-  headers: { "x-fault-script-error": "invalid fault" },
-  body: { _tag: "Text", text: `invalid fault script: ${reason}`, contentType: "text/plain; charset=utf-8" },
+  headers: { "x-fault-script-error": error },
+  body: { _tag: "Text", text, contentType: "text/plain; charset=utf-8" },
   latencyMillis: 0,
   ending: { _tag: "Complete" }
 })
 
+/** @internal */
+export const invalidFault = (reason: string): Respond => notPlayed("invalid fault", `invalid fault script: ${reason}`)
+
 /**
  * What `FaultServer` answers a fault it cannot play on a connection that is already open (a `ConnectFailure`): a 500
- * that says why, as for an invalid fault, so the test sees at once that the fault was not played.
+ * that says why, as for an invalid fault.
  * @internal
  */
-export const unplayableFault = (fault: FaultScript.ConnectFailure): Respond => ({
-  _tag: "Respond",
-  status: 500,
-  headers: { "x-fault-script-error": "cannot play" },
-  body: {
-    _tag: "Text",
-    text: `FaultServer cannot play ConnectFailure (${fault.reason}): the connection is already open. ` +
-      "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused.",
-    contentType: "text/plain; charset=utf-8"
-  },
-  latencyMillis: 0,
-  ending: { _tag: "Complete" }
-})
+export const unplayableFault = (fault: FaultScript.ConnectFailure): Respond =>
+  notPlayed(
+    "cannot play",
+    `FaultServer cannot play ConnectFailure (${fault.reason}): the connection is already open. ` +
+      "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused."
+  )
 
 // HTTP gives these responses no body, whatever the fault says: a 204 or 304 has none (sent without Content-Length),
 // and the answer to a HEAD has the headers a GET would get but no body. Without a body there is nothing to pace, cut
