@@ -12,11 +12,11 @@
  * | `ConnectionError`       | `DnsLookup`                             | yes           | no                     | none         |
  * | `ConnectionError`       | `ConnectTimeout`                        | yes           | no                     | none         |
  * | `ConnectionError`       | `Tls`                                   | no            | no                     | none         |
- * | `ConnectionError`       | `Reset` (before a response)             | yes           | yes                    | none         |
- * | `ConnectionError`       | `Unknown`                               | yes           | yes                    | none         |
- * | `Timeout`               | `Attempt`                               | yes           | yes                    | none         |
+ * | `ConnectionError`       | `Reset` (before a response)             | yes           | yes¹                   | none         |
+ * | `ConnectionError`       | `Unknown`                               | yes           | yes¹                   | none         |
+ * | `Timeout`               | `Attempt`                               | yes           | yes¹                   | none         |
  * | `Timeout`               | `BodyRead`                              | yes           | yes                    | none         |
- * | `Timeout`               | `Deadline`                              | no            | yes                    | none         |
+ * | `Timeout`               | `Deadline`                              | no            | yes¹                   | none         |
  * | `ClientError`           | 408, 425                                | yes           | yes                    | none         |
  * | `ClientError`           | other 4xx                               | no            | yes                    | none         |
  * | `RateLimited`           | 429                                     | yes           | yes                    | `Retry-After` / `RateLimit` |
@@ -34,6 +34,10 @@
  * | `RedirectFailed`        | `TooMany`, `InvalidLocation`, `Downgrade` | no          | yes                    | none         |
  * | `AuthenticationFailed`  | `Unavailable`                           | yes           | no                     | none         |
  * | `AuthenticationFailed`  | `Rejected`, `Malformed`                 | no            | no                     | none         |
+ *
+ * ¹ no when the failure carries `requestSent: false`: the transport knows the request was never written (it was still
+ * waiting for a connection, or its connection was still opening). `@sturdy/node`'s transport says so; a transport
+ * that cannot tell leaves `requestSent` unset, and the failure may have reached the server.
  *
  * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
  * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
@@ -70,6 +74,35 @@ export interface SanitizedCause {
   readonly name: string
   readonly code: string | undefined
   readonly message: string
+}
+
+/**
+ * How a transport says whether it wrote the request: a `requestSent` field on the platform `RequestError` it fails
+ * with. `Attempt` copies it onto the `Timeout` it makes of a limit the transport enforced (a `Deadline.DeadlineExceeded`
+ * cause), or onto a `Reset` or `Unknown` `ConnectionError`, where `requestSent: false` makes `mayHaveReachedServer`
+ * `false`. Only a transport that knows may say `false`: the request still waited for a connection, or its connection
+ * was still opening. The field goes on the request's own error rather than its cause, which a transport may share
+ * between requests. `@sturdy/node`'s `UndiciHttpClient` sets it (not enumerable); an error without it leaves the
+ * failure's `requestSent` unset.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientError, HttpClientRequest } from "@effect/platform"
+ * import type { HttpFailure } from "@sturdy/http"
+ * import { Deadline } from "@sturdy/policy"
+ * import { Duration } from "effect"
+ *
+ * // a custom transport whose attempt timer fired while the request still waited for a connection
+ * const request = HttpClientRequest.post("https://api.example.com/orders")
+ * const cause = new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(2) })
+ * const unsent: HttpFailure.RequestSentMark = { requestSent: false }
+ * const error = Object.assign(new HttpClientError.RequestError({ request, reason: "Transport", cause }), unsent)
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface RequestSentMark {
+  readonly requestSent: boolean
 }
 
 /**
@@ -134,11 +167,22 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
   RequestInfo & {
     readonly reason: "Refused" | "Reset" | "DnsLookup" | "Tls" | "ConnectTimeout" | "Unknown"
     readonly cause?: SanitizedCause | undefined
+    /**
+     * `false` when the transport knows the request was never written: a `Reset` or `Unknown` failure of a connection
+     * that was still opening (a TLS handshake the peer cut off), which then never reached the server. Unset when
+     * the transport cannot tell (see {@link RequestSentMark}).
+     *
+     * @since 0.2.0
+     */
+    readonly requestSent?: boolean | undefined
   }
 > {
-  /** Refused, DNS and TLS failures and connect timeouts happen before the request is written. */
+  /**
+   * Refused, DNS and TLS failures and connect timeouts happen before the request is written, and so does any failure
+   * with `requestSent: false`.
+   */
   get reachedServer(): boolean {
-    return this.reason === "Reset" || this.reason === "Unknown"
+    return (this.reason === "Reset" || this.reason === "Unknown") && this.requestSent !== false
   }
   override get message(): string {
     const code = this.cause?.code
@@ -146,6 +190,8 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
     // a connect that ended otherwise than by a timer (an unreachable host, no local port) is not a timeout
     const what = this.reason === "ConnectTimeout" && code !== undefined && !connectTimeoutCodes.has(code)
       ? "connect failed"
+      : this.reason === "Reset" && this.requestSent === false
+      ? "connection reset before the request was sent"
       : describeConnection[this.reason]
     return `${what}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
   }
@@ -183,6 +229,16 @@ export class Timeout extends Data.TaggedError("Timeout")<
   RequestInfo & {
     readonly phase: "Attempt" | "Deadline" | "BodyRead"
     readonly timeout: Duration.Duration
+    /**
+     * `false` when the transport knows the request was never written: the limit fired while it waited for a
+     * connection (every connection to the origin busy) or while its connection was still opening. Such a timeout
+     * never reached the server (`mayHaveReachedServer` is `false`), so `Policy` retries it even for a POST. Unset
+     * when the transport cannot tell, as when a timer raced around it fired (under a `TestClock`, or a transport
+     * that does not enforce limits itself; see {@link RequestSentMark}).
+     *
+     * @since 0.2.0
+     */
+    readonly requestSent?: boolean | undefined
   }
 > {
   override get message(): string {
@@ -191,7 +247,8 @@ export class Timeout extends Data.TaggedError("Timeout")<
     const after = this.phase !== "Deadline" && Duration.isZero(this.timeout)
       ? "on the transport's own limit"
       : `after ${internal.formatDuration(this.timeout)}`
-    return `${which} timed out ${after}: ${this.method} ${this.url}`
+    const unsent = this.requestSent === false ? " before the request was sent" : ""
+    return `${which} timed out ${after}${unsent}: ${this.method} ${this.url}`
   }
 }
 

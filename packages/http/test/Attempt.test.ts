@@ -1,6 +1,7 @@
-import { HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
 import {
   Arbitrary,
   Cause,
@@ -233,6 +234,43 @@ describe("Attempt", () => {
       expect(yield* messageOf(systemError("UND_ERR_CONNECT_TIMEOUT"))).toMatch(
         /^connect timed out \(UND_ERR_CONNECT_TIMEOUT\): GET /
       )
+    }))
+
+  it.effect("a transport's requestSent on its RequestError reaches the Timeout or ConnectionError (RequestSentMark)", () =>
+    Effect.gen(function*() {
+      // as @sturdy/node marks it: on the request's own error (not enumerable), not on the cause it may share
+      const marked = (cause: unknown, requestSent: unknown) =>
+        HttpClient.make((request) =>
+          Effect.fail(
+            Object.defineProperty(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause }),
+              "requestSent",
+              { value: requestSent }
+            )
+          )
+        )
+      const reset = systemError("ECONNRESET", "Client network socket disconnected before secure TLS connection")
+      const connection = yield* failureOf(Attempt.send(marked(reset, false), request))
+      expect(connection).toMatchObject({ _tag: "ConnectionError", reason: "Reset", requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(connection)).toBe(false)
+      expect(connection.message).toBe(
+        "connection reset before the request was sent (ECONNRESET): GET https://api.example.com/users/1"
+      )
+      const limit = new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(2) })
+      const timeout = yield* failureOf(Attempt.send(marked(limit, false), request))
+      expect(timeout).toMatchObject({ _tag: "Timeout", phase: "Attempt", requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(timeout)).toBe(false)
+      // a refused connection never left anyway: its failure is the same with the mark or without
+      const refused = systemError("ECONNREFUSED", "connect ECONNREFUSED 10.0.0.1:443")
+      expect(yield* failureOf(Attempt.send(marked(refused, false), request))).toStrictEqual(
+        yield* failureOf(Attempt.send(transportFailure(refused), request))
+      )
+      // an error that does not say, or says something else, leaves the field out: it may have reached the server
+      for (const client of [transportFailure(reset), marked(reset, "no"), marked(limit, 0)]) {
+        const unsaid = yield* failureOf(Attempt.send(client, request))
+        expect("requestSent" in unsaid).toBe(false)
+        expect(HttpFailure.mayHaveReachedServer(unsaid)).toBe(true)
+      }
     }))
 
   it.effect("keeps a sanitized copy of the cause, not the raw error", () =>

@@ -39,6 +39,35 @@ describe("HttpFailure", () => {
     }
   })
 
+  it("a Reset, Unknown or timeout the transport knows was never written (requestSent: false) never reached the server", () => {
+    for (const reason of ["Reset", "Unknown"] as const) {
+      const unsent = new HttpFailure.ConnectionError({ ...request, reason, requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(unsent)).toBe(false)
+      expect(unsent.reachedServer).toBe(false)
+      expect(HttpFailure.isTransient(unsent)).toBe(true)
+      // a transport that says it wrote the request changes nothing
+      expect(
+        HttpFailure.mayHaveReachedServer(new HttpFailure.ConnectionError({ ...request, reason, requestSent: true }))
+      )
+        .toBe(true)
+    }
+    expect(new HttpFailure.ConnectionError({ ...request, reason: "Reset", requestSent: false }).message).toBe(
+      "connection reset before the request was sent: GET https://api.example.com/items?api_key=<redacted>"
+    )
+    for (const phase of ["Attempt", "Deadline"] as const) {
+      const unsent = new HttpFailure.Timeout({ ...request, phase, timeout: Duration.millis(250), requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(unsent)).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(timeout(phase))).toBe(true)
+      expect(HttpFailure.isTransient(unsent)).toBe(HttpFailure.isTransient(timeout(phase)))
+    }
+    expect(
+      new HttpFailure.Timeout({ ...request, phase: "Attempt", timeout: Duration.millis(250), requestSent: false })
+        .message
+    ).toBe(
+      "attempt timed out after 250ms before the request was sent: GET https://api.example.com/items?api_key=<redacted>"
+    )
+  })
+
   it("classifies credentials that could not be had as never sent; only an unavailable token endpoint as transient", () => {
     const auth = (reason: HttpFailure.AuthenticationFailed["reason"]) =>
       new HttpFailure.AuthenticationFailed({ ...request, reason, detail: "the token endpoint answered 503" })

@@ -250,6 +250,46 @@ describe("Policy", () => {
         expect(calls).toBe(2)
       }))
 
+    it.effect("a timeout or reset the transport says was never written (requestSent: false) is retried even for POST", () =>
+      Effect.gen(function*() {
+        // a transport that enforces the limit itself, as @sturdy/node's does, marks the request's error
+        const causes: ReadonlyArray<unknown> = [
+          new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) }),
+          Object.assign(new Error("Client network socket disconnected before secure TLS connection was established"), {
+            code: "ECONNRESET"
+          })
+        ]
+        const postOnce = (cause: unknown, mark: HttpFailure.RequestSentMark | {}) =>
+          Effect.gen(function*() {
+            let calls = 0
+            const client = HttpClient.make((request) => {
+              calls++
+              return calls === 1
+                ? Effect.fail(
+                  Object.assign(new HttpClientError.RequestError({ request, reason: "Transport", cause }), mark)
+                )
+                : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
+            })
+            const exit = yield* Effect.scoped(Effect.gen(function*() {
+              const api = SturdyClient.makeWith(client, { baseUrl: base, policy: yield* Policy.make(quick) })
+              return yield* runVirtual(api.post("/orders", { schema: User }))
+            }))
+            return { exit, calls }
+          })
+        for (const cause of causes) {
+          const { calls, exit } = yield* postOnce(cause, { requestSent: false })
+          expect(exit).toEqual(Exit.succeed(ada))
+          expect(calls).toBe(2)
+        }
+        // unmarked, the same failures may have reached the server: a POST is not repeated
+        for (const cause of causes) {
+          const { calls, exit } = yield* postOnce(cause, {})
+          const failure = failureOf(exit)
+          expect(HttpFailure.isHttpFailure(failure) && HttpFailure.mayHaveReachedServer(failure)).toBe(true)
+          expect(calls).toBe(1)
+        }
+      }))
+
     it.scoped("never retries 4xx (but 408, 429), decode or schema failures", () =>
       Effect.gen(function*() {
         const { api, scripted } = yield* harness({

@@ -207,16 +207,23 @@ export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["r
 export const isDeadlineExceeded = (cause: unknown): cause is Deadline.DeadlineExceeded =>
   cause instanceof Deadline.DeadlineExceeded
 
+/** Whether the transport says it wrote the request (`HttpFailure.RequestSentMark`): undefined when it does not say. */
+const requestSentOf = (error: HttpClientError.RequestError): boolean | undefined => {
+  const sent = (error as Partial<Record<"requestSent", unknown>>).requestSent
+  return typeof sent === "boolean" ? sent : undefined
+}
+
 /** @internal */
 export const deadlineTimeout = (
   error: Deadline.DeadlineExceeded,
-  request: HttpClientRequest.HttpClientRequest
+  request: HttpClientRequest.HttpClientRequest,
+  requestSent?: boolean | undefined
 ): HttpFailure.Timeout =>
-  new HttpFailure.Timeout({
-    ...requestInfo(request),
-    phase: error.reason,
-    timeout: error.timeout
-  })
+  new HttpFailure.Timeout(
+    requestSent === undefined
+      ? { ...requestInfo(request), phase: error.reason, timeout: error.timeout }
+      : { ...requestInfo(request), phase: error.reason, timeout: error.timeout, requestSent }
+  )
 
 /**
  * A `RequestError` with no cause but its own words (`description`, as a middleware that fails before sending writes
@@ -254,7 +261,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
           "the body could not be written"
       })
     case "Transport": {
-      if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request)
+      if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request, requestSentOf(error))
       const code = findCode(error.cause)
       if (code !== undefined && invalidHeaderCodes.has(code)) {
         // the transport's own words say what it refused (a header's name, a method such as CONNECT), redacted
@@ -271,11 +278,16 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       if (code === "UND_ERR_HEADERS_TIMEOUT") {
         return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: transportLimit(error.cause, code) })
       }
-      return new HttpFailure.ConnectionError({
+      const connection = {
         ...info,
         reason: connectionReason(error.cause),
         cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error)
-      })
+      }
+      // only where it decides something: a refused connection, DNS, TLS or connect timeout never left anyway
+      const requestSent = connection.reason === "Reset" || connection.reason === "Unknown"
+        ? requestSentOf(error)
+        : undefined
+      return new HttpFailure.ConnectionError(requestSent === undefined ? connection : { ...connection, requestSent })
     }
   }
 }

@@ -6,8 +6,8 @@ import * as retryHeaders from "./retryHeaders.js"
 
 // Structural views of the failures, so this module does not import `HttpFailure.ts` (which imports it).
 type Tagged =
-  | { readonly _tag: "ConnectionError"; readonly reason: string }
-  | { readonly _tag: "Timeout"; readonly phase: string }
+  | { readonly _tag: "ConnectionError"; readonly reason: string; readonly requestSent?: boolean | undefined }
+  | { readonly _tag: "Timeout"; readonly phase: string; readonly requestSent?: boolean | undefined }
   | { readonly _tag: "AuthenticationFailed"; readonly reason: string }
   | { readonly _tag: "ClientError"; readonly status: number; readonly headers: Readonly<Record<string, string>> }
   | { readonly _tag: "UnexpectedStatus"; readonly status: number }
@@ -187,7 +187,9 @@ export const isRetryableByDefault = (failure: Tagged): boolean => {
 export const mayHaveReachedServer = (failure: Tagged): boolean => {
   switch (failure._tag) {
     case "ConnectionError":
-      return failure.reason === "Reset" || failure.reason === "Unknown"
+      return (failure.reason === "Reset" || failure.reason === "Unknown") && failure.requestSent !== false
+    case "Timeout":
+      return failure.requestSent !== false
     case "InvalidRequest":
     case "AuthenticationFailed":
       return false
