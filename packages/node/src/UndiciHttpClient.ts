@@ -86,9 +86,14 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
- * server, so `Policy` retries even a POST; at 10 seconds the attempt timeout fired first, a `Timeout` that may have.
- * With an attempt timeout of your own, keep `connectTimeout` below it for the same reason, by a second or more: undici
- * runs the connect timer on a coarse clock, and it fires up to about a second late.
+ * server, so `Policy` retries even a POST, and the next attempt has time left for a connection of its own. undici runs
+ * the connect timer on a coarse clock, and it fires up to about a second late.
+ *
+ * An attempt timeout or deadline that this transport enforces (an `Attempt`, or `Policy.send`, under the live Clock)
+ * and that passes before undici handed the request to a connection fails with `requestSent: false` on its `Timeout`:
+ * the request still waited for a connection (`connections` all busy), or its connection was still opening. A
+ * connection that fails while it opens (a TLS handshake the peer cut off) says the same on its `ConnectionError`.
+ * Neither reached the server (`HttpFailure.mayHaveReachedServer` is `false`), so `Policy` retries them even for a POST.
  *
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive

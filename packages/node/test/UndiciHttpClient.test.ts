@@ -23,7 +23,7 @@ import {
   TestClock
 } from "effect"
 import * as Http from "node:http"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody } from "../../../test/utils/loopbackServer.js"
@@ -1121,6 +1121,42 @@ const expectTimeout = (
 const deadlineCause = (error: HttpClientError.HttpClientError): Deadline.DeadlineExceeded | undefined =>
   error.cause instanceof Deadline.DeadlineExceeded ? error.cause : undefined
 
+/**
+ * A TCP listener on 127.0.0.1 that hands each connection to `accept` and never answers on it (no TLS handshake, no
+ * HTTP): its port, closed with the scope.
+ */
+const silentListener = (accept: (socket: Net.Socket) => void) =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<Net.Server>((resolve) => {
+        const listener = Net.createServer(accept)
+        listener.listen(0, "127.0.0.1", () => resolve(listener))
+      })
+    ),
+    (listener) =>
+      Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          listener.close(() => resolve())
+          // a connection the client left open (the handshake it gave up on) would keep `close` waiting
+          for (const socket of sockets.get(listener) ?? []) socket.destroy()
+        })
+      )
+  ).pipe(
+    Effect.tap((listener) =>
+      Effect.sync(() => {
+        const open = new Set<Net.Socket>()
+        sockets.set(listener, open)
+        listener.on("connection", (socket: Net.Socket) => {
+          open.add(socket)
+          socket.once("close", () => open.delete(socket))
+        })
+      })
+    ),
+    Effect.map((listener) => (listener.address() as Net.AddressInfo).port)
+  )
+
+const sockets = new WeakMap<Net.Server, Set<Net.Socket>>()
+
 /** Waits `millis` of real time, whatever the fiber's Clock. */
 const realWait = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
@@ -1338,8 +1374,95 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
         )
       )
       expect(deadlineCause(error)?.reason).toBe("Deadline")
+      // never dispatched, so never written
+      expect(error).toMatchObject({ requestSent: false })
       expect(elapsed).toBeLessThan(1000)
     }).pipe(Effect.provide(sturdy)))
+
+  it.live("a request still waiting for a connection when its attempt times out was never sent: requestSent false", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const received = yield* serverReceives("unsent-first")
+      const first = yield* Effect.fork(
+        Effect.flip(
+          Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=unsent-first`), { timeout: "2 seconds" })
+        )
+      )
+      yield* Deferred.await(received)
+      // the pool's only connection is busy: this one waits for it, and its attempt times out there
+      const queued = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.post(`${base}/echo?tag=unsent-queued`), { timeout: "100 millis" })
+      )
+      expectTimeout(queued, { phase: "Attempt", millis: 100 })
+      expect(queued).toMatchObject({ requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(queued)).toBe(false)
+      expect(queued.message).toMatch(/^attempt timed out after 100ms before the request was sent: POST /)
+      // the one on the connection was written: it may have reached the server
+      yield* Fiber.interrupt(first)
+      const written = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.get(`${base}/hang?tag=unsent-written`), { timeout: "100 millis" })
+      )
+      expectTimeout(written, { phase: "Attempt", millis: 100 })
+      expect("requestSent" in written).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(written)).toBe(true)
+    }).pipe(Effect.provide(UndiciHttpClient.layer({ connections: 1 }))))
+
+  it.live("a connection still opening when the attempt times out (a TLS handshake never answered): requestSent false", () =>
+    Effect.gen(function*() {
+      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const client = yield* HttpClient.HttpClient
+      // the connect timeout (5 s) is far off: the attempt's limit fires during the handshake
+      const error = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.post(`https://127.0.0.1:${silent}/orders`), { timeout: "100 millis" })
+      )
+      expectTimeout(error, { phase: "Attempt", millis: 100 })
+      expect(error).toMatchObject({ requestSent: false })
+      // a deadline that passes there says the same
+      const deadline = yield* Effect.flip(
+        client.post(`https://127.0.0.1:${silent}/orders`).pipe(Deadline.establish("100 millis"))
+      )
+      expect(deadlineCause(deadline)?.reason).toBe("Deadline")
+      expect(deadline).toMatchObject({ _tag: "RequestError", requestSent: false })
+      // the mark is the request's own, not enumerable: the error reads and logs as before
+      expect(Object.keys(deadline)).not.toContain("requestSent")
+    }).pipe(Effect.provide(sturdy), Effect.scoped))
+
+  it.live("a connection reset during its TLS handshake never sent the request: ConnectionError Reset, requestSent false", () =>
+    Effect.gen(function*() {
+      const resetting = yield* silentListener((socket) => socket.resetAndDestroy())
+      const client = yield* HttpClient.HttpClient
+      const error = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.post(`https://127.0.0.1:${resetting}/orders`), { timeout: "5 seconds" })
+      )
+      expect(error).toMatchObject({ _tag: "ConnectionError", reason: "Reset", requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
+      // the server's own reset after reading the request: written, so it may have reached it
+      const afterWrite = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.post(`${base}/reset-before-headers?tag=unsent-reset-after`), {
+          timeout: "5 seconds"
+        })
+      )
+      expect(afterWrite._tag).toBe("ConnectionError")
+      expect("requestSent" in afterWrite).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(afterWrite)).toBe(true)
+    }).pipe(Effect.provide(sturdy), Effect.scoped))
+
+  it.live("Policy retries a POST whose attempts time out before they are sent, and not one that was sent", () =>
+    Effect.gen(function*() {
+      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 3, baseDelay: "1 millis", budget: false },
+        attemptTimeout: "50 millis",
+        circuitBreaker: false
+      })
+      const client = yield* HttpClient.HttpClient
+      const post = (url: string) =>
+        Policy.send(client, HttpClientRequest.post(url)).pipe(Effect.provideService(Policy.Policy, policy))
+      const unsent = yield* Effect.flip(post(`https://127.0.0.1:${silent}/orders`))
+      expect(unsent).toMatchObject({ _tag: "Timeout", phase: "Attempt", requestSent: false, attempts: 3 })
+      const sent = yield* Effect.flip(post(`${base}/hang?tag=unsent-policy`))
+      expect(sent).toMatchObject({ _tag: "Timeout", phase: "Attempt", attempts: 1 })
+    }).pipe(Effect.provide(sturdy), Effect.scoped))
 
   it.live("a fast server answers well within the deadline and the limit does not linger", () =>
     Effect.gen(function*() {

@@ -462,7 +462,7 @@ const dispatchRequest = (
       timeLeft = limit.armed ? Number.POSITIVE_INFINITY : limit.at - Date.now()
       if (timeLeft <= 0) {
         return resume(
-          Effect.fail(new Error.RequestError({ request, reason: "Transport", cause: limitExceeded(limit, false) }))
+          Effect.fail(failedUnsent(request, "Transport", limitExceeded(limit, false)))
         )
       }
       if (limit.attemptMillis < timeLeft) {
@@ -525,6 +525,19 @@ const limitExceeded = (limit: Deadline.Limit, byAttemptTimeout: boolean): Deadli
   byAttemptTimeout
     ? new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: limit.attemptTimeout }, true)
     : new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }, true)
+
+/**
+ * The failure of a request undici never handed to a connection to write, marked so (`requestSent: false`, read by
+ * `@sturdy/http`): it still waited for a connection, or its connection was still opening. The mark goes on the
+ * request's own error, not on its cause: undici hands one error to every request it fails at once (a connection that
+ * could not open, a dispatcher destroyed), written or not. Not enumerable, so the error reads and logs as before.
+ */
+const failedUnsent = (
+  request: ClientRequest.HttpClientRequest,
+  reason: Error.RequestError["reason"],
+  cause: unknown
+): Error.RequestError =>
+  Object.defineProperty(new Error.RequestError({ request, reason, cause }), "requestSent", { value: false })
 
 class RequestAborted extends globalThis.Error {
   readonly code = "UND_ERR_ABORTED"
@@ -608,7 +621,13 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.abortRequested = true
     this.abortRequest?.(error)
     if (resumeResponse !== undefined) {
-      resumeResponse(Effect.fail(new Error.RequestError({ request: this.request, reason: "Transport", cause: error })))
+      resumeResponse(
+        Effect.fail(
+          this.written
+            ? new Error.RequestError({ request: this.request, reason: "Transport", cause: error })
+            : failedUnsent(this.request, "Transport", error)
+        )
+      )
     } else {
       this.notify()
     }
@@ -625,7 +644,11 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.abortRequest?.(new RequestAborted())
   }
 
+  /** undici handed the request to a connection to write (`onConnect`): from then on it may reach the server. */
+  private written = false
+
   onConnect(abort: (error?: Error) => void): void {
+    this.written = true
     if (this.abortRequested) {
       abort(new RequestAborted())
     } else {
@@ -721,7 +744,13 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
       if (!this.abortRequested) {
         // the request's body failed on the caller's side: `Encode`, as a body that could not be encoded is
         const reason = this.bodyFailure !== undefined && this.bodyFailure === error ? "Encode" : "Transport"
-        resumeResponse(Effect.fail(new Error.RequestError({ request: this.request, reason, cause: error })))
+        resumeResponse(
+          Effect.fail(
+            this.written
+              ? new Error.RequestError({ request: this.request, reason, cause: error })
+              : failedUnsent(this.request, reason, error)
+          )
+        )
       }
       return
     }
