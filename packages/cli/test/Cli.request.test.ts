@@ -288,6 +288,41 @@ describe("exit codes", () => {
       expect(ran.stderr).toContain("Timeout (Attempt)")
     }))
 
+  it.scopedLive("--timeout shorter than a TLS handshake that never ends: a POST is retried, each attempt not sent", () =>
+    Effect.gen(function*() {
+      // a TCP listener that never answers the handshake: no request is ever written to it
+      const listener = yield* Effect.acquireRelease(
+        Effect.async<{ readonly server: Net.Server; readonly sockets: Set<Net.Socket> }>((resume) => {
+          const sockets = new Set<Net.Socket>()
+          const server = Net.createServer((socket) => {
+            sockets.add(socket)
+            socket.on("error", () => {})
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
+        }),
+        ({ server, sockets }) =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+            for (const socket of sockets) socket.destroy()
+          })
+      )
+      const port = (listener.server.address() as Net.AddressInfo).port
+      const ran = yield* sturdy(
+        "post",
+        `https://127.0.0.1:${port}/orders`,
+        "--data",
+        "{}",
+        "--policy",
+        fastPolicy(),
+        "--retries",
+        "1",
+        "--timeout",
+        "100ms"
+      )
+      expect(ran.code).toBe(ExitCode.codes.Timeout)
+      expect(ran.stderr.match(/Timeout \(Attempt, not sent\)/g)).toHaveLength(2)
+    }))
+
   it.scopedLive("--deadline on a hanging server → Timeout (8)", () =>
     Effect.gen(function*() {
       const api = yield* server({ "GET /slow": FaultScript.hang })

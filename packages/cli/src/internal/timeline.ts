@@ -40,15 +40,19 @@ export type Event =
 const describeFailure = (failure: HttpFailure.HttpFailure): string => {
   switch (failure._tag) {
     case "ConnectionError":
-      return `ConnectionError (${failure.reason})`
+      return `ConnectionError (${failure.reason}${notSent(failure)})`
     case "Timeout":
-      return `Timeout (${failure.phase})`
+      return `Timeout (${failure.phase}${notSent(failure)})`
     case "InvalidRequest":
       return `InvalidRequest (${failure.reason})`
     default:
       return failure._tag
   }
 }
+
+// why a POST was repeated after a timeout or a reset: the transport knows it never wrote the request
+const notSent = (failure: HttpFailure.ConnectionError | HttpFailure.Timeout): string =>
+  failure.requestSent === false ? ", not sent" : ""
 
 const statusOf = (failure: HttpFailure.HttpFailure): number | undefined =>
   "status" in failure ? failure.status : undefined
