@@ -41,6 +41,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as FiberRef from "effect/FiberRef"
 import type * as Schema from "effect/Schema"
 import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/attempt.js"
@@ -254,6 +255,53 @@ export const classify: <E extends HttpClientError.HttpClientError | HttpFailure.
 export const fromClientError: (
   error: HttpClientError.HttpClientError | HttpFailure.HttpFailure
 ) => Effect.Effect<never, HttpFailure.HttpFailure> = internal.fromClientError
+
+/**
+ * What a transport reports about the request of the attempt under way, for a time limit enforced by a timer raced
+ * around the transport rather than by the transport itself (under a `TestClock`, or around a transport that does not
+ * enforce limits): `requestSent: false` while the request waits before it is written (for a connection to open, or a
+ * free one), `true` once it is written. When the timer fires while it is `false`, the `Timeout` carries
+ * `requestSent: false`: the request never reached the server, and `Policy` retries it even for a POST. A transport
+ * that enforces the limit itself says the same on its error instead (`HttpFailure.RequestSentMark`).
+ *
+ * @example
+ * ```ts
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect, FiberRef } from "effect"
+ *
+ * // a custom transport's connection step: the request is not written until it ends
+ * declare const connect: Effect.Effect<void>
+ * const connected = Effect.flatMap(FiberRef.get(Attempt.currentSendProgress), (progress) => {
+ *   if (progress !== undefined) progress.requestSent = false
+ *   return Effect.tap(connect, () => {
+ *     if (progress !== undefined) progress.requestSent = true
+ *   })
+ * })
+ * ```
+ * @since 0.2.0
+ * @category transports
+ */
+export interface SendProgress {
+  requestSent: boolean | undefined
+}
+
+/**
+ * Where a transport finds the {@link SendProgress} of the attempt under way: set while a timer raced around the
+ * transport bounds the attempt (`Attempt.send`, `Attempt.json` and `Policy`'s attempt timeout), `undefined` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Attempt } from "@sturdy/http"
+ * import { Effect, FiberRef } from "effect"
+ *
+ * const reportWritten = Effect.map(FiberRef.get(Attempt.currentSendProgress), (progress) => {
+ *   if (progress !== undefined) progress.requestSent = true
+ * })
+ * ```
+ * @since 0.2.0
+ * @category transports
+ */
+export const currentSendProgress: FiberRef.FiberRef<SendProgress | undefined> = internal.currentSendProgress
 
 /**
  * Encodes a request body with `schema`; a value the schema rejects fails with `InvalidRequest` (`BodyEncode`).

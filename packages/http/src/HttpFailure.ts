@@ -36,8 +36,9 @@
  * | `AuthenticationFailed`  | `Rejected`, `Malformed`                 | no            | no                     | none         |
  *
  * ¹ no when the failure carries `requestSent: false`: the transport knows the request was never written (it was still
- * waiting for a connection, or its connection was still opening). `@sturdy/node`'s transport says so; a transport
- * that cannot tell leaves `requestSent` unset, and the failure may have reached the server.
+ * waiting for a connection, or its connection was still opening). `@sturdy/node`'s transport and `@sturdy/testing`'s
+ * `ScriptedClient` say so (see {@link RequestSentMark} and `Attempt.SendProgress`); a transport that cannot tell
+ * leaves `requestSent` unset, and the failure may have reached the server.
  *
  * A failure returned by `Policy` after its retry stage carries `attempts`, the number of attempts the call made
  * (see {@link RequestInfo}), so a caller can log "gave up after 3 attempts" without an event hook.
@@ -232,9 +233,10 @@ export class Timeout extends Data.TaggedError("Timeout")<
     /**
      * `false` when the transport knows the request was never written: the limit fired while it waited for a
      * connection (every connection to the origin busy) or while its connection was still opening. Such a timeout
-     * never reached the server (`mayHaveReachedServer` is `false`), so `Policy` retries it even for a POST. Unset
-     * when the transport cannot tell, as when a timer raced around it fired (under a `TestClock`, or a transport
-     * that does not enforce limits itself; see {@link RequestSentMark}).
+     * never reached the server (`mayHaveReachedServer` is `false`), so `Policy` retries it even for a POST. A
+     * transport that enforces the limit itself says so on its error ({@link RequestSentMark}); around any other, the
+     * timer reads what the transport reported (`Attempt.SendProgress`), as `@sturdy/node`'s transport and
+     * `@sturdy/testing`'s `ScriptedClient` do. Unset when the transport did not say.
      *
      * @since 0.2.0
      */

@@ -11,6 +11,7 @@ import {
   Exit,
   FastCheck,
   Fiber,
+  FiberRef,
   Option,
   ParseResult,
   Schema,
@@ -271,6 +272,46 @@ describe("Attempt", () => {
         expect("requestSent" in unsaid).toBe(false)
         expect(HttpFailure.mayHaveReachedServer(unsaid)).toBe(true)
       }
+    }))
+
+  it.effect("a timer raced around the transport reads the transport's SendProgress: unsent is requestSent false", () =>
+    Effect.gen(function*() {
+      // a transport that reports its progress, then waits for ever: `sent` says what it reports on each call
+      const reporting = (sent: ReadonlyArray<boolean | undefined>) => {
+        let call = 0
+        return HttpClient.make(() =>
+          Effect.flatMap(FiberRef.get(Attempt.currentSendProgress), (progress) => {
+            const report = sent[call++]
+            if (progress !== undefined && report !== undefined) progress.requestSent = report
+            return Effect.never
+          })
+        )
+      }
+      const timedOut = (client: HttpClient.HttpClient, options: Attempt.Options = { timeout: "1 second" }) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Effect.flip(Attempt.send(client, request, options)))
+          yield* TestClock.adjust("1 second")
+          return yield* Fiber.join(fiber)
+        })
+      const unsent = yield* timedOut(reporting([false]))
+      expect(unsent).toMatchObject({ _tag: "Timeout", phase: "Attempt", requestSent: false })
+      expect(HttpFailure.mayHaveReachedServer(unsent)).toBe(false)
+      for (const report of [true, undefined]) {
+        const sent = yield* timedOut(reporting([report]))
+        expect("requestSent" in sent).toBe(false)
+        expect(HttpFailure.mayHaveReachedServer(sent)).toBe(true)
+      }
+      // each run of an attempt has a progress of its own: the first run's report does not reach the second
+      const client = reporting([false, undefined])
+      const attempt = Attempt.send(client, request, { timeout: "1 second" })
+      for (const expected of [false, undefined]) {
+        const fiber = yield* Effect.fork(Effect.flip(attempt))
+        yield* TestClock.adjust("1 second")
+        const failure = yield* Fiber.join(fiber)
+        expect(failure._tag === "Timeout" && failure.requestSent).toBe(expected)
+      }
+      // outside an attempt's timer there is nothing to report to
+      expect(yield* FiberRef.get(Attempt.currentSendProgress)).toBeUndefined()
     }))
 
   it.effect("keeps a sanitized copy of the cause, not the raw error", () =>

@@ -11,6 +11,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import { globalValue } from "effect/GlobalValue"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -214,15 +216,38 @@ const requestSentOf = (error: HttpClientError.RequestError): boolean | undefined
 }
 
 /** @internal */
+export const currentSendProgress: FiberRef.FiberRef<Attempt.SendProgress | undefined> = globalValue(
+  Symbol.for("@sturdy/http/Attempt/currentSendProgress"),
+  () => FiberRef.unsafeMake<Attempt.SendProgress | undefined>(undefined)
+)
+
+/**
+ * Runs `timed` (an attempt under a timer raced around its transport) with a progress of its own, fresh each time it
+ * runs, for the transport to report in: the timer's `Timeout` then says `requestSent: false` when the transport said
+ * it had not written the request.
+ * @internal
+ */
+export const withSendProgress = <A, E, R>(
+  timed: (tracked: Tracked, unsent: () => false | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    const progress: Attempt.SendProgress = { requestSent: undefined }
+    return timed(
+      (effect) => Effect.locally(effect, currentSendProgress, progress),
+      () => progress.requestSent === false ? false : undefined
+    )
+  })
+
+/** @internal */
 export const deadlineTimeout = (
   error: Deadline.DeadlineExceeded,
   request: HttpClientRequest.HttpClientRequest,
   requestSent?: boolean | undefined
 ): HttpFailure.Timeout =>
   new HttpFailure.Timeout(
-    requestSent === undefined
-      ? { ...requestInfo(request), phase: error.reason, timeout: error.timeout }
-      : { ...requestInfo(request), phase: error.reason, timeout: error.timeout, requestSent }
+    requestSent === false
+      ? { ...requestInfo(request), phase: error.reason, timeout: error.timeout, requestSent }
+      : { ...requestInfo(request), phase: error.reason, timeout: error.timeout }
   )
 
 /**
@@ -284,10 +309,9 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
         cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error)
       }
       // only where it decides something: a refused connection, DNS, TLS or connect timeout never left anyway
-      const requestSent = connection.reason === "Reset" || connection.reason === "Unknown"
-        ? requestSentOf(error)
-        : undefined
-      return new HttpFailure.ConnectionError(requestSent === undefined ? connection : { ...connection, requestSent })
+      const unsent = (connection.reason === "Reset" || connection.reason === "Unknown") &&
+        requestSentOf(error) === false
+      return new HttpFailure.ConnectionError(unsent ? { ...connection, requestSent: false } : connection)
     }
   }
 }
@@ -946,11 +970,17 @@ const withAttemptTimeout = <A, R>(
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, HttpFailure.HttpFailure, R> =>
-  timeout === undefined ? effect : Effect.timeoutFail(Effect.disconnect(effect), {
-    duration: timeout,
-    onTimeout: () =>
-      new HttpFailure.Timeout({ ...requestInfo(request), phase: "Attempt", timeout: Duration.decode(timeout) })
-  })
+  timeout === undefined ?
+    effect :
+    withSendProgress((tracked, unsent) =>
+      Effect.timeoutFail(Effect.disconnect(tracked(effect)), {
+        duration: timeout,
+        onTimeout: () => {
+          const fields = { ...requestInfo(request), phase: "Attempt" as const, timeout: Duration.decode(timeout) }
+          return new HttpFailure.Timeout(unsent() === false ? { ...fields, requestSent: false } : fields)
+        }
+      })
+    )
 
 /** @internal */
 export const inheritDeadlineEnforcement = <C extends HttpClient.HttpClient.With<any, any>>(
@@ -1032,17 +1062,29 @@ const timedExchange = <A, R, RX>(
       fiber.getFiberRef(Deadline.currentLimit).at > clock.unsafeCurrentTimeMillis()
     ) return exchange(response, true)
   }
-  return Effect.catchIf(
-    // disconnected: the caller gets Timeout on time even from a transport that ignores interruption, whose request
-    // is then interrupted in the background
-    Deadline.attemptTimeout(exchange(response, selfEnforcing), timeout ?? Duration.infinity, {
-      selfEnforcing,
-      disconnect: true
-    }),
-    isDeadlineExceeded,
-    (error) => Effect.fail(deadlineTimeout(error, request))
-  )
+  const limited = (tracked: Tracked, unsent: () => false | undefined) =>
+    Effect.catchIf(
+      // disconnected: the caller gets Timeout on time even from a transport that ignores interruption, whose request
+      // is then interrupted in the background
+      Deadline.attemptTimeout(tracked(exchange(response, selfEnforcing)), timeout ?? Duration.infinity, {
+        selfEnforcing,
+        disconnect: true
+      }),
+      isDeadlineExceeded,
+      (error) => Effect.fail(deadlineTimeout(error, request, unsent()))
+    )
+  // a transport that enforces the limit under the live Clock says itself whether it wrote the request; around any
+  // other, a timer fires, and the transport reports its progress for the timer's failure
+  return selfEnforcing && Deadline.isLiveClock(Context.get(fiber.currentDefaultServices, Clock.Clock))
+    ? limited(untracked, unknownProgress)
+    : withSendProgress(limited)
 }
+
+/** @internal Runs an effect with the progress its transport reports in. */
+export type Tracked = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const untracked: Tracked = (effect) => effect
+const unknownProgress = (): undefined => undefined
 
 const receive = <A, R, RX>(
   response: Effect.Effect<

@@ -608,13 +608,17 @@ const timedAttempt = <A, R>(
 ): Effect.Effect<A, HttpFailure.HttpFailure, R> => {
   const attemptTimeout = resolved.attemptTimeout ?? Duration.infinity
   // The deadline and the attempt timeout are established around the retries: an Attempt applies both itself
-  const limited = selfEnforcing ? send : (ready: HttpClientRequest.HttpClientRequest) =>
-    Effect.catchIf(
-      // disconnected: Timeout on time whatever `send` does when interrupted; it is interrupted in the background
-      Deadline.attemptTimeout(send(ready), attemptTimeout, disconnectOnTimeout),
-      attempt.isDeadlineExceeded,
-      (error) => Effect.fail(attempt.deadlineTimeout(error, request))
-    )
+  const limited = selfEnforcing ?
+    send :
+    (ready: HttpClientRequest.HttpClientRequest) =>
+      attempt.withSendProgress((tracked, unsent) =>
+        Effect.catchIf(
+          // disconnected: Timeout on time whatever `send` does when interrupted; it is interrupted in the background
+          Deadline.attemptTimeout(tracked(send(ready)), attemptTimeout, disconnectOnTimeout),
+          attempt.isDeadlineExceeded,
+          (error) => Effect.fail(attempt.deadlineTimeout(error, request, unsent()))
+        )
+      )
   const headerName = resolved.deadlineHeader
   if (headerName === undefined) return limited(request)
   return Effect.flatMap(FiberRef.get(Deadline.currentLimit), (current) =>
