@@ -1464,6 +1464,45 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       expect(sent).toMatchObject({ _tag: "Timeout", phase: "Attempt", attempts: 1 })
     }).pipe(Effect.provide(sturdy), Effect.scoped))
 
+  it.live("a timer raced around the transport (Policy.run with a send of its own) also learns the request was not sent", () =>
+    Effect.gen(function*() {
+      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const policy = yield* Policy.make({ retry: false, attemptTimeout: "100 millis", circuitBreaker: false })
+      const client = yield* HttpClient.HttpClient
+      // `run` with a send of its own: Policy arms its own timer, and the transport reports its progress to it
+      const unsent = yield* Effect.flip(
+        policy.run(
+          HttpClientRequest.post(`https://127.0.0.1:${silent}/orders`),
+          (request) => Effect.catchAll(client.execute(request), Attempt.fromClientError)
+        )
+      )
+      expect(unsent).toMatchObject({ _tag: "Timeout", phase: "Attempt", requestSent: false })
+      const sent = yield* Effect.flip(
+        policy.run(
+          HttpClientRequest.post(`${base}/hang?tag=unsent-run`),
+          (request) => Effect.catchAll(client.execute(request), Attempt.fromClientError)
+        )
+      )
+      expect(sent).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+      expect("requestSent" in sent).toBe(false)
+    }).pipe(Effect.provide(sturdy), Effect.scoped))
+
+  it.effect("under TestClock the attempt's timer fires during a TLS handshake never answered: requestSent false", () =>
+    Effect.gen(function*() {
+      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const client = yield* HttpClient.HttpClient
+      const fiber = yield* Effect.fork(
+        Effect.flip(
+          Attempt.send(client, HttpClientRequest.post(`https://127.0.0.1:${silent}/orders`), { timeout: "1 second" })
+        )
+      )
+      // real time for the connection to start, then the virtual second
+      yield* realWait(50)
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "Timeout", phase: "Attempt", requestSent: false })
+    }).pipe(Effect.provide(sturdy), Effect.scoped))
+
   it.live("a fast server answers well within the deadline and the limit does not linger", () =>
     Effect.gen(function*() {
       const client = yield* HttpClient.HttpClient

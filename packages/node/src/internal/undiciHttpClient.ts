@@ -7,6 +7,7 @@ import * as ClientRequest from "@effect/platform/HttpClientRequest"
 import type * as ClientResponse from "@effect/platform/HttpClientResponse"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Attempt from "@sturdy/http/Attempt"
 import * as ClientResponseBase from "@sturdy/http/ClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
@@ -319,11 +320,13 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
       const target = targetOf(request)
       if (target instanceof Error.RequestError) return Effect.fail(target)
       const limit = enforcedLimit(fiber)
+      // set when a timer is raced around the transport: its failure reads whether the request was written
+      const progress = fiber.getFiberRef(Attempt.currentSendProgress)
       if (
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
       ) {
-        return send(dispatcher, request, target, limit)
+        return send(dispatcher, request, target, limit, progress)
       }
       if (fiber.currentTracer === nativeTracer) {
         const parent = fiber.currentSpan
@@ -333,10 +336,11 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
             ? ClientRequest.setHeaders(request, propagationHeaders(parent))
             : request,
           target,
-          limit
+          limit,
+          progress
         )
       }
-      return sendWithSpan(dispatcher, request, target, fiber, limit)
+      return sendWithSpan(dispatcher, request, target, fiber, limit, progress)
     })
   return Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
@@ -366,7 +370,8 @@ const sendWithSpan = (
   request: ClientRequest.HttpClientRequest,
   target: Target,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
-  limit: Deadline.Limit | undefined
+  limit: Deadline.Limit | undefined,
+  progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.HttpClientError> => {
   const url = target.url
   const nameGenerator = Context.get(fiber.currentContext, Client.SpanNameGenerator)
@@ -391,7 +396,7 @@ const sendWithSpan = (
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
       : request
-    return send(dispatcher, sent, target, limit).pipe(
+    return send(dispatcher, sent, target, limit, progress).pipe(
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
@@ -410,19 +415,20 @@ const send = (
   dispatcher: Undici.Dispatcher,
   request: ClientRequest.HttpClientRequest,
   target: Target,
-  limit: Deadline.Limit | undefined
+  limit: Deadline.Limit | undefined,
+  progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> => {
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return dispatchRequest(dispatcher, request, target, null, limit)
+      return dispatchRequest(dispatcher, request, target, null, limit, progress)
     case "Uint8Array":
-      return dispatchRequest(dispatcher, request, target, body.body, limit)
+      return dispatchRequest(dispatcher, request, target, body.body, limit, progress)
     case "Raw":
-      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit)
+      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit, progress)
     case "FormData": {
       if (body.formData instanceof Undici.FormData) {
-        return dispatchRequest(dispatcher, request, target, body.formData, limit)
+        return dispatchRequest(dispatcher, request, target, body.formData, limit, progress)
       }
       // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
       // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
@@ -434,13 +440,14 @@ const send = (
         withType,
         target,
         encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>),
-        limit
+        limit,
+        progress
       )
     }
     case "Stream":
       return Effect.flatMap(
         Effect.runtime<never>(),
-        (runtime) => dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit)
+        (runtime) => dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit, progress)
       )
   }
 }
@@ -453,7 +460,8 @@ const dispatchRequest = (
   request: ClientRequest.HttpClientRequest,
   target: Target,
   body: DispatchBody,
-  limit: Deadline.Limit | undefined
+  limit: Deadline.Limit | undefined,
+  progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> =>
   Effect.async<ClientResponse.HttpClientResponse, Error.RequestError>((resume) => {
     let timeLeft = 0
@@ -472,6 +480,10 @@ const dispatchRequest = (
     }
     const call = new UndiciCall(request, resume)
     if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
+    if (progress !== undefined) {
+      progress.requestSent = false
+      call.progress = progress
+    }
     // a body the caller streams can fail on its side (its stream failed): then the request could not be written,
     // which is no failure of the connection or the server (undici destroys the body with an error of its own, such as
     // a length mismatch, too: that one is undici's to report)
@@ -647,8 +659,12 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   /** undici handed the request to a connection to write (`onConnect`): from then on it may reach the server. */
   private written = false
 
+  /** Where a timer raced around the transport reads whether the request was written. */
+  progress: Attempt.SendProgress | undefined = undefined
+
   onConnect(abort: (error?: Error) => void): void {
     this.written = true
+    if (this.progress !== undefined) this.progress.requestSent = true
     if (this.abortRequested) {
       abort(new RequestAborted())
     } else {
