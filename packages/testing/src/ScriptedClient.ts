@@ -21,7 +21,10 @@
  *
  * A connect failure arrives after the fault's latency. Its cause names the request URL's host and port (the port
  * the scheme implies when the URL has none) where Node names the address it tried: the same for a URL with an IP
- * address, such as `FaultServer.refusedUrl`'s; for a host name Node would name the address it resolved to.
+ * address, such as `FaultServer.refusedUrl`'s; for a host name Node would name the address it resolved to. Until then
+ * the request is not written: an attempt timeout that fires first (a `connectTimeout({ latency: "15 seconds" })` under
+ * a 10 s attempt timeout) is a `Timeout` with `requestSent: false`, which `Policy` retries even for a POST, as with
+ * `@sturdy/node`'s transport. Every other fault is played on an open connection, its request written at once.
  *
  * A body is read as by Sturdy's undici transport: the first read that runs takes it; a body read whole is kept for
  * every later reader, a stream included, and a body being streamed fails any other reader (`ResponseError` `Decode`,

@@ -717,4 +717,48 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
         yield* attemptsOn("POST /tls")
       ]).toEqual([3, 3, 3, 1, 1])
     }))
+
+  it.scoped("a connection that opens slower than the attempt timeout: Timeout, never sent, so a POST is retried", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        // the connect timeout (15 s) is longer than the attempt's (1 s): the attempt times out while connecting
+        "POST /slow-connect": FaultScript.sequence(
+          FaultScript.connectTimeout({ latency: "15 seconds" }),
+          FaultScript.json({ id: 1 }, { status: 201 })
+        ),
+        "POST /down": FaultScript.connectTimeout({ latency: "15 seconds" }),
+        // an open connection whose server never answers: the request was written
+        "POST /hang": FaultScript.hang
+      }))
+      const policy = yield* Policy.make({ attemptTimeout: "1 second", circuitBreaker: false })
+      const run = (path: string) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            Policy.send(scripted.client, HttpClientRequest.post(`${base}${path}`)).pipe(
+              Effect.map((received) => received.response.status),
+              Effect.either,
+              Effect.provideService(Policy.Policy, policy),
+              Effect.withRandom(Random.make(7))
+            )
+          )
+          yield* TestClock.adjust("1 minute")
+          return yield* Fiber.join(fiber)
+        })
+      const attemptsOn = (route: string) =>
+        Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+
+      expect(yield* run("/slow-connect")).toEqual(Either.right(201))
+      expect(yield* attemptsOn("POST /slow-connect")).toBe(2)
+      const down = yield* run("/down")
+      expect(Either.isLeft(down) && down.left).toMatchObject({
+        _tag: "Timeout",
+        phase: "Attempt",
+        requestSent: false,
+        attempts: 3
+      })
+      const hang = yield* run("/hang")
+      expect(Either.isLeft(hang) && hang.left).toMatchObject({ _tag: "Timeout", phase: "Attempt", attempts: 1 })
+      expect(Either.isLeft(hang) && "requestSent" in hang.left).toBe(false)
+      expect(yield* attemptsOn("POST /hang")).toBe(1)
+    }))
 })

@@ -2,6 +2,7 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Attempt from "@sturdy/http/Attempt"
 import * as ClientResponse from "@sturdy/http/ClientResponse"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -10,6 +11,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
@@ -231,6 +233,10 @@ export const make = (routes: FaultScript.Routes) =>
           headers: request.headers,
           nowMillis: yield* Clock.currentTimeMillis
         })
+        // a timer raced around this client (an attempt timeout) reads whether the request was written: never, for a
+        // connection that fails to open; at once, for every fault played on an open connection
+        const progress = yield* FiberRef.get(Attempt.currentSendProgress)
+        if (progress !== undefined) progress.requestSent = entry.decision.fault._tag !== "ConnectFailure"
         const head = yield* Deferred.make<Head, Error>()
         const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
         const responder = yield* respond(request.method, url, entry, head, body).pipe(
