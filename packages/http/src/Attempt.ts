@@ -261,7 +261,10 @@ export const fromClientError: (
  * around the transport rather than by the transport itself (under a `TestClock`, or around a transport that does not
  * enforce limits): `requestSent: false` while the request waits before it is written (for a connection to open, or a
  * free one), `true` once it is written. When the timer fires while it is `false`, the `Timeout` carries
- * `requestSent: false`: the request never reached the server, and `Policy` retries it even for a POST. A transport
+ * `requestSent: false`: the request never reached the server, and `Policy` retries it even for a POST. One attempt
+ * can make several requests (a redirect's hops, a token fetched first): a transport sets `false` only while nothing
+ * was written (`requestSent` still `undefined`), so a later request never makes an attempt that reached a server
+ * unsent. An `Attempt` inside another attempt's timer (in the `send` of `Policy.run`) shares its progress. A transport
  * that enforces the limit itself says the same on its error instead (`HttpFailure.RequestSentMark`).
  *
  * @example
@@ -272,7 +275,7 @@ export const fromClientError: (
  * // a custom transport's connection step: the request is not written until it ends
  * declare const connect: Effect.Effect<void>
  * const connected = Effect.flatMap(FiberRef.get(Attempt.currentSendProgress), (progress) => {
- *   if (progress !== undefined) progress.requestSent = false
+ *   if (progress !== undefined && progress.requestSent === undefined) progress.requestSent = false
  *   return Effect.tap(connect, () => {
  *     if (progress !== undefined) progress.requestSent = true
  *   })

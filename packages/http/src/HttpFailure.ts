@@ -84,7 +84,7 @@ export interface SanitizedCause {
  * `false`. Only a transport that knows may say `false`: the request still waited for a connection, or its connection
  * was still opening. The field goes on the request's own error rather than its cause, which a transport may share
  * between requests. `@sturdy/node`'s `UndiciHttpClient` sets it (not enumerable); an error without it leaves the
- * failure's `requestSent` unset.
+ * failure's `requestSent` unset. `Redirect.follow` drops it from a later hop's error: the first hop reached a server.
  *
  * @example
  * ```ts

@@ -1,7 +1,8 @@
-import { HttpBody, HttpClientRequest } from "@effect/platform"
+import { HttpBody, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Auth, Redaction, Redirect } from "@sturdy/http"
-import { Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Attempt, Auth, HttpFailure, Redaction, Redirect } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
+import { Duration, Effect, Option, Redacted, Schema, Stream } from "effect"
 import { Readable } from "node:stream"
 import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
 
@@ -31,6 +32,37 @@ describe("Redirect", () => {
         "https://other.test:8443/d"
       ])
       expect(seen.map((s) => s.headers["x-api-key"])).toEqual(["k-123", "k-123", undefined])
+    }))
+
+  it.effect("a later hop that was never written does not make the request unsent: the first hop reached a server", () =>
+    Effect.gen(function*() {
+      // the transport marks a request it never wrote (HttpFailure.RequestSentMark): here the hop after a 307
+      const unsentFailure = (request: HttpClientRequest.HttpClientRequest) =>
+        Object.defineProperty(
+          new HttpClientError.RequestError({
+            request,
+            reason: "Transport",
+            cause: new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.seconds(1) })
+          }),
+          "requestSent",
+          { value: false }
+        )
+      const client = HttpClient.make((request, url) =>
+        url.pathname === "/orders"
+          ? Effect.succeed(HttpClientResponse.fromWeb(request, moved(307, "/v2/orders")))
+          : Effect.fail(unsentFailure(request))
+      )
+      const redirected = yield* Effect.flip(
+        Attempt.send(client.pipe(Redirect.follow()), HttpClientRequest.post("https://api.test/orders"))
+      )
+      expect(redirected).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+      expect("requestSent" in redirected).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(redirected)).toBe(true)
+      // the same failure on the first hop: nothing was written anywhere
+      const direct = yield* Effect.flip(
+        Attempt.send(client.pipe(Redirect.follow()), HttpClientRequest.post("https://api.test/v2/orders"))
+      )
+      expect(direct).toMatchObject({ _tag: "Timeout", requestSent: false })
     }))
 
   it.effect("the Idempotency-Key goes on to another origin (no credential: the next origin needs it to apply a repeat once)", () =>

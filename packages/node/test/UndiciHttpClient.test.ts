@@ -1485,6 +1485,16 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       )
       expect(sent).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
       expect("requestSent" in sent).toBe(false)
+      // one attempt, two requests: the first was written, so the attempt may have reached a server
+      const both = yield* Effect.flip(
+        policy.run(HttpClientRequest.post(`https://127.0.0.1:${silent}/orders`), (request) =>
+          Effect.catchAll(
+            Effect.zipRight(client.execute(HttpClientRequest.get(`${base}/json`)), client.execute(request)),
+            Attempt.fromClientError
+          ))
+      )
+      expect(both).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+      expect("requestSent" in both).toBe(false)
     }).pipe(Effect.provide(sturdy), Effect.scoped))
 
   it.effect("under TestClock the attempt's timer fires during a TLS handshake never answered: requestSent false", () =>

@@ -761,4 +761,30 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
       expect(Either.isLeft(hang) && "requestSent" in hang.left).toBe(false)
       expect(yield* attemptsOn("POST /hang")).toBe(1)
     }))
+
+  it.scoped("an attempt whose first request was written is not unsent because a later one never connects", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "GET /token": FaultScript.json({ token: "t" }),
+        "POST /orders": FaultScript.connectTimeout({ latency: "15 seconds" })
+      }))
+      const policy = yield* Policy.make({ retry: false, attemptTimeout: "1 second", circuitBreaker: false })
+      const run = (send: Effect.Effect<unknown, HttpFailure.HttpFailure>) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            Effect.flip(policy.run(HttpClientRequest.post(`${base}/orders`), () => send))
+          )
+          yield* TestClock.adjust("1 minute")
+          return yield* Fiber.join(fiber)
+        })
+      const orders = Attempt.send(scripted.client, HttpClientRequest.post(`${base}/orders`))
+      // alone, the POST never left
+      expect(yield* run(orders)).toMatchObject({ _tag: "Timeout", requestSent: false })
+      // after a request that was written, in the same attempt, it may have reached a server
+      const afterToken = yield* run(
+        Effect.zipRight(Attempt.send(scripted.client, HttpClientRequest.get(`${base}/token`)), orders)
+      )
+      expect(afterToken).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+      expect("requestSent" in afterToken).toBe(false)
+    }))
 })

@@ -1,6 +1,6 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
@@ -215,6 +215,23 @@ const requestSentOf = (error: HttpClientError.RequestError): boolean | undefined
   return typeof sent === "boolean" ? sent : undefined
 }
 
+/**
+ * `error` as the failure of a request after an earlier one of the same call was written (a redirect's later hop): a
+ * `RequestError` that says it was never written is made again without that word; anything else is kept as it is.
+ * @internal
+ */
+export const sentBefore = <E>(error: E): E =>
+  HttpClientError.isHttpClientError(error) && error._tag === "RequestError" && requestSentOf(error) === false
+    ? withoutMark(error) as E
+    : error
+
+const withoutMark = (error: HttpClientError.RequestError): HttpClientError.RequestError =>
+  new HttpClientError.RequestError(
+    error.description === undefined
+      ? { request: error.request, reason: error.reason, cause: error.cause }
+      : { request: error.request, reason: error.reason, cause: error.cause, description: error.description }
+  )
+
 /** @internal */
 export const currentSendProgress: FiberRef.FiberRef<Attempt.SendProgress | undefined> = globalValue(
   Symbol.for("@sturdy/http/Attempt/currentSendProgress"),
@@ -222,15 +239,18 @@ export const currentSendProgress: FiberRef.FiberRef<Attempt.SendProgress | undef
 )
 
 /**
- * Runs `timed` (an attempt under a timer raced around its transport) with a progress of its own, fresh each time it
- * runs, for the transport to report in: the timer's `Timeout` then says `requestSent: false` when the transport said
- * it had not written the request.
+ * Runs `timed` (an attempt under a timer raced around its transport) with a progress for the transport to report in:
+ * the timer's `Timeout` then says `requestSent: false` when the transport said it had not written the request. The
+ * progress is fresh each time `timed` runs, unless it runs inside another attempt's timer (an `Attempt` in the `send`
+ * of `Policy.run`): then both are one attempt, and share that one, so the outer timer learns what the transport did.
  * @internal
  */
 export const withSendProgress = <A, E, R>(
   timed: (tracked: Tracked, unsent: () => false | undefined) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => {
+  Effect.withFiberRuntime((fiber) => {
+    const outer = fiber.getFiberRef(currentSendProgress)
+    if (outer !== undefined) return timed(untracked, () => outer.requestSent === false ? false : undefined)
     const progress: Attempt.SendProgress = { requestSent: undefined }
     return timed(
       (effect) => Effect.locally(effect, currentSendProgress, progress),

@@ -196,7 +196,8 @@ export const follow = dual<
         return refuse(first, response, "Downgrade", redirects, to.href)
       }
       const next = nextRequest(request, response.status, from, to)
-      return Effect.zipRight(discard(response), loop(first, next, redirects + 1))
+      // the first hop reached a server: a later hop that was never written does not make the request unsent
+      return Effect.zipRight(discard(response), Effect.mapError(loop(first, next, redirects + 1), attempt.sentBefore))
     })
   return HttpClient.makeWith(
     (requestEffect) => Effect.flatMap(requestEffect, (request) => loop(request, request, 0)),

@@ -481,7 +481,9 @@ const dispatchRequest = (
     const call = new UndiciCall(request, resume)
     if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
     if (progress !== undefined) {
-      progress.requestSent = false
+      // one progress can see several requests (a redirect's hops, a token fetched first): once one was written, the
+      // attempt may have reached a server, whatever the later ones do
+      if (progress.requestSent === undefined) progress.requestSent = false
       call.progress = progress
     }
     // a body the caller streams can fail on its side (its stream failed): then the request could not be written,

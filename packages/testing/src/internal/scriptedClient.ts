@@ -234,9 +234,13 @@ export const make = (routes: FaultScript.Routes) =>
           nowMillis: yield* Clock.currentTimeMillis
         })
         // a timer raced around this client (an attempt timeout) reads whether the request was written: never, for a
-        // connection that fails to open; at once, for every fault played on an open connection
+        // connection that fails to open; at once, for every fault played on an open connection. Once one request of
+        // the attempt was written (a redirect's first hop), a later one does not make it unsent
         const progress = yield* FiberRef.get(Attempt.currentSendProgress)
-        if (progress !== undefined) progress.requestSent = entry.decision.fault._tag !== "ConnectFailure"
+        if (progress !== undefined) {
+          if (entry.decision.fault._tag !== "ConnectFailure") progress.requestSent = true
+          else if (progress.requestSent === undefined) progress.requestSent = false
+        }
         const head = yield* Deferred.make<Head, Error>()
         const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
         const responder = yield* respond(request.method, url, entry, head, body).pipe(
