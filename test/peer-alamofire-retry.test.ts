@@ -17,15 +17,16 @@
  * can cause (a destroyed socket is `.networkConnectionLost`, a port nobody listens on `.cannotConnectToHost`, a late
  * answer under `attemptTimeout` `.timedOut`, an invalid status line `.badServerResponse`, a self-signed certificate
  * `.serverCertificateUntrusted`, ...) or, for those it cannot (DNS, an unreachable network, a certificate's dates), a
- * connection that fails with Node's error of that kind (`connectFailures`); `AFError.sessionTaskFailed(error:)` is that
+ * connection that fails with Node's error of that kind (`connectFailures` as it opens, `sendFailures` once the request
+ * is being written); `AFError.sessionTaskFailed(error:)` is that
  * error wrapped as the `cause` of another (Sturdy reads the code anywhere in the cause chain).
  *
  * Deliberate differences (each test says which; a URL error case that differs also runs with the `retryOn` entry that
  * gives Alamofire's answer): Sturdy's default statuses are 408, 429 and every 5xx but 501, 505 and
  * 511 (and 413 with a server's wait), where Alamofire's are 408, 500, 502, 503, 504 (`retry.statuses` gives those
  * exactly); Sturdy's default backoff is 2 s, doubling to 30 s, with full jitter, Alamofire's 0.5 s doubling with no
- * jitter nor cap; a request that never reached the server (refused, DNS, connect timeout) is retried whatever its
- * method (`retry.retryUnsent: false` gives Alamofire's rule); a TLS failure (`.secureConnectionFailed`,
+ * jitter nor cap; a request that never reached the server (refused, DNS, connect timeout, any failure while the
+ * connection opens) is retried whatever its method (`retry.retryUnsent: false` gives Alamofire's rule); a TLS failure (`.secureConnectionFailed`,
  * `.serverCertificateHasBadDate`, `.serverCertificateNotYetValid`) is never retried by default, where Alamofire retries
  * those three (a certificate or protocol mismatch that repeating does not fix); a failure Sturdy cannot classify
  * (`ConnectionError` `Unknown`, Alamofire's `.unknown`) and a body cut short (`BodyTruncated`, `.zeroByteResource`)
@@ -516,20 +517,25 @@ describe("Alamofire Tests/RetryPolicyTests.swift RetryPolicyTestCase", () => {
   it.scoped("testThatRetryPolicyDoesNotRetryErrorsThatAreNotRetryable", () =>
     Effect.gen(function*() {
       // `.unknown` and `AFError.sessionTaskFailed(.unknown)`: Alamofire never retries them. Sturdy's
-      // `ConnectionError` `Unknown` is transient: a GET is retried (a deliberate difference), a POST is not (it may
-      // have reached the server), and a `retryOn` entry gives Alamofire's answer
+      // `ConnectionError` `Unknown` is transient: a GET is retried (a deliberate difference), a POST is not once its
+      // request was written (it may have reached the server), and a `retryOn` entry gives Alamofire's answer
       const unknown = () => new Error("The operation couldn't be completed")
       for (const error of [unknown(), sessionTaskFailed(unknown())]) {
-        const get = yield* setup(ok, { retry: alamofire }, { connectFailures: [error] })
+        const get = yield* setup(ok, { retry: alamofire }, { sendFailures: [error] })
         expect(textOf(yield* get.run(get.api.get("/")))).toBe(fixture)
         expect(firstResult(get)).toEqual({ retryRequired: true, delay: 500 })
 
-        const post = yield* setup(ok, { retry: alamofire }, { connectFailures: [error] })
+        const post = yield* setup(ok, { retry: alamofire }, { sendFailures: [error] })
         expect(failureOf(yield* post.run(post.api.post("/", { body: "x" })))).toMatchObject({
           _tag: "ConnectionError",
           reason: "Unknown"
         })
         expect(firstResult(post)).toEqual({ retryRequired: false })
+        // the same error while the connection opens: the transport knows nothing was written, so even a POST is
+        // repeated (a second difference: Alamofire does not look)
+        const unsent = yield* setup(ok, { retry: alamofire }, { connectFailures: [error] })
+        expect(textOf(yield* unsent.run(unsent.api.post("/", { body: "x" })))).toBe(fixture)
+        expect(firstResult(unsent)).toEqual({ retryRequired: true, delay: 500 })
 
         const asAlamofire = yield* setup(ok, {
           retry: { ...alamofire, retryOn: { ConnectionError: (e) => e.reason !== "Unknown" } }

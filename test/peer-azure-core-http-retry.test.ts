@@ -14,13 +14,14 @@
  * `RetryError` with a system-error `code` is a connection that fails that way: `ECONNRESET` a server that drops the
  * connection, `ECONNREFUSED` a port nothing listens on yet, `ESOCKETTIMEDOUT` a server that stays silent past
  * `attemptTimeout`, and `ETIMEDOUT` (connect), `ENOENT` and unknown codes connections that fail with that Node system
- * error (`connectFailures`); `parseRetryAfterHeader` is `RetryHeaders.parseRetryAfter`; the abort signal is the
+ * error (`connectFailures`, while the connection opens; `sendFailures`, once the request is being written); `parseRetryAfterHeader` is `RetryHeaders.parseRetryAfter`; the abort signal is the
  * caller's timeout.
  *
  * Deliberate differences (each test says which):
  * - An error core-http does not recognise (a plain `Error`, code `NonRetriableError`) is thrown at once; Sturdy
  *   classifies a connection failure it cannot name as `ConnectionError` `Unknown`, transient: a GET is retried, a POST
- *   is not (it may have reached the server).
+ *   is not once its request was written (it may have reached the server), and is when the connection failed as it
+ *   opened (`requestSent: false`: nothing was written).
  * - core-http's throttling handler waits any `Retry-After`; Sturdy fails at once when the server asks for longer than
  *   `retry.maxRetryAfter` (30 s by default), handing the caller the 429 with the wait it named.
  *
@@ -173,16 +174,20 @@ describe("core-http test/policies/exponentialRetryPolicyTests.spec.ts", () => {
 
   it.scoped("should not retry when error is thrown", () =>
     Effect.gen(function*() {
-      // core-http throws a plain `Error("Unknown Error")` at once. Sturdy does so for a POST; a GET is retried, as
-      // an unclassified connection failure is transient
-      const post = yield* setup(ok, { retry: coreHttp }, { connectFailures: [new Error("Unknown Error")] })
+      // core-http throws a plain `Error("Unknown Error")` at once. Sturdy does so for a POST whose request was
+      // written; a GET is retried, as an unclassified connection failure is transient
+      const post = yield* setup(ok, { retry: coreHttp }, { sendFailures: [new Error("Unknown Error")] })
       const failure = failureOf(yield* post.run(post.api.post("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
       expect((failure as HttpFailure.ConnectionError).cause?.message).toContain("Unknown Error")
       expect(Policy.attemptsOf(failure)).toBe(1)
-      const get = yield* setup(ok, { retry: coreHttp }, { connectFailures: [new Error("Unknown Error")] })
+      const get = yield* setup(ok, { retry: coreHttp }, { sendFailures: [new Error("Unknown Error")] })
       expect(textOf(yield* get.run(get.api.get("/")))).toBe(fixture)
       expect(get.decisions.map((d) => [d.failure._tag, d.retrying])).toEqual([["ConnectionError", true]])
+      // thrown while the connection opens, nothing was written: even the POST is repeated
+      const unsent = yield* setup(ok, { retry: coreHttp }, { connectFailures: [new Error("Unknown Error")] })
+      expect(textOf(yield* unsent.run(unsent.api.post("/")))).toBe(fixture)
+      expect(unsent.decisions.map((d) => [d.failure._tag, d.retrying])).toEqual([["ConnectionError", true]])
     }))
 })
 
@@ -199,14 +204,21 @@ describe("core-http test/policies/systemErrorRetryPolicyTests.spec.ts", () => {
 
   it.scoped("should do nothing when error code is not one of the retriable errors", () =>
     Effect.gen(function*() {
-      // core-http throws `NonRetriableError` at once; Sturdy does so for a POST, and retries a GET (see the header)
-      const post = yield* setup(ok, { retry: coreHttp }, { connectFailures: connectErrors(1, "NonRetriableError") })
+      // core-http throws `NonRetriableError` at once; Sturdy does so for a POST whose request was written, and
+      // retries a GET (see the header)
+      const sendFailures = connectErrors(1, "NonRetriableError", "write")
+      const post = yield* setup(ok, { retry: coreHttp }, { sendFailures })
       const failure = failureOf(yield* post.run(post.api.post("/")))
       expect(codeOf(failure)).toBe("NonRetriableError")
       expect(failure.message).toContain("NonRetriableError")
       expect(post.seen.length).toBe(0)
-      const get = yield* setup(ok, { retry: coreHttp }, { connectFailures: connectErrors(1, "NonRetriableError") })
+      const get = yield* setup(ok, { retry: coreHttp }, {
+        sendFailures: connectErrors(1, "NonRetriableError", "write")
+      })
       expect(textOf(yield* get.run(get.api.get("/")))).toBe(fixture)
+      // from `connect`, nothing was written: the POST is repeated too
+      const unsent = yield* setup(ok, { retry: coreHttp }, { connectFailures: connectErrors(1, "NonRetriableError") })
+      expect(textOf(yield* unsent.run(unsent.api.post("/")))).toBe(fixture)
     }))
 
   it.scoped.each(systemErrorCases)(

@@ -18,13 +18,15 @@
  * `onEvent` (`RetryDecision` per decision); a `RestError` with a system-error `code` is a connection that fails the
  * same way: `ECONNREFUSED` a port nothing listens on, `ESOCKETTIMEDOUT` (a socket that stays silent) an attempt that
  * runs out of `attemptTimeout`, and `ETIMEDOUT` (connect), `ENOENT`, `ENOTFOUND` and unknown codes connections that
- * fail with that Node system error (`connectFailures`); an `AbortSignal` is the caller's timeout or interruption.
+ * fail with that Node system error (`connectFailures`, while the connection opens; `sendFailures`, once the request
+ * is being written); an `AbortSignal` is the caller's timeout or interruption.
  *
  * Deliberate differences (each test says which):
  * - A server wait above `retry.maxRetryAfter` (30 s by default) fails the call at once; Azure waits any length (the
  *   HTTP-date cases ask for 8 minutes: they run with `maxRetryAfter` and `totalTimeout` of 10 minutes).
  * - A connection failure Sturdy cannot classify (Azure's `UNEXPECTED`) is transient: a GET is retried; a POST is
- *   not (it may have reached the server). Azure throws any error whose code is not one of its system errors.
+ *   not once its request was written (it may have reached the server), and is when the connection failed as it
+ *   opened (nothing was written). Azure throws any error whose code is not one of its system errors.
  * - "It should log when the abort controller aborts" aborts before the call, and Azure's mock is still called once;
  *   a Sturdy call interrupted before it starts sends nothing, so the port interrupts it during its first attempt.
  *
@@ -233,16 +235,21 @@ describe("core-rest-pipeline test/systemErrorRetryPolicy.spec.ts", () => {
 describe("core-rest-pipeline test/defaultRetryPolicy.spec.ts", () => {
   it.scoped("It should throw immediately if the response or error doesn't match anything we were expecting", () =>
     Effect.gen(function*() {
-      // Azure throws an unknown code at once. Sturdy does so for a request that may have reached the server and is not
-      // safe to repeat (a POST)...
-      const post = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "UNEXPECTED") })
+      // Azure throws an unknown code at once. Sturdy does so for a request that may have reached the server (it was
+      // written) and is not safe to repeat (a POST)...
+      const post = yield* setup(ok, { retry: azure }, { sendFailures: connectErrors(10, "UNEXPECTED", "write") })
       const failure = failureOf(yield* post.run(post.api.post("/")))
       expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
       expect(codeOf(failure)).toBe("UNEXPECTED")
       expect(post.decisions.map((d) => d.reason)).toEqual(["not-retryable"])
       // ...but retries a GET: an unclassified connection failure is transient (HttpFailure's table)
-      const get = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "UNEXPECTED") })
+      const get = yield* setup(ok, { retry: azure }, { sendFailures: connectErrors(10, "UNEXPECTED", "write") })
       expect(Policy.attemptsOf(failureOf(yield* get.run(get.api.get("/"))))).toBe(4)
+      // ...and a POST whose connection failed as it opened, so that nothing was written
+      const unsent = yield* setup(ok, { retry: azure }, { connectFailures: connectErrors(10, "UNEXPECTED") })
+      const gaveUpUnsent = failureOf(yield* unsent.run(unsent.api.post("/")))
+      expect(gaveUpUnsent).toMatchObject({ _tag: "ConnectionError", reason: "Unknown", requestSent: false })
+      expect(Policy.attemptsOf(gaveUpUnsent)).toBe(4)
     }))
 
   const gaveUp = (h: Harness, failure: Policy.Failure) => {

@@ -78,6 +78,12 @@ export interface HarnessOptions {
    * loopback server cannot cause: a failed DNS lookup, a connect that times out, a missing socket path.
    */
   readonly connectFailures?: ReadonlyArray<Error> | undefined
+  /**
+   * The first connections (after any `connectFailures`) open, and fail with these errors, in order, as the client
+   * writes its request: nothing arrives, but the client cannot know that, so the request may have reached the server.
+   * For an unclassified error of a request that was sent, which a loopback server cannot cause.
+   */
+  readonly sendFailures?: ReadonlyArray<Error> | undefined
 }
 
 /** an error shaped as Node's system errors (`connect ETIMEDOUT 127.0.0.1:80`): `code`, `syscall`, and the message */
@@ -92,17 +98,31 @@ export const systemError = (
 export const connectErrors = (count: number, code: string, syscall = "connect"): ReadonlyArray<Error> =>
   Array.from({ length: count }, () => systemError(code, syscall))
 
-/** an undici `Agent` whose first connections fail with `failures`, in order; later ones connect as usual */
-const failingConnects = (failures: ReadonlyArray<Error>) =>
+/**
+ * An undici `Agent` whose first connections fail with `connectFailures`, in order, and whose next ones fail with
+ * `sendFailures` on their first write; later ones connect as usual.
+ */
+const failingConnects = (connectFailures: ReadonlyArray<Error>, sendFailures: ReadonlyArray<Error>) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const connect = buildConnector({})
-      let next = 0
+      let nextConnect = 0
+      let nextSend = 0
       return new Agent({
         connect: (options, callback) => {
-          const failure = failures[next++]
-          if (failure === undefined) return connect(options, callback)
-          process.nextTick(() => callback(failure, null))
+          const failure = connectFailures[nextConnect++]
+          if (failure !== undefined) return process.nextTick(() => callback(failure, null))
+          const sendFailure = sendFailures[nextSend++]
+          if (sendFailure === undefined) return connect(options, callback)
+          connect(options, (error, socket) => {
+            if (error !== null) return callback(error, null)
+            // the request's bytes go nowhere: the socket fails with `sendFailure` once the client starts writing
+            socket.write = () => {
+              process.nextTick(() => socket.destroy(sendFailure))
+              return true
+            }
+            callback(null, socket)
+          })
         }
       })
     }),
@@ -212,9 +232,9 @@ export const setup = (
           options.onEvent === undefined ? Effect.void : options.onEvent(event)
         )
     })
-    const dispatcher = harnessOptions.connectFailures === undefined
+    const dispatcher = harnessOptions.connectFailures === undefined && harnessOptions.sendFailures === undefined
       ? yield* UndiciHttpClient.makeDispatcher()
-      : yield* failingConnects(harnessOptions.connectFailures)
+      : yield* failingConnects(harnessOptions.connectFailures ?? [], harnessOptions.sendFailures ?? [])
     const platform = UndiciHttpClient.make(dispatcher)
     const api = SturdyClient.makeWith(platform, { ...harnessOptions.client, baseUrl: url, policy })
     const advanceWhenIdle = harnessOptions.advanceWhenIdle ?? true
