@@ -6,7 +6,7 @@ import type * as Scope from "effect/Scope"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Https from "node:https"
-import type * as Net from "node:net"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import { Agent, buildConnector } from "undici"
 
@@ -163,6 +163,34 @@ export const closedPort: Effect.Effect<number> = Effect.async<number>((resume) =
     server.close(() => resume(Effect.succeed(port)))
   })
 })
+
+/**
+ * A TCP listener on 127.0.0.1 that hands each connection to `accept` and never answers on it (no TLS handshake, no
+ * HTTP), as a host whose handshake stalls: its port. Closed with the scope, with every connection the client left
+ * open (a handshake it gave up on).
+ */
+export const silentListener = (
+  accept: (socket: Net.Socket) => void = (socket) => socket.on("error", () => {})
+): Effect.Effect<number, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.async<{ readonly server: Net.Server; readonly sockets: Set<Net.Socket> }>((resume) => {
+        const sockets = new Set<Net.Socket>()
+        const server = Net.createServer((socket) => {
+          sockets.add(socket)
+          socket.once("close", () => sockets.delete(socket))
+          accept(socket)
+        })
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
+      }),
+      ({ server, sockets }) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          for (const socket of sockets) socket.destroy()
+        })
+    ),
+    ({ server }) => (server.address() as Net.AddressInfo).port
+  )
 
 /** Sends `body` as JSON with the given status and extra headers. */
 export const json = (status: number, body: unknown, headers: Http.OutgoingHttpHeaders = {}): Handler => (_, res) => {

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Path from "node:path"
+import { silentListener } from "../../../test/utils/loopbackServer.js"
 import * as request from "../src/internal/request.js"
 import { fastPolicy, loopback, sturdy, tempFile } from "./utils.js"
 
@@ -291,22 +292,7 @@ describe("exit codes", () => {
   it.scopedLive("--timeout shorter than a TLS handshake that never ends: a POST is retried, each attempt not sent", () =>
     Effect.gen(function*() {
       // a TCP listener that never answers the handshake: no request is ever written to it
-      const listener = yield* Effect.acquireRelease(
-        Effect.async<{ readonly server: Net.Server; readonly sockets: Set<Net.Socket> }>((resume) => {
-          const sockets = new Set<Net.Socket>()
-          const server = Net.createServer((socket) => {
-            sockets.add(socket)
-            socket.on("error", () => {})
-          })
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed({ server, sockets })))
-        }),
-        ({ server, sockets }) =>
-          Effect.async<void>((resume) => {
-            server.close(() => resume(Effect.void))
-            for (const socket of sockets) socket.destroy()
-          })
-      )
-      const port = (listener.server.address() as Net.AddressInfo).port
+      const port = yield* silentListener()
       const ran = yield* sturdy(
         "post",
         `https://127.0.0.1:${port}/orders`,
@@ -321,6 +307,30 @@ describe("exit codes", () => {
       )
       expect(ran.code).toBe(ExitCode.codes.Timeout)
       expect(ran.stderr.match(/Timeout \(Attempt, not sent\)/g)).toHaveLength(2)
+    }))
+
+  it.scopedLive("--connect-timeout: a handshake that never ends is a ConnectionError (ConnectTimeout), retried for a POST", () =>
+    Effect.gen(function*() {
+      const port = yield* silentListener()
+      const ran = yield* sturdy(
+        "post",
+        `https://127.0.0.1:${port}/orders`,
+        "--data",
+        "{}",
+        "--policy",
+        fastPolicy(),
+        "--retries",
+        "1",
+        "--timeout",
+        "20s",
+        "--connect-timeout",
+        "100ms"
+      )
+      expect(ran.code).toBe(ExitCode.codes.Connection)
+      expect(ran.stderr.match(/ConnectionError \(ConnectTimeout\)/g)).toHaveLength(2)
+      const bad = yield* sturdy("get", `https://127.0.0.1:${port}/`, "--connect-timeout", "soon")
+      expect(bad.code).toBe(ExitCode.codes.Usage)
+      expect(bad.stderr).toContain("--connect-timeout")
     }))
 
   it.scopedLive("--deadline on a hanging server → Timeout (8)", () =>

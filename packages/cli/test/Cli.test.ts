@@ -23,7 +23,17 @@ describe("Cli", () => {
       }
       const get = yield* sturdy("get", "--help")
       for (
-        const option of ["--header", "--data", "--schema", "--policy", "--retries", "--timeout", "--deadline", "--json"]
+        const option of [
+          "--header",
+          "--data",
+          "--schema",
+          "--policy",
+          "--retries",
+          "--timeout",
+          "--deadline",
+          "--connect-timeout",
+          "--json"
+        ]
       ) {
         expect(get.stdout).toContain(option)
       }
@@ -34,7 +44,8 @@ describe("Cli", () => {
           "--data JSON",
           "--schema FILE",
           "--policy NAME|FILE",
-          "--timeout DURATION"
+          "--timeout DURATION",
+          "--connect-timeout DURATION"
         ]
       ) {
         expect(get.stdout).toContain(usage)

@@ -23,10 +23,10 @@ import {
   TestClock
 } from "effect"
 import * as Http from "node:http"
-import * as Net from "node:net"
+import type * as Net from "node:net"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
-import { readBody } from "../../../test/utils/loopbackServer.js"
+import { readBody, silentListener } from "../../../test/utils/loopbackServer.js"
 
 // -----------------------------------------------------------------------------
 // A real server on 127.0.0.1:0 with one route per scenario
@@ -1121,42 +1121,6 @@ const expectTimeout = (
 const deadlineCause = (error: HttpClientError.HttpClientError): Deadline.DeadlineExceeded | undefined =>
   error.cause instanceof Deadline.DeadlineExceeded ? error.cause : undefined
 
-/**
- * A TCP listener on 127.0.0.1 that hands each connection to `accept` and never answers on it (no TLS handshake, no
- * HTTP): its port, closed with the scope.
- */
-const silentListener = (accept: (socket: Net.Socket) => void) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      new Promise<Net.Server>((resolve) => {
-        const listener = Net.createServer(accept)
-        listener.listen(0, "127.0.0.1", () => resolve(listener))
-      })
-    ),
-    (listener) =>
-      Effect.promise(() =>
-        new Promise<void>((resolve) => {
-          listener.close(() => resolve())
-          // a connection the client left open (the handshake it gave up on) would keep `close` waiting
-          for (const socket of sockets.get(listener) ?? []) socket.destroy()
-        })
-      )
-  ).pipe(
-    Effect.tap((listener) =>
-      Effect.sync(() => {
-        const open = new Set<Net.Socket>()
-        sockets.set(listener, open)
-        listener.on("connection", (socket: Net.Socket) => {
-          open.add(socket)
-          socket.once("close", () => open.delete(socket))
-        })
-      })
-    ),
-    Effect.map((listener) => (listener.address() as Net.AddressInfo).port)
-  )
-
-const sockets = new WeakMap<Net.Server, Set<Net.Socket>>()
-
 /** Waits `millis` of real time, whatever the fiber's Clock. */
 const realWait = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
@@ -1409,7 +1373,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
 
   it.live("a connection still opening when the attempt times out (a TLS handshake never answered): requestSent false", () =>
     Effect.gen(function*() {
-      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const silent = yield* silentListener()
       const client = yield* HttpClient.HttpClient
       // the connect timeout (5 s) is far off: the attempt's limit fires during the handshake
       const error = yield* Effect.flip(
@@ -1449,7 +1413,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
 
   it.live("Policy retries a POST whose attempts time out before they are sent, and not one that was sent", () =>
     Effect.gen(function*() {
-      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const silent = yield* silentListener()
       const policy = yield* Policy.make({
         retry: { maxAttempts: 3, baseDelay: "1 millis", budget: false },
         attemptTimeout: "50 millis",
@@ -1466,7 +1430,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
 
   it.live("a timer raced around the transport (Policy.run with a send of its own) also learns the request was not sent", () =>
     Effect.gen(function*() {
-      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const silent = yield* silentListener()
       const policy = yield* Policy.make({ retry: false, attemptTimeout: "100 millis", circuitBreaker: false })
       const client = yield* HttpClient.HttpClient
       // `run` with a send of its own: Policy arms its own timer, and the transport reports its progress to it
@@ -1499,7 +1463,7 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
 
   it.effect("under TestClock the attempt's timer fires during a TLS handshake never answered: requestSent false", () =>
     Effect.gen(function*() {
-      const silent = yield* silentListener((socket) => socket.on("error", () => {}))
+      const silent = yield* silentListener()
       const client = yield* HttpClient.HttpClient
       const fiber = yield* Effect.fork(
         Effect.flip(

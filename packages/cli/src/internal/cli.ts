@@ -139,6 +139,13 @@ const requestOptions = {
     Options.withDescription("Time limit of the whole call, retries and waits included, e.g. 10s; none for no limit."),
     Options.optional
   ),
+  connectTimeout: timeLimit("connect-timeout").pipe(
+    Options.withDescription(
+      "Time limit of opening each connection (TCP and TLS), as curl's: a connection that takes longer is a " +
+        "ConnectionError (ConnectTimeout), retried even for a POST. Default 5s; none for no limit."
+    ),
+    Options.optional
+  ),
   json: Options.boolean("json").pipe(
     Options.withDescription("Print a JSON result (status, attempts, timing, body) to stdout instead of the body.")
   )
@@ -159,6 +166,7 @@ const requestCommand = (method: request.Method) =>
         retries: args.retries,
         timeout: args.timeout,
         deadline: args.deadline,
+        connectTimeout: args.connectTimeout,
         json: args.json
       })
   ).pipe(

@@ -42,6 +42,8 @@ export interface Input {
   readonly retries: Option.Option<number>
   readonly timeout: Option.Option<Duration.Duration>
   readonly deadline: Option.Option<Duration.Duration>
+  /** `--connect-timeout`: the transport's limit on opening a connection (none: the transport's default). */
+  readonly connectTimeout: Option.Option<Duration.Duration>
   readonly json: boolean
 }
 
@@ -75,6 +77,16 @@ const loadPolicy = (
         onRight: (options) => Effect.succeed<Policy.Options>(options)
       })
   )
+}
+
+/**
+ * The transport's options from the flags: `--connect-timeout none` is no limit, which undici reads from a zero (an
+ * infinite duration would be a timer that fires at once).
+ */
+export const dispatcherOptions = (input: Pick<Input, "connectTimeout">): UndiciHttpClient.DispatcherOptions => {
+  if (Option.isNone(input.connectTimeout)) return {}
+  const limit = input.connectTimeout.value
+  return { connectTimeout: Duration.isFinite(limit) ? limit : Duration.zero }
 }
 
 /** The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): the policy refuses longer finite limits. */
@@ -312,7 +324,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
 
     const policy = yield* Effect.mapError(Policy.make(options), (error) => usage(error.message))
     // every call of the client runs through the policy; each attempt is an `Attempt`, which the transport bounds
-    const api = SturdyClient.makeWith(UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher()), { policy })
+    const dispatcher = yield* UndiciHttpClient.makeDispatcher(dispatcherOptions(input))
+    const api = SturdyClient.makeWith(UndiciHttpClient.make(dispatcher), { policy })
 
     const events = yield* Queue.unbounded<timeline.Event>()
     const recorder = new timeline.Recorder(() => performance.now(), (event) => Queue.unsafeOffer(events, event))
