@@ -27,6 +27,8 @@
 //   response (internal/attempt.ts); the 413-with-a-wait clause removed (internal/httpFailure.ts); the fix above
 //   reverted → "retryAfter is the limited reading ..."
 // - `x-should-retry` read case-sensitively (internal/httpFailure.ts) → "the server's own word ..."
+// - a `Timeout` with `requestSent: false` read as possibly delivered (internal/httpFailure.ts) → "every failure
+//   without a status ..."
 import { HttpClientRequest } from "@effect/platform"
 import * as Headers from "@effect/platform/Headers"
 import { describe, expect, it } from "@effect/vitest"
@@ -67,23 +69,40 @@ const response = { ...request, status: 200, headers: {} }
 
 /** Every failure that carries no status of its own, with its row of the docs' table. */
 const transportRows: ReadonlyArray<readonly [HttpFailure.HttpFailure, Row]> = [
-  ...(["Refused", "DnsLookup", "ConnectTimeout", "Tls", "Reset", "Unknown"] as const).map((reason) =>
-    [new HttpFailure.ConnectionError({ ...request, reason }), {
-      tag: "ConnectionError",
-      transient: reason !== "Tls",
-      reached: reason === "Reset" || reason === "Unknown",
-      retried: reason !== "Tls",
-      counts: reason !== "Tls" && reason !== "DnsLookup"
-    }] as const
+  // `requestSent: false` (the transport never wrote the request, footnote ¹) changes only `mayHaveReachedServer`
+  ...([undefined, false, true] as const).flatMap((requestSent) =>
+    (["Refused", "DnsLookup", "ConnectTimeout", "Tls", "Reset", "Unknown"] as const).map((reason) =>
+      [
+        new HttpFailure.ConnectionError(
+          requestSent === undefined ? { ...request, reason } : { ...request, reason, requestSent }
+        ),
+        {
+          tag: "ConnectionError",
+          transient: reason !== "Tls",
+          reached: (reason === "Reset" || reason === "Unknown") && requestSent !== false,
+          retried: reason !== "Tls",
+          counts: reason !== "Tls" && reason !== "DnsLookup"
+        }
+      ] as const
+    )
   ),
-  ...(["Attempt", "BodyRead", "Deadline"] as const).map((phase) =>
-    [new HttpFailure.Timeout({ ...request, phase, timeout: Duration.seconds(1) }), {
-      tag: "Timeout",
-      transient: phase !== "Deadline",
-      reached: true,
-      retried: phase !== "Deadline",
-      counts: phase !== "Deadline"
-    }] as const
+  ...([undefined, false, true] as const).flatMap((requestSent) =>
+    (["Attempt", "BodyRead", "Deadline"] as const).map((phase) =>
+      [
+        new HttpFailure.Timeout(
+          requestSent === undefined
+            ? { ...request, phase, timeout: Duration.seconds(1) }
+            : { ...request, phase, timeout: Duration.seconds(1), requestSent }
+        ),
+        {
+          tag: "Timeout",
+          transient: phase !== "Deadline",
+          reached: requestSent !== false,
+          retried: phase !== "Deadline",
+          counts: phase !== "Deadline"
+        }
+      ] as const
+    )
   ),
   [new HttpFailure.BodyTruncated({ ...response, receivedBytes: 1, expectedBytes: 2 }), {
     tag: "BodyTruncated",
