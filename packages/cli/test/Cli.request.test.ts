@@ -29,6 +29,24 @@ const itemSchema = {
   required: ["id", "name"]
 }
 
+/**
+ * `sturdy post` with one retry to an HTTPS port on 127.0.0.1 whose listener never answers the handshake: no request is
+ * ever written to it.
+ */
+const postToSilentHost = (...flags: ReadonlyArray<string>) =>
+  Effect.flatMap(silentListener(), (port) =>
+    sturdy(
+      "post",
+      `https://127.0.0.1:${port}/orders`,
+      "--data",
+      "{}",
+      "--policy",
+      fastPolicy(),
+      "--retries",
+      "1",
+      ...flags
+    ))
+
 describe("sturdy get|post|...", () => {
   it.scopedLive("retries a flaky server (503, 503, 200), shows each attempt and prints the body", () =>
     Effect.gen(function*() {
@@ -291,44 +309,18 @@ describe("exit codes", () => {
 
   it.scopedLive("--timeout shorter than a TLS handshake that never ends: a POST is retried, each attempt not sent", () =>
     Effect.gen(function*() {
-      // a TCP listener that never answers the handshake: no request is ever written to it
-      const port = yield* silentListener()
-      const ran = yield* sturdy(
-        "post",
-        `https://127.0.0.1:${port}/orders`,
-        "--data",
-        "{}",
-        "--policy",
-        fastPolicy(),
-        "--retries",
-        "1",
-        "--timeout",
-        "100ms"
-      )
+      const ran = yield* postToSilentHost("--timeout", "100ms")
       expect(ran.code).toBe(ExitCode.codes.Timeout)
       expect(ran.stderr.match(/Timeout \(Attempt, not sent\)/g)).toHaveLength(2)
     }))
 
   it.scopedLive("--connect-timeout: a handshake that never ends is a ConnectionError (ConnectTimeout), retried for a POST", () =>
     Effect.gen(function*() {
-      const port = yield* silentListener()
-      const ran = yield* sturdy(
-        "post",
-        `https://127.0.0.1:${port}/orders`,
-        "--data",
-        "{}",
-        "--policy",
-        fastPolicy(),
-        "--retries",
-        "1",
-        "--timeout",
-        "20s",
-        "--connect-timeout",
-        "100ms"
-      )
+      const ran = yield* postToSilentHost("--timeout", "20s", "--connect-timeout", "100ms")
       expect(ran.code).toBe(ExitCode.codes.Connection)
       expect(ran.stderr.match(/ConnectionError \(ConnectTimeout\)/g)).toHaveLength(2)
-      const bad = yield* sturdy("get", `https://127.0.0.1:${port}/`, "--connect-timeout", "soon")
+      // refused before anything is sent
+      const bad = yield* sturdy("get", "https://127.0.0.1:9/", "--connect-timeout", "soon")
       expect(bad.code).toBe(ExitCode.codes.Usage)
       expect(bad.stderr).toContain("--connect-timeout")
     }))

@@ -76,6 +76,27 @@ const harness = (
   })
 
 // Runs `effect` on the TestClock with seeded randomness, advancing virtual time until it is done.
+/**
+ * A POST through `quick` on a client whose first call fails with a transport `RequestError` caused by `cause` (marked
+ * with `mark`, as a transport marks a request it never wrote) and whose next calls answer `ada`: the exit, and the
+ * number of calls the client saw.
+ */
+const postAfterOneFailure = (cause: unknown, mark: HttpFailure.RequestSentMark | {} = {}) =>
+  Effect.gen(function*() {
+    let calls = 0
+    const client = HttpClient.make((request) => {
+      calls++
+      return calls === 1
+        ? Effect.fail(Object.assign(new HttpClientError.RequestError({ request, reason: "Transport", cause }), mark))
+        : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
+    })
+    const exit = yield* Effect.scoped(Effect.gen(function*() {
+      const api = SturdyClient.makeWith(client, { baseUrl: base, policy: yield* Policy.make(quick) })
+      return yield* runVirtual(api.post("/orders", { schema: User }))
+    }))
+    return { exit, calls }
+  })
+
 const runVirtual = <A, E, R>(effect: Effect.Effect<A, E, R>, advance: Duration.DurationInput = "1 hour") =>
   Effect.gen(function*() {
     const fiber = yield* Effect.fork(Effect.withRandom(effect, Random.make(42)))
@@ -229,23 +250,9 @@ describe("Policy", () => {
 
     it.effect("a refused connection is retried even for POST", () =>
       Effect.gen(function*() {
-        let calls = 0
-        const client = HttpClient.make((request) => {
-          calls++
-          return calls === 1
-            ? Effect.fail(
-              new HttpClientError.RequestError({
-                request,
-                reason: "Transport",
-                cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
-              })
-            )
-            : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
-        })
-        const exit = yield* Effect.scoped(Effect.gen(function*() {
-          const api = SturdyClient.makeWith(client, { baseUrl: base, policy: yield* Policy.make(quick) })
-          return yield* runVirtual(api.post("/orders", { schema: User }))
-        }))
+        const { calls, exit } = yield* postAfterOneFailure(
+          Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+        )
         expect(exit).toEqual(Exit.succeed(ada))
         expect(calls).toBe(2)
       }))
@@ -259,31 +266,14 @@ describe("Policy", () => {
             code: "ECONNRESET"
           })
         ]
-        const postOnce = (cause: unknown, mark: HttpFailure.RequestSentMark | {}) =>
-          Effect.gen(function*() {
-            let calls = 0
-            const client = HttpClient.make((request) => {
-              calls++
-              return calls === 1
-                ? Effect.fail(
-                  Object.assign(new HttpClientError.RequestError({ request, reason: "Transport", cause }), mark)
-                )
-                : Effect.succeed(HttpClientResponse.fromWeb(request, Response.json(ada)))
-            })
-            const exit = yield* Effect.scoped(Effect.gen(function*() {
-              const api = SturdyClient.makeWith(client, { baseUrl: base, policy: yield* Policy.make(quick) })
-              return yield* runVirtual(api.post("/orders", { schema: User }))
-            }))
-            return { exit, calls }
-          })
         for (const cause of causes) {
-          const { calls, exit } = yield* postOnce(cause, { requestSent: false })
+          const { calls, exit } = yield* postAfterOneFailure(cause, { requestSent: false })
           expect(exit).toEqual(Exit.succeed(ada))
           expect(calls).toBe(2)
         }
         // unmarked, the same failures may have reached the server: a POST is not repeated
         for (const cause of causes) {
-          const { calls, exit } = yield* postOnce(cause, {})
+          const { calls, exit } = yield* postAfterOneFailure(cause)
           const failure = failureOf(exit)
           expect(HttpFailure.isHttpFailure(failure) && HttpFailure.mayHaveReachedServer(failure)).toBe(true)
           expect(calls).toBe(1)
