@@ -649,7 +649,9 @@ export const dnsFailure: (kind?: "notFound" | "temporary", options?: ConnectOpti
 
 /**
  * The connect times out (undici's `ConnectTimeoutError`, `UND_ERR_CONNECT_TIMEOUT`) after `latency`: undici's default
- * connect timeout is 10 seconds, the default `latency` here 0, as for every fault.
+ * connect timeout is 10 seconds, `@sturdy/node`'s 5 seconds, the default `latency` here 0, as for every fault. An
+ * attempt timeout shorter than `latency` fires first, with a `Timeout` that says `requestSent: false` (nothing was
+ * written), as on the wire.
  *
  * @example
  * ```ts
