@@ -642,11 +642,13 @@ const queueTimedOut = (
   Effect.withFiberRuntime((fiber) => {
     const limit = fiber.getFiberRef(Deadline.currentLimit)
     const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+    // still queued for the bulkhead: the request was never sent
     return now >= limit.at
       ? Effect.fail(
         attempt.deadlineTimeout(
           new Deadline.DeadlineExceeded({ reason: limit.reason, timeout: limit.timeout }),
-          request
+          request,
+          false
         )
       )
       : Effect.fail(rejection)
