@@ -3,7 +3,7 @@ import { ExitCode } from "@sturdy/cli"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
 import * as Http from "node:http"
-import * as Net from "node:net"
+import type * as Net from "node:net"
 import * as Path from "node:path"
 import { silentListener } from "../../../test/utils/loopbackServer.js"
 import * as request from "../src/internal/request.js"
@@ -398,20 +398,10 @@ describe("exit codes", () => {
     Effect.gen(function*() {
       // a TCP listener that counts connections: nothing may reach it
       let connections = 0
-      const listener = yield* Effect.acquireRelease(
-        Effect.async<Net.Server>((resume) => {
-          const server = Net.createServer((socket) => {
-            connections++
-            socket.destroy()
-          })
-          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
-        }),
-        (server) =>
-          Effect.async<void>((resume) => {
-            server.close(() => resume(Effect.void))
-          })
-      )
-      const port = (listener.address() as Net.AddressInfo).port
+      const port = yield* silentListener((socket) => {
+        connections++
+        socket.destroy()
+      })
       for (
         const url of [
           "file:///etc/passwd",

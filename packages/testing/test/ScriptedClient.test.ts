@@ -18,9 +18,10 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as Fs from "node:fs"
 import * as Https from "node:https"
-import * as Net from "node:net"
+import type * as Net from "node:net"
 import * as Path from "node:path"
 import { Agent } from "undici"
+import { silentListener } from "../../../test/utils/loopbackServer.js"
 
 const base = "http://api.test"
 
@@ -589,14 +590,7 @@ describe("ScriptedClient's connect failures are the real transports' (Node 20, u
   it.scopedLive("connect timeout: undici's own timer, on a TLS handshake a 127.0.0.1 listener never answers", () =>
     Effect.gen(function*() {
       // TCP connects, but nothing answers the ClientHello: undici's connect timeout (TCP and TLS) fires
-      const sockets = new Set<Net.Socket>()
-      const silent = Net.createServer((socket) => {
-        sockets.add(socket)
-        socket.on("error", () => undefined)
-      })
-      const port = yield* listen(silent)
-      // before the server's close, which waits for its connections
-      yield* Effect.addFinalizer(() => Effect.sync(() => sockets.forEach((socket) => socket.destroy())))
+      const port = yield* silentListener()
       const dispatcher = yield* agent({ connect: { timeout: 40 } })
       const classified = yield* expectSameAsReal(
         FaultScript.connectTimeout({ latency: 40 }),
