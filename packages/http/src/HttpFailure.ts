@@ -183,7 +183,7 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
    * with `requestSent: false`.
    */
   get reachedServer(): boolean {
-    return (this.reason === "Reset" || this.reason === "Unknown") && this.requestSent !== false
+    return internal.mayHaveReachedServer(this)
   }
   override get message(): string {
     const code = this.cause?.code
@@ -231,8 +231,9 @@ export class Timeout extends Data.TaggedError("Timeout")<
     readonly phase: "Attempt" | "Deadline" | "BodyRead"
     readonly timeout: Duration.Duration
     /**
-     * `false` when the transport knows the request was never written: the limit fired while it waited for a
-     * connection (every connection to the origin busy) or while its connection was still opening. Such a timeout
+     * `false` when the request is known never to have been written: the limit fired while it waited for a
+     * connection (every connection to the origin busy), while its connection was still opening, or while the call
+     * still waited in `Policy`'s bulkhead queue. Such a timeout
      * never reached the server (`mayHaveReachedServer` is `false`), so `Policy` retries it even for a POST. A
      * transport that enforces the limit itself says so on its error ({@link RequestSentMark}); around any other, the
      * timer reads what the transport reported (`Attempt.SendProgress`), as `@sturdy/node`'s transport and
