@@ -258,17 +258,23 @@ export const withSendProgress = <A, E, R>(
     )
   })
 
+// `requestSent` is set only when it is `false`: a failure that may have reached the server stays the object it was.
+const timeoutOf = (
+  request: HttpClientRequest.HttpClientRequest,
+  phase: HttpFailure.Timeout["phase"],
+  timeout: Duration.Duration,
+  requestSent: boolean | undefined
+): HttpFailure.Timeout => {
+  const fields = { ...requestInfo(request), phase, timeout }
+  return new HttpFailure.Timeout(requestSent === false ? { ...fields, requestSent } : fields)
+}
+
 /** @internal */
 export const deadlineTimeout = (
   error: Deadline.DeadlineExceeded,
   request: HttpClientRequest.HttpClientRequest,
   requestSent?: boolean | undefined
-): HttpFailure.Timeout =>
-  new HttpFailure.Timeout(
-    requestSent === false
-      ? { ...requestInfo(request), phase: error.reason, timeout: error.timeout, requestSent }
-      : { ...requestInfo(request), phase: error.reason, timeout: error.timeout }
-  )
+): HttpFailure.Timeout => timeoutOf(request, error.reason, error.timeout, requestSent)
 
 /**
  * A `RequestError` with no cause but its own words (`description`, as a middleware that fails before sending writes
@@ -995,10 +1001,7 @@ const withAttemptTimeout = <A, R>(
     withSendProgress((tracked, unsent) =>
       Effect.timeoutFail(Effect.disconnect(tracked(effect)), {
         duration: timeout,
-        onTimeout: () => {
-          const fields = { ...requestInfo(request), phase: "Attempt" as const, timeout: Duration.decode(timeout) }
-          return new HttpFailure.Timeout(unsent() === false ? { ...fields, requestSent: false } : fields)
-        }
+        onTimeout: () => timeoutOf(request, "Attempt", Duration.decode(timeout), unsent())
       })
     )
 
