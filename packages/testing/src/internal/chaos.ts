@@ -42,7 +42,8 @@ const show = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (typeof value === "bigint") return `${value}n`
   if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`
-  return typeof value === "function" ? "a function" : String(value)
+  if (typeof value === "function") return "a function"
+  return typeof value === "object" && value !== null && !Duration.isDuration(value) ? "an object" : String(value)
 }
 
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
