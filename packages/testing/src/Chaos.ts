@@ -3,7 +3,8 @@
  * injects a fault from the `FaultScript` vocabulary (a 503, a reset, a hang, a refused connection, a body that does
  * not parse...) or extra latency. It is Sturdy's counterpart of Polly v8's chaos strategies (Simmy): the fault and
  * outcome strategies are `faults`, the latency strategy is `latency`, the injection rate and `enabled` switch are
- * Polly's `InjectionRate` and `EnabledGenerator`. Behavior chaos is an `onInject` callback.
+ * Polly's `InjectionRate` and `EnabledGenerator`. Polly's behavior strategy has no outcome of its own here:
+ * `onInject` runs an effect of yours on each injection.
  *
  * It is meant for game days in staging or production: enable it with a small rate, for some requests, and watch
  * `Policy` (from `@sturdy/http`) retry, time out, hedge and break as configured. Put `Policy` around the chaos client
