@@ -162,8 +162,7 @@ const choose = (plan: Plan, request: HttpClientRequest.HttpClientRequest): Effec
   })
 }
 
-/** @internal */
-export const describeFault = (fault: FaultScript.Fault): string => {
+const describeFault = (fault: FaultScript.Fault): string => {
   switch (fault._tag) {
     case "Respond": {
       const body = fault.body._tag === "MalformedJson" ? " malformed JSON" : ""
@@ -239,22 +238,20 @@ const delay = <E, R>(
     )
   })
 
+type Sent<E, R> = Effect.Effect<HttpClientResponse.HttpClientResponse, E | HttpClientError.HttpClientError, R>
+
 const wrap = <E, R>(
   client: HttpClient.HttpClient.With<E, R>,
   plan: Plan
 ): HttpClient.HttpClient.With<E | HttpClientError.HttpClientError, R> =>
   HttpClient.transform(client, (send, request) =>
-    Effect.flatMap(
-      choose(plan, request),
-      (outcome): Effect.Effect<HttpClientResponse.HttpClientResponse, E | HttpClientError.HttpClientError, R> => {
-        if (outcome === undefined) return send
-        const injected: Effect.Effect<HttpClientResponse.HttpClientResponse, E | HttpClientError.HttpClientError, R> =
-          outcome._tag === "Fault" ?
-            playFault(outcome.fault).execute(request) :
-            delay(outcome.latency, send)
-        return Effect.zipRight(announce(plan, request, outcome), injected)
-      }
-    ))
+    Effect.flatMap(choose(plan, request), (outcome): Sent<E, R> => {
+      if (outcome === undefined) return send
+      const injected: Sent<E, R> = outcome._tag === "Fault" ?
+        playFault(outcome.fault).execute(request) :
+        delay(outcome.latency, send)
+      return Effect.zipRight(announce(plan, request, outcome), injected)
+    }))
 
 /** @internal */
 export const transform = dual<
