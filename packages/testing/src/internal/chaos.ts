@@ -15,6 +15,7 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Chaos from "../Chaos.js"
 import * as FaultScript from "../FaultScript.js"
+import { nonNegativeDuration } from "./faultScript.js"
 import { play } from "./scriptedClient.js"
 
 // -----------------------------------------------------------------------------
@@ -65,19 +66,13 @@ const requireFault = (where: string, name: string, fault: unknown): FaultScript.
     return isRecord(fault) ? invalid(where, what) : invalid(where, what, fault)
   })
 
-// Duration.decode reads a negative number, or "-5 millis", as zero and NaN as zero: a typo that would quietly inject no
-// latency at all. So the input is checked before it is decoded.
-const negative = (input: unknown): boolean =>
-  (typeof input === "number" && !(input >= 0)) ||
-  (typeof input === "bigint" && input < BigInt(0)) ||
-  (typeof input === "string" && input.trim().startsWith("-")) ||
-  (Array.isArray(input) && input.some((part) => !(typeof part === "number" && part >= 0)))
-
+// FaultScript's reading of a duration, which refuses a negative one rather than reading it as 0; an infinite latency
+// would hold every injected request for ever, so it is refused too
 const requireLatency = (where: string, name: string, input: unknown): Duration.Duration => {
-  const problem = `${name} must be a finite duration ≥ 0 (a Duration.DurationInput)`
-  if (negative(input)) return invalid(where, problem, input)
-  const decoded = Either.try(() => Duration.decode(input as Duration.DurationInput))
-  return Either.isRight(decoded) && Duration.isFinite(decoded.right) ? decoded.right : invalid(where, problem, input)
+  const duration = nonNegativeDuration(input)
+  return duration !== undefined && Duration.isFinite(duration) ?
+    duration :
+    invalid(where, `${name} must be a finite duration ≥ 0 (a Duration.DurationInput)`, input)
 }
 
 const weighted = (
