@@ -1,6 +1,15 @@
 /**
  * @since 0.1.0
  */
+
+/**
+ * @since 0.2.0
+ */
+export * as Chaos from "./Chaos.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as FaultScript from "./FaultScript.js"
 export * as FaultServer from "./FaultServer.js"
 export * as ScheduleKit from "./ScheduleKit.js"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FaultScript } from "@sturdy/testing"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
@@ -230,6 +231,32 @@ describe("FaultScript", () => {
           .toThrow(/header ratelimit-policy has a value/)
         expect(() => FaultScript.text("x", { contentType: value })).toThrow(/FaultScript\.text: header content-type/)
       }
+    })
+
+    it("a negative, NaN or unreadable latency is refused, not read as 0 as Duration.decode reads it", () => {
+      for (
+        const [latency, shown] of [[-5, "-5"], ["-5 millis", "-5 millis"], [Number.NaN, "NaN"], [BigInt(-1), "-1"], [
+          [-1, 0],
+          "-1,0"
+        ], ["soon", "soon"]] as const
+      ) {
+        const input = latency as Duration.DurationInput
+        const message = `latency must be a duration ≥ 0, got ${shown}`
+        expect(() => FaultScript.status(503, { latency: input })).toThrow(
+          new RangeError(`FaultScript.status: ${message}`)
+        )
+        expect(() => FaultScript.reset("beforeHeaders", { latency: input })).toThrow(`FaultScript.reset: ${message}`)
+        expect(() => FaultScript.refused({ latency: input })).toThrow(`FaultScript.refused: ${message}`)
+        expect(() => FaultScript.withLatency(FaultScript.hang, input)).not.toThrow()
+        expect(() => FaultScript.withLatency(FaultScript.refused(), input)).toThrow(
+          `FaultScript.withLatency: ${message}`
+        )
+        expect(() => FaultScript.outage({ from: input, to: "1 second", fault: FaultScript.hang })).toThrow(
+          `FaultScript.outage: from must be a duration ≥ 0, got ${shown}`
+        )
+      }
+      expect(FaultScript.status(503, { latency: 0 }).latencyMillis).toBe(0)
+      expect(FaultScript.withLatency(FaultScript.refused(), "0 millis").latencyMillis).toBe(0)
     })
 
     it("a number that is not finite, or an invalid Date, is refused: it would go out as \"NaN\" or \"Invalid Date\"", () => {

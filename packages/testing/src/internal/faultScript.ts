@@ -12,9 +12,6 @@ type ResponseOptions = FaultScript.ResponseOptions
 // constructors
 // -----------------------------------------------------------------------------
 
-const toMillis = (input: Duration.DurationInput | undefined): number =>
-  input === undefined ? 0 : Duration.toMillis(Duration.decode(input))
-
 // The constructors build only what the `FaultScript` schema accepts: a fault that the schema rejects would fail
 // late and differently on each responder (a status of 42 throws inside a FaultServer timer, a rate of 0 trickles on
 // one and hangs on the other), so it is refused here, where the caller wrote it.
@@ -25,8 +22,30 @@ const invalid = (where: string, what: string, got: unknown): never => {
 const requireInteger = (where: string, name: string, value: number, min: number): number =>
   Number.isSafeInteger(value) && value >= min ? value : invalid(where, `${name} must be an integer ≥ ${min}`, value)
 
-const requireMillis = (where: string, name: string, millis: number): number =>
-  millis >= 0 ? millis : invalid(where, `${name} must be a duration ≥ 0`, millis)
+/**
+ * The duration `input` says, or `undefined` for one that is negative or not a duration at all. `Duration.decode` reads
+ * a negative number, bigint or pair, `"-5 millis"` and `NaN` as zero (and throws on text it cannot read), so a typo
+ * would become a silent 0: the sign is checked before decoding.
+ * @internal
+ */
+export const nonNegativeDuration = (input: unknown): Duration.Duration | undefined => {
+  const negative = (typeof input === "number" && !(input >= 0)) ||
+    (typeof input === "bigint" && input < BigInt(0)) ||
+    (typeof input === "string" && input.trim().startsWith("-")) ||
+    (Array.isArray(input) && input.some((part) => !(typeof part === "number" && part >= 0)))
+  if (negative) return undefined
+  try {
+    return Duration.decode(input as Duration.DurationInput)
+  } catch {
+    return undefined
+  }
+}
+
+const requireMillis = (where: string, name: string, input: Duration.DurationInput | undefined): number => {
+  if (input === undefined) return 0
+  const duration = nonNegativeDuration(input)
+  return duration === undefined ? invalid(where, `${name} must be a duration ≥ 0`, input) : Duration.toMillis(duration)
+}
 
 // A 1xx is informational: Node and undici consume it and wait for the final response, so it cannot end a request.
 const requireStatus = (where: string, code: number): number =>
@@ -115,7 +134,7 @@ const respond = (
   ...(options?.retryAfter !== undefined ? { retryAfter: toRetryAfter(where, options.retryAfter) } : {}),
   ...(options?.rateLimit !== undefined ? { rateLimit: requireRateLimit(where, options.rateLimit) } : {}),
   body: requireBody(where, body),
-  latencyMillis: requireMillis(where, "latency", toMillis(options?.latency)),
+  latencyMillis: requireMillis(where, "latency", options?.latency),
   ending: { _tag: "Complete" }
 })
 
@@ -156,7 +175,7 @@ export const reset: {
   options?: ResponseOptions & { readonly afterBytes?: number; readonly body?: unknown }
 ): Fault =>
   when === "beforeHeaders" ?
-    { _tag: "Reset", latencyMillis: requireMillis("reset", "latency", toMillis(options?.latency)) } :
+    { _tag: "Reset", latencyMillis: requireMillis("reset", "latency", options?.latency) } :
     withEnding(jsonFor("reset", options?.body ?? { items: ["a", "b", "c", "d"] }, options), {
       _tag: "ResetMidBody",
       afterBytes: requireInteger("reset", "afterBytes", options?.afterBytes ?? 8, 0)
@@ -190,7 +209,7 @@ const makeConnectFailure = (
   reason: (connectFailureReasons as ReadonlyArray<string>).includes(reason) ?
     reason :
     invalid(where, `the reason must be one of ${connectFailureReasons.join(", ")}`, JSON.stringify(reason)),
-  latencyMillis: requireMillis(where, "latency", toMillis(options?.latency))
+  latencyMillis: requireMillis(where, "latency", options?.latency)
 })
 
 /** @internal */
@@ -237,7 +256,7 @@ export const withLatency = dual<
 >(
   2,
   <F extends Fault>(self: F, latency: Duration.DurationInput): F =>
-    self._tag === "Hang" ? self : { ...self, latencyMillis: requireMillis("withLatency", "latency", toMillis(latency)) }
+    self._tag === "Hang" ? self : { ...self, latencyMillis: requireMillis("withLatency", "latency", latency) }
 )
 
 /** @internal */
@@ -367,8 +386,8 @@ export const outage = (options: {
   readonly to: Duration.DurationInput
   readonly fault: Fault
 }): FaultScript.Outage => ({
-  fromMillis: requireMillis("outage", "from", toMillis(options.from)),
-  toMillis: requireMillis("outage", "to", toMillis(options.to)),
+  fromMillis: requireMillis("outage", "from", options.from),
+  toMillis: requireMillis("outage", "to", options.to),
   fault: options.fault
 })
 

@@ -2,6 +2,7 @@ import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Attempt from "@sturdy/http/Attempt"
 import * as ClientResponse from "@sturdy/http/ClientResponse"
 import * as Chunk from "effect/Chunk"
@@ -111,11 +112,11 @@ const sleepMillis = (millis: number) => millis > 0 ? Effect.sleep(millis) : Effe
 const respond = (
   method: string,
   url: URL,
-  entry: engine.Entry,
+  fault: FaultScript.Fault,
+  exchange: Exchange,
   head: Deferred.Deferred<Head, Error>,
   body: BodyQueue
 ): Effect.Effect<void> => {
-  const fault = entry.decision.fault
   switch (fault._tag) {
     case "Hang":
       return Effect.never
@@ -123,7 +124,7 @@ const respond = (
       return Effect.zipRight(
         sleepMillis(fault.latencyMillis),
         Effect.suspend(() => {
-          entry.finish()
+          exchange.finish()
           return Deferred.fail(head, connectionReset())
         })
       )
@@ -131,7 +132,7 @@ const respond = (
       return Effect.zipRight(
         sleepMillis(fault.latencyMillis),
         Effect.suspend(() => {
-          entry.finish()
+          exchange.finish()
           return Deferred.fail(head, connectFailed(fault, url))
         })
       )
@@ -144,7 +145,7 @@ const respond = (
           yield* sleepMillis(chunk.delayMillis)
           yield* Queue.offer(body, Take.chunk(Chunk.of(chunk.bytes)))
         }
-        entry.finish()
+        exchange.finish()
         switch (plan.ending) {
           case "complete":
             return yield* Queue.offer(body, Take.end)
@@ -220,40 +221,69 @@ class ScriptedResponse extends ClientResponse.Class {
   }
 }
 
+/**
+ * What the caller of {@link play} learns of the exchange: `finish` once the fault is played through (the whole body
+ * sent, the reset or the connect failure delivered), `close` when the responder stops, played through or interrupted.
+ * @internal
+ */
+export interface Exchange {
+  readonly finish: () => void
+  readonly close: () => void
+}
+
+const unobserved: Exchange = { finish: () => {}, close: () => {} }
+
+/**
+ * Plays `fault` for one request as a transport would (the right platform error and cause, the `requestSent` mark,
+ * latencies as `Effect.sleep`s), for an `HttpClient.make` body: `ScriptedClient` and `Chaos` both answer with it.
+ * `fork` runs the server's side, which outlives this effect while the client reads the body.
+ * @internal
+ */
+export const play = (
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  signal: AbortSignal,
+  fault: FaultScript.Fault,
+  fork: (responder: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>,
+  exchange: Exchange = unobserved
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError> =>
+  Effect.gen(function*() {
+    // a timer raced around this client (an attempt timeout) reads whether the request was written: never, for a
+    // connection that fails to open; at once, for every fault played on an open connection. Once one request of
+    // the attempt was written (a redirect's first hop), a later one does not make it unsent
+    const progress = yield* FiberRef.get(Attempt.currentSendProgress)
+    if (progress !== undefined) {
+      if (fault._tag !== "ConnectFailure") progress.requestSent = true
+      else if (progress.requestSent === undefined) progress.requestSent = false
+    }
+    const head = yield* Deferred.make<Head, Error>()
+    const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
+    const responder = yield* fork(
+      respond(request.method, url, fault, exchange, head, body).pipe(Effect.ensuring(Effect.sync(exchange.close)))
+    )
+    // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
+    signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
+    const received = yield* Deferred.await(head).pipe(
+      Effect.onInterrupt(() => Fiber.interrupt(responder)),
+      Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause }))
+    )
+    return new ScriptedResponse(request, received, body)
+  })
+
 /** @internal */
 export const make = (routes: FaultScript.Routes) =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const state = new engine.Engine(routes, yield* Clock.currentTimeMillis)
     const client = HttpClient.make((request, url, signal) =>
-      Effect.gen(function*() {
+      Effect.flatMap(Clock.currentTimeMillis, (nowMillis) => {
         const entry = state.arrive({
           method: request.method,
           path: url.pathname + url.search,
           headers: request.headers,
-          nowMillis: yield* Clock.currentTimeMillis
+          nowMillis
         })
-        // a timer raced around this client (an attempt timeout) reads whether the request was written: never, for a
-        // connection that fails to open; at once, for every fault played on an open connection. Once one request of
-        // the attempt was written (a redirect's first hop), a later one does not make it unsent
-        const progress = yield* FiberRef.get(Attempt.currentSendProgress)
-        if (progress !== undefined) {
-          if (entry.decision.fault._tag !== "ConnectFailure") progress.requestSent = true
-          else if (progress.requestSent === undefined) progress.requestSent = false
-        }
-        const head = yield* Deferred.make<Head, Error>()
-        const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
-        const responder = yield* respond(request.method, url, entry, head, body).pipe(
-          Effect.ensuring(Effect.sync(entry.close)),
-          Effect.forkIn(scope)
-        )
-        // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
-        signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
-        const received = yield* Deferred.await(head).pipe(
-          Effect.onInterrupt(() => Fiber.interrupt(responder)),
-          Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause }))
-        )
-        return new ScriptedResponse(request, received, body)
+        return play(request, url, signal, entry.decision.fault, Effect.forkIn(scope), entry)
       })
     )
     const service: ScriptedClient.ScriptedClient = { ...state.service(), client }
