@@ -27,7 +27,8 @@
  * Each injection is visible: an event `sturdy.chaos` on the current span (attributes `sturdy.chaos.outcome`, `fault`
  * or `latency`, `sturdy.chaos.injected`, e.g. `status 503` or `latency 2s`, and `http.request.method`), an
  * `sturdy.chaos` attribute on the `http.client` span of an injected fault, an `Effect.logDebug` line with the same
- * annotations (the URL without its query), and the optional `onInject` callback.
+ * annotations (the URL as sent, redacted by `Redaction.redactUrlWithParams` of `@sturdy/http`: no user info, secret
+ * query parameters hidden), and the optional `onInject` callback.
  *
  * @since 0.2.0
  */

@@ -307,7 +307,7 @@ describe("Chaos", () => {
       const fiber = yield* Effect.fork(
         Effect.forEach(
           Array.from({ length: 6 }),
-          () => Effect.map(chaos.get(`${base}/items?token=secret`), (response) => response.status)
+          () => Effect.map(chaos.get(`${base}/items?token=secret&page=2`), (response) => response.status)
         ).pipe(
           Effect.withSpan("caller"),
           Effect.withTracer(tracer.tracer),
@@ -336,8 +336,13 @@ describe("Chaos", () => {
         statuses.filter((status) => status === 503).length
       )
       expect(logs.map((log) => [log.level, log.message, log.annotations["sturdy.chaos.outcome"]])).toEqual(
-        expected.map((e) => ["DEBUG", [`chaos: injected ${e.injected} into GET http://api.test/items`], e.outcome])
+        expected.map((e) => [
+          "DEBUG",
+          [`chaos: injected ${e.injected} into GET http://api.test/items?token=<redacted>&page=2`],
+          e.outcome
+        ])
       )
+      expect(JSON.stringify(logs)).not.toContain("secret")
       expect(injections.map((injection) =>
         injection._tag === "Fault" ?
           ["Fault", injection.fault] :

@@ -3,6 +3,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Attempt from "@sturdy/http/Attempt"
+import * as Redaction from "@sturdy/http/Redaction"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -174,9 +175,9 @@ const describeFault = (fault: FaultScript.Fault): string => {
 const describe = (outcome: Outcome): string =>
   outcome._tag === "Fault" ? describeFault(outcome.fault) : `latency ${Duration.format(outcome.latency)}`
 
-// the URL without its query, fragment or user info, which may carry secrets
+// the URL as sent, redacted as Sturdy redacts it everywhere: user info dropped, secret parameters and values hidden
 const where = (request: HttpClientRequest.HttpClientRequest): string =>
-  request.url.replace(/[?#].*$/, "").replace(/\/\/[^/@]*@/, "//")
+  Redaction.redactUrlWithParams(request.url, request.urlParams)
 
 const announce = (
   plan: Plan,
