@@ -99,7 +99,9 @@ export const unsafeMake = (options?: C.Options): C.Coalesce => {
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiberRuntime<A, E | deadline.DeadlineExceeded, R>((fiber) => {
         if (typeof key !== "string") {
-          return Effect.die(new RangeError(`Coalesce ${name}: key (${key === null ? "null" : typeof key}) must be a string`))
+          return Effect.die(
+            new RangeError(`Coalesce ${name}: key (${key === null ? "null" : typeof key}) must be a string`)
+          )
         }
         // A deadline only established (no timer interrupts the caller): the wait bounds itself by it.
         const limit = fiber.getFiberRef(deadline.currentRef)
