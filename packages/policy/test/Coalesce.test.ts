@@ -130,17 +130,21 @@ describe("Coalesce", () => {
       const group = yield* Coalesce.make()
       const interrupted = yield* Deferred.make<void>()
       const upstream = makeUpstream(Effect.succeed("value"))
-      const call = Effect.onInterrupt(upstream.call, () => Deferred.succeed(interrupted, undefined))
+      // the interrupted run takes a minute to stop
+      const call = Effect.onInterrupt(
+        upstream.call,
+        () => Effect.zipRight(Deferred.succeed(interrupted, undefined), Effect.sleep("1 minute"))
+      )
       const fibers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(Coalesce.run(call, group, "k")))
       yield* TestClock.adjust("500 millis")
       yield* Fiber.interrupt(fibers[1]!)
       yield* Fiber.interrupt(fibers[0]!)
       expect(upstream.finalized()).toBe(0)
       yield* Fiber.interrupt(fibers[2]!)
-      // freed at once: a new call runs anew, not joining the run being interrupted
-      expect((yield* group.inFlight).size).toBe(0)
       yield* Deferred.await(interrupted)
       expect(upstream.finalized()).toBe(1)
+      // freed at once: a new call runs anew, not joining the run still stopping
+      expect((yield* group.inFlight).size).toBe(0)
       const again = yield* Effect.fork(Coalesce.run(upstream.call, group, "k"))
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(again)).toBe("value")
