@@ -4,6 +4,7 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -15,7 +16,7 @@ import { defectOf } from "./utils/hostile.js"
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly status: number }> {}
 
 /** An upstream whose calls are counted and take `latency` of virtual time, then answer with `answer`. */
-const makeUpstream = <A, E>(answer: Effect.Effect<A, E>, latency = "1 second") => {
+const makeUpstream = <A, E>(answer: Effect.Effect<A, E>, latency: Duration.DurationInput = "1 second") => {
   let runs = 0
   let finalized = 0
   const call = Effect.suspend(() => {
