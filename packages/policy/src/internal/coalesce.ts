@@ -29,16 +29,6 @@ interface Flight {
   fiber: Fiber.RuntimeFiber<any, any> | undefined
 }
 
-// What the run has for a deadline: none (Deadline's own "no limit").
-const noLimit: deadline.Current = {
-  at: Number.POSITIVE_INFINITY,
-  timeout: Duration.infinity,
-  reason: "Deadline",
-  armed: true,
-  attemptTimeout: Duration.infinity,
-  attemptMillis: Number.POSITIVE_INFINITY
-}
-
 /** @internal */
 export const unsafeMake = (options?: C.Options): C.Coalesce => {
   checkOptions("Coalesce", options)
@@ -147,7 +137,7 @@ export const unsafeMake = (options?: C.Options): C.Coalesce => {
         // waiter keeps its own), interruptible as the caller was.
         const start = Effect.forkDaemon(
           Effect.onExit(
-            Effect.locally(restore(self), deadline.currentRef, noLimit),
+            Effect.locally(restore(self), deadline.currentRef, deadline.none),
             (exit) => Effect.sync(() => settle(key, shared, exit))
           )
         )
