@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Coalesce, Deadline } from "@sturdy/policy"
+import { TestTracer } from "@sturdy/testing"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -10,7 +11,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import { defectOf } from "./utils/hostile.js"
 
 class Unavailable extends Data.TaggedError("Unavailable")<{ readonly status: number }> {}
@@ -243,38 +243,15 @@ describe("Coalesce", () => {
 
   it.effect("marks each caller's span with sturdy.coalesced", () =>
     Effect.gen(function*() {
-      const attributes: Array<Map<string, unknown>> = []
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          const annotations = new Map<string, unknown>()
-          attributes.push(annotations)
-          return {
-            _tag: "Span",
-            name,
-            spanId: `span-${attributes.length}`,
-            traceId: "trace",
-            parent,
-            context,
-            status: { _tag: "Started", startTime },
-            attributes: annotations,
-            links,
-            sampled: true,
-            kind,
-            end: () => {},
-            attribute: (key, value) => annotations.set(key, value),
-            event: () => {},
-            addLinks: () => {}
-          }
-        },
-        context: (f) => f()
-      })
+      const { byName, tracer } = TestTracer.make()
       const group = yield* Coalesce.make()
       const call = (name: string) =>
         Coalesce.run(Effect.sleep("1 second"), group, "k").pipe(Effect.withSpan(name), Effect.withTracer(tracer))
       const fibers = yield* Effect.forEach(["leader", "follower"], (name) => Effect.fork(call(name)))
       yield* TestClock.adjust("1 second")
       yield* Fiber.joinAll(fibers)
-      expect(attributes.map((a) => a.get("sturdy.coalesced"))).toEqual([false, true])
+      const coalesced = (name: string) => byName(name).map((span) => span.attributes.get("sturdy.coalesced"))
+      expect([coalesced("leader"), coalesced("follower")]).toEqual([[false], [true]])
     }))
 
   it.effect("refuses bad options and a key that is not a string", () =>
