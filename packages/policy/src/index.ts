@@ -17,6 +17,11 @@ export * as RetryBudgetStore from "./RetryBudgetStore.js"
 /**
  * @since 0.2.0
  */
+export * as Coalesce from "./Coalesce.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as Runner from "./Runner.js"
 export * as StaleCache from "./StaleCache.js"
 export * as Workflow from "./Workflow.js"

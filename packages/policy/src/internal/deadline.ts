@@ -41,7 +41,8 @@ export interface Current {
   readonly attemptMillis: number
 }
 
-const none: Current = {
+/** @internal No limit: what a fiber has before any is set. */
+export const none: Current = {
   at: Number.POSITIVE_INFINITY,
   timeout: Duration.infinity,
   reason: "Deadline",
