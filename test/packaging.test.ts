@@ -295,7 +295,9 @@ describe("published packages", () => {
         exitCodeConnection: 7,
         cliVersion: manifestOf("cli").version,
         redisPrefix: "ratelimiter:",
-        runner: { user: { id: 1, name: "Ada" }, parked: 1 }
+        runner: { user: { id: 1, name: "Ada" }, parked: 1 },
+        coalescedRuns: 1,
+        chaosStatus: 418
       })
     },
     420_000

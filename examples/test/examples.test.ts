@@ -11,6 +11,7 @@ import { describeWithRedis } from "../../packages/policy/test/utils/redis.js"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as FallbackExample from "../fallback-layers.js"
+import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
 import * as RetryAfterExample from "../retry-after.js"
@@ -73,6 +74,17 @@ describe("examples", () => {
     expect(out).toContain(`GET /quote/fig   -> 502 {"error":"upstream sent a bad price"}`)
     // four calls, one of them retried once; the calls came one at a time, so one worker served them all
     expect(out).toContain("upstream saw 5 requests; 1 worker fiber(s) parked, 0 busy")
+  })
+
+  it("game-day: chaos in front of a healthy upstream, and every caller still gets its price", async () => {
+    const out = await run(GameDayExample.main)
+    expect(out).toContain("callers that got their price: 20 of 20")
+    // coalescing: 20 callers, one request per price; chaos's failures were retried without reaching the server
+    expect(out).toContain("requests the upstream saw: 5 for 5 prices and 20 callers")
+    const injected = [...out.matchAll(/^ {2}(status 503|reset|refused|latency 300ms \(attempt timed out\)) +(\d+)$/gm)]
+    expect(injected.length).toBeGreaterThan(0)
+    const failed = injected.reduce((sum, match) => sum + Number(match[2]), 0)
+    expect(out).toContain(`attempts: ${failed + 5} (${failed} failed by chaos, 5 reached the upstream)`)
   })
 
   it("circuit-breaker: opens, rejects without calling, probes, closes", async () => {

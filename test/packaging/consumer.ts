@@ -2,16 +2,17 @@
  * A program as a user of the published packages writes it, compiled by `packaging.test.ts` in a project outside
  * the workspace (NodeNext, `skipLibCheck: false`) against the packed tarballs and run with plain `node`: a call
  * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
- * a rate limiter; a call from Promise code through a `Runner`; and a value from each of the other packages. It prints
- * one JSON line.
+ * a rate limiter; a call from Promise code through a `Runner`; two callers of one key sharing a run through
+ * `Coalesce`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
+ * of the other packages. It prints one JSON line.
  */
 import { Cli, ExitCode } from "@sturdy/cli"
 import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Backoff, RateLimit, Runner } from "@sturdy/policy"
+import { Backoff, Coalesce, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
-import { ScheduleKit } from "@sturdy/testing"
-import { Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { Chaos, FaultScript, ScheduleKit } from "@sturdy/testing"
+import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -47,7 +48,26 @@ const program = Effect.gen(function*() {
   const limiter = yield* RateLimit.make({ limit: 1, window: "1 minute", onExceeded: "fail" })
   yield* limiter.consume("key")
   const limited = yield* Effect.flip(limiter.consume("key"))
+  // two callers of one key while its run is held open: the second waits for the first's run
+  const group = yield* Coalesce.make()
+  const release = yield* Deferred.make<void>()
+  let coalescedRuns = 0
+  const shared = Effect.zipRight(Effect.sync(() => coalescedRuns++), Deferred.await(release))
+  const callers = yield* Effect.fork(
+    Effect.all([Coalesce.run(shared, group, "k"), Coalesce.run(shared, group, "k")], { concurrency: 2 })
+  )
+  for (let i = 0; i < 1000 && (yield* group.inFlight).get("k") !== 2; i++) yield* Effect.yieldNow()
+  yield* Deferred.succeed(release, undefined)
+  yield* callers.await
+  // `hits` above shows it never reached the server
+  const chaosStatus = yield* Effect.scoped(Effect.gen(function*() {
+    const transport = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
+    const chaotic = Chaos.transform(transport, { injectionRate: 1, faults: [FaultScript.status(418)] })
+    return (yield* chaotic.get(`http://127.0.0.1:${port}/users/1`)).status
+  }))
   return {
+    coalescedRuns,
+    chaosStatus,
     user,
     hits,
     missing: missing._tag === "ClientError" ? `${missing._tag} ${missing.status}` : missing._tag,
