@@ -14,6 +14,7 @@ import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
+import * as Coalesce from "@sturdy/policy/Coalesce"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Fallback from "@sturdy/policy/Fallback"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -382,6 +383,23 @@ describe("HostileOptions: Runner", () => {
 // The options argument itself: a value that is no object has none of the fields read from it, so every constructor
 // took it for no options (every setting its default, the mistake unseen). Each must refuse it with a RangeError
 // naming the options, before doing anything else (the Redis stores before connecting: no server is needed here).
+describe("HostileOptions: Coalesce", () => {
+  const isString = (value: unknown) => typeof value === "string"
+  property(
+    "name",
+    { option: "name", allows: isString },
+    (wrap, value) =>
+      Effect.flatMap(
+        Coalesce.make(optionsWith(wrap, {}, "name", value)),
+        (group) =>
+          Effect.all([Coalesce.run(Effect.succeed(1), group, "a"), Coalesce.run(boom, group, "b")], {
+            concurrency: 2,
+            mode: "either"
+          })
+      )
+  )
+})
+
 describe("HostileOptions: the options argument", () => {
   const notAnObject = FastCheck.constantFrom<unknown>(
     "abc",
@@ -423,6 +441,7 @@ describe("HostileOptions: the options argument", () => {
     ["Hedge.makeLatencyTracker", (options) => Hedge.makeLatencyTracker(options)],
     ["Hedge.percentile", (options) => Effect.sync(() => Hedge.percentile(options))],
     ["StaleCache.make", (options) => StaleCache.make(options)],
+    ["Coalesce.make", (options) => Coalesce.make(options)],
     ["Runner.make", (options) => Effect.scoped(Runner.make(options))],
     ["RateLimitRedis.layerStore", (options) => Layer.build(RateLimitRedis.layerStore(options)).pipe(Effect.scoped)],
     ["RetryBudgetRedis.layerStore", (options) => Layer.build(RetryBudgetRedis.layerStore(options)).pipe(Effect.scoped)],
