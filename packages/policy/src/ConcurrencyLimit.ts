@@ -55,6 +55,7 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/concurrencyLimit.js"
 
@@ -173,6 +174,11 @@ export interface ConcurrencyLimit {
   readonly inFlight: Effect.Effect<number>
   /** Every change of the limit from when the stream starts; it never ends by itself. */
   readonly changes: Stream.Stream<LimitChange>
+  /**
+   * Subscribes now, for as long as the scope lives: the stream carries every change from the moment this effect
+   * returns, however late it is run (`changes` only sees those after the stream starts, in whatever fiber runs it).
+   */
+  readonly subscribe: Effect.Effect<Stream.Stream<LimitChange>, never, Scope.Scope>
 }
 
 /**

@@ -133,7 +133,8 @@ export const unsafeMake = (options?: CL.Options | null): CL.ConcurrencyLimit => 
     run,
     limit: Effect.sync(() => limit),
     inFlight: Effect.sync(() => inFlight),
-    changes: Stream.fromPubSub(hub)
+    changes: Stream.fromPubSub(hub),
+    subscribe: Stream.fromPubSub(hub, { scoped: true })
   }
 }
 
