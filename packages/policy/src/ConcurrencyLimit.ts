@@ -3,7 +3,8 @@
  * does instead of fixed in advance (a fixed limit is a `Bulkhead`). The algorithm is AIMD
  * (additive increase, multiplicative decrease), as Netflix's `concurrency-limits` `AIMDLimit` behind its
  * `SimpleLimiter`: the limit grows by one while calls succeed with the limit in use, and shrinks by `backoffRatio`
- * when a call is dropped (the upstream said it is overloaded, or the call took longer than `timeout`). Neither
+ * when a call is dropped (the upstream said it is overloaded, or the call took longer than `timeout`). With
+ * `algorithm: "gradient2"` it is Netflix's `Gradient2Limit` instead, which follows the calls' round-trip times. Neither
  * `effect` (its `RateLimiter` limits a rate; `Semaphore` and `PartitionedSemaphore` hold a fixed number of permits)
  * nor `@effect/experimental` (a rate limiter too) has an adaptive concurrency limit.
  *
@@ -16,8 +17,15 @@
  * | `timeout`      | `"5 seconds"` | a call that takes longer than this counts as a drop; a positive duration (`Infinity`: never) |
  * | `isDrop`       | every failure | which failures (and defects) mean "the upstream is overloaded" (HTTP: 429, 503…) |
  * | `key`          | `"default"`   | a label carried by `ConcurrencyLimitExceeded` and the limit's changes             |
+ * | `algorithm`    | `"aimd"`      | `"aimd"` or `"gradient2"`                                                         |
+ * | `smoothing`    | `0.2`         | gradient2: how far the limit moves toward a new estimate, in (0, 1]               |
+ * | `queueSize`    | `4`           | gradient2: what the estimate adds to the limit, an integer ≥ 0                    |
+ * | `rttTolerance` | `1.5`         | gradient2: how much slower than the long-term RTT a call may be before the limit shrinks, finite ≥ 1 |
+ * | `longWindow`   | `600`         | gradient2: samples the long-term RTT averages over, an integer ≥ 1                |
  *
- * Netflix's defaults are kept but one: its `minLimit` is 20 as its `initialLimit`, so with its defaults the limit
+ * Every option is checked whatever the algorithm; `backoffRatio` and `timeout` matter to AIMD only, `smoothing`,
+ * `queueSize`, `rttTolerance` and `longWindow` to gradient2 only. Netflix's defaults are kept but one (for both
+ * algorithms): its `minLimit` is 20 as its `initialLimit`, so with its defaults the limit
  * never falls below where it started; here it is 1. Netflix only warns about an `initialLimit` above `maxLimit` and
  * moves it into range at the first sample; here an `initialLimit` given outside [`minLimit`, `maxLimit`] is refused.
  *
@@ -43,6 +51,24 @@
  * one started (itself included) and `limit` the limit when it ends (Netflix: `inflight * 2 >= limit`); otherwise
  * the limit stays. The product is taken in double precision as Netflix's `(int) (limit * backoffRatio)`. `timeout`
  * does not stop the call: it only decides how its end is counted (put a `Deadline` inside to cut slow calls).
+ *
+ * **Gradient2** (`algorithm: "gradient2"`, Netflix's `Gradient2Limit`). Admission and which calls are samples are as
+ * above, but a drop is not special: every counted call (an answer or a drop alike; `timeout` plays no part) is a
+ * sample of its round-trip time `rtt`, its duration in whole milliseconds, at least 1 (a call shorter than 1 ms counts
+ * as 1 ms, so the ratios below stay finite). The limit is kept as a real number `estimated` (at first `initialLimit`)
+ * and `limit = floor(estimated)`. For each sample:
+ *
+ * 1. the long-term RTT `long` takes the sample: the mean of the samples for the first 10, then
+ *    `long = long × (1 − f) + rtt × f` with `f = 2 / (longWindow + 1)`;
+ * 2. if `long / rtt > 2` (the upstream got fast again after a long overload), `long = long × 0.95` (during the
+ *    first 10 samples the next mean replaces it, as in Netflix's code);
+ * 3. if `inFlight < estimated / 2` (`inFlight` as above: the limit was not in use), nothing else changes;
+ * 4. otherwise `gradient = max(0.5, min(1, rttTolerance × long / rtt))`, and
+ *    `estimated = clamp(estimated × (1 − smoothing) + (estimated × gradient + queueSize) × smoothing)` within
+ *    [`minLimit`, `maxLimit`].
+ *
+ * So the limit grows by up to `queueSize × smoothing` a sample while calls are no slower than `rttTolerance` times the
+ * long-term RTT, and shrinks toward half its value when they are much slower.
  *
  * A `ConcurrencyLimitExceeded` is never counted as a failure by a circuit breaker or an adaptive throttle. Every
  * change of the limit is published on `changes`, in order.
@@ -112,6 +138,7 @@ export const isConcurrencyLimitExceeded = (u: unknown): u is ConcurrencyLimitExc
  * import type { ConcurrencyLimit } from "@sturdy/policy"
  *
  * const options: ConcurrencyLimit.Options = { key: "search", initialLimit: 10, maxLimit: 100, timeout: "2 seconds" }
+ * const gradient: ConcurrencyLimit.Options = { algorithm: "gradient2", rttTolerance: 2, queueSize: 2 }
  * ```
  * @since 0.2.0
  * @category models
@@ -131,6 +158,16 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** Which failures and defects are drops (default: every one). */
   readonly isDrop?: ((error: unknown) => boolean) | undefined
+  /** `"aimd"` (default) or `"gradient2"`. */
+  readonly algorithm?: "aimd" | "gradient2" | undefined
+  /** Gradient2: how far the limit moves toward a new estimate, in (0, 1] (default 0.2). */
+  readonly smoothing?: number | undefined
+  /** Gradient2: what an estimate adds to the limit, an integer ≥ 0 (default 4). */
+  readonly queueSize?: number | undefined
+  /** Gradient2: the slowdown against the long-term RTT tolerated before the limit shrinks, ≥ 1 (default 1.5). */
+  readonly rttTolerance?: number | undefined
+  /** Gradient2: how many samples the long-term RTT averages over (default 600). */
+  readonly longWindow?: number | undefined
 }
 
 /**

@@ -271,4 +271,82 @@ describe("ConcurrencyLimit", () => {
       expect(yield* refusal({ key: 5 })).toContain("key")
       expect(yield* refusal("limit")).toMatch(/options \(.*\) must be an object/)
     }))
+
+  describe("gradient2", () => {
+    const timed = (
+      limiter: ConcurrencyLimit.ConcurrencyLimit,
+      millis: number,
+      self: Effect.Effect<void, string> = Effect.void
+    ) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(
+          Effect.either(ConcurrencyLimit.withLimit(Effect.zipRight(Effect.sleep(millis), self), limiter))
+        )
+        yield* TestClock.adjust(millis)
+        yield* Fiber.join(fiber)
+        return yield* limiter.limit
+      })
+
+    it.effect("grows by queueSize × smoothing a sample while calls keep their pace and the limit is in use", () =>
+      Effect.gen(function*() {
+        const limiter = yield* ConcurrencyLimit.make({ algorithm: "gradient2", initialLimit: 1 })
+        // estimated: 1 → 1 × 0.8 + (1 + 4) × 0.2 = 1.8 → 2.6; then 1 < 2.6 / 2, not in use: unchanged
+        expect(yield* timed(limiter, 10)).toBe(1)
+        expect(yield* timed(limiter, 10)).toBe(2)
+        expect(yield* timed(limiter, 10)).toBe(2)
+      }))
+
+    it.effect("a drop is a sample of its round-trip time like any other; timeout plays no part", () =>
+      Effect.gen(function*() {
+        const limiter = yield* ConcurrencyLimit.make({ algorithm: "gradient2", initialLimit: 1, timeout: "1 milli" })
+        expect(yield* timed(limiter, 10, Effect.fail("overloaded"))).toBe(1)
+        expect(yield* timed(limiter, 10, Effect.fail("overloaded"))).toBe(2)
+        // an interruption is still no sample
+        const fiber = yield* Effect.fork(ConcurrencyLimit.withLimit(Effect.never, limiter))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(fiber)
+        expect(yield* limiter.limit).toBe(2)
+      }))
+
+    it.effect("shrinks toward half when calls get much slower than the long-term RTT", () =>
+      Effect.gen(function*() {
+        const limiter = yield* ConcurrencyLimit.make({
+          algorithm: "gradient2",
+          initialLimit: 2,
+          queueSize: 0,
+          smoothing: 1
+        })
+        for (let i = 0; i < 10; i++) expect(yield* timed(limiter, 10)).toBe(2)
+        // long ≈ 10.1, gradient = max(0.5, min(1, 1.5 × 10.1 / 40)) = 0.5: estimated 2 × 0.5 = 1
+        expect(yield* timed(limiter, 40)).toBe(1)
+        expect(yield* timed(limiter, 400)).toBe(1)
+      }))
+
+    it.effect("the long-term RTT decays by 5 % when a call is more than twice as fast", () =>
+      Effect.gen(function*() {
+        const limiter = yield* ConcurrencyLimit.make({
+          algorithm: "gradient2",
+          initialLimit: 2,
+          queueSize: 0,
+          rttTolerance: 1
+        })
+        // warm-up: long = 100; then 40 ms: long = 100 × 599/601 + 40 × 2/601 ≈ 99.8, more than twice 40: × 0.95 ≈ 94.8
+        for (let i = 0; i < 10; i++) yield* timed(limiter, 100)
+        expect(yield* timed(limiter, 40)).toBe(2)
+        // 99 ms: long ≈ 94.8, gradient ≈ 0.958, estimated = 2 × 0.8 + 2 × 0.958 × 0.2 ≈ 1.98 (without the decay: 2)
+        expect(yield* timed(limiter, 99)).toBe(1)
+      }))
+
+    it.effect("refuses its own options out of range", () =>
+      Effect.gen(function*() {
+        expect(yield* refusal({ algorithm: "vegas" })).toContain("algorithm")
+        expect(yield* refusal({ smoothing: 0 })).toContain("smoothing")
+        expect(yield* refusal({ smoothing: 1.5 })).toContain("smoothing")
+        expect(yield* refusal({ queueSize: -1 })).toContain("queueSize")
+        expect(yield* refusal({ queueSize: 1.5 })).toContain("queueSize")
+        expect(yield* refusal({ rttTolerance: 0.9 })).toContain("rttTolerance")
+        expect(yield* refusal({ rttTolerance: Infinity })).toContain("rttTolerance")
+        expect(yield* refusal({ longWindow: 0 })).toContain("longWindow")
+      }))
+  })
 })

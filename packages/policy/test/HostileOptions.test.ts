@@ -264,12 +264,20 @@ describe("HostileOptions: ConcurrencyLimit", () => {
     { option: "backoffRatio", allows: (v) => typeof v === "number" && v >= 0.5 && v < 1 },
     { option: "timeout", allows: isPositiveDuration },
     { option: "key", allows: (v) => typeof v === "string" },
-    { option: "isDrop", allows: isFunction }
+    { option: "isDrop", allows: isFunction },
+    { option: "algorithm", allows: (v) => v === "aimd" || v === "gradient2" },
+    { option: "smoothing", allows: (v) => typeof v === "number" && v > 0 && v <= 1 },
+    { option: "queueSize", allows: isLimitIn(0, Number.MAX_SAFE_INTEGER) },
+    { option: "rttTolerance", allows: (v) => typeof v === "number" && v >= 1 && Number.isFinite(v) },
+    { option: "longWindow", allows: isLimitIn(1, Number.MAX_SAFE_INTEGER) }
   ]
   for (const c of cases) {
     property(c.option, { ...c, failures: ["ConcurrencyLimitExceeded"] }, (wrap, value) =>
       Effect.flatMap(
-        ConcurrencyLimit.make(optionsWith(wrap, {}, c.option, value)),
+        // gradient2, so that its options are used as well as checked
+        ConcurrencyLimit.make(
+          optionsWith(wrap, c.option === "algorithm" ? {} : { algorithm: "gradient2" }, c.option, value)
+        ),
         (limiter) =>
           Effect.gen(function*() {
             for (let i = 0; i < 10; i++) yield* Effect.either(ConcurrencyLimit.withLimit(boom, limiter))

@@ -14,17 +14,29 @@
  * (`inFlight` as remembered, `limit` at the end). After every command `limit` and `inFlight` must equal the model's;
  * every call's outcome is compared (started, or rejected with which `limit` and `inFlight`), and at the end the
  * changes published on `subscribe` must equal the model's list of changes (one per change of the limit, in order).
+ * Half the runs use `algorithm: "gradient2"`, modelled from its section of the docs: every counted call (answer or
+ * drop) is a sample of `rtt = max(1, duration in ms)`; the long-term RTT is the mean of the first 10 samples, then an
+ * EMA with `f = 2 / (longWindow + 1)`, times 0.95 when more than twice the sample; when `inFlight ≥ estimated / 2`,
+ * `estimated` moves by the docs' formula (computed in the same order, so compared exactly) within [min, max], and the
+ * limit is `floor(estimated)`.
  *
  * Rules taken from the code: none (the docs decide every case scripted here).
  * Left out: invalid options (ConcurrencyLimit.test.ts and HostileOptions), an `isDrop` that throws (a unit test).
  *
- * Mutants (each run alone on src/internal/concurrencyLimit.ts, each caught with a shrunk counterexample):
+ * Mutants (each run alone on src/internal/concurrencyLimit.ts; AIMD's and gradient2's, caught with a shrunk
+ * counterexample unless said):
  * 1. `sampledInFlight * 2 >= limit` → `>`;  2. the calls in flight remembered before the increment;
  * 3. `elapsed > timeoutMillis` → `>=`;  4. a drop without the `minLimit` floor (`Math.max` dropped);
  * 5. growth without the `maxLimit` cap;  6. `Math.floor` → `Math.round` in the backoff;
  * 7. an interruption counted as a drop;  8. a defect `isDrop` refuses counted as an answer;
  * 9. a policy's rejection not ignored (given to `isDrop`);  10. admission `inFlight >= limit` → `>`;
  * 11. `ConcurrencyLimitExceeded.inFlight` one less;  12. a change published even when the limit is unchanged.
+ * Gradient2: g1. the gradient not capped at 1;  g3. a warm-up of 5 samples;  g4. `inFlight < estimated / 2` → `<=`;
+ * g5. `rtt = duration + 1`;  g6. the gradient floored at 0.4;  g7. the EMA factor `1 / (longWindow + 1)`;
+ * g8. no `maxLimit` cap;  g9. `Math.round` for the limit;  g10. drops not taken as samples. One mutant survives this
+ * property: g2, the decay threshold `> 2` → `> 3` (a 5 % change of the long-term RTT rarely moves the floored
+ * limit within these scripts); the unit test "the long-term RTT decays by 5 % when a call is more than twice as
+ * fast" in ConcurrencyLimit.test.ts catches it.
  *
  * Found and fixed: nothing.
  */
@@ -45,6 +57,11 @@ import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 
 interface Config {
+  readonly algorithm: "aimd" | "gradient2"
+  readonly smoothing: number
+  readonly queueSize: number
+  readonly rttTolerance: number
+  readonly longWindow: number
   readonly initialLimit: number
   readonly minLimit: number
   readonly maxLimit: number
@@ -71,9 +88,14 @@ class Model {
   limit: number
   inFlight = 0
   readonly changes: Array<{ from: number; to: number }> = []
+  // gradient2
+  estimated: number
+  long = 0
+  samples: Array<number> = []
   constructor(readonly config: Config) {
     this.now = config.epoch
     this.limit = config.initialLimit
+    this.estimated = config.initialLimit
   }
   /** a call asks to start: the rejection's fields, or the started call */
   start(): { rejected: { limit: number; inFlight: number } } | { started: Started } {
@@ -87,6 +109,7 @@ class Model {
   }
   end(call: Started, outcome: Outcome): void {
     this.inFlight--
+    if (this.config.algorithm === "gradient2") return this.gradient2(call, outcome)
     const { backoffRatio, maxLimit, minLimit, timeoutMillis } = this.config
     const slow = this.now - call.start > timeoutMillis
     const drop = () => this.set(Math.max(minLimit, Math.floor(this.limit * backoffRatio)))
@@ -102,6 +125,24 @@ class Model {
       default:
         return
     }
+  }
+  gradient2(call: Started, outcome: Outcome): void {
+    if (outcome !== "ok" && outcome !== "badRequest" && outcome !== "overloaded" && outcome !== "dieOverloaded") return
+    const { longWindow, maxLimit, minLimit, queueSize, rttTolerance, smoothing } = this.config
+    const rtt = Math.max(1, this.now - call.start)
+    if (this.samples.length < 10) {
+      this.samples.push(rtt)
+      this.long = this.samples.reduce((a, b) => a + b, 0) / this.samples.length
+    } else {
+      const f = 2 / (longWindow + 1)
+      this.long = this.long * (1 - f) + rtt * f
+    }
+    if (this.long / rtt > 2) this.long = this.long * 0.95
+    if (call.sampled < this.estimated / 2) return
+    const gradient = Math.max(0.5, Math.min(1, rttTolerance * this.long / rtt))
+    const next = this.estimated * (1 - smoothing) + (this.estimated * gradient + queueSize) * smoothing
+    this.estimated = Math.max(minLimit, Math.min(maxLimit, next))
+    this.set(Math.floor(this.estimated))
   }
 }
 
@@ -273,8 +314,14 @@ const config: FastCheck.Arbitrary<Config> = FastCheck.record({
   start: FastCheck.nat(8),
   backoffRatio: FastCheck.constantFrom(0.5, 0.57, 0.7, 0.9, 0.99),
   timeoutMillis: FastCheck.constantFrom(1, 25, 100),
-  epoch: FastCheck.constantFrom(0, 1_764_000_000_123)
-}).map(({ backoffRatio, epoch, minLimit, span, start, timeoutMillis }) => ({
+  epoch: FastCheck.constantFrom(0, 1_764_000_000_123),
+  algorithm: FastCheck.constantFrom("aimd" as const, "gradient2" as const),
+  smoothing: FastCheck.constantFrom(0.2, 0.5, 1),
+  queueSize: FastCheck.constantFrom(0, 1, 4),
+  rttTolerance: FastCheck.constantFrom(1, 1.5, 2),
+  longWindow: FastCheck.constantFrom(1, 3, 600)
+}).map(({ backoffRatio, epoch, minLimit, span, start, timeoutMillis, ...gradient }) => ({
+  ...gradient,
   minLimit,
   maxLimit: minLimit + span,
   initialLimit: minLimit + (start % (span + 1)),
@@ -294,7 +341,12 @@ const runScript = async (config: Config, script: Iterable<Cmd>) => {
         maxLimit: config.maxLimit,
         backoffRatio: config.backoffRatio,
         timeout: Duration.millis(config.timeoutMillis),
-        isDrop
+        isDrop,
+        algorithm: config.algorithm,
+        smoothing: config.smoothing,
+        queueSize: config.queueSize,
+        rttTolerance: config.rttTolerance,
+        longWindow: config.longWindow
       })
     )
     const real: Real = { run: (effect) => runtime.runPromise(effect), runtime, limiter, pending: [] }

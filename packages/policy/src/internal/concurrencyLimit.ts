@@ -24,6 +24,9 @@ export class ConcurrencyLimitExceeded extends Schema.TaggedError<ConcurrencyLimi
 
 const owner = "ConcurrencyLimit"
 
+// gradient2: the first samples set the long-term RTT as their plain mean (Netflix's warm-up)
+const WARMUP = 10
+
 // a number is shown as it is; anything else by its type only (a hostile `toString` cannot throw from the message)
 const shown = (value: unknown): string => typeof value === "number" ? String(value) : typeof value
 
@@ -36,6 +39,11 @@ const checkInteger = (field: string, value: unknown, min: number, max: number): 
 
 interface Config {
   readonly key: string
+  readonly algorithm: "aimd" | "gradient2"
+  readonly smoothing: number
+  readonly queueSize: number
+  readonly rttTolerance: number
+  readonly longWindow: number
   readonly initialLimit: number
   readonly minLimit: number
   readonly maxLimit: number
@@ -52,6 +60,10 @@ const resolve = (input: CL.Options | null | undefined): Config => {
   // the key names the limit in `ConcurrencyLimitExceeded`, whose schema wants a string
   if (typeof key !== "string") {
     throw new RangeError(`${owner}: key (${key === null ? "null" : typeof key}) must be a string`)
+  }
+  const algorithm = options.algorithm ?? "aimd"
+  if (algorithm !== "aimd" && algorithm !== "gradient2") {
+    throw new RangeError(`${owner}: algorithm (${shown(algorithm)}) must be "aimd" or "gradient2"`)
   }
   const minLimit = checkInteger("minLimit", options.minLimit ?? 1, 1, Number.MAX_SAFE_INTEGER)
   const maxLimit = checkInteger("maxLimit", options.maxLimit ?? 200, minLimit, Number.MAX_SAFE_INTEGER)
@@ -75,17 +87,48 @@ const resolve = (input: CL.Options | null | undefined): Config => {
     throw new RangeError(`${owner}: isDrop must be a function from the failure to a boolean`)
   }
   const isDrop = options.isDrop ?? (() => true)
-  return { key, initialLimit, minLimit, maxLimit, backoffRatio, timeoutMillis, isDrop }
+  const smoothing = options.smoothing ?? 0.2
+  // 0 would never move the limit; above 1 it would overshoot the estimate
+  if (!(typeof smoothing === "number" && smoothing > 0 && smoothing <= 1)) {
+    throw new RangeError(`${owner}: smoothing (${shown(smoothing)}) must be a number in (0, 1]`)
+  }
+  const queueSize = checkInteger("queueSize", options.queueSize ?? 4, 0, Number.MAX_SAFE_INTEGER)
+  const rttTolerance = options.rttTolerance ?? 1.5
+  if (!(typeof rttTolerance === "number" && rttTolerance >= 1 && Number.isFinite(rttTolerance))) {
+    throw new RangeError(`${owner}: rttTolerance (${shown(rttTolerance)}) must be a finite number of at least 1`)
+  }
+  const longWindow = checkInteger("longWindow", options.longWindow ?? 600, 1, Number.MAX_SAFE_INTEGER)
+  return {
+    key,
+    algorithm,
+    initialLimit,
+    minLimit,
+    maxLimit,
+    backoffRatio,
+    timeoutMillis,
+    isDrop,
+    smoothing,
+    queueSize,
+    rttTolerance,
+    longWindow
+  }
 }
 
 /** @internal */
 export const unsafeMake = (options?: CL.Options | null): CL.ConcurrencyLimit => {
   const config = resolve(options)
   const { backoffRatio, key, maxLimit, minLimit, timeoutMillis } = config
+  const { longWindow, queueSize, rttTolerance, smoothing } = config
   const isDrop = (error: unknown): boolean => answerOf(config.isDrop(error), `${owner}: isDrop`)
   const hub = Effect.runSync(PubSub.unbounded<CL.LimitChange>())
   let limit = config.initialLimit
   let inFlight = 0
+  // gradient2: the limit before it is floored, and the long-term RTT with its warm-up
+  let estimated = config.initialLimit
+  let longRtt = 0
+  let warmupSum = 0
+  let warmupCount = 0
+  const longFactor = 2 / (longWindow + 1)
 
   const setLimit = (to: number): void => {
     if (to === limit) return
@@ -104,16 +147,41 @@ export const unsafeMake = (options?: CL.Options | null): CL.ConcurrencyLimit => 
     return null
   }
 
+  const aimd = (elapsed: number, dropped: boolean, sampledInFlight: number): void => {
+    if (dropped || elapsed > timeoutMillis) {
+      setLimit(Math.max(minLimit, Math.floor(limit * backoffRatio)))
+    } else if (sampledInFlight * 2 >= limit) {
+      setLimit(Math.min(maxLimit, limit + 1))
+    }
+  }
+
+  const gradient2 = (elapsed: number, sampledInFlight: number): void => {
+    const rtt = Math.max(1, elapsed)
+    if (warmupCount < WARMUP) {
+      warmupCount++
+      warmupSum += rtt
+      longRtt = warmupSum / warmupCount
+    } else {
+      longRtt = longRtt * (1 - longFactor) + rtt * longFactor
+    }
+    // back from a long overload: the long-term RTT comes down faster than its average would
+    if (longRtt / rtt > 2) longRtt *= 0.95
+    // the limit is not in use: the RTT says nothing about it
+    if (sampledInFlight < estimated / 2) return
+    const gradient = Math.max(0.5, Math.min(1, rttTolerance * longRtt / rtt))
+    const next = estimated * (1 - smoothing) + (estimated * gradient + queueSize) * smoothing
+    estimated = Math.max(minLimit, Math.min(maxLimit, next))
+    setLimit(Math.floor(estimated))
+  }
+
   // the place is given back first: an `isDrop` that throws still gives it back (and its error is the call's defect)
   const end = (clock: Clock.Clock, started: number, sampledInFlight: number, exit: Exit.Exit<unknown, unknown>) => {
     inFlight--
     const dropped = isDropped(exit)
     if (dropped === null) return
-    if (dropped || monotonicMillis(clock) - started > timeoutMillis) {
-      setLimit(Math.max(minLimit, Math.floor(limit * backoffRatio)))
-    } else if (sampledInFlight * 2 >= limit) {
-      setLimit(Math.min(maxLimit, limit + 1))
-    }
+    const elapsed = monotonicMillis(clock) - started
+    if (config.algorithm === "aimd") aimd(elapsed, dropped, sampledInFlight)
+    else gradient2(elapsed, sampledInFlight)
   }
 
   const run = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> =>
