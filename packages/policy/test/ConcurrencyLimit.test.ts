@@ -90,6 +90,28 @@ describe("ConcurrencyLimit", () => {
       expect(yield* throwing.inFlight).toBe(0)
     }))
 
+  it.effect("interruptions at any point of many overlapping calls leave nothing in flight", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimit.make({ initialLimit: 50, maxLimit: 60 })
+      const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+      for (let i = 0; i < 300; i++) {
+        const upstream = i % 3 === 0 ? Effect.fail("overloaded") : Effect.void
+        fibers.push(
+          yield* Effect.fork(
+            Effect.either(ConcurrencyLimit.withLimit(Effect.zipRight(Effect.sleep((i * 7) % 23), upstream), limiter))
+          )
+        )
+        if (i % 4 === 1) yield* Fiber.interrupt(fibers[(i * 13) % fibers.length])
+        if (i % 10 === 0) yield* TestClock.adjust((i * 3) % 11)
+      }
+      for (let i = 0; i < fibers.length; i += 5) yield* Fiber.interrupt(fibers[i])
+      yield* TestClock.adjust("1 minute")
+      for (const fiber of fibers) yield* Fiber.await(fiber)
+      expect(yield* limiter.inFlight).toBe(0)
+      const limit = yield* limiter.limit
+      expect(limit >= 1 && limit <= 60).toBe(true)
+    }))
+
   it.effect("grows by one on an answer with the limit in use (inFlight × 2 ≥ limit), and not otherwise", () =>
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimit.make({ initialLimit: 4 })
