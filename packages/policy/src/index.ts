@@ -22,6 +22,11 @@ export * as Coalesce from "./Coalesce.js"
 /**
  * @since 0.2.0
  */
+export * as ConcurrencyLimit from "./ConcurrencyLimit.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as Runner from "./Runner.js"
 export * as StaleCache from "./StaleCache.js"
 export * as Workflow from "./Workflow.js"

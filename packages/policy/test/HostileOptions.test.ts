@@ -15,6 +15,7 @@ import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as Coalesce from "@sturdy/policy/Coalesce"
+import * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Fallback from "@sturdy/policy/Fallback"
 import * as Hedge from "@sturdy/policy/Hedge"
@@ -253,6 +254,45 @@ describe("HostileOptions: AdaptiveThrottle", () => {
   )
 })
 
+describe("HostileOptions: ConcurrencyLimit", () => {
+  // with the other options at their defaults: minLimit 1, maxLimit 200, initialLimit 20 (moved into the range)
+  const isLimitIn = (min: number, max: number) => (v: unknown) =>
+    typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max
+  const cases: ReadonlyArray<Case> = [
+    { option: "initialLimit", allows: isLimitIn(1, 200) },
+    { option: "minLimit", allows: isLimitIn(1, 200) },
+    { option: "maxLimit", allows: isLimitIn(1, Number.MAX_SAFE_INTEGER) },
+    { option: "backoffRatio", allows: (v) => typeof v === "number" && v >= 0.5 && v < 1 },
+    { option: "timeout", allows: isPositiveDuration },
+    { option: "key", allows: (v) => typeof v === "string" },
+    { option: "isDrop", allows: isFunction },
+    { option: "algorithm", allows: (v) => v === "aimd" || v === "gradient2" },
+    { option: "smoothing", allows: (v) => typeof v === "number" && v > 0 && v <= 1 },
+    { option: "queueSize", allows: isLimitIn(0, Number.MAX_SAFE_INTEGER) },
+    { option: "rttTolerance", allows: (v) => typeof v === "number" && v >= 1 && Number.isFinite(v) },
+    { option: "longWindow", allows: isLimitIn(1, Number.MAX_SAFE_INTEGER) }
+  ]
+  for (const c of cases) {
+    property(c.option, { ...c, failures: ["ConcurrencyLimitExceeded"] }, (wrap, value) =>
+      Effect.flatMap(
+        // gradient2, so that its options are used as well as checked
+        ConcurrencyLimit.make(
+          optionsWith(wrap, c.option === "algorithm" ? {} : { algorithm: "gradient2" }, c.option, value)
+        ),
+        (limiter) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < 10; i++) yield* Effect.either(ConcurrencyLimit.withLimit(boom, limiter))
+            yield* Effect.all(
+              [1, 2, 3].map(() => ConcurrencyLimit.withLimit(Effect.sleep("6 seconds"), limiter)),
+              { concurrency: "unbounded" }
+            )
+            const limit = yield* limiter.limit
+            expect(Number.isSafeInteger(limit) && limit >= 1).toBe(true)
+          })
+      ))
+  }
+})
+
 describe("HostileOptions: Deadline", () => {
   // a negative or zero timeout is a deadline already passed (documented); NaN is refused
   const c: Case = {
@@ -434,6 +474,7 @@ describe("HostileOptions: the options argument", () => {
     ["RetryBudget.make", (options) => RetryBudget.make(options)],
     ["RetryBudgetStore.makeMemory", (options) => Effect.sync(() => RetryBudgetStore.makeMemory(options))],
     ["AdaptiveThrottle.make", (options) => AdaptiveThrottle.make(options)],
+    ["ConcurrencyLimit.make", (options) => ConcurrencyLimit.make(options)],
     ["Deadline.withDeadline", (options) => Deadline.withDeadline(Effect.void, "1 second", options)],
     ["Deadline.attemptTimeout", (options) => Deadline.attemptTimeout(Effect.void, "1 second", options)],
     ["Deadline.establish", (options) => Deadline.establish(Effect.void, "1 second", options)],

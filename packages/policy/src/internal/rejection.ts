@@ -4,7 +4,8 @@ const rejectionTags: ReadonlySet<unknown> = new Set([
   "CircuitOpen",
   "BulkheadRejected",
   "RateLimitExceeded",
-  "AdaptiveThrottleRejected"
+  "AdaptiveThrottleRejected",
+  "ConcurrencyLimitExceeded"
 ])
 
 /**
