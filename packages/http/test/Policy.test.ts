@@ -4081,6 +4081,13 @@ describe("Policy: the adaptive concurrency limit stage", () => {
       expect(yield* limitOf(policy, "a.test")).toBe(5)
       expect(yield* limitOf(policy, "b.test")).toBe(7)
       expect(Option.isNone(yield* policy.concurrencyLimit(request("c.test")))).toBe(true)
+      // b.test's calls go through its own limit (7 × 0.9 → 6 on a 503), c.test's through none
+      const overloaded = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 503))
+      yield* Effect.exit(policy.run(request("b.test"), overloaded))
+      yield* Effect.exit(policy.run(request("c.test"), overloaded))
+      expect(yield* limitOf(policy, "b.test")).toBe(6)
+      expect(yield* limitOf(policy, "a.test")).toBe(5)
+      expect(Option.isNone(yield* policy.concurrencyLimit(request("c.test")))).toBe(true)
     }))
 
   it("bad options are an InvalidPolicy naming the field", () => {
@@ -4118,8 +4125,15 @@ describe("Policy: the adaptive concurrency limit stage", () => {
       expect(none.concurrencyLimit).toBeUndefined()
       const policy = yield* Effect.scoped(Effect.gen(function*() {
         const made = yield* Policy.make(options)
-        return [yield* limitOf(made, "a.test"), made.describe(request("b.test")).concurrencyLimit] as const
+        // an attempt in flight on a.test is in flight under the limit read from the config
+        const gate = yield* Deferred.make<void>()
+        const fiber = yield* held(made, "a.test", gate, { n: 0 })
+        const limiter = Option.getOrThrow(yield* made.concurrencyLimit(request("a.test")))
+        const inFlight = yield* limiter.inFlight
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+        return [yield* limiter.limit, inFlight, made.describe(request("b.test")).concurrencyLimit] as const
       }))
-      expect(policy).toEqual([8, false])
+      expect(policy).toEqual([8, 1, false])
     }))
 })
