@@ -4022,6 +4022,43 @@ describe("Policy: the adaptive concurrency limit stage", () => {
       expect(yield* limitOf(policy, "a.test")).toBe(8)
     }))
 
+  it.scoped("its samples are the attempts, not the call: each failed attempt of a retried call is a drop", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 10 }, {
+        retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", budget: false }
+      }))
+      let attempts = 0
+      const call = yield* Effect.fork(
+        policy.run(
+          request("a.test"),
+          (r) => Effect.suspend(() => ++attempts < 3 ? Effect.fail(statusFailure(r.url, 503)) : Effect.succeed("ok"))
+        )
+      )
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(call)).toBe("ok")
+      expect(attempts).toBe(3)
+      // two drops (10 → 9 → 8) and one answer with the limit not in use (1 × 2 < 8)
+      expect(yield* limitOf(policy, "a.test")).toBe(8)
+    }))
+
+  it.scoped("it sits inside the bulkhead: a call queued in the bulkhead is not in flight, and waits", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 1, maxLimit: 1 }, {
+        bulkhead: { maxConcurrent: 1, maxQueued: 1 }
+      }))
+      const gate = yield* Deferred.make<void>()
+      const sent = { n: 0 }
+      const first = yield* held(policy, "a.test", gate, sent)
+      const queued = yield* Effect.fork(policy.run(request("a.test"), () => Effect.sync(() => ++sent.n)))
+      yield* Effect.yieldNow()
+      const limiter = Option.getOrThrow(yield* policy.concurrencyLimit(request("a.test")))
+      expect(yield* limiter.inFlight).toBe(1)
+      expect(sent.n).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(first)
+      expect(yield* Fiber.join(queued)).toBe(2)
+    }))
+
   it.scoped("the retry stage does not retry the rejection, as with a full bulkhead, and reports it", () =>
     Effect.gen(function*() {
       const seen: Array<string> = []
@@ -4089,6 +4126,27 @@ describe("Policy: the adaptive concurrency limit stage", () => {
       expect(yield* limitOf(policy, "a.test")).toBe(5)
       expect(Option.isNone(yield* policy.concurrencyLimit(request("c.test")))).toBe(true)
     }))
+
+  it.effect(
+    "the table of a profile keeps a limit with attempts in flight; idle ones go past the cap",
+    () =>
+      Effect.gen(function*() {
+        const limits = new Map<string, stages.LimitSlot>()
+        const limitOf = stages.limitFor(limits, {})
+        const busy = yield* limitOf("busy")
+        yield* limitOf("idle")
+        const gate = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(busy.run(Deferred.await(gate)))
+        yield* Effect.yieldNow()
+        for (let i = 0; i < stages.bulkheadCapacity + 100; i++) yield* limitOf(`h${i}`)
+        expect(stages.usedSlot(limits, "busy")).toBe(busy)
+        expect(limits.has("idle")).toBe(false)
+        expect(limits.size).toBe(stages.bulkheadCapacity)
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+      }),
+    60_000
+  )
 
   it("bad options are an InvalidPolicy naming the field", () => {
     const problemsOf = (options: Policy.Options) => {
