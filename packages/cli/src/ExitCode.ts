@@ -28,6 +28,7 @@
 import type * as HttpFailure from "@sturdy/http/HttpFailure"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import type * as RateLimit from "@sturdy/policy/RateLimit"
 import type * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as internal from "./internal/exitCode.js"
@@ -67,6 +68,7 @@ export type Failure =
   | HttpFailure.HttpFailure
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | ConcurrencyLimit.ConcurrencyLimitExceeded
   | RateLimit.RateLimitExceeded
   | RateLimit.RateLimitStoreError
   | RetryBudget.RetryBudgetExhausted<Failure>

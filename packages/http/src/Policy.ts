@@ -4,7 +4,7 @@
  *
  * ```text
  * server pause → total deadline → rate limiter → retry (budget) → hedging → circuit breaker → bulkhead
- *   → attempt timeout → attempt
+ *   → concurrency limit (off by default) → attempt timeout → attempt
  * ```
  *
  * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`), kept no longer than
@@ -23,8 +23,8 @@
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
- * once, with {@link layer}). Breakers and bulkheads are kept per key within each profile (the base options, each
- * `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
+ * once, with {@link layer}). Breakers, bulkheads and concurrency limits are kept per key within each profile (the base
+ * options, each `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
  * pauses are kept per key alone, so profiles whose requests share a key (through `upstreamKey`) share them too: one
  * counter, one budget, one pause for the upstream. To share the retry budget and the breakers' state with every process of a fleet,
  * provide the `Policy` a `RetryBudget` on a shared store (`RetryBudgetRedis.layer`) and a `CircuitBreakerStore`
@@ -39,6 +39,9 @@
  *   whose bulkhead was dropped gets a new one at its next call. A bulkhead with calls running or queued is never
  *   dropped (the table then holds more, as many as there are busy keys), so `maxConcurrent` and `maxQueued` always
  *   hold, as in resilience4j's bulkhead registry.
+ * - Concurrency limits (`concurrencyLimit`): a table of their own per profile, with the same bound and sweep (one
+ *   registry code for both); a limit with attempts in flight is never dropped, and a key whose idle limit was
+ *   dropped starts again from `initialLimit`.
  * - Server pauses: 10,000 live ones per `Policy` (`@sturdy/policy`'s `RateLimit` default `maxPausedKeys`, which
  *   `Policy` does not expose). Beyond that, pauses already over go first, then the oldest live pause is dropped
  *   early: the next call of that key is sent, and probes the upstream, before the server's wait is over.
@@ -100,6 +103,7 @@
  * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
  * |                 | `circuitBreaker.maxProbeDuration`      | the pause before the probe    |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
+ * | concurrency limit | `concurrencyLimit`                   | off ({@link ConcurrencyLimitOptions}) |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
  * | retry count header | `retryCountHeader`                  | off (`true`: `x-retry-count`) |
@@ -149,6 +153,15 @@
  *   count as successful calls, so one closes a half-open breaker (the caller still gets its failure). The caller's
  *   deadline, a malformed request, DNS and TLS failures count neither way; nor do the policies' own rejections.
  *   `circuitBreaker.countsAsFailure` changes which count.
+ * - The adaptive concurrency limit (`concurrencyLimit`, off by default: the stage is then left out) is one
+ *   `ConcurrencyLimit` per upstream key and profile, kept as the bulkheads are (bounded; an idle one may be dropped,
+ *   one with attempts in flight never is). It wraps each attempt, as Netflix's limiter wraps each request, inside
+ *   the bulkhead and the per-attempt server pause: a call waiting in the bulkhead's queue or for a server's pause is
+ *   not in flight, so its samples are attempts, never a whole call with its retries and backoff. Over the limit an
+ *   attempt fails at once with `ConcurrencyLimitExceeded`, unsent; the retry stage does not retry it (as a full
+ *   bulkhead's `BulkheadRejected`: a retry now would meet the same load), the breaker does not count it and hedging
+ *   stops on it. A `Timeout`, a 429, a 503 and a connection that timed out opening shrink the limit; a 4xx or a 500
+ *   does not (see {@link ConcurrencyLimitOptions}).
  * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline` (also for a call
  *   still queued in the bulkhead when the deadline passes).
  * - One limit per attempt: a `SturdyClient`'s (or one request's) `timeout`, and the `timeout` of `Policy.send` /
@@ -222,6 +235,7 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Backoff from "@sturdy/policy/Backoff"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import type * as Hedge from "@sturdy/policy/Hedge"
 import type * as RateLimit from "@sturdy/policy/RateLimit"
 import type * as Retry from "@sturdy/policy/Retry"
@@ -283,13 +297,17 @@ export type RetryOn =
   }
 
 /**
- * What the retry stage decides about: a failure of the attempt, or the breaker or bulkhead refusing it. A custom
- * `retry.schedule` is stepped with it and `retry.delay` is given it.
+ * What the retry stage decides about: a failure of the attempt, or the breaker, the bulkhead or the concurrency limit
+ * refusing it. A custom `retry.schedule` is stepped with it and `retry.delay` is given it.
  *
  * @since 0.2.0
  * @category models
  */
-export type RetryFailure = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+export type RetryFailure =
+  | HttpFailure.HttpFailure
+  | CircuitBreaker.CircuitOpen
+  | Bulkhead.BulkheadRejected
+  | ConcurrencyLimit.ConcurrencyLimitExceeded
 
 /**
  * The retry stage: attempts, backoff, the server's waits, the budget and idempotency keys.
@@ -503,6 +521,55 @@ export interface BulkheadOptions {
 }
 
 /**
+ * The adaptive concurrency limit stage (off by default; one limit per upstream key, per profile): how many attempts
+ * may be in flight at once against the upstream, found from how it answers; see `@sturdy/policy/ConcurrencyLimit`
+ * for the algorithms (`"aimd"`, the default, or `"gradient2"`), their options and defaults. Each attempt is one
+ * sample (never the whole call: its retries and backoff are no part of a round-trip time); an attempt over the limit
+ * fails at once with `ConcurrencyLimitExceeded`, unsent, which the retry stage does not retry (as a full bulkhead).
+ *
+ * What counts as a drop (the upstream is overloaded, the limit shrinks) is fixed: a `Timeout`, a 429
+ * (`RateLimited`), a 503, and a connection that timed out opening (`ConnectionError` `"ConnectTimeout"`: a server
+ * whose accept queue is full). Every other failure is an answer from a live upstream, as a success is: a 4xx other
+ * than 429, a 500 or another 5xx (a bug, or a gateway's failure, not a load), a refused connection (an upstream that
+ * is down, which the breaker handles). An attempt longer than `timeout` is a drop too, whatever its outcome.
+ *
+ * Validated with the rest of the options: a value outside the domain `ConcurrencyLimit` gives is an
+ * {@link InvalidPolicy} naming the field (`concurrencyLimit.maxLimit`, `hosts["a"].concurrencyLimit.backoffRatio`).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const concurrencyLimit: Policy.ConcurrencyLimitOptions = { initialLimit: 10, maxLimit: 100, timeout: "2 seconds" }
+ * const gradient: Policy.ConcurrencyLimitOptions = { algorithm: "gradient2", rttTolerance: 2 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConcurrencyLimitOptions {
+  /** `"aimd"` (default) or `"gradient2"`. */
+  readonly algorithm?: "aimd" | "gradient2" | undefined
+  /** The limit at the start (default 20, moved into [`minLimit`, `maxLimit`] when unset). */
+  readonly initialLimit?: number | undefined
+  /** The lowest limit (default 1). */
+  readonly minLimit?: number | undefined
+  /** The highest limit (default 200). */
+  readonly maxLimit?: number | undefined
+  /** AIMD: what a drop multiplies the limit by, in [0.5, 1) (default 0.9). */
+  readonly backoffRatio?: number | undefined
+  /** AIMD: an attempt slower than this counts as a drop (default 5 seconds). */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Gradient2: how far the limit moves toward a new estimate, in (0, 1] (default 0.2). */
+  readonly smoothing?: number | undefined
+  /** Gradient2: what an estimate adds to the limit, an integer ≥ 0 (default 4). */
+  readonly queueSize?: number | undefined
+  /** Gradient2: the slowdown against the long-term RTT tolerated before the limit shrinks, ≥ 1 (default 1.5). */
+  readonly rttTolerance?: number | undefined
+  /** Gradient2: how many samples the long-term RTT averages over (default 600). */
+  readonly longWindow?: number | undefined
+}
+
+/**
  * The client-side rate limiter stage (per upstream key); see `@sturdy/policy/RateLimit`.
  *
  * @example
@@ -611,6 +678,8 @@ export interface EndpointOptions {
 export interface HostOptions extends EndpointOptions {
   readonly circuitBreaker?: CircuitBreakerOptions | false | undefined
   readonly bulkhead?: BulkheadOptions | false | undefined
+  /** Off by default; see {@link ConcurrencyLimitOptions}. */
+  readonly concurrencyLimit?: ConcurrencyLimitOptions | false | undefined
   readonly rateLimit?: RateLimitOptions | false | undefined
 }
 
@@ -732,7 +801,7 @@ export interface RetryDecision {
   readonly delay: Duration.Duration
   readonly reason: Retry.Reason
   readonly retrying: boolean
-  readonly failure: HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+  readonly failure: RetryFailure
 }
 
 /**
@@ -779,7 +848,8 @@ export interface BreakerTransition {
 }
 
 /**
- * A policy refused to send `attempt`: an open breaker or a full bulkhead (for one attempt, which may be retried),
+ * A policy refused to send `attempt`: an open breaker, a full bulkhead or a concurrency limit reached (for one
+ * attempt, which may be retried),
  * the rate limiter or a server's pause (before the first attempt), or the retry budget (instead of a retry).
  *
  * @example
@@ -873,6 +943,8 @@ export interface Describe {
   readonly maxAttempts: number
   readonly circuitBreaker: boolean
   readonly bulkhead: boolean
+  /** Whether the adaptive concurrency limit stage is on (`concurrencyLimit`). */
+  readonly concurrencyLimit: boolean
   readonly rateLimit: boolean
   /**
    * Whether slow attempts of this request are hedged: hedging is on for the profile and the request is safe to repeat
@@ -937,7 +1009,14 @@ export interface InvalidPolicy extends internal.InvalidPolicy {}
  * import type { Policy } from "@sturdy/http"
  *
  * const isRejection = (e: Policy.Failure): e is Policy.Rejection =>
- *   ["CircuitOpen", "BulkheadRejected", "RateLimitExceeded", "RateLimitStoreError", "RetryBudgetExhausted"].includes(e._tag)
+ *   [
+ *     "CircuitOpen",
+ *     "BulkheadRejected",
+ *     "ConcurrencyLimitExceeded",
+ *     "RateLimitExceeded",
+ *     "RateLimitStoreError",
+ *     "RetryBudgetExhausted"
+ *   ].includes(e._tag)
  * ```
  * @since 0.1.0
  * @category errors
@@ -945,14 +1024,16 @@ export interface InvalidPolicy extends internal.InvalidPolicy {}
 export type Rejection =
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | ConcurrencyLimit.ConcurrencyLimitExceeded
   | RateLimit.RateLimitExceeded
   | RateLimit.RateLimitStoreError
-  | RetryBudget.RetryBudgetExhausted<HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected>
+  | RetryBudget.RetryBudgetExhausted<RetryFailure>
 
 /**
  * How many attempts a call made before it failed with `failure`: the `attempts` an {@link HttpFailure.HttpFailure}
  * carries when the retry stage gave up on it, or a `RetryBudgetExhausted`'s; `undefined` for a failure the retry
- * stage did not return (an open breaker, a full bulkhead, the rate limiter, or a pipeline with `retry: false`).
+ * stage did not return (an open breaker, a full bulkhead, a concurrency limit reached, the rate limiter, or a pipeline
+ * with `retry: false`).
  *
  * @example
  * ```ts
@@ -1018,6 +1099,15 @@ export interface Policy {
   readonly circuitBreaker: (
     request: HttpClientRequest.HttpClientRequest
   ) => Effect.Effect<Option.Option<CircuitBreaker.CircuitBreaker>>
+  /**
+   * The adaptive concurrency limit a request's attempts would go through, if the pipeline has one (`concurrencyLimit`
+   * on for its profile): its current `limit`, its `inFlight` calls and its `changes`.
+   *
+   * @since 0.2.0
+   */
+  readonly concurrencyLimit: (
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<Option.Option<ConcurrencyLimit.ConcurrencyLimit>>
 }
 
 /**
@@ -1137,7 +1227,7 @@ export const layerConfig: (
  * `retryCountHeader`, `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, failureCountThreshold, slidingWindow,
- * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `rateLimit.{enabled, limit, window}`;
+ * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `concurrencyLimit.{enabled, algorithm, initialLimit, minLimit, maxLimit, backoffRatio, timeout, smoothing, queueSize, rttTolerance, longWindow}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

@@ -38,7 +38,7 @@
  * | `sturdy_http_client_attempt_duration_ms`  | histogram | `method`, `host`, `outcome`                 |
  * | `sturdy_http_client_retries_total`        | counter   | `method`, `host`, `reason` (`backoff`, `retry-after`) |
  * | `sturdy_retry_budget_refusals_total`      | counter   | `host`                                      |
- * | `sturdy_policy_rejections_total`          | counter   | `host`, `policy` (`circuit_breaker`, `bulkhead`, `rate_limit`, `adaptive_throttle`) |
+ * | `sturdy_policy_rejections_total`          | counter   | `host`, `policy` (`circuit_breaker`, `bulkhead`, `concurrency_limit`, `rate_limit`, `adaptive_throttle`) |
  * | `sturdy_circuit_breaker_state`            | gauge     | `upstream` (0 closed, 1 half-open, 2 open)  |
  * | `sturdy_circuit_breaker_transitions_total`| counter   | `upstream`, `from`, `to` (`closed`, `half_open`, `open`) |
  *

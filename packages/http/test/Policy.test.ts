@@ -1300,6 +1300,7 @@ describe("Policy", () => {
           maxAttempts: 3,
           circuitBreaker: true,
           bulkhead: true,
+          concurrencyLimit: false,
           rateLimit: false,
           hedging: false,
           deadlineHeader: Option.none(),
@@ -1620,6 +1621,7 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
     Effect.catchTags({
       CircuitOpen: () => Effect.succeed("open"),
       BulkheadRejected: () => Effect.succeed("busy"),
+      ConcurrencyLimitExceeded: () => Effect.succeed("over the limit"),
       RateLimitExceeded: () => Effect.succeed("limited"),
       RateLimitStoreError: () => Effect.succeed("store"),
       RetryBudgetExhausted: () => Effect.succeed("budget"),
@@ -3912,4 +3914,284 @@ describe("Policy validation: values of the wrong type", () => {
     expect(problemsOf({ onEvent: {} })).toContain("onEvent")
     expect(problemsOf({ telemetry: "false" })).toContain("telemetry")
   })
+})
+
+describe("Policy: the adaptive concurrency limit stage", () => {
+  const statusFailure = (url: string, status: number) =>
+    status >= 500
+      ? new HttpFailure.ServerError({
+        method: "GET",
+        url,
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none(),
+        retryAfter: Option.none()
+      })
+      : new HttpFailure.ClientError({
+        method: "GET",
+        url,
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none()
+      })
+  // retries off unless a test turns them on: each call is one attempt, one sample
+  const limited = (concurrencyLimit: Policy.ConcurrencyLimitOptions, options: Policy.Options = {}): Policy.Options => ({
+    ...quick,
+    retry: false,
+    concurrencyLimit,
+    ...options
+  })
+  const request = (host: string) => HttpClientRequest.get(`http://${host}/x`)
+  const limitOf = (policy: Policy.Policy, host: string) =>
+    Effect.flatMap(policy.concurrencyLimit(request(host)), (limiter) => Option.getOrThrow(limiter).limit)
+  // a call whose attempt is held until `gate` opens: once this returns, it is in flight
+  const held = (policy: Policy.Policy, host: string, gate: Deferred.Deferred<void>, sent: { n: number }) =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(policy.run(request(host), () =>
+        Effect.suspend(() => {
+          sent.n++
+          return Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "slow"))
+        })))
+      yield* Deferred.await(started)
+      return fiber
+    })
+
+  it.scoped("is off by default: no limit is kept, and describe says so", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make()
+      expect(policy.describe(request("a.test")).concurrencyLimit).toBe(false)
+      yield* policy.run(request("a.test"), () => Effect.succeed("ok"))
+      expect(Option.isNone(yield* policy.concurrencyLimit(request("a.test")))).toBe(true)
+      const on = yield* Policy.make({ concurrencyLimit: {} })
+      expect(on.describe(request("a.test")).concurrencyLimit).toBe(true)
+    }))
+
+  it.scoped("a 503 storm shrinks the limit; calls over it fail with ConcurrencyLimitExceeded, unsent", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 10 }))
+      const overloaded = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 503))
+      for (let i = 0; i < 20; i++) yield* Effect.exit(policy.run(request("a.test"), overloaded))
+      expect(yield* limitOf(policy, "a.test")).toBe(1)
+      const gate = yield* Deferred.make<void>()
+      const sent = { n: 0 }
+      const first = yield* held(policy, "a.test", gate, sent)
+      yield* Effect.yieldNow()
+      const second = yield* Effect.exit(policy.run(request("a.test"), () => Effect.sync(() => sent.n++)))
+      expect(failureOf(second)).toMatchObject({ _tag: "ConcurrencyLimitExceeded", limit: 1, inFlight: 1 })
+      expect(sent.n).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(first)).toBe("slow")
+    }))
+
+  it.scoped("successes with the limit in use grow it", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 1, maxLimit: 50 }))
+      // one call at a time uses a limit of 1 or 2 (inFlight × 2 ≥ limit): 1 → 2 → 3, then 3 is not in use
+      for (let i = 0; i < 5; i++) yield* policy.run(request("a.test"), () => Effect.succeed("ok"))
+      expect(yield* limitOf(policy, "a.test")).toBe(3)
+    }))
+
+  it.scoped("a 404 is an answer and does not shrink the limit; a timeout and a 429 do", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 10 }))
+      const missing = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 404))
+      const broken = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 500))
+      for (let i = 0; i < 5; i++) {
+        yield* Effect.exit(policy.run(request("a.test"), missing))
+        yield* Effect.exit(policy.run(request("a.test"), broken))
+      }
+      expect(yield* limitOf(policy, "a.test")).toBe(10)
+      const limitedByServer = new HttpFailure.RateLimited({
+        method: "GET",
+        url: "http://a.test/x",
+        status: 429,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none(),
+        retryAfter: Option.none()
+      })
+      yield* Effect.exit(policy.run(request("a.test"), () => Effect.fail(limitedByServer)))
+      expect(yield* limitOf(policy, "a.test")).toBe(9)
+      // an attempt that runs out of its attempt timeout (10 s in `quick`)
+      const slow = yield* Effect.fork(policy.run(request("a.test"), () => Effect.never))
+      yield* TestClock.adjust("11 seconds")
+      expect(failureOf(yield* Fiber.await(slow))._tag).toBe("Timeout")
+      expect(yield* limitOf(policy, "a.test")).toBe(8)
+    }))
+
+  it.scoped("its samples are the attempts, not the call: each failed attempt of a retried call is a drop", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 10 }, {
+        retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", budget: false }
+      }))
+      let attempts = 0
+      const call = yield* Effect.fork(
+        policy.run(
+          request("a.test"),
+          (r) => Effect.suspend(() => ++attempts < 3 ? Effect.fail(statusFailure(r.url, 503)) : Effect.succeed("ok"))
+        )
+      )
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(call)).toBe("ok")
+      expect(attempts).toBe(3)
+      // two drops (10 → 9 → 8) and one answer with the limit not in use (1 × 2 < 8)
+      expect(yield* limitOf(policy, "a.test")).toBe(8)
+    }))
+
+  it.scoped("it sits inside the bulkhead: a call queued in the bulkhead is not in flight, and waits", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 1, maxLimit: 1 }, {
+        bulkhead: { maxConcurrent: 1, maxQueued: 1 }
+      }))
+      const gate = yield* Deferred.make<void>()
+      const sent = { n: 0 }
+      const first = yield* held(policy, "a.test", gate, sent)
+      const queued = yield* Effect.fork(policy.run(request("a.test"), () => Effect.sync(() => ++sent.n)))
+      yield* Effect.yieldNow()
+      const limiter = Option.getOrThrow(yield* policy.concurrencyLimit(request("a.test")))
+      expect(yield* limiter.inFlight).toBe(1)
+      expect(sent.n).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(first)
+      expect(yield* Fiber.join(queued)).toBe(2)
+    }))
+
+  it.scoped("the retry stage does not retry the rejection, as with a full bulkhead, and reports it", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const policy = yield* Policy.make(limited({ initialLimit: 1, maxLimit: 1 }, {
+        retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", budget: false },
+        onEvent: (event) =>
+          Effect.sync(() => {
+            if (event._tag === "Rejected") seen.push(`rejected ${event.rejection._tag}`)
+            if (event._tag === "RetryDecision") seen.push(`retry ${event.retrying} ${event.failure._tag}`)
+          })
+      }))
+      const gate = yield* Deferred.make<void>()
+      const sent = { n: 0 }
+      const first = yield* held(policy, "a.test", gate, sent)
+      yield* Effect.yieldNow()
+      const fiber = yield* Effect.fork(policy.run(request("a.test"), () => Effect.sync(() => sent.n++)))
+      yield* TestClock.adjust("5 seconds")
+      const exit = yield* Fiber.await(fiber)
+      expect(failureOf(exit)._tag).toBe("ConcurrencyLimitExceeded")
+      expect(Policy.attemptsOf(failureOf(exit))).toBeUndefined()
+      expect(sent.n).toBe(1)
+      expect(seen).toEqual(["rejected ConcurrencyLimitExceeded", "retry false ConcurrencyLimitExceeded"])
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(first)
+    }))
+
+  it.scoped("each upstream key has its own limit", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 4 }))
+      const overloaded = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 503))
+      for (let i = 0; i < 10; i++) yield* Effect.exit(policy.run(request("a.test"), overloaded))
+      expect(yield* limitOf(policy, "a.test")).toBe(1)
+      const gate = yield* Deferred.make<void>()
+      const sent = { n: 0 }
+      const onA = yield* held(policy, "a.test", gate, sent)
+      yield* Effect.yieldNow()
+      // a.test is full; b.test, never overloaded, still takes calls beside one in flight
+      const onB = yield* held(policy, "b.test", gate, sent)
+      yield* Effect.yieldNow()
+      expect(yield* policy.run(request("b.test"), () => Effect.succeed("ok"))).toBe("ok")
+      expect(failureOf(yield* Effect.exit(policy.run(request("a.test"), () => Effect.succeed("ok"))))._tag).toBe(
+        "ConcurrencyLimitExceeded"
+      )
+      // b.test's success had its limit in use (2 in flight × 2 ≥ 4): it grew, where a.test's shrank
+      expect(yield* limitOf(policy, "b.test")).toBe(5)
+      expect(sent.n).toBe(2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(onA)
+      yield* Fiber.join(onB)
+    }))
+
+  it.scoped("a host's entry overrides the limit's options and turns it on or off for that host", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 5 }, {
+        hosts: { "b.test": { concurrencyLimit: { initialLimit: 7 } }, "c.test": { concurrencyLimit: false } }
+      }))
+      expect(yield* limitOf(policy, "a.test")).toBe(5)
+      expect(yield* limitOf(policy, "b.test")).toBe(7)
+      expect(Option.isNone(yield* policy.concurrencyLimit(request("c.test")))).toBe(true)
+      // b.test's calls go through its own limit (7 × 0.9 → 6 on a 503), c.test's through none
+      const overloaded = (r: HttpClientRequest.HttpClientRequest) => Effect.fail(statusFailure(r.url, 503))
+      yield* Effect.exit(policy.run(request("b.test"), overloaded))
+      yield* Effect.exit(policy.run(request("c.test"), overloaded))
+      expect(yield* limitOf(policy, "b.test")).toBe(6)
+      expect(yield* limitOf(policy, "a.test")).toBe(5)
+      expect(Option.isNone(yield* policy.concurrencyLimit(request("c.test")))).toBe(true)
+    }))
+
+  it.effect(
+    "the table of a profile keeps a limit with attempts in flight; idle ones go past the cap",
+    () =>
+      Effect.gen(function*() {
+        const limits = new Map<string, stages.LimitSlot>()
+        const limitOf = stages.limitFor(limits, {})
+        const busy = yield* limitOf("busy")
+        yield* limitOf("idle")
+        const gate = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(busy.run(Deferred.await(gate)))
+        yield* Effect.yieldNow()
+        for (let i = 0; i < stages.bulkheadCapacity + 100; i++) yield* limitOf(`h${i}`)
+        expect(stages.usedSlot(limits, "busy")).toBe(busy)
+        expect(limits.has("idle")).toBe(false)
+        expect(limits.size).toBe(stages.bulkheadCapacity)
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+      }),
+    60_000
+  )
+
+  it("bad options are an InvalidPolicy naming the field", () => {
+    const problemsOf = (options: Policy.Options) => {
+      const result = Policy.validate(options)
+      return Either.isLeft(result) ? result.left.problems.map((p) => p.field) : []
+    }
+    expect(problemsOf({ concurrencyLimit: { maxLimit: 0 } })).toEqual(["concurrencyLimit.maxLimit"])
+    expect(problemsOf({ concurrencyLimit: { initialLimit: 300 } })).toEqual(["concurrencyLimit.initialLimit"])
+    expect(problemsOf({ concurrencyLimit: { backoffRatio: 1 } })).toEqual(["concurrencyLimit.backoffRatio"])
+    expect(problemsOf({ concurrencyLimit: { timeout: "-1 seconds" } })).toEqual(["concurrencyLimit.timeout"])
+    expect(problemsOf({ concurrencyLimit: { algorithm: "vegas" as "aimd" } })).toEqual(["concurrencyLimit.algorithm"])
+    expect(problemsOf({ concurrencyLimit: { maxLimt: 5 } as Policy.ConcurrencyLimitOptions })).toEqual([
+      "concurrencyLimit.maxLimt"
+    ])
+    expect(problemsOf({ hosts: { "a.test": { concurrencyLimit: { smoothing: 0 } } } })).toEqual([
+      "hosts[\"a.test\"].concurrencyLimit.smoothing"
+    ])
+    expect(problemsOf({ concurrencyLimit: { algorithm: "gradient2", rttTolerance: 2, queueSize: 2 } })).toEqual([])
+  })
+
+  it.effect("Policy.config reads it: off unless set, and a host's section overrides", () =>
+    Effect.gen(function*() {
+      const options = yield* Policy.config.pipe(Effect.withConfigProvider(ConfigProvider.fromJson({
+        concurrencyLimit: { initialLimit: 8, algorithm: "gradient2", timeout: "2 seconds" },
+        hosts: { "b.test": { concurrencyLimit: { enabled: false } } }
+      })))
+      expect(options.concurrencyLimit).toMatchObject({
+        initialLimit: 8,
+        algorithm: "gradient2",
+        timeout: Duration.seconds(2)
+      })
+      expect(options.hosts?.["b.test"]?.concurrencyLimit).toBe(false)
+      const none = yield* Policy.config.pipe(Effect.withConfigProvider(ConfigProvider.fromJson({})))
+      expect(none.concurrencyLimit).toBeUndefined()
+      const policy = yield* Effect.scoped(Effect.gen(function*() {
+        const made = yield* Policy.make(options)
+        // an attempt in flight on a.test is in flight under the limit read from the config
+        const gate = yield* Deferred.make<void>()
+        const fiber = yield* held(made, "a.test", gate, { n: 0 })
+        const limiter = Option.getOrThrow(yield* made.concurrencyLimit(request("a.test")))
+        const inFlight = yield* limiter.inFlight
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(fiber)
+        return [yield* limiter.limit, inFlight, made.describe(request("b.test")).concurrencyLimit] as const
+      }))
+      expect(policy).toEqual([8, 1, false])
+    }))
 })

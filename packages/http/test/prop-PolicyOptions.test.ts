@@ -615,6 +615,8 @@ const hostSettings: ReadonlyArray<Setting> = [
   setting("circuitBreaker.consecutiveFailures", 5),
   setting("bulkhead.maxConcurrent", 0, "bulkhead.maxConcurrent"),
   setting("bulkhead.maxQueued", 10),
+  setting("concurrencyLimit.maxLimit", 0, "concurrencyLimit.maxLimit"),
+  setting("concurrencyLimit.initialLimit", 5),
   setting("rateLimit", { limit: 0, window: "1 second" }, "rateLimit.limit"),
   setting("rateLimit", { limit: 10, window: "1 second", algorithm: "leaky" }, "rateLimit.algorithm")
 ]
@@ -623,6 +625,7 @@ const hostSettings: ReadonlyArray<Setting> = [
 const endpointOnlyBad: ReadonlyArray<Setting> = [
   setting("circuitBreaker", {}, "circuitBreaker"),
   setting("bulkhead", false, "bulkhead"),
+  setting("concurrencyLimit", {}, "concurrencyLimit"),
   setting("rateLimit", { limit: 1, window: "1 second" }, "rateLimit"),
   setting("hosts", {}, "hosts")
 ]

@@ -75,6 +75,7 @@ export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
     case "RateLimitExceeded":
       return "RateLimited"
     case "BulkheadRejected":
+    case "ConcurrencyLimitExceeded":
     case "RateLimitStoreError":
       return "Rejected"
     case "RetryBudgetExhausted":

@@ -352,7 +352,8 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
         case "Rejected":
           // the rate limiter and the retry budget refuse a call or a retry, not an attempt: the final failure and the
           // decision's line say those
-          return event.rejection._tag === "CircuitOpen" || event.rejection._tag === "BulkheadRejected"
+          return event.rejection._tag === "CircuitOpen" || event.rejection._tag === "BulkheadRejected" ||
+              event.rejection._tag === "ConcurrencyLimitExceeded"
             ? Effect.sync(() => recorder.reject(event.attempt, event.rejection._tag))
             : Effect.void
         case "RetryDecision":

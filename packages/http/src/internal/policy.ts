@@ -200,6 +200,7 @@ export const make = (input: P.Options = {}): Effect.Effect<P.Policy, policyOptio
         maxAttempts: resolved.retry?.maxAttempts ?? 1,
         circuitBreaker: resolved.circuitBreaker !== undefined,
         bulkhead: resolved.bulkhead !== undefined,
+        concurrencyLimit: resolved.concurrencyLimit !== undefined,
         rateLimit: resolved.rateLimit !== undefined,
         // as the hedging stage decides: a request safe to repeat (with the key the retry stage would add) and a body
         // that can be sent twice
@@ -225,6 +226,17 @@ export const make = (input: P.Options = {}): Effect.Effect<P.Policy, policyOptio
           return profile.breakers === undefined
             ? Effect.succeed(Option.none())
             : Effect.map(profile.breakers.get(key), Option.some)
+        }),
+      concurrencyLimit: (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.suspend(() => {
+          const target = upstream.parseTarget(request.url)
+          const { profile, resolved } = stackFor(target, request.method)
+          const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
+          if (resolved.concurrencyLimit === undefined) return Effect.succeed(Option.none())
+          const known = stages.usedSlot(profile.limits, key)
+          return known === undefined
+            ? Effect.map(stages.limitFor(profile.limits, resolved.concurrencyLimit)(key), Option.some)
+            : Effect.succeed(Option.some(known))
         })
     }
     return policy

@@ -1,5 +1,6 @@
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import type * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -14,7 +15,11 @@ import type * as policyOptions from "./policyOptions.js"
 // -----------------------------------------------------------------------------
 
 /** @internal */
-export type Guarded = HttpFailure.HttpFailure | CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected
+export type Guarded =
+  | HttpFailure.HttpFailure
+  | CircuitBreaker.CircuitOpen
+  | Bulkhead.BulkheadRejected
+  | ConcurrencyLimit.ConcurrencyLimitExceeded
 
 /**
  * The default of which failures count against the upstream's breaker: server failures only (the `counts` column of
@@ -138,7 +143,9 @@ const answerOf = (answer: unknown, field: string): boolean => {
 export const delayHintWith =
   (retry: policyOptions.ResolvedRetry) => (failure: Guarded): Option.Option<Duration.Duration> => {
     if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
-    if (failure._tag === "BulkheadRejected" || !retry.respectRetryAfter) return Option.none()
+    if (
+      failure._tag === "BulkheadRejected" || failure._tag === "ConcurrencyLimitExceeded" || !retry.respectRetryAfter
+    ) return Option.none()
     const status = observe.statusOf(failure)
     if (status === undefined || !retry.retryAfterStatuses.has(status)) return Option.none()
     const fromHeaders = clientErrorHints.get(failure)

@@ -1,5 +1,6 @@
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -91,7 +92,7 @@ export const observeAttempt = <A, R>(
 /** @internal */
 export const isAttemptRejection = (
   failure: classification.Guarded
-): failure is CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected =>
+): failure is CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected | ConcurrencyLimit.ConcurrencyLimitExceeded =>
   observe.rejections[failure._tag]?.rejects === "attempt"
 
 // Forwards every transition of a registry's breakers to the hook, for as long as the scope lives.

@@ -1,4 +1,5 @@
 import type * as Backoff from "@sturdy/policy/Backoff"
+import * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
@@ -138,6 +139,15 @@ export interface ResolvedBulkhead {
   readonly maxWait: Duration.Duration | undefined
 }
 
+/**
+ * The options of a key's `ConcurrencyLimit` (its `key` and `isDrop` are the stage's); unset ones keep
+ * `ConcurrencyLimit`'s defaults.
+ * @internal
+ */
+export interface ResolvedConcurrencyLimit extends Omit<P.ConcurrencyLimitOptions, "timeout"> {
+  readonly timeout?: Duration.Duration | undefined
+}
+
 interface ResolvedRateLimit {
   readonly limit: number
   readonly window: Duration.Duration
@@ -159,6 +169,7 @@ export interface Resolved {
   readonly hedging: P.HedgingOptions | undefined
   readonly circuitBreaker: ResolvedBreaker | undefined
   readonly bulkhead: ResolvedBulkhead | undefined
+  readonly concurrencyLimit: ResolvedConcurrencyLimit | undefined
   readonly rateLimit: ResolvedRateLimit | undefined
   readonly deadlineHeader: string | undefined
   readonly retryCountHeader: string | undefined
@@ -287,6 +298,7 @@ const hostKeys: Readonly<Record<keyof P.HostOptions, true>> = {
   ...endpointKeys,
   circuitBreaker: true,
   bulkhead: true,
+  concurrencyLimit: true,
   rateLimit: true
 }
 const optionKeys: Readonly<Record<keyof P.Options, true>> = {
@@ -333,6 +345,18 @@ const bulkheadKeys: Readonly<Record<keyof P.BulkheadOptions, true>> = {
   maxConcurrent: true,
   maxQueued: true,
   maxWait: true
+}
+const concurrencyLimitKeys: Readonly<Record<keyof P.ConcurrencyLimitOptions, true>> = {
+  algorithm: true,
+  initialLimit: true,
+  minLimit: true,
+  maxLimit: true,
+  backoffRatio: true,
+  timeout: true,
+  smoothing: true,
+  queueSize: true,
+  rttTolerance: true,
+  longWindow: true
 }
 const rateLimitKeys: Readonly<Record<keyof P.RateLimitOptions, true>> = {
   limit: true,
@@ -556,6 +580,32 @@ const resolveBulkhead = (
   }
 }
 
+// A host's section sets what it names and keeps the rest from the level below (as a bulkhead's does).
+const resolveConcurrencyLimit = (
+  base: ResolvedConcurrencyLimit | undefined,
+  input: P.ConcurrencyLimitOptions | false | undefined,
+  field: string
+): ResolvedConcurrencyLimit | undefined => {
+  if (input === false) return undefined
+  if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, concurrencyLimitKeys)
+  const from: ResolvedConcurrencyLimit = base ?? {}
+  return {
+    algorithm: input.algorithm ?? from.algorithm,
+    initialLimit: input.initialLimit ?? from.initialLimit,
+    minLimit: input.minLimit ?? from.minLimit,
+    maxLimit: input.maxLimit ?? from.maxLimit,
+    backoffRatio: input.backoffRatio ?? from.backoffRatio,
+    timeout: input.timeout === undefined
+      ? from.timeout
+      : decodeField(`${field}.timeout`, input.timeout, Duration.seconds(5), true),
+    smoothing: input.smoothing ?? from.smoothing,
+    queueSize: input.queueSize ?? from.queueSize,
+    rttTolerance: input.rttTolerance ?? from.rttTolerance,
+    longWindow: input.longWindow ?? from.longWindow
+  }
+}
+
 const resolveRateLimit = (
   base: ResolvedRateLimit | undefined,
   input: P.RateLimitOptions | false | undefined,
@@ -664,6 +714,11 @@ export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOp
     hedging: resolveHedging(base.hedging, input.hedging, `${prefix}hedging`),
     circuitBreaker: resolveBreaker(base.circuitBreaker, input.circuitBreaker, `${prefix}circuitBreaker`, origins),
     bulkhead: resolveBulkhead(base.bulkhead, input.bulkhead, `${prefix}bulkhead`),
+    concurrencyLimit: resolveConcurrencyLimit(
+      base.concurrencyLimit,
+      input.concurrencyLimit,
+      `${prefix}concurrencyLimit`
+    ),
     rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
     deadlineHeader: resolveHeaderName(
       base.deadlineHeader,
@@ -701,6 +756,7 @@ export const packageDefaults: Resolved = {
   hedging: undefined,
   circuitBreaker: defaults.circuitBreaker,
   bulkhead: { ...defaults.bulkhead, maxWait: undefined },
+  concurrencyLimit: undefined,
   rateLimit: undefined,
   deadlineHeader: undefined,
   retryCountHeader: undefined,
@@ -894,6 +950,8 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
       "must be a non-negative integer"
     )
   }
+  const concurrencyLimit = resolved.concurrencyLimit
+  if (concurrencyLimit !== undefined) checkConcurrencyLimit(concurrencyLimit, `${prefix}concurrencyLimit`)
   const rateLimit = resolved.rateLimit
   if (rateLimit !== undefined) {
     // `RateLimit.make` refuses an infinite or fractional limit too: caught here, it is an InvalidPolicy rather than a
@@ -944,6 +1002,20 @@ const valueAt = (input: unknown, path: string): unknown => {
  * user set it, not again under every host and endpoint that inherits it; so is a problem of the endpoint alone. Returns
  * every problem found, those left out included.
  */
+// `ConcurrencyLimit` checks its own options (and says which one is wrong, in a `RangeError` "ConcurrencyLimit: <option>
+// (<value>) must be ..."): the same rules here, as a problem naming the field, rather than a defect at the first call.
+// It stops at the first option it refuses, so one problem a section at most.
+const checkConcurrencyLimit = (options: ResolvedConcurrencyLimit, field: string): void => {
+  try {
+    ConcurrencyLimit.unsafeMake(options)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const named = /^ConcurrencyLimit: (\w+) ?(.*)$/.exec(message)
+    if (named === null) problem(field, message)
+    else problem(`${field}.${named[1]}`, named[2] === "" ? "is not valid" : named[2])
+  }
+}
+
 const validateLayer = (
   resolve: () => Resolved,
   prefix: string,
@@ -1193,6 +1265,22 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     }),
     "bulkhead"
   ),
+  concurrencyLimit: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      algorithm: optional(Config.literal("aimd", "gradient2")("algorithm")),
+      initialLimit: optional(Config.integer("initialLimit")),
+      minLimit: optional(Config.integer("minLimit")),
+      maxLimit: optional(Config.integer("maxLimit")),
+      backoffRatio: optional(Config.number("backoffRatio")),
+      timeout: optional(duration("timeout")),
+      smoothing: optional(Config.number("smoothing")),
+      queueSize: optional(Config.integer("queueSize")),
+      rttTolerance: optional(Config.number("rttTolerance")),
+      longWindow: optional(Config.integer("longWindow"))
+    }),
+    "concurrencyLimit"
+  ),
   rateLimit: Config.nested(
     Config.all({
       enabled: optional(Config.boolean("enabled")),
@@ -1201,7 +1289,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     }),
     "rateLimit"
   )
-}).pipe(Config.map(({ bulkhead, circuitBreaker, rateLimit, retry, ...rest }): P.HostOptions => {
+}).pipe(Config.map(({ bulkhead, circuitBreaker, concurrencyLimit, rateLimit, retry, ...rest }): P.HostOptions => {
   const { enabled: retryOn, ...retryOptions } = retry
   const { enabled: breakerOn, slidingWindowCalls, ...breakerFields } = circuitBreaker
   // `slidingWindowCalls: 100` is `slidingWindow: { calls: 100 }` (a count window)
@@ -1209,11 +1297,14 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     ? breakerFields
     : { ...breakerFields, slidingWindow: { calls: slidingWindowCalls } }
   const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
+  const { enabled: limitOn, ...limitOptions } = concurrencyLimit
   return {
     ...rest,
     retry: section(retryOn, retryOptions),
     circuitBreaker: section(breakerOn, breakerOptions),
     bulkhead: section(bulkheadOn, bulkheadOptions),
+    // off unless set: `enabled: true` turns it on with `ConcurrencyLimit`'s defaults
+    concurrencyLimit: section(limitOn, limitOptions),
     rateLimit: rateLimit.enabled === false
       ? false
       : rateLimit.limit === undefined || rateLimit.window === undefined

@@ -4,6 +4,7 @@ import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
+import * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Hedge from "@sturdy/policy/Hedge"
 import * as RateLimit from "@sturdy/policy/RateLimit"
@@ -97,14 +98,15 @@ export interface Stack {
  *
  *   call span and rejection events
  *   → server pause → deadline → rate limit → retry (+ budget) → hedging → breaker → bulkhead
- *   → the server pause again, for each attempt → Retry-After hints and the attempt's events → attempt timeout
+ *   → the server pause again, for each attempt → concurrency limit → Retry-After hints and the attempt's events → attempt timeout
  *   → the attempt (`send`)
  *
  * @internal
  */
 export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, shared: Shared): Stack => {
   const retry = resolved.retry
-  const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined
+  const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined ||
+    resolved.concurrencyLimit !== undefined
   // `respectRetryAfter: false` ignores server waits and pauses entirely: a call of this stack neither sets a pause nor
   // is held by one another call of its key set (a stack without retries keeps the rules of the level it turned off)
   const rules = resolved.retryAfterRules
@@ -121,6 +123,7 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
     profile.breakers === undefined ? undefined : breaker(profile.breakers),
     resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
     paused ? attemptPause(resolved, shared) : undefined,
+    resolved.concurrencyLimit === undefined ? undefined : concurrencyLimit(profile, resolved.concurrencyLimit),
     retryAfterHints(rules, shared),
     observeAttempt
   ]
@@ -238,7 +241,9 @@ const retrying = (
   const retryableWhen = (idempotent: boolean) => (failure: classification.Guarded, attempt: number): boolean => {
     // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
     if (failure._tag === "CircuitOpen") return waitForProbe
-    if (failure._tag === "BulkheadRejected") return false
+    // a full bulkhead or a limit reached turn the attempt away unsent; the call gets the rejection at once, as the
+    // caller of a full bulkhead does (a retry now would meet the same load)
+    if (failure._tag === "BulkheadRejected" || failure._tag === "ConcurrencyLimitExceeded") return false
     return retryOn(failure, attempt) &&
       (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
   }
@@ -388,76 +393,156 @@ const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): St
   }
 }
 
+// The adaptive concurrency limit of the key, for each attempt (inside the bulkhead, so that a call waiting in the
+// bulkhead's queue is not in flight; inside the per-attempt server pause, so that a wait the server asked for is no part
+// of a round-trip time): its samples are the attempts, and an attempt over the limit fails at once with
+// `ConcurrencyLimitExceeded`, unsent. Looked up by each attempt, as the bulkhead is.
+const concurrencyLimit = (profile: Profile, options: policyOptions.ResolvedConcurrencyLimit): Stage => {
+  const limits = profile.limits
+  const limitOf = limitFor(limits, options)
+  return (next) => (call) => {
+    const inner = guardedOf(next(call))
+    const key = call.key
+    return Effect.suspend(() => {
+      const known = usedSlot(limits, key)
+      return known === undefined
+        ? Effect.flatMap(limitOf(key), (created) => created.run(inner))
+        : known.run(inner)
+    })
+  }
+}
+
 /**
- * A key's bulkhead in a profile's table, and whether a call used it since the sweep last passed it.
+ * What the concurrency limit counts as a drop (the upstream is overloaded): a timeout, a 429, a 503, and a connection
+ * that could not be opened in time (a server whose accept queue is full). Any other failure is an answer: a 4xx, a 500
+ * (a bug, not a load), a refused connection (an upstream that is down is the breaker's business).
  * @internal
  */
-export interface BulkheadSlot {
-  readonly bulkhead: Bulkhead.Bulkhead
+export const isOverloaded = (failure: unknown): boolean => {
+  if (!HttpFailure.isHttpFailure(failure)) return false
+  switch (failure._tag) {
+    case "Timeout":
+    case "RateLimited":
+      return true
+    case "ServerError":
+      return failure.status === 503
+    case "ConnectionError":
+      return failure.reason === "ConnectTimeout"
+    default:
+      return false
+  }
+}
+
+/**
+ * A key's entry in a profile's table (its bulkhead, its concurrency limit), and whether a call used it since the sweep
+ * last passed it.
+ * @internal
+ */
+export interface Slot<T> {
+  readonly value: T
   used: boolean
 }
 
-/** @internal The keys a profile's table keeps; it holds more only while more of its bulkheads are busy. */
+/** @internal A key's bulkhead in a profile's table. */
+export type BulkheadSlot = Slot<Bulkhead.Bulkhead>
+
+/** @internal A key's adaptive concurrency limit in a profile's table. */
+export type LimitSlot = Slot<ConcurrencyLimit.ConcurrencyLimit>
+
+/**
+ * The keys a profile's table keeps (of bulkheads, and of concurrency limits); it holds more only while more of its
+ * entries are busy.
+ * @internal
+ */
 export const bulkheadCapacity = 10_000
 
-// the entries one new key's sweep looks at, at most: a table of busy bulkheads costs a bounded step per new key
+// the entries one new key's sweep looks at, at most: a table of busy entries costs a bounded step per new key
 const sweepStep = 32
 
 /**
- * The key's bulkhead when the table has one, marked used: one lookup and one write, on the path of every call.
+ * The key's entry when the table has one, marked used: one lookup and one write, on the path of every call.
  * @internal
  */
-export const usedBulkhead = (bulkheads: Map<string, BulkheadSlot>, key: string): Bulkhead.Bulkhead | undefined => {
-  const slot = bulkheads.get(key)
+export const usedSlot = <T>(table: Map<string, Slot<T>>, key: string): T | undefined => {
+  const slot = table.get(key)
   if (slot === undefined) return undefined
   slot.used = true
-  return slot.bulkhead
+  return slot.value
 }
 
+/** @internal The key's bulkhead when the table has one, marked used (see {@link usedSlot}). */
+export const usedBulkhead: (bulkheads: Map<string, BulkheadSlot>, key: string) => Bulkhead.Bulkhead | undefined =
+  usedSlot
+
 /**
- * The key's bulkhead, made the first time the key is seen. Over `bulkheadCapacity` keys, a sweep (the "clock"
+ * The key's entry, made the first time the key is seen. Over `bulkheadCapacity` keys, a sweep (the "clock"
  * approximation of least-recently-used) goes over the table from its oldest entry: an entry used since the sweep last
- * passed it goes to the back, its mark cleared; so does one with calls running or queued (dropping it would let a new
- * bulkhead of the key admit calls beside them); an idle, unused one is dropped. When every entry it looks at is busy
- * the table grows past the cap rather than break a limit: busy bulkheads are bounded by the calls in flight.
+ * passed it goes to the back, its mark cleared; so does a busy one (a bulkhead with calls running or queued, a limit
+ * with calls in flight: dropping it would let a new one of the key admit calls beside them); an idle, unused one is
+ * dropped. When every entry it looks at is busy the table grows past the cap rather than break a limit: busy entries
+ * are bounded by the calls in flight.
  * @internal
  */
+export const keyedFor = <T>(
+  table: Map<string, Slot<T>>,
+  make: (key: string) => Effect.Effect<T>,
+  busy: (value: T) => Effect.Effect<boolean>
+) =>
+(key: string): Effect.Effect<T> =>
+  Effect.flatMap(make(key), (created) => {
+    // another call of the key may have made one first: every call of a key shares one
+    const known = usedSlot(table, key)
+    if (known !== undefined) return Effect.succeed(known)
+    table.set(key, { value: created, used: false })
+    return table.size > bulkheadCapacity
+      ? Effect.as(sweep(table, busy, sweepStep), created)
+      : Effect.succeed(created)
+  })
+
+/** @internal The key's bulkhead, made the first time the key is seen (see {@link keyedFor}). */
 export const bulkheadFor = (bulkheads: Map<string, BulkheadSlot>, options: policyOptions.ResolvedBulkhead) => {
   const bulkheadOptions = {
     maxConcurrent: options.maxConcurrent,
     maxQueued: options.maxQueued,
     maxWait: options.maxWait
   }
-  return (key: string): Effect.Effect<Bulkhead.Bulkhead> =>
-    Effect.flatMap(Bulkhead.make({ key, ...bulkheadOptions }), (created) => {
-      // another call of the key may have made one first: every call of a key shares one
-      const known = usedBulkhead(bulkheads, key)
-      if (known !== undefined) return Effect.succeed(known)
-      bulkheads.set(key, { bulkhead: created, used: false })
-      return bulkheads.size > bulkheadCapacity
-        ? Effect.as(sweep(bulkheads, sweepStep), created)
-        : Effect.succeed(created)
-    })
+  return keyedFor(
+    bulkheads,
+    (key) => Bulkhead.make({ key, ...bulkheadOptions }),
+    (bulkhead) => Effect.map(bulkhead.snapshot, (load) => load.active > 0 || load.queued > 0)
+  )
 }
 
-const sweep = (bulkheads: Map<string, BulkheadSlot>, step: number): Effect.Effect<void> => {
-  if (bulkheads.size <= bulkheadCapacity || step === 0) return Effect.void
-  const oldest = bulkheads.entries().next()
+/** @internal The key's concurrency limit, made the first time the key is seen (see {@link keyedFor}). */
+export const limitFor = (limits: Map<string, LimitSlot>, options: policyOptions.ResolvedConcurrencyLimit) =>
+  keyedFor(
+    limits,
+    (key) => Effect.sync(() => ConcurrencyLimit.unsafeMake({ ...options, key, isDrop: isOverloaded })),
+    (limit) => Effect.map(limit.inFlight, (inFlight) => inFlight > 0)
+  )
+
+const sweep = <T>(
+  table: Map<string, Slot<T>>,
+  busy: (value: T) => Effect.Effect<boolean>,
+  step: number
+): Effect.Effect<void> => {
+  if (table.size <= bulkheadCapacity || step === 0) return Effect.void
+  const oldest = table.entries().next()
   if (oldest.done === true) return Effect.void
   const [key, slot] = oldest.value
   if (slot.used) {
     slot.used = false
-    bulkheads.delete(key)
-    bulkheads.set(key, slot)
-    return sweep(bulkheads, step - 1)
+    table.delete(key)
+    table.set(key, slot)
+    return sweep(table, busy, step - 1)
   }
-  return Effect.flatMap(slot.bulkhead.snapshot, (load) => {
-    // the table may have changed while the snapshot was read: only this slot of this key is moved or dropped
-    if (bulkheads.get(key) === slot) {
-      bulkheads.delete(key)
-      if (load.active > 0 || load.queued > 0) bulkheads.set(key, slot)
+  return Effect.flatMap(busy(slot.value), (isBusy) => {
+    // the table may have changed while the load was read: only this slot of this key is moved or dropped
+    if (table.get(key) === slot) {
+      table.delete(key)
+      if (isBusy) table.set(key, slot)
     }
-    return sweep(bulkheads, step - 1)
+    return sweep(table, busy, step - 1)
   })
 }
 
@@ -663,8 +748,10 @@ export interface Profile {
   readonly resolved: policyOptions.Resolved
   readonly breakers: CircuitBreaker.RegistryService | undefined
   readonly limiter: RateLimit.RateLimiter | undefined
-  /** Per key, oldest first (see {@link bulkheadFor}). */
+  /** Per key, oldest first (see {@link keyedFor}). */
   readonly bulkheads: Map<string, BulkheadSlot>
+  /** Per key, oldest first (see {@link keyedFor}); empty unless `concurrencyLimit` is on. */
+  readonly limits: Map<string, LimitSlot>
 }
 
 // The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
@@ -721,5 +808,5 @@ export const makeProfile = (
     const limiter = resolved.rateLimit === undefined
       ? undefined
       : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)
-    return { resolved, breakers, limiter, bulkheads: new Map() }
+    return { resolved, breakers, limiter, bulkheads: new Map(), limits: new Map() }
   })
