@@ -12,8 +12,8 @@
  * (`failure: "first"` keeps the earliest one).
  *
  * By default every typed failure lets the next copy start except a rejection by one of this package's policies
- * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`) inside the hedged effect: a
- * copy would be turned away just as fast. A `while` of your own replaces that default; a transport passes its
+ * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`, `ConcurrencyLimitExceeded`)
+ * inside the hedged effect: a copy would be turned away just as fast. A `while` of your own replaces that default; a transport passes its
  * classifier (a 404 is an answer, a 503 is worth a copy). A policy's rejection is not an answer of the upstream,
  * though: when `while` refuses one while another copy is still running (the primary holds the bulkhead's last permit,
  * a breaker opened meanwhile), no more copies are sent and the call waits for the copies running, as gRPC stops
@@ -150,7 +150,8 @@ export interface Options<R = never> {
    * Whether an attempt's typed failure lets the next copy start (at once, if one is left); `false` makes that
    * failure the call's answer and interrupts the other copies, except a policy's rejection of a copy while another
    * runs, which only stops hedging. Default: every failure but a rejection by one of this package's policies
-   * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`).
+   * (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`,
+   * `ConcurrencyLimitExceeded`).
    *
    * @since 0.2.0
    */

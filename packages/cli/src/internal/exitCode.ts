@@ -37,7 +37,8 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   SchemaMismatch: "the JSON body does not match --schema",
   BodyIncomplete: "the body was cut off mid-way, or is larger than the size limit",
   CircuitOpen: "the circuit breaker for the upstream is open",
-  Rejected: "another policy rejected the call (bulkhead full, rate limiter store unavailable)",
+  Rejected:
+    "another policy rejected the call (bulkhead full, concurrency limit reached, rate limiter store unavailable)",
   Interrupted: "interrupted by Ctrl-C (SIGINT, 128 + 2); a SIGTERM exits 143 (128 + 15)"
 }
 
