@@ -32,6 +32,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
+import { type ScriptedOutcome, scriptedOutcome } from "./utils/upstream.js"
 
 interface Config {
   readonly k: number
@@ -41,7 +42,7 @@ interface Config {
 }
 
 /** how a call let through ends */
-type Outcome = "ok" | "overloaded" | "badRequest" | "dieOverloaded" | "dieBug" | "circuitOpen" | "interrupt"
+type Outcome = ScriptedOutcome
 
 const isRejectedByBackend = (e: unknown) => e === "overloaded"
 
@@ -123,24 +124,7 @@ interface Real {
 
 type Cmd = FastCheck.AsyncCommand<Model, Real>
 
-const upstreamOf = (outcome: Outcome): Effect.Effect<string, unknown> => {
-  switch (outcome) {
-    case "ok":
-      return Effect.succeed("ok")
-    case "overloaded":
-      return Effect.fail("overloaded")
-    case "badRequest":
-      return Effect.fail("bad request")
-    case "dieOverloaded":
-      return Effect.die("overloaded")
-    case "dieBug":
-      return Effect.die("bug")
-    case "circuitOpen":
-      return Effect.fail({ _tag: "CircuitOpen" })
-    case "interrupt":
-      return Effect.interrupt
-  }
-}
+const upstreamOf = scriptedOutcome
 
 const throttled = (real: Real, self: Effect.Effect<string, unknown>) =>
   Effect.withRandom(AdaptiveThrottle.withAdaptiveThrottle(self, real.throttle), real.random)

@@ -55,6 +55,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
+import { type ScriptedOutcome, scriptedOutcome } from "./utils/upstream.js"
 
 interface Config {
   readonly algorithm: "aimd" | "gradient2"
@@ -71,7 +72,7 @@ interface Config {
 }
 
 /** how a started call ends */
-type Outcome = "ok" | "overloaded" | "badRequest" | "dieOverloaded" | "dieBug" | "circuitOpen" | "own" | "interrupt"
+type Outcome = ScriptedOutcome | "own"
 
 const isDrop = (e: unknown) => e === "overloaded"
 
@@ -162,26 +163,11 @@ interface Real {
 
 type Cmd = FastCheck.AsyncCommand<Model, Real>
 
-const upstreamOf = (outcome: Outcome): Effect.Effect<string, unknown> => {
-  switch (outcome) {
-    case "ok":
-      return Effect.succeed("ok")
-    case "overloaded":
-      return Effect.fail("overloaded")
-    case "badRequest":
-      return Effect.fail("bad request")
-    case "dieOverloaded":
-      return Effect.die("overloaded")
-    case "dieBug":
-      return Effect.die("bug")
-    case "circuitOpen":
-      return Effect.fail({ _tag: "CircuitOpen" })
-    case "own":
-      return Effect.fail(new ConcurrencyLimit.ConcurrencyLimitExceeded({ key: "inner", limit: 1, inFlight: 1 }))
-    case "interrupt":
-      return Effect.interrupt
-  }
-}
+// the outcomes the classifiers tell apart, and this limiter's own rejection from a limiter nested inside
+const upstreamOf = (outcome: Outcome): Effect.Effect<string, unknown> =>
+  outcome === "own"
+    ? Effect.fail(new ConcurrencyLimit.ConcurrencyLimitExceeded({ key: "inner", limit: 1, inFlight: 1 }))
+    : scriptedOutcome(outcome)
 
 const rejectionOf = (exit: Exit.Exit<unknown, unknown>) => {
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()

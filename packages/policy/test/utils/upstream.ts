@@ -26,3 +26,37 @@ export const makeUpstream: Effect.Effect<Upstream> = Effect.gen(function*() {
     failNext: (fail) => Ref.set(failing, fail)
   }
 })
+
+/**
+ * What a model test's upstream does with one call: the outcomes the classifiers of `AdaptiveThrottle` and
+ * `ConcurrencyLimit` tell apart (an overload and a bad request, each also as a defect, a policy's rejection, an
+ * interruption).
+ */
+export type ScriptedOutcome =
+  | "ok"
+  | "overloaded"
+  | "badRequest"
+  | "dieOverloaded"
+  | "dieBug"
+  | "circuitOpen"
+  | "interrupt"
+
+/** The effect of a scripted outcome: what the upstream answers, fails or dies with. */
+export const scriptedOutcome = (outcome: ScriptedOutcome): Effect.Effect<string, unknown> => {
+  switch (outcome) {
+    case "ok":
+      return Effect.succeed("ok")
+    case "overloaded":
+      return Effect.fail("overloaded")
+    case "badRequest":
+      return Effect.fail("bad request")
+    case "dieOverloaded":
+      return Effect.die("overloaded")
+    case "dieBug":
+      return Effect.die("bug")
+    case "circuitOpen":
+      return Effect.fail({ _tag: "CircuitOpen" })
+    case "interrupt":
+      return Effect.interrupt
+  }
+}
