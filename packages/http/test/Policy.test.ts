@@ -1301,6 +1301,7 @@ describe("Policy", () => {
           circuitBreaker: true,
           bulkhead: true,
           concurrencyLimit: false,
+          adaptiveThrottle: false,
           rateLimit: false,
           hedging: false,
           deadlineHeader: Option.none(),
