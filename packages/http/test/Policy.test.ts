@@ -4431,6 +4431,19 @@ describe("Policy: the adaptive throttle stage", () => {
       expect(yield* snapshotOf(onForOne, "b.test")).toMatchObject({ requests: 1, accepts: 0 })
     })))
 
+  it.scoped("the breaker counts a throttled attempt neither way: only the 503s sent are its calls and failures", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, {
+        circuitBreaker: { consecutiveFailures: 100, minimumThroughput: 1_000 }
+      }))
+      const { sent, tags } = yield* storm(policy, "a.test", 503, 30)
+      expect(sent).toBeLessThan(30)
+      expect(tags.filter((tag) => tag === "AdaptiveThrottleRejected")).toHaveLength(30 - sent)
+      const breaker = Option.getOrThrow(yield* policy.circuitBreaker(request("a.test")))
+      // a throttled attempt counted as a success would have reset the run of failures; as a failure, added to it
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", consecutiveFailures: sent, calls: sent })
+    })))
+
   it.scoped("it sits inside the bulkhead: a call that timed out in the bulkhead's queue was not sent, nor counted", () =>
     Effect.gen(function*() {
       const policy = yield* Policy.make(throttled({}, { bulkhead: { maxConcurrent: 1, maxQueued: 1 } }))
