@@ -18,7 +18,7 @@
  * | 11   | `SchemaMismatch`   | the JSON body does not match `--schema`                                          |
  * | 12   | `BodyIncomplete`   | the body was cut off, or is larger than the size limit                           |
  * | 13   | `CircuitOpen`      | the circuit breaker for the upstream is open                                     |
- * | 14   | `Rejected`         | another policy rejected the call (bulkhead full, rate limiter store down)        |
+ * | 14   | `Rejected`         | another policy rejected the call (bulkhead full, adaptive throttle, concurrency limit reached, rate limiter store down) |
  * | 130  | `Interrupted`      | interrupted by Ctrl-C (SIGINT, 128 + 2); a SIGTERM exits 143 (128 + 15)          |
  *
  * When the retry budget stops the retries, the code is the one of the last attempt's failure.
@@ -26,6 +26,7 @@
  * @since 0.1.0
  */
 import type * as HttpFailure from "@sturdy/http/HttpFailure"
+import type * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
@@ -68,6 +69,7 @@ export type Failure =
   | HttpFailure.HttpFailure
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | AdaptiveThrottle.AdaptiveThrottleRejected
   | ConcurrencyLimit.ConcurrencyLimitExceeded
   | RateLimit.RateLimitExceeded
   | RateLimit.RateLimitStoreError

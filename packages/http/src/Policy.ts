@@ -4,7 +4,7 @@
  *
  * ```text
  * server pause → total deadline → rate limiter → retry (budget) → hedging → circuit breaker → bulkhead
- *   → concurrency limit (off by default) → attempt timeout → attempt
+ *   → adaptive throttle (off by default) → concurrency limit (off by default) → attempt timeout → attempt
  * ```
  *
  * The server pause is the wait a server asked for on the key (429 or 503 with `Retry-After`), kept no longer than
@@ -23,8 +23,8 @@
  *
  * The upstream key is `scheme://host:port` unless `upstreamKey` says otherwise; breakers, bulkheads, limiters,
  * retry budgets and server pauses are kept per key and shared by every call that uses the same `Policy` (provide it
- * once, with {@link layer}). Breakers, bulkheads and concurrency limits are kept per key within each profile (the base
- * options, each `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
+ * once, with {@link layer}). Breakers, bulkheads, adaptive throttles and concurrency limits are kept per key within each
+ * profile (the base options, each `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
  * pauses are kept per key alone, so profiles whose requests share a key (through `upstreamKey`) share them too: one
  * counter, one budget, one pause for the upstream. To share the retry budget and the breakers' state with every process of a fleet,
  * provide the `Policy` a `RetryBudget` on a shared store (`RetryBudgetRedis.layer`) and a `CircuitBreakerStore`
@@ -42,6 +42,9 @@
  * - Concurrency limits (`concurrencyLimit`): a table of their own per profile, with the same bound and sweep (one
  *   registry code for both); a limit with attempts in flight is never dropped, and a key whose idle limit was
  *   dropped starts again from `initialLimit`.
+ * - Adaptive throttles (`adaptiveThrottle`): a table of their own per profile, with the same bound and sweep. A
+ *   throttle holds no calls, so none is ever busy: one no attempt used since the sweep last passed it may be dropped,
+ *   and its key starts again with no history (nothing throttled until its upstream rejects again).
  * - Server pauses: 10,000 live ones per `Policy` (`@sturdy/policy`'s `RateLimit` default `maxPausedKeys`, which
  *   `Policy` does not expose). Beyond that, pauses already over go first, then the oldest live pause is dropped
  *   early: the next call of that key is sent, and probes the upstream, before the server's wait is over.
@@ -103,6 +106,7 @@
  * |                 | `circuitBreaker.waitForProbe`          | `false`: `CircuitOpen` at once |
  * |                 | `circuitBreaker.maxProbeDuration`      | the pause before the probe    |
  * | bulkhead        | `bulkhead.maxConcurrent` / `maxQueued` | 1,000 / 0                     |
+ * | adaptive throttle | `adaptiveThrottle`                   | off ({@link AdaptiveThrottleOptions}) |
  * | concurrency limit | `concurrencyLimit`                   | off ({@link ConcurrencyLimitOptions}) |
  * | attempt timeout | `attemptTimeout`                       | 10 s; under a `totalTimeout` below 10 s, `totalTimeout ÷ maxAttempts` |
  * | deadline header | `deadlineHeader`                       | off (`true`: `x-request-timeout-ms`) |
@@ -162,6 +166,19 @@
  *   bulkhead's `BulkheadRejected`: a retry now would meet the same load), the breaker does not count it and hedging
  *   stops on it. A `Timeout`, a 429, a 503 and a connection that timed out opening shrink the limit; a 4xx or a 500
  *   does not (see {@link ConcurrencyLimitOptions}).
+ * - The adaptive throttle (`adaptiveThrottle`, off by default: the stage is then left out) is the Google SRE book's
+ *   client-side throttling, one `AdaptiveThrottle` per upstream key and profile (kept as the bulkheads are). It
+ *   counts attempts, as the book counts backend requests: each attempt is drawn against
+ *   `max(0, (requests − k·accepts) / (requests + 1))` and, when throttled, fails at once with
+ *   `AdaptiveThrottleRejected`, unsent. It sits inside the breaker's admission, the bulkhead and the per-attempt server
+ *   pause, and outside the concurrency limit: the draw is made when the attempt would go (not before it waits in the
+ *   bulkhead's queue or for a server's pause, so a queue's deadline `Timeout`, which sent nothing, is never counted as
+ *   the upstream's answer), a throttled attempt takes no slot of the concurrency limit, and the breaker, which sees
+ *   it as a policy's own rejection, counts it neither way (a throttled attempt is not a failure of the upstream, nor
+ *   a probe's answer). The retry stage does not retry it (as a full bulkhead: a retry now would meet the same
+ *   probability, and would only add local requests) and hedging stops on it. An attempt the upstream answered counts
+ *   as an accept, even with an error; only overload answers do not: a 429, a 503, a `Timeout` and a connection that
+ *   timed out opening (the concurrency limit's drops; see {@link AdaptiveThrottleOptions}).
  * - Timeouts stay in the HTTP taxonomy: `HttpFailure.Timeout` with phase `Attempt` or `Deadline` (also for a call
  *   still queued in the bulkhead when the deadline passes).
  * - One limit per attempt: a `SturdyClient`'s (or one request's) `timeout`, and the `timeout` of `Policy.send` /
@@ -232,6 +249,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import type * as Backoff from "@sturdy/policy/Backoff"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
@@ -297,8 +315,8 @@ export type RetryOn =
   }
 
 /**
- * What the retry stage decides about: a failure of the attempt, or the breaker, the bulkhead or the concurrency limit
- * refusing it. A custom `retry.schedule` is stepped with it and `retry.delay` is given it.
+ * What the retry stage decides about: a failure of the attempt, or the breaker, the bulkhead, the adaptive throttle or
+ * the concurrency limit refusing it. A custom `retry.schedule` is stepped with it and `retry.delay` is given it.
  *
  * @since 0.2.0
  * @category models
@@ -307,6 +325,7 @@ export type RetryFailure =
   | HttpFailure.HttpFailure
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | AdaptiveThrottle.AdaptiveThrottleRejected
   | ConcurrencyLimit.ConcurrencyLimitExceeded
 
 /**
@@ -570,6 +589,42 @@ export interface ConcurrencyLimitOptions {
 }
 
 /**
+ * The adaptive throttle stage (off by default; one throttle per upstream key, per profile): the Google SRE book's
+ * client-side throttling, see `@sturdy/policy/AdaptiveThrottle`. Each attempt is one request of the book's formula
+ * and is throttled (fails at once with `AdaptiveThrottleRejected`, unsent) with probability
+ * `max(0, (requests − k·accepts) / (requests + 1))` over the last `window`; a throttled attempt counts as a request
+ * too, so the probability keeps rising while the upstream rejects everything, and falls as accepts come back. The
+ * retry stage does not retry a throttled attempt (as a full bulkhead).
+ *
+ * What counts as the upstream's rejection is fixed, as the SRE book has it (an answer, even an error, is an accept;
+ * only "I am overloaded" is not) and as the concurrency limit counts drops: a 429 (`RateLimited`), a 503, a `Timeout`
+ * and a connection that timed out opening (`ConnectionError` `"ConnectTimeout"`: a server whose accept queue is full).
+ * Every other outcome is an accept: a success, a 4xx other than 429, a 500 or another 5xx (a bug, or a gateway's
+ * failure, not a load), a refused connection (an upstream that is down, which the breaker handles). An interrupted
+ * attempt (a hedge that lost) and other policies' rejections count neither way.
+ *
+ * Validated with the rest of the options: a `k` below 1 or not finite, or a `window` that is not a finite duration of
+ * at least 1 ms, is an {@link InvalidPolicy} naming the field (`adaptiveThrottle.k`,
+ * `hosts["a"].adaptiveThrottle.window`).
+ *
+ * @example
+ * ```ts
+ * import type { Policy } from "@sturdy/http"
+ *
+ * const book: Policy.AdaptiveThrottleOptions = {}
+ * const aggressive: Policy.AdaptiveThrottleOptions = { k: 1.1, window: "1 minute" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface AdaptiveThrottleOptions {
+  /** The accepts multiplier, finite and ≥ 1 (default 2, the SRE book's); lower throttles earlier. */
+  readonly k?: number | undefined
+  /** How much history counts (default 2 minutes), a finite duration of at least 1 ms. */
+  readonly window?: Duration.DurationInput | undefined
+}
+
+/**
  * The client-side rate limiter stage (per upstream key); see `@sturdy/policy/RateLimit`.
  *
  * @example
@@ -680,6 +735,8 @@ export interface HostOptions extends EndpointOptions {
   readonly bulkhead?: BulkheadOptions | false | undefined
   /** Off by default; see {@link ConcurrencyLimitOptions}. */
   readonly concurrencyLimit?: ConcurrencyLimitOptions | false | undefined
+  /** Off by default; `{}` turns it on with the SRE book's `k` of 2; see {@link AdaptiveThrottleOptions}. */
+  readonly adaptiveThrottle?: AdaptiveThrottleOptions | false | undefined
   readonly rateLimit?: RateLimitOptions | false | undefined
 }
 
@@ -848,8 +905,8 @@ export interface BreakerTransition {
 }
 
 /**
- * A policy refused to send `attempt`: an open breaker, a full bulkhead or a concurrency limit reached (for one
- * attempt, which may be retried),
+ * A policy refused to send `attempt`: an open breaker, a full bulkhead, the adaptive throttle or a concurrency limit
+ * reached (for one attempt, which may be retried),
  * the rate limiter or a server's pause (before the first attempt), or the retry budget (instead of a retry).
  *
  * @example
@@ -945,6 +1002,8 @@ export interface Describe {
   readonly bulkhead: boolean
   /** Whether the adaptive concurrency limit stage is on (`concurrencyLimit`). */
   readonly concurrencyLimit: boolean
+  /** Whether the adaptive throttle stage is on (`adaptiveThrottle`). */
+  readonly adaptiveThrottle: boolean
   readonly rateLimit: boolean
   /**
    * Whether slow attempts of this request are hedged: hedging is on for the profile and the request is safe to repeat
@@ -1012,6 +1071,7 @@ export interface InvalidPolicy extends internal.InvalidPolicy {}
  *   [
  *     "CircuitOpen",
  *     "BulkheadRejected",
+ *     "AdaptiveThrottleRejected",
  *     "ConcurrencyLimitExceeded",
  *     "RateLimitExceeded",
  *     "RateLimitStoreError",
@@ -1024,6 +1084,7 @@ export interface InvalidPolicy extends internal.InvalidPolicy {}
 export type Rejection =
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | AdaptiveThrottle.AdaptiveThrottleRejected
   | ConcurrencyLimit.ConcurrencyLimitExceeded
   | RateLimit.RateLimitExceeded
   | RateLimit.RateLimitStoreError
@@ -1032,8 +1093,8 @@ export type Rejection =
 /**
  * How many attempts a call made before it failed with `failure`: the `attempts` an {@link HttpFailure.HttpFailure}
  * carries when the retry stage gave up on it, or a `RetryBudgetExhausted`'s; `undefined` for a failure the retry
- * stage did not return (an open breaker, a full bulkhead, a concurrency limit reached, the rate limiter, or a pipeline
- * with `retry: false`).
+ * stage did not return (an open breaker, a full bulkhead, the adaptive throttle, a concurrency limit reached, the rate
+ * limiter, or a pipeline with `retry: false`).
  *
  * @example
  * ```ts
@@ -1108,6 +1169,16 @@ export interface Policy {
   readonly concurrencyLimit: (
     request: HttpClientRequest.HttpClientRequest
   ) => Effect.Effect<Option.Option<ConcurrencyLimit.ConcurrencyLimit>>
+  /**
+   * The adaptive throttle a request's attempts would go through, if the pipeline has one (`adaptiveThrottle` on for
+   * its profile): its `snapshot` gives the requests and accepts in the window and the probability the next attempt
+   * is throttled.
+   *
+   * @since 0.2.0
+   */
+  readonly adaptiveThrottle: (
+    request: HttpClientRequest.HttpClientRequest
+  ) => Effect.Effect<Option.Option<AdaptiveThrottle.AdaptiveThrottle>>
 }
 
 /**
@@ -1227,7 +1298,7 @@ export const layerConfig: (
  * `retryCountHeader`, `retry.{enabled, maxAttempts, baseDelay, maxDelay, maxElapsed, maxRetryAfter, respectRetryAfter,
  * retryAfterStatuses, statuses, methods, budget, idempotencyKey, retryUnsent}` (lists comma-separated),
  * `circuitBreaker.{enabled, failureRateThreshold, minimumThroughput, consecutiveFailures, failureCountThreshold, slidingWindow,
- * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `concurrencyLimit.{enabled, algorithm, initialLimit, minLimit, maxLimit, backoffRatio, timeout, smoothing, queueSize, rttTolerance, longWindow}`, `rateLimit.{enabled, limit, window}`;
+ * slidingWindowCalls (a count window: the last n calls), breakDuration, maxProbeDuration, countsAsFailure (a list of statuses), waitForProbe}`, `bulkhead.{enabled, maxConcurrent, maxQueued, maxWait}`, `concurrencyLimit.{enabled, algorithm, initialLimit, minLimit, maxLimit, backoffRatio, timeout, smoothing, queueSize, rttTolerance, longWindow}`, `adaptiveThrottle.{enabled, k, window}`, `rateLimit.{enabled, limit, window}`;
  * the same under `hosts.<host>`, and the time and retry fields under `endpoints.<"METHOD /path">`; `telemetry` at the
  * top. A section with nothing set is inherited; `enabled: false` turns it off.
  *

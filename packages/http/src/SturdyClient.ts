@@ -6,8 +6,8 @@
  * and {@link layerConfig}, or `policy` in the options, which wins): retries, deadline, breaker, bulkhead and the rest
  * of the pipeline. Without one, each call is one attempt. The methods fail with `Policy.Failure`: an
  * {@link HttpFailure.HttpFailure}, or one of the policy's rejections (`CircuitOpen`, `BulkheadRejected`,
- * `ConcurrencyLimitExceeded`, `RateLimitExceeded`, `RetryBudgetExhausted`), which only a client with a policy can
- * produce.
+ * `AdaptiveThrottleRejected`, `ConcurrencyLimitExceeded`, `RateLimitExceeded`, `RetryBudgetExhausted`), which only a
+ * client with a policy can produce.
  *
  * Each call builds its request once (base URL, default headers, `headers`, `urlParams`, the body encoded once, the
  * URL fragment dropped): the pipeline decides on the request as it is sent (an `Idempotency-Key` in `headers`

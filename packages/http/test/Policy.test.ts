@@ -1301,6 +1301,7 @@ describe("Policy", () => {
           circuitBreaker: true,
           bulkhead: true,
           concurrencyLimit: false,
+          adaptiveThrottle: false,
           rateLimit: false,
           hedging: false,
           deadlineHeader: Option.none(),
@@ -1622,6 +1623,7 @@ export const handled = (call: Effect.Effect<string, Policy.Failure>): Effect.Eff
       CircuitOpen: () => Effect.succeed("open"),
       BulkheadRejected: () => Effect.succeed("busy"),
       ConcurrencyLimitExceeded: () => Effect.succeed("over the limit"),
+      AdaptiveThrottleRejected: () => Effect.succeed("throttled"),
       RateLimitExceeded: () => Effect.succeed("limited"),
       RateLimitStoreError: () => Effect.succeed("store"),
       RetryBudgetExhausted: () => Effect.succeed("budget"),
@@ -4193,5 +4195,366 @@ describe("Policy: the adaptive concurrency limit stage", () => {
         return [yield* limiter.limit, inFlight, made.describe(request("b.test")).concurrencyLimit] as const
       }))
       expect(policy).toEqual([8, 1, false])
+    }))
+})
+
+describe("Policy: the adaptive throttle stage", () => {
+  const statusFailure = (url: string, status: number) =>
+    status === 429
+      ? new HttpFailure.RateLimited({
+        method: "GET",
+        url,
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none(),
+        retryAfter: Option.none()
+      })
+      : status >= 500
+      ? new HttpFailure.ServerError({
+        method: "GET",
+        url,
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none(),
+        retryAfter: Option.none()
+      })
+      : new HttpFailure.ClientError({
+        method: "GET",
+        url,
+        status,
+        headers: {},
+        bodyExcerpt: "",
+        payload: Option.none()
+      })
+  // retries off unless a test turns them on: each call is one attempt, one request of the SRE book's formula
+  const throttled = (
+    adaptiveThrottle: Policy.AdaptiveThrottleOptions,
+    options: Policy.Options = {}
+  ): Policy.Options => ({
+    ...quick,
+    retry: false,
+    adaptiveThrottle,
+    ...options
+  })
+  const request = (host: string) => HttpClientRequest.get(`http://${host}/x`)
+  const snapshotOf = (policy: Policy.Policy, host: string) =>
+    Effect.flatMap(policy.adaptiveThrottle(request(host)), (throttle) => Option.getOrThrow(throttle).snapshot)
+  // `n` calls of `host` whose attempts fail with `status` (those the throttle lets through): how many were sent, and the
+  // tags of the calls' failures
+  const storm = (policy: Policy.Policy, host: string, status: number, n: number) =>
+    Effect.gen(function*() {
+      const sent = { n: 0 }
+      const tags: Array<string> = []
+      for (let i = 0; i < n; i++) {
+        const exit = yield* Effect.exit(policy.run(request(host), (r) =>
+          Effect.suspend(() => {
+            sent.n++
+            return Effect.fail(statusFailure(r.url, status))
+          })))
+        tags.push(failureOf(exit)._tag)
+      }
+      return { sent: sent.n, tags }
+    })
+  // `n` calls of `host` that succeed when sent: how many were sent, and how many were throttled
+  const healthy = (policy: Policy.Policy, host: string, n: number) =>
+    Effect.gen(function*() {
+      let sent = 0
+      let rejected = 0
+      for (let i = 0; i < n; i++) {
+        const exit = yield* Effect.exit(policy.run(request(host), () => Effect.sync(() => ++sent)))
+        if (Exit.isFailure(exit)) {
+          expect(failureOf(exit)._tag).toBe("AdaptiveThrottleRejected")
+          rejected++
+        }
+      }
+      return { sent, rejected }
+    })
+  const seeded = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withRandom(effect, Random.make(7))
+
+  it.scoped("is off by default: no throttle is kept, and describe says so", () =>
+    Effect.gen(function*() {
+      expect((yield* Policy.make()).describe(request("a.test")).adaptiveThrottle).toBe(false)
+      const policy = yield* Policy.make({ ...quick, retry: false })
+      expect(policy.describe(request("a.test")).adaptiveThrottle).toBe(false)
+      // a storm throttles nothing
+      const { sent } = yield* storm(policy, "a.test", 503, 30)
+      expect(sent).toBe(30)
+      expect(Option.isNone(yield* policy.adaptiveThrottle(request("a.test")))).toBe(true)
+      const on = yield* Policy.make({ adaptiveThrottle: {} })
+      expect(on.describe(request("a.test")).adaptiveThrottle).toBe(true)
+    }))
+
+  it.scoped("a 503 storm throttles later attempts: they fail with AdaptiveThrottleRejected, unsent", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      const { sent, tags } = yield* storm(policy, "a.test", 503, 30)
+      // the first is always sent (no history); every request counts, throttled or not, and none is an accept
+      expect(tags[0]).toBe("ServerError")
+      const rejected = tags.filter((tag) => tag === "AdaptiveThrottleRejected").length
+      expect(rejected).toBeGreaterThan(10)
+      expect(sent + rejected).toBe(30)
+      expect(tags.every((tag) => tag === "ServerError" || tag === "AdaptiveThrottleRejected")).toBe(true)
+      const snapshot = yield* snapshotOf(policy, "a.test")
+      expect(snapshot).toMatchObject({ requests: 30, accepts: 0 })
+      expect(snapshot.rejectProbability).toBeCloseTo(30 / 31)
+      // a call now is most likely throttled, and then never reaches the transport
+      const after = yield* healthy(policy, "a.test", 10)
+      expect(after.rejected).toBeGreaterThan(5)
+      expect(after.sent + after.rejected).toBe(10)
+    })))
+
+  it.scoped("429s and attempt timeouts are the upstream's rejections too", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      yield* storm(policy, "a.test", 429, 3)
+      expect(yield* snapshotOf(policy, "a.test")).toMatchObject({ requests: 3, accepts: 0 })
+      const b = yield* snapshotOf(policy, "b.test")
+      expect(b.requests).toBe(0)
+      // an attempt that runs out of its attempt timeout (10 s in `quick`) on b.test, where nothing is throttled yet
+      const slow = yield* Effect.fork(policy.run(request("b.test"), () => Effect.never))
+      yield* TestClock.adjust("11 seconds")
+      expect(failureOf(yield* Fiber.await(slow))._tag).toBe("Timeout")
+      expect(yield* snapshotOf(policy, "b.test")).toMatchObject({ requests: 1, accepts: 0, rejectProbability: 0.5 })
+    })))
+
+  it.scoped("accepts keep it open through a burst of 503s, and once the storm leaves the window calls go again", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      // twenty accepts: ten 503s after them leave requests ≤ 2 × accepts, so none is throttled
+      expect(yield* healthy(policy, "a.test", 20)).toEqual({ sent: 20, rejected: 0 })
+      expect((yield* storm(policy, "a.test", 503, 10)).sent).toBe(10)
+      expect(yield* snapshotOf(policy, "a.test")).toEqual({ requests: 30, accepts: 20, rejectProbability: 0 })
+      // the same burst with no accepts before it is throttled
+      const bare = yield* storm(policy, "b.test", 503, 10)
+      expect(bare.sent).toBeLessThan(10)
+      yield* storm(policy, "b.test", 503, 20)
+      expect((yield* snapshotOf(policy, "b.test")).rejectProbability).toBeGreaterThan(0.9)
+      // the default window is 2 minutes: past it the storm no longer counts, and the accepts since keep it at 0
+      yield* TestClock.adjust("121 seconds")
+      expect(yield* healthy(policy, "b.test", 20)).toEqual({ sent: 20, rejected: 0 })
+      expect(yield* snapshotOf(policy, "b.test")).toEqual({ requests: 20, accepts: 20, rejectProbability: 0 })
+      expect((yield* storm(policy, "b.test", 503, 10)).sent).toBe(10)
+    })))
+
+  it.scoped("a 404 and a 500 are answers: they do not raise the probability", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      const missing = yield* storm(policy, "a.test", 404, 20)
+      const broken = yield* storm(policy, "a.test", 500, 20)
+      expect(missing.sent + broken.sent).toBe(40)
+      expect(yield* snapshotOf(policy, "a.test")).toEqual({ requests: 40, accepts: 40, rejectProbability: 0 })
+    })))
+
+  it.scoped("its requests are the attempts, not the call: each attempt of a retried call is counted", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, {
+        retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", budget: false }
+      }))
+      // ten accepts first: the two 503s below leave the probability at 0, so all three attempts are sent
+      yield* healthy(policy, "a.test", 10)
+      let attempts = 0
+      const call = yield* Effect.fork(
+        policy.run(
+          request("a.test"),
+          (r) => Effect.suspend(() => ++attempts < 3 ? Effect.fail(statusFailure(r.url, 503)) : Effect.succeed("ok"))
+        )
+      )
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* Fiber.join(call)).toBe("ok")
+      expect(attempts).toBe(3)
+      expect(yield* snapshotOf(policy, "a.test")).toMatchObject({ requests: 13, accepts: 11 })
+    })))
+
+  it.scoped("the retry stage does not retry a throttled attempt, and reports it as a rejection of that attempt", () =>
+    seeded(Effect.gen(function*() {
+      const seen: Array<string> = []
+      const policy = yield* Policy.make(throttled({}, {
+        retry: { maxAttempts: 3, baseDelay: "100 millis", maxDelay: "1 second", budget: false },
+        onEvent: (event) =>
+          Effect.sync(() => {
+            if (event._tag === "Rejected") seen.push(`rejected ${event.attempt} ${event.rejection._tag}`)
+            if (event._tag === "RetryDecision") seen.push(`retry ${event.retrying} ${event.failure._tag}`)
+            if (event._tag === "AttemptStarted") seen.push(`sent ${event.attempt}`)
+          })
+      }))
+      // a storm of calls whose attempts all fail with 503 (retried, each attempt is a request)
+      for (let i = 0; i < 20; i++) {
+        const call = yield* Effect.fork(policy.run(request("a.test"), (r) => Effect.fail(statusFailure(r.url, 503))))
+        yield* TestClock.adjust("5 seconds")
+        yield* Fiber.await(call)
+      }
+      expect((yield* snapshotOf(policy, "a.test")).rejectProbability).toBeGreaterThan(0.95)
+      seen.length = 0
+      // a call whose attempt is throttled at the first draw (p ≈ 0.98; the seed makes it so)
+      let sent = 0
+      const fiber = yield* Effect.fork(policy.run(request("a.test"), () => Effect.sync(() => ++sent)))
+      yield* TestClock.adjust("5 seconds")
+      const exit = yield* Fiber.await(fiber)
+      expect(failureOf(exit)).toMatchObject({ _tag: "AdaptiveThrottleRejected", key: "http://a.test:80" })
+      expect(Policy.attemptsOf(failureOf(exit))).toBeUndefined()
+      expect(sent).toBe(0)
+      expect(seen).toEqual(["rejected 1 AdaptiveThrottleRejected", "retry false AdaptiveThrottleRejected"])
+    })))
+
+  it.scoped("each upstream key has its own throttle", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      yield* storm(policy, "a.test", 503, 30)
+      expect((yield* snapshotOf(policy, "a.test")).rejectProbability).toBeGreaterThan(0.9)
+      expect(yield* healthy(policy, "b.test", 20)).toEqual({ sent: 20, rejected: 0 })
+      expect(yield* snapshotOf(policy, "b.test")).toEqual({ requests: 20, accepts: 20, rejectProbability: 0 })
+    })))
+
+  it.scoped("a host's entry overrides the throttle's options and turns it on or off for that host", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, {
+        hosts: { "b.test": { adaptiveThrottle: { k: 5 } }, "c.test": { adaptiveThrottle: false } }
+      }))
+      expect(Option.isNone(yield* policy.adaptiveThrottle(request("c.test")))).toBe(true)
+      expect(policy.describe(request("c.test")).adaptiveThrottle).toBe(false)
+      // two accepts, then six rejections (sent or throttled, each is a request): (8 − k·2) / 9
+      for (const host of ["a.test", "b.test", "c.test"]) {
+        yield* healthy(policy, host, 2)
+        yield* storm(policy, host, 503, 6)
+      }
+      expect((yield* snapshotOf(policy, "a.test")).rejectProbability).toBeCloseTo(4 / 9)
+      expect(yield* snapshotOf(policy, "b.test")).toEqual({ requests: 8, accepts: 2, rejectProbability: 0 })
+      // c.test has no throttle: every call was sent
+      expect(Option.isNone(yield* policy.adaptiveThrottle(request("c.test")))).toBe(true)
+      expect((yield* storm(policy, "c.test", 503, 20)).sent).toBe(20)
+      // and a host may turn it on where the base options leave it off
+      const onForOne = yield* Policy.make({ ...quick, retry: false, hosts: { "b.test": { adaptiveThrottle: {} } } })
+      expect(Option.isNone(yield* onForOne.adaptiveThrottle(request("a.test")))).toBe(true)
+      yield* storm(onForOne, "b.test", 503, 1)
+      expect(yield* snapshotOf(onForOne, "b.test")).toMatchObject({ requests: 1, accepts: 0 })
+    })))
+
+  it.scoped("the breaker counts a throttled attempt neither way: only the 503s sent are its calls and failures", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, {
+        circuitBreaker: { consecutiveFailures: 100, minimumThroughput: 1_000 }
+      }))
+      const { sent, tags } = yield* storm(policy, "a.test", 503, 30)
+      expect(sent).toBeLessThan(30)
+      expect(tags.filter((tag) => tag === "AdaptiveThrottleRejected")).toHaveLength(30 - sent)
+      const breaker = Option.getOrThrow(yield* policy.circuitBreaker(request("a.test")))
+      // a throttled attempt counted as a success would have reset the run of failures; as a failure, added to it
+      expect(yield* breaker.snapshot).toMatchObject({ state: "Closed", consecutiveFailures: sent, calls: sent })
+    })))
+
+  it.scoped("it sits inside the bulkhead: a call that timed out in the bulkhead's queue was not sent, nor counted", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, { bulkhead: { maxConcurrent: 1, maxQueued: 1 } }))
+      const gate = yield* Deferred.make<void>()
+      const started = yield* Deferred.make<void>()
+      const first = yield* Effect.fork(
+        policy.run(
+          request("a.test"),
+          () => Effect.zipRight(Deferred.succeed(started, undefined), Effect.as(Deferred.await(gate), "slow"))
+        )
+      )
+      yield* Deferred.await(started)
+      // a caller's deadline of 1 second, which passes while the call waits in the bulkhead's queue
+      let sent = 0
+      const queued = yield* Effect.fork(
+        policy.run(request("a.test"), () => Effect.sync(() => ++sent)).pipe(Deadline.establish("1 second"))
+      )
+      yield* TestClock.adjust("2 seconds")
+      expect(failureOf(yield* Fiber.await(queued))).toMatchObject({ _tag: "Timeout", phase: "Deadline" })
+      expect(sent).toBe(0)
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(first)).toBe("slow")
+      // the timeout in the queue is no answer of the upstream: only the sent attempt counts, as an accept
+      expect(yield* snapshotOf(policy, "a.test")).toEqual({ requests: 1, accepts: 1, rejectProbability: 0 })
+    }))
+
+  it.scoped("its rejections are counted in sturdy_policy_rejections_total as adaptive_throttle", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}, { telemetry: true }))
+      const counter = Telemetry.metrics.rejections.pipe(
+        Metric.tagged("host", "metered.test:80"),
+        Metric.tagged("policy", "adaptive_throttle")
+      )
+      const before = (yield* Metric.value(counter)).count
+      const { tags } = yield* storm(policy, "metered.test", 503, 30)
+      const rejected = tags.filter((tag) => tag === "AdaptiveThrottleRejected").length
+      expect(rejected).toBeGreaterThan(0)
+      expect((yield* Metric.value(counter)).count).toBe(before + rejected)
+    })))
+
+  it.effect(
+    "the table of a profile keeps throttles for the keys in use; idle ones go past the cap",
+    () =>
+      Effect.gen(function*() {
+        const throttles = new Map<string, stages.ThrottleSlot>()
+        const throttleOf = stages.throttleFor(throttles, {})
+        yield* throttleOf("idle")
+        const kept = yield* throttleOf("kept")
+        expect(kept.key).toBe("kept")
+        // used again: the sweep passes it over once
+        expect(yield* throttleOf("kept")).toBe(kept)
+        for (let i = 0; i < stages.bulkheadCapacity + 100; i++) yield* throttleOf(`h${i}`)
+        expect(stages.usedSlot(throttles, "kept")).toBe(kept)
+        expect(throttles.has("idle")).toBe(false)
+        expect(throttles.size).toBe(stages.bulkheadCapacity)
+      }),
+    60_000
+  )
+
+  it("bad options are an InvalidPolicy naming the field", () => {
+    const problemsOf = (options: Policy.Options) => {
+      const result = Policy.validate(options)
+      return Either.isLeft(result) ? result.left.problems.map((p) => p.field) : []
+    }
+    expect(problemsOf({ adaptiveThrottle: { k: 0.5 } })).toEqual(["adaptiveThrottle.k"])
+    expect(problemsOf({ adaptiveThrottle: { k: Number.NaN } })).toEqual(["adaptiveThrottle.k"])
+    expect(problemsOf({ adaptiveThrottle: { k: Infinity } })).toEqual(["adaptiveThrottle.k"])
+    expect(problemsOf({ adaptiveThrottle: { k: "2" as unknown as number } })).toEqual(["adaptiveThrottle.k"])
+    expect(problemsOf({ adaptiveThrottle: { window: "0 millis" } })).toEqual(["adaptiveThrottle.window"])
+    expect(problemsOf({ adaptiveThrottle: { window: "-1 seconds" } })).toEqual(["adaptiveThrottle.window"])
+    expect(problemsOf({ adaptiveThrottle: { window: Infinity } })).toEqual(["adaptiveThrottle.window"])
+    expect(problemsOf({ adaptiveThrottle: { kk: 2 } as Policy.AdaptiveThrottleOptions })).toEqual([
+      "adaptiveThrottle.kk"
+    ])
+    expect(problemsOf({ adaptiveThrottle: 1 as unknown as Policy.AdaptiveThrottleOptions })).toEqual([
+      "adaptiveThrottle"
+    ])
+    expect(problemsOf({ hosts: { "a.test": { adaptiveThrottle: { k: 0 } } } })).toEqual([
+      "hosts[\"a.test\"].adaptiveThrottle.k"
+    ])
+    expect(problemsOf({ adaptiveThrottle: { k: 1.1, window: "1 minute" } })).toEqual([])
+    expect(problemsOf({ adaptiveThrottle: {}, hosts: { "a.test": { adaptiveThrottle: false } } })).toEqual([])
+  })
+
+  it.effect("Policy.config reads it: off unless set, and a host's section overrides", () =>
+    Effect.gen(function*() {
+      const options = yield* Policy.config.pipe(Effect.withConfigProvider(ConfigProvider.fromJson({
+        adaptiveThrottle: { k: 1.5, window: "1 minute" },
+        hosts: { "b.test": { adaptiveThrottle: { enabled: false } }, "c.test": { adaptiveThrottle: { k: 3 } } }
+      })))
+      expect(options.adaptiveThrottle).toMatchObject({ k: 1.5, window: Duration.minutes(1) })
+      expect(options.hosts?.["b.test"]?.adaptiveThrottle).toBe(false)
+      const none = yield* Policy.config.pipe(Effect.withConfigProvider(ConfigProvider.fromJson({})))
+      expect(none.adaptiveThrottle).toBeUndefined()
+      const enabled = yield* Policy.config.pipe(Effect.withConfigProvider(ConfigProvider.fromJson({
+        adaptiveThrottle: { enabled: true }
+      })))
+      expect(enabled.adaptiveThrottle).toEqual({ k: undefined, window: undefined })
+      const probabilities = yield* Effect.scoped(Effect.gen(function*() {
+        const made = yield* Policy.make({ ...quick, ...options, retry: false })
+        expect(made.describe(request("b.test")).adaptiveThrottle).toBe(false)
+        // one accept, two rejections: (3 − k·1) / 4, with k read from the config (1.5), and a host's own (3)
+        const p = (host: string) =>
+          Effect.gen(function*() {
+            yield* healthy(made, host, 1)
+            yield* seeded(storm(made, host, 503, 2))
+            return (yield* snapshotOf(made, host)).rejectProbability
+          })
+        return [yield* p("a.test"), yield* p("c.test")]
+      }))
+      expect(probabilities[0]).toBeCloseTo(1.5 / 4)
+      expect(probabilities[1]).toBe(0)
     }))
 })

@@ -617,6 +617,9 @@ const hostSettings: ReadonlyArray<Setting> = [
   setting("bulkhead.maxQueued", 10),
   setting("concurrencyLimit.maxLimit", 0, "concurrencyLimit.maxLimit"),
   setting("concurrencyLimit.initialLimit", 5),
+  setting("adaptiveThrottle.k", 0.5, "adaptiveThrottle.k"),
+  setting("adaptiveThrottle.window", "-1 seconds", "adaptiveThrottle.window"),
+  setting("adaptiveThrottle.k", 1.5),
   setting("rateLimit", { limit: 0, window: "1 second" }, "rateLimit.limit"),
   setting("rateLimit", { limit: 10, window: "1 second", algorithm: "leaky" }, "rateLimit.algorithm")
 ]
@@ -626,6 +629,7 @@ const endpointOnlyBad: ReadonlyArray<Setting> = [
   setting("circuitBreaker", {}, "circuitBreaker"),
   setting("bulkhead", false, "bulkhead"),
   setting("concurrencyLimit", {}, "concurrencyLimit"),
+  setting("adaptiveThrottle", {}, "adaptiveThrottle"),
   setting("rateLimit", { limit: 1, window: "1 second" }, "rateLimit"),
   setting("hosts", {}, "hosts")
 ]
@@ -681,8 +685,8 @@ const expectedFields = (tree: BadTree): Array<string> => {
   // endpoint under the base's deadline, and under each host that sets that deadline itself (as the user spelt it)
   const last = (settings: ReadonlyArray<Setting>, path: string) =>
     [...settings].reverse().find((s) => s.path === path)?.value
+  // (an endpoint whose key is no pattern too: its options are still checked, against the deadline above it as well)
   for (const [pattern, settings] of tree.endpoints) {
-    if (!(pattern.startsWith("/") || /^[A-Za-z]+ \//.test(pattern))) continue
     if (last(settings, "attemptTimeout") !== "2 seconds" || last(settings, "totalTimeout") !== undefined) continue
     if (last(tree.base, "totalTimeout") === "1 second") {
       fields.add(`endpoints[${JSON.stringify(pattern)}].attemptTimeout`)

@@ -38,7 +38,7 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   BodyIncomplete: "the body was cut off mid-way, or is larger than the size limit",
   CircuitOpen: "the circuit breaker for the upstream is open",
   Rejected:
-    "another policy rejected the call (bulkhead full, concurrency limit reached, rate limiter store unavailable)",
+    "another policy rejected the call (bulkhead full, adaptive throttle, concurrency limit reached, rate limiter store unavailable)",
   Interrupted: "interrupted by Ctrl-C (SIGINT, 128 + 2); a SIGTERM exits 143 (128 + 15)"
 }
 
@@ -76,6 +76,7 @@ export const kindOf = (failure: ExitCode.Failure): ExitCode.Kind => {
     case "RateLimitExceeded":
       return "RateLimited"
     case "BulkheadRejected":
+    case "AdaptiveThrottleRejected":
     case "ConcurrencyLimitExceeded":
     case "RateLimitStoreError":
       return "Rejected"

@@ -353,7 +353,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
           // the rate limiter and the retry budget refuse a call or a retry, not an attempt: the final failure and the
           // decision's line say those
           return event.rejection._tag === "CircuitOpen" || event.rejection._tag === "BulkheadRejected" ||
-              event.rejection._tag === "ConcurrencyLimitExceeded"
+              event.rejection._tag === "ConcurrencyLimitExceeded" || event.rejection._tag === "AdaptiveThrottleRejected"
             ? Effect.sync(() => recorder.reject(event.attempt, event.rejection._tag))
             : Effect.void
         case "RetryDecision":

@@ -35,7 +35,8 @@ export const statusOf = (u: unknown): number | undefined => {
 
 /**
  * The policies' own rejections, by tag: the policy that turned the call or the attempt away (as telemetry names it),
- * and whether it turns away one attempt (the breaker, the bulkhead and the concurrency limit, inside the retries) or the whole call.
+ * and whether it turns away one attempt (the breaker, the bulkhead, the adaptive throttle and the concurrency limit,
+ * inside the retries) or the whole call.
  * @internal
  */
 export const rejections: Readonly<
@@ -46,5 +47,5 @@ export const rejections: Readonly<
   ConcurrencyLimitExceeded: { policy: "concurrency_limit", rejects: "attempt" },
   RateLimitExceeded: { policy: "rate_limit", rejects: "call" },
   RateLimitStoreError: { policy: "rate_limit", rejects: "call" },
-  AdaptiveThrottleRejected: { policy: "adaptive_throttle", rejects: "call" }
+  AdaptiveThrottleRejected: { policy: "adaptive_throttle", rejects: "attempt" }
 }

@@ -201,6 +201,7 @@ export const make = (input: P.Options = {}): Effect.Effect<P.Policy, policyOptio
         circuitBreaker: resolved.circuitBreaker !== undefined,
         bulkhead: resolved.bulkhead !== undefined,
         concurrencyLimit: resolved.concurrencyLimit !== undefined,
+        adaptiveThrottle: resolved.adaptiveThrottle !== undefined,
         rateLimit: resolved.rateLimit !== undefined,
         // as the hedging stage decides: a request safe to repeat (with the key the retry stage would add) and a body
         // that can be sent twice
@@ -236,6 +237,17 @@ export const make = (input: P.Options = {}): Effect.Effect<P.Policy, policyOptio
           const known = stages.usedSlot(profile.limits, key)
           return known === undefined
             ? Effect.map(stages.limitFor(profile.limits, resolved.concurrencyLimit)(key), Option.some)
+            : Effect.succeed(Option.some(known))
+        }),
+      adaptiveThrottle: (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.suspend(() => {
+          const target = upstream.parseTarget(request.url)
+          const { profile, resolved } = stackFor(target, request.method)
+          const key = options.upstreamKey === undefined ? target.origin : options.upstreamKey(request)
+          if (resolved.adaptiveThrottle === undefined) return Effect.succeed(Option.none())
+          const known = stages.usedSlot(profile.throttles, key)
+          return known === undefined
+            ? Effect.map(stages.throttleFor(profile.throttles, resolved.adaptiveThrottle)(key), Option.some)
             : Effect.succeed(Option.some(known))
         })
     }

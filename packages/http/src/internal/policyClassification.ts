@@ -1,3 +1,4 @@
+import type * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
@@ -19,6 +20,7 @@ export type Guarded =
   | HttpFailure.HttpFailure
   | CircuitBreaker.CircuitOpen
   | Bulkhead.BulkheadRejected
+  | AdaptiveThrottle.AdaptiveThrottleRejected
   | ConcurrencyLimit.ConcurrencyLimitExceeded
 
 /**
@@ -144,7 +146,8 @@ export const delayHintWith =
   (retry: policyOptions.ResolvedRetry) => (failure: Guarded): Option.Option<Duration.Duration> => {
     if (failure._tag === "CircuitOpen") return Option.some(failure.retryAfter)
     if (
-      failure._tag === "BulkheadRejected" || failure._tag === "ConcurrencyLimitExceeded" || !retry.respectRetryAfter
+      failure._tag === "BulkheadRejected" || failure._tag === "AdaptiveThrottleRejected" ||
+      failure._tag === "ConcurrencyLimitExceeded" || !retry.respectRetryAfter
     ) return Option.none()
     const status = observe.statusOf(failure)
     if (status === undefined || !retry.retryAfterStatuses.has(status)) return Option.none()

@@ -1,3 +1,4 @@
+import type * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import type * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import type * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
@@ -92,8 +93,11 @@ export const observeAttempt = <A, R>(
 /** @internal */
 export const isAttemptRejection = (
   failure: classification.Guarded
-): failure is CircuitBreaker.CircuitOpen | Bulkhead.BulkheadRejected | ConcurrencyLimit.ConcurrencyLimitExceeded =>
-  observe.rejections[failure._tag]?.rejects === "attempt"
+): failure is
+  | CircuitBreaker.CircuitOpen
+  | Bulkhead.BulkheadRejected
+  | AdaptiveThrottle.AdaptiveThrottleRejected
+  | ConcurrencyLimit.ConcurrencyLimitExceeded => observe.rejections[failure._tag]?.rejects === "attempt"
 
 // Forwards every transition of a registry's breakers to the hook, for as long as the scope lives.
 /** @internal */

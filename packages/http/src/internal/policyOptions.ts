@@ -1,10 +1,14 @@
+import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import type * as Backoff from "@sturdy/policy/Backoff"
 import * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
 import * as Deadline from "@sturdy/policy/Deadline"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as HashMap from "effect/HashMap"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -148,6 +152,16 @@ export interface ResolvedConcurrencyLimit extends Omit<P.ConcurrencyLimitOptions
   readonly timeout?: Duration.Duration | undefined
 }
 
+/**
+ * The options of a key's `AdaptiveThrottle` (its `key` and `isRejectedByBackend` are the stage's); unset ones keep
+ * `AdaptiveThrottle`'s defaults.
+ * @internal
+ */
+export interface ResolvedAdaptiveThrottle {
+  readonly k?: number | undefined
+  readonly window?: Duration.Duration | undefined
+}
+
 interface ResolvedRateLimit {
   readonly limit: number
   readonly window: Duration.Duration
@@ -170,6 +184,7 @@ export interface Resolved {
   readonly circuitBreaker: ResolvedBreaker | undefined
   readonly bulkhead: ResolvedBulkhead | undefined
   readonly concurrencyLimit: ResolvedConcurrencyLimit | undefined
+  readonly adaptiveThrottle: ResolvedAdaptiveThrottle | undefined
   readonly rateLimit: ResolvedRateLimit | undefined
   readonly deadlineHeader: string | undefined
   readonly retryCountHeader: string | undefined
@@ -299,6 +314,7 @@ const hostKeys: Readonly<Record<keyof P.HostOptions, true>> = {
   circuitBreaker: true,
   bulkhead: true,
   concurrencyLimit: true,
+  adaptiveThrottle: true,
   rateLimit: true
 }
 const optionKeys: Readonly<Record<keyof P.Options, true>> = {
@@ -358,6 +374,7 @@ const concurrencyLimitKeys: Readonly<Record<keyof P.ConcurrencyLimitOptions, tru
   rttTolerance: true,
   longWindow: true
 }
+const adaptiveThrottleKeys: Readonly<Record<keyof P.AdaptiveThrottleOptions, true>> = { k: true, window: true }
 const rateLimitKeys: Readonly<Record<keyof P.RateLimitOptions, true>> = {
   limit: true,
   window: true,
@@ -606,6 +623,24 @@ const resolveConcurrencyLimit = (
   }
 }
 
+// A host's section sets what it names and keeps the rest from the level below (as a concurrency limit's does).
+const resolveAdaptiveThrottle = (
+  base: ResolvedAdaptiveThrottle | undefined,
+  input: P.AdaptiveThrottleOptions | false | undefined,
+  field: string
+): ResolvedAdaptiveThrottle | undefined => {
+  if (input === false) return undefined
+  if (input === undefined || !isSection(field, input, true)) return base
+  checkKeys(`${field}.`, input, adaptiveThrottleKeys)
+  const from: ResolvedAdaptiveThrottle = base ?? {}
+  return {
+    k: input.k ?? from.k,
+    window: input.window === undefined
+      ? from.window
+      : decodeField(`${field}.window`, input.window, Duration.minutes(2), false)
+  }
+}
+
 const resolveRateLimit = (
   base: ResolvedRateLimit | undefined,
   input: P.RateLimitOptions | false | undefined,
@@ -719,6 +754,11 @@ export const resolveLayer = (base: Resolved, input: P.EndpointOptions & P.HostOp
       input.concurrencyLimit,
       `${prefix}concurrencyLimit`
     ),
+    adaptiveThrottle: resolveAdaptiveThrottle(
+      base.adaptiveThrottle,
+      input.adaptiveThrottle,
+      `${prefix}adaptiveThrottle`
+    ),
     rateLimit: resolveRateLimit(base.rateLimit, input.rateLimit, `${prefix}rateLimit`),
     deadlineHeader: resolveHeaderName(
       base.deadlineHeader,
@@ -757,6 +797,7 @@ export const packageDefaults: Resolved = {
   circuitBreaker: defaults.circuitBreaker,
   bulkhead: { ...defaults.bulkhead, maxWait: undefined },
   concurrencyLimit: undefined,
+  adaptiveThrottle: undefined,
   rateLimit: undefined,
   deadlineHeader: undefined,
   retryCountHeader: undefined,
@@ -952,6 +993,8 @@ const validateResolved = (resolved: Resolved, prefix: string): void => {
   }
   const concurrencyLimit = resolved.concurrencyLimit
   if (concurrencyLimit !== undefined) checkConcurrencyLimit(concurrencyLimit, `${prefix}concurrencyLimit`)
+  const adaptiveThrottle = resolved.adaptiveThrottle
+  if (adaptiveThrottle !== undefined) checkAdaptiveThrottle(adaptiveThrottle, `${prefix}adaptiveThrottle`)
   const rateLimit = resolved.rateLimit
   if (rateLimit !== undefined) {
     // `RateLimit.make` refuses an infinite or fractional limit too: caught here, it is an InvalidPolicy rather than a
@@ -1014,6 +1057,19 @@ const checkConcurrencyLimit = (options: ResolvedConcurrencyLimit, field: string)
     if (named === null) problem(field, message)
     else problem(`${field}.${named[1]}`, named[2] === "" ? "is not valid" : named[2])
   }
+}
+
+// `AdaptiveThrottle.make` checks its own options too (a `RangeError` "AdaptiveThrottle: <option> (<value>) must be
+// ...", thrown as a defect of the effect): run once here, it is a problem naming the field rather than a defect of
+// the first call. One problem a section at most, as for the concurrency limit.
+const checkAdaptiveThrottle = (options: ResolvedAdaptiveThrottle, field: string): void => {
+  const exit = Effect.runSyncExit(AdaptiveThrottle.make(options))
+  if (Exit.isSuccess(exit)) return
+  const defect = Option.getOrUndefined(Cause.dieOption(exit.cause))
+  const message = defect instanceof Error ? defect.message : String(defect)
+  const named = /^AdaptiveThrottle: (\w+) ?(.*)$/.exec(message)
+  if (named === null) problem(field, message)
+  else problem(`${field}.${named[1]}`, named[2] === "" ? "is not valid" : named[2])
 }
 
 const validateLayer = (
@@ -1281,6 +1337,14 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     }),
     "concurrencyLimit"
   ),
+  adaptiveThrottle: Config.nested(
+    Config.all({
+      enabled: optional(Config.boolean("enabled")),
+      k: optional(Config.number("k")),
+      window: optional(duration("window"))
+    }),
+    "adaptiveThrottle"
+  ),
   rateLimit: Config.nested(
     Config.all({
       enabled: optional(Config.boolean("enabled")),
@@ -1289,7 +1353,8 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     }),
     "rateLimit"
   )
-}).pipe(Config.map(({ bulkhead, circuitBreaker, concurrencyLimit, rateLimit, retry, ...rest }): P.HostOptions => {
+}).pipe(Config.map(({ bulkhead, circuitBreaker, concurrencyLimit, rateLimit, retry, ...fields }): P.HostOptions => {
+  const { adaptiveThrottle, ...rest } = fields
   const { enabled: retryOn, ...retryOptions } = retry
   const { enabled: breakerOn, slidingWindowCalls, ...breakerFields } = circuitBreaker
   // `slidingWindowCalls: 100` is `slidingWindow: { calls: 100 }` (a count window)
@@ -1298,6 +1363,7 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     : { ...breakerFields, slidingWindow: { calls: slidingWindowCalls } }
   const { enabled: bulkheadOn, ...bulkheadOptions } = bulkhead
   const { enabled: limitOn, ...limitOptions } = concurrencyLimit
+  const { enabled: throttleOn, ...throttleOptions } = adaptiveThrottle
   return {
     ...rest,
     retry: section(retryOn, retryOptions),
@@ -1305,6 +1371,8 @@ const hostConfig: Config.Config<P.HostOptions> = Config.all({
     bulkhead: section(bulkheadOn, bulkheadOptions),
     // off unless set: `enabled: true` turns it on with `ConcurrencyLimit`'s defaults
     concurrencyLimit: section(limitOn, limitOptions),
+    // off unless set, as the concurrency limit: `enabled: true` turns it on with `AdaptiveThrottle`'s defaults
+    adaptiveThrottle: section(throttleOn, throttleOptions),
     rateLimit: rateLimit.enabled === false
       ? false
       : rateLimit.limit === undefined || rateLimit.window === undefined

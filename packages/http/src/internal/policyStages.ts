@@ -1,5 +1,6 @@
 import type * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
@@ -98,7 +99,8 @@ export interface Stack {
  *
  *   call span and rejection events
  *   → server pause → deadline → rate limit → retry (+ budget) → hedging → breaker → bulkhead
- *   → the server pause again, for each attempt → concurrency limit → Retry-After hints and the attempt's events → attempt timeout
+ *   → the server pause again, for each attempt → adaptive throttle → concurrency limit → Retry-After hints and the
+ *   attempt's events → attempt timeout
  *   → the attempt (`send`)
  *
  * @internal
@@ -106,7 +108,7 @@ export interface Stack {
 export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, shared: Shared): Stack => {
   const retry = resolved.retry
   const guarded = profile.breakers !== undefined || resolved.bulkhead !== undefined ||
-    resolved.concurrencyLimit !== undefined
+    resolved.adaptiveThrottle !== undefined || resolved.concurrencyLimit !== undefined
   // `respectRetryAfter: false` ignores server waits and pauses entirely: a call of this stack neither sets a pause nor
   // is held by one another call of its key set (a stack without retries keeps the rules of the level it turned off)
   const rules = resolved.retryAfterRules
@@ -123,6 +125,7 @@ export const makeStack = (resolved: policyOptions.Resolved, profile: Profile, sh
     profile.breakers === undefined ? undefined : breaker(profile.breakers),
     resolved.bulkhead === undefined ? undefined : bulkhead(profile, resolved.bulkhead),
     paused ? attemptPause(resolved, shared) : undefined,
+    resolved.adaptiveThrottle === undefined ? undefined : adaptiveThrottle(profile, resolved.adaptiveThrottle),
     resolved.concurrencyLimit === undefined ? undefined : concurrencyLimit(profile, resolved.concurrencyLimit),
     retryAfterHints(rules, shared),
     observeAttempt
@@ -241,9 +244,12 @@ const retrying = (
   const retryableWhen = (idempotent: boolean) => (failure: classification.Guarded, attempt: number): boolean => {
     // an open breaker already knows the answer: the caller gets it at once, unless asked to wait for the probe
     if (failure._tag === "CircuitOpen") return waitForProbe
-    // a full bulkhead or a limit reached turn the attempt away unsent; the call gets the rejection at once, as the
-    // caller of a full bulkhead does (a retry now would meet the same load)
-    if (failure._tag === "BulkheadRejected" || failure._tag === "ConcurrencyLimitExceeded") return false
+    // a full bulkhead, a limit reached or the throttle turn the attempt away unsent; the call gets the rejection at
+    // once, as the caller of a full bulkhead does (a retry now would meet the same load, or the same probability)
+    if (
+      failure._tag === "BulkheadRejected" || failure._tag === "ConcurrencyLimitExceeded" ||
+      failure._tag === "AdaptiveThrottleRejected"
+    ) return false
     return retryOn(failure, attempt) &&
       (idempotent || (retryUnsent && !HttpFailure.mayHaveReachedServer(failure)))
   }
@@ -412,10 +418,33 @@ const concurrencyLimit = (profile: Profile, options: policyOptions.ResolvedConcu
   }
 }
 
+// The adaptive throttle of the key (the SRE book's client-side throttling), for each attempt: the book counts the
+// requests sent to the backend, so the samples are attempts, never a whole call with its retries. Inside the breaker's
+// admission (a throttled attempt is a policy's rejection, which the breaker counts neither way), the bulkhead and the
+// per-attempt server pause (the draw is made when the attempt would go; a bulkhead queue's deadline `Timeout`, which
+// sent nothing, never reaches it), outside the concurrency limit (a throttled attempt takes none of its slots; its
+// `ConcurrencyLimitExceeded` is a policy's rejection the throttle does not count). Looked up by each attempt, as the
+// bulkhead is.
+const adaptiveThrottle = (profile: Profile, options: policyOptions.ResolvedAdaptiveThrottle): Stage => {
+  const throttles = profile.throttles
+  const throttleOf = throttleFor(throttles, options)
+  return (next) => (call) => {
+    const inner = guardedOf(next(call))
+    const key = call.key
+    return Effect.suspend(() => {
+      const known = usedSlot(throttles, key)
+      return known === undefined
+        ? Effect.flatMap(throttleOf(key), (created) => created.run(inner))
+        : known.run(inner)
+    })
+  }
+}
+
 /**
- * What the concurrency limit counts as a drop (the upstream is overloaded): a timeout, a 429, a 503, and a connection
- * that could not be opened in time (a server whose accept queue is full). Any other failure is an answer: a 4xx, a 500
- * (a bug, not a load), a refused connection (an upstream that is down is the breaker's business).
+ * What the concurrency limit counts as a drop, and the adaptive throttle as the backend's rejection (the upstream is
+ * overloaded): a timeout, a 429, a 503, and a connection that could not be opened in time (a server whose accept queue
+ * is full). Any other failure is an answer: a 4xx, a 500 (a bug, not a load), a refused connection (an upstream that
+ * is down is the breaker's business).
  * @internal
  */
 export const isOverloaded = (failure: unknown): boolean => {
@@ -448,6 +477,9 @@ export type BulkheadSlot = Slot<Bulkhead.Bulkhead>
 
 /** @internal A key's adaptive concurrency limit in a profile's table. */
 export type LimitSlot = Slot<ConcurrencyLimit.ConcurrencyLimit>
+
+/** @internal A key's adaptive throttle in a profile's table. */
+export type ThrottleSlot = Slot<AdaptiveThrottle.AdaptiveThrottle>
 
 /**
  * The keys a profile's table keeps (of bulkheads, and of concurrency limits); it holds more only while more of its
@@ -519,6 +551,18 @@ export const limitFor = (limits: Map<string, LimitSlot>, options: policyOptions.
     limits,
     (key) => Effect.sync(() => ConcurrencyLimit.unsafeMake({ ...options, key, isDrop: isOverloaded })),
     (limit) => Effect.map(limit.inFlight, (inFlight) => inFlight > 0)
+  )
+
+/**
+ * The key's adaptive throttle, made the first time the key is seen (see {@link keyedFor}). A throttle holds no calls:
+ * none is busy, so an idle one may be dropped, and its key starts again with no history.
+ * @internal
+ */
+export const throttleFor = (throttles: Map<string, ThrottleSlot>, options: policyOptions.ResolvedAdaptiveThrottle) =>
+  keyedFor(
+    throttles,
+    (key) => AdaptiveThrottle.make({ ...options, key, isRejectedByBackend: isOverloaded }),
+    () => Effect.succeed(false)
   )
 
 const sweep = <T>(
@@ -752,6 +796,8 @@ export interface Profile {
   readonly bulkheads: Map<string, BulkheadSlot>
   /** Per key, oldest first (see {@link keyedFor}); empty unless `concurrencyLimit` is on. */
   readonly limits: Map<string, LimitSlot>
+  /** Per key, oldest first (see {@link keyedFor}); empty unless `adaptiveThrottle` is on. */
+  readonly throttles: Map<string, ThrottleSlot>
 }
 
 // The retry delays: the exponential backoff, or the user's schedule or delay function under the same limits.
@@ -808,5 +854,5 @@ export const makeProfile = (
     const limiter = resolved.rateLimit === undefined
       ? undefined
       : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)
-    return { resolved, breakers, limiter, bulkheads: new Map(), limits: new Map() }
+    return { resolved, breakers, limiter, bulkheads: new Map(), limits: new Map(), throttles: new Map() }
   })
