@@ -17,12 +17,15 @@
  * | `k`                   | `2`           | accepts multiplier, finite and ≥ 1; lower throttles earlier (1.1 is aggressive) |
  * | `window`              | `"2 minutes"` | how much history counts, a finite duration of at least 1 ms                    |
  * | `isRejectedByBackend` | every failure | which failures (and defects) mean "the backend refused" (HTTP: 429, 503…)      |
+ * | `isIgnored`           | none          | which failures (and defects) count neither way, asked first (HTTP: never sent) |
  *
  * `make` throws a `RangeError` (a defect) for a `k` below 1 or not finite (below 1 a backend that accepts every call
- * is still throttled; NaN turns the throttle off) and for a `window` that is not a finite duration of at least 1 ms.
+ * is still throttled; NaN turns the throttle off), for a `window` that is not a finite duration of at least 1 ms, and
+ * for an `isRejectedByBackend` or `isIgnored` that is not a function.
  *
  * The throttle is off by default: nothing is throttled unless a call is wrapped with {@link withAdaptiveThrottle}.
- * Interrupted calls, rejections by other policies (breaker, bulkhead, limiter) and defects that
+ * Interrupted calls, rejections by other policies (breaker, bulkhead, limiter), failures and defects that `isIgnored`
+ * accepts (a request that never reached the backend was neither accepted nor refused by it) and defects that
  * `isRejectedByBackend` does not accept are not counted.
  *
  * @since 0.1.0
@@ -79,6 +82,8 @@ export interface Options {
   readonly k?: number | undefined
   readonly window?: Duration.DurationInput | undefined
   readonly isRejectedByBackend?: ((error: unknown) => boolean) | undefined
+  /** Which failures and defects count neither way, asked before `isRejectedByBackend` (default: none; since 0.2.0). */
+  readonly isIgnored?: ((error: unknown) => boolean) | undefined
 }
 
 /**

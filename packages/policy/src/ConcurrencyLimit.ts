@@ -16,6 +16,7 @@
  * | `backoffRatio` | `0.9`         | the factor a drop multiplies the limit by, in [0.5, 1)                            |
  * | `timeout`      | `"5 seconds"` | a call that takes longer than this counts as a drop; a positive duration (`Infinity`: never) |
  * | `isDrop`       | every failure | which failures (and defects) mean "the upstream is overloaded" (HTTP: 429, 503…) |
+ * | `isIgnored`    | none          | which failures (and defects) are no sample at all (HTTP: a request never sent)    |
  * | `key`          | `"default"`   | a label carried by `ConcurrencyLimitExceeded` and the limit's changes             |
  * | `algorithm`    | `"aimd"`      | `"aimd"` or `"gradient2"`                                                         |
  * | `smoothing`    | `0.2`         | gradient2: how far the limit moves toward a new estimate, in (0, 1]               |
@@ -42,7 +43,9 @@
  * - a success, or a failure that `isDrop` does not accept: a **drop** if the call took longer than `timeout`
  *   (strictly), otherwise an **answer**;
  * - a failure (or a defect) that `isDrop` accepts: a **drop**;
- * - not counted at all: an interrupted call, a defect that `isDrop` does not accept, and a rejection by a Sturdy
+ * - not counted at all: an interrupted call, a failure or defect that `isIgnored` accepts (asked first; a request
+ *   that never reached the upstream has no round-trip time to learn from), a defect that `isDrop` does not accept, and
+ *   a rejection by a Sturdy
  *   policy inside (`CircuitOpen`, `BulkheadRejected`, `RateLimitExceeded`, `AdaptiveThrottleRejected`,
  *   `ConcurrencyLimitExceeded`), which says nothing about the upstream (AdaptiveThrottle counts the same way).
  *
@@ -74,7 +77,7 @@
  * change of the limit is published on `changes`, in order.
  *
  * `make` and `unsafeMake` throw a `RangeError` naming the option (a defect) for an option outside the domain above, an
- * `isDrop` that is not a function, a `key` that is not a string, or options that are not an object.
+ * `isDrop` or `isIgnored` that is not a function, a `key` that is not a string, or options that are not an object.
  *
  * @since 0.2.0
  */
@@ -158,6 +161,10 @@ export interface Options {
   readonly timeout?: Duration.DurationInput | undefined
   /** Which failures and defects are drops (default: every one). */
   readonly isDrop?: ((error: unknown) => boolean) | undefined
+  /**
+   * Which failures and defects are not samples at all, asked before `isDrop` (default: none).
+   */
+  readonly isIgnored?: ((error: unknown) => boolean) | undefined
   /** `"aimd"` (default) or `"gradient2"`. */
   readonly algorithm?: "aimd" | "gradient2" | undefined
   /** Gradient2: how far the limit moves toward a new estimate, in (0, 1] (default 0.2). */

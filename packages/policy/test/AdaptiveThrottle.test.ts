@@ -121,6 +121,20 @@ describe("AdaptiveThrottle", () => {
       }
     }).pipe(Effect.withRandom(Random.make(5))))
 
+  it.effect("what isIgnored accepts counts neither way, asked before isRejectedByBackend, failures and defects", () =>
+    Effect.gen(function*() {
+      const throttle = yield* AdaptiveThrottle.make({ isIgnored: (error) => error === "never sent" })
+      for (let i = 0; i < 50; i++) {
+        yield* Effect.either(Effect.fail("never sent").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+        yield* Effect.exit(Effect.die("never sent").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+      }
+      // by default every failure is a refusal: ignored first, none is counted
+      expect(yield* throttle.snapshot).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
+      yield* AdaptiveThrottle.withAdaptiveThrottle(Effect.void, throttle)
+      yield* Effect.either(Effect.fail("overloaded").pipe(AdaptiveThrottle.withAdaptiveThrottle(throttle)))
+      expect(yield* throttle.snapshot).toMatchObject({ requests: 2, accepts: 1 })
+    }).pipe(Effect.withRandom(Random.make(11))))
+
   it("make refuses a k or a window that cannot work, naming it", () => {
     for (const k of [NaN, 0.5, 0, -1, Infinity]) {
       expect(() => Effect.runSync(AdaptiveThrottle.make({ k }))).toThrow(/AdaptiveThrottle: k .* at least 1/)
@@ -133,13 +147,14 @@ describe("AdaptiveThrottle", () => {
 })
 
 describe("AdaptiveThrottle: options of the wrong type", () => {
-  it.effect("a k, key or isRejectedByBackend of another type is a RangeError naming it", () =>
+  it.effect("a k, key, isRejectedByBackend or isIgnored of another type is a RangeError naming it", () =>
     Effect.gen(function*() {
       const bad: ReadonlyArray<readonly [string, unknown]> = [
         ["k", Symbol("k")],
         ["k", { valueOf: () => 2 }],
         ["key", 7],
-        ["isRejectedByBackend", true]
+        ["isRejectedByBackend", true],
+        ["isIgnored", "yes"]
       ]
       for (const [field, value] of bad) {
         const defect = yield* defectOf(() => AdaptiveThrottle.make({ [field]: value } as AdaptiveThrottle.Options))

@@ -148,6 +148,35 @@ describe("ConcurrencyLimit", () => {
       expect(yield* halving.limit).toBe(10)
     }))
 
+  it.effect("a failure or defect isIgnored accepts is no sample, asked before isDrop and before timeout", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimit.make({
+        initialLimit: 2,
+        timeout: "1 second",
+        isDrop: (e) => e !== "not found",
+        isIgnored: (e) => e === "never sent"
+      })
+      // as answers with the limit in use (1 × 2 ≥ 2) these would grow it; as drops they would shrink it
+      yield* Effect.either(ConcurrencyLimit.withLimit(Effect.fail("never sent"), limiter))
+      yield* Effect.exit(ConcurrencyLimit.withLimit(Effect.die("never sent"), limiter))
+      const slow = yield* Effect.fork(
+        Effect.either(
+          ConcurrencyLimit.withLimit(Effect.zipRight(Effect.sleep("2 seconds"), Effect.fail("never sent")), limiter)
+        )
+      )
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(slow)
+      expect(yield* limiter.limit).toBe(2)
+      expect(yield* limiter.inFlight).toBe(0)
+      // anything else is counted as before
+      yield* Effect.either(ConcurrencyLimit.withLimit(Effect.fail("not found"), limiter))
+      expect(yield* limiter.limit).toBe(3)
+      // gradient2 takes no RTT sample from it either
+      const gradient = yield* ConcurrencyLimit.make({ algorithm: "gradient2", initialLimit: 1, isIgnored: () => true })
+      for (let i = 0; i < 3; i++) yield* Effect.either(ConcurrencyLimit.withLimit(Effect.fail("x"), gradient))
+      expect(yield* gradient.limit).toBe(1)
+    }))
+
   it.effect("a call slower than timeout is a drop; one that takes exactly timeout is not", () =>
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimit.make({ initialLimit: 2 })
@@ -290,6 +319,7 @@ describe("ConcurrencyLimit", () => {
       expect(yield* refusal({ timeout: -1 })).toContain("timeout")
       expect(yield* refusal({ timeout: "soon" })).toContain("timeout")
       expect(yield* refusal({ isDrop: true })).toContain("isDrop")
+      expect(yield* refusal({ isIgnored: "yes" })).toContain("isIgnored")
       expect(yield* refusal({ key: 5 })).toContain("key")
       expect(yield* refusal("limit")).toMatch(/options \(.*\) must be an object/)
     }))

@@ -58,6 +58,9 @@ export const make = (input?: AT.Options | null): Effect.Effect<AT.AdaptiveThrott
     if (options.isRejectedByBackend !== undefined && typeof options.isRejectedByBackend !== "function") {
       throw new RangeError("AdaptiveThrottle: isRejectedByBackend must be a function from the failure to a boolean")
     }
+    if (options.isIgnored !== undefined && typeof options.isIgnored !== "function") {
+      throw new RangeError("AdaptiveThrottle: isIgnored must be a function from the failure to a boolean")
+    }
     const window = Duration.decodeUnknown(options.window ?? "2 minutes")
     const windowMillis = Option.isSome(window) ? Duration.toMillis(window.value) : Number.NaN
     if (!(windowMillis >= 1 && Number.isFinite(windowMillis))) {
@@ -65,6 +68,7 @@ export const make = (input?: AT.Options | null): Effect.Effect<AT.AdaptiveThrott
     }
     const bucketMillis = Math.max(1, Math.ceil(windowMillis / BUCKETS))
     const isRejectedByBackend = options.isRejectedByBackend ?? (() => true)
+    const isIgnored = options.isIgnored
     let buckets: Array<Bucket> = []
 
     const totals = (now: number) => {
@@ -91,17 +95,19 @@ export const make = (input?: AT.Options | null): Effect.Effect<AT.AdaptiveThrott
       if (accepted) bucket.accepts++
     }
 
-    // null: the outcome says nothing about the backend (interruption, another policy's rejection, a defect of the
-    // caller's own code, which `isRejectedByBackend` is asked about like any failure)
+    // null: the outcome says nothing about the backend (interruption, another policy's rejection, what `isIgnored`
+    // accepts, a defect of the caller's own code, which `isRejectedByBackend` is asked about like any failure)
     const accepted = <A, E>(exit: Exit.Exit<A, E>): boolean | null => {
       if (Exit.isSuccess(exit)) return true
       const failure = Cause.failureOption(exit.cause)
       if (failure._tag === "Some") {
-        if (isPolicyRejection(failure.value)) return null
+        if (isPolicyRejection(failure.value) || (isIgnored !== undefined && isIgnored(failure.value))) return null
         return !isRejectedByBackend(failure.value)
       }
       const defect = Cause.dieOption(exit.cause)
-      if (defect._tag === "Some") return isRejectedByBackend(defect.value) ? false : null
+      if (defect._tag === "Some") {
+        return (isIgnored === undefined || !isIgnored(defect.value)) && isRejectedByBackend(defect.value) ? false : null
+      }
       return null
     }
 

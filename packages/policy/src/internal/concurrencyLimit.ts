@@ -50,6 +50,7 @@ interface Config {
   readonly backoffRatio: number
   readonly timeoutMillis: number
   readonly isDrop: (error: unknown) => boolean
+  readonly isIgnored: ((error: unknown) => boolean) | undefined
 }
 
 const resolve = (input: CL.Options | null | undefined): Config => {
@@ -87,6 +88,10 @@ const resolve = (input: CL.Options | null | undefined): Config => {
     throw new RangeError(`${owner}: isDrop must be a function from the failure to a boolean`)
   }
   const isDrop = options.isDrop ?? (() => true)
+  if (options.isIgnored !== undefined && options.isIgnored !== null && typeof options.isIgnored !== "function") {
+    throw new RangeError(`${owner}: isIgnored must be a function from the failure to a boolean`)
+  }
+  const isIgnored = options.isIgnored ?? undefined
   const smoothing = options.smoothing ?? 0.2
   // 0 would never move the limit; above 1 it would overshoot the estimate
   if (!(typeof smoothing === "number" && smoothing > 0 && smoothing <= 1)) {
@@ -107,6 +112,7 @@ const resolve = (input: CL.Options | null | undefined): Config => {
     backoffRatio,
     timeoutMillis,
     isDrop,
+    isIgnored,
     smoothing,
     queueSize,
     rttTolerance,
@@ -120,6 +126,9 @@ export const unsafeMake = (options?: CL.Options | null): CL.ConcurrencyLimit => 
   const { backoffRatio, key, maxLimit, minLimit, timeoutMillis } = config
   const { longWindow, queueSize, rttTolerance, smoothing } = config
   const isDrop = (error: unknown): boolean => answerOf(config.isDrop(error), `${owner}: isDrop`)
+  const isIgnored = config.isIgnored
+  const ignores = (error: unknown): boolean =>
+    isIgnored !== undefined && answerOf(isIgnored(error), `${owner}: isIgnored`)
   const hub = Effect.runSync(PubSub.unbounded<CL.LimitChange>())
   let limit = config.initialLimit
   let inFlight = 0
@@ -137,13 +146,16 @@ export const unsafeMake = (options?: CL.Options | null): CL.ConcurrencyLimit => 
     hub.unsafeOffer({ key, from, to })
   }
 
-  // true: a drop; false: an answer; null: not counted (interruption, a policy's rejection, a defect `isDrop` refuses)
+  // true: a drop; false: an answer; null: not counted (interruption, a policy's rejection, what `isIgnored` accepts, a
+  // defect `isDrop` refuses)
   const isDropped = <A, E>(exit: Exit.Exit<A, E>): boolean | null => {
     if (Exit.isSuccess(exit)) return false
     const failure = Cause.failureOption(exit.cause)
-    if (failure._tag === "Some") return isPolicyRejection(failure.value) ? null : isDrop(failure.value)
+    if (failure._tag === "Some") {
+      return isPolicyRejection(failure.value) || ignores(failure.value) ? null : isDrop(failure.value)
+    }
     const defect = Cause.dieOption(exit.cause)
-    if (defect._tag === "Some") return isDrop(defect.value) ? true : null
+    if (defect._tag === "Some") return !ignores(defect.value) && isDrop(defect.value) ? true : null
     return null
   }
 
