@@ -548,9 +548,11 @@ export interface BulkheadOptions {
  *
  * What counts as a drop (the upstream is overloaded, the limit shrinks) is fixed: a `Timeout`, a 429
  * (`RateLimited`), a 503, and a connection that timed out opening (`ConnectionError` `"ConnectTimeout"`: a server
- * whose accept queue is full). Every other failure is an answer from a live upstream, as a success is: a 4xx other
- * than 429, a 500 or another 5xx (a bug, or a gateway's failure, not a load), a refused connection (an upstream that
- * is down, which the breaker handles). An attempt longer than `timeout` is a drop too, whatever its outcome.
+ * whose accept queue is full). A failure that never reached the upstream is no sample at all: a refused connection
+ * (an upstream that is down, which the breaker handles), a DNS or TLS failure, a request that could not be built or
+ * authenticated. Every other failure is an answer from a live upstream, as a success is: a 4xx other than 429, a 500
+ * or another 5xx (a bug, or a gateway's failure, not a load). An attempt longer than `timeout` is a drop too,
+ * whatever its outcome.
  *
  * Validated with the rest of the options: a value outside the domain `ConcurrencyLimit` gives is an
  * {@link InvalidPolicy} naming the field (`concurrencyLimit.maxLimit`, `hosts["a"].concurrencyLimit.backoffRatio`).
@@ -599,9 +601,10 @@ export interface ConcurrencyLimitOptions {
  * What counts as the upstream's rejection is fixed, as the SRE book has it (an answer, even an error, is an accept;
  * only "I am overloaded" is not) and as the concurrency limit counts drops: a 429 (`RateLimited`), a 503, a `Timeout`
  * and a connection that timed out opening (`ConnectionError` `"ConnectTimeout"`: a server whose accept queue is full).
- * Every other outcome is an accept: a success, a 4xx other than 429, a 500 or another 5xx (a bug, or a gateway's
- * failure, not a load), a refused connection (an upstream that is down, which the breaker handles). An interrupted
- * attempt (a hedge that lost) and other policies' rejections count neither way.
+ * Every other answer is an accept: a success, a 4xx other than 429, a 500 or another 5xx (a bug, or a gateway's
+ * failure, not a load). What the upstream never judged counts neither way: a refused connection (an upstream that is
+ * down, which the breaker handles), a DNS or TLS failure, a request that could not be built or authenticated, an
+ * interrupted attempt (a hedge that lost), and other policies' rejections.
  *
  * Validated with the rest of the options: a `k` below 1 or not finite, or a `window` that is not a finite duration of
  * at least 1 ms, is an {@link InvalidPolicy} naming the field (`adaptiveThrottle.k`,

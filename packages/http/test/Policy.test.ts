@@ -4024,6 +4024,25 @@ describe("Policy: the adaptive concurrency limit stage", () => {
       expect(yield* limitOf(policy, "a.test")).toBe(8)
     }))
 
+  it.scoped("a refused connection is no sample: it neither grows nor shrinks the limit", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make(limited({ initialLimit: 1, maxLimit: 50 }))
+      const refused = (r: HttpClientRequest.HttpClientRequest) =>
+        Effect.fail(
+          new HttpFailure.ConnectionError({
+            method: "GET",
+            url: r.url,
+            reason: "Refused",
+            requestSent: false
+          })
+        )
+      // as answers, five refused attempts with the limit in use would grow it 1 → 3 (see the test above)
+      for (let i = 0; i < 5; i++) yield* Effect.exit(policy.run(request("a.test"), refused))
+      expect(yield* limitOf(policy, "a.test")).toBe(1)
+      for (let i = 0; i < 5; i++) yield* policy.run(request("a.test"), () => Effect.succeed("ok"))
+      expect(yield* limitOf(policy, "a.test")).toBe(3)
+    }))
+
   it.scoped("its samples are the attempts, not the call: each failed attempt of a retried call is a drop", () =>
     Effect.gen(function*() {
       const policy = yield* Policy.make(limited({ initialLimit: 10 }, {
@@ -4345,6 +4364,25 @@ describe("Policy: the adaptive throttle stage", () => {
       const broken = yield* storm(policy, "a.test", 500, 20)
       expect(missing.sent + broken.sent).toBe(40)
       expect(yield* snapshotOf(policy, "a.test")).toEqual({ requests: 40, accepts: 40, rejectProbability: 0 })
+    })))
+
+  it.scoped("what the upstream never judged counts neither way: a refused connection, a DNS failure", () =>
+    seeded(Effect.gen(function*() {
+      const policy = yield* Policy.make(throttled({}))
+      const unreached = (reason: "Refused" | "DnsLookup") => (r: HttpClientRequest.HttpClientRequest) =>
+        Effect.fail(
+          new HttpFailure.ConnectionError({ method: "GET", url: r.url, reason, requestSent: false })
+        )
+      for (let i = 0; i < 10; i++) {
+        expect(failureOf(yield* Effect.exit(policy.run(request("a.test"), unreached("Refused"))))._tag).toBe(
+          "ConnectionError"
+        )
+        yield* Effect.exit(policy.run(request("a.test"), unreached("DnsLookup")))
+      }
+      // neither requests nor accepts: an upstream that was never reached neither accepted nor refused anything
+      expect(yield* snapshotOf(policy, "a.test")).toEqual({ requests: 0, accepts: 0, rejectProbability: 0 })
+      yield* storm(policy, "a.test", 503, 2)
+      expect(yield* snapshotOf(policy, "a.test")).toMatchObject({ requests: 2, accepts: 0 })
     })))
 
   it.scoped("its requests are the attempts, not the call: each attempt of a retried call is counted", () =>

@@ -463,6 +463,18 @@ export const isOverloaded = (failure: unknown): boolean => {
 }
 
 /**
+ * What the concurrency limit and the adaptive throttle do not count at all: a failure that tells nothing of the
+ * upstream's load because the request never reached it or the upstream never judged it (a refused connection, a DNS
+ * or TLS failure, a request that could not be built, credentials that could not be had). A refused connection
+ * is no answer of a live upstream (no round-trip time, no accept); an upstream that is down is the breaker's business.
+ * @internal
+ */
+export const isNoLoadSignal = (failure: unknown): boolean =>
+  !isOverloaded(failure) &&
+  (classification.saysNothingAboutUpstream(failure) ||
+    (HttpFailure.isHttpFailure(failure) && failure._tag === "ConnectionError" && failure.reason === "Refused"))
+
+/**
  * A key's entry in a profile's table (its bulkhead, its concurrency limit), and whether a call used it since the sweep
  * last passed it.
  * @internal
@@ -549,7 +561,10 @@ export const bulkheadFor = (bulkheads: Map<string, BulkheadSlot>, options: polic
 export const limitFor = (limits: Map<string, LimitSlot>, options: policyOptions.ResolvedConcurrencyLimit) =>
   keyedFor(
     limits,
-    (key) => Effect.sync(() => ConcurrencyLimit.unsafeMake({ ...options, key, isDrop: isOverloaded })),
+    (key) =>
+      Effect.sync(() =>
+        ConcurrencyLimit.unsafeMake({ ...options, key, isDrop: isOverloaded, isIgnored: isNoLoadSignal })
+      ),
     (limit) => Effect.map(limit.inFlight, (inFlight) => inFlight > 0)
   )
 
@@ -561,7 +576,7 @@ export const limitFor = (limits: Map<string, LimitSlot>, options: policyOptions.
 export const throttleFor = (throttles: Map<string, ThrottleSlot>, options: policyOptions.ResolvedAdaptiveThrottle) =>
   keyedFor(
     throttles,
-    (key) => AdaptiveThrottle.make({ ...options, key, isRejectedByBackend: isOverloaded }),
+    (key) => AdaptiveThrottle.make({ ...options, key, isRejectedByBackend: isOverloaded, isIgnored: isNoLoadSignal }),
     () => Effect.succeed(false)
   )
 
