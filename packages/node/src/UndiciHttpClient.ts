@@ -108,6 +108,10 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * undici takes for the head of the connection with `UND_ERR_SOCKET` whatever the GOAWAY's last-stream-id says (undici
  * does not read it), so that one stays "may have reached the server"; requests not yet written go on another
  * connection after a GOAWAY with `NO_ERROR`, or fail unsent (`requestSent: false`) after one with an error code.
+ * A stream the server resets with `NO_ERROR` or `CANCEL` in the middle of the body ends, to Node and undici, as a
+ * complete one: a body short of its `Content-Length` then still fails as over HTTP/1.1
+ * (`UND_ERR_RES_CONTENT_LENGTH_MISMATCH`, a `BodyTruncated` in `@sturdy/http`), but one without a `Content-Length`
+ * cannot be told from a whole body.
  *
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive

@@ -59,8 +59,14 @@ const handle = async (request: Request, response: Response) => {
   const failing = count <= Number(url.searchParams.get("fail") ?? "0")
   const body = await readAll(request)
   const json = (status: number, value: unknown) => {
-    response.writeHead(status, { "content-type": "application/json", "x-request-id": "r-1" })
-    response.end(JSON.stringify(value))
+    const text = JSON.stringify(value)
+    response.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+      "x-request-id": "r-1"
+    })
+    if (request.method === "HEAD") response.end()
+    else response.end(text)
   }
   switch (url.pathname) {
     case "/json":
@@ -80,6 +86,15 @@ const handle = async (request: Request, response: Response) => {
       return response.end("\uFEFFhéllo wörld")
     case "/hang":
       return
+    case "/cut": {
+      // part of a 100-byte body, then the stream reset with the code asked for (NO_ERROR and CANCEL are no error
+      // to Node: the client's stream just ends)
+      response.writeHead(200, { "content-type": "application/octet-stream", "content-length": "100" })
+      ;(response as Http2.Http2ServerResponse).write("0123456789")
+      const code = Number(url.searchParams.get("code"))
+      setTimeout(() => resetStream(request, code), 20)
+      return
+    }
     case "/gate": {
       // held until `n` requests of the tag have arrived, then all answered
       const waiting = gates.get(tag) ?? []
@@ -373,6 +388,27 @@ describe("UndiciHttpClient over h2: streams the server resets", () => {
       expect(error.message).toContain("UND_ERR_SOCKET")
       // undici does not read the GOAWAY's last-stream-id: nothing tells this stream from one the server processed
       expect(HttpFailure.mayHaveReachedServer(error)).toBe(true)
+    }).pipe(Effect.provide(h2)))
+
+  it.live("a reset with NO_ERROR or CANCEL before a body's declared end: a length mismatch, as over HTTP/1.1", () =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      for (const code of [NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR]) {
+        const error = yield* Effect.flip(
+          client.get(`${h2Base}/cut?code=${code}`).pipe(Effect.flatMap((response) => response.arrayBuffer))
+        )
+        expect(error, String(code)).toMatchObject({ _tag: "ResponseError", reason: "Decode" })
+        const failure = yield* Effect.flip(Attempt.send(client, HttpClientRequest.get(`${h2Base}/cut?code=${code}`)))
+        expect(failure, String(code)).toMatchObject({ _tag: "BodyTruncated", receivedBytes: 10, expectedBytes: 100 })
+      }
+      const cut = yield* Effect.flip(
+        client.get(`${h2Base}/cut?code=${NGHTTP2_CANCEL}`).pipe(Effect.flatMap((response) => response.text))
+      )
+      expect((cut.cause as { readonly code?: unknown }).code).toBe("UND_ERR_RES_CONTENT_LENGTH_MISMATCH")
+      // a HEAD's Content-Length is the GET's: no body is due
+      const head = yield* client.head(`${h2Base}/json`)
+      expect(head.status).toBe(200)
+      expect(yield* head.text).toBe("")
     }).pipe(Effect.provide(h2)))
 
   it.live("over TLS (ALPN h2, the client's own Agent) a refused POST is retried the same way", () =>

@@ -760,9 +760,13 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     }
   }
 
-  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void, statusText?: string): boolean {
     if (statusCode < 200) return true
     this.noContent = statusCode === 204 || statusCode === 304
+    const declared = declaredLength(rawHeaders)
+    // h2 has no reason phrase, and undici gives it as "": the length is then checked here (undici checks HTTP/1.1's,
+    // and a body that an interceptor drops on purpose, as `dump` does, must not fail here)
+    if (statusText === "" && !this.noContent && this.request.method !== "HEAD") this.expectedBytes = declared
     this.resumeSocket = resume
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
@@ -773,7 +777,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
         // is read or not, unless the server stalls before its end: registered only if it is still arriving, unread,
         // once the bytes that came with the headers are parsed (usually all of it), so a dropped response whose
         // short body never ends does not keep its request and connection forever
-        if (!(declaredLength(rawHeaders) < highWaterMark)) {
+        if (!(declared < highWaterMark)) {
           unreadResponses.register(response, this)
         } else {
           queueMicrotask(() => {
@@ -787,6 +791,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.receivedBytes += chunk.length
     if (this.chunks === emptyChunks) {
       this.chunks = [chunk]
     } else {
@@ -803,7 +808,16 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     return true
   }
 
+  /** The body's declared length (`Infinity`: none, or no body is due), and how much of it has arrived. */
+  private expectedBytes = Number.POSITIVE_INFINITY
+  private receivedBytes = 0
+
   onComplete(): void {
+    // undici checks the length of an HTTP/1.1 body, not of an h2 one: a stream the server resets with NO_ERROR or
+    // CANCEL ends, to Node, as a complete one. A body short of its Content-Length fails as it does over HTTP/1.1.
+    if (this.receivedBytes < this.expectedBytes && Number.isFinite(this.expectedBytes) && !this.settled) {
+      return this.onError(new Undici.errors.ResponseContentLengthMismatchError())
+    }
     this.clearTimer()
     this.complete = true
     this.release()
