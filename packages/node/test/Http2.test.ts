@@ -321,10 +321,17 @@ describe("UndiciHttpClient over h2: streams the server resets", () => {
       const tag = freshTag("refused")
       const client = yield* HttpClient.HttpClient
       const error = yield* Effect.flip(
-        Attempt.send(client, HttpClientRequest.post(`${h2Base}/refuse?tag=${tag}&fail=1`), { timeout: "5 seconds" })
+        Attempt.send(client, HttpClientRequest.post(`${h2Base}/refuse?tag=${tag}&fail=1&api_key=s3cret`), {
+          timeout: "5 seconds"
+        })
       )
-      expect(error).toMatchObject({ _tag: "ConnectionError", requestSent: false })
-      expect(error.message).toContain("NGHTTP2_REFUSED_STREAM")
+      expect(error).toMatchObject({ _tag: "ConnectionError", reason: "Unknown", requestSent: false })
+      expect(error.message).toBe(
+        `transport failure (NGHTTP2_REFUSED_STREAM): POST ${h2Base}/refuse?tag=${tag}&fail=1&api_key=<redacted>`
+      )
+      expect((error as HttpFailure.ConnectionError).cause?.message).toBe(
+        "HTTP/2 stream refused by the server (RST_STREAM NGHTTP2_REFUSED_STREAM): the request was not processed"
+      )
       expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
       expect(HttpFailure.isTransient(error)).toBe(true)
     }).pipe(Effect.provide(h2)))
@@ -459,6 +466,32 @@ describe("UndiciHttpClient: the same behaviours over HTTP/1.1 and h2", () => {
         const hello = yield* Attempt.json(client, HttpClientRequest.get(`${protocol.base()}/json`), Hello)
         expect(hello).toEqual({ hello: "world", method: "GET", body: "" })
         expect(yield* response.json).toMatchObject({ hello: "world", method: "POST", body: "payload" })
+      }).pipe(Effect.provide(protocol.layer)))
+
+    it.live(`${protocol.name}: a client span with the request's attributes, a secret header redacted`, () =>
+      Effect.gen(function*() {
+        const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+        const tracer = yield* Effect.tracer
+        const recording = {
+          ...tracer,
+          span(...args: Parameters<typeof tracer.span>) {
+            const span = tracer.span(...args)
+            spans.push({ name: span.name, attributes: span.attributes })
+            return span
+          }
+        }
+        const client = yield* HttpClient.HttpClient
+        yield* client.execute(
+          HttpClientRequest.get(`${protocol.base()}/json`).pipe(
+            HttpClientRequest.setHeader("authorization", "Bearer t")
+          )
+        ).pipe(Effect.flatMap((response) => response.json), Effect.withTracer(recording))
+        const span = spans.find((span) => span.name === "http.client GET")
+        expect(span?.attributes.get("http.request.method")).toBe("GET")
+        expect(span?.attributes.get("http.response.status_code")).toBe(200)
+        expect(span?.attributes.get("url.full")).toBe(`${protocol.base()}/json`)
+        expect(span?.attributes.get("http.request.header.authorization")).toBe("<redacted>")
+        expect(span?.attributes.get("http.response.header.x-request-id")).toBe("r-1")
       }).pipe(Effect.provide(protocol.layer)))
 
     it.live(`${protocol.name}: 503 then success under Policy`, () =>
