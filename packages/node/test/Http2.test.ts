@@ -3,6 +3,7 @@
 // classified (REFUSED_STREAM: not processed, so `Policy` retries even a POST; any other code: may have been processed),
 // what a GOAWAY gives, and a few behaviours of the HTTP/1.1 suite run over both protocols with the same results.
 import { HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientError } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
@@ -29,6 +30,8 @@ const seen = new Map<string, number>()
 const versions = new Map<string, string>()
 // whoever waits for a request with a tag to arrive
 const arrivals = new Map<string, () => void>()
+// the sessions of `/held` requests, by tag
+const heldSessions = new Map<string, Http2.Http2Session>()
 // the answers held by `/gate`, by tag
 const gates = new Map<string, Array<() => void>>()
 
@@ -101,6 +104,11 @@ const handle = async (request: Request, response: Response) => {
       gates.set(tag, waiting)
       waiting.push(() => json(200, { attempt: count }))
       if (waiting.length >= Number(url.searchParams.get("n"))) { for (const answer of waiting) answer() }
+      return
+    }
+    case "/held": {
+      // held; its session kept for the test to send a GOAWAY on
+      heldSessions.set(tag, (request as Http2.Http2ServerRequest).stream.session!)
       return
     }
     case "/goaway": {
@@ -417,6 +425,37 @@ describe("UndiciHttpClient over h2: streams the server resets", () => {
       expect(head.status).toBe(200)
       expect(yield* head.text).toBe("")
     }).pipe(Effect.provide(h2)))
+
+  it.live("GOAWAY with an error code: a POST still queued behind a request in flight fails unsent, Policy retries it", () =>
+    Effect.gen(function*() {
+      const agent = (yield* UndiciHttpClient.makeDispatcher({ http2: "h2c", connections: 1 })) as Agent
+      const client = UndiciHttpClient.make(agent)
+      const heldTag = freshTag("held")
+      const received = yield* serverReceives(heldTag)
+      const get = yield* Effect.fork(Effect.exit(client.get(`${h2Base}/held?tag=${heldTag}`)))
+      yield* Deferred.await(received)
+      // undici writes no non-idempotent request while another is in flight on the connection: the POST waits
+      const tag = freshTag("queued-post")
+      const post = yield* Effect.fork(
+        underPolicy(HttpClientRequest.post(`${h2Base}/json?tag=${tag}`), tag).pipe(
+          Effect.provideService(HttpClient.HttpClient, client)
+        )
+      )
+      yield* Effect.sleep("1 millis").pipe(
+        Effect.repeat({
+          until: () => (agent.stats[h2Base] as { readonly pending?: number } | undefined)?.pending === 1
+        })
+      )
+      const session = heldSessions.get(heldTag)!
+      session.goaway(NGHTTP2_INTERNAL_ERROR, 1)
+      const { exit, requests } = yield* Fiber.join(post)
+      expect(exit).toEqual(Exit.succeed({ hello: "world", method: "POST", body: "", version: "2.0" }))
+      // the only POST the server saw is the retry's
+      expect(requests).toBe(1)
+      const held = yield* Fiber.join(get)
+      // the request in flight: failed as UND_ERR_SOCKET, whatever the GOAWAY's last-stream-id said
+      expect((failureOf(held) as HttpClientError.RequestError).cause).toMatchObject({ code: "UND_ERR_SOCKET" })
+    }).pipe(Effect.scoped))
 
   it.live("over TLS (ALPN h2, the client's own Agent) a refused POST is retried the same way", () =>
     Effect.gen(function*() {
