@@ -13,6 +13,9 @@
  * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
+ * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
+ * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed.
+ *
  * A URL's fragment (`#...`, or `HttpClientRequest.setHash`) is the client's alone (RFC 3986 §3.5): it is sent neither
  * in the request line nor in the span's `url.full`, where `NodeHttpClient.layerUndici` sends it to the server (a
  * fragment may hold a secret, such as an OAuth `access_token`).
