@@ -102,10 +102,10 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * With `http2: true` the client offers h2 by ALPN on `https:` origins (undici's `allowH2`) and speaks HTTP/1.1 to a
  * server that does not pick it, and to every `http:` origin; `"h2c"` also speaks h2 with prior knowledge
  * (cleartext, no upgrade) to `http:` origins, which then must speak h2. Statuses, headers, bodies, timeouts,
- * redaction and spans are the same over h2. A stream the server refuses (RST_STREAM with `REFUSED_STREAM`, which RFC
- * 9113 §8.7 defines as "not processed", as are the streams nghttp2 closes above a GOAWAY's last-stream-id) fails with
- * `requestSent: false` and a cause whose code is `NGHTTP2_REFUSED_STREAM`: in `@sturdy/http` a `ConnectionError` that
- * never reached the server, so `Policy` retries even a POST. A reset with any other code before the response
+ * redaction and spans are the same over h2. A stream the server refuses (RST_STREAM with `REFUSED_STREAM`, which
+ * RFC 9113 §8.7 defines as "not processed") fails with `requestSent: false` and a cause whose code is
+ * `NGHTTP2_REFUSED_STREAM`: in `@sturdy/http` a `ConnectionError` that never reached the server, so `Policy` retries
+ * even a POST. A reset with any other code before the response
  * (`INTERNAL_ERROR`, ...) is a transport failure that may have reached the server, its code (`NGHTTP2_INTERNAL_ERROR`)
  * on the cause; a reset with `CANCEL` undici reports without its code (`UND_ERR_INFO`). A GOAWAY fails the request
  * undici takes for the head of the connection with `UND_ERR_SOCKET` whatever the GOAWAY's last-stream-id says (undici

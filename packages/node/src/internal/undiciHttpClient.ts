@@ -628,8 +628,7 @@ class Http2StreamReset extends globalThis.Error {
 
 /**
  * The reset an undici error reports, when it is a peer's RST_STREAM. A stream refused with `REFUSED_STREAM` was not
- * processed (RFC 9113 §8.7: "the stream was closed prior to any processing"; nghttp2 closes the streams above a
- * GOAWAY's last-stream-id the same way): any method is safe to send again, as gRPC, OkHttp and Envoy
+ * processed (RFC 9113 §8.7: "the stream was closed prior to any processing"): any method is safe to send again, as gRPC, OkHttp and Envoy
  * (`retry_on: refused-stream`) do. Undici reports a reset with `CANCEL` before the response without its code (an
  * `UND_ERR_INFO`, "stream closed before the response was complete"): that stays a transport failure.
  */
