@@ -13,6 +13,9 @@
  * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
+ * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
+ * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed.
+ *
  * A URL's fragment (`#...`, or `HttpClientRequest.setHash`) is the client's alone (RFC 3986 §3.5): it is sent neither
  * in the request line nor in the span's `url.full`, where `NodeHttpClient.layerUndici` sends it to the server (a
  * fragment may hold a secret, such as an OAuth `access_token`).
@@ -77,12 +80,13 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | option | default |
  * | --- | --- |
  * | `connections` | unlimited per origin |
- * | `pipelining` | 1 |
+ * | `pipelining` | 1; with `http2`, 100 streams on an h2 connection (undici's own h2 default) |
  * | `keepAliveTimeout` | 4 seconds |
  * | `keepAliveMaxTimeout` | 10 minutes |
  * | `connectTimeout` | 5 seconds (undici's: 10) |
  * | `headersTimeout` | none (use `Effect.timeout`) |
  * | `bodyTimeout` | none (use `Effect.timeout`) |
+ * | `http2` | `false`: HTTP/1.1 only |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -95,10 +99,27 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * connection that fails while it opens (a TLS handshake the peer cut off) says the same on its `ConnectionError`.
  * Neither reached the server (`HttpFailure.mayHaveReachedServer` is `false`), so `Policy` retries them even for a POST.
  *
+ * With `http2: true` the client offers h2 by ALPN on `https:` origins (undici's `allowH2`) and speaks HTTP/1.1 to a
+ * server that does not pick it, and to every `http:` origin; `"h2c"` also speaks h2 with prior knowledge
+ * (cleartext, no upgrade) to `http:` origins, which then must speak h2. Statuses, headers, bodies, timeouts,
+ * redaction and spans are the same over h2. A stream the server refuses (RST_STREAM with `REFUSED_STREAM`, which
+ * RFC 9113 §8.7 defines as "not processed") fails with `requestSent: false` and a cause whose code is
+ * `NGHTTP2_REFUSED_STREAM`: in `@sturdy/http` a `ConnectionError` that never reached the server, so `Policy` retries
+ * even a POST. A reset with any other code before the response
+ * (`INTERNAL_ERROR`, ...) is a transport failure that may have reached the server, its code (`NGHTTP2_INTERNAL_ERROR`)
+ * on the cause; a reset with `CANCEL` undici reports without its code (`UND_ERR_INFO`). A GOAWAY fails the request
+ * undici takes for the head of the connection with `UND_ERR_SOCKET` whatever the GOAWAY's last-stream-id says (undici
+ * does not read it), so that one stays "may have reached the server"; requests not yet written go on another
+ * connection after a GOAWAY with `NO_ERROR`, or fail unsent (`requestSent: false`) after one with an error code.
+ * A stream the server resets with `NO_ERROR` or `CANCEL` in the middle of the body ends, to Node and undici, as a
+ * complete one: a body short of its `Content-Length` then still fails as over HTTP/1.1
+ * (`UND_ERR_RES_CONTENT_LENGTH_MISMATCH`, a `BodyTruncated` in `@sturdy/http`), but one without a `Content-Length`
+ * cannot be told from a whole body.
+ *
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive
- * timeout (undici refuses it at every request), or a `connections` or `pipelining` that is not an integer ≥ 0 is out
- * of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming the option, `layerConfig`
+ * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
+ * that is none of `true`, `false` and `"h2c"` is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming the option, `layerConfig`
  * fails with a `ConfigError`.
  *
  * @example
@@ -106,6 +127,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * import { UndiciHttpClient } from "@sturdy/node"
  *
  * const options: UndiciHttpClient.DispatcherOptions = { connections: 32, keepAliveTimeout: "10 seconds" }
+ * const h2: UndiciHttpClient.DispatcherOptions = { http2: true, connections: 4 }
  * ```
  * @since 0.1.0
  * @category models
@@ -117,7 +139,11 @@ export interface DispatcherOptions {
    * `setImmediate`); setting it near the expected concurrency is markedly cheaper per request.
    */
   readonly connections?: number | undefined
-  /** Requests in flight per socket (HTTP/1.1 pipelining); 1 disables pipelining. */
+  /**
+   * Requests in flight per socket (HTTP/1.1 pipelining); 1 disables pipelining. Over h2 (see `http2`) it is the
+   * streams in flight on one connection: unset, 100 on each connection that speaks h2 and still 1 on one that
+   * negotiated HTTP/1.1; a value set here applies to both.
+   */
   readonly pipelining?: number | undefined
   /** How long an idle keep-alive socket stays open when the server gives no hint. */
   readonly keepAliveTimeout?: Duration.DurationInput | undefined
@@ -136,6 +162,13 @@ export interface DispatcherOptions {
    * `Timeout` of phase `BodyRead` with this limit). Checked on the same coarse timer as `headersTimeout`.
    */
   readonly bodyTimeout?: Duration.DurationInput | undefined
+  /**
+   * HTTP/2: `true` negotiates h2 by ALPN over TLS (HTTP/1.1 where the server does not pick it), `"h2c"` also speaks
+   * h2 with prior knowledge to cleartext `http:` origins. Off (`false`) by default.
+   *
+   * @since 0.2.0
+   */
+  readonly http2?: boolean | "h2c" | undefined
 }
 
 /**

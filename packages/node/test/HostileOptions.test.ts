@@ -34,7 +34,8 @@ const fields = [
   "keepAliveMaxTimeout",
   "connectTimeout",
   "headersTimeout",
-  "bodyTimeout"
+  "bodyTimeout",
+  "http2"
 ]
 
 describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {

@@ -105,8 +105,59 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
     headersTimeout: toMillis("headersTimeout", options.headersTimeout, 0),
     bodyTimeout: toMillis("bodyTimeout", options.bodyTimeout, 0)
   }
+  const http2 = toHttp2(options.http2)
+  if (http2 !== false) {
+    agentOptions.allowH2 = true
+    if (http2 === "h2c") {
+      // prior knowledge: `useH2c` is read by undici's connector (`buildConnector`), which an `Agent` builds through
+      // its `Pool` from `connect`; undici's types do not declare it. Every connection speaks h2: undici counts its
+      // streams as `pipelining` (and makes it 1 when unset, one stream a connection), so it gets undici's own h2 default
+      agentOptions.connect = h2cConnect
+      if (options.pipelining === undefined) agentOptions.pipelining = h2Streams
+    }
+  }
   const connections = toCount("connections", options.connections, 0)
-  return connections === undefined ? agentOptions : { ...agentOptions, connections }
+  const resolved = connections === undefined ? agentOptions : { ...agentOptions, connections }
+  // by ALPN a connection may turn out HTTP/1.1, where more than 1 would pipeline: raised once it is known to be h2
+  if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
+  return resolved
+}
+
+/**
+ * Streams in flight on one h2 connection when `pipelining` is not set: undici's own default for h2 (its `H2CClient`'s
+ * `pipelining`, and the peer limit it assumes until the server's SETTINGS say otherwise); nghttp2 holds any above the
+ * server's `SETTINGS_MAX_CONCURRENT_STREAMS` until one ends.
+ */
+const h2Streams = 100
+
+/** The resolved options whose `Agent` raises `pipelining` to `h2Streams` on each connection that negotiates h2. */
+const streamsRaisedOnH2 = new WeakSet<Undici.Agent.Options>()
+
+/**
+ * undici counts an h2 connection's streams as its `Client`'s `pipelining`, and that is 1 unless set: each connection
+ * that ALPN makes h2 gets `h2Streams`, and its `Client` is set back to 1 when it disconnects (its next connection may
+ * be HTTP/1.1). The `Client` is the last of the targets undici reports; its protocol is its `Symbol('http context')`.
+ */
+const raiseStreamsOnH2 = (agent: Undici.Agent): void => {
+  agent.on("connect", (_origin, targets) => {
+    const client = targets[targets.length - 1] as { pipelining?: unknown } & Undici.Dispatcher
+    const context = ownSymbolValue(client, "http context") as { readonly version?: unknown } | null | undefined
+    if (context?.version === "h2" && client.pipelining === 1) client.pipelining = h2Streams
+  })
+  agent.on("disconnect", (_origin, targets) => {
+    const client = targets[targets.length - 1] as { pipelining?: unknown } & Undici.Dispatcher
+    if (client.pipelining === h2Streams) client.pipelining = 1
+  })
+}
+
+const h2cConnect: Partial<Undici.buildConnector.BuildOptions> & { readonly useH2c: true } = { useH2c: true }
+
+/** The `http2` option, or a `RangeError` naming it when it is none of `true`, `false`, `"h2c"`. */
+const toHttp2 = (input: unknown): boolean | "h2c" => {
+  if (input === undefined) return false
+  if (input === true || input === false || input === "h2c") return input
+  const shown = typeof input === "number" || typeof input === "string" ? String(input) : `of type ${typeof input}`
+  throw new RangeError(`UndiciHttpClient: http2 (${shown}) must be true, false or "h2c"`)
 }
 
 /**
@@ -131,6 +182,7 @@ export const makeDispatcher = (
     Effect.sync(() => {
       const resolved = agentOptions(options)
       const dispatcher = new Undici.Agent(resolved)
+      if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher)
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
         anyTransportTimeouts = true
         transportTimeouts.set(dispatcher, {
@@ -553,6 +605,39 @@ const failedUnsent = (
 ): Error.RequestError =>
   Object.defineProperty(new Error.RequestError({ request, reason, cause }), "requestSent", { value: false })
 
+const refusedStream = "NGHTTP2_REFUSED_STREAM"
+// Node's words for a stream the peer reset (RST_STREAM) with an error code: "Stream closed with error code NGHTTP2_..."
+const streamErrorCode = /\bcode (NGHTTP2_[A-Z_]+)$/
+
+/**
+ * An HTTP/2 stream the server reset (RST_STREAM) before the response headers, named by its error code: the code goes
+ * on the error (`NGHTTP2_REFUSED_STREAM`, `NGHTTP2_INTERNAL_ERROR`, ...) so that a failure's message says it, where
+ * Node's own error says only `ERR_HTTP2_STREAM_ERROR`. Node's error is its `cause`.
+ */
+class Http2StreamReset extends globalThis.Error {
+  constructor(readonly code: string, cause: Error) {
+    super(
+      code === refusedStream
+        ? `HTTP/2 stream refused by the server (RST_STREAM ${code}): the request was not processed`
+        : `HTTP/2 stream reset by the server (RST_STREAM ${code})`,
+      { cause }
+    )
+    this.name = "Http2StreamReset"
+  }
+}
+
+/**
+ * The reset an undici error reports, when it is a peer's RST_STREAM. A stream refused with `REFUSED_STREAM` was not
+ * processed (RFC 9113 §8.7: "the stream was closed prior to any processing"): any method is safe to send again, as gRPC, OkHttp and Envoy
+ * (`retry_on: refused-stream`) do. Undici reports a reset with `CANCEL` before the response without its code (an
+ * `UND_ERR_INFO`, "stream closed before the response was complete"): that stays a transport failure.
+ */
+const http2ResetOf = (error: Error): Http2StreamReset | undefined => {
+  if ((error as { readonly code?: unknown }).code !== "ERR_HTTP2_STREAM_ERROR") return undefined
+  const code = streamErrorCode.exec(error.message)?.[1]
+  return code === undefined ? undefined : new Http2StreamReset(code, error)
+}
+
 class RequestAborted extends globalThis.Error {
   readonly code = "UND_ERR_ABORTED"
   constructor() {
@@ -674,9 +759,13 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     }
   }
 
-  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void, statusText?: string): boolean {
     if (statusCode < 200) return true
     this.noContent = statusCode === 204 || statusCode === 304
+    const declared = declaredLength(rawHeaders)
+    // h2 has no reason phrase, and undici gives it as "": the length is then checked here (undici checks HTTP/1.1's,
+    // and a body that an interceptor drops on purpose, as `dump` does, must not fail here)
+    if (statusText === "" && !this.noContent && this.request.method !== "HEAD") this.expectedBytes = declared
     this.resumeSocket = resume
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
@@ -687,7 +776,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
         // is read or not, unless the server stalls before its end: registered only if it is still arriving, unread,
         // once the bytes that came with the headers are parsed (usually all of it), so a dropped response whose
         // short body never ends does not keep its request and connection forever
-        if (!(declaredLength(rawHeaders) < highWaterMark)) {
+        if (!(declared < highWaterMark)) {
           unreadResponses.register(response, this)
         } else {
           queueMicrotask(() => {
@@ -701,6 +790,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.receivedBytes += chunk.length
     if (this.chunks === emptyChunks) {
       this.chunks = [chunk]
     } else {
@@ -717,7 +807,16 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     return true
   }
 
+  /** The body's declared length (`Infinity`: none, or no body is due), and how much of it has arrived. */
+  private expectedBytes = Number.POSITIVE_INFINITY
+  private receivedBytes = 0
+
   onComplete(): void {
+    // undici checks the length of an HTTP/1.1 body, not of an h2 one: a stream the server resets with NO_ERROR or
+    // CANCEL ends, to Node, as a complete one. A body short of its Content-Length fails as it does over HTTP/1.1.
+    if (this.receivedBytes < this.expectedBytes && Number.isFinite(this.expectedBytes) && !this.settled) {
+      return this.onError(new Undici.errors.ResponseContentLengthMismatchError())
+    }
     this.clearTimer()
     this.complete = true
     this.release()
@@ -762,9 +861,14 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
       if (!this.abortRequested) {
         // the request's body failed on the caller's side: `Encode`, as a body that could not be encoded is
         const reason = this.bodyFailure !== undefined && this.bodyFailure === error ? "Encode" : "Transport"
+        const reset = http2ResetOf(error)
         resumeResponse(
           Effect.fail(
-            this.written
+            reset !== undefined
+              ? reset.code === refusedStream
+                ? failedUnsent(this.request, "Transport", reset)
+                : new Error.RequestError({ request: this.request, reason: "Transport", cause: reset })
+              : this.written
               ? new Error.RequestError({ request: this.request, reason, cause: error })
               : failedUnsent(this.request, reason, error)
           )
