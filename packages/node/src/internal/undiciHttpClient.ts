@@ -762,10 +762,11 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void, statusText?: string): boolean {
     if (statusCode < 200) return true
     this.noContent = statusCode === 204 || statusCode === 304
-    const declared = declaredLength(rawHeaders)
     // h2 has no reason phrase, and undici gives it as "": the length is then checked here (undici checks HTTP/1.1's,
     // and a body that an interceptor drops on purpose, as `dump` does, must not fail here)
-    if (statusText === "" && !this.noContent && this.request.method !== "HEAD") this.expectedBytes = declared
+    if (statusText === "" && !this.noContent && this.request.method !== "HEAD") {
+      this.expectedBytes = declaredLength(rawHeaders)
+    }
     this.resumeSocket = resume
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
@@ -776,7 +777,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
         // is read or not, unless the server stalls before its end: registered only if it is still arriving, unread,
         // once the bytes that came with the headers are parsed (usually all of it), so a dropped response whose
         // short body never ends does not keep its request and connection forever
-        if (!(declared < highWaterMark)) {
+        if (!(declaredLength(rawHeaders) < highWaterMark)) {
           unreadResponses.register(response, this)
         } else {
           queueMicrotask(() => {
