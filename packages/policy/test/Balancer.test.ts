@@ -166,14 +166,14 @@ describe("Balancer", () => {
         return (yield* states(balancer)).a!
       })
       const durations: Array<number> = []
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 5; i++) {
         const now = yield* TestClock.currentTimeMillis
         const a = yield* ejectA
         durations.push(a.ejectedUntil! - now)
         yield* TestClock.adjust(a.ejectedUntil! - now)
       }
       // 10, 20, then capped at 25 (the multiplier stops at 4: 4 × 10 ≥ 25 + 10)
-      expect(durations).toEqual([10_000, 20_000, 25_000, 25_000])
+      expect(durations).toEqual([10_000, 20_000, 25_000, 25_000, 25_000])
       expect((yield* states(balancer)).a!.multiplier).toBe(4)
       // 25 s in service: two whole intervals of 10 s
       yield* TestClock.adjust("25 seconds")

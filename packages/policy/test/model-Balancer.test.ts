@@ -2,8 +2,8 @@
  * Model-based property of `Balancer` (packages/policy/src/Balancer.ts) with `strategy: "round-robin"`: outlier
  * ejection and return after Envoy's outlier detection, the panic rule, `avoidRepeats`, and the round-robin order.
  * A balancer of 1 to 5 endpoints, with generated `consecutiveFailures` (1–3), `maxEjectionPercent` (0, 10, 34, 50,
- * 100), `alwaysEjectOne`, `panicThreshold` (0, 50, 100), `baseEjectionTime` 1 s, `maxEjectionTime` 3.5 s and
- * `interval` 2 s (so the cap and the multiplier's fall are reached), is driven by a script of: whole calls ending at
+ * 100), `alwaysEjectOne`, `panicThreshold` (0, 50, 100), `baseEjectionTime` 1 s, `maxEjectionTime` 1.5 s and
+ * `interval` 4 s (so the cap and the multiplier's fall are reached), is driven by a script of: whole calls ending at
  * once with every outcome (a success, a failure `isFailure` accepts and one it refuses, each kind of defect, a
  * policy's rejection, an interruption); calls held in flight and ended later with any outcome or interrupted from
  * outside; groups of whole calls under one `avoidRepeats`; and moves of the TestClock (also to exactly an ejection's
@@ -26,13 +26,18 @@
  * Left out: p2c (random; Balancer.test.ts checks its choices statistically and its estimate exactly), latencies, and
  * invalid options (Balancer.test.ts, HostileOptions).
  *
- * Mutants (each run alone on src/internal/balancer.ts), all caught with a shrunk counterexample:
- * 1. the percent rule `≤` → `<`;  2. `alwaysEjectOne` ignored;  3. the multiplier not capped (`< max + base` dropped);
- * 4. the ejection time not capped by `maxEjectionTime`;  5. the multiplier's fall per interval left out;
- * 6. a return at `now > until` instead of `≥`;  7. the consecutive failures not reset at a return;
- * 8. the count not reset when an ejection is refused;  9. a policy's rejection counted as a failure;
- * 10. a defect `isFailure` refuses counted;  11. panic with `≤ panicThreshold`;  12. `avoidRepeats` ignored;
- * 13. the round-robin cursor left on the chosen endpoint;  14. outcomes of an ejected endpoint counted.
+ * Mutants (each run alone on src/internal/balancer.ts; caught by this property with a shrunk counterexample unless
+ * said): 1. the percent rule `≤` → `<`;  2. `alwaysEjectOne` ignored;  3. the multiplier not capped (`< max + base`
+ * dropped);  4. the ejection time not capped by `maxEjectionTime`;  5. the multiplier's fall per interval left out;
+ * 6. a return at `now > until` instead of `≥`;  8. the count reset only when the ejection is allowed;  9. a policy's
+ * rejection counted (as a success);  10. a defect `isFailure` refuses counted (as a success);  11. panic with
+ * `≤ panicThreshold`;  13. the round-robin cursor left on the chosen endpoint;  14. outcomes of an ejected endpoint
+ * counted;  18. `inFlight` given back only for counted outcomes;  21. the ejected endpoints not counted by the
+ * percent rule. Not caught here: 7. the consecutive failures not reset at a return (equivalent: the count is 0 from
+ * the ejection on, since an ejected endpoint's outcomes are not counted); 12. `avoidRepeats` ignored (with
+ * round-robin the cursor already moves past the endpoints a group tried; Balancer.test.ts catches it with p2c);
+ * 15–17, 19, 20 (p2c's score, choice and estimate, the span attribute, two distinct draws) are out of this model and
+ * caught by Balancer.test.ts.
  *
  * Found and fixed: nothing.
  */
@@ -48,8 +53,8 @@ import * as TestContext from "effect/TestContext"
 import { type ScriptedOutcome, scriptedOutcome } from "./utils/upstream.js"
 
 const BASE = 1_000
-const MAX = 3_500
-const INTERVAL = 2_000
+const MAX = 1_500
+const INTERVAL = 4_000
 
 interface Config {
   readonly n: number
@@ -186,7 +191,7 @@ const outcome: FastCheck.Arbitrary<ScriptedOutcome> = FastCheck.oneof(
 )
 
 const step: FastCheck.Arbitrary<Step> = FastCheck.oneof(
-  { weight: 6, arbitrary: outcome.map((o) => ({ _tag: "Call" as const, outcome: o })) },
+  { weight: 8, arbitrary: outcome.map((o) => ({ _tag: "Call" as const, outcome: o })) },
   { weight: 1, arbitrary: FastCheck.constant({ _tag: "Hold" as const }) },
   {
     weight: 1,
@@ -204,16 +209,17 @@ const step: FastCheck.Arbitrary<Step> = FastCheck.oneof(
   },
   {
     weight: 2,
-    arbitrary: FastCheck.constantFrom(1, 500, 999, 1_000, 2_000, 3_500, 4_000, 9_000).map((millis) => ({
+    arbitrary: FastCheck.constantFrom(1, 500, 999, 1_000, 1_500, 4_000, 9_000).map((millis) => ({
       _tag: "Advance" as const,
       millis
     }))
   },
-  { weight: 1, arbitrary: FastCheck.boolean().map((early) => ({ _tag: "ToReturn" as const, early })) }
+  { weight: 3, arbitrary: FastCheck.boolean().map((early) => ({ _tag: "ToReturn" as const, early })) }
 )
 
 const config: FastCheck.Arbitrary<Config> = FastCheck.record({
-  n: FastCheck.integer({ min: 1, max: 5 }),
+  // small balancers more often: repeated ejections of one endpoint (its multiplier, the caps) need few calls
+  n: FastCheck.constantFrom(1, 1, 2, 2, 3, 4, 5),
   consecutiveFailures: FastCheck.integer({ min: 1, max: 3 }),
   maxEjectionPercent: FastCheck.constantFrom(0, 10, 34, 50, 100),
   alwaysEjectOne: FastCheck.boolean(),
