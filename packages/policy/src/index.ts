@@ -17,6 +17,11 @@ export * as RetryBudgetStore from "./RetryBudgetStore.js"
 /**
  * @since 0.2.0
  */
+export * as Balancer from "./Balancer.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as Coalesce from "./Coalesce.js"
 
 /**

@@ -10,6 +10,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import * as Backoff from "@sturdy/policy/Backoff"
+import * as Balancer from "@sturdy/policy/Balancer"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
@@ -440,6 +441,76 @@ describe("HostileOptions: Coalesce", () => {
   )
 })
 
+describe("HostileOptions: Balancer", () => {
+  const isPercent = (v: unknown) => typeof v === "number" && v >= 0 && v <= 100
+  const isFinitePositive = (v: unknown) => isPositiveDuration(v) && v !== Infinity && v !== "Infinity"
+  const isFiniteDuration = (v: unknown) => isDurationLike(v) && v !== Infinity && v !== "Infinity"
+  // three endpoints, one of which fails: a few calls, some of them overlapping, and a wait past any ejection
+  const use = (balancer: Balancer.Balancer<string>) =>
+    Effect.gen(function*() {
+      const call = Balancer.withEndpoint(balancer, (e: string) => e === "a" ? boom : Effect.as(Effect.sleep(10), e))
+      for (let i = 0; i < 12; i++) yield* Effect.either(call)
+      yield* Effect.all([call, call, call].map(Effect.either), { concurrency: "unbounded" })
+      const snapshot = yield* balancer.snapshot
+      expect(snapshot.every((s) => s.inFlight === 0 && Number.isFinite(s.latency))).toBe(true)
+      return yield* call
+    })
+  const base: { readonly endpoints: readonly [string, ...Array<string>] } = { endpoints: ["a", "b", "c"] }
+  const cases: ReadonlyArray<Case> = [
+    { option: "strategy", allows: (v) => v === "p2c" || v === "round-robin" },
+    { option: "ewmaDecay", allows: isFinitePositive },
+    { option: "defaultLatency", allows: isFiniteDuration },
+    { option: "key", allows: (v) => v === String }
+  ]
+  for (const c of cases) {
+    property(
+      c.option,
+      c,
+      (wrap, value) => Effect.flatMap(Balancer.make<string>(optionsWith(wrap, base, c.option, value)), use)
+    )
+  }
+  const outlierCases: ReadonlyArray<Case> = [
+    {
+      option: "consecutiveFailures",
+      allows: (v) => isCount(1, true)(v) && (v as number) <= Number.MAX_SAFE_INTEGER || v === Infinity
+    },
+    { option: "isFailure", allows: isFunction },
+    { option: "baseEjectionTime", allows: isFinitePositive },
+    {
+      option: "maxEjectionTime",
+      allows: (v) => isFiniteDuration(v) && Duration.toMillis(Duration.decode(v as never)) >= 30_000
+    },
+    { option: "maxEjectionPercent", allows: isPercent },
+    { option: "alwaysEjectOne", allows: isBoolean },
+    { option: "interval", allows: isFinitePositive },
+    { option: "panicThreshold", allows: isPercent }
+  ]
+  for (const c of outlierCases) {
+    property(
+      `outlier.${c.option}`,
+      c,
+      (wrap, value) =>
+        Effect.flatMap(
+          Balancer.make({ ...base, outlier: optionsWith(wrap, { consecutiveFailures: 2 }, c.option, value) }),
+          use
+        )
+    )
+  }
+  property(
+    "endpoints",
+    {
+      option: "endpoints",
+      allows: (v) => Array.isArray(v) && v.length > 0 && new Set(v.map(String)).size === v.length,
+      required: true
+    },
+    (wrap, value) =>
+      Effect.flatMap(
+        Balancer.make(optionsWith(wrap, {}, "endpoints", value)),
+        (balancer) => Balancer.withEndpoint(balancer, () => Effect.void)
+      )
+  )
+})
+
 describe("HostileOptions: the options argument", () => {
   const notAnObject = FastCheck.constantFrom<unknown>(
     "abc",
@@ -483,6 +554,7 @@ describe("HostileOptions: the options argument", () => {
     ["Hedge.percentile", (options) => Effect.sync(() => Hedge.percentile(options))],
     ["StaleCache.make", (options) => StaleCache.make(options)],
     ["Coalesce.make", (options) => Coalesce.make(options)],
+    ["Balancer.make", (options) => Balancer.make(options)],
     ["Runner.make", (options) => Effect.scoped(Runner.make(options))],
     ["RateLimitRedis.layerStore", (options) => Layer.build(RateLimitRedis.layerStore(options)).pipe(Effect.scoped)],
     ["RetryBudgetRedis.layerStore", (options) => Layer.build(RetryBudgetRedis.layerStore(options)).pipe(Effect.scoped)],
