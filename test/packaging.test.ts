@@ -297,6 +297,7 @@ describe("published packages", () => {
         redisPrefix: "ratelimiter:",
         runner: { user: { id: 1, name: "Ada" }, parked: 1 },
         coalescedRuns: 1,
+        balanced: ["a", "b", "a"],
         chaosStatus: 418
       })
     },

@@ -3,13 +3,13 @@
  * the workspace (NodeNext, `skipLibCheck: false`) against the packed tarballs and run with plain `node`: a call
  * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
  * a rate limiter; a call from Promise code through a `Runner`; two callers of one key sharing a run through
- * `Coalesce`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
+ * `Coalesce`; three calls spread over two replicas by a round-robin `Balancer`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
  * of the other packages. It prints one JSON line.
  */
 import { Cli, ExitCode } from "@sturdy/cli"
 import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Backoff, Coalesce, RateLimit, Runner } from "@sturdy/policy"
+import { Backoff, Balancer, Coalesce, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
 import { Chaos, FaultScript, ScheduleKit } from "@sturdy/testing"
 import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
@@ -59,6 +59,11 @@ const program = Effect.gen(function*() {
   for (let i = 0; i < 1000 && (yield* group.inFlight).get("k") !== 2; i++) yield* Effect.yieldNow()
   yield* Deferred.succeed(release, undefined)
   yield* callers.await
+  const replicas = yield* Balancer.make({ endpoints: ["a", "b"], strategy: "round-robin" })
+  const balanced: Array<string> = []
+  for (let i = 0; i < 3; i++) {
+    balanced.push(yield* Balancer.withEndpoint(replicas, (endpoint) => Effect.succeed(endpoint)))
+  }
   // `hits` above shows it never reached the server
   const chaosStatus = yield* Effect.scoped(Effect.gen(function*() {
     const transport = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
@@ -67,6 +72,7 @@ const program = Effect.gen(function*() {
   }))
   return {
     coalescedRuns,
+    balanced,
     chaosStatus,
     user,
     hits,
