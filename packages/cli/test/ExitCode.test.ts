@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ExitCode } from "@sturdy/cli"
 import { HttpFailure } from "@sturdy/http"
-import { AdaptiveThrottle, Bulkhead, CircuitBreaker, RateLimit, RetryBudget } from "@sturdy/policy"
+import { AdaptiveThrottle, Bulkhead, CircuitBreaker, ConcurrencyLimit, RateLimit, RetryBudget } from "@sturdy/policy"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 
@@ -44,6 +44,7 @@ const cases: ReadonlyArray<readonly [ExitCode.Failure, ExitCode.Kind, number]> =
   [new CircuitBreaker.CircuitOpen({ key: "k", retryAfter: Duration.seconds(5) }), "CircuitOpen", 13],
   [new Bulkhead.BulkheadRejected({ key: "k", reason: "Full" }), "Rejected", 14],
   [new AdaptiveThrottle.AdaptiveThrottleRejected({ key: "k", probability: 0.9 }), "Rejected", 14],
+  [new ConcurrencyLimit.ConcurrencyLimitExceeded({ key: "k", limit: 4, inFlight: 4 }), "Rejected", 14],
   [new RateLimit.RateLimitExceeded({ key: "k", reason: "Paused", retryAfter: Duration.seconds(1) }), "RateLimited", 6],
   [new RateLimit.RateLimitStoreError({ key: "k" }), "Rejected", 14]
 ]
