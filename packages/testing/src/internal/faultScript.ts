@@ -278,7 +278,11 @@ const makeStreamReset = (
   _tag: "StreamReset",
   code: (http2ErrorCodes as ReadonlyArray<string>).includes(code) ?
     code :
-    invalid(where, `the code must be an RFC 9113 error code name (${http2ErrorCodes.join(", ")})`, JSON.stringify(code)),
+    invalid(
+      where,
+      `the code must be an RFC 9113 error code name (${http2ErrorCodes.join(", ")})`,
+      JSON.stringify(code)
+    ),
   latencyMillis: requireMillis(where, "latency", options?.latency)
 })
 
