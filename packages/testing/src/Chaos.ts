@@ -1,7 +1,7 @@
 /**
  * Chaos engineering for HTTP: an `HttpClient` middleware that wraps a real client and, for a share of the requests,
- * injects a fault from the `FaultScript` vocabulary (a 503, a reset, a hang, a refused connection, a body that does
- * not parse...) or extra latency. It is Sturdy's counterpart of Polly v8's chaos strategies (Simmy): the fault and
+ * injects a fault from the `FaultScript` vocabulary (a 503, a reset, a hang, a refused connection, an HTTP/2 stream
+ * the server refuses or resets, a body that does not parse...) or extra latency. It is Sturdy's counterpart of Polly v8's chaos strategies (Simmy): the fault and
  * outcome strategies are `faults`, the latency strategy is `latency`, the injection rate and `enabled` switch are
  * Polly's `InjectionRate` and `EnabledGenerator`. Polly's behavior strategy has no outcome of its own here:
  * `onInject` runs an effect of yours on each injection.

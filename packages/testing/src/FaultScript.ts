@@ -279,7 +279,72 @@ export const ConnectFailure = Schema.TaggedStruct("ConnectFailure", {
 export interface ConnectFailure extends Schema.Schema.Type<typeof ConnectFailure> {}
 
 /**
- * One answer to one request: a response, a reset, a hang, or (since 0.2.0) a connection that never opened.
+ * The error code of an HTTP/2 RST_STREAM, by its RFC 9113 §7 name (`"REFUSED_STREAM"`, `"INTERNAL_ERROR"`, ...; Node
+ * and undici prefix it with `NGHTTP2_`).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const resets = FaultScript.Http2ErrorCode.literals.map((code) => FaultScript.streamReset(code))
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const Http2ErrorCode = Schema.Literal(...internal.http2ErrorCodes).annotations({
+  message: (issue) => ({ message: internal.http2CodeProblem(issue.actual), override: true })
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Http2ErrorCode = typeof Http2ErrorCode.Type
+
+/**
+ * An HTTP/2 stream the server resets (RST_STREAM) with `code` after `latencyMillis`, before any response header, on a
+ * connection that is open: the request was written. `ScriptedClient` fails it as `@sturdy/node`'s `UndiciHttpClient`
+ * with `http2` fails it (undici 7 on Node 20 and later):
+ *
+ * | code                           | cause                                                                   | unsent |
+ * | ------------------------------ | ----------------------------------------------------------------------- | ------ |
+ * | `REFUSED_STREAM`               | `Http2StreamReset` `code: "NGHTTP2_REFUSED_STREAM"`                     | yes    |
+ * | `NO_ERROR`                     | undici's `InformationalError` `UND_ERR_INFO` (stream half-closed)       | no     |
+ * | `CANCEL`                       | undici's `InformationalError` `UND_ERR_INFO` (closed before a response) | no     |
+ * | `HTTP_1_1_REQUIRED`            | Node's `Error` `code: "ERR_HTTP2_STREAM_ERROR"`                         | no     |
+ * | any other                      | `Http2StreamReset` `code: "NGHTTP2_<code>"`                             | no     |
+ *
+ * Each is a `RequestError` `Transport`, in `@sturdy/http` a `ConnectionError` `Unknown`. A refused stream was not
+ * processed (RFC 9113 §8.7), so its `RequestError` carries `requestSent: false` and `Policy` retries it even for a
+ * POST; after any other code the request may have been processed: a GET is retried, a POST is not.
+ *
+ * `FaultServer` speaks HTTP/1.1, which has no streams: it answers such a fault with a 500 whose text body says it
+ * cannot play it (header `x-fault-script-error: cannot play`), as it answers a `ConnectFailure`.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const refused: FaultScript.StreamReset = FaultScript.refusedStream()
+ * const decoded: FaultScript.StreamReset = { _tag: "StreamReset", code: "INTERNAL_ERROR", latencyMillis: 5 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const StreamReset = Schema.TaggedStruct("StreamReset", {
+  code: Http2ErrorCode,
+  latencyMillis: Schema.NonNegative
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface StreamReset extends Schema.Schema.Type<typeof StreamReset> {}
+
+/**
+ * One answer to one request: a response, a reset, a hang, or (since 0.2.0) a connection that never opened or an
+ * HTTP/2 stream the server resets.
  *
  * @example
  * ```ts
@@ -290,7 +355,7 @@ export interface ConnectFailure extends Schema.Schema.Type<typeof ConnectFailure
  * @since 0.1.0
  * @category models
  */
-export const Fault = Schema.Union(Respond, Reset, Hang, ConnectFailure)
+export const Fault = Schema.Union(Respond, Reset, Hang, ConnectFailure, StreamReset)
 
 /**
  * @since 0.1.0
@@ -678,6 +743,43 @@ export const connectTimeout: (options?: ConnectOptions) => ConnectFailure = inte
  * @category constructors
  */
 export const tlsFailure: (options?: ConnectOptions) => ConnectFailure = internal.tlsFailure
+
+/**
+ * The server refuses the request's HTTP/2 stream (RST_STREAM `REFUSED_STREAM`) before any processing: the request
+ * never reached the application, so `Policy` retries it even for a POST (`requestSent: false`, as with `refused()`).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const script = FaultScript.sequence(FaultScript.refusedStream(), FaultScript.json({ id: 1 }, { status: 201 }))
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const refusedStream: (options?: { readonly latency?: Duration.DurationInput | undefined }) => StreamReset =
+  internal.refusedStream
+
+/**
+ * The server resets the request's HTTP/2 stream with `code` (default `"INTERNAL_ERROR"`) after the request was sent
+ * and before any response header: it may have been processed, so `Policy` retries a GET but not a POST (unless the
+ * code is `"REFUSED_STREAM"`, which is {@link refusedStream}). A code that is not an RFC 9113 §7 name throws a
+ * `RangeError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const internalError = FaultScript.streamReset()
+ * const calm = FaultScript.streamReset("ENHANCE_YOUR_CALM", { latency: "20 millis" })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const streamReset: (
+  code?: Http2ErrorCode,
+  options?: { readonly latency?: Duration.DurationInput | undefined }
+) => StreamReset = internal.streamReset
 
 // -----------------------------------------------------------------------------
 // combinators

@@ -5,7 +5,10 @@
  * A connection that never opened (a `ConnectFailure`: refused, DNS, connect timeout, TLS) cannot be played by a
  * server the client is already connected to: such a fault is answered, after its latency, with a 500 whose text body
  * says so (header `x-fault-script-error: cannot play`), as a fault HTTP cannot send is. Play those on
- * `ScriptedClient`; for a real refused connection, send to {@link refusedUrl}.
+ * `ScriptedClient`; for a real refused connection, send to {@link refusedUrl}. The server speaks HTTP/1.1, which has
+ * no streams, so an HTTP/2 stream reset (a `StreamReset`: `refusedStream()`, `streamReset(code)`) is answered the same
+ * way, a 500 after its latency that says it cannot play it: play those on `ScriptedClient`, or inject them with
+ * `Chaos`.
  *
  * @since 0.1.0
  */

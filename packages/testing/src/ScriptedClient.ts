@@ -18,6 +18,8 @@
  * | `dnsFailure("temporary")`      | `RequestError` `Transport` | `Error` `code: "EAI_AGAIN"`, `syscall: "getaddrinfo"`        |
  * | `connectTimeout()`             | `RequestError` `Transport` | `ConnectTimeoutError` `code: "UND_ERR_CONNECT_TIMEOUT"`      |
  * | `tlsFailure()`                 | `RequestError` `Transport` | `Error` `code: "DEPTH_ZERO_SELF_SIGNED_CERT"`                |
+ * | `refusedStream()`              | `RequestError` `Transport` | `Http2StreamReset` `code: "NGHTTP2_REFUSED_STREAM"`, unsent  |
+ * | `streamReset()`                | `RequestError` `Transport` | `Http2StreamReset` `code: "NGHTTP2_INTERNAL_ERROR"`          |
  *
  * A connect failure arrives after the fault's latency. Its cause names the request URL's host and port (the port
  * the scheme implies when the URL has none) where Node names the address it tried: the same for a URL with an IP
@@ -25,6 +27,16 @@
  * the request is not written: an attempt timeout that fires first (a `connectTimeout({ latency: "15 seconds" })` under
  * a 10 s attempt timeout) is a `Timeout` with `requestSent: false`, which `Policy` retries even for a POST, as with
  * `@sturdy/node`'s transport. Every other fault is played on an open connection, its request written at once.
+ *
+ * An HTTP/2 stream the server resets (`refusedStream()`, `streamReset(code)`, which `FaultServer` cannot play either)
+ * fails after its latency as `@sturdy/node`'s `UndiciHttpClient` with `http2` fails it: the cause is its
+ * `Http2StreamReset` (name, `code: "NGHTTP2_<code>"` and message as it writes them, Node's `ERR_HTTP2_STREAM_ERROR` as
+ * its own cause), except where undici does not report the code (`NO_ERROR`, `CANCEL`: its `InformationalError`
+ * `UND_ERR_INFO`; `HTTP_1_1_REQUIRED`: Node's error itself); see `FaultScript.StreamReset`. A refused stream was not
+ * processed: its `RequestError` carries `requestSent: false` (not enumerable), as that transport marks it, so
+ * `HttpFailure` reads a `ConnectionError` that never reached the server and `Policy` retries it even for a POST. After
+ * any other code the request may have been processed. Either way the request was written on an open connection: an
+ * attempt timeout that fires before the reset arrives is a `Timeout` that may have reached the server.
  *
  * A body is read as by Sturdy's undici transport: the first read that runs takes it; a body read whole is kept for
  * every later reader, a stream included, and a body being streamed fails any other reader (`ResponseError` `Decode`,

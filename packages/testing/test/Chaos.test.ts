@@ -159,7 +159,9 @@ describe("Chaos", () => {
         ["DNS", FaultScript.dnsFailure(), { _tag: "ConnectionError", reason: "DnsLookup" }],
         ["DNS temporary", FaultScript.dnsFailure("temporary"), { _tag: "ConnectionError", reason: "DnsLookup" }],
         ["connect timeout", FaultScript.connectTimeout(), { _tag: "ConnectionError", reason: "ConnectTimeout" }],
-        ["TLS", FaultScript.tlsFailure(), { _tag: "ConnectionError", reason: "Tls" }]
+        ["TLS", FaultScript.tlsFailure(), { _tag: "ConnectionError", reason: "Tls" }],
+        ["refused stream", FaultScript.refusedStream(), { _tag: "ConnectionError", requestSent: false }],
+        ["stream reset", FaultScript.streamReset(), { _tag: "ConnectionError", reason: "Unknown" }]
       ]
       for (const [name, fault, expected] of faults) {
         const stub = makeStub()
@@ -289,6 +291,43 @@ describe("Chaos", () => {
       expect(stub.seen.length).toBe(20)
       expect(injected).toBeGreaterThan(5)
     }).pipe(seeded(11)))
+
+  it.scoped("Policy retries a POST after an injected refusedStream (never processed), not after a streamReset", () =>
+    Effect.gen(function*() {
+      const policy = yield* Policy.make({ retry: { maxAttempts: 10, budget: false }, circuitBreaker: false })
+      const injections: Array<string> = []
+      const post = (fault: FaultScript.Fault) => {
+        const stub = makeStub()
+        const chaos = Chaos.transform(stub.client, {
+          injectionRate: 0.5,
+          faults: [fault],
+          onInject: (injection) => Effect.sync(() => injections.push(injection._tag))
+        })
+        return Effect.gen(function*() {
+          injections.length = 0
+          const fiber = yield* Effect.fork(Effect.either(
+            Policy.json(chaos, HttpClientRequest.post(`${base}/orders`), Items).pipe(
+              Effect.provideService(Policy.Policy, policy)
+            )
+          ))
+          yield* TestClock.adjust("10 minutes")
+          return { outcome: yield* Fiber.join(fiber), injected: injections.length, reachedServer: stub.seen.length }
+        })
+      }
+      // seed 5 injects into the first attempt only (checked below): the retry reaches the real client
+      const refused = yield* post(FaultScript.refusedStream()).pipe(seeded(5))
+      expect(refused.outcome).toEqual(Either.right({ items: [1] }))
+      expect([refused.injected, refused.reachedServer]).toEqual([1, 1])
+
+      // the same draws: the POST may have been processed after the first reset, so it is not sent again
+      const reset = yield* post(FaultScript.streamReset()).pipe(seeded(5))
+      expect(Either.isLeft(reset.outcome) && reset.outcome.left).toMatchObject({
+        _tag: "ConnectionError",
+        reason: "Unknown",
+        attempts: 1
+      })
+      expect([reset.injected, reset.reachedServer]).toEqual([1, 0])
+    }))
 
   it.effect("each injection is an event on the current span, an attribute of the http.client span and a Debug log", () =>
     Effect.gen(function*() {

@@ -437,4 +437,103 @@ describe("FaultScript", () => {
       expect(Either.isRight(decode({ _tag: "ConnectFailure", reason: "Tls", latencyMillis: 0 }))).toBe(true)
     })
   })
+
+  describe("HTTP/2 streams the server resets (StreamReset)", () => {
+    const isFault = Schema.is(FaultScript.Fault)
+
+    it("refusedStream is REFUSED_STREAM, streamReset defaults to INTERNAL_ERROR; latency 0 unless given", () => {
+      expect(FaultScript.refusedStream()).toEqual({ _tag: "StreamReset", code: "REFUSED_STREAM", latencyMillis: 0 })
+      expect(FaultScript.streamReset()).toEqual({ _tag: "StreamReset", code: "INTERNAL_ERROR", latencyMillis: 0 })
+      expect(FaultScript.streamReset("REFUSED_STREAM")).toEqual(FaultScript.refusedStream())
+      expect(FaultScript.refusedStream({ latency: "20 millis" }).latencyMillis).toBe(20)
+      expect(FaultScript.Http2ErrorCode.literals).toEqual([
+        "NO_ERROR",
+        "PROTOCOL_ERROR",
+        "INTERNAL_ERROR",
+        "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT",
+        "STREAM_CLOSED",
+        "FRAME_SIZE_ERROR",
+        "REFUSED_STREAM",
+        "CANCEL",
+        "COMPRESSION_ERROR",
+        "CONNECT_ERROR",
+        "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED"
+      ])
+      for (const code of FaultScript.Http2ErrorCode.literals) {
+        const fault = FaultScript.streamReset(code, { latency: 3 })
+        expect(fault).toEqual({ _tag: "StreamReset", code, latencyMillis: 3 })
+        expect(isFault(fault)).toBe(true)
+        expect(Schema.is(FaultScript.StreamReset)(fault)).toBe(true)
+      }
+      expect(FaultScript.withLatency(FaultScript.refusedStream(), "2 seconds")).toEqual(
+        FaultScript.refusedStream({ latency: 2000 })
+      )
+    })
+
+    it("a code that is not an RFC 9113 name, or a negative latency, is refused where it is written, naming it", () => {
+      for (const bad of ["REFUSED", "NGHTTP2_REFUSED_STREAM", "internal_error", "", 7]) {
+        const code = bad as unknown as FaultScript.Http2ErrorCode
+        expect(() => FaultScript.streamReset(code)).toThrow(RangeError)
+        expect(() => FaultScript.streamReset(code)).toThrow(
+          `FaultScript.streamReset: the code must be an RFC 9113 error code name (NO_ERROR, PROTOCOL_ERROR, ` +
+            `INTERNAL_ERROR, FLOW_CONTROL_ERROR, SETTINGS_TIMEOUT, STREAM_CLOSED, FRAME_SIZE_ERROR, REFUSED_STREAM, ` +
+            `CANCEL, COMPRESSION_ERROR, CONNECT_ERROR, ENHANCE_YOUR_CALM, INADEQUATE_SECURITY, HTTP_1_1_REQUIRED), ` +
+            `got ${JSON.stringify(bad)}`
+        )
+      }
+      expect(() => FaultScript.refusedStream({ latency: -1 })).toThrow(
+        "FaultScript.refusedStream: latency must be a duration ≥ 0, got -1"
+      )
+      expect(() => FaultScript.streamReset("CANCEL", { latency: "-5 millis" })).toThrow(RangeError)
+    })
+
+    it.effect("they round-trip through JSON in routes, outages and notFound, and decode from a file's JSON", () =>
+      Effect.gen(function*() {
+        const routes = FaultScript.routes({
+          "POST /orders": FaultScript.sequence(
+            FaultScript.refusedStream(),
+            FaultScript.streamReset("ENHANCE_YOUR_CALM", { latency: 5 }),
+            FaultScript.status(201)
+          ),
+          "GET /items": FaultScript.random({ seed: 1, choices: [[0.5, FaultScript.streamReset()]], otherwise: ok })
+        }, {
+          outages: [FaultScript.outage({ from: 0, to: "1 second", fault: FaultScript.refusedStream() })],
+          notFound: FaultScript.streamReset("CANCEL")
+        })
+        const json = JSON.stringify(yield* Schema.encode(FaultScript.Routes)(routes))
+        expect(yield* Schema.decodeUnknown(Schema.parseJson(FaultScript.Routes))(json)).toEqual(routes)
+        const file = `{
+          "routes": [{ "method": "POST", "path": "/a", "script": { "_tag": "Sequence", "afterLast": "repeatLast",
+            "steps": [{ "_tag": "StreamReset", "code": "REFUSED_STREAM", "latencyMillis": 0 }] } }],
+          "outages": [],
+          "notFound": { "_tag": "StreamReset", "code": "INTERNAL_ERROR", "latencyMillis": 10 }
+        }`
+        const decoded = yield* Schema.decodeUnknown(Schema.parseJson(FaultScript.Routes))(file)
+        expect(decoded.routes[0].script).toEqual(FaultScript.always(FaultScript.refusedStream()))
+        expect(decoded.notFound).toEqual(FaultScript.streamReset("INTERNAL_ERROR", { latency: 10 }))
+      }))
+
+    it("the schema refuses an unknown code, a negative latency and a missing field, saying which", () => {
+      const decode = (fault: unknown) =>
+        Schema.decodeUnknownEither(FaultScript.Routes)({ routes: [], outages: [], notFound: fault }).pipe(
+          Either.mapLeft((error) => error.message)
+        )
+      const refusedWith = (fault: unknown, ...messages: ReadonlyArray<string>) => {
+        const decoded = decode(fault)
+        expect(Either.isLeft(decoded)).toBe(true)
+        for (const message of messages) expect(Either.isLeft(decoded) && decoded.left).toContain(message)
+      }
+      refusedWith(
+        { _tag: "StreamReset", code: "NGHTTP2_CANCEL", latencyMillis: 0 },
+        "code \"NGHTTP2_CANCEL\" is not an RFC 9113 error code name (NO_ERROR, PROTOCOL_ERROR,"
+      )
+      refusedWith({ _tag: "StreamReset", code: "CANCEL", latencyMillis: -1 }, "Expected a non-negative number")
+      refusedWith({ _tag: "StreamReset", latencyMillis: 0 }, "[\"code\"]\n", "is missing")
+      refusedWith({ _tag: "StreamReset", code: "CANCEL" }, "[\"latencyMillis\"]\n", "is missing")
+      expect(Either.isRight(decode({ _tag: "StreamReset", code: "HTTP_1_1_REQUIRED", latencyMillis: 0 }))).toBe(true)
+    })
+  })
 })

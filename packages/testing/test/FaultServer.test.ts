@@ -370,6 +370,35 @@ describe("FaultServer", () => {
       ])
     }))
 
+  it.scopedLive("an HTTP/2 stream reset cannot be played over HTTP/1.1: a 500 that says so, after the latency", () =>
+    Effect.gen(function*() {
+      const server = yield* FaultServer.make(FaultScript.routes({
+        "POST /a": FaultScript.sequence(
+          FaultScript.refusedStream({ latency: "30 millis" }),
+          FaultScript.streamReset(),
+          FaultScript.status(201)
+        )
+      }))
+      const refused = yield* send(`${server.url}/a`, { method: "POST" })
+      expect([refused.status, refused.headers?.["x-fault-script-error"], refused.body]).toEqual([
+        500,
+        "cannot play",
+        "FaultServer cannot play StreamReset (REFUSED_STREAM): it speaks HTTP/1.1, which has no streams. " +
+        "Use ScriptedClient, or Chaos around an HTTP/2 client."
+      ])
+      expect(refused.elapsedMillis).toBeGreaterThanOrEqual(25)
+      const reset = yield* send(`${server.url}/a`, { method: "POST" })
+      expect([reset.status, reset.body]).toEqual([500, expect.stringContaining("StreamReset (INTERNAL_ERROR)")])
+      expect((yield* send(`${server.url}/a`, { method: "POST" })).status).toBe(201)
+      yield* server.awaitIdle
+      const log = yield* server.requests
+      expect(log.map((entry) => [entry.attempt, entry.fault._tag, entry.finished])).toEqual([
+        [0, "StreamReset", true],
+        [1, "StreamReset", true],
+        [2, "Respond", true]
+      ])
+    }))
+
   it.scopedLive("refusedUrl is a 127.0.0.1 URL whose port refuses connections", () =>
     Effect.gen(function*() {
       const url = yield* FaultServer.refusedUrl

@@ -13,10 +13,12 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
 import * as Fs from "node:fs"
+import * as Http2 from "node:http2"
 import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
@@ -780,5 +782,251 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
       )
       expect(afterToken).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
       expect("requestSent" in afterToken).toBe(false)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// HTTP/2 streams the server resets (StreamReset)
+// -----------------------------------------------------------------------------
+
+/** The cause code each RFC 9113 code gives through `@sturdy/node`'s transport (see `FaultScript.StreamReset`). */
+const streamCauseCode = (code: FaultScript.Http2ErrorCode): string =>
+  code === "NO_ERROR" || code === "CANCEL"
+    ? "UND_ERR_INFO"
+    : code === "HTTP_1_1_REQUIRED"
+    ? "ERR_HTTP2_STREAM_ERROR"
+    : `NGHTTP2_${code}`
+
+/** The `requestSent` mark on a `RequestError`, as `Object.getOwnPropertyDescriptor` gives it (`undefined`: none). */
+const unsentMark = (error: object) => Object.getOwnPropertyDescriptor(error, "requestSent")
+
+describe("ScriptedClient: HTTP/2 streams the server resets", () => {
+  it.effect("each code fails after its latency with a Transport RequestError; only REFUSED_STREAM is marked unsent", () =>
+    Effect.gen(function*() {
+      for (const code of FaultScript.Http2ErrorCode.literals) {
+        const scripted = yield* ScriptedClient.make(
+          FaultScript.routes({ "POST /orders": FaultScript.streamReset(code, { latency: "30 millis" }) })
+        )
+        const fiber = yield* Effect.fork(Effect.flip(scripted.client.post(`${base}/orders`)))
+        yield* TestClock.adjust(29)
+        expect(Option.isNone(yield* Fiber.poll(fiber)), code).toBe(true)
+        yield* TestClock.adjust(1)
+        const error = yield* Fiber.join(fiber)
+        expect([error._tag, error.reason], code).toEqual(["RequestError", "Transport"])
+        const cause = error.cause as Error & { readonly code?: string; readonly cause?: unknown }
+        expect(cause, code).toBeInstanceOf(Error)
+        expect(cause.code, code).toBe(streamCauseCode(code))
+        expect(unsentMark(error), code).toEqual(
+          code === "REFUSED_STREAM"
+            ? { value: false, writable: false, enumerable: false, configurable: false }
+            : undefined
+        )
+        const [entry] = yield* scripted.requests
+        expect([entry.fault._tag, entry.finished, entry.aborted], code).toEqual(["StreamReset", true, false])
+      }
+      const refused = yield* Effect.flip(
+        Effect.flatMap(
+          ScriptedClient.make(FaultScript.routes({}, { notFound: FaultScript.refusedStream() })),
+          (scripted) => scripted.client.get(`${base}/x`)
+        )
+      )
+      const cause = refused.cause as Error & { readonly code?: string; readonly cause?: Error & { code?: string } }
+      expect([cause.name, cause.code, cause.message]).toEqual([
+        "Http2StreamReset",
+        "NGHTTP2_REFUSED_STREAM",
+        "HTTP/2 stream refused by the server (RST_STREAM NGHTTP2_REFUSED_STREAM): the request was not processed"
+      ])
+      expect([cause.cause?.name, cause.cause?.code, cause.cause?.message]).toEqual([
+        "Error",
+        "ERR_HTTP2_STREAM_ERROR",
+        "Stream closed with error code NGHTTP2_REFUSED_STREAM"
+      ])
+    }).pipe(Effect.scoped))
+
+  it.effect("an attempt timeout before the reset arrives: a Timeout that may have reached the server (it was written)", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(
+        FaultScript.routes({ "POST /slow": FaultScript.refusedStream({ latency: "2 seconds" }) })
+      )
+      const fiber = yield* Effect.fork(
+        Effect.flip(Attempt.send(scripted.client, HttpClientRequest.post(`${base}/slow`), { timeout: "1 second" }))
+      )
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag).toBe("Timeout")
+      expect("requestSent" in failure).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(failure)).toBe(true)
+    }).pipe(Effect.scoped))
+
+  it.scoped("through Policy: a POST is retried after refusedStream, not after streamReset; a GET after both", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "POST /refused": FaultScript.sequence(
+          FaultScript.refusedStream(),
+          FaultScript.refusedStream({ latency: "5 millis" }),
+          FaultScript.json({ id: 1 }, { status: 201 })
+        ),
+        "POST /reset": FaultScript.sequence(FaultScript.streamReset(), FaultScript.status(201)),
+        "GET /reset": FaultScript.sequence(FaultScript.streamReset("PROTOCOL_ERROR"), FaultScript.status(200)),
+        "GET /refused": FaultScript.sequence(FaultScript.refusedStream(), FaultScript.status(200))
+      }))
+      const policy = yield* Policy.make()
+      const run = (request: HttpClientRequest.HttpClientRequest) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            Policy.send(scripted.client, request).pipe(
+              Effect.map((received) => received.response.status),
+              Effect.either,
+              Effect.provideService(Policy.Policy, policy),
+              Effect.withRandom(Random.make(7))
+            )
+          )
+          yield* TestClock.adjust("1 minute")
+          return yield* Fiber.join(fiber)
+        })
+      const attemptsOn = (route: string) =>
+        Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+
+      expect(yield* run(HttpClientRequest.post(`${base}/refused`))).toEqual(Either.right(201))
+      expect(yield* attemptsOn("POST /refused")).toBe(3)
+
+      const reset = yield* run(HttpClientRequest.post(`${base}/reset`))
+      expect(yield* attemptsOn("POST /reset")).toBe(1)
+      if (Either.isRight(reset)) throw new Error("expected a failure")
+      expect(reset.left).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
+      expect(Policy.attemptsOf(reset.left)).toBe(1)
+      expect(HttpFailure.mayHaveReachedServer(reset.left as HttpFailure.HttpFailure)).toBe(true)
+
+      expect(yield* run(HttpClientRequest.get(`${base}/reset`))).toEqual(Either.right(200))
+      expect(yield* attemptsOn("GET /reset")).toBe(2)
+      expect(yield* run(HttpClientRequest.get(`${base}/refused`))).toEqual(Either.right(200))
+      expect(yield* attemptsOn("GET /refused")).toBe(2)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// the same stream resets from @sturdy/node's transport (http2: "h2c") and a node:http2 server on 127.0.0.1
+// -----------------------------------------------------------------------------
+
+/** A node:http2 h2c server that resets each request's stream with the code `?code=` names (its numeric value). */
+const resettingServer = Effect.gen(function*() {
+  const seen = new Map<string, number>()
+  const server = Http2.createServer((request, response) => {
+    const url = new URL(request.url, "http://127.0.0.1")
+    const tag = url.searchParams.get("tag") ?? url.pathname
+    const count = (seen.get(tag) ?? 0) + 1
+    seen.set(tag, count)
+    request.resume()
+    request.on("end", () => {
+      // the first `fail` requests of the tag are reset (all when `fail` is absent), later ones get a 201
+      if (count <= Number(url.searchParams.get("fail") ?? Infinity)) {
+        request.stream.close(Number(url.searchParams.get("code")))
+      } else {
+        response.writeHead(201, { "content-type": "application/json" })
+        response.end(JSON.stringify({ attempt: count }))
+      }
+    })
+  })
+  server.on("session", (session) => session.on("error", () => {}))
+  server.on("stream", (stream) => stream.on("error", () => {}))
+  const port = yield* listen(server)
+  return { base: `http://127.0.0.1:${port}`, seen }
+})
+
+/** What a failure is made of after `Attempt.send`: the `RequestError`, its causes, the `HttpFailure` it becomes. */
+const streamAnatomy = (error: HttpClientError.HttpClientError) =>
+  Effect.gen(function*() {
+    const causeOf = (cause: unknown) => {
+      if (!(cause instanceof Error)) return undefined
+      const fields = cause as Error & Record<string, unknown>
+      return {
+        name: cause.name,
+        message: cause.message,
+        fields: Object.fromEntries(Object.keys(fields).map((key) => [key, fields[key]]))
+      }
+    }
+    const failure = yield* Effect.flip(Attempt.fromClientError(error))
+    return {
+      error: [error._tag, error.reason, error.message],
+      requestSent: unsentMark(error),
+      cause: causeOf(error.cause),
+      causeOfCause: causeOf((error.cause as { readonly cause?: unknown }).cause),
+      failure: { ...failure, message: failure.message },
+      mayHaveReachedServer: HttpFailure.mayHaveReachedServer(failure),
+      isTransient: HttpFailure.isTransient(failure)
+    }
+  })
+
+describe("ScriptedClient's stream resets are @sturdy/node's over h2c (node:http2 on 127.0.0.1)", () => {
+  it.scopedLive("every RFC 9113 code: the same RequestError, mark, causes and HttpFailure for a POST", () =>
+    Effect.gen(function*() {
+      const server = yield* resettingServer
+      const real = Context.get(yield* Layer.build(UndiciHttpClient.layer({ http2: "h2c" })), HttpClient.HttpClient)
+      for (const [value, code] of FaultScript.Http2ErrorCode.literals.entries()) {
+        // the scripted client is sent to the real server's URL: the messages, which name it, must then be equal
+        const url = `${server.base}/orders?code=${value}`
+        const seen = yield* streamAnatomy(yield* Effect.flip(Effect.scoped(real.post(url))))
+        const scripted = yield* streamAnatomy(
+          yield* Effect.flip(Effect.scoped(Effect.flatMap(
+            ScriptedClient.make(FaultScript.routes({}, { notFound: FaultScript.streamReset(code) })),
+            (client) => client.client.post(url)
+          )))
+        )
+        expect({ code, ...scripted }).toEqual({ code, ...seen })
+      }
+    }))
+
+  it.scopedLive("through Policy: the same retry decisions (a POST after REFUSED_STREAM, not after INTERNAL_ERROR)", () =>
+    Effect.gen(function*() {
+      const server = yield* resettingServer
+      const real = Context.get(yield* Layer.build(UndiciHttpClient.layer({ http2: "h2c" })), HttpClient.HttpClient)
+      const policy = yield* Policy.make({ retry: { baseDelay: "1 millis" } })
+      // the outcome of a Policy.json and the number of requests the responder saw
+      const outcome = (client: HttpClient.HttpClient, url: string, attempts: Effect.Effect<number>) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.either(
+            Policy.json(client, HttpClientRequest.post(url), Schema.Unknown).pipe(
+              Effect.provideService(Policy.Policy, policy)
+            )
+          )
+          return {
+            result: Either.isRight(exit)
+              ? { ok: exit.right }
+              : {
+                failure: exit.left._tag,
+                message: exit.left.message,
+                attempts: Policy.attemptsOf(exit.left),
+                requestSent: "requestSent" in exit.left ? exit.left.requestSent : undefined
+              },
+            requests: yield* attempts
+          }
+        })
+      const cases = [
+        ["REFUSED_STREAM", 7, 2, { ok: { attempt: 3 } }, 3],
+        ["INTERNAL_ERROR", 2, 1, undefined, 1],
+        ["ENHANCE_YOUR_CALM", 11, 1, undefined, 1]
+      ] as const
+      for (const [code, value, fail, expected, requests] of cases) {
+        const tag = `policy-${code}`
+        const url = `${server.base}/orders?code=${value}&fail=${fail}&tag=${tag}`
+        const seen = yield* outcome(real, url, Effect.sync(() => server.seen.get(tag) ?? 0))
+        const scripted = yield* Effect.gen(function*() {
+          const script = FaultScript.sequence(
+            FaultScript.streamReset(code),
+            ...Array.from({ length: fail - 1 }, () => FaultScript.streamReset(code)),
+            FaultScript.json({ attempt: fail + 1 }, { status: 201 })
+          )
+          const client = yield* ScriptedClient.make(FaultScript.routes({ "POST /orders": script }))
+          const fiber = yield* Effect.fork(
+            outcome(client.client, url, Effect.map(client.requests, (log) => log.length))
+          )
+          yield* TestClock.adjust("1 minute")
+          return yield* Fiber.join(fiber)
+        }).pipe(Effect.scoped, Effect.provide(TestContext.TestContext))
+        expect({ code, ...scripted }).toEqual({ code, ...seen })
+        expect(seen.requests, code).toBe(requests)
+        if (expected !== undefined) expect(seen.result, code).toEqual(expected)
+        else expect(seen.result, code).toMatchObject({ failure: "ConnectionError", attempts: 1 })
+      }
     }))
 })

@@ -8,8 +8,10 @@
 // otherwise. The request log records route, attempt (−1 in an outage or without a route), outage, fault, arrival time
 // and time since start; `resetLog` clears it and the counters and sets `max` in-flight to the current count. A request
 // is open from its arrival until its responder is done: a response after its latency plus its paced body (chunks of
-// `bytesPerSecond / 20` bytes, 50 ms each here), a reset or a connection that never opened (`ConnectFailure`, logged
-// and counted like any other fault) after its latency, a hang never (until the client goes: then `aborted`).
+// `bytesPerSecond / 20` bytes, 50 ms each here), a reset, a connection that never opened (`ConnectFailure`, logged
+// and counted like any other fault) or an HTTP/2 stream reset (`StreamReset`) after its latency, a hang never (until
+// the client goes: then `aborted`). A stream reset fails with the cause code its RFC 9113 code gives, marked
+// `requestSent: false` exactly when it is `REFUSED_STREAM`.
 // `awaitIdle` completes exactly when the last open request closes.
 // Commands, generated: send (GET/POST on matching and unmatched paths), advance the clock (by some milliseconds, or
 // to the next outage edge exactly), `setScript` on an existing or a new route, `resetLog`, `awaitIdle`; after each,
@@ -61,11 +63,18 @@ const connectFailureArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
   latencyArb
 ).map(([reason, latency]) => FaultScript.connectFailure(reason, { latency }))
 
+// an HTTP/2 stream the server resets, with any RFC 9113 code, after its latency
+const streamResetArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
+  fc.constantFrom(...FaultScript.Http2ErrorCode.literals),
+  latencyArb
+).map(([code, latency]) => FaultScript.streamReset(code, { latency }))
+
 const faultArb: fc.Arbitrary<FaultScript.Fault> = fc.oneof(
   { arbitrary: respondArb, weight: 6 },
   { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
   { arbitrary: fc.constant(FaultScript.hang), weight: 1 },
-  { arbitrary: connectFailureArb, weight: 2 }
+  { arbitrary: connectFailureArb, weight: 2 },
+  { arbitrary: streamResetArb, weight: 1 }
 )
 
 const stepsArb = fc.array(faultArb, { minLength: 1, maxLength: 4 }) as fc.Arbitrary<
@@ -162,6 +171,7 @@ const closesAt = (fault: FaultScript.Fault, now: number): number => {
       return Infinity
     case "Reset":
     case "ConnectFailure":
+    case "StreamReset":
       return now + fault.latencyMillis
     case "Respond":
       return now + fault.latencyMillis + pacedMillis(fault)
@@ -360,7 +370,7 @@ describe("ScriptedClient follows the router model over virtual time", () => {
     )
   })
 
-  it("the client sees the answer the model gives: status, or the failure to connect, when the response is due", async () => {
+  it("the client sees the answer the model gives: status, or the failure to connect or of the stream, when due", async () => {
     // the cause each reason gives (the classification against the real transports is checked in ScriptedClient.test.ts)
     const codes: Record<FaultScript.ConnectFailureReason, string> = {
       Refused: "ECONNREFUSED",
@@ -369,8 +379,15 @@ describe("ScriptedClient follows the router model over virtual time", () => {
       ConnectTimeout: "UND_ERR_CONNECT_TIMEOUT",
       Tls: "DEPTH_ZERO_SELF_SIGNED_CERT"
     }
+    // undici reports NO_ERROR and CANCEL without the code; `@sturdy/node` names the others it reads (not one with digits)
+    const streamCode = (code: FaultScript.Http2ErrorCode): string =>
+      code === "NO_ERROR" || code === "CANCEL"
+        ? "UND_ERR_INFO"
+        : code === "HTTP_1_1_REQUIRED"
+        ? "ERR_HTTP2_STREAM_ERROR"
+        : `NGHTTP2_${code}`
     await fc.assert(
-      fc.asyncProperty(fc.oneof(respondArb, connectFailureArb), latencyArb, async (fault, wait) => {
+      fc.asyncProperty(fc.oneof(respondArb, connectFailureArb, streamResetArb), latencyArb, async (fault, wait) => {
         const outcome = await Effect.runPromise(
           Effect.gen(function*() {
             const scripted = yield* ScriptedClient.make(FaultScript.routes({ "GET /a": fault }))
@@ -402,6 +419,16 @@ describe("ScriptedClient follows the router model over virtual time", () => {
             const error = outcome.late.left
             expect([error._tag, error.reason]).toEqual(["RequestError", "Transport"])
             expect((error.cause as { readonly code?: unknown }).code).toBe(codes[fault.reason])
+          }
+        } else if (fault._tag === "StreamReset") {
+          expect(Either.isLeft(outcome.late)).toBe(true)
+          if (Either.isLeft(outcome.late)) {
+            const error = outcome.late.left
+            expect([error._tag, error.reason]).toEqual(["RequestError", "Transport"])
+            expect((error.cause as { readonly code?: unknown }).code).toBe(streamCode(fault.code))
+            expect((error as { readonly requestSent?: unknown }).requestSent).toBe(
+              fault.code === "REFUSED_STREAM" ? false : undefined
+            )
           }
         }
       }),

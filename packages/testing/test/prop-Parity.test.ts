@@ -15,7 +15,8 @@
 // outage windows that either cover the whole run or start an hour later (real time on the server: nothing depends on
 // where a window edge falls). Second property: a script survives `Schema.encode` + JSON + `Schema.decodeUnknown(Routes)`
 // and behaves the same on a `ScriptedClient` (under the TestClock); its scripts also hold connections that never open
-// (refused/dnsFailure/connectTimeout/tlsFailure), which the parity property leaves out: FaultServer cannot play them.
+// (refused/dnsFailure/connectTimeout/tlsFailure) and HTTP/2 stream resets (refusedStream/streamReset), which the
+// parity property leaves out: FaultServer cannot play them.
 //
 // Header fields and statuses lean towards what HTTP treats specially (204/304 and HEAD without a body, spaces around
 // values), where the two used to differ. The constructors and the schema refuse a 1xx status and header fields HTTP
@@ -148,18 +149,27 @@ const connectFailureArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
   latencyArb
 ).map(([make, latency]) => make({ latency }))
 
+// HTTP/2 streams the server resets (refused, or reset with any RFC 9113 code), from the public constructors.
+const streamResetArb: fc.Arbitrary<FaultScript.Fault> = fc.tuple(
+  fc.option(fc.constantFrom(...FaultScript.Http2ErrorCode.literals), { nil: undefined }),
+  latencyArb
+).map(([code, latency]) =>
+  code === undefined ? FaultScript.refusedStream({ latency }) : FaultScript.streamReset(code, { latency })
+)
+
 /**
  * Faults from the constructors; with `unsendable`, now and then a response made unsendable by hand; with `connect`,
- * connections that never open. Those are left out of the parity property on purpose: FaultServer cannot refuse a
- * connection it has already accepted, and answers them with its 500 "cannot play" (FaultServer.test.ts checks that),
- * where ScriptedClient fails the request as the real transports do (ScriptedClient.test.ts checks that against them).
+ * connections that never open and HTTP/2 stream resets. Those are left out of the parity property on purpose:
+ * FaultServer cannot refuse a connection it has already accepted, nor reset a stream over HTTP/1.1, and answers them
+ * with its 500 "cannot play" (FaultServer.test.ts checks that), where ScriptedClient fails the request as the real
+ * transports do (ScriptedClient.test.ts checks that against them).
  */
 const faultArbOf = (options: { readonly unsendable: boolean; readonly connect: boolean }) =>
   fc.oneof(
     { arbitrary: respondArbOf(options.unsendable), weight: 8 },
     { arbitrary: latencyArb.map((latency) => FaultScript.reset("beforeHeaders", { latency })), weight: 2 },
     { arbitrary: fc.constant<FaultScript.Fault>(FaultScript.hang), weight: 1 },
-    ...(options.connect ? [{ arbitrary: connectFailureArb, weight: 2 }] : [])
+    ...(options.connect ? [{ arbitrary: connectFailureArb, weight: 2 }, { arbitrary: streamResetArb, weight: 1 }] : [])
   )
 
 const scriptArbOf = (
@@ -208,7 +218,7 @@ const routesArbOf = (
   )
 }
 
-/** Routes built with the constructors only: what the schema accepts, connections that never open included. */
+/** Routes built with the constructors only: what the schema accepts, connect failures and stream resets included. */
 const routesArb = routesArbOf({ unsendable: false, connect: true })
 /** Routes that may hold hand-written faults HTTP cannot send, and no connect failure (FaultServer cannot play one). */
 const routesWithUnsendableArb = routesArbOf({ unsendable: true, connect: false })

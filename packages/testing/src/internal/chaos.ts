@@ -167,6 +167,8 @@ const describeFault = (fault: FaultScript.Fault): string => {
     }
     case "ConnectFailure":
       return `ConnectFailure ${fault.reason}`
+    case "StreamReset":
+      return `StreamReset ${fault.code}`
     default:
       return fault._tag
   }

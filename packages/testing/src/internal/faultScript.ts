@@ -245,6 +245,58 @@ export const connectTimeout = (options?: FaultScript.ConnectOptions): FaultScrip
 export const tlsFailure = (options?: FaultScript.ConnectOptions): FaultScript.ConnectFailure =>
   makeConnectFailure("tlsFailure", "Tls", options)
 
+/**
+ * The error codes of RFC 9113 §7, in the order of their values (0x0 to 0xd): the names a RST_STREAM can carry.
+ * @internal
+ */
+export const http2ErrorCodes = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED"
+] as const
+
+/** @internal */
+export const http2CodeProblem = (actual: unknown): string =>
+  `code ${JSON.stringify(actual)} is not an RFC 9113 error code name (${http2ErrorCodes.join(", ")})`
+
+const makeStreamReset = (
+  where: string,
+  code: FaultScript.Http2ErrorCode,
+  options: { readonly latency?: Duration.DurationInput | undefined } | undefined
+): FaultScript.StreamReset => ({
+  _tag: "StreamReset",
+  code: (http2ErrorCodes as ReadonlyArray<string>).includes(code) ?
+    code :
+    invalid(
+      where,
+      `the code must be an RFC 9113 error code name (${http2ErrorCodes.join(", ")})`,
+      JSON.stringify(code)
+    ),
+  latencyMillis: requireMillis(where, "latency", options?.latency)
+})
+
+/** @internal */
+export const refusedStream = (
+  options?: { readonly latency?: Duration.DurationInput | undefined }
+): FaultScript.StreamReset => makeStreamReset("refusedStream", "REFUSED_STREAM", options)
+
+/** @internal */
+export const streamReset = (
+  code: FaultScript.Http2ErrorCode = "INTERNAL_ERROR",
+  options?: { readonly latency?: Duration.DurationInput | undefined }
+): FaultScript.StreamReset => makeStreamReset("streamReset", code, options)
+
 // -----------------------------------------------------------------------------
 // combinators
 // -----------------------------------------------------------------------------
@@ -615,16 +667,23 @@ const notPlayed = (error: string, text: string): Respond => ({
 export const invalidFault = (reason: string): Respond => notPlayed("invalid fault", `invalid fault script: ${reason}`)
 
 /**
- * What `FaultServer` answers a fault it cannot play on a connection that is already open (a `ConnectFailure`): a 500
- * that says why, as for an invalid fault.
+ * What `FaultServer` answers a fault it cannot play: a connection that never opened (a `ConnectFailure`: its
+ * connection is already open) or an HTTP/2 stream reset (a `StreamReset`: it speaks HTTP/1.1); a 500 that says why,
+ * as for an invalid fault.
  * @internal
  */
-export const unplayableFault = (fault: FaultScript.ConnectFailure): Respond =>
-  notPlayed(
-    "cannot play",
-    `FaultServer cannot play ConnectFailure (${fault.reason}): the connection is already open. ` +
-      "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused."
-  )
+export const unplayableFault = (fault: FaultScript.ConnectFailure | FaultScript.StreamReset): Respond =>
+  fault._tag === "ConnectFailure" ?
+    notPlayed(
+      "cannot play",
+      `FaultServer cannot play ConnectFailure (${fault.reason}): the connection is already open. ` +
+        "Use ScriptedClient, or FaultServer.refusedUrl for a connection that is refused."
+    ) :
+    notPlayed(
+      "cannot play",
+      `FaultServer cannot play StreamReset (${fault.code}): it speaks HTTP/1.1, which has no streams. ` +
+        "Use ScriptedClient, or Chaos around an HTTP/2 client."
+    )
 
 // HTTP gives these responses no body, whatever the fault says: a 204 or 304 has none (sent without Content-Length),
 // and the answer to a HEAD has the headers a GET would get but no body. Without a body there is nothing to pace, cut

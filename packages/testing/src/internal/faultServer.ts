@@ -54,10 +54,12 @@ const handle = (
         socket.resetAndDestroy()
       })
     case "ConnectFailure":
+    case "StreamReset":
     case "Respond":
       return later(fault.latencyMillis, () => {
-        // a connection that never opened cannot be played on this one, which is open: answered as `unplayableFault`
-        const answer = fault._tag === "ConnectFailure" ? engine.unplayableFault(fault) : fault
+        // a connection that never opened cannot be played on this one, which is open, nor an HTTP/2 stream reset on
+        // HTTP/1.1: answered as `unplayableFault`
+        const answer = fault._tag === "Respond" ? fault : engine.unplayableFault(fault)
         let plan = engine.plan(answer, clock.unsafeCurrentTimeMillis(), request.method)
         try {
           response.writeHead(plan.status, plan.headers)

@@ -95,6 +95,67 @@ export const connectFailed = (
   }
 }
 
+// Node's error for a stream the peer reset (`ERR_HTTP2_STREAM_ERROR`), which undici hands on
+const nodeStreamError = (code: string): Error & { readonly code: "ERR_HTTP2_STREAM_ERROR" } =>
+  Object.assign(new Error(`Stream closed with error code ${code}`), { code: "ERR_HTTP2_STREAM_ERROR" as const })
+
+// undici's own class (lib/core/errors.js), for a stream that ended or closed before its response
+class InformationalError extends Error {
+  readonly code = "UND_ERR_INFO" as const
+  constructor(message: string) {
+    super(message)
+    this.name = "InformationalError"
+  }
+}
+
+// `@sturdy/node`'s error (internal/undiciHttpClient.ts) for a reset it reads the code of, Node's error its cause
+class Http2StreamReset extends Error {
+  constructor(readonly code: string, cause: Error) {
+    super(
+      code === "NGHTTP2_REFUSED_STREAM"
+        ? `HTTP/2 stream refused by the server (RST_STREAM ${code}): the request was not processed`
+        : `HTTP/2 stream reset by the server (RST_STREAM ${code})`,
+      { cause }
+    )
+    this.name = "Http2StreamReset"
+  }
+}
+
+/**
+ * The cause `@sturdy/node`'s `UndiciHttpClient` (with `http2`, on undici 7) reports for a stream the server resets
+ * with `fault.code` before the response: undici reports `NO_ERROR` as the stream's end and `CANCEL` as its close,
+ * without the code; `@sturdy/node` names every other code it reads in Node's message (`HTTP_1_1_REQUIRED`, with its
+ * digits, it does not read: Node's error is then the cause).
+ * @internal
+ */
+export const streamResetCause = (fault: FaultScript.StreamReset): Error & { readonly code: string } => {
+  switch (fault.code) {
+    case "NO_ERROR":
+      return new InformationalError("HTTP/2: stream half-closed (remote)")
+    case "CANCEL":
+      return new InformationalError("HTTP/2: stream closed before the response was complete")
+    case "HTTP_1_1_REQUIRED":
+      return nodeStreamError(`NGHTTP2_${fault.code}`)
+    default:
+      return new Http2StreamReset(`NGHTTP2_${fault.code}`, nodeStreamError(`NGHTTP2_${fault.code}`))
+  }
+}
+
+/**
+ * The `RequestError` a transport fails with: for a refused stream, marked never processed (`requestSent: false`,
+ * not enumerable) as `@sturdy/node` marks it; any other as it is.
+ */
+const requestError = (
+  request: HttpClientRequest.HttpClientRequest,
+  fault: FaultScript.Fault,
+  cause: Error
+): HttpClientError.RequestError => {
+  const error = new HttpClientError.RequestError({ request, reason: "Transport", cause })
+  return fault._tag === "StreamReset" && fault.code === "REFUSED_STREAM"
+    ? Object.defineProperty(error, "requestSent", { value: false })
+    : error
+}
+
 interface Head {
   readonly status: number
   readonly headers: Headers.Headers
@@ -134,6 +195,14 @@ const respond = (
         Effect.suspend(() => {
           exchange.finish()
           return Deferred.fail(head, connectFailed(fault, url))
+        })
+      )
+    case "StreamReset":
+      return Effect.zipRight(
+        sleepMillis(fault.latencyMillis),
+        Effect.suspend(() => {
+          exchange.finish()
+          return Deferred.fail(head, streamResetCause(fault))
         })
       )
     case "Respond":
@@ -265,7 +334,7 @@ export const play = (
     signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
     const received = yield* Deferred.await(head).pipe(
       Effect.onInterrupt(() => Fiber.interrupt(responder)),
-      Effect.mapError((cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause }))
+      Effect.mapError((cause) => requestError(request, fault, cause))
     )
     return new ScriptedResponse(request, received, body)
   })
