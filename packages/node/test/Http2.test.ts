@@ -82,6 +82,8 @@ const handle = async (request: Request, response: Response) => {
       return failing ? resetStream(request, NGHTTP2_INTERNAL_ERROR) : json(200, { attempt: count })
     case "/cancel":
       return failing ? resetStream(request, NGHTTP2_CANCEL) : json(200, { attempt: count })
+    case "/reset":
+      return failing ? resetStream(request, Number(url.searchParams.get("code"))) : json(200, { attempt: count })
     case "/flaky":
       return failing ? json(503, { error: "busy" }) : json(200, { attempt: count })
     case "/text":
@@ -367,6 +369,21 @@ describe("UndiciHttpClient over h2: streams the server resets", () => {
       expect(error).toMatchObject({ _tag: "ConnectionError", attempts: 1 })
       expect("requestSent" in error).toBe(false)
       expect(error.message).toContain("NGHTTP2_INTERNAL_ERROR")
+      expect(HttpFailure.mayHaveReachedServer(error)).toBe(true)
+    }).pipe(Effect.provide(h2)))
+
+  it.live("a reset code with digits in its name (HTTP_1_1_REQUIRED) is named in the failure too", () =>
+    Effect.gen(function*() {
+      const tag = freshTag("http11-required")
+      const { exit, requests } = yield* underPolicy(
+        HttpClientRequest.post(`${h2Base}/reset?tag=${tag}&fail=1&code=${Http2.constants.NGHTTP2_HTTP_1_1_REQUIRED}`)
+          .pipe(HttpClientRequest.bodyText("order")),
+        tag
+      )
+      const error = failureOf(exit) as HttpFailure.HttpFailure
+      expect(requests).toBe(1)
+      expect(error).toMatchObject({ _tag: "ConnectionError", attempts: 1 })
+      expect(error.message).toContain("NGHTTP2_HTTP_1_1_REQUIRED")
       expect(HttpFailure.mayHaveReachedServer(error)).toBe(true)
     }).pipe(Effect.provide(h2)))
 

@@ -311,7 +311,6 @@ export type Http2ErrorCode = typeof Http2ErrorCode.Type
  * | `REFUSED_STREAM`               | `Http2StreamReset` `code: "NGHTTP2_REFUSED_STREAM"`                     | yes    |
  * | `NO_ERROR`                     | undici's `InformationalError` `UND_ERR_INFO` (stream half-closed)       | no     |
  * | `CANCEL`                       | undici's `InformationalError` `UND_ERR_INFO` (closed before a response) | no     |
- * | `HTTP_1_1_REQUIRED`            | Node's `Error` `code: "ERR_HTTP2_STREAM_ERROR"`                         | no     |
  * | any other                      | `Http2StreamReset` `code: "NGHTTP2_<code>"`                             | no     |
  *
  * Each is a `RequestError` `Transport`, in `@sturdy/http` a `ConnectionError` `Unknown`. A refused stream was not

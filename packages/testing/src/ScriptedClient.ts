@@ -32,7 +32,7 @@
  * fails after its latency as `@sturdy/node`'s `UndiciHttpClient` with `http2` fails it: the cause is its
  * `Http2StreamReset` (name, `code: "NGHTTP2_<code>"` and message as it writes them, Node's `ERR_HTTP2_STREAM_ERROR` as
  * its own cause), except where undici does not report the code (`NO_ERROR`, `CANCEL`: its `InformationalError`
- * `UND_ERR_INFO`; `HTTP_1_1_REQUIRED`: Node's error itself); see `FaultScript.StreamReset`. A refused stream was not
+ * `UND_ERR_INFO`); see `FaultScript.StreamReset`. A refused stream was not
  * processed: its `RequestError` carries `requestSent: false` (not enumerable), as that transport marks it, so
  * `HttpFailure` reads a `ConnectionError` that never reached the server and `Policy` retries it even for a POST. After
  * any other code the request may have been processed. Either way the request was written on an open connection: an

@@ -793,8 +793,6 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
 const streamCauseCode = (code: FaultScript.Http2ErrorCode): string =>
   code === "NO_ERROR" || code === "CANCEL"
     ? "UND_ERR_INFO"
-    : code === "HTTP_1_1_REQUIRED"
-    ? "ERR_HTTP2_STREAM_ERROR"
     : `NGHTTP2_${code}`
 
 /** The `requestSent` mark on a `RequestError`, as `Object.getOwnPropertyDescriptor` gives it (`undefined`: none). */

@@ -379,12 +379,10 @@ describe("ScriptedClient follows the router model over virtual time", () => {
       ConnectTimeout: "UND_ERR_CONNECT_TIMEOUT",
       Tls: "DEPTH_ZERO_SELF_SIGNED_CERT"
     }
-    // undici reports NO_ERROR and CANCEL without the code; `@sturdy/node` names the others it reads (not one with digits)
+    // undici reports NO_ERROR and CANCEL without the code; `@sturdy/node` names the others it reads
     const streamCode = (code: FaultScript.Http2ErrorCode): string =>
       code === "NO_ERROR" || code === "CANCEL"
         ? "UND_ERR_INFO"
-        : code === "HTTP_1_1_REQUIRED"
-        ? "ERR_HTTP2_STREAM_ERROR"
         : `NGHTTP2_${code}`
     await fc.assert(
       fc.asyncProperty(fc.oneof(respondArb, connectFailureArb, streamResetArb), latencyArb, async (fault, wait) => {

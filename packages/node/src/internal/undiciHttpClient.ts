@@ -607,7 +607,7 @@ const failedUnsent = (
 
 const refusedStream = "NGHTTP2_REFUSED_STREAM"
 // Node's words for a stream the peer reset (RST_STREAM) with an error code: "Stream closed with error code NGHTTP2_..."
-const streamErrorCode = /\bcode (NGHTTP2_[A-Z_]+)$/
+const streamErrorCode = /\bcode (NGHTTP2_[A-Z0-9_]+)$/
 
 /**
  * An HTTP/2 stream the server reset (RST_STREAM) before the response headers, named by its error code: the code goes

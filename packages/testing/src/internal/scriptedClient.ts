@@ -124,8 +124,7 @@ class Http2StreamReset extends Error {
 /**
  * The cause `@sturdy/node`'s `UndiciHttpClient` (with `http2`, on undici 7) reports for a stream the server resets
  * with `fault.code` before the response: undici reports `NO_ERROR` as the stream's end and `CANCEL` as its close,
- * without the code; `@sturdy/node` names every other code it reads in Node's message (`HTTP_1_1_REQUIRED`, with its
- * digits, it does not read: Node's error is then the cause).
+ * without the code; `@sturdy/node` names every other code it reads in Node's message.
  * @internal
  */
 export const streamResetCause = (fault: FaultScript.StreamReset): Error & { readonly code: string } => {
@@ -134,8 +133,6 @@ export const streamResetCause = (fault: FaultScript.StreamReset): Error & { read
       return new InformationalError("HTTP/2: stream half-closed (remote)")
     case "CANCEL":
       return new InformationalError("HTTP/2: stream closed before the response was complete")
-    case "HTTP_1_1_REQUIRED":
-      return nodeStreamError(`NGHTTP2_${fault.code}`)
     default:
       return new Http2StreamReset(`NGHTTP2_${fault.code}`, nodeStreamError(`NGHTTP2_${fault.code}`))
   }
