@@ -850,6 +850,33 @@ describe("SturdyClient with replicas", () => {
       })
     }))
 
+  it.effect("layerConfig reads replicas, and fails with a ConfigError naming one that is not an origin", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const run = (replicas: string) =>
+        Effect.exit(
+          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/a")).pipe(
+            Effect.provide(
+              SturdyClient.layerConfig({
+                baseUrl: Config.string("API_URL"),
+                replicas: Config.array(Config.string(), "API_REPLICAS")
+              }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+            ),
+            Effect.withConfigProvider(
+              ConfigProvider.fromMap(new Map([["API_URL", "https://api.example.com"], ["API_REPLICAS", replicas]]))
+            )
+          )
+        )
+      const bad = yield* run("https://a.example.com,https://b.example.com/v1")
+      const error = Exit.isFailure(bad) ? Cause.squash(bad.cause) : undefined
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("replicas[1] must be an origin")
+      expect(seen).toHaveLength(0)
+      expect(Exit.isSuccess(yield* run("https://a.example.com,https://b.example.com"))).toBe(true)
+      expect(hosts(seen)).toHaveLength(1)
+      expect(["a.example.com", "b.example.com"]).toContain(hosts(seen)[0])
+    }))
+
   it.effect("without replicas a client has none and sends to the base URL", () =>
     Effect.gen(function*() {
       const { client, seen } = replicated()
