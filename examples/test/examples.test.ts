@@ -14,6 +14,7 @@ import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
+import * as ReplicasExample from "../replicas.js"
 import * as RetryAfterExample from "../retry-after.js"
 import * as ScheduleExample from "../schedule-property-test.js"
 import * as TelemetryExample from "../telemetry.js"
@@ -85,6 +86,13 @@ describe("examples", () => {
     expect(injected.length).toBeGreaterThan(0)
     const failed = injected.reduce((sum, match) => sum + Number(match[2]), 0)
     expect(out).toContain(`attempts: ${failed + 5} (${failed} failed by chaos, 5 reached the upstream)`)
+  })
+
+  it("replicas: round-robin over three replicas, retries elsewhere, the broken one ejected", async () => {
+    const out = await run(ReplicasExample.main)
+    expect(out).toMatch(/replica 2: 5 requests/)
+    expect(out).toMatch(/: ejected/)
+    expect(out).toMatch(/15 calls, 15 succeeded/)
   })
 
   it("circuit-breaker: opens, rejects without calling, probes, closes", async () => {

@@ -26,6 +26,48 @@
  * every option that is wrong and why) before anything is sent, as a request with a bad option of its own does.
  * `layerConfig` checks the values it read and fails with a `ConfigError` instead.
  *
+ * Replicas: with `replicas` (origins of the upstream `baseUrl` names), each attempt of a call (each retry, each hedge
+ * copy) whose URL has `baseUrl`'s origin is sent to the replica a `Balancer` (`@sturdy/policy`) picks: the replica's
+ * origin replaces the request's scheme, host and port, the path and query stay. A request to another origin (an
+ * absolute URL) is sent as it is. The call runs in `Balancer.avoidRepeats`: a retry or a hedge goes to a replica the
+ * call has not tried yet, unless it has tried them all. The policy's keys, breaker, budget and limits, and the call's
+ * span and metrics, stay those of the logical upstream (`baseUrl`); an attempt's span shows the replica it was sent
+ * to (`server.address`, `server.port`, `url.full`, `sturdy.balancer.endpoint`), and a failure names the URL sent
+ * (redacted, as always). The balancer learns from each attempt's own failure: unless `outlier.isFailure` is set, a
+ * failure counts toward ejecting the replica when it says the replica is at fault, as for the breaker's default (a
+ * refused or reset connection, an attempt timeout, a body cut short, a 408 or a transient 5xx: 500, 502, 503, 504);
+ * a 4xx (429 included), a bad body, a DNS or TLS failure and the caller's own deadline count as answers (or as
+ * nothing about the replica). `Balancer.OutlierOptions.isFailure`'s own default, every failure, would eject a replica
+ * for the 404s of a missing resource. A replica is an origin only (`https://host:port`, a trailing `/` allowed): a
+ * path, query, fragment or credentials in it, a scheme other than http(s), duplicates, an empty list, a `Balancer`
+ * option out of its domain, or `replicas` without `baseUrl` make every call fail with `InvalidRequest`
+ * (`InvalidOptions`), as any option out of range does. `client` (the platform client of the service) is not
+ * balanced. The balancer is made with the client, once: `replicas` on the service shows it (`snapshot`, `changes`).
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Policy, SturdyClient } from "@sturdy/http"
+ * import { Effect, Option } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const policy = yield* Policy.make({ retry: { maxAttempts: 3 } })
+ *   const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, {
+ *     baseUrl: "https://api.example.com/v1",
+ *     policy,
+ *     // GET /users/1 goes to https://eu-1.example.com/v1/users/1 or to eu-2; a retry goes to the other one
+ *     replicas: {
+ *       urls: ["https://eu-1.example.com", "https://eu-2.example.com:8443"],
+ *       strategy: "round-robin",
+ *       outlier: { consecutiveFailures: 3, baseEjectionTime: "10 seconds" }
+ *     }
+ *   })
+ *   const user = yield* api.get("/users/1")
+ *   const loads = yield* Option.match(api.replicas, { onNone: () => Effect.succeed([]), onSome: (b) => b.snapshot })
+ *   return { user, loads }
+ * }).pipe(Effect.scoped)
+ * ```
+ *
  * Built on `HttpClient.HttpClient`, so any platform transport (undici, node:http, fetch) and any client middleware
  * (via `transformClient`) plug in underneath.
  *
@@ -36,6 +78,8 @@ import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as UrlParams from "@effect/platform/UrlParams"
+import type * as Balancer from "@sturdy/policy/Balancer"
+import type * as Arr from "effect/Array"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
@@ -88,6 +132,62 @@ export declare namespace SturdyClient {
      * none for `makeWith`. With none, each call is one attempt.
      */
     readonly policy?: Policy.Policy | undefined
+    /**
+     * The replicas of the upstream `baseUrl` names, as origins (`scheme://host:port`, nothing after): each attempt
+     * of a call (each retry, each hedge copy) whose URL has the base URL's origin is sent to the replica a
+     * `Balancer` picks, that origin replaced by the replica's; a retry or a hedge prefers a replica the call has not
+     * tried yet. An array of origins balances with `Balancer`'s defaults (p2c); `{ urls, strategy, outlier, ... }`
+     * sets its options. Unless `outlier.isFailure` is set, only failures that say the replica is at fault (a
+     * connection failure, an attempt timeout, a transient 5xx; never a 4xx) count toward ejecting it. Needs
+     * `baseUrl`; a replica with a path, a query or a fragment is refused. See the module docs.
+     *
+     * @example
+     * ```ts
+     * import type { SturdyClient } from "@sturdy/http"
+     *
+     * const options: SturdyClient.SturdyClient.Options = {
+     *   baseUrl: "https://api.example.com/v1",
+     *   replicas: ["https://10.0.0.1:8443", "https://10.0.0.2:8443", "https://10.0.0.3:8443"]
+     * }
+     * ```
+     */
+    readonly replicas?: Replicas | undefined
+  }
+
+  /**
+   * The replicas of a client: their origins, or their origins and the `Balancer` options (all but `endpoints` and
+   * `key`: the endpoints are the origins, each its own key).
+   *
+   * @example
+   * ```ts
+   * import type { SturdyClient } from "@sturdy/http"
+   *
+   * const replicas: SturdyClient.SturdyClient.Replicas = ["https://a.example.com", new URL("https://b.example.com")]
+   * ```
+   * @since 0.2.0
+   * @category models
+   */
+  export type Replicas = ReadonlyArray<string | URL> | ReplicaOptions
+
+  /**
+   * The replicas' origins and the options of their `Balancer`. Unset, `outlier.isFailure` counts the failures that
+   * say the replica is at fault (see the module docs).
+   *
+   * @example
+   * ```ts
+   * import type { SturdyClient } from "@sturdy/http"
+   *
+   * const replicas: SturdyClient.SturdyClient.ReplicaOptions = {
+   *   urls: ["https://a.example.com", "https://b.example.com"],
+   *   strategy: "round-robin",
+   *   outlier: { consecutiveFailures: 3, maxEjectionPercent: 50 }
+   * }
+   * ```
+   * @since 0.2.0
+   * @category models
+   */
+  export interface ReplicaOptions extends Omit<Balancer.Options<string>, "endpoints" | "key"> {
+    readonly urls: Arr.NonEmptyReadonlyArray<string | URL>
   }
 
   /**
@@ -139,6 +239,11 @@ export declare namespace SturdyClient {
     readonly client: HttpClient.HttpClient.With<HttpFailure.HttpFailure>
     /** The policy the calls run through, if any. */
     readonly policy: Option.Option<Policy.Policy>
+    /**
+     * The balancer over the client's `replicas`, if it has any (and they are valid): its `snapshot` shows each
+     * replica's load, failures and ejection, its `changes` every ejection and return.
+     */
+    readonly replicas: Option.Option<Balancer.Balancer<string>>
     /** Sends a request with its own method. */
     readonly execute: Method<E>
     readonly get: Method<E>

@@ -1,7 +1,7 @@
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { type HttpFailure, Policy, SturdyClient } from "@sturdy/http"
-import { FaultScript, ScriptedClient } from "@sturdy/testing"
+import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Cause,
   Chunk,
@@ -15,6 +15,7 @@ import {
   Fiber,
   Layer,
   Option,
+  Random,
   Schema,
   TestClock
 } from "effect"
@@ -589,5 +590,299 @@ describe("SturdyClient and a Policy", () => {
       ])
       yield* settle(api.get("/down"))
       expect(seen).toHaveLength(8)
+    }))
+})
+
+describe("SturdyClient with replicas", () => {
+  const replicaUrls = ["https://a.example.com", "https://b.example.com:8443", "http://c.example.com"] as const
+  // every replica answers 200, but `failing` answers `status`
+  const replicated = (failing: Record<string, number> = {}) =>
+    fakeClient((_request, url) => Effect.succeed(jsonResponse(failing[url.host] ?? 200, ada)))
+  const hosts = (seen: ReadonlyArray<{ readonly url: string }>) => seen.map((s) => new URL(s.url).host)
+  const noRetry: Policy.Options = { retry: false, circuitBreaker: false }
+
+  it.effect("round-robin spreads calls over three replicas, each on the base URL's path", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com/v1",
+        replicas: { urls: replicaUrls, strategy: "round-robin" }
+      })
+      for (let i = 0; i < 6; i++) yield* api.get(`/users/${i}`, { urlParams: { q: "x" } })
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://a.example.com/v1/users/0?q=x",
+        "https://b.example.com:8443/v1/users/1?q=x",
+        "http://c.example.com/v1/users/2?q=x",
+        "https://a.example.com/v1/users/3?q=x",
+        "https://b.example.com:8443/v1/users/4?q=x",
+        "http://c.example.com/v1/users/5?q=x"
+      ])
+      const balancer = Option.getOrThrow(api.replicas)
+      expect(balancer.keys).toEqual(["https://a.example.com", "https://b.example.com:8443", "http://c.example.com"])
+    }))
+
+  it.scoped("a retry goes to a replica the call has not tried", () =>
+    Effect.gen(function*() {
+      // p2c with two replicas: a retry that could pick either would pick the failing one again now and then
+      const { client, seen } = replicated({ "a.example.com": 503 })
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 2, baseDelay: "100 millis", jitter: "none", budget: false },
+        circuitBreaker: false
+      })
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        policy,
+        replicas: {
+          urls: ["https://a.example.com", "https://b.example.com"],
+          outlier: { consecutiveFailures: Infinity }
+        }
+      })
+      for (let i = 0; i < 20; i++) {
+        const before = seen.length
+        const fiber = yield* Effect.fork(api.get("/users/1", { schema: User }))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toEqual(ada)
+        const sent = hosts(seen.slice(before))
+        expect(sent.at(-1)).toBe("b.example.com")
+        expect(new Set(sent).size).toBe(sent.length)
+      }
+      // the failing replica was tried first in some of the calls
+      expect(hosts(seen)).toContain("a.example.com")
+    }).pipe(Effect.withRandom(Random.make(7))))
+
+  it.scoped("a replica failing 5 times in a row is ejected, and receives nothing until its time is up", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated({ "a.example.com": 503 })
+      const policy = yield* Policy.make(noRetry)
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        policy,
+        replicas: { urls: replicaUrls, strategy: "round-robin", outlier: { baseEjectionTime: "30 seconds" } }
+      })
+      const call = Effect.either(api.get("/x"))
+      for (let i = 0; i < 15; i++) yield* call
+      expect(hosts(seen).filter((h) => h === "a.example.com")).toHaveLength(5)
+      const [a] = yield* Option.getOrThrow(api.replicas).snapshot
+      expect(a.ejectedUntil).toBeDefined()
+      const ejectedAt = seen.length
+      for (let i = 0; i < 12; i++) yield* call
+      expect(hosts(seen.slice(ejectedAt))).not.toContain("a.example.com")
+      yield* TestClock.adjust("29 seconds")
+      for (let i = 0; i < 4; i++) yield* call
+      expect(hosts(seen.slice(ejectedAt))).not.toContain("a.example.com")
+      yield* TestClock.adjust("1 second")
+      const returnedAt = seen.length
+      for (let i = 0; i < 3; i++) yield* call
+      expect(hosts(seen.slice(returnedAt))).toContain("a.example.com")
+    }))
+
+  it.effect("a 404 does not count toward ejection; a 503 does", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated({ "a.example.com": 404 })
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        replicas: { urls: replicaUrls, strategy: "round-robin" }
+      })
+      for (let i = 0; i < 18; i++) yield* Effect.either(api.get("/x"))
+      expect(hosts(seen).filter((h) => h === "a.example.com")).toHaveLength(6)
+      const [a] = yield* Option.getOrThrow(api.replicas).snapshot
+      expect(a.ejectedUntil).toBeUndefined()
+      expect(a.consecutiveFailures).toBe(0)
+    }))
+
+  it.effect("absolute URLs to other hosts are left alone; one to the base URL's origin is balanced", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com/v1",
+        replicas: { urls: replicaUrls, strategy: "round-robin" }
+      })
+      yield* api.get("https://other.example.com/x")
+      yield* api.get("http://api.example.com/x")
+      yield* api.get("https://api.example.com:443/y")
+      yield* api.get("https://api.example.com.evil.test/z")
+      expect(seen.map((s) => s.url)).toEqual([
+        "https://other.example.com/x",
+        "http://api.example.com/x",
+        "https://a.example.com/y",
+        "https://api.example.com.evil.test/z"
+      ])
+    }))
+
+  it.effect("the failure names the replica's URL, redacted", () =>
+    Effect.gen(function*() {
+      const { client } = replicated({ "a.example.com": 500 })
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        replicas: ["https://a.example.com"]
+      })
+      const failure = yield* failureOf(api.get("/users", { urlParams: { api_key: "s3cret", page: "2" } }))
+      expect(failure._tag).toBe("ServerError")
+      expect(failure.url.startsWith("https://a.example.com/users?")).toBe(true)
+      expect(failure.url).toContain("page=2")
+      expect(failure.url).not.toContain("s3cret")
+    }))
+
+  it.effect("replicas out of order fail every call typed, naming them, and send nothing", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const cases: ReadonlyArray<readonly [SturdyClient.SturdyClient.Options, string]> = [
+        [{ replicas: ["https://a.example.com"] }, "replicas needs a `baseUrl`"],
+        [{ baseUrl: "https://api.example.com", replicas: [] }, "replicas must name at least one origin"],
+        [
+          { baseUrl: "https://api.example.com", replicas: ["https://a.example.com/v1"] },
+          "replicas[0] must be an origin"
+        ],
+        [
+          { baseUrl: "https://api.example.com", replicas: ["https://a.example.com?x=1"] },
+          "replicas[0] must be an origin"
+        ],
+        [{ baseUrl: "https://api.example.com", replicas: ["a.example.com"] }, "replicas[0] is not a URL"],
+        [
+          { baseUrl: "https://api.example.com", replicas: ["https://a.example.com", "https://A.example.com:443/"] },
+          "replicas[1] repeats the origin https://a.example.com"
+        ],
+        [
+          {
+            baseUrl: "https://api.example.com",
+            replicas: { urls: ["https://a.example.com"], outlier: { consecutiveFailures: 0 } }
+          },
+          "consecutiveFailures"
+        ],
+        [
+          { baseUrl: "https://api.example.com", timeout: -1, replicas: ["https://a.example.com/v1"] },
+          "timeout must be a positive duration"
+        ]
+      ]
+      for (const [options, detail] of cases) {
+        const api = SturdyClient.makeWith(client, options)
+        expect(Option.isNone(api.replicas)).toBe(true)
+        const exit = yield* Effect.exit(api.get("/x"))
+        if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isNone(failure)) throw new Error(`expected a typed failure, got ${Cause.pretty(exit.cause)}`)
+        expect(failure.value._tag).toBe("InvalidRequest")
+        expect(failure.value).toMatchObject({ reason: "InvalidOptions" })
+        expect((failure.value as HttpFailure.InvalidRequest).detail).toContain(detail)
+      }
+      // make checks them the same way
+      const made = yield* SturdyClient.make({ replicas: ["https://a.example.com"] }).pipe(
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      expect((yield* failureOf(made.get("/x")))._tag).toBe("InvalidRequest")
+      expect(seen).toHaveLength(0)
+    }))
+
+  it.scoped("a hedge goes to another replica than the copy it hedges", () =>
+    Effect.gen(function*() {
+      // a is fast on /warm and hangs on /hang; b and c answer after a second. After the warm-up, p2c scores a far
+      // below b and c even with the hanging copy in flight: only avoidRepeats sends the hedge to b or c.
+      const { client, seen } = fakeClient((request, url) =>
+        url.host === "a.example.com"
+          ? request.url.endsWith("/hang") ? Effect.never : Effect.succeed(jsonResponse(200, ada))
+          : Effect.as(Effect.sleep("1 second"), jsonResponse(200, ada))
+      )
+      const policy = yield* Policy.make({
+        retry: false,
+        circuitBreaker: false,
+        hedging: { delay: "100 millis", maxHedges: 1 }
+      })
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        policy,
+        replicas: ["https://a.example.com", "https://b.example.com", "https://c.example.com"]
+      })
+      const settled = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(effect)
+          yield* TestClock.adjust("2 seconds")
+          // a call whose copies all hang has not ended: fail now rather than wait for it
+          const exit = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the call hangs"))
+          return yield* exit
+        })
+      // a POST is not hedged: each warm-up call measures the replica it went to
+      for (let i = 0; i < 20; i++) yield* settled(api.post("/warm", { schema: User }))
+      const warmed = yield* Option.getOrThrow(api.replicas).snapshot
+      expect(warmed.every((state) => state.measured)).toBe(true)
+      let hungFirst = 0
+      for (let i = 0; i < 6; i++) {
+        const before = seen.length
+        expect(yield* settled(api.get("/hang", { schema: User }))).toEqual(ada)
+        const sent = hosts(seen.slice(before))
+        if (sent[0] === "a.example.com") hungFirst++
+        expect(new Set(sent).size).toBe(sent.length)
+      }
+      expect(hungFirst).toBeGreaterThan(0)
+    }).pipe(Effect.withRandom(Random.make(3))))
+
+  it.scoped("the attempt spans show the replica; the call's span keeps the base URL", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = replicated({ "a.example.com": 503 })
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 2, baseDelay: "100 millis", jitter: "none", budget: false },
+        circuitBreaker: false
+      })
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        policy,
+        replicas: { urls: ["https://a.example.com", "https://b.example.com:8443"], strategy: "round-robin" }
+      })
+      const fiber = yield* Effect.fork(api.get("/users/1").pipe(Effect.withTracer(tracer)))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      const [call, first, second] = spans
+      expect(call.name).toBe("http.client.request GET")
+      expect(Object.fromEntries(call.attributes)).toMatchObject({
+        "server.address": "api.example.com",
+        "url.full": "https://api.example.com/users/1"
+      })
+      expect(Object.fromEntries(first.attributes)).toMatchObject({
+        "server.address": "a.example.com",
+        "server.port": 443,
+        "url.full": "https://a.example.com/users/1",
+        "sturdy.balancer.endpoint": "https://a.example.com"
+      })
+      expect(Object.fromEntries(second.attributes)).toMatchObject({
+        "server.address": "b.example.com",
+        "server.port": 8443,
+        "url.full": "https://b.example.com:8443/users/1"
+      })
+    }))
+
+  it.effect("layerConfig reads replicas, and fails with a ConfigError naming one that is not an origin", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const run = (replicas: string) =>
+        Effect.exit(
+          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/a")).pipe(
+            Effect.provide(
+              SturdyClient.layerConfig({
+                baseUrl: Config.string("API_URL"),
+                replicas: Config.array(Config.string(), "API_REPLICAS")
+              }).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+            ),
+            Effect.withConfigProvider(
+              ConfigProvider.fromMap(new Map([["API_URL", "https://api.example.com"], ["API_REPLICAS", replicas]]))
+            )
+          )
+        )
+      const bad = yield* run("https://a.example.com,https://b.example.com/v1")
+      const error = Exit.isFailure(bad) ? Cause.squash(bad.cause) : undefined
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("replicas[1] must be an origin")
+      expect(seen).toHaveLength(0)
+      expect(Exit.isSuccess(yield* run("https://a.example.com,https://b.example.com"))).toBe(true)
+      expect(hosts(seen)).toHaveLength(1)
+      expect(["a.example.com", "b.example.com"]).toContain(hosts(seen)[0])
+    }))
+
+  it.effect("without replicas a client has none and sends to the base URL", () =>
+    Effect.gen(function*() {
+      const { client, seen } = replicated()
+      const api = SturdyClient.makeWith(client, { baseUrl: "https://api.example.com" })
+      expect(Option.isNone(api.replicas)).toBe(true)
+      yield* api.get("/x")
+      expect(seen.map((s) => s.url)).toEqual(["https://api.example.com/x"])
     }))
 })

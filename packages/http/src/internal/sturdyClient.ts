@@ -3,6 +3,7 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpMethod from "@effect/platform/HttpMethod"
+import * as Balancer from "@sturdy/policy/Balancer"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -17,6 +18,7 @@ import type * as Policy from "../Policy.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as attempt from "./attempt.js"
 import * as policyInternal from "./policy.js"
+import * as replicasInternal from "./replicas.js"
 
 /** @internal */
 export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/SturdyClient")
@@ -116,6 +118,21 @@ const setBody = <B, BI, BR>(
   return Effect.flatMap(attempt.encodeBody(request, options.bodySchema, body), toJson)
 }
 
+// The replicas are checked with the attempt options, and any problem of theirs fails every call the same way.
+const withReplicas = (
+  checked: attempt.Checked | attempt.InvalidOptions,
+  options: SturdyClient.SturdyClient.Options,
+  baseUrl: string | undefined
+): (attempt.Checked & { readonly replicas?: replicasInternal.Replicas | undefined }) | attempt.InvalidOptions => {
+  // options that are no object were refused already
+  if (!attempt.isOptionsObject(options) || options.replicas === undefined) return checked
+  const problems: Array<attempt.OptionProblem> = checked instanceof attempt.InvalidOptions ? [...checked.problems] : []
+  const before = problems.length
+  const replicas = replicasInternal.make(options.replicas, baseUrl, problems)
+  if (checked instanceof attempt.InvalidOptions || problems.length > before) return new attempt.InvalidOptions(problems)
+  return { ...checked, replicas }
+}
+
 /** @internal */
 export const makeWith = (
   client: HttpClient.HttpClient,
@@ -140,7 +157,8 @@ export const makeWith = (
   // Checked once, here: a call that sets no attempt option of its own runs on these as they are. Options that are not
   // valid do not stop the client from being built (its constructors cannot fail); every call fails instead, typed
   // and before anything is sent, with all the problems named.
-  const defaults = attempt.checkOptions(options)
+  const defaults = withReplicas(attempt.checkOptions(options), options, baseUrl)
+  const replicas = defaults instanceof attempt.InvalidOptions ? undefined : defaults.replicas
 
   const run = <A, I, R, B, BI, BR>(
     request: HttpClientRequest.HttpClientRequest,
@@ -166,20 +184,28 @@ export const makeWith = (
       return Effect.fail(attempt.invalidOptions(built, attemptOptions))
     }
     const schema = requestOptions.schema
-    const sendOn = (
+    const sendOnce = (
       client: Attempt.Client,
       ready: HttpClientRequest.HttpClientRequest
     ): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
       schema === undefined
         ? attempt.sendChecked(client, ready, attemptOptions)
         : attempt.jsonChecked(client, ready, schema, attemptOptions)
-    return Effect.flatMap(
+    // with replicas, each attempt (and each hedge copy) goes to the replica the balancer picks; the request the
+    // pipeline decides on, and the call's telemetry, keep the base URL (the logical upstream)
+    const sendOn = replicas === undefined
+      ? sendOnce
+      : (client: Attempt.Client, ready: HttpClientRequest.HttpClientRequest) =>
+        replicasInternal.onReplica(replicas, ready, (sent) => sendOnce(client, sent))
+    const call = Effect.flatMap(
       setBody(built, requestOptions),
       (ready) =>
         policy === undefined
           ? sendOn(transformed, ready)
           : policyInternal.runAttempts(policy, transformed, ready, sendOn, requestOptions.onEvent)
     )
+    // a retry or a hedge prefers a replica this call has not tried yet
+    return replicas === undefined ? call : Balancer.avoidRepeats(call)
   }
 
   // Base URL and default headers first, as a call's request gets them: the classification (header checks, the URL a
@@ -216,6 +242,7 @@ export const makeWith = (
   return {
     client: classifiedPrepared,
     policy: Option.fromNullable(policy),
+    replicas: Option.fromNullable(replicas?.balancer),
     ...methodsOf(method)
   }
 }
@@ -247,7 +274,11 @@ export const layerConfig = (
   Layer.unwrapEffect(Effect.flatMap(Config.unwrap(options), (read) => {
     // a value from the environment that is not valid stops the layer, where a configuration error belongs, rather
     // than failing every call later
-    const checked = attempt.checkOptions(read)
+    const checked = withReplicas(
+      attempt.checkOptions(read),
+      read,
+      read.baseUrl === undefined ? undefined : String(read.baseUrl)
+    )
     return checked instanceof attempt.InvalidOptions
       ? Effect.fail(ConfigError.InvalidData([], `SturdyClient options: ${checked.detail}`))
       : Effect.succeed(layer(read))
