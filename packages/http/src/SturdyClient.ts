@@ -34,10 +34,11 @@
  * span and metrics, stay those of the logical upstream (`baseUrl`); an attempt's span shows the replica it was sent
  * to (`server.address`, `server.port`, `url.full`, `sturdy.balancer.endpoint`), and a failure names the URL sent
  * (redacted, as always). The balancer learns from each attempt's own failure: unless `outlier.isFailure` is set, a
- * failure counts toward ejecting the replica when it says the replica is at fault, as for the breaker's default (a
- * refused or reset connection, an attempt timeout, a body cut short, a 408 or a transient 5xx: 500, 502, 503, 504);
- * a 4xx (429 included), a bad body, a DNS or TLS failure and the caller's own deadline count as answers (or as
- * nothing about the replica). `Balancer.OutlierOptions.isFailure`'s own default, every failure, would eject a replica
+ * failure counts toward ejecting the replica when it says the replica is at fault: what the breaker counts by default
+ * (a refused or reset connection, an attempt timeout, a body cut short, a 408 or a transient 5xx: 500, 502, 503,
+ * 504), and a DNS or TLS failure (the breaker ignores those, as every request of a logical upstream would fail alike;
+ * a replica's own name or certificate is that replica's fault). A 4xx (429 included), a bad body and the caller's own
+ * deadline count as answers (or as nothing about the replica). `Balancer.OutlierOptions.isFailure`'s own default, every failure, would eject a replica
  * for the 404s of a missing resource. A replica is an origin only (`https://host:port`, a trailing `/` allowed): a
  * path, query, fragment or credentials in it, a scheme other than http(s), duplicates, an empty list, a `Balancer`
  * option out of its domain, or `replicas` without `baseUrl` make every call fail with `InvalidRequest`
@@ -138,7 +139,7 @@ export declare namespace SturdyClient {
      * `Balancer` picks, that origin replaced by the replica's; a retry or a hedge prefers a replica the call has not
      * tried yet. An array of origins balances with `Balancer`'s defaults (p2c); `{ urls, strategy, outlier, ... }`
      * sets its options. Unless `outlier.isFailure` is set, only failures that say the replica is at fault (a
-     * connection failure, an attempt timeout, a transient 5xx; never a 4xx) count toward ejecting it. Needs
+     * connection failure, DNS or TLS included, an attempt timeout, a transient 5xx; never a 4xx) count toward ejecting it. Needs
      * `baseUrl`; a replica with a path, a query or a fragment is refused. See the module docs.
      *
      * @example

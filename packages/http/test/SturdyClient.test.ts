@@ -690,6 +690,34 @@ describe("SturdyClient with replicas", () => {
       expect(a.consecutiveFailures).toBe(0)
     }))
 
+  it.effect("a replica whose name does not resolve, or whose TLS fails, is ejected: the others may still work", () =>
+    Effect.gen(function*() {
+      const unreachable = (code: string) =>
+        Effect.fail({ cause: Object.assign(new Error(`${code} a.example.com`), { code }) })
+      for (const code of ["ENOTFOUND", "CERT_HAS_EXPIRED"]) {
+        const { client, seen } = fakeClient((_request, url) =>
+          url.host === "a.example.com" ? unreachable(code) : Effect.succeed(jsonResponse(200, ada))
+        )
+        const api = SturdyClient.makeWith(client, {
+          baseUrl: "https://api.example.com",
+          replicas: { urls: replicaUrls, strategy: "round-robin" }
+        })
+        const failures = []
+        for (let i = 0; i < 18; i++) {
+          const result = yield* Effect.either(api.get("/x"))
+          if (result._tag === "Left") failures.push(result.left)
+        }
+        expect(failures[0], code).toMatchObject({
+          _tag: "ConnectionError",
+          reason: code === "ENOTFOUND" ? "DnsLookup" : "Tls"
+        })
+        // five in a row eject it, then the other two take every call
+        expect(hosts(seen).filter((h) => h === "a.example.com"), code).toHaveLength(5)
+        const [a] = yield* Option.getOrThrow(api.replicas).snapshot
+        expect(a.ejectedUntil, code).toBeDefined()
+      }
+    }))
+
   it.effect("absolute URLs to other hosts are left alone; one to the base URL's origin is balanced", () =>
     Effect.gen(function*() {
       const { client, seen } = replicated()

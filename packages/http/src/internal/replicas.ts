@@ -3,6 +3,7 @@ import * as Balancer from "@sturdy/policy/Balancer"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Tracer from "effect/Tracer"
+import * as HttpFailure from "../HttpFailure.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import type * as Telemetry from "../Telemetry.js"
 import type * as attempt from "./attempt.js"
@@ -26,6 +27,14 @@ const originOf = (url: string): string | undefined => {
     return undefined
   }
 }
+
+// What counts toward ejecting a replica: what counts against an upstream for the breaker, and also a name that does
+// not resolve or a TLS handshake that fails. The breaker says nothing of those (every request of a logical upstream
+// would fail alike); a replica's own name or certificate is that replica's fault, and the others may still work.
+const replicaAtFault = (failure: unknown): boolean =>
+  policyClassification.countsAgainstUpstream(failure) ||
+  (HttpFailure.isHttpFailure(failure) && failure._tag === "ConnectionError" &&
+    (failure.reason === "DnsLookup" || failure.reason === "Tls"))
 
 const omitUrls = (
   { urls: _urls, ...rest }: SturdyClient.SturdyClient.ReplicaOptions
@@ -95,7 +104,7 @@ export const make = (
       endpoints: [origins[0], ...origins.slice(1)],
       // outlier options that are no object go as they are, for Balancer to refuse
       outlier: outlier === undefined || (typeof outlier === "object" && outlier !== null)
-        ? { ...outlier, isFailure: outlier?.isFailure ?? policyClassification.countsAgainstUpstream }
+        ? { ...outlier, isFailure: outlier?.isFailure ?? replicaAtFault }
         : outlier
     })
     return { balancer, origin }
