@@ -205,10 +205,15 @@ export interface DispatcherOptions {
  * `key` and `passphrase` may be `Redacted` (`Config.redacted`, say) and are secrets either way: no error message
  * shows them, and the dispatcher keeps the parsed `SecureContext` only, not them, so inspecting it shows neither.
  *
- * A certificate the client does not trust, or a name it does not match, fails the request with Node's TLS error as
- * `cause` (`DEPTH_ZERO_SELF_SIGNED_CERT`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...): in `@sturdy/http` a `ConnectionError`
- * with reason `Tls`, which never reached the server and which `Policy` does not retry (another attempt meets the same
- * certificate).
+ * A certificate the client does not trust, a name it does not match, or a server that wants a client certificate
+ * and gets none fails the request with Node's TLS error as `cause` (`DEPTH_ZERO_SELF_SIGNED_CERT`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...): in `@sturdy/http` a
+ * `ConnectionError` with reason `Tls`, which never reached the server and which `Policy` does not retry (another
+ * attempt meets the same certificate). Over TLS 1.3 the server refuses a missing client certificate with an alert
+ * after the client's side of the handshake, when undici has written the request and reads only the close that
+ * follows: the alert is kept and reported (in every `Agent` this module makes, with `tls` or without). A server that
+ * closes the connection without an alert (as `node:https` does for a client certificate it does not trust) cannot
+ * be told from a reset, and is one.
  *
  * `rejectUnauthorized: false` accepts any certificate, expired, self-signed or issued for another host: anyone on the
  * path can then read and change the traffic, credentials included. It is for a local test server only; to trust a

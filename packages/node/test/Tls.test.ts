@@ -233,6 +233,29 @@ describe("UndiciHttpClient tls: client certificates (mTLS)", () => {
       expect(yield* status(mutualUrl, { tls })).toBe(200)
     }))
 
+  it.live("no client certificate for a server that requires one: ConnectionError Tls, handler never run, not retried", () =>
+    Effect.gen(function*() {
+      // several times: the server's refusal comes after the client's handshake (TLS 1.3); it must read as Tls each time
+      for (let i = 0; i < 5; i++) {
+        const before = mutual.requests
+        const error = yield* failure(mutualUrl, { tls: { ca: caCert } })
+        expect(error).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
+        expect(String(causeCode(error))).toMatch(/CERTIFICATE_REQUIRED|PEER_DID_NOT_RETURN_A_CERTIFICATE/)
+        expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
+        expect(mutual.requests).toBe(before)
+      }
+      const connections = mutual.connections
+      const policy = yield* Policy.make({ retry: { maxAttempts: 3, baseDelay: "1 millis", budget: false } })
+      const viaPolicy = yield* Effect.flip(Effect.scoped(Effect.gen(function*() {
+        const client = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher({ tls: { ca: caCert } }))
+        return yield* Policy.send(client, HttpClientRequest.post(`${mutualUrl}/`)).pipe(
+          Effect.provideService(Policy.Policy, policy)
+        )
+      })))
+      expect(viaPolicy).toMatchObject({ _tag: "ConnectionError", reason: "Tls", attempts: 1 })
+      expect(mutual.connections - connections).toBe(1)
+    }).pipe(Effect.scoped))
+
   it.live("a client certificate the server does not trust: node:https closes without an alert, which reads as a reset", () =>
     Effect.gen(function*() {
       // Node's server checks the client's certificate after the handshake and destroys the socket, sending no alert:
@@ -243,11 +266,13 @@ describe("UndiciHttpClient tls: client certificates (mTLS)", () => {
       expect(mutual.requests).toBe(before)
     }))
 
-  it.live("over h2 (http2: true): mTLS with cert and key speaks 2.0", () =>
+  it.live("over h2 (http2: true): mTLS with cert and key speaks 2.0; without them a Tls failure", () =>
     Effect.gen(function*() {
       const tls = { ca: caCert, cert: clientCert, key: clientKey }
       expect(yield* status(mutualH2Url, { http2: true, tls })).toBe(200)
       expect(h2Versions.at(-1)).toBe("2.0")
+      const error = yield* failure(mutualH2Url, { http2: true, tls: { ca: caCert } })
+      expect(error).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
     }))
 
   it.live(`with http2: "h2c" the tls option is merged with prior knowledge: h2c to http:, TLS to https:`, () =>

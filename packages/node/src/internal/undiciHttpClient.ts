@@ -120,9 +120,14 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
       if (options.pipelining === undefined) agentOptions.pipelining = h2Streams
     }
   }
-  const tls = toTls(options.tls)
-  // merged with h2c's: both go to the same connector
-  if (tls !== undefined) agentOptions.connect = { ...agentOptions.connect, ...tls }
+  // the connector undici's `Pool` would build from these options (h2c's and the TLS settings merged), built here so
+  // that a TLS alert on an open connection is reported (see `connectorOf`)
+  agentOptions.connect = connectorOf({
+    ...(agentOptions.connect as Undici.buildConnector.BuildOptions | undefined),
+    ...toTls(options.tls),
+    allowH2: agentOptions.allowH2 === true,
+    timeout: agentOptions.connectTimeout!
+  })
   const connections = toCount("connections", options.connections, 0)
   const resolved = connections === undefined ? agentOptions : { ...agentOptions, connections }
   // by ALPN a connection may turn out HTTP/1.1, where more than 1 would pipeline: raised once it is known to be h2
@@ -170,6 +175,46 @@ const toHttp2 = (input: unknown): boolean | "h2c" => {
 // -----------------------------------------------------------------------------
 // TLS
 // -----------------------------------------------------------------------------
+
+/** The TLS failure a socket reported before undici's own error for it (`UND_ERR_SOCKET`), on that error. */
+const tlsFailureKey = Symbol.for("@sturdy/node/UndiciHttpClient/tlsFailure")
+
+const isTlsCode = (code: unknown): boolean =>
+  typeof code === "string" && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))
+
+/**
+ * undici's connector, with one addition: a TLS alert that arrives on an open connection is kept. A server that
+ * requires a client certificate and gets none (or one it does not trust) refuses it after the client's side of a
+ * TLS 1.3 handshake is done, with an alert (`ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`); undici, which has written
+ * the request by then, takes the end of the connection that follows for a plain close ("other side closed",
+ * `UND_ERR_SOCKET`) and drops the alert, so the failure read as a reset that may have reached the server. The alert
+ * goes on undici's error, which the call reports in its place.
+ */
+const connectorOf = (options: Undici.buildConnector.BuildOptions): Undici.buildConnector.connector => {
+  const connect = Undici.buildConnector(options)
+  return (connectOptions, callback) =>
+    connect(connectOptions, (...args: Parameters<Undici.buildConnector.Callback>) => {
+      const socket = args[1]
+      if (socket instanceof Tls.TLSSocket) keepTlsAlert(socket)
+      callback(...args)
+    })
+}
+
+const keepTlsAlert = (socket: Tls.TLSSocket): void => {
+  let tlsFailure: Error | undefined
+  // ahead of undici's listeners: its error for the close is marked before undici reads it
+  socket.prependListener("error", (error: Error) => {
+    const code = (error as { readonly code?: unknown }).code
+    if (tlsFailure === undefined) {
+      if (isTlsCode(code)) tlsFailure = error
+    } else if (code === "UND_ERR_SOCKET") {
+      Object.defineProperty(error, tlsFailureKey, { value: tlsFailure, configurable: true })
+    }
+  })
+}
+
+/** The error a failure is reported with: the TLS alert undici's close error hides, or the error itself. */
+const reportedError = (error: Error): Error => (error as { readonly [tlsFailureKey]?: Error })[tlsFailureKey] ?? error
 
 const minVersions: ReadonlyArray<string> = ["TLSv1.2", "TLSv1.3"]
 
@@ -1022,6 +1067,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     ) {
       return this.onComplete()
     }
+    error = reportedError(error)
     if (this.transportTimeouts !== undefined) withTransportLimit(error, this.transportTimeouts)
     this.clearTimer()
     this.release()
