@@ -14,7 +14,9 @@
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
  * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
- * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed.
+ * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed. The CAs
+ * it trusts, a client certificate (mTLS), the SNI name and a minimum TLS version are its `tls` option (see
+ * {@link TlsOptions}); a TLS failure is a `ConnectionError` with reason `Tls` in `@sturdy/http`, never retried.
  *
  * A URL's fragment (`#...`, or `HttpClientRequest.setHash`) is the client's alone (RFC 3986 §3.5): it is sent neither
  * in the request line nor in the span's `url.full`, where `NodeHttpClient.layerUndici` sends it to the server (a
