@@ -6,7 +6,7 @@
  * | ---: | ------------------ | -------------------------------------------------------------------------------- |
  * | 0    | `Ok`               | the request succeeded (2xx), or the command finished                             |
  * | 1    | `Internal`         | unexpected internal error (a bug)                                                |
- * | 2    | `Usage`            | unknown option, bad value, unreadable `--policy`/`--schema` file, invalid policy |
+ * | 2    | `Usage`            | unknown option, bad value, unreadable `--policy`/`--schema` file, invalid policy, a `--cacert`/`--cert`/`--key` file that cannot be read or does not hold PEM of its kind |
  * | 3    | `InvalidRequest`   | malformed or non-http(s) URL, header with CR/LF, body that failed to encode      |
  * | 4    | `ClientError`      | 4xx other than 429                                                               |
  * | 5    | `ServerError`      | 5xx                                                                              |

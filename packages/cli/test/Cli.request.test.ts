@@ -2,7 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { ExitCode } from "@sturdy/cli"
 import { FaultScript, FaultServer } from "@sturdy/testing"
 import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Http2 from "node:http2"
+import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
 import { silentListener } from "../../../test/utils/loopbackServer.js"
@@ -623,5 +626,142 @@ describe("sturdy get|post|... takes the request as the user gives it", () => {
       expect(ran.stderr).toContain("circuitBreaker: expected false or an object, actual true")
       const array = yield* sturdy("get", url, "--policy", tempFile("p.json", []))
       expect(array.stderr.trim()).toMatch(/^sturdy: --policy .*p\.json: policy: expected an object, actual \[\]$/)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// TLS and HTTP/2 flags, against servers on 127.0.0.1 with the test certificates of @sturdy/node
+// -----------------------------------------------------------------------------
+
+const nodeFixture = (name: string) => Path.join(import.meta.dirname, "..", "..", "node", "test", "fixtures", name)
+const rootFixture = (name: string) => Path.join(import.meta.dirname, "..", "..", "..", "test", "fixtures", name)
+
+/** The handlers of the servers below: `{"version": <HTTP version>}`. */
+const answerH1 = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+  response.writeHead(200, { "content-type": "application/json" })
+  response.end(JSON.stringify({ version: request.httpVersion }))
+}
+const answerH2 = (request: Http2.Http2ServerRequest, response: Http2.Http2ServerResponse) => {
+  response.writeHead(200, { "content-type": "application/json" })
+  response.end(JSON.stringify({ version: request.httpVersion }))
+}
+
+/** `server` listening on 127.0.0.1 for the scope; its URL (`https:` unless `scheme` says). */
+const listening = (server: Net.Server, scheme = "https") =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<string>((resolve) => {
+        server.on("tlsClientError", () => {})
+        server.listen(0, "127.0.0.1", () =>
+          resolve(`${scheme}://127.0.0.1:${(server.address() as Net.AddressInfo).port}`))
+      })
+    ),
+    () =>
+      Effect.promise(() =>
+        new Promise<void>((resolve) => server.close(() => resolve()))
+      )
+  )
+
+const selfSignedTls = {
+  cert: Fs.readFileSync(rootFixture("loopback-cert.pem")),
+  key: Fs.readFileSync(rootFixture("loopback-key.pem"))
+}
+const caSignedTls = {
+  cert: Fs.readFileSync(nodeFixture("server-cert.pem")),
+  key: Fs.readFileSync(nodeFixture("server-key.pem"))
+}
+
+describe("sturdy get --cacert, --cert, --key, --insecure, --http2", () => {
+  it.scopedLive("--cacert trusts the server's CA: 200; without it a TLS failure → Connection (7), not retried", () =>
+    Effect.gen(function*() {
+      const url = yield* listening(Https.createServer(selfSignedTls, answerH1))
+      const trusted = yield* sturdy("get", `${url}/`, "--cacert", rootFixture("loopback-cert.pem"))
+      expect(trusted.code).toBe(0)
+      expect(JSON.parse(trusted.stdout)).toEqual({ version: "1.1" })
+      const untrusted = yield* sturdy("get", `${url}/`, "--policy", fastPolicy())
+      expect(untrusted.code).toBe(ExitCode.codes.Connection)
+      expect(untrusted.stderr).toContain("ConnectionError (Tls)")
+      expect(untrusted.stderr.match(/^\s+#\d/gm)).toHaveLength(1)
+    }))
+
+  it.scopedLive("--insecure (-k) accepts a certificate nobody vouches for", () =>
+    Effect.gen(function*() {
+      const url = yield* listening(Https.createServer(selfSignedTls, answerH1))
+      expect((yield* sturdy("get", `${url}/`, "--insecure")).code).toBe(0)
+      expect((yield* sturdy("get", `${url}/`, "-k")).code).toBe(0)
+    }))
+
+  it.scopedLive("--cert and --key answer a server that requires a client certificate; without them: Connection (7)", () =>
+    Effect.gen(function*() {
+      const url = yield* listening(Https.createServer({
+        ...caSignedTls,
+        ca: Fs.readFileSync(nodeFixture("ca-cert.pem")),
+        requestCert: true,
+        rejectUnauthorized: true
+      }, answerH1))
+      const cacert = nodeFixture("ca-cert.pem")
+      const mutual = yield* sturdy(
+        "get",
+        `${url}/`,
+        "--cacert",
+        cacert,
+        "--cert",
+        nodeFixture("client-cert.pem"),
+        "--key",
+        nodeFixture("client-key.pem")
+      )
+      expect(mutual.code).toBe(0)
+      const without = yield* sturdy("get", `${url}/`, "--cacert", cacert, "--policy", fastPolicy())
+      expect(without.code).toBe(ExitCode.codes.Connection)
+      expect(without.stderr).toContain("ConnectionError (Tls)")
+    }))
+
+  it.scopedLive("--http2 speaks h2 by ALPN over TLS; --http2-prior-knowledge speaks h2c to http:", () =>
+    Effect.gen(function*() {
+      const url = yield* listening(Http2.createSecureServer({ ...caSignedTls, allowHTTP1: true }, answerH2))
+      const cacert = nodeFixture("ca-cert.pem")
+      const h1 = yield* sturdy("get", `${url}/`, "--cacert", cacert)
+      expect(JSON.parse(h1.stdout)).toEqual({ version: "1.1" })
+      const h2 = yield* sturdy("get", `${url}/`, "--cacert", cacert, "--http2")
+      expect(JSON.parse(h2.stdout)).toEqual({ version: "2.0" })
+      const cleartext = yield* listening(Http2.createServer(answerH2), "http")
+      const prior = yield* sturdy("get", `${cleartext}/`, "--http2-prior-knowledge")
+      expect(prior.code).toBe(0)
+      expect(JSON.parse(prior.stdout)).toEqual({ version: "2.0" })
+    }))
+
+  it.effect("a TLS file that cannot be read or does not hold what its flag takes → Usage (2), naming flag and file", () =>
+    Effect.gen(function*() {
+      const url = "https://127.0.0.1:1/"
+      const missing = yield* sturdy("get", url, "--cacert", "/nonexistent/ca.pem")
+      expect(missing.code).toBe(ExitCode.codes.Usage)
+      expect(missing.stderr).toContain("--cacert /nonexistent/ca.pem: cannot be read")
+      const notPem = tempFile("ca.der", "not a certificate")
+      const wrong = yield* sturdy("get", url, "--cacert", notPem)
+      expect(wrong.code).toBe(2)
+      expect(wrong.stderr).toContain(`--cacert ${notPem}: tls.ca holds no PEM certificate`)
+      const alone = yield* sturdy("get", url, "--cert", nodeFixture("client-cert.pem"))
+      expect(alone.code).toBe(2)
+      expect(alone.stderr).toContain("--cert and --key go together")
+      const notKey = yield* sturdy(
+        "get",
+        url,
+        "--cert",
+        nodeFixture("client-cert.pem"),
+        "--key",
+        nodeFixture("ca-cert.pem")
+      )
+      expect(notKey.code).toBe(2)
+      expect(notKey.stderr).toContain(`--key ${nodeFixture("ca-cert.pem")}: tls.key is not a PEM private key`)
+      // an encrypted key: refused by name; nothing of the key is printed
+      const encryptedFile = nodeFixture("client-key-encrypted.pem")
+      const encrypted = yield* sturdy("get", url, "--cert", nodeFixture("client-cert.pem"), "--key", encryptedFile)
+      expect(encrypted.code).toBe(2)
+      expect(encrypted.stderr).toContain(`--key ${encryptedFile}: tls.key is encrypted`)
+      expect(encrypted.stderr).toContain("sturdy takes no passphrase")
+      for (const file of ["client-key.pem", "client-key-encrypted.pem"]) {
+        const keyLine = Fs.readFileSync(nodeFixture(file), "utf8").split("\n")[1]
+        expect(encrypted.stderr + encrypted.stdout + notKey.stderr).not.toContain(keyLine)
+      }
     }))
 })

@@ -14,7 +14,9 @@
  * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
  *
  * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
- * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed.
+ * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed. The CAs
+ * it trusts, a client certificate (mTLS), the SNI name and a minimum TLS version are its `tls` option (see
+ * {@link TlsOptions}); a TLS failure is a `ConnectionError` with reason `Tls` in `@sturdy/http`, never retried.
  *
  * A URL's fragment (`#...`, or `HttpClientRequest.setHash`) is the client's alone (RFC 3986 §3.5): it is sent neither
  * in the request line nor in the span's `url.full`, where `NodeHttpClient.layerUndici` sends it to the server (a
@@ -42,6 +44,7 @@ import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as Undici from "undici"
 import * as internal from "./internal/undiciHttpClient.js"
@@ -87,6 +90,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `headersTimeout` | none (use `Effect.timeout`) |
  * | `bodyTimeout` | none (use `Effect.timeout`) |
  * | `http2` | `false`: HTTP/1.1 only |
+ * | `tls` | Node's: the system's CAs, no client certificate, certificates verified (see {@link TlsOptions}) |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -119,8 +123,9 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
- * that is none of `true`, `false` and `"h2c"` is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming the option, `layerConfig`
- * fails with a `ConfigError`.
+ * that is none of `true`, `false` and `"h2c"`, or a `tls` field of the wrong type or that does not parse (see
+ * {@link TlsOptions}) is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
  * ```ts
@@ -169,6 +174,86 @@ export interface DispatcherOptions {
    * @since 0.2.0
    */
   readonly http2?: boolean | "h2c" | undefined
+  /**
+   * TLS for `https:` origins: the CAs to trust, a client certificate (mTLS), the SNI name, a minimum version.
+   * See {@link TlsOptions}.
+   *
+   * @since 0.2.0
+   */
+  readonly tls?: TlsOptions | undefined
+}
+
+/**
+ * TLS settings of the connections to `https:` origins, with Node's `tls` names and readings: the CAs to trust (an
+ * internal CA), a client certificate and its key (mTLS), the name sent by SNI and verified, a minimum TLS version.
+ *
+ * | field | default |
+ * | --- | --- |
+ * | `ca` | the system's CAs (Node's bundled Mozilla list, with `--use-system-ca` or `NODE_EXTRA_CA_CERTS` as Node reads them) |
+ * | `cert`, `key` | no client certificate |
+ * | `passphrase` | none (needed for an encrypted `key`) |
+ * | `servername` | the URL's host name (none for an IP address), or the request's `Host` header when it sets one |
+ * | `rejectUnauthorized` | `true` (unless the process sets `NODE_TLS_REJECT_UNAUTHORIZED=0`) |
+ * | `minVersion` | Node's: `"TLSv1.2"` |
+ *
+ * `ca` replaces the system's CAs, as in Node: give the internal CA alone to trust only it, or the system's
+ * (`tls.rootCertificates`) with it. `ca` and `cert` take PEM (a string or Buffer, several certificates in one, or a
+ * list); `key` a PEM private key, encrypted or not. They are read when the dispatcher is made, once for all its
+ * connections: a `ca` or `cert` that holds no PEM certificate (a path given for the file's content, a DER file), a
+ * `key` that is not one or does not belong to `cert`, an encrypted `key` without its `passphrase` or with a wrong
+ * one, a `cert` without `key` (or the reverse), a `servername` that is an IP address, or a field of the wrong type
+ * is a `RangeError` naming the field (`UndiciHttpClient: tls.ca ...`), or in `layerConfig` a `ConfigError`.
+ *
+ * `key` and `passphrase` may be `Redacted` (`Config.redacted`, say) and are secrets either way: no error message
+ * shows them, and the dispatcher keeps the parsed `SecureContext` only, not them, so inspecting it shows neither.
+ *
+ * A certificate the client does not trust, a name it does not match, or a server that wants a client certificate
+ * and gets none fails the request with Node's TLS error as `cause` (`DEPTH_ZERO_SELF_SIGNED_CERT`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...): in `@sturdy/http` a
+ * `ConnectionError` with reason `Tls`, which never reached the server and which `Policy` does not retry (another
+ * attempt meets the same certificate). Over TLS 1.3 the server refuses a missing client certificate with an alert
+ * after the client's side of the handshake, when undici has written the request and reads only the close that
+ * follows: the alert is kept and reported (in every `Agent` this module makes, with `tls` or without). A server that
+ * closes the connection without an alert (as `node:https` does for a client certificate it does not trust) cannot
+ * be told from a reset, and is one.
+ *
+ * `rejectUnauthorized: false` accepts any certificate, expired, self-signed or issued for another host: anyone on the
+ * path can then read and change the traffic, credentials included. It is for a local test server only; to trust a
+ * private CA, give it as `ca` instead.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { readFileSync } from "node:fs"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const mtls: UndiciHttpClient.DispatcherOptions = {
+ *   tls: {
+ *     ca: readFileSync("internal-ca.pem"),
+ *     cert: readFileSync("client.pem"),
+ *     key: Redacted.make(readFileSync("client-key.pem", "utf8")),
+ *     servername: "api.internal"
+ *   }
+ * }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface TlsOptions {
+  /** The CAs to trust instead of the system's: PEM, one or several certificates per entry. */
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  /** The client certificate (its chain after it) in PEM, presented to a server that asks for one. */
+  readonly cert?: string | Uint8Array | ReadonlyArray<string | Uint8Array> | undefined
+  /** The private key of `cert`, in PEM (encrypted or not). A secret: never shown. */
+  readonly key?: string | Uint8Array | Redacted.Redacted<string | Uint8Array> | undefined
+  /** The passphrase of an encrypted `key`. A secret: never shown. */
+  readonly passphrase?: string | Redacted.Redacted<string> | undefined
+  /** The host name sent by SNI and that the server's certificate must match, instead of the URL's. */
+  readonly servername?: string | undefined
+  /** Whether a certificate that does not verify fails the connection (default `true`); `false` is dangerous. */
+  readonly rejectUnauthorized?: boolean | undefined
+  /** The lowest TLS version the client accepts. */
+  readonly minVersion?: "TLSv1.2" | "TLSv1.3" | undefined
 }
 
 /**

@@ -3,7 +3,8 @@
 // bigints and objects whose `valueOf` throws (the values of `@sturdy/policy`'s HostileOptions suite), in options that
 // are plain, frozen, carry `__proto__`/`constructor` keys or have a throwing getter (fast-check, fixed seed). The
 // dispatcher must either die with a `RangeError` naming the option (its documented pattern), or be made and answer a
-// GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed.
+// GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed. The `tls`
+// fields are fed inside a `tls` object (itself plain, frozen, polluting or with a throwing getter).
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { UndiciHttpClient } from "@sturdy/node"
@@ -12,7 +13,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Http from "node:http"
 import type * as Net from "node:net"
-import { describeValue, GetterError, hostileValue, optionsWith, wrapper } from "../../policy/test/utils/hostile.js"
+import {
+  describeValue,
+  GetterError,
+  hostileValue,
+  optionsWith,
+  type Wrapper,
+  wrapper
+} from "../../policy/test/utils/hostile.js"
 
 let server: Http.Server
 let url: string
@@ -35,8 +43,20 @@ const fields = [
   "connectTimeout",
   "headersTimeout",
   "bodyTimeout",
-  "http2"
+  "http2",
+  "tls",
+  "tls.ca",
+  "tls.cert",
+  "tls.key",
+  "tls.passphrase",
+  "tls.servername",
+  "tls.rejectUnauthorized",
+  "tls.minVersion"
 ]
+
+/** The options with `field` set to `value`: a `tls.` field inside a `tls` object given in the same wrapper. */
+const hostileOptions = (wrap: Wrapper, field: string, value: unknown): UndiciHttpClient.DispatcherOptions =>
+  field.startsWith("tls.") ? { tls: optionsWith(wrap, {}, field.slice(4), value) } : optionsWith(wrap, {}, field, value)
 
 describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
   for (const field of fields) {
@@ -45,7 +65,7 @@ describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
         const label = `${field} <- ${describeValue(value)}`
         const exit = yield* Effect.exit(
           Effect.scoped(Effect.gen(function*() {
-            const dispatcher = yield* UndiciHttpClient.makeDispatcher(optionsWith(wrap, {}, field, value))
+            const dispatcher = yield* UndiciHttpClient.makeDispatcher(hostileOptions(wrap, field, value))
             const response = yield* UndiciHttpClient.make(dispatcher).execute(HttpClientRequest.get(url))
             return yield* response.text
           })).pipe(Effect.timeout("5 seconds"))

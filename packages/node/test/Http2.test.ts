@@ -266,22 +266,11 @@ describe("UndiciHttpClient http2 option", () => {
         Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
         () => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
       )
-      // the option has no CA of its own to take: the loopback certificate is accepted for this test's process only
-      const previous = process.env["NODE_TLS_REJECT_UNAUTHORIZED"]
-      yield* Effect.acquireRelease(
-        Effect.sync(() => {
-          process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = "0"
-        }),
-        () =>
-          Effect.sync(() => {
-            if (previous === undefined) delete process.env["NODE_TLS_REJECT_UNAUTHORIZED"]
-            else process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = previous
-          })
-      )
       const base = `https://127.0.0.1:${(server.address() as Net.AddressInfo).port}`
       const tag = freshTag("tls-gate")
+      // the loopback certificate is trusted as the client's CA
       const client = UndiciHttpClient.make(
-        yield* UndiciHttpClient.makeDispatcher({ http2: true, connections: 4 })
+        yield* UndiciHttpClient.makeDispatcher({ http2: true, connections: 4, tls: { ca: loopbackTls.cert } })
       )
       const fibers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
       for (let i = 0; i < 3; i++) {

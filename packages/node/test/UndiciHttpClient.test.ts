@@ -22,8 +22,11 @@ import {
   Stream,
   TestClock
 } from "effect"
+import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Https from "node:https"
 import type * as Net from "node:net"
+import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody, silentListener } from "../../../test/utils/loopbackServer.js"
@@ -1712,5 +1715,42 @@ describe("UndiciHttpClient: fractional timeouts", () => {
         const response = yield* UndiciHttpClient.make(dispatcher).execute(HttpClientRequest.get(`${base}/echo`))
         expect(response.status, String(timeout)).toBe(200)
       }
+    }).pipe(Effect.scoped))
+})
+
+describe("UndiciHttpClient: a TLS alert after the client's side of the handshake", () => {
+  const fixture = (name: string) => Fs.readFileSync(Path.join(import.meta.dirname, "fixtures", name))
+
+  it.live("a server requiring a client certificate that gets none (TLS 1.3 alert) is a Tls failure, not a reset", () =>
+    Effect.gen(function*() {
+      let handled = 0
+      const server = Https.createServer({
+        cert: fixture("server-cert.pem"),
+        key: fixture("server-key.pem"),
+        ca: fixture("ca-cert.pem"),
+        requestCert: true,
+        rejectUnauthorized: true
+      }, (_, response) => {
+        handled++
+        response.end("ok")
+      })
+      server.on("tlsClientError", () => {})
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))),
+        () => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      )
+      const url = `https://127.0.0.1:${(server.address() as Net.AddressInfo).port}/`
+      const client = UndiciHttpClient.make(
+        yield* UndiciHttpClient.makeDispatcher({ tls: { ca: fixture("ca-cert.pem") } })
+      )
+      // the alert comes once undici has written the request: undici alone reports the close after it, "other side
+      // closed", which read as a reset that may have reached the server
+      const error = yield* Effect.flip(Attempt.send(client, HttpClientRequest.get(url), { timeout: "5 seconds" }))
+      expect(error).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
+      expect((error as { readonly cause?: { readonly code?: unknown } }).cause?.code).toBe(
+        "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"
+      )
+      expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
+      expect(handled).toBe(0)
     }).pipe(Effect.scoped))
 })

@@ -146,6 +146,40 @@ const requestOptions = {
     ),
     Options.optional
   ),
+  cacert: Options.text("cacert").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription(
+      "Trust the CA certificates of FILE (PEM) instead of the system's, as curl's --cacert: an internal CA."
+    ),
+    Options.optional
+  ),
+  cert: Options.text("cert").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription(
+      "Present the client certificate of FILE (PEM) to a server that asks for one (mTLS); needs --key."
+    ),
+    Options.optional
+  ),
+  key: Options.text("key").pipe(
+    Options.withPseudoName("FILE"),
+    Options.withDescription("The private key of --cert (PEM, not encrypted)."),
+    Options.optional
+  ),
+  insecure: Options.boolean("insecure").pipe(
+    Options.withAlias("k"),
+    Options.withDescription(
+      "Accept a server certificate that does not verify (self-signed, expired, another host's), as curl's -k. " +
+        "Anyone on the path can then read and change the traffic: for a local test server only."
+    )
+  ),
+  http2: Options.boolean("http2").pipe(
+    Options.withDescription(
+      "Offer HTTP/2 by ALPN over TLS (HTTP/1.1 where the server does not pick it; http: stays 1.1)."
+    )
+  ),
+  http2PriorKnowledge: Options.boolean("http2-prior-knowledge").pipe(
+    Options.withDescription("Speak HTTP/2 with prior knowledge to http: URLs (h2c, no upgrade), and offer it over TLS.")
+  ),
   json: Options.boolean("json").pipe(
     Options.withDescription("Print a JSON result (status, attempts, timing, body) to stdout instead of the body.")
   )
@@ -167,6 +201,12 @@ const requestCommand = (method: request.Method) =>
         timeout: args.timeout,
         deadline: args.deadline,
         connectTimeout: args.connectTimeout,
+        cacert: args.cacert,
+        cert: args.cert,
+        key: args.key,
+        insecure: args.insecure,
+        http2: args.http2,
+        http2PriorKnowledge: args.http2PriorKnowledge,
         json: args.json
       })
   ).pipe(

@@ -16,6 +16,7 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as durations from "./duration.js"
 import { CommandFailed } from "./errors.js"
@@ -44,6 +45,16 @@ export interface Input {
   readonly deadline: Option.Option<Duration.Duration>
   /** `--connect-timeout`: the transport's limit on opening a connection (none: the transport's default). */
   readonly connectTimeout: Option.Option<Duration.Duration>
+  /** `--cacert FILE`: the CAs to trust instead of the system's (PEM). */
+  readonly cacert?: Option.Option<string> | undefined
+  /** `--cert FILE` and `--key FILE`: a client certificate and its key (PEM), for a server that asks for one. */
+  readonly cert?: Option.Option<string> | undefined
+  readonly key?: Option.Option<string> | undefined
+  /** `--insecure`: a certificate that does not verify is accepted. */
+  readonly insecure?: boolean | undefined
+  /** `--http2` (h2 by ALPN over TLS) or `--http2-prior-knowledge` (also h2 with prior knowledge on cleartext). */
+  readonly http2?: boolean | undefined
+  readonly http2PriorKnowledge?: boolean | undefined
   readonly json: boolean
 }
 
@@ -88,6 +99,81 @@ export const dispatcherOptions = (input: Pick<Input, "connectTimeout">): UndiciH
   const limit = input.connectTimeout.value
   return { connectTimeout: Duration.isFinite(limit) ? limit : Duration.zero }
 }
+
+/** The flag a `tls` field of the transport comes from. */
+const tlsFlags: Readonly<Record<string, "cacert" | "cert" | "key">> = {
+  ca: "cacert",
+  cert: "cert",
+  key: "key",
+  passphrase: "key"
+}
+
+/**
+ * The transport's options from the flags, the files of `--cacert`, `--cert` and `--key` read: a file that cannot be
+ * read, or does not hold what its flag takes (no PEM certificate, no private key, an encrypted key), is a usage
+ * error naming the flag and the file, never its content.
+ */
+export const transportOptions = (
+  input: Omit<
+    Input,
+    "method" | "url" | "headers" | "data" | "schema" | "policy" | "retries" | "timeout" | "deadline" | "json"
+  >,
+  fs: FileSystem.FileSystem
+): Effect.Effect<UndiciHttpClient.DispatcherOptions, CommandFailed> =>
+  Effect.gen(function*() {
+    const read = (flag: string, file: Option.Option<string> | undefined) =>
+      file === undefined || Option.isNone(file)
+        ? Effect.succeed(undefined)
+        : Effect.mapError(
+          fs.readFile(file.value),
+          (error) => usage(`--${flag} ${file.value}: cannot be read (${error.message})`)
+        )
+    if (Option.isSome(input.cert ?? Option.none()) !== Option.isSome(input.key ?? Option.none())) {
+      return yield* usage("--cert and --key go together: give both (a client certificate and its private key)")
+    }
+    const ca = yield* read("cacert", input.cacert)
+    const cert = yield* read("cert", input.cert)
+    const key = yield* read("key", input.key)
+    const tls: { -readonly [K in keyof UndiciHttpClient.TlsOptions]: UndiciHttpClient.TlsOptions[K] } = {}
+    if (ca !== undefined) tls.ca = ca
+    if (cert !== undefined) tls.cert = cert
+    // the key's bytes stay out of anything printed: a message names the file only
+    if (key !== undefined) tls.key = Redacted.make(key)
+    if (input.insecure === true) tls.rejectUnauthorized = false
+    const options: {
+      -readonly [K in keyof UndiciHttpClient.DispatcherOptions]: UndiciHttpClient.DispatcherOptions[K]
+    } = { ...dispatcherOptions(input) }
+    if (Object.keys(tls).length > 0) options.tls = tls
+    if (input.http2PriorKnowledge === true) options.http2 = "h2c"
+    else if (input.http2 === true) options.http2 = true
+    return options
+  })
+
+/**
+ * The transport for the flags: a file of `--cacert`, `--cert` or `--key` that the transport refuses is a usage error
+ * naming its flag and file.
+ */
+const makeTransport = (
+  input: Input,
+  fs: FileSystem.FileSystem
+) =>
+  Effect.flatMap(transportOptions(input, fs), (options) =>
+    UndiciHttpClient.makeDispatcher(options).pipe(
+      Effect.catchAllDefect((defect) => {
+        const refused = defect instanceof RangeError
+          ? /^UndiciHttpClient: (tls\.(\w+)(?:\[\d+\])? .*)$/.exec(defect.message)
+          : null
+        const flag = refused === null ? undefined : tlsFlags[refused[2]]
+        const file = flag === undefined ? undefined : input[flag]
+        if (refused === null || flag === undefined || file === undefined || Option.isNone(file)) {
+          return Effect.die(defect)
+        }
+        const hint = refused[1].includes("passphrase")
+          ? " (sturdy takes no passphrase: decrypt the key first, e.g. openssl pkey -in KEY -out PLAIN_KEY)"
+          : ""
+        return usage(`--${flag} ${file.value}: ${refused[1]}${hint}`)
+      })
+    ))
 
 /** The longest duration a timer can hold (2^31 − 1 ms, about 24.8 days): the policy refuses longer finite limits. */
 export const maxTimerMillis: number = Deadline.maxTimerMillis
@@ -324,7 +410,7 @@ export const run = (input: Input): Effect.Effect<void, CommandFailed, FileSystem
 
     const policy = yield* Effect.mapError(Policy.make(options), (error) => usage(error.message))
     // every call of the client runs through the policy; each attempt is an `Attempt`, which the transport bounds
-    const dispatcher = yield* UndiciHttpClient.makeDispatcher(dispatcherOptions(input))
+    const dispatcher = yield* makeTransport(input, fs)
     const api = SturdyClient.makeWith(UndiciHttpClient.make(dispatcher), { policy })
 
     const events = yield* Queue.unbounded<timeline.Event>()

@@ -23,12 +23,16 @@ import * as FiberRef from "effect/FiberRef"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
+import * as Crypto from "node:crypto"
+import * as Net from "node:net"
 import { Readable } from "node:stream"
 import type { ReadableStream as WebReadableStream } from "node:stream/web"
+import * as Tls from "node:tls"
 import * as Undici from "undici"
 import type * as UndiciHttpClient from "../UndiciHttpClient.js"
 
@@ -116,6 +120,14 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
       if (options.pipelining === undefined) agentOptions.pipelining = h2Streams
     }
   }
+  // the connector undici's `Pool` would build from these options (h2c's and the TLS settings merged), built here so
+  // that a TLS alert on an open connection is reported (see `connectorOf`)
+  agentOptions.connect = connectorOf({
+    ...(agentOptions.connect as Undici.buildConnector.BuildOptions | undefined),
+    ...toTls(options.tls),
+    allowH2: agentOptions.allowH2 === true,
+    timeout: agentOptions.connectTimeout!
+  })
   const connections = toCount("connections", options.connections, 0)
   const resolved = connections === undefined ? agentOptions : { ...agentOptions, connections }
   // by ALPN a connection may turn out HTTP/1.1, where more than 1 would pipeline: raised once it is known to be h2
@@ -160,6 +172,205 @@ const toHttp2 = (input: unknown): boolean | "h2c" => {
   throw new RangeError(`UndiciHttpClient: http2 (${shown}) must be true, false or "h2c"`)
 }
 
+// -----------------------------------------------------------------------------
+// TLS
+// -----------------------------------------------------------------------------
+
+/** The TLS failure a socket reported before undici's own error for it (`UND_ERR_SOCKET`), on that error. */
+const tlsFailureKey = Symbol.for("@sturdy/node/UndiciHttpClient/tlsFailure")
+
+const isTlsCode = (code: unknown): boolean =>
+  typeof code === "string" && (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))
+
+/**
+ * undici's connector, with one addition: a TLS alert that arrives on an open connection is kept. A server that
+ * requires a client certificate and gets none (or one it does not trust) refuses it after the client's side of a
+ * TLS 1.3 handshake is done, with an alert (`ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`); undici, which has written
+ * the request by then, takes the end of the connection that follows for a plain close ("other side closed",
+ * `UND_ERR_SOCKET`) and drops the alert, so the failure read as a reset that may have reached the server. The alert
+ * goes on undici's error, which the call reports in its place.
+ */
+const connectorOf = (options: Undici.buildConnector.BuildOptions): Undici.buildConnector.connector => {
+  const connect = Undici.buildConnector(options)
+  return (connectOptions, callback) =>
+    connect(connectOptions, (...args: Parameters<Undici.buildConnector.Callback>) => {
+      const socket = args[1]
+      if (socket instanceof Tls.TLSSocket) keepTlsAlert(socket)
+      callback(...args)
+    })
+}
+
+const keepTlsAlert = (socket: Tls.TLSSocket): void => {
+  let tlsFailure: Error | undefined
+  // ahead of undici's listeners: its error for the close is marked before undici reads it
+  socket.prependListener("error", (error: Error) => {
+    const code = (error as { readonly code?: unknown }).code
+    if (tlsFailure === undefined) {
+      if (isTlsCode(code)) tlsFailure = error
+    } else if (code === "UND_ERR_SOCKET") {
+      Object.defineProperty(error, tlsFailureKey, { value: tlsFailure, configurable: true })
+    }
+  })
+}
+
+/** The error a failure is reported with: the TLS alert undici's close error hides, or the error itself. */
+const reportedError = (error: Error): Error => (error as { readonly [tlsFailureKey]?: Error })[tlsFailureKey] ?? error
+
+const minVersions: ReadonlyArray<string> = ["TLSv1.2", "TLSv1.3"]
+
+/** What a value is, for a message: its type only, never the value (a key or passphrase must not be shown). */
+const typeOf = (input: unknown): string =>
+  input === null ? "null" : Array.isArray(input) ? "an array" : `of type ${typeof input}`
+
+const tlsError = (field: string, detail: string) => new RangeError(`UndiciHttpClient: tls.${field} ${detail}`)
+
+const isPem = (input: unknown): input is string | Uint8Array => typeof input === "string" || input instanceof Uint8Array
+
+/** As Node's types take it: a Buffer over the same bytes (no copy of a key left behind). */
+const asNodePem = (input: string | Uint8Array): string | Buffer =>
+  typeof input === "string" || Buffer.isBuffer(input)
+    ? input
+    : Buffer.from(input.buffer, input.byteOffset, input.length)
+
+/** A PEM option that may be a list (`ca`, `cert`): its entries, or a `RangeError` naming it. */
+const pemList = (field: string, input: unknown): ReadonlyArray<string | Uint8Array> | undefined => {
+  if (input === undefined || input === null) return undefined
+  if (isPem(input)) return [input]
+  if (Array.isArray(input) && input.every(isPem)) {
+    if (input.length === 0) throw tlsError(field, "is an empty list")
+    return input
+  }
+  throw tlsError(field, `(${typeOf(input)}) must be a PEM string or Buffer, or a list of them`)
+}
+
+const pemCertificate = /-----BEGIN (X509 |TRUSTED )?CERTIFICATE-----[\s\S]*?-----END \1?CERTIFICATE-----/g
+
+/**
+ * Each entry of a certificate option holds at least one PEM certificate that parses: Node's TLS would take anything
+ * else (`ca: "ca.pem"`, a DER file) for no certificate at all, without a word, and then trust nothing.
+ */
+const checkCertificates = (field: string, entries: ReadonlyArray<string | Uint8Array>): void => {
+  entries.forEach((entry, index) => {
+    const name = entries.length === 1 ? field : `${field}[${index}]`
+    const text = typeof entry === "string" ? entry : Buffer.from(entry).toString("latin1")
+    const blocks = text.match(pemCertificate)
+    if (blocks === null) {
+      throw tlsError(name, "holds no PEM certificate (-----BEGIN CERTIFICATE-----; DER must be converted to PEM)")
+    }
+    for (const block of blocks) {
+      // OpenSSL's TRUSTED CERTIFICATE carries trust settings X509Certificate does not read: Node's TLS reads it
+      if (block.startsWith("-----BEGIN TRUSTED")) continue
+      try {
+        new Crypto.X509Certificate(block)
+      } catch (error) {
+        throw tlsError(name, `holds a PEM certificate that does not parse (${codeOf(error)})`)
+      }
+    }
+  })
+}
+
+const codeOf = (error: unknown): string => {
+  const code = (error as { readonly code?: unknown } | null)?.code
+  return typeof code === "string" ? code : "unknown error"
+}
+
+/** A secret option: its value, unwrapped from `Redacted`, or a `RangeError` naming it (its type only). */
+const secret = <A>(
+  field: string,
+  input: unknown,
+  accepts: (value: unknown) => value is A,
+  expected: string
+): A | undefined => {
+  if (input === undefined || input === null) return undefined
+  const value = Redacted.isRedacted(input) ? Redacted.value(input) : input
+  if (accepts(value)) return value
+  throw tlsError(field, `(${Redacted.isRedacted(input) ? "a Redacted " : ""}${typeOf(value)}) must be ${expected}`)
+}
+
+const isString = (value: unknown): value is string => typeof value === "string"
+
+const encryptedKey = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/
+
+/**
+ * The `tls` option as the connector's options, or a `RangeError` naming the field at fault. The certificates and key
+ * are read here, once, into one `SecureContext` that every connection shares (Node's TLS would parse them again for
+ * each connection), so a file that does not parse or a passphrase that does not decrypt fails when the dispatcher is
+ * made, not at the first request, and neither the key nor its passphrase stays in the `Agent`'s options. No message
+ * shows a value of `key` or `passphrase`.
+ */
+const toTls = (
+  input: unknown
+): Pick<Tls.ConnectionOptions, "secureContext" | "servername" | "rejectUnauthorized"> | undefined => {
+  if (input === undefined || input === null) return undefined
+  if (typeof input !== "object" || Array.isArray(input)) {
+    throw new RangeError(`UndiciHttpClient: tls (${typeOf(input)}) must be an object`)
+  }
+  const options = input as Partial<Record<keyof UndiciHttpClient.TlsOptions, unknown>>
+  const ca = pemList("ca", options.ca)
+  const cert = pemList("cert", options.cert)
+  const keyInput = secret("key", options.key, isPem, "a PEM string or Buffer, or a Redacted one")
+  const key = keyInput === undefined ? undefined : asNodePem(keyInput)
+  const passphrase = secret("passphrase", options.passphrase, isString, "a string or a Redacted one")
+  const servername = options.servername
+  if (servername !== undefined && servername !== null) {
+    if (typeof servername !== "string") throw tlsError("servername", `(${typeOf(servername)}) must be a host name`)
+    if (!/^[^\s/\\:@[\]]+$/.test(servername) || servername.length > 253) {
+      throw tlsError("servername", `(${JSON.stringify(servername)}) must be a host name`)
+    }
+    if (Net.isIP(servername) !== 0) {
+      throw tlsError(
+        "servername",
+        `(${servername}) is an IP address: SNI names a host (RFC 6066); leave it unset to verify the URL's address`
+      )
+    }
+  }
+  const rejectUnauthorized = options.rejectUnauthorized
+  if (rejectUnauthorized !== undefined && rejectUnauthorized !== null && typeof rejectUnauthorized !== "boolean") {
+    throw tlsError("rejectUnauthorized", `(${typeOf(rejectUnauthorized)}) must be true or false`)
+  }
+  const minVersion = options.minVersion
+  if (minVersion !== undefined && minVersion !== null && !minVersions.includes(minVersion as string)) {
+    const shown = typeof minVersion === "string" ? JSON.stringify(minVersion) : typeOf(minVersion)
+    throw tlsError("minVersion", `(${shown}) must be "TLSv1.2" or "TLSv1.3"`)
+  }
+  if (ca !== undefined) checkCertificates("ca", ca)
+  if (cert !== undefined && key === undefined) throw tlsError("cert", "is given without tls.key")
+  if (key !== undefined && cert === undefined) throw tlsError("key", "is given without tls.cert")
+  if (passphrase !== undefined && key === undefined) throw tlsError("passphrase", "is given without tls.key")
+  if (cert !== undefined) checkCertificates("cert", cert)
+  if (key !== undefined) {
+    const encrypted = encryptedKey.test(typeof key === "string" ? key : Buffer.from(key).toString("latin1"))
+    if (encrypted && passphrase === undefined) throw tlsError("key", "is encrypted: tls.passphrase is needed")
+    try {
+      Crypto.createPrivateKey(passphrase === undefined ? { key, format: "pem" } : { key, format: "pem", passphrase })
+    } catch (error) {
+      // the code only: OpenSSL's words are safe, but nothing of the key is worth the risk
+      throw encrypted
+        ? tlsError("passphrase", `does not decrypt tls.key (${codeOf(error)})`)
+        : tlsError("key", `is not a PEM private key (${codeOf(error)})`)
+    }
+  }
+  let secureContext: Tls.SecureContext
+  try {
+    secureContext = Tls.createSecureContext({
+      ...(ca !== undefined ? { ca: ca.map(asNodePem) } : {}),
+      ...(cert !== undefined ? { cert: cert.map(asNodePem) } : {}),
+      ...(key !== undefined ? { key } : {}),
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      ...(typeof minVersion === "string" ? { minVersion: minVersion as Tls.SecureVersion } : {})
+    })
+  } catch (error) {
+    throw codeOf(error) === "ERR_OSSL_X509_KEY_VALUES_MISMATCH"
+      ? tlsError("key", "is not the key of tls.cert")
+      : new RangeError(`UndiciHttpClient: tls could not be used (${codeOf(error)})`)
+  }
+  return {
+    secureContext,
+    ...(typeof servername === "string" ? { servername } : {}),
+    ...(typeof rejectUnauthorized === "boolean" ? { rejectUnauthorized } : {})
+  }
+}
+
 /**
  * The headers and body timeouts of the dispatchers made with them (and of those given to `make`, when undici's fields
  * say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
@@ -177,10 +388,15 @@ interface TransportTimeouts {
 /** @internal */
 export const makeDispatcher = (
   options?: UndiciHttpClient.DispatcherOptions
+): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> => makeAgent(() => agentOptions(options))
+
+/** An `Agent` made from resolved options (resolving may throw: a defect here), destroyed when the scope closes. */
+const makeAgent = (
+  resolve: () => Undici.Agent.Options
 ): Effect.Effect<Undici.Dispatcher, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const resolved = agentOptions(options)
+      const resolved = resolve()
       const dispatcher = new Undici.Agent(resolved)
       if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher)
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
@@ -851,6 +1067,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     ) {
       return this.onComplete()
     }
+    error = reportedError(error)
     if (this.transportTimeouts !== undefined) withTransportLimit(error, this.transportTimeouts)
     this.clearTimer()
     this.release()
@@ -1224,7 +1441,8 @@ export const layerConfig = (
             try: () => agentOptions(options),
             catch: (error) => ConfigError.InvalidData([], (error as RangeError).message)
           }),
-          () => makeDispatcher(options)
+          // resolved once: the TLS files are read once
+          (resolved) => makeAgent(() => resolved)
         ))
     )
   )
