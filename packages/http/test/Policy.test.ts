@@ -3918,26 +3918,38 @@ describe("Policy validation: values of the wrong type", () => {
   })
 })
 
+// an answer's failure with `status`, as the attempt gives it: a 429, another 4xx, a 5xx
+const statusFailure = (url: string, status: number) =>
+  status === 429
+    ? new HttpFailure.RateLimited({
+      method: "GET",
+      url,
+      status,
+      headers: {},
+      bodyExcerpt: "",
+      payload: Option.none(),
+      retryAfter: Option.none()
+    })
+    : status >= 500
+    ? new HttpFailure.ServerError({
+      method: "GET",
+      url,
+      status,
+      headers: {},
+      bodyExcerpt: "",
+      payload: Option.none(),
+      retryAfter: Option.none()
+    })
+    : new HttpFailure.ClientError({
+      method: "GET",
+      url,
+      status,
+      headers: {},
+      bodyExcerpt: "",
+      payload: Option.none()
+    })
+
 describe("Policy: the adaptive concurrency limit stage", () => {
-  const statusFailure = (url: string, status: number) =>
-    status >= 500
-      ? new HttpFailure.ServerError({
-        method: "GET",
-        url,
-        status,
-        headers: {},
-        bodyExcerpt: "",
-        payload: Option.none(),
-        retryAfter: Option.none()
-      })
-      : new HttpFailure.ClientError({
-        method: "GET",
-        url,
-        status,
-        headers: {},
-        bodyExcerpt: "",
-        payload: Option.none()
-      })
   // retries off unless a test turns them on: each call is one attempt, one sample
   const limited = (concurrencyLimit: Policy.ConcurrencyLimitOptions, options: Policy.Options = {}): Policy.Options => ({
     ...quick,
@@ -4218,35 +4230,6 @@ describe("Policy: the adaptive concurrency limit stage", () => {
 })
 
 describe("Policy: the adaptive throttle stage", () => {
-  const statusFailure = (url: string, status: number) =>
-    status === 429
-      ? new HttpFailure.RateLimited({
-        method: "GET",
-        url,
-        status,
-        headers: {},
-        bodyExcerpt: "",
-        payload: Option.none(),
-        retryAfter: Option.none()
-      })
-      : status >= 500
-      ? new HttpFailure.ServerError({
-        method: "GET",
-        url,
-        status,
-        headers: {},
-        bodyExcerpt: "",
-        payload: Option.none(),
-        retryAfter: Option.none()
-      })
-      : new HttpFailure.ClientError({
-        method: "GET",
-        url,
-        status,
-        headers: {},
-        bodyExcerpt: "",
-        payload: Option.none()
-      })
   // retries off unless a test turns them on: each call is one attempt, one request of the SRE book's formula
   const throttled = (
     adaptiveThrottle: Policy.AdaptiveThrottleOptions,

@@ -14,6 +14,7 @@ import type * as Net from "node:net"
 import * as Tls from "node:tls"
 import { Agent } from "undici"
 import { loopbackTls } from "../../../test/utils/loopbackServer.js"
+import { recordingTracer } from "./utils/recordingTracer.js"
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = Http2.constants
 
@@ -515,16 +516,7 @@ describe("UndiciHttpClient: the same behaviours over HTTP/1.1 and h2", () => {
 
     it.live(`${protocol.name}: a client span with the request's attributes, a secret header redacted`, () =>
       Effect.gen(function*() {
-        const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
-        const tracer = yield* Effect.tracer
-        const recording = {
-          ...tracer,
-          span(...args: Parameters<typeof tracer.span>) {
-            const span = tracer.span(...args)
-            spans.push({ name: span.name, attributes: span.attributes })
-            return span
-          }
-        }
+        const { recording, spans } = yield* recordingTracer
         const client = yield* HttpClient.HttpClient
         yield* client.execute(
           HttpClientRequest.get(`${protocol.base()}/json`).pipe(

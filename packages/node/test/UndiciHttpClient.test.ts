@@ -30,6 +30,7 @@ import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody, silentListener } from "../../../test/utils/loopbackServer.js"
+import { recordingTracer } from "./utils/recordingTracer.js"
 
 // -----------------------------------------------------------------------------
 // A real server on 127.0.0.1:0 with one route per scenario
@@ -1065,16 +1066,7 @@ describe("UndiciHttpClient", () => {
 
     it.live("with an installed tracer, a client span is recorded with the request attributes", () =>
       Effect.gen(function*() {
-        const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
-        const tracer = yield* Effect.tracer
-        const recording = {
-          ...tracer,
-          span(...args: Parameters<typeof tracer.span>) {
-            const span = tracer.span(...args)
-            spans.push({ name: span.name, attributes: span.attributes })
-            return span
-          }
-        }
+        const { recording, spans } = yield* recordingTracer
         const result = yield* echo(HttpClientRequest.get(`${base}/echo`)).pipe(Effect.withTracer(recording))
         const client = spans.find((span) => span.name === "http.client GET")
         expect(client?.attributes.get("http.request.method")).toBe("GET")

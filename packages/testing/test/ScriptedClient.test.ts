@@ -30,6 +30,29 @@ const base = "http://api.test"
 const causeOf = (error: { readonly cause?: unknown }) =>
   error.cause as { readonly code?: string; readonly name: string }
 
+// A POST or GET sent through `policy` on the scripted client, its status or failure, after a minute of virtual time
+const sendVirtual = (
+  scripted: ScriptedClient.ScriptedClient,
+  policy: Policy.Policy,
+  request: HttpClientRequest.HttpClientRequest
+) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(
+      Policy.send(scripted.client, request).pipe(
+        Effect.map((received) => received.response.status),
+        Effect.either,
+        Effect.provideService(Policy.Policy, policy),
+        Effect.withRandom(Random.make(7))
+      )
+    )
+    yield* TestClock.adjust("1 minute")
+    return yield* Fiber.join(fiber)
+  })
+
+// How many requests of `route` the scripted client saw
+const attemptsOnRoute = (scripted: ScriptedClient.ScriptedClient, route: string) =>
+  Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+
 describe("ScriptedClient", () => {
   it.effect("plays a sequence per route and logs the Idempotency-Key", () =>
     Effect.gen(function*() {
@@ -727,21 +750,8 @@ describe("ScriptedClient connect failures through Policy (TestClock)", () => {
         "POST /hang": FaultScript.hang
       }))
       const policy = yield* Policy.make({ attemptTimeout: "1 second", circuitBreaker: false })
-      const run = (path: string) =>
-        Effect.gen(function*() {
-          const fiber = yield* Effect.fork(
-            Policy.send(scripted.client, HttpClientRequest.post(`${base}${path}`)).pipe(
-              Effect.map((received) => received.response.status),
-              Effect.either,
-              Effect.provideService(Policy.Policy, policy),
-              Effect.withRandom(Random.make(7))
-            )
-          )
-          yield* TestClock.adjust("1 minute")
-          return yield* Fiber.join(fiber)
-        })
-      const attemptsOn = (route: string) =>
-        Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+      const run = (path: string) => sendVirtual(scripted, policy, HttpClientRequest.post(`${base}${path}`))
+      const attemptsOn = (route: string) => attemptsOnRoute(scripted, route)
 
       expect(yield* run("/slow-connect")).toEqual(Either.right(201))
       expect(yield* attemptsOn("POST /slow-connect")).toBe(2)
@@ -869,21 +879,8 @@ describe("ScriptedClient: HTTP/2 streams the server resets", () => {
         "GET /refused": FaultScript.sequence(FaultScript.refusedStream(), FaultScript.status(200))
       }))
       const policy = yield* Policy.make()
-      const run = (request: HttpClientRequest.HttpClientRequest) =>
-        Effect.gen(function*() {
-          const fiber = yield* Effect.fork(
-            Policy.send(scripted.client, request).pipe(
-              Effect.map((received) => received.response.status),
-              Effect.either,
-              Effect.provideService(Policy.Policy, policy),
-              Effect.withRandom(Random.make(7))
-            )
-          )
-          yield* TestClock.adjust("1 minute")
-          return yield* Fiber.join(fiber)
-        })
-      const attemptsOn = (route: string) =>
-        Effect.map(scripted.requests, (log) => log.filter((entry) => entry.route === route).length)
+      const run = (request: HttpClientRequest.HttpClientRequest) => sendVirtual(scripted, policy, request)
+      const attemptsOn = (route: string) => attemptsOnRoute(scripted, route)
 
       expect(yield* run(HttpClientRequest.post(`${base}/refused`))).toEqual(Either.right(201))
       expect(yield* attemptsOn("POST /refused")).toBe(3)
