@@ -10,6 +10,19 @@ import * as Schema from "effect/Schema"
 const ok = FaultScript.status(200)
 const unavailable = FaultScript.status(503)
 
+// A fault decoded by the scripts' schema (as `notFound`), or the schema's message
+const decodeFault = (fault: unknown) =>
+  Schema.decodeUnknownEither(FaultScript.Routes)({ routes: [], outages: [], notFound: fault }).pipe(
+    Either.mapLeft((error) => error.message)
+  )
+
+// The schema refuses `fault`, with every one of `messages` in its message
+const refusedWith = (fault: unknown, ...messages: ReadonlyArray<string>) => {
+  const decoded = decodeFault(fault)
+  expect(Either.isLeft(decoded)).toBe(true)
+  for (const message of messages) expect(Either.isLeft(decoded) && decoded.left).toContain(message)
+}
+
 describe("FaultScript", () => {
   it("constructors describe responses as plain data", () => {
     expect(FaultScript.status(503, { retryAfter: 1, headers: { "X-Trace": "a" }, latency: "2 seconds" })).toEqual({
@@ -418,15 +431,6 @@ describe("FaultScript", () => {
       }))
 
     it("the schema refuses an unknown reason, a negative latency and a missing field, saying which", () => {
-      const decode = (fault: unknown) =>
-        Schema.decodeUnknownEither(FaultScript.Routes)({ routes: [], outages: [], notFound: fault }).pipe(
-          Either.mapLeft((error) => error.message)
-        )
-      const refusedWith = (fault: unknown, ...messages: ReadonlyArray<string>) => {
-        const decoded = decode(fault)
-        expect(Either.isLeft(decoded)).toBe(true)
-        for (const message of messages) expect(Either.isLeft(decoded) && decoded.left).toContain(message)
-      }
       refusedWith(
         { _tag: "ConnectFailure", reason: "Timeout", latencyMillis: 0 },
         "reason \"Timeout\" is not one of Refused, DnsNotFound, DnsTemporary, ConnectTimeout, Tls"
@@ -434,7 +438,7 @@ describe("FaultScript", () => {
       refusedWith({ _tag: "ConnectFailure", reason: "Refused", latencyMillis: -1 }, "Expected a non-negative number")
       refusedWith({ _tag: "ConnectFailure", latencyMillis: 0 }, "[\"reason\"]\n", "is missing")
       refusedWith({ _tag: "ConnectFailure", reason: "Tls" }, "[\"latencyMillis\"]\n", "is missing")
-      expect(Either.isRight(decode({ _tag: "ConnectFailure", reason: "Tls", latencyMillis: 0 }))).toBe(true)
+      expect(Either.isRight(decodeFault({ _tag: "ConnectFailure", reason: "Tls", latencyMillis: 0 }))).toBe(true)
     })
   })
 
@@ -517,15 +521,6 @@ describe("FaultScript", () => {
       }))
 
     it("the schema refuses an unknown code, a negative latency and a missing field, saying which", () => {
-      const decode = (fault: unknown) =>
-        Schema.decodeUnknownEither(FaultScript.Routes)({ routes: [], outages: [], notFound: fault }).pipe(
-          Either.mapLeft((error) => error.message)
-        )
-      const refusedWith = (fault: unknown, ...messages: ReadonlyArray<string>) => {
-        const decoded = decode(fault)
-        expect(Either.isLeft(decoded)).toBe(true)
-        for (const message of messages) expect(Either.isLeft(decoded) && decoded.left).toContain(message)
-      }
       refusedWith(
         { _tag: "StreamReset", code: "NGHTTP2_CANCEL", latencyMillis: 0 },
         "code \"NGHTTP2_CANCEL\" is not an RFC 9113 error code name (NO_ERROR, PROTOCOL_ERROR,"
@@ -533,7 +528,9 @@ describe("FaultScript", () => {
       refusedWith({ _tag: "StreamReset", code: "CANCEL", latencyMillis: -1 }, "Expected a non-negative number")
       refusedWith({ _tag: "StreamReset", latencyMillis: 0 }, "[\"code\"]\n", "is missing")
       refusedWith({ _tag: "StreamReset", code: "CANCEL" }, "[\"latencyMillis\"]\n", "is missing")
-      expect(Either.isRight(decode({ _tag: "StreamReset", code: "HTTP_1_1_REQUIRED", latencyMillis: 0 }))).toBe(true)
+      expect(Either.isRight(decodeFault({ _tag: "StreamReset", code: "HTTP_1_1_REQUIRED", latencyMillis: 0 }))).toBe(
+        true
+      )
     })
   })
 })
