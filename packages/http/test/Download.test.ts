@@ -465,6 +465,10 @@ describe("Download", () => {
       const { exit } = yield* run(server.client, { schedule: noWait })
       expect(Either.isLeft(exit) && exit.left._tag).toBe("ServerError")
       expect(server.seen).toHaveLength(1)
+      const refused = resourceServer(bodyOf(30), etagged, [{ _tag: "Refuse" }])
+      const unsent = yield* run(refused.client, { schedule: noWait })
+      expect(Either.isLeft(unsent.exit) && unsent.exit.left._tag).toBe("ConnectionError")
+      expect(refused.seen).toHaveLength(1)
     }))
 
   it.effect("a body that stalls past idleTimeout is cut and resumed", () =>

@@ -353,11 +353,10 @@ const body = (
     for (const bytes of chunk) size += bytes.byteLength
     const after = state.received + size
     if (after > maxBodyBytes) return Effect.fail(attempt.tooLarge(request, response, maxBodyBytes, state.total))
-    if (state.total !== undefined && after > state.total) {
-      return Effect.fail(failWith(ctx, "TooLong", `more than the declared ${state.total} bytes`))
-    }
+    // `end` is the declared length for a full answer, and the end of its `Content-Range` (never past the total) for
+    // a part
     if (end !== undefined && after > end) {
-      return Effect.fail(failWith(ctx, "TooLong", `more than the ${end} bytes this answer declared`))
+      return Effect.fail(failWith(ctx, "TooLong", `more than the ${end} bytes declared`))
     }
     state.received = after
     return Effect.succeed(chunk)
