@@ -22,6 +22,7 @@
  * | cut, no strong validator, `Accept-Ranges: none`, or compressed  | `DownloadError` `NotResumable` (its `cause`: the cut) |
  * | cut, resumable                                                  | waits for the `schedule`, then `Range` + `If-Range`    |
  * | resume: 206, `Content-Range: bytes <received>-<end>/<total>`    | the rest is streamed                                  |
+ * | resume: 206 whose part ends before `<total>`                    | streamed, then the rest asked for as after a cut      |
  * | resume: 206 with another start, total or length; not parseable | `DownloadError` `RangeMismatch`                       |
  * | resume: 206 `multipart/byteranges`, or compressed               | `DownloadError` `RangeMismatch`                       |
  * | resume: 206 with another strong ETag                            | `DownloadError` `Changed`                             |

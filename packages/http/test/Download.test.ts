@@ -377,6 +377,24 @@ describe("Download", () => {
       expect(never.seen).toHaveLength(4)
     }))
 
+  it.effect("a part that ends before the whole length (206 bytes 10-19/30) is followed by a range for the rest", () =>
+    Effect.gen(function*() {
+      const body = bodyOf(30)
+      const server = resourceServer(body, etagged, [
+        { _tag: "Serve", cutAt: 10 },
+        {
+          _tag: "Raw",
+          status: 206,
+          headers: { ...etagged, "content-range": "bytes 10-19/30" },
+          body: body.subarray(10, 20)
+        }
+      ])
+      const { bytes, exit } = yield* run(server.client, { schedule: noWait })
+      expect(Either.isRight(exit)).toBe(true)
+      expect(bytes).toEqual(body)
+      expect(server.seen.map((s) => s.headers["range"])).toEqual([undefined, "bytes=10-", "bytes=20-"])
+    }))
+
   it.effect("waits follow the schedule on the Clock, and the schedule ends the resumes", () =>
     Effect.gen(function*() {
       const body = bodyOf(30)

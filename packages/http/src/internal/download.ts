@@ -361,12 +361,14 @@ const body = (
     state.received = after
     return Effect.succeed(chunk)
   })
-  // a body that ends before the declared length ended early: a cut like any other
-  const ended = Effect.suspend(() =>
-    end !== undefined && state.received < end
-      ? Effect.fail(attempt.truncated(request, response, undefined, state.received, state.total ?? end))
+  // a body that ends before the declared length ended early: a cut like any other; so does a part that ends where
+  // its Content-Range said, before the whole length (a server may answer less than asked, RFC 9110 §14.2)
+  const ended = Effect.suspend(() => {
+    const expected = state.total ?? end
+    return expected !== undefined && state.received < expected
+      ? Effect.fail(attempt.truncated(request, response, undefined, state.received, expected))
       : Effect.void
-  )
+  })
   return Stream.concat(counted, Stream.drain(Stream.fromEffect(ended))).pipe(
     Stream.catchAll((failure: Failure) =>
       !isCut(failure)
