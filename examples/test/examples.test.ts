@@ -10,6 +10,7 @@ import { promisify } from "node:util"
 import { describeWithRedis } from "../../packages/policy/test/utils/redis.js"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
+import * as DownloadResumeExample from "../download-resume.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
@@ -64,6 +65,14 @@ describe("examples", () => {
     const arrivals = [...out.matchAll(/\+ *(\d+) ms {2}GET \/orders\/42/g)].map((m) => Number(m[1]))
     expect(arrivals).toHaveLength(3)
     expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(1000)
+  })
+
+  it("download-resume: a download cut twice resumes with Range and arrives whole", async () => {
+    const out = await run(DownloadResumeExample.main)
+    expect(out).toMatch(/GET \(whole file\) -> 200, cut at byte 419430/)
+    expect(out).toMatch(/GET bytes=419430- -> 206, cut at byte 943718/)
+    expect(out).toMatch(/GET bytes=943718- -> 206\n/)
+    expect(out).toMatch(/received 1048576 of 1048576 bytes; SHA-256 matches/)
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {

@@ -59,7 +59,8 @@ const secretsOf = (
   return sent.length === 0 ? own : own.length === 0 ? sent : [...own, ...sent]
 }
 
-const responseInfo = (
+/** @internal */
+export const responseInfo = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse
 ): HttpFailure.ResponseInfo => ({
@@ -560,11 +561,12 @@ const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: number)
 
 const emptyBody = new Uint8Array(0)
 
-/** Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection. */
-const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+/** @internal Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection. */
+export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
 
-const truncated = (
+/** @internal */
+export const truncated = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   cause: unknown,
@@ -578,8 +580,8 @@ const truncated = (
     cause: sanitizeCause(cause, secretsOf(request, response))
   })
 
-/** A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
-const bodyReadFailure = (
+/** @internal A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
+export const bodyReadFailure = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   limit: number,
@@ -612,14 +614,16 @@ const isCorruptEncoding = (code: string): boolean =>
   code === "ZSTD_error_corruption_detected" || code === "ZSTD_error_prefix_unknown" ||
   code === "ZSTD_error_checksum_wrong"
 
-const tooLarge = (
+/** @internal */
+export const tooLarge = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   limitBytes: number,
   declaredBytes: number | undefined
 ) => new HttpFailure.BodyTooLarge({ ...responseInfo(request, response), limitBytes, declaredBytes })
 
-type BodyReadFailure =
+/** @internal */
+export type BodyReadFailure =
   | HttpFailure.BodyTruncated
   | HttpFailure.BodyUndecodable
   | HttpFailure.BodyTooLarge
