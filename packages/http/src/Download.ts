@@ -27,7 +27,8 @@
  * | resume: 206 `multipart/byteranges`, or compressed               | `DownloadError` `RangeMismatch`                       |
  * | resume: 206 with another strong ETag                            | `DownloadError` `Changed`                             |
  * | resume: 200 (If-Range did not match, or no range support)       | `DownloadError` `Changed` (the prefix is emitted)     |
- * | resume: 416                                                     | `DownloadError` `RangeMismatch`                       |
+ * | resume: 416 whose `Content-Range` length is the bytes received   | done: the body was whole (as wget reads it)           |
+ * | resume: any other 416                                           | `DownloadError` `RangeMismatch`                       |
  * | resume: a transient failure (503, reset, refused)               | counts as a cut: the schedule decides                 |
  * | resume: another failure (404, 401)                              | fails with its `HttpFailure`                          |
  * | more bytes than the declared length or `Content-Range`          | `DownloadError` `TooLong`                             |

@@ -331,6 +331,39 @@ describe("Download", () => {
       expect(error.detail).toContain("416")
     }))
 
+  // wget reads such a 416 as "the file is already fully retrieved": a body of unknown length cut after its last byte
+  it.effect("a 416 naming exactly the bytes received completes a body of unknown length; another length does not", () =>
+    Effect.gen(function*() {
+      const body = bodyOf(30)
+      const whole = resourceServer(body, etagged, [
+        { _tag: "Raw", status: 200, headers: etagged, body, cutAt: 30 },
+        { _tag: "Raw", status: 416, headers: { "content-range": "bytes */30" }, body: new Uint8Array(0) }
+      ])
+      const done = yield* run(whole.client, { schedule: noWait })
+      expect(Either.isRight(done.exit)).toBe(true)
+      expect(done.bytes).toEqual(body)
+      expect(whole.seen.map((seen) => seen.headers["range"])).toEqual([undefined, "bytes=30-"])
+
+      for (const contentRange of ["bytes */31", "bytes */29", "bytes 0-29/30"]) {
+        const other = resourceServer(body, etagged, [
+          { _tag: "Raw", status: 200, headers: etagged, body, cutAt: 30 },
+          { _tag: "Raw", status: 416, headers: { "content-range": contentRange }, body: new Uint8Array(0) }
+        ])
+        const failed = yield* run(other.client, { schedule: noWait })
+        expect(downloadError(failed.exit).reason).toBe("RangeMismatch")
+      }
+
+      // the first answer declared 40 bytes: a 416 saying 30 means the resource shrank, not that it is whole
+      const longer = bodyOf(40)
+      const shrunk = resourceServer(longer, etagged, [
+        { _tag: "Raw", status: 200, headers: { ...etagged, "content-length": "40" }, body: longer, cutAt: 30 },
+        { _tag: "Raw", status: 416, headers: { "content-range": "bytes */30" }, body: new Uint8Array(0) }
+      ])
+      const cutShort = yield* run(shrunk.client, { schedule: noWait })
+      expect(downloadError(cutShort.exit).reason).toBe("RangeMismatch")
+      expect(cutShort.bytes).toEqual(longer.subarray(0, 30))
+    }))
+
   it.effect("more bytes than Content-Length, or than the 206 declared, fail with TooLong", () =>
     Effect.gen(function*() {
       const body = bodyOf(30)

@@ -134,6 +134,16 @@ export const parseContentRange = (value: string | undefined): ContentRange | und
   return { start, end, total }
 }
 
+const unsatisfiedSyntax = /^bytes \*\/(\d{1,15})$/i
+
+/** The complete length in a 416's `Content-Range: bytes *\/<length>`, if it has one. */
+const unsatisfiedLength = (value: string | undefined): number | undefined => {
+  const match = value === undefined ? null : unsatisfiedSyntax.exec(value.trim())
+  if (match === null) return undefined
+  const length = Number(match[1])
+  return Number.isSafeInteger(length) ? length : undefined
+}
+
 const lengthOf = (headers: Readonly<Record<string, string>>): number | undefined => {
   const value = headers["content-length"]
   if (value === undefined) return undefined
@@ -274,6 +284,12 @@ const answer = (
   const refuse = (reason: Reason, detail: string) =>
     Effect.zipRight(attempt.discard(response), Effect.fail(failWith(ctx, reason, detail)))
   if (resuming && status === 416) {
+    // RFC 9110 §15.5.17: the 416 names the current length. When that is exactly what was received (a body of
+    // unknown length cut after its last byte), the download is whole, as wget reads it ("already fully retrieved")
+    const length = unsatisfiedLength(response.headers["content-range"])
+    if (length === state.received && (state.total === undefined || state.total === length)) {
+      return Effect.as(attempt.discard(response), Stream.empty)
+    }
     return refuse("RangeMismatch", `416 Range Not Satisfiable to bytes=${state.received}-`)
   }
   if (status < 200 || status >= 300) {
