@@ -280,6 +280,11 @@ export interface ProxyOptions {
   readonly url: string | URL | Redacted.Redacted<string>
   /** The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. */
   readonly token?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The hosts reached without the proxy, as `NO_PROXY` lists them (see {@link ProxyOption}): `"localhost,
+   * .internal, 10.0.0.1:8080"`, or `"*"` for all. None by default: every request goes through the proxy.
+   */
+  readonly noProxy?: string | undefined
 }
 
 /**

@@ -506,6 +506,27 @@ describe("UndiciHttpClient proxy: \"env\"", () => {
       ).toBe("proxy")
     }))
 
+  it.scopedLive("an explicit proxy with noProxy matches hosts as NO_PROXY does, whatever the environment says", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      const at = (host: string) => `http://${host}:${origin.port}/`
+      const via = (url: string, noProxy: string) =>
+        withEnv(
+          { NO_PROXY: "*" },
+          Effect.gen(function*() {
+            const connects = proxy.seen.length
+            expect((yield* get(url, { proxy: { url: proxy.url, token, noProxy } })).status).toBe(200)
+            return proxy.seen.length > connects ? "proxy" : "direct"
+          })
+        )
+      expect(yield* via(at("api.example"), "")).toBe("proxy")
+      expect(yield* via(at("api.example"), "other.example, .example")).toBe("direct")
+      expect(yield* via(at("127.0.0.1"), "api.example")).toBe("proxy")
+      expect(proxy.seen.map((c) => c.proxyAuthorization)).toEqual([token, token])
+      const defect = yield* defectOf(makeWith({ proxy: { url: proxy.url, noProxy: 3 } }))
+      expect((defect as RangeError).message).toMatch(/^UndiciHttpClient: proxy\.noProxy \(of type number\) must be/)
+    }))
+
   it.effect("a variable that is not a usable proxy is a RangeError naming it, without its value", () =>
     withEnv(
       { HTTPS_PROXY: `socks5://${user}:${password}@127.0.0.1:1080` },

@@ -491,7 +491,14 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
-    return { _tag: "Url", target: proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false) }
+    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false)
+    const noProxy = options.noProxy
+    if (noProxy === undefined || noProxy === null) return { _tag: "Url", target }
+    if (typeof noProxy !== "string" || /[\r\n\0]/.test(noProxy)) {
+      throw proxyError("proxy.noProxy", `(${typeOf(noProxy)}) must be a list of hosts, as NO_PROXY`)
+    }
+    // the same proxy for both schemes, with undici's NO_PROXY matching
+    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim() }
   }
   return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false) }
 }
