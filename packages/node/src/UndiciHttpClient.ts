@@ -218,7 +218,9 @@ export interface DispatcherOptions {
  * origin gets its TLS settings (the `tls` option) through the tunnel, end to end; the connection to an `https:`
  * proxy uses the trust of `tls` (its `ca`, `rejectUnauthorized` and `minVersion`), never its client certificate or
  * `servername`, which are the origin's. `connectTimeout` bounds the connection to the proxy, and the TLS handshake
- * with the origin. A proxy cannot be combined with `http2` or `socketPath`.
+ * with the origin; the wait for the proxy's answer to `CONNECT` is bounded by the attempt's timeout only (and fails
+ * with `requestSent: false`). A TLS alert the origin sends after the handshake (a client certificate it refuses, over
+ * TLS 1.3) is not kept through a tunnel: it reads as a reset. A proxy cannot be combined with `http2` or `socketPath`.
  *
  * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`) or as
  * {@link ProxyOptions}' `token`; either may be `Redacted`. They are sent to the proxy on each `CONNECT` only (never
