@@ -5,6 +5,7 @@
  * ```text
  * sturdy get|post|put|patch|delete|head URL [--header K:V]... [--data JSON] [--schema FILE]
  *        [--policy standard|none|FILE] [--retries N] [--timeout D] [--deadline D] [--json]
+ *        [-x|--proxy URL] [--noproxy LIST] [--unix-socket PATH]
  * sturdy schedule [--base-delay D] [--factor F] [--max-delay D] [--jitter MODE] [--attempts N]
  *        [--seed S] [--seeds N] [--plot FILE]
  * sturdy simulate --scenario NAME|list [--policy NAME]... [--seed S] [--duration D]
@@ -13,6 +14,15 @@
  *
  * Durations are written `500ms`, `2s`, `1.5m`, `1h`; `--timeout none` and `--deadline none` set no limit. The exit
  * codes are in {@link ExitCode}.
+ *
+ * Like curl, and unlike the `@sturdy/node` library (whose `proxy` option is opt-in), a request goes through the
+ * proxy of the environment when no `--proxy` is given: `https_proxy` / `HTTPS_PROXY` for an `https:` URL (then
+ * `http_proxy` / `HTTP_PROXY`), `http_proxy` / `HTTP_PROXY` for an `http:` one, the hosts of `no_proxy` / `NO_PROXY`
+ * (or `--noproxy`) excepted; `--proxy ""` uses none, and `--unix-socket` never does. A command line is what a user
+ * expects to behave as curl does; a library must not change where requests go because of the environment. There is no
+ * `--proxy-user`: credentials on a command line end up in shell history and `ps`; put them in the proxy variable's URL
+ * instead. A proxy that refuses the tunnel exits 7 (`Connection`); a bad `--proxy`, `--noproxy`, proxy variable or
+ * `--unix-socket` exits 2 naming it, and no output shows the proxy's credentials.
  *
  * @since 0.1.0
  */

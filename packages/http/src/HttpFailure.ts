@@ -12,6 +12,8 @@
  * | `ConnectionError`       | `DnsLookup`                             | yes           | no                     | none         |
  * | `ConnectionError`       | `ConnectTimeout`                        | yes           | no                     | none         |
  * | `ConnectionError`       | `Tls`                                   | no            | no                     | none         |
+ * | `ConnectionError`       | `Proxy`, `proxyStatus` 502, 503, 504    | yes           | no                     | none         |
+ * | `ConnectionError`       | `Proxy`, other `proxyStatus` (407, 403) | no            | no                     | none         |
  * | `ConnectionError`       | `Reset` (before a response)             | yes           | yes¹                   | none         |
  * | `ConnectionError`       | `Unknown`                               | yes           | yes¹                   | none         |
  * | `Timeout`               | `Attempt`                               | yes           | yes¹                   | none         |
@@ -52,6 +54,14 @@
  * failure is almost always a certificate or protocol mismatch that repeating does not fix. A `Deadline` timeout means
  * the caller's whole budget is spent. A body that does not parse or match the schema comes back the same next time;
  * a truncated body does not, and neither does compressed data that does not decompress. 501, 505 and 511 describe the server's configuration, not its load.
+ *
+ * A forward proxy that does not open the tunnel (it answers the `CONNECT` with anything but 200) is a
+ * `ConnectionError` with reason `Proxy` and the proxy's status as `proxyStatus`: the origin never saw the request, so
+ * it is never a `ClientError` or `ServerError` (a 407 from the proxy is not the origin's 401 or 407). A 502, 503 or
+ * 504 (the proxy could not reach the origin, or is overloaded) is transient and retried, even for a POST; a 407
+ * (proxy authentication required: the proxy's credentials are missing or wrong) or a 403 (the proxy's policy) comes
+ * back the same next time and is not. Neither counts against the origin's breaker: the proxy answered, not the origin.
+ * Failures of the proxy's TCP connection read as the origin's would (`Refused`, `ConnectTimeout`, `Reset`).
  *
  * Transient is not the same as retried by default: `Policy` leaves out 425 Too Early (replaying early data is the
  * caller's decision) and `AuthenticationFailed` (its token source retries itself). See {@link isRetryableByDefault}.
@@ -166,8 +176,14 @@ export interface StatusInfo extends ResponseInfo {
  */
 export class ConnectionError extends Data.TaggedError("ConnectionError")<
   RequestInfo & {
-    readonly reason: "Refused" | "Reset" | "DnsLookup" | "Tls" | "ConnectTimeout" | "Unknown"
+    readonly reason: "Refused" | "Reset" | "DnsLookup" | "Tls" | "ConnectTimeout" | "Proxy" | "Unknown"
     readonly cause?: SanitizedCause | undefined
+    /**
+     * With reason `Proxy`: the status the forward proxy answered the `CONNECT` with (407, 502, ...), when known.
+     *
+     * @since 0.2.0
+     */
+    readonly proxyStatus?: number | undefined
     /**
      * `false` when the transport knows the request was never written: a `Reset` or `Unknown` failure of a connection
      * that was still opening (a TLS handshake the peer cut off), which then never reached the server. Unset when
@@ -179,8 +195,8 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
   }
 > {
   /**
-   * Refused, DNS and TLS failures and connect timeouts happen before the request is written, and so does any failure
-   * with `requestSent: false`.
+   * Refused, DNS, TLS and proxy failures and connect timeouts happen before the request is written, and so does any
+   * failure with `requestSent: false`.
    */
   get reachedServer(): boolean {
     return internal.mayHaveReachedServer(this)
@@ -193,6 +209,10 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
       ? "connect failed"
       : this.reason === "Reset" && this.requestSent === false
       ? "connection reset before the request was sent"
+      : this.reason === "Proxy" && this.proxyStatus === 407
+      ? "proxy authentication required (CONNECT answered 407)"
+      : this.reason === "Proxy" && this.proxyStatus !== undefined
+      ? `proxy refused the tunnel (CONNECT answered ${this.proxyStatus})`
       : describeConnection[this.reason]
     return `${what}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
   }
@@ -206,6 +226,7 @@ const describeConnection: Record<ConnectionError["reason"], string> = {
   DnsLookup: "DNS lookup failed",
   Tls: "TLS failure",
   ConnectTimeout: "connect timed out",
+  Proxy: "proxy refused the tunnel",
   Unknown: "transport failure"
 }
 

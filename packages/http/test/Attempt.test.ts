@@ -176,13 +176,45 @@ describe("Attempt", () => {
         [Object.assign(systemError("ETIMEDOUT"), { syscall: "write" }), "Unknown"],
         [Object.assign(systemError("EHOSTUNREACH"), { syscall: "read" }), "Unknown"],
         [Object.assign(systemError("ENETUNREACH"), { syscall: "write" }), "Unknown"],
-        [new Error("something odd"), "Unknown"]
+        [new Error("something odd"), "Unknown"],
+        // a Unix socket path that does not exist: nothing listens there
+        [Object.assign(systemError("ENOENT", "connect ENOENT /run/x.sock"), { syscall: "connect" }), "Refused"],
+        [systemError("ENOENT"), "Unknown"],
+        // undici's ProxyAgent, for a CONNECT the proxy did not answer with 200 (code UND_ERR_ABORTED)
+        [systemError("UND_ERR_ABORTED", "Proxy response (407) !== 200 when HTTP Tunneling"), "Proxy"],
+        [
+          new TypeError("fetch failed", {
+            cause: systemError("UND_ERR_ABORTED", "Proxy response (502) !== 200 when HTTP Tunneling")
+          }),
+          "Proxy"
+        ]
       ]
       for (const [cause, reason] of cases) {
         const failure = yield* failureOf(Attempt.json(transportFailure(cause), request, User))
         if (failure._tag !== "ConnectionError") throw new Error(`unexpected ${failure._tag}`)
         expect(failure.reason).toBe(reason)
       }
+    }))
+
+  it.effect("a tunnel the proxy refused: ConnectionError Proxy with the proxy's status, never sent", () =>
+    Effect.gen(function*() {
+      for (const status of [407, 502]) {
+        const cause = systemError("UND_ERR_ABORTED", `Proxy response (${status}) !== 200 when HTTP Tunneling`)
+        const failure = yield* failureOf(Attempt.send(transportFailure(cause), request))
+        expect(failure).toMatchObject({
+          _tag: "ConnectionError",
+          reason: "Proxy",
+          proxyStatus: status,
+          requestSent: false
+        })
+        expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+      }
+      // an abort that is not a proxy's: no proxyStatus field at all
+      const aborted = yield* failureOf(
+        Attempt.send(transportFailure(systemError("UND_ERR_ABORTED", "aborted")), request)
+      )
+      expect(aborted).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
+      expect("proxyStatus" in aborted).toBe(false)
     }))
 
   it.effect("a request the transport refuses to write says in its detail what was refused, secrets redacted", () =>

@@ -39,6 +39,26 @@ describe("HttpFailure", () => {
     }
   })
 
+  it("a forward proxy that refused the tunnel (reason Proxy): never reached the origin, transient on 502, 503, 504 only", () => {
+    const proxy = (proxyStatus: number | undefined) =>
+      new HttpFailure.ConnectionError({ ...request, reason: "Proxy", proxyStatus, requestSent: false })
+    for (const code of [502, 503, 504]) {
+      expect(HttpFailure.isTransient(proxy(code))).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(proxy(code))).toBe(true)
+      expect(HttpFailure.mayHaveReachedServer(proxy(code))).toBe(false)
+      expect(proxy(code).message).toBe(`proxy refused the tunnel (CONNECT answered ${code}): GET ${request.url}`)
+    }
+    for (const code of [407, 403, 500, undefined]) {
+      expect(HttpFailure.isTransient(proxy(code))).toBe(false)
+      expect(HttpFailure.isRetryableByDefault(proxy(code))).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(proxy(code))).toBe(false)
+    }
+    // the proxy's answer is not the origin's: its breaker does not count it, even a 502
+    expect(Policy.countsAgainstUpstream(proxy(502))).toBe(false)
+    expect(proxy(407).message).toBe(`proxy authentication required (CONNECT answered 407): GET ${request.url}`)
+    expect(proxy(undefined).message).toBe(`proxy refused the tunnel: GET ${request.url}`)
+  })
+
   it("a Reset, Unknown or timeout the transport knows was never written (requestSent: false) never reached the server", () => {
     for (const reason of ["Reset", "Unknown"] as const) {
       const unsent = new HttpFailure.ConnectionError({ ...request, reason, requestSent: false })

@@ -91,6 +91,8 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `bodyTimeout` | none (use `Effect.timeout`) |
  * | `http2` | `false`: HTTP/1.1 only |
  * | `tls` | Node's: the system's CAs, no client certificate, certificates verified (see {@link TlsOptions}) |
+ * | `proxy` | none: direct connections, whatever `HTTP_PROXY` says (see {@link ProxyOption}) |
+ * | `socketPath` | none: TCP to the URL's host |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -123,8 +125,9 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * A zero `connectTimeout`, `headersTimeout` or `bodyTimeout` means none (undici's reading). A negative or `NaN`
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
- * that is none of `true`, `false` and `"h2c"`, or a `tls` field of the wrong type or that does not parse (see
- * {@link TlsOptions}) is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
+ * {@link TlsOptions}), a `proxy` that is not an `http:` or `https:` origin (see {@link ProxyOption}), an empty
+ * `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -181,6 +184,109 @@ export interface DispatcherOptions {
    * @since 0.2.0
    */
   readonly tls?: TlsOptions | undefined
+  /**
+   * A forward proxy every request goes through, by a `CONNECT` tunnel: its URL (`http://proxy:3128`, credentials in
+   * it or not), {@link ProxyOptions} (a `Redacted` URL, a token), or `"env"` for the `HTTP_PROXY`, `HTTPS_PROXY` and
+   * `NO_PROXY` variables. None by default: see {@link ProxyOption}.
+   *
+   * @since 0.2.0
+   */
+  readonly proxy?: ProxyOption | undefined
+  /**
+   * A Unix domain socket to connect to instead of the URL's host and port (Docker's `/var/run/docker.sock`, say);
+   * the URL's host is still the `Host` header, and an `https:` URL still speaks TLS over the socket. A socket that
+   * does not exist (`ENOENT`) or where nothing listens (`ECONNREFUSED`) is a `ConnectionError` `Refused` in
+   * `@sturdy/http`, which never reached the server. It cannot be combined with `proxy`.
+   *
+   * @example
+   * ```ts
+   * import { UndiciHttpClient } from "@sturdy/node"
+   *
+   * // then GET http://docker/v1.47/containers/json
+   * const docker: UndiciHttpClient.DispatcherOptions = { socketPath: "/var/run/docker.sock" }
+   * ```
+   * @since 0.2.0
+   */
+  readonly socketPath?: string | undefined
+}
+
+/**
+ * A forward proxy: a URL (`http:`, or `https:` for TLS to the proxy itself), {@link ProxyOptions}, or `"env"`.
+ *
+ * Every request goes through a `CONNECT` tunnel (undici's `ProxyAgent`), `http:` origins included, so the proxy
+ * sees the origin's host and port only, and the request is written to the origin as without a proxy. An `https:`
+ * origin gets its TLS settings (the `tls` option) through the tunnel, end to end; the connection to an `https:`
+ * proxy uses the trust of `tls` (its `ca`, `rejectUnauthorized` and `minVersion`), never its client certificate or
+ * `servername`, which are the origin's. `connectTimeout` bounds the connection to the proxy, and the TLS handshake
+ * with the origin; the wait for the proxy's answer to `CONNECT` is bounded by the attempt's timeout only (and fails
+ * with `requestSent: false`). A TLS alert the origin sends after the handshake (a client certificate it refuses, over
+ * TLS 1.3) is not kept through a tunnel: it reads as a reset. A proxy cannot be combined with `http2` or `socketPath`.
+ *
+ * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`) or as
+ * {@link ProxyOptions}' `token`; either may be `Redacted`. They are sent to the proxy on each `CONNECT` only (never
+ * to the origin), and never shown: no error message, span or `inspect` of the dispatcher holds them. A request that
+ * sets `Proxy-Authorization` itself is refused (`InvalidRequest` `InvalidHeader` in `@sturdy/http`).
+ *
+ * How a proxy fails, in `@sturdy/http`: a proxy that refuses the TCP connection is a `ConnectionError` `Refused`
+ * (never reached the origin, so `Policy` retries even a POST); a `CONNECT` answered with anything but 200 is a
+ * `ConnectionError` with reason `Proxy` and the status as `proxyStatus`, never a `ClientError` or `ServerError`
+ * (the origin never saw it): 502, 503 and 504 are retried, a 407 (`proxy authentication required`) or 403 is not.
+ * A tunnel that breaks mid-response is a `BodyTruncated`, as a connection to the origin would be.
+ *
+ * `"env"` reads `http_proxy` / `HTTP_PROXY` (for `http:` origins), `https_proxy` / `HTTPS_PROXY` (for `https:`
+ * ones; `HTTP_PROXY` when unset) and `no_proxy` / `NO_PROXY`, the lower-case name first as curl and undici read
+ * them, once, when the dispatcher is made. A value without a scheme is `http://`. `NO_PROXY` is a list (commas or
+ * spaces) of host names, each matching itself and its subdomains (`example.com` and `.example.com` both match
+ * `api.example.com`), optionally with a port (`localhost:8080`), or `*` alone for every host; IP addresses match exactly
+ * (no CIDR ranges). It is opt-in, never the default: Node's own `fetch` ignores these variables unless the process
+ * runs with `NODE_USE_ENV_PROXY=1`, and a library that changed where requests go because of the environment would
+ * send them (and their credentials) to a proxy the caller never chose. A variable that is set but not a usable proxy
+ * URL is a `RangeError` naming it (`proxy ("env": HTTPS_PROXY) ...`).
+ *
+ * A URL that does not parse, is neither `http:` nor `https:` (SOCKS is not supported), or carries a path, query or
+ * fragment, is a `RangeError` naming `proxy` (in `layerConfig` a `ConfigError`); no message shows the URL.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const viaProxy: UndiciHttpClient.DispatcherOptions = { proxy: "http://proxy.internal:3128" }
+ * const withToken: UndiciHttpClient.DispatcherOptions = {
+ *   proxy: { url: "https://proxy.internal:3129", token: Redacted.make("Bearer s3cr3t") }
+ * }
+ * const fromEnv: UndiciHttpClient.DispatcherOptions = { proxy: "env" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOptions | "env"
+
+/**
+ * A forward proxy's URL and, instead of credentials in it, the `Proxy-Authorization` value to send it.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const client = UndiciHttpClient.layerConfig(Config.all({
+ *   proxy: Config.all({ url: Config.redacted("PROXY_URL"), token: Config.redacted("PROXY_TOKEN") })
+ * }))
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProxyOptions {
+  /** The proxy's URL: `http://host:port` or `https://host:port`; credentials in it are sent as Basic. */
+  readonly url: string | URL | Redacted.Redacted<string>
+  /** The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. */
+  readonly token?: string | Redacted.Redacted<string> | undefined
+  /**
+   * The hosts reached without the proxy, as `NO_PROXY` lists them (see {@link ProxyOption}): `"localhost,
+   * .internal, 10.0.0.1:8080"`, or `"*"` for all. None by default: every request goes through the proxy.
+   */
+  readonly noProxy?: string | undefined
 }
 
 /**

@@ -180,6 +180,33 @@ const requestOptions = {
   http2PriorKnowledge: Options.boolean("http2-prior-knowledge").pipe(
     Options.withDescription("Speak HTTP/2 with prior knowledge to http: URLs (h2c, no upgrade), and offer it over TLS.")
   ),
+  proxy: Options.text("proxy").pipe(
+    Options.withPseudoName("URL"),
+    Options.withAlias("x"),
+    Options.withDescription(
+      "Send the request through this forward proxy (http://host:port or https://host:port; no scheme means http://), " +
+        "by a CONNECT tunnel, as curl's -x. Without it the proxy is the environment's (HTTPS_PROXY for https: URLs, " +
+        "HTTP_PROXY, either case), as in curl; \"\" for none. Prefer credentials in the environment's variable to the " +
+        "command line, which shell history and ps show."
+    ),
+    Options.optional
+  ),
+  noproxy: Options.text("noproxy").pipe(
+    Options.withPseudoName("LIST"),
+    Options.withDescription(
+      "Hosts reached without the proxy, instead of NO_PROXY: comma-separated names (each with its subdomains), " +
+        ".suffixes, host:port, IP addresses, or * for all."
+    ),
+    Options.optional
+  ),
+  unixSocket: Options.text("unix-socket").pipe(
+    Options.withPseudoName("PATH"),
+    Options.withDescription(
+      "Connect to this Unix domain socket (a Docker-style API) instead of the URL's host, which is still the Host " +
+        "header; no proxy."
+    ),
+    Options.optional
+  ),
   json: Options.boolean("json").pipe(
     Options.withDescription("Print a JSON result (status, attempts, timing, body) to stdout instead of the body.")
   )
@@ -207,6 +234,9 @@ const requestCommand = (method: request.Method) =>
         insecure: args.insecure,
         http2: args.http2,
         http2PriorKnowledge: args.http2PriorKnowledge,
+        proxy: args.proxy,
+        noproxy: args.noproxy,
+        unixSocket: args.unixSocket,
         json: args.json
       })
   ).pipe(

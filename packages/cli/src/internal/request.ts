@@ -55,6 +55,12 @@ export interface Input {
   /** `--http2` (h2 by ALPN over TLS) or `--http2-prior-knowledge` (also h2 with prior knowledge on cleartext). */
   readonly http2?: boolean | undefined
   readonly http2PriorKnowledge?: boolean | undefined
+  /** `--proxy URL` (`-x`): the forward proxy, instead of the environment's; `""` for none. */
+  readonly proxy?: Option.Option<string> | undefined
+  /** `--noproxy LIST`: the hosts reached without the proxy (`NO_PROXY`'s syntax), instead of `NO_PROXY`. */
+  readonly noproxy?: Option.Option<string> | undefined
+  /** `--unix-socket PATH`: connect to this Unix domain socket; no proxy. */
+  readonly unixSocket?: Option.Option<string> | undefined
   readonly json: boolean
 }
 
@@ -108,19 +114,62 @@ const tlsFlags: Readonly<Record<string, "cacert" | "cert" | "key">> = {
   passphrase: "key"
 }
 
+/** Where the proxy of a run comes from, for a usage error: the flag, or the variable of the environment. */
+interface ProxySource {
+  readonly name: string
+  readonly url: string
+}
+
+const envValue = (env: NodeJS.ProcessEnv, names: ReadonlyArray<string>): ProxySource | undefined => {
+  for (const name of names) {
+    const value = env[name]?.trim()
+    if (value !== undefined && value !== "") return { name: `${name} (from the environment)`, url: value }
+  }
+  return undefined
+}
+
+/**
+ * The proxy of a run, as curl picks it for one URL: `--proxy` (`""`: none), else the environment's (`https_proxy` /
+ * `HTTPS_PROXY` for an https: URL, then `http_proxy` / `HTTP_PROXY`, the lower-case name first); none with
+ * `--unix-socket`.
+ */
+const proxySource = (
+  input: Pick<Input, "proxy" | "unixSocket"> & { readonly url?: string | undefined },
+  env: NodeJS.ProcessEnv
+): ProxySource | undefined => {
+  if (input.unixSocket !== undefined && Option.isSome(input.unixSocket)) return undefined
+  if (input.proxy !== undefined && Option.isSome(input.proxy)) {
+    return input.proxy.value.trim() === "" ? undefined : { name: "--proxy", url: input.proxy.value.trim() }
+  }
+  const https = /^https:/i.test(input.url ?? "")
+  return envValue(
+    env,
+    https ? ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"] : ["http_proxy", "HTTP_PROXY"]
+  )
+}
+
 /**
  * The transport's options from the flags, the files of `--cacert`, `--cert` and `--key` read: a file that cannot be
  * read, or does not hold what its flag takes (no PEM certificate, no private key, an encrypted key), is a usage
  * error naming the flag and the file, never its content.
  */
 export const transportOptions = (
-  input: Omit<
-    Input,
-    "method" | "url" | "headers" | "data" | "schema" | "policy" | "retries" | "timeout" | "deadline" | "json"
-  >,
-  fs: FileSystem.FileSystem
+  input:
+    & Omit<
+      Input,
+      "method" | "url" | "headers" | "data" | "schema" | "policy" | "retries" | "timeout" | "deadline" | "json"
+    >
+    & { readonly url?: string | undefined },
+  fs: FileSystem.FileSystem,
+  env: NodeJS.ProcessEnv = process.env
 ): Effect.Effect<UndiciHttpClient.DispatcherOptions, CommandFailed> =>
   Effect.gen(function*() {
+    const unixSocket = input.unixSocket !== undefined && Option.isSome(input.unixSocket)
+      ? input.unixSocket.value
+      : undefined
+    if (unixSocket !== undefined && input.proxy !== undefined && Option.isSome(input.proxy)) {
+      return yield* usage("--unix-socket cannot be combined with --proxy (a proxy is reached over TCP)")
+    }
     const read = (flag: string, file: Option.Option<string> | undefined) =>
       file === undefined || Option.isNone(file)
         ? Effect.succeed(undefined)
@@ -146,6 +195,18 @@ export const transportOptions = (
     if (Object.keys(tls).length > 0) options.tls = tls
     if (input.http2PriorKnowledge === true) options.http2 = "h2c"
     else if (input.http2 === true) options.http2 = true
+    if (unixSocket !== undefined) options.socketPath = unixSocket
+    const proxy = proxySource(input, env)
+    if (proxy !== undefined) {
+      // as curl, a proxy without a scheme is http://; the URL may hold credentials: never printed (Redacted)
+      const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(proxy.url) ? proxy.url : `http://${proxy.url}`
+      const noProxy = input.noproxy !== undefined && Option.isSome(input.noproxy)
+        ? input.noproxy.value
+        : (env["no_proxy"] ?? env["NO_PROXY"] ?? "")
+      options.proxy = noProxy.trim() === ""
+        ? { url: Redacted.make(url) }
+        : { url: Redacted.make(url), noProxy }
+    }
     return options
   })
 
@@ -160,6 +221,24 @@ const makeTransport = (
   Effect.flatMap(transportOptions(input, fs), (options) =>
     UndiciHttpClient.makeDispatcher(options).pipe(
       Effect.catchAllDefect((defect) => {
+        // a proxy, a --noproxy list or a socket path the transport refuses: named by where it came from (its
+        // messages never show the URL, which may hold credentials)
+        const network = defect instanceof RangeError
+          ? /^UndiciHttpClient: (proxy\.url|proxy\.noProxy|socketPath|proxy)\b ?(.*)$/.exec(defect.message)
+          : null
+        if (network !== null) {
+          const source = proxySource(input, process.env)
+          const name = network[1] === "proxy.url"
+            ? source?.name ?? "--proxy"
+            : network[1] === "proxy.noProxy"
+            ? input.noproxy !== undefined && Option.isSome(input.noproxy)
+              ? "--noproxy"
+              : "NO_PROXY (from the environment)"
+            : network[1] === "socketPath"
+            ? "--unix-socket"
+            : `${source?.name ?? "--proxy"}:`
+          return usage(`${name} ${network[2]}`)
+        }
         const refused = defect instanceof RangeError
           ? /^UndiciHttpClient: (tls\.(\w+)(?:\[\d+\])? .*)$/.exec(defect.message)
           : null

@@ -186,11 +186,27 @@ const refusedHeaderCodes: ReadonlyMap<string, string> = new Map([
 
 const isBadResponse = (cause: unknown): boolean => collectMessages(cause).includes("bad response")
 
+// undici's `ProxyAgent` fails a tunnel the proxy did not open with these words (a `RequestAbortedError`, whose code
+// `UND_ERR_ABORTED` says nothing more): the only place the proxy's status is given
+const proxyRefusal = /\bProxy response \((\d{3})\) !== 200 when HTTP Tunneling\b/
+
+/** The status a forward proxy answered `CONNECT` with, when the cause says the tunnel was refused. @internal */
+export const proxyStatusOf = (cause: unknown): number | undefined => {
+  for (const u of causeChain(cause)) {
+    const found = u instanceof Error ? proxyRefusal.exec(u.message) : null
+    if (found !== null) return Number(found[1])
+  }
+  return undefined
+}
+
 /** @internal */
 export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["reason"] => {
+  if (proxyStatusOf(cause) !== undefined) return "Proxy"
   const code = findCode(cause)
   if (code !== undefined) {
     if (code === "ECONNREFUSED") return "Refused"
+    // a Unix domain socket (`socketPath`) that does not exist: nothing listens, as for a refused port
+    if (code === "ENOENT" && failedWhileConnecting(cause, code)) return "Refused"
     if (dnsCodes.has(code)) return "DnsLookup"
     // undici's "bad response" is a protocol violation on the socket (an unsolicited 1xx, say), not a reset
     if (resetCodes.has(code)) return code === "UND_ERR_SOCKET" && isBadResponse(cause) ? "Unknown" : "Reset"
@@ -330,14 +346,17 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
       if (code === "UND_ERR_HEADERS_TIMEOUT") {
         return new HttpFailure.Timeout({ ...info, phase: "Attempt", timeout: transportLimit(error.cause, code) })
       }
+      const reason = connectionReason(error.cause)
       const connection = {
         ...info,
-        reason: connectionReason(error.cause),
-        cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error)
+        reason,
+        cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error),
+        ...(reason === "Proxy" ? { proxyStatus: proxyStatusOf(error.cause) } : {})
       }
-      // only where it decides something: a refused connection, DNS, TLS or connect timeout never left anyway
-      const unsent = (connection.reason === "Reset" || connection.reason === "Unknown") &&
-        requestSentOf(error) === false
+      // only where it decides something: a refused connection, DNS, TLS or connect timeout never left anyway; a
+      // tunnel the proxy refused never reached the origin, and says so
+      const unsent = ((reason === "Reset" || reason === "Unknown") && requestSentOf(error) === false) ||
+        reason === "Proxy"
       return new HttpFailure.ConnectionError(unsent ? { ...connection, requestSent: false } : connection)
     }
   }

@@ -6,7 +6,12 @@ import * as retryHeaders from "./retryHeaders.js"
 
 // Structural views of the failures, so this module does not import `HttpFailure.ts` (which imports it).
 type Tagged =
-  | { readonly _tag: "ConnectionError"; readonly reason: string; readonly requestSent?: boolean | undefined }
+  | {
+    readonly _tag: "ConnectionError"
+    readonly reason: string
+    readonly requestSent?: boolean | undefined
+    readonly proxyStatus?: number | undefined
+  }
   | { readonly _tag: "Timeout"; readonly phase: string; readonly requestSent?: boolean | undefined }
   | { readonly _tag: "AuthenticationFailed"; readonly reason: string }
   | { readonly _tag: "ClientError"; readonly status: number; readonly headers: Readonly<Record<string, string>> }
@@ -97,6 +102,8 @@ const permanent: Treatment = { transient: false, retried: false, counts: false }
  * - 429 (`RateLimited`) says "slow down", not "I am broken": retried (after its Retry-After), never counted;
  * - a 413 is permanent, but `Policy` retries it when it came with a Retry-After (read by `Policy`, not here);
  * - the caller's own deadline (`Timeout` in phase `Deadline`) says nothing about the upstream: none of the three;
+ * - a forward proxy that refused the tunnel (`ConnectionError` `Proxy`) answered for itself, not for the upstream:
+ *   not counted; retried only on 502, 503 and 504;
  * - credentials that could not be had (`AuthenticationFailed`) never reached the upstream: not counted; an
  *   unavailable token endpoint is transient, but the token source retries its own request, so the call is not
  *   retried by default (that would multiply the token requests).
@@ -108,6 +115,8 @@ export const treatment = (failure: Tagged): Treatment => {
     case "ConnectionError":
       return failure.reason === "Tls"
         ? permanent
+        : failure.reason === "Proxy"
+        ? isTransientProxyStatus(failure.proxyStatus) ? retriedNotCounted : permanent
         : failure.reason === "DnsLookup"
         ? retriedNotCounted
         : failure.reason === "Refused" || failure.reason === "Reset" || failure.reason === "ConnectTimeout" ||
@@ -138,6 +147,11 @@ export const treatment = (failure: Tagged): Treatment => {
       return failure.reason === "Unavailable" ? transientOnly : permanent
   }
 }
+
+/** @internal A forward proxy's answer to `CONNECT` that may differ next time: it could not reach the origin (502, 504) or is
+ * overloaded (503). */
+export const isTransientProxyStatus = (status: number | undefined): boolean =>
+  status === 502 || status === 503 || status === 504
 
 /** @internal */
 export const isTransient = (failure: Tagged): boolean => treatment(failure).transient

@@ -47,7 +47,7 @@ export const saysNothingAboutUpstream = (error: unknown): boolean => {
     case "AuthenticationFailed":
       return true
     case "ConnectionError":
-      return error.reason === "DnsLookup" || error.reason === "Tls"
+      return error.reason === "DnsLookup" || error.reason === "Tls" || error.reason === "Proxy"
     default:
       return false
   }

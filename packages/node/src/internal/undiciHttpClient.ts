@@ -120,16 +120,33 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
       if (options.pipelining === undefined) agentOptions.pipelining = h2Streams
     }
   }
+  const tls = toTls(options.tls)
+  const proxy = toProxy(options.proxy)
+  const socketPath = toSocketPath(options.socketPath)
+  if (proxy !== undefined && socketPath !== undefined) {
+    throw new RangeError("UndiciHttpClient: socketPath cannot be combined with proxy (a proxy is reached over TCP)")
+  }
+  if (proxy !== undefined && http2 !== false) {
+    throw new RangeError("UndiciHttpClient: proxy cannot be combined with http2 (tunnels speak HTTP/1.1)")
+  }
   // the connector undici's `Pool` would build from these options (h2c's and the TLS settings merged), built here so
   // that a TLS alert on an open connection is reported (see `connectorOf`)
   agentOptions.connect = connectorOf({
     ...(agentOptions.connect as Undici.buildConnector.BuildOptions | undefined),
-    ...toTls(options.tls),
+    ...tls,
+    ...(socketPath !== undefined ? { socketPath } : {}),
     allowH2: agentOptions.allowH2 === true,
     timeout: agentOptions.connectTimeout!
   })
   const connections = toCount("connections", options.connections, 0)
   const resolved = connections === undefined ? agentOptions : { ...agentOptions, connections }
+  if (proxy !== undefined) {
+    proxied.set(resolved, {
+      proxy,
+      requestTls: { ...tls, timeout: agentOptions.connectTimeout! },
+      proxyTls: { ...toProxyTls(options.tls), timeout: agentOptions.connectTimeout! }
+    })
+  }
   // by ALPN a connection may turn out HTTP/1.1, where more than 1 would pipeline: raised once it is known to be h2
   if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
   return resolved
@@ -371,6 +388,205 @@ const toTls = (
   }
 }
 
+// -----------------------------------------------------------------------------
+// Proxy and Unix socket
+// -----------------------------------------------------------------------------
+
+/** A forward proxy's origin (no credentials: those are `authorization`) and its `Proxy-Authorization`. */
+interface ProxyTarget {
+  readonly uri: string
+  readonly authorization: string | undefined
+}
+
+type ProxySetting =
+  | { readonly _tag: "Url"; readonly target: ProxyTarget }
+  | {
+    readonly _tag: "Env"
+    readonly http: ProxyTarget | undefined
+    readonly https: ProxyTarget | undefined
+    readonly noProxy: string
+  }
+
+/** The proxy of the resolved options that have one, with the TLS settings of its two connections. */
+const proxied = new WeakMap<Undici.Agent.Options, {
+  readonly proxy: ProxySetting
+  readonly requestTls: Undici.buildConnector.BuildOptions
+  readonly proxyTls: Undici.buildConnector.BuildOptions
+}>()
+
+const proxyError = (field: string, detail: string) => new RangeError(`UndiciHttpClient: ${field} ${detail}`)
+
+/**
+ * A proxy URL as a target, or a `RangeError` naming `field`: an `http:` or `https:` origin, nothing else (a path, a
+ * query or a fragment would be ignored without a word). No message shows the URL: it may hold credentials.
+ */
+const proxyTarget = (field: string, input: string, token: string | undefined, schemeless: boolean): ProxyTarget => {
+  const text = schemeless && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? `http://${input}` : input
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw proxyError(field, "is not a URL (expected http://host:port or https://host:port)")
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    const scheme = /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : "an unknown scheme"
+    throw proxyError(field, `(${scheme}) must be an http: or https: URL (SOCKS is not supported)`)
+  }
+  if (url.hostname === "") throw proxyError(field, "has no host")
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(text)) {
+    throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
+  }
+  const hasUserinfo = url.username !== "" || url.password !== ""
+  if (hasUserinfo && token !== undefined) {
+    throw proxyError(field, "has credentials in the URL and a token: give one of them")
+  }
+  const authorization = hasUserinfo
+    ? `Basic ${Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`, "utf8").toString("base64")}`
+    : token
+  url.username = ""
+  url.password = ""
+  return { uri: url.origin, authorization }
+}
+
+const proxyText = (field: string, input: unknown): string => {
+  const value = Redacted.isRedacted(input) ? Redacted.value(input) : input
+  if (typeof value === "string") return value
+  if (value instanceof URL) return value.href
+  throw proxyError(field, `(${typeOf(value)}) must be a URL string, a URL or a Redacted one`)
+}
+
+const envValue = (...names: ReadonlyArray<string>): readonly [string, string] | undefined => {
+  for (const name of names) {
+    const value = process.env[name]
+    if (value !== undefined && value.trim() !== "") return [name, value.trim()]
+  }
+  return undefined
+}
+
+const envTarget = (...names: ReadonlyArray<string>): ProxyTarget | undefined => {
+  const found = envValue(...names)
+  return found === undefined ? undefined : proxyTarget(`proxy ("env": ${found[0]})`, found[1], undefined, true)
+}
+
+/** The `proxy` option, or a `RangeError` naming it. `"env"` reads the variables now, once. */
+const toProxy = (input: unknown): ProxySetting | undefined => {
+  if (input === undefined || input === null) return undefined
+  if (input === "env") {
+    const http = envTarget("http_proxy", "HTTP_PROXY")
+    return {
+      _tag: "Env",
+      http,
+      https: envTarget("https_proxy", "HTTPS_PROXY") ?? http,
+      noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? ""
+    }
+  }
+  if (typeof input === "object" && !Redacted.isRedacted(input) && !(input instanceof URL) && !Array.isArray(input)) {
+    const options = input as Partial<Record<keyof UndiciHttpClient.ProxyOptions, unknown>>
+    const token = options.token === undefined || options.token === null
+      ? undefined
+      : Redacted.isRedacted(options.token)
+      ? Redacted.value(options.token)
+      : options.token
+    if (token !== undefined && (typeof token !== "string" || token === "" || /[\r\n]/.test(token))) {
+      throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
+    }
+    if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
+    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false)
+    const noProxy = options.noProxy
+    if (noProxy === undefined || noProxy === null) return { _tag: "Url", target }
+    if (typeof noProxy !== "string" || /[\r\n\0]/.test(noProxy)) {
+      throw proxyError("proxy.noProxy", `(${typeOf(noProxy)}) must be a list of hosts, as NO_PROXY`)
+    }
+    // the same proxy for both schemes, with undici's NO_PROXY matching
+    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim() }
+  }
+  return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false) }
+}
+
+/** The `socketPath` option, or a `RangeError` naming it. */
+const toSocketPath = (input: unknown): string | undefined => {
+  if (input === undefined || input === null) return undefined
+  if (typeof input !== "string" || input === "" || input.includes("\0")) {
+    throw new RangeError(`UndiciHttpClient: socketPath (${typeOf(input)}) must be a non-empty path`)
+  }
+  return input
+}
+
+/**
+ * The TLS of the connection to an `https:` proxy: the trust of the `tls` option (its `ca`, `rejectUnauthorized` and
+ * `minVersion`), never its client certificate or `servername`, which are the origin's. Read after `toTls` checked them.
+ */
+const toProxyTls = (
+  input: UndiciHttpClient.TlsOptions | undefined
+): Pick<Tls.ConnectionOptions, "secureContext" | "rejectUnauthorized"> => {
+  if (input === undefined || input === null) return {}
+  const ca = pemList("ca", input.ca)
+  const secureContext = ca === undefined && input.minVersion === undefined ? undefined : Tls.createSecureContext({
+    ...(ca !== undefined ? { ca: ca.map(asNodePem) } : {}),
+    ...(typeof input.minVersion === "string" ? { minVersion: input.minVersion } : {})
+  })
+  return {
+    ...(secureContext !== undefined ? { secureContext } : {}),
+    ...(typeof input.rejectUnauthorized === "boolean" ? { rejectUnauthorized: input.rejectUnauthorized } : {})
+  }
+}
+
+/**
+ * The `Client` to the proxy, which sends `authorization` on each `CONNECT`: kept in this closure, not in the
+ * `ProxyAgent`'s options or headers, where inspecting the dispatcher (or a log of it) would show it.
+ */
+const proxyClientFactory =
+  (authorization: (origin: string) => string | undefined) => (origin: URL, options: object): Undici.Dispatcher => {
+    const client = new Undici.Client(origin, options)
+    const value = authorization(origin.origin)
+    if (value === undefined) return client
+    return client.compose((dispatch) => (opts, handler) =>
+      dispatch(
+        { ...opts, headers: { ...(opts.headers as Record<string, string>), "proxy-authorization": value } },
+        handler
+      )
+    )
+  }
+
+/**
+ * undici's `ProxyAgent` adds `host` to the headers object it is given: the request's own, which must not change; a
+ * copy is given instead.
+ */
+const copyHeaders: Undici.Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
+  dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>) } }, handler)
+
+/** The dispatcher for a proxy: a `ProxyAgent`, or an `EnvHttpProxyAgent` for `"env"`. */
+const proxyDispatcher = (
+  resolved: Undici.Agent.Options,
+  settings: NonNullable<ReturnType<typeof proxied.get>>
+): Undici.Dispatcher => {
+  const { proxy, proxyTls, requestTls } = settings
+  const { connect: _connect, ...pool } = resolved
+  if (proxy._tag === "Url") {
+    return new Undici.ProxyAgent({
+      ...pool,
+      uri: proxy.target.uri,
+      clientFactory: proxyClientFactory(() => proxy.target.authorization),
+      requestTls,
+      proxyTls
+    }).compose(copyHeaders)
+  }
+  const credentials = new Map<string, string>()
+  for (const target of [proxy.http, proxy.https]) {
+    if (target?.authorization !== undefined) credentials.set(target.uri, target.authorization)
+  }
+  return new Undici.EnvHttpProxyAgent({
+    // the origins outside the proxy keep the connector of every other `Agent` (TLS alerts reported)
+    ...resolved,
+    httpProxy: proxy.http?.uri ?? "",
+    httpsProxy: proxy.https?.uri ?? "",
+    noProxy: proxy.noProxy,
+    clientFactory: proxyClientFactory((origin) => credentials.get(origin)),
+    requestTls,
+    proxyTls
+  }).compose(copyHeaders)
+}
+
 /**
  * The headers and body timeouts of the dispatchers made with them (and of those given to `make`, when undici's fields
  * say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
@@ -397,8 +613,9 @@ const makeAgent = (
   Effect.acquireRelease(
     Effect.sync(() => {
       const resolved = resolve()
-      const dispatcher = new Undici.Agent(resolved)
-      if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher)
+      const proxy = proxied.get(resolved)
+      const dispatcher = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
+      if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher as Undici.Agent)
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
         anyTransportTimeouts = true
         transportTimeouts.set(dispatcher, {
@@ -775,15 +992,22 @@ const dispatchRequest = (
         scoped.signal.addEventListener("abort", () => call.abort(), { once: true })
       }
     }
-    dispatcher.dispatch({
-      origin: target.origin,
-      path: target.path,
-      method: request.method as Undici.Dispatcher.HttpMethod,
-      headers: target.authorization === undefined || request.headers["authorization"] !== undefined
-        ? request.headers
-        : { ...request.headers, authorization: target.authorization },
-      body
-    }, call)
+    try {
+      dispatcher.dispatch({
+        origin: target.origin,
+        path: target.path,
+        method: request.method as Undici.Dispatcher.HttpMethod,
+        headers: target.authorization === undefined || request.headers["authorization"] !== undefined
+          ? request.headers
+          : { ...request.headers, authorization: target.authorization },
+        body
+      }, call)
+    } catch (error) {
+      // a dispatcher that throws instead of failing the handler (undici's `ProxyAgent` refuses a request that sets its
+      // own `Proxy-Authorization` so): nothing was sent
+      call.abort()
+      return resume(Effect.fail(failedUnsent(request, "Transport", error)))
+    }
     return Effect.sync(() => call.abort())
   })
 

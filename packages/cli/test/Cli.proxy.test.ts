@@ -1,0 +1,188 @@
+// `sturdy get|post --proxy/-x, --noproxy, --unix-socket`, and the proxy of the environment (HTTP_PROXY, HTTPS_PROXY,
+// NO_PROXY), which the command reads by default as curl does: against a real CONNECT proxy and servers on 127.0.0.1
+// and a Unix socket in a temporary directory. A proxy's refusal exits 7 (Connection) unretried, a bad value exits 2
+// (Usage) naming its flag or variable, and no output ever shows the proxy's credentials.
+import { describe, expect, it } from "@effect/vitest"
+import { ExitCode } from "@sturdy/cli"
+import * as Effect from "effect/Effect"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { startConnectProxy } from "../../node/test/utils/connectProxy.js"
+import { fastPolicy, loopback, sturdy } from "./utils.js"
+
+const password = "cl1-pr0xy-s3cret"
+const encoded = Buffer.from(`user:${password}`).toString("base64")
+
+const expectNoSecret = (...texts: ReadonlyArray<string>) => {
+  for (const text of texts) {
+    expect(text).not.toContain(password)
+    expect(text).not.toContain(encoded)
+  }
+}
+
+const envNames = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] as const
+
+/** Runs `effect` with exactly these proxy variables set, then puts back what was there. */
+const withEnv = <A, E, R>(vars: Partial<Record<(typeof envNames)[number], string>>, effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const saved = Object.fromEntries(envNames.map((name) => [name, process.env[name]]))
+      for (const name of envNames) delete process.env[name]
+      Object.assign(process.env, vars)
+      return saved
+    }),
+    () => effect,
+    (saved) =>
+      Effect.sync(() => {
+        for (const name of envNames) {
+          if (saved[name] === undefined) delete process.env[name]
+          else process.env[name] = saved[name]
+        }
+      })
+  )
+
+const ok = (_: Http.IncomingMessage, response: Http.ServerResponse) => {
+  response.writeHead(200, { "content-type": "application/json" })
+  response.end(JSON.stringify({ ok: true }))
+}
+
+describe("sturdy get --proxy, --noproxy and the environment's proxy", () => {
+  it.scopedLive("-x / --proxy: the request goes through the proxy's tunnel; credentials go to the proxy only", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      const api = yield* loopback(ok)
+      const port = new URL(api.url).port
+      const short = yield* withEnv({}, sturdy("get", `${api.url}/items`, "-x", proxy.url))
+      expect(short.code).toBe(0)
+      expect(JSON.parse(short.stdout)).toEqual({ ok: true })
+      const withUser = proxy.url.replace("://", `://user:${password}@`)
+      const long = yield* withEnv({}, sturdy("get", `${api.url}/items`, "--proxy", withUser, "--json"))
+      expect(long.code).toBe(0)
+      expect(proxy.seen.map((c) => [c.target, c.proxyAuthorization])).toEqual([
+        [`127.0.0.1:${port}`, undefined],
+        [`127.0.0.1:${port}`, `Basic ${encoded}`]
+      ])
+      expect(api.seen.map((s) => s.headers["proxy-authorization"])).toEqual([undefined, undefined])
+      expectNoSecret(long.stdout, long.stderr)
+      // no scheme: http://
+      const bare = yield* withEnv({}, sturdy("get", `${api.url}/items`, "-x", `127.0.0.1:${proxy.port}`))
+      expect(bare.code).toBe(0)
+      expect(proxy.seen).toHaveLength(3)
+    }))
+
+  it.scopedLive("the environment's proxy by default, as curl; --proxy \"\" and --noproxy (or NO_PROXY) go direct", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      const api = yield* loopback(ok)
+      const url = `${api.url}/items`
+      const through = () => proxy.seen.length
+      expect((yield* withEnv({ HTTP_PROXY: proxy.url }, sturdy("get", url))).code).toBe(0)
+      expect(through()).toBe(1)
+      expect((yield* withEnv({ http_proxy: proxy.url }, sturdy("get", url))).code).toBe(0)
+      expect(through()).toBe(2)
+      // HTTPS_PROXY is for https: URLs only
+      expect((yield* withEnv({ HTTPS_PROXY: `http://127.0.0.1:1` }, sturdy("get", url))).code).toBe(0)
+      expect(through()).toBe(2)
+      expect((yield* withEnv({ HTTP_PROXY: proxy.url }, sturdy("get", url, "--proxy", ""))).code).toBe(0)
+      expect((yield* withEnv({ HTTP_PROXY: proxy.url }, sturdy("get", url, "--noproxy", "127.0.0.1"))).code).toBe(0)
+      expect((yield* withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" }, sturdy("get", url))).code)
+        .toBe(0)
+      expect((yield* withEnv({}, sturdy("get", url, "-x", proxy.url, "--noproxy", "*"))).code).toBe(0)
+      expect(through()).toBe(2)
+      // --noproxy replaces NO_PROXY
+      expect(
+        (yield* withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "*" }, sturdy("get", url, "--noproxy", "other")))
+          .code
+      ).toBe(0)
+      expect(through()).toBe(3)
+      expect(api.seen).toHaveLength(8)
+    }))
+
+  it.scopedLive("a proxy that answers CONNECT with 407 → Connection (7), said so, not retried, no credentials shown", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      proxy.verdict = () => ({ _tag: "Answer", status: 407 })
+      const api = yield* loopback(ok)
+      const withUser = proxy.url.replace("://", `://user:${password}@`)
+      const ran = yield* withEnv({}, sturdy("post", `${api.url}/orders`, "-x", withUser, "--policy", fastPolicy()))
+      expect(ran.code).toBe(ExitCode.codes.Connection)
+      expect(ran.stderr).toContain("proxy authentication required (CONNECT answered 407)")
+      expect(proxy.seen).toHaveLength(1)
+      expect(api.seen).toHaveLength(0)
+      expectNoSecret(ran.stdout, ran.stderr)
+      const json = yield* withEnv({ HTTP_PROXY: withUser }, sturdy("get", `${api.url}/`, "--json", "--retries", "0"))
+      expect(json.code).toBe(ExitCode.codes.Connection)
+      expectNoSecret(json.stdout, json.stderr)
+    }))
+
+  it.scopedLive("a proxy that answers 502 then tunnels: a POST is retried and reaches the server once", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      proxy.verdict = (_, index) => index === 0 ? { _tag: "Answer", status: 502 } : { _tag: "Tunnel" }
+      const api = yield* loopback(ok)
+      const ran = yield* withEnv(
+        {},
+        sturdy("post", `${api.url}/orders`, "--data", "{}", "-x", proxy.url, "--policy", fastPolicy())
+      )
+      expect(ran.code).toBe(0)
+      expect(proxy.seen).toHaveLength(2)
+      expect(api.seen).toHaveLength(1)
+    }))
+
+  it.effect("a bad --proxy, --noproxy or proxy variable exits 2 (Usage) naming it, without the credentials", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Partial<Record<string, string>>, string]> = [
+        [["-x", `socks5://user:${password}@127.0.0.1:1080`], {}, "--proxy (socks5:) must be an http: or https: URL"],
+        [["--proxy", `http://user:${password}@127.0.0.1:3128/path`], {}, "--proxy must name the proxy only"],
+        [["--proxy", `http://user:${password}@[bad`], {}, "--proxy is not a URL"],
+        [[], { HTTP_PROXY: `ftp://user:${password}@127.0.0.1` }, "HTTP_PROXY (from the environment) (ftp:) must be"],
+        [["--unix-socket", "/tmp/x.sock", "-x", "http://127.0.0.1:3128"], {}, "--unix-socket cannot be combined"],
+        [["--unix-socket", ""], {}, "--unix-socket (of type string) must be a non-empty path"]
+      ]
+      for (const [flags, vars, message] of cases) {
+        const ran = yield* withEnv(vars, sturdy("get", "http://127.0.0.1:9/", ...flags))
+        expect(ran.code, flags.join(" ")).toBe(ExitCode.codes.Usage)
+        expect(ran.stderr, flags.join(" ")).toContain(message)
+        expectNoSecret(ran.stdout, ran.stderr)
+      }
+    }))
+})
+
+describe("sturdy get --unix-socket", () => {
+  it.scopedLive("a server on a Unix socket: 200 with the URL's host as Host; a missing socket → Connection (7)", () =>
+    Effect.gen(function*() {
+      const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sturdy-cli-unix-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(directory, { recursive: true, force: true })))
+      const socket = Path.join(directory, "api.sock")
+      const hosts: Array<string | undefined> = []
+      const server = Http.createServer((request, response) => {
+        hosts.push(request.headers.host)
+        ok(request, response)
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(socket, () => resume(Effect.void))
+        }),
+        () =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      )
+      // the environment's proxy does not apply to a socket
+      const ran = yield* withEnv(
+        { HTTP_PROXY: "http://127.0.0.1:1" },
+        sturdy("get", "http://docker/_ping", "--unix-socket", socket)
+      )
+      expect(ran.code).toBe(0)
+      expect(JSON.parse(ran.stdout)).toEqual({ ok: true })
+      expect(hosts).toEqual(["docker"])
+      const missing = yield* withEnv(
+        {},
+        sturdy("get", "http://docker/_ping", "--unix-socket", Path.join(directory, "none.sock"), "--retries", "0")
+      )
+      expect(missing.code).toBe(ExitCode.codes.Connection)
+      expect(missing.stderr).toContain("ConnectionError (Refused)")
+    }))
+})

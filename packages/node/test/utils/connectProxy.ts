@@ -1,0 +1,138 @@
+// A minimal forward proxy on 127.0.0.1 for the proxy tests: it answers `CONNECT host:port` by opening a tunnel to
+// 127.0.0.1:port, whatever the host (so a test may name hosts that resolve nowhere, and every byte stays on the
+// loopback), and records what it saw. A script decides, per CONNECT, to answer with a status instead (407, 502, ...),
+// or to cut the tunnel after some bytes from the origin.
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Https from "node:https"
+import * as Net from "node:net"
+import type * as Tls from "node:tls"
+
+/** One CONNECT as the proxy saw it. */
+export interface SeenConnect {
+  /** the request target: `host:port` */
+  readonly target: string
+  /** the `Proxy-Authorization` header, as sent */
+  readonly proxyAuthorization: string | undefined
+  /** the `Authorization` header: must never be sent to the proxy */
+  readonly authorization: string | undefined
+}
+
+/** What the proxy does with one CONNECT: open the tunnel, answer a status, or tunnel and cut after some bytes. */
+export type Verdict =
+  | { readonly _tag: "Tunnel" }
+  | { readonly _tag: "Answer"; readonly status: number }
+  | { readonly _tag: "CutAfter"; readonly bytes: number }
+
+export interface ConnectProxy {
+  /** `http://127.0.0.1:port` (or `https:` for a TLS proxy) */
+  readonly url: string
+  readonly port: number
+  readonly seen: Array<SeenConnect>
+  /** TCP connections accepted */
+  readonly connections: () => number
+  /** decides each CONNECT; tunnels by default */
+  verdict: (connect: SeenConnect, index: number) => Verdict
+}
+
+const tunnel = (
+  target: string,
+  client: Net.Socket,
+  head: Buffer,
+  cutAfter: number | undefined,
+  sockets: Set<Net.Socket>
+) => {
+  const port = Number(target.slice(target.lastIndexOf(":") + 1))
+  const upstream = Net.connect({ host: "127.0.0.1", port })
+  sockets.add(upstream)
+  upstream.once("close", () => sockets.delete(upstream))
+  upstream.on("error", () => client.destroy())
+  client.on("error", () => upstream.destroy())
+  upstream.on("connect", () => {
+    client.write("HTTP/1.1 200 Connection Established\r\n\r\n")
+    if (head.length > 0) upstream.write(head)
+    client.pipe(upstream)
+    if (cutAfter === undefined) {
+      upstream.pipe(client)
+      return
+    }
+    let passed = 0
+    upstream.on("data", (chunk: Buffer) => {
+      if (cutAfter === 0) {
+        client.destroy()
+        upstream.destroy()
+        return
+      }
+      const room = cutAfter - passed
+      if (room <= 0) return
+      client.write(chunk.subarray(0, room))
+      passed += Math.min(room, chunk.length)
+      // the proxy goes away mid-response: both sides closed at once
+      if (passed >= cutAfter) {
+        client.destroy()
+        upstream.destroy()
+      }
+    })
+  })
+}
+
+/** Starts the proxy (`tls`: over TLS, an `https:` proxy); closed when the scope closes. */
+export const startConnectProxy = (
+  tls?: Tls.TlsOptions
+): Effect.Effect<ConnectProxy, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly proxy: ConnectProxy; readonly server: Http.Server; readonly sockets: Set<Net.Socket> }>(
+      (resume) => {
+        const sockets = new Set<Net.Socket>()
+        const seen: Array<SeenConnect> = []
+        let connections = 0
+        const server = tls === undefined ? Http.createServer() : Https.createServer(tls)
+        server.on("request", (_request, response: Http.ServerResponse) => {
+          // a forward proxy of absolute-form requests is not what the transport uses: refused, and visible
+          response.writeHead(405, { connection: "close" }).end()
+        })
+        server.on("connection", () => connections++)
+        server.on("tlsClientError", () => {})
+        const proxy: ConnectProxy = {
+          url: "",
+          port: 0,
+          seen,
+          connections: () => connections,
+          verdict: () => ({ _tag: "Tunnel" })
+        }
+        server.on("connect", (request: Http.IncomingMessage, client: Net.Socket, head: Buffer) => {
+          const connect: SeenConnect = {
+            target: request.url ?? "",
+            proxyAuthorization: request.headers["proxy-authorization"],
+            authorization: request.headers["authorization"]
+          }
+          seen.push(connect)
+          const verdict = proxy.verdict(connect, seen.length - 1)
+          sockets.add(client)
+          client.once("close", () => sockets.delete(client))
+          client.on("error", () => {})
+          if (verdict._tag === "Answer") {
+            const challenge = verdict.status === 407 ? "Proxy-Authenticate: Basic realm=\"test\"\r\n" : ""
+            client.end(
+              `HTTP/1.1 ${verdict.status} Refused\r\n${challenge}Content-Length: 0\r\nConnection: close\r\n\r\n`
+            )
+            return
+          }
+          tunnel(connect.target, client, head, verdict._tag === "CutAfter" ? verdict.bytes : undefined, sockets)
+        })
+        server.listen(0, "127.0.0.1", () => {
+          const port = (server.address() as Net.AddressInfo).port
+          Object.assign(proxy, { port, url: `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}` })
+          resume(Effect.succeed({ proxy, server, sockets }))
+        })
+      }
+    ),
+    ({ server, sockets }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+        // tunnels are detached from the server: closed here
+        for (const socket of sockets) socket.destroy()
+      })
+  ).pipe(Effect.map(({ proxy }) => proxy))
