@@ -29,7 +29,7 @@
  * | --- | --- | --- |
  * | `no-store` | response | not stored |
  * | `no-store` | request | passes through: nothing is read from or written to the store |
- * | `no-cache` (also `no-cache="field"`) | response | stored, but revalidated before every use |
+ * | `no-cache` (also `no-cache="field"`) | response | stored, but revalidated before every use, and never served stale (not even on an error) |
  * | `no-cache`, or `Pragma: no-cache` without `Cache-Control` | request | the stored response is revalidated |
  * | `max-age=N` | response | fresh for N seconds (an invalid value, as `max-age='3'`, counts as 0) |
  * | `Expires` (with `Date`) | response | fresh until `Expires − Date` when there is no `max-age`; an invalid one means stale |

@@ -259,6 +259,19 @@ describe("HttpCache", () => {
       expect((yield* get(client)).status).toBe(503)
     }))
 
+  it.scoped("a no-cache response is never served stale on an error, even with stale-if-error", () =>
+    Effect.gen(function*() {
+      let down = false
+      const { client } = yield* setup((_, now) =>
+        down
+          ? new Response("down", { status: 503 })
+          : new Response("ok", { headers: { date: date(now), "cache-control": "no-cache, stale-if-error=600" } })
+      )
+      yield* get(client)
+      down = true
+      expect((yield* get(client)).status).toBe(503)
+    }))
+
   it.scoped("stale-if-error: a 5xx or a connection failure within the window serves the stale response", () =>
     Effect.gen(function*() {
       let mode: "ok" | "503" | "refused" = "ok"

@@ -595,7 +595,10 @@ export const withCache = dual<
     staleness: number
   ): boolean => {
     const directives = parseCacheControl(entry.headers["cache-control"])
-    if (directives.has("must-revalidate") || directives.has("proxy-revalidate")) return false
+    // no-cache: never used without a successful validation, so not on an error either (RFC 9111 §5.2.2.4)
+    if (directives.has("must-revalidate") || directives.has("proxy-revalidate") || directives.has("no-cache")) {
+      return false
+    }
     const window = Math.max(
       (deltaSeconds(directives, "stale-if-error") ?? 0) * 1000,
       (deltaSeconds(requestDirectives, "stale-if-error") ?? 0) * 1000,
