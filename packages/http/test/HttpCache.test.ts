@@ -2,7 +2,8 @@ import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { HttpCache } from "@sturdy/http"
-import { Clock, Effect, Exit, Option, TestClock, TestContext } from "effect"
+import { TestTracer } from "@sturdy/testing"
+import { Clock, Effect, Exit, HashMap, Logger, Option, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import { fakeClient, systemError } from "./utils/fakeTransport.js"
 
@@ -421,6 +422,33 @@ describe("HttpCache", () => {
       )
       expect(options._tag).toBe("HttpCacheInvalidOptions")
       expect(options.problems.map((p) => p.field)).toEqual(["maxBodyBytes", "staleIfError"])
+    }))
+
+  it.scoped("the current span gets sturdy.cache; a failed background refresh logs the redacted URL", () =>
+    Effect.gen(function*() {
+      const collected = TestTracer.make()
+      const logs: Array<string> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        logs.push(`${String(message)} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`)
+      })
+      let down = false
+      const { cache, client } = yield* setup((_, now) =>
+        down
+          ? { cause: systemError("ECONNRESET") }
+          : new Response("ok", {
+            headers: { date: date(now), "cache-control": "max-age=1, stale-while-revalidate=60" }
+          })
+      )
+      const url = `${URL_A}?api_key=hunter2`
+      const call = get(client, url).pipe(Effect.withSpan("call"), Effect.withTracer(collected.tracer))
+      yield* call
+      down = true
+      yield* TestClock.adjust("5 seconds")
+      yield* call.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      yield* HttpCache.awaitRevalidations(cache)
+      expect(collected.byName("call").map((span) => span.attributes.get("sturdy.cache"))).toEqual(["miss", "stale"])
+      expect(logs.join("\n")).toContain("background revalidation failed")
+      expect(logs.join("\n")).not.toContain("hunter2")
     }))
 
   it.scoped("HEAD passes through", () =>
