@@ -172,6 +172,17 @@ describe("HttpCache", () => {
       expect(second).toMatchObject({ body: "body-2", provenance: "miss" })
     }))
 
+  it.scoped("a response no-cache is revalidated before every use, even with max-age", () =>
+    Effect.gen(function*() {
+      const { client, seen } = yield* setup(
+        counting(() => ({ "cache-control": "no-cache, max-age=3600", etag: "\"e\"" }))
+      )
+      yield* get(client)
+      yield* get(client)
+      expect(seen).toHaveLength(2)
+      expect(seen[1].headers["if-none-match"]).toBe("\"e\"")
+    }))
+
   it.scoped("request no-cache and max-age=0 revalidate; only-if-cached answers 504 when nothing is stored", () =>
     Effect.gen(function*() {
       const { client, seen } = yield* setup(counting(() => ({ "cache-control": "max-age=60", etag: "\"e\"" })))
