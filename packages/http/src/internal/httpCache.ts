@@ -266,6 +266,10 @@ export const varyMatches = (entry: HttpCache.Entry, request: HttpClientRequest.H
   return true
 }
 
+/** @internal Whether two stored responses answer the same requests (the same `Vary` names and values). */
+export const sameVariant = (a: HttpCache.Entry, b: HttpCache.Entry): boolean =>
+  varyNames(a.headers).join(",") === varyNames(b.headers).join(",") && JSON.stringify(a.vary) === JSON.stringify(b.vary)
+
 /** @internal The freshness lifetime in milliseconds (RFC 9111 §4.2.1, §4.2.2 for the heuristic). */
 export const freshnessLifetime = (entry: HttpCache.Entry, heuristicCapMillis: number): number => {
   const directives = parseCacheControl(entry.headers["cache-control"])
@@ -471,19 +475,15 @@ export const withCache = dual<
     }
   }
 
-  /** Stores `entry` in place of the responses it replaces (the same `Vary` values). */
+  /**
+   * Stores `entry` in place of the responses it replaces (the same `Vary` values): compared by value, not identity,
+   * so a store that hands out copies (a serialized one) does not pile up duplicates.
+   */
   const put = (key: string, entry: HttpCache.Entry) =>
-    Effect.flatMap(store.get(key), (held) =>
-      store.set(key, [
-        entry,
-        ...held.filter((old) =>
-          varyNames(old.headers).join(",") !== varyNames(entry.headers).join(",") ||
-          JSON.stringify(old.vary) !== JSON.stringify(entry.vary)
-        )
-      ]))
+    Effect.flatMap(store.get(key), (held) => store.set(key, [entry, ...held.filter((old) => !sameVariant(old, entry))]))
 
   const removeVariant = (key: string, entry: HttpCache.Entry) =>
-    Effect.flatMap(store.get(key), (held) => store.set(key, held.filter((old) => old !== entry)))
+    Effect.flatMap(store.get(key), (held) => store.set(key, held.filter((old) => !sameVariant(old, entry))))
 
   /**
    * Hands `response` to the caller and stores it when it is storable: a body of a known length within `maxBodyBytes`
@@ -582,8 +582,7 @@ export const withCache = dual<
           requestTime,
           responseTime
         }
-        const held = yield* store.get(key)
-        yield* store.set(key, [updated, ...held.filter((old) => old !== entry)])
+        yield* put(key, updated)
         return { _tag: "Updated", entry: updated } as const
       }
       return { _tag: "Response", response } as const
