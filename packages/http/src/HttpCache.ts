@@ -60,8 +60,8 @@
  * A response answered from the store carries an `Age` header (RFC 9111 §5.1), and {@link provenance} tells how the
  * cache produced it: `fresh`, `stale` (served stale: `max-stale`, `stale-while-revalidate`, `stale-if-error`),
  * `revalidated` (a 304 confirmed it), `miss` (from the origin) or `unavailable` (`only-if-cached` with nothing usable).
- * The current span (Sturdy's `Telemetry` attempt span, when the cache sits inside `Telemetry.client`) gets the
- * attribute `sturdy.cache` with the same value.
+ * The span current when the request runs (Sturdy's `Telemetry.attempt` / `Telemetry.logicalCall` span, or the
+ * caller's own) gets the attribute `sturdy.cache` with the same value.
  *
  * ## Background revalidation
  *
