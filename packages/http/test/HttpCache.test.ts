@@ -197,6 +197,28 @@ describe("HttpCache", () => {
       expect((yield* get(client, URL_A, { "cache-control": "only-if-cached" })).status).toBe(200)
     }))
 
+  it.scoped("only-if-cached with a stale response answers 504 without a request, unless max-stale allows it", () =>
+    Effect.gen(function*() {
+      const { client, seen } = yield* setup(counting(() => ({ "cache-control": "max-age=1" })))
+      yield* get(client)
+      yield* TestClock.adjust("10 seconds")
+      expect((yield* get(client, URL_A, { "cache-control": "only-if-cached" })).status).toBe(504)
+      const stale = yield* get(client, URL_A, { "cache-control": "only-if-cached, max-stale" })
+      expect(stale).toMatchObject({ status: 200, provenance: "stale" })
+      expect(seen).toHaveLength(1)
+    }))
+
+  it.scoped("a body of known length over maxBodyBytes streams through and is not stored", () =>
+    Effect.gen(function*() {
+      const { client, seen } = yield* setup((_, now) =>
+        new Response("abcdef", {
+          headers: { date: date(now), "cache-control": "max-age=60", "content-length": "6" }
+        }), { maxBodyBytes: 5 })
+      expect((yield* get(client)).body).toBe("abcdef")
+      yield* get(client)
+      expect(seen).toHaveLength(2)
+    }))
+
   it.scoped("max-stale and min-fresh", () =>
     Effect.gen(function*() {
       const { client, seen } = yield* setup(counting(() => ({ "cache-control": "max-age=10" })))
