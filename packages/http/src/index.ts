@@ -9,6 +9,11 @@ export * as Attempt from "./Attempt.js"
 export * as ClientResponse from "./ClientResponse.js"
 
 /**
+ * @since 0.2.0
+ */
+export * as HttpCache from "./HttpCache.js"
+
+/**
  * @since 0.1.0
  */
 export * as HttpFailure from "./HttpFailure.js"
