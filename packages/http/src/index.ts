@@ -57,3 +57,8 @@ export * as Auth from "./Auth.js"
  * @since 0.1.0
  */
 export * as OAuth2 from "./OAuth2.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as EventStream from "./EventStream.js"

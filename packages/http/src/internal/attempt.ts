@@ -59,7 +59,8 @@ const secretsOf = (
   return sent.length === 0 ? own : own.length === 0 ? sent : [...own, ...sent]
 }
 
-const responseInfo = (
+/** @internal */
+export const responseInfo = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse
 ): HttpFailure.ResponseInfo => ({
@@ -578,8 +579,8 @@ const truncated = (
     cause: sanitizeCause(cause, secretsOf(request, response))
   })
 
-/** A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
-const bodyReadFailure = (
+/** @internal A body read failed: undici names its own body timeout and size cap; anything else cut the body short. */
+export const bodyReadFailure = (
   request: HttpClientRequest.HttpClientRequest,
   response: HttpClientResponse.HttpClientResponse,
   limit: number,
