@@ -10,6 +10,7 @@ import { promisify } from "node:util"
 import { describeWithRedis } from "../../packages/policy/test/utils/redis.js"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
+import * as EventStreamExample from "../event-stream.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
@@ -64,6 +65,13 @@ describe("examples", () => {
     const arrivals = [...out.matchAll(/\+ *(\d+) ms {2}GET \/orders\/42/g)].map((m) => Number(m[1]))
     expect(arrivals).toHaveLength(3)
     expect(arrivals[2]! - arrivals[1]!).toBeGreaterThanOrEqual(1000)
+  })
+
+  it("event-stream: a dropped connection resumes from the Last-Event-ID, every event once", async () => {
+    const out = await run(EventStreamExample.main)
+    const ids = [...out.matchAll(/#(\d) price: ACME/g)].map((m) => m[1])
+    expect(ids).toEqual(["1", "2", "3", "4", "5", "6"])
+    expect(out).toMatch(/\(no Last-Event-ID\)\n {2}Last-Event-ID: 3\n {2}Last-Event-ID: 6/)
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {
