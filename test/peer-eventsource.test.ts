@@ -7,7 +7,7 @@
  *   `"\n"` with `newline=none`; here each server writes that same body;
  * - the `eventsource` npm package (EventSource/eventsource, `test/tests.ts`).
  *
- * Reconnection delays are made zero with the server's `retry: 0` or `reconnectionTime: 0` and `Schedule.forever`
+ * Reconnection delays are made zero with the server's `retry: 0` or `reconnectionTime: 0` and `Schedule.recurs(20)`
  * (no backoff), so no test waits on a clock. Deliberate difference: the standard closes the source on any status
  * other than 200 and 204 (`request-status-error.window.js` lists 503); `EventStream` reconnects a transient one
  * (a 503 here), which its module docs say, so that case bounds the reconnects and checks the failure it ends with.
@@ -19,7 +19,8 @@ import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
 import { undiciClient } from "./utils/undiciClient.js"
 
-const quick = { reconnectionTime: 0, schedule: Schedule.forever }
+// bounded, so a failure wrongly reconnected ends in EventStreamError instead of looping for ever
+const quick = { reconnectionTime: 0, schedule: Schedule.recurs(20) }
 
 const sse = (response: Http.ServerResponse, body: string | Buffer, contentType = "text/event-stream") => {
   response.writeHead(200, { "content-type": contentType })
@@ -178,7 +179,9 @@ describe("web-platform-tests eventsource/ reconnection", () => {
           }
         })
         const client = yield* undiciClient
-        const outcome = yield* Effect.either(Stream.runCollect(EventStream.make(client, `${server.url}/`, quick)))
+        // bounded, so a status wrongly reconnected ends in EventStreamError rather than looping
+        const bounded = { reconnectionTime: 0, schedule: Schedule.recurs(3) }
+        const outcome = yield* Effect.either(Stream.runCollect(EventStream.make(client, `${server.url}/`, bounded)))
         expect(server.requests).toHaveLength(1)
         if (status === 204) {
           expect(outcome._tag === "Right" && outcome.right.length).toBe(0)

@@ -215,7 +215,8 @@ const runOnClock = <A, E>(stream: Stream.Stream<A, E>, maxSteps = 100) =>
   })
 
 const url = "https://sse.example.com/feed?token=s3cret"
-const quick = { reconnectionTime: 0, schedule: Schedule.forever }
+// bounded, so a failure wrongly reconnected ends in EventStreamError instead of looping for ever
+const quick = { reconnectionTime: 0, schedule: Schedule.recurs(20) }
 const dataOf = (events: ReadonlyArray<EventStream.Event>) => events.map((e) => e.data)
 
 describe("EventStream.make", () => {
@@ -231,6 +232,28 @@ describe("EventStream.make", () => {
       expect(seen.map((s) => s.headers["last-event-id"])).toEqual([undefined, "1", "1"])
       expect(seen[0]!.headers).toMatchObject({ accept: "text/event-stream", "cache-control": "no-store" })
       expect(seen.every((s) => s.method === "GET")).toBe(true)
+    }))
+
+  it.effect("an id without data, last before the connection ends, is the reconnect's Last-Event-ID", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ body: ["id: 1\ndata: a\n\nid: 5\n\n"] }, { status: 204 }])
+      yield* runOnClock(EventStream.make(client, url, quick))
+      expect(seen.map((s) => s.headers["last-event-id"])).toEqual([undefined, "5"])
+    }))
+
+  it.effect("a wait longer than a timer holds (2^31 - 1 ms) is slept in steps, so it ends on a live Clock", () =>
+    Effect.gen(function*() {
+      const month = 30 * 24 * 3600 * 1000
+      const { client, seen } = scripted([{ refuse: true }, { status: 204 }])
+      const options = { reconnectionTime: 0, schedule: Schedule.spaced(Duration.millis(month)) }
+      const fiber = yield* Effect.fork(Stream.runDrain(EventStream.make(client, url, options)))
+      yield* settle
+      // the live Clock sets no timer for a longer sleep, and it would never wake
+      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([2 ** 31 - 1])
+      yield* TestClock.adjust(Duration.millis(month))
+      yield* settle
+      yield* Fiber.join(fiber)
+      expect(seen.map((s) => s.at)).toEqual([0, month])
     }))
 
   it.effect("keeps a caller-built request's method and headers; lastEventId option resumes", () =>
@@ -299,8 +322,10 @@ describe("EventStream.make", () => {
       const exit = yield* runOnClock(EventStream.make(client, url, quick))
       expect(seen.map((s) => s.at)).toEqual([0, 7000])
       expect(Exit.isFailure(exit)).toBe(true)
+      // bounded, so a 404 wrongly reconnected ends in EventStreamError rather than looping
+      const bounded = { reconnectionTime: 0, schedule: Schedule.recurs(3) }
       const error = yield* Effect.flip(
-        Stream.runDrain(EventStream.make(scripted([{ status: 404 }]).client, url, quick))
+        Stream.runDrain(EventStream.make(scripted([{ status: 404 }]).client, url, bounded))
       )
       expect(error).toMatchObject({ _tag: "ClientError", status: 404 })
       expect(error.message).not.toContain("s3cret")

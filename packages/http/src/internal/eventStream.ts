@@ -295,19 +295,7 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
   decode: Decode<A, RD>
 ): Stream.Stream<EventStream.Event<A>, HttpFailure.HttpFailure | EventStream.EventStreamError, R | RD> =>
   Stream.suspend(() => {
-    let base: HttpClientRequest.HttpClientRequest
-    try {
-      base = toRequest(input)
-    } catch {
-      return Stream.fail(
-        new HttpFailure.InvalidRequest({
-          method: "GET",
-          url: "<unparsable>",
-          reason: "MalformedUrl",
-          detail: "bad URL"
-        })
-      )
-    }
+    const base = toRequest(input)
     const checked = checkOptions(options)
     if (typeof checked === "string") {
       return Stream.fail(
@@ -377,11 +365,6 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
             const events = parser.feed(decodeText(bytes))
             lastEventId = parser.lastEventId
             if (parser.reconnectionTime !== undefined) reconnectionMillis = parser.reconnectionTime
-            // a connection that delivered an event resets the backoff
-            if (events.length > 0) {
-              scheduleState = checked.schedule.initial
-              reconnects = 0
-            }
             return events
           }),
           Stream.mapEffect((event) =>
@@ -390,7 +373,12 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
                 decode(event.data, request, response),
                 (failure): Outcome => ({ _tag: "Failed", failure })
               ),
-              (data): EventStream.Event<A> => ({ type: event.type, data, lastEventId: event.lastEventId, origin })
+              (data): EventStream.Event<A> => {
+                // a connection that delivered an event (decoded) resets the backoff
+                scheduleState = checked.schedule.initial
+                reconnects = 0
+                return { type: event.type, data, lastEventId: event.lastEventId, origin }
+              }
             )
           ),
           Stream.concat(Stream.fail<Outcome>({ _tag: "Ended" }))
@@ -433,13 +421,25 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
               ? 0
               : Option.match(HttpFailure.retryAfter(failure), { onNone: () => 0, onSome: Duration.toMillis })
             const wait = Math.max(reconnectionMillis + backoff, retryAfter)
-            return Effect.as(Effect.sleep(Duration.millis(wait)), connection)
+            return Effect.as(sleepMillis(wait), connection)
           })
       )
     })
 
     return Stream.flatten(Stream.repeatEffectOption(next))
   })
+
+/**
+ * Effect's live Clock sets no timer for a sleep longer than 2^31 − 1 ms and never wakes (a `Retry-After` of a month),
+ * so a long wait is slept in steps a timer holds.
+ */
+const sleepMillis = (millis: number): Effect.Effect<void> =>
+  millis > maxTimerMillis
+    ? Effect.zipRight(
+      Effect.sleep(Duration.millis(maxTimerMillis)),
+      Effect.suspend(() => sleepMillis(millis - maxTimerMillis))
+    )
+    : Effect.sleep(Duration.millis(millis))
 
 const endedInput: EventStream.ReconnectInput = { _tag: "StreamEnded" }
 
