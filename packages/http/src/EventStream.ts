@@ -23,9 +23,10 @@
  * The wait before a reconnect is the reconnection time (3 s as the `eventsource` npm package, or the server's last
  * `retry:`), plus the delay of `schedule`, and never shorter than the server's `Retry-After`. The default schedule
  * adds nothing to the first reconnect, then 1 s, 2 s, 4 s … capped at 30 s, each jittered (× 0.8 to 1.2), without
- * limit: a stream is meant to stay open, and a server that is down for long is retried at most every ~33 s plus the
- * reconnection time. A connection that delivered an event resets the schedule. `Schedule.recurs(n)` (no delay,
- * at most `n` reconnects in a row) bounds it. Every wait runs on Effect's `Clock`, so `TestClock` drives it.
+ * limit: a stream is meant to stay open, and a server that is down for long is retried at most every ~36 s plus the
+ * reconnection time. A connection that delivered an event (decoded, with `json`) resets the schedule.
+ * `Schedule.recurs(n)` (no delay, at most `n` reconnects in a row) bounds it. Every wait runs on Effect's `Clock`, so
+ * `TestClock` drives it; one longer than a timer holds (2^31 − 1 ms) is slept in steps, so it ends.
  *
  * Interrupting the consumer closes the connection. Failures carry the method and the redacted URL, never a secret.
  *
@@ -33,10 +34,11 @@
  * in streaming mode (which keeps a character split between chunks). Not `Stream.decodeText`: its decoder drops the
  * BOM of every connection's body itself, so `parse` on decoded text would need a second rule; here the parser drops
  * exactly one, whatever feeds it. Not `Stream.splitLines`: a line's end decides a dispatch, and a parser that keeps
- * a CR pending across chunks is shorter than pairing it with one. Not `@effect/experimental`'s
- * `Sse` parser, which looks for the BOM as three code units after decoding (it is one, U+FEFF), reads a CR at the end
- * of a chunk and the LF starting the next as two line ends (a spurious dispatch), accepts `retry: 12abc` and ends its
- * channel on `retry:`, and does not update the last event ID on an event without data.
+ * a CR pending across chunks is shorter than pairing it with one. Not `@effect/experimental`'s `Sse` parser (0.61),
+ * which looks for the BOM as three code units after decoding (it is one, U+FEFF), reads a CR at the end of a chunk
+ * and the LF starting the next as two line ends (a spurious dispatch), accepts `retry: 12abc`, pauses the stream on
+ * `retry:` instead of keeping it as the reconnection time, and gives an event only its own block's `id`, not the last
+ * event ID that persists across events; nor does it reconnect.
  *
  * @since 0.2.0
  */

@@ -370,7 +370,7 @@ describe("EventStream.make", () => {
       expect(Exit.isFailure(exit)).toBe(true)
     }))
 
-  it.effect("the idle timeout reconnects a silent connection; comments keep it alive", () =>
+  it.effect("the idle timeout reconnects a silent connection", () =>
     Effect.gen(function*() {
       const { client, seen } = scripted([
         { body: ["data: a\n\n"], then: "hang" },
