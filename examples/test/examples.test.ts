@@ -11,6 +11,7 @@ import { describeWithRedis } from "../../packages/policy/test/utils/redis.js"
 import * as AuthExample from "../auth.js"
 import * as CircuitBreakerExample from "../circuit-breaker.js"
 import * as DownloadResumeExample from "../download-resume.js"
+import * as EventStreamExample from "../event-stream.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
@@ -73,6 +74,13 @@ describe("examples", () => {
     expect(out).toMatch(/GET bytes=419430- -> 206, cut at byte 943718/)
     expect(out).toMatch(/GET bytes=943718- -> 206\n/)
     expect(out).toMatch(/received 1048576 of 1048576 bytes; SHA-256 matches/)
+  })
+
+  it("event-stream: a dropped connection resumes from the Last-Event-ID, every event once", async () => {
+    const out = await run(EventStreamExample.main)
+    const ids = [...out.matchAll(/#(\d) price: ACME/g)].map((m) => m[1])
+    expect(ids).toEqual(["1", "2", "3", "4", "5", "6"])
+    expect(out).toMatch(/\(no Last-Event-ID\)\n {2}Last-Event-ID: 3\n {2}Last-Event-ID: 6/)
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {

@@ -67,3 +67,8 @@ export * as OAuth2 from "./OAuth2.js"
  * @since 0.2.0
  */
 export * as Download from "./Download.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as EventStream from "./EventStream.js"

@@ -1,0 +1,470 @@
+import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { EventStream, HttpFailure } from "@sturdy/http"
+import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
+import * as fc from "fast-check"
+import * as internal from "../src/internal/eventStream.js"
+import { systemError } from "./utils/fakeTransport.js"
+
+// -----------------------------------------------------------------------------
+// parser: the examples of HTML Living Standard §9.2.6 "Interpreting an event stream"
+// -----------------------------------------------------------------------------
+
+const parse = (text: string | ReadonlyArray<string>, lastEventId = "") =>
+  EventStream.parse(typeof text === "string" ? [text] : text, lastEventId)
+const msg = (data: string, lastEventId = "", type = "message") => ({ type, data, lastEventId })
+
+describe("EventStream.parse", () => {
+  it("joins data lines with LF (the spec's YHOO example)", () => {
+    expect(parse("data: YHOO\ndata: +2\ndata: 10\n\n")).toEqual([msg("YHOO\n+2\n10")])
+  })
+
+  it("comments, ids that persist and an empty id that resets (the spec's second example)", () => {
+    const text = ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"
+    expect(parse(text)).toEqual([msg("first event", "1"), msg("second event", ""), msg(" third event", "")])
+  })
+
+  it("a field without a colon has an empty value; an incomplete last event is dropped (third example)", () => {
+    expect(parse("data\n\ndata\ndata\n\ndata:")).toEqual([msg(""), msg("\n")])
+  })
+
+  it("one space after the colon is dropped (fourth example)", () => {
+    expect(parse("data:test\n\ndata: test\n\n")).toEqual([msg("test"), msg("test")])
+  })
+
+  it("CR, LF and CRLF all end lines, also when a chunk splits a CRLF", () => {
+    expect(parse("data: a\rdata: b\r\ndata: c\n\r\n")).toEqual([msg("a\nb\nc")])
+    expect(parse(["data: a\r", "\n", "\r", "\ndata: b\r", "\r"])).toEqual([msg("a"), msg("b")])
+  })
+
+  it("drops one leading BOM only", () => {
+    expect(parse("\uFEFFdata: a\n\n")).toEqual([msg("a")])
+    expect(parse("\uFEFF\uFEFFdata: a\n\n")).toEqual([])
+    expect(parse(["", "\uFEFFdata: a\n\n"])).toEqual([msg("a")])
+  })
+
+  it("event sets the type until the dispatch; unknown fields are ignored", () => {
+    expect(parse("event: add\nfoo: bar\ndata: 1\n\ndata: 2\n\n")).toEqual([msg("1", "", "add"), msg("2")])
+  })
+
+  it("an id holding NULL is ignored; an id without data still sets the last event id", () => {
+    expect(parse("id: 1\ndata: a\n\nid: 2\u00003\ndata: b\n\nid: 7\n\ndata: c\n\n")).toEqual([
+      msg("a", "1"),
+      msg("b", "1"),
+      msg("c", "7")
+    ])
+  })
+
+  it("retry takes ASCII digits only", () => {
+    const parser = new internal.Parser("")
+    parser.feed("retry: 12abc\n\nretry: -5\n\nretry: 1.5\n\n")
+    expect(parser.reconnectionTime).toBeUndefined()
+    parser.feed("retry: 250\n\n")
+    expect(parser.reconnectionTime).toBe(250)
+  })
+
+  it("the last event id given persists into the events", () => {
+    expect(parse("data: a\n\n", "42")).toEqual([msg("a", "42")])
+  })
+
+  it("decodes a multi-byte character split between byte chunks", () => {
+    const bytes = new TextEncoder().encode("data: é€😀\n\n")
+    const chunks = Array.from(bytes, (b) => Uint8Array.of(b))
+    expect(internal.parseBytes(chunks)).toEqual([msg("é€😀")])
+  })
+})
+
+// -----------------------------------------------------------------------------
+// property: serialize, re-chunk at any byte boundary, parse back
+// -----------------------------------------------------------------------------
+
+const lineText = fc.string({ unit: "binary" }).map((s) => s.replace(/[\r\n]/g, ""))
+const idText = lineText.map((s) => s.replace(/\0/g, ""))
+const eventArb = fc.record({
+  type: fc.option(lineText.filter((s) => s !== ""), { nil: undefined }),
+  id: fc.option(idText, { nil: undefined }),
+  // data lines, at least one (an event without data is not dispatched)
+  lines: fc.array(lineText, { minLength: 1, maxLength: 4 }),
+  eol: fc.constantFrom("\n", "\r", "\r\n"),
+  comment: fc.boolean()
+})
+
+const serialize = (event: fc.RecordValue<typeof eventArb extends fc.Arbitrary<infer T> ? T : never>) => {
+  const { comment, eol, id, lines, type } = event
+  let out = comment ? `: keep-alive${eol}` : ""
+  if (type !== undefined) out += `event: ${type}${eol}`
+  if (id !== undefined) out += `id: ${id}${eol}`
+  for (const line of lines) out += `data: ${line}${eol}`
+  return out + eol
+}
+
+describe("EventStream property", () => {
+  it("any events, serialized and cut at arbitrary byte boundaries, parse back to the same events", () => {
+    fc.assert(
+      fc.property(
+        fc.array(eventArb, { maxLength: 8 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (events, bom, cuts) => {
+          const text = (bom ? "\uFEFF" : "") + events.map(serialize).join("")
+          const bytes = new TextEncoder().encode(text)
+          const at = [...new Set(cuts.map((c) => bytes.length === 0 ? 0 : c % (bytes.length + 1)))].sort((a, b) =>
+            a - b
+          )
+          const chunks: Array<Uint8Array> = []
+          let from = 0
+          for (const cut of [...at, bytes.length]) {
+            chunks.push(bytes.subarray(from, cut))
+            from = cut
+          }
+          let lastEventId = ""
+          const expected = events.map((e) => {
+            if (e.id !== undefined) lastEventId = e.id
+            return { type: e.type ?? "message", data: e.lines.join("\n"), lastEventId }
+          })
+          expect(internal.parseBytes(chunks)).toEqual(expected)
+        }
+      ),
+      { seed: 20261207, numRuns: 400 }
+    )
+  })
+})
+
+// -----------------------------------------------------------------------------
+// reconnection, on a scripted HttpClient and the TestClock
+// -----------------------------------------------------------------------------
+
+type Body = ReadonlyArray<string | Uint8Array>
+/** One connection: a status (200 by default) and its body, which then ends, hangs or breaks. */
+interface Turn {
+  readonly status?: number
+  readonly headers?: Record<string, string>
+  readonly body?: Body
+  readonly then?: "end" | "hang" | "reset"
+  readonly refuse?: boolean
+}
+
+interface SeenRequest {
+  readonly at: number
+  readonly method: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+const scripted = (turns: ReadonlyArray<Turn>) => {
+  const seen: Array<SeenRequest> = []
+  let cancelled = 0
+  const client = HttpClient.make((request) =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) => {
+      const turn = turns[Math.min(seen.length, turns.length - 1)]!
+      seen.push({ at, method: request.method, headers: request.headers })
+      if (turn.refuse === true) {
+        return Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "Transport", cause: systemError("ECONNREFUSED") })
+        )
+      }
+      // chunks go out one a pull, so an error after them does not discard them (as `controller.error` drops a queue)
+      const chunks = [...(turn.body ?? [])]
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const chunk = chunks.shift()
+          if (chunk !== undefined) {
+            return controller.enqueue(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk)
+          }
+          if ((turn.then ?? "end") === "end") controller.close()
+          if (turn.then === "reset") controller.error(systemError("ECONNRESET"))
+        },
+        cancel() {
+          cancelled++
+        }
+      }, { highWaterMark: 0 })
+      const status = turn.status ?? 200
+      return Effect.succeed(HttpClientResponse.fromWeb(
+        request,
+        new Response(status === 204 ? null : body, {
+          status,
+          headers: { "content-type": "text/event-stream", ...turn.headers }
+        })
+      ))
+    })
+  )
+  return { client, seen, cancelled: () => cancelled }
+}
+
+/** Lets promise-based body reads and forked fibers run. */
+const settle = Effect.gen(function*() {
+  for (let i = 0; i < 20; i++) {
+    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    yield* Effect.yieldNow()
+  }
+})
+
+/** Runs `stream` to its end, moving the TestClock to each sleep in turn. */
+const runOnClock = <A, E>(stream: Stream.Stream<A, E>, maxSteps = 100) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Stream.runCollect(stream))
+    for (let step = 0; step < maxSteps; step++) {
+      yield* settle
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isSome(done)) return Exit.map(done.value, Chunk.toReadonlyArray)
+      const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
+      if (sleeps.length === 0) continue
+      yield* TestClock.setTime(Math.min(...sleeps))
+    }
+    yield* Fiber.interrupt(fiber)
+    throw new Error("the stream did not end")
+  })
+
+const url = "https://sse.example.com/feed?token=s3cret"
+// bounded, so a failure wrongly reconnected ends in EventStreamError instead of looping for ever
+const quick = { reconnectionTime: 0, schedule: Schedule.recurs(20) }
+const dataOf = (events: ReadonlyArray<EventStream.Event>) => events.map((e) => e.data)
+
+describe("EventStream.make", () => {
+  it.effect("sends Accept, Cache-Control and, on reconnects, the Last-Event-ID", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { body: ["id: 1\ndata: a\n\n", "data: b\n"] },
+        { body: ["data: c\n\n"], then: "reset" },
+        { status: 204 }
+      ])
+      const exit = yield* runOnClock(EventStream.make(client, url, quick))
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a", "c"]))
+      expect(seen.map((s) => s.headers["last-event-id"])).toEqual([undefined, "1", "1"])
+      expect(seen[0]!.headers).toMatchObject({ accept: "text/event-stream", "cache-control": "no-store" })
+      expect(seen.every((s) => s.method === "GET")).toBe(true)
+    }))
+
+  it.effect("an id without data, last before the connection ends, is the reconnect's Last-Event-ID", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ body: ["id: 1\ndata: a\n\nid: 5\n\n"] }, { status: 204 }])
+      yield* runOnClock(EventStream.make(client, url, quick))
+      expect(seen.map((s) => s.headers["last-event-id"])).toEqual([undefined, "5"])
+    }))
+
+  it.effect("a wait longer than a timer holds (2^31 - 1 ms) is slept in steps, so it ends on a live Clock", () =>
+    Effect.gen(function*() {
+      const month = 30 * 24 * 3600 * 1000
+      const { client, seen } = scripted([{ refuse: true }, { status: 204 }])
+      const options = { reconnectionTime: 0, schedule: Schedule.spaced(Duration.millis(month)) }
+      const fiber = yield* Effect.fork(Stream.runDrain(EventStream.make(client, url, options)))
+      yield* settle
+      // the live Clock sets no timer for a longer sleep, and it would never wake
+      expect(Chunk.toReadonlyArray(yield* TestClock.sleeps())).toEqual([2 ** 31 - 1])
+      yield* TestClock.adjust(Duration.millis(month))
+      yield* settle
+      yield* Fiber.join(fiber)
+      expect(seen.map((s) => s.at)).toEqual([0, month])
+    }))
+
+  it.effect("keeps a caller-built request's method and headers; lastEventId option resumes", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 204 }])
+      const request = HttpClientRequest.post(url).pipe(HttpClientRequest.setHeader("x-team", "blue"))
+      yield* runOnClock(EventStream.make(client, request, { lastEventId: "9" }))
+      expect(seen[0]).toMatchObject({ method: "POST", headers: { "x-team": "blue", "last-event-id": "9" } })
+    }))
+
+  it.effect("waits 3 s by default, then the server's retry:", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { body: ["data: a\n\n"] },
+        { body: ["retry: 500\ndata: b\n\n"] },
+        { body: ["data: c\n\n"] },
+        { status: 204 }
+      ])
+      const exit = yield* runOnClock(EventStream.make(client, url, { schedule: Schedule.forever }))
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a", "b", "c"]))
+      expect(seen.map((s) => s.at)).toEqual([0, 3000, 3500, 4000])
+    }))
+
+  it.effect("backs off while connections deliver nothing, and resets once one delivers an event", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { refuse: true },
+        { refuse: true },
+        { body: ["data: a\n\n"] },
+        { body: [": only a comment\n"] },
+        { status: 204 }
+      ])
+      const schedule = Schedule.exponential("100 millis")
+      const exit = yield* runOnClock(EventStream.make(client, url, { reconnectionTime: 1000, schedule }))
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a"]))
+      const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at)
+      expect(gaps).toEqual([1100, 1200, 1100, 1200])
+    }))
+
+  it.effect("the default schedule adds nothing to the first reconnect, then about 1 s, 2 s", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ refuse: true }, { refuse: true }, { refuse: true }, { status: 204 }])
+      yield* runOnClock(EventStream.make(client, url, { reconnectionTime: 0 }))
+      const gaps = seen.slice(1).map((s, i) => s.at - seen[i]!.at)
+      expect(gaps[0]).toBe(0)
+      expect(gaps[1]).toBeGreaterThanOrEqual(800)
+      expect(gaps[1]).toBeLessThanOrEqual(1200)
+      expect(gaps[2]).toBeGreaterThanOrEqual(1600)
+      expect(gaps[2]).toBeLessThanOrEqual(2400)
+    }))
+
+  it.effect("204 ends the stream without a reconnect", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 204 }, { body: ["data: never\n\n"] }])
+      const exit = yield* runOnClock(EventStream.make(client, url, quick))
+      expect(exit).toEqual(Exit.succeed([]))
+      expect(seen).toHaveLength(1)
+    }))
+
+  it.effect("a 4xx is fatal; a 503 is reconnected after its Retry-After", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { status: 503, headers: { "retry-after": "7" } },
+        { status: 404, headers: { "content-type": "text/plain" }, body: ["gone"] }
+      ])
+      const exit = yield* runOnClock(EventStream.make(client, url, quick))
+      expect(seen.map((s) => s.at)).toEqual([0, 7000])
+      expect(Exit.isFailure(exit)).toBe(true)
+      // bounded, so a 404 wrongly reconnected ends in EventStreamError rather than looping
+      const bounded = { reconnectionTime: 0, schedule: Schedule.recurs(3) }
+      const error = yield* Effect.flip(
+        Stream.runDrain(EventStream.make(scripted([{ status: 404 }]).client, url, bounded))
+      )
+      expect(error).toMatchObject({ _tag: "ClientError", status: 404 })
+      expect(error.message).not.toContain("s3cret")
+    }))
+
+  it.effect("a 429 waits at least its Retry-After", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 429, headers: { "retry-after": "2" } }, { status: 204 }])
+      yield* runOnClock(EventStream.make(client, url, { reconnectionTime: 100, schedule: Schedule.forever }))
+      expect(seen.map((s) => s.at)).toEqual([0, 2000])
+    }))
+
+  it.effect("a wrong content type fails with UnexpectedContentType; another 2xx with UnexpectedStatus", () =>
+    Effect.gen(function*() {
+      const wrong = scripted([{ headers: { "content-type": "application/json" }, body: ["{}"] }])
+      const e1 = yield* Effect.flip(Stream.runDrain(EventStream.make(wrong.client, url, quick)))
+      expect(e1).toMatchObject({ _tag: "UnexpectedContentType", contentType: "application/json" })
+      const partial = scripted([{ status: 206, body: ["data: a\n\n"] }])
+      const e2 = yield* Effect.flip(Stream.runDrain(EventStream.make(partial.client, url, quick)))
+      expect(e2).toMatchObject({ _tag: "UnexpectedStatus", status: 206 })
+      const withParams = scripted([{
+        headers: { "content-type": "Text/Event-Stream; charset=utf-8" },
+        body: ["data: a\n\n"]
+      }])
+      const events = yield* Stream.runCollect(Stream.take(EventStream.make(withParams.client, url, quick), 1))
+      expect(dataOf(Chunk.toReadonlyArray(events))).toEqual(["a"])
+    }))
+
+  it.effect("a bounded schedule ends in EventStreamError carrying the last failure", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ refuse: true }])
+      const exit = yield* runOnClock(
+        EventStream.make(client, url, { reconnectionTime: 0, schedule: Schedule.recurs(2) })
+      )
+      expect(seen).toHaveLength(3)
+      const error = yield* Effect.flip(
+        Stream.runDrain(EventStream.make(client, url, { reconnectionTime: 0, schedule: Schedule.recurs(2) }))
+      )
+      expect(error).toMatchObject({ _tag: "EventStreamError", reason: "ReconnectsExhausted", reconnects: 2 })
+      expect(error._tag === "EventStreamError" && error.lastFailure?._tag).toBe("ConnectionError")
+      expect(error.message).not.toContain("s3cret")
+      expect(Exit.isFailure(exit)).toBe(true)
+    }))
+
+  it.effect("the idle timeout reconnects a silent connection", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { body: ["data: a\n\n"], then: "hang" },
+        { status: 204 }
+      ])
+      const exit = yield* runOnClock(
+        EventStream.make(client, url, { idleTimeout: "10 seconds", reconnectionTime: 0, schedule: Schedule.forever })
+      )
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a"]))
+      expect(seen.map((s) => s.at)).toEqual([0, 10000])
+    }))
+
+  it.effect("heartbeats within the idle timeout keep the connection", () =>
+    Effect.gen(function*() {
+      let push: ((text: string) => void) | undefined
+      const client = HttpClient.make((request) =>
+        Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                push = (text) => controller.enqueue(new TextEncoder().encode(text))
+              }
+            }),
+            { headers: { "content-type": "text/event-stream" } }
+          )
+        ))
+      )
+      const fiber = yield* Effect.fork(
+        Stream.runCollect(Stream.take(EventStream.make(client, url, { idleTimeout: "10 seconds" }), 1))
+      )
+      yield* settle
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust("9 seconds")
+        push!(": ping\n")
+        yield* settle
+      }
+      push!("data: late\n\n")
+      const events = yield* Fiber.join(fiber)
+      expect(dataOf(Chunk.toReadonlyArray(events))).toEqual(["late"])
+    }))
+
+  it.effect("a refused option is a typed InvalidRequest naming it", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 204 }])
+      const bad = [
+        { reconnectionTime: -1 },
+        { idleTimeout: 0 },
+        { reconnectionTime: Duration.infinity },
+        { lastEventId: "a\nb" },
+        { schedule: 5 as unknown as Schedule.Schedule<unknown> }
+      ]
+      const names = ["reconnectionTime", "idleTimeout", "reconnectionTime", "lastEventId", "schedule"]
+      for (const [i, options] of bad.entries()) {
+        const error = yield* Effect.flip(Stream.runDrain(EventStream.make(client, url, options)))
+        expect(error).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+        expect(error._tag === "InvalidRequest" && error.detail).toContain(names[i])
+      }
+      expect(seen).toHaveLength(0)
+    }))
+
+  it.effect("interrupting the consumer cancels the body", () =>
+    Effect.gen(function*() {
+      const turns = scripted([{ body: ["data: a\n\n"], then: "hang" }])
+      const events = yield* Stream.runCollect(Stream.take(EventStream.make(turns.client, url, quick), 1))
+      expect(dataOf(Chunk.toReadonlyArray(events))).toEqual(["a"])
+      yield* settle
+      expect(turns.cancelled()).toBe(1)
+    }))
+})
+
+describe("EventStream.json", () => {
+  const Tick = Schema.Struct({ n: Schema.Number })
+
+  it.effect("decodes each event's data", () =>
+    Effect.gen(function*() {
+      const { client } = scripted([{ body: ["id: 4\ndata: {\"n\":1}\n\ndata: {\"n\":\ndata: 2}\n\n"] }, {
+        status: 204
+      }])
+      const exit = yield* runOnClock(EventStream.json(client, url, Tick, quick))
+      expect(Exit.map(exit, (events) => events.map((e) => [e.data.n, e.lastEventId]))).toEqual(
+        Exit.succeed([[1, "4"], [2, "4"]])
+      )
+    }))
+
+  it.effect("data that is not JSON fails with InvalidJson, the wrong shape with SchemaMismatch", () =>
+    Effect.gen(function*() {
+      const notJson = scripted([{ body: ["data: {oops\n\n"] }])
+      const e1 = yield* Effect.flip(Stream.runDrain(EventStream.json(notJson.client, url, Tick, quick)))
+      expect(e1._tag).toBe("InvalidJson")
+      const wrong = scripted([{ body: ["data: {\"n\":\"x\"}\n\n"] }])
+      const e2 = yield* Effect.flip(Stream.runDrain(EventStream.json(wrong.client, url, Tick, quick)))
+      expect(e2).toMatchObject({ _tag: "SchemaMismatch", path: "$.n" })
+      expect(e2.message).not.toContain("s3cret")
+      expect(HttpFailure.isHttpFailure(e2)).toBe(true)
+    }))
+})
