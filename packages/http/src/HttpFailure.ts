@@ -24,7 +24,7 @@
  * | `RateLimited`           | 429                                     | yes           | yes                    | `Retry-After` / `RateLimit` |
  * | `ServerError`           | 5xx except 501, 505, 511                | yes           | yes                    | `Retry-After` (e.g. 503) |
  * | `ServerError`           | 501, 505, 511                           | no            | yes                    | `Retry-After` |
- * | `UnexpectedStatus`      | 1xx, 3xx                                | no            | yes                    | none         |
+ * | `UnexpectedStatus`      | 1xx, 3xx; a 2xx but 200 (`EventStream`) | no            | yes                    | none         |
  * | `BodyTruncated`         | connection lost mid-body                | yes           | yes                    | none         |
  * | `BodyUndecodable`       | corrupt data for its `Content-Encoding` | no            | yes                    | none         |
  * | `BodyTooLarge`          | over `maxBodyBytes`                     | no            | yes                    | none         |
