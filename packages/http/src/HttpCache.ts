@@ -70,6 +70,15 @@
  * level with the redacted URL (and traced as the span `HttpCache.revalidate`); the stored response stays. Await them
  * with {@link awaitRevalidations}.
  *
+ * ## With a policy
+ *
+ * Put the cache outside the policy: `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))`. A fresh hit
+ * then makes no attempt (the breaker, budget and rate limits see nothing), and `stale-if-error` answers only once the
+ * policy has given up: its retries spent on a 5xx (`withPolicy` returns the last 5xx response), a connection failure
+ * or timeout, or its breaker open (a `CircuitOpen` rejection, no request made). Under the policy (the cache inside
+ * the `HttpClient` a `SturdyClient` with a policy runs on), a hit would count as a success of the upstream, even as
+ * a half-open breaker's probe, and the stale answer would come before the policy's retries.
+ *
  * ## Keys and secrets
  *
  * The key is the absolute URL with the request's URL parameters and without its fragment. Keys are never logged or

@@ -1,7 +1,7 @@
 import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { HttpCache } from "@sturdy/http"
+import { HttpCache, Policy } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
 import { Clock, Effect, Exit, HashMap, Logger, Option, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
@@ -547,4 +547,66 @@ describe("HttpCache", () => {
         { seed: 4242, numRuns: 150 }
       )
     ))
+})
+
+// The cache outside `Policy.withPolicy`: a fresh hit never enters the policy (no attempt, nothing for the breaker to
+// count); a revalidation that the policy gives up on (its retries spent, or its breaker open) is answered stale.
+describe("HttpCache outside Policy.withPolicy", () => {
+  const policyOptions: Policy.Options = {
+    retry: { maxAttempts: 3, baseDelay: "10 millis", jitter: "none" },
+    circuitBreaker: { consecutiveFailures: 6, breakDuration: "1 minute" }
+  }
+
+  const setupWithPolicy = (respond: Respond) =>
+    Effect.gen(function*() {
+      const store = yield* HttpCache.makeMemory()
+      const { client, seen } = fakeClient((request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const answer = respond(request, now)
+          return answer instanceof Response ? Effect.succeed(answer) : Effect.fail(answer)
+        })
+      )
+      const policy = yield* Policy.make(policyOptions)
+      const cache = yield* HttpCache.make().pipe(Effect.provideService(HttpCache.Store, store))
+      return { client: client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache)), seen }
+    })
+
+  it.scoped("a 503 the policy retried in vain, a refused connection and an open breaker are answered stale", () =>
+    Effect.gen(function*() {
+      let mode: "ok" | "503" | "refused" = "ok"
+      const { client, seen } = yield* setupWithPolicy((_, now) =>
+        mode === "503"
+          ? new Response("down", { status: 503 })
+          : mode === "refused"
+          ? { cause: Object.assign(systemError("ECONNREFUSED"), { syscall: "connect" }) }
+          : new Response("ok", { headers: { date: date(now), "cache-control": "max-age=1, stale-if-error=600" } })
+      )
+      yield* get(client)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* get(client)).toMatchObject({ body: "ok", provenance: "miss" }) // no validator: a full refetch
+      expect(seen).toHaveLength(2)
+
+      mode = "503"
+      yield* TestClock.adjust("10 seconds")
+      const afterRetries = yield* Effect.fork(get(client))
+      yield* TestClock.adjust("1 second")
+      expect(yield* afterRetries.await.pipe(Effect.flatten)).toMatchObject({
+        status: 200,
+        body: "ok",
+        provenance: "stale"
+      })
+      expect(seen).toHaveLength(5) // three attempts
+
+      mode = "refused"
+      const refused = yield* Effect.fork(get(client))
+      yield* TestClock.adjust("1 second")
+      expect(yield* refused.await.pipe(Effect.flatten)).toMatchObject({ body: "ok", provenance: "stale" })
+
+      // six failed attempts: the breaker is open, the policy rejects without a request, and the cache still answers
+      const before = seen.length
+      const open = yield* Effect.fork(get(client))
+      yield* TestClock.adjust("1 second")
+      expect(yield* open.await.pipe(Effect.flatten)).toMatchObject({ body: "ok", provenance: "stale" })
+      expect(seen).toHaveLength(before)
+    }))
 })
