@@ -287,7 +287,7 @@ describe("published packages", () => {
       expectSuccess("node dist/main.js", program)
       expect(JSON.parse(program.stdout.trim())).toEqual({
         user: { id: 1, name: "Ada" },
-        hits: { "/users/1": 3, "/nowhere": 1 },
+        hits: { "/users/1": 3, "/nowhere": 1, "/events": 2, "/file": 2, "/cached": 1 },
         missing: "ClientError 404",
         missingIsTransient: false,
         limited: "RateLimitExceeded",
@@ -298,6 +298,7 @@ describe("published packages", () => {
         runner: { user: { id: 1, name: "Ada" }, parked: 1 },
         coalescedRuns: 1,
         balanced: ["a", "b", "a"],
+        streams: { events: ["1:a", "2:b"], file: "abcdefghij", provenances: ["miss", "fresh"] },
         chaosStatus: 418
       })
     },

@@ -3,16 +3,20 @@
  * the workspace (NodeNext, `skipLibCheck: false`) against the packed tarballs and run with plain `node`: a call
  * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
  * a rate limiter; a call from Promise code through a `Runner`; two callers of one key sharing a run through
- * `Coalesce`; three calls spread over two replicas by a round-robin `Balancer`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
+ * `Coalesce`; three calls spread over two replicas by a round-robin `Balancer`; Server-Sent Events that reconnect
+ * with `Last-Event-ID`, a download resumed with `Range` after a cut, and a response answered by `HttpCache`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
  * of the other packages. It prints one JSON line.
  */
+// deep imports: the root index of @effect/platform pulls in d.ts files that need the DOM lib under skipLibCheck false
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Cli, ExitCode } from "@sturdy/cli"
-import { HttpFailure, Policy, SturdyClient } from "@sturdy/http"
+import { Download, EventStream, HttpCache, HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Backoff, Balancer, Coalesce, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
 import { Chaos, FaultScript, ScheduleKit } from "@sturdy/testing"
-import { Deferred, Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { Chunk, Deferred, Effect, Layer, ManagedRuntime, Option, Schedule, Schema, Stream } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -26,6 +30,19 @@ const server = Http.createServer((request, response) => {
     response.writeHead(503, { "content-type": "text/plain" }).end("busy")
   } else if (path === "/users/1") {
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: 1, name: "Ada" }))
+  } else if (path === "/events" && request.headers["last-event-id"] === undefined) {
+    response.writeHead(200, { "content-type": "text/event-stream" }).end("id: 1\ndata: a\n\nid: 2\ndata: b\n\n")
+  } else if (path === "/events") {
+    // the reconnect carries the last id; 204 tells the stream to stop
+    response.writeHead(204).end()
+  } else if (path === "/file" && request.headers.range === "bytes=4-" && request.headers["if-range"] === "\"f1\"") {
+    response.writeHead(206, { etag: "\"f1\"", "content-length": "6", "content-range": "bytes 4-9/10" }).end("efghij")
+  } else if (path === "/file") {
+    // the first answer loses its connection after 4 of its 10 bytes
+    response.writeHead(200, { etag: "\"f1\"", "content-length": "10" })
+    response.write("abcd", () => setTimeout(() => response.destroy(), 20))
+  } else if (path === "/cached") {
+    response.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("cached")
   } else {
     response.writeHead(404, { "content-type": "text/plain" }).end("no such thing")
   }
@@ -64,6 +81,31 @@ const program = Effect.gen(function*() {
   for (let i = 0; i < 3; i++) {
     balanced.push(yield* Balancer.withEndpoint(replicas, (endpoint) => Effect.succeed(endpoint)))
   }
+  // Server-Sent Events, a download resumed after a cut, and a response answered from an HTTP cache, all on undici
+  const streams = yield* Effect.scoped(
+    Effect.gen(function*() {
+      const transport = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
+      const events = yield* Stream.runCollect(
+        EventStream.make(transport, `http://127.0.0.1:${port}/events`, { reconnectionTime: "1 millis" })
+      )
+      const file = yield* Download.bytes(HttpClientRequest.get(`http://127.0.0.1:${port}/file`), {
+        schedule: Schedule.recurs(3)
+      }).pipe(Effect.provideService(HttpClient.HttpClient, transport))
+      const cache = yield* HttpCache.make()
+      const cached = transport.pipe(HttpCache.withCache(cache))
+      const provenances: Array<string | undefined> = []
+      for (let i = 0; i < 2; i++) {
+        const response = yield* cached.get(`http://127.0.0.1:${port}/cached`)
+        yield* response.text
+        provenances.push(Option.getOrUndefined(HttpCache.provenance(response)))
+      }
+      return {
+        events: Chunk.toReadonlyArray(events).map((event) => `${event.lastEventId}:${event.data}`),
+        file: new TextDecoder().decode(file),
+        provenances
+      }
+    }).pipe(Effect.provide(HttpCache.layerMemory()))
+  )
   // `hits` above shows it never reached the server
   const chaosStatus = yield* Effect.scoped(Effect.gen(function*() {
     const transport = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher())
@@ -73,6 +115,7 @@ const program = Effect.gen(function*() {
   return {
     coalescedRuns,
     balanced,
+    streams,
     chaosStatus,
     user,
     hits,
