@@ -280,7 +280,11 @@ export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOption
 export interface ProxyOptions {
   /** The proxy's URL: `http://host:port` or `https://host:port`; credentials in it are sent as Basic. */
   readonly url: string | URL | Redacted.Redacted<string>
-  /** The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. */
+  /**
+   * The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. A value that is blank or
+   * no header value (a control but tab, as NUL, CR or LF, or a character beyond Latin-1) is a `RangeError` naming
+   * `proxy.token`.
+   */
   readonly token?: string | Redacted.Redacted<string> | undefined
   /**
    * The hosts reached without the proxy, as `NO_PROXY` lists them (see {@link ProxyOption}): `"localhost,

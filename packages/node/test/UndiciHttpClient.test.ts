@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, type ClientResponse, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
+import type { Scope } from "effect"
 import {
   Cause,
   Chunk,
@@ -18,6 +19,7 @@ import {
   Fiber,
   Layer,
   Option,
+  Redacted,
   Schema,
   Stream,
   TestClock
@@ -1745,4 +1747,28 @@ describe("UndiciHttpClient: a TLS alert after the client's side of the handshake
       expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
       expect(handled).toBe(0)
     }).pipe(Effect.scoped))
+})
+
+describe("UndiciHttpClient proxy and socketPath options", () => {
+  const defectOf = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
+    Effect.map(Effect.exit(Effect.scoped(effect)), (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit)
+
+  it.effect("a proxy token that is no header value (NUL, a control, beyond Latin-1, blank) is a RangeError naming proxy.token", () =>
+    Effect.gen(function*() {
+      for (const token of ["Basic a\u0000b", "Bearer \u0001", "Bearer \u20ac", "Bearer \u2028x", " ", "\t"]) {
+        for (const given of [token, Redacted.make(token)]) {
+          const defect = yield* defectOf(
+            UndiciHttpClient.makeDispatcher({ proxy: { url: "http://proxy.test:3128", token: given } })
+          )
+          expect(defect, JSON.stringify(token)).toBeInstanceOf(RangeError)
+          expect((defect as Error).message).toContain("proxy.token")
+          expect((defect as Error).message).not.toContain(token.trim() === "" ? "Basic" : token)
+        }
+      }
+      // Latin-1 beyond ASCII is a valid header value (obs-text)
+      const latin1 = yield* defectOf(
+        UndiciHttpClient.makeDispatcher({ proxy: { url: "http://proxy.test:3128", token: "Bearer caf\u00e9" } })
+      )
+      expect(Exit.isExit(latin1) && Exit.isSuccess(latin1)).toBe(true)
+    }))
 })

@@ -468,6 +468,8 @@ const envTarget = (...names: ReadonlyArray<string>): ProxyTarget | undefined => 
   return found === undefined ? undefined : proxyTarget(`proxy ("env": ${found[0]})`, found[1], undefined, true)
 }
 
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/
+
 /** The `proxy` option, or a `RangeError` naming it. `"env"` reads the variables now, once. */
 const toProxy = (input: unknown): ProxySetting | undefined => {
   if (input === undefined || input === null) return undefined
@@ -487,7 +489,9 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       : Redacted.isRedacted(options.token)
       ? Redacted.value(options.token)
       : options.token
-    if (token !== undefined && (typeof token !== "string" || token === "" || /[\r\n]/.test(token))) {
+    // a header value (RFC 9110 §5.5, as undici checks it at every CONNECT): no NUL, CR, LF or other control, nothing
+    // beyond Latin-1
+    if (token !== undefined && (typeof token !== "string" || token.trim() === "" || !headerValue.test(token))) {
       throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
