@@ -243,8 +243,9 @@ export interface DispatcherOptions {
  * send them (and their credentials) to a proxy the caller never chose. A variable that is set but not a usable proxy
  * URL is a `RangeError` naming it (`proxy ("env": HTTPS_PROXY) ...`).
  *
- * A URL that does not parse, is neither `http:` nor `https:` (SOCKS is not supported), or carries a path, query or
- * fragment, is a `RangeError` naming `proxy` (in `layerConfig` a `ConfigError`); no message shows the URL.
+ * A URL that does not parse (a port above 65535 included), is neither `http:` nor `https:` (SOCKS is not supported),
+ * has port 0, or carries a path, query or fragment, is a `RangeError` naming `proxy` (in `layerConfig` a
+ * `ConfigError`); no message shows the URL.
  *
  * @example
  * ```ts

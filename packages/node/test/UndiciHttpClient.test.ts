@@ -1771,4 +1771,21 @@ describe("UndiciHttpClient proxy and socketPath options", () => {
       )
       expect(Exit.isExit(latin1) && Exit.isSuccess(latin1)).toBe(true)
     }))
+
+  it.effect("a proxy URL with port 0 is a RangeError naming proxy (not a refused connection at every request)", () =>
+    Effect.gen(function*() {
+      for (
+        const proxy of [
+          "http://proxy.test:0",
+          "https://user:secret@proxy.test:00",
+          { url: "http://proxy.test:0" },
+          new URL("http://proxy.test:0")
+        ]
+      ) {
+        const defect = yield* defectOf(UndiciHttpClient.makeDispatcher({ proxy }))
+        expect(defect, String(proxy)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(/UndiciHttpClient: proxy(\.url)? has port 0/)
+        expect((defect as Error).message).not.toContain("secret")
+      }
+    }))
 })

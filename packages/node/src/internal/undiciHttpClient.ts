@@ -433,6 +433,8 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
     throw proxyError(field, `(${scheme}) must be an http: or https: URL (SOCKS is not supported)`)
   }
   if (url.hostname === "") throw proxyError(field, "has no host")
+  // the URL parser takes port 0, which no connection can reach
+  if (url.port === "0") throw proxyError(field, "has port 0 (expected a port from 1 to 65535)")
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(text)) {
     throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
   }
