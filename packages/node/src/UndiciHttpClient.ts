@@ -127,7 +127,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
  * {@link TlsOptions}), a `proxy` that is not an `http:` or `https:` origin (see {@link ProxyOption}), an empty
- * `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -196,7 +196,9 @@ export interface DispatcherOptions {
    * A Unix domain socket to connect to instead of the URL's host and port (Docker's `/var/run/docker.sock`, say);
    * the URL's host is still the `Host` header, and an `https:` URL still speaks TLS over the socket. A socket that
    * does not exist (`ENOENT`) or where nothing listens (`ECONNREFUSED`) is a `ConnectionError` `Refused` in
-   * `@sturdy/http`, which never reached the server. It cannot be combined with `proxy`.
+   * `@sturdy/http`, which never reached the server. It cannot be combined with `proxy`. A path longer than a socket
+   * address holds (107 bytes on Linux, 103 on macOS and the BSDs), which no connection could use, is a `RangeError`
+   * naming `socketPath`.
    *
    * @example
    * ```ts

@@ -32,6 +32,7 @@ import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody, silentListener } from "../../../test/utils/loopbackServer.js"
+import * as internal from "../src/internal/undiciHttpClient.js"
 import { recordingTracer } from "./utils/recordingTracer.js"
 
 // -----------------------------------------------------------------------------
@@ -1787,5 +1788,25 @@ describe("UndiciHttpClient proxy and socketPath options", () => {
         expect((defect as Error).message).toMatch(/UndiciHttpClient: proxy(\.url)? has port 0/)
         expect((defect as Error).message).not.toContain("secret")
       }
+    }))
+
+  it.effect("a socketPath longer than a socket address holds is a RangeError naming it; the longest one is taken", () =>
+    Effect.gen(function*() {
+      const path = (bytes: number) => `/tmp/${"s".repeat(bytes - 5)}`
+      const tooLong = process.platform === "darwin" ? 104 : 108
+      for (const socketPath of [path(tooLong), path(200), `/tmp/${"é".repeat(60)}`]) {
+        const defect = yield* defectOf(UndiciHttpClient.makeDispatcher({ socketPath }))
+        expect(defect, socketPath).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(
+          /UndiciHttpClient: socketPath \(\d+ bytes\) must be at most 10[37] bytes/
+        )
+      }
+      const longest = yield* defectOf(UndiciHttpClient.makeDispatcher({ socketPath: path(tooLong - 1) }))
+      expect(Exit.isExit(longest) && Exit.isSuccess(longest)).toBe(true)
+      // the limit of each platform: sockaddr_un.sun_path less its NUL; none for Windows' named pipes
+      expect(() => internal.toSocketPath(path(104), "darwin")).toThrow(/at most 103 bytes on darwin/)
+      expect(internal.toSocketPath(path(103), "freebsd")).toBe(path(103))
+      expect(() => internal.toSocketPath(path(108), "linux")).toThrow(/at most 107 bytes on linux/)
+      expect(internal.toSocketPath(`\\\\.\\pipe\\${"p".repeat(200)}`, "win32")).toHaveLength(209)
     }))
 })

@@ -509,11 +509,28 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
   return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false) }
 }
 
-/** The `socketPath` option, or a `RangeError` naming it. */
-const toSocketPath = (input: unknown): string | undefined => {
+/**
+ * The longest Unix socket path in bytes: `sockaddr_un.sun_path` holds 108 bytes on Linux, 104 on the BSDs and macOS,
+ * one of them the terminating NUL. A longer path can never be connected to (Node reports `ENOENT`, as if it did not
+ * exist); Windows named pipes have no such field.
+ */
+const maxSocketPathBytes = (platform: string): number | undefined =>
+  platform === "linux" || platform === "android"
+    ? 107
+    : platform === "darwin" || platform === "freebsd" || platform === "openbsd" || platform === "netbsd"
+    ? 103
+    : undefined
+
+/** @internal The `socketPath` option, or a `RangeError` naming it. */
+export const toSocketPath = (input: unknown, platform: string = process.platform): string | undefined => {
   if (input === undefined || input === null) return undefined
   if (typeof input !== "string" || input === "" || input.includes("\0")) {
     throw new RangeError(`UndiciHttpClient: socketPath (${typeOf(input)}) must be a non-empty path`)
+  }
+  const max = maxSocketPathBytes(platform)
+  const bytes = Buffer.byteLength(input, "utf8")
+  if (max !== undefined && bytes > max) {
+    throw new RangeError(`UndiciHttpClient: socketPath (${bytes} bytes) must be at most ${max} bytes on ${platform}`)
   }
   return input
 }
