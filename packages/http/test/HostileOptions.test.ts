@@ -7,7 +7,12 @@
 // name the field; never a throw (before the fix: a bigint threw from `JSON.stringify`, a symbol from a template, a
 // throwing `valueOf` from a comparison), and the fields documented as numbers or functions accept nothing else. A
 // throwing getter's own error passing through unchanged is allowed. `Attempt` options are covered by Attempt.test.ts
-// ("Attempt options out of range"); `Redirect.follow` below.
+// ("Attempt options out of range"); `Redirect.follow` below. Then the options of `EventStream`, `Download` and `HttpCache`
+// (and `HttpCache.makeMemory`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
+// null, objects and `Duration.infinity`: each is refused with the module's typed failure naming the option and nothing
+// sent, or is documented as accepted; and hostile responses from a fake `HttpClient` (an `id:` carrying CR, a `retry:`
+// of 20 digits, a 10 MB line, a `Content-Range` of 2^60, `max-age` of 20 digits, `Age: -5`, far `Expires`, a `Vary` of
+// 1000 headers).
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Download, EventStream, HttpCache } from "@sturdy/http"

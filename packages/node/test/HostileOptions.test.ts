@@ -5,6 +5,8 @@
 // dispatcher must either die with a `RangeError` naming the option (its documented pattern), or be made and answer a
 // GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed. The `tls`
 // fields are fed inside a `tls` object (itself plain, frozen, polluting or with a throwing getter).
+// Then `proxy` (URLs with CR/LF, spaces, `javascript:`, no host, ports out of range or 0, tokens that are no header
+// value, odd `noProxy` lists) and `socketPath` (empty, NUL, too long, relative, not a string).
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt } from "@sturdy/http"
