@@ -7,12 +7,21 @@
 // name the field; never a throw (before the fix: a bigint threw from `JSON.stringify`, a symbol from a template, a
 // throwing `valueOf` from a comparison), and the fields documented as numbers or functions accept nothing else. A
 // throwing getter's own error passing through unchanged is allowed. `Attempt` options are covered by Attempt.test.ts
-// ("Attempt options out of range"); `Redirect.follow` below.
+// ("Attempt options out of range"); `Redirect.follow` below. Then the options of `EventStream`, `Download` and `HttpCache`
+// (and `HttpCache.makeMemory`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
+// null, objects and `Duration.infinity`: each is refused with the module's typed failure naming the option and nothing
+// sent, or is documented as accepted; and hostile responses from a fake `HttpClient` (an `id:` carrying CR, a `retry:`
+// of 20 digits, a 10 MB line, a `Content-Range` of 2^60, `max-age` of 20 digits, `Age: -5`, far `Expires`, a `Vary` of
+// 1000 headers).
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
+import { Download, EventStream, HttpCache } from "@sturdy/http"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Layer, Option, Schedule, Stream, TestClock } from "effect"
 import * as Either from "effect/Either"
 import { describeValue, GetterError, hostileValue, optionsWith, wrapper } from "../../policy/test/utils/hostile.js"
+import * as eventStreamInternal from "../src/internal/eventStream.js"
 
 const fastCheck = { fastCheck: { seed: 20261206, numRuns: 60 } }
 
@@ -124,4 +133,465 @@ describe("HostileOptions: Redirect.follow", () => {
       }
     }
   }, fastCheck)
+})
+
+// -----------------------------------------------------------------------------
+// the modules of 0.2: EventStream, Download, HttpCache (options, then hostile responses from a fake HttpClient)
+// -----------------------------------------------------------------------------
+
+/** The hostile values fed to each numeric or duration option of the new modules, by name for the assertion labels. */
+const hostile: ReadonlyArray<readonly [string, unknown]> = [
+  ["NaN", NaN],
+  ["-1", -1],
+  ["Infinity", Infinity],
+  ["-Infinity", -Infinity],
+  ["2^53", 2 ** 53],
+  ["\"abc\"", "abc"],
+  ["\"\"", ""],
+  ["\"-5 seconds\"", "-5 seconds"],
+  ["-1n", BigInt(-1)],
+  ["[-1, 0]", [-1, 0]],
+  ["[NaN, 0]", [NaN, 0]],
+  ["null", null],
+  ["{}", {}],
+  ["Duration.infinity", Duration.infinity]
+]
+
+/** A client answering every request with `respond()`, recording what was sent. */
+const recording = (respond: () => Response) => {
+  const sent: Array<HttpClientRequest.HttpClientRequest> = []
+  const client = HttpClient.make((request) => {
+    sent.push(request)
+    return Effect.succeed(HttpClientResponse.fromWeb(request, respond()))
+  })
+  return { client, sent }
+}
+
+const sse = (body: string | ReadableStream<Uint8Array>) => () =>
+  new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } })
+
+describe("HostileOptions: EventStream options", () => {
+  // what each option documents as accepted among the hostile values (everything else: InvalidRequest InvalidOptions)
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
+    reconnectionTime: [],
+    idleTimeout: ["Infinity", "Duration.infinity"] // infinite: no idle timeout
+  }
+  for (const field of ["reconnectionTime", "idleTimeout"]) {
+    it.effect(field, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of hostile) {
+          const { client, sent } = recording(sse("data: a\n\n"))
+          const options = { [field]: value } as EventStream.Options
+          const result = yield* Effect.either(
+            Stream.runCollect(Stream.take(EventStream.make(client, "http://origin.test/events", options), 1))
+          )
+          if (accepted[field]!.includes(label)) {
+            expect(Either.isRight(result), `${field} <- ${label}`).toBe(true)
+            continue
+          }
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure, `${field} <- ${label}`).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+          expect(failure.message, `${field} <- ${label}`).toContain(field)
+          expect(sent, `${field} <- ${label}: sent`).toHaveLength(0)
+        }
+      }))
+  }
+
+  it.effect("reconnectionTime 0 is accepted (reconnect at once); idleTimeout 0 is refused", () =>
+    Effect.gen(function*() {
+      const { client } = recording(sse("data: a\n\n"))
+      const zero = yield* Stream.runCollect(
+        Stream.take(EventStream.make(client, "http://origin.test/events", { reconnectionTime: 0 }), 2)
+      )
+      expect(Chunk.toReadonlyArray(zero).map((e) => e.data)).toEqual(["a", "a"])
+      const idle = yield* Effect.flip(
+        Stream.runCollect(EventStream.make(client, "http://origin.test/events", { idleTimeout: 0 }))
+      )
+      expect(idle).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+      expect(idle.message).toContain("idleTimeout must be a positive duration")
+    }))
+
+  it.effect("schedule and options that are not what they say are refused naming them", () =>
+    Effect.gen(function*() {
+      for (const value of [{}, "recurs(3)", 3, () => 3, Duration.seconds(1)]) {
+        const { client, sent } = recording(sse("data: a\n\n"))
+        const failure = yield* Effect.flip(Stream.runCollect(
+          EventStream.make(client, "http://origin.test/events", { schedule: value } as unknown as EventStream.Options)
+        ))
+        expect(failure, String(value)).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+        expect(failure.message).toContain("schedule is not a Schedule")
+        expect(sent).toHaveLength(0)
+      }
+      for (const options of ["idleTimeout=1", 3, true]) {
+        const { client } = recording(sse("data: a\n\n"))
+        const failure = yield* Effect.flip(Stream.runCollect(
+          EventStream.make(client, "http://origin.test/events", options as unknown as EventStream.Options)
+        ))
+        expect(failure.message).toContain("options must be an object")
+      }
+      // `null` is read as absent (`?? defaultSchedule`), as for the other options: the default schedule
+      const { client } = recording(sse("data: a\n\n"))
+      const events = yield* Stream.runCollect(Stream.take(
+        EventStream.make(client, "http://origin.test/events", { schedule: null } as unknown as EventStream.Options),
+        1
+      ))
+      expect(Chunk.size(events)).toBe(1)
+    }))
+
+  it.effect("a lastEventId with CR, LF or NULL is refused before anything is sent: no header injection", () =>
+    Effect.gen(function*() {
+      for (const id of ["1\r\nX-Injected: yes", "1\nX-Injected: yes", "1\rX", "a\u0000b", "\r\n"]) {
+        const { client, sent } = recording(sse("data: a\n\n"))
+        const failure = yield* Effect.flip(
+          Stream.runCollect(EventStream.make(client, "http://origin.test/events", { lastEventId: id }))
+        )
+        expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+        expect(failure.message).toContain("lastEventId must be a string without NULL, CR or LF")
+        expect(failure.message).not.toContain("X-Injected")
+        expect(sent).toHaveLength(0)
+      }
+      for (const id of [3, {}, ["1"]]) {
+        const { client, sent } = recording(sse("data: a\n\n"))
+        const failure = yield* Effect.flip(Stream.runCollect(
+          EventStream.make(client, "http://origin.test/events", { lastEventId: id } as unknown as EventStream.Options)
+        ))
+        expect(failure.message).toContain("lastEventId")
+        expect(sent).toHaveLength(0)
+      }
+    }))
+
+  it.effect("a valid lastEventId goes on the wire as one Last-Event-ID header, unchanged", () =>
+    Effect.gen(function*() {
+      const { client, sent } = recording(sse("data: a\n\n"))
+      yield* Stream.runCollect(
+        Stream.take(EventStream.make(client, "http://origin.test/events", { lastEventId: " 42\t: x " }), 1)
+      )
+      expect(sent[0]!.headers["last-event-id"]).toBe(" 42\t: x ")
+      expect(Object.keys(sent[0]!.headers).filter((name) => name.startsWith("x-"))).toEqual([])
+    }))
+})
+
+describe("HostileOptions: EventStream hostile responses", () => {
+  it.effect("a server id with CR/LF cannot inject a header on the reconnect (lines end at CR and LF)", () =>
+    Effect.gen(function*() {
+      const { client, sent } = recording(sse("id: 7\rX-Injected: yes\ndata: a\n\n"))
+      yield* Stream.runCollect(
+        Stream.take(EventStream.make(client, "http://origin.test/events", { reconnectionTime: 0 }), 2)
+      )
+      expect(sent[1]!.headers["last-event-id"]).toBe("7")
+      expect(sent[1]!.headers["x-injected"]).toBeUndefined()
+    }))
+
+  it.effect("a retry: of 20 digits is taken as it is (1e20 ms: no cap, reported as a judgement call)", () =>
+    Effect.gen(function*() {
+      const parser = new eventStreamInternal.Parser("")
+      parser.feed("retry: 99999999999999999999\n\n")
+      expect(parser.reconnectionTime).toBe(1e20)
+    }))
+
+  it.effect("a 10 MB line without a newline: the stream stays open and dispatches nothing (the line is buffered)", () =>
+    Effect.gen(function*() {
+      const megabyte = new TextEncoder().encode("x".repeat(1024 * 1024))
+      let pulls = 0
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulls++ < 10) controller.enqueue(megabyte)
+          else controller.close()
+        }
+      })
+      const { client } = recording(sse(body))
+      const failure = yield* Effect.flip(Stream.runCollect(
+        EventStream.make(client, "http://origin.test/events", { schedule: Schedule.stop })
+      ))
+      // the line is never dispatched: the connection ends, and `Schedule.stop` ends the stream
+      expect(failure).toMatchObject({ _tag: "EventStreamError", reason: "ReconnectsExhausted", reconnects: 0 })
+      expect(pulls).toBe(11)
+    }))
+})
+
+const body30 = new Uint8Array(30).map((_, i) => i)
+
+/** A download client: plays `answers` one per request (the last one again after). */
+const downloadClient = (answers: ReadonlyArray<() => Response>) => {
+  let turn = 0
+  const sent: Array<HttpClientRequest.HttpClientRequest> = []
+  const client = HttpClient.make((request) => {
+    sent.push(request)
+    const answer = answers[Math.min(turn++, answers.length - 1)]!
+    return Effect.succeed(HttpClientResponse.fromWeb(request, answer()))
+  })
+  return { client, sent }
+}
+
+const sentFirst = new WeakSet<ReadableStreamDefaultController<Uint8Array>>()
+
+/** A 200 that sends the first `cutAt` bytes of `body30` and then errors (a cut), with a strong ETag. */
+const cut200 = (cutAt: number) => () =>
+  new Response(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sentFirst.has(controller)) {
+          controller.error(new Error("socket hang up"))
+          return
+        }
+        sentFirst.add(controller)
+        controller.enqueue(body30.slice(0, cutAt))
+      }
+    }),
+    { status: 200, headers: { etag: "\"v1\"", "content-length": "30", "accept-ranges": "bytes" } }
+  )
+
+const runDownload = (client: HttpClient.HttpClient, options: unknown) =>
+  Download.bytes(HttpClientRequest.get("http://origin.test/file"), options as Download.Options).pipe(
+    Effect.provideService(HttpClient.HttpClient, client),
+    Effect.either
+  )
+
+describe("HostileOptions: Download options", () => {
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
+    maxBodyBytes: ["Infinity"], // documented: an integer ≥ 0 or Infinity
+    // no idle timeout; 2^53 ms is accepted, and (longer than a timer holds) never fires: a judgement call, reported
+    idleTimeout: ["Infinity", "Duration.infinity", "2^53"]
+  }
+  for (const field of ["maxBodyBytes", "idleTimeout"]) {
+    it.effect(field, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of hostile) {
+          const { client, sent } = downloadClient([() => new Response(body30)])
+          const result = yield* runDownload(client, { [field]: value })
+          if (accepted[field]!.includes(label)) {
+            expect(result, `${field} <- ${label}`).toEqual(Either.right(body30))
+            continue
+          }
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure, `${field} <- ${label}`).toMatchObject({ _tag: "DownloadError", reason: "InvalidOptions" })
+          expect(failure.message, `${field} <- ${label}`).toContain(field)
+          expect(sent, `${field} <- ${label}: sent`).toHaveLength(0)
+        }
+      }))
+  }
+
+  it.effect("maxBodyBytes 0 is a limit (an empty body passes, one byte is BodyTooLarge); idleTimeout 0 is refused", () =>
+    Effect.gen(function*() {
+      const empty = downloadClient([() => new Response(new Uint8Array(0))])
+      expect(yield* runDownload(empty.client, { maxBodyBytes: 0 })).toEqual(Either.right(new Uint8Array(0)))
+      const one = downloadClient([() => new Response(new Uint8Array(1))])
+      const tooLarge = yield* runDownload(one.client, { maxBodyBytes: 0 })
+      expect(Either.getLeft(tooLarge).pipe(Option.getOrThrow)).toMatchObject({ _tag: "BodyTooLarge" })
+      const idle = yield* runDownload(one.client, { idleTimeout: 0 })
+      expect(Either.getLeft(idle).pipe(Option.getOrThrow).message).toContain("idleTimeout must be a positive duration")
+    }))
+
+  it.effect("a schedule or options that are not what they say are refused naming them", () =>
+    Effect.gen(function*() {
+      for (const schedule of [{}, "recurs(3)", 3, () => 3, Duration.seconds(1)]) {
+        const { client, sent } = downloadClient([() => new Response(body30)])
+        const failure = Either.getLeft(yield* runDownload(client, { schedule })).pipe(Option.getOrThrow)
+        expect(failure, String(schedule)).toMatchObject({ _tag: "DownloadError", reason: "InvalidOptions" })
+        expect(failure.message).toContain("schedule is not a Schedule")
+        expect(sent).toHaveLength(0)
+      }
+      for (const options of ["maxBodyBytes=1", 3, true, [1]]) {
+        const { client } = downloadClient([() => new Response(body30)])
+        const failure = Either.getLeft(yield* runDownload(client, options)).pipe(Option.getOrThrow)
+        expect(failure.message).toContain("must be an object")
+      }
+    }))
+})
+
+describe("HostileOptions: Download hostile responses", () => {
+  const huge = 2 ** 60
+  for (
+    const [label, range] of [
+      ["2^60 numbers", `bytes 10-${huge - 1}/${huge}`],
+      ["a 2^60 start", `bytes ${huge}-${huge + 19}/${huge + 20}`],
+      ["20 digits", "bytes 10-29/99999999999999999999"],
+      ["a negative start", "bytes -10-29/30"]
+    ] as const
+  ) {
+    it.effect(`a resume answered with Content-Range of ${label} fails with RangeMismatch, no byte lost or repeated`, () =>
+      Effect.gen(function*() {
+        const { client, sent } = downloadClient([
+          cut200(10),
+          () =>
+            new Response(body30.subarray(10), {
+              status: 206,
+              headers: { etag: "\"v1\"", "content-range": range }
+            })
+        ])
+        const emitted: Array<number> = []
+        const exit = yield* Download.stream(HttpClientRequest.get("http://origin.test/file"), {
+          schedule: Schedule.recurs(3)
+        }).pipe(
+          Stream.runForEach((chunk) => Effect.sync(() => emitted.push(...chunk))),
+          Effect.provideService(HttpClient.HttpClient, client),
+          Effect.exit
+        )
+        expect(sent).toHaveLength(2)
+        expect(emitted).toEqual([...body30.subarray(0, 10)])
+        const error = Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
+        expect(error).toMatchObject({ _tag: "DownloadError", reason: "RangeMismatch" })
+        expect(error!.message).toContain("is not bytes <start>-<end>/<total>")
+      }))
+  }
+
+  it.effect("a first answer with a Content-Length of 2^60 is a body of unknown length, not a huge allocation", () =>
+    Effect.gen(function*() {
+      const { client } = downloadClient([
+        () => new Response(body30, { headers: { "content-length": String(2 ** 60) } })
+      ])
+      const result = yield* runDownload(client, {})
+      expect(result).toEqual(Either.right(body30))
+    }))
+})
+
+describe("HostileOptions: HttpCache options", () => {
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
+    maxBodyBytes: [],
+    // documented "a duration ≥ 0": an infinite cap or window is a duration
+    heuristicCap: ["Infinity", "Duration.infinity", "2^53"],
+    staleIfError: ["Infinity", "Duration.infinity", "2^53"]
+  }
+  for (const field of ["maxBodyBytes", "heuristicCap", "staleIfError"]) {
+    it.scoped(field, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of hostile) {
+          const result = yield* Effect.either(
+            HttpCache.make({ [field]: value } as HttpCache.Options).pipe(
+              Effect.provideServiceEffect(HttpCache.Store, HttpCache.makeMemory())
+            )
+          )
+          if (accepted[field]!.includes(label)) {
+            expect(Either.isRight(result), `${field} <- ${label}`).toBe(true)
+            continue
+          }
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure._tag).toBe("HttpCacheInvalidOptions")
+          expect(failure.problems.map((p) => p.field), `${field} <- ${label}`).toEqual([field])
+          expect(failure.message).toContain(field)
+        }
+      }))
+  }
+
+  for (const field of ["maxEntries", "maxBytes"]) {
+    it.effect(`layerMemory ${field}`, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of [...hostile, ["0", 0] as const]) {
+          const result = yield* Effect.either(HttpCache.makeMemory({ [field]: value } as HttpCache.MemoryOptions))
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure.problems.map((p) => p.field), `${field} <- ${label}`).toEqual([field])
+          expect(failure.message).toContain(`${field} must be an integer ≥ 1`)
+        }
+        // the layer fails the same way, typed
+        const layer = yield* Effect.either(
+          Effect.scoped(Layer.build(HttpCache.layerMemory({ [field]: -1 } as HttpCache.MemoryOptions)))
+        )
+        expect(Either.getLeft(layer).pipe(Option.getOrThrow)._tag).toBe("HttpCacheInvalidOptions")
+      }))
+  }
+
+  it.scoped("options that are no object are refused naming the options", () =>
+    Effect.gen(function*() {
+      for (const options of ["maxBodyBytes=1", 3, true, [1]]) {
+        const failure = yield* Effect.flip(
+          HttpCache.make(options as unknown as HttpCache.Options).pipe(
+            Effect.provideServiceEffect(HttpCache.Store, HttpCache.makeMemory())
+          )
+        )
+        expect(failure.problems).toEqual([{ field: "options", detail: "must be an object" }])
+      }
+    }))
+})
+
+describe("HostileOptions: HttpCache hostile responses", () => {
+  const httpDate = (millis: number) => new Date(millis).toUTCString()
+  /** A cache over a fake origin answering `headers(now)`; `calls` counts what reached the origin. */
+  const cached = (headers: (now: number) => Record<string, string>) =>
+    Effect.gen(function*() {
+      let calls = 0
+      const origin = HttpClient.make((request) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          calls++
+          return HttpClientResponse.fromWeb(
+            request,
+            new Response(`body-${calls}`, { headers: { date: httpDate(now), ...headers(now) } })
+          )
+        })
+      )
+      const store = yield* HttpCache.makeMemory()
+      const cache = yield* HttpCache.make().pipe(Effect.provideService(HttpCache.Store, store))
+      const client = origin.pipe(HttpCache.withCache(cache))
+      const get = (requestHeaders: Record<string, string> = {}) =>
+        Effect.flatMap(
+          client.execute(HttpClientRequest.setHeaders(HttpClientRequest.get("http://origin.test/a"), requestHeaders)),
+          (response) =>
+            Effect.map(response.text, (body) => ({
+              body,
+              age: response.headers["age"],
+              provenance: Option.getOrUndefined(HttpCache.provenance(response))
+            }))
+        )
+      return { get, calls: () => calls }
+    })
+
+  it.scoped("max-age of 20 digits is capped at 2^31 s: fresh, with a finite Age", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const { calls, get } = yield* cached(() => ({ "cache-control": "max-age=99999999999999999999" }))
+      yield* get()
+      yield* TestClock.adjust(Duration.days(365))
+      expect(yield* get()).toEqual({ body: "body-1", age: String(365 * 86400), provenance: "fresh" })
+      expect(calls()).toBe(1)
+    }))
+
+  it.scoped("Age: -5 (and other non-digits) counts as 0, not as a negative age that extends freshness", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      for (const age of ["-5", "1e3", "5.5", " ", "99999999999999999999"]) {
+        const { calls, get } = yield* cached(() => ({ "cache-control": "max-age=60", age }))
+        yield* get()
+        const second = yield* get()
+        if (age === "99999999999999999999") {
+          // an age of 10^20 s: already stale, so it goes to the origin again
+          expect(second.provenance, age).toBe("miss")
+          expect(calls()).toBe(2)
+        } else {
+          expect(second, age).toMatchObject({ body: "body-1", provenance: "fresh", age: "0" })
+          yield* TestClock.adjust("61 seconds")
+          expect((yield* get()).provenance, age).toBe("miss")
+        }
+      }
+    }))
+
+  it.scoped("Expires far in the past is stale at once; far in the future is fresh (no overflow)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.UTC(2026, 0, 1))
+      const past = yield* cached(() => ({ expires: "Thu, 01 Jan 1970 00:00:00 GMT" }))
+      yield* past.get()
+      expect((yield* past.get()).provenance).toBe("miss")
+      const future = yield* cached(() => ({ expires: "Fri, 31 Dec 9999 23:59:59 GMT" }))
+      yield* future.get()
+      yield* TestClock.adjust(Duration.days(3650))
+      expect((yield* future.get()).provenance).toBe("fresh")
+      expect(future.calls()).toBe(1)
+      // a year past what Date holds (±8.64e15 ms) does not parse: already expired
+      const beyond = yield* cached(() => ({ expires: "Sat, 01 Jan 275761 00:00:00 GMT" }))
+      yield* beyond.get()
+      expect((yield* beyond.get()).provenance).toBe("miss")
+    }))
+
+  it.scoped("a Vary listing 1000 headers is stored and matched on all of them", () =>
+    Effect.gen(function*() {
+      const names = Array.from({ length: 1000 }, (_, i) => `x-h${i}`)
+      const { calls, get } = yield* cached(() => ({ "cache-control": "max-age=60", vary: names.join(", ") }))
+      const same = Object.fromEntries(names.map((name) => [name, "v"]))
+      yield* get(same)
+      expect((yield* get(same)).provenance).toBe("fresh")
+      expect((yield* get({ ...same, "x-h999": "other" })).provenance).toBe("miss")
+      expect(calls()).toBe(2)
+    }))
 })

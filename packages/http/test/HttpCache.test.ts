@@ -457,6 +457,19 @@ describe("HttpCache", () => {
       expect(options.problems.map((p) => p.field)).toEqual(["maxBodyBytes", "staleIfError"])
     }))
 
+  it.effect("a negative or NaN duration in any form is refused, not read as zero", () =>
+    Effect.gen(function*() {
+      for (const value of ["-5 seconds", "-1 day", BigInt(-1), [-1, 0], [0, NaN], -Infinity]) {
+        const options = yield* Effect.flip(
+          Effect.scoped(
+            HttpCache.make({ heuristicCap: value, staleIfError: value } as HttpCache.Options)
+          ).pipe(Effect.provide(HttpCache.layerMemory()))
+        )
+        expect(options.problems.map((p) => p.field), String(value)).toEqual(["heuristicCap", "staleIfError"])
+        expect(options.message).toContain("heuristicCap must be a duration ≥ 0")
+      }
+    }))
+
   it.scoped("the current span gets sturdy.cache; a failed background refresh logs the redacted URL", () =>
     Effect.gen(function*() {
       const collected = TestTracer.make()

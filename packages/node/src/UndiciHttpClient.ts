@@ -127,7 +127,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
  * {@link TlsOptions}), a `proxy` that is not an `http:` or `https:` origin (see {@link ProxyOption}), an empty
- * `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -196,7 +196,9 @@ export interface DispatcherOptions {
    * A Unix domain socket to connect to instead of the URL's host and port (Docker's `/var/run/docker.sock`, say);
    * the URL's host is still the `Host` header, and an `https:` URL still speaks TLS over the socket. A socket that
    * does not exist (`ENOENT`) or where nothing listens (`ECONNREFUSED`) is a `ConnectionError` `Refused` in
-   * `@sturdy/http`, which never reached the server. It cannot be combined with `proxy`.
+   * `@sturdy/http`, which never reached the server. It cannot be combined with `proxy`. A path longer than a socket
+   * address holds (107 bytes on Linux, 103 on macOS and the BSDs), which no connection could use, is a `RangeError`
+   * naming `socketPath`.
    *
    * @example
    * ```ts
@@ -243,8 +245,9 @@ export interface DispatcherOptions {
  * send them (and their credentials) to a proxy the caller never chose. A variable that is set but not a usable proxy
  * URL is a `RangeError` naming it (`proxy ("env": HTTPS_PROXY) ...`).
  *
- * A URL that does not parse, is neither `http:` nor `https:` (SOCKS is not supported), or carries a path, query or
- * fragment, is a `RangeError` naming `proxy` (in `layerConfig` a `ConfigError`); no message shows the URL.
+ * A URL that does not parse (a port above 65535 included), is neither `http:` nor `https:` (SOCKS is not supported),
+ * has port 0, or carries a path, query or fragment, is a `RangeError` naming `proxy` (in `layerConfig` a
+ * `ConfigError`); no message shows the URL.
  *
  * @example
  * ```ts
@@ -280,7 +283,11 @@ export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOption
 export interface ProxyOptions {
   /** The proxy's URL: `http://host:port` or `https://host:port`; credentials in it are sent as Basic. */
   readonly url: string | URL | Redacted.Redacted<string>
-  /** The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. */
+  /**
+   * The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. A value that is blank or
+   * no header value (a control but tab, as NUL, CR or LF, or a character beyond Latin-1) is a `RangeError` naming
+   * `proxy.token`.
+   */
   readonly token?: string | Redacted.Redacted<string> | undefined
   /**
    * The hosts reached without the proxy, as `NO_PROXY` lists them (see {@link ProxyOption}): `"localhost,

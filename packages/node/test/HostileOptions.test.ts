@@ -5,12 +5,16 @@
 // dispatcher must either die with a `RangeError` naming the option (its documented pattern), or be made and answer a
 // GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed. The `tls`
 // fields are fed inside a `tls` object (itself plain, frozen, polluting or with a throwing getter).
+// Then `proxy` (URLs with CR/LF, spaces, `javascript:`, no host, ports out of range or 0, tokens that are no header
+// value, odd `noProxy` lists) and `socketPath` (empty, NUL, too long, relative, not a string).
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Attempt } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import {
@@ -97,5 +101,115 @@ describe("HostileOptions: UndiciHttpClient options argument", () => {
         Effect.scoped(UndiciHttpClient.makeDispatcher(null as unknown as UndiciHttpClient.DispatcherOptions))
       )
       expect(Exit.isSuccess(none)).toBe(true)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// proxy and socketPath (0.2): each hostile value refused with a RangeError naming the option (never showing the
+// URL, which may hold credentials), or documented as accepted
+// -----------------------------------------------------------------------------
+
+const defectOf = (options: UndiciHttpClient.DispatcherOptions) =>
+  Effect.map(
+    Effect.exit(Effect.scoped(UndiciHttpClient.makeDispatcher(options))),
+    (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : "made"
+  )
+
+/** A GET to the loopback server through a dispatcher made of `options`: its body, or the failure's tag and reason. */
+const getThrough = (options: UndiciHttpClient.DispatcherOptions) =>
+  Effect.scoped(Effect.gen(function*() {
+    const dispatcher = yield* UndiciHttpClient.makeDispatcher(options)
+    const client = Attempt.classify(UndiciHttpClient.make(dispatcher))
+    const response = yield* client.execute(HttpClientRequest.get(url))
+    return yield* response.text
+  })).pipe(
+    Effect.catchAll((failure) => Effect.succeed(`${failure._tag} ${"reason" in failure ? failure.reason : ""}`)),
+    Effect.timeout("5 seconds")
+  )
+
+describe("HostileOptions: UndiciHttpClient proxy", () => {
+  const refused: ReadonlyArray<readonly [string, unknown, RegExp]> = [
+    ["empty", "", /proxy is not a URL/],
+    ["blank", "   ", /proxy is not a URL/],
+    ["a space in the host", "http://pro xy.test:3128", /proxy is not a URL/],
+    ["javascript:", "javascript:alert(1)", /proxy \(javascript:\) must be an http: or https: URL/],
+    ["a Redacted javascript:", Redacted.make("javascript:alert(1)"), /proxy \(javascript:\) must be an http:/],
+    ["file: as a URL", new URL("file:///etc/passwd"), /proxy \(file:\) must be an http: or https: URL/],
+    ["socks5:", "socks5://user:secret@proxy.test:1080", /proxy \(socks5:\) must be an http: or https: URL/],
+    ["no scheme", "proxy.test:3128", /proxy \(proxy.test:\) must be an http: or https: URL/],
+    ["an empty host", "http://:3128", /proxy is not a URL/],
+    ["no host", "http://", /proxy is not a URL/],
+    ["port 65536", "http://proxy.test:65536", /proxy is not a URL/],
+    ["port -1", "http://proxy.test:-1", /proxy is not a URL/],
+    ["port 0", "http://proxy.test:0", /proxy has port 0/],
+    ["a path", "http://user:secret@proxy.test:3128/x", /proxy must name the proxy only/],
+    ["a query", "http://proxy.test:3128?secret", /proxy must name the proxy only/],
+    ["a number", 3128, /proxy \(of type number\) must be a URL string, a URL or a Redacted one/],
+    ["an array", ["http://proxy.test:3128"], /proxy \(.*\) must be a URL string/],
+    ["{ url } missing", {}, /proxy.url is missing/],
+    ["{ url: null }", { url: null }, /proxy.url is missing/],
+    ["{ url: 3 }", { url: 3 }, /proxy.url \(of type number\) must be a URL string/],
+    ["a token with CRLF", { url: "http://proxy.test:3128", token: "Basic x\r\nX-Injected: yes" }, /proxy.token/],
+    ["a token with NUL", { url: "http://proxy.test:3128", token: "Basic x\u0000" }, /proxy.token/],
+    ["an empty token", { url: "http://proxy.test:3128", token: "" }, /proxy.token/],
+    ["a token of 3", { url: "http://proxy.test:3128", token: 3 }, /proxy.token \(of type number\)/],
+    ["credentials and a token", { url: "http://u:secret@proxy.test:3128", token: "Basic x" }, /give one of them/],
+    ["noProxy with CRLF", { url: "http://proxy.test:3128", noProxy: "a\r\nb" }, /proxy.noProxy/],
+    ["noProxy with NUL", { url: "http://proxy.test:3128", noProxy: "a\u0000" }, /proxy.noProxy/],
+    ["noProxy of 3", { url: "http://proxy.test:3128", noProxy: 3 }, /proxy.noProxy \(of type number\)/],
+    ["noProxy an array", { url: "http://proxy.test:3128", noProxy: ["a"] }, /proxy.noProxy/]
+  ]
+  it.effect("hostile proxy values are a RangeError naming the option, without the URL or its credentials", () =>
+    Effect.gen(function*() {
+      for (const [label, proxy, message] of refused) {
+        const defect = yield* defectOf({ proxy } as UndiciHttpClient.DispatcherOptions)
+        expect(defect, label).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, label).toMatch(message)
+        expect((defect as Error).message, label).toMatch(/^UndiciHttpClient: proxy/)
+        expect((defect as Error).message, label).not.toMatch(/secret|X-Injected|alert|passwd/)
+      }
+    }))
+
+  it.effect("CR, LF and tab inside a proxy URL are removed by the URL parser (WHATWG), so it is accepted", () =>
+    Effect.gen(function*() {
+      for (const proxy of ["http://proxy.test:3128\r\n", "http://pro\r\nxy.test:3128", "\thttp://proxy.test:3128 "]) {
+        expect(yield* defectOf({ proxy }), JSON.stringify(proxy)).toBe("made")
+      }
+    }))
+
+  it.live("odd noProxy entries do not break the matching of the others; a list of commas bypasses nothing", () =>
+    Effect.gen(function*() {
+      // the proxy is 127.0.0.1:1, where nothing listens: a request that goes through it is Refused
+      const proxy = (noProxy: string) => ({ proxy: { url: "http://127.0.0.1:1", noProxy } })
+      const odd = ",, ,\t, *.example, [::1], host:99999, :, a b c, .., 127.0.0.1"
+      expect(yield* getThrough(proxy(odd))).toBe("ok")
+      expect(yield* getThrough(proxy(",,,"))).toBe("ConnectionError Refused")
+      expect(yield* getThrough(proxy(""))).toBe("ConnectionError Refused")
+      expect(yield* getThrough(proxy("*"))).toBe("ok")
+    }))
+})
+
+describe("HostileOptions: UndiciHttpClient socketPath", () => {
+  it.effect("empty, NUL, too long or not a string: a RangeError naming socketPath", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, RegExp]> = [
+        ["", /socketPath \(of type string\) must be a non-empty path/],
+        ["/tmp/a\u0000b.sock", /socketPath \(of type string\) must be a non-empty path/],
+        ["\u0000abstract", /socketPath \(of type string\) must be a non-empty path/],
+        [`/tmp/${"s".repeat(200)}`, /socketPath \(205 bytes\) must be at most 10[37] bytes/],
+        [3, /socketPath \(of type number\) must be a non-empty path/],
+        [{}, /socketPath \(of type object\) must be a non-empty path/]
+      ]
+      for (const [socketPath, message] of cases) {
+        const defect = yield* defectOf({ socketPath } as UndiciHttpClient.DispatcherOptions)
+        expect(defect, String(socketPath)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(message)
+      }
+      expect(yield* defectOf({ socketPath: null } as unknown as UndiciHttpClient.DispatcherOptions)).toBe("made")
+    }))
+
+  it.live("a relative socketPath is taken (against the working directory): a missing one is ConnectionError Refused", () =>
+    Effect.gen(function*() {
+      expect(yield* getThrough({ socketPath: "no/such/dir/x.sock" })).toBe("ConnectionError Refused")
     }))
 })

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, type ClientResponse, HttpFailure, Policy } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
+import type { Scope } from "effect"
 import {
   Cause,
   Chunk,
@@ -18,6 +19,7 @@ import {
   Fiber,
   Layer,
   Option,
+  Redacted,
   Schema,
   Stream,
   TestClock
@@ -30,6 +32,7 @@ import * as Path from "node:path"
 import { Readable } from "node:stream"
 import { Agent, Client, Pool } from "undici"
 import { readBody, silentListener } from "../../../test/utils/loopbackServer.js"
+import * as internal from "../src/internal/undiciHttpClient.js"
 import { recordingTracer } from "./utils/recordingTracer.js"
 
 // -----------------------------------------------------------------------------
@@ -1745,4 +1748,65 @@ describe("UndiciHttpClient: a TLS alert after the client's side of the handshake
       expect(HttpFailure.mayHaveReachedServer(error)).toBe(false)
       expect(handled).toBe(0)
     }).pipe(Effect.scoped))
+})
+
+describe("UndiciHttpClient proxy and socketPath options", () => {
+  const defectOf = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) =>
+    Effect.map(Effect.exit(Effect.scoped(effect)), (exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : exit)
+
+  it.effect("a proxy token that is no header value (NUL, a control, beyond Latin-1, blank) is a RangeError naming proxy.token", () =>
+    Effect.gen(function*() {
+      for (const token of ["Basic a\u0000b", "Bearer \u0001", "Bearer \u20ac", "Bearer \u2028x", " ", "\t"]) {
+        for (const given of [token, Redacted.make(token)]) {
+          const defect = yield* defectOf(
+            UndiciHttpClient.makeDispatcher({ proxy: { url: "http://proxy.test:3128", token: given } })
+          )
+          expect(defect, JSON.stringify(token)).toBeInstanceOf(RangeError)
+          expect((defect as Error).message).toContain("proxy.token")
+          expect((defect as Error).message).not.toContain(token.trim() === "" ? "Basic" : token)
+        }
+      }
+      // Latin-1 beyond ASCII is a valid header value (obs-text)
+      const latin1 = yield* defectOf(
+        UndiciHttpClient.makeDispatcher({ proxy: { url: "http://proxy.test:3128", token: "Bearer caf\u00e9" } })
+      )
+      expect(Exit.isExit(latin1) && Exit.isSuccess(latin1)).toBe(true)
+    }))
+
+  it.effect("a proxy URL with port 0 is a RangeError naming proxy (not a refused connection at every request)", () =>
+    Effect.gen(function*() {
+      for (
+        const proxy of [
+          "http://proxy.test:0",
+          "https://user:secret@proxy.test:00",
+          { url: "http://proxy.test:0" },
+          new URL("http://proxy.test:0")
+        ]
+      ) {
+        const defect = yield* defectOf(UndiciHttpClient.makeDispatcher({ proxy }))
+        expect(defect, String(proxy)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(/UndiciHttpClient: proxy(\.url)? has port 0/)
+        expect((defect as Error).message).not.toContain("secret")
+      }
+    }))
+
+  it.effect("a socketPath longer than a socket address holds is a RangeError naming it; the longest one is taken", () =>
+    Effect.gen(function*() {
+      const path = (bytes: number) => `/tmp/${"s".repeat(bytes - 5)}`
+      const tooLong = process.platform === "darwin" ? 104 : 108
+      for (const socketPath of [path(tooLong), path(200), `/tmp/${"é".repeat(60)}`]) {
+        const defect = yield* defectOf(UndiciHttpClient.makeDispatcher({ socketPath }))
+        expect(defect, socketPath).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(
+          /UndiciHttpClient: socketPath \(\d+ bytes\) must be at most 10[37] bytes/
+        )
+      }
+      const longest = yield* defectOf(UndiciHttpClient.makeDispatcher({ socketPath: path(tooLong - 1) }))
+      expect(Exit.isExit(longest) && Exit.isSuccess(longest)).toBe(true)
+      // the limit of each platform: sockaddr_un.sun_path less its NUL; none for Windows' named pipes
+      expect(() => internal.toSocketPath(path(104), "darwin")).toThrow(/at most 103 bytes on darwin/)
+      expect(internal.toSocketPath(path(103), "freebsd")).toBe(path(103))
+      expect(() => internal.toSocketPath(path(108), "linux")).toThrow(/at most 107 bytes on linux/)
+      expect(internal.toSocketPath(`\\\\.\\pipe\\${"p".repeat(200)}`, "win32")).toHaveLength(209)
+    }))
 })

@@ -18,6 +18,7 @@ import * as Stream from "effect/Stream"
 import type * as HttpCache from "../HttpCache.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
+import { isNaNInput, isNegative } from "./durationInput.js"
 import { processingOf } from "./processing.js"
 import * as redaction from "./redaction.js"
 
@@ -59,8 +60,10 @@ const checkCount = (field: string, value: unknown, fallback: number, problems: P
 const checkDuration = (field: string, value: unknown, fallback: Duration.Duration, problems: Problems) => {
   if (value === undefined) return fallback
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
-  // Duration decodes a negative or NaN number to zero: refuse those rather than read them as zero
-  if (decoded === undefined || (typeof value === "number" && !(value >= 0))) {
+  // Duration decodes a negative or NaN input (`-5`, `"-5 seconds"`, `-5n`, `[-5, 0]`, `NaN`) to zero: refuse those
+  // rather than read them as zero
+  const input = value as Duration.DurationInput
+  if (decoded === undefined || isNegative(input) || isNaNInput(input)) {
     problems.push({ field, detail: `must be a duration ≥ 0${typeof value === "number" ? shown(value) : ""}` })
     return fallback
   }

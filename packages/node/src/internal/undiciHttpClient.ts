@@ -433,6 +433,8 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
     throw proxyError(field, `(${scheme}) must be an http: or https: URL (SOCKS is not supported)`)
   }
   if (url.hostname === "") throw proxyError(field, "has no host")
+  // the URL parser takes port 0, which no connection can reach
+  if (url.port === "0") throw proxyError(field, "has port 0 (expected a port from 1 to 65535)")
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || /[?#]/.test(text)) {
     throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
   }
@@ -468,6 +470,8 @@ const envTarget = (...names: ReadonlyArray<string>): ProxyTarget | undefined => 
   return found === undefined ? undefined : proxyTarget(`proxy ("env": ${found[0]})`, found[1], undefined, true)
 }
 
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/
+
 /** The `proxy` option, or a `RangeError` naming it. `"env"` reads the variables now, once. */
 const toProxy = (input: unknown): ProxySetting | undefined => {
   if (input === undefined || input === null) return undefined
@@ -487,7 +491,9 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       : Redacted.isRedacted(options.token)
       ? Redacted.value(options.token)
       : options.token
-    if (token !== undefined && (typeof token !== "string" || token === "" || /[\r\n]/.test(token))) {
+    // a header value (RFC 9110 §5.5, as undici checks it at every CONNECT): no NUL, CR, LF or other control, nothing
+    // beyond Latin-1
+    if (token !== undefined && (typeof token !== "string" || token.trim() === "" || !headerValue.test(token))) {
       throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
@@ -503,11 +509,28 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
   return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false) }
 }
 
-/** The `socketPath` option, or a `RangeError` naming it. */
-const toSocketPath = (input: unknown): string | undefined => {
+/**
+ * The longest Unix socket path in bytes: `sockaddr_un.sun_path` holds 108 bytes on Linux, 104 on the BSDs and macOS,
+ * one of them the terminating NUL. A longer path can never be connected to (Node reports `ENOENT`, as if it did not
+ * exist); Windows named pipes have no such field.
+ */
+const maxSocketPathBytes = (platform: string): number | undefined =>
+  platform === "linux" || platform === "android"
+    ? 107
+    : platform === "darwin" || platform === "freebsd" || platform === "openbsd" || platform === "netbsd"
+    ? 103
+    : undefined
+
+/** @internal The `socketPath` option, or a `RangeError` naming it. */
+export const toSocketPath = (input: unknown, platform: string = process.platform): string | undefined => {
   if (input === undefined || input === null) return undefined
   if (typeof input !== "string" || input === "" || input.includes("\0")) {
     throw new RangeError(`UndiciHttpClient: socketPath (${typeOf(input)}) must be a non-empty path`)
+  }
+  const max = maxSocketPathBytes(platform)
+  const bytes = Buffer.byteLength(input, "utf8")
+  if (max !== undefined && bytes > max) {
+    throw new RangeError(`UndiciHttpClient: socketPath (${bytes} bytes) must be at most ${max} bytes on ${platform}`)
   }
   return input
 }
