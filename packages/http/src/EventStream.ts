@@ -10,6 +10,11 @@
  * reconnects, and an empty one resets it) and `retry` (ASCII digits only) fields, comments, and a blank line that
  * dispatches. An event left incomplete when a connection ends is dropped.
  *
+ * Where the standard is silent about a hostile server, three bounds apply: an `id` holding any control character
+ * other than tab is ignored like one holding NULL (no header value can carry it back, and a reconnect that cannot be
+ * sent would end the stream); a `retry:` above 2^31 − 1 ms (about 24.8 days, the longest timer) counts as that; and
+ * the bytes held for one event are at most `maxEventBytes`. A last event ID beyond ASCII is sent as its UTF-8 bytes.
+ *
  * ## When it reconnects
  *
  * | The connection…                                   | Outcome                                                    |
@@ -118,7 +123,8 @@ export interface StreamEnded {
  * | `reconnectionTime` | 3 seconds (the server's `retry:` replaces it) | a finite duration ≥ 0, at most 2^31 − 1 ms |
  * | `schedule`         | + 0, 1 s, 2 s, 4 s … ≤ 30 s, jittered, unlimited | any `Schedule` of {@link ReconnectInput} |
  * | `idleTimeout`      | none                                      | a positive duration (infinite: none)          |
- * | `lastEventId`      | `""`                                      | a string without NULL, CR or LF               |
+ * | `lastEventId`      | `""`                                      | a string without control characters (tab aside) |
+ * | `maxEventBytes`    | 10 MiB (as `Attempt`'s `maxBodyBytes`)    | an integer ≥ 1, or `Infinity`                 |
  *
  * @example
  * ```ts
@@ -140,8 +146,17 @@ export interface Options {
    * connection is dead (`Timeout`, `BodyRead` or `Attempt`) and is reconnected.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
-  /** The `Last-Event-ID` to resume from on the first connection. */
+  /**
+   * The `Last-Event-ID` to resume from on the first connection. Sent, as every last event ID, as its UTF-8 bytes (as
+   * browsers send it).
+   */
   readonly lastEventId?: string | undefined
+  /**
+   * The most UTF-8 bytes held for one event not yet dispatched (its `data` lines and the line not yet ended): a server
+   * that sends more (a line without end) fails the stream with `HttpFailure.BodyTooLarge`, which is not reconnected.
+   * Events completed before it are delivered first.
+   */
+  readonly maxEventBytes?: number | undefined
 }
 
 /**

@@ -1,7 +1,7 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { EventStream, HttpFailure } from "@sturdy/http"
-import { Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as internal from "../src/internal/eventStream.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -79,7 +79,13 @@ describe("EventStream.parse", () => {
 // -----------------------------------------------------------------------------
 
 const lineText = fc.string({ unit: "binary" }).map((s) => s.replace(/[\r\n]/g, ""))
-const idText = lineText.map((s) => s.replace(/\0/g, ""))
+// an id holding a control character (tab aside) is ignored, as one holding NULL
+const idText = lineText.map((s) =>
+  Array.from(s).filter((c) => {
+    const code = c.charCodeAt(0)
+    return !((code < 0x20 && code !== 0x09) || code === 0x7f)
+  }).join("")
+)
 const eventArb = fc.record({
   type: fc.option(lineText.filter((s) => s !== ""), { nil: undefined }),
   id: fc.option(idText, { nil: undefined }),
@@ -466,5 +472,106 @@ describe("EventStream.json", () => {
       expect(e2).toMatchObject({ _tag: "SchemaMismatch", path: "$.n" })
       expect(e2.message).not.toContain("s3cret")
       expect(HttpFailure.isHttpFailure(e2)).toBe(true)
+    }))
+})
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+
+describe("EventStream against a hostile server", () => {
+  it("an id holding a control character other than tab is ignored like one holding NULL; a tab is kept", () => {
+    expect(parse("id: 1\ndata: a\n\nid: 2\u00013\ndata: b\n\nid: 4\u007f\ndata: c\n\nid: 5\t6\ndata: d\n\n")).toEqual([
+      msg("a", "1"),
+      msg("b", "1"),
+      msg("c", "1"),
+      msg("d", "5\t6")
+    ])
+  })
+
+  it("a retry: beyond the longest timer counts as 2^31 - 1 ms", () => {
+    const parser = new internal.Parser("")
+    parser.feed("retry: 99999999999999999999\n\n")
+    expect(parser.reconnectionTime).toBe(2 ** 31 - 1)
+    parser.feed("retry: 2147483647\n\n")
+    expect(parser.reconnectionTime).toBe(2 ** 31 - 1)
+    parser.feed("retry: 2147483646\n\n")
+    expect(parser.reconnectionTime).toBe(2 ** 31 - 2)
+  })
+
+  it.effect("a last event ID beyond ASCII goes back as its UTF-8 bytes, from the server and from the caller", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([
+        { body: ["id: caf\u00e9 \u20ac\ndata: a\n\n"] },
+        { status: 204 }
+      ])
+      const exit = yield* runOnClock(EventStream.make(client, url, quick))
+      expect(Exit.isSuccess(exit)).toBe(true)
+      const utf8 = (text: string) => String.fromCharCode(...new TextEncoder().encode(text))
+      expect(seen[1]!.headers["last-event-id"]).toBe(utf8("caf\u00e9 \u20ac"))
+
+      const fromCaller = scripted([{ status: 204 }])
+      yield* runOnClock(EventStream.make(fromCaller.client, url, { ...quick, lastEventId: "\u20ac1" }))
+      expect(fromCaller.seen[0]!.headers["last-event-id"]).toBe(utf8("\u20ac1"))
+      const ascii = scripted([{ status: 204 }])
+      yield* runOnClock(EventStream.make(ascii.client, url, { ...quick, lastEventId: "a b\t1" }))
+      expect(ascii.seen[0]!.headers["last-event-id"]).toBe("a b\t1")
+    }))
+
+  it.effect("a caller's lastEventId with a control character is refused before anything is sent", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 204 }])
+      const exit = yield* runOnClock(EventStream.make(client, url, { ...quick, lastEventId: "1\u00012" }))
+      expect(failureOf(exit)).toMatchObject({
+        _tag: "InvalidRequest",
+        reason: "InvalidOptions"
+      })
+      expect(seen).toHaveLength(0)
+    }))
+
+  it.effect("more than maxEventBytes held for one event fails with BodyTooLarge, after the events before it", () =>
+    Effect.gen(function*() {
+      const long = "x".repeat(40)
+      const { client, seen } = scripted([
+        { body: ["data: a\n\ndata: ", long, long, "\n\n"] },
+        { status: 204 }
+      ])
+      const events: Array<string> = []
+      const exit = yield* runOnClock(
+        EventStream.make(client, url, { ...quick, maxEventBytes: 64 }).pipe(
+          Stream.tap((event) => Effect.sync(() => events.push(event.data)))
+        )
+      )
+      expect(events).toEqual(["a"])
+      const failure = failureOf(exit)
+      expect(failure).toMatchObject({ _tag: "BodyTooLarge", limitBytes: 64 })
+      expect(String(failure)).not.toContain("s3cret")
+      expect(seen).toHaveLength(1) // not reconnected
+
+      // data lines count as they add up, in UTF-8 bytes: 22 + 21 + 20 = 63 fit in 64 ("€" is 3 bytes, 1 code unit);
+      // with one "€" more, 66 do not (though 52 code units would)
+      const event = (euros: number) => [
+        "data: " + "\u20ac".repeat(euros) + "abc\n",
+        "data: 12345678901234567890\n",
+        "data: 1234567890123456789\n",
+        "\n"
+      ]
+      const fits = scripted([{ body: event(6) }, { status: 204 }])
+      expect(Exit.isSuccess(yield* runOnClock(EventStream.make(fits.client, url, { ...quick, maxEventBytes: 64 }))))
+        .toBe(true)
+      const over = scripted([{ body: event(7) }, { status: 204 }])
+      expect(failureOf(yield* runOnClock(EventStream.make(over.client, url, { ...quick, maxEventBytes: 64 }))))
+        .toMatchObject({ _tag: "BodyTooLarge" })
+
+      const bad = scripted([{ status: 204 }])
+      for (const maxEventBytes of [0, -1, 1.5, Number.NaN, -Infinity]) {
+        const refused = yield* runOnClock(EventStream.make(bad.client, url, { ...quick, maxEventBytes }))
+        expect(String(failureOf(refused))).toContain(
+          "maxEventBytes"
+        )
+      }
+      expect(bad.seen).toHaveLength(0)
+      const unbounded = scripted([{ body: ["data: " + long.repeat(10) + "\n\n"] }, { status: 204 }])
+      const ok = yield* runOnClock(EventStream.make(unbounded.client, url, { ...quick, maxEventBytes: Infinity }))
+      expect(Exit.isSuccess(ok)).toBe(true)
     }))
 })

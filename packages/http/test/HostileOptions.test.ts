@@ -247,7 +247,7 @@ describe("HostileOptions: EventStream options", () => {
           Stream.runCollect(EventStream.make(client, "http://origin.test/events", { lastEventId: id }))
         )
         expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
-        expect(failure.message).toContain("lastEventId must be a string without NULL, CR or LF")
+        expect(failure.message).toContain("lastEventId must be a string without control characters")
         expect(failure.message).not.toContain("X-Injected")
         expect(sent).toHaveLength(0)
       }
@@ -283,30 +283,42 @@ describe("HostileOptions: EventStream hostile responses", () => {
       expect(sent[1]!.headers["x-injected"]).toBeUndefined()
     }))
 
-  it.effect("a retry: of 20 digits is taken as it is (1e20 ms: no cap, reported as a judgement call)", () =>
+  it.effect("a retry: of 20 digits counts as the longest timer, 2^31 - 1 ms (so the stream still reconnects)", () =>
     Effect.gen(function*() {
       const parser = new eventStreamInternal.Parser("")
       parser.feed("retry: 99999999999999999999\n\n")
-      expect(parser.reconnectionTime).toBe(1e20)
+      expect(parser.reconnectionTime).toBe(2 ** 31 - 1)
     }))
 
-  it.effect("a 10 MB line without a newline: the stream stays open and dispatches nothing (the line is buffered)", () =>
+  it.effect("an 11 MB line without a newline fails with BodyTooLarge at the 10 MiB maxEventBytes", () =>
     Effect.gen(function*() {
       const megabyte = new TextEncoder().encode("x".repeat(1024 * 1024))
-      let pulls = 0
-      const body = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          if (pulls++ < 10) controller.enqueue(megabyte)
-          else controller.close()
-        }
+      const run = (options: EventStream.Options) => {
+        let pulls = 0
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (pulls++ < 11) controller.enqueue(megabyte)
+            else controller.close()
+          }
+        })
+        const { client } = recording(sse(body))
+        return Effect.map(
+          Effect.flip(Stream.runCollect(
+            EventStream.make(client, "http://origin.test/events", { schedule: Schedule.stop, ...options })
+          )),
+          (failure) => ({ failure, pulls })
+        )
+      }
+      const bounded = yield* run({})
+      expect(bounded.failure).toMatchObject({ _tag: "BodyTooLarge", limitBytes: 10 * 1024 * 1024 })
+      // unbounded on request: the line is held, never dispatched, and the connection's end ends the stream
+      const unbounded = yield* run({ maxEventBytes: Infinity })
+      expect(unbounded.failure).toMatchObject({
+        _tag: "EventStreamError",
+        reason: "ReconnectsExhausted",
+        reconnects: 0
       })
-      const { client } = recording(sse(body))
-      const failure = yield* Effect.flip(Stream.runCollect(
-        EventStream.make(client, "http://origin.test/events", { schedule: Schedule.stop })
-      ))
-      // the line is never dispatched: the connection ends, and `Schedule.stop` ends the stream
-      expect(failure).toMatchObject({ _tag: "EventStreamError", reason: "ReconnectsExhausted", reconnects: 0 })
-      expect(pulls).toBe(11)
+      expect(unbounded.pulls).toBe(12)
     }))
 })
 

@@ -37,6 +37,8 @@ export class Parser {
   private afterCR = false
   private first = true
   private data = ""
+  /** The UTF-8 bytes of `data`. */
+  private dataBytes = 0
   private type = ""
   /** The last event ID buffer. */
   private idBuffer: string
@@ -101,15 +103,19 @@ export class Parser {
     switch (field) {
       case "data":
         this.data += value + "\n"
+        this.dataBytes += utf8Length(value) + 1
         return
       case "event":
         this.type = value
         return
       case "id":
-        if (!value.includes("\u0000")) this.idBuffer = value
+        // the standard ignores an id holding NULL; one holding another control character (tab aside) could never be
+        // sent back (a header value has none), and failing every reconnect on it would end the stream
+        if (!hasControl(value)) this.idBuffer = value
         return
       case "retry":
-        if (/^[0-9]+$/.test(value)) this.reconnectionTime = Number(value)
+        // at most what a timer holds: `retry: 99999999999999999999` would otherwise never reconnect
+        if (/^[0-9]+$/.test(value)) this.reconnectionTime = Math.min(Number(value), maxTimerMillis)
         return
     }
   }
@@ -126,8 +132,39 @@ export class Parser {
       lastEventId: this.lastEventId
     })
     this.data = ""
+    this.dataBytes = 0
     this.type = ""
   }
+
+  /** The UTF-8 bytes held for the event not yet dispatched: its data and the line not yet ended. */
+  pendingBytes(): number {
+    return this.dataBytes + utf8Length(this.line)
+  }
+}
+
+/** Whether `text` holds a control character other than tab (which no header value may hold). */
+const hasControl = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true
+  }
+  return false
+}
+
+/** The length of `text` in UTF-8, without encoding it. */
+const utf8Length = (text: string): number => {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) bytes += 1
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      // a surrogate pair: 2 code units, 4 bytes
+      bytes += 2
+      i++
+    } else bytes += 2
+  }
+  return bytes
 }
 
 /**
@@ -194,7 +231,11 @@ export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exp
   (backoff) => Schedule.andThen(Schedule.once, backoff)
 )
 
+/** @internal */
+export const defaultMaxEventBytes = 10 * 1024 * 1024
+
 interface Checked {
+  readonly maxEventBytes: number
   readonly reconnectionMillis: number
   readonly idleTimeout: Duration.Duration | undefined
   readonly lastEventId: string
@@ -232,7 +273,13 @@ const durationOption = (
 
 const checkOptions = (options: EventStream.Options | undefined): Checked | string => {
   if (options === undefined) {
-    return { reconnectionMillis: 3000, idleTimeout: undefined, lastEventId: "", schedule: defaultSchedule }
+    return {
+      maxEventBytes: defaultMaxEventBytes,
+      reconnectionMillis: 3000,
+      idleTimeout: undefined,
+      lastEventId: "",
+      schedule: defaultSchedule
+    }
   }
   if (typeof options !== "object" || options === null) return "options must be an object"
   const problems: Array<string> = []
@@ -250,15 +297,26 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
     if (d !== undefined && Duration.isFinite(d)) idleTimeout = d
   }
   const lastEventId = options.lastEventId ?? ""
-  if (typeof lastEventId !== "string" || /[\0\r\n]/.test(lastEventId)) {
-    problems.push("lastEventId must be a string without NULL, CR or LF")
+  if (typeof lastEventId !== "string" || hasControl(lastEventId)) {
+    problems.push("lastEventId must be a string without control characters (NULL, CR, LF...)")
+  }
+  const maxEventBytes = options.maxEventBytes ?? defaultMaxEventBytes
+  if (
+    typeof maxEventBytes !== "number" ||
+    !(maxEventBytes === Infinity || (Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1))
+  ) {
+    problems.push(
+      `maxEventBytes must be an integer ≥ 1 or Infinity (got ${
+        typeof maxEventBytes === "number" ? String(maxEventBytes) : `a value of type ${typeof maxEventBytes}`
+      })`
+    )
   }
   const schedule = options.schedule ?? defaultSchedule
   if (!Schedule.isSchedule(schedule)) {
     problems.push(`schedule is not a Schedule (got a value of type ${typeof schedule})`)
   }
   if (problems.length > 0) return problems.join("; ")
-  return { reconnectionMillis, idleTimeout, lastEventId, schedule }
+  return { maxEventBytes, reconnectionMillis, idleTimeout, lastEventId, schedule }
 }
 
 // -----------------------------------------------------------------------------
@@ -266,6 +324,19 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
 // -----------------------------------------------------------------------------
 
 const streamContentType = "text/event-stream"
+
+/**
+ * A last event ID as a header value: its UTF-8 bytes, one character each, as browsers send it (a header value is
+ * bytes; undici refuses a character beyond Latin-1).
+ */
+const headerValueOf = (id: string): string => {
+  let ascii = true
+  for (let i = 0; i < id.length && ascii; i++) ascii = id.charCodeAt(i) < 0x80
+  if (ascii) return id
+  let value = ""
+  for (const byte of new TextEncoder().encode(id)) value += String.fromCharCode(byte)
+  return value
+}
 
 const isEventStreamType = (contentType: string | undefined): boolean =>
   contentType !== undefined && contentType.split(";")[0]!.trim().toLowerCase() === streamContentType
@@ -314,7 +385,7 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
 
     const requestFor = (): HttpClientRequest.HttpClientRequest => {
       const headers: Record<string, string> = { accept: streamContentType, "cache-control": "no-store" }
-      if (lastEventId !== "") headers["last-event-id"] = lastEventId
+      if (lastEventId !== "") headers["last-event-id"] = headerValueOf(lastEventId)
       return HttpClientRequest.setHeaders(base, headers)
     }
 
@@ -360,12 +431,19 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
           failure: new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "BodyRead", timeout: idle })
         }), idle)
         const decodeText = makeDecoder()
+        const maxEventBytes = checked.maxEventBytes
         return watched.pipe(
-          Stream.mapConcat((bytes) => {
+          Stream.mapConcatEffect((bytes) => {
             const events = parser.feed(decodeText(bytes))
             lastEventId = parser.lastEventId
             if (parser.reconnectionTime !== undefined) reconnectionMillis = parser.reconnectionTime
-            return events
+            // the events completed are delivered first; what is held for the next one is bounded
+            return parser.pendingBytes() > maxEventBytes
+              ? Effect.fail<Outcome>({
+                _tag: "Failed",
+                failure: attempt.tooLarge(request, response, maxEventBytes, undefined)
+              })
+              : Effect.succeed(events)
           }),
           Stream.mapEffect((event) =>
             Effect.map(
