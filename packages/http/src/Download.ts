@@ -44,7 +44,7 @@
  * | -------------- | ----------------------------------------------------------- | ------------------------------- |
  * | `schedule`     | exponential from 200 ms, jittered, at most 5 resumes in a row without progress | a `Schedule` |
  * | `maxBodyBytes` | none for `stream`; `Attempt.defaultMaxBodyBytes` for `bytes` | an integer ≥ 0, or `Infinity`  |
- * | `idleTimeout`  | none                                                        | a positive duration             |
+ * | `idleTimeout`  | none                                                        | a positive duration, at most 2^31 − 1 ms (infinite: none) |
  *
  * Options outside these ranges, a method other than GET, and a request that sets `Range` or `If-Range` itself fail
  * the stream with `DownloadError` `InvalidOptions` (its `detail` naming each) before anything is sent.

@@ -59,6 +59,8 @@ interface Checked {
 const shown = (value: unknown): string =>
   typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
 
+const maxTimerMillis = 2 ** 31 - 1
+
 /** The options as the download runs on them, or every problem found, each naming its option. */
 const checkOptions = (input: unknown, defaultMax: number): Checked | ReadonlyArray<string> => {
   if (input !== undefined && input !== null && (typeof input !== "object" || Array.isArray(input))) {
@@ -79,6 +81,12 @@ const checkOptions = (input: unknown, defaultMax: number): Checked | ReadonlyArr
     else if (!(Duration.toMillis(idle) > 0)) {
       problems.push(`idleTimeout must be a positive duration${shown(idleTimeout)}`)
     } else if (!Duration.isFinite(idle)) idle = undefined
+    else if (Duration.toMillis(idle) > maxTimerMillis) {
+      // Effect's live Clock sets no timer this long, so it would never fire: say so rather than accept it
+      problems.push(
+        `idleTimeout must be at most 2^31 - 1 ms (about 24.8 days), or infinite for none${shown(idleTimeout)}`
+      )
+    }
   }
   if (problems.length > 0) return problems
   return { schedule: schedule ?? defaultSchedule, maxBodyBytes: maxBodyBytes ?? defaultMax, idleTimeout: idle }
