@@ -7,6 +7,7 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Download } from "@sturdy/http"
+import { TestTracer } from "@sturdy/testing"
 import { Chunk, Duration, Effect, Either, FastCheck as fc, Fiber, Schedule, Stream, TestClock } from "effect"
 
 interface Seen {
@@ -640,4 +641,28 @@ describe("Download", () => {
         { seed: 20261207, numRuns: 300 }
       )
     ))
+})
+
+describe("Download telemetry", () => {
+  it.effect("no secret of the URL or the headers in any span: each request's span is redacted", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const server = resourceServer(bodyOf(30), etagged, [
+        { _tag: "Serve", cutAt: 4 },
+        { _tag: "Raw", status: 503, headers: {}, body: new Uint8Array(0) }
+      ])
+      const request = HttpClientRequest.get("https://telemetry-dl.example.test/big.bin?api_key=k3y-s3cret").pipe(
+        HttpClientRequest.setHeaders({ authorization: "Bearer b34rer-s3cret", "x-api-key": "h3ader-s3cret" })
+      )
+      const { exit } = yield* run(server.client, { schedule: noWait }, request).pipe(Effect.withTracer(tracer))
+      expect(Either.isRight(exit)).toBe(true)
+      expect(spans.length).toBeGreaterThanOrEqual(3)
+      const text = JSON.stringify(spans.map((span) => ({
+        name: span.name,
+        attributes: Object.fromEntries(span.attributes),
+        events: span.events
+      })))
+      expect(text).toContain("<redacted>")
+      expect(text).not.toContain("s3cret")
+    }))
 })

@@ -11,6 +11,7 @@ import * as Stream from "effect/Stream"
 import type * as Download from "../Download.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
+import * as redactedSpan from "./redactedSpan.js"
 
 /** @internal */
 export type Reason = "InvalidOptions" | "NotResumable" | "Changed" | "RangeMismatch" | "TooLong" | "ResumesExhausted"
@@ -232,7 +233,12 @@ const send = (
   ctx: Context,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> =>
-  Effect.catchAll(ctx.client.execute(request), attempt.fromClientError)
+  // each request under the redacted client span `Attempt.classify` gives, in place of the platform's
+  redactedSpan.withRedactedSpan(request, (sent, record) =>
+    Effect.catchAll(
+      record === undefined ? ctx.client.execute(sent) : Effect.tap(ctx.client.execute(sent), record),
+      attempt.fromClientError
+    ))
 
 /** One exchange: the first request, or (with bytes already emitted) a range request for the rest. */
 const exchange = (ctx: Context): Stream.Stream<Uint8Array, Failure> =>
