@@ -12,6 +12,7 @@ import type * as Download from "../Download.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
 import * as redactedSpan from "./redactedSpan.js"
+import * as telemetry from "./telemetry.js"
 
 /** @internal */
 export type Reason = "InvalidOptions" | "NotResumable" | "Changed" | "RangeMismatch" | "TooLong" | "ResumesExhausted"
@@ -188,6 +189,7 @@ interface Context {
   readonly options: Checked
   readonly driver: Schedule.ScheduleDriver<unknown, HttpFailure.HttpFailure>
   readonly state: State
+  readonly observer: telemetry.StreamObserver
 }
 
 type Failure = HttpFailure.HttpFailure | DownloadError
@@ -272,7 +274,9 @@ const resume = (ctx: Context, cause: HttpFailure.HttpFailure): Stream.Stream<Uin
     // a resume that made progress starts the schedule over
     const reset = state.received > state.mark ? ctx.driver.reset : Effect.void
     return reset.pipe(
-      Effect.zipRight(ctx.driver.next(cause)),
+      Effect.zipRight(
+        ctx.observer.restartAfter(ctx.driver.next(cause), cause, () => ({ "sturdy.offset": state.received }))
+      ),
       Effect.mapError(() => failWith(ctx, "ResumesExhausted", `the schedule ended; last: ${cause._tag}`, cause)),
       Effect.as(exchange(ctx))
     )
@@ -381,6 +385,7 @@ const body = (
       return Effect.fail(failWith(ctx, "TooLong", `more than the ${end} bytes declared`))
     }
     state.received = after
+    ctx.observer.count = after
     return Effect.succeed(chunk)
   })
   // a body that ends before the declared length ended early: a cut like any other; so does a part that ends where
@@ -449,7 +454,11 @@ const streamWith = (
       etag: undefined,
       notResumable: undefined
     }
-    return exchange({ client, request, options: checked as Checked, driver, state })
+    return telemetry.observeStream(
+      telemetry.downloadKind,
+      request,
+      (observer) => exchange({ client, request, options: checked as Checked, driver, state, observer })
+    )
   }))
 
 /** @internal */
