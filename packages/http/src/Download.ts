@@ -49,6 +49,16 @@
  * Options outside these ranges, a method other than GET, and a request that sets `Range` or `If-Range` itself fail
  * the stream with `DownloadError` `InvalidOptions` (its `detail` naming each) before anything is sent.
  *
+ * ## Telemetry
+ *
+ * With a real tracer installed, the download is one `http.client.download GET` span (kind `internal`, the request's
+ * attributes with `url.full` redacted), with a `resume` event per resume, at its request (`sturdy.reason`: the tag of
+ * the failure that cut the body, `sturdy.offset`, `sturdy.delay_ms`: the wait, `sturdy.resumes`) and, at its end,
+ * `sturdy.bytes` (emitted), `sturdy.resumes`, `error.type` and `sturdy.failure_reason` when it failed; each request is
+ * a redacted `http.client GET` client span (as `Attempt.classify` gives, in place of the platform's), its child.
+ * `sturdy_http_download_resumes_total{host, reason}` counts with or without a tracer (see `Telemetry`). Without a
+ * tracer no span is built; a download refused before anything is sent makes none.
+ *
  * @since 0.2.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"

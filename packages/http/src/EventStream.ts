@@ -35,6 +35,17 @@
  *
  * Interrupting the consumer closes the connection. Failures carry the method and the redacted URL, never a secret.
  *
+ * ## Telemetry
+ *
+ * With a real tracer installed, the whole stream is one `http.client.event_stream {METHOD}` span (kind `internal`,
+ * the request's attributes with `url.full` redacted), with a `reconnect` event per reconnect (`sturdy.reason`: the
+ * failure's tag or `stream_ended`, `sturdy.delay_ms`, `sturdy.reconnects`) and, at its end, `sturdy.events`,
+ * `sturdy.reconnects` and `error.type` when it failed; each connection's request is the redacted client span of
+ * `Attempt.classify`, its child. The last event ID is never recorded on it (an id can be a resume token).
+ * `sturdy_http_event_stream_reconnects_total{host, reason}` and `sturdy_http_event_stream_events_total{host}` count
+ * with or without a tracer (see `Telemetry`). Without a tracer no span is built. Options refused before anything is
+ * sent make no span.
+ *
  * Reused: `Attempt.classify` / `Attempt.decodeJson` for statuses, timeouts, redaction and JSON, and a `TextDecoder`
  * in streaming mode (which keeps a character split between chunks). Not `Stream.decodeText`: its decoder drops the
  * BOM of every connection's body itself, so `parse` on decoded text would need a second rule; here the parser drops

@@ -12,6 +12,12 @@
  * | `http.client.request {METHOD}`        | `internal` | `http.request.method` (`_OTHER` for an unknown method), `http.request.method_original` (the method as sent, when not `http.request.method`), `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts` (the attempts sent: a retry the breaker or the bulkhead turned away is none, where Retry's `retry.attempts` counts every run), `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
  * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
+ * | `http.client.event_stream {METHOD}`  | `internal` | a whole `EventStream`: the request attributes; a `reconnect` event per reconnect (`sturdy.reason`: the failure's tag or `stream_ended`, `sturdy.delay_ms`, `sturdy.reconnects` so far, `http.response.status_code` of a status failure, `sturdy.last_event_id_sent`: whether the request resumes from an id, never the id itself); at the end `sturdy.events`, `sturdy.reconnects`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (`ReconnectsExhausted`), `sturdy.outcome` |
+ * | `http.client.download {METHOD}`       | `internal` | a whole `Download`: the request attributes; a `resume` event per resume, at its request (`sturdy.reason`: the cut's tag, `sturdy.offset`, `sturdy.delay_ms`: the wait, `sturdy.resumes` so far); at the end `sturdy.bytes` (emitted), `sturdy.resumes`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `DownloadError`'s), `sturdy.outcome` |
+ *
+ * Each connection of an `EventStream` and each request of a `Download` gets the redacted `http.client {METHOD}` span
+ * `Attempt` gives (below), as a child of the stream's span; it ends when the response's headers arrive.
+ *
  * `error.type` is the status code for a status failure (or for a 4xx or 5xx response handed back as a value), else
  * the failure's tag. Under our spans the platform's own
  * client span is not built (it records `url.full` and `url.query` unredacted and ends with the transport's raw
@@ -27,6 +33,8 @@
  * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
  * per call one fiber-ref region, a regex for the host, a set lookup for its label, and counter and histogram updates
  * on label arrays built once per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
+ * An `EventStream` or a `Download` without a tracer: a regex for the host and a set lookup for its label per stream,
+ * then a counter update per event and per reconnect or resume (metrics count with or without a tracer).
  *
  * ## Metrics
  *
@@ -41,6 +49,9 @@
  * | `sturdy_policy_rejections_total`          | counter   | `host`, `policy` (`circuit_breaker`, `bulkhead`, `concurrency_limit`, `rate_limit`, `adaptive_throttle`) |
  * | `sturdy_circuit_breaker_state`            | gauge     | `upstream` (0 closed, 1 half-open, 2 open)  |
  * | `sturdy_circuit_breaker_transitions_total`| counter   | `upstream`, `from`, `to` (`closed`, `half_open`, `open`) |
+ * | `sturdy_http_event_stream_reconnects_total` | counter | `host`, `reason` (the failure's tag, or `stream_ended`) |
+ * | `sturdy_http_event_stream_events_total`   | counter   | `host`                                      |
+ * | `sturdy_http_download_resumes_total`      | counter   | `host`, `reason` (the cut's tag: `BodyTruncated`, `Timeout`, ...) |
  *
  * - `outcome`: `success`, `failure` (an HTTP failure), `rejected` (a policy refused: breaker open, bulkhead full,
  *   rate limited), `interrupted`, `defect`. `failure_tag`: the failure's `_tag`, `none` on success.
@@ -221,6 +232,12 @@ export const metrics: {
   readonly rejections: Metric.Metric.Counter<number>
   readonly breakerState: Metric.Metric.Gauge<number>
   readonly breakerTransitions: Metric.Metric.Counter<number>
+  /** @since 0.2.0 */
+  readonly eventStreamReconnects: Metric.Metric.Counter<number>
+  /** @since 0.2.0 */
+  readonly eventStreamEvents: Metric.Metric.Counter<number>
+  /** @since 0.2.0 */
+  readonly downloadResumes: Metric.Metric.Counter<number>
 } = internal.metrics
 
 /**

@@ -7,7 +7,22 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Download } from "@sturdy/http"
-import { Chunk, Duration, Effect, Either, FastCheck as fc, Fiber, Schedule, Stream, TestClock } from "effect"
+import { TestTracer } from "@sturdy/testing"
+import {
+  Chunk,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FastCheck as fc,
+  Fiber,
+  Metric,
+  MetricState,
+  Option,
+  Schedule,
+  Stream,
+  TestClock
+} from "effect"
 
 interface Seen {
   readonly url: string
@@ -640,4 +655,180 @@ describe("Download", () => {
         { seed: 20261207, numRuns: 300 }
       )
     ))
+})
+
+// -----------------------------------------------------------------------------
+// telemetry: one span for the download, its requests' redacted client spans under it, resumes counted by host
+// -----------------------------------------------------------------------------
+
+/** The value of a counter whose labels include all of `labels`, summed over the others; undefined when never set. */
+const counterValue = (name: string, labels: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let total: number | undefined
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== name) continue
+      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
+      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
+      if (MetricState.isCounterState(pair.metricState)) total = (total ?? 0) + Number(pair.metricState.count)
+    }
+    return total
+  })
+
+/** Every span's name, attributes and events as one text, to search for a secret. */
+const rendered = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
+  JSON.stringify(spans.map((span) => ({
+    name: span.name,
+    attributes: Object.fromEntries(span.attributes),
+    events: span.events
+  })))
+
+describe("Download telemetry", () => {
+  const secretUrl = "https://telemetry-dl.example.test/big.bin?api_key=k3y-s3cret"
+  const secretRequest = HttpClientRequest.get(secretUrl).pipe(
+    HttpClientRequest.setHeaders({ authorization: "Bearer b34rer-s3cret", "x-api-key": "h3ader-s3cret" })
+  )
+  const host = "telemetry-dl.example.test:443"
+
+  it.effect("one span for the download with an event per resume; each request's redacted span is its child", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const body = bodyOf(30)
+      const server = resourceServer(body, etagged, [
+        { _tag: "Serve", cutAt: 10 },
+        { _tag: "Refuse" },
+        { _tag: "Serve", cutAt: 21 }
+      ])
+      const schedule = Schedule.spaced("250 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
+      const fiber = yield* Effect.fork(run(server.client, { schedule }, secretRequest).pipe(Effect.withTracer(tracer)))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const { bytes, exit } = yield* Fiber.join(fiber)
+      expect(Either.isRight(exit)).toBe(true)
+      expect(bytes).toEqual(body)
+      const [download] = spans.filter((span) => span.name === "http.client.download GET")
+      expect(download.kind).toBe("internal")
+      expect(Object.fromEntries(download.attributes)).toEqual({
+        "http.request.method": "GET",
+        "url.full": "https://telemetry-dl.example.test/big.bin?api_key=<redacted>",
+        "server.address": "telemetry-dl.example.test",
+        "server.port": 443,
+        "sturdy.outcome": "success",
+        "sturdy.bytes": 30,
+        "sturdy.resumes": 3
+      })
+      expect(download.events).toEqual([
+        {
+          name: "resume",
+          attributes: {
+            "sturdy.reason": "BodyTruncated",
+            "sturdy.delay_ms": 250,
+            "sturdy.resumes": 1,
+            "sturdy.offset": 10
+          }
+        },
+        {
+          name: "resume",
+          attributes: {
+            "sturdy.reason": "ConnectionError",
+            "sturdy.delay_ms": 250,
+            "sturdy.resumes": 2,
+            "sturdy.offset": 10
+          }
+        },
+        {
+          name: "resume",
+          attributes: {
+            "sturdy.reason": "BodyTruncated",
+            "sturdy.delay_ms": 250,
+            "sturdy.resumes": 3,
+            "sturdy.offset": 21
+          }
+        }
+      ])
+      const requests = spans.filter((span) => span !== download)
+      expect(requests.map((span) => [span.name, span.kind])).toEqual(
+        Array.from({ length: 4 }, () => ["http.client GET", "client"])
+      )
+      expect(requests.every((span) => Option.getOrUndefined(span.parent) === download)).toBe(true)
+      expect(requests.map((span) => span.attributes.get("url.full"))).toEqual(
+        Array.from({ length: 4 }, () => "https://telemetry-dl.example.test/big.bin?api_key=<redacted>")
+      )
+      expect(requests[3].attributes.get("http.request.header.range")).toBe("bytes=21-")
+      expect(requests.map((span) => span.attributes.get("http.response.status_code"))).toEqual([
+        200,
+        undefined,
+        206,
+        206
+      ])
+      // the trace headers go out from each request span
+      expect(server.seen.map((seen) => seen.headers["traceparent"]?.split("-")[2])).toEqual(
+        requests.map((span) => span.spanId)
+      )
+      expect(yield* counterValue("sturdy_http_download_resumes_total", { host, reason: "BodyTruncated" })).toBe(2)
+      expect(yield* counterValue("sturdy_http_download_resumes_total", { host, reason: "ConnectionError" })).toBe(1)
+    }))
+
+  it.effect("a failure ends the span with error.type and the DownloadError's reason", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const server = resourceServer(bodyOf(30), { "accept-ranges": "none", ...etagged }, [{ _tag: "Serve", cutAt: 9 }])
+      const { exit } = yield* run(server.client, { schedule: noWait }, HttpClientRequest.get(`${url}?n=1`)).pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(downloadError(exit).reason).toBe("NotResumable")
+      const [download] = spans.filter((span) => span.name === "http.client.download GET")
+      expect(Object.fromEntries(download.attributes)).toMatchObject({
+        "error.type": "DownloadError",
+        "sturdy.failure_tag": "DownloadError",
+        "sturdy.failure_reason": "NotResumable",
+        "sturdy.outcome": "failure",
+        "sturdy.bytes": 9,
+        "sturdy.resumes": 0
+      })
+      expect(download.status._tag === "Ended" && Exit.isFailure(download.status.exit)).toBe(true)
+    }))
+
+  it.effect("no secret of the URL or the headers in any span, event or metric label", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const server = resourceServer(bodyOf(30), etagged, [
+        { _tag: "Serve", cutAt: 4 },
+        { _tag: "Raw", status: 503, headers: {}, body: new Uint8Array(0) }
+      ])
+      const { exit } = yield* run(server.client, { schedule: noWait }, secretRequest).pipe(Effect.withTracer(tracer))
+      expect(Either.isRight(exit)).toBe(true)
+      expect(spans.length).toBe(4)
+      const text = rendered(spans)
+      expect(text).toContain("<redacted>")
+      expect(text).not.toContain("s3cret")
+      const labels = yield* Effect.map(
+        Metric.snapshot,
+        (pairs) => JSON.stringify(pairs.map((pair) => [pair.metricKey.name, pair.metricKey.tags]))
+      )
+      expect(labels).not.toContain("s3cret")
+    }))
+
+  it.effect("without a tracer no span is built (the platform's span has no parent), and resumes still count", () =>
+    Effect.gen(function*() {
+      const server = resourceServer(bodyOf(30), etagged, [{ _tag: "Serve", cutAt: 12 }])
+      const parents: Array<string | undefined> = []
+      const client = HttpClient.make((request) =>
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          parents.push(Option.match(span.parent, { onNone: () => undefined, onSome: (p) => String(p.spanId) }))
+          return server.client.execute(request)
+        })
+      )
+      const { bytes } = yield* run(
+        client,
+        { schedule: noWait },
+        HttpClientRequest.get("https://telemetry-dl-untraced.example.test/f")
+      )
+      expect(bytes).toEqual(bodyOf(30))
+      expect(parents).toEqual([undefined, undefined])
+      expect(
+        yield* counterValue("sturdy_http_download_resumes_total", {
+          host: "telemetry-dl-untraced.example.test:443",
+          reason: "BodyTruncated"
+        })
+      ).toBe(1)
+    }))
 })

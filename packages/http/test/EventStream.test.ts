@@ -1,7 +1,23 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { EventStream, HttpFailure } from "@sturdy/http"
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
+import { TestTracer } from "@sturdy/testing"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Metric,
+  MetricState,
+  Option,
+  Schedule,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
 import * as fc from "fast-check"
 import * as internal from "../src/internal/eventStream.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -573,5 +589,202 @@ describe("EventStream against a hostile server", () => {
       const unbounded = scripted([{ body: ["data: " + long.repeat(10) + "\n\n"] }, { status: 204 }])
       const ok = yield* runOnClock(EventStream.make(unbounded.client, url, { ...quick, maxEventBytes: Infinity }))
       expect(Exit.isSuccess(ok)).toBe(true)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// telemetry: one span for the stream, the connections' redacted client spans under it, metrics by host
+// -----------------------------------------------------------------------------
+
+/** The value of a counter whose labels include all of `labels`, summed over the others; undefined when never set. */
+const counterValue = (name: string, labels: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    let total: number | undefined
+    for (const pair of pairs) {
+      if (pair.metricKey.name !== name) continue
+      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
+      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
+      if (MetricState.isCounterState(pair.metricState)) total = (total ?? 0) + Number(pair.metricState.count)
+    }
+    return total
+  })
+
+/** Every span's name, attributes and events as one text, to search for a secret. */
+const rendered = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
+  JSON.stringify(spans.map((span) => ({
+    name: span.name,
+    attributes: Object.fromEntries(span.attributes),
+    events: span.events
+  })))
+
+/** Every label of every metric series, as one text. */
+const renderedLabels = Effect.map(
+  Metric.snapshot,
+  (pairs) => JSON.stringify(pairs.map((pair) => [pair.metricKey.name, pair.metricKey.tags]))
+)
+
+describe("EventStream telemetry", () => {
+  const secretUrl = "https://telemetry-sse.example.test/feed?api_key=k3y-s3cret&room=7"
+  const secretRequest = HttpClientRequest.get(secretUrl).pipe(
+    HttpClientRequest.setHeaders({ authorization: "Bearer b34rer-s3cret", "x-api-key": "h3ader-s3cret" })
+  )
+  const host = "telemetry-sse.example.test:443"
+
+  it.effect("one span for the stream with an event per reconnect; each connection's redacted span is its child", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = scripted([
+        { body: ["id: 7\ndata: a\n\n"] },
+        { refuse: true },
+        { status: 503, headers: { "retry-after": "2" } },
+        { body: ["data: b\n\n"] },
+        { status: 204 }
+      ])
+      const exit = yield* runOnClock(
+        EventStream.make(client, secretRequest, { reconnectionTime: 100, schedule: Schedule.forever })
+      ).pipe(Effect.withTracer(tracer))
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a", "b"]))
+      const [stream] = spans.filter((span) => span.name === "http.client.event_stream GET")
+      expect(stream.kind).toBe("internal")
+      expect(Object.fromEntries(stream.attributes)).toEqual({
+        "http.request.method": "GET",
+        "url.full": "https://telemetry-sse.example.test/feed?api_key=<redacted>&room=7",
+        "server.address": "telemetry-sse.example.test",
+        "server.port": 443,
+        "sturdy.outcome": "success",
+        "sturdy.events": 2,
+        "sturdy.reconnects": 4
+      })
+      expect(stream.events.map((event) => event.name)).toEqual(["reconnect", "reconnect", "reconnect", "reconnect"])
+      expect(stream.events.map((event) => event.attributes)).toEqual([
+        {
+          "sturdy.reason": "stream_ended",
+          "sturdy.delay_ms": 100,
+          "sturdy.reconnects": 1,
+          "sturdy.last_event_id_sent": true
+        },
+        {
+          "sturdy.reason": "ConnectionError",
+          "sturdy.delay_ms": 100,
+          "sturdy.reconnects": 2,
+          "sturdy.last_event_id_sent": true
+        },
+        {
+          "sturdy.reason": "ServerError",
+          "sturdy.delay_ms": 2000,
+          "sturdy.reconnects": 3,
+          "http.response.status_code": 503,
+          "sturdy.last_event_id_sent": true
+        },
+        {
+          "sturdy.reason": "stream_ended",
+          "sturdy.delay_ms": 100,
+          "sturdy.reconnects": 4,
+          "sturdy.last_event_id_sent": true
+        }
+      ])
+      expect(stream.status._tag).toBe("Ended")
+      // each connection: the client span Attempt.classify gives, under the stream's
+      const connections = spans.filter((span) => span !== stream)
+      expect(connections.map((span) => [span.name, span.kind])).toEqual(
+        Array.from({ length: 5 }, () => ["http.client GET", "client"])
+      )
+      expect(connections.every((span) => Option.getOrUndefined(span.parent) === stream)).toBe(true)
+      expect(connections[0].attributes.get("url.full")).toBe(
+        "https://telemetry-sse.example.test/feed?api_key=<redacted>&room=7"
+      )
+      expect(yield* counterValue("sturdy_http_event_stream_events_total", { host })).toBe(2)
+      expect(yield* counterValue("sturdy_http_event_stream_reconnects_total", { host, reason: "stream_ended" })).toBe(2)
+      expect(yield* counterValue("sturdy_http_event_stream_reconnects_total", { host, reason: "ConnectionError" }))
+        .toBe(1)
+      expect(yield* counterValue("sturdy_http_event_stream_reconnects_total", { host, reason: "ServerError" })).toBe(1)
+    }))
+
+  it.effect("a failure ends the span with error.type; giving up names ReconnectsExhausted", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const gone = scripted([{ body: ["data: a\n\n"] }, { status: 404 }])
+      yield* runOnClock(EventStream.make(gone.client, "https://telemetry-sse-404.example.test/", quick)).pipe(
+        Effect.withTracer(tracer)
+      )
+      const refused = scripted([{ refuse: true }])
+      const exhausted = { reconnectionTime: 0, schedule: Schedule.recurs(2) }
+      yield* runOnClock(EventStream.make(refused.client, "https://telemetry-sse-down.example.test/", exhausted)).pipe(
+        Effect.withTracer(tracer)
+      )
+      const [first, second] = spans.filter((span) => span.name === "http.client.event_stream GET")
+      expect(Object.fromEntries(first.attributes)).toMatchObject({
+        "error.type": "404",
+        "http.response.status_code": 404,
+        "sturdy.failure_tag": "ClientError",
+        "sturdy.outcome": "failure",
+        "sturdy.events": 1,
+        "sturdy.reconnects": 1
+      })
+      expect(first.status._tag === "Ended" && Exit.isFailure(first.status.exit)).toBe(true)
+      expect(Object.fromEntries(second.attributes)).toMatchObject({
+        "error.type": "EventStreamError",
+        "sturdy.failure_tag": "EventStreamError",
+        "sturdy.failure_reason": "ReconnectsExhausted",
+        "sturdy.events": 0,
+        "sturdy.reconnects": 2
+      })
+    }))
+
+  it.effect("a consumer that stops early ends the span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = scripted([{ body: ["data: a\n\ndata: b\n\n"], then: "hang" }])
+      const taken = yield* Stream.runCollect(
+        Stream.take(EventStream.make(client, "https://telemetry-sse-take.example.test/", quick), 1)
+      ).pipe(Effect.withTracer(tracer))
+      expect(Chunk.toReadonlyArray(taken).map((e) => e.data)).toEqual(["a"])
+      const [stream] = spans.filter((span) => span.name === "http.client.event_stream GET")
+      expect(stream.status._tag).toBe("Ended")
+      expect(stream.attributes.get("sturdy.events")).toBe(1)
+    }))
+
+  it.effect("no secret of the URL or the headers in any span, event or metric label", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = scripted([{ body: ["data: a\n\n"], then: "reset" }, { status: 500 }, { status: 401 }])
+      yield* runOnClock(EventStream.make(client, secretRequest, quick)).pipe(Effect.withTracer(tracer))
+      expect(spans.length).toBeGreaterThan(3)
+      const text = rendered(spans)
+      expect(text).toContain("<redacted>")
+      expect(text).not.toContain("s3cret")
+      expect(yield* renderedLabels).not.toContain("s3cret")
+    }))
+
+  it.effect("the last event id is not recorded on the stream's span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = scripted([{ body: ["id: cursor-0a1b2c\ndata: a\n\n"] }, { status: 204 }])
+      yield* runOnClock(EventStream.make(client, "https://telemetry-sse-id.example.test/", quick)).pipe(
+        Effect.withTracer(tracer)
+      )
+      const [stream] = spans.filter((span) => span.name === "http.client.event_stream GET")
+      expect(stream.events).toHaveLength(1)
+      expect(rendered([stream])).not.toContain("cursor-0a1b2c")
+    }))
+
+  it.effect("without a tracer no span is built (the platform's span has no parent), and metrics still count", () =>
+    Effect.gen(function*() {
+      const inner = scripted([{ body: ["data: a\n\n"] }, { status: 204 }])
+      const parents: Array<string | undefined> = []
+      const client = HttpClient.make((request) =>
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          parents.push(Option.match(span.parent, { onNone: () => undefined, onSome: (p) => String(p.spanId) }))
+          return inner.client.execute(request)
+        })
+      )
+      const noTracer = "https://telemetry-sse-untraced.example.test/"
+      const exit = yield* runOnClock(EventStream.make(client, noTracer, quick))
+      expect(Exit.map(exit, dataOf)).toEqual(Exit.succeed(["a"]))
+      expect(parents).toEqual([undefined, undefined])
+      const labels = { host: "telemetry-sse-untraced.example.test:443" }
+      expect(yield* counterValue("sturdy_http_event_stream_events_total", labels)).toBe(1)
+      expect(yield* counterValue("sturdy_http_event_stream_reconnects_total", { ...labels, reason: "stream_ended" }))
+        .toBe(1)
     }))
 })

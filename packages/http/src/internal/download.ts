@@ -11,6 +11,8 @@ import * as Stream from "effect/Stream"
 import type * as Download from "../Download.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
+import * as redactedSpan from "./redactedSpan.js"
+import * as telemetry from "./telemetry.js"
 
 /** @internal */
 export type Reason = "InvalidOptions" | "NotResumable" | "Changed" | "RangeMismatch" | "TooLong" | "ResumesExhausted"
@@ -195,6 +197,7 @@ interface Context {
   readonly options: Checked
   readonly driver: Schedule.ScheduleDriver<unknown, HttpFailure.HttpFailure>
   readonly state: State
+  readonly observer: telemetry.StreamObserver
 }
 
 type Failure = HttpFailure.HttpFailure | DownloadError
@@ -240,7 +243,12 @@ const send = (
   ctx: Context,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> =>
-  Effect.catchAll(ctx.client.execute(request), attempt.fromClientError)
+  // each request under the redacted client span `Attempt.classify` gives, in place of the platform's
+  redactedSpan.withRedactedSpan(request, (sent, record) =>
+    Effect.catchAll(
+      record === undefined ? ctx.client.execute(sent) : Effect.tap(ctx.client.execute(sent), record),
+      attempt.fromClientError
+    ))
 
 /** One exchange: the first request, or (with bytes already emitted) a range request for the rest. */
 const exchange = (ctx: Context): Stream.Stream<Uint8Array, Failure> =>
@@ -274,7 +282,9 @@ const resume = (ctx: Context, cause: HttpFailure.HttpFailure): Stream.Stream<Uin
     // a resume that made progress starts the schedule over
     const reset = state.received > state.mark ? ctx.driver.reset : Effect.void
     return reset.pipe(
-      Effect.zipRight(ctx.driver.next(cause)),
+      Effect.zipRight(
+        ctx.observer.restartAfter(ctx.driver.next(cause), cause, () => ({ "sturdy.offset": state.received }))
+      ),
       Effect.mapError(() => failWith(ctx, "ResumesExhausted", `the schedule ended; last: ${cause._tag}`, cause)),
       Effect.as(exchange(ctx))
     )
@@ -383,6 +393,7 @@ const body = (
       return Effect.fail(failWith(ctx, "TooLong", `more than the ${end} bytes declared`))
     }
     state.received = after
+    ctx.observer.count = after
     return Effect.succeed(chunk)
   })
   // a body that ends before the declared length ended early: a cut like any other; so does a part that ends where
@@ -451,7 +462,11 @@ const streamWith = (
       etag: undefined,
       notResumable: undefined
     }
-    return exchange({ client, request, options: checked as Checked, driver, state })
+    return telemetry.observeStream(
+      telemetry.downloadKind,
+      request,
+      (observer) => exchange({ client, request, options: checked as Checked, driver, state, observer })
+    )
   }))
 
 /** @internal */

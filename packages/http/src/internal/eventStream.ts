@@ -16,6 +16,7 @@ import type * as EventStream from "../EventStream.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
 import { isNaNInput, isNegative } from "./durationInput.js"
+import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
 // parsing (HTML Living Standard §9.2.6 "Interpreting an event stream")
@@ -382,6 +383,8 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
     let scheduleState: unknown = checked.schedule.initial
     let outcome: Outcome | undefined
     let reconnects = 0
+    // set as the stream starts, before any connection (`telemetry.observeStream` below)
+    let observer: telemetry.StreamObserver | undefined
 
     const requestFor = (): HttpClientRequest.HttpClientRequest => {
       const headers: Record<string, string> = { accept: streamContentType, "cache-control": "no-store" }
@@ -455,6 +458,7 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
                 // a connection that delivered an event (decoded) resets the backoff
                 scheduleState = checked.schedule.initial
                 reconnects = 0
+                observer?.delivered()
                 return { type: event.type, data, lastEventId: event.lastEventId, origin }
               }
             )
@@ -499,12 +503,17 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
               ? 0
               : Option.match(HttpFailure.retryAfter(failure), { onNone: () => 0, onSome: Duration.toMillis })
             const wait = Math.max(reconnectionMillis + backoff, retryAfter)
+            // the Last-Event-ID itself is not recorded: a server's ids can be resume tokens
+            observer?.restarted(failure, wait, () => ({ "sturdy.last_event_id_sent": lastEventId !== "" }))
             return Effect.as(sleepMillis(wait), connection)
           })
       )
     })
 
-    return Stream.flatten(Stream.repeatEffectOption(next))
+    return telemetry.observeStream(telemetry.eventStreamKind, base, (started) => {
+      observer = started
+      return Stream.flatten(Stream.repeatEffectOption(next))
+    })
   })
 
 /**

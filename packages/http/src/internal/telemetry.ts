@@ -7,6 +7,7 @@ import * as Hedge from "@sturdy/policy/Hedge"
 import type * as Retry from "@sturdy/policy/Retry"
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
@@ -22,7 +23,7 @@ import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type * as T from "../Telemetry.js"
 import * as attemptInternal from "./attempt.js"
 import * as observe from "./observe.js"
@@ -155,6 +156,18 @@ export const metrics = globalValue(Symbol.for("@sturdy/http/Telemetry/metrics"),
   breakerTransitions: Metric.counter("sturdy_circuit_breaker_transitions_total", {
     description: "Circuit breaker state transitions by upstream, from and to",
     incremental: true
+  }),
+  eventStreamReconnects: Metric.counter("sturdy_http_event_stream_reconnects_total", {
+    description: "EventStream reconnects, by host and reason (the failure's tag, or stream_ended)",
+    incremental: true
+  }),
+  eventStreamEvents: Metric.counter("sturdy_http_event_stream_events_total", {
+    description: "Events an EventStream delivered, by host",
+    incremental: true
+  }),
+  downloadResumes: Metric.counter("sturdy_http_download_resumes_total", {
+    description: "Download resumes (range requests after a cut), by host and reason (the cut's failure tag)",
+    incremental: true
   })
 }))
 
@@ -176,6 +189,7 @@ const rejectionLabels = labelNames("host", "policy")
 const hostLabels = labelNames("host")
 const upstreamLabels = labelNames("upstream")
 const transitionLabels = labelNames("upstream", "from", "to")
+const hostReasonLabels = labelNames("host", "reason")
 
 // Effect caches a metric's hook by the identity of the label array (a new array costs a registry lookup that hashes
 // the whole key, ~15 µs for a histogram), so each label set is built once, per set of ambient `Effect.tagMetrics`
@@ -751,3 +765,156 @@ export const trackBreaker = (
     }
     yield* Effect.forkScoped(Stream.runForEach(changes, onBreakerChange))
   })
+
+// -----------------------------------------------------------------------------
+// long-lived streams: EventStream, Download
+// -----------------------------------------------------------------------------
+
+/** @internal What differs between the streams observed: names of the span, its event and attributes, the metrics. */
+export interface StreamKind {
+  readonly spanName: string
+  /** The event recorded on the span at each reconnect or resume. */
+  readonly restartEvent: string
+  readonly restartMetric: Metric.Metric.Counter<number>
+  /** The span's attribute counting reconnects or resumes, also on each event (the count so far). */
+  readonly restartsAttribute: string
+  /** The span's attribute counting what was delivered: events, or bytes. */
+  readonly countAttribute: string
+  /** Counted per item delivered, when there is such a metric. */
+  readonly countMetric: Metric.Metric.Counter<number> | undefined
+}
+
+/** @internal */
+export const eventStreamKind: StreamKind = {
+  spanName: "http.client.event_stream",
+  restartEvent: "reconnect",
+  restartMetric: metrics.eventStreamReconnects,
+  restartsAttribute: "sturdy.reconnects",
+  countAttribute: "sturdy.events",
+  countMetric: metrics.eventStreamEvents
+}
+
+/** @internal */
+export const downloadKind: StreamKind = {
+  spanName: "http.client.download",
+  restartEvent: "resume",
+  restartMetric: metrics.downloadResumes,
+  restartsAttribute: "sturdy.resumes",
+  countAttribute: "sturdy.bytes",
+  countMetric: undefined
+}
+
+/** @internal The reconnect reason of a connection that ended without a failure. */
+export const streamEndedReason = "stream_ended"
+
+/**
+ * @internal What a stream reports as it runs: items delivered, and each reconnect or resume. Metrics are updated
+ * with the ambient labels of the fiber that started the stream; the span exists only when a real tracer is installed.
+ */
+export class StreamObserver {
+  /** Items delivered (events), or the bytes so far (`Download`). */
+  count = 0
+  /** Reconnects or resumes so far. */
+  restarts = 0
+  constructor(
+    readonly kind: StreamKind,
+    readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    readonly clock: Clock.Clock,
+    /** the bounded `host` label */
+    readonly host: string,
+    readonly span: Tracer.Span | undefined
+  ) {}
+
+  /** One item delivered. */
+  delivered(): void {
+    this.count++
+    const metric = this.kind.countMetric
+    if (metric !== undefined) update(this.fiber, metric, 1, hostLabels, this.host)
+  }
+
+  /**
+   * A reconnect or resume, after `failure` (undefined: the body ended cleanly) and a wait of `delayMillis`.
+   * `attributes` is called only when there is a span.
+   */
+  restarted(failure: unknown, delayMillis: number, attributes?: () => Record<string, unknown>): void {
+    this.restarts++
+    const reason = failure === undefined ? streamEndedReason : tagOf(failure) ?? "unknown"
+    update(this.fiber, this.kind.restartMetric, 1, hostReasonLabels, this.host, reason)
+    const span = this.span
+    if (span === undefined) return
+    // the status of a failure that is about its status (a 503), not of a 200 whose body was cut
+    const status = failure === undefined ? undefined : observe.statusOf(failure)
+    const failedStatus = status !== undefined && (status < 200 || status >= 300) ? status : undefined
+    span.event(this.kind.restartEvent, this.clock.unsafeCurrentTimeNanos(), {
+      "sturdy.reason": reason,
+      "sturdy.delay_ms": delayMillis,
+      [this.kind.restartsAttribute]: this.restarts,
+      ...(failedStatus === undefined ? {} : { "http.response.status_code": failedStatus }),
+      ...attributes?.()
+    })
+  }
+
+  /** `wait`, then a restart recorded with the time it took (a schedule's own sleep). */
+  restartAfter<E>(
+    wait: Effect.Effect<unknown, E>,
+    failure: unknown,
+    attributes?: () => Record<string, unknown>
+  ): Effect.Effect<void, E> {
+    const startNanos = this.clock.unsafeCurrentTimeNanos()
+    return Effect.map(wait, () => this.restarted(failure, elapsedMillis(this.clock, startNanos), attributes))
+  }
+
+  /** @internal Ends the span with the stream's exit. */
+  end(exit: Exit.Exit<unknown, unknown>): void {
+    const span = this.span
+    if (span === undefined) return
+    const result = outcomeOf(exit)
+    annotateOutcome(span, result)
+    const failure = result.failure
+    // the kind of a `DownloadError` or an `EventStreamError` (a closed set of literals), as of a failure's `reason`
+    if (hasProperty(failure, "reason") && typeof failure.reason === "string") {
+      span.attribute("sturdy.failure_reason", failure.reason)
+    }
+    span.attribute(this.kind.countAttribute, this.count)
+    span.attribute(this.kind.restartsAttribute, this.restarts)
+    span.end(
+      this.fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? this.clock.unsafeCurrentTimeNanos() : 0n,
+      exit
+    )
+  }
+}
+
+/**
+ * @internal Runs the stream `make` builds under one span for its whole life (when a real tracer is installed; its
+ * requests' spans are its children), with metrics by the request's host. Without a tracer: no span, no attribute,
+ * no redacted URL.
+ */
+export const observeStream = <A, E, R>(
+  kind: StreamKind,
+  request: HttpClientRequest.HttpClientRequest,
+  make: (observer: StreamObserver) => Stream.Stream<A, E, R>
+): Stream.Stream<A, E, R> =>
+  Stream.unwrap(Effect.clockWith((clock) =>
+    Effect.withFiberRuntime<Stream.Stream<A, E, R>>((fiber) => {
+      const streamTarget = target(request)
+      const host = hostLabel(streamTarget.host)
+      if (!observe.isTracing(fiber)) {
+        return Effect.succeed(make(new StreamObserver(kind, fiber, clock, host, undefined)))
+      }
+      return Effect.map(
+        Effect.makeSpan(`${kind.spanName} ${spanMethod(streamTarget.method)}`, {
+          // internal, as a logical call's: each connection's request is the client span
+          kind: "internal",
+          attributes: requestAttributes(streamTarget),
+          captureStackTrace: false
+        }),
+        (span) => {
+          const observer = new StreamObserver(kind, fiber, clock, host, span)
+          return make(observer).pipe(
+            Stream.provideSomeContext(Context.make(Tracer.ParentSpan, span)),
+            Stream.ensuringWith((exit) => Effect.sync(() => observer.end(exit)))
+          )
+        }
+      )
+    })
+  ))
