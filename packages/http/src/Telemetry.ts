@@ -18,8 +18,9 @@
  * Each connection of an `EventStream` and each request of a `Download` gets the redacted `http.client {METHOD}` span
  * `Attempt` gives (below), as a child of the stream's span; it ends when the response's headers arrive.
  *
- * `error.type` is the status code for a status failure (or for a 4xx or 5xx response handed back as a value), else
- * the failure's tag. Under our spans the platform's own
+ * `error.type` is the status code when it is a 4xx or 5xx (a status failure, or such a response handed back as a
+ * value), else the failure's tag: a 200 whose body was cut or did not decode is `BodyTruncated` or `InvalidJson`, a
+ * 3xx `UnexpectedStatus`, as OpenTelemetry's HTTP conventions say (the status code only when it indicates an error). Under our spans the platform's own
  * client span is not built (it records `url.full` and `url.query` unredacted and ends with the transport's raw
  * error, whose message names the raw URL); the `traceparent` and `b3` headers are sent from the attempt span instead
  * (so use {@link attempt} for propagation). Outside them, `Attempt` replaces the platform's span with a redacted

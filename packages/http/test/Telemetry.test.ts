@@ -532,6 +532,36 @@ describe("Telemetry", () => {
       expect(ok["error.type"]).toBeUndefined()
     }))
 
+  // OpenTelemetry's HTTP conventions: `error.type` is the status code only when the status says error (4xx, 5xx)
+  it.effect("a 200 whose body does not decode, and a 3xx, set error.type to the failure's tag, not the status", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const { client } = yield* scriptedClient([
+        { status: 200, body: "{\"truncated\":" },
+        { status: 302, body: "" },
+        { status: 404, body: "{}" }
+      ])
+      const request = HttpClientRequest.get("https://api.example.test/items")
+      for (let i = 0; i < 3; i++) {
+        yield* Telemetry.attempt(request, (ready) => Attempt.json(client, ready, Schema.Unknown)).pipe(
+          Telemetry.logicalCall(request),
+          Effect.withTracer(tracer),
+          Effect.exit
+        )
+      }
+      const ends = spans.map((
+        span
+      ) => [span.name, span.attributes.get("error.type"), span.attributes.get("sturdy.failure_tag")])
+      expect(ends).toEqual([
+        ["http.client.request GET", "InvalidJson", "InvalidJson"],
+        ["http.client.attempt GET", "InvalidJson", "InvalidJson"],
+        ["http.client.request GET", "UnexpectedStatus", "UnexpectedStatus"],
+        ["http.client.attempt GET", "UnexpectedStatus", "UnexpectedStatus"],
+        ["http.client.request GET", "404", "ClientError"],
+        ["http.client.attempt GET", "404", "ClientError"]
+      ])
+    }))
+
   it.effect("a method the conventions do not know names its spans HTTP; QUERY is known", () =>
     Effect.gen(function*() {
       const { spans, tracer } = TestTracer.make()

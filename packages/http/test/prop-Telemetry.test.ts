@@ -312,7 +312,7 @@ const model = (s: Scenario): RunModel => {
         break
       }
       const failure = failureOf(step.kind)
-      const errorType = failure.status === undefined ? failure.tag : String(failure.status)
+      const errorType = failure.status !== undefined && failure.status >= 400 ? String(failure.status) : failure.tag
       attempts.push({
         number: k,
         start: attemptStart,

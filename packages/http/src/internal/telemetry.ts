@@ -356,7 +356,9 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome => {
       failureTag,
       failure: error,
       status,
-      errorType: status === undefined ? failureTag : String(status)
+      // the conventions give the status code only when it says error (4xx, 5xx for a client); a 200 whose body was
+      // cut or did not decode, or a 3xx, failed for another reason: its tag
+      errorType: status !== undefined && status >= 400 ? String(status) : failureTag
     }
   }
   if (Cause.isInterruptedOnly(exit.cause)) {
