@@ -339,7 +339,9 @@ export const play = (
     const head = yield* Deferred.make<Head, Error>()
     const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
     const responder = yield* fork(
-      respond(request.method, request.headers, url, fault, exchange, head, body).pipe(Effect.ensuring(Effect.sync(exchange.close)))
+      respond(request.method, request.headers, url, fault, exchange, head, body).pipe(
+        Effect.ensuring(Effect.sync(exchange.close))
+      )
     )
     // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
     signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
