@@ -418,7 +418,9 @@ export interface EventStream extends Schema.Schema.Type<typeof EventStream> {}
  * and reaches past it is reset there, after `Content-Length` promised the whole part (the first such offset wins). A
  * resume from an offset is not cut by it, so `always(resource(body, { cutAt: [10, 30] }))` cuts the first answer at
  * byte 10, the resume from 10 at byte 30, and serves the rest whole. `FaultServer` and `ScriptedClient` play it alike;
- * `Chaos` too.
+ * `Chaos` too. `Date` is the responder's clock: under `TestClock` it starts at 1970, when a `lastModified` from later
+ * is not a strong validator to `Download` (which needs `Date` a second past it), so resume against an `etag` there, or
+ * set the clock (`TestClock.setTime`) first.
  *
  * @example
  * ```ts
@@ -890,6 +892,12 @@ export const streamReset: (
  * `end` (`"close"`, the default, or `"hang"`), `heartbeatEvery` (a positive duration: a comment line that often while
  * it hangs) and `latency`. A value out of range throws a `RangeError` naming it.
  *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const options: FaultScript.EventStreamOptions = { end: "hang", heartbeatEvery: "15 seconds" }
+ * ```
  * @since 0.2.0
  * @category models
  */
@@ -930,6 +938,12 @@ export const eventStream: (events: ReadonlyArray<ServerEvent>, options?: EventSt
  * offsets, integers ≥ 0, where a response is reset) and `latency`. A value out of range throws a `RangeError` naming
  * it.
  *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const options: FaultScript.ResourceOptions = { etag: "\"v1\"", contentType: "application/zip", cutAt: [4096] }
+ * ```
  * @since 0.2.0
  * @category models
  */

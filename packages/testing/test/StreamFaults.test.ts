@@ -81,6 +81,21 @@ const expected = (all: ReadonlyArray<FaultScript.ServerEvent>) => {
   })
 }
 
+/** The `Last-Event-ID` of each request when the n-th connection drops after `drops[n]` events. */
+const expectedLastEventIds = (all: ReadonlyArray<FaultScript.ServerEvent>, drops: ReadonlyArray<number>) => {
+  let received = 0
+  const ids: Array<string | undefined> = []
+  const sent = () => received === 0 ? undefined : all[received - 1].id
+  for (const dropAfter of drops) {
+    ids.push(sent())
+    received = Math.min(received + dropAfter, all.length)
+  }
+  ids.push(sent())
+  received = all.length
+  ids.push(sent())
+  return ids
+}
+
 const eventArb = (index: number) =>
   fc.record({
     event: fc.option(fc.constantFrom("update", "delete", "ping"), { nil: undefined }),
@@ -132,9 +147,8 @@ describe("FaultScript.eventStream", () => {
             scriptedEvents(dropsThenRest(all, drops)).pipe(Effect.provide(TestContext.TestContext))
           )
           expect(received.events).toEqual(expected(all))
-          // one request per step: the drops, the rest, the 204
-          expect(received.lastEventIds.length).toBe(drops.length + 2)
-          expect(received.lastEventIds[0]).toBeUndefined()
+          // one request per step (the drops, the rest, the 204), each resuming after the last event received
+          expect(received.lastEventIds).toEqual(expectedLastEventIds(all, drops))
         }),
         { seed: 20261207, numRuns: 60 }
       )
@@ -157,6 +171,41 @@ describe("FaultScript.eventStream", () => {
         { seed: 7, numRuns: 12 }
       )
     ))
+
+  it.live("a drop fails the body read after the events on both players; a close ends it cleanly", () =>
+    Effect.gen(function*() {
+      const routes = FaultScript.routes({
+        "/drop": FaultScript.eventStream([{ id: "1", data: "a" }, { id: "2", data: "b" }], { dropAfter: 1 }),
+        "/close": FaultScript.eventStream([{ id: "1", data: "a" }])
+      })
+      const read = (client: HttpClient.HttpClient, url: string) =>
+        client.execute(HttpClientRequest.get(url)).pipe(
+          Effect.flatMap((response) =>
+            response.stream.pipe(
+              Stream.decodeText(),
+              Stream.runFold("", (text, chunk) => text + chunk),
+              Effect.either
+            )
+          ),
+          Effect.map(Either.match({
+            onLeft: (error) => ({ failed: error._tag, reason: error.reason }),
+            onRight: (text) => ({ text })
+          })),
+          Effect.scoped
+        )
+      const scripted = yield* ScriptedClient.make(routes)
+      const server = yield* FaultServer.make(routes)
+      const client = yield* undici
+      for (
+        const [path, expected] of [
+          ["/drop", { failed: "ResponseError", reason: "Decode" }],
+          ["/close", { text: "id: 1\ndata: a\n\n" }]
+        ] as const
+      ) {
+        expect(yield* read(scripted.client, `${base}${path}`)).toEqual(expected)
+        expect(yield* read(client, `${server.url}${path}`)).toEqual(expected)
+      }
+    }).pipe(Effect.scoped))
 
   it.effect("resumes after the event named by Last-Event-ID, from the start for an unknown id", () =>
     Effect.gen(function*() {
