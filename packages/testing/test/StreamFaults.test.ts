@@ -248,6 +248,24 @@ describe("FaultScript.eventStream", () => {
       expect(yield* Fiber.join(fiber)).toBe("id: 1\nevent: u\nretry: 5\ndata: x\ndata: y\n\n: heartbeat\n: heartbeat\n")
     }).pipe(Effect.scoped))
 
+  it.effect("ScriptedClient: a stream that hangs without heartbeats stays open until the client goes away", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "GET /e": FaultScript.eventStream([{ id: "1", data: "a" }], { end: "hang" })
+      }))
+      const fiber = yield* HttpClientRequest.get(`${base}/e`).pipe(
+        scripted.client.execute,
+        Effect.flatMap((response) => response.text),
+        Effect.scoped,
+        Effect.fork
+      )
+      yield* TestClock.adjust("1 hour")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      yield* scripted.awaitIdle
+      expect((yield* scripted.requests).map((entry) => [entry.finished, entry.aborted])).toEqual([[false, true]])
+    }).pipe(Effect.scoped))
+
   it.live("FaultServer: a hanging stream beats until the client goes away; a HEAD gets the headers only", () =>
     Effect.gen(function*() {
       const server = yield* FaultServer.make(FaultScript.routes({
