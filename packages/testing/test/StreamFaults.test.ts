@@ -5,7 +5,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import { Download, EventStream } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { FaultScript, FaultServer, ScriptedClient } from "@sturdy/testing"
+import { Chaos, FaultScript, FaultServer, ScriptedClient } from "@sturdy/testing"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -395,6 +395,19 @@ describe("FaultScript.resource", () => {
       yield* TestClock.adjust("1 second")
       expect(text(yield* Fiber.join(fiber))).toBe("0123456789")
       expect(rangesOf(yield* scripted.requests)).toEqual([[undefined, undefined], ["bytes=6-", "\"v1\""]])
+    }).pipe(Effect.scoped))
+
+  it.effect("Chaos accepts and plays a resource from the request's own Range, as ScriptedClient does", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({ "/f": FaultScript.status(500) }))
+      const chaotic = scripted.client.pipe(Chaos.transform({
+        injectionRate: 1,
+        faults: [FaultScript.resource("0123456789", { etag: "\"v1\"", cutAt: [3, 7] })]
+      }))
+      const bytes = yield* downloadOf(`${base}/f`).pipe(Effect.provideService(HttpClient.HttpClient, chaotic))
+      expect(text(bytes)).toBe("0123456789")
+      // every answer was injected: the wrapped client saw nothing
+      expect(yield* scripted.requests).toEqual([])
     }).pipe(Effect.scoped))
 
   it.effect("without a validator a cut is not resumable", () =>
