@@ -13,7 +13,9 @@
  * - An injected fault is played exactly as `ScriptedClient` plays it (same platform errors and causes, the same
  *   `requestSent` marks, latencies as `Effect.sleep`s): `Attempt` and `Policy` classify it as they would the real
  *   failure. The wrapped client never sees the request: nothing is sent. A `hang` lasts until the caller gives up (an
- *   attempt timeout, an interruption).
+ *   attempt timeout, an interruption). An `eventStream` or a `resource` answers from the request's own
+ *   `Last-Event-ID`, `Range` and `If-Range`, as `ScriptedClient` does: an injected event stream that drops, or a
+ *   resource cut mid-body, exercises `EventStream`'s and `Download`'s resumes against the script, not the real server.
  * - Injected latency waits, then sends the real request through the wrapped client. While it waits nothing is
  *   written, so an attempt timeout that fires then is a `Timeout` with `requestSent: false`.
  * - An injected fault replaces the wrapped client's whole answer, including what it does after sending (its

@@ -342,8 +342,115 @@ export const StreamReset = Schema.TaggedStruct("StreamReset", {
 export interface StreamReset extends Schema.Schema.Type<typeof StreamReset> {}
 
 /**
- * One answer to one request: a response, a reset, a hang, or (since 0.2.0) a connection that never opened or an
- * HTTP/2 stream the server resets.
+ * One event of an {@link EventStream}: its `id` (no NULL, CR or LF; the id a reconnect names in `Last-Event-ID`),
+ * its `event` type (no CR or LF), its `data` (sent as one `data:` line per line: a CR or CRLF inside arrives as LF)
+ * and a `retry` reconnection time in milliseconds (an integer ≥ 0).
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const event: FaultScript.ServerEvent = { id: "7", event: "update", data: "{\"n\":7}", retry: 1000 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const ServerEvent = Schema.Struct({
+  id: Schema.optional(Schema.String.pipe(Schema.filter((id) => internal.eventFieldProblem("id", id)))),
+  event: Schema.optional(Schema.String.pipe(Schema.filter((event) => internal.eventFieldProblem("event", event)))),
+  data: Schema.String,
+  retry: Schema.optional(Schema.NonNegativeInt)
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ServerEvent extends Schema.Schema.Type<typeof ServerEvent> {}
+
+/**
+ * A `200` `text/event-stream` (with `Cache-Control: no-store`) whose events are `events`, sent after `latencyMillis`,
+ * **starting after the event whose `id` equals the request's `Last-Event-ID`** (from the first event when the request
+ * names none, or an id no event has): a reconnect resumes where the last one stopped, as an `EventSource` server
+ * does. Ids are unique (the schema and the constructor refuse a duplicate). An event without an id resumes as SSE
+ * says: after the last id before it, so it is sent again after a drop that follows it.
+ *
+ * With `dropAfter: n` the connection is reset after `n` events (or after all that remain, when fewer do): a
+ * mid-stream drop. Otherwise the stream ends as `end` says: `"close"` ends the body cleanly (an `EventSource`
+ * reconnects after its reconnection time), `"hang"` keeps it open, sending a comment line (`: heartbeat`) every
+ * `heartbeatMillis` when set, until the client goes away. The events are sent at once, each in its own chunk.
+ * Answering a `HEAD`, it sends the headers only. `FaultServer` and `ScriptedClient` play it alike; `Chaos` too.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.EventStream = FaultScript.eventStream([{ id: "1", data: "a" }], { end: "hang" })
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const EventStream = Schema.TaggedStruct("EventStream", {
+  events: Schema.Array(ServerEvent).pipe(Schema.filter((events) => internal.duplicateIdProblem(events))),
+  dropAfter: Schema.optional(Schema.NonNegativeInt),
+  heartbeatMillis: Schema.optional(Schema.Positive),
+  end: Schema.Literal("close", "hang"),
+  latencyMillis: Schema.NonNegative
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface EventStream extends Schema.Schema.Type<typeof EventStream> {}
+
+/**
+ * A resource that honours byte ranges (RFC 9110 §14), as a static file server does: its representation is `body`
+ * encoded as UTF-8, sent with `contentType`, `ETag: etag` and `Last-Modified: lastModified` when set, `Date` (the
+ * responder's clock) and `Accept-Ranges: bytes` (`none` when `acceptRanges` is false, and `Range` is then ignored).
+ * A request with `Range: bytes=N-` or `bytes=N-M` (one range; any other form is ignored) gets a `206` with
+ * `Content-Range: bytes N-<end>/<total>` and that part, unless it carries an `If-Range` that does not match: an entity
+ * tag matches a strong `etag` that is the same, a date matches a `lastModified` that is the same text; no match, or no
+ * `Range`, gets the whole body with a `200`. A range that starts at or past the end gets a `416` whose
+ * `Content-Range` gives the total length (`bytes *` then a slash and the total).
+ *
+ * `cutAt` holds offsets (integers ≥ 0) into the whole representation: a response whose part starts before an offset
+ * and reaches past it is reset there, after `Content-Length` promised the whole part (the first such offset wins). A
+ * resume from an offset is not cut by it, so `always(resource(body, { cutAt: [10, 30] }))` cuts the first answer at
+ * byte 10, the resume from 10 at byte 30, and serves the rest whole. `FaultServer` and `ScriptedClient` play it alike;
+ * `Chaos` too. `Date` is the responder's clock: under `TestClock` it starts at 1970, when a `lastModified` from later
+ * is not a strong validator to `Download` (which needs `Date` a second past it), so resume against an `etag` there, or
+ * set the clock (`TestClock.setTime`) first.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const fault: FaultScript.Resource = FaultScript.resource("0123456789", { etag: "\"v1\"", cutAt: [4] })
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export const Resource = Schema.TaggedStruct("Resource", {
+  body: Schema.String,
+  contentType: headerValue("content-type"),
+  etag: Schema.optional(headerValue("etag")),
+  lastModified: Schema.optional(headerValue("last-modified")),
+  acceptRanges: Schema.Boolean,
+  cutAt: Schema.Array(Schema.NonNegativeInt),
+  latencyMillis: Schema.NonNegative
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Resource extends Schema.Schema.Type<typeof Resource> {}
+
+/**
+ * One answer to one request: a response, a reset, a hang, or (since 0.2.0) a connection that never opened, an
+ * HTTP/2 stream the server resets, an event stream that resumes from `Last-Event-ID`, or a resource that honours
+ * `Range`.
  *
  * @example
  * ```ts
@@ -354,7 +461,7 @@ export interface StreamReset extends Schema.Schema.Type<typeof StreamReset> {}
  * @since 0.1.0
  * @category models
  */
-export const Fault = Schema.Union(Respond, Reset, Hang, ConnectFailure, StreamReset)
+export const Fault = Schema.Union(Respond, Reset, Hang, ConnectFailure, StreamReset, EventStream, Resource)
 
 /**
  * @since 0.1.0
@@ -780,12 +887,97 @@ export const streamReset: (
   options?: { readonly latency?: Duration.DurationInput | undefined }
 ) => StreamReset = internal.streamReset
 
+/**
+ * Options of {@link eventStream}: `dropAfter` (an integer ≥ 0: reset the connection after that many events),
+ * `end` (`"close"`, the default, or `"hang"`), `heartbeatEvery` (a positive duration: a comment line that often while
+ * it hangs) and `latency`. A value out of range throws a `RangeError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const options: FaultScript.EventStreamOptions = { end: "hang", heartbeatEvery: "15 seconds" }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface EventStreamOptions {
+  readonly dropAfter?: number | undefined
+  readonly end?: "close" | "hang" | undefined
+  readonly heartbeatEvery?: Duration.DurationInput | undefined
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * An event stream of `events` that resumes after the request's `Last-Event-ID` (see {@link EventStream}). A script
+ * `sequence(eventStream(all, { dropAfter: 2 }), eventStream(all))` drops once after two events and then serves the
+ * rest to the reconnect; end it with `status(204)` to tell the client to stop. An id with NULL, CR or LF, an event type
+ * with CR or LF, a duplicate id, a `retry` that is not an integer ≥ 0 or an option out of range throws a `RangeError`
+ * naming it.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const all = [{ id: "1", data: "a" }, { id: "2", data: "b" }, { id: "3", data: "c" }]
+ * const script = FaultScript.sequence(
+ *   FaultScript.eventStream(all, { dropAfter: 2 }),
+ *   FaultScript.eventStream(all),
+ *   FaultScript.status(204)
+ * )
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const eventStream: (events: ReadonlyArray<ServerEvent>, options?: EventStreamOptions) => EventStream =
+  internal.eventStream
+
+/**
+ * Options of {@link resource}: `contentType` (default `application/octet-stream`), the validators `etag` (an entity
+ * tag as sent, quotes included) and `lastModified` (an HTTP date), `acceptRanges` (default true), `cutAt` (byte
+ * offsets, integers ≥ 0, where a response is reset) and `latency`. A value out of range throws a `RangeError` naming
+ * it.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const options: FaultScript.ResourceOptions = { etag: "\"v1\"", contentType: "application/zip", cutAt: [4096] }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ResourceOptions {
+  readonly contentType?: string | undefined
+  readonly etag?: string | undefined
+  readonly lastModified?: string | Date | undefined
+  readonly acceptRanges?: boolean | undefined
+  readonly cutAt?: ReadonlyArray<number> | undefined
+  readonly latency?: Duration.DurationInput | undefined
+}
+
+/**
+ * A resource that answers `Range` with `206` (when `If-Range` matches), `200` or `416`, cut at the `cutAt` offsets
+ * (see {@link Resource}): what `Download` resumes against.
+ *
+ * @example
+ * ```ts
+ * import { FaultScript } from "@sturdy/testing"
+ *
+ * const file = FaultScript.always(FaultScript.resource("x".repeat(1000), { etag: "\"v1\"", cutAt: [100, 700] }))
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const resource: (body: string, options?: ResourceOptions) => Resource = internal.resource
+
 // -----------------------------------------------------------------------------
 // combinators
 // -----------------------------------------------------------------------------
 
 /**
- * Waits `latency` before sending headers (or before resetting, or failing to connect); no effect on `Hang`.
+ * Waits `latency` before sending headers (or before resetting, or failing to connect; before an event stream or a
+ * resource answers); no effect on `Hang`.
  *
  * @example
  * ```ts

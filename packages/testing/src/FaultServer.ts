@@ -10,6 +10,10 @@
  * way, a 500 after its latency that says it cannot play it: play those on `ScriptedClient`, or inject them with
  * `Chaos`.
  *
+ * An event stream (`FaultScript.eventStream`) is sent chunked (no `Content-Length`), one chunk per event, and a drop
+ * resets the connection after them; a ranged resource (`FaultScript.resource`) sets its own `Date` from the server's
+ * clock, so that a `Last-Modified` validator is judged against it as on `ScriptedClient`.
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"

@@ -20,6 +20,8 @@
  * | `tlsFailure()`                 | `RequestError` `Transport` | `Error` `code: "DEPTH_ZERO_SELF_SIGNED_CERT"`                |
  * | `refusedStream()`              | `RequestError` `Transport` | `Http2StreamReset` `code: "NGHTTP2_REFUSED_STREAM"`, unsent  |
  * | `streamReset()`                | `RequestError` `Transport` | `Http2StreamReset` `code: "NGHTTP2_INTERNAL_ERROR"`          |
+ * | `eventStream(…, { dropAfter })` | `ResponseError` `Decode`   | `SocketError` `code: "UND_ERR_SOCKET"`, after the events     |
+ * | `resource(…, { cutAt })`       | `ResponseError` `Decode`   | `SocketError` `code: "UND_ERR_SOCKET"`, at the cut           |
  *
  * A connect failure arrives after the fault's latency. Its cause names the request URL's host and port (the port
  * the scheme implies when the URL has none) where Node names the address it tried: the same for a URL with an IP
@@ -37,6 +39,10 @@
  * `HttpFailure` reads a `ConnectionError` that never reached the server and `Policy` retries it even for a POST. After
  * any other code the request may have been processed. Either way the request was written on an open connection: an
  * attempt timeout that fires before the reset arrives is a `Timeout` that may have reached the server.
+ *
+ * An event stream (`FaultScript.eventStream`) and a ranged resource (`FaultScript.resource`) read the request's
+ * `Last-Event-ID`, `Range` and `If-Range` headers and answer as `FaultServer` does; a hanging event stream stays open
+ * (beating on the `Clock` when asked) until the client goes away.
  *
  * A body is read as by Sturdy's undici transport: the first read that runs takes it; a body read whole is kept for
  * every later reader, a stream included, and a body being streamed fails any other reader (`ResponseError` `Decode`,

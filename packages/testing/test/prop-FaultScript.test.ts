@@ -175,6 +175,10 @@ const closesAt = (fault: FaultScript.Fault, now: number): number => {
       return now + fault.latencyMillis
     case "Respond":
       return now + fault.latencyMillis + pacedMillis(fault)
+    case "EventStream":
+      return fault.end === "hang" && fault.dropAfter === undefined ? Infinity : now + fault.latencyMillis
+    case "Resource":
+      return now + fault.latencyMillis
   }
 }
 

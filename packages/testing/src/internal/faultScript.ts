@@ -297,6 +297,107 @@ export const streamReset = (
   options?: { readonly latency?: Duration.DurationInput | undefined }
 ): FaultScript.StreamReset => makeStreamReset("streamReset", code, options)
 
+// An event's id may not hold NULL (a client ignores such an id) nor a line end; its type may not hold a line end:
+// either would change what the client parses.
+/** @internal */
+export const eventFieldProblem = (field: "id" | "event", value: string): string | undefined =>
+  (field === "id" ? /[\0\r\n]/ : /[\r\n]/).test(value) ?
+    `an event's ${field} ${JSON.stringify(value)} holds ${field === "id" ? "NULL, CR or LF" : "CR or LF"}` :
+    undefined
+
+/** @internal */
+export const duplicateIdProblem = (events: ReadonlyArray<FaultScript.ServerEvent>): string | undefined => {
+  const seen = new Set<string>()
+  for (const event of events) {
+    if (event.id === undefined) continue
+    if (seen.has(event.id)) return `events hold the id ${JSON.stringify(event.id)} twice (a resume would be ambiguous)`
+    seen.add(event.id)
+  }
+  return undefined
+}
+
+const requireEvents = (
+  where: string,
+  events: ReadonlyArray<FaultScript.ServerEvent>
+): ReadonlyArray<FaultScript.ServerEvent> => {
+  if (!Array.isArray(events)) return invalid(where, "events must be an array of events", events)
+  const out = events.map((event, index): FaultScript.ServerEvent => {
+    const name = `events[${index}]`
+    if (typeof event !== "object" || event === null) return invalid(where, `${name} must be an event`, event)
+    if (typeof event.data !== "string") return invalid(where, `${name}.data must be a string`, event.data)
+    for (const field of ["id", "event"] as const) {
+      const value = event[field]
+      if (value === undefined) continue
+      if (typeof value !== "string") return invalid(where, `${name}.${field} must be a string`, value)
+      const problem = eventFieldProblem(field, value)
+      if (problem !== undefined) return invalid(where, `${name}.${field}: ${problem}`, JSON.stringify(value))
+    }
+    return {
+      ...(event.id !== undefined ? { id: event.id } : {}),
+      ...(event.event !== undefined ? { event: event.event } : {}),
+      data: event.data,
+      ...(event.retry !== undefined ? { retry: requireInteger(where, `${name}.retry`, event.retry, 0) } : {})
+    }
+  })
+  const duplicate = duplicateIdProblem(out)
+  return duplicate === undefined ? out : invalid(where, duplicate, "events")
+}
+
+/** @internal */
+export const eventStream = (
+  events: ReadonlyArray<FaultScript.ServerEvent>,
+  options?: FaultScript.EventStreamOptions
+): FaultScript.EventStream => {
+  const where = "eventStream"
+  const end = options?.end ?? "close"
+  const heartbeat = options?.heartbeatEvery === undefined ?
+    undefined :
+    requireMillis(where, "heartbeatEvery", options.heartbeatEvery)
+  return {
+    _tag: "EventStream",
+    events: requireEvents(where, events),
+    ...(options?.dropAfter !== undefined ?
+      { dropAfter: requireInteger(where, "dropAfter", options.dropAfter, 0) } :
+      {}),
+    ...(heartbeat !== undefined ?
+      {
+        heartbeatMillis: heartbeat > 0 && Number.isFinite(heartbeat) ?
+          heartbeat :
+          invalid(where, "heartbeatEvery must be a finite duration > 0", options?.heartbeatEvery)
+      } :
+      {}),
+    end: end === "close" || end === "hang" ? end : invalid(where, "end must be \"close\" or \"hang\"", end),
+    latencyMillis: requireMillis(where, "latency", options?.latency)
+  }
+}
+
+/** @internal */
+export const resource = (body: string, options?: FaultScript.ResourceOptions): FaultScript.Resource => {
+  const where = "resource"
+  if (typeof body !== "string") return invalid(where, "body must be a string", body)
+  const cutAt = options?.cutAt ?? []
+  if (!Array.isArray(cutAt)) return invalid(where, "cutAt must be an array of byte offsets", cutAt)
+  const lastModified = options?.lastModified
+  return {
+    _tag: "Resource",
+    body,
+    contentType: requireHeaderValue(where, "content-type", options?.contentType ?? "application/octet-stream"),
+    ...(options?.etag !== undefined ? { etag: requireHeaderValue(where, "etag", options.etag) } : {}),
+    ...(lastModified !== undefined ?
+      {
+        lastModified: lastModified instanceof Date ?
+          (Number.isFinite(lastModified.getTime()) ?
+            lastModified.toUTCString() :
+            invalid(where, "lastModified must be a valid date", lastModified)) :
+          requireHeaderValue(where, "last-modified", lastModified)
+      } :
+      {}),
+    acceptRanges: options?.acceptRanges ?? true,
+    cutAt: cutAt.map((offset, index) => requireInteger(where, `cutAt[${index}]`, offset, 0)),
+    latencyMillis: requireMillis(where, "latency", options?.latency)
+  }
+}
+
 // -----------------------------------------------------------------------------
 // combinators
 // -----------------------------------------------------------------------------
@@ -634,7 +735,9 @@ export interface Plan {
   readonly headers: Record<string, string>
   /** Chunks to send, each after waiting `delayMillis`. */
   readonly chunks: ReadonlyArray<{ readonly delayMillis: number; readonly bytes: Uint8Array }>
-  readonly ending: "complete" | "reset" | "truncated"
+  readonly ending: "complete" | "reset" | "truncated" | "hang"
+  /** While the response hangs after its chunks: these bytes every `everyMillis` (an event stream's heartbeat). */
+  readonly heartbeat?: { readonly everyMillis: number; readonly bytes: Uint8Array } | undefined
 }
 
 // A fault written as a literal (neither built by the constructors nor decoded by the schema) can still carry what HTTP
@@ -739,6 +842,159 @@ export const plan = (fault: Respond, nowMillis: number, method = "GET"): Plan =>
     headers,
     chunks,
     ending: ending._tag === "Complete" ? "complete" : ending._tag === "ResetMidBody" ? "reset" : "truncated"
+  }
+}
+
+// -----------------------------------------------------------------------------
+// event streams and ranged resources: answers that depend on the request's headers
+// -----------------------------------------------------------------------------
+
+/** The faults both responders answer with a response: a `Respond`, an event stream, a resource. @internal */
+export type Answer = Respond | FaultScript.EventStream | FaultScript.Resource
+
+const serializeEvent = (event: FaultScript.ServerEvent): string => {
+  let out = ""
+  if (event.id !== undefined) out += `id: ${event.id}\n`
+  if (event.event !== undefined) out += `event: ${event.event}\n`
+  if (event.retry !== undefined) out += `retry: ${event.retry}\n`
+  for (const line of event.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`
+  return out + "\n"
+}
+
+/**
+ * The index of the first event to send: the one after the event whose id is the request's `Last-Event-ID`, or the
+ * first when the request names none or an id no event has.
+ * @internal
+ */
+export const resumeIndex = (
+  events: ReadonlyArray<FaultScript.ServerEvent>,
+  requestHeaders: Readonly<Record<string, string>>
+): number => {
+  const last = requestHeaders["last-event-id"]
+  if (last === undefined) return 0
+  const index = events.findIndex((event) => event.id === last)
+  return index === -1 ? 0 : index + 1
+}
+
+const eventStreamPlan = (
+  fault: FaultScript.EventStream,
+  method: string,
+  requestHeaders: Readonly<Record<string, string>>
+): Plan => {
+  const headers: Record<string, string> = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-store"
+  }
+  if (method.toUpperCase() === "HEAD") return { status: 200, headers, chunks: [], ending: "complete" }
+  const start = resumeIndex(fault.events, requestHeaders)
+  const rest = fault.events.slice(start)
+  const sent = fault.dropAfter === undefined ? rest : rest.slice(0, fault.dropAfter)
+  const chunks = sent.map((event) => ({ delayMillis: 0, bytes: encoder.encode(serializeEvent(event)) }))
+  if (fault.dropAfter !== undefined) return { status: 200, headers, chunks, ending: "reset" }
+  if (fault.end === "close") return { status: 200, headers, chunks, ending: "complete" }
+  return {
+    status: 200,
+    headers,
+    chunks,
+    ending: "hang",
+    heartbeat: fault.heartbeatMillis === undefined ?
+      undefined :
+      { everyMillis: fault.heartbeatMillis, bytes: encoder.encode(": heartbeat\n") }
+  }
+}
+
+// one range, `bytes=N-` or `bytes=N-M` (RFC 9110 §14.1.2); any other form is ignored, as a server may ignore Range
+const parseRange = (value: string): { readonly first: number; readonly last: number | undefined } | undefined => {
+  const match = /^bytes=(\d+)-(\d*)$/i.exec(value.trim())
+  if (match === null) return undefined
+  const first = Number(match[1])
+  const last = match[2] === "" ? undefined : Number(match[2])
+  if (!Number.isSafeInteger(first) || (last !== undefined && !(Number.isSafeInteger(last) && last >= first))) {
+    return undefined
+  }
+  return { first, last }
+}
+
+// RFC 9110 §13.1.5: an entity tag matches by the strong comparison (never a weak one), a date matches a
+// Last-Modified that is the same
+const ifRangeMatches = (fault: FaultScript.Resource, ifRange: string | undefined): boolean => {
+  if (ifRange === undefined) return true
+  const value = ifRange.trim()
+  if (value.startsWith("\"") || value.startsWith("W/")) {
+    return fault.etag !== undefined && !fault.etag.startsWith("W/") && !value.startsWith("W/") &&
+      value === fault.etag.trim()
+  }
+  return fault.lastModified !== undefined && value === fault.lastModified.trim()
+}
+
+const resourcePlan = (
+  fault: FaultScript.Resource,
+  nowMillis: number,
+  method: string,
+  requestHeaders: Readonly<Record<string, string>>
+): Plan => {
+  const bytes = encoder.encode(fault.body)
+  const total = bytes.length
+  const headers: Record<string, string> = {
+    "content-type": fault.contentType,
+    "accept-ranges": fault.acceptRanges ? "bytes" : "none",
+    "date": new Date(nowMillis).toUTCString()
+  }
+  if (fault.etag !== undefined) headers["etag"] = fault.etag
+  if (fault.lastModified !== undefined) headers["last-modified"] = fault.lastModified
+  // the constructors and the schema refuse these; a hand-written literal gets both responders' same 500
+  const badHeader = headersProblem(headers)
+  if (badHeader !== undefined) return plan(invalidFault(badHeader), nowMillis, method)
+  const rangeHeader = requestHeaders["range"]
+  const range = fault.acceptRanges && rangeHeader !== undefined && ifRangeMatches(fault, requestHeaders["if-range"]) ?
+    parseRange(rangeHeader) :
+    undefined
+  let status = 200
+  let start = 0
+  let part = bytes
+  if (range !== undefined) {
+    if (range.first >= total) {
+      headers["content-range"] = `bytes */${total}`
+      headers["content-length"] = "0"
+      return { status: 416, headers, chunks: [], ending: "complete" }
+    }
+    const last = Math.min(range.last ?? total - 1, total - 1)
+    status = 206
+    start = range.first
+    part = bytes.subarray(range.first, last + 1)
+    headers["content-range"] = `bytes ${range.first}-${last}/${total}`
+  }
+  headers["content-length"] = String(part.length)
+  if (method.toUpperCase() === "HEAD") return { status, headers, chunks: [], ending: "complete" }
+  // the first offset inside this part, past its start: a resume from an offset is not cut by it again
+  const cuts = fault.cutAt.filter((offset) => offset > start && offset < start + part.length)
+  const cut = cuts.length === 0 ? undefined : Math.min(...cuts)
+  const sent = cut === undefined ? part : part.subarray(0, cut - start)
+  return {
+    status,
+    headers,
+    chunks: sent.length === 0 ? [] : [{ delayMillis: 0, bytes: sent }],
+    ending: cut === undefined ? "complete" : "reset"
+  }
+}
+
+/**
+ * The plan both responders play for an answer to a request with `requestHeaders` (lower-case names).
+ * @internal
+ */
+export const planAnswer = (
+  fault: Answer,
+  nowMillis: number,
+  method: string,
+  requestHeaders: Readonly<Record<string, string>>
+): Plan => {
+  switch (fault._tag) {
+    case "Respond":
+      return plan(fault, nowMillis, method)
+    case "EventStream":
+      return eventStreamPlan(fault, method, requestHeaders)
+    case "Resource":
+      return resourcePlan(fault, nowMillis, method, requestHeaders)
   }
 }
 

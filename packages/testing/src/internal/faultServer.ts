@@ -22,10 +22,11 @@ const handle = (
   request: Http.IncomingMessage,
   response: Http.ServerResponse
 ): void => {
+  const requestHeaders = flatHeaders(request.headers)
   const entry = state.arrive({
     method: request.method ?? "GET",
     path: request.url ?? "/",
-    headers: flatHeaders(request.headers),
+    headers: requestHeaders,
     nowMillis: clock.unsafeCurrentTimeMillis()
   })
   const socket: Net.Socket = request.socket
@@ -56,11 +57,15 @@ const handle = (
     case "ConnectFailure":
     case "StreamReset":
     case "Respond":
+    case "EventStream":
+    case "Resource":
       return later(fault.latencyMillis, () => {
         // a connection that never opened cannot be played on this one, which is open, nor an HTTP/2 stream reset on
         // HTTP/1.1: answered as `unplayableFault`
-        const answer = fault._tag === "Respond" ? fault : engine.unplayableFault(fault)
-        let plan = engine.plan(answer, clock.unsafeCurrentTimeMillis(), request.method)
+        const answer = fault._tag === "ConnectFailure" || fault._tag === "StreamReset" ?
+          engine.unplayableFault(fault) :
+          fault
+        let plan = engine.planAnswer(answer, clock.unsafeCurrentTimeMillis(), request.method ?? "GET", requestHeaders)
         try {
           response.writeHead(plan.status, plan.headers)
         } catch (error) {
@@ -102,6 +107,17 @@ const handle = (
                 entry.finish()
                 socket.end()
               })
+            case "hang": {
+              // open until the client goes away (the close handler clears the timers), beating when asked to
+              const heartbeat = plan.heartbeat
+              if (heartbeat === undefined) return
+              const beat = (): void =>
+                later(heartbeat.everyMillis, () => {
+                  response.write(heartbeat.bytes)
+                  beat()
+                })
+              return beat()
+            }
           }
         }
         sendFrom(0)

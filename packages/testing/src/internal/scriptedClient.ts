@@ -169,6 +169,7 @@ const sleepMillis = (millis: number) => millis > 0 ? Effect.sleep(millis) : Effe
 /** Plays the server's side of one exchange: it runs on its own, whether or not the client reads the body. */
 const respond = (
   method: string,
+  requestHeaders: Readonly<Record<string, string>>,
   url: URL,
   fault: FaultScript.Fault,
   exchange: Exchange,
@@ -203,13 +204,26 @@ const respond = (
         })
       )
     case "Respond":
+    case "EventStream":
+    case "Resource":
       return Effect.gen(function*() {
         yield* sleepMillis(fault.latencyMillis)
-        const plan = engine.plan(fault, yield* Clock.currentTimeMillis, method)
+        const plan = engine.planAnswer(fault, yield* Clock.currentTimeMillis, method, requestHeaders)
         yield* Deferred.succeed(head, { status: plan.status, headers: Headers.fromInput(plan.headers) })
         for (const chunk of plan.chunks) {
           yield* sleepMillis(chunk.delayMillis)
           yield* Queue.offer(body, Take.chunk(Chunk.of(chunk.bytes)))
+        }
+        if (plan.ending === "hang") {
+          // open until the client goes away (which interrupts this fiber), beating when asked to
+          const heartbeat = plan.heartbeat
+          if (heartbeat === undefined) return yield* Effect.never
+          return yield* Effect.forever(
+            Effect.zipRight(
+              sleepMillis(heartbeat.everyMillis),
+              Queue.offer(body, Take.chunk(Chunk.of(heartbeat.bytes)))
+            )
+          )
         }
         exchange.finish()
         switch (plan.ending) {
@@ -325,7 +339,9 @@ export const play = (
     const head = yield* Deferred.make<Head, Error>()
     const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
     const responder = yield* fork(
-      respond(request.method, url, fault, exchange, head, body).pipe(Effect.ensuring(Effect.sync(exchange.close)))
+      respond(request.method, request.headers, url, fault, exchange, head, body).pipe(
+        Effect.ensuring(Effect.sync(exchange.close))
+      )
     )
     // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
     signal.addEventListener("abort", () => responder.unsafeInterruptAsFork(FiberId.none), { once: true })
