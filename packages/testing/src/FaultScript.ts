@@ -396,7 +396,12 @@ export const EventStream = Schema.TaggedStruct("EventStream", {
   heartbeatMillis: Schema.optional(Schema.Positive),
   end: Schema.Literal("close", "hang"),
   latencyMillis: Schema.NonNegative
-})
+}).pipe(
+  Schema.filter((fault) =>
+    fault.heartbeatMillis === undefined || (fault.end === "hang" && fault.dropAfter === undefined) ||
+    "heartbeatMillis needs end \"hang\" and no dropAfter (heartbeats are sent while the stream hangs)"
+  )
+)
 
 /**
  * @since 0.2.0
@@ -890,7 +895,8 @@ export const streamReset: (
 /**
  * Options of {@link eventStream}: `dropAfter` (an integer ≥ 0: reset the connection after that many events),
  * `end` (`"close"`, the default, or `"hang"`), `heartbeatEvery` (a positive duration: a comment line that often while
- * it hangs) and `latency`. A value out of range throws a `RangeError` naming it.
+ * it hangs; only with `end: "hang"` and without `dropAfter`) and `latency`. A value out of range, or a
+ * `heartbeatEvery` that could never be sent, throws a `RangeError` naming it.
  *
  * @example
  * ```ts

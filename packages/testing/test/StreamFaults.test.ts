@@ -431,11 +431,11 @@ describe("schema and constructors", () => {
   it("the new faults round-trip through the Fault schema and decode inside routes from JSON", () => {
     const faults: ReadonlyArray<FaultScript.Fault> = [
       FaultScript.eventStream([{ id: "1", event: "u", data: "a\nb", retry: 10 }, { data: "c" }], {
-        dropAfter: 1,
         heartbeatEvery: "15 seconds",
         end: "hang",
         latency: "5 millis"
       }),
+      FaultScript.eventStream([{ id: "1", data: "a" }], { dropAfter: 1 }),
       FaultScript.eventStream([]),
       FaultScript.resource("héllo", {
         etag: "\"v1\"",
@@ -450,9 +450,9 @@ describe("schema and constructors", () => {
       const encoded = Schema.encodeSync(FaultScript.Fault)(fault)
       expect(Schema.decodeUnknownSync(FaultScript.Fault)(JSON.parse(JSON.stringify(encoded)))).toEqual(fault)
     }
-    const routes = FaultScript.routes({ "GET /e": FaultScript.sequence(faults[0], faults[1]), "GET /f": faults[2] })
+    const routes = FaultScript.routes({ "GET /e": FaultScript.sequence(faults[0], faults[1]), "GET /f": faults[3] })
     expect(Schema.decodeUnknownSync(FaultScript.Routes)(JSON.parse(JSON.stringify(routes)))).toEqual(routes)
-    expect(faults[2]).toMatchObject({ lastModified: "Tue, 01 Dec 2026 00:00:00 GMT" })
+    expect(faults[3]).toMatchObject({ lastModified: "Tue, 01 Dec 2026 00:00:00 GMT" })
   })
 
   it("the schema refuses what the constructors refuse", () => {
@@ -465,6 +465,9 @@ describe("schema and constructors", () => {
     expect(Either.isLeft(decode({ ...stream, events: [{ id: "a\nb", data: "" }] }))).toBe(true)
     expect(Either.isLeft(decode({ ...stream, dropAfter: -1 }))).toBe(true)
     expect(Either.isLeft(decode({ ...stream, end: "later" }))).toBe(true)
+    expect(Either.isLeft(decode({ ...stream, heartbeatMillis: 1000 }))).toBe(true)
+    expect(Either.isLeft(decode({ ...stream, heartbeatMillis: 1000, end: "hang", dropAfter: 1 }))).toBe(true)
+    expect(Either.isRight(decode({ ...stream, heartbeatMillis: 1000, end: "hang" }))).toBe(true)
     expect(Either.isLeft(decode({ ...file, cutAt: [-1] }))).toBe(true)
     expect(Either.isLeft(decode({ ...file, etag: "\"a\r\n\"" }))).toBe(true)
   })
@@ -493,6 +496,14 @@ describe("schema and constructors", () => {
         /eventStream: heartbeatEvery must be a duration ≥ 0/
       ],
       [() => FaultScript.eventStream([], { end: "later" as "hang" }), /eventStream: end must be "close" or "hang"/],
+      [
+        () => FaultScript.eventStream([], { heartbeatEvery: "1 second" }),
+        /eventStream: heartbeatEvery needs end: "hang"/
+      ],
+      [
+        () => FaultScript.eventStream([], { heartbeatEvery: "1 second", end: "hang", dropAfter: 2 }),
+        /eventStream: heartbeatEvery and dropAfter exclude each other/
+      ],
       [
         () => FaultScript.eventStream([{ id: "1", data: "" }, { id: "1", data: "" }]),
         /eventStream: events hold the id "1" twice/

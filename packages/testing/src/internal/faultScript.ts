@@ -367,7 +367,18 @@ export const eventStream = (
       } :
       {}),
     end: end === "close" || end === "hang" ? end : invalid(where, "end must be \"close\" or \"hang\"", end),
-    latencyMillis: requireMillis(where, "latency", options?.latency)
+    latencyMillis: requireMillis(where, "latency", options?.latency),
+    // heartbeats are sent only while the stream hangs: asked for otherwise, they would silently never come
+    ...(heartbeat !== undefined && end !== "hang" ?
+      invalid(where, "heartbeatEvery needs end: \"hang\" (heartbeats are sent while the stream hangs)", end) :
+      {}),
+    ...(heartbeat !== undefined && options?.dropAfter !== undefined ?
+      invalid(
+        where,
+        "heartbeatEvery and dropAfter exclude each other (the connection drops before it hangs)",
+        "dropAfter"
+      ) :
+      {})
   }
 }
 
