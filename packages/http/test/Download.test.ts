@@ -17,12 +17,12 @@ import {
   FastCheck as fc,
   Fiber,
   Metric,
-  MetricState,
   Option,
   Schedule,
   Stream,
   TestClock
 } from "effect"
+import { counterValue, renderedSpans } from "./utils/telemetryProbes.js"
 
 interface Seen {
   readonly url: string
@@ -661,27 +661,6 @@ describe("Download", () => {
 // telemetry: one span for the download, its requests' redacted client spans under it, resumes counted by host
 // -----------------------------------------------------------------------------
 
-/** The value of a counter whose labels include all of `labels`, summed over the others; undefined when never set. */
-const counterValue = (name: string, labels: Record<string, string>) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    let total: number | undefined
-    for (const pair of pairs) {
-      if (pair.metricKey.name !== name) continue
-      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
-      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
-      if (MetricState.isCounterState(pair.metricState)) total = (total ?? 0) + Number(pair.metricState.count)
-    }
-    return total
-  })
-
-/** Every span's name, attributes and events as one text, to search for a secret. */
-const rendered = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
-  JSON.stringify(spans.map((span) => ({
-    name: span.name,
-    attributes: Object.fromEntries(span.attributes),
-    events: span.events
-  })))
-
 describe("Download telemetry", () => {
   const secretUrl = "https://telemetry-dl.example.test/big.bin?api_key=k3y-s3cret"
   const secretRequest = HttpClientRequest.get(secretUrl).pipe(
@@ -797,7 +776,7 @@ describe("Download telemetry", () => {
       const { exit } = yield* run(server.client, { schedule: noWait }, secretRequest).pipe(Effect.withTracer(tracer))
       expect(Either.isRight(exit)).toBe(true)
       expect(spans.length).toBe(4)
-      const text = rendered(spans)
+      const text = renderedSpans(spans)
       expect(text).toContain("<redacted>")
       expect(text).not.toContain("s3cret")
       const labels = yield* Effect.map(

@@ -2,25 +2,11 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import { EventStream, HttpFailure } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
-import {
-  Cause,
-  Chunk,
-  Clock,
-  Duration,
-  Effect,
-  Exit,
-  Fiber,
-  Metric,
-  MetricState,
-  Option,
-  Schedule,
-  Schema,
-  Stream,
-  TestClock
-} from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as internal from "../src/internal/eventStream.js"
 import { systemError } from "./utils/fakeTransport.js"
+import { counterValue, renderedLabels, renderedSpans } from "./utils/telemetryProbes.js"
 
 // -----------------------------------------------------------------------------
 // parser: the examples of HTML Living Standard §9.2.6 "Interpreting an event stream"
@@ -596,33 +582,6 @@ describe("EventStream against a hostile server", () => {
 // telemetry: one span for the stream, the connections' redacted client spans under it, metrics by host
 // -----------------------------------------------------------------------------
 
-/** The value of a counter whose labels include all of `labels`, summed over the others; undefined when never set. */
-const counterValue = (name: string, labels: Record<string, string>) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    let total: number | undefined
-    for (const pair of pairs) {
-      if (pair.metricKey.name !== name) continue
-      const tags = new Map(pair.metricKey.tags.map((tag) => [tag.key, tag.value]))
-      if (!Object.entries(labels).every(([key, value]) => tags.get(key) === value)) continue
-      if (MetricState.isCounterState(pair.metricState)) total = (total ?? 0) + Number(pair.metricState.count)
-    }
-    return total
-  })
-
-/** Every span's name, attributes and events as one text, to search for a secret. */
-const rendered = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
-  JSON.stringify(spans.map((span) => ({
-    name: span.name,
-    attributes: Object.fromEntries(span.attributes),
-    events: span.events
-  })))
-
-/** Every label of every metric series, as one text. */
-const renderedLabels = Effect.map(
-  Metric.snapshot,
-  (pairs) => JSON.stringify(pairs.map((pair) => [pair.metricKey.name, pair.metricKey.tags]))
-)
-
 describe("EventStream telemetry", () => {
   const secretUrl = "https://telemetry-sse.example.test/feed?api_key=k3y-s3cret&room=7"
   const secretRequest = HttpClientRequest.get(secretUrl).pipe(
@@ -750,7 +709,7 @@ describe("EventStream telemetry", () => {
       const { client } = scripted([{ body: ["data: a\n\n"], then: "reset" }, { status: 500 }, { status: 401 }])
       yield* runOnClock(EventStream.make(client, secretRequest, quick)).pipe(Effect.withTracer(tracer))
       expect(spans.length).toBeGreaterThan(3)
-      const text = rendered(spans)
+      const text = renderedSpans(spans)
       expect(text).toContain("<redacted>")
       expect(text).not.toContain("s3cret")
       expect(yield* renderedLabels).not.toContain("s3cret")
@@ -765,7 +724,7 @@ describe("EventStream telemetry", () => {
       )
       const [stream] = spans.filter((span) => span.name === "http.client.event_stream GET")
       expect(stream.events).toHaveLength(1)
-      expect(rendered([stream])).not.toContain("cursor-0a1b2c")
+      expect(renderedSpans([stream])).not.toContain("cursor-0a1b2c")
     }))
 
   it.effect("without a tracer no span is built (the platform's span has no parent), and metrics still count", () =>

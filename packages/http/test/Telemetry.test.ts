@@ -20,6 +20,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import { renderedSpans } from "./utils/telemetryProbes.js"
 
 // -----------------------------------------------------------------------------
 // a logger that keeps every line, metric readers (spans are kept by TestTracer)
@@ -85,13 +86,6 @@ const scriptedClient = (replies: ReadonlyArray<Reply>) =>
     )
     return { client, seen }
   })
-
-const spanAttributesText = (spans: ReadonlyArray<TestTracer.CollectedSpan>): string =>
-  JSON.stringify(spans.map((span) => ({
-    name: span.name,
-    attributes: Object.fromEntries(span.attributes),
-    events: span.events
-  })))
 
 /** Runs a call through Retry (spaced 100 ms) inside a logical call, moving the TestClock along. */
 const callWithRetry = <A, E>(
@@ -207,7 +201,7 @@ describe("Telemetry", () => {
       expect(lines.filter((line) => line.level === "WARN")).toHaveLength(1)
       expect(lines.some((line) => line.level === "DEBUG" && line.text.includes("attempt 1 failed"))).toBe(true)
       expect(lines.some((line) => line.text.includes("api_key=<redacted>"))).toBe(true)
-      const everything = spanAttributesText(spans) + lines.map((line) => line.text).join("\n")
+      const everything = renderedSpans(spans) + lines.map((line) => line.text).join("\n")
       for (const secret of ["SECRET-1", "SECRET-2", "SECRET-3", "SECRET-4", "SECRET-5", "SECRET-6", "SECRET-7"]) {
         expect(everything).not.toContain(secret)
       }
