@@ -9,7 +9,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { startConnectProxy } from "../../node/test/utils/connectProxy.js"
+import { startConnectProxy, withEnv } from "../../node/test/utils/connectProxy.js"
 import { fastPolicy, loopback, sturdy } from "./utils.js"
 
 const password = "cl1-pr0xy-s3cret"
@@ -21,27 +21,6 @@ const expectNoSecret = (...texts: ReadonlyArray<string>) => {
     expect(text).not.toContain(encoded)
   }
 }
-
-const envNames = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] as const
-
-/** Runs `effect` with exactly these proxy variables set, then puts back what was there. */
-const withEnv = <A, E, R>(vars: Partial<Record<(typeof envNames)[number], string>>, effect: Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = Object.fromEntries(envNames.map((name) => [name, process.env[name]]))
-      for (const name of envNames) delete process.env[name]
-      Object.assign(process.env, vars)
-      return saved
-    }),
-    () => effect,
-    (saved) =>
-      Effect.sync(() => {
-        for (const name of envNames) {
-          if (saved[name] === undefined) delete process.env[name]
-          else process.env[name] = saved[name]
-        }
-      })
-  )
 
 const ok = (_: Http.IncomingMessage, response: Http.ServerResponse) => {
   response.writeHead(200, { "content-type": "application/json" })

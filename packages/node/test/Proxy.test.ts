@@ -18,7 +18,7 @@ import * as Util from "node:util"
 import { closedPort, json, start } from "../../../test/utils/loopbackServer.js"
 import type { Handler, LoopbackServer } from "../../../test/utils/loopbackServer.js"
 import { renderings } from "../../../test/utils/renderings.js"
-import { type ConnectProxy, startConnectProxy } from "./utils/connectProxy.js"
+import { type ConnectProxy, type envNames, startConnectProxy, withEnv } from "./utils/connectProxy.js"
 import { recordingTracer } from "./utils/recordingTracer.js"
 
 const fixture = (name: string): Buffer => Fs.readFileSync(Path.join(import.meta.dirname, "fixtures", name))
@@ -371,27 +371,6 @@ describe("UndiciHttpClient proxy: values refused by name", () => {
 // -----------------------------------------------------------------------------
 // proxy: "env"
 // -----------------------------------------------------------------------------
-
-const envNames = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] as const
-
-/** Runs `effect` with exactly these proxy variables set (the others unset), then puts back what was there. */
-const withEnv = <A, E, R>(vars: Partial<Record<(typeof envNames)[number], string>>, effect: Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const saved = Object.fromEntries(envNames.map((name) => [name, process.env[name]]))
-      for (const name of envNames) delete process.env[name]
-      Object.assign(process.env, vars)
-      return saved
-    }),
-    () => effect,
-    (saved) =>
-      Effect.sync(() => {
-        for (const name of envNames) {
-          if (saved[name] === undefined) delete process.env[name]
-          else process.env[name] = saved[name]
-        }
-      })
-  )
 
 // Host names of the tests resolve to 127.0.0.1 and nowhere else; any other name fails as unknown, without asking a
 // real resolver. Only these names: `localhost` and 127.0.0.1 need no stub.

@@ -136,3 +136,28 @@ export const startConnectProxy = (
         for (const socket of sockets) socket.destroy()
       })
   ).pipe(Effect.map(({ proxy }) => proxy))
+
+/** The proxy variables `proxy: "env"` and the CLI read. */
+export const envNames = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] as const
+
+/** Runs `effect` with exactly these proxy variables set (the others unset), then puts back what was there. */
+export const withEnv = <A, E, R>(
+  vars: Partial<Record<(typeof envNames)[number], string>>,
+  effect: Effect.Effect<A, E, R>
+) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const saved = Object.fromEntries(envNames.map((name) => [name, process.env[name]]))
+      for (const name of envNames) delete process.env[name]
+      Object.assign(process.env, vars)
+      return saved
+    }),
+    () => effect,
+    (saved) =>
+      Effect.sync(() => {
+        for (const name of envNames) {
+          if (saved[name] === undefined) delete process.env[name]
+          else process.env[name] = saved[name]
+        }
+      })
+  )
