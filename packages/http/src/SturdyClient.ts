@@ -89,6 +89,7 @@ import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "./Attempt.js"
+import type * as HttpCache from "./HttpCache.js"
 import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/sturdyClient.js"
 import type * as Policy from "./Policy.js"
@@ -153,6 +154,44 @@ export declare namespace SturdyClient {
      * ```
      */
     readonly replicas?: Replicas | undefined
+    /**
+     * A private HTTP cache (RFC 9111) the calls go through, outside the policy, as
+     * `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))` would have it: a fresh hit makes no
+     * attempt (no bulkhead slot, rate-limit token, breaker probe or retry budget is used); a stale response is
+     * revalidated through the policy (a 304 is the upstream's success); `stale-if-error` answers once the policy has
+     * given up (its retries spent on a connection failure, a timeout or a 500, 502, 503 or 504, its breaker open, or
+     * another of its rejections). Only an answer the attempt takes (a 2xx, or a 304 to the cache's revalidation) is
+     * stored; the methods decode what the cache answers (stored or not) with the call's `schema` and attempt options,
+     * so a stored body that does not match is the same failure as a fresh one. The key is the logical URL (the base
+     * URL's origin), whichever replica answered. `POST`, `PUT`, `PATCH` and `DELETE` go through it, so that their
+     * success invalidates the URL, and are never answered from it. A method called without `schema` returns the
+     * response the cache answered: `HttpCache.provenance(received.response)` tells `fresh`, `stale`, `revalidated` or
+     * `miss`. With a policy, the call's span (and its metrics) is around the cache and carries `sturdy.cache`; a
+     * fresh hit is a call of 0 attempts. Not read from `Config` by `layerConfig` (a cache is made in a scope, with
+     * `HttpCache.make`); a value that is not such a cache fails every call with `InvalidRequest` (`InvalidOptions`).
+     *
+     * @example
+     * ```ts
+     * import { HttpClient } from "@effect/platform"
+     * import { HttpCache, Policy, SturdyClient } from "@sturdy/http"
+     * import { Effect, Option, Schema } from "effect"
+     *
+     * const Config = Schema.Struct({ flags: Schema.Array(Schema.String) })
+     * const program = Effect.gen(function*() {
+     *   const cache = yield* HttpCache.make({ staleIfError: "10 minutes" })
+     *   const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, {
+     *     baseUrl: "https://api.example.com",
+     *     policy: yield* Policy.make({ retry: { maxAttempts: 3 } }),
+     *     cache
+     *   })
+     *   const config = yield* api.get("/config", { schema: Config })
+     *   const received = yield* api.get("/config")
+     *   return { config, fromCache: Option.exists(HttpCache.provenance(received.response), (p) => p !== "miss") }
+     * }).pipe(Effect.scoped, Effect.provide(HttpCache.layerMemory()))
+     * ```
+     * @since 0.2.0
+     */
+    readonly cache?: HttpCache.HttpCache | undefined
   }
 
   /**
