@@ -69,6 +69,20 @@
  * }).pipe(Effect.scoped)
  * ```
  *
+ * Caching: with `cache` (an `HttpCache.make`), each call goes through that private HTTP cache, which sits outside the
+ * policy, as `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))` would place it. A fresh hit makes
+ * no attempt: no stage of the policy sees it (no bulkhead slot, rate-limit token, breaker probe or retry budget
+ * deposit). A stale response is revalidated by one call through the policy, where a 304 counts as the upstream's
+ * success, and `stale-if-error` answers once the policy has given up (its retries spent on a connection failure, a
+ * timeout, a 500, 502, 503 or 504, or its breaker open). Only what an attempt accepts (a 2xx, or a 304 to a
+ * revalidation) is stored. Whatever the cache answers, stored or not, is checked and decoded with the call's own
+ * `schema` and attempt options. The key is the logical URL (`baseUrl`'s origin), whichever replica answered. `POST`,
+ * `PUT`, `PATCH` and `DELETE` pass through the cache, so that a success invalidates the URL, and are never answered
+ * from it. A method called without `schema` returns the cache's response: `HttpCache.provenance(received.response)`
+ * says how it was produced. With a policy, the call's span and metrics wrap the cache: a fresh hit is a call with
+ * `sturdy.attempts` 0, and every call's span carries `sturdy.cache`. Without `cache`, a call has no cache step at
+ * all.
+ *
  * Built on `HttpClient.HttpClient`, so any platform transport (undici, node:http, fetch) and any client middleware
  * (via `transformClient`) plug in underneath.
  *
@@ -167,8 +181,10 @@ export declare namespace SturdyClient {
      * success invalidates the URL, and are never answered from it. A method called without `schema` returns the
      * response the cache answered: `HttpCache.provenance(received.response)` tells `fresh`, `stale`, `revalidated` or
      * `miss`. With a policy, the call's span (and its metrics) is around the cache and carries `sturdy.cache`; a
-     * fresh hit is a call of 0 attempts. Not read from `Config` by `layerConfig` (a cache is made in a scope, with
-     * `HttpCache.make`); a value that is not such a cache fails every call with `InvalidRequest` (`InvalidOptions`).
+     * fresh hit is a call of 0 attempts. A cache is made (`HttpCache.make`, in a scope), not configured: nothing in
+     * the environment names one, so give it to `makeWith`, `make` or `layer` (`layerConfig` takes it only as
+     * `Config.succeed(cache)`). A value that is not such a cache fails every call with `InvalidRequest`
+     * (`InvalidOptions`), and `layerConfig` with a `ConfigError`.
      *
      * @example
      * ```ts

@@ -1199,5 +1199,23 @@ describe("SturdyClient with a cache", () => {
         expect(failure.message).toContain("cache must be an HttpCache")
       }
       expect(seen).toHaveLength(0)
-    }))
+      // layerConfig takes a cache as `Config.succeed(cache)`, and fails with a ConfigError for anything else
+      const { cache } = yield* makeCache()
+      const viaConfig = (value: HttpCache.HttpCache) =>
+        Effect.exit(
+          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/users/1")).pipe(
+            Effect.provide(
+              SturdyClient.layerConfig({ baseUrl: Config.succeed(apiOrigin), cache: Config.succeed(value) }).pipe(
+                Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+              )
+            )
+          )
+        )
+      const bad = yield* viaConfig({ _tag: "HttpCache" })
+      expect(Exit.isFailure(bad) && ConfigError.isConfigError(Cause.squash(bad.cause))).toBe(true)
+      expect(String(Exit.isFailure(bad) ? Cause.squash(bad.cause) : "")).toContain("cache must be an HttpCache")
+      expect(Exit.isSuccess(yield* viaConfig(cache))).toBe(true)
+      expect(Exit.isSuccess(yield* viaConfig(cache))).toBe(true)
+      expect(seen).toHaveLength(1)
+    }).pipe(Effect.scoped))
 })
