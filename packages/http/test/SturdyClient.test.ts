@@ -1175,6 +1175,29 @@ describe("SturdyClient with a cache", () => {
       )
     }))
 
+  it.scoped("stale-while-revalidate: stale at once, refreshed through the policy in the background, as a call of its own", () =>
+    Effect.gen(function*() {
+      let version = 0
+      const { client, seen } = origin((_request, _url, now) =>
+        cacheable(now, { id: ++version, name: "Ada" }, { "cache-control": "max-age=1, stale-while-revalidate=60" })
+      )
+      const policy = yield* Policy.make({ retry: false, circuitBreaker: false })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      const collected = TestTracer.make()
+      const read = api.get("/users/1", { schema: User }).pipe(Effect.withTracer(collected.tracer))
+      expect((yield* read).id).toBe(1)
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* read).id).toBe(1)
+      yield* HttpCache.awaitRevalidations(cache)
+      expect(seen).toHaveLength(2)
+      expect((yield* read).id).toBe(2)
+      const calls = collected.byName("http.client.request GET")
+      // the miss, the stale answer, the refresh (a call of its own, one attempt), the fresh answer
+      expect(calls.map((span) => [span.attributes.get("sturdy.cache"), span.attributes.get("sturdy.attempts")]))
+        .toEqual([["miss", 1], ["stale", 0], [undefined, 1], ["fresh", 0]])
+    }))
+
   it.effect("without a cache nothing changes: no store, no Age, no provenance", () =>
     Effect.gen(function*() {
       const { client, seen } = origin((_request, _url, now) => cacheable(now))
