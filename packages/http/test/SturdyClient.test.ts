@@ -1175,6 +1175,35 @@ describe("SturdyClient with a cache", () => {
       )
     }))
 
+  it.scoped("telemetry: a call made inside an attempt (a token fetch in middleware) is a call of its own", () =>
+    Effect.gen(function*() {
+      const { client } = origin((_request, _url, now) => cacheable(now))
+      const tokens = SturdyClient.makeWith(origin(() => jsonResponse(200, { token: "t" })).client, {
+        baseUrl: "http://auth.test",
+        policy: yield* Policy.make({ retry: false, circuitBreaker: false })
+      })
+      for (const policyOptions of [{}, { totalTimeout: false, attemptTimeout: false }] as const) {
+        const policy = yield* Policy.make({ retry: false, circuitBreaker: false, ...policyOptions })
+        const { cache } = yield* makeCache()
+        const api = SturdyClient.makeWith(client, {
+          baseUrl: apiOrigin,
+          policy,
+          cache,
+          transformClient: HttpClient.mapRequestEffect((request) =>
+            Effect.as(tokens.get("/token"), HttpClientRequest.bearerToken(request, "t"))
+          )
+        })
+        const collected = TestTracer.make()
+        yield* api.get("/users/1", { schema: User }).pipe(Effect.withTracer(collected.tracer))
+        const calls = collected.byName("http.client.request GET")
+        expect(calls.map((span) => span.attributes.get("url.full"))).toEqual([
+          `${apiOrigin}/users/1`,
+          "http://auth.test/token"
+        ])
+        expect(calls.map((span) => span.attributes.get("sturdy.attempts"))).toEqual([1, 1])
+      }
+    }))
+
   it.scoped("stale-while-revalidate: stale at once, refreshed through the policy in the background, as a call of its own", () =>
     Effect.gen(function*() {
       let version = 0

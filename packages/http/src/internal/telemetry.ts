@@ -462,7 +462,11 @@ const callOf = <A, E, R>(
   Effect.clockWith((clock) =>
     Effect.withFiberRuntime<A, E, R>((fiber) => {
       const previousCall = fiber.getFiberRef(currentCall)
-      if (previousCall !== undefined && adopting.get(previousCall) === fiber.id()) return self
+      if (previousCall !== undefined && adopting.get(previousCall) === fiber.id()) {
+        // once: a call started further in (a token fetch in an attempt's middleware) is a call of its own
+        adopting.delete(previousCall)
+        return self
+      }
       const callTarget = target(request)
       const state: CallState = {
         target: callTarget,
