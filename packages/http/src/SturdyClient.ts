@@ -290,7 +290,7 @@ export declare namespace SturdyClient {
   export interface Service<E = Policy.Failure> {
     /**
      * The platform client with base URL, default headers, `timeout` and classification applied (bodies unread). It
-     * does not run through the policy (`Policy.withPolicy` makes such a client that does).
+     * does not run through the policy (`Policy.withPolicy` makes such a client that does), nor through `cache`.
      */
     readonly client: HttpClient.HttpClient.With<HttpFailure.HttpFailure>
     /** The policy the calls run through, if any. */
