@@ -77,7 +77,8 @@
  * policy has given up: its retries spent on a 5xx (`withPolicy` returns the last 5xx response), a connection failure
  * or timeout, or its breaker open (a `CircuitOpen` rejection, no request made). Under the policy (the cache inside
  * the `HttpClient` a `SturdyClient` with a policy runs on), a hit would count as a success of the upstream, even as
- * a half-open breaker's probe, and the stale answer would come before the policy's retries.
+ * a half-open breaker's probe, and the stale answer would come before the policy's retries. A `SturdyClient` puts the
+ * cache in this place when given one: its `cache` option.
  *
  * ## Keys and secrets
  *

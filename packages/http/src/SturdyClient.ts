@@ -69,6 +69,20 @@
  * }).pipe(Effect.scoped)
  * ```
  *
+ * Caching: with `cache` (an `HttpCache.make`), each call goes through that private HTTP cache, which sits outside the
+ * policy, as `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))` would place it. A fresh hit makes
+ * no attempt: no stage of the policy sees it (no bulkhead slot, rate-limit token, breaker probe or retry budget
+ * deposit). A stale response is revalidated by one call through the policy, where a 304 counts as the upstream's
+ * success, and `stale-if-error` answers once the policy has given up (its retries spent on a connection failure, a
+ * timeout, a 500, 502, 503 or 504, or its breaker open). Only what an attempt accepts (a 2xx, or a 304 to a
+ * revalidation) is stored. Whatever the cache answers, stored or not, is checked and decoded with the call's own
+ * `schema` and attempt options. The key is the logical URL (`baseUrl`'s origin), whichever replica answered. `POST`,
+ * `PUT`, `PATCH` and `DELETE` pass through the cache, so that a success invalidates the URL, and are never answered
+ * from it. A method called without `schema` returns the cache's response: `HttpCache.provenance(received.response)`
+ * says how it was produced. With a policy, the call's span and metrics wrap the cache: a fresh hit is a call with
+ * `sturdy.attempts` 0, and every call's span carries `sturdy.cache`. Without `cache`, a call has no cache step at
+ * all.
+ *
  * Built on `HttpClient.HttpClient`, so any platform transport (undici, node:http, fetch) and any client middleware
  * (via `transformClient`) plug in underneath.
  *
@@ -89,6 +103,7 @@ import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "./Attempt.js"
+import type * as HttpCache from "./HttpCache.js"
 import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/sturdyClient.js"
 import type * as Policy from "./Policy.js"
@@ -153,6 +168,46 @@ export declare namespace SturdyClient {
      * ```
      */
     readonly replicas?: Replicas | undefined
+    /**
+     * A private HTTP cache (RFC 9111) the calls go through, outside the policy, as
+     * `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))` would have it: a fresh hit makes no
+     * attempt (no bulkhead slot, rate-limit token, breaker probe or retry budget is used); a stale response is
+     * revalidated through the policy (a 304 is the upstream's success); `stale-if-error` answers once the policy has
+     * given up (its retries spent on a connection failure, a timeout or a 500, 502, 503 or 504, its breaker open, or
+     * another of its rejections). Only an answer the attempt takes (a 2xx, or a 304 to the cache's revalidation) is
+     * stored; the methods decode what the cache answers (stored or not) with the call's `schema` and attempt options,
+     * so a stored body that does not match is the same failure as a fresh one. The key is the logical URL (the base
+     * URL's origin), whichever replica answered. `POST`, `PUT`, `PATCH` and `DELETE` go through it, so that their
+     * success invalidates the URL, and are never answered from it. A method called without `schema` returns the
+     * response the cache answered: `HttpCache.provenance(received.response)` tells `fresh`, `stale`, `revalidated` or
+     * `miss`. With a policy, the call's span (and its metrics) is around the cache and carries `sturdy.cache`; a
+     * fresh hit is a call of 0 attempts. A cache is made (`HttpCache.make`, in a scope), not configured: nothing in
+     * the environment names one, so give it to `makeWith`, `make` or `layer` (`layerConfig` takes it only as
+     * `Config.succeed(cache)`). A value that is not such a cache fails every call with `InvalidRequest`
+     * (`InvalidOptions`), and `layerConfig` with a `ConfigError`.
+     *
+     * @example
+     * ```ts
+     * import { HttpClient } from "@effect/platform"
+     * import { HttpCache, Policy, SturdyClient } from "@sturdy/http"
+     * import { Effect, Option, Schema } from "effect"
+     *
+     * const Config = Schema.Struct({ flags: Schema.Array(Schema.String) })
+     * const program = Effect.gen(function*() {
+     *   const cache = yield* HttpCache.make({ staleIfError: "10 minutes" })
+     *   const api = SturdyClient.makeWith(yield* HttpClient.HttpClient, {
+     *     baseUrl: "https://api.example.com",
+     *     policy: yield* Policy.make({ retry: { maxAttempts: 3 } }),
+     *     cache
+     *   })
+     *   const config = yield* api.get("/config", { schema: Config })
+     *   const received = yield* api.get("/config")
+     *   return { config, fromCache: Option.exists(HttpCache.provenance(received.response), (p) => p !== "miss") }
+     * }).pipe(Effect.scoped, Effect.provide(HttpCache.layerMemory()))
+     * ```
+     * @since 0.2.0
+     */
+    readonly cache?: HttpCache.HttpCache | undefined
   }
 
   /**
@@ -235,7 +290,7 @@ export declare namespace SturdyClient {
   export interface Service<E = Policy.Failure> {
     /**
      * The platform client with base URL, default headers, `timeout` and classification applied (bodies unread). It
-     * does not run through the policy (`Policy.withPolicy` makes such a client that does).
+     * does not run through the policy (`Policy.withPolicy` makes such a client that does), nor through `cache`.
      */
     readonly client: HttpClient.HttpClient.With<HttpFailure.HttpFailure>
     /** The policy the calls run through, if any. */

@@ -18,6 +18,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Download, EventStream, HttpCache } from "@sturdy/http"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
+import * as SturdyClient from "@sturdy/http/SturdyClient"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Layer, Option, Schedule, Stream, TestClock } from "effect"
 import * as Either from "effect/Either"
 import { describeValue, GetterError, hostileValue, optionsWith, wrapper } from "../../policy/test/utils/hostile.js"
@@ -606,4 +607,41 @@ describe("HostileOptions: HttpCache hostile responses", () => {
       expect((yield* get({ ...same, "x-h999": "other" })).provenance).toBe("miss")
       expect(calls()).toBe(2)
     }))
+})
+
+// SturdyClient's `cache` (a service instance, not a number): anything but a cache `HttpCache.make` made (a look-alike
+// `{ _tag: "HttpCache" }` included) fails every call with `InvalidRequest` (`InvalidOptions`) naming `cache`, before
+// anything is sent; never a defect from deep inside the cache. `undefined` is no cache.
+describe("HostileOptions: SturdyClient cache", () => {
+  const judgeCache = (value: unknown) => {
+    let sent = 0
+    const client = HttpClient.make((request) =>
+      Effect.sync(() => {
+        sent++
+        return HttpClientResponse.fromWeb(request, new Response("{}"))
+      })
+    )
+    const api = SturdyClient.makeWith(client, {
+      baseUrl: "https://api.example.com",
+      cache: value as HttpCache.HttpCache
+    })
+    const exit = Effect.runSyncExit(api.get("/users/1"))
+    if (value === undefined) {
+      expect(Exit.isSuccess(exit)).toBe(true)
+      return
+    }
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    expect(Option.isSome(failure), `cache <- ${describeValue(value)}: ${String(exit)}`).toBe(true)
+    expect(Option.getOrThrow(failure)).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+    expect((Option.getOrThrow(failure) as { readonly message: string }).message).toContain(
+      "cache must be an HttpCache made by HttpCache.make"
+    )
+    expect(sent).toBe(0)
+  }
+  it.prop("any value that is not a cache", [hostileValue], ([value]) => judgeCache(value), fastCheck)
+  it("a look-alike, a cache's store, and the cache module itself", () => {
+    for (const value of [{ _tag: "HttpCache" }, Object.create({ _tag: "HttpCache" }), HttpCache, HttpCache.Store]) {
+      judgeCache(value)
+    }
+  })
 })

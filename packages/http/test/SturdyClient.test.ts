@@ -1,10 +1,11 @@
 import { HttpBody, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { type HttpFailure, Policy, SturdyClient } from "@sturdy/http"
+import { type Attempt, HttpCache, type HttpFailure, Policy, SturdyClient } from "@sturdy/http"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
 import {
   Cause,
   Chunk,
+  Clock,
   Config,
   ConfigError,
   ConfigProvider,
@@ -19,7 +20,7 @@ import {
   Schema,
   TestClock
 } from "effect"
-import { fakeClient, jsonResponse } from "./utils/fakeTransport.js"
+import { fakeClient, jsonResponse, systemError } from "./utils/fakeTransport.js"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 const ada = { id: 1, name: "Ada" }
@@ -913,4 +914,360 @@ describe("SturdyClient with replicas", () => {
       yield* api.get("/x")
       expect(seen.map((s) => s.url)).toEqual(["https://api.example.com/x"])
     }))
+})
+
+// `cache`: the cache outside the policy, as `client.pipe(Policy.withPolicy(policy), HttpCache.withCache(cache))`.
+// Counting fake origins and the TestClock, as HttpCache.test.ts has them.
+describe("SturdyClient with a cache", () => {
+  const date = (millis: number) => new Date(millis).toUTCString()
+  type Answer = Response | { readonly cause: unknown } | "hang"
+  const origin = (respond: (request: HttpClientRequest.HttpClientRequest, url: URL, now: number) => Answer) =>
+    fakeClient((request, url) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const answer = respond(request, url, now)
+        return answer === "hang"
+          ? Effect.never
+          : answer instanceof Response
+          ? Effect.succeed(answer)
+          : Effect.fail(answer)
+      })
+    )
+  const makeCache = (options?: HttpCache.Options) =>
+    Effect.gen(function*() {
+      const store = yield* HttpCache.makeMemory()
+      const cache = yield* HttpCache.make(options).pipe(Effect.provideService(HttpCache.Store, store))
+      return { cache, store }
+    })
+  const cacheable = (now: number, body: unknown = ada, headers: Record<string, string> = {}) =>
+    jsonResponse(200, body, { date: date(now), "cache-control": "max-age=60", ...headers })
+  const provenanceOf = (received: Attempt.Received) => Option.getOrUndefined(HttpCache.provenance(received.response))
+  const settle = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(effect)
+      yield* TestClock.adjust("1 minute")
+      return yield* Fiber.join(fiber)
+    })
+  const apiOrigin = "http://api.test"
+
+  it.scoped("a fresh hit makes no attempt: no event, rate-limit token, bulkhead slot, budget deposit or attempt span", () =>
+    Effect.gen(function*() {
+      const { client, seen } = origin((request, url, now) => url.pathname === "/slow" ? "hang" : cacheable(now))
+      const events: Array<string> = []
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 2, baseDelay: "10 millis", jitter: "none" },
+        // two tokens: the miss takes one, the call left hanging the other; a hit that took one would be refused
+        rateLimit: { limit: 2, window: "1 hour", onExceeded: "fail" },
+        bulkhead: { maxConcurrent: 1, maxQueued: 0 },
+        circuitBreaker: { consecutiveFailures: 1, breakDuration: "1 hour" },
+        onEvent: (event) => Effect.sync(() => events.push(event._tag))
+      })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+      expect(seen).toHaveLength(1)
+      // the bulkhead's one slot is taken by a call that never ends
+      yield* Effect.fork(api.get("/slow"))
+      for (let i = 0; i < 10 && seen.length < 2; i++) yield* Effect.yieldNow()
+      expect(seen).toHaveLength(2)
+      const eventsBefore = [...events]
+      const budgetBefore = yield* policy.budget.stats(apiOrigin)
+      const { spans, tracer } = TestTracer.make()
+      for (let i = 0; i < 3; i++) {
+        expect(yield* api.get("/users/1", { schema: User }).pipe(Effect.withTracer(tracer))).toEqual(ada)
+      }
+      const received = yield* api.get("/users/1")
+      expect(provenanceOf(received)).toBe("fresh")
+      expect(received.headers["age"]).toBe("0")
+      expect(seen).toHaveLength(2)
+      expect(events).toEqual(eventsBefore)
+      expect(yield* policy.budget.stats(apiOrigin)).toEqual(budgetBefore)
+      // each hit is a call of its own, of no attempt, and says where it came from
+      expect(spans.map((span) => span.name)).toEqual(Array(3).fill("http.client.request GET"))
+      for (const span of spans) {
+        expect(Object.fromEntries(span.attributes)).toMatchObject({
+          "sturdy.cache": "fresh",
+          "sturdy.attempts": 0,
+          "sturdy.outcome": "success",
+          "http.response.status_code": 200
+        })
+      }
+    }))
+
+  it.scoped("a stale response is revalidated through the policy; a 304 is the upstream's success", () =>
+    Effect.gen(function*() {
+      let mode: "etag" | "503 then 304" = "etag"
+      let failNext = false
+      const { client, seen } = origin((request, _url, now) => {
+        if (mode === "etag") return cacheable(now, ada, { etag: "\"v1\"", "cache-control": "max-age=1" })
+        if (failNext) {
+          failNext = false
+          return new Response("down", { status: 503 })
+        }
+        failNext = true
+        return request.headers["if-none-match"] === "\"v1\""
+          ? new Response(null, { status: 304, headers: { date: date(now), "cache-control": "max-age=1" } })
+          : new Response("unconditional", { status: 500 })
+      })
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 3, baseDelay: "100 millis", jitter: "none", budget: false },
+        // two 503s in a row would open it: the 304 between them must count as a success
+        circuitBreaker: { consecutiveFailures: 2, breakDuration: "1 hour" }
+      })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+      mode = "503 then 304"
+      failNext = true
+      for (let round = 0; round < 3; round++) {
+        yield* TestClock.adjust("5 seconds")
+        const received = yield* settle(api.get("/users/1"))
+        expect(provenanceOf(received)).toBe("revalidated")
+        expect(JSON.parse(received.text)).toEqual(ada)
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* settle(api.get("/users/1", { schema: User }))).toEqual(ada)
+      }
+      // each revalidation: a 503 the policy retried, then the 304
+      expect(seen).toHaveLength(1 + 6 * 2)
+      expect(seen.slice(1).every((s) => s.headers["if-none-match"] === "\"v1\"")).toBe(true)
+      const breaker = yield* policy.circuitBreaker(HttpClientRequest.get(`${apiOrigin}/users/1`))
+      expect(Option.isSome(breaker) && (yield* breaker.value.state)).toBe("Closed")
+    }))
+
+  it.scoped("stale-if-error answers once the policy gave up: retries spent on a 503, a refused connection, an open breaker", () =>
+    Effect.gen(function*() {
+      let mode: "ok" | "503" | "refused" = "ok"
+      const { client, seen } = origin((_request, url, now) =>
+        mode === "503"
+          ? new Response("down", { status: 503 })
+          : mode === "refused"
+          ? { cause: Object.assign(systemError("ECONNREFUSED"), { syscall: "connect" }) }
+          : url.pathname === "/other"
+          ? jsonResponse(200, ada)
+          : cacheable(now, ada, { "cache-control": "max-age=1, stale-if-error=600" })
+      )
+      const policy = yield* Policy.make({
+        retry: { maxAttempts: 3, baseDelay: "10 millis", jitter: "none" },
+        circuitBreaker: { consecutiveFailures: 6, breakDuration: "1 hour" }
+      })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      expect(yield* api.get("/users/1", { schema: User })).toEqual(ada)
+
+      mode = "503"
+      yield* TestClock.adjust("10 seconds")
+      const afterRetries = yield* settle(api.get("/users/1"))
+      expect(provenanceOf(afterRetries)).toBe("stale")
+      expect(afterRetries.status).toBe(200)
+      expect(seen).toHaveLength(4) // three attempts
+      mode = "refused"
+      expect(yield* settle(api.get("/users/1", { schema: User }))).toEqual(ada)
+      expect(seen).toHaveLength(7)
+      // six failed attempts: the breaker is open, the policy rejects without a request, and the cache still answers
+      const open = yield* settle(api.get("/users/1"))
+      expect(provenanceOf(open)).toBe("stale")
+      expect(seen).toHaveLength(7)
+      // nothing stored for another URL: the policy's own rejection, typed
+      mode = "ok"
+      const failure: Policy.Failure = yield* failureOf(api.get("/other", { schema: User }))
+      expect(failure._tag).toBe("CircuitOpen")
+    }))
+
+  it.scoped("the cached body is decoded with the call's schema and options: a mismatch is the same failure as fresh", () =>
+    Effect.gen(function*() {
+      const { client, seen } = origin((_request, _url, now) => cacheable(now, { id: "x", name: "Ada" }))
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, cache, headers: { "x-team": "a" } })
+      const fresh: HttpFailure.HttpFailure = yield* failureOf(api.get("/users/1", { schema: User }))
+      const cached: HttpFailure.HttpFailure = yield* failureOf(api.get("/users/1", { schema: User }))
+      expect(seen).toHaveLength(1)
+      expect(fresh._tag).toBe("SchemaMismatch")
+      expect(cached._tag).toBe("SchemaMismatch")
+      expect(cached.message).toBe(fresh.message)
+      const Loose = Schema.Struct({ id: Schema.String })
+      expect(yield* api.get("/users/1", { schema: Loose })).toEqual({ id: "x" })
+      // per-call options still apply to the stored answer
+      expect((yield* failureOf(api.get("/users/1", { schema: Loose, maxBodyBytes: 4 })))._tag).toBe("BodyTooLarge")
+      expect(
+        (yield* failureOf(api.get("/users/1", { schema: Loose, expectedContentTypes: ["text/plain"] })))._tag
+      ).toBe("UnexpectedContentType")
+      expect(seen).toHaveLength(1)
+      // urlParams are part of the key, headers are sent (the client's and the call's), Accept names JSON
+      yield* api.get("/users/1", { schema: Loose, urlParams: { expand: "teams" }, headers: { "x-call": "1" } })
+      expect(seen).toHaveLength(2)
+      expect(seen[1].url).toBe(`${apiOrigin}/users/1?expand=teams`)
+      expect(seen[1].headers).toMatchObject({ "x-team": "a", "x-call": "1", accept: "application/json" })
+      // a per-call timeout bounds the attempt, as without a cache
+      const slow = SturdyClient.makeWith(origin(() => "hang").client, { baseUrl: apiOrigin, cache })
+      const timedOut = yield* Effect.fork(failureOf(slow.get("/slow", { timeout: "1 second" })))
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Fiber.join(timedOut))._tag).toBe("Timeout")
+    }))
+
+  it.scoped("POST, PUT, PATCH and DELETE go through it (a success invalidates the URL) and are never answered from it", () =>
+    Effect.gen(function*() {
+      let version = 0
+      const { client, seen } = origin((request, _url, now) =>
+        request.method === "GET" ? cacheable(now, { id: version, name: "Ada" }) : jsonResponse(200, ada)
+      )
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, cache })
+      const read = api.get("/users/1", { schema: User })
+      expect((yield* read).id).toBe(0)
+      for (const write of [api.post, api.put, api.patch, api.del]) {
+        version++
+        expect(yield* write("/users/1", { body: { name: "Ada" }, schema: User })).toEqual(ada)
+        expect(yield* write("/users/1", { body: { name: "Ada" }, schema: User })).toEqual(ada)
+        expect((yield* read).id).toBe(version)
+      }
+      expect(seen.map((s) => s.method)).toEqual([
+        "GET",
+        ...["POST", "PUT", "PATCH", "DELETE"].flatMap((method) => [method, method, "GET"])
+      ])
+      // the body encoded once, as the call built it
+      expect(seen[1].body).toBe("{\"name\":\"Ada\"}")
+    }))
+
+  it.effect("replicas: the key is the logical URL, whichever replica answered", () =>
+    Effect.gen(function*() {
+      const { client, seen } = origin((_request, url, now) => cacheable(now, { id: 1, name: url.host }))
+      const { cache, store } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, {
+        baseUrl: "https://api.example.com",
+        cache,
+        replicas: { urls: ["https://a.example.com", "https://b.example.com"], strategy: "round-robin" }
+      })
+      const first = yield* api.get("/users/1", { schema: User })
+      const second = yield* api.get("/users/1")
+      expect(provenanceOf(second)).toBe("fresh")
+      expect(JSON.parse(second.text)).toEqual(first)
+      expect(seen).toHaveLength(1)
+      expect(["a.example.com", "b.example.com"]).toContain(first.name)
+      expect(yield* store.get("https://api.example.com/users/1")).toHaveLength(1)
+      expect(yield* store.get(`https://${first.name}/users/1`)).toHaveLength(0)
+      // another path goes to the next replica and is stored under the logical URL too
+      yield* api.get("/users/2")
+      expect(new URL(seen[1].url).host).not.toBe(first.name)
+      expect(yield* store.get("https://api.example.com/users/2")).toHaveLength(1)
+    }).pipe(Effect.scoped))
+
+  it.scoped("telemetry: a miss is one call span with its attempt and sturdy.cache; no secret in any span", () =>
+    Effect.gen(function*() {
+      const { client } = origin((_request, _url, now) => cacheable(now, ada, { "cache-control": "max-age=1" }))
+      const policy = yield* Policy.make({ retry: false, circuitBreaker: false })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      const collected = TestTracer.make()
+      const call = api.get("/users/1", { schema: User, urlParams: { api_key: "hunter2" } }).pipe(
+        Effect.withTracer(collected.tracer)
+      )
+      yield* call
+      yield* call
+      yield* TestClock.adjust("5 seconds")
+      yield* call
+      const calls = collected.byName("http.client.request GET")
+      expect(calls.map((span) => span.attributes.get("sturdy.cache"))).toEqual(["miss", "fresh", "miss"])
+      expect(calls.map((span) => span.attributes.get("sturdy.attempts"))).toEqual([1, 0, 1])
+      // the attempts are under their call: no second call span inside the first
+      expect(collected.byName("http.client.attempt GET")).toHaveLength(2)
+      expect(collected.children(calls[0]).map((span) => span.name)).toEqual(["http.client.attempt GET"])
+      expect(JSON.stringify(collected.spans.map((span) => Object.fromEntries(span.attributes)))).not.toContain(
+        "hunter2"
+      )
+    }))
+
+  it.scoped("telemetry: a call made inside an attempt (a token fetch in middleware) is a call of its own", () =>
+    Effect.gen(function*() {
+      const { client } = origin((_request, _url, now) => cacheable(now))
+      const tokens = SturdyClient.makeWith(origin(() => jsonResponse(200, { token: "t" })).client, {
+        baseUrl: "http://auth.test",
+        policy: yield* Policy.make({ retry: false, circuitBreaker: false })
+      })
+      for (const policyOptions of [{}, { totalTimeout: false, attemptTimeout: false }] as const) {
+        const policy = yield* Policy.make({ retry: false, circuitBreaker: false, ...policyOptions })
+        const { cache } = yield* makeCache()
+        const api = SturdyClient.makeWith(client, {
+          baseUrl: apiOrigin,
+          policy,
+          cache,
+          transformClient: HttpClient.mapRequestEffect((request) =>
+            Effect.as(tokens.get("/token"), HttpClientRequest.bearerToken(request, "t"))
+          )
+        })
+        const collected = TestTracer.make()
+        yield* api.get("/users/1", { schema: User }).pipe(Effect.withTracer(collected.tracer))
+        const calls = collected.byName("http.client.request GET")
+        expect(calls.map((span) => span.attributes.get("url.full"))).toEqual([
+          `${apiOrigin}/users/1`,
+          "http://auth.test/token"
+        ])
+        expect(calls.map((span) => span.attributes.get("sturdy.attempts"))).toEqual([1, 1])
+      }
+    }))
+
+  it.scoped("stale-while-revalidate: stale at once, refreshed through the policy in the background, as a call of its own", () =>
+    Effect.gen(function*() {
+      let version = 0
+      const { client, seen } = origin((_request, _url, now) =>
+        cacheable(now, { id: ++version, name: "Ada" }, { "cache-control": "max-age=1, stale-while-revalidate=60" })
+      )
+      const policy = yield* Policy.make({ retry: false, circuitBreaker: false })
+      const { cache } = yield* makeCache()
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin, policy, cache })
+      const collected = TestTracer.make()
+      const read = api.get("/users/1", { schema: User }).pipe(Effect.withTracer(collected.tracer))
+      expect((yield* read).id).toBe(1)
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* read).id).toBe(1)
+      yield* HttpCache.awaitRevalidations(cache)
+      expect(seen).toHaveLength(2)
+      expect((yield* read).id).toBe(2)
+      const calls = collected.byName("http.client.request GET")
+      // the miss, the stale answer, the refresh (a call of its own, one attempt), the fresh answer
+      expect(calls.map((span) => [span.attributes.get("sturdy.cache"), span.attributes.get("sturdy.attempts")]))
+        .toEqual([["miss", 1], ["stale", 0], [undefined, 1], ["fresh", 0]])
+    }))
+
+  it.effect("without a cache nothing changes: no store, no Age, no provenance", () =>
+    Effect.gen(function*() {
+      const { client, seen } = origin((_request, _url, now) => cacheable(now))
+      const api = SturdyClient.makeWith(client, { baseUrl: apiOrigin })
+      const received = yield* api.get("/users/1")
+      yield* api.get("/users/1")
+      expect(seen).toHaveLength(2)
+      expect(Option.isNone(HttpCache.provenance(received.response))).toBe(true)
+      expect(received.headers["age"]).toBeUndefined()
+    }))
+
+  it.effect("a cache that is not one HttpCache.make made fails every call with InvalidOptions, sending nothing", () =>
+    Effect.gen(function*() {
+      const { client, seen } = origin((_request, _url, now) => cacheable(now))
+      for (const bad of [{ _tag: "HttpCache" }, "cache", null, 1]) {
+        const api = SturdyClient.makeWith(client, {
+          baseUrl: apiOrigin,
+          cache: bad as unknown as HttpCache.HttpCache
+        })
+        const failure = yield* failureOf(api.get("/users/1"))
+        expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+        expect(failure.message).toContain("cache must be an HttpCache")
+      }
+      expect(seen).toHaveLength(0)
+      // layerConfig takes a cache as `Config.succeed(cache)`, and fails with a ConfigError for anything else
+      const { cache } = yield* makeCache()
+      const viaConfig = (value: HttpCache.HttpCache) =>
+        Effect.exit(
+          Effect.flatMap(SturdyClient.SturdyClient, (api) => api.get("/users/1")).pipe(
+            Effect.provide(
+              SturdyClient.layerConfig({ baseUrl: Config.succeed(apiOrigin), cache: Config.succeed(value) }).pipe(
+                Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
+              )
+            )
+          )
+        )
+      const bad = yield* viaConfig({ _tag: "HttpCache" })
+      expect(Exit.isFailure(bad) && ConfigError.isConfigError(Cause.squash(bad.cause))).toBe(true)
+      expect(String(Exit.isFailure(bad) ? Cause.squash(bad.cause) : "")).toContain("cache must be an HttpCache")
+      expect(Exit.isSuccess(yield* viaConfig(cache))).toBe(true)
+      expect(Exit.isSuccess(yield* viaConfig(cache))).toBe(true)
+      expect(seen).toHaveLength(1)
+    }).pipe(Effect.scoped))
 })

@@ -2,7 +2,7 @@ import type * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -1214,6 +1214,75 @@ export const sendChecked = <R>(
   )
 }
 
+// Statuses whose response may not carry a body (the Fetch standard's null body statuses).
+const nullBodyStatuses: ReadonlySet<number> = new Set([101, 103, 204, 205, 304])
+
+/**
+ * One attempt of a call that an `HttpCache` answers (a `SturdyClient` with `cache`): a 2xx or a 304 (the answer to
+ * the cache's revalidation, a success of the upstream) comes back over its body, read as `send` reads it (bounded by
+ * `maxBodyBytes`, under `bodyTimeout` and the attempt's limit: a body cut short fails the attempt, to be retried), with
+ * the length read as its `Content-Length`, so that the cache stores it at once. Any other status fails as `send`'s
+ * does. The type, the JSON and the schema are checked on the cache's answer (`receiveAnswer`), stored or not.
+ * @internal
+ */
+export const sendBuffered = <R>(
+  client: Attempt.Client<R>,
+  input: HttpClientRequest.HttpClientRequest,
+  options: Checked
+): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure, R> => {
+  const request = withoutFragment(input)
+  return timed(client, request, options.timeout, (response) =>
+    Effect.matchEffect(response, {
+      onFailure: fromClientError,
+      onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> => {
+        const status = response.status
+        if (status !== 304 && (status < 200 || status >= 300)) {
+          return Effect.flatMap(statusFailure(response, options), Effect.fail)
+        }
+        return Effect.map(
+          withBodyTimeout(
+            readBounded(request, response, options.maxBodyBytes ?? defaultMaxBodyBytes),
+            request,
+            options.bodyTimeout
+          ),
+          (body) => {
+            const headers = new globalThis.Headers(Object.entries(response.headers))
+            // a HEAD's Content-Length is the representation's, not the (absent) body's
+            if (!hasNoBody(request, status)) headers.set("content-length", String(body.byteLength))
+            return HttpClientResponse.fromWeb(
+              response.request,
+              new Response(nullBodyStatuses.has(status) || body.byteLength === 0 ? null : ownBuffer(body), {
+                status,
+                headers
+              })
+            )
+          }
+        )
+      }
+    }))
+}
+
+/**
+ * What `sendChecked` (no `schema`) or `jsonChecked` make of a response they did not send (an `HttpCache`'s answer,
+ * fresh, stale, revalidated or new): its status classified, its type checked, its body read and decoded.
+ * @internal
+ */
+export const receiveAnswer = <A, I, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  options: Checked,
+  schema: Schema.Schema<A, I, R> | undefined
+): Effect.Effect<A | Attempt.Received, HttpFailure.HttpFailure, R> =>
+  schema === undefined
+    ? receive(Exit.succeed(response), request, options, options.expectedContentTypes, received)
+    : receive(
+      Exit.succeed(response),
+      request,
+      options,
+      options.expectedContentTypes ?? defaultJsonContentTypes,
+      (received) => decodeChecked(received, schema, options.maxJsonDepth ?? defaultMaxJsonDepth)
+    )
+
 /** @internal The most issues a `SchemaMismatch` lists: the first ones, in the parser's order. */
 export const maxSchemaIssues = 100
 
@@ -1483,7 +1552,8 @@ const jsonAccept = "application/json"
  * full media types of `expectedContentTypes` (a suffix such as `+json` names none). A server that negotiates answers
  * JSON rather than its default (HTML, XML). An `Accept` the caller set is kept.
  */
-const acceptingJson = (
+/** @internal */
+export const acceptingJson = (
   request: HttpClientRequest.HttpClientRequest,
   expected: ReadonlyArray<string> | undefined
 ): HttpClientRequest.HttpClientRequest => {

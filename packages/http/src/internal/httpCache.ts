@@ -19,6 +19,7 @@ import type * as HttpCache from "../HttpCache.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
 import { isNaNInput, isNegative } from "./durationInput.js"
+import * as observe from "./observe.js"
 import { processingOf } from "./processing.js"
 import * as redaction from "./redaction.js"
 
@@ -364,8 +365,15 @@ export const make = (
     const store = yield* Store
     const background = yield* FiberSet.make()
     const cache: HttpCacheImpl = { _tag: "HttpCache", store, checked, background, revalidating: new Set() }
+    made.add(cache)
     return cache
   })
+
+// the caches `make` made: what `isHttpCache` accepts (a look-alike `{ _tag: "HttpCache" }` has no store)
+const made = new WeakSet<object>()
+
+/** @internal Whether `u` is a cache `make` made. */
+export const isHttpCache = (u: unknown): u is HttpCache.HttpCache => typeof u === "object" && u !== null && made.has(u)
 
 const implOf = (cache: HttpCache.HttpCache): HttpCacheImpl => cache as HttpCacheImpl
 
@@ -442,13 +450,47 @@ const isOutage = (error: unknown): boolean => {
     (failure._tag === "ConnectionError" || failure._tag === "Timeout" || failure._tag === "ServerError")
 }
 
+/**
+ * Whether a failure of a client that runs a `Policy` (a `SturdyClient`'s) may be answered with the stale response, as
+ * `withPolicy` under the cache would have it: the policy gave up on a connection failure, a timeout or a 500, 502,
+ * 503 or 504 (the statuses RFC 5861 names), or rejected the call itself (its breaker open, a bulkhead or limit full,
+ * its budget spent: `withPolicy` turns each into a transport `RequestError`). A 4xx, a 429, an unexpected status and a
+ * body that failed to read or decode are answers, never outages.
+ * @internal
+ */
+export const isPolicyOutage = (error: unknown): boolean => {
+  if (!hasProperty(error, "_tag") || typeof error._tag !== "string") return false
+  switch (error._tag) {
+    case "ConnectionError":
+    case "Timeout":
+      return true
+    case "ServerError":
+      return hasProperty(error, "status") && typeof error.status === "number" &&
+        errorRevalidationStatuses.has(error.status)
+    case "RetryBudgetExhausted":
+      return true
+    default:
+      return observe.rejections[error._tag] !== undefined
+  }
+}
+
 /** @internal */
 export const withCache = dual<
   (cache: HttpCache.HttpCache) => <E, R>(self: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>,
   <E, R>(self: HttpClient.HttpClient.With<E, R>, cache: HttpCache.HttpCache) => HttpClient.HttpClient.With<E, R>
->((args) => hasProperty(args[0], HttpClient.TypeId), <E, R>(
+>(
+  (args) => hasProperty(args[0], HttpClient.TypeId),
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, cache: HttpCache.HttpCache) => withCacheOn(self, cache, isOutage)
+)
+
+/**
+ * `withCache`, with the failures of `self` that may be answered stale (`stale-if-error`) decided by `outage`.
+ * @internal
+ */
+export const withCacheOn = <E, R>(
   self: HttpClient.HttpClient.With<E, R>,
-  cacheInput: HttpCache.HttpCache
+  cacheInput: HttpCache.HttpCache,
+  outage: (error: unknown) => boolean
 ): HttpClient.HttpClient.With<E, R> => {
   const inner = processingOf(self)
   const cache = implOf(cacheInput)
@@ -681,7 +723,7 @@ export const withCache = dual<
       }
       const outcome = yield* Effect.either(revalidate(request, key, entry))
       if (outcome._tag === "Left") {
-        if (isOutage(outcome.left) && staleWithin(entry, requestDirectives, staleness)) {
+        if (outage(outcome.left) && staleWithin(entry, requestDirectives, staleness)) {
           return yield* mark(fromEntry(request, entry, currentAge(entry, yield* Clock.currentTimeMillis)), "stale")
         }
         return yield* Effect.fail(outcome.left)
@@ -745,4 +787,4 @@ export const withCache = dual<
     (requestEffect) => Effect.flatMap(requestEffect, handle),
     inner.preprocess
   )
-})
+}

@@ -12,13 +12,18 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type * as Attempt from "../Attempt.js"
+import type * as HttpCache from "../HttpCache.js"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as Idempotency from "../Idempotency.js"
 import type * as Policy from "../Policy.js"
 import type * as SturdyClient from "../SturdyClient.js"
 import * as attempt from "./attempt.js"
+import * as httpCache from "./httpCache.js"
+import * as observe from "./observe.js"
 import * as policyInternal from "./policy.js"
 import * as replicasInternal from "./replicas.js"
+import * as telemetryInternal from "./telemetry.js"
+import * as upstreamInternal from "./upstream.js"
 
 /** @internal */
 export const tag = Context.GenericTag<SturdyClient.SturdyClient>("@sturdy/http/SturdyClient")
@@ -133,6 +138,25 @@ const withReplicas = (
   return { ...checked, replicas }
 }
 
+// A `cache` that is not one `HttpCache.make` made fails every call, as any option out of its domain does (a look-alike
+// would fail deep inside the cache, as a defect).
+const withCacheChecked = <C extends attempt.Checked>(
+  checked: C | attempt.InvalidOptions,
+  options: SturdyClient.SturdyClient.Options
+): C | attempt.InvalidOptions => {
+  if (!attempt.isOptionsObject(options) || options.cache === undefined || httpCache.isHttpCache(options.cache)) {
+    return checked
+  }
+  const problem: attempt.OptionProblem = {
+    field: "cache",
+    detail: "must be an HttpCache made by HttpCache.make (got a value of type " +
+      `${options.cache === null ? "null" : typeof options.cache})`
+  }
+  return new attempt.InvalidOptions(
+    checked instanceof attempt.InvalidOptions ? [...checked.problems, problem] : [problem]
+  )
+}
+
 /** @internal */
 export const makeWith = (
   client: HttpClient.HttpClient,
@@ -157,8 +181,10 @@ export const makeWith = (
   // Checked once, here: a call that sets no attempt option of its own runs on these as they are. Options that are not
   // valid do not stop the client from being built (its constructors cannot fail); every call fails instead, typed
   // and before anything is sent, with all the problems named.
-  const defaults = withReplicas(attempt.checkOptions(options), options, baseUrl)
+  const defaults = withCacheChecked(withReplicas(attempt.checkOptions(options), options, baseUrl), options)
   const replicas = defaults instanceof attempt.InvalidOptions ? undefined : defaults.replicas
+  // checked above: a value that is not a cache fails every call before this is read
+  const cache = attempt.isOptionsObject(options) ? options.cache : undefined
 
   const run = <A, I, R, B, BI, BR>(
     request: HttpClientRequest.HttpClientRequest,
@@ -184,6 +210,7 @@ export const makeWith = (
       return Effect.fail(attempt.invalidOptions(built, attemptOptions))
     }
     const schema = requestOptions.schema
+    if (cache !== undefined) return runCached(cache, built, requestOptions, attemptOptions, schema)
     const sendOnce = (
       client: Attempt.Client,
       ready: HttpClientRequest.HttpClientRequest
@@ -206,6 +233,63 @@ export const makeWith = (
     )
     // a retry or a hedge prefers a replica this call has not tried yet
     return replicas === undefined ? call : Balancer.avoidRepeats(call)
+  }
+
+  // With a cache, it answers the call outside the policy, as `client.pipe(Policy.withPolicy(policy),
+  // HttpCache.withCache(cache))` would: a fresh hit enters no policy stage and makes no attempt; the cache's
+  // revalidation, or its request on a miss, is one call through the policy, each attempt reading the body (so a body
+  // cut short is retried as without a cache) and a 304 counting as an answer; `stale-if-error` answers once the policy
+  // has given up. The type, the JSON and the schema are checked on what the cache answers, as an attempt checks them.
+  const runCached = <A, I, R, B, BI, BR>(
+    cache: HttpCache.HttpCache,
+    built: HttpClientRequest.HttpClientRequest,
+    requestOptions: SturdyClient.SturdyClient.RequestOptions<B, BI, BR>,
+    attemptOptions: attempt.Checked,
+    schema: Schema.Schema<A, I, R> | undefined
+  ): Effect.Effect<A | Attempt.Received, Policy.Failure, R | BR> => {
+    const sendOnce = (client: Attempt.Client, ready: HttpClientRequest.HttpClientRequest) =>
+      attempt.sendBuffered(client, ready, attemptOptions)
+    // the cache keys the logical URL (the base URL's origin); each attempt goes to the replica the balancer picks
+    const sendOn = replicas === undefined
+      ? sendOnce
+      : (client: Attempt.Client, ready: HttpClientRequest.HttpClientRequest) =>
+        replicasInternal.onReplica(replicas, ready, (sent) => sendOnce(client, sent))
+    const upstream = HttpClient.makeWith<never, never, Policy.Failure, never>(
+      (requestEffect) =>
+        Effect.flatMap(requestEffect, (request) =>
+          policy === undefined
+            ? sendOn(transformed, request)
+            : policyInternal.runAttempts(policy, transformed, request, sendOn, requestOptions.onEvent)),
+      Effect.succeed
+    )
+    const cached = httpCache.withCacheOn(upstream, cache, httpCache.isPolicyOutage)
+    // `traced`: the call records the status the cache answered with (a decoded body has none of its own)
+    const callFor = (traced: boolean) => {
+      const call = Effect.flatMap(setBody(built, requestOptions), (ready) => {
+        // the request the cache keys and varies on is the one each attempt sends: `Accept` included
+        const request = schema === undefined ? ready : attempt.acceptingJson(ready, attemptOptions.expectedContentTypes)
+        return Effect.flatMap(
+          cached.execute(request),
+          (response) => {
+            const answer = attempt.receiveAnswer(request, response, attemptOptions, schema)
+            return traced ? Effect.zipRight(telemetryInternal.recordResponse(response.status), answer) : answer
+          }
+        )
+      })
+      return replicas === undefined ? call : Balancer.avoidRepeats(call)
+    }
+    if (policy === undefined) return callFor(false)
+    // The call's span and metrics are around the cache, so that a fresh hit is a call (no attempt: `sturdy.attempts`
+    // 0) and the cache's `sturdy.cache` lands on the call's span; the policy's call inside it is this one. Traced as
+    // the policy traces its calls.
+    return Effect.withFiberRuntime((fiber) => {
+      const traced = policy.options.telemetry ?? observe.isTracing(fiber)
+      if (!traced) return callFor(false)
+      const key = policy.options.upstreamKey === undefined
+        ? upstreamInternal.upstreamKey(built)
+        : policy.options.upstreamKey(built)
+      return telemetryInternal.adoptingCall(callFor(true), built, { upstream: key })
+    })
   }
 
   // Base URL and default headers first, as a call's request gets them: the classification (header checks, the URL a
@@ -274,10 +358,9 @@ export const layerConfig = (
   Layer.unwrapEffect(Effect.flatMap(Config.unwrap(options), (read) => {
     // a value from the environment that is not valid stops the layer, where a configuration error belongs, rather
     // than failing every call later
-    const checked = withReplicas(
-      attempt.checkOptions(read),
-      read,
-      read.baseUrl === undefined ? undefined : String(read.baseUrl)
+    const checked = withCacheChecked(
+      withReplicas(attempt.checkOptions(read), read, read.baseUrl === undefined ? undefined : String(read.baseUrl)),
+      read
     )
     return checked instanceof attempt.InvalidOptions
       ? Effect.fail(ConfigError.InvalidData([], `SturdyClient options: ${checked.detail}`))

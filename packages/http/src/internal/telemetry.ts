@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import type * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import { constTrue, dual } from "effect/Function"
 import { globalValue } from "effect/GlobalValue"
@@ -432,68 +433,98 @@ export const logicalCall: {
     self: Effect.Effect<A, E, R>,
     request: HttpClientRequest.HttpClientRequest | T.TargetInput,
     options?: T.LogicalCallOptions
-  ): Effect.Effect<A, E, R> =>
-    Effect.clockWith((clock) =>
-      Effect.withFiberRuntime<A, E, R>((fiber) => {
-        const callTarget = target(request)
-        const state: CallState = {
-          target: callTarget,
-          requestUrl: isRequest(request) ? request.url : undefined,
-          upstream: options?.upstream ?? callTarget.upstream,
-          attempts: 0,
-          pendingDelayMillis: undefined,
-          pendingDelayReason: undefined,
-          lastStatus: undefined
-        }
-        const startNanos = clock.unsafeCurrentTimeNanos()
-        const traced = observe.isTracing(fiber)
-        const previousCall = fiber.getFiberRef(currentCall)
-        // `Effect.locally` costs more than the rest of a call's telemetry (each fiber ref set copies the fiber's
-        // refs), so the refs are set, and put back, within the one uninterruptible region `onExit` needs anyway.
-        const body = (span: Tracer.Span | undefined): Effect.Effect<A, E, R> =>
-          Effect.uninterruptibleMask((restore) => {
-            let enter: Effect.Effect<void> = FiberRef.set(currentCall, state)
-            let leave: Effect.Effect<void> = FiberRef.set(currentCall, previousCall)
-            if (span !== undefined) {
-              // Under our span the platform's client span (unredacted `url.full` / `url.query`) is never built
-              // (`attempt` sends the trace headers it would have), and platform `Headers` that are logged (log
-              // lines become span events) hide every header `Redaction` calls secret.
-              const previousNames = fiber.getFiberRef(Headers.currentRedactedNames)
-              const previousDisabled = fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)
-              enter = Effect.zipRight(
-                enter,
-                Effect.zipRight(
-                  FiberRef.set(HttpClient.currentTracerDisabledWhen, constTrue),
-                  FiberRef.set(Headers.currentRedactedNames, withSecretHeaderNames(previousNames))
-                )
-              )
-              leave = Effect.zipRight(
-                leave,
-                Effect.zipRight(
-                  FiberRef.set(HttpClient.currentTracerDisabledWhen, previousDisabled),
-                  FiberRef.set(Headers.currentRedactedNames, previousNames)
-                )
-              )
-            }
-            return Effect.zipRight(
+  ): Effect.Effect<A, E, R> => callOf(self, request, options, false)
+)
+
+// The calls opened by `adoptingCall`, each with the fiber it runs in: a logical call started in that fiber while it is
+// current is that call, not one of its own.
+const adopting = new WeakMap<CallState, FiberId.FiberId>()
+
+/**
+ * A logical call that adopts the one its effect starts in the same fiber (a `SturdyClient` with a cache: the cache
+ * runs in the call, and on a miss the policy's call inside it is this call, not a second one, so the call is counted
+ * and traced once, and a fresh hit, which starts no policy call, is still one). A fiber it forks (a background
+ * revalidation) starts calls of its own.
+ * @internal
+ */
+export const adoptingCall = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  request: HttpClientRequest.HttpClientRequest,
+  options: T.LogicalCallOptions
+): Effect.Effect<A, E, R> => callOf(self, request, options, true)
+
+const callOf = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  request: HttpClientRequest.HttpClientRequest | T.TargetInput,
+  options: T.LogicalCallOptions | undefined,
+  adopts: boolean
+): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) =>
+    Effect.withFiberRuntime<A, E, R>((fiber) => {
+      const previousCall = fiber.getFiberRef(currentCall)
+      if (previousCall !== undefined && adopting.get(previousCall) === fiber.id()) {
+        // once: a call started further in (a token fetch in an attempt's middleware) is a call of its own
+        adopting.delete(previousCall)
+        return self
+      }
+      const callTarget = target(request)
+      const state: CallState = {
+        target: callTarget,
+        requestUrl: isRequest(request) ? request.url : undefined,
+        upstream: options?.upstream ?? callTarget.upstream,
+        attempts: 0,
+        pendingDelayMillis: undefined,
+        pendingDelayReason: undefined,
+        lastStatus: undefined
+      }
+      const startNanos = clock.unsafeCurrentTimeNanos()
+      const traced = observe.isTracing(fiber)
+      if (adopts) adopting.set(state, fiber.id())
+      // `Effect.locally` costs more than the rest of a call's telemetry (each fiber ref set copies the fiber's
+      // refs), so the refs are set, and put back, within the one uninterruptible region `onExit` needs anyway.
+      const body = (span: Tracer.Span | undefined): Effect.Effect<A, E, R> =>
+        Effect.uninterruptibleMask((restore) => {
+          let enter: Effect.Effect<void> = FiberRef.set(currentCall, state)
+          let leave: Effect.Effect<void> = FiberRef.set(currentCall, previousCall)
+          if (span !== undefined) {
+            // Under our span the platform's client span (unredacted `url.full` / `url.query`) is never built
+            // (`attempt` sends the trace headers it would have), and platform `Headers` that are logged (log
+            // lines become span events) hide every header `Redaction` calls secret.
+            const previousNames = fiber.getFiberRef(Headers.currentRedactedNames)
+            const previousDisabled = fiber.getFiberRef(HttpClient.currentTracerDisabledWhen)
+            enter = Effect.zipRight(
               enter,
-              Effect.onExit(
-                restore(span === undefined ? self : Effect.withParentSpan(self, span)),
-                (exit) => Effect.zipRight(leave, finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos)))
+              Effect.zipRight(
+                FiberRef.set(HttpClient.currentTracerDisabledWhen, constTrue),
+                FiberRef.set(Headers.currentRedactedNames, withSecretHeaderNames(previousNames))
               )
             )
-          })
-        if (!traced) return body(undefined)
-        return Effect.useSpan(
-          `http.client.request ${spanMethod(callTarget.method)}`,
-          // internal, not client: each attempt is the client span, and a logical span around them must not count the
-          // call again (OpenTelemetry's HTTP client conventions)
-          { kind: "internal", attributes: requestAttributes(callTarget), captureStackTrace: false },
-          body
-        )
-      })
-    )
-)
+            leave = Effect.zipRight(
+              leave,
+              Effect.zipRight(
+                FiberRef.set(HttpClient.currentTracerDisabledWhen, previousDisabled),
+                FiberRef.set(Headers.currentRedactedNames, previousNames)
+              )
+            )
+          }
+          return Effect.zipRight(
+            enter,
+            Effect.onExit(
+              restore(span === undefined ? self : Effect.withParentSpan(self, span)),
+              (exit) => Effect.zipRight(leave, finishCall(fiber, state, exit, span, elapsedMillis(clock, startNanos)))
+            )
+          )
+        })
+      if (!traced) return body(undefined)
+      return Effect.useSpan(
+        `http.client.request ${spanMethod(callTarget.method)}`,
+        // internal, not client: each attempt is the client span, and a logical span around them must not count the
+        // call again (OpenTelemetry's HTTP client conventions)
+        { kind: "internal", attributes: requestAttributes(callTarget), captureStackTrace: false },
+        body
+      )
+    })
+  )
 
 const finishCall = (
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
