@@ -52,8 +52,9 @@
  * `Content-Encoding`, `Content-Range` and the hop-by-hop ones) and the stored body is served; any other response
  * replaces the stored one (or removes it when it may not be stored).
  *
- * A `POST`, `PUT`, `DELETE`, `PATCH` (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE`) answered with a 2xx or 3xx
- * removes its URL from the store, and the `Location` and `Content-Location` URLs of the same origin (RFC 9111 §4.4).
+ * A `POST`, `PUT`, `DELETE`, `PATCH` (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE` and `QUERY`) answered with a
+ * 2xx or 3xx removes its URL from the store, and the `Location` and `Content-Location` URLs of the same origin (RFC
+ * 9111 §4.4). `QUERY` (safe, with a body) passes through: it invalidates nothing and its responses are not stored.
  *
  * ## Provenance
  *

@@ -400,6 +400,21 @@ describe("HttpCache", () => {
       ])
     }))
 
+  it.scoped("QUERY is safe: it goes to the origin, is not stored and invalidates nothing", () =>
+    Effect.gen(function*() {
+      const { client, seen } = yield* setup(counting(() => ({ "cache-control": "max-age=600" })))
+      yield* get(client)
+      // Effect's HttpMethod lacks QUERY; a request carries it as a string, as SturdyClient's `query` sends it
+      const query = HttpClientRequest.make("QUERY" as HttpClientRequest.HttpClientRequest["method"])(URL_A).pipe(
+        HttpClientRequest.bodyText("{\"q\":1}", "application/json")
+      )
+      const answered = yield* Effect.flatMap(client.execute(query), (response) => response.text)
+      yield* client.execute(query)
+      expect(answered).toBe("body-2")
+      expect(yield* get(client)).toMatchObject({ body: "body-1", provenance: "fresh" })
+      expect(seen.map((s) => s.method)).toEqual(["GET", "QUERY", "QUERY"])
+    }))
+
   it.scoped("an unsafe method answered with an error invalidates nothing", () =>
     Effect.gen(function*() {
       const { client, seen } = yield* setup((request, now) =>

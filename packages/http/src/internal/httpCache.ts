@@ -393,7 +393,9 @@ export const keyOf = (request: HttpClientRequest.HttpClientRequest): string | un
   }
 }
 
-const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE"])
+// RFC 9110 §9.2.1's safe methods, and QUERY (draft-ietf-httpbis-safe-method-w-body): safe, so it invalidates nothing
+// (its own responses are not stored: their key would need the request's body)
+const safeMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "QUERY"])
 
 const conditionalHeaders = [
   "if-none-match",
