@@ -369,6 +369,17 @@ describe("Paginate safety", () => {
       expect(other!.headers["accept"]).toBe("application/json")
     }))
 
+  it.effect("a relative next link on a URL with credentials goes on with them (got), not refused as userinfo", () =>
+    Effect.gen(function*() {
+      const api = linkServer((n) => (n === 1 ? "/items?page=2" : undefined))
+      const pages = yield* collect(linkPages(api, undefined, HttpClientRequestM.get("https://ada:pw@api.test/items")))
+      expect(pages).toHaveLength(2)
+      expect(api.seen.map((s) => s.url)).toEqual([
+        "https://ada:pw@api.test/items",
+        "https://ada:pw@api.test/items?page=2"
+      ])
+    }))
+
   it.effect("Downgrade, non-http schemes and userinfo in a next link are refused", () =>
     Effect.gen(function*() {
       for (

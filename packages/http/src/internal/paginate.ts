@@ -387,7 +387,11 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
     return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
       const uri = nextUri(page)
       if (uri === undefined) return done
-      const base = targetOf(sent) ?? start
+      // resolved against the page's URL without its credentials: a link that carries some is told apart from a
+      // relative one (which goes on with the first request's, on its origin, as got does)
+      const base = targetOf(sent) ?? new URL(start)
+      base.username = ""
+      base.password = ""
       const fail = (reason: Reason, detail: string): Next => ({
         _tag: "Fail",
         error: failure(sent, reason, detail, pages)
