@@ -25,7 +25,7 @@
  * | `Loop`           | a next link to a URL already fetched, or a cursor already followed                      |
  * | `CrossOrigin`    | a next link to another origin (scheme, host, port) than the first request's, not in `allowedOrigins` |
  * | `Downgrade`      | a next link over `http:` when the first request was `https:` (listed origins too)       |
- * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@` |
+ * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@`; a cursor that is not a string or a finite number (a number is sent written out) |
  * | `TooManyPages`   | `maxPages` pages were fetched and there is a next one: a typed failure, not a silent truncation |
  * | `InvalidOptions` | an option out of range (naming it), before anything is sent; or a page number beyond 2^53 − 1 |
  *
@@ -183,8 +183,9 @@ export interface NumberedOptions<P> extends Options {
 
 /**
  * Why pagination stopped with a failure: `Loop`, `CrossOrigin`, `Downgrade`, `InvalidLink`, `TooManyPages`,
- * `InvalidOptions` (see the module's table). `method` and `url` (redacted) are the request of the last page fetched
- * (or the first request); `pages` counts the pages emitted before it.
+ * `InvalidOptions` (see the module's table). `method` and `url` (redacted) are the request the failure is about: the
+ * page whose next link or cursor was refused, the next page for `TooManyPages`, the first request for
+ * `InvalidOptions`; `pages` counts the pages emitted before it.
  *
  * @example
  * ```ts

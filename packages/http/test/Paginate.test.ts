@@ -96,7 +96,8 @@ const itemsOf = (
   }
 }
 
-const collect = <A, E>(stream: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+const collect = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+  Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
 
 const failureOf = <A, E>(stream: Stream.Stream<A, E>) =>
   Effect.map(Effect.either(collect(stream)), (either) => Either.getLeft(either).pipe(Option.getOrThrow))
@@ -340,6 +341,28 @@ describe("Paginate safety", () => {
         })
       )
       expect(failure).toMatchObject({ reason: "Loop", pages: 2 })
+    }))
+
+  it.effect("a cursor that is a number is sent written out; one of another type fails instead of ending the listing", () =>
+    Effect.gen(function*() {
+      const api = fakeApi((url) => ({ body: { next: url.searchParams.get("after") === null ? 42 : null } }))
+      const pages = yield* collect(
+        Paginate.cursor(HttpClientRequestM.get("https://api.test/x"), (r) => Attempt.send(api.client, r), {
+          cursor: (page) => (JSON.parse(page.text) as { next: string | null }).next,
+          param: "after"
+        })
+      )
+      expect(pages).toHaveLength(2)
+      expect(api.seen[1]!.url).toBe("https://api.test/x?after=42")
+      for (const next of [true, { id: 1 }, NaN]) {
+        const wrong = fakeApi(() => ({ body: {} }))
+        const failure = yield* failureOf(
+          Paginate.cursor(HttpClientRequestM.get("https://api.test/x"), (r) => Attempt.send(wrong.client, r), {
+            cursor: () => next as unknown as string
+          })
+        )
+        expect(failure, String(next)).toMatchObject({ reason: "InvalidLink", pages: 1 })
+      }
     }))
 
   it.effect("CrossOrigin refused by default; an allowed origin gets no credentials, the first origin gets them again", () =>

@@ -421,8 +421,14 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
     })
   })
 
-const cursorValue = (value: unknown): string | undefined =>
-  typeof value === "string" && value !== "" ? value : undefined
+/** The cursor as sent: a string, or a number written out; `null`, `undefined` and `""` end; anything else is wrong. */
+const cursorValue = (value: unknown): string | undefined | { readonly wrong: string } => {
+  if (value === undefined || value === null || value === "") return undefined
+  if (typeof value === "string") return value
+  if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "bigint") return String(value)
+  // a cursor read from a body that is not what its schema said: stopping here would truncate the listing silently
+  return { wrong: typeof value === "number" ? String(value) : `a value of type ${typeof value}` }
+}
 
 /** @internal */
 export const cursor = <P, E, R>(
@@ -447,6 +453,12 @@ export const cursor = <P, E, R>(
     return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
       const value = cursorValue(cursorOf(page))
       if (value === undefined) return done
+      if (typeof value !== "string") {
+        return {
+          _tag: "Fail",
+          error: failure(sent, "InvalidLink", `the next cursor (${value.wrong}) is not a string or a number`, pages)
+        }
+      }
       if (seen.has(value)) {
         return { _tag: "Fail", error: failure(sent, "Loop", "the next cursor was followed before", pages) }
       }
