@@ -333,6 +333,10 @@ describe("Paginate safety", () => {
       const exit = yield* Effect.either(collect(Paginate.items(linkPages(api), asArray)))
       expect(exit).toMatchObject(Either.left({ _tag: "PaginationError", reason: "Loop", pages: 2 }))
       expect(api.seen).toHaveLength(2)
+      // a loop that does not come back to the first page: 1 → 2 → 3 → 2
+      const later = linkServer((n) => `/items?page=${n === 3 ? 2 : n + 1}`)
+      expect(yield* failureOf(linkPages(later))).toMatchObject({ reason: "Loop", pages: 3 })
+      expect(later.seen).toHaveLength(3)
       // a cursor repeated is a loop too
       const cursors = fakeApi(() => ({ body: { next: "same" } }))
       const failure = yield* failureOf(
