@@ -144,6 +144,15 @@ describe("Paginate.parseLinkHeader (RFC 8288 §3)", () => {
     expect(Paginate.parseLinkHeader(undefined)).toEqual([])
   })
 
+  it("an unquoted value that is no token (type=text/html, an extension rel URI) keeps its link", () => {
+    const links = Paginate.parseLinkHeader(`</a>; rel=alternate; type=text/html, </b>; rel=http://example.net/foo next`)
+    expect(links.map((l) => [l.uri, l.params["type"], l.rels])).toEqual([
+      ["/a", "text/html", ["alternate"]]
+      // `next` after the space is not part of the unquoted value: the link is malformed and skipped
+    ])
+    expect(Paginate.parseLinkHeader(`</b>; rel=http://example.net/foo`)[0]!.rels).toEqual(["http://example.net/foo"])
+  })
+
   it("a parameter without value is kept as empty; __proto__ as a name is only a name", () => {
     const [link] = Paginate.parseLinkHeader(`</a>; rel=next; crossorigin; __proto__=x`)
     expect(link!.params["crossorigin"]).toBe("")

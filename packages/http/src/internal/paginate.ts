@@ -145,8 +145,14 @@ const parseInto = (value: string, out: Array<Paginate.Link>): void => {
           }
           paramValue = text
         } else {
+          // a token, leniently: up to the next `;`, `,`, space or quote, so that `type=text/html` or an unquoted
+          // extension relation type (`rel=http://example.net/foo`), which servers send, does not lose the link
           const valueStart = i
-          while (i < n && isTchar(value.charCodeAt(i))) i++
+          while (i < n) {
+            const t = value.charCodeAt(i)
+            if (t === 0x3b || t === 0x2c || t === 0x22 || isOws(t)) break
+            i++
+          }
           paramValue = value.slice(valueStart, i)
         }
       }
