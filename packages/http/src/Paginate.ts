@@ -226,8 +226,10 @@ export const defaultMaxPages: number = internal.defaultMaxPages
 /**
  * Parses `Link` header values (RFC 8288 §3), one or several lines: the links in order, each with its target as
  * written, its relation types and its parameters. A `<uri>` may hold commas and semicolons, a quoted-string value
- * escapes and commas; names compare case-insensitively and the first occurrence of a parameter wins (§3.4.1). A
- * malformed link is skipped, the others kept; the work is linear in the header's length.
+ * escapes and commas; names compare case-insensitively and the first occurrence of a parameter wins (§3.4.1). An
+ * unquoted value is read up to `;`, `,` or a space (servers send `type=text/html`, which is no token). A malformed
+ * link is skipped, the others kept; the work is linear in the header's length. `title*` (RFC 8187) is kept as
+ * written.
  *
  * @example
  * ```ts
