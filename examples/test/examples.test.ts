@@ -15,6 +15,7 @@ import * as EventStreamExample from "../event-stream.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
+import * as PaginateExample from "../paginate.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
 import * as ReplicasExample from "../replicas.js"
 import * as RetryAfterExample from "../retry-after.js"
@@ -81,6 +82,17 @@ describe("examples", () => {
     const ids = [...out.matchAll(/#(\d) price: ACME/g)].map((m) => m[1])
     expect(ids).toEqual(["1", "2", "3", "4", "5", "6"])
     expect(out).toMatch(/\(no Last-Event-ID\)\n {2}Last-Event-ID: 3\n {2}Last-Event-ID: 6/)
+  })
+
+  it("paginate: Link-header pages through the policy, page 2 retried alone, take(3) one page, another origin refused", async () => {
+    const out = await run(PaginateExample.main)
+    expect(out).toContain("all: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12")
+    expect(out).toMatch(
+      /GET \/repos -> 200\n {2}GET \/repos\?page=2 -> 503\n {2}GET \/repos\?page=2 -> 200\n {2}GET \/repos\?page=3 -> 200/
+    )
+    expect(out).toContain("first 3: repo-1, repo-2, repo-3\nrequests for them: 1")
+    expect(out).toMatch(/another origin: CrossOrigin: .*not in allowedOrigins/)
+    expect(out).not.toContain("demo-token")
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {

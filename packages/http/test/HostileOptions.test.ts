@@ -15,7 +15,7 @@
 // 1000 headers).
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Download, EventStream, HttpCache } from "@sturdy/http"
+import { Attempt, Download, EventStream, HttpCache, Paginate } from "@sturdy/http"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
 import * as SturdyClient from "@sturdy/http/SturdyClient"
@@ -644,4 +644,137 @@ describe("HostileOptions: SturdyClient cache", () => {
       judgeCache(value)
     }
   })
+})
+
+describe("HostileOptions: Paginate options", () => {
+  const first = HttpClientRequest.get("https://api.test/items")
+  /** Every numeric option of every strategy, fed to a client that answers one full page (no request may be sent). */
+  const numeric: ReadonlyArray<
+    readonly [string, (value: unknown, client: HttpClient.HttpClient) => Stream.Stream<unknown, unknown>]
+  > = [
+    ["maxPages", (v, c) => Paginate.links(first, (r) => Attempt.send(c, r), { maxPages: v as number })],
+    [
+      "maxPages",
+      (v, c) => Paginate.cursor(first, (r) => Attempt.send(c, r), { cursor: () => null, maxPages: v as number })
+    ],
+    [
+      "pageSize",
+      (v, c) => Paginate.pageNumbers(first, (r) => Attempt.send(c, r), { items: () => [], pageSize: v as number })
+    ],
+    [
+      "start",
+      (v, c) => Paginate.pageNumbers(first, (r) => Attempt.send(c, r), { items: () => [], start: v as number })
+    ],
+    ["start", (v, c) => Paginate.offsets(first, (r) => Attempt.send(c, r), { items: () => [], start: v as number })],
+    [
+      "pageSize",
+      (v, c) => Paginate.offsets(first, (r) => Attempt.send(c, r), { items: () => [], pageSize: v as number })
+    ]
+  ]
+  // documented: maxPages is an integer ≥ 1 or Infinity
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = { maxPages: ["Infinity"], pageSize: [], start: [] }
+  for (const [option, make] of numeric) {
+    it.effect(`${option} (${numeric.filter(([o]) => o === option).length > 1 ? "every strategy" : "one"})`, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of [...hostile, ["2^53 + 2", 2 ** 53 + 2], ["1.5", 1.5], ["-0.5", -0.5]] as const) {
+          const { client, sent } = recording(() =>
+            new Response("[]", { headers: { "content-type": "application/json" } })
+          )
+          const result = yield* Effect.either(Stream.runCollect(make(value, client)))
+          if (accepted[option]!.includes(label)) {
+            expect(Either.isRight(result), `${option} <- ${label}`).toBe(true)
+            continue
+          }
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure, `${option} <- ${label}`).toMatchObject({ _tag: "PaginationError", reason: "InvalidOptions" })
+          expect((failure as Paginate.PaginationError).message, `${option} <- ${label}`).toContain(option)
+          expect(sent, `${option} <- ${label}: sent`).toHaveLength(0)
+        }
+      }))
+  }
+
+  it.effect("options that are not an object, and functions that are not functions, are refused naming them", () =>
+    Effect.gen(function*() {
+      const { client, sent } = recording(() => new Response("[]"))
+      const send = (r: HttpClientRequest.HttpClientRequest) => Attempt.send(client, r)
+      for (const options of ["maxPages=1", 3, true, [1]]) {
+        const failure = Either.getLeft(
+          yield* Effect.either(Stream.runCollect(Paginate.links(first, send, options as Paginate.LinkOptions)))
+        ).pipe(Option.getOrThrow)
+        expect(failure.message, String(options)).toContain("must be an object")
+      }
+      for (
+        const [label, stream, option] of [
+          ["cursor", Paginate.cursor(first, send, { cursor: "next" as never }), "cursor"],
+          ["request", Paginate.cursor(first, send, { cursor: () => null, request: 1 as never }), "request"],
+          ["items", Paginate.offsets(first, send, {} as Paginate.NumberedOptions<unknown>), "items"],
+          ["null options", Paginate.cursor(first, send, null as never), "options are required"],
+          [
+            "allowedOrigins",
+            Paginate.links(first, send, { allowedOrigins: "https://a.test" as never }),
+            "allowedOrigins"
+          ],
+          ["sizeParam", Paginate.pageNumbers(first, send, { items: () => [], sizeParam: "per_page" }), "sizeParam"]
+        ] as const
+      ) {
+        const failure = Either.getLeft(yield* Effect.either(Stream.runCollect(stream))).pipe(Option.getOrThrow)
+        expect(failure, label).toMatchObject({ _tag: "PaginationError", reason: "InvalidOptions" })
+        expect(failure.message, label).toContain(option)
+      }
+      expect(sent).toHaveLength(0)
+    }))
+})
+
+describe("HostileOptions: Paginate hostile responses", () => {
+  const pages = (link: string, request = HttpClientRequest.get("https://api.test/items")) => {
+    const { client, sent } = recording(() => new Response("[1]", { headers: { link } }))
+    const stream = Paginate.links(request, (r) => Attempt.send(client, r))
+    return { sent, run: Effect.either(Stream.runCollect(stream)) }
+  }
+
+  it.effect("a 1 MB Link header is parsed in bounded time, and its next link followed", () =>
+    Effect.gen(function*() {
+      const filler = Array.from({ length: 1 << 14 }, (_, i) => `</items/x${i}>; rel="prev"; title="a, b; c"`).join(", ")
+      expect(filler.length).toBeGreaterThan(1 << 19)
+      const { client, sent } = recording(() =>
+        new Response("[1]", { headers: { link: sent.length === 1 ? `${filler}, </items?page=2>; rel=next` : "" } })
+      )
+      const started = performance.now()
+      const result = yield* Stream.runCollect(
+        Paginate.links(HttpClientRequest.get("https://api.test/items"), (r) => Attempt.send(client, r))
+      )
+      expect(Chunk.size(result)).toBe(2)
+      expect(sent.map((r) => r.url)).toEqual(["https://api.test/items", "https://api.test/items?page=2"])
+      // a megabyte of `<` (no `>`), of `;`, of quotes: each is parsed without quadratic blowup
+      for (
+        const value of [
+          "<".repeat(1 << 20),
+          `<a>${";".repeat(1 << 20)}`,
+          `"`.repeat(1 << 20),
+          `<a>; x="${"\\".repeat(1 << 19)}`
+        ]
+      ) {
+        expect(Paginate.parseLinkHeader(value).length).toBeLessThanOrEqual(1)
+      }
+      expect(performance.now() - started).toBeLessThan(5000)
+    }))
+
+  it.effect("a next link of javascript:, file:, data:, or with user:pass@, is a typed failure, never sent", () =>
+    Effect.gen(function*() {
+      for (
+        const link of [
+          "<javascript:alert(1)>; rel=next",
+          "<file:///etc/passwd>; rel=next",
+          "<data:application/json,[2]>; rel=next",
+          "<https://user:hunter2-pw@api.test/items?page=2>; rel=next",
+          "<//user:hunter2-pw@evil.test/x>; rel=next"
+        ]
+      ) {
+        const { run, sent } = pages(link)
+        const failure = Either.getLeft(yield* run).pipe(Option.getOrThrow)
+        expect(failure, link).toMatchObject({ _tag: "PaginationError", reason: "InvalidLink", pages: 1 })
+        expect(failure.message).not.toContain("hunter2")
+        expect(sent).toHaveLength(1)
+      }
+    }))
 })

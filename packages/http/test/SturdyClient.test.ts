@@ -1190,7 +1190,7 @@ describe("SturdyClient with a cache", () => {
           policy,
           cache,
           transformClient: HttpClient.mapRequestEffect((request) =>
-            Effect.as(tokens.get("/token"), HttpClientRequest.bearerToken(request, "t"))
+            Effect.as(Effect.orDie(tokens.get("/token")), HttpClientRequest.bearerToken(request, "t"))
           )
         })
         const collected = TestTracer.make()
