@@ -72,3 +72,8 @@ export * as Download from "./Download.js"
  * @since 0.2.0
  */
 export * as EventStream from "./EventStream.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as JsonLines from "./JsonLines.js"
