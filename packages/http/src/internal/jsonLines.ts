@@ -153,7 +153,7 @@ export const split = (
 ): Array<string> => {
   const framer = new Framer(format, Infinity)
   const encoder = new TextEncoder()
-  const decoder = new TextDecoder()
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
   const out: Array<string> = []
   const collect = (framed: Array<Framed>) => {
     for (const f of framed) if (f._tag === "Record") out.push(decoder.decode(f.bytes))
