@@ -255,12 +255,13 @@ export const checkOptions = (options: JsonLines.Options | undefined): Checked | 
   if (format !== undefined && format !== "ndjson" && format !== "json-seq") {
     problems.push(`format must be "ndjson" or "json-seq"${typeof format === "string" ? "" : shown(format)}`)
   }
-  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes
+  // `null` is refused as Attempt refuses it (a setting read as none is no limit only when left out)
+  const maxLineBytes = options.maxLineBytes === undefined ? defaultMaxLineBytes : options.maxLineBytes
   if (
     typeof maxLineBytes !== "number" ||
     !(maxLineBytes === Infinity || (Number.isSafeInteger(maxLineBytes) && maxLineBytes >= 1))
   ) problems.push(`maxLineBytes must be an integer ≥ 1 or Infinity${shown(maxLineBytes)}`)
-  const maxJsonDepth = options.maxJsonDepth ?? attempt.defaultMaxJsonDepth
+  const maxJsonDepth = options.maxJsonDepth === undefined ? attempt.defaultMaxJsonDepth : options.maxJsonDepth
   if (typeof maxJsonDepth !== "number" || !(Number.isSafeInteger(maxJsonDepth) && maxJsonDepth >= 0)) {
     problems.push(`maxJsonDepth must be an integer ≥ 0${shown(maxJsonDepth)}`)
   }
@@ -268,11 +269,11 @@ export const checkOptions = (options: JsonLines.Options | undefined): Checked | 
   const idleTimeout = options.idleTimeout === undefined
     ? undefined
     : durationOption("idleTimeout", options.idleTimeout, problems)
-  const onInvalid = options.onInvalid ?? "fail"
+  const onInvalid = options.onInvalid === undefined ? "fail" : options.onInvalid
   if (onInvalid !== "fail" && onInvalid !== "skip") {
     problems.push(`onInvalid must be "fail" or "skip"${typeof onInvalid === "string" ? "" : shown(onInvalid)}`)
   }
-  const expected = options.expectedContentTypes ?? defaultContentTypes
+  const expected = options.expectedContentTypes === undefined ? defaultContentTypes : options.expectedContentTypes
   if (!(Array.isArray(expected) && expected.every((type) => typeof type === "string" && type.length > 0))) {
     problems.push("expectedContentTypes must be an array of non-empty media types")
   }
