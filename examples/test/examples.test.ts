@@ -15,6 +15,7 @@ import * as EventStreamExample from "../event-stream.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
+import * as JsonLinesExample from "../json-lines.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
 import * as ReplicasExample from "../replicas.js"
 import * as RetryAfterExample from "../retry-after.js"
@@ -81,6 +82,13 @@ describe("examples", () => {
     const ids = [...out.matchAll(/#(\d) price: ACME/g)].map((m) => m[1])
     expect(ids).toEqual(["1", "2", "3", "4", "5", "6"])
     expect(out).toMatch(/\(no Last-Event-ID\)\n {2}Last-Event-ID: 3\n {2}Last-Event-ID: 6/)
+  })
+
+  it("json-lines: a 503 retried by the policy, the tokens once each; a bad line fails typed with its number", async () => {
+    const out = await run(JsonLinesExample.main)
+    expect(out).toContain("generated: Résilient streams.")
+    expect(out).toContain("requests to /generate: 2")
+    expect(out).toContain("broken: 2 items, then InvalidJson at line 3")
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {
