@@ -277,6 +277,14 @@ describe("JsonLines.stream", () => {
       expect((yield* collect(JsonLines.stream(any.client, url, Item, { expectedContentTypes: [] }))).items).toEqual([
         { id: 1 }
       ])
+      // no type named: no Accept (never an empty one); named types: those
+      expect(any.seen[0]!.headers["accept"]).toBeUndefined()
+      const named = scripted([{ body: ["{\"id\":1}\n"] }], "application/vnd.api+ndjson")
+      const only = yield* collect(
+        JsonLines.stream(named.client, url, Item, { expectedContentTypes: ["application/vnd.api+ndjson", "+json"] })
+      )
+      expect(only.items).toEqual([{ id: 1 }])
+      expect(named.seen[0]!.headers["accept"]).toBe("application/vnd.api+ndjson")
     }))
 
   it.effect("a missing Content-Type is accepted and read as JSON Lines", () =>

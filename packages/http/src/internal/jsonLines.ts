@@ -292,9 +292,12 @@ const toRequest = (input: string | URL | HttpClientRequest.HttpClientRequest): H
 const formatOf = (contentType: string | undefined): JsonLines.Format =>
   contentType !== undefined && attempt.contentTypeMatches(contentType, sequenceTypes) ? "json-seq" : "ndjson"
 
-const acceptFor = (checked: Checked): string => {
+/** The `Accept` sent when the request has none: the formats read, or the full types of `expectedContentTypes`. */
+const acceptFor = (checked: Checked): string | undefined => {
   if (checked.expectedContentTypes !== defaultContentTypes) {
-    return checked.expectedContentTypes.filter((type) => type.includes("/")).join(", ")
+    const named = checked.expectedContentTypes.filter((type) => type.includes("/"))
+    // no type named (empty: any; suffixes only): no Accept, rather than an empty one
+    return named.length === 0 ? undefined : named.join(", ")
   }
   if (checked.format === "json-seq") return "application/json-seq"
   const lines = "application/x-ndjson, application/jsonl"
@@ -368,9 +371,8 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
         new HttpFailure.InvalidRequest({ ...attempt.requestInfo(base), reason: "InvalidOptions", detail: checked })
       )
     }
-    const request = base.headers["accept"] === undefined
-      ? HttpClientRequest.setHeader(base, "accept", acceptFor(checked))
-      : base
+    const accept = base.headers["accept"] === undefined ? acceptFor(checked) : undefined
+    const request = accept === undefined ? base : HttpClientRequest.setHeader(base, "accept", accept)
     const classified = attempt.classify(
       client,
       checked.timeout === undefined ? undefined : { timeout: checked.timeout }
