@@ -24,7 +24,8 @@
  *
  * Bodies are split as bytes (LF and RS never occur inside a multi-byte UTF-8 character), so a chunk may cut a line,
  * a CRLF or a character anywhere. One UTF-8 byte order mark at the start of the body is dropped. Each record is
- * decoded as `Attempt.decodeJson` decodes a body: UTF-8 only, `__proto__` keys dropped, `maxJsonDepth`.
+ * decoded as `Attempt.decodeJson` decodes a body: UTF-8 only, `__proto__` keys dropped, `maxJsonDepth`, and so one
+ * BOM starting a later line is dropped too, as `Attempt` drops one starting a body.
  *
  * ## Failures
  *
@@ -116,7 +117,10 @@ export type Format = "ndjson" | "json-seq"
 export interface Options {
   /** The framing; when unset, the `Content-Type` decides (`application/json-seq`: a sequence, else lines). */
   readonly format?: Format | undefined
-  /** The most bytes of one line or record (its LF, CRLF or RS not counted): longer fails with `BodyTooLarge`. */
+  /**
+   * The most bytes of one line (its LF or CRLF not counted) or record (its RS not counted, its trailing LF counted):
+   * longer fails with `BodyTooLarge`, after the items before it. Reading stops there: the bytes held are bounded.
+   */
   readonly maxLineBytes?: number | undefined
   /** Deepest nesting of arrays and objects in one line; deeper fails with `InvalidJson`. */
   readonly maxJsonDepth?: number | undefined
