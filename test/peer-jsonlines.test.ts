@@ -322,6 +322,50 @@ describe("over the wire", () => {
       expect(server.hits("/")).toBe(2)
     }))
 
+  // `@sturdy/node`'s transport enforces the deadline in force when the request is sent on the whole response, body
+  // included: a policy's attemptTimeout (10 s by default) and totalTimeout then bound the stream too (documented in
+  // JsonLines' module docs); `false` for both, on the streaming endpoint, lifts that
+  const ticking = (response: Http.ServerResponse) => {
+    response.writeHead(200, { "content-type": "application/x-ndjson" })
+    let i = 0
+    const tick = () => {
+      if (i === 8) return void response.end()
+      response.write(`{"i":${i++}}\n`)
+      setTimeout(tick, 50)
+    }
+    tick()
+  }
+  const expected = Array.from({ length: 8 }, (_, i) => ({ i }))
+
+  it.scopedLive("through Policy.withPolicy on the node transport, attemptTimeout bounds the body too", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start({ "/": (_, response) => ticking(response) })
+      const policy = yield* Policy.make({ attemptTimeout: "150 millis", retry: false, circuitBreaker: false })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      const items: Array<unknown> = []
+      const result = yield* Effect.either(Stream.runForEach(
+        JsonLines.streamUnknown(client, `${server.url}/`),
+        (item) => Effect.sync(() => items.push(item))
+      ))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "Timeout" })
+      expect(items.length).toBeLessThan(8)
+      expect(items).toEqual(expected.slice(0, items.length))
+      expect(server.hits("/")).toBe(1)
+    }))
+
+  it.scopedLive("with attemptTimeout and totalTimeout false for the streaming endpoint, the whole stream arrives", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start({ "/stream": (_, response) => ticking(response) })
+      const policy = yield* Policy.make({
+        attemptTimeout: "150 millis",
+        circuitBreaker: false,
+        endpoints: { "GET /stream": { attemptTimeout: false, totalTimeout: false } }
+      })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, `${server.url}/stream`))
+      expect(Chunk.toReadonlyArray(items)).toEqual(expected)
+    }))
+
   it.scopedLive("a non-2xx status fails before any item with Attempt's status failure", () =>
     Effect.gen(function*() {
       const server = yield* Loopback.start({
