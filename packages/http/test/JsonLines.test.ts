@@ -523,4 +523,50 @@ describe("JsonLines telemetry", () => {
       expect(Option.getOrUndefined(requests[0]!.parent)).toBe(stream)
       expect(renderedSpans(spans)).not.toContain("s3cret")
     }))
+
+  it.effect("a consumer that stops early cancels the body and ends the span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      let cancelled = 0
+      const client = HttpClient.make((request) =>
+        Effect.succeed(HttpClientResponse.fromWeb(
+          request,
+          new Response(
+            new ReadableStream<Uint8Array>({
+              start(controller) {
+                controller.enqueue(new TextEncoder().encode("1\n2\n3\n"))
+              },
+              cancel() {
+                cancelled++
+              }
+            }),
+            { headers: { "content-type": "application/x-ndjson" } }
+          )
+        ))
+      )
+      const taken = yield* Stream.runCollect(Stream.take(JsonLines.streamUnknown(client, url), 2)).pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(Chunk.toReadonlyArray(taken)).toEqual([1, 2])
+      yield* settle
+      expect(cancelled).toBe(1)
+      const [stream] = spans.filter((span) => span.name === "http.client.json_lines GET")
+      expect(stream.status._tag).toBe("Ended")
+      expect(stream.attributes.get("sturdy.items")).toBe(2)
+    }))
+
+  it.effect("without a tracer no span is built (the platform's span has no parent)", () =>
+    Effect.gen(function*() {
+      const inner = scripted([{ body: ["1\n"] }])
+      const parents: Array<string | undefined> = []
+      const client = HttpClient.make((request) =>
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          parents.push(Option.match(span.parent, { onNone: () => undefined, onSome: (p) => String(p.spanId) }))
+          return inner.client.execute(request)
+        })
+      )
+      const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, url))
+      expect(Chunk.toReadonlyArray(items)).toEqual([1])
+      expect(parents).toEqual([undefined])
+    }))
 })
