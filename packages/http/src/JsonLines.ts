@@ -65,7 +65,8 @@
  *
  * With a real tracer installed, the stream is one `http.client.json_lines {METHOD}` span (kind `internal`, the
  * request's attributes with `url.full` redacted) whose child is the request's redacted client span; at its end it
- * has `sturdy.items` (items delivered), `sturdy.format`, `sturdy.skipped` with `onInvalid: "skip"`, and `error.type`
+ * has `sturdy.items` (items handed on, a chunk of the body's at a time: a consumer that stops early may not have taken
+ * the last ones), `sturdy.format`, `sturdy.skipped` with `onInvalid: "skip"`, and `error.type`
  * when it failed. No line's content is recorded. Without a tracer no span is built.
  *
  * Not `Stream.splitLines` over `Stream.decodeText`: they split on a lone CR too, drop the BOM of text they are given

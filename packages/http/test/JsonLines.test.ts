@@ -2,7 +2,7 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import { JsonLines, Policy } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Chunk, Clock, Effect, Exit, Fiber, Option, Schema, Stream, TestClock } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Fiber, Option, ParseResult, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as attempt from "../src/internal/attempt.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -350,6 +350,25 @@ describe("JsonLines.stream", () => {
       expect(span.attributes.get("sturdy.items")).toBe(2)
     }))
 
+  it.effect("a schema that waits (an effectful transformation): items in order, its failures named and skippable", () =>
+    Effect.gen(function*() {
+      const Slow = Schema.transformOrFail(Schema.Number, Schema.Number, {
+        strict: true,
+        decode: (n, _, ast) =>
+          n < 0 ? ParseResult.fail(new ParseResult.Type(ast, n, "negative")) : Effect.as(Effect.sleep("1 second"), n),
+        encode: ParseResult.succeed
+      })
+      const body = ["1\n2\n-3\n4\n"]
+      const failing = scripted([{ body }])
+      const first = yield* collect(JsonLines.stream(failing.client, url, Slow))
+      expect(first.items).toEqual([1, 2])
+      const failure = failureOf(first.exit)
+      expect(failure._tag === "SchemaMismatch" && failure.issue).toMatch(/^line 3: /)
+      const skipping = scripted([{ body }])
+      const second = yield* collect(JsonLines.stream(skipping.client, url, Slow, { onInvalid: "skip" }))
+      expect(second).toEqual({ items: [1, 2, 4], exit: Exit.void })
+    }))
+
   it.effect("a line longer than maxLineBytes fails with BodyTooLarge after the items before it, same chunk too", () =>
     Effect.gen(function*() {
       const { client } = scripted([{ body: ["1\n22\n" + "3".repeat(20)], then: "hang" }])
@@ -552,7 +571,8 @@ describe("JsonLines telemetry", () => {
       expect(cancelled).toBe(1)
       const [stream] = spans.filter((span) => span.name === "http.client.json_lines GET")
       expect(stream.status._tag).toBe("Ended")
-      expect(stream.attributes.get("sturdy.items")).toBe(2)
+      // counted as handed on, a chunk at a time: the three lines of the one chunk
+      expect(stream.attributes.get("sturdy.items")).toBe(3)
     }))
 
   it.effect("without a tracer no span is built (the platform's span has no parent)", () =>

@@ -3,8 +3,10 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -422,36 +424,76 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
             idle
           )
           const framer = new Framer(format, checked.maxLineBytes)
-          const decodeRecord = (
-            framed: Framed
-          ): Effect.Effect<Option.Option<A>, HttpFailure.HttpFailure, RS> => {
+          /** A record's decoding, with its failure named; an `Exit` when nothing waits (a plain schema). */
+          const decodeRecord = (framed: Framed): Effect.Effect<A, HttpFailure.HttpFailure, RS> => {
             if (framed._tag === "TooLarge") {
               return Effect.fail(attempt.tooLarge(request, response, checked.maxLineBytes, undefined))
             }
-            const name = recordName(format, framed.number)
             const received = new RecordReceived(request, response, framed.bytes)
             const decoded = format === "json-seq" && (framed.number === 0 || maybeTruncated(framed.bytes))
               ? Effect.fail(refused(received, framed.number === 0 ? "data before the first RS" : truncatedDetail))
               : attempt.decodeJson(received, schema, { maxJsonDepth: checked.maxJsonDepth })
-            return Effect.matchEffect(decoded, {
-              onFailure: (failure) => {
-                if (checked.onInvalid === "skip") {
-                  skipped++
-                  return Effect.succeed(Option.none())
-                }
-                return Effect.fail(named(failure, name))
-              },
-              onSuccess: (value) => {
-                observer.delivered()
-                return Effect.succeed(Option.some(value))
-              }
-            })
+            if (Exit.isExit(decoded)) {
+              // decided at once (a plain schema; a line that does not parse): an `Exit` still
+              const exit = decoded as Exit.Exit<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch>
+              if (exit._tag === "Success") return exit
+              const failure = Cause.failureOption(exit.cause)
+              return Option.isSome(failure) ? Exit.fail(named(failure.value, recordName(format, framed.number))) : exit
+            }
+            return Effect.mapError(decoded, (failure) => named(failure, recordName(format, framed.number)))
           }
+          /** Whether a failure is a bad record that `onInvalid: "skip"` skips (not a limit). */
+          const skips = (failure: HttpFailure.HttpFailure): boolean =>
+            checked.onInvalid === "skip" && (failure._tag === "InvalidJson" || failure._tag === "SchemaMismatch")
+          // the records one chunk completed, decoded in one go while the schema answers at once; the items before a
+          // failure are delivered first
+          const decodeAll = (
+            records: ReadonlyArray<Framed>
+          ): Stream.Stream<A, HttpFailure.HttpFailure, RS> => {
+            const items: Array<A> = []
+            for (let i = 0; i < records.length; i++) {
+              const decoded = decodeRecord(records[i])
+              if (!Exit.isExit(decoded)) {
+                // a schema that waits: this record and the rest, one at a time
+                return Stream.concat(Stream.fromIterable(items), decodeEach(records.slice(i)))
+              }
+              const exit = decoded as Exit.Exit<A, HttpFailure.HttpFailure>
+              if (exit._tag === "Success") {
+                items.push(exit.value)
+                continue
+              }
+              const failure = Cause.failureOption(exit.cause)
+              if (Option.isSome(failure) && skips(failure.value)) {
+                skipped++
+                continue
+              }
+              return Stream.concat(Stream.fromIterable(items), Stream.failCause(exit.cause))
+            }
+            return Stream.fromIterable(items)
+          }
+          const decodeEach = (records: ReadonlyArray<Framed>): Stream.Stream<A, HttpFailure.HttpFailure, RS> =>
+            Stream.fromIterable(records).pipe(
+              Stream.mapEffect((framed) =>
+                Effect.matchEffect(decodeRecord(framed), {
+                  onFailure: (failure) => {
+                    if (!skips(failure)) return Effect.fail(failure)
+                    skipped++
+                    return Effect.succeed(Option.none<A>())
+                  },
+                  onSuccess: (value) => Effect.succeed(Option.some(value))
+                })
+              ),
+              Stream.filterMap((item) => item)
+            )
           return watched.pipe(
-            Stream.mapConcat((chunk) => framer.feed(chunk)),
-            Stream.concat(Stream.suspend(() => Stream.fromIterable(emptyBody ? [] : framer.end()))),
-            Stream.mapEffect(decodeRecord),
-            Stream.filterMap((item) => item)
+            Stream.map((chunk) => framer.feed(chunk)),
+            Stream.concat(Stream.suspend(() => Stream.succeed(emptyBody ? [] : framer.end()))),
+            Stream.flatMap(decodeAll),
+            // counted as they are handed on, a chunk at a time (a tap per item would cost as much as the decoding)
+            Stream.mapChunks((chunk) => {
+              for (let i = 0; i < chunk.length; i++) observer.delivered()
+              return chunk
+            })
           )
         })
       )
