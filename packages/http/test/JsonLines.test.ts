@@ -380,6 +380,13 @@ describe("JsonLines.stream", () => {
       const second = yield* collect(JsonLines.streamUnknown(complete.client, url, { maxLineBytes: 10 }))
       expect(second.items).toEqual([1])
       expect(failureOf(second.exit)._tag).toBe("BodyTooLarge")
+      // onInvalid: skip skips bad lines, never a limit
+      const skipping = scripted([{ body: ["1\n" + "4".repeat(11) + "\n5\n"] }])
+      const third = yield* collect(
+        JsonLines.streamUnknown(skipping.client, url, { maxLineBytes: 10, onInvalid: "skip" })
+      )
+      expect(third.items).toEqual([1])
+      expect(failureOf(third.exit)._tag).toBe("BodyTooLarge")
       const exact = scripted([{ body: ["4".repeat(10) + "\r", "\n" + "5".repeat(10) + "\r\n"] }])
       expect((yield* collect(JsonLines.streamUnknown(exact.client, url, { maxLineBytes: 10 }))).items).toEqual([
         4444444444,

@@ -3,7 +3,6 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -433,58 +432,47 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
             const decoded = format === "json-seq" && (framed.number === 0 || maybeTruncated(framed.bytes))
               ? Effect.fail(refused(received, framed.number === 0 ? "data before the first RS" : truncatedDetail))
               : attempt.decodeJson(received, schema, { maxJsonDepth: checked.maxJsonDepth })
-            if (Exit.isExit(decoded)) {
-              // decided at once (a plain schema; a line that does not parse): an `Exit` still
-              const exit = decoded as Exit.Exit<A, HttpFailure.InvalidJson | HttpFailure.SchemaMismatch>
-              if (exit._tag === "Success") return exit
-              const failure = Cause.failureOption(exit.cause)
-              return Option.isSome(failure) ? Exit.fail(named(failure.value, recordName(format, framed.number))) : exit
-            }
-            return Effect.mapError(decoded, (failure) => named(failure, recordName(format, framed.number)))
+            // a plain schema's success is an `Exit`, which the caller takes without a step of its own
+            return Exit.isExit(decoded) && decoded._tag === "Success"
+              ? decoded
+              : Effect.mapError(decoded, (failure) => named(failure, recordName(format, framed.number)))
           }
-          /** Whether a failure is a bad record that `onInvalid: "skip"` skips (not a limit). */
-          const skips = (failure: HttpFailure.HttpFailure): boolean =>
-            checked.onInvalid === "skip" && (failure._tag === "InvalidJson" || failure._tag === "SchemaMismatch")
-          // the records one chunk completed, decoded in one go while the schema answers at once; the items before a
-          // failure are delivered first
-          const decodeAll = (
-            records: ReadonlyArray<Framed>
-          ): Stream.Stream<A, HttpFailure.HttpFailure, RS> => {
+          /** A record's outcome: its item, none when `onInvalid: "skip"` skips it, or the failure. */
+          const settle = (
+            decoded: Effect.Effect<A, HttpFailure.HttpFailure, RS>
+          ): Effect.Effect<Option.Option<A>, HttpFailure.HttpFailure, RS> =>
+            Effect.matchEffect(decoded, {
+              onFailure: (failure) => {
+                // a limit is never skipped: only a line that is not JSON or of the wrong shape
+                if (
+                  checked.onInvalid !== "skip" || (failure._tag !== "InvalidJson" && failure._tag !== "SchemaMismatch")
+                ) return Effect.fail(failure)
+                skipped++
+                return Effect.succeed(Option.none<A>())
+              },
+              onSuccess: (value) => Effect.succeed(Option.some(value))
+            })
+          // The records one chunk completed, decoded in one go while each is a success decided at once (a plain
+          // schema); from the first that is not (a failure, a schema that waits) on, one at a time. The items before
+          // a failure are handed on first.
+          const decodeAll = (records: ReadonlyArray<Framed>): Stream.Stream<A, HttpFailure.HttpFailure, RS> => {
             const items: Array<A> = []
             for (let i = 0; i < records.length; i++) {
               const decoded = decodeRecord(records[i])
-              if (!Exit.isExit(decoded)) {
-                // a schema that waits: this record and the rest, one at a time
-                return Stream.concat(Stream.fromIterable(items), decodeEach(records.slice(i)))
-              }
-              const exit = decoded as Exit.Exit<A, HttpFailure.HttpFailure>
-              if (exit._tag === "Success") {
-                items.push(exit.value)
+              if (Exit.isExit(decoded) && decoded._tag === "Success") {
+                items.push((decoded as Exit.Success<A, never>).value)
                 continue
               }
-              const failure = Cause.failureOption(exit.cause)
-              if (Option.isSome(failure) && skips(failure.value)) {
-                skipped++
-                continue
-              }
-              return Stream.concat(Stream.fromIterable(items), Stream.failCause(exit.cause))
+              const rest = Stream.fromIterable(records.slice(i + 1)).pipe(
+                Stream.mapEffect((framed) => settle(decodeRecord(framed)))
+              )
+              return Stream.concat(
+                Stream.fromIterable(items),
+                Stream.filterMap(Stream.concat(Stream.fromEffect(settle(decoded)), rest), (item) => item)
+              )
             }
             return Stream.fromIterable(items)
           }
-          const decodeEach = (records: ReadonlyArray<Framed>): Stream.Stream<A, HttpFailure.HttpFailure, RS> =>
-            Stream.fromIterable(records).pipe(
-              Stream.mapEffect((framed) =>
-                Effect.matchEffect(decodeRecord(framed), {
-                  onFailure: (failure) => {
-                    if (!skips(failure)) return Effect.fail(failure)
-                    skipped++
-                    return Effect.succeed(Option.none<A>())
-                  },
-                  onSuccess: (value) => Effect.succeed(Option.some(value))
-                })
-              ),
-              Stream.filterMap((item) => item)
-            )
           return watched.pipe(
             Stream.map((chunk) => framer.feed(chunk)),
             Stream.concat(Stream.suspend(() => Stream.succeed(emptyBody ? [] : framer.end()))),
