@@ -66,11 +66,13 @@
  * With a real tracer installed, the stream is one `http.client.json_lines {METHOD}` span (kind `internal`, the
  * request's attributes with `url.full` redacted) whose child is the request's redacted client span; at its end it
  * has `sturdy.items` (items handed on, a chunk of the body's at a time: a consumer that stops early may not have taken
- * the last ones), `sturdy.format`, `sturdy.skipped` with `onInvalid: "skip"`, and `error.type`
- * when it failed. No line's content is recorded. Without a tracer no span is built.
+ * the last ones), `sturdy.format`, `sturdy.skipped` with `onInvalid: "skip"`, and `error.type` when it failed. No
+ * line's content is recorded. Without a tracer no span is built.
  *
- * Not `Stream.splitLines` over `Stream.decodeText`: they split on a lone CR too, drop the BOM of text they are given
- * anywhere, and hold a line of any size; nor the `ndjson` npm packages, which skip or throw on a bad line untyped.
+ * Not `Stream.splitLines` over `Stream.decodeText`: they split decoded text, so a byte that is not UTF-8 becomes a
+ * replacement character instead of failing as `Attempt` fails it, a line is held whatever its size, and RS is no
+ * separator; splitting the bytes keeps each line's bytes for `Attempt.decodeJson` (its UTF-8 check, its excerpt). Nor
+ * the `ndjson` npm packages, which report a bad line untyped, or drop it.
  *
  * @since 0.2.0
  */
