@@ -15,6 +15,7 @@ import * as EventStreamExample from "../event-stream.js"
 import * as FallbackExample from "../fallback-layers.js"
 import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
+import * as JsonLinesExample from "../json-lines.js"
 import * as PaginateExample from "../paginate.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
 import * as ReplicasExample from "../replicas.js"
@@ -93,6 +94,13 @@ describe("examples", () => {
     expect(out).toContain("first 3: repo-1, repo-2, repo-3\nrequests for them: 1")
     expect(out).toMatch(/another origin: CrossOrigin: .*not in allowedOrigins/)
     expect(out).not.toContain("demo-token")
+  })
+
+  it("json-lines: a 503 retried by the policy, the tokens once each; a bad line fails typed with its number", async () => {
+    const out = await run(JsonLinesExample.main)
+    expect(out).toContain("generated: Résilient streams.")
+    expect(out).toContain("requests to /generate: 2")
+    expect(out).toContain("broken: 2 items, then InvalidJson at line 3")
   })
 
   it("promise-handler: an async route handler runs Policy.json through a Runner", async () => {

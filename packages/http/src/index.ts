@@ -77,3 +77,8 @@ export * as EventStream from "./EventStream.js"
  * @since 0.2.0
  */
 export * as Paginate from "./Paginate.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as JsonLines from "./JsonLines.js"

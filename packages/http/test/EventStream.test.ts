@@ -576,6 +576,20 @@ describe("EventStream against a hostile server", () => {
       const ok = yield* runOnClock(EventStream.make(unbounded.client, url, { ...quick, maxEventBytes: Infinity }))
       expect(Exit.isSuccess(ok)).toBe(true)
     }))
+
+  it.effect("events completed in the same chunk as the bytes that go past maxEventBytes are delivered first", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ body: ["data: a\n\ndata: b\n\ndata: " + "x".repeat(80)] }, { status: 204 }])
+      const events: Array<string> = []
+      const exit = yield* runOnClock(
+        EventStream.make(client, url, { ...quick, maxEventBytes: 64 }).pipe(
+          Stream.tap((event) => Effect.sync(() => events.push(event.data)))
+        )
+      )
+      expect(events).toEqual(["a", "b"])
+      expect(failureOf(exit)).toMatchObject({ _tag: "BodyTooLarge", limitBytes: 64 })
+      expect(seen).toHaveLength(1)
+    }))
 })
 
 // -----------------------------------------------------------------------------

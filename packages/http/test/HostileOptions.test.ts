@@ -12,15 +12,18 @@
 // null, objects and `Duration.infinity`: each is refused with the module's typed failure naming the option and nothing
 // sent, or is documented as accepted; and hostile responses from a fake `HttpClient` (an `id:` carrying CR, a `retry:`
 // of 20 digits, a 10 MB line, a `Content-Range` of 2^60, `max-age` of 20 digits, `Age: -5`, far `Expires`, a `Vary` of
-// 1000 headers).
+// 1000 headers). `JsonLines` (its own section at the end): every numeric and duration option fed the same values, its
+// enum options, and hostile bodies (a 50 MB line, a million empty lines, JSON nested 100 000 deep).
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Download, EventStream, HttpCache, Paginate } from "@sturdy/http"
+import * as JsonLines from "@sturdy/http/JsonLines"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
 import * as SturdyClient from "@sturdy/http/SturdyClient"
 import { Cause, Chunk, Clock, Duration, Effect, Exit, Layer, Option, Schedule, Stream, TestClock } from "effect"
 import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { describeValue, GetterError, hostileValue, optionsWith, wrapper } from "../../policy/test/utils/hostile.js"
 import * as eventStreamInternal from "../src/internal/eventStream.js"
 
@@ -776,5 +779,173 @@ describe("HostileOptions: Paginate hostile responses", () => {
         expect(failure.message).not.toContain("hunter2")
         expect(sent).toHaveLength(1)
       }
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// JsonLines: options, then hostile bodies (a 50 MB line, a million empty lines, deep nesting)
+// -----------------------------------------------------------------------------
+
+const jsonLinesUrl = "http://origin.test/items"
+
+const ndjson = (body: string | ReadableStream<Uint8Array>) => () =>
+  new Response(body, { status: 200, headers: { "content-type": "application/x-ndjson" } })
+
+/** A body of `count` chunks of `chunk`, pulled one at a time; `pulls()` says how many were asked for. */
+const pulled = (chunk: Uint8Array, count: number) => {
+  let pulls = 0
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulls++ < count) controller.enqueue(chunk)
+      else controller.close()
+    }
+  }, { highWaterMark: 0 })
+  return { body, pulls: () => pulls }
+}
+
+describe("HostileOptions: JsonLines options", () => {
+  // what each option documents as accepted among the hostile values (everything else: InvalidRequest InvalidOptions)
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
+    maxLineBytes: ["Infinity"],
+    maxJsonDepth: [],
+    timeout: ["Infinity", "Duration.infinity"], // infinite: no limit
+    idleTimeout: ["Infinity", "Duration.infinity"]
+  }
+  for (const field of ["maxLineBytes", "maxJsonDepth", "timeout", "idleTimeout"]) {
+    it.effect(field, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of hostile) {
+          const { client, sent } = recording(ndjson("1\n2\n"))
+          const options = { [field]: value } as JsonLines.Options
+          const result = yield* Effect.either(Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl, options)))
+          if (accepted[field]!.includes(label)) {
+            expect(result, `${field} <- ${label}`).toEqual(Either.right(Chunk.make(1, 2)))
+            continue
+          }
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure, `${field} <- ${label}`).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+          expect(failure.message, `${field} <- ${label}`).toContain(field)
+          expect(sent, `${field} <- ${label}: sent`).toHaveLength(0)
+        }
+      }))
+  }
+
+  it.effect("0 and fractions: maxLineBytes 0 and 1.5, maxJsonDepth 1.5, timeouts of 0 and above 2^31 - 1 ms are refused", () =>
+    Effect.gen(function*() {
+      const refused: ReadonlyArray<JsonLines.Options> = [
+        { maxLineBytes: 0 },
+        { maxLineBytes: 1.5 },
+        { maxJsonDepth: 1.5 },
+        { timeout: 0 },
+        { idleTimeout: "0 millis" },
+        { idleTimeout: 2 ** 31 },
+        { timeout: "25 days" }
+      ]
+      for (const options of refused) {
+        const { client, sent } = recording(ndjson("1\n"))
+        const failure = yield* Effect.flip(Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl, options)))
+        expect(failure, JSON.stringify(options)).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+        expect(failure.message).toContain(Object.keys(options)[0])
+        expect(sent).toHaveLength(0)
+      }
+      // maxJsonDepth 0 is a limit (no array or object), as Attempt's
+      const { client } = recording(ndjson("1\n[1]\n"))
+      const depth = yield* Effect.flip(
+        Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl, { maxJsonDepth: 0 }))
+      )
+      expect(depth).toMatchObject({ _tag: "InvalidJson" })
+    }))
+
+  it.effect("format, onInvalid, expectedContentTypes and options that are not what they say are refused naming them", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, unknown]> = [
+        ["format", "jsonl"],
+        ["format", null],
+        ["format", 1],
+        ["onInvalid", "ignore"],
+        ["onInvalid", null],
+        ["onInvalid", true],
+        ["expectedContentTypes", "application/x-ndjson"],
+        ["expectedContentTypes", [""]],
+        ["expectedContentTypes", null]
+      ]
+      for (const [field, value] of cases) {
+        const { client, sent } = recording(ndjson("1\n"))
+        const options = { [field]: value } as unknown as JsonLines.Options
+        const failure = yield* Effect.flip(Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl, options)))
+        expect(failure, `${field} <- ${String(value)}`).toMatchObject({
+          _tag: "InvalidRequest",
+          reason: "InvalidOptions"
+        })
+        expect(failure.message).toContain(field)
+        expect(sent).toHaveLength(0)
+      }
+      for (const options of ["idleTimeout=1", 3, true, [1]]) {
+        const { client } = recording(ndjson("1\n"))
+        const failure = yield* Effect.flip(Stream.runCollect(
+          JsonLines.streamUnknown(client, jsonLinesUrl, options as unknown as JsonLines.Options)
+        ))
+        expect(failure.message).toContain("options must be an object")
+      }
+      // a string option's value is never shown (it may be a secret read from the environment)
+      const { client } = recording(ndjson("1\n"))
+      const failure = yield* Effect.flip(Stream.runCollect(
+        JsonLines.streamUnknown(client, jsonLinesUrl, { timeout: "s3cret" } as unknown as JsonLines.Options)
+      ))
+      expect(failure.message).not.toContain("s3cret")
+    }))
+})
+
+describe("HostileOptions: JsonLines hostile bodies", () => {
+  it.effect("a 50 MB line without a newline fails with BodyTooLarge at the 10 MiB default, reading no further", () =>
+    Effect.gen(function*() {
+      const { body, pulls } = pulled(new TextEncoder().encode("x".repeat(1024 * 1024)), 50)
+      const { client } = recording(ndjson(body))
+      const failure = yield* Effect.flip(Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl)))
+      expect(failure).toMatchObject({ _tag: "BodyTooLarge", limitBytes: 10 * 1024 * 1024 })
+      expect(pulls()).toBeLessThanOrEqual(12)
+    }))
+
+  it.effect("a million empty lines (and a million CRLFs) end with no item, in bounded time", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      for (const line of ["\n", "\r\n", " \n"]) {
+        const chunk = new TextEncoder().encode(line.repeat(64 * 1024))
+        const { body } = pulled(chunk, 16) // 16 x 65536 = 1048576 lines
+        const { client } = recording(ndjson(body))
+        const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl))
+        expect(Chunk.size(items)).toBe(0)
+      }
+      // a generous bound: a quadratic rescan of held bytes would take minutes
+      expect(Date.now() - started).toBeLessThan(20_000)
+    }))
+
+  it.effect("deeply nested JSON fails with InvalidJson at maxJsonDepth, before parsing; far past it never crashes", () =>
+    Effect.gen(function*() {
+      const deep = "[".repeat(100_000) + "]".repeat(100_000)
+      const { client } = recording(ndjson(`1\n${deep}\n{"a":${"{\"a\":".repeat(600)}1${"}".repeat(601)}\n`))
+      const failure = yield* Effect.flip(Stream.runCollect(JsonLines.streamUnknown(client, jsonLinesUrl)))
+      expect(failure).toMatchObject({ _tag: "InvalidJson" })
+      expect(failure._tag === "InvalidJson" && failure.detail).toBe(
+        "line 2: nested deeper than 512 levels (maxJsonDepth)"
+      )
+      // with the limit lifted, the parser or the schema may refuse it, but as a typed failure or an item, never a defect
+      const lifted = recording(ndjson(`${deep}\n`))
+      const exit = yield* Effect.exit(
+        Stream.runCollect(JsonLines.streamUnknown(lifted.client, jsonLinesUrl, { maxJsonDepth: 2 ** 31 }))
+      )
+      expect(Exit.isSuccess(exit) || Cause.isFailType(exit.cause), "a defect").toBe(true)
+      // and through a recursive schema, too
+      interface Tree {
+        readonly a: Tree | number
+      }
+      const Tree: Schema.Schema<Tree> = Schema.Struct({ a: Schema.Union(Schema.Number, Schema.suspend(() => Tree)) })
+      const nested = `${"{\"a\":".repeat(20_000)}1${"}".repeat(20_000)}\n`
+      const recursive = recording(ndjson(nested))
+      const decoded = yield* Effect.exit(Stream.runCollect(
+        JsonLines.stream(recursive.client, jsonLinesUrl, Tree, { maxJsonDepth: 1_000_000 })
+      ))
+      expect(Exit.isSuccess(decoded) || Cause.isFailType(decoded.cause), "a defect").toBe(true)
     }))
 })

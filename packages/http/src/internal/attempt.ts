@@ -575,7 +575,8 @@ const declaredLength = (response: HttpClientResponse.HttpClientResponse): number
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined
 }
 
-const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: number): boolean =>
+/** @internal */
+export const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: number): boolean =>
   request.method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200)
 
 const emptyBody = new Uint8Array(0)
@@ -786,6 +787,13 @@ const excerpt = (body: Uint8Array, secrets: ReadonlyArray<string>): string =>
     )
   )
 
+/** @internal The excerpt of a body, redacted of the request's secrets, as a failure carries it. */
+export const bodyExcerpt = (
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  body: Uint8Array
+): string => excerpt(body, secretsOf(request, response))
+
 const utf8Encoder = new TextEncoder()
 
 /** The text's first `excerptBytes` bytes, without a character or a `<redacted>` the cut would split. */
@@ -989,7 +997,8 @@ class ReceivedImpl implements Attempt.Received {
 const ownBuffer = (bytes: Uint8Array): Uint8Array<ArrayBuffer> =>
   bytes.buffer instanceof ArrayBuffer ? bytes as Uint8Array<ArrayBuffer> : new Uint8Array(bytes)
 
-const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
+/** @internal */
+export const contentTypeMatches = (contentType: string, expected: ReadonlyArray<string>): boolean => {
   const first = expected[0]
   // the usual answer, `application/json; charset=utf-8`, is matched without building the lower-cased media type; a
   // space or a tab after the type is read below, where only parameters may follow it (`application/json foo` is no

@@ -436,32 +436,34 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
         const decodeText = makeDecoder()
         const maxEventBytes = checked.maxEventBytes
         return watched.pipe(
-          Stream.mapConcatEffect((bytes) => {
-            const events = parser.feed(decodeText(bytes))
+          Stream.mapConcat((bytes): Array<ParsedEvent | typeof overflow> => {
+            const events: Array<ParsedEvent | typeof overflow> = parser.feed(decodeText(bytes))
             lastEventId = parser.lastEventId
             if (parser.reconnectionTime !== undefined) reconnectionMillis = parser.reconnectionTime
-            // the events completed are delivered first; what is held for the next one is bounded
-            return parser.pendingBytes() > maxEventBytes
+            // the events this chunk completed are delivered first, then the failure: what is held for the next one
+            // is bounded
+            if (parser.pendingBytes() > maxEventBytes) events.push(overflow)
+            return events
+          }),
+          Stream.mapEffect((event) =>
+            event === overflow
               ? Effect.fail<Outcome>({
                 _tag: "Failed",
                 failure: attempt.tooLarge(request, response, maxEventBytes, undefined)
               })
-              : Effect.succeed(events)
-          }),
-          Stream.mapEffect((event) =>
-            Effect.map(
-              Effect.mapError(
-                decode(event.data, request, response),
-                (failure): Outcome => ({ _tag: "Failed", failure })
-              ),
-              (data): EventStream.Event<A> => {
-                // a connection that delivered an event (decoded) resets the backoff
-                scheduleState = checked.schedule.initial
-                reconnects = 0
-                observer?.delivered()
-                return { type: event.type, data, lastEventId: event.lastEventId, origin }
-              }
-            )
+              : Effect.map(
+                Effect.mapError(
+                  decode(event.data, request, response),
+                  (failure): Outcome => ({ _tag: "Failed", failure })
+                ),
+                (data): EventStream.Event<A> => {
+                  // a connection that delivered an event (decoded) resets the backoff
+                  scheduleState = checked.schedule.initial
+                  reconnects = 0
+                  observer?.delivered()
+                  return { type: event.type, data, lastEventId: event.lastEventId, origin }
+                }
+              )
           ),
           Stream.concat(Stream.fail<Outcome>({ _tag: "Ended" }))
         )
@@ -549,6 +551,9 @@ const originOf = (request: HttpClientRequest.HttpClientRequest): string => {
     return ""
   }
 }
+
+/** Marks, after a chunk's events, that the bytes held for the next event are over `maxEventBytes`. */
+const overflow: unique symbol = Symbol("maxEventBytes")
 
 const plain: Decode<string, never> = (data) => Effect.succeed(data)
 

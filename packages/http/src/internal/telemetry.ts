@@ -808,9 +808,13 @@ export interface StreamKind {
   readonly spanName: string
   /** The event recorded on the span at each reconnect or resume. */
   readonly restartEvent: string
-  readonly restartMetric: Metric.Metric.Counter<number>
-  /** The span's attribute counting reconnects or resumes, also on each event (the count so far). */
-  readonly restartsAttribute: string
+  /** `undefined` for a stream that never restarts. */
+  readonly restartMetric: Metric.Metric.Counter<number> | undefined
+  /**
+   * The span's attribute counting reconnects or resumes, also on each event (the count so far); `undefined` for a
+   * stream that never restarts (`JsonLines`), whose span then has no such attribute.
+   */
+  readonly restartsAttribute: string | undefined
   /** The span's attribute counting what was delivered: events, or bytes. */
   readonly countAttribute: string
   /** Counted per item delivered, when there is such a metric. */
@@ -834,6 +838,16 @@ export const downloadKind: StreamKind = {
   restartMetric: metrics.downloadResumes,
   restartsAttribute: "sturdy.resumes",
   countAttribute: "sturdy.bytes",
+  countMetric: undefined
+}
+
+/** @internal One request whose body is a sequence of JSON texts: it never restarts (nothing is repeated). */
+export const jsonLinesKind: StreamKind = {
+  spanName: "http.client.json_lines",
+  restartEvent: "restart",
+  restartMetric: undefined,
+  restartsAttribute: undefined,
+  countAttribute: "sturdy.items",
   countMetric: undefined
 }
 
@@ -872,7 +886,9 @@ export class StreamObserver {
   restarted(failure: unknown, delayMillis: number, attributes?: () => Record<string, unknown>): void {
     this.restarts++
     const reason = failure === undefined ? streamEndedReason : tagOf(failure) ?? "unknown"
-    update(this.fiber, this.kind.restartMetric, 1, hostReasonLabels, this.host, reason)
+    if (this.kind.restartMetric !== undefined) {
+      update(this.fiber, this.kind.restartMetric, 1, hostReasonLabels, this.host, reason)
+    }
     const span = this.span
     if (span === undefined) return
     // the status of a failure that is about its status (a 503), not of a 200 whose body was cut
@@ -881,7 +897,7 @@ export class StreamObserver {
     span.event(this.kind.restartEvent, this.clock.unsafeCurrentTimeNanos(), {
       "sturdy.reason": reason,
       "sturdy.delay_ms": delayMillis,
-      [this.kind.restartsAttribute]: this.restarts,
+      ...(this.kind.restartsAttribute === undefined ? {} : { [this.kind.restartsAttribute]: this.restarts }),
       ...(failedStatus === undefined ? {} : { "http.response.status_code": failedStatus }),
       ...attributes?.()
     })
@@ -909,7 +925,7 @@ export class StreamObserver {
       span.attribute("sturdy.failure_reason", failure.reason)
     }
     span.attribute(this.kind.countAttribute, this.count)
-    span.attribute(this.kind.restartsAttribute, this.restarts)
+    if (this.kind.restartsAttribute !== undefined) span.attribute(this.kind.restartsAttribute, this.restarts)
     span.end(
       this.fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? this.clock.unsafeCurrentTimeNanos() : 0n,
       exit
