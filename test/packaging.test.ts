@@ -287,7 +287,16 @@ describe("published packages", () => {
       expectSuccess("node dist/main.js", program)
       expect(JSON.parse(program.stdout.trim())).toEqual({
         user: { id: 1, name: "Ada" },
-        hits: { "/users/1": 3, "/nowhere": 1, "/events": 2, "/file": 2, "/cached": 1 },
+        hits: {
+          "/users/1": 3,
+          "/nowhere": 1,
+          "/events": 2,
+          "/file": 2,
+          "/cached": 1,
+          "/pages": 1,
+          "/pages?page=2": 1,
+          "/lines": 1
+        },
         missing: "ClientError 404",
         missingIsTransient: false,
         limited: "RateLimitExceeded",
@@ -298,7 +307,13 @@ describe("published packages", () => {
         runner: { user: { id: 1, name: "Ada" }, parked: 1 },
         coalescedRuns: 1,
         balanced: ["a", "b", "a"],
-        streams: { events: ["1:a", "2:b"], file: "abcdefghij", provenances: ["miss", "fresh"] },
+        streams: {
+          events: ["1:a", "2:b"],
+          file: "abcdefghij",
+          provenances: ["miss", "fresh"],
+          pages: [1, 2, 3],
+          lines: ["Ada", "Grace"]
+        },
         chaosStatus: 418
       })
     },

@@ -4,14 +4,25 @@
  * through the standard policy on the undici transport to a loopback server that answers 503 once, then 200; a 404;
  * a rate limiter; a call from Promise code through a `Runner`; two callers of one key sharing a run through
  * `Coalesce`; three calls spread over two replicas by a round-robin `Balancer`; Server-Sent Events that reconnect
- * with `Last-Event-ID`, a download resumed with `Range` after a cut, and a response answered by `HttpCache`; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
+ * with `Last-Event-ID`, a download resumed with `Range` after a cut, a response answered by `HttpCache`, two pages
+ * followed by their `Link` header and a JSON Lines body decoded with a schema; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
  * of the other packages. It prints one JSON line.
  */
 // deep imports: the root index of @effect/platform pulls in d.ts files that need the DOM lib under skipLibCheck false
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Cli, ExitCode } from "@sturdy/cli"
-import { Download, EventStream, HttpCache, HttpFailure, Policy, SturdyClient } from "@sturdy/http"
+import {
+  Attempt,
+  Download,
+  EventStream,
+  HttpCache,
+  HttpFailure,
+  JsonLines,
+  Paginate,
+  Policy,
+  SturdyClient
+} from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Backoff, Balancer, Coalesce, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
@@ -41,6 +52,12 @@ const server = Http.createServer((request, response) => {
     // the first answer loses its connection after 4 of its 10 bytes
     response.writeHead(200, { etag: "\"f1\"", "content-length": "10" })
     response.write("abcd", () => setTimeout(() => response.destroy(), 20))
+  } else if (path === "/pages" || path === "/pages?page=2") {
+    const next = path === "/pages" ? { link: "</pages?page=2>; rel=\"next\"" } : {}
+    response.writeHead(200, { "content-type": "application/json", ...next }).end(path === "/pages" ? "[1,2]" : "[3]")
+  } else if (path === "/lines") {
+    response.writeHead(200, { "content-type": "application/x-ndjson" })
+    response.end("{\"id\":1,\"name\":\"Ada\"}\r\n\n{\"id\":2,\"name\":\"Grace\"}")
   } else if (path === "/cached") {
     response.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("cached")
   } else {
@@ -99,10 +116,21 @@ const program = Effect.gen(function*() {
         yield* response.text
         provenances.push(Option.getOrUndefined(HttpCache.provenance(response)))
       }
+      const pages = yield* Paginate.links(
+        HttpClientRequest.get(`http://127.0.0.1:${port}/pages`),
+        (request) => Attempt.send(transport, request)
+      ).pipe(
+        Stream.mapEffect((page) => Attempt.decodeJson(page, Schema.Array(Schema.Number))),
+        Paginate.items((items) => items),
+        Stream.runCollect
+      )
+      const lines = yield* Stream.runCollect(JsonLines.stream(transport, `http://127.0.0.1:${port}/lines`, User))
       return {
         events: Chunk.toReadonlyArray(events).map((event) => `${event.lastEventId}:${event.data}`),
         file: new TextDecoder().decode(file),
-        provenances
+        provenances,
+        pages: Chunk.toReadonlyArray(pages),
+        lines: Chunk.toReadonlyArray(lines).map((user) => user.name)
       }
     }).pipe(Effect.provide(HttpCache.layerMemory()))
   )
