@@ -7,6 +7,7 @@ import * as fc from "fast-check"
 import * as internal from "../src/internal/eventStream.js"
 import { systemError } from "./utils/fakeTransport.js"
 import { counterValue, renderedLabels, renderedSpans } from "./utils/telemetryProbes.js"
+import { runOnClock, settle } from "./utils/virtualTime.js"
 
 // -----------------------------------------------------------------------------
 // parser: the examples of HTML Living Standard §9.2.6 "Interpreting an event stream"
@@ -197,30 +198,6 @@ const scripted = (turns: ReadonlyArray<Turn>) => {
   )
   return { client, seen, cancelled: () => cancelled }
 }
-
-/** Lets promise-based body reads and forked fibers run. */
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) {
-    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    yield* Effect.yieldNow()
-  }
-})
-
-/** Runs `stream` to its end, moving the TestClock to each sleep in turn. */
-const runOnClock = <A, E>(stream: Stream.Stream<A, E>, maxSteps = 100) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Stream.runCollect(stream))
-    for (let step = 0; step < maxSteps; step++) {
-      yield* settle
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return Exit.map(done.value, Chunk.toReadonlyArray)
-      const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
-      if (sleeps.length === 0) continue
-      yield* TestClock.setTime(Math.min(...sleeps))
-    }
-    yield* Fiber.interrupt(fiber)
-    throw new Error("the stream did not end")
-  })
 
 const url = "https://sse.example.com/feed?token=s3cret"
 // bounded, so a failure wrongly reconnected ends in EventStreamError instead of looping for ever

@@ -2,11 +2,12 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import { JsonLines, Policy } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Chunk, Clock, Effect, Exit, Fiber, Option, ParseResult, Schema, Stream, TestClock } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, Option, ParseResult, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import * as attempt from "../src/internal/attempt.js"
 import { systemError } from "./utils/fakeTransport.js"
 import { renderedSpans } from "./utils/telemetryProbes.js"
+import { runOnClock, settle } from "./utils/virtualTime.js"
 
 // -----------------------------------------------------------------------------
 // a scripted HttpClient: each request gets the next turn; a body's chunks go out one a pull
@@ -67,30 +68,6 @@ const scripted = (turns: ReadonlyArray<Turn>, contentType = "application/x-ndjso
   )
   return { client, seen }
 }
-
-/** Lets promise-based body reads and forked fibers run. */
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) {
-    yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
-    yield* Effect.yieldNow()
-  }
-})
-
-/** Runs `stream` to its end, moving the TestClock to each sleep in turn. */
-const runOnClock = <A, E>(stream: Stream.Stream<A, E>, maxSteps = 100) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Stream.runCollect(stream))
-    for (let step = 0; step < maxSteps; step++) {
-      yield* settle
-      const done = yield* Fiber.poll(fiber)
-      if (Option.isSome(done)) return Exit.map(done.value, Chunk.toReadonlyArray)
-      const sleeps = Chunk.toReadonlyArray(yield* TestClock.sleeps())
-      if (sleeps.length === 0) continue
-      yield* TestClock.setTime(Math.min(...sleeps))
-    }
-    yield* Fiber.interrupt(fiber)
-    throw new Error("the stream did not end")
-  })
 
 /** What a stream delivered before it ended, and how it ended. */
 const collect = <A, E>(stream: Stream.Stream<A, E>) =>
