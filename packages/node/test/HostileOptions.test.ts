@@ -173,9 +173,9 @@ describe("HostileOptions: UndiciHttpClient proxy", () => {
       /proxy has a username of 256 bytes \(SOCKS5 allows 255\)/
     ],
     [
-      "socks5h: a password of 256 bytes (128 two-byte characters)",
-      `socks5h://user:secret${"%C3%A9".repeat(128)}@proxy.test:1080`,
-      /proxy has a password of 26\d bytes \(SOCKS5 allows 255\)/
+      "socks5h: a password of 256 bytes (125 two-byte characters)",
+      `socks5h://user:secret${"%C3%A9".repeat(125)}@proxy.test:1080`,
+      /proxy has a password of 256 bytes \(SOCKS5 allows 255\)/
     ],
     [
       "socks5h: a Redacted URL with a long password",
@@ -228,6 +228,20 @@ describe("HostileOptions: UndiciHttpClient proxy", () => {
         expect((defect as Error).message, label).toMatch(message)
         expect((defect as Error).message, label).toMatch(/^UndiciHttpClient: proxy/)
         expect((defect as Error).message, label).not.toMatch(/secret|X-Injected|alert|passwd/)
+      }
+    }))
+
+  it.effect("SOCKS5 credentials of 255 bytes each (RFC 1929's limit), and a user without a password, are accepted", () =>
+    Effect.gen(function*() {
+      for (
+        const proxy of [
+          `socks5h://${"u".repeat(255)}:${"p".repeat(255)}@proxy.test:1080`,
+          `socks5://${"%C3%A9".repeat(127)}u:${"%C3%A9".repeat(127)}p@proxy.test:1080`,
+          "socks5h://user@proxy.test:1080",
+          Redacted.make("socks5h://user:pass@[::1]")
+        ]
+      ) {
+        expect(yield* defectOf({ proxy }), String(proxy).slice(0, 40)).toBe("made")
       }
     }))
 

@@ -13,6 +13,7 @@ import { Cause, Config, ConfigError, Effect, Exit, Layer, Redacted, Scope } from
 import type * as Dns from "node:dns"
 import * as Fs from "node:fs"
 import * as Module from "node:module"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Util from "node:util"
 import { closedPort, json, start } from "../../../test/utils/loopbackServer.js"
@@ -32,9 +33,16 @@ const token = "Bearer pr0xy-t0ken-value"
 const basic = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
 const secrets = [password, token, "pr0xy-t0ken-value", Buffer.from(`${user}:${password}`).toString("base64")]
 
+// a secret held as bytes shows in `inspect` as `<Buffer 70 72 30 ...>`: its first bytes so written
+const asInspectedBytes = (secret: string) =>
+  [...Buffer.from(secret).subarray(0, 8)].map((b) => b.toString(16)).join(" ")
+
 const expectNoSecret = (texts: ReadonlyArray<string> | string) => {
   for (const text of typeof texts === "string" ? [texts] : texts) {
-    for (const secret of secrets) expect(text).not.toContain(secret)
+    for (const secret of secrets) {
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain(asInspectedBytes(secret))
+    }
   }
 }
 
@@ -660,6 +668,32 @@ describe("UndiciHttpClient proxy: SOCKS5", () => {
       const notSocks = yield* Effect.flip(get(`${origin.url}/`, { proxy: `socks5h://127.0.0.1:${http.port}` }))
       expect(notSocks).toMatchObject({ _tag: "ConnectionError", reason: "Proxy" })
       expect(HttpFailure.isTransient(notSocks)).toBe(false)
+    }))
+
+  it.scopedLive("connectTimeout bounds the proxy's handshake: a proxy that never answers is a ConnectTimeout, never sent", () =>
+    Effect.gen(function*() {
+      // accepts the connection, reads the greeting, never answers
+      const accepted = new Set<Net.Socket>()
+      const silent = Net.createServer((socket) => {
+        accepted.add(socket)
+        socket.on("error", () => {})
+      })
+      yield* Effect.async<void>((resume) => {
+        silent.listen(0, "127.0.0.1", () => resume(Effect.void))
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const socket of accepted) socket.destroy()
+          silent.close()
+        })
+      )
+      const port = (silent.address() as Net.AddressInfo).port
+      const failure = yield* Effect.flip(
+        get(`${origin.url}/`, { proxy: `socks5h://127.0.0.1:${port}`, connectTimeout: "200 millis" })
+      )
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "ConnectTimeout" })
+      expect(causeCode(failure)).toBe("UND_ERR_CONNECT_TIMEOUT")
+      expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
     }))
 
   it.scopedLive("the credentials are in no rendering: failures, spans, inspect of the dispatcher, client and layer", () =>

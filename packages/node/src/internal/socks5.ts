@@ -20,7 +20,7 @@ export interface Socks5Proxy {
   readonly port: number
   /** `proxy`: the origin's host name is sent to the proxy (`socks5h:`); `local`: resolved here first (`socks5:`) */
   readonly resolve: "proxy" | "local"
-  readonly credentials: { readonly username: Buffer; readonly password: Buffer } | undefined
+  readonly credentials: { readonly username: string; readonly password: string } | undefined
 }
 
 /** The RFC 1928 §6 reply codes, as the failure's message names them. */
@@ -159,7 +159,8 @@ export const connector = (
           state = "reply"
           conn.write(connectRequest)
         } else if (method === 0x02 && proxy.credentials !== undefined) {
-          const { password, username } = proxy.credentials
+          const username = Buffer.from(proxy.credentials.username, "utf8")
+          const password = Buffer.from(proxy.credentials.password, "utf8")
           state = "auth"
           conn.write(
             Buffer.concat([Buffer.from([0x01, username.length]), username, Buffer.from([password.length]), password])

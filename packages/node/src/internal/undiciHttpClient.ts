@@ -461,7 +461,7 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
     // RFC 1929: one byte of length each
     if (user.length > 255) throw proxyError(field, `has a username of ${user.length} bytes (SOCKS5 allows 255)`)
     if (pass.length > 255) throw proxyError(field, `has a password of ${pass.length} bytes (SOCKS5 allows 255)`)
-    credentials = { username: user, password: pass }
+    credentials = { username, password }
   }
   const port = url.port === "" ? 1080 : Number(url.port)
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
