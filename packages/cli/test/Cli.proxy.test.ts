@@ -10,6 +10,7 @@ import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { startConnectProxy, withEnv } from "../../node/test/utils/connectProxy.js"
+import { startSocks5Server } from "../../node/test/utils/socks5Server.js"
 import { fastPolicy, loopback, sturdy } from "./utils.js"
 
 const password = "cl1-pr0xy-s3cret"
@@ -113,7 +114,24 @@ describe("sturdy get --proxy, --noproxy and the environment's proxy", () => {
   it.effect("a bad --proxy, --noproxy or proxy variable exits 2 (Usage) naming it, without the credentials", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, Partial<Record<string, string>>, string]> = [
-        [["-x", `socks5://user:${password}@127.0.0.1:1080`], {}, "--proxy (socks5:) must be an http: or https: URL"],
+        [["-x", `socks://user:${password}@127.0.0.1:1080`], {}, "--proxy (socks:) is ambiguous"],
+        [["-x", `socks5h://user:${password}@127.0.0.1:1080/x`], {}, "--proxy must name the proxy only"],
+        [["-x", `socks5h://${"u".repeat(256)}:${password}@127.0.0.1:1080`], {}, "--proxy has a username of 256 bytes"],
+        [["--socks5", `user:${password}@127.0.0.1:0`], {}, "--socks5 has port 0"],
+        [["--socks5-hostname", `socks5h://user:${password}@127.0.0.1`], {}, "--socks5-hostname takes HOST[:PORT]"],
+        [["--socks5", "127.0.0.1:1080", "-x", "http://127.0.0.1:3128"], {}, "--proxy and --socks5 each name a proxy"],
+        [
+          ["--socks5", "127.0.0.1:1080", "--unix-socket", "/tmp/x"],
+          {},
+          "--unix-socket cannot be combined with --socks5"
+        ],
+        [["--socks5-hostname", "127.0.0.1:1080", "--proxy-forward"], {}, "--proxy-forward needs an http: proxy"],
+        [["--proxy-forward"], {}, "--proxy-forward needs a proxy"],
+        [
+          [],
+          { ALL_PROXY: `socks4://user:${password}@127.0.0.1` },
+          "ALL_PROXY (from the environment) (socks4:) is SOCKS4"
+        ],
         [["--proxy", `http://user:${password}@127.0.0.1:3128/path`], {}, "--proxy must name the proxy only"],
         [["--proxy", `http://user:${password}@[bad`], {}, "--proxy is not a URL"],
         [[], { HTTP_PROXY: `ftp://user:${password}@127.0.0.1` }, "HTTP_PROXY (from the environment) (ftp:) must be"],
@@ -126,6 +144,84 @@ describe("sturdy get --proxy, --noproxy and the environment's proxy", () => {
         expect(ran.stderr, flags.join(" ")).toContain(message)
         expectNoSecret(ran.stdout, ran.stderr)
       }
+    }))
+})
+
+describe("sturdy get through a SOCKS5 proxy, and --proxy-forward", () => {
+  it.scopedLive("-x socks5h://, --socks5-hostname and --socks5: through the proxy, credentials to it only", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server({ username: "user", password })
+      const api = yield* loopback(ok)
+      const port = Number(new URL(api.url).port)
+      const at = `http://localhost:${port}/items`
+      const withUser = `socks5h://user:${password}@127.0.0.1:${proxy.port}`
+      const long = yield* withEnv({}, sturdy("get", at, "-x", withUser, "--json"))
+      expect(long.code).toBe(0)
+      expect(proxy.seen[0]).toMatchObject({ methods: [0, 2], username: "user", password, type: "domain" })
+      expect(proxy.seen[0]).toMatchObject({ address: "localhost", port })
+      expectNoSecret(long.stdout, long.stderr)
+      const hostname = yield* withEnv(
+        {},
+        sturdy("get", at, "--socks5-hostname", `user:${password}@127.0.0.1:${proxy.port}`)
+      )
+      expect(hostname.code).toBe(0)
+      expect(proxy.seen[1]).toMatchObject({ type: "domain", address: "localhost" })
+      // --socks5: the name resolved here (localhost, from the hosts file), the proxy gets an address
+      const local = yield* withEnv({}, sturdy("get", at, "--socks5", `user:${password}@127.0.0.1:${proxy.port}`))
+      expect(local.code).toBe(0)
+      expect(proxy.seen[2]?.type).not.toBe("domain")
+      // ALL_PROXY, curl's proxy for every scheme, when HTTP_PROXY is unset
+      const all = yield* withEnv({ ALL_PROXY: withUser }, sturdy("get", at))
+      expect(all.code).toBe(0)
+      expect(proxy.seen).toHaveLength(4)
+      expect(api.seen).toHaveLength(4)
+      expect(api.seen.map((s) => s.headers["proxy-authorization"])).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        undefined
+      ])
+      expectNoSecret(hostname.stdout, hostname.stderr, local.stdout, local.stderr, all.stdout, all.stderr)
+    }))
+
+  it.scopedLive("a SOCKS5 proxy that refuses → Connection (7), the reply said; wrong credentials too, none shown", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server({ username: "user", password })
+      proxy.reply = () => 2
+      const api = yield* loopback(ok)
+      const url = `socks5h://user:${password}@127.0.0.1:${proxy.port}`
+      const ran = yield* withEnv({}, sturdy("post", `${api.url}/orders`, "-x", url, "--policy", fastPolicy()))
+      expect(ran.code).toBe(ExitCode.codes.Connection)
+      expect(ran.stderr).toContain("SOCKS proxy refused the connection (reply 2: not allowed by ruleset)")
+      expect(proxy.seen).toHaveLength(1)
+      expectNoSecret(ran.stdout, ran.stderr)
+      const wrong = yield* withEnv(
+        {},
+        sturdy("get", `${api.url}/`, "-x", `socks5h://user:x${password}@127.0.0.1:${proxy.port}`, "--json")
+      )
+      expect(wrong.code).toBe(ExitCode.codes.Connection)
+      expect(wrong.stdout + wrong.stderr).toContain("SOCKS proxy authentication failed")
+      expectNoSecret(wrong.stdout, wrong.stderr)
+      expect(api.seen).toHaveLength(0)
+    }))
+
+  it.scopedLive("--proxy-forward: an http: URL is forwarded in absolute form, with the credentials to the proxy only", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy(undefined, { forward: true })
+      const api = yield* loopback(ok)
+      const withUser = proxy.url.replace("://", `://user:${password}@`)
+      const ran = yield* withEnv({ HTTP_PROXY: withUser }, sturdy("get", `${api.url}/items`, "--proxy-forward"))
+      expect(ran.code).toBe(0)
+      expect(proxy.forwarded).toEqual([
+        {
+          requestLine: `GET ${api.url}/items HTTP/1.1`,
+          proxyAuthorization: `Basic ${encoded}`,
+          authorization: undefined
+        }
+      ])
+      expect(proxy.seen).toEqual([])
+      expect(api.seen.map((s) => s.headers["proxy-authorization"])).toEqual([undefined])
+      expectNoSecret(ran.stdout, ran.stderr)
     }))
 })
 

@@ -14,6 +14,8 @@
  * | `ConnectionError`       | `Tls`                                   | no            | no                     | none         |
  * | `ConnectionError`       | `Proxy`, `proxyStatus` 502, 503, 504    | yes           | no                     | none         |
  * | `ConnectionError`       | `Proxy`, other `proxyStatus` (407, 403) | no            | no                     | none         |
+ * | `ConnectionError`       | `Proxy`, `proxyReply` 1, 3, 4, 5, 6     | yes           | no                     | none         |
+ * | `ConnectionError`       | `Proxy`, other `proxyReply`; SOCKS auth | no            | no                     | none         |
  * | `ConnectionError`       | `Reset` (before a response)             | yes           | yes¹                   | none         |
  * | `ConnectionError`       | `Unknown`                               | yes           | yes¹                   | none         |
  * | `Timeout`               | `Attempt`                               | yes           | yes¹                   | none         |
@@ -62,6 +64,14 @@
  * (proxy authentication required: the proxy's credentials are missing or wrong) or a 403 (the proxy's policy) comes
  * back the same next time and is not. Neither counts against the origin's breaker: the proxy answered, not the origin.
  * Failures of the proxy's TCP connection read as the origin's would (`Refused`, `ConnectTimeout`, `Reset`).
+ *
+ * A SOCKS5 proxy that does not open the connection is a `ConnectionError` with reason `Proxy` too, its reply code
+ * (RFC 1928 §6) as `proxyReply`: general failure (1), network unreachable (3), host unreachable (4), connection
+ * refused (5) and TTL expired (6) are transient and retried, as an HTTP proxy's 502 to 504; not allowed by the ruleset
+ * (2), command (7) or address type (8) not supported are not, nor is a failed username/password authentication or a
+ * peer that does not speak SOCKS5 (no `proxyReply`; the cause's code says which: `UND_ERR_SOCKS5_AUTH_FAILED`, ...).
+ * The codes are undici's (`UND_ERR_SOCKS5_REPLY_<n>`), read from the cause, so undici's own `Socks5ProxyAgent` is
+ * classified the same.
  *
  * Transient is not the same as retried by default: `Policy` leaves out 425 Too Early (replaying early data is the
  * caller's decision) and `AuthenticationFailed` (its token source retries itself). See {@link isRetryableByDefault}.
@@ -185,6 +195,14 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
      */
     readonly proxyStatus?: number | undefined
     /**
+     * With reason `Proxy`: the reply code a SOCKS5 proxy answered `CONNECT` with (RFC 1928 §6: 1 general failure,
+     * 2 not allowed by ruleset, 3 network unreachable, 4 host unreachable, 5 connection refused, 6 TTL expired,
+     * 7 command not supported, 8 address type not supported), when known.
+     *
+     * @since 0.2.0
+     */
+    readonly proxyReply?: number | undefined
+    /**
      * `false` when the transport knows the request was never written: a `Reset` or `Unknown` failure of a connection
      * that was still opening (a TLS handshake the peer cut off), which then never reached the server. Unset when
      * the transport cannot tell (see {@link RequestSentMark}).
@@ -213,9 +231,27 @@ export class ConnectionError extends Data.TaggedError("ConnectionError")<
       ? "proxy authentication required (CONNECT answered 407)"
       : this.reason === "Proxy" && this.proxyStatus !== undefined
       ? `proxy refused the tunnel (CONNECT answered ${this.proxyStatus})`
+      : this.reason === "Proxy" && this.proxyReply !== undefined
+      ? `SOCKS proxy refused the connection (reply ${this.proxyReply}: ${
+        socksReplies[this.proxyReply] ?? "unassigned"
+      })`
+      : this.reason === "Proxy" && code === "UND_ERR_SOCKS5_AUTH_FAILED"
+      ? "SOCKS proxy authentication failed"
       : describeConnection[this.reason]
     return `${what}${detail ? ` (${detail})` : ""}: ${this.method} ${this.url}`
   }
+}
+
+// RFC 1928 §6
+const socksReplies: Readonly<Record<number, string>> = {
+  1: "general failure",
+  2: "not allowed by ruleset",
+  3: "network unreachable",
+  4: "host unreachable",
+  5: "connection refused",
+  6: "TTL expired",
+  7: "command not supported",
+  8: "address type not supported"
 }
 
 const connectTimeoutCodes: ReadonlySet<string> = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"])

@@ -217,6 +217,46 @@ describe("Attempt", () => {
       expect("proxyStatus" in aborted).toBe(false)
     }))
 
+  it.effect("a SOCKS5 proxy's failure (undici's UND_ERR_SOCKS5_* codes): ConnectionError Proxy, the reply as proxyReply", () =>
+    Effect.gen(function*() {
+      for (const reply of [1, 2, 5, 8]) {
+        const cause = new TypeError("fetch failed", {
+          cause: systemError(`UND_ERR_SOCKS5_REPLY_${reply}`, `SOCKS5 proxy answered CONNECT with ${reply}`)
+        })
+        const failure = yield* failureOf(Attempt.send(transportFailure(cause), request))
+        expect(failure).toMatchObject({
+          _tag: "ConnectionError",
+          reason: "Proxy",
+          proxyReply: reply,
+          requestSent: false
+        })
+        expect("proxyStatus" in failure).toBe(false)
+        expect(HttpFailure.isTransient(failure)).toBe(reply === 1 || reply === 5)
+      }
+      for (const code of ["UND_ERR_SOCKS5_AUTH_FAILED", "UND_ERR_SOCKS5_AUTH_REJECTED", "UND_ERR_SOCKS5_VERSION"]) {
+        const failure = yield* failureOf(Attempt.send(transportFailure(systemError(code, "socks")), request))
+        expect(failure, code).toMatchObject({ _tag: "ConnectionError", reason: "Proxy", requestSent: false })
+        expect("proxyReply" in failure, code).toBe(false)
+        expect(HttpFailure.isTransient(failure), code).toBe(false)
+      }
+      const auth = yield* failureOf(
+        Attempt.send(transportFailure(systemError("UND_ERR_SOCKS5_AUTH_FAILED", "socks")), request)
+      )
+      expect(auth.message).toMatch(/^SOCKS proxy authentication failed \(UND_ERR_SOCKS5_AUTH_FAILED\): GET /)
+      // a code that merely starts alike is not a SOCKS failure
+      const other = yield* failureOf(Attempt.send(transportFailure(systemError("UND_ERR_SOCKS50", "x")), request))
+      expect(other).toMatchObject({ _tag: "ConnectionError", reason: "Unknown" })
+    }))
+
+  it.effect("a request an http: proxy forwards without a tunnel and answers 407: ConnectionError Proxy 407, not InvalidHeader", () =>
+    Effect.gen(function*() {
+      // undici's Http1ProxyWrapper (`proxyTunnel: false`) says it with an InvalidArgumentError
+      const cause = systemError("UND_ERR_INVALID_ARG", "Proxy Authentication Required (407)")
+      const failure = yield* failureOf(Attempt.send(transportFailure(cause), request))
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Proxy", proxyStatus: 407, requestSent: false })
+      expect(HttpFailure.isTransient(failure)).toBe(false)
+    }))
+
   it.effect("a request the transport refuses to write says in its detail what was refused, secrets redacted", () =>
     Effect.gen(function*() {
       const detailOf = (cause: unknown, on = request) =>

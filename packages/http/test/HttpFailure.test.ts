@@ -59,6 +59,24 @@ describe("HttpFailure", () => {
     expect(proxy(undefined).message).toBe(`proxy refused the tunnel: GET ${request.url}`)
   })
 
+  it("a SOCKS5 proxy that refused the connection (proxyReply): transient on 1, 3, 4, 5, 6 only; never counted", () => {
+    const socks = (proxyReply: number | undefined) =>
+      new HttpFailure.ConnectionError({ ...request, reason: "Proxy", proxyReply, requestSent: false })
+    for (const code of [1, 3, 4, 5, 6]) {
+      expect(HttpFailure.isTransient(socks(code)), String(code)).toBe(true)
+      expect(HttpFailure.isRetryableByDefault(socks(code))).toBe(true)
+      expect(HttpFailure.mayHaveReachedServer(socks(code))).toBe(false)
+      expect(Policy.countsAgainstUpstream(socks(code))).toBe(false)
+    }
+    for (const code of [2, 7, 8, 9, 255, undefined]) {
+      expect(HttpFailure.isTransient(socks(code)), String(code)).toBe(false)
+      expect(HttpFailure.isRetryableByDefault(socks(code))).toBe(false)
+      expect(HttpFailure.mayHaveReachedServer(socks(code))).toBe(false)
+    }
+    expect(socks(4).message).toBe(`SOCKS proxy refused the connection (reply 4: host unreachable): GET ${request.url}`)
+    expect(socks(9).message).toBe(`SOCKS proxy refused the connection (reply 9: unassigned): GET ${request.url}`)
+  })
+
   it("a Reset, Unknown or timeout the transport knows was never written (requestSent: false) never reached the server", () => {
     for (const reason of ["Reset", "Unknown"] as const) {
       const unsent = new HttpFailure.ConnectionError({ ...request, reason, requestSent: false })

@@ -91,7 +91,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `bodyTimeout` | none (use `Effect.timeout`) |
  * | `http2` | `false`: HTTP/1.1 only |
  * | `tls` | Node's: the system's CAs, no client certificate, certificates verified (see {@link TlsOptions}) |
- * | `proxy` | none: direct connections, whatever `HTTP_PROXY` says (see {@link ProxyOption}) |
+ * | `proxy` | none: direct connections, whatever `HTTP_PROXY` says (see {@link ProxyOption}; `http:`, `https:`, `socks5:`, `socks5h:`) |
  * | `socketPath` | none: TCP to the URL's host |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
@@ -126,7 +126,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * duration (which Effect's `Duration` would read as zero, so as "no limit"), one that does not parse, a zero keep-alive
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
- * {@link TlsOptions}), a `proxy` that is not an `http:` or `https:` origin (see {@link ProxyOption}), an empty
+ * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
  * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
@@ -185,9 +185,10 @@ export interface DispatcherOptions {
    */
   readonly tls?: TlsOptions | undefined
   /**
-   * A forward proxy every request goes through, by a `CONNECT` tunnel: its URL (`http://proxy:3128`, credentials in
-   * it or not), {@link ProxyOptions} (a `Redacted` URL, a token), or `"env"` for the `HTTP_PROXY`, `HTTPS_PROXY` and
-   * `NO_PROXY` variables. None by default: see {@link ProxyOption}.
+   * A forward proxy every request goes through, by a `CONNECT` tunnel or SOCKS5: its URL (`http://proxy:3128`,
+   * `socks5h://proxy:1080`, credentials in it or not), {@link ProxyOptions} (a `Redacted` URL, a token, plain
+   * forwarding of `http:` requests), or `"env"` for the `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY`
+   * variables. None by default: see {@link ProxyOption}.
    *
    * @since 0.2.0
    */
@@ -213,9 +214,11 @@ export interface DispatcherOptions {
 }
 
 /**
- * A forward proxy: a URL (`http:`, or `https:` for TLS to the proxy itself), {@link ProxyOptions}, or `"env"`.
+ * A forward proxy: a URL (`http:`, `https:` for TLS to the proxy itself, `socks5:` or `socks5h:`), {@link ProxyOptions},
+ * or `"env"`.
  *
- * Every request goes through a `CONNECT` tunnel (undici's `ProxyAgent`), `http:` origins included, so the proxy
+ * Through an HTTP proxy every request goes through a `CONNECT` tunnel (undici's `ProxyAgent`), `http:` origins
+ * included unless `forwardHttp` says otherwise (see below), so the proxy
  * sees the origin's host and port only, and the request is written to the origin as without a proxy. An `https:`
  * origin gets its TLS settings (the `tls` option) through the tunnel, end to end; the connection to an `https:`
  * proxy uses the trust of `tls` (its `ca`, `rejectUnauthorized` and `minVersion`), never its client certificate or
@@ -235,9 +238,34 @@ export interface DispatcherOptions {
  * (the origin never saw it): 502, 503 and 504 are retried, a 407 (`proxy authentication required`) or 403 is not.
  * A tunnel that breaks mid-response is a `BodyTruncated`, as a connection to the origin would be.
  *
- * `"env"` reads `http_proxy` / `HTTP_PROXY` (for `http:` origins), `https_proxy` / `HTTPS_PROXY` (for `https:`
- * ones; `HTTP_PROXY` when unset) and `no_proxy` / `NO_PROXY`, the lower-case name first as curl and undici read
- * them, once, when the dispatcher is made. A value without a scheme is `http://`. `NO_PROXY` is a list (commas or
+ * With {@link ProxyOptions}' `forwardHttp`, `http:` requests go to an `http:` proxy in absolute form (`GET
+ * http://host/path HTTP/1.1`) instead of a tunnel, with the `Proxy-Authorization` on each (never sent to the origin:
+ * the proxy drops it), for proxies that allow `CONNECT` to port 443 only (Squid's default); `https:` requests still
+ * tunnel. A forwarded request the proxy answers 407 is a `ConnectionError` `Proxy` with `proxyStatus` 407; any other
+ * status the proxy answers itself (a 502 when it cannot reach the origin) cannot be told from the origin's, and is
+ * read as the origin's (a `ServerError`, counted by its breaker).
+ *
+ * SOCKS5 (RFC 1928) as curl reads its URLs: `socks5h://proxy:1080` sends the origin's host name to the proxy, which
+ * resolves it (the name never reaches a local resolver); `socks5://proxy:1080` resolves it here first and sends the
+ * address (a name that does not resolve is a `ConnectionError` `DnsLookup`, the proxy never contacted). IP addresses
+ * go as such with either. The port is 1080 when none is given. `socks:` (SOCKS4 to curl, SOCKS5 to undici),
+ * `socks4:` and `socks4a:` are refused. A username and password in the URL (`socks5h://user:pass@proxy:1080`,
+ * percent-encoded; a `Redacted` URL keeps them out of a `Config`'s rendering) are sent by RFC 1929, to the proxy only,
+ * and shown nowhere; a `token` is refused (a SOCKS5 proxy takes no `Proxy-Authorization`). The connection to the
+ * proxy, its handshake and its answer to `CONNECT` are bounded by `connectTimeout` together (a `ConnectTimeout`
+ * past it); an `https:` origin gets the `tls` option end to end through it. This is Sturdy's own SOCKS5 client, not
+ * undici's experimental `Socks5ProxyAgent`. How a SOCKS5 proxy fails, in `@sturdy/http`: one that refuses the TCP
+ * connection is `Refused`; a `CONNECT` it answers with a failure is a `ConnectionError` `Proxy` with the reply code
+ * as `proxyReply` (general failure 1, network or host unreachable 3 and 4, connection refused 5, TTL expired 6 are
+ * retried; not allowed by ruleset 2, command or address type not supported 7 and 8 are not); wrong or missing
+ * credentials, or a peer that does not speak SOCKS5, are `Proxy` and not retried. None counts against the origin's
+ * breaker.
+ *
+ * `"env"` reads `http_proxy` / `HTTP_PROXY` (for `http:` origins; `ALL_PROXY` when unset), `https_proxy` /
+ * `HTTPS_PROXY` (for `https:` ones; `ALL_PROXY`, then the `http:` origins' proxy, when unset), `all_proxy` /
+ * `ALL_PROXY` (curl's proxy for every scheme) and `no_proxy` / `NO_PROXY`, the lower-case name first as curl and
+ * undici read them, once, when the dispatcher is made. Any of them may be a SOCKS5 URL, but one setting takes one
+ * kind: a SOCKS5 proxy for one scheme and an HTTP proxy for the other is a `RangeError`. A value without a scheme is `http://`. `NO_PROXY` is a list (commas or
  * spaces) of host names, each matching itself and its subdomains (`example.com` and `.example.com` both match
  * `api.example.com`), optionally with a port (`localhost:8080`), or `*` alone for every host; IP addresses match exactly
  * (no CIDR ranges). It is opt-in, never the default: Node's own `fetch` ignores these variables unless the process
@@ -245,9 +273,10 @@ export interface DispatcherOptions {
  * send them (and their credentials) to a proxy the caller never chose. A variable that is set but not a usable proxy
  * URL is a `RangeError` naming it (`proxy ("env": HTTPS_PROXY) ...`).
  *
- * A URL that does not parse (a port above 65535 included), is neither `http:` nor `https:` (SOCKS is not supported),
- * has port 0, or carries a path, query or fragment, is a `RangeError` naming `proxy` (in `layerConfig` a
- * `ConfigError`); no message shows the URL.
+ * A URL that does not parse (a port above 65535 included), is none of `http:`, `https:`, `socks5:` and `socks5h:`,
+ * has no host or port 0, or carries a path, query or fragment, is a `RangeError` naming `proxy` (in `layerConfig` a
+ * `ConfigError`); so is a SOCKS5 URL whose credentials are not percent-encoded UTF-8, or whose username (1 to 255
+ * bytes) or password (at most 255) does not fit RFC 1929. No message shows the URL.
  *
  * @example
  * ```ts
@@ -259,6 +288,12 @@ export interface DispatcherOptions {
  *   proxy: { url: "https://proxy.internal:3129", token: Redacted.make("Bearer s3cr3t") }
  * }
  * const fromEnv: UndiciHttpClient.DispatcherOptions = { proxy: "env" }
+ * // SOCKS5, the host name resolved by the proxy; credentials kept out of every rendering
+ * const viaSocks: UndiciHttpClient.DispatcherOptions = {
+ *   proxy: { url: Redacted.make("socks5h://user:pass@socks.internal:1080"), noProxy: "localhost, .internal" }
+ * }
+ * // http: requests forwarded in absolute form (a proxy that allows CONNECT to 443 only); https: ones still tunnel
+ * const squid: UndiciHttpClient.DispatcherOptions = { proxy: { url: "http://squid.internal:3128", forwardHttp: true } }
  * ```
  * @since 0.2.0
  * @category models
@@ -281,12 +316,15 @@ export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOption
  * @category models
  */
 export interface ProxyOptions {
-  /** The proxy's URL: `http://host:port` or `https://host:port`; credentials in it are sent as Basic. */
+  /**
+   * The proxy's URL: `http://host:port` or `https://host:port` (credentials in it are sent as Basic), or
+   * `socks5h://host:port` / `socks5://host:port` (credentials in it are sent by RFC 1929).
+   */
   readonly url: string | URL | Redacted.Redacted<string>
   /**
    * The whole `Proxy-Authorization` value (`Basic ...`, `Bearer ...`). A secret: never shown. A value that is blank or
    * no header value (a control but tab, as NUL, CR or LF, or a character beyond Latin-1) is a `RangeError` naming
-   * `proxy.token`.
+   * `proxy.token`; so is a token for a SOCKS5 proxy.
    */
   readonly token?: string | Redacted.Redacted<string> | undefined
   /**
@@ -294,6 +332,14 @@ export interface ProxyOptions {
    * .internal, 10.0.0.1:8080"`, or `"*"` for all. None by default: every request goes through the proxy.
    */
   readonly noProxy?: string | undefined
+  /**
+   * `true`: `http:` requests are forwarded to an `http:` proxy in absolute form (`GET http://host/path HTTP/1.1`,
+   * RFC 9112 §3.2.2) instead of through a `CONNECT` tunnel, for proxies that allow `CONNECT` to port 443 only
+   * (Squid's default); `https:` requests still tunnel. `false` (the default) tunnels every request.
+   *
+   * @since 0.2.0
+   */
+  readonly forwardHttp?: boolean | undefined
 }
 
 /**

@@ -132,11 +132,72 @@ describe("HostileOptions: UndiciHttpClient proxy", () => {
     ["empty", "", /proxy is not a URL/],
     ["blank", "   ", /proxy is not a URL/],
     ["a space in the host", "http://pro xy.test:3128", /proxy is not a URL/],
-    ["javascript:", "javascript:alert(1)", /proxy \(javascript:\) must be an http: or https: URL/],
+    ["javascript:", "javascript:alert(1)", /proxy \(javascript:\) must be an http:, https:, socks5: or socks5h: URL/],
     ["a Redacted javascript:", Redacted.make("javascript:alert(1)"), /proxy \(javascript:\) must be an http:/],
-    ["file: as a URL", new URL("file:///etc/passwd"), /proxy \(file:\) must be an http: or https: URL/],
-    ["socks5:", "socks5://user:secret@proxy.test:1080", /proxy \(socks5:\) must be an http: or https: URL/],
-    ["no scheme", "proxy.test:3128", /proxy \(proxy.test:\) must be an http: or https: URL/],
+    [
+      "file: as a URL",
+      new URL("file:///etc/passwd"),
+      /proxy \(file:\) must be an http:, https:, socks5: or socks5h: URL/
+    ],
+    [
+      "socks:",
+      "socks://user:secret@proxy.test:1080",
+      /proxy \(socks:\) is ambiguous \(SOCKS4 to curl, SOCKS5 to undici\)/
+    ],
+    ["socks4a:", "socks4a://user:secret@proxy.test:1080", /proxy \(socks4a:\) is SOCKS4, which is not supported/],
+    ["socks5: port 0", "socks5://user:secret@proxy.test:0", /proxy has port 0/],
+    ["socks5h: port 0", "socks5h://proxy.test:0", /proxy has port 0/],
+    ["socks5: port 65536", "socks5://proxy.test:65536", /proxy is not a URL/],
+    ["socks5: no host", "socks5://", /proxy has no host/],
+    ["socks5h: no host, credentials", "socks5h://user:secret@:1080", /proxy (has no host|is not a URL)/],
+    ["socks5: opaque", "socks5:proxy.test", /proxy has no host/],
+    ["socks5: a percent-encoded host", "socks5://pro%78y.test:1080", /proxy has no host/],
+    ["socks5: a path", "socks5://user:secret@proxy.test:1080/x", /proxy must name the proxy only/],
+    ["socks5h: a query", "socks5h://user:secret@proxy.test:1080?secret", /proxy must name the proxy only/],
+    ["socks5h: an empty query", "socks5h://proxy.test:1080?", /proxy must name the proxy only/],
+    ["socks5h: a fragment", "socks5h://proxy.test:1080#secret", /proxy must name the proxy only/],
+    [
+      "socks5: bad percent-encoding",
+      "socks5://us%zzer:secret@proxy.test:1080",
+      /proxy has credentials that are not percent-encoded UTF-8/
+    ],
+    [
+      "socks5: bad UTF-8",
+      "socks5://user:%C3%28secret@proxy.test:1080",
+      /proxy has credentials that are not percent-encoded UTF-8/
+    ],
+    ["socks5: a password, no user", "socks5://:secret@proxy.test:1080", /proxy has a password without a username/],
+    [
+      "socks5: a username of 256 bytes",
+      `socks5://${"u".repeat(256)}:secret@proxy.test:1080`,
+      /proxy has a username of 256 bytes \(SOCKS5 allows 255\)/
+    ],
+    [
+      "socks5h: a password of 256 bytes (125 two-byte characters)",
+      `socks5h://user:secret${"%C3%A9".repeat(125)}@proxy.test:1080`,
+      /proxy has a password of 256 bytes \(SOCKS5 allows 255\)/
+    ],
+    [
+      "socks5h: a Redacted URL with a long password",
+      Redacted.make(`socks5h://user:${"s".repeat(300)}@proxy.test:1080`),
+      /proxy has a password of 300 bytes/
+    ],
+    [
+      "socks5h: a token",
+      { url: "socks5h://proxy.test:1080", token: "Basic secret" },
+      /proxy.url is a SOCKS5 proxy with a token/
+    ],
+    [
+      "socks5h: forwardHttp",
+      { url: "socks5h://proxy.test:1080", forwardHttp: true },
+      /proxy.forwardHttp needs an http: proxy/
+    ],
+    [
+      "forwardHttp of 1",
+      { url: "http://proxy.test:3128", forwardHttp: 1 },
+      /proxy.forwardHttp \(of type number\) must be true or false/
+    ],
+    ["no scheme", "proxy.test:3128", /proxy \(proxy.test:\) must be an http:, https:, socks5: or socks5h: URL/],
     ["an empty host", "http://:3128", /proxy is not a URL/],
     ["no host", "http://", /proxy is not a URL/],
     ["port 65536", "http://proxy.test:65536", /proxy is not a URL/],
@@ -167,6 +228,20 @@ describe("HostileOptions: UndiciHttpClient proxy", () => {
         expect((defect as Error).message, label).toMatch(message)
         expect((defect as Error).message, label).toMatch(/^UndiciHttpClient: proxy/)
         expect((defect as Error).message, label).not.toMatch(/secret|X-Injected|alert|passwd/)
+      }
+    }))
+
+  it.effect("SOCKS5 credentials of 255 bytes each (RFC 1929's limit), and a user without a password, are accepted", () =>
+    Effect.gen(function*() {
+      for (
+        const proxy of [
+          `socks5h://${"u".repeat(255)}:${"p".repeat(255)}@proxy.test:1080`,
+          `socks5://${"%C3%A9".repeat(127)}u:${"%C3%A9".repeat(127)}p@proxy.test:1080`,
+          "socks5h://user@proxy.test:1080",
+          Redacted.make("socks5h://user:pass@[::1]")
+        ]
+      ) {
+        expect(yield* defectOf({ proxy }), String(proxy).slice(0, 40)).toBe("made")
       }
     }))
 

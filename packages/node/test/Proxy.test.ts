@@ -12,7 +12,8 @@ import { UndiciHttpClient } from "@sturdy/node"
 import { Cause, Config, ConfigError, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import type * as Dns from "node:dns"
 import * as Fs from "node:fs"
-import { createRequire } from "node:module"
+import * as Module from "node:module"
+import * as Net from "node:net"
 import * as Path from "node:path"
 import * as Util from "node:util"
 import { closedPort, json, start } from "../../../test/utils/loopbackServer.js"
@@ -20,6 +21,7 @@ import type { Handler, LoopbackServer } from "../../../test/utils/loopbackServer
 import { renderings } from "../../../test/utils/renderings.js"
 import { type ConnectProxy, type envNames, startConnectProxy, withEnv } from "./utils/connectProxy.js"
 import { recordingTracer } from "./utils/recordingTracer.js"
+import { type Socks5Server, startSocks5Server } from "./utils/socks5Server.js"
 
 const fixture = (name: string): Buffer => Fs.readFileSync(Path.join(import.meta.dirname, "fixtures", name))
 const caCert = fixture("ca-cert.pem")
@@ -31,9 +33,16 @@ const token = "Bearer pr0xy-t0ken-value"
 const basic = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`
 const secrets = [password, token, "pr0xy-t0ken-value", Buffer.from(`${user}:${password}`).toString("base64")]
 
+// a secret held as bytes shows in `inspect` as `<Buffer 70 72 30 ...>`: its first bytes so written
+const asInspectedBytes = (secret: string) =>
+  [...Buffer.from(secret).subarray(0, 8)].map((b) => b.toString(16)).join(" ")
+
 const expectNoSecret = (texts: ReadonlyArray<string> | string) => {
   for (const text of typeof texts === "string" ? [texts] : texts) {
-    for (const secret of secrets) expect(text).not.toContain(secret)
+    for (const secret of secrets) {
+      expect(text).not.toContain(secret)
+      expect(text).not.toContain(asInspectedBytes(secret))
+    }
   }
 }
 
@@ -304,10 +313,13 @@ describe("UndiciHttpClient proxy: values refused by name", () => {
     [`http://${user}:${password}@127.0.0.1:3128/?q=1`, /^UndiciHttpClient: proxy must name the proxy only/],
     [`http://${user}:${password}@127.0.0.1:3128?`, /^UndiciHttpClient: proxy must name the proxy only/],
     [`http://${user}:${password}@127.0.0.1:3128#frag`, /^UndiciHttpClient: proxy must name the proxy only/],
-    [`socks5://${user}:${password}@127.0.0.1:1080`, /^UndiciHttpClient: proxy \(socks5:\) must be an http: or https:/],
-    ["ftp://127.0.0.1:21", /^UndiciHttpClient: proxy \(ftp:\) must be an http: or https:/],
+    [`socks://${user}:${password}@127.0.0.1:1080`, /^UndiciHttpClient: proxy \(socks:\) is ambiguous/],
+    [`socks4://${user}:${password}@127.0.0.1:1080`, /^UndiciHttpClient: proxy \(socks4:\) is SOCKS4/],
+    [`socks5://${user}:${password}@127.0.0.1:1080/x`, /^UndiciHttpClient: proxy must name the proxy only/],
+    [{ url: `socks5h://127.0.0.1:1080`, token }, /^UndiciHttpClient: proxy\.url is a SOCKS5 proxy with a token/],
+    ["ftp://127.0.0.1:21", /^UndiciHttpClient: proxy \(ftp:\) must be an http:, https:, socks5: or socks5h: URL/],
     ["127.0.0.1:3128", /^UndiciHttpClient: proxy is not a URL/],
-    ["localhost:3128", /^UndiciHttpClient: proxy \(localhost:\) must be an http: or https:/],
+    ["localhost:3128", /^UndiciHttpClient: proxy \(localhost:\) must be an http:, https:, socks5: or socks5h: URL/],
     [Redacted.make(`gopher://${password}@x`), /^UndiciHttpClient: proxy \(gopher:\) must be/],
     [42, /^UndiciHttpClient: proxy \(of type number\) must be a URL string/],
     [{ url: `http://${user}:${password}@127.0.0.1:3128`, token }, /^UndiciHttpClient: proxy\.url has credentials/],
@@ -374,9 +386,16 @@ describe("UndiciHttpClient proxy: values refused by name", () => {
 
 // Host names of the tests resolve to 127.0.0.1 and nowhere else; any other name fails as unknown, without asking a
 // real resolver. Only these names: `localhost` and 127.0.0.1 need no stub.
-const stubNames = new Set(["api.example", "sub.api.example", "other.example", "example.org", "localhost"])
+const stubNames = new Set([
+  "api.example",
+  "sub.api.example",
+  "other.example",
+  "example.org",
+  "localhost",
+  "api.sturdy.test"
+])
 // the module object net reads `lookup` from at each connect (an ESM namespace cannot be assigned to)
-const dnsModule: { lookup: typeof Dns.lookup } = createRequire(import.meta.url)("node:dns")
+const dnsModule: { lookup: typeof Dns.lookup } = Module.createRequire(import.meta.url)("node:dns")
 const realLookup = dnsModule.lookup
 const stubLookup = ((
   hostname: string,
@@ -508,13 +527,324 @@ describe("UndiciHttpClient proxy: \"env\"", () => {
 
   it.effect("a variable that is not a usable proxy is a RangeError naming it, without its value", () =>
     withEnv(
-      { HTTPS_PROXY: `socks5://${user}:${password}@127.0.0.1:1080` },
+      { HTTPS_PROXY: `socks4://${user}:${password}@127.0.0.1:1080` },
       Effect.gen(function*() {
         const defect = yield* defectOf(makeWith({ proxy: "env" }))
         expect((defect as RangeError).message).toBe(
-          "UndiciHttpClient: proxy (\"env\": HTTPS_PROXY) (socks5:) must be an http: or https: URL (SOCKS is not supported)"
+          "UndiciHttpClient: proxy (\"env\": HTTPS_PROXY) (socks4:) is SOCKS4, which is not supported: use socks5: or socks5h:"
         )
         expectNoSecret((defect as RangeError).message)
       })
     ))
+})
+
+// SOCKS5 (./utils/socks5Server.ts): socks5h: sends the host name to the proxy, socks5: resolves it here (with the stub
+// of `dns.lookup`, synced into the ESM namespace the transport reads); RFC 1929 credentials; each reply code mapped to
+// `ConnectionError` `Proxy` with `proxyReply`, the transient ones retried by `Policy`; secrets in no rendering.
+describe("UndiciHttpClient proxy: SOCKS5", () => {
+  beforeAll(() => {
+    dnsModule.lookup = stubLookup
+    Module.syncBuiltinESMExports()
+  })
+  afterAll(() => {
+    dnsModule.lookup = realLookup
+    Module.syncBuiltinESMExports()
+  })
+
+  const socks = (proxy: Socks5Server, scheme: "socks5" | "socks5h", userinfo = "") =>
+    `${scheme}://${userinfo}127.0.0.1:${proxy.port}`
+
+  it.scopedLive("socks5h: the host name goes to the proxy (domain type); http: and https: origins, tls end to end", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server()
+      const before = origin.requests.length
+      const received = yield* get(`http://nowhere.example:${origin.port}/`, { proxy: socks(proxy, "socks5h") })
+      expect(received).toEqual({ status: 200, body: "{\"ok\":true}" })
+      expect(proxy.seen).toEqual([{ methods: [0], type: "domain", address: "nowhere.example", port: origin.port }])
+      expect(origin.requests.slice(before).map((r) => r.headers.host)).toEqual([`nowhere.example:${origin.port}`])
+      // an https: origin: the certificate is checked against the URL's name, with the tls option's CA
+      const secure = `https://api.sturdy.test:${secureOrigin.port}/`
+      expect((yield* get(secure, { proxy: socks(proxy, "socks5h"), tls: { ca: caCert } })).status).toBe(200)
+      expect(proxy.seen.at(-1)).toMatchObject({ type: "domain", address: "api.sturdy.test", port: secureOrigin.port })
+      const untrusted = yield* Effect.flip(get(secure, { proxy: socks(proxy, "socks5h") }))
+      expect(untrusted).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
+      // servername too: a name the certificate does not hold fails
+      const wrongName = yield* Effect.flip(
+        get(secure, { proxy: socks(proxy, "socks5h"), tls: { ca: caCert, servername: "other.example" } })
+      )
+      expect(wrongName).toMatchObject({ _tag: "ConnectionError", reason: "Tls" })
+    }))
+
+  it.scopedLive("socks5: the host name is resolved here, the proxy gets the address; a name that does not resolve is DnsLookup", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server()
+      expect((yield* get(`http://api.example:${origin.port}/`, { proxy: socks(proxy, "socks5") })).status).toBe(200)
+      expect(proxy.seen).toEqual([{ methods: [0], type: "ipv4", address: "127.0.0.1", port: origin.port }])
+      const unresolved = yield* Effect.flip(
+        get(`http://nowhere.example:${origin.port}/`, { proxy: socks(proxy, "socks5") })
+      )
+      expect(unresolved).toMatchObject({ _tag: "ConnectionError", reason: "DnsLookup" })
+      expect(HttpFailure.mayHaveReachedServer(unresolved)).toBe(false)
+      // resolved before the proxy is reached: it saw nothing more
+      expect(proxy.connections()).toBe(1)
+    }))
+
+  it.scopedLive("IP literals go as IPv4 and IPv6 address types, with either scheme", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server()
+      for (const scheme of ["socks5", "socks5h"] as const) {
+        expect((yield* get(`http://127.0.0.1:${origin.port}/`, { proxy: socks(proxy, scheme) })).status).toBe(200)
+        expect((yield* get(`http://[::1]:${origin.port}/`, { proxy: socks(proxy, scheme) })).status).toBe(200)
+      }
+      expect(proxy.seen.map((s) => [s.type, s.address])).toEqual([
+        ["ipv4", "127.0.0.1"],
+        ["ipv6", "::1"],
+        ["ipv4", "127.0.0.1"],
+        ["ipv6", "::1"]
+      ])
+    }))
+
+  it.scopedLive("username and password (RFC 1929) from the URL, percent-decoded; missing or wrong: Proxy, not retried", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server({ username: "us@er", password })
+      const url = socks(proxy, "socks5h", `us%40er:${password}@`)
+      expect((yield* get(`http://api.example:${origin.port}/`, { proxy: url })).status).toBe(200)
+      expect(proxy.seen[0]).toMatchObject({ methods: [0, 2], username: "us@er", password })
+      const wrong = yield* Effect.flip(
+        get(`http://api.example:${origin.port}/`, { proxy: socks(proxy, "socks5h", "us%40er:wrong@") })
+      )
+      expect(wrong).toMatchObject({ _tag: "ConnectionError", reason: "Proxy", requestSent: false })
+      expect(causeCode(wrong)).toBe("UND_ERR_SOCKS5_AUTH_FAILED")
+      expect(wrong.message).toMatch(/^SOCKS proxy authentication failed/)
+      expect(HttpFailure.isTransient(wrong)).toBe(false)
+      const none = yield* Effect.flip(get(`http://api.example:${origin.port}/`, { proxy: socks(proxy, "socks5h") }))
+      expect(none).toMatchObject({ _tag: "ConnectionError", reason: "Proxy" })
+      expect(causeCode(none)).toBe("UND_ERR_SOCKS5_AUTH_REJECTED")
+      expect(HttpFailure.isTransient(none)).toBe(false)
+      // a Redacted URL in ProxyOptions
+      const redacted = { url: Redacted.make(url) }
+      expect((yield* get(`http://api.example:${origin.port}/`, { proxy: redacted })).status).toBe(200)
+    }))
+
+  it.scopedLive("each reply code is a ConnectionError Proxy with proxyReply; 1, 3, 4, 5, 6 retried by Policy, 2, 7, 8 not", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server()
+      const transient = [1, 3, 4, 5, 6]
+      for (const code of [1, 2, 3, 4, 5, 6, 7, 8, 9]) {
+        proxy.reply = () => code
+        const before = proxy.seen.length
+        const failure = yield* Effect.flip(
+          viaPolicy(HttpClientRequest.post(`http://api.example:${origin.port}/`), { proxy: socks(proxy, "socks5h") })
+        )
+        expect(failure, String(code)).toMatchObject({
+          _tag: "ConnectionError",
+          reason: "Proxy",
+          proxyReply: code,
+          requestSent: false
+        })
+        expect(HttpFailure.isTransient(failure as HttpFailure.HttpFailure), String(code)).toBe(transient.includes(code))
+        expect(HttpFailure.mayHaveReachedServer(failure as HttpFailure.HttpFailure)).toBe(false)
+        expect(proxy.seen.length - before, String(code)).toBe(transient.includes(code) ? 3 : 1)
+        expect(failure).toMatchObject({ attempts: transient.includes(code) ? 3 : 1 })
+        expect(failure.message).toMatch(new RegExp(`^SOCKS proxy refused the connection \\(reply ${code}: `))
+      }
+      expect(HttpFailure.isTransient(
+        new HttpFailure.ConnectionError({
+          method: "GET",
+          url: "http://x/",
+          reason: "Proxy",
+          proxyReply: 4
+        })
+      )).toBe(true)
+    }))
+
+  it.scopedLive("a SOCKS proxy that is down is Refused; one that is not SOCKS5 is Proxy", () =>
+    Effect.gen(function*() {
+      const port = yield* closedPort
+      const gone = yield* Effect.flip(get(`${origin.url}/`, { proxy: `socks5h://127.0.0.1:${port}` }))
+      expect(gone).toMatchObject({ _tag: "ConnectionError", reason: "Refused" })
+      // an HTTP proxy answering the SOCKS greeting
+      const http = yield* startConnectProxy()
+      const notSocks = yield* Effect.flip(get(`${origin.url}/`, { proxy: `socks5h://127.0.0.1:${http.port}` }))
+      expect(notSocks).toMatchObject({ _tag: "ConnectionError", reason: "Proxy" })
+      expect(HttpFailure.isTransient(notSocks)).toBe(false)
+    }))
+
+  it.scopedLive("connectTimeout bounds the proxy's handshake: a proxy that never answers is a ConnectTimeout, never sent", () =>
+    Effect.gen(function*() {
+      // accepts the connection, reads the greeting, never answers
+      const accepted = new Set<Net.Socket>()
+      const silent = Net.createServer((socket) => {
+        accepted.add(socket)
+        socket.on("error", () => {})
+      })
+      yield* Effect.async<void>((resume) => {
+        silent.listen(0, "127.0.0.1", () => resume(Effect.void))
+      })
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const socket of accepted) socket.destroy()
+          silent.close()
+        })
+      )
+      const port = (silent.address() as Net.AddressInfo).port
+      const failure = yield* Effect.flip(
+        get(`${origin.url}/`, { proxy: `socks5h://127.0.0.1:${port}`, connectTimeout: "200 millis" })
+      )
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "ConnectTimeout" })
+      expect(causeCode(failure)).toBe("UND_ERR_CONNECT_TIMEOUT")
+      expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
+    }))
+
+  it.scopedLive("the credentials are in no rendering: failures, spans, inspect of the dispatcher, client and layer", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server({ username: user, password })
+      const options = { proxy: socks(proxy, "socks5h", `${user}:${password}@`) }
+      const dispatcher = yield* UndiciHttpClient.makeDispatcher(options)
+      const client = UndiciHttpClient.make(dispatcher)
+      const { recording: tracer, spans } = yield* recordingTracer
+      const ok = yield* Attempt.send(client, HttpClientRequest.get(`http://api.example:${origin.port}/`)).pipe(
+        Effect.withTracer(tracer)
+      )
+      expect(ok.status).toBe(200)
+      expect(proxy.seen[0]).toMatchObject({ username: user, password })
+      expectNoSecret(Util.inspect(dispatcher, { depth: Infinity, showHidden: true }))
+      expectNoSecret(Util.inspect(dispatcher, { depth: 8, getters: true }))
+      expectNoSecret(Util.inspect(client, { depth: Infinity }))
+      expectNoSecret(Util.inspect(UndiciHttpClient.layer(options), { depth: Infinity }))
+      for (const span of spans) expectNoSecret(Util.inspect([...span.attributes], { depth: Infinity }))
+      expect(spans.length).toBeGreaterThan(0)
+      proxy.reply = () => 5
+      const refused = yield* Effect.flip(
+        Attempt.send(client, HttpClientRequest.get(`http://api.example:${origin.port}/`)).pipe(
+          Effect.withTracer(tracer)
+        )
+      )
+      expect(refused).toMatchObject({ reason: "Proxy", proxyReply: 5 })
+      expectNoSecret(renderings(refused))
+      const wrong = yield* Effect.flip(
+        get(`http://api.example:${origin.port}/`, { proxy: socks(proxy, "socks5h", `${user}:x${password}@`) })
+      )
+      expectNoSecret(renderings(wrong))
+      const port = yield* closedPort
+      const gone = yield* Effect.flip(
+        get(`${origin.url}/`, { proxy: `socks5h://${user}:${password}@127.0.0.1:${port}` })
+      )
+      expect(gone).toMatchObject({ _tag: "ConnectionError", reason: "Refused" })
+      expectNoSecret(renderings(gone))
+    }))
+
+  it.scopedLive("noProxy, and \"env\": HTTP(S)_PROXY or ALL_PROXY a SOCKS5 URL, NO_PROXY as for an HTTP proxy", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server()
+      const routeOf = (url: string, options: UndiciHttpClient.DispatcherOptions) =>
+        Effect.gen(function*() {
+          const before = proxy.seen.length
+          expect((yield* get(url, { ...options, tls: { ca: caCert } })).status).toBe(200)
+          return proxy.seen.length > before ? "proxy" : "direct"
+        })
+      const at = `http://api.example:${origin.port}/`
+      const secure = `https://api.sturdy.test:${secureOrigin.port}/`
+      const url = socks(proxy, "socks5h")
+      expect(yield* routeOf(at, { proxy: { url, noProxy: "" } })).toBe("proxy")
+      expect(yield* routeOf(at, { proxy: { url, noProxy: ".example" } })).toBe("direct")
+      expect(yield* routeOf(at, { proxy: { url, noProxy: `api.example:${origin.port + 1}` } })).toBe("proxy")
+      expect(yield* routeOf(secure, { proxy: { url, noProxy: "sturdy.test" } })).toBe("direct")
+      const env = (vars: Partial<Record<(typeof envNames)[number], string>>, target: string) =>
+        withEnv(vars, routeOf(target, { proxy: "env" }))
+      expect(yield* env({ HTTP_PROXY: url }, at)).toBe("proxy")
+      expect(yield* env({ HTTP_PROXY: url }, secure)).toBe("proxy")
+      expect(yield* env({ HTTPS_PROXY: url }, at)).toBe("direct")
+      expect(yield* env({ ALL_PROXY: url }, at)).toBe("proxy")
+      expect(yield* env({ all_proxy: url }, secure)).toBe("proxy")
+      expect(yield* env({ ALL_PROXY: url, NO_PROXY: "api.example" }, at)).toBe("direct")
+      // a scheme's own variable wins over ALL_PROXY
+      const refused = `socks5h://127.0.0.1:${yield* closedPort}`
+      expect(yield* env({ ALL_PROXY: refused, HTTP_PROXY: url }, at)).toBe("proxy")
+      // one kind of proxy per setting
+      const http = yield* startConnectProxy()
+      const mixed = yield* withEnv({ HTTP_PROXY: http.url, HTTPS_PROXY: url }, defectOf(makeWith({ proxy: "env" })))
+      expect((mixed as RangeError).message).toMatch(/^UndiciHttpClient: proxy \("env"\) names a SOCKS5 proxy for one/)
+    }))
+})
+
+describe("UndiciHttpClient proxy: forwardHttp", () => {
+  it.scopedLive("http: requests are forwarded in absolute form with Proxy-Authorization; https: ones still tunnel", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy(undefined, { forward: true })
+      const before = origin.requests.length
+      const options = { proxy: { url: proxy.url, token: Redacted.make(token), forwardHttp: true } }
+      const received = yield* get(`${origin.url}/?q=1`, options)
+      expect(received).toEqual({ status: 200, body: "{\"ok\":true}" })
+      expect(proxy.forwarded).toEqual([
+        { requestLine: `GET ${origin.url}/?q=1 HTTP/1.1`, proxyAuthorization: token, authorization: undefined }
+      ])
+      expect(proxy.seen).toEqual([])
+      // the origin got the request without the proxy's credentials
+      expect(origin.requests.slice(before).map((r) => [r.url, r.headers["proxy-authorization"]])).toEqual([
+        ["/?q=1", undefined]
+      ])
+      expect((yield* get(`${secureOrigin.url}/`, { ...options, tls: { ca: caCert } })).status).toBe(200)
+      expect(proxy.seen.map((c) => [c.target, c.proxyAuthorization])).toEqual([
+        [`127.0.0.1:${secureOrigin.port}`, token]
+      ])
+      expect(proxy.forwarded.length).toBe(1)
+      // credentials in the URL: Basic, to the proxy only
+      const withUrl = { proxy: { url: withCredentials(proxy), forwardHttp: true } }
+      expect((yield* get(`${origin.url}/`, withUrl)).status).toBe(200)
+      expect(proxy.forwarded.at(-1)?.proxyAuthorization).toBe(basic)
+      // noProxy still goes direct
+      const count = proxy.forwarded.length
+      expect((yield* get(`${origin.url}/`, { proxy: { ...withUrl.proxy, noProxy: "127.0.0.1" } })).status).toBe(200)
+      expect((yield* get(`${origin.url}/`, { proxy: { ...withUrl.proxy, noProxy: "other.example" } })).status).toBe(200)
+      expect(proxy.forwarded.length).toBe(count + 1)
+      expect(proxy.forwarded.at(-1)?.proxyAuthorization).toBe(basic)
+      // without forwardHttp the same proxy sees a CONNECT
+      expect((yield* get(`${origin.url}/`, { proxy: proxy.url })).status).toBe(200)
+      expect(proxy.seen.at(-1)?.target).toBe(`127.0.0.1:${origin.port}`)
+    }))
+
+  it.scopedLive("a forwarded request the proxy answers 407 is a ConnectionError Proxy 407, not retried; no secret shown", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy(undefined, { forward: true })
+      proxy.forwardVerdict = () => ({ _tag: "Answer", status: 407 })
+      const options = { proxy: { url: withCredentials(proxy), forwardHttp: true } }
+      const dispatcher = yield* UndiciHttpClient.makeDispatcher(options)
+      const client = UndiciHttpClient.make(dispatcher)
+      const failure = yield* Effect.flip(Attempt.send(client, HttpClientRequest.post(`${origin.url}/`)))
+      expect(failure).toMatchObject({ _tag: "ConnectionError", reason: "Proxy", proxyStatus: 407, requestSent: false })
+      expect(HttpFailure.isTransient(failure)).toBe(false)
+      expectNoSecret(renderings(failure))
+      expectNoSecret(Util.inspect(dispatcher, { depth: Infinity, showHidden: true }))
+      expectNoSecret(Util.inspect(client, { depth: Infinity }))
+      // a 502 the proxy answers itself cannot be told from the origin's: a ServerError
+      proxy.forwardVerdict = () => ({ _tag: "Answer", status: 502 })
+      const bad = yield* Effect.flip(get(`${origin.url}/`, options))
+      expect(bad).toMatchObject({ _tag: "ServerError", status: 502 })
+    }))
+
+  it.effect("forwardHttp needs an http: proxy and a boolean", () =>
+    Effect.gen(function*() {
+      for (
+        const [proxy, message] of [
+          [
+            { url: "https://127.0.0.1:3128", forwardHttp: true },
+            /^UndiciHttpClient: proxy\.forwardHttp needs an http:/
+          ],
+          [
+            { url: "socks5h://127.0.0.1:1080", forwardHttp: true },
+            /^UndiciHttpClient: proxy\.forwardHttp needs an http:/
+          ],
+          [
+            { url: "http://127.0.0.1:3128", forwardHttp: "yes" },
+            /^UndiciHttpClient: proxy\.forwardHttp \(of type string\)/
+          ]
+        ] as const
+      ) {
+        const defect = yield* defectOf(makeWith({ proxy }))
+        expect(defect).toBeInstanceOf(RangeError)
+        expect((defect as RangeError).message).toMatch(message)
+      }
+      expect(yield* defectOf(makeWith({ proxy: { url: "http://127.0.0.1:3128", forwardHttp: false } }))).toBeUndefined()
+    }))
 })

@@ -184,12 +184,36 @@ const requestOptions = {
     Options.withPseudoName("URL"),
     Options.withAlias("x"),
     Options.withDescription(
-      "Send the request through this forward proxy (http://host:port or https://host:port; no scheme means http://), " +
-        "by a CONNECT tunnel, as curl's -x. Without it the proxy is the environment's (HTTPS_PROXY for https: URLs, " +
-        "HTTP_PROXY, either case), as in curl; \"\" for none. Prefer credentials in the environment's variable to the " +
-        "command line, which shell history and ps show."
+      "Send the request through this forward proxy (http://host:port or https://host:port, by a CONNECT tunnel; " +
+        "socks5h://host:port, the host name resolved by the proxy, or socks5://host:port, resolved here; no scheme " +
+        "means http://), as curl's -x. Without it the proxy is the environment's (HTTPS_PROXY for https: URLs, " +
+        "HTTP_PROXY, then ALL_PROXY, either case), as in curl; \"\" for none. Prefer credentials in the " +
+        "environment's variable to the command line, which shell history and ps show."
     ),
     Options.optional
+  ),
+  socks5: Options.text("socks5").pipe(
+    Options.withPseudoName("HOST[:PORT]"),
+    Options.withDescription(
+      "Send the request through this SOCKS5 proxy, the host name resolved here (as -x socks5://HOST[:PORT]; port " +
+        "1080 by default), as curl's --socks5."
+    ),
+    Options.optional
+  ),
+  socks5Hostname: Options.text("socks5-hostname").pipe(
+    Options.withPseudoName("HOST[:PORT]"),
+    Options.withDescription(
+      "Send the request through this SOCKS5 proxy, the host name resolved by the proxy (as -x " +
+        "socks5h://HOST[:PORT]), as curl's --socks5-hostname."
+    ),
+    Options.optional
+  ),
+  proxyForward: Options.boolean("proxy-forward").pipe(
+    Options.withDescription(
+      "Send http: URLs to the HTTP proxy as absolute-form requests instead of a CONNECT tunnel (what curl does " +
+        "without -p; sturdy tunnels by default), for a proxy that allows CONNECT to port 443 only. https: URLs " +
+        "still tunnel."
+    )
   ),
   noproxy: Options.text("noproxy").pipe(
     Options.withPseudoName("LIST"),
@@ -235,6 +259,9 @@ const requestCommand = (method: request.Method) =>
         http2: args.http2,
         http2PriorKnowledge: args.http2PriorKnowledge,
         proxy: args.proxy,
+        socks5: args.socks5,
+        socks5Hostname: args.socks5Hostname,
+        proxyForward: args.proxyForward,
         noproxy: args.noproxy,
         unixSocket: args.unixSocket,
         json: args.json

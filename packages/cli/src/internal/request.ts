@@ -57,6 +57,11 @@ export interface Input {
   readonly http2PriorKnowledge?: boolean | undefined
   /** `--proxy URL` (`-x`): the forward proxy, instead of the environment's; `""` for none. */
   readonly proxy?: Option.Option<string> | undefined
+  /** `--socks5 HOST[:PORT]` and `--socks5-hostname HOST[:PORT]`: a SOCKS5 proxy (`socks5://`, `socks5h://`). */
+  readonly socks5?: Option.Option<string> | undefined
+  readonly socks5Hostname?: Option.Option<string> | undefined
+  /** `--proxy-forward`: `http:` URLs forwarded to the HTTP proxy in absolute form, not tunnelled. */
+  readonly proxyForward?: boolean | undefined
   /** `--noproxy LIST`: the hosts reached without the proxy (`NO_PROXY`'s syntax), instead of `NO_PROXY`. */
   readonly noproxy?: Option.Option<string> | undefined
   /** `--unix-socket PATH`: connect to this Unix domain socket; no proxy. */
@@ -129,24 +134,40 @@ const envValue = (env: NodeJS.ProcessEnv, names: ReadonlyArray<string>): ProxySo
 }
 
 /**
- * The proxy of a run, as curl picks it for one URL: `--proxy` (`""`: none), else the environment's (`https_proxy` /
- * `HTTPS_PROXY` for an https: URL, then `http_proxy` / `HTTP_PROXY`, the lower-case name first); none with
+ * The proxy of a run, as curl picks it for one URL: `--proxy` (`""`: none) or `--socks5` / `--socks5-hostname`,
+ * else the environment's (`https_proxy` / `HTTPS_PROXY` for an https: URL, `http_proxy` / `HTTP_PROXY` for an http:
+ * one, then `all_proxy` / `ALL_PROXY`, then for an https: URL `HTTP_PROXY`; the lower-case name first); none with
  * `--unix-socket`.
  */
 const proxySource = (
-  input: Pick<Input, "proxy" | "unixSocket"> & { readonly url?: string | undefined },
+  input: Pick<Input, "proxy" | "unixSocket" | "socks5" | "socks5Hostname"> & { readonly url?: string | undefined },
   env: NodeJS.ProcessEnv
 ): ProxySource | undefined => {
   if (input.unixSocket !== undefined && Option.isSome(input.unixSocket)) return undefined
   if (input.proxy !== undefined && Option.isSome(input.proxy)) {
     return input.proxy.value.trim() === "" ? undefined : { name: "--proxy", url: input.proxy.value.trim() }
   }
+  if (input.socks5 !== undefined && Option.isSome(input.socks5)) {
+    return { name: "--socks5", url: `socks5://${input.socks5.value.trim()}` }
+  }
+  if (input.socks5Hostname !== undefined && Option.isSome(input.socks5Hostname)) {
+    return { name: "--socks5-hostname", url: `socks5h://${input.socks5Hostname.value.trim()}` }
+  }
   const https = /^https:/i.test(input.url ?? "")
   return envValue(
     env,
-    https ? ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"] : ["http_proxy", "HTTP_PROXY"]
+    https
+      ? ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy", "HTTP_PROXY"]
+      : ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
   )
 }
+
+/** The proxy flags given, of `--proxy`, `--socks5` and `--socks5-hostname`: one at most may be. */
+const proxyFlags = (input: Pick<Input, "proxy" | "socks5" | "socks5Hostname">): ReadonlyArray<string> => [
+  ...(input.proxy !== undefined && Option.isSome(input.proxy) ? ["--proxy"] : []),
+  ...(input.socks5 !== undefined && Option.isSome(input.socks5) ? ["--socks5"] : []),
+  ...(input.socks5Hostname !== undefined && Option.isSome(input.socks5Hostname) ? ["--socks5-hostname"] : [])
+]
 
 /**
  * The transport's options from the flags, the files of `--cacert`, `--cert` and `--key` read: a file that cannot be
@@ -167,8 +188,17 @@ export const transportOptions = (
     const unixSocket = input.unixSocket !== undefined && Option.isSome(input.unixSocket)
       ? input.unixSocket.value
       : undefined
-    if (unixSocket !== undefined && input.proxy !== undefined && Option.isSome(input.proxy)) {
-      return yield* usage("--unix-socket cannot be combined with --proxy (a proxy is reached over TCP)")
+    const flags = proxyFlags(input)
+    if (unixSocket !== undefined && flags.length > 0) {
+      return yield* usage(`--unix-socket cannot be combined with ${flags[0]} (a proxy is reached over TCP)`)
+    }
+    if (flags.length > 1) return yield* usage(`${flags[0]} and ${flags[1]} each name a proxy: give one of them`)
+    for (const flag of ["socks5", "socks5Hostname"] as const) {
+      const value = input[flag]
+      if (value !== undefined && Option.isSome(value) && /:\/\//.test(value.value)) {
+        const name = flag === "socks5" ? "--socks5" : "--socks5-hostname"
+        return yield* usage(`${name} takes HOST[:PORT], not a URL (or give -x socks5h://HOST:PORT)`)
+      }
     }
     const read = (flag: string, file: Option.Option<string> | undefined) =>
       file === undefined || Option.isNone(file)
@@ -203,9 +233,13 @@ export const transportOptions = (
       const noProxy = input.noproxy !== undefined && Option.isSome(input.noproxy)
         ? input.noproxy.value
         : (env["no_proxy"] ?? env["NO_PROXY"] ?? "")
-      options.proxy = noProxy.trim() === ""
-        ? { url: Redacted.make(url) }
-        : { url: Redacted.make(url), noProxy }
+      options.proxy = {
+        url: Redacted.make(url),
+        ...(noProxy.trim() === "" ? {} : { noProxy }),
+        ...(input.proxyForward === true ? { forwardHttp: true } : {})
+      }
+    } else if (input.proxyForward === true && unixSocket === undefined) {
+      return yield* usage("--proxy-forward needs a proxy (--proxy, or HTTP_PROXY in the environment)")
     }
     return options
   })
@@ -224,7 +258,9 @@ const makeTransport = (
         // a proxy, a --noproxy list or a socket path the transport refuses: named by where it came from (its
         // messages never show the URL, which may hold credentials)
         const network = defect instanceof RangeError
-          ? /^UndiciHttpClient: (proxy\.url|proxy\.noProxy|socketPath|proxy)\b ?(.*)$/.exec(defect.message)
+          ? /^UndiciHttpClient: (proxy\.url|proxy\.noProxy|proxy\.forwardHttp|socketPath|proxy)\b ?(.*)$/.exec(
+            defect.message
+          )
           : null
         if (network !== null) {
           const source = proxySource(input, process.env)
@@ -234,6 +270,8 @@ const makeTransport = (
             ? input.noproxy !== undefined && Option.isSome(input.noproxy)
               ? "--noproxy"
               : "NO_PROXY (from the environment)"
+            : network[1] === "proxy.forwardHttp"
+            ? "--proxy-forward"
             : network[1] === "socketPath"
             ? "--unix-socket"
             : `${source?.name ?? "--proxy"}:`

@@ -187,21 +187,50 @@ const refusedHeaderCodes: ReadonlyMap<string, string> = new Map([
 const isBadResponse = (cause: unknown): boolean => collectMessages(cause).includes("bad response")
 
 // undici's `ProxyAgent` fails a tunnel the proxy did not open with these words (a `RequestAbortedError`, whose code
-// `UND_ERR_ABORTED` says nothing more): the only place the proxy's status is given
-const proxyRefusal = /\bProxy response \((\d{3})\) !== 200 when HTTP Tunneling\b/
+// `UND_ERR_ABORTED` says nothing more): the only place the proxy's status is given. A request it forwards without a
+// tunnel (`proxyTunnel: false`) that the proxy answers 407 fails with the second (an `InvalidArgumentError`).
+const proxyRefusal =
+  /\bProxy response \((\d{3})\) !== 200 when HTTP Tunneling\b|^Proxy Authentication Required \((407)\)$/
 
 /** The status a forward proxy answered `CONNECT` with, when the cause says the tunnel was refused. @internal */
 export const proxyStatusOf = (cause: unknown): number | undefined => {
   for (const u of causeChain(cause)) {
     const found = u instanceof Error ? proxyRefusal.exec(u.message) : null
-    if (found !== null) return Number(found[1])
+    if (found !== null) return Number(found[1] ?? found[2])
   }
   return undefined
 }
 
+// a SOCKS5 proxy's failure, by undici's codes (`Socks5ProxyError`), which `@sturdy/node`'s SOCKS5 client gives too:
+// `UND_ERR_SOCKS5_REPLY_<n>` for a CONNECT the proxy answered with reply code n (RFC 1928 §6), others for the
+// negotiation (`UND_ERR_SOCKS5_AUTH_FAILED`, ...)
+const socksFailure = /^UND_ERR_SOCKS5(?:_REPLY_(\d+)|_[A-Z_]+)?$/
+
+const socksCodeOf = (cause: unknown): RegExpExecArray | undefined => {
+  for (const u of causeChain(cause)) {
+    const code = findOwnCode(u)
+    const found = code === undefined ? null : socksFailure.exec(code)
+    if (found !== null) return found
+  }
+  return undefined
+}
+
+/** The reply code a SOCKS5 proxy answered `CONNECT` with (RFC 1928 §6), when the cause says it. @internal */
+export const proxyReplyOf = (cause: unknown): number | undefined => {
+  const reply = socksCodeOf(cause)?.[1]
+  return reply === undefined ? undefined : Number(reply)
+}
+
+const proxyDetail = (
+  cause: unknown
+): { readonly proxyStatus?: number | undefined; readonly proxyReply?: number | undefined } => {
+  const proxyReply = proxyReplyOf(cause)
+  return proxyReply !== undefined ? { proxyReply } : { proxyStatus: proxyStatusOf(cause) }
+}
+
 /** @internal */
 export const connectionReason = (cause: unknown): HttpFailure.ConnectionError["reason"] => {
-  if (proxyStatusOf(cause) !== undefined) return "Proxy"
+  if (proxyStatusOf(cause) !== undefined || socksCodeOf(cause) !== undefined) return "Proxy"
   const code = findCode(cause)
   if (code !== undefined) {
     if (code === "ECONNREFUSED") return "Refused"
@@ -331,7 +360,8 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
     case "Transport": {
       if (isDeadlineExceeded(error.cause)) return deadlineTimeout(error.cause, error.request, requestSentOf(error))
       const code = findCode(error.cause)
-      if (code !== undefined && invalidHeaderCodes.has(code)) {
+      // (not a 407 of a proxy that forwards without a tunnel: undici says it with an invalid-argument error)
+      if (code !== undefined && invalidHeaderCodes.has(code) && proxyStatusOf(error.cause) === undefined) {
         // the transport's own words say what it refused (a header's name, a method such as CONNECT), redacted
         const words = (withCode(error.cause, code) as { readonly message?: unknown } | undefined)?.message
         const detail = typeof words === "string" && words.length > 0
@@ -351,7 +381,7 @@ export const fromRequestError = (error: HttpClientError.RequestError): HttpFailu
         ...info,
         reason,
         cause: sanitizeCause(error.cause, redaction.secretsOf(error.request)) ?? describedCause(error),
-        ...(reason === "Proxy" ? { proxyStatus: proxyStatusOf(error.cause) } : {})
+        ...(reason === "Proxy" ? proxyDetail(error.cause) : {})
       }
       // only where it decides something: a refused connection, DNS, TLS or connect timeout never left anyway; a
       // tunnel the proxy refused never reached the origin, and says so

@@ -11,6 +11,7 @@ type Tagged =
     readonly reason: string
     readonly requestSent?: boolean | undefined
     readonly proxyStatus?: number | undefined
+    readonly proxyReply?: number | undefined
   }
   | { readonly _tag: "Timeout"; readonly phase: string; readonly requestSent?: boolean | undefined }
   | { readonly _tag: "AuthenticationFailed"; readonly reason: string }
@@ -116,7 +117,9 @@ export const treatment = (failure: Tagged): Treatment => {
       return failure.reason === "Tls"
         ? permanent
         : failure.reason === "Proxy"
-        ? isTransientProxyStatus(failure.proxyStatus) ? retriedNotCounted : permanent
+        ? isTransientProxyStatus(failure.proxyStatus) || isTransientProxyReply(failure.proxyReply)
+          ? retriedNotCounted
+          : permanent
         : failure.reason === "DnsLookup"
         ? retriedNotCounted
         : failure.reason === "Refused" || failure.reason === "Reset" || failure.reason === "ConnectTimeout" ||
@@ -152,6 +155,15 @@ export const treatment = (failure: Tagged): Treatment => {
  * overloaded (503). */
 export const isTransientProxyStatus = (status: number | undefined): boolean =>
   status === 502 || status === 503 || status === 504
+
+/**
+ * The SOCKS5 replies (RFC 1928 §6) that may not come back next time, as an HTTP proxy's 502, 503 and 504: general
+ * failure (1), network (3) or host (4) unreachable, connection refused by the origin (5), TTL expired (6). Not allowed
+ * by the ruleset (2), command (7) or address type (8) not supported are the proxy's configuration.
+ * @internal
+ */
+export const isTransientProxyReply = (reply: number | undefined): boolean =>
+  reply === 1 || reply === 3 || reply === 4 || reply === 5 || reply === 6
 
 /** @internal */
 export const isTransient = (failure: Tagged): boolean => treatment(failure).transient

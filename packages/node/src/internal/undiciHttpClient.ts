@@ -35,6 +35,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web"
 import * as Tls from "node:tls"
 import * as Undici from "undici"
 import type * as UndiciHttpClient from "../UndiciHttpClient.js"
+import * as Socks5 from "./socks5.js"
 
 // -----------------------------------------------------------------------------
 // Dispatcher
@@ -392,19 +393,24 @@ const toTls = (
 // Proxy and Unix socket
 // -----------------------------------------------------------------------------
 
-/** A forward proxy's origin (no credentials: those are `authorization`) and its `Proxy-Authorization`. */
+/**
+ * A forward proxy's origin (no credentials: those are `authorization`) and its `Proxy-Authorization`; for a SOCKS5
+ * proxy (`socks`), its address and credentials instead.
+ */
 interface ProxyTarget {
   readonly uri: string
   readonly authorization: string | undefined
+  readonly socks: Socks5.Socks5Proxy | undefined
 }
 
 type ProxySetting =
-  | { readonly _tag: "Url"; readonly target: ProxyTarget }
+  | { readonly _tag: "Url"; readonly target: ProxyTarget; readonly forwardHttp: boolean }
   | {
     readonly _tag: "Env"
     readonly http: ProxyTarget | undefined
     readonly https: ProxyTarget | undefined
     readonly noProxy: string
+    readonly forwardHttp: boolean
   }
 
 /** The proxy of the resolved options that have one, with the TLS settings of its two connections. */
@@ -416,9 +422,60 @@ const proxied = new WeakMap<Undici.Agent.Options, {
 
 const proxyError = (field: string, detail: string) => new RangeError(`UndiciHttpClient: ${field} ${detail}`)
 
+const strictDecode = (component: string): string | undefined => {
+  try {
+    return decodeURIComponent(component)
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * A proxy URL as a target, or a `RangeError` naming `field`: an `http:` or `https:` origin, nothing else (a path, a
- * query or a fragment would be ignored without a word). No message shows the URL: it may hold credentials.
+ * A SOCKS5 proxy URL's target, or a `RangeError` naming `field`: `socks5:` resolves the origin's host name here,
+ * `socks5h:` at the proxy (curl's readings); port 1080 when none is given. Credentials are RFC 1929's username and
+ * password: percent-encoded UTF-8, 1 to 255 bytes for the username, at most 255 for the password.
+ */
+const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget => {
+  if (hasToken) {
+    throw proxyError(
+      field,
+      "is a SOCKS5 proxy with a token: a SOCKS5 proxy takes a username and password in the URL (a Redacted URL " +
+        "hides them), not a Proxy-Authorization value"
+    )
+  }
+  if (url.hostname === "" || /[%\s]/.test(url.hostname)) throw proxyError(field, "has no host")
+  if (url.port === "0") throw proxyError(field, "has port 0 (expected a port from 1 to 65535)")
+  if ((url.pathname !== "" && url.pathname !== "/") || url.search !== "" || url.hash !== "") {
+    throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
+  }
+  let credentials: Socks5.Socks5Proxy["credentials"]
+  if (url.username !== "" || url.password !== "") {
+    const username = strictDecode(url.username)
+    const password = strictDecode(url.password)
+    if (username === undefined || password === undefined) {
+      throw proxyError(field, "has credentials that are not percent-encoded UTF-8")
+    }
+    const user = Buffer.from(username, "utf8")
+    const pass = Buffer.from(password, "utf8")
+    if (user.length === 0) throw proxyError(field, "has a password without a username")
+    // RFC 1929: one byte of length each
+    if (user.length > 255) throw proxyError(field, `has a username of ${user.length} bytes (SOCKS5 allows 255)`)
+    if (pass.length > 255) throw proxyError(field, `has a password of ${pass.length} bytes (SOCKS5 allows 255)`)
+    credentials = { username, password }
+  }
+  const port = url.port === "" ? 1080 : Number(url.port)
+  const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
+  return {
+    uri: `${url.protocol}//${url.hostname}:${port}`,
+    authorization: undefined,
+    socks: { host, port, resolve: url.protocol === "socks5h:" ? "proxy" : "local", credentials }
+  }
+}
+
+/**
+ * A proxy URL as a target, or a `RangeError` naming `field`: an `http:` or `https:` origin, or a `socks5:` or
+ * `socks5h:` proxy, nothing else (a path, a query or a fragment would be ignored without a word). No message shows
+ * the URL: it may hold credentials.
  */
 const proxyTarget = (field: string, input: string, token: string | undefined, schemeless: boolean): ProxyTarget => {
   const text = schemeless && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? `http://${input}` : input
@@ -426,11 +483,23 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
   try {
     url = new URL(text)
   } catch {
-    throw proxyError(field, "is not a URL (expected http://host:port or https://host:port)")
+    throw proxyError(field, "is not a URL (expected http://host:port, https://host:port or socks5h://host:port)")
+  }
+  if (url.protocol === "socks5:" || url.protocol === "socks5h:") {
+    if (/[?#]/.test(text)) {
+      throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
+    }
+    return socksTarget(field, url, token !== undefined)
+  }
+  if (url.protocol === "socks:") {
+    throw proxyError(field, "(socks:) is ambiguous (SOCKS4 to curl, SOCKS5 to undici): write socks5: or socks5h:")
+  }
+  if (url.protocol === "socks4:" || url.protocol === "socks4a:") {
+    throw proxyError(field, `(${url.protocol}) is SOCKS4, which is not supported: use socks5: or socks5h:`)
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     const scheme = /^[a-z][a-z0-9+.-]*:$/i.test(url.protocol) ? url.protocol : "an unknown scheme"
-    throw proxyError(field, `(${scheme}) must be an http: or https: URL (SOCKS is not supported)`)
+    throw proxyError(field, `(${scheme}) must be an http:, https:, socks5: or socks5h: URL`)
   }
   if (url.hostname === "") throw proxyError(field, "has no host")
   // the URL parser takes port 0, which no connection can reach
@@ -447,7 +516,7 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
     : token
   url.username = ""
   url.password = ""
-  return { uri: url.origin, authorization }
+  return { uri: url.origin, authorization, socks: undefined }
 }
 
 const proxyText = (field: string, input: unknown): string => {
@@ -472,17 +541,37 @@ const envTarget = (...names: ReadonlyArray<string>): ProxyTarget | undefined => 
 
 const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/
 
+/**
+ * The `"env"` targets: `http_proxy` / `HTTP_PROXY` for `http:` origins, then `all_proxy` / `ALL_PROXY` (curl's
+ * fallback for every scheme); `https_proxy` / `HTTPS_PROXY` for `https:` ones, then `ALL_PROXY`, then the `http:`
+ * origins' proxy.
+ */
+const envTargets = (): { readonly http: ProxyTarget | undefined; readonly https: ProxyTarget | undefined } => {
+  const all = envTarget("all_proxy", "ALL_PROXY")
+  const http = envTarget("http_proxy", "HTTP_PROXY") ?? all
+  return { http, https: envTarget("https_proxy", "HTTPS_PROXY") ?? all ?? http }
+}
+
+/**
+ * The two targets of a setting with `NO_PROXY` (one may be none): a SOCKS5 proxy for one scheme and an HTTP proxy
+ * for the other is refused, naming `field` (each is a dispatcher of its own kind; see `proxyDispatcher`).
+ */
+const checkMixed = (field: string, http: ProxyTarget | undefined, https: ProxyTarget | undefined): void => {
+  if (http !== undefined && https !== undefined && (http.socks === undefined) !== (https.socks === undefined)) {
+    throw proxyError(
+      field,
+      "names a SOCKS5 proxy for one scheme and an HTTP proxy for the other: use one kind for both"
+    )
+  }
+}
+
 /** The `proxy` option, or a `RangeError` naming it. `"env"` reads the variables now, once. */
 const toProxy = (input: unknown): ProxySetting | undefined => {
   if (input === undefined || input === null) return undefined
   if (input === "env") {
-    const http = envTarget("http_proxy", "HTTP_PROXY")
-    return {
-      _tag: "Env",
-      http,
-      https: envTarget("https_proxy", "HTTPS_PROXY") ?? http,
-      noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? ""
-    }
+    const { http, https } = envTargets()
+    checkMixed("proxy (\"env\")", http, https)
+    return { _tag: "Env", http, https, noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? "", forwardHttp: false }
   }
   if (typeof input === "object" && !Redacted.isRedacted(input) && !(input instanceof URL) && !Array.isArray(input)) {
     const options = input as Partial<Record<keyof UndiciHttpClient.ProxyOptions, unknown>>
@@ -498,15 +587,26 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
     const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false)
+    const forward = options.forwardHttp
+    if (forward !== undefined && forward !== null && typeof forward !== "boolean") {
+      throw proxyError("proxy.forwardHttp", `(${typeOf(forward)}) must be true or false`)
+    }
+    const forwardHttp = forward === true
+    if (forwardHttp && !target.uri.startsWith("http:")) {
+      throw proxyError(
+        "proxy.forwardHttp",
+        "needs an http: proxy (an https: or SOCKS5 proxy is always reached by a tunnel)"
+      )
+    }
     const noProxy = options.noProxy
-    if (noProxy === undefined || noProxy === null) return { _tag: "Url", target }
+    if (noProxy === undefined || noProxy === null) return { _tag: "Url", target, forwardHttp }
     if (typeof noProxy !== "string" || /[\r\n\0]/.test(noProxy)) {
       throw proxyError("proxy.noProxy", `(${typeOf(noProxy)}) must be a list of hosts, as NO_PROXY`)
     }
     // the same proxy for both schemes, with undici's NO_PROXY matching
-    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim() }
+    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim(), forwardHttp }
   }
-  return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false) }
+  return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false), forwardHttp: false }
 }
 
 /**
@@ -578,7 +678,100 @@ const proxyClientFactory =
 const copyHeaders: Undici.Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
   dispatch({ ...opts, headers: { ...(opts.headers as Record<string, string>) } }, handler)
 
-/** The dispatcher for a proxy: a `ProxyAgent`, or an `EnvHttpProxyAgent` for `"env"`. */
+/**
+ * `NO_PROXY` as undici's `EnvHttpProxyAgent` reads it (entries split on commas and spaces, a leading `.` or `*.`
+ * dropped, a `:port` kept, `*` alone for every host): whether a connection to `hostname` (as the URL gives it,
+ * brackets and all) on `port` goes around the proxy.
+ */
+const noProxyMatcher = (value: string) => {
+  const entries = value.split(/[,\s]/).filter((entry) => entry !== "").map((entry) => {
+    const parsed = /^(.+):(\d+)$/.exec(entry)
+    return {
+      hostname: (parsed !== null ? parsed[1] : entry).replace(/^\*?\./, "").toLowerCase(),
+      port: parsed !== null ? Number.parseInt(parsed[2], 10) : 0
+    }
+  })
+  return (hostname: string, port: number): boolean => {
+    if (entries.length === 0) return false
+    if (value === "*") return true
+    const host = hostname.toLowerCase()
+    return entries.some((entry) =>
+      (entry.port === 0 || entry.port === port) &&
+      (host === entry.hostname || host.endsWith(`.${entry.hostname}`))
+    )
+  }
+}
+
+/**
+ * An `Agent` whose connections go through SOCKS5 proxies: `http` for `http:` origins, `https` for `https:` ones
+ * (direct where one is none, or where `noProxy` names the host). Credentials stay in the connector's closure: no
+ * option or field of the `Agent` holds them.
+ */
+const socksDispatcher = (
+  resolved: Undici.Agent.Options,
+  settings: NonNullable<ReturnType<typeof proxied.get>>,
+  http: ProxyTarget | undefined,
+  https: ProxyTarget | undefined,
+  noProxy: string
+): Undici.Dispatcher => {
+  const direct = resolved.connect as Undici.buildConnector.connector
+  const timeout = resolved.connectTimeout ?? 0
+  // the origin's TLS over the tunnel: the `tls` option, its alerts kept as on every other connection
+  const tlsConnect = connectorOf({ ...settings.requestTls, allowH2: false })
+  const viaHttp = http?.socks === undefined ? direct : Socks5.connector(http.socks, tlsConnect, timeout)
+  const viaHttps = https?.socks === undefined ? direct : Socks5.connector(https.socks, tlsConnect, timeout)
+  const bypass = noProxyMatcher(noProxy)
+  const connect: Undici.buildConnector.connector = (options, callback) => {
+    const secure = options.protocol === "https:"
+    if (bypass(options.hostname, Number(options.port) || (secure ? 443 : 80))) return direct(options, callback)
+    return (secure ? viaHttps : viaHttp)(options, callback)
+  }
+  return new Undici.Agent({ ...resolved, connect })
+}
+
+/** undici's own choice of a dispatcher for an origin (`ProxyAgent`'s and `Agent`'s default factory). */
+const defaultFactory = (origin: string | URL, options: object): Undici.Dispatcher =>
+  (options as { readonly connections?: unknown }).connections === 1
+    ? new Undici.Client(origin, options)
+    : new Undici.Pool(origin, options)
+
+/** undici's private `Symbol('dispatch')`, found by its description on the prototype chain. */
+const internalDispatchOf = (dispatcher: object): symbol | undefined => {
+  for (let proto: object | null = dispatcher; proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const found = Object.getOwnPropertySymbols(proto).find((symbol) => symbol.description === "dispatch")
+    if (found !== undefined) return found
+  }
+  return undefined
+}
+
+/**
+ * With `forwardHttp`, undici's `ProxyAgent` (`proxyTunnel: false`) sends `http:` requests to the proxy in absolute
+ * form through a client it makes with its `factory` for the proxy's URL (`href`), calling the client's internal
+ * dispatch directly (past any `compose`): that client adds the `Proxy-Authorization` there, kept in a closure (no
+ * field of a dispatcher holds it). Every other origin gets undici's default.
+ */
+const forwardingFactory =
+  (href: string, authorization: (origin: string) => string | undefined) =>
+  (origin: string | URL, options: object): Undici.Dispatcher => {
+    if (String(origin) !== href) return defaultFactory(origin, options)
+    const client = new Undici.Client(origin, options)
+    const value = authorization(new URL(href).origin)
+    if (value === undefined) return client
+    const symbol = internalDispatchOf(client)
+    if (symbol === undefined) throw new TypeError("UndiciHttpClient: undici's Client has no internal dispatch")
+    const dispatch = client as unknown as Record<symbol, Undici.Dispatcher["dispatch"]>
+    const own = dispatch[symbol].bind(client)
+    Object.defineProperty(client, symbol, {
+      value: (opts: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler) =>
+        own(
+          { ...opts, headers: { ...(opts.headers as Record<string, string>), "proxy-authorization": value } },
+          handler
+        )
+    })
+    return client
+  }
+
+/** The dispatcher for a proxy: a `ProxyAgent`, an `EnvHttpProxyAgent` for `"env"`, an `Agent` for SOCKS5. */
 const proxyDispatcher = (
   resolved: Undici.Agent.Options,
   settings: NonNullable<ReturnType<typeof proxied.get>>
@@ -586,25 +779,37 @@ const proxyDispatcher = (
   const { proxy, proxyTls, requestTls } = settings
   const { connect: _connect, ...pool } = resolved
   if (proxy._tag === "Url") {
+    if (proxy.target.socks !== undefined) return socksDispatcher(resolved, settings, proxy.target, proxy.target, "")
+    const authorization = () => proxy.target.authorization
     return new Undici.ProxyAgent({
       ...pool,
       uri: proxy.target.uri,
-      clientFactory: proxyClientFactory(() => proxy.target.authorization),
+      clientFactory: proxyClientFactory(authorization),
+      ...(proxy.forwardHttp
+        ? { proxyTunnel: false, factory: forwardingFactory(new URL(proxy.target.uri).href, authorization) }
+        : {}),
       requestTls,
       proxyTls
     }).compose(copyHeaders)
+  }
+  if (proxy.http?.socks !== undefined || proxy.https?.socks !== undefined) {
+    return socksDispatcher(resolved, settings, proxy.http, proxy.https, proxy.noProxy)
   }
   const credentials = new Map<string, string>()
   for (const target of [proxy.http, proxy.https]) {
     if (target?.authorization !== undefined) credentials.set(target.uri, target.authorization)
   }
+  const authorization = (origin: string) => credentials.get(origin)
   return new Undici.EnvHttpProxyAgent({
     // the origins outside the proxy keep the connector of every other `Agent` (TLS alerts reported)
     ...resolved,
     httpProxy: proxy.http?.uri ?? "",
     httpsProxy: proxy.https?.uri ?? "",
     noProxy: proxy.noProxy,
-    clientFactory: proxyClientFactory((origin) => credentials.get(origin)),
+    clientFactory: proxyClientFactory(authorization),
+    ...(proxy.forwardHttp && proxy.http !== undefined
+      ? { proxyTunnel: false, factory: forwardingFactory(new URL(proxy.http.uri).href, authorization) }
+      : {}),
     requestTls,
     proxyTls
   }).compose(copyHeaders)

@@ -25,15 +25,50 @@ export type Verdict =
   | { readonly _tag: "Answer"; readonly status: number }
   | { readonly _tag: "CutAfter"; readonly bytes: number }
 
+/** One request the proxy forwarded without a tunnel (started with `forward`), as it saw it. */
+export interface SeenForward {
+  /** `GET http://host:port/path HTTP/1.1` */
+  readonly requestLine: string
+  readonly proxyAuthorization: string | undefined
+  readonly authorization: string | undefined
+}
+
 export interface ConnectProxy {
   /** `http://127.0.0.1:port` (or `https:` for a TLS proxy) */
   readonly url: string
   readonly port: number
   readonly seen: Array<SeenConnect>
+  /** the absolute-form requests forwarded (with `forward` only) */
+  readonly forwarded: Array<SeenForward>
   /** TCP connections accepted */
   readonly connections: () => number
   /** decides each CONNECT; tunnels by default */
   verdict: (connect: SeenConnect, index: number) => Verdict
+  /** decides each forwarded request: `Tunnel` forwards it, `Answer` answers it itself */
+  forwardVerdict: (request: SeenForward, index: number) => Verdict
+}
+
+/**
+ * Forwards an absolute-form request to 127.0.0.1 at its URL's port, as a forward proxy does (RFC 9112 §3.2.2), without
+ * the hop-by-hop `Proxy-Authorization` and `Proxy-Connection`.
+ */
+const forward = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+  const target = new URL(request.url ?? "/")
+  const headers = { ...request.headers }
+  delete headers["proxy-authorization"]
+  delete headers["proxy-connection"]
+  const upstream = Http.request({
+    host: "127.0.0.1",
+    port: Number(target.port) || 80,
+    method: request.method,
+    path: target.pathname + target.search,
+    headers
+  }, (answer) => {
+    response.writeHead(answer.statusCode ?? 502, answer.headers)
+    answer.pipe(response)
+  })
+  upstream.on("error", () => response.destroy())
+  request.pipe(upstream)
 }
 
 const tunnel = (
@@ -79,7 +114,8 @@ const tunnel = (
 
 /** Starts the proxy (`tls`: over TLS, an `https:` proxy); closed when the scope closes. */
 export const startConnectProxy = (
-  tls?: Tls.TlsOptions
+  tls?: Tls.TlsOptions,
+  options?: { readonly forward?: boolean }
 ): Effect.Effect<ConnectProxy, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ readonly proxy: ConnectProxy; readonly server: Http.Server; readonly sockets: Set<Net.Socket> }>(
@@ -88,9 +124,22 @@ export const startConnectProxy = (
         const seen: Array<SeenConnect> = []
         let connections = 0
         const server = tls === undefined ? Http.createServer() : Https.createServer(tls)
-        server.on("request", (_request, response: Http.ServerResponse) => {
-          // a forward proxy of absolute-form requests is not what the transport uses: refused, and visible
-          response.writeHead(405, { connection: "close" }).end()
+        const forwarded: Array<SeenForward> = []
+        server.on("request", (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+          // a forward proxy of absolute-form requests is not what the transport uses unless asked: refused, and visible
+          if (options?.forward !== true) return void response.writeHead(405, { connection: "close" }).end()
+          const seen: SeenForward = {
+            requestLine: `${request.method} ${request.url} HTTP/${request.httpVersion}`,
+            proxyAuthorization: request.headers["proxy-authorization"],
+            authorization: request.headers["authorization"]
+          }
+          forwarded.push(seen)
+          const verdict = proxy.forwardVerdict(seen, forwarded.length - 1)
+          if (verdict._tag === "Answer") {
+            const challenge = verdict.status === 407 ? { "proxy-authenticate": "Basic realm=\"test\"" } : {}
+            return void response.writeHead(verdict.status, { ...challenge, "content-length": 0 }).end()
+          }
+          forward(request, response)
         })
         server.on("connection", () => connections++)
         server.on("tlsClientError", () => {})
@@ -98,8 +147,10 @@ export const startConnectProxy = (
           url: "",
           port: 0,
           seen,
+          forwarded,
           connections: () => connections,
-          verdict: () => ({ _tag: "Tunnel" })
+          verdict: () => ({ _tag: "Tunnel" }),
+          forwardVerdict: () => ({ _tag: "Tunnel" })
         }
         server.on("connect", (request: Http.IncomingMessage, client: Net.Socket, head: Buffer) => {
           const connect: SeenConnect = {
@@ -138,7 +189,16 @@ export const startConnectProxy = (
   ).pipe(Effect.map(({ proxy }) => proxy))
 
 /** The proxy variables `proxy: "env"` and the CLI read. */
-export const envNames = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] as const
+export const envNames = [
+  "http_proxy",
+  "HTTP_PROXY",
+  "https_proxy",
+  "HTTPS_PROXY",
+  "all_proxy",
+  "ALL_PROXY",
+  "no_proxy",
+  "NO_PROXY"
+] as const
 
 /** Runs `effect` with exactly these proxy variables set (the others unset), then puts back what was there. */
 export const withEnv = <A, E, R>(
