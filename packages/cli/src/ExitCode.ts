@@ -11,7 +11,7 @@
  * | 4    | `ClientError`      | 4xx other than 429                                                               |
  * | 5    | `ServerError`      | 5xx                                                                              |
  * | 6    | `RateLimited`      | 429, or a client-side rate limit / server pause refused the call                 |
- * | 7    | `Connection`       | refused, DNS lookup, TLS, proxy refused the tunnel, reset before a response      |
+ * | 7    | `Connection`       | refused, DNS lookup, TLS, proxy refused the tunnel or the SOCKS5 connection, reset before a response |
  * | 8    | `Timeout`          | an attempt timed out, or the call ran past its deadline                          |
  * | 9    | `UnexpectedStatus` | 1xx or an unfollowed 3xx, or a redirect that could not be followed               |
  * | 10   | `InvalidResponse`  | invalid JSON, a body that does not decompress, or an unexpected `Content-Type`   |

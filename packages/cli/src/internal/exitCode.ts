@@ -30,7 +30,8 @@ export const descriptions: Record<ExitCode.Kind, string> = {
   ClientError: "the server answered 4xx (other than 429)",
   ServerError: "the server answered 5xx",
   RateLimited: "the server answered 429, or a client-side rate limit / server pause refused the call",
-  Connection: "connection failed: refused, DNS lookup, TLS, proxy refused the tunnel, reset before a response",
+  Connection:
+    "connection failed: refused, DNS lookup, TLS, proxy refused the tunnel or the SOCKS5 connection, reset before a response",
   Timeout: "an attempt timed out (--timeout) or the whole call ran past its deadline (--deadline)",
   UnexpectedStatus: "the server answered 1xx or an unfollowed 3xx, or a redirect could not be followed",
   InvalidResponse: "the body is not valid JSON or does not decompress, or its Content-Type is not the expected one",
