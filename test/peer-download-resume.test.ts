@@ -13,7 +13,7 @@
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Download } from "@sturdy/http"
+import { Download, Policy } from "@sturdy/http"
 import { Effect, Either, Schedule, Stream } from "effect"
 import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
@@ -191,5 +191,46 @@ describe("peer: resuming a cut download", () => {
         for (let i = 0; i < 200 && server.closed() < 1; i++) await new Promise((resolve) => setImmediate(resolve))
       })
       expect(server.closed()).toBe(1)
+    }))
+})
+
+describe("through Policy.withPolicy on the node transport", () => {
+  // the transport enforces the deadline in force when a request is sent; Download sends it under `Deadline.headOnly`,
+  // so the policy's attemptTimeout and totalTimeout bound getting the head, and a slower body is no Timeout to resume
+  it.scopedLive("a body slower than attemptTimeout and totalTimeout arrives whole, without a resume", () =>
+    Effect.gen(function*() {
+      const body = Buffer.from("0123456789".repeat(8))
+      const server = yield* Loopback.start({
+        "/slow": (_, res) => {
+          res.writeHead(200, { etag: "\"slow\"", "content-length": body.byteLength })
+          // ten bytes every 50 ms: ~400 ms in all
+          let at = 0
+          const tick = () => {
+            if (res.destroyed) return
+            if (at >= body.byteLength) return void res.end()
+            res.write(body.subarray(at, at += 10))
+            setTimeout(tick, 50)
+          }
+          tick()
+        }
+      })
+      const policy = yield* Policy.make({
+        attemptTimeout: "150 millis",
+        totalTimeout: "200 millis",
+        retry: false,
+        circuitBreaker: false
+      })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      const chunks: Array<Uint8Array> = []
+      const exit = yield* Download.stream(HttpClientRequest.get(`${server.url}/slow`), {
+        schedule: Schedule.recurs(5)
+      }).pipe(
+        Stream.runForEach((bytes) => Effect.sync(() => chunks.push(bytes))),
+        Effect.either,
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      expect(exit).toStrictEqual(Either.right(undefined))
+      expect(Buffer.concat(chunks).equals(body)).toBe(true)
+      expect(server.requests.map((r) => r.headers["range"])).toEqual([undefined])
     }))
 })

@@ -13,7 +13,7 @@
  * (a 503 here), which its module docs say, so that case bounds the reconnects and checks the failure it ends with.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { EventStream } from "@sturdy/http"
+import { EventStream, Policy } from "@sturdy/http"
 import { Chunk, Effect, Schedule, Stream } from "effect"
 import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
@@ -299,6 +299,38 @@ describe("eventsource (npm) test/tests.ts", () => {
       }
       expect(server.closed()).toBe(1)
       expect(open?.destroyed ?? open?.writableEnded).toBe(true)
+      expect(server.requests).toHaveLength(1)
+    }))
+})
+
+describe("through Policy.withPolicy on the node transport", () => {
+  // the transport enforces the deadline in force when a connection's request is sent; EventStream sends it under
+  // `Deadline.headOnly`, so the policy's attemptTimeout and totalTimeout bound getting the head, not the events
+  it.scopedLive("events flowing past attemptTimeout and totalTimeout: one connection, no reconnect", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start({
+        "/": (request, response) => {
+          // resumes after the last event ID, so that only the number of connections tells a reconnect
+          let i = Number(request.headers["last-event-id"] ?? "-1") + 1
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          const tick = () => {
+            if (response.destroyed) return
+            response.write(`id: ${i}\ndata: ${i++}\n\n`)
+            setTimeout(tick, 50)
+          }
+          tick()
+        }
+      })
+      const policy = yield* Policy.make({
+        attemptTimeout: "150 millis",
+        totalTimeout: "200 millis",
+        retry: false,
+        circuitBreaker: false
+      })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      // ~400 ms of events
+      const events = yield* Stream.runCollect(Stream.take(EventStream.make(client, `${server.url}/`, quick), 8))
+      expect(dataOf(Chunk.toReadonlyArray(events))).toEqual(["0", "1", "2", "3", "4", "5", "6", "7"])
       expect(server.requests).toHaveLength(1)
     }))
 })

@@ -322,9 +322,9 @@ describe("over the wire", () => {
       expect(server.hits("/")).toBe(2)
     }))
 
-  // `@sturdy/node`'s transport enforces the deadline in force when the request is sent on the whole response, body
-  // included: a policy's attemptTimeout (10 s by default) and totalTimeout then bound the stream too (documented in
-  // JsonLines' module docs); `false` for both, on the streaming endpoint, lifts that
+  // `@sturdy/node`'s transport enforces the deadline in force when the request is sent, but JsonLines sends it under
+  // `Deadline.headOnly`: a policy's attemptTimeout (10 s by default) and totalTimeout bound getting the head (retries,
+  // hedges included), and the items flow for as long as the server sends them. The stream below lasts ~400 ms.
   const ticking = (response: Http.ServerResponse) => {
     response.writeHead(200, { "content-type": "application/x-ndjson" })
     let i = 0
@@ -337,22 +337,49 @@ describe("over the wire", () => {
   }
   const expected = Array.from({ length: 8 }, (_, i) => ({ i }))
 
-  it.scopedLive("through Policy.withPolicy on the node transport, attemptTimeout bounds the body too", () =>
+  it.scopedLive("through Policy.withPolicy on the node transport, the stream outlives attemptTimeout and totalTimeout", () =>
     Effect.gen(function*() {
       const server = yield* Loopback.start({ "/": (_, response) => ticking(response) })
-      const policy = yield* Policy.make({ attemptTimeout: "150 millis", retry: false, circuitBreaker: false })
+      const policy = yield* Policy.make({
+        attemptTimeout: "150 millis",
+        totalTimeout: "200 millis",
+        retry: false,
+        circuitBreaker: false
+      })
       const client = Policy.withPolicy(yield* undiciClient, policy)
-      const items: Array<unknown> = []
-      const result = yield* Effect.either(Stream.runForEach(
-        JsonLines.streamUnknown(client, `${server.url}/`),
-        (item) => Effect.sync(() => items.push(item))
-      ))
-      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "Timeout" })
-      expect(items.length).toBeLessThan(8)
-      expect(items).toEqual(expected.slice(0, items.length))
+      const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, `${server.url}/`))
+      expect(Chunk.toReadonlyArray(items)).toEqual(expected)
       expect(server.hits("/")).toBe(1)
     }))
 
+  it.scopedLive("through Policy.withPolicy on the node transport, attemptTimeout still bounds getting the head", () =>
+    Effect.gen(function*() {
+      // the head never comes
+      const server = yield* Loopback.start({ "/": () => {} })
+      const policy = yield* Policy.make({ attemptTimeout: "150 millis", retry: false, circuitBreaker: false })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      const result = yield* Effect.either(Stream.runCollect(JsonLines.streamUnknown(client, `${server.url}/`)))
+      expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "Timeout" })
+    }))
+
+  it.scopedLive("a hedged copy that wins the head streams past attemptTimeout too (the flag reaches the hedge's fiber)", () =>
+    Effect.gen(function*() {
+      let hits = 0
+      // the first request gets no head; the hedge sent 30 ms later gets the stream
+      const server = yield* Loopback.start({ "/": (_, response) => hits++ === 0 ? undefined : ticking(response) })
+      const policy = yield* Policy.make({
+        attemptTimeout: "150 millis",
+        retry: false,
+        circuitBreaker: false,
+        hedging: { delay: "30 millis", maxHedges: 1 }
+      })
+      const client = Policy.withPolicy(yield* undiciClient, policy)
+      const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, `${server.url}/`))
+      expect(Chunk.toReadonlyArray(items)).toEqual(expected)
+      expect(server.hits("/")).toBe(2)
+    }))
+
+  // the workaround documented before `Deadline.headOnly` still works
   it.scopedLive("with attemptTimeout and totalTimeout false for the streaming endpoint, the whole stream arrives", () =>
     Effect.gen(function*() {
       const server = yield* Loopback.start({ "/stream": (_, response) => ticking(response) })

@@ -8,11 +8,10 @@
  * a `Timeout` of phase `BodyRead` (the transport's body timeout, or `idleTimeout` here), or a `ConnectionError`
  * `Reset`. The first request's own failures (a refused connection, a 503 before any byte) are returned as they are:
  * wrap the client in a `Policy` to retry them. A cut before any byte was emitted sends the GET again as it was.
- * Through `Policy.withPolicy(policy)` on a transport that enforces deadlines itself (`@sturdy/node`'s
- * `UndiciHttpClient`), the deadline in force when a request is sent bounds its whole body, so the policy's
- * `attemptTimeout` (10 s by default) and `totalTimeout` (30 s) fail a longer download with a `Timeout` that is no cut:
- * set both to `false` for the download's endpoint (`endpoints: { "GET /files": { attemptTimeout: false,
- * totalTimeout: false } }`) and bound it with `idleTimeout`.
+ * Through `Policy.withPolicy(policy)`, each request is sent under `Deadline.headOnly`: the policy's `attemptTimeout`
+ * (10 s by default) and `totalTimeout` (30 s) bound getting its response head, retries included, and not the body,
+ * so a download slower than them arrives whole, also on a transport that enforces deadlines itself (`@sturdy/node`'s
+ * `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence.
  *
  * Resuming needs a validator, so that the rest is of the same representation: a strong `ETag`, else a
  * `Last-Modified` that is strong (the response's `Date` at least one second later, RFC 9110 §8.8.2.2). A weak ETag

@@ -35,11 +35,10 @@
  *
  * Interrupting the consumer closes the connection. Failures carry the method and the redacted URL, never a secret.
  *
- * Through `Policy.withPolicy(policy)` on a transport that enforces deadlines itself (`@sturdy/node`'s
- * `UndiciHttpClient`), the deadline in force when a connection's request is sent bounds its whole body: the policy's
- * `attemptTimeout` (10 s by default) ends every connection after 10 s with a `Timeout`, reconnected with
- * `Last-Event-ID`, and the `totalTimeout` fails the stream. For an event stream's endpoint set both to `false`
- * (`endpoints: { "GET /events": { attemptTimeout: false, totalTimeout: false } }`) and bound it with `idleTimeout`.
+ * Through `Policy.withPolicy(policy)`, each connection's request is sent under `Deadline.headOnly`: the policy's
+ * `attemptTimeout` (10 s by default) and `totalTimeout` (30 s) bound getting the response head, retries included, and
+ * not the events, which flow on one connection for as long as the server sends them, also on a transport that enforces
+ * deadlines itself (`@sturdy/node`'s `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence.
  *
  * ## Telemetry
  *

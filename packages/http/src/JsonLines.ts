@@ -55,11 +55,10 @@
  * cut mid-stream fails the stream with `BodyTruncated`. A caller that can resume (an offset, a resource version)
  * repeats the stream from there.
  *
- * On a transport that enforces deadlines itself (`@sturdy/node`'s `UndiciHttpClient`), the deadline in force when the
- * request is sent bounds the whole response, body included: the policy's `attemptTimeout` (10 s by default) and
- * `totalTimeout` (30 s) then end a longer stream with `Timeout`, after the items before it. For a streaming endpoint,
- * set both to `false` there (`endpoints: { "GET /api/generate": { attemptTimeout: false, totalTimeout: false } }`) and
- * bound the stream with this module's `timeout` (the head) and `idleTimeout` (silence) instead.
+ * The request is sent under `Deadline.headOnly`, so the policy's `attemptTimeout` (10 s by default) and `totalTimeout`
+ * (30 s) bound getting the response head, retries included, and not the items: the stream lasts as long as the server
+ * sends, also on a transport that enforces deadlines itself (`@sturdy/node`'s `UndiciHttpClient`, which stops at the
+ * head). Bound the body with this module's `idleTimeout` (silence), or by interrupting the consumer.
  *
  * ## Telemetry
  *

@@ -7,6 +7,7 @@ import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import type { HttpFailure } from "@sturdy/http"
 import { Download } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
 import {
   Chunk,
@@ -16,6 +17,7 @@ import {
   Exit,
   FastCheck as fc,
   Fiber,
+  FiberRef,
   Metric,
   Option,
   Schedule,
@@ -809,5 +811,30 @@ describe("Download telemetry", () => {
           reason: "BodyTruncated"
         })
       ).toBe(1)
+    }))
+})
+
+describe("Download and deadlines", () => {
+  // a deadline-enforcing transport (`@sturdy/node`'s) then stops at the head: a policy's timeouts do not cut the body
+  // (test/peer-download-resume.test.ts runs it over the wire)
+  it.effect("the first request and a resume are each sent under Deadline.headOnly", () =>
+    Effect.gen(function*() {
+      const body = bodyOf(100)
+      const server = resourceServer(body, etagged, [{ _tag: "Serve", cutAt: 40 }])
+      const sent: Array<boolean> = []
+      const client = HttpClient.make((request) =>
+        Effect.zipRight(
+          Effect.map(FiberRef.get(Deadline.currentHeadOnly), (headOnly) => sent.push(headOnly)),
+          server.client.execute(request)
+        )
+      )
+      const chunks = yield* Download.stream(get, { schedule: noWait }).pipe(
+        Stream.runCollect,
+        Effect.provideService(HttpClient.HttpClient, client)
+      )
+      expect(concat(chunks)).toEqual(body)
+      expect(server.seen.map((seen) => seen.headers["range"])).toEqual([undefined, "bytes=40-"])
+      expect(sent).toEqual([true, true])
+      expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
     }))
 })

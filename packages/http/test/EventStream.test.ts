@@ -1,8 +1,23 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { EventStream, HttpFailure } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, Option, Schedule, Schema, Stream, TestClock } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberRef,
+  Option,
+  Schedule,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
 import * as fc from "fast-check"
 import * as internal from "../src/internal/eventStream.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -736,5 +751,32 @@ describe("EventStream telemetry", () => {
       expect(yield* counterValue("sturdy_http_event_stream_events_total", labels)).toBe(1)
       expect(yield* counterValue("sturdy_http_event_stream_reconnects_total", { ...labels, reason: "stream_ended" }))
         .toBe(1)
+    }))
+})
+
+describe("EventStream and deadlines", () => {
+  // a deadline-enforcing transport (`@sturdy/node`'s) then stops at the head: a policy's timeouts do not end the
+  // events (test/peer-eventsource.test.ts runs it over the wire)
+  it.effect("each connection's request is sent under Deadline.headOnly; the events are read outside it", () =>
+    Effect.gen(function*() {
+      const sent: Array<boolean> = []
+      const client = HttpClient.make((request) =>
+        Effect.map(FiberRef.get(Deadline.currentHeadOnly), (headOnly) => {
+          sent.push(headOnly)
+          return HttpClientResponse.fromWeb(
+            request,
+            new Response(`data: ${sent.length}\n\n`, { headers: { "content-type": "text/event-stream" } })
+          )
+        })
+      )
+      const read: Array<boolean> = []
+      const events = yield* EventStream.make(client, url, quick).pipe(
+        Stream.take(2),
+        Stream.tap(() => Effect.map(FiberRef.get(Deadline.currentHeadOnly), (headOnly) => read.push(headOnly))),
+        Stream.runCollect
+      )
+      expect(dataOf(Chunk.toReadonlyArray(events))).toEqual(["1", "2"])
+      expect(sent).toEqual([true, true])
+      expect(read).toEqual([false, false])
     }))
 })

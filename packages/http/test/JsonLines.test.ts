@@ -1,8 +1,9 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { JsonLines, Policy } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Chunk, Clock, Effect, Exit, Option, ParseResult, Schema, Stream } from "effect"
+import { Cause, Chunk, Clock, Effect, Exit, FiberRef, Option, ParseResult, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import * as attempt from "../src/internal/attempt.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -572,5 +573,28 @@ describe("JsonLines telemetry", () => {
       const items = yield* Stream.runCollect(JsonLines.streamUnknown(client, url))
       expect(Chunk.toReadonlyArray(items)).toEqual([1])
       expect(parents).toEqual([undefined])
+    }))
+})
+
+describe("JsonLines and deadlines", () => {
+  // a deadline-enforcing transport (`@sturdy/node`'s) then stops at the head: a policy's timeouts do not end the items
+  // (test/peer-jsonlines.test.ts runs it over the wire)
+  it.effect("the request is sent under Deadline.headOnly; the items are read outside it", () =>
+    Effect.gen(function*() {
+      const sent: Array<boolean> = []
+      const client = HttpClient.make((request) =>
+        Effect.map(FiberRef.get(Deadline.currentHeadOnly), (headOnly) => {
+          sent.push(headOnly)
+          return HttpClientResponse.fromWeb(request, new Response(new TextEncoder().encode("1\n2\n")))
+        })
+      )
+      const read: Array<boolean> = []
+      const items = yield* JsonLines.streamUnknown(client, url).pipe(
+        Stream.tap(() => Effect.map(FiberRef.get(Deadline.currentHeadOnly), (headOnly) => read.push(headOnly))),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(items)).toEqual([1, 2])
+      expect(sent).toEqual([true])
+      expect(read).toEqual([false, false])
     }))
 })

@@ -35,6 +35,12 @@
  * failure is the caller's, not the connection's, so `Attempt` reports it as `InvalidRequest` (`BodyEncode`), which
  * no breaker counts against the upstream.
  *
+ * It enforces `Deadline`'s limits itself (`Deadline.declareEnforcement`): under the live Clock, the deadline in force
+ * when a request is sent (unless a timer of Effect's enforces it) and the attempt timeout established around it fail
+ * the request in whatever phase it is in, the body included, with the limit's `DeadlineExceeded` as cause. A request
+ * sent under `Deadline.headOnly` is held to them only until its final response head arrives: its body is then the
+ * caller's to bound (`@sturdy/http`'s streaming modules send so, with idle timeouts of their own).
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"

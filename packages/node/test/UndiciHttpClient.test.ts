@@ -15,6 +15,7 @@ import {
   Deferred,
   Duration,
   Effect,
+  Either,
   Exit,
   Fiber,
   Layer,
@@ -1559,6 +1560,77 @@ describe("UndiciHttpClient enforces deadlines itself", () => {
       yield* Fiber.interrupt(fiber)
       yield* Deferred.await(closed)
     }).pipe(Effect.provide(sturdy)))
+
+  // `/held` sends its head and half its body at once, then the rest when the test says: the body outlives the limit
+  const heldBodyUnder = (tag: string, limit: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) =>
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const response = yield* client.get(`${base}/held?tag=${tag}`).pipe(limit)
+      const text = yield* Effect.fork(response.text)
+      // well past the 100 ms limit, with the body still arriving
+      yield* realWait(300)
+      yield* releaseHeld(tag)
+      return yield* Effect.either(Fiber.join(text))
+    })
+
+  it.live("under Deadline.headOnly the limit ends at the head: a body still arriving past it completes", () =>
+    Effect.gen(function*() {
+      const underDeadline = yield* heldBodyUnder(
+        "head-only-deadline",
+        (self) => self.pipe(Deadline.headOnly, Deadline.establish("100 millis"))
+      )
+      expect(underDeadline).toStrictEqual(Either.right("{\"a\":1}"))
+      const underAttemptCap = yield* heldBodyUnder(
+        "head-only-attempt",
+        (self) => self.pipe(Deadline.headOnly, Deadline.establish("1 minute", { attemptTimeout: "100 millis" }))
+      )
+      expect(underAttemptCap).toStrictEqual(Either.right("{\"a\":1}"))
+      // the flag is the requests' under it only: one sent after it is held to its limit for its whole body again
+      const after = yield* heldBodyUnder("head-only-after", Deadline.establish("100 millis"))
+      expect(Either.isLeft(after) && deadlineCause(after.left)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(100) })
+      )
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("without Deadline.headOnly the same body is cut by the limit: ResponseError caused by DeadlineExceeded", () =>
+    Effect.gen(function*() {
+      const underDeadline = yield* heldBodyUnder("whole-deadline", Deadline.establish("100 millis"))
+      expect(Either.isLeft(underDeadline) && underDeadline.left._tag).toBe("ResponseError")
+      expect(Either.isLeft(underDeadline) && deadlineCause(underDeadline.left)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(100) })
+      )
+      const underAttemptCap = yield* heldBodyUnder(
+        "whole-attempt",
+        Deadline.establish("1 minute", { attemptTimeout: "100 millis" })
+      )
+      expect(Either.isLeft(underAttemptCap) && deadlineCause(underAttemptCap.left)).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "Attempt", timeout: Duration.millis(100) })
+      )
+    }).pipe(Effect.provide(sturdy)))
+
+  it.live("under Deadline.headOnly a head that does not come within the limit fails as without it", () =>
+    Effect.gen(function*() {
+      // each on a client of its own, as the other tests here send one aborted request a client
+      const failed = (tag: string, headOnly: boolean) =>
+        Effect.gen(function*() {
+          const client = yield* HttpClient.HttpClient
+          const closed = yield* serverSeesClose(tag)
+          const request = client.get(`${base}/hang?tag=${tag}`)
+          const { elapsed, error } = yield* flipTimed(
+            (headOnly ? Deadline.headOnly(request) : request).pipe(Deadline.establish("100 millis"))
+          )
+          yield* Deferred.await(closed).pipe(Effect.timeout("2 seconds"))
+          expect(elapsed).toBeGreaterThanOrEqual(80)
+          expect(elapsed).toBeLessThan(1500)
+          return { tag: error._tag, reason: error.reason, cause: deadlineCause(error), keys: Object.keys(error) }
+        }).pipe(Effect.provide(sturdy))
+      const headOnly = yield* failed("head-only-hang", true)
+      expect(headOnly).toStrictEqual(yield* failed("whole-hang", false))
+      expect(headOnly.cause).toStrictEqual(
+        new Deadline.DeadlineExceeded({ reason: "Deadline", timeout: Duration.millis(100) })
+      )
+      expect(headOnly.tag).toBe("RequestError")
+    }))
 })
 
 // -----------------------------------------------------------------------------

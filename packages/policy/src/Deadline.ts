@@ -11,6 +11,13 @@
  * parsed from an unset setting) is a `RangeError` naming it when the effect is made, where Effect would read it as zero,
  * and so is a string that is not a duration (`"1e3 millis"`, `"200"`), which Effect would refuse only when it runs.
  *
+ * A request whose body is a long stream (server-sent events, a download, JSON Lines) is bounded by the deadline only
+ * until its response head arrives when it is sent under `headOnly`: a transport that enforces deadlines itself
+ * (`declareEnforcement`, as `@sturdy/node`'s does) then stops enforcing the limit once the status and headers are in,
+ * and the body is the caller's to bound (an idle timeout, an interruption). On any other transport, a limit is a timer
+ * around the effect that returns the response (a `Policy`'s `Effect.timeout` around `execute`), which ends at the head
+ * anyway. A timer the caller arms around the whole stream (`withDeadline` around consuming it) still ends it.
+ *
  * @since 0.1.0
  */
 import type * as Clock from "effect/Clock"
@@ -379,6 +386,51 @@ export const declareEnforcement: <C extends object>(transport: C) => C = interna
  * @category transports
  */
 export const isEnforcedBy: (transport: object) => boolean = internal.isEnforcedBy
+
+/**
+ * Whether the limit in force bounds only the response head of the requests sent under it (`false` unless set with
+ * {@link headOnly}). A transport that enforces deadlines itself reads it when it arms a limit for a request, and
+ * if it is set stops enforcing that limit once a final (not 1xx) response head has arrived; a limit that passes
+ * before the head fails the request as it always does.
+ *
+ * @example
+ * ```ts
+ * import { Effect, FiberRef } from "effect"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * const bodyUnbounded = FiberRef.get(Deadline.currentHeadOnly).pipe(Deadline.headOnly)
+ * ```
+ * @since 0.2.0
+ * @category fiber refs
+ */
+export const currentHeadOnly: FiberRef.FiberRef<boolean> = internal.currentHeadOnlyRef
+
+/**
+ * Runs `self` so that the deadline in force (and the attempt timeout established around it) bounds the requests it
+ * sends only until their response head arrives: the body, however long it flows, is the caller's to bound. For a
+ * request whose body is a stream meant to outlive a policy's `attemptTimeout`: `@sturdy/http`'s `EventStream`,
+ * `Download` and `JsonLines` send each request so. Sets {@link currentHeadOnly} for `self`; a transport that enforces
+ * deadlines itself honours it, and on any other the limit is a timer around getting the response, which the head
+ * ends anyway. A head that does not arrive in time still fails with the limit's `DeadlineExceeded`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect, Stream } from "effect"
+ * import { Deadline } from "@sturdy/policy"
+ *
+ * // the head within 2 seconds; the events for as long as they come
+ * const events = Effect.flatMap(HttpClient.HttpClient, (client) => client.get("https://example.com/events")).pipe(
+ *   Deadline.headOnly,
+ *   Deadline.establish("2 seconds"),
+ *   Effect.map((response) => response.stream),
+ *   Stream.unwrapScoped
+ * )
+ * ```
+ * @since 0.2.0
+ * @category combinators
+ */
+export const headOnly: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = internal.headOnly
 
 /**
  * The longest duration a timer can hold: 2^31 − 1 ms, about 24.8 days. Node fires a longer `setTimeout` at once,

@@ -617,3 +617,25 @@ describe("Deadline: nesting against a model", () => {
       }
     }))
 })
+
+describe("Deadline.headOnly", () => {
+  it.effect("sets currentHeadOnly for the effect only, its forks and the limits set inside it included", () =>
+    Effect.gen(function*() {
+      expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
+      const inside = yield* Effect.all([
+        FiberRef.get(Deadline.currentHeadOnly),
+        Effect.flatMap(Effect.fork(FiberRef.get(Deadline.currentHeadOnly)), Fiber.join),
+        // `establish` swaps the fiber's refs to set its limit: the flag survives it, and the limit is the one set
+        FiberRef.get(Deadline.currentHeadOnly).pipe(Deadline.establish("1 second", { attemptTimeout: "100 millis" })),
+        FiberRef.get(Deadline.currentHeadOnly).pipe(Deadline.attemptTimeout("100 millis"))
+      ]).pipe(Deadline.headOnly)
+      expect(inside).toEqual([true, true, true, true])
+      expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
+      // the limit in force is not changed by it
+      const limit = yield* FiberRef.get(Deadline.currentLimit).pipe(Deadline.headOnly, Deadline.establish("1 second"))
+      expect(limit.at).toBe((yield* Clock.currentTimeMillis) + 1000)
+      // set back after a failure too
+      yield* Effect.flip(Deadline.headOnly(Effect.fail("no")))
+      expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
+    }))
+})

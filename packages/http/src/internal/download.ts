@@ -1,6 +1,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Deadline from "@sturdy/policy/Deadline"
 import type * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -243,10 +244,11 @@ const send = (
   ctx: Context,
   request: HttpClientRequest.HttpClientRequest
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> =>
-  // each request under the redacted client span `Attempt.classify` gives, in place of the platform's
+  // each request under the redacted client span `Attempt.classify` gives, in place of the platform's; a deadline in
+  // force (a policy's attemptTimeout, totalTimeout) bounds getting the head, not the body
   redactedSpan.withRedactedSpan(request, (sent, record) =>
     Effect.catchAll(
-      record === undefined ? ctx.client.execute(sent) : Effect.tap(ctx.client.execute(sent), record),
+      Deadline.headOnly(record === undefined ? ctx.client.execute(sent) : Effect.tap(ctx.client.execute(sent), record)),
       attempt.fromClientError
     ))
 

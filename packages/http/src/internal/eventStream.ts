@@ -2,6 +2,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -395,7 +396,8 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
     const connection: Stream.Stream<EventStream.Event<A>, never, R | RD> = Stream.unwrapScoped(
       Effect.gen(function*() {
         const request = requestFor()
-        const response = yield* classified.execute(request)
+        // a deadline in force (a policy's attemptTimeout, totalTimeout) bounds getting the head, not the events
+        const response = yield* Deadline.headOnly(classified.execute(request))
         if (response.status === 204) return Stream.fail<Outcome>({ _tag: "Stop" })
         const contentType = response.headers["content-type"]
         if (response.status !== 200) {

@@ -3,6 +3,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Deadline from "@sturdy/policy/Deadline"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -378,10 +379,12 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
       client,
       checked.timeout === undefined ? undefined : { timeout: checked.timeout }
     )
+    // a deadline in force (a policy's attemptTimeout, totalTimeout) bounds getting the head, not the items
+    const head = Deadline.headOnly(classified.execute(request))
     return telemetry.observeStream(telemetry.jsonLinesKind, request, (observer) => {
       let skipped = 0
       const items: Stream.Stream<A, HttpFailure.HttpFailure, R | RS> = Stream.unwrapScoped(
-        Effect.map(classified.execute(request), (response): Stream.Stream<A, HttpFailure.HttpFailure, RS> => {
+        Effect.map(head, (response): Stream.Stream<A, HttpFailure.HttpFailure, RS> => {
           if (attempt.hasNoBody(request, response.status) || response.status === 205) return Stream.empty
           const contentType = response.headers["content-type"]
           const expected = checked.expectedContentTypes

@@ -1033,13 +1033,15 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
       const target = targetOf(request)
       if (target instanceof Error.RequestError) return Effect.fail(target)
       const limit = enforcedLimit(fiber)
+      // read only when there is a limit to enforce: an ordinary request pays nothing for it
+      const headOnly = limit !== undefined && fiber.getFiberRef(Deadline.currentHeadOnly)
       // set when a timer is raced around the transport: its failure reads whether the request was written
       const progress = fiber.getFiberRef(Attempt.currentSendProgress)
       if (
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
       ) {
-        return send(dispatcher, request, target, limit, progress)
+        return send(dispatcher, request, target, limit, headOnly, progress)
       }
       if (fiber.currentTracer === nativeTracer) {
         const parent = fiber.currentSpan
@@ -1050,10 +1052,11 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
             : request,
           target,
           limit,
+          headOnly,
           progress
         )
       }
-      return sendWithSpan(dispatcher, request, target, fiber, limit, progress)
+      return sendWithSpan(dispatcher, request, target, fiber, limit, headOnly, progress)
     })
   return Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
@@ -1084,6 +1087,7 @@ const sendWithSpan = (
   target: Target,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   limit: Deadline.Limit | undefined,
+  headOnly: boolean,
   progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.HttpClientError> => {
   const url = target.url
@@ -1109,7 +1113,7 @@ const sendWithSpan = (
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
       : request
-    return send(dispatcher, sent, target, limit, progress).pipe(
+    return send(dispatcher, sent, target, limit, headOnly, progress).pipe(
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
@@ -1129,19 +1133,20 @@ const send = (
   request: ClientRequest.HttpClientRequest,
   target: Target,
   limit: Deadline.Limit | undefined,
+  headOnly: boolean,
   progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> => {
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return dispatchRequest(dispatcher, request, target, null, limit, progress)
+      return dispatchRequest(dispatcher, request, target, null, limit, headOnly, progress)
     case "Uint8Array":
-      return dispatchRequest(dispatcher, request, target, body.body, limit, progress)
+      return dispatchRequest(dispatcher, request, target, body.body, limit, headOnly, progress)
     case "Raw":
-      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit, progress)
+      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit, headOnly, progress)
     case "FormData": {
       if (body.formData instanceof Undici.FormData) {
-        return dispatchRequest(dispatcher, request, target, body.formData, limit, progress)
+        return dispatchRequest(dispatcher, request, target, body.formData, limit, headOnly, progress)
       }
       // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
       // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
@@ -1154,13 +1159,15 @@ const send = (
         target,
         encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>),
         limit,
+        headOnly,
         progress
       )
     }
     case "Stream":
       return Effect.flatMap(
         Effect.runtime<never>(),
-        (runtime) => dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit, progress)
+        (runtime) =>
+          dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit, headOnly, progress)
       )
   }
 }
@@ -1174,6 +1181,7 @@ const dispatchRequest = (
   target: Target,
   body: DispatchBody,
   limit: Deadline.Limit | undefined,
+  headOnly: boolean,
   progress: Attempt.SendProgress | undefined
 ): Effect.Effect<ClientResponse.HttpClientResponse, Error.RequestError> =>
   Effect.async<ClientResponse.HttpClientResponse, Error.RequestError>((resume) => {
@@ -1210,7 +1218,7 @@ const dispatchRequest = (
       })
     }
     // Node fires a longer timer at once; a limit over 24.8 days is no limit (Effect's Clock never fires one either)
-    if (limit !== undefined && timeLeft <= maxTimerMillis) call.expireAfter(timeLeft, limit, attemptFirst)
+    if (limit !== undefined && timeLeft <= maxTimerMillis) call.expireAfter(timeLeft, limit, attemptFirst, headOnly)
     const scoped = scopedRequests.get(request)
     if (scoped !== undefined) {
       call.scoped = true
@@ -1366,14 +1374,17 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   expiresAt = 0
   private expiryLimit: Deadline.Limit | undefined = undefined
   private expiryByAttemptTimeout = false
+  /** The limit bounds the response head only (`Deadline.headOnly`): its timer is cleared when the head arrives. */
+  private expiryHeadOnly = false
 
   /**
    * Fails the request, whichever phase it is in, once `millis` pass: the deadline `limit` left to the transport, or
-   * its attempt timeout when that comes first.
+   * its attempt timeout when that comes first. With `headOnly`, only until the final response head has arrived.
    */
-  expireAfter(millis: number, limit: Deadline.Limit, byAttemptTimeout: boolean): void {
+  expireAfter(millis: number, limit: Deadline.Limit, byAttemptTimeout: boolean, headOnly: boolean): void {
     this.expiryLimit = limit
     this.expiryByAttemptTimeout = byAttemptTimeout
+    this.expiryHeadOnly = headOnly
     expiries.add(this, performance.now() + millis)
   }
 
@@ -1429,6 +1440,8 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Array<Buffer>, resume: () => void, statusText?: string): boolean {
     if (statusCode < 200) return true
+    // the head is in: under `Deadline.headOnly` the body is the caller's to bound
+    if (this.expiryHeadOnly) this.clearTimer()
     this.noContent = statusCode === 204 || statusCode === 304
     // h2 has no reason phrase, and undici gives it as "": the length is then checked here (undici checks HTTP/1.1's,
     // and a body that an interceptor drops on purpose, as `dump` does, must not fail here)

@@ -70,6 +70,16 @@ export const currentRef: FiberRef.FiberRef<Current> = globalValue(
 )
 
 /** @internal */
+export const currentHeadOnlyRef: FiberRef.FiberRef<boolean> = globalValue(
+  Symbol.for("@sturdy/policy/Deadline/currentHeadOnlyRef"),
+  () => FiberRef.unsafeMake(false)
+)
+
+/** @internal */
+export const headOnly = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(self, currentHeadOnlyRef, true)
+
+/** @internal */
 export const deadlineMillis: Effect.Effect<number> = Effect.map(FiberRef.get(currentRef), (current) => current.at)
 
 /** @internal */
