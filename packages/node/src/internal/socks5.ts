@@ -23,18 +23,6 @@ export interface Socks5Proxy {
   readonly credentials: { readonly username: string; readonly password: string } | undefined
 }
 
-/** The RFC 1928 §6 reply codes, as the failure's message names them. */
-export const replyNames: Readonly<Record<number, string>> = {
-  1: "general SOCKS server failure",
-  2: "connection not allowed by ruleset",
-  3: "network unreachable",
-  4: "host unreachable",
-  5: "connection refused",
-  6: "TTL expired",
-  7: "command not supported",
-  8: "address type not supported"
-}
-
 /**
  * A failure of the SOCKS5 negotiation, with undici's own codes for it (`UND_ERR_SOCKS5_REPLY_<n>`,
  * `UND_ERR_SOCKS5_AUTH_FAILED`, ...), which `@sturdy/http` reads as a `ConnectionError` `Proxy`. Its message never
@@ -198,10 +186,8 @@ export const connector = (
       if (buffered[0] !== 0x05) throw new Socks5ProxyError("not a SOCKS5 reply", "UND_ERR_SOCKS5_REPLY_VERSION")
       const reply = buffered[1]
       if (reply !== 0x00) {
-        throw new Socks5ProxyError(
-          `SOCKS5 proxy answered CONNECT with ${reply} (${replyNames[reply] ?? "unassigned"})`,
-          `UND_ERR_SOCKS5_REPLY_${reply}`
-        )
+        // the code only: `HttpFailure.ConnectionError` (reason `Proxy`, `proxyReply`) names it for the caller
+        throw new Socks5ProxyError(`SOCKS5 proxy answered CONNECT with ${reply}`, `UND_ERR_SOCKS5_REPLY_${reply}`)
       }
       if (buffered.length < 5) return
       const type = buffered[3]
