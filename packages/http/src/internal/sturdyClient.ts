@@ -138,7 +138,7 @@ const withReplicas = (
   return { ...checked, replicas }
 }
 
-// A `cache` that is not one `HttpCache.make` made fails every call, as any option out of its domain does (a look-alike
+// A `cache` that is not one `HttpCache.make` made fails every call, as every option out of its domain does (a look-alike
 // would fail deep inside the cache, as a defect).
 const withCacheChecked = <C extends attempt.Checked>(
   checked: C | attempt.InvalidOptions,
