@@ -778,8 +778,12 @@ const readErrorBody = (
   return readStreamed(request, response, limit, declared, true)
 }
 
-const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]
+/**
+ * The chunks joined into one new array of `total` bytes, a copy even of a single chunk: a cache entry or a download
+ * must not hold a view into a transport's buffer, which may be pooled or reused.
+ * @internal
+ */
+export const concatBytes = (chunks: Iterable<Uint8Array>, total: number): Uint8Array<ArrayBuffer> => {
   const out = new Uint8Array(total)
   let offset = 0
   for (const chunk of chunks) {
@@ -788,6 +792,10 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
   }
   return out
 }
+
+// A body read in one chunk is handed over as it is: the response owns it and nothing else reads it.
+const concat = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array =>
+  chunks.length === 1 ? chunks[0] : concatBytes(chunks, total)
 
 const withBodyTimeout = <A, E, R>(
   effect: Effect.Effect<A, E, R>,

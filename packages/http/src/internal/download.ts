@@ -485,11 +485,5 @@ export const bytes = (
   Effect.map(Stream.runCollect(streamWith(request, options, attempt.defaultMaxBodyBytes)), (chunks) => {
     let total = 0
     for (const chunk of chunks) total += chunk.byteLength
-    const out = new Uint8Array(total)
-    let offset = 0
-    for (const chunk of chunks) {
-      out.set(chunk, offset)
-      offset += chunk.byteLength
-    }
-    return out
+    return attempt.concatBytes(chunks, total)
   })

@@ -428,16 +428,6 @@ const fromEntry = (
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
 
-const concatBytes = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  const body = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    body.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return body
-}
-
 /**
  * Whether a failed revalidation may be answered with the stale response: a connection failure or a timeout (as
  * `HttpFailure` classifies them), whether the client below failed with an `HttpFailure` or a platform `RequestError`.
@@ -583,7 +573,7 @@ export const withCacheOn = <E, R>(
         Stream.concat(Stream.execute(Effect.suspend(() =>
           over
             ? Effect.void
-            : put(key, entryOf(request, response, concatBytes(chunks, size), requestTime, responseTime, key))
+            : put(key, entryOf(request, response, attempt.concatBytes(chunks, size), requestTime, responseTime, key))
         )))
       )
       return HttpClientResponse.fromWeb(
