@@ -345,6 +345,10 @@ describe("EventStream.make", () => {
       const tooLong = scripted([{ status: 503, headers: { "retry-after": "31" } }, { body: ["data: a\n\n"] }])
       const fiber = yield* Effect.fork(Stream.runCollect(EventStream.make(tooLong.client, url, forever)))
       yield* settle
+      // ended without the clock moving (a stream that sleeps instead is interrupted, not waited for)
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+      expect(Option.isSome(done) && Exit.isFailure(done.value)).toBe(true)
       const failed = yield* Fiber.join(fiber).pipe(Effect.flip)
       expect(failed).toMatchObject({ _tag: "ServerError", status: 503 })
       expect(failed.message).not.toContain("s3cret")
