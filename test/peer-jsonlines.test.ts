@@ -62,8 +62,12 @@ const run = (
     return { items, failure: Either.isLeft(result) ? result.left : undefined }
   })
 
-const lineOf = (failure: HttpFailure.HttpFailure | undefined) =>
-  failure?._tag === "InvalidJson" ? Number(/^(?:line|record) (\d+):/.exec(failure.detail)?.[1]) : undefined
+/** The failing line's `line` field, which must be the number its detail starts with (`line N: `, `record N: `). */
+const lineOf = (failure: HttpFailure.HttpFailure | undefined) => {
+  if (failure?._tag !== "InvalidJson") return undefined
+  expect(failure.line).toBe(Number(/^(?:line|record) (\d+):/.exec(failure.detail)?.[1]))
+  return failure.line
+}
 
 describe("ndjson (ndjson/ndjson.js test/index.js)", () => {
   // .parse

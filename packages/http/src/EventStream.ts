@@ -22,11 +22,17 @@
  * | ends cleanly after a 200                          | reconnects (as `EventSource` does)                         |
  * | answers 204 No Content                            | the stream ends, without a failure (the server says stop)  |
  * | fails with a transient `HttpFailure`: `ConnectionError` (not `Tls`), `Timeout` (`Attempt`, `BodyRead`: also the idle timeout), `BodyTruncated` (dropped mid-stream), `ServerError` (5xx except 501, 505, 511), `RateLimited` (429), `ClientError` 408 / 425 | reconnects; a `Retry-After` (429, 503) is the shortest wait |
+ * | fails so with a `Retry-After` longer than `maxRetryAfter` (30 s by default) | the stream fails at once with that failure (`RateLimited`, `ServerError`), without waiting |
  * | fails otherwise (`HttpFailure.isTransient` is false): other 4xx, 501/505/511, `Tls`, a `Deadline` timeout, `UnexpectedContentType`, another 2xx (`UnexpectedStatus`), `InvalidRequest`, a `json` event that does not decode | the stream fails with that failure |
  * | would reconnect but `schedule` is done            | the stream fails with `EventStreamError` (`ReconnectsExhausted`, carrying the last failure) |
  *
  * The wait before a reconnect is the reconnection time (3 s as the `eventsource` npm package, or the server's last
- * `retry:`), plus the delay of `schedule`, and never shorter than the server's `Retry-After`. The default schedule
+ * `retry:`), plus the delay of `schedule`, and never shorter than the server's `Retry-After`. A `Retry-After` longer
+ * than `maxRetryAfter` is not waited out, as `Policy` does not wait one longer than its `retry.maxRetryAfter` (same
+ * name, same 30 s default): the stream fails at once with the server's failure, so that one `Retry-After: 86400` does
+ * not hold the consumer for a day without a word; whether that wait fits is decided on the server's own value, after
+ * `schedule` (a schedule that is done is still `ReconnectsExhausted`). A `retry:` is not held to it: it is the
+ * server's reconnection time, not a failure's wait, and is bounded by the longest timer only. The default schedule
  * adds nothing to the first reconnect, then 1 s, 2 s, 4 s … capped at 30 s, each jittered (× 0.8 to 1.2), without
  * limit: a stream is meant to stay open, and a server that is down for long is retried at most every ~36 s plus the
  * reconnection time. A connection that delivered an event (decoded, with `json`) resets the schedule.
@@ -141,6 +147,7 @@ export interface StreamEnded {
  * | `idleTimeout`      | none                                      | a positive duration (infinite: none)          |
  * | `lastEventId`      | `""`                                      | a string without control characters (tab aside) |
  * | `maxEventBytes`    | 10 MiB (as `Attempt`'s `maxBodyBytes`)    | an integer ≥ 1, or `Infinity`                 |
+ * | `maxRetryAfter`    | 30 seconds (as `Policy`'s `retry.maxRetryAfter`) | a duration ≥ 0, at most 2^31 − 1 ms, or infinite (no limit) |
  *
  * @example
  * ```ts
@@ -173,6 +180,15 @@ export interface Options {
    * Events completed before it are delivered first.
    */
   readonly maxEventBytes?: number | undefined
+  /**
+   * The longest `Retry-After` (of a 429, a 503 or another reconnected failure that carries one) waited out before a
+   * reconnect. A server that asks for longer fails the stream at once with its failure (`RateLimited`,
+   * `ServerError`), as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`. `0` reconnects only on a
+   * `Retry-After: 0` (or a date past); an infinite duration waits whatever the server asks.
+   *
+   * @since 0.2.0
+   */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
 
 /**

@@ -510,14 +510,15 @@ export class UnexpectedContentType extends Data.TaggedError("UnexpectedContentTy
 
 /**
  * The body is not valid JSON: it does not parse, is empty, nests deeper than `maxJsonDepth`, arrived still compressed,
- * or is not UTF-8 (which JSON is, whatever charset the `Content-Type` declares).
+ * or is not UTF-8 (which JSON is, whatever charset the `Content-Type` declares). Of a `JsonLines` stream, one line
+ * (or record) is: `line` says which, and `detail` still starts with it (`line 3: ...`).
  *
  * @example
  * ```ts
  * import { HttpFailure } from "@sturdy/http"
  *
  * declare const e: HttpFailure.InvalidJson
- * console.log(e.detail, e.bodyExcerpt)
+ * console.log(e.detail, e.bodyExcerpt, e.line ?? "whole body")
  * ```
  * @since 0.1.0
  * @category errors
@@ -526,6 +527,15 @@ export class InvalidJson extends Data.TaggedError("InvalidJson")<
   ResponseInfo & {
     readonly detail: string
     readonly bodyExcerpt: string
+    /**
+     * Set by `JsonLines` on the failure of one record: its number, the one `detail` starts with. JSON Lines count from
+     * 1, every line (blank ones too: the line an editor shows, `line 3: `); a JSON text sequence (RFC 7464) counts its
+     * records by their RS from 1 (`record 3: `), data before the first RS being record 0. Unset when the whole body
+     * was decoded (`Attempt`, `SturdyClient`, `EventStream.json`).
+     *
+     * @since 0.2.0
+     */
+    readonly line?: number | undefined
   }
 > {
   override get message(): string {
@@ -545,14 +555,15 @@ export interface SchemaIssue {
 }
 
 /**
- * The body is JSON but does not match the Schema; `path` and `issue` describe the first problem.
+ * The body is JSON but does not match the Schema; `path` and `issue` describe the first problem. Of a `JsonLines`
+ * stream, one line (or record) does not: `line` says which, and `issue` still starts with it (`line 3: ...`).
  *
  * @example
  * ```ts
  * import { HttpFailure } from "@sturdy/http"
  *
  * declare const e: HttpFailure.SchemaMismatch
- * console.log(`${e.path}: ${e.issue}`)
+ * console.log(`${e.path}: ${e.issue}`, e.line ?? "whole body")
  * ```
  * @since 0.1.0
  * @category errors
@@ -561,6 +572,13 @@ export class SchemaMismatch extends Data.TaggedError("SchemaMismatch")<
   ResponseInfo & {
     readonly path: string
     readonly issue: string
+    /**
+     * Set by `JsonLines` on the failure of one record: its number, the one `issue` starts with, counted as
+     * {@link InvalidJson}'s `line` is. Unset when the whole body was decoded.
+     *
+     * @since 0.2.0
+     */
+    readonly line?: number | undefined
     /**
      * The problems found, in the parser's order: at most the first 100. A body over 256 KiB is checked only up to
      * its first problem (listing every problem of a long list whose items all changed costs seconds and hundreds

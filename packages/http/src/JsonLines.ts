@@ -33,8 +33,8 @@
  * | -------------------------------------- | ------------------------------------------------------------------------ |
  * | a status outside 2xx                   | as `Attempt`: `ServerError`, `ClientError`, `RateLimited`, `UnexpectedStatus` |
  * | a `Content-Type` not in `expectedContentTypes` | `UnexpectedContentType` (a missing one is accepted, as `Attempt` does) |
- * | a line that is not JSON (or not UTF-8, too deep) | `InvalidJson`, `detail` starting `line N: ` (`record N: ` for a sequence) |
- * | a line the Schema refuses              | `SchemaMismatch`, `issue` starting `line N: `                            |
+ * | a line that is not JSON (or not UTF-8, too deep) | `InvalidJson` with `line` N, `detail` starting `line N: ` (`record N: ` for a sequence) |
+ * | a line the Schema refuses              | `SchemaMismatch` with `line` N, `issue` starting `line N: ` (`record N: `) |
  * | a line longer than `maxLineBytes`      | `BodyTooLarge` (`limitBytes` is `maxLineBytes`)                          |
  * | the body cut off (reset, truncated)    | `BodyTruncated`                                                          |
  * | no response head within `timeout`      | `Timeout` (`Attempt`)                                                    |
@@ -42,7 +42,8 @@
  * | options out of range                   | `InvalidRequest` (`InvalidOptions`), before anything is sent             |
  *
  * Lines are numbered from 1, blank ones counted (the line an editor shows); records of a sequence from 1, by their
- * RS (data before the first RS is record 0). Every failure comes after the items before it; the line being read when
+ * RS (data before the first RS is record 0). The number is the failure's `line` field (in `toJSON` too), so a caller
+ * need not parse it out of the message. Every failure comes after the items before it; the line being read when
  * the body failed is never an item. A failure's excerpt is the line's first KiB redacted of the request's secrets, as
  * `Attempt`'s body excerpt. With `onInvalid: "skip"`, lines that are not JSON or that the Schema refuses are skipped
  * (counted on the span as `sturdy.skipped`); limits, cuts and timeouts still fail.

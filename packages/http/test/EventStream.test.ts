@@ -1,6 +1,6 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { EventStream, HttpFailure } from "@sturdy/http"
+import { EventStream, HttpFailure, Policy } from "@sturdy/http"
 import { Deadline } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
 import {
@@ -336,6 +336,72 @@ describe("EventStream.make", () => {
       const { client, seen } = scripted([{ status: 429, headers: { "retry-after": "2" } }, { status: 204 }])
       yield* runOnClock(EventStream.make(client, url, { reconnectionTime: 100, schedule: Schedule.forever }))
       expect(seen.map((s) => s.at)).toEqual([0, 2000])
+    }))
+
+  it.effect("a Retry-After beyond maxRetryAfter (30 s, as Policy's) fails the stream at once with the server's failure", () =>
+    Effect.gen(function*() {
+      const forever = { reconnectionTime: 100, schedule: Schedule.forever }
+      // 31 s: not waited out; nothing slept, one request, the 503 itself (not EventStreamError)
+      const tooLong = scripted([{ status: 503, headers: { "retry-after": "31" } }, { body: ["data: a\n\n"] }])
+      const fiber = yield* Effect.fork(Stream.runCollect(EventStream.make(tooLong.client, url, forever)))
+      yield* settle
+      // ended without the clock moving (a stream that sleeps instead is interrupted, not waited for)
+      const done = yield* Fiber.poll(fiber)
+      if (Option.isNone(done)) yield* Fiber.interrupt(fiber)
+      expect(Option.isSome(done) && Exit.isFailure(done.value)).toBe(true)
+      const failed = yield* Fiber.join(fiber).pipe(Effect.flip)
+      expect(failed).toMatchObject({ _tag: "ServerError", status: 503 })
+      expect(failed.message).not.toContain("s3cret")
+      expect(tooLong.seen.map((s) => s.at)).toEqual([0])
+      expect(yield* Clock.currentTimeMillis).toBe(0)
+      // a 429 too; exactly 30 s fits and is waited
+      const limited = scripted([{ status: 429, headers: { "retry-after": "120" } }, { status: 204 }])
+      expect(failureOf(yield* runOnClock(EventStream.make(limited.client, url, forever)))).toMatchObject({
+        _tag: "RateLimited",
+        status: 429
+      })
+      expect(limited.seen).toHaveLength(1)
+      const fits = scripted([{ status: 429, headers: { "retry-after": "30" } }, { status: 204 }])
+      expect(yield* runOnClock(EventStream.make(fits.client, url, forever))).toEqual(Exit.succeed([]))
+      expect(fits.seen.map((s) => s.at)).toEqual([0, 30_000])
+      // the default is Policy's
+      expect(internal.defaultMaxRetryAfter).toEqual(Policy.defaults.retry.maxRetryAfter)
+    }))
+
+  it.effect("maxRetryAfter: a longer one waits the server out, 0 only reconnects on 'now', infinite on anything", () =>
+    Effect.gen(function*() {
+      const wait = (retryAfter: string, maxRetryAfter: Duration.DurationInput) =>
+        Effect.gen(function*() {
+          const { client, seen } = scripted([{ status: 503, headers: { "retry-after": retryAfter } }, { status: 204 }])
+          const options = { reconnectionTime: 0, schedule: Schedule.forever, maxRetryAfter }
+          const exit = yield* runOnClock(EventStream.make(client, url, options))
+          // since the first request (the TestClock runs on from one case to the next)
+          return { failure: failureOf(exit), at: seen.map((s) => s.at - seen[0]!.at) }
+        })
+      expect(yield* wait("90", "2 minutes")).toEqual({ failure: undefined, at: [0, 90_000] })
+      expect((yield* wait("121", "2 minutes")).at).toEqual([0])
+      expect(yield* wait("0", 0)).toEqual({ failure: undefined, at: [0, 0] })
+      expect(yield* wait("1", 0)).toMatchObject({ failure: { _tag: "ServerError", status: 503 }, at: [0] })
+      expect(yield* wait("86400", Duration.infinity)).toEqual({ failure: undefined, at: [0, 86_400_000] })
+      expect(yield* wait("86400", Infinity)).toEqual({ failure: undefined, at: [0, 86_400_000] })
+      // an HTTP-date a day ahead is a day's wait too
+      const date = new Date(Date.now() + 86_400_000).toUTCString()
+      yield* TestClock.setTime(Date.now())
+      const dated = yield* wait(date, "30 seconds")
+      expect(dated.failure).toMatchObject({ _tag: "ServerError", status: 503 })
+      expect(dated.at).toHaveLength(1)
+    }))
+
+  it.effect("a schedule that is done still ends in EventStreamError, whatever the server's wait", () =>
+    Effect.gen(function*() {
+      const { client, seen } = scripted([{ status: 503, headers: { "retry-after": "3600" } }])
+      const exit = yield* runOnClock(EventStream.make(client, url, { reconnectionTime: 0, schedule: Schedule.stop }))
+      expect(failureOf(exit)).toMatchObject({
+        _tag: "EventStreamError",
+        reason: "ReconnectsExhausted",
+        lastFailure: { _tag: "ServerError", status: 503 }
+      })
+      expect(seen).toHaveLength(1)
     }))
 
   it.effect("a wrong content type fails with UnexpectedContentType; another 2xx with UnexpectedStatus", () =>

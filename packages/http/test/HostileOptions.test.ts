@@ -178,9 +178,10 @@ describe("HostileOptions: EventStream options", () => {
   // what each option documents as accepted among the hostile values (everything else: InvalidRequest InvalidOptions)
   const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
     reconnectionTime: [],
-    idleTimeout: ["Infinity", "Duration.infinity"] // infinite: no idle timeout
+    idleTimeout: ["Infinity", "Duration.infinity"], // infinite: no idle timeout
+    maxRetryAfter: ["Infinity", "Duration.infinity"] // infinite: no limit, as Policy's retry.maxRetryAfter
   }
-  for (const field of ["reconnectionTime", "idleTimeout"]) {
+  for (const field of ["reconnectionTime", "idleTimeout", "maxRetryAfter"]) {
     it.effect(field, () =>
       Effect.gen(function*() {
         for (const [label, value] of hostile) {
@@ -201,6 +202,24 @@ describe("HostileOptions: EventStream options", () => {
         }
       }))
   }
+
+  it.effect("maxRetryAfter 0 and 2^31 - 1 ms are accepted; one more millisecond is refused, naming it", () =>
+    Effect.gen(function*() {
+      for (const maxRetryAfter of [0, 2 ** 31 - 1]) {
+        const { client } = recording(sse("data: a\n\n"))
+        const events = yield* Stream.runCollect(
+          Stream.take(EventStream.make(client, "http://origin.test/events", { maxRetryAfter }), 1)
+        )
+        expect(Chunk.toReadonlyArray(events).map((e) => e.data)).toEqual(["a"])
+      }
+      const { client, sent } = recording(sse("data: a\n\n"))
+      const failure = yield* Effect.flip(
+        Stream.runCollect(EventStream.make(client, "http://origin.test/events", { maxRetryAfter: 2 ** 31 }))
+      )
+      expect(failure).toMatchObject({ _tag: "InvalidRequest", reason: "InvalidOptions" })
+      expect(failure.message).toContain("maxRetryAfter must be at most 2^31 - 1 ms")
+      expect(sent).toHaveLength(0)
+    }))
 
   it.effect("reconnectionTime 0 is accepted (reconnect at once); idleTimeout 0 is refused", () =>
     Effect.gen(function*() {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { HttpFailure, Policy } from "@sturdy/http"
 import { Data, Duration, Effect, FastCheck, Option } from "effect"
+import * as policyClassification from "../src/internal/policyClassification.js"
 
 const request = { method: "GET", url: "https://api.example.com/items?api_key=<redacted>" }
 const response = { ...request, headers: { "content-type": "application/json" } }
@@ -168,6 +169,40 @@ describe("HttpFailure", () => {
     const invalid = new HttpFailure.InvalidRequest({ ...request, reason: "InvalidHeader", detail: "x" })
     expect(HttpFailure.isTransient(invalid)).toBe(false)
     expect(HttpFailure.mayHaveReachedServer(invalid)).toBe(false)
+  })
+
+  it("a line's decode failure keeps its line field through toJSON and Policy's copy; its message is unchanged", () => {
+    const fields = { ...response, status: 200 }
+    const invalid = new HttpFailure.InvalidJson({
+      ...fields,
+      detail: "line 7: Unexpected end",
+      bodyExcerpt: "{",
+      line: 7
+    })
+    const mismatch = new HttpFailure.SchemaMismatch({
+      ...fields,
+      path: "$.id",
+      issue: "line 0: Expected number",
+      issues: [{ path: "$.id", message: "Expected number" }],
+      line: 0
+    })
+    for (const [failure, line] of [[invalid, 7], [mismatch, 0]] as const) {
+      expect(failure.line).toBe(line)
+      expect(failure.message).toContain(`line ${line}: `)
+      expect(failure.message).not.toMatch(new RegExp(`line ${line}.*line ${line}`))
+      expect(JSON.parse(JSON.stringify(failure))).toMatchObject({ _tag: failure._tag, line })
+      // classified as the whole body's failure is: permanent, not retried
+      expect(HttpFailure.isTransient(failure)).toBe(false)
+      expect(HttpFailure.isRetryableByDefault(failure)).toBe(false)
+      // the copy Policy makes to record the attempts keeps it
+      const copy = policyClassification.withAttempts(failure, 2)
+      expect(copy).toMatchObject({ _tag: failure._tag, line, attempts: 2 })
+      expect(JSON.parse(JSON.stringify(copy))).toMatchObject({ line, attempts: 2 })
+    }
+    // a whole body's failure has none, and none shows in its JSON
+    const whole = new HttpFailure.InvalidJson({ ...fields, detail: "Unexpected end", bodyExcerpt: "{" })
+    expect(whole.line).toBeUndefined()
+    expect(Object.keys(JSON.parse(JSON.stringify(whole)))).not.toContain("line")
   })
 
   it("exposes the server's requested wait only for rate limits and server errors", () => {

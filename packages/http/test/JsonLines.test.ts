@@ -182,6 +182,35 @@ describe("JsonLines property", () => {
       ),
       { seed: 7464, numRuns: 300 }
     ))
+
+  it("a bad line's failure carries the editor's line number as line, the number its detail or issue starts with", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ blanks: fc.nat({ max: 2 }), eol: fc.constantFrom("\n", "\r\n") }), { maxLength: 6 }),
+        fc.constantFrom("nope", "{\"id\":\"x\"}"),
+        fc.array(fc.nat(), { maxLength: 16 }),
+        async (before, bad, cuts) => {
+          let text = ""
+          let line = 1
+          before.forEach(({ blanks, eol }, i) => {
+            text += eol.repeat(blanks) + `{"id":${i}}` + eol
+            line += blanks + 1
+          })
+          text += `${bad}\n{"id":99}\n`
+          const { client } = scripted([{ body: cutInto(new TextEncoder().encode(text), cuts) }])
+          const failure = await Effect.runPromise(Effect.flip(Stream.runDrain(JsonLines.stream(client, url, Item))))
+          expect(failure).toMatchObject({ _tag: bad === "nope" ? "InvalidJson" : "SchemaMismatch", line })
+          const said = failure._tag === "InvalidJson"
+            ? failure.detail
+            : failure._tag === "SchemaMismatch"
+            ? failure.issue
+            : ""
+          expect(said.startsWith(`line ${line}: `), said).toBe(true)
+          expect(JSON.parse(JSON.stringify(failure)).line).toBe(line)
+        }
+      ),
+      { seed: 20261209, numRuns: 200 }
+    ))
 })
 
 // -----------------------------------------------------------------------------
@@ -342,6 +371,7 @@ describe("JsonLines.stream", () => {
       expect(first.items).toEqual([1, 2])
       const failure = failureOf(first.exit)
       expect(failure._tag === "SchemaMismatch" && failure.issue).toMatch(/^line 3: /)
+      expect(failure).toMatchObject({ _tag: "SchemaMismatch", line: 3 })
       const skipping = scripted([{ body }])
       const second = yield* collect(JsonLines.stream(skipping.client, url, Slow, { onInvalid: "skip" }))
       expect(second).toEqual({ items: [1, 2, 4], exit: Exit.void })
@@ -438,6 +468,34 @@ describe("JsonLines.stream", () => {
       expect(third.items).toEqual([1])
       const cut = failureOf(third.exit)
       expect(cut._tag === "InvalidJson" && cut.detail).toMatch(/^record 2: .*RFC 7464 §2.3/)
+    }))
+
+  it.effect("the failing line's number is the failure's line field, in toJSON too; the message keeps the prefix", () =>
+    Effect.gen(function*() {
+      const lineOf = (body: ReadonlyArray<string>, contentType?: string, options?: JsonLines.Options) =>
+        Effect.map(
+          collect(JsonLines.stream(scripted([{ body }], contentType).client, url, Item, options)),
+          ({ exit }) => failureOf(exit)
+        )
+      const notJson = yield* lineOf(["{\"id\":1}\n\n{\"id\":2}\n{\"token\":\"s3cret\"\n{\"id\":4}\n"])
+      expect(notJson).toMatchObject({ _tag: "InvalidJson", line: 4 })
+      expect(notJson.message).toMatch(/^invalid JSON \(line 4: /)
+      expect(JSON.parse(JSON.stringify(notJson))).toMatchObject({ _tag: "InvalidJson", line: 4 })
+      expect(JSON.stringify(notJson)).not.toContain("s3cret")
+      const wrongShape = yield* lineOf(["{\"id\":1}\r\n{\"id\":\"two\"}\r\n"])
+      expect(wrongShape).toMatchObject({ _tag: "SchemaMismatch", line: 2, path: "$.id" })
+      expect(wrongShape.toJSON()).toMatchObject({ line: 2 })
+      const tooDeep = yield* lineOf(["{\"id\":1}\n{\"id\":[[[1]]]}\n"], undefined, { maxJsonDepth: 2 })
+      expect(tooDeep).toMatchObject({ _tag: "InvalidJson", line: 2 })
+      // a sequence's records: by their RS, data before the first being record 0; a cut number is its record too
+      const seq = "application/json-seq"
+      expect(yield* lineOf(["\x1e{\"id\":1}\n\x1e{\"id\":\n"], seq)).toMatchObject({ _tag: "InvalidJson", line: 2 })
+      expect(yield* lineOf(["{\"id\":0}\n\x1e{\"id\":1}\n"], seq)).toMatchObject({ _tag: "InvalidJson", line: 0 })
+      expect(yield* lineOf(["\x1e{\"id\":1}\n\x1e12"], seq)).toMatchObject({ _tag: "InvalidJson", line: 2 })
+      // a limit is about the stream, not a line's content: no line field
+      const tooLong = yield* lineOf(["{\"id\":1}\n" + "1".repeat(20) + "\n"], undefined, { maxLineBytes: 10 })
+      expect(tooLong._tag).toBe("BodyTooLarge")
+      expect("line" in tooLong).toBe(false)
     }))
 
   it.effect("json-seq: data before the first RS is invalid (record 0)", () =>

@@ -236,12 +236,17 @@ export const defaultSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exp
 /** @internal */
 export const defaultMaxEventBytes = 10 * 1024 * 1024
 
+/** @internal The longest server wait (`Retry-After`) waited out: `Policy`'s `retry.maxRetryAfter` default. */
+export const defaultMaxRetryAfter: Duration.Duration = Duration.seconds(30)
+
 interface Checked {
   readonly maxEventBytes: number
   readonly reconnectionMillis: number
   readonly idleTimeout: Duration.Duration | undefined
   readonly lastEventId: string
   readonly schedule: Schedule.Schedule<unknown, EventStream.ReconnectInput, never>
+  /** `Infinity`: no limit. */
+  readonly maxRetryAfterMillis: number
 }
 
 const maxTimerMillis = 2 ** 31 - 1
@@ -280,7 +285,8 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
       reconnectionMillis: 3000,
       idleTimeout: undefined,
       lastEventId: "",
-      schedule: defaultSchedule
+      schedule: defaultSchedule,
+      maxRetryAfterMillis: Duration.toMillis(defaultMaxRetryAfter)
     }
   }
   if (typeof options !== "object" || options === null) return "options must be an object"
@@ -297,6 +303,12 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
   if (options.idleTimeout !== undefined) {
     const d = durationOption("idleTimeout", options.idleTimeout, false, problems)
     if (d !== undefined && Duration.isFinite(d)) idleTimeout = d
+  }
+  let maxRetryAfterMillis = Duration.toMillis(defaultMaxRetryAfter)
+  if (options.maxRetryAfter !== undefined) {
+    // as `Policy`'s `retry.maxRetryAfter`: zero and an infinite duration (no limit) are accepted
+    const d = durationOption("maxRetryAfter", options.maxRetryAfter, true, problems)
+    if (d !== undefined) maxRetryAfterMillis = Duration.toMillis(d)
   }
   const lastEventId = options.lastEventId ?? ""
   if (typeof lastEventId !== "string" || hasControl(lastEventId)) {
@@ -318,7 +330,7 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
     problems.push(`schedule is not a Schedule (got a value of type ${typeof schedule})`)
   }
   if (problems.length > 0) return problems.join("; ")
-  return { maxEventBytes, reconnectionMillis, idleTimeout, lastEventId, schedule }
+  return { maxEventBytes, reconnectionMillis, idleTimeout, lastEventId, schedule, maxRetryAfterMillis }
 }
 
 // -----------------------------------------------------------------------------
@@ -500,12 +512,21 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
             if (ScheduleDecision.isDone(decision)) {
               return Effect.fail(Option.some(exhausted(base, reconnects, failure)))
             }
+            const retryAfter = failure === undefined
+              ? 0
+              : Option.match(HttpFailure.retryAfter(failure), {
+                onNone: () => 0,
+                onSome: (wait) => Math.ceil(Math.max(0, Duration.toMillis(wait)))
+              })
+            // a server's wait beyond `maxRetryAfter` is not waited out: the stream fails at once with the server's
+            // failure, as `Policy` returns it (after the schedule, whose being done is `ReconnectsExhausted` first)
+            // (a wait with no end is too long even without a limit, as in `Policy`)
+            if (failure !== undefined && (retryAfter > checked.maxRetryAfterMillis || retryAfter === Infinity)) {
+              return Effect.fail(Option.some<HttpFailure.HttpFailure | EventStream.EventStreamError>(failure))
+            }
             scheduleState = state
             reconnects++
             const backoff = Math.max(0, Intervals.start(decision.intervals) - now)
-            const retryAfter = failure === undefined
-              ? 0
-              : Option.match(HttpFailure.retryAfter(failure), { onNone: () => 0, onSome: Duration.toMillis })
             const wait = Math.max(reconnectionMillis + backoff, retryAfter)
             // the Last-Event-ID itself is not recorded: a server's ids can be resume tokens
             observer?.restarted(failure, wait, () => ({ "sturdy.last_event_id_sent": lastEventId !== "" }))

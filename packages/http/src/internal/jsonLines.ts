@@ -335,19 +335,25 @@ const utf8 = new TextDecoder()
 const recordName = (format: JsonLines.Format, number: number): string =>
   format === "ndjson" ? `line ${number}` : `record ${number}`
 
-/** The failure of a record, naming it: `InvalidJson`'s detail and `SchemaMismatch`'s issue start with "line N: ". */
+/**
+ * The failure of a record, naming it: `InvalidJson`'s detail and `SchemaMismatch`'s issue start with "line N: " (or
+ * "record N: "), and `line` is N.
+ */
 const named = (
   failure: HttpFailure.InvalidJson | HttpFailure.SchemaMismatch,
-  name: string
-): HttpFailure.InvalidJson | HttpFailure.SchemaMismatch =>
-  failure._tag === "InvalidJson"
+  format: JsonLines.Format,
+  line: number
+): HttpFailure.InvalidJson | HttpFailure.SchemaMismatch => {
+  const name = recordName(format, line)
+  return failure._tag === "InvalidJson"
     ? new HttpFailure.InvalidJson({
       method: failure.method,
       url: failure.url,
       status: failure.status,
       headers: failure.headers,
       detail: `${name}: ${failure.detail}`,
-      bodyExcerpt: failure.bodyExcerpt
+      bodyExcerpt: failure.bodyExcerpt,
+      line
     })
     : new HttpFailure.SchemaMismatch({
       method: failure.method,
@@ -356,8 +362,10 @@ const named = (
       headers: failure.headers,
       path: failure.path,
       issue: `${name}: ${failure.issue}`,
-      issues: failure.issues
+      issues: failure.issues,
+      line
     })
+}
 
 const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.HttpFailure, R>(
   client: HttpClient.HttpClient.With<E, R>,
@@ -438,7 +446,7 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
             // a plain schema's success is an `Exit`, which the caller takes without a step of its own
             return Exit.isExit(decoded) && decoded._tag === "Success"
               ? decoded
-              : Effect.mapError(decoded, (failure) => named(failure, recordName(format, framed.number)))
+              : Effect.mapError(decoded, (failure) => named(failure, format, framed.number))
           }
           /** A record's outcome: its item, none when `onInvalid: "skip"` skips it, or the failure. */
           const settle = (
