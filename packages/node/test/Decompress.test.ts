@@ -476,6 +476,60 @@ describe("UndiciHttpClient decompress: compression bombs", () => {
     }))
 })
 
+/** Waits (real time, a few ms at a time, up to 2 s) until the server saw the socket of `tag` close. */
+const socketClosed = (tag: string) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 400 && !closedSockets.includes(tag); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    return closedSockets.includes(tag)
+  })
+
+describe("UndiciHttpClient decompress: a failed decoding aborts the request", () => {
+  it.live("a bomb past maxDecompressionRatio, or corrupt data, on a body still arriving: the socket is closed at once", () =>
+    Effect.gen(function*() {
+      const corrupt = Buffer.from(Zlib.gzipSync("x".repeat(1000)))
+      corrupt[12] ^= 0xff
+      for (
+        const [tag, header, body] of [["ratio-held", "gzip, br", bomb], ["corrupt-held", "gzip", corrupt]] as const
+      ) {
+        const url = caseUrl({ headers: { "content-encoding": header }, chunks: [body], then: "hold" }, tag)
+        // inside the client's scope: closing the dispatcher would close the socket anyway
+        const closed = yield* withClient(on, (client) =>
+          Effect.gen(function*() {
+            const exit = yield* Effect.exit(
+              Effect.flatMap(client.execute(HttpClientRequest.get(url)), (response) => response.arrayBuffer)
+            )
+            expect(Exit.isFailure(exit), tag).toBe(true)
+            return yield* socketClosed(tag)
+          }))
+        expect(closed, tag).toBe(true)
+      }
+    }))
+})
+
+describe("UndiciHttpClient decompress: backpressure", () => {
+  it.live("a stream nobody reads stops the decoders: a bomb does not inflate into memory while the reader waits", () =>
+    Effect.gen(function*() {
+      const url = caseUrl({ headers: { "content-encoding": "gzip, br" }, chunks: [bomb] })
+      const grown = yield* withClient(
+        { ...on, maxDecompressionRatio: Infinity },
+        (client) =>
+          Effect.flatMap(
+            client.execute(HttpClientRequest.get(url)),
+            (response) =>
+              Effect.scoped(Effect.gen(function*() {
+                const pull = yield* Stream.toPull(response.stream)
+                yield* pull
+                const before = process.memoryUsage().arrayBuffers
+                // the reader waits: were the decoders left running, some hundreds of MiB would pile up meanwhile
+                yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 300)))
+                return process.memoryUsage().arrayBuffers - before
+              }))
+          )
+      )
+      expect(grown).toBeLessThan(16 * 1024 * 1024)
+    }))
+})
+
 describe("UndiciHttpClient decompress: streams", () => {
   it.live("a gzipped event stream is delivered event by event, not held back until its end", () =>
     Effect.gen(function*() {
