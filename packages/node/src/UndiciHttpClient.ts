@@ -248,9 +248,11 @@ export interface DispatcherOptions {
    * read fails with `BodyTooLarge` and the request is aborted at once, so a small body that inflates to gigabytes costs
    * no more than the limit. See `maxDecompressionRatio` for callers of the `HttpClient` itself.
    *
-   * `Download` resumes with `Range`, sent without `Accept-Encoding`: a first response that was decoded is resumed
-   * against the server's identity bytes, which are the decoded ones (and a server that compresses a `206` anyway is
-   * refused with `RangeMismatch`). A download meant to be resumed is best sent with `Accept-Encoding: identity`.
+   * `Download` is unchanged: it sends `Accept-Encoding: identity` itself (unless its request sets its own), which is
+   * kept, so its parts arrive as sent and its ranges count them. A request of its own that asks for compression gets
+   * a decoded first response, which `Download` then reads as identity (no `Content-Encoding`); its resumption is sent
+   * with `Range` and so without `Accept-Encoding`, and continues the identity bytes, which are the decoded ones (a
+   * server that compresses a `206` anyway is refused with `RangeMismatch`, the `206` being left as sent).
    *
    * @example
    * ```ts
