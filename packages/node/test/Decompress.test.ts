@@ -2,12 +2,11 @@
 // br and lists of them decoded as they arrive, Content-Encoding and Content-Length removed from what the caller sees,
 // compression bombs stopped at `maxBodyBytes` (through Attempt) or `maxDecompressionRatio` (the HttpClient itself),
 // corrupt data `BodyUndecodable`, cut data `BodyTruncated`, streams delivered incrementally. Real servers on 127.0.0.1.
-import type { HttpClient } from "@effect/platform"
-import { HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Attempt, HttpFailure } from "@sturdy/http"
+import { Attempt, Download, EventStream, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Chunk, Effect, Exit, Schema, Stream } from "effect"
+import { Chunk, Effect, Exit, Schedule, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import * as Http from "node:http"
 import type * as Net from "node:net"
@@ -76,6 +75,8 @@ let caseId = 0
 const seen: Array<Http.IncomingHttpHeaders> = []
 const closedSockets: Array<string> = []
 let sseRelease: (() => void) | undefined
+const downloads: Array<{ readonly range: string | undefined; readonly acceptEncoding: string | undefined }> = []
+const downloadBody = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251))
 
 const serve = (response: Http.ServerResponse, served: Case) => {
   response.writeHead(served.status ?? 200, served.headers ?? {})
@@ -124,6 +125,29 @@ beforeAll(async () => {
         gzip.end("data: two\n\n")
         gzip.on("end", () => response.end())
       }
+      return
+    }
+    if (url.pathname === "/download") {
+      // a representation with a strong ETag and ranges; gzipped only when asked for; the first answer cut halfway
+      const range = request.headers["range"]
+      downloads.push({ range, acceptEncoding: request.headers["accept-encoding"] })
+      if (request.headers["accept-encoding"]?.includes("gzip")) {
+        response.writeHead(200, { etag: "\"v1-gzip\"", "content-encoding": "gzip" })
+        response.end(Zlib.gzipSync(downloadBody))
+        return
+      }
+      if (range === undefined) {
+        response.writeHead(200, { etag: "\"v1\"", "accept-ranges": "bytes", "content-length": downloadBody.length })
+        response.write(downloadBody.subarray(0, downloadBody.length >> 1), () => response.socket?.destroy())
+        return
+      }
+      const start = Number(/^bytes=(\d+)-$/.exec(range)?.[1] ?? 0)
+      response.writeHead(206, {
+        etag: "\"v1\"",
+        "content-range": `bytes ${start}-${downloadBody.length - 1}/${downloadBody.length}`,
+        "content-length": downloadBody.length - start
+      })
+      response.end(downloadBody.subarray(start))
       return
     }
     response.writeHead(404).end()
@@ -531,6 +555,39 @@ describe("UndiciHttpClient decompress: backpressure", () => {
 })
 
 describe("UndiciHttpClient decompress: streams", () => {
+  it.live("EventStream over a gzipped stream: the first event arrives before the server sends the second", () =>
+    Effect.gen(function*() {
+      const events = yield* withClient(
+        on,
+        (client) =>
+          EventStream.make(client, `${base}/sse`, { schedule: Schedule.stop }).pipe(
+            // the server sends the second event only once the first has been delivered
+            Stream.tap(() => Effect.sync(() => sseRelease?.())),
+            Stream.take(2),
+            Stream.runCollect,
+            Effect.timeout("5 seconds")
+          )
+      )
+      expect(Chunk.toArray(events).map((event) => event.data)).toEqual(["one", "two"])
+    }))
+
+  it.live("Download: asks for identity (kept by the transport), and a cut is resumed with Range", () =>
+    Effect.gen(function*() {
+      downloads.length = 0
+      const body = yield* withClient(
+        on,
+        (client) =>
+          Download.bytes(HttpClientRequest.get(`${base}/download`), { schedule: Schedule.recurs(3) }).pipe(
+            Effect.provideService(HttpClient.HttpClient, client)
+          )
+      )
+      expect(Buffer.from(body).equals(downloadBody)).toBe(true)
+      expect(downloads).toEqual([
+        { range: undefined, acceptEncoding: "identity" },
+        { range: `bytes=${downloadBody.length >> 1}-`, acceptEncoding: "identity" }
+      ])
+    }))
+
   it.live("a gzipped event stream is delivered event by event, not held back until its end", () =>
     Effect.gen(function*() {
       const chunks = yield* withClient(
