@@ -188,7 +188,8 @@ class InflateAuto extends Transform {
 const decoderOf = (coding: Coding): Transform => {
   switch (coding) {
     case "gzip":
-      // flushed per chunk: an event of a compressed stream (SSE, NDJSON) is handed over when its bytes arrive
+      // each write decoded as far as it goes (Node's inflate hands that over whatever the flag; `Z_SYNC_FLUSH` as
+      // undici's fetch): an event of a compressed stream (SSE, NDJSON) is handed over when its bytes arrive
       return Zlib.createGunzip({ flush: Zlib.constants.Z_SYNC_FLUSH })
     case "deflate":
       return new InflateAuto()
