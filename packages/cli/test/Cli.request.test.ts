@@ -8,6 +8,7 @@ import * as Http2 from "node:http2"
 import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
+import * as Zlib from "node:zlib"
 import { silentListener } from "../../../test/utils/loopbackServer.js"
 import * as request from "../src/internal/request.js"
 import { fastPolicy, loopback, sturdy, tempFile } from "./utils.js"
@@ -214,6 +215,43 @@ describe("sturdy get|post|...", () => {
       )
       expect(refused.code).toBe(7)
       for (const secret of secrets) expect(refused.stdout + refused.stderr).not.toContain(secret)
+    }))
+
+  it.scopedLive("--compressed: asks for gzip, deflate, br and prints the decoded body; without it, none is asked", () =>
+    Effect.gen(function*() {
+      const api = yield* loopback((request, response) => {
+        const accept = request.headers["accept-encoding"]
+        if (accept !== undefined && accept.includes("gzip")) {
+          response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" })
+          response.end(Zlib.gzipSync(JSON.stringify({ compressed: true })))
+        } else {
+          response.writeHead(200, { "content-type": "application/json" })
+          response.end(JSON.stringify({ compressed: false }))
+        }
+      })
+      const compressed = yield* sturdy("get", `${api.url}/items`, "--compressed", "--policy", "none")
+      expect(compressed.code).toBe(0)
+      expect(JSON.parse(compressed.stdout)).toEqual({ compressed: true })
+      const plain = yield* sturdy("get", `${api.url}/items`, "--policy", "none")
+      expect(plain.code).toBe(0)
+      expect(JSON.parse(plain.stdout)).toEqual({ compressed: false })
+      // a header of the caller's own is sent as it is (curl keeps -H too)
+      const own = yield* sturdy(
+        "get",
+        `${api.url}/items`,
+        "--compressed",
+        "--header",
+        "Accept-Encoding: identity",
+        "--policy",
+        "none"
+      )
+      expect(JSON.parse(own.stdout)).toEqual({ compressed: false })
+      // zstd too where Node's zlib has it
+      expect(api.seen.map((seen) => seen.headers["accept-encoding"]?.replace(", zstd", ""))).toEqual([
+        "gzip, deflate, br",
+        undefined,
+        "identity"
+      ])
     }))
 
   it.scopedLive("HEAD prints no body", () =>

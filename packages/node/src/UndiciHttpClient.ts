@@ -8,10 +8,12 @@
  * body to a later `stream`. A body read whole is kept, so every later reader, a `stream` included, gets the same
  * bytes (`layerUndici` streams nothing after a whole read); a body being streamed cannot then be read whole.
  *
- * Bodies arrive as sent: like undici's `request` and `NodeHttpClient`, and unlike fetch, it sends no `Accept-Encoding`
- * and does not decompress, so no compressed body can inflate past a size limit (a zip bomb) and `maxBodyBytes` counts
- * the bytes on the wire. A server that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so; to
- * accept compressed answers, send `Accept-Encoding` and decompress the `Attempt.send` body yourself, bounded.
+ * Bodies arrive as sent unless the `decompress` option of {@link DispatcherOptions} asks for decoding: by default,
+ * like undici's `request` and `NodeHttpClient`, it sends no `Accept-Encoding` and does not decompress, and a server
+ * that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so. With `decompress: true` it asks for
+ * and decodes gzip, deflate and br (zstd too where Node's zlib has it), streaming, as fetch, got and curl
+ * `--compressed` do; `Attempt`'s `maxBodyBytes` then counts the decoded bytes and stops a compression bomb as soon as
+ * they pass it (see {@link DispatcherOptions.decompress}).
  *
  * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
  * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed. The CAs
@@ -99,6 +101,8 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `tls` | Node's: the system's CAs, no client certificate, certificates verified (see {@link TlsOptions}) |
  * | `proxy` | none: direct connections, whatever `HTTP_PROXY` says (see {@link ProxyOption}; `http:`, `https:`, `socks5:`, `socks5h:`) |
  * | `socketPath` | none: TCP to the URL's host |
+ * | `decompress` | `false`: no `Accept-Encoding` sent, bodies handed over as sent |
+ * | `maxDecompressionRatio` | 100 (decoded bytes per byte on the wire, past the first MiB), with `decompress` |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -133,7 +137,9 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
  * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
- * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, a `decompress` that is none of `true`, `false`
+ * and a non-empty list of codings (or lists `"zstd"` where Node's zlib has none), or a `maxDecompressionRatio` that is
+ * not a number of at least 1, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -217,7 +223,73 @@ export interface DispatcherOptions {
    * @since 0.2.0
    */
   readonly socketPath?: string | undefined
+  /**
+   * Asks for compressed responses and decodes them: `true` for every coding this Node decodes (`gzip`, `deflate`,
+   * `br`, and `zstd` where Node's zlib has `createZstdDecompress`, Node 22.15+), or a list of them. Off (`false`) by
+   * default, as in undici's `request` and `NodeHttpClient`: turning it on changes what the server sends and what
+   * `maxBodyBytes` counts, which a caller chooses.
+   *
+   * A request without `Accept-Encoding` is sent with one naming the codings (`gzip, deflate, br`); a caller's own is
+   * sent as it is, and a request with `Range` gets none (its range counts the bytes as sent). A response whose
+   * `Content-Encoding` names only codings of the list (`x-gzip` is `gzip`; `identity` is skipped; at most 5) is
+   * decoded as it arrives, chunk by chunk (`gzip, br` was gzipped then brotli'd: brotli is undone first), with
+   * `Content-Encoding` and `Content-Length` removed from the headers the caller sees, as got and axios do: they
+   * describe the bytes on the wire, not the body handed over. `deflate` is read as zlib data or, as browsers and got
+   * read it, raw deflate. Any other coding (`compress`, one not in the list) leaves the body and headers as sent. A
+   * `206` is never decoded (its `Content-Range` counts encoded bytes), nor the empty body of a `HEAD`, `204` or `304`;
+   * a `200` with an empty body is empty whatever its `Content-Encoding`.
+   *
+   * Decoding follows the reader: a body read whole is decoded whole, a stream (`EventStream`, `JsonLines`,
+   * `Download`) gets each part as soon as its bytes arrive (an SSE event compressed with a sync flush is not held
+   * back), and a body nobody reads stops the decoders, and then the socket. Data that is not what its coding says is a
+   * `ResponseError` (reason `Decode`) whose cause keeps zlib's code (`Z_DATA_ERROR`: a `BodyUndecodable` in
+   * `@sturdy/http`); a compressed stream that ends early is zlib's `Z_BUF_ERROR`, and a connection lost mid-body
+   * undici's error: both a `BodyTruncated`. Through `Attempt`, `maxBodyBytes` bounds the decoded bytes: past it the
+   * read fails with `BodyTooLarge` and the request is aborted at once, so a small body that inflates to gigabytes costs
+   * no more than the limit. See `maxDecompressionRatio` for callers of the `HttpClient` itself.
+   *
+   * `Download` is unchanged: it sends `Accept-Encoding: identity` itself (unless its request sets its own), which is
+   * kept, so its parts arrive as sent and its ranges count them. A request of its own that asks for compression gets
+   * a decoded first response, which `Download` then reads as identity (no `Content-Encoding`); its resumption is sent
+   * with `Range` and so without `Accept-Encoding`, and continues the identity bytes, which are the decoded ones (a
+   * server that compresses a `206` anyway is refused with `RangeMismatch`, the `206` being left as sent).
+   *
+   * @example
+   * ```ts
+   * import { UndiciHttpClient } from "@sturdy/node"
+   *
+   * const compressed: UndiciHttpClient.DispatcherOptions = { decompress: true }
+   * const gzipOnly: UndiciHttpClient.DispatcherOptions = { decompress: ["gzip"], maxDecompressionRatio: 50 }
+   * ```
+   * @since 0.2.0
+   */
+  readonly decompress?: boolean | ReadonlyArray<ContentCoding> | undefined
+  /**
+   * With `decompress`, how many decoded bytes a response may yield per byte on the wire, once it has yielded 1 MiB:
+   * past that, its read fails as too large (undici's `UND_ERR_RES_EXCEEDED_MAX_SIZE`: a `BodyTooLarge` in
+   * `@sturdy/http`) and the request is aborted. 100 by default (Apache POI's bound for zip entries): text and JSON
+   * compress 3 to 20 times, a compression bomb about 1000 times per layer of gzip and far more with brotli. It guards a
+   * caller of the `HttpClient` itself (`response.json`, `response.stream`), which no `maxBodyBytes` bounds; `Infinity`
+   * turns it off. A body that only inflates less is bounded by `maxBodyBytes` alone.
+   *
+   * @since 0.2.0
+   */
+  readonly maxDecompressionRatio?: number | undefined
 }
+
+/**
+ * A content coding the `decompress` option can decode. `zstd` needs a Node whose zlib has it (22.15+).
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const codings: ReadonlyArray<UndiciHttpClient.ContentCoding> = ["gzip", "br"]
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type ContentCoding = "gzip" | "deflate" | "br" | "zstd"
 
 /**
  * A forward proxy: a URL (`http:`, `https:` for TLS to the proxy itself, `socks5:` or `socks5h:`), {@link ProxyOptions},

@@ -12,11 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Zlib from "node:zlib"
 import {
   describeValue,
   GetterError,
@@ -55,7 +58,9 @@ const fields = [
   "tls.passphrase",
   "tls.servername",
   "tls.rejectUnauthorized",
-  "tls.minVersion"
+  "tls.minVersion",
+  "decompress",
+  "maxDecompressionRatio"
 ]
 
 /** The options with `field` set to `value`: a `tls.` field inside a `tls` object given in the same wrapper. */
@@ -286,5 +291,86 @@ describe("HostileOptions: UndiciHttpClient socketPath", () => {
   it.live("a relative socketPath is taken (against the working directory): a missing one is ConnectionError Refused", () =>
     Effect.gen(function*() {
       expect(yield* getThrough({ socketPath: "no/such/dir/x.sock" })).toBe("ConnectionError Refused")
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// decompress and maxDecompressionRatio (0.2): each hostile value refused with a RangeError naming the option, or
+// accepted and then answering
+// -----------------------------------------------------------------------------
+
+describe("HostileOptions: UndiciHttpClient decompress", () => {
+  it.effect("decompress: not true, false or a non-empty list of codings is a RangeError naming it", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [unknown, RegExp]> = [
+        ["gzip", /decompress \("gzip"\) must be true, false or a list of "gzip", "deflate", "br", "zstd"/],
+        [1, /decompress \(1\) must be true, false or a list/],
+        [{ gzip: true }, /decompress \(of type object\) must be true, false or a list/],
+        [[], /decompress is an empty list/],
+        [["gzip", "compress"], /decompress \("compress"\) must be true, false or a list/],
+        [["GZIP"], /decompress \("GZIP"\) must be/],
+        [["x-gzip"], /decompress \("x-gzip"\) must be/],
+        [[null], /decompress \(null\) must be/],
+        [["identity"], /decompress \("identity"\) must be/]
+      ]
+      for (const [decompress, message] of cases) {
+        const defect = yield* defectOf({ decompress } as UndiciHttpClient.DispatcherOptions)
+        expect(defect, String(decompress)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, String(decompress)).toMatch(message)
+        expect((defect as Error).message).toMatch(/^UndiciHttpClient: decompress/)
+      }
+      for (const decompress of [true, false, null, ["gzip"], ["br", "gzip", "br"]]) {
+        expect(yield* defectOf({ decompress } as UndiciHttpClient.DispatcherOptions), String(decompress)).toBe("made")
+      }
+    }))
+
+  it.effect("decompress: [\"zstd\"] is refused where Node's zlib has no zstd, taken where it has", () =>
+    Effect.gen(function*() {
+      const hasZstd = typeof (Zlib as Record<string, unknown>)["createZstdDecompress"] === "function"
+      const defect = yield* defectOf({ decompress: ["zstd"] })
+      if (hasZstd) {
+        expect(defect).toBe("made")
+      } else {
+        expect(defect).toBeInstanceOf(RangeError)
+        expect((defect as Error).message).toMatch(/decompress \("zstd"\) is not supported by this Node's zlib/)
+      }
+    }))
+
+  it.effect("maxDecompressionRatio: under 1, NaN or not a number is a RangeError naming it; Infinity is no limit", () =>
+    Effect.gen(function*() {
+      for (const ratio of [0, 0.5, -1, -0, Number.NaN, -Infinity, "100", {}, true]) {
+        const defect = yield* defectOf(
+          { decompress: true, maxDecompressionRatio: ratio } as UndiciHttpClient.DispatcherOptions
+        )
+        expect(defect, String(ratio)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, String(ratio)).toMatch(
+          /^UndiciHttpClient: maxDecompressionRatio \(.*\) must be a number >= 1 \(Infinity: no limit\)$/
+        )
+        // checked whether decompress is on or not: a mistake is seen before it is turned on
+        expect(yield* defectOf({ maxDecompressionRatio: ratio } as UndiciHttpClient.DispatcherOptions)).toBeInstanceOf(
+          RangeError
+        )
+      }
+      for (const ratio of [1, 1.5, 100, Infinity, Number.MAX_VALUE, null]) {
+        expect(
+          yield* defectOf({ decompress: true, maxDecompressionRatio: ratio } as UndiciHttpClient.DispatcherOptions),
+          String(ratio)
+        )
+          .toBe("made")
+      }
+    }))
+
+  it.live("decompress in layerConfig: a value out of range is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.scoped(Layer.build(
+          UndiciHttpClient.layerConfig(
+            Config.succeed({ decompress: "yes" } as unknown as UndiciHttpClient.DispatcherOptions)
+          )
+        ))
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(String(Exit.isFailure(exit) ? Cause.squash(exit.cause) : "")).toMatch(/decompress \("yes"\)/)
+      expect(yield* getThrough({ decompress: true, maxDecompressionRatio: 1 })).toBe("ok")
     }))
 })

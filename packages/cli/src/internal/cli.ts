@@ -231,6 +231,12 @@ const requestOptions = {
     ),
     Options.optional
   ),
+  compressed: Options.boolean("compressed").pipe(
+    Options.withDescription(
+      "Ask for a compressed response (Accept-Encoding: gzip, deflate, br, unless -H sets one) and decode it, as " +
+        "curl's --compressed; the body's size limit then counts the decoded bytes."
+    )
+  ),
   json: Options.boolean("json").pipe(
     Options.withDescription("Print a JSON result (status, attempts, timing, body) to stdout instead of the body.")
   )
@@ -264,6 +270,7 @@ const requestCommand = (method: request.Method) =>
         proxyForward: args.proxyForward,
         noproxy: args.noproxy,
         unixSocket: args.unixSocket,
+        compressed: args.compressed,
         json: args.json
       })
   ).pipe(

@@ -66,6 +66,8 @@ export interface Input {
   readonly noproxy?: Option.Option<string> | undefined
   /** `--unix-socket PATH`: connect to this Unix domain socket; no proxy. */
   readonly unixSocket?: Option.Option<string> | undefined
+  /** `--compressed`: ask for a compressed response (gzip, deflate, br) and decode it, as curl's `--compressed`. */
+  readonly compressed?: boolean | undefined
   readonly json: boolean
 }
 
@@ -226,6 +228,7 @@ export const transportOptions = (
     if (input.http2PriorKnowledge === true) options.http2 = "h2c"
     else if (input.http2 === true) options.http2 = true
     if (unixSocket !== undefined) options.socketPath = unixSocket
+    if (input.compressed === true) options.decompress = true
     const proxy = proxySource(input, env)
     if (proxy !== undefined) {
       // as curl, a proxy without a scheme is http://; the URL may hold credentials: never printed (Redacted)

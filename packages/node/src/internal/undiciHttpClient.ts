@@ -35,6 +35,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web"
 import * as Tls from "node:tls"
 import * as Undici from "undici"
 import type * as UndiciHttpClient from "../UndiciHttpClient.js"
+import * as Decompress from "./decompress.js"
 import * as Socks5 from "./socks5.js"
 
 // -----------------------------------------------------------------------------
@@ -150,8 +151,15 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
   }
   // by ALPN a connection may turn out HTTP/1.1, where more than 1 would pipeline: raised once it is known to be h2
   if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
+  const decompression = Decompress.toDecompression(options.decompress, options.maxDecompressionRatio)
+  if (decompression !== undefined) decompressed.set(resolved, decompression)
   return resolved
 }
+
+/** The decompression of the resolved options that ask for it (`decompress`), then of the dispatcher made of them. */
+const decompressed = new WeakMap<object, Decompress.Decompression>()
+// only looked up once some dispatcher decompresses: the default does not
+let anyDecompression = false
 
 /**
  * Streams in flight on one h2 connection when `pipelining` is not set: undici's own default for h2 (its `H2CClient`'s
@@ -844,6 +852,11 @@ const makeAgent = (
       const proxy = proxied.get(resolved)
       const dispatcher = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
       if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher as Undici.Agent)
+      const decompression = decompressed.get(resolved)
+      if (decompression !== undefined) {
+        anyDecompression = true
+        decompressed.set(dispatcher, decompression)
+      }
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
         anyTransportTimeouts = true
         transportTimeouts.set(dispatcher, {
@@ -1201,6 +1214,18 @@ const dispatchRequest = (
     }
     const call = new UndiciCall(request, resume)
     if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
+    const decompression = anyDecompression ? decompressed.get(dispatcher) : undefined
+    let headers = target.authorization === undefined || request.headers["authorization"] !== undefined
+      ? request.headers
+      : { ...request.headers, authorization: target.authorization }
+    if (decompression !== undefined) {
+      call.decompression = decompression
+      // a caller's own Accept-Encoding is kept; a range request asks for none: its range counts the bytes of the
+      // representation as sent, and a resumed download must get the same bytes as the first part (see `Download`)
+      if (request.headers["accept-encoding"] === undefined && request.headers["range"] === undefined) {
+        headers = { ...headers, "accept-encoding": decompression.acceptEncoding }
+      }
+    }
     if (progress !== undefined) {
       // one progress can see several requests (a redirect's hops, a token fetched first): once one was written, the
       // attempt may have reached a server, whatever the later ones do
@@ -1233,9 +1258,7 @@ const dispatchRequest = (
         origin: target.origin,
         path: target.path,
         method: request.method as Undici.Dispatcher.HttpMethod,
-        headers: target.authorization === undefined || request.headers["authorization"] !== undefined
-          ? request.headers
-          : { ...request.headers, authorization: target.authorization },
+        headers,
         body
       }, call)
     } catch (error) {
@@ -1396,6 +1419,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.resumeResponse = undefined
     this.failed = true
     this.failure = error
+    this.decoder?.destroy()
     this.abortRequested = true
     this.abortRequest?.(error)
     if (resumeResponse !== undefined) {
@@ -1419,6 +1443,15 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     this.clearTimer()
     if (this.abortRequested || this.settled) return
     this.abortRequested = true
+    const decoder = this.decoder
+    if (decoder !== undefined) {
+      decoder.destroy()
+      // the body had all arrived, and was still being decoded: nothing of undici's is left to fail the call
+      if (this.wireComplete) {
+        this.failed = true
+        this.failure = new RequestAborted()
+      }
+    }
     this.abortRequest?.(new RequestAborted())
   }
 
@@ -1452,13 +1485,25 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     const resumeResponse = this.resumeResponse
     this.resumeResponse = undefined
     if (resumeResponse !== undefined) {
-      const response = new UndiciResponse(this.request, this, statusCode, rawHeaders)
+      // a body to decode: the response the caller sees has the decoded body, so neither the Content-Encoding nor the
+      // Content-Length (the bytes on the wire) describes it any more. A 206's range counts encoded bytes: left as sent
+      const steps = this.decompression !== undefined && !this.noContent && statusCode !== 206 &&
+          this.request.method !== "HEAD"
+        ? Decompress.decodingSteps(rawHeader(rawHeaders, "content-encoding"), this.decompression.codings)
+        : undefined
+      this.decodingSteps = steps
+      const response = new UndiciResponse(
+        this.request,
+        this,
+        statusCode,
+        steps === undefined ? rawHeaders : withoutHeaders(rawHeaders, "content-encoding", "content-length")
+      )
       if (!this.scoped) {
         // a body that can fill the buffer pauses the socket: registered at once. A shorter one completes whether it
         // is read or not, unless the server stalls before its end: registered only if it is still arriving, unread,
         // once the bytes that came with the headers are parsed (usually all of it), so a dropped response whose
-        // short body never ends does not keep its request and connection forever
-        if (!(declaredLength(rawHeaders) < highWaterMark)) {
+        // short body never ends does not keep its request and connection forever (a decoded one may be any size)
+        if (steps !== undefined || !(declaredLength(rawHeaders) < highWaterMark)) {
           unreadResponses.register(response, this)
         } else {
           queueMicrotask(() => {
@@ -1473,6 +1518,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.receivedBytes += chunk.length
+    if (this.decodingSteps !== undefined) return this.decode(chunk)
     if (this.chunks === emptyChunks) {
       this.chunks = [chunk]
     } else {
@@ -1499,9 +1545,117 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     if (this.receivedBytes < this.expectedBytes && Number.isFinite(this.expectedBytes) && !this.settled) {
       return this.onError(new Undici.errors.ResponseContentLengthMismatchError())
     }
+    if (this.decodingSteps !== undefined) {
+      if (this.settled) return
+      this.wireComplete = true
+      this.release()
+      // an empty body is empty whatever its Content-Encoding (zlib would call it cut short), as in browsers
+      if (this.decoder !== undefined) return this.decoder.end()
+    }
     this.clearTimer()
     this.complete = true
     this.release()
+    this.notify()
+  }
+
+  // -- decoding (the `decompress` option) --
+
+  /** The dispatcher's decompression, when it has one. */
+  decompression: Decompress.Decompression | undefined = undefined
+  /** The decoders this response's body goes through (`undefined`: none, the body is handed over as sent). */
+  private decodingSteps: ReadonlyArray<Decompress.Coding> | undefined = undefined
+  /** Made with the first bytes of the body: an empty body has none. */
+  private decoder: Decompress.Decoder | undefined = undefined
+  private decodedBytes = 0
+  /** undici delivered the whole body: what is left is the decoders' to finish. */
+  private wireComplete = false
+  private inputPaused = false
+  private pumping = false
+  private pumpAgain = false
+
+  private decode(chunk: Buffer): boolean {
+    if (this.settled) return true
+    const decoder = this.decoder ??= new Decompress.Decoder(
+      this.decodingSteps!,
+      () => this.pump(),
+      () => this.decoded(),
+      (error) => this.decodingFailed(error)
+    )
+    if (decoder.write(chunk)) return true
+    // the decoders hold what they can: the socket waits until they take more
+    this.inputPaused = true
+    decoder.onDrain(() => {
+      if (this.inputPaused) {
+        this.inputPaused = false
+        this.resumeSocket?.()
+      }
+    })
+    return false
+  }
+
+  /**
+   * Moves decoded bytes to the body's buffer, as much as a reader wants (everything for a whole read, up to
+   * `highWaterMark` for a stream or an unread body), and wakes the reader. Past `maxDecompressionRatio` times the
+   * bytes on the wire (and `ratioGraceBytes`), the body fails as too large: a compression bomb.
+   */
+  private pump(): void {
+    const decoder = this.decoder
+    if (decoder === undefined || this.settled) return
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    const maxRatio = this.decompression!.maxRatio
+    try {
+      do {
+        this.pumpAgain = false
+        while (!this.settled && (this.mode === BodyMode.Whole || this.bufferedBytes < highWaterMark)) {
+          const chunk = decoder.read()
+          if (chunk === null) break
+          this.decodedBytes += chunk.length
+          if (this.decodedBytes > Decompress.ratioGraceBytes && this.decodedBytes > maxRatio * this.receivedBytes) {
+            return this.decodingFailed(
+              new Undici.errors.ResponseExceededMaxSizeError(
+                `decompressed body past ${maxRatio} times its ${this.receivedBytes} bytes on the wire ` +
+                  `(maxDecompressionRatio)`
+              )
+            )
+          }
+          if (this.chunks === emptyChunks) {
+            this.chunks = [chunk]
+          } else {
+            this.chunks.push(chunk)
+          }
+          this.bufferedBytes += chunk.length
+        }
+      } while (this.pumpAgain && !this.settled)
+    } finally {
+      this.pumping = false
+    }
+    if (this.mode === BodyMode.Streaming && this.bufferedBytes > 0) this.notify()
+  }
+
+  /** The last decoder ended: the body is complete. */
+  private decoded(): void {
+    if (this.settled) return
+    this.clearTimer()
+    this.complete = true
+    this.notify()
+  }
+
+  /** Corrupt or cut-short data, or a compression bomb: the body fails, the request is aborted (its socket closed). */
+  private decodingFailed(error: Error): void {
+    if (this.settled) return
+    this.decoder?.destroy()
+    this.abortRequest?.(error)
+    this.clearTimer()
+    this.release()
+    this.failed = true
+    this.failure = error
+    if (this.mode !== BodyMode.Streaming) {
+      Object.defineProperty(error, "receivedBytes", { value: this.bufferedBytes, configurable: true })
+    }
     this.notify()
   }
 
@@ -1562,6 +1716,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
     if (this.settled) return
     this.failed = true
     this.failure = error
+    this.decoder?.destroy()
     // Read whole, nothing of the body was taken yet: what is buffered is what arrived before the connection broke,
     // which `@sturdy/http` reports in its `BodyTruncated` (a stream's reader counts for itself).
     if (this.mode !== BodyMode.Streaming) {
@@ -1611,6 +1766,7 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
   }
 
   resume(): void {
+    if (this.decoder !== undefined) return this.pump()
     if (this.paused) {
       this.paused = false
       this.resumeSocket?.()
@@ -1737,6 +1893,15 @@ const rawHeader = (rawHeaders: ReadonlyArray<Buffer>, name: string): string | un
     }
   }
   return value
+}
+
+// The raw headers without those named (lower-case)
+const withoutHeaders = (rawHeaders: Array<Buffer>, ...names: ReadonlyArray<string>): Array<Buffer> => {
+  const kept: Array<Buffer> = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (!names.includes(rawHeaders[i].toString("latin1").toLowerCase())) kept.push(rawHeaders[i], rawHeaders[i + 1])
+  }
+  return kept
 }
 
 // The Content-Length of the raw headers, or `Infinity` when there is none (or it is not a number).
