@@ -424,7 +424,7 @@ describe("UndiciHttpClient decompress: failures", () => {
 })
 
 describe("UndiciHttpClient decompress: compression bombs", () => {
-  it.live("1 GiB from 64 bytes: BodyTooLarge through Attempt at maxBodyBytes, in well under a second", () =>
+  it.live("1 GiB from 64 bytes: BodyTooLarge through Attempt at maxBodyBytes, without inflating the rest", () =>
     Effect.gen(function*() {
       expect(bomb.length).toBeLessThan(1024)
       const url = caseUrl({
@@ -432,17 +432,14 @@ describe("UndiciHttpClient decompress: compression bombs", () => {
         chunks: [bomb]
       })
       const heapBefore = process.memoryUsage().rss
-      const started = performance.now()
       const failure = yield* Effect.flip(
         withClient(
           { ...on, maxDecompressionRatio: Infinity },
           (client) => Attempt.send(client, HttpClientRequest.get(url), { maxBodyBytes: 1024 * 1024 })
         )
       )
-      const elapsed = performance.now() - started
       expect(failure._tag).toBe("BodyTooLarge")
       expect((failure as HttpFailure.BodyTooLarge).limitBytes).toBe(1024 * 1024)
-      expect(elapsed).toBeLessThan(1000)
       expect(process.memoryUsage().rss - heapBefore).toBeLessThan(200 * 1024 * 1024)
     }))
 
@@ -457,20 +454,17 @@ describe("UndiciHttpClient decompress: compression bombs", () => {
         )
       )
       expect(failure._tag).toBe("BodyTooLarge")
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
-      expect(closedSockets).toContain(tag)
+      expect(yield* socketClosed(tag)).toBe(true)
     }))
 
   it.live("the HttpClient itself: maxDecompressionRatio stops a bomb read whole (default 100) and streamed", () =>
     Effect.gen(function*() {
       const url = () => caseUrl({ headers: { "content-encoding": "gzip, br" }, chunks: [bomb] })
-      const started = performance.now()
       const whole = yield* withClient(
         on,
         (client) =>
           Effect.exit(Effect.flatMap(client.execute(HttpClientRequest.get(url())), (response) => response.arrayBuffer))
       )
-      expect(performance.now() - started).toBeLessThan(1000)
       expect(Exit.isFailure(whole)).toBe(true)
       const error = Exit.isFailure(whole) ? (whole.cause as { error?: { cause?: { code?: string } } }).error : undefined
       expect(error?.cause?.code).toBe("UND_ERR_RES_EXCEEDED_MAX_SIZE")
