@@ -4,8 +4,9 @@
  * servers on 127.0.0.1 (`test/utils/loopbackServer.ts`, `test/utils/rawServer.ts`). One `it` per got case, named
  * after it.
  *
- * Mapping: got's `decompress: false` is Sturdy's only behaviour: `@sturdy/node`'s transport sends no
- * `Accept-Encoding` and decompresses nothing (documented in `UndiciHttpClient`), so `Received.body` is the bytes on
+ * Mapping: got's `decompress: false` is `@sturdy/node`'s default, tested here (`decompress: true` has its own port
+ * of these cases in `test/peer-decompress.test.ts`): the transport sends no `Accept-Encoding` and decompresses
+ * nothing (documented in `UndiciHttpClient`), so `Received.body` is the bytes on
  * the wire and `maxBodyBytes` counts them; got's `ReadError` for a connection cut mid-body is `BodyTruncated`; its
  * `TimeoutError` is `Timeout`.
  *
