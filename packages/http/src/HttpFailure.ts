@@ -428,11 +428,12 @@ export class BodyTruncated extends Data.TaggedError("BodyTruncated")<
 }
 
 /**
- * The transport decompresses bodies (fetch: `FetchHttpClient`) and this one's data is corrupt for its
- * `Content-Encoding`: gzip, deflate or br data that does not decompress (`Z_DATA_ERROR`, a Brotli format error). Not
- * transient: the server sends the same bytes again (a misconfigured proxy or compressor), so `Policy` does not retry
- * it, as got, urllib3 (`DecodeError`) and requests (`ContentDecodingError`) do not. A body cut short while it was being
- * decompressed is a `BodyTruncated`. `@sturdy/node`'s transport does not decompress, so it never fails so.
+ * The transport decompresses bodies (fetch: `FetchHttpClient`; `@sturdy/node`'s with `decompress`) and this one's
+ * data is corrupt for its `Content-Encoding`: gzip, deflate or br data that does not decompress (`Z_DATA_ERROR`, a
+ * Brotli format error). Not transient: the server sends the same bytes again (a misconfigured proxy or compressor), so
+ * `Policy` does not retry it, as got, urllib3 (`DecodeError`) and requests (`ContentDecodingError`) do not. A body cut
+ * short while it was being decompressed is a `BodyTruncated`. `@sturdy/node`'s transport without `decompress` hands
+ * bodies over as sent, so it never fails so.
  *
  * @example
  * ```ts
@@ -446,7 +447,11 @@ export class BodyTruncated extends Data.TaggedError("BodyTruncated")<
  */
 export class BodyUndecodable extends Data.TaggedError("BodyUndecodable")<
   ResponseInfo & {
-    /** The response's `Content-Encoding`, lower-cased (`"gzip"`), or `""` when the transport did not pass it on. */
+    /**
+     * The response's `Content-Encoding`, lower-cased (`"gzip"`); for a transport that removes the header once it
+     * decodes (`@sturdy/node`'s), the coding whose data did not decode (`"br"` of `gzip, br`); `""` when neither is
+     * known.
+     */
     readonly contentEncoding: string
     readonly cause?: SanitizedCause | undefined
   }

@@ -391,8 +391,22 @@ describe("UndiciHttpClient decompress: failures", () => {
         )
         expect(failure._tag, header).toBe("BodyUndecodable")
         expect((failure as HttpFailure.BodyUndecodable).cause?.message, header).toContain(`Content-Encoding ${header}`)
+        expect((failure as HttpFailure.BodyUndecodable).contentEncoding, header).toBe(header)
         expect(HttpFailure.isTransient(failure)).toBe(false)
       }
+    }))
+
+  it.live("the failure names the coding whose data did not decode, though the caller sees no Content-Encoding", () =>
+    Effect.gen(function*() {
+      // gzip applied last, so decoded first: valid gzip around data that is not brotli
+      const body = Zlib.gzipSync(Buffer.from("definitely not brotli, just text"))
+      const url = caseUrl({ headers: { "content-encoding": "br, gzip" }, chunks: [body] })
+      const failure = yield* Effect.flip(
+        withClient(on, (client) => Attempt.json(client, HttpClientRequest.get(url), Hello))
+      )
+      expect(failure._tag).toBe("BodyUndecodable")
+      expect((failure as HttpFailure.BodyUndecodable).contentEncoding).toBe("br")
+      expect(failure.message).toContain("does not decode as Content-Encoding br")
     }))
 
   it.live("a compressed stream that ends early (the response complete) is BodyTruncated, transient", () =>

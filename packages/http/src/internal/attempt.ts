@@ -649,11 +649,18 @@ export const bodyReadFailure = (
   if (code !== undefined && isCorruptEncoding(code)) {
     return new HttpFailure.BodyUndecodable({
       ...responseInfo(request, response),
-      contentEncoding: headerOf(response, "content-encoding")?.trim().toLowerCase() ?? "",
+      contentEncoding: headerOf(response, "content-encoding")?.trim().toLowerCase() ?? failedCoding(cause, code),
       cause: sanitizeCause(cause, secretsOf(request, response))
     })
   }
   return truncated(request, response, cause, receivedBytes, expectedBytes)
+}
+
+// A transport that decodes and then removes `Content-Encoding` (`@sturdy/node`'s) names the coding that failed on its
+// error as `contentEncoding`.
+const failedCoding = (cause: unknown, code: string): string => {
+  const coding = (withCode(cause, code) as { readonly contentEncoding?: unknown } | undefined)?.contentEncoding
+  return typeof coding === "string" ? coding : ""
 }
 
 // A decompressor's word that the data itself is wrong, not cut short: zlib's `Z_DATA_ERROR` (and a deflate stream

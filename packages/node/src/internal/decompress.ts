@@ -203,8 +203,9 @@ const decoderOf = (coding: Coding): Transform => {
 /**
  * @internal A body's decoders, piped one into the next: bytes from the wire are written in, decoded bytes are read
  * out of the last as its reader wants them (so a body nobody reads stops the decoders, and then the socket). Every
- * failure is reported once, by `onError`, with the coding named in its message; zlib's `code` is kept
- * (`Z_DATA_ERROR` for corrupt data, `Z_BUF_ERROR` for data cut short).
+ * failure is reported once, by `onError`, with the coding named in its message and as its `contentEncoding` (the
+ * response reaches the caller without the header); zlib's `code` is kept (`Z_DATA_ERROR` for corrupt data,
+ * `Z_BUF_ERROR` for data cut short).
  */
 export class Decoder {
   private readonly stages: ReadonlyArray<Transform>
@@ -223,6 +224,7 @@ export class Decoder {
         if (this.failed) return
         this.failed = true
         error.message = `Content-Encoding ${steps[index]}: ${error.message}`
+        Object.assign(error, { contentEncoding: steps[index] })
         this.destroy()
         onError(error)
       })
