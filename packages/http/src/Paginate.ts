@@ -58,7 +58,8 @@ import type * as Stream from "effect/Stream"
 import * as internal from "./internal/paginate.js"
 
 /**
- * One link of a `Link` header: its target as written (not resolved), its relation types (lowercased, as they
+ * One link of a `Link` header: its target as written (not resolved; a non-ASCII target the transport handed over as
+ * Latin-1 bytes is read as UTF-8, as `Redirect` reads a `Location`), its relation types (lowercased, as they
  * compare case-insensitively), and its parameters (names lowercased, values unquoted, the first occurrence of each).
  *
  * @example
@@ -229,7 +230,8 @@ export const defaultMaxPages: number = internal.defaultMaxPages
  * escapes and commas; names compare case-insensitively and the first occurrence of a parameter wins (§3.4.1). An
  * unquoted value is read up to `;`, `,` or a space (servers send `type=text/html`, which is no token). A malformed
  * link is skipped, the others kept; the work is linear in the header's length. `title*` (RFC 8187) is kept as
- * written.
+ * written. A target's non-ASCII bytes, which transports hand over as Latin-1 characters, are decoded as UTF-8 when
+ * they are valid UTF-8 (as `Redirect` decodes a `Location`), and kept as they are otherwise.
  *
  * @example
  * ```ts

@@ -529,3 +529,29 @@ describe("Paginate property", () => {
       { seed: 20261207, numRuns: 300 }
     ))
 })
+
+// -----------------------------------------------------------------------------
+// non-ASCII Link targets
+// -----------------------------------------------------------------------------
+
+describe("Paginate non-ASCII Link targets", () => {
+  // transports hand a header over one character a byte: these are the UTF-8 bytes of "/café?q=ü", as a server
+  // writes them
+  const utf8AsLatin1 = Buffer.from("/café?q=ü", "utf8").toString("latin1")
+
+  it.effect("a Link target's UTF-8 bytes are read as UTF-8, as Redirect reads a Location (not sent double-encoded)", () =>
+    Effect.gen(function*() {
+      expect(Paginate.parseLinkHeader(`<${utf8AsLatin1}>; rel="next"`)[0]?.uri).toBe("/café?q=ü")
+      expect(Paginate.nextLink({ link: `<${utf8AsLatin1}>; rel="next"` }, "https://api.test/items")).toEqual(
+        Option.some(new URL("https://api.test/caf%C3%A9?q=%C3%BC"))
+      )
+      const api = linkServer((n) => (n === 1 ? utf8AsLatin1 : undefined))
+      yield* collect(linkPages(api))
+      expect(api.seen.map((s) => s.url)).toEqual(["https://api.test/items", "https://api.test/caf%C3%A9?q=%C3%BC"])
+    }))
+
+  it("bytes that are not UTF-8 (a Latin-1 é), and text already decoded, are kept as they are", () => {
+    expect(Paginate.parseLinkHeader(`</caf\u00e9>; rel="next"`)[0]?.uri).toBe("/caf\u00e9")
+    expect(Paginate.parseLinkHeader(`</café/\u{1F600}>; rel="next"`)[0]?.uri).toBe("/café/\u{1F600}")
+  })
+})

@@ -91,7 +91,9 @@ const parseInto = (value: string, out: Array<Paginate.Link>): void => {
     const close = value.indexOf(">", i + 1)
     // no `>` anywhere after: nothing after this can be a link either
     if (close === -1) return
-    const uri = value.slice(i + 1, close).trim()
+    // a non-ASCII target, handed over by the transport as Latin-1, read as the UTF-8 the server wrote (as Redirect
+    // reads a `Location`)
+    const uri = redirect.decodeLocation(value.slice(i + 1, close).trim())
     i = close + 1
     const params: Record<string, string> = Object.create(null)
     let ok = true
