@@ -27,7 +27,7 @@
  * | `Downgrade`      | a next link over `http:` when the first request was `https:` (listed origins too)       |
  * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@`; a cursor that is not a string or a finite number (a number is sent written out) |
  * | `TooManyPages`   | `maxPages` pages were fetched and there is a next one: a typed failure, not a silent truncation |
- * | `InvalidOptions` | an option out of range (naming it), before anything is sent; or a page number beyond 2^53 − 1 |
+ * | `InvalidOptions` | an option out of range (naming it), or a relative first URL for `links` without `baseUrl`, before anything is sent; or a page number beyond 2^53 − 1 |
  *
  * A page on an allowed other origin is sent without `Authorization`, `Proxy-Authorization`, `Cookie`, any header
  * `Redaction` calls secret, any header holding a registered secret value, and URL credentials, as `Redirect.follow`
@@ -41,12 +41,14 @@
  * | `start`          | 1 (`pageNumbers`), 0 (`offsets`) | an integer ≥ 0                       |
  * | `pageSize`       | none: only an empty page ends | an integer ≥ 1                          |
  * | `sizeParam`      | none (`pageSize` is not sent) | a non-empty string, with `pageSize`     |
+ * | `baseUrl`        | none                         | an absolute http(s) URL                  |
  *
  * Judgement calls: a link with an `anchor` parameter names the next page of another resource and is not followed;
  * the pages stream emits every page fetched, an empty last one too (`items` flattens it away); `links` needs an
- * absolute first URL (a relative one, left for a client's base URL, is refused with `InvalidOptions`); loops are found
- * by URL for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded
- * by `maxPages` only. No span of its own: each page is the caller's call, traced as it traces it.
+ * absolute first URL, or a relative one with `baseUrl` (a relative one without, left for a client's base URL, is
+ * refused with `InvalidOptions`, as next links could not be resolved nor their origin checked); loops are found by URL
+ * for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded by
+ * `maxPages` only. No span of its own: each page is the caller's call, traced as it traces it.
  *
  * @since 0.2.0
  */
@@ -110,6 +112,14 @@ export type HeaderSource =
 export interface Options {
   /** Pages fetched at most (default 1000); a next page beyond fails with `TooManyPages`. */
   readonly maxPages?: number | undefined
+  /**
+   * An absolute http(s) URL a relative first URL is resolved against, as `SturdyClient`'s `baseUrl` resolves one
+   * (`https://api.example.com/v1` and `/items` give `https://api.example.com/v1/items`; an absolute first URL is left
+   * alone). Every page is then requested by its absolute URL, and for {@link links} the resolved URL's origin is the
+   * listing's. Default none: a relative first URL is sent as it is (for `cursor`, `pageNumbers`, `offsets`, to a
+   * client that has a base URL of its own), and `links` refuses it with `InvalidOptions`.
+   */
+  readonly baseUrl?: string | URL | undefined
 }
 
 /**

@@ -480,6 +480,24 @@ describe("Paginate safety", () => {
         ["allowedOrigins", linkPages(linkServer(() => undefined), { allowedOrigins: ["ftp://x"] }), "allowedOrigins"],
         ["relative", linkPages(linkServer(() => undefined), {}, HttpClientRequestM.get("/items")), "absolute"],
         [
+          "baseUrl relative",
+          linkPages(linkServer(() => undefined), { baseUrl: "/v1" }, HttpClientRequestM.get("/items")),
+          "baseUrl"
+        ],
+        [
+          "baseUrl ftp",
+          Paginate.cursor(first, () => Effect.succeed(1), { cursor: () => null, baseUrl: "ftp://files.test/" }),
+          "baseUrl"
+        ],
+        [
+          "baseUrl number",
+          Paginate.offsets(first, () => Effect.succeed([]), {
+            items: (p) => p,
+            ...({ baseUrl: 42 } as unknown as Paginate.Options)
+          }),
+          "baseUrl"
+        ],
+        [
           "pageSize",
           Paginate.pageNumbers(first, () => Effect.succeed([]), { items: (p) => p, pageSize: 0 }),
           "pageSize"
@@ -528,6 +546,73 @@ describe("Paginate property", () => {
       ),
       { seed: 20261207, numRuns: 300 }
     ))
+})
+
+// -----------------------------------------------------------------------------
+// baseUrl
+// -----------------------------------------------------------------------------
+
+describe("Paginate baseUrl", () => {
+  it.effect("links: a relative first URL is resolved as SturdyClient resolves it; the origin rules are the resolved URL's", () =>
+    Effect.gen(function*() {
+      const api = linkServer((n) => (n === 1 ? "/v1/items?page=2" : n === 2 ? "https://evil.test/p3" : undefined))
+      const failure = yield* failureOf(
+        linkPages(api, { baseUrl: "https://api.test/v1" }, HttpClientRequestM.get("/items"))
+      )
+      expect(failure).toMatchObject({ reason: "CrossOrigin", pages: 2 })
+      expect(api.seen.map((s) => s.url)).toEqual(["https://api.test/v1/items", "https://api.test/v1/items?page=2"])
+      // the downgrade rule too, even to a listed origin; a URL object is a base as well
+      const down = linkServer(() => "http://api.test/items?page=2")
+      expect(
+        yield* failureOf(
+          linkPages(
+            down,
+            { baseUrl: new URL("https://api.test/"), allowedOrigins: ["http://api.test"] },
+            HttpClientRequestM.get("items")
+          )
+        )
+      ).toMatchObject({ reason: "Downgrade", pages: 1 })
+      expect(down.seen.map((s) => s.url)).toEqual(["https://api.test/items"])
+      // an absolute first URL is left alone
+      const absolute = linkServer(() => undefined)
+      yield* collect(
+        linkPages(absolute, { baseUrl: "https://api.test/v1" }, HttpClientRequestM.get("https://b.test/x"))
+      )
+      expect(absolute.seen.map((s) => s.url)).toEqual(["https://b.test/x"])
+    }))
+
+  it.effect("cursor, pageNumbers and offsets send the resolved URL, their parameters added to its query", () =>
+    Effect.gen(function*() {
+      const send = (client: HttpClient.HttpClient) => (request: HttpClientRequest.HttpClientRequest) =>
+        Attempt.send(client, request)
+      const relative = HttpClientRequestM.get("/items?sort=asc")
+      const baseUrl = "https://api.test/v1"
+      const cursorApi = server(range(3), 2, "cursor")
+      yield* collect(Paginate.cursor(relative, send(cursorApi.client), {
+        baseUrl,
+        cursor: (page) => (JSON.parse(page.text) as { next: string | null }).next
+      }))
+      expect(cursorApi.seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/items?sort=asc",
+        "https://api.test/v1/items?sort=asc&cursor=c2"
+      ])
+      const pageApi = server(range(3), 2, "page")
+      yield* collect(Paginate.pageNumbers(relative, send(pageApi.client), { baseUrl, items: asArray, pageSize: 2 }))
+      expect(pageApi.seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/items?sort=asc&page=1",
+        "https://api.test/v1/items?sort=asc&page=2"
+      ])
+    }))
+
+  it.effect("a baseUrl that is not an absolute http(s) URL is refused, shown redacted", () =>
+    Effect.gen(function*() {
+      const failure = yield* failureOf(
+        linkPages(linkServer(() => undefined), { baseUrl: "ftp://ada:pw-sekrit@files.test/?api_key=sekrit-2" })
+      )
+      expect(failure).toMatchObject({ reason: "InvalidOptions", pages: 0 })
+      expect(failure.message).toContain("baseUrl")
+      expect(failure.message).not.toMatch(/sekrit/)
+    }))
 })
 
 // -----------------------------------------------------------------------------

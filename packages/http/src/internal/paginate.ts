@@ -10,6 +10,7 @@ import type * as Paginate from "../Paginate.js"
 import * as attempt from "./attempt.js"
 import * as redaction from "./redaction.js"
 import * as redirect from "./redirect.js"
+import * as sturdyClient from "./sturdyClient.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -258,6 +259,20 @@ const checkFunction = (name: string, value: unknown, required: boolean, problems
 
 const originOf = (url: URL): string => `${url.protocol}//${url.host}`
 
+/** The base URL as written, when it is an absolute http(s) URL (shown redacted otherwise: it could hold a secret). */
+const checkBaseUrl = (value: unknown, problems: Array<string>): string | undefined => {
+  if (value === undefined) return undefined
+  const text = value instanceof URL ? value.href : typeof value === "string" ? value : undefined
+  const url = text === undefined ? undefined : resolve(text, undefined)
+  if (url !== undefined && (url.protocol === "http:" || url.protocol === "https:")) return text
+  problems.push(
+    `baseUrl must be an absolute http(s) URL${
+      text === undefined ? shown(value) : ` (got "${redaction.redactUrl(text)}")`
+    }`
+  )
+  return undefined
+}
+
 /** Each allowed origin as `scheme://host[:port]`, or a problem (values shown redacted: one could hold a secret). */
 const checkOrigins = (value: unknown, problems: Array<string>): ReadonlySet<string> => {
   const origins = new Set<string>()
@@ -319,6 +334,15 @@ const failure = (
 // the stream
 // -----------------------------------------------------------------------------
 
+/** The request with its relative URL resolved against `baseUrl` as `SturdyClient` resolves one; as it is without. */
+const withBaseUrl = (
+  request: HttpClientRequest.HttpClientRequest,
+  baseUrl: string | undefined
+): HttpClientRequest.HttpClientRequest => {
+  const url = sturdyClient.resolveUrl(baseUrl, request.url)
+  return url === request.url ? request : HttpClientRequest.setUrl(request, url)
+}
+
 /** What to do after a page: stop, fetch this request, or fail (after emitting the page). */
 type Next =
   | { readonly _tag: "Done" }
@@ -369,9 +393,9 @@ const refused = <P>(
 ): Stream.Stream<P, PaginationError> => Stream.fail(failure(request, "InvalidOptions", problems.join("; "), 0))
 
 /** The options of every strategy, read once (a getter runs once), with the problems found. */
-const readCommon = (input: unknown, problems: Array<string>): { maxPages: number } => {
+const readCommon = (input: unknown, problems: Array<string>): { maxPages: number; baseUrl: string | undefined } => {
   const options = (input ?? {}) as Paginate.Options
-  return { maxPages: checkMaxPages(options.maxPages, problems) }
+  return { maxPages: checkMaxPages(options.maxPages, problems), baseUrl: checkBaseUrl(options.baseUrl, problems) }
 }
 
 /** @internal */
@@ -383,16 +407,22 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
   Stream.suspend(() => {
     const problems: Array<string> = [...checkObject(options)]
     if (problems.length > 0) return refused(request, problems)
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const allowed = checkOrigins(options?.allowedOrigins, problems)
-    const start = targetOf(request)
+    const first = withBaseUrl(request, baseUrl)
+    const start = targetOf(first)
     if (start === undefined || (start.protocol !== "http:" && start.protocol !== "https:")) {
-      problems.push("the first request's URL must be an absolute http(s) URL (next links are resolved against it)")
+      problems.push(
+        baseUrl === undefined
+          ? "the first request's URL must be an absolute http(s) URL (next links are resolved against it), " +
+            "or relative with a baseUrl"
+          : "the first request's URL, resolved against baseUrl, must be an absolute http(s) URL"
+      )
     }
     if (problems.length > 0 || start === undefined) return refused(request, problems)
     const startOrigin = originOf(start)
     const visited = new Set<string>([start.href])
-    return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
+    return unfold(first, fetch, maxPages, (page, sent, pages): Next => {
       const uri = nextUri(page)
       if (uri === undefined) return done
       // resolved against the page's URL without its credentials: a link that carries some is told apart from a
@@ -425,7 +455,7 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
       visited.add(to.href)
       // built from the first request, so a page back on the first origin has its credentials again; on another
       // origin (allowed) every credential is dropped, as a redirect drops them (303: a GET without body)
-      return { _tag: "Fetch", request: redirect.nextRequest(request, 303, new URL(start), to) }
+      return { _tag: "Fetch", request: redirect.nextRequest(first, 303, new URL(start), to) }
     })
   })
 
@@ -449,16 +479,17 @@ export const cursor = <P, E, R>(
     if (problems.length > 0 || options === undefined || options === null) {
       return refused(request, problems.length > 0 ? problems : ["options are required (cursor)"])
     }
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const cursorOf = options.cursor
     const build = options.request
     checkFunction("cursor", cursorOf, true, problems)
     checkFunction("request", build, false, problems)
     const param = checkParam("param", options.param, "cursor", problems)
     if (problems.length > 0) return refused(request, problems)
-    const base = withQueryAsParams(request)
+    const first = withBaseUrl(request, baseUrl)
+    const base = withQueryAsParams(first)
     const seen = new Set<string>()
-    return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
+    return unfold(first, fetch, maxPages, (page, sent, pages): Next => {
       const value = cursorValue(cursorOf(page))
       if (value === undefined) return done
       if (typeof value !== "string") {
@@ -473,7 +504,7 @@ export const cursor = <P, E, R>(
       seen.add(value)
       return {
         _tag: "Fetch",
-        request: build === undefined ? HttpClientRequest.setUrlParam(base, param, value) : build(value, request)
+        request: build === undefined ? HttpClientRequest.setUrlParam(base, param, value) : build(value, first)
       }
     })
   })
@@ -489,7 +520,7 @@ const numbered = <P, E, R>(
     if (problems.length > 0 || options === undefined || options === null) {
       return refused(request, problems.length > 0 ? problems : ["options are required (items)"])
     }
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const itemsOf = options.items
     checkFunction("items", itemsOf, true, problems)
     const param = checkParam("param", options.param, kind, problems)
@@ -505,7 +536,7 @@ const numbered = <P, E, R>(
     }
     if (pageSize === undefined && sizeParam !== undefined) problems.push("sizeParam needs a pageSize to send")
     if (problems.length > 0) return refused(request, problems)
-    let base = withQueryAsParams(request)
+    let base = withQueryAsParams(withBaseUrl(request, baseUrl))
     if (sizeParam !== undefined && pageSize !== undefined) {
       base = HttpClientRequest.setUrlParam(base, sizeParam, String(pageSize))
     }
