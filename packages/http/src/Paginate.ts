@@ -48,7 +48,20 @@
  * absolute first URL, or a relative one with `baseUrl` (a relative one without, left for a client's base URL, is
  * refused with `InvalidOptions`, as next links could not be resolved nor their origin checked); loops are found by URL
  * for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded by
- * `maxPages` only. No span of its own: each page is the caller's call, traced as it traces it.
+ * `maxPages` only.
+ *
+ * ## Telemetry
+ *
+ * With a real tracer installed, a listing is one `http.client.paginate {METHOD}` span (`internal`) with the first
+ * request's attributes (`url.full` redacted) and `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`);
+ * each page's call, traced as the caller traces it, is its child. It ends when the stream ends, fails or is
+ * interrupted, and when a consumer stops pulling (`Stream.take`), with `sturdy.pages` (the pages fetched),
+ * `sturdy.items` (`pageNumbers`, `offsets`: the items their `items` counted; the other strategies do not know
+ * theirs), `sturdy.outcome`, `error.type`, `sturdy.failure_tag` and `sturdy.failure_reason` (a `PaginationError`'s).
+ * The counter `sturdy_http_paginate_pages_total` (label `host`: the first request's) counts pages with or without a
+ * tracer. Without a tracer: no span, no attribute, no redacted URL; per listing a regex for the host and a set lookup
+ * for its label, then a counter update per page, as `EventStream` and `Download` do. Options refused with
+ * `InvalidOptions` start no span.
  *
  * @since 0.2.0
  */

@@ -2,7 +2,22 @@ import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/
 import * as HttpClientRequestM from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Paginate, Policy, Redaction } from "@sturdy/http"
-import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { TestTracer } from "@sturdy/testing"
+import {
+  Chunk,
+  Data,
+  Deferred,
+  Effect,
+  Either,
+  FastCheck as fc,
+  Fiber,
+  Option,
+  Redacted,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
+import { counterValue, renderedSpans } from "./utils/telemetryProbes.js"
 
 // -----------------------------------------------------------------------------
 // a fake API: pages of `items` by link, cursor, page number or offset
@@ -612,6 +627,153 @@ describe("Paginate baseUrl", () => {
       expect(failure).toMatchObject({ reason: "InvalidOptions", pages: 0 })
       expect(failure.message).toContain("baseUrl")
       expect(failure.message).not.toMatch(/sekrit/)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// telemetry
+// -----------------------------------------------------------------------------
+
+const paginateSpans = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
+  spans.filter((span) => span.name === "http.client.paginate GET")
+
+class Gone extends Data.TaggedError("Gone")<{ readonly reason: "Deleted" }> {}
+
+describe("Paginate telemetry", () => {
+  it.effect("one http.client.paginate span a listing: strategy, redacted first URL, pages; each page's call is its child", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const api = linkServer((n) => (n < 3 ? `/items?api_key=sekrit-9&page=${n + 1}` : undefined))
+      const first = HttpClientRequestM.get("https://telemetry-links.test/items?api_key=sekrit-9")
+      const pages = yield* collect(linkPages(api, undefined, first)).pipe(Effect.withTracer(tracer))
+      expect(pages).toHaveLength(3)
+      const [listing, ...others] = paginateSpans(spans)
+      expect(others).toHaveLength(0)
+      expect(listing.kind).toBe("internal")
+      expect(listing.status._tag).toBe("Ended")
+      expect(Object.fromEntries(listing.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.full": "https://telemetry-links.test/items?api_key=<redacted>",
+        "server.address": "telemetry-links.test",
+        "sturdy.strategy": "links",
+        "sturdy.pages": 3,
+        "sturdy.outcome": "success"
+      })
+      // links does not know a page's items
+      expect(listing.attributes.has("sturdy.items")).toBe(false)
+      const calls = spans.filter((span) => span !== listing)
+      expect(calls).toHaveLength(3)
+      expect(calls.every((span) => Option.getOrUndefined(span.parent) === listing)).toBe(true)
+      expect(renderedSpans(spans)).not.toContain("sekrit-9")
+      expect(yield* counterValue("sturdy_http_paginate_pages_total", { host: "telemetry-links.test:443" })).toBe(3)
+    }))
+
+  it.effect("Stream.take ends the span with the pages and items so far; numbered strategies count items", () =>
+    Effect.gen(function*() {
+      for (
+        const [strategy, name] of [
+          ["link", "links"],
+          ["cursor", "cursor"],
+          ["page", "page_numbers"],
+          ["offset", "offsets"]
+        ] as const
+      ) {
+        const { spans, tracer } = TestTracer.make()
+        const api = server(range(20), 2, strategy)
+        expect(yield* collect(Stream.take(itemsOf(api.client, strategy, 2), 3)).pipe(Effect.withTracer(tracer)))
+          .toEqual([1, 2, 3])
+        expect(api.seen, strategy).toHaveLength(2)
+        const [listing] = paginateSpans(spans)
+        expect(listing.status._tag, strategy).toBe("Ended")
+        expect(listing.attributes.get("sturdy.strategy"), strategy).toBe(name)
+        expect(listing.attributes.get("sturdy.pages"), strategy).toBe(2)
+        expect(listing.attributes.get("sturdy.outcome"), strategy).toBe("success")
+        expect(listing.attributes.get("sturdy.items"), strategy).toBe(
+          strategy === "page" || strategy === "offset" ? 4 : undefined
+        )
+      }
+    }))
+
+  it.effect("a failure ends the span: a PaginationError with its reason, a page's own failure with its tag", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const endless = linkServer((n) => `/items?page=${n + 1}`)
+      yield* failureOf(linkPages(endless, { maxPages: 2 })).pipe(Effect.withTracer(tracer))
+      const gone = Paginate.cursor(
+        HttpClientRequestM.get("https://api.test/items"),
+        (
+          request
+        ) => (request.urlParams.length === 0 ? Effect.succeed({ next: "c1" }) : new Gone({ reason: "Deleted" })),
+        { cursor: (page) => page.next }
+      )
+      yield* failureOf(gone).pipe(Effect.withTracer(tracer))
+      const [tooMany, failed] = paginateSpans(spans)
+      expect(Object.fromEntries(tooMany.attributes)).toMatchObject({
+        "sturdy.pages": 2,
+        "sturdy.outcome": "failure",
+        "error.type": "PaginationError",
+        "sturdy.failure_tag": "PaginationError",
+        "sturdy.failure_reason": "TooManyPages"
+      })
+      expect(Object.fromEntries(failed.attributes)).toMatchObject({
+        "sturdy.strategy": "cursor",
+        "sturdy.pages": 1,
+        "sturdy.outcome": "failure",
+        "sturdy.failure_tag": "Gone"
+      })
+      expect(tooMany.status._tag).toBe("Ended")
+      expect(failed.status._tag).toBe("Ended")
+    }))
+
+  it.effect("an interrupted listing ends its span as interrupted, with the pages so far", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const second = yield* Deferred.make<void>()
+      let calls = 0
+      const stream = Paginate.links(
+        HttpClientRequestM.get("https://api.test/items"),
+        () =>
+          Effect.suspend(() =>
+            ++calls === 1
+              ? Effect.succeed({ headers: { link: `</items?page=2>; rel="next"` } })
+              : Effect.zipRight(Deferred.succeed(second, undefined), Effect.never)
+          )
+      )
+      const fiber = yield* Effect.fork(collect(stream).pipe(Effect.withTracer(tracer)))
+      yield* Deferred.await(second)
+      yield* Fiber.interrupt(fiber)
+      const [listing] = paginateSpans(spans)
+      expect(listing.status._tag).toBe("Ended")
+      expect(listing.attributes.get("sturdy.outcome")).toBe("interrupted")
+      expect(listing.attributes.get("sturdy.pages")).toBe(1)
+    }))
+
+  it.effect("without a tracer no span is built (a page's span has no parent), and pages still count", () =>
+    Effect.gen(function*() {
+      const api = linkServer((n) => (n < 2 ? `/items?page=${n + 1}` : undefined))
+      const parents: Array<string | undefined> = []
+      const client = HttpClient.make((request) =>
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          parents.push(Option.match(span.parent, { onNone: () => undefined, onSome: (p) => String(p.spanId) }))
+          return api.client.execute(request)
+        })
+      )
+      const pages = yield* collect(
+        Paginate.links(
+          HttpClientRequestM.get("https://telemetry-untraced.test/items"),
+          (request) => Attempt.send(client, request)
+        )
+      )
+      expect(pages).toHaveLength(2)
+      expect(parents).toEqual([undefined, undefined])
+      expect(yield* counterValue("sturdy_http_paginate_pages_total", { host: "telemetry-untraced.test:443" })).toBe(2)
+    }))
+
+  it.effect("options refused with InvalidOptions start no span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      yield* failureOf(linkPages(linkServer(() => undefined), { maxPages: 0 })).pipe(Effect.withTracer(tracer))
+      expect(spans).toHaveLength(0)
     }))
 })
 

@@ -11,6 +11,7 @@ import * as attempt from "./attempt.js"
 import * as redaction from "./redaction.js"
 import * as redirect from "./redirect.js"
 import * as sturdyClient from "./sturdyClient.js"
+import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -353,16 +354,42 @@ const done: Next = { _tag: "Done" }
 
 type State = Next & { readonly pages: number }
 
+/** What to do after `page`, the `pages`-th, fetched with `request`. */
+type NextOf<P> = (
+  page: P,
+  request: HttpClientRequest.HttpClientRequest,
+  pages: number,
+  observer: telemetry.StreamObserver
+) => Next
+
+/** The `sturdy.strategy` of a listing's span. */
+type Strategy = "links" | "cursor" | "page_numbers" | "offsets"
+
 /**
  * Fetches pages one a pull: the first with `first`, each next one as `next` decides from the page just fetched.
  * Nothing is fetched before the consumer pulls, and a failure `next` decides is raised only when the page after is
- * pulled, so `Stream.take` never sees it. Each page is one call of `fetch`: its retries are the caller's.
+ * pulled, so `Stream.take` never sees it. Each page is one call of `fetch`: its retries are the caller's. The whole
+ * listing is one `http.client.paginate` span (with a real tracer) whose children are the pages' calls, ended with
+ * the pages so far however the stream ends (a failure, an interruption, `Stream.take`).
  */
 const unfold = <P, E, R>(
+  strategy: Strategy,
   first: HttpClientRequest.HttpClientRequest,
   fetch: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<P, E, R>,
   maxPages: number,
-  next: (page: P, request: HttpClientRequest.HttpClientRequest, pages: number) => Next
+  next: NextOf<P>
+): Stream.Stream<P, E | PaginationError, R> =>
+  telemetry.observeStream(telemetry.paginateKind, first, (observer) => {
+    observer.span?.attribute("sturdy.strategy", strategy)
+    return pagesOf(first, fetch, maxPages, next, observer)
+  })
+
+const pagesOf = <P, E, R>(
+  first: HttpClientRequest.HttpClientRequest,
+  fetch: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<P, E, R>,
+  maxPages: number,
+  next: NextOf<P>,
+  observer: telemetry.StreamObserver
 ): Stream.Stream<P, E | PaginationError, R> =>
   Stream.unfoldEffect<State, P, E | PaginationError, R>(
     { _tag: "Fetch", request: first, pages: 0 },
@@ -380,7 +407,8 @@ const unfold = <P, E, R>(
           }
           return Effect.map(fetch(state.request), (page) => {
             const pages = state.pages + 1
-            return Option.some([page, { ...next(page, state.request, pages), pages }] as const)
+            observer.delivered()
+            return Option.some([page, { ...next(page, state.request, pages, observer), pages }] as const)
           })
         }
       }
@@ -422,7 +450,7 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
     if (problems.length > 0 || start === undefined) return refused(request, problems)
     const startOrigin = originOf(start)
     const visited = new Set<string>([start.href])
-    return unfold(first, fetch, maxPages, (page, sent, pages): Next => {
+    return unfold("links", first, fetch, maxPages, (page, sent, pages): Next => {
       const uri = nextUri(page)
       if (uri === undefined) return done
       // resolved against the page's URL without its credentials: a link that carries some is told apart from a
@@ -489,7 +517,7 @@ export const cursor = <P, E, R>(
     const first = withBaseUrl(request, baseUrl)
     const base = withQueryAsParams(first)
     const seen = new Set<string>()
-    return unfold(first, fetch, maxPages, (page, sent, pages): Next => {
+    return unfold("cursor", first, fetch, maxPages, (page, sent, pages): Next => {
       const value = cursorValue(cursorOf(page))
       if (value === undefined) return done
       if (typeof value !== "string") {
@@ -542,9 +570,14 @@ const numbered = <P, E, R>(
     }
     const at = (n: number) => HttpClientRequest.setUrlParam(base, param, String(n))
     let position = start
-    return unfold(at(start), fetch, maxPages, (page, sent, pages): Next => {
+    let received = 0
+    const strategy = kind === "page" ? "page_numbers" : "offsets"
+    return unfold(strategy, at(start), fetch, maxPages, (page, sent, pages, observer): Next => {
       const items = itemsOf(page)
       const count = Array.isArray(items) ? items.length : 0
+      // the items counted so far, on the listing's span (its `items` is what tells a last page)
+      received += count
+      observer.span?.attribute("sturdy.items", received)
       if (count === 0 || (pageSize !== undefined && count < pageSize)) return done
       position += kind === "page" ? 1 : count
       if (!Number.isSafeInteger(position)) {
