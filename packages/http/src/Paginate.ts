@@ -24,7 +24,7 @@
  * | ---------------- | --------------------------------------------------------------------------------------- |
  * | `Loop`           | a next link to a URL already fetched, or a cursor already followed                      |
  * | `CrossOrigin`    | a next link to another origin (scheme, host, port) than the first request's, not in `allowedOrigins` |
- * | `Downgrade`      | a next link over `http:` when the first request was `https:` (listed origins too)       |
+ * | `Downgrade`      | a next link over `http:` when the first request was `https:`, even to an origin listed in `allowedOrigins` (no option allows it) |
  * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@`; a cursor that is not a string or a finite number (a number is sent written out) |
  * | `TooManyPages`   | `maxPages` pages were fetched and there is a next one: a typed failure, not a silent truncation |
  * | `InvalidOptions` | an option out of range (naming it), or a relative first URL for `links` without `baseUrl`, before anything is sent; or a page number beyond 2^53 − 1 |
@@ -48,7 +48,8 @@
  * absolute first URL, or a relative one with `baseUrl` (a relative one without, left for a client's base URL, is
  * refused with `InvalidOptions`, as next links could not be resolved nor their origin checked); loops are found by URL
  * for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded by
- * `maxPages` only.
+ * `maxPages` only. A downgrade is refused even to a listed origin: unlike `Redirect.follow` (`allowDowngrade`, on by
+ * default), there is no option to allow it.
  *
  * ## Telemetry
  *
@@ -148,7 +149,11 @@ export interface Options {
  * @category models
  */
 export interface LinkOptions extends Options {
-  /** Other origins a next link may go to (sent without credentials); default none. */
+  /**
+   * Other origins a next link may go to (sent without credentials); default none. Listing an `http:` origin does not
+   * allow a downgrade: after an `https:` first request, an `http:` next link fails with `Downgrade` whatever this
+   * holds.
+   */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
 }
 
