@@ -627,6 +627,26 @@ describe("Paginate baseUrl", () => {
       expect(failure).toMatchObject({ reason: "InvalidOptions", pages: 0 })
       expect(failure.message).toContain("baseUrl")
       expect(failure.message).not.toMatch(/sekrit/)
+      // hostile values: refused naming the option, never a throw, nothing sent
+      const throwing = {
+        valueOf: () => {
+          throw new Error("valueOf")
+        },
+        toString: () => {
+          throw new Error("toString")
+        }
+      }
+      for (
+        const value of [null, "", "https://", "mailto:a@b.test", NaN, 10n, Symbol("base"), throwing, ["https://a.test"]]
+      ) {
+        const api = linkServer(() => undefined)
+        const refused = yield* failureOf(
+          linkPages(api, { baseUrl: value } as unknown as Paginate.LinkOptions, HttpClientRequestM.get("/items"))
+        )
+        expect(refused, String(typeof value)).toMatchObject({ reason: "InvalidOptions", pages: 0 })
+        expect(refused.message).toContain("baseUrl")
+        expect(api.seen).toHaveLength(0)
+      }
     }))
 })
 
