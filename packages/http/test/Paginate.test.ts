@@ -371,6 +371,16 @@ describe("Paginate safety", () => {
       expect(failure).toMatchObject({ reason: "Loop", pages: 2 })
     }))
 
+  it.effect("Loop: a next link back to a first URL that carries credentials is a loop at once, not a page fetched twice", () =>
+    Effect.gen(function*() {
+      const api = linkServer(() => "/items")
+      const failure = yield* failureOf(
+        linkPages(api, undefined, HttpClientRequestM.get("https://ada:pw@api.test/items"))
+      )
+      expect(failure).toMatchObject({ reason: "Loop", pages: 1 })
+      expect(api.seen.map((s) => s.url)).toEqual(["https://ada:pw@api.test/items"])
+    }))
+
   it.effect("a cursor that is a number is sent written out; one of another type fails instead of ending the listing", () =>
     Effect.gen(function*() {
       const api = fakeApi((url) => ({ body: { next: url.searchParams.get("after") === null ? 42 : null } }))

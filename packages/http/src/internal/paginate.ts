@@ -449,7 +449,12 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
     }
     if (problems.length > 0 || start === undefined) return refused(request, problems)
     const startOrigin = originOf(start)
-    const visited = new Set<string>([start.href])
+    // the first URL without its credentials, as next links are resolved (and refused when they carry some): a link
+    // back to it, which goes on with them, is a loop at once, not a page fetched twice
+    const startKey = new URL(start)
+    startKey.username = ""
+    startKey.password = ""
+    const visited = new Set<string>([startKey.href])
     return unfold("links", first, fetch, maxPages, (page, sent, pages): Next => {
       const uri = nextUri(page)
       if (uri === undefined) return done
