@@ -118,7 +118,7 @@ export type HeaderSource =
  * ```ts
  * import type { Paginate } from "@sturdy/http"
  *
- * const options: Paginate.Options = { maxPages: 50 }
+ * const options: Paginate.Options = { maxPages: 50, baseUrl: "https://api.example.com/v1" }
  * ```
  * @since 0.2.0
  * @category models
