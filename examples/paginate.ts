@@ -3,7 +3,8 @@
  * with GitHub's `Link: <…>; rel="next"` header, and answers page 2 with a 503 once. `Paginate.links` fetches each
  * page with `Policy.send`, so the policy retries page 2 alone and every repository arrives once. Then `Stream.take(3)`
  * fetches one page only, and a server whose next link points to another origin is refused with a typed
- * `PaginationError` (the bearer token is never sent there).
+ * `PaginationError` (the bearer token is never sent there). The requests are written relative (`/repos`) and resolved
+ * against the `baseUrl` option, as a `SturdyClient` resolves them.
  *
  * Run: `pnpm example examples/paginate.ts`
  */
@@ -66,9 +67,9 @@ const reposServer = Effect.acquireRelease(
 export const main = Effect.gen(function*() {
   const api = yield* reposServer
   const client = yield* HttpClient.HttpClient
-  const first = HttpClientRequest.get(`${api.url}/repos`).pipe(HttpClientRequest.bearerToken("demo-token"))
+  const first = HttpClientRequest.get("/repos").pipe(HttpClientRequest.bearerToken("demo-token"))
   const allRepos = (request: HttpClientRequest.HttpClientRequest) =>
-    Paginate.links(request, (page) => Policy.send(client, page)).pipe(
+    Paginate.links(request, (page) => Policy.send(client, page), { baseUrl: api.url }).pipe(
       Stream.mapEffect((page) => Attempt.decodeJson(page, Schema.Array(Repo))),
       Paginate.items((page) => page)
     )
@@ -82,7 +83,7 @@ export const main = Effect.gen(function*() {
   yield* Console.log(`first 3: ${Chunk.toReadonlyArray(three).map((repo) => repo.name).join(", ")}`)
   yield* Console.log(`requests for them: ${api.log.splice(0).length}`)
 
-  const refused = yield* Stream.runDrain(allRepos(HttpClientRequest.setUrl(first, `${api.url}/elsewhere`))).pipe(
+  const refused = yield* Stream.runDrain(allRepos(HttpClientRequest.setUrl(first, "/elsewhere"))).pipe(
     Effect.catchTag("PaginationError", (e) => Effect.succeed(`${e.reason}: ${e.message}`))
   )
   yield* Console.log(`another origin: ${refused}`)

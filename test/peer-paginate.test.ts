@@ -21,10 +21,14 @@
  *   both links (§3.4.1's "rel MUST NOT appear more than once" is about one link-value, which is tested in
  *   Paginate.test.ts); `rel="example; start"` is one link with the types `example;` and `start`, not two links; a
  *   `<uri` without `>` (parse-link-header's "comma in the url") is malformed and yields no link.
+ * - Over the wire, Sturdy's own: a non-ASCII `Link` target read as UTF-8 (the case test/redirect-loopback.test.ts
+ *   runs for a `Location`, as browsers, fetch and got read it), `baseUrl`, and the listing's span over a real
+ *   transport.
  */
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Paginate } from "@sturdy/http"
+import { TestTracer } from "@sturdy/testing"
 import { Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
@@ -418,4 +422,55 @@ describe("Link header parsers' vectors", () => {
         .map((l) => l.uri)
     ).toEqual(["http://example.com/one", "http://example.com/two", "http://example.com/three"])
   })
+})
+
+describe("over the wire", () => {
+  it.scopedLive("a Link target in UTF-8 is followed as written, not double-encoded (as a Location is)", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start({
+        // node writes a header string one byte a character: these are the UTF-8 bytes of "/café?q=ü"
+        "/items": (_, response) =>
+          json(response, [1], { link: `<${Buffer.from("/café?q=ü", "utf8").toString("latin1")}>; rel="next"` }),
+        "/caf%C3%A9": (_, response) => json(response, [2])
+      })
+      expect(yield* allByLinks(`${server.url}/items`)).toEqual([1, 2])
+      expect(server.requests.map((r) => r.url)).toEqual(["/items", "/caf%C3%A9?q=%C3%BC"])
+    }))
+
+  it.scopedLive("baseUrl: a relative first URL, its next links resolved against the resolved URL", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start({
+        "/v1/items": (request, response) => {
+          const page = pageOf(request)
+          json(response, [page], page < 3 ? { link: `<items?page=${page + 1}>; rel="next"` } : {})
+        }
+      })
+      expect(yield* allByLinks("", { baseUrl: `${server.url}/v1/` }, HttpClientRequest.get("/items"))).toEqual([
+        1,
+        2,
+        3
+      ])
+      expect(server.requests.map((r) => r.url)).toEqual(["/v1/items", "/v1/items?page=2", "/v1/items?page=3"])
+    }))
+
+  it.scopedLive("one listing span over a real transport; each page's client span its child; take ends it", () =>
+    Effect.gen(function*() {
+      const collected = TestTracer.make()
+      const server = yield* gotPages(5)
+      const client = yield* undiciClient
+      const items = yield* Paginate.links(HttpClientRequest.get(`${server.url}/`), (r) => Attempt.send(client, r)).pipe(
+        Paginate.items(numbers),
+        Stream.take(2),
+        Stream.runCollect,
+        Effect.withTracer(collected.tracer)
+      )
+      expect(Chunk.toReadonlyArray(items)).toEqual([1, 2])
+      const [listing] = collected.byName("http.client.paginate GET")
+      expect(listing.status._tag).toBe("Ended")
+      expect(listing.attributes.get("sturdy.pages")).toBe(2)
+      expect(listing.attributes.get("sturdy.outcome")).toBe("success")
+      const pages = collected.children(listing)
+      expect(pages.map((span) => span.kind)).toEqual(["client", "client"])
+      expect(server.requests).toHaveLength(2)
+    }))
 })

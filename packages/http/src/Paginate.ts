@@ -24,10 +24,10 @@
  * | ---------------- | --------------------------------------------------------------------------------------- |
  * | `Loop`           | a next link to a URL already fetched, or a cursor already followed                      |
  * | `CrossOrigin`    | a next link to another origin (scheme, host, port) than the first request's, not in `allowedOrigins` |
- * | `Downgrade`      | a next link over `http:` when the first request was `https:` (listed origins too)       |
+ * | `Downgrade`      | a next link over `http:` when the first request was `https:`, even to an origin listed in `allowedOrigins` (no option allows it) |
  * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@`; a cursor that is not a string or a finite number (a number is sent written out) |
  * | `TooManyPages`   | `maxPages` pages were fetched and there is a next one: a typed failure, not a silent truncation |
- * | `InvalidOptions` | an option out of range (naming it), before anything is sent; or a page number beyond 2^53 − 1 |
+ * | `InvalidOptions` | an option out of range (naming it), or a relative first URL for `links` without `baseUrl`, before anything is sent; or a page number beyond 2^53 − 1 |
  *
  * A page on an allowed other origin is sent without `Authorization`, `Proxy-Authorization`, `Cookie`, any header
  * `Redaction` calls secret, any header holding a registered secret value, and URL credentials, as `Redirect.follow`
@@ -41,12 +41,28 @@
  * | `start`          | 1 (`pageNumbers`), 0 (`offsets`) | an integer ≥ 0                       |
  * | `pageSize`       | none: only an empty page ends | an integer ≥ 1                          |
  * | `sizeParam`      | none (`pageSize` is not sent) | a non-empty string, with `pageSize`     |
+ * | `baseUrl`        | none                         | an absolute http(s) URL                  |
  *
  * Judgement calls: a link with an `anchor` parameter names the next page of another resource and is not followed;
  * the pages stream emits every page fetched, an empty last one too (`items` flattens it away); `links` needs an
- * absolute first URL (a relative one, left for a client's base URL, is refused with `InvalidOptions`); loops are found
- * by URL for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded
- * by `maxPages` only. No span of its own: each page is the caller's call, traced as it traces it.
+ * absolute first URL, or a relative one with `baseUrl` (a relative one without, left for a client's base URL, is
+ * refused with `InvalidOptions`, as next links could not be resolved nor their origin checked); loops are found by URL
+ * for links and by cursor value for cursors, so a server that changes a link's query on every page is bounded by
+ * `maxPages` only. A downgrade is refused even to a listed origin: unlike `Redirect.follow` (`allowDowngrade`, on by
+ * default), there is no option to allow it.
+ *
+ * ## Telemetry
+ *
+ * With a real tracer installed, a listing is one `http.client.paginate {METHOD}` span (`internal`) with the first
+ * request's attributes (`url.full` redacted) and `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`);
+ * each page's call, traced as the caller traces it, is its child. It ends when the stream ends, fails or is
+ * interrupted, and when a consumer stops pulling (`Stream.take`), with `sturdy.pages` (the pages fetched),
+ * `sturdy.items` (`pageNumbers`, `offsets`: the items their `items` counted; the other strategies do not know
+ * theirs), `sturdy.outcome`, `error.type`, `sturdy.failure_tag` and `sturdy.failure_reason` (a `PaginationError`'s).
+ * The counter `sturdy_http_paginate_pages_total` (label `host`: the first request's) counts pages with or without a
+ * tracer. Without a tracer: no span, no attribute, no redacted URL; per listing a regex for the host and a set lookup
+ * for its label, then a counter update per page, as `EventStream` and `Download` do. Options refused with
+ * `InvalidOptions` start no span.
  *
  * @since 0.2.0
  */
@@ -58,7 +74,8 @@ import type * as Stream from "effect/Stream"
 import * as internal from "./internal/paginate.js"
 
 /**
- * One link of a `Link` header: its target as written (not resolved), its relation types (lowercased, as they
+ * One link of a `Link` header: its target as written (not resolved; a non-ASCII target the transport handed over as
+ * Latin-1 bytes is read as UTF-8, as `Redirect` reads a `Location`), its relation types (lowercased, as they
  * compare case-insensitively), and its parameters (names lowercased, values unquoted, the first occurrence of each).
  *
  * @example
@@ -101,7 +118,7 @@ export type HeaderSource =
  * ```ts
  * import type { Paginate } from "@sturdy/http"
  *
- * const options: Paginate.Options = { maxPages: 50 }
+ * const options: Paginate.Options = { maxPages: 50, baseUrl: "https://api.example.com/v1" }
  * ```
  * @since 0.2.0
  * @category models
@@ -109,6 +126,14 @@ export type HeaderSource =
 export interface Options {
   /** Pages fetched at most (default 1000); a next page beyond fails with `TooManyPages`. */
   readonly maxPages?: number | undefined
+  /**
+   * An absolute http(s) URL a relative first URL is resolved against, as `SturdyClient`'s `baseUrl` resolves one
+   * (`https://api.example.com/v1` and `/items` give `https://api.example.com/v1/items`; an absolute first URL is left
+   * alone). Every page is then requested by its absolute URL, and for {@link links} the resolved URL's origin is the
+   * listing's. Default none: a relative first URL is sent as it is (for `cursor`, `pageNumbers`, `offsets`, to a
+   * client that has a base URL of its own), and `links` refuses it with `InvalidOptions`.
+   */
+  readonly baseUrl?: string | URL | undefined
 }
 
 /**
@@ -124,7 +149,11 @@ export interface Options {
  * @category models
  */
 export interface LinkOptions extends Options {
-  /** Other origins a next link may go to (sent without credentials); default none. */
+  /**
+   * Other origins a next link may go to (sent without credentials); default none. Listing an `http:` origin does not
+   * allow a downgrade: after an `https:` first request, an `http:` next link fails with `Downgrade` whatever this
+   * holds.
+   */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
 }
 
@@ -229,7 +258,8 @@ export const defaultMaxPages: number = internal.defaultMaxPages
  * escapes and commas; names compare case-insensitively and the first occurrence of a parameter wins (§3.4.1). An
  * unquoted value is read up to `;`, `,` or a space (servers send `type=text/html`, which is no token). A malformed
  * link is skipped, the others kept; the work is linear in the header's length. `title*` (RFC 8187) is kept as
- * written.
+ * written. A target's non-ASCII bytes, which transports hand over as Latin-1 characters, are decoded as UTF-8 when
+ * they are valid UTF-8 (as `Redirect` decodes a `Location`), and kept as they are otherwise.
  *
  * @example
  * ```ts

@@ -2,7 +2,22 @@ import { HttpClient, type HttpClientRequest, HttpClientResponse } from "@effect/
 import * as HttpClientRequestM from "@effect/platform/HttpClientRequest"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Paginate, Policy, Redaction } from "@sturdy/http"
-import { Chunk, Effect, Either, FastCheck as fc, Fiber, Option, Redacted, Schema, Stream, TestClock } from "effect"
+import { TestTracer } from "@sturdy/testing"
+import {
+  Chunk,
+  Data,
+  Deferred,
+  Effect,
+  Either,
+  FastCheck as fc,
+  Fiber,
+  Option,
+  Redacted,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
+import { counterValue, renderedSpans } from "./utils/telemetryProbes.js"
 
 // -----------------------------------------------------------------------------
 // a fake API: pages of `items` by link, cursor, page number or offset
@@ -356,6 +371,16 @@ describe("Paginate safety", () => {
       expect(failure).toMatchObject({ reason: "Loop", pages: 2 })
     }))
 
+  it.effect("Loop: a next link back to a first URL that carries credentials is a loop at once, not a page fetched twice", () =>
+    Effect.gen(function*() {
+      const api = linkServer(() => "/items")
+      const failure = yield* failureOf(
+        linkPages(api, undefined, HttpClientRequestM.get("https://ada:pw@api.test/items"))
+      )
+      expect(failure).toMatchObject({ reason: "Loop", pages: 1 })
+      expect(api.seen.map((s) => s.url)).toEqual(["https://ada:pw@api.test/items"])
+    }))
+
   it.effect("a cursor that is a number is sent written out; one of another type fails instead of ending the listing", () =>
     Effect.gen(function*() {
       const api = fakeApi((url) => ({ body: { next: url.searchParams.get("after") === null ? 42 : null } }))
@@ -480,6 +505,24 @@ describe("Paginate safety", () => {
         ["allowedOrigins", linkPages(linkServer(() => undefined), { allowedOrigins: ["ftp://x"] }), "allowedOrigins"],
         ["relative", linkPages(linkServer(() => undefined), {}, HttpClientRequestM.get("/items")), "absolute"],
         [
+          "baseUrl relative",
+          linkPages(linkServer(() => undefined), { baseUrl: "/v1" }, HttpClientRequestM.get("/items")),
+          "baseUrl"
+        ],
+        [
+          "baseUrl ftp",
+          Paginate.cursor(first, () => Effect.succeed(1), { cursor: () => null, baseUrl: "ftp://files.test/" }),
+          "baseUrl"
+        ],
+        [
+          "baseUrl number",
+          Paginate.offsets(first, () => Effect.succeed([]), {
+            items: (p) => p,
+            ...({ baseUrl: 42 } as unknown as Paginate.Options)
+          }),
+          "baseUrl"
+        ],
+        [
           "pageSize",
           Paginate.pageNumbers(first, () => Effect.succeed([]), { items: (p) => p, pageSize: 0 }),
           "pageSize"
@@ -528,4 +571,264 @@ describe("Paginate property", () => {
       ),
       { seed: 20261207, numRuns: 300 }
     ))
+})
+
+// -----------------------------------------------------------------------------
+// baseUrl
+// -----------------------------------------------------------------------------
+
+describe("Paginate baseUrl", () => {
+  it.effect("links: a relative first URL is resolved as SturdyClient resolves it; the origin rules are the resolved URL's", () =>
+    Effect.gen(function*() {
+      const api = linkServer((n) => (n === 1 ? "/v1/items?page=2" : n === 2 ? "https://evil.test/p3" : undefined))
+      const failure = yield* failureOf(
+        linkPages(api, { baseUrl: "https://api.test/v1" }, HttpClientRequestM.get("/items"))
+      )
+      expect(failure).toMatchObject({ reason: "CrossOrigin", pages: 2 })
+      expect(api.seen.map((s) => s.url)).toEqual(["https://api.test/v1/items", "https://api.test/v1/items?page=2"])
+      // the downgrade rule too, even to a listed origin; a URL object is a base as well
+      const down = linkServer(() => "http://api.test/items?page=2")
+      expect(
+        yield* failureOf(
+          linkPages(
+            down,
+            { baseUrl: new URL("https://api.test/"), allowedOrigins: ["http://api.test"] },
+            HttpClientRequestM.get("items")
+          )
+        )
+      ).toMatchObject({ reason: "Downgrade", pages: 1 })
+      expect(down.seen.map((s) => s.url)).toEqual(["https://api.test/items"])
+      // an absolute first URL is left alone
+      const absolute = linkServer(() => undefined)
+      yield* collect(
+        linkPages(absolute, { baseUrl: "https://api.test/v1" }, HttpClientRequestM.get("https://b.test/x"))
+      )
+      expect(absolute.seen.map((s) => s.url)).toEqual(["https://b.test/x"])
+    }))
+
+  it.effect("cursor, pageNumbers and offsets send the resolved URL, their parameters added to its query", () =>
+    Effect.gen(function*() {
+      const send = (client: HttpClient.HttpClient) => (request: HttpClientRequest.HttpClientRequest) =>
+        Attempt.send(client, request)
+      const relative = HttpClientRequestM.get("/items?sort=asc")
+      const baseUrl = "https://api.test/v1"
+      const cursorApi = server(range(3), 2, "cursor")
+      yield* collect(Paginate.cursor(relative, send(cursorApi.client), {
+        baseUrl,
+        cursor: (page) => (JSON.parse(page.text) as { next: string | null }).next
+      }))
+      expect(cursorApi.seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/items?sort=asc",
+        "https://api.test/v1/items?sort=asc&cursor=c2"
+      ])
+      const pageApi = server(range(3), 2, "page")
+      yield* collect(Paginate.pageNumbers(relative, send(pageApi.client), { baseUrl, items: asArray, pageSize: 2 }))
+      expect(pageApi.seen.map((s) => s.url)).toEqual([
+        "https://api.test/v1/items?sort=asc&page=1",
+        "https://api.test/v1/items?sort=asc&page=2"
+      ])
+    }))
+
+  it.effect("a baseUrl that is not an absolute http(s) URL is refused, shown redacted", () =>
+    Effect.gen(function*() {
+      const failure = yield* failureOf(
+        linkPages(linkServer(() => undefined), { baseUrl: "ftp://ada:pw-sekrit@files.test/?api_key=sekrit-2" })
+      )
+      expect(failure).toMatchObject({ reason: "InvalidOptions", pages: 0 })
+      expect(failure.message).toContain("baseUrl")
+      expect(failure.message).not.toMatch(/sekrit/)
+      // hostile values: refused naming the option, never a throw, nothing sent
+      const throwing = {
+        valueOf: () => {
+          throw new Error("valueOf")
+        },
+        toString: () => {
+          throw new Error("toString")
+        }
+      }
+      for (
+        const value of [null, "", "https://", "mailto:a@b.test", NaN, 10n, Symbol("base"), throwing, ["https://a.test"]]
+      ) {
+        const api = linkServer(() => undefined)
+        const refused = yield* failureOf(
+          linkPages(api, { baseUrl: value } as unknown as Paginate.LinkOptions, HttpClientRequestM.get("/items"))
+        )
+        expect(refused, String(typeof value)).toMatchObject({ reason: "InvalidOptions", pages: 0 })
+        expect(refused.message).toContain("baseUrl")
+        expect(api.seen).toHaveLength(0)
+      }
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// telemetry
+// -----------------------------------------------------------------------------
+
+const paginateSpans = (spans: ReadonlyArray<TestTracer.CollectedSpan>) =>
+  spans.filter((span) => span.name === "http.client.paginate GET")
+
+class Gone extends Data.TaggedError("Gone")<{ readonly reason: "Deleted" }> {}
+
+describe("Paginate telemetry", () => {
+  it.effect("one http.client.paginate span a listing: strategy, redacted first URL, pages; each page's call is its child", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const api = linkServer((n) => (n < 3 ? `/items?api_key=sekrit-9&page=${n + 1}` : undefined))
+      const first = HttpClientRequestM.get("https://telemetry-links.test/items?api_key=sekrit-9")
+      const pages = yield* collect(linkPages(api, undefined, first)).pipe(Effect.withTracer(tracer))
+      expect(pages).toHaveLength(3)
+      const [listing, ...others] = paginateSpans(spans)
+      expect(others).toHaveLength(0)
+      expect(listing.kind).toBe("internal")
+      expect(listing.status._tag).toBe("Ended")
+      expect(Object.fromEntries(listing.attributes)).toMatchObject({
+        "http.request.method": "GET",
+        "url.full": "https://telemetry-links.test/items?api_key=<redacted>",
+        "server.address": "telemetry-links.test",
+        "sturdy.strategy": "links",
+        "sturdy.pages": 3,
+        "sturdy.outcome": "success"
+      })
+      // links does not know a page's items
+      expect(listing.attributes.has("sturdy.items")).toBe(false)
+      const calls = spans.filter((span) => span !== listing)
+      expect(calls).toHaveLength(3)
+      expect(calls.every((span) => Option.getOrUndefined(span.parent) === listing)).toBe(true)
+      expect(renderedSpans(spans)).not.toContain("sekrit-9")
+      expect(yield* counterValue("sturdy_http_paginate_pages_total", { host: "telemetry-links.test:443" })).toBe(3)
+    }))
+
+  it.effect("Stream.take ends the span with the pages and items so far; numbered strategies count items", () =>
+    Effect.gen(function*() {
+      for (
+        const [strategy, name] of [
+          ["link", "links"],
+          ["cursor", "cursor"],
+          ["page", "page_numbers"],
+          ["offset", "offsets"]
+        ] as const
+      ) {
+        const { spans, tracer } = TestTracer.make()
+        const api = server(range(20), 2, strategy)
+        expect(yield* collect(Stream.take(itemsOf(api.client, strategy, 2), 3)).pipe(Effect.withTracer(tracer)))
+          .toEqual([1, 2, 3])
+        expect(api.seen, strategy).toHaveLength(2)
+        const [listing] = paginateSpans(spans)
+        expect(listing.status._tag, strategy).toBe("Ended")
+        expect(listing.attributes.get("sturdy.strategy"), strategy).toBe(name)
+        expect(listing.attributes.get("sturdy.pages"), strategy).toBe(2)
+        expect(listing.attributes.get("sturdy.outcome"), strategy).toBe("success")
+        expect(listing.attributes.get("sturdy.items"), strategy).toBe(
+          strategy === "page" || strategy === "offset" ? 4 : undefined
+        )
+      }
+    }))
+
+  it.effect("a failure ends the span: a PaginationError with its reason, a page's own failure with its tag", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const endless = linkServer((n) => `/items?page=${n + 1}`)
+      yield* failureOf(linkPages(endless, { maxPages: 2 })).pipe(Effect.withTracer(tracer))
+      const gone = Paginate.cursor(
+        HttpClientRequestM.get("https://api.test/items"),
+        (
+          request
+        ) => (request.urlParams.length === 0 ? Effect.succeed({ next: "c1" }) : new Gone({ reason: "Deleted" })),
+        { cursor: (page) => page.next }
+      )
+      yield* failureOf(gone).pipe(Effect.withTracer(tracer))
+      const [tooMany, failed] = paginateSpans(spans)
+      expect(Object.fromEntries(tooMany.attributes)).toMatchObject({
+        "sturdy.pages": 2,
+        "sturdy.outcome": "failure",
+        "error.type": "PaginationError",
+        "sturdy.failure_tag": "PaginationError",
+        "sturdy.failure_reason": "TooManyPages"
+      })
+      expect(Object.fromEntries(failed.attributes)).toMatchObject({
+        "sturdy.strategy": "cursor",
+        "sturdy.pages": 1,
+        "sturdy.outcome": "failure",
+        "sturdy.failure_tag": "Gone"
+      })
+      expect(tooMany.status._tag).toBe("Ended")
+      expect(failed.status._tag).toBe("Ended")
+    }))
+
+  it.effect("an interrupted listing ends its span as interrupted, with the pages so far", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      const second = yield* Deferred.make<void>()
+      let calls = 0
+      const stream = Paginate.links(
+        HttpClientRequestM.get("https://api.test/items"),
+        () =>
+          Effect.suspend(() =>
+            ++calls === 1
+              ? Effect.succeed({ headers: { link: `</items?page=2>; rel="next"` } })
+              : Effect.zipRight(Deferred.succeed(second, undefined), Effect.never)
+          )
+      )
+      const fiber = yield* Effect.fork(collect(stream).pipe(Effect.withTracer(tracer)))
+      yield* Deferred.await(second)
+      yield* Fiber.interrupt(fiber)
+      const [listing] = paginateSpans(spans)
+      expect(listing.status._tag).toBe("Ended")
+      expect(listing.attributes.get("sturdy.outcome")).toBe("interrupted")
+      expect(listing.attributes.get("sturdy.pages")).toBe(1)
+    }))
+
+  it.effect("without a tracer no span is built (a page's span has no parent), and pages still count", () =>
+    Effect.gen(function*() {
+      const api = linkServer((n) => (n < 2 ? `/items?page=${n + 1}` : undefined))
+      const parents: Array<string | undefined> = []
+      const client = HttpClient.make((request) =>
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          parents.push(Option.match(span.parent, { onNone: () => undefined, onSome: (p) => String(p.spanId) }))
+          return api.client.execute(request)
+        })
+      )
+      const pages = yield* collect(
+        Paginate.links(
+          HttpClientRequestM.get("https://telemetry-untraced.test/items"),
+          (request) => Attempt.send(client, request)
+        )
+      )
+      expect(pages).toHaveLength(2)
+      expect(parents).toEqual([undefined, undefined])
+      expect(yield* counterValue("sturdy_http_paginate_pages_total", { host: "telemetry-untraced.test:443" })).toBe(2)
+    }))
+
+  it.effect("options refused with InvalidOptions start no span", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = TestTracer.make()
+      yield* failureOf(linkPages(linkServer(() => undefined), { maxPages: 0 })).pipe(Effect.withTracer(tracer))
+      expect(spans).toHaveLength(0)
+    }))
+})
+
+// -----------------------------------------------------------------------------
+// non-ASCII Link targets
+// -----------------------------------------------------------------------------
+
+describe("Paginate non-ASCII Link targets", () => {
+  // transports hand a header over one character a byte: these are the UTF-8 bytes of "/café?q=ü", as a server
+  // writes them
+  const utf8AsLatin1 = Buffer.from("/café?q=ü", "utf8").toString("latin1")
+
+  it.effect("a Link target's UTF-8 bytes are read as UTF-8, as Redirect reads a Location (not sent double-encoded)", () =>
+    Effect.gen(function*() {
+      expect(Paginate.parseLinkHeader(`<${utf8AsLatin1}>; rel="next"`)[0]?.uri).toBe("/café?q=ü")
+      expect(Paginate.nextLink({ link: `<${utf8AsLatin1}>; rel="next"` }, "https://api.test/items")).toEqual(
+        Option.some(new URL("https://api.test/caf%C3%A9?q=%C3%BC"))
+      )
+      const api = linkServer((n) => (n === 1 ? utf8AsLatin1 : undefined))
+      yield* collect(linkPages(api))
+      expect(api.seen.map((s) => s.url)).toEqual(["https://api.test/items", "https://api.test/caf%C3%A9?q=%C3%BC"])
+    }))
+
+  it("bytes that are not UTF-8 (a Latin-1 é), and text already decoded, are kept as they are", () => {
+    expect(Paginate.parseLinkHeader(`</caf\u00e9>; rel="next"`)[0]?.uri).toBe("/caf\u00e9")
+    expect(Paginate.parseLinkHeader(`</café/\u{1F600}>; rel="next"`)[0]?.uri).toBe("/café/\u{1F600}")
+  })
 })

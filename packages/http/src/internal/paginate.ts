@@ -10,6 +10,8 @@ import type * as Paginate from "../Paginate.js"
 import * as attempt from "./attempt.js"
 import * as redaction from "./redaction.js"
 import * as redirect from "./redirect.js"
+import * as sturdyClient from "./sturdyClient.js"
+import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -91,7 +93,9 @@ const parseInto = (value: string, out: Array<Paginate.Link>): void => {
     const close = value.indexOf(">", i + 1)
     // no `>` anywhere after: nothing after this can be a link either
     if (close === -1) return
-    const uri = value.slice(i + 1, close).trim()
+    // a non-ASCII target, handed over by the transport as Latin-1, read as the UTF-8 the server wrote (as Redirect
+    // reads a `Location`)
+    const uri = redirect.decodeLocation(value.slice(i + 1, close).trim())
     i = close + 1
     const params: Record<string, string> = Object.create(null)
     let ok = true
@@ -256,6 +260,20 @@ const checkFunction = (name: string, value: unknown, required: boolean, problems
 
 const originOf = (url: URL): string => `${url.protocol}//${url.host}`
 
+/** The base URL as written, when it is an absolute http(s) URL (shown redacted otherwise: it could hold a secret). */
+const checkBaseUrl = (value: unknown, problems: Array<string>): string | undefined => {
+  if (value === undefined) return undefined
+  const text = value instanceof URL ? value.href : typeof value === "string" ? value : undefined
+  const url = text === undefined ? undefined : resolve(text, undefined)
+  if (url !== undefined && (url.protocol === "http:" || url.protocol === "https:")) return text
+  problems.push(
+    `baseUrl must be an absolute http(s) URL${
+      text === undefined ? shown(value) : ` (got "${redaction.redactUrl(text)}")`
+    }`
+  )
+  return undefined
+}
+
 /** Each allowed origin as `scheme://host[:port]`, or a problem (values shown redacted: one could hold a secret). */
 const checkOrigins = (value: unknown, problems: Array<string>): ReadonlySet<string> => {
   const origins = new Set<string>()
@@ -317,6 +335,15 @@ const failure = (
 // the stream
 // -----------------------------------------------------------------------------
 
+/** The request with its relative URL resolved against `baseUrl` as `SturdyClient` resolves one; as it is without. */
+const withBaseUrl = (
+  request: HttpClientRequest.HttpClientRequest,
+  baseUrl: string | undefined
+): HttpClientRequest.HttpClientRequest => {
+  const url = sturdyClient.resolveUrl(baseUrl, request.url)
+  return url === request.url ? request : HttpClientRequest.setUrl(request, url)
+}
+
 /** What to do after a page: stop, fetch this request, or fail (after emitting the page). */
 type Next =
   | { readonly _tag: "Done" }
@@ -327,16 +354,42 @@ const done: Next = { _tag: "Done" }
 
 type State = Next & { readonly pages: number }
 
+/** What to do after `page`, the `pages`-th, fetched with `request`. */
+type NextOf<P> = (
+  page: P,
+  request: HttpClientRequest.HttpClientRequest,
+  pages: number,
+  observer: telemetry.StreamObserver
+) => Next
+
+/** The `sturdy.strategy` of a listing's span. */
+type Strategy = "links" | "cursor" | "page_numbers" | "offsets"
+
 /**
  * Fetches pages one a pull: the first with `first`, each next one as `next` decides from the page just fetched.
  * Nothing is fetched before the consumer pulls, and a failure `next` decides is raised only when the page after is
- * pulled, so `Stream.take` never sees it. Each page is one call of `fetch`: its retries are the caller's.
+ * pulled, so `Stream.take` never sees it. Each page is one call of `fetch`: its retries are the caller's. The whole
+ * listing is one `http.client.paginate` span (with a real tracer) whose children are the pages' calls, ended with
+ * the pages so far however the stream ends (a failure, an interruption, `Stream.take`).
  */
 const unfold = <P, E, R>(
+  strategy: Strategy,
   first: HttpClientRequest.HttpClientRequest,
   fetch: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<P, E, R>,
   maxPages: number,
-  next: (page: P, request: HttpClientRequest.HttpClientRequest, pages: number) => Next
+  next: NextOf<P>
+): Stream.Stream<P, E | PaginationError, R> =>
+  telemetry.observeStream(telemetry.paginateKind, first, (observer) => {
+    observer.span?.attribute("sturdy.strategy", strategy)
+    return pagesOf(first, fetch, maxPages, next, observer)
+  })
+
+const pagesOf = <P, E, R>(
+  first: HttpClientRequest.HttpClientRequest,
+  fetch: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<P, E, R>,
+  maxPages: number,
+  next: NextOf<P>,
+  observer: telemetry.StreamObserver
 ): Stream.Stream<P, E | PaginationError, R> =>
   Stream.unfoldEffect<State, P, E | PaginationError, R>(
     { _tag: "Fetch", request: first, pages: 0 },
@@ -354,7 +407,8 @@ const unfold = <P, E, R>(
           }
           return Effect.map(fetch(state.request), (page) => {
             const pages = state.pages + 1
-            return Option.some([page, { ...next(page, state.request, pages), pages }] as const)
+            observer.delivered()
+            return Option.some([page, { ...next(page, state.request, pages, observer), pages }] as const)
           })
         }
       }
@@ -367,9 +421,9 @@ const refused = <P>(
 ): Stream.Stream<P, PaginationError> => Stream.fail(failure(request, "InvalidOptions", problems.join("; "), 0))
 
 /** The options of every strategy, read once (a getter runs once), with the problems found. */
-const readCommon = (input: unknown, problems: Array<string>): { maxPages: number } => {
+const readCommon = (input: unknown, problems: Array<string>): { maxPages: number; baseUrl: string | undefined } => {
   const options = (input ?? {}) as Paginate.Options
-  return { maxPages: checkMaxPages(options.maxPages, problems) }
+  return { maxPages: checkMaxPages(options.maxPages, problems), baseUrl: checkBaseUrl(options.baseUrl, problems) }
 }
 
 /** @internal */
@@ -381,16 +435,27 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
   Stream.suspend(() => {
     const problems: Array<string> = [...checkObject(options)]
     if (problems.length > 0) return refused(request, problems)
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const allowed = checkOrigins(options?.allowedOrigins, problems)
-    const start = targetOf(request)
+    const first = withBaseUrl(request, baseUrl)
+    const start = targetOf(first)
     if (start === undefined || (start.protocol !== "http:" && start.protocol !== "https:")) {
-      problems.push("the first request's URL must be an absolute http(s) URL (next links are resolved against it)")
+      problems.push(
+        baseUrl === undefined
+          ? "the first request's URL must be an absolute http(s) URL (next links are resolved against it), " +
+            "or relative with a baseUrl"
+          : "the first request's URL, resolved against baseUrl, must be an absolute http(s) URL"
+      )
     }
     if (problems.length > 0 || start === undefined) return refused(request, problems)
     const startOrigin = originOf(start)
-    const visited = new Set<string>([start.href])
-    return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
+    // the first URL without its credentials, as next links are resolved (and refused when they carry some): a link
+    // back to it, which goes on with them, is a loop at once, not a page fetched twice
+    const startKey = new URL(start)
+    startKey.username = ""
+    startKey.password = ""
+    const visited = new Set<string>([startKey.href])
+    return unfold("links", first, fetch, maxPages, (page, sent, pages): Next => {
       const uri = nextUri(page)
       if (uri === undefined) return done
       // resolved against the page's URL without its credentials: a link that carries some is told apart from a
@@ -423,7 +488,7 @@ export const links = <P extends Paginate.HeaderSource, E, R>(
       visited.add(to.href)
       // built from the first request, so a page back on the first origin has its credentials again; on another
       // origin (allowed) every credential is dropped, as a redirect drops them (303: a GET without body)
-      return { _tag: "Fetch", request: redirect.nextRequest(request, 303, new URL(start), to) }
+      return { _tag: "Fetch", request: redirect.nextRequest(first, 303, new URL(start), to) }
     })
   })
 
@@ -447,16 +512,17 @@ export const cursor = <P, E, R>(
     if (problems.length > 0 || options === undefined || options === null) {
       return refused(request, problems.length > 0 ? problems : ["options are required (cursor)"])
     }
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const cursorOf = options.cursor
     const build = options.request
     checkFunction("cursor", cursorOf, true, problems)
     checkFunction("request", build, false, problems)
     const param = checkParam("param", options.param, "cursor", problems)
     if (problems.length > 0) return refused(request, problems)
-    const base = withQueryAsParams(request)
+    const first = withBaseUrl(request, baseUrl)
+    const base = withQueryAsParams(first)
     const seen = new Set<string>()
-    return unfold(request, fetch, maxPages, (page, sent, pages): Next => {
+    return unfold("cursor", first, fetch, maxPages, (page, sent, pages): Next => {
       const value = cursorValue(cursorOf(page))
       if (value === undefined) return done
       if (typeof value !== "string") {
@@ -471,7 +537,7 @@ export const cursor = <P, E, R>(
       seen.add(value)
       return {
         _tag: "Fetch",
-        request: build === undefined ? HttpClientRequest.setUrlParam(base, param, value) : build(value, request)
+        request: build === undefined ? HttpClientRequest.setUrlParam(base, param, value) : build(value, first)
       }
     })
   })
@@ -487,7 +553,7 @@ const numbered = <P, E, R>(
     if (problems.length > 0 || options === undefined || options === null) {
       return refused(request, problems.length > 0 ? problems : ["options are required (items)"])
     }
-    const { maxPages } = readCommon(options, problems)
+    const { baseUrl, maxPages } = readCommon(options, problems)
     const itemsOf = options.items
     checkFunction("items", itemsOf, true, problems)
     const param = checkParam("param", options.param, kind, problems)
@@ -503,15 +569,20 @@ const numbered = <P, E, R>(
     }
     if (pageSize === undefined && sizeParam !== undefined) problems.push("sizeParam needs a pageSize to send")
     if (problems.length > 0) return refused(request, problems)
-    let base = withQueryAsParams(request)
+    let base = withQueryAsParams(withBaseUrl(request, baseUrl))
     if (sizeParam !== undefined && pageSize !== undefined) {
       base = HttpClientRequest.setUrlParam(base, sizeParam, String(pageSize))
     }
     const at = (n: number) => HttpClientRequest.setUrlParam(base, param, String(n))
     let position = start
-    return unfold(at(start), fetch, maxPages, (page, sent, pages): Next => {
+    let received = 0
+    const strategy = kind === "page" ? "page_numbers" : "offsets"
+    return unfold(strategy, at(start), fetch, maxPages, (page, sent, pages, observer): Next => {
       const items = itemsOf(page)
       const count = Array.isArray(items) ? items.length : 0
+      // the items counted so far, on the listing's span (its `items` is what tells a last page)
+      received += count
+      observer.span?.attribute("sturdy.items", received)
       if (count === 0 || (pageSize !== undefined && count < pageSize)) return done
       position += kind === "page" ? 1 : count
       if (!Number.isSafeInteger(position)) {

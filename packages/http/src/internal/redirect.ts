@@ -41,9 +41,11 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 /**
  * The `Location` as the server wrote it. Transports hand header values over as Latin-1 (one character a byte), but
  * servers write a non-ASCII `Location` in UTF-8, as browsers, undici's fetch and got read it: its bytes are decoded as
- * UTF-8 when they are valid UTF-8, and left as they are otherwise (a Latin-1 value, or one already decoded).
+ * UTF-8 when they are valid UTF-8, and left as they are otherwise (a Latin-1 value, or one already decoded). Shared
+ * with `Paginate`, which reads a `Link` header's URI reference the same way.
+ * @internal
  */
-const decodeLocation = (location: string): string => {
+export const decodeLocation = (location: string): string => {
   let nonAscii = false
   for (let i = 0; i < location.length; i++) {
     const code = location.charCodeAt(i)

@@ -169,6 +169,10 @@ export const metrics = globalValue(Symbol.for("@sturdy/http/Telemetry/metrics"),
   downloadResumes: Metric.counter("sturdy_http_download_resumes_total", {
     description: "Download resumes (range requests after a cut), by host and reason (the cut's failure tag)",
     incremental: true
+  }),
+  paginatePages: Metric.counter("sturdy_http_paginate_pages_total", {
+    description: "Pages a Paginate listing fetched, by host (the first request's)",
+    incremental: true
   })
 }))
 
@@ -849,6 +853,19 @@ export const jsonLinesKind: StreamKind = {
   restartsAttribute: undefined,
   countAttribute: "sturdy.items",
   countMetric: undefined
+}
+
+/**
+ * @internal A `Paginate` listing: the pages fetched are what it counts. It never restarts (a page that fails is the
+ * caller's call, retried by the caller's policy as one call).
+ */
+export const paginateKind: StreamKind = {
+  spanName: "http.client.paginate",
+  restartEvent: "restart",
+  restartMetric: undefined,
+  restartsAttribute: undefined,
+  countAttribute: "sturdy.pages",
+  countMetric: metrics.paginatePages
 }
 
 /** @internal The reconnect reason of a connection that ended without a failure. */
