@@ -14,6 +14,8 @@
  *
  * | `http.client.event_stream {METHOD}`  | `internal` | a whole `EventStream`: the request attributes; a `reconnect` event per reconnect (`sturdy.reason`: the failure's tag or `stream_ended`, `sturdy.delay_ms`, `sturdy.reconnects` so far, `http.response.status_code` of a status failure, `sturdy.last_event_id_sent`: whether the request resumes from an id, never the id itself); at the end `sturdy.events`, `sturdy.reconnects`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (`ReconnectsExhausted`), `sturdy.outcome` |
  * | `http.client.download {METHOD}`       | `internal` | a whole `Download`: the request attributes; a `resume` event per resume, at its request (`sturdy.reason`: the cut's tag, `sturdy.offset`, `sturdy.delay_ms`: the wait, `sturdy.resumes` so far); at the end `sturdy.bytes` (emitted), `sturdy.resumes`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `DownloadError`'s), `sturdy.outcome` |
+ * | `http.client.json_lines {METHOD}`     | `internal` | a whole `JsonLines` stream: the request attributes, `sturdy.format` (`ndjson`, `json-seq`); at the end `sturdy.items`, `sturdy.skipped` (with `onInvalid: "skip"`), `error.type`, `sturdy.failure_tag`, `sturdy.outcome`; no line's content |
+ * | `http.client.paginate {METHOD}`       | `internal` | a whole `Paginate` listing: the first request's attributes, `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`); each page's call is its child; at the end (the stream ended, failed, was interrupted or stopped being pulled) `sturdy.pages`, `sturdy.items` (`pageNumbers`, `offsets`), `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `PaginationError`'s), `sturdy.outcome` |
  *
  * Each connection of an `EventStream` and each request of a `Download` gets the redacted `http.client {METHOD}` span
  * `Attempt` gives (below), as a child of the stream's span; it ends when the response's headers arrive.
@@ -34,8 +36,9 @@
  * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
  * per call one fiber-ref region, a regex for the host, a set lookup for its label, and counter and histogram updates
  * on label arrays built once per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
- * An `EventStream` or a `Download` without a tracer: a regex for the host and a set lookup for its label per stream,
- * then a counter update per event and per reconnect or resume (metrics count with or without a tracer).
+ * An `EventStream`, a `Download` or a `Paginate` listing without a tracer: a regex for the host and a set lookup for
+ * its label per stream, then a counter update per event, per page and per reconnect or resume (metrics count with or
+ * without a tracer).
  *
  * ## Metrics
  *
@@ -53,6 +56,7 @@
  * | `sturdy_http_event_stream_reconnects_total` | counter | `host`, `reason` (the failure's tag, or `stream_ended`) |
  * | `sturdy_http_event_stream_events_total`   | counter   | `host`                                      |
  * | `sturdy_http_download_resumes_total`      | counter   | `host`, `reason` (the cut's tag: `BodyTruncated`, `Timeout`, ...) |
+ * | `sturdy_http_paginate_pages_total`        | counter   | `host` (the first request's)                |
  *
  * - `outcome`: `success`, `failure` (an HTTP failure), `rejected` (a policy refused: breaker open, bulkhead full,
  *   rate limited), `interrupted`, `defect`. `failure_tag`: the failure's `_tag`, `none` on success.
@@ -239,6 +243,8 @@ export const metrics: {
   readonly eventStreamEvents: Metric.Metric.Counter<number>
   /** @since 0.2.0 */
   readonly downloadResumes: Metric.Metric.Counter<number>
+  /** @since 0.2.0 */
+  readonly paginatePages: Metric.Metric.Counter<number>
 } = internal.metrics
 
 /**
