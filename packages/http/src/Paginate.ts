@@ -22,7 +22,7 @@
  *
  * | Reason           | When                                                                                    |
  * | ---------------- | --------------------------------------------------------------------------------------- |
- * | `Loop`           | a next link to a URL already fetched, or a cursor already followed                      |
+ * | `Loop`           | a next link to a URL already fetched, or a cursor already followed (the one the first request carries in `param` too) |
  * | `CrossOrigin`    | a next link to another origin (scheme, host, port) than the first request's, not in `allowedOrigins` |
  * | `Downgrade`      | a next link over `http:` when the first request was `https:`, even to an origin listed in `allowedOrigins` (no option allows it) |
  * | `InvalidLink`    | a next link that does not parse, is not http(s) (`javascript:`, `file:`, `data:`), or carries `user:pass@`; a cursor that is not a string or a finite number (a number is sent written out) |

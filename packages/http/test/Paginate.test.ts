@@ -381,6 +381,27 @@ describe("Paginate safety", () => {
       expect(api.seen.map((s) => s.url)).toEqual(["https://ada:pw@api.test/items"])
     }))
 
+  it.effect("Loop: a page answering the cursor the first request already carries is a loop at once", () =>
+    Effect.gen(function*() {
+      const api = fakeApi(() => ({ body: { next: "c1" } }))
+      const failure = yield* failureOf(
+        Paginate.cursor(HttpClientRequestM.get("https://api.test/x?cursor=c1"), (r) => Attempt.send(api.client, r), {
+          cursor: (page) => (JSON.parse(page.text) as { next: string }).next
+        })
+      )
+      expect(failure).toMatchObject({ reason: "Loop", pages: 1 })
+      expect(api.seen).toHaveLength(1)
+      // with a request the caller builds, the first cursor is not known: the repeat is found one page later
+      const built = fakeApi(() => ({ body: { next: "c1" } }))
+      const later = yield* failureOf(
+        Paginate.cursor(HttpClientRequestM.get("https://api.test/x?cursor=c1"), (r) => Attempt.send(built.client, r), {
+          cursor: (page) => (JSON.parse(page.text) as { next: string }).next,
+          request: (cursor, first) => HttpClientRequestM.setUrlParam(first, "cursor", cursor)
+        })
+      )
+      expect(later).toMatchObject({ reason: "Loop", pages: 2 })
+    }))
+
   it.effect("a cursor that is a number is sent written out; one of another type fails instead of ending the listing", () =>
     Effect.gen(function*() {
       const api = fakeApi((url) => ({ body: { next: url.searchParams.get("after") === null ? 42 : null } }))

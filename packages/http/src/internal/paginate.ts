@@ -1,5 +1,6 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as UrlParams from "@effect/platform/UrlParams"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -521,7 +522,10 @@ export const cursor = <P, E, R>(
     if (problems.length > 0) return refused(request, problems)
     const first = withBaseUrl(request, baseUrl)
     const base = withQueryAsParams(first)
-    const seen = new Set<string>()
+    // the cursor the first request already carries was followed too: a page that answers it again is a loop at once
+    const seen = new Set<string>(
+      build === undefined ? Option.toArray(UrlParams.getFirst(base.urlParams, param)) : []
+    )
     return unfold("cursor", first, fetch, maxPages, (page, sent, pages): Next => {
       const value = cursorValue(cursorOf(page))
       if (value === undefined) return done
