@@ -99,6 +99,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `tls` | Node's: the system's CAs, no client certificate, certificates verified (see {@link TlsOptions}) |
  * | `proxy` | none: direct connections, whatever `HTTP_PROXY` says (see {@link ProxyOption}; `http:`, `https:`, `socks5:`, `socks5h:`) |
  * | `socketPath` | none: TCP to the URL's host |
+ * | `dns` | none: every new connection resolves its host name (see {@link DnsOptions}) |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -217,6 +218,72 @@ export interface DispatcherOptions {
    * @since 0.2.0
    */
   readonly socketPath?: string | undefined
+  /**
+   * Caches the addresses of host names (undici's DNS interceptor): `true` for the defaults, or {@link DnsOptions}.
+   * Off by default. It cannot be combined with `proxy` (the proxy resolves the origin's name) or `socketPath`.
+   *
+   * @since 0.2.0
+   */
+  readonly dns?: boolean | DnsOptions | undefined
+}
+
+/**
+ * The DNS cache of the `dns` option. Without it every new connection resolves its host with `getaddrinfo`, which
+ * Node runs on libuv's thread pool (4 threads by default, shared with file I/O and `crypto`): under load, lookups
+ * queue behind one another and slow resolvers turn into `EAI_AGAIN`. With it, a name is resolved once and its
+ * addresses are used for up to `maxTtl` (Node's resolver reports no DNS TTL, so this is the TTL), round-robin
+ * among them.
+ *
+ * | field | default |
+ * | --- | --- |
+ * | `maxTtl` | 10 seconds (undici's): short enough to follow a DNS change (a failover, a redeploy) soon |
+ * | `maxItems` | 1000 host names (undici's is unbounded); past it the expired names are dropped, then the least recently resolved |
+ * | `dualStack` | `true` (undici's): a name's IPv4 and IPv6 addresses are used in turn, and a connection refused or timed out on one family is tried once on the other; `false` uses IPv4 only |
+ * | `lookup` | `dns.lookup` (getaddrinfo), IPv4 first |
+ *
+ * Requests stay as without the cache: the `Host` header and the TLS name (SNI, and the name the certificate must
+ * match) are the URL's (or the request's `Host` header's, or `tls.servername`), never the address connected to. A
+ * name that does not resolve, or resolves to no address, is a `ConnectionError` `DnsLookup` in `@sturdy/http`, and is
+ * not cached. A connection to a cached address that is refused, unreachable or times out drops the name, so the next
+ * request resolves it again. An IP address in the URL is not looked up. Connections are pooled per address: with
+ * `connections`, each address of a name gets that many. The lookup is not bounded by `connectTimeout`: an attempt
+ * timeout or deadline (`Attempt`, `Policy`) bounds a request waiting on it.
+ *
+ * A `maxTtl` that is not a positive duration, a `maxItems` that is not an integer >= 1, a `dualStack` that is not a
+ * boolean or a `lookup` that is not a function is a `RangeError` naming it (`dns.maxTtl`, ...); so is `dns` with
+ * `proxy` or `socketPath`.
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const cached: UndiciHttpClient.DispatcherOptions = { dns: true }
+ * const longer: UndiciHttpClient.DispatcherOptions = { dns: { maxTtl: "1 minute", maxItems: 100 } }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface DnsOptions {
+  /** How long a name's addresses are used before it is resolved again. */
+  readonly maxTtl?: Duration.DurationInput | undefined
+  /** How many host names are cached at most. */
+  readonly maxItems?: number | undefined
+  /** Whether IPv6 addresses are used too, in turn with IPv4 ones (`true`), or IPv4 only (`false`). */
+  readonly dualStack?: boolean | undefined
+  /**
+   * Resolves a host name, as `dns.lookup` does with `all: true` (which it may be): a resolver of your own (service
+   * discovery, a fixed table in tests). An error with a `code` such as `ENOTFOUND` is a `DnsLookup`.
+   */
+  readonly lookup?:
+    | ((
+      hostname: string,
+      options: { readonly all: true; readonly family: 0 | 4 | 6 },
+      callback: (
+        error: NodeJS.ErrnoException | null,
+        addresses: ReadonlyArray<{ readonly address: string; readonly family: number }>
+      ) => void
+    ) => void)
+    | undefined
 }
 
 /**
