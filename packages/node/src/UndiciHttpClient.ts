@@ -323,8 +323,8 @@ export interface DnsOptions {
  * address (a name that does not resolve is a `ConnectionError` `DnsLookup`, the proxy never contacted). IP addresses
  * go as such with either. The port is 1080 when none is given. `socks:` (SOCKS4 to curl, SOCKS5 to undici),
  * `socks4:` and `socks4a:` are refused. A username and password in the URL (`socks5h://user:pass@proxy:1080`,
- * percent-encoded; a `Redacted` URL keeps them out of a `Config`'s rendering) are sent by RFC 1929, to the proxy only,
- * and shown nowhere; a `token` is refused (a SOCKS5 proxy takes no `Proxy-Authorization`). The connection to the
+ * percent-encoded; a `Redacted` URL keeps them out of a `Config`'s rendering), or {@link ProxyOptions}' `username`
+ * and `password` fields (not in the URL too), are sent by RFC 1929, to the proxy only, and shown nowhere; a `token` is refused (a SOCKS5 proxy takes no `Proxy-Authorization`). The connection to the
  * proxy, its handshake and its answer to `CONNECT` are bounded by `connectTimeout` together (a `ConnectTimeout`
  * past it); an `https:` origin gets the `tls` option end to end through it. This is Sturdy's own SOCKS5 client, not
  * undici's experimental `Socks5ProxyAgent`. How a SOCKS5 proxy fails, in `@sturdy/http`: one that refuses the TCP
@@ -365,6 +365,10 @@ export interface DnsOptions {
  * const viaSocks: UndiciHttpClient.DispatcherOptions = {
  *   proxy: { url: Redacted.make("socks5h://user:pass@socks.internal:1080"), noProxy: "localhost, .internal" }
  * }
+ * // the same credentials as fields, the password Redacted
+ * const socksFields: UndiciHttpClient.DispatcherOptions = {
+ *   proxy: { url: "socks5h://socks.internal:1080", username: "user", password: Redacted.make("pass") }
+ * }
  * // http: requests forwarded in absolute form (a proxy that allows CONNECT to 443 only); https: ones still tunnel
  * const squid: UndiciHttpClient.DispatcherOptions = { proxy: { url: "http://squid.internal:3128", forwardHttp: true } }
  * ```
@@ -374,7 +378,8 @@ export interface DnsOptions {
 export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOptions | "env"
 
 /**
- * A forward proxy's URL and, instead of credentials in it, the `Proxy-Authorization` value to send it.
+ * A forward proxy's URL and, instead of credentials in it, the `Proxy-Authorization` value to send it, or a
+ * `username` and `password` (an HTTP proxy gets them as Basic, a SOCKS5 proxy by RFC 1929).
  *
  * @example
  * ```ts
@@ -413,6 +418,21 @@ export interface ProxyOptions {
    * @since 0.2.0
    */
   readonly forwardHttp?: boolean | undefined
+  /**
+   * The username for the proxy, instead of one in the URL (not percent-encoded here): sent by RFC 1929 to a SOCKS5
+   * proxy (1 to 255 bytes of UTF-8), as `Proxy-Authorization: Basic` to an HTTP one (no colon, RFC 7617). Never
+   * shown. With credentials in the URL, or with `token`, it is a `RangeError` naming the option.
+   *
+   * @since 0.2.0
+   */
+  readonly username?: string | undefined
+  /**
+   * The password that goes with `username` (at most 255 bytes for SOCKS5; empty when unset). A secret: never shown;
+   * without `username` it is a `RangeError` naming `proxy.password`.
+   *
+   * @since 0.2.0
+   */
+  readonly password?: string | Redacted.Redacted<string> | undefined
 }
 
 /**

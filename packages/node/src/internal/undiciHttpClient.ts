@@ -433,12 +433,56 @@ const strictDecode = (component: string): string | undefined => {
   }
 }
 
+/** The `username` and `password` fields of a proxy's options (instead of credentials in its URL). */
+interface ProxyCredentials {
+  readonly username: string
+  readonly password: string
+}
+
+const credentialsTwice = (field: string) =>
+  proxyError(field, "has credentials in the URL and proxy.username / proxy.password: give one of them")
+
+/**
+ * The `username` and `password` fields, or a `RangeError` naming them (never showing them): strings (the password
+ * may be `Redacted`), a password only with a username; none when both are unset.
+ */
+const toProxyCredentials = (username: unknown, password: unknown): ProxyCredentials | undefined => {
+  const pass = Redacted.isRedacted(password) ? Redacted.value(password) : password
+  const none = (value: unknown) => value === undefined || value === null
+  if (none(username) && none(pass)) return undefined
+  if (typeof username !== "string" || username === "") {
+    throw none(username)
+      ? proxyError("proxy.password", "is set without proxy.username")
+      : proxyError("proxy.username", `(${typeOf(username)}) must be a non-empty string`)
+  }
+  if (!none(pass) && typeof pass !== "string") {
+    throw proxyError("proxy.password", `(${typeOf(pass)}) must be a string or a Redacted one`)
+  }
+  return { username, password: typeof pass === "string" ? pass : "" }
+}
+
+/** The fields as RFC 1929 credentials: 1 to 255 bytes of UTF-8 for the username, at most 255 for the password. */
+const socksCredentials = (fields: ProxyCredentials): NonNullable<Socks5.Socks5Proxy["credentials"]> => {
+  const user = Buffer.byteLength(fields.username, "utf8")
+  const pass = Buffer.byteLength(fields.password, "utf8")
+  if (user > 255) throw proxyError("proxy.username", `has ${user} bytes (SOCKS5 allows 255)`)
+  if (pass > 255) throw proxyError("proxy.password", `has ${pass} bytes (SOCKS5 allows 255)`)
+  return { username: fields.username, password: fields.password }
+}
+
+/** The fields as `Proxy-Authorization: Basic` (RFC 7617: no colon in the username), for an HTTP proxy. */
+const basicCredentials = (fields: ProxyCredentials, hasToken: boolean): string => {
+  if (hasToken) throw proxyError("proxy.token", "is set with proxy.username / proxy.password: give one of them")
+  if (fields.username.includes(":")) throw proxyError("proxy.username", "must not contain a colon (Basic, RFC 7617)")
+  return `Basic ${Buffer.from(`${fields.username}:${fields.password}`, "utf8").toString("base64")}`
+}
+
 /**
  * A SOCKS5 proxy URL's target, or a `RangeError` naming `field`: `socks5:` resolves the origin's host name here,
  * `socks5h:` at the proxy (curl's readings); port 1080 when none is given. Credentials are RFC 1929's username and
  * password: percent-encoded UTF-8, 1 to 255 bytes for the username, at most 255 for the password.
  */
-const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget => {
+const socksTarget = (field: string, url: URL, hasToken: boolean, fields?: ProxyCredentials): ProxyTarget => {
   if (hasToken) {
     throw proxyError(
       field,
@@ -453,6 +497,7 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
   }
   let credentials: Socks5.Socks5Proxy["credentials"]
   if (url.username !== "" || url.password !== "") {
+    if (fields !== undefined) throw credentialsTwice(field)
     const username = strictDecode(url.username)
     const password = strictDecode(url.password)
     if (username === undefined || password === undefined) {
@@ -466,6 +511,7 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
     if (pass.length > 255) throw proxyError(field, `has a password of ${pass.length} bytes (SOCKS5 allows 255)`)
     credentials = { username, password }
   }
+  if (fields !== undefined) credentials = socksCredentials(fields)
   const port = url.port === "" ? 1080 : Number(url.port)
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
   return {
@@ -480,7 +526,13 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
  * `socks5h:` proxy, nothing else (a path, a query or a fragment would be ignored without a word). No message shows
  * the URL: it may hold credentials.
  */
-const proxyTarget = (field: string, input: string, token: string | undefined, schemeless: boolean): ProxyTarget => {
+const proxyTarget = (
+  field: string,
+  input: string,
+  token: string | undefined,
+  schemeless: boolean,
+  fields?: ProxyCredentials
+): ProxyTarget => {
   const text = schemeless && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? `http://${input}` : input
   let url: URL
   try {
@@ -492,7 +544,7 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
     if (/[?#]/.test(text)) {
       throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
     }
-    return socksTarget(field, url, token !== undefined)
+    return socksTarget(field, url, token !== undefined, fields)
   }
   if (url.protocol === "socks:") {
     throw proxyError(field, "(socks:) is ambiguous (SOCKS4 to curl, SOCKS5 to undici): write socks5: or socks5h:")
@@ -514,8 +566,11 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
   if (hasUserinfo && token !== undefined) {
     throw proxyError(field, "has credentials in the URL and a token: give one of them")
   }
+  if (hasUserinfo && fields !== undefined) throw credentialsTwice(field)
   const authorization = hasUserinfo
     ? `Basic ${Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`, "utf8").toString("base64")}`
+    : fields !== undefined
+    ? basicCredentials(fields, token !== undefined)
     : token
   url.username = ""
   url.password = ""
@@ -589,7 +644,8 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
-    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false)
+    const credentials = toProxyCredentials(options.username, options.password)
+    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false, credentials)
     const forward = options.forwardHttp
     if (forward !== undefined && forward !== null && typeof forward !== "boolean") {
       throw proxyError("proxy.forwardHttp", `(${typeOf(forward)}) must be true or false`)
