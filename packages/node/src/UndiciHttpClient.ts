@@ -238,7 +238,7 @@ export interface DispatcherOptions {
  * | --- | --- |
  * | `maxTtl` | 10 seconds (undici's): short enough to follow a DNS change (a failover, a redeploy) soon |
  * | `maxItems` | 1000 host names (undici's is unbounded); past it the expired names are dropped, then the least recently resolved |
- * | `dualStack` | `true` (undici's): a name's IPv4 and IPv6 addresses are used in turn, and a connection refused or timed out on one family is tried once on the other; `false` uses IPv4 only |
+ * | `dualStack` | `true` (undici's): a name's IPv4 and IPv6 addresses are used in turn, and a connection refused (`ECONNREFUSED`, `ETIMEDOUT`) on one family is tried once on the other; `false` looks up and uses IPv4 only |
  * | `lookup` | `dns.lookup` (getaddrinfo), IPv4 first |
  *
  * Requests stay as without the cache: the `Host` header and the TLS name (SNI, and the name the certificate must

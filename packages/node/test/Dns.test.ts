@@ -8,7 +8,7 @@
 // `socketPath` is a RangeError.
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Attempt, type HttpFailure } from "@sturdy/http"
+import { Attempt, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
 import * as Fs from "node:fs"
@@ -162,6 +162,9 @@ describe("UndiciHttpClient dns", () => {
           }
         }))
       expect(asked).toEqual(["missing.sturdy.test", "missing.sturdy.test", "empty.sturdy.test"])
+      const failure = yield* withClient({ dns: { lookup } }, (send) =>
+        Effect.flip(send(`http://missing.sturdy.test:${plainPort}/`)))
+      expect(HttpFailure.mayHaveReachedServer(failure)).toBe(false)
     }))
 
   it.live("EAI_AGAIN from the resolver is DnsLookup too", () =>
@@ -285,6 +288,33 @@ describe("UndiciHttpClient dns", () => {
       }))
       expect(failure._tag).toBe("Timeout")
       expect((failure as { readonly requestSent?: boolean }).requestSent).toBe(false)
+    }))
+
+  it.effect("values out of range are a RangeError naming the field; false, null and true are taken", () =>
+    Effect.gen(function*() {
+      const defectOf = (dns: unknown) =>
+        Effect.exit(Effect.scoped(UndiciHttpClient.makeDispatcher({ dns } as UndiciHttpClient.DispatcherOptions)))
+          .pipe(Effect.map((exit) => Exit.isFailure(exit) ? Cause.squash(exit.cause) : "made"))
+      const cases: ReadonlyArray<readonly [unknown, RegExp]> = [
+        ["yes", /^UndiciHttpClient: dns \(of type string\) must be true, false or an object$/],
+        [1, /^UndiciHttpClient: dns \(of type number\) must be true, false or an object$/],
+        [[], /^UndiciHttpClient: dns \(.*\) must be true, false or an object$/],
+        [{ maxTtl: 0 }, /^UndiciHttpClient: dns\.maxTtl \(0\) must be positive$/],
+        [{ maxTtl: -1 }, /^UndiciHttpClient: dns\.maxTtl \(-1\) must not be negative$/],
+        [{ maxTtl: "soon" }, /^UndiciHttpClient: dns\.maxTtl \(soon\) is not a duration$/],
+        [{ maxItems: 0 }, /^UndiciHttpClient: dns\.maxItems \(0\) must be an integer >= 1$/],
+        [{ maxItems: 1.5 }, /^UndiciHttpClient: dns\.maxItems \(1\.5\) must be an integer >= 1$/],
+        [{ dualStack: "no" }, /^UndiciHttpClient: dns\.dualStack \(of type string\) must be true or false$/],
+        [{ lookup: "8.8.8.8" }, /^UndiciHttpClient: dns\.lookup \(of type string\) must be a function/]
+      ]
+      for (const [dns, message] of cases) {
+        const defect = yield* defectOf(dns)
+        expect(defect, String(dns)).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, String(dns)).toMatch(message)
+      }
+      for (const dns of [false, null, undefined, true, {}, { maxTtl: "1 millis", maxItems: 1, dualStack: false }]) {
+        expect(yield* defectOf(dns)).toBe("made")
+      }
     }))
 
   it.effect("dns with proxy or socketPath is a RangeError naming both", () =>
