@@ -10,9 +10,10 @@ import { HttpClientRequest } from "@effect/platform"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Cause, Deferred, Effect, Exit, Fiber } from "effect"
+import { Cause, Config, ConfigError, Deferred, Effect, Exit, Fiber, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
+import * as Http2 from "node:http2"
 import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
@@ -315,6 +316,39 @@ describe("UndiciHttpClient dns", () => {
       for (const dns of [false, null, undefined, true, {}, { maxTtl: "1 millis", maxItems: 1, dualStack: false }]) {
         expect(yield* defectOf(dns)).toBe("made")
       }
+    }))
+
+  it.live("http2: h2 by ALPN to the cached address, with the URL's name as SNI", () =>
+    Effect.gen(function*() {
+      const { asked, lookup } = counting({ "api.sturdy.test": v4 })
+      const versions: Array<string> = []
+      let servername: string | false | undefined
+      const h2 = Http2.createSecureServer(
+        { cert: fixture("server-cert.pem"), key: fixture("server-key.pem"), allowHTTP1: true },
+        (request, response) => {
+          versions.push(request.httpVersion)
+          response.end("ok")
+        }
+      )
+      h2.on("secureConnection", (socket: Tls.TLSSocket & { readonly servername?: string | false }) => {
+        servername = socket.servername
+      })
+      const port = yield* Effect.promise(() => listen(h2))
+      yield* withClient({ dns: { lookup }, http2: true, tls: { ca: caCert } }, (send) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 3; i++) expect(yield* send(`https://api.sturdy.test:${port}/`)).toBe("ok")
+        })).pipe(Effect.ensuring(Effect.promise(() => close(h2))))
+      expect(versions).toEqual(["2.0", "2.0", "2.0"])
+      expect(servername).toBe("api.sturdy.test")
+      expect(asked).toEqual(["api.sturdy.test"])
+    }))
+
+  it.effect("layerConfig: a dns value out of range is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const layer = UndiciHttpClient.layerConfig(Config.succeed({ dns: { maxItems: 0 } }))
+      const error = yield* Effect.flip(Effect.scoped(Layer.build(layer)))
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("dns.maxItems")
     }))
 
   it.effect("dns with proxy or socketPath is a RangeError naming both", () =>
