@@ -1020,10 +1020,11 @@ const dnsCache = (settings: DnsSettings): Undici.Dispatcher.DispatcherComposeInt
     maxItems: settings.maxItems,
     dualStack: settings.dualStack,
     storage,
-    lookup: (origin, options, callback) =>
+    lookup: (origin, _options, callback) =>
       settings.lookup(
         origin.hostname,
-        { all: true, family: options.family === 4 || options.family === 6 ? options.family : 0 },
+        // undici passes its own settings here (`dualStack`, `affinity`), not `dns.lookup`'s `family`
+        { all: true, family: settings.dualStack ? 0 : 4 },
         (error, addresses) => {
           if (error) return callback(error, [])
           // Linux gives an address once per socket type: kept once
