@@ -134,7 +134,8 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * timeout (undici refuses it at every request), a `connections` or `pipelining` that is not an integer ≥ 0, or an `http2`
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
  * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
- * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * or too long `socketPath`, `proxy` with `socketPath` or `http2`, or a `dns` out of range or with `proxy` or `socketPath`
+ * (see {@link DnsOptions}), is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -300,8 +301,9 @@ export interface DnsOptions {
  * with `requestSent: false`). A TLS alert the origin sends after the handshake (a client certificate it refuses, over
  * TLS 1.3) is not kept through a tunnel: it reads as a reset. A proxy cannot be combined with `http2` or `socketPath`.
  *
- * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`) or as
- * {@link ProxyOptions}' `token`; either may be `Redacted`. They are sent to the proxy on each `CONNECT` only (never
+ * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`), as
+ * {@link ProxyOptions}' `username` and `password` (sent as Basic too), or as its `token`; the URL, the password and the
+ * token may be `Redacted`. One way at a time: two are a `RangeError`. They are sent to the proxy on each `CONNECT` only (never
  * to the origin), and never shown: no error message, span or `inspect` of the dispatcher holds them. A request that
  * sets `Proxy-Authorization` itself is refused (`InvalidRequest` `InvalidHeader` in `@sturdy/http`).
  *
