@@ -239,7 +239,7 @@ export interface DispatcherOptions {
  * | --- | --- |
  * | `maxTtl` | 10 seconds (undici's): short enough to follow a DNS change (a failover, a redeploy) soon |
  * | `maxItems` | 1000 host names (undici's is unbounded); past it the expired names are dropped, then the least recently resolved |
- * | `dualStack` | `true` (undici's): a name's IPv4 and IPv6 addresses are used in turn, and a connection refused (`ECONNREFUSED`, `ETIMEDOUT`) on one family is tried once on the other; `false` looks up and uses IPv4 only |
+ * | `dualStack` | `true`: IPv4 and IPv6 addresses are looked up, IPv4 ones used first and IPv6 ones for a name without any (a connection refused, `ECONNREFUSED` or `ETIMEDOUT`, is tried once on the other family); `false` looks up and uses IPv4 only. undici's own default alternates the families request by request, so that where IPv6 is unreachable (`ENETUNREACH`, which it does not retry) every other request would fail |
  * | `lookup` | `dns.lookup` (getaddrinfo), IPv4 first |
  *
  * Requests stay as without the cache: the `Host` header and the TLS name (SNI, and the name the certificate must
@@ -269,7 +269,7 @@ export interface DnsOptions {
   readonly maxTtl?: Duration.DurationInput | undefined
   /** How many host names are cached at most. */
   readonly maxItems?: number | undefined
-  /** Whether IPv6 addresses are used too, in turn with IPv4 ones (`true`), or IPv4 only (`false`). */
+  /** Whether IPv6 addresses are looked up too, used when a name has no IPv4 one (`true`), or IPv4 only (`false`). */
   readonly dualStack?: boolean | undefined
   /**
    * Resolves a host name, as `dns.lookup` does with `all: true` (which it may be): a resolver of your own (service

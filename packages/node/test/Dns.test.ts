@@ -229,7 +229,7 @@ describe("UndiciHttpClient dns", () => {
       const before = seen.length
       yield* withClient({ dns: { lookup }, tls: { ca: caCert } }, (send) =>
         Effect.gen(function*() {
-          // undici alternates the families: IPv4 first, then IPv6 (nothing listens on ::1), retried on IPv4
+          // IPv4 first (undici's own default would alternate, then retry a refused ::1 on IPv4)
           for (let i = 0; i < 2; i++) expect(yield* send(`https://api.sturdy.test:${securePort}/`)).toBe("ok")
         }))
       expect(asked).toEqual(["api.sturdy.test"])

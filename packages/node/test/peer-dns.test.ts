@@ -88,6 +88,28 @@ describe("peer: undici dns interceptor cases through UndiciHttpClient", () => {
       expect(families).toEqual([0])
     }))
 
+  it.live("dual stack: IPv4 is used while the name has an IPv4 address (undici's default alternates the families)", () =>
+    Effect.gen(function*() {
+      const seenBy = { v4: 0, v6: 0 }
+      const four = Http.createServer((_, response) => (seenBy.v4++, response.end("4")))
+      const six = Http.createServer((_, response) => (seenBy.v6++, response.end("6")))
+      const port = yield* Effect.promise(() => listen(four, "127.0.0.1"))
+      yield* Effect.promise(() => new Promise<void>((resolve) => six.listen(port, "::1", resolve)))
+      const { lookup } = table(both)
+      const results = yield* getAll({ dns: { lookup } }, `http://both.sturdy.test:${port}/`, 4).pipe(
+        Effect.ensuring(Effect.promise(() =>
+          Promise.all([four, six].map((server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections()
+              server.close(() => resolve())
+            })
+          ))
+        ))
+      )
+      expect(results).toEqual(["4", "4", "4", "4"])
+      expect(seenBy).toEqual({ v4: 4, v6: 0 })
+    }))
+
   it.live("dual stack disabled: IPv4 only is looked up and used; an IPv6-only server is refused, never retried", () =>
     Effect.gen(function*() {
       const { families, lookup } = table(both)

@@ -1019,6 +1019,9 @@ const dnsCache = (settings: DnsSettings): Undici.Dispatcher.DispatcherComposeInt
     maxTTL: settings.maxTtlMillis,
     maxItems: settings.maxItems,
     dualStack: settings.dualStack,
+    // IPv4 first, IPv6 for a name without IPv4 addresses (or when IPv4 refuses): undici's default alternates the
+    // families request by request, and an unreachable IPv6 network (ENETUNREACH) is not retried on IPv4
+    affinity: 4,
     storage,
     lookup: (origin, _options, callback) =>
       settings.lookup(
