@@ -10,7 +10,7 @@ import { HttpClientRequest } from "@effect/platform"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Cause, Config, ConfigError, Deferred, Effect, Exit, Fiber, Layer } from "effect"
+import { Cause, Config, ConfigError, Deferred, Effect, Exit, FastCheck, Fiber, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Http2 from "node:http2"
@@ -258,6 +258,38 @@ describe("UndiciHttpClient dns", () => {
         }))
       expect(asked).toEqual(["a.sturdy.test", "b.sturdy.test", "a.sturdy.test"])
     }))
+
+  // property: through real requests, the names looked up are exactly the misses of a first-in-first-out cache of
+  // `maxItems` names (a name is kept from its lookup until `maxItems` newer names were looked up), and every name,
+  // cached or not, goes through `lookup` (undici's own storage, once full, would let the Agent call getaddrinfo)
+  it.live.prop(
+    "maxItems: lookups are the misses of a FIFO cache of maxItems names",
+    [
+      FastCheck.integer({ min: 1, max: 3 }),
+      FastCheck.array(FastCheck.constantFrom("a", "b", "c", "d"), { minLength: 1, maxLength: 8 })
+    ],
+    ([maxItems, names]) =>
+      Effect.gen(function*() {
+        const table = Object.fromEntries(["a", "b", "c", "d"].map((n) => [`${n}.sturdy.test`, v4]))
+        const { asked, lookup } = counting(table)
+        yield* withClient({ dns: { lookup, maxItems } }, (send) =>
+          Effect.forEach(names, (name) => send(`http://${name}.sturdy.test:${plainPort}/`), { discard: true }))
+        const kept: Array<string> = []
+        const misses: Array<string> = []
+        for (const name of names) {
+          if (kept.includes(name)) {
+            continue
+          }
+          misses.push(`${name}.sturdy.test`)
+          kept.push(name)
+          if (kept.length > maxItems) {
+            kept.shift()
+          }
+        }
+        expect(asked).toEqual(misses)
+      }),
+    { fastCheck: { seed: 20261207, numRuns: 25 } }
+  )
 
   it.live("a request interrupted while its lookup is pending is never sent", () =>
     Effect.gen(function*() {
