@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vi
 import { Attempt, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Cause, Config, ConfigError, Deferred, Effect, Exit, FastCheck, Fiber, Layer } from "effect"
+import * as Dns from "node:dns"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Http2 from "node:http2"
@@ -128,6 +129,17 @@ describe("UndiciHttpClient dns", () => {
         }))
       expect(asked).toEqual(["api.sturdy.test"])
       expect(seen.slice(before).map((s) => s.host)).toEqual(Array(5).fill(`api.sturdy.test:${plainPort}`))
+    }))
+
+  it.live("dns: true resolves with the system's resolver (localhost), and dns.lookup itself is a lookup", () =>
+    Effect.gen(function*() {
+      const before = seen.length
+      yield* withClient({ dns: true }, (send) => send(`http://localhost:${plainPort}/`))
+      yield* withClient(
+        { dns: { lookup: Dns.lookup, dualStack: false } },
+        (send) => send(`http://localhost:${plainPort}/`)
+      )
+      expect(seen.slice(before).map((s) => s.host)).toEqual([`localhost:${plainPort}`, `localhost:${plainPort}`])
     }))
 
   it.live("a new lookup once maxTtl has passed (Date.now faked), none just before", () =>
