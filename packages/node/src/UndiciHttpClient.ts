@@ -103,6 +103,7 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * | `socketPath` | none: TCP to the URL's host |
  * | `decompress` | `false`: no `Accept-Encoding` sent, bodies handed over as sent |
  * | `maxDecompressionRatio` | 100 (decoded bytes per byte on the wire, past the first MiB), with `decompress` |
+ * | `dns` | none: every new connection resolves its host name (see {@link DnsOptions}) |
  *
  * The connect timeout ends before `Policy`'s default attempt timeout (10 seconds), as Envoy's default (5 seconds) does:
  * a host that never completes the handshake is then a `ConnectionError` `ConnectTimeout`, which never reached the
@@ -138,8 +139,9 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * that is none of `true`, `false` and `"h2c"`, a `tls` field of the wrong type or that does not parse (see
  * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
  * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, a `decompress` that is none of `true`, `false`
- * and a non-empty list of codings (or lists `"zstd"` where Node's zlib has none), or a `maxDecompressionRatio` that is
- * not a number of at least 1, is out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
+ * and a non-empty list of codings (or lists `"zstd"` where Node's zlib has none), a `maxDecompressionRatio` that is
+ * not a number of at least 1, or a `dns` out of range or with `proxy` or `socketPath` (see {@link DnsOptions}), is
+ * out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
  * @example
@@ -275,6 +277,72 @@ export interface DispatcherOptions {
    * @since 0.2.0
    */
   readonly maxDecompressionRatio?: number | undefined
+  /**
+   * Caches the addresses of host names (undici's DNS interceptor): `true` for the defaults, or {@link DnsOptions}.
+   * Off by default. It cannot be combined with `proxy` (the proxy resolves the origin's name) or `socketPath`.
+   *
+   * @since 0.2.0
+   */
+  readonly dns?: boolean | DnsOptions | undefined
+}
+
+/**
+ * The DNS cache of the `dns` option. Without it every new connection resolves its host with `getaddrinfo`, which
+ * Node runs on libuv's thread pool (4 threads by default, shared with file I/O and `crypto`): under load, lookups
+ * queue behind one another and slow resolvers turn into `EAI_AGAIN`. With it, a name is resolved once and its
+ * addresses are used for up to `maxTtl` (Node's resolver reports no DNS TTL, so this is the TTL), round-robin
+ * among them.
+ *
+ * | field | default |
+ * | --- | --- |
+ * | `maxTtl` | 10 seconds (undici's): short enough to follow a DNS change (a failover, a redeploy) soon |
+ * | `maxItems` | 1000 host names (undici's is unbounded); past it the expired names are dropped, then the least recently resolved |
+ * | `dualStack` | `true`: IPv4 and IPv6 addresses are looked up, IPv4 ones used first and IPv6 ones for a name without any (a connection refused, `ECONNREFUSED` or `ETIMEDOUT`, is tried once on the other family); `false` looks up and uses IPv4 only. undici's own default alternates the families request by request, so that where IPv6 is unreachable (`ENETUNREACH`, which it does not retry) every other request would fail |
+ * | `lookup` | `dns.lookup` (getaddrinfo), IPv4 first |
+ *
+ * Requests stay as without the cache: the `Host` header and the TLS name (SNI, and the name the certificate must
+ * match) are the URL's (or the request's `Host` header's, or `tls.servername`), never the address connected to. A
+ * name that does not resolve, or resolves to no address, is a `ConnectionError` `DnsLookup` in `@sturdy/http`, and is
+ * not cached. A connection to a cached address that is refused, unreachable or times out drops the name, so the next
+ * request resolves it again. An IP address in the URL is not looked up. Connections are pooled per address: with
+ * `connections`, each address of a name gets that many. The lookup is not bounded by `connectTimeout`: an attempt
+ * timeout or deadline (`Attempt`, `Policy`) bounds a request waiting on it.
+ *
+ * A `maxTtl` that is not a positive duration, a `maxItems` that is not an integer >= 1, a `dualStack` that is not a
+ * boolean or a `lookup` that is not a function is a `RangeError` naming it (`dns.maxTtl`, ...); so is `dns` with
+ * `proxy` or `socketPath`.
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const cached: UndiciHttpClient.DispatcherOptions = { dns: true }
+ * const longer: UndiciHttpClient.DispatcherOptions = { dns: { maxTtl: "1 minute", maxItems: 100 } }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface DnsOptions {
+  /** How long a name's addresses are used before it is resolved again. */
+  readonly maxTtl?: Duration.DurationInput | undefined
+  /** How many host names are cached at most. */
+  readonly maxItems?: number | undefined
+  /** Whether IPv6 addresses are looked up too, used when a name has no IPv4 one (`true`), or IPv4 only (`false`). */
+  readonly dualStack?: boolean | undefined
+  /**
+   * Resolves a host name, as `dns.lookup` does with `all: true` (which it may be): a resolver of your own (service
+   * discovery, a fixed table in tests). An error with a `code` such as `ENOTFOUND` is a `DnsLookup`.
+   */
+  readonly lookup?:
+    | ((
+      hostname: string,
+      options: { readonly all: true; readonly family: 0 | 4 | 6 },
+      callback: (
+        error: NodeJS.ErrnoException | null,
+        addresses: ReadonlyArray<{ readonly address: string; readonly family: number }>
+      ) => void
+    ) => void)
+    | undefined
 }
 
 /**
@@ -305,8 +373,9 @@ export type ContentCoding = "gzip" | "deflate" | "br" | "zstd"
  * with `requestSent: false`). A TLS alert the origin sends after the handshake (a client certificate it refuses, over
  * TLS 1.3) is not kept through a tunnel: it reads as a reset. A proxy cannot be combined with `http2` or `socketPath`.
  *
- * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`) or as
- * {@link ProxyOptions}' `token`; either may be `Redacted`. They are sent to the proxy on each `CONNECT` only (never
+ * Credentials go in the URL (`http://user:pass@proxy:3128`, sent as `Proxy-Authorization: Basic`), as
+ * {@link ProxyOptions}' `username` and `password` (sent as Basic too), or as its `token`; the URL, the password and the
+ * token may be `Redacted`. One way at a time: two are a `RangeError`. They are sent to the proxy on each `CONNECT` only (never
  * to the origin), and never shown: no error message, span or `inspect` of the dispatcher holds them. A request that
  * sets `Proxy-Authorization` itself is refused (`InvalidRequest` `InvalidHeader` in `@sturdy/http`).
  *
@@ -328,8 +397,8 @@ export type ContentCoding = "gzip" | "deflate" | "br" | "zstd"
  * address (a name that does not resolve is a `ConnectionError` `DnsLookup`, the proxy never contacted). IP addresses
  * go as such with either. The port is 1080 when none is given. `socks:` (SOCKS4 to curl, SOCKS5 to undici),
  * `socks4:` and `socks4a:` are refused. A username and password in the URL (`socks5h://user:pass@proxy:1080`,
- * percent-encoded; a `Redacted` URL keeps them out of a `Config`'s rendering) are sent by RFC 1929, to the proxy only,
- * and shown nowhere; a `token` is refused (a SOCKS5 proxy takes no `Proxy-Authorization`). The connection to the
+ * percent-encoded; a `Redacted` URL keeps them out of a `Config`'s rendering), or {@link ProxyOptions}' `username`
+ * and `password` fields (not in the URL too), are sent by RFC 1929, to the proxy only, and shown nowhere; a `token` is refused (a SOCKS5 proxy takes no `Proxy-Authorization`). The connection to the
  * proxy, its handshake and its answer to `CONNECT` are bounded by `connectTimeout` together (a `ConnectTimeout`
  * past it); an `https:` origin gets the `tls` option end to end through it. This is Sturdy's own SOCKS5 client, not
  * undici's experimental `Socks5ProxyAgent`. How a SOCKS5 proxy fails, in `@sturdy/http`: one that refuses the TCP
@@ -370,6 +439,10 @@ export type ContentCoding = "gzip" | "deflate" | "br" | "zstd"
  * const viaSocks: UndiciHttpClient.DispatcherOptions = {
  *   proxy: { url: Redacted.make("socks5h://user:pass@socks.internal:1080"), noProxy: "localhost, .internal" }
  * }
+ * // the same credentials as fields, the password Redacted
+ * const socksFields: UndiciHttpClient.DispatcherOptions = {
+ *   proxy: { url: "socks5h://socks.internal:1080", username: "user", password: Redacted.make("pass") }
+ * }
  * // http: requests forwarded in absolute form (a proxy that allows CONNECT to 443 only); https: ones still tunnel
  * const squid: UndiciHttpClient.DispatcherOptions = { proxy: { url: "http://squid.internal:3128", forwardHttp: true } }
  * ```
@@ -379,7 +452,8 @@ export type ContentCoding = "gzip" | "deflate" | "br" | "zstd"
 export type ProxyOption = string | URL | Redacted.Redacted<string> | ProxyOptions | "env"
 
 /**
- * A forward proxy's URL and, instead of credentials in it, the `Proxy-Authorization` value to send it.
+ * A forward proxy's URL and, instead of credentials in it, the `Proxy-Authorization` value to send it, or a
+ * `username` and `password` (an HTTP proxy gets them as Basic, a SOCKS5 proxy by RFC 1929).
  *
  * @example
  * ```ts
@@ -418,6 +492,21 @@ export interface ProxyOptions {
    * @since 0.2.0
    */
   readonly forwardHttp?: boolean | undefined
+  /**
+   * The username for the proxy, instead of one in the URL (not percent-encoded here): sent by RFC 1929 to a SOCKS5
+   * proxy (1 to 255 bytes of UTF-8), as `Proxy-Authorization: Basic` to an HTTP one (no colon, RFC 7617). Never
+   * shown. With credentials in the URL, or with `token`, it is a `RangeError` naming the option.
+   *
+   * @since 0.2.0
+   */
+  readonly username?: string | undefined
+  /**
+   * The password that goes with `username` (at most 255 bytes for SOCKS5; empty when unset). A secret: never shown;
+   * without `username` it is a `RangeError` naming `proxy.password`.
+   *
+   * @since 0.2.0
+   */
+  readonly password?: string | Redacted.Redacted<string> | undefined
 }
 
 /**

@@ -6,7 +6,8 @@
 // GET to a loopback server on 127.0.0.1. A throwing getter's own error passing through unchanged is allowed. The `tls`
 // fields are fed inside a `tls` object (itself plain, frozen, polluting or with a throwing getter).
 // Then `proxy` (URLs with CR/LF, spaces, `javascript:`, no host, ports out of range or 0, tokens that are no header
-// value, odd `noProxy` lists) and `socketPath` (empty, NUL, too long, relative, not a string).
+// value, odd `noProxy` lists) and `socketPath` (empty, NUL, too long, relative, not a string). The `dns` fields are fed
+// inside a `dns` object, as the `tls` ones.
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt } from "@sturdy/http"
@@ -60,12 +61,21 @@ const fields = [
   "tls.rejectUnauthorized",
   "tls.minVersion",
   "decompress",
-  "maxDecompressionRatio"
+  "maxDecompressionRatio",
+  "dns",
+  "dns.maxTtl",
+  "dns.maxItems",
+  "dns.dualStack",
+  "dns.lookup"
 ]
 
-/** The options with `field` set to `value`: a `tls.` field inside a `tls` object given in the same wrapper. */
+/** The options with `field` set to `value`: a `tls.` (`dns.`) field inside a `tls` (`dns`) object in the same wrapper. */
 const hostileOptions = (wrap: Wrapper, field: string, value: unknown): UndiciHttpClient.DispatcherOptions =>
-  field.startsWith("tls.") ? { tls: optionsWith(wrap, {}, field.slice(4), value) } : optionsWith(wrap, {}, field, value)
+  field.startsWith("tls.")
+    ? { tls: optionsWith(wrap, {}, field.slice(4), value) }
+    : field.startsWith("dns.")
+    ? { dns: optionsWith(wrap, {}, field.slice(4), value) }
+    : optionsWith(wrap, {}, field, value)
 
 describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
   for (const field of fields) {

@@ -1,6 +1,6 @@
 // The `proxy` option of UndiciHttpClient against a real CONNECT proxy (./utils/connectProxy.ts) and real origins, all on
 // 127.0.0.1: requests go through a tunnel to http: and https: origins (and through an https: proxy), the proxy's
-// credentials (URL userinfo, or a Redacted token) reach the proxy only and no rendering shows them; each way the proxy
+// credentials (URL userinfo, username / password fields, or a Redacted token) reach the proxy only and no rendering shows them; each way the proxy
 // fails is classified (refused → Refused, CONNECT 407 → Proxy not retried, 502/503 → Proxy retried, a cut tunnel →
 // BodyTruncated / Reset), through `Policy` too; bad values are RangeErrors naming `proxy` (ConfigError in
 // layerConfig); `proxy: "env"` reads HTTP(S)_PROXY and NO_PROXY, with host names resolved to 127.0.0.1 by a stub of
@@ -170,6 +170,15 @@ describe("UndiciHttpClient proxy: requests go through a CONNECT tunnel", () => {
       expect(proxy.seen.map((c) => c.proxyAuthorization)).toEqual([token, token])
     }))
 
+  it.scopedLive("username and password fields are the Basic Proxy-Authorization sent on CONNECT", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startConnectProxy()
+      expect((yield* get(`${origin.url}/`, { proxy: { url: proxy.url, username: user, password } })).status).toBe(200)
+      const redacted = { url: proxy.url, username: user, password: Redacted.make(password) }
+      expect((yield* get(`${secureOrigin.url}/`, { proxy: redacted, tls: { ca: caCert } })).status).toBe(200)
+      expect(proxy.seen.map((c) => c.proxyAuthorization)).toEqual([basic, basic])
+    }))
+
   it.scopedLive("a request that sets Proxy-Authorization itself is refused, unsent: InvalidRequest InvalidHeader", () =>
     Effect.gen(function*() {
       const proxy = yield* startConnectProxy()
@@ -325,7 +334,45 @@ describe("UndiciHttpClient proxy: values refused by name", () => {
     [{ url: `http://${user}:${password}@127.0.0.1:3128`, token }, /^UndiciHttpClient: proxy\.url has credentials/],
     [{ url: "http://127.0.0.1:3128", token: 7 }, /^UndiciHttpClient: proxy\.token \(of type number\) must be/],
     [{ url: "http://127.0.0.1:3128", token: "a\r\nb" }, /^UndiciHttpClient: proxy\.token \(of type string\)/],
-    [{ token }, /^UndiciHttpClient: proxy\.url is missing/]
+    [{ token }, /^UndiciHttpClient: proxy\.url is missing/],
+    // username / password fields: not with credentials in the URL, nor with a token; RFC 1929's lengths for SOCKS5
+    [
+      { url: `socks5h://${user}:${password}@127.0.0.1:1080`, username: user, password },
+      /^UndiciHttpClient: proxy\.url has credentials in the URL and proxy\.username \/ proxy\.password/
+    ],
+    [
+      { url: `socks5h://${user}@127.0.0.1:1080`, username: user, password: Redacted.make(password) },
+      /^UndiciHttpClient: proxy\.url has credentials in the URL and proxy\.username/
+    ],
+    [
+      { url: `http://${user}:${password}@127.0.0.1:3128`, username: user, password },
+      /^UndiciHttpClient: proxy\.url has credentials in the URL and proxy\.username/
+    ],
+    [{ url: "http://127.0.0.1:3128", username: user, password, token }, /^UndiciHttpClient: proxy\.token is set with/],
+    [
+      { url: "socks5h://127.0.0.1:1080", username: user, token },
+      /^UndiciHttpClient: proxy\.url is a SOCKS5 proxy with/
+    ],
+    [
+      { url: "socks5h://127.0.0.1:1080", password },
+      /^UndiciHttpClient: proxy\.password is set without proxy\.username/
+    ],
+    [{ url: "http://127.0.0.1:3128", password: Redacted.make(password) }, /^UndiciHttpClient: proxy\.password is set/],
+    [
+      { url: "socks5h://127.0.0.1:1080", username: "", password },
+      /^UndiciHttpClient: proxy\.username \(of type string/
+    ],
+    [{ url: "socks5h://127.0.0.1:1080", username: 7, password }, /^UndiciHttpClient: proxy\.username \(of type number/],
+    [{ url: "socks5h://127.0.0.1:1080", username: user, password: 7 }, /^UndiciHttpClient: proxy\.password \(of type/],
+    [
+      { url: "socks5h://127.0.0.1:1080", username: "u".repeat(256), password },
+      /^UndiciHttpClient: proxy\.username has 256 bytes \(SOCKS5 allows 255\)$/
+    ],
+    [
+      { url: "socks5h://127.0.0.1:1080", username: user, password: Redacted.make(`${password}${"é".repeat(121)}`) },
+      /^UndiciHttpClient: proxy\.password has 257 bytes \(SOCKS5 allows 255\)$/
+    ],
+    [{ url: "http://127.0.0.1:3128", username: `a:${password}` }, /^UndiciHttpClient: proxy\.username must not contain/]
   ]
 
   it.effect("a proxy that is not an http(s) origin is a RangeError naming it, without the URL", () =>
@@ -626,6 +673,26 @@ describe("UndiciHttpClient proxy: SOCKS5", () => {
       expect((yield* get(`http://api.example:${origin.port}/`, { proxy: redacted })).status).toBe(200)
     }))
 
+  it.scopedLive("username and password as fields (the password Redacted or not) are sent by RFC 1929, as from the URL", () =>
+    Effect.gen(function*() {
+      const proxy = yield* startSocks5Server({ username: "us@er", password })
+      const at = `http://api.example:${origin.port}/`
+      for (const pass of [password, Redacted.make(password)]) {
+        const options = { proxy: { url: socks(proxy, "socks5h"), username: "us@er", password: pass } }
+        expect((yield* get(at, options)).status).toBe(200)
+      }
+      expect(proxy.seen.map((s) => [s.username, s.password])).toEqual([["us@er", password], ["us@er", password]])
+      const wrong = yield* Effect.flip(
+        get(at, { proxy: { url: socks(proxy, "socks5"), username: "us@er", password: "wrong" } })
+      )
+      expect(wrong).toMatchObject({ _tag: "ConnectionError", reason: "Proxy" })
+      expect(causeCode(wrong)).toBe("UND_ERR_SOCKS5_AUTH_FAILED")
+      // a username alone: an empty password, as in socks5h://user@host
+      const userOnly = yield* startSocks5Server({ username: user, password: "" })
+      expect((yield* get(at, { proxy: { url: socks(userOnly, "socks5h"), username: user } })).status).toBe(200)
+      expect(userOnly.seen[0]).toMatchObject({ username: user, password: "" })
+    }))
+
   it.scopedLive("each reply code is a ConnectionError Proxy with proxyReply; 1, 3, 4, 5, 6 retried by Policy, 2, 7, 8 not", () =>
     Effect.gen(function*() {
       const proxy = yield* startSocks5Server()
@@ -732,6 +799,33 @@ describe("UndiciHttpClient proxy: SOCKS5", () => {
       )
       expect(gone).toMatchObject({ _tag: "ConnectionError", reason: "Refused" })
       expectNoSecret(renderings(gone))
+      // the username and password fields, the password plain or Redacted
+      for (const pass of [password, Redacted.make(password)]) {
+        proxy.reply = () => 0
+        const fields = { proxy: { url: socks(proxy, "socks5h"), username: user, password: pass } }
+        const fromFields = yield* UndiciHttpClient.makeDispatcher(fields)
+        const fieldsClient = UndiciHttpClient.make(fromFields)
+        const received = yield* Attempt.send(fieldsClient, HttpClientRequest.get(`http://api.example:${origin.port}/`))
+          .pipe(Effect.withTracer(tracer))
+        expect(received.status).toBe(200)
+        expect(proxy.seen.at(-1)).toMatchObject({ username: user, password })
+        expectNoSecret(Util.inspect(fromFields, { depth: Infinity, showHidden: true }))
+        expectNoSecret(Util.inspect(fromFields, { depth: 8, getters: true }))
+        expectNoSecret(Util.inspect(fieldsClient, { depth: Infinity }))
+        expectNoSecret(Util.inspect(UndiciHttpClient.layer(fields), { depth: Infinity }))
+        for (const span of spans) expectNoSecret(Util.inspect([...span.attributes], { depth: Infinity }))
+        proxy.reply = () => 5
+        const refusedByFields = yield* Effect.flip(
+          Attempt.send(fieldsClient, HttpClientRequest.get(`http://api.example:${origin.port}/`))
+        )
+        expect(refusedByFields).toMatchObject({ reason: "Proxy", proxyReply: 5 })
+        expectNoSecret(renderings(refusedByFields))
+        const goneByFields = yield* Effect.flip(
+          get(`${origin.url}/`, { proxy: { url: `socks5h://127.0.0.1:${port}`, username: user, password: pass } })
+        )
+        expect(goneByFields).toMatchObject({ _tag: "ConnectionError", reason: "Refused" })
+        expectNoSecret(renderings(goneByFields))
+      }
     }))
 
   it.scopedLive("noProxy, and \"env\": HTTP(S)_PROXY or ALL_PROXY a SOCKS5 URL, NO_PROXY as for an HTTP proxy", () =>

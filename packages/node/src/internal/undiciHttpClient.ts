@@ -29,6 +29,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 import * as Crypto from "node:crypto"
+import * as Dns from "node:dns"
 import * as Net from "node:net"
 import { Readable } from "node:stream"
 import type { ReadableStream as WebReadableStream } from "node:stream/web"
@@ -153,6 +154,8 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
   if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
   const decompression = Decompress.toDecompression(options.decompress, options.maxDecompressionRatio)
   if (decompression !== undefined) decompressed.set(resolved, decompression)
+  const dns = toDns(options.dns, proxy !== undefined, socketPath !== undefined, tls?.servername)
+  if (dns !== undefined) dnsCached.set(resolved, dns)
   return resolved
 }
 
@@ -438,12 +441,56 @@ const strictDecode = (component: string): string | undefined => {
   }
 }
 
+/** The `username` and `password` fields of a proxy's options (instead of credentials in its URL). */
+interface ProxyCredentials {
+  readonly username: string
+  readonly password: string
+}
+
+const credentialsTwice = (field: string) =>
+  proxyError(field, "has credentials in the URL and proxy.username / proxy.password: give one of them")
+
+/**
+ * The `username` and `password` fields, or a `RangeError` naming them (never showing them): strings (the password
+ * may be `Redacted`), a password only with a username; none when both are unset.
+ */
+const toProxyCredentials = (username: unknown, password: unknown): ProxyCredentials | undefined => {
+  const pass = Redacted.isRedacted(password) ? Redacted.value(password) : password
+  const none = (value: unknown) => value === undefined || value === null
+  if (none(username) && none(pass)) return undefined
+  if (typeof username !== "string" || username === "") {
+    throw none(username)
+      ? proxyError("proxy.password", "is set without proxy.username")
+      : proxyError("proxy.username", `(${typeOf(username)}) must be a non-empty string`)
+  }
+  if (!none(pass) && typeof pass !== "string") {
+    throw proxyError("proxy.password", `(${typeOf(pass)}) must be a string or a Redacted one`)
+  }
+  return { username, password: typeof pass === "string" ? pass : "" }
+}
+
+/** The fields as RFC 1929 credentials: 1 to 255 bytes of UTF-8 for the username, at most 255 for the password. */
+const socksCredentials = (fields: ProxyCredentials): NonNullable<Socks5.Socks5Proxy["credentials"]> => {
+  const user = Buffer.byteLength(fields.username, "utf8")
+  const pass = Buffer.byteLength(fields.password, "utf8")
+  if (user > 255) throw proxyError("proxy.username", `has ${user} bytes (SOCKS5 allows 255)`)
+  if (pass > 255) throw proxyError("proxy.password", `has ${pass} bytes (SOCKS5 allows 255)`)
+  return { username: fields.username, password: fields.password }
+}
+
+/** The fields as `Proxy-Authorization: Basic` (RFC 7617: no colon in the username), for an HTTP proxy. */
+const basicCredentials = (fields: ProxyCredentials, hasToken: boolean): string => {
+  if (hasToken) throw proxyError("proxy.token", "is set with proxy.username / proxy.password: give one of them")
+  if (fields.username.includes(":")) throw proxyError("proxy.username", "must not contain a colon (Basic, RFC 7617)")
+  return `Basic ${Buffer.from(`${fields.username}:${fields.password}`, "utf8").toString("base64")}`
+}
+
 /**
  * A SOCKS5 proxy URL's target, or a `RangeError` naming `field`: `socks5:` resolves the origin's host name here,
  * `socks5h:` at the proxy (curl's readings); port 1080 when none is given. Credentials are RFC 1929's username and
  * password: percent-encoded UTF-8, 1 to 255 bytes for the username, at most 255 for the password.
  */
-const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget => {
+const socksTarget = (field: string, url: URL, hasToken: boolean, fields?: ProxyCredentials): ProxyTarget => {
   if (hasToken) {
     throw proxyError(
       field,
@@ -458,6 +505,7 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
   }
   let credentials: Socks5.Socks5Proxy["credentials"]
   if (url.username !== "" || url.password !== "") {
+    if (fields !== undefined) throw credentialsTwice(field)
     const username = strictDecode(url.username)
     const password = strictDecode(url.password)
     if (username === undefined || password === undefined) {
@@ -471,6 +519,7 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
     if (pass.length > 255) throw proxyError(field, `has a password of ${pass.length} bytes (SOCKS5 allows 255)`)
     credentials = { username, password }
   }
+  if (fields !== undefined) credentials = socksCredentials(fields)
   const port = url.port === "" ? 1080 : Number(url.port)
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname
   return {
@@ -485,7 +534,13 @@ const socksTarget = (field: string, url: URL, hasToken: boolean): ProxyTarget =>
  * `socks5h:` proxy, nothing else (a path, a query or a fragment would be ignored without a word). No message shows
  * the URL: it may hold credentials.
  */
-const proxyTarget = (field: string, input: string, token: string | undefined, schemeless: boolean): ProxyTarget => {
+const proxyTarget = (
+  field: string,
+  input: string,
+  token: string | undefined,
+  schemeless: boolean,
+  fields?: ProxyCredentials
+): ProxyTarget => {
   const text = schemeless && !/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? `http://${input}` : input
   let url: URL
   try {
@@ -497,7 +552,7 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
     if (/[?#]/.test(text)) {
       throw proxyError(field, "must name the proxy only (scheme, host, port): no path, query or fragment")
     }
-    return socksTarget(field, url, token !== undefined)
+    return socksTarget(field, url, token !== undefined, fields)
   }
   if (url.protocol === "socks:") {
     throw proxyError(field, "(socks:) is ambiguous (SOCKS4 to curl, SOCKS5 to undici): write socks5: or socks5h:")
@@ -519,8 +574,11 @@ const proxyTarget = (field: string, input: string, token: string | undefined, sc
   if (hasUserinfo && token !== undefined) {
     throw proxyError(field, "has credentials in the URL and a token: give one of them")
   }
+  if (hasUserinfo && fields !== undefined) throw credentialsTwice(field)
   const authorization = hasUserinfo
     ? `Basic ${Buffer.from(`${safeDecode(url.username)}:${safeDecode(url.password)}`, "utf8").toString("base64")}`
+    : fields !== undefined
+    ? basicCredentials(fields, token !== undefined)
     : token
   url.username = ""
   url.password = ""
@@ -594,7 +652,8 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       throw proxyError("proxy.token", `(${typeOf(token)}) must be a Proxy-Authorization value, or a Redacted one`)
     }
     if (options.url === undefined || options.url === null) throw proxyError("proxy.url", "is missing")
-    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false)
+    const credentials = toProxyCredentials(options.username, options.password)
+    const target = proxyTarget("proxy.url", proxyText("proxy.url", options.url), token, false, credentials)
     const forward = options.forwardHttp
     if (forward !== undefined && forward !== null && typeof forward !== "boolean") {
       throw proxyError("proxy.forwardHttp", `(${typeOf(forward)}) must be true or false`)
@@ -823,6 +882,223 @@ const proxyDispatcher = (
   }).compose(copyHeaders)
 }
 
+// -----------------------------------------------------------------------------
+// DNS cache (the `dns` option)
+// -----------------------------------------------------------------------------
+
+/** The `dns` option, resolved: undici's DNS interceptor settings and what a request's SNI name falls back to. */
+interface DnsSettings {
+  readonly maxTtlMillis: number
+  readonly maxItems: number
+  readonly dualStack: boolean
+  readonly lookup: NonNullable<UndiciHttpClient.DnsOptions["lookup"]>
+  readonly servername: string | undefined
+}
+
+const dnsCached = new WeakMap<Undici.Agent.Options, DnsSettings>()
+
+const defaultLookup: NonNullable<UndiciHttpClient.DnsOptions["lookup"]> = (hostname, options, callback) =>
+  Dns.lookup(
+    hostname,
+    { all: true, family: options.family, order: "ipv4first" },
+    (error, addresses) => callback(error, addresses ?? [])
+  )
+
+/**
+ * The `dns` option, or a `RangeError` naming it: `true` or an object; `maxTtl` a positive duration, `maxItems` an
+ * integer >= 1, `dualStack` a boolean, `lookup` a function. Refused with `proxy` (the proxy resolves the origin's
+ * name) and `socketPath` (no name is resolved).
+ */
+const toDns = (
+  input: unknown,
+  hasProxy: boolean,
+  hasSocketPath: boolean,
+  servername: string | undefined
+): DnsSettings | undefined => {
+  if (input === undefined || input === null || input === false) return undefined
+  if (input !== true && (typeof input !== "object" || Array.isArray(input))) {
+    throw new RangeError(`UndiciHttpClient: dns (${typeOf(input)}) must be true, false or an object`)
+  }
+  const options: Partial<Record<keyof UndiciHttpClient.DnsOptions, unknown>> = input === true ? {} : input
+  const dualStack = options.dualStack ?? true
+  if (typeof dualStack !== "boolean") {
+    throw new RangeError(`UndiciHttpClient: dns.dualStack (${typeOf(dualStack)}) must be true or false`)
+  }
+  const lookup = options.lookup ?? defaultLookup
+  if (typeof lookup !== "function") {
+    throw new RangeError(`UndiciHttpClient: dns.lookup (${typeOf(lookup)}) must be a function, as dns.lookup`)
+  }
+  const settings: DnsSettings = {
+    maxTtlMillis: toMillis("dns.maxTtl", options.maxTtl as Duration.DurationInput | undefined, 10_000, true),
+    maxItems: toCount("dns.maxItems", options.maxItems as number | undefined, 1) ?? 1_000,
+    dualStack,
+    lookup: lookup as DnsSettings["lookup"],
+    servername
+  }
+  if (hasProxy) {
+    throw new RangeError("UndiciHttpClient: dns cannot be combined with proxy (the proxy resolves the origin's name)")
+  }
+  if (hasSocketPath) {
+    throw new RangeError("UndiciHttpClient: dns cannot be combined with socketPath (no name is resolved)")
+  }
+  return settings
+}
+
+type DnsRecords = Undici.interceptors.DNSInterceptorOriginRecords
+
+const expired = (records: DnsRecords, now: number): boolean =>
+  [records.records[4], records.records[6]].every((family) =>
+    family === null || family.ips.every((ip) => now - (ip as { readonly timestamp?: number }).timestamp! > ip.ttl)
+  )
+
+/**
+ * The cache of resolved names, at most `maxItems` of them: past it the expired ones are dropped, then the oldest.
+ * undici's own refuses a new name once full and lets the `Agent` resolve it with `getaddrinfo`, past a custom
+ * `lookup`; and it keeps a name that is never asked for again forever, so that once full it would never cache again.
+ */
+class DnsStorage implements Undici.interceptors.DNSStorage {
+  readonly records = new Map<string, DnsRecords>()
+  constructor(readonly maxItems: number) {}
+  get size(): number {
+    return this.records.size
+  }
+  get(hostname: string): DnsRecords | null {
+    return this.records.get(hostname) ?? null
+  }
+  set(hostname: string, records: DnsRecords | null): void {
+    this.records.delete(hostname)
+    if (records === null) return
+    this.records.set(hostname, records)
+    if (this.records.size <= this.maxItems) return
+    const now = Date.now()
+    for (const [name, kept] of this.records) {
+      if (expired(kept, now)) this.records.delete(name)
+    }
+    for (const name of this.records.keys()) {
+      if (this.records.size <= this.maxItems) break
+      this.records.delete(name)
+    }
+  }
+  delete(hostname: string): void {
+    this.records.delete(hostname)
+  }
+  full(): boolean {
+    return false
+  }
+}
+
+/** Failures of a connection to a cached address that make the next request resolve the name again. */
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT"
+])
+
+/** The SNI name a request gets without the cache, kept on its options for the dispatch past the interceptor. */
+const intendedServername = Symbol.for("@sturdy/node/UndiciHttpClient/servername")
+
+const hostHeaderOf = (headers: unknown): string | undefined => {
+  if (headers === null || typeof headers !== "object" || Array.isArray(headers)) return undefined
+  for (const key of Object.keys(headers)) {
+    const value = (headers as Record<string, unknown>)[key]
+    if (key.toLowerCase() === "host" && typeof value === "string") return value
+  }
+  return undefined
+}
+
+/** A host (`name:port`, `[::1]:port`) as an SNI name: none for an IP address (RFC 6066). */
+const serverNameOf = (host: string): string => {
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d*$/, "")
+  return Net.isIP(name) !== 0 ? "" : name
+}
+
+/**
+ * undici's DNS interceptor, with what it misses: an IPv6 literal (`[::1]`) goes direct, not to the resolver; a
+ * lookup that finds no address is `ENOTFOUND` (a `DnsLookup`), not undici's informational error; the TLS name is the
+ * one the request has without the cache (its `Host` header's, else `tls.servername`, else the URL's), where undici
+ * always sends the URL's, past `tls.servername` and the `Host` header; and a connection refused, unreachable or timed
+ * out drops the name, so the next request resolves it again instead of meeting the dead address until the TTL ends.
+ */
+const dnsCache = (settings: DnsSettings): Undici.Dispatcher.DispatcherComposeInterceptor => (dispatch) => {
+  const storage = new DnsStorage(settings.maxItems)
+  const cached = Undici.interceptors.dns({
+    maxTTL: settings.maxTtlMillis,
+    maxItems: settings.maxItems,
+    dualStack: settings.dualStack,
+    // IPv4 first, IPv6 for a name without IPv4 addresses (or when IPv4 refuses): undici's default alternates the
+    // families request by request, and an unreachable IPv6 network (ENETUNREACH) is not retried on IPv4
+    affinity: 4,
+    storage,
+    lookup: (origin, _options, callback) =>
+      settings.lookup(
+        origin.hostname,
+        // undici passes its own settings here (`dualStack`, `affinity`), not `dns.lookup`'s `family`
+        { all: true, family: settings.dualStack ? 0 : 4 },
+        (error, addresses) => {
+          if (error) return callback(error, [])
+          // Linux gives an address once per socket type: kept once
+          const unique = new Map<string, Undici.interceptors.DNSInterceptorRecord>()
+          for (const { address, family } of addresses ?? []) {
+            if (family === 4 || family === 6) {
+              unique.set(`${address}:${family}`, { address, family, ttl: settings.maxTtlMillis })
+            }
+          }
+          if (unique.size === 0) {
+            const notFound = Object.assign(new globalThis.Error(`getaddrinfo ENOTFOUND ${origin.hostname}`), {
+              code: "ENOTFOUND",
+              hostname: origin.hostname
+            })
+            return callback(notFound, [])
+          }
+          callback(null, [...unique.values()])
+        }
+      )
+  })((opts, handler) => {
+    const servername = (opts as { readonly [intendedServername]?: string })[intendedServername] || undefined
+    return dispatch({ ...opts, servername } as Undici.Dispatcher.DispatchOptions, handler)
+  })
+  return (opts, handler) => {
+    const origin = opts.origin instanceof URL ? opts.origin : new URL(String(opts.origin))
+    if (origin.hostname.startsWith("[") || Net.isIP(origin.hostname) !== 0) return dispatch(opts, handler)
+    const hostHeader = hostHeaderOf(opts.headers)
+    const servername = (hostHeader !== undefined ? serverNameOf(hostHeader) : "") || settings.servername ||
+      origin.hostname
+    return cached(
+      { ...opts, [intendedServername]: servername } as Undici.Dispatcher.DispatchOptions,
+      new EvictOnUnreachable(handler, () => storage.delete(origin.hostname))
+    )
+  }
+}
+
+type Handler = Undici.Dispatcher.DispatchHandler
+type HandlerArgs<K extends keyof Handler> = Parameters<NonNullable<Handler[K]>>
+
+/** The request's handler (undici's current interface, as `compose` gives it), told first of an unreachable address. */
+class EvictOnUnreachable implements Handler {
+  constructor(readonly handler: Handler, readonly evict: () => void) {}
+  onRequestStart(...args: HandlerArgs<"onRequestStart">) {
+    return this.handler.onRequestStart?.(...args)
+  }
+  onRequestUpgrade(...args: HandlerArgs<"onRequestUpgrade">) {
+    return this.handler.onRequestUpgrade?.(...args)
+  }
+  onResponseStart(...args: HandlerArgs<"onResponseStart">) {
+    return this.handler.onResponseStart?.(...args)
+  }
+  onResponseData(...args: HandlerArgs<"onResponseData">) {
+    return this.handler.onResponseData?.(...args)
+  }
+  onResponseEnd(...args: HandlerArgs<"onResponseEnd">) {
+    return this.handler.onResponseEnd?.(...args)
+  }
+  onResponseError(...args: HandlerArgs<"onResponseError">) {
+    if (unreachableCodes.has(String((args[1] as { readonly code?: unknown } | undefined)?.code))) this.evict()
+    return this.handler.onResponseError?.(...args)
+  }
+}
+
 /**
  * The headers and body timeouts of the dispatchers made with them (and of those given to `make`, when undici's fields
  * say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
@@ -850,8 +1126,10 @@ const makeAgent = (
     Effect.sync(() => {
       const resolved = resolve()
       const proxy = proxied.get(resolved)
-      const dispatcher = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
-      if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(dispatcher as Undici.Agent)
+      const agent = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
+      if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(agent as Undici.Agent)
+      const dns = dnsCached.get(resolved)
+      const dispatcher = dns !== undefined ? agent.compose(dnsCache(dns)) : agent
       const decompression = decompressed.get(resolved)
       if (decompression !== undefined) {
         anyDecompression = true
