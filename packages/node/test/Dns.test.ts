@@ -19,6 +19,7 @@ import * as Https from "node:https"
 import type * as Net from "node:net"
 import * as Path from "node:path"
 import type * as Tls from "node:tls"
+import * as Zlib from "node:zlib"
 import { vi } from "vitest"
 
 const fixture = (name: string): Buffer => Fs.readFileSync(Path.join(import.meta.dirname, "fixtures", name))
@@ -129,6 +130,28 @@ describe("UndiciHttpClient dns", () => {
         }))
       expect(asked).toEqual(["api.sturdy.test"])
       expect(seen.slice(before).map((s) => s.host)).toEqual(Array(5).fill(`api.sturdy.test:${plainPort}`))
+    }))
+
+  it.live("with decompress too: a gzipped answer is decoded through the cached address, one lookup", () =>
+    Effect.gen(function*() {
+      const gzipping = Http.createServer((request, response) => {
+        request.resume()
+        response.writeHead(200, {
+          "content-type": "text/plain",
+          "content-encoding": request.headers["accept-encoding"]?.includes("gzip") ? "gzip" : "identity"
+        })
+        response.end(request.headers["accept-encoding"]?.includes("gzip") ? Zlib.gzipSync("zipped") : "plain")
+      })
+      const port = yield* Effect.promise(() => listen(gzipping))
+      const { asked, lookup } = counting({ "api.sturdy.test": v4 })
+      const texts = yield* withClient(
+        { dns: { lookup }, decompress: true },
+        (send) => Effect.all([send(`http://api.sturdy.test:${port}/`), send(`http://api.sturdy.test:${port}/`)])
+      ).pipe(
+        Effect.ensuring(Effect.promise(() => close(gzipping)))
+      )
+      expect(texts).toEqual(["zipped", "zipped"])
+      expect(asked).toEqual(["api.sturdy.test"])
     }))
 
   it.live("dns: true resolves with the system's resolver (localhost), and dns.lookup itself is a lookup", () =>
