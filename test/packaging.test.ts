@@ -295,7 +295,8 @@ describe("published packages", () => {
           "/cached": 1,
           "/pages": 1,
           "/pages?page=2": 1,
-          "/lines": 1
+          "/lines": 1,
+          gzip: 1
         },
         missing: "ClientError 404",
         missingIsTransient: false,

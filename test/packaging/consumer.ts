@@ -5,7 +5,8 @@
  * a rate limiter; a call from Promise code through a `Runner`; two callers of one key sharing a run through
  * `Coalesce`; three calls spread over two replicas by a round-robin `Balancer`; Server-Sent Events that reconnect
  * with `Last-Event-ID`, a download resumed with `Range` after a cut, a response answered by `HttpCache`, two pages
- * followed by their `Link` header and a JSON Lines body decoded with a schema; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
+ * followed by their `Link` header and a gzipped JSON Lines body decompressed by the transport and decoded with a
+ * schema; a 418 that `Chaos` injects in front of the transport without reaching the server; and a value from each
  * of the other packages. It prints one JSON line.
  */
 // deep imports: the root index of @effect/platform pulls in d.ts files that need the DOM lib under skipLibCheck false
@@ -30,6 +31,7 @@ import { Chaos, FaultScript, ScheduleKit } from "@sturdy/testing"
 import { Chunk, Deferred, Effect, Layer, ManagedRuntime, Option, Schedule, Schema, Stream } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Zlib from "node:zlib"
 
 const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 
@@ -56,8 +58,12 @@ const server = Http.createServer((request, response) => {
     const next = path === "/pages" ? { link: "</pages?page=2>; rel=\"next\"" } : {}
     response.writeHead(200, { "content-type": "application/json", ...next }).end(path === "/pages" ? "[1,2]" : "[3]")
   } else if (path === "/lines") {
-    response.writeHead(200, { "content-type": "application/x-ndjson" })
-    response.end("{\"id\":1,\"name\":\"Ada\"}\r\n\n{\"id\":2,\"name\":\"Grace\"}")
+    // gzipped when asked for: the transport that reads it decompresses
+    const gzip = request.headers["accept-encoding"]?.includes("gzip") === true
+    if (gzip) hits.gzip = (hits.gzip ?? 0) + 1
+    const body = "{\"id\":1,\"name\":\"Ada\"}\r\n\n{\"id\":2,\"name\":\"Grace\"}"
+    response.writeHead(200, { "content-type": "application/x-ndjson", ...(gzip ? { "content-encoding": "gzip" } : {}) })
+    response.end(gzip ? Zlib.gzipSync(body) : body)
   } else if (path === "/cached") {
     response.writeHead(200, { "content-type": "text/plain", "cache-control": "max-age=60" }).end("cached")
   } else {
@@ -124,7 +130,8 @@ const program = Effect.gen(function*() {
         Paginate.items((items) => items),
         Stream.runCollect
       )
-      const lines = yield* Stream.runCollect(JsonLines.stream(transport, `http://127.0.0.1:${port}/lines`, User))
+      const decompressing = UndiciHttpClient.make(yield* UndiciHttpClient.makeDispatcher({ decompress: true }))
+      const lines = yield* Stream.runCollect(JsonLines.stream(decompressing, `http://127.0.0.1:${port}/lines`, User))
       return {
         events: Chunk.toReadonlyArray(events).map((event) => `${event.lastEventId}:${event.data}`),
         file: new TextDecoder().decode(file),
