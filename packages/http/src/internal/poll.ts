@@ -113,7 +113,8 @@ export const smithyBackoff = (
     const attemptNumber = n + 1
     if (attemptNumber > ceiling) return Effect.succeed(Duration.millis(max))
     const upper = Math.min(max, min * 2 ** (attemptNumber - 1))
-    return Effect.map(Random.next, (r) => Duration.millis(min + r * (upper - min)))
+    // whole milliseconds, as smithy's waiters draw whole seconds
+    return Effect.map(Random.next, (r) => Duration.millis(Math.round(min + r * (upper - min))))
   })
 }
 
@@ -264,8 +265,9 @@ const run = <A, E, R>(
                   })`
                 )
               }
-              const remaining = deadline - now
-              if (remaining <= 0 || wait > remaining) {
+              // whole milliseconds: a clock that reads fractions must not leave a sliver of a wait to repeat
+              const remaining = Math.floor(deadline - now)
+              if (remaining < 1 || wait > remaining) {
                 return fail(
                   "TimedOut",
                   `still pending after maxWait (${format(checked.maxWaitMillis)})${
@@ -284,7 +286,10 @@ const run = <A, E, R>(
       Schedule.modifyDelayEffect((_, delay) =>
         Effect.map(
           Clock.currentTimeMillis,
-          (now) => Duration.millis(Math.min(Math.max(Duration.toMillis(delay), floor), Math.max(0, deadline - now)))
+          (now) =>
+            Duration.millis(
+              Math.min(Math.max(Duration.toMillis(delay), floor), Math.max(0, Math.floor(deadline - now)))
+            )
         )
       )
     )
@@ -339,7 +344,7 @@ const headerOf = (received: Attempt.Received, name: string): string | undefined 
 
 /** Where to poll: `Operation-Location`, else `Azure-AsyncOperation` (a status monitor), else `Location`. */
 const monitorOf = (received: Attempt.Received): { readonly mode: Mode; readonly uri: string } | undefined => {
-  const operation = headerOf(received, "operation-location") ?? headerOf(received, "azure-async-operation")
+  const operation = headerOf(received, "operation-location") ?? headerOf(received, "azure-asyncoperation")
   if (operation !== undefined) return { mode: "OperationLocation", uri: operation }
   const location = headerOf(received, "location")
   return location === undefined ? undefined : { mode: "ResourceLocation", uri: location }
