@@ -143,7 +143,8 @@ export interface OperationOptions extends Options {
   /** Other origins a monitor or final URL may be on (sent without credentials); default none. */
   readonly allowedOrigins?: ReadonlyArray<string> | undefined
   /**
-   * Where the result is fetched once the monitor says done. By method, as @azure/core-lro: PUT the request's URL;
+   * Where the result is fetched once a status monitor (`Operation-Location`, `Azure-AsyncOperation`) says done; a
+   * `Location` monitor's last answer is the result itself. By method, as @azure/core-lro: PUT the request's URL;
    * DELETE none (the monitor's last response); PATCH this, else the request's URL; others (POST) this, by default
    * `location` (the 202's `Location`; without one, the monitor's last response). A monitor's `resourceLocation`
    * field, when it has one, wins.
@@ -300,8 +301,9 @@ export const until: {
  * fetches the final resource (see `finalStateVia`). Another 2xx, or a 202 without a monitor, is the result at once.
  * A monitor with a status field (`Operation-Location`, `Azure-AsyncOperation`) is done on `Succeeded`, failed on
  * `Failed`, canceled on `Canceled` (any case); without one, a 202 is pending and another 2xx done; a `Location`
- * monitor is done on its first answer that is not a 202, which is then the result. Each answer's `Retry-After`
- * (seconds or a date) is the next wait's floor. Decode the result with `Attempt.decodeJson`. A monitor's redirect
+ * monitor is done on its first answer that is not a 202, which is then the result. A pending answer that names a
+ * monitor of the same kind moves polling there (held to the same rules). Each answer's `Retry-After` (seconds or a
+ * date) is the next wait's floor. Decode the result with `Attempt.decodeJson`. A monitor's redirect
  * (a 303 to the result) is followed by the client's `Redirect.follow`, when it has it.
  *
  * @example

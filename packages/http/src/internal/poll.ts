@@ -82,7 +82,7 @@ export const failed = (detail: string): Poll.Decision => ({ _tag: "Failed", deta
 export const canceled = (detail: string): Poll.Decision => ({ _tag: "Canceled", detail })
 
 /** A decision, or (for a monitor) a body this module cannot read. */
-type Decided = Poll.Decision | { readonly _tag: "Invalid"; readonly detail: string }
+type Decided = Poll.Decision | { readonly _tag: "Invalid"; readonly reason: Reason; readonly detail: string }
 
 // -----------------------------------------------------------------------------
 // options
@@ -254,7 +254,7 @@ const run = <A, E, R>(
             case "Canceled":
               return fail("Canceled", decision.detail)
             case "Invalid":
-              return fail("InvalidMonitor", decision.detail)
+              return fail(decision.reason, decision.detail)
             case "Pending": {
               const wait = retryAfterMillis(decision.retryAfter)
               if (wait > checked.maxRetryAfterMillis) {
@@ -384,7 +384,11 @@ export const decideMonitor = (mode: Mode, received: Attempt.Received, nowMillis:
   const status = fieldOf(body, "status")
   if (status === undefined || status === null) return received.status === 202 ? stillPending : done
   if (typeof status !== "string") {
-    return { _tag: "Invalid", detail: `the monitor's status is a ${typeof status}, not a string` }
+    return {
+      _tag: "Invalid",
+      reason: "InvalidMonitor",
+      detail: `the monitor's status is a ${typeof status}, not a string`
+    }
   }
   switch (status.toLowerCase()) {
     case "succeeded":
@@ -498,7 +502,7 @@ export const operation = <E, R>(
       if (monitor === undefined) return Effect.succeed(initial)
       const monitorUrl = checkUrl("monitor URL", monitor.uri, start, allowed)
       if (!(monitorUrl instanceof URL)) return refuse(monitorUrl, parseBody(initial))
-      const monitorRequest = getRequest(monitorUrl)
+      let monitorRequest = getRequest(monitorUrl)
       // the first "poll" is the 202 itself: its Retry-After is the first wait's floor
       let first: Attempt.Received | undefined = initial
       const pollOnce: Effect.Effect<Attempt.Received, E, R> = Effect.suspend(() => {
@@ -509,14 +513,24 @@ export const operation = <E, R>(
           observer.polls++
         })
       })
-      const decide = (received: Attempt.Received, now: number): Decided =>
-        received === initial
-          ? pending(Option.getOrUndefined(retryHeaders.retryAfter(initial.headers, now)))
-          : decideMonitor(monitor.mode, received, now)
+      const decide = (received: Attempt.Received, now: number): Decided => {
+        if (received === initial) return pending(Option.getOrUndefined(retryHeaders.retryAfter(initial.headers, now)))
+        const decided = decideMonitor(monitor.mode, received, now)
+        if (decided._tag !== "Pending") return decided
+        // a pending answer may move the monitor (a new `Location`, `Operation-Location`), as @azure/core-lro follows
+        const moved = monitorOf(received)
+        if (moved === undefined || moved.mode !== monitor.mode) return decided
+        const to = checkUrl("monitor URL", moved.uri, start, allowed)
+        if (!(to instanceof URL)) return { _tag: "Invalid", ...to }
+        monitorRequest = getRequest(to)
+        return decided
+      }
       return Effect.flatMap(
         run(pollOnce, decide, parseBody, checked, context),
         (last): Effect.Effect<Attempt.Received, E | PollError, R> => {
-          const body = monitor.mode === "OperationLocation" ? parseBody(last) : undefined
+          // a `Location` monitor that answered other than 202 is the result itself (@azure/core-lro: no final GET)
+          if (monitor.mode === "ResourceLocation") return Effect.succeed(last)
+          const body = parseBody(last)
           const resourceLocation = fieldOf(body, "resourceLocation")
           const uri = typeof resourceLocation === "string" && resourceLocation !== ""
             ? resourceLocation
@@ -524,8 +538,6 @@ export const operation = <E, R>(
           if (uri === undefined) return Effect.succeed(last)
           const finalUrl = checkUrl("final resource URL", uri, start, allowed)
           if (!(finalUrl instanceof URL)) return refuse(finalUrl, body)
-          // a Location monitor that answered 200 is the resource itself
-          if (monitor.mode === "ResourceLocation" && finalUrl.href === monitorUrl.href) return Effect.succeed(last)
           return send(getRequest(finalUrl))
         }
       )
