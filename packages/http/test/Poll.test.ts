@@ -540,6 +540,54 @@ describe("Poll.operation", () => {
       expect(api.seen[1].headers["cookie"]).toBeUndefined()
     }))
 
+  it.effect("a pending answer's new monitor is followed, and held to the same rules", () =>
+    Effect.gen(function*() {
+      const api = fakeApi(({ url }, n) =>
+        n === 1
+          ? { status: 202, headers: { "operation-location": "/op/1" } }
+          : url.pathname === "/op/1"
+          ? { status: 202, body: { status: "Running" }, headers: { "operation-location": "/op/2" } }
+          : { body: { status: "Succeeded" } }
+      )
+      yield* settle(Poll.operation(HttpClientRequestM.del("https://api.test/jobs/1"), api.send))
+      expect(api.seen.map((s) => new URL(s.url).pathname)).toEqual(["/jobs/1", "/op/1", "/op/2"])
+      const moved = fakeApi((_, n) =>
+        n === 1
+          ? { status: 202, headers: { location: "/queue/1" } }
+          : { status: 202, headers: { location: "https://evil.test/queue?token=hunter2" } }
+      )
+      const exit = yield* settle(Poll.operation(HttpClientRequestM.post("https://api.test/jobs"), moved.send))
+      const error = failureOf(exit)
+      expect(error).toMatchObject({ reason: "CrossOrigin", polls: 1 })
+      expect(error.message).not.toContain("hunter2")
+      expect(moved.seen.length).toBe(2)
+    }))
+
+  it.effect("PATCH: finalStateVia's URL, else the request's; original-uri for a POST", () =>
+    Effect.gen(function*() {
+      const run = (method: "PATCH" | "POST", options?: Poll.OperationOptions) =>
+        Effect.gen(function*() {
+          const api = fakeApi((_, n) =>
+            n === 1
+              ? { status: 202, headers: { "operation-location": "/op" } }
+              : n === 2
+              ? { body: { status: "Succeeded" } }
+              : { body: { final: true } }
+          )
+          const request = HttpClientRequestM.make(method)("https://api.test/things/1")
+          yield* settle(Poll.operation(request, api.send, options))
+          return api.seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)
+        })
+      expect(yield* run("PATCH")).toEqual(["PATCH /things/1", "GET /op", "GET /things/1"])
+      expect(yield* run("POST", { finalStateVia: "original-uri" })).toEqual([
+        "POST /things/1",
+        "GET /op",
+        "GET /things/1"
+      ])
+      // a POST without a Location: the monitor's last answer
+      expect(yield* run("POST")).toEqual(["POST /things/1", "GET /op"])
+    }))
+
   it.effect("a final resource URL is held to the same rules", () =>
     Effect.gen(function*() {
       const api = fakeApi((_, n) =>
