@@ -1002,7 +1002,7 @@ describe("HostileOptions: Poll options", () => {
             expect(Either.isRight(operationResult), `${field} <- ${label}`).toBe(true)
             continue
           }
-          for (const result of [untilResult, operationResult]) {
+          for (const result of [Either.map(untilResult, () => 0), Either.map(operationResult, () => 0)]) {
             expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
             const failure = Either.getLeft(result).pipe(Option.getOrThrow)
             expect(failure, `${field} <- ${label}`).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
