@@ -318,6 +318,18 @@ describe("Poll.operation", () => {
       expect(api.seen.length).toBe(1)
     }))
 
+  it.effect("a 200 or 201 is the result even with a monitor header: only a 202 is polled", () =>
+    Effect.gen(function*() {
+      for (
+        const [status, headers] of [[201, { "operation-location": "/op" }], [200, { location: "/queue/1" }]] as const
+      ) {
+        const api = fakeApi((_, n) => n === 1 ? { status, headers, body: { made: true } } : { body: { other: 1 } })
+        const exit = yield* settle(Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send))
+        expect(Exit.map(exit, asJson)).toEqual(Exit.succeed({ made: true }))
+        expect(api.seen.length).toBe(1)
+      }
+    }))
+
   it.effect("a 202 without a monitor is the result (as @azure/core-lro)", () =>
     Effect.gen(function*() {
       const api = fakeApi(() => ({ status: 202, body: { queued: true } }))
