@@ -17,6 +17,7 @@ import * as GameDayExample from "../game-day.js"
 import * as HedgingExample from "../hedging.js"
 import * as JsonLinesExample from "../json-lines.js"
 import * as PaginateExample from "../paginate.js"
+import * as PollExample from "../poll.js"
 import * as PromiseHandlerExample from "../promise-handler.js"
 import * as ReplicasExample from "../replicas.js"
 import * as RetryAfterExample from "../retry-after.js"
@@ -92,6 +93,16 @@ describe("examples", () => {
       /GET \/repos -> 200\n {2}GET \/repos\?page=2 -> 503\n {2}GET \/repos\?page=2 -> 200\n {2}GET \/repos\?page=3 -> 200/
     )
     expect(out).toContain("first 3: repo-1, repo-2, repo-3\nrequests for them: 1")
+    expect(out).toMatch(/another origin: CrossOrigin: .*not in allowedOrigins/)
+    expect(out).not.toContain("demo-token")
+  })
+
+  it("poll: a 202 operation polled through the policy, a 503 retried, the result fetched; another origin refused", async () => {
+    const out = await run(PollExample.main)
+    expect(out).toContain("export: export-1, 1200 rows")
+    expect(out).toMatch(
+      /POST \/exports -> 202\n {2}GET \/operations\/1 -> 200\n {2}GET \/operations\/1 -> 200\n {2}GET \/operations\/1 -> 503\n {2}GET \/operations\/1 -> 200\n {2}GET \/exports\/1 -> 200/
+    )
     expect(out).toMatch(/another origin: CrossOrigin: .*not in allowedOrigins/)
     expect(out).not.toContain("demo-token")
   })

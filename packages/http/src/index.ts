@@ -81,4 +81,9 @@ export * as Paginate from "./Paginate.js"
 /**
  * @since 0.2.0
  */
+export * as Poll from "./Poll.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as JsonLines from "./JsonLines.js"

@@ -16,7 +16,7 @@
 // enum options, and hostile bodies (a 50 MB line, a million empty lines, JSON nested 100 000 deep).
 import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Download, EventStream, HttpCache, Paginate } from "@sturdy/http"
+import { Attempt, Download, EventStream, HttpCache, Paginate, Poll } from "@sturdy/http"
 import * as JsonLines from "@sturdy/http/JsonLines"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
@@ -966,5 +966,101 @@ describe("HostileOptions: JsonLines hostile bodies", () => {
         JsonLines.stream(recursive.client, jsonLinesUrl, Tree, { maxJsonDepth: 1_000_000 })
       ))
       expect(Exit.isSuccess(decoded) || Cause.isFailType(decoded.cause), "a defect").toBe(true)
+    }))
+})
+
+describe("HostileOptions: Poll options", () => {
+  // what each option documents as accepted among the hostile values (everything else: PollError InvalidOptions)
+  const accepted: Readonly<Record<string, ReadonlyArray<string>>> = {
+    minDelay: [],
+    maxDelay: [],
+    maxWait: [],
+    maxRetryAfter: ["Infinity", "Duration.infinity"] // infinite: no limit, as Policy's and EventStream's
+  }
+  const done = () => new Response("{}", { status: 200, headers: { "content-type": "application/json" } })
+  for (const field of ["minDelay", "maxDelay", "maxWait", "maxRetryAfter"]) {
+    it.effect(field, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of hostile) {
+          // until: nothing polled before the options are checked
+          let polls = 0
+          const poll = Effect.sync(() => ++polls)
+          const untilResult = yield* Effect.either(
+            Poll.until(poll, { decide: () => Poll.done, [field]: value } as Poll.UntilOptions<number>)
+          )
+          // operation: nothing sent
+          const { client, sent } = recording(done)
+          const operationResult = yield* Effect.either(
+            Poll.operation(
+              HttpClientRequest.post("https://api.test/jobs"),
+              (request) => Attempt.send(client, request),
+              { [field]: value } as Poll.OperationOptions
+            )
+          )
+          if (accepted[field]!.includes(label)) {
+            expect(untilResult, `${field} <- ${label}`).toEqual(Either.right(1))
+            expect(Either.isRight(operationResult), `${field} <- ${label}`).toBe(true)
+            continue
+          }
+          for (const result of [Either.map(untilResult, () => 0), Either.map(operationResult, () => 0)]) {
+            expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+            const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+            expect(failure, `${field} <- ${label}`).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
+            expect(failure.message, `${field} <- ${label}`).toContain(field)
+          }
+          expect(polls, `${field} <- ${label}: polled`).toBe(0)
+          expect(sent, `${field} <- ${label}: sent`).toHaveLength(0)
+        }
+      }))
+  }
+
+  it.effect("0, above 2^31 - 1 ms, minDelay > maxDelay, a schedule with minDelay, bad enums and shapes: refused naming them", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, unknown]> = [
+        ["minDelay", { minDelay: 0 }],
+        ["maxDelay", { maxDelay: "0 millis" }],
+        ["maxWait", { maxWait: 0 }],
+        ["maxWait", { maxWait: "25 days" }],
+        ["maxRetryAfter", { maxRetryAfter: 2 ** 31 }],
+        ["minDelay", { minDelay: "10 seconds", maxDelay: "5 seconds" }],
+        ["schedule", { schedule: Schedule.spaced("1 second"), minDelay: "1 second" }],
+        ["schedule", { schedule: "spaced" }],
+        ["finalStateVia", { finalStateVia: "Location" }],
+        ["allowedOrigins", { allowedOrigins: "https://a.test" }],
+        ["allowedOrigins", { allowedOrigins: ["javascript:alert(1)"] }],
+        ["options", []],
+        ["options", "fast"]
+      ]
+      for (const [name, options] of cases) {
+        const { client, sent } = recording(() => new Response("{}", { status: 200 }))
+        const failure = yield* Effect.flip(
+          Poll.operation(
+            HttpClientRequest.post("https://api.test/jobs"),
+            (request) => Attempt.send(client, request),
+            options as Poll.OperationOptions
+          )
+        )
+        expect(failure, `${name}: ${String(JSON.stringify(options))}`).toMatchObject({
+          _tag: "PollError",
+          reason: "InvalidOptions"
+        })
+        expect(failure.message).toContain(name)
+        expect(sent).toHaveLength(0)
+      }
+      // maxRetryAfter 0 is a limit (only Retry-After: 0 is waited out), as Policy's
+      let polls = 0
+      const zero = yield* Effect.either(
+        Poll.until(Effect.sync(() => ++polls), { decide: () => Poll.done, maxRetryAfter: 0 })
+      )
+      expect(zero).toEqual(Either.right(1))
+      // until: decide is required and must be a function
+      for (const decide of [undefined, "done", null]) {
+        const failure = yield* Effect.flip(
+          Poll.until(Effect.sync(() => ++polls), { decide } as unknown as Poll.UntilOptions<number>)
+        )
+        expect(failure).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
+        expect(failure.message).toContain("decide")
+      }
+      expect(polls).toBe(1)
     }))
 })

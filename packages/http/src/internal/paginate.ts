@@ -207,7 +207,8 @@ const nextUri = (source: HeaderSource): string | undefined => {
   return undefined
 }
 
-const resolve = (uri: string, base: string | URL | undefined): URL | undefined => {
+/** @internal */
+export const resolve = (uri: string, base: string | URL | undefined): URL | undefined => {
   try {
     return new URL(uri, base)
   } catch {
@@ -225,7 +226,8 @@ export const nextLink = (source: HeaderSource, base: string | URL): Option.Optio
 // options
 // -----------------------------------------------------------------------------
 
-const shown = (value: unknown): string =>
+/** @internal */
+export const shown = (value: unknown): string =>
   typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
 
 const isCount = (value: unknown, min: number): value is number =>
@@ -234,7 +236,8 @@ const isCount = (value: unknown, min: number): value is number =>
 /** @internal */
 export const defaultMaxPages = 1000
 
-const checkObject = (input: unknown): ReadonlyArray<string> =>
+/** @internal */
+export const checkObject = (input: unknown): ReadonlyArray<string> =>
   input !== undefined && input !== null && (typeof input !== "object" || Array.isArray(input))
     ? [`options (${Array.isArray(input) ? "an array" : typeof input}) must be an object`]
     : []
@@ -259,7 +262,8 @@ const checkFunction = (name: string, value: unknown, required: boolean, problems
   }
 }
 
-const originOf = (url: URL): string => `${url.protocol}//${url.host}`
+/** @internal */
+export const originOf = (url: URL): string => `${url.protocol}//${url.host}`
 
 /** The base URL as written, when it is an absolute http(s) URL (shown redacted otherwise: it could hold a secret). */
 const checkBaseUrl = (value: unknown, problems: Array<string>): string | undefined => {
@@ -276,7 +280,8 @@ const checkBaseUrl = (value: unknown, problems: Array<string>): string | undefin
 }
 
 /** Each allowed origin as `scheme://host[:port]`, or a problem (values shown redacted: one could hold a secret). */
-const checkOrigins = (value: unknown, problems: Array<string>): ReadonlySet<string> => {
+/** @internal */
+export const checkOrigins = (value: unknown, problems: Array<string>): ReadonlySet<string> => {
   const origins = new Set<string>()
   if (value === undefined) return origins
   if (!Array.isArray(value)) {
@@ -301,7 +306,8 @@ const checkOrigins = (value: unknown, problems: Array<string>): ReadonlySet<stri
 // -----------------------------------------------------------------------------
 
 /** The URL a request is sent to: its `url` with its `urlParams`, without fragment; undefined when not absolute. */
-const targetOf = (request: HttpClientRequest.HttpClientRequest): URL | undefined => {
+/** @internal */
+export const targetOf = (request: HttpClientRequest.HttpClientRequest): URL | undefined => {
   const url = resolve(request.url, undefined)
   if (url === undefined) return undefined
   for (const [name, value] of request.urlParams) url.searchParams.append(name, value)

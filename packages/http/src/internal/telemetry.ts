@@ -984,3 +984,61 @@ export const observeStream = <A, E, R>(
       )
     })
   ))
+
+// -----------------------------------------------------------------------------
+// Poll: one span over the whole wait (branch poll)
+// -----------------------------------------------------------------------------
+
+/** @internal What a poll reports as it runs: the polls made, and the span when a real tracer is installed. */
+export class PollObserver {
+  /** Polls made so far (the monitor's requests, for an operation). */
+  polls = 0
+  constructor(readonly span: Tracer.Span | undefined) {}
+}
+
+/**
+ * @internal Runs `make`'s effect under one span `http.client.poll` (its polls' spans are its children), with
+ * `sturdy.polls` and the outcome (`sturdy.failure_reason` for a `PollError`). Without a tracer: no span, no attribute,
+ * no redacted URL.
+ */
+export const observePoll = <A, E, R>(
+  request: HttpClientRequest.HttpClientRequest | undefined,
+  make: (observer: PollObserver) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.clockWith((clock) =>
+    Effect.withFiberRuntime<A, E, R>((fiber) => {
+      if (!observe.isTracing(fiber)) return Effect.suspend(() => make(new PollObserver(undefined)))
+      const pollTarget = request === undefined ? undefined : target(request)
+      return Effect.flatMap(
+        Effect.makeSpan(
+          pollTarget === undefined ? "http.client.poll" : `http.client.poll ${spanMethod(pollTarget.method)}`,
+          {
+            kind: "internal",
+            attributes: pollTarget === undefined ? {} : requestAttributes(pollTarget),
+            captureStackTrace: false
+          }
+        ),
+        (span) => {
+          const observer = new PollObserver(span)
+          return make(observer).pipe(
+            Effect.provideService(Tracer.ParentSpan, span),
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                const result = outcomeOf(exit)
+                annotateOutcome(span, result)
+                const failure = result.failure
+                if (hasProperty(failure, "reason") && typeof failure.reason === "string") {
+                  span.attribute("sturdy.failure_reason", failure.reason)
+                }
+                span.attribute("sturdy.polls", observer.polls)
+                span.end(
+                  fiber.getFiberRef(FiberRef.currentTracerTimingEnabled) ? clock.unsafeCurrentTimeNanos() : 0n,
+                  exit
+                )
+              })
+            )
+          )
+        }
+      )
+    })
+  )
