@@ -16,7 +16,7 @@ import * as Stream from "effect/Stream"
 import type * as EventStream from "../EventStream.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
-import { isNaNInput, isNegative } from "./durationInput.js"
+import { checkDuration } from "./durationInput.js"
 import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
@@ -251,33 +251,6 @@ interface Checked {
 
 const maxTimerMillis = 2 ** 31 - 1
 
-const durationOption = (
-  field: string,
-  value: unknown,
-  allowZero: boolean,
-  problems: Array<string>
-): Duration.Duration | undefined => {
-  const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
-  const shown = typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
-  if (
-    decoded === undefined || isNegative(value as Duration.DurationInput) ||
-    isNaNInput(value as Duration.DurationInput)
-  ) {
-    problems.push(`${field} is not a ${allowZero ? "non-negative" : "positive"} duration${shown}`)
-    return undefined
-  }
-  const millis = Duration.toMillis(decoded)
-  if (!allowZero && !(millis > 0)) {
-    problems.push(`${field} must be a positive duration${shown}`)
-    return undefined
-  }
-  if (Duration.isFinite(decoded) && millis > maxTimerMillis) {
-    problems.push(`${field} must be at most 2^31 - 1 ms (about 24.8 days)`)
-    return undefined
-  }
-  return decoded
-}
-
 const checkOptions = (options: EventStream.Options | undefined): Checked | string => {
   if (options === undefined) {
     return {
@@ -293,21 +266,22 @@ const checkOptions = (options: EventStream.Options | undefined): Checked | strin
   const problems: Array<string> = []
   let reconnectionMillis = 3000
   if (options.reconnectionTime !== undefined) {
-    const d = durationOption("reconnectionTime", options.reconnectionTime, true, problems)
-    if (d !== undefined) {
-      if (Duration.isFinite(d)) reconnectionMillis = Duration.toMillis(d)
-      else problems.push("reconnectionTime must be finite")
-    }
+    const d = checkDuration(
+      "reconnectionTime",
+      options.reconnectionTime,
+      { allowZero: true, infinite: "refuse" },
+      problems
+    )
+    if (d !== undefined) reconnectionMillis = Duration.toMillis(d)
   }
   let idleTimeout: Duration.Duration | undefined
   if (options.idleTimeout !== undefined) {
-    const d = durationOption("idleTimeout", options.idleTimeout, false, problems)
-    if (d !== undefined && Duration.isFinite(d)) idleTimeout = d
+    idleTimeout = checkDuration("idleTimeout", options.idleTimeout, { allowZero: false, infinite: "none" }, problems)
   }
   let maxRetryAfterMillis = Duration.toMillis(defaultMaxRetryAfter)
   if (options.maxRetryAfter !== undefined) {
     // as `Policy`'s `retry.maxRetryAfter`: zero and an infinite duration (no limit) are accepted
-    const d = durationOption("maxRetryAfter", options.maxRetryAfter, true, problems)
+    const d = checkDuration("maxRetryAfter", options.maxRetryAfter, { allowZero: true, infinite: "accept" }, problems)
     if (d !== undefined) maxRetryAfterMillis = Duration.toMillis(d)
   }
   const lastEventId = options.lastEventId ?? ""

@@ -4,7 +4,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -14,7 +14,7 @@ import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as JsonLines from "../JsonLines.js"
 import * as attempt from "./attempt.js"
-import { isNaNInput, isNegative } from "./durationInput.js"
+import { checkDuration, shown } from "./durationInput.js"
 import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
@@ -199,8 +199,6 @@ export const defaultContentTypes: ReadonlyArray<string> = [
   "+json"
 ]
 
-const maxTimerMillis = 2 ** 31 - 1
-
 interface Checked {
   readonly format: JsonLines.Format | undefined
   readonly maxLineBytes: number
@@ -221,32 +219,8 @@ const defaults: Checked = {
   expectedContentTypes: defaultContentTypes
 }
 
-// a string is never shown: it may be whatever an environment variable held, a secret too
-const shown = (value: unknown): string =>
-  typeof value === "number"
-    ? ` (got ${String(value)})`
-    : ` (got a value of type ${value === null ? "null" : typeof value})`
-
-const durationOption = (field: string, value: unknown, problems: Array<string>): Duration.Duration | undefined => {
-  const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
-  if (
-    decoded === undefined || isNegative(value as Duration.DurationInput) || isNaNInput(value as Duration.DurationInput)
-  ) {
-    problems.push(`${field} is not a positive duration${shown(value)}`)
-    return undefined
-  }
-  if (!Duration.isFinite(decoded)) return undefined
-  const millis = Duration.toMillis(decoded)
-  if (!(millis > 0)) {
-    problems.push(`${field} must be a positive duration${shown(value)}`)
-    return undefined
-  }
-  if (millis > maxTimerMillis) {
-    problems.push(`${field} must be at most 2^31 - 1 ms (about 24.8 days)`)
-    return undefined
-  }
-  return decoded
-}
+// an infinite timeout is none
+const positiveOrNone = { allowZero: false, infinite: "none" } as const
 
 /** @internal Every problem of the options, or the options checked. */
 export const checkOptions = (options: JsonLines.Options | undefined): Checked | string => {
@@ -267,10 +241,12 @@ export const checkOptions = (options: JsonLines.Options | undefined): Checked | 
   if (typeof maxJsonDepth !== "number" || !(Number.isSafeInteger(maxJsonDepth) && maxJsonDepth >= 0)) {
     problems.push(`maxJsonDepth must be an integer ≥ 0${shown(maxJsonDepth)}`)
   }
-  const timeout = options.timeout === undefined ? undefined : durationOption("timeout", options.timeout, problems)
+  const timeout = options.timeout === undefined
+    ? undefined
+    : checkDuration("timeout", options.timeout, positiveOrNone, problems)
   const idleTimeout = options.idleTimeout === undefined
     ? undefined
-    : durationOption("idleTimeout", options.idleTimeout, problems)
+    : checkDuration("idleTimeout", options.idleTimeout, positiveOrNone, problems)
   const onInvalid = options.onInvalid === undefined ? "fail" : options.onInvalid
   if (onInvalid !== "fail" && onInvalid !== "skip") {
     problems.push(`onInvalid must be "fail" or "skip"${typeof onInvalid === "string" ? "" : shown(onInvalid)}`)

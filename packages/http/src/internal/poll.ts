@@ -1,5 +1,4 @@
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as Deadline from "@sturdy/policy/Deadline"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -11,7 +10,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Attempt from "../Attempt.js"
 import type * as Poll from "../Poll.js"
 import * as attempt from "./attempt.js"
-import { isNaNInput, isNegative } from "./durationInput.js"
+import { checkDuration, isNaNInput, isNegative } from "./durationInput.js"
 import * as paginate from "./paginate.js"
 import * as policyOptions from "./policyOptions.js"
 import * as redaction from "./redaction.js"
@@ -124,39 +123,7 @@ interface Checked {
   readonly maxRetryAfterMillis: number
 }
 
-const durationOption = (
-  field: string,
-  value: unknown,
-  options: { readonly allowZero: boolean; readonly allowInfinite: boolean },
-  problems: Array<string>
-): Duration.Duration | undefined => {
-  const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
-  if (
-    decoded === undefined || isNegative(value as Duration.DurationInput) || isNaNInput(value as Duration.DurationInput)
-  ) {
-    problems.push(
-      `${field} is not a ${options.allowZero ? "non-negative" : "positive"} duration${paginate.shown(value)}`
-    )
-    return undefined
-  }
-  if (!Duration.isFinite(decoded)) {
-    if (options.allowInfinite) return decoded
-    problems.push(`${field} must be finite${paginate.shown(value)}`)
-    return undefined
-  }
-  const millis = Duration.toMillis(decoded)
-  if (!options.allowZero && !(millis > 0)) {
-    problems.push(`${field} must be a positive duration${paginate.shown(value)}`)
-    return undefined
-  }
-  if (millis > Deadline.maxTimerMillis) {
-    problems.push(`${field} must be at most 2^31 - 1 ms (about 24.8 days)${paginate.shown(value)}`)
-    return undefined
-  }
-  return decoded
-}
-
-const positive = { allowZero: false, allowInfinite: false }
+const positive = { allowZero: false, infinite: "refuse" } as const
 
 /** The options shared by `until` and `operation`, read once (a getter runs once), with the problems found. */
 const checkCommon = (input: Poll.Options, problems: Array<string>): Checked => {
@@ -165,10 +132,10 @@ const checkCommon = (input: Poll.Options, problems: Array<string>): Checked => {
   const maxDelayInput = input.maxDelay
   const minDelay = minDelayInput === undefined
     ? defaultMinDelay
-    : durationOption("minDelay", minDelayInput, positive, problems)
+    : checkDuration("minDelay", minDelayInput, positive, problems)
   const maxDelay = maxDelayInput === undefined
     ? defaultMaxDelay
-    : durationOption("maxDelay", maxDelayInput, positive, problems)
+    : checkDuration("maxDelay", maxDelayInput, positive, problems)
   if (minDelay !== undefined && maxDelay !== undefined && Duration.greaterThan(minDelay, maxDelay)) {
     problems.push(
       `minDelay (${Duration.format(minDelay)}) must be at most maxDelay (${Duration.format(maxDelay)})`
@@ -182,11 +149,11 @@ const checkCommon = (input: Poll.Options, problems: Array<string>): Checked => {
   }
   const maxWait = input.maxWait === undefined
     ? defaultMaxWait
-    : durationOption("maxWait", input.maxWait, positive, problems)
+    : checkDuration("maxWait", input.maxWait, positive, problems)
   const maxRetryAfter = input.maxRetryAfter === undefined
     ? defaultMaxRetryAfter
     // as `Policy`'s `retry.maxRetryAfter` and `EventStream`'s: zero and an infinite duration (no limit) are accepted
-    : durationOption("maxRetryAfter", input.maxRetryAfter, { allowZero: true, allowInfinite: true }, problems)
+    : checkDuration("maxRetryAfter", input.maxRetryAfter, { allowZero: true, infinite: "accept" }, problems)
   return {
     schedule: schedule !== undefined && Schedule.isSchedule(schedule)
       ? schedule as Schedule.Schedule<unknown, unknown>
