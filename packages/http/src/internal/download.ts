@@ -4,14 +4,14 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Deadline from "@sturdy/policy/Deadline"
 import type * as Chunk from "effect/Chunk"
 import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Download from "../Download.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
+import { checkDuration, shown } from "./durationInput.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as telemetry from "./telemetry.js"
 
@@ -59,11 +59,6 @@ interface Checked {
   readonly idleTimeout: Duration.Duration | undefined
 }
 
-const shown = (value: unknown): string =>
-  typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
-
-const maxTimerMillis = 2 ** 31 - 1
-
 /** The options as the download runs on them, or every problem found, each naming its option. */
 const checkOptions = (input: unknown, defaultMax: number): Checked | ReadonlyArray<string> => {
   if (input !== undefined && input !== null && (typeof input !== "object" || Array.isArray(input))) {
@@ -77,20 +72,10 @@ const checkOptions = (input: unknown, defaultMax: number): Checked | ReadonlyArr
     maxBodyBytes !== undefined && maxBodyBytes !== Infinity &&
     !(typeof maxBodyBytes === "number" && Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)
   ) problems.push(`maxBodyBytes must be an integer ≥ 0 or Infinity${shown(maxBodyBytes)}`)
-  let idle: Duration.Duration | undefined
-  if (idleTimeout !== undefined) {
-    idle = Option.getOrUndefined(Duration.decodeUnknown(idleTimeout))
-    if (idle === undefined) problems.push(`idleTimeout is not a duration${shown(idleTimeout)}`)
-    else if (!(Duration.toMillis(idle) > 0)) {
-      problems.push(`idleTimeout must be a positive duration${shown(idleTimeout)}`)
-    } else if (!Duration.isFinite(idle)) idle = undefined
-    else if (Duration.toMillis(idle) > maxTimerMillis) {
-      // Effect's live Clock sets no timer this long, so it would never fire: say so rather than accept it
-      problems.push(
-        `idleTimeout must be at most 2^31 - 1 ms (about 24.8 days), or infinite for none${shown(idleTimeout)}`
-      )
-    }
-  }
+  // infinite is none; longer than a timer holds is refused (Effect's live Clock would never fire it)
+  const idle = idleTimeout === undefined
+    ? undefined
+    : checkDuration("idleTimeout", idleTimeout, { allowZero: false, infinite: "none" }, problems)
   if (problems.length > 0) return problems
   return { schedule: schedule ?? defaultSchedule, maxBodyBytes: maxBodyBytes ?? defaultMax, idleTimeout: idle }
 }

@@ -9,6 +9,7 @@ import * as Stream from "effect/Stream"
 import type * as HttpFailure from "../HttpFailure.js"
 import type * as Paginate from "../Paginate.js"
 import * as attempt from "./attempt.js"
+import { shown } from "./durationInput.js"
 import * as redaction from "./redaction.js"
 import * as redirect from "./redirect.js"
 import * as sturdyClient from "./sturdyClient.js"
@@ -225,10 +226,6 @@ export const nextLink = (source: HeaderSource, base: string | URL): Option.Optio
 // -----------------------------------------------------------------------------
 // options
 // -----------------------------------------------------------------------------
-
-/** @internal */
-export const shown = (value: unknown): string =>
-  typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
 
 const isCount = (value: unknown, min: number): value is number =>
   typeof value === "number" && Number.isSafeInteger(value) && value >= min

@@ -10,7 +10,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Attempt from "../Attempt.js"
 import type * as Poll from "../Poll.js"
 import * as attempt from "./attempt.js"
-import { checkDuration, isNaNInput, isNegative } from "./durationInput.js"
+import { checkDuration, isNaNInput, isNegative, shown } from "./durationInput.js"
 import * as paginate from "./paginate.js"
 import * as policyOptions from "./policyOptions.js"
 import * as redaction from "./redaction.js"
@@ -142,7 +142,7 @@ const checkCommon = (input: Poll.Options, problems: Array<string>): Checked => {
     )
   }
   if (schedule !== undefined) {
-    if (!Schedule.isSchedule(schedule)) problems.push(`schedule must be a Schedule${paginate.shown(schedule)}`)
+    if (!Schedule.isSchedule(schedule)) problems.push(`schedule must be a Schedule${shown(schedule)}`)
     if (minDelayInput !== undefined || maxDelayInput !== undefined) {
       problems.push("minDelay and maxDelay shape the default schedule: give them or a schedule, not both")
     }
@@ -287,7 +287,7 @@ export const until = dual<
       }
       const decide = options.decide
       if (typeof decide !== "function") {
-        problems.push(`decide must be a function${decide === undefined ? " (it is required)" : paginate.shown(decide)}`)
+        problems.push(`decide must be a function${decide === undefined ? " (it is required)" : shown(decide)}`)
       }
       const checked = checkCommon(options, problems)
       if (problems.length > 0) return refused(context, problems)
@@ -453,7 +453,7 @@ export const operation = <E, R>(
     const allowed = paginate.checkOrigins(input.allowedOrigins, problems)
     const finalStateVia = input.finalStateVia
     if (finalStateVia !== undefined && !finalStates.includes(finalStateVia)) {
-      problems.push(`finalStateVia must be one of ${finalStates.join(", ")}${paginate.shown(finalStateVia)}`)
+      problems.push(`finalStateVia must be one of ${finalStates.join(", ")}${shown(finalStateVia)}`)
     }
     const start = paginate.targetOf(request)
     if (start === undefined || (start.protocol !== "http:" && start.protocol !== "https:")) {
