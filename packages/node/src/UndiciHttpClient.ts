@@ -8,12 +8,13 @@
  * body to a later `stream`. A body read whole is kept, so every later reader, a `stream` included, gets the same
  * bytes (`layerUndici` streams nothing after a whole read); a body being streamed cannot then be read whole.
  *
- * Bodies arrive as sent unless the `decompress` option of {@link DispatcherOptions} asks for decoding: by default,
- * like undici's `request` and `NodeHttpClient`, it sends no `Accept-Encoding` and does not decompress, and a server
- * that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so. With `decompress: true` it asks for
- * and decodes gzip, deflate and br (zstd too where Node's zlib has it), streaming, as fetch, got and curl
- * `--compressed` do; `Attempt`'s `maxBodyBytes` then counts the decoded bytes and stops a compression bomb as soon as
- * they pass it (see {@link DispatcherOptions.decompress}).
+ * Bodies arrive as sent unless the `decompress` option of {@link DispatcherOptions} (or of {@link make}'s
+ * {@link ClientOptions}, on a dispatcher of your own) asks for decoding: by default, like undici's `request` and
+ * `NodeHttpClient`, it sends no `Accept-Encoding` and does not decompress, and a server that compresses anyway gets
+ * an `InvalidJson` from `Attempt.json` that says so. With `decompress: true` it asks for and decodes gzip, deflate
+ * and br (zstd too where Node's zlib has it), streaming, as fetch, got and curl `--compressed` do; `Attempt`'s
+ * `maxBodyBytes` then counts the decoded bytes and stops a compression bomb as soon as they pass it (see
+ * {@link DispatcherOptions.decompress}).
  *
  * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
  * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed. The CAs
@@ -600,7 +601,8 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
 
 /**
  * An `HttpClient` sending every request through `dispatcher` (a `Pool` or `Client`: its own origin only, see
- * {@link Dispatcher}).
+ * {@link Dispatcher}), with the per-request settings of `options` (see {@link ClientOptions}): a dispatcher of your
+ * own (`new Agent(...)`, one shared by several clients) can decompress too.
  *
  * undici's own headers and body timeouts (an `Agent`, `Pool` or `Client` made with `headersTimeout` or
  * `bodyTimeout`, or undici's default of 5 minutes) are read from the dispatcher, so that the `Timeout` a request gets
@@ -613,11 +615,55 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
  * import { UndiciHttpClient } from "@sturdy/node"
  *
  * const client = UndiciHttpClient.make(new Agent({ connections: 8 }))
+ * // one Agent, two clients: one decodes compressed answers, the other takes bodies as sent
+ * const shared = new Agent({ connections: 16 })
+ * const api = UndiciHttpClient.make(shared, { decompress: true, headersTimeout: "30 seconds" })
+ * const files = UndiciHttpClient.make(shared)
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const make: (dispatcher: Undici.Dispatcher) => HttpClient.HttpClient = internal.make
+export const make: (dispatcher: Undici.Dispatcher, options?: ClientOptions) => HttpClient.HttpClient = internal.make
+
+/**
+ * The settings of {@link make} that apply request by request rather than to a dispatcher's connections: they work on
+ * any dispatcher (your own `Agent`, `Pool`, `Client`, a composed one), and two clients on one dispatcher may differ.
+ * Each has the meaning, default and validation of the {@link DispatcherOptions} field of the same name; a field left
+ * out keeps the dispatcher's setting (that of {@link makeDispatcher}'s options, or undici's), so
+ * `make(dispatcher, { decompress: false })` turns off the decoding of a dispatcher made with `decompress: true`, for
+ * that client alone.
+ *
+ * | option | default |
+ * | --- | --- |
+ * | `decompress` | the dispatcher's: `false` for one not made by `makeDispatcher` (no `Accept-Encoding` sent, bodies as sent) |
+ * | `maxDecompressionRatio` | the dispatcher's, else 100 (decoded bytes per byte on the wire, past the first MiB), with `decompress` |
+ * | `headersTimeout` | the dispatcher's (undici's `headersTimeout`, sent with each request); 0 means none |
+ * | `bodyTimeout` | the dispatcher's (undici's `bodyTimeout`, sent with each request); 0 means none |
+ *
+ * The other {@link DispatcherOptions} (`connections`, `tls`, `proxy`, `dns`, ...) make the connections, and belong to
+ * the dispatcher: given here (from JavaScript, or a cast) they are a `RangeError` naming them, as is a value out of
+ * range (`UndiciHttpClient: maxDecompressionRatio (0) must be a number >= 1 ...`, the message `makeDispatcher` gives),
+ * thrown by `make`.
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const options: UndiciHttpClient.ClientOptions = { decompress: ["gzip", "br"], maxDecompressionRatio: 50 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientOptions {
+  /** As {@link DispatcherOptions.decompress}, for this client. */
+  readonly decompress?: boolean | ReadonlyArray<ContentCoding> | undefined
+  /** As {@link DispatcherOptions.maxDecompressionRatio}, for this client. */
+  readonly maxDecompressionRatio?: number | undefined
+  /** As {@link DispatcherOptions.headersTimeout}, sent with each request of this client. */
+  readonly headersTimeout?: Duration.DurationInput | undefined
+  /** As {@link DispatcherOptions.bodyTimeout}, sent with each request of this client. */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
+}
 
 /**
  * Provides the `Dispatcher` with an `Agent` created from `options` and destroyed with the layer.
