@@ -141,7 +141,8 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
  * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, a `decompress` that is none of `true`, `false`
  * and a non-empty list of codings (or lists `"zstd"` where Node's zlib has none), a `maxDecompressionRatio` that is
- * not a number of at least 1, or a `dns` out of range or with `proxy` or `socketPath` (see {@link DnsOptions}), is
+ * not a number of at least 1, or a `dns` out of range, with `socketPath` or with a `proxy` that every host goes
+ * through (see {@link DnsOptions}), is
  * out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
@@ -280,7 +281,9 @@ export interface DispatcherOptions {
   readonly maxDecompressionRatio?: number | undefined
   /**
    * Caches the addresses of host names (undici's DNS interceptor): `true` for the defaults, or {@link DnsOptions}.
-   * Off by default. It cannot be combined with `proxy` (the proxy resolves the origin's name) or `socketPath`.
+   * Off by default. With a `proxy`, it serves the hosts reached directly (its `noProxy`, or with `"env"` `NO_PROXY`
+   * and the schemes without a proxy variable); the proxy resolves the others' names. It cannot be combined with
+   * `socketPath`, nor with a proxy that has no `noProxy` (every host goes through it).
    *
    * @since 0.2.0
    */
@@ -309,9 +312,17 @@ export interface DispatcherOptions {
  * `connections`, each address of a name gets that many. The lookup is not bounded by `connectTimeout`: an attempt
  * timeout or deadline (`Attempt`, `Policy`) bounds a request waiting on it.
  *
+ * Behind a proxy the cache serves the hosts reached directly: those its `noProxy` names (see {@link ProxyOptions}),
+ * or with `proxy: "env"` those `NO_PROXY` names and every host of a scheme that has no proxy variable. The others'
+ * names are resolved by the proxy (an HTTP proxy's `CONNECT`, `socks5h:`), or for `socks5:` here by `dns.lookup`
+ * for each connection, as without `dns`: the cache never sees them. A proxy that every host goes through (a URL
+ * without `noProxy`, or a `noProxy` that names no host) leaves the cache nothing to serve, and with it `dns` is a
+ * `RangeError`; `"env"` is accepted whatever the variables say, since they differ from one environment to the next
+ * (with no `NO_PROXY` and both proxies set, nothing is looked up here).
+ *
  * A `maxTtl` that is not a positive duration, a `maxItems` that is not an integer >= 1, a `dualStack` that is not a
  * boolean or a `lookup` that is not a function is a `RangeError` naming it (`dns.maxTtl`, ...); so is `dns` with
- * `proxy` or `socketPath`.
+ * `socketPath`, or with a proxy that every host goes through.
  *
  * @example
  * ```ts
@@ -319,6 +330,11 @@ export interface DispatcherOptions {
  *
  * const cached: UndiciHttpClient.DispatcherOptions = { dns: true }
  * const longer: UndiciHttpClient.DispatcherOptions = { dns: { maxTtl: "1 minute", maxItems: 100 } }
+ * // the internal hosts reached directly, resolved once; the rest through the proxy, which resolves them
+ * const behindProxy: UndiciHttpClient.DispatcherOptions = {
+ *   dns: true,
+ *   proxy: { url: "http://proxy.internal:3128", noProxy: ".internal" }
+ * }
  * ```
  * @since 0.2.0
  * @category models

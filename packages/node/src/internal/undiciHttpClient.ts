@@ -161,7 +161,7 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
   if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
   const decompression = Decompress.toDecompression(options.decompress, options.maxDecompressionRatio)
   if (decompression !== undefined) decompressed.set(resolved, decompression)
-  const dns = toDns(options.dns, proxy !== undefined, socketPath !== undefined, tls?.servername)
+  const dns = toDns(options.dns, proxy, socketPath !== undefined, tls?.servername)
   if (dns !== undefined) dnsCached.set(resolved, dns)
   return resolved
 }
@@ -430,6 +430,8 @@ type ProxySetting =
     readonly https: ProxyTarget | undefined
     readonly noProxy: string
     readonly forwardHttp: boolean
+    /** `"env"`: which hosts go direct is the environment's to say, not the options' */
+    readonly fromEnv: boolean
   }
 
 /** The proxy of the resolved options that have one, with the TLS settings of its two connections. */
@@ -645,7 +647,14 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
   if (input === "env") {
     const { http, https } = envTargets()
     checkMixed("proxy (\"env\")", http, https)
-    return { _tag: "Env", http, https, noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? "", forwardHttp: false }
+    return {
+      _tag: "Env",
+      http,
+      https,
+      noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? "",
+      forwardHttp: false,
+      fromEnv: true
+    }
   }
   if (typeof input === "object" && !Redacted.isRedacted(input) && !(input instanceof URL) && !Array.isArray(input)) {
     const options = input as Partial<Record<keyof UndiciHttpClient.ProxyOptions, unknown>>
@@ -679,7 +688,7 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       throw proxyError("proxy.noProxy", `(${typeOf(noProxy)}) must be a list of hosts, as NO_PROXY`)
     }
     // the same proxy for both schemes, with undici's NO_PROXY matching
-    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim(), forwardHttp }
+    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim(), forwardHttp, fromEnv: false }
   }
   return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false), forwardHttp: false }
 }
@@ -890,6 +899,58 @@ const proxyDispatcher = (
   }).compose(copyHeaders)
 }
 
+/**
+ * Whether a request for `origin` goes around the proxy, as undici's `EnvHttpProxyAgent` (and `socksDispatcher`)
+ * decide: no proxy for its scheme, or `noProxy` names its host (as the URL gives it, brackets and all) and port.
+ */
+const directHosts = (proxy: Extract<ProxySetting, { readonly _tag: "Env" }>): (origin: URL) => boolean => {
+  const bypass = noProxyMatcher(proxy.noProxy)
+  return (origin) => {
+    const secure = origin.protocol === "https:"
+    if ((secure ? proxy.https : proxy.http) === undefined) return true
+    return bypass(origin.host.replace(/:\d*$/, ""), Number.parseInt(origin.port, 10) || (secure ? 443 : 80))
+  }
+}
+
+/**
+ * A proxy's dispatcher with a second one, for the hosts reached directly (`dns` with a proxy: that one caches their
+ * names, where the proxy resolves the others'). Closed and destroyed together.
+ */
+class DirectOrProxied extends Undici.Dispatcher {
+  constructor(
+    readonly direct: Undici.Dispatcher,
+    readonly proxied: Undici.Dispatcher,
+    readonly isDirect: (origin: URL) => boolean
+  ) {
+    super()
+  }
+  override dispatch(opts: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
+    const origin = opts.origin instanceof URL ? opts.origin : new URL(String(opts.origin))
+    return (this.isDirect(origin) ? this.direct : this.proxied).dispatch(opts, handler)
+  }
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all([this.direct.close(), this.proxied.close()]).then(() => undefined)
+    if (callback === undefined) return done
+    void done.then(callback, callback)
+  }
+  override destroy(): Promise<void>
+  override destroy(err: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(err: Error | null, callback: () => void): void
+  override destroy(
+    errOrCallback?: Error | null | (() => void),
+    callback?: () => void
+  ): Promise<void> | void {
+    const err = typeof errOrCallback === "function" ? null : errOrCallback ?? null
+    const then = typeof errOrCallback === "function" ? errOrCallback : callback
+    const done = Promise.all([this.direct.destroy(err), this.proxied.destroy(err)]).then(() => undefined)
+    if (then === undefined) return done
+    void done.then(then, then)
+  }
+}
+
 // -----------------------------------------------------------------------------
 // DNS cache (the `dns` option)
 // -----------------------------------------------------------------------------
@@ -914,12 +975,13 @@ const defaultLookup: NonNullable<UndiciHttpClient.DnsOptions["lookup"]> = (hostn
 
 /**
  * The `dns` option, or a `RangeError` naming it: `true` or an object; `maxTtl` a positive duration, `maxItems` an
- * integer >= 1, `dualStack` a boolean, `lookup` a function. Refused with `proxy` (the proxy resolves the origin's
- * name) and `socketPath` (no name is resolved).
+ * integer >= 1, `dualStack` a boolean, `lookup` a function. With a proxy it serves the hosts reached directly (the
+ * proxy resolves the others' names): refused with a proxy that every host goes through (no `noProxy`, which the
+ * options say once for all, where `"env"` is the environment's to say), and with `socketPath` (no name is resolved).
  */
 const toDns = (
   input: unknown,
-  hasProxy: boolean,
+  proxy: ProxySetting | undefined,
   hasSocketPath: boolean,
   servername: string | undefined
 ): DnsSettings | undefined => {
@@ -943,8 +1005,11 @@ const toDns = (
     lookup: lookup as DnsSettings["lookup"],
     servername
   }
-  if (hasProxy) {
-    throw new RangeError("UndiciHttpClient: dns cannot be combined with proxy (the proxy resolves the origin's name)")
+  if (proxy !== undefined && (proxy._tag === "Url" || (!proxy.fromEnv && proxy.noProxy === ""))) {
+    throw new RangeError(
+      "UndiciHttpClient: dns cannot be combined with proxy without proxy.noProxy (every host goes through the proxy, " +
+        "which resolves its name; the cache serves the hosts reached directly)"
+    )
   }
   if (hasSocketPath) {
     throw new RangeError("UndiciHttpClient: dns cannot be combined with socketPath (no name is resolved)")
@@ -1135,7 +1200,16 @@ const makeAgent = (
       const agent = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
       if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(agent as Undici.Agent)
       const dns = dnsCached.get(resolved)
-      const dispatcher = dns !== undefined ? agent.compose(dnsCache(dns)) : agent
+      const dispatcher = dns === undefined
+        ? agent
+        : proxy === undefined
+        ? agent.compose(dnsCache(dns))
+        // with a proxy, the hosts reached directly get the cache; the proxy resolves the others' names
+        : new DirectOrProxied(
+          new Undici.Agent(resolved).compose(dnsCache(dns)),
+          agent,
+          directHosts(proxy.proxy as Extract<ProxySetting, { readonly _tag: "Env" }>)
+        )
       const decompression = decompressed.get(resolved)
       if (decompression !== undefined) decompressed.set(dispatcher, decompression)
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
