@@ -653,8 +653,8 @@ export const make: (dispatcher: Undici.Dispatcher, options?: ClientOptions) => H
  * | --- | --- |
  * | `decompress` | the dispatcher's: `false` for one not made by `makeDispatcher` (no `Accept-Encoding` sent, bodies as sent) |
  * | `maxDecompressionRatio` | the dispatcher's, else 100 (decoded bytes per byte on the wire, past the first MiB), with `decompress` |
- * | `headersTimeout` | the dispatcher's (undici's `headersTimeout`, sent with each request); 0 means none |
- * | `bodyTimeout` | the dispatcher's (undici's `bodyTimeout`, sent with each request); 0 means none |
+ * | `headersTimeout` | the dispatcher's (undici's `headersTimeout`, sent with each request); 0 or an infinite duration means none |
+ * | `bodyTimeout` | the dispatcher's (undici's `bodyTimeout`, sent with each request); 0 or an infinite duration means none |
  *
  * The other {@link DispatcherOptions} (`connections`, `tls`, `proxy`, `dns`, ...) make the connections, and belong to
  * the dispatcher: given here (from JavaScript, or a cast) they are a `RangeError` naming them, as is a value out of

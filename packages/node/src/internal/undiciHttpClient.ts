@@ -1418,6 +1418,16 @@ const dispatcherOnly: ReadonlyArray<string> = [
   "dns"
 ]
 
+/**
+ * A per-request timeout of `make`'s options, as `toMillis` reads the dispatcher's; an infinite one (`Infinity`,
+ * `Duration.infinity`) is no limit, 0, which undici takes per request where it refuses a number that is not finite
+ * (every request would fail).
+ */
+const requestMillis = (field: string, input: Duration.DurationInput): number => {
+  const millis = toMillis(field, input, 0)
+  return Number.isFinite(millis) ? millis : 0
+}
+
 /** @internal The settings of a client on `dispatcher`, or a `RangeError` naming the first option out of range. */
 export const clientSettings = (
   dispatcher: Undici.Dispatcher,
@@ -1451,8 +1461,10 @@ export const clientSettings = (
   if (options.headersTimeout !== undefined || options.bodyTimeout !== undefined) {
     const headersTimeout = options.headersTimeout === undefined
       ? undefined
-      : toMillis("headersTimeout", options.headersTimeout, 0)
-    const bodyTimeout = options.bodyTimeout === undefined ? undefined : toMillis("bodyTimeout", options.bodyTimeout, 0)
+      : requestMillis("headersTimeout", options.headersTimeout)
+    const bodyTimeout = options.bodyTimeout === undefined
+      ? undefined
+      : requestMillis("bodyTimeout", options.bodyTimeout)
     requestTimeouts = { headersTimeout, bodyTimeout }
     const headersMillis = headersTimeout ?? timeouts?.headersMillis ?? 0
     const bodyMillis = bodyTimeout ?? timeouts?.bodyMillis ?? 0
