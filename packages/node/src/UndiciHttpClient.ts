@@ -8,12 +8,13 @@
  * body to a later `stream`. A body read whole is kept, so every later reader, a `stream` included, gets the same
  * bytes (`layerUndici` streams nothing after a whole read); a body being streamed cannot then be read whole.
  *
- * Bodies arrive as sent unless the `decompress` option of {@link DispatcherOptions} asks for decoding: by default,
- * like undici's `request` and `NodeHttpClient`, it sends no `Accept-Encoding` and does not decompress, and a server
- * that compresses anyway gets an `InvalidJson` from `Attempt.json` that says so. With `decompress: true` it asks for
- * and decodes gzip, deflate and br (zstd too where Node's zlib has it), streaming, as fetch, got and curl
- * `--compressed` do; `Attempt`'s `maxBodyBytes` then counts the decoded bytes and stops a compression bomb as soon as
- * they pass it (see {@link DispatcherOptions.decompress}).
+ * Bodies arrive as sent unless the `decompress` option of {@link DispatcherOptions} (or of {@link make}'s
+ * {@link ClientOptions}, on a dispatcher of your own) asks for decoding: by default, like undici's `request` and
+ * `NodeHttpClient`, it sends no `Accept-Encoding` and does not decompress, and a server that compresses anyway gets
+ * an `InvalidJson` from `Attempt.json` that says so. With `decompress: true` it asks for and decodes gzip, deflate
+ * and br (zstd too where Node's zlib has it), streaming, as fetch, got and curl `--compressed` do; `Attempt`'s
+ * `maxBodyBytes` then counts the decoded bytes and stops a compression bomb as soon as they pass it (see
+ * {@link DispatcherOptions.decompress}).
  *
  * It speaks HTTP/1.1 unless the `http2` option of {@link DispatcherOptions} asks for h2 (by ALPN, or with prior
  * knowledge on cleartext); a stream the server refuses with `REFUSED_STREAM` then counts as never processed. The CAs
@@ -140,7 +141,8 @@ export const Dispatcher: Context.Tag<Dispatcher, Undici.Dispatcher> = internal.d
  * {@link TlsOptions}), a `proxy` that is not an `http:`, `https:`, `socks5:` or `socks5h:` proxy (see {@link ProxyOption}), an empty
  * or too long `socketPath`, or `proxy` with `socketPath` or `http2`, a `decompress` that is none of `true`, `false`
  * and a non-empty list of codings (or lists `"zstd"` where Node's zlib has none), a `maxDecompressionRatio` that is
- * not a number of at least 1, or a `dns` out of range or with `proxy` or `socketPath` (see {@link DnsOptions}), is
+ * not a number of at least 1, or a `dns` out of range, with `socketPath` or with a `proxy` that every host goes
+ * through (see {@link DnsOptions}), is
  * out of range: `makeDispatcher`, `layerDispatcher` and `layer` die with a `RangeError` naming
  * the option (`tls.ca`, ...), `layerConfig` fails with a `ConfigError`.
  *
@@ -279,7 +281,9 @@ export interface DispatcherOptions {
   readonly maxDecompressionRatio?: number | undefined
   /**
    * Caches the addresses of host names (undici's DNS interceptor): `true` for the defaults, or {@link DnsOptions}.
-   * Off by default. It cannot be combined with `proxy` (the proxy resolves the origin's name) or `socketPath`.
+   * Off by default. With a `proxy`, it serves the hosts reached directly (its `noProxy`, or with `"env"` `NO_PROXY`
+   * and the schemes without a proxy variable); the proxy resolves the others' names. It cannot be combined with
+   * `socketPath`, nor with a proxy that has no `noProxy` (every host goes through it).
    *
    * @since 0.2.0
    */
@@ -308,9 +312,17 @@ export interface DispatcherOptions {
  * `connections`, each address of a name gets that many. The lookup is not bounded by `connectTimeout`: an attempt
  * timeout or deadline (`Attempt`, `Policy`) bounds a request waiting on it.
  *
+ * Behind a proxy the cache serves the hosts reached directly: those its `noProxy` names (see {@link ProxyOptions}),
+ * or with `proxy: "env"` those `NO_PROXY` names and every host of a scheme that has no proxy variable. The others'
+ * names are resolved by the proxy (an HTTP proxy's `CONNECT`, `socks5h:`), or for `socks5:` here by `dns.lookup`
+ * for each connection, as without `dns`: the cache never sees them. A proxy that every host goes through (a URL
+ * without `noProxy`, or a `noProxy` that names no host) leaves the cache nothing to serve, and with it `dns` is a
+ * `RangeError`; `"env"` is accepted whatever the variables say, since they differ from one environment to the next
+ * (with no `NO_PROXY` and both proxies set, nothing is looked up here).
+ *
  * A `maxTtl` that is not a positive duration, a `maxItems` that is not an integer >= 1, a `dualStack` that is not a
  * boolean or a `lookup` that is not a function is a `RangeError` naming it (`dns.maxTtl`, ...); so is `dns` with
- * `proxy` or `socketPath`.
+ * `socketPath`, or with a proxy that every host goes through.
  *
  * @example
  * ```ts
@@ -318,6 +330,11 @@ export interface DispatcherOptions {
  *
  * const cached: UndiciHttpClient.DispatcherOptions = { dns: true }
  * const longer: UndiciHttpClient.DispatcherOptions = { dns: { maxTtl: "1 minute", maxItems: 100 } }
+ * // the internal hosts reached directly, resolved once; the rest through the proxy, which resolves them
+ * const behindProxy: UndiciHttpClient.DispatcherOptions = {
+ *   dns: true,
+ *   proxy: { url: "http://proxy.internal:3128", noProxy: ".internal" }
+ * }
  * ```
  * @since 0.2.0
  * @category models
@@ -600,7 +617,8 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
 
 /**
  * An `HttpClient` sending every request through `dispatcher` (a `Pool` or `Client`: its own origin only, see
- * {@link Dispatcher}).
+ * {@link Dispatcher}), with the per-request settings of `options` (see {@link ClientOptions}): a dispatcher of your
+ * own (`new Agent(...)`, one shared by several clients) can decompress too.
  *
  * undici's own headers and body timeouts (an `Agent`, `Pool` or `Client` made with `headersTimeout` or
  * `bodyTimeout`, or undici's default of 5 minutes) are read from the dispatcher, so that the `Timeout` a request gets
@@ -613,11 +631,55 @@ export const makeDispatcher: (options?: DispatcherOptions) => Effect.Effect<Undi
  * import { UndiciHttpClient } from "@sturdy/node"
  *
  * const client = UndiciHttpClient.make(new Agent({ connections: 8 }))
+ * // one Agent, two clients: one decodes compressed answers, the other takes bodies as sent
+ * const shared = new Agent({ connections: 16 })
+ * const api = UndiciHttpClient.make(shared, { decompress: true, headersTimeout: "30 seconds" })
+ * const files = UndiciHttpClient.make(shared)
  * ```
  * @since 0.1.0
  * @category constructors
  */
-export const make: (dispatcher: Undici.Dispatcher) => HttpClient.HttpClient = internal.make
+export const make: (dispatcher: Undici.Dispatcher, options?: ClientOptions) => HttpClient.HttpClient = internal.make
+
+/**
+ * The settings of {@link make} that apply request by request rather than to a dispatcher's connections: they work on
+ * any dispatcher (your own `Agent`, `Pool`, `Client`, a composed one), and two clients on one dispatcher may differ.
+ * Each has the meaning, default and validation of the {@link DispatcherOptions} field of the same name; a field left
+ * out keeps the dispatcher's setting (that of {@link makeDispatcher}'s options, or undici's), so
+ * `make(dispatcher, { decompress: false })` turns off the decoding of a dispatcher made with `decompress: true`, for
+ * that client alone.
+ *
+ * | option | default |
+ * | --- | --- |
+ * | `decompress` | the dispatcher's: `false` for one not made by `makeDispatcher` (no `Accept-Encoding` sent, bodies as sent) |
+ * | `maxDecompressionRatio` | the dispatcher's, else 100 (decoded bytes per byte on the wire, past the first MiB), with `decompress` |
+ * | `headersTimeout` | the dispatcher's (undici's `headersTimeout`, sent with each request); 0 or an infinite duration means none |
+ * | `bodyTimeout` | the dispatcher's (undici's `bodyTimeout`, sent with each request); 0 or an infinite duration means none |
+ *
+ * The other {@link DispatcherOptions} (`connections`, `tls`, `proxy`, `dns`, ...) make the connections, and belong to
+ * the dispatcher: given here (from JavaScript, or a cast) they are a `RangeError` naming them, as is a value out of
+ * range (`UndiciHttpClient: maxDecompressionRatio (0) must be a number >= 1 ...`, the message `makeDispatcher` gives),
+ * thrown by `make`.
+ *
+ * @example
+ * ```ts
+ * import { UndiciHttpClient } from "@sturdy/node"
+ *
+ * const options: UndiciHttpClient.ClientOptions = { decompress: ["gzip", "br"], maxDecompressionRatio: 50 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientOptions {
+  /** As {@link DispatcherOptions.decompress}, for this client. */
+  readonly decompress?: boolean | ReadonlyArray<ContentCoding> | undefined
+  /** As {@link DispatcherOptions.maxDecompressionRatio}, for this client. */
+  readonly maxDecompressionRatio?: number | undefined
+  /** As {@link DispatcherOptions.headersTimeout}, sent with each request of this client. */
+  readonly headersTimeout?: Duration.DurationInput | undefined
+  /** As {@link DispatcherOptions.bodyTimeout}, sent with each request of this client. */
+  readonly bodyTimeout?: Duration.DurationInput | undefined
+}
 
 /**
  * Provides the `Dispatcher` with an `Agent` created from `options` and destroyed with the layer.

@@ -6,11 +6,12 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, Download, EventStream, HttpFailure } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
-import { Chunk, Effect, Exit, Schedule, Schema, Stream } from "effect"
+import { Cause, Chunk, Effect, Exit, Schedule, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
+import { Agent } from "undici"
 import * as Decompress from "../src/internal/decompress.js"
 
 // -----------------------------------------------------------------------------
@@ -644,4 +645,131 @@ describe("UndiciHttpClient decompress: property", () => {
       }),
     { fastCheck: { seed: 20261207, numRuns: 150 } }
   )
+})
+
+// -----------------------------------------------------------------------------
+// make(dispatcher, options): decompression per client, on a dispatcher of the caller's own
+// -----------------------------------------------------------------------------
+
+describe("UndiciHttpClient decompress: make's options", () => {
+  const gzipped = () => caseUrl(encodedJson({ hello: "world" }, ["gzip"]))
+  /** The body and Content-Encoding the caller sees. */
+  const read = (client: HttpClient.HttpClient, url: string) =>
+    Effect.flatMap(
+      client.execute(HttpClientRequest.get(url)),
+      (response) =>
+        Effect.map(response.arrayBuffer, (body) => [
+          Buffer.from(body).equals(Buffer.from(JSON.stringify({ hello: "world" }))) ? "decoded" : "as sent",
+          response.headers["content-encoding"] ?? null
+        ])
+    )
+  const accept = (client: HttpClient.HttpClient) =>
+    Effect.flatMap(client.execute(HttpClientRequest.get(`${base}/accept`)), (response) => response.json)
+
+  it.live("a dispatcher of the caller's own decodes with make's decompress; a second client on it does not", () =>
+    Effect.gen(function*() {
+      const agent = new Agent()
+      const decoding = UndiciHttpClient.make(agent, { decompress: true })
+      const plain = UndiciHttpClient.make(agent)
+      const gzipOnly = UndiciHttpClient.make(agent, { decompress: ["gzip"] })
+      expect(yield* read(decoding, gzipped())).toEqual(["decoded", null])
+      expect(yield* read(plain, gzipped())).toEqual(["as sent", "gzip"])
+      // the first client is unchanged by the second made after it
+      expect(yield* read(decoding, gzipped())).toEqual(["decoded", null])
+      expect(yield* accept(decoding)).toEqual({
+        acceptEncoding: Decompress.zstdSupported ? "gzip, deflate, br, zstd" : "gzip, deflate, br"
+      })
+      expect(yield* accept(plain)).toEqual({ acceptEncoding: null })
+      expect(yield* accept(gzipOnly)).toEqual({ acceptEncoding: "gzip" })
+      yield* Effect.promise(() => agent.destroy())
+    }))
+
+  it.live("a field left out keeps makeDispatcher's setting; one given overrides it for that client alone", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const dispatcher = yield* UndiciHttpClient.makeDispatcher(on)
+      expect(yield* read(UndiciHttpClient.make(dispatcher), gzipped())).toEqual(["decoded", null])
+      expect(yield* read(UndiciHttpClient.make(dispatcher, {}), gzipped())).toEqual(["decoded", null])
+      expect(yield* read(UndiciHttpClient.make(dispatcher, { decompress: false }), gzipped()))
+        .toEqual(["as sent", "gzip"])
+      // the ratio alone: 4 MiB of zeros is ~1000:1, past the default 100 once past the first MiB
+      const zeros = () =>
+        caseUrl({ headers: { "content-encoding": "gzip" }, chunks: [Zlib.gzipSync(Buffer.alloc(4 << 20))] })
+      const whole = (client: HttpClient.HttpClient) =>
+        Effect.exit(Effect.flatMap(client.execute(HttpClientRequest.get(zeros())), (response) => response.arrayBuffer))
+      const bounded = yield* whole(UndiciHttpClient.make(dispatcher))
+      expect(Exit.isFailure(bounded)).toBe(true)
+      const unbounded = yield* whole(UndiciHttpClient.make(dispatcher, { maxDecompressionRatio: Infinity }))
+      expect(Exit.isSuccess(unbounded) ? unbounded.value.byteLength : unbounded).toBe(4 << 20)
+      // on its own Agent, a ratio without decompress decodes nothing (as in makeDispatcher's options)
+      const agent = new Agent()
+      expect(yield* read(UndiciHttpClient.make(agent, { maxDecompressionRatio: 10 }), gzipped()))
+        .toEqual(["as sent", "gzip"])
+      // 4 MiB in runs of 16 equal bytes is ~37:1: over a ratio of 10, under the default 100
+      const runs = Buffer.alloc(4 << 20)
+      for (let i = 0, seed = 1; i < runs.length; i += 16) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff
+        runs.fill(seed & 255, i, i + 16)
+      }
+      const runsUrl = () => caseUrl({ headers: { "content-encoding": "gzip" }, chunks: [Zlib.gzipSync(runs)] })
+      const ratioOf = (client: HttpClient.HttpClient) =>
+        Effect.map(
+          Effect.exit(
+            Effect.flatMap(client.execute(HttpClientRequest.get(runsUrl())), (response) => response.arrayBuffer)
+          ),
+          (exit) => Exit.isSuccess(exit) ? exit.value.byteLength : "too large"
+        )
+      expect(yield* ratioOf(UndiciHttpClient.make(agent, { decompress: true }))).toBe(4 << 20)
+      expect(yield* ratioOf(UndiciHttpClient.make(agent, { decompress: true, maxDecompressionRatio: 10 })))
+        .toBe("too large")
+      // decompress given, the ratio left out: the dispatcher's ratio stands
+      const strict = yield* UndiciHttpClient.makeDispatcher({ decompress: true, maxDecompressionRatio: 10 })
+      expect(yield* ratioOf(UndiciHttpClient.make(strict, { decompress: ["gzip"] }))).toBe("too large")
+      expect(yield* ratioOf(UndiciHttpClient.make(strict, { maxDecompressionRatio: 100 }))).toBe(4 << 20)
+      yield* Effect.promise(() => agent.destroy())
+    })))
+
+  it.effect("out of range: the RangeError makeDispatcher gives, thrown by make; dispatcher settings refused", () =>
+    Effect.gen(function*() {
+      const agent = new Agent()
+      const thrown = (options: unknown) => {
+        try {
+          UndiciHttpClient.make(agent, options as UndiciHttpClient.ClientOptions)
+          return "made"
+        } catch (error) {
+          return error
+        }
+      }
+      const bad: ReadonlyArray<unknown> = [
+        { decompress: "gzip" },
+        { decompress: [] },
+        { decompress: ["gzip", "lzma"] },
+        { maxDecompressionRatio: 0 },
+        { maxDecompressionRatio: NaN },
+        { decompress: true, maxDecompressionRatio: "10" },
+        { headersTimeout: -1 },
+        { bodyTimeout: "soon" },
+        "decompress",
+        [{ decompress: true }]
+      ]
+      for (const options of bad) {
+        const ours = thrown(options)
+        const exit = yield* Effect.exit(
+          Effect.scoped(UndiciHttpClient.makeDispatcher(options as UndiciHttpClient.DispatcherOptions))
+        )
+        const theirs = Exit.isFailure(exit) ? Cause.squash(exit.cause) : "made"
+        expect(ours, JSON.stringify(options)).toBeInstanceOf(RangeError)
+        expect((ours as Error).message).toBe((theirs as Error).message)
+      }
+      for (const field of ["connections", "tls", "proxy", "dns", "socketPath", "http2", "connectTimeout"]) {
+        const error = thrown({ [field]: field === "connections" ? 4 : true })
+        expect(error, field).toBeInstanceOf(RangeError)
+        expect((error as Error).message).toBe(
+          `UndiciHttpClient: ${field} is a setting of the dispatcher (makeDispatcher), not of make's options`
+        )
+      }
+      // none: as make(dispatcher)
+      expect(thrown(undefined)).not.toBeInstanceOf(Error)
+      expect(thrown(null)).not.toBeInstanceOf(Error)
+      yield* Effect.promise(() => agent.destroy())
+    }))
 })

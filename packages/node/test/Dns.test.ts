@@ -4,8 +4,9 @@
 // (Date.now faked: the interceptor reads it for the TTL); the Host header and the TLS name (SNI and the name verified)
 // stay the URL's, `tls.servername`'s or the request's Host header's (also when undici retries the other family); a name that does
 // not resolve is a `ConnectionError` `DnsLookup` and is not cached; a refused connection drops the name; an IP in the
-// URL is not looked up; an interrupted request waiting on its lookup sends nothing; `dns` with `proxy` or
-// `socketPath` is a RangeError.
+// URL is not looked up; an interrupted request waiting on its lookup sends nothing; with a proxy (CONNECT or SOCKS5,
+// real ones on 127.0.0.1) the hosts of `noProxy` / `NO_PROXY` use the cache and the proxied ones are never looked up
+// here; `dns` with a proxy that every host goes through, or with `socketPath`, is a RangeError.
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt, HttpFailure } from "@sturdy/http"
@@ -21,6 +22,8 @@ import * as Path from "node:path"
 import type * as Tls from "node:tls"
 import * as Zlib from "node:zlib"
 import { vi } from "vitest"
+import { startConnectProxy, withEnv } from "./utils/connectProxy.js"
+import { startSocks5Server } from "./utils/socks5Server.js"
 
 const fixture = (name: string): Buffer => Fs.readFileSync(Path.join(import.meta.dirname, "fixtures", name))
 const caCert = fixture("ca-cert.pem")
@@ -418,12 +421,17 @@ describe("UndiciHttpClient dns", () => {
       expect(String(error)).toContain("dns.maxItems")
     }))
 
-  it.effect("dns with proxy or socketPath is a RangeError naming both", () =>
+  it.effect("dns with a proxy every host goes through, or with socketPath, is a RangeError naming both", () =>
     Effect.gen(function*() {
+      const noneDirect = /^UndiciHttpClient: dns cannot be combined with proxy without proxy\.noProxy \(every host/
       for (
         const [options, message] of [
-          [{ dns: true, proxy: "http://127.0.0.1:3128" }, /dns cannot be combined with proxy/],
-          [{ dns: {}, proxy: "socks5h://127.0.0.1:1080" }, /dns cannot be combined with proxy/],
+          [{ dns: true, proxy: "http://127.0.0.1:3128" }, noneDirect],
+          [{ dns: {}, proxy: "socks5h://127.0.0.1:1080" }, noneDirect],
+          [{ dns: true, proxy: { url: "http://127.0.0.1:3128", forwardHttp: true } }, noneDirect],
+          // a noProxy that names no host is none
+          [{ dns: true, proxy: { url: "http://127.0.0.1:3128", noProxy: "" } }, noneDirect],
+          [{ dns: true, proxy: { url: "http://127.0.0.1:3128", noProxy: " \t" } }, noneDirect],
           [{ dns: true, socketPath: "/tmp/x.sock" }, /dns cannot be combined with socketPath/]
         ] as const
       ) {
@@ -433,4 +441,129 @@ describe("UndiciHttpClient dns", () => {
         expect((defect as Error).message).toMatch(message)
       }
     }))
+
+  describe("behind a proxy: the hosts reached directly use the cache", () => {
+    /**
+     * Sends `url` with `send`; "proxy" when the proxy saw a new connection for it, else "direct" (each test sends a
+     * proxied origin once: a second request would take the tunnel already open).
+     */
+    const routed = (
+      send: (url: string) => Effect.Effect<string, HttpFailure.HttpFailure>,
+      proxied: () => number,
+      url: string
+    ) =>
+      Effect.gen(function*() {
+        const before = proxied()
+        expect(yield* send(url)).toBe("ok")
+        return proxied() > before ? "proxy" : "direct"
+      })
+
+    it.scopedLive("proxy.noProxy: its hosts resolved once (http: and https:), the others through the tunnel, never here", () =>
+      Effect.gen(function*() {
+        const proxy = yield* startConnectProxy()
+        const { asked, lookup } = counting({ "api.sturdy.test": v4, "other.sturdy.test": v4 })
+        const before = seen.length
+        const routes = yield* withClient(
+          { dns: { lookup }, proxy: { url: proxy.url, noProxy: "api.sturdy.test" }, tls: { ca: caCert } },
+          (send) =>
+            Effect.forEach([
+              `http://api.sturdy.test:${plainPort}/`,
+              `http://other.sturdy.test:${plainPort}/`,
+              `http://api.sturdy.test:${plainPort}/`,
+              `https://api.sturdy.test:${securePort}/`
+            ], (url) => routed(send, () => proxy.seen.length, url))
+        )
+        expect(routes).toEqual(["direct", "proxy", "direct", "direct"])
+        expect(asked).toEqual(["api.sturdy.test"])
+        expect(proxy.seen.map((connect) => connect.target)).toEqual([`other.sturdy.test:${plainPort}`])
+        // the Host header and the TLS name stay the URL's on the direct path
+        expect(seen.slice(before).map((s) => s.host)).toContain(`api.sturdy.test:${securePort}`)
+        expect(seen.slice(before).find((s) => s.servername !== undefined)?.servername).toBe("api.sturdy.test")
+        // a URL without a port is on its scheme's (80): noProxy's "host:80" matches it, so its name is looked up here
+        // (whatever answers on 127.0.0.1:80, if anything: only the lookup is checked)
+        const port80 = counting({ "api.sturdy.test": v4 })
+        yield* withClient(
+          { dns: { lookup: port80.lookup }, proxy: { url: proxy.url, noProxy: "api.sturdy.test:80" } },
+          (send) => Effect.exit(send("http://api.sturdy.test/"))
+        )
+        expect(port80.asked).toEqual(["api.sturdy.test"])
+      }))
+
+    it.scopedLive("\"env\": NO_PROXY's hosts and a scheme without a proxy go direct and use the cache", () =>
+      Effect.gen(function*() {
+        const proxy = yield* startConnectProxy()
+        const { asked, lookup } = counting({ "api.sturdy.test": v4, "other.sturdy.test": v4 })
+        const run = (vars: Record<string, string>, urls: ReadonlyArray<string>) =>
+          withEnv(
+            vars,
+            withClient(
+              { dns: { lookup }, proxy: "env", tls: { ca: caCert } },
+              (send) => Effect.forEach(urls, (url) => routed(send, () => proxy.seen.length, url))
+            )
+          )
+        const api = `http://api.sturdy.test:${plainPort}/`
+        const other = `http://other.sturdy.test:${plainPort}/`
+        expect(yield* run({ HTTP_PROXY: proxy.url, NO_PROXY: ".sturdy.test:" + plainPort }, [api, other, api]))
+          .toEqual(["direct", "direct", "direct"])
+        expect(asked).toEqual(["api.sturdy.test", "other.sturdy.test"])
+        asked.length = 0
+        expect(yield* run({ HTTP_PROXY: proxy.url, NO_PROXY: "api.sturdy.test" }, [api, other, api]))
+          .toEqual(["direct", "proxy", "direct"])
+        expect(asked).toEqual(["api.sturdy.test"])
+        asked.length = 0
+        // HTTPS_PROXY alone: http: origins have no proxy, and go direct
+        expect(yield* run({ HTTPS_PROXY: proxy.url }, [other, other, `https://api.sturdy.test:${securePort}/`]))
+          .toEqual(["direct", "direct", "proxy"])
+        expect(asked).toEqual(["other.sturdy.test"])
+        asked.length = 0
+        // accepted with no exception at all (the environment decides, and may differ elsewhere): nothing looked up
+        expect(yield* run({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url }, [api, other])).toEqual(["proxy", "proxy"])
+        expect(asked).toEqual([])
+      }))
+
+    it.scopedLive("SOCKS5 with noProxy: its hosts use the cache, the others' names go to the proxy (socks5h)", () =>
+      Effect.gen(function*() {
+        const proxy = yield* startSocks5Server()
+        const { asked, lookup } = counting({ "api.sturdy.test": v4, "other.sturdy.test": v4 })
+        const routes = yield* withClient(
+          { dns: { lookup }, proxy: { url: proxy.url, noProxy: "api.sturdy.test" } },
+          (send) =>
+            Effect.forEach([
+              `http://api.sturdy.test:${plainPort}/`,
+              `http://other.sturdy.test:${plainPort}/`,
+              `http://api.sturdy.test:${plainPort}/`
+            ], (url) => routed(send, () => proxy.seen.length, url))
+        )
+        expect(routes).toEqual(["direct", "proxy", "direct"])
+        expect(asked).toEqual(["api.sturdy.test"])
+        expect(proxy.seen.map((s) => [s.type, s.address])).toEqual([["domain", "other.sturdy.test"]])
+      }))
+
+    it.live("the two dispatchers are closed together: no connection left open once the scope closes", () =>
+      Effect.gen(function*() {
+        const own = Http.createServer(answer)
+        const port = yield* Effect.promise(() => listen(own))
+        const open = () => new Promise<number>((resolve) => own.getConnections((_, count) => resolve(count)))
+        const { lookup } = counting({ "api.sturdy.test": v4 })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const proxy = yield* startConnectProxy()
+          yield* withClient(
+            { dns: { lookup }, proxy: { url: proxy.url, noProxy: "api.sturdy.test" } },
+            (send) =>
+              Effect.gen(function*() {
+                expect(yield* send(`http://api.sturdy.test:${port}/`)).toBe("ok")
+                expect(yield* Effect.promise(open)).toBe(1)
+              })
+          )
+        }))
+        // the server sees the client's close soon after: a few ms at a time, up to 2 s
+        let after = yield* Effect.promise(open)
+        for (let i = 0; i < 400 && after > 0; i++) {
+          yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+          after = yield* Effect.promise(open)
+        }
+        yield* Effect.promise(() => close(own))
+        expect(after).toBe(0)
+      }))
+  })
 })

@@ -7,7 +7,8 @@
 // fields are fed inside a `tls` object (itself plain, frozen, polluting or with a throwing getter).
 // Then `proxy` (URLs with CR/LF, spaces, `javascript:`, no host, ports out of range or 0, tokens that are no header
 // value, odd `noProxy` lists) and `socketPath` (empty, NUL, too long, relative, not a string). The `dns` fields are fed
-// inside a `dns` object, as the `tls` ones.
+// inside a `dns` object, as the `tls` ones. Then `make`'s own options (`decompress`, `maxDecompressionRatio`,
+// `headersTimeout`, `bodyTimeout`), on an Agent of the test's own.
 import { HttpClientRequest } from "@effect/platform"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Attempt } from "@sturdy/http"
@@ -21,6 +22,7 @@ import * as Redacted from "effect/Redacted"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
+import { Agent } from "undici"
 import {
   describeValue,
   GetterError,
@@ -98,6 +100,34 @@ describe("HostileOptions: UndiciHttpClient.makeDispatcher", () => {
         expect(defect, `${label}: ${String(defect)}`).toBeInstanceOf(RangeError)
         expect((defect as Error).message, label).toContain(field)
       }), { fastCheck: { seed: 20261206, numRuns: 30 } })
+  }
+})
+
+// `make(dispatcher, options)` (0.2): its per-client fields, each fed the same values on an Agent of the test's own.
+// `make` throws (it is no Effect): a RangeError naming the field, the message `makeDispatcher` gives for it.
+const clientFields = ["decompress", "maxDecompressionRatio", "headersTimeout", "bodyTimeout"]
+
+describe("HostileOptions: UndiciHttpClient.make's options", () => {
+  for (const field of clientFields) {
+    it.live.prop(field, [wrapper, hostileValue], ([wrap, value]) =>
+      Effect.gen(function*() {
+        const label = `${field} <- ${describeValue(value)}`
+        const agent = new Agent()
+        const exit = yield* Effect.exit(
+          Effect.suspend(() => {
+            const client = UndiciHttpClient.make(agent, optionsWith(wrap, {}, field, value))
+            return Effect.flatMap(client.execute(HttpClientRequest.get(url)), (response) => response.text)
+          }).pipe(Effect.timeout("5 seconds"), Effect.ensuring(Effect.promise(() => agent.destroy())))
+        )
+        if (Exit.isSuccess(exit)) {
+          expect(exit.value, label).toBe("ok")
+          return
+        }
+        const defect = Cause.squash(exit.cause)
+        if (defect instanceof GetterError) return
+        expect(defect, `${label}: ${String(defect)}`).toBeInstanceOf(RangeError)
+        expect((defect as Error).message, label).toContain(field)
+      }), { fastCheck: { seed: 20261207, numRuns: 30 } })
   }
 })
 

@@ -982,6 +982,27 @@ describe("UndiciHttpClient", () => {
         }
       }))
 
+    it.live("make's headersTimeout and bodyTimeout apply to its client alone, and are the limits reported", () =>
+      Effect.gen(function*() {
+        // one Agent with long limits of its own; each client sends its limits with its requests (undici's per-request
+        // `headersTimeout` / `bodyTimeout`). undici checks them on a coarse timer: each case takes about 1 s.
+        const agent = new Agent({ headersTimeout: 600_000, bodyTimeout: 70 })
+        const headers = UndiciHttpClient.make(agent, { headersTimeout: 50 })
+        const body = UndiciHttpClient.make(agent, { bodyTimeout: "60 millis" })
+        const outcome = (client: HttpClient.HttpClient, path: string) =>
+          Effect.map(
+            Effect.flip(Attempt.send(client, HttpClientRequest.get(`${base}${path}`))),
+            (failure) => failure._tag === "Timeout" ? [failure.phase, Duration.toMillis(failure.timeout)] : failure
+          )
+        expect(yield* outcome(headers, "/hang?tag=own-headers")).toEqual(["Attempt", 50])
+        expect(yield* outcome(body, "/headers-then-hang?tag=own-body")).toEqual(["BodyRead", 60])
+        // the other limit stays the Agent's, and is reported so
+        expect(yield* outcome(headers, "/headers-then-hang?tag=agent-body")).toEqual(["BodyRead", 70])
+        expect(yield* Effect.flatMap(headers.get(`${base}/status?code=200`), (response) => response.text))
+          .toBe("status 200")
+        yield* Effect.promise(() => agent.destroy())
+      }))
+
     it.live("a connect timeout can be configured", () =>
       Effect.gen(function*() {
         const text = yield* getText("/status?code=200")

@@ -92,16 +92,23 @@ const toCount = (field: string, input: number | undefined, min: number): number 
   return input
 }
 
-/** @internal The undici `Agent` options, or a `RangeError` naming the first option out of range. */
-export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null): Undici.Agent.Options => {
-  // a value that is no object (a string, an array) has none of the fields read below: it would be taken for no
-  // options, the mistake unseen; `null` (a setting read as none) is no options, as `undefined` is
-  if (input !== undefined && input !== null && (typeof input !== "object" || Array.isArray(input))) {
+/**
+ * The options given, `undefined` for none (`null`, a setting read as none, included), or a `RangeError` when they are
+ * no object: a string or an array has none of the fields read, and would be taken for no options, the mistake unseen.
+ */
+const toOptionsObject = <A extends object>(input: A | null | undefined): A | undefined => {
+  if (input === undefined || input === null) return undefined
+  if (typeof input !== "object" || Array.isArray(input)) {
     throw new RangeError(
       `UndiciHttpClient: options (${Array.isArray(input) ? "an array" : typeof input}) must be an object`
     )
   }
-  const options: UndiciHttpClient.DispatcherOptions = input ?? {}
+  return input
+}
+
+/** @internal The undici `Agent` options, or a `RangeError` naming the first option out of range. */
+export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null): Undici.Agent.Options => {
+  const options: UndiciHttpClient.DispatcherOptions = toOptionsObject(input) ?? {}
   const agentOptions: Undici.Agent.Options = {
     pipelining: toCount("pipelining", options.pipelining, 0) ?? 1,
     keepAliveTimeout: toMillis("keepAliveTimeout", options.keepAliveTimeout, 4_000, true),
@@ -154,15 +161,16 @@ export const agentOptions = (input?: UndiciHttpClient.DispatcherOptions | null):
   if (http2 === true && options.pipelining === undefined) streamsRaisedOnH2.add(resolved)
   const decompression = Decompress.toDecompression(options.decompress, options.maxDecompressionRatio)
   if (decompression !== undefined) decompressed.set(resolved, decompression)
-  const dns = toDns(options.dns, proxy !== undefined, socketPath !== undefined, tls?.servername)
+  const dns = toDns(options.dns, proxy, socketPath !== undefined, tls?.servername)
   if (dns !== undefined) dnsCached.set(resolved, dns)
   return resolved
 }
 
-/** The decompression of the resolved options that ask for it (`decompress`), then of the dispatcher made of them. */
+/**
+ * The decompression of the resolved options that ask for it (`decompress`), then of the dispatcher made of them: read
+ * once by `make`, whose client carries it (`make`'s own options override it for that client alone).
+ */
 const decompressed = new WeakMap<object, Decompress.Decompression>()
-// only looked up once some dispatcher decompresses: the default does not
-let anyDecompression = false
 
 /**
  * Streams in flight on one h2 connection when `pipelining` is not set: undici's own default for h2 (its `H2CClient`'s
@@ -422,6 +430,8 @@ type ProxySetting =
     readonly https: ProxyTarget | undefined
     readonly noProxy: string
     readonly forwardHttp: boolean
+    /** `"env"`: which hosts go direct is the environment's to say, not the options' */
+    readonly fromEnv: boolean
   }
 
 /** The proxy of the resolved options that have one, with the TLS settings of its two connections. */
@@ -637,7 +647,14 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
   if (input === "env") {
     const { http, https } = envTargets()
     checkMixed("proxy (\"env\")", http, https)
-    return { _tag: "Env", http, https, noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? "", forwardHttp: false }
+    return {
+      _tag: "Env",
+      http,
+      https,
+      noProxy: envValue("no_proxy", "NO_PROXY")?.[1] ?? "",
+      forwardHttp: false,
+      fromEnv: true
+    }
   }
   if (typeof input === "object" && !Redacted.isRedacted(input) && !(input instanceof URL) && !Array.isArray(input)) {
     const options = input as Partial<Record<keyof UndiciHttpClient.ProxyOptions, unknown>>
@@ -671,7 +688,7 @@ const toProxy = (input: unknown): ProxySetting | undefined => {
       throw proxyError("proxy.noProxy", `(${typeOf(noProxy)}) must be a list of hosts, as NO_PROXY`)
     }
     // the same proxy for both schemes, with undici's NO_PROXY matching
-    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim(), forwardHttp }
+    return { _tag: "Env", http: target, https: target, noProxy: noProxy.trim(), forwardHttp, fromEnv: false }
   }
   return { _tag: "Url", target: proxyTarget("proxy", proxyText("proxy", input), undefined, false), forwardHttp: false }
 }
@@ -882,6 +899,58 @@ const proxyDispatcher = (
   }).compose(copyHeaders)
 }
 
+/**
+ * Whether a request for `origin` goes around the proxy, as undici's `EnvHttpProxyAgent` (and `socksDispatcher`)
+ * decide: no proxy for its scheme, or `noProxy` names its host (as the URL gives it, brackets and all) and port.
+ */
+const directHosts = (proxy: Extract<ProxySetting, { readonly _tag: "Env" }>): (origin: URL) => boolean => {
+  const bypass = noProxyMatcher(proxy.noProxy)
+  return (origin) => {
+    const secure = origin.protocol === "https:"
+    if ((secure ? proxy.https : proxy.http) === undefined) return true
+    return bypass(origin.host.replace(/:\d*$/, ""), Number.parseInt(origin.port, 10) || (secure ? 443 : 80))
+  }
+}
+
+/**
+ * A proxy's dispatcher with a second one, for the hosts reached directly (`dns` with a proxy: that one caches their
+ * names, where the proxy resolves the others'). Closed and destroyed together.
+ */
+class DirectOrProxied extends Undici.Dispatcher {
+  constructor(
+    readonly direct: Undici.Dispatcher,
+    readonly proxied: Undici.Dispatcher,
+    readonly isDirect: (origin: URL) => boolean
+  ) {
+    super()
+  }
+  override dispatch(opts: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
+    const origin = opts.origin instanceof URL ? opts.origin : new URL(String(opts.origin))
+    return (this.isDirect(origin) ? this.direct : this.proxied).dispatch(opts, handler)
+  }
+  override close(): Promise<void>
+  override close(callback: () => void): void
+  override close(callback?: () => void): Promise<void> | void {
+    const done = Promise.all([this.direct.close(), this.proxied.close()]).then(() => undefined)
+    if (callback === undefined) return done
+    void done.then(callback, callback)
+  }
+  override destroy(): Promise<void>
+  override destroy(err: Error | null): Promise<void>
+  override destroy(callback: () => void): void
+  override destroy(err: Error | null, callback: () => void): void
+  override destroy(
+    errOrCallback?: Error | null | (() => void),
+    callback?: () => void
+  ): Promise<void> | void {
+    const err = typeof errOrCallback === "function" ? null : errOrCallback ?? null
+    const then = typeof errOrCallback === "function" ? errOrCallback : callback
+    const done = Promise.all([this.direct.destroy(err), this.proxied.destroy(err)]).then(() => undefined)
+    if (then === undefined) return done
+    void done.then(then, then)
+  }
+}
+
 // -----------------------------------------------------------------------------
 // DNS cache (the `dns` option)
 // -----------------------------------------------------------------------------
@@ -906,12 +975,13 @@ const defaultLookup: NonNullable<UndiciHttpClient.DnsOptions["lookup"]> = (hostn
 
 /**
  * The `dns` option, or a `RangeError` naming it: `true` or an object; `maxTtl` a positive duration, `maxItems` an
- * integer >= 1, `dualStack` a boolean, `lookup` a function. Refused with `proxy` (the proxy resolves the origin's
- * name) and `socketPath` (no name is resolved).
+ * integer >= 1, `dualStack` a boolean, `lookup` a function. With a proxy it serves the hosts reached directly (the
+ * proxy resolves the others' names): refused with a proxy that every host goes through (no `noProxy`, which the
+ * options say once for all, where `"env"` is the environment's to say), and with `socketPath` (no name is resolved).
  */
 const toDns = (
   input: unknown,
-  hasProxy: boolean,
+  proxy: ProxySetting | undefined,
   hasSocketPath: boolean,
   servername: string | undefined
 ): DnsSettings | undefined => {
@@ -935,8 +1005,11 @@ const toDns = (
     lookup: lookup as DnsSettings["lookup"],
     servername
   }
-  if (hasProxy) {
-    throw new RangeError("UndiciHttpClient: dns cannot be combined with proxy (the proxy resolves the origin's name)")
+  if (proxy !== undefined && (proxy._tag === "Url" || (!proxy.fromEnv && proxy.noProxy === ""))) {
+    throw new RangeError(
+      "UndiciHttpClient: dns cannot be combined with proxy without proxy.noProxy (every host goes through the proxy, " +
+        "which resolves its name; the cache serves the hosts reached directly)"
+    )
   }
   if (hasSocketPath) {
     throw new RangeError("UndiciHttpClient: dns cannot be combined with socketPath (no name is resolved)")
@@ -1100,13 +1173,11 @@ class EvictOnUnreachable implements Handler {
 }
 
 /**
- * The headers and body timeouts of the dispatchers made with them (and of those given to `make`, when undici's fields
- * say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
+ * The headers and body timeouts of the dispatchers made with them (`make` reads those of any other from undici's
+ * fields, when they say them). undici's timeout errors do not say what the limit was; the call adds it to the error, so the failure
  * reports the limit that fired.
  */
 const transportTimeouts = new WeakMap<Undici.Dispatcher, TransportTimeouts>()
-// only looked up once some dispatcher has timeouts of its own: the default has none
-let anyTransportTimeouts = false
 
 interface TransportTimeouts {
   readonly headersMillis: number
@@ -1129,14 +1200,19 @@ const makeAgent = (
       const agent = proxy !== undefined ? proxyDispatcher(resolved, proxy) : new Undici.Agent(resolved)
       if (streamsRaisedOnH2.has(resolved)) raiseStreamsOnH2(agent as Undici.Agent)
       const dns = dnsCached.get(resolved)
-      const dispatcher = dns !== undefined ? agent.compose(dnsCache(dns)) : agent
+      const dispatcher = dns === undefined
+        ? agent
+        : proxy === undefined
+        ? agent.compose(dnsCache(dns))
+        // with a proxy, the hosts reached directly get the cache; the proxy resolves the others' names
+        : new DirectOrProxied(
+          new Undici.Agent(resolved).compose(dnsCache(dns)),
+          agent,
+          directHosts(proxy.proxy as Extract<ProxySetting, { readonly _tag: "Env" }>)
+        )
       const decompression = decompressed.get(resolved)
-      if (decompression !== undefined) {
-        anyDecompression = true
-        decompressed.set(dispatcher, decompression)
-      }
+      if (decompression !== undefined) decompressed.set(dispatcher, decompression)
       if (resolved.headersTimeout! > 0 || resolved.bodyTimeout! > 0) {
-        anyTransportTimeouts = true
         transportTimeouts.set(dispatcher, {
           headersMillis: resolved.headersTimeout!,
           bodyMillis: resolved.bodyTimeout!
@@ -1308,17 +1384,102 @@ const configuredTimeouts = (dispatcher: Undici.Dispatcher): TransportTimeouts | 
   return { headersMillis: headers, bodyMillis: body }
 }
 
-/** @internal */
-export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
-  const targetOf = targetsOf(boundOriginOf(dispatcher))
+/**
+ * What a client sends with, fixed when it is made: its dispatcher and the per-request settings of `make`'s options
+ * (else those of the dispatcher `makeDispatcher` made), so that two clients on one dispatcher may differ and a
+ * request looks none of them up.
+ */
+interface ClientSettings {
+  readonly dispatcher: Undici.Dispatcher
+  /** The decoding of `decompress`, when it is on. */
+  readonly decompression: Decompress.Decompression | undefined
+  /** The limits a transport timeout reports, when known. */
+  readonly transportTimeouts: TransportTimeouts | undefined
+  /** undici's per-request timeouts (`make`'s `headersTimeout`, `bodyTimeout`), when set; else the dispatcher's. */
+  readonly requestTimeouts: RequestTimeouts | undefined
+}
+
+interface RequestTimeouts {
+  readonly headersTimeout: number | undefined
+  readonly bodyTimeout: number | undefined
+}
+
+/** The options of `DispatcherOptions` that make the dispatcher itself, which `make`'s options cannot change. */
+const dispatcherOnly: ReadonlyArray<string> = [
+  "connections",
+  "pipelining",
+  "keepAliveTimeout",
+  "keepAliveMaxTimeout",
+  "connectTimeout",
+  "http2",
+  "tls",
+  "proxy",
+  "socketPath",
+  "dns"
+]
+
+/**
+ * A per-request timeout of `make`'s options, as `toMillis` reads the dispatcher's; an infinite one (`Infinity`,
+ * `Duration.infinity`) is no limit, 0, which undici takes per request where it refuses a number that is not finite
+ * (every request would fail).
+ */
+const requestMillis = (field: string, input: Duration.DurationInput): number => {
+  const millis = toMillis(field, input, 0)
+  return Number.isFinite(millis) ? millis : 0
+}
+
+/** @internal The settings of a client on `dispatcher`, or a `RangeError` naming the first option out of range. */
+export const clientSettings = (
+  dispatcher: Undici.Dispatcher,
+  input?: UndiciHttpClient.ClientOptions | null
+): ClientSettings => {
+  const options = toOptionsObject(input)
   // a dispatcher not made by `makeDispatcher`: its limits as undici keeps them, so a timeout reports the one that fired
-  if (!transportTimeouts.has(dispatcher)) {
-    const configured = configuredTimeouts(dispatcher)
-    if (configured !== undefined) {
-      transportTimeouts.set(dispatcher, configured)
-      anyTransportTimeouts = true
+  let timeouts = transportTimeouts.has(dispatcher) ? transportTimeouts.get(dispatcher) : configuredTimeouts(dispatcher)
+  let decompression = decompressed.get(dispatcher)
+  if (options === undefined) {
+    return { dispatcher, decompression, transportTimeouts: timeouts, requestTimeouts: undefined }
+  }
+  for (const field of dispatcherOnly) {
+    if ((options as Record<string, unknown>)[field] !== undefined) {
+      throw new RangeError(
+        `UndiciHttpClient: ${field} is a setting of the dispatcher (makeDispatcher), not of make's options`
+      )
     }
   }
+  // the same reading as the dispatcher's options: a field left out keeps the dispatcher's setting
+  if (options.decompress !== undefined) {
+    decompression = Decompress.toDecompression(
+      options.decompress,
+      options.maxDecompressionRatio ?? decompression?.maxRatio
+    )
+  } else if (options.maxDecompressionRatio !== undefined) {
+    const ratio = Decompress.toDecompression(true, options.maxDecompressionRatio)!.maxRatio
+    if (decompression !== undefined) decompression = { ...decompression, maxRatio: ratio }
+  }
+  let requestTimeouts: RequestTimeouts | undefined
+  if (options.headersTimeout !== undefined || options.bodyTimeout !== undefined) {
+    const headersTimeout = options.headersTimeout === undefined
+      ? undefined
+      : requestMillis("headersTimeout", options.headersTimeout)
+    const bodyTimeout = options.bodyTimeout === undefined
+      ? undefined
+      : requestMillis("bodyTimeout", options.bodyTimeout)
+    requestTimeouts = { headersTimeout, bodyTimeout }
+    const headersMillis = headersTimeout ?? timeouts?.headersMillis ?? 0
+    const bodyMillis = bodyTimeout ?? timeouts?.bodyMillis ?? 0
+    timeouts = headersMillis === 0 && bodyMillis === 0 ? undefined : { headersMillis, bodyMillis }
+  }
+  return { dispatcher, decompression, transportTimeouts: timeouts, requestTimeouts }
+}
+
+/** @internal */
+export const make = (
+  dispatcher: Undici.Dispatcher,
+  options?: UndiciHttpClient.ClientOptions
+): Client.HttpClient => {
+  const client = clientSettings(dispatcher, options)
+  const targetOf = targetsOf(boundOriginOf(dispatcher))
   const execute = (request: ClientRequest.HttpClientRequest) =>
     Effect.withFiberRuntime<ClientResponse.HttpClientResponse, Error.HttpClientError>((fiber) => {
       const target = targetOf(request)
@@ -1332,12 +1493,12 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
         !fiber.getFiberRef(FiberRef.currentTracerEnabled) ||
         fiber.getFiberRef(Client.currentTracerDisabledWhen)(request)
       ) {
-        return send(dispatcher, request, target, limit, headOnly, progress)
+        return send(client, request, target, limit, headOnly, progress)
       }
       if (fiber.currentTracer === nativeTracer) {
         const parent = fiber.currentSpan
         return send(
-          dispatcher,
+          client,
           parent !== undefined && fiber.getFiberRef(Client.currentTracerPropagation)
             ? ClientRequest.setHeaders(request, propagationHeaders(parent))
             : request,
@@ -1347,7 +1508,7 @@ export const make = (dispatcher: Undici.Dispatcher): Client.HttpClient => {
           progress
         )
       }
-      return sendWithSpan(dispatcher, request, target, fiber, limit, headOnly, progress)
+      return sendWithSpan(client, request, target, fiber, limit, headOnly, progress)
     })
   return Deadline.declareEnforcement(Client.makeWith(
     (requestEffect: Effect.Effect<ClientRequest.HttpClientRequest>) =>
@@ -1373,7 +1534,7 @@ const enforcedLimit = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Deadline.Li
 }
 
 const sendWithSpan = (
-  dispatcher: Undici.Dispatcher,
+  client: ClientSettings,
   request: ClientRequest.HttpClientRequest,
   target: Target,
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
@@ -1404,7 +1565,7 @@ const sendWithSpan = (
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
       : request
-    return send(dispatcher, sent, target, limit, headOnly, progress).pipe(
+    return send(client, sent, target, limit, headOnly, progress).pipe(
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
@@ -1420,7 +1581,7 @@ const sendWithSpan = (
 type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
 const send = (
-  dispatcher: Undici.Dispatcher,
+  client: ClientSettings,
   request: ClientRequest.HttpClientRequest,
   target: Target,
   limit: Deadline.Limit | undefined,
@@ -1430,14 +1591,14 @@ const send = (
   const body = request.body
   switch (body._tag) {
     case "Empty":
-      return dispatchRequest(dispatcher, request, target, null, limit, headOnly, progress)
+      return dispatchRequest(client, request, target, null, limit, headOnly, progress)
     case "Uint8Array":
-      return dispatchRequest(dispatcher, request, target, body.body, limit, headOnly, progress)
+      return dispatchRequest(client, request, target, body.body, limit, headOnly, progress)
     case "Raw":
-      return dispatchRequest(dispatcher, request, target, body.body as DispatchBody, limit, headOnly, progress)
+      return dispatchRequest(client, request, target, body.body as DispatchBody, limit, headOnly, progress)
     case "FormData": {
       if (body.formData instanceof Undici.FormData) {
-        return dispatchRequest(dispatcher, request, target, body.formData, limit, headOnly, progress)
+        return dispatchRequest(client, request, target, body.formData, limit, headOnly, progress)
       }
       // undici's encoder only understands its own FormData class (Node's global one fails with "action is not a
       // function"), so the global FormData is encoded by the global Response, which also chooses the boundary.
@@ -1445,7 +1606,7 @@ const send = (
       const contentType = encoded.headers.get("content-type")
       const withType = contentType === null ? request : ClientRequest.setHeader(request, "content-type", contentType)
       return dispatchRequest(
-        dispatcher,
+        client,
         withType,
         target,
         encoded.body === null ? null : Readable.fromWeb(encoded.body as WebReadableStream<Uint8Array>),
@@ -1458,7 +1619,7 @@ const send = (
       return Effect.flatMap(
         Effect.runtime<never>(),
         (runtime) =>
-          dispatchRequest(dispatcher, request, target, streamToReadable(body, runtime), limit, headOnly, progress)
+          dispatchRequest(client, request, target, streamToReadable(body, runtime), limit, headOnly, progress)
       )
   }
 }
@@ -1467,7 +1628,7 @@ const streamToReadable = (body: Body.Stream, runtime: Runtime.Runtime<never>): R
   Readable.from(Stream.toAsyncIterableRuntime(body.stream, runtime), { objectMode: false })
 
 const dispatchRequest = (
-  dispatcher: Undici.Dispatcher,
+  client: ClientSettings,
   request: ClientRequest.HttpClientRequest,
   target: Target,
   body: DispatchBody,
@@ -1491,8 +1652,8 @@ const dispatchRequest = (
       }
     }
     const call = new UndiciCall(request, resume)
-    if (anyTransportTimeouts) call.transportTimeouts = transportTimeouts.get(dispatcher)
-    const decompression = anyDecompression ? decompressed.get(dispatcher) : undefined
+    call.transportTimeouts = client.transportTimeouts
+    const decompression = client.decompression
     let headers = target.authorization === undefined || request.headers["authorization"] !== undefined
       ? request.headers
       : { ...request.headers, authorization: target.authorization }
@@ -1531,14 +1692,28 @@ const dispatchRequest = (
         scoped.signal.addEventListener("abort", () => call.abort(), { once: true })
       }
     }
+    const timeouts = client.requestTimeouts
     try {
-      dispatcher.dispatch({
-        origin: target.origin,
-        path: target.path,
-        method: request.method as Undici.Dispatcher.HttpMethod,
-        headers,
-        body
-      }, call)
+      client.dispatcher.dispatch(
+        timeouts === undefined
+          ? {
+            origin: target.origin,
+            path: target.path,
+            method: request.method as Undici.Dispatcher.HttpMethod,
+            headers,
+            body
+          }
+          : {
+            origin: target.origin,
+            path: target.path,
+            method: request.method as Undici.Dispatcher.HttpMethod,
+            headers,
+            body,
+            headersTimeout: timeouts.headersTimeout ?? null,
+            bodyTimeout: timeouts.bodyTimeout ?? null
+          },
+        call
+      )
     } catch (error) {
       // a dispatcher that throws instead of failing the handler (undici's `ProxyAgent` refuses a request that sets its
       // own `Proxy-Authorization` so): nothing was sent
