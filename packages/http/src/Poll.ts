@@ -18,11 +18,11 @@
  * | Outcome                                                        | Result                                     |
  * | -------------------------------------------------------------- | ------------------------------------------ |
  * | `decide` says `Done` (a monitor: `Succeeded`)                  | the value polled (the final resource)      |
- * | `decide` says `Failed` / `Canceled` (a monitor's `status`)     | `PollError` `Failed` / `Canceled`          |
+ * | `decide` says `Failed` / `Canceled` (a monitor's `status`, a resource's `provisioningState`) | `PollError` `Failed` / `Canceled` |
  * | still pending at `maxWait`, or `schedule` ended                | `PollError` `TimedOut`                     |
  * | a `Retry-After` beyond `maxRetryAfter`, or one that ends past `maxWait` | `PollError` `TimedOut` at once, without waiting (as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`) |
  * | a poll fails (after the caller's retries)                      | that failure                               |
- * | a monitor URL that does not parse, is not http(s), carries `user:pass@`; a monitor `status` that is not a string | `PollError` `InvalidMonitor` |
+ * | a monitor URL that does not parse, is not http(s), carries `user:pass@`; a monitor `status` (a `provisioningState`) that is not a string | `PollError` `InvalidMonitor` |
  * | a monitor URL on another origin not in `allowedOrigins` / over `http:` after `https:` | `PollError` `CrossOrigin` / `Downgrade` |
  * | an option out of range (naming it), before anything is sent    | `PollError` `InvalidOptions`               |
  *
@@ -35,6 +35,7 @@
  * | `maxRetryAfter`  | 30 s (as `Policy`'s `retry.maxRetryAfter`, `EventStream`'s) | a duration ≥ 0, at most 2^31 − 1 ms, or infinite |
  * | `allowedOrigins` | none ({@link operation})         | http(s) origins, as `Paginate.links`'                 |
  * | `finalStateVia`  | by method, as @azure/core-lro ({@link operation}) | `location`, `azure-async-operation`, `original-uri` |
+ * | `initial`        | `"202"`: only a 202 is polled ({@link operation}) | `"202"`, `"any"` (any 2xx, @azure/core-lro's rules: ARM's 201 + `Azure-AsyncOperation`, PUT/PATCH `provisioningState`) |
  *
  * One span `http.client.poll` (when a tracer is installed) covers the whole wait, with `sturdy.polls` and the
  * outcome; each poll's own span is its child.
@@ -150,6 +151,18 @@ export interface OperationOptions extends Options {
    * field, when it has one, wins.
    */
   readonly finalStateVia?: FinalStateVia | undefined
+  /**
+   * Which first answers may start polling (default `"202"`). `"202"`: only a `202 Accepted` with a monitor; any other
+   * 2xx is the result. `"any"`: every 2xx is read as @azure/core-lro reads an operation it knows to be long-running
+   * (Azure Resource Manager's pattern): a monitor header (`Operation-Location`, `Azure-AsyncOperation`, `Location`)
+   * is polled whatever the status (a 201 or 200 with `Azure-AsyncOperation`); without one, a PUT or PATCH (PATCH as
+   * ARM's guidelines and core-lro 2's engine have it; core-lro 3 body-polls a PUT only) is polled at its own URL
+   * ("body polling") until its `properties.provisioningState` (or a top-level `provisioningState`) is
+   * `Succeeded`, `Failed` or `Canceled` (any case; without one, a 202 is pending and another 2xx done), and that last
+   * answer is the result. Give `"any"` only for operations documented as long-running: a `201 Created` with a
+   * `Location` header is then polled there too.
+   */
+  readonly initial?: "202" | "any" | undefined
 }
 
 /**
@@ -304,7 +317,9 @@ export const until: {
  * monitor is done on its first answer that is not a 202, which is then the result. A pending answer that names a
  * monitor of the same kind moves polling there (held to the same rules). Each answer's `Retry-After` (seconds or a
  * date) is the next wait's floor. Decode the result with `Attempt.decodeJson`. A monitor's redirect
- * (a 303 to the result) is followed by the client's `Redirect.follow`, when it has it.
+ * (a 303 to the result) is followed by the client's `Redirect.follow`, when it has it. With `initial: "any"`, any 2xx
+ * starts polling by @azure/core-lro's rules (Azure Resource Manager's 201 + `Azure-AsyncOperation`, and a PUT/PATCH
+ * whose `provisioningState` is not terminal polled at its own URL; see `OperationOptions.initial`).
  *
  * @example
  * ```ts

@@ -330,12 +330,232 @@ describe("Poll.operation", () => {
       }
     }))
 
+  describe("initial: \"any\" (Azure Resource Manager's pattern, @azure/core-lro's inferLroMode)", () => {
+    const trailOf = (seen: ReadonlyArray<Seen>) => seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)
+
+    it.effect("a 201 or 200 with Azure-AsyncOperation is polled; PUT: the final resource is the request's URL", () =>
+      Effect.gen(function*() {
+        for (const status of [201, 200]) {
+          const api = fakeApi(({ url }, n) =>
+            n === 1
+              ? {
+                status,
+                headers: { "azure-asyncoperation": "/operations/5", "retry-after": "3" },
+                body: { properties: { provisioningState: "Creating" } }
+              }
+              : url.pathname === "/operations/5"
+              ? { body: { status: n === 2 ? "InProgress" : "Succeeded" } }
+              : { body: { id: "vm1", properties: { provisioningState: "Succeeded" } } }
+          )
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/vms/vm1"), api.send, {
+              initial: "any",
+              schedule: Schedule.spaced("1 second")
+            })
+          )
+          expect(Exit.map(exit, asJson)).toMatchObject(Exit.succeed({ id: "vm1" }))
+          expect(trailOf(api.seen)).toEqual(["PUT /vms/vm1", "GET /operations/5", "GET /operations/5", "GET /vms/vm1"])
+          // the first answer's Retry-After: 3 is the first wait's floor
+          expect(api.seen.map((s) => s.at - api.seen[0].at)).toEqual([0, 3000, 4000, 4000])
+        }
+      }))
+
+    it.effect("body polling: a PUT/PATCH whose provisioningState is not terminal is polled at its own URL", () =>
+      Effect.gen(function*() {
+        for (const method of ["PUT", "PATCH"] as const) {
+          const api = fakeApi((_, n) => ({
+            status: n === 1 ? 201 : 200,
+            body: {
+              id: "100",
+              properties: { provisioningState: n === 1 ? "Creating" : n === 2 ? "Updating" : "succeeded" }
+            }
+          }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.make(method)("https://api.test/things/100"), api.send, {
+              initial: "any",
+              schedule: Schedule.spaced("2 seconds")
+            })
+          )
+          // the last answer is the result: no final GET
+          expect(Exit.map(exit, asJson)).toEqual(
+            Exit.succeed({ id: "100", properties: { provisioningState: "succeeded" } })
+          )
+          expect(trailOf(api.seen)).toEqual([`${method} /things/100`, "GET /things/100", "GET /things/100"])
+          expect(api.seen.map((s) => s.at - api.seen[0].at)).toEqual([0, 2000, 4000])
+        }
+      }))
+
+    it.effect("body polling reads a top-level provisioningState; without one, a 202 is pending and a 200 done", () =>
+      Effect.gen(function*() {
+        const api = fakeApi((_, n) =>
+          n === 1 ? { status: 201, body: { provisioningState: "Accepted" } } : n === 2 ? { status: 202 } : { body: {} }
+        )
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, asJson)).toEqual(Exit.succeed({}))
+        expect(api.seen.length).toBe(3)
+        // properties.provisioningState wins over a top-level one, and a resource's own `status` field is not read
+        for (
+          const body of [
+            { provisioningState: "Creating", properties: { provisioningState: "Succeeded" } },
+            { status: "Running", properties: { provisioningState: "Succeeded" } }
+          ]
+        ) {
+          const once = fakeApi(() => ({ status: 201, body }))
+          yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), once.send, { initial: "any" })
+          )
+          expect(once.seen.length, JSON.stringify(body)).toBe(1)
+        }
+        const notStatus = fakeApi((_, n) =>
+          n === 1
+            ? { status: 201, body: { status: "Succeeded", properties: { provisioningState: "Creating" } } }
+            : { body: { properties: { provisioningState: "Succeeded" } } }
+        )
+        yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), notStatus.send, { initial: "any" })
+        )
+        expect(notStatus.seen.length).toBe(2)
+      }))
+
+    it.effect("a 200 or 201 whose provisioningState is terminal (or absent) is done at once", () =>
+      Effect.gen(function*() {
+        for (
+          const [status, body] of [
+            [200, { id: "100", properties: { provisioningState: "Succeeded" } }],
+            [201, { id: "100" }],
+            [204, undefined]
+          ] as const
+        ) {
+          const api = fakeApi(() => ({ status, body }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/100"), api.send, { initial: "any" })
+          )
+          expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(status))
+          expect(api.seen.length).toBe(1)
+        }
+      }))
+
+    it.effect("provisioningState Failed / Canceled (any case) is a PollError, at once or after polls", () =>
+      Effect.gen(function*() {
+        const failedAtOnce = fakeApi(() => ({
+          status: 201,
+          body: { properties: { provisioningState: "FAILED" }, error: { code: "Conflict" } }
+        }))
+        const first = failureOf(
+          yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), failedAtOnce.send, { initial: "any" })
+          )
+        )
+        expect(first).toMatchObject({ _tag: "PollError", reason: "Failed", polls: 0, method: "PUT" })
+        expect(first.message).toContain("provisioningState")
+        expect(first.message).toContain("Conflict")
+        expect(failedAtOnce.seen.length).toBe(1)
+        const canceled = fakeApi((_, n) => ({
+          status: 200,
+          body: { properties: { provisioningState: n === 1 ? "Accepted" : "cancelled" } }
+        }))
+        const later = failureOf(
+          yield* settle(
+            Poll.operation(HttpClientRequestM.patch("https://api.test/things/1"), canceled.send, { initial: "any" })
+          )
+        )
+        expect(later).toMatchObject({
+          reason: "Canceled",
+          polls: 1,
+          last: { properties: { provisioningState: "cancelled" } }
+        })
+      }))
+
+    it.effect("a provisioningState that is not a string is InvalidMonitor", () =>
+      Effect.gen(function*() {
+        const api = fakeApi(() => ({ status: 201, body: { properties: { provisioningState: 7 } } }))
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(failureOf(exit)).toMatchObject({ reason: "InvalidMonitor", polls: 0 })
+        expect(failureOf(exit).message).toContain("provisioningState")
+      }))
+
+    it.effect("POST, DELETE, GET without a monitor are the result at once; a body polled resource never moves", () =>
+      Effect.gen(function*() {
+        for (const method of ["POST", "DELETE", "GET"] as const) {
+          const api = fakeApi(() => ({ status: 200, body: { properties: { provisioningState: "Creating" } } }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.make(method)("https://api.test/things/1"), api.send, { initial: "any" })
+          )
+          expect(Exit.isSuccess(exit)).toBe(true)
+          expect(api.seen.length).toBe(1)
+        }
+        // @azure/core-lro's getOperationLocation: body polling follows no monitor header of a polled answer
+        const api = fakeApi((_, n) => ({
+          status: 200,
+          headers: n === 2 ? { "azure-asyncoperation": "/elsewhere", location: "/elsewhere" } : {},
+          body: { properties: { provisioningState: n < 3 ? "Updating" : "Succeeded" } }
+        }))
+        yield* settle(Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" }))
+        expect(trailOf(api.seen)).toEqual(["PUT /things/1", "GET /things/1", "GET /things/1"])
+      }))
+
+    it.effect("a 201 with Location (DELETE 200 + Location) polls it; \"202\", the default, still does not", () =>
+      Effect.gen(function*() {
+        const respond = (_: unknown, n: number): Answer =>
+          n === 1 ? { status: 200, headers: { location: "/operationresults/123" } } : n === 2 ? { status: 202 } : {
+            status: 204
+          }
+        const api = fakeApi(respond)
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.del("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(204))
+        expect(trailOf(api.seen)).toEqual([
+          "DELETE /things/1",
+          "GET /operationresults/123",
+          "GET /operationresults/123"
+        ])
+        for (const initial of ["202", undefined] as const) {
+          const byDefault = fakeApi(respond)
+          const result = yield* settle(
+            Poll.operation(
+              HttpClientRequestM.del("https://api.test/things/1"),
+              byDefault.send,
+              initial === undefined ? undefined : { initial }
+            )
+          )
+          expect(Exit.map(result, (r) => r.status)).toEqual(Exit.succeed(200))
+          expect(byDefault.seen.length).toBe(1)
+        }
+      }))
+
+    it.effect("a 202 PUT without a monitor is body polled; the monitor's rules (origin) hold for a 201's header", () =>
+      Effect.gen(function*() {
+        const api = fakeApi((_, n) => n === 1 ? { status: 202 } : { status: 200, body: { id: "1" } })
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, asJson)).toEqual(Exit.succeed({ id: "1" }))
+        expect(api.seen.length).toBe(2)
+        const other = fakeApi(() => ({ status: 201, headers: { "azure-asyncoperation": "https://evil.test/op" } }))
+        const refused = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), other.send, { initial: "any" })
+        )
+        expect(failureOf(refused)).toMatchObject({ reason: "CrossOrigin", polls: 0 })
+        expect(other.seen.length).toBe(1)
+      }))
+  })
+
   it.effect("a 202 without a monitor is the result (as @azure/core-lro)", () =>
     Effect.gen(function*() {
       const api = fakeApi(() => ({ status: 202, body: { queued: true } }))
       const exit = yield* settle(Poll.operation(HttpClientRequestM.post("https://api.test/jobs"), api.send))
       expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(202))
       expect(api.seen.length).toBe(1)
+      // a PUT too, by default (initial: "202"): no body polling
+      const put = fakeApi(() => ({ status: 202, body: { properties: { provisioningState: "Creating" } } }))
+      const putExit = yield* settle(Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), put.send))
+      expect(Exit.map(putExit, (r) => r.status)).toEqual(Exit.succeed(202))
+      expect(put.seen.length).toBe(1)
     }))
 
   it.effect("Operation-Location: GETs the monitor until Succeeded, then the 202's Location (POST)", () =>
