@@ -29,7 +29,7 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Policy, Poll } from "@sturdy/http"
-import { Clock, Duration, Effect, Either, Exit, Fiber, Random, Schedule, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Random, Schedule, Schema, TestClock } from "effect"
 import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
 import { undiciClient } from "./utils/undiciClient.js"
@@ -293,6 +293,34 @@ describe("@azure/core-lro test/lro.spec.ts, initial: \"any\" (Azure Resource Man
       const byDefault = yield* operate(server, "DELETE", "/delete/noheader")
       expect(Either.isRight(byDefault) && byDefault.right.status).toBe(200)
       expect(server.hits(pollingPath)).toBe(2)
+    }))
+
+  it.scopedLive("Poll.operationJson: creating followed by success, decoded; a result the schema refuses", () =>
+    Effect.gen(function*() {
+      const server = yield* scriptedServer({
+        "PUT /put/201/creating/succeeded/200": [{ status: 201, body: resource("Creating") }],
+        "GET /put/201/creating/succeeded/200": [{ status: 200, body: resource("Succeeded") }],
+        "PUT /put/200/nonresource": [{ status: 200, body: { properties: { provisioningState: "Succeeded" } } }]
+      })
+      const client = yield* undiciClient
+      const Resource = Schema.Struct({
+        id: Schema.String,
+        name: Schema.String,
+        properties: Schema.Struct({ provisioningState: Schema.Literal("Succeeded") })
+      })
+      const put = (path: string) =>
+        Effect.either(
+          Poll.operationJson(
+            HttpClientRequest.put(`${server.url}${path}`),
+            (request) => Attempt.send(client, request),
+            Resource,
+            { initial: "any", schedule: Schedule.spaced("1 millis") }
+          )
+        )
+      expect(yield* put("/put/201/creating/succeeded/200")).toEqual(Either.right(resource("Succeeded")))
+      const refused = yield* put("/put/200/nonresource")
+      expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "SchemaMismatch", status: 200 })
+      expect(server.requests).toHaveLength(3)
     }))
 
   for (const headerName of ["Azure-AsyncOperation", "Operation-Location"]) {

@@ -1,6 +1,7 @@
 /**
  * Waiting for long-running work: an effect polled until it says done (AWS SDK waiters, Google's `done: true`), and
- * the HTTP `202 Accepted` pattern (Azure's `Operation-Location` / `Azure-AsyncOperation` / `Location` monitors). Each
+ * the HTTP `202 Accepted` pattern (Azure's `Operation-Location` / `Azure-AsyncOperation` / `Location` monitors;
+ * `operationJson` decodes its result with a `Schema`; `initial: "any"` adds Azure Resource Manager's 200/201). Each
  * poll is one call of an effect the caller gives, so it runs through the caller's `Policy`, `Attempt` or
  * `SturdyClient`: a transient failure of one poll is retried by the policy, never by the poller, and a poll that
  * fails for good fails the wait with that failure.
@@ -35,6 +36,7 @@
  * | `maxRetryAfter`  | 30 s (as `Policy`'s `retry.maxRetryAfter`, `EventStream`'s) | a duration ≥ 0, at most 2^31 − 1 ms, or infinite |
  * | `allowedOrigins` | none ({@link operation})         | http(s) origins, as `Paginate.links`'                 |
  * | `finalStateVia`  | by method, as @azure/core-lro ({@link operation}) | `location`, `azure-async-operation`, `original-uri` |
+ * | `maxJsonDepth`   | 512, as `Attempt`'s ({@link operationJson}) | an integer ≥ 0                            |
  * | `initial`        | `"202"`: only a 202 is polled ({@link operation}) | `"202"`, `"any"` (any 2xx, @azure/core-lro's rules: ARM's 201 + `Azure-AsyncOperation`, PUT/PATCH `provisioningState`) |
  *
  * One span `http.client.poll` (when a tracer is installed) covers the whole wait, with `sturdy.polls` and the
@@ -46,7 +48,9 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import type * as Attempt from "./Attempt.js"
+import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/poll.js"
 
 /**
@@ -163,6 +167,26 @@ export interface OperationOptions extends Options {
    * `Location` header is then polled there too.
    */
   readonly initial?: "202" | "any" | undefined
+}
+
+/**
+ * Options of {@link operationJson}: those of {@link operation}, and `maxJsonDepth` for the result's decoding.
+ *
+ * @example
+ * ```ts
+ * import type { Poll } from "@sturdy/http"
+ *
+ * const options: Poll.OperationJsonOptions = { initial: "any", maxWait: "30 minutes", maxJsonDepth: 64 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface OperationJsonOptions extends OperationOptions {
+  /**
+   * How deep the result's JSON may nest arrays and objects (default 512, as `Attempt`'s); an integer ≥ 0. A deeper
+   * body fails with `InvalidJson` before it is parsed; a value out of range is `PollError` `InvalidOptions`.
+   */
+  readonly maxJsonDepth?: number | undefined
 }
 
 /**
@@ -346,3 +370,46 @@ export const operation: <E, R>(
   send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
   options?: OperationOptions
 ) => Effect.Effect<Attempt.Received, E | PollError, R> = internal.operation
+
+/**
+ * {@link operation}, then its result decoded with `schema` as `Attempt.decodeJson` decodes it: a body that is not
+ * JSON fails with `HttpFailure` `InvalidJson`, one the schema refuses with `SchemaMismatch` (the package's own typed
+ * failures, as `Attempt.json` and `Policy.json` give). A result without content by definition (a DELETE's 204) gives
+ * the schema `undefined` (`Schema.Void` accepts it). Options out of range, `maxJsonDepth` among them, fail with
+ * `PollError` `InvalidOptions` before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Poll, Policy } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const VirtualMachine = Schema.Struct({
+ *   id: Schema.String,
+ *   properties: Schema.Struct({ provisioningState: Schema.String })
+ * })
+ * declare const resourceGroup: string // https://management.azure.com/subscriptions/…/resourceGroups/…
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   // Azure Resource Manager: a 201 + Azure-AsyncOperation, or a provisioningState polled at the VM's own URL
+ *   return yield* Poll.operationJson(
+ *     HttpClientRequest.put(`${resourceGroup}/providers/Microsoft.Compute/virtualMachines/vm1`).pipe(
+ *       HttpClientRequest.setUrlParam("api-version", "2024-07-01"),
+ *       HttpClientRequest.bodyUnsafeJson({ location: "westeurope" })
+ *     ),
+ *     (request) => Policy.send(client, request),
+ *     VirtualMachine,
+ *     { initial: "any", maxWait: "30 minutes" }
+ *   )
+ * })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const operationJson: <A, I, RS, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  schema: Schema.Schema<A, I, RS>,
+  options?: OperationJsonOptions
+) => Effect.Effect<A, E | PollError | HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R | RS> =
+  internal.operationJson

@@ -1068,6 +1068,24 @@ describe("HostileOptions: Poll options", () => {
       expect(polls).toBe(1)
     }))
 
+  it.effect("operationJson's maxJsonDepth: every hostile value (and 1.5) is refused naming it, nothing sent", () =>
+    Effect.gen(function*() {
+      for (const [label, value] of [...hostile, ["1.5", 1.5], ["\"3\"", "3"]] as const) {
+        const { client, sent } = recording(() => new Response("{}", { status: 200 }))
+        const failure = yield* Effect.flip(
+          Poll.operationJson(
+            HttpClientRequest.post("https://api.test/jobs"),
+            (request) => Attempt.send(client, request),
+            Schema.Unknown,
+            { maxJsonDepth: value } as unknown as Poll.OperationJsonOptions
+          )
+        )
+        expect(failure, `maxJsonDepth <- ${label}`).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
+        expect(failure.message, `maxJsonDepth <- ${label}`).toContain("maxJsonDepth")
+        expect(sent, `maxJsonDepth <- ${label}: sent`).toHaveLength(0)
+      }
+    }))
+
   it.effect("initial: every hostile value is refused naming it, nothing sent", () =>
     Effect.gen(function*() {
       for (

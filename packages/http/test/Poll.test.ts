@@ -13,6 +13,7 @@ import {
   Fiber,
   Random,
   Schedule,
+  Schema,
   TestClock,
   TestContext
 } from "effect"
@@ -285,7 +286,13 @@ interface Seen {
   readonly at: number
 }
 
-type Answer = { readonly status?: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+type Answer = {
+  readonly status?: number
+  readonly body?: unknown
+  /** A body sent as it is (not JSON-encoded). */
+  readonly raw?: string
+  readonly headers?: Record<string, string>
+}
 
 const fakeApi = (respond: (request: { method: string; url: URL }, n: number) => Answer) => {
   const seen: Array<Seen> = []
@@ -296,7 +303,7 @@ const fakeApi = (respond: (request: { method: string; url: URL }, n: number) => 
         const answer = respond({ method: request.method, url }, seen.length)
         return HttpClientResponse.fromWeb(
           request,
-          new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
+          new Response(answer.raw ?? (answer.body === undefined ? null : JSON.stringify(answer.body)), {
             status: answer.status ?? 200,
             headers: { "content-type": "application/json", ...answer.headers }
           })
@@ -890,5 +897,106 @@ describe("Poll.operation", () => {
       const result = yield* Effect.either(Poll.operation(HttpClientRequestM.post("/jobs"), api.send))
       expect(Either.isLeft(result) && result.left).toMatchObject({ reason: "InvalidOptions" })
       expect(api.seen.length).toBe(0)
+    }))
+})
+
+describe("Poll.operationJson", () => {
+  const Export = Schema.Struct({ id: Schema.String, rows: Schema.Number })
+  const exportApi = (result: Answer) =>
+    fakeApi((_, n) =>
+      n === 1
+        ? { status: 202, headers: { "operation-location": "/op/1", location: "/exports/1", "retry-after": "5" } }
+        : n === 2
+        ? { body: { status: "Succeeded" } }
+        : result
+    )
+
+  it.effect("the final result decoded with the schema, after the same polls as Poll.operation", () =>
+    Effect.gen(function*() {
+      const api = exportApi({ body: { id: "e1", rows: 12 } })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), api.send, Export)
+      )
+      expect(exit).toEqual(Exit.succeed({ id: "e1", rows: 12 }))
+      expect(api.seen.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.at}`)).toEqual([
+        "POST /exports 0",
+        "GET /op/1 5000",
+        "GET /exports/1 5000"
+      ])
+    }))
+
+  it.effect("a result that is not JSON is InvalidJson; one the schema refuses is SchemaMismatch (HttpFailure's)", () =>
+    Effect.gen(function*() {
+      const notJson = exportApi({ raw: "<html>oops</html>" })
+      const invalid = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), notJson.send, Export))
+      )
+      expect(invalid).toMatchObject({ _tag: "InvalidJson", status: 200 })
+      const wrong = exportApi({ body: { id: "e1", rows: "twelve" } })
+      const mismatch = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), wrong.send, Export))
+      )
+      expect(mismatch).toMatchObject({ _tag: "SchemaMismatch", status: 200 })
+      expect(mismatch.message).toContain("rows")
+    }))
+
+  it.effect("a DELETE's 204 gives the schema undefined (Schema.Void); a PollError is left as it is", () =>
+    Effect.gen(function*() {
+      const deleted = fakeApi((_, n) => n === 1 ? { status: 202, headers: { location: "/queue/1" } } : { status: 204 })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.del("https://api.test/things/1"), deleted.send, Schema.Void)
+      )
+      expect(exit).toEqual(Exit.succeed(undefined))
+      const failing = fakeApi((_, n) =>
+        n === 1 ? { status: 202, headers: { "operation-location": "/op" } } : { body: { status: "Failed" } }
+      )
+      const failed = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), failing.send, Export))
+      )
+      expect(failed).toMatchObject({ _tag: "PollError", reason: "Failed", polls: 1 })
+    }))
+
+  it.effect("with initial: \"any\", an ARM PUT body polled to Succeeded, decoded", () =>
+    Effect.gen(function*() {
+      const Vm = Schema.Struct({ id: Schema.String, properties: Schema.Struct({ provisioningState: Schema.String }) })
+      const api = fakeApi((_, n) => ({
+        status: n === 1 ? 201 : 200,
+        body: { id: "vm1", properties: { provisioningState: n < 3 ? "Creating" : "Succeeded" } }
+      }))
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.put("https://api.test/vms/vm1"), api.send, Vm, { initial: "any" })
+      )
+      expect(exit).toEqual(Exit.succeed({ id: "vm1", properties: { provisioningState: "Succeeded" } }))
+      expect(api.seen.length).toBe(3)
+    }))
+
+  it.effect("maxJsonDepth: a deeper result is InvalidJson; out of range it is InvalidOptions with the others", () =>
+    Effect.gen(function*() {
+      const Deep = Schema.Unknown
+      const api = exportApi({ body: { a: { b: { c: [1] } } } })
+      const deep = failureOf(
+        yield* settle(
+          Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), api.send, Deep, { maxJsonDepth: 2 })
+        )
+      )
+      expect(deep).toMatchObject({ _tag: "InvalidJson" })
+      const within = exportApi({ body: { a: { b: { c: [1] } } } })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), within.send, Deep, { maxJsonDepth: 4 })
+      )
+      expect(exit).toEqual(Exit.succeed({ a: { b: { c: [1] } } }))
+      const refused = fakeApi(() => ({ status: 200, body: {} }))
+      const error = failureOf(
+        yield* settle(
+          Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), refused.send, Deep, {
+            maxJsonDepth: -1,
+            finalStateVia: "nowhere" as Poll.FinalStateVia
+          })
+        )
+      )
+      expect(error).toMatchObject({ _tag: "PollError", reason: "InvalidOptions", polls: 0 })
+      expect(error.message).toContain("maxJsonDepth")
+      expect(error.message).toContain("finalStateVia")
+      expect(refused.seen.length).toBe(0)
     }))
 })

@@ -7,7 +7,9 @@ import { dual, identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import type * as Attempt from "../Attempt.js"
+import type * as HttpFailure from "../HttpFailure.js"
 import type * as Poll from "../Poll.js"
 import * as attempt from "./attempt.js"
 import { checkDuration, isNaNInput, isNegative, shown } from "./durationInput.js"
@@ -449,14 +451,46 @@ export const operation = <E, R>(
   request: HttpClientRequest.HttpClientRequest,
   send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
   options?: Poll.OperationOptions
+): Effect.Effect<Attempt.Received, E | PollError, R> => operate(request, send, options, () => {})
+
+/**
+ * @internal `operation`, then the result decoded with `schema` as `Attempt.decodeJson` decodes it; `maxJsonDepth` is
+ * checked with the other options, before anything is sent.
+ */
+export const operationJson = <A, I, RS, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  schema: Schema.Schema<A, I, RS>,
+  options?: Poll.OperationJsonOptions
+): Effect.Effect<A, E | PollError | HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R | RS> =>
+  Effect.suspend(() => {
+    let maxJsonDepth: number | undefined
+    return Effect.flatMap(
+      operate(request, send, options, (input: Poll.OperationJsonOptions, problems) => {
+        const depth: unknown = input.maxJsonDepth
+        if (depth === undefined) return
+        // as `Attempt`'s `maxJsonDepth`: an integer ≥ 0 (0: no array or object)
+        if (typeof depth === "number" && Number.isSafeInteger(depth) && depth >= 0) maxJsonDepth = depth
+        else problems.push(`maxJsonDepth must be an integer ≥ 0${shown(depth)}`)
+      }),
+      (received) => attempt.decodeJson(received, schema, maxJsonDepth === undefined ? undefined : { maxJsonDepth })
+    )
+  })
+
+const operate = <E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  options: Poll.OperationOptions | undefined,
+  checkMore: (input: Poll.OperationJsonOptions, problems: Array<string>) => void
 ): Effect.Effect<Attempt.Received, E | PollError, R> =>
   telemetry.observePoll(request, (observer) => {
     const info = attempt.requestInfo(request)
     const context: Context = { method: info.method, url: info.url, observer }
     const problems: Array<string> = [...paginate.checkObject(options)]
     if (problems.length > 0) return refused(context, problems)
-    const input: Poll.OperationOptions = options ?? {}
+    const input: Poll.OperationJsonOptions = options ?? {}
     const checked = checkCommon(input, problems)
+    checkMore(input, problems)
     const allowed = paginate.checkOrigins(input.allowedOrigins, problems)
     const finalStateVia = input.finalStateVia
     if (finalStateVia !== undefined && !finalStates.includes(finalStateVia)) {
