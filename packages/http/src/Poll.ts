@@ -21,7 +21,7 @@
  * | `decide` says `Done` (a monitor: `Succeeded`)                  | the value polled (the final resource)      |
  * | `decide` says `Failed` / `Canceled` (a monitor's `status`, a resource's `provisioningState`) | `PollError` `Failed` / `Canceled` |
  * | still pending at `maxWait`, or `schedule` ended                | `PollError` `TimedOut`                     |
- * | a `Retry-After` beyond `maxRetryAfter`, or one that ends past `maxWait` | `PollError` `TimedOut` at once, without waiting (as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`) |
+ * | a `Retry-After` beyond `maxRetryAfter`, or one that ends past `maxWait` | `PollError` `TimedOut` at once, without waiting (as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`), its `retryAfter` the server's wait |
  * | a poll fails (after the caller's retries)                      | that failure                               |
  * | a monitor URL that does not parse, is not http(s), carries `user:pass@`; a monitor `status` (a `provisioningState`) that is not a string | `PollError` `InvalidMonitor` |
  * | a monitor URL on another origin not in `allowedOrigins` / over `http:` after `https:` | `PollError` `CrossOrigin` / `Downgrade` |
@@ -193,7 +193,10 @@ export interface OperationJsonOptions extends OperationOptions {
  * Why a wait failed: `Failed`, `Canceled`, `TimedOut`, `CrossOrigin`, `Downgrade`, `InvalidMonitor`,
  * `InvalidOptions` (see the module's table). `polls` counts the polls made (the monitor's requests, for an
  * operation); `last` is the last value polled (`until`) or the monitor's last JSON body (`operation`), for the caller
- * to read, never in the message; `method` and `url` (redacted) are the operation's request.
+ * to read, never in the message; `method` and `url` (redacted) are the operation's request. `retryAfter` is the
+ * server's wait when it made a `TimedOut` give up early (a `Retry-After` beyond `maxRetryAfter`, or one ending past
+ * `maxWait`), for a caller that reschedules the whole wait later (as `HttpFailure.retryAfter` is for a call); `None`
+ * otherwise.
  *
  * @example
  * ```ts

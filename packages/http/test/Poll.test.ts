@@ -11,6 +11,7 @@ import {
   Exit,
   FastCheck as fc,
   Fiber,
+  Option,
   Random,
   Schedule,
   Schema,
@@ -127,6 +128,47 @@ describe("Poll.until", () => {
       expect(times).toEqual([0])
       expect(failureOf(exit)).toMatchObject({ reason: "TimedOut", polls: 1 })
       expect(failureOf(exit).message).toContain("maxRetryAfter")
+    }))
+
+  it.effect("PollError's retryAfter: the server's wait when it made TimedOut give up early, None otherwise", () =>
+    Effect.gen(function*() {
+      const tooLong = scripted<Job>([{ state: "running", retryAfter: 31_000 }])
+      const beyond = failureOf(yield* settle(Poll.until(tooLong.poll, { decide: decideJob })))
+      expect(beyond.retryAfter).toEqual(Option.some(Duration.millis(31_000)))
+      const pastMaxWait = scripted<Job>([running, { state: "running", retryAfter: 20_000 }])
+      const past = failureOf(
+        yield* settle(
+          Poll.until(pastMaxWait.poll, {
+            decide: decideJob,
+            schedule: Schedule.spaced("1 second"),
+            maxWait: "10 seconds"
+          })
+        )
+      )
+      expect(past).toMatchObject({ reason: "TimedOut", polls: 2, retryAfter: Option.some(Duration.millis(20_000)) })
+      // maxWait reached (a Retry-After or not), a schedule that ended, Failed: no server wait to report
+      for (
+        const [answers, options] of [
+          [[running], { schedule: Schedule.spaced("60 seconds"), maxWait: "100 seconds" }],
+          [[{ state: "running", retryAfter: 5000 }], { schedule: Schedule.spaced("1 second"), maxWait: "10 seconds" }],
+          [[running], { schedule: Schedule.recurs(1) }],
+          [[{ state: "failed" }], {}]
+        ] as const
+      ) {
+        const { poll } = scripted<Job>(answers)
+        const error = failureOf(yield* settle(Poll.until(poll, { decide: decideJob, ...options })))
+        expect(error.retryAfter, error.message).toEqual(Option.none())
+      }
+      // an operation's monitor: its Retry-After header
+      const api = fakeApi((_, n) =>
+        n === 1
+          ? { status: 202, headers: { "operation-location": "/op" } }
+          : { body: { status: "Running" }, headers: { "retry-after": "120" } }
+      )
+      const operation = failureOf(
+        yield* settle(Poll.operation(HttpClientRequestM.post("https://api.test/jobs"), api.send))
+      )
+      expect(operation).toMatchObject({ reason: "TimedOut", polls: 1, retryAfter: Option.some(Duration.seconds(120)) })
     }))
 
   it.effect("an infinite maxRetryAfter waits whatever the server asks, within maxWait", () =>

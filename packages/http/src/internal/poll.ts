@@ -56,6 +56,11 @@ export class PollError extends Data.TaggedError("PollError")<{
   readonly url: string | undefined
   /** The last value polled (`until`), or the monitor's last JSON body (`operation`); never in the message. */
   readonly last: unknown
+  /**
+   * The server's wait (`Retry-After`, a `Pending` decision's `retryAfter`) that made a `TimedOut` give up before
+   * `maxWait`: beyond `maxRetryAfter`, or ending past `maxWait`. `None` for every other failure.
+   */
+  readonly retryAfter: Option.Option<Duration.Duration>
 }> {
   override get message(): string {
     const where = this.method === undefined || this.url === undefined ? "" : `: ${this.method} ${this.url}`
@@ -186,8 +191,22 @@ interface Context {
   readonly observer: telemetry.PollObserver
 }
 
-const makeError = (context: Context, reason: Reason, detail: string, last: unknown): PollError =>
-  new PollError({ reason, detail, polls: context.observer.polls, method: context.method, url: context.url, last })
+const makeError = (
+  context: Context,
+  reason: Reason,
+  detail: string,
+  last: unknown,
+  retryAfter: Option.Option<Duration.Duration> = Option.none()
+): PollError =>
+  new PollError({
+    reason,
+    detail,
+    polls: context.observer.polls,
+    method: context.method,
+    url: context.url,
+    last,
+    retryAfter
+  })
 
 /**
  * Polls `poll` as `decide` says, with `Effect.repeat`: the schedule is the caller's (or smithy's backoff), held to
@@ -207,7 +226,16 @@ const run = <A, E, R>(
     let result: Option.Option<A> = Option.none()
     let last: unknown = undefined
     let floor = 0
-    const fail = (reason: Reason, detail: string) => Effect.fail(makeError(context, reason, detail, last))
+    const fail = (reason: Reason, detail: string, retryAfter?: number) =>
+      Effect.fail(
+        makeError(
+          context,
+          reason,
+          detail,
+          last,
+          retryAfter === undefined ? Option.none() : Option.some(Duration.millis(retryAfter))
+        )
+      )
     const step: Effect.Effect<boolean, E | PollError, R> = Effect.flatMap(
       poll,
       (value) =>
@@ -232,7 +260,8 @@ const run = <A, E, R>(
                   "TimedOut",
                   `the server asked to wait ${format(wait)}, longer than maxRetryAfter (${
                     format(checked.maxRetryAfterMillis)
-                  })`
+                  })`,
+                  wait
                 )
               }
               // whole milliseconds: a clock that reads fractions must not leave a sliver of a wait to repeat
@@ -242,7 +271,8 @@ const run = <A, E, R>(
                   "TimedOut",
                   `still pending after maxWait (${format(checked.maxWaitMillis)})${
                     remaining > 0 ? `: the server asked to wait ${format(wait)}, past it` : ""
-                  }`
+                  }`,
+                  remaining > 0 ? wait : undefined
                 )
               }
               floor = wait
