@@ -2,14 +2,14 @@
  * A long-running operation through the caller's own policy: a loopback `node:http` server answers `POST /exports`
  * with `202 Accepted`, an `Operation-Location` monitor and a `Location` for the result (as Azure's APIs do). The
  * monitor says `Running` twice, fails once with a 503 (retried by the policy, not by the poller), then `Succeeded`;
- * `Poll.operation` then fetches the export from `Location` and `Attempt.decodeJson` decodes it. A second export whose
+ * `Poll.operationJson` then fetches the export from `Location` and decodes it with its `Schema`. A second export whose
  * monitor is on another origin fails with a typed `PollError` (`CrossOrigin`) before the bearer token goes there.
  *
  * Run: `pnpm example examples/poll.ts`
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
-import { Attempt, Policy, Poll } from "@sturdy/http"
+import { Policy, Poll } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Console, Effect, Schema } from "effect"
 import * as Http from "node:http"
@@ -66,15 +66,15 @@ export const main = Effect.gen(function*() {
   const api = yield* exportServer
   const client = yield* HttpClient.HttpClient
   const start = (path: string) =>
-    Poll.operation(
+    Poll.operationJson(
       HttpClientRequest.post(`${api.url}${path}`).pipe(HttpClientRequest.bearerToken("demo-token")),
       (request) => Policy.send(client, request),
+      Export,
       // short waits for the demo; the defaults are smithy's (2 s to 120 s) and a 5-minute maxWait
       { minDelay: "20 millis", maxDelay: "100 millis", maxWait: "30 seconds" }
     )
 
-  const received = yield* start("/exports")
-  const exported = yield* Attempt.decodeJson(received, Export)
+  const exported = yield* start("/exports")
   yield* Console.log(`export: ${exported.id}, ${exported.rows} rows`)
   yield* Console.log("what the server saw:")
   for (const line of api.log.splice(0)) yield* Console.log(`  ${line}`)

@@ -9,10 +9,14 @@
  *   Azure-AsyncOperation / Operation-Location" (postDoubleHeadersFinalLocationGet for both header names: the status
  *   monitor says succeeded, the result is the 202's `Location`), putAsyncRetryFailed (adapted: its first answer is a
  *   200 there, which Sturdy takes as the result, so a 202 here; the monitor's `Failed` is a `PollError` where core-lro
- *   throws "The long-running operation has failed"). Divergences: core-lro also polls a PUT/PATCH whose first answer
- *   is a 200/201 carrying a non-terminal `provisioningState` ("Polling from body") and a 200/201 with a monitor header
- *   (deleteNoHeaderInRetry's DELETE 200 + Location); Sturdy takes any 2xx other than 202 as the result (see the
- *   report's judgement calls).
+ *   throws "The long-running operation has failed"). By default Sturdy takes any 2xx other than 202 as the result,
+ *   where core-lro also polls a PUT/PATCH whose first answer is a 200/201 carrying a non-terminal `provisioningState`
+ *   and a 200/201 with a monitor header; with `initial: "any"` it reads them as core-lro does: "Polling from body"
+ *   (put200Succeeded, the terminal state without provisioningState, creating followed by success through an Azure
+ *   Resource, put200UpdatingSucceeded204, put201CreatingFailed200 and put200Acceptedcanceled200 as `PollError`s),
+ *   deleteNoHeaderInRetry (DELETE 200 + Location), and for both monitor headers putAsyncNoHeaderInRetry (PUT 201),
+ *   patchAsyncNoLocationHeader (PATCH 201), postUpdatedPollingUrl and post202List (POST 200), putAsyncRetryFailed
+ *   as it is there (PUT 200).
  * - @smithy/util-waiter (smithy-lang/smithy-typescript, `packages/util-waiter/src/poller.spec.ts`): "returns state
  *   and reason in case of success / failure" (one poll, no wait), "sleeps as per exponentialBackoff in case of retry"
  *   (with `Math.random` 0.5 there, Effect's `Random.fixed([0.5])` here: 2, 3, 5, 9, then 30 s), "resolves after the
@@ -25,7 +29,7 @@
 import { HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Policy, Poll } from "@sturdy/http"
-import { Clock, Duration, Effect, Either, Exit, Fiber, Random, Schedule, TestClock } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Fiber, Random, Schedule, Schema, TestClock } from "effect"
 import type * as Http from "node:http"
 import * as Loopback from "./utils/loopbackServer.js"
 import { undiciClient } from "./utils/undiciClient.js"
@@ -212,6 +216,205 @@ describe("@azure/core-lro test/lro.spec.ts", () => {
       expect(JSON.parse(deleted.text)).toEqual({ status: "Succeeded" })
       expect(server.hits("/op/1")).toBe(2)
     }))
+})
+
+describe("@azure/core-lro test/lro.spec.ts, initial: \"any\" (Azure Resource Manager's 200/201 answers)", () => {
+  const any: Poll.OperationOptions = { initial: "any" }
+  const resource = (provisioningState: string) => ({ properties: { provisioningState }, id: "100", name: "foo" })
+
+  it.scopedLive("Polling from body: put200Succeeded, a terminal state without provisioningState: no polling", () =>
+    Effect.gen(function*() {
+      const server = yield* scriptedServer({
+        "PUT /put/200/succeeded": [{ status: 200, body: resource("Succeeded") }],
+        "PUT /put/200/noprovisioningstate": [{ status: 200, body: { id: "100", name: "foo" } }]
+      })
+      const succeeded = yield* operate(server, "PUT", "/put/200/succeeded", any)
+      expect(bodyOf(succeeded)).toMatchObject({ properties: { provisioningState: "Succeeded" } })
+      const plain = yield* operate(server, "PUT", "/put/200/noprovisioningstate", any)
+      expect(bodyOf(plain)).toEqual({ id: "100", name: "foo" })
+      expect(server.requests).toHaveLength(2)
+    }))
+
+  it.scopedLive("Polling from body: creating followed by success through an Azure Resource, put200UpdatingSucceeded204", () =>
+    Effect.gen(function*() {
+      const server = yield* scriptedServer({
+        "PUT /put/201/creating/succeeded/200": [{ status: 201, body: resource("Creating") }],
+        "GET /put/201/creating/succeeded/200": [{ status: 200, body: resource("Succeeded") }],
+        "PUT /put/200/updating/succeeded/200": [{ status: 200, body: resource("Updating") }],
+        "GET /put/200/updating/succeeded/200": [{ status: 200, body: resource("Succeeded") }]
+      })
+      const created = yield* operate(server, "PUT", "/put/201/creating/succeeded/200", any)
+      expect(bodyOf(created)).toEqual(resource("Succeeded"))
+      const updated = yield* operate(server, "PUT", "/put/200/updating/succeeded/200", any)
+      expect(bodyOf(updated)).toEqual(resource("Succeeded"))
+      expect(trail(server)).toEqual([
+        "PUT /put/201/creating/succeeded/200",
+        "GET /put/201/creating/succeeded/200",
+        "PUT /put/200/updating/succeeded/200",
+        "GET /put/200/updating/succeeded/200"
+      ])
+    }))
+
+  it.scopedLive("Polling from body: put201CreatingFailed200, put200Acceptedcanceled200 are PollErrors", () =>
+    Effect.gen(function*() {
+      const server = yield* scriptedServer({
+        "PUT /put/201/created/failed/200": [{ status: 201, body: resource("Created") }],
+        "GET /put/201/created/failed/200": [{ status: 200, body: { properties: { provisioningState: "Failed" } } }],
+        "PUT /put/200/accepted/canceled/200": [{ status: 200, body: resource("Accepted") }],
+        "GET /put/200/accepted/canceled/200": [{ status: 200, body: { properties: { provisioningState: "Canceled" } } }]
+      })
+      const failed = yield* operate(server, "PUT", "/put/201/created/failed/200", any)
+      expect(Either.isLeft(failed) && failed.left).toMatchObject({
+        _tag: "PollError",
+        reason: "Failed",
+        polls: 1,
+        last: { properties: { provisioningState: "Failed" } }
+      })
+      const canceled = yield* operate(server, "PUT", "/put/200/accepted/canceled/200", any)
+      expect(Either.isLeft(canceled) && canceled.left).toMatchObject({
+        _tag: "PollError",
+        reason: "Canceled",
+        polls: 1
+      })
+      expect(server.requests).toHaveLength(4)
+    }))
+
+  it.scopedLive("deleteNoHeaderInRetry: a DELETE 200 + Location polls the Location", () =>
+    Effect.gen(function*() {
+      const pollingPath = "/delete/noheader/operationresults/123"
+      const server = yield* scriptedServer({
+        "DELETE /delete/noheader": [{ status: 200, headers: { location: pollingPath } }],
+        [`GET ${pollingPath}`]: [{ status: 202, headers: { "retry-after": "0" } }, { status: 204 }]
+      })
+      const deleted = yield* operate(server, "DELETE", "/delete/noheader", any)
+      expect(Either.isRight(deleted) && deleted.right.status).toBe(204)
+      expect(server.hits(pollingPath)).toBe(2)
+      // by default the 200 is the result
+      const byDefault = yield* operate(server, "DELETE", "/delete/noheader")
+      expect(Either.isRight(byDefault) && byDefault.right.status).toBe(200)
+      expect(server.hits(pollingPath)).toBe(2)
+    }))
+
+  it.scopedLive("Poll.operationJson: creating followed by success, decoded; a result the schema refuses", () =>
+    Effect.gen(function*() {
+      const server = yield* scriptedServer({
+        "PUT /put/201/creating/succeeded/200": [{ status: 201, body: resource("Creating") }],
+        "GET /put/201/creating/succeeded/200": [{ status: 200, body: resource("Succeeded") }],
+        "PUT /put/200/nonresource": [{ status: 200, body: { properties: { provisioningState: "Succeeded" } } }]
+      })
+      const client = yield* undiciClient
+      const Resource = Schema.Struct({
+        id: Schema.String,
+        name: Schema.String,
+        properties: Schema.Struct({ provisioningState: Schema.Literal("Succeeded") })
+      })
+      const put = (path: string) =>
+        Effect.either(
+          Poll.operationJson(
+            HttpClientRequest.put(`${server.url}${path}`),
+            (request) => Attempt.send(client, request),
+            Resource,
+            { initial: "any", schedule: Schedule.spaced("1 millis") }
+          )
+        )
+      expect(yield* put("/put/201/creating/succeeded/200")).toEqual(Either.right(resource("Succeeded")))
+      const refused = yield* put("/put/200/nonresource")
+      expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "SchemaMismatch", status: 200 })
+      expect(server.requests).toHaveLength(3)
+    }))
+
+  for (const headerName of ["Azure-AsyncOperation", "Operation-Location"]) {
+    it.scopedLive(`Polling from ${headerName}: putAsyncNoHeaderInRetry (PUT 201), patchAsyncNoLocationHeader`, () =>
+      Effect.gen(function*() {
+        const server = yield* scriptedServer({
+          "PUT /put/noheader/201/200": [{
+            status: 201,
+            headers: { location: "somethingBadWhichShouldNotBeUsed", [headerName]: "/putasync/noheader/op/123" },
+            body: resource("Accepted")
+          }],
+          "GET /putasync/noheader/op/123": [
+            { status: 200, headers: { "retry-after": "0" }, body: { status: "InProgress" } },
+            { status: 200, body: { status: "Succeeded" } }
+          ],
+          "GET /put/noheader/201/200": [{ status: 200, body: resource("Succeeded") }],
+          "PATCH /patchasyncnolocationheader/succeeded": [{
+            status: 201,
+            headers: { [headerName]: "/patchasyncnolocationheader/op/123", "retry-after": "0" },
+            body: { properties: { provisioningState: "Updating" } }
+          }],
+          "GET /patchasyncnolocationheader/op/123": [
+            { status: 200, body: { status: "InProgress" } },
+            { status: 200, body: { status: "Succeeded" } }
+          ],
+          "GET /patchasyncnolocationheader/succeeded": [{ status: 200, body: { name: "sku", id: "100" } }]
+        })
+        const put = yield* operate(server, "PUT", "/put/noheader/201/200", any)
+        expect(bodyOf(put)).toEqual(resource("Succeeded"))
+        const patched = yield* operate(server, "PATCH", "/patchasyncnolocationheader/succeeded", any)
+        expect(bodyOf(patched)).toEqual({ name: "sku", id: "100" })
+        expect(trail(server)).toEqual([
+          "PUT /put/noheader/201/200",
+          "GET /putasync/noheader/op/123",
+          "GET /putasync/noheader/op/123",
+          "GET /put/noheader/201/200",
+          "PATCH /patchasyncnolocationheader/succeeded",
+          "GET /patchasyncnolocationheader/op/123",
+          "GET /patchasyncnolocationheader/op/123",
+          "GET /patchasyncnolocationheader/succeeded"
+        ])
+      }))
+
+    it.scopedLive(`Polling from ${headerName}: postUpdatedPollingUrl, post202List (POST 200)`, () =>
+      Effect.gen(function*() {
+        const server = yield* scriptedServer({
+          "POST /post/updated": [{ status: 200, headers: { [headerName]: "/path1" } }],
+          "GET /path1": [{ status: 200, headers: { [headerName]: "/path2" }, body: { status: "running" } }],
+          "GET /path2": [{ status: 200, body: { status: "succeeded", id: "100", name: "foo" } }],
+          "POST /post/list": [{
+            status: 200,
+            headers: { location: "/list/finalGet", [headerName]: "/list/pollingGet" }
+          }],
+          "GET /list/pollingGet": [{ status: 200, body: { status: "Succeeded" } }],
+          "GET /list/finalGet": [{ status: 200, body: [{ id: "100", name: "foo" }] }]
+        })
+        const updated = yield* operate(server, "POST", "/post/updated", any)
+        expect(bodyOf(updated)).toEqual({ status: "succeeded", id: "100", name: "foo" })
+        const list = yield* operate(server, "POST", "/post/list", any)
+        expect(bodyOf(list)).toEqual([{ id: "100", name: "foo" }])
+        expect(trail(server)).toEqual([
+          "POST /post/updated",
+          "GET /path1",
+          "GET /path2",
+          "POST /post/list",
+          "GET /list/pollingGet",
+          "GET /list/finalGet"
+        ])
+      }))
+
+    it.scopedLive(`Polling from ${headerName}: putAsyncRetryFailed (PUT 200, as it is there) is a PollError Failed`, () =>
+      Effect.gen(function*() {
+        const pollingPath = "/putlocation/retry/failed/operationResults/200/"
+        const server = yield* scriptedServer({
+          "PUT /putasync/retry/failed": [{
+            status: 200,
+            headers: { location: pollingPath, [headerName]: pollingPath, "retry-after": "0" },
+            body: resource("Accepted")
+          }],
+          [`GET ${pollingPath}`]: [
+            { status: 202, headers: { "retry-after": "0" }, body: { status: "Accepted" } },
+            { status: 200, body: { status: "Failed" } }
+          ]
+        })
+        const result = yield* operate(server, "PUT", "/putasync/retry/failed", any)
+        expect(Either.isLeft(result) && result.left).toMatchObject({
+          _tag: "PollError",
+          reason: "Failed",
+          polls: 2,
+          last: { status: "Failed" }
+        })
+        expect(server.hits("/putasync/retry/failed")).toBe(1)
+      }))
+  }
 })
 
 // -----------------------------------------------------------------------------

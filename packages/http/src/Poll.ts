@@ -1,6 +1,7 @@
 /**
  * Waiting for long-running work: an effect polled until it says done (AWS SDK waiters, Google's `done: true`), and
- * the HTTP `202 Accepted` pattern (Azure's `Operation-Location` / `Azure-AsyncOperation` / `Location` monitors). Each
+ * the HTTP `202 Accepted` pattern (Azure's `Operation-Location` / `Azure-AsyncOperation` / `Location` monitors;
+ * `operationJson` decodes its result with a `Schema`; `initial: "any"` adds Azure Resource Manager's 200/201). Each
  * poll is one call of an effect the caller gives, so it runs through the caller's `Policy`, `Attempt` or
  * `SturdyClient`: a transient failure of one poll is retried by the policy, never by the poller, and a poll that
  * fails for good fails the wait with that failure.
@@ -18,11 +19,11 @@
  * | Outcome                                                        | Result                                     |
  * | -------------------------------------------------------------- | ------------------------------------------ |
  * | `decide` says `Done` (a monitor: `Succeeded`)                  | the value polled (the final resource)      |
- * | `decide` says `Failed` / `Canceled` (a monitor's `status`)     | `PollError` `Failed` / `Canceled`          |
+ * | `decide` says `Failed` / `Canceled` (a monitor's `status`, a resource's `provisioningState`) | `PollError` `Failed` / `Canceled` |
  * | still pending at `maxWait`, or `schedule` ended                | `PollError` `TimedOut`                     |
- * | a `Retry-After` beyond `maxRetryAfter`, or one that ends past `maxWait` | `PollError` `TimedOut` at once, without waiting (as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`) |
+ * | a `Retry-After` beyond `maxRetryAfter`, or one that ends past `maxWait` | `PollError` `TimedOut` at once, without waiting (as `Policy` gives up on a wait beyond its `retry.maxRetryAfter`), its `retryAfter` the server's wait |
  * | a poll fails (after the caller's retries)                      | that failure                               |
- * | a monitor URL that does not parse, is not http(s), carries `user:pass@`; a monitor `status` that is not a string | `PollError` `InvalidMonitor` |
+ * | a monitor URL that does not parse, is not http(s), carries `user:pass@`; a monitor `status` (a `provisioningState`) that is not a string | `PollError` `InvalidMonitor` |
  * | a monitor URL on another origin not in `allowedOrigins` / over `http:` after `https:` | `PollError` `CrossOrigin` / `Downgrade` |
  * | an option out of range (naming it), before anything is sent    | `PollError` `InvalidOptions`               |
  *
@@ -35,6 +36,8 @@
  * | `maxRetryAfter`  | 30 s (as `Policy`'s `retry.maxRetryAfter`, `EventStream`'s) | a duration ≥ 0, at most 2^31 − 1 ms, or infinite |
  * | `allowedOrigins` | none ({@link operation})         | http(s) origins, as `Paginate.links`'                 |
  * | `finalStateVia`  | by method, as @azure/core-lro ({@link operation}) | `location`, `azure-async-operation`, `original-uri` |
+ * | `maxJsonDepth`   | 512, as `Attempt`'s ({@link operationJson}) | an integer ≥ 0                            |
+ * | `initial`        | `"202"`: only a 202 is polled ({@link operation}) | `"202"`, `"any"` (any 2xx, @azure/core-lro's rules: ARM's 201 + `Azure-AsyncOperation`, PUT/PATCH `provisioningState`) |
  *
  * One span `http.client.poll` (when a tracer is installed) covers the whole wait, with `sturdy.polls` and the
  * outcome; each poll's own span is its child.
@@ -45,7 +48,9 @@ import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import type * as Attempt from "./Attempt.js"
+import type * as HttpFailure from "./HttpFailure.js"
 import * as internal from "./internal/poll.js"
 
 /**
@@ -150,13 +155,48 @@ export interface OperationOptions extends Options {
    * field, when it has one, wins.
    */
   readonly finalStateVia?: FinalStateVia | undefined
+  /**
+   * Which first answers may start polling (default `"202"`). `"202"`: only a `202 Accepted` with a monitor; any other
+   * 2xx is the result. `"any"`: every 2xx is read as @azure/core-lro reads an operation it knows to be long-running
+   * (Azure Resource Manager's pattern): a monitor header (`Operation-Location`, `Azure-AsyncOperation`, `Location`)
+   * is polled whatever the status (a 201 or 200 with `Azure-AsyncOperation`); without one, a PUT or PATCH (PATCH as
+   * ARM's guidelines and core-lro 2's engine have it; core-lro 3 body-polls a PUT only) is polled at its own URL
+   * ("body polling") until its `properties.provisioningState` (or a top-level `provisioningState`) is
+   * `Succeeded`, `Failed` or `Canceled` (any case; without one, a 202 is pending and another 2xx done), and that last
+   * answer is the result. Give `"any"` only for operations documented as long-running: a `201 Created` with a
+   * `Location` header is then polled there too.
+   */
+  readonly initial?: "202" | "any" | undefined
+}
+
+/**
+ * Options of {@link operationJson}: those of {@link operation}, and `maxJsonDepth` for the result's decoding.
+ *
+ * @example
+ * ```ts
+ * import type { Poll } from "@sturdy/http"
+ *
+ * const options: Poll.OperationJsonOptions = { initial: "any", maxWait: "30 minutes", maxJsonDepth: 64 }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export interface OperationJsonOptions extends OperationOptions {
+  /**
+   * How deep the result's JSON may nest arrays and objects (default 512, as `Attempt`'s); an integer ≥ 0. A deeper
+   * body fails with `InvalidJson` before it is parsed; a value out of range is `PollError` `InvalidOptions`.
+   */
+  readonly maxJsonDepth?: number | undefined
 }
 
 /**
  * Why a wait failed: `Failed`, `Canceled`, `TimedOut`, `CrossOrigin`, `Downgrade`, `InvalidMonitor`,
  * `InvalidOptions` (see the module's table). `polls` counts the polls made (the monitor's requests, for an
  * operation); `last` is the last value polled (`until`) or the monitor's last JSON body (`operation`), for the caller
- * to read, never in the message; `method` and `url` (redacted) are the operation's request.
+ * to read, never in the message; `method` and `url` (redacted) are the operation's request. `retryAfter` is the
+ * server's wait when it made a `TimedOut` give up early (a `Retry-After` beyond `maxRetryAfter`, or one ending past
+ * `maxWait`), for a caller that reschedules the whole wait later (as `HttpFailure.retryAfter` is for a call); `None`
+ * otherwise.
  *
  * @example
  * ```ts
@@ -304,7 +344,9 @@ export const until: {
  * monitor is done on its first answer that is not a 202, which is then the result. A pending answer that names a
  * monitor of the same kind moves polling there (held to the same rules). Each answer's `Retry-After` (seconds or a
  * date) is the next wait's floor. Decode the result with `Attempt.decodeJson`. A monitor's redirect
- * (a 303 to the result) is followed by the client's `Redirect.follow`, when it has it.
+ * (a 303 to the result) is followed by the client's `Redirect.follow`, when it has it. With `initial: "any"`, any 2xx
+ * starts polling by @azure/core-lro's rules (Azure Resource Manager's 201 + `Azure-AsyncOperation`, and a PUT/PATCH
+ * whose `provisioningState` is not terminal polled at its own URL; see `OperationOptions.initial`).
  *
  * @example
  * ```ts
@@ -331,3 +373,46 @@ export const operation: <E, R>(
   send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
   options?: OperationOptions
 ) => Effect.Effect<Attempt.Received, E | PollError, R> = internal.operation
+
+/**
+ * {@link operation}, then its result decoded with `schema` as `Attempt.decodeJson` decodes it: a body that is not
+ * JSON fails with `HttpFailure` `InvalidJson`, one the schema refuses with `SchemaMismatch` (the package's own typed
+ * failures, as `Attempt.json` and `Policy.json` give). A result without content by definition (a DELETE's 204) gives
+ * the schema `undefined` (`Schema.Void` accepts it). Options out of range, `maxJsonDepth` among them, fail with
+ * `PollError` `InvalidOptions` before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpClientRequest } from "@effect/platform"
+ * import { Poll, Policy } from "@sturdy/http"
+ * import { Effect, Schema } from "effect"
+ *
+ * const VirtualMachine = Schema.Struct({
+ *   id: Schema.String,
+ *   properties: Schema.Struct({ provisioningState: Schema.String })
+ * })
+ * declare const resourceGroup: string // https://management.azure.com/subscriptions/…/resourceGroups/…
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   // Azure Resource Manager: a 201 + Azure-AsyncOperation, or a provisioningState polled at the VM's own URL
+ *   return yield* Poll.operationJson(
+ *     HttpClientRequest.put(`${resourceGroup}/providers/Microsoft.Compute/virtualMachines/vm1`).pipe(
+ *       HttpClientRequest.setUrlParam("api-version", "2024-07-01"),
+ *       HttpClientRequest.bodyUnsafeJson({ location: "westeurope" })
+ *     ),
+ *     (request) => Policy.send(client, request),
+ *     VirtualMachine,
+ *     { initial: "any", maxWait: "30 minutes" }
+ *   )
+ * })
+ * ```
+ * @since 0.2.0
+ * @category constructors
+ */
+export const operationJson: <A, I, RS, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  schema: Schema.Schema<A, I, RS>,
+  options?: OperationJsonOptions
+) => Effect.Effect<A, E | PollError | HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R | RS> =
+  internal.operationJson

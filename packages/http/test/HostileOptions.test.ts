@@ -1026,6 +1026,10 @@ describe("HostileOptions: Poll options", () => {
         ["schedule", { schedule: Schedule.spaced("1 second"), minDelay: "1 second" }],
         ["schedule", { schedule: "spaced" }],
         ["finalStateVia", { finalStateVia: "Location" }],
+        ["initial", { initial: "ARM" }],
+        ["initial", { initial: 202 }],
+        ["initial", { initial: "2xx" }],
+        ["initial", { initial: null }],
         ["allowedOrigins", { allowedOrigins: "https://a.test" }],
         ["allowedOrigins", { allowedOrigins: ["javascript:alert(1)"] }],
         ["options", []],
@@ -1062,5 +1066,42 @@ describe("HostileOptions: Poll options", () => {
         expect(failure.message).toContain("decide")
       }
       expect(polls).toBe(1)
+    }))
+
+  it.effect("operationJson's maxJsonDepth: every hostile value (and 1.5) is refused naming it, nothing sent", () =>
+    Effect.gen(function*() {
+      for (const [label, value] of [...hostile, ["1.5", 1.5], ["\"3\"", "3"]] as const) {
+        const { client, sent } = recording(() => new Response("{}", { status: 200 }))
+        const failure = yield* Effect.flip(
+          Poll.operationJson(
+            HttpClientRequest.post("https://api.test/jobs"),
+            (request) => Attempt.send(client, request),
+            Schema.Unknown,
+            { maxJsonDepth: value } as unknown as Poll.OperationJsonOptions
+          )
+        )
+        expect(failure, `maxJsonDepth <- ${label}`).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
+        expect(failure.message, `maxJsonDepth <- ${label}`).toContain("maxJsonDepth")
+        expect(sent, `maxJsonDepth <- ${label}: sent`).toHaveLength(0)
+      }
+    }))
+
+  it.effect("initial: every hostile value is refused naming it, nothing sent", () =>
+    Effect.gen(function*() {
+      for (
+        const [label, value] of [...hostile, ["\"ANY\"", "ANY"], ["\" any\"", " any"], ["[\"any\"]", ["any"]]] as const
+      ) {
+        const { client, sent } = recording(() => new Response("{}", { status: 200 }))
+        const failure = yield* Effect.flip(
+          Poll.operation(
+            HttpClientRequest.put("https://api.test/things/1"),
+            (request) => Attempt.send(client, request),
+            { initial: value } as unknown as Poll.OperationOptions
+          )
+        )
+        expect(failure, `initial <- ${label}`).toMatchObject({ _tag: "PollError", reason: "InvalidOptions" })
+        expect(failure.message, `initial <- ${label}`).toContain("initial")
+        expect(sent, `initial <- ${label}: sent`).toHaveLength(0)
+      }
     }))
 })

@@ -11,8 +11,10 @@ import {
   Exit,
   FastCheck as fc,
   Fiber,
+  Option,
   Random,
   Schedule,
+  Schema,
   TestClock,
   TestContext
 } from "effect"
@@ -126,6 +128,47 @@ describe("Poll.until", () => {
       expect(times).toEqual([0])
       expect(failureOf(exit)).toMatchObject({ reason: "TimedOut", polls: 1 })
       expect(failureOf(exit).message).toContain("maxRetryAfter")
+    }))
+
+  it.effect("PollError's retryAfter: the server's wait when it made TimedOut give up early, None otherwise", () =>
+    Effect.gen(function*() {
+      const tooLong = scripted<Job>([{ state: "running", retryAfter: 31_000 }])
+      const beyond = failureOf(yield* settle(Poll.until(tooLong.poll, { decide: decideJob })))
+      expect(beyond.retryAfter).toEqual(Option.some(Duration.millis(31_000)))
+      const pastMaxWait = scripted<Job>([running, { state: "running", retryAfter: 20_000 }])
+      const past = failureOf(
+        yield* settle(
+          Poll.until(pastMaxWait.poll, {
+            decide: decideJob,
+            schedule: Schedule.spaced("1 second"),
+            maxWait: "10 seconds"
+          })
+        )
+      )
+      expect(past).toMatchObject({ reason: "TimedOut", polls: 2, retryAfter: Option.some(Duration.millis(20_000)) })
+      // maxWait reached (a Retry-After or not), a schedule that ended, Failed: no server wait to report
+      for (
+        const [answers, options] of [
+          [[running], { schedule: Schedule.spaced("60 seconds"), maxWait: "100 seconds" }],
+          [[{ state: "running", retryAfter: 5000 }], { schedule: Schedule.spaced("1 second"), maxWait: "10 seconds" }],
+          [[running], { schedule: Schedule.recurs(1) }],
+          [[{ state: "failed" }], {}]
+        ] as const
+      ) {
+        const { poll } = scripted<Job>(answers)
+        const error = failureOf(yield* settle(Poll.until(poll, { decide: decideJob, ...options })))
+        expect(error.retryAfter, error.message).toEqual(Option.none())
+      }
+      // an operation's monitor: its Retry-After header
+      const api = fakeApi((_, n) =>
+        n === 1
+          ? { status: 202, headers: { "operation-location": "/op" } }
+          : { body: { status: "Running" }, headers: { "retry-after": "120" } }
+      )
+      const operation = failureOf(
+        yield* settle(Poll.operation(HttpClientRequestM.post("https://api.test/jobs"), api.send))
+      )
+      expect(operation).toMatchObject({ reason: "TimedOut", polls: 1, retryAfter: Option.some(Duration.seconds(120)) })
     }))
 
   it.effect("an infinite maxRetryAfter waits whatever the server asks, within maxWait", () =>
@@ -285,7 +328,13 @@ interface Seen {
   readonly at: number
 }
 
-type Answer = { readonly status?: number; readonly body?: unknown; readonly headers?: Record<string, string> }
+type Answer = {
+  readonly status?: number
+  readonly body?: unknown
+  /** A body sent as it is (not JSON-encoded). */
+  readonly raw?: string
+  readonly headers?: Record<string, string>
+}
 
 const fakeApi = (respond: (request: { method: string; url: URL }, n: number) => Answer) => {
   const seen: Array<Seen> = []
@@ -296,7 +345,7 @@ const fakeApi = (respond: (request: { method: string; url: URL }, n: number) => 
         const answer = respond({ method: request.method, url }, seen.length)
         return HttpClientResponse.fromWeb(
           request,
-          new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
+          new Response(answer.raw ?? (answer.body === undefined ? null : JSON.stringify(answer.body)), {
             status: answer.status ?? 200,
             headers: { "content-type": "application/json", ...answer.headers }
           })
@@ -330,12 +379,232 @@ describe("Poll.operation", () => {
       }
     }))
 
+  describe("initial: \"any\" (Azure Resource Manager's pattern, @azure/core-lro's inferLroMode)", () => {
+    const trailOf = (seen: ReadonlyArray<Seen>) => seen.map((s) => `${s.method} ${new URL(s.url).pathname}`)
+
+    it.effect("a 201 or 200 with Azure-AsyncOperation is polled; PUT: the final resource is the request's URL", () =>
+      Effect.gen(function*() {
+        for (const status of [201, 200]) {
+          const api = fakeApi(({ url }, n) =>
+            n === 1
+              ? {
+                status,
+                headers: { "azure-asyncoperation": "/operations/5", "retry-after": "3" },
+                body: { properties: { provisioningState: "Creating" } }
+              }
+              : url.pathname === "/operations/5"
+              ? { body: { status: n === 2 ? "InProgress" : "Succeeded" } }
+              : { body: { id: "vm1", properties: { provisioningState: "Succeeded" } } }
+          )
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/vms/vm1"), api.send, {
+              initial: "any",
+              schedule: Schedule.spaced("1 second")
+            })
+          )
+          expect(Exit.map(exit, asJson)).toMatchObject(Exit.succeed({ id: "vm1" }))
+          expect(trailOf(api.seen)).toEqual(["PUT /vms/vm1", "GET /operations/5", "GET /operations/5", "GET /vms/vm1"])
+          // the first answer's Retry-After: 3 is the first wait's floor
+          expect(api.seen.map((s) => s.at - api.seen[0].at)).toEqual([0, 3000, 4000, 4000])
+        }
+      }))
+
+    it.effect("body polling: a PUT/PATCH whose provisioningState is not terminal is polled at its own URL", () =>
+      Effect.gen(function*() {
+        for (const method of ["PUT", "PATCH"] as const) {
+          const api = fakeApi((_, n) => ({
+            status: n === 1 ? 201 : 200,
+            body: {
+              id: "100",
+              properties: { provisioningState: n === 1 ? "Creating" : n === 2 ? "Updating" : "succeeded" }
+            }
+          }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.make(method)("https://api.test/things/100"), api.send, {
+              initial: "any",
+              schedule: Schedule.spaced("2 seconds")
+            })
+          )
+          // the last answer is the result: no final GET
+          expect(Exit.map(exit, asJson)).toEqual(
+            Exit.succeed({ id: "100", properties: { provisioningState: "succeeded" } })
+          )
+          expect(trailOf(api.seen)).toEqual([`${method} /things/100`, "GET /things/100", "GET /things/100"])
+          expect(api.seen.map((s) => s.at - api.seen[0].at)).toEqual([0, 2000, 4000])
+        }
+      }))
+
+    it.effect("body polling reads a top-level provisioningState; without one, a 202 is pending and a 200 done", () =>
+      Effect.gen(function*() {
+        const api = fakeApi((_, n) =>
+          n === 1 ? { status: 201, body: { provisioningState: "Accepted" } } : n === 2 ? { status: 202 } : { body: {} }
+        )
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, asJson)).toEqual(Exit.succeed({}))
+        expect(api.seen.length).toBe(3)
+        // properties.provisioningState wins over a top-level one, and a resource's own `status` field is not read
+        for (
+          const body of [
+            { provisioningState: "Creating", properties: { provisioningState: "Succeeded" } },
+            { status: "Running", properties: { provisioningState: "Succeeded" } }
+          ]
+        ) {
+          const once = fakeApi(() => ({ status: 201, body }))
+          yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), once.send, { initial: "any" })
+          )
+          expect(once.seen.length, JSON.stringify(body)).toBe(1)
+        }
+        const notStatus = fakeApi((_, n) =>
+          n === 1
+            ? { status: 201, body: { status: "Succeeded", properties: { provisioningState: "Creating" } } }
+            : { body: { properties: { provisioningState: "Succeeded" } } }
+        )
+        yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), notStatus.send, { initial: "any" })
+        )
+        expect(notStatus.seen.length).toBe(2)
+      }))
+
+    it.effect("a 200 or 201 whose provisioningState is terminal (or absent) is done at once", () =>
+      Effect.gen(function*() {
+        for (
+          const [status, body] of [
+            [200, { id: "100", properties: { provisioningState: "Succeeded" } }],
+            [201, { id: "100" }],
+            [204, undefined]
+          ] as const
+        ) {
+          const api = fakeApi(() => ({ status, body }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/100"), api.send, { initial: "any" })
+          )
+          expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(status))
+          expect(api.seen.length).toBe(1)
+        }
+      }))
+
+    it.effect("provisioningState Failed / Canceled (any case) is a PollError, at once or after polls", () =>
+      Effect.gen(function*() {
+        const failedAtOnce = fakeApi(() => ({
+          status: 201,
+          body: { properties: { provisioningState: "FAILED" }, error: { code: "Conflict" } }
+        }))
+        const first = failureOf(
+          yield* settle(
+            Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), failedAtOnce.send, { initial: "any" })
+          )
+        )
+        expect(first).toMatchObject({ _tag: "PollError", reason: "Failed", polls: 0, method: "PUT" })
+        expect(first.message).toContain("provisioningState")
+        expect(first.message).toContain("Conflict")
+        expect(failedAtOnce.seen.length).toBe(1)
+        const canceled = fakeApi((_, n) => ({
+          status: 200,
+          body: { properties: { provisioningState: n === 1 ? "Accepted" : "cancelled" } }
+        }))
+        const later = failureOf(
+          yield* settle(
+            Poll.operation(HttpClientRequestM.patch("https://api.test/things/1"), canceled.send, { initial: "any" })
+          )
+        )
+        expect(later).toMatchObject({
+          reason: "Canceled",
+          polls: 1,
+          last: { properties: { provisioningState: "cancelled" } }
+        })
+      }))
+
+    it.effect("a provisioningState that is not a string is InvalidMonitor", () =>
+      Effect.gen(function*() {
+        const api = fakeApi(() => ({ status: 201, body: { properties: { provisioningState: 7 } } }))
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(failureOf(exit)).toMatchObject({ reason: "InvalidMonitor", polls: 0 })
+        expect(failureOf(exit).message).toContain("provisioningState")
+      }))
+
+    it.effect("POST, DELETE, GET without a monitor are the result at once; a body polled resource never moves", () =>
+      Effect.gen(function*() {
+        for (const method of ["POST", "DELETE", "GET"] as const) {
+          const api = fakeApi(() => ({ status: 200, body: { properties: { provisioningState: "Creating" } } }))
+          const exit = yield* settle(
+            Poll.operation(HttpClientRequestM.make(method)("https://api.test/things/1"), api.send, { initial: "any" })
+          )
+          expect(Exit.isSuccess(exit)).toBe(true)
+          expect(api.seen.length).toBe(1)
+        }
+        // @azure/core-lro's getOperationLocation: body polling follows no monitor header of a polled answer
+        const api = fakeApi((_, n) => ({
+          status: 200,
+          headers: n === 2 ? { "azure-asyncoperation": "/elsewhere", location: "/elsewhere" } : {},
+          body: { properties: { provisioningState: n < 3 ? "Updating" : "Succeeded" } }
+        }))
+        yield* settle(Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" }))
+        expect(trailOf(api.seen)).toEqual(["PUT /things/1", "GET /things/1", "GET /things/1"])
+      }))
+
+    it.effect("a 201 with Location (DELETE 200 + Location) polls it; \"202\", the default, still does not", () =>
+      Effect.gen(function*() {
+        const respond = (_: unknown, n: number): Answer =>
+          n === 1 ? { status: 200, headers: { location: "/operationresults/123" } } : n === 2 ? { status: 202 } : {
+            status: 204
+          }
+        const api = fakeApi(respond)
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.del("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(204))
+        expect(trailOf(api.seen)).toEqual([
+          "DELETE /things/1",
+          "GET /operationresults/123",
+          "GET /operationresults/123"
+        ])
+        for (const initial of ["202", undefined] as const) {
+          const byDefault = fakeApi(respond)
+          const result = yield* settle(
+            Poll.operation(
+              HttpClientRequestM.del("https://api.test/things/1"),
+              byDefault.send,
+              initial === undefined ? undefined : { initial }
+            )
+          )
+          expect(Exit.map(result, (r) => r.status)).toEqual(Exit.succeed(200))
+          expect(byDefault.seen.length).toBe(1)
+        }
+      }))
+
+    it.effect("a 202 PUT without a monitor is body polled; the monitor's rules (origin) hold for a 201's header", () =>
+      Effect.gen(function*() {
+        const api = fakeApi((_, n) => n === 1 ? { status: 202 } : { status: 200, body: { id: "1" } })
+        const exit = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), api.send, { initial: "any" })
+        )
+        expect(Exit.map(exit, asJson)).toEqual(Exit.succeed({ id: "1" }))
+        expect(api.seen.length).toBe(2)
+        const other = fakeApi(() => ({ status: 201, headers: { "azure-asyncoperation": "https://evil.test/op" } }))
+        const refused = yield* settle(
+          Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), other.send, { initial: "any" })
+        )
+        expect(failureOf(refused)).toMatchObject({ reason: "CrossOrigin", polls: 0 })
+        expect(other.seen.length).toBe(1)
+      }))
+  })
+
   it.effect("a 202 without a monitor is the result (as @azure/core-lro)", () =>
     Effect.gen(function*() {
       const api = fakeApi(() => ({ status: 202, body: { queued: true } }))
       const exit = yield* settle(Poll.operation(HttpClientRequestM.post("https://api.test/jobs"), api.send))
       expect(Exit.map(exit, (r) => r.status)).toEqual(Exit.succeed(202))
       expect(api.seen.length).toBe(1)
+      // a PUT too, by default (initial: "202"): no body polling
+      const put = fakeApi(() => ({ status: 202, body: { properties: { provisioningState: "Creating" } } }))
+      const putExit = yield* settle(Poll.operation(HttpClientRequestM.put("https://api.test/things/1"), put.send))
+      expect(Exit.map(putExit, (r) => r.status)).toEqual(Exit.succeed(202))
+      expect(put.seen.length).toBe(1)
     }))
 
   it.effect("Operation-Location: GETs the monitor until Succeeded, then the 202's Location (POST)", () =>
@@ -670,5 +939,106 @@ describe("Poll.operation", () => {
       const result = yield* Effect.either(Poll.operation(HttpClientRequestM.post("/jobs"), api.send))
       expect(Either.isLeft(result) && result.left).toMatchObject({ reason: "InvalidOptions" })
       expect(api.seen.length).toBe(0)
+    }))
+})
+
+describe("Poll.operationJson", () => {
+  const Export = Schema.Struct({ id: Schema.String, rows: Schema.Number })
+  const exportApi = (result: Answer) =>
+    fakeApi((_, n) =>
+      n === 1
+        ? { status: 202, headers: { "operation-location": "/op/1", location: "/exports/1", "retry-after": "5" } }
+        : n === 2
+        ? { body: { status: "Succeeded" } }
+        : result
+    )
+
+  it.effect("the final result decoded with the schema, after the same polls as Poll.operation", () =>
+    Effect.gen(function*() {
+      const api = exportApi({ body: { id: "e1", rows: 12 } })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), api.send, Export)
+      )
+      expect(exit).toEqual(Exit.succeed({ id: "e1", rows: 12 }))
+      expect(api.seen.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.at}`)).toEqual([
+        "POST /exports 0",
+        "GET /op/1 5000",
+        "GET /exports/1 5000"
+      ])
+    }))
+
+  it.effect("a result that is not JSON is InvalidJson; one the schema refuses is SchemaMismatch (HttpFailure's)", () =>
+    Effect.gen(function*() {
+      const notJson = exportApi({ raw: "<html>oops</html>" })
+      const invalid = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), notJson.send, Export))
+      )
+      expect(invalid).toMatchObject({ _tag: "InvalidJson", status: 200 })
+      const wrong = exportApi({ body: { id: "e1", rows: "twelve" } })
+      const mismatch = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), wrong.send, Export))
+      )
+      expect(mismatch).toMatchObject({ _tag: "SchemaMismatch", status: 200 })
+      expect(mismatch.message).toContain("rows")
+    }))
+
+  it.effect("a DELETE's 204 gives the schema undefined (Schema.Void); a PollError is left as it is", () =>
+    Effect.gen(function*() {
+      const deleted = fakeApi((_, n) => n === 1 ? { status: 202, headers: { location: "/queue/1" } } : { status: 204 })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.del("https://api.test/things/1"), deleted.send, Schema.Void)
+      )
+      expect(exit).toEqual(Exit.succeed(undefined))
+      const failing = fakeApi((_, n) =>
+        n === 1 ? { status: 202, headers: { "operation-location": "/op" } } : { body: { status: "Failed" } }
+      )
+      const failed = failureOf(
+        yield* settle(Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), failing.send, Export))
+      )
+      expect(failed).toMatchObject({ _tag: "PollError", reason: "Failed", polls: 1 })
+    }))
+
+  it.effect("with initial: \"any\", an ARM PUT body polled to Succeeded, decoded", () =>
+    Effect.gen(function*() {
+      const Vm = Schema.Struct({ id: Schema.String, properties: Schema.Struct({ provisioningState: Schema.String }) })
+      const api = fakeApi((_, n) => ({
+        status: n === 1 ? 201 : 200,
+        body: { id: "vm1", properties: { provisioningState: n < 3 ? "Creating" : "Succeeded" } }
+      }))
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.put("https://api.test/vms/vm1"), api.send, Vm, { initial: "any" })
+      )
+      expect(exit).toEqual(Exit.succeed({ id: "vm1", properties: { provisioningState: "Succeeded" } }))
+      expect(api.seen.length).toBe(3)
+    }))
+
+  it.effect("maxJsonDepth: a deeper result is InvalidJson; out of range it is InvalidOptions with the others", () =>
+    Effect.gen(function*() {
+      const Deep = Schema.Unknown
+      const api = exportApi({ body: { a: { b: { c: [1] } } } })
+      const deep = failureOf(
+        yield* settle(
+          Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), api.send, Deep, { maxJsonDepth: 2 })
+        )
+      )
+      expect(deep).toMatchObject({ _tag: "InvalidJson" })
+      const within = exportApi({ body: { a: { b: { c: [1] } } } })
+      const exit = yield* settle(
+        Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), within.send, Deep, { maxJsonDepth: 4 })
+      )
+      expect(exit).toEqual(Exit.succeed({ a: { b: { c: [1] } } }))
+      const refused = fakeApi(() => ({ status: 200, body: {} }))
+      const error = failureOf(
+        yield* settle(
+          Poll.operationJson(HttpClientRequestM.post("https://api.test/exports"), refused.send, Deep, {
+            maxJsonDepth: -1,
+            finalStateVia: "nowhere" as Poll.FinalStateVia
+          })
+        )
+      )
+      expect(error).toMatchObject({ _tag: "PollError", reason: "InvalidOptions", polls: 0 })
+      expect(error.message).toContain("maxJsonDepth")
+      expect(error.message).toContain("finalStateVia")
+      expect(refused.seen.length).toBe(0)
     }))
 })

@@ -7,7 +7,9 @@ import { dual, identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import type * as Schema from "effect/Schema"
 import type * as Attempt from "../Attempt.js"
+import type * as HttpFailure from "../HttpFailure.js"
 import type * as Poll from "../Poll.js"
 import * as attempt from "./attempt.js"
 import { checkDuration, isNaNInput, isNegative, shown } from "./durationInput.js"
@@ -54,6 +56,11 @@ export class PollError extends Data.TaggedError("PollError")<{
   readonly url: string | undefined
   /** The last value polled (`until`), or the monitor's last JSON body (`operation`); never in the message. */
   readonly last: unknown
+  /**
+   * The server's wait (`Retry-After`, a `Pending` decision's `retryAfter`) that made a `TimedOut` give up before
+   * `maxWait`: beyond `maxRetryAfter`, or ending past `maxWait`. `None` for every other failure.
+   */
+  readonly retryAfter: Option.Option<Duration.Duration>
 }> {
   override get message(): string {
     const where = this.method === undefined || this.url === undefined ? "" : `: ${this.method} ${this.url}`
@@ -164,6 +171,7 @@ const checkCommon = (input: Poll.Options, problems: Array<string>): Checked => {
 }
 
 const finalStates: ReadonlyArray<string> = ["location", "azure-async-operation", "original-uri"]
+const initialModes: ReadonlyArray<string> = ["202", "any"]
 
 // -----------------------------------------------------------------------------
 // the loop
@@ -183,8 +191,22 @@ interface Context {
   readonly observer: telemetry.PollObserver
 }
 
-const makeError = (context: Context, reason: Reason, detail: string, last: unknown): PollError =>
-  new PollError({ reason, detail, polls: context.observer.polls, method: context.method, url: context.url, last })
+const makeError = (
+  context: Context,
+  reason: Reason,
+  detail: string,
+  last: unknown,
+  retryAfter: Option.Option<Duration.Duration> = Option.none()
+): PollError =>
+  new PollError({
+    reason,
+    detail,
+    polls: context.observer.polls,
+    method: context.method,
+    url: context.url,
+    last,
+    retryAfter
+  })
 
 /**
  * Polls `poll` as `decide` says, with `Effect.repeat`: the schedule is the caller's (or smithy's backoff), held to
@@ -204,7 +226,16 @@ const run = <A, E, R>(
     let result: Option.Option<A> = Option.none()
     let last: unknown = undefined
     let floor = 0
-    const fail = (reason: Reason, detail: string) => Effect.fail(makeError(context, reason, detail, last))
+    const fail = (reason: Reason, detail: string, retryAfter?: number) =>
+      Effect.fail(
+        makeError(
+          context,
+          reason,
+          detail,
+          last,
+          retryAfter === undefined ? Option.none() : Option.some(Duration.millis(retryAfter))
+        )
+      )
     const step: Effect.Effect<boolean, E | PollError, R> = Effect.flatMap(
       poll,
       (value) =>
@@ -229,7 +260,8 @@ const run = <A, E, R>(
                   "TimedOut",
                   `the server asked to wait ${format(wait)}, longer than maxRetryAfter (${
                     format(checked.maxRetryAfterMillis)
-                  })`
+                  })`,
+                  wait
                 )
               }
               // whole milliseconds: a clock that reads fractions must not leave a sliver of a wait to repeat
@@ -239,7 +271,8 @@ const run = <A, E, R>(
                   "TimedOut",
                   `still pending after maxWait (${format(checked.maxWaitMillis)})${
                     remaining > 0 ? `: the server asked to wait ${format(wait)}, past it` : ""
-                  }`
+                  }`,
+                  remaining > 0 ? wait : undefined
                 )
               }
               floor = wait
@@ -302,7 +335,8 @@ export const until = dual<
 // operation: the HTTP 202 pattern
 // -----------------------------------------------------------------------------
 
-type Mode = "OperationLocation" | "ResourceLocation"
+/** A status monitor, a `Location` monitor, or the request's own URL read for `provisioningState` (ARM's PUT/PATCH). */
+type Mode = "OperationLocation" | "ResourceLocation" | "Body"
 
 const headerOf = (received: Attempt.Received, name: string): string | undefined => {
   const value = received.headers[name]
@@ -337,34 +371,39 @@ const errorCode = (body: unknown): string => {
   return typeof code === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? `, error code ${code}` : ""
 }
 
+/** ARM's `properties.provisioningState`, else a top-level `provisioningState`, as @azure/core-lro reads it. */
+const provisioningStateOf = (body: unknown): unknown =>
+  fieldOf(fieldOf(body, "properties"), "provisioningState") ?? fieldOf(body, "provisioningState")
+
 /**
  * @internal What a monitor's response says, as @azure/core-lro reads it (sdk/core/core-lro/src/http/operation.ts):
- * a `status` field, case-insensitive: `succeeded` is done, `failed` failed, `canceled` / `cancelled` canceled, any
- * other string pending; a `status` that is not a string is refused; no `status`: a 202 is pending and another 2xx
- * done. A `Location` monitor has no status field: a 202 is pending, another 2xx is the result.
+ * a `status` field (`provisioningState` for body polling), case-insensitive: `succeeded` is done, `failed` failed,
+ * `canceled` / `cancelled` canceled, any other string pending; one that is not a string is refused; none: a 202 is
+ * pending and another 2xx done. A `Location` monitor has no status field: a 202 is pending, another 2xx is the result.
  */
 export const decideMonitor = (mode: Mode, received: Attempt.Received, nowMillis: number): Decided => {
   const retryAfter = Option.getOrUndefined(retryHeaders.retryAfter(received.headers, nowMillis))
   const stillPending = pending(retryAfter)
   if (mode === "ResourceLocation") return received.status === 202 ? stillPending : done
   const body = parseBody(received)
-  const status = fieldOf(body, "status")
+  const field = mode === "Body" ? "provisioningState" : "status"
+  const status = mode === "Body" ? provisioningStateOf(body) : fieldOf(body, "status")
   if (status === undefined || status === null) return received.status === 202 ? stillPending : done
   if (typeof status !== "string") {
     return {
       _tag: "Invalid",
       reason: "InvalidMonitor",
-      detail: `the monitor's status is a ${typeof status}, not a string`
+      detail: `the ${mode === "Body" ? "resource" : "monitor"}'s ${field} is a ${typeof status}, not a string`
     }
   }
   switch (status.toLowerCase()) {
     case "succeeded":
       return done
     case "failed":
-      return failed(`the operation's status is "Failed"${errorCode(body)}`)
+      return failed(`the operation's ${field} is "Failed"${errorCode(body)}`)
     case "canceled":
     case "cancelled":
-      return canceled(`the operation's status is "Canceled"${errorCode(body)}`)
+      return canceled(`the operation's ${field} is "Canceled"${errorCode(body)}`)
     default:
       return stillPending
   }
@@ -442,19 +481,56 @@ export const operation = <E, R>(
   request: HttpClientRequest.HttpClientRequest,
   send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
   options?: Poll.OperationOptions
+): Effect.Effect<Attempt.Received, E | PollError, R> => operate(request, send, options, () => {})
+
+/**
+ * @internal `operation`, then the result decoded with `schema` as `Attempt.decodeJson` decodes it; `maxJsonDepth` is
+ * checked with the other options, before anything is sent.
+ */
+export const operationJson = <A, I, RS, E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  schema: Schema.Schema<A, I, RS>,
+  options?: Poll.OperationJsonOptions
+): Effect.Effect<A, E | PollError | HttpFailure.InvalidJson | HttpFailure.SchemaMismatch, R | RS> =>
+  Effect.suspend(() => {
+    let maxJsonDepth: number | undefined
+    return Effect.flatMap(
+      operate(request, send, options, (input: Poll.OperationJsonOptions, problems) => {
+        const depth: unknown = input.maxJsonDepth
+        if (depth === undefined) return
+        // as `Attempt`'s `maxJsonDepth`: an integer ≥ 0 (0: no array or object)
+        if (typeof depth === "number" && Number.isSafeInteger(depth) && depth >= 0) maxJsonDepth = depth
+        else problems.push(`maxJsonDepth must be an integer ≥ 0${shown(depth)}`)
+      }),
+      (received) => attempt.decodeJson(received, schema, maxJsonDepth === undefined ? undefined : { maxJsonDepth })
+    )
+  })
+
+const operate = <E, R>(
+  request: HttpClientRequest.HttpClientRequest,
+  send: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<Attempt.Received, E, R>,
+  options: Poll.OperationOptions | undefined,
+  checkMore: (input: Poll.OperationJsonOptions, problems: Array<string>) => void
 ): Effect.Effect<Attempt.Received, E | PollError, R> =>
   telemetry.observePoll(request, (observer) => {
     const info = attempt.requestInfo(request)
     const context: Context = { method: info.method, url: info.url, observer }
     const problems: Array<string> = [...paginate.checkObject(options)]
     if (problems.length > 0) return refused(context, problems)
-    const input: Poll.OperationOptions = options ?? {}
+    const input: Poll.OperationJsonOptions = options ?? {}
     const checked = checkCommon(input, problems)
+    checkMore(input, problems)
     const allowed = paginate.checkOrigins(input.allowedOrigins, problems)
     const finalStateVia = input.finalStateVia
     if (finalStateVia !== undefined && !finalStates.includes(finalStateVia)) {
       problems.push(`finalStateVia must be one of ${finalStates.join(", ")}${shown(finalStateVia)}`)
     }
+    const initialMode = input.initial
+    if (initialMode !== undefined && !initialModes.includes(initialMode)) {
+      problems.push(`initial must be "202" or "any"${shown(initialMode)}`)
+    }
+    const anyInitial = initialMode === "any"
     const start = paginate.targetOf(request)
     if (start === undefined || (start.protocol !== "http:" && start.protocol !== "https:")) {
       problems.push("the request's URL must be an absolute http(s) URL (monitor URLs are resolved against it)")
@@ -464,8 +540,16 @@ export const operation = <E, R>(
       Effect.fail(makeError(context, check.reason, check.detail, last))
     const getRequest = (to: URL) => redirect.nextRequest(request, 303, new URL(start), to)
     return Effect.flatMap(send(request), (initial) => {
-      // a 202 without a monitor is the result, as @azure/core-lro takes it (no operation location: succeeded)
-      const monitor = initial.status === 202 ? monitorOf(initial) : undefined
+      // a 202 without a monitor is the result, as @azure/core-lro takes it (no operation location: succeeded); with
+      // `initial: "any"`, any 2xx is read by @azure/core-lro's `inferLroMode`: a monitor header, else (PUT, PATCH)
+      // the request's own URL, read for its `provisioningState`
+      const polled = initial.status === 202 || (anyInitial && initial.status >= 200 && initial.status < 300)
+      const monitor = polled
+        ? monitorOf(initial) ??
+          (anyInitial && (request.method === "PUT" || request.method === "PATCH")
+            ? { mode: "Body" as const, uri: start.href }
+            : undefined)
+        : undefined
       if (monitor === undefined) return Effect.succeed(initial)
       const monitorUrl = checkUrl("monitor URL", monitor.uri, start, allowed)
       if (!(monitorUrl instanceof URL)) return refuse(monitorUrl, parseBody(initial))
@@ -481,7 +565,12 @@ export const operation = <E, R>(
         })
       })
       const decide = (received: Attempt.Received, now: number): Decided => {
-        if (received === initial) return pending(Option.getOrUndefined(retryHeaders.retryAfter(initial.headers, now)))
+        if (received === initial) {
+          // body polling: the first answer's provisioningState may already be terminal (@azure/core-lro's
+          // `getStatusFromInitialResponse`); a monitor's first answer is pending
+          if (monitor.mode === "Body") return decideMonitor("Body", initial, now)
+          return pending(Option.getOrUndefined(retryHeaders.retryAfter(initial.headers, now)))
+        }
         const decided = decideMonitor(monitor.mode, received, now)
         if (decided._tag !== "Pending") return decided
         // a pending answer may move the monitor (a new `Location`, `Operation-Location`), as @azure/core-lro follows
@@ -495,8 +584,9 @@ export const operation = <E, R>(
       return Effect.flatMap(
         run(pollOnce, decide, parseBody, checked, context),
         (last): Effect.Effect<Attempt.Received, E | PollError, R> => {
-          // a `Location` monitor that answered other than 202 is the result itself (@azure/core-lro: no final GET)
-          if (monitor.mode === "ResourceLocation") return Effect.succeed(last)
+          // a `Location` monitor that answered other than 202 is the result itself, as is the resource polled for its
+          // provisioningState (@azure/core-lro: no final GET)
+          if (monitor.mode !== "OperationLocation") return Effect.succeed(last)
           const body = parseBody(last)
           const resourceLocation = fieldOf(body, "resourceLocation")
           const uri = typeof resourceLocation === "string" && resourceLocation !== ""
