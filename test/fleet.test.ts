@@ -117,6 +117,49 @@ describeWithRedis("fleet: a retry budget and breaker state shared through Redis"
       expect(hitTimes(server, "/alone", arrivals).filter((t) => t - openedAt > bound).length).toBeGreaterThan(0)
     }).pipe(Effect.scoped))
 
+  it.live("3 processes × 8 calls, 4 at once each, on a slow upstream: a shared bulkhead of 2 is the fleet's limit", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedis
+      let inFlight = 0
+      let most = 0
+      const slow: Loopback.Handler = (_, response) => {
+        inFlight++
+        most = Math.max(most, inFlight)
+        setTimeout(() => {
+          inFlight--
+          response.writeHead(200, { "content-type": "application/json" }).end("{}")
+        }, 100)
+      }
+      const server = yield* Loopback.start({ "/slow": slow })
+      const calls = 8
+      const policy: Policy.Options = {
+        totalTimeout: "20 seconds",
+        attemptTimeout: "5 seconds",
+        retry: { maxAttempts: 1 },
+        circuitBreaker: false,
+        bulkhead: { maxConcurrent: 2, maxQueued: 100, maxWait: "15 seconds" }
+      }
+      const config: Config = {
+        upstream: server.url,
+        path: "/slow",
+        calls,
+        concurrency: 4,
+        pauseMillis: 0,
+        policy,
+        budget,
+        redis: { host: redis.host, port: redis.port, prefix: "fleet-bulkhead:" },
+        sharedBulkhead: true
+      }
+      const fleet = yield* runFleet([config, config, config])
+      const results = yield* Effect.forEach(fleet, (p) => p.result, { concurrency: "unbounded" })
+      // every call waited its turn and ran
+      for (const result of results) expect(result.outcomes).toEqual(Array(calls).fill("Success"))
+      for (const p of fleet) expect(p.logs).toEqual([])
+      expect(server.hits("/slow")).toBe(3 * calls)
+      // 12 calls wanted to run at once; the upstream never saw more than the fleet's 2
+      expect(most).toBe(2)
+    }).pipe(Effect.scoped))
+
   it.live("killing redis-server mid-run loses no call: the fleet falls back to local state and resumes", () =>
     Effect.gen(function*() {
       const redis = yield* startRedis

@@ -11,6 +11,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Policy from "@sturdy/http/Policy"
 import * as SturdyClient from "@sturdy/http/SturdyClient"
+import * as BulkheadRedis from "@sturdy/policy/BulkheadRedis"
 import * as CircuitBreakerRedis from "@sturdy/policy/CircuitBreakerRedis"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import * as RetryBudgetRedis from "@sturdy/policy/RetryBudgetRedis"
@@ -33,6 +34,10 @@ export interface Config {
   readonly syncInterval?: Duration.DurationInput | undefined
   /** The retry budget's store timeout (default 100 ms). */
   readonly timeout?: Duration.DurationInput | undefined
+  /** With `redis`: the policy's bulkheads share their permits through it too. */
+  readonly sharedBulkhead?: boolean | undefined
+  /** Calls run at once (default 1: one after the other); with it, `calls` calls are run. */
+  readonly concurrency?: number | undefined
 }
 
 export interface Result {
@@ -67,7 +72,18 @@ const program = (config: Config) =>
     const endedAt: Array<number> = []
     let maxCallMillis = 0
     const started = Date.now()
-    for (let i = 0;; i++) {
+    if (config.concurrency !== undefined) {
+      const exits = yield* Effect.forEach(
+        Array.from({ length: config.calls ?? 0 }),
+        () => Effect.exit(api.get(config.path)),
+        { concurrency: config.concurrency }
+      )
+      for (const exit of exits) {
+        outcomes.push(tagOf(exit))
+        endedAt.push(Date.now())
+      }
+    }
+    for (let i = 0; config.concurrency === undefined; i++) {
       if (config.calls !== undefined && i >= config.calls) break
       if (config.durationMillis !== undefined && Date.now() - started >= config.durationMillis) break
       const begin = Date.now()
@@ -89,9 +105,12 @@ const main = (config: Config) => {
   }
   const shared = config.redis === undefined
     ? RetryBudget.layer(config.budget)
-    : Layer.merge(
+    : Layer.mergeAll(
       RetryBudgetRedis.layer({ ...config.redis, prefix: `${config.redis.prefix}budget:`, retryBudget: budget }),
-      CircuitBreakerRedis.layerStore({ ...config.redis, prefix: `${config.redis.prefix}breaker:` })
+      CircuitBreakerRedis.layerStore({ ...config.redis, prefix: `${config.redis.prefix}breaker:` }),
+      config.sharedBulkhead === true
+        ? BulkheadRedis.layerStore({ ...config.redis, prefix: `${config.redis.prefix}bulkhead:` })
+        : Layer.empty
     )
   const policyLayer = Policy.layer(config.policy).pipe(Layer.provide(shared))
   const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => write({ log: String(message) })))

@@ -12,6 +12,7 @@ import {
 import { describe, expect, it } from "@effect/vitest"
 import { Auth, HttpFailure, Idempotency, Policy, SturdyClient, Telemetry } from "@sturdy/http"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
 import { FaultScript, ScriptedClient, TestTracer } from "@sturdy/testing"
@@ -4577,5 +4578,32 @@ describe("Policy: the adaptive throttle stage", () => {
       }))
       expect(probabilities[0]).toBeCloseTo(1.5 / 4)
       expect(probabilities[1]).toBe(0)
+    }))
+})
+
+describe("Policy with a BulkheadStore in context", () => {
+  it.scoped("its bulkhead's limit holds for every policy on the store (two processes)", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const gate = yield* Deferred.make<void>()
+      const client = HttpClient.make((request) =>
+        Effect.as(Deferred.await(gate), HttpClientResponse.fromWeb(request, Response.json(ada)))
+      )
+      const options: Policy.Options = { ...quick, bulkhead: { maxConcurrent: 1 } }
+      // two "processes": two policies, each made with the store in its context
+      const processOf = Effect.map(
+        Policy.make(options).pipe(Effect.provideService(BulkheadStore.BulkheadStore, store)),
+        (policy) => SturdyClient.makeWith(client, { baseUrl: base, policy })
+      )
+      const a = yield* processOf
+      const b = yield* processOf
+      const first = yield* Effect.fork(a.get("/slow", { schema: User }))
+      yield* Effect.repeatN(Effect.yieldNow(), 30)
+      const exit = yield* Effect.exit(b.get("/slow", { schema: User }))
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("BulkheadRejected")
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(first)).toEqual(ada)
+      // the permit is back in the store
+      expect(yield* b.get("/slow", { schema: User })).toEqual(ada)
     }))
 })

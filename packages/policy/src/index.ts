@@ -22,6 +22,11 @@ export * as Balancer from "./Balancer.js"
 /**
  * @since 0.2.0
  */
+export * as BulkheadStore from "./BulkheadStore.js"
+
+/**
+ * @since 0.2.0
+ */
 export * as Coalesce from "./Coalesce.js"
 
 /**

@@ -3,6 +3,7 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as AdaptiveThrottle from "@sturdy/policy/AdaptiveThrottle"
 import * as Backoff from "@sturdy/policy/Backoff"
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
 import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as ConcurrencyLimit from "@sturdy/policy/ConcurrencyLimit"
@@ -378,7 +379,7 @@ const breaker = (breakers: CircuitBreaker.RegistryService): Stage => (next) => (
 
 const bulkhead = (profile: Profile, options: policyOptions.ResolvedBulkhead): Stage => {
   const bulkheads = profile.bulkheads
-  const bulkheadOf = bulkheadFor(bulkheads, options)
+  const bulkheadOf = bulkheadFor(bulkheads, options, profile.bulkheadStore)
   const queues = options.maxQueued > 0
   return (next) => (call) => {
     const inner = guardedOf(next(call))
@@ -543,8 +544,16 @@ export const keyedFor = <T>(
       : Effect.succeed(created)
   })
 
-/** @internal The key's bulkhead, made the first time the key is seen (see {@link keyedFor}). */
-export const bulkheadFor = (bulkheads: Map<string, BulkheadSlot>, options: policyOptions.ResolvedBulkhead) => {
+/**
+ * The key's bulkhead, made the first time the key is seen (see {@link keyedFor}): with a `BulkheadStore` (looked up
+ * once, when the policy is made), one whose `maxConcurrent` holds for the whole fleet.
+ * @internal
+ */
+export const bulkheadFor = (
+  bulkheads: Map<string, BulkheadSlot>,
+  options: policyOptions.ResolvedBulkhead,
+  store?: BulkheadStore.BulkheadStore.Service | undefined
+) => {
   const bulkheadOptions = {
     maxConcurrent: options.maxConcurrent,
     maxQueued: options.maxQueued,
@@ -552,7 +561,12 @@ export const bulkheadFor = (bulkheads: Map<string, BulkheadSlot>, options: polic
   }
   return keyedFor(
     bulkheads,
-    (key) => Bulkhead.make({ key, ...bulkheadOptions }),
+    store === undefined
+      ? (key) => Bulkhead.make({ key, ...bulkheadOptions })
+      : (key) =>
+        BulkheadStore.make({ key, ...bulkheadOptions }).pipe(
+          Effect.provideService(BulkheadStore.BulkheadStore, store)
+        ),
     (bulkhead) => Effect.map(bulkhead.snapshot, (load) => load.active > 0 || load.queued > 0)
   )
 }
@@ -809,6 +823,8 @@ export interface Profile {
   readonly limiter: RateLimit.RateLimiter | undefined
   /** Per key, oldest first (see {@link keyedFor}). */
   readonly bulkheads: Map<string, BulkheadSlot>
+  /** The `BulkheadStore` in context when the policy was made: its bulkheads' limits hold for the fleet. */
+  readonly bulkheadStore: BulkheadStore.BulkheadStore.Service | undefined
   /** Per key, oldest first (see {@link keyedFor}); empty unless `concurrencyLimit` is on. */
   readonly limits: Map<string, LimitSlot>
   /** Per key, oldest first (see {@link keyedFor}); empty unless `adaptiveThrottle` is on. */
@@ -869,5 +885,17 @@ export const makeProfile = (
     const limiter = resolved.rateLimit === undefined
       ? undefined
       : yield* Effect.provide(RateLimit.make(resolved.rateLimit), store)
-    return { resolved, breakers, limiter, bulkheads: new Map(), limits: new Map(), throttles: new Map() }
+    // a BulkheadStore in context shares the bulkheads' permits with the fleet (see BulkheadStore)
+    const bulkheadStore = resolved.bulkhead === undefined
+      ? undefined
+      : Option.getOrUndefined(yield* Effect.serviceOption(BulkheadStore.BulkheadStore))
+    return {
+      resolved,
+      breakers,
+      limiter,
+      bulkheads: new Map(),
+      bulkheadStore,
+      limits: new Map(),
+      throttles: new Map()
+    }
   })

@@ -1,0 +1,58 @@
+/**
+ * A `BulkheadStore` in Redis (via ioredis): the bulkheads of every process using the same server and `prefix` share
+ * one `maxConcurrent` per key. This entry point alone loads ioredis: import it as `@sturdy/policy/BulkheadRedis`.
+ *
+ * A key's permits are one sorted set `<prefix>{<key>}:permits`: each member a permit (a process's random id and a
+ * counter), its score the end of its lease on Redis's clock (`TIME` inside the script, so the processes' clocks need
+ * not agree). An acquisition is one Lua script (drop the permits whose lease ended, then add one if fewer than
+ * `maxConcurrent` are held), a release a `ZREM`, and a renewal one script for all of a process's permits of the key
+ * (`ZADD XX`, so a permit whose lease ran out stays gone). The set expires a second after its latest lease. The
+ * connection sends nothing while it is down (no offline queue); calls then go to each process's local bulkhead and
+ * sharing resumes when Redis answers again (see `BulkheadStore`).
+ *
+ * @since 0.2.0
+ */
+import type * as Layer from "effect/Layer"
+import type { RedisOptions } from "ioredis"
+import type * as BulkheadStore from "./BulkheadStore.js"
+import * as internal from "./internal/bulkheadRedis.js"
+
+/**
+ * ioredis connection options plus a key `prefix` (default `"sturdy:bulkhead:"`) and the `sync` options of the
+ * bulkheads built on the store (`Policy`'s included; see `BulkheadStore.SyncOptions`). Unless given, the connection
+ * has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s, in real time
+ * under a `TestClock` too) for it.
+ *
+ * @example
+ * ```ts
+ * import type * as BulkheadRedis from "@sturdy/policy/BulkheadRedis"
+ *
+ * const options: BulkheadRedis.RedisStoreOptions = { host: "127.0.0.1", port: 6379, sync: { lease: "30 seconds" } }
+ * ```
+ * @since 0.2.0
+ * @category models
+ */
+export type RedisStoreOptions = RedisOptions & {
+  readonly prefix?: string | undefined
+  readonly sync?: BulkheadStore.SyncOptions | undefined
+}
+
+/**
+ * The store layer. `Policy` picks it up from its context for the bulkheads of its `bulkhead` option;
+ * `BulkheadStore.make` uses it directly.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BulkheadStore } from "@sturdy/policy"
+ * import * as BulkheadRedis from "@sturdy/policy/BulkheadRedis"
+ *
+ * const program = Effect.gen(function*() {
+ *   const bulkhead = yield* BulkheadStore.make({ key: "api", maxConcurrent: 10 })
+ *   return yield* bulkhead.run(Effect.succeed("done"))
+ * }).pipe(Effect.provide(BulkheadRedis.layerStore({ host: "127.0.0.1", port: 6379 })))
+ * ```
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerStore: (options?: RedisStoreOptions) => Layer.Layer<BulkheadStore.BulkheadStore> = internal.layerStore

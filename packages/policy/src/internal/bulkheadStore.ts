@@ -1,0 +1,372 @@
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import type * as B from "../Bulkhead.js"
+import type * as BS from "../BulkheadStore.js"
+import * as bulkhead from "./bulkhead.js"
+import * as deadline from "./deadline.js"
+import { checkOptions } from "./options.js"
+import { makeHealth } from "./sharedState.js"
+import { maxTimerMillis, optionDuration } from "./timer.js"
+
+/** @internal */
+export class BulkheadStore extends Context.Tag("@sturdy/policy/BulkheadStore")<
+  BulkheadStore,
+  BS.BulkheadStore.Service
+>() {}
+
+/** @internal */
+export class BulkheadStoreError
+  extends Schema.TaggedError<BulkheadStoreError>("@sturdy/policy/BulkheadStore/BulkheadStoreError")(
+    "BulkheadStoreError",
+    {
+      key: Schema.String,
+      cause: Schema.optional(Schema.Defect)
+    }
+  )
+{
+  // the cause (e.g. a Redis connection error) may name hosts or credentials: keep it out of the message
+  override get message(): string {
+    return `bulkhead store failed for ${this.key}`
+  }
+}
+
+/** @internal */
+export const defaults = {
+  lease: Duration.seconds(10),
+  timeout: Duration.millis(100),
+  pollInterval: Duration.millis(50)
+} as const
+
+/**
+ * While the store is known to be down, calls decide locally without asking it; one call in this many milliseconds
+ * asks it again (bounded by `timeout`), and its success resumes sharing.
+ * @internal
+ */
+export const recheckMillis = 250
+
+/** @internal */
+export const makeMemory = (): BS.BulkheadStore.Service => {
+  // per key, the permits held and when each lease ends (the callers' Clock)
+  const keys = new Map<string, Map<string, number>>()
+  const live = (key: string, now: number): Map<string, number> | undefined => {
+    const permits = keys.get(key)
+    if (permits === undefined) return undefined
+    for (const [permit, expiry] of permits) {
+      if (expiry <= now) permits.delete(permit)
+    }
+    if (permits.size === 0) {
+      keys.delete(key)
+      return undefined
+    }
+    return permits
+  }
+  return {
+    acquire: (request) =>
+      Effect.sync(() => {
+        const permits = live(request.key, request.now)
+        // the same permit again (an acquisition retried): it is already held
+        if (permits?.has(request.permit) === true) return true
+        if ((permits?.size ?? 0) >= request.limit) return false
+        const held = permits ?? new Map<string, number>()
+        if (permits === undefined) keys.set(request.key, held)
+        held.set(request.permit, request.now + request.leaseMillis)
+        return true
+      }),
+    release: (key, permit) =>
+      Effect.sync(() => {
+        const permits = keys.get(key)
+        if (permits === undefined) return
+        permits.delete(permit)
+        if (permits.size === 0) keys.delete(key)
+      }),
+    renew: (request) =>
+      Effect.sync(() => {
+        const permits = live(request.key, request.now)
+        if (permits === undefined) return
+        // a permit whose lease ran out is gone: renewing never brings it back
+        for (const permit of request.permits) {
+          if (permits.has(permit)) permits.set(permit, request.now + request.leaseMillis)
+        }
+      })
+  }
+}
+
+/** @internal */
+export const layerMemory: Layer.Layer<BulkheadStore> = Layer.sync(BulkheadStore, () => makeMemory())
+
+// a duration option of the store: finite, positive, and one a timer can hold
+const syncDuration = (field: string, input: Duration.DurationInput): number => {
+  const millis = Duration.toMillis(optionDuration("BulkheadStore", field, input))
+  if (!(millis > 0 && millis <= maxTimerMillis)) {
+    throw new RangeError(
+      `BulkheadStore: ${field} (${String(millis)} ms) must be a positive duration a timer can hold (2^31 − 1 ms)`
+    )
+  }
+  return millis
+}
+
+/**
+ * A queued call of this process. Only the first of them asks the store (every `pollInterval`, jittered, or at once
+ * when a permit of this process is released): the others wait their turn, so a process polls once per key.
+ */
+interface Waiter {
+  wake: Deferred.Deferred<void> | undefined
+  /** Woken while it was not waiting (asking the store, or on its way to wait): its next wait ends at once. */
+  woken: boolean
+}
+
+/** @internal */
+export const make = (options: B.Options & BS.SyncOptions): Effect.Effect<B.Bulkhead, never, BulkheadStore> =>
+  Effect.flatMap(BulkheadStore, (store) =>
+    Effect.flatMap(
+      // the local bulkhead validates the options, and decides alone while the store cannot answer
+      bulkhead.make(options),
+      (local) => Effect.sync(() => unsafeMakeShared(store, local, options))
+    ))
+
+const unsafeMakeShared = (
+  store: BS.BulkheadStore.Service,
+  local: B.Bulkhead,
+  options: B.Options & BS.SyncOptions
+): B.Bulkhead => {
+  checkOptions("BulkheadStore", options)
+  const sync = { ...store.sync, ...definedOf(options) }
+  const leaseMillis = syncDuration("lease", sync.lease ?? defaults.lease)
+  const timeout = Duration.millis(syncDuration("timeout", sync.timeout ?? defaults.timeout))
+  const pollMillis = syncDuration("pollInterval", sync.pollInterval ?? defaults.pollInterval)
+  const maxConcurrent = options.maxConcurrent
+  // no limit: nothing to share
+  if (maxConcurrent === Number.POSITIVE_INFINITY) return local
+  const key = local.key
+  const maxQueued = options.maxQueued ?? 0
+  const maxWaitMillis = options.maxWait === undefined
+    ? Number.POSITIVE_INFINITY
+    : Duration.toMillis(optionDuration("Bulkhead", "maxWait", options.maxWait))
+  const health = makeHealth("bulkhead", timeout)
+  const full = new bulkhead.BulkheadRejected({ key, reason: "Full" })
+  const timedOut = new bulkhead.BulkheadRejected({ key, reason: "Timeout" })
+
+  // this process's permits of the fleet, renewed together every `lease / 3` while any is held
+  const held = new Set<string>()
+  const id = globalThis.crypto.randomUUID()
+  let counter = 0
+  let renewal: Fiber.RuntimeFiber<void> | undefined
+  let starting = false
+  // queued callers of this process, first in first out
+  const waiters: Array<Waiter> = []
+  // while the store is down: when a call may ask it again
+  let recheckAt = Number.NEGATIVE_INFINITY
+
+  // The fleet's answer for `permit`, or `None` when the store failed, timed out, or is known to be down (then the
+  // call decides locally). A permit whose acquisition timed out may still be granted later: it is given back then,
+  // after the acquisition on the same connection, so it never holds a fleet slot for a whole lease.
+  const tryAcquire = (permit: string): Effect.Effect<Option.Option<boolean>> =>
+    Effect.clockWith((clock) =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (health.degraded() && now < recheckAt) return Effect.succeed(Option.none())
+        return Effect.tap(
+          health.run(store.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })),
+          (result) => {
+            if (Option.isSome(result)) return Effect.void
+            recheckAt = clock.unsafeCurrentTimeMillis() + recheckMillis
+            return forget(permit)
+          }
+        )
+      })
+    )
+
+  // gives back a permit that may or may not have been granted, without waiting (the call goes on locally)
+  const forget = (permit: string): Effect.Effect<void> =>
+    Effect.asVoid(Effect.forkDaemon(Effect.ignore(Effect.timeout(store.release(key, permit), timeout))))
+
+  const renewLoop: Effect.Effect<void> = Effect.forever(
+    Effect.zipRight(
+      Effect.sleep(Duration.millis(leaseMillis / 3)),
+      Effect.clockWith((clock) =>
+        Effect.suspend(() =>
+          held.size === 0 ? Effect.void : Effect.asVoid(health.run(store.renew({
+            key,
+            permits: Array.from(held),
+            leaseMillis,
+            now: clock.unsafeCurrentTimeMillis()
+          })))
+        )
+      )
+    )
+  )
+
+  const startRenewal: Effect.Effect<void> = Effect.suspend(() => {
+    if (renewal !== undefined || starting) return Effect.void
+    starting = true
+    return Effect.flatMap(Effect.forkDaemon(renewLoop), (fiber) => {
+      starting = false
+      renewal = fiber
+      return held.size === 0 ? stopRenewal : Effect.void
+    })
+  })
+
+  const stopRenewal: Effect.Effect<void> = Effect.suspend(() => {
+    const fiber = renewal
+    if (fiber === undefined) return Effect.void
+    renewal = undefined
+    return Effect.fiberIdWith((fiberId) => Fiber.interruptAsFork(fiber, fiberId))
+  })
+
+  // the first queued caller asks the store at once: a permit of this process came free
+  const wakeFirst = (): void => {
+    const first = waiters[0]
+    if (first === undefined) return
+    first.woken = true
+    if (first.wake !== undefined) Deferred.unsafeDone(first.wake, Effect.void)
+  }
+
+  // Gives the permit back to the fleet on every way out of the call. Its slot here is freed whatever the store
+  // answers: a release that fails leaves the permit to expire with its lease (no renewal keeps it).
+  const releaseFleet = (permit: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      held.delete(permit)
+      return Effect.zipRight(
+        held.size === 0 ? stopRenewal : Effect.void,
+        Effect.zipRight(health.run(store.release(key, permit)), Effect.sync(wakeFirst))
+      )
+    })
+
+  const holding = <A, E, R>(permit: string, use: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() => {
+      held.add(permit)
+      return Effect.zipRight(startRenewal, Effect.onExit(use, () => releaseFleet(permit)))
+    })
+
+  // waits `millis` (or until woken); the timer is a daemon ended on every way out, so an uninterruptible caller (the
+  // `acquire` of `acquireRelease`) still wakes on time
+  const pause = (waiter: Waiter, millis: number): Effect.Effect<void> =>
+    Effect.fiberIdWith((fiberId) => {
+      // woken before it began to wait: a wake-up is never lost
+      if (waiter.woken) {
+        waiter.woken = false
+        return Effect.void
+      }
+      const wake = Deferred.unsafeMake<void>(fiberId)
+      waiter.wake = wake
+      const woken = Effect.sync(() => {
+        waiter.woken = false
+        waiter.wake = undefined
+      })
+      if (!Number.isFinite(millis)) return Effect.zipRight(Deferred.await(wake), woken)
+      return Effect.zipRight(
+        Effect.acquireUseRelease(
+          Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.millis(millis)), Deferred.succeed(wake, undefined))),
+          () => Deferred.await(wake),
+          (timer) => Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id))
+        ),
+        woken
+      )
+    })
+
+  // "Granted": the fleet granted `permit`; "Local": the store failed, the call goes to the local bulkhead
+  const waitFor = (
+    waiter: Waiter,
+    permit: string,
+    until: number
+  ): Effect.Effect<"Granted" | "Local", B.BulkheadRejected> =>
+    Effect.clockWith((clock) =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        if (waiters[0] !== waiter) {
+          if (now >= until) return Effect.fail(timedOut)
+          return Effect.zipRight(pause(waiter, until - now), waitFor(waiter, permit, until))
+        }
+        return Effect.flatMap(tryAcquire(permit), (result) => {
+          if (Option.isNone(result)) return Effect.succeed("Local" as const)
+          if (result.value) return Effect.succeed("Granted" as const)
+          const after = clock.unsafeCurrentTimeMillis()
+          if (after >= until) return Effect.fail(timedOut)
+          return Effect.flatMap(Random.next, (draw) =>
+            Effect.zipRight(
+              // a jittered poll, so that the processes of a fleet do not ask in step
+              // (whole milliseconds, so that the last pause ends at `until` exactly)
+              pause(waiter, Math.min(Math.max(1, Math.round(pollMillis * (0.5 + draw))), until - after)),
+              waitFor(waiter, permit, until)
+            ))
+        })
+      })
+    )
+
+  const leave = (waiter: Waiter): void => {
+    const at = waiters.indexOf(waiter)
+    if (at >= 0) waiters.splice(at, 1)
+    waiter.wake = undefined
+    // the next in line asks at once: a permit may be free
+    if (at === 0) wakeFirst()
+  }
+
+  // queued: at most `maxWait`, and never past a deadline no timer enforces (as `Bulkhead`)
+  const queue = (permit: string): Effect.Effect<"Granted" | "Local", B.BulkheadRejected> =>
+    Effect.flatMap(FiberRef.get(deadline.currentRef), (current) =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const left = current.armed ? Number.POSITIVE_INFINITY : current.at - now
+        const until = now + Math.max(0, Math.ceil(Math.min(maxWaitMillis, left)))
+        const waiter: Waiter = { wake: undefined, woken: false }
+        waiters.push(waiter)
+        return waitFor(waiter, permit, until).pipe(
+          Effect.onExit((exit) =>
+            Effect.suspend(() => {
+              leave(waiter)
+              // interrupted (or timed out) while an acquisition may have been under way: give the permit back
+              return exit._tag === "Failure" ? forget(permit) : Effect.void
+            })
+          )
+        )
+      }))
+
+  const shared = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | B.BulkheadRejected, R> =>
+    Effect.uninterruptibleMask((restore) => {
+      const permit = `${id}:${counter++}`
+      // queued callers of this process go first: a newcomer asks the store only when none waits
+      const first: Effect.Effect<Option.Option<boolean>> = waiters.length === 0
+        // an interruption while the store decides (its operation is interruptible): the permit may have been granted
+        ? Effect.onInterrupt(tryAcquire(permit), () => forget(permit))
+        : Effect.succeed(Option.some(false))
+      return Effect.flatMap(first, (result): Effect.Effect<A, E | B.BulkheadRejected, R> => {
+        if (Option.isNone(result)) return restore(local.run(self))
+        if (result.value) return holding(permit, restore(self))
+        if (waiters.length >= maxQueued) return Effect.fail(full)
+        return Effect.flatMap(
+          restore(queue(permit)),
+          (outcome) => outcome === "Granted" ? holding(permit, restore(self)) : restore(local.run(self))
+        )
+      })
+    })
+
+  return {
+    key,
+    run: <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | B.BulkheadRejected, R> =>
+      Effect.clockWith((clock) =>
+        // known to be down: the local bulkhead decides, with no wait on the store
+        health.degraded() && clock.unsafeCurrentTimeMillis() < recheckAt ? local.run(self) : shared(self)
+      ),
+    snapshot: Effect.map(local.snapshot, (load) => ({
+      active: load.active + held.size,
+      queued: load.queued + waiters.length
+    }))
+  }
+}
+
+// the sync options the caller set (an unset one keeps the store's)
+const definedOf = (options: BS.SyncOptions): BS.SyncOptions => {
+  const out: { -readonly [K in keyof BS.SyncOptions]: BS.SyncOptions[K] } = {}
+  if (options.lease !== undefined) out.lease = options.lease
+  if (options.timeout !== undefined) out.timeout = options.timeout
+  if (options.pollInterval !== undefined) out.pollInterval = options.pollInterval
+  return out
+}

@@ -1,0 +1,188 @@
+import { expect, it } from "@effect/vitest"
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadRedis from "@sturdy/policy/BulkheadRedis"
+import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import { Redis } from "ioredis"
+import { describeWithRedis, freePort, type RedisServer, redisServerOn, startRedisServer } from "./utils/redis.js"
+
+// Real time throughout: a lease runs on Redis's clock (`TIME` inside the scripts), which a TestClock cannot move.
+
+type Service = BulkheadStore.BulkheadStore.Service
+
+// one "process": its own connection on the shared server
+const storeOn = (redis: Pick<RedisServer, "host" | "port">, sync?: BulkheadStore.SyncOptions) =>
+  Effect.flatMap(
+    Layer.build(BulkheadRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:", sync })),
+    (context) => Effect.provide(BulkheadStore.BulkheadStore, context)
+  )
+
+const bulkheadOn = (store: Service, options: Bulkhead.Options & BulkheadStore.SyncOptions) =>
+  BulkheadStore.make(options).pipe(Effect.provideService(BulkheadStore.BulkheadStore, store))
+
+// the permits Redis holds for `key` (expired or not)
+const held = (redis: Pick<RedisServer, "host" | "port">, key: string) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new Redis({ host: redis.host, port: redis.port })),
+    (client) => Effect.promise(() => client.zcard(`test:{${key}}:permits`)),
+    (client) => Effect.sync(() => client.disconnect())
+  )
+
+const rejectionOf = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail"
+    ? (exit.cause.error as Bulkhead.BulkheadRejected).reason
+    : undefined
+
+const fallbacksOf = (component: string) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    const pair = pairs.find((p) =>
+      p.metricKey.name === "sturdy_shared_state_fallbacks_total" &&
+      p.metricKey.tags.some((t) => t.key === "component" && t.value === component)
+    )
+    return pair === undefined ? 0 : (pair.metricState as unknown as { count: number }).count
+  })
+
+// a call that holds its permit until `gate` opens
+const holding = (bulkhead: Bulkhead.Bulkhead, gate: Deferred.Deferred<void>) =>
+  Effect.fork(bulkhead.run(Deferred.await(gate)))
+
+describeWithRedis("BulkheadRedis", () => {
+  it.live("two processes with their own connections never hold more than maxConcurrent permits together", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const options = { key: "api", maxConcurrent: 2, maxQueued: 20, pollInterval: "5 millis" } as const
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, options))
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, options))
+      let running = 0
+      let most = 0
+      const call = Effect.acquireUseRelease(
+        Effect.sync(() => {
+          running++
+          most = Math.max(most, running)
+        }),
+        () => Effect.sleep("15 millis"),
+        () => Effect.sync(() => running--)
+      )
+      const results = yield* Effect.all(
+        [...Array.from({ length: 8 }, () => a.run(call)), ...Array.from({ length: 8 }, () => b.run(call))],
+        { concurrency: "unbounded", mode: "either" }
+      )
+      // every call ran (queued until a permit came), never more than 2 at once across both processes
+      expect(results.filter((r) => r._tag === "Left")).toEqual([])
+      expect(most).toBe(2)
+      expect(yield* held(redis, "api")).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("a dead holder's permit comes back after its lease (Redis's clock); a live holder's is renewed", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const dead = yield* storeOn(redis)
+      // a process takes the only permit with a 200 ms lease and dies: nobody renews it
+      expect(yield* dead.acquire({ key: "api", permit: "dead", limit: 1, leaseMillis: 200, now: 0 })).toBe(true)
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1 }))
+      const start = Date.now()
+      let exit = yield* Effect.exit(a.run(Effect.void))
+      expect(rejectionOf(exit)).toBe("Full")
+      // polled every 10 ms, for 2 s at most
+      for (let i = 0; i < 200 && rejectionOf(exit) === "Full"; i++) {
+        yield* Effect.sleep("10 millis")
+        exit = yield* Effect.exit(a.run(Effect.void))
+      }
+      const waited = Date.now() - start
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(waited).toBeGreaterThanOrEqual(150)
+      // well before the set itself expires (a second after its latest lease): the script dropped the dead lease
+      expect(waited).toBeLessThan(1_000)
+
+      // a live holder with the same 200 ms lease keeps its permit for 600 ms: renewed every lease / 3
+      const live = yield* Effect.flatMap(
+        storeOn(redis, { lease: "200 millis" }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1 })
+      )
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* holding(live, gate)
+      yield* Effect.sleep("30 millis")
+      for (let i = 0; i < 6; i++) {
+        expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+        yield* Effect.sleep("100 millis")
+      }
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holder)
+      expect(yield* held(redis, "api")).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("an interrupted call gives its permit back to Redis, running or queued", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* Effect.flatMap(
+        storeOn(redis),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1, pollInterval: "5 millis" })
+      )
+      const gate = yield* Deferred.make<void>()
+      const running = yield* holding(a, gate)
+      const queued = yield* holding(a, gate)
+      yield* Effect.sleep("30 millis")
+      expect(yield* held(redis, "api")).toBe(1)
+      expect(yield* a.snapshot).toEqual({ active: 1, queued: 1 })
+      yield* Fiber.interrupt(queued)
+      yield* Fiber.interrupt(running)
+      expect(yield* a.snapshot).toEqual({ active: 0, queued: 0 })
+      expect(yield* held(redis, "api")).toBe(0)
+      // and a call that times out
+      yield* Effect.exit(Effect.timeout(a.run(Effect.never), "30 millis"))
+      expect(yield* held(redis, "api")).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.live("redis-server stopped: calls fall back to the local bulkhead, reported once; sharing resumes", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const port = yield* freePort
+      let stop = yield* Effect.orDie(redisServerOn(port))
+      yield* Effect.addFinalizer(() => Effect.suspend(() => stop))
+      const redis = { host: "127.0.0.1", port }
+      const before = yield* fallbacksOf("bulkhead")
+      const options = { key: "api", maxConcurrent: 1, timeout: "500 millis" } as const
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, options))
+      const b = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, options))
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* holding(b, gate)
+      yield* Effect.sleep("30 millis")
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+
+      yield* stop
+      // the local bulkhead decides: a has its own permit, and no call fails because of the store
+      expect(yield* a.run(Effect.succeed("local"))).toBe("local")
+      expect(yield* a.run(Effect.succeed("local"))).toBe("local")
+      expect((yield* fallbacksOf("bulkhead")) - before).toBe(1)
+      expect(logs.filter((line) => line.includes("store failed"))).toHaveLength(1)
+
+      stop = yield* Effect.orDie(redisServerOn(port))
+      // a fresh server holds nothing: b's call takes the fleet's permit again, then a's calls meet it
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holder)
+      const gate2 = yield* Deferred.make<void>()
+      let full = false
+      for (let i = 0; i < 300 && !full; i++) {
+        yield* Effect.sleep("10 millis")
+        const second = yield* holding(b, gate2)
+        yield* Effect.sleep("10 millis")
+        full = rejectionOf(yield* Effect.exit(a.run(Effect.void))) === "Full"
+        if (!full) {
+          yield* Fiber.interrupt(second)
+        }
+      }
+      expect(full).toBe(true)
+      expect(logs.filter((line) => line.includes("answers again")).length).toBeGreaterThanOrEqual(1)
+      // once per process and outage: a's, and b's if its release met the connection before it was back
+      expect((yield* fallbacksOf("bulkhead")) - before).toBeLessThanOrEqual(2)
+      yield* Deferred.succeed(gate2, undefined)
+    }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+})

@@ -1,0 +1,341 @@
+import { describe, expect, it } from "@effect/vitest"
+import type * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import * as Random from "effect/Random"
+import * as TestClock from "effect/TestClock"
+import { holdPermit } from "./utils/holdPermit.js"
+
+type Service = BulkheadStore.BulkheadStore.Service
+
+// one "process": its own bulkhead (its queue, its renewals) on the shared store
+const processOn = (store: Service, options: Bulkhead.Options & BulkheadStore.SyncOptions) =>
+  BulkheadStore.make(options).pipe(Effect.provideService(BulkheadStore.BulkheadStore, store))
+
+// a store whose outage the test switches on and off (`hang`: it never answers); otherwise a memory store
+const switchable = () => {
+  const memory = BulkheadStore.makeMemory()
+  const state = { down: false, hang: false, releaseDown: false, calls: 0 }
+  const fail = (key: string) => Effect.fail(new BulkheadStore.BulkheadStoreError({ key }))
+  const gate = <A>(key: string, op: Effect.Effect<A, BulkheadStore.BulkheadStoreError>) =>
+    Effect.suspend(() => {
+      state.calls++
+      if (state.hang) return Effect.never
+      return state.down ? fail(key) : op
+    })
+  const store: Service = {
+    acquire: (request) => gate(request.key, memory.acquire(request)),
+    release: (key, permit) => state.releaseDown ? fail(key) : gate(key, memory.release(key, permit)),
+    renew: (request) => gate(request.key, memory.renew(request))
+  }
+  return { store, state, memory }
+}
+
+const fallbacksOf = (component: string) =>
+  Effect.map(Metric.snapshot, (pairs) => {
+    const pair = pairs.find((p) =>
+      p.metricKey.name === "sturdy_shared_state_fallbacks_total" &&
+      p.metricKey.tags.some((t) => t.key === "component" && t.value === component)
+    )
+    return pair === undefined ? 0 : (pair.metricState as unknown as { count: number }).count
+  })
+
+// lets the forked calls run their next steps (a wake-up, a store operation)
+const settle = Effect.repeatN(Effect.yieldNow(), 30)
+
+const rejectionOf = (exit: unknown) =>
+  Exit.isExit(exit) && Exit.isFailure(exit) && exit.cause._tag === "Fail"
+    ? (exit.cause.error as Bulkhead.BulkheadRejected).reason
+    : undefined
+
+// how many of `limit` permits of `key` the store still grants (taking and giving them back)
+const free = (store: Service, key: string, limit: number) =>
+  Effect.gen(function*() {
+    const now = yield* TestClock.currentTimeMillis
+    let granted = 0
+    for (let i = 0; i < limit; i++) {
+      if (yield* store.acquire({ key, permit: `probe-${i}`, limit, leaseMillis: 1_000, now })) granted++
+    }
+    for (let i = 0; i < limit; i++) yield* store.release(key, `probe-${i}`)
+    return granted
+  })
+
+describe("BulkheadStore", () => {
+  it.effect("two processes on one store never run more than maxConcurrent calls together", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      const b = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      const first = yield* holdPermit(a)
+      const second = yield* holdPermit(b)
+      expect(yield* first.outcome).toBe("held")
+      expect(yield* second.outcome).toBe("held")
+      // the fleet's two permits are taken: either process turns the third away
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      expect(rejectionOf(yield* Effect.exit(b.run(Effect.void)))).toBe("Full")
+      expect(yield* a.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* first.release
+      expect(yield* b.run(Effect.succeed("ran"))).toBe("ran")
+      yield* second.release
+      expect(yield* free(store, "api", 2)).toBe(2)
+    }))
+
+  it.effect("a queued call gets a permit another process gave back at its next poll, within maxWait", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1 })
+      const b = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1, maxWait: "1 second" })
+      const holder = yield* holdPermit(a)
+      const waiter = yield* holdPermit(b)
+      expect(yield* waiter.outcome).toBe("waiting")
+      expect(yield* b.snapshot).toEqual({ active: 0, queued: 1 })
+      // the queue is per process and holds one: the next caller of b is turned away
+      expect(rejectionOf(yield* Effect.exit(b.run(Effect.void)))).toBe("Full")
+      yield* holder.release
+      // a poll comes within 1.5 × pollInterval (jittered)
+      yield* TestClock.adjust("75 millis")
+      yield* settle
+      expect(yield* waiter.outcome).toBe("held")
+      // and another queued caller of b waits out its maxWait
+      const late = yield* holdPermit(b)
+      yield* TestClock.adjust("999 millis")
+      expect(yield* late.outcome).toBe("waiting")
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      expect(rejectionOf(yield* late.outcome)).toBe("Timeout")
+      yield* waiter.release
+      expect(yield* free(store, "api", 1)).toBe(1)
+    }))
+
+  it.effect("a permit released in the same process goes to its first queued call at once, in order", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 2, pollInterval: "1 hour" })
+      const holder = yield* holdPermit(a)
+      const first = yield* holdPermit(a)
+      const second = yield* holdPermit(a)
+      yield* holder.release
+      yield* settle
+      // no poll came (an hour): the release woke the first in line
+      expect(yield* first.outcome).toBe("held")
+      expect(yield* second.outcome).toBe("waiting")
+      yield* first.release
+      yield* settle
+      expect(yield* second.outcome).toBe("held")
+      yield* second.release
+    }))
+
+  it.effect("a newcomer does not take a permit ahead of its own process's queued call", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const other = yield* processOn(store, { key: "api", maxConcurrent: 1 })
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1, pollInterval: "1 minute" })
+      const holder = yield* holdPermit(other)
+      const queued = yield* holdPermit(a)
+      expect(yield* queued.outcome).toBe("waiting")
+      // another process gives the permit back: a hears of it at its next poll only
+      yield* holder.release
+      // a newcomer of a finds its process's queue full, and leaves the permit to the queued call
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      expect(yield* free(store, "api", 1)).toBe(1)
+      yield* TestClock.adjust("90 seconds")
+      yield* settle
+      expect(yield* queued.outcome).toBe("held")
+      yield* queued.release
+    }))
+
+  it.effect("a dead process's permit comes back after its lease; a live holder's is renewed", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      // a process took the only permit and died: nobody renews it
+      expect(yield* store.acquire({ key: "api", permit: "dead", limit: 1, leaseMillis: 10_000, now: 0 })).toBe(true)
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1 })
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      yield* TestClock.adjust("9999 millis")
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      yield* TestClock.adjust("1 millis")
+      // a call of a live process holds it for a minute: its renewals (every lease / 3) keep it
+      const holder = yield* holdPermit(a)
+      expect(yield* holder.outcome).toBe("held")
+      const b = yield* processOn(store, { key: "api", maxConcurrent: 1 })
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust("10 seconds")
+        expect(rejectionOf(yield* Effect.exit(b.run(Effect.void)))).toBe("Full")
+      }
+      yield* holder.release
+      expect(yield* b.run(Effect.succeed("ran"))).toBe("ran")
+    }))
+
+  it.effect("an interrupted call gives its permit back, running or queued", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1 })
+      const running = yield* holdPermit(a)
+      const queued = yield* holdPermit(a)
+      expect(yield* queued.outcome).toBe("waiting")
+      yield* Fiber.interrupt(queued.fiber)
+      expect(yield* a.snapshot).toEqual({ active: 1, queued: 0 })
+      yield* Fiber.interrupt(running.fiber)
+      expect(yield* a.snapshot).toEqual({ active: 0, queued: 0 })
+      expect(yield* free(store, "api", 1)).toBe(1)
+      // a call that times out (interrupted by `Effect.timeout`) too
+      const exit = yield* Effect.fork(Effect.timeout(a.run(Effect.never), "1 second"))
+      yield* TestClock.adjust("1 second")
+      expect(Exit.isFailure(yield* Fiber.await(exit))).toBe(true)
+      expect(yield* free(store, "api", 1)).toBe(1)
+    }))
+
+  it.effect("a failing store: calls fall back to the local bulkhead, reported once, and sharing resumes", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const { memory, state, store } = switchable()
+      const before = yield* fallbacksOf("bulkhead")
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      const other = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      // the fleet's two permits are held by another process
+      const held = [yield* holdPermit(other), yield* holdPermit(other)]
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+
+      state.down = true
+      // the local bulkhead decides: its own 2 permits, never an error of the store
+      const local = [yield* holdPermit(a), yield* holdPermit(a)]
+      for (const call of local) expect(yield* call.outcome).toBe("held")
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      expect((yield* fallbacksOf("bulkhead")) - before).toBe(1)
+      expect(logs.filter((line) => line.includes("store failed"))).toHaveLength(1)
+      // while down, a call does not even ask the store
+      const calls = state.calls
+      yield* Effect.exit(a.run(Effect.void))
+      expect(state.calls).toBe(calls)
+      // the local permits are given back locally
+      for (const call of local) yield* call.release
+      expect(yield* a.run(Effect.succeed("local"))).toBe("local")
+
+      state.down = false
+      yield* TestClock.adjust("250 millis") // a call asks the store again
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full") // the fleet's permits are taken
+      expect(logs.filter((line) => line.includes("answers again"))).toHaveLength(1)
+      expect((yield* fallbacksOf("bulkhead")) - before).toBe(1)
+      for (const call of held) yield* call.release
+      expect(yield* free(memory, "api", 2)).toBe(2)
+    }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+  it.effect("a store that does not answer holds a call for at most `timeout`", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
+      state.hang = true
+      const fiber = yield* Effect.fork(a.run(Effect.succeed("ran")))
+      yield* TestClock.adjust("99 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("ran")
+    }))
+
+  it.effect("a release the store refuses still frees the permit here; the store's copy ends with its lease", () =>
+    Effect.gen(function*() {
+      const { memory, state, store } = switchable()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, lease: "3 seconds" })
+      const holder = yield* holdPermit(a)
+      state.releaseDown = true
+      yield* holder.release
+      expect(Exit.isSuccess(yield* holder.outcome as Effect.Effect<Exit.Exit<void>>)).toBe(true)
+      expect(yield* a.snapshot).toEqual({ active: 0, queued: 0 })
+      state.releaseDown = false
+      // not renewed any more: the fleet has it back after its lease
+      expect(yield* free(memory, "api", 1)).toBe(0)
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* free(memory, "api", 1)).toBe(1)
+    }))
+
+  it.effect("options: a sync option that is not a positive duration is a RangeError naming it; Bulkhead's are checked", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const defectOf = (options: Bulkhead.Options & BulkheadStore.SyncOptions) =>
+        Effect.map(
+          Effect.exit(processOn(store, options)),
+          (exit) => Exit.isFailure(exit) && exit.cause._tag === "Die" ? String(exit.cause.defect) : "none"
+        )
+      expect(yield* defectOf({ maxConcurrent: 1, lease: 0 })).toContain("lease")
+      expect(yield* defectOf({ maxConcurrent: 1, pollInterval: "forever" as never })).toContain("pollInterval")
+      expect(yield* defectOf({ maxConcurrent: 1, timeout: Number.POSITIVE_INFINITY })).toContain("timeout")
+      expect(yield* defectOf({ maxConcurrent: 0 })).toContain("maxConcurrent")
+      // the store's `sync` gives the defaults, the bulkhead's own options win
+      const withSync: Service = { ...store, sync: { lease: 0 } }
+      expect(Exit.isFailure(yield* Effect.exit(processOn(withSync, { maxConcurrent: 1 })))).toBe(true)
+      expect(Exit.isSuccess(yield* Effect.exit(processOn(withSync, { maxConcurrent: 1, lease: "1 second" })))).toBe(
+        true
+      )
+    }))
+
+  // each call: which process, when it starts, how long it runs, whether it is interrupted halfway
+  const callArb = FastCheck.record({
+    process: FastCheck.integer({ min: 0, max: 2 }),
+    start: FastCheck.integer({ min: 0, max: 200 }),
+    duration: FastCheck.integer({ min: 1, max: 200 }),
+    interrupted: FastCheck.boolean()
+  })
+
+  it.effect.prop(
+    "over any interleaving of calls in 3 processes, never more than maxConcurrent run at once, and none leaks",
+    [
+      FastCheck.integer({ min: 1, max: 3 }),
+      FastCheck.integer({ min: 0, max: 3 }),
+      FastCheck.array(callArb, { minLength: 1, maxLength: 12 }),
+      FastCheck.integer()
+    ],
+    ([maxConcurrent, maxQueued, calls, seed]) =>
+      Effect.gen(function*() {
+        const store = BulkheadStore.makeMemory()
+        const options = { key: "api", maxConcurrent, maxQueued, maxWait: "150 millis", lease: "90 millis" } as const
+        const processes = [
+          yield* processOn(store, options),
+          yield* processOn(store, options),
+          yield* processOn(store, options)
+        ]
+        let running = 0
+        let most = 0
+        const body = (duration: number) =>
+          Effect.acquireUseRelease(
+            Effect.sync(() => {
+              running++
+              most = Math.max(most, running)
+            }),
+            () => Effect.sleep(`${duration} millis`),
+            () => Effect.sync(() => running--)
+          )
+        const fibers = yield* Effect.forEach(calls, (call) =>
+          Effect.fork(Effect.zipRight(
+            Effect.sleep(`${call.start} millis`),
+            call.interrupted
+              ? Effect.timeout(processes[call.process]!.run(body(call.duration)), `${call.duration / 2} millis`)
+              : processes[call.process]!.run(body(call.duration))
+          )))
+        for (let t = 0; t < 800; t += 40) yield* TestClock.adjust("40 millis")
+        // every call has ended (none hangs in a queue)
+        const exits = fibers.map((fiber) => fiber.unsafePoll())
+        expect(exits.filter((exit) => exit === null)).toEqual([])
+        for (const exit of exits) {
+          if (exit === null) continue
+          // only a bulkhead's rejection or a timeout: never a defect nor an error of the store
+          if (Exit.isFailure(exit) && exit.cause._tag === "Fail") {
+            expect(["BulkheadRejected", "TimeoutException"]).toContain((exit.cause.error as { _tag: string })._tag)
+          } else if (Exit.isFailure(exit)) {
+            expect.fail(`unexpected ${exit.cause._tag}`)
+          }
+        }
+        expect(most).toBeLessThanOrEqual(maxConcurrent)
+        expect(running).toBe(0)
+        for (const p of processes) expect(yield* p.snapshot).toEqual({ active: 0, queued: 0 })
+        expect(yield* free(store, "api", maxConcurrent)).toBe(maxConcurrent)
+      }).pipe(Effect.withRandom(Random.make(seed))),
+    { fastCheck: { seed: 42, numRuns: 20 }, timeout: 120_000 }
+  )
+})
