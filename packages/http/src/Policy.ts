@@ -26,10 +26,11 @@
  * once, with {@link layer}). Breakers, bulkheads, adaptive throttles and concurrency limits are kept per key within each
  * profile (the base options, each `hosts` and `endpoints` entry), since their options may differ there; rate-limit counters, retry budgets and server
  * pauses are kept per key alone, so profiles whose requests share a key (through `upstreamKey`) share them too: one
- * counter, one budget, one pause for the upstream. To share the retry budget and the breakers' state with every process of a fleet,
- * provide the `Policy` a `RetryBudget` on a shared store (`RetryBudgetRedis.layer`) and a `CircuitBreakerStore`
- * (`CircuitBreakerRedis.layerStore`); see `@sturdy/policy/RetryBudgetStore` and `CircuitBreakerStore` for the
- * consistency each gives.
+ * counter, one budget, one pause for the upstream. To share the retry budget, the breakers' state and the bulkheads'
+ * limits with every process of a fleet, provide the `Policy` a `RetryBudget` on a shared store
+ * (`RetryBudgetRedis.layer`), a `CircuitBreakerStore` (`CircuitBreakerRedis.layerStore`) and a `BulkheadStore`
+ * (`BulkheadRedis.layerStore`); see `@sturdy/policy/RetryBudgetStore`, `CircuitBreakerStore` and `BulkheadStore` for
+ * the consistency each gives.
  *
  * The per-key state is bounded, so that a crawler or a multi-tenant proxy calling many hosts does not grow it
  * without end:
@@ -1248,7 +1249,8 @@ export const validate: (options: Options) => Either.Either<Options, InvalidPolic
 /**
  * Builds the pipeline; its breakers live as long as the scope. Uses the `RetryBudget` and
  * `RateLimit.RateLimiterStore` in context when there are any, in-memory ones otherwise, and shares its breakers'
- * transitions through the `CircuitBreakerStore` in context when there is one.
+ * transitions through the `CircuitBreakerStore` and its bulkheads' permits through the `BulkheadStore` in context
+ * when there are any.
  *
  * @example
  * ```ts

@@ -22,6 +22,10 @@
  * permit holders hang. A `BulkheadRejected` is never counted as a failure by a circuit breaker or an adaptive
  * throttle.
  *
+ * The limit holds for one process. For a limit that holds for every process that calls the upstream ("at most 10
+ * requests in flight per API key"), use `BulkheadStore.make` with `BulkheadRedis.layerStore`; `Policy` does so when
+ * a `BulkheadStore` is in its context.
+ *
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"

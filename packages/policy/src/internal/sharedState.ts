@@ -9,7 +9,8 @@ import * as Option from "effect/Option"
  * @internal
  */
 export const fallbacks = Metric.counter("sturdy_shared_state_fallbacks_total", {
-  description: "Times a retry budget or breaker fell back to this process's local state because its store failed",
+  description:
+    "Times a retry budget, breaker or bulkhead fell back to this process's local state because its store failed",
   incremental: true
 })
 
@@ -18,7 +19,7 @@ export const fallbacks = Metric.counter("sturdy_shared_state_fallbacks_total", {
  * @internal
  */
 export const degradedGauge = Metric.gauge("sturdy_shared_state_degraded", {
-  description: "1 while a retry budget or breaker uses local state because its shared store is unreachable"
+  description: "1 while a retry budget, breaker or bulkhead uses local state because its shared store is unreachable"
 })
 
 /**
