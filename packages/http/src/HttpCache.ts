@@ -37,8 +37,9 @@
  * | `maxEntries` (default 1000), `maxBytes` (default 50 MiB) | kept by an index record `prefix + "index"`: the records this store wrote, least recently used first, with their sizes; the least recently used go first |
  * | `size` | the responses and the bytes (UTF-8, as written) of the records the index holds; the index record itself is not counted |
  *
- * The index is written with every write (a `set` or `remove`); the recency a read gives is kept in memory and written
- * with the next write, so after a restart the order may be as of the last write. Bounds smaller than the last run's
+ * The index is written whole with every write (a `set` or `remove`: about 80 bytes a URL, so ~80 KB at the default
+ * `maxEntries`); the recency a read gives is kept in memory and written with the next write, so after a restart the
+ * order may be as of the last write. Writes of one store go one at a time. Bounds smaller than the last run's
  * apply when the layer is built. A record found on read that the index does not hold (written before a crash, or by
  * another process) is served and counted from then on; an indexed record that has gone is forgotten when read.
  * Several processes on one directory (one prefix) each keep their own index and overwrite each other's: they read
