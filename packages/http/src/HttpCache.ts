@@ -33,7 +33,7 @@
  * | key | `prefix` (default `"sturdy-http-cache:"`) + the SHA-256 of the URL in hex (Web Crypto): fits a file name whatever the URL |
  * | value | a JSON record of format version 1: the URL (checked on read: another URL with the same hash is a miss), each response with its body in base64 |
  * | unreadable value (corrupt, another version, not a record) | a miss, and the value is removed; logged at warning level once per store |
- * | `KeyValueStore` failure (`PlatformError`) | a read is a miss, a write is skipped; the request never fails for it; logged at warning level once per store (later ones at debug) |
+ * | `KeyValueStore` failure (`PlatformError`, or a defect) | a read is a miss, a write is skipped (what was stored stays); the request never fails for it; logged at warning level once per store (later ones at debug) |
  * | `maxEntries` (default 1000), `maxBytes` (default 50 MiB) | kept by an index record `prefix + "index"`: the records this store wrote, least recently used first, with their sizes; the least recently used go first |
  * | `size` | the responses and the bytes (UTF-8, as written) of the records the index holds; the index record itself is not counted |
  *

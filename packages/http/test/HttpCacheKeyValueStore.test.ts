@@ -247,6 +247,27 @@ describe("HttpCache.layerKeyValueStore", () => {
       expect(logs.map((l) => l.message).join("\n")).not.toContain("secret")
     }))
 
+  it.scoped("a KeyValueStore that dies (a bug in a custom one) is a miss too, never a failed read", () =>
+    Effect.gen(function*() {
+      const dying = KeyValueStore.makeStringOnly({
+        get: () => Effect.die(new Error("boom")),
+        set: () => Effect.die(new Error("boom")),
+        remove: () => Effect.die(new Error("boom")),
+        clear: Effect.void,
+        size: Effect.succeed(0)
+      })
+      const { layer, logs } = capture()
+      const store = yield* HttpCache.makeKeyValueStore().pipe(
+        Effect.provideService(KeyValueStore.KeyValueStore, dying),
+        Effect.provide(layer)
+      )
+      const url = "http://origin.test/a"
+      yield* store.set(url, [entry(url)]).pipe(Effect.provide(layer))
+      expect(yield* store.get(url).pipe(Effect.provide(layer))).toEqual([])
+      yield* store.remove(url).pipe(Effect.provide(layer))
+      expect(logs.filter((l) => l.level === "WARN")).toHaveLength(1)
+    }))
+
   it.scoped("removing a URL never stored is no failure (layerFileSystem's remove of a missing file)", () =>
     Effect.gen(function*() {
       const { store } = yield* storeOn(fileSystem(tempDir()))

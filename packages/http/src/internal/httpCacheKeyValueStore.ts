@@ -148,8 +148,12 @@ export const makeKeyValueStore = (
         Effect.annotateLogs("operation", operation)
       )
     }
+    // a defect of the store (a bug in a custom one) is a failure of the store too, never of the request
     const attempt = <A>(operation: string, effect: Effect.Effect<A, PlatformError.PlatformError>, fallback: A) =>
-      Effect.catchAll(effect, (error) => Effect.as(reportFailure(operation, error), fallback))
+      effect.pipe(
+        Effect.catchAll((error) => Effect.as(reportFailure(operation, error), fallback)),
+        Effect.catchAllDefect((defect) => Effect.as(reportFailure(operation, defect), fallback))
+      )
     const removeRecord = (hash: string) =>
       attempt(
         "remove",
@@ -207,7 +211,10 @@ export const makeKeyValueStore = (
         Effect.either(hashOf(key)),
         (hash) =>
           Either.isLeft(hash) ? reportFailure("hash", hash.left) : serialized(
-            Effect.zipRight(removeRecord(hash.right), untrack(hash.right) ? persistIndex : Effect.void)
+            Effect.zipRight(
+              removeRecord(hash.right),
+              Effect.suspend(() => untrack(hash.right) ? persistIndex : Effect.void)
+            )
           )
       )
 
@@ -225,7 +232,9 @@ export const makeKeyValueStore = (
         const record = decode(value.value)
         if (record === undefined) {
           yield* reportCorrupt("get")
-          yield* serialized(Effect.zipRight(removeRecord(hash), untrack(hash) ? persistIndex : Effect.void))
+          yield* serialized(
+            Effect.zipRight(removeRecord(hash), Effect.suspend(() => untrack(hash) ? persistIndex : Effect.void))
+          )
           return []
         }
         // another URL with the same hash: a miss (its record stays; a set for this URL replaces it)
