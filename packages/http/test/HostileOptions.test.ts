@@ -8,13 +8,13 @@
 // throwing `valueOf` from a comparison), and the fields documented as numbers or functions accept nothing else. A
 // throwing getter's own error passing through unchanged is allowed. `Attempt` options are covered by Attempt.test.ts
 // ("Attempt options out of range"); `Redirect.follow` below. Then the options of `EventStream`, `Download` and `HttpCache`
-// (and `HttpCache.makeMemory`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
+// (and `HttpCache.makeMemory`, `HttpCache.makeKeyValueStore` with its `prefix`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
 // null, objects and `Duration.infinity`: each is refused with the module's typed failure naming the option and nothing
 // sent, or is documented as accepted; and hostile responses from a fake `HttpClient` (an `id:` carrying CR, a `retry:`
 // of 20 digits, a 10 MB line, a `Content-Range` of 2^60, `max-age` of 20 digits, `Age: -5`, far `Expires`, a `Vary` of
 // 1000 headers). `JsonLines` (its own section at the end): every numeric and duration option fed the same values, its
 // enum options, and hostile bodies (a 50 MB line, a million empty lines, JSON nested 100 000 deep).
-import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse, KeyValueStore } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Download, EventStream, HttpCache, Paginate, Poll } from "@sturdy/http"
 import * as JsonLines from "@sturdy/http/JsonLines"
@@ -528,6 +528,62 @@ describe("HostileOptions: HttpCache options", () => {
         expect(Either.getLeft(layer).pipe(Option.getOrThrow)._tag).toBe("HttpCacheInvalidOptions")
       }))
   }
+
+  for (const field of ["maxEntries", "maxBytes"]) {
+    it.effect(`layerKeyValueStore ${field}`, () =>
+      Effect.gen(function*() {
+        for (const [label, value] of [...hostile, ["0", 0] as const]) {
+          const result = yield* Effect.either(
+            HttpCache.makeKeyValueStore({ [field]: value } as HttpCache.KeyValueStoreOptions).pipe(
+              Effect.provide(KeyValueStore.layerMemory)
+            )
+          )
+          expect(Either.isLeft(result), `${field} <- ${label}: accepted`).toBe(true)
+          const failure = Either.getLeft(result).pipe(Option.getOrThrow)
+          expect(failure.problems.map((p) => p.field), `${field} <- ${label}`).toEqual([field])
+          expect(failure.message).toContain(`${field} must be an integer ≥ 1`)
+        }
+        const layer = yield* Effect.either(
+          Effect.scoped(Layer.build(HttpCache.layerKeyValueStore({ [field]: -1 } as HttpCache.KeyValueStoreOptions)))
+            .pipe(Effect.provide(KeyValueStore.layerMemory))
+        )
+        expect(Either.getLeft(layer).pipe(Option.getOrThrow)._tag).toBe("HttpCacheInvalidOptions")
+      }))
+  }
+
+  it.effect("layerKeyValueStore prefix: a string of at most 128 characters URI-encoded, no lone surrogate", () =>
+    Effect.gen(function*() {
+      const refused: ReadonlyArray<readonly [string, unknown]> = [
+        ...hostile.filter(([, value]) => typeof value !== "string"),
+        ["129 characters", "p".repeat(129)],
+        ["43 characters of 3 UTF-8 bytes (129 encoded)", "€".repeat(43)],
+        ["a lone surrogate", "cache\udc00"]
+      ]
+      for (const [label, value] of refused) {
+        const failure = yield* Effect.flip(
+          HttpCache.makeKeyValueStore({ prefix: value } as HttpCache.KeyValueStoreOptions).pipe(
+            Effect.provide(KeyValueStore.layerMemory)
+          )
+        )
+        expect(failure.problems.map((p) => p.field), `prefix <- ${label}`).toEqual(["prefix"])
+      }
+      // "" and 128 encoded characters are prefixes
+      for (const value of ["", "p".repeat(128), "€".repeat(14) + "p".repeat(2), "a/b:c d"]) {
+        const result = yield* Effect.either(
+          HttpCache.makeKeyValueStore({ prefix: value }).pipe(Effect.provide(KeyValueStore.layerMemory))
+        )
+        expect(Either.isRight(result), JSON.stringify(value)).toBe(true)
+      }
+      // options that are no object
+      for (const options of ["prefix=x", 3, true, [1]]) {
+        const failure = yield* Effect.flip(
+          HttpCache.makeKeyValueStore(options as unknown as HttpCache.KeyValueStoreOptions).pipe(
+            Effect.provide(KeyValueStore.layerMemory)
+          )
+        )
+        expect(failure.problems).toEqual([{ field: "options", detail: "must be an object" }])
+      }
+    }))
 
   it.scoped("options that are no object are refused naming the options", () =>
     Effect.gen(function*() {

@@ -1,5 +1,5 @@
 import type { HttpClient } from "@effect/platform"
-import { HttpClientRequest } from "@effect/platform"
+import { HttpClientRequest, KeyValueStore } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { HttpCache, Policy } from "@sturdy/http"
 import { TestTracer } from "@sturdy/testing"
@@ -14,19 +14,34 @@ type Respond = (
   now: number
 ) => Response | { readonly cause: unknown }
 
-/** A fake origin (counting calls) behind a cache over a fresh memory store. */
-const setup = (respond: Respond, options?: HttpCache.Options, memory?: HttpCache.MemoryOptions) =>
-  Effect.gen(function*() {
-    const store = yield* HttpCache.makeMemory(memory)
-    const { client, seen } = fakeClient((request) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const answer = respond(request, now)
-        return answer instanceof Response ? Effect.succeed(answer) : Effect.fail(answer)
-      })
-    )
-    const cache = yield* HttpCache.make(options).pipe(Effect.provideService(HttpCache.Store, store))
-    return { client: client.pipe(HttpCache.withCache(cache)), seen, cache, store }
-  })
+type MakeStore = (bounds?: HttpCache.MemoryOptions) => Effect.Effect<HttpCache.Store.Service, HttpCache.InvalidOptions>
+
+/**
+ * The stores the behavioural cases run on: the in-memory LRU, and the `KeyValueStore` one (over
+ * `KeyValueStore.layerMemory`: every response goes through its encoding and back).
+ */
+const stores: ReadonlyArray<readonly [string, MakeStore]> = [
+  ["layerMemory", (bounds) => HttpCache.makeMemory(bounds)],
+  [
+    "layerKeyValueStore",
+    (bounds) => HttpCache.makeKeyValueStore(bounds).pipe(Effect.provide(KeyValueStore.layerMemory))
+  ]
+]
+
+/** A fake origin (counting calls) behind a cache over a fresh store made by `makeStore`. */
+const setupOn =
+  (makeStore: MakeStore) => (respond: Respond, options?: HttpCache.Options, memory?: HttpCache.MemoryOptions) =>
+    Effect.gen(function*() {
+      const store = yield* makeStore(memory)
+      const { client, seen } = fakeClient((request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const answer = respond(request, now)
+          return answer instanceof Response ? Effect.succeed(answer) : Effect.fail(answer)
+        })
+      )
+      const cache = yield* HttpCache.make(options).pipe(Effect.provideService(HttpCache.Store, store))
+      return { client: client.pipe(HttpCache.withCache(cache)), seen, cache, store }
+    })
 
 const get = (client: HttpClient.HttpClient, url = URL_A, headers: Record<string, string> = {}) =>
   Effect.flatMap(
@@ -49,7 +64,9 @@ const counting = (headers: (now: number, request: HttpClientRequest.HttpClientRe
     new Response(`body-${++n}`, { status: 200, headers: { date: date(now), ...headers(now, request) } })
 }
 
-describe("HttpCache", () => {
+describe.each(stores)("HttpCache on %s", (_, makeStore) => {
+  const setup = setupOn(makeStore)
+
   it.scoped("a fresh hit makes no call, and carries Age and provenance", () =>
     Effect.gen(function*() {
       const { client, seen } = yield* setup(counting(() => ({ "cache-control": "max-age=60" })))

@@ -45,13 +45,16 @@ export class InvalidOptions extends Data.TaggedError("HttpCacheInvalidOptions")<
   }
 }
 
-type Problems = Array<{ readonly field: string; readonly detail: string }>
+/** @internal */
+export type Problems = Array<{ readonly field: string; readonly detail: string }>
 
 // The value is shown only when it is a number: a string may be whatever an environment variable held.
-const shown = (value: unknown): string =>
+/** @internal */
+export const shown = (value: unknown): string =>
   typeof value === "number" ? ` (got ${String(value)})` : ` (got a value of type ${typeof value})`
 
-const checkCount = (field: string, value: unknown, fallback: number, problems: Problems, min = 0): number => {
+/** @internal */
+export const checkCount = (field: string, value: unknown, fallback: number, problems: Problems, min = 0): number => {
   if (value === undefined) return fallback
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= min) return value
   problems.push({ field, detail: `must be an integer ≥ ${min}${shown(value)}` })
@@ -71,7 +74,8 @@ const checkDuration = (field: string, value: unknown, fallback: Duration.Duratio
   return decoded
 }
 
-const checkObject = (input: unknown): InvalidOptions | undefined =>
+/** @internal */
+export const checkObject = (input: unknown): InvalidOptions | undefined =>
   input !== undefined && input !== null && !attempt.isOptionsObject(input)
     ? new InvalidOptions({ problems: [{ field: "options", detail: "must be an object" }] })
     : undefined
