@@ -8,9 +8,9 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Metric from "effect/Metric"
 import { Redis } from "ioredis"
 import { describeWithRedis, freePort, type RedisServer, redisServerOn, startRedisServer } from "./utils/redis.js"
+import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
 // Real time throughout: a lease runs on Redis's clock (`TIME` inside the scripts), which a TestClock cannot move.
 
@@ -38,15 +38,6 @@ const rejectionOf = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail"
     ? (exit.cause.error as Bulkhead.BulkheadRejected).reason
     : undefined
-
-const fallbacksOf = (component: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const pair = pairs.find((p) =>
-      p.metricKey.name === "sturdy_shared_state_fallbacks_total" &&
-      p.metricKey.tags.some((t) => t.key === "component" && t.value === component)
-    )
-    return pair === undefined ? 0 : (pair.metricState as unknown as { count: number }).count
-  })
 
 // a call that holds its permit until `gate` opens
 const holding = (bulkhead: Bulkhead.Bulkhead, gate: Deferred.Deferred<void>) =>

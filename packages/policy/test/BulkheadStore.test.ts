@@ -6,10 +6,10 @@ import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
-import * as Metric from "effect/Metric"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import { holdPermit } from "./utils/holdPermit.js"
+import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
 type Service = BulkheadStore.BulkheadStore.Service
 
@@ -35,15 +35,6 @@ const switchable = () => {
   }
   return { store, state, memory }
 }
-
-const fallbacksOf = (component: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const pair = pairs.find((p) =>
-      p.metricKey.name === "sturdy_shared_state_fallbacks_total" &&
-      p.metricKey.tags.some((t) => t.key === "component" && t.value === component)
-    )
-    return pair === undefined ? 0 : (pair.metricState as unknown as { count: number }).count
-  })
 
 // lets the forked calls run their next steps (a wake-up, a store operation)
 const settle = Effect.repeatN(Effect.yieldNow(), 30)

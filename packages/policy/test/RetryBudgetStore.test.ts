@@ -8,9 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 import { describeWithRedis, startRedisServer } from "./utils/redis.js"
+import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
 const withdrawMany = (budget: RetryBudget.RetryBudget.Service, key: string, n: number) =>
   Effect.map(Effect.replicateEffect(budget.withdraw(key), n), (results) => results.filter(Boolean).length)
@@ -44,15 +44,6 @@ const switchable = () => {
   }
   return { store, state }
 }
-
-const fallbacksOf = (component: string) =>
-  Effect.map(Metric.snapshot, (pairs) => {
-    const pair = pairs.find((p) =>
-      p.metricKey.name === "sturdy_shared_state_fallbacks_total" &&
-      p.metricKey.tags.some((t) => t.key === "component" && t.value === component)
-    )
-    return pair === undefined ? 0 : (pair.metricState as unknown as { count: number }).count
-  })
 
 describe("RetryBudgetStore", () => {
   it.effect("the memory store sums the window that ends at the caller's now, as the Redis store does", () =>
