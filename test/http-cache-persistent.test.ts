@@ -1,5 +1,5 @@
 /**
- * `HttpCache.layerKeyValueStore` over `KeyValueStore.layerFileSystem` in a temporary directory, against a real
+ * `HttpCacheKeyValueStore.layer` over `KeyValueStore.layerFileSystem` in a temporary directory, against a real
  * node:http server on 127.0.0.1 through `@sturdy/node`'s undici transport: a "restart" (a second layer build on the
  * same directory, a new cache and a new client) answers a fresh response without a request, with the same bytes, and
  * revalidates it with the stored `ETag` once stale.
@@ -8,6 +8,7 @@ import { KeyValueStore } from "@effect/platform"
 import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { HttpCache } from "@sturdy/http"
+import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Effect, Layer, Option, TestClock } from "effect"
 import * as Fs from "node:fs"
@@ -50,7 +51,7 @@ describe("HttpCache on the file system", () => {
         return { bytes, provenance: Option.getOrUndefined(HttpCache.provenance(response)) }
       })).pipe(
         Effect.provide(
-          HttpCache.layerKeyValueStore().pipe(
+          HttpCacheKeyValueStore.layer().pipe(
             Layer.provide(KeyValueStore.layerFileSystem(directory)),
             Layer.provide([NodeFileSystem.layer, NodePath.layer])
           )

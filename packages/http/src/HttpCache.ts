@@ -21,30 +21,9 @@
  * response over the stored bytes; a body of unknown length is handed on as a stream and stored once the caller has
  * read it to its end, if it stayed within `maxBodyBytes` (a body the caller never reads is not stored); a larger one
  * streams through untouched. Storage sits behind the {@link Store} service: {@link layerMemory} is an in-memory LRU
- * bounded by `maxEntries` and `maxBytes`; {@link layerKeyValueStore} keeps the responses in `@effect/platform`'s
- * `KeyValueStore` (on disk with `KeyValueStore.layerFileSystem(directory)`), so they outlive the process.
- *
- * ## A persistent store
- *
- * {@link layerKeyValueStore} over the `KeyValueStore` in context:
- *
- * | | |
- * | --- | --- |
- * | key | `prefix` (default `"sturdy-http-cache:"`) + the SHA-256 of the URL in hex (Web Crypto): fits a file name whatever the URL |
- * | value | a JSON record of format version 1: the URL (checked on read: another URL with the same hash is a miss), each response with its body in base64 |
- * | unreadable value (corrupt, another version, not a record) | a miss, and the value is removed; logged at warning level once per store |
- * | `KeyValueStore` failure (`PlatformError`, or a defect) | a read is a miss, a write is skipped (what was stored stays); the request never fails for it; logged at warning level once per store (later ones at debug) |
- * | `maxEntries` (default 1000), `maxBytes` (default 50 MiB) | kept by an index record `prefix + "index"`: the records this store wrote, least recently used first, with their sizes; the least recently used go first |
- * | `size` | the responses and the bytes (UTF-8, as written) of the records the index holds; the index record itself is not counted |
- *
- * The index is written whole with every write (a `set` or `remove`: about 80 bytes a URL, so ~80 KB at the default
- * `maxEntries`); the recency a read gives is kept in memory and written with the next write, so after a restart the
- * order may be as of the last write. Writes of one store go one at a time. Bounds smaller than the last run's
- * apply when the layer is built. A record found on read that the index does not hold (written before a crash, or by
- * another process) is served and counted from then on; an indexed record that has gone is forgotten when read.
- * Several processes on one directory (one prefix) each keep their own index and overwrite each other's: they read
- * each other's records, but the bounds hold only for one writer process. Expired responses are kept until evicted or
- * replaced: freshness is the cache's call (a request's `max-stale` or `stale-if-error` may still use them).
+ * bounded by `maxEntries` and `maxBytes`; `HttpCacheKeyValueStore.layer` (entry point
+ * `@sturdy/http/HttpCacheKeyValueStore`) keeps the responses in `@effect/platform`'s `KeyValueStore` (on disk with
+ * `KeyValueStore.layerFileSystem(directory)`), so they outlive the process.
  *
  * ## Directives
  *
@@ -114,14 +93,12 @@
 import type * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as KeyValueStore from "@effect/platform/KeyValueStore"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/httpCache.js"
-import * as internalKeyValueStore from "./internal/httpCacheKeyValueStore.js"
 
 /**
  * @since 0.2.0
@@ -153,23 +130,6 @@ export interface MemoryOptions {
   /** The most responses kept, an integer ≥ 1 (default 1000); the least recently used URL goes first. */
   readonly maxEntries?: number | undefined
   /** The most bytes kept (bodies, header names and values, URLs), an integer ≥ 1 (default 50 MiB). */
-  readonly maxBytes?: number | undefined
-}
-
-/**
- * @since 0.2.0
- * @category models
- */
-export interface KeyValueStoreOptions {
-  /**
-   * Prepended to every key written (default `"sturdy-http-cache:"`); a string of at most 128 characters once
-   * URI-encoded (so a key stays a file name under `KeyValueStore.layerFileSystem`). Two caches on one store need two
-   * prefixes.
-   */
-  readonly prefix?: string | undefined
-  /** The most responses kept, an integer ≥ 1 (default 1000); the least recently used URL goes first. */
-  readonly maxEntries?: number | undefined
-  /** The most bytes of records kept (UTF-8, as written: bodies in base64), an integer ≥ 1 (default 50 MiB). */
   readonly maxBytes?: number | undefined
 }
 
@@ -323,48 +283,6 @@ export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Store.Servic
  * @category layers
  */
 export const layerMemory: (options?: MemoryOptions) => Layer.Layer<Store, InvalidOptions> = internal.layerMemory
-
-/**
- * A store over the `KeyValueStore` in context (`KeyValueStore.layerFileSystem(directory)` keeps it on disk, so a
- * restart finds it); fails with {@link InvalidOptions} for a bound that is not a positive integer or a `prefix` that
- * is not a short string. See the module docs ("A persistent store") for keys, values, bounds and failures.
- *
- * @example
- * ```ts
- * import { KeyValueStore } from "@effect/platform"
- * import { HttpCache } from "@sturdy/http"
- * import { Effect } from "effect"
- *
- * const store = HttpCache.makeKeyValueStore({ maxEntries: 100 }).pipe(Effect.provide(KeyValueStore.layerMemory))
- * ```
- * @since 0.2.0
- * @category constructors
- */
-export const makeKeyValueStore: (
-  options?: KeyValueStoreOptions
-) => Effect.Effect<Store.Service, InvalidOptions, KeyValueStore.KeyValueStore> = internalKeyValueStore.makeKeyValueStore
-
-/**
- * {@link makeKeyValueStore} as a layer.
- *
- * @example
- * ```ts
- * import { KeyValueStore } from "@effect/platform"
- * import { NodeFileSystem, NodePath } from "@effect/platform-node"
- * import { HttpCache } from "@sturdy/http"
- * import { Layer } from "effect"
- *
- * const StoreLive = HttpCache.layerKeyValueStore({ maxBytes: 200_000_000 }).pipe(
- *   Layer.provide(KeyValueStore.layerFileSystem("/var/cache/my-app/http")),
- *   Layer.provide([NodeFileSystem.layer, NodePath.layer])
- * )
- * ```
- * @since 0.2.0
- * @category layers
- */
-export const layerKeyValueStore: (
-  options?: KeyValueStoreOptions
-) => Layer.Layer<Store, InvalidOptions, KeyValueStore.KeyValueStore> = internalKeyValueStore.layerKeyValueStore
 
 /**
  * Makes a cache over the {@link Store} in context; background revalidations run in the current scope. Fails with

@@ -8,7 +8,7 @@
 // throwing `valueOf` from a comparison), and the fields documented as numbers or functions accept nothing else. A
 // throwing getter's own error passing through unchanged is allowed. `Attempt` options are covered by Attempt.test.ts
 // ("Attempt options out of range"); `Redirect.follow` below. Then the options of `EventStream`, `Download` and `HttpCache`
-// (and `HttpCache.makeMemory`, `HttpCache.makeKeyValueStore` with its `prefix`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
+// (and `HttpCache.makeMemory`, `HttpCacheKeyValueStore.make` with its `prefix`) fed NaN, ±Infinity, 2^53, strings that are no duration, negative durations in every form,
 // null, objects and `Duration.infinity`: each is refused with the module's typed failure naming the option and nothing
 // sent, or is documented as accepted; and hostile responses from a fake `HttpClient` (an `id:` carrying CR, a `retry:`
 // of 20 digits, a 10 MB line, a `Content-Range` of 2^60, `max-age` of 20 digits, `Age: -5`, far `Expires`, a `Vary` of
@@ -17,6 +17,7 @@
 import { HttpClient, HttpClientRequest, HttpClientResponse, KeyValueStore } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Attempt, Download, EventStream, HttpCache, Paginate, Poll } from "@sturdy/http"
+import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
 import * as JsonLines from "@sturdy/http/JsonLines"
 import * as Policy from "@sturdy/http/Policy"
 import * as Redirect from "@sturdy/http/Redirect"
@@ -534,7 +535,7 @@ describe("HostileOptions: HttpCache options", () => {
       Effect.gen(function*() {
         for (const [label, value] of [...hostile, ["0", 0] as const]) {
           const result = yield* Effect.either(
-            HttpCache.makeKeyValueStore({ [field]: value } as HttpCache.KeyValueStoreOptions).pipe(
+            HttpCacheKeyValueStore.make({ [field]: value } as HttpCacheKeyValueStore.Options).pipe(
               Effect.provide(KeyValueStore.layerMemory)
             )
           )
@@ -544,7 +545,7 @@ describe("HostileOptions: HttpCache options", () => {
           expect(failure.message).toContain(`${field} must be an integer ≥ 1`)
         }
         const layer = yield* Effect.either(
-          Effect.scoped(Layer.build(HttpCache.layerKeyValueStore({ [field]: -1 } as HttpCache.KeyValueStoreOptions)))
+          Effect.scoped(Layer.build(HttpCacheKeyValueStore.layer({ [field]: -1 } as HttpCacheKeyValueStore.Options)))
             .pipe(Effect.provide(KeyValueStore.layerMemory))
         )
         expect(Either.getLeft(layer).pipe(Option.getOrThrow)._tag).toBe("HttpCacheInvalidOptions")
@@ -561,7 +562,7 @@ describe("HostileOptions: HttpCache options", () => {
       ]
       for (const [label, value] of refused) {
         const failure = yield* Effect.flip(
-          HttpCache.makeKeyValueStore({ prefix: value } as HttpCache.KeyValueStoreOptions).pipe(
+          HttpCacheKeyValueStore.make({ prefix: value } as HttpCacheKeyValueStore.Options).pipe(
             Effect.provide(KeyValueStore.layerMemory)
           )
         )
@@ -570,14 +571,14 @@ describe("HostileOptions: HttpCache options", () => {
       // "" and 128 encoded characters are prefixes
       for (const value of ["", "p".repeat(128), "€".repeat(14) + "p".repeat(2), "a/b:c d"]) {
         const result = yield* Effect.either(
-          HttpCache.makeKeyValueStore({ prefix: value }).pipe(Effect.provide(KeyValueStore.layerMemory))
+          HttpCacheKeyValueStore.make({ prefix: value }).pipe(Effect.provide(KeyValueStore.layerMemory))
         )
         expect(Either.isRight(result), JSON.stringify(value)).toBe(true)
       }
       // options that are no object
       for (const options of ["prefix=x", 3, true, [1]]) {
         const failure = yield* Effect.flip(
-          HttpCache.makeKeyValueStore(options as unknown as HttpCache.KeyValueStoreOptions).pipe(
+          HttpCacheKeyValueStore.make(options as unknown as HttpCacheKeyValueStore.Options).pipe(
             Effect.provide(KeyValueStore.layerMemory)
           )
         )

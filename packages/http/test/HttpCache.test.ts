@@ -2,6 +2,7 @@ import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest, KeyValueStore } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { HttpCache, Policy } from "@sturdy/http"
+import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
 import { TestTracer } from "@sturdy/testing"
 import { Clock, Effect, Exit, HashMap, Logger, Option, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
@@ -24,7 +25,7 @@ const stores: ReadonlyArray<readonly [string, MakeStore]> = [
   ["layerMemory", (bounds) => HttpCache.makeMemory(bounds)],
   [
     "layerKeyValueStore",
-    (bounds) => HttpCache.makeKeyValueStore(bounds).pipe(Effect.provide(KeyValueStore.layerMemory))
+    (bounds) => HttpCacheKeyValueStore.make(bounds).pipe(Effect.provide(KeyValueStore.layerMemory))
   ]
 ]
 

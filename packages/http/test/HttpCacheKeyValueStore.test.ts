@@ -3,6 +3,7 @@ import { NodeFileSystem, NodePath } from "@effect/platform-node"
 import * as PlatformError from "@effect/platform/Error"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { HttpCache } from "@sturdy/http"
+import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
 import { Clock, Effect, HashMap, Layer, Logger, Option, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import * as Fs from "node:fs"
@@ -26,11 +27,11 @@ const fileSystem = (directory: string) =>
 /** The store over `kv`, with the KeyValueStore itself to look under it. */
 const storeOn = (
   kv: Layer.Layer<KeyValueStore.KeyValueStore, PlatformError.PlatformError>,
-  options?: HttpCache.KeyValueStoreOptions
+  options?: HttpCacheKeyValueStore.Options
 ) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(kv)
-    const store = yield* HttpCache.makeKeyValueStore(options).pipe(Effect.provide(context))
+    const store = yield* HttpCacheKeyValueStore.make(options).pipe(Effect.provide(context))
     return { store, kv: yield* Effect.provide(KeyValueStore.KeyValueStore, context) }
   })
 
@@ -107,7 +108,7 @@ const roundTrips = (kv: () => Layer.Layer<KeyValueStore.KeyValueStore, PlatformE
     { seed: 9111, numRuns: 60 }
   )
 
-describe("HttpCache.layerKeyValueStore", () => {
+describe("HttpCacheKeyValueStore.layer", () => {
   it.effect("property: any entry (any body, headers, vary with nulls, URL) round-trips on layerMemory", () =>
     Effect.promise(() => roundTrips(() => KeyValueStore.layerMemory)))
 
@@ -220,7 +221,7 @@ describe("HttpCache.layerKeyValueStore", () => {
         size: Effect.succeed(0)
       })
       const { layer, logs } = capture()
-      const store = yield* HttpCache.makeKeyValueStore().pipe(
+      const store = yield* HttpCacheKeyValueStore.make().pipe(
         Effect.provideService(KeyValueStore.KeyValueStore, failing),
         Effect.provide(layer)
       )
@@ -257,7 +258,7 @@ describe("HttpCache.layerKeyValueStore", () => {
         size: Effect.succeed(0)
       })
       const { layer, logs } = capture()
-      const store = yield* HttpCache.makeKeyValueStore().pipe(
+      const store = yield* HttpCacheKeyValueStore.make().pipe(
         Effect.provideService(KeyValueStore.KeyValueStore, dying),
         Effect.provide(layer)
       )
@@ -368,7 +369,7 @@ describe("HttpCache.layerKeyValueStore", () => {
         clear: Effect.sync(() => map.clear()),
         size: Effect.sync(() => map.size)
       })
-      const make = HttpCache.makeKeyValueStore({ maxEntries: 4 }).pipe(
+      const make = HttpCacheKeyValueStore.make({ maxEntries: 4 }).pipe(
         Effect.provideService(KeyValueStore.KeyValueStore, slow)
       )
       const store = yield* make
@@ -396,7 +397,7 @@ describe("HttpCache.layerKeyValueStore", () => {
         Effect.scoped(Effect.gen(function*() {
           const cache = yield* HttpCache.make()
           return yield* f(client.pipe(HttpCache.withCache(cache)))
-        })).pipe(Effect.provide(HttpCache.layerKeyValueStore().pipe(Layer.provide(fileSystem(directory)))))
+        })).pipe(Effect.provide(HttpCacheKeyValueStore.layer().pipe(Layer.provide(fileSystem(directory)))))
       const read = (c: HttpClient.HttpClient) =>
         Effect.flatMap(
           c.get("http://origin.test/a"),
@@ -415,7 +416,7 @@ describe("HttpCache.layerKeyValueStore", () => {
   it.effect("bad options fail with InvalidOptions naming each", () =>
     Effect.gen(function*() {
       const failure = yield* Effect.flip(
-        HttpCache.makeKeyValueStore({ maxEntries: 0, maxBytes: 1.5, prefix: "x".repeat(200) }).pipe(
+        HttpCacheKeyValueStore.make({ maxEntries: 0, maxBytes: 1.5, prefix: "x".repeat(200) }).pipe(
           Effect.provide(KeyValueStore.layerMemory)
         )
       )
@@ -423,7 +424,7 @@ describe("HttpCache.layerKeyValueStore", () => {
       expect(failure.problems.map((p) => p.field)).toEqual(["maxEntries", "maxBytes", "prefix"])
       // a lone surrogate names no file
       const surrogate = yield* Effect.flip(
-        Effect.scoped(Layer.build(HttpCache.layerKeyValueStore({ prefix: "a\ud800" }))).pipe(
+        Effect.scoped(Layer.build(HttpCacheKeyValueStore.layer({ prefix: "a\ud800" }))).pipe(
           Effect.provide(KeyValueStore.layerMemory)
         )
       )

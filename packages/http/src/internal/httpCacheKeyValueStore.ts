@@ -7,6 +7,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as HttpCache from "../HttpCache.js"
+import type * as HttpCacheKeyValueStore from "../HttpCacheKeyValueStore.js"
 import { checkCount, checkObject, defaults, InvalidOptions, type Problems, Store } from "./httpCache.js"
 
 // A `HttpCache.Store` over `@effect/platform`'s `KeyValueStore`. A URL's responses are one record under
@@ -113,7 +114,7 @@ const isNotFound = (error: PlatformError.PlatformError) => error._tag === "Syste
 
 /** @internal */
 export const makeKeyValueStore = (
-  input?: HttpCache.KeyValueStoreOptions
+  input?: HttpCacheKeyValueStore.Options
 ): Effect.Effect<HttpCache.Store.Service, InvalidOptions, KeyValueStore.KeyValueStore> =>
   Effect.gen(function*() {
     const notObject = checkObject(input)
@@ -307,5 +308,5 @@ const checkPrefix = (value: unknown, problems: Problems): string => {
 
 /** @internal */
 export const layerKeyValueStore = (
-  options?: HttpCache.KeyValueStoreOptions
+  options?: HttpCacheKeyValueStore.Options
 ): Layer.Layer<Store, InvalidOptions, KeyValueStore.KeyValueStore> => Layer.effect(Store, makeKeyValueStore(options))
