@@ -71,7 +71,8 @@ const retryAfterMillis = (error: RateLimit.RateLimitExceeded | RateLimit.RateLim
 
 /**
  * A time left that Redis counts down: `total` from the first hit (made between `hit.start` and `hit.firstHit`), read
- * between `read` and now, give or take the millisecond Redis rounds to.
+ * between `read` and now, give or take 2 ms: Redis rounds its clock to the millisecond when it sets the expiry and
+ * again when it answers, and `Date.now()` truncates the process's (a run saw 498 against a bound of 497 with 1 ms).
  */
 const expectLeft = (
   actual: number,
@@ -79,8 +80,8 @@ const expectLeft = (
   total: number,
   read: number
 ) => {
-  expect(actual).toBeLessThanOrEqual(hit.firstHit + total - read + 1)
-  expect(actual).toBeGreaterThanOrEqual(hit.start + total - Date.now() - 1)
+  expect(actual).toBeLessThanOrEqual(hit.firstHit + total - read + 2)
+  expect(actual).toBeGreaterThanOrEqual(hit.start + total - Date.now() - 2)
 }
 
 describeWithRedis("peer limits test_strategy.py TestFixedWindow (redis_basic)", () => {
