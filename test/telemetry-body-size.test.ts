@@ -6,10 +6,10 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Attempt, Download, HttpCache, SturdyClient, Telemetry } from "@sturdy/http"
+import { Attempt, Auth, Download, HttpCache, SturdyClient, Telemetry } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { TestTracer } from "@sturdy/testing"
-import { Context, Effect, Layer, Schema, Stream } from "effect"
+import { Context, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import * as Zlib from "node:zlib"
 import * as Loop from "./utils/loopbackServer.js"
 import { failureIn } from "./utils/undiciClient.js"
@@ -95,6 +95,18 @@ describe("http.response.body.size: the bytes on the wire", () => {
         yield* Telemetry.attempt(request, (ready) => Attempt.json(client, ready, Items)).pipe(Effect.withTracer(tracer))
         expect(attemptSpan(spans).attributes.get("http.response.body.size"), path).toBe(expected)
       }
+    }))
+
+  it.scoped("through Auth's middleware (its credential-redacting response): still the compressed size", () =>
+    Effect.gen(function*() {
+      const server = yield* Loop.start({ "/items": serve(gzipBytes, { gzip: true, chunked: true }) })
+      const client = (yield* clientOf(UndiciHttpClient.layer({ decompress: true }))).pipe(
+        Auth.bearer(Redacted.make("body-size-token"))
+      )
+      const { spans, tracer } = TestTracer.make()
+      const request = HttpClientRequest.get(`${server.url}/items`)
+      yield* Telemetry.attempt(request, (ready) => Attempt.json(client, ready, Items)).pipe(Effect.withTracer(tracer))
+      expect(attemptSpan(spans).attributes.get("http.response.body.size")).toBe(gzipBytes.length)
     }))
 
   it.scoped("outside Telemetry.attempt: on the redacted http.client span Attempt gives", () =>
