@@ -170,6 +170,37 @@ describe("http.response.body.size: the bytes on the wire", () => {
       }
     }))
 
+  it.scoped("an error body read whole: its size; one past the excerpt's 64 KiB (read only in part): none", () =>
+    Effect.gen(function*() {
+      const small = Zlib.gzipSync(JSON.stringify({ error: "not found" }))
+      const server = yield* Loop.start({
+        "/small": (request, res) => {
+          res.statusCode = 404
+          serve(small, { gzip: true, chunked: false })(request, res, "")
+        },
+        "/large": (request, res) => {
+          res.statusCode = 500
+          serve(identityBytes, { gzip: false, chunked: true })(request, res, "")
+        }
+      })
+      const client = yield* clientOf(UndiciHttpClient.layer({ decompress: true }))
+      for (
+        const [path, tag, expected] of [["/small", "ClientError", small.length], [
+          "/large",
+          "ServerError",
+          undefined
+        ]] as const
+      ) {
+        const { spans, tracer } = TestTracer.make()
+        const request = HttpClientRequest.get(`${server.url}${path}`)
+        const failure = yield* failureIn(
+          Telemetry.attempt(request, (ready) => Attempt.send(client, ready)).pipe(Effect.withTracer(tracer))
+        )
+        expect(failure._tag).toBe(tag)
+        expect(attemptSpan(spans).attributes.get("http.response.body.size"), path).toBe(expected)
+      }
+    }))
+
   it.scoped("a truncated body: no size (the failure's receivedBytes tells), the attempt fails with BodyTruncated", () =>
     Effect.gen(function*() {
       const server = yield* Loop.start({

@@ -34,12 +34,13 @@
  *   known only once sent. `@sturdy/node`'s transport sets it on its own client span too.
  * - `http.response.body.size`: the body's bytes as they came over the wire (the compressed size when the transport
  *   decompressed; the transfer coding, chunked, not counted), set when `Attempt.send`, `Attempt.json` or a cached
- *   `SturdyClient` call has read a 2xx body to its end. A HEAD, 204 or 304 is 0 (no body is sent, whatever its
+ *   `SturdyClient` call has read a body to its end: a 2xx's, or an error's read whole for its excerpt (under 64 KiB
+ *   and `maxBodyBytes`). A HEAD, 204 or 304 is 0 (no body is sent, whatever its
  *   `Content-Length` says of the representation). `@sturdy/node`'s transport counts the wire bytes itself
  *   (`ClientResponse.receivedBodyBytes`); with a transport that decodes and keeps `Content-Encoding` (fetch) it is the
  *   `Content-Length`, and absent when there is none; otherwise the bytes read. Absent when the body failed (cut,
- *   too large, timed out: `BodyTruncated` carries `receivedBytes`), for an error body (read only for its excerpt),
- *   and for the streaming consumers (`Download`, `EventStream`, `JsonLines`), whose request spans end at the head
+ *   too large, timed out: `BodyTruncated` carries `receivedBytes`: a partial count would read as a whole body), for
+ *   an error body longer than its excerpt (read only in part), and for the streaming consumers (`Download`, `EventStream`, `JsonLines`), whose request spans end at the head
  *   (`Download`'s span has `sturdy.bytes`, the bytes it emitted).
  *
  * `error.type` is the status code when it is a 4xx or 5xx (a status failure, or such a response handed back as a

@@ -962,16 +962,22 @@ export const parseJson = (text: string): unknown =>
 /** @internal */
 export const statusFailure = (
   response: HttpClientResponse.HttpClientResponse,
-  options: Attempt.Options
+  options: Attempt.Options,
+  sizeSpan?: Tracer.Span | undefined
 ): Effect.Effect<HttpFailure.StatusFailure, HttpFailure.Timeout> => {
   const request = response.request
+  const limit = Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)
+  const read = readErrorBody(request, response, limit)
   // The status already says what happened: an error body that cannot be read, or that stalls past the body timeout
   // (the transport's or `bodyTimeout`), leaves the excerpt empty but keeps the status and its Retry-After. The
   // attempt's timeout and the deadline end it as a `Timeout`, as they end any attempt: a transport that does not
   // enforce them has the whole exchange interrupted, and the outcome must not depend on the transport.
   return Effect.catchAll(
     withBodyTimeout(
-      readErrorBody(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
+      // its size, when it was read to its end: shorter than the limit (a longer one is cut at it)
+      sizeSpan === undefined ? read : Effect.tap(read, (body) => {
+        if (body.byteLength < limit) recordBodySize(sizeSpan, request, response, body)
+      }),
       request,
       options.bodyTimeout
     ),
@@ -1213,7 +1219,9 @@ const receive = <A, R, RX>(
     onFailure: fromClientError,
     onSuccess: (response): Effect.Effect<A, HttpFailure.HttpFailure, RX> => {
       const status = response.status
-      if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
+      if (status < 200 || status >= 300) {
+        return Effect.flatMap(statusFailure(response, options, sizeSpan), Effect.fail)
+      }
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
         const contentType = headerOf(response, "content-type")
         // an answer without content by definition (204, 205, to a HEAD) has no body its type could describe
@@ -1319,7 +1327,7 @@ export const sendBuffered = <R>(
       onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> => {
         const status = response.status
         if (status !== 304 && (status < 200 || status >= 300)) {
-          return Effect.flatMap(statusFailure(response, options), Effect.fail)
+          return Effect.flatMap(statusFailure(response, options, sizeSpan), Effect.fail)
         }
         return Effect.map(
           withBodyTimeout(
