@@ -46,7 +46,8 @@ import { Cause, Effect, Exit, Metric, MetricState } from "effect"
 import * as RawServer from "./utils/rawServer.js"
 import { failureOf, type Handler, send, setup } from "./utils/retryHarness.js"
 
-const ok: Handler = (_, response) => send(response, 200, { "content-type": "application/json" }, `{"success":true}`)
+const okBody = `{"success":true}`
+const ok: Handler = (_, response) => send(response, 200, { "content-type": "application/json" }, okBody)
 
 /** the attributes of a span, as a plain record */
 const attributesOf = (span: TestTracer.CollectedSpan) => Object.fromEntries(span.attributes)
@@ -313,7 +314,8 @@ describe("instrumentation-http: http-enable.test.ts (client spans)", () => {
       expect(Exit.isSuccess(yield* h.run(h.api.get("/test").pipe(Effect.withTracer(tracer))))).toBe(true)
       const attempt = spans.find((span) => span.name === "http.client.attempt GET")!
       // the peer's exact set has network.peer.address/port and network.protocol.version, which Sturdy does not
-      // record; the `sturdy.*` attributes are Sturdy's own
+      // record; the `sturdy.*` attributes are Sturdy's own. The body sizes are opt-in in the conventions (the peer
+      // records them only when asked): Sturdy records them on every traced attempt (see Telemetry's "Body sizes")
       const standard = Object.fromEntries(
         Object.entries(attributesOf(attempt)).filter(([key]) => !key.startsWith("sturdy."))
       )
@@ -322,7 +324,9 @@ describe("instrumentation-http: http-enable.test.ts (client spans)", () => {
         "server.address": "127.0.0.1",
         "server.port": Number(new URL(h.url).port),
         "url.full": `${h.url}/test`,
-        "http.response.status_code": 200
+        "http.response.status_code": 200,
+        "http.request.body.size": 0,
+        "http.response.body.size": Buffer.byteLength(okBody)
       })
     }))
 

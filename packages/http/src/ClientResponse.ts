@@ -17,7 +17,9 @@ import * as internal from "./internal/clientResponse.js"
 /**
  * The base class. Implement `request`, `status`, `headers`, `stream` and `bytes`; override `cookies` when the
  * transport keeps each `Set-Cookie` apart (a joined header cannot be split safely), and `header(name)` (one header
- * by its lower-case name, `headers[name]` by default) when it can find one without building every header.
+ * by its lower-case name, `headers[name]` by default) when it can find one without building every header, and
+ * `receivedBodyBytes` (since 0.2.0; `undefined` by default) when the transport decompresses and knows how many bytes
+ * of the body came over the wire: telemetry reports them as `http.response.body.size`.
  *
  * @example
  * ```ts

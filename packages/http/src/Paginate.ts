@@ -57,8 +57,8 @@
  * request's attributes (`url.full` redacted) and `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`);
  * each page's call, traced as the caller traces it, is its child. It ends when the stream ends, fails or is
  * interrupted, and when a consumer stops pulling (`Stream.take`), with `sturdy.pages` (the pages fetched),
- * `sturdy.items` (`pageNumbers`, `offsets`: the items their `items` counted; the other strategies do not know
- * theirs), `sturdy.outcome`, `error.type`, `sturdy.failure_tag` and `sturdy.failure_reason` (a `PaginationError`'s).
+ * `sturdy.items` (`pageNumbers`, `offsets`: the items their `items` option counted; `links`, `cursor`: the items
+ * {@link items} flattened from their pages, when the listing is flattened with it, absent otherwise), `sturdy.outcome`, `error.type`, `sturdy.failure_tag` and `sturdy.failure_reason` (a `PaginationError`'s).
  * The counter `sturdy_http_paginate_pages_total` (label `host`: the first request's) counts pages with or without a
  * tracer. Without a tracer: no span, no attribute, no redacted URL; per listing a regex for the host and a set lookup
  * for its label, then a counter update per page, as `EventStream` and `Download` do. Options refused with
@@ -409,7 +409,9 @@ export const offsets: <P, E, R>(
 ) => Stream.Stream<P, E | PaginationError, R> = internal.offsets
 
 /**
- * The items of a stream of pages, in order: `f` gives a page's items.
+ * The items of a stream of pages, in order: `f` gives a page's items. Around a `links` or `cursor` listing, with a
+ * real tracer installed, it counts them for the listing's span (`sturdy.items`, see Telemetry above); without one it
+ * is `Stream.mapConcat`.
  *
  * @example
  * ```ts

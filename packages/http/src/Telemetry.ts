@@ -10,16 +10,38 @@
  * | Span                                  | Kind     | Attributes                                                   |
  * | ------------------------------------- | -------- | ------------------------------------------------------------ |
  * | `http.client.request {METHOD}`        | `internal` | `http.request.method` (`_OTHER` for an unknown method), `http.request.method_original` (the method as sent, when not `http.request.method`), `url.full` (redacted), `server.address`, `server.port`; at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome`, `sturdy.attempts` (the attempts sent: a retry the breaker or the bulkhead turned away is none, where Retry's `retry.attempts` counts every run), `sturdy.breaker_state` (`open` when the breaker rejected the call); Retry adds `retry` / `retry.stop` events |
- * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state); at the end `http.response.status_code`, `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
+ * | `http.client.attempt {METHOD}` (child) | `client` | the same request attributes, `sturdy.attempt` (1-based), `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms` and `sturdy.delay_reason` (the wait before it, from {@link onRetry}), `sturdy.breaker_state` (`closed` / `half_open`, once a breaker tracked with {@link trackBreaker} reported a state), `http.request.body.size` (see below); at the end `http.response.status_code`, `http.response.body.size` (see below), `error.type`, `sturdy.failure_tag`, `sturdy.outcome` |
  *
  * | `http.client.event_stream {METHOD}`  | `internal` | a whole `EventStream`: the request attributes; a `reconnect` event per reconnect (`sturdy.reason`: the failure's tag or `stream_ended`, `sturdy.delay_ms`, `sturdy.reconnects` so far, `http.response.status_code` of a status failure, `sturdy.last_event_id_sent`: whether the request resumes from an id, never the id itself); at the end `sturdy.events`, `sturdy.reconnects`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (`ReconnectsExhausted`), `sturdy.outcome` |
  * | `http.client.download {METHOD}`       | `internal` | a whole `Download`: the request attributes; a `resume` event per resume, at its request (`sturdy.reason`: the cut's tag, `sturdy.offset`, `sturdy.delay_ms`: the wait, `sturdy.resumes` so far); at the end `sturdy.bytes` (emitted), `sturdy.resumes`, `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `DownloadError`'s), `sturdy.outcome` |
  * | `http.client.json_lines {METHOD}`     | `internal` | a whole `JsonLines` stream: the request attributes, `sturdy.format` (`ndjson`, `json-seq`); at the end `sturdy.items`, `sturdy.skipped` (with `onInvalid: "skip"`), `error.type`, `sturdy.failure_tag`, `sturdy.outcome`; no line's content |
- * | `http.client.paginate {METHOD}`       | `internal` | a whole `Paginate` listing: the first request's attributes, `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`); each page's call is its child; at the end (the stream ended, failed, was interrupted or stopped being pulled) `sturdy.pages`, `sturdy.items` (`pageNumbers`, `offsets`), `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `PaginationError`'s), `sturdy.outcome` |
+ * | `http.client.paginate {METHOD}`       | `internal` | a whole `Paginate` listing: the first request's attributes, `sturdy.strategy` (`links`, `cursor`, `page_numbers`, `offsets`); each page's call is its child; at the end (the stream ended, failed, was interrupted or stopped being pulled) `sturdy.pages`, `sturdy.items` (`pageNumbers`, `offsets`: their `items` option's count; `links`, `cursor`: what `Paginate.items` flattened, when it does), `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `PaginationError`'s), `sturdy.outcome` |
  * | `http.client.poll`, `http.client.poll {METHOD}` | `internal` | a whole `Poll.until` (no request attributes) or `Poll.operation` (the first request's attributes); its polls' spans are children; at the end `sturdy.polls` (monitor requests for an operation), `error.type`, `sturdy.failure_tag`, `sturdy.failure_reason` (the `PollError`'s), `sturdy.outcome` |
  *
  * Each connection of an `EventStream` and each request of a `Download` gets the redacted `http.client {METHOD}` span
  * `Attempt` gives (below), as a child of the stream's span; it ends when the response's headers arrive.
+ *
+ * ### Body sizes
+ *
+ * `http.request.body.size` and `http.response.body.size` (OpenTelemetry's HTTP conventions, "development" and
+ * opt-in there) are recorded with every traced attempt: they cost nothing without a tracer, and one number each with
+ * one. They go on the attempt's client span: `http.client.attempt` under {@link attempt}, else the redacted
+ * `http.client` span `Attempt` gives, never on a logical call's `internal` span (the call is not a transfer; its
+ * attempts' sizes add up to its traffic).
+ *
+ * - `http.request.body.size`: the body's length when known before sending: no body (0), bytes, a text (its UTF-8
+ *   bytes), form-urlencoded and JSON bodies (bytes too). Absent for a stream or multipart form data, whose length is
+ *   known only once sent. `@sturdy/node`'s transport sets it on its own client span too.
+ * - `http.response.body.size`: the body's bytes as they came over the wire (the compressed size when the transport
+ *   decompressed; the transfer coding, chunked, not counted), set when `Attempt.send`, `Attempt.json` or a cached
+ *   `SturdyClient` call has read a body to its end: a 2xx's, or an error's read whole for its excerpt (under 64 KiB
+ *   and `maxBodyBytes`). A HEAD, 204 or 304 is 0 (no body is sent, whatever its
+ *   `Content-Length` says of the representation). `@sturdy/node`'s transport counts the wire bytes itself
+ *   (`ClientResponse.receivedBodyBytes`); with a transport that decodes and keeps `Content-Encoding` (fetch) it is the
+ *   `Content-Length`, and absent when there is none; otherwise the bytes read. Absent when the body failed (cut,
+ *   too large, timed out: `BodyTruncated` carries `receivedBytes`: a partial count would read as a whole body), for
+ *   an error body longer than its excerpt (read only in part), and for the streaming consumers (`Download`, `EventStream`, `JsonLines`), whose request spans end at the head
+ *   (`Download`'s span has `sturdy.bytes`, the bytes it emitted).
  *
  * `error.type` is the status code when it is a 4xx or 5xx (a status failure, or such a response handed back as a
  * value), else the failure's tag: a 200 whose body was cut or did not decode is `BodyTruncated` or `InvalidJson`, a
@@ -34,7 +56,8 @@
  *
  * ## Cost
  *
- * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line);
+ * Without a tracer: no span, no attribute, no redacted URL (it is built only for a span or an emitted log line), no
+ * body size (an attempt reads whether its current span is a client span, and goes no further without one);
  * per call one fiber-ref region, a regex for the host, a set lookup for its label, and counter and histogram updates
  * on label arrays built once per label set: about 10–20 µs per logical call with one attempt, measured on an in-memory `Policy.run`.
  * An `EventStream`, a `Download` or a `Paginate` listing without a tracer: a regex for the host and a set lookup for

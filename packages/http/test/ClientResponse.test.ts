@@ -93,6 +93,16 @@ describe("ClientResponse", () => {
     }
   })
 
+  it("receivedBodyBytes: unknown (undefined) unless a transport that counts the wire bytes overrides it", () => {
+    expect(response(encode("{}")).receivedBodyBytes).toBeUndefined()
+    class Counted extends BufferedResponse {
+      override get receivedBodyBytes() {
+        return 2
+      }
+    }
+    expect(new Counted(200, Headers.empty, encode("{}"), true).receivedBodyBytes).toBe(2)
+  })
+
   it("cookies come from Set-Cookie, remoteAddress is empty, inspection shows the status and request", () => {
     const withCookie = response(new Uint8Array(), { "set-cookie": "session=abc; Path=/; HttpOnly" })
     expect(withCookie.cookies.cookies["session"]?.value).toBe("abc")

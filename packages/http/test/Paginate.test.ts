@@ -710,7 +710,7 @@ describe("Paginate telemetry", () => {
         "sturdy.pages": 3,
         "sturdy.outcome": "success"
       })
-      // links does not know a page's items
+      // links does not know a page's items: only a Paginate.items around it counts them
       expect(listing.attributes.has("sturdy.items")).toBe(false)
       const calls = spans.filter((span) => span !== listing)
       expect(calls).toHaveLength(3)
@@ -719,7 +719,7 @@ describe("Paginate telemetry", () => {
       expect(yield* counterValue("sturdy_http_paginate_pages_total", { host: "telemetry-links.test:443" })).toBe(3)
     }))
 
-  it.effect("Stream.take ends the span with the pages and items so far; numbered strategies count items", () =>
+  it.effect("Stream.take ends the span with the pages and items so far, for every strategy", () =>
     Effect.gen(function*() {
       for (
         const [strategy, name] of [
@@ -739,10 +739,30 @@ describe("Paginate telemetry", () => {
         expect(listing.attributes.get("sturdy.strategy"), strategy).toBe(name)
         expect(listing.attributes.get("sturdy.pages"), strategy).toBe(2)
         expect(listing.attributes.get("sturdy.outcome"), strategy).toBe("success")
-        expect(listing.attributes.get("sturdy.items"), strategy).toBe(
-          strategy === "page" || strategy === "offset" ? 4 : undefined
-        )
+        // the items of the pages fetched: numbered strategies count them, Paginate.items does for the others
+        expect(listing.attributes.get("sturdy.items"), strategy).toBe(4)
       }
+    }))
+
+  it.effect("links and cursor: Paginate.items counts the items it flattens onto the listing's span (any iterable)", () =>
+    Effect.gen(function*() {
+      for (const strategy of ["link", "cursor"] as const) {
+        const { spans, tracer } = TestTracer.make()
+        const api = server(range(5), 2, strategy)
+        expect(yield* collect(itemsOf(api.client, strategy, 2)).pipe(Effect.withTracer(tracer))).toEqual(range(5))
+        const [listing] = paginateSpans(spans)
+        expect(listing.attributes.get("sturdy.pages"), strategy).toBe(3)
+        expect(listing.attributes.get("sturdy.items"), strategy).toBe(5)
+      }
+      // a page's items as a Set: counted as the items flattened
+      const { spans, tracer } = TestTracer.make()
+      const api = server(range(3), 2, "link")
+      const first = HttpClientRequestM.get("https://api.test/items")
+      const listed = Paginate.links(first, (request) => Attempt.send(api.client, request)).pipe(
+        Paginate.items((page) => new Set(asArray(page)))
+      )
+      expect(yield* collect(listed).pipe(Effect.withTracer(tracer))).toEqual(range(3))
+      expect(paginateSpans(spans)[0].attributes.get("sturdy.items")).toBe(3)
     }))
 
   it.effect("a failure ends the span: a PaginationError with its reason, a page's own failure with its tag", () =>

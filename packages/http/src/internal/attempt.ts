@@ -17,10 +17,12 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as Attempt from "../Attempt.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as RetryHeaders from "../RetryHeaders.js"
 import * as clientResponse from "./clientResponse.js"
+import * as observe from "./observe.js"
 import * as plainDecoder from "./plainDecoder.js"
 import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
@@ -960,16 +962,22 @@ export const parseJson = (text: string): unknown =>
 /** @internal */
 export const statusFailure = (
   response: HttpClientResponse.HttpClientResponse,
-  options: Attempt.Options
+  options: Attempt.Options,
+  sizeSpan?: Tracer.Span | undefined
 ): Effect.Effect<HttpFailure.StatusFailure, HttpFailure.Timeout> => {
   const request = response.request
+  const limit = Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)
+  const read = readErrorBody(request, response, limit)
   // The status already says what happened: an error body that cannot be read, or that stalls past the body timeout
   // (the transport's or `bodyTimeout`), leaves the excerpt empty but keeps the status and its Retry-After. The
   // attempt's timeout and the deadline end it as a `Timeout`, as they end any attempt: a transport that does not
   // enforce them has the whole exchange interrupted, and the outcome must not depend on the transport.
   return Effect.catchAll(
     withBodyTimeout(
-      readErrorBody(request, response, Math.min(errorBodyLimit, options.maxBodyBytes ?? errorBodyLimit)),
+      // its size, when it was read to its end: shorter than the limit (a longer one is cut at it)
+      sizeSpan === undefined ? read : Effect.tap(read, (body) => {
+        if (body.byteLength < limit) recordBodySize(sizeSpan, request, response, body)
+      }),
       request,
       options.bodyTimeout
     ),
@@ -1095,7 +1103,9 @@ type Exchange<A, R, RX> = (
     HttpClientError.HttpClientError | HttpFailure.HttpFailure,
     R
   >,
-  selfEnforcing: boolean
+  selfEnforcing: boolean,
+  /** the span a body read to its end reports its size to (`http.response.body.size`); none without a tracer */
+  sizeSpan: Tracer.Span | undefined
 ) => Effect.Effect<A, HttpFailure.HttpFailure, R | RX>
 
 /**
@@ -1112,21 +1122,26 @@ const timed = <A, R, RX>(
   const invalid = validateRequest(request)
   if (invalid !== undefined) return Effect.fail(invalid)
   return Effect.withFiberRuntime((fiber) => {
-    if (!redactedSpan.isSpanned(fiber, request)) return timedExchange(fiber, client, request, timeout, exchange)
+    if (!redactedSpan.isSpanned(fiber, request)) {
+      // under `Telemetry.attempt` its span (a client span) is the one the body's size goes on
+      return timedExchange(fiber, client, request, timeout, exchange, observe.bodySizeSpan(fiber))
+    }
     // under a tracer, the platform's client span (raw URL, raw transport error) is replaced by a redacted one
-    return redactedSpan.withRedactedSpanIn(fiber, request, (sent, record) =>
+    return redactedSpan.withRedactedSpanIn(fiber, request, (sent, record, span) =>
       timedExchange(
         fiber,
         client,
         sent,
         timeout,
-        record === undefined ? exchange : (response, selfEnforcing) =>
+        record === undefined ? exchange : (response, selfEnforcing, sizeSpan) =>
           exchange(
             Effect.tap(response, (response) => {
               record(response)
             }),
-            selfEnforcing
-          )
+            selfEnforcing,
+            sizeSpan
+          ),
+        span
       ))
   })
 }
@@ -1136,7 +1151,8 @@ const timedExchange = <A, R, RX>(
   client: Attempt.Client<R>,
   request: HttpClientRequest.HttpClientRequest,
   timeout: Duration.DurationInput | undefined,
-  exchange: Exchange<A, R, RX>
+  exchange: Exchange<A, R, RX>,
+  sizeSpan: Tracer.Span | undefined
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> => {
   let selfEnforcing = false
   let response: Effect.Effect<
@@ -1160,13 +1176,13 @@ const timedExchange = <A, R, RX>(
     if (
       Deadline.isLiveClock(clock) &&
       fiber.getFiberRef(Deadline.currentLimit).at > clock.unsafeCurrentTimeMillis()
-    ) return exchange(response, true)
+    ) return exchange(response, true, sizeSpan)
   }
   const limited = (tracked: Tracked, unsent: () => false | undefined) =>
     Effect.catchIf(
       // disconnected: the caller gets Timeout on time even from a transport that ignores interruption, whose request
       // is then interrupted in the background
-      Deadline.attemptTimeout(tracked(exchange(response, selfEnforcing)), timeout ?? Duration.infinity, {
+      Deadline.attemptTimeout(tracked(exchange(response, selfEnforcing, sizeSpan)), timeout ?? Duration.infinity, {
         selfEnforcing,
         disconnect: true
       }),
@@ -1195,14 +1211,17 @@ const receive = <A, R, RX>(
   request: HttpClientRequest.HttpClientRequest,
   options: Attempt.Options,
   expectedContentTypes: ReadonlyArray<string> | undefined,
-  then: (received: Attempt.Received) => Effect.Effect<A, HttpFailure.HttpFailure, RX>
+  then: (received: Attempt.Received) => Effect.Effect<A, HttpFailure.HttpFailure, RX>,
+  sizeSpan?: Tracer.Span | undefined
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RX> =>
   // one step for both outcomes: `fromClientError` always fails, so this is `catchAll` then `flatMap`
   Effect.matchEffect(response, {
     onFailure: fromClientError,
     onSuccess: (response): Effect.Effect<A, HttpFailure.HttpFailure, RX> => {
       const status = response.status
-      if (status < 200 || status >= 300) return Effect.flatMap(statusFailure(response, options), Effect.fail)
+      if (status < 200 || status >= 300) {
+        return Effect.flatMap(statusFailure(response, options, sizeSpan), Effect.fail)
+      }
       if (expectedContentTypes !== undefined && expectedContentTypes.length > 0) {
         const contentType = headerOf(response, "content-type")
         // an answer without content by definition (204, 205, to a HEAD) has no body its type could describe
@@ -1230,15 +1249,32 @@ const receive = <A, R, RX>(
       // a body that has already arrived goes on at once, without a step of its own
       if (Exit.isExit(body)) {
         const read = body as Exit.Exit<Uint8Array, HttpFailure.HttpFailure>
-        return read._tag === "Success"
-          ? then(new ReceivedImpl(request, response, read.value))
-          : Exit.failCause(read.cause)
+        if (read._tag === "Failure") return Exit.failCause(read.cause)
+        if (sizeSpan !== undefined) recordBodySize(sizeSpan, request, response, read.value)
+        return then(new ReceivedImpl(request, response, read.value))
       }
-      return Effect.flatMap(body, (bytes) => then(new ReceivedImpl(request, response, bytes)))
+      return Effect.flatMap(body, (bytes) => {
+        if (sizeSpan !== undefined) recordBodySize(sizeSpan, request, response, bytes)
+        return then(new ReceivedImpl(request, response, bytes))
+      })
     }
   })
 
 const received = (received: Attempt.Received): Effect.Effect<Attempt.Received> => Exit.succeed(received)
+
+/**
+ * `http.response.body.size` of a body read to its end: none is sent for a HEAD, a 204, a 304 (whatever their
+ * `Content-Length` says of the representation), so 0; otherwise the bytes on the wire (`observe.responseBodySize`).
+ */
+const recordBodySize = (
+  span: Tracer.Span,
+  request: HttpClientRequest.HttpClientRequest,
+  response: HttpClientResponse.HttpClientResponse,
+  body: Uint8Array
+): void => {
+  if (hasNoBody(request, response.status)) span.attribute("http.response.body.size", 0)
+  else observe.recordResponseBodySize(span, response, body.byteLength)
+}
 
 /** @internal */
 export const send = <R>(
@@ -1264,7 +1300,7 @@ export const sendChecked = <R>(
     client,
     request,
     options.timeout,
-    (response) => receive(response, request, options, options.expectedContentTypes, received)
+    (response, _, sizeSpan) => receive(response, request, options, options.expectedContentTypes, received, sizeSpan)
   )
 }
 
@@ -1285,13 +1321,13 @@ export const sendBuffered = <R>(
   options: Checked
 ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure, R> => {
   const request = withoutFragment(input)
-  return timed(client, request, options.timeout, (response) =>
+  return timed(client, request, options.timeout, (response, _, sizeSpan) =>
     Effect.matchEffect(response, {
       onFailure: fromClientError,
       onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpFailure.HttpFailure> => {
         const status = response.status
         if (status !== 304 && (status < 200 || status >= 300)) {
-          return Effect.flatMap(statusFailure(response, options), Effect.fail)
+          return Effect.flatMap(statusFailure(response, options, sizeSpan), Effect.fail)
         }
         return Effect.map(
           withBodyTimeout(
@@ -1300,6 +1336,7 @@ export const sendBuffered = <R>(
             options.bodyTimeout
           ),
           (body) => {
+            if (sizeSpan !== undefined) recordBodySize(sizeSpan, request, response, body)
             const headers = new globalThis.Headers(Object.entries(response.headers))
             // a HEAD's Content-Length is the representation's, not the (absent) body's
             if (!hasNoBody(request, status)) headers.set("content-length", String(body.byteLength))
@@ -1625,7 +1662,7 @@ export const jsonChecked = <A, I, R, RC>(
   options: Checked
 ): Effect.Effect<A, HttpFailure.HttpFailure, R | RC> => {
   const request = acceptingJson(withoutFragment(input), options.expectedContentTypes)
-  return timed(client, request, options.timeout, (response, selfEnforcing) =>
+  return timed(client, request, options.timeout, (response, selfEnforcing, sizeSpan) =>
     receive(
       response,
       request,
@@ -1643,7 +1680,8 @@ export const jsonChecked = <A, I, R, RC>(
             (error) => Effect.fail(deadlineTimeout(error, request))
           )
           : decoded
-      }
+      },
+      sizeSpan
     ))
 }
 

@@ -216,6 +216,9 @@ class RedactedResponse extends clientResponse.Class {
   override get remoteAddress() {
     return this.original.remoteAddress
   }
+  override get receivedBodyBytes() {
+    return this.original instanceof clientResponse.Class ? this.original.receivedBodyBytes : undefined
+  }
   get bytes() {
     return Effect.mapError(
       Effect.map(this.original.arrayBuffer, (buffer) => new Uint8Array(buffer)),

@@ -38,6 +38,17 @@ export abstract class Class extends Inspectable.Class implements HttpClientRespo
     return Option.none()
   }
 
+  /**
+   * The body's bytes received so far as they came over the wire: before any decompression the transport did, after
+   * its transfer coding (chunked) was removed. `undefined` (the default): the transport cannot tell, and telemetry
+   * falls back on the bytes read. Read by `http.response.body.size` once the body has been read to its end.
+   *
+   * @since 0.2.0
+   */
+  get receivedBodyBytes(): number | undefined {
+    return undefined
+  }
+
   decodeError(cause: unknown): HttpClientError.ResponseError {
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }

@@ -1,15 +1,18 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as UrlParams from "@effect/platform/UrlParams"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type * as HttpFailure from "../HttpFailure.js"
 import type * as Paginate from "../Paginate.js"
 import * as attempt from "./attempt.js"
 import { shown } from "./durationInput.js"
+import * as observe from "./observe.js"
 import * as redaction from "./redaction.js"
 import * as redirect from "./redirect.js"
 import * as sturdyClient from "./sturdyClient.js"
@@ -384,7 +387,16 @@ const unfold = <P, E, R>(
   next: NextOf<P>
 ): Stream.Stream<P, E | PaginationError, R> =>
   telemetry.observeStream(telemetry.paginateKind, first, (observer) => {
-    observer.span?.attribute("sturdy.strategy", strategy)
+    const span = observer.span
+    if (span !== undefined) {
+      span.attribute("sturdy.strategy", strategy)
+      // `links` and `cursor` know no page's items: a `Paginate.items` around the listing counts them for its span
+      // (the numbered strategies count their own, with their `items` option)
+      if (strategy === "links" || strategy === "cursor") {
+        const counter = Context.get(observer.fiber.currentContext, ItemsCounter)
+        if (counter !== undefined && counter.span === undefined) counter.span = span
+      }
+    }
     return pagesOf(first, fetch, maxPages, next, observer)
   })
 
@@ -616,8 +628,42 @@ export const offsets = <P, E, R>(
   options: Paginate.NumberedOptions<P>
 ): Stream.Stream<P, E | PaginationError, R> => numbered("offset", request, fetch, options)
 
+/**
+ * The items `Paginate.items` flattened, for the span of the `links` or `cursor` listing it flattens (the first such
+ * listing in its stream to start): `sturdy.items`, updated with each page.
+ */
+class ItemsCount {
+  count = 0
+  span: Tracer.Span | undefined = undefined
+  add(items: number): void {
+    this.count += items
+    this.span?.attribute("sturdy.items", this.count)
+  }
+}
+
+/** Where a listing finds the `Paginate.items` around it: provided only when a real tracer is installed. */
+class ItemsCounter extends Context.Reference<ItemsCounter>()("@sturdy/http/Paginate/ItemsCounter", {
+  defaultValue: (): ItemsCount | undefined => undefined
+}) {}
+
 /** @internal */
 export const items = dual<
   <P, A>(f: (page: P) => Iterable<A>) => <E, R>(self: Stream.Stream<P, E, R>) => Stream.Stream<A, E, R>,
   <P, E, R, A>(self: Stream.Stream<P, E, R>, f: (page: P) => Iterable<A>) => Stream.Stream<A, E, R>
->(2, (self, f) => Stream.mapConcat(self, f))
+>(
+  2,
+  <P, E, R, A>(self: Stream.Stream<P, E, R>, f: (page: P) => Iterable<A>) =>
+    Stream.unwrap(Effect.withFiberRuntime<Stream.Stream<A, E, R>>((fiber) => {
+      // without a tracer there is no span to tell: the pages are flattened as they are
+      if (!observe.isTracing(fiber)) return Effect.succeed(Stream.mapConcat(self, f))
+      const counter = new ItemsCount()
+      return Effect.succeed(
+        Stream.mapConcat(self, (page) => {
+          const pageItems = f(page)
+          const array = Array.isArray(pageItems) ? pageItems as ReadonlyArray<A> : Array.from(pageItems)
+          counter.add(array.length)
+          return array
+        }).pipe(Stream.provideSomeContext(Context.make(ItemsCounter, counter)))
+      )
+    }))
+)

@@ -6,6 +6,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import { constTrue } from "effect/Function"
+import type * as Tracer from "effect/Tracer"
 import * as observe from "./observe.js"
 import * as redaction from "./redaction.js"
 
@@ -24,7 +25,11 @@ export interface ResponseRecorder {
  */
 export const withRedactedSpan = <A, E, R>(
   request: HttpClientRequest.HttpClientRequest,
-  run: (request: HttpClientRequest.HttpClientRequest, record: ResponseRecorder | undefined) => Effect.Effect<A, E, R>
+  run: (
+    request: HttpClientRequest.HttpClientRequest,
+    record: ResponseRecorder | undefined,
+    span: Tracer.Span | undefined
+  ) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => Effect.withFiberRuntime((fiber) => withRedactedSpanIn(fiber, request, run))
 
 /**
@@ -41,9 +46,13 @@ export const isSpanned = (
 export const withRedactedSpanIn = <A, E, R>(
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   request: HttpClientRequest.HttpClientRequest,
-  run: (request: HttpClientRequest.HttpClientRequest, record: ResponseRecorder | undefined) => Effect.Effect<A, E, R>
+  run: (
+    request: HttpClientRequest.HttpClientRequest,
+    record: ResponseRecorder | undefined,
+    span: Tracer.Span | undefined
+  ) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> => {
-  if (!isSpanned(fiber, request)) return run(request, undefined)
+  if (!isSpanned(fiber, request)) return run(request, undefined, undefined)
   const secrets = redaction.secretsOf(request)
   const url = redaction.redactUrlWithParams(request.url, request.urlParams, secrets)
   const attributes: Record<string, unknown> = { "http.request.method": request.method, "url.full": url }
@@ -58,6 +67,8 @@ export const withRedactedSpanIn = <A, E, R>(
   } catch {
     // a URL that does not parse fails in the transport; `url.full` says what it was
   }
+  const bodySize = observe.requestBodySize(request)
+  if (bodySize !== undefined) attributes["http.request.body.size"] = bodySize
   const headers = redaction.redactHeaders(request.headers, secrets)
   for (const name in headers) attributes[`http.request.header.${name}`] = headers[name]
   const name = Context.get(fiber.currentContext, HttpClient.SpanNameGenerator)(request)
@@ -70,7 +81,7 @@ export const withRedactedSpanIn = <A, E, R>(
       const headers = redaction.redactHeaders(response.headers, secrets)
       for (const name in headers) span.attribute(`http.response.header.${name}`, headers[name])
     }
-    return run(sent, record).pipe(
+    return run(sent, record, span).pipe(
       Effect.locally(HttpClient.currentTracerDisabledWhen, constTrue),
       Effect.withParentSpan(span)
     )

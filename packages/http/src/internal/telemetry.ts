@@ -615,6 +615,8 @@ export const attempt = <A, E, R>(
       if (number > 1) attributes["http.request.resend_count"] = number - 1
       if (delayMillis !== undefined) attributes["sturdy.delay_ms"] = delayMillis
       if (delayReason !== undefined) attributes["sturdy.delay_reason"] = delayReason
+      const bodySize = observe.requestBodySize(request)
+      if (bodySize !== undefined) attributes["http.request.body.size"] = bodySize
       const breakerState = breakerStates.get(call?.upstream ?? attemptTarget.upstream)
       if (breakerState !== undefined) {
         // An attempt runs inside the breaker, which admits none while open: one admitted while the breaker was last

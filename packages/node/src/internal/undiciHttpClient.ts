@@ -1557,6 +1557,8 @@ const sendWithSpan = (
     if (query !== "") {
       span.attribute("url.query", query)
     }
+    const bodySize = requestBodySize(request.body)
+    if (bodySize !== undefined) span.attribute("http.request.body.size", bodySize)
     const redactedNames = fiber.getFiberRef(Headers.currentRedactedNames)
     const requestHeaders = Headers.redact(request.headers, redactedNames)
     for (const name in requestHeaders) {
@@ -1577,6 +1579,19 @@ const sendWithSpan = (
     )
   })
 }
+
+/**
+ * `http.request.body.size`: the length of a body known before it is sent (none, bytes, a text encoded as bytes); none
+ * for a stream or form data (as `@sturdy/http`'s spans say).
+ */
+const requestBodySize = (body: ClientRequest.HttpClientRequest["body"]): number | undefined =>
+  body._tag === "Empty"
+    ? 0
+    : body._tag === "Uint8Array"
+    ? body.body.byteLength
+    : body._tag === "Raw" && body.body instanceof Uint8Array
+    ? body.body.byteLength
+    : undefined
 
 type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
@@ -1990,7 +2005,8 @@ class UndiciCall implements Undici.Dispatcher.DispatchHandler {
 
   /** The body's declared length (`Infinity`: none, or no body is due), and how much of it has arrived. */
   private expectedBytes = Number.POSITIVE_INFINITY
-  private receivedBytes = 0
+  /** The body's bytes undici delivered: as on the wire (before decoding), without the transfer coding. */
+  receivedBytes = 0
 
   onComplete(): void {
     // undici checks the length of an HTTP/1.1 body, not of an h2 one: a stream the server resets with NO_ERROR or
@@ -2418,6 +2434,11 @@ class UndiciResponse extends ClientResponseBase.Class {
       }
     }
     return this.cachedCookies = setCookies.length === 0 ? Cookies.empty : Cookies.fromSetCookie(setCookies)
+  }
+
+  // counted for each chunk anyway (the decompression ratio, an h2 body's length): read only by telemetry
+  override get receivedBodyBytes(): number {
+    return this.call.receivedBytes
   }
 
   private wholeBody: Uint8Array | undefined = undefined
