@@ -656,3 +656,100 @@ describe("HttpCache outside Policy.withPolicy", () => {
       expect(seen).toHaveLength(before)
     }))
 })
+
+// The write path: the entries a write keeps (the other `Vary` variants) come from the lookup that preceded the
+// request, so a write costs the store one `set` and no extra `get` (a disk read on layerFileSystem, a round trip on
+// Redis).
+describe("HttpCache store operations", () => {
+  /** The store made by `make`, with every call it gets logged by name. */
+  const counted = (inner: HttpCache.Store.Service) => {
+    const calls: Array<string> = []
+    const store: HttpCache.Store.Service = {
+      get: (key) => Effect.zipRight(Effect.sync(() => calls.push("get")), inner.get(key)),
+      set: (key, entries) =>
+        Effect.zipRight(Effect.sync(() => calls.push(`set:${entries.length}`)), inner.set(key, entries)),
+      remove: (key) => Effect.zipRight(Effect.sync(() => calls.push("remove")), inner.remove(key)),
+      size: inner.size
+    }
+    return { store, calls }
+  }
+
+  const setupCounted = (respond: Respond) =>
+    Effect.gen(function*() {
+      const { calls, store } = counted(yield* HttpCache.makeMemory())
+      const { client, seen } = fakeClient((request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const answer = respond(request, now)
+          return answer instanceof Response ? Effect.succeed(answer) : Effect.fail(answer)
+        })
+      )
+      const cache = yield* HttpCache.make().pipe(Effect.provideService(HttpCache.Store, store))
+      return { client: client.pipe(HttpCache.withCache(cache)), seen, calls, store }
+    })
+
+  it.scoped("a miss, a 304 revalidation and a replacement each read once and write once", () =>
+    Effect.gen(function*() {
+      let etag = "\"v1\""
+      const { calls, client } = yield* setupCounted((request, now) =>
+        request.headers["if-none-match"] === etag
+          ? new Response(null, { status: 304, headers: { date: date(now), etag } })
+          : new Response("body", { headers: { date: date(now), "cache-control": "max-age=1", etag } })
+      )
+      expect(yield* get(client)).toMatchObject({ provenance: "miss" })
+      expect(calls).toEqual(["get", "set:1"])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* get(client)).toMatchObject({ provenance: "revalidated" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:1"])
+      etag = "\"v2\""
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* get(client)).toMatchObject({ provenance: "miss", body: "body" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:1", "get", "set:1"])
+    }))
+
+  it.scoped("a body of unknown length, stored once read, writes without a read too", () =>
+    Effect.gen(function*() {
+      const { calls, client } = yield* setupCounted((_, now) =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("streamed"))
+              controller.close()
+            }
+          }),
+          { headers: { date: date(now), "cache-control": "max-age=60" } }
+        )
+      )
+      expect(yield* get(client)).toMatchObject({ provenance: "miss", body: "streamed" })
+      expect(yield* get(client)).toMatchObject({ provenance: "fresh", body: "streamed" })
+      expect(calls).toEqual(["get", "set:1", "get"])
+    }))
+
+  it.scoped("Vary: a write keeps the other variants the lookup found; a non-storable answer drops only its own", () =>
+    Effect.gen(function*() {
+      let noStore = false
+      const { calls, client, seen, store } = yield* setupCounted((request, now) =>
+        new Response(`for ${request.headers["accept"]}`, {
+          headers: {
+            date: date(now),
+            vary: "accept",
+            "cache-control": noStore ? "no-store" : "max-age=1"
+          }
+        })
+      )
+      yield* get(client, URL_A, { accept: "a" })
+      yield* get(client, URL_A, { accept: "b" })
+      yield* get(client, URL_A, { accept: "c" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:2", "get", "set:3"])
+      expect((yield* store.size).entries).toBe(3)
+      expect(yield* get(client, URL_A, { accept: "b" })).toMatchObject({ provenance: "fresh", body: "for b" })
+      yield* TestClock.adjust("2 seconds")
+      noStore = true
+      expect(yield* get(client, URL_A, { accept: "b" })).toMatchObject({ provenance: "miss", body: "for b" })
+      expect(calls.slice(6)).toEqual(["get", "get", "set:2"])
+      noStore = false
+      expect(yield* get(client, URL_A, { accept: "a" })).toMatchObject({ provenance: "miss" })
+      expect(yield* get(client, URL_A, { accept: "c" })).toMatchObject({ provenance: "miss" })
+      expect(seen).toHaveLength(6)
+      expect(calls.slice(9)).toEqual(["get", "set:2", "get", "set:2"])
+    }))
+})
