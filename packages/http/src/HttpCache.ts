@@ -23,7 +23,8 @@
  * streams through untouched. Storage sits behind the {@link Store} service: {@link layerMemory} is an in-memory LRU
  * bounded by `maxEntries` and `maxBytes`; `HttpCacheKeyValueStore.layer` (entry point
  * `@sturdy/http/HttpCacheKeyValueStore`) keeps the responses in `@effect/platform`'s `KeyValueStore` (on disk with
- * `KeyValueStore.layerFileSystem(directory)`), so they outlive the process.
+ * `KeyValueStore.layerFileSystem(directory)`), so they outlive the process; `HttpCacheRedis.layer` (entry point
+ * `@sturdy/http/HttpCacheRedis`, with the optional peer `ioredis`) keeps them in Redis, shared by every process.
  *
  * ## Directives
  *

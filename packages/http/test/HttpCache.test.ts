@@ -1,12 +1,14 @@
 import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest, KeyValueStore } from "@effect/platform"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { HttpCache, Policy } from "@sturdy/http"
 import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
+import * as HttpCacheRedis from "@sturdy/http/HttpCacheRedis"
 import { TestTracer } from "@sturdy/testing"
-import { Clock, Effect, Exit, HashMap, Logger, Option, TestClock, TestContext } from "effect"
+import { Clock, Effect, Exit, HashMap, Logger, Option, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import { fakeClient, systemError } from "./utils/fakeTransport.js"
+import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const URL_A = "http://origin.test/a"
 
@@ -65,7 +67,8 @@ const counting = (headers: (now: number, request: HttpClientRequest.HttpClientRe
     new Response(`body-${++n}`, { status: 200, headers: { date: date(now), ...headers(now, request) } })
 }
 
-describe.each(stores)("HttpCache on %s", (_, makeStore) => {
+/** The behavioural cases over the stores `makeStore` makes; `bounded`: it keeps `maxEntries` and `maxBytes`. */
+const behaviours = (makeStore: MakeStore, bounded: boolean) => {
   const setup = setupOn(makeStore)
 
   it.scoped("a fresh hit makes no call, and carries Age and provenance", () =>
@@ -444,29 +447,31 @@ describe.each(stores)("HttpCache on %s", (_, makeStore) => {
       yield* client.execute(HttpClientRequest.del(URL_A))
       yield* get(client)
       expect(seen).toHaveLength(2)
-    }))
-
-  it.scoped("LRU: maxEntries and maxBytes evict the least recently used", () =>
-    Effect.gen(function*() {
-      const { client, seen, store } = yield* setup(
-        counting(() => ({ "cache-control": "max-age=600" })),
-        {},
-        { maxEntries: 2 }
-      )
-      yield* get(client, "http://origin.test/1")
-      yield* get(client, "http://origin.test/2")
-      yield* get(client, "http://origin.test/1") // 1 is now the most recently used
-      yield* get(client, "http://origin.test/3") // evicts 2
-      expect((yield* store.size).entries).toBe(2)
-      yield* get(client, "http://origin.test/1")
-      expect(seen).toHaveLength(3)
-      yield* get(client, "http://origin.test/2")
-      expect(seen).toHaveLength(4)
-      const small = yield* setup(counting(() => ({ "cache-control": "max-age=600" })), {}, { maxBytes: 200 })
-      yield* get(small.client, "http://origin.test/1")
-      yield* get(small.client, "http://origin.test/2")
-      expect((yield* small.store.size).bytes).toBeLessThanOrEqual(200)
-    }))
+    })) // Redis keeps its own bounds (maxmemory): the store takes none
+  ;(bounded ? it.scoped : it.scoped.skip)(
+    "LRU: maxEntries and maxBytes evict the least recently used",
+    () =>
+      Effect.gen(function*() {
+        const { client, seen, store } = yield* setup(
+          counting(() => ({ "cache-control": "max-age=600" })),
+          {},
+          { maxEntries: 2 }
+        )
+        yield* get(client, "http://origin.test/1")
+        yield* get(client, "http://origin.test/2")
+        yield* get(client, "http://origin.test/1") // 1 is now the most recently used
+        yield* get(client, "http://origin.test/3") // evicts 2
+        expect((yield* store.size).entries).toBe(2)
+        yield* get(client, "http://origin.test/1")
+        expect(seen).toHaveLength(3)
+        yield* get(client, "http://origin.test/2")
+        expect(seen).toHaveLength(4)
+        const small = yield* setup(counting(() => ({ "cache-control": "max-age=600" })), {}, { maxBytes: 200 })
+        yield* get(small.client, "http://origin.test/1")
+        yield* get(small.client, "http://origin.test/2")
+        expect((yield* small.store.size).bytes).toBeLessThanOrEqual(200)
+      })
+  )
 
   it.scoped("a body over maxBodyBytes streams through and is not stored", () =>
     Effect.gen(function*() {
@@ -593,6 +598,31 @@ describe.each(stores)("HttpCache on %s", (_, makeStore) => {
         { seed: 4242, numRuns: 150 }
       )
     ))
+}
+
+describe.each(stores)("HttpCache on %s", (_, makeStore) => behaviours(makeStore, true))
+
+// the same cases over Redis: one server for the suite, a prefix of its own for every store
+describeWithRedis("HttpCache on HttpCacheRedis", () => {
+  let port = 0
+  let scope: Scope.CloseableScope | undefined
+  let made = 0
+  beforeAll(async () => {
+    scope = await Effect.runPromise(Scope.make())
+    port = (await Effect.runPromise(Scope.extend(startRedisServer, scope))).port
+  })
+  afterAll(async () => {
+    if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+  behaviours(
+    () =>
+      Effect.suspend(() =>
+        scope === undefined
+          ? Effect.die("no redis-server")
+          : Scope.extend(HttpCacheRedis.make({ port, prefix: `suite-${made++}:` }), scope)
+      ),
+    false
+  )
 })
 
 // The cache outside `Policy.withPolicy`: a fresh hit never enters the policy (no attempt, nothing for the breaker to

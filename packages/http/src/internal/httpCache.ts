@@ -61,7 +61,8 @@ export const checkCount = (field: string, value: unknown, fallback: number, prob
   return fallback
 }
 
-const checkDuration = (field: string, value: unknown, fallback: Duration.Duration, problems: Problems) => {
+/** @internal */
+export const checkDuration = (field: string, value: unknown, fallback: Duration.Duration, problems: Problems) => {
   if (value === undefined) return fallback
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
   // Duration decodes a negative or NaN input (`-5`, `"-5 seconds"`, `-5n`, `[-5, 0]`, `NaN`) to zero: refuse those
