@@ -10,6 +10,7 @@ import { describeWithRedis, freePort, redisServerOn, startRedisServer } from "./
 
 const PREFIX = "sturdy:http-cache:"
 const URL_A = "http://origin.test/a"
+const URL_B = "http://origin.test/b"
 
 const sha256 = async (text: string) =>
   Array.from(
@@ -280,6 +281,44 @@ describeWithRedis("HttpCacheRedis", () => {
       expect(seen).toHaveLength(4)
       expect(logs.filter((l) => l.level === "WARN")).toHaveLength(1)
     }))
+
+  it.live(
+    "an outage is warned once, its end logged once at info; the next outage is warned again",
+    () =>
+      Effect.gen(function*() {
+        const port = yield* freePort
+        const { layer, logs } = capture()
+        const store = yield* HttpCacheRedis.make({ port, connectTimeout: 200 })
+        const stored = [entry(URL_A, { etag: "\"v\"" })]
+        const levels = () => logs.filter((l) => l.level !== "DEBUG").map((l) => l.level)
+        const outage = Effect.gen(function*() {
+          for (let i = 0; i < 3; i++) {
+            expect(yield* store.get(URL_A).pipe(Effect.provide(layer))).toEqual([])
+            yield* store.set(URL_A, stored).pipe(Effect.provide(layer))
+            yield* store.set(URL_B, [entry(URL_B, { etag: "\"v\"" })]).pipe(Effect.provide(layer))
+          }
+        })
+        yield* outage
+        expect(levels()).toEqual(["WARN"])
+        // a server on the port: ioredis reconnects in the background; wait (real time, bounded) until it answers
+        const stop = yield* redisServerOn(port)
+        const giveUpAt = performance.now() + 15_000
+        let answered = false
+        while (!answered && performance.now() < giveUpAt) {
+          yield* store.set(URL_A, stored).pipe(Effect.provide(layer))
+          answered = (yield* store.get(URL_A).pipe(Effect.provide(layer))).length === 1
+          if (!answered) yield* Effect.sleep("50 millis")
+        }
+        expect(answered).toBe(true)
+        expect(levels()).toEqual(["WARN", "INFO"])
+        // the writes skipped during the outage stay skipped: nothing was queued to be replayed on reconnect
+        expect(yield* store.get(URL_B)).toEqual([])
+        yield* stop
+        yield* outage
+        expect(levels()).toEqual(["WARN", "INFO", "WARN"])
+      }).pipe(Effect.scoped),
+    30_000
+  )
 
   it.scoped("Redis slower than `timeout`: a read is a miss, a write is skipped, the request succeeds", () =>
     Effect.gen(function*() {
