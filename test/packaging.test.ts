@@ -305,6 +305,7 @@ describe("published packages", () => {
         exitCodeConnection: 7,
         cliVersion: manifestOf("cli").version,
         redisPrefix: "ratelimiter:",
+        cacheRedisPrefix: "sturdy:http-cache:",
         runner: { user: { id: 1, name: "Ada" }, parked: 1 },
         coalescedRuns: 1,
         balanced: ["a", "b", "a"],
@@ -330,7 +331,7 @@ describe("published packages", () => {
   })
 
   it(
-    "importing @sturdy/http and @sturdy/policy does not load ioredis; @sturdy/policy/RateLimitRedis does",
+    "importing @sturdy/http and @sturdy/policy does not load ioredis; RateLimitRedis and HttpCacheRedis do",
     async () => {
       const resolvedBy = async (specifiers: ReadonlyArray<string>) => {
         const log = Path.join(work, `resolved-${specifiers.length}-${Date.now()}.log`)
@@ -353,6 +354,8 @@ describe("published packages", () => {
       expect(main.filter((url) => url.includes("/ioredis/"))).toEqual([])
       const redis = await resolvedBy(["@sturdy/policy/RateLimitRedis"])
       expect(redis.some((url) => url.includes("/ioredis/"))).toBe(true)
+      const cacheRedis = await resolvedBy(["@sturdy/http/HttpCacheRedis"])
+      expect(cacheRedis.some((url) => url.includes("/ioredis/"))).toBe(true)
     },
     120_000
   )

@@ -24,6 +24,7 @@ import {
   Policy,
   SturdyClient
 } from "@sturdy/http"
+import type * as HttpCacheRedis from "@sturdy/http/HttpCacheRedis"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Backoff, Balancer, Coalesce, RateLimit, Runner } from "@sturdy/policy"
 import type * as RateLimitRedis from "@sturdy/policy/RateLimitRedis"
@@ -80,6 +81,7 @@ const ApiLive = SturdyClient.layer({ baseUrl: `http://127.0.0.1:${port}` }).pipe
 
 // only the type: the Redis store's entry point type-checks, and nothing here loads ioredis
 const redisOptions: RateLimitRedis.StoreOptions = { host: "127.0.0.1", port: 6379 }
+const cacheRedisOptions: HttpCacheRedis.Options = { host: "127.0.0.1", port: 6379, maxTtl: "1 hour" }
 
 const program = Effect.gen(function*() {
   const api = yield* SturdyClient.SturdyClient
@@ -163,7 +165,8 @@ const program = Effect.gen(function*() {
     }),
     exitCodeConnection: ExitCode.codes.Connection,
     cliVersion: Cli.version,
-    redisPrefix: redisOptions.prefix ?? "ratelimiter:"
+    redisPrefix: redisOptions.prefix ?? "ratelimiter:",
+    cacheRedisPrefix: cacheRedisOptions.prefix ?? "sturdy:http-cache:"
   }
 })
 

@@ -23,7 +23,8 @@
  * streams through untouched. Storage sits behind the {@link Store} service: {@link layerMemory} is an in-memory LRU
  * bounded by `maxEntries` and `maxBytes`; `HttpCacheKeyValueStore.layer` (entry point
  * `@sturdy/http/HttpCacheKeyValueStore`) keeps the responses in `@effect/platform`'s `KeyValueStore` (on disk with
- * `KeyValueStore.layerFileSystem(directory)`), so they outlive the process.
+ * `KeyValueStore.layerFileSystem(directory)`), so they outlive the process; `HttpCacheRedis.layer` (entry point
+ * `@sturdy/http/HttpCacheRedis`, with the optional peer `ioredis`) keeps them in Redis, shared by every process.
  *
  * ## Directives
  *
@@ -205,7 +206,11 @@ export declare namespace Store {
   export interface Service {
     /** The responses stored for `key`, most recent first (a use makes the key the most recently used). */
     readonly get: (key: string) => Effect.Effect<ReadonlyArray<Entry>>
-    /** Replaces the responses stored for `key` (an empty array removes the key). */
+    /**
+     * Replaces the responses stored for `key` (an empty array removes the key). The cache calls it with the
+     * responses its lookup for the request read, the new one in place of its own variant, and reads nothing before
+     * writing: a variant another request stored for `key` in the meantime is overwritten (the last writer wins).
+     */
     readonly set: (key: string, entries: ReadonlyArray<Entry>) => Effect.Effect<void>
     readonly remove: (key: string) => Effect.Effect<void>
     /** How many responses and bytes are held. */

@@ -1,12 +1,14 @@
 import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest, KeyValueStore } from "@effect/platform"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { HttpCache, Policy } from "@sturdy/http"
 import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
+import * as HttpCacheRedis from "@sturdy/http/HttpCacheRedis"
 import { TestTracer } from "@sturdy/testing"
-import { Clock, Effect, Exit, HashMap, Logger, Option, TestClock, TestContext } from "effect"
+import { Clock, Effect, Exit, HashMap, Logger, Option, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import { fakeClient, systemError } from "./utils/fakeTransport.js"
+import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const URL_A = "http://origin.test/a"
 
@@ -65,7 +67,8 @@ const counting = (headers: (now: number, request: HttpClientRequest.HttpClientRe
     new Response(`body-${++n}`, { status: 200, headers: { date: date(now), ...headers(now, request) } })
 }
 
-describe.each(stores)("HttpCache on %s", (_, makeStore) => {
+/** The behavioural cases over the stores `makeStore` makes; `bounded`: it keeps `maxEntries` and `maxBytes`. */
+const behaviours = (makeStore: MakeStore, bounded: boolean) => {
   const setup = setupOn(makeStore)
 
   it.scoped("a fresh hit makes no call, and carries Age and provenance", () =>
@@ -444,29 +447,31 @@ describe.each(stores)("HttpCache on %s", (_, makeStore) => {
       yield* client.execute(HttpClientRequest.del(URL_A))
       yield* get(client)
       expect(seen).toHaveLength(2)
-    }))
-
-  it.scoped("LRU: maxEntries and maxBytes evict the least recently used", () =>
-    Effect.gen(function*() {
-      const { client, seen, store } = yield* setup(
-        counting(() => ({ "cache-control": "max-age=600" })),
-        {},
-        { maxEntries: 2 }
-      )
-      yield* get(client, "http://origin.test/1")
-      yield* get(client, "http://origin.test/2")
-      yield* get(client, "http://origin.test/1") // 1 is now the most recently used
-      yield* get(client, "http://origin.test/3") // evicts 2
-      expect((yield* store.size).entries).toBe(2)
-      yield* get(client, "http://origin.test/1")
-      expect(seen).toHaveLength(3)
-      yield* get(client, "http://origin.test/2")
-      expect(seen).toHaveLength(4)
-      const small = yield* setup(counting(() => ({ "cache-control": "max-age=600" })), {}, { maxBytes: 200 })
-      yield* get(small.client, "http://origin.test/1")
-      yield* get(small.client, "http://origin.test/2")
-      expect((yield* small.store.size).bytes).toBeLessThanOrEqual(200)
-    }))
+    })) // Redis keeps its own bounds (maxmemory): the store takes none
+  ;(bounded ? it.scoped : it.scoped.skip)(
+    "LRU: maxEntries and maxBytes evict the least recently used",
+    () =>
+      Effect.gen(function*() {
+        const { client, seen, store } = yield* setup(
+          counting(() => ({ "cache-control": "max-age=600" })),
+          {},
+          { maxEntries: 2 }
+        )
+        yield* get(client, "http://origin.test/1")
+        yield* get(client, "http://origin.test/2")
+        yield* get(client, "http://origin.test/1") // 1 is now the most recently used
+        yield* get(client, "http://origin.test/3") // evicts 2
+        expect((yield* store.size).entries).toBe(2)
+        yield* get(client, "http://origin.test/1")
+        expect(seen).toHaveLength(3)
+        yield* get(client, "http://origin.test/2")
+        expect(seen).toHaveLength(4)
+        const small = yield* setup(counting(() => ({ "cache-control": "max-age=600" })), {}, { maxBytes: 200 })
+        yield* get(small.client, "http://origin.test/1")
+        yield* get(small.client, "http://origin.test/2")
+        expect((yield* small.store.size).bytes).toBeLessThanOrEqual(200)
+      })
+  )
 
   it.scoped("a body over maxBodyBytes streams through and is not stored", () =>
     Effect.gen(function*() {
@@ -593,6 +598,31 @@ describe.each(stores)("HttpCache on %s", (_, makeStore) => {
         { seed: 4242, numRuns: 150 }
       )
     ))
+}
+
+describe.each(stores)("HttpCache on %s", (_, makeStore) => behaviours(makeStore, true))
+
+// the same cases over Redis: one server for the suite, a prefix of its own for every store
+describeWithRedis("HttpCache on HttpCacheRedis", () => {
+  let port = 0
+  let scope: Scope.CloseableScope | undefined
+  let made = 0
+  beforeAll(async () => {
+    scope = await Effect.runPromise(Scope.make())
+    port = (await Effect.runPromise(Scope.extend(startRedisServer, scope))).port
+  })
+  afterAll(async () => {
+    if (scope !== undefined) await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+  behaviours(
+    () =>
+      Effect.suspend(() =>
+        scope === undefined
+          ? Effect.die("no redis-server")
+          : Scope.extend(HttpCacheRedis.make({ port, prefix: `suite-${made++}:` }), scope)
+      ),
+    false
+  )
 })
 
 // The cache outside `Policy.withPolicy`: a fresh hit never enters the policy (no attempt, nothing for the breaker to
@@ -654,5 +684,102 @@ describe("HttpCache outside Policy.withPolicy", () => {
       yield* TestClock.adjust("1 second")
       expect(yield* open.await.pipe(Effect.flatten)).toMatchObject({ body: "ok", provenance: "stale" })
       expect(seen).toHaveLength(before)
+    }))
+})
+
+// The write path: the entries a write keeps (the other `Vary` variants) come from the lookup that preceded the
+// request, so a write costs the store one `set` and no extra `get` (a disk read on layerFileSystem, a round trip on
+// Redis).
+describe("HttpCache store operations", () => {
+  /** The store made by `make`, with every call it gets logged by name. */
+  const counted = (inner: HttpCache.Store.Service) => {
+    const calls: Array<string> = []
+    const store: HttpCache.Store.Service = {
+      get: (key) => Effect.zipRight(Effect.sync(() => calls.push("get")), inner.get(key)),
+      set: (key, entries) =>
+        Effect.zipRight(Effect.sync(() => calls.push(`set:${entries.length}`)), inner.set(key, entries)),
+      remove: (key) => Effect.zipRight(Effect.sync(() => calls.push("remove")), inner.remove(key)),
+      size: inner.size
+    }
+    return { store, calls }
+  }
+
+  const setupCounted = (respond: Respond) =>
+    Effect.gen(function*() {
+      const { calls, store } = counted(yield* HttpCache.makeMemory())
+      const { client, seen } = fakeClient((request) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const answer = respond(request, now)
+          return answer instanceof Response ? Effect.succeed(answer) : Effect.fail(answer)
+        })
+      )
+      const cache = yield* HttpCache.make().pipe(Effect.provideService(HttpCache.Store, store))
+      return { client: client.pipe(HttpCache.withCache(cache)), seen, calls, store }
+    })
+
+  it.scoped("a miss, a 304 revalidation and a replacement each read once and write once", () =>
+    Effect.gen(function*() {
+      let etag = "\"v1\""
+      const { calls, client } = yield* setupCounted((request, now) =>
+        request.headers["if-none-match"] === etag
+          ? new Response(null, { status: 304, headers: { date: date(now), etag } })
+          : new Response("body", { headers: { date: date(now), "cache-control": "max-age=1", etag } })
+      )
+      expect(yield* get(client)).toMatchObject({ provenance: "miss" })
+      expect(calls).toEqual(["get", "set:1"])
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* get(client)).toMatchObject({ provenance: "revalidated" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:1"])
+      etag = "\"v2\""
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* get(client)).toMatchObject({ provenance: "miss", body: "body" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:1", "get", "set:1"])
+    }))
+
+  it.scoped("a body of unknown length, stored once read, writes without a read too", () =>
+    Effect.gen(function*() {
+      const { calls, client } = yield* setupCounted((_, now) =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode("streamed"))
+              controller.close()
+            }
+          }),
+          { headers: { date: date(now), "cache-control": "max-age=60" } }
+        )
+      )
+      expect(yield* get(client)).toMatchObject({ provenance: "miss", body: "streamed" })
+      expect(yield* get(client)).toMatchObject({ provenance: "fresh", body: "streamed" })
+      expect(calls).toEqual(["get", "set:1", "get"])
+    }))
+
+  it.scoped("Vary: a write keeps the other variants the lookup found; a non-storable answer drops only its own", () =>
+    Effect.gen(function*() {
+      let noStore = false
+      const { calls, client, seen, store } = yield* setupCounted((request, now) =>
+        new Response(`for ${request.headers["accept"]}`, {
+          headers: {
+            date: date(now),
+            vary: "accept",
+            "cache-control": noStore ? "no-store" : "max-age=1"
+          }
+        })
+      )
+      yield* get(client, URL_A, { accept: "a" })
+      yield* get(client, URL_A, { accept: "b" })
+      yield* get(client, URL_A, { accept: "c" })
+      expect(calls).toEqual(["get", "set:1", "get", "set:2", "get", "set:3"])
+      expect((yield* store.size).entries).toBe(3)
+      expect(yield* get(client, URL_A, { accept: "b" })).toMatchObject({ provenance: "fresh", body: "for b" })
+      yield* TestClock.adjust("2 seconds")
+      noStore = true
+      expect(yield* get(client, URL_A, { accept: "b" })).toMatchObject({ provenance: "miss", body: "for b" })
+      expect(calls.slice(6)).toEqual(["get", "get", "set:2"])
+      noStore = false
+      expect(yield* get(client, URL_A, { accept: "a" })).toMatchObject({ provenance: "miss" })
+      expect(yield* get(client, URL_A, { accept: "c" })).toMatchObject({ provenance: "miss" })
+      expect(seen).toHaveLength(6)
+      expect(calls.slice(9)).toEqual(["get", "set:2", "get", "set:2"])
     }))
 })

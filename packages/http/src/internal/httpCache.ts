@@ -61,7 +61,8 @@ export const checkCount = (field: string, value: unknown, fallback: number, prob
   return fallback
 }
 
-const checkDuration = (field: string, value: unknown, fallback: Duration.Duration, problems: Problems) => {
+/** @internal */
+export const checkDuration = (field: string, value: unknown, fallback: Duration.Duration, problems: Problems) => {
   if (value === undefined) return fallback
   const decoded = Option.getOrUndefined(Duration.decodeUnknown(value))
   // Duration decodes a negative or NaN input (`-5`, `"-5 seconds"`, `-5n`, `[-5, 0]`, `NaN`) to zero: refuse those
@@ -518,13 +519,16 @@ export const withCacheOn = <E, R>(
 
   /**
    * Stores `entry` in place of the responses it replaces (the same `Vary` values): compared by value, not identity,
-   * so a store that hands out copies (a serialized one) does not pile up duplicates.
+   * so a store that hands out copies (a serialized one) does not pile up duplicates. `held` is what the lookup that
+   * preceded the request read for `key`: the other variants are kept from it, without reading the store again (a
+   * disk read, a round trip). A variant another request stored for `key` in between is overwritten: the last writer
+   * wins (as it did with a read before each write, only in a shorter window; the stores' `set` replaces a key whole).
    */
-  const put = (key: string, entry: HttpCache.Entry) =>
-    Effect.flatMap(store.get(key), (held) => store.set(key, [entry, ...held.filter((old) => !sameVariant(old, entry))]))
+  const put = (key: string, held: ReadonlyArray<HttpCache.Entry>, entry: HttpCache.Entry) =>
+    store.set(key, [entry, ...held.filter((old) => !sameVariant(old, entry))])
 
-  const removeVariant = (key: string, entry: HttpCache.Entry) =>
-    Effect.flatMap(store.get(key), (held) => store.set(key, held.filter((old) => !sameVariant(old, entry))))
+  const removeVariant = (key: string, held: ReadonlyArray<HttpCache.Entry>, entry: HttpCache.Entry) =>
+    store.set(key, held.filter((old) => !sameVariant(old, entry)))
 
   /**
    * Hands `response` to the caller and stores it when it is storable: a body of a known length within `maxBodyBytes`
@@ -536,19 +540,20 @@ export const withCacheOn = <E, R>(
     response: HttpClientResponse.HttpClientResponse,
     key: string,
     requestTime: number,
+    held: ReadonlyArray<HttpCache.Entry>,
     replaced: HttpCache.Entry | undefined
   ): Effect.Effect<HttpClientResponse.HttpClientResponse> =>
     Effect.gen(function*() {
       const responseTime = yield* Clock.currentTimeMillis
       if (!isStorable(request, response.status, response.headers)) {
         // a newer response that may not be stored leaves the older one unusable (RFC 9111 §4.3.3 "replace")
-        if (replaced !== undefined && response.status < 500) yield* removeVariant(key, replaced)
+        if (replaced !== undefined && response.status < 500) yield* removeVariant(key, held, replaced)
         return response
       }
       const lengthHeader = response.headers["content-length"]
       const length = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined
       if (bodylessStatus(response.status) || length === 0) {
-        yield* put(key, entryOf(request, response, new Uint8Array(0), requestTime, responseTime, key))
+        yield* put(key, held, entryOf(request, response, new Uint8Array(0), requestTime, responseTime, key))
         return response
       }
       if (length !== undefined) {
@@ -556,7 +561,7 @@ export const withCacheOn = <E, R>(
         const read = yield* Effect.either(response.arrayBuffer)
         if (read._tag === "Left") return response
         const entry = entryOf(request, response, new Uint8Array(read.right), requestTime, responseTime, key)
-        yield* put(key, entry)
+        yield* put(key, held, entry)
         return fromEntry(request, entry, 0)
       }
       const runtime = yield* Effect.runtime<never>()
@@ -577,7 +582,11 @@ export const withCacheOn = <E, R>(
         Stream.concat(Stream.execute(Effect.suspend(() =>
           over
             ? Effect.void
-            : put(key, entryOf(request, response, attempt.concatBytes(chunks, size), requestTime, responseTime, key))
+            : put(
+              key,
+              held,
+              entryOf(request, response, attempt.concatBytes(chunks, size), requestTime, responseTime, key)
+            )
         )))
       )
       return HttpClientResponse.fromWeb(
@@ -609,6 +618,7 @@ export const withCacheOn = <E, R>(
   const revalidate = (
     request: HttpClientRequest.HttpClientRequest,
     key: string,
+    held: ReadonlyArray<HttpCache.Entry>,
     entry: HttpCache.Entry
   ): Effect.Effect<Outcome, E, R> =>
     Effect.gen(function*() {
@@ -623,7 +633,7 @@ export const withCacheOn = <E, R>(
           requestTime,
           responseTime
         }
-        yield* put(key, updated)
+        yield* put(key, held, updated)
         return { _tag: "Updated", entry: updated } as const
       }
       return { _tag: "Response", response } as const
@@ -665,7 +675,7 @@ export const withCacheOn = <E, R>(
           )
         }
         return yield* Effect.flatMap(
-          Effect.flatMap(send(request), (r) => admit(request, r, key, now, undefined)),
+          Effect.flatMap(send(request), (r) => admit(request, r, key, now, held, undefined)),
           (r) => mark(r, "miss")
         )
       }
@@ -695,12 +705,12 @@ export const withCacheOn = <E, R>(
       ) {
         if (!cache.revalidating.has(key)) {
           cache.revalidating.add(key)
-          const refresh = revalidate(request, key, entry).pipe(
+          const refresh = revalidate(request, key, held, entry).pipe(
             Effect.flatMap((outcome) =>
               outcome._tag === "Updated"
                 ? Effect.void
                 : Effect.flatMap(
-                  admit(request, outcome.response, key, now, entry),
+                  admit(request, outcome.response, key, now, held, entry),
                   // a body of unknown length is stored once read to its end
                   (response) => Effect.ignore(response.arrayBuffer)
                 )
@@ -717,7 +727,7 @@ export const withCacheOn = <E, R>(
         }
         return yield* mark(fromEntry(request, entry, age), "stale")
       }
-      const outcome = yield* Effect.either(revalidate(request, key, entry))
+      const outcome = yield* Effect.either(revalidate(request, key, held, entry))
       if (outcome._tag === "Left") {
         if (outage(outcome.left) && staleWithin(entry, requestDirectives, staleness)) {
           return yield* mark(fromEntry(request, entry, currentAge(entry, yield* Clock.currentTimeMillis)), "stale")
@@ -736,7 +746,7 @@ export const withCacheOn = <E, R>(
         yield* discard(response)
         return yield* mark(fromEntry(request, entry, currentAge(entry, yield* Clock.currentTimeMillis)), "stale")
       }
-      return yield* Effect.flatMap(admit(request, response, key, now, entry), (r) => mark(r, "miss"))
+      return yield* Effect.flatMap(admit(request, response, key, now, held, entry), (r) => mark(r, "miss"))
     })
 
   /** RFC 9111 §4.4: a non-error response to an unsafe method invalidates the URL and same-origin Location ones. */
