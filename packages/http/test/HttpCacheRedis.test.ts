@@ -196,6 +196,21 @@ describeWithRedis("HttpCacheRedis", () => {
       expect((yield* store.size).entries).toBe(1)
     }))
 
+  it.scoped("ioredis' own keyPrefix: entries are read back and size counts them", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedisServer
+      const raw = yield* rawClient(server.port)
+      const store = yield* HttpCacheRedis.make({ port: server.port, keyPrefix: "tenant[1]:" })
+      yield* store.set(URL_A, [entry(URL_A, { "cache-control": "max-age=60" })])
+      yield* store.set(URL_B, [entry(URL_B, { "cache-control": "max-age=60" })])
+      expect((yield* store.get(URL_A)).length).toBe(1)
+      const key = yield* keyOf(URL_A)
+      expect(yield* Effect.promise(() => raw.exists(`tenant[1]:${key}`))).toBe(1)
+      const size = yield* store.size
+      expect(size.entries).toBe(2)
+      expect(size.bytes).toBeGreaterThan(0)
+    }))
+
   it.scoped("a corrupt or other-version value is a miss and is deleted; reported once", () =>
     Effect.gen(function*() {
       const server = yield* startRedisServer

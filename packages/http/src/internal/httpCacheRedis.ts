@@ -145,6 +145,9 @@ export const makeRedis = (
     const maxTtlMillis = Math.floor(Duration.toMillis(maxTtl))
     const staleTtlMillis = Duration.toMillis(staleTtl)
     const redis = yield* connect(redisOptions)
+    // ioredis puts its own `keyPrefix` before every key of a command, but not into a SCAN's pattern nor into the keys
+    // a SCAN returns: `size` adds it to the one and takes it off the others
+    const keyPrefix = typeof redisOptions.keyPrefix === "string" ? redisOptions.keyPrefix : ""
 
     // An outage is reported once at warning level when it starts and once at info level when Redis answers again
     // (in between, each failure at debug level): a Redis that is down would otherwise log on every request.
@@ -228,11 +231,11 @@ export const makeRedis = (
         let entries = 0
         let bytes = 0
         do {
-          const [next, keys] = await redis.scan(cursor, "MATCH", patternOf(prefix), "COUNT", 1000)
+          const [next, keys] = await redis.scan(cursor, "MATCH", patternOf(keyPrefix + prefix), "COUNT", 1000)
           cursor = next
           if (keys.length > 0) {
             const pipeline = redis.pipeline()
-            for (const key of keys) pipeline.strlen(key)
+            for (const key of keys) pipeline.strlen(key.slice(keyPrefix.length))
             for (const [error, length] of (await pipeline.exec()) ?? []) {
               if (error !== null || typeof length !== "number" || length === 0) continue
               entries += 1
