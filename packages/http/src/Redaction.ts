@@ -208,18 +208,28 @@ export const redactHeaders: (
  * Returns the URL without user info and fragment, secret query parameters and registered secret values replaced;
  * works on relative and unparsable URLs too. A query pair with nothing redacted keeps its encoding (`q=a+b`,
  * `fields=a,b`), so the URL shown is the one sent; a pair with something redacted is written anew, URL-encoded.
+ * Given the request the URL belongs to (since 0.2.0), the secrets that request carries elsewhere (its secret headers'
+ * values, its user info, its secret query parameters) are replaced wherever they appear in the URL too, as
+ * {@link redactHeaders} does for headers: a token echoed under an ordinary name (`?state=<token>`) or in the path.
  *
  * @example
  * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
  * import { Redaction } from "@sturdy/http"
  *
  * Redaction.redactUrl("https://ada:pw@api.example.com/v1?api_key=abc&page=2#id_token=x")
  * // "https://api.example.com/v1?api_key=<redacted>&page=2"
+ *
+ * const request = HttpClientRequest.get("https://api.example.com/v1/t-0123456789/items", {
+ *   headers: { authorization: "Bearer t-0123456789" }
+ * })
+ * Redaction.redactUrl(request.url, request) // "https://api.example.com/v1/<redacted>/items"
  * ```
  * @since 0.1.0
  * @category redaction
  */
-export const redactUrl: (url: string | URL) => string = internal.redactUrl
+export const redactUrl: (url: string | URL, request?: HttpClientRequest.HttpClientRequest) => string =
+  internal.redactUrlFor
 
 /**
  * Redacts a request's URL together with the query parameters kept apart from it (as `HttpClientRequest` does),

@@ -56,6 +56,18 @@ describe("Redaction", () => {
       .toBe("https://api.example.com/v1?token=<redacted>&q=x+y")
   })
 
+  it("with its request, the request's secrets are redacted wherever the URL holds them", () => {
+    const request = HttpClientRequest.get("https://ada:pw-77@api.example.com/v1/t-0123456789/items", {
+      headers: { authorization: "Bearer t-0123456789" },
+      urlParams: { api_key: "k-abcdef", echo: "k-abcdef" }
+    })
+    const url = "https://api.example.com/v1/t-0123456789/items?echo=k-abcdef&login=pw-77&page=2"
+    expect(Redaction.redactUrl(url, request))
+      .toBe("https://api.example.com/v1/<redacted>/items?echo=<redacted>&login=<redacted>&page=2")
+    // without the request, only what the URL itself shows as secret
+    expect(Redaction.redactUrl(url)).toBe(url)
+  })
+
   it("shows the query as the transport sends it: a pair with nothing redacted keeps its encoding", () => {
     const cases: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>]> = [
       ["https://h.test/p?q=a+b", []],

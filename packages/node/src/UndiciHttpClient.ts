@@ -4,6 +4,13 @@
  * into one buffer. Each request URL is parsed once per client and kept (up to 256; not those with `urlParams` or a
  * `hash`, nor relative ones while a global `location` exists).
  *
+ * The span a request gets under a tracer (a plain `HttpClient` call's: `Attempt`, `Policy` and `SturdyClient` record
+ * their own) has the OpenTelemetry client attributes of @effect/platform's, redacted as Sturdy's own client span:
+ * `url.full`, `url.path` and `url.query` through `Redaction.redactUrl` with the request (no user info, no fragment,
+ * secret parameters and the request's secret values replaced), headers through @effect/platform's
+ * `Headers.currentRedactedNames` and then `Redaction.redactHeaders`, and `server.address` the host name (the
+ * platform's records the origin there and the URL verbatim).
+ *
  * A body is taken when a read of it runs, not when the read is built: a `response.text` that is never run leaves the
  * body to a later `stream`. A body read whole is kept, so every later reader, a `stream` included, gets the same
  * bytes (`layerUndici` streams nothing after a whole read); a body being streamed cannot then be read whole.

@@ -2,7 +2,7 @@ import { Headers, HttpBody, HttpClient, HttpClientRequest, HttpClientResponse } 
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Attempt, type ClientResponse, HttpFailure, Policy } from "@sturdy/http"
+import { Attempt, type ClientResponse, HttpFailure, Policy, Redaction } from "@sturdy/http"
 import { UndiciHttpClient } from "@sturdy/node"
 import { Deadline } from "@sturdy/policy"
 import type { Scope } from "effect"
@@ -514,6 +514,37 @@ describe("UndiciHttpClient", () => {
         expect(ours).toBe("/echo?a=1&b=2")
         expect(ourSpan).toBe(`${base}/echo?a=1&b=2`)
         expect(platform).toBe("/echo?a=1&b=2#hash")
+      }))
+
+    // @effect/platform's client span records `url.full` and `url.query` verbatim and the origin as `server.address`;
+    // this transport's span, the one a plain `HttpClient` call gets, records them as Sturdy's own client span does
+    it.live("its own span redacts the URL, the query and the headers as Sturdy's client span does", () =>
+      Effect.gen(function*() {
+        const { recording, spans } = yield* recordingTracer
+        const token = "tok-5e3a9c0b71"
+        const request = HttpClientRequest.get(`${base}/echo?api_key=k-1f2e3d&state=${token}&page=2`).pipe(
+          HttpClientRequest.setHeaders({ authorization: `Bearer ${token}`, "x-tenant-secret": "s-8d7c6b", "x-n": "1" })
+        )
+        const sent = yield* sentPath(request).pipe(
+          Redaction.withSecretNames(["x-tenant-secret"]),
+          Effect.withTracer(recording),
+          Effect.provide(sturdy)
+        )
+        expect(sent).toBe(`/echo?api_key=k-1f2e3d&state=${token}&page=2`)
+        const span = spans.find((span) => span.attributes.get("http.request.method") === "GET")!
+        const rendered = JSON.stringify([...span.attributes])
+        for (const secret of [token, "k-1f2e3d", "s-8d7c6b"]) expect(rendered).not.toContain(secret)
+        expect(span.attributes.get("url.full")).toBe(
+          `${base}/echo?api_key=<redacted>&state=<redacted>&page=2`
+        )
+        expect(span.attributes.get("url.path")).toBe("/echo")
+        expect(span.attributes.get("url.query")).toBe("api_key=<redacted>&state=<redacted>&page=2")
+        expect(span.attributes.get("server.address")).toBe("127.0.0.1")
+        expect(span.attributes.get("http.request.header.authorization")).toBe("<redacted>")
+        expect(span.attributes.get("http.request.header.x-tenant-secret")).toBe("<redacted>")
+        expect(span.attributes.get("http.request.header.x-n")).toBe("1")
+        expect(span.attributes.get("http.response.status_code")).toBe(200)
+        expect(span.attributes.get("http.response.header.content-type")).toBe("application/json")
       }))
 
     it.live("past the URLs a client keeps, every request still goes to its own URL", () =>

@@ -689,6 +689,10 @@ export const requestForError = (request: HttpClientRequest.HttpClientRequest): H
 export const redactUrl = (url: string | URL, secrets: ReadonlyArray<string> = noSecrets): string =>
   redactValues(redactUrlOnly(url, secrets), secrets)
 
+/** `redactUrl` with the secrets of the request the URL belongs to. @internal */
+export const redactUrlFor = (url: string | URL, request?: HttpClientRequest.HttpClientRequest): string =>
+  redactUrl(url, request === undefined ? noSecrets : secretsOf(request))
+
 /** @internal */
 export const redactUrlWithParams = (
   url: string,

@@ -9,6 +9,7 @@ import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Attempt from "@sturdy/http/Attempt"
 import * as ClientResponseBase from "@sturdy/http/ClientResponse"
+import * as Redaction from "@sturdy/http/Redaction"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -1545,24 +1546,27 @@ const sendWithSpan = (
   const url = target.url
   const nameGenerator = Context.get(fiber.currentContext, Client.SpanNameGenerator)
   return Effect.useSpan(nameGenerator(request), { kind: "client", captureStackTrace: false }, (span) => {
+    // as Sturdy's own client span records them: @effect/platform's span (which this one replaces) records the URL
+    // verbatim, user info, tokens in the query and all, and the origin as `server.address`
+    const full = Redaction.redactUrl(url, request)
     span.attribute("http.request.method", request.method)
-    span.attribute("server.address", url.origin)
+    span.attribute("server.address", url.hostname)
     if (url.port !== "") {
       span.attribute("server.port", +url.port)
     }
-    span.attribute("url.full", url.toString())
-    span.attribute("url.path", url.pathname)
+    span.attribute("url.full", full)
+    span.attribute("url.path", Redaction.redactUrl(url.pathname, request))
     span.attribute("url.scheme", url.protocol.slice(0, -1))
-    const query = url.search.slice(1)
-    if (query !== "") {
-      span.attribute("url.query", query)
+    const queryAt = full.indexOf("?")
+    if (queryAt !== -1 && queryAt < full.length - 1) {
+      span.attribute("url.query", full.slice(queryAt + 1))
     }
     const bodySize = requestBodySize(request.body)
     if (bodySize !== undefined) span.attribute("http.request.body.size", bodySize)
     const redactedNames = fiber.getFiberRef(Headers.currentRedactedNames)
-    const requestHeaders = Headers.redact(request.headers, redactedNames)
+    const requestHeaders = redactHeaders(request.headers, redactedNames, request)
     for (const name in requestHeaders) {
-      span.attribute(`http.request.header.${name}`, String(requestHeaders[name]))
+      span.attribute(`http.request.header.${name}`, requestHeaders[name])
     }
     const sent = fiber.getFiberRef(Client.currentTracerPropagation)
       ? ClientRequest.setHeaders(request, TraceContext.toHeaders(span))
@@ -1571,9 +1575,9 @@ const sendWithSpan = (
       Effect.withParentSpan(span),
       Effect.tap((response) => {
         span.attribute("http.response.status_code", response.status)
-        const responseHeaders = Headers.redact(response.headers, redactedNames)
+        const responseHeaders = redactHeaders(response.headers, redactedNames, request)
         for (const name in responseHeaders) {
-          span.attribute(`http.response.header.${name}`, String(responseHeaders[name]))
+          span.attribute(`http.response.header.${name}`, responseHeaders[name])
         }
       })
     )
@@ -1592,6 +1596,21 @@ const requestBodySize = (body: ClientRequest.HttpClientRequest["body"]): number 
     : body._tag === "Raw" && body.body instanceof Uint8Array
     ? body.body.byteLength
     : undefined
+
+/**
+ * Headers as a span records them: the names @effect/platform redacts (`Headers.currentRedactedNames`), then
+ * Sturdy's rules (secret-looking names, URLs in `Location` and the like, the request's secret values anywhere).
+ */
+const redactHeaders = (
+  headers: Headers.Headers,
+  redactedNames: ReadonlyArray<string | RegExp>,
+  request: ClientRequest.HttpClientRequest
+): Record<string, string> => {
+  const platform = Headers.redact(headers, redactedNames)
+  const plain: Record<string, string> = {}
+  for (const name in platform) plain[name] = String(platform[name])
+  return Redaction.redactHeaders(plain, request)
+}
 
 type DispatchBody = Exclude<Undici.Dispatcher.DispatchOptions["body"], undefined>
 
