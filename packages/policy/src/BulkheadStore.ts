@@ -203,7 +203,9 @@ export const defaults: {
 
 /**
  * A store in this process's memory (leases on each request's `now`, so it works under `TestClock`). Bulkheads built
- * on one memory store share it as processes share Redis.
+ * on one memory store share it as processes share Redis. A key is forgotten when its last permit is given back, or,
+ * when its permits' leases all ended (their holders died), at the first acquisition or renewal of any key once a
+ * lease has passed: many short-lived keys (one per tenant) do not pile up.
  *
  * @example
  * ```ts

@@ -52,10 +52,29 @@ export const defaults = {
  */
 export const recheckMillis = 250
 
+// the number of keys a memory store holds, for the tests (no public API: `keysOfMemory`)
+const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
+
+/**
+ * How many keys a store of {@link makeMemory} holds entries for (`undefined` for any other store): for the tests.
+ * @internal
+ */
+export const keysOfMemory = (store: BS.BulkheadStore.Service): number | undefined => memoryKeys.get(store)?.()
+
 /** @internal */
 export const makeMemory = (): BS.BulkheadStore.Service => {
   // per key, the permits held and when each lease ends (the callers' Clock)
   const keys = new Map<string, Map<string, number>>()
+  // A key whose permits all ended without a release (their holders died) would stay until the key is used again:
+  // with many short-lived keys (one per tenant) that grows without bound. So an acquisition or a renewal sweeps
+  // every key once a lease has passed since the last sweep. A key still there at a sweep had an acquisition or a
+  // renewal within the last two leases, so each operation pays for at most two visits (amortised O(1)).
+  let sweepAt = Number.NEGATIVE_INFINITY
+  const sweep = (now: number, leaseMillis: number): void => {
+    if (now < sweepAt) return
+    sweepAt = now + leaseMillis
+    for (const key of keys.keys()) live(key, now)
+  }
   const live = (key: string, now: number): Map<string, number> | undefined => {
     const permits = keys.get(key)
     if (permits === undefined) return undefined
@@ -68,9 +87,10 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
     }
     return permits
   }
-  return {
+  const service: BS.BulkheadStore.Service = {
     acquire: (request) =>
       Effect.sync(() => {
+        sweep(request.now, request.leaseMillis)
         const permits = live(request.key, request.now)
         // the same permit again (an acquisition retried): it is already held
         if (permits?.has(request.permit) === true) return true
@@ -89,6 +109,7 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
       }),
     renew: (request) =>
       Effect.sync(() => {
+        sweep(request.now, request.leaseMillis)
         const permits = live(request.key, request.now)
         if (permits === undefined) return
         // a permit whose lease ran out is gone: renewing never brings it back
@@ -97,6 +118,8 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
         }
       })
   }
+  memoryKeys.set(service, () => keys.size)
+  return service
 }
 
 /** @internal */
