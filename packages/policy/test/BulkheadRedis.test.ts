@@ -17,9 +17,13 @@ import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 type Service = BulkheadStore.BulkheadStore.Service
 
 // one "process": its own connection on the shared server
-const storeOn = (redis: Pick<RedisServer, "host" | "port">, sync?: BulkheadStore.SyncOptions) =>
+const storeOn = (
+  redis: Pick<RedisServer, "host" | "port">,
+  sync?: BulkheadStore.SyncOptions,
+  options?: BulkheadRedis.RedisStoreOptions
+) =>
   Effect.flatMap(
-    Layer.build(BulkheadRedis.layerStore({ host: redis.host, port: redis.port, prefix: "test:", sync })),
+    Layer.build(BulkheadRedis.layerStore({ ...options, host: redis.host, port: redis.port, prefix: "test:", sync })),
     (context) => Effect.provide(BulkheadStore.BulkheadStore, context)
   )
 
@@ -33,6 +37,33 @@ const held = (redis: Pick<RedisServer, "host" | "port">, key: string) =>
     (client) => Effect.promise(() => client.zcard(`test:{${key}}:permits`)),
     (client) => Effect.sync(() => client.disconnect())
   )
+
+// a command of a client of our own (not one of the processes')
+const command = <A>(redis: Pick<RedisServer, "host" | "port">, run: (client: Redis) => Promise<A>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => new Redis({ host: redis.host, port: redis.port })),
+    (client) => Effect.promise(() => run(client)),
+    (client) => Effect.sync(() => client.disconnect())
+  )
+
+// how many connections are subscribed to the channel on which `key`'s releases are announced
+const subscribers = (redis: Pick<RedisServer, "host" | "port">, key: string) =>
+  Effect.map(
+    command(redis, (client) => client.pubsub("NUMSUB", `test:{${key}}:released`) as Promise<[string, number]>),
+    (reply) => Number(reply[1])
+  )
+
+// Waits (real time, a few milliseconds a step, 2 s at most) for a state of the server the processes reach through
+// their own connections; the test then asserts it. It is a wait for a condition, not a measure of time.
+const eventually = <A>(probe: Effect.Effect<A>, done: (a: A) => boolean) =>
+  Effect.gen(function*() {
+    let value = yield* probe
+    for (let i = 0; i < 200 && !done(value); i++) {
+      yield* Effect.sleep("10 millis")
+      value = yield* probe
+    }
+    return value
+  })
 
 const rejectionOf = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail"
@@ -174,6 +205,74 @@ describeWithRedis("BulkheadRedis", () => {
       // once per process and outage: a's, and b's if its release met the connection before it was back
       expect((yield* fallbacksOf("bulkhead")) - before).toBeLessThanOrEqual(2)
       yield* Deferred.succeed(gate2, undefined)
+    }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+  // Real time: the permits are on Redis's clock, which a TestClock cannot move. The waiting process polls every 5 s
+  // (jittered: its first poll is 2.5 s or more after it queued), so a call that runs within 1 s of the release was
+  // woken by the notice; a loopback round trip takes well under a millisecond, so 1 s leaves room for a loaded CI.
+  it.live("a permit given back by another process wakes a queued call at once (pub/sub), not at its next poll", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1 }))
+      const b = yield* Effect.flatMap(
+        storeOn(redis, { pollInterval: "5 seconds" }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1, maxQueued: 2 })
+      )
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* holding(a, gate)
+      expect(yield* eventually(held(redis, "api"), (n) => n === 1)).toBe(1)
+      // nobody waits yet: no subscription
+      expect(yield* subscribers(redis, "api")).toBe(0)
+      const waiter = yield* Effect.fork(b.run(Effect.sync(() => Date.now())))
+      // b subscribes (its second connection) while its call waits
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      const released = Date.now()
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holder)
+      const ranAt = yield* Fiber.join(waiter)
+      expect(ranAt - released).toBeLessThan(1_000)
+      // nobody of b waits any more: the subscription is dropped
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 0)).toBe(0)
+
+      // and when the waiting call leaves otherwise (interrupted), too
+      const gate2 = yield* Deferred.make<void>()
+      const holder2 = yield* holding(a, gate2)
+      expect(yield* eventually(held(redis, "api"), (n) => n === 1)).toBe(1)
+      const queued = yield* Effect.fork(b.run(Effect.void))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      yield* Fiber.interrupt(queued)
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 0)).toBe(0)
+      yield* Deferred.succeed(gate2, undefined)
+      yield* Fiber.join(holder2)
+    }).pipe(Effect.scoped))
+
+  it.live("the subscriber connection killed: a queued call still gets the permit by polling, reported once", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const a = yield* Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1 }))
+      // b's connections do not reconnect: once killed, its subscriber stays down and only the poll (every 200 ms,
+      // jittered: 100 to 300 ms) can find the permit
+      const b = yield* Effect.flatMap(
+        storeOn(redis, { pollInterval: "200 millis" }, { retryStrategy: () => null }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1, maxWait: "10 seconds" })
+      )
+      const gate = yield* Deferred.make<void>()
+      const holder = yield* holding(a, gate)
+      expect(yield* eventually(held(redis, "api"), (n) => n === 1)).toBe(1)
+      const waiter = yield* Effect.fork(b.run(Effect.succeed("ran")))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      yield* command(redis, (client) => client.client("KILL", "TYPE", "pubsub"))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 0)).toBe(0)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holder)
+      // no notice reaches b; its poll does (well within the 1 s the fiber is given)
+      const ran = yield* Fiber.join(waiter).pipe(Effect.timeout("1 second"))
+      expect(ran).toBe("ran")
+      expect(logs.filter((line) => line.includes("release notifications unavailable"))).toHaveLength(1)
+      expect(yield* held(redis, "api")).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
 })
