@@ -275,4 +275,64 @@ describeWithRedis("BulkheadRedis", () => {
       expect(yield* held(redis, "api")).toBe(0)
     }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+
+  // Real time, as above: the waiting process's first poll comes 2.5 s or more after it queued.
+  it.live("expired leases dropped by another process's acquisition, leaving a permit free, wake a queued call", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const dead = yield* storeOn(redis)
+      // two processes took both permits with a 300 ms lease and died
+      for (const permit of ["dead-1", "dead-2"]) {
+        expect(yield* dead.acquire({ key: "api", permit, limit: 2, leaseMillis: 300, now: 0 })).toBe(true)
+      }
+      const b = yield* Effect.flatMap(
+        storeOn(redis, { pollInterval: "5 seconds" }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 2, maxQueued: 1 })
+      )
+      const waiter = yield* Effect.fork(b.run(Effect.sync(() => Date.now())))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      // a third process asks once both leases have ended on Redis's clock (300 ms after they were taken; asked
+      // earlier, between their two ends, it would drop one and take its place: nothing free, nothing announced); its
+      // acquisition drops them and keeps one permit, and no release of it follows, so only the acquisition can have
+      // told b
+      const other = yield* storeOn(redis)
+      yield* Effect.sleep("500 millis")
+      const granted = yield* other.acquire({ key: "api", permit: "c", limit: 2, leaseMillis: 60_000, now: 0 })
+      const grantedAt = Date.now()
+      expect(granted).toBe(true)
+      const ranAt = yield* Fiber.join(waiter)
+      expect(ranAt - grantedAt).toBeLessThan(1_000)
+    }).pipe(Effect.scoped))
+
+  it.live("redis-server restarted: the subscriber warns once, subscribes again to the watched channel, and wakes", () => {
+    const logs: Array<string> = []
+    const logger = Logger.make(({ message }) => logs.push(String(message)))
+    return Effect.gen(function*() {
+      const port = yield* freePort
+      let stop = yield* Effect.orDie(redisServerOn(port))
+      yield* Effect.addFinalizer(() => Effect.suspend(() => stop))
+      const redis = { host: "127.0.0.1", port }
+      const dead = yield* storeOn(redis)
+      expect(yield* dead.acquire({ key: "api", permit: "dead", limit: 1, leaseMillis: 60_000, now: 0 })).toBe(true)
+      // a poll every 10 s (the first 5 s or more after queuing): within this test only a notice wakes the call
+      const b = yield* Effect.flatMap(
+        storeOn(redis, { pollInterval: "10 seconds" }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1 })
+      )
+      const waiter = yield* Effect.fork(b.run(Effect.sync(() => Date.now())))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      yield* stop
+      // the subscriber meets the outage on each of its reconnection attempts: one warning
+      yield* eventually(Effect.sync(() => logs.length), (n) => n > 0)
+      yield* Effect.sleep("300 millis")
+      stop = yield* Effect.orDie(redisServerOn(port))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      expect(logs.filter((line) => line.includes("release notifications unavailable"))).toHaveLength(1)
+      // the fresh server holds no permit; a notice on the channel sends b to ask at once
+      const sentAt = Date.now()
+      yield* command(redis, (client) => client.publish("test:{api}:released", ""))
+      const ranAt = yield* Fiber.join(waiter)
+      expect(ranAt - sentAt).toBeLessThan(1_000)
+    }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
 })
