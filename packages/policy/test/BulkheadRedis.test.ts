@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import { describeWithRedis, freePort, type RedisServer, redisServerOn, startRedisServer } from "./utils/redis.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
@@ -335,4 +336,33 @@ describeWithRedis("BulkheadRedis", () => {
       expect(ranAt - sentAt).toBeLessThan(1_000)
     }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+
+  it.live("the subscriber connection is opened on the first wait and closed with the layer", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      // the server's connections, the probe's own included
+      const clients = Effect.map(
+        command(redis, (client) => client.call("CLIENT", "LIST") as Promise<string>),
+        (list) => list.split("\n").filter((line) => line.trim() !== "").length
+      )
+      const dead = yield* storeOn(redis)
+      expect(yield* dead.acquire({ key: "api", permit: "dead", limit: 1, leaseMillis: 60_000, now: 0 })).toBe(true)
+      const layerScope = yield* Scope.make()
+      const b = yield* Effect.flatMap(
+        storeOn(redis, { pollInterval: "5 seconds" }),
+        (store) => bulkheadOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1 })
+      ).pipe(Scope.extend(layerScope))
+      // no call has waited yet: no second connection (the probe, dead's and b's)
+      expect(yield* b.snapshot).toEqual({ active: 0, queued: 0 })
+      expect(yield* clients).toBe(3)
+      const queued = yield* Effect.fork(b.run(Effect.void))
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
+      expect(yield* clients).toBe(4)
+      yield* Fiber.interrupt(queued)
+      // unsubscribed, the connection stays for the next wait, until the layer closes (with b's first connection)
+      expect(yield* eventually(subscribers(redis, "api"), (n) => n === 0)).toBe(0)
+      expect(yield* clients).toBe(4)
+      yield* Scope.close(layerScope, Exit.void)
+      expect(yield* eventually(clients, (n) => n === 2)).toBe(2)
+    }).pipe(Effect.scoped))
 })
