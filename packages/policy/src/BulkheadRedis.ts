@@ -10,6 +10,16 @@
  * connection sends nothing while it is down (no offline queue); calls then go to each process's local bulkhead and
  * sharing resumes when Redis answers again (see `BulkheadStore`).
  *
+ * A release that gave a permit back, and a script that dropped expired leases leaving a permit free, `PUBLISH` on
+ * `<prefix>{<key>}:released`. A process with a call waiting on a key subscribes to its channel and asks for a permit
+ * at once on a message, instead of at its next `pollInterval`. The subscriptions are on a second connection of the
+ * layer (a subscribed connection runs no other command), with the same options, opened when a call first waits and
+ * closed with the layer; a channel is unsubscribed when no call of the process waits on its key any more. Pub/sub is
+ * at most once, so the poll stays as it was. A subscriber that fails (refused, killed, disconnected) fails no call:
+ * calls wait by polling, one warning is logged until it is subscribed again, and on reconnection it subscribes to the
+ * channels still watched. It is not counted as a store outage (`sturdy_shared_state_degraded`), since the store
+ * itself still answers.
+ *
  * @since 0.2.0
  */
 import type * as Layer from "effect/Layer"

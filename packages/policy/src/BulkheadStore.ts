@@ -9,7 +9,7 @@
  * | --------------- | -------- | ------------------------------------------------------------------------------ |
  * | `maxConcurrent`, `maxQueued`, `maxWait`, `key` | as `Bulkhead` | `maxConcurrent` for the fleet; the queue per process |
  * | `lease`         | `10 s`   | a permit of a process that died comes back after this                          |
- * | `pollInterval`  | `50 ms`  | how often (jittered ±50%) the first queued call of a process asks again        |
+ * | `pollInterval`  | `50 ms`  | the first queued call asks again (±50%); kept when Redis wakes it on releases  |
  * | `timeout`       | `100 ms` | the longest a call waits on the store before deciding locally                  |
  *
  * Consistency:
@@ -23,11 +23,14 @@
  * - Waiting: `maxQueued` and `maxWait` are each process's (its queue, `BulkheadRejected` "Full" beyond it,
  *   "Timeout" after `maxWait` or at an established deadline, as `Bulkhead`). Only the first queued call of a
  *   process asks the store again, every `pollInterval` (jittered on Effect's `Random`, so processes do not ask in
- *   step), and at once when a call of its own process gives a permit back; when it is granted, the next in line
- *   asks at once. Within a process the queue is first in first out, and a newcomer asks the store only when nobody
- *   of its process waits. Across processes there is no order: a permit given back goes to whichever process asks
- *   first (a process whose own call released it asks at once, the others at their next poll), so a process that
- *   releases often wins more often; no caller waits longer than its `maxWait`.
+ *   step), at once when a call of its own process gives a permit back, and, on a store with `watch` (Redis's, by
+ *   pub/sub), at once when a call of another process gives one back; when it is granted, the next in line asks at
+ *   once. A process watches a key only while a call of it waits on the key. A notice is at most once (a lost one, or
+ *   a lease that ran out, which nobody announces, is found by the poll), so the poll keeps its interval while
+ *   watching: `pollInterval` bounds the wait for a permit that came free unannounced. Within a process the queue is
+ *   first in first out, and a newcomer asks the store only when nobody of its process waits. Across processes there
+ *   is no order: a permit given back goes to whichever process asks first (every process with a waiting call asks
+ *   on the notice), so a process that releases often wins more often; no caller waits longer than its `maxWait`.
  * - When the store fails or takes longer than `timeout`, the call is decided by a local bulkhead with the same
  *   options (fail-open to local, never failing a call because of the store): the outage is reported once (the metric
  *   `sturdy_shared_state_fallbacks_total{component="bulkhead"}`, the gauge `sturdy_shared_state_degraded` and a
@@ -50,6 +53,7 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type * as Bulkhead from "./Bulkhead.js"
 import * as internal from "./internal/bulkheadStore.js"
 
@@ -132,6 +136,14 @@ export declare namespace BulkheadStore {
     readonly renew: (request: RenewRequest) => Effect.Effect<void, BulkheadStoreError>
     /** Defaults for the bulkheads built on this store, `Policy`'s included (their own options win). */
     readonly sync?: SyncOptions | undefined
+    /**
+     * Optional (Redis's store has it, the memory store needs none): while the scope is open, calls `onRelease` when
+     * a permit of `key` may have come free anywhere in the fleet, with the name of the permit given back (`""` when
+     * expired leases were dropped). A notice may be lost, so the bulkheads keep polling; it never fails a call.
+     */
+    readonly watch?:
+      | ((key: string, onRelease: (permit: string) => void) => Effect.Effect<void, never, Scope.Scope>)
+      | undefined
   }
 }
 
@@ -203,7 +215,9 @@ export const defaults: {
 
 /**
  * A store in this process's memory (leases on each request's `now`, so it works under `TestClock`). Bulkheads built
- * on one memory store share it as processes share Redis.
+ * on one memory store share it as processes share Redis. A key is forgotten when its last permit is given back, or,
+ * when its permits' leases all ended (their holders died), at the first acquisition or renewal of any key once a
+ * lease has passed: many short-lived keys (one per tenant) do not pile up.
  *
  * @example
  * ```ts

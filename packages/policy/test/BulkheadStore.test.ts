@@ -8,6 +8,7 @@ import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
+import { keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { holdPermit } from "./utils/holdPermit.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
@@ -161,6 +162,46 @@ describe("BulkheadStore", () => {
       yield* holder.release
       expect(yield* b.run(Effect.succeed("ran"))).toBe("ran")
     }))
+
+  it.effect(
+    "the memory store forgets a key whose permits all ended: 10,000 keys used once leave no entry",
+    () =>
+      Effect.gen(function*() {
+        const store = BulkheadStore.makeMemory()
+        // per-tenant keys, each used once by a call that ended normally (a bulkhead each for 100 of them, the
+        // acquisition and release a call makes for the rest): nothing stays
+        for (let i = 0; i < 100; i++) {
+          const tenant = yield* processOn(store, { key: `tenant-${i}`, maxConcurrent: 2 })
+          yield* tenant.run(Effect.void)
+        }
+        for (let i = 100; i < 10_000; i++) {
+          const now = yield* TestClock.currentTimeMillis
+          yield* store.acquire({ key: `tenant-${i}`, permit: "p", limit: 2, leaseMillis: 10_000, now })
+          yield* store.release(`tenant-${i}`, "p")
+        }
+        expect(keysOfMemory(store)).toBe(0)
+        // and each taken once by a process that died holding it (no release, no renewal)
+        for (let i = 0; i < 10_000; i++) {
+          const now = yield* TestClock.currentTimeMillis
+          yield* store.acquire({ key: `dead-${i}`, permit: "p", limit: 1, leaseMillis: 10_000, now })
+          if (i % 1_000 === 999) yield* TestClock.adjust("1 millis")
+        }
+        expect(keysOfMemory(store)).toBe(10_000)
+        // once their leases have ended, the next acquisition of any key (one call here) drops them all
+        yield* TestClock.adjust("10 seconds")
+        const other = yield* processOn(store, { key: "other", maxConcurrent: 1 })
+        yield* other.run(Effect.void)
+        expect(keysOfMemory(store)).toBe(0)
+        // a key with a live permit is kept
+        expect(yield* store.acquire({ key: "kept", permit: "p", limit: 1, leaseMillis: 60_000, now: 20_000 })).toBe(
+          true
+        )
+        yield* TestClock.adjust("20 seconds")
+        yield* other.run(Effect.void)
+        expect(keysOfMemory(store)).toBe(1)
+      }),
+    { timeout: 60_000 }
+  )
 
   it.effect("an interrupted call gives its permit back, running or queued", () =>
     Effect.gen(function*() {

@@ -2,12 +2,14 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import type * as B from "../Bulkhead.js"
 import type * as BS from "../BulkheadStore.js"
 import * as bulkhead from "./bulkhead.js"
@@ -52,10 +54,29 @@ export const defaults = {
  */
 export const recheckMillis = 250
 
+// the number of keys a memory store holds, for the tests (no public API: `keysOfMemory`)
+const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
+
+/**
+ * How many keys a store of {@link makeMemory} holds entries for (`undefined` for any other store): for the tests.
+ * @internal
+ */
+export const keysOfMemory = (store: BS.BulkheadStore.Service): number | undefined => memoryKeys.get(store)?.()
+
 /** @internal */
 export const makeMemory = (): BS.BulkheadStore.Service => {
   // per key, the permits held and when each lease ends (the callers' Clock)
   const keys = new Map<string, Map<string, number>>()
+  // A key whose permits all ended without a release (their holders died) would stay until the key is used again:
+  // with many short-lived keys (one per tenant) that grows without bound. So an acquisition or a renewal sweeps
+  // every key once a lease has passed since the last sweep. A key still there at a sweep had an acquisition or a
+  // renewal within the last two leases, so each operation pays for at most two visits (amortised O(1)).
+  let sweepAt = Number.NEGATIVE_INFINITY
+  const sweep = (now: number, leaseMillis: number): void => {
+    if (now < sweepAt) return
+    sweepAt = now + leaseMillis
+    for (const key of keys.keys()) live(key, now)
+  }
   const live = (key: string, now: number): Map<string, number> | undefined => {
     const permits = keys.get(key)
     if (permits === undefined) return undefined
@@ -68,9 +89,10 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
     }
     return permits
   }
-  return {
+  const service: BS.BulkheadStore.Service = {
     acquire: (request) =>
       Effect.sync(() => {
+        sweep(request.now, request.leaseMillis)
         const permits = live(request.key, request.now)
         // the same permit again (an acquisition retried): it is already held
         if (permits?.has(request.permit) === true) return true
@@ -89,6 +111,7 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
       }),
     renew: (request) =>
       Effect.sync(() => {
+        sweep(request.now, request.leaseMillis)
         const permits = live(request.key, request.now)
         if (permits === undefined) return
         // a permit whose lease ran out is gone: renewing never brings it back
@@ -97,6 +120,8 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
         }
       })
   }
+  memoryKeys.set(service, () => keys.size)
+  return service
 }
 
 /** @internal */
@@ -229,6 +254,34 @@ const unsafeMakeShared = (
     if (first.wake !== undefined) Deferred.unsafeDone(first.wake, Effect.void)
   }
 
+  // While a call of this process waits, a store that can tell (Redis's pub/sub) wakes the first of them when a permit
+  // of the key is given back anywhere in the fleet; the poll stays, for the notices that never come. A notice of
+  // this bulkhead's own release is ignored: `releaseFleet` has woken it already.
+  let watching: Scope.CloseableScope | undefined
+  const own = `${id}:`
+  const onFleetRelease = (permit: string): void => {
+    if (!permit.startsWith(own)) wakeFirst()
+  }
+  const watch = store.watch
+  const watchOn: Effect.Effect<void> = watch === undefined ?
+    Effect.void :
+    Effect.suspend(() =>
+      watching !== undefined ? Effect.void : Effect.flatMap(Scope.make(), (scope) =>
+        Effect.suspend(() => {
+          // another call started watching meanwhile, or nobody waits any more
+          if (watching !== undefined || waiters.length === 0) return Scope.close(scope, Exit.void)
+          watching = scope
+          return Scope.extend(watch(key, onFleetRelease), scope)
+        }))
+    )
+  // nobody of this process waits on the key: no subscription stays behind
+  const watchOff: Effect.Effect<void> = Effect.suspend(() => {
+    const scope = watching
+    if (scope === undefined || waiters.length > 0) return Effect.void
+    watching = undefined
+    return Scope.close(scope, Exit.void)
+  })
+
   // Gives the permit back to the fleet on every way out of the call. Its slot here is freed whatever the store
   // answers: a release that fails leaves the permit to expire with its lease (no renewal keeps it).
   const releaseFleet = (permit: string): Effect.Effect<void> =>
@@ -318,12 +371,12 @@ const unsafeMakeShared = (
         const until = now + Math.max(0, Math.ceil(Math.min(maxWaitMillis, left)))
         const waiter: Waiter = { wake: undefined, woken: false }
         waiters.push(waiter)
-        return waitFor(waiter, permit, until).pipe(
+        return Effect.zipRight(watchOn, waitFor(waiter, permit, until)).pipe(
           Effect.onExit((exit) =>
             Effect.suspend(() => {
               leave(waiter)
               // interrupted (or timed out) while an acquisition may have been under way: give the permit back
-              return exit._tag === "Failure" ? forget(permit) : Effect.void
+              return Effect.zipRight(watchOff, exit._tag === "Failure" ? forget(permit) : Effect.void)
             })
           )
         )
