@@ -28,8 +28,12 @@ const storeOn = (
     (context) => Effect.provide(BulkheadStore.BulkheadStore, context)
   )
 
+// the store's `timeout` is 2 s unless a test sets it: at the default 100 ms a loaded CI machine can make a Redis
+// round trip late, and the call then goes to the local bulkhead, which these tests do not look for
 const bulkheadOn = (store: Service, options: Bulkhead.Options & BulkheadStore.SyncOptions) =>
-  BulkheadStore.make(options).pipe(Effect.provideService(BulkheadStore.BulkheadStore, store))
+  BulkheadStore.make({ timeout: "2 seconds", ...options }).pipe(
+    Effect.provideService(BulkheadStore.BulkheadStore, store)
+  )
 
 // the permits Redis holds for `key` (expired or not)
 const held = (redis: Pick<RedisServer, "host" | "port">, key: string) =>
