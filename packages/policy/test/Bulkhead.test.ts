@@ -283,6 +283,28 @@ describe("Bulkhead: queued calls and deadlines", () => {
     }))
 })
 
+describe("Bulkhead: nothing stays behind", () => {
+  // A fiber inherits its parent's interruptibility: the `maxWait` timer, forked in the call's mask, ignored the
+  // interruption meant to stop it when the call got its permit, and ran to its end
+  it.effect("a queued call's maxWait timer stops when the call gets its permit", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* Bulkhead.make({ maxConcurrent: 1, maxQueued: 10, maxWait: "1 hour" })
+      const before = (yield* Fiber.roots).length
+      const holder = yield* Effect.fork(bulkhead.run(Effect.sleep("1 second")))
+      yield* TestClock.adjust("10 millis")
+      const queued = yield* Effect.forEach(
+        Array.from({ length: 5 }, () => bulkhead.run(Effect.void)),
+        (call) => Effect.fork(call)
+      )
+      yield* TestClock.adjust("10 millis")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(holder)
+      yield* Fiber.joinAll(queued)
+      yield* Effect.yieldNow()
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+})
+
 describe("Bulkhead: options of the wrong type", () => {
   it.effect("a key that is no string is refused when made, not a ParseError of the first rejection", () =>
     Effect.gen(function*() {

@@ -163,6 +163,26 @@ describe("BulkheadStore", () => {
       expect(yield* b.run(Effect.succeed("ran"))).toBe("ran")
     }))
 
+  // A fiber inherits its parent's interruptibility: a renewal loop forked inside the call's mask ignored the
+  // interruption meant to stop it, so every call left a daemon fiber waking every `lease / 3` for ever
+  it.effect("a call's renewal loop and its queued wait's timer stop with it: no fiber stays behind", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const bulkhead = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1 })
+      const before = (yield* Fiber.roots).length
+      for (let i = 0; i < 50; i++) yield* bulkhead.run(Effect.void)
+      // a queued call: its poll timer is stopped when it gets the permit
+      const holder = yield* Effect.fork(bulkhead.run(Effect.sleep("1 second")))
+      yield* TestClock.adjust("10 millis")
+      const queued = yield* Effect.fork(bulkhead.run(Effect.void))
+      yield* TestClock.adjust("10 millis")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(holder)
+      yield* Fiber.join(queued)
+      yield* Effect.yieldNow()
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect(
     "the memory store forgets a key whose permits all ended: 10,000 keys used once leave no entry",
     () =>

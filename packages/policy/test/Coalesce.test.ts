@@ -181,6 +181,23 @@ describe("Coalesce", () => {
       expect(upstream.runs()).toBe(1)
     }))
 
+  // a fiber inherits its parent's interruptibility: the deadline's timer, forked in the call's mask, ignored the
+  // interruption meant to stop it when the value came first, and ran to the deadline
+  it.effect("under an established deadline, a wait that ends first leaves no timer behind", () =>
+    Effect.gen(function*() {
+      const group = yield* Coalesce.make()
+      const upstream = makeUpstream(Effect.succeed("value"), "1 second")
+      const before = (yield* Fiber.roots).length
+      const calls = yield* Effect.forEach(
+        [1, 2, 3],
+        () => Effect.fork(Coalesce.run(upstream.call, group, "k").pipe(Deadline.establish("1 hour")))
+      )
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.joinAll(calls).pipe(Effect.as("joined"))).toBe("joined")
+      yield* Effect.yieldNow()
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect("under an established deadline, the wait bounds itself and fails with DeadlineExceeded alone", () =>
     Effect.gen(function*() {
       const group = yield* Coalesce.make()

@@ -126,6 +126,22 @@ describe("Hedge", () => {
       expect(upstream.log).toHaveLength(1)
     }))
 
+  // the hedge timer is stopped when the primary answers first, even inside a caller's mask (a fiber inherits its
+  // parent's interruptibility, and an uninterruptible timer ignores the interruption meant to stop it)
+  it.effect("a primary that answers before the delay leaves no timer behind, masked or not", () =>
+    Effect.gen(function*() {
+      const before = (yield* Fiber.roots).length
+      for (const masked of [false, true]) {
+        const upstream = makeUpstream([{ latency: "30 millis" }])
+        const hedged = upstream.call.pipe(Hedge.hedge({ delay: "1 hour" }))
+        const fiber = yield* Effect.fork(masked ? Effect.uninterruptible(hedged) : hedged)
+        yield* TestClock.adjust("30 millis")
+        expect(yield* Fiber.join(fiber)).toBe("answer 0")
+      }
+      yield* Effect.yieldNow()
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect("the primary still wins when it answers before the hedge", () =>
     Effect.gen(function*() {
       const upstream = makeUpstream([{ latency: "150 millis" }, { latency: "1 second" }])

@@ -8,7 +8,7 @@ import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
 import { checkOptions } from "./options.js"
-import { timerDuration } from "./timer.js"
+import { forkDaemonInterruptible, timerDuration } from "./timer.js"
 
 /** @internal */
 export class BulkheadRejected
@@ -162,7 +162,9 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
           }
           // the timer is stopped on every way out, even an interruption right after it started
           return Effect.acquireUseRelease(
-            Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.sync(() => expire(waiter)))),
+            forkDaemonInterruptible(
+              Effect.zipRight(Effect.sleep(Duration.millis(wait)), Effect.sync(() => expire(waiter)))
+            ),
             () => waitFor(waiter),
             (timer) => Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id))
           )

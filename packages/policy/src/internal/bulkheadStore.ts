@@ -16,7 +16,7 @@ import * as bulkhead from "./bulkhead.js"
 import * as deadline from "./deadline.js"
 import { checkOptions } from "./options.js"
 import { makeHealth } from "./sharedState.js"
-import { maxTimerMillis, optionDuration } from "./timer.js"
+import { forkDaemonInterruptible, maxTimerMillis, optionDuration } from "./timer.js"
 
 /** @internal */
 export class BulkheadStore extends Context.Tag("@sturdy/policy/BulkheadStore")<
@@ -232,7 +232,7 @@ const unsafeMakeShared = (
   const startRenewal: Effect.Effect<void> = Effect.suspend(() => {
     if (renewal !== undefined || starting) return Effect.void
     starting = true
-    return Effect.flatMap(Effect.forkDaemon(renewLoop), (fiber) => {
+    return Effect.flatMap(forkDaemonInterruptible(renewLoop), (fiber) => {
       starting = false
       renewal = fiber
       return held.size === 0 ? stopRenewal : Effect.void
@@ -317,7 +317,9 @@ const unsafeMakeShared = (
       if (!Number.isFinite(millis)) return Effect.zipRight(Deferred.await(wake), woken)
       return Effect.zipRight(
         Effect.acquireUseRelease(
-          Effect.forkDaemon(Effect.zipRight(Effect.sleep(Duration.millis(millis)), Deferred.succeed(wake, undefined))),
+          forkDaemonInterruptible(
+            Effect.zipRight(Effect.sleep(Duration.millis(millis)), Deferred.succeed(wake, undefined))
+          ),
           () => Deferred.await(wake),
           (timer) => Effect.fiberIdWith((id) => Fiber.interruptAsFork(timer, id))
         ),

@@ -9,6 +9,7 @@ import { dual } from "effect/Function"
 import type * as C from "../Coalesce.js"
 import * as deadline from "./deadline.js"
 import { checkOptions } from "./options.js"
+import { forkDaemonInterruptible } from "./timer.js"
 
 /** A caller waiting for a run: resumed by the run's end, or by its own established deadline passing. */
 interface Waiter {
@@ -125,7 +126,7 @@ export const unsafeMake = (options?: C.Options): C.Coalesce => {
         // fires even when the caller's wait cannot be interrupted
         const bounded: Effect.Effect<A, E | deadline.DeadlineExceeded> = Number.isFinite(left)
           ? Effect.flatMap(
-            Effect.forkDaemon(
+            forkDaemonInterruptible(
               Effect.zipRight(Effect.sleep(Duration.millis(left)), Effect.sync(() => expire(shared, waiter, late)))
             ),
             (timer) => Effect.ensuring(waiting, Effect.sync(() => timer.unsafeInterruptAsFork(id)))

@@ -17,7 +17,13 @@ import { RetryBudget } from "../RetryBudget.js"
 import * as deadline from "./deadline.js"
 import { checkOptions } from "./options.js"
 import { isPolicyRejection } from "./rejection.js"
-import { checkNonNegative, checkTimer, currentMonotonicMillis, optionDuration } from "./timer.js"
+import {
+  checkNonNegative,
+  checkTimer,
+  currentMonotonicMillis,
+  forkDaemonInterruptible,
+  optionDuration
+} from "./timer.js"
 
 /** @internal */
 export const PercentileTypeId: unique symbol = Symbol.for("@sturdy/policy/Hedge/Percentile")
@@ -333,7 +339,7 @@ const hedgeImpl = <A, E, R, R2>(
                   timerFired = true
                   Deferred.unsafeDone(signal, Exit.void)
                 })),
-                Effect.forkDaemon,
+                forkDaemonInterruptible,
                 Effect.map((fiber) => {
                   timer = fiber
                 })

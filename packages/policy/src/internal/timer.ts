@@ -1,6 +1,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 
 // a reading this close under a whole millisecond is that millisecond (see monotonicMillis)
@@ -26,6 +27,15 @@ export const monotonicMillis = (clock: Clock.Clock): number =>
 export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((clock) =>
   Effect.sync(() => monotonicMillis(clock))
 )
+
+/**
+ * @internal Forks `self` (a timer, a loop) as a daemon that an interruption stops whatever the caller's mask: a fiber
+ * inherits its parent's interruptibility, so one forked inside `uninterruptibleMask` or an `acquire` would ignore the
+ * interruption meant to stop it and run to its end (a loop for ever).
+ */
+export const forkDaemonInterruptible = <A, E, R>(
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> => Effect.forkDaemon(Effect.interruptible(self))
 
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
