@@ -7,8 +7,8 @@ import * as HttpCacheRedis from "@sturdy/http/HttpCacheRedis"
 import { TestTracer } from "@sturdy/testing"
 import { Clock, Effect, Exit, HashMap, Logger, Option, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
+import { describeWithRedis, startRedisServer } from "../../policy/test/utils/redis.js"
 import { fakeClient, systemError } from "./utils/fakeTransport.js"
-import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 
 const URL_A = "http://origin.test/a"
 
