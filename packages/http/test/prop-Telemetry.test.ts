@@ -18,7 +18,8 @@
 //   `error.type`: the status, else the failure's tag, `_OTHER` for a defect; `sturdy.failure_tag`, `sturdy.outcome`,
 //   `sturdy.attempts`, `sturdy.breaker_state` `open` on a call the breaker rejected), the attempt attributes
 //   (`sturdy.attempt`, `sturdy.hedge_index`, `http.request.resend_count`, `sturdy.delay_ms`/`sturdy.delay_reason`
-//   of the wait before it, `sturdy.breaker_state` `closed`/`half_open` once the tracked breaker reported a state), the
+//   of the wait before it, `sturdy.breaker_state` `closed`/`half_open` once the tracked breaker reported a state,
+//   `http.request.body.size` and, for a response read whole, `http.response.body.size`), the
 //   call span's `retry`/`retry.stop` events (`retry.attempt`, `retry.delay_ms`, `retry.reason`), and every span's
 //   start and end time (TestClock nanoseconds) and exit.
 // The rules the model plays are Policy's "Rules" (GET, PUT and DELETE in any case repeat; POST and unknown methods do
@@ -673,6 +674,9 @@ const check = (s: Scenario, observed: Effect.Effect.Success<ReturnType<typeof pl
         ...ending(attempt.outcome, attempt.failureTag, attempt.status, attempt.errorType),
         "sturdy.attempt": attempt.number,
         "sturdy.hedge_index": 0,
+        // the body sizes: no request here has a body; a response read whole is `{"ok":true}` or an empty error body
+        "http.request.body.size": 0,
+        ...(attempt.status === undefined ? {} : { "http.response.body.size": attempt.status === 200 ? 11 : 0 }),
         ...(attempt.number > 1 ? { "http.request.resend_count": attempt.number - 1 } : {}),
         ...(attempt.delay === undefined ? {} : { "sturdy.delay_ms": attempt.delay, "sturdy.delay_reason": "backoff" }),
         ...(attempt.breakerState === undefined ? {} : { "sturdy.breaker_state": attempt.breakerState })
