@@ -291,6 +291,23 @@ describe("BulkheadStore", () => {
       expect(yield* Fiber.join(fiber)).toBe("ran")
     }))
 
+  // the permit of an acquisition that timed out is given back in the background, bounded by `timeout`: forked inside
+  // the call's mask, that release inherited it, the timeout could not interrupt it, and a store that never answers
+  // kept one fiber per call for ever
+  it.effect("a store that never answers keeps no fiber of a call once its timeout has passed", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
+      state.hang = true
+      const before = (yield* Fiber.roots).length
+      const fiber = yield* Effect.fork(a.run(Effect.succeed("ran")))
+      yield* TestClock.adjust("100 millis")
+      expect(yield* Fiber.join(fiber)).toBe("ran")
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect("a release the store refuses still frees the permit here; the store's copy ends with its lease", () =>
     Effect.gen(function*() {
       const { memory, state, store } = switchable()
