@@ -137,6 +137,20 @@ describe("Attempt", () => {
       expect(failure._tag === "Timeout" && failure.phase).toBe("BodyRead")
     }))
 
+  // the read is interruptible even under the caller's mask (an attempt made in an `acquireRelease`'s `acquire`):
+  // a read that inherited the mask ignored the timeout's interruption, and the attempt waited for the body for ever
+  it.effect("a body that stalls fails with a BodyRead timeout inside an uninterruptible region too", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
+      const fiber = yield* Effect.fork(Effect.uninterruptible(
+        failureOf(Attempt.json(client, request, User, { bodyTimeout: "500 millis" }))
+      ))
+      yield* TestClock.adjust("500 millis")
+      const failure = yield* Fiber.poll(fiber)
+      expect(Option.map(failure, Exit.map((failure) => failure._tag === "Timeout" && failure.phase)))
+        .toEqual(Option.some(Exit.succeed("BodyRead")))
+    }))
+
   it.effect("maps transport causes to connection reasons", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [unknown, HttpFailure.ConnectionError["reason"]]> = [
