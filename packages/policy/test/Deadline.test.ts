@@ -639,3 +639,22 @@ describe("Deadline.headOnly", () => {
       expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
     }))
 })
+
+describe("Deadline: disconnected inside a caller's mask", () => {
+  // the disconnected `self` and the wait for it inherited the caller's mask: the limit's interruption was ignored, so
+  // the limit never failed and `self` ran on for ever
+  it.effect("a disconnected attempt timeout fails on time inside an uninterruptible region, and leaves nothing", () =>
+    Effect.gen(function*() {
+      const before = (yield* Fiber.roots).length
+      const fiber = yield* Effect.fork(
+        Effect.uninterruptible(
+          Effect.flip(Effect.never.pipe(Deadline.attemptTimeout("1 second", { disconnect: true })))
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.poll(fiber)
+      expect(Option.map(failure, Exit.map((e) => e._tag))).toEqual(Option.some(Exit.succeed("DeadlineExceeded")))
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+})

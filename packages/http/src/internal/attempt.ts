@@ -1086,7 +1086,9 @@ const withAttemptTimeout = <A, R>(
   timeout === undefined ?
     effect :
     withSendProgress((tracked, unsent) =>
-      Effect.timeoutFail(Effect.disconnect(tracked(effect)), {
+      // interruptible even under the caller's mask (it runs in the timeout's own fiber, so only the timeout
+      // interrupts it): inheriting the mask, the attempt ignored the timeout and waited for the response for ever
+      Effect.timeoutFail(Effect.interruptible(Effect.disconnect(tracked(effect))), {
         duration: timeout,
         onTimeout: () => timeoutOf(request, "Attempt", Duration.decode(timeout), unsent())
       })
