@@ -784,7 +784,9 @@ const tokenWithinDeadline = <E>(
     return Effect.flatMap(Deadline.remaining, (left) => {
       if (Option.isNone(left)) return source.get
       const millis = Math.max(0, Duration.toMillis(left.value) - 1)
-      return Effect.timeoutFail(source.get, {
+      // interruptible even under the caller's mask (in the timeout's own fiber, so only the bound interrupts it):
+      // inheriting the mask, the wait ignored the bound and lasted as long as the token endpoint hung
+      return Effect.timeoutFail(Effect.interruptible(source.get), {
         duration: Duration.millis(millis),
         onTimeout: () => new TokenWaitTimedOut({ timeout: left.value })
       })
