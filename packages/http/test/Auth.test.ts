@@ -704,6 +704,34 @@ describe("Auth", () => {
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       }))
 
+    // the refused response's body is read (to reuse the connection) for at most a second: inheriting the caller's
+    // mask, the read ignored that bound, and a 401 whose body stalled held the request until the server closed it
+    it.scoped("a 401 whose body stalls is replayed after a second inside an uninterruptible region too", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.sync(() => ({ token: Redacted.make(`token-${++acquired}`), expiresAt: Option.none() }))
+        )
+        const stalled = () =>
+          new Response(
+            new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("{")) }),
+            { status: 401 }
+          )
+        let sent = 0
+        const { client, seen } = scripted(() => ++sent === 1 ? stalled() : ok())
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+        )
+        const authed = Context.get(context, HttpClient.HttpClient)
+        const fiber = yield* Effect.fork(
+          Effect.uninterruptible(authed.execute(HttpClientRequest.get("http://api.test/items")))
+        )
+        yield* TestClock.adjust("1 second")
+        const response = yield* Fiber.poll(fiber)
+        expect(Option.map(response, Exit.map((response) => response.status))).toEqual(Option.some(Exit.succeed(200)))
+        expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
+      }))
+
     it.scoped("a 401 whose refresh then fails is the API's answer: the request was sent (a ClientError 401)", () =>
       Effect.gen(function*() {
         let acquired = 0

@@ -263,9 +263,10 @@ const withoutQuery = (url: string): string => {
   return index === -1 ? url : url.slice(0, index)
 }
 
-// reading the refused response to its end lets the connection be reused for the replay
+// reading the refused response to its end lets the connection be reused for the replay; interruptible even under
+// the caller's mask (in the timeout's own fiber, so only the bound interrupts it), or a stalled body would hold it
 const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Effect.timeout(response.arrayBuffer, Duration.seconds(1)))
+  Effect.ignore(Effect.timeout(Effect.interruptible(response.arrayBuffer), Duration.seconds(1)))
 
 // the refused replay's body is read to its end too: the caller gets no response to release the connection with
 const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
