@@ -10,6 +10,7 @@ import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import { keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { holdPermit } from "./utils/holdPermit.js"
+import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
 type Service = BulkheadStore.BulkheadStore.Service
@@ -299,13 +300,12 @@ describe("BulkheadStore", () => {
       const { state, store } = switchable()
       const a = yield* processOn(store, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
       state.hang = true
-      const before = (yield* Fiber.roots).length
-      const fiber = yield* Effect.fork(a.run(Effect.succeed("ran")))
-      yield* TestClock.adjust("100 millis")
-      expect(yield* Fiber.join(fiber)).toBe("ran")
-      yield* TestClock.adjust("100 millis")
-      yield* settle
-      expect((yield* Fiber.roots).length - before).toBe(0)
+      yield* noLeftoverFibers(Effect.gen(function*() {
+        const fiber = yield* Effect.fork(a.run(Effect.succeed("ran")))
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(fiber)).toBe("ran")
+        yield* TestClock.adjust("100 millis")
+      }))
     }))
 
   it.effect("a release the store refuses still frees the permit here; the store's copy ends with its lease", () =>

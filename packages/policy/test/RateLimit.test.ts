@@ -14,6 +14,7 @@ import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
 import { defectOf } from "./utils/hostile.js"
 import { makeManualClock } from "./utils/manualClock.js"
+import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
 
@@ -745,14 +746,14 @@ describe("RateLimit: a caller inside a mask", () => {
     Effect.gen(function*() {
       const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
       yield* limiter.consume("k")
-      const before = (yield* Fiber.roots).length
-      const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
-      yield* TestClock.adjust("999 millis")
-      expect(Option.isNone(yield* Fiber.poll(masked))).toBe(true)
-      yield* TestClock.adjust("1 millis")
-      // without both sides interruptible: the timer won, and the race waited for ever on a signal nobody sends
-      expect(yield* Fiber.poll(masked)).toEqual(Option.some(Exit.void))
-      expect((yield* Fiber.roots).length - before).toBe(0)
+      yield* noLeftoverFibers(Effect.gen(function*() {
+        const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
+        yield* TestClock.adjust("999 millis")
+        expect(Option.isNone(yield* Fiber.poll(masked))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        // without both sides interruptible: the timer won, and the race waited for ever on a signal nobody sends
+        expect(yield* Fiber.poll(masked)).toEqual(Option.some(Exit.void))
+      }))
     }).pipe(memory))
 
   it.effect("a masked caller moved up by one that left ahead of it starts at its new time", () =>
