@@ -126,6 +126,28 @@ describe("Attempt", () => {
       expect(Duration.toMillis(failure.timeout)).toBe(2000)
     }))
 
+  // the attempt is disconnected from the caller when it times out and interrupted in the background: forked under
+  // the caller's mask it inherited it, ignored that interruption, and a request that never answers stayed for ever
+  it.effect("an attempt that times out inside an uninterruptible region leaves no request running", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.never)
+      const before = (yield* Fiber.roots).length
+      // an attempt, and a client classified with `Attempt.classify` (its own timeout)
+      for (
+        const attempt of [
+          Effect.asVoid(Attempt.json(client, request, User, { timeout: "2 seconds" })),
+          Effect.asVoid(Attempt.classify(client, { timeout: "2 seconds" }).execute(request))
+        ]
+      ) {
+        const fiber = yield* Effect.fork(Effect.uninterruptible(failureOf(attempt)))
+        yield* TestClock.adjust("2 seconds")
+        expect(Option.map(yield* Fiber.poll(fiber), Exit.map((failure) => failure._tag === "Timeout" && failure.phase)))
+          .toEqual(Option.some(Exit.succeed("Attempt")))
+      }
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect("a body that stalls fails inside the attempt with a BodyRead timeout", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
@@ -135,6 +157,20 @@ describe("Attempt", () => {
       yield* TestClock.adjust("500 millis")
       const failure = yield* Fiber.join(fiber)
       expect(failure._tag === "Timeout" && failure.phase).toBe("BodyRead")
+    }))
+
+  // the read is interruptible even under the caller's mask (an attempt made in an `acquireRelease`'s `acquire`):
+  // a read that inherited the mask ignored the timeout's interruption, and the attempt waited for the body for ever
+  it.effect("a body that stalls fails with a BodyRead timeout inside an uninterruptible region too", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
+      const fiber = yield* Effect.fork(Effect.uninterruptible(
+        failureOf(Attempt.json(client, request, User, { bodyTimeout: "500 millis" }))
+      ))
+      yield* TestClock.adjust("500 millis")
+      const failure = yield* Fiber.poll(fiber)
+      expect(Option.map(failure, Exit.map((failure) => failure._tag === "Timeout" && failure.phase)))
+        .toEqual(Option.some(Exit.succeed("BodyRead")))
     }))
 
   it.effect("maps transport causes to connection reasons", () =>

@@ -6,6 +6,7 @@ import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as UrlParams from "@effect/platform/UrlParams"
 import { describe, expect, it } from "@effect/vitest"
 import { Auth, HttpFailure, Policy, Redaction } from "@sturdy/http"
+import { Deadline } from "@sturdy/policy"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
@@ -703,6 +704,34 @@ describe("Auth", () => {
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       }))
 
+    // the refused response's body is read (to reuse the connection) for at most a second: inheriting the caller's
+    // mask, the read ignored that bound, and a 401 whose body stalled held the request until the server closed it
+    it.scoped("a 401 whose body stalls is replayed after a second inside an uninterruptible region too", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.sync(() => ({ token: Redacted.make(`token-${++acquired}`), expiresAt: Option.none() }))
+        )
+        const stalled = () =>
+          new Response(
+            new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("{")) }),
+            { status: 401 }
+          )
+        let sent = 0
+        const { client, seen } = scripted(() => ++sent === 1 ? stalled() : ok())
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+        )
+        const authed = Context.get(context, HttpClient.HttpClient)
+        const fiber = yield* Effect.fork(
+          Effect.uninterruptible(authed.execute(HttpClientRequest.get("http://api.test/items")))
+        )
+        yield* TestClock.adjust("1 second")
+        const response = yield* Fiber.poll(fiber)
+        expect(Option.map(response, Exit.map((response) => response.status))).toEqual(Option.some(Exit.succeed(200)))
+        expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
+      }))
+
     it.scoped("a 401 whose refresh then fails is the API's answer: the request was sent (a ClientError 401)", () =>
       Effect.gen(function*() {
         let acquired = 0
@@ -831,6 +860,27 @@ describe("Auth", () => {
         expect((yield* Clock.currentTimeMillis) - started).toBe(3_600_000)
         expect(acquired).toBe(1)
         expect(seen).toHaveLength(0)
+      }))
+
+    // the wait for the token inherited the caller's mask: the deadline's bound on it was ignored, and the request
+    // waited as long as the token endpoint hung
+    it.scoped("a token endpoint that hangs: the wait ends at the deadline inside an uninterruptible region too", () =>
+      Effect.gen(function*() {
+        const source = Auth.makeTokenSource(Effect.never)
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted(ok).client)))
+        )
+        const client = Context.get(context, HttpClient.HttpClient)
+        const fiber = yield* Effect.fork(Effect.uninterruptible(Effect.exit(
+          client.execute(HttpClientRequest.get("http://api.test/items")).pipe(Deadline.establish("10 seconds"))
+        )))
+        yield* TestClock.adjust("10 seconds")
+        const exit = yield* Fiber.poll(fiber)
+        expect(Option.isSome(exit)).toBe(true)
+        // (under an Attempt or a Policy, this is AuthenticationFailed Unavailable)
+        const failure = failureOf(Option.getOrThrow(exit).pipe(Exit.flatten))
+        expect(failure).toBeInstanceOf(HttpClientError.RequestError)
+        expect(failure.message).toContain("no token within the 10s the request had left")
       }))
 
     it.scoped("retryOn opts an unavailable token source into the Policy's retries", () =>

@@ -372,6 +372,24 @@ describe("OAuth2", () => {
         yield* Fiber.interrupt(unlimited)
       }))
 
+    // the request inherited the caller's mask (a token requested in an `acquireRelease`'s `acquire`): the timeout's
+    // interruption was ignored, and an endpoint that never answered held the caller for ever
+    it.effect("a token endpoint that never answers fails at the timeout inside an uninterruptible region too", () =>
+      Effect.gen(function*() {
+        const silent = HttpClient.make(() => Effect.never)
+        const fiber = yield* OAuth2.requestToken({ ...noRetry, timeout: "5 seconds" }).pipe(
+          Effect.provide(Layer.succeed(HttpClient.HttpClient, silent)),
+          Effect.flip,
+          Effect.uninterruptible,
+          Effect.fork
+        )
+        yield* TestClock.adjust("5 seconds")
+        const error = yield* Fiber.poll(fiber)
+        expect(Option.map(error, Exit.map((error) => error.message))).toEqual(
+          Option.some(Exit.succeed(expect.stringContaining("no answer within 5s")))
+        )
+      }))
+
     it("a timeout that is not a positive duration is refused where the request is built", () => {
       for (const timeout of [Number.NaN, 0, -5, "soon"]) {
         expect(() => OAuth2.requestToken({ ...options, timeout: timeout as Duration.DurationInput })).toThrow(

@@ -88,7 +88,9 @@ export const isDeadlineExceeded = (u: unknown): u is DeadlineExceeded => Predica
  * - `disconnect` (default `false`): when the timer fires, fail at once and interrupt `self` in the background
  *   (`Effect.disconnect`), instead of waiting until `self` has stopped. For an effect that may not stop promptly when
  *   interrupted, such as a request on a transport that ignores interruption: the caller gets `DeadlineExceeded` on
- *   time, and `self`'s finalizers run when it does stop. Costs one more fiber while a timer is armed.
+ *   time, and `self`'s finalizers run when it does stop. Costs one more fiber while a timer is armed. Inside a
+ *   caller's uninterruptible region too: `self` is run interruptible (only the limit interrupts it), where it would
+ *   otherwise inherit the mask and the limit would never fail.
  *
  * @example
  * ```ts

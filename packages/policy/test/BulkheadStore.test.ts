@@ -10,6 +10,7 @@ import * as Random from "effect/Random"
 import * as TestClock from "effect/TestClock"
 import { keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { holdPermit } from "./utils/holdPermit.js"
+import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
 type Service = BulkheadStore.BulkheadStore.Service
@@ -289,6 +290,22 @@ describe("BulkheadStore", () => {
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       expect(yield* Fiber.join(fiber)).toBe("ran")
+    }))
+
+  // the permit of an acquisition that timed out is given back in the background, bounded by `timeout`: forked inside
+  // the call's mask, that release inherited it, the timeout could not interrupt it, and a store that never answers
+  // kept one fiber per call for ever
+  it.effect("a store that never answers keeps no fiber of a call once its timeout has passed", () =>
+    Effect.gen(function*() {
+      const { state, store } = switchable()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
+      state.hang = true
+      yield* noLeftoverFibers(Effect.gen(function*() {
+        const fiber = yield* Effect.fork(a.run(Effect.succeed("ran")))
+        yield* TestClock.adjust("100 millis")
+        expect(yield* Fiber.join(fiber)).toBe("ran")
+        yield* TestClock.adjust("100 millis")
+      }))
     }))
 
   it.effect("a release the store refuses still frees the permit here; the store's copy ends with its lease", () =>

@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 
 const remainingMillis = Effect.map(Deadline.remaining, Option.map(Duration.toMillis))
 
@@ -638,4 +639,20 @@ describe("Deadline.headOnly", () => {
       yield* Effect.flip(Deadline.headOnly(Effect.fail("no")))
       expect(yield* FiberRef.get(Deadline.currentHeadOnly)).toBe(false)
     }))
+})
+
+describe("Deadline: disconnected inside a caller's mask", () => {
+  // the disconnected `self` and the wait for it inherited the caller's mask: the limit's interruption was ignored, so
+  // the limit never failed and `self` ran on for ever
+  it.effect("a disconnected attempt timeout fails on time inside an uninterruptible region, and leaves nothing", () =>
+    noLeftoverFibers(Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.uninterruptible(
+          Effect.flip(Effect.never.pipe(Deadline.attemptTimeout("1 second", { disconnect: true })))
+        )
+      )
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.poll(fiber)
+      expect(Option.map(failure, Exit.map((e) => e._tag))).toEqual(Option.some(Exit.succeed("DeadlineExceeded")))
+    })))
 })

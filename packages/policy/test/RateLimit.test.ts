@@ -14,6 +14,7 @@ import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
 import { defectOf } from "./utils/hostile.js"
 import { makeManualClock } from "./utils/manualClock.js"
+import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 
 const memory = Effect.provide(RateLimit.layerStoreMemory)
 
@@ -736,4 +737,36 @@ describe("RateLimit: options of the wrong type", () => {
       expect(defect).toBeInstanceOf(RangeError)
       expect((defect as Error).message).toContain("RateLimit: limit")
     }))
+})
+
+describe("RateLimit: a caller inside a mask", () => {
+  // A fiber inherits its parent's interruptibility: the wait for a slot races a timer against a "moved up" signal,
+  // and under a caller's mask the losing side ignored the race's interruption, which waited for it
+  it.effect("a caller waiting for its slot inside an uninterruptible region starts when the slot is due", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      yield* limiter.consume("k")
+      yield* noLeftoverFibers(Effect.gen(function*() {
+        const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
+        yield* TestClock.adjust("999 millis")
+        expect(Option.isNone(yield* Fiber.poll(masked))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        // without both sides interruptible: the timer won, and the race waited for ever on a signal nobody sends
+        expect(yield* Fiber.poll(masked)).toEqual(Option.some(Exit.void))
+      }))
+    }).pipe(memory))
+
+  it.effect("a masked caller moved up by one that left ahead of it starts at its new time", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      yield* limiter.consume("k")
+      const ahead = yield* Effect.fork(limiter.consume("k"))
+      yield* TestClock.adjust("10 millis")
+      const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.interrupt(ahead)
+      yield* TestClock.adjust("980 millis")
+      // its slot moved from 2 s to 1 s: without the fix the timer it raced ran on to 2 s
+      expect(yield* Fiber.poll(masked)).toEqual(Option.some(Exit.void))
+    }).pipe(memory))
 })

@@ -1025,3 +1025,23 @@ describe("ScriptedClient's stream resets are @sturdy/node's over h2c (node:http2
       }
     }))
 })
+
+describe("ScriptedClient: a client inside a caller's mask", () => {
+  // the scripted server's fiber was forked by the request and inherited its mask: the client going away (its body
+  // read timed out) interrupted it in vain, and a body left open stayed open for ever (and the scope that holds it
+  // could not close)
+  it.scoped("a body left open ends when the client goes away, even if the request was made under a mask", () =>
+    Effect.gen(function*() {
+      const scripted = yield* ScriptedClient.make(FaultScript.routes({
+        "GET /events": FaultScript.eventStream([{ data: "one" }], { end: "hang" })
+      }))
+      const fiber = yield* Effect.fork(Effect.uninterruptible(Effect.flip(
+        Attempt.send(scripted.client, HttpClientRequest.get(`${base}/events`), { bodyTimeout: "1 second" })
+      )))
+      yield* TestClock.adjust("1 second")
+      const failure = yield* Fiber.join(fiber)
+      expect(failure._tag === "Timeout" && failure.phase).toBe("BodyRead")
+      yield* Effect.repeatN(Effect.yieldNow(), 30)
+      expect((yield* scripted.inFlight).current).toBe(0)
+    }))
+})

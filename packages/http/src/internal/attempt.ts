@@ -811,8 +811,10 @@ const withBodyTimeout = <A, E, R>(
   request: HttpClientRequest.HttpClientRequest,
   bodyTimeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | HttpFailure.Timeout, R> =>
-  // a body that has already arrived (an `Exit`) has nothing left to time
-  bodyTimeout === undefined || Exit.isExit(effect) ? effect : Effect.timeoutFail(effect, {
+  // a body that has already arrived (an `Exit`) has nothing left to time. The read is interruptible even under the
+  // caller's mask (it runs in the timeout's own fiber, so only the timeout interrupts it): inheriting the mask, it
+  // would ignore the timeout and the attempt would wait on a stalled body for ever
+  bodyTimeout === undefined || Exit.isExit(effect) ? effect : Effect.timeoutFail(Effect.interruptible(effect), {
     duration: bodyTimeout,
     onTimeout: () =>
       new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
@@ -1084,7 +1086,9 @@ const withAttemptTimeout = <A, R>(
   timeout === undefined ?
     effect :
     withSendProgress((tracked, unsent) =>
-      Effect.timeoutFail(Effect.disconnect(tracked(effect)), {
+      // interruptible even under the caller's mask (it runs in the timeout's own fiber, so only the timeout
+      // interrupts it): inheriting the mask, the attempt ignored the timeout and waited for the response for ever
+      Effect.timeoutFail(Effect.interruptible(Effect.disconnect(tracked(effect))), {
         duration: timeout,
         onTimeout: () => timeoutOf(request, "Attempt", Duration.decode(timeout), unsent())
       })

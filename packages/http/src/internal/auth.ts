@@ -263,9 +263,10 @@ const withoutQuery = (url: string): string => {
   return index === -1 ? url : url.slice(0, index)
 }
 
-// reading the refused response to its end lets the connection be reused for the replay
+// reading the refused response to its end lets the connection be reused for the replay; interruptible even under
+// the caller's mask (in the timeout's own fiber, so only the bound interrupts it), or a stalled body would hold it
 const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Effect.timeout(response.arrayBuffer, Duration.seconds(1)))
+  Effect.ignore(Effect.timeout(Effect.interruptible(response.arrayBuffer), Duration.seconds(1)))
 
 // the refused replay's body is read to its end too: the caller gets no response to release the connection with
 const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
@@ -784,7 +785,9 @@ const tokenWithinDeadline = <E>(
     return Effect.flatMap(Deadline.remaining, (left) => {
       if (Option.isNone(left)) return source.get
       const millis = Math.max(0, Duration.toMillis(left.value) - 1)
-      return Effect.timeoutFail(source.get, {
+      // interruptible even under the caller's mask (in the timeout's own fiber, so only the bound interrupts it):
+      // inheriting the mask, the wait ignored the bound and lasted as long as the token endpoint hung
+      return Effect.timeoutFail(Effect.interruptible(source.get), {
         duration: Duration.millis(millis),
         onTimeout: () => new TokenWaitTimedOut({ timeout: left.value })
       })

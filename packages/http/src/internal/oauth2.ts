@@ -230,9 +230,11 @@ const timeoutOf = (options: OAuth2.ClientCredentialsOptions): Duration.Duration 
 const noAnswer = (timeout: Duration.Duration): TokenRequestFailed =>
   new TokenRequestFailed({ reason: "Transport", detail: `no answer within ${Duration.format(timeout)}` })
 
+// interruptible even under the caller's mask (in the timeout's own fiber, so only the timeout interrupts it):
+// inheriting the mask, the request ignored the timeout
 const withTimeout = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Duration.isFinite(timeout)
-    ? Effect.timeoutFail(self, { duration: timeout, onTimeout: () => noAnswer(timeout) })
+    ? Effect.timeoutFail(Effect.interruptible(self), { duration: timeout, onTimeout: () => noAnswer(timeout) })
     : self
 
 /** @internal */

@@ -209,9 +209,10 @@ const unsafeMakeShared = (
       })
     )
 
-  // gives back a permit that may or may not have been granted, without waiting (the call goes on locally)
+  // gives back a permit that may or may not have been granted, without waiting (the call goes on locally); forked
+  // in the call's mask, so interruptible on purpose: the timeout must be able to end a store that never answers
   const forget = (permit: string): Effect.Effect<void> =>
-    Effect.asVoid(Effect.forkDaemon(Effect.ignore(Effect.timeout(store.release(key, permit), timeout))))
+    Effect.asVoid(forkDaemonInterruptible(Effect.ignore(Effect.timeout(store.release(key, permit), timeout))))
 
   const renewLoop: Effect.Effect<void> = Effect.forever(
     Effect.zipRight(

@@ -234,7 +234,9 @@ const limit = <A, E, R>(
       outer,
       // Disconnected, `self` is interrupted in the background: the limit fails on time even when `self` does not
       // stop promptly when interrupted (an uninterruptible region, a canceler that waits for the request to end).
-      Effect.timeoutFail(disconnect ? Effect.disconnect(self) : self, {
+      // Interruptible even under the caller's mask (in the timeout's own fiber, so only the limit interrupts it):
+      // inheriting the mask, the disconnected `self` and the wait for it ignored the limit, which never failed.
+      Effect.timeoutFail(disconnect ? Effect.interruptible(Effect.disconnect(self)) : self, {
         duration: Duration.millis(fired.at - now),
         onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
       }),

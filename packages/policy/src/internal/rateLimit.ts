@@ -197,8 +197,13 @@ export const make = (
         const moved = Deferred.unsafeMake<void>(FiberId.none)
         w.moved = moved
         return Effect.zipRight(
-          // (a wait in a long window can be longer than one timer holds: the loop sleeps the rest)
-          Effect.raceFirst(Effect.sleep(Duration.millis(Math.min(left, maxTimerMillis))), Deferred.await(moved)),
+          // (a wait in a long window can be longer than one timer holds: the loop sleeps the rest). Both sides
+          // interruptible: under a caller's mask the loser would ignore the race's interruption, and the race waits
+          // for it (a `moved` that never comes: for ever)
+          Effect.raceFirst(
+            Effect.interruptible(Effect.sleep(Duration.millis(Math.min(left, maxTimerMillis)))),
+            Effect.interruptible(Deferred.await(moved))
+          ),
           untilDue(key, w, clock)
         )
       })

@@ -338,9 +338,12 @@ export const play = (
     }
     const head = yield* Deferred.make<Head, Error>()
     const body: BodyQueue = yield* Queue.unbounded<Take.Take<Uint8Array, Error>>()
+    // interruptible whatever the caller's mask (a fiber inherits it): the server's side must stop when the client
+    // goes away, or a body left open would be played for ever
     const responder = yield* fork(
       respond(request.method, request.headers, url, fault, exchange, head, body).pipe(
-        Effect.ensuring(Effect.sync(exchange.close))
+        Effect.ensuring(Effect.sync(exchange.close)),
+        Effect.interruptible
       )
     )
     // the platform aborts the signal when the request or a body read is interrupted: the server sees the client go
