@@ -20,6 +20,7 @@ import {
   Schema,
   TestClock
 } from "effect"
+import { closesWhenMadeMasked } from "../../policy/test/utils/closesWhenMadeMasked.js"
 import { renderedSpans } from "./utils/telemetryProbes.js"
 
 // -----------------------------------------------------------------------------
@@ -362,6 +363,15 @@ describe("Telemetry", () => {
       expect(spans[2].attributes.get("sturdy.breaker_state")).toBe("open")
       expect(spans[2].attributes.get("sturdy.outcome")).toBe("rejected")
       expect(yield* metricValue("sturdy_policy_rejections_total", { policy: "circuit_breaker" })).toBeGreaterThan(0)
+    }))
+
+  // a fiber inherits its parent's interruptibility: the tracking loop, forked inside a mask, ignored the scope's
+  // close, which then waited for ever
+  it.effect("trackBreaker called inside a mask still lets its scope close; so does a Policy with onEvent", () =>
+    Effect.gen(function*() {
+      const registry = yield* CircuitBreaker.makeRegistry().pipe(Effect.scoped)
+      expect(yield* closesWhenMadeMasked(Telemetry.trackBreaker(registry))).toBe(true)
+      expect(yield* closesWhenMadeMasked(Policy.make({ onEvent: () => Effect.void }))).toBe(true)
     }))
 
   it.scoped("tracks every breaker of a registry, and the state its transitions reached shows on attempt spans", () =>

@@ -13,6 +13,7 @@ import * as Logger from "effect/Logger"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 import { wallClockStep } from "./utils/wallClockStep.js"
 
@@ -69,6 +70,15 @@ const switchable = () => {
 }
 
 describe("CircuitBreakerStore", () => {
+  // a fiber inherits its parent's interruptibility: the write and poll loops forked by a breaker made inside a mask
+  // ignored the scope's close, which then waited for ever
+  it.effect("a breaker or registry made inside a mask still lets its scope close", () =>
+    Effect.gen(function*() {
+      const store = CircuitBreakerStore.layerMemory
+      expect(yield* closesWhenMadeMasked(CircuitBreakerStore.make("api").pipe(Effect.provide(store)))).toBe(true)
+      expect(yield* closesWhenMadeMasked(CircuitBreakerStore.makeRegistry().pipe(Effect.provide(store)))).toBe(true)
+    }))
+
   it.scoped("one process's open breaker stops the others within syncInterval, until the same time", () =>
     Effect.gen(function*() {
       const [a, b] = yield* twoProcesses(CircuitBreakerStore.makeMemory())

@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as TestClock from "effect/TestClock"
+import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { describeWithRedis, startRedisServer } from "./utils/redis.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
 
@@ -46,6 +47,16 @@ const switchable = () => {
 }
 
 describe("RetryBudgetStore", () => {
+  // a fiber inherits its parent's interruptibility: the flush loop forked by a budget made inside a mask ignored
+  // the scope's close, which then waited for ever
+  it.effect("a budget made inside a mask still lets its scope close", () =>
+    Effect.gen(function*() {
+      expect(
+        yield* closesWhenMadeMasked(RetryBudgetStore.makeBudget().pipe(Effect.provide(RetryBudgetStore.layerMemory)))
+      )
+        .toBe(true)
+    }))
+
   it.effect("the memory store sums the window that ends at the caller's now, as the Redis store does", () =>
     Effect.gen(function*() {
       // found by model-RetryBudgetRedis: the memory store also summed slots past `now` (a process whose clock is

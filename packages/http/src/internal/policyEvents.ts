@@ -108,8 +108,9 @@ export const observeBreakers = (
   Effect.gen(function*() {
     // subscribed before returning: every transition from now on reaches the hook
     const changes = yield* registry.subscribe
-    yield* Effect.forkScoped(Stream.runForEach(
+    // interruptible whatever the caller's mask (a fiber inherits it): the scope's close stops the loop
+    yield* Effect.forkScoped(Effect.interruptible(Stream.runForEach(
       changes,
       (change) => hook({ _tag: "BreakerTransition", key: change.key, from: change.from, to: change.to, at: change.at })
-    ))
+    )))
   })

@@ -802,7 +802,8 @@ export const trackBreaker = (
         return Effect.void
       })
     }
-    yield* Effect.forkScoped(Stream.runForEach(changes, onBreakerChange))
+    // interruptible whatever the caller's mask (a fiber inherits it): the scope's close stops the loop
+    yield* Effect.forkScoped(Effect.interruptible(Stream.runForEach(changes, onBreakerChange)))
   })
 
 // -----------------------------------------------------------------------------

@@ -217,9 +217,10 @@ export const makeSync = (
     // this process's names for the probe slots it takes: unique in the fleet, one per acquisition
     const tokenPrefix = globalThis.crypto.randomUUID()
     let tokens = 0
-    // writes go through one fiber, in order, so a probe's release never overtakes the transition after it
+    // writes go through one fiber, in order, so a probe's release never overtakes the transition after it; it and
+    // the poll below are interruptible whatever the caller's mask (a fiber inherits it): the scope's close stops them
     const writes = yield* Effect.acquireRelease(Queue.unbounded<Effect.Effect<unknown, unknown>>(), Queue.shutdown)
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(writes), health.run)))
+    yield* Effect.forkScoped(Effect.interruptible(Effect.forever(Effect.flatMap(Queue.take(writes), health.run))))
     // probe slots given back and not yet freed in the store, per key: queued behind other writes, or being sent. The
     // next acquisition of the key sends the queued ones itself and waits for those being sent, so a probe that
     // follows another in this process never finds the slot that one held still taken (and is never turned away by
@@ -342,7 +343,7 @@ export const makeSync = (
         })
       })
     })
-    yield* Effect.forkScoped(Effect.repeat(poll, Schedule.spaced(syncInterval)))
+    yield* Effect.forkScoped(Effect.interruptible(Effect.repeat(poll, Schedule.spaced(syncInterval))))
 
     return {
       latest: (key) => {

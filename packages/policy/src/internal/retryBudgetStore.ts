@@ -146,7 +146,8 @@ export const makeBudget = (
           }), { discard: true })
       })
     )
-    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(syncInterval)))
+    // interruptible whatever the caller's mask (a fiber inherits it): the scope's close stops the loop
+    yield* Effect.forkScoped(Effect.interruptible(Effect.repeat(flush, Schedule.spaced(syncInterval))))
     yield* Effect.addFinalizer(() => flush)
 
     // `op(requests of the current slot, now)` on the store once the earlier batches are in, or `fallback` while the
