@@ -471,6 +471,23 @@ describe("JsonLines.stream", () => {
       expect(Duration.toMillis((failure as HttpFailure.Timeout).timeout)).toBe(5000)
     }))
 
+  // the head's bound is `Attempt`'s timeout (its own fix): a stream consumed inside a mask gets it on time too
+  it.effect("timeout bounds the head when the stream is consumed inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      const { client } = scripted([{ body: ["1\n"], delayMillis: 10_000 }])
+      const fiber = yield* Effect.forkDaemon(Effect.uninterruptible(Effect.exit(Stream.runDrain(
+        JsonLines.streamUnknown(client, url, { timeout: "2 seconds", idleTimeout: "5 seconds" })
+      ))))
+      yield* settle
+      yield* TestClock.adjust("1999 millis")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const exit = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the head timeout did not fire"))
+      expect(failureOf(Exit.flatten(exit))).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+    }))
+
   // only the bound's own interruption reaches the read: the caller's mask still holds against one from outside, also
   // for a caller that pulls the stream itself (`Stream.toPull`: the bound's race then runs in the caller's fiber,
   // which hands an interruption it holds off on to the fibers it started)
