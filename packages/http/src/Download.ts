@@ -11,7 +11,8 @@
  * Through `Policy.withPolicy(policy)`, each request is sent under `Deadline.headOnly`: the policy's `attemptTimeout`
  * (10 s by default) and `totalTimeout` (30 s) bound getting its response head, retries included, and not the body,
  * so a download slower than them arrives whole, also on a transport that enforces deadlines itself (`@sturdy/node`'s
- * `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence.
+ * `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence, also for a consumer inside an
+ * uninterruptible region.
  *
  * Resuming needs a validator, so that the rest is of the same representation: a strong `ETag`, else a
  * `Last-Modified` that is strong (the response's `Date` at least one second later, RFC 9110 §8.8.2.2). A weak ETag
@@ -86,7 +87,12 @@ export interface Options {
   readonly schedule?: Schedule.Schedule<unknown, HttpFailure.HttpFailure> | undefined
   /** Most bytes emitted in all, across resumes: an integer ≥ 0 or `Infinity`; more fails with `BodyTooLarge`. */
   readonly maxBodyBytes?: number | undefined
-  /** Longest wait for the next chunk of a body; longer is a cut (`Timeout` `BodyRead`), resumed as any other. */
+  /**
+   * Longest wait for the next chunk of a body; longer is a cut (`Timeout` `BodyRead`), resumed as any other. Also when
+   * the stream is consumed inside an uninterruptible region (an `Effect.uninterruptible`, the `acquire` of an
+   * `acquireRelease`): the read of the next chunk is interruptible by this bound only, so a stalled body cannot hold
+   * the consumer, and the consumer's mask still holds against any other interruption.
+   */
   readonly idleTimeout?: Duration.DurationInput | undefined
 }
 

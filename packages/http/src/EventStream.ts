@@ -44,7 +44,8 @@
  * Through `Policy.withPolicy(policy)`, each connection's request is sent under `Deadline.headOnly`: the policy's
  * `attemptTimeout` (10 s by default) and `totalTimeout` (30 s) bound getting the response head, retries included, and
  * not the events, which flow on one connection for as long as the server sends them, also on a transport that enforces
- * deadlines itself (`@sturdy/node`'s `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence.
+ * deadlines itself (`@sturdy/node`'s `UndiciHttpClient`, which stops at the head). `idleTimeout` bounds the silence,
+ * also for a consumer inside an uninterruptible region.
  *
  * ## Telemetry
  *
@@ -166,7 +167,10 @@ export interface Options {
   readonly schedule?: Schedule.Schedule<unknown, ReconnectInput> | undefined
   /**
    * No bytes (comments count, so heartbeats keep it alive) for this long, or no response headers for this long: the
-   * connection is dead (`Timeout`, `BodyRead` or `Attempt`) and is reconnected.
+   * connection is dead (`Timeout`, `BodyRead` or `Attempt`) and is reconnected. Also when the stream is consumed
+   * inside an uninterruptible region (an `Effect.uninterruptible`, the `acquire` of an `acquireRelease`): the read of
+   * the next chunk is interruptible by this bound only, so a silent connection cannot hold the consumer, and the
+   * consumer's mask still holds against any other interruption.
    */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /**

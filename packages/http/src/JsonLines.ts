@@ -59,7 +59,8 @@
  * The request is sent under `Deadline.headOnly`, so the policy's `attemptTimeout` (10 s by default) and `totalTimeout`
  * (30 s) bound getting the response head, retries included, and not the items: the stream lasts as long as the server
  * sends, also on a transport that enforces deadlines itself (`@sturdy/node`'s `UndiciHttpClient`, which stops at the
- * head). Bound the body with this module's `idleTimeout` (silence), or by interrupting the consumer.
+ * head). Bound the body with this module's `idleTimeout` (silence; it fires also for a consumer inside an
+ * uninterruptible region), or by interrupting the consumer.
  *
  * ## Telemetry
  *
@@ -138,7 +139,12 @@ export interface Options {
    * with `Timeout` (`Attempt`).
    */
   readonly timeout?: Duration.DurationInput | undefined
-  /** No chunk of the body for this long (from the head on): fails with `Timeout` (`BodyRead`). */
+  /**
+   * No chunk of the body for this long (from the head on): fails with `Timeout` (`BodyRead`). Also when the stream is
+   * consumed inside an uninterruptible region (an `Effect.uninterruptible`, the `acquire` of an `acquireRelease`):
+   * the read of the next chunk is interruptible by this bound only, so a silent server cannot hold the consumer, and
+   * the consumer's mask still holds against any other interruption.
+   */
   readonly idleTimeout?: Duration.DurationInput | undefined
   /** What a line that is not JSON, or that the Schema refuses, does: fail the stream, or be skipped. */
   readonly onInvalid?: "fail" | "skip" | undefined

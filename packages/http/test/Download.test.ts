@@ -25,6 +25,7 @@ import {
   TestClock
 } from "effect"
 import { counterValue, renderedSpans } from "./utils/telemetryProbes.js"
+import { settle } from "./utils/virtualTime.js"
 
 interface Seen {
   readonly url: string
@@ -546,6 +547,31 @@ describe("Download", () => {
       const fiber = yield* Effect.fork(run(server.client, { idleTimeout: "5 seconds", schedule: noWait }))
       yield* TestClock.adjust(Duration.seconds(5))
       const { bytes, exit } = yield* Fiber.join(fiber)
+      expect(Either.isRight(exit)).toBe(true)
+      expect(bytes).toEqual(body)
+      expect(server.seen[1].headers["range"]).toBe("bytes=14-")
+    }))
+
+  // the idle bound is a race between the next chunk and a sleep: consumed inside a caller's mask, the read of the
+  // next chunk inherited it and ignored the bound's interruption, so a stalled body held the caller for ever
+  it.effect("a body that stalls past idleTimeout is cut and resumed when consumed inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      const body = bodyOf(30)
+      const server = resourceServer(body, etagged, [{ _tag: "Serve", cutAt: 14, stall: true }])
+      // a daemon: a fiber that ignored the bound is left behind rather than awaited by the test
+      const fiber = yield* Effect.forkDaemon(
+        Effect.uninterruptible(run(server.client, { idleTimeout: "5 seconds", schedule: noWait }))
+      )
+      yield* settle
+      yield* TestClock.adjust("4999 millis")
+      yield* settle
+      expect(server.seen).toHaveLength(1)
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      // polled, not joined: a fiber that ignored the bound would hang the test instead of failing it
+      const done = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the idle timeout did not fire"))
+      const { bytes, exit } = yield* done
       expect(Either.isRight(exit)).toBe(true)
       expect(bytes).toEqual(body)
       expect(server.seen[1].headers["range"]).toBe("bytes=14-")

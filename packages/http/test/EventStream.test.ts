@@ -449,6 +449,46 @@ describe("EventStream.make", () => {
       expect(seen.map((s) => s.at)).toEqual([0, 10000])
     }))
 
+  // the idle bound is a race between the next chunk and a sleep: consumed inside a caller's mask, the read of the
+  // next chunk inherited it and ignored the bound's interruption, so a silent connection held the caller for ever
+  it.effect("the idle timeout reconnects a silent connection when consumed inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      const { cancelled, client, seen } = scripted([
+        { body: ["data: a\n\n"], then: "hang" },
+        { status: 204 }
+      ])
+      // a daemon: a fiber that ignored the bound is left behind rather than awaited by the test
+      const fiber = yield* Effect.forkDaemon(Effect.uninterruptible(Stream.runCollect(
+        EventStream.make(client, url, { idleTimeout: "10 seconds", reconnectionTime: 0, schedule: Schedule.forever })
+      )))
+      yield* settle
+      yield* TestClock.adjust("9999 millis")
+      yield* settle
+      expect(seen).toHaveLength(1)
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      // polled, not joined: a fiber that ignored the bound would hang the test instead of failing it
+      const exit = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the idle timeout did not fire"))
+      expect(Exit.map(exit, (events) => dataOf(Chunk.toReadonlyArray(events)))).toEqual(Exit.succeed(["a"]))
+      expect(seen.map((s) => s.at)).toEqual([0, 10000])
+      // the silent body was closed, as outside a mask
+      expect(cancelled()).toBe(1)
+    }))
+
+  // outside a mask the idle bound's read is the consumer's: interrupting the consumer stops it at once
+  it.effect("interrupting a consumer outside a mask closes a silent connection at once, leaving no fiber", () =>
+    Effect.gen(function*() {
+      const before = (yield* Fiber.roots).length
+      const { cancelled, client } = scripted([{ body: ["data: a\n\n"], then: "hang" }])
+      const fiber = yield* Effect.fork(Stream.runCollect(EventStream.make(client, url, { idleTimeout: "10 seconds" })))
+      yield* settle
+      yield* Fiber.interrupt(fiber)
+      yield* settle
+      expect(cancelled()).toBe(1)
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
   it.effect("heartbeats within the idle timeout keep the connection", () =>
     Effect.gen(function*() {
       let push: ((text: string) => void) | undefined

@@ -1,9 +1,24 @@
 import { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
+import type { HttpFailure } from "@sturdy/http"
 import { JsonLines, Policy } from "@sturdy/http"
 import { Deadline } from "@sturdy/policy"
 import { TestTracer } from "@sturdy/testing"
-import { Cause, Chunk, Clock, Effect, Exit, FiberRef, Option, ParseResult, Schema, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberRef,
+  Option,
+  ParseResult,
+  Schema,
+  Stream,
+  TestClock
+} from "effect"
 import * as fc from "fast-check"
 import * as attempt from "../src/internal/attempt.js"
 import { systemError } from "./utils/fakeTransport.js"
@@ -430,6 +445,83 @@ describe("JsonLines.stream", () => {
       expect(head.items).toEqual([])
       expect(failureOf(head.exit)).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
     }))
+
+  // the idle bound is a race between the next chunk and a sleep: consumed inside a caller's mask, the read of the
+  // next chunk inherited it and ignored the bound's interruption, so a stalled body held the caller for ever
+  it.effect("idleTimeout fires on time when the stream is consumed inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      const { client } = scripted([{ body: ["1\n"], then: "hang" }])
+      const items: Array<unknown> = []
+      // a daemon: a fiber that ignored the bound is left behind rather than awaited by the test
+      const fiber = yield* Effect.forkDaemon(Effect.uninterruptible(Effect.exit(Stream.runForEach(
+        JsonLines.streamUnknown(client, url, { idleTimeout: "5 seconds" }),
+        (item) => Effect.sync(() => items.push(item))
+      ))))
+      yield* settle
+      yield* TestClock.adjust("4999 millis")
+      yield* settle
+      expect(items).toEqual([1])
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      // polled, not joined: a fiber that ignored the bound would hang the test instead of failing it
+      const exit = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the idle timeout did not fire"))
+      const failure = failureOf(Exit.flatten(exit))
+      expect(failure).toMatchObject({ _tag: "Timeout", phase: "BodyRead" })
+      expect(Duration.toMillis((failure as HttpFailure.Timeout).timeout)).toBe(5000)
+    }))
+
+  // the head's bound is `Attempt`'s timeout (its own fix): a stream consumed inside a mask gets it on time too
+  it.effect("timeout bounds the head when the stream is consumed inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      const { client } = scripted([{ body: ["1\n"], delayMillis: 10_000 }])
+      const fiber = yield* Effect.forkDaemon(Effect.uninterruptible(Effect.exit(Stream.runDrain(
+        JsonLines.streamUnknown(client, url, { timeout: "2 seconds", idleTimeout: "5 seconds" })
+      ))))
+      yield* settle
+      yield* TestClock.adjust("1999 millis")
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const exit = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the head timeout did not fire"))
+      expect(failureOf(Exit.flatten(exit))).toMatchObject({ _tag: "Timeout", phase: "Attempt" })
+    }))
+
+  // only the bound's own interruption reaches the read: the caller's mask still holds against one from outside, also
+  // for a caller that pulls the stream itself (`Stream.toPull`: the bound's race then runs in the caller's fiber,
+  // which hands an interruption it holds off on to the fibers it started)
+  for (const how of ["Stream.runForEach", "Stream.toPull"] as const) {
+    it.effect(`inside an uninterruptible region, an interruption from outside waits for the idle timeout (${how})`, () =>
+      Effect.gen(function*() {
+        const { client } = scripted([{ body: ["1\n"], then: "hang" }])
+        const items: Array<unknown> = []
+        const stream = JsonLines.streamUnknown(client, url, { idleTimeout: "5 seconds" })
+        const consume: Effect.Effect<void, unknown> = how === "Stream.runForEach"
+          ? Stream.runForEach(stream, (item) => Effect.sync(() => items.push(item)))
+          : Effect.scoped(Effect.gen(function*() {
+            const pull = yield* Stream.toPull(stream)
+            for (;;) items.push(...Chunk.toReadonlyArray(yield* pull))
+          }))
+        const fiber = yield* Effect.forkDaemon(Effect.uninterruptible(Effect.exit(consume)))
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        const interrupting = yield* Effect.forkDaemon(Fiber.interrupt(fiber))
+        yield* settle
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("3999 millis")
+        yield* settle
+        expect(items).toEqual([1])
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        expect(Option.isNone(yield* Fiber.poll(interrupting))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        yield* settle
+        const result = Option.getOrThrowWith(yield* Fiber.poll(fiber), () => new Error("the idle timeout did not fire"))
+        // the region ran to its end (the bound's failure inside), then the caller's interruption took effect
+        expect(Exit.isInterrupted(result)).toBe(true)
+        expect(Option.isSome(yield* Fiber.poll(interrupting))).toBe(true)
+      }))
+  }
 
   it.effect("options out of range fail with InvalidRequest before anything is sent, naming each", () =>
     Effect.gen(function*() {

@@ -12,6 +12,7 @@ import type * as Download from "../Download.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
 import { checkDuration, shown } from "./durationInput.js"
+import { idleTimeoutFail } from "./idleTimeout.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as telemetry from "./telemetry.js"
 
@@ -364,7 +365,7 @@ const body = (
     (error): Failure =>
       attempt.bodyReadFailure(request, response, maxBodyBytes, error.cause, state.received, state.total)
   )
-  const timed = idleTimeout === undefined ? raw : Stream.timeoutFail(
+  const timed = idleTimeout === undefined ? raw : idleTimeoutFail(
     raw,
     () => new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "BodyRead", timeout: idleTimeout }),
     idleTimeout

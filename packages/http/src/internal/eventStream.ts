@@ -17,6 +17,7 @@ import type * as EventStream from "../EventStream.js"
 import * as HttpFailure from "../HttpFailure.js"
 import * as attempt from "./attempt.js"
 import { checkDuration } from "./durationInput.js"
+import { idleTimeoutFail } from "./idleTimeout.js"
 import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
@@ -417,7 +418,7 @@ const run = <A, E extends HttpClientError.HttpClientError | HttpFailure.HttpFail
           }))
         )
         const idle = checked.idleTimeout
-        const watched = idle === undefined ? bytes : Stream.timeoutFail(bytes, (): Outcome => ({
+        const watched = idle === undefined ? bytes : idleTimeoutFail(bytes, (): Outcome => ({
           _tag: "Failed",
           failure: new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "BodyRead", timeout: idle })
         }), idle)

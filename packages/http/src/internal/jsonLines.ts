@@ -15,6 +15,7 @@ import * as HttpFailure from "../HttpFailure.js"
 import type * as JsonLines from "../JsonLines.js"
 import * as attempt from "./attempt.js"
 import { checkDuration, shown } from "./durationInput.js"
+import { idleTimeoutFail } from "./idleTimeout.js"
 import * as telemetry from "./telemetry.js"
 
 // -----------------------------------------------------------------------------
@@ -404,7 +405,7 @@ const run = <A, I, RS, E extends HttpClientError.HttpClientError | HttpFailure.H
             })
           )
           const idle = checked.idleTimeout
-          const watched = idle === undefined ? bytes : Stream.timeoutFail(
+          const watched = idle === undefined ? bytes : idleTimeoutFail(
             bytes,
             () => new HttpFailure.Timeout({ ...attempt.requestInfo(request), phase: "BodyRead", timeout: idle }),
             idle
