@@ -7,12 +7,14 @@
  * Set STURDY_KEEP_PACKAGING_DIR=1 to keep the temporary project for a look.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import { execFile } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { isCi, redisServerOnPath, startRedisServer } from "../packages/policy/test/utils/redis.js"
 
 const root = Path.resolve(import.meta.dirname, "..")
 const packages = ["cli", "http", "node", "policy", "testing"] as const
@@ -154,6 +156,16 @@ const registerHooks = `import { register } from "node:module"
 register("./resolve-hooks.mjs", import.meta.url)
 `
 
+/**
+ * ioredis 6.1's index.d.ts re-exports its error classes, whose .d.ts files import `redis-errors`, a package without
+ * types (ioredis names `@types/redis-errors` among its devDependencies only): under `skipLibCheck: false` and `strict`
+ * that is TS7016 in ioredis's own files, whatever the consumer imports from it. A consumer on ioredis 6 adds
+ * `@types/redis-errors` or declares the module, as this one does (ioredis 5's index.d.ts does not reach those files).
+ */
+const redisErrorsShim = `// ioredis 6.1's error classes import the untyped "redis-errors" (see packaging.test.ts)
+declare module "redis-errors"
+`
+
 describe("published packages", () => {
   const work = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sturdy-packaging-"))
   const tarballs = Path.join(work, "tarballs")
@@ -216,6 +228,7 @@ describe("published packages", () => {
       Path.join(import.meta.dirname, "packaging", "tsconfig.consumer.json"),
       Path.join(consumer, "tsconfig.json")
     )
+    Fs.writeFileSync(Path.join(consumer, "src", "redis-errors.d.ts"), redisErrorsShim)
     Fs.writeFileSync(Path.join(consumer, "resolve-hooks.mjs"), resolveHooks)
     Fs.writeFileSync(Path.join(consumer, "register-hooks.mjs"), registerHooks)
 
@@ -358,6 +371,79 @@ describe("published packages", () => {
       expect(cacheRedis.some((url) => url.includes("/ioredis/"))).toBe(true)
     },
     120_000
+  )
+
+  // The optional peer is `^5.0.0 || ^6.0.0`: the consumer above gets ioredis 6 (the newest), this one ioredis 5, from
+  // the pnpm store the workspace's `ioredis5` devDependency (an alias of ioredis 5) filled. It type-checks the
+  // published .d.ts files against ioredis 5's types and runs the Redis stores on it against a loopback redis-server
+  // (skipped without redis-server unless CI is set, as the other Redis tests are).
+  it.skipIf(redisServerOnPath() === undefined && !isCi())(
+    "with ioredis 5 installed instead, a consumer type-checks and runs RateLimitRedis and HttpCacheRedis on it",
+    async () => {
+      const consumer5 = Path.join(work, "consumer-ioredis5")
+      Fs.mkdirSync(Path.join(consumer5, "src"), { recursive: true })
+      const peers = { ...manifestOf("policy").peerDependencies, ...manifestOf("http").peerDependencies }
+      const ioredis5 = peers.ioredis.split("||").map((range) => range.trim()).find((range) => range.startsWith("^5"))
+      expect(ioredis5, `the ioredis peer range ${peers.ioredis} names ioredis 5`).toBeDefined()
+      Fs.writeFileSync(
+        Path.join(consumer5, "package.json"),
+        JSON.stringify(
+          {
+            name: "sturdy-consumer-ioredis5",
+            private: true,
+            type: "module",
+            dependencies: {
+              "@sturdy/http": packed["@sturdy/http"],
+              "@sturdy/policy": packed["@sturdy/policy"],
+              effect: peers.effect,
+              "@effect/platform": peers["@effect/platform"],
+              ioredis: ioredis5,
+              "@types/node": "^20.19.0"
+            },
+            pnpm: { overrides: packed }
+          },
+          null,
+          2
+        )
+      )
+      Fs.copyFileSync(
+        Path.join(import.meta.dirname, "packaging", "consumer-ioredis5.ts"),
+        Path.join(consumer5, "src", "main.ts")
+      )
+      Fs.copyFileSync(
+        Path.join(import.meta.dirname, "packaging", "tsconfig.consumer.json"),
+        Path.join(consumer5, "tsconfig.json")
+      )
+      expectSuccess(
+        "pnpm install (ioredis 5 consumer)",
+        await run(pnpm[0], [...pnpm.slice(1), "install", "--prefer-offline", "--no-frozen-lockfile"], {
+          cwd: consumer5,
+          timeout: 240_000
+        })
+      )
+      expectSuccess(
+        "tsc -p tsconfig.json (ioredis 5 consumer)",
+        await run(
+          process.execPath,
+          [Path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
+          { cwd: consumer5, timeout: 300_000 }
+        )
+      )
+      const output = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const server = yield* startRedisServer
+        return yield* Effect.promise(() =>
+          run(process.execPath, ["dist/main.js", String(server.port)], { cwd: consumer5, timeout: 60_000 })
+        )
+      })))
+      expectSuccess("node dist/main.js (ioredis 5 consumer)", output)
+      expect(JSON.parse(output.stdout.trim())).toEqual({
+        ioredis: 5,
+        limited: "RateLimitExceeded",
+        cached: "hello",
+        entries: 1
+      })
+    },
+    420_000
   )
 
   it("./internal/* stays closed", async () => {

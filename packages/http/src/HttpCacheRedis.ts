@@ -34,6 +34,8 @@ import * as internal from "./internal/httpCacheRedis.js"
 
 /**
  * ioredis connection options plus the store's own: `prefix`, `timeout`, `maxTtl`, `staleTtl` (see the module docs).
+ * ioredis 5 or 6 (the optional peer); ioredis 6's `replyMapping` does not reach the connection, which keeps
+ * `"legacy"`, the reply shapes of ioredis 5 that the store reads (`protocol` is taken as given).
  *
  * @example
  * ```ts

@@ -32,6 +32,8 @@ import * as internal from "./internal/bulkheadRedis.js"
  * bulkheads built on the store (`Policy`'s included; see `BulkheadStore.SyncOptions`). Unless given, the connection
  * has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s, in real time
  * under a `TestClock` too) for it.
+ * ioredis 5 or 6 (the optional peer); ioredis 6's `replyMapping` does not reach the connection, which keeps
+ * `"legacy"`, the reply shapes of ioredis 5 that the store reads (`protocol` is taken as given).
  *
  * @example
  * ```ts

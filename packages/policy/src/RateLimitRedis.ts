@@ -66,6 +66,8 @@ export const layerStore: (options: StoreOptions) => Layer.Layer<RateLimit.RateLi
  * ioredis connection options plus a key `prefix` (default `"ratelimiter:"`). Unless given, the connection has no
  * offline queue, one attempt per command and a `commandTimeout` of 1000 ms, and the layer waits `connectTimeout`
  * (default 1000 ms) for it.
+ * ioredis 5 or 6 (the optional peer); ioredis 6's `replyMapping` does not reach the connection, which keeps
+ * `"legacy"`, the reply shapes of ioredis 5 that the store reads (`protocol` is taken as given).
  *
  * @example
  * ```ts

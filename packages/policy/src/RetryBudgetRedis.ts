@@ -20,6 +20,8 @@ import type * as RetryBudgetStore from "./RetryBudgetStore.js"
  * ioredis connection options plus a key `prefix` (default `"sturdy:retrybudget:"`). Unless given, the connection
  * has no offline queue and one attempt per command, and the layer waits `connectTimeout` (default 1 s, in real time
  * under a `TestClock` too) for it.
+ * ioredis 5 or 6 (the optional peer); ioredis 6's `replyMapping` does not reach the connection, which keeps
+ * `"legacy"`, the reply shapes of ioredis 5 that the store reads (`protocol` is taken as given).
  *
  * @example
  * ```ts

@@ -269,7 +269,7 @@ describeWithRedis("BulkheadRedis", () => {
       expect(yield* eventually(held(redis, "api"), (n) => n === 1)).toBe(1)
       const waiter = yield* Effect.fork(b.run(Effect.succeed("ran")))
       expect(yield* eventually(subscribers(redis, "api"), (n) => n === 1)).toBe(1)
-      yield* command(redis, (client) => client.client("KILL", "TYPE", "pubsub"))
+      yield* command(redis, (client) => client.client("KILL", "TYPE", "PUBSUB"))
       expect(yield* eventually(subscribers(redis, "api"), (n) => n === 0)).toBe(0)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(holder)

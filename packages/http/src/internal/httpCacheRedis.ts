@@ -39,16 +39,24 @@ const liveClock = Clock.make()
 const sizeTimeout = Duration.seconds(5)
 
 /**
- * A connection that fails commands at once while it is down (no offline queue, one attempt), so a request never
- * waits behind a reconnect; ioredis keeps reconnecting in the background. The store waits up to `connectTimeout`
- * (default 1 s, real time) for the first connection and starts without it otherwise. (`@sturdy/policy`'s Redis
- * stores open theirs the same way; that helper is internal to `@sturdy/policy`, so this is a copy of its few lines.)
+ * What the connection pins over the caller's options: ioredis 6's `replyMapping` stays `"legacy"` (ioredis 5's reply
+ * shapes, which the store reads; with `protocol: 2`, `"resp3"` makes ioredis 6 throw in its constructor). ioredis 5
+ * ignores the option; it is spread rather than written out so that ioredis 5's types, which do not know it, accept it.
+ */
+const pinnedOptions = { replyMapping: "legacy" } as const
+
+/**
+ * A connection (ioredis 5 or 6) that fails commands at once while it is down (no offline queue, one attempt), so a
+ * request never waits behind a reconnect; ioredis keeps reconnecting in the background. The store waits up to
+ * `connectTimeout` (default 1 s, real time) for the first connection and starts without it otherwise.
+ * (`@sturdy/policy`'s Redis stores open theirs the same way; that helper is internal to `@sturdy/policy`, so this is
+ * a copy of its few lines.)
  */
 const connect = (options: Omit<HttpCacheRedis.Options, keyof OwnOptions>): Effect.Effect<Redis, never, Scope.Scope> =>
   Effect.gen(function*() {
     const redis = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const client = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options })
+        const client = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options, ...pinnedOptions })
         // failures are handled (and logged once per outage) by the store, not by every "error" event
         client.on("error", () => {})
         return client

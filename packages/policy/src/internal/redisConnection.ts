@@ -14,11 +14,22 @@ export type Options = RedisOptions & { readonly prefix?: string | undefined }
 const liveClock = Clock.make()
 
 /**
- * A connection for a shared-state store. Commands fail at once while the connection is down (no offline queue,
- * one attempt), so a store operation never queues behind a reconnect; ioredis keeps reconnecting in the
- * background. Errors are handled by the stores' fallback, so the client's "error" events are not logged twice.
- * The layer waits up to `connectTimeout` (default 1 s) for the first connection; a store that is not reachable by
- * then starts degraded (local state) and resumes when Redis answers.
+ * What the stores' connections pin over the caller's options. `replyMapping` (ioredis 6): the stores read the
+ * replies of their scripts and commands in the shapes of ioredis 5, which are ioredis 6's `"legacy"`; `"resp3"` would
+ * change them, and with `protocol: 2` makes ioredis 6 throw in its constructor. ioredis 5 has no such option and
+ * ignores it. (Spread rather than written out, so that ioredis 5's types, which do not know it, accept it.)
+ * @internal
+ */
+export const pinnedOptions = { replyMapping: "legacy" } as const
+
+/**
+ * A connection for a shared-state store (ioredis 5 or 6). Commands fail at once while the connection is down (no
+ * offline queue, one attempt), so a store operation never queues behind a reconnect; ioredis keeps reconnecting in
+ * the background (on its `retryStrategy`: ioredis 6's default waits longer between attempts than 5's, up to about
+ * 5 s). Replies are read in ioredis 5's shapes whatever `replyMapping` says (see `pinnedOptions`). Errors are
+ * handled by the stores' fallback, so the client's "error" events are not logged twice. The layer waits up to
+ * `connectTimeout` (default 1 s) for the first connection; a store that is not reachable by then starts degraded
+ * (local state) and resumes when Redis answers.
  * @internal
  */
 export const connect = (options: Options): Effect.Effect<Redis, never, Scope.Scope> =>
@@ -26,7 +37,12 @@ export const connect = (options: Options): Effect.Effect<Redis, never, Scope.Sco
     const { prefix: _, ...redisOptions } = options
     const redis = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const client = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 1, ...redisOptions })
+        const client = new Redis({
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          ...redisOptions,
+          ...pinnedOptions
+        })
         client.on("error", () => {})
         return client
       }),
