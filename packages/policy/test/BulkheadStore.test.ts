@@ -9,6 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Random from "effect/Random"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { keeperParked, keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
@@ -207,6 +208,31 @@ describe("BulkheadStore", () => {
       expect(during).toHaveLength(51)
       expect(during.every((roots) => roots === before)).toBe(true)
       expect((yield* Fiber.roots).length).toBe(before)
+    }))
+
+  // Each store operation was raced against `timeout`, two fibers and a timer per operation: on the memory store,
+  // whose operations are synchronous, that was most of a call's cost (a memory store never answers late)
+  it.effect("a call on the memory store forks no fiber: its store operations are not raced against a timer", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      let started = 0
+      class Counting extends Supervisor.AbstractSupervisor<void> {
+        value = Effect.void
+        override onStart() {
+          started++
+        }
+      }
+      const counting = new Counting()
+      for (let i = 0; i < 20; i++) {
+        expect(yield* Effect.supervised(a.run(Effect.succeed(i)), counting)).toBe(i)
+      }
+      expect(started).toBe(0)
+      // a store of your own is still raced against `timeout` (see "a store that does not answer")
+      const { store: own } = switchable()
+      const b = yield* processOn(own, { key: "api", maxConcurrent: 2 })
+      yield* Effect.supervised(b.run(Effect.void), counting)
+      expect(started).toBeGreaterThan(0)
     }))
 
   it.scoped("the store's fiber renews a long call's permit every lease / 3, each bulkhead on its own lease", () =>

@@ -158,6 +158,9 @@ export const keeperParked = (store: BS.BulkheadStore.Service): boolean | undefin
   return keeper === undefined ? undefined : keeper.wake !== undefined
 }
 
+// the stores whose operations are synchronous (the memory store's): they need no timeout
+const synchronous = new WeakSet<BS.BulkheadStore.Service>()
+
 /**
  * How many keys a store of {@link makeMemory} holds entries for (`undefined` for any other store): for the tests.
  * @internal
@@ -222,6 +225,7 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
       })
   }
   memoryKeys.set(service, () => keys.size)
+  synchronous.add(service)
   return service
 }
 
@@ -285,7 +289,8 @@ const unsafeMakeShared = (
     ? Number.POSITIVE_INFINITY
     : Duration.toMillis(optionDuration("Bulkhead", "maxWait", options.maxWait))
   const health = makeHealth("bulkhead", timeout)
-  const run = health.run
+  // a synchronous store (the memory store) answers before any timer could fire: no race against one
+  const run = synchronous.has(store) ? health.runSync : health.run
   const full = new bulkhead.BulkheadRejected({ key, reason: "Full" })
   const timedOut = new bulkhead.BulkheadRejected({ key, reason: "Timeout" })
 
