@@ -258,6 +258,24 @@ describe("BulkheadStore", () => {
       expect(yield* free(store, "slow", 1)).toBe(1)
     }))
 
+  it.effect("calls that do not overlap wake the store's fiber once, not once each; it parks a period after the last", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, lease: "3 seconds" })
+      yield* settle
+      for (let i = 0; i < 20; i++) {
+        yield* a.run(Effect.void)
+        // the fiber ran after the call had given its permit back: it sleeps a period rather than park again
+        yield* settle
+        expect(keeperParked(store)).toBe(false)
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(1)
+      }
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(keeperParked(store)).toBe(true)
+      expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+    }))
+
   it.effect("a layer closed already (provided to `make` alone): the store's permits are still renewed", () =>
     Effect.gen(function*() {
       const bulkhead = yield* BulkheadStore.make({ key: "api", maxConcurrent: 1, lease: "3 seconds" }).pipe(

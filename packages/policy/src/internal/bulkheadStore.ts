@@ -85,15 +85,22 @@ interface Lessee {
 // the keeper of each store, made by the store's layer (ended with its scope) or by the first bulkhead made on it
 const keepers = new WeakMap<BS.BulkheadStore.Service, Keeper>()
 
-const keeperLoop = (keeper: Keeper): Effect.Effect<never> =>
-  Effect.clockWith((clock) =>
+const keeperLoop = (keeper: Keeper): Effect.Effect<never> => {
+  // Woken by a grant: the fiber sleeps (a period at most) before it may park again, even if that permit was given
+  // back before the fiber ran. Parking at once would cost a wake-up per call when calls do not overlap.
+  let woken = false
+  const setWoken = () => {
+    woken = true
+  }
+  return Effect.clockWith((clock) =>
     Effect.forever(Effect.suspend((): Effect.Effect<void> => {
-      if (keeper.busy.size === 0) {
+      if (keeper.busy.size === 0 && !woken) {
         // no permit held: no timer, until a bulkhead of the store is granted one
         const wake = Deferred.unsafeMake<void>(FiberId.none)
         keeper.wake = wake
-        return Deferred.await(wake)
+        return Effect.map(Deferred.await(wake), setWoken)
       }
+      woken = false
       const now = clock.unsafeCurrentTimeMillis()
       const due: Array<Lessee> = []
       let next = now + keeper.tickMillis
@@ -115,6 +122,7 @@ const keeperLoop = (keeper: Keeper): Effect.Effect<never> =>
       return Effect.zipRight(renewals, Effect.sleep(Duration.millis(Math.max(1, Math.ceil(next - now)))))
     }))
   )
+}
 
 const newKeeper = (): Keeper => ({ closed: false, busy: new Set(), tickMillis: maxTimerMillis, wake: undefined })
 
