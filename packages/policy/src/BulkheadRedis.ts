@@ -6,9 +6,10 @@
  * counter), its score the end of its lease on Redis's clock (`TIME` inside the script, so the processes' clocks need
  * not agree). An acquisition is one Lua script (drop the permits whose lease ended, then add one if fewer than
  * `maxConcurrent` are held), a release a `ZREM`, and a renewal one script for all of a process's permits of the key
- * (`ZADD XX`, so a permit whose lease ran out stays gone). The set expires a second after its latest lease. The
- * connection sends nothing while it is down (no offline queue); calls then go to each process's local bulkhead and
- * sharing resumes when Redis answers again (see `BulkheadStore`).
+ * (`ZADD XX`, so a permit whose lease ran out stays gone), sent by the layer's one renewal fiber, which stops with the
+ * layer. The set expires a second after its latest lease. The connection sends nothing while it is down (no offline
+ * queue); calls then go to each process's local bulkhead and sharing resumes when Redis answers again (see
+ * `BulkheadStore`).
  *
  * A release that gave a permit back, and a script that dropped expired leases leaving a permit free, `PUBLISH` on
  * `<prefix>{<key>}:released`. A process with a call waiting on a key subscribes to its channel and asks for a permit

@@ -19,7 +19,15 @@
  *   interruption or timeout). While the call runs, its process renews all of its permits of the key in one operation
  *   every `lease / 3`, so a permit lives as long as its call, and a process that died (or hangs for longer than a
  *   lease) has its permits back in the fleet after `lease`. A call that runs on after its permit's lease ran out
- *   (a process paused that long) no longer counts.
+ *   (a process paused that long) no longer counts. A renewal that fails counts as the store failing (see below) and
+ *   is tried again `lease / 3` later.
+ * - Renewals: one fiber per store renews the permits of every bulkhead on it (a call forks none). It belongs to the
+ *   store's layer (`layerMemory`, `BulkheadRedis.layerStore`) and stops when the layer's scope closes, even when the
+ *   layer was built inside a caller's mask. A store with no such fiber running (from `makeMemory`, a store of your
+ *   own, or a layer closed already, as when it is provided to `make` alone) gets one from the first bulkhead made
+ *   on it, a daemon that lives as long as the process. While no permit is held the fiber waits with no timer (a
+ *   script with no call in flight can exit); it notices the last permit given back at its next renewal time, at
+ *   most `lease / 3` later.
  * - Waiting: `maxQueued` and `maxWait` are each process's (its queue, `BulkheadRejected` "Full" beyond it,
  *   "Timeout" after `maxWait` or at an established deadline, as `Bulkhead`). Only the first queued call of a
  *   process asks the store again, every `pollInterval` (jittered on Effect's `Random`, so processes do not ask in
@@ -217,7 +225,8 @@ export const defaults: {
  * A store in this process's memory (leases on each request's `now`, so it works under `TestClock`). Bulkheads built
  * on one memory store share it as processes share Redis. A key is forgotten when its last permit is given back, or,
  * when its permits' leases all ended (their holders died), at the first acquisition or renewal of any key once a
- * lease has passed: many short-lived keys (one per tenant) do not pile up.
+ * lease has passed: many short-lived keys (one per tenant) do not pile up. The layer's renewal fiber (see the module
+ * doc) stops when the layer's scope closes. Its operations are synchronous: they are not raced against `timeout`.
  *
  * @example
  * ```ts
@@ -232,7 +241,8 @@ export const defaults: {
 export const layerMemory: Layer.Layer<BulkheadStore> = internal.layerMemory
 
 /**
- * Builds a store in memory, outside of a layer.
+ * Builds a store in memory, outside of a layer: its renewal fiber is made by the first bulkhead made on it, and
+ * parks (no timer) while no permit is held.
  *
  * @example
  * ```ts

@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { Redis } from "ioredis"
 import { describeWithRedis, freePort, type RedisServer, redisServerOn, startRedisServer } from "./utils/redis.js"
@@ -340,6 +341,35 @@ describeWithRedis("BulkheadRedis", () => {
       expect(ranAt - sentAt).toBeLessThan(1_000)
     }).pipe(Effect.scoped, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
   })
+
+  // one fiber per layer renews the permits of all its bulkheads: a call forks none, and the fiber ends with the layer
+  it.live("calls fork no renewal fiber; the layer's one stops when its scope closes, even when built masked", () =>
+    Effect.gen(function*() {
+      const redis = yield* startRedisServer
+      const before = (yield* Fiber.roots).length
+      const layerScope = yield* Scope.make()
+      const b = yield* Effect.uninterruptible(
+        Effect.flatMap(storeOn(redis), (store) => bulkheadOn(store, { key: "api", maxConcurrent: 2 })).pipe(
+          Scope.extend(layerScope)
+        )
+      )
+      const withLayer = (yield* Fiber.roots).length
+      const during: Array<number> = []
+      for (let i = 0; i < 20; i++) {
+        yield* b.run(Effect.flatMap(Fiber.roots, (roots) => Effect.sync(() => during.push(roots.length))))
+      }
+      expect(during).toEqual(Array.from({ length: 20 }, () => withLayer))
+      // a call holds a permit: the fiber waits on a timer to renew it when the layer closes
+      const gate = yield* Deferred.make<void>()
+      const call = yield* holding(b, gate)
+      expect(yield* eventually(held(redis, "api"), (n) => n === 1)).toBe(1)
+      const closing = yield* Effect.fork(Scope.close(layerScope, Exit.void))
+      // a bound on a hang, not a measure of time
+      expect(Option.isSome(yield* Effect.option(Effect.timeout(Fiber.await(closing), "5 seconds")))).toBe(true)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.await(call)
+      expect(yield* eventually(Effect.map(Fiber.roots, (roots) => roots.length), (n) => n === before)).toBe(before)
+    }).pipe(Effect.scoped))
 
   it.live("the subscriber connection is opened on the first wait and closed with the layer", () =>
     Effect.gen(function*() {

@@ -1,14 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
 import type * as Bulkhead from "@sturdy/policy/Bulkhead"
 import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Random from "effect/Random"
+import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { keysOfMemory } from "../src/internal/bulkheadStore.js"
+import { keeperParked, keysOfMemory } from "../src/internal/bulkheadStore.js"
+import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { holdPermit } from "./utils/holdPermit.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
@@ -182,6 +186,148 @@ describe("BulkheadStore", () => {
       yield* Fiber.join(queued)
       yield* Effect.yieldNow()
       expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
+  // Each idle-to-busy change forked a renewal fiber (a daemon) and interrupted it at the end: most of what a call
+  // cost. One fiber per store now renews every bulkhead's permits.
+  it.effect("a call forks no renewal fiber: the store's one fiber renews every bulkhead on it", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 8 })
+      const b = yield* processOn(store, { key: "other", maxConcurrent: 8 })
+      const before = (yield* Fiber.roots).length
+      const during: Array<number> = []
+      const count = Effect.flatMap(Fiber.roots, (roots) => Effect.sync(() => during.push(roots.length)))
+      for (let i = 0; i < 50; i++) yield* (i % 2 === 0 ? a : b).run(count)
+      // calls that overlap, on both bulkheads (children of the test, not roots)
+      const holders = []
+      for (let i = 0; i < 16; i++) holders.push(yield* holdPermit(i % 2 === 0 ? a : b))
+      for (const holder of holders) expect(yield* holder.outcome).toBe("held")
+      yield* count
+      for (const holder of holders) yield* holder.release
+      expect(during).toHaveLength(51)
+      expect(during.every((roots) => roots === before)).toBe(true)
+      expect((yield* Fiber.roots).length).toBe(before)
+    }))
+
+  // Each store operation was raced against `timeout`, two fibers and a timer per operation: on the memory store,
+  // whose operations are synchronous, that was most of a call's cost (a memory store never answers late)
+  it.effect("a call on the memory store forks no fiber: its store operations are not raced against a timer", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 2 })
+      let started = 0
+      class Counting extends Supervisor.AbstractSupervisor<void> {
+        value = Effect.void
+        override onStart() {
+          started++
+        }
+      }
+      const counting = new Counting()
+      for (let i = 0; i < 20; i++) {
+        expect(yield* Effect.supervised(a.run(Effect.succeed(i)), counting)).toBe(i)
+      }
+      expect(started).toBe(0)
+      // a store of your own is still raced against `timeout` (see "a store that does not answer")
+      const { store: own } = switchable()
+      const b = yield* processOn(own, { key: "api", maxConcurrent: 2 })
+      yield* Effect.supervised(b.run(Effect.void), counting)
+      expect(started).toBeGreaterThan(0)
+    }))
+
+  it.scoped("the store's fiber renews a long call's permit every lease / 3, each bulkhead on its own lease", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(BulkheadStore.layerMemory)
+      const store = yield* Effect.provide(BulkheadStore.BulkheadStore, context)
+      // a bulkhead with a long lease holds a permit first: the fiber sleeps 10 s; then one with a 3 s lease joins
+      const slow = yield* processOn(store, { key: "slow", maxConcurrent: 1, lease: "30 seconds" })
+      const fast = yield* processOn(store, { key: "fast", maxConcurrent: 1, lease: "3 seconds" })
+      const long = yield* holdPermit(slow)
+      yield* TestClock.adjust("1 millis")
+      const short = yield* holdPermit(fast)
+      expect([yield* long.outcome, yield* short.outcome]).toEqual(["held", "held"])
+      // ten leases of the short one, and more than two of the long one: neither permit ever comes back to the fleet
+      for (let i = 0; i < 80; i++) {
+        yield* TestClock.adjust("1 second")
+        expect(yield* free(store, "fast", 1)).toBe(0)
+        expect(yield* free(store, "slow", 1)).toBe(0)
+      }
+      yield* short.release
+      yield* long.release
+      expect(yield* free(store, "fast", 1)).toBe(1)
+      expect(yield* free(store, "slow", 1)).toBe(1)
+    }))
+
+  it.effect("calls that do not overlap wake the store's fiber once, not once each; it parks a period after the last", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, lease: "3 seconds" })
+      yield* settle
+      for (let i = 0; i < 20; i++) {
+        yield* a.run(Effect.void)
+        // the fiber ran after the call had given its permit back: it sleeps a period rather than park again
+        yield* settle
+        expect(keeperParked(store)).toBe(false)
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(1)
+      }
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(keeperParked(store)).toBe(true)
+      expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+    }))
+
+  it.effect("a layer closed already (provided to `make` alone): the store's permits are still renewed", () =>
+    Effect.gen(function*() {
+      const bulkhead = yield* BulkheadStore.make({ key: "api", maxConcurrent: 1, lease: "3 seconds" }).pipe(
+        Effect.provide(BulkheadStore.layerMemory)
+      )
+      const holder = yield* holdPermit(bulkhead)
+      for (let i = 0; i < 10; i++) {
+        yield* TestClock.adjust("1 second")
+        // its one permit stays held: another call of it is turned away, never let in by an expired lease
+        expect(rejectionOf(yield* Effect.exit(bulkhead.run(Effect.void)))).toBe("Full")
+      }
+      yield* holder.release
+      expect(yield* bulkhead.run(Effect.succeed("ran"))).toBe("ran")
+    }))
+
+  it.effect("an idle store holds no timer: its fiber parks once no permit is held, and wakes for the next call", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, lease: "3 seconds" })
+      yield* settle
+      // made, never used: parked, no sleep
+      expect(keeperParked(store)).toBe(true)
+      expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+      for (let round = 0; round < 3; round++) {
+        const holder = yield* holdPermit(a)
+        expect(keeperParked(store)).toBe(false)
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* free(store, "api", 1)).toBe(0) // renewed past its lease
+        yield* holder.release
+        // at its next tick (at most lease / 3) the fiber finds nothing held and parks: no timer left
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(keeperParked(store)).toBe(true)
+        expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+      }
+    }))
+
+  it.effect("the renewal fiber of layerMemory stops with the layer's scope, even when the layer was built masked", () =>
+    Effect.gen(function*() {
+      const before = (yield* Fiber.roots).length
+      expect(
+        yield* closesWhenMadeMasked(Effect.gen(function*() {
+          const context = yield* Layer.build(BulkheadStore.layerMemory)
+          const bulkhead = yield* BulkheadStore.make({ key: "api", maxConcurrent: 1 }).pipe(Effect.provide(context))
+          // the fiber has a permit to renew: it sleeps, on a timer
+          yield* Effect.fork(Effect.interruptible(bulkhead.run(Effect.never)))
+          yield* settle
+        }))
+      ).toBe(true)
+      yield* settle
+      expect(Chunk.size(yield* TestClock.sleeps())).toBe(0)
+      expect((yield* Fiber.roots).length).toBe(before)
     }))
 
   it.effect(

@@ -4,7 +4,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import type * as BS from "../BulkheadStore.js"
-import { BulkheadStore, BulkheadStoreError } from "./bulkheadStore.js"
+import { BulkheadStore, BulkheadStoreError, keepLeases } from "./bulkheadStore.js"
 import { checkOptions } from "./options.js"
 import { connect, keyOf, type Options } from "./redisConnection.js"
 
@@ -97,7 +97,7 @@ export const makeStore = (options: Options & { readonly sync?: BS.SyncOptions | 
     const permitsOf = (key: string) => keyOf(prefix, key, "permits")
     const releasedOf = (key: string) => keyOf(prefix, key, "released")
     const watchers = yield* makeWatchers(redis)
-    return BulkheadStore.of({
+    const store = BulkheadStore.of({
       acquire: (request) =>
         Effect.map(
           attempt(request.key, () =>
@@ -123,6 +123,9 @@ export const makeStore = (options: Options & { readonly sync?: BS.SyncOptions | 
       watch: (key, onRelease) => watchers.watch(releasedOf(key), onRelease),
       sync
     })
+    // one fiber renews the leases of every bulkhead on this store, and stops with it
+    yield* keepLeases(store)
+    return store
   })
 
 /**

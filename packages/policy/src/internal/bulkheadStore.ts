@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -56,6 +57,117 @@ export const recheckMillis = 250
 
 // the number of keys a memory store holds, for the tests (no public API: `keysOfMemory`)
 const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
+
+/**
+ * The bulkheads of one process that hold permits of the fleet on one store: one fiber renews them all. A bulkhead
+ * joins `busy` when its first permit is granted and leaves it when its last one is given back; the fiber renews each
+ * member every `lease / 3` (all of its permits in one operation, as `renew` takes them) and, when `busy` is empty,
+ * parks on `wake` with no timer (a script with no call in flight can exit).
+ */
+interface Keeper {
+  /** The keeper's fiber stopped (its scope closed): a bulkhead that needs it again makes a new one. */
+  closed: boolean
+  readonly busy: Set<Lessee>
+  /** The shortest renewal period of the bulkheads on the store: the longest the fiber sleeps while any is busy. */
+  tickMillis: number
+  /** Set while the fiber is parked; the first bulkhead to join `busy` opens it. */
+  wake: Deferred.Deferred<void> | undefined
+}
+
+/** A bulkhead's share of a {@link Keeper}. */
+interface Lessee {
+  readonly periodMillis: number
+  /** When its permits are renewed next. */
+  dueAt: number
+  readonly renew: Effect.Effect<void>
+}
+
+// the keeper of each store, made by the store's layer (ended with its scope) or by the first bulkhead made on it
+const keepers = new WeakMap<BS.BulkheadStore.Service, Keeper>()
+
+const keeperLoop = (keeper: Keeper): Effect.Effect<never> => {
+  // Woken by a grant: the fiber sleeps (a period at most) before it may park again, even if that permit was given
+  // back before the fiber ran. Parking at once would cost a wake-up per call when calls do not overlap.
+  let woken = false
+  const setWoken = () => {
+    woken = true
+  }
+  return Effect.clockWith((clock) =>
+    Effect.forever(Effect.suspend((): Effect.Effect<void> => {
+      if (keeper.busy.size === 0 && !woken) {
+        // no permit held: no timer, until a bulkhead of the store is granted one
+        const wake = Deferred.unsafeMake<void>(FiberId.none)
+        keeper.wake = wake
+        return Effect.map(Deferred.await(wake), setWoken)
+      }
+      woken = false
+      const now = clock.unsafeCurrentTimeMillis()
+      const due: Array<Lessee> = []
+      let next = now + keeper.tickMillis
+      for (const lessee of keeper.busy) {
+        if (lessee.dueAt <= now) {
+          lessee.dueAt = now + lessee.periodMillis
+          due.push(lessee)
+        }
+        next = Math.min(next, lessee.dueAt)
+      }
+      // each bulkhead's renewal is bounded by its `timeout`; run together, a store that hangs delays none of them
+      const renewals = due.length === 0
+        ? Effect.void
+        : due.length === 1
+        ? due[0]!.renew
+        : Effect.forEach(due, (lessee) => lessee.renew, { concurrency: "unbounded", discard: true })
+      // the sleep never outlasts the shortest period: a bulkhead that joins meanwhile is renewed on time (whole
+      // milliseconds, and at least one: a clock read in fractions never makes it spin)
+      return Effect.zipRight(renewals, Effect.sleep(Duration.millis(Math.max(1, Math.ceil(next - now)))))
+    }))
+  )
+}
+
+const newKeeper = (): Keeper => ({ closed: false, busy: new Set(), tickMillis: maxTimerMillis, wake: undefined })
+
+/**
+ * Gives `store` its renewal fiber, scoped: it stops when the scope closes, even when the store is built inside a
+ * caller's mask. The layers of the stores call it; a store without it gets a daemon fiber from its first bulkhead.
+ * @internal
+ */
+export const keepLeases = (store: BS.BulkheadStore.Service): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const keeper = newKeeper()
+    keepers.set(store, keeper)
+    return Effect.zipRight(
+      Effect.forkScoped(Effect.interruptible(keeperLoop(keeper))),
+      Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          keeper.closed = true
+          if (keepers.get(store) === keeper) keepers.delete(store)
+        })
+      )
+    )
+  })
+
+// The store's keeper; one whose scope closed (a layer provided to `make` alone) is replaced by a daemon, which parks
+// with no timer while no permit is held and lives as long as the store.
+const keeperOf = (store: BS.BulkheadStore.Service): Effect.Effect<Keeper> =>
+  Effect.suspend(() => {
+    const known = keepers.get(store)
+    if (known !== undefined && !known.closed) return Effect.succeed(known)
+    const keeper = newKeeper()
+    keepers.set(store, keeper)
+    return Effect.as(forkDaemonInterruptible(keeperLoop(keeper)), keeper)
+  })
+
+/**
+ * The renewal fiber of a store, for the tests: whether it is parked (`undefined` when it has none).
+ * @internal
+ */
+export const keeperParked = (store: BS.BulkheadStore.Service): boolean | undefined => {
+  const keeper = keepers.get(store)
+  return keeper === undefined ? undefined : keeper.wake !== undefined
+}
+
+// the stores whose operations are synchronous (the memory store's): they need no timeout
+const synchronous = new WeakSet<BS.BulkheadStore.Service>()
 
 /**
  * How many keys a store of {@link makeMemory} holds entries for (`undefined` for any other store): for the tests.
@@ -121,11 +233,18 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
       })
   }
   memoryKeys.set(service, () => keys.size)
+  synchronous.add(service)
   return service
 }
 
 /** @internal */
-export const layerMemory: Layer.Layer<BulkheadStore> = Layer.sync(BulkheadStore, () => makeMemory())
+export const layerMemory: Layer.Layer<BulkheadStore> = Layer.scoped(
+  BulkheadStore,
+  Effect.suspend(() => {
+    const store = makeMemory()
+    return Effect.as(keepLeases(store), store)
+  })
+)
 
 // a duration option of the store: finite, positive, and one a timer can hold
 const syncDuration = (field: string, input: Duration.DurationInput): number => {
@@ -154,13 +273,15 @@ export const make = (options: B.Options & BS.SyncOptions): Effect.Effect<B.Bulkh
     Effect.flatMap(
       // the local bulkhead validates the options, and decides alone while the store cannot answer
       bulkhead.make(options),
-      (local) => Effect.sync(() => unsafeMakeShared(store, local, options))
+      (local) =>
+        Effect.flatMap(keeperOf(store), (keeper) => Effect.sync(() => unsafeMakeShared(store, local, options, keeper)))
     ))
 
 const unsafeMakeShared = (
   store: BS.BulkheadStore.Service,
   local: B.Bulkhead,
-  options: B.Options & BS.SyncOptions
+  options: B.Options & BS.SyncOptions,
+  madeWith: Keeper
 ): B.Bulkhead => {
   checkOptions("BulkheadStore", options)
   const sync = { ...store.sync, ...definedOf(options) }
@@ -176,15 +297,19 @@ const unsafeMakeShared = (
     ? Number.POSITIVE_INFINITY
     : Duration.toMillis(optionDuration("Bulkhead", "maxWait", options.maxWait))
   const health = makeHealth("bulkhead", timeout)
+  // a synchronous store (the memory store) answers before any timer could fire: no race against one
+  const run = synchronous.has(store) ? health.runSync : health.run
   const full = new bulkhead.BulkheadRejected({ key, reason: "Full" })
   const timedOut = new bulkhead.BulkheadRejected({ key, reason: "Timeout" })
 
-  // this process's permits of the fleet, renewed together every `lease / 3` while any is held
+  // this process's permits of the fleet, renewed together every `lease / 3` by the store's keeper while any is held
   const held = new Set<string>()
   const id = globalThis.crypto.randomUUID()
   let counter = 0
-  let renewal: Fiber.RuntimeFiber<void> | undefined
-  let starting = false
+  let keeper = madeWith
+  // whole milliseconds (the keeper sleeps in them), never more than a third of the lease
+  const periodMillis = Math.max(1, Math.floor(leaseMillis / 3))
+  keeper.tickMillis = Math.min(keeper.tickMillis, periodMillis)
   // queued callers of this process, first in first out
   const waiters: Array<Waiter> = []
   // while the store is down: when a call may ask it again
@@ -199,7 +324,7 @@ const unsafeMakeShared = (
         const now = clock.unsafeCurrentTimeMillis()
         if (health.degraded() && now < recheckAt) return Effect.succeed(Option.none())
         return Effect.tap(
-          health.run(store.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })),
+          run(store.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })),
           (result) => {
             if (Option.isSome(result)) return Effect.void
             recheckAt = clock.unsafeCurrentTimeMillis() + recheckMillis
@@ -214,38 +339,42 @@ const unsafeMakeShared = (
   const forget = (permit: string): Effect.Effect<void> =>
     Effect.asVoid(forkDaemonInterruptible(Effect.ignore(Effect.timeout(store.release(key, permit), timeout))))
 
-  const renewLoop: Effect.Effect<void> = Effect.forever(
-    Effect.zipRight(
-      Effect.sleep(Duration.millis(leaseMillis / 3)),
-      Effect.clockWith((clock) =>
-        Effect.suspend(() =>
-          held.size === 0 ? Effect.void : Effect.asVoid(health.run(store.renew({
-            key,
-            permits: Array.from(held),
-            leaseMillis,
-            now: clock.unsafeCurrentTimeMillis()
-          })))
-        )
+  // run by the keeper's fiber, every `lease / 3` while a permit is held
+  const lessee: Lessee = {
+    periodMillis,
+    dueAt: 0,
+    renew: Effect.clockWith((clock) =>
+      Effect.suspend(() =>
+        held.size === 0 ? Effect.void : Effect.asVoid(run(store.renew({
+          key,
+          permits: Array.from(held),
+          leaseMillis,
+          now: clock.unsafeCurrentTimeMillis()
+        })))
       )
     )
-  )
+  }
 
-  const startRenewal: Effect.Effect<void> = Effect.suspend(() => {
-    if (renewal !== undefined || starting) return Effect.void
-    starting = true
-    return Effect.flatMap(forkDaemonInterruptible(renewLoop), (fiber) => {
-      starting = false
-      renewal = fiber
-      return held.size === 0 ? stopRenewal : Effect.void
+  // the first permit held: the keeper renews this bulkhead's permits from `lease / 3` on (and wakes if parked)
+  const enlist: Effect.Effect<void> = Effect.clockWith((clock) =>
+    Effect.suspend(() => {
+      if (keeper.closed) {
+        return Effect.flatMap(keeperOf(store), (next) => {
+          keeper = next
+          keeper.tickMillis = Math.min(keeper.tickMillis, periodMillis)
+          return enlist
+        })
+      }
+      lessee.dueAt = clock.unsafeCurrentTimeMillis() + periodMillis
+      keeper.busy.add(lessee)
+      const wake = keeper.wake
+      if (wake !== undefined) {
+        keeper.wake = undefined
+        Deferred.unsafeDone(wake, Exit.void)
+      }
+      return Effect.void
     })
-  })
-
-  const stopRenewal: Effect.Effect<void> = Effect.suspend(() => {
-    const fiber = renewal
-    if (fiber === undefined) return Effect.void
-    renewal = undefined
-    return Effect.fiberIdWith((fiberId) => Fiber.interruptAsFork(fiber, fiberId))
-  })
+  )
 
   // the first queued caller asks the store at once: a permit of this process came free
   const wakeFirst = (): void => {
@@ -288,16 +417,15 @@ const unsafeMakeShared = (
   const releaseFleet = (permit: string): Effect.Effect<void> =>
     Effect.suspend(() => {
       held.delete(permit)
-      return Effect.zipRight(
-        held.size === 0 ? stopRenewal : Effect.void,
-        Effect.zipRight(health.run(store.release(key, permit)), Effect.sync(wakeFirst))
-      )
+      // no permit left: the keeper parks at its next tick, unless another bulkhead of the store holds one
+      if (held.size === 0) keeper.busy.delete(lessee)
+      return Effect.zipRight(run(store.release(key, permit)), Effect.sync(wakeFirst))
     })
 
   const holding = <A, E, R>(permit: string, use: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.suspend(() => {
       held.add(permit)
-      return Effect.zipRight(startRenewal, Effect.onExit(use, () => releaseFleet(permit)))
+      return Effect.zipRight(held.size === 1 ? enlist : Effect.void, Effect.onExit(use, () => releaseFleet(permit)))
     })
 
   // waits `millis` (or until woken); the timer is a daemon ended on every way out, so an uninterruptible caller (the

@@ -32,6 +32,11 @@ export interface Health {
   readonly degraded: () => boolean
   /** `op` bounded by the timeout; `None` when it failed or timed out (never fails, never waits longer). */
   readonly run: <A, E>(op: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
+  /**
+   * `run` without the time limit, for a store whose operations are synchronous (a memory store's): one cannot take
+   * longer than the timeout, and racing it against a timer is most of what a call costs.
+   */
+  readonly runSync: <A, E>(op: Effect.Effect<A, E>) => Effect.Effect<Option.Option<A>>
 }
 
 /**
@@ -56,6 +61,18 @@ export const makeHealth = (component: string, timeout: Duration.Duration, recove
     Metric.set(degradedGauge, 0),
     Effect.logInfo(`sturdy: the shared ${component} store answers again; sharing resumed`)
   ))
+  const report = <A>(result: Option.Option<A>): Effect.Effect<Option.Option<A>> => {
+    if (Option.isNone(result) && !degraded) {
+      degraded = true
+      return Effect.as(down, result)
+    }
+    if (Option.isSome(result) && degraded) {
+      degraded = false
+      recovered?.()
+      return Effect.as(up, result)
+    }
+    return Effect.succeed(result)
+  }
   return {
     degraded: () => degraded,
     run: <A, E>(op: Effect.Effect<A, E>) =>
@@ -65,18 +82,12 @@ export const makeHealth = (component: string, timeout: Duration.Duration, recove
         Effect.timeout(timeout),
         // a defect of the store client counts as the store failing: a call never fails because of the store
         Effect.matchCause({ onFailure: () => Option.none<A>(), onSuccess: Option.some }),
-        Effect.flatMap((result) => {
-          if (Option.isNone(result) && !degraded) {
-            degraded = true
-            return Effect.as(down, result)
-          }
-          if (Option.isSome(result) && degraded) {
-            degraded = false
-            recovered?.()
-            return Effect.as(up, result)
-          }
-          return Effect.succeed(result)
-        })
+        Effect.flatMap(report)
+      ),
+    runSync: <A, E>(op: Effect.Effect<A, E>) =>
+      op.pipe(
+        Effect.matchCause({ onFailure: () => Option.none<A>(), onSuccess: Option.some }),
+        Effect.flatMap(report)
       )
   }
 }
