@@ -233,6 +233,31 @@ describe("Attempt", () => {
       expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
     }))
 
+  // the body of a refused answer is read (one chunk) before the connection is let go; a body that sent nothing held
+  // the attempt for ever when nothing else bounded it. It is cancelled after the discard cap (a second)
+  it.effect("a refused answer whose body sends nothing fails after the discard cap, its body cancelled", () =>
+    Effect.gen(function*() {
+      let cancelled = 0
+      const silent = () =>
+        new Response(new ReadableStream({ cancel: () => void cancelled++ }), {
+          status: 200,
+          headers: { "content-type": "text/html" }
+        })
+      const { client } = fakeClient(() => Effect.succeed(silent()))
+      for (const masked of [false, true]) {
+        const attempt = failureOf(Attempt.json(client, request, User))
+        const fiber = yield* Effect.fork(masked ? Effect.uninterruptible(attempt) : attempt)
+        yield* TestClock.adjust("999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const failure = yield* Fiber.poll(fiber)
+        expect(Option.map(failure, Exit.map((failure) => failure._tag))).toEqual(
+          Option.some(Exit.succeed("UnexpectedContentType"))
+        )
+      }
+      expect(cancelled).toBe(2)
+    }))
+
   it.effect("maps transport causes to connection reasons", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [unknown, HttpFailure.ConnectionError["reason"]]> = [

@@ -28,7 +28,7 @@ import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
 import * as retryHeaders from "./retryHeaders.js"
-import { shieldedFromCaller } from "./shielded.js"
+import { discardChunk, shieldedFromCaller } from "./shielded.js"
 
 /** @internal */
 export const defaultMaxBodyBytes = 10 * 1024 * 1024
@@ -614,9 +614,11 @@ export const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: 
 
 const emptyBody = new Uint8Array(0)
 
-/** @internal Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection. */
-export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+/**
+ * @internal Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection; a
+ * body that sends nothing within the discard cap is closed then (see `discardChunk`).
+ */
+export const discard: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<void> = discardChunk
 
 /** @internal */
 export const truncated = (

@@ -2,6 +2,7 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
 
 /**
  * @internal Runs `timed` (a bound whose timed part is made interruptible so the bound can stop it under a caller's
@@ -35,3 +36,10 @@ const drainWithinCap = <A, E>(read: Effect.Effect<A, E>): Effect.Effect<void> =>
  */
 export const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   drainWithinCap(response.arrayBuffer)
+
+/**
+ * @internal Reads one chunk of a body at most and then lets the stream's finalizer close it, freeing the connection,
+ * within {@link discardCap} (a body that sends nothing is closed then).
+ */
+export const discardChunk = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  drainWithinCap(Stream.runDrain(Stream.take(response.stream, 1)))
