@@ -226,11 +226,21 @@ describe("Attempt", () => {
   it.effect("an interruptible caller of an attempt with timeouts is interrupted at once", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
-      const fiber = yield* Effect.fork(
-        Attempt.json(client, request, User, { timeout: "5 seconds", bodyTimeout: "500 millis" })
-      )
-      yield* TestClock.adjust("100 millis")
-      expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+      const silent = fakeClient(() => Effect.never).client
+      const before = (yield* Fiber.roots).length
+      for (
+        const attempt of [
+          Effect.asVoid(Attempt.json(client, request, User, { timeout: "5 seconds", bodyTimeout: "500 millis" })),
+          Effect.asVoid(Attempt.classify(silent, { timeout: "5 seconds" }).execute(request))
+        ]
+      ) {
+        const fiber = yield* Effect.fork(attempt)
+        yield* TestClock.adjust("100 millis")
+        expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+      }
+      // nothing of the attempts is left running (they ran in the caller's fibers, not in ones of their own)
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect((yield* Fiber.roots).length - before).toBe(0)
     }))
 
   // the body of a refused answer is read (one chunk) before the connection is let go; a body that sent nothing held

@@ -418,12 +418,16 @@ describe("OAuth2", () => {
     it.effect("an interruptible caller of a token request is interrupted at once", () =>
       Effect.gen(function*() {
         const silent = HttpClient.make(() => Effect.never)
+        const before = (yield* Fiber.roots).length
         const fiber = yield* OAuth2.requestToken({ ...noRetry, timeout: "5 seconds" }).pipe(
           Effect.provide(Layer.succeed(HttpClient.HttpClient, silent)),
           Effect.fork
         )
         yield* TestClock.adjust("1 second")
         expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+        // nothing of the request is left running (it ran in the caller's fibers, not in one of its own)
+        yield* Effect.repeatN(Effect.yieldNow(), 10)
+        expect((yield* Fiber.roots).length - before).toBe(0)
       }))
 
     it("a timeout that is not a positive duration is refused where the request is built", () => {
