@@ -32,6 +32,12 @@
  * `UndiciHttpClient`, see `@sturdy/policy`'s `Deadline.declareEnforcement`) the limit is left to the transport under the live Clock: no
  * fiber is forked and no timer armed by the attempt. Elsewhere, and under `TestClock`, a timer races the attempt.
  *
+ * `timeout` and `bodyTimeout` fire on time inside a caller's uninterruptible region too (an `acquireRelease`'s
+ * `acquire`, an `uninterruptibleMask`): only they interrupt the attempt there, so the caller's mask still holds
+ * against an interruption from outside, which the caller gets when its region ends. A body read only to let it go
+ * (that of an answer refused for its `Content-Type` or its declared size) is read one chunk at most, for a second at
+ * most: a body that sends nothing is then cancelled (its connection is not reused) and the failure comes.
+ *
  * @since 0.1.0
  */
 import type * as Headers from "@effect/platform/Headers"

@@ -53,7 +53,9 @@
  * Revalidation sends `If-None-Match` with the stored `ETag` and `If-Modified-Since` with the stored `Last-Modified`.
  * A 304 updates the stored headers from its own (RFC 9111 §3.2, §4.3.4: all but `Content-Length`,
  * `Content-Encoding`, `Content-Range` and the hop-by-hop ones) and the stored body is served; any other response
- * replaces the stored one (or removes it when it may not be stored).
+ * replaces the stored one (or removes it when it may not be stored). The body of a 304, and of an error answered with
+ * the stale response, is read one chunk at most, for a second at most, so its connection is freed: a body that sends
+ * nothing is then cancelled (its connection is not reused).
  *
  * A `POST`, `PUT`, `DELETE`, `PATCH` (any method but `GET`, `HEAD`, `OPTIONS`, `TRACE` and `QUERY`) answered with a
  * 2xx or 3xx removes its URL from the store, and the `Location` and `Content-Location` URLs of the same origin (RFC

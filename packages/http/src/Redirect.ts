@@ -29,7 +29,8 @@
  * - A non-ASCII `Location` is read as UTF-8 (browsers, undici's fetch and got do so; transports hand header values
  *   over one character a byte), so `Location: /café` goes to `/caf%C3%A9`; bytes that are not UTF-8 are kept as
  *   the Latin-1 characters they are.
- * - Each redirect's body is discarded (at most one chunk read) so its connection is freed.
+ * - Each redirect's body is discarded (at most one chunk read, for a second at most) so its connection is freed; a body
+ *   that sends nothing within that second is cancelled (its connection is not reused), and the redirect followed.
  *
  * Apply it outside `Auth`, whose credentials are attached per hop and only to the first hop's origin:
  * `client.pipe(Auth.bearer(token), Redirect.follow())`. Inside an `Attempt` or a `Policy` the whole chain is one

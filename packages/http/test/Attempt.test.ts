@@ -18,6 +18,7 @@ import {
   TestClock
 } from "effect"
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
+import { heldInterruption } from "../../policy/test/utils/heldInterruption.js"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -171,6 +172,100 @@ describe("Attempt", () => {
       const failure = yield* Fiber.poll(fiber)
       expect(Option.map(failure, Exit.map((failure) => failure._tag === "Timeout" && failure.phase)))
         .toEqual(Option.some(Exit.succeed("BodyRead")))
+    }))
+
+  // an uninterruptible fiber hands an interruption it holds off on to the fibers it started: the timeout's, where the
+  // attempt (or the body's read), made interruptible so the timeout can stop it, took it and the caller's region
+  // ended at once, interrupted
+  it.effect("interrupted from outside inside an uninterruptible region, an attempt still waits for its timeout", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.never)
+      // an attempt (its timeout is Deadline's), and a client classified with `Attempt.classify` (its own timeout)
+      for (
+        const attempt of [
+          Effect.asVoid(Attempt.json(client, request, User, { timeout: "5 seconds" })),
+          Effect.asVoid(Attempt.classify(client, { timeout: "5 seconds" }).execute(request))
+        ]
+      ) {
+        const fiber = yield* Effect.fork(Effect.uninterruptible(attempt))
+        yield* TestClock.adjust("1 second")
+        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+        yield* TestClock.adjust("3999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const exit = yield* Fiber.poll(fiber)
+        expect(Option.isSome(exit)).toBe(true)
+        const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+        expect(Option.map(failure, (failure) => failure._tag === "Timeout" && failure.phase)).toEqual(
+          Option.some("Attempt")
+        )
+        yield* Fiber.join(interrupter)
+      }
+    }))
+
+  it.effect("interrupted from outside inside an uninterruptible region, a stalled body's read waits for its bound", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
+      const fiber = yield* Effect.fork(
+        Effect.uninterruptible(Attempt.json(client, request, User, { bodyTimeout: "500 millis" }))
+      )
+      yield* TestClock.adjust("100 millis")
+      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* TestClock.adjust("399 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.poll(fiber)
+      expect(Option.isSome(exit)).toBe(true)
+      const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+      expect(Option.map(failure, (failure) => failure._tag === "Timeout" && failure.phase)).toEqual(
+        Option.some("BodyRead")
+      )
+      yield* Fiber.join(interrupter)
+    }))
+
+  it.effect("an interruptible caller of an attempt with timeouts is interrupted at once", () =>
+    Effect.gen(function*() {
+      const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
+      const silent = fakeClient(() => Effect.never).client
+      const before = (yield* Fiber.roots).length
+      for (
+        const attempt of [
+          Effect.asVoid(Attempt.json(client, request, User, { timeout: "5 seconds", bodyTimeout: "500 millis" })),
+          Effect.asVoid(Attempt.classify(silent, { timeout: "5 seconds" }).execute(request))
+        ]
+      ) {
+        const fiber = yield* Effect.fork(attempt)
+        yield* TestClock.adjust("100 millis")
+        expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+      }
+      // nothing of the attempts is left running (they ran in the caller's fibers, not in ones of their own)
+      yield* Effect.repeatN(Effect.yieldNow(), 10)
+      expect((yield* Fiber.roots).length - before).toBe(0)
+    }))
+
+  // the body of a refused answer is read (one chunk) before the connection is let go; a body that sent nothing held
+  // the attempt for ever when nothing else bounded it. It is cancelled after the discard cap (a second)
+  it.effect("a refused answer whose body sends nothing fails after the discard cap, its body cancelled", () =>
+    Effect.gen(function*() {
+      let cancelled = 0
+      const silent = () =>
+        new Response(new ReadableStream({ cancel: () => void cancelled++ }), {
+          status: 200,
+          headers: { "content-type": "text/html" }
+        })
+      const { client } = fakeClient(() => Effect.succeed(silent()))
+      for (const masked of [false, true]) {
+        const attempt = failureOf(Attempt.json(client, request, User))
+        const fiber = yield* Effect.fork(masked ? Effect.uninterruptible(attempt) : attempt)
+        yield* TestClock.adjust("999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const failure = yield* Fiber.poll(fiber)
+        expect(Option.map(failure, Exit.map((failure) => failure._tag))).toEqual(
+          Option.some(Exit.succeed("UnexpectedContentType"))
+        )
+      }
+      expect(cancelled).toBe(2)
     }))
 
   it.effect("maps transport causes to connection reasons", () =>

@@ -24,6 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { heldInterruption } from "../../policy/test/utils/heldInterruption.js"
 import * as internalRedaction from "../src/internal/redaction.js"
 
 const SECRET = "s3cr3t-value"
@@ -732,6 +733,42 @@ describe("Auth", () => {
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       }))
 
+    // an uninterruptible fiber hands an interruption it holds off on to the fibers it started: the timeout's, where the
+    // read, made interruptible so the bound can stop it, took it, and the replay went out at once
+    it.scoped("interrupted from outside inside an uninterruptible region, a stalled 401 body still holds to its bound", () =>
+      Effect.gen(function*() {
+        let acquired = 0
+        const source = Auth.makeTokenSource(
+          Effect.sync(() => ({ token: Redacted.make(`token-${++acquired}`), expiresAt: Option.none() }))
+        )
+        const stalled = () =>
+          new Response(
+            new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("{")) }),
+            { status: 401 }
+          )
+        let sent = 0
+        const { client, seen } = scripted(() => ++sent === 1 ? stalled() : ok())
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+        )
+        const authed = Context.get(context, HttpClient.HttpClient)
+        const fiber = yield* Effect.fork(
+          Effect.uninterruptible(authed.execute(HttpClientRequest.get("http://api.test/items")))
+        )
+        yield* TestClock.adjust("200 millis")
+        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+        yield* TestClock.adjust("799 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        expect(seen).toHaveLength(1)
+        yield* TestClock.adjust("1 millis")
+        const exit = yield* Fiber.poll(fiber)
+        expect(Option.isSome(exit)).toBe(true)
+        // the region ended with the replay's answer, lost to the interruption held until then
+        expect(heldInterruption(Option.getOrThrow(exit), interrupter)).toEqual(Option.none())
+        expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
+        yield* Fiber.join(interrupter)
+      }))
+
     it.scoped("a 401 whose refresh then fails is the API's answer: the request was sent (a ClientError 401)", () =>
       Effect.gen(function*() {
         let acquired = 0
@@ -881,6 +918,31 @@ describe("Auth", () => {
         const failure = failureOf(Option.getOrThrow(exit).pipe(Exit.flatten))
         expect(failure).toBeInstanceOf(HttpClientError.RequestError)
         expect(failure.message).toContain("no token within the 10s the request had left")
+      }))
+
+    it.scoped("interrupted from outside inside an uninterruptible region, the wait for a token holds to the deadline", () =>
+      Effect.gen(function*() {
+        const source = Auth.makeTokenSource(Effect.never)
+        const context = yield* Layer.build(
+          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted(ok).client)))
+        )
+        const client = Context.get(context, HttpClient.HttpClient)
+        const fiber = yield* Effect.fork(Effect.uninterruptible(
+          client.execute(HttpClientRequest.get("http://api.test/items")).pipe(Deadline.establish("10 seconds"))
+        ))
+        yield* TestClock.adjust("1 second")
+        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+        // (the wait ends a millisecond before the deadline)
+        yield* TestClock.adjust("8998 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const exit = yield* Fiber.poll(fiber)
+        expect(Option.isSome(exit)).toBe(true)
+        const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+        expect(Option.map(failure, (failure) => failure.message)).toEqual(
+          Option.some(expect.stringContaining("no token within the 10s the request had left"))
+        )
+        yield* Fiber.join(interrupter)
       }))
 
     it.scoped("retryOn opts an unavailable token source into the Policy's retries", () =>

@@ -5,7 +5,7 @@ import { HttpCache, Policy } from "@sturdy/http"
 import * as HttpCacheKeyValueStore from "@sturdy/http/HttpCacheKeyValueStore"
 import * as HttpCacheRedis from "@sturdy/http/HttpCacheRedis"
 import { TestTracer } from "@sturdy/testing"
-import { Clock, Effect, Exit, HashMap, Logger, Option, Scope, TestClock, TestContext } from "effect"
+import { Clock, Effect, Exit, Fiber, HashMap, Logger, Option, Scope, TestClock, TestContext } from "effect"
 import * as fc from "fast-check"
 import { describeWithRedis, startRedisServer } from "../../policy/test/utils/redis.js"
 import { fakeClient, systemError } from "./utils/fakeTransport.js"
@@ -691,6 +691,35 @@ describe("HttpCache outside Policy.withPolicy", () => {
 // The write path: the entries a write keeps (the other `Vary` variants) come from the lookup that preceded the
 // request, so a write costs the store one `set` and no extra `get` (a disk read on layerFileSystem, a round trip on
 // Redis).
+describe("HttpCache: bodies read only to let them go", () => {
+  // the body of an error answered stale (and of a 304) is read (one chunk) before the connection is let go: a body
+  // that sent nothing held the request for ever when nothing else bounded it. It is cancelled after the discard cap
+  it.scoped("a 5xx answered stale whose body sends nothing is cancelled after a second, and the stale one served", () =>
+    Effect.gen(function*() {
+      let cancelled = 0
+      let down = false
+      const { client } = yield* setupOn(stores[0][1])((_, now) =>
+        down
+          ? new Response(new ReadableStream({ cancel: () => void cancelled++ }), { status: 503 })
+          : new Response("ok", { headers: { date: date(now), "cache-control": "max-age=1, stale-if-error=60" } })
+      )
+      yield* get(client)
+      down = true
+      yield* TestClock.adjust("30 seconds")
+      for (const masked of [false, true]) {
+        const fiber = yield* Effect.fork(masked ? Effect.uninterruptible(get(client)) : get(client))
+        yield* TestClock.adjust("999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const answer = yield* Fiber.poll(fiber)
+        expect(Option.map(answer, Exit.map((answer) => [answer.body, answer.provenance]))).toEqual(
+          Option.some(Exit.succeed(["ok", "stale"]))
+        )
+      }
+      expect(cancelled).toBe(2)
+    }))
+})
+
 describe("HttpCache store operations", () => {
   /** The store made by `make`, with every call it gets logged by name. */
   const counted = (inner: HttpCache.Store.Service) => {

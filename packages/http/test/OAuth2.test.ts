@@ -17,6 +17,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as Util from "node:util"
+import { heldInterruption } from "../../policy/test/utils/heldInterruption.js"
 import { stepDelays } from "../../policy/test/utils/stepDelays.js"
 
 const SECRET = "client-s3cr3t"
@@ -388,6 +389,45 @@ describe("OAuth2", () => {
         expect(Option.map(error, Exit.map((error) => error.message))).toEqual(
           Option.some(Exit.succeed(expect.stringContaining("no answer within 5s")))
         )
+      }))
+
+    // an uninterruptible fiber hands an interruption it holds off on to the fibers it started: the timeout's, where the
+    // request, made interruptible so the timeout can stop it, took it, and the caller's region ended at once
+    it.effect("interrupted from outside inside an uninterruptible region, a token request still waits for its timeout", () =>
+      Effect.gen(function*() {
+        const silent = HttpClient.make(() => Effect.never)
+        const fiber = yield* OAuth2.requestToken({ ...noRetry, timeout: "5 seconds" }).pipe(
+          Effect.provide(Layer.succeed(HttpClient.HttpClient, silent)),
+          Effect.uninterruptible,
+          Effect.fork
+        )
+        yield* TestClock.adjust("1 second")
+        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+        yield* TestClock.adjust("3999 millis")
+        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const exit = yield* Fiber.poll(fiber)
+        expect(Option.isSome(exit)).toBe(true)
+        const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+        expect(Option.map(failure, (error) => error.message)).toEqual(
+          Option.some(expect.stringContaining("no answer within 5s"))
+        )
+        yield* Fiber.join(interrupter)
+      }))
+
+    it.effect("an interruptible caller of a token request is interrupted at once", () =>
+      Effect.gen(function*() {
+        const silent = HttpClient.make(() => Effect.never)
+        const before = (yield* Fiber.roots).length
+        const fiber = yield* OAuth2.requestToken({ ...noRetry, timeout: "5 seconds" }).pipe(
+          Effect.provide(Layer.succeed(HttpClient.HttpClient, silent)),
+          Effect.fork
+        )
+        yield* TestClock.adjust("1 second")
+        expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+        // nothing of the request is left running (it ran in the caller's fibers, not in one of its own)
+        yield* Effect.repeatN(Effect.yieldNow(), 10)
+        expect((yield* Fiber.roots).length - before).toBe(0)
       }))
 
     it("a timeout that is not a positive duration is refused where the request is built", () => {

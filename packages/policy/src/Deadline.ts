@@ -89,8 +89,9 @@ export const isDeadlineExceeded = (u: unknown): u is DeadlineExceeded => Predica
  *   (`Effect.disconnect`), instead of waiting until `self` has stopped. For an effect that may not stop promptly when
  *   interrupted, such as a request on a transport that ignores interruption: the caller gets `DeadlineExceeded` on
  *   time, and `self`'s finalizers run when it does stop. Costs one more fiber while a timer is armed. Inside a
- *   caller's uninterruptible region too: `self` is run interruptible (only the limit interrupts it), where it would
- *   otherwise inherit the mask and the limit would never fail.
+ *   caller's uninterruptible region too: `self` is run interruptible, where it would otherwise inherit the mask and
+ *   the limit would never fail; only the limit interrupts it (there it runs in a fiber of its own), so the caller's
+ *   mask still holds against any interruption from outside, which the caller gets when its region ends.
  *
  * @example
  * ```ts

@@ -8,11 +8,13 @@ import * as FastCheck from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { keeperParked, keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
+import { heldInterruption } from "./utils/heldInterruption.js"
 import { holdPermit } from "./utils/holdPermit.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
@@ -436,6 +438,30 @@ describe("BulkheadStore", () => {
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       expect(yield* Fiber.join(fiber)).toBe("ran")
+    }))
+
+  // the store's operation is interruptible under a caller's mask, so its timeout can end it; an uninterruptible fiber
+  // hands an interruption it holds off on to the fibers it started (the timeout's), and the operation took it: a
+  // masked call interrupted from outside counted as the store failing and sent the process to its local bulkhead
+  it.effect("a masked call interrupted from outside while the store answers: no outage, the call runs, then ends", () =>
+    Effect.gen(function*() {
+      const memory = BulkheadStore.makeMemory()
+      const slow: Service = { ...memory, acquire: (request) => Effect.delay(memory.acquire(request), "50 millis") }
+      const before = yield* fallbacksOf("bulkhead")
+      const a = yield* processOn(slow, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
+      let ran = 0
+      const fiber = yield* Effect.fork(Effect.uninterruptible(a.run(Effect.sync(() => ran++))))
+      yield* TestClock.adjust("10 millis")
+      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* TestClock.adjust("39 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.await(fiber)
+      // the region ran the call (its value is lost to the interruption held until then)
+      expect(heldInterruption(exit, interrupter)).toEqual(Option.none())
+      expect(ran).toBe(1)
+      expect((yield* fallbacksOf("bulkhead")) - before).toBe(0)
+      yield* Fiber.join(interrupter)
     }))
 
   // the permit of an acquisition that timed out is given back in the background, bounded by `timeout`: forked inside

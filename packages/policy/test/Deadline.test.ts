@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { heldInterruption } from "./utils/heldInterruption.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 
 const remainingMillis = Effect.map(Deadline.remaining, Option.map(Duration.toMillis))
@@ -654,5 +655,32 @@ describe("Deadline: disconnected inside a caller's mask", () => {
       yield* TestClock.adjust("1 second")
       const failure = yield* Fiber.poll(fiber)
       expect(Option.map(failure, Exit.map((e) => e._tag))).toEqual(Option.some(Exit.succeed("DeadlineExceeded")))
+    })))
+
+  // an uninterruptible fiber hands an interruption it holds off on to the fibers it started: the timeout's, where the
+  // disconnected `self`, now interruptible, took it, and the caller's region ended at once, interrupted
+  it.effect("interrupted from outside, the masked caller still waits for the limit, then ends interrupted", () =>
+    noLeftoverFibers(Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.uninterruptible(Effect.never.pipe(Deadline.attemptTimeout("5 seconds", { disconnect: true })))
+      )
+      yield* TestClock.adjust("1 second")
+      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* TestClock.adjust("3999 millis")
+      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      const exit = yield* Fiber.poll(fiber)
+      expect(Option.isSome(exit)).toBe(true)
+      const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+      expect(Option.map(failure, (e) => e._tag)).toEqual(Option.some("DeadlineExceeded"))
+      yield* Fiber.join(interrupter)
+    })))
+
+  it.effect("an interruptible caller of a disconnected limit is interrupted at once", () =>
+    noLeftoverFibers(Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.never.pipe(Deadline.attemptTimeout("5 seconds", { disconnect: true })))
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
     })))
 })

@@ -12,6 +12,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
+import { heldInterruption } from "./utils/heldInterruption.js"
 import { defectOf } from "./utils/hostile.js"
 import { makeManualClock } from "./utils/manualClock.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
@@ -768,5 +769,35 @@ describe("RateLimit: a caller inside a mask", () => {
       yield* TestClock.adjust("980 millis")
       // its slot moved from 2 s to 1 s: without the fix the timer it raced ran on to 2 s
       expect(yield* Fiber.poll(masked)).toEqual(Option.some(Exit.void))
+    }).pipe(memory))
+
+  // an uninterruptible fiber hands an interruption it holds off on to the fibers it started: the race's, whose sides,
+  // interruptible, took it, and the masked caller left the line before its slot was due
+  it.effect("interrupted from outside, a masked caller still waits for its slot, then ends interrupted", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      yield* limiter.consume("k")
+      yield* noLeftoverFibers(Effect.gen(function*() {
+        const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
+        yield* TestClock.adjust("200 millis")
+        const interrupter = yield* Effect.fork(Fiber.interrupt(masked))
+        yield* TestClock.adjust("799 millis")
+        expect(Option.isNone(yield* Fiber.poll(masked))).toBe(true)
+        yield* TestClock.adjust("1 millis")
+        const exit = yield* Fiber.poll(masked)
+        expect(Option.isSome(exit)).toBe(true)
+        // the region took its slot (and succeeded): the value is lost to the held interruption, nothing else
+        expect(heldInterruption(Option.getOrThrow(exit), interrupter)).toEqual(Option.none())
+        yield* Fiber.join(interrupter)
+      }))
+    }).pipe(memory))
+
+  it.effect("an interruptible caller waiting for its slot is interrupted at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
+      yield* limiter.consume("k")
+      const waiting = yield* Effect.fork(limiter.consume("k"))
+      yield* TestClock.adjust("200 millis")
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(waiting))).toBe(true)
     }).pipe(memory))
 })

@@ -28,6 +28,7 @@ import { hasProcessing } from "./processing.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as redaction from "./redaction.js"
 import * as retryHeaders from "./retryHeaders.js"
+import { discardChunk, shieldedFromCaller } from "./shielded.js"
 
 /** @internal */
 export const defaultMaxBodyBytes = 10 * 1024 * 1024
@@ -613,9 +614,11 @@ export const hasNoBody = (request: HttpClientRequest.HttpClientRequest, status: 
 
 const emptyBody = new Uint8Array(0)
 
-/** @internal Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection. */
-export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+/**
+ * @internal Reads one chunk at most and then lets the stream's finalizer close the body, freeing the connection; a
+ * body that sends nothing within the discard cap is closed then (see `discardChunk`).
+ */
+export const discard: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<void> = discardChunk
 
 /** @internal */
 export const truncated = (
@@ -812,13 +815,16 @@ const withBodyTimeout = <A, E, R>(
   bodyTimeout: Duration.DurationInput | undefined
 ): Effect.Effect<A, E | HttpFailure.Timeout, R> =>
   // a body that has already arrived (an `Exit`) has nothing left to time. The read is interruptible even under the
-  // caller's mask (it runs in the timeout's own fiber, so only the timeout interrupts it): inheriting the mask, it
-  // would ignore the timeout and the attempt would wait on a stalled body for ever
-  bodyTimeout === undefined || Exit.isExit(effect) ? effect : Effect.timeoutFail(Effect.interruptible(effect), {
-    duration: bodyTimeout,
-    onTimeout: () =>
-      new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
-  })
+  // caller's mask: inheriting the mask, it would ignore the timeout and the attempt would wait on a stalled body for
+  // ever. Only the timeout interrupts it: under a mask it runs in a fiber of its own (`shieldedFromCaller`), or an
+  // interruption from outside, which the caller holds off, would reach it through the timeout's fiber
+  bodyTimeout === undefined || Exit.isExit(effect) ? effect : shieldedFromCaller(
+    Effect.timeoutFail(Effect.interruptible(effect), {
+      duration: bodyTimeout,
+      onTimeout: () =>
+        new HttpFailure.Timeout({ ...requestInfo(request), phase: "BodyRead", timeout: Duration.decode(bodyTimeout) })
+    })
+  )
 
 // -----------------------------------------------------------------------------
 // status
@@ -1086,12 +1092,13 @@ const withAttemptTimeout = <A, R>(
   timeout === undefined ?
     effect :
     withSendProgress((tracked, unsent) =>
-      // interruptible even under the caller's mask (it runs in the timeout's own fiber, so only the timeout
-      // interrupts it): inheriting the mask, the attempt ignored the timeout and waited for the response for ever
-      Effect.timeoutFail(Effect.interruptible(Effect.disconnect(tracked(effect))), {
+      // interruptible even under the caller's mask: inheriting the mask, the attempt ignored the timeout and waited
+      // for the response for ever. Only the timeout interrupts it: under a mask it runs in a fiber of its own
+      // (`shieldedFromCaller`), or an interruption from outside, which the caller holds off, would reach it
+      shieldedFromCaller(Effect.timeoutFail(Effect.interruptible(Effect.disconnect(tracked(effect))), {
         duration: timeout,
         onTimeout: () => timeoutOf(request, "Attempt", Duration.decode(timeout), unsent())
-      })
+      }))
     )
 
 /** @internal */

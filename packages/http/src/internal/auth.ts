@@ -32,6 +32,7 @@ import * as idempotency from "./idempotency.js"
 import * as Jwt from "./jwt.js"
 import { processingOf } from "./processing.js"
 import * as Redaction from "./redaction.js"
+import { discardBody, shieldedFromCaller } from "./shielded.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -262,11 +263,6 @@ const withoutQuery = (url: string): string => {
   const index = url.search(/[?#]/)
   return index === -1 ? url : url.slice(0, index)
 }
-
-// reading the refused response to its end lets the connection be reused for the replay; interruptible even under
-// the caller's mask (in the timeout's own fiber, so only the bound interrupts it), or a stalled body would hold it
-const discardBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Effect.timeout(Effect.interruptible(response.arrayBuffer), Duration.seconds(1)))
 
 // the refused replay's body is read to its end too: the caller gets no response to release the connection with
 const unauthorized = (response: HttpClientResponse.HttpClientResponse) =>
@@ -785,12 +781,13 @@ const tokenWithinDeadline = <E>(
     return Effect.flatMap(Deadline.remaining, (left) => {
       if (Option.isNone(left)) return source.get
       const millis = Math.max(0, Duration.toMillis(left.value) - 1)
-      // interruptible even under the caller's mask (in the timeout's own fiber, so only the bound interrupts it):
-      // inheriting the mask, the wait ignored the bound and lasted as long as the token endpoint hung
-      return Effect.timeoutFail(Effect.interruptible(source.get), {
+      // interruptible even under the caller's mask: inheriting the mask, the wait ignored the bound and lasted as long
+      // as the token endpoint hung. Only the bound interrupts it: under a mask it runs in a fiber of its own
+      // (`shieldedFromCaller`), or an interruption from outside, which the caller holds off, would reach it
+      return shieldedFromCaller(Effect.timeoutFail(Effect.interruptible(source.get), {
         duration: Duration.millis(millis),
         onTimeout: () => new TokenWaitTimedOut({ timeout: left.value })
-      })
+      }))
     })
   })
 }

@@ -22,6 +22,7 @@ import { isNaNInput, isNegative } from "./durationInput.js"
 import * as observe from "./observe.js"
 import { processingOf } from "./processing.js"
 import * as redaction from "./redaction.js"
+import { discardChunk } from "./shielded.js"
 
 // -----------------------------------------------------------------------------
 // options
@@ -430,8 +431,8 @@ const fromEntry = (
   )
 }
 
-const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+// reads one chunk of a body at most, within the discard cap, then lets the stream's finalizer close it
+const discard = discardChunk
 
 /**
  * Whether a failed revalidation may be answered with the stale response: a connection failure or a timeout (as

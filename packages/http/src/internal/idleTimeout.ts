@@ -1,9 +1,9 @@
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import type { LazyArg } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { shieldedFromCaller } from "./shielded.js"
 
 /**
  * @internal The idle bound of a streamed body (`EventStream`, `JsonLines`, `Download`): `self` fails with
@@ -31,8 +31,6 @@ export const idleTimeoutFail = <A, E, R, E2>(
         duration,
         onTimeout: (): Option.Option<E | E2> => Option.some(onTimeout())
       })
-      return Effect.checkInterruptible((interruptible) =>
-        interruptible ? timed : Effect.flatMap(Effect.forkDaemon(timed), Fiber.join)
-      )
+      return shieldedFromCaller(timed)
     })
   )

@@ -24,6 +24,7 @@ import * as Jwt from "./jwt.js"
 import * as redactedSpan from "./redactedSpan.js"
 import * as Redaction from "./redaction.js"
 import * as retryHeaders from "./retryHeaders.js"
+import { shieldedFromCaller } from "./shielded.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -230,11 +231,14 @@ const timeoutOf = (options: OAuth2.ClientCredentialsOptions): Duration.Duration 
 const noAnswer = (timeout: Duration.Duration): TokenRequestFailed =>
   new TokenRequestFailed({ reason: "Transport", detail: `no answer within ${Duration.format(timeout)}` })
 
-// interruptible even under the caller's mask (in the timeout's own fiber, so only the timeout interrupts it):
-// inheriting the mask, the request ignored the timeout
+// interruptible even under the caller's mask: inheriting the mask, the request ignored the timeout. Only the timeout
+// interrupts it: under a mask it runs in a fiber of its own (`shieldedFromCaller`), or an interruption from outside,
+// which the caller holds off, would reach it
 const withTimeout = (timeout: Duration.Duration) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Duration.isFinite(timeout)
-    ? Effect.timeoutFail(Effect.interruptible(self), { duration: timeout, onTimeout: () => noAnswer(timeout) })
+    ? shieldedFromCaller(
+      Effect.timeoutFail(Effect.interruptible(self), { duration: timeout, onTimeout: () => noAnswer(timeout) })
+    )
     : self
 
 /** @internal */

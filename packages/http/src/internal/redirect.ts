@@ -6,13 +6,13 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
-import * as Stream from "effect/Stream"
 import * as HttpFailure from "../HttpFailure.js"
 import type * as Redirect from "../Redirect.js"
 import * as attempt from "./attempt.js"
 import * as idempotency from "./idempotency.js"
 import { processingOf } from "./processing.js"
 import * as redaction from "./redaction.js"
+import { discardChunk } from "./shielded.js"
 
 /** @internal */
 export const defaultMaxRedirects = 20
@@ -32,9 +32,8 @@ const crossOriginHeaders = ["authorization", "proxy-authorization", "cookie", "h
 export const isRedirect = (response: HttpClientResponse.HttpClientResponse): boolean =>
   redirectStatuses.has(response.status) && response.headers["location"] !== undefined
 
-/** Reads at most one chunk of the redirect's body, then lets the stream's finalizer close it. */
-const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Stream.runDrain(Stream.take(response.stream, 1)))
+/** Reads at most one chunk of the redirect's body, within the discard cap, then lets the stream's finalizer close it. */
+const discard = discardChunk
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 

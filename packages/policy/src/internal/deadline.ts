@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { internalsOf } from "./fiberInternals.js"
 import { checkOptions } from "./options.js"
-import { checkIsDuration, maxTimerMillis } from "./timer.js"
+import { checkIsDuration, maxTimerMillis, shieldedFromCaller } from "./timer.js"
 
 /** @internal */
 export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>("@sturdy/policy/Deadline/DeadlineExceeded")(
@@ -234,12 +234,18 @@ const limit = <A, E, R>(
       outer,
       // Disconnected, `self` is interrupted in the background: the limit fails on time even when `self` does not
       // stop promptly when interrupted (an uninterruptible region, a canceler that waits for the request to end).
-      // Interruptible even under the caller's mask (in the timeout's own fiber, so only the limit interrupts it):
-      // inheriting the mask, the disconnected `self` and the wait for it ignored the limit, which never failed.
-      Effect.timeoutFail(disconnect ? Effect.interruptible(Effect.disconnect(self)) : self, {
-        duration: Duration.millis(fired.at - now),
-        onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
-      }),
+      // Interruptible even under the caller's mask: inheriting the mask, the disconnected `self` and the wait for it
+      // ignored the limit, which never failed. Only the limit interrupts it: under a mask it runs in a fiber of its own
+      // (`shieldedFromCaller`), or an interruption from outside, which the caller holds off, would reach it.
+      disconnect
+        ? shieldedFromCaller(Effect.timeoutFail(Effect.interruptible(Effect.disconnect(self)), {
+          duration: Duration.millis(fired.at - now),
+          onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
+        }))
+        : Effect.timeoutFail(self, {
+          duration: Duration.millis(fired.at - now),
+          onTimeout: () => new DeadlineExceeded({ reason: fired.reason, timeout: fired.timeout }, true)
+        }),
       fired
     )
   })

@@ -13,7 +13,7 @@ import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 import * as deadline from "./deadline.js"
 import { checkOptions } from "./options.js"
-import { checkNonNegative, maxTimerMillis, sleepMillis } from "./timer.js"
+import { checkNonNegative, maxTimerMillis, shieldedFromCaller, sleepMillis } from "./timer.js"
 
 /** @internal */
 export class RateLimitExceeded
@@ -199,11 +199,13 @@ export const make = (
         return Effect.zipRight(
           // (a wait in a long window can be longer than one timer holds: the loop sleeps the rest). Both sides
           // interruptible: under a caller's mask the loser would ignore the race's interruption, and the race waits
-          // for it (a `moved` that never comes: for ever)
-          Effect.raceFirst(
+          // for it (a `moved` that never comes: for ever). Under a mask the race runs in a fiber of its own
+          // (`shieldedFromCaller`): an interruption from outside, which the caller holds off, would reach the race's
+          // fibers and end the wait early
+          shieldedFromCaller(Effect.raceFirst(
             Effect.interruptible(Effect.sleep(Duration.millis(Math.min(left, maxTimerMillis)))),
             Effect.interruptible(Deferred.await(moved))
-          ),
+          )),
           untilDue(key, w, clock)
         )
       })

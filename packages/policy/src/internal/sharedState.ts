@@ -2,6 +2,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import { shieldedFromCaller } from "./timer.js"
 
 /**
  * Times the local state was used because the shared store (e.g. Redis) did not answer in time: one increment per
@@ -77,9 +78,12 @@ export const makeHealth = (component: string, timeout: Duration.Duration, recove
     degraded: () => degraded,
     run: <A, E>(op: Effect.Effect<A, E>) =>
       op.pipe(
-        // interruptible even under a caller's mask (a breaker admits under one), so the timeout always ends it
+        // interruptible even under a caller's mask (a breaker admits under one), so the timeout always ends it; only
+        // the timeout: under a mask it runs in a fiber of its own, or an interruption from outside, which the caller
+        // holds off, would end the store's operation and count as the store failing
         Effect.interruptible,
         Effect.timeout(timeout),
+        shieldedFromCaller,
         // a defect of the store client counts as the store failing: a call never fails because of the store
         Effect.matchCause({ onFailure: () => Option.none<A>(), onSuccess: Option.some }),
         Effect.flatMap(report)

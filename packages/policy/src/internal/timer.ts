@@ -1,7 +1,7 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 
 // a reading this close under a whole millisecond is that millisecond (see monotonicMillis)
@@ -36,6 +36,19 @@ export const currentMonotonicMillis: Effect.Effect<number> = Effect.clockWith((c
 export const forkDaemonInterruptible = <A, E, R>(
   self: Effect.Effect<A, E, R>
 ): Effect.Effect<Fiber.RuntimeFiber<A, E>, never, R> => Effect.forkDaemon(Effect.interruptible(self))
+
+/**
+ * @internal Runs `timed` (a bound, a race, whose timed part is made interruptible so the bound can stop it under a
+ * caller's mask) so that the caller's mask still holds against any interruption from outside. An uninterruptible
+ * fiber that receives an interruption holds it off but passes it on to the fibers it started (the timeout's or the
+ * race's), and the interruptible part would take it. Under a mask, `timed` therefore runs in a daemon fiber of its
+ * own, joined: only the bound reaches it, and the caller gets the interruption when its region ends. An
+ * interruptible caller runs `timed` as it is (no fiber more): an interruption ends it at once.
+ */
+export const shieldedFromCaller = <A, E, R>(timed: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.checkInterruptible((interruptible) =>
+    interruptible ? timed : Effect.flatMap(Effect.forkDaemon(timed), Fiber.join)
+  )
 
 /** @internal The longest delay a timer can hold (2^31 − 1 ms); longer sleeps would never wake. */
 export const maxTimerMillis = 2 ** 31 - 1
