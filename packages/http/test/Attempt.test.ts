@@ -18,7 +18,7 @@ import {
   TestClock
 } from "effect"
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib"
-import { heldInterruption } from "../../policy/test/utils/heldInterruption.js"
+import { interruptedWhileMasked } from "../../policy/test/utils/heldInterruption.js"
 import * as plainDecoder from "../src/internal/plainDecoder.js"
 import { fakeClient, jsonResponse, openResponse, stalledResponse, systemError } from "./utils/fakeTransport.js"
 
@@ -187,40 +187,23 @@ describe("Attempt", () => {
           Effect.asVoid(Attempt.classify(client, { timeout: "5 seconds" }).execute(request))
         ]
       ) {
-        const fiber = yield* Effect.fork(Effect.uninterruptible(attempt))
-        yield* TestClock.adjust("1 second")
-        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-        yield* TestClock.adjust("3999 millis")
-        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-        yield* TestClock.adjust("1 millis")
-        const exit = yield* Fiber.poll(fiber)
-        expect(Option.isSome(exit)).toBe(true)
-        const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+        const failure = yield* interruptedWhileMasked(attempt, { interruptAfter: "1 second", endsAfter: "4 seconds" })
         expect(Option.map(failure, (failure) => failure._tag === "Timeout" && failure.phase)).toEqual(
           Option.some("Attempt")
         )
-        yield* Fiber.join(interrupter)
       }
     }))
 
   it.effect("interrupted from outside inside an uninterruptible region, a stalled body's read waits for its bound", () =>
     Effect.gen(function*() {
       const { client } = fakeClient(() => Effect.succeed(stalledResponse("{\"id\":")))
-      const fiber = yield* Effect.fork(
-        Effect.uninterruptible(Attempt.json(client, request, User, { bodyTimeout: "500 millis" }))
+      const failure = yield* interruptedWhileMasked(
+        Attempt.json(client, request, User, { bodyTimeout: "500 millis" }),
+        { interruptAfter: "100 millis", endsAfter: "400 millis" }
       )
-      yield* TestClock.adjust("100 millis")
-      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-      yield* TestClock.adjust("399 millis")
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust("1 millis")
-      const exit = yield* Fiber.poll(fiber)
-      expect(Option.isSome(exit)).toBe(true)
-      const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
       expect(Option.map(failure, (failure) => failure._tag === "Timeout" && failure.phase)).toEqual(
         Option.some("BodyRead")
       )
-      yield* Fiber.join(interrupter)
     }))
 
   it.effect("an interruptible caller of an attempt with timeouts is interrupted at once", () =>

@@ -24,7 +24,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { heldInterruption } from "../../policy/test/utils/heldInterruption.js"
+import { interruptedWhileMasked } from "../../policy/test/utils/heldInterruption.js"
 import * as internalRedaction from "../src/internal/redaction.js"
 
 const SECRET = "s3cr3t-value"
@@ -752,21 +752,14 @@ describe("Auth", () => {
           Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
         )
         const authed = Context.get(context, HttpClient.HttpClient)
-        const fiber = yield* Effect.fork(
-          Effect.uninterruptible(authed.execute(HttpClientRequest.get("http://api.test/items")))
-        )
-        yield* TestClock.adjust("200 millis")
-        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-        yield* TestClock.adjust("799 millis")
-        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-        expect(seen).toHaveLength(1)
-        yield* TestClock.adjust("1 millis")
-        const exit = yield* Fiber.poll(fiber)
-        expect(Option.isSome(exit)).toBe(true)
+        const failure = yield* interruptedWhileMasked(authed.execute(HttpClientRequest.get("http://api.test/items")), {
+          interruptAfter: "200 millis",
+          endsAfter: "800 millis",
+          beforeEnd: Effect.sync(() => expect(seen).toHaveLength(1))
+        })
         // the region ended with the replay's answer, lost to the interruption held until then
-        expect(heldInterruption(Option.getOrThrow(exit), interrupter)).toEqual(Option.none())
+        expect(failure).toEqual(Option.none())
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
-        yield* Fiber.join(interrupter)
       }))
 
     it.scoped("a 401 whose refresh then fails is the API's answer: the request was sent (a ClientError 401)", () =>
@@ -927,22 +920,14 @@ describe("Auth", () => {
           Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted(ok).client)))
         )
         const client = Context.get(context, HttpClient.HttpClient)
-        const fiber = yield* Effect.fork(Effect.uninterruptible(
-          client.execute(HttpClientRequest.get("http://api.test/items")).pipe(Deadline.establish("10 seconds"))
-        ))
-        yield* TestClock.adjust("1 second")
-        const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-        // (the wait ends a millisecond before the deadline)
-        yield* TestClock.adjust("8998 millis")
-        expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-        yield* TestClock.adjust("1 millis")
-        const exit = yield* Fiber.poll(fiber)
-        expect(Option.isSome(exit)).toBe(true)
-        const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+        const failure = yield* interruptedWhileMasked(
+          client.execute(HttpClientRequest.get("http://api.test/items")).pipe(Deadline.establish("10 seconds")),
+          // (the wait ends a millisecond before the deadline)
+          { interruptAfter: "1 second", endsAfter: "8999 millis" }
+        )
         expect(Option.map(failure, (failure) => failure.message)).toEqual(
           Option.some(expect.stringContaining("no token within the 10s the request had left"))
         )
-        yield* Fiber.join(interrupter)
       }))
 
     it.scoped("retryOn opts an unavailable token source into the Policy's retries", () =>

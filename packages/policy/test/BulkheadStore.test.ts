@@ -14,7 +14,7 @@ import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
 import { keeperParked, keysOfMemory } from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
-import { heldInterruption } from "./utils/heldInterruption.js"
+import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { holdPermit } from "./utils/holdPermit.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 import { fallbacksOf } from "./utils/sharedStateMetrics.js"
@@ -450,18 +450,14 @@ describe("BulkheadStore", () => {
       const before = yield* fallbacksOf("bulkhead")
       const a = yield* processOn(slow, { key: "api", maxConcurrent: 1, timeout: "100 millis" })
       let ran = 0
-      const fiber = yield* Effect.fork(Effect.uninterruptible(a.run(Effect.sync(() => ran++))))
-      yield* TestClock.adjust("10 millis")
-      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-      yield* TestClock.adjust("39 millis")
-      expect(fiber.unsafePoll()).toBeNull()
-      yield* TestClock.adjust("1 millis")
-      const exit = yield* Fiber.await(fiber)
+      const failure = yield* interruptedWhileMasked(a.run(Effect.sync(() => ran++)), {
+        interruptAfter: "10 millis",
+        endsAfter: "40 millis"
+      })
       // the region ran the call (its value is lost to the interruption held until then)
-      expect(heldInterruption(exit, interrupter)).toEqual(Option.none())
+      expect(failure).toEqual(Option.none())
       expect(ran).toBe(1)
       expect((yield* fallbacksOf("bulkhead")) - before).toBe(0)
-      yield* Fiber.join(interrupter)
     }))
 
   // the permit of an acquisition that timed out is given back in the background, bounded by `timeout`: forked inside

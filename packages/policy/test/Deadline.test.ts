@@ -10,7 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-import { heldInterruption } from "./utils/heldInterruption.js"
+import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
 
 const remainingMillis = Effect.map(Deadline.remaining, Option.map(Duration.toMillis))
@@ -661,19 +661,11 @@ describe("Deadline: disconnected inside a caller's mask", () => {
   // disconnected `self`, now interruptible, took it, and the caller's region ended at once, interrupted
   it.effect("interrupted from outside, the masked caller still waits for the limit, then ends interrupted", () =>
     noLeftoverFibers(Effect.gen(function*() {
-      const fiber = yield* Effect.fork(
-        Effect.uninterruptible(Effect.never.pipe(Deadline.attemptTimeout("5 seconds", { disconnect: true })))
+      const failure = yield* interruptedWhileMasked(
+        Effect.never.pipe(Deadline.attemptTimeout("5 seconds", { disconnect: true })),
+        { interruptAfter: "1 second", endsAfter: "4 seconds" }
       )
-      yield* TestClock.adjust("1 second")
-      const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
-      yield* TestClock.adjust("3999 millis")
-      expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
-      yield* TestClock.adjust("1 millis")
-      const exit = yield* Fiber.poll(fiber)
-      expect(Option.isSome(exit)).toBe(true)
-      const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
       expect(Option.map(failure, (e) => e._tag)).toEqual(Option.some("DeadlineExceeded"))
-      yield* Fiber.join(interrupter)
     })))
 
   it.effect("an interruptible caller of a disconnected limit is interrupted at once", () =>

@@ -12,7 +12,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
 import { advanceToDone } from "./utils/advance.js"
-import { heldInterruption } from "./utils/heldInterruption.js"
+import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { defectOf } from "./utils/hostile.js"
 import { makeManualClock } from "./utils/manualClock.js"
 import { noLeftoverFibers } from "./utils/noLeftoverFibers.js"
@@ -778,17 +778,12 @@ describe("RateLimit: a caller inside a mask", () => {
       const limiter = yield* RateLimit.make({ limit: 1, window: "1 second" })
       yield* limiter.consume("k")
       yield* noLeftoverFibers(Effect.gen(function*() {
-        const masked = yield* Effect.fork(Effect.uninterruptible(limiter.consume("k")))
-        yield* TestClock.adjust("200 millis")
-        const interrupter = yield* Effect.fork(Fiber.interrupt(masked))
-        yield* TestClock.adjust("799 millis")
-        expect(Option.isNone(yield* Fiber.poll(masked))).toBe(true)
-        yield* TestClock.adjust("1 millis")
-        const exit = yield* Fiber.poll(masked)
-        expect(Option.isSome(exit)).toBe(true)
+        const failure = yield* interruptedWhileMasked(limiter.consume("k"), {
+          interruptAfter: "200 millis",
+          endsAfter: "800 millis"
+        })
         // the region took its slot (and succeeded): the value is lost to the held interruption, nothing else
-        expect(heldInterruption(Option.getOrThrow(exit), interrupter)).toEqual(Option.none())
-        yield* Fiber.join(interrupter)
+        expect(failure).toEqual(Option.none())
       }))
     }).pipe(memory))
 

@@ -1,8 +1,11 @@
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as Fiber from "effect/Fiber"
 import * as HashSet from "effect/HashSet"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
 import { expect } from "vitest"
 
 /**
@@ -20,3 +23,32 @@ export const heldInterruption = <A, E>(
   expect(Cause.isDie(exit.cause)).toBe(false)
   return Cause.failureOption(exit.cause)
 }
+
+/**
+ * Runs `self` inside `Effect.uninterruptible` on the `TestClock`, interrupts it from outside `interruptAfter` in, and
+ * checks that the region still runs to `endsAfter` (counted from the interruption): not done a millisecond before,
+ * done then, with the interruption held until then (`heldInterruption`). `beforeEnd` runs a millisecond before the
+ * end, for the test's own checks. Returns the region's failure, if any.
+ */
+export const interruptedWhileMasked = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  options: {
+    readonly interruptAfter: Duration.DurationInput
+    readonly endsAfter: Duration.DurationInput
+    readonly beforeEnd?: Effect.Effect<void> | undefined
+  }
+): Effect.Effect<Option.Option<E>, never, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(Effect.uninterruptible(self))
+    yield* TestClock.adjust(options.interruptAfter)
+    const interrupter = yield* Effect.fork(Fiber.interrupt(fiber))
+    yield* TestClock.adjust(Duration.subtract(options.endsAfter, Duration.millis(1)))
+    expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
+    if (options.beforeEnd !== undefined) yield* options.beforeEnd
+    yield* TestClock.adjust("1 millis")
+    const exit = yield* Fiber.poll(fiber)
+    expect(Option.isSome(exit)).toBe(true)
+    const failure = heldInterruption(Option.getOrThrow(exit), interrupter)
+    yield* Fiber.join(interrupter)
+    return failure
+  })
