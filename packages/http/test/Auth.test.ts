@@ -705,9 +705,8 @@ describe("Auth", () => {
         expect(seen.map((hop) => hop.headers["authorization"])).toEqual(["Bearer token-1", "Bearer token-2"])
       }))
 
-    // the refused response's body is read (to reuse the connection) for at most a second: inheriting the caller's
-    // mask, the read ignored that bound, and a 401 whose body stalled held the request until the server closed it
-    it.scoped("a 401 whose body stalls is replayed after a second inside an uninterruptible region too", () =>
+    // a client that gets a 401 whose body sends one byte and stalls, then 200 to the replay with a fresh token
+    const stalled401Client = () =>
       Effect.gen(function*() {
         let acquired = 0
         const source = Auth.makeTokenSource(
@@ -723,7 +722,14 @@ describe("Auth", () => {
         const context = yield* Layer.build(
           Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
         )
-        const authed = Context.get(context, HttpClient.HttpClient)
+        return { authed: Context.get(context, HttpClient.HttpClient), seen }
+      })
+
+    // the refused response's body is read (to reuse the connection) for at most a second: inheriting the caller's
+    // mask, the read ignored that bound, and a 401 whose body stalled held the request until the server closed it
+    it.scoped("a 401 whose body stalls is replayed after a second inside an uninterruptible region too", () =>
+      Effect.gen(function*() {
+        const { authed, seen } = yield* stalled401Client()
         const fiber = yield* Effect.fork(
           Effect.uninterruptible(authed.execute(HttpClientRequest.get("http://api.test/items")))
         )
@@ -737,21 +743,7 @@ describe("Auth", () => {
     // read, made interruptible so the bound can stop it, took it, and the replay went out at once
     it.scoped("interrupted from outside inside an uninterruptible region, a stalled 401 body still holds to its bound", () =>
       Effect.gen(function*() {
-        let acquired = 0
-        const source = Auth.makeTokenSource(
-          Effect.sync(() => ({ token: Redacted.make(`token-${++acquired}`), expiresAt: Option.none() }))
-        )
-        const stalled = () =>
-          new Response(
-            new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("{")) }),
-            { status: 401 }
-          )
-        let sent = 0
-        const { client, seen } = scripted(() => ++sent === 1 ? stalled() : ok())
-        const context = yield* Layer.build(
-          Auth.layerBearerFrom(source).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
-        )
-        const authed = Context.get(context, HttpClient.HttpClient)
+        const { authed, seen } = yield* stalled401Client()
         const failure = yield* interruptedWhileMasked(authed.execute(HttpClientRequest.get("http://api.test/items")), {
           interruptAfter: "200 millis",
           endsAfter: "800 millis",
