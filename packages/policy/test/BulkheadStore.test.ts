@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { keeperParked, keysOfMemory } from "../src/internal/bulkheadStore.js"
+import { keeperParked, keysOfMemory, permitVisitsOfMemory } from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { holdPermit } from "./utils/holdPermit.js"
@@ -371,6 +371,61 @@ describe("BulkheadStore", () => {
       }),
     { timeout: 60_000 }
   )
+
+  it.effect("the memory store looks at a key's permits only once a lease may have ended, not at each acquisition", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const acquire = (permit: string, now: number, leaseMillis = 10_000) =>
+        store.acquire({ key: "wide", permit, limit: 2_000, leaseMillis, now })
+      // a thousand callers hold permits of one key while a thousand more come and go: each acquisition used to go
+      // over every permit held (a million visits here)
+      for (let i = 0; i < 1_000; i++) expect(yield* acquire(`held-${i}`, i)).toBe(true)
+      for (let i = 0; i < 1_000; i++) {
+        expect(yield* acquire(`brief-${i}`, 1_000 + i)).toBe(true)
+        yield* store.release("wide", `brief-${i}`)
+      }
+      expect(permitVisitsOfMemory(store)).toBe(0)
+      // once the earliest lease may have ended, one pass drops the ended ones (the first 501) and keeps the rest,
+      // and no acquisition looks again before the next lease may end
+      expect(yield* acquire("late", 10_500)).toBe(true)
+      expect(permitVisitsOfMemory(store)).toBe(1_000)
+      expect(yield* free(store, "wide", 2_000)).toBe(2_000 - 500)
+      expect(permitVisitsOfMemory(store)).toBe(1_000)
+    }))
+
+  it.effect("the memory store ends each lease on time when the leases of one key differ and some are renewed", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const take = (permit: string, now: number, leaseMillis: number) =>
+        store.acquire({ key: "api", permit, limit: 3, leaseMillis, now })
+      const renew = (permits: ReadonlyArray<string>, now: number, leaseMillis: number) =>
+        store.renew({ key: "api", permits, leaseMillis, now })
+      // a long lease first, then a shorter one: the shorter one still ends at its own time
+      expect(yield* take("long", 0, 30_000)).toBe(true)
+      expect(yield* take("short", 0, 3_000)).toBe(true)
+      expect(yield* take("renewed", 0, 3_000)).toBe(true)
+      expect(yield* take("full", 2_999, 3_000)).toBe(false)
+      // "renewed" is renewed before its end, "short" is not: at 3 s only "short" has ended
+      yield* renew(["renewed"], 2_000, 3_000)
+      expect(yield* take("a", 3_000, 3_000)).toBe(true)
+      expect(yield* take("b", 3_000, 3_000)).toBe(false)
+      // "renewed" ends 3 s after its renewal, "long" at 30 s
+      expect(yield* take("b", 4_999, 3_000)).toBe(false)
+      expect(yield* take("b", 5_000, 3_000)).toBe(true)
+      yield* store.release("api", "a")
+      yield* store.release("api", "b")
+      expect(yield* take("c", 29_999, 1_000)).toBe(true)
+      expect(yield* take("d", 29_999, 1_000)).toBe(true)
+      expect(yield* take("e", 29_999, 1_000)).toBe(false)
+      expect(yield* take("e", 30_000, 1_000)).toBe(true)
+      // a renewal with a shorter lease than the acquisition's (a store's caller may ask so) ends it sooner
+      const other = (permit: string, now: number, leaseMillis: number) =>
+        store.acquire({ key: "other", permit, limit: 1, leaseMillis, now })
+      expect(yield* other("p", 0, 30_000)).toBe(true)
+      yield* store.renew({ key: "other", permits: ["p"], leaseMillis: 1_000, now: 1_000 })
+      expect(yield* other("q", 1_999, 1_000)).toBe(false)
+      expect(yield* other("q", 2_000, 1_000)).toBe(true)
+    }))
 
   it.effect("an interrupted call gives its permit back, running or queued", () =>
     Effect.gen(function*() {

@@ -55,8 +55,10 @@ export const defaults = {
  */
 export const recheckMillis = 250
 
-// the number of keys a memory store holds, for the tests (no public API: `keysOfMemory`)
+// the number of keys a memory store holds, and of the permits it has looked at to find ended leases, for the tests
+// (no public API: `keysOfMemory`, `permitVisitsOfMemory`)
 const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
+const memoryVisits = new WeakMap<BS.BulkheadStore.Service, () => number>()
 
 /**
  * The bulkheads of one process that hold permits of the fleet on one store: one fiber renews them all. A bulkhead
@@ -175,10 +177,24 @@ const synchronous = new WeakSet<BS.BulkheadStore.Service>()
  */
 export const keysOfMemory = (store: BS.BulkheadStore.Service): number | undefined => memoryKeys.get(store)?.()
 
+/**
+ * How many permits a store of {@link makeMemory} has looked at to find ended leases (`undefined` for any other
+ * store): for the tests.
+ * @internal
+ */
+export const permitVisitsOfMemory = (store: BS.BulkheadStore.Service): number | undefined => memoryVisits.get(store)?.()
+
+// A key of the memory store: its permits, and a time no later than the end of the earliest lease among them (a renewal
+// or a release leaves it early, which only costs one look too many).
+interface MemoryKey {
+  readonly permits: Map<string, number>
+  earliest: number
+}
+
 /** @internal */
 export const makeMemory = (): BS.BulkheadStore.Service => {
   // per key, the permits held and when each lease ends (the callers' Clock)
-  const keys = new Map<string, Map<string, number>>()
+  const keys = new Map<string, MemoryKey>()
   // A key whose permits all ended without a release (their holders died) would stay until the key is used again:
   // with many short-lived keys (one per tenant) that grows without bound. So an acquisition or a renewal sweeps
   // every key once a lease has passed since the last sweep. A key still there at a sweep had an acquisition or a
@@ -189,50 +205,67 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
     sweepAt = now + leaseMillis
     for (const key of keys.keys()) live(key, now)
   }
-  const live = (key: string, now: number): Map<string, number> | undefined => {
-    const permits = keys.get(key)
-    if (permits === undefined) return undefined
-    for (const [permit, expiry] of permits) {
-      if (expiry <= now) permits.delete(permit)
+  let visits = 0
+  // The key's permits with the ended leases dropped. They are looked at only once the earliest lease may have ended:
+  // going over every permit at each acquisition cost a bulkhead of a thousand permits a thousand steps per call.
+  const live = (key: string, now: number): MemoryKey | undefined => {
+    const entry = keys.get(key)
+    if (entry === undefined || now < entry.earliest) return entry
+    let earliest = Number.POSITIVE_INFINITY
+    visits += entry.permits.size
+    for (const [permit, expiry] of entry.permits) {
+      if (expiry <= now) entry.permits.delete(permit)
+      else if (expiry < earliest) earliest = expiry
     }
-    if (permits.size === 0) {
+    if (entry.permits.size === 0) {
       keys.delete(key)
       return undefined
     }
-    return permits
+    entry.earliest = earliest
+    return entry
   }
   const service: BS.BulkheadStore.Service = {
     acquire: (request) =>
       Effect.sync(() => {
         sweep(request.now, request.leaseMillis)
-        const permits = live(request.key, request.now)
+        const entry = live(request.key, request.now)
         // the same permit again (an acquisition retried): it is already held
-        if (permits?.has(request.permit) === true) return true
-        if ((permits?.size ?? 0) >= request.limit) return false
-        const held = permits ?? new Map<string, number>()
-        if (permits === undefined) keys.set(request.key, held)
-        held.set(request.permit, request.now + request.leaseMillis)
+        if (entry?.permits.has(request.permit) === true) return true
+        if ((entry?.permits.size ?? 0) >= request.limit) return false
+        const expiry = request.now + request.leaseMillis
+        if (entry === undefined) {
+          keys.set(request.key, { permits: new Map([[request.permit, expiry]]), earliest: expiry })
+        } else {
+          entry.permits.set(request.permit, expiry)
+          if (expiry < entry.earliest) entry.earliest = expiry
+        }
         return true
       }),
     release: (key, permit) =>
       Effect.sync(() => {
-        const permits = keys.get(key)
-        if (permits === undefined) return
-        permits.delete(permit)
-        if (permits.size === 0) keys.delete(key)
+        const entry = keys.get(key)
+        if (entry === undefined) return
+        entry.permits.delete(permit)
+        if (entry.permits.size === 0) keys.delete(key)
       }),
     renew: (request) =>
       Effect.sync(() => {
         sweep(request.now, request.leaseMillis)
-        const permits = live(request.key, request.now)
-        if (permits === undefined) return
+        const entry = live(request.key, request.now)
+        if (entry === undefined) return
         // a permit whose lease ran out is gone: renewing never brings it back
+        const expiry = request.now + request.leaseMillis
         for (const permit of request.permits) {
-          if (permits.has(permit)) permits.set(permit, request.now + request.leaseMillis)
+          if (entry.permits.has(permit)) {
+            entry.permits.set(permit, expiry)
+            // (a renewal only moves a lease later, but leases may differ between the bulkheads of a key)
+            if (expiry < entry.earliest) entry.earliest = expiry
+          }
         }
       })
   }
   memoryKeys.set(service, () => keys.size)
+  memoryVisits.set(service, () => visits)
   synchronous.add(service)
   return service
 }
