@@ -201,17 +201,20 @@ const attemptPause = (resolved: policyOptions.Resolved, shared: Shared): Stage =
   return (next) => (call) => {
     const attempt = next(call)
     const key = call.key
-    const held = Effect.flatMap(shared.pauses.pausedFor(key), (left) => {
-      if (Duration.isZero(left)) return attempt
-      return Effect.clockWith((clock) =>
-        Effect.flatMap(FiberRef.get(Deadline.currentLimit), (limit) => {
-          const leftMillis = Duration.toMillis(left)
-          const fits = leftMillis <= patienceMillis && clock.unsafeCurrentTimeMillis() + leftMillis < limit.at
-          return fits ? Effect.zipRight(Effect.sleep(left), attempt) : attempt
-        })
-      )
-    })
-    return Effect.suspend(() => shared.anyPause ? held : attempt)
+    // built when first needed: a call that meets no pause allocates none of it
+    let held: typeof attempt | undefined
+    const heldOf = (): typeof attempt =>
+      held ??= Effect.flatMap(shared.pauses.pausedFor(key), (left) => {
+        if (Duration.isZero(left)) return attempt
+        return Effect.clockWith((clock) =>
+          Effect.flatMap(FiberRef.get(Deadline.currentLimit), (limit) => {
+            const leftMillis = Duration.toMillis(left)
+            const fits = leftMillis <= patienceMillis && clock.unsafeCurrentTimeMillis() + leftMillis < limit.at
+            return fits ? Effect.zipRight(Effect.sleep(left), attempt) : attempt
+          })
+        )
+      })
+    return Effect.suspend(() => shared.anyPause ? heldOf() : attempt)
   }
 }
 
