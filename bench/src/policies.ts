@@ -1,9 +1,12 @@
 import * as Bulkhead from "@sturdy/policy/Bulkhead"
+import * as BulkheadStore from "@sturdy/policy/BulkheadStore"
 import * as CircuitBreaker from "@sturdy/policy/CircuitBreaker"
+import * as CircuitBreakerStore from "@sturdy/policy/CircuitBreakerStore"
 import * as Deadline from "@sturdy/policy/Deadline"
 import * as RateLimit from "@sturdy/policy/RateLimit"
 import * as Retry from "@sturdy/policy/Retry"
 import * as RetryBudget from "@sturdy/policy/RetryBudget"
+import * as RetryBudgetStore from "@sturdy/policy/RetryBudgetStore"
 import {
   bulkhead,
   circuitBreaker,
@@ -18,6 +21,7 @@ import {
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 
 /**
@@ -133,6 +137,33 @@ export const cases: ReadonlyArray<PolicyCase> = [
     name: "retry + budget",
     settings: "as above, each call deposited in a `RetryBudget` (one key)",
     sturdy: Effect.succeed((self) => Retry.retry(self, { budgetKey: "bench" }))
+  },
+  {
+    name: "circuit breaker (fleet, memory store)",
+    settings: "the breaker above on `CircuitBreakerStore.layerMemory`: closed throughout, so nothing is shared",
+    sturdy: Effect.map(
+      CircuitBreakerStore.make("bench", { consecutiveFailures: 5 }),
+      (breaker): Wrap => CircuitBreaker.withBreaker(breaker)
+    ).pipe(Effect.provide(Layer.extendScope(CircuitBreakerStore.layerMemory)))
+  },
+  {
+    name: "bulkhead (fleet, memory store)",
+    settings: "`BulkheadStore.make` on `layerMemory`, 1,000 permits for 1,000 fibers: each call takes and gives back " +
+      "a leased permit in the store",
+    sturdy: Effect.map(
+      BulkheadStore.make({ key: "bench", maxConcurrent: 1_000 }),
+      (bulkhead): Wrap => Bulkhead.withBulkhead(bulkhead)
+    ).pipe(Effect.provide(Layer.extendScope(BulkheadStore.layerMemory)))
+  },
+  {
+    name: "retry + budget (fleet, memory store)",
+    settings: "retry + budget on `RetryBudgetStore.layerMemory` (deposits batched, flushed every second)",
+    sturdy: Effect.map(
+      RetryBudgetStore.makeBudget(),
+      // the service passed in, as `Policy` passes its own: an `Effect.provideService` per call would cost more than
+      // the deposit
+      (budget): Wrap => (self) => Retry.retry(self, { budgetKey: "bench", budgetService: budget })
+    ).pipe(Effect.provide(Layer.extendScope(RetryBudgetStore.layerMemory)))
   }
 ]
 
