@@ -18,6 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import { resolutionsMade } from "../src/internal/retry.js"
 import { advanceToDone } from "./utils/advance.js"
 import { defectOf } from "./utils/hostile.js"
 
@@ -795,6 +796,44 @@ describe("Retry", () => {
       }),
     { fastCheck: { seed: 42, numRuns: 60 } }
   )
+})
+
+describe("Retry: settings resolved once", () => {
+  it.effect("callers with settings of their own, calling in turn, each keep their resolution, and each still applies", () =>
+    Effect.gen(function*() {
+      // two upstreams' settings, as two `Policy` stages pass them: one options literal per call from fixed values
+      const fast: Retry.Options<number, never> = {
+        schedule: Backoff.exponential({ baseDelay: "10 millis", maxAttempts: 3 }),
+        maxRetryAfter: "1 second"
+      }
+      const slow: Retry.Options<number, never> = {
+        schedule: Backoff.exponential({ baseDelay: "1 second", maxAttempts: 3 }),
+        maxRetryAfter: "1 minute"
+      }
+      const before = resolutionsMade()
+      for (let i = 0; i < 50; i++) {
+        expect(yield* Retry.retry(Effect.succeed(i), { ...fast })).toBe(i)
+        expect(yield* Retry.retry(Effect.succeed(i), { ...slow })).toBe(i)
+      }
+      // before, every call of the one resolved after the other's resolved again: 100 resolutions
+      expect(resolutionsMade() - before).toBe(2)
+      // a change of any setting is a new resolution, and is what the retry then follows: a server's 2 s wait is past
+      // the fast upstream's patience (no retry) and within the slow one's (both retries made)
+      const hint = () => Option.some(Duration.seconds(2))
+      const attemptsWith = (settings: typeof fast) =>
+        Effect.gen(function*() {
+          let attempts = 0
+          const fiber = yield* Effect.fork(
+            Effect.exit(Retry.retry(Effect.suspend(() => Effect.fail(++attempts)), { ...settings, delayHint: hint }))
+          )
+          yield* TestClock.adjust("10 seconds")
+          expect(Exit.isFailure(yield* Fiber.join(fiber))).toBe(true)
+          return attempts
+        })
+      expect(yield* attemptsWith(fast)).toBe(1)
+      expect(yield* attemptsWith(slow)).toBe(3)
+      expect(resolutionsMade() - before).toBe(4)
+    }))
 })
 
 describe("Retry: a budget passed directly (budgetService)", () => {

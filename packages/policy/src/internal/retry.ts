@@ -277,7 +277,9 @@ const attemptFrom = <A, E, R, R2>(
 
 // A caller that retries with the same settings call after call (a `Policy` stage builds one options literal per call
 // from values fixed when the stage was made) gets the same resolution back: six comparisons instead of decoding
-// durations and allocating per call. Only the settings are kept, not the call's own options (its hooks).
+// durations and allocating per call. Only the settings are kept, not the call's own options (its hooks). The last
+// resolution is kept per schedule too, so that callers with settings of their own (a `Policy` per upstream, or
+// upstreams with settings of their own) calling in turn each find theirs.
 const settingNames = [
   "schedule",
   "delayHint",
@@ -286,21 +288,45 @@ const settingNames = [
   "maxRetryAfterJitter",
   "finalFailure"
 ] as const
-let lastSettings: Record<(typeof settingNames)[number], unknown> | undefined
-let lastResolved: Resolved<any, any> | undefined
-const resolveReused = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
-  if (lastSettings !== undefined && options.schedule !== undefined) {
-    let same = true
-    for (const name of settingNames) same &&= lastSettings[name] === options[name]
-    if (same) return lastResolved!
-  }
-  const resolved = resolve(options)
-  const settings = {} as Record<(typeof settingNames)[number], unknown>
-  for (const name of settingNames) settings[name] = options[name]
-  lastSettings = settings
-  lastResolved = resolved
-  return resolved
+type Settings = Record<(typeof settingNames)[number], unknown>
+interface Resolution {
+  readonly settings: Settings
+  readonly resolved: Resolved<any, any>
 }
+let last: Resolution | undefined
+const bySchedule = new WeakMap<object, Resolution>()
+let resolutions = 0
+const sameSettings = (
+  settings: Settings,
+  options: Retry.Options<any, any> | Retry.BudgetedOptions<any, any>
+): boolean => {
+  for (const name of settingNames) {
+    if (settings[name] !== options[name]) return false
+  }
+  return true
+}
+const resolveReused = <E, R2>(options: Retry.Options<E, R2> | Retry.BudgetedOptions<E, R2>): Resolved<E, R2> => {
+  const schedule = options.schedule
+  if (schedule === undefined) return resolve(options)
+  if (last !== undefined && sameSettings(last.settings, options)) return last.resolved
+  const kept = bySchedule.get(schedule)
+  if (kept !== undefined && sameSettings(kept.settings, options)) {
+    last = kept
+    return kept.resolved
+  }
+  resolutions++
+  const settings = {} as Settings
+  for (const name of settingNames) settings[name] = options[name]
+  last = { settings, resolved: resolve(options) }
+  bySchedule.set(schedule, last)
+  return last.resolved
+}
+
+/**
+ * How many times `retry` has resolved settings it had no resolution of: for the tests.
+ * @internal
+ */
+export const resolutionsMade = (): number => resolutions
 
 const retryImpl = <A, E, R, R2>(
   self: Effect.Effect<A, E, R>,
