@@ -3459,6 +3459,31 @@ describe("Policy: per-key bulkheads under many upstreams", () => {
       expect(yield* Fiber.join(other)).toBe("ok")
     }), 60_000)
 
+  it("over its bound, the long waits whose pause is over go first, then the oldest, with no pass over them all", () => {
+    const shared = { anyPause: true } as unknown as stages.Shared
+    const max = stages.maxLongWaits
+    const far = 1e12
+    stages.rememberLongWait(shared, "old", 0, far, far)
+    stages.rememberLongWait(shared, "older", 0, far, far)
+    stages.rememberLongWait(shared, "ext", 0, 3_000, 3_000)
+    for (let i = 0; shared.longWaits!.size < max; i++) stages.rememberLongWait(shared, `k${i}`, 0, far, far)
+    // "ext" extended while its pause lasts: it keeps its place, and ends later
+    stages.rememberLongWait(shared, "ext", 2_000, 4_000, 4_000)
+    // at 3.5 s none has ended: the oldest goes
+    stages.rememberLongWait(shared, "n1", 3_500, far, far)
+    expect([shared.longWaits!.has("old"), shared.longWaits!.has("ext")]).toEqual([false, true])
+    // at 4 s "ext" ends (now): it goes, and the oldest ("older") stays
+    stages.rememberLongWait(shared, "n2", 4_000, far, far)
+    expect([shared.longWaits!.has("ext"), shared.longWaits!.has("older")]).toEqual([false, true])
+    // twenty thousand more while all of them run: each used to look at every wait held (ten thousand looks each)
+    const before = stages.longWaitVisitsOf(shared)
+    for (let i = 0; i < 2 * max; i++) stages.rememberLongWait(shared, `more${i}`, 4_000, far, far)
+    expect(stages.longWaitVisitsOf(shared) - before).toBeLessThanOrEqual(3 * 2 * max)
+    expect(shared.longWaits!.size).toBe(max)
+    expect([shared.longWaits!.has("n2"), shared.longWaits!.has(`more${2 * max - 1}`)]).toEqual([false, true])
+    expect(shared.longWaitEnds!.length).toBeLessThanOrEqual(2 * max + 16)
+  })
+
   describe("the table of one profile", () => {
     const options = { maxConcurrent: 1, maxQueued: 0, maxWait: undefined }
     const table = () => {

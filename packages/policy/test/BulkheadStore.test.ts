@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { keeperParked, keysOfMemory, permitVisitsOfMemory } from "../src/internal/bulkheadStore.js"
+import { keeperParked, keysOfMemory, permitVisitsOfMemory, waiterVisitsOf } from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { holdPermit } from "./utils/holdPermit.js"
@@ -124,6 +124,51 @@ describe("BulkheadStore", () => {
       expect(yield* first.outcome).toBe("held")
       expect(yield* second.outcome).toBe("waiting")
       yield* first.release
+      yield* settle
+      expect(yield* second.outcome).toBe("held")
+      yield* second.release
+    }))
+
+  it.effect("a queued call that leaves is taken out of its process's queue in one step, wherever it stands", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 1_000, pollInterval: "1 hour" })
+      const holder = yield* holdPermit(a)
+      const queued: Array<Effect.Effect.Success<ReturnType<typeof holdPermit>>> = []
+      for (let i = 0; i < 1_000; i++) queued.push(yield* holdPermit(a))
+      expect((yield* a.snapshot).queued).toBe(1_000)
+      // callers leave from the back (their clients went away): each one used to be looked for from the front of the
+      // queue (half a million looks here); now each is unlinked where it stands, one look each
+      for (let i = 999; i >= 2; i--) yield* Fiber.interrupt(queued[i]!.fiber)
+      expect(waiterVisitsOf(a)).toBe(998)
+      expect((yield* a.snapshot).queued).toBe(2)
+      // the ones left keep their order, and a newcomer queues behind them: the permit given back goes to the first,
+      // then the second, then the newcomer
+      const [first, second] = [queued[0]!, queued[1]!]
+      const third = yield* holdPermit(a)
+      for (const [ahead, behind] of [[holder, first], [first, second], [second, third]] as const) {
+        yield* ahead.release
+        yield* settle
+        expect(yield* behind.outcome).toBe("held")
+      }
+      expect((yield* a.snapshot).queued).toBe(0)
+      yield* third.release
+    }))
+
+  it.effect("the first queued call leaving: the next in line asks the store at once, not at its next poll", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const other = yield* processOn(store, { key: "api", maxConcurrent: 1 })
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 1, maxQueued: 2, pollInterval: "1 hour" })
+      const holder = yield* holdPermit(other)
+      const first = yield* holdPermit(a)
+      const second = yield* holdPermit(a)
+      // another process gives the permit back: `a` hears of it at its first caller's next poll only, an hour on
+      yield* holder.release
+      yield* settle
+      expect(yield* first.outcome).toBe("waiting")
+      // its first caller goes: the second asks at once (it had no poll of its own to wait for)
+      yield* Fiber.interrupt(first.fiber)
       yield* settle
       expect(yield* second.outcome).toBe("held")
       yield* second.release

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as TestClock from "effect/TestClock"
+import { pauseStatsOf } from "../src/internal/rateLimit.js"
 import { advanceToDone } from "./utils/advance.js"
 import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { defectOf } from "./utils/hostile.js"
@@ -487,6 +488,76 @@ describe("RateLimit", () => {
       const paused = yield* Effect.flip(failing.consume("api"))
       expect(paused).toMatchObject({ _tag: "RateLimitExceeded", reason: "Paused" })
       expect(paused._tag === "RateLimitExceeded" && Duration.toMillis(paused.retryAfter)).toBe(2_000)
+    }).pipe(memory))
+
+  it.effect("beyond maxPausedKeys the ended pauses go first, then the oldest; a new pause costs no pass over them all", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimit.make({ limit: 1, window: "1 second", maxPausedKeys: 3 })
+      const left = (key: string) => Effect.map(limiter.pausedFor(key), Duration.toMillis)
+      yield* limiter.pauseFor("a", "10 seconds")
+      yield* limiter.pauseFor("b", "1 second")
+      yield* limiter.pauseFor("c", "10 seconds")
+      yield* TestClock.adjust("2 seconds")
+      // a fourth: "b" has ended, and goes in place of the oldest ("a")
+      yield* limiter.pauseFor("d", "10 seconds")
+      expect([yield* left("a"), yield* left("c"), yield* left("d")]).toEqual([8_000, 8_000, 10_000])
+      // a fifth: none has ended, the oldest goes; an extended pause keeps its place ("c", the oldest then)
+      yield* limiter.pauseFor("c", "20 seconds")
+      yield* limiter.pauseFor("e", "10 seconds")
+      expect([yield* left("a"), yield* left("c"), yield* left("d"), yield* left("e")]).toEqual([
+        0,
+        20_000,
+        10_000,
+        10_000
+      ])
+      yield* limiter.pauseFor("f", "10 seconds")
+      expect([yield* left("c"), yield* left("d"), yield* left("e"), yield* left("f")]).toEqual([
+        0,
+        10_000,
+        10_000,
+        10_000
+      ])
+
+      // a thousand pauses held (a thousand tenants told to wait an hour), and a thousand more: each new one used to go
+      // over every pause held to find the ended ones (a million looks here)
+      const wide = yield* RateLimit.make({ limit: 1, window: "1 second", maxPausedKeys: 1_000 })
+      for (let i = 0; i < 2_000; i++) yield* wide.pauseFor(`tenant-${i}`, "1 hour")
+      expect(pauseStatsOf(wide)!.visits).toBeLessThanOrEqual(3 * 1_000)
+      expect(Duration.toMillis(yield* wide.pausedFor("tenant-999"))).toBe(0)
+      expect(Duration.toMillis(yield* wide.pausedFor("tenant-1000"))).toBe(3_600_000)
+      // an hour on they have all ended: the next pause over the bound drops them all, and the oldest live one
+      yield* TestClock.adjust("1 hour")
+      for (let i = 0; i < 1_001; i++) yield* wide.pauseFor(`later-${i}`, "1 minute")
+      expect(Duration.toMillis(yield* wide.pausedFor("later-0"))).toBe(0)
+      expect(Duration.toMillis(yield* wide.pausedFor("later-1"))).toBe(60_000)
+      expect(pauseStatsOf(wide)!.visits).toBeLessThanOrEqual(3 * 1_000 + 3 * 1_000)
+      // the ends of the pauses dropped go too: never more than twice the pauses held
+      for (let i = 0; i < 2_000; i++) yield* wide.pauseFor(`again-${i}`, "1 minute")
+      expect(pauseStatsOf(wide)!.ends).toBeLessThanOrEqual(2 * 1_000 + 16)
+    }).pipe(memory))
+
+  it.effect("beyond maxPausedKeys an extended pause goes at its new end, and one ending now has ended", () =>
+    Effect.gen(function*() {
+      // three pauses: "d" (5 s, extended to 10 s) between two of 100 s
+      const limiterWith = Effect.gen(function*() {
+        const limiter = yield* RateLimit.make({ limit: 1, window: "1 second", maxPausedKeys: 3 })
+        yield* limiter.pauseFor("x", "100 seconds")
+        yield* limiter.pauseFor("d", "5 seconds")
+        yield* limiter.pauseFor("d", "10 seconds")
+        yield* limiter.pauseFor("y", "100 seconds")
+        const left = (key: string) => Effect.map(limiter.pausedFor(key), Duration.toMillis)
+        return { limiter, left }
+      })
+      const early = yield* limiterWith
+      const late = yield* limiterWith
+      // at 7 s "d" still runs: a fourth pause drops the oldest ("x"), not "d"
+      yield* TestClock.adjust("7 seconds")
+      yield* early.limiter.pauseFor("z", "100 seconds")
+      expect([yield* early.left("x"), yield* early.left("d"), yield* early.left("y")]).toEqual([0, 3_000, 93_000])
+      // at 10 s "d" ends (now): a fourth pause drops it, and the oldest stays
+      yield* TestClock.adjust("3 seconds")
+      yield* late.limiter.pauseFor("z", "100 seconds")
+      expect([yield* late.left("x"), yield* late.left("y"), yield* late.left("z")]).toEqual([90_000, 90_000, 100_000])
     }).pipe(memory))
 
   it.effect("delay mode: callers that waited out a server pause take their slots in the order they asked", () =>

@@ -73,6 +73,14 @@ export interface Shared {
   anyPause: boolean
   /** The waits asked for that were longer than the pause kept for them, per key; made by the first such wait. */
   longWaits?: Map<string, LongWait> | undefined
+  /** The `probeAt` of each of `longWaits`, earliest first (a binary heap; see `rememberLongWait`). */
+  longWaitEnds?: Array<LongWaitEnd> | undefined
+}
+
+/** A long wait in the heap of `Shared.longWaitEnds`: current while `longWaits` holds this very `wait` for `key`. */
+interface LongWaitEnd {
+  readonly key: string
+  readonly wait: LongWait
 }
 
 /**
@@ -85,8 +93,47 @@ export interface LongWait {
   readonly probeAt: number
 }
 
-// as many as a `RateLimit` keeps pauses by default
-const maxLongWaits = 10_000
+/** As many as a `RateLimit` keeps pauses by default. @internal */
+export const maxLongWaits = 10_000
+
+// the long waits each policy has looked at to keep at most `maxLongWaits`, for the tests (`longWaitVisitsOf`)
+const longWaitVisits = new WeakMap<Shared, number>()
+
+/**
+ * How many long waits `rememberLongWait` has looked at for `shared` to keep at most `maxLongWaits` of them: for the
+ * tests.
+ * @internal
+ */
+export const longWaitVisitsOf = (shared: Shared): number => longWaitVisits.get(shared) ?? 0
+
+const pushLongWait = (heap: Array<LongWaitEnd>, end: LongWaitEnd): void => {
+  let i = heap.push(end) - 1
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent]!.wait.probeAt <= end.wait.probeAt) break
+    heap[i] = heap[parent]!
+    i = parent
+  }
+  heap[i] = end
+}
+
+const popLongWait = (heap: Array<LongWaitEnd>): LongWaitEnd => {
+  const top = heap[0]!
+  const last = heap.pop()!
+  if (heap.length === 0) return top
+  let i = 0
+  for (;;) {
+    const left = 2 * i + 1
+    if (left >= heap.length) break
+    const right = left + 1
+    const child = right < heap.length && heap[right]!.wait.probeAt < heap[left]!.wait.probeAt ? right : left
+    if (heap[child]!.wait.probeAt >= last.wait.probeAt) break
+    heap[i] = heap[child]!
+    i = child
+  }
+  heap[i] = last
+  return top
+}
 
 /** @internal The pipeline of one upstream profile and endpoint, built the first time a call needs it. */
 export interface Stack {
@@ -701,23 +748,39 @@ const onAttemptFailure = (
 }
 
 // A later wait extends the one known while its pause lasts, as the pause itself is extended; once that pause is over the
-// old wait says nothing any more.
-const rememberLongWait = (shared: Shared, key: string, now: number, until: number, probeAt: number): void => {
+// old wait says nothing any more. Over `maxLongWaits`, the waits whose pause is over go first, found in a heap of
+// their `probeAt` (a pass over every wait held cost each new one 10,000 looks once the bound was full of waits still
+// running), then the oldest. An entry of the heap whose wait has been replaced since is skipped when it comes up;
+// there are never more of those than twice the waits held (then the heap is rebuilt).
+/** @internal */
+export const rememberLongWait = (shared: Shared, key: string, now: number, until: number, probeAt: number): void => {
   const waits = shared.longWaits ??= new Map()
+  const ends = shared.longWaitEnds ??= []
   const known = waits.get(key)
-  waits.set(
-    key,
-    known !== undefined && known.probeAt > now
-      ? { until: Math.max(until, known.until), probeAt: Math.max(probeAt, known.probeAt) }
-      : { until, probeAt }
-  )
+  const wait = known !== undefined && known.probeAt > now
+    ? { until: Math.max(until, known.until), probeAt: Math.max(probeAt, known.probeAt) }
+    : { until, probeAt }
+  waits.set(key, wait)
+  // (a wait with no end, NaN, never ends: only the bound drops it)
+  if (!Number.isNaN(wait.probeAt)) pushLongWait(ends, { key, wait })
   if (waits.size > maxLongWaits) {
-    for (const [k, wait] of waits) if (wait.probeAt <= now) waits.delete(k)
+    let visits = longWaitVisits.get(shared) ?? 0
+    while (ends.length > 0 && ends[0]!.wait.probeAt <= now) {
+      visits++
+      const end = popLongWait(ends)
+      if (waits.get(end.key) === end.wait) waits.delete(end.key)
+    }
     // still too many: the oldest go, and their calls probe at the end of the pause (kept by the limiter)
     for (const k of waits.keys()) {
+      visits++
       if (waits.size <= maxLongWaits) break
       waits.delete(k)
     }
+    longWaitVisits.set(shared, visits)
+  }
+  if (ends.length > 2 * waits.size + 16) {
+    ends.length = 0
+    for (const [k, held] of waits) if (!Number.isNaN(held.probeAt)) pushLongWait(ends, { key: k, wait: held })
   }
 }
 

@@ -59,6 +59,16 @@ export const recheckMillis = 250
 // (no public API: `keysOfMemory`, `permitVisitsOfMemory`)
 const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
 const memoryVisits = new WeakMap<BS.BulkheadStore.Service, () => number>()
+// the queued callers a fleet bulkhead has looked at to take one out of its queue, for the tests (no public API:
+// `waiterVisitsOf`)
+const queueVisits = new WeakMap<B.Bulkhead, () => number>()
+
+/**
+ * How many queued callers a bulkhead of {@link make} has looked at to take the ones leaving out of its queue
+ * (`undefined` for any other bulkhead): for the tests.
+ * @internal
+ */
+export const waiterVisitsOf = (bulkhead: B.Bulkhead): number | undefined => queueVisits.get(bulkhead)?.()
 
 /**
  * The bulkheads of one process that hold permits of the fleet on one store: one fiber renews them all. A bulkhead
@@ -292,12 +302,18 @@ const syncDuration = (field: string, input: Duration.DurationInput): number => {
 
 /**
  * A queued call of this process. Only the first of them asks the store (every `pollInterval`, jittered, or at once
- * when a permit of this process is released): the others wait their turn, so a process polls once per key.
+ * when a permit of this process is released): the others wait their turn, so a process polls once per key. A node
+ * of a doubly linked list, as `Bulkhead`'s queue: a caller that leaves (interrupted, timed out) is unlinked at once,
+ * wherever it stands.
  */
 interface Waiter {
   wake: Deferred.Deferred<void> | undefined
   /** Woken while it was not waiting (asking the store, or on its way to wait): its next wait ends at once. */
   woken: boolean
+  /** In the queue (it has not left yet). */
+  queued: boolean
+  prev: Waiter | undefined
+  next: Waiter | undefined
 }
 
 /** @internal */
@@ -343,8 +359,18 @@ const unsafeMakeShared = (
   // whole milliseconds (the keeper sleeps in them), never more than a third of the lease
   const periodMillis = Math.max(1, Math.floor(leaseMillis / 3))
   keeper.tickMillis = Math.min(keeper.tickMillis, periodMillis)
-  // queued callers of this process, first in first out
-  const waiters: Array<Waiter> = []
+  // queued callers of this process, first in first out: `head` asks the store, the others wait their turn
+  let head: Waiter | undefined
+  let tail: Waiter | undefined
+  let queuedHere = 0
+  const enqueue = (waiter: Waiter): void => {
+    waiter.prev = tail
+    if (tail === undefined) head = waiter
+    else tail.next = waiter
+    tail = waiter
+    waiter.queued = true
+    queuedHere++
+  }
   // while the store is down: when a call may ask it again
   let recheckAt = Number.NEGATIVE_INFINITY
 
@@ -411,7 +437,7 @@ const unsafeMakeShared = (
 
   // the first queued caller asks the store at once: a permit of this process came free
   const wakeFirst = (): void => {
-    const first = waiters[0]
+    const first = head
     if (first === undefined) return
     first.woken = true
     if (first.wake !== undefined) Deferred.unsafeDone(first.wake, Effect.void)
@@ -432,7 +458,7 @@ const unsafeMakeShared = (
       watching !== undefined ? Effect.void : Effect.flatMap(Scope.make(), (scope) =>
         Effect.suspend(() => {
           // another call started watching meanwhile, or nobody waits any more
-          if (watching !== undefined || waiters.length === 0) return Scope.close(scope, Exit.void)
+          if (watching !== undefined || queuedHere === 0) return Scope.close(scope, Exit.void)
           watching = scope
           return Scope.extend(watch(key, onFleetRelease), scope)
         }))
@@ -440,7 +466,7 @@ const unsafeMakeShared = (
   // nobody of this process waits on the key: no subscription stays behind
   const watchOff: Effect.Effect<void> = Effect.suspend(() => {
     const scope = watching
-    if (scope === undefined || waiters.length > 0) return Effect.void
+    if (scope === undefined || queuedHere > 0) return Effect.void
     watching = undefined
     return Scope.close(scope, Exit.void)
   })
@@ -498,7 +524,7 @@ const unsafeMakeShared = (
     Effect.clockWith((clock) =>
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        if (waiters[0] !== waiter) {
+        if (head !== waiter) {
           if (now >= until) return Effect.fail(timedOut)
           return Effect.zipRight(pause(waiter, until - now), waitFor(waiter, permit, until))
         }
@@ -518,12 +544,22 @@ const unsafeMakeShared = (
       })
     )
 
+  let visits = 0
   const leave = (waiter: Waiter): void => {
-    const at = waiters.indexOf(waiter)
-    if (at >= 0) waiters.splice(at, 1)
     waiter.wake = undefined
+    if (!waiter.queued) return
+    visits++
+    waiter.queued = false
+    queuedHere--
+    const { next, prev } = waiter
+    if (prev === undefined) head = next
+    else prev.next = next
+    if (next === undefined) tail = prev
+    else next.prev = prev
+    waiter.prev = undefined
+    waiter.next = undefined
     // the next in line asks at once: a permit may be free
-    if (at === 0) wakeFirst()
+    if (prev === undefined) wakeFirst()
   }
 
   // queued: at most `maxWait`, and never past a deadline no timer enforces (as `Bulkhead`)
@@ -533,8 +569,8 @@ const unsafeMakeShared = (
         const now = clock.unsafeCurrentTimeMillis()
         const left = current.armed ? Number.POSITIVE_INFINITY : current.at - now
         const until = now + Math.max(0, Math.ceil(Math.min(maxWaitMillis, left)))
-        const waiter: Waiter = { wake: undefined, woken: false }
-        waiters.push(waiter)
+        const waiter: Waiter = { wake: undefined, woken: false, queued: false, prev: undefined, next: undefined }
+        enqueue(waiter)
         return Effect.zipRight(watchOn, waitFor(waiter, permit, until)).pipe(
           Effect.onExit((exit) =>
             Effect.suspend(() => {
@@ -550,14 +586,14 @@ const unsafeMakeShared = (
     Effect.uninterruptibleMask((restore) => {
       const permit = `${id}:${counter++}`
       // queued callers of this process go first: a newcomer asks the store only when none waits
-      const first: Effect.Effect<Option.Option<boolean>> = waiters.length === 0
+      const first: Effect.Effect<Option.Option<boolean>> = queuedHere === 0
         // an interruption while the store decides (its operation is interruptible): the permit may have been granted
         ? Effect.onInterrupt(tryAcquire(permit), () => forget(permit))
         : Effect.succeed(Option.some(false))
       return Effect.flatMap(first, (result): Effect.Effect<A, E | B.BulkheadRejected, R> => {
         if (Option.isNone(result)) return restore(local.run(self))
         if (result.value) return holding(permit, restore(self))
-        if (waiters.length >= maxQueued) return Effect.fail(full)
+        if (queuedHere >= maxQueued) return Effect.fail(full)
         return Effect.flatMap(
           restore(queue(permit)),
           (outcome) => outcome === "Granted" ? holding(permit, restore(self)) : restore(local.run(self))
@@ -565,7 +601,7 @@ const unsafeMakeShared = (
       })
     })
 
-  return {
+  const bulkheadOfFleet: B.Bulkhead = {
     key,
     run: <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | B.BulkheadRejected, R> =>
       Effect.clockWith((clock) =>
@@ -574,9 +610,11 @@ const unsafeMakeShared = (
       ),
     snapshot: Effect.map(local.snapshot, (load) => ({
       active: load.active + held.size,
-      queued: load.queued + waiters.length
+      queued: load.queued + queuedHere
     }))
   }
+  queueVisits.set(bulkheadOfFleet, () => visits)
+  return bulkheadOfFleet
 }
 
 // the sync options the caller set (an unset one keeps the store's)

@@ -85,6 +85,54 @@ const check = (options: RL.Options): void => {
   }
 }
 
+// A server pause's end, in the heap of `make`'s `ends`.
+interface PauseEnd {
+  readonly key: string
+  readonly until: number
+}
+
+const pushEnd = (heap: Array<PauseEnd>, end: PauseEnd): void => {
+  let i = heap.push(end) - 1
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (heap[parent]!.until <= end.until) break
+    heap[i] = heap[parent]!
+    i = parent
+  }
+  heap[i] = end
+}
+
+const popEnd = (heap: Array<PauseEnd>): PauseEnd => {
+  const top = heap[0]!
+  const last = heap.pop()!
+  if (heap.length === 0) return top
+  let i = 0
+  for (;;) {
+    const left = 2 * i + 1
+    if (left >= heap.length) break
+    const right = left + 1
+    const child = right < heap.length && heap[right]!.until < heap[left]!.until ? right : left
+    if (heap[child]!.until >= last.until) break
+    heap[i] = heap[child]!
+    i = child
+  }
+  heap[i] = last
+  return top
+}
+
+// the pauses a limiter has looked at to keep at most `maxPausedKeys`, and the pause ends it holds, for the tests (no
+// public API: `pauseStatsOf`)
+const pauseStats = new WeakMap<RL.RateLimiter, () => { readonly visits: number; readonly ends: number }>()
+
+/**
+ * How many server pauses a limiter of {@link make} has looked at to keep at most `maxPausedKeys` of them, and how many
+ * pause ends it holds (`undefined` for any other limiter): for the tests.
+ * @internal
+ */
+export const pauseStatsOf = (
+  limiter: RL.RateLimiter
+): { readonly visits: number; readonly ends: number } | undefined => pauseStats.get(limiter)?.()
+
 // (a window too long to count in nanoseconds, as `Number.MAX_VALUE` ms, keeps its milliseconds: no rounding matters)
 const toNanos = (window: Duration.Duration): Duration.Duration =>
   Number.isFinite(Duration.toMillis(window) * 1_000_000) ? Duration.nanos(Duration.unsafeToNanos(window)) : window
@@ -111,6 +159,26 @@ export const make = (
     const maxPauses = options.maxPausedKeys ?? 10_000
     // key -> epoch millis until which every caller of the key waits (server hints such as Retry-After)
     const pauses = new Map<string, number>()
+    // The ends of the pauses, earliest first (a binary heap), so that going over `maxPauses` drops the ended pauses
+    // without a pass over every pause held: with the bound full of pauses still running (a thousand tenants told to
+    // wait an hour), each new one cost a look at all of them. An end whose pause has been extended or dropped since is
+    // skipped when it comes up; there are never more of those than twice the pauses held (then the heap is rebuilt).
+    const ends: Array<PauseEnd> = []
+    let visits = 0
+    const dropEnded = (now: number): void => {
+      while (ends.length > 0 && ends[0]!.until <= now) {
+        visits++
+        const end = popEnd(ends)
+        if (pauses.get(end.key) === end.until) pauses.delete(end.key)
+      }
+    }
+    const rebuildEnds = (): void => {
+      ends.length = 0
+      for (const [key, until] of pauses) {
+        visits++
+        if (!Number.isNaN(until)) pushEnd(ends, { key, until })
+      }
+    }
 
     const pausedFor = (key: string, now: number): number => {
       const until = pauses.get(key)
@@ -128,15 +196,21 @@ export const make = (
           const now = clock.unsafeCurrentTimeMillis()
           if (epochMillis <= now) return
           // a later hint extends the pause, an earlier one never shortens it
-          pauses.set(key, Math.max(epochMillis, pauses.get(key) ?? 0))
+          const known = pauses.get(key)
+          const until = Math.max(epochMillis, known ?? 0)
+          pauses.set(key, until)
+          // (a pause with no end, NaN, never ends: only the bound drops it)
+          if (until !== known && !Number.isNaN(until)) pushEnd(ends, { key, until })
           if (pauses.size > maxPauses) {
-            for (const [k, until] of pauses) if (until <= now) pauses.delete(k)
+            dropEnded(now)
             // still too many live pauses: drop the oldest entries (insertion order)
             for (const k of pauses.keys()) {
+              visits++
               if (pauses.size <= maxPauses) break
               pauses.delete(k)
             }
           }
+          if (ends.length > 2 * pauses.size + 16) rebuildEnds()
         })
       )
 
@@ -364,7 +438,7 @@ export const make = (
       return onExceeded === "fail" ? consumeOrFail(key, tokens) : consumeOrWait(key, tokens)
     }
 
-    return {
+    const rateLimiter: RL.RateLimiter = {
       consume,
       run: (key, tokens) => (self) => Effect.zipRight(consume(key, tokens), self),
       pauseUntil,
@@ -374,7 +448,9 @@ export const make = (
         ),
       pausedFor: (key) =>
         Effect.clockWith((clock) => Effect.sync(() => Duration.millis(pausedFor(key, clock.unsafeCurrentTimeMillis()))))
-    } satisfies RL.RateLimiter
+    }
+    pauseStats.set(rateLimiter, () => ({ visits, ends: ends.length }))
+    return rateLimiter
   })
 
 // A caller of mode "delay" waiting for its slot: `place` is its place in the key's line (in a token bucket, the exact
