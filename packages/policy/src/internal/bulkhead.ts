@@ -7,6 +7,7 @@ import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
 import type * as B from "../Bulkhead.js"
 import * as deadline from "./deadline.js"
+import { type Linked, LinkedQueue } from "./linkedQueue.js"
 import { checkOptions } from "./options.js"
 import { forkDaemonInterruptible, timerDuration } from "./timer.js"
 
@@ -28,7 +29,7 @@ export class BulkheadRejected
  * A queued call: a node of a doubly linked list, so a waiter that leaves the queue (timed out, interrupted) is
  * unlinked at once; with the permit holders stuck, waiters that gave up would otherwise pile up without bound.
  */
-interface Waiter {
+interface Waiter extends Linked<Waiter> {
   resume: ((effect: Effect.Effect<void, BulkheadRejected>) => void) | undefined
   /** A permit was handed to this waiter (and `active` already counts it). */
   granted: boolean
@@ -36,8 +37,6 @@ interface Waiter {
   cancelled: boolean
   /** A granted permit was given back because the waiter never ran. */
   returned: boolean
-  prev: Waiter | undefined
-  next: Waiter | undefined
 }
 
 // A count option: an integer of at least `min`, or `Infinity` (no limit).
@@ -70,36 +69,18 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
     let active = 0
     let queued = 0
     // the queue, first in first out; every waiter in it is neither granted nor cancelled
-    let first: Waiter | undefined
-    let last: Waiter | undefined
-
-    const enqueue = (waiter: Waiter): void => {
-      waiter.prev = last
-      if (last === undefined) first = waiter
-      else last.next = waiter
-      last = waiter
-    }
-
-    const unlink = (waiter: Waiter): void => {
-      const { next, prev } = waiter
-      if (prev === undefined) first = next
-      else prev.next = next
-      if (next === undefined) last = prev
-      else next.prev = prev
-      waiter.prev = undefined
-      waiter.next = undefined
-    }
+    const waiting = new LinkedQueue<Waiter>()
 
     const full = new BulkheadRejected({ key, reason: "Full" })
     const timedOut = new BulkheadRejected({ key, reason: "Timeout" })
 
     const release = (): void => {
-      const next = first
+      const next = waiting.first
       if (next === undefined) {
         active--
         return
       }
-      unlink(next)
+      waiting.unlink(next)
       // the permit changes hands: `active` stays as it is
       next.granted = true
       queued--
@@ -120,7 +101,7 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
       } else if (!waiter.cancelled) {
         waiter.cancelled = true
         queued--
-        unlink(waiter)
+        waiting.unlink(waiter)
       }
     }
 
@@ -203,7 +184,7 @@ export const make = (options: B.Options): Effect.Effect<B.Bulkhead> =>
           prev: undefined,
           next: undefined
         }
-        enqueue(waiter)
+        waiting.push(waiter)
         return Effect.zipRight(
           Effect.onInterrupt(restore(waitForPermit(waiter)), () => Effect.sync(() => leave(waiter))),
           runHolding(restore(self))

@@ -15,6 +15,7 @@ import type * as B from "../Bulkhead.js"
 import type * as BS from "../BulkheadStore.js"
 import * as bulkhead from "./bulkhead.js"
 import * as deadline from "./deadline.js"
+import { type Linked, LinkedQueue } from "./linkedQueue.js"
 import { checkOptions } from "./options.js"
 import { makeHealth } from "./sharedState.js"
 import { forkDaemonInterruptible, maxTimerMillis, optionDuration } from "./timer.js"
@@ -306,14 +307,12 @@ const syncDuration = (field: string, input: Duration.DurationInput): number => {
  * of a doubly linked list, as `Bulkhead`'s queue: a caller that leaves (interrupted, timed out) is unlinked at once,
  * wherever it stands.
  */
-interface Waiter {
+interface Waiter extends Linked<Waiter> {
   wake: Deferred.Deferred<void> | undefined
   /** Woken while it was not waiting (asking the store, or on its way to wait): its next wait ends at once. */
   woken: boolean
   /** In the queue (it has not left yet). */
   queued: boolean
-  prev: Waiter | undefined
-  next: Waiter | undefined
 }
 
 /** @internal */
@@ -359,15 +358,11 @@ const unsafeMakeShared = (
   // whole milliseconds (the keeper sleeps in them), never more than a third of the lease
   const periodMillis = Math.max(1, Math.floor(leaseMillis / 3))
   keeper.tickMillis = Math.min(keeper.tickMillis, periodMillis)
-  // queued callers of this process, first in first out: `head` asks the store, the others wait their turn
-  let head: Waiter | undefined
-  let tail: Waiter | undefined
+  // queued callers of this process, first in first out: the first asks the store, the others wait their turn
+  const waiting = new LinkedQueue<Waiter>()
   let queuedHere = 0
   const enqueue = (waiter: Waiter): void => {
-    waiter.prev = tail
-    if (tail === undefined) head = waiter
-    else tail.next = waiter
-    tail = waiter
+    waiting.push(waiter)
     waiter.queued = true
     queuedHere++
   }
@@ -437,7 +432,7 @@ const unsafeMakeShared = (
 
   // the first queued caller asks the store at once: a permit of this process came free
   const wakeFirst = (): void => {
-    const first = head
+    const first = waiting.first
     if (first === undefined) return
     first.woken = true
     if (first.wake !== undefined) Deferred.unsafeDone(first.wake, Effect.void)
@@ -524,7 +519,7 @@ const unsafeMakeShared = (
     Effect.clockWith((clock) =>
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        if (head !== waiter) {
+        if (waiting.first !== waiter) {
           if (now >= until) return Effect.fail(timedOut)
           return Effect.zipRight(pause(waiter, until - now), waitFor(waiter, permit, until))
         }
@@ -551,15 +546,10 @@ const unsafeMakeShared = (
     visits++
     waiter.queued = false
     queuedHere--
-    const { next, prev } = waiter
-    if (prev === undefined) head = next
-    else prev.next = next
-    if (next === undefined) tail = prev
-    else next.prev = prev
-    waiter.prev = undefined
-    waiter.next = undefined
+    const wasFirst = waiting.first === waiter
+    waiting.unlink(waiter)
     // the next in line asks at once: a permit may be free
-    if (prev === undefined) wakeFirst()
+    if (wasFirst) wakeFirst()
   }
 
   // queued: at most `maxWait`, and never past a deadline no timer enforces (as `Bulkhead`)
