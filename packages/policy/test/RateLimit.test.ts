@@ -7,6 +7,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
@@ -598,6 +599,90 @@ describe("RateLimit", () => {
       expect(yield* Fiber.join(second)).toBe(1_000)
       expect(yield* Fiber.join(third)).toBe(2_000)
     }).pipe(memory))
+
+  // the memory store, answering each call `latency` later (as a remote store would)
+  const slowStore = (latency: Duration.DurationInput): RateLimit.RateLimiterStore["Type"] => {
+    const inner = RateLimit.makeStoreMemory()
+    return RateLimit.RateLimiterStore.of({
+      fixedWindow: (options) => Effect.zipRight(Effect.sleep(latency), inner.fixedWindow(options)),
+      tokenBucket: (options) => Effect.zipRight(Effect.sleep(latency), inner.tokenBucket(options))
+    })
+  }
+
+  it.effect("delay mode: n callers held by one server pause go in order, each woken once (O(n), not O(n²))", () =>
+    Effect.gen(function*() {
+      // every caller waited for the head of the line and was woken each time a head left: 200 callers held by one
+      // pause looked for their turn ~20,000 times when it ended (1,000 callers: ~500,000). Each now waits for the
+      // caller ahead of it, and a caller that leaves wakes the one behind it. Interrupted ones leave from anywhere.
+      const n = 200
+      const limiter = yield* RateLimit.make({ limit: n, window: "1 second" })
+      const order: Array<number> = []
+      yield* limiter.pauseFor("api", "1 second")
+      const fibers: Array<Fiber.RuntimeFiber<void, unknown>> = []
+      for (let i = 0; i < n; i++) {
+        fibers.push(yield* Effect.fork(limiter.run("api")(Effect.sync(() => void order.push(i)))))
+      }
+      yield* TestClock.adjust("500 millis")
+      // a quarter of them stop waiting, from the middle and from the head
+      const gone = new Set(Array.from({ length: n / 4 }, (_, k) => 4 * k + 1).concat([0]))
+      for (const i of gone) yield* Fiber.interrupt(fibers[i]!)
+      yield* TestClock.adjust("500 millis")
+      yield* Effect.forEach(fibers.filter((_, i) => !gone.has(i)), Fiber.join)
+      expect(order).toEqual(Array.from({ length: n }, (_, i) => i).filter((i) => !gone.has(i)))
+      const { turns } = pauseStatsOf(limiter)!
+      expect(turns).toBeGreaterThanOrEqual(n - gone.size)
+      expect(turns).toBeLessThanOrEqual(2 * (n - gone.size))
+    }).pipe(memory))
+
+  it.effect("delay mode: callers waiting in line behind a slow reservation each go once the one ahead has", () =>
+    Effect.gen(function*() {
+      // the store answers in 100 ms: when the pause ends the head reserves until 1.1 s, the others wait in line
+      // behind it; one interrupted in the middle of the line lets the caller behind it take its place
+      const limiter = yield* RateLimit.make({ limit: 10, window: "1 second" })
+      const startOf = Effect.zipRight(limiter.consume("api"), Clock.currentTimeMillis)
+      yield* limiter.pauseFor("api", "1 second")
+      const fibers = yield* Effect.forEach([0, 1, 2, 3, 4], () => Effect.fork(startOf))
+      yield* TestClock.adjust("1050 millis")
+      yield* Fiber.interrupt(fibers[2]!)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Effect.forEach([0, 1, 3, 4], (i) => Fiber.join(fibers[i]!))).toEqual([1_100, 1_200, 1_300, 1_400])
+      expect(pauseStatsOf(limiter)!.turns).toBeLessThanOrEqual(2 * 4)
+    }).pipe(Effect.provide(Layer.succeed(RateLimit.RateLimiterStore, slowStore("100 millis")))))
+
+  it.effect("delay mode: a pause extended while callers wait in line is checked by each when the head leaves", () =>
+    Effect.gen(function*() {
+      // The store answers in 100 ms. The pause ends at 1 s: the head reserves until 1.1 s and the others wait in line
+      // behind it. At 1.05 s another response extends the pause to 3.05 s. When the head leaves the line (1.1 s, its slot
+      // reserved), every caller in the line checks the pause again, as when they all waited for the head: the deepest
+      // one, whose deadline (2.5 s) the new pause outlasts, fails then with reason "Paused" and the pause's remaining
+      // 1.95 s, rather than once the callers ahead of it have gone (3.25 s, past its deadline); the others wait for the
+      // new end and go in order.
+      const limiter = yield* RateLimit.make({ limit: 10, window: "1 second" })
+      const startOf = Effect.zipRight(limiter.consume("api"), Clock.currentTimeMillis)
+      yield* limiter.pauseFor("api", "1 second")
+      const head = yield* Effect.fork(startOf)
+      const second = yield* Effect.fork(startOf)
+      const third = yield* Effect.fork(startOf)
+      const deep = yield* Effect.fork(
+        limiter.consume("api").pipe(
+          Deadline.establish("2500 millis"),
+          Effect.flip,
+          Effect.zip(Clock.currentTimeMillis)
+        )
+      )
+      yield* TestClock.adjust("1050 millis")
+      yield* limiter.pauseFor("api", "2 seconds")
+      yield* TestClock.adjust("50 millis")
+      const [error, failedAt] = yield* Fiber.join(deep)
+      expect(failedAt).toBe(1_100)
+      expect(error).toMatchObject({ _tag: "RateLimitExceeded", reason: "Paused", key: "api" })
+      expect(error._tag === "RateLimitExceeded" && Duration.toMillis(error.retryAfter)).toBe(1_950)
+      yield* TestClock.adjust("10 seconds")
+      // (the head, whose slot was reserved at 1.1 s, is held by the new pause too)
+      expect(yield* Fiber.join(head)).toBe(3_050)
+      expect(yield* Fiber.join(second)).toBe(3_150)
+      expect(yield* Fiber.join(third)).toBe(3_250)
+    }).pipe(Effect.provide(Layer.succeed(RateLimit.RateLimiterStore, slowStore("100 millis")))))
 
   const manual = makeManualClock()
   it.effect(

@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as RL from "../RateLimit.js"
 import * as deadline from "./deadline.js"
+import { type Linked, LinkedQueue } from "./linkedQueue.js"
 import { checkOptions } from "./options.js"
 import { checkNonNegative, maxTimerMillis, shieldedFromCaller, sleepMillis } from "./timer.js"
 
@@ -120,18 +121,26 @@ const popEnd = (heap: Array<PauseEnd>): PauseEnd => {
   return top
 }
 
-// the pauses a limiter has looked at to keep at most `maxPausedKeys`, and the pause ends it holds, for the tests (no
-// public API: `pauseStatsOf`)
-const pauseStats = new WeakMap<RL.RateLimiter, () => { readonly visits: number; readonly ends: number }>()
-
 /**
- * How many server pauses a limiter of {@link make} has looked at to keep at most `maxPausedKeys` of them, and how many
- * pause ends it holds (`undefined` for any other limiter): for the tests.
+ * What a limiter of {@link make} has done with its server pauses, for the tests: `visits`, how many pauses it has
+ * looked at to keep at most `maxPausedKeys` of them; `ends`, how many pause ends it holds; `turns`, how many times a
+ * caller held in a pause line has looked for its turn (once when its wait ends, again each time it is woken).
  * @internal
  */
-export const pauseStatsOf = (
-  limiter: RL.RateLimiter
-): { readonly visits: number; readonly ends: number } | undefined => pauseStats.get(limiter)?.()
+export interface PauseStats {
+  readonly visits: number
+  readonly ends: number
+  readonly turns: number
+}
+
+// (no public API: `pauseStatsOf`)
+const pauseStats = new WeakMap<RL.RateLimiter, () => PauseStats>()
+
+/**
+ * The {@link PauseStats} of a limiter of {@link make} (`undefined` for any other limiter): for the tests.
+ * @internal
+ */
+export const pauseStatsOf = (limiter: RL.RateLimiter): PauseStats | undefined => pauseStats.get(limiter)?.()
 
 // (a window too long to count in nanoseconds, as `Number.MAX_VALUE` ms, keeps its milliseconds: no rounding matters)
 const toNanos = (window: Duration.Duration): Duration.Duration =>
@@ -165,6 +174,7 @@ export const make = (
     // skipped when it comes up; there are never more of those than twice the pauses held (then the heap is rebuilt).
     const ends: Array<PauseEnd> = []
     let visits = 0
+    let turns = 0
     const dropEnded = (now: number): void => {
       while (ends.length > 0 && ends[0]!.until <= now) {
         visits++
@@ -237,9 +247,37 @@ export const make = (
     // reserve their slots in that order, each once every caller ahead of it has reserved or left (their timers, all
     // due at the pause's end, fire in no set order: a caller whose wait a later hint extended re-arms its timer after
     // one that asked meanwhile). A newcomer joins the end while any is left, so none reserves ahead of them.
-    const pauseLines = new Map<string, Array<Deferred.Deferred<void>>>()
+    // A caller whose wait for the pause is over but not its turn sleeps (`waiting`) until the caller at the head leaves
+    // with it next in line: a departure wakes one caller, and one leaving from the middle none (each used to wait for
+    // the head and all woke whenever it left, so n callers cost n²/2 wake-ups; an array cost a search to leave).
+    // While a pause holds the key, the head that leaves wakes every sleeper instead, so that each checks the pause
+    // again then, as it did when all waited for the head: one whose deadline or `maxWait` the pause outlasts fails
+    // then, not once the callers ahead of it have gone (rare: a pause set or extended while the line drains).
+    const pauseLines = new Map<string, PauseLine>()
 
-    // Moves the callers behind `left` (which gave back `tokens`) up by those tokens.
+    const leaveLine = (key: string, node: InLine, now: number): void => {
+      const line = pauseLines.get(key)
+      if (!node.inLine || line === undefined) return
+      node.inLine = false
+      const wasHead = line.queue.first === node
+      line.waiting.delete(node)
+      line.queue.unlink(node)
+      const head = line.queue.first
+      if (head === undefined) {
+        pauseLines.delete(key)
+      } else if (wasHead) {
+        if (pausedFor(key, now) > 0) {
+          for (const sleeper of line.waiting) Deferred.unsafeDone(sleeper.wake!, Exit.void)
+          line.waiting.clear()
+        } else if (line.waiting.delete(head)) {
+          Deferred.unsafeDone(head.wake!, Exit.void)
+        }
+      }
+    }
+
+    // Moves the callers behind `left` (which gave back `tokens`) up by those tokens. (A pass over the line and a wake-up
+    // for each caller behind: each one's start changes and its timer must be set again. A shared offset would not do:
+    // in a fixed window the move of each depends on the window boundaries its own place crosses.)
     const moveUp = (key: string, left: Waiter, tokens: number, now: number): void => {
       const line = waiting.get(key)
       if (line === undefined || !line.delete(left)) return
@@ -400,29 +438,24 @@ export const make = (
           return reserveThen(Effect.void)
         }
         // a pause holds the key, or callers it held are still to reserve: wait in line (see `pauseLines`)
-        const me = Deferred.unsafeMake<void>(FiberId.none)
-        const leave = Effect.sync(() => {
-          const current = pauseLines.get(key)
-          const at = current === undefined ? -1 : current.indexOf(me)
-          if (at >= 0) {
-            current!.splice(at, 1)
-            if (current!.length === 0) pauseLines.delete(key)
-          }
-          Deferred.unsafeDone(me, Exit.void)
-        })
+        const me: InLine = { prev: undefined, next: undefined, inLine: true, wake: undefined }
+        const leave = Effect.sync(() => leaveLine(key, me, clock.unsafeCurrentTimeMillis()))
         // the pause waited out (again, if it was extended meanwhile) and every caller ahead gone: its turn
         const turn: Effect.Effect<RateLimitExceeded | undefined> = Effect.flatMap(waitPause, (rejected) => {
+          turns++
           if (rejected !== undefined) return Effect.succeed(rejected)
-          const head = pauseLines.get(key)?.[0]
-          return head === undefined || head === me
-            ? Effect.succeed(undefined)
-            : Effect.zipRight(Deferred.await(head), turn)
+          const line = pauseLines.get(key)
+          if (line === undefined || line.queue.first === me) return Effect.succeed(undefined)
+          const wake = Deferred.unsafeMake<void>(FiberId.none)
+          me.wake = wake
+          line.waiting.add(me)
+          return Effect.zipRight(Deferred.await(wake), turn)
         })
         // (joined and left in one uninterruptible region: an interruption cannot leave it in the line)
         return Effect.uninterruptibleMask((restore) => {
           let line = pauseLines.get(key)
-          if (line === undefined) pauseLines.set(key, line = [])
-          line.push(me)
+          if (line === undefined) pauseLines.set(key, line = { queue: new LinkedQueue(), waiting: new Set() })
+          line.queue.push(me)
           return Effect.ensuring(
             restore(
               Effect.flatMap(turn, (rejected) => rejected === undefined ? reserveThen(leave) : Effect.fail(rejected))
@@ -449,9 +482,22 @@ export const make = (
       pausedFor: (key) =>
         Effect.clockWith((clock) => Effect.sync(() => Duration.millis(pausedFor(key, clock.unsafeCurrentTimeMillis()))))
     }
-    pauseStats.set(rateLimiter, () => ({ visits, ends: ends.length }))
+    pauseStats.set(rateLimiter, () => ({ visits, ends: ends.length, turns }))
     return rateLimiter
   })
+
+// A caller of mode "delay" in a key's line of callers held by a server pause (see `pauseLines` in `make`): `inLine`
+// until it leaves, `wake` the signal of its latest sleep until its turn.
+interface InLine extends Linked<InLine> {
+  inLine: boolean
+  wake: Deferred.Deferred<void> | undefined
+}
+
+// A key's line of callers held by a server pause, and those of them asleep until the caller ahead of them leaves.
+interface PauseLine {
+  readonly queue: LinkedQueue<InLine>
+  readonly waiting: Set<InLine>
+}
 
 // A caller of mode "delay" waiting for its slot: `place` is its place in the key's line (in a token bucket, the exact
 // Clock time its last token is due; in a fixed window, its count once its tokens were taken), `due` the Clock time it
