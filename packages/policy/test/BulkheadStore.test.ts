@@ -13,7 +13,13 @@ import * as Random from "effect/Random"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { keeperParked, keysOfMemory, permitVisitsOfMemory, waiterVisitsOf } from "../src/internal/bulkheadStore.js"
+import {
+  keeperParked,
+  keysOfMemory,
+  permitNamesOf,
+  permitVisitsOfMemory,
+  waiterVisitsOf
+} from "../src/internal/bulkheadStore.js"
 import { closesWhenMadeMasked } from "./utils/closesWhenMadeMasked.js"
 import { interruptedWhileMasked } from "./utils/heldInterruption.js"
 import { holdPermit } from "./utils/holdPermit.js"
@@ -657,6 +663,32 @@ describe("BulkheadStore", () => {
         expect(keysOfMemory(store)).toBe(0)
       })
   )
+
+  // A fresh name per call cost as much as the rest of the call's work in the store (a new string is flattened and
+  // hashed in the store's table and the bulkhead's): the names of permits given back in place are used again, and
+  // never while the store or the bulkhead still holds them
+  it.effect("a call on the memory store reuses the name of a permit given back, never one still held", () =>
+    Effect.gen(function*() {
+      const store = BulkheadStore.makeMemory()
+      const a = yield* processOn(store, { key: "api", maxConcurrent: 3 })
+      for (let i = 0; i < 100; i++) yield* a.run(Effect.void)
+      expect(permitNamesOf(a)).toBe(1)
+      // three calls at once hold three permits of the fleet: three names
+      const holders = [yield* holdPermit(a), yield* holdPermit(a), yield* holdPermit(a)]
+      for (const holder of holders) expect(yield* holder.outcome).toBe("held")
+      expect(yield* free(store, "api", 3)).toBe(0)
+      expect(permitNamesOf(a)).toBe(3)
+      // one given back: the next call takes its name, and the fleet is still full with the other two
+      yield* holders[1]!.release
+      const next = yield* holdPermit(a)
+      expect(yield* next.outcome).toBe("held")
+      expect(permitNamesOf(a)).toBe(3)
+      expect(yield* free(store, "api", 3)).toBe(0)
+      expect(rejectionOf(yield* Effect.exit(a.run(Effect.void)))).toBe("Full")
+      for (const holder of [holders[0]!, holders[2]!, next]) yield* holder.release
+      expect(yield* free(store, "api", 3)).toBe(3)
+      expect(keysOfMemory(store)).toBe(0)
+    }))
 
   // a call on the memory store takes its permit and arms its release in one synchronous block of its mask: however
   // early or late the interruption comes, the permit goes back (here and in the fleet), and the store's fiber is not

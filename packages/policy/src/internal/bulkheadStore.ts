@@ -57,6 +57,9 @@ export const defaults = {
  */
 export const recheckMillis = 250
 
+// the most names of permits given back a fleet bulkhead keeps for its next calls on the memory store
+const maxSpare = 64
+
 // the number of keys a memory store holds, and of the permits it has looked at to find ended leases, for the tests
 // (no public API: `keysOfMemory`, `permitVisitsOfMemory`)
 const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
@@ -64,6 +67,8 @@ const memoryVisits = new WeakMap<BS.BulkheadStore.Service, () => number>()
 // the queued callers a fleet bulkhead has looked at to take one out of its queue, for the tests (no public API:
 // `waiterVisitsOf`)
 const queueVisits = new WeakMap<B.Bulkhead, () => number>()
+// the names of permits a fleet bulkhead has made, for the tests (no public API: `permitNamesOf`)
+const permitNames = new WeakMap<B.Bulkhead, () => number>()
 
 /**
  * How many queued callers a bulkhead of {@link make} has looked at to take the ones leaving out of its queue
@@ -71,6 +76,12 @@ const queueVisits = new WeakMap<B.Bulkhead, () => number>()
  * @internal
  */
 export const waiterVisitsOf = (bulkhead: B.Bulkhead): number | undefined => queueVisits.get(bulkhead)?.()
+
+/**
+ * How many names of permits a bulkhead of {@link make} has made (`undefined` for any other bulkhead): for the tests.
+ * @internal
+ */
+export const permitNamesOf = (bulkhead: B.Bulkhead): number | undefined => permitNames.get(bulkhead)?.()
 
 /**
  * The bulkheads of one process that hold permits of the fleet on one store: one fiber renews them all. A bulkhead
@@ -254,7 +265,10 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
     if ((entry?.permits.size ?? 0) >= request.limit) return false
     const expiry = request.now + request.leaseMillis
     if (entry === undefined) {
-      keys.set(request.key, { permits: new Map([[request.permit, expiry]]), earliest: expiry })
+      // (filled by `set`: a Map built from an iterable costs more, and an uncontended call builds one each time)
+      const permits = new Map<string, number>()
+      permits.set(request.permit, expiry)
+      keys.set(request.key, { permits, earliest: expiry })
     } else {
       entry.permits.set(request.permit, expiry)
       if (expiry < entry.earliest) entry.earliest = expiry
@@ -367,6 +381,10 @@ const unsafeMakeShared = (
   const held = new Set<string>()
   const id = globalThis.crypto.randomUUID()
   let counter = 0
+  // Names of permits given back in place, for the next calls in place: the store and `held` have both dropped them,
+  // so a name is never held twice. A new name cost a call as much as the rest of its work in the store: a fresh
+  // string is flattened and hashed in both tables. A few are kept (as many as calls that overlap, up to `maxSpare`).
+  const spare: Array<string> = []
   let keeper = madeWith
   // whole milliseconds (the keeper sleeps in them), never more than a third of the lease
   const periodMillis = Math.max(1, Math.floor(leaseMillis / 3))
@@ -509,6 +527,7 @@ const unsafeMakeShared = (
     } catch (error) {
       return Effect.zipRight(health.runSync(Effect.die(error)), Effect.sync(wakeFirst))
     }
+    if (spare.length < maxSpare) spare.push(permit)
     wakeFirst()
     return undefined
   }
@@ -630,11 +649,11 @@ const unsafeMakeShared = (
     restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
     self: Effect.Effect<A, E, R>
   ): Effect.Effect<A, E | B.BulkheadRejected, R> => {
-    const permit = `${id}:${counter++}`
     // The memory store, answering, and nobody of this process waiting: its acquisition, the keeper's bookkeeping and
     // its release run here, in the mask, with no Effect step of their own (an uncontended call costs about what
     // `Bulkhead`'s does). Nothing waits here, so no interruption can come between the grant and `holdingInPlace`.
     if (inPlace !== undefined && queuedHere === 0 && !health.degraded()) {
+      const permit = spare.pop() ?? `${id}:${counter++}`
       const now = clock.unsafeCurrentTimeMillis()
       let granted: boolean
       try {
@@ -655,6 +674,7 @@ const unsafeMakeShared = (
       join(now)
       return use
     }
+    const permit = `${id}:${counter++}`
     // queued callers of this process go first: a newcomer asks the store only when none waits
     const first: Effect.Effect<Option.Option<boolean>> = queuedHere === 0
       // an interruption while the store decides (its operation is interruptible): the permit may have been granted
@@ -694,6 +714,7 @@ const unsafeMakeShared = (
     }))
   }
   queueVisits.set(bulkheadOfFleet, () => visits)
+  permitNames.set(bulkheadOfFleet, () => counter)
   return bulkheadOfFleet
 }
 
