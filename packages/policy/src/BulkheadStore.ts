@@ -226,7 +226,8 @@ export const defaults: {
  * on one memory store share it as processes share Redis. A key is forgotten when its last permit is given back, or,
  * when its permits' leases all ended (their holders died), at the first acquisition or renewal of any key once a
  * lease has passed: many short-lived keys (one per tenant) do not pile up. The layer's renewal fiber (see the module
- * doc) stops when the layer's scope closes. Its operations are synchronous: they are not raced against `timeout`.
+ * doc) stops when the layer's scope closes. Its operations are synchronous: they are not raced against `timeout`,
+ * and a call that needs no wait takes and gives back its permit in place (about the cost of `Bulkhead`'s call).
  *
  * @example
  * ```ts

@@ -1,3 +1,4 @@
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -56,6 +57,9 @@ export const defaults = {
  */
 export const recheckMillis = 250
 
+// the most names of permits given back a fleet bulkhead keeps for its next calls on the memory store
+const maxSpare = 64
+
 // the number of keys a memory store holds, and of the permits it has looked at to find ended leases, for the tests
 // (no public API: `keysOfMemory`, `permitVisitsOfMemory`)
 const memoryKeys = new WeakMap<BS.BulkheadStore.Service, () => number>()
@@ -63,6 +67,8 @@ const memoryVisits = new WeakMap<BS.BulkheadStore.Service, () => number>()
 // the queued callers a fleet bulkhead has looked at to take one out of its queue, for the tests (no public API:
 // `waiterVisitsOf`)
 const queueVisits = new WeakMap<B.Bulkhead, () => number>()
+// the names of permits a fleet bulkhead has made, for the tests (no public API: `permitNamesOf`)
+const permitNames = new WeakMap<B.Bulkhead, () => number>()
 
 /**
  * How many queued callers a bulkhead of {@link make} has looked at to take the ones leaving out of its queue
@@ -70,6 +76,12 @@ const queueVisits = new WeakMap<B.Bulkhead, () => number>()
  * @internal
  */
 export const waiterVisitsOf = (bulkhead: B.Bulkhead): number | undefined => queueVisits.get(bulkhead)?.()
+
+/**
+ * How many names of permits a bulkhead of {@link make} has made (`undefined` for any other bulkhead): for the tests.
+ * @internal
+ */
+export const permitNamesOf = (bulkhead: B.Bulkhead): number | undefined => permitNames.get(bulkhead)?.()
 
 /**
  * The bulkheads of one process that hold permits of the fleet on one store: one fiber renews them all. A bulkhead
@@ -179,8 +191,18 @@ export const keeperParked = (store: BS.BulkheadStore.Service): boolean | undefin
   return keeper === undefined ? undefined : keeper.wake !== undefined
 }
 
-// the stores whose operations are synchronous (the memory store's): they need no timeout
-const synchronous = new WeakSet<BS.BulkheadStore.Service>()
+/**
+ * The operations of a memory store as plain functions: a bulkhead on it takes and gives back a permit inside its
+ * call's mask with no Effect step of the store's (the store's Effects are these, wrapped in `Effect.sync`). They
+ * never fail and never wait, so they need no timeout either.
+ */
+interface SyncStore {
+  readonly acquire: (request: BS.BulkheadStore.AcquireRequest) => boolean
+  readonly release: (key: string, permit: string) => void
+}
+
+// the memory stores, by their service (a store of your own, even one that wraps a memory store, is not one)
+const synchronous = new WeakMap<BS.BulkheadStore.Service, SyncStore>()
 
 /**
  * How many keys a store of {@link makeMemory} holds entries for (`undefined` for any other store): for the tests.
@@ -235,30 +257,33 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
     entry.earliest = earliest
     return entry
   }
+  const acquire = (request: BS.BulkheadStore.AcquireRequest): boolean => {
+    sweep(request.now, request.leaseMillis)
+    const entry = live(request.key, request.now)
+    // the same permit again (an acquisition retried): it is already held
+    if (entry?.permits.has(request.permit) === true) return true
+    if ((entry?.permits.size ?? 0) >= request.limit) return false
+    const expiry = request.now + request.leaseMillis
+    if (entry === undefined) {
+      // (filled by `set`: a Map built from an iterable costs more, and an uncontended call builds one each time)
+      const permits = new Map<string, number>()
+      permits.set(request.permit, expiry)
+      keys.set(request.key, { permits, earliest: expiry })
+    } else {
+      entry.permits.set(request.permit, expiry)
+      if (expiry < entry.earliest) entry.earliest = expiry
+    }
+    return true
+  }
+  const release = (key: string, permit: string): void => {
+    const entry = keys.get(key)
+    if (entry === undefined) return
+    entry.permits.delete(permit)
+    if (entry.permits.size === 0) keys.delete(key)
+  }
   const service: BS.BulkheadStore.Service = {
-    acquire: (request) =>
-      Effect.sync(() => {
-        sweep(request.now, request.leaseMillis)
-        const entry = live(request.key, request.now)
-        // the same permit again (an acquisition retried): it is already held
-        if (entry?.permits.has(request.permit) === true) return true
-        if ((entry?.permits.size ?? 0) >= request.limit) return false
-        const expiry = request.now + request.leaseMillis
-        if (entry === undefined) {
-          keys.set(request.key, { permits: new Map([[request.permit, expiry]]), earliest: expiry })
-        } else {
-          entry.permits.set(request.permit, expiry)
-          if (expiry < entry.earliest) entry.earliest = expiry
-        }
-        return true
-      }),
-    release: (key, permit) =>
-      Effect.sync(() => {
-        const entry = keys.get(key)
-        if (entry === undefined) return
-        entry.permits.delete(permit)
-        if (entry.permits.size === 0) keys.delete(key)
-      }),
+    acquire: (request) => Effect.sync(() => acquire(request)),
+    release: (key, permit) => Effect.sync(() => release(key, permit)),
     renew: (request) =>
       Effect.sync(() => {
         sweep(request.now, request.leaseMillis)
@@ -277,7 +302,7 @@ export const makeMemory = (): BS.BulkheadStore.Service => {
   }
   memoryKeys.set(service, () => keys.size)
   memoryVisits.set(service, () => visits)
-  synchronous.add(service)
+  synchronous.set(service, { acquire, release })
   return service
 }
 
@@ -345,8 +370,10 @@ const unsafeMakeShared = (
     ? Number.POSITIVE_INFINITY
     : Duration.toMillis(optionDuration("Bulkhead", "maxWait", options.maxWait))
   const health = makeHealth("bulkhead", timeout)
-  // a synchronous store (the memory store) answers before any timer could fire: no race against one
-  const run = synchronous.has(store) ? health.runSync : health.run
+  // a synchronous store (the memory store) answers before any timer could fire: no race against one; while it
+  // answers, an uncontended call runs its operations in place (see `shared`)
+  const inPlace = synchronous.get(store)
+  const run = inPlace !== undefined ? health.runSync : health.run
   const full = new bulkhead.BulkheadRejected({ key, reason: "Full" })
   const timedOut = new bulkhead.BulkheadRejected({ key, reason: "Timeout" })
 
@@ -354,6 +381,10 @@ const unsafeMakeShared = (
   const held = new Set<string>()
   const id = globalThis.crypto.randomUUID()
   let counter = 0
+  // Names of permits given back in place, for the next calls in place: the store and `held` have both dropped them,
+  // so a name is never held twice. A new name cost a call as much as the rest of its work in the store: a fresh
+  // string is flattened and hashed in both tables. A few are kept (as many as calls that overlap, up to `maxSpare`).
+  const spare: Array<string> = []
   let keeper = madeWith
   // whole milliseconds (the keeper sleeps in them), never more than a third of the lease
   const periodMillis = Math.max(1, Math.floor(leaseMillis / 3))
@@ -377,16 +408,16 @@ const unsafeMakeShared = (
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
         if (health.degraded() && now < recheckAt) return Effect.succeed(Option.none())
-        return Effect.tap(
-          run(store.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })),
-          (result) => {
-            if (Option.isSome(result)) return Effect.void
-            recheckAt = clock.unsafeCurrentTimeMillis() + recheckMillis
-            return forget(permit)
-          }
-        )
+        return Effect.tap(run(store.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })), (result) =>
+          Option.isSome(result) ? Effect.void : acquireFailed(clock, permit))
       })
     )
+
+  // the store failed to answer an acquisition: calls decide locally for a while, and the permit is given back
+  const acquireFailed = (clock: Clock.Clock, permit: string): Effect.Effect<void> => {
+    recheckAt = clock.unsafeCurrentTimeMillis() + recheckMillis
+    return forget(permit)
+  }
 
   // gives back a permit that may or may not have been granted, without waiting (the call goes on locally); forked
   // in the call's mask, so interruptible on purpose: the timeout must be able to end a store that never answers
@@ -419,16 +450,19 @@ const unsafeMakeShared = (
           return enlist
         })
       }
-      lessee.dueAt = clock.unsafeCurrentTimeMillis() + periodMillis
-      keeper.busy.add(lessee)
-      const wake = keeper.wake
-      if (wake !== undefined) {
-        keeper.wake = undefined
-        Deferred.unsafeDone(wake, Exit.void)
-      }
+      join(clock.unsafeCurrentTimeMillis())
       return Effect.void
     })
   )
+  const join = (now: number): void => {
+    lessee.dueAt = now + periodMillis
+    keeper.busy.add(lessee)
+    const wake = keeper.wake
+    if (wake !== undefined) {
+      keeper.wake = undefined
+      Deferred.unsafeDone(wake, Exit.void)
+    }
+  }
 
   // the first queued caller asks the store at once: a permit of this process came free
   const wakeFirst = (): void => {
@@ -480,6 +514,40 @@ const unsafeMakeShared = (
     Effect.suspend(() => {
       held.add(permit)
       return Effect.zipRight(held.size === 1 ? enlist : Effect.void, Effect.onExit(use, () => releaseFleet(permit)))
+    })
+
+  // `releaseFleet` on the memory store, in place: `undefined` once done, or what is left to run when the store must
+  // be told through `health` (it was down: its answer now reports it back up; or the release threw: it is down)
+  const releaseInPlace = (sync: SyncStore, permit: string): Effect.Effect<void> | undefined => {
+    if (health.degraded()) return releaseFleet(permit)
+    held.delete(permit)
+    if (held.size === 0) keeper.busy.delete(lessee)
+    try {
+      sync.release(key, permit)
+    } catch (error) {
+      return Effect.zipRight(health.runSync(Effect.die(error)), Effect.sync(wakeFirst))
+    }
+    if (spare.length < maxSpare) spare.push(permit)
+    wakeFirst()
+    return undefined
+  }
+
+  // `holding` on the memory store, the permit already counted in `held`: inside the call's mask, so the permit goes
+  // back on every way out (interruption included) without `onExit`'s own mask
+  const holdingInPlace = <A, E, R>(
+    sync: SyncStore,
+    permit: string,
+    use: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> =>
+    Effect.matchCauseEffect(use, {
+      onFailure: (cause) => {
+        const rest = releaseInPlace(sync, permit)
+        return rest === undefined ? Effect.failCause(cause) : Effect.zipRight(rest, Effect.failCause(cause))
+      },
+      onSuccess: (value) => {
+        const rest = releaseInPlace(sync, permit)
+        return rest === undefined ? Effect.succeed(value) : Effect.as(rest, value)
+      }
     })
 
   // waits `millis` (or until woken); the timer is a daemon ended on every way out, so an uninterruptible caller (the
@@ -572,31 +640,73 @@ const unsafeMakeShared = (
         )
       }))
 
-  const shared = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | B.BulkheadRejected, R> =>
-    Effect.uninterruptibleMask((restore) => {
-      const permit = `${id}:${counter++}`
-      // queued callers of this process go first: a newcomer asks the store only when none waits
-      const first: Effect.Effect<Option.Option<boolean>> = queuedHere === 0
-        // an interruption while the store decides (its operation is interruptible): the permit may have been granted
-        ? Effect.onInterrupt(tryAcquire(permit), () => forget(permit))
-        : Effect.succeed(Option.some(false))
-      return Effect.flatMap(first, (result): Effect.Effect<A, E | B.BulkheadRejected, R> => {
-        if (Option.isNone(result)) return restore(local.run(self))
-        if (result.value) return holding(permit, restore(self))
-        if (queuedHere >= maxQueued) return Effect.fail(full)
-        return Effect.flatMap(
-          restore(queue(permit)),
-          (outcome) => outcome === "Granted" ? holding(permit, restore(self)) : restore(local.run(self))
+  const notGranted = Option.some(false)
+
+  // the call, in the mask `run` opens: asks the store, then runs `self` holding a fleet permit, queues, is turned
+  // away, or goes to the local bulkhead
+  const shared = <A, E, R>(
+    clock: Clock.Clock,
+    restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | B.BulkheadRejected, R> => {
+    // The memory store, answering, and nobody of this process waiting: its acquisition, the keeper's bookkeeping and
+    // its release run here, in the mask, with no Effect step of their own (an uncontended call costs about what
+    // `Bulkhead`'s does). Nothing waits here, so no interruption can come between the grant and `holdingInPlace`.
+    if (inPlace !== undefined && queuedHere === 0 && !health.degraded()) {
+      const permit = spare.pop() ?? `${id}:${counter++}`
+      const now = clock.unsafeCurrentTimeMillis()
+      let granted: boolean
+      try {
+        granted = inPlace.acquire({ key, permit, limit: maxConcurrent, leaseMillis, now })
+      } catch (error) {
+        // as the store's Effect failing: reported, and the call goes to the local bulkhead
+        return Effect.zipRight(
+          Effect.zipRight(health.runSync(Effect.die(error)), acquireFailed(clock, permit)),
+          restore(local.run(self))
         )
-      })
-    })
+      }
+      if (!granted) return decide(permit, notGranted, restore, self)
+      held.add(permit)
+      const use = holdingInPlace(inPlace, permit, restore(self))
+      if (held.size > 1) return use
+      // the first permit held: the keeper renews this bulkhead's permits (a keeper whose scope closed is replaced)
+      if (keeper.closed) return Effect.zipRight(enlist, use)
+      join(now)
+      return use
+    }
+    const permit = `${id}:${counter++}`
+    // queued callers of this process go first: a newcomer asks the store only when none waits
+    const first: Effect.Effect<Option.Option<boolean>> = queuedHere === 0
+      // an interruption while the store decides (its operation is interruptible): the permit may have been granted
+      ? Effect.onInterrupt(tryAcquire(permit), () => forget(permit))
+      : Effect.succeed(notGranted)
+    return Effect.flatMap(first, (result) => decide(permit, result, restore, self))
+  }
+
+  const decide = <A, E, R>(
+    permit: string,
+    result: Option.Option<boolean>,
+    restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | B.BulkheadRejected, R> => {
+    if (Option.isNone(result)) return restore(local.run(self))
+    if (result.value) return holding(permit, restore(self))
+    if (queuedHere >= maxQueued) return Effect.fail(full)
+    return Effect.flatMap(
+      restore(queue(permit)),
+      (outcome) => outcome === "Granted" ? holding(permit, restore(self)) : restore(local.run(self))
+    )
+  }
 
   const bulkheadOfFleet: B.Bulkhead = {
     key,
     run: <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | B.BulkheadRejected, R> =>
       Effect.clockWith((clock) =>
         // known to be down: the local bulkhead decides, with no wait on the store
-        health.degraded() && clock.unsafeCurrentTimeMillis() < recheckAt ? local.run(self) : shared(self)
+        health.degraded() && clock.unsafeCurrentTimeMillis() < recheckAt
+          ? local.run(self)
+          // the mask's body runs each time the effect runs: no `suspend` of its own
+          : Effect.uninterruptibleMask((restore) => shared(clock, restore, self))
       ),
     snapshot: Effect.map(local.snapshot, (load) => ({
       active: load.active + held.size,
@@ -604,6 +714,7 @@ const unsafeMakeShared = (
     }))
   }
   queueVisits.set(bulkheadOfFleet, () => visits)
+  permitNames.set(bulkheadOfFleet, () => counter)
   return bulkheadOfFleet
 }
 
